@@ -1,0 +1,169 @@
+"""The ``curate`` command line.
+
+    curate run [CONFIG.toml] [--input GLOB [--format F] [--domain D] [--source S]]...
+               [--stages LIST] [--languages LIST|all] --output DIR [beam pipeline options]
+    curate demo [--output DIR] [beam pipeline options]
+
+Options after ``--input`` (format, domain, source, field names) apply to that input.
+Anything curate does not know (``--runner``, ``--direct_num_workers``, ...) goes to Beam.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from curate.config import ConfigError
+
+INPUT_OPTS = ("format", "domain", "source", "text_field", "id_field", "url_field")
+
+
+class _InputAction(argparse.Action):
+    """--input starts a new input; --format/--domain/... set a field of the latest one."""
+
+    def __call__(self, parser, ns, value, option_string=None):
+        inputs = getattr(ns, "inputs", None) or []
+        if self.dest == "glob":
+            inputs.append({"glob": value})
+        elif not inputs:
+            parser.error(f"{option_string} must follow the --input it applies to")
+        else:
+            inputs[-1][self.dest] = value
+        ns.inputs = inputs
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run the pipeline over your inputs", allow_abbrev=False)
+    r.add_argument("config", nargs="?", help="TOML config file (optional)")
+    r.add_argument("--input", dest="glob", action=_InputAction, help="input file, directory or glob (repeatable)")
+    for o in INPUT_OPTS:
+        r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=f"{o} of the preceding --input")
+    r.add_argument("--output", help="output directory")
+    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order")
+    r.add_argument("--languages", help="comma-separated target languages for langid, or 'all'")
+    r.add_argument("--shards", type=int, help="Parquet files per output kind")
+    r.add_argument("--progress", choices=["auto", "on", "off"])
+
+    d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False)
+    d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
+    return ap
+
+
+def _overrides(ns) -> dict:
+    o: dict = {}
+    run = {}
+    if ns.output:
+        run["output"] = ns.output
+    if ns.stages:
+        run["stages"] = [s.strip() for s in ns.stages.split(",") if s.strip()]
+    if ns.shards is not None:
+        run["shards"] = ns.shards
+    if ns.progress:
+        run["progress"] = ns.progress
+    if run:
+        o["run"] = run
+    if getattr(ns, "inputs", None):
+        o["inputs"] = ns.inputs
+    if ns.languages:
+        langs = ns.languages.strip()
+        o["langid"] = {"languages": "all" if langs == "all" else [x.strip() for x in langs.split(",") if x.strip()]}
+    return o
+
+
+def plan(cfg):
+    """List every input's files (an empty glob is an error) and cut them into shards."""
+    from curate.readers import InputError, list_files, plan_shards
+    from curate.readers.common import Limits
+
+    if not cfg.inputs:
+        raise ConfigError("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
+    if not cfg.run["output"]:
+        raise ConfigError("run.output: required (--output DIR)")
+    limits = Limits(**cfg.limits)
+    shards = []
+    for i, spec in enumerate(cfg.inputs):
+        files = list_files(spec["glob"])
+        if not files:
+            raise ConfigError(f"inputs[{i}].glob: {spec['glob']!r} matches no files")
+        opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
+        try:
+            shards += plan_shards(files, spec.get("format"), spec["domain"], spec["source"], opts, limits)
+        except InputError as e:
+            raise ConfigError(f"inputs[{i}]: {e}") from None
+    return shards
+
+
+def summary(manifest: dict, seconds: float | None = None) -> str:
+    counts = manifest["counts"]
+    rows = [("stage", "docs in", "docs out", "removed", "top reasons")]
+    for stage, c in counts.items():
+        removed = sum(c["removed"].values()) + c.get("quarantined", 0)
+        reasons = sorted(c["removed"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        if c.get("quarantined"):
+            reasons.append(("quarantined", c["quarantined"]))
+        rows.append((stage, f"{c['docs_in']:,}", f"{c['docs_out']:,}", f"{removed:,}", ", ".join(f"{k} {v}" for k, v in reasons)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i in (0, 4) else cell.rjust(widths[i]) for i, cell in enumerate(r)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    outs = manifest["outputs"]
+    tail = f"text: {sum(e['rows'] for e in outs['text']):,} docs in {len(outs['text'])} files; " f"ledger: {sum(e['rows'] for e in outs['ledger']):,} rows; quarantine: {sum(e['rows'] for e in outs['quarantine']):,} rows"
+    if seconds is not None:
+        tail += f"; {seconds:.1f} s"
+    return "\n".join(lines + [tail])
+
+
+def cmd_run(ns, beam_args) -> int:
+    from curate import config
+    from pipelines.pipeline import run
+
+    cfg = config.load(ns.config, _overrides(ns))
+    shards = plan(cfg)
+    progress = cfg.run["progress"] == "on" or (cfg.run["progress"] == "auto" and sys.stderr.isatty())
+    t0 = time.time()
+    manifest = run(cfg, shards, beam_args, progress=progress)
+    print(summary(manifest, time.time() - t0))
+    print(f"output: {os.path.abspath(cfg.run['output'])}")
+    return 0
+
+
+def cmd_demo(ns, beam_args) -> int:
+    from curate import config, demo
+    from pipelines.pipeline import run
+
+    t0 = time.time()
+    cfg_path = demo.write_demo(ns.output)
+    cfg = config.load(cfg_path)
+    shards = plan(cfg)
+    manifest = run(cfg, shards, beam_args, progress=sys.stderr.isatty())
+    print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
+    print(summary(manifest, time.time() - t0))
+    print(f"output: {os.path.abspath(cfg.run['output'])}")
+    return 0
+
+
+def main(argv=None) -> int:
+    import logging
+
+    # Beam's optional GCP clients warn at import time; not useful to a local user.
+    logging.getLogger().setLevel(logging.ERROR)
+    ns, rest = _parser().parse_known_args(argv)
+    unknown = [a for a in rest if a.startswith("--") and "=" not in a and a[2:].replace("-", "_") in INPUT_OPTS]
+    if unknown:
+        print(f"curate: {unknown[0]} must follow --input", file=sys.stderr)
+        return 2
+    try:
+        return {"run": cmd_run, "demo": cmd_demo}[ns.cmd](ns, rest)
+    except ConfigError as e:
+        print(f"curate: config error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # e.g. an output directory that is not ours
+        print(f"curate: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

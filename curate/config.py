@@ -1,0 +1,190 @@
+"""Run configuration: TOML file + command-line overrides, validated before the pipeline starts.
+
+Every mistake gets one message naming the field and what is allowed, e.g.
+``config error: filter.gopher.min_words: expected a number, got 'ten'``.
+Stage sections are checked against the stage's ``DEFAULTS`` (curate.stages), so a new stage
+option needs no change here.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from curate.schema import DOMAINS, STAGES
+
+
+class ConfigError(ValueError):
+    pass
+
+
+RUN_DEFAULTS = {
+    "output": "",
+    "shards": 4,  # Parquet files per output kind (text, ledger, quarantine)
+    "stages": [],  # empty: every available stage, in pipeline order
+    "progress": "auto",  # "auto" (on a terminal), "on", "off"
+}
+
+LIMIT_DEFAULTS = {
+    "max_file_bytes": 4 << 30,
+    "max_record_bytes": 32 << 20,
+    "batch_size": 1000,
+    "split_bytes": 64 << 20,
+}
+
+INPUT_KEYS = {
+    "glob": str,
+    "format": str,
+    "domain": str,
+    "source": str,
+    "text_field": (str, list),
+    "id_field": (str, list),
+    "url_field": (str, list),
+    "language_field": (str, list),
+    "path_field": (str, list),
+    "meta_fields": list,
+    "max_file_bytes": int,
+}
+
+
+@dataclass
+class Config:
+    run: dict
+    limits: dict
+    inputs: list[dict]
+    stages: dict[str, dict] = field(default_factory=dict)  # stage name -> its validated section
+
+    def to_dict(self) -> dict:
+        stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
+        return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages}
+
+
+def _check_type(where: str, value, default):
+    if default is None or isinstance(default, dict):
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    elif isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+    elif isinstance(default, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+    return value
+
+
+def merge_section(where: str, defaults: dict, given: dict) -> dict:
+    """Defaults overlaid with ``given``; unknown keys and wrong types are errors.
+
+    Nested dict defaults are merged recursively; a default of ``None`` or ``{}`` accepts any value.
+    """
+    if not isinstance(given, dict):
+        raise ConfigError(f"{where}: expected a table, got {given!r}")
+    out = copy.deepcopy(defaults)
+    for k, v in given.items():
+        if k not in defaults:
+            allowed = ", ".join(sorted(defaults)) or "(none)"
+            raise ConfigError(f"{where}.{k}: unknown key; allowed keys: {allowed}")
+        d = defaults[k]
+        if isinstance(d, dict) and d and isinstance(v, dict):
+            out[k] = merge_section(f"{where}.{k}", d, v)
+        else:
+            out[k] = _check_type(f"{where}.{k}", v, d)
+    return out
+
+
+def check_input(i: int, spec: dict) -> dict:
+    where = f"inputs[{i}]"
+    for k, v in spec.items():
+        if k not in INPUT_KEYS:
+            raise ConfigError(f"{where}.{k}: unknown key; allowed keys: {', '.join(INPUT_KEYS)}")
+        if v is not None and not isinstance(v, INPUT_KEYS[k]):
+            raise ConfigError(f"{where}.{k}: wrong type {type(v).__name__}")
+    if not spec.get("glob"):
+        raise ConfigError(f"{where}.glob: required (a path or glob of input files)")
+    domain = spec.get("domain")
+    if domain not in DOMAINS:
+        raise ConfigError(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
+    from curate.readers import FORMATS
+
+    fmt = spec.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise ConfigError(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    out = dict(spec)
+    out.setdefault("source", default_source(spec["glob"]))
+    return out
+
+
+def default_source(pattern: str) -> str:
+    """A readable source name from a glob: its last fixed path component."""
+    from curate.readers import glob_root
+
+    root = glob_root(pattern)
+    base = os.path.basename(os.path.normpath(root))
+    return base if base not in ("", ".", "..") else "input"
+
+
+def load(path: str | None = None, overrides: dict | None = None) -> Config:
+    """Read a TOML config (optional), apply overrides (same shape), validate everything."""
+    from curate import stages as stage_registry
+
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    for k, v in (overrides or {}).items():
+        if isinstance(v, dict) and isinstance(raw.get(k), dict):
+            raw[k] = {**raw[k], **v}
+        else:
+            raw[k] = v
+
+    known = {"run", "limits", "inputs", *STAGES}
+    for k in raw:
+        if k not in known:
+            raise ConfigError(f"{k}: unknown section; allowed: {', '.join(sorted(known))}")
+    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}))
+    limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}))
+    for k in ("shards",):
+        if run[k] < 1:
+            raise ConfigError(f"run.{k}: must be >= 1, got {run[k]}")
+    if run["progress"] not in ("auto", "on", "off"):
+        raise ConfigError(f"run.progress: {run['progress']!r} is not one of auto, on, off")
+    for k, v in limits.items():
+        if v < 1:
+            raise ConfigError(f"limits.{k}: must be >= 1, got {v}")
+    inputs = raw.get("inputs", [])
+    if not isinstance(inputs, list):
+        raise ConfigError("inputs: expected a list of tables ([[inputs]] in TOML)")
+    inputs = [check_input(i, s) for i, s in enumerate(inputs)]
+
+    available = stage_registry.available()
+    chosen = run["stages"] or [s for s in STAGES if s in available]
+    for s in chosen:
+        if s not in STAGES:
+            raise ConfigError(f"run.stages: {s!r} is not a stage; allowed: {', '.join(STAGES)}")
+        if s not in available:
+            raise ConfigError(f"run.stages: stage {s!r} is not available in this version; available: {', '.join(available)}")
+    if "ingest" not in chosen:
+        chosen = ["ingest", *chosen]
+    run["stages"] = [s for s in STAGES if s in chosen]  # always pipeline order
+    sections = {}
+    for s in STAGES:
+        defaults = stage_registry.defaults(s) if s in available else {}
+        given = raw.get(s, {})
+        sections[s] = merge_section(s, defaults, given) if (s in available or given) else {}
+        if s in run["stages"]:
+            stage_registry.validate(s, sections[s])
+    return Config(run=run, limits=limits, inputs=inputs, stages=sections)

@@ -1,0 +1,183 @@
+"""The output directory: deterministic shard files, written atomically, and the manifest.
+
+Layout (stable: the audit, the loader and other tools read it)::
+
+    DIR/text/part-00000-of-00004.parquet        curated documents, sorted by id
+    DIR/ledger/part-00000-of-00004.parquet      one row per removed document
+    DIR/quarantine/part-00000-of-00004.parquet  unreadable inputs/records
+    DIR/manifest.json                           written last: config, versions, inputs, counts, files
+
+A row's shard is a hash of its key (never arrival order) and rows are sorted inside a shard,
+so the same input and config give byte-identical files on any runner or worker count.
+Files are written under a temporary name and published by rename.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections import Counter
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from curate import schema
+
+KINDS = {
+    # kind: (schema or None for documents, sort keys, shard key column)
+    "text": (None, [("id", "ascending")], "id"),
+    "ledger": (schema.LEDGER_SCHEMA, [("id", "ascending"), ("stage", "ascending")], "id"),
+    "quarantine": (
+        schema.QUARANTINE_SCHEMA,
+        [("path", "ascending"), ("offset", "ascending"), ("reason", "ascending")],
+        "path",
+    ),
+}
+OUTPUT_DIRS = ("text", "ledger", "quarantine", "tokens", "stats")
+MANIFEST = "manifest.json"
+ROW_GROUP_ROWS = 4096
+
+
+def shard_name(kind: str, index: int, total: int) -> str:
+    return f"{kind}/part-{index:05d}-of-{total:05d}.parquet"
+
+
+def shard_index(keys: pa.Array, n: int) -> list[int]:
+    """Shard of each row: a hash of its key modulo n (uniform, order-free)."""
+    out = []
+    for k in keys.to_pylist():
+        h = hashlib.blake2b((k or "").encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        out.append(int.from_bytes(h, "little") % n)
+    return out
+
+
+def split_by_shard(batch: pa.RecordBatch, key: str, n: int) -> Iterable[tuple[int, pa.RecordBatch]]:
+    """(shard index, sub-batch) for each shard a batch has rows in."""
+    if batch.num_rows == 0:
+        return
+    idx = pa.array(shard_index(batch.column(key), n), type=pa.int32())
+    for i in pc.unique(idx).to_pylist():
+        yield i, batch.filter(pc.equal(idx, i))
+
+
+def _fs(root: str):
+    fs, base = pafs.FileSystem.from_uri(root) if "://" in root else (pafs.LocalFileSystem(), os.path.abspath(root))
+    return fs, base
+
+
+def write_atomic(root: str, rel: str, data: bytes) -> None:
+    """Write DIR/rel under a temporary name, then rename it into place."""
+    fs, base = _fs(root)
+    final = f"{base}/{rel}"
+    tmp = f"{base}/{os.path.dirname(rel) or '.'}/.tmp-{os.path.basename(rel)}-{os.getpid()}"
+    fs.create_dir(os.path.dirname(final), recursive=True)
+    with fs.open_output_stream(tmp) as f:
+        f.write(data)
+    fs.move(tmp, final)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    return buf.getvalue()
+
+
+def write_shard(root: str, kind: str, index: int, total: int, batches: list, doc_columns: list[str]) -> dict:
+    """Concatenate, sort and write one shard; return its manifest entry."""
+    sch, sort_keys, _ = KINDS[kind]
+    if sch is None:
+        batches = [schema.conform(b, doc_columns) for b in batches]
+        sch = schema.conform(schema.empty(schema.DOC_SCHEMA), doc_columns).schema
+    table = pa.Table.from_batches([b for b in batches if b is not None and b.num_rows], schema=sch)
+    if table.num_rows:
+        table = table.sort_by(sort_keys)
+    table = table.combine_chunks()
+    data = parquet_bytes(table)
+    rel = shard_name(kind, index, total)
+    write_atomic(root, rel, data)
+    return {"kind": kind, "file": rel, "rows": table.num_rows, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def prepare_dir(root: str) -> None:
+    """Make DIR ready for a run: create it, or clear a previous curate run's outputs.
+
+    Refuses a non-empty directory that is not a curate output, so a typo cannot wipe data.
+    """
+    fs, base = _fs(root)
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.NotFound:
+        fs.create_dir(base, recursive=True)
+        return
+    if info.type != pafs.FileType.Directory:
+        raise ValueError(f"output {root!r} exists and is not a directory")
+    entries = fs.get_file_info(pafs.FileSelector(base))
+    names = {os.path.basename(e.path) for e in entries}
+    ours = set(OUTPUT_DIRS) | {MANIFEST, "report.html", "raw", ".tmp"}
+    if names and not names & {MANIFEST, *OUTPUT_DIRS}:
+        raise ValueError(f"output {root!r} is not empty and is not a curate output; choose another --output")
+    if names - ours:
+        raise ValueError(f"output {root!r} holds files curate did not write ({', '.join(sorted(names - ours))}); choose another --output")
+    # the manifest goes first: a crash from here on leaves no directory that looks complete
+    if MANIFEST in names:
+        fs.delete_file(f"{base}/{MANIFEST}")
+    for d in OUTPUT_DIRS:
+        if d in names:
+            fs.delete_dir(f"{base}/{d}")
+
+
+def fingerprint(path: str, block: int = 1 << 16) -> dict:
+    """Cheap input fingerprint: size and a hash of the first and last 64 KiB."""
+    size = os.path.getsize(path)
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        h.update(f.read(block))
+        if size > 2 * block:
+            f.seek(size - block)
+        h.update(f.read(block))
+    return {"bytes": size, "blake2b_head_tail": h.hexdigest()}
+
+
+def stage_counts(stats: dict, stages: list[str]) -> dict:
+    """Per-stage in/out/removed counts from the flat stats counter of a run."""
+    out = {}
+    prev_out = None
+    for s in stages:
+        removed = {k.split(".", 2)[2]: v for k, v in sorted(stats.items()) if k.startswith(f"{s}.removed.")}
+        docs_out = stats.get(f"{s}.docs_out", 0)
+        entry = {
+            "docs_in": prev_out if prev_out is not None else docs_out + sum(removed.values()) + stats.get("ingest.quarantined", 0),
+            "docs_out": docs_out,
+            "bytes_out": stats.get(f"{s}.bytes_out", 0),
+            "removed": removed,
+        }
+        if s == "ingest":
+            entry["quarantined"] = stats.get("ingest.quarantined", 0)
+            entry["files"] = stats.get("ingest.files", 0)
+            entry["bytes_in"] = stats.get("ingest.bytes_in", 0)
+        out[s] = entry
+        prev_out = docs_out
+    return out
+
+
+def merge_counters(counters: Iterable[dict]) -> dict:
+    c: Counter = Counter()
+    for x in counters:
+        c.update(x)
+    return dict(sorted(c.items()))
+
+
+def write_manifest(root: str, manifest: dict) -> None:
+    write_atomic(root, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+
+
+def read_manifest(root: str) -> dict:
+    fs, base = _fs(root)
+    try:
+        with fs.open_input_stream(f"{base}/{MANIFEST}") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{root}: no {MANIFEST}; not a finished curate output") from None

@@ -1,0 +1,127 @@
+"""Readers: raw shards -> document RecordBatches (+ ledger and quarantine rows).
+
+``FORMATS`` maps a format name to its reader (imported lazily, so a format's heavy
+dependency loads only when used). ``plan_shards`` lists an input's files and cuts large
+splittable ones into ranges, so one big file does not pin a worker for the whole run.
+"""
+from __future__ import annotations
+
+import glob as _glob
+import importlib
+import os
+from typing import Iterator
+
+import pyarrow as pa
+
+from curate.readers.common import Limits, Shard, compression, read_batches, relpath
+
+FORMATS = {
+    "warc": "curate.readers.warc:read_warc",
+    "wet": "curate.readers.warc:read_wet",
+    "jsonl": "curate.readers.jsonl:read_jsonl",
+    "parquet": "curate.readers.parquet:read_parquet",
+    "text": "curate.readers.books:read_text",  # one document per plain-text file (books)
+    "source": "curate.readers.code:read_source",  # one document per source file (code trees)
+}
+
+_SUFFIXES = [
+    (".warc.wet.gz", "wet"),
+    (".wet.gz", "wet"),
+    (".wet", "wet"),
+    (".warc.gz", "warc"),
+    (".warc", "warc"),
+    (".arc.gz", "warc"),
+    (".arc", "warc"),
+    (".jsonl", "jsonl"),
+    (".jsonl.gz", "jsonl"),
+    (".jsonl.zst", "jsonl"),
+    (".json.gz", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".json", "jsonl"),
+    (".parquet", "parquet"),
+    (".txt", "text"),
+    (".txt.gz", "text"),
+]
+
+
+class InputError(ValueError):
+    """A bad input specification, reported before the pipeline starts."""
+
+
+def detect_format(path: str, domain: str) -> str:
+    name = os.path.basename(path).lower()
+    for suffix, fmt in sorted(_SUFFIXES, key=lambda s: -len(s[0])):
+        if name.endswith(suffix):
+            return fmt
+    if domain == "code":
+        return "source"
+    raise InputError(f"cannot tell the format of {path!r} from its name; give --format ({', '.join(FORMATS)})")
+
+
+def reader_for(fmt: str):
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    module, func = FORMATS[fmt].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def glob_root(pattern: str) -> str:
+    """The directory part of a glob before its first wildcard: ids are relative to it."""
+    parts = pattern.split(os.sep)
+    fixed = []
+    for p in parts:
+        if any(c in p for c in "*?["):
+            break
+        fixed.append(p)
+    root = os.sep.join(fixed) or "."
+    if len(fixed) == len(parts):  # no wildcard: a file or a directory
+        root = root if os.path.isdir(root) else os.path.dirname(root) or "."
+    return root
+
+
+def list_files(pattern: str) -> list[tuple[str, str]]:
+    """(absolute path, path relative to the glob root) for every file the pattern matches.
+
+    A directory matched (or named) is walked recursively. Sorted, so listing is deterministic.
+    """
+    root = glob_root(pattern)
+    out = []
+    for m in _glob.glob(pattern, recursive=True):
+        if os.path.isdir(m):
+            for dirpath, dirnames, filenames in os.walk(m):
+                dirnames.sort()
+                for f in filenames:
+                    p = os.path.join(dirpath, f)
+                    if os.path.isfile(p):
+                        out.append(p)
+        elif os.path.isfile(m):
+            out.append(m)
+    return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
+
+
+def plan_shards(
+    files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits
+) -> list[Shard]:
+    """One Shard per file, or several byte/row-group ranges for large splittable files."""
+    opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+    shards = []
+    for path, rel in files:
+        f = fmt or detect_format(path, domain)
+        size = os.path.getsize(path)
+        if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
+            for start in range(0, size, limits.split_bytes):
+                shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
+        elif f == "parquet" and size > limits.split_bytes:
+            import pyarrow.parquet as pq
+
+            groups = pq.ParquetFile(path).metadata.num_row_groups
+            for g in range(groups):
+                shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
+        else:
+            shards.append(Shard(path, rel, f, domain, source, opts))
+    return shards
+
+
+def read_shard(shard: Shard, limits: Limits) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """Read one shard: yields ("docs" | "ledger" | "quarantine", RecordBatch)."""
+    yield from read_batches(shard, reader_for(shard.fmt), limits)

@@ -1,0 +1,307 @@
+"""What every reader shares: the shard description, records, safe opening, batching.
+
+A format reader is a generator ``read(shard) -> Iterator[Doc | Bad]``. It knows only its
+format; this module turns its records into document batches (with stable ids), ledger rows
+for records that are readable but empty or skipped by an ingest rule, and quarantine rows
+for what cannot be read. A reader that raises part-way through a file loses nothing
+silently either: the records it yielded are kept and the rest of the file is quarantined
+with the exception as its reason.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+import pyarrow as pa
+
+from curate import schema
+
+
+class LimitExceeded(Exception):
+    """Raised when a configured hostile-input limit is crossed."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 4 << 30  # decompressed bytes read from one input file
+    max_record_bytes: int = 32 << 20  # one record's text (UTF-8 bytes)
+    batch_size: int = 1000  # documents per RecordBatch
+    split_bytes: int = 64 << 20  # uncompressed JSONL files larger than this are read in ranges
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of reading: a file, or a byte/row range of one."""
+
+    path: str  # absolute path to open
+    rel: str  # stable name relative to the input root: goes into ids, never absolute
+    fmt: str
+    domain: str
+    source: str
+    options: tuple = ()  # format options as sorted (key, value) pairs (hashable, picklable)
+    start: int = 0
+    end: Optional[int] = None  # None: to the end of the file
+
+    def opt(self, key, default=None):
+        return dict(self.options).get(key, default)
+
+
+@dataclass
+class Doc:
+    text: str
+    offset: int
+    user_id: Optional[str] = None
+    url: Optional[str] = None
+    language: Optional[str] = None
+    meta: dict = field(default_factory=dict)
+    path: Optional[str] = None  # overrides shard.rel (e.g. a member of an archive / code tree)
+    skip_rule: Optional[str] = None  # readable but excluded by an ingest rule: goes to the ledger
+    skip_value: Optional[float] = None
+    skip_threshold: Optional[float] = None
+
+
+@dataclass
+class Bad:
+    offset: int
+    reason: str
+    detail: str = ""
+
+
+# --- opening files -----------------------------------------------------------------------
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class _Capped(io.RawIOBase):
+    """A read-only stream that raises LimitExceeded after ``limit`` bytes (decompression bombs)."""
+
+    def __init__(self, raw, limit: int, path: str):
+        self._raw, self._limit, self._n, self._path = raw, limit, 0, path
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        data = self._raw.read(len(b))
+        self._n += len(data)
+        if self._n > self._limit:
+            raise LimitExceeded(
+                "file_too_large",
+                f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
+            )
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self):
+        self._raw.close()
+        super().close()
+
+
+def compression(path: str) -> Optional[str]:
+    """'gzip', 'zstd' or None, from the file's magic bytes (extensions lie)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head == ZSTD_MAGIC:
+        return "zstd"
+    return None
+
+
+def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
+    """Open a possibly compressed file as a decompressed, size-capped binary stream."""
+    kind = compression(path)
+    raw = open(path, "rb")
+    if kind == "gzip":
+        stream = gzip.GzipFile(fileobj=raw)
+    elif kind == "zstd":
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    else:
+        stream = raw
+    return io.BufferedReader(_Capped(stream, limits.max_file_bytes, path), buffer_size=1 << 20)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode bytes that should be text: UTF-8 (BOM stripped), else a detected charset.
+
+    Returns (text, encoding). Line endings are normalised to ``\\n``.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        text, enc = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    else:
+        try:
+            text, enc = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            enc = _detect_legacy(data)
+            text = data.decode(enc, errors="replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, enc
+
+
+# Symbols that cp1252 gives for the letters of other code pages (Latin-2 "ł" -> "³"):
+# between two letters they mean the guess is wrong.
+_SYMBOLS = frozenset("¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶¸¹º»¼½¾¿×÷")
+# Turkish (ISO-8859-9) letters read as cp1252 ("ş" -> "þ", "ı" -> "ý"); Western text has few.
+_RARE = frozenset("ðþýÐÞÝ")
+
+
+def _detect_legacy(data: bytes) -> str:
+    """The charset of bytes that are not UTF-8: cp1252 when the text reads as Western.
+
+    charset_normalizer alone mislabels Western text badly (it often rates several code pages
+    equally on mostly-ASCII text and picks cp1250, cp775, hp_roman8 ..., turning "è" into
+    "č"). Western text has a recognisable shape under cp1252: its few non-ASCII characters
+    are letters or punctuation, standing alone among ASCII letters. Cyrillic, Greek or CJK
+    bytes decode to long runs instead, and Central European text to symbols inside words
+    ("³", "¹", "¾") or undefined bytes; those are left to charset_normalizer.
+    """
+    sample = data[: 1 << 20]
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        runs = letters = rare = bad = 0
+        for m in re.finditer(r"[^\x00-\x7f]+", text):
+            runs += 1
+            i, j = m.span()
+            for k in range(i, j):
+                c = text[k]
+                if c in _SYMBOLS:
+                    bad += text[k - 1 : k].isalpha() and text[k + 1 : k + 2].isalpha()
+                elif c.isalpha():
+                    letters += 1
+                    rare += c in _RARE
+                elif not (c.isspace() or unicodedata.category(c)[0] in "PS"):
+                    bad += 1  # C1 controls and the like
+        chars = sum(1 for c in text if ord(c) > 127)
+        if not runs or (chars <= 1.5 * runs and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1)):
+            return "cp1252"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else "latin_1"
+
+
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes or mostly control characters in the first 8 KiB: not text."""
+    head = data[:8192]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return ctrl / len(head) > 0.3
+
+
+# --- records to batches ------------------------------------------------------------------
+
+
+class _Batcher:
+    def __init__(self, shard: Shard, limits: Limits):
+        self.shard, self.limits = shard, limits
+        self.docs: list[dict] = []
+        self.skipped: list[tuple[dict, str, Optional[float], Optional[float]]] = []
+        self.bad: list[dict] = []
+
+    def add(self, rec) -> None:
+        sh = self.shard
+        if isinstance(rec, Bad):
+            self.bad.append(
+                dict(path=sh.rel, offset=rec.offset, reason=rec.reason, detail=rec.detail, source=sh.source, domain=sh.domain)
+            )
+            return
+        path = rec.path or sh.rel
+        key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
+        nbytes = len(rec.text.encode("utf-8", "surrogatepass"))
+        if nbytes > self.limits.max_record_bytes:
+            self.bad.append(
+                dict(
+                    path=path,
+                    offset=rec.offset,
+                    reason="record_too_large",
+                    detail=f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}",
+                    source=sh.source,
+                    domain=sh.domain,
+                )
+            )
+            return
+        text = rec.text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(rec.text) else rec.text
+        row = dict(
+            id=schema.make_id(sh.source, key),
+            text=text,
+            domain=sh.domain,
+            source=sh.source,
+            path=path,
+            offset=rec.offset,
+            url=rec.url,
+            language=rec.language,
+            meta=schema.meta_json(rec.meta),
+        )
+        if rec.skip_rule:
+            self.skipped.append((row, rec.skip_rule, rec.skip_value, rec.skip_threshold))
+        elif not text.strip():
+            self.skipped.append((row, "empty_text", 0.0, None))
+        else:
+            self.docs.append(row)
+
+    def flush(self, final: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+        if self.docs and (final or len(self.docs) >= self.limits.batch_size):
+            yield "docs", schema.docs_from_rows(self.docs)
+            self.docs = []
+        if self.skipped and (final or len(self.skipped) >= self.limits.batch_size):
+            rows = [r for r, *_ in self.skipped]
+            yield "ledger", schema.ledger_rows(
+                schema.docs_from_rows(rows),
+                "ingest",
+                [s[1] for s in self.skipped],
+                [s[2] for s in self.skipped],
+                [s[3] for s in self.skipped],
+            )
+            self.skipped = []
+        if self.bad and (final or len(self.bad) >= self.limits.batch_size):
+            yield "quarantine", schema.quarantine_rows(self.bad)
+            self.bad = []
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """Run a format reader over a shard; yield ("docs"|"ledger"|"quarantine", RecordBatch)."""
+    b = _Batcher(shard, limits)
+    last = shard.start
+    try:
+        for rec in reader(shard, limits):
+            last = rec.offset
+            b.add(rec)
+            yield from b.flush(final=False)
+    except LimitExceeded as e:
+        b.add(Bad(last, e.reason, e.detail))
+    except Exception as e:  # a broken file must cost one quarantine row, not the job
+        b.add(Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500]))
+    yield from b.flush(final=True)
+
+
+def relpath(path: str, root: str) -> str:
+    rel = os.path.relpath(path, root)
+    return rel.replace(os.sep, "/")

@@ -1,0 +1,123 @@
+"""JSON Lines: Dolma, CCNet/RedPajama, C4 and The-Stack style files (plain, .gz, .zst).
+
+Field names are options (dotted paths reach into nested objects, e.g. ``metadata.url``);
+each has a list of common defaults so the usual dumps load with no configuration.
+Offsets are byte offsets of the line in the decompressed stream, so ids survive
+re-reading in byte ranges.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes
+
+TEXT_FIELDS = ("text", "content", "raw_content")
+ID_FIELDS = ("id",)
+URL_FIELDS = ("url", "metadata.url", "metadata.warc_url", "warc_url")
+LANGUAGE_FIELDS = ("lang", "language", "programming_language")  # only read for code
+META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
+PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
+
+
+def get_path(obj: dict, dotted: str):
+    cur = obj
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def first(obj: dict, names):
+    for n in names:
+        v = get_path(obj, n)
+        if v is not None:
+            return v
+    return None
+
+
+def _names(shard: Shard, key: str, defaults):
+    v = shard.opt(key)
+    if v is None:
+        return defaults
+    return (v,) if isinstance(v, str) else tuple(v)
+
+
+def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
+    """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one."""
+    if not isinstance(obj, dict):
+        return Bad(offset, "not_an_object", f"JSON value of type {type(obj).__name__}, expected an object")
+    text_fields = _names(shard, "text_field", TEXT_FIELDS)
+    text = first(obj, text_fields)
+    if text is None:
+        return Bad(offset, "missing_text_field", f"none of the fields {list(text_fields)} is present")
+    if not isinstance(text, str):
+        return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}")
+    uid = first(obj, _names(shard, "id_field", ID_FIELDS))
+    url = first(obj, _names(shard, "url_field", URL_FIELDS))
+    meta = {}
+    for name in _names(shard, "meta_fields", META_FIELDS):
+        v = get_path(obj, name)
+        if v is not None:
+            meta[name] = v
+    language = None
+    path = None
+    if shard.domain == "code":
+        lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
+        language = str(lang).lower() if lang is not None else None
+        p = first(obj, _names(shard, "path_field", PATH_FIELDS))
+        if p is not None:
+            meta["file_path"] = str(p)
+    return Doc(
+        text=text,
+        offset=offset,
+        user_id=str(uid) if uid is not None else None,
+        url=str(url) if url is not None else None,
+        language=language,
+        meta=meta,
+        path=path,
+    )
+
+
+def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
+    ranged = shard.start > 0 or shard.end is not None
+    if ranged:  # only planned for uncompressed files: seekable
+        f = open(shard.path, "rb")
+        pos = shard.start
+        if pos > 0:
+            f.seek(pos - 1)
+            pos += len(f.readline()) - 1  # the line straddling `start` belongs to the previous range
+    else:
+        f = open_bytes(shard.path, limits)
+        pos = 0
+    end = shard.end
+    with f:
+        while end is None or pos < end:
+            line = f.readline(limits.max_record_bytes * 2 + 2)
+            if not line:
+                break
+            offset = pos
+            pos += len(line)
+            if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
+                # an over-long line: skip the rest of it without holding it in memory
+                while True:
+                    chunk = f.readline(1 << 20)
+                    pos += len(chunk)
+                    if not chunk or chunk.endswith(b"\n"):
+                        break
+                yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
+                continue
+            if not line.strip():
+                continue
+            try:
+                s = line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield Bad(offset, "invalid_utf8", str(e)[:200])
+                continue
+            try:
+                obj = json.loads(s)
+            except ValueError as e:
+                yield Bad(offset, "bad_json", str(e)[:200])
+                continue
+            yield record_to_doc(obj, offset, shard)

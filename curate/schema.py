@@ -1,0 +1,204 @@
+"""The one document schema, and the ledger / quarantine schemas.
+
+A PCollection element is a ``pyarrow.RecordBatch`` of documents with the columns of
+``DOC_SCHEMA``. Ingestion fills the base columns; later stages add theirs through
+``with_column`` so that a column name always has one type everywhere (config, Parquet,
+audit).
+
+Ids are deterministic and never depend on arrival order: ``make_id`` hashes the source
+name with either the user-supplied id or the shard's stable relative path and the record
+offset inside it. The hex digest is fixed-width, uniformly distributed (useful as a
+shuffle / sampling key) and unique enough (64 bits: ~1e-7 collision odds at 1e6 docs,
+~3e-3 at 1e8; the source/path/offset columns remain the human-readable provenance).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Iterable, Sequence
+
+import pyarrow as pa
+
+STAGES = ("ingest", "langid", "filter", "dedup", "quality", "rebalance", "tokenize")
+DOMAINS = ("web", "code", "books")
+
+# Columns every document has after ingestion.
+BASE_FIELDS = [
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("text", pa.large_string(), nullable=False),
+    pa.field("domain", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("path", pa.string(), nullable=False),  # input shard, relative to its input root
+    pa.field("offset", pa.int64(), nullable=False),  # record offset in the shard (bytes/lines/rows)
+    pa.field("url", pa.string()),
+    pa.field("language", pa.string()),  # set at ingest for code (programming language), by langid otherwise
+    pa.field("meta", pa.string()),  # JSON object of format-specific fields (licence, warc date, ...)
+]
+
+# Columns later stages add, with their one type.
+STAGE_FIELDS = {
+    "language_score": pa.float32(),  # langid
+    "quality_score": pa.float32(),  # quality
+    "dup_group_size": pa.int32(),  # dedup: size of the duplicate group this survivor represents
+    "repeat": pa.int32(),  # rebalance: copies of this document in the token mix
+    "num_tokens": pa.int64(),  # tokenize
+}
+
+DOC_SCHEMA = pa.schema(BASE_FIELDS)
+
+LEDGER_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("value", pa.float64()),  # measured value the rule tested
+        pa.field("threshold", pa.float64()),  # threshold it was tested against
+        pa.field("kept_id", pa.string()),  # dedup: the document that was kept instead
+        pa.field("domain", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("path", pa.string()),
+        pa.field("offset", pa.int64()),
+        pa.field("language", pa.string()),
+        pa.field("snippet", pa.string()),  # the first SNIPPET_CHARS of the text
+    ]
+)
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("offset", pa.int64()),  # -1 when the whole file is unreadable
+        pa.field("reason", pa.string(), nullable=False),  # short machine-readable code
+        pa.field("detail", pa.string()),  # human-readable explanation
+        pa.field("source", pa.string()),
+        pa.field("domain", pa.string()),
+    ]
+)
+
+SNIPPET_CHARS = 200
+
+
+def make_id(source: str, key: str) -> str:
+    """Stable 64-bit hex id from the source name and a per-source unique key."""
+    return hashlib.blake2b(f"{source}\x00{key}".encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def record_key(path: str, offset: int) -> str:
+    """The per-source key of a record that has no user-supplied id."""
+    return f"{path}@{offset}"
+
+
+def empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def docs_from_rows(rows: Sequence[dict]) -> pa.RecordBatch:
+    """Build a document batch from row dicts with the base columns."""
+    return pa.RecordBatch.from_pylist(list(rows), schema=DOC_SCHEMA)
+
+
+def with_column(batch: pa.RecordBatch, name: str, values) -> pa.RecordBatch:
+    """Add (or replace) a stage column, cast to its registered type."""
+    if name not in STAGE_FIELDS:
+        raise KeyError(f"unknown stage column {name!r}; register it in curate.schema.STAGE_FIELDS")
+    arr = pa.array(values, type=STAGE_FIELDS[name]) if not isinstance(values, pa.Array) else values.cast(STAGE_FIELDS[name])
+    idx = batch.schema.get_field_index(name)
+    field = pa.field(name, STAGE_FIELDS[name])
+    if idx >= 0:
+        return batch.set_column(idx, field, arr)
+    return batch.append_column(field, arr)
+
+
+def conform(batch: pa.RecordBatch, columns: Iterable[str]) -> pa.RecordBatch:
+    """Give a batch exactly the base columns plus ``columns`` (nulls where missing), in order.
+
+    Used before concatenating batches from different stage paths (e.g. code that skipped
+    langid) and before writing, so every Parquet shard has one schema.
+    """
+    fields = list(BASE_FIELDS) + [pa.field(c, STAGE_FIELDS[c]) for c in columns]
+    arrays = []
+    for f in fields:
+        i = batch.schema.get_field_index(f.name)
+        arrays.append(batch.column(i).cast(f.type) if i >= 0 else pa.nulls(batch.num_rows, f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def ledger_rows(
+    docs: pa.RecordBatch,
+    stage: str,
+    rule,
+    value=None,
+    threshold=None,
+    kept_id=None,
+) -> pa.RecordBatch:
+    """Ledger rows for every document of ``docs`` (the removed ones).
+
+    ``rule``, ``value``, ``threshold`` and ``kept_id`` are scalars or per-row sequences.
+    """
+    n = docs.num_rows
+
+    def col(x, typ):
+        if isinstance(x, pa.Array):
+            return x.cast(typ)
+        if x is None or isinstance(x, (str, int, float)):
+            return pa.array([x] * n, type=typ)
+        return pa.array(list(x), type=typ)
+
+    def opt(name, typ):
+        i = docs.schema.get_field_index(name)
+        return docs.column(i).cast(typ) if i >= 0 else pa.nulls(n, typ)
+
+    import pyarrow.compute as pc
+
+    snippet = pc.utf8_slice_codeunits(docs.column("text"), 0, SNIPPET_CHARS).cast(pa.string())
+    return pa.RecordBatch.from_arrays(
+        [
+            docs.column("id"),
+            col(stage, pa.string()),
+            col(rule, pa.string()),
+            col(value, pa.float64()),
+            col(threshold, pa.float64()),
+            col(kept_id, pa.string()),
+            opt("domain", pa.string()),
+            opt("source", pa.string()),
+            opt("url", pa.string()),
+            opt("path", pa.string()),
+            opt("offset", pa.int64()),
+            opt("language", pa.string()),
+            snippet,
+        ],
+        schema=LEDGER_SCHEMA,
+    )
+
+
+def split(batch: pa.RecordBatch, keep, stage: str, rule, value=None, threshold=None, kept_id=None):
+    """Split a batch by a boolean keep mask into (kept docs, ledger rows of the removed).
+
+    ``rule``/``value``/``threshold``/``kept_id`` may be per-row (aligned with ``batch``);
+    only the removed rows' entries are used.
+    """
+    import pyarrow.compute as pc
+
+    keep = pa.array(keep, type=pa.bool_()) if not isinstance(keep, pa.Array) else keep
+    drop = pc.invert(keep)
+    kept = batch.filter(keep)
+    removed = batch.filter(drop)
+
+    def sel(x):
+        if x is None or isinstance(x, (str, int, float)):
+            return x
+        arr = x if isinstance(x, pa.Array) else pa.array(list(x))
+        return arr.filter(drop)
+
+    return kept, ledger_rows(removed, stage, sel(rule), sel(value), sel(threshold), sel(kept_id))
+
+
+def quarantine_rows(rows: Sequence[dict]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist(list(rows), schema=QUARANTINE_SCHEMA)
+
+
+def meta_json(meta: dict | None) -> str | None:
+    """Canonical JSON for the ``meta`` column (sorted keys: byte-identical reruns)."""
+    if not meta:
+        return None
+    return json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)

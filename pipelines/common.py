@@ -1,0 +1,93 @@
+"""Small Beam pieces every stage uses: the per-batch stage wrapper and stats counting."""
+from __future__ import annotations
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam.metrics import Metrics
+
+NAMESPACE = "curate"
+
+
+def text_bytes(batch: pa.RecordBatch) -> int:
+    if batch.num_rows == 0:
+        return 0
+    return int(pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0)
+
+
+def doc_stats(batch: pa.RecordBatch, stage: str) -> dict:
+    return {f"{stage}.docs_out": batch.num_rows, f"{stage}.bytes_out": text_bytes(batch)}
+
+
+def ledger_stats(batch: pa.RecordBatch) -> dict:
+    """Removed documents per stage and rule."""
+    out: dict = {}
+    if batch.num_rows == 0:
+        return out
+    t = pa.table({"stage": batch.column("stage"), "rule": batch.column("rule")})
+    for row in t.group_by(["stage", "rule"]).aggregate([("rule", "count")]).to_pylist():
+        out[f"{row['stage']}.removed.{row['rule']}"] = row["rule_count"]
+    return out
+
+
+def count_rules(stage: str, ledger: pa.RecordBatch) -> None:
+    """Beam Metrics counters per rule, so a runner's UI shows removals live."""
+    for key, n in ledger_stats(ledger).items():
+        Metrics.counter(NAMESPACE, key).inc(n)
+
+
+class _StageFn(beam.DoFn):
+    def __init__(self, name: str, cfg: dict):
+        self.name, self.cfg = name, cfg
+        self.stage = None
+
+    def setup(self):
+        from curate import stages
+
+        self.stage = stages.stage_class(self.name)(self.cfg)
+        self.stage.setup()
+        self.docs_in = Metrics.counter(NAMESPACE, f"{self.name}.docs_in")
+        self.docs_out = Metrics.counter(NAMESPACE, f"{self.name}.docs_out")
+
+    def process(self, batch):
+        kept, ledger = self.stage.process(batch)
+        self.docs_in.inc(batch.num_rows)
+        self.docs_out.inc(kept.num_rows)
+        if kept.num_rows:
+            yield kept
+        if ledger.num_rows:
+            count_rules(self.name, ledger)
+            yield beam.pvalue.TaggedOutput("ledger", ledger)
+
+
+class BatchStage(beam.PTransform):
+    """A stage that decides each batch on its own (langid, filter, tokenize, ...)."""
+
+    def __init__(self, name: str, cfg: dict):
+        super().__init__(label=name)
+        self.name, self.cfg = name, cfg
+
+    def expand(self, docs):
+        out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.cfg)).with_outputs("ledger", main="docs")
+        return {"docs": out.docs, "ledger": out.ledger}
+
+
+class MergeCounts(beam.CombineFn):
+    """Sum flat {key: number} dicts: the run's stats, one small dict at the end."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, acc, d):
+        for k, v in d.items():
+            acc[k] = acc.get(k, 0) + v
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = {}
+        for a in accs:
+            self.add_input(out, a)
+        return out
+
+    def extract_output(self, acc):
+        return dict(sorted(acc.items()))

@@ -1,0 +1,156 @@
+"""Reading input shards and writing the output directory, as Beam transforms."""
+from __future__ import annotations
+
+import sys
+import time
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from curate import output
+from curate.readers import read_shard
+from curate.readers.common import Limits
+from pipelines.common import NAMESPACE, count_rules
+
+
+class _Progress:
+    """Files, documents, bytes and rate on stderr, at most every few seconds per worker."""
+
+    def __init__(self, total_files: int, every: float = 5.0):
+        self.total, self.every = total_files, every
+        self.files = self.docs = self.bytes = 0
+        self.t0 = self.last = time.monotonic()
+
+    def update(self, files=0, docs=0, nbytes=0):
+        self.files += files
+        self.docs += docs
+        self.bytes += nbytes
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            mb = self.bytes / 1e6
+            print(
+                f"[curate] read {self.files}/{self.total} files, {self.docs:,} docs, "
+                f"{mb:,.1f} MB ({mb / max(now - self.t0, 1e-9):,.1f} MB/s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+class ReadShardFn(beam.DoFn):
+    def __init__(self, limits: dict, total_files: int, progress: bool):
+        self.limits, self.total_files, self.progress = limits, total_files, progress
+
+    def setup(self):
+        self._limits = Limits(**self.limits)
+        self._progress = _Progress(self.total_files) if self.progress else None
+        self.files = Metrics.counter(NAMESPACE, "ingest.files")
+        self.docs = Metrics.counter(NAMESPACE, "ingest.docs_out")
+        self.quarantined = Metrics.counter(NAMESPACE, "ingest.quarantined")
+
+    def process(self, shard):
+        ndocs = 0
+        for kind, batch in read_shard(shard, self._limits):
+            if kind == "docs":
+                ndocs += batch.num_rows
+                self.docs.inc(batch.num_rows)
+                yield batch
+            else:
+                if kind == "ledger":
+                    count_rules("ingest", batch)
+                else:
+                    self.quarantined.inc(batch.num_rows)
+                yield beam.pvalue.TaggedOutput(kind, batch)
+        first = shard.start == 0
+        nbytes = 0
+        if first:  # one fingerprint per file, not per range
+            fp = output.fingerprint(shard.path)
+            nbytes = fp["bytes"]
+            self.files.inc()
+            yield beam.pvalue.TaggedOutput("files", {"source": shard.source, "path": shard.rel, "format": shard.fmt, **fp})
+        if self._progress:
+            self._progress.update(files=int(first), docs=ndocs, nbytes=nbytes)
+
+
+class ReadInputs(beam.PTransform):
+    """Shard list -> docs, ingest ledger, quarantine and per-file fingerprints.
+
+    Reshuffles after listing (files spread over workers) and after reading (the batches of
+    one big file spread over workers for the stages that follow).
+    """
+
+    def __init__(self, shards, limits: dict, progress: bool):
+        super().__init__()
+        self.shards, self.limits, self.progress = shards, limits, progress
+
+    def expand(self, p):
+        total = len({s.path for s in self.shards})
+        out = (
+            p
+            | "ListShards" >> beam.Create(self.shards, reshuffle=False)
+            | "SpreadShards" >> beam.Reshuffle()
+            | "Read" >> beam.ParDo(ReadShardFn(self.limits, total, self.progress)).with_outputs(
+                "ledger", "quarantine", "files", main="docs"
+            )
+        )
+        docs = out.docs | "SpreadBatches" >> beam.Reshuffle()
+        return {"docs": docs, "ledger": out.ledger, "quarantine": out.quarantine, "files": out.files}
+
+
+class WriteKind(beam.PTransform):
+    """Write one output kind (text, ledger, quarantine) as N deterministic Parquet shards.
+
+    Every shard index is written, empty or not, so the file set depends only on N.
+    """
+
+    def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str]):
+        super().__init__(label=f"Write{kind.capitalize()}")
+        self.root, self.kind, self.n, self.doc_columns = root, kind, shards, doc_columns
+
+    def expand(self, batches):
+        key = output.KINDS[self.kind][2]
+        n = self.n
+        keyed = batches | "ByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, key, n))
+        every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
+        root, kind, cols = self.root, self.kind, self.doc_columns
+        return (
+            (keyed, every)
+            | "Flatten" >> beam.Flatten()
+            | "Group" >> beam.GroupByKey()
+            | "Write" >> beam.MapTuple(lambda i, bs: output.write_shard(root, kind, i, n, [b for b in bs if b is not None], cols))
+        )
+
+
+class WriteManifest(beam.PTransform):
+    """Write manifest.json last, once every shard file exists (it lists them all)."""
+
+    def __init__(self, root: str, base: dict):
+        super().__init__()
+        self.root, self.base = root, base
+
+    def expand(self, pcolls):
+        entries, stats, files = pcolls
+        root, base, stages = self.root, self.base, self.base["config"]["run"]["stages"]
+
+        def write(_, entries, stats, files):
+            manifest = dict(base)
+            manifest["counts"] = output.stage_counts(stats, stages)
+            manifest["stats"] = stats
+            manifest["inputs"] = sorted(files, key=lambda f: (f["source"], f["path"]))
+            manifest["outputs"] = {
+                kind: sorted((e for e in entries if e["kind"] == kind), key=lambda e: e["file"])
+                for kind in output.KINDS
+            }
+            output.write_manifest(root, manifest)
+            return manifest["counts"]
+
+        return (
+            entries.pipeline
+            | "Trigger" >> beam.Create([None])
+            | "Write" >> beam.Map(
+                write,
+                entries=beam.pvalue.AsList(entries),
+                stats=beam.pvalue.AsSingleton(stats),
+                files=beam.pvalue.AsList(files),
+            )
+        )

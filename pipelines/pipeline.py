@@ -1,0 +1,99 @@
+"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine -> manifest.
+
+    inputs --ReadInputs--> docs --langid--> --filter--> --dedup--> ... --> WriteKind("text")
+                 |  \--> quarantine ------------------------------------> WriteKind("quarantine")
+                 \--> ingest ledger + each stage's ledger --Flatten-----> WriteKind("ledger")
+    counts of every stage --MergeCounts--> + shard list --> WriteManifest (last)
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import platform
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+import curate
+from curate import output, stages as stage_registry
+from curate.config import Config
+from pipelines.common import BatchStage, MergeCounts, doc_stats, ledger_stats
+from pipelines.io import ReadInputs, WriteKind, WriteManifest
+
+# Stages with a global step have their own transform; the rest are BatchStage.
+GLOBAL_STAGES = {
+    "dedup": "pipelines.dedup:Dedup",
+    "quality": "pipelines.quality:Quality",
+    "rebalance": "pipelines.rebalance:Rebalance",
+    "tokenize": "pipelines.tokenize:Tokenize",
+}
+
+
+def stage_transform(name: str, cfg: Config, root: str):
+    spec = GLOBAL_STAGES.get(name)
+    if spec and importlib.util.find_spec(spec.split(":")[0]) is not None:
+        module, cls = spec.split(":")
+        return getattr(importlib.import_module(module), cls)(cfg.stages[name], cfg=cfg, root=root)
+    return BatchStage(name, cfg.stages[name])
+
+
+def versions() -> dict:
+    out = {"curate": curate.__version__, "python": platform.python_version()}
+    for mod in ("apache_beam", "pyarrow", "fasttext", "tiktoken", "datasketch"):
+        try:
+            out[mod] = importlib.import_module(mod).__version__
+        except Exception:
+            pass
+    return out
+
+
+def config_hash(cfg: Config) -> str:
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool = False):
+    """Add the whole job to ``p``; returns the PCollection of the manifest's counts."""
+    limits = dict(cfg.limits)
+    read = p | "Ingest" >> ReadInputs(shards, limits, progress)
+    docs = read["docs"]
+    ledgers = [read["ledger"]]
+    stats = [
+        docs | "Stats/ingest" >> beam.Map(doc_stats, "ingest"),
+        read["quarantine"] | "Stats/quarantine" >> beam.Map(lambda b: {"ingest.quarantined": b.num_rows}),
+        read["files"] | "Stats/files" >> beam.Map(lambda f: {"ingest.files": 1, "ingest.bytes_in": f["bytes"]}),
+    ]
+    for name in cfg.run["stages"][1:]:
+        res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root)
+        docs = res["docs"]
+        ledgers.append(res["ledger"])
+        stats.append(docs | f"Stats/{name}" >> beam.Map(doc_stats, name))
+        for extra in ("stats",):  # global stages may report their own numbers
+            if extra in res:
+                stats.append(res[extra])
+    ledger = ledgers | "Ledger" >> beam.Flatten()
+    stats.append(ledger | "Stats/ledger" >> beam.Map(ledger_stats))
+    counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())
+
+    n = cfg.run["shards"]
+    cols = stage_registry.columns(cfg.run["stages"])
+    entries = (
+        docs | WriteKind(root, "text", n, cols),
+        ledger | WriteKind(root, "ledger", n, cols),
+        read["quarantine"] | WriteKind(root, "quarantine", n, cols),
+    ) | "Entries" >> beam.Flatten()
+    base = {"format": "curate/1", "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
+    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
+
+
+def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress: bool = False) -> dict:
+    """Run the job to completion and return the manifest."""
+    root = cfg.run["output"]
+    output.prepare_dir(root)
+    opts = PipelineOptions(beam_args or [])
+    if not opts.get_all_options().get("runner"):
+        opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
+    with beam.Pipeline(options=opts) as p:
+        build(p, cfg, shards, root, progress)
+    return output.read_manifest(root)
