@@ -1,4 +1,4 @@
-"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine -> manifest.
+r"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine -> manifest.
 
     inputs --ReadInputs--> docs --langid--> --filter--> --dedup--> ... --> WriteKind("text")
                  |  \--> quarantine ------------------------------------> WriteKind("quarantine")

@@ -93,7 +93,9 @@ class _Capped(io.RawIOBase):
         return True
 
     def readinto(self, b):
-        data = self._raw.read(len(b))
+        # small reads: a truncated gzip raises on the read that hits the cut, losing what
+        # that read had decompressed, so keep each read (and the loss) small
+        data = self._raw.read(min(len(b), 1 << 16))
         self._n += len(data)
         if self._n > self._limit:
             raise LimitExceeded(
@@ -154,7 +156,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 # Symbols that cp1252 gives for the letters of other code pages (Latin-2 "ł" -> "³"):
 # between two letters they mean the guess is wrong.
-_SYMBOLS = frozenset("¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶¸¹º»¼½¾¿×÷")
+_SYMBOLS = frozenset("¡¢£¥¦©ª«¬®¯±²³µ¶¹º»¼½¾¿")
 # Turkish (ISO-8859-9) letters read as cp1252 ("ş" -> "þ", "ı" -> "ý"); Western text has few.
 _RARE = frozenset("ðþýÐÞÝ")
 
@@ -174,11 +176,11 @@ def _detect_legacy(data: bytes) -> str:
         text = sample.decode("cp1252")
     except UnicodeDecodeError:
         text = None
-    if text is not None:
-        runs = letters = rare = bad = 0
-        for m in re.finditer(r"[^\x00-\x7f]+", text):
-            runs += 1
-            i, j = m.span()
+    if text is not None:  # not UTF-8, so there is at least one non-ASCII run
+        spans = [m.span() for m in re.finditer(r"[^\x00-\x7f]+", text)]
+        chars = sum(j - i for i, j in spans)
+        letters = rare = bad = 0
+        for i, j in spans:
             for k in range(i, j):
                 c = text[k]
                 if c in _SYMBOLS:
@@ -188,13 +190,23 @@ def _detect_legacy(data: bytes) -> str:
                     rare += c in _RARE
                 elif not (c.isspace() or unicodedata.category(c)[0] in "PS"):
                     bad += 1  # C1 controls and the like
-        chars = sum(1 for c in text if ord(c) > 127)
-        if not runs or (chars <= 1.5 * runs and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1)):
-            return "cp1252"
+        if chars <= 1.5 * len(spans) and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1):
+            return _western_or_central(sample)
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
     return best.encoding if best is not None else "latin_1"
+
+
+def _western_or_central(sample: bytes) -> str:
+    """cp1252, unless cp1250 reads clearly more like a language (Slovene "č" is cp1252 "è")."""
+    from charset_normalizer import from_bytes
+
+    score = {m.encoding: m.coherence for m in from_bytes(sample[: 1 << 18], cp_isolation=["cp1252", "cp1250"])}
+    if "cp1250" in score and score["cp1250"] > score.get("cp1252", 0.0) + 0.05:
+        if sample.decode("cp1250", errors="replace") != sample.decode("cp1252"):
+            return "cp1250"
+    return "cp1252"
 
 
 def looks_binary(data: bytes) -> bool:
