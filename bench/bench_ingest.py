@@ -1,0 +1,128 @@
+"""Ingestion throughput: WARC and JSONL, reader alone and through the Beam pipeline.
+
+    python bench/bench_ingest.py [--copies N]
+
+Builds inputs by repeating real shards from ../shared/corpora (gzip members concatenate),
+then, each phase in a fresh subprocess (so its peak RSS is its own), measures:
+
+* raw kernel   -- FastWARC iteration + Resiliparse extraction / json.loads per line, the floor
+                  any WARC/JSONL reader pays;
+* reader       -- curate.readers.read_shard, everything a worker does per file (ids, batches);
+* pipeline     -- `curate run --stages ingest` on the DirectRunner (write + manifest included).
+
+Prints MB/s of input (compressed bytes on disk), documents/s, peak RSS, and each phase's
+ratio to the raw kernel measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
+WARCS = ["web/cc_main_2020_34_resiliparse_sample.warc.gz", "web/dolma_wget_sample-0000.warc.gz", "web/cc_whirlwind/whirlwind.warc.gz"]
+JSONLS = ["web/cc_main_2019_30_dolma_docs.jsonl.gz"]
+
+
+def build(tmp: Path, copies: int) -> dict:
+    warc = tmp / "bench.warc.gz"
+    with open(warc, "wb") as f:
+        for _ in range(copies):
+            for w in WARCS:
+                f.write((CORPORA / w).read_bytes())
+    jsonl = tmp / "bench.jsonl.gz"
+    with gzip.open(jsonl, "wb") as f:
+        for i in range(copies):
+            for j in JSONLS:
+                with gzip.open(CORPORA / j, "rb") as src:
+                    for line in src:  # fresh ids per copy, so the data is not all duplicate ids
+                        obj = json.loads(line)
+                        obj["id"] = f"{obj.get('id')}-{i}"
+                        f.write(json.dumps(obj).encode() + b"\n")
+    return {"warc": str(warc), "jsonl": str(jsonl)}
+
+
+PHASES = {
+    "raw:warc": """
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.html import HTMLTree
+from resiliparse.parse.encoding import detect_encoding
+n = 0
+with open(PATH, 'rb') as f:
+    for rec in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
+        body = rec.reader.read()
+        if b'html' in (rec.http_headers.get('Content-Type') or '').encode():
+            extract_plain_text(HTMLTree.parse_from_bytes(body, detect_encoding(body)), main_content=True)
+        n += 1
+""",
+    "raw:jsonl": """
+import gzip, json
+n = 0
+with gzip.open(PATH, 'rb') as f:
+    for line in f:
+        json.loads(line); n += 1
+""",
+    "reader": """
+from curate.readers import read_shard, detect_format
+from curate.readers.common import Limits, Shard
+fmt = detect_format(PATH, 'web')
+n = 0
+for kind, b in read_shard(Shard(PATH, 'bench', fmt, 'web', 'bench'), Limits()):
+    n += b.num_rows
+""",
+    "pipeline": """
+import tempfile
+from curate import cli
+out = tempfile.mkdtemp()
+import shutil; shutil.rmtree(out)
+assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', 'ingest', '--progress', 'off']) == 0
+from curate.output import read_manifest
+c = read_manifest(out)['counts']['ingest']
+n = c['docs_in']
+""",
+}
+
+
+def run_phase(code: str, path: str) -> dict:
+    prog = (
+        "import time, resource, json, contextlib, io\nPATH = %r\nt0 = time.perf_counter(); c0 = time.process_time()\n" % path
+        + "with contextlib.redirect_stdout(io.StringIO()):\n"
+        + "".join("    " + line + "\n" for line in code.strip().splitlines())
+        + "print(json.dumps({'n': n, 'wall': time.perf_counter() - t0, 'cpu': time.process_time() - c0, "
+        "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, cwd=REPO)
+    if res.returncode:
+        raise SystemExit(res.stderr)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--copies", type=int, default=20, help="times each corpus file is repeated")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = build(Path(tmp), args.copies)
+        print(f"{'input':6} {'phase':9} {'docs':>8} {'MB':>7} {'wall s':>7} {'MB/s':>7} {'docs/s':>8} {'peak MB':>8} {'vs raw':>7}")
+        for fmt, path in paths.items():
+            mb = os.path.getsize(path) / 1e6
+            raw = run_phase(PHASES[f"raw:{fmt}"], path)
+            for name, code in (("raw", None), ("reader", PHASES["reader"]), ("pipeline", PHASES["pipeline"])):
+                r = raw if code is None else run_phase(code, path)
+                ratio = raw["wall"] / r["wall"]
+                print(
+                    f"{fmt:6} {name:9} {r['n']:8,} {mb:7.1f} {r['wall']:7.2f} {mb / r['wall']:7.2f} "
+                    f"{r['n'] / r['wall']:8,.0f} {r['rss_mb']:8.0f} {ratio:7.2f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
