@@ -49,13 +49,33 @@ class InputError(ValueError):
 
 
 def detect_format(path: str, domain: str) -> str:
+    """Format from the file name, else from its first bytes; code trees default to `source`."""
     name = os.path.basename(path).lower()
-    for suffix, fmt in sorted(_SUFFIXES, key=lambda s: -len(s[0])):
-        if name.endswith(suffix):
-            return fmt
+    fmt = next((f for suffix, f in sorted(_SUFFIXES, key=lambda s: -len(s[0])) if name.endswith(suffix)), None)
     if domain == "code":
-        return "source"
-    raise InputError(f"cannot tell the format of {path!r} from its name; give --format ({', '.join(FORMATS)})")
+        return fmt if fmt in ("jsonl", "parquet") else "source"
+    return fmt or sniff_format(path) or _unknown(path)
+
+
+def sniff_format(path: str) -> str | None:
+    from curate.readers.common import Limits, open_bytes
+
+    try:
+        with open_bytes(path, Limits()) as f:
+            head = f.read(64).lstrip()
+    except Exception:
+        return None
+    if head.startswith((b"WARC/", b"filedesc://")):
+        return "warc"  # ARC files are quarantined by the WARC reader with a reason
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"{"):
+        return "jsonl"
+    return None
+
+
+def _unknown(path: str):
+    raise InputError(f"cannot tell the format of {path!r} from its name or content; give --format ({', '.join(FORMATS)})")
 
 
 def reader_for(fmt: str):

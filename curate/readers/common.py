@@ -309,7 +309,9 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
             yield from b.flush(final=False)
     except LimitExceeded as e:
         b.add(Bad(last, e.reason, e.detail))
-    except Exception as e:  # a broken file must cost one quarantine row, not the job
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as e:  # a broken file costs one quarantine row, not the job (Rust panics included)
         b.add(Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500]))
     yield from b.flush(final=True)
 

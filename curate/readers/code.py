@@ -1,0 +1,200 @@
+"""Source trees: one document per source file; ``shard.rel`` is its path inside the tree.
+
+The programming language comes from the extension (or the file name, or a shebang line for
+extensionless scripts), with The Stack's names lowercased so tree and JSONL inputs agree.
+Files that are readable but should not be trained on reach the ledger with a reason:
+vendored copies of other projects (they duplicate their upstream and are not this tree's
+code), minified bundles, oversized files (generated data, not code) and files of no known
+language. Binary files cannot be text and go to quarantine.
+
+Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 200).
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import Iterator, Optional
+
+from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, looks_binary, open_bytes
+
+MAX_FILE_BYTES = 1 << 20
+MAX_MEAN_LINE_LENGTH = 200  # real code averages < 100 chars a line; minified bundles thousands
+SKIPPED_TEXT_CHARS = 1000  # a skipped file keeps only this much text: the ledger shows a snippet
+
+_LANGS = {
+    "python": "py pyi pyw pyx",
+    "go": "go",
+    "rust": "rs",
+    "ruby": "rb rake gemspec ru",
+    "java": "java",
+    "kotlin": "kt kts",
+    "scala": "scala sc",
+    "groovy": "groovy gradle",
+    "javascript": "js mjs cjs jsx",
+    "typescript": "ts tsx mts cts",
+    "perl": "pl pm t pod",
+    "tcl": "tcl tk itcl",
+    "c": "c h",  # .h is ambiguous; The Stack files most under C
+    "c++": "cc cpp cxx c++ hh hpp hxx h++ ipp tcc inl",
+    "c#": "cs",
+    "objective-c": "m",
+    "objective-c++": "mm",
+    "swift": "swift",
+    "shell": "sh bash zsh ksh",
+    "powershell": "ps1 psm1",
+    "batchfile": "bat cmd",
+    "php": "php",
+    "lua": "lua",
+    "r": "r",
+    "julia": "jl",
+    "haskell": "hs lhs",
+    "ocaml": "ml mli",
+    "erlang": "erl hrl",
+    "elixir": "ex exs",
+    "clojure": "clj cljs cljc",
+    "lisp": "lisp lsp cl",
+    "scheme": "scm ss",
+    "emacs lisp": "el",
+    "dart": "dart",
+    "fortran": "f f90 f95 f03 for",
+    "assembly": "asm s",
+    "cuda": "cu cuh",
+    "zig": "zig",
+    "nim": "nim",
+    "vim script": "vim",
+    "sql": "sql",
+    "html": "html htm xhtml",
+    "css": "css scss sass less",
+    "markdown": "md markdown",
+    "restructuredtext": "rst",
+    "tex": "tex sty cls",
+    "json": "json",
+    "yaml": "yaml yml",
+    "toml": "toml",
+    "xml": "xml xsd xsl",
+    "protocol buffer": "proto",
+    "cmake": "cmake",
+    "makefile": "mk mak",
+    "dockerfile": "dockerfile",
+    "awk": "awk",
+    "sed": "sed",
+}
+EXTENSIONS = {ext: lang for lang, exts in _LANGS.items() for ext in exts.split()}
+FILENAMES = {
+    "makefile": "makefile",
+    "gnumakefile": "makefile",
+    "dockerfile": "dockerfile",
+    "cmakelists.txt": "cmake",
+    "rakefile": "ruby",
+    "gemfile": "ruby",
+}
+# interpreter in a "#!" line -> language (version suffixes such as python3.11 are dropped)
+INTERPRETERS = {
+    "python": "python",
+    "pypy": "python",
+    "sh": "shell",
+    "bash": "shell",
+    "dash": "shell",
+    "zsh": "shell",
+    "ksh": "shell",
+    "perl": "perl",
+    "ruby": "ruby",
+    "node": "javascript",
+    "nodejs": "javascript",
+    "deno": "typescript",
+    "tclsh": "tcl",
+    "wish": "tcl",
+    "expect": "tcl",
+    "php": "php",
+    "lua": "lua",
+    "rscript": "r",
+    "awk": "awk",
+    "gawk": "awk",
+    "sed": "sed",
+    "pwsh": "powershell",
+}
+# Directories holding copies of other projects or tool state, never this tree's own code.
+VENDORED_DIRS = frozenset(
+    "node_modules bower_components jspm_packages vendor vendors third_party third-party thirdparty "
+    "3rdparty site-packages dist-packages __pycache__ .venv venv .tox .git .hg .svn .bzr pods carthage".split()
+)
+
+
+def extension(path: str) -> str:
+    """The last extension, lowercased, without the dot ('' if none)."""
+    return posixpath.splitext(posixpath.basename(path))[1][1:].lower()
+
+
+def shebang_language(head: str) -> Optional[str]:
+    """Language from a '#!' first line: '#!/usr/bin/env -S python3 -u' -> 'python'."""
+    if not head.startswith("#!"):
+        return None
+    words = head[2:].split("\n", 1)[0].split()
+    if words and posixpath.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    if not words:
+        return None
+    name = re.sub(r"[\d.]+$", "", posixpath.basename(words[0]).lower())
+    return INTERPRETERS.get(name)
+
+
+def detect_language(path: str, head: str = "") -> Optional[str]:
+    """Programming language of a file from its name, else from a shebang in ``head``."""
+    name = posixpath.basename(path).lower()
+    lang = FILENAMES.get(name) or EXTENSIONS.get(extension(path))
+    return lang or shebang_language(head)
+
+
+def is_vendored(path: str) -> bool:
+    return any(part.lower() in VENDORED_DIRS for part in path.split("/")[:-1])
+
+
+def minified(path: str, text: str, max_mean: float = MAX_MEAN_LINE_LENGTH):
+    """(value, threshold) if the file looks minified, else None (usable on JSONL records too)."""
+    if path.lower().endswith((".min.js", ".min.mjs", ".min.css")):
+        return None, None
+    lines = text.count("\n") + (not text.endswith("\n"))
+    mean = (len(text) - text.count("\n")) / max(lines, 1)
+    return (mean, max_mean) if mean > max_mean else None
+
+
+def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
+    path = shard.rel
+    max_bytes = int(shard.opt("max_file_bytes", MAX_FILE_BYTES))
+    max_mean = float(shard.opt("max_mean_line_length", MAX_MEAN_LINE_LENGTH))
+    meta = {"file_path": path, "extension": extension(path)}
+
+    def skip(text, rule, value=None, threshold=None, language=None):
+        return Doc(
+            text=text[:SKIPPED_TEXT_CHARS], offset=0, language=language, meta=meta,
+            skip_rule=rule, skip_value=value, skip_threshold=threshold,
+        )
+
+    if is_vendored(path):  # logged, never kept: a snippet is enough, whatever the file holds
+        with open_bytes(shard.path, limits) as f:
+            head = f.read(SKIPPED_TEXT_CHARS).decode("utf-8", "replace")
+        yield skip(head, "vendored", language=detect_language(path))
+        return
+    with open_bytes(shard.path, limits) as f:
+        data = f.read(max_bytes + 1)
+    if looks_binary(data):
+        yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a source file")
+        return
+    if len(data) > max_bytes:
+        size = os.path.getsize(shard.path) if compression(shard.path) is None else len(data)
+        head = data[:4096].decode("utf-8", "replace")
+        yield skip(head, "oversized_file", float(size), float(max_bytes), detect_language(path, head))
+        return
+    text, encoding = decode_text(data)
+    if encoding != "utf-8":
+        meta["encoding"] = encoding  # kept, but worth knowing: legacy-encoded source
+    language = detect_language(path, text[:256])
+    if language is None:
+        yield skip(text, "unknown_language")
+        return
+    mini = minified(path, text, max_mean)
+    if mini is not None:
+        yield skip(text, "minified", *mini, language=language)
+        return
+    yield Doc(text=text, offset=0, language=language, meta=meta)

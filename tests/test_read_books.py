@@ -1,0 +1,310 @@
+"""Books: the plain-text reader and Project Gutenberg boilerplate stripping.
+
+Real PG files (../shared/corpora/books) check every header/footer variant and encoding there;
+synthetic fixtures (our own words) check the old variants and the encoding/line-ending cases.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import pyarrow as pa
+import pytest
+
+from curate.gutenberg import strip_gutenberg
+from curate.readers import read_shard
+from curate.readers.common import Limits, Shard, decode_text
+
+MISC = [
+    "pg11430-0.txt", "pg13272.txt", "pg1342-0.txt", "pg14263.txt", "pg14881.txt",
+    "pg16215.txt", "pg17474.txt", "pg17997.txt", "pg21937.txt", "pg24675-8.txt",
+    "pg3261.txt", "pg44157-0.txt", "pg52834-0.txt", "pg9198.txt", "pg972.txt",
+]
+NO_HEADER = {"pg1342-0.txt", "pg11430-0.txt"}  # per PROVENANCE: no PG header at all
+NLTK = [
+    "austen-emma.txt", "austen-persuasion.txt", "austen-sense.txt", "blake-poems.txt",
+    "bryant-stories.txt", "burgess-busterbrown.txt", "carroll-alice.txt", "chesterton-ball.txt",
+    "chesterton-brown.txt", "chesterton-thursday.txt", "edgeworth-parents.txt",
+    "melville-moby_dick.txt", "milton-paradise.txt", "shakespeare-caesar.txt",
+    "shakespeare-hamlet.txt", "shakespeare-macbeth.txt", "whitman-leaves.txt",
+]
+# What must never survive: markers, licence text, the footer's file-naming line.
+BOILERPLATE = re.compile(
+    r"^\s*\*{3}\s*(START|END)\b|(START|END) OF (THE|THIS) PROJECT GUTENBERG|Project Gutenberg-tm"
+    r"|Project Gutenberg License|Project Gutenberg Literary Archive|This file should be named"
+    r"|FULL LICENSE|^\s*End of (the )?Project Gutenberg|(?-i:^(Title|Author|Release Date|Language): )",
+    re.I | re.M,
+)
+
+
+def read(path, rel=None, source="pg"):
+    out = {"docs": [], "ledger": [], "quarantine": []}
+    for kind, batch in read_shard(Shard(str(path), rel or path.name, "text", "books", source, ()), Limits()):
+        out[kind].append(batch)
+    return {k: pa.Table.from_batches(v).to_pylist() if v else [] for k, v in out.items()}
+
+
+def one_doc(path):
+    got = read(path)
+    assert len(got["docs"]) == 1 and not got["ledger"] and not got["quarantine"], got
+    doc = got["docs"][0]
+    return doc, json.loads(doc["meta"])
+
+
+def lines(text):
+    return [ln for ln in text.split("\n") if ln.strip()]
+
+
+@pytest.fixture(scope="module")
+def misc(corpora):
+    return {name: one_doc(corpora / "books" / "gutenberg_misc" / name) for name in MISC}
+
+
+# --- real Project Gutenberg files --------------------------------------------------------
+
+
+@pytest.mark.corpora
+@pytest.mark.parametrize("name", MISC)
+def test_misc_books_have_no_boilerplate_and_decode_cleanly(misc, corpora, name):
+    doc, meta = misc[name]
+    text = doc["text"]
+    assert BOILERPLATE.search(text) is None
+    assert "\ufffd" not in text and "\r" not in text
+    assert doc["offset"] == 0 and doc["path"] == name and doc["domain"] == "books"
+    raw_text, _ = decode_text((corpora / "books" / "gutenberg_misc" / name).read_bytes())
+    if name in NO_HEADER:
+        assert text == raw_text and "title" not in meta and "gutenberg" not in meta
+    else:
+        assert meta["gutenberg"] is True and meta["title"] and meta["language"]
+        assert len(text) < len(raw_text) - 15_000  # header + licence are about 20 KB
+        assert text in raw_text  # only whole lines at either end were cut
+
+
+# (first non-blank body line starts with, last non-blank body line ends with)
+FIRST_LAST = {
+    "pg972.txt": ("THE DEVIL'S DICTIONARY", "sheds its horn every two years."),
+    "pg9198.txt": ("THE COMPLETE ANGLER;", "FINIS."),
+    "pg14263.txt": ('[Illustration: "I HAVE WAITED', "THE END"),
+    "pg3261.txt": ("NEWS FROM NOWHERE", "Burford he must have meant."),
+    "pg13272.txt": ("BEETHOVEN'S LETTERS.", "THE END"),
+    "pg14881.txt": ("THE LOG SCHOOL-HOUSE ON THE COLUMBIA", "event."),
+    "pg24675-8.txt": ("ELK DEEL IS AFZONDERLIJK", "book."),
+    "pg44157-0.txt": ("Au lecteur.", "vensterbank.)"),
+    "pg52834-0.txt": ("The listed errata have been corrected", "STATES ARCADE."),
+    "pg21937.txt": ("Transcriber's note:", "_punctuation unchanged_"),
+    "pg16215.txt": ("Transcribers Note:", "THE END."),
+    "pg17474.txt": ("HOW TO LISTEN TO MUSIC", "Fifth Ave., New York."),
+    "pg17997.txt": ("Transcriber's note:", "[Illustration]"),
+}
+
+
+@pytest.mark.corpora
+@pytest.mark.parametrize("name", sorted(FIRST_LAST))
+def test_misc_books_first_and_last_body_lines(misc, name):
+    first, last = FIRST_LAST[name]
+    body = lines(misc[name][0]["text"])
+    assert body[0].strip().startswith(first)
+    assert body[-1].rstrip().endswith(last)
+
+
+@pytest.mark.corpora
+def test_misc_books_credits_and_html_note_are_stripped(misc):
+    for name in ("pg972.txt", "pg13272.txt", "pg14881.txt", "pg17997.txt", "pg21937.txt", "pg3261.txt"):
+        head = "\n".join(lines(misc[name][0]["text"])[:30])
+        assert not re.search(r"Produced by|E-text prepared by|Transcribed from|HTML version", head), name
+
+
+@pytest.mark.corpora
+def test_misc_books_encodings_and_accents(misc):
+    fr, fr_meta = misc["pg44157-0.txt"]
+    assert fr_meta["encoding"] == "utf-8-sig"
+    assert fr_meta["language"] == "French" and fr_meta["title"].startswith("Entre Nous Lectures Françaises à")
+    assert "remplacé" in fr["text"] and "«" in fr["text"]
+    nl, nl_meta = misc["pg24675-8.txt"]
+    assert nl_meta["encoding"] in ("cp1252", "latin_1")  # ISO-8859-1 file, no C1 bytes: same text
+    assert nl_meta["language"] == "Dutch" and nl_meta["author"].startswith("Gabriël")
+    assert "GABRIËL." in nl["text"] and "één" in nl["text"]
+    nl2, nl2_meta = misc["pg11430-0.txt"]
+    assert nl2_meta["encoding"] == "utf-8" and "GOEDE VAÊR TROMP" in nl2["text"]
+    ice, ice_meta = misc["pg21937.txt"]  # declares ASCII, is ISO-8859-1: detection, not the label
+    assert ice_meta["encoding"] == "cp1252" and ice_meta["author"] == "Jóhann Sigurjónsson"
+    assert misc["pg52834-0.txt"][1]["encoding"] == "utf-8-sig"
+    assert misc["pg972.txt"][1]["encoding"] == "utf-8"  # plain ASCII
+
+
+@pytest.mark.corpora
+def test_misc_books_header_meta(misc):
+    meta = misc["pg13272.txt"][1]
+    assert meta["title"] == "Beethoven's Letters 1790-1826 Vol. 2"
+    assert meta["author"] == "Lady Wallace"
+    assert meta["release_date"] == "August 25, 2004" and meta["ebook_id"] == "13272"
+    assert meta["language"] == "English"
+    assert misc["pg972.txt"][1]["release_date"] == "July 26, 2008"  # "Posting Date:"
+    assert misc["pg17474.txt"][1]["title"].endswith("7th ed. Hints and Suggestions to Untaught Lovers of the Art")
+    assert misc["pg52834-0.txt"][1]["editor"] == "Edith Frances Carey"
+
+
+@pytest.mark.corpora
+@pytest.mark.parametrize("name", NLTK)
+def test_nltk_books_pass_through(corpora, name):
+    path = corpora / "books" / "gutenberg_nltk" / name
+    raw = path.read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    doc, meta = one_doc(path)
+    if name != "chesterton-ball.txt":
+        assert doc["text"] == raw and meta == {"encoding": "utf-8"}
+        return
+    # This NLTK copy still ends with the (tokenised) PG footer and small print: only that goes.
+    keep = raw.split("\n")[:4527]
+    assert doc["text"] == "\n".join(keep) and meta == {"encoding": "utf-8", "gutenberg": True}
+    assert raw.split("\n")[4527].startswith("End of Project Gutenberg")
+
+
+# --- synthetic fixtures -----------------------------------------------------------------
+
+BODY = "Chapter One\n\nThe kettle sang while Maren counted the gulls.\n\nThe End\n"
+
+
+def test_utf8_bom_crlf(tmp_path):
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbf" + "Déjà vu, naïve café.\r\nSecond line\r\n".encode("utf-8"))
+    doc, meta = one_doc(p)
+    assert doc["text"] == "Déjà vu, naïve café.\nSecond line\n" and meta["encoding"] == "utf-8-sig"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Où est passé l'été? Très bien, garçon.\n", "Smörgåsbord för två.\n", "Ein schöner Tag, sagte die Bäckerin.\n"],
+)
+def test_latin1(tmp_path, text):
+    p = tmp_path / "latin.txt"
+    p.write_bytes(text.encode("latin-1"))
+    doc, meta = one_doc(p)
+    assert doc["text"] == text and meta["encoding"] in ("cp1252", "latin_1")
+
+
+def test_cp1252_punctuation(tmp_path):
+    p = tmp_path / "win.txt"
+    p.write_bytes("“Quoted” — and it’s fine…\n".encode("cp1252"))
+    doc, meta = one_doc(p)
+    assert doc["text"] == "“Quoted” — and it’s fine…\n" and meta["encoding"] == "cp1252"
+
+
+def test_cr_only_and_crlf(tmp_path):
+    cr, crlf = tmp_path / "cr.txt", tmp_path / "crlf.txt"
+    cr.write_bytes(BODY.replace("\n", "\r").encode())
+    crlf.write_bytes(BODY.replace("\n", "\r\n").encode())
+    assert one_doc(cr)[0]["text"] == BODY
+    assert one_doc(crlf)[0]["text"] == BODY
+
+
+def test_gzip(tmp_path):
+    p = tmp_path / "book.txt.gz"
+    p.write_bytes(gzip.compress(BODY.encode()))
+    assert one_doc(p)[0]["text"] == BODY
+
+
+def test_empty_file_goes_to_ledger(tmp_path):
+    p = tmp_path / "empty.txt"
+    p.write_bytes(b"")
+    got = read(p)
+    assert not got["docs"] and not got["quarantine"]
+    assert [r["rule"] for r in got["ledger"]] == ["empty_text"] and got["ledger"][0]["stage"] == "ingest"
+
+
+def test_binary_file_goes_to_quarantine(tmp_path):
+    p = tmp_path / "cover.txt"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    got = read(p)
+    assert not got["docs"] and not got["ledger"]
+    assert [(r["reason"], r["offset"], r["path"]) for r in got["quarantine"]] == [("binary", 0, "cover.txt")]
+
+
+def test_ids_are_stable_and_path_based(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text(BODY)
+    first = read(p, rel="shelf/a.txt")["docs"][0]
+    again = read(p, rel="shelf/a.txt")["docs"][0]
+    assert first["id"] == again["id"] and first["path"] == "shelf/a.txt"
+
+
+# --- strip_gutenberg on synthetic wrappers ----------------------------------------------
+
+MODERN = """The Project Gutenberg EBook of Tide Tables, by Ada Quill
+
+This eBook is for the use of anyone anywhere at no cost.
+
+Title: Tide Tables
+       and Other Matters
+
+Author: Ada Quill
+
+Release Date: March 3, 2011 [EBook #99999]
+
+Language: English
+
+*** START OF THIS PROJECT GUTENBERG EBOOK TIDE TABLES ***
+
+
+
+
+Produced by A. Volunteer and the Online Distributed
+Proofreading Team
+
+
+
+{body}
+
+
+End of the Project Gutenberg EBook of Tide Tables, by Ada Quill
+
+*** END OF THIS PROJECT GUTENBERG EBOOK TIDE TABLES ***
+
+***** This file should be named 99999.txt or 99999.zip *****
+
+*** START: FULL LICENSE ***
+Licence words.
+"""
+
+
+def test_strip_modern_wrapper():
+    body, meta = strip_gutenberg(MODERN.format(body=BODY))
+    assert body == BODY.strip("\n")
+    assert meta == {
+        "title": "Tide Tables and Other Matters", "author": "Ada Quill", "release_date": "March 3, 2011",
+        "ebook_id": "99999", "language": "English", "gutenberg": True,
+    }
+
+
+@pytest.mark.parametrize("eol", ["\r\n", "\r"])
+def test_strip_handles_crlf_and_cr_input(eol):
+    body, meta = strip_gutenberg(MODERN.format(body=BODY).replace("\n", eol))
+    assert body == BODY.strip("\n") and meta["title"] == "Tide Tables and Other Matters"
+
+
+def test_strip_wrapped_start_marker_and_end_of_project_gutenbergs():
+    text = (
+        "Title: Salt\n\n***START OF THE PROJECT GUTENBERG EBOOK SALT AND\nOTHER SEASONINGS***\n\n"
+        "E-text prepared by Someone\n\n" + BODY + "\n\nEnd of Project Gutenberg's Salt, by Nobody\n\nmore licence\n"
+    )
+    body, meta = strip_gutenberg(text)
+    assert body == BODY.strip("\n") and meta["title"] == "Salt"
+
+
+def test_strip_old_small_print_header():
+    text = (
+        "The Project Gutenberg Etext of Lanterns\n\nlegal words\n"
+        "*END*THE SMALL PRINT! FOR PUBLIC DOMAIN ETEXTS*Ver.04.29.93*END*\n\n"
+        "This etext was prepared by Someone Kind.\n\n" + BODY + "\nEnd of The Project Gutenberg Etext of Lanterns\n"
+    )
+    body, meta = strip_gutenberg(text)
+    assert body == BODY.strip("\n") and meta == {"gutenberg": True}
+
+
+def test_strip_leaves_plain_text_and_mentions_alone():
+    text = "A note on sources.\nThe end of Project Gutenberg's first decade came in 1981.\n"
+    assert strip_gutenberg(text) == (text, {})
+    assert strip_gutenberg("") == ("", {})
+    long_credit = "Produced by the river\n" + "the mill kept turning\n" * 20
+    body, _ = strip_gutenberg("*** START OF THE PROJECT GUTENBERG EBOOK X ***\n" + long_credit)
+    assert body.startswith("Produced by the river")  # a long paragraph is book text, not credits
