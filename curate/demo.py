@@ -139,7 +139,7 @@ def write_demo(root: str, seed: int = 7) -> str:
 
     rng = random.Random(seed)
     raw = os.path.join(root, "raw")
-    for d in ("web", "code/tools", "code/web", "code/lib", "code/node_modules/leftpad", "code/web/vendor", "books"):
+    for d in ("web", "code/tools", "code/web", "code/lib", "code/node_modules/leftpad", "books"):
         os.makedirs(os.path.join(raw, d), exist_ok=True)
 
     # --- web: a WARC of pages ---------------------------------------------------------
@@ -176,7 +176,7 @@ def write_demo(root: str, seed: int = 7) -> str:
     for rel, src in CODE_FILES.items():
         with open(os.path.join(raw, "code", rel), "w", encoding="utf-8") as f:
             f.write(src)
-    with open(os.path.join(raw, "code", "web", "vendor", "widget.min.js"), "w") as f:
+    with open(os.path.join(raw, "code", "web", "widget.min.js"), "w") as f:
         f.write("var a=1;" * 400 + "\n")
     with open(os.path.join(raw, "code", "web", "logo.png"), "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
