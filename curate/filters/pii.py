@@ -1,0 +1,80 @@
+"""Optional PII redaction (off by default: add "pii" to a domain's rule sets).
+
+A rewrite, not a filter: e-mail addresses, IP addresses and phone numbers are replaced by
+a placeholder and counted (stage counters ``pii_email``, ``pii_ip``, ``pii_phone``).
+The patterns are conservative so that ordinary numbers (years, prices, version strings
+with fewer than four parts) survive: a phone number needs a leading ``+``, parentheses
+around the area code, or the 3-3-4 dash/dot grouping.
+"""
+from __future__ import annotations
+
+import re
+
+from curate.filters.rules import Doc, Rewrite
+
+PII = {
+    "kinds": ["email", "ip", "phone"],
+    "placeholder": "<{KIND}>",  # {KIND} / {kind}: the kind, upper / lower case
+}
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_H = r"[0-9A-Fa-f]{1,4}"
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_IPV4 = re.compile(rf"\b{_OCTET}(?:\.{_OCTET}){{3}}\b(?!\.\d)")
+_IPV6 = re.compile(
+    rf"(?<![\w:])(?:{_H}:){{7}}{_H}(?![\w:])"  # full form
+    rf"|(?<![\w:])(?:{_H}:){{1,6}}:(?:{_H}:){{0,5}}{_H}(?![\w:])"  # compressed (needs '::')
+)
+# Each phone form starts with a literal character where it can ("+", "(", lookbehinds after
+# it), so that the regex engine jumps between candidates instead of trying every position.
+_PHONE_INTL = re.compile(r"\+(?<![\w+]\+)\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}(?!\w)")
+_PHONE_PARENS = re.compile(r"\((?<!\w\()\d{3}\)\s?\d{3}[\s.-]\d{4}(?!\w)")  # (555) 123-4567
+_PHONE_DASHES = re.compile(r"(?<![\w.-])\d{3}([.-])\d{3}\1\d{4}(?![\w-])")  # 555-123-4567, 555.123.4567
+
+
+def _phone_digits_ok(m: re.Match) -> bool:
+    # A phone number has 7..15 digits (E.164); shorter runs are something else.
+    return 7 <= sum(c.isdigit() for c in m.group()) <= 15
+
+
+# kind -> [(cheap test the text must pass, pattern, extra check on a match)]: a regex that
+# cannot start with a literal tries every position, so it runs only on texts that can match.
+_MAYBE_IPV4 = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d")
+_MAYBE_IPV6 = re.compile(r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]")
+_MAYBE_DASHES = re.compile(r"-\d{3}-\d{4}|\.\d{3}\.\d{4}")
+PATTERNS = {
+    "email": [(lambda t: "@" in t, _EMAIL, None)],
+    "ip": [
+        (lambda t: _MAYBE_IPV4.search(t) is not None, _IPV4, None),
+        (lambda t: _MAYBE_IPV6.search(t) is not None, _IPV6, None),
+    ],
+    "phone": [
+        (lambda t: "+" in t, _PHONE_INTL, _phone_digits_ok),
+        (lambda t: "(" in t, _PHONE_PARENS, None),
+        (lambda t: _MAYBE_DASHES.search(t) is not None, _PHONE_DASHES, None),
+    ],
+}
+
+
+def pii_rewrite(cfg: dict) -> Rewrite:
+    subs = [(k, PATTERNS[k], cfg["placeholder"].format(KIND=k.upper(), kind=k)) for k in cfg["kinds"]]
+
+    def redact(doc: Doc) -> tuple[str, dict]:
+        text, counts = doc.text, {}
+        for kind, patterns, repl in subs:
+            n = 0
+
+            def sub(m: re.Match) -> str:
+                nonlocal n
+                if check is not None and not check(m):
+                    return m.group()
+                n += 1
+                return repl
+
+            for test, rx, check in patterns:
+                if test(text):
+                    text = rx.sub(sub, text)
+            counts[f"pii_{kind}"] = n
+        return text, counts
+
+    return Rewrite("pii", redact)

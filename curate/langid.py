@@ -1,0 +1,163 @@
+"""Language identification: the ``langid`` stage.
+
+A fastText classifier (default: the shipped ``lid.176.ftz``; ``lid.176.bin`` or GlotLID,
+whose labels look like ``__label__eng_Latn``, drop in through ``model``) labels every
+non-code document with one batched ``predict`` call per batch. It sets ``language`` (the
+label without ``__label__``) and ``language_score`` (float32, the top label's
+probability), and removes documents outside the target languages.
+
+Preprocessing is only what fastText needs: newlines become spaces (``predict`` takes one
+line; fastText splits on all whitespace anyway, so nothing else changes) and the text is
+cut to its first ``max_chars`` characters, back to the last whitespace so no word is cut
+in half. 4,000 characters (~700 English words) is far past the point where lid.176's
+accuracy stops improving (a few hundred characters), yet enough to see past the menus
+and headers at the top of web pages; the cap bounds the cost of book-length documents,
+whose prediction would otherwise cost time linear in their length.
+
+Code documents (``domain == "code"``) keep the programming language set at ingest and get
+a null score: natural-language ID on source code is noise.
+
+Ledger rules: ``language_not_target`` (value = score of the predicted language, no
+threshold: that language is not wanted at any score) and
+``language_score_below_threshold`` (value = score, threshold = that language's threshold).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate import schema
+from curate.filters.rules import check_type, merge
+
+DEFAULTS = {
+    "model": "lid.176.ftz",  # a model shipped in curate.models, or a path to a fastText .bin/.ftz
+    "languages": ["en"],  # list of codes, {code = threshold}, "all", or [] (explicit: keep all)
+    "threshold": 0.65,  # score threshold for languages given as a list (FineWeb's English threshold)
+    "max_chars": 4000,  # characters of each text given to the model
+}
+
+LABEL_PREFIX = "__label__"
+_NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty ledger batch
+
+
+class LangID:
+    """The ``langid`` stage."""
+
+    name = "langid"
+    DEFAULTS = DEFAULTS
+
+    def __init__(self, cfg: dict | None = None):
+        # "languages" takes several shapes: checked by _targets, not by merge's type check.
+        self.cfg = merge({**DEFAULTS, "languages": None}, cfg, "langid")
+        if self.cfg["languages"] is None:
+            self.cfg["languages"] = DEFAULTS["languages"]
+        if not isinstance(self.cfg["model"], str) or not self.cfg["model"]:
+            raise ValueError("langid.model: expected a shipped model name or a path to a fastText model")
+        if not isinstance(self.cfg["max_chars"], int) or self.cfg["max_chars"] < 1:
+            raise ValueError(f"langid.max_chars: expected an integer >= 1, got {self.cfg['max_chars']!r}")
+        if not 0 <= self.cfg["threshold"] <= 1:
+            raise ValueError(f"langid.threshold: expected a probability in [0, 1], got {self.cfg['threshold']!r}")
+        self.targets = self._targets(self.cfg["languages"], self.cfg["threshold"])  # None: keep all
+        self.model = None
+
+    @staticmethod
+    def _targets(langs, default_threshold: float):
+        where = "langid.languages"
+        if langs == "all" or (isinstance(langs, (list, dict)) and not langs):
+            return None
+        if isinstance(langs, list):
+            if not all(isinstance(x, str) and x for x in langs):
+                raise ValueError(f"{where}: expected language codes (strings), got {langs!r}")
+            return {x: default_threshold for x in langs}
+        if isinstance(langs, dict):
+            out = {}
+            for code, thr in langs.items():
+                check_type(thr, 0.0, f"{where}.{code}")
+                if not 0 <= thr <= 1:
+                    raise ValueError(f"{where}.{code}: expected a threshold in [0, 1], got {thr!r}")
+                out[str(code)] = float(thr)
+            return out
+        raise ValueError(f'{where}: expected a list of codes, a {{code = threshold}} table or "all", got {langs!r}')
+
+    def model_path(self) -> str:
+        import curate.models
+
+        m = self.cfg["model"]
+        if os.sep not in m and not os.path.exists(m):
+            return curate.models.path(m)
+        if not os.path.isfile(m):
+            raise ValueError(f"langid.model: no model file at {m!r}")
+        return m
+
+    def setup(self) -> None:
+        """Load the model once per worker; check the target codes against its labels."""
+        if self.model is not None:
+            return
+        import fasttext
+
+        self.model = fasttext.load_model(self.model_path())
+        if self.targets:
+            labels = {x[len(LABEL_PREFIX) :] for x in self.model.get_labels()}
+            unknown = sorted(set(self.targets) - labels)
+            if unknown:
+                raise ValueError(
+                    f"langid.languages: {unknown} are not labels of model {self.cfg['model']!r} "
+                    f"(it has {len(labels)} labels, e.g. {sorted(labels)[:8]})"
+                )
+
+    def prepare(self, texts: pa.Array) -> list[str]:
+        """The model's input: the first ``max_chars`` characters on one line."""
+        n = self.cfg["max_chars"]
+        short = pc.utf8_slice_codeunits(texts, 0, n + 1)  # one extra char tells "was cut"
+        out = pc.replace_substring(short, "\n", " ").to_pylist()
+        for i, t in enumerate(out):
+            if len(t) > n and not t[n].isspace():  # cut mid-word: back to the word boundary
+                cut = t.rfind(" ", 0, n)
+                out[i] = t[:cut] if cut > 0 else t[:n]
+            elif len(t) > n:
+                out[i] = t[:n]
+        return out
+
+    def predict(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        labels, probs = self.model.predict(texts, k=1, threshold=0.0, on_unicode_error="replace")
+        langs = [lab[0][len(LABEL_PREFIX) :] for lab in labels]
+        scores = np.minimum(np.fromiter((p[0] for p in probs), dtype=np.float32, count=len(probs)), 1.0)
+        return langs, scores
+
+    def process(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        self.setup()
+        n = batch.num_rows
+        is_code = np.asarray(pc.equal(batch.column("domain"), "code").to_numpy(zero_copy_only=False), dtype=bool)
+        todo = np.flatnonzero(~is_code)
+        li = batch.schema.get_field_index("language")
+        language = batch.column(li).to_pylist() if li >= 0 else [None] * n
+        score = [None] * n
+        keep = np.ones(n, dtype=bool)
+        rule, value, threshold = [None] * n, [None] * n, [None] * n
+        if len(todo):
+            texts = batch.column("text")
+            langs, scores = self.predict(self.prepare(texts.take(pa.array(todo)) if len(todo) < n else texts))
+            for j, i in enumerate(todo.tolist()):
+                lang, s = langs[j], float(scores[j])
+                language[i], score[i] = lang, s
+                if self.targets is None:
+                    continue
+                thr = self.targets.get(lang)
+                if thr is None:
+                    keep[i], rule[i], value[i] = False, "language_not_target", s
+                elif s < thr:
+                    keep[i], rule[i], value[i], threshold[i] = False, "language_score_below_threshold", s, thr
+        lang_arr = pa.array(language, type=pa.string())
+        if li >= 0:
+            batch = batch.set_column(li, batch.schema.field(li), lang_arr)
+        else:
+            batch = batch.append_column(pa.field("language", pa.string()), lang_arr)
+        batch = schema.with_column(batch, "language_score", pa.array(score, type=pa.float32()))
+        if keep.all():  # nothing removed: skip split's copy of the whole batch
+            return batch, _NO_LEDGER
+        return schema.split(
+            batch, pa.array(keep), self.name, rule, pa.array(value, pa.float64()), pa.array(threshold, pa.float64())
+        )

@@ -1,0 +1,569 @@
+"""Heuristic filters: every rule with a document just inside and one just past its
+threshold (synthetic fixtures), rewrites, non-space languages, config errors, and the
+real books and code corpora."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from curate import schema
+from curate.filters import DEFAULTS, Filter
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def uniq(n: int, start: int = 0, length: int = 5) -> list[str]:
+    """n distinct lower-case words of ``length`` letters."""
+    out = []
+    for i in range(start, start + n):
+        w, k = "", i
+        for _ in range(length):
+            w, k = chr(97 + k % 26) + w, k // 26
+        out.append(w)
+    return out
+
+
+def batch(texts, domain="web", language="en", urls=None):
+    urls = urls or [None] * len(texts)
+    langs = language if isinstance(language, list) else [language] * len(texts)
+    return schema.docs_from_rows(
+        [
+            dict(id=str(i), text=t, domain=domain, source="t", path="p", offset=i, url=u, language=lg, meta=None)
+            for i, (t, u, lg) in enumerate(zip(texts, urls, langs))
+        ]
+    )
+
+
+def only(rule: str, cfg: dict | None = None, domain: str = "web", keep=()) -> dict:
+    """Config running just ``rule`` (plus the rewrites named in ``keep``) for ``domain``."""
+    sets = Filter().rule_sets()
+    owner = next(name for name, steps in sets.items() if rule in steps)
+    cfg = dict(cfg or {})
+    cfg["domains"] = {domain: [owner]}
+    cfg["disable"] = [s for s in sets[owner] if s != rule and s not in keep]
+    return cfg
+
+
+def inside_past(rule, inside, past, cfg=None, domain="web", language="en", urls=None, keep=()):
+    """Run both documents through the stage with only ``rule``: the first must be kept, the
+    second removed by ``rule``. Returns the removed document's ledger row."""
+    kept, ledger = Filter(only(rule, cfg, domain, keep)).process(batch([inside, past], domain, language, urls))
+    assert kept.column("id").to_pylist() == ["0"], f"{rule}: inside document removed or past document kept"
+    (row,) = ledger.to_pylist()
+    assert row["rule"] == rule and row["stage"] == "filter" and row["id"] == "1"
+    return row
+
+
+def lines(*groups) -> str:
+    return "\n".join(line for g in groups for line in g)
+
+
+# --- Gopher quality ----------------------------------------------------------------------------
+
+
+def test_gopher_min_words():
+    row = inside_past("gopher_min_words", " ".join(uniq(50)), " ".join(uniq(49)))
+    assert (row["value"], row["threshold"]) == (49, 50)
+
+
+def test_gopher_max_words():
+    row = inside_past("gopher_max_words", "word " * 100_000, "word " * 100_001)
+    assert (row["value"], row["threshold"]) == (100_001, 100_000)
+
+
+def test_gopher_mean_word_length():
+    row = inside_past("gopher_min_mean_word_length", "abc " * 50, "abc " * 49 + "ab")
+    assert row["value"] == pytest.approx(149 / 50) and row["threshold"] == 3
+    row = inside_past("gopher_max_mean_word_length", "abcdefghij " * 50, "abcdefghij " * 49 + "abcdefghijk")
+    assert row["value"] == pytest.approx(501 / 50) and row["threshold"] == 10
+
+
+def test_gopher_hash_and_ellipsis_ratio():
+    row = inside_past("gopher_hash_ratio", "#tag " * 10 + "word " * 90, "#tag " * 11 + "word " * 89)
+    assert row["value"] == pytest.approx(0.11) and row["threshold"] == 0.1
+    row = inside_past("gopher_ellipsis_ratio", "word... " * 10 + "word " * 90, "so… " * 11 + "word " * 89)
+    assert row["value"] == pytest.approx(0.11) and row["threshold"] == 0.1
+
+
+def test_gopher_bullet_lines():
+    bullets = [f"• item {k}" for k in range(91)]
+    plain = [f"plain line {k}" for k in range(10)]
+    row = inside_past("gopher_bullet_lines", lines(bullets[:90], plain), lines(bullets, plain[:9]))
+    assert row["value"] == pytest.approx(0.91) and row["threshold"] == 0.9
+
+
+def test_gopher_ellipsis_lines():
+    trail = [f"and so on {k}..." for k in range(31)]
+    plain = [f"plain line {k}" for k in range(70)]
+    row = inside_past("gopher_ellipsis_lines", lines(trail[:30], plain), lines(trail, plain[:69]))
+    assert row["value"] == pytest.approx(0.31) and row["threshold"] == 0.3
+
+
+def test_gopher_alpha_words():
+    row = inside_past("gopher_alpha_words", "word " * 80 + "123 " * 20, "word " * 79 + "1.5% " * 21)
+    assert row["value"] == pytest.approx(0.79) and row["threshold"] == 0.8
+
+
+def test_gopher_stop_words():
+    # "the" inside "there"/"theory" is not the word "the": whole words only.
+    row = inside_past("gopher_stop_words", "the cat and the dog", "the theory there")
+    assert (row["value"], row["threshold"]) == (1, 2)
+
+
+def test_stop_words_apply_only_to_languages_with_a_list():
+    f = Filter(only("gopher_stop_words"))
+    kept, _ = f.process(batch(["ein Satz ohne Stoppwörter"], language="de"))
+    assert kept.num_rows == 1
+
+
+# --- Gopher repetition -------------------------------------------------------------------------
+
+
+def _repeat_lines(n_total: int, n_repeats: int, sep: str) -> str:
+    """n_total equal-length lines (or paragraphs), the last n_repeats of them copies of the first."""
+    items = [f"line {k:04d}" for k in range(n_total - n_repeats)] + ["line 0000"] * n_repeats
+    return sep.join(items)
+
+
+@pytest.mark.parametrize("sep,kind", [("\n", "line"), ("\n\n", "para")])
+def test_gopher_duplicate_lines_and_paragraphs(sep, kind):
+    row = inside_past(f"gopher_dup_{kind}_frac", _repeat_lines(100, 30, sep), _repeat_lines(100, 31, sep))
+    assert row["value"] == pytest.approx(0.31) and row["threshold"] == 0.3
+    row = inside_past(f"gopher_dup_{kind}_char_frac", _repeat_lines(100, 20, sep), _repeat_lines(100, 21, sep))
+    assert row["value"] == pytest.approx(0.21) and row["threshold"] == 0.2
+
+
+def _top_ngram_doc(n: int, occurrences: int, total: int = 1000) -> str:
+    """``total`` 5-letter words; one n-gram occurs ``occurrences`` times, each followed by a
+    unique word (so no other n-gram repeats); every other word unique."""
+    gram = ["QQQQQ", "RRRRR", "SSSSS", "TTTTT"][:n]
+    fill = iter(uniq(total))
+    words = []
+    for _ in range(occurrences):
+        words += gram + [next(fill)]
+    words += [next(fill) for _ in range(total - len(words))]
+    return " ".join(words)
+
+
+@pytest.mark.parametrize("n,threshold", [(2, 0.20), (3, 0.18), (4, 0.16)])
+def test_gopher_top_ngram_char_frac(n, threshold):
+    # value = occurrences * 5n chars / 5000 chars, so the boundary is at threshold * 1000 / n.
+    c = round(threshold * 1000 / n)
+    row = inside_past(f"gopher_top_{n}gram_char_frac", _top_ngram_doc(n, c), _top_ngram_doc(n, c + 1))
+    assert row["value"] == pytest.approx((c + 1) * n / 1000) and row["threshold"] == threshold
+
+
+def _dup_block_doc(k: int, total: int = 1000) -> str:
+    """``total`` 5-letter words: a block of k unique words, filler, the same block again.
+    The second copy is exactly the duplicated part: k words = k/1000 of the characters."""
+    block = uniq(k, start=100_000)
+    return " ".join(block + uniq(total - 2 * k) + block)
+
+
+@pytest.mark.parametrize("n,threshold", [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)])
+def test_gopher_dup_ngram_char_frac(n, threshold):
+    k = round(threshold * 1000)
+    row = inside_past(f"gopher_dup_{n}gram_char_frac", _dup_block_doc(k), _dup_block_doc(k + 1))
+    assert row["value"] == pytest.approx((k + 1) / 1000) and row["threshold"] == threshold
+
+
+def test_repetition_thresholds_configurable():
+    # The n-gram tables are replaced whole: here only 5-grams, at 0.5.
+    cfg = {"gopher_repetition": {"max_top_ngram_char_frac": {}, "max_dup_ngram_char_frac": {"5": 0.5}}}
+    f = Filter({**cfg, "domains": {"web": ["gopher_repetition"]}})
+    assert f.rule_sets()["gopher_repetition"][-1] == "gopher_dup_5gram_char_frac"
+    thrice = " ".join(uniq(300) * 3)  # 2 of 3 copies duplicated
+    kept, ledger = f.process(batch([_dup_block_doc(400), thrice]))  # 0.4 is kept at 0.5
+    assert kept.column("id").to_pylist() == ["0"] and ledger.column("value").to_pylist() == [pytest.approx(2 / 3)]
+
+
+# --- FineWeb -----------------------------------------------------------------------------------
+
+
+def test_fineweb_line_punct():
+    ended = [f"This line {k} ends well." for k in range(13)]
+    bare = [f"This line {k} has no end" for k in range(88)]
+    row = inside_past("fineweb_line_punct", lines(ended, bare[:87]), lines(ended[:12], bare))
+    assert row["value"] == pytest.approx(0.12) and row["threshold"] == 0.12  # keep only above
+
+
+def test_fineweb_short_lines():
+    short = ["s" * 30] * 67  # 30 chars is still short
+    long = ["l" * 31] * 34
+    row = inside_past("fineweb_short_lines", lines(short[:66], long), lines(short, long[:33]))
+    assert row["value"] == pytest.approx(0.67) and row["threshold"] == 0.67  # keep only below
+
+
+def test_fineweb_dup_line_chars():
+    row = inside_past("fineweb_dup_line_chars", _repeat_lines(100, 9, "\n"), _repeat_lines(100, 10, "\n"))
+    assert row["value"] == pytest.approx(0.10) and row["threshold"] == 0.1  # keep only below
+
+
+def test_fineweb_newline_ratio():
+    def doc(newlines):  # 100 words, ``newlines`` of them followed by a newline
+        words = uniq(100)
+        return "\n".join(words[:newlines]) + "\n" + " ".join(words[newlines:])
+
+    row = inside_past("fineweb_newline_ratio", doc(30), doc(31))
+    assert row["value"] == pytest.approx(0.31) and row["threshold"] == 0.3
+
+
+# --- C4 ------------------------------------------------------------------------------------------
+
+SENTENCES = [f"This is sentence number {k} of the page." for k in range(10)]
+
+
+def test_c4_lorem_ipsum_and_curly_bracket():
+    row = inside_past("c4_lorem_ipsum", "Lorem is a word. So is ipsum.", "Filler: Lorem Ipsum dolor sit amet.")
+    assert (row["value"], row["threshold"]) == (1, 0)
+    row = inside_past("c4_curly_bracket", "Plain prose (with parentheses).", "function f() { return 1; }")
+    assert (row["value"], row["threshold"]) == (1, 0)
+
+
+def test_c4_min_sentences_after_cleaning():
+    menu = ["Home", "About us", "Contact"]  # removed by the line rules: they do not count
+    row = inside_past(
+        "c4_min_sentences", lines(menu, SENTENCES[:5]), lines(menu, SENTENCES[:4]), keep=("c4_lines",)
+    )
+    assert (row["value"], row["threshold"]) == (4, 5)
+
+
+def test_c4_page_with_nothing_left_is_removed():
+    kept, ledger = Filter(only("c4_min_sentences", keep=("c4_lines",))).process(batch(["Home\nAbout\nLog in"]))
+    assert kept.num_rows == 0 and ledger.column("value").to_pylist() == [0]
+
+
+def _c4_clean(text, cfg=None, language="en"):
+    """The C4 line cleaning alone."""
+    disable = ["c4_lorem_ipsum", "c4_curly_bracket", "c4_min_sentences"]
+    f = Filter({**(cfg or {}), "domains": {"web": ["c4"]}, "disable": disable})
+    kept, _ = f.process(batch([text], language=language))
+    return kept.column("text").to_pylist()[0], f.counters
+
+
+def test_c4_line_rules():
+    text = lines(
+        [
+            "Yes it is.",  # 3 words: kept
+            "Yes it.",  # 2 words: dropped
+            "A line without terminal punctuation",
+            "A line that trails off...",
+            'She said "it ends with a quote."',
+            "Please enable JavaScript to view this page.",
+            "This site uses cookies to improve your experience.",
+            "Read our privacy policy before you continue.",
+            "Paris is the capital of France.[1] It is large.[citation needed]",
+            "One " + "w" * 1000 + " word line.",  # a 1000-char word is allowed
+            "One " + "w" * 1001 + " word line.",  # 1001 is not
+        ]
+    )
+    out, counters = _c4_clean(text)
+    assert out.split("\n") == [
+        "Yes it is.",
+        'She said "it ends with a quote."',
+        "Paris is the capital of France. It is large.",
+        "One " + "w" * 1000 + " word line.",
+    ]
+    assert counters["c4_lines_removed"] == 7
+
+
+def test_c4_line_rules_configurable():
+    out, _ = _c4_clean("Short line\nAnother one here", {"c4": {"terminal_punct": False, "min_words_per_line": 2}})
+    assert out == "Short line\nAnother one here"
+
+
+def test_kept_text_is_rewritten_ledger_shows_original():
+    page = lines(["Menu", "Login"], SENTENCES[:6])
+    short = lines(["Menu", "Login"], SENTENCES[:2])
+    f = Filter({"domains": {"web": ["c4"]}})
+    kept, ledger = f.process(batch([page, short]))
+    assert kept.column("text").to_pylist() == ["\n".join(SENTENCES[:6])]
+    assert ledger.column("snippet").to_pylist()[0].startswith("Menu\nLogin")
+
+
+# --- URL lists and bad words ---------------------------------------------------------------------
+
+
+def test_url_domain_blocklist(tmp_path):
+    lst = tmp_path / "block.txt"
+    lst.write_text("# test list\nblocked.example\n")
+    cfg = {"url": {"domain_blocklist": str(lst)}}
+    text = ["some text"] * 4
+    urls = [
+        "https://blocked.example.org/x",  # a lookalike host, not a subdomain
+        "https://www.blocked.example/page",
+        "blocked.example/no-scheme",
+        "http://ok.example/",
+    ]
+    f = Filter(only("url_domain_blocked", cfg))
+    kept, ledger = f.process(batch(text, urls=urls))
+    assert kept.column("url").to_pylist() == [urls[0], urls[3]]
+    assert ledger.column("value").to_pylist() == [1, 1] and ledger.column("threshold").to_pylist() == [0, 0]
+
+
+def test_url_banned_words_default_list():
+    row = inside_past(
+        "url_banned_words", "x", "x", urls=["https://www.essex.ac.uk/news", "https://example.com/free-porn-videos"]
+    )
+    assert (row["value"], row["threshold"]) == (1, 0)
+
+
+def test_badwords_whole_words_per_language():
+    row = inside_past("badwords", "The pornography law was debated in parliament.", "Free porn here.")
+    assert (row["value"], row["threshold"]) == (1, 0)
+    kept, _ = Filter(only("badwords")).process(batch(["Free porn here."], language="de"))  # no German list
+    assert kept.num_rows == 1
+
+
+def test_missing_language_skips_language_lists():
+    kept, _ = Filter({"domains": {"web": ["gopher_quality"]}, "disable": []}).process(
+        batch([" ".join(uniq(60))], language=None)
+    )
+    assert kept.num_rows == 1
+
+
+# --- non-space languages -------------------------------------------------------------------------
+
+# Written for these tests: eight short, distinct Chinese sentences.
+ZH = "\n".join(
+    [
+        "今天早上我们在河边散步，看见很多人在钓鱼。",
+        "这家小书店虽然不大，但是书的种类非常丰富。",
+        "老师提醒大家明天上课之前要把作业交上来。",
+        "冬天的北方常常下雪，孩子们喜欢在外面堆雪人。",
+        "他每天骑自行车上班，既锻炼身体又保护环境。",
+        "图书馆周末开放到晚上九点，欢迎市民前来阅读。",
+        "这条街上新开了一家面馆，味道很不错。",
+        "我们计划下个月去南方旅行，看看那里的风景。",
+    ]
+)
+
+
+def test_nonspace_language_is_not_removed_by_word_rules():
+    f = Filter({})
+    kept, ledger = f.process(batch([ZH], language="zh"))
+    assert kept.num_rows == 1, ledger.to_pylist()
+    kept, ledger = f.process(batch([ZH], language="cmn_Hani"))  # GlotLID-style label
+    assert kept.num_rows == 1
+    _, ledger = f.process(batch([ZH], language="en"))  # as a space language: 8 "words"
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
+@pytest.mark.corpora
+def test_nonspace_real_text_survives_web_rules(corpora):
+    by_lang = {}
+    with open(corpora / "multilingual" / "lingua_sentences_dev.tsv", encoding="utf-8") as fh:
+        next(fh)
+        for line in fh:
+            lang, text = line.rstrip("\n").split("\t", 1)
+            if lang in ("zh", "ja", "th", "ko"):
+                by_lang.setdefault(lang, []).append(text.strip())
+    texts, langs = [], []
+    for lang, sents in by_lang.items():
+        for i in range(0, 200, 20):  # 10 documents of 20 real sentences per language
+            texts.append("\n".join(sents[i : i + 20]))
+            langs.append(lang)
+    kept, ledger = Filter({}).process(batch(texts, language=langs))
+    assert ledger.num_rows == 0, Counter(zip(ledger.column("language").to_pylist(), ledger.column("rule").to_pylist()))
+
+
+# --- code ------------------------------------------------------------------------------------------
+
+
+def test_code_max_line_length():
+    row = inside_past("code_max_line_length", "x" * 1000, "x" * 1001, domain="code", language="Python")
+    assert (row["value"], row["threshold"]) == (1001, 1000)
+
+
+def test_code_mean_line_length():
+    row = inside_past(
+        "code_mean_line_length", "a" * 100 + "\n" + "b" * 100 + "\n", "a" * 100 + "\n" + "b" * 101, domain="code"
+    )
+    assert (row["value"], row["threshold"]) == (100.5, 100)
+
+
+def test_code_alnum_frac():
+    row = inside_past("code_alnum_frac", "a" * 25 + " " * 75, "a" * 24 + " " * 76, domain="code")
+    assert row["value"] == pytest.approx(0.24) and row["threshold"] == 0.25
+
+
+def test_code_autogenerated_header_only():
+    marker = "// Code generated by protoc. DO NOT EDIT."
+    body = [f"x{k} = {k}" for k in range(5)]
+    row = inside_past("code_autogenerated", lines(body, [marker]), lines(body[:4], [marker]), domain="code")
+    assert (row["value"], row["threshold"]) == (1, 0)
+
+
+def test_code_encoded_frac():
+    def doc(run):  # 200 chars, one base64-looking run of ``run`` chars
+        head = 'data = "' + "A" * run + '"'
+        return head + ";" * (200 - len(head))
+
+    row = inside_past("code_encoded_frac", doc(100), doc(101), domain="code")
+    assert row["value"] == pytest.approx(0.505) and row["threshold"] == 0.5
+
+
+def test_code_per_language_override():
+    f = Filter({"domains": {"code": ["code"]}, "code": {"languages": {"go": {"max_line_length": 2000}}}})
+    text = "x := []int{" + "1, " * 500 + "}\n" + "y := 1\n" * 30  # one 1511-char line, short mean
+    kept, ledger = f.process(batch([text, text], domain="code", language=["Go", "Python"]))
+    assert kept.column("language").to_pylist() == ["Go"]
+    assert ledger.column("rule").to_pylist() == ["code_max_line_length"]
+    with pytest.raises(ValueError, match="filter.code.languages.go"):
+        Filter({"code": {"languages": {"go": {"max_line_lenght": 1}}}})
+
+
+# --- books --------------------------------------------------------------------------------------
+
+
+def test_book_min_chars():
+    row = inside_past("book_min_chars", "a" * 5000, "a" * 4999, domain="books")
+    assert (row["value"], row["threshold"]) == (4999, 5000)
+
+
+def test_book_alpha_frac():
+    # whitespace does not count: 60 letters + 40 digits = 0.60 of the visible characters
+    row = inside_past("book_alpha_frac", "a b " * 30 + "1 " * 40, "a b " * 29 + "a " + "1 " * 41, domain="books")
+    assert row["value"] == pytest.approx(0.59) and row["threshold"] == 0.6
+
+
+# --- PII -----------------------------------------------------------------------------------------
+
+
+def test_pii_redaction_is_opt_in_and_counted():
+    text = (
+        "Mail jane.doe+news@example.co.uk or call +1 415 555 0134 or (415) 555-0134. "
+        "Server 192.168.10.254 and 2001:db8::8a2e:370:7334 were down in 2019 for 3.5 hours; "
+        "call 555-123-4567 before 1.2.3 is out. Price 1999 2000 2001."
+    )
+    kept, _ = Filter({"domains": {"web": []}}).process(batch([text]))
+    assert kept.column("text").to_pylist() == [text]  # off by default
+    f = Filter({"domains": {"web": ["pii"]}})
+    kept, _ = f.process(batch([text]))
+    assert kept.column("text").to_pylist() == [
+        "Mail <EMAIL> or call <PHONE> or <PHONE>. Server <IP> and <IP> were down in 2019 for 3.5 hours; "
+        "call <PHONE> before 1.2.3 is out. Price 1999 2000 2001."
+    ]
+    assert (f.counters["pii_email"], f.counters["pii_ip"], f.counters["pii_phone"]) == (1, 2, 3)
+
+
+# --- stage behaviour and config ----------------------------------------------------------------
+
+
+def test_first_failing_rule_in_documented_order():
+    text = "tiny page {"  # fails gopher_min_words and c4_curly_bracket: the earlier set is reported
+    kept, ledger = Filter({}).process(batch([text]))
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+    kept, ledger = Filter({"disable": ["gopher_min_words"]}).process(batch([text]))
+    assert ledger.column("rule").to_pylist() != ["gopher_min_words"]
+
+
+def test_domains_pick_rule_sets_and_unknown_domains_pass():
+    book = "Chapter one.\n" + "It was a dark and stormy night, and the rain fell. " * 200
+    f = Filter({})
+    kept, ledger = f.process(batch([book], domain="books"))
+    assert kept.num_rows == 1  # web line rules do not apply to books
+    kept, _ = f.process(batch(["x"], domain="other"))
+    assert kept.num_rows == 1
+
+
+def test_batch_without_language_column():
+    b = batch([" ".join(uniq(10))]).drop_columns(["language"])
+    kept, ledger = Filter({}).process(b)
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
+@pytest.mark.parametrize(
+    "cfg,field",
+    [
+        ({"gopher_quality": {"min_word": 5}}, "filter.gopher_quality"),
+        ({"gopher_quality": {"min_words": "50"}}, "filter.gopher_quality.min_words"),
+        ({"fineweb": {"max_short_line_frac": -1}}, "filter.fineweb.max_short_line_frac"),
+        ({"domains": {"web": ["gopher"]}}, "filter.domains.web"),
+        ({"disable": ["no_such_rule"]}, "filter.disable"),
+        ({"pii": {"kinds": ["ssn"]}}, "filter.pii.kinds"),
+        ({"url": {"domain_blocklist": "/no/such/file.txt"}}, "filter.url.domain_blocklist"),
+        ({"badwords": {"lists": {"fr": "default"}}}, "filter.badwords.lists.fr"),  # nothing shipped for fr
+        ({"gopher_repetition": {"max_top_ngram_char_frac": {"two": 0.2}}}, "max_top_ngram_char_frac"),
+        ({"c4": {"javascript": "yes"}}, "filter.c4.javascript"),
+    ],
+)
+def test_bad_config_names_the_field(cfg, field):
+    with pytest.raises(ValueError, match=re.escape(field)):
+        Filter(cfg)
+
+
+def test_defaults_are_the_published_values():
+    g, r, fw, c4 = DEFAULTS["gopher_quality"], DEFAULTS["gopher_repetition"], DEFAULTS["fineweb"], DEFAULTS["c4"]
+    assert (g["min_words"], g["max_words"]) == (50, 100_000)
+    assert (g["min_mean_word_length"], g["max_mean_word_length"], g["max_hash_ratio"]) == (3, 10, 0.1)
+    assert (g["max_bullet_lines"], g["max_ellipsis_lines"], g["min_alpha_words"]) == (0.9, 0.3, 0.8)
+    assert (r["max_dup_line_frac"], r["max_dup_para_frac"], r["max_dup_line_char_frac"]) == (0.3, 0.3, 0.2)
+    assert r["max_top_ngram_char_frac"] == {"2": 0.2, "3": 0.18, "4": 0.16}
+    assert list(r["max_dup_ngram_char_frac"].values()) == [0.15, 0.14, 0.13, 0.12, 0.11, 0.10]
+    assert (fw["min_line_punct_frac"], fw["max_short_line_frac"], fw["max_dup_line_char_frac"]) == (0.12, 0.67, 0.1)
+    assert (c4["min_words_per_line"], c4["min_sentences"], c4["max_word_length"]) == (3, 5, 1000)
+
+
+# --- real corpora ---------------------------------------------------------------------------------
+
+
+def _read_book(path) -> str:
+    """Decode like a plain reader and cut the Project Gutenberg header/footer (a stand-in
+    for curate.readers.books, which did not exist when this test was written)."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    start = re.search(r"^\*\*\* ?START OF.*$", text, re.M | re.I)
+    if start:
+        text = text[start.end() :]
+    end = re.search(r"^\*\*\* ?END OF", text, re.M | re.I)
+    return text[: end.start()] if end else text
+
+
+@pytest.mark.corpora
+def test_no_real_book_is_removed(corpora):
+    paths = sorted((corpora / "books").glob("*/*.txt"))
+    assert len(paths) == 32
+    texts = [_read_book(p) for p in paths]
+    kept, ledger = Filter({}).process(batch(texts, domain="books", language=None))
+    assert ledger.num_rows == 0, ledger.select(["path", "rule", "value"]).to_pylist()
+
+
+# Why each removal of the real code sample is right: generated files (Go z*.go with
+# "Code generated ... DO NOT EDIT", Perl unicore tables "machine-generated by mktables",
+# protobuf/racc/pkg_mkIndex/setuptools output, zlib's generated inffixed.h) and minified /
+# wasm-embedding JavaScript (lines of 18-65k characters).
+EXPECTED_CODE_REMOVALS = {"code_autogenerated": 71, "code_max_line_length": 3}
+
+
+@pytest.mark.corpora
+def test_real_code_removals_are_justified(corpora):
+    rows = [json.loads(x) for x in gzip.open(corpora / "code" / "code_sample.jsonl.gz", "rt", encoding="utf-8")]
+    assert len(rows) == 954
+    b = schema.docs_from_rows(
+        [
+            dict(id=r["id"], text=r["content"], domain="code", source="t", path=r["path"], offset=i, url=None,
+                 language=r["lang"], meta=None)
+            for i, r in enumerate(rows)
+        ]
+    )
+    kept, ledger = Filter({}).process(b)
+    removed = ledger.to_pylist()
+    for r in sorted(removed, key=lambda r: (r["rule"], r["path"])):
+        print(f"removed {r['rule']:22s} {r['language']:10s} value={r['value']:<8g} {r['path']}")
+    assert Counter(r["rule"] for r in removed) == EXPECTED_CODE_REMOVALS
+    by_path = {r["path"]: r["content"] for r in rows}
+    for r in removed:
+        head = "\n".join(by_path[r["path"]].split("\n")[:5]).lower()
+        if r["rule"] == "code_autogenerated":
+            assert "generated" in head or "do not edit" in head
+        else:
+            assert r["path"].endswith((".min.js", "-wasm.js"))
