@@ -50,7 +50,18 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False)
     d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
+
+    # Commands with their own argument parsers, implemented in their modules.
+    for name, (module, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
     return ap
+
+
+# command -> (module with main(argv) -> int, help)
+DELEGATED = {
+    "train-quality": ("curate.quality_train", "train a fastText quality classifier"),
+    "audit": ("curate.audit", "statistics and an HTML report for a curate output or any corpus"),
+}
 
 
 def _overrides(ns) -> dict:
@@ -100,7 +111,9 @@ def plan(cfg):
 def summary(manifest: dict, seconds: float | None = None) -> str:
     counts = manifest["counts"]
     rows = [("stage", "docs in", "docs out", "removed", "top reasons")]
-    for stage, c in counts.items():
+    from curate.schema import STAGES
+
+    for stage, c in sorted(counts.items(), key=lambda kv: STAGES.index(kv[0])):
         removed = sum(c["removed"].values()) + c.get("quarantined", 0)
         reasons = sorted(c["removed"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         if c.get("quarantined"):
@@ -146,7 +159,17 @@ def cmd_demo(ns, beam_args) -> int:
 
 
 def main(argv=None) -> int:
+    import importlib
     import logging
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        try:
+            module = importlib.import_module(DELEGATED[argv[0]][0])
+        except ModuleNotFoundError:
+            print(f"curate: {argv[0]} is not available in this version", file=sys.stderr)
+            return 2
+        return module.main(argv[1:])
 
     # Beam's optional GCP clients warn at import time; not useful to a local user.
     logging.getLogger().setLevel(logging.ERROR)

@@ -17,30 +17,43 @@ import json
 import os
 import random
 
-SUBJECTS = [
-    "the river valley", "the old observatory", "our village library", "the coastal railway", "the community garden",
-    "the new bridge", "the mountain school", "the harbour market", "the city museum", "the forest trail",
-    "the weather station", "the local orchestra", "the university lab", "the fishing fleet", "the wind farm",
-    "the public archive", "the night market", "the hospital kitchen", "the bicycle workshop", "the regional airport",
-]
-VERBS = [
-    "has changed", "welcomed", "depends on", "was rebuilt around", "still remembers", "quietly improved",
-    "attracts", "was designed for", "now measures", "slowly transformed", "carefully documents", "supports",
-]
-OBJECTS = [
-    "the daily lives of its residents", "a surprising number of visitors", "careful records of rainfall",
-    "several generations of craftspeople", "the rhythm of the seasons", "young students from nearby towns",
-    "the history of the region", "a network of volunteers", "the price of fresh bread", "the way people travel",
-    "a quiet sense of pride", "the migration of birds", "long conversations about the future", "the local economy",
-]
-CLAUSES = [
-    "because the old methods no longer worked", "although nobody planned it that way", "after a long and wet winter",
-    "when the funding finally arrived", "while the council debated the budget", "since the first survey in spring",
-    "as the engineers had predicted", "even though the roads were closed for weeks", "before anyone noticed the change",
-    "thanks to a small grant from a local charity",
-]
-OPENERS = ["In many ways", "According to the latest report", "For most of the year", "Over the last decade",
-           "On a typical morning", "During the summer months", "In the end", "As one teacher explained"]
+ADJ = ("old quiet busy narrow bright small coastal northern rural modern wooden stone crowded empty famous "
+       "local hidden ancient gentle muddy sunny windy careful patient curious tired proud humble eager steady").split()
+NOUN = ("valley observatory library railway garden bridge school harbour market museum trail station orchestra lab "
+        "fleet farm archive kitchen workshop airport river mill bakery forest village chapel ferry tower meadow "
+        "canal quarry lighthouse orchard square theatre clinic pier greenhouse vineyard brewery stable").split()
+PEOPLE = ("farmers teachers students engineers nurses fishermen volunteers painters musicians bakers historians "
+          "children visitors neighbours gardeners carpenters pilots librarians tailors miners").split()
+VERB = ("repaired visited described measured photographed restored painted studied mapped cleaned rebuilt "
+        "explored protected celebrated recorded inspected admired planted extended opened").split()
+ADV = "slowly quickly carefully quietly happily rarely often eagerly patiently proudly".split()
+PREP = "near behind beside above below beyond across around inside along".split()
+TIME = ("last spring", "every autumn", "in early March", "before dawn", "after the storm", "during the festival",
+        "on Sunday mornings", "through the winter", "in the late afternoon", "at the end of the season")
+
+
+def sentence(rng: random.Random) -> str:
+    c = rng.choice
+    n = lambda: f"{c(['the', 'a', 'one', 'that'])} {c(ADJ)} {c(NOUN)}"
+    forms = [
+        lambda: f"{c(PEOPLE)} {c(ADV)} {c(VERB)} {n()} {c(PREP)} {n()} {c(TIME)}",
+        lambda: f"{c(TIME)}, {c(PEOPLE)} from {n()} {c(VERB)} {n()}",
+        lambda: f"{n()} {c(PREP)} {n()} was {c(VERB)} by {c(ADJ)} {c(PEOPLE)}",
+        lambda: f"nobody expected that {c(PEOPLE)} would have {c(VERB)} {n()} so {c(ADV)}",
+        lambda: f"{c(PEOPLE)} and {c(PEOPLE)} {c(VERB)} {n()} while {c(ADJ)} {c(PEOPLE)} watched {c(PREP)} {n()}",
+    ]
+    s = c(forms)()
+    return s[0].upper() + s[1:] + c([".", ".", ".", "!", "?"] if rng.random() < 0.1 else ["."])
+
+
+def paragraph(rng: random.Random, n: int) -> str:
+    return " ".join(sentence(rng) for _ in range(n))
+
+
+def article(rng: random.Random, paragraphs: int = 4) -> tuple[str, list[str]]:
+    title = f"The {rng.choice(ADJ)} {rng.choice(NOUN)} and its {rng.choice(PEOPLE)}".title()
+    return title, [paragraph(rng, rng.randint(4, 7)) for _ in range(paragraphs)]
+
 
 FRENCH = [
     "La bibliothèque du quartier ouvre ses portes chaque matin à neuf heures.",
@@ -75,22 +88,6 @@ SPANISH = [
 
 NAV = '<nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/about">About us</a></li><li><a href="/contact">Contact</a></li><li><a href="/login">Log in</a></li></ul></nav>'
 FOOTER = '<footer><p>Copyright 2026 Example Gazette. All rights reserved.</p><p><a href="/privacy">Privacy policy</a> | <a href="/cookies">Cookie settings</a> | <a href="/terms">Terms of use</a></p></footer>'
-
-
-def sentence(rng: random.Random) -> str:
-    s = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, {rng.choice(CLAUSES)}."
-    if rng.random() < 0.5:
-        s = f"{rng.choice(OPENERS)}, {s}"
-    return s[0].upper() + s[1:]
-
-
-def paragraph(rng: random.Random, n: int) -> str:
-    return " ".join(sentence(rng) for _ in range(n))
-
-
-def article(rng: random.Random, paragraphs: int = 4) -> tuple[str, list[str]]:
-    title = f"Notes on {rng.choice(SUBJECTS)} and {rng.choice(OBJECTS)}".title()
-    return title, [paragraph(rng, rng.randint(4, 7)) for _ in range(paragraphs)]
 
 
 def html_page(title: str, paras: list[str], lang: str = "en") -> bytes:
