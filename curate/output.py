@@ -127,6 +127,8 @@ def prepare_dir(root: str) -> None:
     for d in OUTPUT_DIRS:
         if d in names:
             fs.delete_dir(f"{base}/{d}")
+    if "report.html" in names:
+        fs.delete_file(f"{base}/report.html")
 
 
 def fingerprint(path: str, block: int = 1 << 16) -> dict:

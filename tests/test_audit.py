@@ -1,0 +1,408 @@
+"""curate audit: summary.json against DuckDB recomputations, the report in headless Chromium,
+and ``--corpus`` on a Dolma file.
+
+The main fixture runs ``curate run --stages ingest`` on real web JSONL and code, then plays the
+later stages on its output (stage columns, ledger rows of every stage, quarantine rows, a
+tokens manifest with a target mixture, consistent manifest counts), so every section of the
+report has data whatever stages this checkout implements.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from curate import audit, output, report
+
+duckdb = pytest.importorskip("duckdb")
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.corpora
+LATER = [  # (stage, rule, share of the ingest survivors it removes)
+    ("langid", "not_target_language", 0.05),
+    ("filter", "gopher_min_words", 0.04),
+    ("filter", "c4_javascript", 0.02),
+    ("dedup", "minhash_near_duplicate", 0.05),
+    ("quality", "below_threshold", 0.03),
+]
+
+
+def _h(ids: pl.Series, salt: int) -> np.ndarray:
+    """A deterministic uniform number in [0, 1) per id."""
+    return ((ids.hash(seed=salt).to_numpy() >> np.uint64(11)).astype(np.float64)) / float(1 << 53)
+
+
+def _simulate_later_stages(root: Path) -> None:
+    """Turn an ingest-only output into one that looks like a full run (see module docstring)."""
+    text = pl.read_parquet(root / "text")
+    ledger = pl.read_parquet(root / "ledger")
+    quar = pl.read_parquet(root / "quarantine")
+    u = _h(text["id"], 1)
+    web = text["domain"] == "web"
+    text = text.with_columns(
+        language=pl.when(web).then(pl.Series(np.where(u < 0.8, "en", np.where(u < 0.9, "de", "fr")))).otherwise(pl.col("language")),
+        language_score=pl.Series(0.5 + 0.5 * _h(text["id"], 2)).cast(pl.Float32),
+        quality_score=pl.Series(_h(text["id"], 3) ** np.where(web.to_numpy(), 1.5, 0.7)).cast(pl.Float32),
+        dup_group_size=pl.Series(np.where(u < 0.7, 1, 1 + (_h(text["id"], 4) * 12).astype(int))).cast(pl.Int32),
+        repeat=pl.Series(np.where(web.to_numpy(), 1, 2)).cast(pl.Int32),
+        num_tokens=(pl.col("text").str.len_bytes() // 4).cast(pl.Int64),
+    )
+    stats = {"ingest.docs_out": text.height, "ingest.quarantined": quar.height + 2, "ingest.files": 4}
+    stats.update({f"ingest.removed.{r}": n for r, n in ledger.group_by("rule").len().iter_rows()})
+    v = _h(text["id"], 5)
+    lo, removed = 0.0, []
+    for stage, rule, share in LATER:
+        mask = (v >= lo) & (v < lo + share)
+        gone = text.filter(pl.Series(mask))
+        text = text.filter(pl.Series(~mask))
+        v = v[~mask]
+        lo += share
+        removed.append(gone.select(
+            "id", stage=pl.lit(stage), rule=pl.lit(rule), value=pl.col("language_score").cast(pl.Float64), threshold=pl.lit(0.5),
+            kept_id=pl.lit("0123456789abcdef") if stage == "dedup" else pl.lit(None, pl.String),
+            domain="domain", source="source", url="url", path="path", offset="offset", language="language",
+            snippet=pl.col("text").str.slice(0, 200),
+        ))
+        stats[f"{stage}.removed.{rule}"] = gone.height
+    prev = stats["ingest.docs_out"]
+    for stage in ("langid", "filter", "dedup", "quality", "rebalance", "tokenize"):
+        prev -= sum(n for k, n in stats.items() if k.startswith(f"{stage}.removed."))
+        stats[f"{stage}.docs_out"] = prev
+    per_domain = dict(text.group_by("domain").agg((pl.col("num_tokens") * pl.col("repeat")).sum()).iter_rows())
+    stats["tokenize.tokens"] = stats["rebalance.mix_tokens"] = sum(per_domain.values())
+    ledger = pl.concat([ledger, *removed], how="vertical_relaxed").cast({"value": pl.Float64, "threshold": pl.Float64})
+    quar = pl.concat([quar, pl.DataFrame({
+        "path": ["broken.jsonl.gz", "broken.jsonl.gz"], "offset": [-1, 1234], "reason": ["truncated_gzip", "bad_json"],
+        "detail": ["unexpected end of stream", "Expecting ',' delimiter"], "source": ["web", "web"], "domain": ["web", "web"]},
+        schema=quar.schema)])
+    for d in ("text", "ledger", "quarantine"):
+        shutil.rmtree(root / d)
+        (root / d).mkdir()
+    entries = {}
+    for kind, df in (("text", text), ("ledger", ledger), ("quarantine", quar)):  # two shards each
+        key = "id" if kind != "quarantine" else "path"
+        part = pl.Series(output.shard_index(df[key].to_arrow(), 2))
+        entries[kind] = []
+        for i in range(2):
+            rel = output.shard_name(kind, i, 2)
+            df.filter(part == i).sort(key).write_parquet(root / rel, compression="zstd")
+            entries[kind].append({"kind": kind, "file": rel, "rows": int((part == i).sum())})
+    stages = ["ingest", "langid", "filter", "dedup", "quality", "rebalance", "tokenize"]
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["config"]["run"]["stages"] = stages
+    manifest.update(counts=output.stage_counts(stats, stages), stats=stats, outputs=entries)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    (root / "stats" / "run.json").write_text(json.dumps({"counts": manifest["counts"], "stats": stats}))
+    (root / "tokens").mkdir()
+    total = stats["tokenize.tokens"]  # as curate.tokenize.manifest writes it
+    mix = {d: {"achieved": n / total, "target": {"web": 0.6, "code": 0.4}[d]} for d, n in per_domain.items()}
+    tok = {"format": "curate-tokens/1", "packed": False, "tokens": {"total": total, "per_domain": per_domain}, "mix": mix}
+    (root / "tokens" / "manifest.json").write_text(json.dumps(tok))
+
+
+@pytest.fixture(scope="session")
+def curated(corpora, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("audit") / "out"
+    cmd = [sys.executable, "-m", "curate.cli", "run", "--input", str(corpora / "web" / "*.jsonl*"), "--domain", "web",
+           "--input", str(corpora / "code" / "code_sample.jsonl.gz"), "--domain", "code",
+           "--output", str(root), "--stages", "ingest", "--progress", "off"]
+    subprocess.run(cmd, check=True, cwd=REPO, capture_output=True)
+    _simulate_later_stages(root)
+    assert audit.main([str(root)]) == 0
+    return root
+
+
+@pytest.fixture(scope="session")
+def summary(curated) -> dict:
+    return json.loads((curated / "stats" / "summary.json").read_text())
+
+
+def q(sql: str, params=None, **kw):
+    return duckdb.connect().execute(sql.format(**kw), params).fetchall()
+
+
+HOST_SQL = r"""nullif(regexp_replace(regexp_replace(lower(regexp_extract({col},
+  '^(?:[A-Za-z][A-Za-z0-9+.\-]*://|//)?(?:[^@/?#]*@)?([^:/?#\s]+)', 1)), '\.$', ''), '^www\.', ''), '')"""
+
+
+# ---------------------------------------------------------------- summary.json vs DuckDB
+
+
+def test_documents_languages_characters(curated, summary):
+    t = f"read_parquet('{curated}/text/*.parquet')"
+    assert summary["documents"]["by_domain"] == dict(q("SELECT domain, count(*) FROM {t} GROUP BY 1", t=t))
+    dl = {}
+    for d, lang, n in q("SELECT domain, coalesce(language, 'unknown'), count(*) FROM {t} GROUP BY 1, 2", t=t):
+        dl.setdefault(d, {})[lang] = n
+    assert summary["documents"]["by_domain_language"] == dl
+    assert summary["documents"]["by_language"] == dict(q("SELECT coalesce(language, 'unknown'), count(*) FROM {t} GROUP BY 1", t=t))
+    assert summary["characters"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(length(text)) FROM {t} GROUP BY 1", t=t)}
+    tok = {d: (int(a), int(b)) for d, a, b in q("SELECT domain, sum(num_tokens), sum(num_tokens * coalesce(repeat, 1)) FROM {t} GROUP BY 1", t=t)}
+    assert summary["tokens"]["by_domain"] == {d: a for d, (a, _) in tok.items()}
+    assert summary["tokens"]["in_mix_by_domain"] == {d: b for d, (_, b) in tok.items()}
+    assert summary["mix_documents"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(repeat) FROM {t} GROUP BY 1", t=t)}
+    total = sum(b for _, b in tok.values())
+    assert summary["domain_mix"] == {"measure": "tokens", "achieved": {d: b / total for d, (_, b) in sorted(tok.items())}, "target": {"code": 0.4, "web": 0.6}}
+
+
+@pytest.mark.parametrize("key,expr", [("length_chars", "length(text)"), ("length_tokens", "num_tokens")])
+def test_length_percentiles_within_stated_error(curated, summary, key, expr):
+    t = f"read_parquet('{curated}/text/*.parquet')"
+    err = summary["percentile_relative_error"]
+    assert err <= 0.01
+    ps = audit.PERCENTILES
+    quant = ", ".join(f"quantile_disc({expr}, {p / 100})" for p in ps)
+    rows = q("SELECT domain, count(*), min({e}), max({e}), avg({e}), {quant} FROM {t} GROUP BY 1 UNION ALL "
+             "SELECT 'all', count(*), min({e}), max({e}), avg({e}), {quant} FROM {t}", e=expr, quant=quant, t=t)
+    for d, n, lo, hi, mean, *exact in rows:
+        got = summary[key]["all" if d == "all" else "by_domain"]
+        got = got if d == "all" else got[d]
+        assert (got["count"], got["min"], got["max"]) == (n, lo, hi)
+        assert got["mean"] == pytest.approx(mean)
+        for p, x in zip(ps, exact):
+            assert abs(got[f"p{p}"] - x) <= err * x + 0.01, (d, p, got[f"p{p}"], x)
+
+
+def test_quality_histogram_and_duplicate_groups(curated, summary):
+    t = f"read_parquet('{curated}/text/*.parquet')"
+    hist = {}
+    for d, b, n in q("SELECT domain, least(greatest(floor(quality_score::DOUBLE * 20), 0), 19)::INT, count(*) FROM {t} "
+                     "WHERE quality_score IS NOT NULL GROUP BY ALL", t=t):
+        hist.setdefault(d, [0] * 20)[b] = n
+    assert {d: x["histogram"] for d, x in summary["quality_score"]["by_domain"].items()} == hist
+    for d, mean in q("SELECT domain, avg(quality_score::DOUBLE) FROM {t} GROUP BY 1", t=t):
+        assert summary["quality_score"]["by_domain"][d]["mean"] == pytest.approx(mean)
+    dups: dict = {}
+    for d, size, n in q("SELECT domain, dup_group_size, count(*) FROM {t} GROUP BY ALL", t=t):
+        b = str((size - 1).bit_length())
+        dups.setdefault(d, {})[b] = dups.get(d, {}).get(b, 0) + n
+    assert summary["dup_group_size"]["by_domain"] == dups
+
+
+def test_removals_examples_and_quarantine(curated, summary):
+    led = f"read_parquet('{curated}/ledger/*.parquet', filename=true, file_row_number=true)"
+    got = {(s, r, d): n for s, e in summary["removed"]["by_stage"].items() for r, x in e["rules"].items() for d, n in x["by_domain"].items()}
+    assert got == {(s, r, d): n for s, r, d, n in q("SELECT stage, rule, domain, count(*) FROM {l} GROUP BY ALL", l=led)}
+    assert {s for s, _, _ in got} == {"ingest", "langid", "filter", "dedup", "quality"}
+    for s, e in summary["removed"]["by_stage"].items():
+        for r, x in e["rules"].items():
+            want = q("SELECT id, filename, file_row_number, snippet FROM {l} WHERE stage = ? AND rule = ? ORDER BY id LIMIT 3", [s, r], l=led)
+            assert [(ex["id"], ex["file"], ex["row"], ex["snippet"]) for ex in x["examples"]] == [(i, os.path.relpath(f, curated), row, sn) for i, f, row, sn in want]
+    quar = f"read_parquet('{curated}/quarantine/*.parquet')"
+    assert {r: e["total"] for r, e in summary["quarantine"]["by_reason"].items()} == dict(q("SELECT reason, count(*) FROM {t} GROUP BY 1", t=quar))
+
+
+def test_funnel_and_checks(curated, summary):
+    manifest = json.loads((curated / "manifest.json").read_text())
+    led = f"read_parquet('{curated}/ledger/*.parquet')"
+    by_stage = dict(q("SELECT stage, count(*) FROM {l} GROUP BY 1", l=led))
+    assert [e["stage"] for e in summary["funnel"]] == ["ingest", "langid", "filter", "dedup", "quality", "rebalance", "tokenize"]
+    for e in summary["funnel"]:
+        c = manifest["counts"][e["stage"]]
+        assert (e["docs_in"], e["docs_out"]) == (c["docs_in"], c["docs_out"])
+        assert e["removed"] == by_stage.get(e["stage"], 0)
+    (n,), = q("SELECT count(*) FROM read_parquet('{d}/text/*.parquet')", d=curated)
+    assert summary["funnel"][-1]["docs_out"] == n
+    assert summary["funnel"][-1]["tokens_out"] == summary["tokens"]["in_mix"] == summary["tokens_written"]
+    assert summary["checks"] and all(c["ok"] for c in summary["checks"])
+    # deterministic: a second audit writes the same bytes; the report is a function of summary.json alone
+    assert output.json_bytes(audit.audit_output(str(curated))) == (curated / "stats" / "summary.json").read_bytes()
+    assert report.render(summary) == (curated / "report.html").read_text()
+
+
+def test_top_and_distinct_hosts(curated, summary):
+    t = f"read_parquet('{curated}/text/*.parquet')"
+    h = summary["hosts"]
+    assert h["top_max_undercount"] == 0 and h["distinct_exact"]
+    want = q("SELECT h, count(*) n FROM (SELECT {host} h FROM {t}) WHERE h IS NOT NULL GROUP BY 1 ORDER BY n DESC, h LIMIT 25",
+             host=HOST_SQL.format(col="url"), t=t)
+    assert [tuple(x) for x in h["top"]] == want
+    (distinct, with_host), = q("SELECT count(DISTINCT h), count(h) FROM (SELECT {host} h FROM {t})", host=HOST_SQL.format(col="url"), t=t)
+    assert (h["distinct"], h["documents_with_host"]) == (distinct, with_host)
+
+
+def test_target_mix_sources():
+    tok = {"mix": {"web": {"achieved": 0.5, "target": 0.6}, "code": {"achieved": 0.5, "target": 0.4}}}
+    assert audit.target_mix(tok, None, ["web", "code"]) == {"code": 0.4, "web": 0.6}
+    stats = {"stats": {"rebalance.mix.web.target": 0.75, "rebalance.mix.code.target": 0.25, "rebalance.mix.web.tokens": 9}}
+    assert audit.target_mix({"mix": {"web": {"achieved": 1.0}}}, stats, ["web", "code"]) == {"code": 0.25, "web": 0.75}
+    assert audit.target_mix(None, {"config": {"rebalance": {"targets": {"web": 3, "books": 1}}}}, ["web"]) == {"books": 0.25, "web": 0.75}
+    assert audit.target_mix(None, {"config": {"rebalance": {"targets": {}}}}, ["web"]) is None
+
+
+# ---------------------------------------------------------------- sketches
+
+
+def test_sketches_merge():
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(7, 2, 20000).astype(np.int64)
+    df = pl.DataFrame({"domain": ["web"] * len(x), "language": None, "host": [f"h{i % 3000}.org" if i % 5 else f"big{i % 7}.org" for i in range(len(x))], "chars": x})
+    whole = audit.Partial().add_docs(df)
+    parts = [audit.Partial().add_docs(df[i : i + 3000]) for i in range(0, len(x), 3000)]
+    merged = parts[0]
+    for p in parts[1:]:
+        merged = merged.merge(p)
+    assert merged.length["web"].bins == whole.length["web"].bins  # exact merge
+    srt = np.sort(x)
+    for p in audit.PERCENTILES:
+        exact = srt[max(1, math.ceil(p / 100 * len(x))) - 1]
+        assert abs(merged.length["web"].quantile(p / 100) - exact) <= audit.REL_ERROR * exact
+    small = audit.TopK(capacity=50)  # a summary that has to drop counters
+    for p in range(0, len(x), 1000):
+        small.merge(audit.TopK(50).update(df[p : p + 1000].group_by("host").len().iter_rows()))
+    truth = dict(df.group_by("host").len().iter_rows())
+    assert small.error > 0
+    for host, n in small.top(7):
+        assert host.startswith("big") and n <= truth[host] <= n + small.error
+    hll = audit.HLL()
+    hll.add_hashes(pl.Series([f"host-{i}" for i in range(100000)]).hash(seed=audit.HASH_SEED).to_numpy())
+    assert abs(hll.estimate() - 100000) < 3000
+
+
+# ---------------------------------------------------------------- --corpus
+
+
+def test_corpus_dolma(corpora, tmp_path):
+    dolma = corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"
+    out = tmp_path / "dolma-audit"
+    assert audit.main(["--corpus", str(dolma), "--output", str(out)]) == 0
+    s = json.loads((out / "stats" / "summary.json").read_text())
+    assert s["kind"] == "corpus" and s["fields"] == {"text": "text", "url": "metadata.url", "language": None, "domain": "corpus"}
+    src = f"read_json('{dolma}', format='newline_delimited')"
+    (n, chars), = q("SELECT count(*), sum(length(text)) FROM {s}", s=src)
+    assert (s["documents"]["total"], s["characters"]["total"]) == (n, chars)
+    (p50,), = q("SELECT quantile_disc(length(text), 0.5) FROM {s}", s=src)
+    assert abs(s["length_chars"]["all"]["p50"] - p50) <= 0.01 * p50
+    want = q("SELECT h, count(*) n FROM (SELECT {host} h FROM {s}) WHERE h IS NOT NULL GROUP BY 1 ORDER BY n DESC, h LIMIT 25",
+             host=HOST_SQL.format(col="metadata.url"), s=src)
+    assert [tuple(x) for x in s["hosts"]["top"]] == want and s["hosts"]["documents_without_host"] == 0
+    html = (out / "report.html").read_text()
+    assert 'id="chart-hosts"' in html and 'id="chart-lengths"' in html and "Not a curate output" in html
+    # the CLI entry point, and a Parquet corpus with a domain column
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "audit", "--corpus", str(dolma), "--output", str(tmp_path / "cli")], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0 and "report:" in r.stdout
+    assert audit.main(["--corpus", str(dolma), "--text-field", "nope", "--output", str(tmp_path / "x")]) == 2
+
+
+def test_corpus_parquet_matches_output(curated, summary, tmp_path):
+    s = audit.audit_corpus([str(curated / "text" / "*.parquet")])
+    assert s["documents"] == summary["documents"] and s["length_chars"] == summary["length_chars"] and s["hosts"] == summary["hosts"]
+
+
+# ---------------------------------------------------------------- the report in Chromium
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--remote-debugging-pipe"]
+CHART_JS = """[...document.querySelectorAll('figure.chart')].map(f => {
+  const s = f.querySelector('svg'), r = s.getBoundingClientRect();
+  const marks = [...s.querySelectorAll('rect.bar, polyline, circle')].filter(m => { const b = m.getBBox(); return b.width > 0 || b.height > 0; });
+  const b = s.getBBox(), vb = s.viewBox.baseVal;
+  return {id: f.id, width: r.width, height: r.height, marks: marks.length, overflow: b.x < -1 || b.x + b.width > vb.width + 1};
+})"""
+
+
+class Browser:
+    """A minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fds 3 and 4)."""
+
+    def __init__(self, user_data: Path):
+        to_chrome, self._w = os.pipe()
+        self._r, from_chrome = os.pipe()
+
+        def fds():  # in the child: our pipe ends become fds 3 (commands) and 4 (replies)
+            a, b = os.dup(to_chrome), os.dup(from_chrome)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={user_data}", "about:blank"], preexec_fn=fds,
+                                     pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_chrome)
+        os.close(from_chrome)
+        self.buf, self.events, self.next_id = b"", [], 0
+
+    def _read(self, deadline):
+        while b"\0" not in self.buf:
+            if not select.select([self._r], [], [], max(deadline - time.time(), 0))[0]:
+                raise TimeoutError("chromium did not answer")
+            chunk = os.read(self._r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the pipe")
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(self, method, session=None, timeout=30, **params):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params} | ({"sessionId": session} if session else {})
+        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        deadline = time.time() + timeout
+        while True:
+            m = self._read(deadline)
+            if m.get("id") == self.next_id:
+                assert "error" not in m, m
+                return m["result"]
+            self.events.append(m)
+
+    def wait_event(self, method, timeout=30):
+        deadline = time.time() + timeout
+        while not any(e.get("method") == method for e in self.events):
+            self.events.append(self._read(deadline))
+
+    def close(self):
+        try:
+            self.send("Browser.close", timeout=5)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._w)
+        os.close(self._r)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it: apt-get install chromium)")
+def test_report_renders_in_chromium(curated, summary, tmp_path):
+    page = curated / "report.html"
+    html = page.read_text()
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in html
+    b = Browser(tmp_path / "chromium")
+    try:
+        target = b.send("Target.createTarget", url="about:blank")["targetId"]
+        sid = b.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            b.send(f"{domain}.enable", session=sid)
+        b.send("Emulation.setDeviceMetricsOverride", session=sid, width=1280, height=900, deviceScaleFactor=1, mobile=False)
+        b.events.clear()  # only what the report page does counts
+        b.send("Page.navigate", session=sid, url=page.as_uri())
+        b.wait_event("Page.loadEventFired")
+        charts = b.send("Runtime.evaluate", session=sid, expression=CHART_JS, returnByValue=True)["result"]["value"]
+        height = b.send("Page.getLayoutMetrics", session=sid)["cssContentSize"]["height"]
+        shot = b.send("Page.captureScreenshot", session=sid, format="png", captureBeyondViewport=True,
+                      clip={"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1})
+        (tmp_path / "report.png").write_bytes(base64.b64decode(shot["data"]))
+    finally:
+        b.close()
+    errors = [e for e in b.events if e.get("method") == "Runtime.exceptionThrown"
+              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
+              or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+    assert not errors, errors
+    requests = [e["params"]["request"]["url"] for e in b.events if e.get("method") == "Network.requestWillBeSent"]
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+    expected = {"funnel", "tokens", "removals", "domains", "languages", "hosts", "quality", "dups", "lengths", "token-lengths"}
+    assert {c["id"] for c in charts} == {f"chart-{x}" for x in expected}
+    for c in charts:
+        assert c["width"] > 200 and c["height"] > 30 and c["marks"] >= 2 and not c["overflow"], c
+    assert (tmp_path / "report.png").stat().st_size > 50_000
+    print(f"screenshot: {tmp_path / 'report.png'}")
