@@ -41,7 +41,7 @@ STAGE_FIELDS = {
     "quality_score": pa.float32(),  # quality
     "dup_group_size": pa.int32(),  # dedup: size of the duplicate group this survivor represents
     "repeat": pa.int32(),  # rebalance: copies of this document in the token mix
-    "num_tokens": pa.int64(),  # tokenize
+    "num_tokens": pa.int64(),  # rebalance/tokenize: tokens including EOS
 }
 
 DOC_SCHEMA = pa.schema(BASE_FIELDS)

@@ -27,7 +27,7 @@ COLUMNS = {
     "langid": ["language_score"],
     "dedup": ["dup_group_size"],
     "quality": ["quality_score"],
-    "rebalance": ["repeat"],
+    "rebalance": ["repeat", "num_tokens"],
     "tokenize": ["num_tokens"],
 }
 
@@ -72,4 +72,8 @@ def validate(name: str, section: dict) -> None:
 
 def columns(stages) -> list[str]:
     """The stage columns present after running ``stages``."""
-    return [c for s in STAGES if s in stages for c in COLUMNS.get(s, [])]
+    out = []
+    for c in (c for s in STAGES if s in stages for c in COLUMNS.get(s, [])):
+        if c not in out:
+            out.append(c)
+    return out

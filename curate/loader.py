@@ -1,0 +1,253 @@
+"""Stream DIR/tokens/ into a training loop: ``[batch, seq_len]`` arrays, sharded, resumable.
+
+    from curate.loader import TokenLoader
+    loader = TokenLoader("corpus/", batch_size=8, seq_len=1025, rank=rank, world_size=world)
+    for batch in loader:                # numpy int64 [8, 1025]; x, y = batch[:, :-1], batch[:, 1:]
+        ...
+        state = loader.state_dict()     # later: loader.load_state_dict(state) continues exactly there
+
+With PyTorch installed, ``TokenDataLoader`` does the same through ``torch.utils.data.DataLoader``
+workers (each worker reads its own part) and ``TokenDataset`` is the ``IterableDataset``.
+
+The work is cut into *units*, the row groups of the token shards in manifest order (the rows
+are already globally shuffled by the pipeline). Consumer c = rank * num_workers + worker takes
+units c, c + C, c + 2C, ... (C = world_size * num_workers) and cuts each unit's token stream
+(documents with their EOS, back to back) into windows of seq_len tokens; a unit's last partial
+window is dropped, so windows never straddle two units and a position is just a batch count.
+Every consumer yields the same number of batches per epoch (the smallest any of them can fill),
+so ranks step in lockstep and a DataLoader's round-robin over workers is fixed: the rank's
+position is one number, the batches handed out this epoch.
+
+A tokens directory is refused unless its manifest lists exactly the shard files present, with
+their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+FORMAT = "curate-tokens/1"
+
+
+class TokensError(ValueError):
+    pass
+
+
+def tokens_dir(path: str) -> str:
+    """DIR/tokens for a curate output DIR; a tokens directory itself as it is."""
+    sub = os.path.join(path, "tokens")
+    return sub if os.path.isdir(sub) else path
+
+
+def worker_start(batch: int, worker: int, num_workers: int) -> int:
+    """Batches worker ``worker`` has produced once its rank handed out ``batch`` (round-robin)."""
+    return max(0, -(-(batch - worker) // num_workers))
+
+
+def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
+    """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
+    import pyarrow.parquet as pq
+
+    d = tokens_dir(path)
+    mpath = os.path.join(d, MANIFEST)
+    try:
+        raw = open(mpath, "rb").read()
+    except FileNotFoundError:
+        raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
+    m = json.loads(raw)
+    if m.get("format") != FORMAT:
+        raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
+    if verify == "none":
+        return d, m, hashlib.sha256(raw).hexdigest()
+    listed = {s["file"] for s in m["shards"]}
+    present = {f for f in os.listdir(d) if f.endswith(".parquet")}
+    if listed != present:
+        missing, extra = sorted(listed - present), sorted(present - listed)
+        what = [f"{', '.join(missing[:3])} missing"] * bool(missing) + [f"{', '.join(extra[:3])} not listed"] * bool(extra)
+        raise TokensError(f"{d}: the manifest does not match the files: {'; '.join(what)}")
+    for s in m["shards"]:
+        f = os.path.join(d, s["file"])
+        if os.path.getsize(f) != s["bytes"]:
+            raise TokensError(f"{f}: {os.path.getsize(f)} bytes, the manifest says {s['bytes']}")
+        if verify == "sha256":
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != s["sha256"]:
+                raise TokensError(f"{f}: sha256 differs from the manifest")
+        md = pq.read_metadata(f)
+        if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):
+            raise TokensError(
+                f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
+            )
+    return d, m, hashlib.sha256(raw).hexdigest()
+
+
+class TokenLoader:
+    """This rank's batches, as numpy arrays ``[batch_size, seq_len]``.
+
+    ``num_workers`` is how many readers share the rank (DataLoader workers); with ``worker``
+    None the loader plays all of them itself, round-robin, exactly as a DataLoader would.
+    """
+
+    def __init__(self, path: str, batch_size: int, seq_len: int | None = None, *, rank: int = 0, world_size: int = 1,
+                 num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64):
+        self.dir, self.manifest, self.manifest_sha256 = open_tokens(path, verify)
+        m = self.manifest
+        if seq_len is None:
+            if not m["packed"]:
+                raise ValueError("seq_len: required for unpacked tokens (packed ones default to their rows, seq_len + 1)")
+            seq_len = m["seq_len"] + 1
+        if not (batch_size >= 1 and seq_len >= 1 and 0 <= rank < world_size and num_workers >= 1):
+            raise ValueError(
+                f"bad loader arguments: batch_size={batch_size} seq_len={seq_len} rank={rank}/{world_size} num_workers={num_workers}"
+            )
+        self.path, self.batch_size, self.seq_len, self.dtype = path, batch_size, seq_len, dtype
+        self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker
+        units = [(s["file"], g, t) for s in m["shards"] for g, t in enumerate(s["row_group_tokens"])]
+        consumers = world_size * num_workers
+        if len(units) < consumers:
+            raise ValueError(
+                f"{self.dir}: {len(units)} row groups cannot feed {consumers} readers (world_size x num_workers); write more token shards"
+            )
+        self._units = [units[c::consumers] for c in range(consumers)]
+        windows = [sum(t // seq_len for _, _, t in u) for u in self._units]
+        self.steps = min(windows) // batch_size  # batches per reader per epoch, equal for all
+        if self.steps == 0:
+            raise ValueError(f"{self.dir}: too few tokens for one batch of {batch_size} x {seq_len} per reader ({consumers} readers)")
+        self.epoch = 0
+        self.batch = 0  # batches this rank handed out in this epoch
+
+    def __len__(self) -> int:
+        return self.steps * (1 if self.worker is not None else self.num_workers)
+
+    def _reader(self, worker: int, start: int):
+        """One reader's batches from its batch index ``start`` to the end of the epoch."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        units, L, B = self._units[self.rank * self.num_workers + worker], self.seq_len, self.batch_size
+        skip, left, buf, files = start * B, (self.steps - start) * B, [], {}
+        for file, group, tokens in units:
+            n = tokens // L
+            if skip >= n:
+                skip -= n
+                continue
+            if left <= 0:
+                break
+            if file not in files:
+                files[file] = pq.ParquetFile(os.path.join(self.dir, file))
+            ids = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
+            take = min(n - skip, left)
+            buf.append(ids[skip * L : (skip + take) * L].reshape(take, L))
+            skip, left = 0, left - take
+            while sum(len(b) for b in buf) >= B:
+                rows = np.concatenate(buf) if len(buf) > 1 else buf[0]
+                yield rows[:B].astype(self.dtype)
+                buf = [rows[B:]] if len(rows) > B else []
+
+    def __iter__(self):
+        W, n = self.num_workers, self.batch
+        if self.worker is not None:  # one DataLoader worker: its own reader; batch counts its own
+            for b in self._reader(self.worker, n):
+                self.batch += 1
+                yield b
+        else:
+            readers = [self._reader(w, worker_start(n, w, W)) for w in range(W)]
+            for i in range(n, W * self.steps):
+                b = next(readers[i % W])
+                self.batch += 1
+                yield b
+        self.epoch, self.batch = self.epoch + 1, 0
+
+    def _identity(self) -> dict:
+        return {"manifest_sha256": self.manifest_sha256, "batch_size": self.batch_size, "seq_len": self.seq_len,
+                "rank": self.rank, "world_size": self.world_size, "num_workers": self.num_workers}
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "batch": self.batch, **self._identity()}
+
+    def load_state_dict(self, state: dict) -> None:
+        mine = self._identity()
+        diff = [k for k in mine if state.get(k) != mine[k]]
+        if diff:
+            diffs = ", ".join(f"{k}: {state.get(k)!r} != {mine[k]!r}" for k in diff)
+            raise ValueError(f"loader state does not match this loader ({diffs})")
+        if not 0 <= state["batch"] <= len(self):
+            raise ValueError(f"loader state: batch {state['batch']} outside 0..{len(self)}")
+        self.epoch, self.batch = state["epoch"], state["batch"]
+
+
+# --- PyTorch (imported only when used) ---------------------------------------------------
+
+
+def _make_dataset_class():
+    import torch
+
+    class TokenDataset(torch.utils.data.IterableDataset):
+        """An IterableDataset of int64 tensors ``[batch, seq_len]``; each DataLoader worker
+        reads its own part. Use with ``DataLoader(ds, batch_size=None, num_workers=...)``."""
+
+        def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0), verify="size"):
+            super().__init__()
+            self.args = dict(path=path, batch_size=batch_size, seq_len=seq_len, rank=rank, world_size=world_size,
+                             num_workers=max(1, num_workers))
+            TokenLoader(**self.args, verify=verify)  # refuse a bad directory here, not in a worker
+            self.start = start
+
+        def __iter__(self):
+            info = torch.utils.data.get_worker_info()
+            epoch, batch = self.start
+            W = self.args["num_workers"]
+            # a fresh DataLoader asks worker 0 first, so worker 0 plays the reader whose turn is next
+            worker = ((info.id if info is not None else 0) + batch) % W
+            loader = TokenLoader(**self.args, worker=worker, verify="none")
+            loader.epoch, loader.batch = epoch, worker_start(batch, worker, W)
+            for b in loader:
+                yield torch.from_numpy(b)
+
+    TokenDataset.__module__ = __name__
+    return TokenDataset
+
+
+def __getattr__(name):
+    if name == "TokenDataset":  # created on first use so that importing curate.loader never imports torch
+        cls = _make_dataset_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
+
+
+class TokenDataLoader:
+    """A torch DataLoader over ``TokenDataset`` that counts the batches it hands out, so
+    ``state_dict()`` / ``load_state_dict()`` resume exactly (same num_workers)."""
+
+    def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", **dataloader_kwargs):
+        self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
+                                  verify=verify)
+        self.num_workers, self.kwargs = num_workers, dataloader_kwargs
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        import torch
+
+        lo = self.loader
+        ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
+                                         num_workers=self.num_workers, start=(lo.epoch, lo.batch), verify="none")
+        for b in torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs):
+            lo.batch += 1
+            yield b
+        lo.epoch, lo.batch = lo.epoch + 1, 0
+
+    def state_dict(self) -> dict:
+        return self.loader.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.loader.load_state_dict(state)

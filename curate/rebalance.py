@@ -1,0 +1,393 @@
+"""Domain rebalancing: a token-budgeted mixture of domains (and sources), deterministic by id hash.
+
+Config (``[rebalance]``)::
+
+    targets = {web = 0.6, code = 0.25, books = 0.15}  # token fractions per domain; {} = natural mix
+    sources = {web = {c4 = 0.5, cc = 0.5}}            # optional split of a domain's share by source
+    budget = 0            # tokens in the mix; 0 = the largest mix that fits under max_epochs
+    max_epochs = {code = 4, books = 3}                # per domain; unlisted domains: 1 (no repeats)
+    rehydrate = [[2, 2.0], [10, 3.0]]                 # weight by dup_group_size >= n (FineWeb-2 style)
+    seed = 0
+
+A *group* is a domain, or a (domain, source) pair when ``sources`` splits that domain.
+Documents of domains/sources without a share go to the ledger (``not_in_mix``).
+
+**A document's copies.** Copy j = 0, 1, 2, ... of a document with weight w (1, or the
+rehydration weight of its duplicate group) has a threshold θ_j = (j + u_j) / w, where
+u_j = hash(seed, id, j) is uniform in [0, 1). Thresholds grow with j, so the copies kept at a
+group rate r (in epochs) are the j with θ_j < r: floor(r·w) or one more, r·w on average. The
+decision depends only on (seed, id, weight, the group's rate): never on order, sharding or
+worker count. ``max_epochs`` caps r.
+
+**The rates.** r = target / available would hit the target only in expectation (about ±0.5
+percentage point at 10k documents). Instead a combine sums each copy's tokens into a histogram
+of θ per group (1/4096-epoch buckets, int64 sums: exact and independent of merge order), and the
+rate is the bucket edge where the cumulative tokens meet the target. The achieved mix then
+equals the plan to within one bucket's tokens, and the plan knows it exactly. The plan (one
+integer cutoff per group) is the small side input of the selection. A mix the data cannot
+fill under max_epochs raises ``InfeasibleMix`` when the plan is computed, before any
+documents or ledger rows are written; ``check_mix`` runs the same test on known token counts.
+
+**Token counts (measured choice).** Rebalance counts tokens with the [tokenize] tokenizer, sets
+``num_tokens`` (EOS included) and drops the ids; tokenize encodes only the selected documents
+again, once per document however many copies it has. bench/bench_tokenize.py measures the
+alternative of carrying the ids from rebalance to tokenize (2 cores, cl100k): recounting costs
+~500 ms per MB of text when everything is kept and ~320 ms at 25% kept, carrying ~260-310 ms;
+but carrying makes the documents 2.1x larger (ids are ~4 bytes per token, text ~3.4 bytes per
+token) wherever they are materialised: in memory on the DirectRunner, which buffers the whole
+counted corpus until the plan is ready, and in the shuffle/spill between the count and the
+selection on a distributed runner, where a GB moved costs more than the CPU of encoding it.
+Recounting also keeps every stage's documents on the one schema. Estimating tokens from bytes
+was rejected: characters per token differ by half between domains (measured on the corpora:
+books 4.2, code 3.6, multilingual web 2.8), far beyond a 1-point mix.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from curate import schema
+from curate.schema import DOMAINS
+
+DEFAULTS = {
+    "targets": {},  # domain -> token fraction (sum 1); {} = every domain at its natural share
+    "sources": {},  # domain -> {source -> fraction of the domain's share (sum 1)}
+    "budget": 0,  # total tokens; 0 = the largest mix that fits under max_epochs
+    "max_epochs": {},  # domain -> most epochs (average copies); default 1
+    "rehydrate": [],  # [[min dup_group_size, weight], ...], ascending
+    "seed": 0,
+}
+
+RESOLUTION = 4096  # histogram buckets per epoch
+MAX_EPOCHS = 100  # bounds the histogram: 4096 int64 buckets per epoch per group
+SELECT_SALT = 0x5245
+
+
+class InfeasibleMix(ValueError):
+    pass
+
+
+# --- seeded hashing ---------------------------------------------------------------------
+
+_M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, vectorised (uint64 arithmetic wraps)."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * _M1
+        x = x ^ (x >> np.uint64(27))
+        x = x * _M2
+        return x ^ (x >> np.uint64(31))
+
+
+def id_keys(ids) -> np.ndarray:
+    """uint64 of each id: the 16-hex curate ids parse directly, anything else is hashed."""
+    ids = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
+    if all(len(i) == 16 for i in ids):
+        try:
+            return np.frombuffer(bytes.fromhex("".join(ids)), dtype=">u8").astype(np.uint64)
+        except ValueError:
+            pass
+    return np.array([int(schema.make_id("", i), 16) for i in ids], dtype=np.uint64)
+
+
+def hash64(seed: int, keys: np.ndarray, j, salt: int) -> np.ndarray:
+    """64-bit hash of (seed, salt, id key, copy index j), uniform."""
+    with np.errstate(over="ignore"):
+        s = _mix(np.uint64((seed * 0x10001 + salt) & 0xFFFFFFFFFFFFFFFF) + _GOLD)
+        j = np.asarray(j, dtype=np.uint64) + np.uint64(1)
+        return _mix(_mix(keys ^ s) + j * _GOLD)
+
+
+def uniform(seed: int, keys: np.ndarray, j, salt: int = SELECT_SALT) -> np.ndarray:
+    """Uniform [0, 1) from the top 53 bits of hash64."""
+    return (hash64(seed, keys, j, salt) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+# --- config -----------------------------------------------------------------------------
+
+
+def _fractions(where: str, d: dict, allowed=None) -> dict:
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected a table of fractions, got {d!r}")
+    for k, v in d.items():
+        if allowed is not None and k not in allowed:
+            raise ValueError(f"{where}.{k}: {k!r} is not one of {', '.join(allowed)}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ValueError(f"{where}.{k}: expected a fraction >= 0, got {v!r}")
+    if d and abs(sum(d.values()) - 1) > 1e-6:
+        raise ValueError(f"{where}: fractions must sum to 1, got {sum(d.values()):g}")
+    return {k: float(v) for k, v in d.items()}
+
+
+def _check(cfg: dict) -> dict:
+    cfg = {**DEFAULTS, **cfg}
+    out = dict(cfg)
+    out["targets"] = _fractions("rebalance.targets", cfg["targets"], DOMAINS)
+    srcs = cfg["sources"]
+    if not isinstance(srcs, dict):
+        raise ValueError(f"rebalance.sources: expected a table of domain -> {{source = fraction}}, got {srcs!r}")
+    out["sources"] = {}
+    for d, split in srcs.items():
+        if d not in DOMAINS:
+            raise ValueError(f"rebalance.sources.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+        out["sources"][d] = _fractions(f"rebalance.sources.{d}", split)
+        if not out["sources"][d]:
+            raise ValueError(f"rebalance.sources.{d}: empty; list the sources and their fractions")
+    b = cfg["budget"]
+    if isinstance(b, bool) or not isinstance(b, (int, float)) or b < 0 or not float(b).is_integer():
+        raise ValueError(f"rebalance.budget: expected a whole number of tokens >= 0 (0 = largest mix that fits), got {b!r}")
+    out["budget"] = int(b)
+    ep = cfg["max_epochs"]
+    if not isinstance(ep, dict):
+        raise ValueError(f"rebalance.max_epochs: expected a table of domain -> epochs, got {ep!r}")
+    for d, v in ep.items():
+        if d not in DOMAINS:
+            raise ValueError(f"rebalance.max_epochs.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= MAX_EPOCHS:
+            raise ValueError(f"rebalance.max_epochs.{d}: expected a number in (0, {MAX_EPOCHS}], got {v!r}")
+    out["max_epochs"] = {d: float(ep.get(d, 1.0)) for d in DOMAINS}
+    table = cfg["rehydrate"]
+    if not isinstance(table, list):
+        raise ValueError(f"rebalance.rehydrate: expected a list of [min_dup_group_size, weight], got {table!r}")
+    for i, row in enumerate(table):
+        ok = isinstance(row, list) and len(row) == 2 and isinstance(row[0], int) and row[0] >= 1
+        if not ok or isinstance(row[1], bool) or not isinstance(row[1], (int, float)) or not 0 <= row[1] <= 100:
+            raise ValueError(f"rebalance.rehydrate[{i}]: expected [min_dup_group_size >= 1, weight in 0..100], got {row!r}")
+        if i and row[0] <= table[i - 1][0]:
+            raise ValueError(f"rebalance.rehydrate[{i}]: sizes must be ascending, got {row[0]} after {table[i - 1][0]}")
+    if not isinstance(cfg["seed"], int) or isinstance(cfg["seed"], bool):
+        raise ValueError(f"rebalance.seed: expected a whole number, got {cfg['seed']!r}")
+    return out
+
+
+def _label(group) -> str:
+    d, s = group
+    return d if s is None else f"{d}/{s}"
+
+
+def _short_message(short: list) -> str:
+    parts = []
+    for g, f, b, t, a, c, e in short:
+        what = f"{'source' if '/' in g else 'domain'} {g!r}"
+        if c == 0:
+            parts.append(f"{what} has no tokens but a target of {f:.2%}")
+        else:
+            parts.append(
+                f"{what} is short by {t - c:,.0f} tokens (target {f:.2%} of {b:,.0f} = {t:,.0f} tokens; "
+                f"it has {a:,} tokens, {c:,} at max_epochs {e:g})"
+            )
+    return (
+        "rebalance: the target mix is infeasible: " + "; ".join(parts)
+        + ". Lower the target or rebalance.budget, raise rebalance.max_epochs, or add data."
+    )
+
+
+def solve(fractions: dict, available: dict, capacity: dict, budget: int, epochs: dict) -> tuple[float, dict]:
+    """Budget and target tokens per group; raises InfeasibleMix naming every short group.
+
+    ``fractions``/``available``/``capacity``/``epochs`` are keyed by group label; capacity is the
+    most tokens a group can give under its max_epochs.
+    """
+    live = {g: f for g, f in fractions.items() if f > 0}
+    if budget <= 0:  # the largest mix that fits: the tightest group at its cap
+        budget = min((capacity[g] / f for g, f in live.items()), default=0.0)
+    short = []
+    for g, f in sorted(live.items()):
+        t = f * budget
+        if capacity[g] < t * (1 - 1e-12) or capacity[g] == 0:
+            short.append((g, f, budget, t, available[g], capacity[g], epochs[g]))
+    if short:
+        raise InfeasibleMix(_short_message(short))
+    return budget, {g: fractions[g] * budget for g in fractions}
+
+
+def check_mix(cfg: dict, tokens: dict[str, int]) -> dict[str, float]:
+    """Feasibility of a mix from token counts per group label ("web" or "web/c4"), one epoch each.
+
+    Returns the target tokens per group; raises InfeasibleMix saying which group is short and by
+    how much. (The pipeline runs the same test on the exact, rehydrated histogram.)
+    """
+    stage = Rebalance(cfg)
+    fractions = stage.fractions({g: tokens.get(g, 0) for g in stage.labels})
+    epochs = {g: stage.cfg["max_epochs"][g.split("/")[0]] for g in stage.labels}
+    capacity = {g: int(tokens.get(g, 0) * epochs[g]) for g in stage.labels}
+    return solve(fractions, {g: tokens.get(g, 0) for g in stage.labels}, capacity, stage.cfg["budget"], epochs)[1]
+
+
+# --- the stage ----------------------------------------------------------------------------
+
+
+class Rebalance:
+    """The per-batch half of rebalancing: histogram a batch, plan the rates, select copies.
+
+    The Beam transform (pipelines/rebalance.py) sums ``histogram`` over all batches with a
+    combine, calls ``plan`` once and hands the plan to ``select`` as a side input.
+    """
+
+    DEFAULTS = DEFAULTS
+
+    def __init__(self, cfg: dict):
+        self.cfg = c = _check(cfg)
+        domains = [d for d in DOMAINS if c["targets"].get(d, 0) > 0] if c["targets"] else list(DOMAINS)
+        self.groups = [(d, s) for d in domains for s in (sorted(c["sources"][d]) if d in c["sources"] else [None])]
+        self.labels = [_label(g) for g in self.groups]
+        self._index = {g: i for i, g in enumerate(self.groups)}
+        # buckets of each group's histogram: max_epochs rounded to whole buckets
+        self.nb = np.array([max(1, round(c["max_epochs"][d] * RESOLUTION)) for d, _ in self.groups] + [0], dtype=np.int64)
+        self.plan_: dict | None = None
+
+    def setup(self):
+        pass
+
+    # which group, how heavy, which buckets
+    def group_of(self, batch: pa.RecordBatch) -> np.ndarray:
+        """Group index of each document; -1 = not in the mix."""
+        doms, srcs = batch.column("domain").to_pylist(), batch.column("source").to_pylist()
+        idx = self._index
+        return np.fromiter((idx.get((d, s), idx.get((d, None), -1)) for d, s in zip(doms, srcs)), dtype=np.int64, count=batch.num_rows)
+
+    def weights(self, batch: pa.RecordBatch) -> np.ndarray:
+        table = self.cfg["rehydrate"]
+        i = batch.schema.get_field_index("dup_group_size")
+        if not table or i < 0:
+            return np.ones(batch.num_rows)
+        size = batch.column(i).fill_null(1).to_numpy(zero_copy_only=False)
+        mins = np.array([r[0] for r in table])
+        w = np.array([1.0] + [float(r[1]) for r in table])  # below the first size: weight 1
+        return w[np.searchsorted(mins, size, side="right")]
+
+    def buckets(self, batch: pa.RecordBatch):
+        """(group, tokens, weight, bucket of θ_j for each copy j as columns; nb[group] where beyond the cap)."""
+        g = self.group_of(batch)
+        t = batch.column("num_tokens").fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        w = self.weights(batch)
+        nb = self.nb[g]  # g = -1 picks the trailing 0: no copies
+        reach = nb / RESOLUTION * w  # copies possible under the cap
+        ncopies = int(math.ceil(reach.max())) if len(g) else 0
+        keys = id_keys(batch.column("id"))
+        b = np.empty((len(g), ncopies), dtype=np.int64)
+        for j in range(ncopies):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = (j + uniform(self.cfg["seed"], keys, j)) / w
+            b[:, j] = np.minimum(np.nan_to_num(theta * RESOLUTION, nan=np.inf, posinf=np.inf), 2.0**62)
+        return g, t, w, np.minimum(b, nb[:, None])
+
+    def new_accumulator(self) -> dict:
+        G, NB = len(self.groups), int(self.nb.max())
+        return {"hist": np.zeros((G, NB), dtype=np.int64), "tokens": {}}
+
+    def histogram(self, acc: dict, batch: pa.RecordBatch) -> dict:
+        """Add a batch: each copy's tokens into its θ bucket; raw tokens per domain/source."""
+        if batch.num_rows == 0:
+            return acc
+        g, t, _, b = self.buckets(batch)
+        G, NB = acc["hist"].shape
+        for j in range(b.shape[1]):
+            ok = b[:, j] < self.nb[g]
+            flat = np.bincount(g[ok] * NB + b[ok, j], weights=t[ok], minlength=G * NB)
+            acc["hist"] += np.rint(flat).astype(np.int64).reshape(G, NB)
+        keys = pa.table({"d": batch.column("domain"), "s": batch.column("source"), "t": pa.array(t)})
+        for r in keys.group_by(["d", "s"]).aggregate([("t", "sum")]).to_pylist():
+            k = f"{r['d']}/{r['s']}"
+            acc["tokens"][k] = acc["tokens"].get(k, 0) + r["t_sum"]
+        return acc
+
+    @staticmethod
+    def merge(accs) -> dict:
+        out = None
+        for a in accs:
+            if out is None:
+                out = {"hist": a["hist"].copy(), "tokens": dict(a["tokens"])}
+                continue
+            out["hist"] += a["hist"]
+            for s, n in a["tokens"].items():
+                out["tokens"][s] = out["tokens"].get(s, 0) + n
+        return out
+
+    def available(self, raw: dict) -> dict:
+        """One-epoch tokens per group label, from raw tokens per "domain/source"."""
+        out = {g: 0 for g in self.labels}
+        for key, n in raw.items():
+            d, s = key.split("/", 1)
+            i = self._index.get((d, s), self._index.get((d, None), -1))
+            if i >= 0:
+                out[self.labels[i]] += n
+        return out
+
+    def fractions(self, available: dict) -> dict:
+        """Target fraction per group label; natural shares where targets are not given."""
+        c = self.cfg
+        dom_tokens = {}
+        for g, (d, _) in zip(self.labels, self.groups):
+            dom_tokens[d] = dom_tokens.get(d, 0) + available[g]
+        total = sum(dom_tokens.values())
+        out = {}
+        for g, (d, s) in zip(self.labels, self.groups):
+            fd = c["targets"][d] if c["targets"] else (dom_tokens[d] / total if total else 0.0)
+            if s is None:
+                out[g] = fd
+            else:
+                out[g] = fd * c["sources"][d][s]
+        return out
+
+    def plan(self, acc: dict | None) -> dict:
+        """Cutoff bucket per group from the summed histogram, and the mix's stats."""
+        acc = acc or self.new_accumulator()
+        avail = self.available(acc["tokens"])
+        frac = self.fractions(avail)
+        epochs = {g: self.cfg["max_epochs"][d] for g, (d, _) in zip(self.labels, self.groups)}
+        cums = {g: np.concatenate([[0], np.cumsum(acc["hist"][i, : self.nb[i]])]) for i, g in enumerate(self.labels)}
+        budget, targets = solve(frac, avail, {g: int(c[-1]) for g, c in cums.items()}, self.cfg["budget"], epochs)
+        cutoffs, achieved = [], {}
+        for g in self.labels:
+            cum, t = cums[g], targets[g]
+            c = int(np.searchsorted(cum, t))  # first edge at or above the target ...
+            if c > 0 and (c >= len(cum) or t - cum[c - 1] < cum[c] - t):
+                c -= 1  # ... or the one below, whichever is nearer
+            cutoffs.append(c)
+            achieved[g] = int(cum[c])
+        self.plan_ = {"cutoffs": cutoffs + [0], "stats": self._stats(budget, frac, avail, achieved)}
+        return self.plan_
+
+    def _stats(self, budget, frac, avail, achieved) -> dict:
+        """Flat numbers for stats/run.json and the manifest: target vs achieved mix."""
+        total = sum(achieved.values())
+        out = {"rebalance.budget_tokens": int(round(budget)), "rebalance.mix_tokens": total}
+        per_domain: dict = {}
+        for g, (d, _) in zip(self.labels, self.groups):
+            p = per_domain.setdefault(d, [0.0, 0, 0])
+            p[0] += frac[g]
+            p[1] += avail[g]
+            p[2] += achieved[g]
+        rows = dict(per_domain)
+        if self.cfg["sources"]:
+            rows.update({g: [frac[g], avail[g], achieved[g]] for g, (_, s) in zip(self.labels, self.groups) if s is not None})
+        for key, (f, a, n) in sorted(rows.items()):
+            out[f"rebalance.mix.{key}.target"] = round(f, 9)
+            out[f"rebalance.mix.{key}.achieved"] = round(n / total, 9) if total else 0.0
+            out[f"rebalance.mix.{key}.tokens"] = int(n)
+            out[f"rebalance.mix.{key}.available_tokens"] = int(a)
+            out[f"rebalance.mix.{key}.epochs"] = round(n / a, 6) if a else 0.0
+        return out
+
+    def select(self, batch: pa.RecordBatch, plan: dict):
+        """(kept documents with their repeat count, ledger rows of the left-out ones)."""
+        if batch.num_rows == 0:
+            return batch, schema.empty(schema.LEDGER_SCHEMA)
+        g, _, w, b = self.buckets(batch)
+        cut = np.asarray(plan["cutoffs"], dtype=np.int64)[g]
+        reps = (b < cut[:, None]).sum(axis=1) if b.shape[1] else np.zeros(len(g), np.int64)
+        rate = cut / RESOLUTION * w  # expected copies of the document at its group's rate
+        rule = np.where(g < 0, "not_in_mix", "sampled_out")
+        batch = schema.with_column(batch, "repeat", pa.array(reps, type=pa.int32()))
+        return schema.split(batch, pa.array(reps > 0), "rebalance", pa.array(rule), value=pa.array(rate))
+
+    def process(self, batch: pa.RecordBatch):
+        if self.plan_ is None:
+            raise RuntimeError("rebalance needs a plan (the token totals of the whole corpus): run it through the pipeline")
+        return self.select(batch, self.plan_)

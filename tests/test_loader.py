@@ -1,0 +1,166 @@
+"""The tokens/ loader: batches, sharding over ranks and workers, resuming, refusing bad dirs, torch."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from curate import output
+from curate import tokenize as tok
+from curate.loader import TokenLoader, TokensError
+
+VOCAB, EOS = 64, 63
+
+
+def make_tokens(root, n_docs=600, shards=4, packed=False, seq_len=31, random_ids=True) -> str:
+    """A tokens dir written by the pipeline's own functions. Documents are runs t, t+1, t+2, ...
+    (mod 63) ending in EOS, so a next-token model has something to learn."""
+    rng = np.random.default_rng(0)
+    lens = rng.integers(5, 120, n_docs)
+    starts = rng.integers(0, VOCAB - 1, n_docs)
+    ids = [np.append((s + np.arange(n)) % (VOCAB - 1), EOS) for s, n in zip(starts, lens)]
+    if random_ids:  # unique content per position, to tell windows apart
+        ids = [rng.integers(0, 1 << 30, len(x)) for x in ids]
+    repeat = np.ones(n_docs) if random_ids else rng.integers(1, 3, n_docs)  # copies would repeat windows
+    docs = pa.record_batch({"id": [f"{i:016x}" for i in range(n_docs)], "domain": ["web", "code"] * (n_docs // 2),
+                            "repeat": pa.array(repeat, pa.int32())})
+    lists = pa.array([x.astype(np.uint32) for x in ids], pa.list_(pa.uint32()))
+    by_shard: dict = {i: [] for i in range(shards)}
+    for s, rows in tok.token_rows(docs, lists, seed=1, shards=shards):
+        by_shard[s].append(rows)
+    entries = [tok.write_shard(str(root), i, shards, bs, packed, seq_len) for i, bs in by_shard.items()]
+    info = {"name": "synthetic", "kind": "test", "sha256": "", "vocab_size": VOCAB, "eos_id": EOS, "eos": ""}
+    cfg = {**tok.DEFAULTS, "packed": packed, "seq_len": seq_len}
+    output.write_atomic(str(root), tok.MANIFEST, output.json_bytes(tok.manifest(entries, info, cfg)))
+    return str(root)
+
+
+@pytest.fixture
+def small_groups(monkeypatch):
+    monkeypatch.setattr(tok, "ROW_GROUP_ROWS", 64)  # many units from a small corpus
+
+
+def windows(batches) -> list[tuple]:
+    return [tuple(r) for b in batches for r in b]
+
+
+def test_batches_are_the_token_stream_cut_into_windows(tmp_path):
+    d = make_tokens(tmp_path)
+    lo = TokenLoader(d, batch_size=4, seq_len=16)
+    got = list(lo)
+    assert len(got) == len(lo) > 10 and all(b.shape == (4, 16) and b.dtype == np.int64 for b in got)
+    # one reader: the shards' row groups in order, each cut into whole windows
+    import pyarrow.parquet as pq
+
+    expect = []
+    for s in json.loads(open(os.path.join(d, "tokens/manifest.json")).read())["shards"]:
+        flat = np.concatenate(pq.read_table(os.path.join(d, "tokens", s["file"]))["input_ids"].to_pylist())
+        expect += [tuple(flat[i : i + 16]) for i in range(0, len(flat) - 15, 16)]
+    assert windows(got) == expect[: len(got) * 4]
+    assert lo.epoch == 1 and lo.batch == 0
+
+
+def test_ranks_and_workers_read_disjoint_parts_in_lockstep(tmp_path, small_groups):
+    d = make_tokens(tmp_path)
+    seen, lengths = set(), set()
+    for rank in range(2):
+        for w in range(3):
+            got = windows(TokenLoader(d, 2, 16, rank=rank, world_size=2, num_workers=3, worker=w))
+            lengths.add(len(got))
+            assert not seen & set(got)
+            seen |= set(got)
+    assert len(lengths) == 1 and lengths.pop() > 0  # every reader yields the same number of batches
+    # a rank playing its 3 workers round-robin = what a DataLoader with 3 workers hands out
+    rank0 = list(TokenLoader(d, 2, 16, rank=0, world_size=2, num_workers=3))
+    per_worker = [list(TokenLoader(d, 2, 16, rank=0, world_size=2, num_workers=3, worker=w)) for w in range(3)]
+    assert all(np.array_equal(b, per_worker[i % 3][i // 3]) for i, b in enumerate(rank0))
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
+    d = make_tokens(tmp_path)
+    lo = TokenLoader(d, 3, 20, num_workers=2)
+    it = iter(lo)
+    for _ in range(7):
+        next(it)
+    state = lo.state_dict()
+    rest = list(it)
+    again = TokenLoader(d, 3, 20, num_workers=2)
+    again.load_state_dict(json.loads(json.dumps(state)))  # survives a checkpoint file
+    assert state["batch"] == 7 and all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
+    with pytest.raises(ValueError, match="batch_size: 3 != 4"):
+        TokenLoader(d, 4, 20, num_workers=2).load_state_dict(state)
+
+
+def test_packed_rows_are_the_windows(tmp_path):
+    d = make_tokens(tmp_path, packed=True, seq_len=31)
+    lo = TokenLoader(d, batch_size=5)  # seq_len from the manifest: rows of 32
+    import polars as pl
+
+    rows = pl.read_parquet(os.path.join(d, "tokens", "part-00000-of-00004.parquet"))["input_ids"].to_list()
+    first = np.concatenate(list(lo))[: len(rows) - 1]
+    assert first.shape[1] == 32 and np.array_equal(first, np.array(rows[: len(first)]))
+
+
+def test_refuses_a_dir_whose_manifest_is_missing_or_wrong(tmp_path):
+    d = make_tokens(tmp_path)
+    t = tmp_path / "tokens"
+    f = t / "part-00001-of-00004.parquet"
+    data = f.read_bytes()
+    f.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])  # same size, one bit
+    TokenLoader(d, 2, 16)  # the quick check (sizes, rows, row groups) passes ...
+    with pytest.raises(TokensError, match="sha256 differs from the manifest"):
+        TokenLoader(d, 2, 16, verify="sha256")  # ... the full one does not
+    f.write_bytes(data + b"x")
+    with pytest.raises(TokensError, match=r"bytes, the manifest says"):
+        TokenLoader(d, 2, 16)
+    f.write_bytes(data)
+    (t / "part-00009-of-00009.parquet").write_bytes(data)
+    with pytest.raises(TokensError, match="part-00009-of-00009.parquet not listed"):
+        TokenLoader(d, 2, 16)
+    (t / "part-00009-of-00009.parquet").unlink()
+    (t / "manifest.json").unlink()
+    with pytest.raises(TokensError, match="no manifest.json: not a finished curate tokens directory"):
+        TokenLoader(d, 2, 16)
+
+
+def test_torch_training_loss_goes_down_and_resume_is_exact(tmp_path, small_groups):
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path, n_docs=1200, random_ids=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: threads only contend
+    try:
+        _train_and_resume(torch, TokenDataLoader, d)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_and_resume(torch, TokenDataLoader, d):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Embedding(VOCAB, 32), torch.nn.Linear(32, VOCAB))
+    dl = TokenDataLoader(d, batch_size=8, seq_len=33, num_workers=2)
+    losses, it = [], iter(dl)
+    for _ in range(25):
+        b = next(it)
+        x, y = b[:, :-1], b[:, 1:]
+        loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y.reshape(-1))
+        model.zero_grad()
+        loss.backward()
+        with torch.no_grad():  # plain SGD: torch.optim's first step imports torch._dynamo (seconds)
+            for p in model.parameters():
+                p -= 2.0 * p.grad
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    state = dl.state_dict()
+    nxt = [next(it) for _ in range(6)]
+    resumed = TokenDataLoader(d, batch_size=8, seq_len=33, num_workers=2)
+    resumed.load_state_dict(state)
+    again = iter(resumed)
+    assert all(torch.equal(a, next(again)) for a in nxt)
+    # the same stream as the numpy loader playing two workers
+    ref = list(TokenLoader(d, 8, 33, num_workers=2))
+    assert all(np.array_equal(ref[25 + i], a.numpy()) for i, a in enumerate(nxt))

@@ -1,0 +1,218 @@
+"""Rebalancing: config checks, the feasibility test, hash selection, and the mix on a real corpus."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from curate import cli, output, schema
+from curate.config import ConfigError, load
+from curate.rebalance import InfeasibleMix, Rebalance, check_mix
+
+
+def docs(n: int, domain="web", source="s", tokens=100, dup=None) -> pa.RecordBatch:
+    b = schema.docs_from_rows(
+        [{"id": schema.make_id(source, str(i)), "text": "x", "domain": domain, "source": source, "path": "p", "offset": i} for i in range(n)]
+    )
+    b = schema.with_column(b, "num_tokens", np.full(n, tokens) if np.isscalar(tokens) else tokens)
+    return schema.with_column(b, "dup_group_size", dup) if dup is not None else b
+
+
+def run_plan(stage: Rebalance, batches) -> dict:
+    acc = stage.new_accumulator()
+    for b in batches:
+        stage.histogram(acc, b)
+    return stage.plan(acc)
+
+
+# --- config and feasibility --------------------------------------------------------------
+
+
+def toml(v) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {toml(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(toml(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"targets": {"web": 0.5, "code": 0.4}}, "rebalance.targets: fractions must sum to 1, got 0.9"),
+        ({"targets": {"webb": 1.0}}, "rebalance.targets.webb: 'webb' is not one of web, code, books"),
+        ({"targets": {"web": -0.5, "code": 1.5}}, "rebalance.targets.web: expected a fraction >= 0"),
+        ({"max_epochs": {"code": 0}}, "rebalance.max_epochs.code: expected a number in (0, 100]"),
+        ({"budget": -1}, "rebalance.budget: expected a whole number of tokens >= 0"),
+        ({"sources": {"web": {"c4": 0.7}}}, "rebalance.sources.web: fractions must sum to 1, got 0.7"),
+        ({"rehydrate": [[5, 2.0], [2, 3.0]]}, "rebalance.rehydrate[1]: sizes must be ascending"),
+    ],
+)
+def test_config_errors_name_the_field(tmp_path, section, message):
+    import re
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Rebalance(section)
+    cfg = tmp_path / "c.toml"  # and through the config loader, before anything runs
+    body = "\n".join(f"{k} = {toml(v)}" for k, v in section.items())
+    cfg.write_text(f'[run]\noutput = "o"\n[rebalance]\n{body}\n')
+    with pytest.raises(ConfigError, match=re.escape(f"rebalance: {message}")):
+        load(str(cfg), {"run": {"stages": ["rebalance"]}})
+
+
+def test_check_mix_names_the_short_domain_and_by_how_much():
+    tokens = {"web": 1_000_000, "code": 100_000, "books": 300_000}
+    section = {"targets": {"web": 0.6, "code": 0.3, "books": 0.1}, "budget": 1_000_000, "max_epochs": {"code": 2}}
+    with pytest.raises(InfeasibleMix, match=r"domain 'code' is short by 100,000 tokens \(target 30.00% of 1,000,000 = 300,000 tokens; it has 100,000 tokens, 200,000 at max_epochs 2\)"):
+        check_mix(section, tokens)
+    section["max_epochs"]["code"] = 3
+    assert check_mix(section, tokens) == pytest.approx({"web": 600_000, "code": 300_000, "books": 100_000})
+    # the largest mix that fits: code at its cap of 3 epochs sets the budget
+    section["budget"] = 0
+    assert check_mix(section, tokens) == pytest.approx({"web": 600_000, "code": 300_000, "books": 100_000})
+    with pytest.raises(InfeasibleMix, match="domain 'books' has no tokens but a target of 10.00%"):
+        check_mix(section, {"web": 10, "code": 10})
+    # per-source shares
+    src = {"targets": {"web": 1.0}, "sources": {"web": {"a": 0.5, "b": 0.5}}, "budget": 300}
+    with pytest.raises(InfeasibleMix, match=r"source 'web/b' is short by 50 tokens"):
+        check_mix(src, {"web/a": 1000, "web/b": 100})
+
+
+# --- selection ---------------------------------------------------------------------------
+
+
+def test_plan_hits_targets_and_selection_ignores_batching():
+    stage = Rebalance({"targets": {"web": 0.7, "code": 0.3}, "max_epochs": {"code": 3}, "seed": 7})
+    rng = np.random.default_rng(0)
+    web = docs(3000, "web", tokens=rng.integers(50, 500, 3000))
+    code = docs(400, "code", source="c", tokens=rng.integers(50, 500, 400))
+    plan = run_plan(stage, [web, code])
+    whole = [stage.select(b, plan)[0] for b in (web, code)]
+    # same documents in other batches and another order: same copies
+    mixed = pa.Table.from_batches([web.slice(1000), code, web.slice(0, 1000)]).combine_chunks().to_batches(max_chunksize=333)
+    assert run_plan(stage, mixed[::-1])["cutoffs"] == plan["cutoffs"]
+    again = [stage.select(b, plan)[0] for b in mixed]
+
+    def repeats(batches):
+        return {r["id"]: r["repeat"] for r in pa.Table.from_batches(batches).select(["id", "repeat"]).to_pylist()}
+
+    assert repeats(whole) == repeats(again)
+    t = pl.from_arrow(pa.Table.from_batches(whole))
+    got = t.group_by("domain").agg((pl.col("num_tokens") * pl.col("repeat")).sum().alias("n"))
+    got = dict(zip(got["domain"], got["n"]))
+    total = sum(got.values())
+    assert abs(got["code"] / total - 0.3) < 0.001  # the histogram plan, not just the expectation
+    assert got["code"] == plan["stats"]["rebalance.mix.code.tokens"]
+    assert t.filter(pl.col("domain") == "code")["repeat"].max() <= 3
+    assert plan["stats"]["rebalance.mix.code.epochs"] == pytest.approx(3.0)  # code is what limits the mix
+
+
+def test_source_shares_within_a_domain():
+    stage = Rebalance({"targets": {"web": 1.0}, "sources": {"web": {"a": 0.5, "b": 0.5}}, "max_epochs": {"web": 4}})
+    a, b, c = docs(600, source="a"), docs(200, source="b"), docs(50, source="c")
+    plan = run_plan(stage, [a, b, c])
+    kept = [stage.select(x, plan) for x in (a, b, c)]
+    tokens = [int(np.sum(k.column("repeat").to_numpy())) * 100 for k, _ in kept]
+    assert tokens[1] == 80_000 and abs(tokens[0] - 80_000) <= 100 and tokens[2] == 0  # b at its 4-epoch cap sets the budget; a within one document
+    assert set(kept[2][1].column("rule").to_pylist()) == {"not_in_mix"}
+    assert plan["stats"]["rebalance.mix.web/b.epochs"] == 4.0 and plan["stats"]["rebalance.mix.web.achieved"] == 1.0
+
+
+def test_rehydration_repeats_large_duplicate_groups():
+    stage = Rebalance({"rehydrate": [[2, 2.0], [10, 4.0]], "max_epochs": {"web": 1}})
+    b = docs(300, dup=np.repeat([1, 3, 50], 100))
+    kept, ledger = stage.select(b, run_plan(stage, [b]))
+    reps = kept.column("repeat").to_numpy()
+    assert ledger.num_rows == 0 and list(reps[:100]) == [1] * 100 and list(reps[100:200]) == [2] * 100 and list(reps[200:]) == [4] * 100
+
+
+def test_left_out_documents_go_to_the_ledger():
+    stage = Rebalance({"targets": {"web": 1.0}, "budget": 5000})
+    b = pa.concat_batches([docs(100, "web"), docs(5, "code", source="c")])
+    kept, ledger = stage.select(b, run_plan(stage, [b]))
+    rules = pl.from_arrow(pa.Table.from_batches([ledger]))["rule"].value_counts()
+    assert dict(zip(rules["rule"], rules["count"])) == {"sampled_out": 50, "not_in_mix": 5}
+    assert kept.num_rows == 50 and set(ledger.column("stage").to_pylist()) == {"rebalance"}
+
+
+# --- the acceptance run: a >= 10k document corpus of real text -----------------------------
+
+
+def chunks(text: str, size: int):
+    return [text[i : i + size] for i in range(0, len(text), size) if text[i : i + size].strip()]
+
+
+def build_corpus(root: Path, corpora: Path, per_domain: int = 3400, size: int = 300) -> dict[str, int]:
+    """web: the Dolma CC JSONL, code: code_sample, books: Gutenberg, all cut into ~size-char docs."""
+    root.mkdir(parents=True)
+    web = [c for line in gzip.open(corpora / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt") for c in chunks(json.loads(line)["text"], size)]
+    code = [c for line in gzip.open(corpora / "code/code_sample.jsonl.gz", "rt") for c in chunks(json.loads(line)["content"], size)]
+    books = [c for p in sorted((corpora / "books/gutenberg_nltk").glob("*.txt")) for c in chunks(p.read_text(encoding="utf-8"), size)]
+    counts = {}
+    for name, texts in (("web", web), ("code", code), ("books", books)):
+        texts = texts[:: max(1, len(texts) // per_domain)][:per_domain]
+        with open(root / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for i, t in enumerate(texts):
+                f.write(json.dumps({"id": f"{name}-{i}", "text": t}) + "\n")
+        counts[name] = len(texts)
+    return counts
+
+
+def write_config(path: Path, inputs: Path, out: Path, body: str, shards: int = 4) -> Path:
+    ins = "".join(f'[[inputs]]\nglob = "{inputs}/{d}.jsonl"\ndomain = "{d}"\nsource = "{d}-src"\n' for d in ("web", "code", "books"))
+    path.write_text(f'[run]\noutput = "{out}"\nshards = {shards}\n{ins}\n{body}\n')
+    return path
+
+
+@pytest.mark.corpora
+def test_mix_within_one_point_on_10k_documents(tmp_path, corpora):
+    n = build_corpus(tmp_path / "in", corpora)
+    assert sum(n.values()) >= 10_000
+    out = tmp_path / "out"
+    targets = {"web": 0.5, "code": 0.3, "books": 0.2}
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", out, "[rebalance]\ntargets = {web = 0.5, code = 0.3, books = 0.2}\nmax_epochs = {web = 2}\nseed = 3\n")
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize"]) == 0
+
+    tokens = pl.read_parquet(str(out / "tokens/*.parquet"))
+    per = tokens.group_by("domain").agg(pl.col("num_tokens").sum())
+    per = dict(zip(per["domain"], per["num_tokens"]))
+    total = sum(per.values())
+    for d, f in targets.items():
+        assert abs(per[d] / total - f) <= 0.01, (d, per[d] / total)
+    # the manifests record target vs achieved
+    m = output.read_manifest(str(out))
+    tm = json.loads((out / "tokens/manifest.json").read_text())
+    for d, f in targets.items():
+        assert m["stats"][f"rebalance.mix.{d}.target"] == f
+        assert m["stats"][f"rebalance.mix.{d}.tokens"] == per[d] == tm["tokens"]["per_domain"][d]
+        assert tm["mix"][d] == {"target": f, "achieved": pytest.approx(per[d] / total)}
+    # the largest mix that fits: code (at most 1 epoch) sets the budget, web is repeated, books sampled
+    ep = {d: m["stats"][f"rebalance.mix.{d}.epochs"] for d in targets}
+    assert ep["code"] == pytest.approx(1.0, abs=1e-3) and 1.1 < ep["web"] < 2 and ep["books"] < 0.95
+    # text/ keeps each selected document once with its repeat count; tokens/ holds the copies
+    text = pl.read_parquet(str(out / "text/*.parquet"))
+    assert text["id"].n_unique() == text.height and text["repeat"].min() >= 1 and text["repeat"].max() <= 2
+    copies = tokens.group_by("id").agg(pl.len().alias("n"))
+    joined = text.select("id", "repeat", "num_tokens").join(copies, on="id")
+    assert joined.height == text.height and (joined["repeat"] == joined["n"]).all()
+    # everything ingested is either in text/ or in the rebalance ledger
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet")).filter(pl.col("stage") == "rebalance")
+    assert text.height + ledger.height == m["counts"]["ingest"]["docs_out"] and set(ledger["rule"]) == {"sampled_out"}
+
+
+def test_infeasible_targets_stop_the_run_with_one_message(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    for d, n in (("web", 40), ("code", 5), ("books", 5)):
+        (tmp_path / "in" / f"{d}.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"{d} document number {i} " * 5}) + "\n" for i in range(n)))
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", out, "[rebalance]\ntargets = {web = 0.65, code = 0.3, books = 0.05}\nbudget = 1300\nmax_epochs = {code = 2}\n", shards=2)
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 2
+    err = capsys.readouterr().err
+    assert "rebalance: the target mix is infeasible: domain 'code' is short by" in err
+    assert "domain 'web'" not in err and "domain 'books'" not in err and "(target 30.00% of 1,300 = 390 tokens; it has 135 tokens, 270 at max_epochs 2)" in err
+    assert not (out / "manifest.json").exists() and not (out / "text").exists()

