@@ -182,9 +182,11 @@ def load(path: str | None = None, overrides: dict | None = None) -> Config:
     run["stages"] = [s for s in STAGES if s in chosen]  # always pipeline order
     sections = {}
     for s in STAGES:
-        defaults = stage_registry.defaults(s) if s in available else {}
         given = raw.get(s, {})
-        sections[s] = merge_section(s, defaults, given) if (s in available or given) else {}
+        if s not in run["stages"] and not given:
+            continue  # a stage that does not run needs no config
+        defaults = stage_registry.defaults(s) if s in available else {}
+        sections[s] = merge_section(s, defaults, given)
         if s in run["stages"]:
             stage_registry.validate(s, sections[s])
     return Config(run=run, limits=limits, inputs=inputs, stages=sections)

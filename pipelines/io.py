@@ -141,6 +141,7 @@ class WriteManifest(beam.PTransform):
                 kind: sorted((e for e in entries if e["kind"] == kind), key=lambda e: e["file"])
                 for kind in output.KINDS
             }
+            output.write_atomic(root, "stats/run.json", output.json_bytes({"counts": manifest["counts"], "stats": stats}))
             output.write_manifest(root, manifest)
             return manifest["counts"]
 

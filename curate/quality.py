@@ -1,0 +1,279 @@
+"""Quality classifier scoring: the ``quality`` stage.
+
+A fastText supervised classifier scores each document of a domain: ``quality_score`` is the
+probability of the configured positive label. Any fastText classifier drops in by path and
+label (e.g. DCLM's ``__label__hq`` vs ``__label__cc``); ``model = "default"`` is the shipped
+``models/quality_default.ftz`` (see its card). The model input is what DCLM's classifier
+sees: the text on one line (newlines folded to spaces), cut to ``prefix_chars`` characters
+back to a word boundary. One ``predict`` call per batch.
+
+Config, one table per domain (a domain with ``model = ""`` passes through unscored, its
+``quality_score`` null)::
+
+    [quality.web]
+    model = "default"                 # "default", a path to a .bin/.ftz, or "" (not scored)
+    positive_label = "__label__hq"
+    prefix_chars = 10000
+    keep = {top_fraction = 0.3}       # or {threshold = 0.5}, or {} (score only, keep all)
+
+Keep rules. ``threshold``: a document stays when its score >= the threshold, decided per
+batch. ``top_fraction``: the best share of the domain over the whole corpus. The cutoff comes
+from a histogram of scores (fixed bins in logit space, summed by a Beam combine: integer
+counts merge in any order, so the cutoff never depends on bundling or worker count). Docs in
+bins above the cutoff bin stay; in the cutoff bin itself, which holds ties and near-ties, a
+hash of the id picks the share needed, so ties are broken the same way on any runner.
+``process(batch)`` on its own (no cutoffs) takes the top fraction of that batch.
+
+Ledger rules: ``quality_below_threshold`` and ``quality_below_top_fraction`` (value = score,
+threshold = the threshold, or the score at the cutoff bin's lower edge: a document the hash
+left out of the cutoff bin has a value at or a hair above it).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate import schema
+from curate.config import merge_section
+
+DEFAULT_MODEL = "quality_default.ftz"
+
+DOMAIN_DEFAULTS = {
+    "model": "",  # "default" (the shipped model), a path to a fastText classifier, or "" (not scored)
+    "positive_label": "__label__hq",
+    "prefix_chars": 10000,  # characters of each text given to the model
+    "keep": {},  # {threshold = P} | {top_fraction = F} | {} (score only)
+}
+# Web is what the default model was made for; books and code are not scored unless configured.
+DEFAULTS = {d: {**DOMAIN_DEFAULTS, "model": "default" if d == "web" else ""} for d in schema.DOMAINS}
+
+# Histogram of scores for top_fraction: bins over logit(score) in [-LOGIT_MAX, LOGIT_MAX]. fastText
+# probabilities crowd near 0 and 1; logit bins keep them apart (bin width 6e-4 in logit units).
+NBINS = 1 << 16
+LOGIT_MAX = 20.0
+
+
+def _check_keep(where: str, keep) -> dict:
+    if not isinstance(keep, dict) or len(keep) > 1 or (keep and next(iter(keep)) not in ("threshold", "top_fraction")):
+        raise ValueError(f"{where}: expected {{threshold = P}}, {{top_fraction = F}} or {{}}, got {keep!r}")
+    for k, v in keep.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{where}.{k}: expected a number, got {v!r}")
+        lo_ok = v >= 0 if k == "threshold" else v > 0
+        if not (lo_ok and v <= 1):
+            allowed = "[0, 1]" if k == "threshold" else "(0, 1]"
+            raise ValueError(f"{where}.{k}: expected a number in {allowed}, got {v!r}")
+    return {k: float(v) for k, v in keep.items()}
+
+
+def model_path(name: str, where: str = "quality.model") -> str:
+    """A config ``model`` value -> file path ("default" is the shipped model)."""
+    if name == "default":
+        import curate.models
+
+        try:
+            return curate.models.path(DEFAULT_MODEL)
+        except FileNotFoundError as e:
+            raise ValueError(f"{where}: {e}") from None
+    if not os.path.isfile(name):
+        raise ValueError(f"{where}: no model file at {name!r} (give \"default\", a path to a fastText model, or \"\")")
+    return name
+
+
+_MODELS: dict = {}  # path -> loaded model: one copy per worker process, shared by domains and DoFns
+
+
+def load_model(path: str):
+    if path not in _MODELS:
+        import fasttext
+
+        _MODELS[path] = fasttext.load_model(path)
+    return _MODELS[path]
+
+
+def prepare(texts, prefix_chars: int) -> list[str]:
+    """Model input: the first ``prefix_chars`` characters, cut back to a word, on one line."""
+    texts = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.large_string())
+    short = pc.utf8_slice_codeunits(texts, 0, prefix_chars + 1)  # one extra char tells "was cut"
+    # str.splitlines' line breaks, as DCLM folds them; fastText reads all other whitespace itself
+    out = pc.replace_substring_regex(short, "[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]", " ").to_pylist()
+    for i, t in enumerate(out):
+        if len(t) > prefix_chars:
+            head = t[:prefix_chars]
+            cut = head.rfind(" ")
+            out[i] = head[:cut].rstrip() if cut > 0 else head
+    return out
+
+
+def positive_probs(model, lines: list[str], label: str) -> np.ndarray:
+    """P(label) for each prepared line: one ``predict`` call for all of them."""
+    if not lines:
+        return np.zeros(0, dtype=np.float32)
+    labels, probs = model.predict(lines, k=-1, threshold=0.0, on_unicode_error="replace")
+    out = np.fromiter(
+        (p[ls.index(label)] if label in ls else 0.0 for ls, p in zip(labels, probs)), dtype=np.float32, count=len(lines)
+    )
+    return np.clip(out, 0.0, 1.0)  # fastText's softmax can round to 1.00001
+
+
+def score_bins(scores: np.ndarray) -> np.ndarray:
+    """Histogram bin of each score (monotone in the score)."""
+    p = np.clip(scores.astype(np.float64), 1e-12, 1 - 1e-12)
+    z = np.clip(np.log(p) - np.log1p(-p), -LOGIT_MAX, LOGIT_MAX)
+    return np.minimum(((z + LOGIT_MAX) * (NBINS / (2 * LOGIT_MAX))).astype(np.int64), NBINS - 1)
+
+
+def bin_floor_score(b: int) -> float:
+    """The lowest score that falls in bin ``b``."""
+    z = b * (2 * LOGIT_MAX / NBINS) - LOGIT_MAX
+    return float(1 / (1 + np.exp(-z)))
+
+
+def tie_uniform(ids) -> np.ndarray:
+    """Uniform [0, 1) per id: breaks ties at the cutoff the same way on any runner.
+
+    Ids are blake2b hex already; a salted re-hash (splitmix64 finaliser) decorrelates this
+    choice from other stages that also select by id.
+    """
+    ids = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
+    try:
+        keys = np.array([int(i[:16], 16) for i in ids], dtype=np.uint64)
+    except ValueError:
+        keys = np.array([int(schema.make_id("quality", i), 16) for i in ids], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = keys ^ np.uint64(0x5175616C69747921)  # salt: "Quality!"
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def cutoff(hist: np.ndarray, fraction: float) -> dict:
+    """Where the top ``fraction`` of a histogram starts: keep bins > bin, and a ``take`` share of bin."""
+    total = int(hist.sum())
+    k = int(round(fraction * total))
+    above = np.cumsum(hist[::-1])[::-1] - hist  # docs in bins strictly above each bin
+    if k == 0:
+        return {"bin": NBINS, "take": 0.0, "score": 1.0, "total": total, "kept": 0}
+    b = int(np.flatnonzero((above < k) & (above + hist >= k)).max())
+    return {"bin": b, "take": (k - int(above[b])) / int(hist[b]), "score": bin_floor_score(b), "total": total, "kept": k}
+
+
+def histogram(batch: pa.RecordBatch, domains) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Sparse (bins, counts) of a scored batch's scores, per domain of ``domains`` in it."""
+    out = {}
+    scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
+    domain = batch.column("domain")
+    for d in domains:
+        rows = np.flatnonzero(pc.equal(domain, d).to_numpy(zero_copy_only=False))
+        if len(rows):
+            out[d] = np.unique(score_bins(scores[rows]), return_counts=True)
+    return out
+
+
+class Quality:
+    """The ``quality`` stage."""
+
+    name = "quality"
+    DEFAULTS = DEFAULTS
+
+    def __init__(self, cfg: dict | None = None):
+        self.cfg = merge_section("quality", DEFAULTS, cfg or {})
+        for d, c in self.cfg.items():
+            where = f"quality.{d}"
+            if not isinstance(c["model"], str):
+                raise ValueError(f'{where}.model: expected "default", a path to a fastText model, or "", got {c["model"]!r}')
+            if c["model"]:
+                model_path(c["model"], f"{where}.model")
+            if not c["positive_label"]:
+                raise ValueError(f"{where}.positive_label: expected a label such as __label__hq")
+            c["prefix_chars"] = int(c["prefix_chars"])
+            if c["prefix_chars"] < 1:
+                raise ValueError(f"{where}.prefix_chars: expected an integer >= 1, got {c['prefix_chars']!r}")
+            c["keep"] = _check_keep(f"{where}.keep", c["keep"])
+            if c["keep"] and not c["model"]:
+                raise ValueError(f'{where}.keep: domain {d} has no model (model = ""), so nothing to keep by')
+        self.scored = {d: c for d, c in self.cfg.items() if c["model"]}
+        self.models: dict = {}
+
+    def top_fractions(self) -> dict[str, float]:
+        return {d: c["keep"]["top_fraction"] for d, c in self.scored.items() if "top_fraction" in c["keep"]}
+
+    def setup(self) -> "Quality":
+        """Load each domain's model once per worker; check its positive label."""
+        for d, c in self.scored.items():
+            if d in self.models:
+                continue
+            m = load_model(model_path(c["model"], f"quality.{d}.model"))
+            if c["positive_label"] not in m.get_labels():
+                raise ValueError(
+                    f"quality.{d}.positive_label: {c['positive_label']!r} is not a label of model {c['model']!r} "
+                    f"(its labels: {m.get_labels()[:8]})"
+                )
+            self.models[d] = m
+        return self
+
+    def score(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Add ``quality_score`` (null for domains without a model)."""
+        self.setup()
+        scores = np.full(batch.num_rows, np.nan, dtype=np.float32)
+        domain = batch.column("domain")
+        for d, c in self.scored.items():
+            rows = np.flatnonzero(pc.equal(domain, d).to_numpy(zero_copy_only=False))
+            if len(rows) == 0:
+                continue
+            texts = batch.column("text")
+            texts = texts if len(rows) == batch.num_rows else texts.take(pa.array(rows))
+            scores[rows] = positive_probs(self.models[d], prepare(texts, c["prefix_chars"]), c["positive_label"])
+        values = pa.array(scores, type=pa.float32(), mask=np.isnan(scores))
+        return schema.with_column(batch, "quality_score", values)
+
+    def histogram(self, batch: pa.RecordBatch) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return histogram(batch, self.top_fractions())
+
+    def keep(self, batch: pa.RecordBatch, cutoffs: dict | None = None) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """Apply the keep rules to a scored batch: (kept, ledger).
+
+        ``cutoffs`` (domain -> ``cutoff(...)``) come from the whole corpus; without them the
+        top fraction is taken of this batch alone.
+        """
+        n = batch.num_rows
+        if cutoffs is None:
+            cutoffs = {}
+            for d, (bins, counts) in self.histogram(batch).items():
+                hist = np.zeros(NBINS, dtype=np.int64)
+                hist[bins] = counts
+                cutoffs[d] = cutoff(hist, self.top_fractions()[d])
+        scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
+        keep = np.ones(n, dtype=bool)
+        rule = np.full(n, None, dtype=object)
+        threshold = np.full(n, np.nan)
+        domain = batch.column("domain")
+        for d, c in self.scored.items():
+            if not c["keep"]:
+                continue
+            rows = np.flatnonzero(pc.equal(domain, d).to_numpy(zero_copy_only=False))
+            if not len(rows):
+                continue
+            s = scores[rows]
+            if "threshold" in c["keep"]:
+                thr = c["keep"]["threshold"]
+                ok, name = s >= thr, "quality_below_threshold"
+            else:
+                cut = cutoffs[d]
+                b = score_bins(s)
+                u = tie_uniform(batch.column("id").take(pa.array(rows)))
+                ok = (b > cut["bin"]) | ((b == cut["bin"]) & (u < cut["take"]))
+                thr, name = cut["score"], "quality_below_top_fraction"
+            drop = rows[~ok]
+            keep[drop], rule[drop], threshold[drop] = False, name, thr
+        if keep.all():
+            return batch, schema.empty(schema.LEDGER_SCHEMA)
+        value = pa.array(scores, type=pa.float64(), from_pandas=True)
+        return schema.split(batch, pa.array(keep), self.name, rule.tolist(), value, pa.array(threshold, from_pandas=True))
+
+    def process(self, batch: pa.RecordBatch, cutoffs: dict | None = None) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        return self.keep(self.score(batch), cutoffs)

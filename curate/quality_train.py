@@ -1,0 +1,308 @@
+"""``curate train-quality``: train a fastText quality classifier (the ``quality`` stage's model).
+
+    curate train-quality --positive GLOB... --negative GLOB... --output models/X.ftz
+                         [--quantize] [--seed N] [--eval LABELLED.jsonl]...
+
+Inputs (each GLOB is one input; ``GLOB::FIELD=VALUE`` keeps only records whose FIELD equals
+VALUE):
+
+* anything ``curate run`` reads: JSONL (``text`` field; .gz/.zst), Parquet, WARC/WET, plain
+  text (encoding detected, Project Gutenberg header/footer removed);
+* HTML pages (``.html``, ``.htm``, optionally ``.gz``): for ``--positive`` the main content,
+  for ``--negative`` the boilerplate (page lines outside the main content), both by Resiliparse;
+* CSV (``.csv``) without a header, text in the last column; FIELD is a column index
+  (e.g. SpamAssassin's ``label,text``: ``spam.csv::0=-1``).
+
+Documents are cut at line boundaries into examples of at most ``--chunk-chars`` characters
+(a book gives many), each input is capped at ``--max-per-input`` examples (a seeded sample, so
+no single source dominates), and a held-out share of *documents* (every chunk of a document on
+the same side, by a seeded hash of its key) is kept out of training. The model is fastText
+supervised with word bigrams; precision, recall (threshold 0.5) and AUC on the held-out
+split are printed, and AUC (with the document-length baseline) on every ``--eval`` file.
+Deterministic for a given seed (one training thread).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import glob as _glob
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from curate.quality import positive_probs, prepare
+
+HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="curate train-quality", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    ap.add_argument("--positive", nargs="+", required=True, metavar="GLOB", help="high-quality inputs")
+    ap.add_argument("--negative", nargs="+", required=True, metavar="GLOB", help="low-quality inputs")
+    ap.add_argument("--output", required=True, help="model file to write (.bin, or .ftz when quantized)")
+    ap.add_argument("--positive-label", default="__label__hq")
+    ap.add_argument("--negative-label", default="__label__cc")
+    ap.add_argument("--quantize", action="store_true", help="product-quantize the model (small .ftz)")
+    ap.add_argument("--cutoff", type=int, default=25000, help="words+ngrams kept when quantizing (by norm)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--chunk-chars", type=int, default=3000, help="max characters per training example")
+    ap.add_argument("--min-chars", type=int, default=200, help="drop shorter examples (a document's only chunk is kept from 50)")
+    ap.add_argument("--max-per-input", type=int, default=400, help="max examples per input glob")
+    ap.add_argument("--held-out", type=float, default=0.1, help="share of documents held out for metrics")
+    ap.add_argument("--epoch", type=int, default=20)
+    ap.add_argument("--lr", type=float, default=0.2)
+    ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--word-ngrams", type=int, default=2)
+    ap.add_argument("--min-count", type=int, default=2)
+    ap.add_argument("--bucket", type=int, default=200000)
+    ap.add_argument("--threads", type=int, default=1, help="fastText threads (1 = reproducible)")
+    ap.add_argument("--prefix-chars", type=int, default=10000, help="scoring prefix for --eval (as the stage's prefix_chars)")
+    ap.add_argument("--eval", action="append", default=[], metavar="JSONL", help="labelled JSONL (text, label 1/0): report AUC")
+    return ap
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _split_spec(spec: str) -> tuple[str, tuple[str, str] | None]:
+    if "::" not in spec:
+        return spec, None
+    pattern, cond = spec.rsplit("::", 1)
+    if "=" not in cond:
+        raise ValueError(f"{spec!r}: expected GLOB::FIELD=VALUE")
+    field, value = cond.split("=", 1)
+    return pattern, (field, value)
+
+
+def _open_text(path: str) -> str:
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    from curate.readers.common import decode_text
+
+    return decode_text(data)[0]
+
+
+def _html(path: str, boilerplate: bool) -> str:
+    """Main content of a page, or (``boilerplate``) its lines outside the main content."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(_open_text(path))
+    main = extract_plain_text(tree, main_content=True)
+    if not boilerplate:
+        return main
+    keep = {line.strip() for line in main.splitlines()}
+    full = extract_plain_text(tree, main_content=False)
+    return "\n".join(s for s in (line.strip() for line in full.splitlines()) if s and s not in keep)
+
+
+def _csv(path: str, cond):
+    rows = csv.reader(io.StringIO(_open_text(path)))
+    for i, row in enumerate(rows):
+        if row and (cond is None or (int(cond[0]) < len(row) and row[int(cond[0])] == cond[1])):
+            yield f"{i}", row[-1]
+
+
+def _curate_format(path: str, rel: str, cond):
+    from curate.readers import detect_format, reader_for
+    from curate.readers.common import Doc, Limits, Shard
+
+    fmt = detect_format(path, "web")
+    opts = (("meta_fields", (cond[0],)),) if cond else ()
+    for rec in reader_for(fmt)(Shard(path, rel, fmt, "web", "train", opts), Limits()):
+        if not isinstance(rec, Doc):
+            continue  # unreadable records are not training data
+        if cond and str(rec.meta.get(cond[0])) != cond[1]:
+            continue
+        yield f"{rec.path or rel}@{rec.offset}", rec.text
+
+
+def read_input(spec: str, negative: bool):
+    """(document key, text) for every document of one input spec."""
+    from curate.readers import glob_root
+
+    pattern, cond = _split_spec(spec)
+    root = glob_root(pattern)
+    files = sorted(p for p in _glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if not files:
+        raise ValueError(f"{spec!r} matches no files")
+    for path in files:
+        rel = os.path.relpath(path, root)  # keys (held-out split) do not depend on where the data lives
+        name = path.lower()
+        if name.endswith(HTML_SUFFIXES):
+            yield rel, _html(path, boilerplate=negative)
+        elif name.endswith((".csv", ".csv.gz")):
+            for k, text in _csv(path, cond):
+                yield f"{rel}@{k}", text
+        else:
+            yield from _curate_format(path, rel, cond)
+
+
+def chunk(text: str, max_chars: int, min_chars: int) -> list[str]:
+    """Cut at line boundaries into pieces of at most ~max_chars (long lines are cut by prepare)."""
+    out, cur, n = [], [], 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if cur and n + len(line) > max_chars:
+            out.append("\n".join(cur))
+            cur, n = [], 0
+        cur.append(line)
+        n += len(line) + 1
+    if cur:
+        out.append("\n".join(cur))
+    if len(out) == 1:
+        return out if len(out[0]) >= 50 else []
+    return [c for c in out if len(c) >= min_chars]
+
+
+def _unit(seed: int, key: str) -> float:
+    h = hashlib.blake2b(f"{seed}\x00{key}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(h, "big") / 2.0**64
+
+
+def examples(specs: list[str], negative: bool, args) -> tuple[list[str], list[str], list[dict]]:
+    """(train chunks, held-out chunks, per-input counts) for one class."""
+    train, held, counts = [], [], []
+    for i, spec in enumerate(specs):
+        items = []
+        docs = 0
+        for key, text in read_input(spec, negative):
+            docs += 1
+            side = _unit(args.seed, key) < args.held_out
+            items += [(side, c) for c in chunk(text, args.chunk_chars, args.min_chars)]
+        random.Random(f"{args.seed}:{negative}:{i}").shuffle(items)
+        items = items[: args.max_per_input]
+        train += [c for side, c in items if not side]
+        held += [c for side, c in items if side]
+        counts.append({"input": spec, "docs": docs, "examples": len(items)})
+    return train, held, counts
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+
+def auc(scores, labels) -> float:
+    """Area under the ROC curve (Mann-Whitney U; tied scores count half)."""
+    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):  # average ranks over ties
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    n1, n0 = y.sum(), (~y).sum()
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def precision_recall(scores, labels, threshold: float = 0.5) -> tuple[float, float]:
+    s, y = np.asarray(scores), np.asarray(labels, dtype=bool)
+    pred = s >= threshold
+    tp = int((pred & y).sum())
+    return tp / max(int(pred.sum()), 1), tp / max(int(y.sum()), 1)
+
+
+def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                texts.append(r["text"])
+                labels.append(int(r["label"]) == 1)
+    return texts, np.array(labels)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def train(args) -> dict:
+    import fasttext
+
+    pos_train, pos_held, pos_counts = examples(args.positive, False, args)
+    neg_train, neg_held, neg_counts = examples(args.negative, True, args)
+    for c in pos_counts + neg_counts:
+        print(f"  {c['input']}: {c['docs']} docs -> {c['examples']} examples", file=sys.stderr)
+    if not pos_train or not neg_train:
+        raise ValueError("no training examples for one class (inputs empty or all shorter than --min-chars?)")
+    rows = [f"{args.positive_label} {t}" for t in prepare(pos_train, args.chunk_chars)]
+    rows += [f"{args.negative_label} {t}" for t in prepare(neg_train, args.chunk_chars)]
+    random.Random(args.seed).shuffle(rows)
+    params = dict(
+        epoch=args.epoch, lr=args.lr, dim=args.dim, wordNgrams=args.word_ngrams, minCount=args.min_count,
+        bucket=args.bucket, seed=args.seed, thread=args.threads, loss="softmax", verbose=0,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "train.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(rows) + "\n")
+        model = fasttext.train_supervised(path, **params)
+        if args.quantize:
+            model.quantize(input=path, qnorm=True, retrain=False, cutoff=args.cutoff, thread=args.threads, verbose=0)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    model.save_model(args.output)
+
+    held = prepare(pos_held + neg_held, args.chunk_chars)
+    y = np.array([True] * len(pos_held) + [False] * len(neg_held))
+    s = positive_probs(model, held, args.positive_label)
+    p, r = precision_recall(s, y)
+    report = {
+        "train_examples": {"positive": len(pos_train), "negative": len(neg_train)},
+        "held_out_examples": {"positive": len(pos_held), "negative": len(neg_held)},
+        "held_out": {"precision": round(p, 4), "recall": round(r, 4), "auc": round(auc(s, y), 4)},
+        "fasttext": params,
+        "eval": {},
+    }
+    for path in args.eval:
+        texts, labels = load_labelled(path)
+        scores = positive_probs(model, prepare(texts, args.prefix_chars), args.positive_label)
+        report["eval"][path] = {
+            "docs": len(texts),
+            "auc": round(auc(scores, labels), 4),
+            "auc_length_baseline": round(auc([len(t) for t in texts], labels), 4),
+        }
+    return report
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if not 0 <= args.held_out < 1:
+        print("curate train-quality: --held-out must be in [0, 1)", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    try:
+        report = train(args)
+    except ValueError as e:
+        print(f"curate train-quality: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:  # fastText diverged ("Encountered NaN")
+        print(f"curate train-quality: fastText failed: {e}; try a lower --lr", file=sys.stderr)
+        return 1
+    h = report["held_out"]
+    print(f"model: {args.output} ({os.path.getsize(args.output):,} bytes, {time.time() - t0:.1f} s)")
+    print(f"train examples: {report['train_examples']}; held-out examples: {report['held_out_examples']}")
+    print(f"held-out (by document): precision {h['precision']:.4f}  recall {h['recall']:.4f}  AUC {h['auc']:.4f}")
+    for path, e in report["eval"].items():
+        print(f"eval {path}: {e['docs']} docs  AUC {e['auc']:.4f}  (document-length baseline {e['auc_length_baseline']:.4f})")
+    print(json.dumps(report, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

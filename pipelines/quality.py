@@ -1,0 +1,98 @@
+r"""Quality as Beam: score per batch; keep by threshold per batch, or by a corpus-wide top fraction.
+
+    docs --Score--> scored --Histogram (CombinePerKey by domain)--> Cutoffs --+ (side input)
+                      \--------------------------------------------------Keep <-+--> docs
+                                                                            \--> ledger
+The histogram accumulators are fixed-size int64 arrays (one per domain), merged by addition,
+so the cutoff is the same whatever the bundling or worker count; the side input is a few
+numbers per domain. Without a top_fraction rule, scoring and keeping are one ParDo.
+"""
+from __future__ import annotations
+
+import apache_beam as beam
+import numpy as np
+
+from curate.config import Config
+from curate.quality import NBINS, Quality as Stage, cutoff, histogram
+from pipelines.common import count_rules
+
+
+class _ScoreFn(beam.DoFn):
+    def __init__(self, section: dict):
+        self.section = section
+
+    def setup(self):
+        self.stage = Stage(self.section).setup()
+
+    def process(self, batch):
+        yield self.stage.score(batch)
+
+
+class _KeepFn(beam.DoFn):
+    """Score (unless already scored) and apply the keep rules."""
+
+    def __init__(self, section: dict, scored: bool):
+        self.section, self.scored = section, scored
+
+    def setup(self):
+        self.stage = Stage(self.section)
+        if not self.scored:
+            self.stage.setup()
+
+    def process(self, batch, cutoffs=None):
+        batch = batch if self.scored else self.stage.score(batch)
+        kept, ledger = self.stage.keep(batch, cutoffs)
+        if kept.num_rows:
+            yield kept
+        if ledger.num_rows:
+            count_rules("quality", ledger)
+            yield beam.pvalue.TaggedOutput("ledger", ledger)
+
+
+class _HistogramFn(beam.CombineFn):
+    """Sum sparse (bins, counts) into one dense int64 histogram."""
+
+    def create_accumulator(self):
+        return None  # allocated on first input: empty bundles ship nothing
+
+    def add_input(self, acc, item):
+        acc = np.zeros(NBINS, dtype=np.int64) if acc is None else acc
+        bins, counts = item
+        acc[bins] += counts  # bins are unique within one item
+        return acc
+
+    def merge_accumulators(self, accs):
+        accs = [a for a in accs if a is not None]
+        return sum(accs[1:], accs[0].copy()) if accs else None
+
+    def extract_output(self, acc):
+        return acc
+
+
+class Quality(beam.PTransform):
+    def __init__(self, section: dict, cfg: Config | None = None, root: str | None = None):
+        super().__init__(label="quality")
+        self.stage = Stage(section)  # validate now, not on a worker
+        self.section = self.stage.cfg
+
+    def expand(self, docs):
+        fractions = self.stage.top_fractions()
+        if not fractions:
+            out = docs | "ScoreAndKeep" >> beam.ParDo(_KeepFn(self.section, scored=False)).with_outputs("ledger", main="docs")
+            return {"docs": out.docs, "ledger": out.ledger}
+
+        section = self.section
+        scored = docs | "Score" >> beam.ParDo(_ScoreFn(section))
+        cutoffs = (
+            scored
+            | "Histogram" >> beam.FlatMap(lambda b: histogram(b, fractions).items())
+            | "SumHistograms" >> beam.CombinePerKey(_HistogramFn())
+            | "Cutoffs" >> beam.MapTuple(lambda d, hist: (d, cutoff(hist, fractions[d])))
+        )
+        out = scored | "Keep" >> beam.ParDo(_KeepFn(section, scored=True), cutoffs=beam.pvalue.AsDict(cutoffs)).with_outputs(
+            "ledger", main="docs"
+        )
+        stats = cutoffs | "CutoffStats" >> beam.MapTuple(
+            lambda d, c: {f"quality.{d}.scored": c["total"], f"quality.{d}.cutoff_score": c["score"]}
+        )
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats}
