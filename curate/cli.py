@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False)
     d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
 
+    sub.add_parser("config", help="print every option with its default, as TOML", allow_abbrev=False)
+
     # Commands with their own argument parsers, implemented in their modules.
     for name, (module, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
@@ -158,6 +160,13 @@ def cmd_demo(ns, beam_args) -> int:
     return 0
 
 
+def cmd_config(ns, beam_args) -> int:
+    from curate import config
+
+    print(config.defaults_toml(), end="")
+    return 0
+
+
 def main(argv=None) -> int:
     import importlib
     import logging
@@ -179,7 +188,7 @@ def main(argv=None) -> int:
         print(f"curate: {unknown[0]} must follow --input", file=sys.stderr)
         return 2
     try:
-        return {"run": cmd_run, "demo": cmd_demo}[ns.cmd](ns, rest)
+        return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config}[ns.cmd](ns, rest)
     except ConfigError as e:
         print(f"curate: config error: {e}", file=sys.stderr)
         return 2

@@ -190,3 +190,58 @@ def load(path: str | None = None, overrides: dict | None = None) -> Config:
         if s in run["stages"]:
             stage_registry.validate(s, sections[s])
     return Config(run=run, limits=limits, inputs=inputs, stages=sections)
+
+
+def _toml_key(k: str) -> str:
+    import re
+
+    return k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", k) else '"' + k + '"'
+
+
+def _toml_value(v) -> str:
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def to_toml(sections: dict) -> str:
+    """TOML text for nested dicts: scalars first, then sub-tables (non-empty dicts)."""
+    lines: list[str] = []
+
+    def table(prefix: str, d: dict):
+        subs = {k: v for k, v in d.items() if isinstance(v, dict) and v}
+        flat = {k: v for k, v in d.items() if k not in subs}
+        if prefix:
+            lines.append(f"\n[{prefix}]")
+        for k, v in flat.items():
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for k, v in subs.items():
+            table(f"{prefix}.{_toml_key(k)}" if prefix else _toml_key(k), v)
+
+    for name, section in sections.items():
+        table(name, section)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def defaults_toml() -> str:
+    """Every option of every available stage with its default, as a commented TOML file."""
+    from curate import stages as stage_registry
+
+    sections = {"run": dict(RUN_DEFAULTS, output="corpus"), "limits": dict(LIMIT_DEFAULTS)}
+    for s in stage_registry.available()[1:]:
+        sections[s] = stage_registry.defaults(s)
+    head = (
+        "# curate: every option with its default (`curate config`). Copy what you change.\n"
+        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n\n"
+    )
+    return head + to_toml(sections)

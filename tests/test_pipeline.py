@@ -133,3 +133,12 @@ def test_format_option_must_follow_input(tmp_path, capsys):
         run_cli("run", "--domain", "web", "--output", tmp_path / "o")
     assert e.value.code == 2
     assert "--domain must follow the --input it applies to" in capsys.readouterr().err
+
+
+def test_printed_defaults_are_a_valid_config(tmp_path, capsys):
+    assert run_cli("config") == 0
+    text = capsys.readouterr().out
+    path = tmp_path / "defaults.toml"
+    path.write_text(text)
+    cfg = config.load(str(path), {"inputs": [{"glob": "x.jsonl", "domain": "web"}]})
+    assert cfg.stages["langid"]["languages"] == ["en"] and cfg.run["shards"] == 4

@@ -1,0 +1,125 @@
+"""End-to-end dedup on the DirectRunner: time and peak memory for 100k documents.
+
+    python bench/bench_dedup.py [--docs 100000]
+
+Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess (its peak
+RSS is its own), beside a baseline measured the same way:
+
+* mixed   -- N documents of ~1-3 KB cut from ../shared/corpora text, 10% planted near-duplicates;
+* hot     -- N/2 copies of one boilerplate page + N/2 distinct pages (the hot-bucket case);
+* baseline -- `ingest` alone on the mixed corpus, and the raw MinHash kernel (normalise +
+              signatures) on its texts, so dedup's own cost and its ratio to the kernel show.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
+
+
+def pieces() -> list[str]:
+    out = []
+    for p in sorted((CORPORA / "books").glob("*/*.txt")) + sorted((CORPORA / "misc_public_domain").glob("*/*.txt")):
+        text = p.read_bytes().decode("utf-8", "replace")
+        paras = [x.strip() for x in text.split("\n\n") if len(x.strip()) > 200]
+        out += paras
+    with gzip.open(CORPORA / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        out += [json.loads(line)["text"] for line in f]
+    return out
+
+
+def mixed(path: Path, n: int) -> None:
+    rng = random.Random(0)
+    src = pieces()
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            if i % 10 == 9:  # a near-duplicate of an earlier document
+                j = rng.randrange(i - 9)
+                w = (src[j % len(src)] + f" part {j}").split()
+                for k in rng.sample(range(len(w)), max(1, len(w) // 100)):
+                    w[k] = "edited"
+                text = " ".join(w)
+            else:
+                text = src[i % len(src)] + f" part {i}"
+            f.write(json.dumps({"id": f"m{i}", "text": text}) + "\n")
+
+
+def hot(path: Path, n: int) -> None:
+    rng = random.Random(1)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(20000)]
+    page = "Accept cookies to continue. This site uses cookies to improve your experience. " * 4
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            text = page if i % 2 == 0 else " ".join(rng.choice(words) for _ in range(60))
+            f.write(json.dumps({"id": f"h{i}", "text": text}) + "\n")
+
+
+RUN = """
+import json, resource, time, shutil, tempfile, contextlib, io
+from curate import cli, output
+out = tempfile.mkdtemp(); shutil.rmtree(out)
+t0, c0 = time.perf_counter(), time.process_time()
+with contextlib.redirect_stdout(io.StringIO()):
+    assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', STAGES, '--progress', 'off']) == 0
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+m = output.read_manifest(out)['counts']
+print(json.dumps({'wall': wall, 'cpu': cpu, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  'kept': m[STAGES.split(',')[-1]]['docs_out'], 'removed': m[STAGES.split(',')[-1]]['removed']}))
+"""
+
+KERNEL = """
+import json, resource, time
+import pyarrow as pa
+from curate.dedup.normalize import normalize
+from curate.dedup.minhash import signatures
+texts = pa.array([json.loads(l)['text'] for l in open(PATH, encoding='utf-8')], pa.large_string())
+t0, c0 = time.perf_counter(), time.process_time()
+for i in range(0, len(texts), 1000):
+    signatures(normalize(texts[i:i + 1000]))
+print(json.dumps({'wall': time.perf_counter() - t0, 'cpu': time.process_time() - c0,
+                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'kept': len(texts), 'removed': {}}))
+"""
+
+
+def child(code: str, **vars) -> dict:
+    prog = "".join(f"{k} = {v!r}\n" for k, v in vars.items()) + code
+    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, cwd=REPO)
+    if res.returncode:
+        raise SystemExit(res.stderr[-3000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=100_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        m, h = Path(tmp) / "mixed.jsonl", Path(tmp) / "hot.jsonl"
+        mixed(m, args.docs)
+        hot(h, args.docs)
+        mb = os.path.getsize(m) / 1e6
+        rows = [
+            ("minhash kernel (mixed)", child(KERNEL, PATH=str(m))),
+            ("ingest only (mixed)", child(RUN, PATH=str(m), STAGES="ingest")),
+            ("ingest+dedup (mixed)", child(RUN, PATH=str(m), STAGES="ingest,dedup")),
+            ("ingest+dedup (hot)", child(RUN, PATH=str(h), STAGES="ingest,dedup")),
+        ]
+    print(f"{args.docs:,} documents, mixed corpus {mb:.1f} MB")
+    print(f"{'run':26} {'wall s':>7} {'cpu s':>7} {'docs/s':>8} {'peak MB':>8}  kept / removed")
+    for name, r in rows:
+        print(f"{name:26} {r['wall']:7.1f} {r['cpu']:7.1f} {args.docs / r['wall']:8,.0f} {r['rss_mb']:8.0f}  {r['kept']:,} / {r['removed']}")
+    dedup_cpu = rows[2][1]["cpu"] - rows[1][1]["cpu"]
+    print(f"dedup's own CPU (ingest+dedup - ingest): {dedup_cpu:.1f} s = {dedup_cpu / rows[0][1]['cpu']:.1f}x the raw MinHash kernel")
+
+
+if __name__ == "__main__":
+    main()
