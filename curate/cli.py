@@ -131,6 +131,28 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
     return "\n".join(lines + [tail])
 
 
+def tokens_line(root: str) -> str | None:
+    """One line about DIR/tokens, when the tokenize stage ran."""
+    import json
+
+    try:
+        with open(os.path.join(root, "tokens", "manifest.json"), encoding="utf-8") as f:
+            m = json.load(f)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    total = m["tokens"]["total"]
+    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items()))
+    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {os.path.join(root, 'tokens')}"
+
+
+def report(manifest: dict, root: str, seconds: float) -> None:
+    print(summary(manifest, seconds))
+    line = tokens_line(root)
+    if line:
+        print(line)
+    print(f"output: {os.path.abspath(root)}")
+
+
 def cmd_run(ns, beam_args) -> int:
     from curate import config
     from pipelines.pipeline import run
@@ -140,8 +162,7 @@ def cmd_run(ns, beam_args) -> int:
     progress = cfg.run["progress"] == "on" or (cfg.run["progress"] == "auto" and sys.stderr.isatty())
     t0 = time.time()
     manifest = run(cfg, shards, beam_args, progress=progress)
-    print(summary(manifest, time.time() - t0))
-    print(f"output: {os.path.abspath(cfg.run['output'])}")
+    report(manifest, cfg.run["output"], time.time() - t0)
     return 0
 
 
@@ -155,8 +176,8 @@ def cmd_demo(ns, beam_args) -> int:
     shards = plan(cfg)
     manifest = run(cfg, shards, beam_args, progress=sys.stderr.isatty())
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
-    print(summary(manifest, time.time() - t0))
-    print(f"output: {os.path.abspath(cfg.run['output'])}")
+    report(manifest, cfg.run["output"], time.time() - t0)
+    print(f"next: curate audit {cfg.run['output']}  (writes report.html)")
     return 0
 
 
