@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -252,11 +253,16 @@ def train(args) -> dict:
         path = os.path.join(tmp, "train.txt")
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(rows) + "\n")
-        model = fasttext.train_supervised(path, **params)
-        if args.quantize:
-            model.quantize(input=path, qnorm=True, retrain=False, cutoff=args.cutoff, thread=args.threads, verbose=0)
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    model.save_model(args.output)
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        # a fresh process: fasttext-numpy2 0.10.4 diverges ("Encountered NaN") when it trains in
+        # a process that has already loaded a quantized model
+        ctx = multiprocessing.get_context("spawn")
+        proc = ctx.Process(target=_train, args=(path, params, args.quantize, args.cutoff, args.threads, args.output))
+        proc.start()
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"fastText training failed (exit {proc.exitcode}); try a lower --lr")
+    model = fasttext.load_model(args.output)
 
     held = prepare(pos_held + neg_held, args.chunk_chars)
     y = np.array([True] * len(pos_held) + [False] * len(neg_held))
@@ -278,6 +284,15 @@ def train(args) -> dict:
             "auc_length_baseline": round(auc([len(t) for t in texts], labels), 4),
         }
     return report
+
+
+def _train(path: str, params: dict, quantize: bool, cutoff: int, threads: int, output: str) -> None:
+    import fasttext
+
+    model = fasttext.train_supervised(path, **params)
+    if quantize:
+        model.quantize(input=path, qnorm=True, retrain=False, cutoff=cutoff, thread=threads, verbose=0)
+    model.save_model(output)
 
 
 def main(argv=None) -> int:
