@@ -32,6 +32,10 @@ LIMIT_DEFAULTS = {
     "max_record_bytes": 32 << 20,
     "batch_size": 1000,
     "split_bytes": 64 << 20,
+    "max_line_bytes": 1 << 20,
+    "max_html_bytes": 4 << 20,
+    "max_html_depth": 256,
+    "max_extract_seconds": 5.0,
 }
 
 INPUT_KEYS = {

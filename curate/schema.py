@@ -201,4 +201,17 @@ def meta_json(meta: dict | None) -> str | None:
     """Canonical JSON for the ``meta`` column (sorted keys: byte-identical reruns)."""
     if not meta:
         return None
-    return json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:  # NaN/Infinity from the input: not JSON, keep them as strings
+        return json.dumps(_finite(meta), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _finite(x):
+    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+        return str(x)
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x

@@ -67,7 +67,8 @@ class ReadShardFn(beam.DoFn):
             fp = output.fingerprint(shard.path)
             nbytes = fp["bytes"]
             self.files.inc()
-            yield beam.pvalue.TaggedOutput("files", {"source": shard.source, "path": shard.rel, "format": shard.fmt, **fp})
+            rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
+            yield beam.pvalue.TaggedOutput("files", {"source": shard.source, "path": rel, "format": shard.fmt, **fp})
         if self._progress:
             self._progress.update(files=int(first), docs=ndocs, nbytes=nbytes)
 

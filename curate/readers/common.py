@@ -37,6 +37,18 @@ class Limits:
     max_record_bytes: int = 32 << 20  # one record's text (UTF-8 bytes)
     batch_size: int = 1000  # documents per RecordBatch
     split_bytes: int = 64 << 20  # uncompressed JSONL files larger than this are read in ranges
+    # Hostile-input limits (a record crossing one is quarantined with the reason in brackets).
+    # No real text has a line of a mebibyte; a single-line "document" of tens of MB is a dump
+    # or an attack on line-based stages (minified code is the code filter's job, far below this).
+    max_line_bytes: int = 1 << 20  # longest line of a document's text, UTF-8 bytes [line_too_long]
+    # Main-content extraction costs about elements x nesting depth. Real pages are < 2 MiB and
+    # < 100 deep (876 sampled: at most 1.6 MB, depth 51) and extract in well under a second;
+    # pages past these bounds are hostile or broken. (Browsers cap the depth at 512.)
+    max_html_bytes: int = 4 << 20  # decoded HTML of one page [html_too_large]
+    max_html_depth: int = 256  # element nesting depth of one parsed page [html_too_deep]
+    # CPU seconds of one page's extraction [extract_timeout]; a page still running after
+    # 2x this + 1 s of wall time is stopped (see curate.readers.warc, extraction helper)
+    max_extract_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -234,12 +246,22 @@ class _Batcher:
         sh = self.shard
         if isinstance(rec, Bad):
             self.bad.append(
-                dict(path=sh.rel, offset=rec.offset, reason=rec.reason, detail=rec.detail, source=sh.source, domain=sh.domain)
+                dict(
+                    path=_utf8(sh.rel),
+                    offset=rec.offset,
+                    reason=rec.reason,
+                    detail=_utf8(rec.detail),
+                    source=_utf8(sh.source),
+                    domain=sh.domain,
+                )
             )
             return
         path = rec.path or sh.rel
         key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
         nbytes = len(rec.text.encode("utf-8", "surrogatepass"))
+        # Arrow strings must be UTF-8: lone surrogates (JSON "\ud800" escapes, non-UTF-8 file
+        # names as os.listdir gives them) become "?" in every column; ids keep the original.
+        id_, path = schema.make_id(sh.source, key), _utf8(path)
         if nbytes > self.limits.max_record_bytes:
             self.bad.append(
                 dict(
@@ -247,23 +269,37 @@ class _Batcher:
                     offset=rec.offset,
                     reason="record_too_large",
                     detail=f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}",
-                    source=sh.source,
+                    source=_utf8(sh.source),
                     domain=sh.domain,
                 )
             )
             return
-        text = rec.text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(rec.text) else rec.text
+        if not rec.skip_rule and nbytes > self.limits.max_line_bytes:
+            longest = _longest_line_bytes(rec.text, self.limits.max_line_bytes)
+            if longest > self.limits.max_line_bytes:
+                self.bad.append(
+                    dict(
+                        path=path,
+                        offset=rec.offset,
+                        reason="line_too_long",
+                        detail=f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}",
+                        source=_utf8(sh.source),
+                        domain=sh.domain,
+                    )
+                )
+                return
         row = dict(
-            id=schema.make_id(sh.source, key),
-            text=text,
+            id=id_,
+            text=_utf8(rec.text),
             domain=sh.domain,
-            source=sh.source,
+            source=_utf8(sh.source),
             path=path,
             offset=rec.offset,
-            url=rec.url,
-            language=rec.language,
-            meta=schema.meta_json(rec.meta),
+            url=_utf8(rec.url),
+            language=_utf8(rec.language),
+            meta=_utf8(schema.meta_json(rec.meta)),
         )
+        text = row["text"]
         if rec.skip_rule:
             self.skipped.append((row, rec.skip_rule, rec.skip_value, rec.skip_threshold))
         elif not text.strip():
@@ -288,6 +324,24 @@ class _Batcher:
         if self.bad and (final or len(self.bad) >= self.limits.batch_size):
             yield "quarantine", schema.quarantine_rows(self.bad)
             self.bad = []
+
+
+def _longest_line_bytes(text: str, limit: int) -> int:
+    """UTF-8 bytes of the longest ``\\n``-separated line, exact once it is over ``limit``.
+
+    A line of more than ``limit`` bytes has more than ``limit // 4`` characters, so only such
+    lines are encoded (the split is C speed; called only for texts over ``limit`` bytes).
+    """
+    lines = text.split("\n")
+    longest = max(map(len, lines))
+    if longest > limit // 4:
+        longest = max(len(line.encode("utf-8", "surrogatepass")) if len(line) > limit // 4 else len(line) for line in lines)
+    return longest
+
+
+def _utf8(s: Optional[str]) -> Optional[str]:
+    """``s`` with lone surrogates (not encodable as UTF-8) replaced by "?"."""
+    return s.encode("utf-8", "replace").decode("utf-8") if s is not None and _has_surrogates(s) else s
 
 
 def _has_surrogates(text: str) -> bool:

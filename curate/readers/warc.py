@@ -17,18 +17,27 @@ never emitted as a partial page.
 """
 from __future__ import annotations
 
+import atexit
 import base64
+import functools
 import gzip
 import hashlib
 import io
 import os
+import pickle
+import queue
 import re
+import struct
+import subprocess
+import sys
+import threading
+import time
 import uuid
 import zlib
 from http import HTTPStatus
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, looks_binary
+from curate.readers.common import Bad, Doc, Limits, LimitExceeded, Shard, compression, decode_text, looks_binary
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_TYPES = {"text/plain"}
@@ -260,8 +269,30 @@ def _html_encoding(body: bytes, http_charset: str | None) -> str:
         return detect_encoding(body)
 
 
-def html_to_text(body: bytes, http_charset: str | None = None) -> tuple[str, str]:
-    """Main-content plain text of an HTML page, and the encoding used to decode it."""
+@functools.lru_cache(maxsize=4)
+def _depth_selector(depth: int) -> str:
+    return ">".join(["*"] * depth)
+
+
+def html_depth_over(tree, depth: int) -> bool:
+    """Whether some element of a parsed page has ``depth`` or more element ancestors.
+
+    One CSS query in native code (``*>*>...>*``, depth + 1 levels: ``<html>`` is level 1):
+    each element is tested by walking up at most ``depth`` parents and the query stops at
+    the first match, so it costs a fraction of the extraction it protects. A byte scan of
+    tags is no bound: the parser closes, reopens and ignores tags (a stray ``</x>`` after
+    each ``<div>`` leaves the count flat while the tree grows).
+    """
+    return tree.document is not None and tree.document.query_selector(_depth_selector(depth + 1)) is not None
+
+
+def html_to_text(body: bytes, http_charset: str | None = None, max_depth: int | None = None) -> tuple[str, str]:
+    """Main-content plain text of an HTML page, and the encoding used to decode it.
+
+    With ``max_depth``, a page nested deeper raises ``LimitExceeded("html_too_deep")``
+    before extraction: Resiliparse's main-content pass costs about elements x depth (10,000
+    nested ``<div>`` take seconds, 100,000 minutes).
+    """
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.encoding import bytes_to_str
     from resiliparse.parse.html import HTMLTree
@@ -269,6 +300,8 @@ def html_to_text(body: bytes, http_charset: str | None = None) -> tuple[str, str
     enc = _html_encoding(body, http_charset)
     # bytes_to_str falls back to UTF-8 / cp1252 when the declared charset is a lie
     tree = HTMLTree.parse(bytes_to_str(body, enc, errors="replace"))
+    if max_depth is not None and html_depth_over(tree, max_depth):
+        raise LimitExceeded("html_too_deep", f"elements nested more than {max_depth} deep (limit max_html_depth)")
     text = extract_plain_text(tree, main_content=True, preserve_formatting=True, alt_texts=False)
     return text.replace("\ufeff", "").strip(), enc  # BOMs of included fragments
 
@@ -280,6 +313,174 @@ def _text_body(body: bytes, http_charset: str | None) -> tuple[str, str]:
         except (UnicodeDecodeError, LookupError):
             pass
     return decode_text(body)
+
+
+# --- HTML extraction under a time limit ---------------------------------------------------
+#
+# Resiliparse parses and extracts in native code that cannot be interrupted: it never checks
+# for signals (a SIGALRM handler would run only after it returns) and a thread cannot be
+# stopped. Bounding the input is not enough either: the HTML parser is quadratic in the depth
+# of its stack of open elements on some tag sequences (400 KB of "<rt>" parse for half a
+# minute, 1 MB for many minutes), and which sequences grow that stack is decided by the
+# HTML5 tree builder itself, so no byte scan bounds it soundly. So pages are extracted in a
+# helper process (one per reading thread, started on the first HTML page, reused; the
+# pickled page and text cost about as much as one extraction's noise): a helper that does
+# not answer within 2 x max_extract_seconds + 1 s of wall time is killed and the page
+# quarantined (extract_timeout); a helper that dies (a native crash) costs its page
+# (html_extraction_error). Every other page is judged by the CPU time its extraction used,
+# measured in the helper: over max_extract_seconds -> extract_timeout. CPU time, not wall
+# time, so load from other processes does not move a page across the limit (only a page
+# within noise of the limit can land differently, or one slowed past the wall-time kill on
+# an extremely loaded machine). Where no process can be started, extraction runs in-process
+# with the after-the-fact CPU-time check only.
+
+_HELPER_CMD = "from curate.readers.warc import _serve; _serve()"
+_HEADER = struct.Struct("<Q")
+
+
+def _extract_reply(body: bytes, http_charset: str | None, max_depth: int) -> tuple:
+    """('ok', text, encoding, cpu_s) or (status, reason, detail, cpu_s) for one page."""
+    t0 = time.thread_time()
+    try:
+        text, enc = html_to_text(body, http_charset, max_depth)
+        reply = ("ok", text, enc)
+    except LimitExceeded as e:
+        reply = ("limit", e.reason, e.detail)
+    except Exception as e:
+        reply = ("error", "html_extraction_error", f"{type(e).__name__}: {e}"[:500])
+    return (*reply, time.thread_time() - t0)
+
+
+def _serve() -> None:
+    """The helper process: framed pickled requests on stdin, replies on (a copy of) stdout."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C; EOF on stdin ends us
+    inp = sys.stdin.buffer
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints of native code go to stderr, not into the replies
+    import resiliparse.extract.html2text  # noqa: F401  imports before "ready": not on a page's clock
+    import resiliparse.parse.html  # noqa: F401
+
+    data = pickle.dumps("ready")
+    out.write(_HEADER.pack(len(data)) + data)
+    out.flush()
+    while True:
+        head = inp.read(_HEADER.size)
+        if len(head) < _HEADER.size:
+            return
+        request = pickle.loads(inp.read(_HEADER.unpack(head)[0]))
+        data = pickle.dumps(_extract_reply(*request), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(_HEADER.pack(len(data)))
+        out.write(data)
+        out.flush()
+
+
+class _Helper:
+    """One helper process and a thread reading its replies (portable timeouts on a pipe)."""
+
+    live: "set[_Helper]" = set()
+
+    def __init__(self):
+        import curate
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(curate.__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _HELPER_CMD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        self.replies: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        _Helper.live.add(self)
+        try:
+            ready = self.replies.get(timeout=120)  # imports, on a possibly very busy machine
+        except queue.Empty:
+            ready = None
+        if ready != "ready":
+            self.close()
+            raise OSError("the HTML extraction helper process did not start")
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        try:
+            while (head := out.read(_HEADER.size)) and len(head) == _HEADER.size:
+                self.replies.put(pickle.loads(out.read(_HEADER.unpack(head)[0])))
+        except Exception:
+            pass
+        self.replies.put(None)  # the helper is gone
+
+    def call(self, request: tuple, timeout: float):
+        """The reply; None if the helper died; raises queue.Empty after ``timeout`` seconds."""
+        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc.stdin.write(_HEADER.pack(len(data)))
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+        return self.replies.get(timeout=timeout)
+
+    def close(self) -> None:
+        _Helper.live.discard(self)
+        try:
+            self.proc.kill()
+            self.proc.wait(10)
+        except Exception:
+            pass
+
+
+@atexit.register
+def _close_helpers() -> None:
+    for h in list(_Helper.live):
+        h.close()
+
+
+_local = threading.local()
+
+
+def _helper() -> "_Helper | None":
+    """This thread's helper, started on first use; None where processes cannot be started."""
+    h = getattr(_local, "helper", None)
+    if h is None or h.proc.poll() is not None:
+        if h is not None:
+            h.close()
+        if getattr(_local, "no_helper", False):
+            return None
+        try:
+            h = _local.helper = _Helper()
+        except OSError:
+            _local.no_helper = True
+            return None
+    return h
+
+
+def extract_html(body: bytes, http_charset: str | None, limits: Limits) -> tuple:
+    """('ok', text, encoding) or ('bad', reason, detail): main-content text under the depth and
+    time limits (see above)."""
+    request = (body, http_charset, limits.max_html_depth)
+    h = _helper()
+    if h is None:
+        reply = _extract_reply(*request)
+    else:
+        try:
+            try:
+                reply = h.call(request, 2 * limits.max_extract_seconds + 1)
+            except (BrokenPipeError, OSError):  # died since the last page: one fresh start
+                h.close()
+                h = _helper()
+                reply = h.call(request, 2 * limits.max_extract_seconds + 1) if h else _extract_reply(*request)
+        except queue.Empty:
+            h.close()
+            _local.helper = None
+            return ("bad", "extract_timeout", f"HTML extraction still running after {2 * limits.max_extract_seconds + 1:g} s: stopped (limit max_extract_seconds)")
+        if reply is None:
+            h.close()
+            _local.helper = None
+            code = h.proc.returncode
+            return ("bad", "html_extraction_error", f"the extraction process died (exit status {code})")
+    status, a, b, cpu = reply
+    if status != "ok":
+        return ("bad", a, b)
+    if cpu > limits.max_extract_seconds:
+        return ("bad", "extract_timeout", f"HTML extraction took {cpu:.1f} s CPU > max_extract_seconds {limits.max_extract_seconds}")
+    return ("ok", a, b)
 
 
 # --- readers -----------------------------------------------------------------------------
@@ -324,9 +525,14 @@ def _response(rec, limits: Limits) -> Doc | Bad:
         return Bad(off, "content_decoding_error", f"cannot undo Content-Encoding {hh.get('Content-Encoding')!r}")
     if len(body) > limits.max_record_bytes:
         return Bad(off, "record_too_large", f"decoded HTTP body over max_record_bytes {limits.max_record_bytes}")
+    if ctype in HTML_TYPES and len(body) > limits.max_html_bytes:
+        return Bad(off, "html_too_large", f"HTML of {len(body)} bytes > max_html_bytes {limits.max_html_bytes}")
     try:
         if ctype in HTML_TYPES:
-            text, enc = html_to_text(body, rec.http_charset)
+            status, *res = extract_html(body, rec.http_charset, limits)
+            if status != "ok":
+                return Bad(off, *res)
+            text, enc = res
             meta["extractor"] = "resiliparse"
         else:
             text, enc = _text_body(body, rec.http_charset)
