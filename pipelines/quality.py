@@ -62,8 +62,11 @@ class _HistogramFn(beam.CombineFn):
         return acc
 
     def merge_accumulators(self, accs):
-        accs = [a for a in accs if a is not None]
-        return sum(accs[1:], accs[0].copy()) if accs else None
+        out = None
+        for a in accs:  # sum while iterating: never hold every 512 KB accumulator at once
+            if a is not None:
+                out = a.copy() if out is None else np.add(out, a, out=out)
+        return out
 
     def extract_output(self, acc):
         return acc
