@@ -36,6 +36,15 @@ def count_rules(stage: str, ledger: pa.RecordBatch) -> None:
         Metrics.counter(NAMESPACE, key).inc(n)
 
 
+def emit(stage: str, kept: pa.RecordBatch, ledger: pa.RecordBatch):
+    """A stage DoFn's outputs: kept documents on the main output, removals (counted) on "ledger"."""
+    if kept.num_rows:
+        yield kept
+    if ledger.num_rows:
+        count_rules(stage, ledger)
+        yield beam.pvalue.TaggedOutput("ledger", ledger)
+
+
 class _StageFn(beam.DoFn):
     def __init__(self, name: str, cfg: dict):
         self.name, self.cfg = name, cfg
@@ -53,11 +62,7 @@ class _StageFn(beam.DoFn):
         kept, ledger = self.stage.process(batch)
         self.docs_in.inc(batch.num_rows)
         self.docs_out.inc(kept.num_rows)
-        if kept.num_rows:
-            yield kept
-        if ledger.num_rows:
-            count_rules(self.name, ledger)
-            yield beam.pvalue.TaggedOutput("ledger", ledger)
+        yield from emit(self.name, kept, ledger)
 
 
 class BatchStage(beam.PTransform):

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from curate import output
 from curate.dedup.stage import Dedup as DedupLib
-from pipelines.common import count_rules
+from pipelines.common import emit
 
 
 def _shard_of(doc_id: str, n: int) -> int:
@@ -41,11 +41,7 @@ class _Apply(beam.DoFn):
         table = table.sort_by("id").combine_chunks()
         for b in table.to_batches(max_chunksize=self.batch_size):
             kept, ledger = self.lib.apply(b, removals, absorbed, self.method)
-            if kept.num_rows:
-                yield kept
-            if ledger.num_rows:
-                count_rules("dedup", ledger)
-                yield beam.pvalue.TaggedOutput("ledger", ledger)
+            yield from emit("dedup", kept, ledger)
 
 
 class DedupPass(beam.PTransform):

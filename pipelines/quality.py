@@ -14,7 +14,7 @@ import numpy as np
 
 from curate.config import Config
 from curate.quality import NBINS, Quality as Stage, cutoff, histogram
-from pipelines.common import count_rules
+from pipelines.common import emit
 
 
 class _ScoreFn(beam.DoFn):
@@ -42,11 +42,7 @@ class _KeepFn(beam.DoFn):
     def process(self, batch, cutoffs=None):
         batch = batch if self.scored else self.stage.score(batch)
         kept, ledger = self.stage.keep(batch, cutoffs)
-        if kept.num_rows:
-            yield kept
-        if ledger.num_rows:
-            count_rules("quality", ledger)
-            yield beam.pvalue.TaggedOutput("ledger", ledger)
+        yield from emit("quality", kept, ledger)
 
 
 class _HistogramFn(beam.CombineFn):

@@ -13,7 +13,7 @@ import apache_beam as beam
 from curate.config import Config
 from curate.rebalance import Rebalance as Stage
 from curate.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, Tokenize as Tokenizer
-from pipelines.common import count_rules
+from pipelines.common import emit
 
 
 class _CountFn(beam.DoFn):
@@ -65,11 +65,7 @@ class _SelectFn(beam.DoFn):
 
     def process(self, batch, plan):
         kept, ledger = self.stage.select(batch, plan)
-        if kept.num_rows:
-            yield kept
-        if ledger.num_rows:
-            count_rules("rebalance", ledger)
-            yield beam.pvalue.TaggedOutput("ledger", ledger)
+        yield from emit("rebalance", kept, ledger)
 
 
 class Rebalance(beam.PTransform):

@@ -242,19 +242,16 @@ class _Batcher:
         self.skipped: list[tuple[dict, str, Optional[float], Optional[float]]] = []
         self.bad: list[dict] = []
 
+    def quarantine(self, path: str, offset: int, reason: str, detail: str) -> None:
+        sh = self.shard
+        self.bad.append(
+            dict(path=_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=_utf8(sh.source), domain=sh.domain)
+        )
+
     def add(self, rec) -> None:
         sh = self.shard
         if isinstance(rec, Bad):
-            self.bad.append(
-                dict(
-                    path=_utf8(sh.rel),
-                    offset=rec.offset,
-                    reason=rec.reason,
-                    detail=_utf8(rec.detail),
-                    source=_utf8(sh.source),
-                    domain=sh.domain,
-                )
-            )
+            self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail)
             return
         path = rec.path or sh.rel
         key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
@@ -263,30 +260,12 @@ class _Batcher:
         # names as os.listdir gives them) become "?" in every column; ids keep the original.
         id_, path = schema.make_id(sh.source, key), _utf8(path)
         if nbytes > self.limits.max_record_bytes:
-            self.bad.append(
-                dict(
-                    path=path,
-                    offset=rec.offset,
-                    reason="record_too_large",
-                    detail=f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}",
-                    source=_utf8(sh.source),
-                    domain=sh.domain,
-                )
-            )
+            self.quarantine(path, rec.offset, "record_too_large", f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}")
             return
         if not rec.skip_rule and nbytes > self.limits.max_line_bytes:
             longest = _longest_line_bytes(rec.text, self.limits.max_line_bytes)
             if longest > self.limits.max_line_bytes:
-                self.bad.append(
-                    dict(
-                        path=path,
-                        offset=rec.offset,
-                        reason="line_too_long",
-                        detail=f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}",
-                        source=_utf8(sh.source),
-                        domain=sh.domain,
-                    )
-                )
+                self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}")
                 return
         row = dict(
             id=id_,
