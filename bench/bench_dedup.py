@@ -43,7 +43,7 @@ def mixed(path: Path, n: int) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
             if i % 10 == 9:  # a near-duplicate of an earlier document
-                j = rng.randrange(i - 9)
+                j = rng.randrange(max(1, i - 9))
                 w = (src[j % len(src)] + f" part {j}").split()
                 for k in rng.sample(range(len(w)), max(1, len(w) // 100)):
                     w[k] = "edited"
