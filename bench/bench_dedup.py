@@ -5,7 +5,7 @@
 Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess (its peak
 RSS is its own), beside a baseline measured the same way:
 
-* mixed   -- N documents of ~1-3 KB cut from ../shared/corpora text, 10% planted near-duplicates;
+* mixed   -- N documents of three random paragraphs of ../shared/corpora text, 10% planted near-duplicates;
 * hot     -- N/2 copies of one boilerplate page + N/2 distinct pages (the hot-bucket case);
 * baseline -- `ingest` alone on the mixed corpus, and the raw MinHash kernel (normalise +
               signatures) on its texts, so dedup's own cost and its ratio to the kernel show.
@@ -39,17 +39,19 @@ def pieces() -> list[str]:
 
 def mixed(path: Path, n: int) -> None:
     rng = random.Random(0)
-    src = pieces()
+    src = [p[:1500] for p in pieces()]
+    docs: list[str] = []
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
-            if i % 10 == 9:  # a near-duplicate of an earlier document
-                j = rng.randrange(max(1, i - 9))
-                w = (src[j % len(src)] + f" part {j}").split()
+            if i % 10 == 9:  # a near-duplicate of an earlier document: 1% of its words edited
+                w = docs[rng.randrange(len(docs))].split()
                 for k in rng.sample(range(len(w)), max(1, len(w) // 100)):
                     w[k] = "edited"
                 text = " ".join(w)
-            else:
-                text = src[i % len(src)] + f" part {i}"
+            else:  # three random paragraphs: documents sharing one stay far below the threshold
+                text = "\n\n".join(rng.sample(src, 3))
+                if len(docs) < 20000:
+                    docs.append(text)
             f.write(json.dumps({"id": f"m{i}", "text": text}) + "\n")
 
 
