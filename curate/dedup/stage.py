@@ -13,7 +13,7 @@ from dataclasses import asdict
 import pyarrow as pa
 
 from curate.dedup import cluster
-from curate.dedup.minhash import SCHEMES, MinHashConfig
+from curate.dedup.minhash import SCHEMES, MinHashConfig, sig_dtype
 from curate.dedup.normalize import NormalizeConfig
 
 METHODS = ("exact", "minhash")
@@ -68,13 +68,17 @@ class Dedup:
         if method == "exact":
             return cluster.exact_entries(batch, self.normalize, self.ranks)
         out = cluster.minhash_entries(batch, self.minhash, self.ranks)
-        if self.verify is None:  # signatures only serve verification: do not shuffle them
-            out = [(k, m._replace(signature=None)) for k, m in out]
-        return out
+        # signatures only serve verification: without it, do not shuffle them; with it, ship
+        # raw bytes (one conversion per document, shared by its band entries)
+        slim = {}
+        for _, m in out:
+            if id(m) not in slim:
+                slim[id(m)] = m._replace(signature=None if self.verify is None else m.signature.tobytes())
+        return [(k, slim[id(m)]) for k, m in out]
 
     def edges(self, bucket, method: str):
         threshold = self.verify if method == "minhash" else None
-        return cluster.bucket_edges(bucket, threshold, self.max_centers)
+        return cluster.bucket_edges(bucket, threshold, self.max_centers, sig_dtype(self.minhash.scheme))
 
     def apply(self, batch: pa.RecordBatch, removals: dict, absorbed: dict, method: str):
         threshold = self.verify if method == "minhash" else None
