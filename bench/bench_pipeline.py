@@ -589,56 +589,61 @@ def child_replay(cfg_path: str, tmp: str) -> dict:
 
 def _replay_dedup(section, cfg, docs, m, sh):
     """What pipelines/dedup.py runs, pass by pass (exact, then MinHash), with dicts for its
-    shuffles: entries -> buckets -> star edges -> best edge per removed id -> absorbed sizes
-    -> join by hash(id) mod J (sorted by id per join shard) -> apply."""
+    shuffles: entry tables split by key into bucket shards -> star edges per shard, split by
+    the removed id's join shard -> best edges per join shard -> absorbed sizes by kept id's
+    join shard -> join of documents by hash(id) mod J (sorted by id per join shard) -> apply."""
     import pyarrow as pa
 
     from curate import output
+    from curate.dedup import cluster
     from curate.dedup import minhash as mh
     from curate.dedup.stage import Dedup
 
     lib = Dedup(section)
     join = lib.join_shards or max(16, 4 * cfg.run["shards"])
+    nbuckets = lib.bucket_shards or join
     led_all = []
     for method in lib.methods:
-        buckets, all_entries = defaultdict(list), []
+        shards, items = defaultdict(list), []
         for b in docs:
             with m.time("dedup"):
-                entries = lib.entries(b, method)
-                for key, mem in entries:
-                    buckets[key].append(mem)
-            all_entries += entries
+                parts = cluster.partition(lib.entries(b, method), nbuckets)
+                for k, part in parts:
+                    shards[k].append(part)
+            items += parts
             if method == "minhash":
                 with m.time("dedup", kernel="MinHash batch_signatures"):
                     mh.batch_signatures(b.column("text"), lib.minhash)
-        per_doc = len(all_entries) / max(1, sum(x.num_rows for x in docs))
-        sig = " + signature" if method == "minhash" and lib.verify else ""
-        sh.add(f"dedup/{method}: {per_doc:.0f} keys/doc, member{sig} each", all_entries)
-        del all_entries
+        rows = sum(t.num_rows for _, t in items) / max(1, sum(x.num_rows for x in docs))
+        sig = f" + {lib.bits}-bit signature" if method == "minhash" and lib.verify else ""
+        sh.add(f"dedup/{method}: entry tables, {rows:.0f} rows/doc (key, priority{sig})", items)
+        del items
         with m.time("dedup"):
             by_doc = defaultdict(list)
-            for members in buckets.values():
-                if len(members) > 1:
-                    for e in lib.edges(members, method):
-                        by_doc[e.dup_id].append(e)
-            removals = {d: min(es, key=lambda e: e.kept_priority) for d, es in by_doc.items()}
-            absorbed = defaultdict(int)
-            for e in removals.values():
-                absorbed[e.kept_id] += e.dup_size
+            for parts in shards.values():
+                for k, part in output.split_by_shard(lib.edges(cluster.concat(parts), method), "dup_id", join):
+                    by_doc[k].append(part)
+            removals = {k: cluster.best_edges(cluster.concat(p)) for k, p in by_doc.items()}
+            absorbed = defaultdict(list)
+            for r in removals.values():
+                for k, part in output.split_by_shard(cluster.absorbed(r), "kept_id", join):
+                    absorbed[k].append(part)
             parts = defaultdict(list)
             for b in docs:
                 for i, part in output.split_by_shard(b, "id", join):
                     parts[i].append(part)
             kept = []
             for i in sorted(parts):
+                rem = removals.get(i, cluster.empty_edges())
+                ab = cluster.concat(absorbed[i]) if absorbed[i] else cluster.absorbed(cluster.empty_edges())
                 table = pa.concat_tables([pa.Table.from_batches([p]) for p in parts[i]], promote_options="default")
                 for b in table.sort_by("id").combine_chunks().to_batches(max_chunksize=cfg.limits["batch_size"]):
-                    k, lg = lib.apply(b, removals, absorbed, method)
+                    k, lg = lib.apply(b, rem, ab, method)
                     if k.num_rows:
                         kept.append(k)
                     if lg.num_rows:
                         led_all.append(lg)
-        sh.add(f"dedup/{method}: edges by removed id", [(d, e) for d, es in by_doc.items() for e in es])
+        sh.add(f"dedup/{method}: edges by removed id", [(k, p) for k, ps in by_doc.items() for p in ps])
         sh.add(f"dedup/{method}: join of documents by id shard", [(i, p) for i, ps in parts.items() for p in ps])
         docs = kept
     return docs, led_all

@@ -38,6 +38,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -198,14 +199,14 @@ def similar_pairs(sets: list[np.ndarray], threshold: float) -> list[tuple[int, i
 
 
 def score(removals: dict, ids: list[str], priorities: list[tuple], sets, pairs_08, prec_t: float = 0.7):
-    """Precision / recall of ``removals`` (id -> Edge) against exact Jaccard."""
+    """Precision / recall of ``removals`` ({removed id: kept id}) against exact Jaccard."""
     pos = {ids[i] for i in range(len(ids))}
     index = {d: i for i, d in enumerate(ids)}
     positives = set()
     for i, j, _ in pairs_08:  # the lower-priority member of each pair should go
         positives.add(ids[i] if priorities[i] > priorities[j] else ids[j])
     removed = set(removals) & pos
-    hits = sum(jaccard(sets[index[d]], sets[index[e.kept_id]]) >= prec_t for d, e in removals.items())
+    hits = sum(jaccard(sets[index[d]], sets[index[k]]) >= prec_t for d, k in removals.items())
     return dict(
         removed=len(removed),
         positives=len(positives),
@@ -243,8 +244,10 @@ def run_dedup(texts, ids, priorities, config: minhash.MinHashConfig, threshold):
     keys = minhash.band_keys(sigs, config.bands, config.rows)
     t["band_keys"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    mem = [cluster.Member(i, p, s) for i, p, s in zip(ids, priorities, sigs)]
-    removals, absorbed = cluster.dedup_inprocess(mem, keys, threshold)
+    table = pa.table({"id": ids, "text": texts})  # the priority columns are derived from these
+    entries = cluster.entries(table, keys, None, cluster.signature_bytes(sigs, 32))
+    removals, absorbed = cluster.dedup_inprocess([entries], threshold)
+    removals = {d: k for d, (k, _) in cluster.removal_map(removals).items()}
     t["shuffle+cluster"] = time.perf_counter() - t0
     return removals, absorbed, t, sigs, keys
 

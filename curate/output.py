@@ -20,8 +20,8 @@ import os
 from collections import Counter
 from typing import Iterable
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -55,13 +55,21 @@ def shard_index(keys: pa.Array, n: int) -> list[int]:
     return out
 
 
-def split_by_shard(batch: pa.RecordBatch, key: str, n: int) -> Iterable[tuple[int, pa.RecordBatch]]:
-    """(shard index, sub-batch) for each shard a batch has rows in."""
+def split_by_shard(batch, key: str, n: int) -> list[tuple[int, pa.RecordBatch]]:
+    """(shard index, sub-batch) for each shard a batch (or table) has rows in, in shard order;
+    rows keep their order within a shard."""
     if batch.num_rows == 0:
-        return
-    idx = pa.array(shard_index(batch.column(key), n), type=pa.int32())
-    for i in pc.unique(idx).to_pylist():
-        yield i, batch.filter(pc.equal(idx, i))
+        return []
+    return take_shards(batch, np.array(shard_index(batch.column(key), n)), n)
+
+
+def take_shards(batch, shard: np.ndarray, n: int) -> list[tuple[int, pa.RecordBatch]]:
+    """Rows grouped by ``shard`` (one int per row, in [0, n)): one ``take`` per shard, so each
+    piece owns compact buffers (a slice would pickle its parent's whole buffers into every
+    shuffle element)."""
+    order = np.argsort(shard, kind="stable")
+    bounds = np.searchsorted(shard[order], np.arange(n + 1))
+    return [(i, batch.take(pa.array(order[bounds[i] : bounds[i + 1]]))) for i in range(n) if bounds[i + 1] > bounds[i]]
 
 
 def _fs(root: str):

@@ -1,14 +1,17 @@
 """The dedup stage on a runner: bucket shuffle, per-document reduce, and a join by id.
 
-For each method (exact, then minhash):
+For each method (exact, then minhash), every element is an Arrow table of many rows:
 
-    docs --entries--> (bucket key, Member) --GroupByKey--> star edges per bucket
-         --CombinePerKey(best_edge) on the removed id--> removals (id -> Edge)
-         --(kept_id, size) CombinePerKey(sum)--> absorbed (kept id -> group size)
+    docs --entries, split by key mod R--> (bucket shard, entries) --GroupByKey-->
+         star edges of every bucket in the shard, split by the removed id's join shard
+         --GroupByKey--> best edge per removed id (removals)
+         --absorbed sizes, split by the kept id's join shard--> (join shard, absorbed)
     docs, removals, absorbed --keyed by hash(id) mod J, CoGroupByKey--> apply per join shard
 
-Nothing corpus-sized is a side input or sits in one process: removals reach their documents
-through a shuffle, and a join shard holds 1/J of the documents.
+Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
+entries, a join shard 1/J of the documents. Shuffling tables, not one element per (document,
+band), is what keeps the runner's per-element cost off the hot path: a batch of 1,000
+documents makes R bucket-shard elements, not 14,000.
 """
 from __future__ import annotations
 
@@ -16,12 +19,9 @@ import apache_beam as beam
 import pyarrow as pa
 
 from curate import output
+from curate.dedup import cluster
 from curate.dedup.stage import Dedup as DedupLib
 from pipelines.common import emit
-
-
-def _shard_of(doc_id: str, n: int) -> int:
-    return output.shard_index(pa.array([doc_id]), n)[0]
 
 
 class _Apply(beam.DoFn):
@@ -33,8 +33,8 @@ class _Apply(beam.DoFn):
         batches = [b for b in g["docs"] if b.num_rows]
         if not batches:
             return
-        removals = dict(g["removals"])
-        absorbed = dict(g["absorbed"])
+        removals = cluster.concat(g["removals"]) if g["removals"] else cluster.empty_edges()
+        absorbed = cluster.concat(g["absorbed"]) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
         # one sorted table per join shard: batch boundaries (and so everything downstream)
         # do not depend on the order the shuffle delivered the pieces in
         table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
@@ -45,28 +45,28 @@ class _Apply(beam.DoFn):
 
 
 class DedupPass(beam.PTransform):
-    def __init__(self, lib: DedupLib, method: str, join_shards: int, batch_size: int):
+    def __init__(self, lib: DedupLib, method: str, bucket_shards: int, join_shards: int, batch_size: int):
         super().__init__(label=method)
-        self.lib, self.method, self.j, self.batch_size = lib, method, join_shards, batch_size
+        self.lib, self.method, self.batch_size = lib, method, batch_size
+        self.r, self.j = bucket_shards, join_shards
 
     def expand(self, docs):
-        lib, method, j = self.lib, self.method, self.j
+        lib, method, r, j = self.lib, self.method, self.r, self.j
         removals = (
             docs
-            | "Entries" >> beam.FlatMap(lambda b: lib.entries(b, method))
+            | "Entries" >> beam.FlatMap(lambda b: cluster.partition(lib.entries(b, method), r))
             | "Buckets" >> beam.GroupByKey()
-            | "Edges" >> beam.FlatMap(lambda kv: [(e.dup_id, e) for e in lib.edges(kv[1], method)])
-            | "BestEdge" >> beam.CombinePerKey(lambda es: min(es, key=lambda e: e.kept_priority))
+            | "Edges" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.edges(cluster.concat(kv[1]), method), "dup_id", j))
+            | "EdgesByDoc" >> beam.GroupByKey()
+            | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(kv[1]))))
         )
-        absorbed = (
-            removals
-            | "KeptSize" >> beam.Map(lambda kv: (kv[1].kept_id, kv[1].dup_size))
-            | "Absorbed" >> beam.CombinePerKey(sum)
+        absorbed = removals | "Absorbed" >> beam.FlatMap(
+            lambda kv: output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j)
         )
         joined = {
             "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", j)),
-            "removals": removals | "RemovalsByShard" >> beam.Map(lambda kv: (_shard_of(kv[0], j), kv)),
-            "absorbed": absorbed | "AbsorbedByShard" >> beam.Map(lambda kv: (_shard_of(kv[0], j), kv)),
+            "removals": removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0),
+            "absorbed": absorbed,
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(_Apply(lib, method, self.batch_size)).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger}
@@ -80,12 +80,13 @@ class Dedup(beam.PTransform):
         self.lib = DedupLib(section)
         shards = cfg.run["shards"] if cfg else 4
         self.join_shards = self.lib.join_shards or max(16, 4 * shards)
+        self.bucket_shards = self.lib.bucket_shards or self.join_shards
         self.batch_size = cfg.limits["batch_size"] if cfg else 1000
 
     def expand(self, docs):
         ledgers = []
         for method in self.lib.methods:
-            res = docs | f"Pass/{method}" >> DedupPass(self.lib, method, self.join_shards, self.batch_size)
+            res = docs | f"Pass/{method}" >> DedupPass(self.lib, method, self.bucket_shards, self.join_shards, self.batch_size)
             docs = res["docs"]
             ledgers.append(res["ledger"])
         return {"docs": docs, "ledger": ledgers | "Ledgers" >> beam.Flatten()}

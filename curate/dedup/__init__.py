@@ -4,49 +4,54 @@ normalize  text folding shared by both methods (import the functions from the su
            ``from curate.dedup.normalize import normalize``)
 exact      128-bit keys of normalised text
 minhash    batch signatures, LSH band keys, (bands, rows) from a threshold
-cluster    survivor choice: bucket_edges (per shuffle bucket) -> best_edge (per document)
-           -> apply_dedup (per batch); dedup_inprocess / dedup_reference for tests
+cluster    survivor choice on Arrow entry tables: partition (bucket shards) -> bucket_edges
+           (per shard) -> best_edges (per removed document) -> absorbed -> apply_dedup (per
+           batch); dedup_inprocess / dedup_reference for tests
 """
 from .cluster import (
-    Edge,
-    Member,
+    absorbed,
     apply_dedup,
     batch_priorities,
-    best_edge,
+    best_edges,
     bucket_edges,
     dedup_inprocess,
     dedup_reference,
+    entries,
     exact_entries,
-    group_sizes,
-    members,
     minhash_entries,
+    partition,
+    priority_columns,
     priority_key,
+    removal_map,
+    signature_bytes,
 )
 from .exact import exact_keys, keys_from_normalized
 from .minhash import MinHashConfig, band_keys, batch_signatures, jaccard_estimate, optimal_bands, signatures
 from .normalize import NormalizeConfig
 
 __all__ = [
-    "Edge",
-    "Member",
     "MinHashConfig",
     "NormalizeConfig",
+    "absorbed",
     "apply_dedup",
     "band_keys",
     "batch_priorities",
     "batch_signatures",
-    "best_edge",
+    "best_edges",
     "bucket_edges",
     "dedup_inprocess",
     "dedup_reference",
+    "entries",
     "exact_entries",
     "exact_keys",
-    "group_sizes",
     "jaccard_estimate",
     "keys_from_normalized",
-    "members",
     "minhash_entries",
     "optimal_bands",
+    "partition",
+    "priority_columns",
     "priority_key",
+    "removal_map",
+    "signature_bytes",
     "signatures",
 ]

@@ -1,30 +1,41 @@
-"""Which documents survive deduplication: per-bucket edges, then a per-document reduce.
+"""Which documents survive deduplication: star edges per bucket, then a reduce per document.
 
-Written for a runner. Nothing here holds state across buckets, so the pipeline is:
+Written for a runner, and every step works on Arrow tables (one table per shuffle partition,
+never one Python object per bucket entry, so a shuffle element is many entries and the work
+on it is vectorised). Nothing here holds state across partitions:
 
-1. per batch: ``minhash_entries(batch)`` (or ``exact_entries``): ``(key, Member)`` for every
-   band key (exact key) of every document;
-2. GroupByKey on the key; ``bucket_edges(members, threshold)`` per bucket emits
-   ``(edge.dup_id, edge)``;
-3. CombinePerKey(``best_edge``) on the removed document's id: its removal record;
-4. ``(record.kept_id, record.dup_size)`` -> CombinePerKey(sum): what each kept document
-   absorbed (``group_sizes`` here);
-5. per batch: ``apply_dedup(batch, removals, absorbed)`` -> (kept docs, ledger rows).
+1. per batch: ``minhash_entries(batch)`` (or ``exact_entries``): an entry table with one row
+   per (document, band key) (exact key): the key, the document's priority and group size,
+   and, for verification, its signature. ``partition(entries, n)`` splits it by key into the
+   shuffle's ``n`` bucket shards, so all entries of a bucket meet in one shard;
+2. per bucket shard: ``bucket_edges(entries)``: sort by (key, priority) and emit the star
+   edges of every bucket at once (an edge table: removed id -> kept id, the kept document's
+   priority, the estimated Jaccard);
+3. edges split by the removed id's join shard; per join shard ``best_edges``: each removed
+   document's edge to its highest-priority kept document (its removal record);
+4. ``absorbed(removals)``: kept id -> the documents removed in its favour (group sizes),
+   shuffled to the kept id's join shard;
+5. per batch of a join shard: ``apply_dedup(batch, removals, absorbed)`` -> (kept docs, ledger).
 
-``dedup_inprocess`` runs exactly these steps with dicts standing in for the shuffles (tests,
-benchmarks, single-machine runs); ``dedup_reference`` is an independent all-pairs
-implementation used only to check it.
+``dedup_inprocess`` runs steps 2-4 on one table (tests, benchmarks, single-machine runs);
+``dedup_reference`` is an independent all-pairs implementation used only to check it.
 
 Priority (smaller sorts first = kept): quality_score descending when present (documents
 without one rank after those with one), then length in characters descending, then source
 rank ascending, then id ascending. Ids are unique, so this is a total order and every
-decision below is deterministic whatever order the members arrive in.
+decision below is deterministic whatever order the entries arrive in. In tables it is the
+columns ``PRIORITY`` + ``id``, sorted ascending.
 
 Policy. A document is removed if a higher-priority document shares a bucket with it
 (optionally: and their signatures estimate Jaccard >= ``threshold``; a band collision alone
 has false positives, mostly just below the LSH threshold, and checking all ``num_perm``
 values removes most of them). Its ``kept_id`` is the highest-priority document it matched in
-any bucket (``best_edge``), with that pair's estimated Jaccard as the ledger value.
+any bucket (``best_edges``), with that pair's estimated Jaccard as the ledger value.
+
+Verification reads b-bit signatures (``bits``: the low 8, 16 or 32 bits of every value;
+Li & Koenig's b-bit minwise hashing): two different minima agree on their low b bits with
+probability 2^-b, so the estimate is corrected to ``(matches - 2^-b) / (1 - 2^-b)``. At 16 bits
+the correction is 1.5e-5 and the shuffle carries half the bytes of full 32-bit values.
 
 Within a bucket we use a *star*, not all pairs: every member is compared with the bucket's
 best member only. Members that fail verification are compared with the best of the
@@ -56,179 +67,244 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import schema
+from .. import output, schema
 from . import minhash as mh
-from .exact import exact_keys
+from .exact import exact_keys, keys_as_uint64
 from .normalize import DEFAULT as DEFAULT_NORMALIZE
 from .normalize import NormalizeConfig, normalize_reference
 
-
-class Member(NamedTuple):
-    """One document in a bucket. ``size``: how many documents it already stands for (its
-    ``dup_group_size`` from an earlier dedup pass, else 1)."""
-
-    id: str
-    priority: tuple
-    signature: Optional[np.ndarray] = None
-    size: int = 1
-
-
-class Edge(NamedTuple):
-    """``dup_id`` is a duplicate of the higher-priority ``kept_id``."""
-
-    dup_id: str
-    kept_id: str
-    kept_priority: tuple
-    jaccard: float
-    dup_size: int = 1
+PRIORITY = ("q_missing", "neg_quality", "neg_length", "rank")  # then id; ascending = kept first
+BITS = (8, 16, 32)
+_EDGE_SCHEMA = pa.schema(
+    [("dup_id", pa.string()), ("kept_id", pa.string())]
+    + [(f"kept_{c}", t) for c, t in zip(PRIORITY, (pa.bool_(), pa.float64(), pa.int64(), pa.int32()))]
+    + [("jaccard", pa.float64()), ("dup_size", pa.int64())]
+)
+_ROWS_PER_COMPARE = 1 << 15  # signature rows compared at once: bounds the temporaries
 
 
 def priority_key(doc_id: str, length: int, quality: Optional[float] = None, source_rank: int = 0) -> tuple:
-    """Sort key: smaller is kept first (see the module docstring)."""
+    """The priority of one document as a Python tuple (smaller is kept first), in the order of
+    the ``PRIORITY`` columns + id. For tests and the reference."""
     missing = quality is None or math.isnan(quality)
     return (missing, 0.0 if missing else -float(quality), -int(length), int(source_rank), doc_id)
 
 
-def batch_priorities(batch: pa.RecordBatch, source_ranks: Optional[Mapping[str, int]] = None) -> list[tuple]:
-    """Priority keys of a document batch (``quality_score`` used when the column exists;
-    sources missing from ``source_ranks`` rank after all listed ones)."""
-    ids = batch.column("id").to_pylist()
-    lengths = pc.utf8_length(batch.column("text")).to_pylist()
-    q = batch.column("quality_score").to_pylist() if "quality_score" in batch.schema.names else [None] * len(ids)
-    if source_ranks:
-        unknown = len(source_ranks)
-        ranks = [source_ranks.get(s, unknown) for s in batch.column("source").to_pylist()]
+def priority_columns(batch, source_ranks: Optional[Mapping[str, int]] = None) -> dict[str, pa.Array]:
+    """The ``PRIORITY`` columns of a document batch (``quality_score`` used when the column
+    exists; sources missing from ``source_ranks`` rank after all listed ones)."""
+    n = batch.num_rows
+    if "quality_score" in batch.schema.names:
+        q = pc.cast(batch.column("quality_score"), pa.float64())
+        missing = pc.fill_null(pc.or_kleene(pc.is_null(q), pc.is_nan(q)), True)
+        neg_q = pc.if_else(missing, 0.0, pc.negate(q))
     else:
-        ranks = [0] * len(ids)
-    return [priority_key(i, n or 0, qq, r) for i, n, qq, r in zip(ids, lengths, q, ranks)]
+        missing, neg_q = pa.array(np.ones(n, dtype=bool)), pa.array(np.zeros(n))
+    length = pc.fill_null(pc.utf8_length(batch.column("text")), 0)
+    neg_len = pc.negate(pc.cast(length, pa.int64()))
+    if source_ranks:
+        names = sorted(source_ranks, key=source_ranks.get)
+        rank = pc.fill_null(pc.index_in(batch.column("source"), value_set=pa.array(names)), len(names))
+    else:
+        rank = pa.array(np.zeros(n, dtype=np.int32))
+    return dict(zip(PRIORITY, (missing, neg_q, neg_len, pc.cast(rank, pa.int32()))))
 
 
-def members(batch: pa.RecordBatch, signatures: Optional[np.ndarray] = None, source_ranks=None) -> list[Member]:
-    """The ``Member`` of every document of a batch (row-aligned with ``signatures``)."""
-    ids = batch.column("id").to_pylist()
-    prios = batch_priorities(batch, source_ranks)
-    sizes = [1] * len(ids)
+def batch_priorities(batch, source_ranks=None) -> list[tuple]:
+    """Priority tuples of a batch (``priority_key`` order), from ``priority_columns``."""
+    cols = [c.to_pylist() for c in priority_columns(batch, source_ranks).values()]
+    return list(zip(*cols, batch.column("id").to_pylist()))
+
+
+def group_sizes_column(batch) -> pa.Array:
+    """How many documents each one already stands for (``dup_group_size``, else 1)."""
     if "dup_group_size" in batch.schema.names:
-        sizes = [s or 1 for s in batch.column("dup_group_size").to_pylist()]
-    sigs = [None] * len(ids) if signatures is None else list(signatures)
-    return [Member(*m) for m in zip(ids, prios, sigs, sizes)]
+        return pc.cast(pc.fill_null(batch.column("dup_group_size"), 1), pa.int64())
+    return pa.array(np.ones(batch.num_rows, dtype=np.int64))
 
 
-def minhash_entries(batch: pa.RecordBatch, config: mh.MinHashConfig = mh.MinHashConfig(), source_ranks=None):
-    """``(band key, Member)`` for every band of every document of a batch: what goes into the
-    bucket shuffle (keys are Python ints). Each member carries the signature, for
-    verification in ``bucket_edges``; drop it (``m._replace(signature=None)``) to shuffle
-    ~0.5 KB less per band when not verifying."""
+def signature_bytes(sigs: np.ndarray, bits: int) -> pa.FixedSizeBinaryArray:
+    """Each row of ``sigs`` truncated to its low ``bits`` bits, as one fixed-size binary value."""
+    if bits not in BITS:
+        raise ValueError(f"bits must be one of {BITS}, got {bits}")
+    s = np.ascontiguousarray(sigs.astype(np.dtype(f"<u{bits // 8}")))
+    return pa.Array.from_buffers(pa.binary(s.shape[1] * s.itemsize), len(s), [None, pa.py_buffer(s)])
+
+
+def entries(batch, keys: np.ndarray, key2: Optional[np.ndarray] = None, sigs: Optional[pa.Array] = None,
+            source_ranks=None) -> pa.Table:
+    """The entry table: one row per (document, key) for ``keys`` of shape (n docs, k).
+    ``key2``: a second key word per document (exact dedup's 128-bit keys); ``sigs``: one
+    signature value per document (``signature_bytes``), for verification."""
+    n, k = keys.shape
+    rep = pa.array(np.repeat(np.arange(n), k))
+    cols = {"key": pa.array(keys.reshape(-1))}
+    if key2 is not None:
+        cols["key2"] = pa.array(np.repeat(key2, k))
+    cols["id"] = pc.cast(batch.column("id"), pa.string()).take(rep)
+    for name, arr in priority_columns(batch, source_ranks).items():
+        cols[name] = arr.take(rep)
+    cols["size"] = group_sizes_column(batch).take(rep)
+    if sigs is not None:
+        cols["sig"] = sigs.take(rep)
+    return pa.table(cols)
+
+
+def minhash_entries(batch, config: mh.MinHashConfig = mh.MinHashConfig(), source_ranks=None,
+                    bits: Optional[int] = 32) -> pa.Table:
+    """One entry per band of every document (``bits``: signature bits kept for verification;
+    None: no signatures)."""
     sigs = mh.batch_signatures(batch.column("text"), config)
-    keys = mh.band_keys(sigs, config.bands, config.rows).tolist()
-    return [(k, m) for m, row in zip(members(batch, sigs, source_ranks), keys) for k in row]
+    keys = mh.band_keys(sigs, config.bands, config.rows)
+    return entries(batch, keys, None, None if bits is None else signature_bytes(sigs, bits), source_ranks)
 
 
-def exact_entries(batch: pa.RecordBatch, config: NormalizeConfig = DEFAULT_NORMALIZE, source_ranks=None):
-    """``(16-byte exact key, Member)`` for every document of a batch."""
-    keys = exact_keys(batch.column("text"), config).to_pylist()
-    return list(zip(keys, members(batch, None, source_ranks)))
+def exact_entries(batch, config: NormalizeConfig = DEFAULT_NORMALIZE, source_ranks=None) -> pa.Table:
+    """One entry per document, keyed by its 128-bit exact key (two uint64 columns)."""
+    k = keys_as_uint64(exact_keys(batch.column("text"), config))
+    return entries(batch, k[:, :1].copy(), k[:, 1].copy(), None, source_ranks)
 
 
-def bucket_edges(
-    bucket: Iterable[Member], threshold: Optional[float] = None, max_centers: int = 4, dtype=np.uint32
-) -> list[Edge]:
-    """Duplicate edges of one bucket (the star policy; O(n * max_centers), vectorised).
+def partition(table: pa.Table, n: int, column: str = "key") -> list[tuple[int, pa.Table]]:
+    """(shard, rows) for every shard of ``n`` that has rows; the shard of a row is its uint64
+    ``column`` (already a uniform hash) modulo n."""
+    if table.num_rows == 0:
+        return []
+    return output.take_shards(table, table.column(column).to_numpy() % np.uint64(n), n)
 
-    Signatures may be arrays or their raw bytes (``dtype`` says how to read them): bytes
-    pickle several times faster, which matters for the 14 shuffle entries per document."""
-    uniq = {}
-    for m in bucket:
-        uniq.setdefault(m.id, m)  # a document can reach a bucket twice (e.g. a retry)
-    rest = list(uniq.values())
-    edges = []
+
+def concat(tables: Sequence[pa.Table]) -> pa.Table:
+    return pa.concat_tables(list(tables), promote_options="default").combine_chunks()
+
+
+def _sig_matrix(col: pa.ChunkedArray, bits: int) -> np.ndarray:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    width = arr.type.byte_width
+    buf = np.frombuffer(arr.buffers()[1], dtype=np.uint8)[arr.offset * width : (arr.offset + len(arr)) * width]
+    return buf.view(np.dtype(f"<u{bits // 8}")).reshape(len(arr), -1)
+
+
+def _estimate(sigs: np.ndarray, rows: np.ndarray, centers: np.ndarray, bits: int) -> np.ndarray:
+    """Estimated Jaccard of each (row, center) pair from their b-bit signatures."""
+    out = np.empty(len(rows))
+    for s in range(0, len(rows), _ROWS_PER_COMPARE):
+        r, c = rows[s : s + _ROWS_PER_COMPARE], centers[s : s + _ROWS_PER_COMPARE]
+        out[s : s + len(r)] = np.count_nonzero(sigs[r] == sigs[c], axis=1) / sigs.shape[1]
+    if bits < 32:  # two different minima agree on their low b bits with probability 2^-b
+        p = 2.0**-bits
+        out = np.clip((out - p) / (1 - p), 0.0, 1.0)
+    return out
+
+
+def empty_edges() -> pa.Table:
+    return _EDGE_SCHEMA.empty_table()
+
+
+def bucket_edges(table: pa.Table, threshold: Optional[float] = None, max_centers: int = 4, bits: int = 32) -> pa.Table:
+    """The star edges of every bucket in an entry table (see the module docstring); O(n log n)
+    for the sort, then O(n * max_centers), vectorised over all buckets at once."""
+    if table.num_rows < 2:
+        return empty_edges()
+    bucket = ["key"] + (["key2"] if "key2" in table.schema.names else [])
+    t = table.sort_by([(c, "ascending") for c in bucket + list(PRIORITY) + ["id"]])
+    ids = t.column("id")
+    same = np.ones(t.num_rows - 1, dtype=bool)  # row i+1 in the same bucket as row i
+    for c in bucket:
+        k = t.column(c).to_numpy()
+        same &= k[1:] == k[:-1]
+    repeat = same & pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+    if repeat.any():  # one document twice in a bucket (a retried bundle): keep one
+        t = t.filter(pa.array(np.concatenate([[True], ~repeat])))
+        ids, same = t.column("id"), same[~repeat]
+    new = np.concatenate([[True], ~same])
+    group = np.cumsum(new) - 1
+    center = np.flatnonzero(new)[group]  # each row's bucket's best member
+    rows = np.flatnonzero(~new)
+    found = []  # (rows, their centers, jaccard)
+    sigs = _sig_matrix(t.column("sig"), bits) if "sig" in t.schema.names else None
+    if threshold is not None and sigs is None:
+        raise ValueError("verification needs signatures: build the entries with bits")
     for _ in range(max_centers if threshold is not None else 1):
-        if len(rest) < 2:
+        if not len(rows):
             break
-        ci = min(range(len(rest)), key=lambda i: rest[i].priority)
-        center = rest[ci]
-        others = rest[:ci] + rest[ci + 1 :]
-        if center.signature is None or others[0].signature is None:
-            jac = np.ones(len(others))
-        else:
-            as_array = lambda s: s if isinstance(s, np.ndarray) else np.frombuffer(s, dtype=dtype)  # noqa: E731
-            jac = mh.jaccard_estimate(np.stack([as_array(m.signature) for m in others]), as_array(center.signature))
-        hit = jac >= threshold if threshold is not None else np.ones(len(others), dtype=bool)
-        edges += [
-            Edge(m.id, center.id, center.priority, float(j), m.size)
-            for m, j, h in zip(others, jac.tolist(), hit.tolist())
-            if h
-        ]
-        rest = [m for m, h in zip(others, hit.tolist()) if not h]
-    return edges
+        # without signatures (exact keys, or no verification) the Jaccard is reported as 1.0
+        jac = np.ones(len(rows)) if sigs is None else _estimate(sigs, rows, center[rows], bits)
+        hit = jac >= threshold if threshold is not None else np.ones(len(rows), dtype=bool)
+        found.append((rows[hit], center[rows[hit]], jac[hit]))
+        miss = rows[~hit]  # still sorted by (bucket, priority)
+        first = np.concatenate([[True], group[miss[1:]] != group[miss[:-1]]]) if len(miss) else miss.astype(bool)
+        # each bucket's best unmatched member is its next center; the others meet it next round
+        center[miss] = miss[first][np.cumsum(first) - 1]
+        rows = miss[~first]
+    dup = pa.array(np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64))
+    kept = pa.array(np.concatenate([f[1] for f in found]) if found else np.zeros(0, np.int64))
+    jac = np.concatenate([f[2] for f in found]) if found else np.zeros(0)
+    cols = [ids.take(dup), ids.take(kept)] + [t.column(c).take(kept) for c in PRIORITY]
+    cols += [pa.array(jac), t.column("size").take(dup)]
+    return pa.Table.from_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols],
+                                schema=_EDGE_SCHEMA)
 
 
-def best_edge(edges: Iterable[Edge]) -> Edge:
-    """A document's removal record: the edge to its highest-priority kept document
-    (associative and commutative, so usable as a combiner)."""
-    return min(edges, key=lambda e: e.kept_priority)
+def best_edges(edges: pa.Table) -> pa.Table:
+    """One edge per removed document: the one to its highest-priority kept document
+    (a reduce: any split of the edges, in any order, gives the same result)."""
+    if edges.num_rows == 0:
+        return empty_edges()
+    keys = ["dup_id"] + [f"kept_{c}" for c in PRIORITY] + ["kept_id"]
+    t = edges.sort_by([(c, "ascending") for c in keys])
+    ids = t.column("dup_id")
+    first = np.concatenate([[True], pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)])
+    return t.filter(pa.array(first)).combine_chunks()
 
 
-def group_sizes(removals: Iterable[Edge]) -> dict[str, int]:
-    """kept_id -> number of documents (with what they stood for) removed in its favour."""
-    out: dict[str, int] = defaultdict(int)
-    for e in removals:
-        out[e.kept_id] += e.dup_size
-    return dict(out)
+def absorbed(removals: pa.Table) -> pa.Table:
+    """kept_id -> number of documents (with what they stood for) removed in its favour. Partial
+    sums from several shards add up (``apply_dedup`` sums repeated kept ids)."""
+    g = removals.group_by("kept_id").aggregate([("dup_size", "sum")])
+    return pa.table({"kept_id": g.column("kept_id"), "size": g.column("dup_size_sum")})
 
 
-def apply_dedup(
-    batch: pa.RecordBatch,
-    removals: Mapping[str, Edge],
-    absorbed: Mapping[str, int],
-    rule: str = "minhash",
-    threshold: Optional[float] = None,
-):
+def apply_dedup(batch: pa.RecordBatch, removals: pa.Table, absorbed_: pa.Table, rule: str = "minhash",
+                threshold: Optional[float] = None):
     """(kept documents with ``dup_group_size``, ledger rows of the removed ones)."""
-    ids = batch.column("id").to_pylist()
-    rec = [removals.get(i) for i in ids]
+    ids = pc.cast(batch.column("id"), pa.string())
+    pos = pc.index_in(ids, value_set=removals.column("dup_id").combine_chunks())
+    removed = pc.is_valid(pos)
     kept, ledger = schema.split(
         batch,
-        [r is None for r in rec],
+        pc.invert(removed),
         "dedup",
         rule,
-        value=[None if r is None else r.jaccard for r in rec],
+        value=removals.column("jaccard").combine_chunks().take(pos),
         threshold=threshold,
-        kept_id=[None if r is None else r.kept_id for r in rec],
+        kept_id=removals.column("kept_id").combine_chunks().take(pos),
     )
-    own = [1] * kept.num_rows
-    if "dup_group_size" in kept.schema.names:
-        own = [s or 1 for s in kept.column("dup_group_size").to_pylist()]
-    sizes = [o + absorbed.get(i, 0) for o, i in zip(own, kept.column("id").to_pylist())]
+    extra = pa.array(np.zeros(kept.num_rows, dtype=np.int64))
+    if absorbed_.num_rows:
+        if len(pc.unique(absorbed_.column("kept_id"))) < absorbed_.num_rows:
+            absorbed_ = absorbed(absorbed_.rename_columns(["kept_id", "dup_size"]))
+        apos = pc.index_in(pc.cast(kept.column("id"), pa.string()), value_set=absorbed_.column("kept_id").combine_chunks())
+        extra = pc.fill_null(absorbed_.column("size").combine_chunks().take(apos), 0)
+    sizes = pc.add(group_sizes_column(kept), pc.cast(extra, pa.int64()))
     return schema.with_column(kept, "dup_group_size", sizes), ledger
 
 
-def dedup_inprocess(
-    mem: Sequence[Member],
-    keys,
-    threshold: Optional[float] = None,
-    max_centers: int = 4,
-) -> tuple[dict[str, Edge], dict[str, int]]:
-    """The pipeline's two shuffles emulated with dicts. ``keys[i]``: the bucket keys of
-    ``mem[i]`` (a row of ``band_keys``, or ``[exact key]``). Returns (removals by id,
-    absorbed counts by kept id)."""
-    buckets = defaultdict(list)
-    for i, row in enumerate(keys.tolist() if isinstance(keys, np.ndarray) else keys):
-        for k in row:
-            buckets[k].append(i)
-    by_doc = defaultdict(list)
-    for idx in buckets.values():
-        if len(idx) > 1:
-            for e in bucket_edges([mem[i] for i in idx], threshold, max_centers):
-                by_doc[e.dup_id].append(e)
-    removals = {d: best_edge(es) for d, es in by_doc.items()}
-    return removals, group_sizes(removals.values())
+def dedup_inprocess(tables: Sequence[pa.Table], threshold: Optional[float] = None, max_centers: int = 4,
+                    bits: int = 32) -> tuple[pa.Table, pa.Table]:
+    """Steps 2-4 on entry tables in one process: (removals, absorbed)."""
+    removals = best_edges(bucket_edges(concat(tables), threshold, max_centers, bits))
+    return removals, absorbed(removals)
+
+
+def removal_map(removals: pa.Table) -> dict[str, tuple[str, float]]:
+    """{removed id: (kept id, estimated Jaccard)}, e.g. to compare with ``dedup_reference``."""
+    return {d: (k, j) for d, k, j in zip(*(removals.column(c).to_pylist() for c in ("dup_id", "kept_id", "jaccard")))}
 
 
 def dedup_reference(
@@ -237,11 +313,12 @@ def dedup_reference(
     priorities: Optional[Sequence[tuple]] = None,
     config: mh.MinHashConfig = mh.MinHashConfig(),
     threshold: Optional[float] = None,
-) -> tuple[dict[str, Edge], dict[str, int]]:
+) -> tuple[dict[str, tuple[str, float]], dict[str, int]]:
     """Independent single-process reference (tests and benchmarks only): textbook per-document
     signatures from Python shingles, dict buckets on the band rows, and *all pairs* within a
     bucket: each document is removed in favour of the highest-priority document it shares a
-    bucket with (and, with ``threshold``, whose estimated Jaccard reaches it)."""
+    bucket with (and, with ``threshold``, whose estimated Jaccard reaches it). Returns
+    ({removed id: (kept id, Jaccard)}, {kept id: number removed in its favour})."""
     if priorities is None:
         priorities = [priority_key(i, len(t)) for i, t in zip(ids, texts)]
     norm = normalize_reference(list(texts), config.normalize).to_pylist()
@@ -267,5 +344,8 @@ def dedup_reference(
                 if i not in best or priorities[j] < best[i][0]:
                     best[i] = (priorities[j], j, jac)
                 break  # the first match is this bucket's best
-    removals = {ids[i]: Edge(ids[i], ids[j], p, jac) for i, (p, j, jac) in best.items()}
-    return removals, group_sizes(removals.values())
+    removals = {ids[i]: (ids[j], jac) for i, (_, j, jac) in best.items()}
+    sizes: dict[str, int] = defaultdict(int)
+    for kept, _ in removals.values():
+        sizes[kept] += 1
+    return removals, dict(sizes)

@@ -13,7 +13,7 @@ from dataclasses import asdict
 import pyarrow as pa
 
 from curate.dedup import cluster
-from curate.dedup.minhash import SCHEMES, MinHashConfig, sig_dtype
+from curate.dedup.minhash import SCHEMES, MinHashConfig
 from curate.dedup.normalize import NormalizeConfig
 
 METHODS = ("exact", "minhash")
@@ -32,9 +32,11 @@ class Dedup:
         "seed": 1,
         "scheme": "affine32",  # datasketch 2.0's default; "legacy" = (a*h+b) mod 2^61-1
         "verify": 0.75,  # remove only when the estimated Jaccard with the kept copy reaches this; 0 = off
+        "verify_bits": 16,  # signature bits shuffled for verification: 8, 16 or 32 (b-bit MinHash)
         "max_centers": 4,
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
         "join_shards": 0,  # shards of the id join that applies removals; 0 = 4 x run.shards (min 16)
+        "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
         "normalize": asdict(NormalizeConfig()),
     }
 
@@ -47,6 +49,8 @@ class Dedup:
             raise ValueError(f"scheme: {c['scheme']!r} is not one of {', '.join(SCHEMES)}")
         if not 0 <= c["verify"] <= 1 or not 0 <= c["threshold"] < 1:
             raise ValueError("verify and threshold must lie in [0, 1)")
+        if c["verify_bits"] not in cluster.BITS:
+            raise ValueError(f"verify_bits: {c['verify_bits']!r} is not one of {', '.join(map(str, cluster.BITS))}")
         norm = NormalizeConfig(**c["normalize"])
         common = dict(num_perm=c["num_perm"], ngram=c["ngram"], seed=c["seed"], scheme=c["scheme"], normalize=norm)
         if c["threshold"] > 0:
@@ -58,28 +62,24 @@ class Dedup:
         self.verify = c["verify"] or None
         self.max_centers = c["max_centers"]
         self.ranks = {s: i for i, s in enumerate(c["source_ranks"])}
+        self.bits = c["verify_bits"]
         self.join_shards = c["join_shards"]
+        self.bucket_shards = c["bucket_shards"]
 
     def setup(self):
         pass
 
-    def entries(self, batch: pa.RecordBatch, method: str):
-        """(bucket key, Member) pairs: what the bucket shuffle groups."""
+    def entries(self, batch: pa.RecordBatch, method: str) -> pa.Table:
+        """The entry table of a batch: what the bucket shuffle groups (by its ``key``)."""
         if method == "exact":
             return cluster.exact_entries(batch, self.normalize, self.ranks)
-        out = cluster.minhash_entries(batch, self.minhash, self.ranks)
-        # signatures only serve verification: without it, do not shuffle them; with it, ship
-        # raw bytes (one conversion per document, shared by its band entries)
-        slim = {}
-        for _, m in out:
-            if id(m) not in slim:
-                slim[id(m)] = m._replace(signature=None if self.verify is None else m.signature.tobytes())
-        return [(k, slim[id(m)]) for k, m in out]
+        bits = self.bits if self.verify is not None else None  # signatures only serve verification
+        return cluster.minhash_entries(batch, self.minhash, self.ranks, bits)
 
-    def edges(self, bucket, method: str):
+    def edges(self, entries: pa.Table, method: str) -> pa.Table:
         threshold = self.verify if method == "minhash" else None
-        return cluster.bucket_edges(bucket, threshold, self.max_centers, sig_dtype(self.minhash.scheme))
+        return cluster.bucket_edges(entries, threshold, self.max_centers, self.bits)
 
-    def apply(self, batch: pa.RecordBatch, removals: dict, absorbed: dict, method: str):
+    def apply(self, batch: pa.RecordBatch, removals: pa.Table, absorbed: pa.Table, method: str):
         threshold = self.verify if method == "minhash" else None
         return cluster.apply_dedup(batch, removals, absorbed, rule=RULES[method], threshold=threshold)
