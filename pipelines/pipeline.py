@@ -19,6 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 import curate
 from curate import output, stages as stage_registry
 from curate.config import Config
+from pipelines import coders
 from pipelines.common import BatchStage, MergeCounts, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
 
@@ -55,6 +56,7 @@ def config_hash(cfg: Config) -> str:
 
 def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool = False):
     """Add the whole job to ``p``; returns the PCollection of the manifest's counts."""
+    coders.register()  # Arrow batches cross shuffles as IPC, not pickles
     limits = dict(cfg.limits)
     read = p | "Ingest" >> ReadInputs(shards, limits, progress)
     docs = read["docs"]
