@@ -55,6 +55,15 @@ def shard_index(keys: pa.Array, n: int) -> list[int]:
     return out
 
 
+def id_partitions(shards: int) -> int:
+    """How many id partitions the documents are grouped into after ingest (hash of id mod P):
+    a multiple of ``shards`` (the output shard count), at least 16 and at least 4 per output
+    shard. It is also dedup's default join shard count. Because P is a multiple of the output
+    shard count, a batch of one partition splits into one piece per dedup join and per output
+    shard, not one per shard (pieces would shrink as corpus and shard counts grow together)."""
+    return shards * max(4, -(-16 // shards))
+
+
 def split_by_shard(batch, key: str, n: int) -> list[tuple[int, pa.RecordBatch]]:
     """(shard index, sub-batch) for each shard a batch (or table) has rows in, in shard order;
     rows keep their order within a shard."""

@@ -79,7 +79,7 @@ class Dedup(beam.PTransform):
         super().__init__(label="dedup")
         self.lib = DedupLib(section)
         shards = cfg.run["shards"] if cfg else 4
-        self.join_shards = self.lib.join_shards or max(16, 4 * shards)
+        self.join_shards = self.lib.join_shards or output.id_partitions(shards)
         self.bucket_shards = self.lib.bucket_shards or self.join_shards
         self.batch_size = cfg.limits["batch_size"] if cfg else 1000
 

@@ -5,6 +5,7 @@ import sys
 import time
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from curate import output
@@ -73,16 +74,41 @@ class ReadShardFn(beam.DoFn):
             self._progress.update(files=int(first), docs=ndocs, nbytes=nbytes)
 
 
+def rebatch(pieces, size: int):
+    """Batches of about ``size`` rows from an iterable of batches, holding at most ``size``
+    rows (plus one piece) in memory. Which rows share a batch depends on arrival order; no
+    stage's result depends on it (per-document work, or sorted before a per-shard step)."""
+    buf, n = [], 0
+    for b in pieces:
+        if b.num_rows:
+            buf.append(b)
+            n += b.num_rows
+        if n >= size:
+            yield from _concat(buf, size)
+            buf, n = [], 0
+    if buf:
+        yield from _concat(buf, size)
+
+
+def _concat(batches, size: int):
+    table = pa.Table.from_batches(batches) if len({b.schema for b in batches}) == 1 else pa.concat_tables(
+        [pa.Table.from_batches([b]) for b in batches], promote_options="default")
+    yield from table.combine_chunks().to_batches(max_chunksize=size)
+
+
 class ReadInputs(beam.PTransform):
     """Shard list -> docs, ingest ledger, quarantine and per-file fingerprints.
 
-    Reshuffles after listing (files spread over workers) and after reading (the batches of
-    one big file spread over workers for the stages that follow).
+    Reshuffles after listing (files spread over workers), then groups the documents by id
+    partition (``output.id_partitions``: hash of id mod P) and re-batches them, so that every
+    later batch holds one partition: the batches of one big file spread over workers, and the
+    dedup joins and output writes that split batches by a hash of the id get one piece per
+    batch instead of one per shard.
     """
 
-    def __init__(self, shards, limits: dict, progress: bool):
+    def __init__(self, shards, limits: dict, progress: bool, partitions: int = 16):
         super().__init__()
-        self.shards, self.limits, self.progress = shards, limits, progress
+        self.shards, self.limits, self.progress, self.partitions = shards, limits, progress, partitions
 
     def expand(self, p):
         total = len({s.path for s in self.shards})
@@ -94,7 +120,13 @@ class ReadInputs(beam.PTransform):
                 "ledger", "quarantine", "files", main="docs"
             )
         )
-        docs = out.docs | "SpreadBatches" >> beam.Reshuffle()
+        p_, size = self.partitions, self.limits["batch_size"]
+        docs = (
+            out.docs
+            | "ByPartition" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", p_))
+            | "GroupByPartition" >> beam.GroupByKey()
+            | "Rebatch" >> beam.FlatMap(lambda kv: rebatch(kv[1], size))
+        )
         return {"docs": docs, "ledger": out.ledger, "quarantine": out.quarantine, "files": out.files}
 
 

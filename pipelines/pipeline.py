@@ -58,7 +58,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool
     """Add the whole job to ``p``; returns the PCollection of the manifest's counts."""
     coders.register()  # Arrow batches cross shuffles as IPC, not pickles
     limits = dict(cfg.limits)
-    read = p | "Ingest" >> ReadInputs(shards, limits, progress)
+    read = p | "Ingest" >> ReadInputs(shards, limits, progress, output.id_partitions(cfg.run["shards"]))
     docs = read["docs"]
     ledgers = [read["ledger"]]
     stats = [

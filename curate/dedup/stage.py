@@ -35,7 +35,7 @@ class Dedup:
         "verify_bits": 16,  # signature bits shuffled for verification: 8, 16 or 32 (b-bit MinHash)
         "max_centers": 4,
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
-        "join_shards": 0,  # shards of the id join that applies removals; 0 = 4 x run.shards (min 16)
+        "join_shards": 0,  # shards of the id join that applies removals; 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
         "normalize": asdict(NormalizeConfig()),
     }
