@@ -529,7 +529,17 @@ def child_replay(cfg_path: str, tmp: str) -> dict:
     n_docs = sum(b.num_rows for b in docs)
     r = m.row("ingest")
     r["docs"], r["bytes"] = n_docs, sum(text_bytes(b) for b in docs)
-    sh.add("ingest: Reshuffle of document batches", docs)
+    # group by id partition and re-batch, as ReadInputs does
+    from pipelines.io import rebatch
+
+    nparts = output.id_partitions(cfg.run["shards"])
+    with m.time("ingest"):
+        pieces = [kv for b in docs for kv in output.split_by_shard(b, "id", nparts)]
+        parts = defaultdict(list)
+        for k, piece in pieces:
+            parts[k].append(piece)
+        docs = [b for k in sorted(parts) for b in rebatch(parts[k], cfg.limits["batch_size"])]
+    sh.add("ingest: document batches grouped by id partition", pieces)
 
     for name in cfg.run["stages"][1:]:
         section = cfg.stages[name]
@@ -600,7 +610,7 @@ def _replay_dedup(section, cfg, docs, m, sh):
     from curate.dedup.stage import Dedup
 
     lib = Dedup(section)
-    join = lib.join_shards or max(16, 4 * cfg.run["shards"])
+    join = lib.join_shards or output.id_partitions(cfg.run["shards"])
     nbuckets = lib.bucket_shards or join
     led_all = []
     for method in lib.methods:
