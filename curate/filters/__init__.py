@@ -57,9 +57,9 @@ import pyarrow as pa
 from curate import schema
 from curate.filters import web
 from curate.filters.books import BOOKS, book_rules
-from curate.filters.code import CODE, code_config_for, code_rules
+from curate.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.filters.pii import PATTERNS, PII, pii_rewrite
-from curate.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, load_list, merge
+from curate.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
 # page-level rule sees the same text), only which reason is reported, and a short page is
@@ -195,6 +195,7 @@ class Filter:
                 self._stop_words[key] = web.compile_words(entries)
             elif kind == "bad" and entries:
                 self._badwords[key] = web.compile_words(entries)
+        _warm_up()
         self._ready = True
 
     def process(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
@@ -233,6 +234,17 @@ class Filter:
             return batch, _NO_LEDGER
         value_arr, threshold_arr = pa.array(value, pa.float64()), pa.array(threshold, pa.float64())
         return schema.split(batch, keep, self.name, rule, value_arr, threshold_arr)
+
+
+def _warm_up() -> None:
+    """Load the compiled (numba) kernels, for ASCII and for wider text, and the first plane of
+    the character table: ~0.5 s once per process (the kernels come from numba's on-disk cache
+    after the first run), paid here rather than by the first batch."""
+    for text in ("a b a b", "é è é è"):
+        doc = Doc(text)
+        web.ngram_counts(doc, 2)  # scans the words too
+        code_stats(doc)
+        count_flags(text)
 
 
 def _column(batch: pa.RecordBatch, name: str) -> list:

@@ -5,7 +5,7 @@ collection comes near these thresholds (the tests run all 32 real Gutenberg book
 """
 from __future__ import annotations
 
-from curate.filters.rules import Doc, Rule, count_alpha, count_space
+from curate.filters.rules import ALPHA, SPACE, Doc, Rule, count_flags
 
 BOOKS = {
     "min_chars": 5000,  # about 1,000 English words: shorter is a fragment, not a book
@@ -14,8 +14,9 @@ BOOKS = {
 
 
 def _alpha_frac(doc: Doc) -> float:
-    visible = len(doc.text) - count_space(doc.text)
-    return count_alpha(doc.text) / visible if visible else 0.0
+    counts = count_flags(doc.text)
+    visible = len(doc.text) - counts[SPACE]
+    return counts[ALPHA] / visible if visible else 0.0
 
 
 def book_rules(cfg: dict) -> list:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 
-from curate.filters.rules import Doc, Rule, count_alnum, merge
+import numba
+import numpy as np
+
+from curate.filters.rules import ALNUM, Doc, Rule, code_points, flag_table, merge
 
 CODE = {
     "max_line_length": 1000,  # longest line, characters
@@ -31,37 +34,68 @@ CODE = {
 }
 
 # Encoded data: runs of 64+ base64-alphabet characters (base64, long hex strings), byte
-# array literals (16+ 0xNN / \\xNN items) and runs of 8+ \\uNNNN escapes.
-# Runs are found on a translated copy (alphabet -> "a", anything else -> " ") with a C
-# substring test first: a regex over every position of the source is ~20x slower.
+# array literals (16+ 0xNN / \\xNN items) and runs of 8+ \\uNNNN escapes. The runs and the
+# characters a regex needs to match are counted in the one pass over the file (``code_stats``);
+# the regexes run only on files that can match. Their first item is written out so that the
+# regex engine jumps between candidate starts (a pattern that starts with a repeat is tried
+# at every position, ~20x slower).
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_B64_MAP = bytes(97 if c in _B64_ALPHABET else 32 for c in range(256))
-_B64_RUN = re.compile(rb"a{64,}")
-_BYTE_ARRAY = re.compile(r"(?:(?:0x|\\x)[0-9A-Fa-f]{2}\s*,?\s*){16,}")
-_U_ESCAPES = re.compile(r"(?:\\u[0-9A-Fa-f]{4}){8,}")
+_B64 = np.array([c in _B64_ALPHABET for c in range(128)], np.uint8)  # by code point (127 is not in it)
+_BYTE_ARRAY = re.compile(r"[0\\]x[0-9A-Fa-f]{2}\s*,?\s*(?:[0\\]x[0-9A-Fa-f]{2}\s*,?\s*){15,}")  # 16+ items
+_U_ESCAPES = re.compile(r"\\u[0-9A-Fa-f]{4}(?:\\u[0-9A-Fa-f]{4}){7,}")  # 8+ escapes
 
 
-def encoded_chars(text: str) -> int:
-    n = 0
-    mapped = text.encode("utf-8", "surrogatepass").translate(_B64_MAP)  # runs are ASCII: bytes = chars
-    if b"a" * 64 in mapped:
-        n += sum(map(len, _B64_RUN.findall(mapped)))
-    if text.count("0x") + text.count("\\x") >= 16:
-        n += sum(m.end() - m.start() for m in _BYTE_ARRAY.finditer(text))
-    if "\\u" in text:
-        n += sum(m.end() - m.start() for m in _U_ESCAPES.finditer(text))
+@numba.njit(cache=True, nogil=True)
+def _scan(codes, flags, b64):
+    """One pass over a file's code points: (longest line, lines, characters in lines,
+    alphanumeric characters, characters in runs of 64+ base64-alphabet characters,
+    occurrences of "0x" or "\\x", of "\\u"). A final newline ends the last line."""
+    n = len(codes)
+    end = n - 1 if n and codes[n - 1] == 10 else n
+    longest, lines, line_start = 0, 1, 0
+    alnum = run = b64_chars = hex_prefixes = u_prefixes = prev = 0
+    for j in range(n):
+        c = codes[j]
+        if c == 10 and j < end:
+            longest = max(longest, j - line_start)
+            lines += 1
+            line_start = j + 1
+        # Branch-free counting: in source code these tests are coin flips.
+        alnum += (flags[c] & ALNUM) != 0
+        in_b64 = b64[min(c, 127)]
+        if run >= 64 and not in_b64:
+            b64_chars += run
+        run = (run + 1) * in_b64
+        if c == 120 and (prev == 48 or prev == 92):  # "0x", "\\x"
+            hex_prefixes += 1
+        elif c == 117 and prev == 92:  # "\\u"
+            u_prefixes += 1
+        prev = c
+    if run >= 64:
+        b64_chars += run
+    longest = max(longest, end - line_start)
+    return longest, lines, end - (lines - 1), alnum, b64_chars, hex_prefixes, u_prefixes
+
+
+def code_stats(doc: Doc) -> tuple:
+    if "code_scan" not in doc.cache:
+        codes = code_points(doc.text)
+        doc.cache["code_scan"] = _scan(codes, flag_table(codes), _B64)
+    return doc.cache["code_scan"]
+
+
+def _mean_line_length(doc: Doc) -> float:
+    _, lines, chars, *_ = code_stats(doc)
+    return chars / lines
+
+
+def encoded_chars(doc: Doc) -> int:
+    _, _, _, _, n, hex_prefixes, u_prefixes = code_stats(doc)
+    if hex_prefixes >= 16:
+        n += sum(m.end() - m.start() for m in _BYTE_ARRAY.finditer(doc.text))
+    if u_prefixes:
+        n += sum(m.end() - m.start() for m in _U_ESCAPES.finditer(doc.text))
     return n
-
-
-def _encoded_frac(doc: Doc) -> float:
-    return encoded_chars(doc.text) / max(1, len(doc.text))
-
-
-def _line_lengths(doc: Doc) -> list[int]:
-    if "line_lengths" not in doc.cache:
-        text = doc.text[:-1] if doc.text.endswith("\n") else doc.text
-        doc.cache["line_lengths"] = list(map(len, text.split("\n")))
-    return doc.cache["line_lengths"]
 
 
 def code_rules(cfg: dict) -> list:
@@ -73,16 +107,11 @@ def code_rules(cfg: dict) -> list:
         return int(any(m in top for m in markers))
 
     return [
-        Rule("code_max_line_length", lambda d: max(_line_lengths(d)), "<=", cfg["max_line_length"]),
-        Rule(
-            "code_mean_line_length",
-            lambda d: sum(_line_lengths(d)) / len(_line_lengths(d)),
-            "<=",
-            cfg["max_mean_line_length"],
-        ),
-        Rule("code_alnum_frac", lambda d: count_alnum(d.text) / max(1, len(d.text)), ">=", cfg["min_alnum_frac"]),
+        Rule("code_max_line_length", lambda d: code_stats(d)[0], "<=", cfg["max_line_length"]),
+        Rule("code_mean_line_length", _mean_line_length, "<=", cfg["max_mean_line_length"]),
+        Rule("code_alnum_frac", lambda d: code_stats(d)[3] / max(1, len(d.text)), ">=", cfg["min_alnum_frac"]),
         Rule("code_autogenerated", autogenerated, "<=", 0),
-        Rule("code_encoded_frac", _encoded_frac, "<=", cfg["max_encoded_frac"]),
+        Rule("code_encoded_frac", lambda d: encoded_chars(d) / max(1, len(d.text)), "<=", cfg["max_encoded_frac"]),
     ]
 
 

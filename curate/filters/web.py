@@ -26,18 +26,22 @@ Definitions used where the papers leave a detail open:
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from itertools import islice
+from itertools import islice, repeat
 from typing import Optional
 from urllib.parse import urlsplit
 
+import numba
 import numpy as np
 
 from curate.filters.rules import Doc, Rewrite, Rule
 
 # Sentence-final marks, including CJK, Arabic, Devanagari, Khmer and Myanmar ones.
 TERMINAL = (".", "!", "?", '"', "'", "”", "’", "»", "。", "！", "？", "؟", "।", "॥", "។", "။")
+_TERMINAL_CHARS = frozenset(TERMINAL)
+assert all(len(t) == 1 for t in TERMINAL)  # _TERMINAL_CHARS tests the last character only
 ELLIPSES = ("...", "…")
 BULLETS = ("•", "●", "○", "◦", "▪", "■", "□", "‣", "⁃", "►", "▶", "➤", "-", "*", "–", "·")
 
@@ -97,9 +101,6 @@ BADWORDS = {
 POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?؟।]+[\"'”’»)\]]*(?=\s|$)|[。！？]+")
-# A whole token with no letter in it (digits, underscores, punctuation, symbols only),
-# matched with its leading space on " " + text + " " (2x faster than a lookbehind).
-_NO_LETTER_TOKEN = re.compile(r"\s(?:[^\s\w]|[\d_])+(?=\s)")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -112,25 +113,39 @@ def _spaced(fn):
 
 
 def _per_word(count):
-    return lambda doc: count(doc) / max(1, len(doc.words))
+    return lambda doc: count(doc) / max(1, doc.word_stats[0])
 
 
-def _line_frac(pred):
+def _line_frac(count):
+    """``count(lines)``: how many of the document's lines pass a test (run in C via map)."""
+
     def measure(doc: Doc) -> float:
         lines = doc.lines
-        return sum(1 for s in lines if pred(s)) / len(lines) if lines else 0.0
+        return count(lines) / len(lines) if lines else 0.0
 
     return measure
+
+
+def _count_starting(prefixes: tuple):
+    return lambda lines: sum(map(str.startswith, lines, repeat(prefixes)))
+
+
+def _count_ending(suffixes: tuple):
+    return lambda lines: sum(map(str.endswith, lines, repeat(suffixes)))
+
+
+def _count_shorter(chars: int):
+    return lambda lines: sum(map(chars.__ge__, map(len, lines)))
 
 
 def _repeats(items: list[str]) -> tuple[float, float]:
     """(fraction of items that repeat an earlier one, fraction of characters in them)."""
     if not items:
         return 0.0, 0.0
-    counts = Counter(items)
-    dup_chars = sum((c - 1) * len(s) for s, c in counts.items() if c > 1)
+    distinct = Counter(items)
     total = sum(map(len, items))
-    return (len(items) - len(counts)) / len(items), dup_chars / max(1, total)
+    dup_chars = total - sum(map(len, distinct))  # every copy after the first
+    return (len(items) - len(distinct)) / len(items), dup_chars / max(1, total)
 
 
 def line_repeats(doc: Doc) -> tuple[float, float]:
@@ -145,75 +160,99 @@ def para_repeats(doc: Doc) -> tuple[float, float]:
     return doc.cache["para_repeats"]
 
 
-def _word_lens(doc: Doc) -> np.ndarray:
-    if "word_lens" not in doc.cache:
-        doc.cache["word_lens"] = np.fromiter(map(len, doc.words), dtype=np.int64, count=len(doc.words))
-    return doc.cache["word_lens"]
+@numba.njit(cache=True, nogil=True)
+def _ngram_counts(hashes, lengths, max_n):
+    """For n = 1..max_n (index n of each result): the count of the most frequent word n-gram
+    when it repeats (else 0) and its length in characters (the longest among equally frequent
+    ones), and the characters of the words covered by a repeat of an earlier n-gram.
+
+    N-grams are compared by a 64-bit hash (position i: words i..i+n-1, built from the
+    (n-1)-grams) and counted in a hash table. Only n-grams that can repeat are counted: an
+    n-gram occurs twice only if the (n-1)-grams at its position and the next both do, so the
+    candidates shrink quickly with n and include every occurrence of a repeated n-gram.
+    """
+    nw = len(hashes)
+    top = np.zeros(max_n + 1, np.int64)
+    top_chars = np.zeros(max_n + 1, np.int64)
+    dup_chars = np.zeros(max_n + 1, np.int64)
+    cum = np.zeros(nw + 1, np.int64)  # characters of the words before each word
+    cum[1:] = np.cumsum(lengths)
+    size = 1
+    while size < 2 * nw:
+        size *= 2
+    table = np.empty(size, np.int32)  # hash table slot -> 1 + first candidate with that hash (0: empty)
+    first = np.empty(nw, np.int32)  # candidate -> first candidate with the same hash
+    count = np.empty(nw, np.int32)  # first candidate -> occurrences
+    pos, h = np.arange(nw), hashes.copy()  # candidates (ascending positions), their n-gram hashes
+    m = nw
+    for n in range(1, max_n + 1):
+        if n > 1:  # keep repeated (n-1)-grams followed by a repeated one, n-gram inside the text
+            k = 0
+            for i in range(m):
+                p = pos[i]
+                if i + 1 < m and pos[i + 1] == p + 1 and p + n <= nw:
+                    pos[k], h[k] = p, h[i] * _MIX + hashes[p + n - 1]
+                    k += 1
+            m = k
+        if m == 0:
+            break
+        bits = 1
+        while (1 << bits) < 2 * m:
+            bits += 1
+        mask, shift = (1 << bits) - 1, np.uint64(64 - bits)
+        table[: mask + 1] = 0
+        for i in range(m):  # open addressing, slot from the high bits of a multiplicative hash
+            s = np.int64((h[i] * _MIX) >> shift)
+            while table[s] and h[table[s] - 1] != h[i]:
+                s = (s + 1) & mask
+            if table[s]:
+                first[i] = table[s] - 1
+                count[first[i]] += 1
+            else:
+                table[s], first[i], count[i] = i + 1, i, 1
+        covered_to = 0  # repeats after the first occurrence: union of their word spans
+        for i in range(m):
+            c, p = count[first[i]], pos[i]
+            chars = cum[p + n] - cum[p]
+            if c > top[n]:
+                top[n], top_chars[n] = c, chars
+            elif c == top[n] and chars > top_chars[n]:
+                top_chars[n] = chars
+            if c >= 2 and first[i] != i:
+                start = max(p, covered_to)
+                dup_chars[n] += cum[p + n] - cum[start]
+                covered_to = p + n
+        if top[n] < 2:
+            top[n] = top_chars[n] = 0
+        k = 0
+        for i in range(m):
+            if count[first[i]] >= 2:
+                pos[k], h[k] = pos[i], h[i]
+                k += 1
+        m = k
+    return top, top_chars, dup_chars
 
 
-def _ngram_hashes(doc: Doc, n: int) -> np.ndarray:
-    """64-bit hash of every word n-gram (position i: words i..i+n-1), built from the (n-1)-grams."""
-    key = ("ngrams", n)
+def ngram_counts(doc: Doc, max_n: int) -> tuple[list, list, list]:
+    key = ("ngram_counts", max_n)
     if key not in doc.cache:
-        if n == 1:
-            words = doc.words
-            h = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
-        else:
-            h = _ngram_hashes(doc, n - 1)[:-1] * _MIX + _ngram_hashes(doc, 1)[n - 1 :]
-        doc.cache[key] = h
+        lengths, hashes, _, _ = doc.word_scan
+        doc.cache[key] = tuple(a.tolist() for a in _ngram_counts(hashes, lengths, max_n))
     return doc.cache[key]
 
 
-def _sorted_runs(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values, their counts) of ``h``; a plain sort is ~3x faster than np.unique's argsort."""
-    s = np.sort(h)
-    edges = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1], [True])))
-    return s[edges[:-1]], np.diff(edges)
-
-
-def _positions_of(h: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Positions i where h[i] is one of the sorted, distinct ``values``."""
-    pos = np.minimum(np.searchsorted(values, h), len(values) - 1)
-    return np.flatnonzero(values[pos] == h)
-
-
-def top_ngram_char_frac(n: int):
+def top_ngram_char_frac(n: int, max_n: int):
     def measure(doc: Doc) -> float:
-        if len(doc.words) < n or doc.word_chars == 0:
-            return 0.0
-        h = _ngram_hashes(doc, n)
-        values, counts = _sorted_runs(h)
-        top = int(counts.max())
-        if top < 2:
-            return 0.0
-        cum = np.concatenate(([0], np.cumsum(_word_lens(doc))))
-        chars = int((cum[n:] - cum[:-n])[_positions_of(h, values[counts == top])].max())
-        return top * chars / doc.word_chars
+        top, chars, _ = ngram_counts(doc, max_n)
+        return top[n] * chars[n] / doc.word_chars if top[n] and doc.word_chars else 0.0
 
     return _spaced(measure)
 
 
-def dup_ngram_char_frac(n: int):
+def dup_ngram_char_frac(n: int, max_n: int):
     def measure(doc: Doc) -> float:
-        nw = len(doc.words)
-        # No repeated (n-1)-gram means no repeated n-gram: skip the sort.
-        if nw < n or doc.word_chars == 0 or doc.cache.get(("no_repeats", n - 1)):
-            doc.cache[("no_repeats", n)] = True
-            return 0.0
-        h = _ngram_hashes(doc, n)
-        values, counts = _sorted_runs(h)
-        repeated = values[counts > 1]
-        if not len(repeated):
-            doc.cache[("no_repeats", n)] = True
-            return 0.0
-        # Occurrences of repeated n-grams, minus the first occurrence of each.
-        occ = _positions_of(h, repeated)
-        _, first = np.unique(h[occ], return_index=True)
-        starts = np.delete(occ, first)
-        # Mark words covered by any repeat: +1 at its start, -1 after its end.
-        edges = np.bincount(starts, minlength=nw + 1) - np.bincount(starts + n, minlength=nw + 1)
-        covered = np.cumsum(edges[:nw]) > 0
-        return int(_word_lens(doc)[covered].sum()) / doc.word_chars
+        _, _, dup = ngram_counts(doc, max_n)
+        return dup[n] / doc.word_chars if doc.word_chars else 0.0
 
     return _spaced(measure)
 
@@ -236,8 +275,19 @@ def url_host(url: str) -> str:
 
 
 def gopher_quality(cfg: dict, stop_words: dict[str, list]) -> list:
-    words = _spaced(lambda d: len(d.words))
-    mean_len = _spaced(lambda d: d.word_chars / len(d.words) if d.words else 0.0)
+    words = _spaced(lambda d: d.word_stats[0])
+
+    def mean_len(doc: Doc) -> Optional[float]:
+        if doc.nonspace:
+            return None
+        n, chars, _ = doc.word_stats
+        return chars / n if n else 0.0
+
+    def alpha_words(doc: Doc) -> Optional[float]:
+        if doc.nonspace:
+            return None
+        n, _, with_letter = doc.word_stats
+        return 1.0 - (n - with_letter) / max(1, n)
 
     def stops(doc: Doc) -> Optional[int]:
         entries = stop_words.get(doc.language)
@@ -257,14 +307,9 @@ def gopher_quality(cfg: dict, stop_words: dict[str, list]) -> list:
             "<=",
             cfg["max_ellipsis_ratio"],
         ),
-        Rule("gopher_bullet_lines", _line_frac(lambda s: s.startswith(BULLETS)), "<=", cfg["max_bullet_lines"]),
-        Rule("gopher_ellipsis_lines", _line_frac(lambda s: s.endswith(ELLIPSES)), "<=", cfg["max_ellipsis_lines"]),
-        Rule(
-            "gopher_alpha_words",
-            _spaced(lambda d: 1.0 - len(_NO_LETTER_TOKEN.findall(f" {d.text} ")) / max(1, len(d.words))),
-            ">=",
-            cfg["min_alpha_words"],
-        ),
+        Rule("gopher_bullet_lines", _line_frac(_count_starting(BULLETS)), "<=", cfg["max_bullet_lines"]),
+        Rule("gopher_ellipsis_lines", _line_frac(_count_ending(ELLIPSES)), "<=", cfg["max_ellipsis_lines"]),
+        Rule("gopher_alpha_words", alpha_words, ">=", cfg["min_alpha_words"]),
         Rule("gopher_stop_words", stops, ">=", cfg["min_stop_words"]),
     ]
 
@@ -276,10 +321,13 @@ def gopher_repetition(cfg: dict) -> list:
         Rule("gopher_dup_line_char_frac", lambda d: line_repeats(d)[1], "<=", cfg["max_dup_line_char_frac"]),
         Rule("gopher_dup_para_char_frac", lambda d: para_repeats(d)[1], "<=", cfg["max_dup_para_char_frac"]),
     ]
-    for n, thr in sorted(_ngram_table(cfg, "max_top_ngram_char_frac").items()):
-        rules.append(Rule(f"gopher_top_{n}gram_char_frac", top_ngram_char_frac(n), "<=", thr))
-    for n, thr in sorted(_ngram_table(cfg, "max_dup_ngram_char_frac").items()):
-        rules.append(Rule(f"gopher_dup_{n}gram_char_frac", dup_ngram_char_frac(n), "<=", thr))
+    top = sorted(_ngram_table(cfg, "max_top_ngram_char_frac").items())
+    dup = sorted(_ngram_table(cfg, "max_dup_ngram_char_frac").items())
+    max_n = max((n for n, _ in top + dup), default=0)  # one pass computes every n
+    for n, thr in top:
+        rules.append(Rule(f"gopher_top_{n}gram_char_frac", top_ngram_char_frac(n, max_n), "<=", thr))
+    for n, thr in dup:
+        rules.append(Rule(f"gopher_dup_{n}gram_char_frac", dup_ngram_char_frac(n, max_n), "<=", thr))
     return rules
 
 
@@ -295,12 +343,12 @@ def _ngram_table(cfg: dict, key: str) -> dict[int, float]:
 
 
 def fineweb(cfg: dict) -> list:
-    short = _line_frac(lambda s: len(s) <= cfg["short_line_chars"])
-    short_nonspace = _line_frac(lambda s: len(s) <= cfg["short_line_chars_nonspace"])
+    short = _line_frac(_count_shorter(cfg["short_line_chars"]))
+    short_nonspace = _line_frac(_count_shorter(cfg["short_line_chars_nonspace"]))
     return [
         Rule(
             "fineweb_line_punct",
-            _spaced(_line_frac(lambda s: s.endswith(TERMINAL))),
+            _spaced(_line_frac(_count_ending(TERMINAL))),
             ">",
             cfg["min_line_punct_frac"],
         ),
@@ -316,24 +364,23 @@ def fineweb(cfg: dict) -> list:
 
 
 def c4(cfg: dict) -> list:
+    phrases = (("javascript",) if cfg["javascript"] else ()) + (POLICY if cfg["policy"] else ())
+    line_ok = _line_test(cfg)
+
     def clean(doc: Doc) -> tuple[str, dict]:
-        kept, dropped = [], 0
-        for line in doc.text.split("\n"):
-            line = line.strip()
-            if not line:
-                continue
-            if cfg["citations"]:
-                line = _CITATION.sub("", line).strip()
-            low = line.lower()
-            if (
-                (cfg["javascript"] and "javascript" in low)
-                or (cfg["policy"] and any(p in low for p in POLICY))
-                or (not doc.nonspace and not _line_ok(line, cfg))
-            ):
-                dropped += 1
-                continue
-            kept.append(line)
-        return "\n".join(kept), {"c4_lines_removed": dropped}  # like C4: blank lines are not kept
+        lines = doc.lines  # non-empty, stripped; like C4, blank lines are not kept
+        if cfg["citations"] and "[" in doc.text:
+            lines = [_CITATION.sub("", s).strip() if "[" in s else s for s in lines]
+            low = "\n".join(lines).lower()
+        else:
+            low = doc.lower
+        # A phrase in a line is in the whole text: look in the lines only for those found there.
+        found = [p for p in phrases if p in low]
+        drop = [any(map(s.__contains__, found)) for s in map(str.lower, lines)] if found else [False] * len(lines)
+        if not doc.nonspace:
+            drop = [d or not line_ok(s) for d, s in zip(drop, lines)]
+        kept = [s for d, s in zip(drop, lines) if not d]
+        return "\n".join(kept), {"c4_lines_removed": len(lines) - len(kept)}
 
     return [
         Rule("c4_lorem_ipsum", lambda d: d.lower.count("lorem ipsum"), "<=", 0),
@@ -348,14 +395,21 @@ def c4(cfg: dict) -> list:
     ]
 
 
-def _line_ok(line: str, cfg: dict) -> bool:
-    """The C4 word/punctuation line rules, for space-separated languages."""
-    if cfg["terminal_punct"] and (not line.endswith(TERMINAL) or line.endswith(ELLIPSES)):
-        return False
-    words = line.split()
-    if len(words) < cfg["min_words_per_line"]:
-        return False
-    return max(map(len, words)) <= cfg["max_word_length"]
+def _line_test(cfg: dict):
+    """The C4 word/punctuation line rules, for space-separated languages: line -> keep it?"""
+    terminal, max_len = cfg["terminal_punct"], cfg["max_word_length"]
+    min_words = math.ceil(cfg["min_words_per_line"])
+
+    def line_ok(line: str) -> bool:
+        # line[-1:] in a set: the endswith(TERMINAL) test, without trying 16 suffixes.
+        if terminal and (line[-1:] not in _TERMINAL_CHARS or line.endswith(ELLIPSES)):
+            return False
+        if min_words > 0 and len(line.split(None, min_words - 1)) < min_words:  # no more splits than needed
+            return False
+        # No word is longer than its line: split again only when one could be too long.
+        return len(line) <= max_len or max(map(len, line.split())) <= max_len
+
+    return line_ok
 
 
 def url_rules(cfg: dict, blocklist: set, banned: list) -> list:
@@ -390,8 +444,18 @@ def badwords(cfg: dict, lists: dict[str, list]) -> list:
 
 
 def compile_words(entries: list[str]) -> list[tuple[str, re.Pattern]]:
-    """Word-list entries with a whole-word pattern each (phrases are entries with spaces)."""
-    return [(e, re.compile(r"\b" + re.escape(e) + r"\b")) for e in entries]
+    """Word-list entries with a whole-word pattern each (phrases are entries with spaces).
+
+    The pattern is ``\\b<entry>\\b`` with the leading ``\\b`` written as a lookbehind placed
+    after the entry (the character before the entry is a word character exactly when the
+    entry's first is not): a pattern that starts with a literal is searched for with a fast
+    substring search instead of being tried at every position (~8x faster).
+    """
+    out = []
+    for e in entries:
+        before = "(?<!" if re.match(r"\w", e[0]) else "(?<="
+        out.append((e, re.compile(f"{re.escape(e)}{before}\\w.{{{len(e)}}})\\b", re.DOTALL)))
+    return out
 
 
 def count_words(doc: Doc, entries: list, cap: Optional[int] = None) -> int:
