@@ -598,10 +598,10 @@ def child_replay(cfg_path: str, tmp: str) -> dict:
 
 
 def _replay_dedup(section, cfg, docs, m, sh):
-    """What pipelines/dedup.py runs, pass by pass (exact, then MinHash), with dicts for its
-    shuffles: entry tables split by key into bucket shards -> star edges per shard, split by
-    the removed id's join shard -> best edges per join shard -> absorbed sizes by kept id's
-    join shard -> join of documents by hash(id) mod J (sorted by id per join shard) -> apply."""
+    """What pipelines/dedup.py runs (one pass for exact keys and MinHash bands), with dicts for
+    its shuffles: entry tables split by key into bucket shards -> star edges per shard, split
+    by the removed id's join shard -> best edges per join shard -> absorbed sizes by the kept
+    id's join shard -> join of documents by hash(id) mod J (sorted by id per shard) -> apply."""
     import pyarrow as pa
 
     from curate import output
@@ -612,51 +612,48 @@ def _replay_dedup(section, cfg, docs, m, sh):
     lib = Dedup(section)
     join = lib.join_shards or output.id_partitions(cfg.run["shards"])
     nbuckets = lib.bucket_shards or join
-    led_all = []
-    for method in lib.methods:
-        shards, items = defaultdict(list), []
-        for b in docs:
-            with m.time("dedup"):
-                parts = cluster.partition(lib.entries(b, method), nbuckets)
-                for k, part in parts:
-                    shards[k].append(part)
-            items += parts
-            if method == "minhash":
-                with m.time("dedup", kernel="MinHash batch_signatures"):
-                    mh.batch_signatures(b.column("text"), lib.minhash)
-        rows = sum(t.num_rows for _, t in items) / max(1, sum(x.num_rows for x in docs))
-        sig = f" + {lib.bits}-bit signature" if method == "minhash" and lib.verify else ""
-        sh.add(f"dedup/{method}: entry tables, {rows:.0f} rows/doc (key, priority{sig})", items)
-        del items
+    shards, items = defaultdict(list), []
+    for b in docs:
         with m.time("dedup"):
-            by_doc = defaultdict(list)
-            for parts in shards.values():
-                for k, part in output.split_by_shard(lib.edges(cluster.concat(parts), method), "dup_id", join):
-                    by_doc[k].append(part)
-            removals = {k: cluster.best_edges(cluster.concat(p)) for k, p in by_doc.items()}
-            absorbed = defaultdict(list)
-            for r in removals.values():
-                for k, part in output.split_by_shard(cluster.absorbed(r), "kept_id", join):
-                    absorbed[k].append(part)
-            parts = defaultdict(list)
-            for b in docs:
-                for i, part in output.split_by_shard(b, "id", join):
-                    parts[i].append(part)
-            kept = []
-            for i in sorted(parts):
-                rem = removals.get(i, cluster.empty_edges())
-                ab = cluster.concat(absorbed[i]) if absorbed[i] else cluster.absorbed(cluster.empty_edges())
-                table = pa.concat_tables([pa.Table.from_batches([p]) for p in parts[i]], promote_options="default")
-                for b in table.sort_by("id").combine_chunks().to_batches(max_chunksize=cfg.limits["batch_size"]):
-                    k, lg = lib.apply(b, rem, ab, method)
-                    if k.num_rows:
-                        kept.append(k)
-                    if lg.num_rows:
-                        led_all.append(lg)
-        sh.add(f"dedup/{method}: edges by removed id", [(k, p) for k, ps in by_doc.items() for p in ps])
-        sh.add(f"dedup/{method}: join of documents by id shard", [(i, p) for i, ps in parts.items() for p in ps])
-        docs = kept
-    return docs, led_all
+            parts = cluster.partition(lib.entries(b), nbuckets)
+            for k, part in parts:
+                shards[k].append(part)
+        items += parts
+        if "minhash" in lib.methods:
+            with m.time("dedup", kernel="MinHash batch_signatures"):
+                mh.batch_signatures(b.column("text"), lib.minhash)
+    rows = sum(t.num_rows for _, t in items) / max(1, sum(x.num_rows for x in docs))
+    sig = f" + {lib.bits}-bit signature" if "minhash" in lib.methods and lib.verify else ""
+    sh.add(f"dedup: entry tables, {rows:.0f} rows/doc (key, priority{sig})", items)
+    del items
+    with m.time("dedup"):
+        by_doc = defaultdict(list)
+        for parts in shards.values():
+            for k, part in output.split_by_shard(lib.edges(cluster.concat(parts)), "dup_id", join):
+                by_doc[k].append(part)
+        removals = {k: cluster.best_edges(cluster.concat(p)) for k, p in by_doc.items()}
+        absorbed = defaultdict(list)
+        for r in removals.values():
+            for k, part in output.split_by_shard(cluster.absorbed(r), "kept_id", join):
+                absorbed[k].append(part)
+        parts = defaultdict(list)
+        for b in docs:
+            for i, part in output.split_by_shard(b, "id", join):
+                parts[i].append(part)
+        kept, led_all = [], []
+        for i in sorted(parts):
+            rem = removals.get(i, cluster.empty_edges())
+            ab = cluster.concat(absorbed[i]) if absorbed[i] else cluster.absorbed(cluster.empty_edges())
+            table = pa.concat_tables([pa.Table.from_batches([p]) for p in parts[i]], promote_options="default")
+            for b in table.sort_by("id").combine_chunks().to_batches(max_chunksize=cfg.limits["batch_size"]):
+                k, lg = lib.apply(b, rem, ab)
+                if k.num_rows:
+                    kept.append(k)
+                if lg.num_rows:
+                    led_all.append(lg)
+    sh.add("dedup: edges by removed id", [(k, p) for k, ps in by_doc.items() for p in ps])
+    sh.add("dedup: join of documents by id shard", [(i, p) for i, ps in parts.items() for p in ps])
+    return kept, led_all
 
 
 def _replay_quality(section, docs, m, sh):

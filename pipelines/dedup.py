@@ -1,6 +1,7 @@
 """The dedup stage on a runner: bucket shuffle, per-document reduce, and a join by id.
 
-For each method (exact, then minhash), every element is an Arrow table of many rows:
+One pass for both methods (exact keys and MinHash bands share the bucket shuffle); every
+element is an Arrow table of many rows:
 
     docs --entries, split by key mod R--> (bucket shard, entries) --GroupByKey-->
          star edges of every bucket in the shard, split by the removed id's join shard
@@ -25,8 +26,8 @@ from pipelines.common import emit
 
 
 class _Apply(beam.DoFn):
-    def __init__(self, lib: DedupLib, method: str, batch_size: int):
-        self.lib, self.method, self.batch_size = lib, method, batch_size
+    def __init__(self, lib: DedupLib, batch_size: int):
+        self.lib, self.batch_size = lib, batch_size
 
     def process(self, kv):
         _, g = kv
@@ -40,23 +41,28 @@ class _Apply(beam.DoFn):
         table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
         table = table.sort_by("id").combine_chunks()
         for b in table.to_batches(max_chunksize=self.batch_size):
-            kept, ledger = self.lib.apply(b, removals, absorbed, self.method)
+            kept, ledger = self.lib.apply(b, removals, absorbed)
             yield from emit("dedup", kept, ledger)
 
 
-class DedupPass(beam.PTransform):
-    def __init__(self, lib: DedupLib, method: str, bucket_shards: int, join_shards: int, batch_size: int):
-        super().__init__(label=method)
-        self.lib, self.method, self.batch_size = lib, method, batch_size
-        self.r, self.j = bucket_shards, join_shards
+class Dedup(beam.PTransform):
+    """Exact and MinHash near-duplicate removal (the methods configured), one shuffle pass."""
+
+    def __init__(self, section: dict, cfg=None, root=None):
+        super().__init__(label="dedup")
+        self.lib = DedupLib(section)
+        shards = cfg.run["shards"] if cfg else 4
+        self.j = self.lib.join_shards or output.id_partitions(shards)
+        self.r = self.lib.bucket_shards or self.j
+        self.batch_size = cfg.limits["batch_size"] if cfg else 1000
 
     def expand(self, docs):
-        lib, method, r, j = self.lib, self.method, self.r, self.j
+        lib, r, j = self.lib, self.r, self.j
         removals = (
             docs
-            | "Entries" >> beam.FlatMap(lambda b: cluster.partition(lib.entries(b, method), r))
+            | "Entries" >> beam.FlatMap(lambda b: cluster.partition(lib.entries(b), r))
             | "Buckets" >> beam.GroupByKey()
-            | "Edges" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.edges(cluster.concat(kv[1]), method), "dup_id", j))
+            | "Edges" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.edges(cluster.concat(kv[1])), "dup_id", j))
             | "EdgesByDoc" >> beam.GroupByKey()
             | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(kv[1]))))
         )
@@ -68,25 +74,5 @@ class DedupPass(beam.PTransform):
             "removals": removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0),
             "absorbed": absorbed,
         } | "Join" >> beam.CoGroupByKey()
-        out = joined | "Apply" >> beam.ParDo(_Apply(lib, method, self.batch_size)).with_outputs("ledger", main="docs")
+        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger}
-
-
-class Dedup(beam.PTransform):
-    """Exact then MinHash near-duplicate removal (the methods configured)."""
-
-    def __init__(self, section: dict, cfg=None, root=None):
-        super().__init__(label="dedup")
-        self.lib = DedupLib(section)
-        shards = cfg.run["shards"] if cfg else 4
-        self.join_shards = self.lib.join_shards or output.id_partitions(shards)
-        self.bucket_shards = self.lib.bucket_shards or self.join_shards
-        self.batch_size = cfg.limits["batch_size"] if cfg else 1000
-
-    def expand(self, docs):
-        ledgers = []
-        for method in self.lib.methods:
-            res = docs | f"Pass/{method}" >> DedupPass(self.lib, method, self.bucket_shards, self.join_shards, self.batch_size)
-            docs = res["docs"]
-            ledgers.append(res["ledger"])
-        return {"docs": docs, "ledger": ledgers | "Ledgers" >> beam.Flatten()}

@@ -188,7 +188,7 @@ def _edges(rows):
     return pa.Table.from_arrays(
         [pa.array(cols[0]), pa.array(cols[1]), pa.array([True] * n), pa.array([0.0] * n),
          pa.array([-x for x in cols[2]], pa.int64()), pa.array([0] * n, pa.int32()),
-         pa.array(cols[3], pa.float64()), pa.array(cols[4], pa.int64())],
+         pa.array(cols[3], pa.float64()), pa.array(cols[4], pa.int64()), pa.array([False] * n)],
         schema=cl.empty_edges().schema,
     )
 
@@ -239,16 +239,33 @@ def test_apply_dedup_ledger_and_composed_group_size():
     assert kept.column("dup_group_size").to_pylist() == [5, 1]  # a stood for 2, absorbed b's 3
     r = ledger.to_pylist()[0]
     got = (r["id"], r["stage"], r["rule"], r["kept_id"], r["value"], r["threshold"])
-    assert got == ("b", "dedup", "minhash", "a", 0.93, 0.8)
+    assert got == ("b", "dedup", "near_duplicate", "a", 0.93, 0.8)
     kept, _ = cl.apply_dedup(batch, removals, partial, threshold=0.8)
     assert kept.column("dup_group_size").to_pylist() == [7, 1]
+
+
+def test_one_pass_reports_exact_matches_as_exact():
+    words = [f"w{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300)]  # letters only
+    base = " ".join(words)
+    texts = ["Hello, world! " + base, "hello world " + base, " ".join(words[:150] + ["zz"] + words[151:]), base + " more"]
+    ids = ["x1", "x2", "y1", "y2"]
+    ent = cl.dedup_entries(_table(ids, texts), bits=16)
+    assert ent.num_rows == 4 * 15 and set(ent.column("exact").to_pylist()) == {True, False}
+    removals, _ = cl.dedup_inprocess([ent], threshold=0.5, bits=16)
+    batch = schema.docs_from_rows([dict(id=i, text=t, domain="web", source="s", path="p", offset=0) for i, t in zip(ids, texts)])
+    kept, ledger = cl.apply_dedup(batch, removals, cl.absorbed(removals), threshold=0.5)
+    rows = {r["id"]: (r["rule"], r["kept_id"], r["threshold"]) for r in ledger.to_pylist()}
+    assert rows["x2"] == ("exact_duplicate", "x1", None)  # also in x1's band buckets: exact wins
+    # the others are near duplicates of the longest, x1
+    assert rows["y1"] == rows["y2"] == ("near_duplicate", "x1", 0.5)
+    assert kept.column("id").to_pylist() == ["x1"]
 
 
 def test_exact_dedup_uses_the_same_survivor_logic():
     texts = ["Hello, world!", "hello world", "HELLO WORLD", "something else"]
     ids = ["x1", "x2", "x3", "x4"]
     ent = cl.exact_entries(_table(ids, texts))
-    assert ent.column_names[:3] == ["key", "key2", "id"]
+    assert ent.column_names[:4] == ["key", "key2", "exact", "id"]
     removals, absorbed = cl.dedup_inprocess([ent])
     assert {d: k for d, (k, _) in cl.removal_map(removals).items()} == {"x2": "x1", "x3": "x1"}  # longest first
     assert absorbed.to_pylist() == [{"kept_id": "x1", "size": 2}]

@@ -75,16 +75,16 @@ import pyarrow.compute as pc
 
 from .. import output, schema
 from . import minhash as mh
-from .exact import exact_keys, keys_as_uint64
+from .exact import keys_as_uint64, keys_from_normalized
 from .normalize import DEFAULT as DEFAULT_NORMALIZE
-from .normalize import NormalizeConfig, normalize_reference
+from .normalize import NormalizeConfig, normalize, normalize_reference
 
 PRIORITY = ("q_missing", "neg_quality", "neg_length", "rank")  # then id; ascending = kept first
 BITS = (8, 16, 32)
 _EDGE_SCHEMA = pa.schema(
     [("dup_id", pa.string()), ("kept_id", pa.string())]
     + [(f"kept_{c}", t) for c, t in zip(PRIORITY, (pa.bool_(), pa.float64(), pa.int64(), pa.int32()))]
-    + [("jaccard", pa.float64()), ("dup_size", pa.int64())]
+    + [("jaccard", pa.float64()), ("dup_size", pa.int64()), ("exact", pa.bool_())]
 )
 _ROWS_PER_COMPARE = 1 << 15  # signature rows compared at once: bounds the temporaries
 
@@ -138,16 +138,19 @@ def signature_bytes(sigs: np.ndarray, bits: int) -> pa.FixedSizeBinaryArray:
 
 
 def entries(batch, keys: np.ndarray, key2: Optional[np.ndarray] = None, sigs: Optional[pa.Array] = None,
-            source_ranks=None) -> pa.Table:
+            source_ranks=None, exact: bool = False) -> pa.Table:
     """The entry table: one row per (document, key) for ``keys`` of shape (n docs, k).
-    ``key2``: a second key word per document (exact dedup's 128-bit keys); ``sigs``: one
-    signature value per document (``signature_bytes``), for verification."""
+    ``key2``: a second key word per document (exact keys are 128 bits), else 0; ``exact``:
+    whether these are exact-text keys (a bucket is (key, key2, exact), so exact and band
+    buckets never mix); ``sigs``: one signature value per document (``signature_bytes``)."""
     n, k = keys.shape
     rep = pa.array(np.repeat(np.arange(n), k))
-    cols = {"key": pa.array(keys.reshape(-1))}
-    if key2 is not None:
-        cols["key2"] = pa.array(np.repeat(key2, k))
-    cols["id"] = pc.cast(batch.column("id"), pa.string()).take(rep)
+    cols = {
+        "key": pa.array(keys.reshape(-1)),
+        "key2": pa.array(np.repeat(key2, k) if key2 is not None else np.zeros(n * k, dtype=np.uint64)),
+        "exact": pa.array(np.full(n * k, exact)),
+        "id": pc.cast(batch.column("id"), pa.string()).take(rep),
+    }
     for name, arr in priority_columns(batch, source_ranks).items():
         cols[name] = arr.take(rep)
     cols["size"] = group_sizes_column(batch).take(rep)
@@ -156,19 +159,35 @@ def entries(batch, keys: np.ndarray, key2: Optional[np.ndarray] = None, sigs: Op
     return pa.table(cols)
 
 
+def dedup_entries(batch, methods=("exact", "minhash"), config: mh.MinHashConfig = mh.MinHashConfig(),
+                  source_ranks=None, bits: Optional[int] = 32) -> pa.Table:
+    """Every entry of a batch for one shuffle: one exact-key row per document (``"exact"`` in
+    methods) and one row per band (``"minhash"``), from one normalisation of the text
+    (``config.normalize``). ``bits``: signature bits kept for verification; None: none."""
+    norm = normalize(batch.column("text"), config.normalize)
+    parts = []
+    if "exact" in methods:
+        k = keys_as_uint64(keys_from_normalized(norm))
+        parts.append(entries(batch, k[:, :1].copy(), k[:, 1].copy(), None, source_ranks, exact=True))
+    if "minhash" in methods:
+        sigs = mh.signatures(norm, config.num_perm, config.seed, config.ngram, config.scheme)
+        keys = mh.band_keys(sigs, config.bands, config.rows)
+        sig = None if bits is None else signature_bytes(sigs, bits)
+        if sig is not None and parts:  # exact rows carry it too: one table schema
+            parts[0] = parts[0].append_column("sig", sig)
+        parts.append(entries(batch, keys, None, sig, source_ranks))
+    return concat(parts)
+
+
 def minhash_entries(batch, config: mh.MinHashConfig = mh.MinHashConfig(), source_ranks=None,
                     bits: Optional[int] = 32) -> pa.Table:
-    """One entry per band of every document (``bits``: signature bits kept for verification;
-    None: no signatures)."""
-    sigs = mh.batch_signatures(batch.column("text"), config)
-    keys = mh.band_keys(sigs, config.bands, config.rows)
-    return entries(batch, keys, None, None if bits is None else signature_bytes(sigs, bits), source_ranks)
+    """One entry per band of every document."""
+    return dedup_entries(batch, ("minhash",), config, source_ranks, bits)
 
 
 def exact_entries(batch, config: NormalizeConfig = DEFAULT_NORMALIZE, source_ranks=None) -> pa.Table:
-    """One entry per document, keyed by its 128-bit exact key (two uint64 columns)."""
-    k = keys_as_uint64(exact_keys(batch.column("text"), config))
-    return entries(batch, k[:, :1].copy(), k[:, 1].copy(), None, source_ranks)
+    """One entry per document, keyed by its 128-bit exact key."""
+    return dedup_entries(batch, ("exact",), mh.MinHashConfig(normalize=config), source_ranks, None)
 
 
 def partition(table: pa.Table, n: int, column: str = "key") -> list[tuple[int, pa.Table]]:
@@ -211,7 +230,7 @@ def bucket_edges(table: pa.Table, threshold: Optional[float] = None, max_centers
     for the sort, then O(n * max_centers), vectorised over all buckets at once."""
     if table.num_rows < 2:
         return empty_edges()
-    bucket = ["key"] + (["key2"] if "key2" in table.schema.names else [])
+    bucket = ["key", "key2", "exact"]
     t = table.sort_by([(c, "ascending") for c in bucket + list(PRIORITY) + ["id"]])
     ids = t.column("id")
     same = np.ones(t.num_rows - 1, dtype=bool)  # row i+1 in the same bucket as row i
@@ -246,7 +265,7 @@ def bucket_edges(table: pa.Table, threshold: Optional[float] = None, max_centers
     kept = pa.array(np.concatenate([f[1] for f in found]) if found else np.zeros(0, np.int64))
     jac = np.concatenate([f[2] for f in found]) if found else np.zeros(0)
     cols = [ids.take(dup), ids.take(kept)] + [t.column(c).take(kept) for c in PRIORITY]
-    cols += [pa.array(jac), t.column("size").take(dup)]
+    cols += [pa.array(jac), t.column("size").take(dup), t.column("exact").take(dup)]
     return pa.Table.from_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols],
                                 schema=_EDGE_SCHEMA)
 
@@ -257,7 +276,8 @@ def best_edges(edges: pa.Table) -> pa.Table:
     if edges.num_rows == 0:
         return empty_edges()
     keys = ["dup_id"] + [f"kept_{c}" for c in PRIORITY] + ["kept_id"]
-    t = edges.sort_by([(c, "ascending") for c in keys])
+    # the same kept document through an exact and a band bucket: report the exact match
+    t = edges.sort_by([(c, "ascending") for c in keys] + [("exact", "descending")])
     ids = t.column("dup_id")
     first = np.concatenate([[True], pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)])
     return t.filter(pa.array(first)).combine_chunks()
@@ -270,19 +290,21 @@ def absorbed(removals: pa.Table) -> pa.Table:
     return pa.table({"kept_id": g.column("kept_id"), "size": g.column("dup_size_sum")})
 
 
-def apply_dedup(batch: pa.RecordBatch, removals: pa.Table, absorbed_: pa.Table, rule: str = "minhash",
-                threshold: Optional[float] = None):
-    """(kept documents with ``dup_group_size``, ledger rows of the removed ones)."""
+def apply_dedup(batch: pa.RecordBatch, removals: pa.Table, absorbed_: pa.Table, threshold: Optional[float] = None):
+    """(kept documents with ``dup_group_size``, ledger rows of the removed ones: rule
+    ``exact_duplicate`` or ``near_duplicate``, the kept id, the estimated Jaccard, and for near
+    duplicates the verification ``threshold``)."""
     ids = pc.cast(batch.column("id"), pa.string())
     pos = pc.index_in(ids, value_set=removals.column("dup_id").combine_chunks())
     removed = pc.is_valid(pos)
+    exact = pc.fill_null(removals.column("exact").combine_chunks().take(pos), False)
     kept, ledger = schema.split(
         batch,
         pc.invert(removed),
         "dedup",
-        rule,
+        pc.if_else(exact, "exact_duplicate", "near_duplicate"),
         value=removals.column("jaccard").combine_chunks().take(pos),
-        threshold=threshold,
+        threshold=pc.if_else(exact, pa.scalar(None, pa.float64()), threshold) if threshold is not None else None,
         kept_id=removals.column("kept_id").combine_chunks().take(pos),
     )
     extra = pa.array(np.zeros(kept.num_rows, dtype=np.int64))

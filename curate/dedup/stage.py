@@ -1,10 +1,12 @@
 """The `dedup` stage's configuration and its per-step functions (the Beam wiring is in
 pipelines/dedup.py; nothing here imports Beam).
 
-Two passes, each a shuffle: `exact` (128-bit key of the normalised text) then `minhash`
-(LSH band keys). The exact pass is cheap and leaves one copy per identical group, so the
-MinHash pass sees far fewer members in its hottest buckets; its `dup_group_size` carries
-over, so a MinHash survivor counts the exact copies it stands for too.
+One shuffle for both methods: every document's entries are its `exact` key (128-bit hash of
+the normalised text) and its `minhash` band keys, from one normalisation. Exact and band
+buckets never mix; a document removed through both reports the exact match. One pass, not
+an exact pass then a MinHash pass, halves the document joins (the biggest shuffle after
+ingest) and the normalisation; exact copies do reach the band buckets, where the star
+resolves them in O(n) (and their signatures are equal, so verification passes).
 """
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from curate.dedup.minhash import SCHEMES, MinHashConfig
 from curate.dedup.normalize import NormalizeConfig
 
 METHODS = ("exact", "minhash")
-RULES = {"exact": "exact_duplicate", "minhash": "near_duplicate"}
 
 
 class Dedup:
@@ -69,17 +70,15 @@ class Dedup:
     def setup(self):
         pass
 
-    def entries(self, batch: pa.RecordBatch, method: str) -> pa.Table:
+    def entries(self, batch: pa.RecordBatch) -> pa.Table:
         """The entry table of a batch: what the bucket shuffle groups (by its ``key``)."""
-        if method == "exact":
-            return cluster.exact_entries(batch, self.normalize, self.ranks)
-        bits = self.bits if self.verify is not None else None  # signatures only serve verification
-        return cluster.minhash_entries(batch, self.minhash, self.ranks, bits)
+        bits = self.bits if self.verify is not None and "minhash" in self.methods else None
+        return cluster.dedup_entries(batch, self.methods, self.minhash, self.ranks, bits)
 
-    def edges(self, entries: pa.Table, method: str) -> pa.Table:
-        threshold = self.verify if method == "minhash" else None
+    def edges(self, entries: pa.Table) -> pa.Table:
+        threshold = self.verify if "minhash" in self.methods else None
         return cluster.bucket_edges(entries, threshold, self.max_centers, self.bits)
 
-    def apply(self, batch: pa.RecordBatch, removals: pa.Table, absorbed: pa.Table, method: str):
-        threshold = self.verify if method == "minhash" else None
-        return cluster.apply_dedup(batch, removals, absorbed, rule=RULES[method], threshold=threshold)
+    def apply(self, batch: pa.RecordBatch, removals: pa.Table, absorbed: pa.Table):
+        threshold = self.verify if "minhash" in self.methods else None
+        return cluster.apply_dedup(batch, removals, absorbed, threshold=threshold)
