@@ -59,8 +59,9 @@ Measured, each run in a fresh subprocess (peak RSS = ``ru_maxrss`` of that child
 Throughput is MB of document text (UTF-8) per CPU-second: one core's rate, what a worker vCPU
 delivers, and steadier than wall time on a shared machine. A stage's MB are the text entering
 it; its s/MB column is per MB of text ingested, so the column adds up to the pipeline's cost.
-Then, per doubling of the corpus: CPU (less the fixed cost) and wall relative to linear
-(acceptance <= 1.15), peak RSS relative to 1x (acceptance <= 1.5), and the pipeline's CPU/MB
+Then, per doubling of the corpus: CPU, CPU less the fixed cost, marginal CPU (the CPU-s per
+added MB of one step against the previous step's: free of the fixed-cost estimate) and wall,
+relative to linear (acceptance: CPU and marginal CPU <= 1.15), peak RSS relative to 1x (acceptance <= 1.5), and the pipeline's CPU/MB
 against the sum of the kernels' CPU/MB (acceptance <= 1.5; also printed without the filter
 stage, which has no kernel).
 """
@@ -845,26 +846,35 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
 
     if len(runs) > 1:
         print("\n=== growth (factor per doubling relative to linear: 1.00 = linear; from the text MB actually ingested) ===")
-        print(f"{'from':>4} {'to':>4} {'CPU':>6} {'CPU less fixed':>15} {'wall':>6} {'peak RSS vs ' + str(runs[0]['scale']) + 'x':>16}")
+        print(f"{'from':>4} {'to':>4} {'CPU':>6} {'CPU less fixed':>15} {'marginal CPU':>13} {'wall':>6} "
+              f"{'peak RSS vs ' + str(runs[0]['scale']) + 'x':>16}")
         ok_t = ok_m = True
         base = runs[0]["pipeline"]
+        prev = None  # (marginal CPU-s per MB of the previous step, its mid-point in MB)
         for a, b in zip(runs, runs[1:]):
             pa_, pb = a["pipeline"], b["pipeline"]
             ma, mb_ = pa_["text_bytes"], pb["text_bytes"]
             cpu_f = per_doubling(pa_["cpu"], pb["cpu"], ma, mb_)
             var_f = per_doubling(pa_["cpu"] - fixed_cpu, pb["cpu"] - fixed_cpu, ma, mb_)
             wall_f = per_doubling(pa_["wall"], pb["wall"], ma, mb_)
+            # The cost of the added text, per MB, against the previous step's: no fixed-cost
+            # estimate involved (the 40-document run that gives it is the noisiest number here).
+            marg, mid = (pb["cpu"] - pa_["cpu"]) / (mb_ - ma), (ma + mb_) / 2
+            marg_f = per_doubling(prev[0], marg, prev[1], mid) * 2 if prev else float("nan")
+            prev = (marg, mid)
             rss = pb["rss_mb"] / base["rss_mb"]
-            ok_t &= var_f <= 1.15
+            ok_t &= cpu_f <= 1.15 and not marg_f > 1.15
             ok_m &= rss <= 1.5
-            print(f"{a['scale']:>3}x {b['scale']:>3}x {cpu_f:6.2f} {var_f:15.2f} {wall_f:6.2f} {rss:16.2f}")
+            print(f"{a['scale']:>3}x {b['scale']:>3}x {cpu_f:6.2f} {var_f:15.2f} {marg_f:13.2f} {wall_f:6.2f} {rss:16.2f}")
         xs = [r["pipeline"]["text_bytes"] / 1e6 for r in runs]
         c0, c1 = _fit(xs, [r["pipeline"]["cpu"] for r in runs])
         r0, r1 = _fit(xs, [r["pipeline"]["rss_mb"] for r in runs])
         print(f"fit: CPU = {c0:.1f} s + {c1:.3f} s/MB (marginal {1 / c1:.2f} MB/CPU-s); peak RSS = {r0:.0f} MB + {r1:.1f} MB per MB of text "
               f"(the DirectRunner keeps every materialised PCollection in memory; a distributed runner spills)")
         summary["fit"] = {"cpu_fixed": c0, "cpu_per_mb": c1, "rss_fixed_mb": r0, "rss_per_mb": r1}
-        print(f"acceptance: CPU (less fixed) per doubling <= 1.15x linear: {'PASS' if ok_t else 'FAIL'}; "
+        print("(marginal CPU: CPU-s per added MB of a step against the previous step's, per doubling of the "
+              "step's mid-point; 'CPU less fixed' depends on the fixed-cost run, see docs/scale.md)")
+        print(f"acceptance: CPU and marginal CPU per doubling <= 1.15x linear: {'PASS' if ok_t else 'FAIL'}; "
               f"peak RSS <= 1.5x of {runs[0]['scale']}x: {'PASS' if ok_m else 'FAIL'}", end="")
         e = summary["scales"][-1]
         if "kernel_cpu" in e:
