@@ -431,12 +431,14 @@ class Meter:
 
 class Shuffles:
     """What each shuffle (or combine, or side input) carries: elements encoded and decoded with
-    Beam's default coder, as a runner does at every fused-stage boundary; bytes and CPU."""
+    the coder the pipeline registers (pipelines/coders.py: Arrow IPC for batches and tables,
+    Beam's FastPrimitivesCoder for the rest), as a runner does at every fused-stage boundary;
+    bytes and CPU."""
 
     def __init__(self):
-        from apache_beam.coders import FastPrimitivesCoder
+        from pipelines.coders import ArrowFastPrimitivesCoder
 
-        self.coder = FastPrimitivesCoder()
+        self.coder = ArrowFastPrimitivesCoder()
         self.rows: dict = {}
 
     def add(self, name: str, elements, kind: str = "shuffle") -> None:
@@ -830,7 +832,7 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
             costs.sort(key=lambda x: -x[1])
             print("biggest costs beyond the kernels: " + "; ".join(f"{n} {c / mb:.3f} s/MB" for n, c in costs[:5]))
             docs = rp["docs"]
-            print(f"what moves between workers, per input document (Beam's FastPrimitivesCoder bytes; text is {p['text_bytes'] / docs:,.0f} B/doc):")
+            print(f"what moves between workers, per input document (encoded bytes, the pipeline's coder; text is {p['text_bytes'] / docs:,.0f} B/doc):")
             for name, s in rp["shuffle"].items():
                 stage = name.split(":")[0].split("/")[0]
                 into = rows.get(stage, {}).get("docs") if name not in ("write/ledger: GroupByKey by output shard",

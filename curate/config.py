@@ -25,6 +25,7 @@ RUN_DEFAULTS = {
     "shards": 4,  # Parquet files per output kind (text, ledger, quarantine)
     "stages": [],  # empty: every available stage, in pipeline order
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
+    "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
 }
 
 LIMIT_DEFAULTS = {
@@ -166,6 +167,8 @@ def load(path: str | None = None, overrides: dict | None = None) -> Config:
             raise ConfigError(f"run.{k}: must be >= 1, got {run[k]}")
     if run["progress"] not in ("auto", "on", "off"):
         raise ConfigError(f"run.progress: {run['progress']!r} is not one of auto, on, off")
+    if run["shuffle_compression"] not in ("none", "lz4", "zstd"):
+        raise ConfigError(f"run.shuffle_compression: {run['shuffle_compression']!r} is not one of none, lz4, zstd")
     for k, v in limits.items():
         if v < 1:
             raise ConfigError(f"limits.{k}: must be >= 1, got {v}")

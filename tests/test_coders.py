@@ -54,9 +54,27 @@ def test_decoded_buffers_are_aligned():
     assert batch.column(0).buffers()[1].address % 8 == 0
 
 
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_compression_round_trips_and_shrinks_text(compression):
+    big = pa.record_batch({"text": [f"some repetitive text, line {i % 50}" * 20 for i in range(2000)]})
+    small = _batch()
+    c = coders.ArrowOrPickleCoder(compression)
+    plain = coders.ArrowOrPickleCoder()
+    assert c.decode(c.encode(big)).equals(big) and c.decode(c.encode(small)).equals(small)
+    assert len(c.encode(big)) < len(plain.encode(big)) / 3
+    assert len(c.encode(small)) == len(plain.encode(small))  # small pieces stay uncompressed
+    assert plain.decode(c.encode(big)).equals(big)  # the stream says how it is compressed
+
+
 def test_register_makes_it_the_fallback():
     coders.register()
     coders.register()  # idempotent
     c = typecoders.registry.get_coder(beam.typehints.Any)
     assert isinstance(c, coders.ArrowFastPrimitivesCoder)
     assert c.decode(c.encode((1, _batch())))[1].equals(_batch())
+    coders.register("zstd")
+    assert typecoders.registry.get_coder(beam.typehints.Any)._fallback_coder.compression == "zstd"
+    coders.register()
+    assert typecoders.registry.get_coder(beam.typehints.Any)._fallback_coder.compression is None
+    with pytest.raises(ValueError):
+        coders.register("gzip")

@@ -75,10 +75,12 @@ max_epochs = {{web = 1, code = 3}}
 """
 
 
-def run(tmp: Path, name: str, inp: Path, *extra) -> Path:
+def run(tmp: Path, name: str, inp: Path, *extra, compression: str = "none") -> Path:
     out = tmp / name
     cfg = tmp / f"{name}.toml"
-    cfg.write_text(CONFIG.format(out=out, inp=inp))
+    text = CONFIG.format(out=out, inp=inp).replace("[run]\n", f'[run]\nshuffle_compression = "{compression}"\n', 1)
+    assert compression in text
+    cfg.write_text(text)
     assert cli.main(["run", str(cfg), "--progress", "off", *extra]) == 0
     return out
 
@@ -95,12 +97,14 @@ def matrix(corpora, tmp_path_factory):
     write_split(tmp / "in5", recs, files=5, seed=2)
     return tmp, {
         "base": run(tmp, "base", tmp / "in3"),
-        "workers2": run(tmp, "workers2", tmp / "in3", "--direct_num_workers=2", "--direct_running_mode=multi_processing"),
+        # two worker processes, and shuffled batches zstd-compressed across them
+        "workers2": run(tmp, "workers2", tmp / "in3", "--direct_num_workers=2", "--direct_running_mode=multi_processing",
+                        compression="zstd"),
         "resplit": run(tmp, "resplit", tmp / "in5"),
     }
 
 
-def test_two_workers_byte_identical(matrix):
+def test_two_workers_and_compressed_shuffles_byte_identical(matrix):
     _, runs = matrix
     a, b = files_of(runs["base"]), files_of(runs["workers2"])
     assert a.keys() == b.keys() and any(k.startswith("tokens/") for k in a)
