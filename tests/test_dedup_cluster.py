@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curate import schema
 from curate.dedup import cluster as cl
@@ -250,7 +251,9 @@ def test_one_pass_reports_exact_matches_as_exact():
     texts = ["Hello, world! " + base, "hello world " + base, " ".join(words[:150] + ["zz"] + words[151:]), base + " more"]
     ids = ["x1", "x2", "y1", "y2"]
     ent = cl.dedup_entries(_table(ids, texts), bits=16)
-    assert ent.num_rows == 4 * 15 and set(ent.column("exact").to_pylist()) == {True, False}
+    # x2 (an exact copy of x1, which outranks it) gets no band rows
+    assert ent.num_rows == 4 + 3 * 14 and set(ent.column("exact").to_pylist()) == {True, False}
+    assert "x2" not in ent.filter(pc.invert(ent.column("exact"))).column("id").to_pylist()
     removals, _ = cl.dedup_inprocess([ent], threshold=0.5, bits=16)
     batch = schema.docs_from_rows([dict(id=i, text=t, domain="web", source="s", path="p", offset=0) for i, t in zip(ids, texts)])
     kept, ledger = cl.apply_dedup(batch, removals, cl.absorbed(removals), threshold=0.5)
@@ -302,3 +305,22 @@ def test_entries_through_an_emulated_shuffle():
         if threshold is None:  # (a 1 % edit copy of a short document may have no edit)
             by_id = dict(zip(ids, texts))
             assert all(by_id[d] == by_id[k] for d, (k, _) in results[0].items())
+
+
+def test_exact_copies_without_band_rows_remove_the_same_documents():
+    """Leaving a batch's lower-priority exact copies out of the band buckets changes which
+    document a copy is reported against at most, never which documents survive."""
+    texts, ids = _corpus(40, seed=4)
+    rng = random.Random(2)
+    for k in range(30):  # exact copies (after normalisation) of random documents
+        j = rng.randrange(len(texts))
+        texts.append(texts[j].upper() if k % 2 else texts[j])
+        ids.append(f"copy{k:02d}")
+    batch = _table(ids, texts)
+    reduced = cl.dedup_entries(batch, bits=16)
+    full = cl.concat([cl.exact_entries(batch).append_column("sig", cl.minhash_entries(batch, bits=16).column("sig").take(
+        pa.array(np.arange(len(ids)) * 14))), cl.minhash_entries(batch, bits=16)])
+    assert reduced.num_rows < full.num_rows - 20 * 14
+    a, _ = cl.dedup_inprocess([reduced], 0.7, bits=16)
+    b, _ = cl.dedup_inprocess([full], 0.7, bits=16)
+    assert set(a.column("dup_id").to_pylist()) == set(b.column("dup_id").to_pylist())

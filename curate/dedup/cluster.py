@@ -163,19 +163,34 @@ def dedup_entries(batch, methods=("exact", "minhash"), config: mh.MinHashConfig 
                   source_ranks=None, bits: Optional[int] = 32) -> pa.Table:
     """Every entry of a batch for one shuffle: one exact-key row per document (``"exact"`` in
     methods) and one row per band (``"minhash"``), from one normalisation of the text
-    (``config.normalize``). ``bits``: signature bits kept for verification; None: none."""
+    (``config.normalize``). ``bits``: signature bits kept for verification; None: none.
+
+    With both methods, copies with the same exact key as a higher-priority document of the
+    same batch get no band rows: their text, so their signature and band buckets, are that
+    document's, which outranks them in every one of those buckets, and the exact bucket removes
+    them anyway. This keeps a batch full of one boilerplate page out of the band buckets."""
     norm = normalize(batch.column("text"), config.normalize)
-    parts = []
+    parts, banded = [], None
     if "exact" in methods:
         k = keys_as_uint64(keys_from_normalized(norm))
         parts.append(entries(batch, k[:, :1].copy(), k[:, 1].copy(), None, source_ranks, exact=True))
+        if "minhash" in methods and batch.num_rows > 1:
+            order = parts[0].append_column("row", pa.array(np.arange(batch.num_rows))).sort_by(
+                [(c, "ascending") for c in ("key", "key2", *PRIORITY, "id")])
+            k0, k1 = order.column("key").to_numpy(), order.column("key2").to_numpy()
+            first = np.concatenate([[True], (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])])
+            if not first.all():
+                banded = np.sort(order.column("row").to_numpy()[first])
     if "minhash" in methods:
         sigs = mh.signatures(norm, config.num_perm, config.seed, config.ngram, config.scheme)
-        keys = mh.band_keys(sigs, config.bands, config.rows)
         sig = None if bits is None else signature_bytes(sigs, bits)
         if sig is not None and parts:  # exact rows carry it too: one table schema
             parts[0] = parts[0].append_column("sig", sig)
-        parts.append(entries(batch, keys, None, sig, source_ranks))
+        b, s = batch, sigs
+        if banded is not None:
+            b, s = batch.take(pa.array(banded)), sigs[banded]
+            sig = None if sig is None else sig.take(pa.array(banded))
+        parts.append(entries(b, mh.band_keys(s, config.bands, config.rows), None, sig, source_ranks))
     return concat(parts)
 
 
