@@ -1,13 +1,13 @@
-"""MinHash signatures and LSH band keys for a whole batch of documents at once, in numpy.
+"""MinHash signatures and LSH band keys for a whole batch of documents at once (numpy, and
+two compiled numba loops).
 
 Shingles are word n-grams (default 5) of the *normalised* text (``normalize.py``); a document
 with fewer than n words has one shingle made of all its words, an empty one has none (its
 signature is all "max", the datasketch convention, so all empty documents share their band
 keys: they are exact duplicates of each other anyway).
 
-Shingle hash (64 bits, vectorised, no Python per shingle or word). Each word is hashed from
-its 8-byte little-endian blocks, read straight out of the batch's byte buffer (a uint64 view
-with a 1-byte stride, so one fancy index reads a block of every word): the sum of
+Shingle hash (64 bits; one compiled pass over the batch's UTF-8 bytes, no Python per shingle
+or word). Each word is hashed from its 8-byte little-endian blocks: the sum of
 ``fmix64(block_k ^ k * K)`` (the last block zero-padded; words contain no zero byte, so a
 short word's block is unique). A shingle of m words is ``horner_K(word hashes) ^ m``: the
 word hashes are already uniform, so a polynomial mod 2^64 suffices to combine them.
@@ -62,7 +62,6 @@ _K_SHINGLE = 0xC2B2AE3D27D4EB4F  # odd multipliers (from MurmurHash / xxHash)
 _K_BAND = 0x165667B19E3779F9
 _K_BLOCK = 0x9E3779B97F4A7C15
 _CHUNK_BYTES = 1 << 19  # text per chunk: the chunk's temporaries stay in L2 cache
-_BLOCK_MASK = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)  # n low bytes
 
 U32, U64 = np.uint32, np.uint64
 _WORD = re.compile(rb"[^\x00-\x20]+")
@@ -171,7 +170,10 @@ def shingle_hash32(shingle: bytes) -> int:
 def shingles(normalized_text: str, ngram: int = 5) -> list[bytes]:
     """Word n-gram shingles of one normalised text, as UTF-8 bytes joined by single spaces
     (plain Python; for datasketch comparisons and the reference)."""
-    words = _split(normalized_text.encode("utf-8"))
+    return shingles_of_words(_split(normalized_text.encode("utf-8")), ngram)
+
+
+def shingles_of_words(words: list[bytes], ngram: int) -> list[bytes]:
     if not words:
         return []
     if len(words) < ngram:
@@ -281,95 +283,73 @@ def _permute_min(hv, lo, hi, docs, a, b, scheme: str, sigs: np.ndarray) -> None:
 
 # --- the batch kernel ------------------------------------------------------------------------
 
-_PAD = 8  # spare bytes around a chunk: word detection sees a space at both ends, and
-# 8-byte reads never run off the buffer
+@numba.njit(cache=True, nogil=True)
+def _fmix64_nb(h):
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
 
 
-def _words(padded: np.ndarray, offs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Word [start, end) positions in ``padded``: maximal runs of bytes > 0x20, also cut at
-    document boundaries (``offs``: document offsets in the unpadded chunk)."""
-    isw = padded > 32
-    edges = np.flatnonzero(isw[1:] != isw[:-1]) + 1  # alternately a start and an end
-    # A document boundary inside a run of word bytes (normalised texts are trimmed, so this
-    # is the usual case) is both an end and a start: insert it twice.
-    dstart = offs[:-1] + _PAD
-    cut = np.unique(dstart[isw[dstart] & isw[dstart - 1]])
-    if len(cut):
-        edges = np.insert(edges, np.repeat(np.searchsorted(edges, cut), 2), np.repeat(cut, 2))
-    return edges[0::2], edges[1::2]
-
-
-def _word_hashes(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """fmix64(block 0) + sum over k >= 1 of fmix64(block k ^ k * K) (mod 2^64), over the word's
-    little-endian 8-byte blocks, the last one zero-padded. Words hold no zero byte, so a 1-8
-    byte word's block is unique; mixing k in keeps the sum order-sensitive, and a sum (not a
-    chain) lets every extra block of every long word be done in one vectorised pass."""
-    # Unaligned 8-byte view at every byte offset: one fancy index reads a block of every word.
-    blocks = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    h = fmix64(blocks[starts] & _BLOCK_MASK.take(np.minimum(lengths, 8)))
-    long = np.flatnonzero(lengths > 8)
-    if len(long):
-        extra = (lengths[long] - 1) // 8  # blocks after the first
-        first = np.cumsum(extra) - extra
-        word = np.repeat(long, extra)
-        k = np.arange(len(word)) - np.repeat(first, extra) + 1
-        blk = blocks[starts[word] + 8 * k] & _BLOCK_MASK.take(np.minimum(lengths[word] - 8 * k, 8))
-        h[long] += np.add.reduceat(fmix64(blk ^ (k.astype(U64) * U64(_K_BLOCK))), first)
-    return h
+@numba.njit(cache=True, nogil=True)
+def _shingle_kernel(data, offs, ngram, out, counts):
+    """Shingle hashes of documents data[offs[d]:offs[d+1]], packed into ``out`` (document d's
+    are the next counts[d] values); returns how many were written. One pass over the bytes:
+    each word's hash (see ``word_hash64``) goes into ``out`` and, once the document is read,
+    is overwritten in place by the hash of the window of n words starting there (window t
+    needs words t.., so word t is free once window t is written)."""
+    K, KB = np.uint64(_K_SHINGLE), np.uint64(_K_BLOCK)
+    pos = 0
+    for d in range(len(offs) - 1):
+        i, e, nw = offs[d], offs[d + 1], 0
+        while i < e:
+            while i < e and data[i] <= 32:  # words: maximal runs of bytes > 0x20
+                i += 1
+            if i == e:
+                break
+            h = blk = np.uint64(0)
+            t = b = 0
+            while i < e and data[i] > 32:  # little-endian 8-byte blocks, the last zero-padded
+                blk |= np.uint64(data[i]) << np.uint64(8 * (t & 7))
+                t += 1
+                i += 1
+                if t & 7 == 0:
+                    h += _fmix64_nb(blk ^ (np.uint64(b) * KB))
+                    blk = np.uint64(0)
+                    b += 1
+            if t & 7:
+                h += _fmix64_nb(blk ^ (np.uint64(b) * KB))
+            out[pos + nw] = h
+            nw += 1
+        m = nw - ngram + 1 if nw >= ngram else min(nw, 1)  # a short document: one shingle
+        width = ngram if nw >= ngram else nw
+        for t in range(m):
+            acc = np.uint64(0)
+            for q in range(width):
+                acc = acc * K + out[pos + t + q]
+            out[pos + t] = acc ^ np.uint64(width)
+        counts[d] = m
+        pos += m
+    return pos
 
 
 def _chunk_shingles(b: np.ndarray, offs: np.ndarray, ngram: int, want_bytes: bool):
-    """Shingle hashes of one chunk: (h, lo, hi), document d's shingles are h[lo[d]:hi[d]].
-
-    To save a compaction pass, h holds the hash of *every* window of n consecutive words,
-    also the n-1 windows before each document end that run into the next document (the
-    [lo, hi) ranges skip them), followed by the one shingle of each document shorter than n.
-    With ``want_bytes``, h is instead the list of shingle bytes, packed in document order.
-    """
-    padded = np.full(len(b) + 2 * _PAD, 32, dtype=np.uint8)
-    padded[_PAD : _PAD + len(b)] = b
-    starts, ends = _words(padded, offs)
-    wfirst = np.searchsorted(starts, np.append(offs[:-1] + _PAD, len(padded)))  # first word per doc (+ end)
-    k = np.diff(wfirst)
+    """Shingle hashes of one chunk: (h, lo, hi), document d's shingles are h[lo[d]:hi[d]]
+    (``offs``: document offsets in ``b``). With ``want_bytes``, h is instead the list of
+    shingle bytes (words joined by one space), for a user's hash function."""
+    counts = np.zeros(len(offs) - 1, dtype=np.int64)
     if want_bytes:
-        raw = padded.tobytes()
-        words = [raw[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
-        out = []
-        for d0, d1 in zip(wfirst[:-1].tolist(), wfirst[1:].tolist()):
-            w = words[d0:d1]
-            if len(w) < ngram:
-                out += [b" ".join(w)] if w else []
-            else:
-                out += [b" ".join(w[i : i + ngram]) for i in range(len(w) - ngram + 1)]
-        counts = np.where(k >= ngram, k - ngram + 1, np.minimum(k, 1))
-        hi = np.cumsum(counts)
-        return out, hi - counts, hi
-    wh = _word_hashes(padded, starts, ends - starts)
-    K = U64(_K_SHINGLE)
-    nw = max(len(wh) - ngram + 1, 0)
-    acc = wh[:nw].copy()  # Horner over every window of n words
-    for t in range(1, ngram):
-        acc *= K
-        acc += wh[t : t + nw]
-    acc ^= U64(ngram)
-    lo, hi = wfirst[:-1].copy(), np.maximum(wfirst[1:] - ngram + 1, wfirst[:-1])
-    short = np.flatnonzero((k > 0) & (k < ngram))
-    if len(short):  # one shingle of all the words, appended
-        ks, f = k[short], wfirst[short]
-        sh = np.zeros(len(short), dtype=U64)
-        for t in range(ngram - 1):
-            live = t < ks
-            sh = np.where(live, sh * K + wh[np.where(live, f + t, f)], sh)
-        acc = np.concatenate([acc, sh ^ ks.astype(U64)])
-        lo[short] = nw + np.arange(len(short))
-        hi[short] = lo[short] + 1
-    return acc, lo, hi
-
-
-def _gather(h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    n = hi - lo
-    start = np.repeat(lo - (np.cumsum(n) - n), n)
-    return h[start + np.arange(int(n.sum()))]
+        raw, out = b.tobytes(), []
+        for d, (s, e) in enumerate(zip(offs[:-1].tolist(), offs[1:].tolist())):
+            sh = shingles_of_words(_split(raw[s:e]), ngram)
+            counts[d] = len(sh)
+            out += sh
+    else:
+        out = np.empty(len(b) // 2 + len(offs), dtype=U64)  # words <= (bytes + 1) / 2 per document
+        out = out[: _shingle_kernel(b, offs, ngram, out, counts)]
+    hi = np.cumsum(counts)
+    return out, hi - counts, hi
 
 
 def shingle_hashes(normalized, ngram: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -380,7 +360,7 @@ def shingle_hashes(normalized, ngram: int = 5) -> tuple[np.ndarray, np.ndarray]:
     for d0, d1 in doc_chunks(offsets, _CHUNK_BYTES):
         o = offsets[d0 : d1 + 1]
         h, lo, hi = _chunk_shingles(data[o[0] : o[-1]], o - o[0], ngram, False)
-        hs.append(_gather(h, lo, hi))
+        hs.append(h)
         cs.append(hi - lo)
     counts = np.concatenate(cs) if cs else np.zeros(0, np.int64)
     out = np.zeros(len(counts) + 1, dtype=np.int64)
