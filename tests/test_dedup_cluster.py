@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 from curate import schema
 from curate.dedup import cluster as cl
 from curate.dedup import minhash as mh
-from curate.dedup.exact import exact_keys
 
 CFG = mh.MinHashConfig()  # 112 perms, 14 x 8
 

@@ -59,7 +59,6 @@ class Dedup:
         else:
             self.minhash = MinHashConfig(bands=c["bands"], rows=c["rows"], **common)
         self.methods = [m for m in METHODS if m in c["methods"]]  # always exact first
-        self.normalize = norm
         self.verify = c["verify"] or None
         self.max_centers = c["max_centers"]
         self.ranks = {s: i for i, s in enumerate(c["source_ranks"])}
