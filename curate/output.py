@@ -150,9 +150,11 @@ def prepare_dir(root: str) -> None:
 
 def fingerprint(path: str, block: int = 1 << 16) -> dict:
     """Cheap input fingerprint: size and a hash of the first and last 64 KiB."""
-    size = os.path.getsize(path)
+    from curate.readers.common import input_size, open_raw
+
+    size = input_size(path)
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
+    with open_raw(path) as f:
         h.update(f.read(block))
         if size > 2 * block:
             f.seek(size - block)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import glob as _glob
 import importlib
 import os
+import re
 from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, read_batches, relpath
+from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, read_batches, relpath
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -99,11 +100,66 @@ def glob_root(pattern: str) -> str:
     return root
 
 
+def _glob_regex(pattern: str) -> re.Pattern:
+    """A glob as a regex over "/"-separated paths: ``*`` and ``?`` stay within a path part,
+    ``**/`` spans any number of directories, ``[...]`` is a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and "]" in pattern[i + 1 :]:
+            j = pattern.index("]", i + 1)
+            out.append("[" + pattern[i + 1 : j].replace("!", "^", 1) + "]")
+            i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"(?:/.*)?\Z")  # a matched directory: everything under it
+
+
+def list_uri(pattern: str) -> list[tuple[str, str]]:
+    """``list_files`` for a ``scheme://`` glob, through pyarrow.fs: list everything under
+    the part before the first wildcard, keep the files the glob matches."""
+    import pyarrow.fs as pafs
+
+    scheme, rest = pattern.split("://", 1)
+    root = rest.split("/")
+    root = "/".join(root[: next((i for i, p in enumerate(root) if any(c in p for c in "*?[")), len(root))])
+    fs, base = pafs.FileSystem.from_uri(f"{scheme}://{root}")
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
+        return [(f"{scheme}://{root}", root.rsplit("/", 1)[-1])]
+    if info.type != pafs.FileType.Directory:
+        return []
+    rx = _glob_regex(rest[len(root) :].lstrip("/") or "**")
+    prefix = fs.normalize_path(base).rstrip("/") + "/"
+    out = []
+    for f in fs.get_file_info(pafs.FileSelector(base, recursive=True)):
+        rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
+        if f.type == pafs.FileType.File and rx.match(rel):
+            out.append((f"{scheme}://{root.rstrip('/')}/{rel}", rel))
+    return sorted(out, key=lambda x: x[1])
+
+
 def list_files(pattern: str) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
     A directory matched (or named) is walked recursively. Sorted, so listing is deterministic.
+    ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
     """
+    if is_uri(pattern):
+        return list_uri(pattern)
     root = glob_root(pattern)
     out = []
     for m in _glob.glob(pattern, recursive=True):
@@ -127,14 +183,14 @@ def plan_shards(
     shards = []
     for path, rel in files:
         f = fmt or detect_format(path, domain)
-        size = os.path.getsize(path)
+        size = input_size(path)
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
         elif f == "parquet" and size > limits.split_bytes:
             import pyarrow.parquet as pq
 
-            groups = pq.ParquetFile(path).metadata.num_row_groups
+            groups = pq.ParquetFile(open_raw(path)).metadata.num_row_groups
             for g in range(groups):
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:

@@ -11,12 +11,11 @@ Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 2
 """
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from typing import Iterator, Optional
 
-from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, looks_binary, open_bytes
+from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
 
 MAX_FILE_BYTES = 1 << 20
 MAX_MEAN_LINE_LENGTH = 200  # real code averages < 100 chars a line; minified bundles thousands
@@ -182,7 +181,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a source file")
         return
     if len(data) > max_bytes:
-        size = os.path.getsize(shard.path) if compression(shard.path) is None else len(data)
+        size = input_size(shard.path) if compression(shard.path) is None else len(data)
         head = data[:4096].decode("utf-8", "replace")
         yield skip(head, "oversized_file", float(size), float(max_bytes), detect_language(path, head))
         return

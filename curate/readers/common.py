@@ -122,9 +122,34 @@ class _Capped(io.RawIOBase):
         super().close()
 
 
+def is_uri(path: str) -> bool:
+    """A ``scheme://`` path (gs://, s3://, hdfs://, file://...), read through pyarrow.fs."""
+    return "://" in path
+
+
+def open_raw(path: str):
+    """A seekable binary file: a local path with ``open``, a URI through ``pyarrow.fs``
+    (``FileSystem.from_uri``), so workers on Dataflow read ``gs://`` inputs directly."""
+    if not is_uri(path):
+        return open(path, "rb")
+    import pyarrow.fs as pafs
+
+    fs, p = pafs.FileSystem.from_uri(path)
+    return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
+
+
+def input_size(path: str) -> int:
+    if not is_uri(path):
+        return os.path.getsize(path)
+    import pyarrow.fs as pafs
+
+    fs, p = pafs.FileSystem.from_uri(path)
+    return fs.get_file_info(p).size
+
+
 def compression(path: str) -> Optional[str]:
     """'gzip', 'zstd' or None, from the file's magic bytes (extensions lie)."""
-    with open(path, "rb") as f:
+    with open_raw(path) as f:
         head = f.read(4)
     if head.startswith(GZIP_MAGIC):
         return "gzip"
@@ -136,7 +161,7 @@ def compression(path: str) -> Optional[str]:
 def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
     """Open a possibly compressed file as a decompressed, size-capped binary stream."""
     kind = compression(path)
-    raw = open(path, "rb")
+    raw = open_raw(path)
     if kind == "gzip":
         stream = gzip.GzipFile(fileobj=raw)
     elif kind == "zstd":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes
+from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw
 
 TEXT_FIELDS = ("text", "content", "raw_content")
 ID_FIELDS = ("id",)
@@ -83,7 +83,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     ranged = shard.start > 0 or shard.end is not None
     if ranged:  # only planned for uncompressed files: seekable
-        f = open(shard.path, "rb")
+        f = open_raw(shard.path)
         pos = shard.start
         if pos > 0:
             f.seek(pos - 1)

@@ -6,12 +6,12 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from curate.readers.common import Bad, Doc, Limits, Shard
+from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
 from curate.readers.jsonl import record_to_doc
 
 
 def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
-    pf = pq.ParquetFile(shard.path)
+    pf = pq.ParquetFile(open_raw(shard.path))
     md = pf.metadata
     first_group = shard.start
     last_group = md.num_row_groups if shard.end is None else shard.end

@@ -37,7 +37,7 @@ import zlib
 from http import HTTPStatus
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, LimitExceeded, Shard, compression, decode_text, looks_binary
+from curate.readers.common import Bad, Doc, Limits, LimitExceeded, Shard, compression, decode_text, looks_binary, open_raw
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_TYPES = {"text/plain"}
@@ -62,7 +62,7 @@ class _Input(io.RawIOBase):
         super().__init__()
         self.path, self.limit, self.pos, self.error = path, limits.max_file_bytes, 0, None
         kind = compression(path)
-        self._raw = open(path, "rb")
+        self._raw = open_raw(path)
         if kind == "gzip":
             self._src = gzip.GzipFile(fileobj=self._raw)
             self._read = self._src.read1  # read1: a later truncation must not discard bytes already inflated
