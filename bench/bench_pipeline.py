@@ -505,7 +505,7 @@ def child_replay(cfg_path: str, tmp: str) -> dict:
     shards = cli.plan(cfg)
     limits = Limits(**cfg.limits)
     root = os.path.join(tmp, "replay-out")
-    output.prepare_dir(root)
+    os.makedirs(root, exist_ok=True)
     m = Meter(cfg.run["stages"] + ["write", "bookkeeping"])
     sh = Shuffles()
 

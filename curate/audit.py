@@ -655,8 +655,12 @@ def write(summary: dict, out: str) -> tuple[str, str]:
     """Write OUT/stats/summary.json and OUT/report.html; return their paths."""
     from curate import report
 
+    from curate import commit
+
     output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
     output.write_atomic(out, "report.html", report.render(summary).encode("utf-8"))
+    if summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source"):
+        commit.record_derived(out, ["report.html", "stats/summary.json"])  # a later run may replace them
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
 
 

@@ -204,6 +204,7 @@ def main(argv=None) -> int:
     # Beam's optional GCP clients warn at import time; not useful to a local user.
     logging.getLogger().setLevel(logging.ERROR)
     ns, rest = _parser().parse_known_args(argv)
+    _sigterm_as_interrupt()
     unknown = [a for a in rest if a.startswith("--") and "=" not in a and a[2:].replace("-", "_") in INPUT_OPTS]
     if unknown:
         print(f"curate: {unknown[0]} must follow --input", file=sys.stderr)
@@ -216,7 +217,38 @@ def main(argv=None) -> int:
     except ValueError as e:  # e.g. an output directory that is not ours
         print(f"curate: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        out = getattr(ns, "output", None)
+        where = f" in {out}" if out else ""
+        print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
+        return INTERRUPTED
+
+
+INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (a scheduler stopping the job) cleans up like Ctrl-C."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+def entry() -> None:
+    """The ``curate`` program. After an interrupt, exit at once: Beam's worker threads may
+    still be running, and waiting for them would keep the user waiting."""
+    code = main()
+    if code == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -9,7 +9,8 @@ Layout (stable: the audit, the loader and other tools read it)::
 
 A row's shard is a hash of its key (never arrival order) and rows are sorted inside a shard,
 so the same input and config give byte-identical files on any runner or worker count.
-Files are written under a temporary name and published by rename.
+Files are written under a temporary name and published by rename; a run writes into a
+staging folder that ``curate.commit`` swaps into place only once it is complete.
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ KINDS = {
         "path",
     ),
 }
-OUTPUT_DIRS = ("text", "ledger", "quarantine", "tokens", "stats")
 MANIFEST = "manifest.json"
+FORMAT = "curate/1"  # manifest.json's "format"
 ROW_GROUP_ROWS = 4096
 
 
@@ -119,35 +120,6 @@ def write_shard(root: str, kind: str, index: int, total: int, batches: list, doc
     return {"kind": kind, "file": rel, "rows": table.num_rows, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def prepare_dir(root: str) -> None:
-    """Make DIR ready for a run: create it, or clear a previous curate run's outputs.
-
-    Refuses a non-empty directory that is not a curate output, so a typo cannot wipe data.
-    """
-    fs, base = _fs(root)
-    info = fs.get_file_info(base)
-    if info.type == pafs.FileType.NotFound:
-        fs.create_dir(base, recursive=True)
-        return
-    if info.type != pafs.FileType.Directory:
-        raise ValueError(f"output {root!r} exists and is not a directory")
-    entries = fs.get_file_info(pafs.FileSelector(base))
-    names = {os.path.basename(e.path) for e in entries}
-    ours = set(OUTPUT_DIRS) | {MANIFEST, "report.html", "raw", ".tmp"}
-    if names and not names & {MANIFEST, *OUTPUT_DIRS}:
-        raise ValueError(f"output {root!r} is not empty and is not a curate output; choose another --output")
-    if names - ours:
-        raise ValueError(f"output {root!r} holds files curate did not write ({', '.join(sorted(names - ours))}); choose another --output")
-    # the manifest goes first: a crash from here on leaves no directory that looks complete
-    if MANIFEST in names:
-        fs.delete_file(f"{base}/{MANIFEST}")
-    for d in OUTPUT_DIRS:
-        if d in names:
-            fs.delete_dir(f"{base}/{d}")
-    if "report.html" in names:
-        fs.delete_file(f"{base}/report.html")
-
-
 def fingerprint(path: str, block: int = 1 << 16) -> dict:
     """Cheap input fingerprint: size and a hash of the first and last 64 KiB."""
     from curate.readers.common import input_size, open_raw
@@ -201,6 +173,12 @@ def write_manifest(root: str, manifest: dict) -> None:
 
 
 def read_manifest(root: str) -> dict:
+    from curate import commit
+
+    try:
+        commit.recover(root)  # a commit killed midway is completed before anyone reads the output
+    except OSError:
+        pass
     fs, base = _fs(root)
     try:
         with fs.open_input_stream(f"{base}/{MANIFEST}") as f:

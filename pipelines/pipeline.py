@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 import curate
-from curate import output, stages as stage_registry
+from curate import commit, output, stages as stage_registry
 from curate.config import Config
 from pipelines import coders
 from pipelines.common import BatchStage, MergeCounts, doc_stats, ledger_stats
@@ -85,17 +85,23 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool
         ledger | WriteKind(root, "ledger", n, cols),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols),
     ) | "Entries" >> beam.Flatten()
-    base = {"format": "curate/1", "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
+    base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
     return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
 
 
 def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress: bool = False) -> dict:
-    """Run the job to completion and return the manifest."""
+    """Run the job to completion into a staging folder, then commit it over the previous
+    output (curate.commit); return the manifest. An interrupted or failed run leaves the
+    previous output as it was."""
     root = cfg.run["output"]
-    output.prepare_dir(root)
+    staging = commit.begin(root)
     opts = PipelineOptions(beam_args or [])
     if not opts.get_all_options().get("runner"):
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
-    with beam.Pipeline(options=opts) as p:
-        build(p, cfg, shards, root, progress)
-    return output.read_manifest(root)
+    try:
+        with beam.Pipeline(options=opts) as p:
+            build(p, cfg, shards, staging, progress)
+    except BaseException:
+        commit.abort(root)
+        raise
+    return commit.finish(root)

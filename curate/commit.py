@@ -1,0 +1,196 @@
+"""Output commits that cannot destroy anything.
+
+A run writes every file under ``DIR/.curate-staging/`` (same filesystem, so moves are
+renames). Only when the pipeline has finished and the staged manifest is complete does
+``finish`` swap the new files into ``DIR``:
+
+1. the staged manifest gets the list of every file the run wrote (``files``);
+2. ``.curate-staging/COMMIT.json`` is written (the decision: from here on the commit rolls
+   forward, like a database's commit record);
+3. the old manifest is deleted, old files not in the new run are deleted, new files are
+   renamed into place, and the new manifest is renamed in last; the staging folder goes.
+
+An interrupted or failed run before step 2 leaves the previous output exactly as it was, and
+its staging folder is removed by ``abort`` or by the next run. A kill during step 3 (a few
+renames) is completed by ``recover``, which every run, ``verify_output`` and ``read_manifest``
+call first. curate deletes only what the previous manifest lists (its ``files``, ``outputs``
+and ``derived`` entries, e.g. the audit's report) and its own staging folder; any other path
+inside ``DIR``, at any depth, makes the run refuse before anything is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pyarrow.fs as pafs
+
+from curate import output
+
+STAGING = ".curate-staging"
+JOURNAL = "COMMIT.json"
+
+
+class ForeignFiles(ValueError):
+    """The output directory holds paths curate did not write."""
+
+
+def _files(fs, base: str) -> list[tuple[str, int]]:
+    """(relative path, size) of every file under ``base``, sorted."""
+    infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
+    return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
+
+
+def _exists(fs, path: str) -> bool:
+    return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def owned(manifest: dict) -> dict[str, int | None]:
+    """Files a finished output's manifest says curate wrote: relative path -> bytes (None when
+    the manifest predates the ``files`` list and gives no size)."""
+    out: dict[str, int | None] = {output.MANIFEST: None}
+    for e in manifest.get("files", []):
+        out[e["file"]] = e["bytes"]
+    for entries in manifest.get("outputs", {}).values():
+        for e in entries:
+            out[e["file"]] = e["bytes"]
+    for e in manifest.get("derived", []):
+        out[e["file"]] = e["bytes"]
+    return out
+
+
+def check_owned(root: str) -> dict:
+    """The previous manifest of ``root`` ({} when there is none), after checking that every
+    file in ``root`` is one curate wrote there. Raises ForeignFiles naming the others."""
+    fs, base = output._fs(root)
+    present = [(rel, size) for rel, size in _files(fs, base) if not rel.startswith(STAGING + "/")]
+    if not present:
+        return {}
+    if not any(rel == output.MANIFEST for rel, _ in present):
+        raise ForeignFiles(
+            f"output {root!r} is not empty and holds no curate manifest "
+            f"({', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
+        )
+    manifest = output.read_manifest(root)
+    if manifest.get("format") != output.FORMAT:
+        raise ForeignFiles(f"output {root!r}: {output.MANIFEST} is not a curate manifest; choose another --output")
+    ours = owned(manifest)
+    foreign = [rel for rel, _ in present if rel not in ours]
+    changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
+    if foreign:
+        raise ForeignFiles(
+            f"output {root!r} holds files curate did not write: {', '.join(foreign[:10])}"
+            f"{f' and {len(foreign) - 10} more' if len(foreign) > 10 else ''}; move them away or choose another --output"
+        )
+    if changed:
+        raise ForeignFiles(f"output {root!r}: {', '.join(changed[:10])} changed since curate wrote it; move it away or choose another --output")
+    return manifest
+
+
+def begin(root: str) -> str:
+    """Check ``root``, finish or clear what an earlier run left, and return a fresh staging
+    root for this run's files. Nothing outside the staging folder is touched."""
+    fs, base = output._fs(root)
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.NotFound:
+        fs.create_dir(base, recursive=True)
+    elif info.type != pafs.FileType.Directory:
+        raise ValueError(f"output {root!r} exists and is not a directory")
+    recover(root)
+    check_owned(root)
+    staging = f"{base}/{STAGING}"
+    if _exists(fs, staging):  # an interrupted run's files: never a finished output
+        fs.delete_dir(staging)
+    fs.create_dir(staging, recursive=True)
+    return staging if "://" not in root else f"{root.rstrip('/')}/{STAGING}"
+
+
+def abort(root: str) -> None:
+    """Remove this run's staging folder (best effort: the next run removes what is left)."""
+    fs, base = output._fs(root)
+    try:
+        if _exists(fs, f"{base}/{STAGING}"):
+            fs.delete_dir(f"{base}/{STAGING}")
+    except OSError:
+        pass
+
+
+def finish(root: str) -> dict:
+    """Swap the staged run into ``root``; return its manifest."""
+    fs, base = output._fs(root)
+    staging = f"{base}/{STAGING}"
+    manifest = output.read_manifest(staging)
+    written = [(rel, size) for rel, size in _files(fs, staging) if rel != output.MANIFEST and not os.path.basename(rel).startswith(".tmp-")]
+    manifest["files"] = [{"file": rel, "bytes": size} for rel, size in written]
+    output.write_manifest(staging, manifest)
+    previous = check_owned(root)  # again: nothing foreign appeared while the run was going
+    new = {rel for rel, _ in written}
+    delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
+    journal = {"delete": delete, "files": sorted(new)}
+    output.write_atomic(staging, JOURNAL, output.json_bytes(journal))
+    _fault("after_journal")
+    _apply(fs, base, journal)
+    return manifest
+
+
+def recover(root: str) -> bool:
+    """Complete a commit that was decided (journal written) but interrupted; True if one was."""
+    fs, base = output._fs(root)
+    path = f"{base}/{STAGING}/{JOURNAL}"
+    if not _exists(fs, path):
+        return False
+    with fs.open_input_stream(path) as f:
+        journal = json.loads(f.read())
+    _apply(fs, base, journal)
+    return True
+
+
+def _apply(fs, base: str, journal: dict) -> None:
+    """Idempotent: each step checks what is already done."""
+    staging = f"{base}/{STAGING}"
+    if _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
+        fs.delete_file(f"{base}/{output.MANIFEST}")  # from now until the last rename, no finished output
+    for rel in journal["delete"]:
+        if _exists(fs, f"{base}/{rel}"):
+            fs.delete_file(f"{base}/{rel}")
+            _remove_empty_parents(fs, base, rel)
+    for i, rel in enumerate(journal["files"]):
+        src = f"{staging}/{rel}"
+        if _exists(fs, src):
+            fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
+            fs.move(src, f"{base}/{rel}")
+        if i == 0:
+            _fault("during_moves")
+    if _exists(fs, f"{staging}/{output.MANIFEST}"):
+        fs.move(f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
+    fs.delete_dir(staging)
+
+
+def _remove_empty_parents(fs, base: str, rel: str) -> None:
+    d = os.path.dirname(rel)
+    while d:
+        path = f"{base}/{d}"
+        if fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+            return
+        fs.delete_dir(path)
+        d = os.path.dirname(d)
+
+
+def _fault(point: str) -> None:
+    """Crash here when CURATE_FAULT names this point: how the tests kill a commit midway."""
+    if os.environ.get("CURATE_FAULT") == point:
+        os._exit(137)
+
+
+def record_derived(root: str, files: list[str]) -> None:
+    """List files written into a finished output after the run (the audit's report) in its
+    manifest, so that a later run may replace them."""
+    try:
+        manifest = output.read_manifest(root)
+    except FileNotFoundError:
+        return
+    fs, base = output._fs(root)
+    derived = {e["file"]: e for e in manifest.get("derived", [])}
+    for rel in files:
+        derived[rel] = {"file": rel, "bytes": fs.get_file_info(f"{base}/{rel}").size}
+    manifest["derived"] = sorted(derived.values(), key=lambda e: e["file"])
+    output.write_manifest(root, manifest)

@@ -1,0 +1,174 @@
+"""Output commits through the CLI: curate never deletes or overwrites what it did not write,
+and an interrupted, killed or failed rerun leaves the previous output verifying and
+byte-identical (issue 13, cases 1 and 2)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from curate import audit, cli, commit, demo, output
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], capture_output=True, text=True, cwd=REPO)
+
+
+def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
+    """The issue's reproduction: files at depth 1 and 2 in a folder curate did not write."""
+    warc = corpora / "web" / "dolma_wget_sample-0000.warc.gz"
+    f = tmp_path / "f"
+    (f / "text").mkdir(parents=True)
+    (f / "stats").mkdir()
+    (f / "text" / "mydata.parquet").write_text("mine\n")
+    (f / "stats" / "notes.json").write_text("{}\n")
+    before = snapshot(f)
+    r = run_cli("run", "--input", warc, "--domain", "web", "--stages", "ingest", "--output", f)
+    assert r.returncode == 2
+    assert "stats/notes.json" in r.stderr and "text/mydata.parquet" in r.stderr
+    assert snapshot(f) == before
+
+
+def test_foreign_manifest_is_not_overwritten(tmp_path, corpora):
+    f = tmp_path / "f"
+    f.mkdir()
+    (f / "manifest.json").write_text("{}\n")
+    r = run_cli("run", "--input", corpora / "web" / "dolma_wget_sample-0000.warc.gz", "--domain", "web", "--stages", "ingest", "--output", f)
+    assert r.returncode == 2 and "not a curate manifest" in r.stderr
+    assert (f / "manifest.json").read_text() == "{}\n"
+
+
+@pytest.mark.parametrize("rel", ["mine.txt", "text/mine.parquet", "tokens/deeper/mine.bin"])
+def test_rerun_refuses_foreign_files_in_a_finished_output(tmp_path, corpora, rel):
+    out = tmp_path / "out"
+    args = ["run", "--input", str(corpora / "web" / "dolma_wget_sample-0000.warc.gz"), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main(args) == 0
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out / rel).write_text("mine\n")
+    before = snapshot(out)
+    assert cli.main(args) == 2
+    assert snapshot(out) == before
+    (out / rel).unlink()
+    assert cli.main(args) == 0  # without it, the rerun replaces the output
+    output.verify_output(str(out))
+
+
+def test_rerun_replaces_only_its_own_files_and_the_audit(tmp_path, corpora):
+    """Every file of a run is listed in its manifest; a rerun with fewer stages removes the
+    files the old run wrote (tokens) and the audit's report, and nothing else is left."""
+    out = tmp_path / "out"
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) == 0
+    assert audit.main([str(out)]) == 0
+    m = output.verify_output(str(out))
+    listed = {e["file"] for e in m["files"]} | {e["file"] for e in m["derived"]} | {"manifest.json"}
+    assert listed == set(snapshot(out))
+    assert {"report.html", "stats/summary.json", "tokens/manifest.json", "stats/run.json"} <= listed
+    assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,langid", "--progress", "off"]) == 0
+    m2 = output.verify_output(str(out))
+    assert set(snapshot(out)) == {e["file"] for e in m2["files"]} | {"manifest.json"}
+    assert not (out / "tokens").exists() and not (out / "report.html").exists()
+
+
+def _demo_rerun(tmp_path) -> tuple[Path, list[str], dict]:
+    """A finished output, and the arguments of a rerun that would change it."""
+    out = tmp_path / "out"
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,langid,filter", "--progress", "off"]) == 0
+    output.verify_output(str(out))
+    return out, ["run", cfg, "--output", str(out), "--progress", "off"], snapshot(out)
+
+
+def _wait_for(cond, proc, timeout=120.0):
+    t0 = time.monotonic()
+    while not cond():
+        assert proc.poll() is None, "the run ended before the planned interrupt"
+        assert time.monotonic() - t0 < timeout
+        time.sleep(0.02)
+
+
+# points of the rerun: its staging folder is made; the pipeline has run a while; it is
+# writing output shards
+POINTS = {
+    "staging": lambda staging: staging.exists(),
+    "running": lambda staging: staging.exists() and time.sleep(2.0) is None,
+    "writing": lambda staging: any(p.suffix == ".parquet" for p in staging.rglob("*")),
+}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("point", list(POINTS))
+def test_interrupted_rerun_keeps_previous_output(tmp_path, sig, point):
+    out, args, before = _demo_rerun(tmp_path)
+    staging = out / commit.STAGING
+    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: POINTS[point](staging), proc)
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        stopped = time.monotonic() - t0
+    finally:
+        proc.kill()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, err
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert lines == [f"curate: interrupted; the previous output in {out} is unchanged"], err
+        assert stopped < 10, f"took {stopped:.1f} s to stop"
+        assert not staging.exists()
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    output.verify_output(str(out))
+    assert {k: v for k, v in snapshot(out).items() if not k.startswith(commit.STAGING)} == before
+    # the next run clears what the killed one left and completes
+    assert cli.main(args) == 0
+    output.verify_output(str(out))
+    assert not staging.exists() and "tokens/manifest.json" in snapshot(out)
+
+
+@pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
+def test_commit_killed_midway_completes_on_next_read(tmp_path, fault):
+    """A kill after the commit was decided is rolled forward by whoever reads the output next:
+    the result is the new run's output, whole."""
+    out, args, before = _demo_rerun(tmp_path)
+    clean = tmp_path / "clean"
+    assert cli.main([*args[:2], "--output", str(clean), "--progress", "off"]) == 0
+    env = dict(os.environ, CURATE_FAULT=fault)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
+    assert r.returncode == 137, r.stderr
+    assert (out / commit.STAGING / commit.JOURNAL).exists()
+    m = output.verify_output(str(out))  # completes the commit
+    assert not (out / commit.STAGING).exists()
+    got, want = snapshot(out), snapshot(clean)
+    assert set(got) == set(want)
+    for k in want:
+        if k != "manifest.json":
+            assert got[k] == want[k], k
+    assert m["counts"] == output.read_manifest(str(clean))["counts"]
+
+
+def test_failed_run_keeps_previous_output(tmp_path):
+    """A run that fails once the pipeline is being built (here: a broken tokenizer file)
+    leaves the old output and no staging folder."""
+    out, args, before = _demo_rerun(tmp_path)
+    broken = tmp_path / "tokenizer.json"
+    broken.write_text("{not json")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path(args[1]).read_text() + f"\n[tokenize]\ntokenizer = {str(broken)!r}\n".replace("'", '"'))
+    r = run_cli("run", bad, "--output", out, "--progress", "off")
+    assert r.returncode != 0
+    output.verify_output(str(out))
+    assert snapshot(out) == before
