@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from curate import schema
+from curate import ids, schema
 
 KINDS = {
     # kind: (schema or None for documents, sort keys, shard key column)
@@ -135,25 +135,54 @@ def fingerprint(path: str, block: int = 1 << 16) -> dict:
 
 
 def stage_counts(stats: dict, stages: list[str]) -> dict:
-    """Per-stage in/out/removed counts from the flat stats counter of a run."""
+    """Per-stage in/out/removed counts from the flat stats counter of a run.
+
+    ``docs_in`` is measured where documents enter each stage (for ingest: the records read,
+    i.e. documents read + records the readers sent to the ledger + quarantine rows);
+    ``rewrites`` are the counts of in-place edits (lines removed, PII redacted, ...).
+    """
     out = {}
-    prev_out = None
     for s in stages:
         removed = {k.split(".", 2)[2]: v for k, v in sorted(stats.items()) if k.startswith(f"{s}.removed.")}
-        docs_out = stats.get(f"{s}.docs_out", 0)
         entry = {
-            "docs_in": prev_out if prev_out is not None else docs_out + sum(removed.values()) + stats.get("ingest.quarantined", 0),
-            "docs_out": docs_out,
+            "docs_in": stats.get(f"{s}.docs_in", 0),
+            "docs_out": stats.get(f"{s}.docs_out", 0),
             "bytes_out": stats.get(f"{s}.bytes_out", 0),
             "removed": removed,
         }
+        rewrites = {k.split(".", 2)[2]: v for k, v in sorted(stats.items()) if k.startswith(f"{s}.rewrites.")}
+        if rewrites:
+            entry["rewrites"] = rewrites
         if s == "ingest":
+            read_removed = sum(v for k, v in removed.items() if k != ids.RULE)
+            entry["docs_in"] = stats.get("ingest.docs_read", 0) + read_removed + stats.get("ingest.quarantined", 0)
             entry["quarantined"] = stats.get("ingest.quarantined", 0)
+            entry["ids_renamed"] = stats.get("ingest.ids_renamed", 0)
             entry["files"] = stats.get("ingest.files", 0)
             entry["bytes_in"] = stats.get("ingest.bytes_in", 0)
         out[s] = entry
-        prev_out = docs_out
     return out
+
+
+class ConservationError(RuntimeError):
+    """Documents were lost or made up between stages: a bug, never a data problem."""
+
+
+def check_conservation(counts: dict, stages: list[str]) -> None:
+    """Every stage: in = out + ledger rows (+ quarantine at ingest), and each stage takes in
+    what the previous one let out. Raises ConservationError naming stage and numbers."""
+    problems = []
+    prev = None
+    for s in stages:
+        c = counts[s]
+        removed = sum(c["removed"].values())
+        if c["docs_in"] != c["docs_out"] + removed + c.get("quarantined", 0):
+            problems.append(f"{s}: {c['docs_in']} in != {c['docs_out']} out + {removed} in the ledger + {c.get('quarantined', 0)} quarantined")
+        if prev is not None and c["docs_in"] != counts[prev]["docs_out"]:
+            problems.append(f"{s}: {c['docs_in']} in != {counts[prev]['docs_out']} out of {prev}")
+        prev = s
+    if problems:
+        raise ConservationError("document counts do not add up (nothing was written): " + "; ".join(problems))
 
 
 def merge_counters(counters: Iterable[dict]) -> dict:

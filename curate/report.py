@@ -241,6 +241,22 @@ def funnel_card(s: dict) -> str:
     return card("Stage funnel", body, wide=True, note=note)
 
 
+def edits_card(s: dict) -> str:
+    """In-place rewrites (lines cut, PII redacted) and repeated ids: changes that remove no
+    document, so the funnel does not show them."""
+    rows = []
+    for e in s.get("funnel") or []:
+        for name, n in sorted(e.get("rewrites", {}).items()):
+            rows.append((e["stage"], name, n))
+        if e.get("ids_renamed"):
+            rows.append((e["stage"], "ids_renamed (one id, different texts: all kept under new ids)", e["ids_renamed"]))
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td>{_e(st)}</td><td>{_e(name)}</td><td>{num(n)}</td></tr>" for st, name, n in rows)
+    table = f"<table class='num'><tr><th>stage</th><th>edit</th><th>count</th></tr>{body}</table>"
+    return card("Edits and ids", table, note="Counts of changes inside kept documents, and of input ids that repeated with different texts.")
+
+
 def removals_card(s: dict, cols: dict) -> str:
     rows = []
     for st in sorted(s["removed"]["by_stage"], key=lambda x: STAGES.index(x) if x in STAGES else 99):
@@ -416,6 +432,7 @@ def render(s: dict) -> str:
     cards = [
         funnel_card(s),
         removals_card(s, cols),
+        edits_card(s),
         domains_card(s, cols),
         languages_card(s, cols),
         hosts_card(s),

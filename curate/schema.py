@@ -25,6 +25,7 @@ DOMAINS = ("web", "code", "books")
 # Columns every document has after ingestion.
 BASE_FIELDS = [
     pa.field("id", pa.string(), nullable=False),
+    pa.field("source_id", pa.string()),  # the record's own id field (JSONL/Parquet id), null without one
     pa.field("text", pa.large_string(), nullable=False),
     pa.field("domain", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
@@ -49,6 +50,7 @@ DOC_SCHEMA = pa.schema(BASE_FIELDS)
 LEDGER_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
+        pa.field("source_id", pa.string()),
         pa.field("stage", pa.string(), nullable=False),
         pa.field("rule", pa.string(), nullable=False),
         pa.field("value", pa.float64()),  # measured value the rule tested
@@ -154,6 +156,7 @@ def ledger_rows(
     return pa.RecordBatch.from_arrays(
         [
             docs.column("id"),
+            opt("source_id", pa.string()),
             col(stage, pa.string()),
             col(rule, pa.string()),
             col(value, pa.float64()),

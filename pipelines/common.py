@@ -63,6 +63,10 @@ class _StageFn(beam.DoFn):
         self.docs_in.inc(batch.num_rows)
         self.docs_out.inc(kept.num_rows)
         yield from emit(self.name, kept, ledger)
+        counters = getattr(self.stage, "counters", None)  # in-place rewrites (lines removed, PII redacted)
+        if counters:
+            yield beam.pvalue.TaggedOutput("stats", {f"{self.name}.rewrites.{k}": v for k, v in counters.items()})
+            counters.clear()
 
 
 class BatchStage(beam.PTransform):
@@ -73,8 +77,8 @@ class BatchStage(beam.PTransform):
         self.name, self.cfg = name, cfg
 
     def expand(self, docs):
-        out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.cfg)).with_outputs("ledger", main="docs")
-        return {"docs": out.docs, "ledger": out.ledger}
+        out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.cfg)).with_outputs("ledger", "stats", main="docs")
+        return {"docs": out.docs, "ledger": out.ledger, "stats": out.stats}
 
 
 class MergeCounts(beam.CombineFn):

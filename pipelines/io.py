@@ -8,7 +8,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from curate import output
+from curate import ids, output
 from curate.readers import read_shard
 from curate.readers.common import Limits
 from pipelines.common import NAMESPACE, count_rules
@@ -121,13 +121,34 @@ class ReadInputs(beam.PTransform):
             )
         )
         p_, size = self.partitions, self.limits["batch_size"]
-        docs = (
+        grouped = (
             out.docs
             | "ByPartition" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", p_))
             | "GroupByPartition" >> beam.GroupByKey()
-            | "Rebatch" >> beam.FlatMap(lambda kv: rebatch(kv[1], size))
+            | "UniqueIds" >> beam.ParDo(_UniqueIdsFn(size)).with_outputs("ledger", "stats", main="docs")
         )
-        return {"docs": docs, "ledger": out.ledger, "quarantine": out.quarantine, "files": out.files}
+        ledger = (out.ledger, grouped.ledger) | "IngestLedger" >> beam.Flatten()
+        # measured where documents enter the grouping: the run checks nothing was lost in it
+        read = out.docs | "Stats/read" >> beam.Map(lambda b: {"ingest.docs_read": b.num_rows})
+        stats = (read, grouped.stats) | "IngestStats" >> beam.Flatten()
+        return {"docs": grouped.docs, "ledger": ledger, "quarantine": out.quarantine, "files": out.files, "stats": stats}
+
+
+class _UniqueIdsFn(beam.DoFn):
+    """One id partition -> batches of about ``size`` documents with unique ids (curate.ids)."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def process(self, kv):
+        for kind, value in ids.unique_batches(kv[1], self.size, rebatch):
+            if kind == "docs":
+                yield value
+            elif kind == "ledger":
+                count_rules("ingest", value)
+                yield beam.pvalue.TaggedOutput("ledger", value)
+            elif value:
+                yield beam.pvalue.TaggedOutput("stats", {"ingest.ids_renamed": value})
 
 
 class WriteKind(beam.PTransform):
@@ -168,6 +189,7 @@ class WriteManifest(beam.PTransform):
         def write(_, entries, stats, files):
             manifest = dict(base)
             manifest["counts"] = output.stage_counts(stats, stages)
+            output.check_conservation(manifest["counts"], stages)
             manifest["stats"] = stats
             manifest["inputs"] = sorted(files, key=lambda f: (f["source"], f["path"]))
             manifest["outputs"] = {

@@ -65,15 +65,16 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool
         docs | "Stats/ingest" >> beam.Map(doc_stats, "ingest"),
         read["quarantine"] | "Stats/quarantine" >> beam.Map(lambda b: {"ingest.quarantined": b.num_rows}),
         read["files"] | "Stats/files" >> beam.Map(lambda f: {"ingest.files": 1, "ingest.bytes_in": f["bytes"]}),
+        read["stats"],
     ]
     for name in cfg.run["stages"][1:]:
+        stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
         res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root)
         docs = res["docs"]
         ledgers.append(res["ledger"])
         stats.append(docs | f"Stats/{name}" >> beam.Map(doc_stats, name))
-        for extra in ("stats",):  # global stages may report their own numbers
-            if extra in res:
-                stats.append(res[extra])
+        if "stats" in res:  # rewrite counters, global stages' own numbers
+            stats.append(res["stats"])
     ledger = ledgers | "Ledger" >> beam.Flatten()
     stats.append(ledger | "Stats/ledger" >> beam.Map(ledger_stats))
     counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())

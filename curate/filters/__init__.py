@@ -219,6 +219,7 @@ class Filter:
                     text, counts = step.fn(doc)
                     self.counters.update(counts)
                     if text != doc.text:
+                        self.counters[f"{step.name}_chars_removed"] += max(0, len(doc.text) - len(text))
                         doc = doc.rewritten(text)
                     continue
                 v = step.check(doc)

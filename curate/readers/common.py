@@ -294,6 +294,7 @@ class _Batcher:
                 return
         row = dict(
             id=id_,
+            source_id=_utf8(rec.user_id) if rec.user_id not in (None, "") else None,
             text=_utf8(rec.text),
             domain=sh.domain,
             source=_utf8(sh.source),
