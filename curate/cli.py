@@ -161,9 +161,27 @@ def cmd_run(ns, beam_args) -> int:
     shards = plan(cfg)
     progress = cfg.run["progress"] == "on" or (cfg.run["progress"] == "auto" and sys.stderr.isatty())
     t0 = time.time()
-    manifest = run(cfg, shards, beam_args, progress=progress)
+    manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
     return 0
+
+
+class Interrupted(KeyboardInterrupt):
+    def __init__(self, root: str):
+        super().__init__(root)
+        self.root = root
+
+
+def _interruptible(run, cfg, *args, **kw):
+    """Run the pipeline; on Ctrl-C remove this run's staging files (again: a Beam thread may
+    still have been writing) and say which output is unchanged."""
+    from curate import commit
+
+    try:
+        return run(cfg, *args, **kw)
+    except KeyboardInterrupt:
+        commit.abort(cfg.run["output"])
+        raise Interrupted(cfg.run["output"]) from None
 
 
 def cmd_demo(ns, beam_args) -> int:
@@ -174,7 +192,7 @@ def cmd_demo(ns, beam_args) -> int:
     cfg_path = demo.write_demo(ns.output)
     cfg = config.load(cfg_path)
     shards = plan(cfg)
-    manifest = run(cfg, shards, beam_args, progress=sys.stderr.isatty())
+    manifest = _interruptible(run, cfg, shards, beam_args, progress=sys.stderr.isatty())
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
     report(manifest, cfg.run["output"], time.time() - t0)
     print(f"next: curate audit {cfg.run['output']}  (writes report.html)")
@@ -203,6 +221,8 @@ def main(argv=None) -> int:
 
     # Beam's optional GCP clients warn at import time; not useful to a local user.
     logging.getLogger().setLevel(logging.ERROR)
+    # Beam logs a failing or interrupted step at ERROR before raising it here: said once, below
+    logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     ns, rest = _parser().parse_known_args(argv)
     _sigterm_as_interrupt()
     unknown = [a for a in rest if a.startswith("--") and "=" not in a and a[2:].replace("-", "_") in INPUT_OPTS]
@@ -217,8 +237,8 @@ def main(argv=None) -> int:
     except ValueError as e:  # e.g. an output directory that is not ours
         print(f"curate: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        out = getattr(ns, "output", None)
+    except KeyboardInterrupt as e:
+        out = getattr(e, "root", None)
         where = f" in {out}" if out else ""
         print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
         return INTERRUPTED

@@ -67,7 +67,7 @@ def check_owned(root: str) -> dict:
         return {}
     if not any(rel == output.MANIFEST for rel, _ in present):
         raise ForeignFiles(
-            f"output {root!r} is not empty and holds no curate manifest "
+            f"output {root!r} is not empty and is not a curate output (no {output.MANIFEST}; it holds "
             f"({', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
         )
     manifest = output.read_manifest(root)

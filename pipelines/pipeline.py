@@ -95,10 +95,10 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     output (curate.commit); return the manifest. An interrupted or failed run leaves the
     previous output as it was."""
     root = cfg.run["output"]
-    staging = commit.begin(root)
     opts = PipelineOptions(beam_args or [])
     if not opts.get_all_options().get("runner"):
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
+    staging = commit.begin(root)
     try:
         with beam.Pipeline(options=opts) as p:
             build(p, cfg, shards, staging, progress)

@@ -58,7 +58,7 @@ def _simulate_later_stages(root: Path) -> None:
         repeat=pl.Series(np.where(web.to_numpy(), 1, 2)).cast(pl.Int32),
         num_tokens=(pl.col("text").str.len_bytes() // 4).cast(pl.Int64),
     )
-    stats = {"ingest.docs_out": text.height, "ingest.quarantined": quar.height + 2, "ingest.files": 4}
+    stats = {"ingest.docs_read": text.height, "ingest.docs_out": text.height, "ingest.quarantined": quar.height + 2, "ingest.files": 4}
     stats.update({f"ingest.removed.{r}": n for r, n in ledger.group_by("rule").len().iter_rows()})
     v = _h(text["id"], 5)
     lo, removed = 0.0, []
@@ -69,7 +69,7 @@ def _simulate_later_stages(root: Path) -> None:
         v = v[~mask]
         lo += share
         removed.append(gone.select(
-            "id", stage=pl.lit(stage), rule=pl.lit(rule), value=pl.col("language_score").cast(pl.Float64), threshold=pl.lit(0.5),
+            "id", "source_id", stage=pl.lit(stage), rule=pl.lit(rule), value=pl.col("language_score").cast(pl.Float64), threshold=pl.lit(0.5),
             kept_id=pl.lit("0123456789abcdef") if stage == "dedup" else pl.lit(None, pl.String),
             domain="domain", source="source", url="url", path="path", offset="offset", language="language",
             snippet=pl.col("text").str.slice(0, 200),
@@ -77,6 +77,7 @@ def _simulate_later_stages(root: Path) -> None:
         stats[f"{stage}.removed.{rule}"] = gone.height
     prev = stats["ingest.docs_out"]
     for stage in ("langid", "filter", "dedup", "quality", "rebalance", "tokenize"):
+        stats[f"{stage}.docs_in"] = prev
         prev -= sum(n for k, n in stats.items() if k.startswith(f"{stage}.removed."))
         stats[f"{stage}.docs_out"] = prev
     per_domain = dict(text.group_by("domain").agg((pl.col("num_tokens") * pl.col("repeat")).sum()).iter_rows())

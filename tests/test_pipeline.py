@@ -50,7 +50,7 @@ def test_ingest_only_accounts_for_every_record(tmp_path, small_inputs):
     m = output.read_manifest(str(out))
     assert m["counts"]["ingest"] == {
         "docs_in": 82, "docs_out": 80, "removed": {"empty_text": 1}, "quarantined": 1,
-        "files": 2, "bytes_in": m["counts"]["ingest"]["bytes_in"], "bytes_out": m["counts"]["ingest"]["bytes_out"],
+        "files": 2, "ids_renamed": 0, "bytes_in": m["counts"]["ingest"]["bytes_in"], "bytes_out": m["counts"]["ingest"]["bytes_out"],
     }
     listed = {e["file"]: e for e in m["outputs"]["text"]}
     assert sorted(listed) == [f"text/part-0000{i}-of-00004.parquet" for i in range(4)]

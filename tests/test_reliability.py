@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from curate import cli, output
+from curate import commit, cli, output
 
 
 def make_inputs(d: Path, files: int = 6, rows: int = 4000) -> None:
@@ -38,7 +38,7 @@ def test_sigkill_midway_then_rerun_is_identical_to_a_clean_run(tmp_path):
     # a first run killed part-way: the directory must not look finished
     proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args, "--output", str(crashed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not (crashed / "text").exists() and proc.poll() is None:
+    while time.time() < deadline and not (crashed / commit.STAGING / "text").exists() and proc.poll() is None:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

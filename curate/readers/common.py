@@ -9,7 +9,6 @@ with the exception as its reason.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import re
@@ -20,6 +19,7 @@ from typing import Iterator, Optional
 import pyarrow as pa
 
 from curate import schema
+from curate.readers import decompress
 
 
 class LimitExceeded(Exception):
@@ -91,8 +91,10 @@ class Bad:
 
 # --- opening files -----------------------------------------------------------------------
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MAGIC, ZSTD_MAGIC = decompress.GZIP_MAGIC, decompress.ZSTD_MAGIC
+# Records decoded from a compressed member are held until the member passes its check; past
+# this many held text bytes, the rest of the file is checked in one extra pass instead.
+HOLD_BYTES = 256 << 20
 
 
 class _Capped(io.RawIOBase):
@@ -159,17 +161,11 @@ def compression(path: str) -> Optional[str]:
 
 
 def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
-    """Open a possibly compressed file as a decompressed, size-capped binary stream."""
+    """Open a possibly compressed file as a decompressed, size-capped binary stream; gzip
+    and zstd are decoded member by member with their checks (``curate.readers.decompress``)."""
     kind = compression(path)
     raw = open_raw(path)
-    if kind == "gzip":
-        stream = gzip.GzipFile(fileobj=raw)
-    elif kind == "zstd":
-        import zstandard
-
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    else:
-        stream = raw
+    stream = decompress.Members(raw, kind, path) if kind else raw
     return io.BufferedReader(_Capped(stream, limits.max_file_bytes, path), buffer_size=1 << 20)
 
 
@@ -266,6 +262,52 @@ class _Batcher:
         self.docs: list[dict] = []
         self.skipped: list[tuple[dict, str, Optional[float], Optional[float]]] = []
         self.bad: list[dict] = []
+        # records decoded from compressed members not yet checked: (stream, position, list, item)
+        self.held: list[tuple] = []
+        self.held_bytes = 0
+        self.stream = None  # the decompress.Members stream records are read from, if any
+
+    def _accept(self, target: list, item, nbytes: int) -> None:
+        """Append to docs/skipped, or hold it until its member passed its check."""
+        st = self.stream
+        if st is None or (not self.held and st.verified >= st.produced):
+            target.append(item)
+            return
+        if st.doomed is not None and st.produced > st.doomed:
+            row = item[0] if isinstance(item, tuple) else item
+            self._corrupt(row)
+            return
+        self.held.append((st, st.produced, target, item))
+        self.held_bytes += nbytes
+        self.release()
+        if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
+            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind)
+            st.verified = max(st.verified, verified)
+            st.doomed = verified if err else None
+            self.release()
+
+    def release(self) -> None:
+        n = 0
+        for st, pos, target, item in self.held:
+            if pos > st.verified:
+                break
+            target.append(item)
+            n += 1
+        if n:
+            del self.held[:n]
+            self.held_bytes = sum(len(item[0]["text"] if isinstance(item, tuple) else item["text"]) for *_, item in self.held)
+
+    def _corrupt(self, row: dict) -> None:
+        st = self.stream
+        why = st.failed.detail if st and st.failed else f"{st.kind if st else ''} member after decompressed byte {st.doomed if st else ''} failed its check"
+        self.quarantine(row["path"], row["offset"], "corrupt_compressed", f"record decoded from a damaged member: {why}"[:500])
+
+    def drop_held(self) -> None:
+        """At the end of a shard: what is still held never passed a check."""
+        self.release()
+        for *_, item in self.held:
+            self._corrupt(item[0] if isinstance(item, tuple) else item)
+        self.held, self.held_bytes = [], 0
 
     def quarantine(self, path: str, offset: int, reason: str, detail: str) -> None:
         sh = self.shard
@@ -306,13 +348,15 @@ class _Batcher:
         )
         text = row["text"]
         if rec.skip_rule:
-            self.skipped.append((row, rec.skip_rule, rec.skip_value, rec.skip_threshold))
+            self._accept(self.skipped, (row, rec.skip_rule, rec.skip_value, rec.skip_threshold), nbytes)
         elif not text.strip():
-            self.skipped.append((row, "empty_text", 0.0, None))
+            self._accept(self.skipped, (row, "empty_text", 0.0, None), nbytes)
         else:
-            self.docs.append(row)
+            self._accept(self.docs, row, nbytes)
 
     def flush(self, final: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+        if final:
+            self.drop_held()
         if self.docs and (final or len(self.docs) >= self.limits.batch_size):
             yield "docs", schema.docs_from_rows(self.docs)
             self.docs = []
@@ -361,18 +405,24 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
     """Run a format reader over a shard; yield ("docs"|"ledger"|"quarantine", RecordBatch)."""
     b = _Batcher(shard, limits)
     last = shard.start
-    try:
-        for rec in reader(shard, limits):
-            last = rec.offset
-            b.add(rec)
-            yield from b.flush(final=False)
-    except LimitExceeded as e:
-        b.add(Bad(last, e.reason, e.detail))
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as e:  # a broken file costs one quarantine row, not the job (Rust panics included)
-        b.add(Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500]))
-    yield from b.flush(final=True)
+    with decompress.watch() as streams:
+        try:
+            for rec in reader(shard, limits):
+                last = rec.offset
+                b.stream = streams[-1] if streams else None
+                b.add(rec)
+                yield from b.flush(final=False)
+        except LimitExceeded as e:
+            b.add(Bad(last, e.reason, e.detail))
+        except decompress.CorruptData as e:  # nothing from the damaged member on is trusted
+            b.add(Bad(e.member_start, "corrupt_compressed", e.detail))
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as e:  # a broken file costs one quarantine row, not the job (Rust panics included)
+            b.add(Bad(last, "read_error", f"{type(e).__name__}: {e}"[:500]))
+        if streams:
+            b.stream = streams[-1]
+        yield from b.flush(final=True)
 
 
 def relpath(path: str, root: str) -> str:

@@ -37,6 +37,7 @@ import zlib
 from http import HTTPStatus
 from typing import Iterator
 
+from curate.readers import decompress
 from curate.readers.common import Bad, Doc, Limits, LimitExceeded, Shard, compression, decode_text, looks_binary, open_raw
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
@@ -63,13 +64,8 @@ class _Input(io.RawIOBase):
         self.path, self.limit, self.pos, self.error = path, limits.max_file_bytes, 0, None
         kind = compression(path)
         self._raw = open_raw(path)
-        if kind == "gzip":
-            self._src = gzip.GzipFile(fileobj=self._raw)
-            self._read = self._src.read1  # read1: a later truncation must not discard bytes already inflated
-        elif kind == "zstd":
-            import zstandard
-
-            self._src = zstandard.ZstdDecompressor().stream_reader(self._raw, closefd=False)
+        if kind:  # member by member, each checked (curate.readers.decompress)
+            self._src = decompress.Members(self._raw, kind, path)
             self._read = self._src.read
         else:
             self._src, self._read = self._raw, self._raw.read
@@ -88,6 +84,9 @@ class _Input(io.RawIOBase):
             data = self._read(n)
         except EOFError as e:
             self.error = ("truncated_record", f"compressed stream ends early at byte {self.pos}: {e}")
+            return b""
+        except decompress.CorruptData as e:
+            self.error = ("corrupt_compressed", e.detail)
             return b""
         except Exception as e:  # zlib.error, ZstdError, OSError: corrupt data
             self.error = ("read_error", f"decompression failed at byte {self.pos}: {type(e).__name__}: {e}"[:500])
