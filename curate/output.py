@@ -34,7 +34,7 @@ KINDS = {
     "ledger": (schema.LEDGER_SCHEMA, [("id", "ascending"), ("stage", "ascending")], "id"),
     "quarantine": (
         schema.QUARANTINE_SCHEMA,
-        [("path", "ascending"), ("offset", "ascending"), ("reason", "ascending")],
+        [("path", "ascending"), ("offset", "ascending"), ("reason", "ascending"), ("detail", "ascending")],
         "path",
     ),
 }

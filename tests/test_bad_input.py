@@ -74,13 +74,16 @@ def test_truncated_gzip_keeps_what_was_read(tmp_path):
     assert 0 < len(r["docs"]) < 2000
     assert len(r["quarantine"]) == 1 and r["quarantine"][0]["reason"] == "read_error"
     assert "EOFError" in r["quarantine"][0]["detail"] or "Compressed file ended" in r["quarantine"][0]["detail"]
+    # the row points where reading failed: the first line not read whole, not the last good one
+    n = len(r["docs"])
+    assert r["quarantine"][0]["offset"] == len(lines(*({"text": f"document {i} " * 50} for i in range(n))))
 
 
 def test_corrupt_gzip(tmp_path):
     p = tmp_path / "bad.jsonl.gz"
     p.write_bytes(b"\x1f\x8b" + b"\x00garbage" * 100)
     r = read_all(p)
-    assert not r["docs"] and [q["reason"] for q in r["quarantine"]] == ["read_error"]
+    assert not r["docs"] and [q["reason"] for q in r["quarantine"]] == ["corrupt_compressed"]
 
 
 def test_zstd_jsonl(tmp_path):

@@ -49,7 +49,8 @@ def test_xor_in_a_single_member_gzip_leaks_nothing(tmp_path, corpora):
     assert all(clean.get(i) == t for i, t in got.items())  # no document differs from the original
     q = pl.read_parquet(f"{tmp_path / 'ob'}/quarantine/*.parquet")
     assert "corrupt_compressed" in set(q["reason"])
-    first = q.filter(pl.col("reason") == "corrupt_compressed").sort("offset").row(0, named=True)
+    rest = q.filter((pl.col("reason") == "corrupt_compressed") & ~pl.col("detail").str.starts_with("record decoded"))
+    first = rest.sort("offset").row(0, named=True)
     assert first["offset"] == 0 and "incorrect data check" in first["detail"]  # the whole file is one member
     c = m["counts"]["ingest"]
     assert c["docs_in"] == c["docs_out"] + sum(c["removed"].values()) + c["quarantined"]

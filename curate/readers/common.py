@@ -80,6 +80,7 @@ class Doc:
     skip_rule: Optional[str] = None  # readable but excluded by an ingest rule: goes to the ledger
     skip_value: Optional[float] = None
     skip_threshold: Optional[float] = None
+    end: Optional[int] = None  # where the record ends, when the reader knows: a read error after it is quarantined there
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Bad:
     offset: int
     reason: str
     detail: str = ""
+    end: Optional[int] = None
 
 
 # --- opening files -----------------------------------------------------------------------
@@ -408,11 +410,13 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
     with decompress.watch() as streams:
         try:
             for rec in reader(shard, limits):
-                last = rec.offset
+                last = rec.end if rec.end is not None else rec.offset
                 b.stream = streams[-1] if streams else None
                 b.add(rec)
                 yield from b.flush(final=False)
         except LimitExceeded as e:
+            for st in streams:  # reading stopped, nothing failed: what was decoded is a prefix
+                st.verified = st.produced
             b.add(Bad(last, e.reason, e.detail))
         except decompress.CorruptData as e:  # nothing from the damaged member on is trusted
             b.add(Bad(e.member_start, "corrupt_compressed", e.detail))

@@ -37,8 +37,7 @@ class CorruptData(Exception):
         self.member_start, self.detail = member_start, detail
 
 
-class Truncated(EOFError):
-    """The compressed stream ends inside a member."""
+Truncated = EOFError  # the compressed stream ends inside a member (as Python's gzip reports it)
 
 
 def _decoder(kind: str):
@@ -91,7 +90,7 @@ class Members:
                     self._eof = True
                     if self._in_member:
                         self.verified = max(self.verified, self.produced)  # a prefix of the original (see module doc)
-                        raise Truncated(f"compressed stream ends inside a member at byte {self.consumed}")
+                        raise Truncated(f"Compressed file ended before the end-of-stream marker was reached (compressed byte {self.consumed})")
                     return b""
             if not self._in_member:
                 if not self._tail.strip(b"\x00"):  # zero padding after the last member

@@ -118,6 +118,8 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
             try:
                 obj = json.loads(s)
             except ValueError as e:
-                yield Bad(offset, "bad_json", str(e)[:200])
+                yield Bad(offset, "bad_json", str(e)[:200], end=pos)
                 continue
-            yield record_to_doc(obj, offset, shard)
+            rec = record_to_doc(obj, offset, shard)
+            rec.end = pos
+            yield rec
