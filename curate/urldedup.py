@@ -1,9 +1,11 @@
 """The ``urldedup`` stage: one document per normalised URL (the same page crawled twice).
 
-``normalize_url`` folds what does not change the page: the scheme (http = https), host case,
-a leading ``www.``, default ports (:80, :443), a trailing slash, the fragment, tracking
-parameters (``tracking_params``: names, or prefixes ending in ``*``), and the order of the
-remaining query parameters. The path and the other parameters keep their case: they can name
+``normalize_url`` folds what does not change the page: the scheme (http = https; a bare
+``host/path`` as in Dolma's ``metadata.url`` is accepted), host case, a leading ``www.``,
+default ports (:80, :443), a trailing slash, the fragment, tracking parameters
+(``tracking_params``: names, or prefixes ending in ``*``), parameters with an empty value
+(``?q=&id=3`` = ``?id=3``; a bare ``?q`` is kept), HTML-escaped ``&amp;`` separators, percent-encoding differences
+(``%20`` = ``+``, ``%2C`` = ``,``) and the order of the remaining query parameters. The path and the other parameters keep their case: they can name
 different pages.
 
 The survivor is chosen exactly as dedup chooses (``curate.dedup.cluster``: quality when
@@ -35,13 +37,16 @@ _DEFAULT_PORTS = {"80", "443"}
 
 def normalize_url(url: str | None, tracking=TRACKING) -> str | None:
     """The dedup form of a URL (no scheme: ``host[:port]/path?query``); None when it has no host."""
-    if not url:
+    if not url or not url.strip():
         return None
+    url = url.strip()
+    if "://" not in url[:16] and not url.startswith("//"):  # a bare host/path (Dolma's metadata.url)
+        url = "//" + url
     try:
-        u = urlsplit(url.strip())
+        u = urlsplit(url)
         host, port = (u.hostname or ""), u.port
     except ValueError:  # a malformed port or IPv6 literal: compare the text as given
-        return url.strip()
+        return url
     if not host:
         return None
     host = host.rstrip(".")
@@ -52,7 +57,12 @@ def normalize_url(url: str | None, tracking=TRACKING) -> str | None:
     path = u.path.rstrip("/")
     exact = {t.lower() for t in tracking if not t.endswith("*")}
     prefixes = tuple(t[:-1].lower() for t in tracking if t.endswith("*"))
-    params = [(k, v) for k, v in parse_qsl(u.query, keep_blank_values=True)
+    query = u.query
+    while "&amp;" in query:  # an HTML-escaped link copied into the crawl
+        query = query.replace("&amp;", "&")
+    # "k=" (an empty value) is dropped; a bare "k" is kept: it can name the page (SPIP's ?article154)
+    params = [(k, v) for part in query.split("&") if part and not part.endswith("=")
+              for k, v in parse_qsl(part, keep_blank_values=True)
               if k.lower() not in exact and not k.lower().startswith(prefixes)]
     query = urlencode(sorted(params))
     return f"{host}{path}" + (f"?{query}" if query else "")
