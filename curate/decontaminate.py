@@ -49,26 +49,85 @@ _PUNCT = r"[\p{P}\p{S}\p{N}]+"
 
 
 def normalize_words(texts) -> pa.LargeStringArray:
-    """The matching normalisation: punctuation and symbols -> spaces, then dedup's ``normalize``."""
+    """The matching normalisation: punctuation, symbols and numbers -> spaces, then dedup's
+    ``normalize``."""
     arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(list(texts), pa.large_string())
     return normalize(pc.replace_substring_regex(arr, _PUNCT, " "))
 
 
+_P = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the window polynomial
+_WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
+
+
+def _powers(n: int) -> np.ndarray:
+    """P^(n-1-q) mod 2^64 for q = 0..n-1."""
+    return np.array([pow(int(_P), n - 1 - q, 1 << 64) for q in range(n)], dtype=np.uint64)
+
+
+def windows(normalized, n: int):
+    """Every window of ``n`` consecutive words of every text: (word hashes, window hash
+    H_t = sum_q w[t+q] P^(n-1-q) mod 2^64, each window's text index, its word position).
+    Word hashes are dedup's shingle hashes of 1-grams (one compiled pass)."""
+    w, offs = shingle_hashes(normalized, 1)
+    counts = np.diff(offs)
+    doc_of_word = np.repeat(np.arange(len(counts)), counts)
+    nwin = max(len(w) - n + 1, 0)
+    start = np.arange(nwin)
+    valid = doc_of_word[start] == doc_of_word[start + n - 1] if nwin else np.zeros(0, bool)
+    start = start[valid]
+    h = np.zeros(len(start), dtype=np.uint64)
+    pw = _powers(n)
+    with np.errstate(over="ignore"):
+        for q in range(n):
+            h += w[start + q] * pw[q]
+    doc = doc_of_word[start]
+    return w, h, start, doc, start - offs[doc]
+
+
+def window_keys(w: np.ndarray, h: np.ndarray, start: np.ndarray, n: int, edits: int):
+    """The lookup keys of each window: itself (``edits`` = 0), or its ``n`` variants with one
+    word replaced by a wildcard (``edits`` = 1: a window matches an evaluation window that
+    differs from it in at most one word, e.g. one substitution)."""
+    if edits == 0:
+        yield h
+        return
+    pw = _powers(n)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            yield h + (_WILD - w[start + k]) * pw[k]
+
+
 @dataclass
 class EvalNgrams:
-    """The evaluation n-grams: sorted hashes, the (first) item of each, the item names."""
+    """The evaluation n-grams: sorted keys, the (first) item of each, the item names."""
 
     hashes: np.ndarray  # uint64, sorted, unique
     items: np.ndarray  # int32 index into names
     names: list
     stats: dict
 
+    def __post_init__(self):
+        # a bitmap of the keys' top bits (~16 bits per key, at most 256 MiB): almost every
+        # document window is rejected by one gather, and only the rest are binary-searched
+        self.shift = np.uint64(64 - min(31, max(16, int(np.ceil(np.log2(max(len(self.hashes), 1) * 16))))))
+        top = self.hashes >> self.shift
+        self.bitmap = np.zeros(int((np.uint64(1) << (np.uint64(64) - self.shift)) // np.uint64(64)) + 1, np.uint64)
+        word = top >> np.uint64(6)  # sorted, as the hashes are
+        first = np.flatnonzero(np.concatenate([[True], word[1:] != word[:-1]])) if len(word) else np.zeros(0, np.int64)
+        if len(first):
+            self.bitmap[word[first]] = np.bitwise_or.reduceat(np.uint64(1) << (top & np.uint64(63)), first)
+
     def lookup(self, h: np.ndarray) -> np.ndarray:
-        """Item index of each hash, -1 where it is not an evaluation n-gram."""
-        pos = np.searchsorted(self.hashes, h)
-        pos = np.minimum(pos, max(len(self.hashes) - 1, 0))
-        hit = (self.hashes[pos] == h) if len(self.hashes) else np.zeros(len(h), bool)
-        return np.where(hit, self.items[pos] if len(self.items) else -1, -1)
+        """Item index of each key, -1 where it is not an evaluation key."""
+        out = np.full(len(h), -1)
+        if not len(self.hashes):
+            return out
+        top = h >> self.shift
+        maybe = np.flatnonzero((self.bitmap[top >> np.uint64(6)] >> (top & np.uint64(63))) & np.uint64(1))
+        if len(maybe):
+            pos = np.minimum(np.searchsorted(self.hashes, h[maybe]), len(self.hashes) - 1)
+            out[maybe] = np.where(self.hashes[pos] == h[maybe], self.items[pos], -1)
+        return out
 
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
@@ -146,41 +205,35 @@ def check_eval_sets(sets) -> list[dict]:
     return out
 
 
-def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0) -> EvalNgrams:
-    """Hash every n-gram of every evaluation item (files in sorted order, so the item an
-    n-gram is attributed to, its first occurrence, never depends on the machine)."""
+def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int = 0) -> EvalNgrams:
+    """Key every n-word window of every evaluation item (files in sorted order, so the item a
+    key is attributed to, its first occurrence, never depends on the machine)."""
     from curate.readers import list_files
 
     names, hs, idx = [], [], []
     stats = {"eval_items": 0, "eval_items_too_short": 0}
     for i, spec in enumerate(sets):
-        files = list_files(spec["glob"])
-        if not files:
-            raise ValueError(f"eval_sets[{i}].glob: {spec['glob']!r} matches no files")
-        for path, rel in files:
+        for path, rel in list_files(spec["glob"]):
             name = spec["name"] or rel.split("/")[-1].split(".")[0]
             items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
             if not items:
                 continue
-            h, offs = shingle_hashes(normalize_words([t for _, t in items]), n)
-            counts = np.diff(offs)
-            words = _word_counts(normalize_words([t for _, t in items]))
-            short = words < n
-            counts[short] = 0
-            keep = np.repeat(~short, np.diff(offs))
+            norm = normalize_words([t for _, t in items])
+            w, h, start, doc, _ = windows(norm, n)
             stats["eval_items"] += len(items)
-            stats["eval_items_too_short"] += int(short.sum())
-            hs.append(h[keep])
-            idx.append(np.repeat(np.arange(len(names), len(names) + len(items), dtype=np.int32), counts))
+            stats["eval_items_too_short"] += int((_word_counts(norm) < n).sum())
+            for keys in window_keys(w, h, start, n, edits):
+                hs.append(keys)
+                idx.append((doc + len(names)).astype(np.int32))
             names += [f"{name}:{item}" for item, _ in items]
     h = np.concatenate(hs) if hs else np.zeros(0, np.uint64)
     it = np.concatenate(idx) if idx else np.zeros(0, np.int32)
-    order = np.lexsort((it, h))  # by hash, then item: the first item wins
+    order = np.lexsort((it, h))  # by key, then item: the first item wins
     h, it = h[order], it[order]
     first = np.concatenate([[True], h[1:] != h[:-1]]) if len(h) else np.zeros(0, bool)
     h, it = h[first], it[first]
     if max_ngrams and len(h) > max_ngrams:
-        raise ValueError(f"eval_sets: {len(h):,} distinct {n}-grams exceed max_ngrams = {max_ngrams:,} (see docs/scale.md)")
+        raise ValueError(f"eval_sets: {len(h):,} distinct {n}-gram keys exceed max_ngrams = {max_ngrams:,} (see docs/scale.md)")
     stats["eval_ngrams"] = int(len(h))
     return EvalNgrams(h, it, names, stats)
 
@@ -197,9 +250,10 @@ class Decontaminate:
     DEFAULTS = {
         "eval_sets": [],  # [[decontaminate.eval_sets]] tables: name, glob, format, text_fields, id_field, unit
         "ngram": 13,  # words per n-gram (GPT-3, datatrove)
+        "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
         "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
         "domains": ["web", "code", "books"],
-        "max_ngrams": 100_000_000,  # refuse evaluation sets with more distinct n-grams (memory per worker)
+        "max_ngrams": 100_000_000,  # refuse evaluation sets with more distinct keys (memory per worker)
     }
 
     def __init__(self, cfg: dict | None = None):
@@ -207,30 +261,39 @@ class Decontaminate:
         self.sets = check_eval_sets(c["eval_sets"])
         if c["mode"] not in MODES:
             raise ValueError(f"mode: {c['mode']!r} is not one of {', '.join(MODES)}")
-        if not isinstance(c["ngram"], int) or c["ngram"] < 1:
-            raise ValueError(f"ngram: expected a whole number >= 1, got {c['ngram']!r}")
-        self.n, self.mode, self.domains, self.max_ngrams = c["ngram"], c["mode"], list(c["domains"]), c["max_ngrams"]
+        if not isinstance(c["ngram"], int) or c["ngram"] < 2:
+            raise ValueError(f"ngram: expected a whole number >= 2, got {c['ngram']!r}")
+        if c["max_edits"] not in (0, 1):
+            raise ValueError(f"max_edits: expected 0 or 1, got {c['max_edits']!r}")
+        self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
+        self.domains, self.max_ngrams = list(c["domains"]), c["max_ngrams"]
         self.cfg = c
         self.evals: EvalNgrams | None = None
         self.counters = {"cut_docs": 0, "cut_chars": 0}
 
     def setup(self) -> "Decontaminate":
         if self.evals is None:
-            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams)
+            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits)
         return self
 
-    def matches(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per text: (matched n-grams, item index of the first match or -1, its n-gram position)."""
-        h, offs = shingle_hashes(normalize_words(texts), self.n)
-        item = self.evals.lookup(h)
-        ndoc = len(offs) - 1
-        doc = np.repeat(np.arange(ndoc), np.diff(offs))
+    def window_hits(self, normalized):
+        """(text index, word position, item index) of every window matching an evaluation key."""
+        w, h, start, doc, pos = windows(normalized, self.n)
+        item = np.full(len(h), -1)
+        for keys in window_keys(w, h, start, self.n, self.edits):
+            found = self.evals.lookup(keys)
+            item = np.where(item < 0, found, item)
         hit = item >= 0
-        count = np.bincount(doc[hit], minlength=ndoc)
+        return doc[hit], pos[hit], item[hit]
+
+    def matches(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per text: (matching windows, item of the first match or -1, its word position)."""
+        ndoc = len(texts)
+        doc, pos, item = self.window_hits(normalize_words(texts))
+        count = np.bincount(doc, minlength=ndoc)
         first_item, first_pos = np.full(ndoc, -1), np.full(ndoc, -1)
-        hd = doc[hit][::-1]  # reversed, so the first hit of each document is written last
-        first_item[hd] = item[hit][::-1]
-        first_pos[hd] = (np.flatnonzero(hit) - offs[doc[hit]])[::-1]
+        first_item[doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
+        first_pos[doc[::-1]] = pos[::-1]
         return count, first_item, first_pos
 
     def process(self, batch: pa.RecordBatch):
@@ -274,17 +337,14 @@ class Decontaminate:
         return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string())), schema.empty(schema.LEDGER_SCHEMA)
 
     def cut_text(self, text: str) -> str:
-        """The text without the whitespace-separated tokens covered by a matching n-gram (a
+        """The text without the whitespace-separated tokens covered by a matching window (a
         cut that spans a line break leaves one)."""
         tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
         owner = [t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])]
-        words = " ".join(w for w in norm if w)
-        h, _ = shingle_hashes(pa.array([words], pa.large_string()), self.n)
-        if len(owner) < self.n:
-            return text
+        joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
         covered = np.zeros(len(tokens), bool)
-        for p in np.flatnonzero(self.evals.lookup(h) >= 0).tolist():
+        for p in self.window_hits(joined)[1].tolist():
             covered[owner[p] : owner[p + self.n - 1] + 1] = True
         out, pos, t = [], 0, 0
         while t < len(tokens):
