@@ -37,6 +37,17 @@ class _Apply(beam.DoFn):
             yield beam.pvalue.TaggedOutput("stats", stats)
 
 
+class _Frequent(beam.DoFn):
+    def __init__(self, lib: Lib, j: int):
+        self.lib, self.j = lib, j
+
+    def process(self, kv):
+        rows = self.lib.frequent_rows(cluster.concat(kv[1]))
+        if rows.num_rows:  # a hash lives in one shard: distinct counts add up
+            yield beam.pvalue.TaggedOutput("stats", {"linededup.frequent_lines": len(rows.column("hash").unique())})
+        yield from output.split_by_shard(rows, "id", self.j)
+
+
 class LineDedup(beam.PTransform):
     def __init__(self, section: dict, cfg=None, root=None):
         super().__init__(label="linededup")
@@ -51,11 +62,12 @@ class LineDedup(beam.PTransform):
             docs
             | "LineRows" >> beam.FlatMap(lambda b: cluster.partition(lib.line_rows(b), r, column="hash"))
             | "ByHash" >> beam.GroupByKey()
-            | "Frequent" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.frequent_rows(cluster.concat(kv[1])), "id", j))
+            | "Frequent" >> beam.ParDo(_Frequent(lib, j)).with_outputs("stats", main="rows")
         )
         joined = {
             "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", j)),
-            "frequent": frequent,
+            "frequent": frequent.rows,
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", "stats", main="docs")
-        return {"docs": out.docs, "ledger": out.ledger, "stats": out.stats}
+        stats = (out.stats, frequent.stats) | "Stats" >> beam.Flatten()
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats}

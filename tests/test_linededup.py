@@ -27,8 +27,11 @@ def ref_norm(line: str) -> str:
 
 def reference(texts: dict[str, str], max_docs: int) -> dict[str, str]:
     """Each text without the lines whose normalised form is in more than max_docs texts."""
-    count = Counter(n for t in texts.values() for n in {ref_norm(x) for x in t.split("\n")} if n)
-    return {i: "\n".join(x for x in t.split("\n") if not (ref_norm(x) and count[ref_norm(x)] > max_docs))
+    def counted(n):  # lines without letters are not counted
+        return n.strip("0 ") != ""
+
+    count = Counter(n for t in texts.values() for n in {ref_norm(x) for x in t.split("\n")} if counted(n))
+    return {i: "\n".join(x for x in t.split("\n") if not (counted(ref_norm(x)) and count[ref_norm(x)] > max_docs))
             for i, t in texts.items()}
 
 
@@ -89,6 +92,8 @@ def test_shared_cc_documents_match_reference(corpora, tmp_path):
     removed = sum(len(r["text"]) for r in rows) - sum(len(t) for t in got.values())
     stats = json.loads((out / "manifest.json").read_text())["stats"]
     assert stats["linededup.chars_removed"] == removed > 0
+    lines = Counter(n for t in (r["text"] for r in rows) for n in {ref_norm(x) for x in t.split("\n")} if n.strip("0 "))
+    assert stats["linededup.frequent_lines"] == sum(c > 3 for c in lines.values())
 
 
 @pytest.mark.corpora
