@@ -64,24 +64,33 @@ def _powers(n: int) -> np.ndarray:
     return np.array([pow(int(_P), n - 1 - q, 1 << 64) for q in range(n)], dtype=np.uint64)
 
 
-def windows(normalized, n: int):
-    """Every window of ``n`` consecutive words of every text: (word hashes, window hash
-    H_t = sum_q w[t+q] P^(n-1-q) mod 2^64, each window's text index, its word position).
-    Word hashes are dedup's shingle hashes of 1-grams (one compiled pass)."""
-    w, offs = shingle_hashes(normalized, 1)
-    counts = np.diff(offs)
-    doc_of_word = np.repeat(np.arange(len(counts)), counts)
-    nwin = max(len(w) - n + 1, 0)
-    start = np.arange(nwin)
-    valid = doc_of_word[start] == doc_of_word[start + n - 1] if nwin else np.zeros(0, bool)
-    start = start[valid]
+def _roll(w: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
+    """Hash of the n words from each ``start``: sum_q w[start+q] P^(n-1-q) mod 2^64."""
     h = np.zeros(len(start), dtype=np.uint64)
     pw = _powers(n)
     with np.errstate(over="ignore"):
         for q in range(n):
             h += w[start + q] * pw[q]
+    return h
+
+
+def windows(normalized, n: int):
+    """Every window of ``n`` consecutive words of every text: (word hashes, window hashes,
+    each window's first word, its text index, its word position in the text). Word hashes
+    are dedup's shingle hashes of 1-grams (one compiled pass)."""
+    w, offs = shingle_hashes(normalized, 1)
+    counts = np.diff(offs)
+    doc_of_word = np.repeat(np.arange(len(counts)), counts)
+    start = np.arange(max(len(w) - n + 1, 0))
+    start = start[doc_of_word[start] == doc_of_word[start + n - 1]] if len(start) else start
     doc = doc_of_word[start]
-    return w, h, start, doc, start - offs[doc]
+    return w, _roll(w, start, n), start, doc, start - offs[doc]
+
+
+def halves(n: int) -> int:
+    """Words in each half checked before a tolerant lookup: a window of n words with one
+    mismatch keeps its first or its last (n - 1) // 2 words intact."""
+    return (n - 1) // 2
 
 
 def window_keys(w: np.ndarray, h: np.ndarray, start: np.ndarray, n: int, edits: int):
@@ -97,37 +106,60 @@ def window_keys(w: np.ndarray, h: np.ndarray, start: np.ndarray, n: int, edits: 
             yield h + (_WILD - w[start + k]) * pw[k]
 
 
-@dataclass
-class EvalNgrams:
-    """The evaluation n-grams: sorted keys, the (first) item of each, the item names."""
+class KeySet:
+    """Sorted unique uint64 keys (with a value each) and a bitmap of their top bits (~16 bits
+    per key, at most 256 MiB): almost every document key is rejected by one gather, and only
+    the rest are binary-searched."""
 
-    hashes: np.ndarray  # uint64, sorted, unique
-    items: np.ndarray  # int32 index into names
-    names: list
-    stats: dict
-
-    def __post_init__(self):
-        # a bitmap of the keys' top bits (~16 bits per key, at most 256 MiB): almost every
-        # document window is rejected by one gather, and only the rest are binary-searched
-        self.shift = np.uint64(64 - min(31, max(16, int(np.ceil(np.log2(max(len(self.hashes), 1) * 16))))))
-        top = self.hashes >> self.shift
+    def __init__(self, keys: np.ndarray, values: np.ndarray | None = None):
+        self.keys = keys
+        self.values = values if values is not None else np.zeros(len(keys), np.int32)
+        self.shift = np.uint64(64 - min(31, max(16, int(np.ceil(np.log2(max(len(keys), 1) * 16))))))
+        top = keys >> self.shift
         self.bitmap = np.zeros(int((np.uint64(1) << (np.uint64(64) - self.shift)) // np.uint64(64)) + 1, np.uint64)
-        word = top >> np.uint64(6)  # sorted, as the hashes are
+        word = top >> np.uint64(6)  # sorted, as the keys are
         first = np.flatnonzero(np.concatenate([[True], word[1:] != word[:-1]])) if len(word) else np.zeros(0, np.int64)
         if len(first):
             self.bitmap[word[first]] = np.bitwise_or.reduceat(np.uint64(1) << (top & np.uint64(63)), first)
 
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.values.nbytes + self.bitmap.nbytes
+
     def lookup(self, h: np.ndarray) -> np.ndarray:
-        """Item index of each key, -1 where it is not an evaluation key."""
+        """The value of each key, -1 where it is not in the set."""
         out = np.full(len(h), -1)
-        if not len(self.hashes):
+        if not len(self.keys):
             return out
         top = h >> self.shift
         maybe = np.flatnonzero((self.bitmap[top >> np.uint64(6)] >> (top & np.uint64(63))) & np.uint64(1))
         if len(maybe):
-            pos = np.minimum(np.searchsorted(self.hashes, h[maybe]), len(self.hashes) - 1)
-            out[maybe] = np.where(self.hashes[pos] == h[maybe], self.items[pos], -1)
+            pos = np.minimum(np.searchsorted(self.keys, h[maybe]), len(self.keys) - 1)
+            out[maybe] = np.where(self.keys[pos] == h[maybe], self.values[pos], -1)
         return out
+
+
+@dataclass
+class EvalNgrams:
+    """The evaluation windows: their keys -> the (first) item of each, the half-window keys
+    (tolerant matching only), the item names."""
+
+    keys: KeySet
+    halves: KeySet | None
+    names: list
+    stats: dict
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + (self.halves.nbytes if self.halves is not None else 0)
+
+
+def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique keys, each with the smallest item that has it."""
+    order = np.lexsort((it, h))
+    h, it = h[order], it[order]
+    first = np.concatenate([[True], h[1:] != h[:-1]]) if len(h) else np.zeros(0, bool)
+    return h[first], it[first]
 
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
@@ -210,7 +242,7 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
     key is attributed to, its first occurrence, never depends on the machine)."""
     from curate.readers import list_files
 
-    names, hs, idx = [], [], []
+    names, hs, idx, halves_ = [], [], [], []
     stats = {"eval_items": 0, "eval_items_too_short": 0}
     for i, spec in enumerate(sets):
         for path, rel in list_files(spec["glob"]):
@@ -225,17 +257,17 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
             for keys in window_keys(w, h, start, n, edits):
                 hs.append(keys)
                 idx.append((doc + len(names)).astype(np.int32))
+            if edits:
+                half = halves(n)
+                halves_ += [_roll(w, start, half), _roll(w, start + n - half, half)]
             names += [f"{name}:{item}" for item, _ in items]
-    h = np.concatenate(hs) if hs else np.zeros(0, np.uint64)
-    it = np.concatenate(idx) if idx else np.zeros(0, np.int32)
-    order = np.lexsort((it, h))  # by key, then item: the first item wins
-    h, it = h[order], it[order]
-    first = np.concatenate([[True], h[1:] != h[:-1]]) if len(h) else np.zeros(0, bool)
-    h, it = h[first], it[first]
+    h, it = _unique_first(np.concatenate(hs) if hs else np.zeros(0, np.uint64),
+                          np.concatenate(idx) if idx else np.zeros(0, np.int32))
     if max_ngrams and len(h) > max_ngrams:
         raise ValueError(f"eval_sets: {len(h):,} distinct {n}-gram keys exceed max_ngrams = {max_ngrams:,} (see docs/scale.md)")
     stats["eval_ngrams"] = int(len(h))
-    return EvalNgrams(h, it, names, stats)
+    half_keys = KeySet(np.unique(np.concatenate(halves_))) if edits and halves_ else None
+    return EvalNgrams(KeySet(h, it), half_keys, names, stats)
 
 
 def _word_counts(normalized: pa.Array) -> np.ndarray:
@@ -253,7 +285,7 @@ class Decontaminate:
         "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
         "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
         "domains": ["web", "code", "books"],
-        "max_ngrams": 100_000_000,  # refuse evaluation sets with more distinct keys (memory per worker)
+        "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
     }
 
     def __init__(self, cfg: dict | None = None):
@@ -279,9 +311,13 @@ class Decontaminate:
     def window_hits(self, normalized):
         """(text index, word position, item index) of every window matching an evaluation key."""
         w, h, start, doc, pos = windows(normalized, self.n)
+        if self.edits:  # only windows with an intact half that occurs in the evaluation sets
+            half, hk = halves(self.n), self.evals.halves
+            cand = (hk.lookup(_roll(w, start, half)) >= 0) | (hk.lookup(_roll(w, start + self.n - half, half)) >= 0)
+            h, start, doc, pos = h[cand], start[cand], doc[cand], pos[cand]
         item = np.full(len(h), -1)
         for keys in window_keys(w, h, start, self.n, self.edits):
-            found = self.evals.lookup(keys)
+            found = self.evals.keys.lookup(keys)
             item = np.where(item < 0, found, item)
         hit = item >= 0
         return doc[hit], pos[hit], item[hit]
@@ -299,7 +335,7 @@ class Decontaminate:
     def process(self, batch: pa.RecordBatch):
         self.setup()
         n = batch.num_rows
-        if n == 0 or not len(self.evals.hashes):
+        if n == 0 or not len(self.evals.keys.keys):
             return batch, schema.empty(schema.LEDGER_SCHEMA)
         on = pc.is_in(batch.column("domain"), value_set=pa.array(self.domains, pa.string())).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(on)
