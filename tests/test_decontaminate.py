@@ -153,8 +153,13 @@ def test_planted_caught_unplanted_kept(planted, corpora):
     assert kinds["edited"] <= caught  # every edited plant that keeps a window with at most one edit
     assert not caught & kinds["unplanted"]  # no shared document
     assert not caught & kinds["uncatchable"]
+    # exact 13-grams (max_edits = 0) for comparison, in process
+    exact = Decontaminate({"max_edits": 0, "eval_sets": [{"glob": HUMANEVAL, "text_fields": ["prompt", "canonical_solution"]},
+                                                         {"glob": str(corpora / "quality/wikitext2_tokenized/test.txt")}]}).setup()
+    edited = [t for k, t in ((r["id"], r["text"]) for kind in rows for r in rows[kind]) if truth[k] in ("edited", "uncatchable")]
+    exact_caught = int((exact.matches(pa.array(edited, pa.large_string()))[0] > 0).sum())
     print(f"caught {len(kinds['planted'])}/{len(kinds['planted'])} whole plants, "
-          f"{len(kinds['edited'])}/{len(kinds['edited']) + len(kinds['uncatchable'])} edited (10% of words); "
+          f"{len(kinds['edited'])}/{len(edited)} edited (10% of words; exact 13-grams: {exact_caught}/{len(edited)}); "
           f"0/{len(kinds['unplanted'])} unplanted")
     # the ledger names the item and the n-gram
     assert set(removed["rule"]) == {"eval_overlap"}
