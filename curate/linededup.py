@@ -120,6 +120,7 @@ class LineDedup:
         batch = schema.with_column(batch, "linededup_chars", pa.array(nchars))
         rule, value, threshold = self._too_short(batch, nlines > 0)
         stats = {
+            "linededup.chars_in": int(pc.sum(pc.utf8_length(batch.column("text"))).as_py() or 0) + int(nchars.sum()),
             "linededup.docs_changed": int((nlines > 0).sum()),
             "linededup.lines_removed": int(nlines.sum()),
             "linededup.chars_removed": int(nchars.sum()),

@@ -126,3 +126,24 @@ def test_config():
     assert "linededup" not in config.load(overrides={"run": {"output": "o"}}).run["stages"]
     with pytest.raises(config.ConfigError, match="linededup: max_docs: must be >= 1"):
         config.load(overrides={"run": {"output": "o"}, "linededup": {"max_docs": 0}})
+
+
+def test_audit_shows_what_was_cut(tmp_path):
+    ev = tmp_path / "eval.txt"
+    item = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron"
+    ev.write_text(item + "\n")
+    rows = [{"id": f"d{i}", "text": f"{FOOTER[1]}\nPage {'abcdefg'[i] * 3} says: " + "words " * 60 + (f"\n{item}" if i == 0 else "")}
+            for i in range(7)]
+    toml = f'[linededup]\nmax_docs = 5\n[decontaminate]\nmode = "cut"\n[[decontaminate.eval_sets]]\nglob = "{ev}"\n'
+    out = run(tmp_path, {"web": rows}, toml, stages="ingest,linededup,decontaminate")
+    assert cli.main(["audit", str(out)]) == 0
+    summary = json.loads((out / "stats/summary.json").read_text())
+    inside = summary["inside_documents"]
+    assert inside["linededup.lines_removed"] == 7 and inside["linededup.frequent_lines"] == 1
+    assert inside["linededup.chars_removed"] == 7 * (len(FOOTER[1]) + 1)
+    assert inside["linededup.chars_removed_share"] == inside["linededup.chars_removed"] / inside["linededup.chars_in"]
+    assert inside["decontaminate.cut_docs"] == 1 and inside["decontaminate.cut_chars"] == len(item)
+    assert inside["decontaminate.eval_items"] == 1
+    assert item not in "".join(pl.read_parquet(out / "text/*.parquet")["text"])
+    html = (out / "report.html").read_text()
+    assert "Inside documents" in html and "boilerplate lines removed" in html and "characters cut" in html
