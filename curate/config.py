@@ -250,6 +250,7 @@ def defaults_toml() -> str:
         sections[s] = stage_registry.defaults(s)
     head = (
         "# curate: every option with its default (`curate config`). Copy what you change.\n"
-        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n\n"
+        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n"
+        "# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present: drop it to skip them.\n\n"
     )
     return head + to_toml(sections)
