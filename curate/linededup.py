@@ -120,13 +120,17 @@ class LineDedup:
         batch = schema.with_column(batch, "linededup_chars", pa.array(nchars))
         rule, value, threshold = self._too_short(batch, nlines > 0)
         stats = {
-            "linededup.chars_in": int(pc.sum(pc.utf8_length(batch.column("text"))).as_py() or 0) + int(nchars.sum()),
+            "linededup.chars_in": self._chars_in(batch) + int(nchars.sum()),  # of the domains taking part
             "linededup.docs_changed": int((nlines > 0).sum()),
             "linededup.lines_removed": int(nlines.sum()),
             "linededup.chars_removed": int(nchars.sum()),
         }
         kept, ledger = schema.split(batch, pa.array([r is None for r in rule]), self.name, rule, value, threshold)
         return kept, ledger, stats
+
+    def _chars_in(self, batch: pa.RecordBatch) -> int:
+        on = pc.is_in(batch.column("domain"), value_set=pa.array(self.domains, pa.string()))
+        return int(pc.sum(pc.utf8_length(batch.column("text").filter(on))).as_py() or 0)
 
     def _too_short(self, batch: pa.RecordBatch, changed: np.ndarray):
         n = batch.num_rows
