@@ -95,24 +95,26 @@ class LineDedup:
         n = batch.num_rows
         nlines, nchars = np.zeros(n, np.int64), np.zeros(n, np.int64)
         texts = None
-        hot = pc.unique(frequent.column("hash").combine_chunks()) if frequent.num_rows else None
-        if hot is not None and len(hot):
-            rows, lines, h = self._lines(batch)
+        # only the documents the frequent rows name have lines to lose: the others are not re-read
+        touched = np.flatnonzero(pc.is_in(pc.cast(batch.column("id"), pa.string()),
+                                          value_set=frequent.column("id").combine_chunks()).to_numpy(zero_copy_only=False)) \
+            if frequent.num_rows else np.zeros(0, np.int64)
+        if len(touched):
+            hot = pc.unique(frequent.column("hash").combine_chunks())
+            sub_rows, lines, h = self._lines(batch.take(pa.array(touched)))
+            rows = touched[sub_rows]
             drop = pc.is_in(pa.array(h), value_set=hot).to_numpy(zero_copy_only=False)
-            if drop.any():
-                doc = pc.list_parent_indices(lines).to_numpy(zero_copy_only=False)
-                flat = pc.list_flatten(lines)
-                length = pc.utf8_length(flat).to_numpy(zero_copy_only=False) + 1  # with its newline
-                nlines[rows] = np.bincount(doc[drop], minlength=len(rows))
-                texts = batch.column("text").to_pylist()
-                keep_lines = flat.filter(pa.array(~drop)).to_pylist()
-                kept_doc = doc[~drop]
-                bounds = np.searchsorted(kept_doc, np.arange(len(rows) + 1))
-                for k, r in enumerate(rows.tolist()):
-                    if nlines[r]:
-                        new = "\n".join(keep_lines[bounds[k] : bounds[k + 1]])
-                        nchars[r] = len(texts[r]) - len(new)
-                        texts[r] = new
+            doc = pc.list_parent_indices(lines).to_numpy(zero_copy_only=False)
+            flat = pc.list_flatten(lines)
+            nlines[rows] = np.bincount(doc[drop], minlength=len(rows))
+            texts = batch.column("text").to_pylist()
+            keep_lines = flat.filter(pa.array(~drop)).to_pylist()
+            bounds = np.searchsorted(doc[~drop], np.arange(len(rows) + 1))
+            for k, r in enumerate(rows.tolist()):
+                if nlines[r]:
+                    new = "\n".join(keep_lines[bounds[k] : bounds[k + 1]])
+                    nchars[r] = len(texts[r]) - len(new)
+                    texts[r] = new
         if texts is not None:
             i = batch.schema.get_field_index("text")
             batch = batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
