@@ -21,7 +21,7 @@ repeated lines are normal in code (imports, braces) and books (chapter headings)
 ``max_docs`` is a count, so it grows with the corpus: CCNet dedups within shards of ~5 GB.
 Line hashes are 64 bits (the first half of dedup's exact key): at 1e10 distinct lines a few
 pairs collide, and a collision can at worst remove one unique line that shares a hash with a
-frequent one (a document is never removed for it alone).
+frequent one (and its document, if that leaves it below the minimums).
 """
 from __future__ import annotations
 
