@@ -215,3 +215,21 @@ def test_config_errors(tmp_path):
     assert "decontaminate" in config.load(str(cfg)).run["stages"]
     cfg.write_text('[run]\noutput = "o"\n')
     assert "decontaminate" not in config.load(str(cfg)).run["stages"]
+
+
+def test_parquet_eval_set_with_nested_fields(tmp_path):
+    import pyarrow.parquet as pq
+
+    q = "which river flows through the ancient city of the seven hills and into the tyrrhenian sea"
+    a = "the tiber river"
+    pq.write_table(pa.table({"meta": [{"qid": "r1"}, {"qid": "r2"}],
+                             "question": [q, "too short to match anything"], "answer": [a, "no"]}), tmp_path / "ev.parquet")
+    st = Decontaminate({"eval_sets": [{"name": "quiz", "glob": str(tmp_path / "*.parquet"),
+                                       "text_fields": ["question", "answer"], "id_field": "meta.qid"}]}).setup()
+    assert st.evals.stats == {"eval_items": 2, "eval_items_too_short": 1, "eval_ngrams": st.evals.stats["eval_ngrams"]}
+    from curate.schema import docs_from_rows
+
+    # the answer follows the question: windows across the two fields match too
+    doc = "Quiz night! " + " ".join(q.split()[-10:]) + "? The Tiber river."
+    kept, ledger = st.process(docs_from_rows([{"id": "a", "text": doc, "domain": "web", "source": "s", "path": "p", "offset": 0}]))
+    assert kept.num_rows == 0 and ledger.column("kept_id").to_pylist() == ["quiz:r1"]
