@@ -602,6 +602,20 @@ def _tokens_written(tok_manifest: dict | None) -> int | None:
     return v if isinstance(v, int) else None
 
 
+def inside_documents(stats: dict) -> dict | None:
+    """What the stages cut out of documents they kept (line dedup, decontamination's cut mode)
+    and the evaluation sets decontamination used, from the run's stats."""
+    keys = ("linededup.docs_changed", "linededup.lines_removed", "linededup.chars_removed", "linededup.chars_in",
+            "linededup.frequent_lines", "decontaminate.eval_items", "decontaminate.eval_items_too_short",
+            "decontaminate.eval_ngrams", "decontaminate.cut_docs", "decontaminate.cut_chars")
+    out = {k: stats[k] for k in keys if isinstance(stats.get(k), int)}
+    if not out:
+        return None
+    if out.get("linededup.chars_in"):
+        out["linededup.chars_removed_share"] = out.get("linededup.chars_removed", 0) / out["linededup.chars_in"]
+    return out
+
+
 def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
     root = root.rstrip("/")
@@ -619,6 +633,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     s = partial.summary(top)
     counts = (manifest or {}).get("counts") or run.get("counts")
     fun = funnel(counts, (manifest or {}).get("stats") or run.get("stats") or {}, s)
+    s.update(inside_documents=inside_documents((manifest or {}).get("stats") or run.get("stats") or {}))
     s.update(tokens_written=_tokens_written(tok_manifest))
     s.update(
         format=FORMAT,

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.schema import DOMAINS, STAGES
+from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
 class ConfigError(ValueError):
@@ -178,7 +178,8 @@ def load(path: str | None = None, overrides: dict | None = None) -> Config:
     inputs = [check_input(i, s) for i, s in enumerate(inputs)]
 
     available = stage_registry.available()
-    chosen = run["stages"] or [s for s in STAGES if s in available]
+    # empty = every available stage, opt-in ones only when their section is given
+    chosen = run["stages"] or [s for s in STAGES if s in available and (s not in OPT_IN_STAGES or s in raw)]
     for s in chosen:
         if s not in STAGES:
             raise ConfigError(f"run.stages: {s!r} is not a stage; allowed: {', '.join(STAGES)}")
@@ -249,6 +250,7 @@ def defaults_toml() -> str:
         sections[s] = stage_registry.defaults(s)
     head = (
         "# curate: every option with its default (`curate config`). Copy what you change.\n"
-        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n\n"
+        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n"
+        "# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present: drop it to skip them.\n\n"
     )
     return head + to_toml(sections)

@@ -374,6 +374,29 @@ def examples_card(s: dict) -> str:
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 
+def inside_card(s: dict) -> str:
+    """Line dedup and decontamination: what was cut out of kept documents, and the evaluation sets."""
+    d = s.get("inside_documents")
+    if not d:
+        return ""
+    rows = []
+    if "linededup.lines_removed" in d:
+        share = d.get("linededup.chars_removed_share")
+        rows += [("linededup", "documents changed", num(d.get("linededup.docs_changed", 0))),
+                 ("linededup", "boilerplate lines removed", num(d["linededup.lines_removed"])),
+                 ("linededup", "distinct lines above max_docs", num(d.get("linededup.frequent_lines", 0))),
+                 ("linededup", "characters removed", num(d.get("linededup.chars_removed", 0)) + (f" ({100 * share:.2f}%)" if share is not None else ""))]
+    if "decontaminate.eval_items" in d:
+        rows += [("decontaminate", "evaluation items", f"{num(d['decontaminate.eval_items'])} ({num(d.get('decontaminate.eval_items_too_short', 0))} too short to match)"),
+                 ("decontaminate", "evaluation keys", num(d.get("decontaminate.eval_ngrams", 0)))]
+    if "decontaminate.cut_docs" in d:
+        rows += [("decontaminate", "documents with spans cut", num(d["decontaminate.cut_docs"])),
+                 ("decontaminate", "characters cut", num(d.get("decontaminate.cut_chars", 0)))]
+    body = "".join(f"<tr><td><code>{_e(a)}</code></td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows)
+    table = f"<table class='num'><tr><th>stage</th><th>measure</th><th>value</th></tr>{body}</table>"
+    return card("Inside documents", table, note="Text removed from documents that were kept (boilerplate lines, contaminated spans), and the evaluation sets checked. Documents removed outright are in the funnel and the rules.")
+
+
 def quarantine_card(s: dict) -> str:
     q = s["quarantine"]["by_reason"]
     if not q:
@@ -438,6 +461,7 @@ def render(s: dict) -> str:
         hosts_card(s),
         quality_card(s, cols),
         dups_card(s, cols),
+        inside_card(s),
         lengths_card(s, "length_chars", "Document length (characters)", "characters", cols),
         lengths_card(s, "length_tokens", "Document length (tokens)", "tokens", cols),
         examples_card(s),

@@ -19,7 +19,9 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
-STAGES = ("ingest", "langid", "filter", "dedup", "quality", "rebalance", "tokenize")
+STAGES = ("ingest", "langid", "filter", "urldedup", "linededup", "decontaminate", "dedup", "quality", "rebalance", "tokenize")
+# Stages that run only when named in run.stages / --stages or configured (their section given).
+OPT_IN_STAGES = ("urldedup", "linededup", "decontaminate")
 DOMAINS = ("web", "code", "books")
 
 # Columns every document has after ingestion.
@@ -43,6 +45,8 @@ STAGE_FIELDS = {
     "dup_group_size": pa.int32(),  # dedup: size of the duplicate group this survivor represents
     "repeat": pa.int32(),  # rebalance: copies of this document in the token mix
     "num_tokens": pa.int64(),  # rebalance/tokenize: tokens including EOS
+    "linededup_lines": pa.int32(),  # linededup: boilerplate lines removed from the text
+    "linededup_chars": pa.int64(),  # linededup: characters removed with them
 }
 
 DOC_SCHEMA = pa.schema(BASE_FIELDS)

@@ -16,6 +16,9 @@ from curate.schema import STAGES
 IMPLEMENTATIONS = {
     "langid": "curate.langid:LangID",
     "filter": "curate.filters:Filter",
+    "urldedup": "curate.urldedup:UrlDedup",
+    "linededup": "curate.linededup:LineDedup",
+    "decontaminate": "curate.decontaminate:Decontaminate",
     "dedup": "curate.dedup.stage:Dedup",
     "quality": "curate.quality:Quality",
     "rebalance": "curate.rebalance:Rebalance",
@@ -25,6 +28,7 @@ IMPLEMENTATIONS = {
 # Columns each stage adds to the documents (curate.schema.STAGE_FIELDS).
 COLUMNS = {
     "langid": ["language_score"],
+    "linededup": ["linededup_lines", "linededup_chars"],
     "dedup": ["dup_group_size"],
     "quality": ["quality_score"],
     "rebalance": ["repeat", "num_tokens"],

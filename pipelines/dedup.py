@@ -26,8 +26,8 @@ from pipelines.common import emit
 
 
 class _Apply(beam.DoFn):
-    def __init__(self, lib: DedupLib, batch_size: int):
-        self.lib, self.batch_size = lib, batch_size
+    def __init__(self, lib: DedupLib, batch_size: int, name: str = "dedup"):
+        self.lib, self.batch_size, self.name = lib, batch_size, name
 
     def process(self, kv):
         _, g = kv
@@ -42,15 +42,16 @@ class _Apply(beam.DoFn):
         table = table.sort_by("id").combine_chunks()
         for b in table.to_batches(max_chunksize=self.batch_size):
             kept, ledger = self.lib.apply(b, removals, absorbed)
-            yield from emit("dedup", kept, ledger)
+            yield from emit(self.name, kept, ledger)
 
 
 class Dedup(beam.PTransform):
-    """Exact and MinHash near-duplicate removal (the methods configured), one shuffle pass."""
+    """Exact and MinHash near-duplicate removal (the methods configured), one shuffle pass.
+    ``lib``: another stage with the same steps (entries, edges, apply), e.g. URL dedup."""
 
-    def __init__(self, section: dict, cfg=None, root=None):
-        super().__init__(label="dedup")
-        self.lib = DedupLib(section)
+    def __init__(self, section: dict, cfg=None, root=None, lib=None, name: str = "dedup"):
+        super().__init__(label=name)
+        self.lib, self.name = lib or DedupLib(section), name
         shards = cfg.run["shards"] if cfg else 4
         self.j = self.lib.join_shards or output.id_partitions(shards)
         self.r = self.lib.bucket_shards or self.j
@@ -74,5 +75,5 @@ class Dedup(beam.PTransform):
             "removals": removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0),
             "absorbed": absorbed,
         } | "Join" >> beam.CoGroupByKey()
-        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", main="docs")
+        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size, self.name)).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger}

@@ -25,6 +25,9 @@ from pipelines.io import ReadInputs, WriteKind, WriteManifest
 
 # Stages with a global step have their own transform; the rest are BatchStage.
 GLOBAL_STAGES = {
+    "urldedup": "pipelines.urldedup:UrlDedup",
+    "linededup": "pipelines.linededup:LineDedup",
+    "decontaminate": "pipelines.decontaminate:Decontaminate",
     "dedup": "pipelines.dedup:Dedup",
     "quality": "pipelines.quality:Quality",
     "rebalance": "pipelines.rebalance:Rebalance",

@@ -1,0 +1,409 @@
+"""The ``decontaminate`` stage: remove documents that share a word n-gram with an evaluation set.
+
+A model's benchmark numbers mean little if the test items were in its pre-training data.
+Following GPT-3 and datatrove, every window of 13 words (``ngram``) of every document is looked
+up in the 13-word windows of the user's evaluation sets; a document with a hit is removed
+(ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
+the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
+= n) or, with ``mode = "cut"``, the overlapping words are cut out of its text and it is kept
+(``decontaminate.cut_docs`` / ``cut_chars`` in the stats).
+
+``max_edits = 1`` (default) also matches a window that differs from an evaluation window in one
+word: copies with light edits are contamination too, and exact 13-grams miss most of them
+(10% of words substituted: 30 of 395 planted items missed exactly, 3 with one mismatch, see
+tests/test_decontaminate.py). Each evaluation window is stored as its n variants with one word
+replaced by a wildcard; a document window is only expanded into its variants when its first or
+last (n-1)/2 words occur in the evaluation sets (one of the two halves survives one edit),
+so the tolerant mode runs as fast as the exact one.
+
+Normalisation (both sides): punctuation, symbols and numbers become spaces, then dedup's
+normalisation (NFKC, lowercase, whitespace collapsed). Spaces rather than removal make
+tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``Teddy 's``
+meet a page's ``guest-starring`` and ``Teddy's``; in code ``current_depth += 1`` is
+``current depth``. Numbers are dropped: a run of 13 numbers (a data table) is not a test item.
+Word hashes are dedup's shingle hashes (one compiled pass), windows a polynomial of them.
+Evaluation items shorter than ``ngram`` words cannot match and are counted
+(``eval_items_too_short``), not used.
+
+The evaluation keys are loaded once per worker process (``setup``) from the files themselves,
+~17 bytes per key (n keys per evaluation window with ``max_edits = 1``): HumanEval and the
+WikiText-2 test split make 2.4 M keys, 40 MB. Small enough to hold on every worker
+(docs/scale.md gives the limit, ``max_ngrams``), so this is a per-batch stage with no shuffle.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate import schema
+from curate.dedup.minhash import shingle_hashes
+from curate.dedup.normalize import normalize
+
+RULE = "eval_overlap"
+MODES = ("remove", "cut")
+UNITS = ("line", "file")
+EVAL_SET_DEFAULTS = {
+    "name": "",  # short name, prefixes item ids in the ledger (default: the file name)
+    "glob": "",  # file, directory or glob: JSONL (.jsonl, .jsonl.gz), Parquet or text
+    "format": "",  # "jsonl", "parquet" or "text"; empty: from the file name
+    "text_fields": ["text"],  # JSONL/Parquet: fields joined (newline) into one item
+    "id_field": "",  # JSONL/Parquet: the item id; empty: file:row
+    "unit": "line",  # text files: one item per non-empty "line" (WikiText paragraphs) or per "file"
+}
+_PUNCT = r"[\p{P}\p{S}\p{N}]+"
+
+
+def normalize_words(texts) -> pa.LargeStringArray:
+    """The matching normalisation: punctuation, symbols and numbers -> spaces, then dedup's
+    ``normalize``."""
+    arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(list(texts), pa.large_string())
+    return normalize(pc.replace_substring_regex(arr, _PUNCT, " "))
+
+
+_P = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the window polynomial
+_WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
+
+
+def _powers(n: int) -> np.ndarray:
+    """P^(n-1-q) mod 2^64 for q = 0..n-1."""
+    return np.array([pow(int(_P), n - 1 - q, 1 << 64) for q in range(n)], dtype=np.uint64)
+
+
+def _roll(w: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
+    """Hash of the n words from each ``start``: sum_q w[start+q] P^(n-1-q) mod 2^64."""
+    h = np.zeros(len(start), dtype=np.uint64)
+    pw = _powers(n)
+    with np.errstate(over="ignore"):
+        for q in range(n):
+            h += w[start + q] * pw[q]
+    return h
+
+
+def windows(normalized, n: int):
+    """Every window of ``n`` consecutive words of every text: (word hashes, window hashes,
+    each window's first word, its text index, its word position in the text). Word hashes
+    are dedup's shingle hashes of 1-grams (one compiled pass)."""
+    w, offs = shingle_hashes(normalized, 1)
+    counts = np.diff(offs)
+    doc_of_word = np.repeat(np.arange(len(counts)), counts)
+    start = np.arange(max(len(w) - n + 1, 0))
+    start = start[doc_of_word[start] == doc_of_word[start + n - 1]] if len(start) else start
+    doc = doc_of_word[start]
+    return w, _roll(w, start, n), start, doc, start - offs[doc]
+
+
+def halves(n: int) -> int:
+    """Words in each half checked before a tolerant lookup: a window of n words with one
+    mismatch keeps its first or its last (n - 1) // 2 words intact."""
+    return (n - 1) // 2
+
+
+def window_keys(w: np.ndarray, h: np.ndarray, start: np.ndarray, n: int, edits: int):
+    """The lookup keys of each window: itself (``edits`` = 0), or its ``n`` variants with one
+    word replaced by a wildcard (``edits`` = 1: a window matches an evaluation window that
+    differs from it in at most one word, e.g. one substitution)."""
+    if edits == 0:
+        yield h
+        return
+    pw = _powers(n)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            yield h + (_WILD - w[start + k]) * pw[k]
+
+
+class KeySet:
+    """Sorted unique uint64 keys (with a value each) and a bitmap of their top bits (~16 bits
+    per key, at most 256 MiB): almost every document key is rejected by one gather, and only
+    the rest are binary-searched."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray | None = None):
+        self.keys = keys
+        self.values = values if values is not None else np.zeros(len(keys), np.int32)
+        self.shift = np.uint64(64 - min(31, max(16, int(np.ceil(np.log2(max(len(keys), 1) * 16))))))
+        top = keys >> self.shift
+        self.bitmap = np.zeros(int((np.uint64(1) << (np.uint64(64) - self.shift)) // np.uint64(64)) + 1, np.uint64)
+        word = top >> np.uint64(6)  # sorted, as the keys are
+        first = np.flatnonzero(np.concatenate([[True], word[1:] != word[:-1]])) if len(word) else np.zeros(0, np.int64)
+        if len(first):
+            self.bitmap[word[first]] = np.bitwise_or.reduceat(np.uint64(1) << (top & np.uint64(63)), first)
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.values.nbytes + self.bitmap.nbytes
+
+    def lookup(self, h: np.ndarray) -> np.ndarray:
+        """The value of each key, -1 where it is not in the set."""
+        out = np.full(len(h), -1)
+        if not len(self.keys):
+            return out
+        top = h >> self.shift
+        maybe = np.flatnonzero((self.bitmap[top >> np.uint64(6)] >> (top & np.uint64(63))) & np.uint64(1))
+        if len(maybe):
+            pos = np.minimum(np.searchsorted(self.keys, h[maybe]), len(self.keys) - 1)
+            out[maybe] = np.where(self.keys[pos] == h[maybe], self.values[pos], -1)
+        return out
+
+
+@dataclass
+class EvalNgrams:
+    """The evaluation windows: their keys -> the (first) item of each, the half-window keys
+    (tolerant matching only), the item names."""
+
+    keys: KeySet
+    halves: KeySet | None
+    names: list
+    stats: dict
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + (self.halves.nbytes if self.halves is not None else 0)
+
+
+def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique keys, each with the smallest item that has it."""
+    order = np.lexsort((it, h))
+    h, it = h[order], it[order]
+    first = np.concatenate([[True], h[1:] != h[:-1]]) if len(h) else np.zeros(0, bool)
+    return h[first], it[first]
+
+
+def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
+    """(item id, text) of every item of one evaluation file."""
+    from curate.readers.common import open_raw
+    from curate.readers.jsonl import get_path
+
+    fields = spec["text_fields"]
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with open_raw(path) as f:
+            rows = pq.read_table(f).to_pylist()
+    elif fmt == "jsonl":
+        with open_raw(path) as f:
+            data = f.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+    else:
+        with open_raw(path) as f:
+            data = f.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        text = data.decode("utf-8", "replace")
+        if spec["unit"] == "file":
+            yield rel, text
+        else:
+            for i, line in enumerate(text.splitlines()):
+                if line.strip():
+                    yield f"{rel}:{i + 1}", line
+        return
+    for i, row in enumerate(rows):
+        parts = [get_path(row, f) for f in fields]
+        text = "\n".join(str(p) for p in parts if p is not None)
+        item = get_path(row, spec["id_field"]) if spec["id_field"] else None
+        yield (str(item) if item is not None else f"{rel}:{i}"), text
+
+
+def _format_of(path: str, given: str) -> str:
+    if given:
+        return given
+    base = path.lower().removesuffix(".gz").removesuffix(".zst")
+    if base.endswith(".parquet"):
+        return "parquet"
+    if base.endswith((".jsonl", ".json", ".ndjson")):
+        return "jsonl"
+    return "text"
+
+
+def check_eval_sets(sets) -> list[dict]:
+    if not isinstance(sets, list):
+        raise ValueError(f"eval_sets: expected a list of tables, got {sets!r}")
+    out = []
+    for i, s in enumerate(sets):
+        if not isinstance(s, dict):
+            raise ValueError(f"eval_sets[{i}]: expected a table, got {s!r}")
+        bad = sorted(set(s) - set(EVAL_SET_DEFAULTS))
+        if bad:
+            raise ValueError(f"eval_sets[{i}].{bad[0]}: unknown key; allowed keys: {', '.join(EVAL_SET_DEFAULTS)}")
+        s = {**EVAL_SET_DEFAULTS, **s}
+        if isinstance(s["text_fields"], str):
+            s["text_fields"] = [s["text_fields"]]
+        if not s["glob"]:
+            raise ValueError(f"eval_sets[{i}].glob: required (a path or glob of evaluation files)")
+        if s["format"] not in ("", "jsonl", "parquet", "text"):
+            raise ValueError(f"eval_sets[{i}].format: {s['format']!r} is not one of jsonl, parquet, text")
+        if s["unit"] not in UNITS:
+            raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
+        from curate.readers import list_files
+
+        if not list_files(s["glob"]):
+            raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} matches no files")
+        out.append(s)
+    return out
+
+
+def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int = 0) -> EvalNgrams:
+    """Key every n-word window of every evaluation item (files in sorted order, so the item a
+    key is attributed to, its first occurrence, never depends on the machine)."""
+    from curate.readers import list_files
+
+    names, hs, idx, halves_ = [], [], [], []
+    stats = {"eval_items": 0, "eval_items_too_short": 0}
+    for i, spec in enumerate(sets):
+        for path, rel in list_files(spec["glob"]):
+            name = spec["name"] or rel.split("/")[-1].split(".")[0]
+            items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
+            if not items:
+                continue
+            norm = normalize_words([t for _, t in items])
+            w, h, start, doc, _ = windows(norm, n)
+            stats["eval_items"] += len(items)
+            stats["eval_items_too_short"] += int((_word_counts(norm) < n).sum())
+            for keys in window_keys(w, h, start, n, edits):
+                hs.append(keys)
+                idx.append((doc + len(names)).astype(np.int32))
+            if edits:
+                half = halves(n)
+                halves_ += [_roll(w, start, half), _roll(w, start + n - half, half)]
+            names += [f"{name}:{item}" for item, _ in items]
+    h, it = _unique_first(np.concatenate(hs) if hs else np.zeros(0, np.uint64),
+                          np.concatenate(idx) if idx else np.zeros(0, np.int32))
+    if max_ngrams and len(h) > max_ngrams:
+        raise ValueError(f"eval_sets: {len(h):,} distinct {n}-gram keys exceed max_ngrams = {max_ngrams:,} (see docs/scale.md)")
+    stats["eval_ngrams"] = int(len(h))
+    half_keys = KeySet(np.unique(np.concatenate(halves_))) if edits and halves_ else None
+    return EvalNgrams(KeySet(h, it), half_keys, names, stats)
+
+
+def _word_counts(normalized: pa.Array) -> np.ndarray:
+    """Words per normalised text (single spaces between words, none at the ends)."""
+    spaces = pc.count_substring(normalized, " ").to_numpy(zero_copy_only=False)
+    empty = pc.equal(pc.utf8_length(normalized), 0).to_numpy(zero_copy_only=False)
+    return np.where(empty, 0, spaces + 1)
+
+
+class Decontaminate:
+    name = "decontaminate"
+    DEFAULTS = {
+        "eval_sets": [],  # [[decontaminate.eval_sets]] tables: name, glob, format, text_fields, id_field, unit
+        "ngram": 13,  # words per n-gram (GPT-3, datatrove)
+        "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
+        "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
+        "domains": ["web", "code", "books"],
+        "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
+    }
+
+    def __init__(self, cfg: dict | None = None):
+        c = {**self.DEFAULTS, **(cfg or {})}
+        self.sets = check_eval_sets(c["eval_sets"])
+        if c["mode"] not in MODES:
+            raise ValueError(f"mode: {c['mode']!r} is not one of {', '.join(MODES)}")
+        if not isinstance(c["ngram"], int) or c["ngram"] < 2:
+            raise ValueError(f"ngram: expected a whole number >= 2, got {c['ngram']!r}")
+        if c["max_edits"] not in (0, 1):
+            raise ValueError(f"max_edits: expected 0 or 1, got {c['max_edits']!r}")
+        self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
+        self.domains, self.max_ngrams = list(c["domains"]), c["max_ngrams"]
+        self.cfg = c
+        self.evals: EvalNgrams | None = None
+        self.counters = {"cut_docs": 0, "cut_chars": 0}
+
+    def setup(self) -> "Decontaminate":
+        if self.evals is None:
+            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits)
+        return self
+
+    def window_hits(self, normalized):
+        """(text index, word position, item index) of every window matching an evaluation key."""
+        w, h, start, doc, pos = windows(normalized, self.n)
+        if self.edits:  # only windows with an intact half that occurs in the evaluation sets
+            half, hk = halves(self.n), self.evals.halves
+            cand = (hk.lookup(_roll(w, start, half)) >= 0) | (hk.lookup(_roll(w, start + self.n - half, half)) >= 0)
+            h, start, doc, pos = h[cand], start[cand], doc[cand], pos[cand]
+        item = np.full(len(h), -1)
+        for keys in window_keys(w, h, start, self.n, self.edits):
+            found = self.evals.keys.lookup(keys)
+            item = np.where(item < 0, found, item)
+        hit = item >= 0
+        return doc[hit], pos[hit], item[hit]
+
+    def matches(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per text: (matching windows, item of the first match or -1, its word position)."""
+        ndoc = len(texts)
+        doc, pos, item = self.window_hits(normalize_words(texts))
+        count = np.bincount(doc, minlength=ndoc)
+        first_item, first_pos = np.full(ndoc, -1), np.full(ndoc, -1)
+        first_item[doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
+        first_pos[doc[::-1]] = pos[::-1]
+        return count, first_item, first_pos
+
+    def process(self, batch: pa.RecordBatch):
+        self.setup()
+        n = batch.num_rows
+        if n == 0 or not len(self.evals.keys.keys):
+            return batch, schema.empty(schema.LEDGER_SCHEMA)
+        on = pc.is_in(batch.column("domain"), value_set=pa.array(self.domains, pa.string())).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(on)
+        count, first_item, first_pos = (np.zeros(n, np.int64), np.full(n, -1), np.full(n, -1))
+        if len(rows):
+            c, fi, fp = self.matches(batch.column("text").take(pa.array(rows)))
+            count[rows], first_item[rows], first_pos[rows] = c, fi, fp
+        hit = count > 0
+        if not hit.any():
+            return batch, schema.empty(schema.LEDGER_SCHEMA)
+        if self.mode == "cut":
+            return self._cut(batch, hit)
+        removed = batch.filter(pa.array(hit))
+        idx = np.flatnonzero(hit)
+        ledger = schema.ledger_rows(
+            removed, self.name, RULE, value=count[idx].astype(float), threshold=float(self.n),
+            kept_id=[self.evals.names[first_item[i]] for i in idx],
+        )
+        grams = self._ngram_text(batch.column("text").take(pa.array(idx)), first_pos[idx])
+        ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(grams, pa.string()))
+        return batch.filter(pa.array(~hit)), ledger
+
+    def _ngram_text(self, texts, positions) -> list[str]:
+        words = normalize_words(texts).to_pylist()
+        return [" ".join(w.split(" ")[p : p + self.n]) for w, p in zip(words, positions.tolist())]
+
+    def _cut(self, batch: pa.RecordBatch, hit: np.ndarray):
+        texts = batch.column("text").to_pylist()
+        for i in np.flatnonzero(hit).tolist():
+            new = self.cut_text(texts[i])
+            self.counters["cut_docs"] += 1
+            self.counters["cut_chars"] += len(texts[i]) - len(new)
+            texts[i] = new
+        i = batch.schema.get_field_index("text")
+        return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string())), schema.empty(schema.LEDGER_SCHEMA)
+
+    def cut_text(self, text: str) -> str:
+        """The text without the whitespace-separated tokens covered by a matching window (a
+        cut that spans a line break leaves one)."""
+        tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
+        owner = [t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])]
+        joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
+        covered = np.zeros(len(tokens), bool)
+        for p in self.window_hits(joined)[1].tolist():
+            covered[owner[p] : owner[p + self.n - 1] + 1] = True
+        out, pos, t = [], 0, 0
+        while t < len(tokens):
+            if not covered[t]:
+                t += 1
+                continue
+            u = t
+            while u + 1 < len(tokens) and covered[u + 1]:
+                u += 1
+            s, e = tokens[t][0], tokens[u][1]
+            out.append(text[pos:s])
+            out.append("\n" if "\n" in text[s:e] else "")
+            pos, t = e, u + 1
+        out.append(text[pos:])
+        return "".join(out)

