@@ -1,0 +1,164 @@
+"""Multilingual curation (issue 18): shipped per-language LID thresholds, the CLD2 option,
+per-language filter constants. Acceptance numbers are measured on the ``check`` half of the
+lingua paragraphs; the shipped constants were derived from the other half."""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter, defaultdict
+
+import pytest
+
+from curate import schema
+from curate.filters import Filter
+from curate.filters import language_constants
+from curate.langid import LangID, load_thresholds
+from curate.multilingual_data import lingua_paragraphs, udhr_documents
+
+
+def batch(texts, language=None):
+    langs = language if isinstance(language, list) else [language] * len(texts)
+    return schema.docs_from_rows(
+        [
+            dict(id=str(i), text=t, domain="web", source="t", path="p", offset=i, url=None, language=lang, meta=None)
+            for i, (t, lang) in enumerate(zip(texts, langs))
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def labels():
+    s = LangID({"languages": "all"})
+    s.setup()
+    return sorted(x[len("__label__") :] for x in s.model.get_labels())
+
+
+def predictions(stage, texts):
+    kept, ledger = stage.process(batch(texts))
+    pred = dict(zip(kept.column("id").to_pylist(), kept.column("language").to_pylist()))
+    pred.update(zip(ledger.column("id").to_pylist(), ledger.column("language").to_pylist()))
+    return [pred[str(i)] for i in range(len(texts))], set(kept.column("id").to_pylist())
+
+
+# --- thresholds ------------------------------------------------------------------------------------
+
+
+def test_shipped_thresholds_cover_every_label(labels):
+    table = load_thresholds("default")
+    assert sorted(table) == labels
+    assert all(0.05 <= v <= 0.65 for v in table.values())
+    assert table["en"] == 0.65 and table["hr"] < 0.5  # FineWeb's value stays where the model is sure
+
+
+def test_listed_language_gets_its_threshold_unless_set():
+    table = load_thresholds("default")
+    assert LangID({"languages": ["hr", "en"]}).targets == {"hr": table["hr"], "en": 0.65}
+    assert LangID({"languages": {"hr": 0.9}}).targets == {"hr": 0.9}  # the user's own
+    assert LangID({"languages": ["hr"], "thresholds": ""}).targets == {"hr": 0.65}  # one threshold for all
+    assert LangID({"languages": ["hr"], "thresholds": "", "threshold": 0.3}).targets == {"hr": 0.3}
+
+
+def test_thresholds_file_errors_name_the_field(tmp_path):
+    bad = tmp_path / "t.json"
+    bad.write_text(json.dumps({"thresholds": {"hr": 3}}))
+    for spec in (str(bad), str(tmp_path / "missing.json")):
+        with pytest.raises(ValueError, match="langid.thresholds"):
+            LangID({"languages": ["hr"], "thresholds": spec})
+    with pytest.raises(ValueError, match="langid.detector"):
+        LangID({"detector": "cld3"})
+
+
+@pytest.mark.corpora
+def test_lingua_keep_rate_and_precision_per_language(corpora, labels):
+    """Acceptance 1, on the held-out half: every language the model knows keeps >= 90% of its
+    correctly labelled paragraphs, and >= 97% of kept paragraphs are labelled right. Before
+    (one 0.65 threshold for all) 15 languages keep under 90%."""
+    samples = [(g, t) for g, t, h in lingua_paragraphs(corpora) if h == "check" and g in labels]
+    texts = [t for _, t in samples]
+    result = {}
+    for name, cfg in (("shipped", {}), ("0.65 for all", {"thresholds": ""})):
+        pred, kept = predictions(LangID({"languages": labels, **cfg}), texts)
+        per = defaultdict(lambda: [0, 0])
+        for i, ((gold, _), p) in enumerate(zip(samples, pred)):
+            if p == gold:
+                per[gold][0] += str(i) in kept
+                per[gold][1] += 1
+        precision = sum(pred[int(i)] == samples[int(i)][0] for i in kept) / len(kept)
+        rates = {g: k / n for g, (k, n) in per.items()}
+        worst = sorted(rates.items(), key=lambda kv: kv[1])[:10]
+        print(f"\n{name}: precision {precision:.4f}, {len(kept)}/{len(samples)} kept; worst keep rates among "
+              f"correct: " + " ".join(f"{g}={r:.2f}({per[g][1]})" for g, r in worst))
+        result[name] = (rates, precision)
+    rates, precision = result["shipped"]
+    assert min(rates.values()) >= 0.9 and precision >= 0.97
+    assert sum(r < 0.9 for r in result["0.65 for all"][0].values()) >= 10  # what the issue reported
+
+
+@pytest.mark.corpora
+def test_udhr_documents_detectors(corpora, labels):
+    """Acceptance 2 (measured, see bench/bench_lid.py for speed): whole UDHR documents in
+    languages the model knows. CLD2 overruling the model where it is reliable beats the model
+    alone; the 0.90 target is not reached (both miss close varieties and unseen scripts)."""
+    docs = [(lab, t) for _, lab, t in udhr_documents(corpora, labels) if lab in labels]
+    acc = {}
+    for det in ("fasttext", "fasttext+cld2"):
+        pred, _ = predictions(LangID({"languages": "all", "detector": det}), [t for _, t in docs])
+        acc[det] = sum(p == g for p, (g, _) in zip(pred, docs)) / len(docs)
+    print(f"\nUDHR {len(docs)} documents: {acc}")
+    assert acc["fasttext+cld2"] >= acc["fasttext"] + 0.08
+    assert acc["fasttext+cld2"] >= 0.85
+
+
+# --- filters ---------------------------------------------------------------------------------------
+
+
+def test_language_constants_apply_by_language():
+    consts = language_constants.load("default")
+    assert "en" not in consts and consts["fi"]["gopher_quality"]["min_words"] < 50
+    # 40 long Finnish words: enough text for Finnish, too few words for the English rule.
+    text = " ".join(["Kansalaisjärjestöjen", "ja", "että"] * 13 + ["tutkimustuloksista."])
+    f = Filter({"domains": {"web": ["gopher_quality"]}})
+    kept, _ = f.process(batch([text], language="fi"))
+    assert kept.num_rows == 1
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}, "language_constants": ""}).process(
+        batch([text], language="fi")
+    )
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+    # The user's own value wins over the language's.
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}, "gopher_quality": {"min_words": 45}}).process(
+        batch([text], language="fi")
+    )
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
+def test_derived_stop_words_apply_to_their_language():
+    words = "Kauppa tarjoaa tuotteita edullisesti nopealla toimituksella kotiin asti".split()
+    junk = " ".join(words * 8)  # 64 words, no Finnish function word
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([junk], language="fi"))
+    assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]
+    prose = junk + " ja se on myös hyvä."
+    kept, _ = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([prose], language="fi"))
+    assert kept.num_rows == 1
+
+
+@pytest.mark.corpora
+def test_dolma_english_identical_and_non_english_not_worse(corpora):
+    """Acceptance 3 on the shared multilingual web sample: the same English documents kept and
+    removed as with English constants for all; non-English removals do not grow."""
+    path = corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"
+    docs = [json.loads(x) for x in gzip.open(path, "rt", encoding="utf-8")]
+    labelled, _ = LangID({"languages": "all"}).process(batch([d["text"] for d in docs]))
+    langs = labelled.column("language").to_pylist()
+    removed = {}
+    for name, cfg in (("english constants", {"language_constants": ""}), ("per language", {})):
+        _, ledger = Filter(cfg).process(labelled)
+        removed[name] = dict(zip(ledger.column("id").to_pylist(), ledger.column("rule").to_pylist()))
+    ids = labelled.column("id").to_pylist()
+    english = {i for i, lang in zip(ids, langs) if lang == "en"}
+    before, after = removed["english constants"], removed["per language"]
+    assert {i: r for i, r in before.items() if i in english} == {i: r for i, r in after.items() if i in english}
+    non_en = len(ids) - len(english)
+    print(f"\nnon-English removed: {sum(i not in english for i in before)}/{non_en} -> "
+          f"{sum(i not in english for i in after)}/{non_en}; by rule after: "
+          f"{Counter(r for i, r in after.items() if i not in english)}")
+    assert sum(i not in english for i in after) <= sum(i not in english for i in before)
