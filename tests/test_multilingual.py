@@ -162,3 +162,35 @@ def test_dolma_english_identical_and_non_english_not_worse(corpora):
           f"{sum(i not in english for i in after)}/{non_en}; by rule after: "
           f"{Counter(r for i, r in after.items() if i not in english)}")
     assert sum(i not in english for i in after) <= sum(i not in english for i in before)
+
+
+# --- audit -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.corpora
+def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    from curate import audit
+
+    out, toml = tmp_path / "out", tmp_path / "run.toml"
+    toml.write_text(  # languages = []: keep and label every language
+        f'[run]\noutput = "{out}"\nstages = ["ingest", "langid", "filter"]\n[langid]\nlanguages = []\n'
+        f'[[inputs]]\nglob = "{corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"}"\ndomain = "web"\n'
+    )
+    subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
+    assert audit.main([str(out)]) == 0
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    keep = summary["language_keep"]
+    # Independently: text rows and ledger rows by language.
+    kept = Counter(pq.read_table(out / "text").column("language").to_pylist())
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    for lang in ("en", "es", "it"):
+        removed = Counter(r["stage"] for r in ledger if r["language"] == lang)
+        n_filter = kept[lang] + removed["filter"]
+        assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter}
+        assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
+    assert "Keep rate per language and stage" in (out / "report.html").read_text()
