@@ -274,7 +274,7 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     keep = s.get("language_keep")
     if not keep:
         return ""
-    stages = list(next(iter(keep.values())))
+    stages = [e["stage"] for e in s["funnel"] if e["stage"] in next(iter(keep.values()))]  # JSON sorts keys
     first = stages[0]
     langs = sorted(keep, key=lambda k: (-keep[k][first]["docs_in"], k))[:top]
     head = "<tr><th>language</th><th>documents in</th>" + "".join(f"<th>{_e(st)}</th>" for st in stages) + "</tr>"
