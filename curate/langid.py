@@ -26,8 +26,9 @@ FineWeb's 0.65, lower where lid.176 is less sure of a language it labels right),
 Detector: ``detector = "fasttext"`` (default) uses the model alone; ``"fasttext+cld2"`` lets
 CLD2 (``pycld2``, an independent n-gram detector; extra ``curate[cld2]``) overrule the model
 where CLD2 is reliable, its label is a model label and the model's label is one CLD2 can
-also give (so CLD2 never overrules a language it does not know). The score is still the
-model's probability of the final label. ``bench/bench_lid.py`` has the measurements.
+also give (so CLD2 never overrules a language it does not know). Where it overrules, the
+score is the larger of the model's probability of CLD2's label and the share of the text
+CLD2 assigns to it (CLD2's percent / 100). ``bench/bench_lid.py`` has the measurements.
 
 Ledger rules: ``language_not_target`` (value = score of the predicted language, no
 threshold: that language is not wanted at any score) and
@@ -96,7 +97,8 @@ class Cld2:
         self._detect, self._error = pycld2.detect, pycld2.error
         self.languages = frozenset(self.ALIAS.get(c, c) for _, c in pycld2.LANGUAGES)
 
-    def reliable_label(self, text: str):
+    def reliable_label(self, text: str) -> tuple[str | None, float]:
+        """(label, share of the text CLD2 gives it) where CLD2 calls itself reliable, else (None, 0)."""
         try:
             reliable, _, found = self._detect(text, bestEffort=True)[:3]
         except self._error:  # control characters or invalid UTF-8 inside: drop them and retry
@@ -104,9 +106,9 @@ class Cld2:
             try:
                 reliable, _, found = self._detect(clean.encode("utf-8", "replace"), bestEffort=True)[:3]
             except self._error:
-                return None
-        code = found[0][1]
-        return self.ALIAS.get(code, code) if reliable and code != "un" else None
+                return None, 0.0
+        code, percent = found[0][1], found[0][2]
+        return (self.ALIAS.get(code, code), percent / 100) if reliable and code != "un" else (None, 0.0)
 
 
 class LangID:
@@ -202,19 +204,20 @@ class LangID:
         return langs, scores
 
     def _overrule(self, texts: list[str], langs: list[str], scores: np.ndarray) -> None:
-        """Where CLD2 overrules the model: its label, scored by the model's probability of it."""
+        """Where CLD2 overrules the model: its label, scored by the larger of the model's
+        probability of that label and the share of the text CLD2 gives it."""
         known = self._model_labels()
         changed = []
         for i, t in enumerate(texts):
-            other = self._cld2.reliable_label(t)
+            other, share = self._cld2.reliable_label(t)
             if other and other != langs[i] and other in known and langs[i] in self._cld2.languages:
                 langs[i] = other
-                changed.append(i)
+                changed.append((i, share))
         if changed:
-            labels, probs = self.model.predict([texts[i] for i in changed], k=-1, threshold=0.0, on_unicode_error="replace")
-            for i, labs, ps in zip(changed, labels, probs):
+            labels, probs = self.model.predict([texts[i] for i, _ in changed], k=-1, threshold=0.0, on_unicode_error="replace")
+            for (i, share), labs, ps in zip(changed, labels, probs):
                 score = dict(zip(labs, ps.tolist())).get(LABEL_PREFIX + langs[i], 0.0)
-                scores[i] = min(score, 1.0)
+                scores[i] = min(max(score, share), 1.0)
 
     def _model_labels(self) -> frozenset:
         if getattr(self, "_labels", None) is None:

@@ -76,7 +76,8 @@ def test_lingua_keep_rate_and_precision_per_language(corpora, labels):
     samples = [(g, t) for g, t, h in lingua_paragraphs(corpora) if h == "check" and g in labels]
     texts = [t for _, t in samples]
     result = {}
-    for name, cfg in (("shipped", {}), ("0.65 for all", {"thresholds": ""})):
+    runs = (("shipped", {}), ("shipped, fasttext+cld2", {"detector": "fasttext+cld2"}), ("0.65 for all", {"thresholds": ""}))
+    for name, cfg in runs:
         pred, kept = predictions(LangID({"languages": labels, **cfg}), texts)
         per = defaultdict(lambda: [0, 0])
         for i, ((gold, _), p) in enumerate(zip(samples, pred)):
@@ -89,8 +90,9 @@ def test_lingua_keep_rate_and_precision_per_language(corpora, labels):
         print(f"\n{name}: precision {precision:.4f}, {len(kept)}/{len(samples)} kept; worst keep rates among "
               f"correct: " + " ".join(f"{g}={r:.2f}({per[g][1]})" for g, r in worst))
         result[name] = (rates, precision)
-    rates, precision = result["shipped"]
-    assert min(rates.values()) >= 0.9 and precision >= 0.97
+    for name in ("shipped", "shipped, fasttext+cld2"):
+        rates, precision = result[name]
+        assert min(rates.values()) >= 0.9 and precision >= 0.97, name
     assert sum(r < 0.9 for r in result["0.65 for all"][0].values()) >= 10  # what the issue reported
 
 
