@@ -13,7 +13,7 @@ from curate import schema
 from curate.filters import Filter
 from curate.filters import language_constants
 from curate.langid import LangID, load_thresholds
-from curate.multilingual_data import lingua_paragraphs, udhr_documents
+from curate.multilingual_data import lingua_documents, lingua_paragraphs, udhr_documents
 
 
 def batch(texts, language=None):
@@ -134,12 +134,15 @@ def test_language_constants_apply_by_language():
 
 
 def test_derived_stop_words_apply_to_their_language():
-    words = "Kauppa tarjoaa tuotteita edullisesti nopealla toimituksella kotiin asti".split()
-    junk = " ".join(words * 8)  # 64 words, no Finnish function word
-    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([junk], language="fi"))
+    consts = language_constants.load("default")
+    assert {"der", "die", "und"} <= set(consts["de"]["stop_words"])
+    assert consts["ta"]["stop_words"] == []  # suffixing language: no 2-of-N stop-word rule
+    words = "Online Shop Angebote Rabatt Versandkostenfrei Bestellung Lieferung Kaufen".split()
+    junk = " ".join(words * 8)  # 64 words, no German function word
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([junk], language="de"))
     assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]
-    prose = junk + " ja se on myös hyvä."
-    kept, _ = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([prose], language="fi"))
+    prose = junk + " und die Lieferung ist schnell."
+    kept, _ = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([prose], language="de"))
     assert kept.num_rows == 1
 
 
@@ -196,3 +199,39 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
         assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter}
         assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
     assert "Keep rate per language and stage" in (out / "report.html").read_text()
+
+
+def test_language_sentence_marks():
+    """Urdu ends sentences with ۔ and Armenian with ։: with English marks only, every line of
+    good Urdu prose "lacks punctuation" and its sentences are not counted."""
+    assert language_constants.load("default")["ur"]["terminal"] == "۔"
+    line = "یہ ایک اچھا جملہ ہے جو اردو میں لکھا گیا ہے ۔"
+    text = "\n".join([line.replace("اچھا", w) for w in ("اچھا", "نیا", "بڑا", "پرانا", "چھوٹا", "لمبا")])
+    for rules in (["fineweb"], ["c4"]):
+        kept, ledger = Filter({"domains": {"web": rules}}).process(batch([text], language="ur"))
+        assert kept.num_rows == 1, ledger.to_pylist()
+        _, ledger = Filter({"domains": {"web": rules}, "language_constants": ""}).process(batch([text], language="ur"))
+        assert ledger.column("rule").to_pylist() == [{"fineweb": "fineweb_line_punct", "c4": "c4_min_sentences"}[rules[0]]]
+
+
+@pytest.mark.corpora
+def test_good_text_removed_less(corpora):
+    """Acceptance 3 on text known to be good (lingua check half, 10 sentences a document):
+    fewer non-English documents removed by the word/sentence rules, English unchanged."""
+    from curate.filters import NONSPACE
+
+    pairs = [(lang, t) for lang, t, h in lingua_documents(corpora) if h == "check" and lang not in NONSPACE]
+    langs = [lang for lang, _ in pairs]
+    docs = batch([t for _, t in pairs], language=langs)
+    out = {}
+    for name, cfg in (("before", {"language_constants": ""}), ("after", {})):
+        _, ledger = Filter(cfg).process(docs)
+        out[name] = [(r["id"], r["rule"]) for r in ledger.to_pylist() if r["language"] != "en"]
+        assert not [r for r in ledger.to_pylist() if r["language"] == "en"]
+    word_rules = {"gopher_min_words", "gopher_min_mean_word_length", "gopher_max_mean_word_length",
+                  "gopher_stop_words", "fineweb_line_punct", "c4_min_sentences"}
+    word = {k: sum(rule in word_rules for _, rule in v) for k, v in out.items()}
+    n = sum(lang != "en" for lang in langs)
+    print(f"\nnon-English good documents removed: {len(out['before'])}/{n} -> {len(out['after'])}/{n}; by word/sentence rules {word}")
+    assert {i for i, _ in out["after"]} <= {i for i, _ in out["before"]}  # nothing newly removed
+    assert word["after"] <= word["before"] / 5

@@ -47,7 +47,8 @@ without a language (langid not run) are treated as space-separated with no lists
 Per-language constants (``language_constants = "default"``: ``curate/data/filter_languages.json``,
 derived by ``python -m curate.filters.language_constants``): for a web document whose
 ``language`` has an entry, the Gopher word-count and mean-word-length bounds and FineWeb's
-short-line length are that language's, and the Gopher stop-word rule uses that language's
+sentence-final marks (FineWeb line punctuation, C4 line and sentence tests) include the
+language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses that language's
 stop words; each only where the config keeps the English default. English has no entry,
 so English results are unchanged.
 
@@ -193,14 +194,18 @@ class Filter:
         """The Gopher quality and FineWeb rules with ``lang``'s constants wherever the config
         keeps the (English) default."""
         consts = self._lang_consts[lang]
-        out = {}
-        for name, build in (("gopher_quality", web.gopher_quality), ("fineweb", web.fineweb)):
-            cfg = dict(self.cfg[name])
+        cfg = {}
+        for name in ("gopher_quality", "fineweb", "c4"):
+            cfg[name] = dict(self.cfg[name])
             for k, v in consts.get(name, {}).items():
-                if cfg.get(k) == DEFAULTS[name].get(k):
-                    cfg[k] = v
-            out[name] = build(cfg, self._stop_words) if name == "gopher_quality" else build(cfg)
-        return out
+                if cfg[name].get(k) == DEFAULTS[name].get(k):
+                    cfg[name][k] = v
+        extra = consts.get("terminal", "")
+        return {
+            "gopher_quality": web.gopher_quality(cfg["gopher_quality"], self._stop_words),
+            "fineweb": web.fineweb(cfg["fineweb"], extra),
+            "c4": web.c4(cfg["c4"], extra),
+        }
 
     def _code_langs(self) -> set:
         return {str(k).lower() for k in self.cfg["code"]["languages"]}
