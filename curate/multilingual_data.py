@@ -21,6 +21,9 @@ UDHR = Path("multilingual") / "udhr2"
 
 # lid.176 labels that differ from ISO 639-1 / the macrolanguage code of their language.
 LID176_ALIAS = {"nb": "no"}
+# lid.176 labels that are Wikipedia codes, not the ISO 639-3 code of the same language:
+# "als" is Alemannic there (ISO gsw), while ISO "als" (a udhr2 file) is Tosk Albanian.
+NOT_ISO_639_3 = {"als"}
 
 
 def half(text: str) -> str:
@@ -72,7 +75,7 @@ def udhr_label(name: str, labels=()) -> str | None:
     code = name.split("_")[0]
     if code.isdigit():
         return None
-    if code in labels:
+    if code in labels and code not in NOT_ISO_639_3:
         return code
     try:
         lang = Language.from_part3(code)
