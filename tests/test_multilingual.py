@@ -235,3 +235,29 @@ def test_good_text_removed_less(corpora):
     print(f"\nnon-English good documents removed: {len(out['before'])}/{n} -> {len(out['after'])}/{n}; by word/sentence rules {word}")
     assert {i for i, _ in out["after"]} <= {i for i, _ in out["before"]}  # nothing newly removed
     assert word["after"] <= word["before"] / 5
+
+
+@pytest.mark.corpora
+def test_cli_uses_shipped_thresholds(corpora, tmp_path):
+    """Through `curate run`: Croatian paragraphs listed as ["hr"] are judged by hr's shipped
+    threshold; with langid.thresholds = "" by the single 0.65, which removes most of them."""
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    paras = [t for g, t, h in lingua_paragraphs(corpora) if g == "hr" and h == "check"][:60]
+    src = tmp_path / "hr.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(paras)), encoding="utf-8")
+    kept = {}
+    for name, extra in (("shipped", ""), ("single", 'thresholds = ""\n')):
+        out, toml = tmp_path / name, tmp_path / f"{name}.toml"
+        toml.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest", "langid"]\nprogress = "off"\n'
+                        f'[langid]\nlanguages = ["hr"]\n{extra}[[inputs]]\nglob = "{src}"\ndomain = "web"\n')
+        subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
+        kept[name] = pq.read_table(out / "text").num_rows
+        ledger = pq.read_table(out / "ledger").to_pylist()
+        thresholds = {r["threshold"] for r in ledger if r["rule"] == "language_score_below_threshold"}
+        assert thresholds <= {load_thresholds("default")["hr"] if name == "shipped" else 0.65}
+    print(f"\nCroatian paragraphs kept: shipped threshold {kept['shipped']}/60, 0.65 {kept['single']}/60")
+    assert kept["shipped"] >= 50 and kept["single"] <= 10
