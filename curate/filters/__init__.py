@@ -46,11 +46,11 @@ without a language (langid not run) are treated as space-separated with no lists
 
 Per-language constants (``language_constants = "default"``: ``curate/data/filter_languages.json``,
 derived by ``python -m curate.filters.language_constants``): for a web document whose
-``language`` has an entry, the Gopher word-count and mean-word-length bounds and FineWeb's
-sentence-final marks (FineWeb line punctuation, C4 line and sentence tests) include the
-language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses that language's
-stop words; each only where the config keeps the English default. English has no entry,
-so English results are unchanged.
+``language`` has an entry, the Gopher word-count and mean-word-length bounds are that
+language's, the sentence-final marks (FineWeb line punctuation, C4's line test and sentence
+count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses
+the language's list; each only where the config keeps the English default. English has no
+entry, so English results are unchanged.
 
 Config (``DEFAULTS``): ``domains`` picks rule sets per domain, ``disable`` lists rule
 names to skip, and one table per rule set holds its thresholds (see each module).
@@ -63,9 +63,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema
-from curate.filters import web
+from curate.filters import language_constants, web
 from curate.filters.books import BOOKS, book_rules
-from curate.filters import language_constants
 from curate.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.filters.pii import PATTERNS, PII, pii_rewrite
 from curate.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, count_flags, load_list, merge
@@ -191,8 +190,8 @@ class Filter:
         return steps
 
     def _language_sets(self, lang: str) -> dict:
-        """The Gopher quality and FineWeb rules with ``lang``'s constants wherever the config
-        keeps the (English) default."""
+        """The Gopher quality, FineWeb and C4 rules with ``lang``'s constants wherever the
+        config keeps the (English) default."""
         consts = self._lang_consts[lang]
         cfg = {}
         for name in ("gopher_quality", "fineweb", "c4"):
