@@ -233,6 +233,7 @@ class Partial:
     hll: HLL = field(default_factory=HLL)
     no_host: int = 0
     removed: Counter = field(default_factory=Counter)  # (stage, rule, domain) -> ledger rows
+    removed_lang: Counter = field(default_factory=Counter)  # (stage, language) -> ledger rows
     examples: dict = field(default_factory=dict)  # (stage, rule) -> smallest-id ledger rows
     quarantined: Counter = field(default_factory=Counter)  # (reason, domain) -> rows
     quarantine_examples: dict = field(default_factory=dict)  # reason -> first rows by path, offset
@@ -291,6 +292,8 @@ class Partial:
         """Add ledger rows (the ledger schema plus ``row``, the row's index in ``file``)."""
         for (s, r_, d), r in _rows(df, ["stage", "rule", "domain"]):
             self.removed[s, r_, d or UNKNOWN] += r["n"]
+        for (s, lang), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language"]):
+            self.removed_lang[s, lang] += r["n"]
         cols = ["id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
         head = df.sort("id").group_by("stage", "rule", maintain_order=True).head(self.examples_k)
         for row in head.select("stage", "rule", *cols).iter_rows(named=True):
@@ -314,7 +317,7 @@ class Partial:
     # -- merging
 
     def merge(self, o: "Partial") -> "Partial":
-        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_docs", "quality_sum", "dups", "removed", "quarantined"):
+        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined"):
             getattr(self, name).update(getattr(o, name))
         _merge_dicts(self.length, o.length, LogHist)
         _merge_dicts(self.token_length, o.token_length, LogHist)
@@ -410,7 +413,10 @@ class Partial:
                 "top": [[h, n] for h, n in self.hosts.top(top)],
                 "top_max_undercount": self.hosts.error,
             },
-            "removed": {"total": sum(self.removed.values()), "by_stage": removed},
+            "removed": {"total": sum(self.removed.values()), "by_stage": removed, "by_stage_language": {
+                st: {lang: n for (st2, lang), n in sorted(self.removed_lang.items()) if st2 == st}
+                for st in sorted({st for st, _ in self.removed_lang})
+            }},
             "quarantine": {"total": sum(self.quarantined.values()), "by_reason": quarantine},
             "domains": domains,
         }
@@ -537,6 +543,22 @@ def _stage_order(stage: str) -> int:
     return schema.STAGES.index(stage) if stage in schema.STAGES else len(schema.STAGES)
 
 
+def language_keep(s: dict, stages: list[str]) -> dict:
+    """Per language and stage: documents in, removed, and the keep rate. A language's documents
+    entering a stage are those kept at the end plus those removed by it or a later stage (the
+    ledger row carries the language langid gave; before langid, ``unknown``)."""
+    by_stage = s["removed"]["by_stage_language"]
+    out = {}
+    for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
+        left, rows = s["documents"]["by_language"].get(lang, 0), {}
+        for st in reversed(stages):
+            removed = by_stage.get(st, {}).get(lang, 0)
+            left += removed
+            rows[st] = {"docs_in": left, "removed": removed, "keep_rate": (left - removed) / left if left else None}
+        out[lang] = {st: rows[st] for st in stages}
+    return out
+
+
 def funnel(counts: dict | None, stats: dict, s: dict) -> list[dict]:
     """Documents in/out per stage, from the manifest counts or, without them, the ledger."""
     removed = {st: e["total"] for st, e in s["removed"]["by_stage"].items()}
@@ -642,6 +664,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         files={"text": len(text), "ledger": len(_files(root, manifest, "ledger")), "quarantine": len(_files(root, manifest, "quarantine"))},
         funnel=fun,
         checks=checks(fun, s, bool(counts), tok_manifest),
+        language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
         run={k: (manifest or {}).get(k) for k in ("config_hash", "format")} | {"stages": [e["stage"] for e in fun]},
         warnings=warnings,

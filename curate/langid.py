@@ -17,30 +17,98 @@ whose prediction would otherwise cost time linear in their length.
 Code documents (``domain == "code"``) keep the programming language set at ingest and get
 a null score: natural-language ID on source code is noise.
 
+Thresholds: a language listed without its own threshold gets the shipped per-language value
+(``thresholds = "default"``: ``curate/data/lid_thresholds.json``, derived by ``python -m
+curate.lid_thresholds`` from the score distribution of correctly labelled text; never above
+FineWeb's 0.65, lower where lid.176 is less sure of a language it labels right), or
+``threshold`` for a language the file lacks or when ``thresholds = ""``.
+
+Detector: ``detector = "fasttext"`` (default) uses the model alone; ``"fasttext+cld2"`` lets
+CLD2 (``pycld2``, an independent n-gram detector; extra ``curate[cld2]``) overrule the model
+where CLD2 is reliable, its label is a model label and the model's label is one CLD2 can
+also give (so CLD2 never overrules a language it does not know). Where it overrules, the
+score is the larger of the model's probability of CLD2's label and the share of the text
+CLD2 assigns to it (CLD2's percent / 100). ``bench/bench_lid.py`` has the measurements.
+
 Ledger rules: ``language_not_target`` (value = score of the predicted language, no
 threshold: that language is not wanted at any score) and
 ``language_score_below_threshold`` (value = score, threshold = that language's threshold).
 """
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.filters.rules import check_type, merge
+from curate.filters.rules import DATA, check_type, merge
 
 DEFAULTS = {
     "model": "lid.176.ftz",  # a model shipped in curate.models, or a path to a fastText .bin/.ftz
     "languages": ["en"],  # list of codes, {code = threshold}, "all", or [] (explicit: keep all)
-    "threshold": 0.65,  # score threshold for languages given as a list (FineWeb's English threshold)
+    "threshold": 0.65,  # for listed languages the thresholds file lacks (FineWeb's English threshold)
+    "thresholds": "default",  # per-language thresholds for listed languages: "default" (shipped), a JSON file, or ""
+    "detector": "fasttext",  # or "fasttext+cld2": CLD2 overrules the model where it is reliable
     "max_chars": 4000,  # characters of each text given to the model
 }
 
 LABEL_PREFIX = "__label__"
 _NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty ledger batch
+
+
+DETECTORS = ("fasttext", "fasttext+cld2")
+THRESHOLDS_FILE = "lid_thresholds.json"
+
+
+def load_thresholds(spec: str) -> dict[str, float]:
+    """Per-language thresholds: ``"default"`` (the shipped file), a JSON file of
+    ``{"thresholds": {code: threshold}}`` (or a plain ``{code: threshold}``), or ``""``."""
+    if not isinstance(spec, str):
+        raise ValueError(f'langid.thresholds: expected "default", a JSON file path or "", got {spec!r}')
+    if not spec:
+        return {}
+    path = DATA / THRESHOLDS_FILE if spec == "default" else Path(spec)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"langid.thresholds: cannot read {path}: {e}") from None
+    table = data.get("thresholds", data) if isinstance(data, dict) else None
+    if not isinstance(table, dict) or not all(
+        isinstance(v, (int, float)) and 0 <= v <= 1 for v in table.values()
+    ):
+        raise ValueError(f"langid.thresholds: {path} is not a {{code: threshold in [0, 1]}} table")
+    return {str(k): float(v) for k, v in table.items()}
+
+
+class Cld2:
+    """CLD2's top language where it calls itself reliable, in lid.176's codes."""
+
+    ALIAS = {"iw": "he", "jw": "jv", "zh-Hant": "zh", "nb": "no"}
+
+    def __init__(self):
+        try:
+            import pycld2
+        except ImportError:
+            raise ValueError('langid.detector "fasttext+cld2" needs pycld2: pip install "curate[cld2]"') from None
+        self._detect, self._error = pycld2.detect, pycld2.error
+        self.languages = frozenset(self.ALIAS.get(c, c) for _, c in pycld2.LANGUAGES)
+
+    def reliable_label(self, text: str) -> tuple[str | None, float]:
+        """(label, share of the text CLD2 gives it) where CLD2 calls itself reliable, else (None, 0)."""
+        try:
+            reliable, _, found = self._detect(text, bestEffort=True)[:3]
+        except self._error:  # control characters or invalid UTF-8 inside: drop them and retry
+            clean = "".join(c for c in text if c.isprintable() or c.isspace())
+            try:
+                reliable, _, found = self._detect(clean.encode("utf-8", "replace"), bestEffort=True)[:3]
+            except self._error:
+                return None, 0.0
+        code, percent = found[0][1], found[0][2]
+        return (self.ALIAS.get(code, code), percent / 100) if reliable and code != "un" else (None, 0.0)
 
 
 class LangID:
@@ -60,18 +128,22 @@ class LangID:
             raise ValueError(f"langid.max_chars: expected an integer >= 1, got {self.cfg['max_chars']!r}")
         if not 0 <= self.cfg["threshold"] <= 1:
             raise ValueError(f"langid.threshold: expected a probability in [0, 1], got {self.cfg['threshold']!r}")
-        self.targets = self._targets(self.cfg["languages"], self.cfg["threshold"])  # None: keep all
+        if self.cfg["detector"] not in DETECTORS:
+            raise ValueError(f"langid.detector: expected one of {list(DETECTORS)}, got {self.cfg['detector']!r}")
+        defaults = load_thresholds(self.cfg["thresholds"])
+        self.targets = self._targets(self.cfg["languages"], self.cfg["threshold"], defaults)  # None: keep all
         self.model = None
+        self._cld2 = None
 
     @staticmethod
-    def _targets(langs, default_threshold: float):
+    def _targets(langs, default_threshold: float, per_language: dict):
         where = "langid.languages"
         if langs == "all" or (isinstance(langs, (list, dict)) and not langs):
             return None
         if isinstance(langs, list):
             if not all(isinstance(x, str) and x for x in langs):
                 raise ValueError(f"{where}: expected language codes (strings), got {langs!r}")
-            return {x: default_threshold for x in langs}
+            return {x: per_language.get(x, default_threshold) for x in langs}
         if isinstance(langs, dict):
             out = {}
             for code, thr in langs.items():
@@ -98,6 +170,8 @@ class LangID:
             return
         import fasttext
 
+        if self.cfg["detector"] == "fasttext+cld2":
+            self._cld2 = Cld2()
         self.model = fasttext.load_model(self.model_path())
         if self.targets:
             labels = {x[len(LABEL_PREFIX) :] for x in self.model.get_labels()}
@@ -125,7 +199,30 @@ class LangID:
         labels, probs = self.model.predict(texts, k=1, threshold=0.0, on_unicode_error="replace")
         langs = [lab[0][len(LABEL_PREFIX) :] for lab in labels]
         scores = np.minimum(np.fromiter((p[0] for p in probs), dtype=np.float32, count=len(probs)), 1.0)
+        if self._cld2 is not None:
+            self._overrule(texts, langs, scores)
         return langs, scores
+
+    def _overrule(self, texts: list[str], langs: list[str], scores: np.ndarray) -> None:
+        """Where CLD2 overrules the model: its label, scored by the larger of the model's
+        probability of that label and the share of the text CLD2 gives it."""
+        known = self._model_labels()
+        changed = []
+        for i, t in enumerate(texts):
+            other, share = self._cld2.reliable_label(t)
+            if other and other != langs[i] and other in known and langs[i] in self._cld2.languages:
+                langs[i] = other
+                changed.append((i, share))
+        if changed:
+            labels, probs = self.model.predict([texts[i] for i, _ in changed], k=-1, threshold=0.0, on_unicode_error="replace")
+            for (i, share), labs, ps in zip(changed, labels, probs):
+                score = dict(zip(labs, ps.tolist())).get(LABEL_PREFIX + langs[i], 0.0)
+                scores[i] = min(max(score, share), 1.0)
+
+    def _model_labels(self) -> frozenset:
+        if getattr(self, "_labels", None) is None:
+            self._labels = frozenset(x[len(LABEL_PREFIX) :] for x in self.model.get_labels())
+        return self._labels
 
     def process(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         self.setup()

@@ -286,6 +286,25 @@ def languages_card(s: dict, cols: dict, top: int = 18) -> str:
     return card("Languages", legend(cols) + figure("languages", hbars(rows, cols, "documents per language")), note=note)
 
 
+def language_keep_card(s: dict, top: int = 18) -> str:
+    keep = s.get("language_keep")
+    if not keep:
+        return ""
+    stages = [e["stage"] for e in s["funnel"] if e["stage"] in next(iter(keep.values()))]  # JSON sorts keys
+    first = stages[0]
+    langs = sorted(keep, key=lambda k: (-keep[k][first]["docs_in"], k))[:top]
+    head = "<tr><th>language</th><th>documents in</th>" + "".join(f"<th>{_e(st)}</th>" for st in stages) + "</tr>"
+    body = "".join(
+        f"<tr><td>{_e(lang)}</td><td>{num(keep[lang][first]['docs_in'])}</td>"
+        + "".join(f"<td>{'' if keep[lang][st]['keep_rate'] is None else pct(keep[lang][st]['keep_rate'])}</td>" for st in stages)
+        + "</tr>"
+        for lang in langs
+    )
+    note = ("Share of each language's documents entering a stage that the stage keeps (languages with most "
+            "documents first; the language is langid's, also for documents a later stage removed).")
+    return card("Keep rate per language and stage", f"<table class='num pct'>{head}{body}</table>", note=note)
+
+
 def domains_card(s: dict, cols: dict) -> str:
     mix = s["domain_mix"]
     by = s["documents"]["by_domain"]
@@ -458,6 +477,7 @@ def render(s: dict) -> str:
         edits_card(s),
         domains_card(s, cols),
         languages_card(s, cols),
+        language_keep_card(s),
         hosts_card(s),
         quality_card(s, cols),
         dups_card(s, cols),

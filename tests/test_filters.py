@@ -131,7 +131,12 @@ def test_character_counts_follow_python_definitions():
 
 def test_stop_words_apply_only_to_languages_with_a_list():
     f = Filter(only("gopher_stop_words"))
-    kept, _ = f.process(batch(["ein Satz ohne Stoppwörter"], language="de"))
+    kept, _ = f.process(batch(["en Saz ouni Stoppwierder"], language="lb"))  # no list for Luxembourgish
+    assert kept.num_rows == 1
+    # German has a derived list (curate/data/filter_languages.json), unless those are off.
+    _, ledger = f.process(batch(["ein Satz ohne Stoppwörter"], language="de"))
+    assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]
+    kept, _ = Filter({**only("gopher_stop_words"), "language_constants": ""}).process(batch(["ein Satz ohne Stoppwörter"], language="de"))
     assert kept.num_rows == 1
 
 

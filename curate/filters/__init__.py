@@ -44,6 +44,14 @@ citation line cleaning, and bad words (matched as substrings). Stop words and ba
 apply only to languages that have a configured list (English by default); documents
 without a language (langid not run) are treated as space-separated with no lists.
 
+Per-language constants (``language_constants = "default"``: ``curate/data/filter_languages.json``,
+derived by ``python -m curate.filters.language_constants``): for a web document whose
+``language`` has an entry, the Gopher word-count and mean-word-length bounds are that
+language's, the sentence-final marks (FineWeb line punctuation, C4's line test and sentence
+count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses
+the language's list; each only where the config keeps the English default. English has no
+entry, so English results are unchanged.
+
 Config (``DEFAULTS``): ``domains`` picks rule sets per domain, ``disable`` lists rule
 names to skip, and one table per rule set holds its thresholds (see each module).
 """
@@ -55,7 +63,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema
-from curate.filters import web
+from curate.filters import language_constants, web
 from curate.filters.books import BOOKS, book_rules
 from curate.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.filters.pii import PATTERNS, PII, pii_rewrite
@@ -77,6 +85,7 @@ DEFAULTS = {
     },
     "disable": [],  # rule (or rewrite) names to skip, e.g. ["c4_curly_bracket"]
     "nonspace_languages": NONSPACE,
+    "language_constants": "default",  # per-language word/line constants and stop words ("" = English ones for all)
     "url": web.URL,
     "gopher_repetition": web.GOPHER_REPETITION,
     "gopher_quality": web.GOPHER_QUALITY,
@@ -106,6 +115,7 @@ class Filter:
             check_choices(sets, ORDER, f"filter.domains.{domain}")
         check_choices(self.cfg["pii"]["kinds"], list(PATTERNS), "filter.pii.kinds")
         self.nonspace = frozenset(x.lower() for x in self.cfg["nonspace_languages"])
+        self._lang_consts = language_constants.load(self.cfg["language_constants"])
         # Lists are loaded in setup(); the rules hold these containers and see them filled.
         self._stop_words: dict = {}
         self._badwords: dict = {}
@@ -162,17 +172,39 @@ class Filter:
 
     def _steps_for(self, domain: str, language) -> list:
         lang = (language or "").lower()
-        key = (domain, lang if domain == "code" and lang in self._code_langs() else None)
+        if domain == "code":
+            key = (domain, lang if lang in self._code_langs() else None)
+        else:
+            key = (domain, lang if lang in self._lang_consts else None)
         steps = self._steps.get(key)
         if steps is None:
             sets = dict(self._sets)
-            if key[1] is not None:
+            if key[1] is not None and domain == "code":
                 sets["code"] = code_rules(code_config_for(self.cfg["code"], key[1]))
+            elif key[1] is not None:
+                sets.update(self._language_sets(key[1]))
             chosen = set(self.cfg["domains"].get(domain, ()))
             disabled = set(self.cfg["disable"])
             steps = [s for name in ORDER if name in chosen for s in sets[name] if s.name not in disabled]
             self._steps[key] = steps
         return steps
+
+    def _language_sets(self, lang: str) -> dict:
+        """The Gopher quality, FineWeb and C4 rules with ``lang``'s constants wherever the
+        config keeps the (English) default."""
+        consts = self._lang_consts[lang]
+        cfg = {}
+        for name in ("gopher_quality", "fineweb", "c4"):
+            cfg[name] = dict(self.cfg[name])
+            for k, v in consts.get(name, {}).items():
+                if cfg[name].get(k) == DEFAULTS[name].get(k):
+                    cfg[name][k] = v
+        extra = consts.get("terminal", "")
+        return {
+            "gopher_quality": web.gopher_quality(cfg["gopher_quality"], self._stop_words),
+            "fineweb": web.fineweb(cfg["fineweb"], extra),
+            "c4": web.c4(cfg["c4"], extra),
+        }
 
     def _code_langs(self) -> set:
         return {str(k).lower() for k in self.cfg["code"]["languages"]}
@@ -195,6 +227,10 @@ class Filter:
                 self._stop_words[key] = web.compile_words(entries)
             elif kind == "bad" and entries:
                 self._badwords[key] = web.compile_words(entries)
+        if self.cfg["gopher_quality"]["stop_words"] == DEFAULTS["gopher_quality"]["stop_words"]:
+            for lang, consts in self._lang_consts.items():  # the default lists: derived ones too
+                if consts.get("stop_words") and lang not in self._stop_words:
+                    self._stop_words[lang] = web.compile_words(consts["stop_words"])
         _warm_up()
         self._ready = True
 

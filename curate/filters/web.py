@@ -257,9 +257,16 @@ def dup_ngram_char_frac(n: int, max_n: int):
     return _spaced(measure)
 
 
-def sentence_count(doc: Doc, cap: int) -> int:
+def sentence_count(doc: Doc, cap: int, pattern: re.Pattern = _SENTENCE_END) -> int:
     """Sentences, counted up to ``cap`` (the rule only needs to know whether there are enough)."""
-    return sum(1 for _ in islice(_SENTENCE_END.finditer(doc.text), cap))
+    return sum(1 for _ in islice(pattern.finditer(doc.text), cap))
+
+
+def sentence_end(extra: str = "") -> re.Pattern:
+    """``_SENTENCE_END`` with ``extra`` sentence-final marks (a language's own, e.g. Urdu ۔)."""
+    if not extra:
+        return _SENTENCE_END
+    return re.compile(_SENTENCE_END.pattern.replace("[.!?؟।]", f"[.!?؟।{re.escape(extra)}]", 1))
 
 
 def url_host(url: str) -> str:
@@ -342,13 +349,15 @@ def _ngram_table(cfg: dict, key: str) -> dict[int, float]:
     return out
 
 
-def fineweb(cfg: dict) -> list:
+def fineweb(cfg: dict, extra_terminal: str = "") -> list:
+    """``extra_terminal``: sentence-final marks of the document's language beyond ``TERMINAL``."""
+    terminal = TERMINAL + tuple(extra_terminal)
     short = _line_frac(_count_shorter(cfg["short_line_chars"]))
     short_nonspace = _line_frac(_count_shorter(cfg["short_line_chars_nonspace"]))
     return [
         Rule(
             "fineweb_line_punct",
-            _spaced(_line_frac(_count_ending(TERMINAL))),
+            _spaced(_line_frac(_count_ending(terminal))),
             ">",
             cfg["min_line_punct_frac"],
         ),
@@ -363,9 +372,10 @@ def fineweb(cfg: dict) -> list:
     ]
 
 
-def c4(cfg: dict) -> list:
+def c4(cfg: dict, extra_terminal: str = "") -> list:
     phrases = (("javascript",) if cfg["javascript"] else ()) + (POLICY if cfg["policy"] else ())
-    line_ok = _line_test(cfg)
+    line_ok = _line_test(cfg, _TERMINAL_CHARS | frozenset(extra_terminal))
+    ends = sentence_end(extra_terminal)
 
     def clean(doc: Doc) -> tuple[str, dict]:
         lines = doc.lines  # non-empty, stripped; like C4, blank lines are not kept
@@ -388,21 +398,21 @@ def c4(cfg: dict) -> list:
         Rewrite("c4_lines", clean),
         Rule(
             "c4_min_sentences",
-            _spaced(lambda d: sentence_count(d, cfg["min_sentences"])),
+            _spaced(lambda d: sentence_count(d, cfg["min_sentences"], ends)),
             ">=",
             cfg["min_sentences"],
         ),
     ]
 
 
-def _line_test(cfg: dict):
+def _line_test(cfg: dict, terminal_chars: frozenset = _TERMINAL_CHARS):
     """The C4 word/punctuation line rules, for space-separated languages: line -> keep it?"""
     terminal, max_len = cfg["terminal_punct"], cfg["max_word_length"]
     min_words = math.ceil(cfg["min_words_per_line"])
 
     def line_ok(line: str) -> bool:
         # line[-1:] in a set: the endswith(TERMINAL) test, without trying 16 suffixes.
-        if terminal and (line[-1:] not in _TERMINAL_CHARS or line.endswith(ELLIPSES)):
+        if terminal and (line[-1:] not in terminal_chars or line.endswith(ELLIPSES)):
             return False
         if min_words > 0 and len(line.split(None, min_words - 1)) < min_words:  # no more splits than needed
             return False

@@ -1,0 +1,178 @@
+"""Per-language constants of the word-based web rules (``curate/data/filter_languages.json``).
+
+    python -m curate.filters.language_constants [--corpora ../shared/corpora]
+
+The Gopher and FineWeb constants were chosen on English: 50 words, mean word length 3-10,
+lines of <= 30 characters are "short", and the stop words are English. FineWeb-2 re-derived
+such constants per language from data. Here, from the lingua paragraphs (web sentences of
+the Leipzig corpora, the ``derive`` half only; ``curate.multilingual_data``) of every
+space-separated language, with English measured on the same data as the reference:
+
+* ``m``: the median over paragraphs of the mean word length (whitespace-separated words, as
+  the rules count them); ``r = m / m_en``, and ``c = (m + 1) / (m_en + 1)`` (characters per
+  word with its space);
+* ``gopher_quality.min_mean_word_length`` / ``max_mean_word_length``: English's 3 and 10
+  times ``r`` (a Finnish page has longer words than an English one of the same quality);
+* ``gopher_quality.min_words``: 50 / ``c``, so the minimum is the same amount of text in
+  characters;
+* stop words, for the same rule (>= 2 distinct present): of the language's 100 most frequent
+  words (letters and combining marks only, lower-cased), the ones the rule finds in the most
+  paragraphs; 8 of them (as many as Gopher's English list), and more while the list passes
+  a smaller share of the language's paragraphs than English's list passes of English
+  paragraphs (FineWeb-2's idea: remove as much good text as in English). A language that
+  16 words do not bring there gets no list (the rule is skipped for it, as before): languages
+  that write function words as suffixes (Tamil, Georgian, Kazakh...) have too few stop words
+  for a 2-of-N rule, and a longer list would be topic words of the sample.
+  Found "the way the rule finds them" matters: its whole-word match does not see a word that
+  ends in a combining vowel sign (Tamil, Hindi...), and a list of such words would remove
+  good text.
+
+FineWeb's short-line length (30 characters) is not scaled: scaled by ``c`` it removed
+Ukrainian Wikipedia pages on the Dolma sample for their short menu lines, and a short line
+is a layout signal (menus, lists) more than a language one.
+
+* sentence-final marks: punctuation that ends >= 5% of the language's sentences and that the
+  rules' list (``curate.filters.web.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
+  line-punctuation rule, C4's line test and its sentence count accept them for that language.
+
+English keeps its own constants (it is not in the file), so English results do not change.
+The filter stage applies a language's constants only where the config leaves the English
+default in place (``filter.language_constants = ""`` turns them off).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from curate.multilingual_data import lingua_paragraphs
+
+OUTPUT = Path(__file__).resolve().parent.parent / "data" / "filter_languages.json"
+STOP_WORDS, MAX_STOP_WORDS = 8, 16
+TERMINAL_SHARE = 0.05
+# English values the constants are scaled from (curate.filters.web defaults).
+EN = {"min_words": 50, "min_mean_word_length": 3.0, "max_mean_word_length": 10.0}
+
+
+def is_word(w: str) -> bool:
+    """Letters and combining marks only (str.isalpha rejects Indic words for their vowel signs)."""
+    return all(unicodedata.category(ch)[0] in "LM" for ch in w)
+
+
+def passing_share(docs: list, entries: list, need: int = 2) -> float:
+    """Share of ``docs`` (rules.Doc) in which the stop-word rule finds >= ``need`` of ``entries``."""
+    from curate.filters.web import count_words
+
+    return sum(count_words(d, entries, cap=need) >= need for d in docs) / max(1, len(docs))
+
+
+def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100) -> list[str]:
+    """Stop words that pass as large a share of the language's paragraphs as English's list
+    passes of English ones (``target``): at least ``STOP_WORDS``, then more while short of it;
+    none (the rule is skipped) if ``MAX_STOP_WORDS`` do not reach it. Candidates are the most frequent words, ranked by how many
+    paragraphs the rule finds each in (as whole words, the way it matches them)."""
+    from curate.filters.rules import Doc
+    from curate.filters.web import compile_words, count_words
+
+    freq = Counter(w for t in paragraphs for w in t.lower().split() if is_word(w))
+    docs = [Doc(t) for t in paragraphs]
+    found = {w: sum(count_words(d, compile_words([w])) for d in docs) for w, _ in freq.most_common(candidates)}
+    ranked = [w for w, n in sorted(found.items(), key=lambda kv: -kv[1]) if n]
+    chosen = ranked[:STOP_WORDS]
+    for w in ranked[STOP_WORDS:]:
+        if passing_share(docs, compile_words(chosen)) >= target or len(chosen) >= MAX_STOP_WORDS:
+            break
+        chosen.append(w)
+    return chosen if passing_share(docs, compile_words(chosen)) >= target else []
+
+
+def terminal_marks(paragraphs: list[str]) -> str:
+    """Punctuation that ends >= ``TERMINAL_SHARE`` of the language's sentences (the lines of
+    the paragraphs) and that ``curate.filters.web.TERMINAL`` lacks."""
+    from curate.filters.web import TERMINAL
+
+    ends = Counter(line.strip()[-1:] for t in paragraphs for line in t.split("\n") if line.strip())
+    total = sum(ends.values())
+    return "".join(sorted(
+        c for c, n in ends.items()
+        if c and c not in TERMINAL and unicodedata.category(c).startswith("P") and n >= TERMINAL_SHARE * total
+    ))
+
+
+def mean_word_length(text: str) -> float:
+    words = text.split()
+    return sum(map(len, words)) / max(1, len(words))
+
+
+def derive(corpora: Path, nonspace=()) -> dict:
+    paras = defaultdict(list)
+    for lang, text, half in lingua_paragraphs(corpora, sep="\n"):
+        if half == "derive" and lang not in nonspace:
+            paras[lang].append(text)
+    m_en = float(np.median([mean_word_length(t) for t in paras["en"]]))
+    from curate.filters.rules import Doc, load_list
+    from curate.filters.web import compile_words
+
+    en_list = load_list("default", "stopwords_en.txt")
+    target = passing_share([Doc(t) for t in paras["en"]], compile_words(en_list))
+    out = {}
+    for lang in sorted(paras):
+        if lang == "en":
+            continue
+        m = float(np.median([mean_word_length(t) for t in paras[lang]]))
+        r, c = m / m_en, (m + 1) / (m_en + 1)
+        stop_words = pick_stop_words(paras[lang], target)
+        out[lang] = {
+            "gopher_quality": {
+                "min_words": max(1, round(EN["min_words"] / c)),
+                "min_mean_word_length": round(EN["min_mean_word_length"] * r, 2),
+                "max_mean_word_length": round(EN["max_mean_word_length"] * r, 2),
+            },
+            "stop_words": stop_words,
+            "terminal": terminal_marks(paras[lang]),
+            "median_mean_word_length": round(m, 3),
+            "paragraphs": len(paras[lang]),
+        }
+    return {
+        "command": "python -m curate.filters.language_constants",
+        "data": "lingua_sentences_dev.tsv paragraphs (>= 200 chars), derive half",
+        "english_median_mean_word_length": round(m_en, 3),
+        "english_stop_word_pass_share": round(target, 4),
+        "languages": out,
+    }
+
+
+def load(spec: str) -> dict[str, dict]:
+    """language -> its constants; ``"default"``: the shipped file, ``""``: none."""
+    if not isinstance(spec, str):
+        raise ValueError(f'filter.language_constants: expected "default", a JSON file path or "", got {spec!r}')
+    if not spec:
+        return {}
+    path = OUTPUT if spec == "default" else Path(spec)
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))["languages"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"filter.language_constants: cannot read {path}: {e!r}") from None
+    return {str(k).lower(): v for k, v in table.items()}
+
+
+def main(argv=None) -> None:
+    from curate.filters import NONSPACE
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "corpora")
+    ap.add_argument("--output", type=Path, default=OUTPUT)
+    args = ap.parse_args(argv)
+    out = derive(args.corpora, set(NONSPACE))
+    args.output.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}: {len(out['languages'])} languages (English median word length {out['english_median_mean_word_length']})")
+    for lang, c in out["languages"].items():
+        print(f"  {lang}: {c['gopher_quality']} stop={c['stop_words']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Multilingual curation (issue 18): shipped per-language LID thresholds, the CLD2 option,
+per-language filter constants. Acceptance numbers are measured on the ``check`` half of the
+lingua paragraphs; the shipped constants were derived from the other half."""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter, defaultdict
+
+import pytest
+
+from curate import schema
+from curate.filters import Filter
+from curate.filters import language_constants
+from curate.langid import LangID, load_thresholds
+from curate.multilingual_data import lingua_documents, lingua_paragraphs, udhr_documents
+
+
+def batch(texts, language=None):
+    langs = language if isinstance(language, list) else [language] * len(texts)
+    return schema.docs_from_rows(
+        [
+            dict(id=str(i), text=t, domain="web", source="t", path="p", offset=i, url=None, language=lang, meta=None)
+            for i, (t, lang) in enumerate(zip(texts, langs))
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def labels():
+    s = LangID({"languages": "all"})
+    s.setup()
+    return sorted(x[len("__label__") :] for x in s.model.get_labels())
+
+
+def predictions(stage, texts):
+    kept, ledger = stage.process(batch(texts))
+    pred = dict(zip(kept.column("id").to_pylist(), kept.column("language").to_pylist()))
+    pred.update(zip(ledger.column("id").to_pylist(), ledger.column("language").to_pylist()))
+    return [pred[str(i)] for i in range(len(texts))], set(kept.column("id").to_pylist())
+
+
+# --- thresholds ------------------------------------------------------------------------------------
+
+
+def test_shipped_thresholds_cover_every_label(labels):
+    table = load_thresholds("default")
+    assert sorted(table) == labels
+    assert all(0.05 <= v <= 0.65 for v in table.values())
+    assert table["en"] == 0.65 and table["hr"] < 0.5  # FineWeb's value stays where the model is sure
+
+
+def test_listed_language_gets_its_threshold_unless_set():
+    table = load_thresholds("default")
+    assert LangID({"languages": ["hr", "en"]}).targets == {"hr": table["hr"], "en": 0.65}
+    assert LangID({"languages": {"hr": 0.9}}).targets == {"hr": 0.9}  # the user's own
+    assert LangID({"languages": ["hr"], "thresholds": ""}).targets == {"hr": 0.65}  # one threshold for all
+    assert LangID({"languages": ["hr"], "thresholds": "", "threshold": 0.3}).targets == {"hr": 0.3}
+
+
+def test_thresholds_file_errors_name_the_field(tmp_path):
+    bad = tmp_path / "t.json"
+    bad.write_text(json.dumps({"thresholds": {"hr": 3}}))
+    for spec in (str(bad), str(tmp_path / "missing.json")):
+        with pytest.raises(ValueError, match="langid.thresholds"):
+            LangID({"languages": ["hr"], "thresholds": spec})
+    with pytest.raises(ValueError, match="langid.detector"):
+        LangID({"detector": "cld3"})
+
+
+@pytest.mark.corpora
+def test_lingua_keep_rate_and_precision_per_language(corpora, labels):
+    """Acceptance 1, on the held-out half: every language the model knows keeps >= 90% of its
+    correctly labelled paragraphs, and >= 97% of kept paragraphs are labelled right. Before
+    (one 0.65 threshold for all) 15 languages keep under 90%."""
+    samples = [(g, t) for g, t, h in lingua_paragraphs(corpora) if h == "check" and g in labels]
+    texts = [t for _, t in samples]
+    result = {}
+    runs = (("shipped", {}), ("shipped, fasttext+cld2", {"detector": "fasttext+cld2"}), ("0.65 for all", {"thresholds": ""}))
+    for name, cfg in runs:
+        pred, kept = predictions(LangID({"languages": labels, **cfg}), texts)
+        per = defaultdict(lambda: [0, 0])
+        for i, ((gold, _), p) in enumerate(zip(samples, pred)):
+            if p == gold:
+                per[gold][0] += str(i) in kept
+                per[gold][1] += 1
+        precision = sum(pred[int(i)] == samples[int(i)][0] for i in kept) / len(kept)
+        rates = {g: k / n for g, (k, n) in per.items()}
+        worst = sorted(rates.items(), key=lambda kv: kv[1])[:10]
+        print(f"\n{name}: precision {precision:.4f}, {len(kept)}/{len(samples)} kept; worst keep rates among "
+              f"correct: " + " ".join(f"{g}={r:.2f}({per[g][1]})" for g, r in worst))
+        result[name] = (rates, precision)
+    for name in ("shipped", "shipped, fasttext+cld2"):
+        rates, precision = result[name]
+        assert min(rates.values()) >= 0.9 and precision >= 0.97, name
+    assert sum(r < 0.9 for r in result["0.65 for all"][0].values()) >= 10  # what the issue reported
+
+
+@pytest.mark.corpora
+def test_udhr_documents_detectors(corpora, labels):
+    """Acceptance 2 (measured, see bench/bench_lid.py for speed): whole UDHR documents in
+    languages the model knows. CLD2 overruling the model where it is reliable beats the model
+    alone; the 0.90 target is not reached (both miss close varieties and unseen scripts)."""
+    docs = [(lab, t) for _, lab, t in udhr_documents(corpora, labels) if lab in labels]
+    acc = {}
+    for det in ("fasttext", "fasttext+cld2"):
+        pred, _ = predictions(LangID({"languages": "all", "detector": det}), [t for _, t in docs])
+        acc[det] = sum(p == g for p, (g, _) in zip(pred, docs)) / len(docs)
+    print(f"\nUDHR {len(docs)} documents: {acc}")
+    assert acc["fasttext+cld2"] >= acc["fasttext"] + 0.08
+    assert acc["fasttext+cld2"] >= 0.85
+
+
+# --- filters ---------------------------------------------------------------------------------------
+
+
+def test_language_constants_apply_by_language():
+    consts = language_constants.load("default")
+    assert "en" not in consts and consts["fi"]["gopher_quality"]["min_words"] < 50
+    # 40 long Finnish words: enough text for Finnish, too few words for the English rule.
+    text = " ".join(["Kansalaisjärjestöjen", "ja", "että"] * 13 + ["tutkimustuloksista."])
+    f = Filter({"domains": {"web": ["gopher_quality"]}})
+    kept, _ = f.process(batch([text], language="fi"))
+    assert kept.num_rows == 1
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}, "language_constants": ""}).process(
+        batch([text], language="fi")
+    )
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+    # The user's own value wins over the language's.
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}, "gopher_quality": {"min_words": 45}}).process(
+        batch([text], language="fi")
+    )
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
+def test_derived_stop_words_apply_to_their_language():
+    consts = language_constants.load("default")
+    assert {"der", "die", "und"} <= set(consts["de"]["stop_words"])
+    assert consts["ta"]["stop_words"] == []  # suffixing language: no 2-of-N stop-word rule
+    words = "Online Shop Angebote Rabatt Versandkostenfrei Bestellung Lieferung Kaufen".split()
+    junk = " ".join(words * 8)  # 64 words, no German function word
+    _, ledger = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([junk], language="de"))
+    assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]
+    prose = junk + " und die Lieferung ist schnell."
+    kept, _ = Filter({"domains": {"web": ["gopher_quality"]}}).process(batch([prose], language="de"))
+    assert kept.num_rows == 1
+
+
+@pytest.mark.corpora
+def test_dolma_english_identical_and_non_english_not_worse(corpora):
+    """Acceptance 3 on the shared multilingual web sample: the same English documents kept and
+    removed as with English constants for all; non-English removals do not grow."""
+    path = corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"
+    docs = [json.loads(x) for x in gzip.open(path, "rt", encoding="utf-8")]
+    labelled, _ = LangID({"languages": "all"}).process(batch([d["text"] for d in docs]))
+    langs = labelled.column("language").to_pylist()
+    removed = {}
+    for name, cfg in (("english constants", {"language_constants": ""}), ("per language", {})):
+        _, ledger = Filter(cfg).process(labelled)
+        removed[name] = dict(zip(ledger.column("id").to_pylist(), ledger.column("rule").to_pylist()))
+    ids = labelled.column("id").to_pylist()
+    english = {i for i, lang in zip(ids, langs) if lang == "en"}
+    before, after = removed["english constants"], removed["per language"]
+    assert {i: r for i, r in before.items() if i in english} == {i: r for i, r in after.items() if i in english}
+    non_en = len(ids) - len(english)
+    print(f"\nnon-English removed: {sum(i not in english for i in before)}/{non_en} -> "
+          f"{sum(i not in english for i in after)}/{non_en}; by rule after: "
+          f"{Counter(r for i, r in after.items() if i not in english)}")
+    assert sum(i not in english for i in after) <= sum(i not in english for i in before)
+
+
+# --- audit -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.corpora
+def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    from curate import audit
+
+    out, toml = tmp_path / "out", tmp_path / "run.toml"
+    toml.write_text(  # languages = []: keep and label every language
+        f'[run]\noutput = "{out}"\nstages = ["ingest", "langid", "filter"]\n[langid]\nlanguages = []\n'
+        f'[[inputs]]\nglob = "{corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"}"\ndomain = "web"\n'
+    )
+    subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
+    assert audit.main([str(out)]) == 0
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    keep = summary["language_keep"]
+    # Independently: text rows and ledger rows by language.
+    kept = Counter(pq.read_table(out / "text").column("language").to_pylist())
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    for lang in ("en", "es", "it"):
+        removed = Counter(r["stage"] for r in ledger if r["language"] == lang)
+        n_filter = kept[lang] + removed["filter"]
+        assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter}
+        assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
+    assert "Keep rate per language and stage" in (out / "report.html").read_text()
+
+
+def test_language_sentence_marks():
+    """Urdu ends sentences with ۔ and Armenian with ։: with English marks only, every line of
+    good Urdu prose "lacks punctuation" and its sentences are not counted."""
+    assert language_constants.load("default")["ur"]["terminal"] == "۔"
+    line = "یہ ایک اچھا جملہ ہے جو اردو میں لکھا گیا ہے ۔"
+    text = "\n".join([line.replace("اچھا", w) for w in ("اچھا", "نیا", "بڑا", "پرانا", "چھوٹا", "لمبا")])
+    for rules in (["fineweb"], ["c4"]):
+        kept, ledger = Filter({"domains": {"web": rules}}).process(batch([text], language="ur"))
+        assert kept.num_rows == 1, ledger.to_pylist()
+        _, ledger = Filter({"domains": {"web": rules}, "language_constants": ""}).process(batch([text], language="ur"))
+        assert ledger.column("rule").to_pylist() == [{"fineweb": "fineweb_line_punct", "c4": "c4_min_sentences"}[rules[0]]]
+
+
+@pytest.mark.corpora
+def test_good_text_removed_less(corpora):
+    """Acceptance 3 on text known to be good (lingua check half, 10 sentences a document):
+    fewer non-English documents removed by the word/sentence rules, English unchanged."""
+    from curate.filters import NONSPACE
+
+    pairs = [(lang, t) for lang, t, h in lingua_documents(corpora) if h == "check" and lang not in NONSPACE]
+    langs = [lang for lang, _ in pairs]
+    docs = batch([t for _, t in pairs], language=langs)
+    out = {}
+    for name, cfg in (("before", {"language_constants": ""}), ("after", {})):
+        _, ledger = Filter(cfg).process(docs)
+        out[name] = [(r["id"], r["rule"]) for r in ledger.to_pylist() if r["language"] != "en"]
+        assert not [r for r in ledger.to_pylist() if r["language"] == "en"]
+    word_rules = {"gopher_min_words", "gopher_min_mean_word_length", "gopher_max_mean_word_length",
+                  "gopher_stop_words", "fineweb_line_punct", "c4_min_sentences"}
+    word = {k: sum(rule in word_rules for _, rule in v) for k, v in out.items()}
+    n = sum(lang != "en" for lang in langs)
+    print(f"\nnon-English good documents removed: {len(out['before'])}/{n} -> {len(out['after'])}/{n}; by word/sentence rules {word}")
+    assert {i for i, _ in out["after"]} <= {i for i, _ in out["before"]}  # nothing newly removed
+    assert word["after"] <= word["before"] / 5
+
+
+@pytest.mark.corpora
+def test_cli_uses_shipped_thresholds(corpora, tmp_path):
+    """Through `curate run`: Croatian paragraphs listed as ["hr"] are judged by hr's shipped
+    threshold; with langid.thresholds = "" by the single 0.65, which removes most of them."""
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    paras = [t for g, t, h in lingua_paragraphs(corpora) if g == "hr" and h == "check"][:60]
+    src = tmp_path / "hr.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(paras)), encoding="utf-8")
+    kept = {}
+    for name, extra in (("shipped", ""), ("single", 'thresholds = ""\n')):
+        out, toml = tmp_path / name, tmp_path / f"{name}.toml"
+        toml.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest", "langid"]\nprogress = "off"\n'
+                        f'[langid]\nlanguages = ["hr"]\n{extra}[[inputs]]\nglob = "{src}"\ndomain = "web"\n')
+        subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
+        kept[name] = pq.read_table(out / "text").num_rows
+        ledger = pq.read_table(out / "ledger").to_pylist()
+        thresholds = {r["threshold"] for r in ledger if r["rule"] == "language_score_below_threshold"}
+        assert thresholds <= {load_thresholds("default")["hr"] if name == "shipped" else 0.65}
+    print(f"\nCroatian paragraphs kept: shipped threshold {kept['shipped']}/60, 0.65 {kept['single']}/60")
+    assert kept["shipped"] >= 50 and kept["single"] <= 10
