@@ -121,6 +121,8 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         run += score[i]
         if run > best:
             best, lo, hi = run, start, i + 1
+    while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
+        lo -= 1  # the headings that open the region (short, so they score below zero)
     keep = []
     for i in range(n):
         _, text, links = bl[i]
