@@ -6,7 +6,9 @@ Both golds are turned into a WARC (one response record per page, built here from
 files; nothing is committed) and read by curate's own WARC reader, ``read_shard`` with
 ``Limits(extractor=...)``: the same code, helper process included, as ``curate run``. The
 process and its extraction helper are pinned to one core; pages/s is pages / wall seconds of
-the whole read, and each extractor's ratio to Resiliparse is measured in the same run.
+the whole read, pages/cpu-s is pages / CPU seconds of reader and helper together (steadier on
+a shared machine); each is the best of ``--rounds`` interleaved reads, and each extractor's
+ratio to Resiliparse is measured in the same run.
 
 * trafilatura_eval (``../shared/corpora/web/trafilatura_eval``): each page has snippets that
   must be kept (``with``) and snippets that must go (``without``). A snippet counts as found
@@ -120,17 +122,31 @@ def shingle_scores(texts: list[str], golds: list[str]) -> dict:
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "pages": len(texts)}
 
 
-def read_warc_docs(path: Path, extractor: str) -> tuple[list[dict], float]:
-    """Docs of a WARC through curate's reader with ``extractor``, and the wall seconds it took."""
+def _helper_cpu() -> float:
+    """CPU seconds used so far by this thread's extraction helper process (Linux /proc)."""
+    from curate.readers import warc
+
+    h = getattr(warc._local, "helper", None)
+    try:
+        with open(f"/proc/{h.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (AttributeError, OSError, ValueError):
+        return 0.0
+
+
+def read_warc_docs(path: Path, extractor: str) -> tuple[list[dict], float, float]:
+    """Docs of a WARC through curate's reader with ``extractor``, the wall seconds it took and
+    the CPU seconds (this process + its extraction helper) it took."""
     from curate.readers import read_shard
     from curate.readers.common import Limits, Shard
 
     limits = Limits(extractor=extractor)
     shard = Shard(str(path), path.name, "warc", "web", "bench", ())
     list(read_shard(shard, limits))  # warm-up: helper process start, imports, caches
-    t0 = time.perf_counter()
+    t0, c0, h0 = time.perf_counter(), time.process_time(), _helper_cpu()
     docs = [row for kind, b in read_shard(shard, limits) if kind == "docs" for row in b.to_pylist()]
-    return docs, time.perf_counter() - t0
+    return docs, time.perf_counter() - t0, time.process_time() - c0 + _helper_cpu() - h0
 
 
 def page_hints(html: bytes) -> dict:
@@ -172,19 +188,21 @@ def main() -> None:
         wt, wa = Path(tmp) / "traf.warc.gz", Path(tmp) / "aeb.warc.gz"
         write_gold_warc(wt, traf)
         write_gold_warc(wa, aeb)
-        secs, reads = Counter(), {}
+        secs, cpu, reads = Counter(), Counter(), {}
         for r in range(args.rounds):  # interleaved, so load from other processes hits all alike
             for ex in extractors:
                 if r and ex == "trafilatura":
                     continue  # ten times slower: one round is plenty
                 runs = [read_warc_docs(wt, ex), read_warc_docs(wa, ex)]
-                took = runs[0][1] + runs[1][1]
+                took, used = runs[0][1] + runs[1][1], runs[0][2] + runs[1][2]
                 if r == 0 or took < secs[ex]:
                     secs[ex] = took
+                if r == 0 or used < cpu[ex]:
+                    cpu[ex] = used
                 if r == 0:
                     reads[ex] = runs
         for ex in extractors:
-            (docs, _), (docs_a, _) = reads[ex]
+            (docs, *_), (docs_a, *_) = reads[ex]
             texts, _ = texts_by_page(docs, traf)
             counts = [snippet_counts(t, p["gold"]) for t, p in zip(texts, traf)]
             texts_a, _ = texts_by_page(docs_a, aeb)
@@ -195,24 +213,28 @@ def main() -> None:
                 "langs": {},
                 "aeb": shingle_scores(texts_a, [p["gold"].get("articleBody", "") for p in aeb]),
                 "pages_per_s": (len(traf) + len(aeb)) / secs[ex],
+                "pages_per_cpu_s": (len(traf) + len(aeb)) / cpu[ex] if cpu[ex] else 0.0,
             }
             by_lang: dict[str, list] = {}
             for c, lang in zip(counts, page_langs):
                 by_lang.setdefault(lang, []).append(c)
             results[ex]["langs"] = {k: prf(v) for k, v in by_lang.items() if len(v) >= 10}
     base = results.get("resiliparse", {}).get("pages_per_s")
+    base_cpu = results.get("resiliparse", {}).get("pages_per_cpu_s")
     print(f"trafilatura_eval: {len(traf)} pages ({sum(halves)} tuning, {len(traf) - sum(halves)} held out); "
           f"article_extraction_benchmark: {len(aeb)} pages; one core, through curate's WARC reader")  # fmt: skip
     head = f"{'extractor':<12} {'set':<9} {'P':>6} {'R':>6} {'F1':>6}"
-    print(head + f" {'AEB P':>6} {'AEB R':>6} {'AEB F1':>6} {'pages/s':>8} {'vs resiliparse':>14}")
+    print(head + f" {'AEB P':>6} {'AEB R':>6} {'AEB F1':>6} {'pages/s':>8} {'ratio':>6} {'pages/cpu-s':>11} {'ratio':>6}")
     for ex, r in results.items():
         ratio = f"{r['pages_per_s'] / base:.2f}" if base else "-"
+        ratio_cpu = f"{r['pages_per_cpu_s'] / base_cpu:.2f}" if base_cpu else "-"
         for i, part in enumerate(("all", "tuning", "held_out")):
             m = r[part]
             line = f"{ex if i == 0 else '':<12} {part:<9} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}"
             if i == 0:
                 a = r["aeb"]
-                line += f" {a['precision']:6.3f} {a['recall']:6.3f} {a['f1']:6.3f} {r['pages_per_s']:8.0f} {ratio:>14}"
+                line += f" {a['precision']:6.3f} {a['recall']:6.3f} {a['f1']:6.3f} {r['pages_per_s']:8.0f} {ratio:>6}"
+                line += f" {r['pages_per_cpu_s']:11.0f} {ratio_cpu:>6}"
             print(line)
     print("\nF1 by page language (<html lang>; languages with >= 10 pages)")
     langs = sorted({k for r in results.values() for k in r["langs"]})
