@@ -65,7 +65,7 @@ def test_block_extractor_article_benchmark_not_below_resiliparse(corpora, tmp_pa
     golds = [p["gold"].get("articleBody", "") for p in pages]
     f1 = {}
     for ex in ("blocks", "resiliparse"):
-        docs, _ = b.read_warc_docs(warc, ex)
+        docs = b.read_warc_docs(warc, ex)[0]
         f1[ex] = b.shingle_scores(b.texts_by_page(docs, pages)[0], golds)["f1"]
     assert f1["blocks"] >= f1["resiliparse"], f1
 
@@ -136,6 +136,7 @@ def test_config_ingest_extractor(tmp_path):
         config.load(None, {"ingest": {"extractor": "readability"}})
     with pytest.raises(config.ConfigError, match="ingest.nope"):
         config.load(None, {"ingest": {"nope": 1}})
+    assert '[ingest]\nextractor = "blocks"' in config.defaults_toml()  # `curate config` lists it
 
 
 def test_cli_extractor_choice_reaches_the_reader(tmp_path):
