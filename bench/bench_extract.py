@@ -178,7 +178,7 @@ def main() -> None:
         try:
             import trafilatura  # noqa: F401
         except ImportError:
-            print("trafilatura not installed: skipped (pip install trafilatura)")
+            print("trafilatura not installed: skipped (pip install 'curate[trafilatura]')")
             extractors.remove("trafilatura")
     traf, aeb = gold_pages(corpora, TRAF), gold_pages(corpora, AEB)
     halves = [tuning_half(p["url"]) for p in traf]

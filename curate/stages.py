@@ -71,7 +71,7 @@ def validate(name: str, section: dict) -> None:
         if ex not in EXTRACTORS:
             raise ConfigError(f"ingest.extractor: {ex!r} is not one of {', '.join(EXTRACTORS)}")
         if ex == "trafilatura" and not _module_exists("trafilatura"):
-            raise ConfigError("ingest.extractor: 'trafilatura' is not installed (pip install trafilatura)")
+            raise ConfigError("ingest.extractor: 'trafilatura' is not installed (pip install 'curate[trafilatura]')")
         return
     try:
         stage_class(name)(section)

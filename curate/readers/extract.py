@@ -12,7 +12,7 @@
   rendering stays in native code; the Python part is a few regexes and one pass over the
   blocks (a few hundred per page).
 * ``"resiliparse"``: Resiliparse's ``main_content`` plain text (curate before 2026-12).
-* ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install trafilatura``).
+* ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install 'curate[trafilatura]'``).
 
 Every extractor keeps paragraphs and headings on their own lines.
 """
