@@ -246,8 +246,9 @@ def defaults_toml() -> str:
     from curate import stages as stage_registry
 
     sections = {"run": dict(RUN_DEFAULTS, output="corpus"), "limits": dict(LIMIT_DEFAULTS)}
-    for s in stage_registry.available()[1:]:
-        sections[s] = stage_registry.defaults(s)
+    for s in stage_registry.available():
+        if stage_registry.defaults(s):  # ingest has options only since ingest.extractor
+            sections[s] = stage_registry.defaults(s)
     head = (
         "# curate: every option with its default (`curate config`). Copy what you change.\n"
         "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n"

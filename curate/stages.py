@@ -59,7 +59,9 @@ def stage_class(name: str):
 
 def defaults(name: str) -> dict:
     if name == "ingest":
-        return {}
+        from curate.readers.extract import DEFAULT
+
+        return {"extractor": DEFAULT}
     return dict(stage_class(name).DEFAULTS)
 
 
@@ -67,6 +69,13 @@ def validate(name: str, section: dict) -> None:
     from curate.config import ConfigError
 
     if name == "ingest":
+        from curate.readers.extract import EXTRACTORS
+
+        ex = section.get("extractor")
+        if ex not in EXTRACTORS:
+            raise ConfigError(f"ingest.extractor: {ex!r} is not one of {', '.join(EXTRACTORS)}")
+        if ex == "trafilatura" and not _module_exists("trafilatura"):
+            raise ConfigError("ingest.extractor: 'trafilatura' is not installed (pip install 'curate[trafilatura]')")
         return
     try:
         stage_class(name)(section)

@@ -60,7 +60,7 @@ def config_hash(cfg: Config) -> str:
 def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool = False):
     """Add the whole job to ``p``; returns the PCollection of the manifest's counts."""
     coders.register(cfg.run["shuffle_compression"])  # Arrow batches cross shuffles as IPC, not pickles
-    limits = dict(cfg.limits)
+    limits = dict(cfg.limits, **cfg.stages.get("ingest", {}))  # ingest.extractor travels with the limits
     read = p | "Ingest" >> ReadInputs(shards, limits, progress, output.id_partitions(cfg.run["shards"]))
     docs = read["docs"]
     ledgers = [read["ledger"]]

@@ -49,6 +49,8 @@ class Limits:
     # CPU seconds of one page's extraction [extract_timeout]; a page still running after
     # 2x this + 1 s of wall time is stopped (see curate.readers.warc, extraction helper)
     max_extract_seconds: float = 5.0
+    # Not a limit: the HTML main-content extractor (config ingest.extractor; curate.readers.extract)
+    extractor: str = "blocks"
 
 
 @dataclass(frozen=True)

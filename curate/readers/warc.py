@@ -1,7 +1,8 @@
 """WARC and WET: Common Crawl style web archives (plain, .gz per record or whole-file, .zst).
 
 WARC: every ``response`` record is one input record. 2xx HTML pages become main-content
-text (Resiliparse); plain-text pages are decoded; other statuses and content types go to
+text (curate.readers.extract, chosen by ``ingest.extractor``), with the page's title and
+language hints in ``meta``; plain-text pages are decoded; other statuses and content types go to
 the ledger as ingest skips, so every response is accounted for. WET: every ``conversion``
 record is a document (text already extracted by the crawler).
 
@@ -39,6 +40,7 @@ from typing import Iterator
 
 from curate.readers import decompress
 from curate.readers.common import Bad, Doc, Limits, LimitExceeded, Shard, compression, decode_text, looks_binary, open_raw
+from curate.readers.extract import DEFAULT as DEFAULT_EXTRACTOR
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_TYPES = {"text/plain"}
@@ -285,24 +287,37 @@ def html_depth_over(tree, depth: int) -> bool:
     return tree.document is not None and tree.document.query_selector(_depth_selector(depth + 1)) is not None
 
 
-def html_to_text(body: bytes, http_charset: str | None = None, max_depth: int | None = None) -> tuple[str, str]:
-    """Main-content plain text of an HTML page, and the encoding used to decode it.
+def html_to_text(
+    body: bytes, http_charset: str | None = None, max_depth: int | None = None, extractor: str = DEFAULT_EXTRACTOR
+) -> tuple[str, dict]:
+    """Main-content text of an HTML page, and what the page says about itself (``charset``
+    used to decode it, ``title``, ``html_lang``, ``content_language``).
 
-    With ``max_depth``, a page nested deeper raises ``LimitExceeded("html_too_deep")``
-    before extraction: Resiliparse's main-content pass costs about elements x depth (10,000
-    nested ``<div>`` take seconds, 100,000 minutes).
+    ``extractor`` is one of curate.readers.extract.EXTRACTORS. With ``max_depth``, a page
+    nested deeper raises ``LimitExceeded("html_too_deep")`` before extraction: main-content
+    passes cost about elements x depth (10,000 nested ``<div>`` take seconds, 100,000 minutes).
     """
-    from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.encoding import bytes_to_str
     from resiliparse.parse.html import HTMLTree
 
+    from curate.readers import extract
+
     enc = _html_encoding(body, http_charset)
     # bytes_to_str falls back to UTF-8 / cp1252 when the declared charset is a lie
-    tree = HTMLTree.parse(bytes_to_str(body, enc, errors="replace"))
+    html = bytes_to_str(body, enc, errors="replace")
+    tree = HTMLTree.parse(html)
     if max_depth is not None and html_depth_over(tree, max_depth):
         raise LimitExceeded("html_too_deep", f"elements nested more than {max_depth} deep (limit max_html_depth)")
-    text = extract_plain_text(tree, main_content=True, preserve_formatting=True, alt_texts=False)
-    return text.replace("\ufeff", "").strip(), enc  # BOMs of included fragments
+    if extractor == "blocks":
+        text = extract.extract_blocks(tree)
+    elif extractor == "resiliparse":
+        text = extract.extract_resiliparse(tree)
+    elif extractor == "trafilatura":
+        text = extract.extract_trafilatura(html)
+    else:
+        raise ValueError(f"unknown extractor {extractor!r}; allowed: {', '.join(extract.EXTRACTORS)}")
+    info = {"charset": enc, **extract.page_hints(tree)}
+    return text.replace("\ufeff", "").strip(), info  # BOMs of included fragments
 
 
 def _text_body(body: bytes, http_charset: str | None) -> tuple[str, str]:
@@ -337,12 +352,12 @@ _HELPER_CMD = "from curate.readers.warc import _serve; _serve()"
 _HEADER = struct.Struct("<Q")
 
 
-def _extract_reply(body: bytes, http_charset: str | None, max_depth: int) -> tuple:
-    """('ok', text, encoding, cpu_s) or (status, reason, detail, cpu_s) for one page."""
+def _extract_reply(body: bytes, http_charset: str | None, max_depth: int, extractor: str = DEFAULT_EXTRACTOR) -> tuple:
+    """('ok', text, page info, cpu_s) or (status, reason, detail, cpu_s) for one page."""
     t0 = time.thread_time()
     try:
-        text, enc = html_to_text(body, http_charset, max_depth)
-        reply = ("ok", text, enc)
+        text, info = html_to_text(body, http_charset, max_depth, extractor)
+        reply = ("ok", text, info)
     except LimitExceeded as e:
         reply = ("limit", e.reason, e.detail)
     except Exception as e:
@@ -360,6 +375,8 @@ def _serve() -> None:
     os.dup2(2, 1)  # stray prints of native code go to stderr, not into the replies
     import resiliparse.extract.html2text  # noqa: F401  imports before "ready": not on a page's clock
     import resiliparse.parse.html  # noqa: F401
+
+    import curate.readers.extract  # noqa: F401
 
     data = pickle.dumps("ready")
     out.write(_HEADER.pack(len(data)) + data)
@@ -451,9 +468,9 @@ def _helper() -> "_Helper | None":
 
 
 def extract_html(body: bytes, http_charset: str | None, limits: Limits) -> tuple:
-    """('ok', text, encoding) or ('bad', reason, detail): main-content text under the depth and
-    time limits (see above)."""
-    request = (body, http_charset, limits.max_html_depth)
+    """('ok', text, page info) or ('bad', reason, detail): main-content text under the depth and
+    time limits (see above), by the extractor ``limits.extractor``."""
+    request = (body, http_charset, limits.max_html_depth, limits.extractor)
     h = _helper()
     if h is None:
         reply = _extract_reply(*request)
@@ -531,13 +548,14 @@ def _response(rec, limits: Limits) -> Doc | Bad:
             status, *res = extract_html(body, rec.http_charset, limits)
             if status != "ok":
                 return Bad(off, *res)
-            text, enc = res
-            meta["extractor"] = "resiliparse"
+            text, info = res
+            meta["extractor"] = limits.extractor
+            meta.update(info)
         else:
             text, enc = _text_body(body, rec.http_charset)
+            meta["charset"] = enc
     except Exception as e:
         return Bad(off, "html_extraction_error", f"{type(e).__name__}: {e}"[:500])
-    meta["charset"] = enc
     return Doc(text=text, offset=off, url=url, meta=_clean(meta))
 
 

@@ -1,0 +1,192 @@
+"""Main-content text of a parsed HTML page: curate's block extractor and the alternatives.
+
+``ingest.extractor`` picks one:
+
+* ``"blocks"`` (default): Resiliparse renders the page's main content (its DOM heuristics,
+  with known boilerplate containers skipped by CSS selector) as minimal HTML with links; the
+  text is cut into blocks (paragraphs, headings, list items, lines) and each block is scored
+  here: text length, link density, boilerplate phrases. The page's main region is the run
+  of blocks with the largest summed score (a maximum-sum subarray, so one long article
+  outweighs many short menu entries); blocks after a comment or "related articles" marker
+  are dropped, short headings are kept only when content follows them. All parsing and
+  rendering stays in native code; the Python part is a few regexes and one pass over the
+  blocks (a few hundred per page).
+* ``"resiliparse"``: Resiliparse's ``main_content`` plain text (curate before 2026-12).
+* ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install 'curate[trafilatura]'``).
+
+Every extractor keeps paragraphs and headings on their own lines.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+EXTRACTORS = ("blocks", "resiliparse", "trafilatura")
+DEFAULT = "blocks"
+
+# Containers that hold boilerplate on most sites (class/id naming conventions of CMSs).
+# Skipped during the first rendering; a page that loses (nearly) everything to them is
+# rendered again without (SHORT_CHARS).
+SKIP = [
+    "figcaption", "[class*=caption]", "[class*=author]", "[class*=newsletter]", "[class*=related]",
+    "[class*=share]", "[class*=social]", "[class*=comment]", "[id*=comment]", "[class*=teaser]",
+    "[class*=promo]", "[class*=widget]", "[class*=breadcrumb]", "[class*=cookie]", "[id*=cookie]",
+    "[class*=consent]", "[class*=subscribe]", "[class*=recommend]", "[class*=bio]", "[class*=byline]",
+    "[class*=meta]", "[class*=tags]", "[class*=footer]", "[class*=header]",
+]  # fmt: skip
+SHORT_CHARS = 500  # a rendering shorter than this is retried with less pruning
+
+# Scoring (chosen on the tuning half of the trafilatura gold; see bench/bench_extract.py)
+LINK_BAD = 0.4  # link density above which a block is navigation
+BOILER_CHARS = 100  # blocks shorter than this are dropped on a boilerplate phrase
+BLOCK_COST = 20  # per-block cost in the region score: many short blocks lose to one long one
+LINK_COST = 2  # link characters count negative, this many times over
+BAD_COST = 20  # extra cost of a navigation/boilerplate block
+CUT_AFTER = 500  # content characters before a comment/related marker ends the page
+OUTSIDE_KEEP = 150  # blocks outside the main region are kept from this length (low link density)
+OUTSIDE_LINKS = 0.2
+PROSE_CHARS = 80  # a block this long ending a sentence, with this share of plain text, is prose
+PROSE_PLAIN = 0.15
+HEAD_CHARS = 60  # a block shorter than this (no sentence end) is a heading: needs content after it
+
+# Phrases of UI and publisher boilerplate (share, login, cookies, newsletters, credits ...)
+# in the languages of most web text; matched at word starts in lower-cased text (a quarter
+# of the cost of a case-insensitive search anywhere).
+_BOILER = re.compile(
+    r"©|\b(?:cookie|newsletter|abonn|subscribe|teilen|share|tweet|drucken|print|login|einlogg|eingelogg|anmeld|"
+    r"registrier|sign (in|up)|log in|kommentar|comment|rights reserved|copyright|impressum|datenschutz|"
+    r"privacy|werbung|advertis|anzeige|weiterlesen|read more|mehr zum thema|weitere artikel|related|"
+    r"ähnliche|auch interessant|you may also|themen:|tags?:|schlagw|quelle:|source:|foto:|bild:|photo:|"
+    r"credit|e-mail|email|folge uns|follow us|unterstütz|support|spende|donat|kontakt|contact|affiliate|"
+    r"disclaimer|sponsor|podcast|download|app\b|whatsapp|facebook|twitter|instagram|telegram|youtube)"
+)
+# A short block starting like this, after the article, opens comments or link lists.
+_END = re.compile(
+    r"^(\d+\s+)?(kommentare?|comments?|leave a (reply|comment)|reply|antworten|related( articles| posts| stories)?|"
+    r"ähnliche (artikel|beiträge)|weitere (artikel|beiträge|themen|nachrichten)|mehr zum thema|"
+    r"das könnte (sie|dich) auch interessieren|you (may|might) also like|lesen sie auch|more (stories|from|on)|"
+    r"recommended|empfohlen|passend zum thema)\b",
+    re.I,
+)
+_TAG = re.compile(r"<[^>]*>")
+_LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
+_BLOCK_TAG = re.compile(r"\s*<(h[1-6]|p|li|pre|ul|ol)\b")
+_SENTENCE_END = (".", "!", "?", ":", "…", "。", "！", "？", "：")
+
+
+def _plain(fragment: str) -> str:
+    return html.unescape(_TAG.sub("", fragment)).strip()
+
+
+def blocks(minimal_html: str) -> list[tuple[str, str, int]]:
+    """(tag, text, link characters) per line of Resiliparse's minimal-HTML rendering."""
+    out = []
+    for line in minimal_html.split("\n"):
+        text = _plain(line)
+        if not text:
+            continue
+        m = _BLOCK_TAG.match(line)
+        links = sum(len(_plain(a)) for a in _LINK.findall(line)) if "<a" in line else 0
+        out.append((m.group(1) if m else "", text, min(links, len(text))))
+    return out
+
+
+def _prose(text: str, links: int) -> bool:
+    """A sentence with links in it, not a link with a few words around it."""
+    return len(text) >= PROSE_CHARS and text.endswith(_SENTENCE_END) and len(text) - links >= PROSE_PLAIN * len(text)
+
+
+def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
+    """Which blocks are main content (see the module doc)."""
+    n = len(bl)
+    bad, score = [], []
+    for _, text, links in bl:
+        c = len(text)
+        if _prose(text, links):
+            links = 0  # links inside sentences (an encyclopedia's prose) are text
+        b = links > LINK_BAD * c or (c < BOILER_CHARS and _BOILER.search(text.lower()) is not None)
+        bad.append(b)
+        score.append(c - links - LINK_COST * links - BLOCK_COST - (BAD_COST if b else 0))
+    cut, content = n, 0  # comments / related lists after the article
+    for i in range(n):
+        if content > CUT_AFTER and len(bl[i][1]) < HEAD_CHARS and _END.match(bl[i][1]):
+            cut = i
+            break
+        content += max(score[i], 0)
+    best = run = 0  # the main region: maximum-sum run of block scores
+    lo = hi = start = 0
+    for i in range(cut):
+        if run <= 0:
+            run, start = 0, i
+        run += score[i]
+        if run > best:
+            best, lo, hi = run, start, i + 1
+    while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
+        lo -= 1  # the headings that open the region (short, so they score below zero)
+    keep = []
+    for i in range(n):
+        _, text, links = bl[i]
+        if i >= cut or bad[i]:
+            keep.append(False)
+        elif lo <= i < hi:
+            keep.append(True)
+        else:
+            keep.append(len(text) >= OUTSIDE_KEEP and (links < OUTSIDE_LINKS * len(text) or _prose(text, links)))
+    out = list(keep)
+    for i in range(n):  # headings and labels need kept content after them
+        text = bl[i][1]
+        if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END):
+            j = i + 1
+            if j >= n or not keep[j]:
+                out[i] = False
+    return out
+
+
+def _render(tree, main_content: bool, skip=None) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(
+        tree, main_content=main_content, preserve_formatting="minimal_html", links=True, alt_texts=False,
+        skip_elements=skip,
+    )  # fmt: skip
+
+
+def extract_blocks(tree) -> str:
+    """curate's default extractor: main-content text, one block per line."""
+    mh = _render(tree, True, SKIP)
+    if len(mh) < SHORT_CHARS:  # the skip list took the article (or Resiliparse found none)
+        mh = _render(tree, True)
+        if len(mh) < SHORT_CHARS:
+            mh = _render(tree, False)
+    bl = blocks(mh)
+    return "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k)
+
+
+def extract_resiliparse(tree) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(tree, main_content=True, preserve_formatting=True, alt_texts=False)
+
+
+def extract_trafilatura(html_text: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html_text, include_comments=False, include_tables=True) or ""
+
+
+def page_hints(tree) -> dict:
+    """What the page says about itself: <title>, <html lang>, Content-Language meta."""
+    out = {}
+    title = (tree.title or "").strip()
+    if title:
+        out["title"] = " ".join(title.split())[:1000]
+    doc = tree.document
+    root = doc.query_selector("html") if doc is not None else None
+    lang = root.getattr("lang") if root is not None else None
+    if lang and lang.strip():
+        out["html_lang"] = lang.strip()[:35]
+    meta = doc.query_selector('meta[http-equiv="content-language" i]') if doc is not None else None
+    content = meta.getattr("content") if meta is not None else None
+    if content and content.strip():
+        out["content_language"] = content.strip()[:100]
+    return out
