@@ -280,6 +280,10 @@ def main(argv=None) -> int:
             print(f"curate: {e}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
         return 2
+    if ns.cmd in ("run", "demo"):
+        from pipelines.options import quiet_workers
+
+        rest = quiet_workers(rest)
     try:
         return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config}[ns.cmd](ns, rest)
     except ConfigError as e:

@@ -51,3 +51,11 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         hint = f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
     return out
+
+
+def quiet_workers(args: list[str]) -> list[str]:
+    """Beam options with worker processes logging only errors, unless the user chose a level:
+    a multi-process DirectRunner's workers otherwise print a dozen INFO/WARNING lines each."""
+    if any(a.split("=", 1)[0] == "--default_sdk_harness_log_level" for a in args):
+        return list(args)
+    return [*args, "--default_sdk_harness_log_level=ERROR"]
