@@ -179,16 +179,6 @@ def progress_lines(err: str) -> dict[str, tuple[int, int, int]]:
     return last
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`curate demo --progress on`, stderr not a terminal (the README examples run on its output)."""
-    root = tmp_path_factory.mktemp("demo")
-    r = subprocess.run([sys.executable, "-m", "curate.cli", "demo", "--output", str(root), "--progress", "on"],
-                       capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return root, r
-
-
 def test_progress_on_covers_every_stage_and_matches_the_manifest(demo):
     root, r = demo
     counts = json.loads((root / "out" / "manifest.json").read_text())["counts"]
