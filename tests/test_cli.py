@@ -183,10 +183,11 @@ def test_progress_on_covers_every_stage_and_matches_the_manifest(demo):
     root, r = demo
     counts = json.loads((root / "out" / "manifest.json").read_text())["counts"]
     last = progress_lines(r.stderr)
-    assert list(last) == list(STAGES)
+    assert list(last) == list(STAGES), r.stderr
     for stage, (n_in, n_out, removed) in last.items():
         c = counts[stage]
-        assert (n_in, n_out, removed) == (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0)), stage
+        expected = (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0))
+        assert (n_in, n_out, removed) == expected, f"{stage}: {counts}\n{r.stderr}"
     done = [x for x in r.stderr.splitlines() if x.startswith("[curate] done in ")]
     assert len(done) == 1
     assert f"{counts['ingest']['docs_in']:,} docs read" in done[0] and f"{counts['tokenize']['docs_out']:,} out of tokenize" in done[0]
