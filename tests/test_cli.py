@@ -265,3 +265,38 @@ def test_printed_config_round_trips(tmp_path, capsys):
     pages.write_text(json.dumps({"text": PAGES["en"]}) + "\n")
     assert run_cli("run", path, "--input", pages, "--domain", "web", "--stages", "langid", "--output", out, "--progress", "off") == 0
     assert kept_languages(out) == {"en"}
+
+
+# Alternatives the README's config example documents in its comments ("# or ..."), each loaded.
+DOCUMENTED = [
+    ("run", 'progress = "on"'), ("run", 'progress = "off"'), ("run", 'shuffle_compression = "zstd"'),
+    ("run", 'shuffle_compression = "lz4"'), ("run", 'stages = ["ingest", "dedup"]'),
+    ("dedup", "threshold = 0.8"), ("dedup", "verify = 0"), ("dedup", "verify_bits = 8"), ("dedup", "verify_bits = 32"),
+    ("dedup", 'methods = ["exact"]'),
+    ("quality.web", "keep = {threshold = 0.5}"), ("quality.web", "keep = {}"), ("quality.web", "keep = {top_fraction = 0.3}"),
+    ("rebalance", "targets = {}"), ("rebalance", "budget = 1000000"),
+    ("tokenize", "packed = true"),
+    ("filter", 'disable = ["gopher_stop_words"]'),
+]
+
+
+@pytest.mark.parametrize("section, line", DOCUMENTED)
+def test_documented_alternatives_load(tmp_path, section, line):
+    assert line.split(" = ")[0] in README  # still documented
+    path = tmp_path / "c.toml"
+    path.write_text(f"[{section}]\n{line}\n")
+    cfg = config.load(str(path))
+    key, value = line.split(" = ", 1)
+    table = cfg.run if section == "run" else cfg.stages[section.split(".")[0]]
+    table = table[section.split(".")[1]] if "." in section else table
+    assert table[key] == tomllib.loads(line)[key]
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("domain", list(DOMAINS))
+def test_every_format_and_domain_through_the_cli_options(fmt, domain):
+    ap, _ = cli._parser()
+    ns, rest = ap.parse_known_args(["run", "--input", "x", "--domain", domain, "--format", fmt, "--output", "o"])
+    assert rest == []
+    cfg = config.load(None, cli._overrides(ns), for_run=True)
+    assert (cfg.inputs[0]["format"], cfg.inputs[0]["domain"]) == (fmt, domain)
