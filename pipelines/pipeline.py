@@ -103,5 +103,6 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
     with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter:
         with beam.Pipeline(options=opts) as p:
+            reporter.pipeline = p  # its result's Beam counters, where the runner reports them
             build(p, cfg, shards, root, reporter.folder)
     return output.read_manifest(root)

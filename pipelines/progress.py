@@ -1,15 +1,14 @@
 """Progress of a run on stderr: per stage, documents in/out and rate, while it runs.
 
-The DirectRunner runs a batch pipeline inside ``Pipeline.run()`` and reports Beam metrics
-only when it returns, and a multi-process run keeps them in the worker processes until
-each bundle ends. So the counting is done here: small DoFns on a side branch of each
-stage's output (and the reader) add row counts to a per-process tally, which each process
-writes, at most twice a second and at the end of every bundle, to one JSON file in a
-temporary folder; a thread in the launching process sums those files and prints what
-changed. Any runner whose workers share the launching machine's disk (DirectRunner in
-every mode, a local portable runner) reports this way. On a remote runner the folder does
-not exist on the workers, nothing is written, and the runner's UI shows the Beam counters
-(namespace ``curate``) instead.
+Counting steps beside each stage's output (and the reader) add row counts to Beam counters
+(namespace ``curate.progress``) and to a per-process tally. Beam counters reach the
+launching process only where the runner reports them while the job runs (Dataflow, Flink
+through a job service); the DirectRunner reports them when ``Pipeline.run()`` returns, and
+a multi-process run keeps them in the workers until each bundle ends. So each process also
+writes its tally, at most twice a second and at the end of every bundle, to one JSON file in
+a temporary folder; a thread in the launching process sums those files and the runner's
+counters (taking the larger of the two per count: both count the same rows) and prints what
+changed. Workers on other machines find no folder and only count through Beam.
 
 Keys are ``STAGE.docs_out``, ``STAGE.removed`` (ledger rows), ``ingest.quarantined``,
 ``ingest.files`` and ``ingest.bytes``. A stage's documents in are its documents out plus
@@ -27,8 +26,11 @@ import time
 from collections import Counter
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from curate.schema import STAGES
+
+NAMESPACE = "curate.progress"
 
 _TALLIES: dict[str, "Tally"] = {}
 _LOCK = threading.Lock()
@@ -45,10 +47,13 @@ class Tally:
         self.ok = os.path.isdir(folder)  # absent on a remote worker: count nothing
 
     def add(self, **counts: int) -> None:
+        counts = {k.replace("__", "."): v for k, v in counts.items() if v}
+        for k, v in counts.items():
+            Metrics.counter(NAMESPACE, k).inc(v)
         if not self.ok:
             return
         with self.lock:
-            self.counts.update({k.replace("__", "."): v for k, v in counts.items() if v})
+            self.counts.update(counts)
             if time.monotonic() - self.last >= self.every:
                 self._flush()
 
@@ -110,6 +115,24 @@ def read_totals(folder: str) -> Counter:
     return total
 
 
+def metric_totals(pipeline) -> Counter:
+    """The runner's ``curate.progress`` counters, once ``pipeline.run()`` has returned a result
+    (at once on a remote runner, at the end on the DirectRunner); empty before or if unsupported."""
+    total: Counter = Counter()
+    result = getattr(pipeline, "result", None)
+    if result is None:
+        return total
+    from apache_beam.metrics.metric import MetricsFilter
+
+    try:
+        for r in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
+            value = r.attempted if r.attempted is not None else r.committed
+            total[r.key.metric.name] += int(value or 0)
+    except Exception:  # noqa: BLE001 - a runner without live metrics: the folder's tallies count
+        pass
+    return total
+
+
 def _n(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -126,6 +149,7 @@ class Reporter:
         self.t0 = time.monotonic()
         self.shown: dict[str, tuple] = {}  # stage -> counts last printed
         self.last_tick = self.t0
+        self.pipeline = None  # set by the caller: its result's counters are read when present
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="curate-progress", daemon=True)
 
@@ -146,6 +170,8 @@ class Reporter:
 
     def tick(self, final: bool = False) -> None:
         c = read_totals(self.folder)
+        for k, v in metric_totals(self.pipeline).items():
+            c[k] = max(c[k], v)
         now = time.monotonic()
         lines, current = [], None
         for s in self.stages:
@@ -184,7 +210,7 @@ class Reporter:
 
 
 class _Off:
-    folder = None
+    folder = pipeline = None
 
     def __enter__(self):
         return self

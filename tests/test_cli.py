@@ -300,3 +300,24 @@ def test_every_format_and_domain_through_the_cli_options(fmt, domain):
     assert rest == []
     cfg = config.load(None, cli._overrides(ns), for_run=True)
     assert (cfg.inputs[0]["format"], cfg.inputs[0]["domain"]) == (fmt, domain)
+
+
+def test_progress_from_beam_counters_alone(tmp_path, pages, capsys, monkeypatch):
+    """As with workers on other machines: no tally files reach the launcher, only the runner's
+    Beam counters (the DirectRunner reports them when the run ends)."""
+    from collections import Counter
+
+    from pipelines import progress
+
+    monkeypatch.setattr(progress, "read_totals", lambda folder: Counter())
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "langid,filter", "--languages", "en,de",
+                   "--output", out, "--progress", "on") == 0
+    err = capsys.readouterr().err
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    last = progress_lines(err)
+    assert list(last) == ["ingest", "langid", "filter"], err
+    for stage, got in last.items():
+        c = counts[stage]
+        assert got == (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0)), err
+    assert last["langid"] == (3, 2, 1)
