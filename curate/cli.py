@@ -147,17 +147,13 @@ def _overrides(ns) -> dict:
 
 
 def plan(cfg):
-    """List every input's files (an empty glob is an error) and cut them into shards."""
+    """List every input's files (an empty glob is an error) and cut them into shards.
+
+    ``cfg`` comes from ``config.load(..., for_run=True)``."""
     from curate.readers import InputError, list_files, plan_shards
     from curate.readers.common import Limits
 
     errors = []
-    if not cfg.inputs:
-        errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
-    if not cfg.run["output"]:
-        errors.append("run.output: required (--output DIR)")
-    if errors:
-        raise ConfigError(*errors)
     limits = Limits(**cfg.limits)
     shards = []
     for i, spec in enumerate(cfg.inputs):
@@ -241,7 +237,7 @@ def cmd_demo(ns, beam_args) -> int:
 
     t0 = time.time()
     cfg_path = demo.write_demo(ns.output)
-    cfg = config.load(cfg_path)
+    cfg = config.load(cfg_path, for_run=True)
     shards = plan(cfg)
     manifest = run(cfg, shards, beam_args, progress=show_progress(ns.progress))
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")

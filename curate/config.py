@@ -28,7 +28,7 @@ def did_you_mean(word: str, choices) -> str:
     """' (did you mean X?)' when ``word`` looks like a misspelling of one of ``choices``."""
     import difflib
 
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.7)
     return f" (did you mean {close[0]}?)" if close else ""
 
 

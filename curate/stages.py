@@ -72,8 +72,7 @@ def validate(name: str, section: dict) -> None:
         if hasattr(stage, "check"):
             stage.check()
     except (ValueError, TypeError, KeyError) as e:
-        msg = str(e)
-        raise ConfigError(msg if msg.startswith(name + ".") else f"{name}: {msg}") from None
+        raise ConfigError(f"{name}: {e}") from None
 
 
 def columns(stages) -> list[str]:

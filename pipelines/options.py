@@ -54,8 +54,10 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
 
 
 def quiet_workers(args: list[str]) -> list[str]:
-    """Beam options with worker processes logging only errors, unless the user chose a level:
-    a multi-process DirectRunner's workers otherwise print a dozen INFO/WARNING lines each."""
-    if any(a.split("=", 1)[0] == "--default_sdk_harness_log_level" for a in args):
+    """On the DirectRunner, worker processes log errors only unless the user chose a level: a
+    multi-process run's workers otherwise print a dozen INFO/WARNING lines each. Remote
+    runners keep their own logging (their workers log to the runner, not to this terminal)."""
+    runner = PipelineOptions(args).view_as(StandardOptions).runner or "DirectRunner"
+    if "direct" not in runner.lower() or any(a.split("=", 1)[0] == "--default_sdk_harness_log_level" for a in args):
         return list(args)
     return [*args, "--default_sdk_harness_log_level=ERROR"]
