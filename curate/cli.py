@@ -5,7 +5,9 @@
     curate demo [--output DIR] [beam pipeline options]
 
 Options after ``--input`` (format, domain, source, field names) apply to that input.
-Anything curate does not know (``--runner``, ``--direct_num_workers``, ...) goes to Beam.
+Other options go to Beam (``--runner``, ``--direct_num_workers``, ...), each checked against
+the options Beam knows for the chosen runner; a misspelt curate option is an error with a
+suggestion, never silently handed to Beam.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import sys
 import time
 
-from curate.config import ConfigError
+from curate.config import ConfigError, did_you_mean
 
 INPUT_OPTS = ("format", "domain", "source", "text_field", "id_field", "url_field")
 
@@ -33,30 +35,87 @@ class _InputAction(argparse.Action):
         ns.inputs = inputs
 
 
-def _parser() -> argparse.ArgumentParser:
+def _run_epilog() -> str:
+    from curate.readers import FORMATS
+    from curate.schema import DOMAINS, STAGES
+
+    return (
+        f"stages (in pipeline order; ingest always runs): {', '.join(STAGES)}\n"
+        f"formats (--format; default: from the file name, else sniffed): {', '.join(FORMATS)}\n"
+        f"domains (--domain): {', '.join(DOMAINS)}\n"
+        "\n"
+        "Every other option goes to Apache Beam and must be one Beam knows for the chosen runner,\n"
+        "e.g. --direct_num_workers=2 --direct_running_mode=multi_processing, or\n"
+        "--runner=FlinkRunner --flink_master=HOST:8081, --runner=DataflowRunner --project=P ...\n"
+        "`curate config` prints every config option with its default."
+    )
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict]:
     ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    r = sub.add_parser("run", help="run the pipeline over your inputs", allow_abbrev=False)
-    r.add_argument("config", nargs="?", help="TOML config file (optional)")
+    r = sub.add_parser(
+        "run", help="run the pipeline over your inputs", allow_abbrev=False, epilog=_run_epilog(),
+        description="Run the pipeline: read the inputs, run the stages, write text/ledger/quarantine and a manifest.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("config", nargs="?", help="TOML config file (optional; command-line options override it)")
     r.add_argument("--input", dest="glob", action=_InputAction, help="input file, directory or glob (repeatable)")
     for o in INPUT_OPTS:
-        r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=f"{o} of the preceding --input")
-    r.add_argument("--output", help="output directory")
-    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order")
-    r.add_argument("--languages", help="comma-separated target languages for langid, or 'all'")
-    r.add_argument("--shards", type=int, help="Parquet files per output kind")
-    r.add_argument("--progress", choices=["auto", "on", "off"])
+        r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=INPUT_HELP[o])
+    r.add_argument("--output", help="output directory (required here or as run.output)")
+    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order (default: all)")
+    r.add_argument("--languages", help="comma-separated target languages for langid (e.g. en,de), or 'all'")
+    r.add_argument("--shards", type=int, help="Parquet files per output kind (default 4)")
+    r.add_argument(
+        "--progress", choices=["auto", "on", "off"],
+        help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
+    )
 
-    d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False)
+    d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
+                       epilog="Other options go to Apache Beam, as for `curate run`.")
     d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
+    d.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
-    sub.add_parser("config", help="print every option with its default, as TOML", allow_abbrev=False)
+    c = sub.add_parser("config", help="print every option with its default, as TOML", allow_abbrev=False)
 
     # Commands with their own argument parsers, implemented in their modules.
     for name, (module, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
-    return ap
+    return ap, {"run": r, "demo": d, "config": c}
+
+
+INPUT_HELP = {
+    "format": "format of the preceding --input (see below)",
+    "domain": "domain of the preceding --input (see below)",
+    "source": "source name of the preceding --input (default: its last fixed directory name)",
+    "text_field": "JSONL/Parquet field with the text, for the preceding --input",
+    "id_field": "JSONL/Parquet field with the record's own id, for the preceding --input",
+    "url_field": "JSONL/Parquet field with the URL, for the preceding --input",
+}
+
+
+def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> list[str]:
+    """Errors for the arguments curate did not take: misspelt curate options and options
+    Beam does not know (Beam would drop them with a warning)."""
+    if not rest:
+        return []
+    if cmd == "config":
+        return [f"unexpected argument {rest[0]!r}"]
+    ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    errors = []
+    for a in rest:
+        name = a.split("=", 1)[0]
+        if name[2:].replace("-", "_") in INPUT_OPTS:
+            errors.append(f"{name} must follow --input")
+        elif a.startswith("--") and did_you_mean(name, ours):
+            errors.append(f"unknown option {name}{did_you_mean(name, ours)}")
+    if errors:
+        return errors
+    from pipelines.options import unknown_options
+
+    return unknown_options(rest, extra_known=ours)
 
 
 # command -> (module with main(argv) -> int, help)
@@ -88,25 +147,27 @@ def _overrides(ns) -> dict:
 
 
 def plan(cfg):
-    """List every input's files (an empty glob is an error) and cut them into shards."""
+    """List every input's files (an empty glob is an error) and cut them into shards.
+
+    ``cfg`` comes from ``config.load(..., for_run=True)``."""
     from curate.readers import InputError, list_files, plan_shards
     from curate.readers.common import Limits
 
-    if not cfg.inputs:
-        raise ConfigError("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
-    if not cfg.run["output"]:
-        raise ConfigError("run.output: required (--output DIR)")
+    errors = []
     limits = Limits(**cfg.limits)
     shards = []
     for i, spec in enumerate(cfg.inputs):
         files = list_files(spec["glob"])
         if not files:
-            raise ConfigError(f"inputs[{i}].glob: {spec['glob']!r} matches no files")
+            errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches no files")
+            continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec["domain"], spec["source"], opts, limits)
         except InputError as e:
-            raise ConfigError(f"inputs[{i}]: {e}") from None
+            errors.append(f"inputs[{i}]: {e}")
+    if errors:
+        raise ConfigError(*errors)
     return shards
 
 
@@ -153,13 +214,17 @@ def report(manifest: dict, root: str, seconds: float) -> None:
     print(f"output: {os.path.abspath(root)}")
 
 
+def show_progress(setting: str) -> bool:
+    return setting == "on" or (setting == "auto" and sys.stderr.isatty())
+
+
 def cmd_run(ns, beam_args) -> int:
     from curate import config
     from pipelines.pipeline import run
 
-    cfg = config.load(ns.config, _overrides(ns))
+    cfg = config.load(ns.config, _overrides(ns), for_run=True)
     shards = plan(cfg)
-    progress = cfg.run["progress"] == "on" or (cfg.run["progress"] == "auto" and sys.stderr.isatty())
+    progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
@@ -190,9 +255,9 @@ def cmd_demo(ns, beam_args) -> int:
 
     t0 = time.time()
     cfg_path = demo.write_demo(ns.output)
-    cfg = config.load(cfg_path)
+    cfg = config.load(cfg_path, for_run=True)
     shards = plan(cfg)
-    manifest = _interruptible(run, cfg, shards, beam_args, progress=sys.stderr.isatty())
+    manifest = _interruptible(run, cfg, shards, beam_args, progress=show_progress(ns.progress))
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
     report(manifest, cfg.run["output"], time.time() - t0)
     print(f"next: curate audit {cfg.run['output']}  (writes report.html)")
@@ -223,16 +288,24 @@ def main(argv=None) -> int:
     logging.getLogger().setLevel(logging.ERROR)
     # Beam logs a failing or interrupted step at ERROR before raising it here: said once, below
     logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
-    ns, rest = _parser().parse_known_args(argv)
+    ap, commands = _parser()
+    ns, rest = ap.parse_known_args(argv)
     _sigterm_as_interrupt()
-    unknown = [a for a in rest if a.startswith("--") and "=" not in a and a[2:].replace("-", "_") in INPUT_OPTS]
-    if unknown:
-        print(f"curate: {unknown[0]} must follow --input", file=sys.stderr)
+    errors = check_rest(ns.cmd, commands[ns.cmd], rest)
+    if errors:
+        for e in errors:
+            print(f"curate: {e}", file=sys.stderr)
+        print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
         return 2
+    if ns.cmd in ("run", "demo"):
+        from pipelines.options import quiet_workers
+
+        rest = quiet_workers(rest)
     try:
         return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config}[ns.cmd](ns, rest)
     except ConfigError as e:
-        print(f"curate: config error: {e}", file=sys.stderr)
+        for m in e.messages:
+            print(f"curate: config error: {m}", file=sys.stderr)
         return 2
     except ValueError as e:  # e.g. an output directory that is not ours
         print(f"curate: {e}", file=sys.stderr)

@@ -17,7 +17,19 @@ from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
 class ConfigError(ValueError):
-    pass
+    """One or more config mistakes; ``messages`` lists them all (str() joins them by lines)."""
+
+    def __init__(self, *messages: str):
+        self.messages = list(messages)
+        super().__init__("\n".join(messages))
+
+
+def did_you_mean(word: str, choices) -> str:
+    """' (did you mean X?)' when ``word`` looks like a misspelling of one of ``choices``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.7)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 RUN_DEFAULTS = {
@@ -27,6 +39,7 @@ RUN_DEFAULTS = {
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
 }
+RUN_CHOICES = {"progress": ("auto", "on", "off"), "shuffle_compression": ("none", "lz4", "zstd")}
 
 LIMIT_DEFAULTS = {
     "max_file_bytes": 4 << 30,
@@ -86,45 +99,65 @@ def _check_type(where: str, value, default):
     return value
 
 
-def merge_section(where: str, defaults: dict, given: dict) -> dict:
+def merge_section(where: str, defaults: dict, given: dict, errors: list | None = None, shapes: dict | None = None) -> dict:
     """Defaults overlaid with ``given``; unknown keys and wrong types are errors.
 
     Nested dict defaults are merged recursively; a default of ``None`` or ``{}`` accepts any value.
+    ``shapes`` maps a key to the types it accepts when that is more than its default's type
+    (a stage's ``SHAPES``: the stage checks such a value itself). Errors are appended to
+    ``errors`` when given (every mistake of the section), else the first one is raised.
     """
-    if not isinstance(given, dict):
-        raise ConfigError(f"{where}: expected a table, got {given!r}")
+    errs: list[str] = [] if errors is None else errors
     out = copy.deepcopy(defaults)
+    if not isinstance(given, dict):
+        errs.append(f"{where}: expected a table, got {given!r}")
+        given = {}
     for k, v in given.items():
         if k not in defaults:
             allowed = ", ".join(sorted(defaults)) or "(none)"
-            raise ConfigError(f"{where}.{k}: unknown key; allowed keys: {allowed}")
+            errs.append(f"{where}.{k}: unknown key{did_you_mean(k, defaults)}; allowed keys: {allowed}")
+            continue
         d = defaults[k]
-        if isinstance(d, dict) and d and isinstance(v, dict):
-            out[k] = merge_section(f"{where}.{k}", d, v)
-        else:
-            out[k] = _check_type(f"{where}.{k}", v, d)
+        try:
+            if shapes and k in shapes:
+                if not isinstance(v, shapes[k]):
+                    names = " or ".join(t.__name__ for t in shapes[k])
+                    raise ConfigError(f"{where}.{k}: expected a {names}, got {v!r}")
+                out[k] = v
+            elif isinstance(d, dict) and d and isinstance(v, dict):
+                out[k] = merge_section(f"{where}.{k}", d, v, errs)
+            else:
+                out[k] = _check_type(f"{where}.{k}", v, d)
+        except ConfigError as e:
+            errs.extend(e.messages)
+    if errors is None and errs:
+        raise ConfigError(errs[0])
     return out
 
 
-def check_input(i: int, spec: dict) -> dict:
+def check_input(i: int, spec: dict, errors: list) -> dict:
     where = f"inputs[{i}]"
+    if not isinstance(spec, dict):
+        errors.append(f"{where}: expected a table, got {spec!r}")
+        return {}
     for k, v in spec.items():
         if k not in INPUT_KEYS:
-            raise ConfigError(f"{where}.{k}: unknown key; allowed keys: {', '.join(INPUT_KEYS)}")
-        if v is not None and not isinstance(v, INPUT_KEYS[k]):
-            raise ConfigError(f"{where}.{k}: wrong type {type(v).__name__}")
-    if not spec.get("glob"):
-        raise ConfigError(f"{where}.glob: required (a path or glob of input files)")
+            errors.append(f"{where}.{k}: unknown key{did_you_mean(k, INPUT_KEYS)}; allowed keys: {', '.join(INPUT_KEYS)}")
+        elif v is not None and not isinstance(v, INPUT_KEYS[k]):
+            errors.append(f"{where}.{k}: wrong type {type(v).__name__}")
+    if not spec.get("glob") or not isinstance(spec["glob"], str):
+        errors.append(f"{where}.glob: required (a path or glob of input files)")
     domain = spec.get("domain")
     if domain not in DOMAINS:
-        raise ConfigError(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
+        errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
     from curate.readers import FORMATS
 
     fmt = spec.get("format")
     if fmt is not None and fmt not in FORMATS:
-        raise ConfigError(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = dict(spec)
-    out.setdefault("source", default_source(spec["glob"]))
+    if isinstance(spec.get("glob"), str) and spec["glob"]:
+        out.setdefault("source", default_source(spec["glob"]))
     return out
 
 
@@ -137,8 +170,12 @@ def default_source(pattern: str) -> str:
     return base if base not in ("", ".", "..") else "input"
 
 
-def load(path: str | None = None, overrides: dict | None = None) -> Config:
-    """Read a TOML config (optional), apply overrides (same shape), validate everything."""
+def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False) -> Config:
+    """Read a TOML config (optional), apply overrides (same shape), validate everything.
+
+    Raises one ConfigError listing every mistake found (``.messages``), not just the first.
+    ``for_run``: also require what a run needs (an output directory, at least one input).
+    """
     from curate import stages as stage_registry
 
     raw: dict[str, Any] = {}
@@ -156,47 +193,60 @@ def load(path: str | None = None, overrides: dict | None = None) -> Config:
         else:
             raw[k] = v
 
+    errors: list[str] = []
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
         if k not in known:
-            raise ConfigError(f"{k}: unknown section; allowed: {', '.join(sorted(known))}")
-    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}))
-    limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}))
-    for k in ("shards",):
-        if run[k] < 1:
-            raise ConfigError(f"run.{k}: must be >= 1, got {run[k]}")
-    if run["progress"] not in ("auto", "on", "off"):
-        raise ConfigError(f"run.progress: {run['progress']!r} is not one of auto, on, off")
-    if run["shuffle_compression"] not in ("none", "lz4", "zstd"):
-        raise ConfigError(f"run.shuffle_compression: {run['shuffle_compression']!r} is not one of none, lz4, zstd")
+            errors.append(f"{k}: unknown section{did_you_mean(k, known)}; allowed: {', '.join(sorted(known))}")
+    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors)
+    limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}), errors)
+    if run["shards"] < 1:
+        errors.append(f"run.shards: must be >= 1, got {run['shards']}")
+    for k, allowed in RUN_CHOICES.items():
+        if run[k] not in allowed:
+            errors.append(f"run.{k}: {run[k]!r} is not one of {', '.join(allowed)}")
     for k, v in limits.items():
         if v < 1:
-            raise ConfigError(f"limits.{k}: must be >= 1, got {v}")
+            errors.append(f"limits.{k}: must be >= 1, got {v}")
     inputs = raw.get("inputs", [])
     if not isinstance(inputs, list):
-        raise ConfigError("inputs: expected a list of tables ([[inputs]] in TOML)")
-    inputs = [check_input(i, s) for i, s in enumerate(inputs)]
+        errors.append("inputs: expected a list of tables ([[inputs]] in TOML)")
+        inputs = []
+    inputs = [check_input(i, s, errors) for i, s in enumerate(inputs)]
+    if for_run and not inputs:
+        errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
+    if for_run and not run["output"]:
+        errors.append("run.output: required (--output DIR)")
 
     available = stage_registry.available()
+    chosen = []
     # empty = every available stage, opt-in ones only when their section is given
-    chosen = run["stages"] or [s for s in STAGES if s in available and (s not in OPT_IN_STAGES or s in raw)]
-    for s in chosen:
+    for s in run["stages"] or [s for s in STAGES if s in available and (s not in OPT_IN_STAGES or s in raw)]:
         if s not in STAGES:
-            raise ConfigError(f"run.stages: {s!r} is not a stage; allowed: {', '.join(STAGES)}")
-        if s not in available:
-            raise ConfigError(f"run.stages: stage {s!r} is not available in this version; available: {', '.join(available)}")
-    if "ingest" not in chosen:
-        chosen = ["ingest", *chosen]
-    run["stages"] = [s for s in STAGES if s in chosen]  # always pipeline order
+            errors.append(f"run.stages: {s!r} is not a stage{did_you_mean(s, STAGES)}; allowed: {', '.join(STAGES)}")
+        elif s not in available:
+            errors.append(f"run.stages: stage {s!r} is not available in this version; available: {', '.join(available)}")
+        else:
+            chosen.append(s)
+    run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
     sections = {}
     for s in STAGES:
         given = raw.get(s, {})
         if s not in run["stages"] and not given:
             continue  # a stage that does not run needs no config
-        defaults = stage_registry.defaults(s) if s in available else {}
-        sections[s] = merge_section(s, defaults, given)
-        if s in run["stages"]:
-            stage_registry.validate(s, sections[s])
+        if s not in available:
+            sections[s] = merge_section(s, {}, given, errors)
+            continue
+        before = len(errors)
+        cls = stage_registry.stage_class(s) if s != "ingest" else None
+        sections[s] = merge_section(s, stage_registry.defaults(s), given, errors, getattr(cls, "SHAPES", None))
+        if s in run["stages"] and len(errors) == before:  # the stage's own checks need well-typed values
+            try:
+                stage_registry.validate(s, sections[s])
+            except ConfigError as e:
+                errors.extend(e.messages)
+    if errors:
+        raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections)
 
 
@@ -245,13 +295,18 @@ def defaults_toml() -> str:
     """Every option of every available stage with its default, as a commented TOML file."""
     from curate import stages as stage_registry
 
-    sections = {"run": dict(RUN_DEFAULTS, output="corpus"), "limits": dict(LIMIT_DEFAULTS)}
+    run = {k: v for k, v in RUN_DEFAULTS.items() if k != "output"}  # output has no default
+    sections = {"run": run, "limits": dict(LIMIT_DEFAULTS)}
+    opt_in = {}
     for s in stage_registry.available():
         if stage_registry.defaults(s):  # ingest has options only since ingest.extractor
-            sections[s] = stage_registry.defaults(s)
+            (opt_in if s in OPT_IN_STAGES else sections)[s] = stage_registry.defaults(s)
     head = (
         "# curate: every option with its default (`curate config`). Copy what you change.\n"
-        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n"
-        "# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present: drop it to skip them.\n\n"
+        "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n\n"
     )
-    return head + to_toml(sections)
+    text = to_toml(sections).replace("[run]\n", '[run]\n# output = "DIR"  # required, here or as --output DIR\n', 1)
+    if opt_in:  # printed commented out: a present section turns its stage on
+        text += "\n# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present:\n"
+        text += "".join(f"# {line}\n" if line else "#\n" for line in to_toml(opt_in).splitlines())
+    return head + text

@@ -116,6 +116,7 @@ class LangID:
 
     name = "langid"
     DEFAULTS = DEFAULTS
+    SHAPES = {"languages": (list, dict, str)}  # checked by _targets
 
     def __init__(self, cfg: dict | None = None):
         # "languages" takes several shapes: checked by _targets, not by merge's type check.
@@ -173,13 +174,28 @@ class LangID:
         if self.cfg["detector"] == "fasttext+cld2":
             self._cld2 = Cld2()
         self.model = fasttext.load_model(self.model_path())
+        self.check()
+
+    def check(self) -> None:
+        """Target codes must be labels of the model (``english`` or ``EN`` would keep nothing)."""
+        import difflib
+
+        if self.model is None:
+            self.setup()  # loads the model (lid.176.ftz: under 0.1 s), then checks
+            return
         if self.targets:
-            labels = {x[len(LABEL_PREFIX) :] for x in self.model.get_labels()}
-            unknown = sorted(set(self.targets) - labels)
-            if unknown:
+            labels = sorted(x[len(LABEL_PREFIX) :] for x in self.model.get_labels())
+            for code in sorted(set(self.targets) - set(labels)):
+                if code.lower() == "all":
+                    hint = ['languages = "all" (the whole value, lower case)']
+                elif code.lower() in labels:
+                    hint = [code.lower()]
+                else:
+                    hint = difflib.get_close_matches(code.lower(), labels, n=3, cutoff=0.6)
                 raise ValueError(
-                    f"langid.languages: {unknown} are not labels of model {self.cfg['model']!r} "
-                    f"(it has {len(labels)} labels, e.g. {sorted(labels)[:8]})"
+                    f"langid.languages: {code!r} is not a label of model {self.cfg['model']!r}"
+                    + (f" (did you mean {' or '.join(hint)}?)" if hint else "")
+                    + f"; it has {len(labels)} labels, e.g. {', '.join(labels[:10])}"
                 )
 
     def prepare(self, texts: pa.Array) -> list[str]:

@@ -2,7 +2,10 @@
 
 A per-batch stage is a class with ``DEFAULTS`` (its config section), ``__init__(cfg)``
 (validates; raises ValueError naming the field), ``setup()`` (loads models once per worker)
-and ``process(batch) -> (kept, ledger)``. Stages that need a global step (dedup, the
+and ``process(batch) -> (kept, ledger)``. Optional: ``SHAPES`` (key -> the types a key
+accepts when that is more than its default's type, e.g. a list, a table or "all") and
+``check()`` (checks that need a model or file, e.g. language codes against the model's
+labels; run with the config checks, before anything runs). Stages that need a global step (dedup, the
 quality top-fraction, rebalance) also have a Beam transform in ``pipelines/``; their
 library half still lives here.
 """
@@ -78,7 +81,9 @@ def validate(name: str, section: dict) -> None:
             raise ConfigError("ingest.extractor: 'trafilatura' is not installed (pip install 'curate[trafilatura]')")
         return
     try:
-        stage_class(name)(section)
+        stage = stage_class(name)(section)
+        if hasattr(stage, "check"):
+            stage.check()
     except (ValueError, TypeError, KeyError) as e:
         raise ConfigError(f"{name}: {e}") from None
 

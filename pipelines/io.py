@@ -1,9 +1,6 @@
 """Reading input shards and writing the output directory, as Beam transforms."""
 from __future__ import annotations
 
-import sys
-import time
-
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
@@ -11,49 +8,26 @@ from apache_beam.metrics import Metrics
 from curate import ids, output
 from curate.readers import read_shard
 from curate.readers.common import Limits
+from pipelines import progress as progress_tally
 from pipelines.common import NAMESPACE, count_rules
 
 
-class _Progress:
-    """Files, documents, bytes and rate on stderr, at most every few seconds per worker."""
-
-    def __init__(self, total_files: int, every: float = 5.0):
-        self.total, self.every = total_files, every
-        self.files = self.docs = self.bytes = 0
-        self.t0 = self.last = time.monotonic()
-
-    def update(self, files=0, docs=0, nbytes=0):
-        self.files += files
-        self.docs += docs
-        self.bytes += nbytes
-        now = time.monotonic()
-        if now - self.last >= self.every:
-            self.last = now
-            mb = self.bytes / 1e6
-            print(
-                f"[curate] read {self.files}/{self.total} files, {self.docs:,} docs, "
-                f"{mb:,.1f} MB ({mb / max(now - self.t0, 1e-9):,.1f} MB/s)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-
 class ReadShardFn(beam.DoFn):
-    def __init__(self, limits: dict, total_files: int, progress: bool):
-        self.limits, self.total_files, self.progress = limits, total_files, progress
+    def __init__(self, limits: dict, total_files: int, progress: str | None):
+        self.limits, self.total_files, self.progress = limits, total_files, progress  # progress: its folder
 
     def setup(self):
         self._limits = Limits(**self.limits)
-        self._progress = _Progress(self.total_files) if self.progress else None
+        self._progress = progress_tally.tally(self.progress) if self.progress else None
         self.files = Metrics.counter(NAMESPACE, "ingest.files")
         self.docs = Metrics.counter(NAMESPACE, "ingest.docs_out")
         self.quarantined = Metrics.counter(NAMESPACE, "ingest.quarantined")
 
     def process(self, shard):
-        ndocs = 0
+        rows = {"docs": 0, "ledger": 0, "quarantine": 0}
         for kind, batch in read_shard(shard, self._limits):
+            rows[kind] += batch.num_rows
             if kind == "docs":
-                ndocs += batch.num_rows
                 self.docs.inc(batch.num_rows)
                 yield batch
             else:
@@ -71,7 +45,12 @@ class ReadShardFn(beam.DoFn):
             rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
             yield beam.pvalue.TaggedOutput("files", {"source": shard.source, "path": rel, "format": shard.fmt, **fp})
         if self._progress:
-            self._progress.update(files=int(first), docs=ndocs, nbytes=nbytes)
+            self._progress.add(ingest__files=int(first), ingest__bytes=nbytes, ingest__docs_out=rows["docs"],
+                               ingest__removed=rows["ledger"], ingest__quarantined=rows["quarantine"])
+
+    def finish_bundle(self):
+        if self._progress:
+            self._progress.flush()
 
 
 def rebatch(pieces, size: int):
@@ -106,7 +85,7 @@ class ReadInputs(beam.PTransform):
     batch instead of one per shard.
     """
 
-    def __init__(self, shards, limits: dict, progress: bool, partitions: int = 16):
+    def __init__(self, shards, limits: dict, progress: str | None, partitions: int = 16):
         super().__init__()
         self.shards, self.limits, self.progress, self.partitions = shards, limits, progress, partitions
 

@@ -22,6 +22,7 @@ from curate.config import Config
 from pipelines import coders
 from pipelines.common import BatchStage, MergeCounts, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
+from pipelines.progress import count as count_progress, report as progress_report
 
 # Stages with a global step have their own transform; the rest are BatchStage.
 GLOBAL_STAGES = {
@@ -57,8 +58,10 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool = False):
-    """Add the whole job to ``p``; returns the PCollection of the manifest's counts."""
+def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str | None = None):
+    """Add the whole job to ``p``; returns the PCollection of the manifest's counts.
+
+    ``progress``: the folder of a progress Reporter (pipelines/progress.py), or None."""
     coders.register(cfg.run["shuffle_compression"])  # Arrow batches cross shuffles as IPC, not pickles
     limits = dict(cfg.limits, **cfg.stages.get("ingest", {}))  # ingest.extractor travels with the limits
     read = p | "Ingest" >> ReadInputs(shards, limits, progress, output.id_partitions(cfg.run["shards"]))
@@ -75,6 +78,8 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: bool
         res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root)
         docs = res["docs"]
         ledgers.append(res["ledger"])
+        count_progress(docs, progress, f"{name}.docs_out")
+        count_progress(res["ledger"], progress, f"{name}.removed")
         stats.append(docs | f"Stats/{name}" >> beam.Map(doc_stats, name))
         if "stats" in res:  # rewrite counters, global stages' own numbers
             stats.append(res["stats"])
@@ -103,8 +108,10 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
     staging = commit.begin(root)
     try:
-        with beam.Pipeline(options=opts) as p:
-            build(p, cfg, shards, staging, progress)
+        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter:
+            with beam.Pipeline(options=opts) as p:
+                reporter.pipeline = p  # its result's Beam counters, where the runner reports them
+                build(p, cfg, shards, staging, reporter.folder)
     except BaseException:
         commit.abort(root)
         raise

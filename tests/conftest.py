@@ -16,3 +16,18 @@ def corpora() -> Path:
     if not CORPORA.is_dir():
         pytest.skip(f"real corpora not found at {CORPORA}")
     return CORPORA
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """`curate demo --progress on` run once, stderr not a terminal: (its folder, the finished
+    process). The README-example and progress tests read its output and its stderr."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "demo", "--output", str(root), "--progress", "on"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return root, r

@@ -191,5 +191,5 @@ def test_bad_config_names_the_field(cfg, field):
 def test_missing_model_and_unknown_language():
     with pytest.raises(ValueError, match="langid.model"):
         LangID({"model": "/no/such/model.bin"}).setup()
-    with pytest.raises(ValueError, match="not labels of model"):
+    with pytest.raises(ValueError, match="is not a label of model"):
         LangID({"languages": ["english"]}).setup()

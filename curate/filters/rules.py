@@ -278,6 +278,10 @@ def check_type(value, default, name: str):
 
 
 def check_choices(values, allowed, name: str) -> None:
+    import difflib
+
     bad = [v for v in values if v not in allowed]
     if bad:
-        raise ValueError(f"{name}: unknown value(s) {bad}; allowed: {list(allowed)}")
+        hints = [m for v in bad if isinstance(v, str) for m in difflib.get_close_matches(v, list(allowed), n=1, cutoff=0.7)]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+        raise ValueError(f"{name}: unknown value(s) {bad}{hint}; allowed: {list(allowed)}")

@@ -1,0 +1,63 @@
+"""Checking the command line's Beam pipeline options before anything runs.
+
+Beam itself drops an option it does not know with a warning (``Discarding unparseable
+args``), so ``--direct_num_wokers=2`` would silently run with one worker. Here every option
+is parsed by the same parser Beam builds (every ``PipelineOptions`` class, including the
+chosen runner's, whose module is imported first); what is left over is an error.
+"""
+from __future__ import annotations
+
+import difflib
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+
+def _beam_parser(args: list[str]):
+    parser = []
+    # get_all_options builds the parser from every PipelineOptions class; keep a handle on it.
+    PipelineOptions(args).get_all_options(add_extra_args_fn=parser.append)
+    return parser[0]
+
+
+def unknown_options(args: list[str], extra_known=()) -> list[str]:
+    """One message per argument Beam does not know for the chosen runner (empty: all fine).
+
+    Runners that take options from a job service (Flink, Spark, any PortableRunner) learn
+    the job server's own options only when the job is submitted; for them only misspellings
+    of known options are reported, the rest is left to the job service.
+    """
+    from apache_beam.runners.runner import create_runner
+
+    runner_name = PipelineOptions(args).view_as(StandardOptions).runner or "DirectRunner"
+    try:
+        runner = create_runner(runner_name)  # imports the runner's module and its options classes
+    except Exception as e:  # noqa: BLE001 - unknown runner, missing extra (e.g. apache-beam[gcp])
+        return [f"--runner={runner_name}: {e}"]
+    from apache_beam.runners.portability.portable_runner import PortableRunner
+
+    lenient = isinstance(runner, PortableRunner)
+    parser = _beam_parser(args)
+    _, rest = parser.parse_known_args(args)
+    known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)
+    out = []
+    for arg in rest:
+        if not arg.startswith("-"):
+            out.append(f"unexpected argument {arg!r}")
+            continue
+        name = arg.split("=", 1)[0]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        if lenient and not close:
+            continue
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
+    return out
+
+
+def quiet_workers(args: list[str]) -> list[str]:
+    """On the DirectRunner, worker processes log errors only unless the user chose a level: a
+    multi-process run's workers otherwise print a dozen INFO/WARNING lines each. Remote
+    runners keep their own logging (their workers log to the runner, not to this terminal)."""
+    runner = PipelineOptions(args).view_as(StandardOptions).runner or "DirectRunner"
+    if "direct" not in runner.lower() or any(a.split("=", 1)[0] == "--default_sdk_harness_log_level" for a in args):
+        return list(args)
+    return [*args, "--default_sdk_harness_log_level=ERROR"]

@@ -1,0 +1,324 @@
+"""The command line does what it says (issue 14): documented option forms work through the
+CLI and config.load, mistakes are all reported before anything runs, misspelt options are
+errors with a suggestion, progress covers every stage, help and README agree."""
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
+import tomllib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate import cli, config
+from curate.langid import LangID
+from curate.readers import FORMATS
+from curate.schema import DOMAINS, STAGES
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+# Written for these tests: one page per language, long enough for a confident fastText label.
+PAGES = {
+    "en": "The old library near the harbour opens every morning at nine, and the neighbours often meet there "
+          "to read the newspapers and talk about the weather before they go to work.",
+    "de": "Die alte Bibliothek am Hafen öffnet jeden Morgen um neun Uhr, und die Nachbarn treffen sich dort oft, "
+          "um Zeitung zu lesen und über das Wetter zu sprechen, bevor sie zur Arbeit gehen.",
+    "fr": "La vieille bibliothèque près du port ouvre chaque matin à neuf heures, et les voisins s'y retrouvent "
+          "souvent pour lire le journal et parler du temps avant d'aller travailler.",
+}
+
+
+@pytest.fixture
+def pages(tmp_path) -> Path:
+    path = tmp_path / "pages.jsonl"
+    path.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()), encoding="utf-8")
+    return path
+
+
+def run_cli(*args) -> int:
+    return cli.main([str(a) for a in args])
+
+
+def kept_languages(out: Path) -> set[str]:
+    return set(pq.read_table(out / "text", columns=["language"]).column("language").to_pylist())
+
+
+# --- documented forms of langid.languages ------------------------------------------------
+
+
+def readme_language_forms() -> list[str]:
+    """The forms the README's config example documents on its `languages = ...` line."""
+    line = next(x for x in README.splitlines() if x.startswith("languages = "))
+    value, _, comment = line[len("languages = "):].partition("#")
+    return [value.strip()] + [f.strip() for f in re.split(r",\s*or\s+|^\s*or\s+", comment.strip()) if f.strip()]
+
+
+def test_readme_documents_the_three_forms():
+    assert readme_language_forms() == ['["en", "de"]', "{en = 0.65, de = 0.8}", '"all"']
+
+
+@pytest.mark.parametrize("form", readme_language_forms() + ["[]"])
+def test_every_documented_languages_form_loads(tmp_path, form):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[langid]\nlanguages = {form}\n")
+    cfg = config.load(str(path))
+    expected = tomllib.loads(f"x = {form}")["x"]
+    assert cfg.stages["langid"]["languages"] == expected
+    targets = LangID(cfg.stages["langid"]).targets
+    if form in ('"all"', "[]"):
+        assert targets is None  # keep every language
+    else:
+        assert set(targets) == {"en", "de"}
+        if "{" in form:  # the table's own thresholds (a list gets the configured defaults)
+            assert targets == {"en": 0.65, "de": 0.8}
+
+
+@pytest.mark.parametrize("arg, kept", [("all", {"en", "de", "fr"}), ("en,de", {"en", "de"})])
+def test_languages_option_through_the_cli(tmp_path, pages, arg, kept):
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "langid", "--languages", arg,
+                   "--output", out, "--progress", "off") == 0
+    assert kept_languages(out) == kept
+
+
+def test_languages_table_from_a_config_file_through_the_cli(tmp_path, pages):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[langid]\nlanguages = {en = 0.65, fr = 0.5}\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "langid", "--output", out, "--progress", "off") == 0
+    assert kept_languages(out) == {"en", "fr"}
+
+
+# --- every mistake, all at once, before anything runs -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "languages, message",
+    [
+        ("english", "langid.languages: 'english' is not a label of model 'lid.176.ftz'"),
+        ("ALL", "'ALL' is not a label of model 'lid.176.ftz' (did you mean languages = \"all\""),
+        ("EN", "'EN' is not a label of model 'lid.176.ftz' (did you mean en?)"),
+    ],
+)
+def test_unknown_language_code_fails_before_the_run(tmp_path, pages, capsys, languages, message):
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--languages", languages, "--output", out) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(
+        "[run]\nshards = \"four\"\nprogres = \"on\"\n"
+        "[langid]\nlanguages = [\"english\"]\n"
+        "[filter]\ndisable = [\"gopher_stopwords\"]\n"
+        "[dedup]\nbands = \"x\"\n"
+        f"[[inputs]]\nglob = \"{pages}\"\ndomain = \"webb\"\n"
+    )
+    assert run_cli("run", cfg) == 2
+    err = capsys.readouterr().err
+    expected = [
+        "run.shards: expected a number, got 'four'",
+        "run.progres: unknown key (did you mean progress?)",
+        "inputs[0].domain: 'webb' is not one of web, code, books",
+        "run.output: required (--output DIR)",
+        "langid.languages: 'english' is not a label",
+        "filter.disable: unknown value(s) ['gopher_stopwords'] (did you mean gopher_stop_words?)",
+        "dedup.bands: expected a number, got 'x'",
+    ]
+    for message in expected:
+        assert message in err
+    assert err.count("curate: config error: ") == len(expected)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--stage=ingest"], "unknown option --stage (did you mean --stages?)"),
+        (["--langauges=de"], "unknown option --langauges (did you mean --languages?)"),
+        (["--langauges", "de"], "unknown option --langauges (did you mean --languages?)"),
+        (["--direct_num_wokers=2"], "unknown option --direct_num_wokers (did you mean --direct_num_workers?)"),
+        (["--no_such_option=1"], "--no_such_option: neither a curate option nor a Beam pipeline option for DirectRunner"),
+        (["--runner=NoSuchRunner"], "--runner=NoSuchRunner: Unexpected pipeline runner"),
+    ],
+)
+def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, message):
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "config file not found" not in err
+    assert not out.exists()
+
+
+def test_known_beam_options_pass():
+    ap, commands = cli._parser()
+    ok = ["--direct_num_workers=2", "--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level=ERROR"]
+    assert cli.check_rest("run", commands["run"], ok) == []
+    flink = ["--runner=FlinkRunner", "--flink_master=localhost:8081", "--parallelism=4", "--environment_type=LOOPBACK"]
+    assert cli.check_rest("run", commands["run"], flink) == []
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def progress_lines(err: str) -> dict[str, tuple[int, int, int]]:
+    """The last progress line of each stage: (in, out, removed)."""
+    last = {}
+    for m in re.finditer(r"^\[curate\] +[\d.]+ s [ *] (\w+) +(?:\d+/\d+ files \([\d.,]+ MB\), )?([\d,]+) in, ([\d,]+) out, ([\d,]+) removed",
+                         err, re.M):
+        last[m.group(1)] = tuple(int(g.replace(",", "")) for g in m.groups()[1:])
+    return last
+
+
+def test_progress_on_covers_every_stage_and_matches_the_manifest(demo):
+    root, r = demo
+    counts = json.loads((root / "out" / "manifest.json").read_text())["counts"]
+    last = progress_lines(r.stderr)
+    assert list(last) == [s for s in STAGES if s in counts] and len(last) >= 7, r.stderr
+    for stage, (n_in, n_out, removed) in last.items():
+        c = counts[stage]
+        expected = (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0))
+        assert (n_in, n_out, removed) == expected, f"{stage}: {counts}\n{r.stderr}"
+    done = [x for x in r.stderr.splitlines() if x.startswith("[curate] done in ")]
+    assert len(done) == 1
+    assert f"{counts['ingest']['docs_in']:,} docs read" in done[0] and f"{counts['tokenize']['docs_out']:,} out of tokenize" in done[0]
+
+
+def test_no_beam_noise_at_the_default_log_level(demo):
+    _, r = demo
+    noise = [x for x in r.stderr.splitlines() if not x.startswith("[curate] ")]
+    assert noise == []
+
+
+def run_on_pty(args: list[str]) -> str:
+    """Run the CLI with stderr on a pseudo-terminal; return what it printed there."""
+    master, slave = pty.openpty()
+    chunks = []
+
+    def read():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], stderr=slave, stdout=subprocess.DEVNULL, env=ENV, cwd=REPO, timeout=300)
+    os.close(slave)
+    reader.join(10)
+    os.close(master)
+    assert r.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_progress_auto_shows_on_a_terminal_only(tmp_path, pages):
+    args = ["run", "--input", str(pages), "--domain", "web", "--stages", "langid"]
+    on_tty = run_on_pty([*args, "--output", str(tmp_path / "a")])
+    assert set(progress_lines(on_tty)) == {"ingest", "langid"} and "[curate] done in " in on_tty
+    piped = subprocess.run([sys.executable, "-m", "curate.cli", *args, "--output", str(tmp_path / "b")],
+                           capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300)
+    assert piped.returncode == 0 and "[curate]" not in piped.stderr
+
+
+# --- help and printed defaults -----------------------------------------------------------------
+
+
+def test_run_help_and_readme_list_the_same_stages_and_formats(capsys):
+    with pytest.raises(SystemExit):
+        run_cli("run", "--help")
+    text = capsys.readouterr().out
+    stages = re.search(r"^stages .*: (.*)$", text, re.M).group(1).split(", ")
+    formats = re.search(r"^formats .*: (.*)$", text, re.M).group(1).split(", ")
+    domains = re.search(r"^domains .*: (.*)$", text, re.M).group(1).split(", ")
+    assert stages == list(STAGES) and formats == list(FORMATS) and domains == list(DOMAINS)
+    stage_table = re.findall(r"^\| `(\w+)` \| [a-z]", README.split("## Stages", 1)[1].split("###", 1)[0], re.M)
+    format_table = re.findall(r"^\| `(\w+)` \|", README.split("### Ingestion formats", 1)[1].split("##", 1)[0], re.M)
+    assert stage_table == stages and format_table == formats
+    assert "goes to Apache Beam" in text and "--direct_num_workers" in text
+    assert re.search(r"--progress \{auto,on,off\}\n\s+\S", text)  # has a description
+
+
+def test_printed_config_round_trips(tmp_path, capsys):
+    assert run_cli("config") == 0
+    text = capsys.readouterr().out
+    assert not re.search(r"^output\s*=", text, re.M)  # no made-up default for a required option
+    path = tmp_path / "printed.toml"
+    path.write_text(text)
+    printed, defaults = config.load(str(path)), config.load()
+    assert (printed.run, printed.limits, printed.stages) == (defaults.run, defaults.limits, defaults.stages)
+    # and it runs as is, given what has no default
+    out = tmp_path / "o"
+    pages = tmp_path / "p.jsonl"
+    pages.write_text(json.dumps({"text": PAGES["en"]}) + "\n")
+    assert run_cli("run", path, "--input", pages, "--domain", "web", "--stages", "langid", "--output", out, "--progress", "off") == 0
+    assert kept_languages(out) == {"en"}
+
+
+# Alternatives the README's config example documents in its comments ("# or ..."), each loaded.
+DOCUMENTED = [
+    ("run", 'progress = "on"'), ("run", 'progress = "off"'), ("run", 'shuffle_compression = "zstd"'),
+    ("run", 'shuffle_compression = "lz4"'), ("run", 'stages = ["ingest", "dedup"]'),
+    ("dedup", "threshold = 0.8"), ("dedup", "verify = 0"), ("dedup", "verify_bits = 8"), ("dedup", "verify_bits = 32"),
+    ("dedup", 'methods = ["exact"]'),
+    ("quality.web", "keep = {threshold = 0.5}"), ("quality.web", "keep = {}"), ("quality.web", "keep = {top_fraction = 0.3}"),
+    ("rebalance", "targets = {}"), ("rebalance", "budget = 1000000"),
+    ("tokenize", "packed = true"),
+    ("filter", 'disable = ["gopher_stop_words"]'),
+]
+
+
+@pytest.mark.parametrize("section, line", DOCUMENTED)
+def test_documented_alternatives_load(tmp_path, section, line):
+    assert line.split(" = ")[0] in README  # still documented
+    path = tmp_path / "c.toml"
+    path.write_text(f"[{section}]\n{line}\n")
+    cfg = config.load(str(path))
+    key, value = line.split(" = ", 1)
+    table = cfg.run if section == "run" else cfg.stages[section.split(".")[0]]
+    table = table[section.split(".")[1]] if "." in section else table
+    assert table[key] == tomllib.loads(line)[key]
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("domain", list(DOMAINS))
+def test_every_format_and_domain_through_the_cli_options(fmt, domain):
+    ap, _ = cli._parser()
+    ns, rest = ap.parse_known_args(["run", "--input", "x", "--domain", domain, "--format", fmt, "--output", "o"])
+    assert rest == []
+    cfg = config.load(None, cli._overrides(ns), for_run=True)
+    assert (cfg.inputs[0]["format"], cfg.inputs[0]["domain"]) == (fmt, domain)
+
+
+def test_progress_from_beam_counters_alone(tmp_path, pages, capsys, monkeypatch):
+    """As with workers on other machines: no tally files reach the launcher, only the runner's
+    Beam counters (the DirectRunner reports them when the run ends)."""
+    from collections import Counter
+
+    from pipelines import progress
+
+    monkeypatch.setattr(progress, "read_totals", lambda folder: Counter())
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "langid,filter", "--languages", "en,de",
+                   "--output", out, "--progress", "on") == 0
+    err = capsys.readouterr().err
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    last = progress_lines(err)
+    assert list(last) == ["ingest", "langid", "filter"], err
+    for stage, got in last.items():
+        c = counts[stage]
+        assert got == (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0)), err
+    assert last["langid"] == (3, 2, 1)

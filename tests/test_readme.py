@@ -1,0 +1,150 @@
+"""The README's examples run as written, on the demo's output and raw shards.
+
+Every fenced block of README.md must be claimed by exactly one entry of EXAMPLES (run here,
+or set aside with the reason), so a new example without a test fails this file.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate import cli, config
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+BLOCKS = [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", README, re.M | re.S)]
+
+# block marker -> how it is tested (test name) or why it is not run
+EXAMPLES = {
+    ".venv/bin/curate demo": "demo fixture (the install steps before it need a network)",
+    "pytest -q": "not run: it is this test suite",
+    "curate run --input 'crawl/*.warc.gz'": "test_run_example",
+    "import polars as pl": "test_ledger_query_example",
+    "[run]\noutput": "test_config_example",
+    "curate audit corpus/": "test_audit_example",
+    "from curate.loader import TokenLoader": "test_loader_example",
+    "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
+    "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
+    "[curate] done in": "output sample, not a command",
+    "DIR/text/part-00000": "output layout, not a command",
+}
+
+
+def block(marker: str) -> str:
+    return next(text for _, text in BLOCKS if marker in text)
+
+
+def test_every_readme_block_is_claimed():
+    for lang, text in BLOCKS:
+        claims = [m for m in EXAMPLES if m in text]
+        assert len(claims) == 1, f"README block needs exactly one entry in EXAMPLES, has {claims}:\n{text}"
+    assert all(any(m in text for _, text in BLOCKS) for m in EXAMPLES), "EXAMPLES names a block the README lost"
+
+
+@pytest.fixture
+def shell(tmp_path):
+    """Run a README shell block in a fresh folder, `curate` and `python` being this checkout's."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, cmd in (("curate", f'"{sys.executable}" -m curate.cli'), ("python", f'"{sys.executable}"')):
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec {cmd} "$@"\n')
+        (bin_dir / name).chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO)}
+
+    def run(script: str) -> subprocess.CompletedProcess:
+        r = subprocess.run(["bash", "-euc", script], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"{script}\n{r.stdout}\n{r.stderr}"
+        return r
+
+    run.cwd = work
+    return run
+
+
+def corpus_copy(demo, work: Path) -> Path:
+    shutil.copytree(demo[0] / "out", work / "corpus")
+    return work / "corpus"
+
+
+def test_run_example(demo, shell):
+    raw, work = demo[0] / "raw", shell.cwd
+    (work / "crawl").mkdir()
+    shutil.copy(next((raw / "web").glob("*.warc.gz")), work / "crawl" / "demo.warc.gz")
+    (work / "dumps").mkdir()
+    with open(next((raw / "web").glob("*.jsonl")), "rb") as f, gzip.open(work / "dumps" / "c4-00000.jsonl.gz", "wb") as g:
+        g.write(f.read())
+    shutil.copytree(raw / "code", work / "the-stack")
+    shutil.copytree(raw / "books", work / "books")
+    shell(block("curate run --input 'crawl/*.warc.gz'"))
+    text = pq.read_table(work / "corpus" / "text")
+    assert set(text.column("domain").to_pylist()) == {"web", "code", "books"}
+    assert "c4" in text.column("source").to_pylist()
+
+
+def removed_id(corpus: Path) -> tuple[str, str]:
+    ledger = pq.read_table(corpus / "ledger").sort_by("id")
+    return ledger.column("id")[0].as_py(), ledger.column("rule")[0].as_py()
+
+
+def test_ledger_query_example(demo, shell):
+    corpus = corpus_copy(demo, shell.cwd)
+    doc_id, rule = removed_id(corpus)
+    out = shell(block("import polars as pl").replace("'...'", f"'{doc_id}'")).stdout
+    assert rule in out
+
+
+def test_ledger_query_with_duckdb(demo, shell):
+    """The DuckDB form the same paragraph gives (duckdb is a test dependency)."""
+    query = re.search(r'`(duckdb\.sql\(.*?\))`', README).group(1)
+    corpus = corpus_copy(demo, shell.cwd)
+    doc_id, rule = removed_id(corpus)
+    out = shell(f"python -c {shlex.quote('import duckdb; print(' + query.replace(chr(39) + '...' + chr(39), repr(doc_id)) + ')')}").stdout
+    assert rule in out
+
+
+def test_config_example(tmp_path):
+    path = tmp_path / "my.toml"
+    path.write_text(block("[run]\noutput"))
+    cfg = config.load(str(path))
+    assert cfg.stages["langid"]["languages"] == ["en", "de"] and cfg.inputs[0]["format"] == "warc"
+
+
+def test_audit_example(demo, shell):
+    corpus_copy(demo, shell.cwd)
+    (shell.cwd / "downloaded").mkdir()
+    rows = pq.read_table(demo[0] / "out" / "text", columns=["id", "text", "url"]).to_pylist()  # a well-formed JSONL corpus
+    with gzip.open(shell.cwd / "downloaded" / "a.jsonl.gz", "wt", encoding="utf-8") as g:
+        g.writelines(json.dumps(r) + "\n" for r in rows)
+    shell(block("curate audit corpus/").replace("# any Parquet/JSONL corpus", ""))
+    assert (shell.cwd / "corpus" / "report.html").is_file() and (shell.cwd / "audit" / "report.html").is_file()
+
+
+def test_loader_example(demo, shell):
+    corpus_copy(demo, shell.cwd)
+    # `state` exists only if the loop ran; batches counted must match len(loader)
+    code = "rank, world_size = 0, 1\n" + block("from curate.loader import TokenLoader") + "print(state['batch'], len(loader))\n"
+    (shell.cwd / "train.py").write_text(code)
+    batches, length = shell("python train.py").stdout.split()
+    assert int(batches) == int(length) >= 1
+
+
+def test_runner_examples_pass_the_option_check():
+    text = block("--runner=FlinkRunner").replace("\\\n", " ")
+    commands = [shlex.split(line, comments=True) for line in text.splitlines() if line.startswith("curate run")]
+    assert len(commands) == 3
+    _, parsers = cli._parser()
+    for argv in commands:
+        ns, rest = parsers["run"].parse_known_args(argv[2:])
+        assert ns.config == "my.toml"
+        assert cli.check_rest("run", parsers["run"], rest) == [], argv
