@@ -245,7 +245,7 @@ def test_run_help_and_readme_list_the_same_stages_and_formats(capsys):
     formats = re.search(r"^formats .*: (.*)$", text, re.M).group(1).split(", ")
     domains = re.search(r"^domains .*: (.*)$", text, re.M).group(1).split(", ")
     assert stages == list(STAGES) and formats == list(FORMATS) and domains == list(DOMAINS)
-    stage_table = re.findall(r"^\| `(\w+)` \| [a-z]", README.split("## Stages", 1)[1].split("###", 1)[0], re.M)
+    stage_table = re.findall(r"^\| `(\w+)`(?: \*\(opt-in\)\*)? \| [a-z]", README.split("## Stages", 1)[1].split("###", 1)[0], re.M)
     format_table = re.findall(r"^\| `(\w+)` \|", README.split("### Ingestion formats", 1)[1].split("##", 1)[0], re.M)
     assert stage_table == stages and format_table == formats
     assert "goes to Apache Beam" in text and "--direct_num_workers" in text

@@ -30,6 +30,7 @@ EXAMPLES = {
     "pytest -q": "not run: it is this test suite",
     "curate run --input 'crawl/*.warc.gz'": "test_run_example",
     "import polars as pl": "test_ledger_query_example",
+    "select('source_id'": "test_source_id_join_example",
     "[run]\noutput": "test_config_example",
     "curate audit corpus/": "test_audit_example",
     "from curate.loader import TokenLoader": "test_loader_example",
@@ -104,6 +105,16 @@ def test_ledger_query_example(demo, shell):
     assert rule in out
 
 
+def test_source_id_join_example(tmp_path, shell):
+    """Your own ids, next to why each record was removed."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "mine.jsonl").write_text('{"id": "rec-1", "text": "   "}\n{"id": "rec-2", "text": "kept text here."}\n')
+    assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(shell.cwd / "corpus"), "--progress", "off"]) == 0
+    out = shell(block("select('source_id'")).stdout
+    assert "rec-1" in out and "empty_text" in out and "rec-2" not in out
+
+
 def test_ledger_query_with_duckdb(demo, shell):
     """The DuckDB form the same paragraph gives (duckdb is a test dependency)."""
     query = re.search(r'`(duckdb\.sql\(.*?\))`', README).group(1)
@@ -113,7 +124,10 @@ def test_ledger_query_with_duckdb(demo, shell):
     assert rule in out
 
 
-def test_config_example(tmp_path):
+def test_config_example(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the example's evaluation set, where its relative glob looks
+    with gzip.open(tmp_path / "HumanEval.jsonl.gz", "wt") as f:
+        f.write(json.dumps({"task_id": "t/0", "prompt": "def f():", "canonical_solution": "    return 1"}) + "\n")
     path = tmp_path / "my.toml"
     path.write_text(block("[run]\noutput"))
     cfg = config.load(str(path))
