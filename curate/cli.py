@@ -244,7 +244,11 @@ def _interruptible(run, cfg, *args, **kw):
 
     try:
         return run(cfg, *args, **kw)
-    except KeyboardInterrupt:
+    except BaseException as e:
+        # Beam re-raises an interrupt that lands inside a step as RuntimeError("KeyboardInterrupt
+        # [while running ...]"): the signal handler's flag tells it apart from a real failure
+        if not (isinstance(e, KeyboardInterrupt) or _signalled):
+            raise
         commit.abort(cfg.run["output"])
         raise Interrupted(cfg.run["output"]) from None
 
@@ -290,7 +294,8 @@ def main(argv=None) -> int:
     logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     ap, commands = _parser()
     ns, rest = ap.parse_known_args(argv)
-    _sigterm_as_interrupt()
+    _signalled.clear()
+    _catch_signals()
     errors = check_rest(ns.cmd, commands[ns.cmd], rest)
     if errors:
         for e in errors:
@@ -320,16 +325,22 @@ def main(argv=None) -> int:
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
 
-def _sigterm_as_interrupt() -> None:
-    """SIGTERM (a scheduler stopping the job) cleans up like Ctrl-C."""
+_signalled: list = []  # the signals received (SIGINT, SIGTERM)
+
+
+def _catch_signals() -> None:
+    """Ctrl-C and SIGTERM (a scheduler stopping the job) raise KeyboardInterrupt and are
+    remembered, so cleanup happens whatever Beam turns the exception into."""
     import signal
     import threading
 
     def handler(signum, frame):
+        _signalled.append(signum)
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
 
 
 def entry() -> None:

@@ -176,9 +176,15 @@ def _remove_empty_parents(fs, base: str, rel: str) -> None:
 
 
 def _fault(point: str) -> None:
-    """Crash here when CURATE_FAULT names this point: how the tests kill a commit midway."""
+    """Crash here when CURATE_FAULT names this point: how the tests kill a run midway
+    (``sigint_*`` points send this process a Ctrl-C instead)."""
     if os.environ.get("CURATE_FAULT") == point:
-        os._exit(137)
+        if point.startswith("sigint"):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            os._exit(137)
 
 
 def record_derived(root: str, files: list[str]) -> None:

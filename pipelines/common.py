@@ -51,8 +51,9 @@ class _StageFn(beam.DoFn):
         self.stage = None
 
     def setup(self):
-        from curate import stages
+        from curate import commit, stages
 
+        commit._fault(f"sigint_in_{self.name}_setup")
         self.stage = stages.stage_class(self.name)(self.cfg)
         self.stage.setup()
         self.docs_in = Metrics.counter(NAMESPACE, f"{self.name}.docs_in")

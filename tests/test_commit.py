@@ -139,6 +139,17 @@ def test_interrupted_rerun_keeps_previous_output(tmp_path, sig, point):
     assert not staging.exists() and "tokens/manifest.json" in snapshot(out)
 
 
+def test_interrupt_inside_a_step_is_an_interrupt(tmp_path):
+    """Beam re-raises a Ctrl-C that lands inside a DoFn's setup as a RuntimeError; it is
+    still reported as an interrupt, with the previous output unchanged."""
+    out, args, before = _demo_rerun(tmp_path)
+    env = dict(os.environ, CURATE_FAULT="sigint_in_filter_setup")
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
+    assert r.returncode == 130, r.stderr
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [f"curate: interrupted; the previous output in {out} is unchanged"]
+    assert snapshot(out) == before
+
+
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
 def test_commit_killed_midway_completes_on_next_read(tmp_path, fault):
     """A kill after the commit was decided is rolled forward by whoever reads the output next:
