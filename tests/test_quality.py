@@ -241,16 +241,24 @@ def test_train_quality_command(tmp_path, capsys):
         + good_text(rng, 4).replace("\n", "</p><p>")
         + "</p></article><footer>Privacy policy | Cookies | Subscribe</footer></body></html>"
     )
+    labelled = [{"text": good_text(rng, 2), "label": 1} for _ in range(40)] + [{"text": bad_text(rng, 4), "label": 0} for _ in range(40)]
+    with open(tmp_path / "eval.jsonl", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in labelled)
     out = tmp_path / "m.ftz"
     rc = cli.main(
         ["train-quality", "--positive", f"{pos}/*.txt", "--negative", f"{neg}/*.jsonl", f"{neg}/mail.csv::0=-1",
          f"{neg}/*.html", "--output", str(out), "--quantize", "--cutoff", "2000", "--chunk-chars", "600", "--seed", "1",
-         "--held-out", "0.2", "--epoch", "5"]
+         "--held-out", "0.2", "--epoch", "5", "--eval", str(tmp_path / "eval.jsonl")]
     )
     assert rc == 0 and out.stat().st_size > 0
     printed = capsys.readouterr().out
     m = re.search(r"held-out \(by document\): precision ([\d.]+)\s+recall ([\d.]+)\s+AUC ([\d.]+)", printed)
     assert m and float(m.group(3)) > 0.9
+    # the eval file is also scored on its two fixed halves: settings are chosen on one, quoted on the other
+    halves = [quality_train.eval_half(r["text"]) for r in labelled]
+    m = re.search(r"80 docs .*select half (\d+) docs AUC [\d.]+ .*test half (\d+) docs AUC [\d.]+", printed)
+    assert m and (int(m.group(1)), int(m.group(2))) == (halves.count("select"), halves.count("test"))
+    assert 20 <= halves.count("select") <= 60
     import fasttext
 
     assert sorted(fasttext.load_model(str(out)).get_labels()) == ["__label__cc", "__label__hq"]
