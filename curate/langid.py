@@ -7,10 +7,11 @@ label without ``__label__``) and ``language_score`` (float32, the top label's
 probability), and removes documents outside the target languages.
 
 Preprocessing is only what fastText needs: newlines become spaces (``predict`` takes one
-line; fastText splits on all whitespace anyway, so nothing else changes) and the text is
-cut to its first ``max_chars`` characters, back to the last whitespace so no word is cut
-in half. 4,000 characters (~700 English words) is far past the point where lid.176's
-accuracy stops improving (a few hundred characters), yet enough to see past the menus
+line; fastText splits words on ASCII whitespace anyway, so nothing else changes) and the
+text is cut to its first ``max_chars`` characters, back to the last of fastText's word
+separators (space, tab, \\v, \\f, \\r; not U+00A0 and other Unicode spaces, which fastText
+keeps inside a word) so no word is cut in half. 4,000 characters (~700 English words) is
+far past the point where lid.176's accuracy stops improving (a few hundred characters), yet enough to see past the menus
 and headers at the top of web pages; the cap bounds the cost of book-length documents,
 whose prediction would otherwise cost time linear in their length.
 
@@ -57,6 +58,7 @@ DEFAULTS = {
 }
 
 LABEL_PREFIX = "__label__"
+WORD_SEPARATORS = " \t\v\f\r\0"  # fastText's (dictionary.cc readWord), after newlines are folded
 _NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty ledger batch
 
 
@@ -204,8 +206,8 @@ class LangID:
         short = pc.utf8_slice_codeunits(texts, 0, n + 1)  # one extra char tells "was cut"
         out = pc.replace_substring(short, "\n", " ").to_pylist()
         for i, t in enumerate(out):
-            if len(t) > n and not t[n].isspace():  # cut mid-word: back to the word boundary
-                cut = t.rfind(" ", 0, n)
+            if len(t) > n and t[n] not in WORD_SEPARATORS:  # cut mid-word: back to the word boundary
+                cut = max(t.rfind(c, 0, n) for c in WORD_SEPARATORS)
                 out[i] = t[:cut] if cut > 0 else t[:n]
             elif len(t) > n:
                 out[i] = t[:n]

@@ -18,7 +18,10 @@ Documents are cut at line boundaries into examples of at most ``--chunk-chars`` 
 no single source dominates), and a held-out share of *documents* (every chunk of a document on
 the same side, by a seeded hash of its key) is kept out of training. The model is fastText
 supervised with word bigrams; precision, recall (threshold 0.5) and AUC on the held-out
-split are printed, and AUC (with the document-length baseline) on every ``--eval`` file.
+split are printed, and AUC (with the document-length baseline) on every ``--eval`` file, on
+the whole file and on each of its two fixed halves (``eval_half``: a hash of the document
+text, the same for every seed and setting): settings are chosen on the ``select`` half and
+the ``test`` half is the number to quote (bench/select_quality.py).
 Deterministic for a given seed (one training thread).
 """
 from __future__ import annotations
@@ -219,6 +222,12 @@ def precision_recall(scores, labels, threshold: float = 0.5) -> tuple[float, flo
     return tp / max(int(pred.sum()), 1), tp / max(int(y.sum()), 1)
 
 
+def eval_half(text: str) -> str:
+    """Which half of a labelled evaluation set a document is in: ``select`` (for choosing
+    settings) or ``test`` (for the number quoted). Fixed: independent of --seed and settings."""
+    return "select" if _unit(0, "eval-half\x00" + text) < 0.5 else "test"
+
+
 def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     texts, labels = [], []
     with open(path, encoding="utf-8") as f:
@@ -278,11 +287,20 @@ def train(args) -> dict:
     for path in args.eval:
         texts, labels = load_labelled(path)
         scores = positive_probs(model, prepare(texts, args.prefix_chars), args.positive_label)
+        lengths = [len(t) for t in texts]
         report["eval"][path] = {
             "docs": len(texts),
             "auc": round(auc(scores, labels), 4),
-            "auc_length_baseline": round(auc([len(t) for t in texts], labels), 4),
+            "auc_length_baseline": round(auc(lengths, labels), 4),
         }
+        halves = np.array([eval_half(t) for t in texts])
+        for half in ("select", "test"):
+            m = halves == half
+            report["eval"][path][half] = {
+                "docs": int(m.sum()),
+                "auc": round(auc(scores[m], labels[m]), 4),
+                "auc_length_baseline": round(auc(np.array(lengths)[m], labels[m]), 4),
+            }
     return report
 
 
@@ -314,7 +332,9 @@ def main(argv=None) -> int:
     print(f"train examples: {report['train_examples']}; held-out examples: {report['held_out_examples']}")
     print(f"held-out (by document): precision {h['precision']:.4f}  recall {h['recall']:.4f}  AUC {h['auc']:.4f}")
     for path, e in report["eval"].items():
-        print(f"eval {path}: {e['docs']} docs  AUC {e['auc']:.4f}  (document-length baseline {e['auc_length_baseline']:.4f})")
+        print(f"eval {path}: {e['docs']} docs  AUC {e['auc']:.4f}  (document-length baseline {e['auc_length_baseline']:.4f}); "
+              + "; ".join(f"{h} half {e[h]['docs']} docs AUC {e[h]['auc']:.4f} (length {e[h]['auc_length_baseline']:.4f})"
+                          for h in ("select", "test")))
     print(json.dumps(report, sort_keys=True))
     return 0
 

@@ -12,6 +12,8 @@ import pytest
 
 from curate import schema
 from curate.filters import DEFAULTS, Filter
+from curate.gutenberg import strip_gutenberg
+from curate.readers.common import decode_text
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -533,19 +535,8 @@ def test_defaults_are_the_published_values():
 
 
 def _read_book(path) -> str:
-    """Decode like a plain reader and cut the Project Gutenberg header/footer (a stand-in
-    for curate.readers.books, which did not exist when this test was written)."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    start = re.search(r"^\*\*\* ?START OF.*$", text, re.M | re.I)
-    if start:
-        text = text[start.end() :]
-    end = re.search(r"^\*\*\* ?END OF", text, re.M | re.I)
-    return text[: end.start()] if end else text
+    """The books reader's decoding and Project Gutenberg header/footer removal."""
+    return strip_gutenberg(decode_text(path.read_bytes())[0])[0]
 
 
 @pytest.mark.corpora

@@ -17,15 +17,11 @@ from curate.dedup import minhash as mh
 from curate.dedup.exact import exact_keys, keys_as_uint64
 from curate.dedup.normalize import NormalizeConfig, normalize, normalize_reference, normalize_text
 
-datasketch = pytest.importorskip("datasketch")
-HAS_SCHEMES = "scheme" in datasketch.MinHash.__init__.__code__.co_varnames  # datasketch >= 2.0
+import datasketch  # a dependency (>= 2.0: the first with MinHash(scheme=...))
 
 
 def _ds_minhash(num_perm, seed, hashfunc, scheme):
-    kw = dict(scheme=scheme) if HAS_SCHEMES else {}
-    if not HAS_SCHEMES and scheme != "legacy":
-        pytest.skip("datasketch < 2.0 only has the legacy scheme")
-    return datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=hashfunc, **kw)
+    return datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=hashfunc, scheme=scheme)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +142,7 @@ def test_jaccard_estimate_tracks_true_jaccard():
 
 @pytest.mark.parametrize("threshold,num_perm", [(0.5, 128), (0.7, 112), (0.8, 112), (0.9, 64)])
 def test_optimal_bands_matches_datasketch(threshold, num_perm):
-    lsh = pytest.importorskip("datasketch.lsh")
+    from datasketch import lsh
     assert mh.optimal_bands(threshold, num_perm) == lsh._optimal_param(threshold, num_perm, 0.5, 0.5)
     cfg = mh.MinHashConfig.for_threshold(threshold, num_perm)
     assert cfg.bands * cfg.rows <= num_perm
