@@ -12,7 +12,7 @@ COPY models ./models
 # The second command compiles the numba kernels (MinHash, filter statistics) into numba's
 # on-disk cache in the image, so workers do not each spend seconds compiling them.
 RUN pip install --no-cache-dir . && python -c "import curate.models as m; m.path('lid.176.ftz')" \
- && python -c "import pyarrow as pa; from curate.dedup.minhash import signatures as s; from curate.filters import Filter; \
+ && python -c "import pyarrow as pa; from curate.stages.dedup.minhash import signatures as s; from curate.stages.filters import Filter; \
 [s(pa.array(['a b c d e f']), scheme=x) for x in ('affine32', 'affine64', 'legacy')]; Filter({}).setup()"
 
 # The Beam base image's entrypoint (/opt/apache/beam/boot) starts the SDK harness.

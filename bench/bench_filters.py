@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.filters import ORDER, Filter
-from curate.langid import LangID
+from curate.stages.filters import ORDER, Filter
+from curate.stages.langid import LangID
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curate.langid import Cld2, LangID
-from curate.multilingual_data import lingua_paragraphs, udhr_documents
+from curate.stages.langid import Cld2, LangID
+from curate.stages.multilingual_data import lingua_paragraphs, udhr_documents
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -33,8 +33,8 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=20)
     ap.add_argument("--max-docs", type=int, default=5)
     args = ap.parse_args()
-    from curate.dedup import cluster
-    from curate.linededup import LineDedup
+    from curate.stages.dedup import cluster
+    from curate.stages.linededup import LineDedupStage
     from curate.schema import docs_from_rows
 
     with gzip.open(CORPORA / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -48,7 +48,7 @@ def main() -> None:
     mb = size / 1e6
     batches = [docs_from_rows([{"id": f"{i + j:016x}", "text": t, "domain": "web", "source": "s", "path": "p", "offset": 0}
                                for j, t in enumerate(texts[i : i + 1000])]) for i in range(0, len(texts), 1000)]
-    lib = LineDedup({"max_docs": args.max_docs, "min_words": 0, "min_chars": 0})
+    lib = LineDedupStage({"max_docs": args.max_docs, "min_words": 0, "min_chars": 0})
     lib.apply(batches[0], lib.frequent_rows(lib.line_rows(batches[0])))  # warm up
     t0 = time.perf_counter()
     rows = cluster.concat([lib.line_rows(b) for b in batches])

@@ -1,4 +1,4 @@
-"""MinHash signature throughput: curate.dedup.minhash vs datasketch, one core.
+"""MinHash signature throughput: curate.stages.dedup.minhash vs datasketch, one core.
 
     python bench/bench_minhash.py [--docs 1000] [--num-perm 112] [--scheme affine32] [--reps 3]
 
@@ -43,8 +43,8 @@ import pyarrow as pa  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundtruth import CORPORA, chunks, read_text  # noqa: E402
 
-from curate.dedup import minhash  # noqa: E402
-from curate.dedup.normalize import normalize  # noqa: E402
+from curate.stages.dedup import minhash  # noqa: E402
+from curate.stages.dedup.normalize import normalize  # noqa: E402
 
 
 def load_docs(n: int, seed: int = 0) -> list[str]:

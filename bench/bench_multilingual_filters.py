@@ -26,9 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import schema
-from curate.filters import NONSPACE, Filter
-from curate.langid import LangID
-from curate.multilingual_data import lingua_documents
+from curate.stages.filters import NONSPACE, Filter
+from curate.stages.langid import LangID
+from curate.stages.multilingual_data import lingua_documents
 from curate.readers.common import Limits
 from curate.readers.warc import extract_html
 

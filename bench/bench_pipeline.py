@@ -49,7 +49,7 @@ Measured, each run in a fresh subprocess (peak RSS = ``ru_maxrss`` of that child
               Beam overhead = pipeline CPU less the fixed cost - sum of stage CPU.
               Interleaved with each stage, its raw kernels on exactly the stage's inputs, the
               fastest known ways to do the step: fastText ``predict`` (langid, quality),
-              ``curate.dedup.minhash.batch_signatures`` (dedup; from the text, ~10x less CPU than
+              ``curate.stages.dedup.minhash.batch_signatures`` (dedup; from the text, ~10x less CPU than
               datasketch given precomputed hashes, bench/bench_minhash.py), tiktoken ``encode_ordinary_batch`` and
               ``encode_to_numpy`` per text (rebalance's count, tokenize),
               ``pyarrow.parquet.write_table`` (write), and for ingest the parser floor (gzip +
@@ -161,7 +161,7 @@ def load_pools() -> dict:
 
     import pyarrow as pa
 
-    from curate.langid import LangID
+    from curate.stages.langid import LangID
 
     web = []
     with gzip.open(CORPORA / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -634,9 +634,9 @@ def _replay_dedup(section, cfg, docs, m, sh):
     import pyarrow as pa
 
     from curate import output
-    from curate.dedup import cluster
-    from curate.dedup import minhash as mh
-    from curate.dedup.stage import Dedup
+    from curate.stages.dedup import cluster
+    from curate.stages.dedup import minhash as mh
+    from curate.stages.dedup.stage import DedupStage as Dedup
 
     lib = Dedup(section)
     join = lib.join_shards or output.id_partitions(cfg.run["shards"])
@@ -690,7 +690,7 @@ def _replay_quality(section, docs, m, sh):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from curate.quality import NBINS, Quality, cutoff, histogram, prepare
+    from curate.stages.quality import NBINS, QualityStage as Quality, cutoff, histogram, prepare
 
     st = Quality(section)
     with m.time("quality", setup=True):
@@ -723,8 +723,8 @@ def _replay_quality(section, docs, m, sh):
 
 
 def _replay_rebalance(section, cfg, docs, m, sh):
-    from curate.rebalance import Rebalance
-    from curate.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, Tokenize
+    from curate.stages.rebalance import RebalanceStage as Rebalance
+    from curate.stages.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, TokenizeStage as Tokenize
 
     tok = Tokenize({**TOKENIZE_DEFAULTS, **cfg.stages.get("tokenize", {})})
     st = Rebalance(section)
@@ -762,11 +762,11 @@ def _tiktoken_kernels(m, stage: str, encoder, texts: list[str]) -> None:
 
 def _replay_tokenize(section, cfg, root, docs, m, sh):
     from curate import schema
-    from curate import tokenize as lib
+    from curate.stages import tokenize as lib
 
-    c = lib.Tokenize(section).cfg
+    c = lib.TokenizeStage(section).cfg
     n = c["shards"] or cfg.run["shards"]
-    st = lib.Tokenize(c)
+    st = lib.TokenizeStage(c)
     with m.time("tokenize", setup=True):
         st.setup()
     rows, out, parts = defaultdict(list), [], []

@@ -7,7 +7,7 @@ Texts: web (Dolma CC JSONL), code (code_sample.jsonl.gz) and books (Gutenberg, c
 sees them. Best of ``--repeat`` interleaved runs each:
 
 * raw       -- ``enc.encode_ordinary_batch(texts, num_threads=N)``: Python lists of ids;
-* curate    -- ``curate.tokenize.Encoder.encode``: list<uint32> Arrow array with EOS, the
+* curate    -- ``curate.stages.tokenize.Encoder.encode``: list<uint32> Arrow array with EOS, the
                form written to tokens/. Prints its ratio to raw (target >= 0.8).
 * count     -- ``Encoder.count``: what rebalance does when it counts tokens.
 
@@ -63,7 +63,7 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     import tiktoken
 
-    from curate.tokenize import Encoder
+    from curate.stages.tokenize import Encoder
 
     docs = texts()
     mb = sum(len(t.encode()) for t in docs) / 1e6

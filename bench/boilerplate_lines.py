@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--max-docs", type=int, default=5)
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
-    from curate.dedup.normalize import normalize
+    from curate.stages.dedup.normalize import normalize
 
     tmp = Path(tempfile.mkdtemp(prefix="boilerplate-"))
     for label, before in (("extracted text (ingest -> linededup)", ["ingest"]),

@@ -4,7 +4,8 @@
 
 Parquet shards (text, ledger, quarantine, tokens) must be identical bytes. JSON files
 (manifest.json, tokens/manifest.json, stats/run.json) must be equal after removing the
-versions and config hashes and replacing each folder's own path by "OUT". Used to show a
+versions and config hashes and replacing each folder's own path by "OUT" and its parent's
+by "PARENT" (the demo's inputs lie next to its output). Used to show a
 refactor changed no output (issue 15); exits 1 and lists the differences otherwise.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ def _normalise(x, root: str):
     if isinstance(x, list):
         return [_normalise(v, root) for v in x]
     if isinstance(x, str):
-        return x.replace(root, "OUT")
+        return x.replace(root, "OUT").replace(os.path.dirname(root), "PARENT")
     return x
 
 

@@ -49,8 +49,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import jaccard_truth as jt  # noqa: E402  (the truth: no curate code)
 from curate import schema  # noqa: E402
-from curate.dedup import cluster  # noqa: E402  (the system under test)
-from curate.dedup.stage import Dedup  # noqa: E402
+from curate.stages.dedup import cluster  # noqa: E402  (the system under test)
+from curate.stages.dedup.stage import Dedup  # noqa: E402
 
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
 RATES = (0.01, 0.03, 0.05, 0.10, 0.15, 0.20)

@@ -3,7 +3,7 @@
     python bench/select_quality.py [--seeds 0,1,2,3] [--cutoffs 10000,25000,50000,100000]
 
 The DCLM human labels (``quality/dclm_human_annotations/majority_data.jsonl``, 499 documents)
-are cut into two fixed halves by a hash of the text (``curate.quality_train.eval_half``). Every
+are cut into two fixed halves by a hash of the text (``curate.stages.quality_train.eval_half``). Every
 candidate recipe (input sets x quantisation cutoffs x seeds; the choices models/quality_default.md
 describes) is trained with ``curate train-quality`` and scored on both halves; the recipe with
 the best AUC on the ``select`` half wins, and its AUC on the ``test`` half, never used for a
@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from curate import quality_train  # noqa: E402
+from curate.stages import quality_train  # noqa: E402
 
 C = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
 DCLM = C / "quality" / "dclm_human_annotations"

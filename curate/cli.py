@@ -120,8 +120,8 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
 
 # command -> (module with main(argv) -> int, help)
 DELEGATED = {
-    "train-quality": ("curate.quality_train", "train a fastText quality classifier"),
-    "audit": ("curate.audit", "statistics and an HTML report for a curate output or any corpus"),
+    "train-quality": ("curate.stages.quality_train", "train a fastText quality classifier"),
+    "audit": ("curate.audit.stats", "statistics and an HTML report for a curate output or any corpus"),
 }
 
 

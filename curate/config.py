@@ -2,8 +2,8 @@
 
 Every mistake gets one message naming the field and what is allowed, e.g.
 ``config error: filter.gopher.min_words: expected a number, got 'ten'``.
-Stage sections are checked against the stage's ``DEFAULTS`` (curate.stages), so a new stage
-option needs no change here.
+Stage sections are checked against the stage's ``DEFAULTS`` and then by the stage class itself
+(the stage table, curate/stages/__init__.py), so a new stage or option needs no change here.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate import stages as stage_table
+from curate.readers.common import Limits
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
@@ -39,18 +41,11 @@ RUN_DEFAULTS = {
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
 }
+# [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
+LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
+
 RUN_CHOICES = {"progress": ("auto", "on", "off"), "shuffle_compression": ("none", "lz4", "zstd")}
 
-LIMIT_DEFAULTS = {
-    "max_file_bytes": 4 << 30,
-    "max_record_bytes": 32 << 20,
-    "batch_size": 1000,
-    "split_bytes": 64 << 20,
-    "max_line_bytes": 1 << 20,
-    "max_html_bytes": 4 << 20,
-    "max_html_depth": 256,
-    "max_extract_seconds": 5.0,
-}
 
 INPUT_KEYS = {
     "glob": str,
@@ -135,6 +130,16 @@ def merge_section(where: str, defaults: dict, given: dict, errors: list | None =
     return out
 
 
+def check_stage(name: str, section: dict) -> None:
+    """The stage class's own checks of its (well-typed) section, and ``check()`` where it has one."""
+    try:
+        stage = stage_table.stage_class(name)(section)
+        if hasattr(stage, "check"):
+            stage.check()
+    except (ValueError, TypeError, KeyError) as e:
+        raise ConfigError(f"{name}: {e}") from None
+
+
 def check_input(i: int, spec: dict, errors: list) -> dict:
     where = f"inputs[{i}]"
     if not isinstance(spec, dict):
@@ -176,8 +181,6 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     Raises one ConfigError listing every mistake found (``.messages``), not just the first.
     ``for_run``: also require what a run needs (an output directory, at least one input).
     """
-    from curate import stages as stage_registry
-
     raw: dict[str, Any] = {}
     if path:
         try:
@@ -218,14 +221,11 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
 
-    available = stage_registry.available()
     chosen = []
-    # empty = every available stage, opt-in ones only when their section is given
-    for s in run["stages"] or [s for s in STAGES if s in available and (s not in OPT_IN_STAGES or s in raw)]:
+    # empty = every stage, opt-in ones only when their section is given
+    for s in run["stages"] or [s for s in STAGES if s not in OPT_IN_STAGES or s in raw]:
         if s not in STAGES:
             errors.append(f"run.stages: {s!r} is not a stage{did_you_mean(s, STAGES)}; allowed: {', '.join(STAGES)}")
-        elif s not in available:
-            errors.append(f"run.stages: stage {s!r} is not available in this version; available: {', '.join(available)}")
         else:
             chosen.append(s)
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
@@ -234,15 +234,12 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         given = raw.get(s, {})
         if s not in run["stages"] and not given:
             continue  # a stage that does not run needs no config
-        if s not in available:
-            sections[s] = merge_section(s, {}, given, errors)
-            continue
         before = len(errors)
-        cls = stage_registry.stage_class(s) if s != "ingest" else None
-        sections[s] = merge_section(s, stage_registry.defaults(s), given, errors, getattr(cls, "SHAPES", None))
+        cls = stage_table.stage_class(s)
+        sections[s] = merge_section(s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None))
         if s in run["stages"] and len(errors) == before:  # the stage's own checks need well-typed values
             try:
-                stage_registry.validate(s, sections[s])
+                check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
     if errors:
@@ -293,14 +290,11 @@ def to_toml(sections: dict) -> str:
 
 def defaults_toml() -> str:
     """Every option of every available stage with its default, as a commented TOML file."""
-    from curate import stages as stage_registry
-
     run = {k: v for k, v in RUN_DEFAULTS.items() if k != "output"}  # output has no default
     sections = {"run": run, "limits": dict(LIMIT_DEFAULTS)}
     opt_in = {}
-    for s in stage_registry.available():
-        if stage_registry.defaults(s):  # ingest has options only since ingest.extractor
-            (opt_in if s in OPT_IN_STAGES else sections)[s] = stage_registry.defaults(s)
+    for s in STAGES:
+        (opt_in if s in OPT_IN_STAGES else sections)[s] = stage_table.defaults(s)
     head = (
         "# curate: every option with its default (`curate config`). Copy what you change.\n"
         "# Inputs are a list: [[inputs]] glob = ..., domain = web|code|books, format, source, text_field, ...\n\n"

@@ -19,9 +19,11 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
-STAGES = ("ingest", "langid", "filter", "urldedup", "linededup", "decontaminate", "dedup", "quality", "rebalance", "tokenize")
+from curate import stages as _stages
+
+STAGES = _stages.NAMES  # pipeline order (the stage table, curate/stages/__init__.py)
 # Stages that run only when named in run.stages / --stages or configured (their section given).
-OPT_IN_STAGES = ("urldedup", "linededup", "decontaminate")
+OPT_IN_STAGES = _stages.OPT_IN
 DOMAINS = ("web", "code", "books")
 
 # Columns every document has after ingestion.
@@ -38,16 +40,8 @@ BASE_FIELDS = [
     pa.field("meta", pa.string()),  # JSON object of format-specific fields (licence, warc date, ...)
 ]
 
-# Columns later stages add, with their one type.
-STAGE_FIELDS = {
-    "language_score": pa.float32(),  # langid
-    "quality_score": pa.float32(),  # quality
-    "dup_group_size": pa.int32(),  # dedup: size of the duplicate group this survivor represents
-    "repeat": pa.int32(),  # rebalance: copies of this document in the token mix
-    "num_tokens": pa.int64(),  # rebalance/tokenize: tokens including EOS
-    "linededup_lines": pa.int32(),  # linededup: boilerplate lines removed from the text
-    "linededup_chars": pa.int64(),  # linededup: characters removed with them
-}
+# Columns later stages add, with their one type: declared with each stage in the stage table.
+STAGE_FIELDS = _stages.column_types()
 
 DOC_SCHEMA = pa.schema(BASE_FIELDS)
 
@@ -106,7 +100,7 @@ def docs_from_rows(rows: Sequence[dict]) -> pa.RecordBatch:
 def with_column(batch: pa.RecordBatch, name: str, values) -> pa.RecordBatch:
     """Add (or replace) a stage column, cast to its registered type."""
     if name not in STAGE_FIELDS:
-        raise KeyError(f"unknown stage column {name!r}; register it in curate.schema.STAGE_FIELDS")
+        raise KeyError(f"unknown stage column {name!r}; declare it with its stage in curate/stages/__init__.py")
     arr = pa.array(values, type=STAGE_FIELDS[name]) if not isinstance(values, pa.Array) else values.cast(STAGE_FIELDS[name])
     idx = batch.schema.get_field_index(name)
     field = pa.field(name, STAGE_FIELDS[name])

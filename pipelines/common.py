@@ -1,12 +1,26 @@
 """Small Beam pieces every stage uses: the per-batch stage wrapper and stats counting."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 NAMESPACE = "curate"
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage transform gets besides its own section: ``Transform(section, context)``."""
+
+    name: str
+    run: dict  # the [run] section (shards, stages)
+    limits: dict  # the [limits] section (batch_size)
+    root: str = ""  # the folder the run writes to (its staging folder)
+    config: dict = field(default_factory=dict)  # the whole run's config (Config.to_dict), for content hashes
+    peers: dict = field(default_factory=dict)  # sections of the stages it declares in ``needs`` (None: not configured)
 
 
 def text_bytes(batch: pa.RecordBatch) -> int:
@@ -30,7 +44,7 @@ def ledger_stats(batch: pa.RecordBatch) -> dict:
     return out
 
 
-def count_rules(stage: str, ledger: pa.RecordBatch) -> None:
+def count_rules(ledger: pa.RecordBatch) -> None:
     """Beam Metrics counters per rule, so a runner's UI shows removals live."""
     for key, n in ledger_stats(ledger).items():
         Metrics.counter(NAMESPACE, key).inc(n)
@@ -41,7 +55,7 @@ def emit(stage: str, kept: pa.RecordBatch, ledger: pa.RecordBatch):
     if kept.num_rows:
         yield kept
     if ledger.num_rows:
-        count_rules(stage, ledger)
+        count_rules(ledger)
         yield beam.pvalue.TaggedOutput("ledger", ledger)
 
 
@@ -71,11 +85,11 @@ class _StageFn(beam.DoFn):
 
 
 class BatchStage(beam.PTransform):
-    """A stage that decides each batch on its own (langid, filter, tokenize, ...)."""
+    """A stage that decides each batch on its own (langid, filter, ...)."""
 
-    def __init__(self, name: str, cfg: dict):
-        super().__init__(label=name)
-        self.name, self.cfg = name, cfg
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(label=context.name)
+        self.name, self.cfg = context.name, section
 
     def expand(self, docs):
         out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.cfg)).with_outputs("ledger", "stats", main="docs")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from curate.decontaminate import Decontaminate as Stage
-from pipelines.common import emit
+from curate.stages.decontaminate import DecontaminateStage as Stage
+from pipelines.common import StageContext, emit
 
 
 class _DecontaminateFn(beam.DoFn):
@@ -25,8 +25,8 @@ class _DecontaminateFn(beam.DoFn):
 
 
 class Decontaminate(beam.PTransform):
-    def __init__(self, section: dict, cfg=None, root=None):
-        super().__init__(label="decontaminate")
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(label=context.name)
         self.stage = Stage(section)  # validates (and finds the files) now, not on a worker
         self.section = section
 

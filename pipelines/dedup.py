@@ -20,9 +20,9 @@ import apache_beam as beam
 import pyarrow as pa
 
 from curate import output
-from curate.dedup import cluster
-from curate.dedup.stage import Dedup as DedupLib
-from pipelines.common import emit
+from curate.stages.dedup import cluster
+from curate.stages.dedup.stage import DedupStage as DedupLib
+from pipelines.common import StageContext, emit
 
 
 class _Apply(beam.DoFn):
@@ -49,13 +49,12 @@ class Dedup(beam.PTransform):
     """Exact and MinHash near-duplicate removal (the methods configured), one shuffle pass.
     ``lib``: another stage with the same steps (entries, edges, apply), e.g. URL dedup."""
 
-    def __init__(self, section: dict, cfg=None, root=None, lib=None, name: str = "dedup"):
-        super().__init__(label=name)
-        self.lib, self.name = lib or DedupLib(section), name
-        shards = cfg.run["shards"] if cfg else 4
-        self.j = self.lib.join_shards or output.id_partitions(shards)
+    def __init__(self, section: dict, context: StageContext, lib=None):
+        super().__init__(label=context.name)
+        self.lib, self.name = lib or DedupLib(section), context.name
+        self.j = self.lib.join_shards or output.id_partitions(context.run["shards"])
         self.r = self.lib.bucket_shards or self.j
-        self.batch_size = cfg.limits["batch_size"] if cfg else 1000
+        self.batch_size = context.limits["batch_size"]
 
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j

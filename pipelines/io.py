@@ -32,7 +32,7 @@ class ReadShardFn(beam.DoFn):
                 yield batch
             else:
                 if kind == "ledger":
-                    count_rules("ingest", batch)
+                    count_rules(batch)
                 else:
                     self.quarantined.inc(batch.num_rows)
                 yield beam.pvalue.TaggedOutput(kind, batch)
@@ -124,7 +124,7 @@ class _UniqueIdsFn(beam.DoFn):
             if kind == "docs":
                 yield value
             elif kind == "ledger":
-                count_rules("ingest", value)
+                count_rules(value)
                 yield beam.pvalue.TaggedOutput("ledger", value)
             elif value:
                 yield beam.pvalue.TaggedOutput("stats", {"ingest.ids_renamed": value})

@@ -14,9 +14,9 @@ import apache_beam as beam
 import pyarrow as pa
 
 from curate import output
-from curate.dedup import cluster
-from curate.linededup import LineDedup as Lib
-from pipelines.common import emit
+from curate.stages.dedup import cluster
+from curate.stages.linededup import LineDedupStage as Lib
+from pipelines.common import StageContext, emit
 
 
 class _Apply(beam.DoFn):
@@ -49,12 +49,12 @@ class _Frequent(beam.DoFn):
 
 
 class LineDedup(beam.PTransform):
-    def __init__(self, section: dict, cfg=None, root=None):
-        super().__init__(label="linededup")
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(label=context.name)
         self.lib = Lib(section)
-        self.j = self.lib.join_shards or output.id_partitions(cfg.run["shards"] if cfg else 4)
+        self.j = self.lib.join_shards or output.id_partitions(context.run["shards"])
         self.r = self.lib.bucket_shards or self.j
-        self.batch_size = cfg.limits["batch_size"] if cfg else 1000
+        self.batch_size = context.limits["batch_size"]
 
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import json
 import platform
 
@@ -17,31 +16,27 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 import curate
-from curate import commit, output, stages as stage_registry
+from curate import commit, output, stages as stage_table
 from curate.config import Config
 from pipelines import coders
-from pipelines.common import BatchStage, MergeCounts, doc_stats, ledger_stats
+from pipelines.common import BatchStage, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
 from pipelines.progress import count as count_progress, report as progress_report
 
-# Stages with a global step have their own transform; the rest are BatchStage.
-GLOBAL_STAGES = {
-    "urldedup": "pipelines.urldedup:UrlDedup",
-    "linededup": "pipelines.linededup:LineDedup",
-    "decontaminate": "pipelines.decontaminate:Decontaminate",
-    "dedup": "pipelines.dedup:Dedup",
-    "quality": "pipelines.quality:Quality",
-    "rebalance": "pipelines.rebalance:Rebalance",
-    "tokenize": "pipelines.tokenize:Tokenize",
-}
-
-
 def stage_transform(name: str, cfg: Config, root: str):
-    spec = GLOBAL_STAGES.get(name)
-    if spec and importlib.util.find_spec(spec.split(":")[0]) is not None:
-        module, cls = spec.split(":")
-        return getattr(importlib.import_module(module), cls)(cfg.stages[name], cfg=cfg, root=root)
-    return BatchStage(name, cfg.stages[name])
+    """The stage's Beam transform (BatchStage unless the stage table names one), built the one
+    way every stage's is: ``Transform(section, context)``."""
+    spec = stage_table.BY_NAME[name]
+    context = StageContext(
+        name=name,
+        run=cfg.run,
+        limits=cfg.limits,
+        root=root,
+        config=cfg.to_dict(),
+        peers={n: cfg.stages.get(n) for n in spec.needs},
+    )
+    transform = stage_table.load(spec.transform) if spec.transform else BatchStage
+    return transform(cfg.stages[name], context)
 
 
 def versions() -> dict:
@@ -88,7 +83,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())
 
     n = cfg.run["shards"]
-    cols = stage_registry.columns(cfg.run["stages"])
+    cols = stage_table.columns(cfg.run["stages"])
     entries = (
         docs | WriteKind(root, "text", n, cols),
         ledger | WriteKind(root, "ledger", n, cols),

@@ -12,9 +12,8 @@ from __future__ import annotations
 import apache_beam as beam
 import numpy as np
 
-from curate.config import Config
-from curate.quality import NBINS, Quality as Stage, cutoff, histogram
-from pipelines.common import emit
+from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, histogram
+from pipelines.common import StageContext, emit
 
 
 class _ScoreFn(beam.DoFn):
@@ -69,8 +68,8 @@ class _HistogramFn(beam.CombineFn):
 
 
 class Quality(beam.PTransform):
-    def __init__(self, section: dict, cfg: Config | None = None, root: str | None = None):
-        super().__init__(label="quality")
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(label=context.name)
         self.stage = Stage(section)  # validate now, not on a worker
         self.section = self.stage.cfg
 

@@ -4,16 +4,15 @@ r"""Rebalance as Beam: count tokens, sum a histogram with a combine, plan once, 
                              \-----------------------------------Select <-+--> docs (repeat)
                                                                        \--> ledger (left out)
 The combine's accumulators are fixed-size (one int64 histogram per group), so nothing is
-collected but counts; the plan is a few integers. See curate/rebalance.py for the method.
+collected but counts; the plan is a few integers. See curate/stages/rebalance.py for the method.
 """
 from __future__ import annotations
 
 import apache_beam as beam
 
-from curate.config import Config
-from curate.rebalance import Rebalance as Stage
-from curate.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, Tokenize as Tokenizer
-from pipelines.common import emit
+from curate.stages.rebalance import RebalanceStage as Stage
+from curate.stages.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, TokenizeStage as Tokenizer
+from pipelines.common import StageContext, emit
 
 
 class _CountFn(beam.DoFn):
@@ -69,11 +68,12 @@ class _SelectFn(beam.DoFn):
 
 
 class Rebalance(beam.PTransform):
-    def __init__(self, section: dict, cfg: Config, root: str):
-        super().__init__(label="rebalance")
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(label=context.name)
         Stage(section)  # validate now, not on a worker
         self.section = section
-        self.tok_cfg = Tokenizer({**TOKENIZE_DEFAULTS, **cfg.stages.get("tokenize", {})}).cfg  # the tokenizer tokenize uses
+        tokenize = context.peers["tokenize"] or {}
+        self.tok_cfg = Tokenizer({**TOKENIZE_DEFAULTS, **tokenize}).cfg  # the tokenizer tokenize uses
 
     def expand(self, docs):
         section = self.section

@@ -14,17 +14,18 @@ import json
 import apache_beam as beam
 
 from curate import output
-from curate import tokenize as lib
-from curate.config import Config
+from curate.stages import tokenize as lib
+from pipelines.common import StageContext
 
 
 NOT_CONTENT = ("run.output", "run.progress")
 
 
-def content_hash(cfg: Config) -> str:
-    """sha256 of the config without where and how verbosely it was written: the same job run
-    into another directory (or on another runner) has the same tokens/ directory, manifest included."""
-    d = cfg.to_dict()
+def content_hash(config: dict) -> str:
+    """sha256 of the config (Config.to_dict) without where and how verbosely it was written: the
+    same job run into another directory (or on another runner) has the same tokens/ directory,
+    manifest included."""
+    d = dict(config)
     d["run"] = {k: v for k, v in d["run"].items() if f"run.{k}" not in NOT_CONTENT}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -34,7 +35,7 @@ class _EncodeFn(beam.DoFn):
         self.section, self.shards = section, shards
 
     def setup(self):
-        self.stage = lib.Tokenize(self.section).setup()
+        self.stage = lib.TokenizeStage(self.section).setup()
 
     def process(self, batch):
         docs, ids = self.stage.encode(batch)
@@ -48,16 +49,16 @@ class _EncodeFn(beam.DoFn):
 
 
 class Tokenize(beam.PTransform):
-    def __init__(self, section: dict, cfg: Config, root: str):
-        super().__init__(label="tokenize")
-        self.section = c = lib.Tokenize(section).cfg
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(label=context.name)
+        self.section = c = lib.TokenizeStage(section).cfg
         enc = lib.Encoder(c["tokenizer"], c["eos"], c["eos_id"], 1)  # EOS errors now, not on a worker
         self.info = enc.info()
-        self.shards = self.section["shards"] or cfg.run["shards"]
-        self.root = root
-        ran = "rebalance" in cfg.run["stages"]
-        self.targets = cfg.stages["rebalance"]["targets"] if ran else None
-        self.extra = {"config_hash": content_hash(cfg), "config_hash_excludes": list(NOT_CONTENT)}
+        self.shards = self.section["shards"] or context.run["shards"]
+        self.root = context.root
+        rebalance = context.peers["rebalance"] if "rebalance" in context.run["stages"] else None
+        self.targets = rebalance["targets"] if rebalance else None
+        self.extra = {"config_hash": content_hash(context.config), "config_hash_excludes": list(NOT_CONTENT)}
 
     def expand(self, docs):
         c, n, root = self.section, self.shards, self.root

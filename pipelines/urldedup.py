@@ -1,11 +1,12 @@
 """URL dedup on a runner: dedup's bucket shuffle and id join (pipelines/dedup.py), keyed by
-the normalised URL (curate/urldedup.py)."""
+the normalised URL (curate/stages/urldedup.py)."""
 from __future__ import annotations
 
-from curate.urldedup import UrlDedup as Lib
+from curate.stages.urldedup import UrlDedupStage as Lib
+from pipelines.common import StageContext
 from pipelines.dedup import Dedup
 
 
 class UrlDedup(Dedup):
-    def __init__(self, section: dict, cfg=None, root=None):
-        super().__init__(section, cfg=cfg, root=root, lib=Lib(section), name="urldedup")
+    def __init__(self, section: dict, context: StageContext):
+        super().__init__(section, context, lib=Lib(section))

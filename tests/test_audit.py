@@ -23,7 +23,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from curate import audit, output, report
+from curate import output
+from curate.audit import report, stats as audit
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -106,7 +107,7 @@ def _simulate_later_stages(root: Path) -> None:
     (root / "manifest.json").write_text(json.dumps(manifest))
     (root / "stats" / "run.json").write_text(json.dumps({"counts": manifest["counts"], "stats": stats}))
     (root / "tokens").mkdir()
-    total = stats["tokenize.tokens"]  # as curate.tokenize.manifest writes it
+    total = stats["tokenize.tokens"]  # as curate.stages.tokenize.manifest writes it
     mix = {d: {"achieved": n / total, "target": {"web": 0.6, "code": 0.4}[d]} for d, n in per_domain.items()}
     tok = {"format": "curate-tokens/1", "packed": False, "tokens": {"total": total, "per_domain": per_domain}, "mix": mix}
     (root / "tokens" / "manifest.json").write_text(json.dumps(tok))

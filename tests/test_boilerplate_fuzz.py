@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fuzz import make_batch, texts_st
 
-from curate.dedup import cluster
-from curate.decontaminate import Decontaminate
-from curate.linededup import LineDedup
-from curate.urldedup import UrlDedup, normalize_url
+from curate.stages.dedup import cluster
+from curate.stages.decontaminate import Decontaminate
+from curate.stages.linededup import LineDedupStage
+from curate.stages.urldedup import UrlDedup, normalize_url
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -34,7 +34,7 @@ def accounted(batch, kept, ledger):
 @given(texts=st.lists(texts_st, min_size=1, max_size=8), seed=st.integers(0, 2**32))
 def test_stages_account_for_every_document(tmp_path_factory, texts, seed):
     batch = make_batch(texts + texts[:3], random.Random(seed))  # some repeated lines across documents
-    ld = LineDedup({"max_docs": 1, "domains": ["web", "code", "books"]})
+    ld = LineDedupStage({"max_docs": 1, "domains": ["web", "code", "books"]})
     kept, ledger, stats = ld.apply(batch, ld.frequent_rows(ld.line_rows(batch)))
     accounted(batch, kept, ledger)
     assert stats["linededup.chars_removed"] >= 0

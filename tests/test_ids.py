@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate import audit, cli, ids, output, schema
+from curate import cli, ids, output, schema
+from curate.audit import stats as audit
 
 
 def run(*args) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from curate import schema
-from curate.langid import DEFAULTS, LangID
+from curate.stages.langid import DEFAULTS, LangID
 
 # lid.176 has no label for these lingua languages (Bantu languages, Luganda, Maori),
 # and writes Norwegian Bokmål as "no".
@@ -220,7 +220,7 @@ def documented_prefix(text: str, n: int) -> str:
 def long_documents(corpora, min_chars: int) -> list[tuple[str, str]]:
     """(name, text) of real documents longer than ``min_chars``: Gutenberg books through
     curate's reader, Genesis in 8 languages, the UDHR in ~380 languages, long web pages."""
-    from curate.gutenberg import strip_gutenberg
+    from curate.readers.gutenberg import strip_gutenberg
     from curate.readers.common import decode_text
 
     paths = sorted((corpora / "books").glob("*/*.txt"))

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from curate import output
-from curate import tokenize as tok
+from curate.stages import tokenize as tok
 from curate.loader import TokenLoader, TokensError
 
 VOCAB, EOS = 64, 63

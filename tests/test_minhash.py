@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.dedup import minhash as mh
-from curate.dedup.exact import exact_keys, keys_as_uint64
-from curate.dedup.normalize import NormalizeConfig, normalize, normalize_reference, normalize_text
+from curate.stages.dedup import minhash as mh
+from curate.stages.dedup.exact import exact_keys, keys_as_uint64
+from curate.stages.dedup.normalize import NormalizeConfig, normalize, normalize_reference, normalize_text
 
 import datasketch  # a dependency (>= 2.0: the first with MinHash(scheme=...))
 
@@ -216,5 +216,5 @@ def test_exact_keys_find_the_milton_duplicates(corpora):
 
 
 def test_library_does_not_import_beam():
-    code = "import sys, curate.dedup; assert 'apache_beam' not in sys.modules"
+    code = "import sys, curate.stages.dedup; assert 'apache_beam' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

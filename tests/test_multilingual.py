@@ -10,10 +10,10 @@ from collections import Counter, defaultdict
 import pytest
 
 from curate import schema
-from curate.filters import Filter
-from curate.filters import language_constants
-from curate.langid import LangID, load_thresholds
-from curate.multilingual_data import lingua_documents, lingua_paragraphs, udhr_documents
+from curate.stages.filters import Filter
+from curate.stages.filters import language_constants
+from curate.stages.langid import LangID, load_thresholds
+from curate.stages.multilingual_data import lingua_documents, lingua_paragraphs, udhr_documents
 
 
 def batch(texts, language=None):
@@ -179,7 +179,7 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
 
     import pyarrow.parquet as pq
 
-    from curate import audit
+    from curate.audit import stats as audit
 
     out, toml = tmp_path / "out", tmp_path / "run.toml"
     toml.write_text(  # languages = []: keep and label every language
@@ -218,7 +218,7 @@ def test_language_sentence_marks():
 def test_good_text_removed_less(corpora):
     """Acceptance 3 on text known to be good (lingua check half, 10 sentences a document):
     fewer non-English documents removed by the word/sentence rules, English unchanged."""
-    from curate.filters import NONSPACE
+    from curate.stages.filters import NONSPACE
 
     pairs = [(lang, t) for lang, t, h in lingua_documents(corpora) if h == "check" and lang not in NONSPACE]
     langs = [lang for lang, _ in pairs]

@@ -16,8 +16,8 @@ import pytest
 
 from curate import cli, config, schema
 from curate.config import ConfigError
-from curate.quality import NBINS, Quality, cutoff, histogram, prepare, score_bins, tie_uniform
-from curate import quality_train
+from curate.stages.quality import NBINS, QualityStage, cutoff, histogram, prepare, score_bins, tie_uniform
+from curate.stages import quality_train
 
 # --- synthetic fixtures (our own text) ------------------------------------------------------
 
@@ -91,7 +91,7 @@ def docs(texts, domains=None) -> pa.RecordBatch:
 )
 def test_config_errors_name_the_field(section, message):
     with pytest.raises(ValueError) as e:
-        Quality(section)
+        QualityStage(section)
     assert message in str(e.value)
 
 
@@ -113,25 +113,25 @@ def test_prepare_folds_newlines_and_cuts_at_a_word():
 def test_scores_positive_label_and_leaves_other_domains_null(tiny_model):
     rng = random.Random(1)
     b = docs([good_text(rng), bad_text(rng), good_text(rng), "def f(): pass"], ["web", "web", "books", "code"])
-    q = Quality({"web": {"model": tiny_model}})
+    q = QualityStage({"web": {"model": tiny_model}})
     kept, ledger = q.process(b)
     s = kept.column("quality_score").to_pylist()
     assert kept.num_rows == 4 and ledger.num_rows == 0  # score only by default
     assert s[0] > 0.9 and s[1] < 0.1 and s[2] is None and s[3] is None
     # the negative label of the same model gives the complement
-    s_cc = Quality({"web": {"model": tiny_model, "positive_label": "__label__cc"}}).score(b).column("quality_score").to_pylist()
+    s_cc = QualityStage({"web": {"model": tiny_model, "positive_label": "__label__cc"}}).score(b).column("quality_score").to_pylist()
     assert s_cc[0] == pytest.approx(1 - s[0], abs=1e-4)
 
 
 def test_unknown_positive_label_is_an_error(tiny_model):
     with pytest.raises(ValueError, match="__label__good.*not a label"):
-        Quality({"web": {"model": tiny_model, "positive_label": "__label__good"}}).setup()
+        QualityStage({"web": {"model": tiny_model, "positive_label": "__label__good"}}).setup()
 
 
 def test_threshold_rule_goes_to_ledger(tiny_model):
     rng = random.Random(2)
     b = docs([good_text(rng) if i % 3 else bad_text(rng) for i in range(30)])
-    kept, ledger = Quality({"web": {"model": tiny_model, "keep": {"threshold": 0.5}}}).process(b)
+    kept, ledger = QualityStage({"web": {"model": tiny_model, "keep": {"threshold": 0.5}}}).process(b)
     assert kept.num_rows == 20 and ledger.num_rows == 10
     lt = ledger.to_pydict()
     assert set(lt["stage"]) == {"quality"} and set(lt["rule"]) == {"quality_below_threshold"}
@@ -150,7 +150,7 @@ def test_top_fraction_ties_are_broken_by_id_hash_whatever_the_batching():
     kept = {i for i, x in zip(ids, u) if x < cut["take"]}
     assert 0.27 <= len(kept) / 1000 <= 0.33
     # the same decision made batch by batch
-    q = Quality({"web": {"model": "default", "keep": {"top_fraction": 0.3}}})
+    q = QualityStage({"web": {"model": "default", "keep": {"top_fraction": 0.3}}})
     again = set()
     for lo in range(0, 1000, 137):
         b = docs(["x"] * len(ids[lo : lo + 137]))
@@ -176,7 +176,7 @@ def test_cutoff_keeps_the_best_scores():
 
 def test_histogram_is_per_top_fraction_domain(tiny_model):
     rng = random.Random(3)
-    b = Quality({"web": {"model": tiny_model}, "books": {"model": tiny_model}}).score(
+    b = QualityStage({"web": {"model": tiny_model}, "books": {"model": tiny_model}}).score(
         docs([good_text(rng), bad_text(rng), good_text(rng)], ["web", "web", "books"])
     )
     h = histogram(b, ["web"])
@@ -295,7 +295,7 @@ QUOTED_TEST_HALF = {"majority_data.jsonl": (0.8370, 0.7886), "agreement_data.jso
 @pytest.mark.corpora
 def test_default_model_beats_length_on_dclm_human_labels(corpora):
     """Never trained on these files; the card reports the same numbers."""
-    q = Quality({"web": {"model": "default"}}).setup()
+    q = QualityStage({"web": {"model": "default"}}).setup()
     for name in ("majority_data.jsonl", "agreement_data.jsonl"):
         texts, labels = quality_train.load_labelled(str(corpora / "quality" / "dclm_human_annotations" / name))
         scores = q.score(docs(texts)).column("quality_score").to_numpy()

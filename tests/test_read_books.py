@@ -12,7 +12,7 @@ import re
 import pyarrow as pa
 import pytest
 
-from curate.gutenberg import strip_gutenberg
+from curate.readers.gutenberg import strip_gutenberg
 from curate.readers import read_shard
 from curate.readers.common import Limits, Shard, decode_text
 

@@ -12,7 +12,7 @@ import pytest
 
 from curate import cli, output, schema
 from curate.config import ConfigError, load
-from curate.rebalance import InfeasibleMix, Rebalance, check_mix
+from curate.stages.rebalance import InfeasibleMix, RebalanceStage, check_mix
 
 
 def docs(n: int, domain="web", source="s", tokens=100, dup=None) -> pa.RecordBatch:
@@ -23,7 +23,7 @@ def docs(n: int, domain="web", source="s", tokens=100, dup=None) -> pa.RecordBat
     return schema.with_column(b, "dup_group_size", dup) if dup is not None else b
 
 
-def run_plan(stage: Rebalance, batches) -> dict:
+def run_plan(stage: RebalanceStage, batches) -> dict:
     acc = stage.new_accumulator()
     for b in batches:
         stage.histogram(acc, b)
@@ -57,7 +57,7 @@ def test_config_errors_name_the_field(tmp_path, section, message):
     import re
 
     with pytest.raises(ValueError, match=re.escape(message)):
-        Rebalance(section)
+        RebalanceStage(section)
     cfg = tmp_path / "c.toml"  # and through the config loader, before anything runs
     body = "\n".join(f"{k} = {toml(v)}" for k, v in section.items())
     cfg.write_text(f'[run]\noutput = "o"\n[rebalance]\n{body}\n')
@@ -87,7 +87,7 @@ def test_check_mix_names_the_short_domain_and_by_how_much():
 
 
 def test_plan_hits_targets_and_selection_ignores_batching():
-    stage = Rebalance({"targets": {"web": 0.7, "code": 0.3}, "max_epochs": {"code": 3}, "seed": 7})
+    stage = RebalanceStage({"targets": {"web": 0.7, "code": 0.3}, "max_epochs": {"code": 3}, "seed": 7})
     rng = np.random.default_rng(0)
     web = docs(3000, "web", tokens=rng.integers(50, 500, 3000))
     code = docs(400, "code", source="c", tokens=rng.integers(50, 500, 400))
@@ -113,7 +113,7 @@ def test_plan_hits_targets_and_selection_ignores_batching():
 
 
 def test_source_shares_within_a_domain():
-    stage = Rebalance({"targets": {"web": 1.0}, "sources": {"web": {"a": 0.5, "b": 0.5}}, "max_epochs": {"web": 4}})
+    stage = RebalanceStage({"targets": {"web": 1.0}, "sources": {"web": {"a": 0.5, "b": 0.5}}, "max_epochs": {"web": 4}})
     a, b, c = docs(600, source="a"), docs(200, source="b"), docs(50, source="c")
     plan = run_plan(stage, [a, b, c])
     kept = [stage.select(x, plan) for x in (a, b, c)]
@@ -124,7 +124,7 @@ def test_source_shares_within_a_domain():
 
 
 def test_rehydration_repeats_large_duplicate_groups():
-    stage = Rebalance({"rehydrate": [[2, 2.0], [10, 4.0]], "max_epochs": {"web": 1}})
+    stage = RebalanceStage({"rehydrate": [[2, 2.0], [10, 4.0]], "max_epochs": {"web": 1}})
     b = docs(300, dup=np.repeat([1, 3, 50], 100))
     kept, ledger = stage.select(b, run_plan(stage, [b]))
     reps = kept.column("repeat").to_numpy()
@@ -132,7 +132,7 @@ def test_rehydration_repeats_large_duplicate_groups():
 
 
 def test_left_out_documents_go_to_the_ledger():
-    stage = Rebalance({"targets": {"web": 1.0}, "budget": 5000})
+    stage = RebalanceStage({"targets": {"web": 1.0}, "budget": 5000})
     b = pa.concat_batches([docs(100, "web"), docs(5, "code", source="c")])
     kept, ledger = stage.select(b, run_plan(stage, [b]))
     rules = pl.from_arrow(pa.Table.from_batches([ledger]))["rule"].value_counts()

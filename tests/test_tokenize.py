@@ -15,7 +15,7 @@ import tiktoken
 
 from curate import cli
 from curate.config import ConfigError, load
-from curate.tokenize import Encoder, Tokenize, pack
+from curate.stages.tokenize import Encoder, TokenizeStage, pack
 
 SAMPLE = ["Hello world, this is curate.", "", "def f(x):\n    return x + 1\n", "naïve café — 日本語のテキスト  \t\n", "a literal <|endoftext|> inside"]
 
@@ -70,7 +70,7 @@ def test_hf_tokenizer_json_by_path(hf_tokenizer):
 )
 def test_config_errors_name_the_field(tmp_path, section, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        Tokenize(section)
+        TokenizeStage(section)
     cfg = tmp_path / "c.toml"
     cfg.write_text('[run]\noutput = "o"\n[tokenize]\n' + "\n".join(f"{k} = {json.dumps(v)}" for k, v in section.items()) + "\n")
     with pytest.raises(ConfigError, match=re.escape(f"tokenize: {message}")):

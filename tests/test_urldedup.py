@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from curate import cli
-from curate.urldedup import normalize_url
+from curate.stages.urldedup import normalize_url
 
 
 @pytest.mark.parametrize(

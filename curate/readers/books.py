@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from curate.gutenberg import strip_gutenberg
+from curate.readers.gutenberg import strip_gutenberg
 from curate.readers.common import Bad, Doc, Limits, Shard, decode_text, looks_binary, open_bytes
 
 

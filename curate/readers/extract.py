@@ -24,6 +24,23 @@ import re
 EXTRACTORS = ("blocks", "resiliparse", "trafilatura")
 DEFAULT = "blocks"
 
+
+class IngestSettings:
+    """The [ingest] section's entry in the stage table (curate.stages): its defaults and checks.
+    Ingest itself is the readers (curate.readers), run by pipelines/io.py."""
+
+    DEFAULTS = {"extractor": DEFAULT}
+
+    def __init__(self, section: dict):
+        ex = section.get("extractor")
+        if ex not in EXTRACTORS:
+            raise ValueError(f"extractor: {ex!r} is not one of {', '.join(EXTRACTORS)}")
+        if ex == "trafilatura":
+            import importlib.util
+
+            if importlib.util.find_spec("trafilatura") is None:
+                raise ValueError("extractor: 'trafilatura' is not installed (pip install 'curate[trafilatura]')")
+
 # Containers that hold boilerplate on most sites (class/id naming conventions of CMSs).
 # Skipped during the first rendering; a page that loses (nearly) everything to them is
 # rendered again without (SHORT_CHARS).

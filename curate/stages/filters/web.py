@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import numba
 import numpy as np
 
-from curate.filters.rules import Doc, Rewrite, Rule
+from curate.stages.filters.rules import Doc, Rewrite, Rule
 
 # Sentence-final marks, including CJK, Arabic, Devanagari, Khmer and Myanmar ones.
 TERMINAL = (".", "!", "?", '"', "'", "”", "’", "»", "。", "！", "？", "؟", "।", "॥", "។", "။")

@@ -1,6 +1,6 @@
 """Derive the shipped per-language LID thresholds (``curate/data/lid_thresholds.json``).
 
-    python -m curate.lid_thresholds [--corpora ../shared/corpora] [--output curate/data/lid_thresholds.json]
+    python -m curate.stages.lid_thresholds [--corpora ../shared/corpora] [--output curate/data/lid_thresholds.json]
 
 Why a threshold per language: lid.176's probability for a correct label depends on the
 language. It is near 1 for languages unlike any other (Greek, Thai) and low for languages
@@ -14,7 +14,7 @@ language; the threshold is their 5th percentile, rounded down to 0.01, capped at
 sure of, English included) and floored at 0.05. Data, in this order of preference:
 
 1. lingua paragraphs (web sentences from the Leipzig corpora, joined to >= 200 chars), only
-   the ``derive`` half (``curate.multilingual_data.half``); the ``check`` half is kept for
+   the ``derive`` half (``curate.stages.multilingual_data.half``); the ``check`` half is kept for
    the acceptance numbers (tests/test_multilingual.py, bench/bench_lid.py);
 2. for labels lingua lacks: UDHR documents cut into pieces of >= 200 chars, ``derive`` half;
 3. a label with fewer than 10 correct pieces in either: the lowest score among the pieces of
@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from curate.multilingual_data import half, lingua_paragraphs, udhr_documents
+from curate.stages.multilingual_data import half, lingua_paragraphs, udhr_documents
 
 QUANTILE, CAP, FLOOR, MIN_SUPPORT = 0.05, 0.65, 0.05, 10
-OUTPUT = Path(__file__).resolve().parent / "data" / "lid_thresholds.json"
+OUTPUT = Path(__file__).resolve().parents[1] / "data" / "lid_thresholds.json"
 
 
 def udhr_pieces(corpora: Path, labels, min_chars: int = 200) -> list[tuple[str, str, str]]:
@@ -63,7 +63,7 @@ def correct_scores(stage, samples) -> dict[str, list[float]]:
 
 
 def derive(corpora: Path, model: str = "lid.176.ftz") -> dict:
-    from curate.langid import LangID
+    from curate.stages.langid import LangID
 
     stage = LangID({"languages": "all", "model": model, "thresholds": ""})
     stage.setup()
@@ -91,7 +91,7 @@ def derive(corpora: Path, model: str = "lid.176.ftz") -> dict:
             thresholds[label], source[label], support[label] = fallback, "none (median)", 0
     return {
         "model": model,
-        "command": "python -m curate.lid_thresholds",
+        "command": "python -m curate.stages.lid_thresholds",
         "rule": f"min({CAP}, max({FLOOR}, {QUANTILE:.0%} quantile of scores of correctly labelled text)), "
         f"rounded down to 0.01; < {MIN_SUPPORT} correct pieces in each source: their minimum; "
         f"none: the median ({fallback})",
@@ -103,7 +103,7 @@ def derive(corpora: Path, model: str = "lid.176.ftz") -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpora")
+    ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "corpora")
     ap.add_argument("--output", type=Path, default=OUTPUT)
     ap.add_argument("--model", default="lid.176.ftz")
     args = ap.parse_args(argv)

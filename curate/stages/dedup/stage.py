@@ -14,14 +14,14 @@ from dataclasses import asdict
 
 import pyarrow as pa
 
-from curate.dedup import cluster
-from curate.dedup.minhash import SCHEMES, MinHashConfig
-from curate.dedup.normalize import NormalizeConfig
+from curate.stages.dedup import cluster
+from curate.stages.dedup.minhash import SCHEMES, MinHashConfig
+from curate.stages.dedup.normalize import NormalizeConfig
 
 METHODS = ("exact", "minhash")
 
 
-class Dedup:
+class DedupStage:
     name = "dedup"
     DEFAULTS = {
         "methods": ["exact", "minhash"],

@@ -45,7 +45,7 @@ apply only to languages that have a configured list (English by default); docume
 without a language (langid not run) are treated as space-separated with no lists.
 
 Per-language constants (``language_constants = "default"``: ``curate/data/filter_languages.json``,
-derived by ``python -m curate.filters.language_constants``): for a web document whose
+derived by ``python -m curate.stages.filters.language_constants``): for a web document whose
 ``language`` has an entry, the Gopher word-count and mean-word-length bounds are that
 language's, the sentence-final marks (FineWeb line punctuation, C4's line test and sentence
 count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses
@@ -63,11 +63,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema
-from curate.filters import language_constants, web
-from curate.filters.books import BOOKS, book_rules
-from curate.filters.code import CODE, code_config_for, code_rules, code_stats
-from curate.filters.pii import PATTERNS, PII, pii_rewrite
-from curate.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, count_flags, load_list, merge
+from curate.stages.filters import language_constants, web
+from curate.stages.filters.books import BOOKS, book_rules
+from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
+from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
+from curate.stages.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
 # page-level rule sees the same text), only which reason is reported, and a short page is

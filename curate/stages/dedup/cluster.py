@@ -73,7 +73,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import output, schema
+from curate import output, schema
 from . import minhash as mh
 from .exact import keys_as_uint64, keys_from_normalized
 from .normalize import DEFAULT as DEFAULT_NORMALIZE

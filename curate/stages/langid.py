@@ -20,7 +20,7 @@ a null score: natural-language ID on source code is noise.
 
 Thresholds: a language listed without its own threshold gets the shipped per-language value
 (``thresholds = "default"``: ``curate/data/lid_thresholds.json``, derived by ``python -m
-curate.lid_thresholds`` from the score distribution of correctly labelled text; never above
+curate.stages.lid_thresholds`` from the score distribution of correctly labelled text; never above
 FineWeb's 0.65, lower where lid.176 is less sure of a language it labels right), or
 ``threshold`` for a language the file lacks or when ``thresholds = ""``.
 
@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.filters.rules import DATA, check_type, merge
+from curate.stages.filters.rules import DATA, check_type, merge
 
 DEFAULTS = {
     "model": "lid.176.ftz",  # a model shipped in curate.models, or a path to a fastText .bin/.ftz

@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 
-from curate.quality import positive_probs, prepare
+from curate.stages.quality import positive_probs, prepare
 
 HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 

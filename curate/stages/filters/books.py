@@ -5,7 +5,7 @@ collection comes near these thresholds (the tests run all 32 real Gutenberg book
 """
 from __future__ import annotations
 
-from curate.filters.rules import ALPHA, SPACE, Doc, Rule, count_flags
+from curate.stages.filters.rules import ALPHA, SPACE, Doc, Rule, count_flags
 
 BOOKS = {
     "min_chars": 5000,  # about 1,000 English words: shorter is a fragment, not a book

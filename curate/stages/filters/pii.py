@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from curate.filters.rules import Doc, Rewrite
+from curate.stages.filters.rules import Doc, Rewrite
 
 PII = {
     "kinds": ["email", "ip", "phone"],

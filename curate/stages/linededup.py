@@ -30,14 +30,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.dedup.exact import keys_as_uint64, keys_from_normalized
-from curate.dedup.normalize import normalize
-from curate.filters import NONSPACE
+from curate.stages.dedup.exact import keys_as_uint64, keys_from_normalized
+from curate.stages.dedup.normalize import normalize
+from curate.stages.filters import NONSPACE
 
 _ROW_SCHEMA = pa.schema([("hash", pa.uint64()), ("id", pa.string())])
 
 
-class LineDedup:
+class LineDedupStage:
     name = "linededup"
     DEFAULTS = {
         "domains": ["web"],

@@ -1,5 +1,5 @@
 """The shared multilingual evaluation data, read the same way by the commands that derive
-per-language constants (``curate.lid_thresholds``, ``curate.filters.language_constants``),
+per-language constants (``curate.stages.lid_thresholds``, ``curate.stages.filters.language_constants``),
 by ``bench/bench_lid.py`` and by the tests.
 
 * lingua paragraphs: ``multilingual/lingua_sentences_dev.tsv`` (Leipzig web sentences,

@@ -692,7 +692,7 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
 
 def write(summary: dict, out: str) -> tuple[str, str]:
     """Write OUT/stats/summary.json and OUT/report.html; return their paths."""
-    from curate import report
+    from curate.audit import report
 
     from curate import commit
 

@@ -174,7 +174,7 @@ def histogram(batch: pa.RecordBatch, domains) -> dict[str, tuple[np.ndarray, np.
     return out
 
 
-class Quality:
+class QualityStage:
     """The ``quality`` stage."""
 
     name = "quality"
@@ -202,7 +202,7 @@ class Quality:
     def top_fractions(self) -> dict[str, float]:
         return {d: c["keep"]["top_fraction"] for d, c in self.scored.items() if "top_fraction" in c["keep"]}
 
-    def setup(self) -> "Quality":
+    def setup(self) -> "QualityStage":
         """Load each domain's model once per worker; check its positive label."""
         for d, c in self.scored.items():
             if d in self.models:

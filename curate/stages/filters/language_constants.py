@@ -1,11 +1,11 @@
 """Per-language constants of the word-based web rules (``curate/data/filter_languages.json``).
 
-    python -m curate.filters.language_constants [--corpora ../shared/corpora]
+    python -m curate.stages.filters.language_constants [--corpora ../shared/corpora]
 
 The Gopher and FineWeb constants were chosen on English: 50 words, mean word length 3-10,
 lines of <= 30 characters are "short", and the stop words are English. FineWeb-2 re-derived
 such constants per language from data. Here, from the lingua paragraphs (web sentences of
-the Leipzig corpora, the ``derive`` half only; ``curate.multilingual_data``) of every
+the Leipzig corpora, the ``derive`` half only; ``curate.stages.multilingual_data``) of every
 space-separated language, with English measured on the same data as the reference:
 
 * ``m``: the median over paragraphs of the mean word length (whitespace-separated words, as
@@ -32,7 +32,7 @@ Ukrainian Wikipedia pages on the Dolma sample for their short menu lines, and a 
 is a layout signal (menus, lists) more than a language one.
 
 * sentence-final marks: punctuation that ends >= 5% of the language's sentences and that the
-  rules' list (``curate.filters.web.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
+  rules' list (``curate.stages.filters.web.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
   line-punctuation rule, C4's line test and its sentence count accept them for that language.
 
 English keeps its own constants (it is not in the file), so English results do not change.
@@ -49,12 +49,12 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.multilingual_data import lingua_paragraphs
+from curate.stages.multilingual_data import lingua_paragraphs
 
-OUTPUT = Path(__file__).resolve().parent.parent / "data" / "filter_languages.json"
+OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
-# English values the constants are scaled from (curate.filters.web defaults).
+# English values the constants are scaled from (curate.stages.filters.web defaults).
 EN = {"min_words": 50, "min_mean_word_length": 3.0, "max_mean_word_length": 10.0}
 
 
@@ -65,7 +65,7 @@ def is_word(w: str) -> bool:
 
 def passing_share(docs: list, entries: list, need: int = 2) -> float:
     """Share of ``docs`` (rules.Doc) in which the stop-word rule finds >= ``need`` of ``entries``."""
-    from curate.filters.web import count_words
+    from curate.stages.filters.web import count_words
 
     return sum(count_words(d, entries, cap=need) >= need for d in docs) / max(1, len(docs))
 
@@ -75,8 +75,8 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
     passes of English ones (``target``): at least ``STOP_WORDS``, then more while short of it;
     none (the rule is skipped) if ``MAX_STOP_WORDS`` do not reach it. Candidates are the most frequent words, ranked by how many
     paragraphs the rule finds each in (as whole words, the way it matches them)."""
-    from curate.filters.rules import Doc
-    from curate.filters.web import compile_words, count_words
+    from curate.stages.filters.rules import Doc
+    from curate.stages.filters.web import compile_words, count_words
 
     freq = Counter(w for t in paragraphs for w in t.lower().split() if is_word(w))
     docs = [Doc(t) for t in paragraphs]
@@ -92,8 +92,8 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
 
 def terminal_marks(paragraphs: list[str]) -> str:
     """Punctuation that ends >= ``TERMINAL_SHARE`` of the language's sentences (the lines of
-    the paragraphs) and that ``curate.filters.web.TERMINAL`` lacks."""
-    from curate.filters.web import TERMINAL
+    the paragraphs) and that ``curate.stages.filters.web.TERMINAL`` lacks."""
+    from curate.stages.filters.web import TERMINAL
 
     ends = Counter(line.strip()[-1:] for t in paragraphs for line in t.split("\n") if line.strip())
     total = sum(ends.values())
@@ -114,8 +114,8 @@ def derive(corpora: Path, nonspace=()) -> dict:
         if half == "derive" and lang not in nonspace:
             paras[lang].append(text)
     m_en = float(np.median([mean_word_length(t) for t in paras["en"]]))
-    from curate.filters.rules import Doc, load_list
-    from curate.filters.web import compile_words
+    from curate.stages.filters.rules import Doc, load_list
+    from curate.stages.filters.web import compile_words
 
     en_list = load_list("default", "stopwords_en.txt")
     target = passing_share([Doc(t) for t in paras["en"]], compile_words(en_list))
@@ -138,7 +138,7 @@ def derive(corpora: Path, nonspace=()) -> dict:
             "paragraphs": len(paras[lang]),
         }
     return {
-        "command": "python -m curate.filters.language_constants",
+        "command": "python -m curate.stages.filters.language_constants",
         "data": "lingua_sentences_dev.tsv paragraphs (>= 200 chars), derive half",
         "english_median_mean_word_length": round(m_en, 3),
         "english_stop_word_pass_share": round(target, 4),
@@ -161,10 +161,10 @@ def load(spec: str) -> dict[str, dict]:
 
 
 def main(argv=None) -> None:
-    from curate.filters import NONSPACE
+    from curate.stages.filters import NONSPACE
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "corpora")
+    ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[4] / "shared" / "corpora")
     ap.add_argument("--output", type=Path, default=OUTPUT)
     args = ap.parse_args(argv)
     out = derive(args.corpora, set(NONSPACE))

@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.dedup.minhash import shingle_hashes
-from curate.dedup.normalize import normalize
+from curate.stages.dedup.minhash import shingle_hashes
+from curate.stages.dedup.normalize import normalize
 
 RULE = "eval_overlap"
 MODES = ("remove", "cut")
@@ -288,7 +288,7 @@ def _word_counts(normalized: pa.Array) -> np.ndarray:
     return np.where(empty, 0, spaces + 1)
 
 
-class Decontaminate:
+class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
         "eval_sets": [],  # [[decontaminate.eval_sets]] tables: name, glob, format, text_fields, id_field, unit
@@ -314,7 +314,7 @@ class Decontaminate:
         self.evals: EvalNgrams | None = None
         self.counters = {"cut_docs": 0, "cut_chars": 0}
 
-    def setup(self) -> "Decontaminate":
+    def setup(self) -> "DecontaminateStage":
         if self.evals is None:
             self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits)
         return self

@@ -212,7 +212,7 @@ def check_mix(cfg: dict, tokens: dict[str, int]) -> dict[str, float]:
     Returns the target tokens per group; raises InfeasibleMix saying which group is short and by
     how much. (The pipeline runs the same test on the exact, rehydrated histogram.)
     """
-    stage = Rebalance(cfg)
+    stage = RebalanceStage(cfg)
     fractions = stage.fractions({g: tokens.get(g, 0) for g in stage.labels})
     epochs = {g: stage.cfg["max_epochs"][g.split("/")[0]] for g in stage.labels}
     capacity = {g: int(tokens.get(g, 0) * epochs[g]) for g in stage.labels}
@@ -222,7 +222,7 @@ def check_mix(cfg: dict, tokens: dict[str, int]) -> dict[str, float]:
 # --- the stage ----------------------------------------------------------------------------
 
 
-class Rebalance:
+class RebalanceStage:
     """The per-batch half of rebalancing: histogram a batch, plan the rates, select copies.
 
     The Beam transform (pipelines/rebalance.py) sums ``histogram`` over all batches with a

@@ -10,7 +10,7 @@ import re
 import numba
 import numpy as np
 
-from curate.filters.rules import ALNUM, Doc, Rule, code_points, flag_table, merge
+from curate.stages.filters.rules import ALNUM, Doc, Rule, code_points, flag_table, merge
 
 CODE = {
     "max_line_length": 1000,  # longest line, characters

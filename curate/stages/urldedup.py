@@ -8,7 +8,7 @@ default ports (:80, :443), a trailing slash, the fragment, tracking parameters
 (``%20`` = ``+``, ``%2C`` = ``,``) and the order of the remaining query parameters. The path and the other parameters keep their case: they can name
 different pages.
 
-The survivor is chosen exactly as dedup chooses (``curate.dedup.cluster``: quality when
+The survivor is chosen exactly as dedup chooses (``curate.stages.dedup.cluster``: quality when
 scored, then length, source rank, id) through the same bucket shuffle and id join
 (``pipelines/dedup.py``): the key of a document is the 128-bit hash of its normalised URL.
 Removed copies get the ledger rule ``url_duplicate`` with ``kept_id``. Documents without a URL
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.dedup import cluster
+from curate.stages.dedup import cluster
 
 RULE = "url_duplicate"
 TRACKING = [
@@ -76,7 +76,7 @@ def url_keys(urls, tracking=TRACKING) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.frombuffer(digests, dtype=np.uint64).reshape(-1, 2)
 
 
-class UrlDedup:
+class UrlDedupStage:
     """Library half (the Beam wiring is ``pipelines.dedup.Dedup`` with this in place of
     dedup's): ``entries`` -> bucket shuffle -> ``edges`` -> join by id -> ``apply``."""
 

@@ -1,7 +1,7 @@
 """Exact and MinHash near-duplicate removal (pure library: numpy + Arrow, no Beam).
 
 normalize  text folding shared by both methods (import the functions from the submodule:
-           ``from curate.dedup.normalize import normalize``)
+           ``from curate.stages.dedup.normalize import normalize``)
 exact      128-bit keys of normalised text
 minhash    batch signatures, LSH band keys, (bands, rows) from a threshold
 cluster    survivor choice on Arrow entry tables: partition (bucket shards) -> bucket_edges

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.rebalance import hash64, id_keys
+from curate.stages.rebalance import hash64, id_keys
 
 DEFAULTS = {
     "tokenizer": "cl100k_base",  # tiktoken encoding name, or path to a Hugging Face tokenizer.json
@@ -207,7 +207,7 @@ def _check(cfg: dict) -> dict:
     return cfg
 
 
-class Tokenize:
+class TokenizeStage:
     """The per-batch half: num_tokens for every document, and the token ids of a batch."""
 
     DEFAULTS = DEFAULTS
