@@ -67,13 +67,13 @@ def hot(path: Path, n: int) -> None:
 
 RUN = """
 import json, resource, time, shutil, tempfile, contextlib, io
-from curate import cli, output
+from curate import cli, commit
 out = tempfile.mkdtemp(); shutil.rmtree(out)
 t0, c0 = time.perf_counter(), time.process_time()
 with contextlib.redirect_stdout(io.StringIO()):
     assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', STAGES, '--progress', 'off']) == 0
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-m = output.read_manifest(out)['counts']
+m = commit.read_manifest(out)['counts']
 print(json.dumps({'wall': wall, 'cpu': cpu, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   'kept': m[STAGES.split(',')[-1]]['docs_out'], 'removed': m[STAGES.split(',')[-1]]['removed']}))
 """

@@ -84,7 +84,7 @@ from curate import cli
 out = tempfile.mkdtemp()
 import shutil; shutil.rmtree(out)
 assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', 'ingest', '--progress', 'off']) == 0
-from curate.output import read_manifest
+from curate.commit import read_manifest
 c = read_manifest(out)['counts']['ingest']
 n = c['docs_in']
 """,

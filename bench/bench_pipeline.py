@@ -381,7 +381,7 @@ def child_pipeline(cfg_path: str, out: str) -> dict:
     c0, w0 = time.process_time(), time.perf_counter()
     import apache_beam  # noqa: F401  (import cost measured apart: a fixed cost per worker)
 
-    from curate import cli, output
+    from curate import cli, commit
     import pipelines.pipeline  # noqa: F401
 
     c1, w1, k1 = time.process_time(), time.perf_counter(), _children_cpu()
@@ -392,7 +392,7 @@ def child_pipeline(cfg_path: str, out: str) -> dict:
     helpers = _children_cpu() - k1
     if rc:
         raise SystemExit(f"curate run failed: {rc}")
-    m = output.read_manifest(out)
+    m = commit.read_manifest(out)
     return {
         "import_cpu": c1 - c0, "import_wall": w1 - w0, "cpu": c2 - c1 + helpers, "helper_cpu": helpers, "wall": w2 - w1,
         "rss_mb": _rss_mb(), "helper_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,

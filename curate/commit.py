@@ -19,6 +19,7 @@ inside ``DIR``, at any depth, makes the run refuse before anything is written.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -70,7 +71,7 @@ def check_owned(root: str) -> dict:
             f"output {root!r} is not empty and is not a curate output (no {output.MANIFEST}; it holds "
             f"({', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
         )
-    manifest = output.read_manifest(root)
+    manifest = read_manifest(root)
     if manifest.get("format") != output.FORMAT:
         raise ForeignFiles(f"output {root!r}: {output.MANIFEST} is not a curate manifest; choose another --output")
     ours = owned(manifest)
@@ -118,7 +119,7 @@ def finish(root: str) -> dict:
     """Swap the staged run into ``root``; return its manifest."""
     fs, base = output._fs(root)
     staging = f"{base}/{STAGING}"
-    manifest = output.read_manifest(staging)
+    manifest = read_manifest(staging)
     written = [(rel, size) for rel, size in _files(fs, staging) if rel != output.MANIFEST and not os.path.basename(rel).startswith(".tmp-")]
     manifest["files"] = [{"file": rel, "bytes": size} for rel, size in written]
     output.write_manifest(staging, manifest)
@@ -191,7 +192,7 @@ def record_derived(root: str, files: list[str]) -> None:
     """List files written into a finished output after the run (the audit's report) in its
     manifest, so that a later run may replace them."""
     try:
-        manifest = output.read_manifest(root)
+        manifest = read_manifest(root)
     except FileNotFoundError:
         return
     fs, base = output._fs(root)
@@ -200,3 +201,47 @@ def record_derived(root: str, files: list[str]) -> None:
         derived[rel] = {"file": rel, "bytes": fs.get_file_info(f"{base}/{rel}").size}
     manifest["derived"] = sorted(derived.values(), key=lambda e: e["file"])
     output.write_manifest(root, manifest)
+
+
+def read_manifest(root: str) -> dict:
+    try:
+        recover(root)  # a commit killed midway is completed before anyone reads the output
+    except OSError:
+        pass
+    fs, base = output._fs(root)
+    try:
+        with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{root}: no {output.MANIFEST}; not a finished curate output") from None
+
+
+class OutputError(ValueError):
+    """An output directory that is unfinished or does not match its manifest."""
+
+
+def verify_output(root: str, deep: bool = True) -> dict:
+    """The manifest of a finished output, after checking every listed file against it.
+
+    Refuses a directory without a manifest (a crashed or running job) and one whose files
+    differ from what the manifest lists (size always; sha256 when ``deep``).
+    """
+    try:
+        manifest = read_manifest(root)
+    except FileNotFoundError as e:
+        raise OutputError(str(e)) from None
+    fs, base = output._fs(root)
+    for kind, entries in manifest.get("outputs", {}).items():
+        for e in entries:
+            path = f"{base}/{e['file']}"
+            info = fs.get_file_info(path)
+            if info.type == pafs.FileType.NotFound:
+                raise OutputError(f"{root}: {e['file']} is listed in the manifest but missing")
+            if info.size != e["bytes"]:
+                raise OutputError(f"{root}: {e['file']} has {info.size} bytes, the manifest says {e['bytes']}")
+            if deep:
+                with fs.open_input_stream(path) as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+                if digest != e["sha256"]:
+                    raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
+    return manifest

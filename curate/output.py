@@ -18,8 +18,6 @@ import hashlib
 import io
 import json
 import os
-from collections import Counter
-from typing import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -185,13 +183,6 @@ def check_conservation(counts: dict, stages: list[str]) -> None:
         raise ConservationError("document counts do not add up (nothing was written): " + "; ".join(problems))
 
 
-def merge_counters(counters: Iterable[dict]) -> dict:
-    c: Counter = Counter()
-    for x in counters:
-        c.update(x)
-    return dict(sorted(c.items()))
-
-
 def json_bytes(obj) -> bytes:
     """Canonical JSON (sorted keys, fixed indent): byte-identical for equal content."""
     return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -199,49 +190,3 @@ def json_bytes(obj) -> bytes:
 
 def write_manifest(root: str, manifest: dict) -> None:
     write_atomic(root, MANIFEST, json_bytes(manifest))
-
-
-def read_manifest(root: str) -> dict:
-    from curate import commit
-
-    try:
-        commit.recover(root)  # a commit killed midway is completed before anyone reads the output
-    except OSError:
-        pass
-    fs, base = _fs(root)
-    try:
-        with fs.open_input_stream(f"{base}/{MANIFEST}") as f:
-            return json.loads(f.read())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{root}: no {MANIFEST}; not a finished curate output") from None
-
-
-class OutputError(ValueError):
-    """An output directory that is unfinished or does not match its manifest."""
-
-
-def verify_output(root: str, deep: bool = True) -> dict:
-    """The manifest of a finished output, after checking every listed file against it.
-
-    Refuses a directory without a manifest (a crashed or running job) and one whose files
-    differ from what the manifest lists (size always; sha256 when ``deep``).
-    """
-    try:
-        manifest = read_manifest(root)
-    except FileNotFoundError as e:
-        raise OutputError(str(e)) from None
-    fs, base = _fs(root)
-    for kind, entries in manifest.get("outputs", {}).items():
-        for e in entries:
-            path = f"{base}/{e['file']}"
-            info = fs.get_file_info(path)
-            if info.type == pafs.FileType.NotFound:
-                raise OutputError(f"{root}: {e['file']} is listed in the manifest but missing")
-            if info.size != e["bytes"]:
-                raise OutputError(f"{root}: {e['file']} has {info.size} bytes, the manifest says {e['bytes']}")
-            if deep:
-                with fs.open_input_stream(path) as f:
-                    digest = hashlib.sha256(f.read()).hexdigest()
-                if digest != e["sha256"]:
-                    raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
-    return manifest

@@ -64,7 +64,7 @@ def test_rerun_refuses_foreign_files_in_a_finished_output(tmp_path, corpora, rel
     assert snapshot(out) == before
     (out / rel).unlink()
     assert cli.main(args) == 0  # without it, the rerun replaces the output
-    output.verify_output(str(out))
+    commit.verify_output(str(out))
 
 
 def test_rerun_replaces_only_its_own_files_and_the_audit(tmp_path, corpora):
@@ -74,12 +74,12 @@ def test_rerun_replaces_only_its_own_files_and_the_audit(tmp_path, corpora):
     cfg = demo.write_demo(str(tmp_path / "d"))
     assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) == 0
     assert audit.main([str(out)]) == 0
-    m = output.verify_output(str(out))
+    m = commit.verify_output(str(out))
     listed = {e["file"] for e in m["files"]} | {e["file"] for e in m["derived"]} | {"manifest.json"}
     assert listed == set(snapshot(out))
     assert {"report.html", "stats/summary.json", "tokens/manifest.json", "stats/run.json"} <= listed
     assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,langid", "--progress", "off"]) == 0
-    m2 = output.verify_output(str(out))
+    m2 = commit.verify_output(str(out))
     assert set(snapshot(out)) == {e["file"] for e in m2["files"]} | {"manifest.json"}
     assert not (out / "tokens").exists() and not (out / "report.html").exists()
 
@@ -89,7 +89,7 @@ def _demo_rerun(tmp_path) -> tuple[Path, list[str], dict]:
     out = tmp_path / "out"
     cfg = demo.write_demo(str(tmp_path / "d"))
     assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,langid,filter", "--progress", "off"]) == 0
-    output.verify_output(str(out))
+    commit.verify_output(str(out))
     return out, ["run", cfg, "--output", str(out), "--progress", "off"], snapshot(out)
 
 
@@ -132,11 +132,11 @@ def test_interrupted_rerun_keeps_previous_output(tmp_path, sig, point):
         assert not staging.exists()
     else:
         assert proc.returncode == -signal.SIGKILL
-    output.verify_output(str(out))
+    commit.verify_output(str(out))
     assert {k: v for k, v in snapshot(out).items() if not k.startswith(commit.STAGING)} == before
     # the next run clears what the killed one left and completes
     assert cli.main(args) == 0
-    output.verify_output(str(out))
+    commit.verify_output(str(out))
     assert not staging.exists() and "tokens/manifest.json" in snapshot(out)
 
 
@@ -162,14 +162,14 @@ def test_commit_killed_midway_completes_on_next_read(tmp_path, fault):
     r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
     assert r.returncode == 137, r.stderr
     assert (out / commit.STAGING / commit.JOURNAL).exists()
-    m = output.verify_output(str(out))  # completes the commit
+    m = commit.verify_output(str(out))  # completes the commit
     assert not (out / commit.STAGING).exists()
     got, want = snapshot(out), snapshot(clean)
     assert set(got) == set(want)
     for k in want:
         if k != "manifest.json":
             assert got[k] == want[k], k
-    assert m["counts"] == output.read_manifest(str(clean))["counts"]
+    assert m["counts"] == commit.read_manifest(str(clean))["counts"]
 
 
 def test_failed_run_keeps_previous_output(tmp_path):
@@ -182,5 +182,5 @@ def test_failed_run_keeps_previous_output(tmp_path):
     bad.write_text(Path(args[1]).read_text() + f"\n[tokenize]\ntokenizer = {str(broken)!r}\n".replace("'", '"'))
     r = run_cli("run", bad, "--output", out, "--progress", "off")
     assert r.returncode != 0
-    output.verify_output(str(out))
+    commit.verify_output(str(out))
     assert snapshot(out) == before

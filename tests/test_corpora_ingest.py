@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from curate import cli, output
+from curate import cli, commit
 
 pytestmark = pytest.mark.corpora
 
@@ -71,7 +71,7 @@ def test_every_record_is_accounted_for(corpora, ingested):
     assert total > 1500
     assert text.height + ledger.height + quar.height == total
     assert text["id"].n_unique() == text.height
-    m = output.read_manifest(str(ingested))["counts"]["ingest"]
+    m = commit.read_manifest(str(ingested))["counts"]["ingest"]
     assert m["docs_in"] == total and m["docs_out"] == text.height
     # what is set aside is set aside for a reason we expect on this data
     assert set(ledger["rule"]) <= {"empty_text", "http_status", "non_html_content"}
@@ -96,7 +96,7 @@ def test_edge_case_warcs_never_crash(corpora, tmp_path):
     folder = corpora / "web" / "warc_edge_cases_warcio"
     assert cli.main(["run", "--input", str(folder), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
     quar = pl.read_parquet(f"{out}/quarantine/*.parquet")
-    m = output.read_manifest(str(out))
+    m = commit.read_manifest(str(out))
     assert m["counts"]["ingest"]["files"] == 16
     arcs = {p for p in os.listdir(folder) if ".arc" in p}
     assert arcs <= set(quar.filter(pl.col("reason") == "unsupported_format")["path"])

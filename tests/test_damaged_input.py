@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import zstandard
 
-from curate import cli, output
+from curate import cli, commit
 from curate.readers import common, decompress, read_shard
 
 pytestmark = pytest.mark.corpora
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.corpora
 def run(inp, out, fmt=None) -> dict:
     args = ["run", "--input", str(inp), "--domain", "web", "--source", "s", *(["--format", fmt] if fmt else []), "--stages", "ingest", "--output", str(out), "--progress", "off"]
     assert cli.main(args) == 0
-    return output.verify_output(str(out))
+    return commit.verify_output(str(out))
 
 
 def damage(data: bytes, at: int, n: int = 64) -> bytes:

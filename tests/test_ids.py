@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate import cli, ids, output, schema
+from curate import cli, commit, ids, output, schema
 from curate.audit import stats as audit
 
 
@@ -49,7 +49,7 @@ def test_two_copies_of_a_file_are_one_corpus(tmp_path, corpora):
     assert set(dups["source_id"]) == set(text["source_id"])
     # same documents, same ids as the single copy
     assert read(tmp_path / "o1", "text").sort("id").drop("path").equals(text.sort("id").drop("path"))
-    m = output.verify_output(str(tmp_path / "o2"))
+    m = commit.verify_output(str(tmp_path / "o2"))
     assert m["counts"]["ingest"]["removed"] == {ids.RULE: n} and m["counts"]["ingest"]["docs_in"] == 2 * n
     run_json = json.loads((tmp_path / "o2" / "stats" / "run.json").read_text())
     assert run_json["counts"]["ingest"]["removed"][ids.RULE] == n
@@ -87,7 +87,7 @@ def test_different_records_sharing_an_id_both_survive_dedup(tmp_path):
     assert sorted(text["text"]) == sorted([b, a_longer])
     assert ledger["rule"].to_list() == ["near_duplicate"] and ledger["snippet"][0] == a[:200]
     assert sorted(text["source_id"]) == ["7", "8"]
-    m = output.verify_output(str(out))
+    m = commit.verify_output(str(out))
     assert m["counts"]["ingest"]["ids_renamed"] == 1
     assert audit.audit_output(str(out))["funnel"][0]["ids_renamed"] == 1
     # the variant that keeps the id does not depend on file order
@@ -137,7 +137,7 @@ def test_conservation_is_measured_and_checked(tmp_path):
     cfg = demo.write_demo(str(tmp_path / "d"))
     out = tmp_path / "out"
     assert run("run", cfg, "--output", out) == 0
-    m = output.verify_output(str(out))
+    m = commit.verify_output(str(out))
     c = m["counts"]
     for st in m["config"]["run"]["stages"]:
         assert c[st]["docs_in"] == c[st]["docs_out"] + sum(c[st]["removed"].values()) + c[st].get("quarantined", 0)

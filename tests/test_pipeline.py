@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from curate import cli, config, output
+from curate import cli, commit, config
 from curate.config import ConfigError
 
 
@@ -47,7 +47,7 @@ def test_ingest_only_accounts_for_every_record(tmp_path, small_inputs):
     text, ledger, quar = table(out, "text"), table(out, "ledger"), table(out, "quarantine")
     assert (text.height, ledger.height, quar.height) == (80, 1, 1)
     assert text["id"].n_unique() == 80
-    m = output.read_manifest(str(out))
+    m = commit.read_manifest(str(out))
     assert m["counts"]["ingest"] == {
         "docs_in": 82, "docs_out": 80, "removed": {"empty_text": 1}, "quarantined": 1,
         "files": 2, "ids_renamed": 0, "bytes_in": m["counts"]["ingest"]["bytes_in"], "bytes_out": m["counts"]["ingest"]["bytes_out"],

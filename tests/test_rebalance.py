@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from curate import cli, output, schema
+from curate import cli, commit, schema
 from curate.config import ConfigError, load
 from curate.stages.rebalance import InfeasibleMix, RebalanceStage, check_mix
 
@@ -185,7 +185,7 @@ def test_mix_within_one_point_on_10k_documents(tmp_path, corpora):
     for d, f in targets.items():
         assert abs(per[d] / total - f) <= 0.01, (d, per[d] / total)
     # the manifests record target vs achieved
-    m = output.read_manifest(str(out))
+    m = commit.read_manifest(str(out))
     tm = json.loads((out / "tokens/manifest.json").read_text())
     for d, f in targets.items():
         assert m["stats"][f"rebalance.mix.{d}.target"] == f

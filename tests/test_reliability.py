@@ -42,16 +42,16 @@ def test_sigkill_midway_then_rerun_is_identical_to_a_clean_run(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    with pytest.raises(output.OutputError):
-        output.verify_output(str(crashed))
+    with pytest.raises(commit.OutputError):
+        commit.verify_output(str(crashed))
 
     # a finished run, killed before the rerun's manifest: still never a stale manifest
     assert cli.main([*args, "--output", str(crashed)]) == 0
-    output.verify_output(str(crashed))
+    commit.verify_output(str(crashed))
     a, b = files_of(clean), files_of(crashed)
     a.pop("manifest.json"), b.pop("manifest.json")
     assert a == b
-    ma, mb = output.read_manifest(str(clean)), output.read_manifest(str(crashed))
+    ma, mb = commit.read_manifest(str(clean)), commit.read_manifest(str(crashed))
     ma["config"]["run"].pop("output"), mb["config"]["run"].pop("output")
     ma.pop("config_hash"), mb.pop("config_hash")
     assert ma == mb
@@ -62,11 +62,11 @@ def test_manifest_listing_a_changed_file_is_refused(tmp_path):
     make_inputs(inp, files=1, rows=50)
     out = tmp_path / "out"
     assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out)]) == 0
-    output.verify_output(str(out))
+    commit.verify_output(str(out))
     victim = next((out / "text").iterdir())
     victim.write_bytes(victim.read_bytes()[:-10])
-    with pytest.raises(output.OutputError, match="bytes, the manifest says"):
-        output.verify_output(str(out))
+    with pytest.raises(commit.OutputError, match="bytes, the manifest says"):
+        commit.verify_output(str(out))
 
 
 def test_gigabyte_of_zeros_is_quarantined_within_limits(tmp_path):
@@ -108,4 +108,4 @@ def test_demo_runs_with_the_network_blocked(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     assert cli.main(["demo", "--output", str(tmp_path / "demo")]) == 0
-    output.verify_output(str(tmp_path / "demo" / "out"))
+    commit.verify_output(str(tmp_path / "demo" / "out"))

@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import schema
+from curate import hashing, schema
 from curate.config import merge_section
 
 DEFAULT_MODEL = "quality_default.ftz"
@@ -138,17 +138,8 @@ def tie_uniform(ids) -> np.ndarray:
     Ids are blake2b hex already; a salted re-hash (splitmix64 finaliser) decorrelates this
     choice from other stages that also select by id.
     """
-    ids = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
-    try:
-        keys = np.array([int(i[:16], 16) for i in ids], dtype=np.uint64)
-    except ValueError:
-        keys = np.array([int(schema.make_id("quality", i), 16) for i in ids], dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        x = keys ^ np.uint64(0x5175616C69747921)  # salt: "Quality!"
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    keys = hashing.id_u64(ids, fallback_source="quality")
+    return hashing.to_unit(hashing.splitmix64(keys ^ np.uint64(0x5175616C69747921)))  # salt: "Quality!"
 
 
 def cutoff(hist: np.ndarray, fraction: float) -> dict:

@@ -48,7 +48,7 @@ import math
 import numpy as np
 import pyarrow as pa
 
-from curate import schema
+from curate import hashing, schema
 from curate.schema import DOMAINS
 
 DEFAULTS = {
@@ -71,41 +71,9 @@ class InfeasibleMix(ValueError):
 
 # --- seeded hashing ---------------------------------------------------------------------
 
-_M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, vectorised (uint64 arithmetic wraps)."""
-    with np.errstate(over="ignore"):
-        x = x ^ (x >> np.uint64(30))
-        x = x * _M1
-        x = x ^ (x >> np.uint64(27))
-        x = x * _M2
-        return x ^ (x >> np.uint64(31))
-
-
-def id_keys(ids) -> np.ndarray:
-    """uint64 of each id: the 16-hex curate ids parse directly, anything else is hashed."""
-    ids = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
-    if all(len(i) == 16 for i in ids):
-        try:
-            return np.frombuffer(bytes.fromhex("".join(ids)), dtype=">u8").astype(np.uint64)
-        except ValueError:
-            pass
-    return np.array([int(schema.make_id("", i), 16) for i in ids], dtype=np.uint64)
-
-
-def hash64(seed: int, keys: np.ndarray, j, salt: int) -> np.ndarray:
-    """64-bit hash of (seed, salt, id key, copy index j), uniform."""
-    with np.errstate(over="ignore"):
-        s = _mix(np.uint64((seed * 0x10001 + salt) & 0xFFFFFFFFFFFFFFFF) + _GOLD)
-        j = np.asarray(j, dtype=np.uint64) + np.uint64(1)
-        return _mix(_mix(keys ^ s) + j * _GOLD)
-
-
 def uniform(seed: int, keys: np.ndarray, j, salt: int = SELECT_SALT) -> np.ndarray:
     """Uniform [0, 1) from the top 53 bits of hash64."""
-    return (hash64(seed, keys, j, salt) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return hashing.to_unit(hashing.hash64(seed, keys, j, salt))
 
 
 # --- config -----------------------------------------------------------------------------
@@ -269,7 +237,7 @@ class RebalanceStage:
         nb = self.nb[g]  # g = -1 picks the trailing 0: no copies
         reach = nb / RESOLUTION * w  # copies possible under the cap
         ncopies = int(math.ceil(reach.max())) if len(g) else 0
-        keys = id_keys(batch.column("id"))
+        keys = hashing.id_u64(batch.column("id"))
         b = np.empty((len(g), ncopies), dtype=np.int64)
         for j in range(ncopies):
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.stages.rebalance import hash64, id_keys
+from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
     "tokenizer": "cl100k_base",  # tiktoken encoding name, or path to a Hugging Face tokenizer.json
@@ -261,7 +261,7 @@ def token_rows(batch: pa.RecordBatch, ids: pa.ListArray, seed: int, shards: int)
         return
     first = np.repeat(np.cumsum(rep) - rep, rep)
     j = np.arange(len(doc)) - first  # repeat index of each copy
-    key = hash64(seed, id_keys(batch.column("id"))[doc], j, SHUFFLE_SALT)
+    key = hash64(seed, id_u64(batch.column("id"))[doc], j, SHUFFLE_SALT)
     take = pa.array(doc)
     rows = pa.RecordBatch.from_arrays(
         [batch.column("id").take(take).cast(pa.string()), batch.column("domain").take(take).cast(pa.string()),

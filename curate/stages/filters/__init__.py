@@ -74,8 +74,7 @@ from curate.stages.filters.rules import DATA, Doc, Rewrite, Rule, check_choices,
 # better explained by "too few words" than by an n-gram statistic over its 12 words.
 ORDER = ("url", "gopher_quality", "fineweb", "gopher_repetition", "c4", "badwords", "code", "books", "pii")
 
-NONSPACE = ["zh", "ja", "th", "ko", "my", "km", "lo", "bo"]
-NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "kor", "mya", "khm", "lao", "bod"]
+NONSPACE = language_constants.NONSPACE
 
 DEFAULTS = {
     "domains": {

@@ -51,6 +51,10 @@ import numpy as np
 
 from curate.stages.multilingual_data import lingua_paragraphs
 
+# Languages written without spaces between words (ISO 639-1 and 639-3 codes): the default
+# filter.nonspace_languages.
+NONSPACE = ["zh", "ja", "th", "ko", "my", "km", "lo", "bo"]
+NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "kor", "mya", "khm", "lao", "bod"]
 OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
@@ -161,8 +165,6 @@ def load(spec: str) -> dict[str, dict]:
 
 
 def main(argv=None) -> None:
-    from curate.stages.filters import NONSPACE
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[4] / "shared" / "corpora")
     ap.add_argument("--output", type=Path, default=OUTPUT)
