@@ -63,11 +63,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema
-from curate.stages.filters import language_constants, web
+from curate.stages.filters import badwords, c4, fineweb, gopher_quality, gopher_repetition, language_constants, url
 from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
 from curate.stages.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, count_flags, load_list, merge
+from curate.stages.filters.text import compile_words
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
 # page-level rule sees the same text), only which reason is reported, and a short page is
@@ -85,12 +86,12 @@ DEFAULTS = {
     "disable": [],  # rule (or rewrite) names to skip, e.g. ["c4_curly_bracket"]
     "nonspace_languages": NONSPACE,
     "language_constants": "default",  # per-language word/line constants and stop words ("" = English ones for all)
-    "url": web.URL,
-    "gopher_repetition": web.GOPHER_REPETITION,
-    "gopher_quality": web.GOPHER_QUALITY,
-    "fineweb": web.FINEWEB,
-    "c4": web.C4,
-    "badwords": web.BADWORDS,
+    "url": url.URL,
+    "gopher_repetition": gopher_repetition.GOPHER_REPETITION,
+    "gopher_quality": gopher_quality.GOPHER_QUALITY,
+    "fineweb": fineweb.FINEWEB,
+    "c4": c4.C4,
+    "badwords": badwords.BADWORDS,
     "code": CODE,
     "books": BOOKS,
     "pii": PII,
@@ -152,12 +153,12 @@ class Filter:
     def _build_sets(self) -> dict:
         c = self.cfg
         return {
-            "url": web.url_rules(c["url"], self._blocklist, self._banned),
-            "gopher_repetition": web.gopher_repetition(c["gopher_repetition"]),
-            "gopher_quality": web.gopher_quality(c["gopher_quality"], self._stop_words),
-            "fineweb": web.fineweb(c["fineweb"]),
-            "c4": web.c4(c["c4"]),
-            "badwords": web.badwords(c["badwords"], self._badwords),
+            "url": url.url_rules(c["url"], self._blocklist, self._banned),
+            "gopher_repetition": gopher_repetition.gopher_repetition(c["gopher_repetition"]),
+            "gopher_quality": gopher_quality.gopher_quality(c["gopher_quality"], self._stop_words),
+            "fineweb": fineweb.fineweb(c["fineweb"]),
+            "c4": c4.c4(c["c4"]),
+            "badwords": badwords.badwords(c["badwords"], self._badwords),
             "code": code_rules(c["code"]),
             "books": book_rules(c["books"]),
             "pii": [pii_rewrite(c["pii"])],
@@ -200,9 +201,9 @@ class Filter:
                     cfg[name][k] = v
         extra = consts.get("terminal", "")
         return {
-            "gopher_quality": web.gopher_quality(cfg["gopher_quality"], self._stop_words),
-            "fineweb": web.fineweb(cfg["fineweb"], extra),
-            "c4": web.c4(cfg["c4"], extra),
+            "gopher_quality": gopher_quality.gopher_quality(cfg["gopher_quality"], self._stop_words),
+            "fineweb": fineweb.fineweb(cfg["fineweb"], extra),
+            "c4": c4.c4(cfg["c4"], extra),
         }
 
     def _code_langs(self) -> set:
@@ -223,13 +224,13 @@ class Filter:
             if kind == "url":
                 (self._blocklist.update if key == "blocklist" else self._banned.extend)(entries)
             elif kind == "stop" and entries:
-                self._stop_words[key] = web.compile_words(entries)
+                self._stop_words[key] = compile_words(entries)
             elif kind == "bad" and entries:
-                self._badwords[key] = web.compile_words(entries)
+                self._badwords[key] = compile_words(entries)
         if self.cfg["gopher_quality"]["stop_words"] == DEFAULTS["gopher_quality"]["stop_words"]:
             for lang, consts in self._lang_consts.items():  # the default lists: derived ones too
                 if consts.get("stop_words") and lang not in self._stop_words:
-                    self._stop_words[lang] = web.compile_words(consts["stop_words"])
+                    self._stop_words[lang] = compile_words(consts["stop_words"])
         _warm_up()
         self._ready = True
 
@@ -278,7 +279,7 @@ def _warm_up() -> None:
     after the first run), paid here rather than by the first batch."""
     for text in ("a b a b", "é è é è"):
         doc = Doc(text)
-        web.ngram_counts(doc, 2)  # scans the words too
+        gopher_repetition.ngram_counts(doc, 2)  # scans the words too
         code_stats(doc)
         count_flags(text)
 

@@ -32,7 +32,7 @@ Ukrainian Wikipedia pages on the Dolma sample for their short menu lines, and a 
 is a layout signal (menus, lists) more than a language one.
 
 * sentence-final marks: punctuation that ends >= 5% of the language's sentences and that the
-  rules' list (``curate.stages.filters.web.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
+  rules' list (``curate.stages.filters.text.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
   line-punctuation rule, C4's line test and its sentence count accept them for that language.
 
 English keeps its own constants (it is not in the file), so English results do not change.
@@ -58,7 +58,7 @@ NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "kor", "mya", "khm", "lao
 OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
-# English values the constants are scaled from (curate.stages.filters.web defaults).
+# English values the constants are scaled from (the rule families' defaults).
 EN = {"min_words": 50, "min_mean_word_length": 3.0, "max_mean_word_length": 10.0}
 
 
@@ -69,7 +69,7 @@ def is_word(w: str) -> bool:
 
 def passing_share(docs: list, entries: list, need: int = 2) -> float:
     """Share of ``docs`` (rules.Doc) in which the stop-word rule finds >= ``need`` of ``entries``."""
-    from curate.stages.filters.web import count_words
+    from curate.stages.filters.text import count_words
 
     return sum(count_words(d, entries, cap=need) >= need for d in docs) / max(1, len(docs))
 
@@ -80,7 +80,7 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
     none (the rule is skipped) if ``MAX_STOP_WORDS`` do not reach it. Candidates are the most frequent words, ranked by how many
     paragraphs the rule finds each in (as whole words, the way it matches them)."""
     from curate.stages.filters.rules import Doc
-    from curate.stages.filters.web import compile_words, count_words
+    from curate.stages.filters.text import compile_words, count_words
 
     freq = Counter(w for t in paragraphs for w in t.lower().split() if is_word(w))
     docs = [Doc(t) for t in paragraphs]
@@ -96,8 +96,8 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
 
 def terminal_marks(paragraphs: list[str]) -> str:
     """Punctuation that ends >= ``TERMINAL_SHARE`` of the language's sentences (the lines of
-    the paragraphs) and that ``curate.stages.filters.web.TERMINAL`` lacks."""
-    from curate.stages.filters.web import TERMINAL
+    the paragraphs) and that ``curate.stages.filters.text.TERMINAL`` lacks."""
+    from curate.stages.filters.text import TERMINAL
 
     ends = Counter(line.strip()[-1:] for t in paragraphs for line in t.split("\n") if line.strip())
     total = sum(ends.values())
@@ -119,7 +119,7 @@ def derive(corpora: Path, nonspace=()) -> dict:
             paras[lang].append(text)
     m_en = float(np.median([mean_word_length(t) for t in paras["en"]]))
     from curate.stages.filters.rules import Doc, load_list
-    from curate.stages.filters.web import compile_words
+    from curate.stages.filters.text import compile_words
 
     en_list = load_list("default", "stopwords_en.txt")
     target = passing_share([Doc(t) for t in paras["en"]], compile_words(en_list))

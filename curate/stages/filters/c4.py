@@ -1,0 +1,91 @@
+"""C4 rules and line cleaning: Raffel et al. 2020, "Exploring the Limits of Transfer Learning
+with a Unified Text-to-Text Transformer", section 2.2 (min words per line 3, min sentences 5).
+
+C4 sentences are counted as runs of terminal punctuation followed by space or the end (C4
+used NLTK's sentence splitter; abbreviations such as "Mr." count here).
+"""
+from __future__ import annotations
+
+import math
+import re
+from itertools import islice
+
+from curate.stages.filters.rules import Doc, Rewrite, Rule
+from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS, spaced
+
+C4 = {
+    "terminal_punct": True,  # drop lines that do not end in terminal punctuation (or end in an ellipsis)
+    "min_words_per_line": 3,  # drop lines with fewer words
+    "max_word_length": 1000,  # drop lines with a longer word (minified code, blobs)
+    "javascript": True,  # drop lines mentioning javascript
+    "policy": True,  # drop cookie / terms / privacy notice lines
+    "citations": True,  # strip [1], [edit], [citation needed]
+    "min_sentences": 5,  # page rule, on the cleaned text
+}
+
+POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+_CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?؟।]+[\"'”’»)\]]*(?=\s|$)|[。！？]+")
+
+
+def sentence_count(doc: Doc, cap: int, pattern: re.Pattern = _SENTENCE_END) -> int:
+    """Sentences, counted up to ``cap`` (the rule only needs to know whether there are enough)."""
+    return sum(1 for _ in islice(pattern.finditer(doc.text), cap))
+
+
+def sentence_end(extra: str = "") -> re.Pattern:
+    """``_SENTENCE_END`` with ``extra`` sentence-final marks (a language's own, e.g. Urdu ۔)."""
+    if not extra:
+        return _SENTENCE_END
+    return re.compile(_SENTENCE_END.pattern.replace("[.!?؟।]", f"[.!?؟।{re.escape(extra)}]", 1))
+
+
+def c4(cfg: dict, extra_terminal: str = "") -> list:
+    phrases = (("javascript",) if cfg["javascript"] else ()) + (POLICY if cfg["policy"] else ())
+    line_ok = _line_test(cfg, TERMINAL_CHARS | frozenset(extra_terminal))
+    ends = sentence_end(extra_terminal)
+
+    def clean(doc: Doc) -> tuple[str, dict]:
+        lines = doc.lines  # non-empty, stripped; like C4, blank lines are not kept
+        if cfg["citations"] and "[" in doc.text:
+            lines = [_CITATION.sub("", s).strip() if "[" in s else s for s in lines]
+            low = "\n".join(lines).lower()
+        else:
+            low = doc.lower
+        # A phrase in a line is in the whole text: look in the lines only for those found there.
+        found = [p for p in phrases if p in low]
+        drop = [any(map(s.__contains__, found)) for s in map(str.lower, lines)] if found else [False] * len(lines)
+        if not doc.nonspace:
+            drop = [d or not line_ok(s) for d, s in zip(drop, lines)]
+        kept = [s for d, s in zip(drop, lines) if not d]
+        return "\n".join(kept), {"c4_lines_removed": len(lines) - len(kept)}
+
+    return [
+        Rule("c4_lorem_ipsum", lambda d: d.lower.count("lorem ipsum"), "<=", 0),
+        Rule("c4_curly_bracket", lambda d: d.text.count("{"), "<=", 0),
+        Rewrite("c4_lines", clean),
+        Rule(
+            "c4_min_sentences",
+            spaced(lambda d: sentence_count(d, cfg["min_sentences"], ends)),
+            ">=",
+            cfg["min_sentences"],
+        ),
+    ]
+
+
+def _line_test(cfg: dict, terminal_chars: frozenset = TERMINAL_CHARS):
+    """The C4 word/punctuation line rules, for space-separated languages: line -> keep it?"""
+    terminal, max_len = cfg["terminal_punct"], cfg["max_word_length"]
+    min_words = math.ceil(cfg["min_words_per_line"])
+
+    def line_ok(line: str) -> bool:
+        # line[-1:] in a set: the endswith(TERMINAL) test, without trying 16 suffixes.
+        if terminal and (line[-1:] not in terminal_chars or line.endswith(ELLIPSES)):
+            return False
+        if min_words > 0 and len(line.split(None, min_words - 1)) < min_words:  # no more splits than needed
+            return False
+        # No word is longer than its line: split again only when one could be too long.
+        return len(line) <= max_len or max(map(len, line.split())) <= max_len
+
+    return line_ok
+
