@@ -99,7 +99,7 @@ def build(root: Path, docs: int, shards: int) -> dict:
 
 PHASES = {
     "floor": "pl.scan_parquet(f'{ROOT}/text/*.parquet').select(pl.col('text').str.len_chars().sum()).collect(engine='streaming')",
-    "audit": "from curate.audit.stats import main; assert main([ROOT]) == 0",
+    "audit": "from curate.audit.command import main; assert main([ROOT]) == 0",
 }
 RUNNER = """
 import json, resource, sys, time, io, contextlib

@@ -121,7 +121,7 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
 # command -> (module with main(argv) -> int, help)
 DELEGATED = {
     "train-quality": ("curate.stages.quality_train", "train a fastText quality classifier"),
-    "audit": ("curate.audit.stats", "statistics and an HTML report for a curate output or any corpus"),
+    "audit": ("curate.audit.command", "statistics and an HTML report for a curate output or any corpus"),
 }
 
 

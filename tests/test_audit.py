@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 from curate import output
-from curate.audit import report, stats as audit
+from curate.audit import command, report, scan, sketches, stats
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -121,7 +121,7 @@ def curated(corpora, tmp_path_factory) -> Path:
            "--output", str(root), "--stages", "ingest", "--progress", "off"]
     subprocess.run(cmd, check=True, cwd=REPO, capture_output=True)
     _simulate_later_stages(root)
-    assert audit.main([str(root)]) == 0
+    assert command.main([str(root)]) == 0
     return root
 
 
@@ -163,7 +163,7 @@ def test_length_percentiles_within_stated_error(curated, summary, key, expr):
     t = f"read_parquet('{curated}/text/*.parquet')"
     err = summary["percentile_relative_error"]
     assert err <= 0.01
-    ps = audit.PERCENTILES
+    ps = sketches.PERCENTILES
     quant = ", ".join(f"quantile_disc({expr}, {p / 100})" for p in ps)
     rows = q("SELECT domain, count(*), min({e}), max({e}), avg({e}), {quant} FROM {t} GROUP BY 1 UNION ALL "
              "SELECT 'all', count(*), min({e}), max({e}), avg({e}), {quant} FROM {t}", e=expr, quant=quant, t=t)
@@ -219,7 +219,7 @@ def test_funnel_and_checks(curated, summary):
     assert summary["funnel"][-1]["tokens_out"] == summary["tokens"]["in_mix"] == summary["tokens_written"]
     assert summary["checks"] and all(c["ok"] for c in summary["checks"])
     # deterministic: a second audit writes the same bytes; the report is a function of summary.json alone
-    assert output.json_bytes(audit.audit_output(str(curated))) == (curated / "stats" / "summary.json").read_bytes()
+    assert output.json_bytes(scan.audit_output(str(curated))) == (curated / "stats" / "summary.json").read_bytes()
     assert report.render(summary) == (curated / "report.html").read_text()
 
 
@@ -236,11 +236,11 @@ def test_top_and_distinct_hosts(curated, summary):
 
 def test_target_mix_sources():
     tok = {"mix": {"web": {"achieved": 0.5, "target": 0.6}, "code": {"achieved": 0.5, "target": 0.4}}}
-    assert audit.target_mix(tok, None, ["web", "code"]) == {"code": 0.4, "web": 0.6}
+    assert scan.target_mix(tok, None, ["web", "code"]) == {"code": 0.4, "web": 0.6}
     stats = {"stats": {"rebalance.mix.web.target": 0.75, "rebalance.mix.code.target": 0.25, "rebalance.mix.web.tokens": 9}}
-    assert audit.target_mix({"mix": {"web": {"achieved": 1.0}}}, stats, ["web", "code"]) == {"code": 0.25, "web": 0.75}
-    assert audit.target_mix(None, {"config": {"rebalance": {"targets": {"web": 3, "books": 1}}}}, ["web"]) == {"books": 0.25, "web": 0.75}
-    assert audit.target_mix(None, {"config": {"rebalance": {"targets": {}}}}, ["web"]) is None
+    assert scan.target_mix({"mix": {"web": {"achieved": 1.0}}}, stats, ["web", "code"]) == {"code": 0.25, "web": 0.75}
+    assert scan.target_mix(None, {"config": {"rebalance": {"targets": {"web": 3, "books": 1}}}}, ["web"]) == {"books": 0.25, "web": 0.75}
+    assert scan.target_mix(None, {"config": {"rebalance": {"targets": {}}}}, ["web"]) is None
 
 
 # ---------------------------------------------------------------- sketches
@@ -250,25 +250,25 @@ def test_sketches_merge():
     rng = np.random.default_rng(0)
     x = rng.lognormal(7, 2, 20000).astype(np.int64)
     df = pl.DataFrame({"domain": ["web"] * len(x), "language": None, "host": [f"h{i % 3000}.org" if i % 5 else f"big{i % 7}.org" for i in range(len(x))], "chars": x})
-    whole = audit.Partial().add_docs(df)
-    parts = [audit.Partial().add_docs(df[i : i + 3000]) for i in range(0, len(x), 3000)]
+    whole = stats.Partial().add_docs(df)
+    parts = [stats.Partial().add_docs(df[i : i + 3000]) for i in range(0, len(x), 3000)]
     merged = parts[0]
     for p in parts[1:]:
         merged = merged.merge(p)
     assert merged.length["web"].bins == whole.length["web"].bins  # exact merge
     srt = np.sort(x)
-    for p in audit.PERCENTILES:
+    for p in sketches.PERCENTILES:
         exact = srt[max(1, math.ceil(p / 100 * len(x))) - 1]
-        assert abs(merged.length["web"].quantile(p / 100) - exact) <= audit.REL_ERROR * exact
-    small = audit.TopK(capacity=50)  # a summary that has to drop counters
+        assert abs(merged.length["web"].quantile(p / 100) - exact) <= sketches.REL_ERROR * exact
+    small = sketches.TopK(capacity=50)  # a summary that has to drop counters
     for p in range(0, len(x), 1000):
-        small.merge(audit.TopK(50).update(df[p : p + 1000].group_by("host").len().iter_rows()))
+        small.merge(sketches.TopK(50).update(df[p : p + 1000].group_by("host").len().iter_rows()))
     truth = dict(df.group_by("host").len().iter_rows())
     assert small.error > 0
     for host, n in small.top(7):
         assert host.startswith("big") and n <= truth[host] <= n + small.error
-    hll = audit.HLL()
-    hll.add_hashes(pl.Series([f"host-{i}" for i in range(100000)]).hash(seed=audit.HASH_SEED).to_numpy())
+    hll = sketches.HLL()
+    hll.add_hashes(pl.Series([f"host-{i}" for i in range(100000)]).hash(seed=sketches.HASH_SEED).to_numpy())
     assert abs(hll.estimate() - 100000) < 3000
 
 
@@ -278,7 +278,7 @@ def test_sketches_merge():
 def test_corpus_dolma(corpora, tmp_path):
     dolma = corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"
     out = tmp_path / "dolma-audit"
-    assert audit.main(["--corpus", str(dolma), "--output", str(out)]) == 0
+    assert command.main(["--corpus", str(dolma), "--output", str(out)]) == 0
     s = json.loads((out / "stats" / "summary.json").read_text())
     assert s["kind"] == "corpus" and s["fields"] == {"text": "text", "url": "metadata.url", "language": None, "domain": "corpus"}
     src = f"read_json('{dolma}', format='newline_delimited')"
@@ -294,11 +294,11 @@ def test_corpus_dolma(corpora, tmp_path):
     # the CLI entry point, and a Parquet corpus with a domain column
     r = subprocess.run([sys.executable, "-m", "curate.cli", "audit", "--corpus", str(dolma), "--output", str(tmp_path / "cli")], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0 and "report:" in r.stdout
-    assert audit.main(["--corpus", str(dolma), "--text-field", "nope", "--output", str(tmp_path / "x")]) == 2
+    assert command.main(["--corpus", str(dolma), "--text-field", "nope", "--output", str(tmp_path / "x")]) == 2
 
 
 def test_corpus_parquet_matches_output(curated, summary, tmp_path):
-    s = audit.audit_corpus([str(curated / "text" / "*.parquet")])
+    s = scan.audit_corpus([str(curated / "text" / "*.parquet")])
     assert s["documents"] == summary["documents"] and s["length_chars"] == summary["length_chars"] and s["hosts"] == summary["hosts"]
 
 

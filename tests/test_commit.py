@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from curate import cli, commit, demo, output
-from curate.audit import stats as audit
+from curate.audit import command
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -73,7 +73,7 @@ def test_rerun_replaces_only_its_own_files_and_the_audit(tmp_path, corpora):
     out = tmp_path / "out"
     cfg = demo.write_demo(str(tmp_path / "d"))
     assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) == 0
-    assert audit.main([str(out)]) == 0
+    assert command.main([str(out)]) == 0
     m = commit.verify_output(str(out))
     listed = {e["file"] for e in m["files"]} | {e["file"] for e in m["derived"]} | {"manifest.json"}
     assert listed == set(snapshot(out))

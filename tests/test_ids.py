@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from curate import cli, commit, ids, output, schema
-from curate.audit import stats as audit
+from curate.audit import command, scan
 
 
 def run(*args) -> int:
@@ -53,7 +53,7 @@ def test_two_copies_of_a_file_are_one_corpus(tmp_path, corpora):
     assert m["counts"]["ingest"]["removed"] == {ids.RULE: n} and m["counts"]["ingest"]["docs_in"] == 2 * n
     run_json = json.loads((tmp_path / "o2" / "stats" / "run.json").read_text())
     assert run_json["counts"]["ingest"]["removed"][ids.RULE] == n
-    s = audit.audit_output(str(tmp_path / "o2"))
+    s = scan.audit_output(str(tmp_path / "o2"))
     assert s["removed"]["by_stage"]["ingest"]["rules"][ids.RULE]["total"] == n
     assert all(c["ok"] for c in s["checks"])
 
@@ -89,7 +89,7 @@ def test_different_records_sharing_an_id_both_survive_dedup(tmp_path):
     assert sorted(text["source_id"]) == ["7", "8"]
     m = commit.verify_output(str(out))
     assert m["counts"]["ingest"]["ids_renamed"] == 1
-    assert audit.audit_output(str(out))["funnel"][0]["ids_renamed"] == 1
+    assert scan.audit_output(str(out))["funnel"][0]["ids_renamed"] == 1
     # the variant that keeps the id does not depend on file order
     _jsonl(inp / "x.jsonl", [{"id": "8", "text": a_longer}, {"id": "7", "text": b}, {"id": "7", "text": a}])
     out2 = tmp_path / "out2"
@@ -145,7 +145,7 @@ def test_conservation_is_measured_and_checked(tmp_path):
     assert c["filter"]["rewrites"]["c4_lines_removed"] > 0 and c["filter"]["rewrites"]["c4_lines_chars_removed"] > 0
     run_json = json.loads((out / "stats" / "run.json").read_text())
     assert run_json["counts"]["filter"]["rewrites"] == c["filter"]["rewrites"]
-    assert audit.main([str(out)]) == 0
+    assert command.main([str(out)]) == 0
     assert "c4_lines_chars_removed" in (out / "report.html").read_text()
 
 

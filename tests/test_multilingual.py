@@ -179,7 +179,7 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
 
     import pyarrow.parquet as pq
 
-    from curate.audit import stats as audit
+    from curate.audit import command
 
     out, toml = tmp_path / "out", tmp_path / "run.toml"
     toml.write_text(  # languages = []: keep and label every language
@@ -187,7 +187,7 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
         f'[[inputs]]\nglob = "{corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"}"\ndomain = "web"\n'
     )
     subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
-    assert audit.main([str(out)]) == 0
+    assert command.main([str(out)]) == 0
     summary = json.loads((out / "stats" / "summary.json").read_text())
     keep = summary["language_keep"]
     # Independently: text rows and ledger rows by language.

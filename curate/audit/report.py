@@ -463,7 +463,7 @@ footer{color:var(--mute);font-size:12px;margin-top:22px}
 
 
 def render(s: dict) -> str:
-    """The report page for a summary (``curate.audit.stats`` summary dict)."""
+    """The report page for a summary (``curate.audit.scan`` summary dict)."""
     cols = colors(s["domains"])
     sub = f"{'curate output' if s['kind'] == 'curate' else 'corpus'} <code>{_e(s['source'])}</code>"
     if s.get("run") and s["run"].get("config_hash"):

@@ -1,0 +1,61 @@
+"""``curate audit``: the command line, and writing ``stats/summary.json`` and ``report.html``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import polars as pl
+
+from curate import output
+from curate.audit.scan import audit_corpus, audit_output
+from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
+
+
+def write(summary: dict, out: str) -> tuple[str, str]:
+    """Write OUT/stats/summary.json and OUT/report.html; return their paths."""
+    from curate.audit import report
+
+    from curate import commit
+
+    output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
+    output.write_atomic(out, "report.html", report.render(summary).encode("utf-8"))
+    if summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source"):
+        commit.record_derived(out, ["report.html", "stats/summary.json"])  # a later run may replace them
+    return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
+    ap.add_argument("dir", nargs="?", help="a curate output directory (report.html and stats/summary.json go into it)")
+    ap.add_argument("--corpus", action="append", metavar="GLOB", help="audit any Parquet or JSONL files instead (repeatable)")
+    ap.add_argument("--text-field", help=f"text column for --corpus (default: first of {', '.join(TEXT_FIELDS)}); dotted names reach nested fields")
+    ap.add_argument("--url-field", help=f"url column (default: first of {', '.join(URL_FIELDS)})")
+    ap.add_argument("--language-field", help=f"language column (default: first of {', '.join(LANGUAGE_FIELDS)})")
+    ap.add_argument("--domain", default="corpus", help="domain name for --corpus files without a domain column")
+    ap.add_argument("--output", help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
+    ap.add_argument("--examples", type=int, default=EXAMPLES, help="removed examples shown per rule")
+    ap.add_argument("--top", type=int, default=25, help="top hosts and languages listed")
+    ns = ap.parse_args(argv)
+    if bool(ns.dir) == bool(ns.corpus):
+        ap.error("give either a curate output DIR or --corpus GLOB")
+    try:
+        if ns.dir:
+            s = audit_output(ns.dir, ns.examples, ns.top)
+        else:
+            s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)
+        paths = write(s, ns.output or ns.dir or "curate-audit")
+    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
+        print(f"curate audit: {e}", file=sys.stderr)
+        return 2
+    for w in s["warnings"]:
+        print(f"curate audit: warning: {w}", file=sys.stderr)
+    for c in s["checks"]:
+        if not c["ok"]:
+            print(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}", file=sys.stderr)
+    d = s["documents"]
+    print(f"{d['total']:,} documents ({', '.join(f'{k} {v:,}' for k, v in sorted(d['by_domain'].items()))}); "
+          f"{s['removed']['total']:,} removed; {s['quarantine']['total']:,} quarantined")
+    print(f"summary: {paths[0]}\nreport:  {paths[1]}")
+    return 0
+

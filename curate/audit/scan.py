@@ -1,0 +1,276 @@
+"""Reading for the audit: a Parquet/JSONL corpus or a curate output, file by file, into
+``Partial`` statistics (curate/audit/stats.py), and the summary of a curate output (funnel,
+checks, domain mix)."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import polars as pl
+
+from curate import output, schema
+from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
+
+
+def _field(schema_: pl.Schema, dotted: str) -> pl.Expr | None:
+    """An expression for a (dotted, nested) field, or None when the schema lacks it."""
+    head, *rest = dotted.split(".")
+    if head not in schema_:
+        return None
+    expr, typ = pl.col(head), schema_[head]
+    for part in rest:
+        if not isinstance(typ, pl.Struct) or part not in {f.name for f in typ.fields}:
+            return None
+        typ = next(f.dtype for f in typ.fields if f.name == part)
+        expr = expr.struct.field(part)
+    return expr
+
+
+def _first(schema_: pl.Schema, names) -> tuple[str, pl.Expr] | tuple[None, None]:
+    for n in names:
+        e = _field(schema_, n)
+        if e is not None:
+            return n, e
+    return None, None
+
+
+def host_expr(url: pl.Expr) -> pl.Expr:
+    h = url.str.extract(HOST_RE, 1).str.to_lowercase().str.strip_suffix(".").str.replace(r"^www\.", "")
+    return pl.when(h != "").then(h)
+
+
+def _batches(lf: pl.LazyFrame):
+    yield from lf.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True, engine="streaming")  # deterministic sums
+
+
+def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
+    name = path.lower()
+    if name.endswith(".parquet"):
+        return pl.scan_parquet(path)
+    if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
+        return pl.scan_ndjson(path, infer_schema_length=infer)
+    raise ValueError(f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
+
+
+def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
+    """The normalized columns the audit reads (domain, language, host, chars and the stage columns).
+
+    Field arguments are a name, a list of candidates or None (the usual names); dotted
+    names reach into nested objects (``metadata.url``). Returns the frame and the fields used.
+    """
+    sch = lf.collect_schema()
+    as_list = lambda v, d: d if v is None else ([v] if isinstance(v, str) else list(v))  # noqa: E731
+    tname, texpr = _first(sch, as_list(text, TEXT_FIELDS))
+    if texpr is None:
+        raise ValueError(f"{where}no text field: none of {as_list(text, TEXT_FIELDS)} is present (columns: {', '.join(sch.names())}); use --text-field")
+    uname, uexpr = _first(sch, as_list(url, URL_FIELDS))
+    lname, lexpr = _first(sch, as_list(language, LANGUAGE_FIELDS))
+    cols = [
+        (pl.col("domain").cast(pl.String) if "domain" in sch else pl.lit(domain)).alias("domain"),
+        (lexpr.cast(pl.String) if lexpr is not None else pl.lit(None, pl.String)).alias("language"),
+        (host_expr(uexpr.cast(pl.String)) if uexpr is not None else pl.lit(None, pl.String)).alias("host"),
+        texpr.cast(pl.String).str.len_chars().cast(pl.Int64).fill_null(0).alias("chars"),
+    ]
+    for col, name in (("num_tokens", "tokens"), ("repeat", "repeat"), ("quality_score", "quality"), ("dup_group_size", "dup")):
+        if col in sch:
+            cols.append(pl.col(col).cast(pl.Float64 if name == "quality" else pl.Int64).alias(name))
+    return lf.select(cols), {"text": tname, "url": uname, "language": lname, "domain": "domain" if "domain" in sch else domain}
+
+
+def audit_files(files: list[str], partial: Partial, **fields) -> dict:
+    """Add the documents of every file to ``partial``, one streamed file at a time.
+
+    Returns the fields used (of the last file). A JSONL file whose schema changes after the
+    first lines is read again with the schema inferred from all of it.
+    """
+    used = {}
+    for f in files:
+        for infer in (1000, None):
+            one = Partial(partial.examples_k)
+            try:
+                frame, used = doc_frame(_scan(f, infer), where=f"{f}: ", **fields)
+                for b in _batches(frame):
+                    one.add_docs(b)
+                break
+            except pl.exceptions.ComputeError:
+                if infer is None or f.lower().endswith(".parquet"):
+                    raise
+        partial.merge(one)
+    return used
+
+
+def _scan_kind(root: str, files: list[str], partial: Partial, kind: str) -> None:
+    """Stream the ledger or quarantine shards into the partial, with each row's index in its file."""
+    add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
+    for rel in files:
+        lf = pl.scan_parquet(f"{root}/{rel}").with_row_index("row")
+        for b in _batches(lf):
+            add(b, rel)
+
+
+def _read_json(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
+    """Relative paths of a kind's shards: from the manifest, else whatever is on disk."""
+    if manifest and kind in manifest.get("outputs", {}):
+        return [e["file"] for e in manifest["outputs"][kind]]
+    return sorted(os.path.relpath(p, root) for p in glob.glob(f"{root}/{kind}/*.parquet"))
+
+
+def _stage_order(stage: str) -> int:
+    return schema.STAGES.index(stage) if stage in schema.STAGES else len(schema.STAGES)
+
+
+def language_keep(s: dict, stages: list[str]) -> dict:
+    """Per language and stage: documents in, removed, and the keep rate. A language's documents
+    entering a stage are those kept at the end plus those removed by it or a later stage (the
+    ledger row carries the language langid gave; before langid, ``unknown``)."""
+    by_stage = s["removed"]["by_stage_language"]
+    out = {}
+    for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
+        left, rows = s["documents"]["by_language"].get(lang, 0), {}
+        for st in reversed(stages):
+            removed = by_stage.get(st, {}).get(lang, 0)
+            left += removed
+            rows[st] = {"docs_in": left, "removed": removed, "keep_rate": (left - removed) / left if left else None}
+        out[lang] = {st: rows[st] for st in stages}
+    return out
+
+
+def funnel(counts: dict | None, stats: dict, s: dict) -> list[dict]:
+    """Documents in/out per stage, from the manifest counts or, without them, the ledger."""
+    removed = {st: e["total"] for st, e in s["removed"]["by_stage"].items()}
+    out = []
+    if counts:
+        for st in sorted(counts, key=_stage_order):
+            c = counts[st]
+            e = {"stage": st, "docs_in": c["docs_in"], "docs_out": c["docs_out"], "removed": sum(c["removed"].values()),
+                 "quarantined": c.get("quarantined", 0), "bytes_out": c.get("bytes_out"),
+                 "rewrites": c.get("rewrites", {}), "ids_renamed": c.get("ids_renamed", 0)}
+            tok = next((stats[k] for k in (f"{st}.tokens", f"{st}.mix_tokens") if isinstance(stats.get(k), int)), None)
+            if tok is not None:
+                e["tokens_out"] = tok
+            out.append(e)
+        return out
+    docs = s["documents"]["total"]
+    for st in sorted(set(removed) | {"ingest"}, key=_stage_order, reverse=True):
+        q = s["quarantine"]["total"] if st == "ingest" else 0
+        out.insert(0, {"stage": st, "docs_in": docs + removed.get(st, 0) + q, "docs_out": docs, "removed": removed.get(st, 0), "quarantined": q})
+        docs += removed.get(st, 0) + q
+    return out
+
+
+def checks(fun: list[dict], s: dict, from_manifest: bool, tok_manifest: dict | None) -> list[dict]:
+    """Every record accounted for: the manifest's counts against the rows actually written."""
+    if not from_manifest:
+        return []
+    removed = {st: e["total"] for st, e in s["removed"]["by_stage"].items()}
+    out = [{"check": f"ledger rows of {e['stage']} = removed by {e['stage']}", "expected": e["removed"], "found": removed.get(e["stage"], 0)} for e in fun]
+    if fun:
+        out.append({"check": "text rows = documents out of the last stage", "expected": fun[-1]["docs_out"], "found": s["documents"]["total"]})
+        out.append({"check": "quarantine rows = quarantined at ingest", "expected": sum(e["quarantined"] for e in fun), "found": s["quarantine"]["total"]})
+    if tok_manifest and not tok_manifest.get("packed") and s["tokens"] and s["tokens_written"] is not None:
+        out.append({"check": "tokens in tokens/ = num_tokens × repeat of the text", "expected": s["tokens_written"], "found": s["tokens"]["in_mix"]})
+    for c in out:
+        c["ok"] = c["expected"] == c["found"]
+    return out
+
+
+def target_mix(tok_manifest: dict | None, manifest: dict | None, domains) -> dict | None:
+    """The target token fraction per domain: tokens/manifest.json's mix, else rebalance's stats
+    (``rebalance.mix.<domain>.target``), else the config's ``rebalance.targets``; None if none."""
+    mix = (tok_manifest or {}).get("mix") or {}
+    t = {d: m["target"] for d, m in mix.items() if isinstance(m, dict) and isinstance(m.get("target"), (int, float))}
+    stats = (manifest or {}).get("stats") or {}
+    t = t or {d: stats[f"rebalance.mix.{d}.target"] for d in domains if f"rebalance.mix.{d}.target" in stats}
+    t = t or (((manifest or {}).get("config") or {}).get("rebalance") or {}).get("targets") or {}
+    total = sum(t.values())
+    return {d: w / total for d, w in sorted(t.items())} if total > 0 else None
+
+
+def domain_mix(s: dict, target: dict | None) -> dict:
+    if s["tokens"]:
+        measure, amounts = "tokens", s["tokens"]["in_mix_by_domain"]
+    else:
+        measure, amounts = "characters", s["characters"]["by_domain"]
+    total = sum(amounts.values()) or 1
+    return {"measure": measure, "achieved": {d: amounts.get(d, 0) / total for d in s["domains"]}, "target": target}
+
+
+def _tokens_written(tok_manifest: dict | None) -> int | None:
+    v = ((tok_manifest or {}).get("tokens") or {}).get("total")
+    return v if isinstance(v, int) else None
+
+
+def inside_documents(stats: dict) -> dict | None:
+    """What the stages cut out of documents they kept (line dedup, decontamination's cut mode)
+    and the evaluation sets decontamination used, from the run's stats."""
+    keys = ("linededup.docs_changed", "linededup.lines_removed", "linededup.chars_removed", "linededup.chars_in",
+            "linededup.frequent_lines", "decontaminate.eval_items", "decontaminate.eval_items_too_short",
+            "decontaminate.eval_ngrams", "decontaminate.cut_docs", "decontaminate.cut_chars")
+    out = {k: stats[k] for k in keys if isinstance(stats.get(k), int)}
+    if not out:
+        return None
+    if out.get("linededup.chars_in"):
+        out["linededup.chars_removed_share"] = out.get("linededup.chars_removed", 0) / out["linededup.chars_in"]
+    return out
+
+
+def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
+    """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
+    root = root.rstrip("/")
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"{root}: no such directory")
+    manifest = _read_json(f"{root}/{output.MANIFEST}")
+    run = _read_json(f"{root}/stats/run.json") or {}
+    tok_manifest = _read_json(f"{root}/tokens/manifest.json")
+    warnings = [] if manifest else [f"{output.MANIFEST} is missing: not a finished curate output; the funnel is rebuilt from the ledger"]
+    partial = Partial(examples)
+    text = _files(root, manifest, "text")
+    audit_files([f"{root}/{f}" for f in text], partial, text="text", url="url", language="language")
+    _scan_kind(root, _files(root, manifest, "ledger"), partial, "ledger")
+    _scan_kind(root, _files(root, manifest, "quarantine"), partial, "quarantine")
+    s = partial.summary(top)
+    counts = (manifest or {}).get("counts") or run.get("counts")
+    fun = funnel(counts, (manifest or {}).get("stats") or run.get("stats") or {}, s)
+    s.update(inside_documents=inside_documents((manifest or {}).get("stats") or run.get("stats") or {}))
+    s.update(tokens_written=_tokens_written(tok_manifest))
+    s.update(
+        format=FORMAT,
+        kind="curate",
+        source=os.path.abspath(root),
+        files={"text": len(text), "ledger": len(_files(root, manifest, "ledger")), "quarantine": len(_files(root, manifest, "quarantine"))},
+        funnel=fun,
+        checks=checks(fun, s, bool(counts), tok_manifest),
+        language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
+        domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
+        run={k: (manifest or {}).get(k) for k in ("config_hash", "format")} | {"stages": [e["stage"] for e in fun]},
+        warnings=warnings,
+    )
+    return s
+
+
+def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fields) -> dict:
+    """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
+    files = []
+    for g in globs:
+        found = [g] if "://" in g else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
+        if os.path.isdir(g):
+            found = sorted(p for p in glob.glob(f"{g}/**/*", recursive=True) if os.path.isfile(p) and not os.path.basename(p).startswith("."))
+        if not found:
+            raise FileNotFoundError(f"--corpus {g!r} matches no files")
+        files += found
+    partial = Partial(examples)
+    used = audit_files(files, partial, **fields)
+    s = partial.summary(top)
+    s.update(format=FORMAT, kind="corpus", source=", ".join(globs), files={"documents": len(files)}, fields=used,
+             funnel=None, checks=[], domain_mix=domain_mix(s, None), tokens_written=None, run=None, warnings=[])
+    return s
+
