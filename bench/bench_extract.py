@@ -62,7 +62,7 @@ def gold_pages(corpora: Path, name: str) -> list[dict]:
 
 def write_gold_warc(path: Path, pages: list[dict]) -> None:
     """One response record per page; the record's URI is a stand-in (gold keys are not all URLs)."""
-    from curate.readers.warc import write_warc
+    from curate.readers.warc_writer import write_warc
 
     write_warc(str(path), [(f"https://gold.test/{i}", p["html"], "text/html", 200) for i, p in enumerate(pages)])
 
@@ -124,9 +124,9 @@ def shingle_scores(texts: list[str], golds: list[str]) -> dict:
 
 def _helper_cpu() -> float:
     """CPU seconds used so far by this thread's extraction helper process (Linux /proc)."""
-    from curate.readers import warc
+    from curate.readers import extract_helper
 
-    h = getattr(warc._local, "helper", None)
+    h = getattr(extract_helper._local, "helper", None)
     try:
         with open(f"/proc/{h.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -154,7 +154,7 @@ def page_hints(html: bytes) -> dict:
     from resiliparse.parse.html import HTMLTree
 
     from curate.readers import extract
-    from curate.readers.warc import _html_encoding
+    from curate.readers.html import _html_encoding
 
     return extract.page_hints(HTMLTree.parse(html.decode(_html_encoding(html, None), errors="replace")))
 

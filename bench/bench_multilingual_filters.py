@@ -30,7 +30,7 @@ from curate.stages.filters import NONSPACE, Filter
 from curate.stages.langid import LangID
 from curate.stages.multilingual_data import lingua_documents
 from curate.readers.common import Limits
-from curate.readers.warc import extract_html
+from curate.readers.extract_helper import extract_html
 
 REPO = Path(__file__).resolve().parents[1]
 # The word- and sentence-based rules the per-language constants touch (others do not change).

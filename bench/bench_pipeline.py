@@ -179,7 +179,7 @@ def load_pools() -> dict:
     pages = []
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    from curate.readers.warc import _decode_body
+    from curate.readers.html import decode_body as _decode_body
 
     for w in ("web/cc_main_2020_34_resiliparse_sample.warc.gz", "web/dolma_wget_sample-0000.warc.gz", "web/cc_whirlwind/whirlwind.warc.gz"):
         with open(CORPORA / w, "rb") as f:
@@ -277,7 +277,7 @@ def make_doc(pools: dict, src: str, k: int) -> dict:
 
 def build_corpus(pools: dict, root: Path, docs: int, scale: int) -> dict:
     """Write one scale's inputs and config under root; returns its description."""
-    from curate.readers.warc import write_warc
+    from curate.readers.warc_writer import write_warc
 
     raw = root / "raw"
     n = {src: round(docs * share * scale) for src, share in SHARES.items()}

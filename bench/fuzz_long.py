@@ -140,7 +140,7 @@ def worker(target: str, seconds: float, seed: int, out: Path, slow_s: float) -> 
             run = lambda: tf.check_reader(target, name, data, limits)  # noqa: E731
         elif target == "html":
             body = html_input(rng)
-            from curate.readers.warc import write_warc
+            from curate.readers.warc_writer import write_warc
 
             src = out / "html-input.warc.gz"
             write_warc(str(src), [("https://fuzz.example/", body, "text/html", 200)])

@@ -132,7 +132,7 @@ CODE_FILES = {
 
 def write_demo(root: str, seed: int = 7) -> str:
     """Write raw shards under ROOT/raw and a config ROOT/demo.toml; return the config path."""
-    from curate.readers.warc import write_warc
+    from curate.readers.warc_writer import write_warc
 
     rng = random.Random(seed)
     raw = os.path.join(root, "raw")

@@ -94,7 +94,7 @@ NAV = '<ul class="menu">' + "".join(f'<li><a href="/{i}">Section {i}</a></li>' f
 
 
 def test_blocks_keep_article_drop_navigation_and_comments(tmp_path):
-    from curate.readers.warc import html_to_text
+    from curate.readers.html import html_to_text
 
     html = page(
         NAV + "<div><h1>The headline</h1>" + ARTICLE + "</div>"
@@ -113,7 +113,7 @@ def test_blocks_keep_article_drop_navigation_and_comments(tmp_path):
 
 def test_blocks_keep_prose_with_inline_links():
     """Encyclopedia prose links many words; link density alone would call it navigation."""
-    from curate.readers.warc import html_to_text
+    from curate.readers.html import html_to_text
 
     para = "<p>" + " ".join(f'<a href="/w/{i}">Linked{i}</a> word' for i in range(20)) + " end.</p>"
     text, _ = html_to_text(page("<div>" + para * 3 + "</div>"))
@@ -121,7 +121,7 @@ def test_blocks_keep_prose_with_inline_links():
 
 
 def test_content_language_hint():
-    from curate.readers.warc import html_to_text
+    from curate.readers.html import html_to_text
 
     _, info = html_to_text(page(ARTICLE, head='<meta http-equiv="Content-Language" content="fr-CA">', lang=""))
     assert info["content_language"] == "fr-CA" and "html_lang" not in info and "title" not in info
@@ -140,7 +140,7 @@ def test_config_ingest_extractor(tmp_path):
 
 
 def test_cli_extractor_choice_reaches_the_reader(tmp_path):
-    from curate.readers.warc import write_warc
+    from curate.readers.warc_writer import write_warc
 
     warc = tmp_path / "p.warc.gz"
     write_warc(str(warc), [("https://example.test/a", page(NAV + ARTICLE), "text/html", 200)])

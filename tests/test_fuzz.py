@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from curate import schema
 from curate.readers import read_shard
 from curate.readers.common import Limits, Shard
-from curate.readers.warc import _record, write_warc
+from curate.readers.warc_writer import _record, write_warc
 
 FUZZ = settings(
     max_examples=40,
@@ -163,11 +163,11 @@ def test_parser_blowup_is_stopped_by_the_wall_clock(tmp_path):
 
 def test_slow_extraction_is_quarantined_after_the_fact(tmp_path, monkeypatch):
     """Where no helper process can run, extraction is in-process and judged by its CPU time."""
-    import curate.readers.warc as warc
+    import curate.readers.extract_helper as helper
 
-    monkeypatch.setattr(warc, "_helper", lambda: None)
+    monkeypatch.setattr(helper, "_helper", lambda: None)
     clock = iter(range(0, 10_000, 3))  # every reading of the clock is 3 s after the last
-    monkeypatch.setattr(warc.time, "thread_time", lambda: float(next(clock)))
+    monkeypatch.setattr(helper.time, "thread_time", lambda: float(next(clock)))
     p = tmp_path / "slow.warc.gz"
     write_warc(str(p), [("https://a.example/slow", GOOD, "text/html", 200), ("https://a.example/t", b"plain text", "text/plain", 200)])
     r = read_all(p, "warc", limits=Limits(max_extract_seconds=2.5))
@@ -192,12 +192,12 @@ def test_helper_crash_costs_one_page(tmp_path, monkeypatch):
     import os
     import signal
 
-    import curate.readers.warc as warc
+    import curate.readers.extract_helper as helper
 
     p = tmp_path / "two.warc.gz"
     write_warc(str(p), [("https://a.example/1", GOOD, "text/html", 200), ("https://a.example/2", GOOD, "text/html", 200)])
     read_all(p, "warc")  # the helper is up
-    real = warc._Helper.call
+    real = helper._Helper.call
     calls = []
 
     def crash_first(self, request, timeout):
@@ -208,7 +208,7 @@ def test_helper_crash_costs_one_page(tmp_path, monkeypatch):
             return self.replies.get(timeout=timeout)  # None: the reader thread saw EOF
         return real(self, request, timeout)
 
-    monkeypatch.setattr(warc._Helper, "call", crash_first)
+    monkeypatch.setattr(helper._Helper, "call", crash_first)
     r = read_all(p, "warc")
     assert [q["reason"] for q in r["quarantine"]] == ["html_extraction_error"]
     assert "died" in r["quarantine"][0]["detail"]

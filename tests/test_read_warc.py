@@ -14,7 +14,9 @@ import pytest
 
 from curate.readers import read_shard
 from curate.readers.common import Bad, Doc, Limits, Shard
-from curate.readers.warc import _dechunk, read_warc, read_wet, write_warc
+from curate.readers.html import _dechunk
+from curate.readers.warc import read_warc, read_wet
+from curate.readers.warc_writer import write_warc
 
 REAL_WARCS = [
     "web/cc_main_2020_34_resiliparse_sample.warc.gz",

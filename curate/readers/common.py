@@ -47,7 +47,7 @@ class Limits:
     max_html_bytes: int = 4 << 20  # decoded HTML of one page [html_too_large]
     max_html_depth: int = 256  # element nesting depth of one parsed page [html_too_deep]
     # CPU seconds of one page's extraction [extract_timeout]; a page still running after
-    # 2x this + 1 s of wall time is stopped (see curate.readers.warc, extraction helper)
+    # 2x this + 1 s of wall time is stopped (see curate.readers.extract_helper)
     max_extract_seconds: float = 5.0
     # Not a limit: the HTML main-content extractor (config ingest.extractor; curate.readers.extract)
     extractor: str = "blocks"
