@@ -7,7 +7,7 @@ times, in batches of 1,000 as the pipeline sees them. Measured, best of 5:
 
 * raw predict -- ``model.predict(lines, k=-1)`` on the already-prepared lines (one line per
                  document, newlines folded, cut to prefix_chars): the floor;
-* stage score -- ``curate.stages.quality.Quality.score(batch)``: preparing the lines from the Arrow
+* stage score -- ``curate.stages.quality.QualityStage.score(batch)``: preparing the lines from the Arrow
                  column, predict, picking the positive label's probability, adding the column;
 * pipeline    -- (``--pipeline``) ``curate run --stages ingest,quality`` with a top_fraction rule,
                  ingest and writing included, on the DirectRunner.
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from curate import schema
-    from curate.stages.quality import Quality, prepare
+    from curate.stages.quality import QualityStage, prepare
 
     with gzip.open(CORPORA / SOURCE, "rt", encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f] * args.copies
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         )
         for i in range(0, len(texts), 1000)
     ]
-    stage = Quality({"web": {"model": args.model, "prefix_chars": args.prefix_chars}}).setup()
+    stage = QualityStage({"web": {"model": args.model, "prefix_chars": args.prefix_chars}}).setup()
     model = stage.models["web"]
     lines = [prepare(b.column("text"), args.prefix_chars) for b in batches]
 

@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import jaccard_truth as jt  # noqa: E402  (the truth: no curate code)
 from curate import schema  # noqa: E402
 from curate.stages.dedup import cluster  # noqa: E402  (the system under test)
-from curate.stages.dedup.stage import Dedup  # noqa: E402
+from curate.stages.dedup.stage import DedupStage  # noqa: E402
 
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
 RATES = (0.01, 0.03, 0.05, 0.10, 0.15, 0.20)
@@ -215,7 +215,7 @@ def build_corpus(root: Path = CORPORA, docs: int = 8000, seed: int = 0):
 def run_dedup(texts, ids, cfg: dict | None = None, batch_size: int = 1000):
     """{removed id: (kept id, estimated J)} from the dedup stage's own steps in one process
     (entries per batch, one bucket table, best edges), and the seconds it took."""
-    stage = Dedup(cfg or {})
+    stage = DedupStage(cfg or {})
     t0 = time.perf_counter()
     tables = []
     for s in range(0, len(texts), batch_size):

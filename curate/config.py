@@ -34,6 +34,43 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+@dataclass(frozen=True)
+class Check:
+    """What a config key allows beyond its default's type: a range and/or a set of choices
+    (each element, for a list). Declared per section (``RUN_CHECKS``, a stage's ``CHECKS``) and
+    applied by ``merge_section`` and ``check_values``: one set of rules and messages."""
+
+    min: float | None = None
+    max: float | None = None
+    below: float | None = None  # an exclusive upper bound
+    choices: tuple = ()
+    expected: str = ""  # how a message names what is allowed, when "must be >= min" is not enough
+
+    def problem(self, value) -> str | None:
+        if self.choices:
+            bad = [v for v in (value if isinstance(value, list) else [value]) if v not in self.choices]
+            return f"{bad[0]!r} is not one of {', '.join(map(str, self.choices))}" if bad else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected {self.expected or 'a number'}, got {value!r}"
+        lo, hi, below = self.min, self.max, self.below
+        if (lo is not None and value < lo) or (hi is not None and value > hi) or (below is not None and value >= below):
+            if self.expected:
+                return f"expected {self.expected}, got {value!r}"
+            if hi is None and below is None:
+                return f"must be >= {lo}, got {value!r}"
+            return f"must lie in [{lo}, {hi}], got {value!r}" if hi is not None else f"must lie in [{lo}, {below}), got {value!r}"
+        return None
+
+
+def check_values(where: str, section: dict, checks: dict | None) -> None:
+    """Raise ValueError("where.key: problem") for the first value of ``section`` its Check refuses
+    (for a stage class built without config.load)."""
+    for k, c in (checks or {}).items():
+        problem = c.problem(section[k]) if k in section else None
+        if problem:
+            raise ValueError(f"{where}.{k}: {problem}")
+
+
 RUN_DEFAULTS = {
     "output": "",
     "shards": 4,  # Parquet files per output kind (text, ledger, quarantine)
@@ -43,8 +80,13 @@ RUN_DEFAULTS = {
 }
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
+LIMIT_CHECKS = {f: Check(min=1) for f in LIMIT_DEFAULTS}
 
-RUN_CHOICES = {"progress": ("auto", "on", "off"), "shuffle_compression": ("none", "lz4", "zstd")}
+RUN_CHECKS = {
+    "shards": Check(min=1),
+    "progress": Check(choices=("auto", "on", "off")),
+    "shuffle_compression": Check(choices=("none", "lz4", "zstd")),
+}
 
 
 INPUT_KEYS = {
@@ -94,12 +136,15 @@ def _check_type(where: str, value, default):
     return value
 
 
-def merge_section(where: str, defaults: dict, given: dict, errors: list | None = None, shapes: dict | None = None) -> dict:
+def merge_section(
+    where: str, defaults: dict, given: dict, errors: list | None = None, shapes: dict | None = None, checks: dict | None = None
+) -> dict:
     """Defaults overlaid with ``given``; unknown keys and wrong types are errors.
 
     Nested dict defaults are merged recursively; a default of ``None`` or ``{}`` accepts any value.
     ``shapes`` maps a key to the types it accepts when that is more than its default's type
-    (a stage's ``SHAPES``: the stage checks such a value itself). Errors are appended to
+    (a stage's ``SHAPES``: the stage checks such a value itself); ``checks`` maps a key to its
+    ``Check`` (ranges, choices: a stage's ``CHECKS``). Errors are appended to
     ``errors`` when given (every mistake of the section), else the first one is raised.
     """
     errs: list[str] = [] if errors is None else errors
@@ -123,6 +168,9 @@ def merge_section(where: str, defaults: dict, given: dict, errors: list | None =
                 out[k] = merge_section(f"{where}.{k}", d, v, errs)
             else:
                 out[k] = _check_type(f"{where}.{k}", v, d)
+                problem = checks[k].problem(v) if checks and k in checks else None
+                if problem:
+                    raise ConfigError(f"{where}.{k}: {problem}")
         except ConfigError as e:
             errs.extend(e.messages)
     if errors is None and errs:
@@ -201,16 +249,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     for k in raw:
         if k not in known:
             errors.append(f"{k}: unknown section{did_you_mean(k, known)}; allowed: {', '.join(sorted(known))}")
-    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors)
-    limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}), errors)
-    if run["shards"] < 1:
-        errors.append(f"run.shards: must be >= 1, got {run['shards']}")
-    for k, allowed in RUN_CHOICES.items():
-        if run[k] not in allowed:
-            errors.append(f"run.{k}: {run[k]!r} is not one of {', '.join(allowed)}")
-    for k, v in limits.items():
-        if v < 1:
-            errors.append(f"limits.{k}: must be >= 1, got {v}")
+    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors, checks=RUN_CHECKS)
+    limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}), errors, checks=LIMIT_CHECKS)
     inputs = raw.get("inputs", [])
     if not isinstance(inputs, list):
         errors.append("inputs: expected a list of tables ([[inputs]] in TOML)")
@@ -236,7 +276,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             continue  # a stage that does not run needs no config
         before = len(errors)
         cls = stage_table.stage_class(s)
-        sections[s] = merge_section(s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None))
+        sections[s] = merge_section(s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None))
         if s in run["stages"] and len(errors) == before:  # the stage's own checks need well-typed values
             try:
                 check_stage(s, sections[s])

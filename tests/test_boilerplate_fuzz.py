@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from test_fuzz import make_batch, texts_st
 
 from curate.stages.dedup import cluster
-from curate.stages.decontaminate import Decontaminate
+from curate.stages.decontaminate import DecontaminateStage
 from curate.stages.linededup import LineDedupStage
-from curate.stages.urldedup import UrlDedup, normalize_url
+from curate.stages.urldedup import UrlDedupStage, normalize_url
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -38,14 +38,14 @@ def test_stages_account_for_every_document(tmp_path_factory, texts, seed):
     kept, ledger, stats = ld.apply(batch, ld.frequent_rows(ld.line_rows(batch)))
     accounted(batch, kept, ledger)
     assert stats["linededup.chars_removed"] >= 0
-    ud = UrlDedup({"domains": ["web", "code", "books"]})
+    ud = UrlDedupStage({"domains": ["web", "code", "books"]})
     removals = cluster.best_edges(ud.edges(ud.entries(batch)))
     kept, ledger = ud.apply(batch, removals, cluster.absorbed(removals))
     accounted(batch, kept, ledger)
     ev = tmp_path_factory.mktemp("ev") / "eval.txt"
     ev.write_text("\n".join(t.replace("\n", " ") for t in texts[:2]) + "\n", encoding="utf-8", errors="replace")
     for mode in ("remove", "cut"):
-        dc = Decontaminate({"eval_sets": [{"glob": str(ev)}], "mode": mode}).setup()
+        dc = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "mode": mode}).setup()
         kept, ledger = dc.process(batch)
         accounted(batch, kept, ledger)
         assert kept.schema.field("text").type == pa.large_string()

@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.config import Check, check_values
 from curate.stages.filters.rules import DATA, check_type, merge
 
 DEFAULTS = {
@@ -118,6 +119,11 @@ class LangID:
 
     name = "langid"
     DEFAULTS = DEFAULTS
+    CHECKS = {
+        "max_chars": Check(min=1, expected="an integer >= 1"),
+        "threshold": Check(min=0, max=1, expected="a probability in [0, 1]"),
+        "detector": Check(choices=tuple(DETECTORS)),
+    }
     SHAPES = {"languages": (list, dict, str)}  # checked by _targets
 
     def __init__(self, cfg: dict | None = None):
@@ -127,12 +133,7 @@ class LangID:
             self.cfg["languages"] = DEFAULTS["languages"]
         if not isinstance(self.cfg["model"], str) or not self.cfg["model"]:
             raise ValueError("langid.model: expected a shipped model name or a path to a fastText model")
-        if not isinstance(self.cfg["max_chars"], int) or self.cfg["max_chars"] < 1:
-            raise ValueError(f"langid.max_chars: expected an integer >= 1, got {self.cfg['max_chars']!r}")
-        if not 0 <= self.cfg["threshold"] <= 1:
-            raise ValueError(f"langid.threshold: expected a probability in [0, 1], got {self.cfg['threshold']!r}")
-        if self.cfg["detector"] not in DETECTORS:
-            raise ValueError(f"langid.detector: expected one of {list(DETECTORS)}, got {self.cfg['detector']!r}")
+        check_values("langid", self.cfg, self.CHECKS)
         defaults = load_thresholds(self.cfg["thresholds"])
         self.targets = self._targets(self.cfg["languages"], self.cfg["threshold"], defaults)  # None: keep all
         self.model = None

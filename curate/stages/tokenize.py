@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
+from curate.config import Check, check_values
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -183,15 +184,17 @@ class Encoder:
             self._pool = None
 
 
+CHECKS = {
+    "threads": Check(min=0),
+    "shards": Check(min=0),
+    "seq_len": Check(min=1),
+    "eos_id": Check(min=-1, expected="-1 (look up eos) or a token id"),
+}
+
+
 def _check(cfg: dict) -> dict:
     cfg = {**DEFAULTS, **cfg}
-    for k in ("threads", "shards", "seq_len"):
-        if not isinstance(cfg[k], int) or isinstance(cfg[k], bool) or cfg[k] < 0:
-            raise ValueError(f"tokenize.{k}: expected a whole number >= 0, got {cfg[k]!r}")
-    if cfg["seq_len"] < 1:
-        raise ValueError(f"tokenize.seq_len: must be >= 1, got {cfg['seq_len']}")
-    if not isinstance(cfg["eos_id"], int) or cfg["eos_id"] < -1:
-        raise ValueError(f"tokenize.eos_id: expected -1 (look up eos) or a token id, got {cfg['eos_id']!r}")
+    check_values("tokenize", cfg, CHECKS)
     name = cfg["tokenizer"]
     if not isinstance(name, str) or not name:
         raise ValueError("tokenize.tokenizer: expected a tiktoken encoding name or a tokenizer.json path")
@@ -211,6 +214,7 @@ class TokenizeStage:
     """The per-batch half: num_tokens for every document, and the token ids of a batch."""
 
     DEFAULTS = DEFAULTS
+    CHECKS = CHECKS
 
     def __init__(self, cfg: dict):
         self.cfg = _check(cfg)

@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import pyarrow as pa
 
+from curate.config import Check, check_values
 from curate.stages.dedup import cluster
 from curate.stages.dedup.minhash import SCHEMES, MinHashConfig
 from curate.stages.dedup.normalize import NormalizeConfig
@@ -40,18 +41,19 @@ class DedupStage:
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
         "normalize": asdict(NormalizeConfig()),
     }
+    CHECKS = {
+        "scheme": Check(choices=SCHEMES),
+        "verify": Check(min=0, max=1),
+        "threshold": Check(min=0, below=1),
+        "verify_bits": Check(choices=cluster.BITS),
+    }
 
     def __init__(self, cfg: dict):
         c = {**self.DEFAULTS, **cfg}
         bad = [m for m in c["methods"] if m not in METHODS]
         if bad or not c["methods"]:
             raise ValueError(f"methods: {bad or c['methods']!r}; allowed: a non-empty list of {', '.join(METHODS)}")
-        if c["scheme"] not in SCHEMES:
-            raise ValueError(f"scheme: {c['scheme']!r} is not one of {', '.join(SCHEMES)}")
-        if not 0 <= c["verify"] <= 1 or not 0 <= c["threshold"] < 1:
-            raise ValueError("verify and threshold must lie in [0, 1)")
-        if c["verify_bits"] not in cluster.BITS:
-            raise ValueError(f"verify_bits: {c['verify_bits']!r} is not one of {', '.join(map(str, cluster.BITS))}")
+        check_values("dedup", c, self.CHECKS)
         norm = NormalizeConfig(**c["normalize"])
         common = dict(num_perm=c["num_perm"], ngram=c["ngram"], seed=c["seed"], scheme=c["scheme"], normalize=norm)
         if c["threshold"] > 0:
