@@ -46,6 +46,16 @@ class Check:
     choices: tuple = ()
     expected: str = ""  # how a message names what is allowed, when "must be >= min" is not enough
 
+    def allows(self) -> str:
+        """What the check allows, for the README's reference table."""
+        if self.choices:
+            return ", ".join(f"`{c}`" for c in self.choices)
+        if self.expected:
+            return self.expected
+        lo = f">= {self.min}" if self.min is not None else ""
+        hi = f"<= {self.max}" if self.max is not None else f"< {self.below}" if self.below is not None else ""
+        return " and ".join(x for x in (lo, hi) if x)
+
     def problem(self, value) -> str | None:
         if self.choices:
             bad = [v for v in (value if isinstance(value, list) else [value]) if v not in self.choices]
@@ -344,3 +354,16 @@ def defaults_toml() -> str:
         text += "\n# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present:\n"
         text += "".join(f"# {line}\n" if line else "#\n" for line in to_toml(opt_in).splitlines())
     return head + text
+
+
+def reference_table() -> str:
+    """The README's table of checked options (Markdown), from the same checks config.load applies."""
+    rows = ["| option | default | allowed |", "|---|---|---|"]
+    sections = [("run", RUN_DEFAULTS, RUN_CHECKS), ("limits", LIMIT_DEFAULTS, LIMIT_CHECKS)]
+    for s in STAGES:
+        cls = stage_table.stage_class(s)
+        sections.append((s, cls.DEFAULTS, getattr(cls, "CHECKS", {})))
+    for name, defaults, checks in sections:
+        for k, c in checks.items():
+            rows.append(f"| `{name}.{k}` | `{_toml_value(defaults[k])}` | {c.allows()} |")
+    return "\n".join(rows) + "\n"
