@@ -50,7 +50,7 @@ def count_rules(ledger: pa.RecordBatch) -> None:
         Metrics.counter(NAMESPACE, key).inc(n)
 
 
-def emit(stage: str, kept: pa.RecordBatch, ledger: pa.RecordBatch):
+def emit(kept: pa.RecordBatch, ledger: pa.RecordBatch):
     """A stage DoFn's outputs: kept documents on the main output, removals (counted) on "ledger"."""
     if kept.num_rows:
         yield kept
@@ -60,15 +60,15 @@ def emit(stage: str, kept: pa.RecordBatch, ledger: pa.RecordBatch):
 
 
 class _StageFn(beam.DoFn):
-    def __init__(self, name: str, cfg: dict):
-        self.name, self.cfg = name, cfg
+    def __init__(self, name: str, section: dict):
+        self.name, self.section = name, section
         self.stage = None
 
     def setup(self):
         from curate import commit, stages
 
         commit._fault(f"sigint_in_{self.name}_setup")
-        self.stage = stages.stage_class(self.name)(self.cfg)
+        self.stage = stages.stage_class(self.name)(self.section)
         self.stage.setup()
         self.docs_in = Metrics.counter(NAMESPACE, f"{self.name}.docs_in")
         self.docs_out = Metrics.counter(NAMESPACE, f"{self.name}.docs_out")
@@ -77,7 +77,7 @@ class _StageFn(beam.DoFn):
         kept, ledger = self.stage.process(batch)
         self.docs_in.inc(batch.num_rows)
         self.docs_out.inc(kept.num_rows)
-        yield from emit(self.name, kept, ledger)
+        yield from emit(kept, ledger)
         counters = getattr(self.stage, "counters", None)  # in-place rewrites (lines removed, PII redacted)
         if counters:
             yield beam.pvalue.TaggedOutput("stats", {f"{self.name}.rewrites.{k}": v for k, v in counters.items()})
@@ -89,10 +89,10 @@ class BatchStage(beam.PTransform):
 
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
-        self.name, self.cfg = context.name, section
+        self.name, self.section = context.name, section
 
     def expand(self, docs):
-        out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.cfg)).with_outputs("ledger", "stats", main="docs")
+        out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.section)).with_outputs("ledger", "stats", main="docs")
         return {"docs": out.docs, "ledger": out.ledger, "stats": out.stats}
 
 

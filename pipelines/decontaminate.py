@@ -18,7 +18,7 @@ class _DecontaminateFn(beam.DoFn):
     def process(self, batch):
         before = dict(self.stage.counters)
         kept, ledger = self.stage.process(batch)
-        yield from emit("decontaminate", kept, ledger)
+        yield from emit(kept, ledger)
         cut = {f"decontaminate.{k}": v - before[k] for k, v in self.stage.counters.items() if v != before[k]}
         if cut:  # mode = "cut": documents and characters cut
             yield beam.pvalue.TaggedOutput("stats", cut)

@@ -26,8 +26,8 @@ from pipelines.common import StageContext, emit
 
 
 class _Apply(beam.DoFn):
-    def __init__(self, lib: DedupLib, batch_size: int, name: str = "dedup"):
-        self.lib, self.batch_size, self.name = lib, batch_size, name
+    def __init__(self, lib: DedupLib, batch_size: int):
+        self.lib, self.batch_size = lib, batch_size
 
     def process(self, kv):
         _, g = kv
@@ -42,7 +42,7 @@ class _Apply(beam.DoFn):
         table = table.sort_by("id").combine_chunks()
         for b in table.to_batches(max_chunksize=self.batch_size):
             kept, ledger = self.lib.apply(b, removals, absorbed)
-            yield from emit(self.name, kept, ledger)
+            yield from emit(kept, ledger)
 
 
 class Dedup(beam.PTransform):
@@ -51,7 +51,7 @@ class Dedup(beam.PTransform):
 
     def __init__(self, section: dict, context: StageContext, lib=None):
         super().__init__(label=context.name)
-        self.lib, self.name = lib or DedupLib(section), context.name
+        self.lib = lib or DedupLib(section)
         self.j = self.lib.join_shards or output.id_partitions(context.run["shards"])
         self.r = self.lib.bucket_shards or self.j
         self.batch_size = context.limits["batch_size"]
@@ -74,5 +74,5 @@ class Dedup(beam.PTransform):
             "removals": removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0),
             "absorbed": absorbed,
         } | "Join" >> beam.CoGroupByKey()
-        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size, self.name)).with_outputs("ledger", main="docs")
+        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger}

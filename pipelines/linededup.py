@@ -33,7 +33,7 @@ class _Apply(beam.DoFn):
         table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
         for b in table.sort_by("id").combine_chunks().to_batches(max_chunksize=self.batch_size):
             kept, ledger, stats = self.lib.apply(b, frequent if frequent is not None else pa.table({"hash": pa.array([], pa.uint64())}))
-            yield from emit("linededup", kept, ledger)
+            yield from emit(kept, ledger)
             yield beam.pvalue.TaggedOutput("stats", stats)
 
 

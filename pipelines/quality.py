@@ -41,7 +41,7 @@ class _KeepFn(beam.DoFn):
     def process(self, batch, cutoffs=None):
         batch = batch if self.scored else self.stage.score(batch)
         kept, ledger = self.stage.keep(batch, cutoffs)
-        yield from emit("quality", kept, ledger)
+        yield from emit(kept, ledger)
 
 
 class _HistogramFn(beam.CombineFn):

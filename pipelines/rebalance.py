@@ -64,7 +64,7 @@ class _SelectFn(beam.DoFn):
 
     def process(self, batch, plan):
         kept, ledger = self.stage.select(batch, plan)
-        yield from emit("rebalance", kept, ledger)
+        yield from emit(kept, ledger)
 
 
 class Rebalance(beam.PTransform):
