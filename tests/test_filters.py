@@ -119,13 +119,13 @@ def test_gopher_stop_words():
 def test_character_counts_follow_python_definitions():
     # Word and character counts run on a per-code-point table built from Python's own
     # definitions: every whitespace character, non-decimal digits, marks, astral letters.
-    from curate.stages.filters.rules import ALNUM, ALPHA, SPACE, Doc, count_flags
+    from curate.stages.filters.rules import ALNUM, ALPHA, SPACE, TextDoc, count_flags
 
     spaces = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
     text = f"a{spaces}b_1 ² ½ Ⅻ é\u0301 日本 🙂 𝔘 \U000e0001 __ 42 -- x\x1cy\u3000z {spaces}"
     words = text.split()
     no_letter = re.findall(r"\s(?:[^\s\w]|[\d_])+(?=\s)", f" {text} ")
-    assert Doc(text).word_stats == (len(words), sum(map(len, words)), len(words) - len(no_letter))
+    assert TextDoc(text).word_stats == (len(words), sum(map(len, words)), len(words) - len(no_letter))
     counts = count_flags(text)
     assert counts[SPACE] == sum(map(str.isspace, text)) and counts[ALPHA] == sum(map(str.isalpha, text))
     assert counts[ALNUM] == sum(map(str.isalnum, text))

@@ -67,7 +67,7 @@ from curate.stages.filters import badwords, c4, fineweb, gopher_quality, gopher_
 from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
-from curate.stages.filters.rules import DATA, Doc, Rewrite, Rule, check_choices, count_flags, load_list, merge
+from curate.stages.filters.rules import DATA, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
@@ -249,7 +249,7 @@ class Filter:
             if not steps:
                 continue
             lang = langs[i]
-            doc = Doc(texts[i], lang, urls[i], bool(lang) and lang.split("_")[0].lower() in self.nonspace)
+            doc = TextDoc(texts[i], lang, urls[i], bool(lang) and lang.split("_")[0].lower() in self.nonspace)
             for step in steps:
                 if isinstance(step, Rewrite):
                     text, counts = step.fn(doc)
@@ -278,7 +278,7 @@ def _warm_up() -> None:
     the character table: ~0.5 s once per process (the kernels come from numba's on-disk cache
     after the first run), paid here rather than by the first batch."""
     for text in ("a b a b", "é è é è"):
-        doc = Doc(text)
+        doc = TextDoc(text)
         gopher_repetition.ngram_counts(doc, 2)  # scans the words too
         code_stats(doc)
         count_flags(text)
@@ -289,4 +289,4 @@ def _column(batch: pa.RecordBatch, name: str) -> list:
     return batch.column(i).to_pylist() if i >= 0 else [None] * batch.num_rows
 
 
-__all__ = ["Filter", "DEFAULTS", "ORDER", "Doc", "Rule", "Rewrite"]
+__all__ = ["Filter", "DEFAULTS", "ORDER", "TextDoc", "Rule", "Rewrite"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from curate.stages.filters.rules import Doc, Rule
+from curate.stages.filters.rules import TextDoc, Rule
 from curate.stages.filters.text import count_words
 
 BADWORDS = {
@@ -15,7 +15,7 @@ BADWORDS = {
 def badwords(cfg: dict, lists: dict[str, list]) -> list:
     """``lists``: language -> compiled entries (see ``compile_words``). Value: distinct entries found."""
 
-    def count(doc: Doc) -> Optional[int]:
+    def count(doc: TextDoc) -> Optional[int]:
         entries = lists.get(doc.language)
         if entries is None:
             return None

@@ -5,7 +5,7 @@ collection comes near these thresholds (the tests run all 32 real Gutenberg book
 """
 from __future__ import annotations
 
-from curate.stages.filters.rules import ALPHA, SPACE, Doc, Rule, count_flags
+from curate.stages.filters.rules import ALPHA, SPACE, TextDoc, Rule, count_flags
 
 BOOKS = {
     "min_chars": 5000,  # about 1,000 English words: shorter is a fragment, not a book
@@ -13,7 +13,7 @@ BOOKS = {
 }
 
 
-def _alpha_frac(doc: Doc) -> float:
+def _alpha_frac(doc: TextDoc) -> float:
     counts = count_flags(doc.text)
     visible = len(doc.text) - counts[SPACE]
     return counts[ALPHA] / visible if visible else 0.0

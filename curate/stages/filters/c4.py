@@ -10,7 +10,7 @@ import math
 import re
 from itertools import islice
 
-from curate.stages.filters.rules import Doc, Rewrite, Rule
+from curate.stages.filters.rules import TextDoc, Rewrite, Rule
 from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS, spaced
 
 C4 = {
@@ -28,7 +28,7 @@ _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?؟।]+[\"'”’»)\]]*(?=\s|$)|[。！？]+")
 
 
-def sentence_count(doc: Doc, cap: int, pattern: re.Pattern = _SENTENCE_END) -> int:
+def sentence_count(doc: TextDoc, cap: int, pattern: re.Pattern = _SENTENCE_END) -> int:
     """Sentences, counted up to ``cap`` (the rule only needs to know whether there are enough)."""
     return sum(1 for _ in islice(pattern.finditer(doc.text), cap))
 
@@ -45,7 +45,7 @@ def c4(cfg: dict, extra_terminal: str = "") -> list:
     line_ok = _line_test(cfg, TERMINAL_CHARS | frozenset(extra_terminal))
     ends = sentence_end(extra_terminal)
 
-    def clean(doc: Doc) -> tuple[str, dict]:
+    def clean(doc: TextDoc) -> tuple[str, dict]:
         lines = doc.lines  # non-empty, stripped; like C4, blank lines are not kept
         if cfg["citations"] and "[" in doc.text:
             lines = [_CITATION.sub("", s).strip() if "[" in s else s for s in lines]

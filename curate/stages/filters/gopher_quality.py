@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from curate.stages.filters.rules import Doc, Rule
+from curate.stages.filters.rules import TextDoc, Rule
 from curate.stages.filters.text import ELLIPSES, count_ending, count_starting, count_words, line_frac, per_word, spaced
 
 BULLETS = ("•", "●", "○", "◦", "▪", "■", "□", "‣", "⁃", "►", "▶", "➤", "-", "*", "–", "·")
@@ -27,19 +27,19 @@ GOPHER_QUALITY = {
 def gopher_quality(cfg: dict, stop_words: dict[str, list]) -> list:
     words = spaced(lambda d: d.word_stats[0])
 
-    def mean_len(doc: Doc) -> Optional[float]:
+    def mean_len(doc: TextDoc) -> Optional[float]:
         if doc.nonspace:
             return None
         n, chars, _ = doc.word_stats
         return chars / n if n else 0.0
 
-    def alpha_words(doc: Doc) -> Optional[float]:
+    def alpha_words(doc: TextDoc) -> Optional[float]:
         if doc.nonspace:
             return None
         n, _, with_letter = doc.word_stats
         return 1.0 - (n - with_letter) / max(1, n)
 
-    def stops(doc: Doc) -> Optional[int]:
+    def stops(doc: TextDoc) -> Optional[int]:
         entries = stop_words.get(doc.language)
         if doc.nonspace or entries is None:
             return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from curate.stages.filters.rules import Doc, Rule
+from curate.stages.filters.rules import TextDoc, Rule
 from curate.stages.filters.text import line_repeats, para_repeats, spaced
 
 GOPHER_REPETITION = {
@@ -100,7 +100,7 @@ def _ngram_counts(hashes, lengths, max_n):
     return top, top_chars, dup_chars
 
 
-def ngram_counts(doc: Doc, max_n: int) -> tuple[list, list, list]:
+def ngram_counts(doc: TextDoc, max_n: int) -> tuple[list, list, list]:
     key = ("ngram_counts", max_n)
     if key not in doc.cache:
         lengths, hashes, _, _ = doc.word_scan
@@ -109,7 +109,7 @@ def ngram_counts(doc: Doc, max_n: int) -> tuple[list, list, list]:
 
 
 def top_ngram_char_frac(n: int, max_n: int):
-    def measure(doc: Doc) -> float:
+    def measure(doc: TextDoc) -> float:
         top, chars, _ = ngram_counts(doc, max_n)
         return top[n] * chars[n] / doc.word_chars if top[n] and doc.word_chars else 0.0
 
@@ -117,7 +117,7 @@ def top_ngram_char_frac(n: int, max_n: int):
 
 
 def dup_ngram_char_frac(n: int, max_n: int):
-    def measure(doc: Doc) -> float:
+    def measure(doc: TextDoc) -> float:
         _, _, dup = ngram_counts(doc, max_n)
         return dup[n] / doc.word_chars if doc.word_chars else 0.0
 

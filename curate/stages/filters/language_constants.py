@@ -68,7 +68,7 @@ def is_word(w: str) -> bool:
 
 
 def passing_share(docs: list, entries: list, need: int = 2) -> float:
-    """Share of ``docs`` (rules.Doc) in which the stop-word rule finds >= ``need`` of ``entries``."""
+    """Share of ``docs`` (rules.TextDoc) in which the stop-word rule finds >= ``need`` of ``entries``."""
     from curate.stages.filters.text import count_words
 
     return sum(count_words(d, entries, cap=need) >= need for d in docs) / max(1, len(docs))
@@ -79,11 +79,11 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
     passes of English ones (``target``): at least ``STOP_WORDS``, then more while short of it;
     none (the rule is skipped) if ``MAX_STOP_WORDS`` do not reach it. Candidates are the most frequent words, ranked by how many
     paragraphs the rule finds each in (as whole words, the way it matches them)."""
-    from curate.stages.filters.rules import Doc
+    from curate.stages.filters.rules import TextDoc
     from curate.stages.filters.text import compile_words, count_words
 
     freq = Counter(w for t in paragraphs for w in t.lower().split() if is_word(w))
-    docs = [Doc(t) for t in paragraphs]
+    docs = [TextDoc(t) for t in paragraphs]
     found = {w: sum(count_words(d, compile_words([w])) for d in docs) for w, _ in freq.most_common(candidates)}
     ranked = [w for w, n in sorted(found.items(), key=lambda kv: -kv[1]) if n]
     chosen = ranked[:STOP_WORDS]
@@ -118,11 +118,11 @@ def derive(corpora: Path, nonspace=()) -> dict:
         if half == "derive" and lang not in nonspace:
             paras[lang].append(text)
     m_en = float(np.median([mean_word_length(t) for t in paras["en"]]))
-    from curate.stages.filters.rules import Doc, load_list
+    from curate.stages.filters.rules import TextDoc, load_list
     from curate.stages.filters.text import compile_words
 
     en_list = load_list("default", "stopwords_en.txt")
-    target = passing_share([Doc(t) for t in paras["en"]], compile_words(en_list))
+    target = passing_share([TextDoc(t) for t in paras["en"]], compile_words(en_list))
     out = {}
     for lang in sorted(paras):
         if lang == "en":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from curate.stages.filters.rules import Doc, Rewrite
+from curate.stages.filters.rules import TextDoc, Rewrite
 
 PII = {
     "kinds": ["email", "ip", "phone"],
@@ -59,7 +59,7 @@ PATTERNS = {
 def pii_rewrite(cfg: dict) -> Rewrite:
     subs = [(k, PATTERNS[k], cfg["placeholder"].format(KIND=k.upper(), kind=k)) for k in cfg["kinds"]]
 
-    def redact(doc: Doc) -> tuple[str, dict]:
+    def redact(doc: TextDoc) -> tuple[str, dict]:
         text, counts = doc.text, {}
         for kind, patterns, repl in subs:
             n = 0

@@ -130,7 +130,7 @@ def count_flags(text: str) -> dict[int, int]:
     return dict(zip((SPACE, ALPHA, ALNUM, LETTER), _count_flags(codes, flag_table(codes))))
 
 
-class Doc:
+class TextDoc:
     """One document's text plus statistics computed at most once, only when a rule asks.
 
     ``nonspace``: the document's language does not separate words with spaces (see the
@@ -144,8 +144,8 @@ class Doc:
         self.nonspace = nonspace
         self.cache: dict = {}  # measure-specific intermediate results (e.g. n-gram hashes)
 
-    def rewritten(self, text: str) -> "Doc":
-        return Doc(text, self.language, self.url, self.nonspace)
+    def rewritten(self, text: str) -> "TextDoc":
+        return TextDoc(text, self.language, self.url, self.nonspace)
 
     @cached_property
     def lower(self) -> str:
@@ -181,7 +181,7 @@ class Doc:
         return list(filter(None, map(str.strip, _PARAGRAPH_SPLIT.split(self.text))))
 
 
-Measure = Callable[[Doc], Optional[float]]
+Measure = Callable[[TextDoc], Optional[float]]
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ class Rule:
     op: str  # keep-condition, one of OPS
     threshold: float
 
-    def check(self, doc: Doc) -> Optional[float]:
+    def check(self, doc: TextDoc) -> Optional[float]:
         """The measured value when ``doc`` fails this rule, else None."""
         v = self.measure(doc)
         if v is None or OPS[self.op](v, self.threshold):
@@ -207,7 +207,7 @@ class Rewrite:
     """
 
     name: str
-    fn: Callable[[Doc], tuple[str, dict]]
+    fn: Callable[[TextDoc], tuple[str, dict]]
 
 
 # --- word lists ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Definitions used where the papers leave a detail open:
 
 * words are whitespace-separated tokens; lines are the non-empty stripped lines;
-  paragraphs are blocks separated by blank lines (``rules.Doc`` computes and caches them).
+  paragraphs are blocks separated by blank lines (``rules.TextDoc`` computes and caches them).
 * duplicate line/paragraph fractions count the repeats after the first.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import Counter
 from itertools import repeat
 from typing import Optional
 
-from curate.stages.filters.rules import Doc
+from curate.stages.filters.rules import TextDoc
 
 # Sentence-final marks, including CJK, Arabic, Devanagari, Khmer and Myanmar ones.
 TERMINAL = (".", "!", "?", '"', "'", "”", "’", "»", "。", "！", "？", "؟", "।", "॥", "។", "။")
@@ -34,7 +34,7 @@ def per_word(count):
 def line_frac(count):
     """``count(lines)``: how many of the document's lines pass a test (run in C via map)."""
 
-    def measure(doc: Doc) -> float:
+    def measure(doc: TextDoc) -> float:
         lines = doc.lines
         return count(lines) / len(lines) if lines else 0.0
 
@@ -63,13 +63,13 @@ def _repeats(items: list[str]) -> tuple[float, float]:
     return (len(items) - len(distinct)) / len(items), dup_chars / max(1, total)
 
 
-def line_repeats(doc: Doc) -> tuple[float, float]:
+def line_repeats(doc: TextDoc) -> tuple[float, float]:
     if "line_repeats" not in doc.cache:
         doc.cache["line_repeats"] = _repeats(doc.lines)
     return doc.cache["line_repeats"]
 
 
-def para_repeats(doc: Doc) -> tuple[float, float]:
+def para_repeats(doc: TextDoc) -> tuple[float, float]:
     if "para_repeats" not in doc.cache:
         doc.cache["para_repeats"] = _repeats(doc.paragraphs)
     return doc.cache["para_repeats"]
@@ -90,7 +90,7 @@ def compile_words(entries: list[str]) -> list[tuple[str, re.Pattern]]:
     return out
 
 
-def count_words(doc: Doc, entries: list, cap: Optional[int] = None) -> int:
+def count_words(doc: TextDoc, entries: list, cap: Optional[int] = None) -> int:
     """Distinct entries present in the document, counting up to ``cap``.
 
     A plain substring test rules out most entries at C speed; only a hit is confirmed as a

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 from urllib.parse import urlsplit
 
-from curate.stages.filters.rules import Doc, Rule
+from curate.stages.filters.rules import TextDoc, Rule
 
 URL = {
     "domain_blocklist": "default",  # file of domains ("default": curate/data/url_blocklist.txt, "": none)
@@ -23,13 +23,13 @@ def url_host(url: str) -> str:
 
 
 def url_rules(cfg: dict, blocklist: set, banned: list) -> list:
-    def blocked(doc: Doc) -> Optional[int]:
+    def blocked(doc: TextDoc) -> Optional[int]:
         if not doc.url or not blocklist:
             return None
         parts = url_host(doc.url).lower().split(".")
         return int(any(".".join(parts[i:]) in blocklist for i in range(len(parts))))
 
-    def banned_words(doc: Doc) -> Optional[int]:
+    def banned_words(doc: TextDoc) -> Optional[int]:
         if not doc.url or not banned:
             return None
         low = doc.url.lower()
