@@ -147,18 +147,29 @@ def _check_type(where: str, value, default):
 
 
 def merge_section(
-    where: str, defaults: dict, given: dict, errors: list | None = None, shapes: dict | None = None, checks: dict | None = None
+    where: str,
+    defaults: dict,
+    given: dict,
+    errors: list | None = None,
+    shapes: dict | None = None,
+    checks: dict | None = None,
+    open_keys: tuple = (),
+    numbers: Check | None = None,
 ) -> dict:
     """Defaults overlaid with ``given``; unknown keys and wrong types are errors.
 
     Nested dict defaults are merged recursively; a default of ``None`` or ``{}`` accepts any value.
     ``shapes`` maps a key to the types it accepts when that is more than its default's type
     (a stage's ``SHAPES``: the stage checks such a value itself); ``checks`` maps a key to its
-    ``Check`` (ranges, choices: a stage's ``CHECKS``). Errors are appended to
+    ``Check`` (ranges, choices: a stage's ``CHECKS``); ``numbers``, a Check for every number
+    without one of its own (the filter's thresholds: >= 0), at any depth; ``open_keys``, tables
+    at any depth whose keys the user chooses (language -> list file): replaced whole, not merged.
+    Errors are appended to
     ``errors`` when given (every mistake of the section), else the first one is raised.
     """
     errs: list[str] = [] if errors is None else errors
     out = copy.deepcopy(defaults)
+    given = {} if given is None else given
     if not isinstance(given, dict):
         errs.append(f"{where}: expected a table, got {given!r}")
         given = {}
@@ -174,11 +185,16 @@ def merge_section(
                     names = " or ".join(t.__name__ for t in shapes[k])
                     raise ConfigError(f"{where}.{k}: expected a {names}, got {v!r}")
                 out[k] = v
+            elif isinstance(d, dict) and k in open_keys:
+                if not isinstance(v, dict):
+                    raise ConfigError(f"{where}.{k}: expected a table, got {v!r}")
+                out[k] = v
             elif isinstance(d, dict) and d and isinstance(v, dict):
-                out[k] = merge_section(f"{where}.{k}", d, v, errs)
+                out[k] = merge_section(f"{where}.{k}", d, v, errs, open_keys=open_keys, numbers=numbers)
             else:
                 out[k] = _check_type(f"{where}.{k}", v, d)
-                problem = checks[k].problem(v) if checks and k in checks else None
+                check = checks[k] if checks and k in checks else numbers if _is_number(d) else None
+                problem = check.problem(v) if check else None
                 if problem:
                     raise ConfigError(f"{where}.{k}: {problem}")
         except ConfigError as e:
@@ -196,6 +212,10 @@ def check_stage(name: str, section: dict) -> None:
             stage.check()
     except (ValueError, TypeError, KeyError) as e:
         raise ConfigError(f"{name}: {e}") from None
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def check_input(i: int, spec: dict, errors: list) -> dict:
@@ -286,7 +306,10 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             continue  # a stage that does not run needs no config
         before = len(errors)
         cls = stage_table.stage_class(s)
-        sections[s] = merge_section(s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None))
+        sections[s] = merge_section(
+            s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None),
+            getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
+        )
         if s in run["stages"] and len(errors) == before:  # the stage's own checks need well-typed values
             try:
                 check_stage(s, sections[s])

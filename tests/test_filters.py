@@ -578,3 +578,18 @@ def test_real_code_removals_are_justified(corpora):
             assert "generated" in head or "do not edit" in head
         else:
             assert r["path"].endswith((".min.js", "-wasm.js"))
+
+
+def test_config_takes_the_free_form_tables_whole(tmp_path):
+    """Stop-word lists per language and n-gram sizes are the user's keys: config.load accepts
+    new ones (it used to refuse any key the default table lacked), the filter checks them."""
+    from curate import config
+
+    p = tmp_path / "c.toml"
+    p.write_text('[filter.gopher_quality.stop_words]\nde = ""\n[filter.gopher_repetition.max_top_ngram_char_frac]\n"5" = 0.1\n')
+    f = config.load(str(p)).stages["filter"]
+    assert f["gopher_quality"]["stop_words"] == {"de": ""} and f["gopher_repetition"]["max_top_ngram_char_frac"] == {"5": 0.1}
+    p.write_text('[filter.gopher_repetition.max_top_ngram_char_frac]\ntwo = 0.1\n[filter.fineweb]\nmax_short_line_frac = -1\n')
+    with pytest.raises(config.ConfigError) as e:
+        config.load(str(p))
+    assert "filter.fineweb.max_short_line_frac: must be >= 0, got -1" in e.value.messages

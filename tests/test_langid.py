@@ -187,7 +187,7 @@ def test_other_label_sets_drop_in(tmp_path, monkeypatch):
         ({"threshold": "high"}, "langid.threshold"),
         ({"threshold": 2}, "langid.threshold"),
         ({"max_chars": 0}, "langid.max_chars"),
-        ({"modle": "x"}, "langid: unknown field"),
+        ({"modle": "x"}, "langid.modle: unknown key"),
     ],
 )
 def test_bad_config_names_the_field(cfg, field):

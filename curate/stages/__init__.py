@@ -8,7 +8,9 @@ line in ``TABLE``.
 
 A stage's library class has ``DEFAULTS`` (its config section), ``__init__(section)``
 (validates; raises ValueError naming the field), ``setup()`` (loads models once per worker)
-and ``process(batch) -> (kept, ledger)``. Optional: ``SHAPES`` (key -> the types a key
+and ``process(batch) -> (kept, ledger)``. Optional, read by ``config.load``: ``CHECKS`` (key ->
+``config.Check``: ranges and choices), ``OPEN_KEYS`` (tables whose keys the user chooses),
+``NUMBERS`` (a Check for every number without its own), ``SHAPES`` (key -> the types a key
 accepts when that is more than its default's type, e.g. a list, a table or "all") and
 ``check()`` (checks that need a model or file, run with the config checks before anything
 runs). A stage with a global step names a Beam transform; it is built like every other

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 
 from curate import schema
 from curate.config import Check, check_values
-from curate.stages.filters.rules import DATA, check_type, merge
+from curate.stages.filters.rules import DATA, merge
 
 DEFAULTS = {
     "model": "lid.176.ftz",  # a model shipped in curate.models, or a path to a fastText .bin/.ftz
@@ -151,8 +151,7 @@ class LangID:
         if isinstance(langs, dict):
             out = {}
             for code, thr in langs.items():
-                check_type(thr, 0.0, f"{where}.{code}")
-                if not 0 <= thr <= 1:
+                if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1:
                     raise ValueError(f"{where}.{code}: expected a threshold in [0, 1], got {thr!r}")
                 out[str(code)] = float(thr)
             return out

@@ -67,7 +67,7 @@ from curate.stages.filters import badwords, c4, fineweb, gopher_quality, gopher_
 from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
-from curate.stages.filters.rules import DATA, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
+from curate.stages.filters.rules import DATA, NON_NEGATIVE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
@@ -108,6 +108,8 @@ class Filter:
 
     name = "filter"
     DEFAULTS = DEFAULTS
+    OPEN_KEYS = _OPEN  # tables whose keys the user chooses: config.load takes them whole
+    NUMBERS = NON_NEGATIVE  # every threshold
 
     def __init__(self, cfg: dict | None = None):
         self.cfg = merge(DEFAULTS, cfg, "filter", _OPEN)

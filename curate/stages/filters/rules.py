@@ -19,6 +19,10 @@ from typing import Callable, Optional
 import numba
 import numpy as np
 
+from curate.config import Check, merge_section
+
+NON_NEGATIVE = Check(min=0)  # every filter threshold
+
 # Keep-conditions.
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -235,46 +239,11 @@ def load_list(spec: str, default_name: str) -> list[str]:
 
 
 def merge(defaults: dict, cfg: Optional[dict], where: str, open_keys: tuple = ()) -> dict:
-    """``defaults`` overlaid with ``cfg``: unknown fields and wrong types raise ValueError.
-
-    Nested dict defaults are merged recursively, except fields named in ``open_keys``
-    (free-form maps such as language -> list file, at any depth), which replace the
-    default whole after a type check.
-    """
-    cfg = {} if cfg is None else cfg
-    if not isinstance(cfg, dict):
-        raise ValueError(f"{where}: expected a table, got {type(cfg).__name__}")
-    unknown = sorted(set(cfg) - set(defaults))
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(defaults)}")
-    out = {}
-    for key, default in defaults.items():
-        name = f"{where}.{key}"
-        if key not in cfg:
-            out[key] = default
-            continue
-        value = cfg[key]
-        if isinstance(default, dict) and key not in open_keys:
-            out[key] = merge(default, value, name, open_keys)
-            continue
-        out[key] = check_type(value, default, name)
-    return out
-
-
-def check_type(value, default, name: str):
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, (int, float)):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and value < 0:
-            raise ValueError(f"{name}: must be >= 0, got {value!r}")
-    elif default is None:
-        ok = True
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ValueError(f"{name}: expected {type(default).__name__}, got {value!r}")
-    return value
+    """``defaults`` overlaid with ``cfg`` by the one config checker (curate.config.merge_section):
+    unknown fields, wrong types and negative numbers raise ValueError naming the field; the
+    tables named in ``open_keys`` (free-form maps such as language -> list file, at any depth)
+    replace the default whole."""
+    return merge_section(where, defaults, cfg, open_keys=open_keys, numbers=NON_NEGATIVE)
 
 
 def check_choices(values, allowed, name: str) -> None:
