@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
+from curate import output
+
 NAMESPACE = "curate"
 
 
@@ -48,6 +50,24 @@ def count_rules(ledger: pa.RecordBatch) -> None:
     """Beam Metrics counters per rule, so a runner's UI shows removals live."""
     for key, n in ledger_stats(ledger).items():
         Metrics.counter(NAMESPACE, key).inc(n)
+
+
+def join_shards(lib, context: StageContext) -> tuple[int, int]:
+    """(J, R) of a stage that joins by id after a bucket shuffle (dedup, urldedup, linededup):
+    its own join_shards/bucket_shards, else output.id_partitions(run.shards)."""
+    j = lib.join_shards or output.id_partitions(context.run["shards"])
+    return j, lib.bucket_shards or j
+
+
+def sorted_batches(pieces, batch_size: int) -> list:
+    """One join shard's document batches as one table sorted by id, cut again into batches:
+    their boundaries (and so everything downstream) do not depend on the order the shuffle
+    delivered the pieces in."""
+    batches = [b for b in pieces if b.num_rows]
+    if not batches:
+        return []
+    table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
+    return table.sort_by("id").combine_chunks().to_batches(max_chunksize=batch_size)
 
 
 def emit(kept: pa.RecordBatch, ledger: pa.RecordBatch):

@@ -17,12 +17,11 @@ documents makes R bucket-shard elements, not 14,000.
 from __future__ import annotations
 
 import apache_beam as beam
-import pyarrow as pa
 
 from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.dedup.stage import DedupStage as DedupLib
-from pipelines.common import StageContext, emit
+from pipelines.common import StageContext, emit, join_shards, sorted_batches
 
 
 class _Apply(beam.DoFn):
@@ -31,16 +30,12 @@ class _Apply(beam.DoFn):
 
     def process(self, kv):
         _, g = kv
-        batches = [b for b in g["docs"] if b.num_rows]
+        batches = sorted_batches(g["docs"], self.batch_size)
         if not batches:
             return
         removals = cluster.concat(g["removals"]) if g["removals"] else cluster.empty_edges()
         absorbed = cluster.concat(g["absorbed"]) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
-        # one sorted table per join shard: batch boundaries (and so everything downstream)
-        # do not depend on the order the shuffle delivered the pieces in
-        table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
-        table = table.sort_by("id").combine_chunks()
-        for b in table.to_batches(max_chunksize=self.batch_size):
+        for b in batches:
             kept, ledger = self.lib.apply(b, removals, absorbed)
             yield from emit(kept, ledger)
 
@@ -52,8 +47,7 @@ class Dedup(beam.PTransform):
     def __init__(self, section: dict, context: StageContext, lib=None):
         super().__init__(label=context.name)
         self.lib = lib or DedupLib(section)
-        self.j = self.lib.join_shards or output.id_partitions(context.run["shards"])
-        self.r = self.lib.bucket_shards or self.j
+        self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
 
     def expand(self, docs):

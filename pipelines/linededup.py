@@ -16,7 +16,7 @@ import pyarrow as pa
 from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.linededup import LineDedupStage as Lib
-from pipelines.common import StageContext, emit
+from pipelines.common import StageContext, emit, join_shards, sorted_batches
 
 
 class _Apply(beam.DoFn):
@@ -25,13 +25,11 @@ class _Apply(beam.DoFn):
 
     def process(self, kv):
         _, g = kv
-        batches = [b for b in g["docs"] if b.num_rows]
+        batches = sorted_batches(g["docs"], self.batch_size)
         if not batches:
             return
         frequent = cluster.concat(g["frequent"]) if g["frequent"] else None
-        # sorted by id: batch boundaries do not depend on the order the shuffle delivered pieces
-        table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")
-        for b in table.sort_by("id").combine_chunks().to_batches(max_chunksize=self.batch_size):
+        for b in batches:
             kept, ledger, stats = self.lib.apply(b, frequent if frequent is not None else pa.table({"hash": pa.array([], pa.uint64())}))
             yield from emit(kept, ledger)
             yield beam.pvalue.TaggedOutput("stats", stats)
@@ -52,8 +50,7 @@ class LineDedup(beam.PTransform):
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
         self.lib = Lib(section)
-        self.j = self.lib.join_shards or output.id_partitions(context.run["shards"])
-        self.r = self.lib.bucket_shards or self.j
+        self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
 
     def expand(self, docs):
