@@ -70,6 +70,20 @@ def sorted_batches(pieces, batch_size: int) -> list:
     return table.sort_by("id").combine_chunks().to_batches(max_chunksize=batch_size)
 
 
+class ApplyJoined(beam.DoFn):
+    """Applies a global result to one join shard's documents: ``apply(batches, group)`` gets
+    the shard's sorted_batches and its CoGroupByKey group (dedup, linededup)."""
+
+    def __init__(self, lib, batch_size: int):
+        self.lib, self.batch_size = lib, batch_size
+
+    def process(self, kv):
+        _, group = kv
+        batches = sorted_batches(group["docs"], self.batch_size)
+        if batches:
+            yield from self.apply(batches, group)
+
+
 def emit(kept: pa.RecordBatch, ledger: pa.RecordBatch):
     """A stage DoFn's outputs: kept documents on the main output, removals (counted) on "ledger"."""
     if kept.num_rows:

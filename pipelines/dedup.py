@@ -21,18 +21,11 @@ import apache_beam as beam
 from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.dedup.stage import DedupStage as DedupLib
-from pipelines.common import StageContext, emit, join_shards, sorted_batches
+from pipelines.common import ApplyJoined, StageContext, emit, join_shards
 
 
-class _Apply(beam.DoFn):
-    def __init__(self, lib: DedupLib, batch_size: int):
-        self.lib, self.batch_size = lib, batch_size
-
-    def process(self, kv):
-        _, g = kv
-        batches = sorted_batches(g["docs"], self.batch_size)
-        if not batches:
-            return
+class _Apply(ApplyJoined):
+    def apply(self, batches, g):
         removals = cluster.concat(g["removals"]) if g["removals"] else cluster.empty_edges()
         absorbed = cluster.concat(g["absorbed"]) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
         for b in batches:

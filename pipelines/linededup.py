@@ -16,18 +16,11 @@ import pyarrow as pa
 from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.linededup import LineDedupStage as Lib
-from pipelines.common import StageContext, emit, join_shards, sorted_batches
+from pipelines.common import ApplyJoined, StageContext, emit, join_shards
 
 
-class _Apply(beam.DoFn):
-    def __init__(self, lib: Lib, batch_size: int):
-        self.lib, self.batch_size = lib, batch_size
-
-    def process(self, kv):
-        _, g = kv
-        batches = sorted_batches(g["docs"], self.batch_size)
-        if not batches:
-            return
+class _Apply(ApplyJoined):
+    def apply(self, batches, g):
         frequent = cluster.concat(g["frequent"]) if g["frequent"] else None
         for b in batches:
             kept, ledger, stats = self.lib.apply(b, frequent if frequent is not None else pa.table({"hash": pa.array([], pa.uint64())}))
