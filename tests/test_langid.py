@@ -11,6 +11,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
+from curate.stages.multilingual_data import lingua_paragraphs
+
 from curate import schema
 from curate.stages.langid import DEFAULTS, LangID
 
@@ -32,18 +34,7 @@ def batch(texts, domain="web", language=None):
 
 def lingua_samples(corpora, sep=" "):
     """Paragraph-length samples (>= 200 chars): consecutive same-language lines joined."""
-    samples, cur, buf = [], None, []
-    with open(corpora / "multilingual" / "lingua_sentences_dev.tsv", encoding="utf-8") as fh:
-        next(fh)
-        for line in fh:
-            lang, text = line.rstrip("\n").split("\t", 1)
-            if lang != cur:
-                cur, buf = lang, []
-            buf.append(text.strip())
-            if len(" ".join(buf)) >= 200:
-                samples.append((lang, sep.join(buf)))
-                buf = []
-    return samples
+    return [(lang, text) for lang, text, _ in lingua_paragraphs(corpora, 200, sep)]
 
 
 @pytest.fixture(scope="module")
