@@ -11,10 +11,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from curate.stages.multilingual_data import lingua_paragraphs
-
 from curate import schema
 from curate.stages.langid import DEFAULTS, LangID
+from curate.stages.multilingual_data import lingua_paragraphs
 
 # lid.176 has no label for these lingua languages (Bantu languages, Luganda, Maori),
 # and writes Norwegian Bokmål as "no".
