@@ -29,6 +29,7 @@ from curate import output
 
 STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
+TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spill.py), never output
 
 
 class ForeignFiles(ValueError):
@@ -120,6 +121,7 @@ def finish(root: str) -> dict:
     fs, base = output._fs(root)
     staging = f"{base}/{STAGING}"
     manifest = read_manifest(staging)
+    manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
     written = [(rel, size) for rel, size in _files(fs, staging) if rel != output.MANIFEST and not os.path.basename(rel).startswith(".tmp-")]
     manifest["files"] = [{"file": rel, "bytes": size} for rel, size in written]
     output.write_manifest(staging, manifest)
@@ -131,6 +133,16 @@ def finish(root: str) -> dict:
     _fault("after_journal")
     _apply(fs, base, journal)
     return manifest
+
+
+def _remove_tmp(fs, path: str) -> dict:
+    """Delete the run's staged intermediate data; return how much there was (the manifest
+    records it: the disk a run needs beside its output)."""
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+    files = [i for i in infos if i.type == pafs.FileType.File]
+    if fs.get_file_info(path).type == pafs.FileType.Directory:
+        fs.delete_dir(path)
+    return {"files": len(files), "bytes": sum(i.size for i in files)}
 
 
 def recover(root: str) -> bool:

@@ -87,6 +87,7 @@ RUN_DEFAULTS = {
     "stages": [],  # empty: every available stage, in pipeline order
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
+    "spill": True,  # documents cross shuffles as files under the staging folder (pipelines/spill.py)
 }
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from curate import output
+from pipelines.spill import Loaded, Spiller, folder as spill_folder
 
 NAMESPACE = "curate"
 
@@ -23,6 +24,10 @@ class StageContext:
     root: str = ""  # the folder the run writes to (its staging folder)
     config: dict = field(default_factory=dict)  # the whole run's config (Config.to_dict), for content hashes
     peers: dict = field(default_factory=dict)  # sections of the stages it declares in ``needs`` (None: not configured)
+
+    def spiller(self, label: str):
+        """How this stage sends Arrow data across a shuffle (pipelines/spill.py)."""
+        return Spiller(spill_folder(self.root, self.run), f"{self.name}-{label}", self.run.get("shuffle_compression"))
 
 
 def text_bytes(batch: pa.RecordBatch) -> int:
@@ -63,7 +68,7 @@ def sorted_batches(pieces, batch_size: int) -> list:
     """One join shard's document batches as one table sorted by id, cut again into batches:
     their boundaries (and so everything downstream) do not depend on the order the shuffle
     delivered the pieces in."""
-    batches = [b for b in pieces if b.num_rows]
+    batches = [b for b in Loaded(pieces) if b.num_rows]
     if not batches:
         return []
     table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="default")

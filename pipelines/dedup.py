@@ -22,6 +22,7 @@ from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.dedup.stage import DedupStage as DedupLib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
+from pipelines.spill import Loaded
 
 
 class _Apply(ApplyJoined):
@@ -42,14 +43,16 @@ class Dedup(beam.PTransform):
         self.lib = lib or DedupLib(section)
         self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
+        self.spill_entries, self.spill_docs = context.spiller("entries"), context.spiller("docs")
 
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j
+        se, sd = self.spill_entries, self.spill_docs
         removals = (
             docs
-            | "Entries" >> beam.FlatMap(lambda b: cluster.partition(lib.entries(b), r))
+            | "Entries" >> beam.FlatMap(lambda b: se.pieces(cluster.partition(lib.entries(b), r)))
             | "Buckets" >> beam.GroupByKey()
-            | "Edges" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.edges(cluster.concat(kv[1])), "dup_id", j))
+            | "Edges" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", j))
             | "EdgesByDoc" >> beam.GroupByKey()
             | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(kv[1]))))
         )
@@ -57,7 +60,7 @@ class Dedup(beam.PTransform):
             lambda kv: output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j)
         )
         joined = {
-            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", j)),
+            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: sd.pieces(output.split_by_shard(b, "id", j))),
             "removals": removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0),
             "absorbed": absorbed,
         } | "Join" >> beam.CoGroupByKey()

@@ -9,6 +9,7 @@ from curate import ids, output
 from curate.readers import read_shard
 from curate.readers.common import Limits
 from pipelines import progress as progress_tally
+from pipelines.spill import Loaded, Spiller, load
 from pipelines.common import NAMESPACE, count_rules
 
 
@@ -85,9 +86,10 @@ class ReadInputs(beam.PTransform):
     batch instead of one per shard.
     """
 
-    def __init__(self, shards, limits: dict, progress: str | None, partitions: int = 16):
+    def __init__(self, shards, limits: dict, progress: str | None, partitions: int = 16, spill: Spiller | None = None):
         super().__init__()
         self.shards, self.limits, self.progress, self.partitions = shards, limits, progress, partitions
+        self.spill = spill or Spiller(None, "ingest")
 
     def expand(self, p):
         total = len({s.path for s in self.shards})
@@ -99,10 +101,10 @@ class ReadInputs(beam.PTransform):
                 "ledger", "quarantine", "files", main="docs"
             )
         )
-        p_, size = self.partitions, self.limits["batch_size"]
+        p_, size, spill = self.partitions, self.limits["batch_size"], self.spill
         grouped = (
             out.docs
-            | "ByPartition" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", p_))
+            | "ByPartition" >> beam.FlatMap(lambda b: spill.pieces(output.split_by_shard(b, "id", p_)))
             | "GroupByPartition" >> beam.GroupByKey()
             | "UniqueIds" >> beam.ParDo(_UniqueIdsFn(size)).with_outputs("ledger", "stats", main="docs")
         )
@@ -120,7 +122,7 @@ class _UniqueIdsFn(beam.DoFn):
         self.size = size
 
     def process(self, kv):
-        for kind, value in ids.unique_batches(kv[1], self.size, rebatch):
+        for kind, value in ids.unique_batches(Loaded(kv[1]), self.size, rebatch):
             if kind == "docs":
                 yield value
             elif kind == "ledger":
@@ -136,21 +138,22 @@ class WriteKind(beam.PTransform):
     Every shard index is written, empty or not, so the file set depends only on N.
     """
 
-    def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str]):
+    def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str], spill: Spiller | None = None):
         super().__init__(label=f"Write{kind.capitalize()}")
         self.root, self.kind, self.n, self.doc_columns = root, kind, shards, doc_columns
+        self.spill = spill or Spiller(None, kind)
 
     def expand(self, batches):
         key = output.KINDS[self.kind][2]
-        n = self.n
-        keyed = batches | "ByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, key, n))
+        n, spill = self.n, self.spill
+        keyed = batches | "ByShard" >> beam.FlatMap(lambda b: spill.pieces(output.split_by_shard(b, key, n)))
         every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         root, kind, cols = self.root, self.kind, self.doc_columns
         return (
             (keyed, every)
             | "Flatten" >> beam.Flatten()
             | "Group" >> beam.GroupByKey()
-            | "Write" >> beam.MapTuple(lambda i, bs: output.write_shard(root, kind, i, n, [b for b in bs if b is not None], cols))
+            | "Write" >> beam.MapTuple(lambda i, bs: output.write_shard(root, kind, i, n, [load(b) for b in bs if b is not None], cols))
         )
 
 

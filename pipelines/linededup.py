@@ -17,6 +17,7 @@ from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.linededup import LineDedupStage as Lib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
+from pipelines.spill import Loaded
 
 
 class _Apply(ApplyJoined):
@@ -33,7 +34,7 @@ class _Frequent(beam.DoFn):
         self.lib, self.j = lib, j
 
     def process(self, kv):
-        rows = self.lib.frequent_rows(cluster.concat(kv[1]))
+        rows = self.lib.frequent_rows(cluster.concat(Loaded(kv[1])))
         if rows.num_rows:  # a hash lives in one shard: distinct counts add up
             yield beam.pvalue.TaggedOutput("stats", {"linededup.frequent_lines": len(rows.column("hash").unique())})
         yield from output.split_by_shard(rows, "id", self.j)
@@ -45,17 +46,19 @@ class LineDedup(beam.PTransform):
         self.lib = Lib(section)
         self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
+        self.spill_rows, self.spill_docs = context.spiller("lines"), context.spiller("docs")
 
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j
+        sr, sd = self.spill_rows, self.spill_docs
         frequent = (
             docs
-            | "LineRows" >> beam.FlatMap(lambda b: cluster.partition(lib.line_rows(b), r, column="hash"))
+            | "LineRows" >> beam.FlatMap(lambda b: sr.pieces(cluster.partition(lib.line_rows(b), r, column="hash")))
             | "ByHash" >> beam.GroupByKey()
             | "Frequent" >> beam.ParDo(_Frequent(lib, j)).with_outputs("stats", main="rows")
         )
         joined = {
-            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: output.split_by_shard(b, "id", j)),
+            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: sd.pieces(output.split_by_shard(b, "id", j))),
             "frequent": frequent.rows,
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", "stats", main="docs")

@@ -22,6 +22,7 @@ from pipelines import coders
 from pipelines.common import BatchStage, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
 from pipelines.progress import count as count_progress, report as progress_report
+from pipelines.spill import Spiller, folder as spill_folder
 
 def stage_transform(name: str, cfg: Config, root: str):
     """The stage's Beam transform (BatchStage unless the stage table names one), built the one
@@ -59,7 +60,10 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     ``progress``: the folder of a progress Reporter (pipelines/progress.py), or None."""
     coders.register(cfg.run["shuffle_compression"])  # Arrow batches cross shuffles as IPC, not pickles
     limits = dict(cfg.limits, **cfg.stages.get("ingest", {}))  # ingest.extractor travels with the limits
-    read = p | "Ingest" >> ReadInputs(shards, limits, progress, output.id_partitions(cfg.run["shards"]))
+    spill = spill_folder(root, cfg.run)
+    compression = cfg.run["shuffle_compression"]
+    partitions = output.id_partitions(cfg.run["shards"])
+    read = p | "Ingest" >> ReadInputs(shards, limits, progress, partitions, Spiller(spill, "ingest", compression))
     docs = read["docs"]
     ledgers = [read["ledger"]]
     stats = [
@@ -85,7 +89,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
     entries = (
-        docs | WriteKind(root, "text", n, cols),
+        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression)),
         ledger | WriteKind(root, "ledger", n, cols),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols),
     ) | "Entries" >> beam.Flatten()

@@ -14,6 +14,7 @@ import numpy as np
 
 from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, histogram
 from pipelines.common import StageContext, emit
+from pipelines.spill import load
 
 
 class _ScoreFn(beam.DoFn):
@@ -39,7 +40,7 @@ class _KeepFn(beam.DoFn):
             self.stage.setup()
 
     def process(self, batch, cutoffs=None):
-        batch = batch if self.scored else self.stage.score(batch)
+        batch = load(batch) if self.scored else self.stage.score(batch)
         kept, ledger = self.stage.keep(batch, cutoffs)
         yield from emit(kept, ledger)
 
@@ -72,6 +73,7 @@ class Quality(beam.PTransform):
         super().__init__(label=context.name)
         self.stage = Stage(section)  # validate now, not on a worker
         self.section = self.stage.cfg
+        self.spill = context.spiller("scored")
 
     def expand(self, docs):
         fractions = self.stage.top_fractions()
@@ -87,7 +89,9 @@ class Quality(beam.PTransform):
             | "SumHistograms" >> beam.CombinePerKey(_HistogramFn())
             | "Cutoffs" >> beam.MapTuple(lambda d, hist: (d, cutoff(hist, fractions[d])))
         )
-        out = scored | "Keep" >> beam.ParDo(_KeepFn(section, scored=True), cutoffs=beam.pvalue.AsDict(cutoffs)).with_outputs(
+        spill = self.spill
+        waiting = scored | "Spill" >> beam.Map(spill.one)  # held until the cutoffs exist: by file, not in memory
+        out = waiting | "Keep" >> beam.ParDo(_KeepFn(section, scored=True), cutoffs=beam.pvalue.AsDict(cutoffs)).with_outputs(
             "ledger", main="docs"
         )
         stats = cutoffs | "CutoffStats" >> beam.MapTuple(

@@ -13,6 +13,7 @@ import apache_beam as beam
 from curate.stages.rebalance import RebalanceStage as Stage
 from curate.stages.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, TokenizeStage as Tokenizer
 from pipelines.common import StageContext, emit
+from pipelines.spill import load
 
 
 class _CountFn(beam.DoFn):
@@ -63,7 +64,7 @@ class _SelectFn(beam.DoFn):
         self.stage = Stage(self.section)
 
     def process(self, batch, plan):
-        kept, ledger = self.stage.select(batch, plan)
+        kept, ledger = self.stage.select(load(batch), plan)
         yield from emit(kept, ledger)
 
 
@@ -74,6 +75,7 @@ class Rebalance(beam.PTransform):
         self.section = section
         tokenize = context.peers["tokenize"] or {}
         self.tok_cfg = Tokenizer({**TOKENIZE_DEFAULTS, **tokenize}).cfg  # the tokenizer tokenize uses
+        self.spill = context.spiller("counted")
 
     def expand(self, docs):
         section = self.section
@@ -84,6 +86,7 @@ class Rebalance(beam.PTransform):
             | "Plan" >> beam.Map(lambda acc: Stage(section).plan(acc))  # raises InfeasibleMix
         )
         select = beam.ParDo(_SelectFn(section), plan=beam.pvalue.AsSingleton(plan))
-        out = counted | "Select" >> select.with_outputs("ledger", main="docs")
+        waiting = counted | "Spill" >> beam.Map(self.spill.one)  # held until the plan exists: by file, not in memory
+        out = waiting | "Select" >> select.with_outputs("ledger", main="docs")
         stats = plan | "MixStats" >> beam.Map(lambda p: p["stats"])
         return {"docs": out.docs, "ledger": out.ledger, "stats": stats}

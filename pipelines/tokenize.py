@@ -16,9 +16,10 @@ import apache_beam as beam
 from curate import output
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
+from pipelines.spill import load
 
 
-NOT_CONTENT = ("run.output", "run.progress")
+NOT_CONTENT = ("run.output", "run.progress", "run.spill")
 
 
 def content_hash(config: dict) -> str:
@@ -31,8 +32,8 @@ def content_hash(config: dict) -> str:
 
 
 class _EncodeFn(beam.DoFn):
-    def __init__(self, section: dict, shards: int):
-        self.section, self.shards = section, shards
+    def __init__(self, section: dict, shards: int, spill):
+        self.section, self.shards, self.spill = section, shards, spill
 
     def setup(self):
         self.stage = lib.TokenizeStage(self.section).setup()
@@ -40,7 +41,7 @@ class _EncodeFn(beam.DoFn):
     def process(self, batch):
         docs, ids = self.stage.encode(batch)
         yield docs
-        for shard, rows in lib.token_rows(docs, ids, self.section["seed"], self.shards):
+        for shard, rows in self.spill.pieces(lib.token_rows(docs, ids, self.section["seed"], self.shards)):
             yield beam.pvalue.TaggedOutput("rows", (shard, rows))
 
     def teardown(self):
@@ -56,19 +57,20 @@ class Tokenize(beam.PTransform):
         self.info = enc.info()
         self.shards = self.section["shards"] or context.run["shards"]
         self.root = context.root
+        self.spill = context.spiller("rows")
         rebalance = context.peers["rebalance"] if "rebalance" in context.run["stages"] else None
         self.targets = rebalance["targets"] if rebalance else None
         self.extra = {"config_hash": content_hash(context.config), "config_hash_excludes": list(NOT_CONTENT)}
 
     def expand(self, docs):
         c, n, root = self.section, self.shards, self.root
-        enc = docs | "Encode" >> beam.ParDo(_EncodeFn(c, n)).with_outputs("rows", main="docs")
+        enc = docs | "Encode" >> beam.ParDo(_EncodeFn(c, n, self.spill)).with_outputs("rows", main="docs")
         every = docs.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         entries = (
             (enc.rows, every)
             | "FlattenRows" >> beam.Flatten()
             | "ByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.MapTuple(lambda i, bs: lib.write_shard(root, i, n, list(bs), c["packed"], c["seq_len"]))
+            | "WriteShard" >> beam.MapTuple(lambda i, bs: lib.write_shard(root, i, n, [load(b) for b in bs if b is not None], c["packed"], c["seq_len"]))
         )
         info, targets, extra = self.info, self.targets, self.extra
 

@@ -1,0 +1,120 @@
+"""Arrow data crosses shuffles as references to files under the run's staging folder.
+
+A shuffle that moved document batches moved every document's full text through the runner:
+on the DirectRunner that is memory (it keeps grouped collections in memory), on Dataflow it is
+the shuffle bill. Instead, the step before a shuffle writes the pieces it would send into one
+Arrow IPC file under ``STAGING/tmp/LABEL/`` and sends ``Ref`` s (path, piece index, rows:
+~100 bytes); the step after it reads the pieces back. The grouping, the keys, the order the
+consumers sort into, hence every output byte, are what they were; only the payload travels by
+file. Documents are written once per shuffle they cross and read back once.
+
+The files are never output: ``curate.commit.finish`` counts them into the manifest's
+``staged`` entry and deletes the folder before the swap; ``abort`` and the next run delete an
+interrupted run's. Each file is written under a fresh name and never rewritten, so a retried
+bundle only leaves an unreferenced file behind (deleted with the rest).
+
+``run.spill = false`` sends the batches through the shuffle itself, as before (a runner with
+a shuffle service and no shared filesystem, or a comparison; outputs are byte-identical).
+"""
+from __future__ import annotations
+
+import uuid
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from curate import commit
+
+TMP = commit.TMP  # under the staging folder; curate.commit deletes it before the swap
+
+
+class Ref:
+    """Piece ``index`` of the IPC file ``path``: a record batch, or a table when ``table``."""
+
+    __slots__ = ("path", "index", "rows", "table")
+
+    def __init__(self, path: str, index: int, rows: int, table: bool):
+        self.path, self.index, self.rows, self.table = path, index, rows, table
+
+    def __reduce__(self):
+        return Ref, (self.path, self.index, self.rows, self.table)
+
+    @property
+    def num_rows(self) -> int:  # like a batch's: filters on emptiness need not load it
+        return self.rows
+
+
+def _fs(path: str):
+    return pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
+
+
+class Spiller:
+    """Writes the pieces of one element into one file under ``folder`` (None: no spilling,
+    pieces pass through as they are). ``compression``: None, "lz4" or "zstd"."""
+
+    def __init__(self, folder: str | None, label: str, compression: str | None = None):
+        self.folder = f"{folder.rstrip('/')}/{TMP}/{label}" if folder else None
+        self.compression = None if compression in (None, "none") else compression
+        self._made = False
+
+    def pieces(self, keyed) -> list:
+        """[(key, batch or table)] -> [(key, Ref)] of one new file (or the input unchanged)."""
+        keyed = [(k, v) for k, v in keyed if v.num_rows]
+        if self.folder is None or not keyed:
+            return keyed
+        fs, base = _fs(self.folder)
+        if not self._made:
+            fs.create_dir(base, recursive=True)
+            self._made = True
+        name = f"{uuid.uuid4().hex}.arrow"
+        path, full = f"{base}/{name}", f"{self.folder}/{name}"
+        schema = keyed[0][1].schema
+        opts = pa.ipc.IpcWriteOptions(compression=self.compression) if self.compression else None
+        refs = []
+        with fs.open_output_stream(path) as sink, pa.ipc.new_file(sink, schema, options=opts) as w:
+            for i, (k, v) in enumerate(keyed):
+                is_table = isinstance(v, pa.Table)
+                if is_table:  # one batch per piece: a ref points at one record batch
+                    v = v.combine_chunks().to_batches()[0] if v.num_rows else pa.RecordBatch.from_pylist([], schema)
+                w.write_batch(v if v.schema == schema else v.cast(schema))
+                refs.append((k, Ref(full, i, v.num_rows, is_table)))
+        return refs
+
+    def one(self, value):
+        """One batch or table -> its Ref (or itself)."""
+        out = self.pieces([(None, value)])
+        return out[0][1] if out else value
+
+
+def load(value):
+    """A Ref's batch (or table); anything else as it is."""
+    if not isinstance(value, Ref):
+        return value
+    fs, path = _fs(value.path)
+    if isinstance(fs, pafs.LocalFileSystem):  # zero-copy: only the pages read are touched
+        batch = pa.ipc.open_file(pa.memory_map(path)).get_batch(value.index)
+    else:
+        with fs.open_input_file(path) as source:
+            batch = pa.ipc.open_file(source).get_batch(value.index)
+    return pa.Table.from_batches([batch]) if value.table else batch
+
+
+class Loaded:
+    """A re-iterable view of shuffled values that loads each Ref when iterated to."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def __iter__(self):
+        return (load(v) for v in self.values)
+
+    def __len__(self):
+        return len(self.values)
+
+    def __bool__(self):
+        return bool(self.values)
+
+
+def folder(context_root: str, run: dict) -> str | None:
+    """Where a stage spills (its staging root), or None with ``run.spill = false``."""
+    return context_root if run.get("spill", True) else None
