@@ -88,6 +88,7 @@ RUN_DEFAULTS = {
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
     "spill": True,  # documents cross shuffles as files under the staging folder (pipelines/spill.py)
+    "workers": 0,  # local runs: processes per heavy step (pipelines/pool.py); 0 = the machine's cores
 }
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
@@ -95,6 +96,7 @@ LIMIT_CHECKS = {f: Check(min=1) for f in LIMIT_DEFAULTS}
 
 RUN_CHECKS = {
     "shards": Check(min=1),
+    "workers": Check(min=0),
     "progress": Check(choices=("auto", "on", "off")),
     "shuffle_compression": Check(choices=("none", "lz4", "zstd")),
 }

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from curate import output
+from pipelines.pool import pooled
 from pipelines.spill import Loaded, Spiller, folder as spill_folder
 
 NAMESPACE = "curate"
@@ -24,10 +25,15 @@ class StageContext:
     root: str = ""  # the folder the run writes to (its staging folder)
     config: dict = field(default_factory=dict)  # the whole run's config (Config.to_dict), for content hashes
     peers: dict = field(default_factory=dict)  # sections of the stages it declares in ``needs`` (None: not configured)
+    workers: int = 1  # processes per heavy per-element step (pipelines/pool.py)
 
     def spiller(self, label: str):
         """How this stage sends Arrow data across a shuffle (pipelines/spill.py)."""
         return Spiller(spill_folder(self.root, self.run), f"{self.name}-{label}", self.run.get("shuffle_compression"))
+
+    def pooled(self, dofn: beam.DoFn) -> beam.DoFn:
+        """``dofn`` run by this run's worker processes (itself with one worker)."""
+        return pooled(dofn, self.workers, self.spiller(type(dofn).__name__.strip("_").lower()))
 
 
 def text_bytes(batch: pa.RecordBatch) -> int:
@@ -128,10 +134,10 @@ class BatchStage(beam.PTransform):
 
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
-        self.name, self.section = context.name, section
+        self.name, self.section, self.context = context.name, section, context
 
     def expand(self, docs):
-        out = docs | "Apply" >> beam.ParDo(_StageFn(self.name, self.section)).with_outputs("ledger", "stats", main="docs")
+        out = docs | "Apply" >> beam.ParDo(self.context.pooled(_StageFn(self.name, self.section))).with_outputs("ledger", "stats", main="docs")
         return {"docs": out.docs, "ledger": out.ledger, "stats": out.stats}
 
 

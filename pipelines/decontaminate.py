@@ -29,9 +29,10 @@ class Decontaminate(beam.PTransform):
         super().__init__(label=context.name)
         self.stage = Stage(section)  # validates (and finds the files) now, not on a worker
         self.section = section
+        self.context = context
 
     def expand(self, docs):
-        out = docs | "Match" >> beam.ParDo(_DecontaminateFn(self.section)).with_outputs("ledger", "stats", main="docs")
+        out = docs | "Match" >> beam.ParDo(self.context.pooled(_DecontaminateFn(self.section))).with_outputs("ledger", "stats", main="docs")
         # the evaluation sets' size, measured once here (the same files every worker loads)
         sizes = {f"decontaminate.{k}": v for k, v in Stage(self.section).setup().evals.stats.items()}
         info = docs.pipeline | "EvalSets" >> beam.Create([sizes])

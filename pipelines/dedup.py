@@ -22,7 +22,8 @@ from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.dedup.stage import DedupStage as DedupLib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
-from pipelines.spill import Loaded
+from pipelines.meter import measure
+from pipelines.spill import Loaded, SplitFn
 
 
 class _Apply(ApplyJoined):
@@ -32,6 +33,26 @@ class _Apply(ApplyJoined):
         for b in batches:
             kept, ledger = self.lib.apply(b, removals, absorbed)
             yield from emit(kept, ledger)
+
+
+class _EntriesFn(beam.DoFn):
+    """A batch's entry tables, one per bucket shard (spilled: references go into the shuffle)."""
+
+    def __init__(self, lib, r: int, spill):
+        self.lib, self.r, self.spill = lib, r, spill
+
+    def process(self, batch):
+        yield from self.spill.pieces(cluster.partition(self.lib.entries(batch), self.r))
+
+
+class _EdgesFn(beam.DoFn):
+    """One bucket shard's entries -> its star edges, split by the removed id's join shard."""
+
+    def __init__(self, lib, j: int):
+        self.lib, self.j = lib, j
+
+    def process(self, kv):
+        yield from output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.j)
 
 
 class Dedup(beam.PTransform):
@@ -44,15 +65,16 @@ class Dedup(beam.PTransform):
         self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
         self.spill_entries, self.spill_docs = context.spiller("entries"), context.spiller("docs")
+        self.context = context
 
     def expand(self, docs):
-        lib, r, j = self.lib, self.r, self.j
+        lib, r, j, name = self.lib, self.r, self.j, self.context.name
         se, sd = self.spill_entries, self.spill_docs
+        entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
+        edges = measure(
+            entries | "Buckets" >> beam.GroupByKey() | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, j))), f"{name}.edges")
         removals = (
-            docs
-            | "Entries" >> beam.FlatMap(lambda b: se.pieces(cluster.partition(lib.entries(b), r)))
-            | "Buckets" >> beam.GroupByKey()
-            | "Edges" >> beam.FlatMap(lambda kv: output.split_by_shard(lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", j))
+            edges
             | "EdgesByDoc" >> beam.GroupByKey()
             | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(kv[1]))))
         )
@@ -60,9 +82,9 @@ class Dedup(beam.PTransform):
             lambda kv: output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j)
         )
         joined = {
-            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: sd.pieces(output.split_by_shard(b, "id", j))),
-            "removals": removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0),
-            "absorbed": absorbed,
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), f"{name}.join_docs"),
+            "removals": measure(removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0), f"{name}.join_removals"),
+            "absorbed": measure(absorbed, f"{name}.join_absorbed"),
         } | "Join" >> beam.CoGroupByKey()
-        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", main="docs")
+        out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger}

@@ -9,7 +9,9 @@ from curate import ids, output
 from curate.readers import read_shard
 from curate.readers.common import Limits
 from pipelines import progress as progress_tally
-from pipelines.spill import Loaded, Spiller, load
+from pipelines.meter import measure
+from pipelines.pool import pooled
+from pipelines.spill import Loaded, Spiller, SplitFn, load
 from pipelines.common import NAMESPACE, count_rules
 
 
@@ -86,8 +88,10 @@ class ReadInputs(beam.PTransform):
     batch instead of one per shard.
     """
 
-    def __init__(self, shards, limits: dict, progress: str | None, partitions: int = 16, spill: Spiller | None = None):
+    def __init__(self, shards, limits: dict, progress: str | None, partitions: int = 16, spill: Spiller | None = None,
+                 workers: int = 1):
         super().__init__()
+        self.workers = workers
         self.shards, self.limits, self.progress, self.partitions = shards, limits, progress, partitions
         self.spill = spill or Spiller(None, "ingest")
 
@@ -97,14 +101,14 @@ class ReadInputs(beam.PTransform):
             p
             | "ListShards" >> beam.Create(self.shards, reshuffle=False)
             | "SpreadShards" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadShardFn(self.limits, total, self.progress)).with_outputs(
+            | "Read" >> beam.ParDo(self._read(ReadShardFn(self.limits, total, self.progress))).with_outputs(
                 "ledger", "quarantine", "files", main="docs"
             )
         )
         p_, size, spill = self.partitions, self.limits["batch_size"], self.spill
+        pieces = measure(out.docs | "ByPartition" >> beam.ParDo(SplitFn("id", p_, spill)), "ingest.partition")
         grouped = (
-            out.docs
-            | "ByPartition" >> beam.FlatMap(lambda b: spill.pieces(output.split_by_shard(b, "id", p_)))
+            pieces
             | "GroupByPartition" >> beam.GroupByKey()
             | "UniqueIds" >> beam.ParDo(_UniqueIdsFn(size)).with_outputs("ledger", "stats", main="docs")
         )
@@ -113,6 +117,9 @@ class ReadInputs(beam.PTransform):
         read = out.docs | "Stats/read" >> beam.Map(lambda b: {"ingest.docs_read": b.num_rows})
         stats = (read, grouped.stats) | "IngestStats" >> beam.Flatten()
         return {"docs": grouped.docs, "ledger": ledger, "quarantine": out.quarantine, "files": out.files, "stats": stats}
+
+    def _read(self, fn):
+        return pooled(fn, self.workers, Spiller(self.spill.root, "read", self.spill.compression))
 
 
 class _UniqueIdsFn(beam.DoFn):
@@ -132,28 +139,39 @@ class _UniqueIdsFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput("stats", {"ingest.ids_renamed": value})
 
 
+class _WriteShardFn(beam.DoFn):
+    def __init__(self, root: str, kind: str, n: int, cols: list[str]):
+        self.root, self.kind, self.n, self.cols = root, kind, n, cols
+
+    def process(self, element):
+        i, pieces = element
+        yield output.write_shard(self.root, self.kind, i, self.n, [load(b) for b in pieces if b is not None], self.cols)
+
+
 class WriteKind(beam.PTransform):
     """Write one output kind (text, ledger, quarantine) as N deterministic Parquet shards.
 
     Every shard index is written, empty or not, so the file set depends only on N.
     """
 
-    def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str], spill: Spiller | None = None):
+    def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str], spill: Spiller | None = None,
+                 workers: int = 1):
         super().__init__(label=f"Write{kind.capitalize()}")
         self.root, self.kind, self.n, self.doc_columns = root, kind, shards, doc_columns
         self.spill = spill or Spiller(None, kind)
+        self.workers = workers
 
     def expand(self, batches):
         key = output.KINDS[self.kind][2]
         n, spill = self.n, self.spill
-        keyed = batches | "ByShard" >> beam.FlatMap(lambda b: spill.pieces(output.split_by_shard(b, key, n)))
+        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill)), f"write.{self.kind}")
         every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         root, kind, cols = self.root, self.kind, self.doc_columns
         return (
             (keyed, every)
             | "Flatten" >> beam.Flatten()
             | "Group" >> beam.GroupByKey()
-            | "Write" >> beam.MapTuple(lambda i, bs: output.write_shard(root, kind, i, n, [load(b) for b in bs if b is not None], cols))
+            | "Write" >> beam.ParDo(pooled(_WriteShardFn(root, kind, n, cols), self.workers, self.spill))
         )
 
 

@@ -17,7 +17,8 @@ from curate import output
 from curate.stages.dedup import cluster
 from curate.stages.linededup import LineDedupStage as Lib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
-from pipelines.spill import Loaded
+from pipelines.meter import measure
+from pipelines.spill import Loaded, SplitFn
 
 
 class _Apply(ApplyJoined):
@@ -47,20 +48,21 @@ class LineDedup(beam.PTransform):
         self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
         self.spill_rows, self.spill_docs = context.spiller("lines"), context.spiller("docs")
+        self.context = context
 
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j
         sr, sd = self.spill_rows, self.spill_docs
+        rows = docs | "LineRows" >> beam.FlatMap(lambda b: sr.pieces(cluster.partition(lib.line_rows(b), r, column="hash")))
         frequent = (
-            docs
-            | "LineRows" >> beam.FlatMap(lambda b: sr.pieces(cluster.partition(lib.line_rows(b), r, column="hash")))
+            measure(rows, "linededup.lines")
             | "ByHash" >> beam.GroupByKey()
             | "Frequent" >> beam.ParDo(_Frequent(lib, j)).with_outputs("stats", main="rows")
         )
         joined = {
-            "docs": docs | "DocsByShard" >> beam.FlatMap(lambda b: sd.pieces(output.split_by_shard(b, "id", j))),
-            "frequent": frequent.rows,
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), "linededup.join_docs"),
+            "frequent": measure(frequent.rows, "linededup.join_frequent"),
         } | "Join" >> beam.CoGroupByKey()
-        out = joined | "Apply" >> beam.ParDo(_Apply(lib, self.batch_size)).with_outputs("ledger", "stats", main="docs")
+        out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", "stats", main="docs")
         stats = (out.stats, frequent.stats) | "Stats" >> beam.Flatten()
         return {"docs": out.docs, "ledger": out.ledger, "stats": stats}

@@ -7,6 +7,7 @@ r"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import json
@@ -21,10 +22,12 @@ from curate.config import Config
 from pipelines import coders
 from pipelines.common import BatchStage, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
+from pipelines import pool
+from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, report as progress_report
 from pipelines.spill import Spiller, folder as spill_folder
 
-def stage_transform(name: str, cfg: Config, root: str):
+def stage_transform(name: str, cfg: Config, root: str, workers: int = 1):
     """The stage's Beam transform (BatchStage unless the stage table names one), built the one
     way every stage's is: ``Transform(section, context)``."""
     spec = stage_table.BY_NAME[name]
@@ -35,6 +38,7 @@ def stage_transform(name: str, cfg: Config, root: str):
         root=root,
         config=cfg.to_dict(),
         peers={n: cfg.stages.get(n) for n in spec.needs},
+        workers=workers,
     )
     transform = stage_table.load(spec.transform) if spec.transform else BatchStage
     return transform(cfg.stages[name], context)
@@ -54,16 +58,17 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str | None = None):
+def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str | None = None, workers: int = 1):
     """Add the whole job to ``p``; returns the PCollection of the manifest's counts.
 
-    ``progress``: the folder of a progress Reporter (pipelines/progress.py), or None."""
+    ``progress``: the folder of a progress Reporter (pipelines/progress.py), or None;
+    ``workers``: processes per heavy step (pipelines/pool.py), 1 on a distributed runner."""
     coders.register(cfg.run["shuffle_compression"])  # Arrow batches cross shuffles as IPC, not pickles
     limits = dict(cfg.limits, **cfg.stages.get("ingest", {}))  # ingest.extractor travels with the limits
     spill = spill_folder(root, cfg.run)
     compression = cfg.run["shuffle_compression"]
     partitions = output.id_partitions(cfg.run["shards"])
-    read = p | "Ingest" >> ReadInputs(shards, limits, progress, partitions, Spiller(spill, "ingest", compression))
+    read = p | "Ingest" >> ReadInputs(shards, limits, progress, partitions, Spiller(spill, "ingest", compression), workers)
     docs = read["docs"]
     ledgers = [read["ledger"]]
     stats = [
@@ -74,7 +79,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     ]
     for name in cfg.run["stages"][1:]:
         stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
-        res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root)
+        res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root, workers)
         docs = res["docs"]
         ledgers.append(res["ledger"])
         count_progress(docs, progress, f"{name}.docs_out")
@@ -89,12 +94,21 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
     entries = (
-        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression)),
-        ledger | WriteKind(root, "ledger", n, cols),
-        read["quarantine"] | WriteKind(root, "quarantine", n, cols),
+        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers),
+        ledger | WriteKind(root, "ledger", n, cols, Spiller(spill, "ledger", compression), workers),
+        read["quarantine"] | WriteKind(root, "quarantine", n, cols, workers=workers),
     ) | "Entries" >> beam.Flatten()
     base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
     return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
+
+
+def runs_here(opts: PipelineOptions) -> bool:
+    """Whether the runner executes DoFns in this process: the DirectRunner in its default
+    (in-memory, one worker) mode. Beam's multi-process and multi-thread modes, and every other
+    runner, bring their own workers."""
+    o = opts.get_all_options()
+    return (o.get("runner") in (None, "DirectRunner", "direct") and o.get("direct_running_mode") in (None, "in_memory")
+            and (o.get("direct_num_workers") or 1) == 1)
 
 
 def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress: bool = False) -> dict:
@@ -105,13 +119,18 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     opts = PipelineOptions(beam_args or [])
     if not opts.get_all_options().get("runner"):
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
+    workers = pool_workers(cfg.run, runs_here(opts))
     staging = commit.begin(root)
     try:
         with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter:
             with beam.Pipeline(options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
-                build(p, cfg, shards, staging, reporter.folder)
+                build(p, cfg, shards, staging, reporter.folder, workers)
+                gc.freeze()  # the construction's objects live to the end: keep the collector off them
     except BaseException:
         commit.abort(root)
         raise
+    finally:
+        gc.unfreeze()
+        pool.shutdown()  # worker processes of pooled steps (already ended after a normal run)
     return commit.finish(root)

@@ -73,6 +73,15 @@ class Tally:
             self.ok = False
 
 
+def after_fork() -> None:
+    """In a forked worker process (pipelines/pool.py): start every tally from zero, with
+    fresh locks (another thread of the parent may have held one)."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    for t in _TALLIES.values():
+        t.counts, t.lock, t.last = Counter(), threading.Lock(), 0.0
+
+
 def tally(folder: str) -> Tally:
     with _LOCK:
         if folder not in _TALLIES:

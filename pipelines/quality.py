@@ -14,6 +14,7 @@ import numpy as np
 
 from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, histogram
 from pipelines.common import StageContext, emit
+from pipelines.meter import measure
 from pipelines.spill import load
 
 
@@ -74,15 +75,16 @@ class Quality(beam.PTransform):
         self.stage = Stage(section)  # validate now, not on a worker
         self.section = self.stage.cfg
         self.spill = context.spiller("scored")
+        self.context = context
 
     def expand(self, docs):
         fractions = self.stage.top_fractions()
         if not fractions:
-            out = docs | "ScoreAndKeep" >> beam.ParDo(_KeepFn(self.section, scored=False)).with_outputs("ledger", main="docs")
+            out = docs | "ScoreAndKeep" >> beam.ParDo(self.context.pooled(_KeepFn(self.section, scored=False))).with_outputs("ledger", main="docs")
             return {"docs": out.docs, "ledger": out.ledger}
 
         section = self.section
-        scored = docs | "Score" >> beam.ParDo(_ScoreFn(section))
+        scored = docs | "Score" >> beam.ParDo(self.context.pooled(_ScoreFn(section)))
         cutoffs = (
             scored
             | "Histogram" >> beam.FlatMap(lambda b: histogram(b, fractions).items())
@@ -90,7 +92,7 @@ class Quality(beam.PTransform):
             | "Cutoffs" >> beam.MapTuple(lambda d, hist: (d, cutoff(hist, fractions[d])))
         )
         spill = self.spill
-        waiting = scored | "Spill" >> beam.Map(spill.one)  # held until the cutoffs exist: by file, not in memory
+        waiting = measure(scored | "Spill" >> beam.Map(spill.one), "quality.scored")  # held until the cutoffs exist: by file
         out = waiting | "Keep" >> beam.ParDo(_KeepFn(section, scored=True), cutoffs=beam.pvalue.AsDict(cutoffs)).with_outputs(
             "ledger", main="docs"
         )

@@ -13,6 +13,7 @@ import apache_beam as beam
 from curate.stages.rebalance import RebalanceStage as Stage
 from curate.stages.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, TokenizeStage as Tokenizer
 from pipelines.common import StageContext, emit
+from pipelines.meter import measure
 from pipelines.spill import load
 
 
@@ -76,17 +77,18 @@ class Rebalance(beam.PTransform):
         tokenize = context.peers["tokenize"] or {}
         self.tok_cfg = Tokenizer({**TOKENIZE_DEFAULTS, **tokenize}).cfg  # the tokenizer tokenize uses
         self.spill = context.spiller("counted")
+        self.context = context
 
     def expand(self, docs):
         section = self.section
-        counted = docs | "CountTokens" >> beam.ParDo(_CountFn(self.tok_cfg))
+        counted = docs | "CountTokens" >> beam.ParDo(self.context.pooled(_CountFn(self.tok_cfg)))
         plan = (
             counted
             | "Histogram" >> beam.CombineGlobally(_HistogramFn(section))
             | "Plan" >> beam.Map(lambda acc: Stage(section).plan(acc))  # raises InfeasibleMix
         )
         select = beam.ParDo(_SelectFn(section), plan=beam.pvalue.AsSingleton(plan))
-        waiting = counted | "Spill" >> beam.Map(self.spill.one)  # held until the plan exists: by file, not in memory
+        waiting = measure(counted | "Spill" >> beam.Map(self.spill.one), "rebalance.counted")  # held until the plan exists: by file
         out = waiting | "Select" >> select.with_outputs("ledger", main="docs")
         stats = plan | "MixStats" >> beam.Map(lambda p: p["stats"])
         return {"docs": out.docs, "ledger": out.ledger, "stats": stats}

@@ -23,21 +23,24 @@ import uuid
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from curate import commit
+import apache_beam as beam
+
+from curate import commit, output
 
 TMP = commit.TMP  # under the staging folder; curate.commit deletes it before the swap
 
 
 class Ref:
-    """Piece ``index`` of the IPC file ``path``: a record batch, or a table when ``table``."""
+    """A piece spilled to ``path``: the IPC stream at bytes [offset, offset + length), a
+    record batch, or a one-batch table when ``table``."""
 
-    __slots__ = ("path", "index", "rows", "table")
+    __slots__ = ("path", "offset", "length", "rows", "table")
 
-    def __init__(self, path: str, index: int, rows: int, table: bool):
-        self.path, self.index, self.rows, self.table = path, index, rows, table
+    def __init__(self, path: str, offset: int, length: int, rows: int, table: bool):
+        self.path, self.offset, self.length, self.rows, self.table = path, offset, length, rows, table
 
     def __reduce__(self):
-        return Ref, (self.path, self.index, self.rows, self.table)
+        return Ref, (self.path, self.offset, self.length, self.rows, self.table)
 
     @property
     def num_rows(self) -> int:  # like a batch's: filters on emptiness need not load it
@@ -53,12 +56,15 @@ class Spiller:
     pieces pass through as they are). ``compression``: None, "lz4" or "zstd"."""
 
     def __init__(self, folder: str | None, label: str, compression: str | None = None):
+        self.root = folder
         self.folder = f"{folder.rstrip('/')}/{TMP}/{label}" if folder else None
         self.compression = None if compression in (None, "none") else compression
         self._made = False
 
     def pieces(self, keyed) -> list:
-        """[(key, batch or table)] -> [(key, Ref)] of one new file (or the input unchanged)."""
+        """[(key, batch or table)] -> [(key, Ref)] of one new file (or the input unchanged).
+        Each piece is a complete IPC stream of its own, so a consumer reads exactly its
+        bytes, whatever order the shuffle delivers the pieces of many files in."""
         keyed = [(k, v) for k, v in keyed if v.num_rows]
         if self.folder is None or not keyed:
             return keyed
@@ -68,16 +74,14 @@ class Spiller:
             self._made = True
         name = f"{uuid.uuid4().hex}.arrow"
         path, full = f"{base}/{name}", f"{self.folder}/{name}"
-        schema = keyed[0][1].schema
         opts = pa.ipc.IpcWriteOptions(compression=self.compression) if self.compression else None
         refs = []
-        with fs.open_output_stream(path) as sink, pa.ipc.new_file(sink, schema, options=opts) as w:
-            for i, (k, v) in enumerate(keyed):
-                is_table = isinstance(v, pa.Table)
-                if is_table:  # one batch per piece: a ref points at one record batch
-                    v = v.combine_chunks().to_batches()[0] if v.num_rows else pa.RecordBatch.from_pylist([], schema)
-                w.write_batch(v if v.schema == schema else v.cast(schema))
-                refs.append((k, Ref(full, i, v.num_rows, is_table)))
+        with fs.open_output_stream(path) as sink:
+            for k, v in keyed:
+                start = sink.tell()
+                with pa.ipc.new_stream(sink, v.schema, options=opts) as w:
+                    w.write(v)
+                refs.append((k, Ref(full, start, sink.tell() - start, v.num_rows, isinstance(v, pa.Table))))
         return refs
 
     def one(self, value):
@@ -91,12 +95,11 @@ def load(value):
     if not isinstance(value, Ref):
         return value
     fs, path = _fs(value.path)
-    if isinstance(fs, pafs.LocalFileSystem):  # zero-copy: only the pages read are touched
-        batch = pa.ipc.open_file(pa.memory_map(path)).get_batch(value.index)
-    else:
-        with fs.open_input_file(path) as source:
-            batch = pa.ipc.open_file(source).get_batch(value.index)
-    return pa.Table.from_batches([batch]) if value.table else batch
+    f = pa.OSFile(path) if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)
+    with f:
+        data = f.read_at(value.length, value.offset)
+    reader = pa.ipc.open_stream(data)
+    return reader.read_all() if value.table else reader.read_next_batch()
 
 
 class Loaded:
@@ -113,6 +116,17 @@ class Loaded:
 
     def __bool__(self):
         return bool(self.values)
+
+
+class SplitFn(beam.DoFn):
+    """A batch -> (shard, piece) for every shard of ``n`` (a hash of ``key``) it has rows in,
+    the pieces spilled: what goes into a shuffle by shard."""
+
+    def __init__(self, key: str, n: int, spill: Spiller):
+        self.key, self.n, self.spill = key, n, spill
+
+    def process(self, batch):
+        yield from self.spill.pieces(output.split_by_shard(batch, self.key, self.n))
 
 
 def folder(context_root: str, run: dict) -> str | None:

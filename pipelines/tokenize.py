@@ -16,10 +16,11 @@ import apache_beam as beam
 from curate import output
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
+from pipelines.meter import measure
 from pipelines.spill import load
 
 
-NOT_CONTENT = ("run.output", "run.progress", "run.spill")
+NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers")
 
 
 def content_hash(config: dict) -> str:
@@ -49,6 +50,16 @@ class _EncodeFn(beam.DoFn):
             self.stage.encoder.close()
 
 
+class _WriteShardFn(beam.DoFn):
+    def __init__(self, root: str, n: int, section: dict):
+        self.root, self.n, self.section = root, n, section
+
+    def process(self, element):
+        i, pieces = element
+        c = self.section
+        yield lib.write_shard(self.root, i, self.n, [load(b) for b in pieces if b is not None], c["packed"], c["seq_len"])
+
+
 class Tokenize(beam.PTransform):
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
@@ -58,19 +69,20 @@ class Tokenize(beam.PTransform):
         self.shards = self.section["shards"] or context.run["shards"]
         self.root = context.root
         self.spill = context.spiller("rows")
+        self.context = context
         rebalance = context.peers["rebalance"] if "rebalance" in context.run["stages"] else None
         self.targets = rebalance["targets"] if rebalance else None
         self.extra = {"config_hash": content_hash(context.config), "config_hash_excludes": list(NOT_CONTENT)}
 
     def expand(self, docs):
         c, n, root = self.section, self.shards, self.root
-        enc = docs | "Encode" >> beam.ParDo(_EncodeFn(c, n, self.spill)).with_outputs("rows", main="docs")
+        enc = docs | "Encode" >> beam.ParDo(self.context.pooled(_EncodeFn(c, n, self.spill))).with_outputs("rows", main="docs")
         every = docs.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         entries = (
-            (enc.rows, every)
+            (measure(enc.rows, "tokenize.rows"), every)
             | "FlattenRows" >> beam.Flatten()
             | "ByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.MapTuple(lambda i, bs: lib.write_shard(root, i, n, [load(b) for b in bs if b is not None], c["packed"], c["seq_len"]))
+            | "WriteShard" >> beam.ParDo(self.context.pooled(_WriteShardFn(root, n, c)))
         )
         info, targets, extra = self.info, self.targets, self.extra
 

@@ -118,7 +118,7 @@ def test_config_file_errors_name_the_field(tmp_path):
     with pytest.raises(ConfigError, match=r"run.shards: expected a number, got 'four'"):
         config.load(str(bad))
     bad.write_text('[run]\noutptu = "x"\n')
-    with pytest.raises(ConfigError, match=r"run.outptu: unknown key \(did you mean output\?\); allowed keys: output, progress, shards, shuffle_compression, spill, stages"):
+    with pytest.raises(ConfigError, match=r"run.outptu: unknown key \(did you mean output\?\); allowed keys: output, progress, shards, shuffle_compression, spill, stages, workers"):
         config.load(str(bad))
     bad.write_text('[runn]\n')
     with pytest.raises(ConfigError, match=r"runn: unknown section"):

@@ -1,0 +1,187 @@
+"""A DoFn's per-element work in forked worker processes: local runs use every core.
+
+Beam's DirectRunner runs a pipeline in one process, and its own multi-process mode starts
+fresh interpreters that import everything, load every model and exchange every element over
+gRPC (measured: slower than one process). ``Pooled(inner, workers, spill)`` instead forks
+``workers`` processes from the DoFn after its ``setup`` (models loaded once, shared
+copy-on-write) and sends them only references: an Arrow batch goes in and comes out as a
+spilled file (pipelines/spill.py), so each direction is a path, not the data. ``process``
+submits an element and yields whatever results are ready, keeping at most two per worker in
+flight; ``finish_bundle`` yields the rest. Results leave in completion order: every consumer
+downstream sorts or sums, so outputs are byte-identical to a one-process run.
+
+Used only where the runner runs DoFns in this process (the DirectRunner's default mode);
+elsewhere ``workers`` is 1 and the inner DoFn runs as it is: Dataflow and Flink already run
+one worker per core. The worker processes ignore Ctrl-C (the launching process handles it and
+ends them), and exit with their bundle's DoFn (``teardown``), closing their HTML-extraction
+helpers so that their CPU time is accounted to the run.
+"""
+from __future__ import annotations
+
+import collections
+import gc
+import multiprocessing
+import signal
+import uuid
+
+import apache_beam as beam
+from apache_beam.internal import pickler
+import pyarrow as pa
+from apache_beam.transforms.window import GlobalWindows
+
+from pipelines.spill import Spiller, load
+
+_LOADED: "collections.OrderedDict[int, tuple]" = collections.OrderedDict()  # id(batch) -> (batch, its Ref)
+
+
+def _remember(batch, ref) -> None:
+    """A batch loaded from a Ref that may go on, unchanged, into another pooled step: that
+    step sends the Ref again instead of writing the batch to a new file."""
+    _LOADED[id(batch)] = (batch, ref)  # holding the batch keeps its id from being reused
+    while len(_LOADED) > 256:
+        _LOADED.popitem(last=False)
+
+
+def _ref_of(element):
+    hit = _LOADED.get(id(element))
+    return hit[1] if hit is not None and hit[0] is element else None
+
+
+def _sendable(element):
+    """A grouped element, (key, values) or (key, {tag: values}), with its lazy iterables as
+    lists: what a worker process can be sent."""
+    if isinstance(element, tuple) and len(element) == 2:
+        key, v = element
+        if isinstance(v, dict):
+            return key, {t: list(vs) for t, vs in v.items()}
+        if not isinstance(v, (pa.RecordBatch, pa.Table, str, bytes)) and hasattr(v, "__iter__"):
+            return key, list(v)
+    return element
+
+
+# --- the worker processes: one pool per run, shared by every pooled DoFn ------------------
+
+_POOL = {"pool": None, "users": 0, "size": 0}
+_INNERS: dict = {}  # in a worker: DoFn key -> its DoFn, set up on first use
+
+
+def _init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
+    gc.unfreeze()
+    from multiprocessing import util
+
+    from curate.readers import extract_helper
+    from pipelines import progress
+
+    progress.after_fork()  # the parent's counts are not this worker's
+    util.Finalize(None, extract_helper._close_helpers, exitpriority=10)
+
+
+def _run(key: str, payload: bytes, value, spill: Spiller | None):
+    """In a worker: the DoFn's outputs for one element, Arrow data spilled to files."""
+    inner = _INNERS.get(key)
+    if inner is None:
+        inner = _INNERS[key] = pickler.loads(payload)
+        inner.setup()
+    out = [*(inner.process(load(value)) or ()), *(inner.finish_bundle() or ())]  # finish: flush tallies
+    result = []
+    for o in out:
+        tag, v = (o.tag, o.value) if isinstance(o, beam.pvalue.TaggedOutput) else (None, o)
+        if spill is not None and isinstance(v, (pa.RecordBatch, pa.Table)) and v.num_rows:
+            v = spill.one(v)
+        result.append((tag, v))
+    return result
+
+
+def _acquire(size: int):
+    if _POOL["pool"] is None:
+        gc.freeze()  # the workers' garbage collector leaves the parent's objects (and their pages) alone
+        try:
+            _POOL["pool"] = multiprocessing.get_context("fork").Pool(size, _init)
+        finally:
+            gc.unfreeze()
+        _POOL["size"] = size
+    _POOL["users"] += 1
+    return _POOL["pool"]
+
+
+def _release() -> None:
+    _POOL["users"] -= 1
+    if _POOL["users"] <= 0:
+        shutdown()
+
+
+def shutdown() -> None:
+    """End the worker processes (normally: their exit handlers close the extraction helpers,
+    so their CPU time is accounted to this process). Called when the last pooled DoFn is torn
+    down, and by the pipeline when a run ends in any way."""
+    pool, _POOL["pool"], _POOL["users"] = _POOL["pool"], None, 0
+    if pool is not None:
+        pool.close()
+        pool.join()
+
+
+class Pooled(beam.DoFn):
+    """``inner`` (a DoFn with ``process(element)``, no side inputs) run by ``workers`` forked
+    processes; ``spill`` (a Spiller; folder None: pickled instead) moves the batches."""
+
+    def __init__(self, inner: beam.DoFn, workers: int, spill: Spiller):
+        self.inner, self.workers, self.spill = inner, workers, spill
+
+    def setup(self):
+        self.payload = pickler.dumps(self.inner)  # before setup: no models inside
+        self.key = uuid.uuid4().hex
+        self.inner.setup()  # here too: configuration errors (and the tests' faults) surface in this process
+        self.pool = _acquire(self.workers)
+        self.spill_out = self.spill if self.spill.folder else None
+
+    def start_bundle(self):
+        self.pending = collections.deque()
+
+    def process(self, element):
+        if isinstance(element, (pa.RecordBatch, pa.Table)):
+            sent = _ref_of(element) or self.spill.one(element)
+        else:
+            sent = _sendable(element)
+        self.pending.append(self.pool.apply_async(_run, (self.key, self.payload, sent, self.spill_out)))
+        while self.pending and (self.pending[0].ready() or len(self.pending) > 2 * self.workers):
+            yield from self._outputs(self.pending.popleft().get())
+
+    def finish_bundle(self):
+        while self.pending:
+            for o in self._outputs(self.pending.popleft().get()):
+                if isinstance(o, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(o.tag, GlobalWindows.windowed_value(o.value))
+                else:
+                    yield GlobalWindows.windowed_value(o)
+
+    @staticmethod
+    def _outputs(result):
+        for tag, ref in result:
+            v = load(ref)
+            if v is not ref:
+                _remember(v, ref)
+            yield v if tag is None else beam.pvalue.TaggedOutput(tag, v)
+
+    def teardown(self):
+        if getattr(self, "pool", None) is not None:
+            self.pool = None
+            _release()
+        self.inner.teardown()
+
+
+def pooled(fn: beam.DoFn, workers: int, spill: Spiller) -> beam.DoFn:
+    """``fn`` run by ``workers`` forked processes; itself with one."""
+    if workers <= 1:
+        return fn
+    return Pooled(fn, workers, spill)
+
+
+def workers(run: dict, runner_local: bool) -> int:
+    """Worker processes per pooled DoFn: ``run.workers`` (0: the machine's cores) where the
+    runner runs DoFns in the launching process, else 1."""
+    import os
+
+    if not runner_local:
+        return 1
+    return run.get("workers", 0) or os.cpu_count() or 1
