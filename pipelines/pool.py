@@ -26,6 +26,7 @@ import uuid
 
 import apache_beam as beam
 from apache_beam.internal import pickler
+from apache_beam.metrics import Metrics
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
@@ -63,6 +64,21 @@ def _sendable(element):
 
 _POOL = {"pool": None, "users": 0, "size": 0}
 _INNERS: dict = {}  # in a worker: DoFn key -> its DoFn, set up on first use
+_COUNTS: collections.Counter = collections.Counter()  # in a worker: Beam counters of the task running
+_COUNTERS = "__counters__"  # the result entry carrying them
+
+
+class _Counter:
+    """Metrics.counter in a worker, where no runner collects counters: counts into _COUNTS."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def inc(self, n: int = 1):
+        _COUNTS[self.key] += n
+
+    def dec(self, n: int = 1):
+        _COUNTS[self.key] -= n
 
 
 def _init() -> None:
@@ -75,6 +91,8 @@ def _init() -> None:
 
     progress.after_fork()  # the parent's counts are not this worker's
     util.Finalize(None, extract_helper._close_helpers, exitpriority=10)
+    # Beam counters incremented here are collected per task and sent back with the results
+    Metrics.counter = staticmethod(lambda namespace, name: _Counter((Metrics.get_namespace(namespace), name)))
 
 
 def _run(key: str, payload: bytes, value, spill: Spiller | None):
@@ -83,8 +101,10 @@ def _run(key: str, payload: bytes, value, spill: Spiller | None):
     if inner is None:
         inner = _INNERS[key] = pickler.loads(payload)
         inner.setup()
+    _COUNTS.clear()
     out = [*(inner.process(load(value)) or ()), *(inner.finish_bundle() or ())]  # finish: flush tallies
-    result = []
+    counters = {k: v for k, v in _COUNTS.items() if v}
+    result = [(_COUNTERS, counters)] if counters else []
     for o in out:
         tag, v = (o.tag, o.value) if isinstance(o, beam.pvalue.TaggedOutput) else (None, o)
         if spill is not None and isinstance(v, (pa.RecordBatch, pa.Table)) and v.num_rows:
@@ -158,6 +178,10 @@ class Pooled(beam.DoFn):
     @staticmethod
     def _outputs(result):
         for tag, ref in result:
+            if tag == _COUNTERS:  # the worker's Beam counters, counted here where the runner sees them
+                for (ns, name), n in ref.items():
+                    Metrics.counter(ns, name).inc(n)
+                continue
             v = load(ref)
             if v is not ref:
                 _remember(v, ref)
