@@ -46,6 +46,7 @@ from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
 
 RULE = "eval_overlap"
+NEAR_RULE = "eval_near_copy"
 MODES = ("remove", "cut")
 UNITS = ("line", "file")
 EVAL_SET_DEFAULTS = {
@@ -85,11 +86,17 @@ def _roll(w: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
     return h
 
 
-def windows(normalized, n: int):
+def word_hashes(normalized) -> tuple[np.ndarray, np.ndarray]:
+    """(hash of every word, offsets: text d owns words[offsets[d]:offsets[d+1]]): dedup's
+    shingle hashes of 1-grams (one compiled pass)."""
+    return shingle_hashes(normalized, 1)
+
+
+def windows(normalized, n: int, words=None):
     """Every window of ``n`` consecutive words of every text: (word hashes, window hashes,
-    each window's first word, its text index, its word position in the text). Word hashes
-    are dedup's shingle hashes of 1-grams (one compiled pass)."""
-    w, offs = shingle_hashes(normalized, 1)
+    each window's first word, its text index, its word position in the text). ``words``:
+    the texts' ``word_hashes`` if already computed."""
+    w, offs = words if words is not None else word_hashes(normalized)
     counts = np.diff(offs)
     doc_of_word = np.repeat(np.arange(len(counts)), counts)
     start = np.arange(max(len(w) - n + 1, 0))
@@ -159,10 +166,11 @@ class EvalNgrams:
     halves: KeySet | None
     names: list
     stats: dict
+    near: object = None  # near_copy.NearCopyIndex of the short items, or None
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + (self.halves.nbytes if self.halves is not None else 0)
+        return self.keys.nbytes + sum(x.nbytes for x in (self.halves, self.near) if x is not None)
 
 
 def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,12 +256,14 @@ def check_eval_sets(sets) -> list[dict]:
     return out
 
 
-def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int = 0) -> EvalNgrams:
+def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int = 0,
+                     short_words: int = 0, short_edits: float = 0.0) -> EvalNgrams:
     """Key every n-word window of every evaluation item (files in sorted order, so the item a
-    key is attributed to, its first occurrence, never depends on the machine)."""
+    key is attributed to, its first occurrence, never depends on the machine), and index the
+    items of n to ``short_words`` - 1 words for near-copy matching (``near_copy``)."""
     from curate.readers import list_files
 
-    names, hs, idx, halves_ = [], [], [], []
+    names, hs, idx, halves_, short, short_names = [], [], [], [], [], []
     stats = {"eval_items": 0, "eval_items_too_short": 0}
     for i, spec in enumerate(sets):
         for path, rel in list_files(spec["glob"]):
@@ -262,9 +272,14 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])
-            w, h, start, doc, _ = windows(norm, n)
+            words = word_hashes(norm)
+            w, h, start, doc, _ = windows(norm, n, words)
+            counts = _word_counts(norm)
             stats["eval_items"] += len(items)
-            stats["eval_items_too_short"] += int((_word_counts(norm) < n).sum())
+            stats["eval_items_too_short"] += int((counts < n).sum())
+            for i in np.flatnonzero((counts >= n) & (counts < short_words)).tolist():
+                short.append(words[0][words[1][i] : words[1][i + 1]])
+                short_names.append(len(names) + i)
             for keys in window_keys(w, h, start, n, edits):
                 hs.append(keys)
                 idx.append((doc + len(names)).astype(np.int32))
@@ -278,7 +293,19 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
         raise ValueError(f"eval_sets: {len(h):,} distinct {n}-gram keys exceed max_ngrams = {max_ngrams:,} (see docs/scale.md)")
     stats["eval_ngrams"] = int(len(h))
     half_keys = KeySet(np.unique(np.concatenate(halves_))) if edits and halves_ else None
-    return EvalNgrams(KeySet(h, it), half_keys, names, stats)
+    near = None
+    if short_words > n:
+        from curate.stages import near_copy
+
+        near = near_copy.build(short, short_names, near_copy.anchor_length(n, short_words, short_edits), short_edits)
+        stats["eval_short_items"] = len(short)
+    return EvalNgrams(KeySet(h, it), half_keys, names, stats, near)
+
+
+def near_copy_allowed(evals: EvalNgrams, items: np.ndarray) -> np.ndarray:
+    """The edits allowed in a near copy of each (short) item, by item name index."""
+    ix = evals.near
+    return ix.edits[np.searchsorted(ix.name, items)]
 
 
 def _word_counts(normalized: pa.Array) -> np.ndarray:
@@ -294,6 +321,8 @@ class DecontaminateStage:
         "eval_sets": [],  # [[decontaminate.eval_sets]] tables: name, glob, format, text_fields, id_field, unit
         "ngram": 13,  # words per n-gram (GPT-3, datatrove)
         "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
+        "short_item_words": 26,  # items of ngram .. this - 1 words are also matched whole (0: off)
+        "short_item_edits": 0.15,  # fraction of a short item's words that may differ in a near copy
         "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
         "domains": ["web", "code", "books"],
         "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
@@ -308,7 +337,19 @@ class DecontaminateStage:
             raise ValueError(f"ngram: expected a whole number >= 2, got {c['ngram']!r}")
         if c["max_edits"] not in (0, 1):
             raise ValueError(f"max_edits: expected 0 or 1, got {c['max_edits']!r}")
+        sw, se = c["short_item_words"], c["short_item_edits"]
+        if isinstance(sw, bool) or not isinstance(sw, int) or sw < 0:
+            raise ValueError(f"short_item_words: expected a whole number >= 0, got {sw!r}")
+        if isinstance(se, bool) or not isinstance(se, (int, float)) or not 0 <= se < 0.5:
+            raise ValueError(f"short_item_edits: expected a fraction >= 0 and < 0.5, got {se!r}")
+        if sw > c["ngram"]:
+            from curate.stages.near_copy import anchor_length
+
+            if anchor_length(c["ngram"], sw, se) < 3:
+                raise ValueError(f"short_item_edits: {se} leaves some items of {c['ngram']}..{sw - 1} words no 3 intact "
+                                 "consecutive words to find them by; lower it or short_item_words")
         self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
+        self.short_words, self.short_edits = sw, float(se)
         self.domains, self.max_ngrams = list(c["domains"]), c["max_ngrams"]
         self.cfg = c
         self.evals: EvalNgrams | None = None
@@ -316,12 +357,12 @@ class DecontaminateStage:
 
     def setup(self) -> "DecontaminateStage":
         if self.evals is None:
-            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits)
+            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits, self.short_words, self.short_edits)
         return self
 
-    def window_hits(self, normalized):
+    def window_hits(self, normalized, words=None):
         """(text index, word position, item index) of every window matching an evaluation key."""
-        w, h, start, doc, pos = windows(normalized, self.n)
+        w, h, start, doc, pos = windows(normalized, self.n, words)
         if self.edits:  # only windows with an intact half that occurs in the evaluation sets
             half, hk = halves(self.n), self.evals.halves
             cand = (hk.lookup(_roll(w, start, half)) >= 0) | (hk.lookup(_roll(w, start + self.n - half, half)) >= 0)
@@ -333,15 +374,39 @@ class DecontaminateStage:
         hit = item >= 0
         return doc[hit], pos[hit], item[hit]
 
-    def matches(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per text: (matching windows, item of the first match or -1, its word position)."""
+    def near_copies(self, normalized, words=None):
+        """(text index, first word, end word, item index, word edits) of every near copy of a
+        short evaluation item (``near_copy``), sorted by text and position."""
+        if self.evals.near is None:
+            return (np.zeros(0, np.int64),) * 5
+        from curate.stages import near_copy
+
+        w, offs = words if words is not None else word_hashes(normalized)
+        return near_copy.find(self.evals.near, w, offs)
+
+    def match_details(self, texts) -> dict:
+        """Per text: ``windows`` (matching n-word windows), and of its first match (a window,
+        else a near copy of a short item; -1 where none): ``item``, ``start`` and ``end`` (word
+        span in the normalised text), ``near`` (a near copy), ``edits`` and ``allowed``."""
         ndoc = len(texts)
-        doc, pos, item = self.window_hits(normalize_words(texts))
-        count = np.bincount(doc, minlength=ndoc)
-        first_item, first_pos = np.full(ndoc, -1), np.full(ndoc, -1)
-        first_item[doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
-        first_pos[doc[::-1]] = pos[::-1]
-        return count, first_item, first_pos
+        norm = normalize_words(texts)
+        words = word_hashes(norm)
+        doc, pos, item = self.window_hits(norm, words)
+        out = {"windows": np.bincount(doc, minlength=ndoc), "near": np.zeros(ndoc, bool)}
+        for k in ("item", "start", "end", "edits", "allowed"):
+            out[k] = np.full(ndoc, -1)
+        out["item"][doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
+        out["start"][doc[::-1]] = pos[::-1]
+        out["end"] = np.where(out["item"] >= 0, out["start"] + self.n, -1)
+        ndoc_, a, b, it, edits = self.near_copies(norm, words)
+        near = out["windows"][ndoc_] == 0  # a text with a window match keeps that rule
+        ndoc_, a, b, it, edits = ndoc_[near][::-1], a[near][::-1], b[near][::-1], it[near][::-1], edits[near][::-1]
+        for k, v in (("item", it), ("start", a), ("end", b), ("edits", edits)):
+            out[k][ndoc_] = v
+        out["near"][ndoc_] = True
+        if len(ndoc_):
+            out["allowed"][ndoc_] = near_copy_allowed(self.evals, it)
+        return out
 
     def process(self, batch: pa.RecordBatch):
         self.setup()
@@ -350,28 +415,35 @@ class DecontaminateStage:
             return batch, schema.empty(schema.LEDGER_SCHEMA)
         on = pc.is_in(batch.column("domain"), value_set=pa.array(self.domains, pa.string())).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(on)
-        count, first_item, first_pos = (np.zeros(n, np.int64), np.full(n, -1), np.full(n, -1))
+        m = {"item": np.full(n, -1)}
         if len(rows):
-            c, fi, fp = self.matches(batch.column("text").take(pa.array(rows)))
-            count[rows], first_item[rows], first_pos[rows] = c, fi, fp
-        hit = count > 0
+            d = self.match_details(batch.column("text").take(pa.array(rows)))
+            m = {k: np.zeros(n, v.dtype) for k, v in d.items()}
+            m["item"][:] = -1
+            for k, v in d.items():
+                m[k][rows] = v
+        hit = m["item"] >= 0
         if not hit.any():
             return batch, schema.empty(schema.LEDGER_SCHEMA)
         if self.mode == "cut":
             return self._cut(batch, hit)
         removed = batch.filter(pa.array(hit))
         idx = np.flatnonzero(hit)
+        near = m["near"][idx]
         ledger = schema.ledger_rows(
-            removed, self.name, RULE, value=count[idx].astype(float), threshold=float(self.n),
-            kept_id=[self.evals.names[first_item[i]] for i in idx],
+            removed, self.name, np.where(near, NEAR_RULE, RULE).tolist(),
+            value=np.where(near, m["edits"][idx], m["windows"][idx]).astype(float),
+            threshold=np.where(near, m["allowed"][idx], self.n).astype(float),
+            kept_id=[self.evals.names[m["item"][i]] for i in idx],
         )
-        grams = self._ngram_text(batch.column("text").take(pa.array(idx)), first_pos[idx])
-        ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(grams, pa.string()))
+        spans = self._span_text(batch.column("text").take(pa.array(idx)), m["start"][idx], m["end"][idx])
+        ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(spans, pa.string()))
         return batch.filter(pa.array(~hit)), ledger
 
-    def _ngram_text(self, texts, positions) -> list[str]:
+    def _span_text(self, texts, starts, ends) -> list[str]:
+        """The normalised words [start, end) of each text: the matched n-gram or near copy."""
         words = normalize_words(texts).to_pylist()
-        return [" ".join(w.split(" ")[p : p + self.n]) for w, p in zip(words, positions.tolist())]
+        return [" ".join(w.split(" ")[a:b]) for w, a, b in zip(words, starts.tolist(), ends.tolist())]
 
     def _cut(self, batch: pa.RecordBatch, hit: np.ndarray):
         texts = batch.column("text").to_pylist()
@@ -391,8 +463,9 @@ class DecontaminateStage:
         owner = [t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])]
         joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
         covered = np.zeros(len(tokens), bool)
-        for p in self.window_hits(joined)[1].tolist():
-            covered[owner[p] : owner[p + self.n - 1] + 1] = True
+        near = self.near_copies(joined)
+        for a, b in list(zip(*(self.window_hits(joined)[1] + k for k in (0, self.n)))) + list(zip(near[1], near[2])):
+            covered[owner[a] : owner[b - 1] + 1] = True
         out, pos, t = [], 0, 0
         while t < len(tokens):
             if not covered[t]:
