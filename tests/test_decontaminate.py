@@ -316,6 +316,12 @@ def test_config_errors(tmp_path):
     cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nmode = "mask"\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
     with pytest.raises(config.ConfigError, match="decontaminate: mode: 'mask' is not one of remove, cut"):
         config.load(str(cfg))
+    cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nshort_item_edits = 0.6\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
+    with pytest.raises(config.ConfigError, match=r"decontaminate: short_item_edits: expected a fraction >= 0 and < 0.5, got 0.6"):
+        config.load(str(cfg))
+    cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nshort_item_edits = 0.3\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
+    with pytest.raises(config.ConfigError, match=r"short_item_edits: 0.3 leaves some items of 13..25 words no 3 intact"):
+        config.load(str(cfg))
     # an eval-set section alone turns the opt-in stage on
     cfg.write_text(f'[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
     assert "decontaminate" in config.load(str(cfg)).run["stages"]

@@ -16,6 +16,14 @@ replaced by a wildcard; a document window is only expanded into its variants whe
 last (n-1)/2 words occur in the evaluation sets (one of the two halves survives one edit),
 so the tolerant mode runs as fast as the exact one.
 
+Short items escape windows: an item of 15-25 words with two edits can have both inside every
+13-word window (3 of the 395 edited plants). Items of ``ngram`` to ``short_item_words`` - 1
+(26) words are therefore also matched whole (``near_copy``): a run of document words within
+``short_item_edits`` (15%) of the item's words in word edit distance is a near copy, ledger
+rule ``eval_near_copy`` (``kept_id`` = the item, ``snippet`` = the document's matched words,
+``value`` = the edits, ``threshold`` = the edits allowed), cut out like a window in "cut"
+mode. A document that also has a matching window is reported under ``eval_overlap``.
+
 Normalisation (both sides): punctuation, symbols and numbers become spaces, then dedup's
 normalisation (NFKC, lowercase, whitespace collapsed). Spaces rather than removal make
 tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``Teddy 's``
@@ -27,7 +35,8 @@ Evaluation items shorter than ``ngram`` words cannot match and are counted
 
 The evaluation keys are loaded once per worker process (``setup``) from the files themselves,
 ~17 bytes per key (n keys per evaluation window with ``max_edits = 1``): HumanEval and the
-WikiText-2 test split make 2.4 M keys, 40 MB. Small enough to hold on every worker
+WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 short items
+0.08 MB. Small enough to hold on every worker
 (docs/scale.md gives the limit, ``max_ngrams``), so this is a per-batch stage with no shuffle.
 """
 from __future__ import annotations

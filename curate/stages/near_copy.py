@@ -24,6 +24,7 @@ import numpy as np
 from curate.stages.decontaminate import KeySet, _roll
 
 _NOWORD = np.uint64(0x2545F4914F6CDD1D)  # stands for the words outside a candidate's document
+_CHUNK = 1 << 15  # candidates aligned at once (bounds the memory: ~40 B per candidate and window word)
 
 
 def allowed_edits(lengths, tolerance: float) -> np.ndarray:
@@ -128,6 +129,14 @@ def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     doc = doc_of_word[p]
     cand = np.unique(np.stack([doc, s, item], axis=1), axis=0)  # one placement per (text, start, item)
     doc, s, item = cand[:, 0], cand[:, 1], cand[:, 2]
+    out = [_verify(ix, w, offs, doc[i : i + _CHUNK], s[i : i + _CHUNK], item[i : i + _CHUNK])
+           for i in range(0, len(doc), _CHUNK)]
+    out = np.unique(np.concatenate(out), axis=0)  # sorted by text, start, end, item
+    return tuple(out[:, i] for i in range(5))
+
+
+def _verify(ix: NearCopyIndex, w, offs, doc, s, item) -> np.ndarray:
+    """Rows (text, first word, end word, item name index, edits) of the candidates that align."""
     E = int(ix.edits.max())
     g = (s - E)[:, None] + np.arange(ix.words.shape[1] + 2 * E)
     inside = (g >= offs[doc][:, None]) & (g < offs[doc + 1][:, None])
@@ -135,6 +144,4 @@ def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     cost, a, b = align(ix.words[item], ix.length[item], x)
     ok = cost <= ix.edits[item]
     base = s[ok] - E - offs[doc[ok]]
-    out = np.stack([doc[ok], base + a[ok], base + b[ok], ix.name[item[ok]], cost[ok]], axis=1)
-    out = np.unique(out, axis=0)  # sorted by text, start, end, item
-    return tuple(out[:, i] for i in range(5))
+    return np.stack([doc[ok], base + a[ok], base + b[ok], ix.name[item[ok]], cost[ok]], axis=1)
