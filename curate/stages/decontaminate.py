@@ -51,8 +51,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
+from curate.stages.word_keys import KeySet, powers, roll
 
 RULE = "eval_overlap"
 NEAR_RULE = "eval_near_copy"
@@ -76,23 +78,7 @@ def normalize_words(texts) -> pa.LargeStringArray:
     return normalize(pc.replace_substring_regex(arr, _PUNCT, " "))
 
 
-_P = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the window polynomial
 _WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
-
-
-def _powers(n: int) -> np.ndarray:
-    """P^(n-1-q) mod 2^64 for q = 0..n-1."""
-    return np.array([pow(int(_P), n - 1 - q, 1 << 64) for q in range(n)], dtype=np.uint64)
-
-
-def _roll(w: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
-    """Hash of the n words from each ``start``: sum_q w[start+q] P^(n-1-q) mod 2^64."""
-    h = np.zeros(len(start), dtype=np.uint64)
-    pw = _powers(n)
-    with np.errstate(over="ignore"):
-        for q in range(n):
-            h += w[start + q] * pw[q]
-    return h
 
 
 def word_hashes(normalized) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +97,7 @@ def windows(normalized, n: int, words=None):
     start = np.arange(max(len(w) - n + 1, 0))
     start = start[doc_of_word[start] == doc_of_word[start + n - 1]] if len(start) else start
     doc = doc_of_word[start]
-    return w, _roll(w, start, n), start, doc, start - offs[doc]
+    return w, roll(w, start, n), start, doc, start - offs[doc]
 
 
 def halves(n: int) -> int:
@@ -127,43 +113,10 @@ def window_keys(w: np.ndarray, h: np.ndarray, start: np.ndarray, n: int, edits: 
     if edits == 0:
         yield h
         return
-    pw = _powers(n)
+    pw = powers(n)
     with np.errstate(over="ignore"):
         for k in range(n):
             yield h + (_WILD - w[start + k]) * pw[k]
-
-
-class KeySet:
-    """Sorted unique uint64 keys (with a value each) and a bitmap of their top bits (~16 bits
-    per key, at most 256 MiB): almost every document key is rejected by one gather, and only
-    the rest are binary-searched."""
-
-    def __init__(self, keys: np.ndarray, values: np.ndarray | None = None):
-        self.keys = keys
-        self.values = values if values is not None else np.zeros(len(keys), np.int32)
-        self.shift = np.uint64(64 - min(31, max(16, int(np.ceil(np.log2(max(len(keys), 1) * 16))))))
-        top = keys >> self.shift
-        self.bitmap = np.zeros(int((np.uint64(1) << (np.uint64(64) - self.shift)) // np.uint64(64)) + 1, np.uint64)
-        word = top >> np.uint64(6)  # sorted, as the keys are
-        first = np.flatnonzero(np.concatenate([[True], word[1:] != word[:-1]])) if len(word) else np.zeros(0, np.int64)
-        if len(first):
-            self.bitmap[word[first]] = np.bitwise_or.reduceat(np.uint64(1) << (top & np.uint64(63)), first)
-
-    @property
-    def nbytes(self) -> int:
-        return self.keys.nbytes + self.values.nbytes + self.bitmap.nbytes
-
-    def lookup(self, h: np.ndarray) -> np.ndarray:
-        """The value of each key, -1 where it is not in the set."""
-        out = np.full(len(h), -1)
-        if not len(self.keys):
-            return out
-        top = h >> self.shift
-        maybe = np.flatnonzero((self.bitmap[top >> np.uint64(6)] >> (top & np.uint64(63))) & np.uint64(1))
-        if len(maybe):
-            pos = np.minimum(np.searchsorted(self.keys, h[maybe]), len(self.keys) - 1)
-            out[maybe] = np.where(self.keys[pos] == h[maybe], self.values[pos], -1)
-        return out
 
 
 @dataclass
@@ -175,7 +128,7 @@ class EvalNgrams:
     halves: KeySet | None
     names: list
     stats: dict
-    near: object = None  # near_copy.NearCopyIndex of the short items, or None
+    near: near_copy.NearCopyIndex | None = None  # the short items, for near copies
 
     @property
     def nbytes(self) -> int:
@@ -294,7 +247,7 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
                 idx.append((doc + len(names)).astype(np.int32))
             if edits:
                 half = halves(n)
-                halves_ += [_roll(w, start, half), _roll(w, start + n - half, half)]
+                halves_ += [roll(w, start, half), roll(w, start + n - half, half)]
             names += [f"{name}:{item}" for item, _ in items]
     h, it = _unique_first(np.concatenate(hs) if hs else np.zeros(0, np.uint64),
                           np.concatenate(idx) if idx else np.zeros(0, np.int32))
@@ -304,8 +257,6 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
     half_keys = KeySet(np.unique(np.concatenate(halves_))) if edits and halves_ else None
     near = None
     if short_words > n:
-        from curate.stages import near_copy
-
         near = near_copy.build(short, short_names, near_copy.anchor_length(n, short_words, short_edits), short_edits)
         stats["eval_short_items"] = len(short)
     return EvalNgrams(KeySet(h, it), half_keys, names, stats, near)
@@ -352,9 +303,7 @@ class DecontaminateStage:
         if isinstance(se, bool) or not isinstance(se, (int, float)) or not 0 <= se < 0.5:
             raise ValueError(f"short_item_edits: expected a fraction >= 0 and < 0.5, got {se!r}")
         if sw > c["ngram"]:
-            from curate.stages.near_copy import anchor_length
-
-            if anchor_length(c["ngram"], sw, se) < 3:
+            if near_copy.anchor_length(c["ngram"], sw, se) < 3:
                 raise ValueError(f"short_item_edits: {se} leaves some items of {c['ngram']}..{sw - 1} words no 3 intact "
                                  "consecutive words to find them by; lower it or short_item_words")
         self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
@@ -374,7 +323,7 @@ class DecontaminateStage:
         w, h, start, doc, pos = windows(normalized, self.n, words)
         if self.edits:  # only windows with an intact half that occurs in the evaluation sets
             half, hk = halves(self.n), self.evals.halves
-            cand = (hk.lookup(_roll(w, start, half)) >= 0) | (hk.lookup(_roll(w, start + self.n - half, half)) >= 0)
+            cand = (hk.lookup(roll(w, start, half)) >= 0) | (hk.lookup(roll(w, start + self.n - half, half)) >= 0)
             h, start, doc, pos = h[cand], start[cand], doc[cand], pos[cand]
         item = np.full(len(h), -1)
         for keys in window_keys(w, h, start, self.n, self.edits):
@@ -388,8 +337,6 @@ class DecontaminateStage:
         short evaluation item (``near_copy``), sorted by text and position."""
         if self.evals.near is None:
             return (np.zeros(0, np.int64),) * 5
-        from curate.stages import near_copy
-
         w, offs = words if words is not None else word_hashes(normalized)
         return near_copy.find(self.evals.near, w, offs)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curate.stages.decontaminate import KeySet, _roll
+from curate.stages.word_keys import KeySet, roll
 
 _NOWORD = np.uint64(0x2545F4914F6CDD1D)  # stands for the words outside a candidate's document
 _CHUNK = 1 << 15  # candidates aligned at once (bounds the memory: ~40 B per candidate and window word)
@@ -68,7 +68,7 @@ def build(items: list[np.ndarray], names: list[int], k: int, tolerance: float) -
     keys, item, offset = [], [], []
     for i, x in enumerate(items):
         start = np.arange(len(x) - k + 1)
-        keys.append(_roll(x, start, k))
+        keys.append(roll(x, start, k))
         item.append(np.full(len(start), i, np.int32))
         offset.append(start.astype(np.int32))
     keys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
@@ -117,7 +117,7 @@ def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     doc_of_word = np.repeat(np.arange(len(offs) - 1), np.diff(offs))
     start = np.arange(len(w) - k + 1)
     start = start[doc_of_word[start] == doc_of_word[start + k - 1]]
-    u = ix.anchors.lookup(_roll(w, start, k))
+    u = ix.anchors.lookup(roll(w, start, k))
     hit = u >= 0
     p, u = start[hit], u[hit]
     if not len(p):
