@@ -239,9 +239,9 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
             counts = _word_counts(norm)
             stats["eval_items"] += len(items)
             stats["eval_items_too_short"] += int((counts < n).sum())
-            for i in np.flatnonzero((counts >= n) & (counts < short_words)).tolist():
-                short.append(words[0][words[1][i] : words[1][i + 1]])
-                short_names.append(len(names) + i)
+            for j in np.flatnonzero((counts >= n) & (counts < short_words)).tolist():
+                short.append(words[0][words[1][j] : words[1][j + 1]])
+                short_names.append(len(names) + j)
             for keys in window_keys(w, h, start, n, edits):
                 hs.append(keys)
                 idx.append((doc + len(names)).astype(np.int32))
@@ -260,12 +260,6 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
         near = near_copy.build(short, short_names, near_copy.anchor_length(n, short_words, short_edits), short_edits)
         stats["eval_short_items"] = len(short)
     return EvalNgrams(KeySet(h, it), half_keys, names, stats, near)
-
-
-def near_copy_allowed(evals: EvalNgrams, items: np.ndarray) -> np.ndarray:
-    """The edits allowed in a near copy of each (short) item, by item name index."""
-    ix = evals.near
-    return ix.edits[np.searchsorted(ix.name, items)]
 
 
 def _word_counts(normalized: pa.Array) -> np.ndarray:
@@ -333,10 +327,10 @@ class DecontaminateStage:
         return doc[hit], pos[hit], item[hit]
 
     def near_copies(self, normalized, words=None):
-        """(text index, first word, end word, item index, word edits) of every near copy of a
-        short evaluation item (``near_copy``), sorted by text and position."""
+        """(text index, first word, end word, item index, word edits, edits allowed) of every
+        near copy of a short evaluation item (``near_copy``), sorted by text and position."""
         if self.evals.near is None:
-            return (np.zeros(0, np.int64),) * 5
+            return (np.zeros(0, np.int64),) * 6
         w, offs = words if words is not None else word_hashes(normalized)
         return near_copy.find(self.evals.near, w, offs)
 
@@ -354,14 +348,12 @@ class DecontaminateStage:
         out["item"][doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
         out["start"][doc[::-1]] = pos[::-1]
         out["end"] = np.where(out["item"] >= 0, out["start"] + self.n, -1)
-        ndoc_, a, b, it, edits = self.near_copies(norm, words)
-        near = out["windows"][ndoc_] == 0  # a text with a window match keeps that rule
-        ndoc_, a, b, it, edits = ndoc_[near][::-1], a[near][::-1], b[near][::-1], it[near][::-1], edits[near][::-1]
-        for k, v in (("item", it), ("start", a), ("end", b), ("edits", edits)):
-            out[k][ndoc_] = v
-        out["near"][ndoc_] = True
-        if len(ndoc_):
-            out["allowed"][ndoc_] = near_copy_allowed(self.evals, it)
+        near = self.near_copies(norm, words)
+        keep = out["windows"][near[0]] == 0  # a text with a matching window is reported by that rule
+        t, a, b, it, edits, allowed = (x[keep][::-1] for x in near)  # reversed: each text's first is written last
+        for k, v in (("item", it), ("start", a), ("end", b), ("edits", edits), ("allowed", allowed)):
+            out[k][t] = v
+        out["near"][t] = True
         return out
 
     def process(self, batch: pa.RecordBatch):

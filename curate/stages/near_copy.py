@@ -108,9 +108,9 @@ def align(items: np.ndarray, lengths: np.ndarray, x: np.ndarray):
 
 def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     """Near copies in the texts whose word hashes are ``w`` (text d: ``w[offs[d]:offs[d+1]]``):
-    (text, first word, end word, item name index, edits), sorted, one row per distinct
-    candidate placement that aligns within the item's allowed edits."""
-    empty = (np.zeros(0, np.int64),) * 5
+    (text, first word, end word, item name index, edits, edits allowed), sorted, one row per
+    distinct placement that aligns within the item's allowed edits."""
+    empty = (np.zeros(0, np.int64),) * 6
     k = ix.k
     if not len(ix.length) or len(w) < k:
         return empty
@@ -132,11 +132,12 @@ def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     out = [_verify(ix, w, offs, doc[i : i + _CHUNK], s[i : i + _CHUNK], item[i : i + _CHUNK])
            for i in range(0, len(doc), _CHUNK)]
     out = np.unique(np.concatenate(out), axis=0)  # sorted by text, start, end, item
-    return tuple(out[:, i] for i in range(5))
+    return tuple(out[:, i] for i in range(6))
 
 
 def _verify(ix: NearCopyIndex, w, offs, doc, s, item) -> np.ndarray:
-    """Rows (text, first word, end word, item name index, edits) of the candidates that align."""
+    """Rows (text, first word, end word, item name index, edits, allowed) of the candidates
+    that align."""
     E = int(ix.edits.max())
     g = (s - E)[:, None] + np.arange(ix.words.shape[1] + 2 * E)
     inside = (g >= offs[doc][:, None]) & (g < offs[doc + 1][:, None])
@@ -144,4 +145,4 @@ def _verify(ix: NearCopyIndex, w, offs, doc, s, item) -> np.ndarray:
     cost, a, b = align(ix.words[item], ix.length[item], x)
     ok = cost <= ix.edits[item]
     base = s[ok] - E - offs[doc[ok]]
-    return np.stack([doc[ok], base + a[ok], base + b[ok], ix.name[item[ok]], cost[ok]], axis=1)
+    return np.stack([doc[ok], base + a[ok], base + b[ok], ix.name[item[ok]], cost[ok], ix.edits[item[ok]]], axis=1)
