@@ -346,3 +346,39 @@ def test_parquet_eval_set_with_nested_fields(tmp_path):
     doc = "Quiz night! " + " ".join(q.split()[-10:]) + "? The Tiber river."
     kept, ledger = st.process(docs_from_rows([{"id": "a", "text": doc, "domain": "web", "source": "s", "path": "p", "offset": 0}]))
     assert kept.num_rows == 0 and ledger.column("kept_id").to_pylist() == ["quiz:r1"]
+
+
+def test_near_copy_alignment_matches_plain_edit_distance():
+    """near_copy.align (vectorised, every candidate at once) against the textbook dynamic
+    programme: fewest word edits from the item to any run of the window, on random words from
+    a small vocabulary (so that runs partly match)."""
+    import numpy as np
+
+    from curate.stages.near_copy import align
+
+    def reference(item, x):
+        prev = [0] * (len(x) + 1)  # free start
+        for j in range(1, len(item) + 1):
+            cur = [j] + [0] * len(x)
+            for c in range(1, len(x) + 1):
+                cur[c] = min(prev[c - 1] + (item[j - 1] != x[c - 1]), prev[c] + 1, cur[c - 1] + 1)
+            prev = cur
+        return min(prev)  # free end
+
+    rng = random.Random(3)
+    items, lengths, xs = [], [], []
+    for _ in range(300):
+        item = [rng.randrange(6) for _ in range(rng.randrange(1, 12))]
+        x = [rng.randrange(6) for _ in range(16)]
+        if rng.random() < 0.5:  # plant an edited copy
+            at, copy = rng.randrange(6), [w if rng.random() < 0.8 else 9 for w in item]
+            x[at : at + len(copy)] = copy
+            x = x[:16]
+        items.append(item + [99] * (12 - len(item)))
+        lengths.append(len(item))
+        xs.append(x)
+    cost, start, end = align(np.array(items, np.uint64), np.array(lengths), np.array(xs, np.uint64))
+    for i in range(len(xs)):
+        assert cost[i] == reference(items[i][: lengths[i]], xs[i])
+        # the reported run is one the item aligns to at that cost
+        assert reference(items[i][: lengths[i]], xs[i][start[i] : end[i]]) == cost[i]
