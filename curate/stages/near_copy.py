@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curate.stages.word_keys import KeySet, roll
+from curate.stages.word_keys import KeySet, roll, roll_all
 
 _NOWORD = np.uint64(0x2545F4914F6CDD1D)  # stands for the words outside a candidate's document
 _CHUNK = 1 << 15  # candidates aligned at once (bounds the memory: ~40 B per candidate and window word)
@@ -114,19 +114,18 @@ def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     k = ix.k
     if not len(ix.length) or len(w) < k:
         return empty
-    doc_of_word = np.repeat(np.arange(len(offs) - 1), np.diff(offs))
-    start = np.arange(len(w) - k + 1)
-    start = start[doc_of_word[start] == doc_of_word[start + k - 1]]
-    u = ix.anchors.lookup(roll(w, start, k))
-    hit = u >= 0
-    p, u = start[hit], u[hit]
+    # every k consecutive words, also across texts: such a candidate is aligned within the text
+    # of its anchor's first word only, so it cannot match across a boundary
+    u = ix.anchors.lookup(roll_all(w, k))
+    p = np.flatnonzero(u >= 0)
     if not len(p):
         return empty
+    u = u[p]
     cnt = ix.rows[u]
     row = np.repeat(ix.first[u], cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     p = np.repeat(p, cnt)
     item, s = ix.item[row].astype(np.int64), p - ix.offset[row]
-    doc = doc_of_word[p]
+    doc = np.searchsorted(offs, p, side="right") - 1
     cand = np.unique(np.stack([doc, s, item], axis=1), axis=0)  # one placement per (text, start, item)
     doc, s, item = cand[:, 0], cand[:, 1], cand[:, 2]
     out = [_verify(ix, w, offs, doc[i : i + _CHUNK], s[i : i + _CHUNK], item[i : i + _CHUNK])

@@ -23,6 +23,16 @@ def roll(w: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
     return h
 
 
+def roll_all(w: np.ndarray, n: int) -> np.ndarray:
+    """``roll`` from every position (slices, no gather): [i] hashes w[i:i+n]."""
+    m = max(len(w) - n + 1, 0)
+    h = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for q, p in enumerate(powers(n)):
+            h += w[q : q + m] * p
+    return h
+
+
 class KeySet:
     """Sorted unique uint64 keys (with a value each) and a bitmap of their top bits (~16 bits
     per key, at most 256 MiB): almost every document key is rejected by one gather, and only
