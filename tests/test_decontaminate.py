@@ -4,11 +4,12 @@ WikiText-2 test split, planted into the shared web and code documents.
 Ground truth is independent of the stage: plain-Python word lists (regex) and sets of
 13-word tuples (no hashing) for exact overlap, and the edit positions for the edited plants.
 Edits substitute 10% of an item's words. With ``max_edits = 1`` (the default) a window of 13
-words matches when at most one word differs, so an edited plant is catchable exactly when
-some 13 consecutive words of the item hold at most one edit: true of every long item, not of
-some short ones (15-24 words with two edits inside every window), which no 13-gram rule with
-one mismatch can catch; the test checks the stage catches exactly the catchable ones and
-prints how many that is.
+words matches when at most one word differs, so an edited plant is caught by windows exactly
+when some 13 consecutive words of the item hold at most one edit: true of every long item, not
+of some short ones (15-24 words with two edits inside every window). Those are caught whole:
+an item of 13-25 words (``short_item_words`` = 26) with at most 15% of its words edited
+(``short_item_edits``) is a near copy. The tests check the stage catches exactly the
+catchable plants by either rule and print how many each rule needs.
 """
 from __future__ import annotations
 
@@ -62,6 +63,14 @@ def catchable(nwords: int, edited: list[int], n: int = N, max_edits: int = 1) ->
     return any(sum(t <= e < t + n for e in edited) <= max_edits for t in range(nwords - n + 1))
 
 
+SHORT_WORDS, SHORT_EDITS = 26, 0.15  # the stage's defaults, restated: the truth does not ask the stage
+
+
+def near_copy(nwords: int, edited: list[int]) -> bool:
+    """A short item (13..25 words) with at most 15% of its words edited."""
+    return N <= nwords < SHORT_WORDS and len(edited) <= int(nwords * SHORT_EDITS + 1e-9)
+
+
 def plant(host: str, text: str, rng: random.Random) -> str:
     """``text`` inserted between two lines of ``host``."""
     lines = host.split("\n")
@@ -99,7 +108,7 @@ def planted(corpora, tmp_path_factory):
     with gzip.open(corpora / "code/code_sample.jsonl.gz", "rt", encoding="utf-8") as f:
         code = [{"id": d["id"], "text": d["content"]} for d in map(json.loads, f)]
     rng = random.Random(19)
-    truth = {}  # input id -> "planted" / "edited" / "uncatchable" (edited) / "unplanted"
+    truth = {}  # input id -> "planted" / "edited" / "edited_short" / "uncatchable" (edited) / "unplanted"
     for d in web + code:
         truth[d["id"]] = "unplanted"
     rows = {"web": list(web), "code": list(code)}
@@ -112,7 +121,9 @@ def planted(corpora, tmp_path_factory):
                 host = hosts[(2 * i + (how == "edited")) % len(hosts)]
                 pid = f"{host['id']}-{how}-{i}"
                 rows[kind].append({"id": pid, "text": plant(host["text"], text, rng)})
-                truth[pid] = how if how == "planted" or catchable(len(words(item)), where) else "uncatchable"
+                nw = len(words(item))
+                truth[pid] = (how if how == "planted" or catchable(nw, where)
+                              else "edited_short" if near_copy(nw, where) else "uncatchable")
     for kind in rows:
         with open(tmp / f"{kind}.jsonl", "w", encoding="utf-8") as f:
             for r in rows[kind]:
@@ -148,27 +159,122 @@ def test_planted_caught_unplanted_kept(planted, corpora):
     # the independent exact matcher finds every whole plant and nothing in the shared documents
     texts = {r["id"]: r["text"] for kind in rows for r in rows[kind] if truth[r["id"]] in ("planted", "unplanted")}
     assert reference_hits(texts, solutions + wiki) == {k for k, v in truth.items() if v == "planted"}
-    kinds = {v: {k for k, x in truth.items() if x == v} for v in ("planted", "edited", "uncatchable", "unplanted")}
+    kinds = {v: {k for k, x in truth.items() if x == v} for v in ("planted", "edited", "edited_short", "uncatchable", "unplanted")}
     assert kinds["planted"] <= caught  # every whole plant
     assert kinds["edited"] <= caught  # every edited plant that keeps a window with at most one edit
+    # the short items with two edits in every window (3 here) are near copies
+    assert len(kinds["edited_short"]) == 3 and kinds["edited_short"] <= caught
+    assert not kinds["uncatchable"]  # every 10% edit is catchable by one rule or the other
     assert not caught & kinds["unplanted"]  # no shared document
-    assert not caught & kinds["uncatchable"]
+    rule = {cid[i]: r for i, r in zip(removed["id"], removed["rule"])}
+    assert {rule[k] for k in kinds["edited_short"]} == {"eval_near_copy"}
     # exact 13-grams (max_edits = 0) for comparison, in process
-    exact = DecontaminateStage({"max_edits": 0, "eval_sets": [{"glob": HUMANEVAL, "text_fields": ["prompt", "canonical_solution"]},
+    exact = DecontaminateStage({"max_edits": 0, "short_item_words": 0, "eval_sets": [{"glob": HUMANEVAL, "text_fields": ["prompt", "canonical_solution"]},
                                                          {"glob": str(corpora / "quality/wikitext2_tokenized/test.txt")}]}).setup()
-    edited = [t for k, t in ((r["id"], r["text"]) for kind in rows for r in rows[kind]) if truth[k] in ("edited", "uncatchable")]
-    exact_caught = int((exact.matches(pa.array(edited, pa.large_string()))[0] > 0).sum())
+    edited = [t for k, t in ((r["id"], r["text"]) for kind in rows for r in rows[kind]) if truth[k] in ("edited", "edited_short")]
+    exact_caught = int((exact.match_details(pa.array(edited, pa.large_string()))["item"] >= 0).sum())
     print(f"caught {len(kinds['planted'])}/{len(kinds['planted'])} whole plants, "
-          f"{len(kinds['edited'])}/{len(edited)} edited (10% of words; exact 13-grams: {exact_caught}/{len(edited)}); "
+          f"{len(kinds['edited']) + len(kinds['edited_short'])}/{len(edited)} edited ({len(kinds['edited_short'])} "
+          f"only as near copies of short items; 10% of words; exact 13-grams: {exact_caught}/{len(edited)}); "
           f"0/{len(kinds['unplanted'])} unplanted")
     # the ledger names the item and the n-gram
-    assert set(removed["rule"]) == {"eval_overlap"}
-    for kept_id, gram in zip(removed["kept_id"], removed["snippet"]):
-        assert kept_id.split(":")[0] in ("humaneval", "wikitext2") and len(gram.split(" ")) == 13
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"]["decontaminate"]["removed"] == {"eval_overlap": len(caught)}
     lines = (corpora / "quality/wikitext2_tokenized/test.txt").read_text(encoding="utf-8").splitlines()
+    assert set(removed["rule"]) == {"eval_overlap", "eval_near_copy"}
+    for r in removed.iter_rows(named=True):
+        assert r["kept_id"].split(":")[0] in ("humaneval", "wikitext2")
+        if r["rule"] == "eval_overlap":
+            assert len(r["snippet"].split(" ")) == 13
+        else:  # the near copy: the item's words, at most 15% of them substituted
+            iw, sw = words(lines[int(r["kept_id"].rsplit(":", 1)[1]) - 1]), r["snippet"].split(" ")
+            assert r["threshold"] == int(len(iw) * SHORT_EDITS + 1e-9) and len(sw) == len(iw)
+            assert r["value"] == sum(a != b for a, b in zip(iw, sw)) <= r["threshold"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["decontaminate"]["removed"] == {"eval_overlap": len(caught) - 3, "eval_near_copy": 3}
     assert manifest["stats"]["decontaminate.eval_items"] == 164 + sum(1 for x in lines if x.strip())
+
+
+def spread_edits(nwords: int) -> list[int]:
+    """Edit positions leaving every 13-word window of an item of 14-25 words with two edits."""
+    return [6, 12, 18] if nwords == 25 else [nwords - N, 12]
+
+
+def run_web(tmp: Path, name: str, rows: list[dict], evals: Path, toml: str = "") -> tuple[set, pl.DataFrame]:
+    """Run ingest + decontaminate through the CLI on web ``rows``: (input ids kept, ledger)."""
+    from curate.schema import make_id
+
+    (tmp / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp / name}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp / f"{name}.jsonl"}"\ndomain = "web"\nsource = "web"\n'
+                   f'[decontaminate]\n{toml}\n[[decontaminate.eval_sets]]\nname = "wikitext2"\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    cid = {make_id("web", r["id"]): r["id"] for r in rows}
+    kept = {cid[i] for i in pl.read_parquet(tmp / name / "text/*.parquet")["id"]}
+    ledger = pl.read_parquet(tmp / name / "ledger/*.parquet").with_columns(pl.col("id").replace_strict(cid))
+    assert kept | set(ledger["id"]) == set(cid.values())
+    return kept, ledger
+
+
+@pytest.mark.corpora
+def test_short_items_edited_in_every_window(corpora, tmp_path):
+    """Every WikiText-2 test paragraph of 14-25 words, edited so that each of its 13-word windows
+    holds two edits (at most 15% of its words), is caught as a near copy; one edit more and it
+    is kept, as is every shared web document. These escaped the 13-gram rule (the 3 misses of
+    the planted test); with ``short_item_words = 0`` they still do."""
+    evals = corpora / "quality/wikitext2_tokenized/test.txt"
+    with gzip.open(corpora / "web/cc_main_2019_30_dolma_docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        web = [{"id": d["id"], "text": d["text"]} for d in map(json.loads, f) if d["text"].strip()]
+    short = [x for x in evals.read_text(encoding="utf-8").splitlines() if 14 <= len(words(x)) < SHORT_WORDS]
+    rng = random.Random(7)
+    rows, near, far = list(web), set(), set()
+    for i, item in enumerate(short):
+        nw = len(words(item))
+        spans = [m.span() for m in re.finditer(r"[^\W\d_]+", unicodedata.normalize("NFKC", item))]
+        where = spread_edits(nw)
+        allowed = int(nw * SHORT_EDITS + 1e-9)
+        extra = [p for p in range(nw) if p not in where][: allowed + 1 - len(where)]  # one edit more than allowed
+        for kind, pos in (("near", where), ("far", sorted(where + extra))):
+            assert not catchable(nw, pos) and near_copy(nw, pos) == (kind == "near")
+            text = item
+            for p in reversed(pos):
+                s, e = spans[p]
+                text = text[:s] + "zq" + "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(6)) + text[e:]
+            pid = f"{kind}-{i}"
+            rows.append({"id": pid, "text": plant(web[(2 * i + (kind == "far")) % len(web)]["text"], text, rng)})
+            (near if kind == "near" else far).add(pid)
+    kept, ledger = run_web(tmp_path, "on", rows, evals)
+    assert set(ledger["id"]) == near  # all near copies; no far copy, no shared document
+    assert set(ledger["rule"]) == {"eval_near_copy"}
+    print(f"near copies of {len(short)} short WikiText-2 items (two edits in every 13-word window): "
+          f"{len(near - kept)}/{len(near)} caught; one edit more: {len(far - kept)}/{len(far)}; "
+          f"shared web documents: {len(set(ledger['id']) & {r['id'] for r in web})}/{len(web)}")
+    kept, ledger = run_web(tmp_path, "off", rows, evals, "short_item_words = 0")
+    assert not set(ledger["id"]) & near
+
+
+def test_near_copy_ledger_cut_and_switch(tmp_path):
+    """A short item with a word inserted, one deleted and one substituted (3 of 20 words) is a
+    near copy: removed with the item id, the matched words and the edits in the ledger, or cut
+    out; with ``short_item_edits`` = 0.1 (2 edits) it is kept."""
+    from curate.schema import docs_from_rows
+
+    item = "the old lighthouse keeper walked along the rocky shore every morning to count the gulls nesting near the cliff edge"
+    ev = tmp_path / "eval.txt"
+    ev.write_text("\n" + item + "\n")
+    w = item.split()
+    copy = " ".join(w[:3] + ["Keeper,"] + w[3:8] + ["rugged"] + w[9:14] + w[15:])  # insert, substitute, delete
+    text = "Intro line.\n" + copy + " and more.\nOutro line."
+    doc = [{"id": "a", "text": text, "domain": "web", "source": "s", "path": "p", "offset": 0}]
+    kept, ledger = DecontaminateStage({"eval_sets": [{"name": "toy", "glob": str(ev)}]}).setup().process(docs_from_rows(doc))
+    assert kept.num_rows == 0
+    row = ledger.to_pylist()[0]
+    assert (row["rule"], row["kept_id"], row["value"], row["threshold"]) == ("eval_near_copy", "toy:eval.txt:2", 3.0, 3.0)
+    assert row["snippet"] == " ".join(copy.lower().replace(",", "").split())
+    st = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "mode": "cut"}).setup()
+    kept, ledger = st.process(docs_from_rows(doc))
+    assert ledger.num_rows == 0 and kept.column("text").to_pylist() == ["Intro line.\n and more.\nOutro line."]
+    kept, ledger = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "short_item_edits": 0.1}).setup().process(docs_from_rows(doc))
+    assert kept.num_rows == 1 and ledger.num_rows == 0
 
 
 def test_ledger_names_item_and_ngram(tmp_path):
@@ -210,6 +316,12 @@ def test_config_errors(tmp_path):
     cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nmode = "mask"\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
     with pytest.raises(config.ConfigError, match="decontaminate: mode: 'mask' is not one of remove, cut"):
         config.load(str(cfg))
+    cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nshort_item_edits = 0.6\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
+    with pytest.raises(config.ConfigError, match=r"decontaminate: short_item_edits: expected a fraction >= 0 and < 0.5, got 0.6"):
+        config.load(str(cfg))
+    cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nshort_item_edits = 0.3\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
+    with pytest.raises(config.ConfigError, match=r"short_item_edits: 0.3 leaves some items of 13..25 words no 3 intact"):
+        config.load(str(cfg))
     # an eval-set section alone turns the opt-in stage on
     cfg.write_text(f'[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "{cfg}"\n')
     assert "decontaminate" in config.load(str(cfg)).run["stages"]
@@ -226,10 +338,47 @@ def test_parquet_eval_set_with_nested_fields(tmp_path):
                              "question": [q, "too short to match anything"], "answer": [a, "no"]}), tmp_path / "ev.parquet")
     st = DecontaminateStage({"eval_sets": [{"name": "quiz", "glob": str(tmp_path / "*.parquet"),
                                        "text_fields": ["question", "answer"], "id_field": "meta.qid"}]}).setup()
-    assert st.evals.stats == {"eval_items": 2, "eval_items_too_short": 1, "eval_ngrams": st.evals.stats["eval_ngrams"]}
+    assert st.evals.stats == {"eval_items": 2, "eval_items_too_short": 1, "eval_short_items": 1,  # 19 words: also whole
+                              "eval_ngrams": st.evals.stats["eval_ngrams"]}
     from curate.schema import docs_from_rows
 
     # the answer follows the question: windows across the two fields match too
     doc = "Quiz night! " + " ".join(q.split()[-10:]) + "? The Tiber river."
     kept, ledger = st.process(docs_from_rows([{"id": "a", "text": doc, "domain": "web", "source": "s", "path": "p", "offset": 0}]))
     assert kept.num_rows == 0 and ledger.column("kept_id").to_pylist() == ["quiz:r1"]
+
+
+def test_near_copy_alignment_matches_plain_edit_distance():
+    """near_copy.align (vectorised, every candidate at once) against the textbook dynamic
+    programme: fewest word edits from the item to any run of the window, on random words from
+    a small vocabulary (so that runs partly match)."""
+    import numpy as np
+
+    from curate.stages.near_copy import align
+
+    def reference(item, x):
+        prev = [0] * (len(x) + 1)  # free start
+        for j in range(1, len(item) + 1):
+            cur = [j] + [0] * len(x)
+            for c in range(1, len(x) + 1):
+                cur[c] = min(prev[c - 1] + (item[j - 1] != x[c - 1]), prev[c] + 1, cur[c - 1] + 1)
+            prev = cur
+        return min(prev)  # free end
+
+    rng = random.Random(3)
+    items, lengths, xs = [], [], []
+    for _ in range(300):
+        item = [rng.randrange(6) for _ in range(rng.randrange(1, 12))]
+        x = [rng.randrange(6) for _ in range(16)]
+        if rng.random() < 0.5:  # plant an edited copy
+            at, copy = rng.randrange(6), [w if rng.random() < 0.8 else 9 for w in item]
+            x[at : at + len(copy)] = copy
+            x = x[:16]
+        items.append(item + [99] * (12 - len(item)))
+        lengths.append(len(item))
+        xs.append(x)
+    cost, start, end = align(np.array(items, np.uint64), np.array(lengths), np.array(xs, np.uint64))
+    for i in range(len(xs)):
+        assert cost[i] == reference(items[i][: lengths[i]], xs[i])
+        # the reported run is one the item aligns to at that cost
+        assert reference(items[i][: lengths[i]], xs[i][start[i] : end[i]]) == cost[i]

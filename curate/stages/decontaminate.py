@@ -16,6 +16,14 @@ replaced by a wildcard; a document window is only expanded into its variants whe
 last (n-1)/2 words occur in the evaluation sets (one of the two halves survives one edit),
 so the tolerant mode runs as fast as the exact one.
 
+Short items escape windows: an item of 15-25 words with two edits can have both inside every
+13-word window (3 of the 395 edited plants). Items of ``ngram`` to ``short_item_words`` - 1
+(26) words are therefore also matched whole (``near_copy``): a run of document words within
+``short_item_edits`` (15%) of the item's words in word edit distance is a near copy, ledger
+rule ``eval_near_copy`` (``kept_id`` = the item, ``snippet`` = the document's matched words,
+``value`` = the edits, ``threshold`` = the edits allowed), cut out like a window in "cut"
+mode. A document that also has a matching window is reported under ``eval_overlap``.
+
 Normalisation (both sides): punctuation, symbols and numbers become spaces, then dedup's
 normalisation (NFKC, lowercase, whitespace collapsed). Spaces rather than removal make
 tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``Teddy 's``
@@ -27,7 +35,8 @@ Evaluation items shorter than ``ngram`` words cannot match and are counted
 
 The evaluation keys are loaded once per worker process (``setup``) from the files themselves,
 ~17 bytes per key (n keys per evaluation window with ``max_edits = 1``): HumanEval and the
-WikiText-2 test split make 2.4 M keys, 40 MB. Small enough to hold on every worker
+WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 short items
+0.08 MB. Small enough to hold on every worker
 (docs/scale.md gives the limit, ``max_ngrams``), so this is a per-batch stage with no shuffle.
 """
 from __future__ import annotations
@@ -42,10 +51,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
+from curate.stages.word_keys import KeySet, powers, roll
 
 RULE = "eval_overlap"
+NEAR_RULE = "eval_near_copy"
 MODES = ("remove", "cut")
 UNITS = ("line", "file")
 EVAL_SET_DEFAULTS = {
@@ -66,36 +78,26 @@ def normalize_words(texts) -> pa.LargeStringArray:
     return normalize(pc.replace_substring_regex(arr, _PUNCT, " "))
 
 
-_P = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the window polynomial
 _WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
 
 
-def _powers(n: int) -> np.ndarray:
-    """P^(n-1-q) mod 2^64 for q = 0..n-1."""
-    return np.array([pow(int(_P), n - 1 - q, 1 << 64) for q in range(n)], dtype=np.uint64)
+def word_hashes(normalized) -> tuple[np.ndarray, np.ndarray]:
+    """(hash of every word, offsets: text d owns words[offsets[d]:offsets[d+1]]): dedup's
+    shingle hashes of 1-grams (one compiled pass)."""
+    return shingle_hashes(normalized, 1)
 
 
-def _roll(w: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
-    """Hash of the n words from each ``start``: sum_q w[start+q] P^(n-1-q) mod 2^64."""
-    h = np.zeros(len(start), dtype=np.uint64)
-    pw = _powers(n)
-    with np.errstate(over="ignore"):
-        for q in range(n):
-            h += w[start + q] * pw[q]
-    return h
-
-
-def windows(normalized, n: int):
+def windows(normalized, n: int, words=None):
     """Every window of ``n`` consecutive words of every text: (word hashes, window hashes,
-    each window's first word, its text index, its word position in the text). Word hashes
-    are dedup's shingle hashes of 1-grams (one compiled pass)."""
-    w, offs = shingle_hashes(normalized, 1)
+    each window's first word, its text index, its word position in the text). ``words``:
+    the texts' ``word_hashes`` if already computed."""
+    w, offs = words if words is not None else word_hashes(normalized)
     counts = np.diff(offs)
     doc_of_word = np.repeat(np.arange(len(counts)), counts)
     start = np.arange(max(len(w) - n + 1, 0))
     start = start[doc_of_word[start] == doc_of_word[start + n - 1]] if len(start) else start
     doc = doc_of_word[start]
-    return w, _roll(w, start, n), start, doc, start - offs[doc]
+    return w, roll(w, start, n), start, doc, start - offs[doc]
 
 
 def halves(n: int) -> int:
@@ -111,43 +113,10 @@ def window_keys(w: np.ndarray, h: np.ndarray, start: np.ndarray, n: int, edits: 
     if edits == 0:
         yield h
         return
-    pw = _powers(n)
+    pw = powers(n)
     with np.errstate(over="ignore"):
         for k in range(n):
             yield h + (_WILD - w[start + k]) * pw[k]
-
-
-class KeySet:
-    """Sorted unique uint64 keys (with a value each) and a bitmap of their top bits (~16 bits
-    per key, at most 256 MiB): almost every document key is rejected by one gather, and only
-    the rest are binary-searched."""
-
-    def __init__(self, keys: np.ndarray, values: np.ndarray | None = None):
-        self.keys = keys
-        self.values = values if values is not None else np.zeros(len(keys), np.int32)
-        self.shift = np.uint64(64 - min(31, max(16, int(np.ceil(np.log2(max(len(keys), 1) * 16))))))
-        top = keys >> self.shift
-        self.bitmap = np.zeros(int((np.uint64(1) << (np.uint64(64) - self.shift)) // np.uint64(64)) + 1, np.uint64)
-        word = top >> np.uint64(6)  # sorted, as the keys are
-        first = np.flatnonzero(np.concatenate([[True], word[1:] != word[:-1]])) if len(word) else np.zeros(0, np.int64)
-        if len(first):
-            self.bitmap[word[first]] = np.bitwise_or.reduceat(np.uint64(1) << (top & np.uint64(63)), first)
-
-    @property
-    def nbytes(self) -> int:
-        return self.keys.nbytes + self.values.nbytes + self.bitmap.nbytes
-
-    def lookup(self, h: np.ndarray) -> np.ndarray:
-        """The value of each key, -1 where it is not in the set."""
-        out = np.full(len(h), -1)
-        if not len(self.keys):
-            return out
-        top = h >> self.shift
-        maybe = np.flatnonzero((self.bitmap[top >> np.uint64(6)] >> (top & np.uint64(63))) & np.uint64(1))
-        if len(maybe):
-            pos = np.minimum(np.searchsorted(self.keys, h[maybe]), len(self.keys) - 1)
-            out[maybe] = np.where(self.keys[pos] == h[maybe], self.values[pos], -1)
-        return out
 
 
 @dataclass
@@ -159,10 +128,11 @@ class EvalNgrams:
     halves: KeySet | None
     names: list
     stats: dict
+    near: near_copy.NearCopyIndex | None = None  # the short items, for near copies
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + (self.halves.nbytes if self.halves is not None else 0)
+        return self.keys.nbytes + sum(x.nbytes for x in (self.halves, self.near) if x is not None)
 
 
 def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,12 +218,14 @@ def check_eval_sets(sets) -> list[dict]:
     return out
 
 
-def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int = 0) -> EvalNgrams:
+def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int = 0,
+                     short_words: int = 0, short_edits: float = 0.0) -> EvalNgrams:
     """Key every n-word window of every evaluation item (files in sorted order, so the item a
-    key is attributed to, its first occurrence, never depends on the machine)."""
+    key is attributed to, its first occurrence, never depends on the machine), and index the
+    items of n to ``short_words`` - 1 words for near-copy matching (``near_copy``)."""
     from curate.readers import list_files
 
-    names, hs, idx, halves_ = [], [], [], []
+    names, hs, idx, halves_, short, short_names = [], [], [], [], [], []
     stats = {"eval_items": 0, "eval_items_too_short": 0}
     for i, spec in enumerate(sets):
         for path, rel in list_files(spec["glob"]):
@@ -262,15 +234,20 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])
-            w, h, start, doc, _ = windows(norm, n)
+            words = word_hashes(norm)
+            w, h, start, doc, _ = windows(norm, n, words)
+            counts = _word_counts(norm)
             stats["eval_items"] += len(items)
-            stats["eval_items_too_short"] += int((_word_counts(norm) < n).sum())
+            stats["eval_items_too_short"] += int((counts < n).sum())
+            for j in np.flatnonzero((counts >= n) & (counts < short_words)).tolist():
+                short.append(words[0][words[1][j] : words[1][j + 1]])
+                short_names.append(len(names) + j)
             for keys in window_keys(w, h, start, n, edits):
                 hs.append(keys)
                 idx.append((doc + len(names)).astype(np.int32))
             if edits:
                 half = halves(n)
-                halves_ += [_roll(w, start, half), _roll(w, start + n - half, half)]
+                halves_ += [roll(w, start, half), roll(w, start + n - half, half)]
             names += [f"{name}:{item}" for item, _ in items]
     h, it = _unique_first(np.concatenate(hs) if hs else np.zeros(0, np.uint64),
                           np.concatenate(idx) if idx else np.zeros(0, np.int32))
@@ -278,7 +255,11 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
         raise ValueError(f"eval_sets: {len(h):,} distinct {n}-gram keys exceed max_ngrams = {max_ngrams:,} (see docs/scale.md)")
     stats["eval_ngrams"] = int(len(h))
     half_keys = KeySet(np.unique(np.concatenate(halves_))) if edits and halves_ else None
-    return EvalNgrams(KeySet(h, it), half_keys, names, stats)
+    near = None
+    if short_words > n:
+        near = near_copy.build(short, short_names, near_copy.anchor_length(n, short_words, short_edits), short_edits)
+        stats["eval_short_items"] = len(short)
+    return EvalNgrams(KeySet(h, it), half_keys, names, stats, near)
 
 
 def _word_counts(normalized: pa.Array) -> np.ndarray:
@@ -294,6 +275,8 @@ class DecontaminateStage:
         "eval_sets": [],  # [[decontaminate.eval_sets]] tables: name, glob, format, text_fields, id_field, unit
         "ngram": 13,  # words per n-gram (GPT-3, datatrove)
         "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
+        "short_item_words": 26,  # items of ngram .. this - 1 words are also matched whole (0: off)
+        "short_item_edits": 0.15,  # fraction of a short item's words that may differ in a near copy
         "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
         "domains": ["web", "code", "books"],
         "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
@@ -308,7 +291,17 @@ class DecontaminateStage:
             raise ValueError(f"ngram: expected a whole number >= 2, got {c['ngram']!r}")
         if c["max_edits"] not in (0, 1):
             raise ValueError(f"max_edits: expected 0 or 1, got {c['max_edits']!r}")
+        sw, se = c["short_item_words"], c["short_item_edits"]
+        if isinstance(sw, bool) or not isinstance(sw, int) or sw < 0:
+            raise ValueError(f"short_item_words: expected a whole number >= 0, got {sw!r}")
+        if isinstance(se, bool) or not isinstance(se, (int, float)) or not 0 <= se < 0.5:
+            raise ValueError(f"short_item_edits: expected a fraction >= 0 and < 0.5, got {se!r}")
+        if sw > c["ngram"]:
+            if near_copy.anchor_length(c["ngram"], sw, se) < 3:
+                raise ValueError(f"short_item_edits: {se} leaves some items of {c['ngram']}..{sw - 1} words no 3 intact "
+                                 "consecutive words to find them by; lower it or short_item_words")
         self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
+        self.short_words, self.short_edits = sw, float(se)
         self.domains, self.max_ngrams = list(c["domains"]), c["max_ngrams"]
         self.cfg = c
         self.evals: EvalNgrams | None = None
@@ -316,15 +309,15 @@ class DecontaminateStage:
 
     def setup(self) -> "DecontaminateStage":
         if self.evals is None:
-            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits)
+            self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits, self.short_words, self.short_edits)
         return self
 
-    def window_hits(self, normalized):
+    def window_hits(self, normalized, words=None):
         """(text index, word position, item index) of every window matching an evaluation key."""
-        w, h, start, doc, pos = windows(normalized, self.n)
+        w, h, start, doc, pos = windows(normalized, self.n, words)
         if self.edits:  # only windows with an intact half that occurs in the evaluation sets
             half, hk = halves(self.n), self.evals.halves
-            cand = (hk.lookup(_roll(w, start, half)) >= 0) | (hk.lookup(_roll(w, start + self.n - half, half)) >= 0)
+            cand = (hk.lookup(roll(w, start, half)) >= 0) | (hk.lookup(roll(w, start + self.n - half, half)) >= 0)
             h, start, doc, pos = h[cand], start[cand], doc[cand], pos[cand]
         item = np.full(len(h), -1)
         for keys in window_keys(w, h, start, self.n, self.edits):
@@ -333,15 +326,35 @@ class DecontaminateStage:
         hit = item >= 0
         return doc[hit], pos[hit], item[hit]
 
-    def matches(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per text: (matching windows, item of the first match or -1, its word position)."""
+    def near_copies(self, normalized, words=None):
+        """(text index, first word, end word, item index, word edits, edits allowed) of every
+        near copy of a short evaluation item (``near_copy``), sorted by text and position."""
+        if self.evals.near is None:
+            return (np.zeros(0, np.int64),) * 6
+        w, offs = words if words is not None else word_hashes(normalized)
+        return near_copy.find(self.evals.near, w, offs)
+
+    def match_details(self, texts) -> dict:
+        """Per text: ``windows`` (matching n-word windows), and of its first match (a window,
+        else a near copy of a short item; -1 where none): ``item``, ``start`` and ``end`` (word
+        span in the normalised text), ``near`` (a near copy), ``edits`` and ``allowed``."""
         ndoc = len(texts)
-        doc, pos, item = self.window_hits(normalize_words(texts))
-        count = np.bincount(doc, minlength=ndoc)
-        first_item, first_pos = np.full(ndoc, -1), np.full(ndoc, -1)
-        first_item[doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
-        first_pos[doc[::-1]] = pos[::-1]
-        return count, first_item, first_pos
+        norm = normalize_words(texts)
+        words = word_hashes(norm)
+        doc, pos, item = self.window_hits(norm, words)
+        out = {"windows": np.bincount(doc, minlength=ndoc), "near": np.zeros(ndoc, bool)}
+        for k in ("item", "start", "end", "edits", "allowed"):
+            out[k] = np.full(ndoc, -1)
+        out["item"][doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
+        out["start"][doc[::-1]] = pos[::-1]
+        out["end"] = np.where(out["item"] >= 0, out["start"] + self.n, -1)
+        near = self.near_copies(norm, words)
+        keep = out["windows"][near[0]] == 0  # a text with a matching window is reported by that rule
+        t, a, b, it, edits, allowed = (x[keep][::-1] for x in near)  # reversed: each text's first is written last
+        for k, v in (("item", it), ("start", a), ("end", b), ("edits", edits), ("allowed", allowed)):
+            out[k][t] = v
+        out["near"][t] = True
+        return out
 
     def process(self, batch: pa.RecordBatch):
         self.setup()
@@ -350,28 +363,35 @@ class DecontaminateStage:
             return batch, schema.empty(schema.LEDGER_SCHEMA)
         on = pc.is_in(batch.column("domain"), value_set=pa.array(self.domains, pa.string())).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(on)
-        count, first_item, first_pos = (np.zeros(n, np.int64), np.full(n, -1), np.full(n, -1))
+        m = {"item": np.full(n, -1)}
         if len(rows):
-            c, fi, fp = self.matches(batch.column("text").take(pa.array(rows)))
-            count[rows], first_item[rows], first_pos[rows] = c, fi, fp
-        hit = count > 0
+            d = self.match_details(batch.column("text").take(pa.array(rows)))
+            m = {k: np.zeros(n, v.dtype) for k, v in d.items()}
+            m["item"][:] = -1
+            for k, v in d.items():
+                m[k][rows] = v
+        hit = m["item"] >= 0
         if not hit.any():
             return batch, schema.empty(schema.LEDGER_SCHEMA)
         if self.mode == "cut":
             return self._cut(batch, hit)
         removed = batch.filter(pa.array(hit))
         idx = np.flatnonzero(hit)
+        near = m["near"][idx]
         ledger = schema.ledger_rows(
-            removed, self.name, RULE, value=count[idx].astype(float), threshold=float(self.n),
-            kept_id=[self.evals.names[first_item[i]] for i in idx],
+            removed, self.name, np.where(near, NEAR_RULE, RULE).tolist(),
+            value=np.where(near, m["edits"][idx], m["windows"][idx]).astype(float),
+            threshold=np.where(near, m["allowed"][idx], self.n).astype(float),
+            kept_id=[self.evals.names[m["item"][i]] for i in idx],
         )
-        grams = self._ngram_text(batch.column("text").take(pa.array(idx)), first_pos[idx])
-        ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(grams, pa.string()))
+        spans = self._span_text(batch.column("text").take(pa.array(idx)), m["start"][idx], m["end"][idx])
+        ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(spans, pa.string()))
         return batch.filter(pa.array(~hit)), ledger
 
-    def _ngram_text(self, texts, positions) -> list[str]:
+    def _span_text(self, texts, starts, ends) -> list[str]:
+        """The normalised words [start, end) of each text: the matched n-gram or near copy."""
         words = normalize_words(texts).to_pylist()
-        return [" ".join(w.split(" ")[p : p + self.n]) for w, p in zip(words, positions.tolist())]
+        return [" ".join(w.split(" ")[a:b]) for w, a, b in zip(words, starts.tolist(), ends.tolist())]
 
     def _cut(self, batch: pa.RecordBatch, hit: np.ndarray):
         texts = batch.column("text").to_pylist()
@@ -391,8 +411,9 @@ class DecontaminateStage:
         owner = [t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])]
         joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
         covered = np.zeros(len(tokens), bool)
-        for p in self.window_hits(joined)[1].tolist():
-            covered[owner[p] : owner[p + self.n - 1] + 1] = True
+        near = self.near_copies(joined)
+        for a, b in list(zip(*(self.window_hits(joined)[1] + k for k in (0, self.n)))) + list(zip(near[1], near[2])):
+            covered[owner[a] : owner[b - 1] + 1] = True
         out, pos, t = [], 0, 0
         while t < len(tokens):
             if not covered[t]:
