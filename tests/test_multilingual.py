@@ -7,13 +7,14 @@ import gzip
 import json
 from collections import Counter, defaultdict
 
+import pyarrow as pa
 import pytest
 
 from curate import schema
 from curate.stages.filters import Filter
 from curate.stages.filters import language_constants
 from curate.stages.langid import LangID, load_thresholds
-from curate.stages.multilingual_data import lingua_documents, lingua_paragraphs, udhr_documents
+from curate.stages.multilingual_data import half, lingua_documents, lingua_paragraphs, udhr_documents
 
 
 def batch(texts, language=None):
@@ -38,6 +39,20 @@ def predictions(stage, texts):
     pred = dict(zip(kept.column("id").to_pylist(), kept.column("language").to_pylist()))
     pred.update(zip(ledger.column("id").to_pylist(), ledger.column("language").to_pylist()))
     return [pred[str(i)] for i in range(len(texts))], set(kept.column("id").to_pylist())
+
+
+def run_langid(tmp_path, name, texts, langid_toml):
+    """`curate run` (ingest and langid) over ``texts`` as one JSONL file, with ``langid_toml``
+    lines in [langid]; returns the output folder."""
+    import subprocess
+    import sys
+
+    src, out, toml = tmp_path / f"{name}.jsonl", tmp_path / name, tmp_path / f"{name}.toml"
+    src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+    toml.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest", "langid"]\nprogress = "off"\n'
+                    f'[langid]\n{langid_toml}[[inputs]]\nglob = "{src}"\ndomain = "web"\n')
+    subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
+    return out
 
 
 # --- thresholds ------------------------------------------------------------------------------------
@@ -76,7 +91,12 @@ def test_lingua_keep_rate_and_precision_per_language(corpora, labels):
     samples = [(g, t) for g, t, h in lingua_paragraphs(corpora) if h == "check" and g in labels]
     texts = [t for _, t in samples]
     result = {}
-    runs = (("shipped", {}), ("shipped, fasttext+cld2", {"detector": "fasttext+cld2"}), ("0.65 for all", {"thresholds": ""}))
+    runs = (
+        ("shipped", {}),
+        ("shipped, fasttext+cld2", {"detector": "fasttext+cld2"}),
+        ("shipped, fasttext+cld2, prior 0.9", {"detector": "fasttext+cld2", "prior_correction": 0.9}),
+        ("0.65 for all", {"thresholds": ""}),
+    )
     for name, cfg in runs:
         pred, kept = predictions(LangID({"languages": labels, **cfg}), texts)
         per = defaultdict(lambda: [0, 0])
@@ -93,22 +113,84 @@ def test_lingua_keep_rate_and_precision_per_language(corpora, labels):
     for name in ("shipped", "shipped, fasttext+cld2"):
         rates, precision = result[name]
         assert min(rates.values()) >= 0.9 and precision >= 0.97, name
+    # The prior correction labels more Bosnian right (23 paragraphs, not 0-5), 4 of them with a
+    # corrected score under bs's threshold (derived from the plain model's scores): kept 19/23.
+    rates, precision = result["shipped, fasttext+cld2, prior 0.9"]
+    assert precision >= 0.97 and sorted(g for g, r in rates.items() if r < 0.9) == ["bs"] and rates["bs"] >= 0.8
     assert sum(r < 0.9 for r in result["0.65 for all"][0].values()) >= 10  # what the issue reported
 
 
 @pytest.mark.corpora
 def test_udhr_documents_detectors(corpora, labels):
-    """Acceptance 2 (measured, see bench/bench_lid.py for speed): whole UDHR documents in
-    languages the model knows. CLD2 overruling the model where it is reliable beats the model
-    alone; the 0.90 target is not reached (both miss close varieties and unseen scripts)."""
-    docs = [(lab, t) for _, lab, t in udhr_documents(corpora, labels) if lab in labels]
+    """Acceptance 2 (speed: bench/bench_lid.py): whole UDHR documents in languages the model
+    knows (lid.176 labels; documents in other languages are not counted). CLD2 overruling the
+    model beats the model alone; with the prior correction (exponent chosen by
+    bench/select_lid_prior.py on the derive halves) it reaches 0.90 on all documents and on the
+    untouched check half misses by one document (close varieties, unseen scripts remain)."""
+    docs = [(lab, t, half(t)) for _, lab, t in udhr_documents(corpora, labels) if lab in labels]
+    setups = {
+        "fasttext": {},
+        "fasttext+cld2": {"detector": "fasttext+cld2"},
+        "fasttext+cld2, prior 0.9": {"detector": "fasttext+cld2", "prior_correction": 0.9},
+    }
     acc = {}
-    for det in ("fasttext", "fasttext+cld2"):
-        pred, _ = predictions(LangID({"languages": "all", "detector": det}), [t for _, t in docs])
-        acc[det] = sum(p == g for p, (g, _) in zip(pred, docs)) / len(docs)
-    print(f"\nUDHR {len(docs)} documents: {acc}")
-    assert acc["fasttext+cld2"] >= acc["fasttext"] + 0.08
-    assert acc["fasttext+cld2"] >= 0.85
+    for name, cfg in setups.items():
+        pred, _ = predictions(LangID({"languages": "all", **cfg}), [t for _, t, _ in docs])
+        hits = [p == g for p, (g, _, _) in zip(pred, docs)]
+        check = [h for h, (_, _, part) in zip(hits, docs) if part == "check"]
+        acc[name] = (sum(hits) / len(hits), sum(check) / len(check))
+    print(f"\nUDHR {len(docs)} documents (all, check half): {acc}")
+    assert acc["fasttext+cld2"][0] >= acc["fasttext"][0] + 0.08
+    assert acc["fasttext+cld2"][0] >= 0.85
+    assert acc["fasttext+cld2, prior 0.9"][0] >= 0.90
+    assert acc["fasttext+cld2, prior 0.9"][1] >= acc["fasttext+cld2"][1] + 0.02
+
+
+@pytest.mark.corpora
+def test_prior_correction_leaves_sure_answers(corpora, labels):
+    """The prior correction only re-ranks answers below their label's shipped threshold, never
+    towards English (the largest training count), and on lingua paragraphs (held-out half) the
+    model alone with it labels more paragraphs right than without."""
+    samples = [(g, t) for g, t, h in lingua_paragraphs(corpora) if h == "check" and g in labels]
+    plain, corrected = LangID({"languages": "all"}), LangID({"languages": "all", "prior_correction": 0.9})
+    plain.setup()
+    corrected.setup()
+    table = load_thresholds("default")
+    prepared = plain.prepare(pa.array([t for _, t in samples], pa.large_string()))
+    (a, sa), (b, sb) = plain.predict(prepared), corrected.predict(prepared)
+    changed = [(x, y, s) for x, y, s in zip(a, b, sa) if x != y]
+    assert changed and all(s < table[x] for x, _, s in changed) and not any(y == "en" for _, y, _ in changed)
+    assert all(sa[i] == sb[i] for i in range(len(a)) if a[i] == b[i])  # unchanged labels keep their score
+    right = [sum(p == g for p, (g, _) in zip(pred, samples)) / len(samples) for pred in (a, b)]
+    print(f"\nlingua check half, lid.176 alone: {right[0]:.4f}, with prior 0.9: {right[1]:.4f} ({len(changed)} changed)")
+    assert right[1] >= right[0] + 0.01
+
+
+def test_prior_correction_config_errors_name_the_field(tmp_path):
+    from curate import config
+
+    toml = tmp_path / "c.toml"
+    toml.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n[langid]\nprior_correction = -1\n'
+                    f'[[inputs]]\nglob = "{toml}"\ndomain = "web"\nformat = "text"\n')
+    with pytest.raises(ValueError, match=r"langid\.prior_correction"):
+        config.load(str(toml))
+
+
+@pytest.mark.corpora
+def test_cli_prior_correction_labels_minority_varieties(corpora, labels, tmp_path):
+    """Through `curate run`: lid.176 labels the UDHR in Asturian, Walloon, Ido and Venetian as
+    Spanish, French, Esperanto...; with langid.prior_correction = 0.9 each gets its own label."""
+    import pyarrow.parquet as pq
+
+    names = {"ast": "ast", "wln": "wa", "ido": "io", "vec": "vec"}
+    texts = {t: s for s, _, t in udhr_documents(corpora, labels) if s in names}
+    found = {}
+    for name, extra in (("plain", ""), ("prior", "prior_correction = 0.9\n")):
+        out = run_langid(tmp_path, name, list(texts), 'languages = "all"\n' + extra)
+        found[name] = {texts[r["text"]]: r["language"] for r in pq.read_table(out / "text").to_pylist()}
+    print(f"\nlabels: {found}")
+    assert not any(found["plain"][s] == lab for s, lab in names.items())
+    assert found["prior"] == names
 
 
 # --- filters ---------------------------------------------------------------------------------------
@@ -241,20 +323,12 @@ def test_good_text_removed_less(corpora):
 def test_cli_uses_shipped_thresholds(corpora, tmp_path):
     """Through `curate run`: Croatian paragraphs listed as ["hr"] are judged by hr's shipped
     threshold; with langid.thresholds = "" by the single 0.65, which removes most of them."""
-    import subprocess
-    import sys
-
     import pyarrow.parquet as pq
 
     paras = [t for g, t, h in lingua_paragraphs(corpora) if g == "hr" and h == "check"][:60]
-    src = tmp_path / "hr.jsonl"
-    src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(paras)), encoding="utf-8")
     kept = {}
     for name, extra in (("shipped", ""), ("single", 'thresholds = ""\n')):
-        out, toml = tmp_path / name, tmp_path / f"{name}.toml"
-        toml.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest", "langid"]\nprogress = "off"\n'
-                        f'[langid]\nlanguages = ["hr"]\n{extra}[[inputs]]\nglob = "{src}"\ndomain = "web"\n')
-        subprocess.run([sys.executable, "-m", "curate.cli", "run", str(toml)], check=True, capture_output=True)
+        out = run_langid(tmp_path, name, paras, 'languages = ["hr"]\n' + extra)
         kept[name] = pq.read_table(out / "text").num_rows
         ledger = pq.read_table(out / "ledger").to_pylist()
         thresholds = {r["threshold"] for r in ledger if r["rule"] == "language_score_below_threshold"}
