@@ -43,14 +43,21 @@ class IngestSettings:
 
 # Containers that hold boilerplate on most sites (class/id naming conventions of CMSs).
 # Skipped during the first rendering; a page that loses (nearly) everything to them is
-# rendered again without (SHORT_CHARS).
-SKIP = [
-    "figcaption", "[class*=caption]", "[class*=author]", "[class*=newsletter]", "[class*=related]",
+# rendered again without (SHORT_CHARS). Class names are matched as substrings, so the
+# containers of the article itself are exempt (CONTENT): CMSs write tags, categories and
+# flags into them ("tag-newsletter", "node-promoted", "elementor-widget", "article-header").
+_BOILER_CONTAINERS = [
+    "[class*=caption]", "[class*=author]", "[class*=newsletter]", "[class*=related]",
     "[class*=share]", "[class*=social]", "[class*=comment]", "[id*=comment]", "[class*=teaser]",
     "[class*=promo]", "[class*=widget]", "[class*=breadcrumb]", "[class*=cookie]", "[id*=cookie]",
     "[class*=consent]", "[class*=subscribe]", "[class*=recommend]", "[class*=bio]", "[class*=byline]",
     "[class*=meta]", "[class*=tags]", "[class*=footer]", "[class*=header]",
 ]  # fmt: skip
+CONTENT = (
+    "html, body, article, main, [class*=post], [class*=entry], [class*=node], [class*=elementor], [class~=Blog], "
+    "[class*=article], [class*=content]"
+)
+SKIP = ["figcaption"] + [f"{sel}:not({CONTENT})" for sel in _BOILER_CONTAINERS]
 SHORT_CHARS = 500  # a rendering shorter than this is retried with less pruning
 
 # Scoring (chosen on the tuning half of the trafilatura gold; see bench/bench_extract.py)
@@ -85,6 +92,7 @@ _END = re.compile(
     r"recommended|empfohlen|passend zum thema)\b",
     re.I,
 )
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")  # soft hyphens, zero-width spaces: not text
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
 _BLOCK_TAG = re.compile(r"\s*<(h[1-6]|p|li|pre|ul|ol)\b")
@@ -113,7 +121,16 @@ def _prose(text: str, links: int) -> bool:
     return len(text) >= PROSE_CHARS and text.endswith(_SENTENCE_END) and len(text) - links >= PROSE_PLAIN * len(text)
 
 
-def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
+TAIL_CHARS = 200
+TAIL_LABEL = 30
+
+
+def _tail_boiler(text: str, bad: bool) -> bool:
+    c = len(text)
+    return bad or (c < TAIL_CHARS and _BOILER.search(text.lower()) is not None) or (c < TAIL_LABEL and not text.endswith(_SENTENCE_END))
+
+
+def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[bool]:
     """Which blocks are main content (see the module doc)."""
     n = len(bl)
     bad, score = [], []
@@ -138,6 +155,8 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         run += score[i]
         if run > best:
             best, lo, hi = run, start, i + 1
+    while hi - 1 > lo and _tail_boiler(bl[hi - 1][1], bad[hi - 1]):
+        hi -= 1  # the region's last blocks: author box, "follow us", licence, cookie notice
     while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
         lo -= 1  # the headings that open the region (short, so they score below zero)
     keep = []
@@ -150,6 +169,8 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         else:
             keep.append(len(text) >= OUTSIDE_KEEP and (links < OUTSIDE_LINKS * len(text) or _prose(text, links)))
     out = list(keep)
+    if why is not None:
+        why.extend("cut" if i >= cut else "bad" if bad[i] else "region" if lo <= i < hi else "outside" for i in range(n))
     for i in range(n):  # headings and labels need kept content after them
         text = bl[i][1]
         if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END):
@@ -176,7 +197,7 @@ def extract_blocks(tree) -> str:
         if len(mh) < SHORT_CHARS:
             mh = _render(tree, False)
     bl = blocks(mh)
-    return "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k)
+    return _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k))
 
 
 def extract_resiliparse(tree) -> str:
