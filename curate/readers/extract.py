@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 EXTRACTORS = ("blocks", "resiliparse", "trafilatura")
 DEFAULT = "blocks"
@@ -130,6 +131,40 @@ def _tail_boiler(text: str, bad: bool) -> bool:
     return bad or (c < TAIL_CHARS and _BOILER.search(text.lower()) is not None) or (c < TAIL_LABEL and not text.endswith(_SENTENCE_END))
 
 
+GAP_BLOCKS = 2
+GAP_FACTOR = 0.25
+HEAD_EXEMPT = ("li",)
+
+
+def _extend(score: list, lo: int, hi: int, cut: int) -> tuple[int, int]:
+    """Grow the region over short gaps to neighbouring runs that outweigh them."""
+    while hi < cut:
+        j, gap = hi, 0
+        while j < cut and score[j] <= 0 and j - hi < GAP_BLOCKS:
+            gap -= score[j]
+            j += 1
+        k, gain = j, 0
+        while k < cut and score[k] > 0:
+            gain += score[k]
+            k += 1
+        if k == j or gain < GAP_FACTOR * gap:
+            break
+        hi = k
+    while lo > 0:
+        j, gap = lo, 0
+        while j > 0 and score[j - 1] <= 0 and lo - j < GAP_BLOCKS:
+            gap -= score[j - 1]
+            j -= 1
+        k, gain = j, 0
+        while k > 0 and score[k - 1] > 0:
+            gain += score[k - 1]
+            k -= 1
+        if k == j or gain < GAP_FACTOR * gap:
+            break
+        lo = k
+    return lo, hi
+
+
 def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[bool]:
     """Which blocks are main content (see the module doc)."""
     n = len(bl)
@@ -155,6 +190,7 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
         run += score[i]
         if run > best:
             best, lo, hi = run, start, i + 1
+    lo, hi = _extend(score, lo, hi, cut)
     while hi - 1 > lo and _tail_boiler(bl[hi - 1][1], bad[hi - 1]):
         hi -= 1  # the region's last blocks: author box, "follow us", licence, cookie notice
     while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
@@ -173,7 +209,7 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
         why.extend("cut" if i >= cut else "bad" if bad[i] else "region" if lo <= i < hi else "outside" for i in range(n))
     for i in range(n):  # headings and labels need kept content after them
         text = bl[i][1]
-        if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END):
+        if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END) and bl[i][0] not in HEAD_EXEMPT:
             j = i + 1
             if j >= n or not keep[j]:
                 out[i] = False
@@ -197,7 +233,8 @@ def extract_blocks(tree) -> str:
         if len(mh) < SHORT_CHARS:
             mh = _render(tree, False)
     bl = blocks(mh)
-    return _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k))
+    text = _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k))
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def extract_resiliparse(tree) -> str:
