@@ -49,10 +49,12 @@ class IngestSettings:
 # flags into them ("tag-newsletter", "node-promoted", "elementor-widget", "article-header").
 _BOILER_CONTAINERS = [
     "[class*=caption]", "[class*=author]", "[class*=newsletter]", "[class*=related]",
-    "[class*=share]", "[class*=social]", "[class*=comment]", "[id*=comment]", "[class*=teaser]",
+    "[class*=share]", "[class*=social]", "[class*=comment]", "[id*=comment]",
+    "[class*=teaser]:has(a)",  # link teasers to other pages; a teaser without links is this page's lede
     "[class*=promo]", "[class*=widget]", "[class*=breadcrumb]", "[class*=cookie]", "[id*=cookie]",
     "[class*=consent]", "[class*=subscribe]", "[class*=recommend]", "[class*=bio]", "[class*=byline]",
-    "[class*=meta]", "[class*=tags]", "[class*=footer]", "[class*=header]",
+    "[class*=meta]", "[class*=tags]", "[class*=footer]",
+    "[class*=header]:not(:has(p ~ p))",  # a "header" holding paragraphs is a page wrapper
 ]  # fmt: skip
 CONTENT = (
     "html, body, article, main, [class*=post], [class*=entry], [class*=node], [class*=elementor], [class~=Blog], "
@@ -78,10 +80,10 @@ HEAD_CHARS = 60  # a block shorter than this (no sentence end) is a heading: nee
 # in the languages of most web text; matched at word starts in lower-cased text (a quarter
 # of the cost of a case-insensitive search anywhere).
 _BOILER = re.compile(
-    r"©|\b(?:cookie|newsletter|abonn|subscribe|teilen|share|tweet|drucken|print|login|einlogg|eingelogg|anmeld|"
+    r"©|\b(?:cookie|newsletter|abonn|subscribe|teilen|share|tweet|drucken|print\b|login|einlogg|eingelogg|anmeld|"
     r"registrier|sign (in|up)|log in|kommentar|comment|rights reserved|copyright|impressum|datenschutz|"
     r"privacy|werbung|advertis|anzeige|weiterlesen|read more|mehr zum thema|weitere artikel|related|"
-    r"ähnliche|auch interessant|you may also|themen:|tags?:|schlagw|quelle:|source:|foto:|bild:|photo:|"
+    r"ähnliche (artikel|beiträge)|auch interessant|you may also|themen:|tags?:|schlagw|quelle:|source:|foto:|bild:|photo:|"
     r"credit|e-mail|email|folge uns|follow us|unterstütz|support|spende|donat|kontakt|contact|affiliate|"
     r"disclaimer|sponsor|podcast|download|app\b|whatsapp|facebook|twitter|instagram|telegram|youtube)"
 )
@@ -210,8 +212,7 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
     for i in range(n):  # headings and labels need kept content after them
         text = bl[i][1]
         if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END) and bl[i][0] not in HEAD_EXEMPT:
-            j = i + 1
-            if j >= n or not keep[j]:
+            if i + 1 >= n or not keep[i + 1]:
                 out[i] = False
     return out
 
