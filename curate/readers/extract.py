@@ -53,7 +53,8 @@ _BOILER_CONTAINERS = [
     "[class*=teaser]:has(a)",  # link teasers to other pages; a teaser without links is this page's lede
     "[class*=promo]", "[class*=widget]", "[class*=breadcrumb]", "[class*=cookie]", "[id*=cookie]",
     "[class*=consent]", "[class*=subscribe]", "[class*=recommend]", "[class*=bio]", "[class*=byline]",
-    "[class*=meta]", "[class*=tags]", "[class*=footer]",
+    "[class*=meta]", "[class*=tags]", "[class*=footer]", "[class*=similar]", "[class*=credit]", "[class*=disclaimer]",
+    "[class*=disclosure]",
     "[class*=header]:not(:has(p ~ p))",  # a "header" holding paragraphs is a page wrapper
 ]  # fmt: skip
 CONTENT = (
