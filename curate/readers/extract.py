@@ -100,6 +100,10 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")  # soft hyphens, zero-widt
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
 _BLOCK_TAG = re.compile(r"\s*<(h[1-6]|p|li|pre|ul|ol)\b")
+MORE_SHARE = 0.25  # ... when what follows has less than this share of the content before
+_MORE = re.compile(
+    r"^(mehr|weitere|more|other|aktuelle|top|latest|most|meist|popular|beliebt|entdecke|discover|auch|similar|ähnliche|"
+    r"neueste|newest|recent|letzte|trending|empfehlungen|tipps?)\b", re.I)
 _SENTENCE_END = (".", "!", "?", ":", "…", "。", "！", "？", "：")
 
 
@@ -180,8 +184,11 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
         bad.append(b)
         score.append(c - links - LINK_COST * links - BLOCK_COST - (BAD_COST if b else 0))
     cut, content = n, 0  # comments / related lists after the article
+    total = sum(max(x, 0) for x in score)
     for i in range(n):
-        if content > CUT_AFTER and len(bl[i][1]) < HEAD_CHARS and _END.match(bl[i][1]):
+        t = bl[i][1]
+        if content > CUT_AFTER and len(t) < HEAD_CHARS and (_END.match(t) or (
+            MORE_SHARE and not t.endswith(_SENTENCE_END) and _MORE.match(t) and total - content < MORE_SHARE * content)):
             cut = i
             break
         content += max(score[i], 0)
