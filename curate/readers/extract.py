@@ -3,14 +3,17 @@
 ``ingest.extractor`` picks one:
 
 * ``"blocks"`` (default): Resiliparse renders the page's main content (its DOM heuristics,
-  with known boilerplate containers skipped by CSS selector) as minimal HTML with links; the
-  text is cut into blocks (paragraphs, headings, list items, lines) and each block is scored
-  here: text length, link density, boilerplate phrases. The page's main region is the run
-  of blocks with the largest summed score (a maximum-sum subarray, so one long article
-  outweighs many short menu entries); blocks after a comment or "related articles" marker
-  are dropped, short headings are kept only when content follows them. All parsing and
-  rendering stays in native code; the Python part is a few regexes and one pass over the
-  blocks (a few hundred per page).
+  with containers whose class names mark boilerplate skipped by CSS selector, the article's
+  own containers exempt) as minimal HTML with links; the text is cut into blocks
+  (paragraphs, headings, list items, lines) and each block is scored here: text length,
+  link density, boilerplate phrases. The page's main region is the run of blocks with the
+  largest summed score (a maximum-sum subarray, so one long article outweighs many short
+  menu entries), grown over short gaps to neighbouring runs that outweigh them and trimmed
+  of boilerplate lines at its end; blocks after a comment, "related articles" or "more
+  from" marker are dropped, short headings are kept only when content follows them. The
+  text is NFC-normalised, without soft hyphens and zero-width spaces. All parsing and
+  rendering stays in native code; the Python part is a few regexes and a few passes over
+  the blocks (a few hundred per page).
 * ``"resiliparse"``: Resiliparse's ``main_content`` plain text (curate before 2026-12).
 * ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install 'curate[trafilatura]'``).
 
@@ -76,6 +79,12 @@ OUTSIDE_LINKS = 0.2
 PROSE_CHARS = 80  # a block this long ending a sentence, with this share of plain text, is prose
 PROSE_PLAIN = 0.15
 HEAD_CHARS = 60  # a block shorter than this (no sentence end) is a heading: needs content after it
+HEAD_EXEMPT = ("li",)  # ... unless it is a list item (a list of short items is content)
+GAP_BLOCKS = 2  # the region grows over gaps of up to this many blocks scoring <= 0
+GAP_FACTOR = 0.25  # ... to the next run of positive blocks when that run outweighs this share of the gap
+TAIL_CHARS = 200  # the region's last blocks go when shorter than this with a boilerplate phrase
+TAIL_LABEL = 30  # ... or shorter than this without a sentence end (a label)
+MORE_SHARE = 0.25  # a "more ..." heading ends the page when what follows has less than this share of the content before
 
 # Phrases of UI and publisher boilerplate (share, login, cookies, newsletters, credits ...)
 # in the languages of most web text; matched at word starts in lower-cased text (a quarter
@@ -100,7 +109,7 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")  # soft hyphens, zero-widt
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
 _BLOCK_TAG = re.compile(r"\s*<(h[1-6]|p|li|pre|ul|ol)\b")
-MORE_SHARE = 0.25  # ... when what follows has less than this share of the content before
+# A short heading opening a section of links to other pages ("More from ...", "Aktuelle News").
 _MORE = re.compile(
     r"^(mehr|weitere|more|other|aktuelle|top|latest|most|meist|popular|beliebt|entdecke|discover|auch|similar|ähnliche|"
     r"neueste|newest|recent|letzte|trending|empfehlungen|tipps?)\b", re.I)
@@ -129,50 +138,34 @@ def _prose(text: str, links: int) -> bool:
     return len(text) >= PROSE_CHARS and text.endswith(_SENTENCE_END) and len(text) - links >= PROSE_PLAIN * len(text)
 
 
-TAIL_CHARS = 200
-TAIL_LABEL = 30
-
-
 def _tail_boiler(text: str, bad: bool) -> bool:
+    """A block that cannot end the region: navigation, a boilerplate line, a bare label."""
     c = len(text)
     return bad or (c < TAIL_CHARS and _BOILER.search(text.lower()) is not None) or (c < TAIL_LABEL and not text.endswith(_SENTENCE_END))
 
 
-GAP_BLOCKS = 2
-GAP_FACTOR = 0.25
-HEAD_EXEMPT = ("li",)
-
-
-def _extend(score: list, lo: int, hi: int, cut: int) -> tuple[int, int]:
-    """Grow the region over short gaps to neighbouring runs that outweigh them."""
-    while hi < cut:
+def _grow(score: list, hi: int) -> int:
+    """The end of a region ``[.., hi)`` of ``score`` grown over short gaps (the article's
+    paragraphs around an image, a quote box, an inline link list): over at most GAP_BLOCKS
+    blocks scoring <= 0 to the run of positive blocks after them, while that run outweighs
+    GAP_FACTOR times the gap."""
+    n = len(score)
+    while hi < n:
         j, gap = hi, 0
-        while j < cut and score[j] <= 0 and j - hi < GAP_BLOCKS:
+        while j < n and score[j] <= 0 and j - hi < GAP_BLOCKS:
             gap -= score[j]
             j += 1
         k, gain = j, 0
-        while k < cut and score[k] > 0:
+        while k < n and score[k] > 0:
             gain += score[k]
             k += 1
         if k == j or gain < GAP_FACTOR * gap:
-            break
+            return hi
         hi = k
-    while lo > 0:
-        j, gap = lo, 0
-        while j > 0 and score[j - 1] <= 0 and lo - j < GAP_BLOCKS:
-            gap -= score[j - 1]
-            j -= 1
-        k, gain = j, 0
-        while k > 0 and score[k - 1] > 0:
-            gain += score[k - 1]
-            k -= 1
-        if k == j or gain < GAP_FACTOR * gap:
-            break
-        lo = k
-    return lo, hi
+    return hi
 
 
-def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[bool]:
+def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
     """Which blocks are main content (see the module doc)."""
     n = len(bl)
     bad, score = [], []
@@ -188,7 +181,7 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
     for i in range(n):
         t = bl[i][1]
         if content > CUT_AFTER and len(t) < HEAD_CHARS and (_END.match(t) or (
-            MORE_SHARE and not t.endswith(_SENTENCE_END) and _MORE.match(t) and total - content < MORE_SHARE * content)):
+            not t.endswith(_SENTENCE_END) and _MORE.match(t) and total - content < MORE_SHARE * content)):
             cut = i
             break
         content += max(score[i], 0)
@@ -200,7 +193,7 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
         run += score[i]
         if run > best:
             best, lo, hi = run, start, i + 1
-    lo, hi = _extend(score, lo, hi, cut)
+    hi, lo = _grow(score[:cut], hi), cut - _grow(score[:cut][::-1], cut - lo)  # both ways
     while hi - 1 > lo and _tail_boiler(bl[hi - 1][1], bad[hi - 1]):
         hi -= 1  # the region's last blocks: author box, "follow us", licence, cookie notice
     while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
@@ -215,8 +208,6 @@ def keep_mask(bl: list[tuple[str, str, int]], why: list | None = None) -> list[b
         else:
             keep.append(len(text) >= OUTSIDE_KEEP and (links < OUTSIDE_LINKS * len(text) or _prose(text, links)))
     out = list(keep)
-    if why is not None:
-        why.extend("cut" if i >= cut else "bad" if bad[i] else "region" if lo <= i < hi else "outside" for i in range(n))
     for i in range(n):  # headings and labels need kept content after them
         text = bl[i][1]
         if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END) and bl[i][0] not in HEAD_EXEMPT:
