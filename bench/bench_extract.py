@@ -1,6 +1,6 @@
 """HTML main-content extraction: quality and speed of every extractor on two public golds.
 
-    python bench/bench_extract.py [--extractors blocks,resiliparse,trafilatura] [--core 0]
+    python bench/bench_extract.py [--extractors blocks,resiliparse,trafilatura] [--core 0] [--half tuning]
 
 Both golds are turned into a WARC (one response record per page, built here from the shared
 files; nothing is committed) and read by curate's own WARC reader, ``read_shard`` with
@@ -16,7 +16,8 @@ ratio to Resiliparse is measured in the same run.
   TP/FN over ``with``, FP/TN over ``without``, micro-averaged over all snippets (trafilatura's
   own evaluation). Reported on the tuning half (sha1(url) % 2 == 0: the pages the extractor
   was designed on), the held-out half (never looked at while tuning), and per page language
-  (the page's ``<html lang>``, primary subtag; "?" when absent).
+  (the page's ``<html lang>``, primary subtag; "?" when absent). ``--half tuning`` scores and
+  prints the tuning half only (for work on the extractor: the held-out half stays unseen).
 * article_extraction_benchmark: the benchmark's metric, reimplemented here: 4-token shingles
   (``\\w+`` tokens) of the extract vs the gold ``articleBody``; per page TP/FP/FN normalised to
   sum 1; precision and recall are means over pages, F1 from those means.
@@ -169,6 +170,7 @@ def main() -> None:
     ap.add_argument("--core", type=int, default=0, help="CPU core to pin this process and its helper to")
     ap.add_argument("--rounds", type=int, default=3, help="timed reads per extractor, interleaved; the fastest counts")
     ap.add_argument("--corpora", default=str(CORPORA))
+    ap.add_argument("--half", choices=("all", "tuning"), default="all", help="tuning: score and print the tuning half only")
     args = ap.parse_args()
     corpora = Path(args.corpora)
     if hasattr(os, "sched_setaffinity"):
@@ -204,12 +206,13 @@ def main() -> None:
         for ex in extractors:
             (docs, *_), (docs_a, *_) = reads[ex]
             texts, _ = texts_by_page(docs, traf)
-            counts = [snippet_counts(t, p["gold"]) for t, p in zip(texts, traf)]
+            # with --half tuning the held-out pages are not scored (None)
+            counts = [snippet_counts(t, p["gold"]) if h or args.half == "all" else None for t, p, h in zip(texts, traf, halves)]
             texts_a, _ = texts_by_page(docs_a, aeb)
             results[ex] = {
-                "all": prf(counts),
+                "all": prf([c for c in counts if c]),
                 "tuning": prf([c for c, h in zip(counts, halves) if h]),
-                "held_out": prf([c for c, h in zip(counts, halves) if not h]),
+                "held_out": prf([c for c, h in zip(counts, halves) if c and not h]),
                 "langs": {},
                 "aeb": shingle_scores(texts_a, [p["gold"].get("articleBody", "") for p in aeb]),
                 "pages_per_s": (len(traf) + len(aeb)) / secs[ex],
@@ -217,7 +220,8 @@ def main() -> None:
             }
             by_lang: dict[str, list] = {}
             for c, lang in zip(counts, page_langs):
-                by_lang.setdefault(lang, []).append(c)
+                if c:
+                    by_lang.setdefault(lang, []).append(c)
             results[ex]["langs"] = {k: prf(v) for k, v in by_lang.items() if len(v) >= 10}
     base = results.get("resiliparse", {}).get("pages_per_s")
     base_cpu = results.get("resiliparse", {}).get("pages_per_cpu_s")
@@ -228,7 +232,7 @@ def main() -> None:
     for ex, r in results.items():
         ratio = f"{r['pages_per_s'] / base:.2f}" if base else "-"
         ratio_cpu = f"{r['pages_per_cpu_s'] / base_cpu:.2f}" if base_cpu else "-"
-        for i, part in enumerate(("all", "tuning", "held_out")):
+        for i, part in enumerate(("all", "tuning", "held_out") if args.half == "all" else ("tuning",)):
             m = r[part]
             line = f"{ex if i == 0 else '':<12} {part:<9} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}"
             if i == 0:
@@ -236,7 +240,7 @@ def main() -> None:
                 line += f" {a['precision']:6.3f} {a['recall']:6.3f} {a['f1']:6.3f} {r['pages_per_s']:8.0f} {ratio:>6}"
                 line += f" {r['pages_per_cpu_s']:11.0f} {ratio_cpu:>6}"
             print(line)
-    print("\nF1 by page language (<html lang>; languages with >= 10 pages)")
+    print(f"\nF1 by page language (<html lang>; languages with >= 10 pages{'; tuning half' if args.half == 'tuning' else ''})")
     langs = sorted({k for r in results.values() for k in r["langs"]})
     print(f"{'extractor':<12} " + " ".join(f"{k:>11}" for k in langs))
     for ex, r in results.items():

@@ -34,8 +34,10 @@ def run_ingest(warc: Path, out: Path, extractor: str | None) -> list[dict]:
 @pytest.mark.corpora
 def test_block_extractor_beats_resiliparse_on_both_halves(corpora, tmp_path):
     """Acceptance 1 (as far as it holds): through the CLI, the default extractor's F1 on the
-    trafilatura gold beats Resiliparse's on the tuning half and on the held-out half, and
-    it keeps precision and recall both >= 0.88 (Resiliparse: P 0.76 / R 0.96)."""
+    trafilatura gold is >= 0.93 on the tuning half (0.922 before issue 17's second round) and
+    >= 0.91 on the held-out half (0.905 before; the issue asks 0.93 there too, not reached),
+    beats Resiliparse's by more than 0.05 on both, with precision and recall both >= 0.9
+    (Resiliparse: P 0.76 / R 0.96)."""
     b = load_bench()
     pages = b.gold_pages(corpora, b.TRAF)
     warc = tmp_path / "gold.warc.gz"
@@ -48,10 +50,10 @@ def test_block_extractor_beats_resiliparse_on_both_halves(corpora, tmp_path):
         texts, _ = b.texts_by_page(docs, pages)
         counts = [b.snippet_counts(t, p["gold"]) for t, p in zip(texts, pages)]
         scores[ex] = {h: b.prf([c for c, x in zip(counts, halves) if x == h]) for h in (True, False)}
-    for half in (True, False):
+    for half, least in ((True, 0.93), (False, 0.91)):
         ours, theirs = scores[None][half], scores["resiliparse"][half]
-        assert ours["f1"] > theirs["f1"] + 0.03, (half, ours, theirs)
-        assert ours["precision"] >= 0.88 and ours["recall"] >= 0.88, (half, ours)
+        assert ours["f1"] >= least and ours["f1"] > theirs["f1"] + 0.05, (half, ours, theirs)
+        assert ours["precision"] >= 0.9 and ours["recall"] >= 0.9, (half, ours)
     assert 0.74 <= scores["resiliparse"][True]["precision"] <= 0.78  # the issue's baseline, reproduced
 
 
@@ -149,3 +151,47 @@ def test_cli_extractor_choice_reaches_the_reader(tmp_path):
         meta = json.loads(doc["meta"])
         assert meta["extractor"] == ex and meta["title"] == "A page" and meta["html_lang"] == "de"
         assert "Sentence number 7" in doc["text"]
+
+
+def test_blocks_keep_the_articles_own_containers():
+    """CMSs write tags, flags and widget names into the article's own class attributes
+    ("tag-newsletter", "node-promoted", "article-header", "teaser-text"): those containers
+    are not skipped as boilerplate; a teaser that links elsewhere and a site header are."""
+    from curate.readers.html import html_to_text
+
+    html = page(
+        '<header class="site-header"><p>Site slogan of the publisher, shown above every single page.</p></header>'
+        '<div class="article-header"><h1>The headline</h1><p>The lede of this article, in a header.</p></div>'
+        '<div class="teaser-text"><p>A teaser without links is the lede of the page itself, kept.</p></div>'
+        '<div class="post tag-newsletter"><p>The first paragraph, in a container a tag named, is long enough.</p></div>'
+        "<div>" + ARTICLE + "</div>"
+        '<div class="teaser"><p><a href="/other">Another story on this site</a> with its own teaser text, long enough.</p></div>'
+    )
+    text, _ = html_to_text(html)
+    for kept in ("The lede of this article", "A teaser without links", "The first paragraph", "Sentence number 7"):
+        assert kept in text
+    assert "Another story" not in text and "Site slogan" not in text
+
+
+def test_blocks_text_without_soft_hyphens_and_nfc():
+    """Soft hyphens and zero-width spaces are invisible layout hints, not text; decomposed
+    accents are composed (NFC), as in the gold and most text."""
+    from curate.readers.html import html_to_text
+
+    para = "<p>Die Ver&shy;ant\u00adwor\u00adtung liegt beim Caf\u0065\u0301 am Markt\u200b, sagte sie am Montag in der Stadt.</p>"
+    text, _ = html_to_text(page("<div>" + para + ARTICLE + "</div>"))
+    assert "Die Verantwortung liegt beim Caf\u00e9 am Markt, sagte" in text
+
+
+def test_blocks_region_grows_over_a_short_gap_and_stops_at_latest_news():
+    """A closing line after an image link still belongs to the article; a section of other stories
+    after it ("Latest news", less than a quarter of the article) does not."""
+    from curate.readers.html import html_to_text
+
+    html = page(
+        "<div>" + ARTICLE + '<p><a href="/img.jpg">Bild</a></p><p>The closing line of the article itself.</p>'
+        "<h2>Latest news</h2><p>Another story that is long enough to count as a paragraph of text.</p></div>"
+    )
+    text, _ = html_to_text(html)
+    assert "The closing line" in text
+    assert "Latest news" not in text and "Another story" not in text

@@ -3,14 +3,17 @@
 ``ingest.extractor`` picks one:
 
 * ``"blocks"`` (default): Resiliparse renders the page's main content (its DOM heuristics,
-  with known boilerplate containers skipped by CSS selector) as minimal HTML with links; the
-  text is cut into blocks (paragraphs, headings, list items, lines) and each block is scored
-  here: text length, link density, boilerplate phrases. The page's main region is the run
-  of blocks with the largest summed score (a maximum-sum subarray, so one long article
-  outweighs many short menu entries); blocks after a comment or "related articles" marker
-  are dropped, short headings are kept only when content follows them. All parsing and
-  rendering stays in native code; the Python part is a few regexes and one pass over the
-  blocks (a few hundred per page).
+  with containers whose class names mark boilerplate skipped by CSS selector, the article's
+  own containers exempt) as minimal HTML with links; the text is cut into blocks
+  (paragraphs, headings, list items, lines) and each block is scored here: text length,
+  link density, boilerplate phrases. The page's main region is the run of blocks with the
+  largest summed score (a maximum-sum subarray, so one long article outweighs many short
+  menu entries), grown over short gaps to neighbouring runs that outweigh them and trimmed
+  of boilerplate lines at its end; blocks after a comment, "related articles" or "more
+  from" marker are dropped, short headings are kept only when content follows them. The
+  text is NFC-normalised, without soft hyphens and zero-width spaces. All parsing and
+  rendering stays in native code; the Python part is a few regexes and a few passes over
+  the blocks (a few hundred per page).
 * ``"resiliparse"``: Resiliparse's ``main_content`` plain text (curate before 2026-12).
 * ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install 'curate[trafilatura]'``).
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 EXTRACTORS = ("blocks", "resiliparse", "trafilatura")
 DEFAULT = "blocks"
@@ -43,14 +47,24 @@ class IngestSettings:
 
 # Containers that hold boilerplate on most sites (class/id naming conventions of CMSs).
 # Skipped during the first rendering; a page that loses (nearly) everything to them is
-# rendered again without (SHORT_CHARS).
-SKIP = [
-    "figcaption", "[class*=caption]", "[class*=author]", "[class*=newsletter]", "[class*=related]",
-    "[class*=share]", "[class*=social]", "[class*=comment]", "[id*=comment]", "[class*=teaser]",
+# rendered again without (SHORT_CHARS). Class names are matched as substrings, so the
+# containers of the article itself are exempt (CONTENT): CMSs write tags, categories and
+# flags into them ("tag-newsletter", "node-promoted", "elementor-widget", "article-header").
+_BOILER_CONTAINERS = [
+    "[class*=caption]", "[class*=author]", "[class*=newsletter]", "[class*=related]",
+    "[class*=share]", "[class*=social]", "[class*=comment]", "[id*=comment]",
+    "[class*=teaser]:has(a)",  # link teasers to other pages; a teaser without links is this page's lede
     "[class*=promo]", "[class*=widget]", "[class*=breadcrumb]", "[class*=cookie]", "[id*=cookie]",
     "[class*=consent]", "[class*=subscribe]", "[class*=recommend]", "[class*=bio]", "[class*=byline]",
-    "[class*=meta]", "[class*=tags]", "[class*=footer]", "[class*=header]",
+    "[class*=meta]", "[class*=tags]", "[class*=footer]", "[class*=similar]", "[class*=credit]", "[class*=disclaimer]",
+    "[class*=disclosure]",
+    "[class*=header]:not(:has(p ~ p))",  # a "header" holding paragraphs is a page wrapper
 ]  # fmt: skip
+CONTENT = (
+    "html, body, article, main, [class*=post], [class*=entry], [class*=node], [class*=elementor], [class~=Blog], "
+    "[class*=article], [class*=content]"
+)
+SKIP = ["figcaption"] + [f"{sel}:not({CONTENT})" for sel in _BOILER_CONTAINERS]
 SHORT_CHARS = 500  # a rendering shorter than this is retried with less pruning
 
 # Scoring (chosen on the tuning half of the trafilatura gold; see bench/bench_extract.py)
@@ -65,15 +79,21 @@ OUTSIDE_LINKS = 0.2
 PROSE_CHARS = 80  # a block this long ending a sentence, with this share of plain text, is prose
 PROSE_PLAIN = 0.15
 HEAD_CHARS = 60  # a block shorter than this (no sentence end) is a heading: needs content after it
+HEAD_EXEMPT = ("li",)  # ... unless it is a list item (a list of short items is content)
+GAP_BLOCKS = 2  # the region grows over gaps of up to this many blocks scoring <= 0
+GAP_FACTOR = 0.25  # ... to the next run of positive blocks when that run outweighs this share of the gap
+TAIL_CHARS = 200  # the region's last blocks go when shorter than this with a boilerplate phrase
+TAIL_LABEL = 30  # ... or shorter than this without a sentence end (a label)
+MORE_SHARE = 0.25  # a "more ..." heading ends the page when what follows has less than this share of the content before
 
 # Phrases of UI and publisher boilerplate (share, login, cookies, newsletters, credits ...)
 # in the languages of most web text; matched at word starts in lower-cased text (a quarter
 # of the cost of a case-insensitive search anywhere).
 _BOILER = re.compile(
-    r"©|\b(?:cookie|newsletter|abonn|subscribe|teilen|share|tweet|drucken|print|login|einlogg|eingelogg|anmeld|"
+    r"©|\b(?:cookie|newsletter|abonn|subscribe|teilen|share|tweet|drucken|print\b|login|einlogg|eingelogg|anmeld|"
     r"registrier|sign (in|up)|log in|kommentar|comment|rights reserved|copyright|impressum|datenschutz|"
     r"privacy|werbung|advertis|anzeige|weiterlesen|read more|mehr zum thema|weitere artikel|related|"
-    r"ähnliche|auch interessant|you may also|themen:|tags?:|schlagw|quelle:|source:|foto:|bild:|photo:|"
+    r"ähnliche (artikel|beiträge)|auch interessant|you may also|themen:|tags?:|schlagw|quelle:|source:|foto:|bild:|photo:|"
     r"credit|e-mail|email|folge uns|follow us|unterstütz|support|spende|donat|kontakt|contact|affiliate|"
     r"disclaimer|sponsor|podcast|download|app\b|whatsapp|facebook|twitter|instagram|telegram|youtube)"
 )
@@ -85,9 +105,14 @@ _END = re.compile(
     r"recommended|empfohlen|passend zum thema)\b",
     re.I,
 )
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")  # soft hyphens, zero-width spaces: not text
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
 _BLOCK_TAG = re.compile(r"\s*<(h[1-6]|p|li|pre|ul|ol)\b")
+# A short heading opening a section of links to other pages ("More from ...", "Aktuelle News").
+_MORE = re.compile(
+    r"^(mehr|weitere|more|other|aktuelle|top|latest|most|meist|popular|beliebt|entdecke|discover|auch|similar|ähnliche|"
+    r"neueste|newest|recent|letzte|trending|empfehlungen|tipps?)\b", re.I)
 _SENTENCE_END = (".", "!", "?", ":", "…", "。", "！", "？", "：")
 
 
@@ -113,6 +138,33 @@ def _prose(text: str, links: int) -> bool:
     return len(text) >= PROSE_CHARS and text.endswith(_SENTENCE_END) and len(text) - links >= PROSE_PLAIN * len(text)
 
 
+def _tail_boiler(text: str, bad: bool) -> bool:
+    """A block that cannot end the region: navigation, a boilerplate line, a bare label."""
+    c = len(text)
+    return bad or (c < TAIL_CHARS and _BOILER.search(text.lower()) is not None) or (c < TAIL_LABEL and not text.endswith(_SENTENCE_END))
+
+
+def _grow(score: list, hi: int) -> int:
+    """The end of a region ``[.., hi)`` of ``score`` grown over short gaps (the article's
+    paragraphs around an image, a quote box, an inline link list): over at most GAP_BLOCKS
+    blocks scoring <= 0 to the run of positive blocks after them, while that run outweighs
+    GAP_FACTOR times the gap."""
+    n = len(score)
+    while hi < n:
+        j, gap = hi, 0
+        while j < n and score[j] <= 0 and j - hi < GAP_BLOCKS:
+            gap -= score[j]
+            j += 1
+        k, gain = j, 0
+        while k < n and score[k] > 0:
+            gain += score[k]
+            k += 1
+        if k == j or gain < GAP_FACTOR * gap:
+            return hi
+        hi = k
+    return hi
+
+
 def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
     """Which blocks are main content (see the module doc)."""
     n = len(bl)
@@ -125,8 +177,11 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         bad.append(b)
         score.append(c - links - LINK_COST * links - BLOCK_COST - (BAD_COST if b else 0))
     cut, content = n, 0  # comments / related lists after the article
+    total = sum(max(x, 0) for x in score)
     for i in range(n):
-        if content > CUT_AFTER and len(bl[i][1]) < HEAD_CHARS and _END.match(bl[i][1]):
+        t = bl[i][1]
+        if content > CUT_AFTER and len(t) < HEAD_CHARS and (_END.match(t) or (
+            not t.endswith(_SENTENCE_END) and _MORE.match(t) and total - content < MORE_SHARE * content)):
             cut = i
             break
         content += max(score[i], 0)
@@ -138,6 +193,9 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         run += score[i]
         if run > best:
             best, lo, hi = run, start, i + 1
+    hi, lo = _grow(score[:cut], hi), cut - _grow(score[:cut][::-1], cut - lo)  # both ways
+    while hi - 1 > lo and _tail_boiler(bl[hi - 1][1], bad[hi - 1]):
+        hi -= 1  # the region's last blocks: author box, "follow us", licence, cookie notice
     while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
         lo -= 1  # the headings that open the region (short, so they score below zero)
     keep = []
@@ -152,9 +210,8 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
     out = list(keep)
     for i in range(n):  # headings and labels need kept content after them
         text = bl[i][1]
-        if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END):
-            j = i + 1
-            if j >= n or not keep[j]:
+        if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END) and bl[i][0] not in HEAD_EXEMPT:
+            if i + 1 >= n or not keep[i + 1]:
                 out[i] = False
     return out
 
@@ -176,7 +233,8 @@ def extract_blocks(tree) -> str:
         if len(mh) < SHORT_CHARS:
             mh = _render(tree, False)
     bl = blocks(mh)
-    return "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k)
+    text = _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k))
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def extract_resiliparse(tree) -> str:
