@@ -75,10 +75,10 @@ max_epochs = {{web = 1, code = 3}}
 """
 
 
-def run(tmp: Path, name: str, inp: Path, *extra, compression: str = "none") -> Path:
+def run(tmp: Path, name: str, inp: Path, *extra, compression: str = "none", run_keys: str = "") -> Path:
     out = tmp / name
     cfg = tmp / f"{name}.toml"
-    text = CONFIG.format(out=out, inp=inp).replace("[run]\n", f'[run]\nshuffle_compression = "{compression}"\n', 1)
+    text = CONFIG.format(out=out, inp=inp).replace("[run]\n", f'[run]\nshuffle_compression = "{compression}"\n{run_keys}', 1)
     assert compression in text
     cfg.write_text(text)
     assert cli.main(["run", str(cfg), "--progress", "off", *extra]) == 0
@@ -101,6 +101,10 @@ def matrix(corpora, tmp_path_factory):
         "workers2": run(tmp, "workers2", tmp / "in3", "--direct_num_workers=2", "--direct_running_mode=multi_processing",
                         compression="zstd"),
         "resplit": run(tmp, "resplit", tmp / "in5"),
+        # documents through the shuffles themselves, in one process (the data path before spilling)
+        "unspilled": run(tmp, "unspilled", tmp / "in3", run_keys="spill = false\nworkers = 1\n"),
+        # three pooled worker processes (pipelines/pool.py) on spilled, lz4-compressed pieces
+        "pooled3": run(tmp, "pooled3", tmp / "in3", compression="lz4", run_keys="workers = 3\n"),
     }
 
 
@@ -111,6 +115,21 @@ def test_two_workers_and_compressed_shuffles_byte_identical(matrix):
     for k in a:
         assert a[k] == b[k], k
     assert (runs["base"] / "stats/run.json").read_bytes() == (runs["workers2"] / "stats/run.json").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["unspilled", "pooled3"])
+def test_spilled_and_pooled_data_paths_byte_identical(matrix, name):
+    """Spilling documents to files around each shuffle, and running the heavy steps in worker
+    processes, changes no output byte: the same text, ledger, quarantine and token shards."""
+    _, runs = matrix
+    a, b = files_of(runs["base"]), files_of(runs[name])
+    assert a.keys() == b.keys() and any(k.startswith("tokens/") for k in a)
+    for k in a:
+        assert a[k] == b[k], k
+    assert (runs["base"] / "stats/run.json").read_bytes() == (runs[name] / "stats/run.json").read_bytes()
+    staged = [json.loads((runs[n] / "manifest.json").read_text())["staged"]["bytes"] for n in ("base", name)]
+    assert staged[0] > 0 and (staged[1] > 0) == (name == "pooled3")
+    assert not (runs[name] / ".curate-staging").exists()
 
 
 def test_resplit_and_reordered_input_same_corpus(matrix):
