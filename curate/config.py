@@ -34,6 +34,11 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def _toml(value) -> str:
+    """A choice as a TOML file spells it (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclass(frozen=True)
 class Check:
     """What a config key allows beyond its default's type: a range and/or a set of choices
@@ -49,7 +54,7 @@ class Check:
     def allows(self) -> str:
         """What the check allows, for the README's reference table."""
         if self.choices:
-            return ", ".join(f"`{c}`" for c in self.choices)
+            return ", ".join(f"`{_toml(c)}`" for c in self.choices)
         if self.expected:
             return self.expected
         lo = f">= {self.min}" if self.min is not None else ""
@@ -59,7 +64,7 @@ class Check:
     def problem(self, value) -> str | None:
         if self.choices:
             bad = [v for v in (value if isinstance(value, list) else [value]) if v not in self.choices]
-            return f"{bad[0]!r} is not one of {', '.join(map(str, self.choices))}" if bad else None
+            return f"{bad[0]!r} is not one of {', '.join(map(_toml, self.choices))}" if bad else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected {self.expected or 'a number'}, got {value!r}"
         lo, hi, below = self.min, self.max, self.below
@@ -87,16 +92,18 @@ RUN_DEFAULTS = {
     "stages": [],  # empty: every available stage, in pipeline order
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
-    "spill": True,  # documents cross shuffles as files under the staging folder (pipelines/spill.py)
+    "spill": "auto",  # documents cross shuffles as files under the staging folder (pipelines/spill.py); auto: on local runners
     "workers": 0,  # local runs: processes per heavy step (pipelines/pool.py); 0 = the machine's cores
 }
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
 LIMIT_CHECKS = {f: Check(min=1) for f in LIMIT_DEFAULTS}
 
+RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
 RUN_CHECKS = {
     "shards": Check(min=1),
     "workers": Check(min=0),
+    "spill": Check(choices=("auto", True, False)),
     "progress": Check(choices=("auto", "on", "off")),
     "shuffle_compression": Check(choices=("none", "lz4", "zstd")),
 }
@@ -187,6 +194,9 @@ def merge_section(
                 if not isinstance(v, shapes[k]):
                     names = " or ".join(t.__name__ for t in shapes[k])
                     raise ConfigError(f"{where}.{k}: expected a {names}, got {v!r}")
+                problem = checks[k].problem(v) if checks and k in checks else None
+                if problem:
+                    raise ConfigError(f"{where}.{k}: {problem}")
                 out[k] = v
             elif isinstance(d, dict) and k in open_keys:
                 if not isinstance(v, dict):
@@ -282,7 +292,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     for k in raw:
         if k not in known:
             errors.append(f"{k}: unknown section{did_you_mean(k, known)}; allowed: {', '.join(sorted(known))}")
-    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors, checks=RUN_CHECKS)
+    run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors, RUN_SHAPES, RUN_CHECKS)
     limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}), errors, checks=LIMIT_CHECKS)
     inputs = raw.get("inputs", [])
     if not isinstance(inputs, list):

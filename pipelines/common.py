@@ -26,10 +26,11 @@ class StageContext:
     config: dict = field(default_factory=dict)  # the whole run's config (Config.to_dict), for content hashes
     peers: dict = field(default_factory=dict)  # sections of the stages it declares in ``needs`` (None: not configured)
     workers: int = 1  # processes per heavy per-element step (pipelines/pool.py)
+    spill: bool = False  # Arrow data crosses shuffles as files (pipelines/spill.py)
 
     def spiller(self, label: str):
         """How this stage sends Arrow data across a shuffle (pipelines/spill.py)."""
-        return Spiller(spill_folder(self.root, self.run), f"{self.name}-{label}", self.run.get("shuffle_compression"))
+        return Spiller(spill_folder(self.root, self.spill), f"{self.name}-{label}", self.run.get("shuffle_compression"))
 
     def pooled(self, dofn: beam.DoFn) -> beam.DoFn:
         """``dofn`` run by this run's worker processes (itself with one worker)."""

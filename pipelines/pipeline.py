@@ -25,9 +25,9 @@ from pipelines.io import ReadInputs, WriteKind, WriteManifest
 from pipelines import pool
 from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, report as progress_report
-from pipelines.spill import Spiller, folder as spill_folder
+from pipelines.spill import Spiller, enabled as spill_enabled, folder as spill_folder
 
-def stage_transform(name: str, cfg: Config, root: str, workers: int = 1):
+def stage_transform(name: str, cfg: Config, root: str, workers: int = 1, spill: bool = False):
     """The stage's Beam transform (BatchStage unless the stage table names one), built the one
     way every stage's is: ``Transform(section, context)``."""
     spec = stage_table.BY_NAME[name]
@@ -39,6 +39,7 @@ def stage_transform(name: str, cfg: Config, root: str, workers: int = 1):
         config=cfg.to_dict(),
         peers={n: cfg.stages.get(n) for n in spec.needs},
         workers=workers,
+        spill=spill,
     )
     transform = stage_table.load(spec.transform) if spec.transform else BatchStage
     return transform(cfg.stages[name], context)
@@ -58,14 +59,17 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str | None = None, workers: int = 1):
+def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str | None = None, workers: int = 1,
+          spill: bool = True):
     """Add the whole job to ``p``; returns the PCollection of the manifest's counts.
 
     ``progress``: the folder of a progress Reporter (pipelines/progress.py), or None;
-    ``workers``: processes per heavy step (pipelines/pool.py), 1 on a distributed runner."""
+    ``workers``: processes per heavy step (pipelines/pool.py), 1 on a distributed runner;
+    ``spill``: Arrow data crosses shuffles as files (pipelines/spill.py)."""
     coders.register(cfg.run["shuffle_compression"])  # Arrow batches cross shuffles as IPC, not pickles
     limits = dict(cfg.limits, **cfg.stages.get("ingest", {}))  # ingest.extractor travels with the limits
-    spill = spill_folder(root, cfg.run)
+    spilled = spill
+    spill = spill_folder(root, spilled)
     compression = cfg.run["shuffle_compression"]
     partitions = output.id_partitions(cfg.run["shards"])
     read = p | "Ingest" >> ReadInputs(shards, limits, progress, partitions, Spiller(spill, "ingest", compression), workers)
@@ -79,7 +83,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     ]
     for name in cfg.run["stages"][1:]:
         stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
-        res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root, workers)
+        res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root, workers, spilled)
         docs = res["docs"]
         ledgers.append(res["ledger"])
         count_progress(docs, progress, f"{name}.docs_out")
@@ -102,12 +106,17 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
 
 
+def local_runner(opts: PipelineOptions) -> bool:
+    """The DirectRunner, in any mode: everything runs on this machine."""
+    return opts.get_all_options().get("runner") in (None, "DirectRunner", "direct")
+
+
 def runs_here(opts: PipelineOptions) -> bool:
     """Whether the runner executes DoFns in this process: the DirectRunner in its default
     (in-memory, one worker) mode. Beam's multi-process and multi-thread modes, and every other
     runner, bring their own workers."""
     o = opts.get_all_options()
-    return (o.get("runner") in (None, "DirectRunner", "direct") and o.get("direct_running_mode") in (None, "in_memory")
+    return (local_runner(opts) and o.get("direct_running_mode") in (None, "in_memory")
             and (o.get("direct_num_workers") or 1) == 1)
 
 
@@ -120,12 +129,13 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     if not opts.get_all_options().get("runner"):
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
     workers = pool_workers(cfg.run, runs_here(opts))
+    spill = spill_enabled(cfg.run, local_runner(opts))
     staging = commit.begin(root)
     try:
         with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter:
             with beam.Pipeline(options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
-                build(p, cfg, shards, staging, reporter.folder, workers)
+                build(p, cfg, shards, staging, reporter.folder, workers, spill)
                 gc.freeze()  # the construction's objects live to the end: keep the collector off them
     except BaseException:
         commit.abort(root)

@@ -129,6 +129,14 @@ class SplitFn(beam.DoFn):
         yield from self.spill.pieces(output.split_by_shard(batch, self.key, self.n))
 
 
-def folder(context_root: str, run: dict) -> str | None:
-    """Where a stage spills (its staging root), or None with ``run.spill = false``."""
-    return context_root if run.get("spill", True) else None
+def folder(context_root: str, on: bool) -> str | None:
+    """Where a stage spills (its staging root), or None when spilling is off."""
+    return context_root if on else None
+
+
+def enabled(run: dict, local: bool) -> bool:
+    """``run.spill``: true, false, or "auto": on where the runner runs on this machine (the
+    DirectRunner, whose memory it saves); off on a cluster, where each piece would be an object
+    in the staging bucket (docs/scale.md: object operations against shuffle bytes)."""
+    value = run.get("spill", "auto")
+    return local if value == "auto" else bool(value)

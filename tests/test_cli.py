@@ -272,7 +272,7 @@ def test_printed_config_round_trips(tmp_path, capsys):
 DOCUMENTED = [
     ("run", 'progress = "on"'), ("run", 'progress = "off"'), ("run", 'shuffle_compression = "zstd"'),
     ("run", 'shuffle_compression = "lz4"'), ("run", 'stages = ["ingest", "dedup"]'),
-    ("run", "spill = false"), ("run", "workers = 1"),
+    ("run", "spill = true"), ("run", "spill = false"), ("run", "workers = 1"),
     ("dedup", "threshold = 0.8"), ("dedup", "verify = 0"), ("dedup", "verify_bits = 8"), ("dedup", "verify_bits = 32"),
     ("dedup", 'methods = ["exact"]'),
     ("quality.web", "keep = {threshold = 0.5}"), ("quality.web", "keep = {}"), ("quality.web", "keep = {top_fraction = 0.3}"),

@@ -70,7 +70,8 @@ def _children() -> set[int]:
 
 @pytest.mark.parametrize("line, message", [
     ("workers = -1", "run.workers: must be >= 0, got -1"),
-    ('spill = "yes"', "run.spill: expected true or false"),
+    ('spill = "yes"', "run.spill: 'yes' is not one of auto, true, false"),
+    ("spill = 1", "run.spill: expected a bool or str, got 1"),
 ])
 def test_data_path_options_checked(tmp_path, line, message):
     p = tmp_path / "c.toml"
