@@ -2,6 +2,11 @@
 
     python bench/bench_pipeline.py [--docs 4000] [--scales 1,2,4] [--repeat 2] [--no-replay]
                                    [--keep DIR] [--json FILE]
+    python bench/bench_pipeline.py --datapath [bench/bench_datapath.py's options]
+
+``--datapath`` runs bench/bench_datapath.py on the same corpus mix: peak memory (PSS of the
+whole process tree), shuffled bytes per stage and CPU/wall of the data path before spilling
+against the default, at 1x/4x/16x of a 96 MB corpus.
 
 About 7 minutes with the defaults on 2 shared cores. docs/scale.md turns the numbers into a
 plan for terabytes.
@@ -355,19 +360,17 @@ def _children_cpu() -> float:
 def _close_extraction_helpers() -> None:
     """curate's WARC reader extracts HTML in helper processes (one per reading thread, killable
     on a timeout); ending them now puts their CPU time into RUSAGE_CHILDREN."""
-    from curate.readers import warc
+    from curate.readers import extract_helper
 
-    close = getattr(warc, "_close_helpers", None)
-    if close:
-        close()
+    extract_helper._close_helpers()
 
 
 def _helpers_cpu() -> float:
     """CPU seconds used so far by the live HTML-extraction helpers (Linux /proc; 0 elsewhere)."""
-    from curate.readers import warc
+    from curate.readers import extract_helper
 
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
-    for h in list(getattr(getattr(warc, "_Helper", None), "live", ())):
+    for h in list(extract_helper._Helper.live):
         try:
             with open(f"/proc/{h.proc.pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
@@ -1000,6 +1003,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--datapath":
+        import bench_datapath
+
+        sys.exit(bench_datapath.main(sys.argv[2:]))
     if len(sys.argv) > 2 and sys.argv[1] == "_child":
         import logging
 

@@ -39,7 +39,7 @@ def _remember(batch, ref) -> None:
     """A batch loaded from a Ref that may go on, unchanged, into another pooled step: that
     step sends the Ref again instead of writing the batch to a new file."""
     _LOADED[id(batch)] = (batch, ref)  # holding the batch keeps its id from being reused
-    while len(_LOADED) > 256:
+    while len(_LOADED) > 8:  # the consumer is the next step of the same element: a few suffice
         _LOADED.popitem(last=False)
 
 
