@@ -46,13 +46,14 @@ class _EntriesFn(beam.DoFn):
 
 
 class _EdgesFn(beam.DoFn):
-    """One bucket shard's entries -> its star edges, split by the removed id's join shard."""
+    """One bucket shard's entries -> its star edges, split by the removed id's join shard
+    (spilled: ~30 B per duplicate, which the runner would hold until every shard is done)."""
 
-    def __init__(self, lib, j: int):
-        self.lib, self.j = lib, j
+    def __init__(self, lib, j: int, spill):
+        self.lib, self.j, self.spill = lib, j, spill
 
     def process(self, kv):
-        yield from output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.j)
+        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.j))
 
 
 class Dedup(beam.PTransform):
@@ -72,11 +73,11 @@ class Dedup(beam.PTransform):
         se, sd = self.spill_entries, self.spill_docs
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
         edges = measure(
-            entries | "Buckets" >> beam.GroupByKey() | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, j))), f"{name}.edges")
+            entries | "Buckets" >> beam.GroupByKey() | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, j, se))), f"{name}.edges")
         removals = (
             edges
             | "EdgesByDoc" >> beam.GroupByKey()
-            | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(kv[1]))))
+            | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(Loaded(kv[1])))))
         )
         absorbed = removals | "Absorbed" >> beam.FlatMap(
             lambda kv: output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j)

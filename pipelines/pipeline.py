@@ -74,7 +74,8 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     partitions = output.id_partitions(cfg.run["shards"])
     read = p | "Ingest" >> ReadInputs(shards, limits, progress, partitions, Spiller(spill, "ingest", compression), workers)
     docs = read["docs"]
-    ledgers = [read["ledger"]]
+    ledger_spill = Spiller(spill, "ledger", compression)
+    ledgers = [read["ledger"] | "SpillLedger/ingest" >> beam.Map(ledger_spill.one)]
     stats = [
         docs | "Stats/ingest" >> beam.Map(doc_stats, "ingest"),
         read["quarantine"] | "Stats/quarantine" >> beam.Map(lambda b: {"ingest.quarantined": b.num_rows}),
@@ -85,21 +86,23 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
         res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root, workers, spilled)
         docs = res["docs"]
-        ledgers.append(res["ledger"])
         count_progress(docs, progress, f"{name}.docs_out")
         count_progress(res["ledger"], progress, f"{name}.removed")
         stats.append(docs | f"Stats/{name}" >> beam.Map(doc_stats, name))
+        stats.append(res["ledger"] | f"Stats/{name}/ledger" >> beam.Map(ledger_stats))
+        # removed documents wait for the ledger's writer as files: ~400 B each would be in memory
+        ledgers.append(res["ledger"] | f"SpillLedger/{name}" >> beam.Map(ledger_spill.one))
         if "stats" in res:  # rewrite counters, global stages' own numbers
             stats.append(res["stats"])
+    stats.append(read["ledger"] | "Stats/ingest/ledger" >> beam.Map(ledger_stats))
     ledger = ledgers | "Ledger" >> beam.Flatten()
-    stats.append(ledger | "Stats/ledger" >> beam.Map(ledger_stats))
     counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())
 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
     entries = (
         docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers),
-        ledger | WriteKind(root, "ledger", n, cols, Spiller(spill, "ledger", compression), workers),
+        ledger | WriteKind(root, "ledger", n, cols, ledger_spill, workers),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols, workers=workers),
     ) | "Entries" >> beam.Flatten()
     base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}

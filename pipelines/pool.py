@@ -30,22 +30,7 @@ from apache_beam.metrics import Metrics
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines.spill import Spiller, load
-
-_LOADED: "collections.OrderedDict[int, tuple]" = collections.OrderedDict()  # id(batch) -> (batch, its Ref)
-
-
-def _remember(batch, ref) -> None:
-    """A batch loaded from a Ref that may go on, unchanged, into another pooled step: that
-    step sends the Ref again instead of writing the batch to a new file."""
-    _LOADED[id(batch)] = (batch, ref)  # holding the batch keeps its id from being reused
-    while len(_LOADED) > 8:  # the consumer is the next step of the same element: a few suffice
-        _LOADED.popitem(last=False)
-
-
-def _ref_of(element):
-    hit = _LOADED.get(id(element))
-    return hit[1] if hit is not None and hit[0] is element else None
+from pipelines.spill import Spiller, load, remember
 
 
 def _sendable(element):
@@ -159,7 +144,7 @@ class Pooled(beam.DoFn):
 
     def process(self, element):
         if isinstance(element, (pa.RecordBatch, pa.Table)):
-            sent = _ref_of(element) or self.spill.one(element)
+            sent = self.spill.one(element)  # a batch a pooled step just loaded: its Ref again
         else:
             sent = _sendable(element)
         self.pending.append(self.pool.apply_async(_run, (self.key, self.payload, sent, self.spill_out)))
@@ -183,7 +168,7 @@ class Pooled(beam.DoFn):
                 continue
             v = load(ref)
             if v is not ref:
-                _remember(v, ref)
+                remember(v, ref)
             yield v if tag is None else beam.pvalue.TaggedOutput(tag, v)
 
     def teardown(self):

@@ -18,6 +18,7 @@ a shuffle service and no shared filesystem, or a comparison; outputs are byte-id
 """
 from __future__ import annotations
 
+import collections
 import uuid
 
 import pyarrow as pa
@@ -45,6 +46,23 @@ class Ref:
     @property
     def num_rows(self) -> int:  # like a batch's: filters on emptiness need not load it
         return self.rows
+
+
+_LOADED: "collections.OrderedDict[int, tuple]" = collections.OrderedDict()  # id(batch) -> (batch, its Ref)
+
+
+def remember(batch, ref) -> None:
+    """``batch`` was just loaded from ``ref`` and may go on unchanged into another spill (the
+    next pooled step, a ledger, a wait for a side input): that spill sends ``ref`` again
+    instead of writing the batch to a new file."""
+    _LOADED[id(batch)] = (batch, ref)  # holding the batch keeps its id from being reused
+    while len(_LOADED) > 8:  # its consumer is a step fused after the load: a few suffice
+        _LOADED.popitem(last=False)
+
+
+def _known(batch):
+    hit = _LOADED.get(id(batch))
+    return hit[1] if hit is not None and hit[0] is batch else None
 
 
 def _fs(path: str):
@@ -85,7 +103,10 @@ class Spiller:
         return refs
 
     def one(self, value):
-        """One batch or table -> its Ref (or itself)."""
+        """One batch or table -> its Ref (or itself); a batch loaded from a Ref keeps it."""
+        known = _known(value) if self.folder is not None else None
+        if known is not None:
+            return known
         out = self.pieces([(None, value)])
         return out[0][1] if out else value
 
@@ -119,14 +140,14 @@ class Loaded:
 
 
 class SplitFn(beam.DoFn):
-    """A batch -> (shard, piece) for every shard of ``n`` (a hash of ``key``) it has rows in,
+    """A batch (or its Ref) -> (shard, piece) for every shard of ``n`` (a hash of ``key``) it has rows in,
     the pieces spilled: what goes into a shuffle by shard."""
 
     def __init__(self, key: str, n: int, spill: Spiller):
         self.key, self.n, self.spill = key, n, spill
 
     def process(self, batch):
-        yield from self.spill.pieces(output.split_by_shard(batch, self.key, self.n))
+        yield from self.spill.pieces(output.split_by_shard(load(batch), self.key, self.n))
 
 
 def folder(context_root: str, on: bool) -> str | None:
