@@ -43,8 +43,8 @@ count comes from the model file (``get_labels(include_freq=True)``). Where the c
 changes the label, the score is the corrected probability (normalised over the top labels) but
 never above the model's top probability: the correction changes which label, not how sure the
 model was (an empty text stays at 0.12, not 0.50 for Occitan). It runs before CLD2 (with
-``"fasttext+cld2"``). ``bench/select_lid_prior.py`` chose 0.9 on the ``derive`` halves of
-the lingua paragraphs and UDHR documents (the ``check`` halves are only reported).
+``"fasttext+cld2"``). The documented value is 1 (the training prior divided out, not fitted
+to data); ``bench/select_lid_prior.py`` prints the whole curve.
 
 Ledger rules: ``language_not_target`` (value = score of the predicted language, no
 threshold: that language is not wanted at any score) and
@@ -70,7 +70,7 @@ DEFAULTS = {
     "threshold": 0.65,  # for listed languages the thresholds file lacks (FineWeb's English threshold)
     "thresholds": "default",  # per-language thresholds for listed languages: "default" (shipped), a JSON file, or ""
     "detector": "fasttext",  # or "fasttext+cld2": CLD2 overrules the model where it is reliable
-    "prior_correction": 0.0,  # > 0: unsure answers re-ranked against the model's training label counts (0.9 chosen)
+    "prior_correction": 0.0,  # > 0: unsure answers re-ranked against the model's training label counts (1: uniform prior)
     "max_chars": 4000,  # characters of each text given to the model
 }
 
