@@ -33,7 +33,9 @@ CLD2 assigns to it (CLD2's percent / 100). ``bench/bench_lid.py`` has the measur
 
 Prior correction: ``prior_correction = a`` (default 0: off) re-ranks the model's top
 ``PRIOR_TOP_K`` labels where the model is unsure (its top score below that label's shipped
-threshold) by probability x (training examples of the label) ** -a. A fastText model's
+threshold if that was derived from web text, lingua, else below 0.65: a threshold taken from
+UDHR pieces would let the data the correction is scored on decide) by probability x
+(training examples of the label) ** -a. A fastText model's
 probabilities carry the label counts of its training data (lid.176: 5.5 M English examples,
 1,200 Tuvan), so a close minority variety (Asturian, Walloon, Ido) loses to its big neighbour
 (Spanish, French, Esperanto) even when the text is the variety; a = 1 would be a uniform prior,
@@ -82,6 +84,14 @@ _NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty l
 DETECTORS = ("fasttext", "fasttext+cld2")
 THRESHOLDS_FILE = "lid_thresholds.json"
 PRIOR_TOP_K = 10  # labels re-ranked by the prior correction
+
+
+def web_thresholds() -> dict[str, float]:
+    """The shipped thresholds derived from web text (lingua paragraphs) alone: the prior
+    correction's test of "sure". Labels whose shipped value came from UDHR pieces (or a
+    fallback) are left out, so UDHR, the data the correction is scored on, decides nothing."""
+    data = json.loads((DATA / THRESHOLDS_FILE).read_text(encoding="utf-8"))
+    return {k: v for k, v in data["thresholds"].items() if data["source"].get(k) == "lingua"}
 
 
 def load_thresholds(spec: str) -> dict[str, float]:
@@ -156,7 +166,7 @@ class LangID:
         self.targets = self._targets(self.cfg["languages"], self.cfg["threshold"], defaults)  # None: keep all
         self.model = None
         self._cld2 = None
-        self._prior = None  # (label -> count ** -a, label -> shipped threshold) once the model is loaded
+        self._prior = None  # (label -> count ** -a, label -> web-derived threshold) once the model is loaded
 
     @staticmethod
     def _targets(langs, default_threshold: float, per_language: dict):
@@ -199,7 +209,7 @@ class LangID:
             labels, counts = self.model.get_labels(include_freq=True)
             a = float(self.cfg["prior_correction"])
             weight = {lab: float(c) ** -a for lab, c in zip(labels, counts)}
-            sure = {LABEL_PREFIX + k: v for k, v in load_thresholds("default").items()}
+            sure = {LABEL_PREFIX + k: v for k, v in web_thresholds().items()}
             self._prior = (weight, sure)
         self.check()
 
