@@ -33,7 +33,9 @@ CLD2 assigns to it (CLD2's percent / 100). ``bench/bench_lid.py`` has the measur
 
 Prior correction: ``prior_correction = a`` (default 0: off) re-ranks the model's top
 ``PRIOR_TOP_K`` labels where the model is unsure (its top score below that label's shipped
-threshold) by probability x (training examples of the label) ** -a. A fastText model's
+threshold if that was derived from web text, lingua, else below 0.65: a threshold taken from
+UDHR pieces would let the data the correction is scored on decide) by probability x
+(training examples of the label) ** -a. A fastText model's
 probabilities carry the label counts of its training data (lid.176: 5.5 M English examples,
 1,200 Tuvan), so a close minority variety (Asturian, Walloon, Ido) loses to its big neighbour
 (Spanish, French, Esperanto) even when the text is the variety; a = 1 would be a uniform prior,
@@ -43,8 +45,8 @@ count comes from the model file (``get_labels(include_freq=True)``). Where the c
 changes the label, the score is the corrected probability (normalised over the top labels) but
 never above the model's top probability: the correction changes which label, not how sure the
 model was (an empty text stays at 0.12, not 0.50 for Occitan). It runs before CLD2 (with
-``"fasttext+cld2"``). ``bench/select_lid_prior.py`` chose 0.9 on the ``derive`` halves of
-the lingua paragraphs and UDHR documents (the ``check`` halves are only reported).
+``"fasttext+cld2"``). The documented value is 1 (the training prior divided out, not fitted
+to data); ``bench/select_lid_prior.py`` prints the whole curve.
 
 Ledger rules: ``language_not_target`` (value = score of the predicted language, no
 threshold: that language is not wanted at any score) and
@@ -70,7 +72,7 @@ DEFAULTS = {
     "threshold": 0.65,  # for listed languages the thresholds file lacks (FineWeb's English threshold)
     "thresholds": "default",  # per-language thresholds for listed languages: "default" (shipped), a JSON file, or ""
     "detector": "fasttext",  # or "fasttext+cld2": CLD2 overrules the model where it is reliable
-    "prior_correction": 0.0,  # > 0: unsure answers re-ranked against the model's training label counts (0.9 chosen)
+    "prior_correction": 0.0,  # > 0: unsure answers re-ranked against the model's training label counts (1: uniform prior)
     "max_chars": 4000,  # characters of each text given to the model
 }
 
@@ -82,6 +84,14 @@ _NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty l
 DETECTORS = ("fasttext", "fasttext+cld2")
 THRESHOLDS_FILE = "lid_thresholds.json"
 PRIOR_TOP_K = 10  # labels re-ranked by the prior correction
+
+
+def web_thresholds() -> dict[str, float]:
+    """The shipped thresholds derived from web text (lingua paragraphs) alone: the prior
+    correction's test of "sure". Labels whose shipped value came from UDHR pieces (or a
+    fallback) are left out, so UDHR, the data the correction is scored on, decides nothing."""
+    data = json.loads((DATA / THRESHOLDS_FILE).read_text(encoding="utf-8"))
+    return {k: v for k, v in data["thresholds"].items() if data["source"].get(k) == "lingua"}
 
 
 def load_thresholds(spec: str) -> dict[str, float]:
@@ -156,7 +166,7 @@ class LangID:
         self.targets = self._targets(self.cfg["languages"], self.cfg["threshold"], defaults)  # None: keep all
         self.model = None
         self._cld2 = None
-        self._prior = None  # (label -> count ** -a, label -> shipped threshold) once the model is loaded
+        self._prior = None  # (label -> count ** -a, label -> web-derived threshold) once the model is loaded
 
     @staticmethod
     def _targets(langs, default_threshold: float, per_language: dict):
@@ -199,7 +209,7 @@ class LangID:
             labels, counts = self.model.get_labels(include_freq=True)
             a = float(self.cfg["prior_correction"])
             weight = {lab: float(c) ** -a for lab, c in zip(labels, counts)}
-            sure = {LABEL_PREFIX + k: v for k, v in load_thresholds("default").items()}
+            sure = {LABEL_PREFIX + k: v for k, v in web_thresholds().items()}
             self._prior = (weight, sure)
         self.check()
 
