@@ -117,7 +117,7 @@ def ablations():
         yield f"skip {sel}", ("SKIP", new)
     off = {
         "PROSE_CHARS": 10**9, "OUTSIDE_KEEP": 10**9, "CUT_AFTER": 10**9, "MORE_SHARE": 0, "GAP_BLOCKS": 0,
-        "TAIL_CHARS": 0, "TAIL_LABEL": 0, "HEAD_CHARS": 0, "HEAD_EXEMPT": (), "SHORT_CHARS": 0, "BAD_COST": 0,
+        "TAIL_SHARE": 0, "TAIL_LABEL": 0, "HEAD_CHARS": 0, "HEAD_EXEMPT": (), "SHORT_CHARS": 0, "BAD_COST": 0,
     }  # fmt: skip
     for name, value in off.items():
         yield f"{name} = {value!r}", (name, value)
