@@ -8,12 +8,13 @@
   (paragraphs, headings, list items, lines) and each block is scored here: text length,
   link density, boilerplate phrases. The page's main region is the run of blocks with the
   largest summed score (a maximum-sum subarray, so one long article outweighs many short
-  menu entries), grown over short gaps to neighbouring runs that outweigh them and trimmed
-  of boilerplate lines at its end; blocks after a comment, "related articles" or "more
-  from" marker are dropped, short headings are kept only when content follows them. The
-  text is NFC-normalised, without soft hyphens and zero-width spaces. All parsing and
-  rendering stays in native code; the Python part is a few regexes and a few passes over
-  the blocks (a few hundred per page).
+  menu entries), grown over short gaps to neighbouring runs that outweigh them, ended at its
+  last navigation line when what follows weighs under a tenth of the article (an author box,
+  a newsletter pitch), and trimmed of navigation, boilerplate and label lines at its end;
+  blocks after a comment, "related articles" or "more from" marker are dropped, short
+  headings are kept only when content follows them. The text is NFC-normalised, without
+  soft hyphens and zero-width spaces. All parsing and rendering stays in native code; the
+  Python part is a few regexes and a few passes over the blocks (a few hundred per page).
 * ``"resiliparse"``: Resiliparse's ``main_content`` plain text (curate before 2026-12).
 * ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install 'curate[trafilatura]'``).
 
