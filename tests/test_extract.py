@@ -184,14 +184,34 @@ def test_blocks_text_without_soft_hyphens_and_nfc():
 
 
 def test_blocks_region_grows_over_a_short_gap_and_stops_at_latest_news():
-    """A closing line after an image link still belongs to the article; a section of other stories
-    after it ("Latest news", less than a quarter of the article) does not."""
+    """A closing paragraph after an image link still belongs to the article (a line under a tenth
+    of the article there is an appendix: test_blocks_region_ends_at_a_link_list_followed_by_little);
+    a section of other stories after it ("Latest news", less than a quarter of the article) does not."""
     from curate.readers.html import html_to_text
 
     html = page(
-        "<div>" + ARTICLE + '<p><a href="/img.jpg">Bild</a></p><p>The closing line of the article itself.</p>'
+        "<div>" + ARTICLE + '<p><a href="/img.jpg">Bild</a></p>'
+        "<p>The closing paragraph of the article itself, which sums up what the report found and why.</p>"
         "<h2>Latest news</h2><p>Another story that is long enough to count as a paragraph of text.</p></div>"
     )
     text, _ = html_to_text(html)
-    assert "The closing line" in text
+    assert "The closing paragraph" in text
     assert "Latest news" not in text and "Another story" not in text
+
+
+def test_blocks_region_ends_at_a_link_list_followed_by_little():
+    """After a line of links, what is small beside the article (an author box, a newsletter
+    pitch) is not the article; what outweighs a tenth of it is, and stays (the article goes on
+    past an inline link list)."""
+    from curate.readers.html import html_to_text
+
+    long_article = "".join(
+        f"<p>Paragraph {i} of a long report tells the story at length, with enough words to be content.</p>" for i in range(20)
+    )
+    links = '<p><a href="/pay">Pay once</a> <a href="/subscribe-now">Subscribe</a></p>'
+    bio = "<p>Has written for this paper since 2008 and asks whether capitalism can be green; studied engineering.</p>"
+    text, _ = html_to_text(page("<div>" + long_article + links + bio + "</div>"))
+    assert "Paragraph 19 of a long report" in text and "Has written for this paper" not in text
+    rest = "".join(f"<p>The report continues in part {i} after the links, with as many words as before.</p>" for i in range(4))
+    text, _ = html_to_text(page("<div>" + long_article + links + rest + bio + "</div>"))
+    assert "continues in part 3" in text and "Has written for this paper" in text

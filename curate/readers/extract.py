@@ -8,12 +8,13 @@
   (paragraphs, headings, list items, lines) and each block is scored here: text length,
   link density, boilerplate phrases. The page's main region is the run of blocks with the
   largest summed score (a maximum-sum subarray, so one long article outweighs many short
-  menu entries), grown over short gaps to neighbouring runs that outweigh them and trimmed
-  of boilerplate lines at its end; blocks after a comment, "related articles" or "more
-  from" marker are dropped, short headings are kept only when content follows them. The
-  text is NFC-normalised, without soft hyphens and zero-width spaces. All parsing and
-  rendering stays in native code; the Python part is a few regexes and a few passes over
-  the blocks (a few hundred per page).
+  menu entries), grown over short gaps to neighbouring runs that outweigh them, ended at its
+  last navigation line when what follows weighs under a tenth of the article (an author box,
+  a newsletter pitch), and trimmed of navigation, boilerplate and label lines at its end;
+  blocks after a comment, "related articles" or "more from" marker are dropped, short
+  headings are kept only when content follows them. The text is NFC-normalised, without
+  soft hyphens and zero-width spaces. All parsing and rendering stays in native code; the
+  Python part is a few regexes and a few passes over the blocks (a few hundred per page).
 * ``"resiliparse"``: Resiliparse's ``main_content`` plain text (curate before 2026-12).
 * ``"trafilatura"``: trafilatura's ``extract`` (optional: ``pip install 'curate[trafilatura]'``).
 
@@ -82,8 +83,8 @@ HEAD_CHARS = 60  # a block shorter than this (no sentence end) is a heading: nee
 HEAD_EXEMPT = ("li",)  # ... unless it is a list item (a list of short items is content)
 GAP_BLOCKS = 2  # the region grows over gaps of up to this many blocks scoring <= 0
 GAP_FACTOR = 0.25  # ... to the next run of positive blocks when that run outweighs this share of the gap
-TAIL_CHARS = 200  # the region's last blocks go when shorter than this with a boilerplate phrase
-TAIL_LABEL = 30  # ... or shorter than this without a sentence end (a label)
+TAIL_SHARE = 0.1  # the region ends at a navigation block after which less than this share of its content follows
+TAIL_LABEL = 30  # the region's last blocks go when navigation/boilerplate or shorter than this without a sentence end
 MORE_SHARE = 0.25  # a "more ..." heading ends the page when what follows has less than this share of the content before
 
 # Phrases of UI and publisher boilerplate (share, login, cookies, newsletters, credits ...)
@@ -140,8 +141,19 @@ def _prose(text: str, links: int) -> bool:
 
 def _tail_boiler(text: str, bad: bool) -> bool:
     """A block that cannot end the region: navigation, a boilerplate line, a bare label."""
-    c = len(text)
-    return bad or (c < TAIL_CHARS and _BOILER.search(text.lower()) is not None) or (c < TAIL_LABEL and not text.endswith(_SENTENCE_END))
+    return bad or (len(text) < TAIL_LABEL and not text.endswith(_SENTENCE_END))
+
+
+def _end_at_navigation(score: list, nav: list, lo: int, hi: int) -> int:
+    """The end of the region ``[lo, hi)``, moved back to its last navigation block (a link
+    list) while what follows that block weighs less than TAIL_SHARE of what precedes it: an
+    article's own text goes on past an inline link list, the author box, newsletter pitch or
+    licence line that a site appends after one is small beside the article."""
+    while True:
+        j = next((j for j in range(hi - 2, lo, -1) if nav[j]), None)
+        if j is None or sum(max(x, 0) for x in score[j + 1 : hi]) >= TAIL_SHARE * sum(max(x, 0) for x in score[lo:j]):
+            return hi
+        hi = j
 
 
 def _grow(score: list, hi: int) -> int:
@@ -168,12 +180,13 @@ def _grow(score: list, hi: int) -> int:
 def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
     """Which blocks are main content (see the module doc)."""
     n = len(bl)
-    bad, score = [], []
+    bad, nav, score = [], [], []
     for _, text, links in bl:
         c = len(text)
         if _prose(text, links):
             links = 0  # links inside sentences (an encyclopedia's prose) are text
-        b = links > LINK_BAD * c or (c < BOILER_CHARS and _BOILER.search(text.lower()) is not None)
+        nav.append(links > LINK_BAD * c)
+        b = nav[-1] or (c < BOILER_CHARS and _BOILER.search(text.lower()) is not None)
         bad.append(b)
         score.append(c - links - LINK_COST * links - BLOCK_COST - (BAD_COST if b else 0))
     cut, content = n, 0  # comments / related lists after the article
@@ -194,8 +207,9 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         if run > best:
             best, lo, hi = run, start, i + 1
     hi, lo = _grow(score[:cut], hi), cut - _grow(score[:cut][::-1], cut - lo)  # both ways
+    hi = _end_at_navigation(score, nav, lo, hi)
     while hi - 1 > lo and _tail_boiler(bl[hi - 1][1], bad[hi - 1]):
-        hi -= 1  # the region's last blocks: author box, "follow us", licence, cookie notice
+        hi -= 1  # the region's last blocks: navigation, boilerplate lines ("follow us", a cookie notice), labels
     while lo > 0 and bl[lo - 1][0].startswith("h") and not bad[lo - 1]:
         lo -= 1  # the headings that open the region (short, so they score below zero)
     keep = []
