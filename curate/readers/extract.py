@@ -149,11 +149,18 @@ def _end_at_navigation(score: list, nav: list, lo: int, hi: int) -> int:
     list) while what follows that block weighs less than TAIL_SHARE of what precedes it: an
     article's own text goes on past an inline link list, the author box, newsletter pitch or
     licence line that a site appends after one is small beside the article."""
-    while True:
-        j = next((j for j in range(hi - 2, lo, -1) if nav[j]), None)
-        if j is None or sum(max(x, 0) for x in score[j + 1 : hi]) >= TAIL_SHARE * sum(max(x, 0) for x in score[lo:j]):
-            return hi
-        hi = j
+    pos = [0]  # pos[i]: the positive scores before block i (one pass: a page may have 10^5 blocks)
+    for x in score:
+        pos.append(pos[-1] + max(x, 0))
+    j = hi - 2
+    while j > lo:
+        if nav[j]:
+            if pos[hi] - pos[j + 1] >= TAIL_SHARE * (pos[j] - pos[lo]):
+                return hi
+            hi, j = j, j - 2
+        else:
+            j -= 1
+    return hi
 
 
 def _grow(score: list, hi: int) -> int:
