@@ -69,7 +69,8 @@ def udhr_label(name: str, labels=()) -> str | None:
     """lid.176-style label of a udhr2 file name (``deu``, ``por_BR``, ``cmn_hans``), or None
     where the name gives no language (numeric names): the 639-3 code itself where it is one
     of ``labels`` (lid.176 has ``min``, ``ceb``, ``war``...), else its 639-1 code or that of
-    its macrolanguage. Needs ``python-iso639`` (test extra)."""
+    its macrolanguage. A retired 639-3 code (udhr2 keeps a few: ``fri``, ``auv``, ``lnc``,
+    ``prv``) is first replaced by the code ISO 639-3 changed or merged it to (``fry``, ``oci``). Needs ``python-iso639`` (test extra)."""
     from iso639 import Language, LanguageNotFoundError
 
     code = name.split("_")[0]
@@ -79,6 +80,8 @@ def udhr_label(name: str, labels=()) -> str | None:
         return code
     try:
         lang = Language.from_part3(code)
+        if lang.status == "R" and lang.retire_change_to:  # retired codes: fri -> fry, prv -> oci
+            lang = Language.from_part3(lang.retire_change_to)
     except LanguageNotFoundError:
         return code
     if lang.part1:
