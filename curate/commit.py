@@ -142,7 +142,11 @@ def _remove_tmp(fs, path: str) -> dict:
     files = [i for i in infos if i.type == pafs.FileType.File]
     if fs.get_file_info(path).type == pafs.FileType.Directory:
         fs.delete_dir(path)
-    return {"files": len(files), "bytes": sum(i.size for i in files)}
+    by_step: dict[str, int] = {}  # tmp/LABEL/...: which step's data it was (pipelines/spill.py)
+    for i in files:
+        label = i.path[len(path) :].lstrip("/").split("/")[0]
+        by_step[label] = by_step.get(label, 0) + i.size
+    return {"files": len(files), "bytes": sum(i.size for i in files), "by_step": dict(sorted(by_step.items()))}
 
 
 def recover(root: str) -> bool:

@@ -41,6 +41,8 @@ def test_shuffles_carry_references_not_documents(tmp_path, corpora, monkeypatch)
     assert per_text["spilled"] <= 0.5, (per_text, sh_spill)
     # where the documents went instead: files under the staging folder, gone after the run
     assert m_spill["staged"]["bytes"] > text and m_mem["staged"]["bytes"] == 0
+    by_step = m_spill["staged"]["by_step"]  # which step wrote what: the disk a run needs, explained
+    assert sum(by_step.values()) == m_spill["staged"]["bytes"] and {"ingest", "ledger", "text"} <= set(by_step)
     assert {k for k in sh_spill} >= {"ingest_partition", "dedup_entries", "dedup_join_docs", "write_text", "tokenize_rows"}
     assert not (tmp_path / "spilled" / ".curate-staging").exists()
     assert m_spill["counts"] == m_mem["counts"]
