@@ -237,6 +237,10 @@ class Interrupted(KeyboardInterrupt):
         self.root = root
 
 
+class RunFailed(Exception):
+    """A run stopped by its environment (a worker process killed), reported in one line."""
+
+
 def _interruptible(run, cfg, *args, **kw):
     """Run the pipeline; on Ctrl-C remove this run's staging files (again: a Beam thread may
     still have been writing) and say which output is unchanged."""
@@ -248,6 +252,11 @@ def _interruptible(run, cfg, *args, **kw):
         # Beam re-raises an interrupt that lands inside a step as RuntimeError("KeyboardInterrupt
         # [while running ...]"): the signal handler's flag tells it apart from a real failure
         if not (isinstance(e, KeyboardInterrupt) or _signalled):
+            from pipelines.pool import WorkerDied
+
+            if isinstance(e, WorkerDied):  # not a bug in curate: said in one line
+                raise RunFailed(f"{str(e).split(' [while running')[0]}; the previous output in "
+                                f"{cfg.run['output']} is unchanged") from None
             raise
         commit.abort(cfg.run["output"])
         raise Interrupted(cfg.run["output"]) from None
@@ -315,6 +324,9 @@ def main(argv=None) -> int:
     except ValueError as e:  # e.g. an output directory that is not ours
         print(f"curate: {e}", file=sys.stderr)
         return 2
+    except RunFailed as e:
+        print(f"curate: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as e:
         out = getattr(e, "root", None)
         where = f" in {out}" if out else ""

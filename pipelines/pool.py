@@ -12,7 +12,8 @@ downstream sorts or sums, so outputs are byte-identical to a one-process run.
 
 Used only where the runner runs DoFns in this process (the DirectRunner's default mode);
 elsewhere ``workers`` is 1 and the inner DoFn runs as it is: Dataflow and Flink already run
-one worker per core. The worker processes ignore Ctrl-C (the launching process handles it and
+one worker per core. A worker that dies fails the run (``WorkerDied``) instead of leaving it
+waiting for the tasks it held. The worker processes ignore Ctrl-C (the launching process handles it and
 ends them), and exit with their bundle's DoFn (``teardown``), closing their HTML-extraction
 helpers so that their CPU time is accounted to the run.
 """
@@ -30,6 +31,7 @@ from apache_beam.metrics import Metrics
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
+from curate import commit
 from pipelines.spill import Spiller, load, remember
 
 
@@ -68,6 +70,7 @@ class _Counter:
 
 def _init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler: Pool.terminate must end a worker
     gc.unfreeze()  # keeping the parent's objects frozen here measured slower (1x: 29.2 vs 25.0 CPU-s, one run)
     from multiprocessing import util
 
@@ -82,6 +85,7 @@ def _init() -> None:
 
 def _run(key: str, payload: bytes, value, spill: Spiller | None):
     """In a worker: the DoFn's outputs for one element, Arrow data spilled to files."""
+    commit._fault("worker_exit")  # the tests' way to kill a worker midway
     inner = _INNERS.get(key)
     if inner is None:
         inner = _INNERS[key] = pickler.loads(payload)
@@ -100,9 +104,13 @@ def _run(key: str, payload: bytes, value, spill: Spiller | None):
 
 def _acquire(size: int):
     if _POOL["pool"] is None:
+        # garbage is collected here, not in a worker: a finalizer run in a forked process can
+        # abort it (a dead gRPC channel left by an earlier pipeline in the same process did)
+        gc.collect()
         gc.freeze()  # with the unfreeze on both sides: the parent's objects go to the oldest generation
         try:
             _POOL["pool"] = multiprocessing.get_context("fork").Pool(size, _init)
+            _POOL["procs"] = list(_POOL["pool"]._pool)  # the workers it started (it replaces dead ones)
         finally:
             gc.unfreeze()
     _POOL["users"] += 1
@@ -121,8 +129,34 @@ def shutdown() -> None:
     down, and by the pipeline when a run ends in any way."""
     pool, _POOL["pool"], _POOL["users"] = _POOL["pool"], None, 0
     if pool is not None:
-        pool.close()
+        if _dead():  # a dead worker's tasks are never answered: close and join would wait forever
+            pool.terminate()
+        else:
+            pool.close()
         pool.join()
+    _POOL["procs"] = []
+
+
+def _dead() -> list:
+    """Exit codes of the pool's workers that have ended: none should before the pool closes."""
+    return [p.exitcode for p in _POOL.get("procs", ()) if p.exitcode is not None]
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended while the run was going."""
+
+
+def _result(task):
+    """A task's result. multiprocessing.Pool replaces a worker that dies (killed for memory,
+    a crash in native code) but never answers the tasks it held: the run would hang, so a
+    death fails it instead."""
+    while not task.ready():
+        task.wait(0.5)
+        codes = _dead()
+        if codes and not task.ready():
+            raise WorkerDied(f"a worker process ended with exit code {codes[0]} while the run was going "
+                             "(killed for memory, or a crash in native code); the run is stopped")
+    return task.get()
 
 
 class Pooled(beam.DoFn):
@@ -149,11 +183,11 @@ class Pooled(beam.DoFn):
             sent = _sendable(element)
         self.pending.append(self.pool.apply_async(_run, (self.key, self.payload, sent, self.spill_out)))
         while self.pending and (self.pending[0].ready() or len(self.pending) > 2 * self.workers):
-            yield from self._outputs(self.pending.popleft().get())
+            yield from self._outputs(_result(self.pending.popleft()))
 
     def finish_bundle(self):
         while self.pending:
-            for o in self._outputs(self.pending.popleft().get()):
+            for o in self._outputs(_result(self.pending.popleft())):
                 if isinstance(o, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(o.tag, GlobalWindows.windowed_value(o.value))
                 else:

@@ -184,3 +184,23 @@ def test_failed_run_keeps_previous_output(tmp_path):
     assert r.returncode != 0
     commit.verify_output(str(out))
     assert snapshot(out) == before
+
+
+def test_dead_worker_fails_the_run_instead_of_hanging(tmp_path):
+    """A worker process that dies midway (killed for memory, a crash in native code) held
+    tasks that multiprocessing.Pool never answers: the run stops with an error within seconds
+    instead of waiting forever, and the previous output is unchanged."""
+    out, args, before = _demo_rerun(tmp_path)
+    cfg = tmp_path / "two-workers.toml"
+    cfg.write_text(Path(args[1]).read_text().replace("[run]\n", "[run]\nworkers = 2\n", 1))
+    assert "workers = 2" in cfg.read_text()
+    env = dict(os.environ, CURATE_FAULT="worker_exit")
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", str(cfg), *args[2:]], cwd=REPO,
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [
+        "curate: a worker process ended with exit code 137 while the run was going (killed for memory, or a crash"
+        f" in native code); the run is stopped; the previous output in {out} is unchanged"], r.stderr[-2000:]
+    assert time.monotonic() - t0 < 120
+    assert snapshot(out) == before and not (out / commit.STAGING).exists()
