@@ -22,7 +22,9 @@ from __future__ import annotations
 import collections
 import gc
 import multiprocessing
+import os
 import signal
+import time
 import uuid
 
 import apache_beam as beam
@@ -68,7 +70,22 @@ class _Counter:
         _COUNTS[self.key] -= n
 
 
-def _init() -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the launching process does, even by SIGKILL: an orphan would go on
+    writing into the staging folder that the next run clears and reuses. Linux: the kernel
+    kills it (PR_SET_PDEATHSIG); elsewhere each task first checks that its parent is alive."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+def _init(parent: int) -> None:
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler: Pool.terminate must end a worker
     gc.unfreeze()  # keeping the parent's objects frozen here measured slower (1x: 29.2 vs 25.0 CPU-s, one run)
@@ -86,6 +103,10 @@ def _init() -> None:
 def _run(key: str, payload: bytes, value, spill: Spiller | None):
     """In a worker: the DoFn's outputs for one element, Arrow data spilled to files."""
     commit._fault("worker_exit")  # the tests' way to kill a worker midway
+    if os.environ.get("CURATE_FAULT") == "worker_stall":  # ... or to keep it busy
+        time.sleep(60)
+    if os.getppid() != _POOL["parent"]:  # orphaned (where the kernel does not end it)
+        os._exit(1)
     inner = _INNERS.get(key)
     if inner is None:
         inner = _INNERS[key] = pickler.loads(payload)
@@ -109,7 +130,8 @@ def _acquire(size: int):
         gc.collect()
         gc.freeze()  # with the unfreeze on both sides: the parent's objects go to the oldest generation
         try:
-            _POOL["pool"] = multiprocessing.get_context("fork").Pool(size, _init)
+            _POOL["parent"] = os.getpid()
+            _POOL["pool"] = multiprocessing.get_context("fork").Pool(size, _init, (_POOL["parent"],))
             _POOL["procs"] = list(_POOL["pool"]._pool)  # the workers it started (it replaces dead ones)
         finally:
             gc.unfreeze()

@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
+
+from curate import demo
 from pipelines import pool
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class _Finalized:
@@ -42,3 +51,45 @@ def test_workers_never_finalize_the_parents_garbage(tmp_path):
 def _collect(_):
     gc.collect()
     return os.getpid()
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out |= {int(x) for x in f.read().split()}
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_workers_end_with_a_killed_launcher(tmp_path):
+    """SIGKILL to the launching process ends its worker processes too: an orphan would go on
+    writing into the staging folder the next run clears (CI once failed deleting it)."""
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    Path(cfg).write_text(Path(cfg).read_text().replace("[run]\n", "[run]\nworkers = 2\n", 1))
+    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", "run", cfg, "--output", str(tmp_path / "out"),
+                             "--progress", "off"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, CURATE_FAULT="worker_stall"))  # each task takes a minute
+    try:
+        deadline = time.monotonic() + 120
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:  # forked and busy
+            me = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+            workers = {c for c in _children(proc.pid) if Path(f"/proc/{c}/cmdline").read_bytes() == me}  # forked copies
+            time.sleep(0.01)
+        assert len(workers) >= 2, "no worker processes seen"
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if _alive(w)]
