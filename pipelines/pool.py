@@ -12,10 +12,12 @@ downstream sorts or sums, so outputs are byte-identical to a one-process run.
 
 Used only where the runner runs DoFns in this process (the DirectRunner's default mode);
 elsewhere ``workers`` is 1 and the inner DoFn runs as it is: Dataflow and Flink already run
-one worker per core. A worker that dies fails the run (``WorkerDied``) instead of leaving it
-waiting for the tasks it held. The worker processes ignore Ctrl-C (the launching process handles it and
-ends them), and exit with their bundle's DoFn (``teardown``), closing their HTML-extraction
-helpers so that their CPU time is accounted to the run.
+one worker per core. The workers are a ``concurrent.futures`` process pool: a worker that
+dies fails the run (``WorkerDied``) instead of leaving it waiting for the tasks it held, and
+the workers die with the launching process, however it ends. They ignore Ctrl-C (the
+launching process handles it and ends them), and exit with their bundle's DoFn
+(``teardown``), closing their HTML-extraction helpers so that their CPU time is accounted to
+the run.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ import os
 import signal
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import apache_beam as beam
 from apache_beam.internal import pickler
@@ -131,8 +135,12 @@ def _acquire(size: int):
         gc.freeze()  # with the unfreeze on both sides: the parent's objects go to the oldest generation
         try:
             _POOL["parent"] = os.getpid()
-            _POOL["pool"] = multiprocessing.get_context("fork").Pool(size, _init, (_POOL["parent"],))
-            _POOL["procs"] = list(_POOL["pool"]._pool)  # the workers it started (it replaces dead ones)
+            # concurrent.futures, not multiprocessing.Pool: a worker that dies (killed for
+            # memory, a crash in native code) fails its tasks there, where Pool replaces it and
+            # never answers them, and Pool.terminate can then deadlock on its queue's lock
+            pool = ProcessPoolExecutor(size, multiprocessing.get_context("fork"), _init, (_POOL["parent"],))
+            pool.submit(int).result()  # forks every worker now, inside the freeze
+            _POOL["pool"], _POOL["procs"] = pool, list(pool._processes.values())
         finally:
             gc.unfreeze()
     _POOL["users"] += 1
@@ -151,17 +159,8 @@ def shutdown() -> None:
     down, and by the pipeline when a run ends in any way."""
     pool, _POOL["pool"], _POOL["users"] = _POOL["pool"], None, 0
     if pool is not None:
-        if _dead():  # a dead worker's tasks are never answered: close and join would wait forever
-            pool.terminate()
-        else:
-            pool.close()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)  # tasks not started are dropped (an interrupt)
     _POOL["procs"] = []
-
-
-def _dead() -> list:
-    """Exit codes of the pool's workers that have ended: none should before the pool closes."""
-    return [p.exitcode for p in _POOL.get("procs", ()) if p.exitcode is not None]
 
 
 class WorkerDied(RuntimeError):
@@ -169,16 +168,14 @@ class WorkerDied(RuntimeError):
 
 
 def _result(task):
-    """A task's result. multiprocessing.Pool replaces a worker that dies (killed for memory,
-    a crash in native code) but never answers the tasks it held: the run would hang, so a
-    death fails it instead."""
-    while not task.ready():
-        task.wait(0.5)
-        codes = _dead()
-        if codes and not task.ready():
-            raise WorkerDied(f"a worker process ended with exit code {codes[0]} while the run was going "
-                             "(killed for memory, or a crash in native code); the run is stopped")
-    return task.get()
+    """A task's result; a worker's death fails the run (WorkerDied) rather than a step."""
+    try:
+        return task.result()
+    except BrokenProcessPool:
+        codes = [p.exitcode for p in _POOL.get("procs", ()) if p.exitcode is not None]
+        first = [c for c in codes if c != -signal.SIGTERM] or codes  # the others were ended after it
+        raise WorkerDied(f"a worker process ended with exit code {first[0] if first else '?'} while the run was going "
+                         "(killed for memory, or a crash in native code); the run is stopped") from None
 
 
 class Pooled(beam.DoFn):
@@ -203,8 +200,8 @@ class Pooled(beam.DoFn):
             sent = self.spill.one(element)  # a batch a pooled step just loaded: its Ref again
         else:
             sent = _sendable(element)
-        self.pending.append(self.pool.apply_async(_run, (self.key, self.payload, sent, self.spill_out)))
-        while self.pending and (self.pending[0].ready() or len(self.pending) > 2 * self.workers):
+        self.pending.append(self.pool.submit(_run, self.key, self.payload, sent, self.spill_out))
+        while self.pending and (self.pending[0].done() or len(self.pending) > 2 * self.workers):
             yield from self._outputs(_result(self.pending.popleft()))
 
     def finish_bundle(self):
