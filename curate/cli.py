@@ -238,7 +238,27 @@ class Interrupted(KeyboardInterrupt):
 
 
 class RunFailed(Exception):
-    """A run stopped by its environment (a worker process killed), reported in one line."""
+    """A run stopped by the machine (a worker process killed, the disk full), reported in one line."""
+
+
+def _machine_failure(e: BaseException) -> str | None:
+    """What the machine did to the run (a worker killed, the disk full), or None for a failure
+    of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
+    import errno
+
+    from pipelines.pool import WorkerDied
+
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, WorkerDied):
+            return str(e).split(" [while running")[0]
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return ("the disk is full: a run needs free disk of about 9-10x its text beside the output "
+                    "(about 4.5x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
+                    "makes it smaller)")
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def _interruptible(run, cfg, *args, **kw):
@@ -252,11 +272,9 @@ def _interruptible(run, cfg, *args, **kw):
         # Beam re-raises an interrupt that lands inside a step as RuntimeError("KeyboardInterrupt
         # [while running ...]"): the signal handler's flag tells it apart from a real failure
         if not (isinstance(e, KeyboardInterrupt) or _signalled):
-            from pipelines.pool import WorkerDied
-
-            if isinstance(e, WorkerDied):  # not a bug in curate: said in one line
-                raise RunFailed(f"{str(e).split(' [while running')[0]}; the previous output in "
-                                f"{cfg.run['output']} is unchanged") from None
+            reason = _machine_failure(e)
+            if reason:  # not a bug in curate: said in one line
+                raise RunFailed(f"{reason}; the previous output in {cfg.run['output']} is unchanged") from None
             raise
         commit.abort(cfg.run["output"])
         raise Interrupted(cfg.run["output"]) from None

@@ -172,7 +172,10 @@ def _result(task):
     try:
         return task.result()
     except BrokenProcessPool:
-        codes = [p.exitcode for p in _POOL.get("procs", ()) if p.exitcode is not None]
+        procs, deadline = _POOL.get("procs", ()), time.monotonic() + 2
+        while any(p.exitcode is None for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.02)  # the pool ends the other workers and reaps them all
+        codes = [p.exitcode for p in procs if p.exitcode is not None]
         first = [c for c in codes if c != -signal.SIGTERM] or codes  # the others were ended after it
         raise WorkerDied(f"a worker process ended with exit code {first[0] if first else '?'} while the run was going "
                          "(killed for memory, or a crash in native code); the run is stopped") from None

@@ -204,3 +204,25 @@ def test_dead_worker_fails_the_run_instead_of_hanging(tmp_path):
         f" in native code); the run is stopped; the previous output in {out} is unchanged"], r.stderr[-2000:]
     assert time.monotonic() - t0 < 120
     assert snapshot(out) == before and not (out / commit.STAGING).exists()
+
+
+def test_full_disk_is_said_in_one_line(tmp_path, monkeypatch, capsys):
+    """The disk filling up while the run writes its files (it needs several times its text
+    beside the output) stops the run with one line saying so, not Beam's traceback; its
+    staging files are removed and the previous output is unchanged."""
+    import errno
+
+    from pipelines import spill
+
+    out, args, before = _demo_rerun(tmp_path)
+
+    def full(self, keyed):
+        raise OSError(errno.ENOSPC, "No space left on device", self.folder)
+
+    monkeypatch.setattr(spill.Spiller, "pieces", full)
+    capsys.readouterr()
+    assert cli.main(args) == 1
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("curate: the disk is full: a run needs free disk"), lines
+    assert lines[0].endswith(f"the previous output in {out} is unchanged")
+    assert snapshot(out) == before and not (out / commit.STAGING).exists()
