@@ -60,7 +60,8 @@ def remember(batch, ref) -> None:
         _LOADED.popitem(last=False)
 
 
-def _known(batch):
+def known(batch):
+    """The Ref ``batch`` was just loaded from (``remember``), or None."""
     hit = _LOADED.get(id(batch))
     return hit[1] if hit is not None and hit[0] is batch else None
 
@@ -104,9 +105,9 @@ class Spiller:
 
     def one(self, value):
         """One batch or table -> its Ref (or itself); a batch loaded from a Ref keeps it."""
-        known = _known(value) if self.folder is not None else None
-        if known is not None:
-            return known
+        known_ref = known(value) if self.folder is not None else None
+        if known_ref is not None:
+            return known_ref
         out = self.pieces([(None, value)])
         return out[0][1] if out else value
 
