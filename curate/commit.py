@@ -146,7 +146,7 @@ def _remove_tmp(fs, path: str) -> dict:
     for i in files:
         label = i.path[len(path) :].lstrip("/").split("/")[0]
         by_step[label] = by_step.get(label, 0) + i.size
-    return {"files": len(files), "bytes": sum(i.size for i in files), "by_step": dict(sorted(by_step.items()))}
+    return {"files": len(files), "bytes": sum(by_step.values()), "by_step": dict(sorted(by_step.items()))}
 
 
 def recover(root: str) -> bool:
