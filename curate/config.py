@@ -244,7 +244,9 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     if not spec.get("glob") or not isinstance(spec["glob"], str):
         errors.append(f"{where}.glob: required (a path or glob of input files)")
     domain = spec.get("domain")
-    if domain not in DOMAINS:
+    if domain is None:
+        errors.append(f"{where}.domain: required, one of {', '.join(DOMAINS)} (on the command line: --domain after the --input)")
+    elif domain not in DOMAINS:
         errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
     from curate.readers import FORMATS
 

@@ -140,6 +140,15 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--input", pages, "--domain", "web", "--output", out) == 2
+    err = capsys.readouterr().err
+    assert "inputs[0].domain: required, one of web, code, books (on the command line: --domain after the --input)" in err
+    assert "inputs[1]" not in err and "None" not in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
