@@ -20,29 +20,41 @@ import curate
 from curate import commit, output, stages as stage_table
 from curate.config import Config
 from pipelines import coders
-from pipelines.common import BatchStage, MergeCounts, StageContext, doc_stats, ledger_stats
+from pipelines.common import BatchStages, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
 from pipelines import pool
 from pipelines.pool import workers as pool_workers
-from pipelines.progress import count as count_progress, report as progress_report
+from pipelines.progress import count as count_progress, count_stat, report as progress_report
 from pipelines.spill import Spiller, enabled as spill_enabled, folder as spill_folder
 
-def stage_transform(name: str, cfg: Config, root: str, workers: int = 1, spill: bool = False):
-    """The stage's Beam transform (BatchStage unless the stage table names one), built the one
-    way every stage's is: ``Transform(section, context)``."""
-    spec = stage_table.BY_NAME[name]
+def stage_steps(names) -> list[list[str]]:
+    """The stages as pipeline steps: consecutive stages without a global step run as one."""
+    steps: list[list[str]] = []
+    for name in names:
+        if steps and not stage_table.BY_NAME[name].transform and not stage_table.BY_NAME[steps[-1][-1]].transform:
+            steps[-1].append(name)
+        else:
+            steps.append([name])
+    return steps
+
+
+def stage_transform(step: list[str], cfg: Config, root: str, workers: int = 1, spill: bool = False):
+    """A step's Beam transform: BatchStages for per-batch stages, else the transform the stage
+    table names, built the one way every stage's is: ``Transform(section, context)``."""
+    specs = [stage_table.BY_NAME[name] for name in step]
     context = StageContext(
-        name=name,
+        name="+".join(step),
         run=cfg.run,
         limits=cfg.limits,
         root=root,
         config=cfg.to_dict(),
-        peers={n: cfg.stages.get(n) for n in spec.needs},
+        peers={n: cfg.stages.get(n) for spec in specs for n in spec.needs},
         workers=workers,
         spill=spill,
     )
-    transform = stage_table.load(spec.transform) if spec.transform else BatchStage
-    return transform(cfg.stages[name], context)
+    if specs[0].transform:
+        return stage_table.load(specs[0].transform)(cfg.stages[step[0]], context)
+    return BatchStages({name: cfg.stages[name] for name in step}, context)
 
 
 def versions() -> dict:
@@ -82,17 +94,23 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         read["files"] | "Stats/files" >> beam.Map(lambda f: {"ingest.files": 1, "ingest.bytes_in": f["bytes"]}),
         read["stats"],
     ]
-    for name in cfg.run["stages"][1:]:
-        stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
-        res = docs | f"Stage/{name}" >> stage_transform(name, cfg, root, workers, spilled)
+    for step in stage_steps(cfg.run["stages"][1:]):
+        res = docs | f"Stage/{'+'.join(step)}" >> stage_transform(step, cfg, root, workers, spilled)
+        if "ledgers" in res:  # per-batch stages count their documents themselves (BatchStages)
+            for name in step:
+                count_stat(res["stats"], progress, f"{name}.docs_out")
+        else:  # a stage with a global step: counted beside it
+            name = step[0]
+            stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
+            stats.append(res["docs"] | f"Stats/{name}" >> beam.Map(doc_stats, name))
+            count_progress(res["docs"], progress, f"{name}.docs_out")
         docs = res["docs"]
-        count_progress(docs, progress, f"{name}.docs_out")
-        count_progress(res["ledger"], progress, f"{name}.removed")
-        stats.append(docs | f"Stats/{name}" >> beam.Map(doc_stats, name))
-        stats.append(res["ledger"] | f"Stats/{name}/ledger" >> beam.Map(ledger_stats))
-        # removed documents wait for the ledger's writer as files: ~400 B each would be in memory
-        ledgers.append(res["ledger"] | f"SpillLedger/{name}" >> beam.Map(ledger_spill.one))
-        if "stats" in res:  # rewrite counters, global stages' own numbers
+        for name, removed in res.get("ledgers", {step[0]: res.get("ledger")}).items():
+            count_progress(removed, progress, f"{name}.removed")
+            stats.append(removed | f"Stats/{name}/ledger" >> beam.Map(ledger_stats))
+            # removed documents wait for the ledger's writer as files: ~400 B each would be in memory
+            ledgers.append(removed | f"SpillLedger/{name}" >> beam.Map(ledger_spill.one))
+        if "stats" in res:  # counts, rewrite counters, global stages' own numbers
             stats.append(res["stats"])
     stats.append(read["ledger"] | "Stats/ingest/ledger" >> beam.Map(ledger_stats))
     ledger = ledgers | "Ledger" >> beam.Flatten()

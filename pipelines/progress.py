@@ -112,6 +112,24 @@ def count(pcoll, folder: str | None, key: str) -> None:
         pcoll | f"Progress/{key}" >> beam.ParDo(CountRows(folder, key))
 
 
+def count_stat(stats, folder: str | None, key: str) -> None:
+    """Count ``key`` of a step's stats dicts (pipelines/common.BatchStages) when progress is on."""
+    if folder:
+        stats | f"Progress/{key}" >> beam.ParDo(CountStat(folder, key))
+
+
+class CountStat(CountRows):
+    """Adds one entry of each stats dict (``STAGE.docs_out``) under its key."""
+
+    def __init__(self, folder: str, key: str):
+        super().__init__(folder, key)
+        self.stat = key
+
+    def process(self, stats):
+        self.tally.add(**{self.key: stats.get(self.stat, 0)})
+        return ()
+
+
 def read_totals(folder: str) -> Counter:
     total: Counter = Counter()
     for name in os.listdir(folder):

@@ -44,8 +44,10 @@ def test_shuffles_carry_references_not_documents(tmp_path, corpora, monkeypatch)
     by_step = m_spill["staged"]["by_step"]  # which step wrote what: the disk a run needs, explained
     assert sum(by_step.values()) == m_spill["staged"]["bytes"] and {"ingest", "ledger", "text"} <= set(by_step)
     # a pooled step writes its output once; its input, assembled after ingest's shuffle, goes to
-    # the workers through the pool's pipe, not to a second file (1.9x the text before, 0.9x now)
-    assert by_step["langid-stagefn"] < 1.2 * text, by_step
+    # the workers through the pool's pipe, not to a second file (1.9x the text before, 0.9x now);
+    # langid and the filter are one step: what langid keeps is not written before the filter
+    assert by_step["langid+filter-stagesfn"] < 1.2 * text, by_step
+    assert not {k for k in by_step if k.startswith(("langid-", "filter-"))}, by_step
     assert {k for k in sh_spill} >= {"ingest_partition", "dedup_entries", "dedup_join_docs", "write_text", "tokenize_rows"}
     assert not (tmp_path / "spilled" / ".curate-staging").exists()
     assert m_spill["counts"] == m_mem["counts"]
