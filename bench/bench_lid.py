@@ -8,6 +8,10 @@ length x probability), the stage's ``detector = "fasttext+cld2"`` (CLD2 overrule
 model where it is reliable and knows the model's language), and both stage setups with
 ``prior_correction = 1`` (unsure answers re-ranked against the training label counts: the
 uniform prior, not chosen on any data; ``bench/select_lid_prior.py`` shows the whole curve).
+Two more combinations were tried and not adopted (both better on lingua, both worse on UDHR):
+a majority of three with py3langid breaking ties between the stage's answer and CLD2's best
+guess, and CLD2's reliable agreement with the model's own top label standing against the
+prior correction.
 
 Accuracy (labels compared in lid.176's codes; only documents whose language lid.176 has):
 * lingua paragraphs (>= 200 chars), the ``check`` half (thresholds were derived on the other);
@@ -55,6 +59,32 @@ def setups(stage_ft, stage_ens, stage_ft_prior, stage_ens_prior):
             out.append(w.most_common(1)[0][0])
         return out
 
+    def vote3(texts):
+        """Majority of three (tried, not adopted): where the stage's fasttext+cld2, prior 1
+        answer and CLD2's best guess differ, py3langid breaks the tie."""
+        texts = prepare(texts)
+        ens, corrected = stage_ens_prior.predict(texts)[0], stage_ft_prior.predict(texts)[0]
+        out = []
+        for t, e, a in zip(texts, ens, corrected):
+            b = cld2_best(cld2, t)
+            c = py3langid.classify(t)[0] if b not in (None, a) else None
+            out.append(b if c == b and b in labels else a if c == a else e)
+        return out
+
+    def confirmed(texts):
+        """Tried, not adopted: where CLD2 reliably gives the model's own top label, that label
+        stands against the prior correction (and CLD2's overrule tests the model's own label)."""
+        texts = prepare(texts)
+        ens = stage_ens_prior.predict(texts)[0]
+        corrected = stage_ft_prior.predict(texts)[0]
+        raw = stage_ft.predict(texts)[0]
+        out = []
+        for t, e, a, r in zip(texts, ens, corrected, raw):
+            b = cld2.reliable_label(t)[0]
+            out.append(r if b == r else b if b not in (None, a) and b in labels and r in cld2.languages else e)
+        return out
+
+    labels = {x[len("__label__"):] for x in stage_ft.model.get_labels()}
     return {
         "lid.176": lambda texts: stage_ft.predict(prepare(texts))[0],
         "cld2": lambda texts: [cld2.reliable_label(t)[0] or cld2_best(cld2, t) for t in prepare(texts)],
@@ -63,6 +93,8 @@ def setups(stage_ft, stage_ens, stage_ft_prior, stage_ens_prior):
         "fasttext+cld2 (stage)": lambda texts: stage_ens.predict(prepare(texts))[0],
         "lid.176, prior 1": lambda texts: stage_ft_prior.predict(prepare(texts))[0],
         "fasttext+cld2, prior 1": lambda texts: stage_ens_prior.predict(prepare(texts))[0],
+        "  + py3langid tie-break": vote3,
+        "  + CLD2 confirms model": confirmed,
     }
 
 
