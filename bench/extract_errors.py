@@ -62,12 +62,7 @@ def error_causes(b, pages) -> tuple[Counter, Counter]:
     for p in pages:
         tree = HTMLTree.parse(p["html"].decode(_html_encoding(p["html"], None), errors="replace"))
         text = norm(extract.extract_blocks(tree))
-        mh = extract._render(tree, True, extract.SKIP)
-        if len(mh) < extract.SHORT_CHARS:  # extract_blocks' fallbacks
-            mh = extract._render(tree, True)
-            if len(mh) < extract.SHORT_CHARS:
-                mh = extract._render(tree, False)
-        bl = extract.blocks(mh)
+        bl = extract.blocks(extract.render(tree))
         keep = extract.keep_mask(bl)
         btexts = [norm(t) for _, t, _ in bl]
         in_render = " ".join(btexts)

@@ -215,3 +215,39 @@ def test_blocks_region_ends_at_a_link_list_followed_by_little():
     rest = "".join(f"<p>The report continues in part {i} after the links, with as many words as before.</p>" for i in range(4))
     text, _ = html_to_text(page("<div>" + long_article + links + rest + bio + "</div>"))
     assert "continues in part 3" in text and "Has written for this paper" in text
+
+
+def load_train_blocks():
+    spec = importlib.util.spec_from_file_location("train_blocks", REPO / "bench" / "train_blocks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_train_blocks_features_labels_and_fit():
+    """bench/train_blocks.py (the learned block decision, not adopted): a block's context columns
+    are its neighbours' own; labels come from the gold snippets; the fit is deterministic and
+    learns a separable rule."""
+    import numpy as np
+
+    t = load_train_blocks()
+    bl = extract.blocks(
+        "<h1>The headline of it</h1>\n<p>A first paragraph of the article, long enough to count.</p>\n"
+        '<ul><li><a href="/x">Menu entry</a></li>\n<p>Share this on Facebook</p>'
+    )
+    X = t.features(bl, "The headline of it", {"article": "A first paragraph of the article", "main": "", "aside": ""})
+    assert X.shape == (4, len(t.COLUMNS))
+    col = t.COLUMNS.index
+    assert (X[1:, col("log_chars@-1")] == X[:-1, col("log_chars")]).all()
+    assert X[:2, col("exists@-2")].tolist() == [0, 0] and X[2:, col("exists@-2")].tolist() == [1, 1]
+    assert X[:, col("in_title")].tolist() == [1, 0, 0, 0] and X[:, col("link_share")].tolist() == [0, 0, 1, 0]
+    gold = {"with": ["first  paragraph of"], "without": ["Share this on Facebook and more"]}
+    assert t.labels(bl, gold, lambda s: " ".join(s.split())) == [-1, 1, -1, 0]
+
+    rng = np.random.default_rng(0)
+    pages = [{"X": rng.normal(size=(50, len(t.COLUMNS))), "y": None} for _ in range(4)]
+    for p in pages:
+        p["y"] = (p["X"][:, 1] - p["X"][:, 2] > 0).astype(int)
+    a, b = t.fit(pages, 1.0), t.fit(pages, 1.0)
+    assert a == b
+    assert all((k == (p["y"] == 1)).mean() > 0.95 for k, p in zip(t.keeps(a, pages, 0.5), pages))

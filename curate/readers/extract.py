@@ -184,8 +184,9 @@ def _grow(score: list, hi: int) -> int:
     return hi
 
 
-def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
-    """Which blocks are main content (see the module doc)."""
+def _rule_signals(bl: list[tuple[str, str, int]]) -> dict:
+    """The hand-set rules' view of each block (see the module doc): score, navigation and
+    boilerplate flags, the comment/related cut, the main region ``[lo, hi)`` and the rules' mask."""
     n = len(bl)
     bad, nav, score = [], [], []
     for _, text, links in bl:
@@ -234,7 +235,12 @@ def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
         if out[i] and len(text) < HEAD_CHARS and not text.endswith(_SENTENCE_END) and bl[i][0] not in HEAD_EXEMPT:
             if i + 1 >= n or not keep[i + 1]:
                 out[i] = False
-    return out
+    return {"score": score, "nav": nav, "bad": bad, "cut": cut, "lo": lo, "hi": hi, "keep": out}
+
+
+def keep_mask(bl: list[tuple[str, str, int]]) -> list[bool]:
+    """Which blocks are main content (see the module doc)."""
+    return _rule_signals(bl)["keep"]
 
 
 def _render(tree, main_content: bool, skip=None) -> str:
@@ -246,16 +252,26 @@ def _render(tree, main_content: bool, skip=None) -> str:
     )  # fmt: skip
 
 
-def extract_blocks(tree) -> str:
-    """curate's default extractor: main-content text, one block per line."""
+def render(tree) -> str:
+    """The page's minimal-HTML rendering that blocks are cut from (boilerplate containers skipped)."""
     mh = _render(tree, True, SKIP)
     if len(mh) < SHORT_CHARS:  # the skip list took the article (or Resiliparse found none)
         mh = _render(tree, True)
         if len(mh) < SHORT_CHARS:
             mh = _render(tree, False)
-    bl = blocks(mh)
-    text = _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep_mask(bl)) if k))
+    return mh
+
+
+def join_kept(bl: list[tuple[str, str, int]], keep) -> str:
+    """The text of the kept blocks, one per line, NFC, without invisible characters."""
+    text = _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep) if k))
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def extract_blocks(tree) -> str:
+    """curate's default extractor: main-content text, one block per line."""
+    bl = blocks(render(tree))
+    return join_kept(bl, keep_mask(bl))
 
 
 def extract_resiliparse(tree) -> str:
