@@ -123,7 +123,15 @@ def test_stages_receive_what_they_need(tmp_path):
     from pipelines.pipeline import stage_transform
 
     cfg = config.load(None, {"rebalance": {"targets": {"web": 0.7, "code": 0.3}}, "tokenize": {"seq_len": 4096}})
-    assert stage_transform("tokenize", cfg, str(tmp_path)).targets == {"web": 0.7, "code": 0.3}
-    assert stage_transform("rebalance", cfg, str(tmp_path)).tok_cfg["seq_len"] == 4096
+    assert stage_transform(["tokenize"], cfg, str(tmp_path)).targets == {"web": 0.7, "code": 0.3}
+    assert stage_transform(["rebalance"], cfg, str(tmp_path)).tok_cfg["seq_len"] == 4096
     cfg = config.load(None, {"run": {"stages": ["tokenize"]}, "rebalance": {"targets": {"web": 1.0}}})
-    assert stage_transform("tokenize", cfg, str(tmp_path)).targets is None  # rebalance does not run
+    assert stage_transform(["tokenize"], cfg, str(tmp_path)).targets is None  # rebalance does not run
+
+
+def test_consecutive_per_batch_stages_are_one_step():
+    """Stages without a global step that follow each other run as one pooled step."""
+    from pipelines.pipeline import stage_steps
+
+    assert stage_steps(["langid", "filter", "dedup", "quality"]) == [["langid", "filter"], ["dedup"], ["quality"]]
+    assert stage_steps(["langid", "urldedup", "filter"]) == [["langid"], ["urldedup"], ["filter"]]
