@@ -254,8 +254,8 @@ def _machine_failure(e: BaseException) -> str | None:
         if isinstance(e, WorkerDied):
             return str(e).split(" [while running")[0]
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            return ("the disk is full: a run needs free disk of about 7x its text beside the output "
-                    "(about 4.5x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
+            return ("the disk is full: a run needs free disk of about 4x its text beside the output "
+                    "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
                     "makes it smaller)")
         e = e.__cause__ or e.__context__
     return None

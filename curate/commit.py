@@ -30,6 +30,7 @@ from curate import output
 STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
 TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spill.py), never output
+RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
 
 
 class ForeignFiles(ValueError):
@@ -137,16 +138,30 @@ def finish(root: str) -> dict:
 
 def _remove_tmp(fs, path: str) -> dict:
     """Delete the run's staged intermediate data; return how much there was (the manifest
-    records it: the disk a run needs beside its output)."""
+    records it: the disk a run needs beside its output): ``bytes`` written in all, by step,
+    and ``peak_bytes``, the most there was at once (the folder's size just before each step's
+    folders were released, and at the end)."""
     infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
-    files = [i for i in infos if i.type == pafs.FileType.File]
+    by_step: dict[str, int] = {}  # tmp/LABEL/...: which step's data it was (pipelines/spill.py)
+    files = peak = live = 0
+    for i in infos:
+        if i.type != pafs.FileType.File:
+            continue
+        label, _, rest = i.path[len(path) :].lstrip("/").partition("/")
+        if label == RELEASED:  # a folder deleted when its step was done: what it held
+            with fs.open_input_stream(i.path) as f:
+                record = json.loads(f.read())
+            label, size, n = rest.removesuffix(".json"), record["bytes"], record["files"]
+            peak = max(peak, record["live_before"])
+        else:
+            size, n = i.size, 1
+            live += size
+        by_step[label] = by_step.get(label, 0) + size
+        files += n
     if fs.get_file_info(path).type == pafs.FileType.Directory:
         fs.delete_dir(path)
-    by_step: dict[str, int] = {}  # tmp/LABEL/...: which step's data it was (pipelines/spill.py)
-    for i in files:
-        label = i.path[len(path) :].lstrip("/").split("/")[0]
-        by_step[label] = by_step.get(label, 0) + i.size
-    return {"files": len(files), "bytes": sum(by_step.values()), "by_step": dict(sorted(by_step.items()))}
+    return {"files": files, "bytes": sum(by_step.values()), "peak_bytes": max(peak, live),
+            "by_step": dict(sorted(by_step.items()))}
 
 
 def recover(root: str) -> bool:

@@ -25,7 +25,7 @@ from pipelines.io import ReadInputs, WriteKind, WriteManifest
 from pipelines import pool
 from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, count_stat, report as progress_report
-from pipelines.spill import Spiller, enabled as spill_enabled, folder as spill_folder
+from pipelines.spill import Release, Spiller, enabled as spill_enabled, folder as spill_folder
 
 def stage_steps(names) -> list[list[str]]:
     """The stages as pipeline steps: consecutive stages without a global step run as one."""
@@ -87,15 +87,22 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     read = p | "Ingest" >> ReadInputs(shards, limits, progress, partitions, Spiller(spill, "ingest", compression), workers)
     docs = read["docs"]
     ledger_spill = Spiller(spill, "ledger", compression)
-    ledgers = [read["ledger"] | "SpillLedger/ingest" >> beam.Map(ledger_spill.one)]
+    # the ledger waits for its writer past the step that made it: its own files, not that step's
+    ledgers = [read["ledger"] | "SpillLedger/ingest" >> beam.Map(ledger_spill.one, reuse=False)]
     stats = [
         docs | "Stats/ingest" >> beam.Map(doc_stats, "ingest"),
         read["quarantine"] | "Stats/quarantine" >> beam.Map(lambda b: {"ingest.quarantined": b.num_rows}),
         read["files"] | "Stats/files" >> beam.Map(lambda f: {"ingest.files": 1, "ingest.bytes_in": f["bytes"]}),
         read["stats"],
     ]
+    # a step's spill files are deleted once it and the next step are done (spill.Release)
+    if spill:  # the reader's files are read back where they are written, in its own step
+        p | "Release/read" >> Release(spill, ("read",), [read["files"]])
+    done_name, done_labels = "ingest", ("ingest",)
+    done = [docs]  # its id pieces are read back by the step that makes its documents
     for step in stage_steps(cfg.run["stages"][1:]):
         res = docs | f"Stage/{'+'.join(step)}" >> stage_transform(step, cfg, root, workers, spilled)
+        removals = res.get("ledgers") or {step[0]: res["ledger"]}
         if "ledgers" in res:  # per-batch stages count their documents themselves (BatchStages)
             for name in step:
                 count_stat(res["stats"], progress, f"{name}.docs_out")
@@ -104,14 +111,18 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
             stats.append(docs | f"StatsIn/{name}" >> beam.Map(lambda b, n=name: {f"{n}.docs_in": b.num_rows}))
             stats.append(res["docs"] | f"Stats/{name}" >> beam.Map(doc_stats, name))
             count_progress(res["docs"], progress, f"{name}.docs_out")
-        docs = res["docs"]
-        for name, removed in res.get("ledgers", {step[0]: res.get("ledger")}).items():
+        for name, removed in removals.items():
             count_progress(removed, progress, f"{name}.removed")
             stats.append(removed | f"Stats/{name}/ledger" >> beam.Map(ledger_stats))
             # removed documents wait for the ledger's writer as files: ~400 B each would be in memory
-            ledgers.append(removed | f"SpillLedger/{name}" >> beam.Map(ledger_spill.one))
+            ledgers.append(removed | f"SpillLedger/{name}" >> beam.Map(ledger_spill.one, reuse=False))
         if "stats" in res:  # counts, rewrite counters, global stages' own numbers
             stats.append(res["stats"])
+        if spill:
+            p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, res["docs"]])
+        docs = res["docs"]
+        done_name, done_labels = "+".join(step), ("+".join(step) + "-",)
+        done = [docs, *removals.values(), *([res["stats"]] if "stats" in res else [])]
     stats.append(read["ledger"] | "Stats/ingest/ledger" >> beam.Map(ledger_stats))
     ledger = ledgers | "Ledger" >> beam.Flatten()
     counts = stats | "AllStats" >> beam.Flatten() | "MergeStats" >> beam.CombineGlobally(MergeCounts())
@@ -123,6 +134,8 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         ledger | WriteKind(root, "ledger", n, cols, ledger_spill, workers),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols, workers=workers),
     ) | "Entries" >> beam.Flatten()
+    if spill:
+        p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, entries])
     base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
     return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
 

@@ -8,10 +8,14 @@ Arrow IPC file under ``STAGING/tmp/LABEL/`` and sends ``Ref`` s (path, piece ind
 consumers sort into, hence every output byte, are what they were; only the payload travels by
 file. Documents are written once per shuffle they cross and read back once.
 
-The files are never output: ``curate.commit.finish`` counts them into the manifest's
-``staged`` entry and deletes the folder before the swap; ``abort`` and the next run delete an
-interrupted run's. Each file is written under a fresh name and never rewritten, so a retried
-bundle only leaves an unreferenced file behind (deleted with the rest).
+The files are never output. Each step's own folders (``TMP/STEP-*``, ingest's ``ingest``) are
+deleted as soon as that step and the next one are done, the reader's ``read`` after its own
+step (``Release``): nothing reads them after that, so the disk a run needs at once is what two
+or three steps wrote, not all of it. ``curate.commit.finish`` counts the rest, and what each
+released folder held, into the manifest's ``staged`` entry (``peak_bytes``: the most at once)
+and deletes the folder before the swap; ``abort`` and the next run delete an interrupted
+run's. Each file is written under a fresh name and never rewritten, so a retried bundle only
+leaves an unreferenced file behind (deleted with the rest).
 
 ``run.spill = false`` sends the batches through the shuffle itself, as before (a runner with
 a shuffle service and no shared filesystem, or a comparison; outputs are byte-identical).
@@ -19,6 +23,7 @@ a shuffle service and no shared filesystem, or a comparison; outputs are byte-id
 from __future__ import annotations
 
 import collections
+import json
 import uuid
 
 import pyarrow as pa
@@ -103,9 +108,10 @@ class Spiller:
                 refs.append((k, Ref(full, start, sink.tell() - start, v.num_rows, isinstance(v, pa.Table))))
         return refs
 
-    def one(self, value):
-        """One batch or table -> its Ref (or itself); a batch loaded from a Ref keeps it."""
-        known_ref = known(value) if self.folder is not None else None
+    def one(self, value, reuse: bool = True):
+        """One batch or table -> its Ref (or itself); a batch loaded from a Ref keeps it
+        (``reuse``; not for data that outlives the step that wrote that Ref: see ``Release``)."""
+        known_ref = known(value) if self.folder is not None and reuse else None
         if known_ref is not None:
             return known_ref
         out = self.pieces([(None, value)])
@@ -149,6 +155,58 @@ class SplitFn(beam.DoFn):
 
     def process(self, batch):
         yield from self.spill.pieces(output.split_by_shard(load(batch), self.key, self.n))
+
+
+RELEASED = commit.RELEASED  # TMP/_released/LABEL.json: what a released folder held
+
+
+def release(root: str, labels: tuple) -> None:
+    """Delete the spill folders of a finished step (``TMP/LABEL`` for each label equal to one
+    of ``labels``, or starting with one ending in "-"), recording what each held and how much
+    the whole folder held just before, for the manifest's ``staged`` entry."""
+    fs, base = _fs(f"{root.rstrip('/')}/{TMP}")
+    infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    sizes: dict = {}
+    live = 0
+    for i in infos:
+        if i.type != pafs.FileType.File:
+            continue
+        label = i.path[len(base):].lstrip("/").split("/")[0]
+        if label == RELEASED:
+            continue
+        live += i.size
+        if label in labels or any(x.endswith("-") and label.startswith(x) for x in labels):
+            files, nbytes = sizes.get(label, (0, 0))
+            sizes[label] = (files + 1, nbytes + i.size)
+    if not sizes:
+        return
+    fs.create_dir(f"{base}/{RELEASED}", recursive=True)
+    for label, (files, nbytes) in sizes.items():
+        record = json.dumps({"files": files, "bytes": nbytes, "live_before": live}).encode()
+        with fs.open_output_stream(f"{base}/{RELEASED}/{label}.json") as f:
+            f.write(record)
+        fs.delete_dir(f"{base}/{label}")
+
+
+class Release(beam.PTransform):
+    """Deletes a step's spill folders (``release``) once every PCollection in ``done`` is
+    complete: ``done`` holds the step's own outputs and the next step's documents, so every
+    reader of its files has run (a Ref goes no further than the next step: a pooled step's
+    output is read back in the launching process and by the next pooled step, and whatever a
+    step passes further it writes anew). Each element becomes a tick (an int), so no data
+    waits."""
+
+    def __init__(self, root: str, labels: tuple, done: list):
+        super().__init__()
+        self.root, self.labels, self.done = root, tuple(labels), done
+
+    def expand(self, p):
+        root, labels = self.root, self.labels
+        # one tick per element, waited for as side inputs: the runner runs the deletion once
+        # they are all complete, one round of ready stages after the last (a Flatten and a
+        # grouping would take two)
+        ticks = [beam.pvalue.AsIter(pc | f"Tick{i}" >> beam.Map(lambda _: 0)) for i, pc in enumerate(self.done)]
+        return p | "Once" >> beam.Create([None]) | "Delete" >> beam.Map(lambda _, *waited: release(root, labels), *ticks)
 
 
 def folder(context_root: str, on: bool) -> str | None:

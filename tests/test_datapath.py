@@ -48,6 +48,9 @@ def test_shuffles_carry_references_not_documents(tmp_path, corpora, monkeypatch)
     # langid and the filter are one step: what langid keeps is not written before the filter
     assert by_step["langid+filter-stagesfn"] < 1.2 * text, by_step
     assert not {k for k in by_step if k.startswith(("langid-", "filter-"))}, by_step
+    # a step's files are deleted once it and the next step are done: the disk needed at once
+    # is a fraction of all that was written (0.50 here; the last steps' files wait for the end)
+    assert m_spill["staged"]["peak_bytes"] < 0.7 * m_spill["staged"]["bytes"], m_spill["staged"]
     assert {k for k in sh_spill} >= {"ingest_partition", "dedup_entries", "dedup_join_docs", "write_text", "tokenize_rows"}
     assert not (tmp_path / "spilled" / ".curate-staging").exists()
     assert m_spill["counts"] == m_mem["counts"]
@@ -116,3 +119,26 @@ def test_data_path_options_checked(tmp_path, line, message):
     p.write_text(f'[run]\noutput = "o"\n{line}\n')
     with pytest.raises(config.ConfigError, match=message.replace("(", r"\(")):
         config.load(str(p))
+
+
+def test_released_step_folders_are_accounted(tmp_path):
+    """spill.release deletes a finished step's folders (exact labels, or "step-" prefixes) and
+    records what they held; the commit counts them into staged (by step) and peak_bytes."""
+    import pyarrow.fs as pafs
+
+    from curate import commit
+    from pipelines import spill
+
+    tmp = tmp_path / commit.TMP
+    for rel, size in (("read/a.arrow", 30), ("dedup-docs/b.arrow", 50), ("dedup-entries/c.arrow", 20),
+                      ("urldedup-docs/d.arrow", 7), ("text/e.arrow", 5)):
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).write_bytes(b"x" * size)
+    spill.release(str(tmp_path), ("dedup-",))
+    assert sorted(p.name for p in tmp.iterdir()) == [commit.RELEASED, "read", "text", "urldedup-docs"]
+    spill.release(str(tmp_path), ("read", "ingest"))
+    (tmp / "text" / "f.arrow").write_bytes(b"x" * 60)  # written after both releases: less than was there before
+    staged = commit._remove_tmp(pafs.LocalFileSystem(), str(tmp))
+    assert staged == {"files": 6, "bytes": 172, "peak_bytes": 112,
+                      "by_step": {"dedup-docs": 50, "dedup-entries": 20, "read": 30, "text": 65, "urldedup-docs": 7}}
+    assert not tmp.exists()
