@@ -88,4 +88,4 @@ class Dedup(beam.PTransform):
             "absorbed": measure(absorbed, f"{name}.join_absorbed"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
-        return {"docs": out.docs, "ledger": out.ledger}
+        return {"docs": out.docs, "ledger": out.ledger, "read": [entries]}  # read: spill.Release

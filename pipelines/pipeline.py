@@ -119,7 +119,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         if "stats" in res:  # counts, rewrite counters, global stages' own numbers
             stats.append(res["stats"])
         if spill:
-            p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, res["docs"]])
+            p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, *res.get("read", [res["docs"]])])
         docs = res["docs"]
         done_name, done_labels = "+".join(step), ("+".join(step) + "-",)
         done = [docs, *removals.values(), *([res["stats"]] if "stats" in res else [])]

@@ -99,4 +99,4 @@ class Quality(beam.PTransform):
         stats = cutoffs | "CutoffStats" >> beam.MapTuple(
             lambda d, c: {f"quality.{d}.scored": c["total"], f"quality.{d}.cutoff_score": c["score"]}
         )
-        return {"docs": out.docs, "ledger": out.ledger, "stats": stats}
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats, "read": [scored]}  # read: spill.Release

@@ -91,4 +91,4 @@ class Rebalance(beam.PTransform):
         waiting = measure(counted | "Spill" >> beam.Map(self.spill.one), "rebalance.counted")  # held until the plan exists: by file
         out = waiting | "Select" >> select.with_outputs("ledger", main="docs")
         stats = plan | "MixStats" >> beam.Map(lambda p: p["stats"])
-        return {"docs": out.docs, "ledger": out.ledger, "stats": stats}
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats, "read": [counted]}  # read: spill.Release

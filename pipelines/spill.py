@@ -193,8 +193,10 @@ class Release(beam.PTransform):
     complete: ``done`` holds the step's own outputs and the next step's documents, so every
     reader of its files has run (a Ref goes no further than the next step: a pooled step's
     output is read back in the launching process and by the next pooled step, and whatever a
-    step passes further it writes anew). Each element becomes a tick (an int), so no data
-    waits."""
+    step passes further it writes anew). A stage transform whose documents wait for a global
+    result returns "read": the PCollections made where it reads its input (dedup's entries,
+    quality's scores, rebalance's token counts), so the step before is released before the
+    wait; else its documents count. Each element becomes a tick (an int), so no data waits."""
 
     def __init__(self, root: str, labels: tuple, done: list):
         super().__init__()
