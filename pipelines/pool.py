@@ -139,9 +139,11 @@ def _acquire(size: int):
             # concurrent.futures, not multiprocessing.Pool: a worker that dies (killed for
             # memory, a crash in native code) fails its tasks there, where Pool replaces it and
             # never answers them, and Pool.terminate can then deadlock on its queue's lock
+            before = set(multiprocessing.active_children())
             pool = ProcessPoolExecutor(size, multiprocessing.get_context("fork"), _init, (_POOL["parent"],))
             pool.submit(int).result()  # forks every worker now, inside the freeze
-            _POOL["pool"], _POOL["procs"] = pool, list(pool._processes.values())
+            # the workers, for a dead one's exit code (WorkerDied): the children that are new
+            _POOL["pool"], _POOL["procs"] = pool, list(set(multiprocessing.active_children()) - before)
         finally:
             gc.unfreeze()
     _POOL["users"] += 1
