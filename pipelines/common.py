@@ -141,7 +141,7 @@ class _StagesFn(beam.DoFn):
             if rewrites:
                 stats.update({f"{name}.rewrites.{k}": v for k, v in rewrites.items()})
                 rewrites.clear()
-            if not kept.num_rows:  # the next stage sees no batch, as it would after a shuffle
+            if not kept.num_rows:  # the next stage sees no batch, as it would as a step of its own
                 break
             stats.update(doc_stats(kept, name))
             batch = kept

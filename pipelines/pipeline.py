@@ -95,7 +95,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         read["files"] | "Stats/files" >> beam.Map(lambda f: {"ingest.files": 1, "ingest.bytes_in": f["bytes"]}),
         read["stats"],
     ]
-    # a step's spill files are deleted once it and the next step are done (spill.Release)
+    # a step's spill files are deleted once it is done and the next step has read them (spill.Release)
     if spill:  # the reader's files are read back where they are written, in its own step
         p | "Release/read" >> Release(spill, ("read",), [read["files"]])
     done_name, done_labels = "ingest", ("ingest",)
