@@ -332,3 +332,21 @@ def test_progress_from_beam_counters_alone(tmp_path, pages, capsys, monkeypatch)
         c = counts[stage]
         assert got == (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0)), err
     assert last["langid"] == (3, 2, 1)
+
+
+# --- paths as users name them ---------------------------------------------------------------
+
+
+def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
+    """A file or folder whose name holds glob characters ("run [2024]") is the path it names:
+    it used to be matched as a character class and reported as matching no files."""
+    folder = tmp_path / "crawl [2024]"
+    folder.mkdir()
+    (folder / "pages (copy).jsonl").write_bytes(pages.read_bytes())
+    for i, named in enumerate((folder / "pages (copy).jsonl", folder)):
+        out = tmp_path / f"o{i}"
+        assert run_cli("run", "--input", named, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        text = pq.read_table(out / "text", columns=["source", "path"])
+        assert text.num_rows == len(PAGES)
+        assert set(text.column("path").to_pylist()) == {"pages (copy).jsonl"}
+        assert set(text.column("source").to_pylist()) == {"crawl [2024]"}

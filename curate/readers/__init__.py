@@ -88,6 +88,8 @@ def reader_for(fmt: str):
 
 def glob_root(pattern: str) -> str:
     """The directory part of a glob before its first wildcard: ids are relative to it."""
+    if os.path.exists(pattern):  # a path that exists is taken as it is, even with [ ] * ? in it
+        return pattern if os.path.isdir(pattern) else os.path.dirname(pattern) or "."
     parts = pattern.split(os.sep)
     fixed = []
     for p in parts:
@@ -156,13 +158,15 @@ def list_files(pattern: str) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
     A directory matched (or named) is walked recursively. Sorted, so listing is deterministic.
+    A pattern that names an existing file or directory is that path, not a glob: a folder
+    called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
     """
     if is_uri(pattern):
         return list_uri(pattern)
     root = glob_root(pattern)
     out = []
-    for m in _glob.glob(pattern, recursive=True):
+    for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
         if os.path.isdir(m):
             for dirpath, dirnames, filenames in os.walk(m):
                 dirnames.sort()
