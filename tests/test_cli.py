@@ -350,3 +350,22 @@ def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
         assert text.num_rows == len(PAGES)
         assert set(text.column("path").to_pylist()) == {"pages (copy).jsonl"}
         assert set(text.column("source").to_pylist()) == {"crawl [2024]"}
+
+
+def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
+    """`curate audit 'runs/out [2]'` and `--corpus 'dumps [1]/x.jsonl'` read the paths as named;
+    the audit used to fail with polars' "expanded paths were empty"."""
+    from curate.audit import command
+
+    out = tmp_path / "out [2]"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "dedup", "--output", out, "--progress", "off") == 0
+    assert command.main([str(out)]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert summary["documents"]["total"] == len(PAGES)
+    assert all(c["ok"] for c in summary["checks"]), summary["checks"]
+    dumps = tmp_path / "dumps [1]"
+    dumps.mkdir()
+    (dumps / "x.jsonl").write_bytes(pages.read_bytes())
+    for corpus in (dumps / "x.jsonl", dumps, out / "text"):
+        assert command.main(["--corpus", str(corpus), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+        assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
