@@ -369,3 +369,17 @@ def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
     for corpus in (dumps / "x.jsonl", dumps, out / "text"):
         assert command.main(["--corpus", str(corpus), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
         assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+
+
+def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys):
+    """`curate run --stages ingest` then `curate audit`: the audit used to crash with an
+    IndexError in the per-language keep-rate card (no stage after ingest to show)."""
+    from curate.audit import command
+
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert command.main([str(out)]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert [e["stage"] for e in summary["funnel"]] == ["ingest"]
+    assert summary["documents"]["total"] == len(PAGES) and summary["language_keep"] == {}
+    assert "Keep rate per language" not in (out / "report.html").read_text()

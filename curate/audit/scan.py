@@ -133,6 +133,8 @@ def language_keep(s: dict, stages: list[str]) -> dict:
     """Per language and stage: documents in, removed, and the keep rate. A language's documents
     entering a stage are those kept at the end plus those removed by it or a later stage (the
     ledger row carries the language langid gave; before langid, ``unknown``)."""
+    if not stages:  # only ingest ran: no stage to show a keep rate for
+        return {}
     by_stage = s["removed"]["by_stage_language"]
     out = {}
     for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
