@@ -150,16 +150,22 @@ def plan(cfg):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
     ``cfg`` comes from ``config.load(..., for_run=True)``."""
-    from curate.readers import InputError, list_files, plan_shards
+    from curate.readers import InputError, is_uri, list_files, plan_shards
     from curate.readers.common import Limits
 
     errors = []
     limits = Limits(**cfg.limits)
     shards = []
+    out = cfg.run["output"]
+    # an output inside an input folder (--input data/ --output data/out): its files (a previous
+    # run's text, ledger, manifest...) are never read back as inputs
+    inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
     for i, spec in enumerate(cfg.inputs):
-        files = list_files(spec["glob"])
+        listed = list_files(spec["glob"])
+        files = [f for f in listed if not inside(f[0])]
         if not files:
-            errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches no files")
+            what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
+            errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:

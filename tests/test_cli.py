@@ -383,3 +383,22 @@ def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys):
     assert [e["stage"] for e in summary["funnel"]] == ["ingest"]
     assert summary["documents"]["total"] == len(PAGES) and summary["language_keep"] == {}
     assert "Keep rate per language" not in (out / "report.html").read_text()
+
+
+def test_output_inside_the_input_folder_is_not_read_back(tmp_path, pages, capsys):
+    """`--input data/ --output data/out`, run twice: the second run used to read the first
+    one's text, ledger, quarantine and manifest files as inputs (duplicated documents, a
+    quarantine row per Parquet row it could not read as a document)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pages.jsonl").write_bytes(pages.read_bytes())
+    out = data / "out"
+    for _ in range(2):
+        assert run_cli("run", "--input", data, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert [f["path"] for f in manifest["inputs"]] == ["pages.jsonl"]
+        assert manifest["counts"]["ingest"] == {**manifest["counts"]["ingest"], "docs_in": len(PAGES), "docs_out": len(PAGES), "quarantined": 0}
+        assert pq.read_table(out / "text").num_rows == len(PAGES)
+    # a glob that matches nothing but the output's own files is said to match no input
+    assert run_cli("run", "--input", out / "text", "--domain", "web", "--output", out, "--progress", "off") == 2
+    assert "matches only files inside the output directory" in capsys.readouterr().err
