@@ -94,16 +94,19 @@ def begin(root: str) -> str:
     root for this run's files. Nothing outside the staging folder is touched."""
     fs, base = output._fs(root)
     info = fs.get_file_info(base)
-    if info.type == pafs.FileType.NotFound:
-        fs.create_dir(base, recursive=True)
-    elif info.type != pafs.FileType.Directory:
+    if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory")
-    recover(root)
-    check_owned(root)
-    staging = f"{base}/{STAGING}"
-    if _exists(fs, staging):  # an interrupted run's files: never a finished output
-        fs.delete_dir(staging)
-    fs.create_dir(staging, recursive=True)
+    try:
+        if info.type == pafs.FileType.NotFound:
+            fs.create_dir(base, recursive=True)
+        recover(root)
+        check_owned(root)
+        staging = f"{base}/{STAGING}"
+        if _exists(fs, staging):  # an interrupted run's files: never a finished output
+            fs.delete_dir(staging)
+        fs.create_dir(staging, recursive=True)
+    except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
+        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     return staging if "://" not in root else f"{root.rstrip('/')}/{STAGING}"
 
 

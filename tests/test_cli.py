@@ -402,3 +402,14 @@ def test_output_inside_the_input_folder_is_not_read_back(tmp_path, pages, capsys
     # a glob that matches nothing but the output's own files is said to match no input
     assert run_cli("run", "--input", out / "text", "--domain", "web", "--output", out, "--progress", "off") == 2
     assert "matches only files inside the output directory" in capsys.readouterr().err
+
+
+def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
+    """An --output under a file (or on a read-only or missing mount) used to end in a pyarrow
+    traceback; now one line naming the output and what to do."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", blocker / "out", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate: output '{blocker / 'out'}' cannot be created") and "choose another --output" in err, err
+    assert len(err.strip().splitlines()) == 1, err
