@@ -118,6 +118,19 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     return unknown_options(rest, extra_known=ours)
 
 
+def stray_paths(argv: list[str]) -> list[str]:
+    """Bare words right after an --input's path: the shell expanded an unquoted glob
+    (--input books/*.txt). argparse would take the first for the config, the rest as extras.
+    A .toml file there is the config."""
+    strays = []
+    for i, a in enumerate(argv):
+        j = i + 2 if a == "--input" else i + 1 if a.startswith("--input=") else None
+        while j is not None and j < len(argv) and not argv[j].startswith("-") and not argv[j].endswith(".toml"):
+            strays.append(argv[j])
+            j += 1
+    return strays
+
+
 # command -> (module with main(argv) -> int, help)
 DELEGATED = {
     "train-quality": ("curate.stages.quality_train", "train a fastText quality classifier"),
@@ -329,7 +342,13 @@ def main(argv=None) -> int:
     ns, rest = ap.parse_known_args(argv)
     _signalled.clear()
     _catch_signals()
-    errors = check_rest(ns.cmd, commands[ns.cmd], rest)
+    strays = stray_paths(argv) if ns.cmd == "run" else []
+    if strays:
+        errors = [f"--input takes one path, but {len(strays) + 1} followed it (then {', '.join(strays[:3])}"
+                  f"{', ...' if len(strays) > 3 else ''}): was a glob expanded by the shell? Quote it "
+                  "(--input 'books/*.txt') or give each file its own --input"]
+    else:
+        errors = check_rest(ns.cmd, commands[ns.cmd], rest)
     if errors:
         for e in errors:
             print(f"curate: {e}", file=sys.stderr)

@@ -413,3 +413,29 @@ def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"curate: output '{blocker / 'out'}' cannot be created") and "choose another --output" in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("extra", [1, 2])
+def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
+    """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
+    paths. The second used to be read as the TOML config ("'utf-8' codec can't decode", or
+    "not valid TOML"), a third was an "unexpected argument"; now one message says what
+    happened and what to do, before anything runs."""
+    files = []
+    for i in range(1 + extra):
+        files.append(tmp_path / f"p{i}.jsonl")
+        files[-1].write_bytes(pages.read_bytes())
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", *files, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "--input takes one path" in err and "--input '" in err and str(files[1]) in err, err
+    assert not out.exists()
+    # a compressed input where the config goes: said, not a codec error
+    gz = tmp_path / "p.jsonl.gz"
+    gz.write_bytes(__import__("gzip").compress(pages.read_bytes()))
+    assert run_cli("run", gz, "--output", out) == 2
+    assert f"{gz}: not a TOML config" in capsys.readouterr().err
+    # a config file after the input's options is still the config
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[run]\nstages = [\"ingest\"]\n")
+    assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
