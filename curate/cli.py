@@ -339,6 +339,11 @@ def main(argv=None) -> int:
     # Beam logs a failing or interrupted step at ERROR before raising it here: said once, below
     logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     ap, commands = _parser()
+    if argv and argv[0] in ("run", "demo"):
+        from pipelines.options import attach_values
+
+        ours = {o for a in commands[argv[0]]._actions for o in a.option_strings}
+        argv = argv[:1] + attach_values(argv[1:], ours)
     ns, rest = ap.parse_known_args(argv)
     _signalled.clear()
     _catch_signals()

@@ -177,6 +177,24 @@ def test_known_beam_options_pass():
     assert cli.check_rest("run", commands["run"], flink) == []
 
 
+def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
+    """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
+    accepts): the value used to be taken for the TOML config, and Beam's parser then printed
+    its whole usage and "argument --runner: expected one argument"."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--runner", "DirectRunner", "--direct_num_workers", "2", "--direct_running_mode", "in_memory") == 0, capsys.readouterr().err
+    assert pq.read_table(out / "text").num_rows == len(PAGES)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "x", "--runner", "DirectRunner",
+                   "--direct_num_wokers", "2") == 2
+    err = capsys.readouterr().err
+    assert "unknown option --direct_num_wokers (did you mean --direct_num_workers?)" in err and "usage:" not in err, err
+    # a flag (no value) before the config file leaves the config alone
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "y"}"\nstages = ["ingest"]\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n')
+    assert run_cli("run", "--auto_unique_labels", cfg, "--progress", "off") == 0, capsys.readouterr().err
+
+
 # --- progress ------------------------------------------------------------------------------
 
 
