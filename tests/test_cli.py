@@ -457,3 +457,21 @@ def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     cfg = tmp_path / "c.toml"
     cfg.write_text("[run]\nstages = [\"ingest\"]\n")
     assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
+
+
+def test_shuffle_compression_leaves_the_tokens_manifest_alone(tmp_path, pages, capsys):
+    """run.shuffle_compression changes how shuffles are stored, not the tokens: a rerun with
+    "zstd" wrote the same token shards but another config_hash, so a training job's saved
+    loader state was refused ("manifest_sha256 ... != ...") for an identical corpus."""
+    from curate.loader import TokenLoader
+
+    outs = []
+    for comp in ("none", "zstd"):
+        cfg = tmp_path / f"{comp}.toml"
+        cfg.write_text(f'[run]\nshuffle_compression = "{comp}"\n')
+        outs.append(tmp_path / comp)
+        assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "tokenize", "--shards", "1",
+                       "--output", outs[-1], "--progress", "off") == 0, capsys.readouterr().err
+    assert (outs[0] / "tokens" / "manifest.json").read_bytes() == (outs[1] / "tokens" / "manifest.json").read_bytes()
+    state = TokenLoader(str(outs[0]), batch_size=1, seq_len=8).state_dict()
+    TokenLoader(str(outs[1]), batch_size=1, seq_len=8).load_state_dict(state)
