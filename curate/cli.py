@@ -52,6 +52,8 @@ def _run_epilog() -> str:
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
+    from curate.schema import OPT_IN_STAGES
+
     ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -65,7 +67,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     for o in INPUT_OPTS:
         r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=INPUT_HELP[o])
     r.add_argument("--output", help="output directory (required here or as run.output)")
-    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order (default: all)")
+    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order (default: all but the "
+                   f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
     r.add_argument("--languages", help="comma-separated target languages for langid (e.g. en,de), or 'all'")
     r.add_argument("--shards", type=int, help="Parquet files per output kind (default 4)")
     r.add_argument(

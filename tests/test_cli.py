@@ -279,6 +279,24 @@ def test_run_help_and_readme_list_the_same_stages_and_formats(capsys):
     assert re.search(r"--progress \{auto,on,off\}\n\s+\S", text)  # has a description
 
 
+def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys):
+    """`--stages` help said "(default: all)" and README's config `stages = []  # empty = all`,
+    but the opt-in stages run only when named or configured."""
+    from curate.schema import OPT_IN_STAGES
+
+    with pytest.raises(SystemExit):
+        run_cli("run", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    stages_help = text.split("--stages STAGES")[-1].split(" --languages", 1)[0]
+    readme_line = next(x for x in README.splitlines() if x.startswith("stages = []"))
+    for said in (stages_help, readme_line):
+        assert all(s in said for s in OPT_IN_STAGES), said
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off") == 0
+    ran = json.loads((out / "manifest.json").read_text())["config"]["run"]["stages"]
+    assert ran == [s for s in STAGES if s not in OPT_IN_STAGES]
+
+
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
     text = capsys.readouterr().out
