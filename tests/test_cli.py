@@ -493,3 +493,23 @@ def test_shuffle_compression_leaves_the_tokens_manifest_alone(tmp_path, pages, c
     assert (outs[0] / "tokens" / "manifest.json").read_bytes() == (outs[1] / "tokens" / "manifest.json").read_bytes()
     state = TokenLoader(str(outs[0]), batch_size=1, seq_len=8).state_dict()
     TokenLoader(str(outs[1]), batch_size=1, seq_len=8).load_state_dict(state)
+
+
+def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
+    """`curate demo --output DIR` on a folder of one's own: it used to overwrite DIR/demo.toml,
+    write into DIR/raw/ and run over whatever else was there (a user's raw/web/*.jsonl)."""
+    from curate import demo
+
+    mine = tmp_path / "project"
+    (mine / "raw" / "web").mkdir(parents=True)
+    (mine / "demo.toml").write_text("# my own notes\n")
+    (mine / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
+    before = sorted((p.relative_to(mine), p.read_bytes()) for p in mine.rglob("*") if p.is_file())
+    assert run_cli("demo", "--output", mine, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"curate: demo: {str(mine)!r} is not empty and is not an earlier demo's folder" in err and "choose another --output" in err, err
+    assert sorted((p.relative_to(mine), p.read_bytes()) for p in mine.rglob("*") if p.is_file()) == before
+    # an earlier demo's folder is written again
+    again = tmp_path / "demo"
+    demo.write_demo(str(again))
+    demo.check_root(str(again))
