@@ -188,6 +188,12 @@ def plan_shards(
     for path, rel in files:
         f = fmt or detect_format(path, domain)
         size = input_size(path)
+        if f == "parquet":
+            from curate.readers.parquet import text_column_error
+
+            error = text_column_error(path, rel, options)
+            if error:
+                raise InputError(error)
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
