@@ -181,6 +181,8 @@ def plan(cfg):
         files = [f for f in listed if not inside(f[0])]
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
+            if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
+                what += f" (a relative path is taken from the current directory, {os.getcwd()})"
             errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}

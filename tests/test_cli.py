@@ -530,3 +530,19 @@ def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
     assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--id-field", "doc_id",
                    "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == ["a", "b"]
+
+
+def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages, capsys, monkeypatch):
+    """`curate run ../proj/my.toml` with `glob = "data/*.jsonl"` in it: "matches no files" did
+    not say that relative globs are taken from the current directory, not the config's."""
+    proj = tmp_path / "proj"
+    (proj / "data").mkdir(parents=True)
+    (proj / "data" / "p.jsonl").write_bytes(pages.read_bytes())
+    cfg = proj / "my.toml"
+    cfg.write_text('[run]\noutput = "out"\n[[inputs]]\nglob = "data/*.jsonl"\ndomain = "web"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run_cli("run", "../proj/my.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"inputs[0].glob: 'data/*.jsonl' matches no files (a relative path is taken from the current directory, {elsewhere})" in err, err
