@@ -546,3 +546,19 @@ def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages
     assert run_cli("run", "../proj/my.toml", "--progress", "off") == 2
     err = capsys.readouterr().err
     assert f"inputs[0].glob: 'data/*.jsonl' matches no files (a relative path is taken from the current directory, {elsewhere})" in err, err
+
+
+def test_decontaminate_without_evaluation_sets_is_an_error(tmp_path, pages, capsys):
+    """`--stages decontaminate` (or a bare [decontaminate] section) with no evaluation sets ran,
+    compared the corpus with nothing and reported 0 removed, as if it were clean."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "decontaminate: eval_sets: none given" in err and "[[decontaminate.eval_sets]]" in err, err
+    assert not out.exists()
+    ev = tmp_path / "eval.txt"
+    ev.write_text(PAGES["en"] + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[decontaminate.eval_sets]]\nglob = "{ev}"\n')
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"]["decontaminate"]["removed"] == {"eval_overlap": 1}

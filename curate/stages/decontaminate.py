@@ -307,6 +307,13 @@ class DecontaminateStage:
         self.evals: EvalNgrams | None = None
         self.counters = {"cut_docs": 0, "cut_chars": 0}
 
+    def check(self) -> None:
+        """Config check of a stage that runs: with no evaluation sets it would compare the
+        corpus with nothing and report it clean."""
+        if not self.sets:
+            raise ValueError("eval_sets: none given; add one [[decontaminate.eval_sets]] table per evaluation set "
+                             "(glob = ..., see README) or leave decontaminate out of the stages")
+
     def setup(self) -> "DecontaminateStage":
         if self.evals is None:
             self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits, self.short_words, self.short_edits)
