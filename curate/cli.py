@@ -247,6 +247,9 @@ def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg = config.load(ns.config, _overrides(ns), for_run=True)
+    if ns.languages and "langid" not in cfg.run["stages"]:  # it would be silently unused
+        raise ConfigError(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
+                          "add langid or leave --languages out")
     shards = plan(cfg)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()

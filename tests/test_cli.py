@@ -562,3 +562,17 @@ def test_decontaminate_without_evaluation_sets_is_an_error(tmp_path, pages, caps
     cfg.write_text(f'[[decontaminate.eval_sets]]\nglob = "{ev}"\n')
     assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 0
     assert json.loads((out / "manifest.json").read_text())["counts"]["decontaminate"]["removed"] == {"eval_overlap": 1}
+
+
+def test_languages_without_langid_in_the_stages_is_an_error(tmp_path, pages, capsys):
+    """`--stages dedup --languages de` ran without langid: every language kept, the option
+    silently unused."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "dedup", "--languages", "de",
+                   "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "--languages: the langid stage is not among the stages run (ingest, dedup); add langid or leave --languages out" in err, err
+    assert not out.exists()
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "langid,dedup", "--languages", "de",
+                   "--output", out, "--progress", "off") == 0
+    assert kept_languages(out) == {"de"}
