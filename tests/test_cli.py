@@ -576,3 +576,20 @@ def test_languages_without_langid_in_the_stages_is_an_error(tmp_path, pages, cap
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "langid,dedup", "--languages", "de",
                    "--output", out, "--progress", "off") == 0
     assert kept_languages(out) == {"de"}
+
+
+def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, capsys):
+    """`curate audit corpus/text` (or a folder of one's own JSONL) reported "0 documents" and
+    wrote report.html and stats/ into it; inside an output they then made the next run refuse
+    ("holds files curate did not write: text/report.html ...")."""
+    from curate.audit import command
+
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    for folder in (out / "text", pages.parent):
+        before = sorted(p.name for p in folder.iterdir())
+        assert command.main([str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert f"curate audit: {folder}: not a curate output (no manifest.json, text/ or ledger/); " in err and "--corpus" in err, err
+        assert sorted(p.name for p in folder.iterdir()) == before
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0

@@ -232,6 +232,11 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
+    if manifest is None and not any(os.path.isdir(f"{root}/{k}") for k in ("text", "ledger")):
+        # e.g. DIR/text itself, or a folder of one's own files: nothing to audit, and the
+        # report must not be written into it
+        raise ValueError(f"{root}: not a curate output (no {output.MANIFEST}, text/ or ledger/); give the output "
+                         f"directory itself, or audit any Parquet/JSONL files with --corpus '{root}/*.parquet'")
     run = _read_json(f"{root}/stats/run.json") or {}
     tok_manifest = _read_json(f"{root}/tokens/manifest.json")
     warnings = [] if manifest else [f"{output.MANIFEST} is missing: not a finished curate output; the funnel is rebuilt from the ledger"]
