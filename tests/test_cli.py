@@ -593,3 +593,26 @@ def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, cap
         assert f"curate audit: {folder}: not a curate output (no manifest.json, text/ or ledger/); " in err and "--corpus" in err, err
         assert sorted(p.name for p in folder.iterdir()) == before
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+
+
+def test_tiktoken_encoding_that_cannot_be_loaded_is_a_config_error(tmp_path, pages, capsys, monkeypatch):
+    """tokenize.tokenizer = "gpt2" (a tiktoken name, but not bundled: tiktoken downloads it)
+    passed the config check, and offline the run ended in a requests ConnectionError traceback."""
+    import tiktoken
+
+    real = tiktoken.get_encoding
+
+    def offline(name):  # as on a machine without network and without tiktoken's cache
+        if not name.endswith("_offline"):
+            raise ConnectionError(f"Failed to resolve 'openaipublic.blob.core.windows.net' for {name}")
+        return real(name)
+
+    monkeypatch.setattr(tiktoken, "get_encoding", offline)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[tokenize]\ntokenizer = "gpt2"\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "tokenize", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "tokenize.tokenizer: 'gpt2' could not be loaded (ConnectionError: Failed to resolve" in err, err
+    assert "cl100k_base is bundled" in err and "Traceback" not in err and not out.exists()
+    assert config.load(None, {"tokenize": {"tokenizer": "cl100k_base"}}).stages["tokenize"]["tokenizer"] == "cl100k_base"

@@ -204,9 +204,18 @@ def _check(cfg: dict) -> dict:
         cfg["tokenizer"] = os.path.abspath(name)  # workers may run elsewhere in the tree
     else:
         try:
-            _tiktoken_name(name)
+            resolved = _tiktoken_name(name)
         except ValueError as e:
             raise ValueError(f"tokenize.{e}") from None
+        if not resolved.endswith("_offline"):  # tiktoken downloads it on first use: fail here, not mid-run
+            import tiktoken
+
+            try:
+                tiktoken.get_encoding(resolved)
+            except Exception as e:  # noqa: BLE001 - no network, no cache, a proxy error...
+                raise ValueError(f"tokenize.tokenizer: {name!r} could not be loaded ({type(e).__name__}: {str(e)[:120]}); "
+                                 "tiktoken downloads it on first use; cl100k_base is bundled (offline), or give a "
+                                 "tokenizer.json path") from None
     return cfg
 
 
