@@ -616,3 +616,11 @@ def test_tiktoken_encoding_that_cannot_be_loaded_is_a_config_error(tmp_path, pag
     assert "tokenize.tokenizer: 'gpt2' could not be loaded (ConnectionError: Failed to resolve" in err, err
     assert "cl100k_base is bundled" in err and "Traceback" not in err and not out.exists()
     assert config.load(None, {"tokenize": {"tokenizer": "cl100k_base"}}).stages["tokenize"]["tokenizer"] == "cl100k_base"
+
+
+@pytest.mark.parametrize("section", ["urldedup", "linededup", "decontaminate"])
+def test_misspelt_domain_of_an_opt_in_stage_is_an_error(section):
+    """`[linededup] domains = ["Web"]` was accepted: the stage then applied to no document."""
+    with pytest.raises(config.ConfigError) as e:
+        config.load(None, {"run": {"output": "o", "stages": ["ingest", section]}, section: {"domains": ["web", "Web"]}})
+    assert f"{section}.domains: 'Web' is not one of web, code, books" in " ".join(e.value.messages), e.value.messages

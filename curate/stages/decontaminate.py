@@ -51,6 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.config import Check
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -281,6 +282,7 @@ class DecontaminateStage:
         "domains": ["web", "code", "books"],
         "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
     }
+    CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}
