@@ -220,14 +220,17 @@ def tokens_line(root: str) -> str | None:
     """One line about DIR/tokens, when the tokenize stage ran."""
     import json
 
+    from curate import output
+
+    fs, base = output._fs(root)  # a local path or a URI (file://, gs://, ...)
     try:
-        with open(os.path.join(root, "tokens", "manifest.json"), encoding="utf-8") as f:
-            m = json.load(f)
+        with fs.open_input_stream(f"{base}/tokens/manifest.json") as f:
+            m = json.loads(f.read())
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
     mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items()))
-    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {os.path.join(root, 'tokens')}"
+    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
 def report(manifest: dict, root: str, seconds: float) -> None:
@@ -235,7 +238,9 @@ def report(manifest: dict, root: str, seconds: float) -> None:
     line = tokens_line(root)
     if line:
         print(line)
-    print(f"output: {os.path.abspath(root)}")
+    from curate.readers import is_uri
+
+    print(f"output: {root if is_uri(root) else os.path.abspath(root)}")
 
 
 def show_progress(setting: str) -> bool:

@@ -624,3 +624,14 @@ def test_misspelt_domain_of_an_opt_in_stage_is_an_error(section):
     with pytest.raises(config.ConfigError) as e:
         config.load(None, {"run": {"output": "o", "stages": ["ingest", section]}, section: {"domains": ["web", "Web"]}})
     assert f"{section}.domains: 'Web' is not one of web, code, books" in " ".join(e.value.messages), e.value.messages
+
+
+def test_uri_output_is_reported_as_given(tmp_path, pages, capsys):
+    """`--output file:///data/corpus` (README: outputs may be URIs) wrote there but printed
+    "output: /current/dir/file:/data/corpus" and no tokens line."""
+    uri = f"file://{tmp_path}/o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "tokenize", "--output", uri, "--progress", "off") == 0
+    out = capsys.readouterr().out
+    assert f"output: {uri}\n" in out, out
+    assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(web 100%\) in 4 files under " + re.escape(uri) + "/tokens$", out, re.M), out
+    assert (tmp_path / "o" / "tokens" / "manifest.json").is_file()
