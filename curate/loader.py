@@ -53,6 +53,8 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
     import pyarrow.parquet as pq
 
+    if not os.path.isdir(path):
+        raise TokensError(f"{path}: no such directory")
     d = tokens_dir(path)
     mpath = os.path.join(d, MANIFEST)
     try:
@@ -60,6 +62,11 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     except FileNotFoundError:
         raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
     m = json.loads(raw)
+    from curate import output
+
+    if m.get("format") == output.FORMAT:  # the output's own manifest: no tokens/ beside it
+        raise TokensError(f"{path}: a curate output without tokens/: its run had no tokenize stage; "
+                          "run it with tokenize among the stages")
     if m.get("format") != FORMAT:
         raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
     if verify == "none":

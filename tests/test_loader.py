@@ -146,6 +146,22 @@ def test_refuses_a_dir_whose_manifest_is_missing_or_wrong(tmp_path):
         TokenLoader(d, 2, 16)
 
 
+def test_an_output_without_tokens_is_named_as_such(tmp_path):
+    """TokenLoader on a curate output whose run had no tokenize stage said "manifest.json:
+    format 'curate/1', expected 'curate-tokens/1'"; on a missing path, "not a finished
+    curate tokens directory (the run did not complete?)"."""
+    from curate import cli
+
+    pages = tmp_path / "p.jsonl"
+    pages.write_text(json.dumps({"text": "a page of text " * 20}) + "\n")
+    out = tmp_path / "o"
+    assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "dedup", "--output", str(out), "--progress", "off"]) == 0
+    with pytest.raises(TokensError, match=r"o: a curate output without tokens/: its run had no tokenize stage; run it with tokenize among the stages"):
+        TokenLoader(str(out), 2, 16)
+    with pytest.raises(TokensError, match=r"nowhere: no such directory"):
+        TokenLoader(str(tmp_path / "nowhere"), 2, 16)
+
+
 def test_torch_training_loss_goes_down_and_resume_is_exact(tmp_path, small_groups):
     torch = pytest.importorskip("torch")
     from curate.loader import TokenDataLoader
