@@ -635,3 +635,22 @@ def test_uri_output_is_reported_as_given(tmp_path, pages, capsys):
     assert f"output: {uri}\n" in out, out
     assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(web 100%\) in 4 files under " + re.escape(uri) + "/tokens$", out, re.M), out
     assert (tmp_path / "o" / "tokens" / "manifest.json").is_file()
+
+
+def test_a_second_run_into_an_output_being_written_is_refused(tmp_path, pages, capsys):
+    """Two runs into one output at once (two terminals, a retried job): each deleted the
+    other's staged files and both ended in FileNotFoundError tracebacks. Now the second one
+    is refused in one line while the first holds the output."""
+    out = tmp_path / "o"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from curate import commit; commit.begin(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read()", str(out)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"curate: output '{out}' is being written by another curate run; wait for it to end or choose another --output" in err, err
+    finally:
+        holder.communicate("", timeout=60)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
