@@ -654,3 +654,18 @@ def test_a_second_run_into_an_output_being_written_is_refused(tmp_path, pages, c
         holder.communicate("", timeout=60)
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
+
+
+def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
+    """A quality model path that is not a fastText model, or a positive_label the model does
+    not have (DCLM's is __label__hq), used to fail mid-run, after reading every input."""
+    cases = [('model = "%s"' % pages, f"quality.web.model: {pages} is not a fastText model"),
+             ('positive_label = "hq"', "quality.web.positive_label: 'hq' is not a label of model 'default'")]
+    for line, message in cases:
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f"[quality.web]\n{line}\n")
+        out = tmp_path / "o"
+        assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "quality", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"curate: config error: quality: {message}" in err, err
+        assert not out.exists()
