@@ -669,3 +669,22 @@ def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
         err = capsys.readouterr().err
         assert f"curate: config error: quality: {message}" in err, err
         assert not out.exists()
+
+
+def test_eval_set_jsonl_with_unicode_line_separators(tmp_path, pages, capsys):
+    """An evaluation set in JSONL whose strings hold U+2028 (legal unescaped in JSON; real
+    in the shared code sample) was split at it: "curate: Unterminated string starting at:
+    line 1 column 272", no file named. JSONL lines end at \\n only."""
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text(json.dumps({"task_id": "t1", "prompt": "x\u2028y " + PAGES["en"]}, ensure_ascii=False) + "\n"
+                  + '{"task_id": "t2", "prompt": broken}\n', encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[decontaminate.eval_sets]]\nglob = "{ev}"\ntext_fields = ["prompt"]\nid_field = "task_id"\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"{ev}:2: not a JSON object line" in err and "Unterminated" not in err, err
+    ev.write_text(ev.read_text(encoding="utf-8").split("\n")[0] + "\n", encoding="utf-8")  # the good line alone
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    assert [(r["rule"], r["kept_id"]) for r in ledger] == [("eval_overlap", "eval:t1")]

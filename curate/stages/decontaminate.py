@@ -160,7 +160,13 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
             data = f.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        rows = []
+        for i, line in enumerate(data.decode("utf-8").split("\n")):  # not splitlines(): U+2028 etc. may sit in a string
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{i + 1}: not a JSON object line ({e})") from None
     else:
         with open_raw(path) as f:
             data = f.read()
