@@ -688,3 +688,15 @@ def test_eval_set_jsonl_with_unicode_line_separators(tmp_path, pages, capsys):
     assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
     ledger = pq.read_table(out / "ledger").to_pylist()
     assert [(r["rule"], r["kept_id"]) for r in ledger] == [("eval_overlap", "eval:t1")]
+
+
+def test_tokenizer_file_that_is_not_a_tokenizer_is_a_config_error(tmp_path, pages, capsys):
+    """tokenize.tokenizer = a JSON file that is not a tokenizer.json passed the config check
+    (it exists) and the run ended in a traceback ("Exception: expected `,` or `}` ...")."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[tokenize]\ntokenizer = "{pages}"\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "tokenize", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"config error: tokenize: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
+    assert not out.exists()

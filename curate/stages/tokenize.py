@@ -201,6 +201,12 @@ def _check(cfg: dict) -> dict:
     if _is_hf(name):
         if not os.path.isfile(name):
             raise ValueError(f"tokenize.tokenizer: file not found: {name}")
+        from tokenizers import Tokenizer
+
+        try:  # here, not when the tokenize step starts after every input was read
+            Tokenizer.from_file(name)
+        except Exception as e:  # noqa: BLE001 - the Rust side raises a bare Exception
+            raise ValueError(f"tokenize.tokenizer: {name} is not a Hugging Face tokenizer.json ({str(e)[:120]})") from None
         cfg["tokenizer"] = os.path.abspath(name)  # workers may run elsewhere in the tree
     else:
         try:
