@@ -697,3 +697,18 @@ def test_tokenizer_file_that_is_not_a_tokenizer_is_a_config_error(tmp_path, page
     (it exists) and the run ended in a traceback ("Exception: expected `,` or `}` ...")."""
     err = refused(tmp_path, capsys, f'[tokenize]\ntokenizer = "{pages}"\n', "tokenize", pages)
     assert f"config error: tokenize: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
+
+
+def test_jsonl_starting_with_a_byte_order_mark(tmp_path, capsys):
+    """A JSONL file saved by a Windows tool starts with a UTF-8 BOM: its first record was
+    quarantined as bad_json ("Unexpected UTF-8 BOM")."""
+    import gzip
+
+    body = "".join(json.dumps({"id": k, "text": v}) + "\r\n" for k, v in PAGES.items()).encode()
+    for name, data in (("bom.jsonl", b"\xef\xbb\xbf" + body), ("bom.jsonl.gz", gzip.compress(b"\xef\xbb\xbf" + body))):
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"o-{name}"
+        assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        counts = json.loads((out / "manifest.json").read_text())["counts"]["ingest"]
+        assert (counts["docs_out"], counts["quarantined"]) == (len(PAGES), 0), capsys.readouterr()
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
