@@ -54,7 +54,10 @@ def _run_epilog() -> str:
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
     from curate.schema import OPT_IN_STAGES
 
+    import curate
+
     ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
+    ap.add_argument("--version", action="version", version=f"curate {curate.__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser(

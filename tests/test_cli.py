@@ -712,3 +712,12 @@ def test_jsonl_starting_with_a_byte_order_mark(tmp_path, capsys):
         counts = json.loads((out / "manifest.json").read_text())["counts"]["ingest"]
         assert (counts["docs_out"], counts["quarantined"]) == (len(PAGES), 0), capsys.readouterr()
         assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+
+
+def test_version(capsys):
+    """`curate --version` said "error: the following arguments are required: cmd"."""
+    import curate
+
+    with pytest.raises(SystemExit) as e:
+        run_cli("--version")
+    assert e.value.code == 0 and capsys.readouterr().out == f"curate {curate.__version__}\n"
