@@ -180,7 +180,7 @@ def plan(cfg):
     # run's text, ledger, manifest...) are never read back as inputs
     inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
     for i, spec in enumerate(cfg.inputs):
-        listed = list_files(spec["glob"])
+        listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
         files = [f for f in listed if not inside(f[0])]
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"

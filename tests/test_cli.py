@@ -721,3 +721,23 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as e:
         run_cli("--version")
     assert e.value.code == 0 and capsys.readouterr().out == f"curate {curate.__version__}\n"
+
+
+def test_input_folder_with_hidden_files(tmp_path, pages, capsys):
+    """A data folder copied from a Mac or a git checkout holds .DS_Store, ._name and .git/:
+    `--input folder/` was refused ("cannot tell the format of '.DS_Store' ...; give --format").
+    A folder is now walked as a glob matches: hidden names left out, except in a code tree
+    (--format source), where the code reader excludes them with a reason."""
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / ".git").mkdir()
+    (data / "sub" / "pages.jsonl").write_bytes(pages.read_bytes())
+    (data / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\x00\x00")
+    (data / "sub" / "._pages.jsonl").write_bytes(b"\x00\x05\x16\x07")
+    (data / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", data, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    assert [f["path"] for f in json.loads((out / "manifest.json").read_text())["inputs"]] == ["sub/pages.jsonl"]
+    code = tmp_path / "code"
+    assert run_cli("run", "--input", data, "--domain", "code", "--format", "source", "--stages", "ingest", "--output", code, "--progress", "off") == 0
+    assert ".git/HEAD" in [f["path"] for f in json.loads((code / "manifest.json").read_text())["inputs"]]

@@ -154,10 +154,12 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     return sorted(out, key=lambda x: x[1])
 
 
-def list_files(pattern: str) -> list[tuple[str, str]]:
+def list_files(pattern: str, hidden: bool = False) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
-    A directory matched (or named) is walked recursively. Sorted, so listing is deterministic.
+    A directory matched (or named) is walked recursively, leaving out hidden names (``.git/``,
+    ``.DS_Store``), as a glob's ``*`` does, unless ``hidden`` (a code tree). Sorted, so listing
+    is deterministic.
     A pattern that names an existing file or directory is that path, not a glob: a folder
     called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
@@ -169,8 +171,8 @@ def list_files(pattern: str) -> list[tuple[str, str]]:
     for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
         if os.path.isdir(m):
             for dirpath, dirnames, filenames in os.walk(m):
-                dirnames.sort()
-                for f in filenames:
+                dirnames[:] = sorted(d for d in dirnames if hidden or not d.startswith("."))
+                for f in filenames if hidden else [f for f in filenames if not f.startswith(".")]:
                     p = os.path.join(dirpath, f)
                     if os.path.isfile(p):
                         out.append(p)
