@@ -741,3 +741,20 @@ def test_input_folder_with_hidden_files(tmp_path, pages, capsys):
     code = tmp_path / "code"
     assert run_cli("run", "--input", data, "--domain", "code", "--format", "source", "--stages", "ingest", "--output", code, "--progress", "off") == 0
     assert ".git/HEAD" in [f["path"] for f in json.loads((code / "manifest.json").read_text())["inputs"]]
+
+
+@pytest.mark.parametrize("kind", ["bzip2", "xz"])
+def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys, kind):
+    """A .jsonl.bz2 / .jsonl.xz dump: "cannot tell the format ...; give --format", and with
+    --format jsonl every line of compressed bytes was quarantined as invalid_utf8."""
+    import bz2
+    import lzma
+
+    path = tmp_path / f"pages.jsonl.{'bz2' if kind == 'bzip2' else 'xz'}"
+    path.write_bytes((bz2.compress if kind == "bzip2" else lzma.compress)(pages.read_bytes()))
+    for fmt in ([], ["--format", "jsonl"]):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", path, "--domain", "web", *fmt, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"inputs[0]: {path} is compressed with {kind}; curate reads gzip and zstd: recompress it" in err, err
+        assert not out.exists()

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, read_batches, relpath
+from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, other_compression, read_batches, relpath
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -188,6 +188,11 @@ def plan_shards(
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     for path, rel in files:
+        tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
+        other = None if tree else other_compression(path)
+        if other:  # read as it is, every line of it would be quarantined
+            raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
+                             f"e.g. {other[1]} FILE | zstd > FILE.zst")
         f = fmt or detect_format(path, domain)
         size = input_size(path)
         if f == "parquet":
