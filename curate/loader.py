@@ -121,7 +121,8 @@ class TokenLoader:
         consumers = world_size * num_workers
         if len(units) < consumers:
             raise ValueError(
-                f"{self.dir}: {len(units)} row groups cannot feed {consumers} readers (world_size x num_workers); write more token shards"
+                f"{self.dir}: {len(units)} row groups cannot feed {consumers} readers (world_size x num_workers): "
+                "run with more token shards (tokenize.shards, 0 = run.shards)"
             )
         self._units = [units[c::consumers] for c in range(consumers)]
         windows = [sum(t // seq_len for _, _, t in u) for u in self._units]

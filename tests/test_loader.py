@@ -162,6 +162,13 @@ def test_an_output_without_tokens_is_named_as_such(tmp_path):
         TokenLoader(str(tmp_path / "nowhere"), 2, 16)
 
 
+def test_too_few_row_groups_names_the_option(tmp_path):
+    """"write more token shards" did not say how: the option is tokenize.shards."""
+    d = make_tokens(tmp_path, n_docs=40, shards=2)
+    with pytest.raises(ValueError, match=r"2 row groups cannot feed 3 readers .*: run with more token shards \(tokenize.shards"):
+        TokenLoader(d, 1, 8, world_size=3)
+
+
 def test_torch_training_loss_goes_down_and_resume_is_exact(tmp_path, small_groups):
     torch = pytest.importorskip("torch")
     from curate.loader import TokenDataLoader
