@@ -280,6 +280,7 @@ def _machine_failure(e: BaseException) -> str | None:
     """What the machine did to the run (a worker killed, the disk full), or None for a failure
     of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
     import errno
+    import traceback
 
     from pipelines.pool import WorkerDied
 
@@ -288,6 +289,10 @@ def _machine_failure(e: BaseException) -> str | None:
         seen.add(id(e))
         if isinstance(e, WorkerDied):
             return str(e).split(" [while running")[0]
+        starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
+        if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
+            # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
+            return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "

@@ -758,3 +758,20 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
         err = capsys.readouterr().err
         assert f"inputs[0]: {path} is compressed with {kind}; curate reads gzip and zstd: recompress it" in err, err
         assert not out.exists()
+
+
+def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monkeypatch):
+    """--runner=FlinkRunner on a machine that cannot fetch Beam's job server jar (offline, a
+    proxy) ended in a 40-line traceback from apache_beam.utils.subprocess_server."""
+    from apache_beam.utils import subprocess_server
+
+    def offline(url, cache_dir=None, user_agent=None):
+        raise RuntimeError(f"Unable to fetch remote job server jar at {url}: <urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr(subprocess_server.JavaJarServer, "local_jar", staticmethod(offline))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--runner=FlinkRunner", "--flink_master=localhost:1", "--environment_type=LOOPBACK") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("curate: the runner's job server could not be started (RuntimeError: Unable to fetch remote job server jar"), err
+    assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
