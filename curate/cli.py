@@ -52,7 +52,12 @@ def _run_epilog() -> str:
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
+    from curate.schema import OPT_IN_STAGES
+
+    import curate
+
     ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
+    ap.add_argument("--version", action="version", version=f"curate {curate.__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser(
@@ -65,7 +70,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     for o in INPUT_OPTS:
         r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=INPUT_HELP[o])
     r.add_argument("--output", help="output directory (required here or as run.output)")
-    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order (default: all)")
+    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order (default: all but the "
+                   f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
     r.add_argument("--languages", help="comma-separated target languages for langid (e.g. en,de), or 'all'")
     r.add_argument("--shards", type=int, help="Parquet files per output kind (default 4)")
     r.add_argument(
@@ -118,6 +124,19 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     return unknown_options(rest, extra_known=ours)
 
 
+def stray_paths(argv: list[str]) -> list[str]:
+    """Bare words right after an --input's path: the shell expanded an unquoted glob
+    (--input books/*.txt). argparse would take the first for the config, the rest as extras.
+    A .toml file there is the config."""
+    strays = []
+    for i, a in enumerate(argv):
+        j = i + 2 if a == "--input" else i + 1 if a.startswith("--input=") else None
+        while j is not None and j < len(argv) and not argv[j].startswith("-") and not argv[j].endswith(".toml"):
+            strays.append(argv[j])
+            j += 1
+    return strays
+
+
 # command -> (module with main(argv) -> int, help)
 DELEGATED = {
     "train-quality": ("curate.stages.quality_train", "train a fastText quality classifier"),
@@ -150,16 +169,24 @@ def plan(cfg):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
     ``cfg`` comes from ``config.load(..., for_run=True)``."""
-    from curate.readers import InputError, list_files, plan_shards
+    from curate.readers import InputError, is_uri, list_files, plan_shards
     from curate.readers.common import Limits
 
     errors = []
     limits = Limits(**cfg.limits)
     shards = []
+    out = cfg.run["output"]
+    # an output inside an input folder (--input data/ --output data/out): its files (a previous
+    # run's text, ledger, manifest...) are never read back as inputs
+    inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
     for i, spec in enumerate(cfg.inputs):
-        files = list_files(spec["glob"])
+        listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
+        files = [f for f in listed if not inside(f[0])]
         if not files:
-            errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches no files")
+            what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
+            if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
+                what += f" (a relative path is taken from the current directory, {os.getcwd()})"
+            errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
@@ -196,14 +223,17 @@ def tokens_line(root: str) -> str | None:
     """One line about DIR/tokens, when the tokenize stage ran."""
     import json
 
+    from curate import output
+
+    fs, base = output._fs(root)  # a local path or a URI (file://, gs://, ...)
     try:
-        with open(os.path.join(root, "tokens", "manifest.json"), encoding="utf-8") as f:
-            m = json.load(f)
+        with fs.open_input_stream(f"{base}/tokens/manifest.json") as f:
+            m = json.loads(f.read())
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
     mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items()))
-    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {os.path.join(root, 'tokens')}"
+    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
 def report(manifest: dict, root: str, seconds: float) -> None:
@@ -211,7 +241,9 @@ def report(manifest: dict, root: str, seconds: float) -> None:
     line = tokens_line(root)
     if line:
         print(line)
-    print(f"output: {os.path.abspath(root)}")
+    from curate.readers import is_uri
+
+    print(f"output: {root if is_uri(root) else os.path.abspath(root)}")
 
 
 def show_progress(setting: str) -> bool:
@@ -223,6 +255,9 @@ def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg = config.load(ns.config, _overrides(ns), for_run=True)
+    if ns.languages and "langid" not in cfg.run["stages"]:  # it would be silently unused
+        raise ConfigError(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
+                          "add langid or leave --languages out")
     shards = plan(cfg)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
@@ -245,6 +280,7 @@ def _machine_failure(e: BaseException) -> str | None:
     """What the machine did to the run (a worker killed, the disk full), or None for a failure
     of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
     import errno
+    import traceback
 
     from pipelines.pool import WorkerDied
 
@@ -253,6 +289,10 @@ def _machine_failure(e: BaseException) -> str | None:
         seen.add(id(e))
         if isinstance(e, WorkerDied):
             return str(e).split(" [while running")[0]
+        starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
+        if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
+            # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
+            return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
@@ -320,10 +360,21 @@ def main(argv=None) -> int:
     # Beam logs a failing or interrupted step at ERROR before raising it here: said once, below
     logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     ap, commands = _parser()
+    if argv and argv[0] in ("run", "demo"):
+        from pipelines.options import attach_values
+
+        ours = {o for a in commands[argv[0]]._actions for o in a.option_strings}
+        argv = argv[:1] + attach_values(argv[1:], ours)
     ns, rest = ap.parse_known_args(argv)
     _signalled.clear()
     _catch_signals()
-    errors = check_rest(ns.cmd, commands[ns.cmd], rest)
+    strays = stray_paths(argv) if ns.cmd == "run" else []
+    if strays:
+        errors = [f"--input takes one path, but {len(strays) + 1} followed it (then {', '.join(strays[:3])}"
+                  f"{', ...' if len(strays) > 3 else ''}): was a glob expanded by the shell? Quote it "
+                  "(--input 'books/*.txt') or give each file its own --input"]
+    else:
+        errors = check_rest(ns.cmd, commands[ns.cmd], rest)
     if errors:
         for e in errors:
             print(f"curate: {e}", file=sys.stderr)

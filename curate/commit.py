@@ -31,6 +31,8 @@ STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
 TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spill.py), never output
 RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
+LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
+_LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 
 
 class ForeignFiles(ValueError):
@@ -89,21 +91,56 @@ def check_owned(root: str) -> dict:
     return manifest
 
 
+def _lock(root: str, base: str) -> None:
+    """Hold STAGING/lock for this run, or refuse: a second run into the same output would
+    delete the first one's staged files (and recover or commit over it). A POSIX lock: gone
+    when the process ends, however it ends, and not inherited by forked worker processes.
+    Local outputs only (object stores have no locks)."""
+    if "://" in root:
+        return
+    import fcntl
+
+    path = f"{base}/{STAGING}/{LOCK}"
+    held = _LOCKS.get(base)
+    if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
+        return  # this process holds it already (closing another fd of the file would drop it)
+    _unlock(base)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ValueError(f"output {root!r} is being written by another curate run; wait for it to end or choose another --output") from None
+    _LOCKS[base] = fd
+
+
+def _unlock(base: str) -> None:
+    fd = _LOCKS.pop(base, None)
+    if fd is not None:
+        os.close(fd)
+
+
 def begin(root: str) -> str:
     """Check ``root``, finish or clear what an earlier run left, and return a fresh staging
     root for this run's files. Nothing outside the staging folder is touched."""
     fs, base = output._fs(root)
     info = fs.get_file_info(base)
-    if info.type == pafs.FileType.NotFound:
-        fs.create_dir(base, recursive=True)
-    elif info.type != pafs.FileType.Directory:
+    if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory")
-    recover(root)
-    check_owned(root)
-    staging = f"{base}/{STAGING}"
-    if _exists(fs, staging):  # an interrupted run's files: never a finished output
-        fs.delete_dir(staging)
-    fs.create_dir(staging, recursive=True)
+    try:
+        if info.type == pafs.FileType.NotFound:
+            fs.create_dir(base, recursive=True)
+        recover(root)
+        check_owned(root)
+        _lock(root, base)  # before anything in the staging folder is deleted: it may be a live run's
+        staging = f"{base}/{STAGING}"
+        for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):  # an interrupted run's files
+            if os.path.basename(old.path) != LOCK:
+                fs.delete_dir(old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
+        fs.create_dir(staging, recursive=True)
+    except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
+        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     return staging if "://" not in root else f"{root.rstrip('/')}/{STAGING}"
 
 
@@ -115,6 +152,7 @@ def abort(root: str) -> None:
             fs.delete_dir(f"{base}/{STAGING}")
     except OSError:
         pass
+    _unlock(base)
 
 
 def finish(root: str) -> dict:
@@ -123,7 +161,8 @@ def finish(root: str) -> dict:
     staging = f"{base}/{STAGING}"
     manifest = read_manifest(staging)
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
-    written = [(rel, size) for rel, size in _files(fs, staging) if rel != output.MANIFEST and not os.path.basename(rel).startswith(".tmp-")]
+    written = [(rel, size) for rel, size in _files(fs, staging)
+               if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
     manifest["files"] = [{"file": rel, "bytes": size} for rel, size in written]
     output.write_manifest(staging, manifest)
     previous = check_owned(root)  # again: nothing foreign appeared while the run was going
@@ -133,6 +172,7 @@ def finish(root: str) -> dict:
     output.write_atomic(staging, JOURNAL, output.json_bytes(journal))
     _fault("after_journal")
     _apply(fs, base, journal)
+    _unlock(base)
     return manifest
 
 

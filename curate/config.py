@@ -283,6 +283,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
+            raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
     for k, v in (overrides or {}).items():
         if isinstance(v, dict) and isinstance(raw.get(k), dict):
             raw[k] = {**raw[k], **v}

@@ -130,10 +130,25 @@ CODE_FILES = {
 }
 
 
+def check_root(root: str) -> None:
+    """ROOT must be missing, empty or an earlier demo's folder: the demo writes ROOT/demo.toml
+    and ROOT/raw/ and reads every file its globs match there, so a user's files would be
+    overwritten or curated with the samples."""
+    names = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise ValueError(f"demo: {root!r} exists and is not a directory; choose another --output")
+    cfg = os.path.join(root, "demo.toml")
+    ours = os.path.isfile(cfg) and open(cfg, encoding="utf-8", errors="replace").readline() == DEMO_TOML.splitlines(True)[0]
+    if names and not (ours and set(names) <= {"demo.toml", "raw", "out"}):
+        raise ValueError(f"demo: {root!r} is not empty and is not an earlier demo's folder (it holds "
+                         f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}); choose another --output")
+
+
 def write_demo(root: str, seed: int = 7) -> str:
     """Write raw shards under ROOT/raw and a config ROOT/demo.toml; return the config path."""
     from curate.readers.warc_writer import write_warc
 
+    check_root(root)
     rng = random.Random(seed)
     raw = os.path.join(root, "raw")
     for d in ("web", "code/tools", "code/web", "code/lib", "code/node_modules/leftpad", "books"):

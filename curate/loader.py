@@ -13,10 +13,11 @@ The work is cut into *units*, the row groups of the token shards in manifest ord
 are already globally shuffled by the pipeline). Consumer c = rank * num_workers + worker takes
 units c, c + C, c + 2C, ... (C = world_size * num_workers) and cuts each unit's token stream
 (documents with their EOS, back to back) into windows of seq_len tokens; a unit's last partial
-window is dropped, so windows never straddle two units and a position is just a batch count.
-Every consumer yields the same number of batches per epoch (the smallest any of them can fill),
-so ranks step in lockstep and a DataLoader's round-robin over workers is fixed: the rank's
-position is one number, the batches handed out this epoch.
+window is dropped, so windows never straddle two units and a position is a window count.
+Every consumer yields the same number of batches per epoch (the smallest any of them can fill);
+each epoch continues a consumer's stream where the last one stopped (round its units), so what
+one epoch leaves is read in the next. Ranks step in lockstep and a DataLoader's round-robin
+over workers is fixed: the rank's position is (epoch, batches handed out this epoch).
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
 their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
@@ -52,6 +53,8 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
     import pyarrow.parquet as pq
 
+    if not os.path.isdir(path):
+        raise TokensError(f"{path}: no such directory")
     d = tokens_dir(path)
     mpath = os.path.join(d, MANIFEST)
     try:
@@ -59,6 +62,11 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     except FileNotFoundError:
         raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
     m = json.loads(raw)
+    from curate import output
+
+    if m.get("format") == output.FORMAT:  # the output's own manifest: no tokens/ beside it
+        raise TokensError(f"{path}: a curate output without tokens/: its run had no tokenize stage; "
+                          "run it with tokenize among the stages")
     if m.get("format") != FORMAT:
         raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
     if verify == "none":
@@ -113,7 +121,8 @@ class TokenLoader:
         consumers = world_size * num_workers
         if len(units) < consumers:
             raise ValueError(
-                f"{self.dir}: {len(units)} row groups cannot feed {consumers} readers (world_size x num_workers); write more token shards"
+                f"{self.dir}: {len(units)} row groups cannot feed {consumers} readers (world_size x num_workers): "
+                "run with more token shards (tokenize.shards, 0 = run.shards)"
             )
         self._units = [units[c::consumers] for c in range(consumers)]
         windows = [sum(t // seq_len for _, _, t in u) for u in self._units]
@@ -132,8 +141,12 @@ class TokenLoader:
         import pyarrow.parquet as pq
 
         units, L, B = self._units[self.rank * self.num_workers + worker], self.seq_len, self.batch_size
-        skip, left, buf, files = start * B, (self.steps - start) * B, [], {}
-        for file, group, tokens in units:
+        # A reader holds more windows than the steps * B an epoch takes from it: each epoch
+        # continues where the last one stopped, going round its units, so those wait for the
+        # next epoch instead of never being read.
+        total = sum(t // L for _, _, t in units)
+        skip, left, buf, files = (self.epoch * self.steps + start) * B % total, (self.steps - start) * B, [], {}
+        for file, group, tokens in units + units:  # skip < total and left <= total: at most once round
             n = tokens // L
             if skip >= n:
                 skip -= n

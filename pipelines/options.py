@@ -19,6 +19,35 @@ def _beam_parser(args: list[str]):
     return parser[0]
 
 
+def attach_values(args: list[str], ours: set[str]) -> list[str]:
+    """Beam options written ``--opt value`` (argparse's other form) as ``--opt=value``, so the
+    command line's own parser does not take the value for the positional TOML config.
+
+    Any option that is not curate's and not a Beam flag (``--streaming``) is taken to have a
+    value when a bare word follows it; a misspelt one is then reported with its value."""
+    from apache_beam.runners.runner import create_runner
+
+    runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), None)
+    if runner is None and "--runner" in args[:-1]:
+        runner = args[args.index("--runner") + 1]
+    try:
+        create_runner(runner or "DirectRunner")  # registers the runner's options classes (flags among them)
+    except Exception:  # noqa: BLE001 - an unknown runner is reported by unknown_options
+        pass
+    flags = {o for a in _beam_parser([])._actions if a.nargs == 0 for o in a.option_strings}
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if (a.startswith("--") and "=" not in a and a not in ours and a not in flags
+                and i + 1 < len(args) and not args[i + 1].startswith("-")):
+            out.append(f"{a}={args[i + 1]}")
+            i += 2
+        else:
+            out.append(a)
+            i += 1
+    return out
+
+
 def unknown_options(args: list[str], extra_known=()) -> list[str]:
     """One message per argument Beam does not know for the chosen runner (empty: all fine).
 

@@ -20,7 +20,7 @@ from pipelines.meter import measure
 from pipelines.spill import load
 
 
-NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers")
+NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.shuffle_compression")  # how, not what
 
 
 def content_hash(config: dict) -> str:

@@ -177,6 +177,24 @@ def test_known_beam_options_pass():
     assert cli.check_rest("run", commands["run"], flink) == []
 
 
+def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
+    """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
+    accepts): the value used to be taken for the TOML config, and Beam's parser then printed
+    its whole usage and "argument --runner: expected one argument"."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--runner", "DirectRunner", "--direct_num_workers", "2", "--direct_running_mode", "in_memory") == 0, capsys.readouterr().err
+    assert pq.read_table(out / "text").num_rows == len(PAGES)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "x", "--runner", "DirectRunner",
+                   "--direct_num_wokers", "2") == 2
+    err = capsys.readouterr().err
+    assert "unknown option --direct_num_wokers (did you mean --direct_num_workers?)" in err and "usage:" not in err, err
+    # a flag (no value) before the config file leaves the config alone
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "y"}"\nstages = ["ingest"]\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n')
+    assert run_cli("run", "--auto_unique_labels", cfg, "--progress", "off") == 0, capsys.readouterr().err
+
+
 # --- progress ------------------------------------------------------------------------------
 
 
@@ -261,6 +279,24 @@ def test_run_help_and_readme_list_the_same_stages_and_formats(capsys):
     assert re.search(r"--progress \{auto,on,off\}\n\s+\S", text)  # has a description
 
 
+def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys):
+    """`--stages` help said "(default: all)" and README's config `stages = []  # empty = all`,
+    but the opt-in stages run only when named or configured."""
+    from curate.schema import OPT_IN_STAGES
+
+    with pytest.raises(SystemExit):
+        run_cli("run", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    stages_help = text.split("--stages STAGES")[-1].split(" --languages", 1)[0]
+    readme_line = next(x for x in README.splitlines() if x.startswith("stages = []"))
+    for said in (stages_help, readme_line):
+        assert all(s in said for s in OPT_IN_STAGES), said
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off") == 0
+    ran = json.loads((out / "manifest.json").read_text())["config"]["run"]["stages"]
+    assert ran == [s for s in STAGES if s not in OPT_IN_STAGES]
+
+
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
     text = capsys.readouterr().out
@@ -332,3 +368,410 @@ def test_progress_from_beam_counters_alone(tmp_path, pages, capsys, monkeypatch)
         c = counts[stage]
         assert got == (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0)), err
     assert last["langid"] == (3, 2, 1)
+
+
+# --- paths as users name them ---------------------------------------------------------------
+
+
+def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
+    """A file or folder whose name holds glob characters ("run [2024]") is the path it names:
+    it used to be matched as a character class and reported as matching no files."""
+    folder = tmp_path / "crawl [2024]"
+    folder.mkdir()
+    (folder / "pages (copy).jsonl").write_bytes(pages.read_bytes())
+    for i, named in enumerate((folder / "pages (copy).jsonl", folder)):
+        out = tmp_path / f"o{i}"
+        assert run_cli("run", "--input", named, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        text = pq.read_table(out / "text", columns=["source", "path"])
+        assert text.num_rows == len(PAGES)
+        assert set(text.column("path").to_pylist()) == {"pages (copy).jsonl"}
+        assert set(text.column("source").to_pylist()) == {"crawl [2024]"}
+
+
+def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
+    """`curate audit 'runs/out [2]'` and `--corpus 'dumps [1]/x.jsonl'` read the paths as named;
+    the audit used to fail with polars' "expanded paths were empty"."""
+    from curate.audit import command
+
+    out = tmp_path / "out [2]"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "dedup", "--output", out, "--progress", "off") == 0
+    assert command.main([str(out)]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert summary["documents"]["total"] == len(PAGES)
+    assert all(c["ok"] for c in summary["checks"]), summary["checks"]
+    dumps = tmp_path / "dumps [1]"
+    dumps.mkdir()
+    (dumps / "x.jsonl").write_bytes(pages.read_bytes())
+    for corpus in (dumps / "x.jsonl", dumps, out / "text"):
+        assert command.main(["--corpus", str(corpus), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+        assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+
+
+def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys):
+    """`curate run --stages ingest` then `curate audit`: the audit used to crash with an
+    IndexError in the per-language keep-rate card (no stage after ingest to show)."""
+    from curate.audit import command
+
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert command.main([str(out)]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert [e["stage"] for e in summary["funnel"]] == ["ingest"]
+    assert summary["documents"]["total"] == len(PAGES) and summary["language_keep"] == {}
+    assert "Keep rate per language" not in (out / "report.html").read_text()
+
+
+def test_output_inside_the_input_folder_is_not_read_back(tmp_path, pages, capsys):
+    """`--input data/ --output data/out`, run twice: the second run used to read the first
+    one's text, ledger, quarantine and manifest files as inputs (duplicated documents, a
+    quarantine row per Parquet row it could not read as a document)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pages.jsonl").write_bytes(pages.read_bytes())
+    out = data / "out"
+    for _ in range(2):
+        assert run_cli("run", "--input", data, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert [f["path"] for f in manifest["inputs"]] == ["pages.jsonl"]
+        assert manifest["counts"]["ingest"] == {**manifest["counts"]["ingest"], "docs_in": len(PAGES), "docs_out": len(PAGES), "quarantined": 0}
+        assert pq.read_table(out / "text").num_rows == len(PAGES)
+    # a glob that matches nothing but the output's own files is said to match no input
+    assert run_cli("run", "--input", out / "text", "--domain", "web", "--output", out, "--progress", "off") == 2
+    assert "matches only files inside the output directory" in capsys.readouterr().err
+
+
+def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
+    """An --output under a file (or on a read-only or missing mount) used to end in a pyarrow
+    traceback; now one line naming the output and what to do."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", blocker / "out", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate: output '{blocker / 'out'}' cannot be created") and "choose another --output" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("extra", [1, 2])
+def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
+    """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
+    paths. The second used to be read as the TOML config ("'utf-8' codec can't decode", or
+    "not valid TOML"), a third was an "unexpected argument"; now one message says what
+    happened and what to do, before anything runs."""
+    files = []
+    for i in range(1 + extra):
+        files.append(tmp_path / f"p{i}.jsonl")
+        files[-1].write_bytes(pages.read_bytes())
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", *files, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "--input takes one path" in err and "--input '" in err and str(files[1]) in err, err
+    assert not out.exists()
+    # a compressed input where the config goes: said, not a codec error
+    gz = tmp_path / "p.jsonl.gz"
+    gz.write_bytes(__import__("gzip").compress(pages.read_bytes()))
+    assert run_cli("run", gz, "--output", out) == 2
+    assert f"{gz}: not a TOML config" in capsys.readouterr().err
+    # a config file after the input's options is still the config
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[run]\nstages = [\"ingest\"]\n")
+    assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
+
+
+def test_shuffle_compression_leaves_the_tokens_manifest_alone(tmp_path, pages, capsys):
+    """run.shuffle_compression changes how shuffles are stored, not the tokens: a rerun with
+    "zstd" wrote the same token shards but another config_hash, so a training job's saved
+    loader state was refused ("manifest_sha256 ... != ...") for an identical corpus."""
+    from curate.loader import TokenLoader
+
+    outs = []
+    for comp in ("none", "zstd"):
+        cfg = tmp_path / f"{comp}.toml"
+        cfg.write_text(f'[run]\nshuffle_compression = "{comp}"\n')
+        outs.append(tmp_path / comp)
+        assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "tokenize", "--shards", "1",
+                       "--output", outs[-1], "--progress", "off") == 0, capsys.readouterr().err
+    assert (outs[0] / "tokens" / "manifest.json").read_bytes() == (outs[1] / "tokens" / "manifest.json").read_bytes()
+    state = TokenLoader(str(outs[0]), batch_size=1, seq_len=8).state_dict()
+    TokenLoader(str(outs[1]), batch_size=1, seq_len=8).load_state_dict(state)
+
+
+def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
+    """`curate demo --output DIR` on a folder of one's own: it used to overwrite DIR/demo.toml,
+    write into DIR/raw/ and run over whatever else was there (a user's raw/web/*.jsonl)."""
+    from curate import demo
+
+    mine = tmp_path / "project"
+    (mine / "raw" / "web").mkdir(parents=True)
+    (mine / "demo.toml").write_text("# my own notes\n")
+    (mine / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
+    before = sorted((p.relative_to(mine), p.read_bytes()) for p in mine.rglob("*") if p.is_file())
+    assert run_cli("demo", "--output", mine, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"curate: demo: {str(mine)!r} is not empty and is not an earlier demo's folder" in err and "choose another --output" in err, err
+    assert sorted((p.relative_to(mine), p.read_bytes()) for p in mine.rglob("*") if p.is_file()) == before
+    # an earlier demo's folder is written again
+    again = tmp_path / "demo"
+    demo.write_demo(str(again))
+    demo.check_root(str(again))
+
+
+def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
+    """A Parquet dump whose text column has another name: every row used to be quarantined as
+    missing_text_field (one row each) after a full run; the columns are known before running."""
+    import pyarrow as pa
+
+    path = tmp_path / "dump.parquet"
+    pq.write_table(pa.table({"doc_id": ["a", "b"], "body": [PAGES["en"], PAGES["de"]], "link": ["http://a", "http://b"]}), path)
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0]: dump.parquet has no text column (none of text, content, raw_content; its columns: doc_id, body, link)" in err, err
+    assert "--text-field" in err and not out.exists()
+    assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--id-field", "doc_id",
+                   "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == ["a", "b"]
+
+
+def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages, capsys, monkeypatch):
+    """`curate run ../proj/my.toml` with `glob = "data/*.jsonl"` in it: "matches no files" did
+    not say that relative globs are taken from the current directory, not the config's."""
+    proj = tmp_path / "proj"
+    (proj / "data").mkdir(parents=True)
+    (proj / "data" / "p.jsonl").write_bytes(pages.read_bytes())
+    cfg = proj / "my.toml"
+    cfg.write_text('[run]\noutput = "out"\n[[inputs]]\nglob = "data/*.jsonl"\ndomain = "web"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run_cli("run", "../proj/my.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"inputs[0].glob: 'data/*.jsonl' matches no files (a relative path is taken from the current directory, {elsewhere})" in err, err
+
+
+def test_decontaminate_without_evaluation_sets_is_an_error(tmp_path, pages, capsys):
+    """`--stages decontaminate` (or a bare [decontaminate] section) with no evaluation sets ran,
+    compared the corpus with nothing and reported 0 removed, as if it were clean."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "decontaminate: eval_sets: none given" in err and "[[decontaminate.eval_sets]]" in err, err
+    assert not out.exists()
+    ev = tmp_path / "eval.txt"
+    ev.write_text(PAGES["en"] + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[decontaminate.eval_sets]]\nglob = "{ev}"\n')
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"]["decontaminate"]["removed"] == {"eval_overlap": 1}
+
+
+def test_languages_without_langid_in_the_stages_is_an_error(tmp_path, pages, capsys):
+    """`--stages dedup --languages de` ran without langid: every language kept, the option
+    silently unused."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "dedup", "--languages", "de",
+                   "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "--languages: the langid stage is not among the stages run (ingest, dedup); add langid or leave --languages out" in err, err
+    assert not out.exists()
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "langid,dedup", "--languages", "de",
+                   "--output", out, "--progress", "off") == 0
+    assert kept_languages(out) == {"de"}
+
+
+def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, capsys):
+    """`curate audit corpus/text` (or a folder of one's own JSONL) reported "0 documents" and
+    wrote report.html and stats/ into it; inside an output they then made the next run refuse
+    ("holds files curate did not write: text/report.html ...")."""
+    from curate.audit import command
+
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    for folder in (out / "text", pages.parent):
+        before = sorted(p.name for p in folder.iterdir())
+        assert command.main([str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert f"curate audit: {folder}: not a curate output (no manifest.json, text/ or ledger/); " in err and "--corpus" in err, err
+        assert sorted(p.name for p in folder.iterdir()) == before
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+
+
+def refused(tmp_path, capsys, toml: str, stage: str, pages) -> str:
+    """Run `stage` on the pages with a config holding `toml`: it must stop before anything is
+    written, with exit code 2. Returns stderr."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", stage, "--output", out, "--progress", "off") == 2
+    assert not out.exists()
+    return capsys.readouterr().err
+
+
+def test_tiktoken_encoding_that_cannot_be_loaded_is_a_config_error(tmp_path, pages, capsys, monkeypatch):
+    """tokenize.tokenizer = "gpt2" (a tiktoken name, but not bundled: tiktoken downloads it)
+    passed the config check, and offline the run ended in a requests ConnectionError traceback."""
+    import tiktoken
+
+    real = tiktoken.get_encoding
+
+    def offline(name):  # as on a machine without network and without tiktoken's cache
+        if not name.endswith("_offline"):
+            raise ConnectionError(f"Failed to resolve 'openaipublic.blob.core.windows.net' for {name}")
+        return real(name)
+
+    monkeypatch.setattr(tiktoken, "get_encoding", offline)
+    err = refused(tmp_path, capsys, '[tokenize]\ntokenizer = "gpt2"\n', "tokenize", pages)
+    assert "tokenize.tokenizer: 'gpt2' could not be loaded (ConnectionError: Failed to resolve" in err, err
+    assert "cl100k_base is bundled" in err and "Traceback" not in err
+    assert config.load(None, {"tokenize": {"tokenizer": "cl100k_base"}}).stages["tokenize"]["tokenizer"] == "cl100k_base"
+
+
+@pytest.mark.parametrize("section", ["urldedup", "linededup", "decontaminate"])
+def test_misspelt_domain_of_an_opt_in_stage_is_an_error(section):
+    """`[linededup] domains = ["Web"]` was accepted: the stage then applied to no document."""
+    with pytest.raises(config.ConfigError) as e:
+        config.load(None, {"run": {"output": "o", "stages": ["ingest", section]}, section: {"domains": ["web", "Web"]}})
+    assert f"{section}.domains: 'Web' is not one of web, code, books" in " ".join(e.value.messages), e.value.messages
+
+
+def test_uri_output_is_reported_as_given(tmp_path, pages, capsys):
+    """`--output file:///data/corpus` (README: outputs may be URIs) wrote there but printed
+    "output: /current/dir/file:/data/corpus" and no tokens line."""
+    uri = f"file://{tmp_path}/o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "tokenize", "--output", uri, "--progress", "off") == 0
+    out = capsys.readouterr().out
+    assert f"output: {uri}\n" in out, out
+    assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(web 100%\) in 4 files under " + re.escape(uri) + "/tokens$", out, re.M), out
+    assert (tmp_path / "o" / "tokens" / "manifest.json").is_file()
+
+
+def test_a_second_run_into_an_output_being_written_is_refused(tmp_path, pages, capsys):
+    """Two runs into one output at once (two terminals, a retried job): each deleted the
+    other's staged files and both ended in FileNotFoundError tracebacks. Now the second one
+    is refused in one line while the first holds the output."""
+    out = tmp_path / "o"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from curate import commit; commit.begin(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read()", str(out)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"curate: output '{out}' is being written by another curate run; wait for it to end or choose another --output" in err, err
+    finally:
+        holder.communicate("", timeout=60)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
+
+
+def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
+    """A quality model path that is not a fastText model, or a positive_label the model does
+    not have (DCLM's is __label__hq), used to fail mid-run, after reading every input."""
+    cases = [('model = "%s"' % pages, f"quality.web.model: {pages} is not a fastText model"),
+             ('positive_label = "hq"', "quality.web.positive_label: 'hq' is not a label of model 'default'")]
+    for line, message in cases:
+        err = refused(tmp_path, capsys, f"[quality.web]\n{line}\n", "quality", pages)
+        assert f"curate: config error: quality: {message}" in err, err
+
+
+def test_eval_set_jsonl_with_unicode_line_separators(tmp_path, pages, capsys):
+    """An evaluation set in JSONL whose strings hold U+2028 (legal unescaped in JSON; real
+    in the shared code sample) was split at it: "curate: Unterminated string starting at:
+    line 1 column 272", no file named. JSONL lines end at \\n only."""
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text(json.dumps({"task_id": "t1", "prompt": "x\u2028y " + PAGES["en"]}, ensure_ascii=False) + "\n"
+                  + '{"task_id": "t2", "prompt": broken}\n', encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[decontaminate.eval_sets]]\nglob = "{ev}"\ntext_fields = ["prompt"]\nid_field = "task_id"\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"{ev}:2: not a JSON object line" in err and "Unterminated" not in err, err
+    ev.write_text(ev.read_text(encoding="utf-8").split("\n")[0] + "\n", encoding="utf-8")  # the good line alone
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "decontaminate", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    assert [(r["rule"], r["kept_id"]) for r in ledger] == [("eval_overlap", "eval:t1")]
+
+
+def test_tokenizer_file_that_is_not_a_tokenizer_is_a_config_error(tmp_path, pages, capsys):
+    """tokenize.tokenizer = a JSON file that is not a tokenizer.json passed the config check
+    (it exists) and the run ended in a traceback ("Exception: expected `,` or `}` ...")."""
+    err = refused(tmp_path, capsys, f'[tokenize]\ntokenizer = "{pages}"\n', "tokenize", pages)
+    assert f"config error: tokenize: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
+
+
+def test_jsonl_starting_with_a_byte_order_mark(tmp_path, capsys):
+    """A JSONL file saved by a Windows tool starts with a UTF-8 BOM: its first record was
+    quarantined as bad_json ("Unexpected UTF-8 BOM")."""
+    import gzip
+
+    body = "".join(json.dumps({"id": k, "text": v}) + "\r\n" for k, v in PAGES.items()).encode()
+    for name, data in (("bom.jsonl", b"\xef\xbb\xbf" + body), ("bom.jsonl.gz", gzip.compress(b"\xef\xbb\xbf" + body))):
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"o-{name}"
+        assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        counts = json.loads((out / "manifest.json").read_text())["counts"]["ingest"]
+        assert (counts["docs_out"], counts["quarantined"]) == (len(PAGES), 0), capsys.readouterr()
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+
+
+def test_version(capsys):
+    """`curate --version` said "error: the following arguments are required: cmd"."""
+    import curate
+
+    with pytest.raises(SystemExit) as e:
+        run_cli("--version")
+    assert e.value.code == 0 and capsys.readouterr().out == f"curate {curate.__version__}\n"
+
+
+def test_input_folder_with_hidden_files(tmp_path, pages, capsys):
+    """A data folder copied from a Mac or a git checkout holds .DS_Store, ._name and .git/:
+    `--input folder/` was refused ("cannot tell the format of '.DS_Store' ...; give --format").
+    A folder is now walked as a glob matches: hidden names left out, except in a code tree
+    (--format source), where the code reader excludes them with a reason."""
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / ".git").mkdir()
+    (data / "sub" / "pages.jsonl").write_bytes(pages.read_bytes())
+    (data / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\x00\x00")
+    (data / "sub" / "._pages.jsonl").write_bytes(b"\x00\x05\x16\x07")
+    (data / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", data, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    assert [f["path"] for f in json.loads((out / "manifest.json").read_text())["inputs"]] == ["sub/pages.jsonl"]
+    code = tmp_path / "code"
+    assert run_cli("run", "--input", data, "--domain", "code", "--format", "source", "--stages", "ingest", "--output", code, "--progress", "off") == 0
+    assert ".git/HEAD" in [f["path"] for f in json.loads((code / "manifest.json").read_text())["inputs"]]
+
+
+@pytest.mark.parametrize("kind", ["bzip2", "xz"])
+def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys, kind):
+    """A .jsonl.bz2 / .jsonl.xz dump: "cannot tell the format ...; give --format", and with
+    --format jsonl every line of compressed bytes was quarantined as invalid_utf8."""
+    import bz2
+    import lzma
+
+    path = tmp_path / f"pages.jsonl.{'bz2' if kind == 'bzip2' else 'xz'}"
+    path.write_bytes((bz2.compress if kind == "bzip2" else lzma.compress)(pages.read_bytes()))
+    for fmt in ([], ["--format", "jsonl"]):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", path, "--domain", "web", *fmt, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"inputs[0]: {path} is compressed with {kind}; curate reads gzip and zstd: recompress it" in err, err
+        assert not out.exists()
+
+
+def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monkeypatch):
+    """--runner=FlinkRunner on a machine that cannot fetch Beam's job server jar (offline, a
+    proxy) ended in a 40-line traceback from apache_beam.utils.subprocess_server."""
+    from apache_beam.utils import subprocess_server
+
+    def offline(url, cache_dir=None, user_agent=None):
+        raise RuntimeError(f"Unable to fetch remote job server jar at {url}: <urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr(subprocess_server.JavaJarServer, "local_jar", staticmethod(offline))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--runner=FlinkRunner", "--flink_master=localhost:1", "--environment_type=LOOPBACK") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("curate: the runner's job server could not be started (RuntimeError: Unable to fetch remote job server jar"), err
+    assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err

@@ -94,6 +94,26 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
         TokenLoader(d, 4, 20, num_workers=2).load_state_dict(state)
 
 
+def test_tokens_left_over_in_one_epoch_come_in_the_next(tmp_path, small_groups):
+    """Readers hold unequal shares and each yields only what the smallest fills. The README
+    says the rest waits for the next epoch; each epoch used to read the same windows again,
+    so the rest was never read (a third of a real 3-shard run with world_size 3)."""
+    d = make_tokens(tmp_path)
+    L = 16
+    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    every = sum(t // L for s in m["shards"] for t in s["row_group_tokens"])  # every whole window of every unit
+    loaders = [TokenLoader(d, 4, L, rank=r, world_size=3) for r in range(3)]
+    first = set(windows(b for lo in loaders for b in lo))
+    assert len(first) < every  # one epoch does not read them all ...
+    seen, epochs = set(first), 1
+    while len(seen) < every and epochs < 10:
+        got = [windows(lo) for lo in loaders]
+        assert len({len(g) for g in got}) == 1  # still in lockstep
+        seen |= {w for g in got for w in g}
+        epochs += 1
+    assert len(seen) == every  # ... the following ones read the rest
+
+
 def test_packed_rows_are_the_windows(tmp_path):
     d = make_tokens(tmp_path, packed=True, seq_len=31)
     lo = TokenLoader(d, batch_size=5)  # seq_len from the manifest: rows of 32
@@ -124,6 +144,29 @@ def test_refuses_a_dir_whose_manifest_is_missing_or_wrong(tmp_path):
     (t / "manifest.json").unlink()
     with pytest.raises(TokensError, match="no manifest.json: not a finished curate tokens directory"):
         TokenLoader(d, 2, 16)
+
+
+def test_an_output_without_tokens_is_named_as_such(tmp_path):
+    """TokenLoader on a curate output whose run had no tokenize stage said "manifest.json:
+    format 'curate/1', expected 'curate-tokens/1'"; on a missing path, "not a finished
+    curate tokens directory (the run did not complete?)"."""
+    from curate import cli
+
+    pages = tmp_path / "p.jsonl"
+    pages.write_text(json.dumps({"text": "a page of text " * 20}) + "\n")
+    out = tmp_path / "o"
+    assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "dedup", "--output", str(out), "--progress", "off"]) == 0
+    with pytest.raises(TokensError, match=r"o: a curate output without tokens/: its run had no tokenize stage; run it with tokenize among the stages"):
+        TokenLoader(str(out), 2, 16)
+    with pytest.raises(TokensError, match=r"nowhere: no such directory"):
+        TokenLoader(str(tmp_path / "nowhere"), 2, 16)
+
+
+def test_too_few_row_groups_names_the_option(tmp_path):
+    """"write more token shards" did not say how: the option is tokenize.shards."""
+    d = make_tokens(tmp_path, n_docs=40, shards=2)
+    with pytest.raises(ValueError, match=r"2 row groups cannot feed 3 readers .*: run with more token shards \(tokenize.shards"):
+        TokenLoader(d, 1, 8, world_size=3)
 
 
 def test_torch_training_loss_goes_down_and_resume_is_exact(tmp_path, small_groups):

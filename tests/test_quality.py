@@ -334,3 +334,14 @@ def test_top_fraction_is_exact_and_worker_independent(corpora, tmp_path):
     for kind in ("text", "ledger"):
         for f in sorted((outs[0] / kind).iterdir()):
             assert f.read_bytes() == (outs[1] / kind / f.name).read_bytes(), f"{kind}/{f.name} differs"
+
+
+def test_train_quality_input_with_brackets_in_its_path(tmp_path):
+    """`curate train-quality --positive 'books [pd]/x.txt'` said "matches no files": the name
+    was globbed, as `curate run --input` did before."""
+    d = tmp_path / "books [pd]"
+    d.mkdir()
+    (d / "x (1).txt").write_text("A line of a book that is long enough to count as text here.\n" * 3)
+    for spec in (str(d / "x (1).txt"), str(d)):
+        docs = list(quality_train.read_input(spec, negative=False))
+        assert [k.rsplit("@", 1)[0] for k, _ in docs] == ["x (1).txt"], spec

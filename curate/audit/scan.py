@@ -45,11 +45,12 @@ def _batches(lf: pl.LazyFrame):
 
 
 def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
+    """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
     name = path.lower()
     if name.endswith(".parquet"):
-        return pl.scan_parquet(path)
+        return pl.scan_parquet(path, glob=False)
     if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
-        return pl.scan_ndjson(path, infer_schema_length=infer)
+        return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
     raise ValueError(f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
 
 
@@ -104,7 +105,7 @@ def _scan_kind(root: str, files: list[str], partial: Partial, kind: str) -> None
     """Stream the ledger or quarantine shards into the partial, with each row's index in its file."""
     add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
     for rel in files:
-        lf = pl.scan_parquet(f"{root}/{rel}").with_row_index("row")
+        lf = pl.scan_parquet(f"{root}/{rel}", glob=False).with_row_index("row")
         for b in _batches(lf):
             add(b, rel)
 
@@ -121,7 +122,7 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     """Relative paths of a kind's shards: from the manifest, else whatever is on disk."""
     if manifest and kind in manifest.get("outputs", {}):
         return [e["file"] for e in manifest["outputs"][kind]]
-    return sorted(os.path.relpath(p, root) for p in glob.glob(f"{root}/{kind}/*.parquet"))
+    return sorted(os.path.relpath(p, root) for p in glob.glob(f"{glob.escape(root)}/{kind}/*.parquet"))
 
 
 def _stage_order(stage: str) -> int:
@@ -132,6 +133,8 @@ def language_keep(s: dict, stages: list[str]) -> dict:
     """Per language and stage: documents in, removed, and the keep rate. A language's documents
     entering a stage are those kept at the end plus those removed by it or a later stage (the
     ledger row carries the language langid gave; before langid, ``unknown``)."""
+    if not stages:  # only ingest ran: no stage to show a keep rate for
+        return {}
     by_stage = s["removed"]["by_stage_language"]
     out = {}
     for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
@@ -229,6 +232,11 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
+    if manifest is None and not any(os.path.isdir(f"{root}/{k}") for k in ("text", "ledger")):
+        # e.g. DIR/text itself, or a folder of one's own files: nothing to audit, and the
+        # report must not be written into it
+        raise ValueError(f"{root}: not a curate output (no {output.MANIFEST}, text/ or ledger/); give the output "
+                         f"directory itself, or audit any Parquet/JSONL files with --corpus '{root}/*.parquet'")
     run = _read_json(f"{root}/stats/run.json") or {}
     tok_manifest = _read_json(f"{root}/tokens/manifest.json")
     warnings = [] if manifest else [f"{output.MANIFEST} is missing: not a finished curate output; the funnel is rebuilt from the ledger"]
@@ -261,9 +269,9 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
     """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
     files = []
     for g in globs:
-        found = [g] if "://" in g else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
+        found = [g] if "://" in g or os.path.isfile(g) else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
         if os.path.isdir(g):
-            found = sorted(p for p in glob.glob(f"{g}/**/*", recursive=True) if os.path.isfile(p) and not os.path.basename(p).startswith("."))
+            found = sorted(p for p in glob.glob(f"{glob.escape(g)}/**/*", recursive=True) if os.path.isfile(p) and not os.path.basename(p).startswith("."))
         if not found:
             raise FileNotFoundError(f"--corpus {g!r} matches no files")
         files += found

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, read_batches, relpath
+from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, other_compression, read_batches, relpath
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -88,6 +88,8 @@ def reader_for(fmt: str):
 
 def glob_root(pattern: str) -> str:
     """The directory part of a glob before its first wildcard: ids are relative to it."""
+    if os.path.exists(pattern):  # a path that exists is taken as it is, even with [ ] * ? in it
+        return pattern if os.path.isdir(pattern) else os.path.dirname(pattern) or "."
     parts = pattern.split(os.sep)
     fixed = []
     for p in parts:
@@ -152,21 +154,25 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     return sorted(out, key=lambda x: x[1])
 
 
-def list_files(pattern: str) -> list[tuple[str, str]]:
+def list_files(pattern: str, hidden: bool = False) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
-    A directory matched (or named) is walked recursively. Sorted, so listing is deterministic.
+    A directory matched (or named) is walked recursively, leaving out hidden names (``.git/``,
+    ``.DS_Store``), as a glob's ``*`` does, unless ``hidden`` (a code tree). Sorted, so listing
+    is deterministic.
+    A pattern that names an existing file or directory is that path, not a glob: a folder
+    called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
     """
     if is_uri(pattern):
         return list_uri(pattern)
     root = glob_root(pattern)
     out = []
-    for m in _glob.glob(pattern, recursive=True):
+    for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
         if os.path.isdir(m):
             for dirpath, dirnames, filenames in os.walk(m):
-                dirnames.sort()
-                for f in filenames:
+                dirnames[:] = sorted(d for d in dirnames if hidden or not d.startswith("."))
+                for f in filenames if hidden else [f for f in filenames if not f.startswith(".")]:
                     p = os.path.join(dirpath, f)
                     if os.path.isfile(p):
                         out.append(p)
@@ -182,8 +188,19 @@ def plan_shards(
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     for path, rel in files:
+        tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
+        other = None if tree else other_compression(path)
+        if other:  # read as it is, every line of it would be quarantined
+            raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
+                             f"e.g. {other[1]} FILE | zstd > FILE.zst")
         f = fmt or detect_format(path, domain)
         size = input_size(path)
+        if f == "parquet":
+            from curate.readers.parquet import text_column_error
+
+            error = text_column_error(path, rel, options)
+            if error:
+                raise InputError(error)
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))

@@ -164,6 +164,16 @@ def compression(path: str) -> Optional[str]:
     return None
 
 
+OTHER_COMPRESSIONS = ((b"BZh", "bzip2", "bzip2 -dc"), (b"\xfd7zXZ\x00", "xz", "xz -dc"), (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"))
+
+
+def other_compression(path: str) -> tuple[str, str] | None:
+    """(name, decompress command) of a compression curate does not read, from the magic bytes."""
+    with open_raw(path) as f:
+        head = f.read(6)
+    return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
+
+
 def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
     """Open a possibly compressed file as a decompressed, size-capped binary stream; gzip
     and zstd are decoded member by member with their checks (``curate.readers.decompress``)."""

@@ -99,6 +99,8 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                 break
             offset = pos
             pos += len(line)
+            if offset == 0 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (Windows tools): not part of the record
+                line = line[3:]
             if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
                 # an over-long line: skip the rest of it without holding it in memory
                 while True:

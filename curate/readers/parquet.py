@@ -10,6 +10,23 @@ from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
 from curate.readers.jsonl import record_to_doc
 
 
+def text_column_error(path: str, rel: str, options: dict) -> str | None:
+    """Why a Parquet file cannot give any document (no column the text field names), read from
+    its schema before the run instead of quarantining every row; None when it can."""
+    from curate.readers.jsonl import TEXT_FIELDS
+
+    names = options.get("text_field") or TEXT_FIELDS
+    names = (names,) if isinstance(names, str) else tuple(names)
+    try:
+        columns = pq.read_schema(open_raw(path)).names
+    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+        return None
+    if any(n.split(".", 1)[0] in columns for n in names):  # a dotted name reaches into a struct column
+        return None
+    return (f"{rel} has no text column (none of {', '.join(names)}; its columns: {', '.join(columns)}); "
+            "give --text-field after its --input (text_field in [[inputs]])")
+
+
 def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     pf = pq.ParquetFile(open_raw(shard.path))
     md = pf.metadata

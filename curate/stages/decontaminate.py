@@ -51,6 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.config import Check
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -159,7 +160,13 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
             data = f.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        rows = []
+        for i, line in enumerate(data.decode("utf-8").split("\n")):  # not splitlines(): U+2028 etc. may sit in a string
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{i + 1}: not a JSON object line ({e})") from None
     else:
         with open_raw(path) as f:
             data = f.read()
@@ -281,6 +288,7 @@ class DecontaminateStage:
         "domains": ["web", "code", "books"],
         "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
     }
+    CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}
@@ -306,6 +314,13 @@ class DecontaminateStage:
         self.cfg = c
         self.evals: EvalNgrams | None = None
         self.counters = {"cut_docs": 0, "cut_chars": 0}
+
+    def check(self) -> None:
+        """Config check of a stage that runs: with no evaluation sets it would compare the
+        corpus with nothing and report it clean."""
+        if not self.sets:
+            raise ValueError("eval_sets: none given; add one [[decontaminate.eval_sets]] table per evaluation set "
+                             "(glob = ..., see README) or leave decontaminate out of the stages")
 
     def setup(self) -> "DecontaminateStage":
         if self.evals is None:

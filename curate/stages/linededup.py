@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.config import Check
 from curate.stages.dedup.exact import keys_as_uint64, keys_from_normalized
 from curate.stages.dedup.normalize import normalize
 from curate.stages.filters import NONSPACE
@@ -47,6 +48,7 @@ class LineDedupStage:
         "join_shards": 0,  # 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the line-hash shuffle; 0 = join_shards
     }
+    CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}

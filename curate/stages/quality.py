@@ -193,12 +193,21 @@ class QualityStage:
     def top_fractions(self) -> dict[str, float]:
         return {d: c["keep"]["top_fraction"] for d, c in self.scored.items() if "top_fraction" in c["keep"]}
 
+    def check(self) -> None:
+        """Config check of a stage that runs: each model loads and has its positive label,
+        before anything runs rather than mid-run (loaded models are kept for the run)."""
+        self.setup()
+
     def setup(self) -> "QualityStage":
         """Load each domain's model once per worker; check its positive label."""
         for d, c in self.scored.items():
             if d in self.models:
                 continue
-            m = load_model(model_path(c["model"], f"quality.{d}.model"))
+            path = model_path(c["model"], f"quality.{d}.model")
+            try:
+                m = load_model(path)
+            except ValueError as e:  # fastText: "... has wrong file format!"
+                raise ValueError(f"quality.{d}.model: {path} is not a fastText model ({e})") from None
             if c["positive_label"] not in m.get_labels():
                 raise ValueError(
                     f"quality.{d}.positive_label: {c['positive_label']!r} is not a label of model {c['model']!r} "

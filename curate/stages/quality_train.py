@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob as _glob
 import gzip
 import hashlib
 import io
@@ -133,15 +132,13 @@ def _curate_format(path: str, rel: str, cond):
 
 def read_input(spec: str, negative: bool):
     """(document key, text) for every document of one input spec."""
-    from curate.readers import glob_root
+    from curate.readers import list_files
 
     pattern, cond = _split_spec(spec)
-    root = glob_root(pattern)
-    files = sorted(p for p in _glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
     if not files:
         raise ValueError(f"{spec!r} matches no files")
-    for path in files:
-        rel = os.path.relpath(path, root)  # keys (held-out split) do not depend on where the data lives
+    for path, rel in files:  # rel: keys (held-out split) do not depend on where the data lives
         name = path.lower()
         if name.endswith(HTML_SUFFIXES):
             yield rel, _html(path, boilerplate=negative)

@@ -201,12 +201,27 @@ def _check(cfg: dict) -> dict:
     if _is_hf(name):
         if not os.path.isfile(name):
             raise ValueError(f"tokenize.tokenizer: file not found: {name}")
+        from tokenizers import Tokenizer
+
+        try:  # here, not when the tokenize step starts after every input was read
+            Tokenizer.from_file(name)
+        except Exception as e:  # noqa: BLE001 - the Rust side raises a bare Exception
+            raise ValueError(f"tokenize.tokenizer: {name} is not a Hugging Face tokenizer.json ({str(e)[:120]})") from None
         cfg["tokenizer"] = os.path.abspath(name)  # workers may run elsewhere in the tree
     else:
         try:
-            _tiktoken_name(name)
+            resolved = _tiktoken_name(name)
         except ValueError as e:
             raise ValueError(f"tokenize.{e}") from None
+        if not resolved.endswith("_offline"):  # tiktoken downloads it on first use: fail here, not mid-run
+            import tiktoken
+
+            try:
+                tiktoken.get_encoding(resolved)
+            except Exception as e:  # noqa: BLE001 - no network, no cache, a proxy error...
+                raise ValueError(f"tokenize.tokenizer: {name!r} could not be loaded ({type(e).__name__}: {str(e)[:120]}); "
+                                 "tiktoken downloads it on first use; cl100k_base is bundled (offline), or give a "
+                                 "tokenizer.json path") from None
     return cfg
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
+from curate.config import Check
 from curate.stages.dedup import cluster
 
 RULE = "url_duplicate"
@@ -88,6 +89,7 @@ class UrlDedupStage:
         "join_shards": 0,  # 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # 0 = join_shards
     }
+    CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}
