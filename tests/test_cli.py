@@ -775,3 +775,18 @@ def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monke
     err = capsys.readouterr().err
     assert err.startswith("curate: the runner's job server could not be started (RuntimeError: Unable to fetch remote job server jar"), err
     assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
+
+
+def test_code_tree_json_files_are_source_without_format(tmp_path, capsys):
+    """`--input repo/ --domain code` without --format: package.json and other JSON files of
+    the tree were read as JSON Lines (the README's `source` row: "a directory tree
+    (--domain code)"), a pretty-printed one quarantined line by line as bad_json."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "package.json").write_text('{\n  "name": "leftpad",\n  "main": "index.js"\n}\n')
+    (repo / "index.js").write_text("module.exports = function (s, n) {\n  return s.padStart(n);\n};\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["path", "language"]).to_pylist()
+    assert sorted((r["path"], r["language"]) for r in text) == [("index.js", "javascript"), ("package.json", "json")]
+    assert pq.read_table(out / "quarantine").num_rows == 0
