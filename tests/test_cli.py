@@ -790,3 +790,24 @@ def test_code_tree_json_files_are_source_without_format(tmp_path, capsys):
     text = pq.read_table(out / "text", columns=["path", "language"]).to_pylist()
     assert sorted((r["path"], r["language"]) for r in text) == [("index.js", "javascript"), ("package.json", "json")]
     assert pq.read_table(out / "quarantine").num_rows == 0
+
+
+def test_code_tree_link_to_a_file_outside_the_tree_is_not_read(tmp_path, capsys):
+    """A checked-out repository with a symlink to a file outside it (`config.py ->
+    ~/.secrets/prod.py`): the target's content became a document of the corpus."""
+    secret = tmp_path / "elsewhere" / "prod.py"
+    secret.parent.mkdir()
+    secret.write_text("API_KEY = 'do-not-train-on-me'\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "main.py").write_text("import config\nprint(config.API_KEY)\n")
+    (repo / "config.py").symlink_to(secret)
+    (repo / "alias.py").symlink_to(repo / "main.py")  # inside the tree: read as it is
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--format", "source", "--stages", "ingest",
+                   "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["path", "text"]).to_pylist()
+    assert sorted(r["path"] for r in text) == ["alias.py", "main.py"]
+    assert not any("do-not-train-on-me" in r["text"] for r in text)
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert [(r["path"], r["reason"]) for r in q] == [("config.py", "symlink_outside_tree")]
