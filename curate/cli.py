@@ -52,9 +52,8 @@ def _run_epilog() -> str:
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
-    from curate.schema import OPT_IN_STAGES
-
     import curate
+    from curate.schema import OPT_IN_STAGES
 
     ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
     ap.add_argument("--version", action="version", version=f"curate {curate.__version__}")
