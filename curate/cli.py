@@ -178,6 +178,7 @@ def plan(cfg):
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
     # run's text, ledger, manifest...) are never read back as inputs
     inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
+    seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     for i, spec in enumerate(cfg.inputs):
         listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
         files = [f for f in listed if not inside(f[0])]
@@ -187,6 +188,12 @@ def plan(cfg):
                 what += f" (a relative path is taken from the current directory, {os.getcwd()})"
             errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
+        for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
+            other = seen.setdefault((spec["source"], rel), (i, path))
+            if other[1] != path:
+                errors.append(f"inputs[{i}]: {rel!r} under source {spec['source']!r} is also a file of inputs[{other[0]}]: "
+                              "their documents could not be told apart in the output; give each input its own --source")
+                break
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec["domain"], spec["source"], opts, limits)

@@ -811,3 +811,22 @@ def test_code_tree_link_to_a_file_outside_the_tree_is_not_read(tmp_path, capsys)
     assert not any("do-not-train-on-me" in r["text"] for r in text)
     q = pq.read_table(out / "quarantine").to_pylist()
     assert [(r["path"], r["reason"]) for r in q] == [("config.py", "symlink_outside_tree")]
+
+
+def test_two_inputs_that_would_share_provenance_are_an_error(tmp_path, capsys):
+    """`--input 'crawl1/data/*.jsonl' --input 'crawl2/data/*.jsonl'`: both default to source
+    "data" and hold part-0.jsonl, so their rows had the same source, path and offset: which
+    crawl a kept or removed document came from could not be told from the output."""
+    for c in (1, 2):
+        (tmp_path / f"crawl{c}" / "data").mkdir(parents=True)
+        (tmp_path / f"crawl{c}" / "data" / "part-0.jsonl").write_text(json.dumps({"text": f"{PAGES['en']} ({c})"}) + "\n")
+    def run(*sources):
+        inputs = [a for c in (1, 2) for a in ("--input", tmp_path / f"crawl{c}/data/*.jsonl", "--domain", "web",
+                                               *(("--source", f"crawl{c}") if sources else ()))]
+        return run_cli("run", *inputs, "--stages", "ingest", "--output", tmp_path / "o", "--progress", "off")
+
+    assert run() == 2
+    err = capsys.readouterr().err
+    assert "inputs[1]: 'part-0.jsonl' under source 'data' is also a file of inputs[0]" in err and "--source" in err, err
+    assert run("own sources") == 0
+    assert sorted(pq.read_table(tmp_path / "o" / "text").column("source").to_pylist()) == ["crawl1", "crawl2"]
