@@ -830,3 +830,14 @@ def test_two_inputs_that_would_share_provenance_are_an_error(tmp_path, capsys):
     assert "inputs[1]: 'part-0.jsonl' under source 'data' is also a file of inputs[0]" in err and "--source" in err, err
     assert run("own sources") == 0
     assert sorted(pq.read_table(tmp_path / "o" / "text").column("source").to_pylist()) == ["crawl1", "crawl2"]
+
+
+def test_audit_corpus_of_jsonl_with_a_byte_order_mark(tmp_path, capsys):
+    """`curate audit --corpus export.jsonl` of a file starting with a UTF-8 BOM said
+    "curate audit: InternalError(TapeError) at character 0 ('ï')"."""
+    from curate.audit import command
+
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps({"text": v}) + "\n" for v in PAGES.values()).encode())
+    assert command.main(["--corpus", str(path), "--output", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
