@@ -841,3 +841,10 @@ def test_audit_corpus_of_jsonl_with_a_byte_order_mark(tmp_path, capsys):
     path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps({"text": v}) + "\n" for v in PAGES.values()).encode())
     assert command.main(["--corpus", str(path), "--output", str(tmp_path / "a")]) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+
+
+def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
+    """`curate run --input a.jsonl --domain web data/` (a folder left without its --input) ended
+    in an IsADirectoryError traceback from reading it as the TOML config."""
+    assert run_cli("run", "--input", pages, "--domain", "web", tmp_path, "--output", tmp_path / "o") == 2
+    assert f"curate: config error: {tmp_path}: a folder, not a TOML config (an input goes after --input)" in capsys.readouterr().err
