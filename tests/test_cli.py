@@ -848,3 +848,11 @@ def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
     in an IsADirectoryError traceback from reading it as the TOML config."""
     assert run_cli("run", "--input", pages, "--domain", "web", tmp_path, "--output", tmp_path / "o") == 2
     assert f"curate: config error: {tmp_path}: a folder, not a TOML config (an input goes after --input)" in capsys.readouterr().err
+
+
+def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
+    """`curate audit dump.jsonl` said "dump.jsonl: no such directory" for a file that exists."""
+    from curate.audit import command
+
+    assert command.main([str(pages)]) == 2
+    assert f"curate audit: {pages}: a file, not a curate output directory; audit files with --corpus {pages}" in capsys.readouterr().err

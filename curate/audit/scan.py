@@ -240,6 +240,8 @@ def inside_documents(stats: dict) -> dict | None:
 def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
     root = root.rstrip("/")
+    if os.path.isfile(root):
+        raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {root}")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
