@@ -298,7 +298,8 @@ def _machine_failure(e: BaseException) -> str | None:
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
             # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
-            return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
+            why = str(e)[:400] or "no answer within --job_server_timeout seconds (Beam's default: 300)"  # grpc's timeout says nothing
+            return f"the runner's job server could not be started ({type(e).__name__}: {why})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "

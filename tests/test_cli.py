@@ -856,3 +856,15 @@ def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
 
     assert command.main([str(pages)]) == 2
     assert f"curate audit: {pages}: a file, not a curate output directory; audit files with --corpus {pages}" in capsys.readouterr().err
+
+
+def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
+    """--runner=PortableRunner --job_endpoint=HOST:PORT with nothing listening: after
+    --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=LOOPBACK", "--job_server_timeout=1") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("curate: the runner's job server could not be started (FutureTimeoutError: no answer within "
+                          "--job_server_timeout seconds (Beam's default: 300))"), err
+    assert len(err.strip().splitlines()) == 1, err
