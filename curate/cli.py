@@ -52,9 +52,8 @@ def _run_epilog() -> str:
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
-    from curate.schema import OPT_IN_STAGES
-
     import curate
+    from curate.schema import OPT_IN_STAGES
 
     ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
     ap.add_argument("--version", action="version", version=f"curate {curate.__version__}")
@@ -179,6 +178,7 @@ def plan(cfg):
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
     # run's text, ledger, manifest...) are never read back as inputs
     inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
+    seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     for i, spec in enumerate(cfg.inputs):
         listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
         files = [f for f in listed if not inside(f[0])]
@@ -188,6 +188,12 @@ def plan(cfg):
                 what += f" (a relative path is taken from the current directory, {os.getcwd()})"
             errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
+        for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
+            other = seen.setdefault((spec["source"], rel), (i, path))
+            if other[1] != path:
+                errors.append(f"inputs[{i}]: {rel!r} under source {spec['source']!r} is also a file of inputs[{other[0]}]: "
+                              "their documents could not be told apart in the output; give each input its own --source")
+                break
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec["domain"], spec["source"], opts, limits)
@@ -292,7 +298,8 @@ def _machine_failure(e: BaseException) -> str | None:
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
             # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
-            return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
+            why = str(e)[:400] or "no answer within --job_server_timeout seconds (Beam's default: 300)"  # grpc's timeout says nothing
+            return f"the runner's job server could not be started ({type(e).__name__}: {why})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "

@@ -281,6 +281,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 raw = tomllib.load(f)
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: a folder, not a TOML config (an input goes after --input)") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
         except UnicodeDecodeError:  # e.g. a .gz input given where the config goes

@@ -775,3 +775,96 @@ def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monke
     err = capsys.readouterr().err
     assert err.startswith("curate: the runner's job server could not be started (RuntimeError: Unable to fetch remote job server jar"), err
     assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
+
+
+def test_code_tree_json_files_are_source_without_format(tmp_path, capsys):
+    """`--input repo/ --domain code` without --format: package.json and other JSON files of
+    the tree were read as JSON Lines (the README's `source` row: "a directory tree
+    (--domain code)"), a pretty-printed one quarantined line by line as bad_json."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "package.json").write_text('{\n  "name": "leftpad",\n  "main": "index.js"\n}\n')
+    (repo / "index.js").write_text("module.exports = function (s, n) {\n  return s.padStart(n);\n};\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["path", "language"]).to_pylist()
+    assert sorted((r["path"], r["language"]) for r in text) == [("index.js", "javascript"), ("package.json", "json")]
+    assert pq.read_table(out / "quarantine").num_rows == 0
+
+
+def test_code_tree_link_to_a_file_outside_the_tree_is_not_read(tmp_path, capsys):
+    """A checked-out repository with a symlink to a file outside it (`config.py ->
+    ~/.secrets/prod.py`): the target's content became a document of the corpus."""
+    secret = tmp_path / "elsewhere" / "prod.py"
+    secret.parent.mkdir()
+    secret.write_text("API_KEY = 'do-not-train-on-me'\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "main.py").write_text("import config\nprint(config.API_KEY)\n")
+    (repo / "config.py").symlink_to(secret)
+    (repo / "alias.py").symlink_to(repo / "main.py")  # inside the tree: read as it is
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--format", "source", "--stages", "ingest",
+                   "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["path", "text"]).to_pylist()
+    assert sorted(r["path"] for r in text) == ["alias.py", "main.py"]
+    assert not any("do-not-train-on-me" in r["text"] for r in text)
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert [(r["path"], r["reason"]) for r in q] == [("config.py", "symlink_outside_tree")]
+
+
+def test_two_inputs_that_would_share_provenance_are_an_error(tmp_path, capsys):
+    """`--input 'crawl1/data/*.jsonl' --input 'crawl2/data/*.jsonl'`: both default to source
+    "data" and hold part-0.jsonl, so their rows had the same source, path and offset: which
+    crawl a kept or removed document came from could not be told from the output."""
+    for c in (1, 2):
+        (tmp_path / f"crawl{c}" / "data").mkdir(parents=True)
+        (tmp_path / f"crawl{c}" / "data" / "part-0.jsonl").write_text(json.dumps({"text": f"{PAGES['en']} ({c})"}) + "\n")
+    def run(*sources):
+        inputs = [a for c in (1, 2) for a in ("--input", tmp_path / f"crawl{c}/data/*.jsonl", "--domain", "web",
+                                               *(("--source", f"crawl{c}") if sources else ()))]
+        return run_cli("run", *inputs, "--stages", "ingest", "--output", tmp_path / "o", "--progress", "off")
+
+    assert run() == 2
+    err = capsys.readouterr().err
+    assert "inputs[1]: 'part-0.jsonl' under source 'data' is also a file of inputs[0]" in err and "--source" in err, err
+    assert run("own sources") == 0
+    assert sorted(pq.read_table(tmp_path / "o" / "text").column("source").to_pylist()) == ["crawl1", "crawl2"]
+
+
+def test_audit_corpus_of_jsonl_with_a_byte_order_mark(tmp_path, capsys):
+    """`curate audit --corpus export.jsonl` of a file starting with a UTF-8 BOM said
+    "curate audit: InternalError(TapeError) at character 0 ('ï')"."""
+    from curate.audit import command
+
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps({"text": v}) + "\n" for v in PAGES.values()).encode())
+    assert command.main(["--corpus", str(path), "--output", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+
+
+def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
+    """`curate run --input a.jsonl --domain web data/` (a folder left without its --input) ended
+    in an IsADirectoryError traceback from reading it as the TOML config."""
+    assert run_cli("run", "--input", pages, "--domain", "web", tmp_path, "--output", tmp_path / "o") == 2
+    assert f"curate: config error: {tmp_path}: a folder, not a TOML config (an input goes after --input)" in capsys.readouterr().err
+
+
+def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
+    """`curate audit dump.jsonl` said "dump.jsonl: no such directory" for a file that exists."""
+    from curate.audit import command
+
+    assert command.main([str(pages)]) == 2
+    assert f"curate audit: {pages}: a file, not a curate output directory; audit files with --corpus {pages}" in capsys.readouterr().err
+
+
+def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
+    """--runner=PortableRunner --job_endpoint=HOST:PORT with nothing listening: after
+    --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=LOOPBACK", "--job_server_timeout=1") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("curate: the runner's job server could not be started (FutureTimeoutError: no answer within "
+                          "--job_server_timeout seconds (Beam's default: 300))"), err
+    assert len(err.strip().splitlines()) == 1, err

@@ -4,6 +4,7 @@ checks, domain mix)."""
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
 
@@ -44,12 +45,22 @@ def _batches(lf: pl.LazyFrame):
     yield from lf.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True, engine="streaming")  # deterministic sums
 
 
+def _starts_with_bom(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(3) == b"\xef\xbb\xbf"
+
+
 def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
     name = path.lower()
     if name.endswith(".parquet"):
         return pl.scan_parquet(path, glob=False)
     if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
+        if "://" not in path and _starts_with_bom(path):
+            # a Windows export: polars' JSON reader stops at the BOM, so the file goes in without it
+            with open(path, "rb") as f:
+                f.seek(3)
+                return pl.scan_ndjson(io.BytesIO(f.read()), infer_schema_length=infer)
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
     raise ValueError(f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
 
@@ -229,6 +240,8 @@ def inside_documents(stats: dict) -> dict | None:
 def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
     root = root.rstrip("/")
+    if os.path.isfile(root):
+        raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {root}")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")

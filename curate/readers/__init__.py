@@ -53,8 +53,8 @@ def detect_format(path: str, domain: str) -> str:
     """Format from the file name, else from its first bytes; code trees default to `source`."""
     name = os.path.basename(path).lower()
     fmt = next((f for suffix, f in sorted(_SUFFIXES, key=lambda s: -len(s[0])) if name.endswith(suffix)), None)
-    if domain == "code":
-        return fmt if fmt in ("jsonl", "parquet") else "source"
+    if domain == "code":  # a tree's own .json files (package.json, tsconfig.json) are code, not JSON Lines data
+        return fmt if fmt in ("jsonl", "parquet") and not name.endswith(".json") else "source"
     return fmt or sniff_format(path) or _unknown(path)
 
 

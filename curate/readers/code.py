@@ -11,6 +11,8 @@ Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 2
 """
 from __future__ import annotations
 
+import os
+
 import posixpath
 import re
 from typing import Iterator, Optional
@@ -170,6 +172,12 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
             skip_rule=rule, skip_value=value, skip_threshold=threshold,
         )
 
+    if os.path.islink(shard.path):  # a link out of the tree (a checkout's config -> ~/secrets): not this tree's code
+        root = os.path.realpath(shard.path[: -len(shard.rel)] or ".")
+        target = os.path.realpath(shard.path)
+        if not target.startswith(root.rstrip(os.sep) + os.sep):
+            yield Bad(0, "symlink_outside_tree", f"a link to {target}, outside the input tree: not read")
+            return
     if is_vendored(path):  # logged, never kept: a snippet is enough, whatever the file holds
         with open_bytes(shard.path, limits) as f:
             head = f.read(SKIPPED_TEXT_CHARS).decode("utf-8", "replace")
