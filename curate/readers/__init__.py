@@ -21,6 +21,7 @@ FORMATS = {
     "wet": "curate.readers.warc:read_wet",
     "jsonl": "curate.readers.jsonl:read_jsonl",
     "parquet": "curate.readers.parquet:read_parquet",
+    "html": "curate.readers.pages:read_html",  # one document per saved HTML page
     "text": "curate.readers.books:read_text",  # one document per plain-text file (books)
     "source": "curate.readers.code:read_source",  # one document per source file (code trees)
 }
@@ -42,6 +43,12 @@ _SUFFIXES = [
     (".parquet", "parquet"),
     (".txt", "text"),
     (".txt.gz", "text"),
+    (".html", "html"),
+    (".htm", "html"),
+    (".xhtml", "html"),
+    (".html.gz", "html"),
+    (".htm.gz", "html"),
+    (".html.zst", "html"),
 ]
 
 
@@ -72,6 +79,8 @@ def sniff_format(path: str) -> str | None:
         return "parquet"
     if head.startswith(b"{"):
         return "jsonl"
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "html"
     return None
 
 
