@@ -196,15 +196,18 @@ def plan_shards(
     """One Shard per file, or several byte/row-group ranges for large splittable files."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
-    for path, rel in files:
+    for i, (path, rel) in enumerate(files):
+        # Content checks (compression, Parquet schema) read each local file's first bytes; of a
+        # remote input only its first file, not a round trip per file of a bucket at launch.
+        look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = None if tree else other_compression(path)
+        other = other_compression(path) if look and not tree else None
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
                              f"e.g. {other[1]} FILE | zstd > FILE.zst")
         f = fmt or detect_format(path, domain)
         size = input_size(path)
-        if f == "parquet":
+        if f == "parquet" and look:
             from curate.readers.parquet import text_column_error
 
             error = text_column_error(path, rel, options)
