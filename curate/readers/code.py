@@ -12,7 +12,6 @@ Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 2
 from __future__ import annotations
 
 import os
-
 import posixpath
 import re
 from typing import Iterator, Optional
