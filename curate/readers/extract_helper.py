@@ -169,3 +169,14 @@ def extract_html(body: bytes, http_charset: str | None, limits: Limits) -> tuple
         return ("bad", "extract_timeout", f"HTML extraction took {cpu:.1f} s CPU > max_extract_seconds {limits.max_extract_seconds}")
     return ("ok", a, b)
 
+
+
+def extract_page(body: bytes, http_charset: str | None, limits: Limits) -> tuple:
+    """What a page's HTML goes through wherever it comes from (a WARC response, a saved file):
+    ``extract_html``, an unexpected error as ``('bad', 'html_extraction_error', ...)`` (the
+    page's fault, quarantined), and the extractor's name first in the page info."""
+    try:
+        status, a, b = extract_html(body, http_charset, limits)
+    except Exception as e:
+        return ("bad", "html_extraction_error", f"{type(e).__name__}: {e}"[:500])
+    return (status, a, {"extractor": limits.extractor, **b}) if status == "ok" else (status, a, b)

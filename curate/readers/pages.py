@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes
-from curate.readers.extract_helper import extract_html
+from curate.readers.extract_helper import extract_page
 
 
 def read_html(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
@@ -21,13 +21,9 @@ def read_html(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if len(body) > limits.max_html_bytes:
         yield Bad(0, "html_too_large", f"HTML over max_html_bytes {limits.max_html_bytes}")
         return
-    try:
-        status, *res = extract_html(body, None, limits)
-    except Exception as e:  # as for a WARC page: the file's fault, quarantined with the reason
-        yield Bad(0, "html_extraction_error", f"{type(e).__name__}: {e}"[:500])
-        return
+    status, *res = extract_page(body, None, limits)
     if status != "ok":
         yield Bad(0, *res)
         return
     text, info = res
-    yield Doc(text=text, offset=0, meta={k: v for k, v in {"extractor": limits.extractor, **info}.items() if v is not None})
+    yield Doc(text=text, offset=0, meta={k: v for k, v in info.items() if v is not None})

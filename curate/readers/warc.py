@@ -23,7 +23,7 @@ from typing import Iterator
 
 from curate.readers import decompress
 from curate.readers.common import Bad, Doc, Limits, Shard, compression, open_raw
-from curate.readers.extract_helper import extract_html
+from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
 
@@ -233,19 +233,18 @@ def _response(rec, limits: Limits) -> Doc | Bad:
         return Bad(off, "record_too_large", f"decoded HTTP body over max_record_bytes {limits.max_record_bytes}")
     if ctype in HTML_TYPES and len(body) > limits.max_html_bytes:
         return Bad(off, "html_too_large", f"HTML of {len(body)} bytes > max_html_bytes {limits.max_html_bytes}")
-    try:
-        if ctype in HTML_TYPES:
-            status, *res = extract_html(body, rec.http_charset, limits)
-            if status != "ok":
-                return Bad(off, *res)
-            text, info = res
-            meta["extractor"] = limits.extractor
-            meta.update(info)
-        else:
+    if ctype in HTML_TYPES:
+        status, *res = extract_page(body, rec.http_charset, limits)
+        if status != "ok":
+            return Bad(off, *res)
+        text, info = res
+        meta.update(info)
+    else:
+        try:
             text, enc = text_body(body, rec.http_charset)
-            meta["charset"] = enc
-    except Exception as e:
-        return Bad(off, "html_extraction_error", f"{type(e).__name__}: {e}"[:500])
+        except Exception as e:
+            return Bad(off, "html_extraction_error", f"{type(e).__name__}: {e}"[:500])
+        meta["charset"] = enc
     return Doc(text=text, offset=off, url=url, meta=_clean(meta))
 
 
