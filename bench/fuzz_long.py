@@ -3,7 +3,7 @@
     python bench/fuzz_long.py --minutes 10                 # every target, time shared evenly
     python bench/fuzz_long.py --minutes 2 --targets warc,html,filter --seed 7
 
-Targets: the six readers (warc, wet, jsonl, parquet, text, source: mutated valid seeds, plain
+Targets: the seven readers (warc, wet, jsonl, parquet, text, source, pages: saved HTML pages; mutated valid seeds, plain
 and compressed, mutated-then-gzipped content and random bytes, under default and small
 limits), ``html`` (random tag soup, deep and repetitive, as WARC pages under the default
 limits) and the text stages (langid, filter, quality, tokenize, dedup: random Unicode).
@@ -34,7 +34,8 @@ import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-READERS = ["warc", "wet", "jsonl", "parquet", "text", "source"]
+READERS = ["warc", "wet", "jsonl", "parquet", "text", "source", "pages"]
+FORMAT = {"pages": "html"}  # saved HTML pages; "html" is the tag-soup target below
 STAGES = ["langid", "filter", "quality", "tokenize", "dedup"]
 TARGETS = READERS + ["html"] + STAGES
 
@@ -66,7 +67,7 @@ def reader_input(tf, fmt: str, rng: random.Random):
         data = gzip.compress(tf.mutate(plain, tf.random_ops(rng, rng.choice([1, 2, 4]))), mtime=0)
     else:
         how = "random bytes"
-        head = {"warc": b"WARC/1.0\r\n", "wet": b"WARC/1.0\r\n", "parquet": b"PAR1", "jsonl": b'{"text": '}.get(fmt, b"")
+        head = {"warc": b"WARC/1.0\r\n", "wet": b"WARC/1.0\r\n", "parquet": b"PAR1", "jsonl": b'{"text": ', "html": b"<!doctype html>"}.get(fmt, b"")
         data = (head if rng.random() < 0.5 else b"") + rng.randbytes(rng.choice([0, 1, 16, 256, 4096]))
     return name, data, limits, how
 
@@ -135,9 +136,10 @@ def worker(target: str, seconds: float, seed: int, out: Path, slow_s: float) -> 
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if target in READERS:
-            name, data, limits, how = reader_input(tf, target, rng)
-            case = {"target": target, "fmt": target, "name": name, "data": data, "limits": limits, "how": how}
-            run = lambda: tf.check_reader(target, name, data, limits)  # noqa: E731
+            fmt = FORMAT.get(target, target)
+            name, data, limits, how = reader_input(tf, fmt, rng)
+            case = {"target": target, "fmt": fmt, "name": name, "data": data, "limits": limits, "how": how}
+            run = lambda: tf.check_reader(fmt, name, data, limits)  # noqa: E731
         elif target == "html":
             body = html_input(rng)
             from curate.readers.warc_writer import write_warc

@@ -378,11 +378,12 @@ def build_seeds() -> dict[str, list[tuple[str, bytes]]]:
         "parquet": [("a.parquet", _parquet("none")), ("b.parquet", _parquet("snappy"))],
         "text": [("book.txt", BOOK.encode()), ("book.txt.gz", gzip.compress(BOOK.encode("cp1252"), mtime=0))],
         "source": [("pkg/mod.py", SOURCE.encode()), ("bin/run", SOURCE.encode()), ("web/app.min.js", b"function f(a){return a+1}" * 20)],
+        "html": [("page.html", HTML), ("page.html.gz", gzip.compress(HTML, mtime=0)), ("bom.htm", b"\xef\xbb\xbf" + HTML)],
     }
 
 
 SEEDS = build_seeds()
-DOMAIN = {"warc": "web", "wet": "web", "jsonl": "web", "parquet": "web", "text": "books", "source": "code"}
+DOMAIN = {"warc": "web", "wet": "web", "jsonl": "web", "parquet": "web", "text": "books", "source": "code", "html": "web"}
 INTERESTING = [0, 1, 9, 10, 13, 32, 34, 39, 44, 47, 48, 58, 60, 62, 91, 93, 123, 125, 127, 128, 191, 192, 239, 255]
 
 
