@@ -242,7 +242,24 @@ SENTENCES = [f"This is sentence number {k} of the page." for k in range(10)]
 def test_c4_lorem_ipsum_and_curly_bracket():
     row = inside_past("c4_lorem_ipsum", "Lorem is a word. So is ipsum.", "Filler: Lorem Ipsum dolor sit amet.")
     assert (row["value"], row["threshold"]) == (1, 0)
-    row = inside_past("c4_curly_bracket", "Plain prose (with parentheses).", "function f() { return 1; }")
+    row = inside_past("c4_curly_bracket", "Plain prose (with parentheses).", "The function f() { return 1; } is short.")
+    assert (row["value"], row["threshold"]) == (1, 0)
+
+
+def test_c4_page_rules_see_only_lines_that_pass_the_line_tests():
+    # TFDS c4_utils.clean_page: a "{" or "lorem ipsum" removes the page only on a line that
+    # passed the end-mark, word-count and word-length tests ("{" also only after the
+    # javascript line test); elsewhere the line goes, not the page.
+    prose = SENTENCES[:5]
+    for extra in ("int main() {", "x = {1, 2};", "Lorem ipsum", "Enable JavaScript: run() { go(); }."):
+        kept, ledger = Filter(only("c4_min_sentences", keep=("c4_lorem_ipsum", "c4_curly_bracket", "c4_lines"))).process(
+            batch([lines(prose, [extra])])
+        )
+        assert kept.num_rows == 1 and ledger.num_rows == 0, extra
+        assert kept.column("text").to_pylist()[0] == "\n".join(prose)
+    row = inside_past("c4_curly_bracket", lines(prose, ["Set x to {1, 2}"]), lines(prose, ["Set x to {1, 2} now."]))
+    assert (row["value"], row["threshold"]) == (1, 0)
+    row = inside_past("c4_lorem_ipsum", lines(prose, ["Lorem ipsum dolor"]), lines(prose, ["Lorem ipsum dolor sit."]))
     assert (row["value"], row["threshold"]) == (1, 0)
 
 

@@ -16,7 +16,8 @@ in this order, whatever the order of the list):
 4. ``gopher_repetition`` gopher_dup_line_frac, gopher_dup_para_frac, gopher_dup_line_char_frac,
                          gopher_dup_para_char_frac, gopher_top_{2,3,4}gram_char_frac,
                          gopher_dup_{5..10}gram_char_frac
-5. ``c4``                c4_lorem_ipsum, c4_curly_bracket, then the C4 line cleaning REWRITE
+5. ``c4``                c4_lorem_ipsum, c4_curly_bracket (counted, as in TFDS's C4, only on
+                         lines that pass the line tests below), then the C4 line cleaning REWRITE
                          (drops lines without terminal punctuation, with fewer than 3 words,
                          with a word over 1000 chars, mentioning javascript, or cookie/terms/
                          privacy notices; strips [1]-style citations), then c4_min_sentences
