@@ -392,6 +392,18 @@ def test_nonspace_language_is_not_removed_by_word_rules():
     assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
 
 
+def test_korean_is_a_space_separated_language():
+    # Hangul text separates words with spaces and ends sentences with ". ? !": C4's line
+    # cleaning and the word rules apply (the menu line and the short page go), with Korean's
+    # own word-length constants, so prose stays.
+    prose = "\n".join(["오늘은 날씨가 맑아서 공원에 산책을 다녀왔습니다."] * 3 + ["친구와 함께 점심을 먹고 이야기를 나누었습니다."] * 3)
+    assert "ko" not in Filter({}).nonspace
+    f = Filter({"domains": {"web": ["gopher_quality", "c4"]}})  # the repetition rules would see one sentence
+    kept, ledger = f.process(batch(["본문 바로가기\n" + "\n".join([prose] * 3), "본문 바로가기 메뉴 로그인"], language="ko"))
+    assert kept.column("text").to_pylist() == ["\n".join([prose] * 3)]
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
 @pytest.mark.corpora
 def test_nonspace_real_text_survives_web_rules(corpora):
     by_lang = {}

@@ -32,7 +32,7 @@ Page-level judgements (Gopher, FineWeb) see the text as it entered the stage; C4
 then rewrites the survivors, and what is kept is the rewritten text. Ledger snippets show
 the original text. Rewrites count what they changed in ``Filter.counters``.
 
-Non-space languages (``nonspace_languages``: zh, ja, th, ko, my, km, lo, bo and their
+Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo and their
 ISO 639-3 codes; a label such as ``cmn_Hani`` matches on the part before ``_``): rules that
 need word segmentation or Latin-style sentence punctuation are SKIPPED (they would
 otherwise remove every such page): all Gopher word-count, word-length, per-word ratio,
