@@ -404,6 +404,17 @@ def test_korean_is_a_space_separated_language():
     assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
 
 
+def test_c4_sentence_rule_applies_to_chinese_and_japanese_not_thai():
+    # C4 keeps pages of >= 5 sentences; Chinese and Japanese end sentences in 。！？, so a
+    # one-line stub goes and prose stays. Thai marks no sentence ends: the rule is skipped.
+    prose = "".join(f"我们在第{k}天去了公园。" for k in range(5))
+    row = inside_past("c4_min_sentences", prose, "公司公告 | 特价销售 | 联系电话", language="zh", keep=("c4_lines",))
+    assert (row["value"], row["threshold"]) == (0, 5)
+    row = inside_past("c4_min_sentences", prose, "会社概要：東京都千代田区", language="ja", keep=("c4_lines",))
+    kept, ledger = Filter(only("c4_min_sentences", keep=("c4_lines",))).process(batch(["วันนี้อากาศดีมาก เราไปเดินเล่นที่สวน"], language="th"))
+    assert kept.num_rows == 1 and ledger.num_rows == 0
+
+
 @pytest.mark.corpora
 def test_nonspace_real_text_survives_web_rules(corpora):
     by_lang = {}

@@ -37,7 +37,8 @@ ISO 639-3 codes; a label such as ``cmn_Hani`` matches on the part before ``_``):
 need word segmentation or Latin-style sentence punctuation are SKIPPED (they would
 otherwise remove every such page): all Gopher word-count, word-length, per-word ratio,
 alphabetic-word, stop-word and n-gram rules; fineweb_line_punct and fineweb_newline_ratio;
-the C4 per-line punctuation, word-count and word-length tests and c4_min_sentences. What
+the C4 per-line punctuation, word-count and word-length tests, and c4_min_sentences except
+for Chinese and Japanese (``c4.nonspace_sentences``: their sentences end in 。！？). What
 still applies to them: URL lists, line/paragraph repetition, bullet/ellipsis lines, short
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
 duplicated-line characters, lorem ipsum / curly bracket, the javascript / policy /

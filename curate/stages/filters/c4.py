@@ -11,7 +11,7 @@ import re
 from itertools import islice
 
 from curate.stages.filters.rules import TextDoc, Rewrite, Rule
-from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS, spaced
+from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS
 
 C4 = {
     "terminal_punct": True,  # drop lines that do not end in terminal punctuation (or end in an ellipsis)
@@ -21,6 +21,9 @@ C4 = {
     "policy": True,  # drop cookie / terms / privacy notice lines
     "citations": True,  # strip [1], [edit], [citation needed]
     "min_sentences": 5,  # page rule, on the cleaned text
+    # Non-space languages the sentence rule still applies to: their sentences end in marks the
+    # count knows (。！？), unlike Thai or Lao, which end them with a space.
+    "nonspace_sentences": ["zh", "ja", "zho", "cmn", "yue", "wuu", "jpn"],
 }
 
 POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
@@ -44,6 +47,12 @@ def c4(cfg: dict, extra_terminal: str = "") -> list:
     phrases = (("javascript",) if cfg["javascript"] else ()) + (POLICY if cfg["policy"] else ())
     line_ok = _line_test(cfg, TERMINAL_CHARS | frozenset(extra_terminal))
     ends = sentence_end(extra_terminal)
+    marked = frozenset(x.lower() for x in cfg["nonspace_sentences"])
+
+    def sentences(doc: TextDoc):
+        if doc.nonspace and (doc.language or "").split("_")[0].lower() not in marked:
+            return None  # no sentence-final marks to count (Thai, Lao, ...)
+        return sentence_count(doc, cfg["min_sentences"], ends)
 
     def tested(doc: TextDoc) -> tuple[list, list]:
         """(lines, citations stripped; does each pass C4's word and punctuation tests), computed
@@ -87,12 +96,7 @@ def c4(cfg: dict, extra_terminal: str = "") -> list:
         Rule("c4_lorem_ipsum", lorem, "<=", 0),
         Rule("c4_curly_bracket", curly, "<=", 0),
         Rewrite("c4_lines", clean),
-        Rule(
-            "c4_min_sentences",
-            spaced(lambda d: sentence_count(d, cfg["min_sentences"], ends)),
-            ">=",
-            cfg["min_sentences"],
-        ),
+        Rule("c4_min_sentences", sentences, ">=", cfg["min_sentences"]),
     ]
 
 
