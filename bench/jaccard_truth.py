@@ -3,8 +3,9 @@ bug in curate's normalisation or shingling cannot move the truth along with the 
 
 Normalisation follows the same published definition as dedup's (NFKC, lowercase, punctuation
 / symbols / format characters removed, each run of digits -> "0", words split on whitespace and
-control characters), implemented with the standard library only: one ``str.translate``
-table built from ``unicodedata`` categories. Shingles are tuples of 5 consecutive words kept
+control characters; each Han, Hiragana and Katakana character a word of its own, as the dedup
+stage's ``split_cjk``), implemented with the standard library and ``regex``: one
+``str.translate`` table built from ``unicodedata`` categories, one script-class substitution. Shingles are tuples of 5 consecutive words kept
 in a Python set (a text of fewer words is one shingle); for the candidate index each set is
 stored as a sorted array of its tuples' 64-bit Python hashes.
 
@@ -25,6 +26,7 @@ import unicodedata
 from collections import defaultdict
 
 import numpy as np
+import regex
 
 BANDS = ((0.7, 0.8), (0.8, 0.9), (0.9, 1.0001))
 SPLIT = ((0.7, 0.75), (0.75, 0.8))  # the 0.7-0.8 band either side of dedup.verify (0.75), for recall
@@ -53,9 +55,12 @@ class _Table(dict):
 _TABLE = _Table()
 
 
+_CJK = regex.compile(r"([\p{Han}\p{Hiragana}\p{Katakana}]\p{M}*)")
+
+
 def words(text: str) -> list[str]:
     t = unicodedata.normalize("NFKC", text).lower().translate(_TABLE)
-    return re.sub("0+", "0", t).split()
+    return _CJK.sub(r" \1 ", re.sub("0+", "0", t)).split()
 
 
 def shingle_set(text: str, n: int = 5) -> set:

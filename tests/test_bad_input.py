@@ -31,6 +31,18 @@ def test_good_jsonl_gives_stable_ids(tmp_path):
     assert r1["docs"][0]["offset"] == 0 and r1["docs"][1]["offset"] == len(json.dumps({"text": "one"})) + 1
 
 
+def test_prose_is_nfc_without_invisible_characters_code_is_untouched(tmp_path):
+    # Decomposed accents (NFD), a soft hyphen, a zero-width space and a stray BOM, as JSONL
+    # dumps carry them: prose reads as extracted HTML does; a source file keeps its characters.
+    raw = "Cafe\u0301 cre\u0300me: a co\u00adoperative\u200b shop.\n\ufeffThe end."
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(lines({"text": raw}, {"text": "\ufeff\u200b"}))
+    got = read_all(p)
+    assert [d["text"] for d in got["docs"]] == ["Café crème: a cooperative shop.\nThe end."]
+    assert [r["rule"] for r in got["ledger"]] == ["empty_text"]  # nothing visible was left
+    assert [d["text"] for d in read_all(p, domain="code")["docs"]] == [raw, "\ufeff\u200b"]
+
+
 def test_malformed_json_line(tmp_path):
     p = tmp_path / "a.jsonl"
     p.write_bytes(lines({"text": "ok"}, b'{"text": "unterminated', {"text": "ok too"}))

@@ -66,6 +66,23 @@ def _jac(a, b, n=5):
     return len(x & y) / len(x | y)
 
 
+def test_chinese_near_copy_is_found_with_the_stage_config():
+    # Chinese has no spaces: with a whole line as one "word", one changed character changed
+    # every shingle of it. The stage shingles Han/kana characters instead (split_cjk).
+    from curate.stages.dedup.stage import DedupStage
+
+    rng = random.Random(3)
+    han = [chr(0x4E00 + rng.randrange(0x5000)) for _ in range(400)]
+    base = "".join("".join(rng.choice(han) for _ in range(20)) + "。" for _ in range(30))  # own text
+    copy = "".join("〇" if i % 50 == 25 else c for i, c in enumerate(base))  # 1 character in 50
+    other = "".join("".join(rng.choice(han) for _ in range(20)) + "。" for _ in range(30))
+    texts, ids = [base, copy, other], ["a", "b", "c"]
+    stage = DedupStage({}).minhash
+    assert stage.normalize.split_cjk
+    assert set(_run(texts, ids, 0.75, stage)) == {"b"}
+    assert _run(texts, ids, 0.75, CFG) == {}  # without it: not found
+
+
 # --- priority --------------------------------------------------------------------------------
 
 def test_priority_total_order():

@@ -78,9 +78,9 @@ def test_truth_is_independent_of_curate():
     """The ground truth imports no curate code, and its normalisation does what it says."""
     code = ("import sys; sys.path.insert(0, 'bench'); before = set(sys.modules); import jaccard_truth as jt; "
             "assert not [m for m in set(sys.modules) - before if m.startswith('curate')]; "
-            "print(jt.words('Héllo, World!  It\\'s 1,000\\u00a0e-mail\\u200bs on 2024-05-01: ﬁne'))")
+            "print(jt.words('Héllo, World!  It\\'s 1,000\\u00a0e-mail\\u200bs on 2024-05-01: ﬁne 中文。かな'))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['héllo', 'world', 'its', '0', 'emails', 'on', '0', 'fine']"
+    assert out.strip() == "['héllo', 'world', 'its', '0', 'emails', 'on', '0', 'fine', '中', '文', 'か', 'な']"
 
 
 def test_hot_bucket_50k_identical(tmp_path):

@@ -242,7 +242,24 @@ SENTENCES = [f"This is sentence number {k} of the page." for k in range(10)]
 def test_c4_lorem_ipsum_and_curly_bracket():
     row = inside_past("c4_lorem_ipsum", "Lorem is a word. So is ipsum.", "Filler: Lorem Ipsum dolor sit amet.")
     assert (row["value"], row["threshold"]) == (1, 0)
-    row = inside_past("c4_curly_bracket", "Plain prose (with parentheses).", "function f() { return 1; }")
+    row = inside_past("c4_curly_bracket", "Plain prose (with parentheses).", "The function f() { return 1; } is short.")
+    assert (row["value"], row["threshold"]) == (1, 0)
+
+
+def test_c4_page_rules_see_only_lines_that_pass_the_line_tests():
+    # TFDS c4_utils.clean_page: a "{" or "lorem ipsum" removes the page only on a line that
+    # passed the end-mark, word-count and word-length tests ("{" also only after the
+    # javascript line test); elsewhere the line goes, not the page.
+    prose = SENTENCES[:5]
+    for extra in ("int main() {", "x = {1, 2};", "Lorem ipsum", "Enable JavaScript: run() { go(); }."):
+        kept, ledger = Filter(only("c4_min_sentences", keep=("c4_lorem_ipsum", "c4_curly_bracket", "c4_lines"))).process(
+            batch([lines(prose, [extra])])
+        )
+        assert kept.num_rows == 1 and ledger.num_rows == 0, extra
+        assert kept.column("text").to_pylist()[0] == "\n".join(prose)
+    row = inside_past("c4_curly_bracket", lines(prose, ["Set x to {1, 2}"]), lines(prose, ["Set x to {1, 2} now."]))
+    assert (row["value"], row["threshold"]) == (1, 0)
+    row = inside_past("c4_lorem_ipsum", lines(prose, ["Lorem ipsum dolor"]), lines(prose, ["Lorem ipsum dolor sit."]))
     assert (row["value"], row["threshold"]) == (1, 0)
 
 
@@ -373,6 +390,29 @@ def test_nonspace_language_is_not_removed_by_word_rules():
     assert kept.num_rows == 1
     _, ledger = f.process(batch([ZH], language="en"))  # as a space language: 8 "words"
     assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
+def test_korean_is_a_space_separated_language():
+    # Hangul text separates words with spaces and ends sentences with ". ? !": C4's line
+    # cleaning and the word rules apply (the menu line and the short page go), with Korean's
+    # own word-length constants, so prose stays.
+    prose = "\n".join(["오늘은 날씨가 맑아서 공원에 산책을 다녀왔습니다."] * 3 + ["친구와 함께 점심을 먹고 이야기를 나누었습니다."] * 3)
+    assert "ko" not in Filter({}).nonspace
+    f = Filter({"domains": {"web": ["gopher_quality", "c4"]}})  # the repetition rules would see one sentence
+    kept, ledger = f.process(batch(["본문 바로가기\n" + "\n".join([prose] * 3), "본문 바로가기 메뉴 로그인"], language="ko"))
+    assert kept.column("text").to_pylist() == ["\n".join([prose] * 3)]
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+
+
+def test_c4_sentence_rule_applies_to_chinese_and_japanese_not_thai():
+    # C4 keeps pages of >= 5 sentences; Chinese and Japanese end sentences in 。！？, so a
+    # one-line stub goes and prose stays. Thai marks no sentence ends: the rule is skipped.
+    prose = "".join(f"我们在第{k}天去了公园。" for k in range(5))
+    row = inside_past("c4_min_sentences", prose, "公司公告 | 特价销售 | 联系电话", language="zh", keep=("c4_lines",))
+    assert (row["value"], row["threshold"]) == (0, 5)
+    row = inside_past("c4_min_sentences", prose, "会社概要：東京都千代田区", language="ja", keep=("c4_lines",))
+    kept, ledger = Filter(only("c4_min_sentences", keep=("c4_lines",))).process(batch(["วันนี้อากาศดีมาก เราไปเดินเล่นที่สวน"], language="th"))
+    assert kept.num_rows == 1 and ledger.num_rows == 0
 
 
 @pytest.mark.corpora

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from curate import schema
 from curate.readers import decompress
+from curate.readers.extract import plain_unicode
 
 
 class LimitExceeded(Exception):
@@ -348,10 +349,16 @@ class _Batcher:
             if longest > self.limits.max_line_bytes:
                 self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}")
                 return
+        text = _utf8(rec.text)
+        if sh.domain != "code":
+            # Every reader's prose the same way extracted HTML is (NFC, no invisible characters),
+            # so a page reads the same from a WARC, a WET or a JSONL dump. Source files stay as
+            # they are: a string literal's characters are the program's.
+            text = plain_unicode(text)
         row = dict(
             id=id_,
             source_id=_utf8(rec.user_id) if rec.user_id not in (None, "") else None,
-            text=_utf8(rec.text),
+            text=text,
             domain=sh.domain,
             source=_utf8(sh.source),
             path=path,

@@ -262,10 +262,17 @@ def render(tree) -> str:
     return mh
 
 
+def plain_unicode(text: str) -> str:
+    """``text`` NFC-normalised, without soft hyphens, zero-width spaces and stray BOMs."""
+    if text.isascii():
+        return text
+    text = _INVISIBLE.sub("", text)
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def join_kept(bl: list[tuple[str, str, int]], keep) -> str:
     """The text of the kept blocks, one per line, NFC, without invisible characters."""
-    text = _INVISIBLE.sub("", "\n".join(b[1] for b, k in zip(bl, keep) if k))
-    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+    return plain_unicode("\n".join(b[1] for b, k in zip(bl, keep) if k))
 
 
 def extract_blocks(tree) -> str:

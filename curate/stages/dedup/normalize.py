@@ -13,7 +13,12 @@ order, each switchable in ``NormalizeConfig``:
    near-duplicate edit); the price is that ``end.Next`` (no space) becomes one word.
 4. ``fold_digits``: every run of decimal digits (``\\p{Nd}``, any script) becomes one ``0``:
    dates, prices, counters and page numbers stop making boilerplate pages look different.
-5. ``collapse_ws``: every run of whitespace, separators and control characters becomes one
+5. ``split_cjk`` (off in this definition's ``DEFAULT``, on in the dedup stage): every Han,
+   Hiragana and Katakana character becomes a word of its own (a space either side). Chinese
+   and Japanese put no spaces between words, so without it a whole line is one "word", and a
+   one-character edit changes every shingle of it; with it, word n-grams are character
+   n-grams in those scripts.
+6. ``collapse_ws``: every run of whitespace, separators and control characters becomes one
    space; leading and trailing spaces are dropped. Words are then exactly the
    space-separated tokens.
 
@@ -42,6 +47,7 @@ class NormalizeConfig:
     strip_punct: bool = True
     fold_digits: bool = True
     collapse_ws: bool = True
+    split_cjk: bool = False
 
 
 DEFAULT = NormalizeConfig()
@@ -51,6 +57,10 @@ DEFAULT = NormalizeConfig()
 _STRIP = r"[^\p{L}\p{M}\p{N}\s\p{Z}\p{Cc}\p{Co}]+"
 _DIGITS = r"\p{Nd}+"
 _SPACES = r"[\s\p{Z}\p{Cc}]+"
+# A character with its combining marks (Arrow's NFKC leaves が as か + U+3099). All non-ASCII:
+# the fast path uses it as it is.
+_CJK = r"([\p{Han}\p{Hiragana}\p{Katakana}]\p{M}*)"
+_CJK_ANY = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 # The same classes restricted to non-ASCII characters, one character per match; the ASCII
 # pass then collapses runs and handles the ASCII members of each class.
 _STRIP_NA = r"[^\x00-\x7F\p{L}\p{M}\p{N}\p{Z}\p{Cc}\p{Co}]+"
@@ -108,6 +118,8 @@ def normalize_reference(texts, config: NormalizeConfig = DEFAULT) -> pa.LargeStr
         x = pc.replace_substring_regex(x, _STRIP, "")
     if config.fold_digits:
         x = pc.replace_substring_regex(x, _DIGITS, "0")
+    if config.split_cjk:
+        x = pc.replace_substring_regex(x, _CJK, r" \1 ")
     if config.collapse_ws:
         x = pc.utf8_trim(pc.replace_substring_regex(x, _SPACES, " "), " ")
     return x
@@ -169,6 +181,13 @@ def normalize(texts, config: NormalizeConfig = DEFAULT) -> pa.LargeStringArray:
         sraw, sb = sdata.tobytes(), soff.tolist()
         for k, i in enumerate(non_ascii.tolist()):
             docs[i] = sraw[sb[k] : sb[k + 1]]
+        if config.split_cjk:  # after the spaces step (same result): only documents with CJK
+            has = np.flatnonzero(pc.match_substring_regex(sub, _CJK_ANY).to_numpy(zero_copy_only=False))
+            if len(has):
+                cdata, coff = string_buffers(pc.replace_substring_regex(sub.take(has), _CJK, r" \1 "))
+                craw, cb = cdata.tobytes(), coff.tolist()
+                for k, i in enumerate(non_ascii[has].tolist()):
+                    docs[i] = craw[cb[k] : cb[k + 1]]
     # One bytes.translate per document (C speed) lowercases, deletes ASCII punctuation and maps
     # digits to '0' and controls to ' '; runs are then collapsed over the whole batch at once.
     table, delete = _ascii_table(config)

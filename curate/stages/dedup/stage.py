@@ -39,7 +39,7 @@ class DedupStage:
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
         "join_shards": 0,  # shards of the id join that applies removals; 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
-        "normalize": asdict(NormalizeConfig()),
+        "normalize": asdict(NormalizeConfig(split_cjk=True)),  # Chinese/Japanese: character shingles
     }
     CHECKS = {
         "scheme": Check(choices=SCHEMES),

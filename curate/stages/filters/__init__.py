@@ -16,7 +16,8 @@ in this order, whatever the order of the list):
 4. ``gopher_repetition`` gopher_dup_line_frac, gopher_dup_para_frac, gopher_dup_line_char_frac,
                          gopher_dup_para_char_frac, gopher_top_{2,3,4}gram_char_frac,
                          gopher_dup_{5..10}gram_char_frac
-5. ``c4``                c4_lorem_ipsum, c4_curly_bracket, then the C4 line cleaning REWRITE
+5. ``c4``                c4_lorem_ipsum, c4_curly_bracket (counted, as in TFDS's C4, only on
+                         lines that pass the line tests below), then the C4 line cleaning REWRITE
                          (drops lines without terminal punctuation, with fewer than 3 words,
                          with a word over 1000 chars, mentioning javascript, or cookie/terms/
                          privacy notices; strips [1]-style citations), then c4_min_sentences
@@ -31,12 +32,13 @@ Page-level judgements (Gopher, FineWeb) see the text as it entered the stage; C4
 then rewrites the survivors, and what is kept is the rewritten text. Ledger snippets show
 the original text. Rewrites count what they changed in ``Filter.counters``.
 
-Non-space languages (``nonspace_languages``: zh, ja, th, ko, my, km, lo, bo and their
+Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo and their
 ISO 639-3 codes; a label such as ``cmn_Hani`` matches on the part before ``_``): rules that
 need word segmentation or Latin-style sentence punctuation are SKIPPED (they would
 otherwise remove every such page): all Gopher word-count, word-length, per-word ratio,
 alphabetic-word, stop-word and n-gram rules; fineweb_line_punct and fineweb_newline_ratio;
-the C4 per-line punctuation, word-count and word-length tests and c4_min_sentences. What
+the C4 per-line punctuation, word-count and word-length tests, and c4_min_sentences except
+for Chinese and Japanese (``c4.nonspace_sentences``: their sentences end in 。！？). What
 still applies to them: URL lists, line/paragraph repetition, bullet/ellipsis lines, short
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
 duplicated-line characters, lorem ipsum / curly bracket, the javascript / policy /

@@ -11,7 +11,7 @@ import re
 from itertools import islice
 
 from curate.stages.filters.rules import TextDoc, Rewrite, Rule
-from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS, spaced
+from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS
 
 C4 = {
     "terminal_punct": True,  # drop lines that do not end in terminal punctuation (or end in an ellipsis)
@@ -21,6 +21,9 @@ C4 = {
     "policy": True,  # drop cookie / terms / privacy notice lines
     "citations": True,  # strip [1], [edit], [citation needed]
     "min_sentences": 5,  # page rule, on the cleaned text
+    # Non-space languages the sentence rule still applies to: their sentences end in marks the
+    # count knows (。！？), unlike Thai or Lao, which end them with a space.
+    "nonspace_sentences": ["zh", "ja", "zho", "cmn", "yue", "wuu", "jpn"],
 }
 
 POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
@@ -44,32 +47,56 @@ def c4(cfg: dict, extra_terminal: str = "") -> list:
     phrases = (("javascript",) if cfg["javascript"] else ()) + (POLICY if cfg["policy"] else ())
     line_ok = _line_test(cfg, TERMINAL_CHARS | frozenset(extra_terminal))
     ends = sentence_end(extra_terminal)
+    marked = frozenset(x.lower() for x in cfg["nonspace_sentences"])
+
+    def sentences(doc: TextDoc):
+        if doc.nonspace and (doc.language or "").split("_")[0].lower() not in marked:
+            return None  # no sentence-final marks to count (Thai, Lao, ...)
+        return sentence_count(doc, cfg["min_sentences"], ends)
+
+    def tested(doc: TextDoc) -> tuple[list, list]:
+        """(lines, citations stripped; does each pass C4's word and punctuation tests), computed
+        once for the page rules and the cleaning. Non-space languages skip those tests."""
+        got = doc.cache.get("c4_tested")
+        if got is None:
+            lines = doc.lines  # non-empty, stripped; like C4, blank lines are not kept
+            if cfg["citations"] and "[" in doc.text:
+                lines = [_CITATION.sub("", s).strip() if "[" in s else s for s in lines]
+            ok = [True] * len(lines) if doc.nonspace else list(map(line_ok, lines))
+            got = doc.cache["c4_tested"] = (lines, ok)
+        return got
+
+    # C4's page rules look only at lines that passed those tests (TFDS c4_utils.clean_page
+    # checks "lorem ipsum" and "{" after the end-mark and word-count tests, "{" after the
+    # javascript line test too): a "{" in a menu line or a code line ending in ";" is dropped
+    # with its line, it does not remove the page.
+    def lorem(doc: TextDoc) -> int:
+        if "lorem ipsum" not in doc.lower:
+            return 0
+        lines, ok = tested(doc)
+        return sum(s.lower().count("lorem ipsum") for s, k in zip(lines, ok) if k)
+
+    def curly(doc: TextDoc) -> int:
+        if "{" not in doc.text:
+            return 0
+        lines, ok = tested(doc)
+        js = cfg["javascript"]
+        return sum(s.count("{") for s, k in zip(lines, ok) if k and "{" in s and not (js and "javascript" in s.lower()))
 
     def clean(doc: TextDoc) -> tuple[str, dict]:
-        lines = doc.lines  # non-empty, stripped; like C4, blank lines are not kept
-        if cfg["citations"] and "[" in doc.text:
-            lines = [_CITATION.sub("", s).strip() if "[" in s else s for s in lines]
-            low = "\n".join(lines).lower()
-        else:
-            low = doc.lower
+        lines, ok = tested(doc)
+        low = "\n".join(lines).lower() if lines is not doc.lines else doc.lower
         # A phrase in a line is in the whole text: look in the lines only for those found there.
         found = [p for p in phrases if p in low]
         drop = [any(map(s.__contains__, found)) for s in map(str.lower, lines)] if found else [False] * len(lines)
-        if not doc.nonspace:
-            drop = [d or not line_ok(s) for d, s in zip(drop, lines)]
-        kept = [s for d, s in zip(drop, lines) if not d]
+        kept = [s for d, k, s in zip(drop, ok, lines) if k and not d]
         return "\n".join(kept), {"c4_lines_removed": len(lines) - len(kept)}
 
     return [
-        Rule("c4_lorem_ipsum", lambda d: d.lower.count("lorem ipsum"), "<=", 0),
-        Rule("c4_curly_bracket", lambda d: d.text.count("{"), "<=", 0),
+        Rule("c4_lorem_ipsum", lorem, "<=", 0),
+        Rule("c4_curly_bracket", curly, "<=", 0),
         Rewrite("c4_lines", clean),
-        Rule(
-            "c4_min_sentences",
-            spaced(lambda d: sentence_count(d, cfg["min_sentences"], ends)),
-            ">=",
-            cfg["min_sentences"],
-        ),
+        Rule("c4_min_sentences", sentences, ">=", cfg["min_sentences"]),
     ]
 
 

@@ -52,9 +52,10 @@ import numpy as np
 from curate.stages.multilingual_data import lingua_paragraphs
 
 # Languages written without spaces between words (ISO 639-1 and 639-3 codes): the default
-# filter.nonspace_languages.
-NONSPACE = ["zh", "ja", "th", "ko", "my", "km", "lo", "bo"]
-NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "kor", "mya", "khm", "lao", "bod"]
+# filter.nonspace_languages. Not Korean: Hangul text separates its words (eojeol) with spaces
+# and ends sentences with ". ? !", so the word and line rules fit it as they fit Finnish.
+NONSPACE = ["zh", "ja", "th", "my", "km", "lo", "bo"]
+NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "mya", "khm", "lao", "bod"]
 OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
