@@ -177,9 +177,11 @@ def plan(cfg):
     out = cfg.run["output"]
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
     # run's text, ledger, manifest...) are never read back as inputs
-    inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
+    inside = (lambda p: False) if not out or is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     for i, spec in enumerate(cfg.inputs):
+        if not isinstance(spec.get("glob"), str) or not spec["glob"]:
+            continue  # a config error already (an input without a glob)
         listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
         files = [f for f in listed if not inside(f[0])]
         if not files:
@@ -196,7 +198,7 @@ def plan(cfg):
                 break
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
-            shards += plan_shards(files, spec.get("format"), spec["domain"], spec["source"], opts, limits)
+            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits)
         except InputError as e:
             errors.append(f"inputs[{i}]: {e}")
     if errors:
@@ -256,15 +258,30 @@ def show_progress(setting: str) -> bool:
     return setting == "on" or (setting == "auto" and sys.stderr.isatty())
 
 
-def cmd_run(ns, beam_args) -> int:
+def prepare_run(ns):
+    """The config and the shards of ``curate run``; a ConfigError lists every mistake of the
+    config and the inputs' files at once (a misspelt stage does not hide an empty glob)."""
     from curate import config
+
+    errors: list[str] = []
+    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors)
+    stages_ok = not any(e.startswith("run.stages:") for e in errors)  # else langid may be what was meant
+    if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
+        errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
+                      "add langid or leave --languages out")
+    try:
+        shards = plan(cfg)
+    except ConfigError as e:
+        errors += e.messages
+    if errors:
+        raise ConfigError(*errors)
+    return cfg, shards
+
+
+def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
-    cfg = config.load(ns.config, _overrides(ns), for_run=True)
-    if ns.languages and "langid" not in cfg.run["stages"]:  # it would be silently unused
-        raise ConfigError(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
-                          "add langid or leave --languages out")
-    shards = plan(cfg)
+    cfg, shards = prepare_run(ns)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
@@ -383,6 +400,11 @@ def main(argv=None) -> int:
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
     if errors:
+        if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
+            try:
+                prepare_run(ns)
+            except ConfigError as e:
+                errors += [f"config error: {m}" for m in e.messages]
         for e in errors:
             print(f"curate: {e}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)

@@ -205,11 +205,12 @@ def merge_section(
             elif isinstance(d, dict) and d and isinstance(v, dict):
                 out[k] = merge_section(f"{where}.{k}", d, v, errs, open_keys=open_keys, numbers=numbers)
             else:
-                out[k] = _check_type(f"{where}.{k}", v, d)
+                value = _check_type(f"{where}.{k}", v, d)
                 check = checks[k] if checks and k in checks else numbers if _is_number(d) else None
                 problem = check.problem(v) if check else None
                 if problem:
                     raise ConfigError(f"{where}.{k}: {problem}")
+                out[k] = value  # only a valid value: a config collecting its errors is still usable
         except ConfigError as e:
             errs.extend(e.messages)
     if errors is None and errs:
@@ -268,11 +269,14 @@ def default_source(pattern: str) -> str:
     return base if base not in ("", ".", "..") else "input"
 
 
-def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False) -> Config:
+def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None) -> Config:
     """Read a TOML config (optional), apply overrides (same shape), validate everything.
 
     Raises one ConfigError listing every mistake found (``.messages``), not just the first.
     ``for_run``: also require what a run needs (an output directory, at least one input).
+    ``errors``: a list the mistakes are appended to instead; the Config is then returned as far
+    as it could be built, so a caller can check what follows from it too (the inputs' files)
+    and report everything at once. A TOML file that cannot be read is raised either way.
     """
     raw: dict[str, Any] = {}
     if path:
@@ -293,7 +297,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         else:
             raw[k] = v
 
-    errors: list[str] = []
+    collect = errors is not None
+    errors = [] if errors is None else errors
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
         if k not in known:
@@ -317,6 +322,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             errors.append(f"run.stages: {s!r} is not a stage{did_you_mean(s, STAGES)}; allowed: {', '.join(STAGES)}")
         else:
             chosen.append(s)
+    # with a misspelt stage, which stages were meant is unknown: check every section given too
+    misspelt = any(s not in STAGES for s in run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
     sections = {}
     for s in STAGES:
@@ -329,12 +336,12 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None),
             getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
         )
-        if s in run["stages"] and len(errors) == before:  # the stage's own checks need well-typed values
+        if (s in run["stages"] or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
             try:
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
-    if errors:
+    if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections)
 

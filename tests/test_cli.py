@@ -140,6 +140,26 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_every_mistake_of_one_command_line_is_reported_at_once(tmp_path, pages, capsys):
+    """`curate run --stages ingestt --languages english ...` said only the stage error: the
+    language codes were not checked (langid was not among the stages), the globs only once the
+    config had loaded, and a misspelt Beam option stopped the command before either."""
+    out, missing = tmp_path / "o", tmp_path / "nothere" / "*.jsonl"
+    assert run_cli("run", "--stages", "ingestt", "--languages", "english", "--input", missing, "--domain", "web",
+                   "--input", pages, "--domain", "webb", "--output", out, "--direct_num_wokers=2") == 2
+    err = capsys.readouterr().err
+    for message in [
+        "curate: config error: run.stages: 'ingestt' is not a stage (did you mean ingest?)",
+        "curate: config error: langid: langid.languages: 'english' is not a label",
+        f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files",
+        "curate: config error: inputs[1].domain: 'webb' is not one of web, code, books",
+        "curate: unknown option --direct_num_wokers (did you mean --direct_num_workers?)",
+    ]:
+        assert message in err, err
+    assert "--languages: the langid stage is not among" not in err  # it follows from the misspelt stage
+    assert not out.exists()
+
+
 def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--input", pages, "--domain", "web", "--output", out) == 2
