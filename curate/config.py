@@ -262,9 +262,13 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
 
 def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
-    from curate.readers import glob_root
+    import urllib.parse
+
+    from curate.readers import glob_root, is_uri
 
     root = glob_root(pattern)
+    if is_uri(pattern):  # my%20data and "my data" are one folder: one source name
+        root = urllib.parse.unquote(root)
     base = os.path.basename(os.path.normpath(root))
     return base if base not in ("", ".", "..") else "input"
 

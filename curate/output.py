@@ -25,6 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from curate import ids, schema
+from curate.readers.common import fs_path
 
 KINDS = {
     # kind: (schema or None for documents, sort keys, shard key column)
@@ -81,7 +82,7 @@ def take_shards(batch, shard: np.ndarray, n: int) -> list[tuple[int, pa.RecordBa
 
 
 def _fs(root: str):
-    fs, base = pafs.FileSystem.from_uri(root) if "://" in root else (pafs.LocalFileSystem(), os.path.abspath(root))
+    fs, base = fs_path(root) if "://" in root else (pafs.LocalFileSystem(), os.path.abspath(root))
     return fs, base
 
 

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, other_compression, read_batches, relpath
+from curate.readers.common import Limits, Shard, compression, fs_path, input_size, is_uri, open_raw, other_compression, read_batches, relpath
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -142,24 +142,26 @@ def _glob_regex(pattern: str) -> re.Pattern:
 def list_uri(pattern: str) -> list[tuple[str, str]]:
     """``list_files`` for a ``scheme://`` glob, through pyarrow.fs: list everything under
     the part before the first wildcard, keep the files the glob matches."""
+    from urllib.parse import quote, unquote
+
     import pyarrow.fs as pafs
 
     scheme, rest = pattern.split("://", 1)
     root = rest.split("/")
     root = "/".join(root[: next((i for i, p in enumerate(root) if any(c in p for c in "*?[")), len(root))])
-    fs, base = pafs.FileSystem.from_uri(f"{scheme}://{root}")
+    fs, base = fs_path(f"{scheme}://{root}")
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
-        return [(f"{scheme}://{root}", root.rsplit("/", 1)[-1])]
+        return [(f"{scheme}://{root}", unquote(root.rsplit("/", 1)[-1]))]
     if info.type != pafs.FileType.Directory:
         return []
-    rx = _glob_regex(rest[len(root) :].lstrip("/") or "**")
+    rx = _glob_regex(unquote(rest[len(root) :].lstrip("/")) or "**")  # matched against decoded names
     prefix = fs.normalize_path(base).rstrip("/") + "/"
     out = []
     for f in fs.get_file_info(pafs.FileSelector(base, recursive=True)):
         rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
-        if f.type == pafs.FileType.File and rx.match(rel):
-            out.append((f"{scheme}://{root.rstrip('/')}/{rel}", rel))
+        if f.type == pafs.FileType.File and rx.match(rel):  # the URI encodes the name ("a b%" -> a%20b%25)
+            out.append((f"{scheme}://{root.rstrip('/')}/{quote(rel)}", rel))
     return sorted(out, key=lambda x: x[1])
 
 
