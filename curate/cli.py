@@ -182,7 +182,8 @@ def plan(cfg):
     for i, spec in enumerate(cfg.inputs):
         if not isinstance(spec.get("glob"), str) or not spec["glob"]:
             continue  # a config error already (an input without a glob)
-        listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
+        tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
+        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree)  # a code tree's .github/ is code
         files = [f for f in listed if not inside(f[0])]
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"

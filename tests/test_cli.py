@@ -888,3 +888,40 @@ def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     assert err.startswith("curate: the runner's job server could not be started (FutureTimeoutError: no answer within "
                           "--job_server_timeout seconds (Beam's default: 300))"), err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_files_under_a_linked_folder_are_read_or_accounted_for(tmp_path, capsys):
+    """An input folder holding a link to another folder (`crawl/2024 -> /mnt/disk2/2024`): the
+    files under the link were left out without a word (the walk did not follow links), while
+    `crawl/**/*.jsonl` read them. Now the link is followed, a loop back to a folder being
+    walked (`crawl/again -> .`) is not walked twice, and in a code tree a link out of the tree
+    is one quarantine row, like a file link out of it."""
+    elsewhere = tmp_path / "disk2" / "2024"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "b.jsonl").write_text(json.dumps({"id": "b", "text": PAGES["de"]}) + "\n")
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
+    (crawl / "2024").symlink_to(elsewhere)
+    (crawl / "again").symlink_to(crawl)
+    (elsewhere / "up").symlink_to(crawl)  # a loop through two links
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["source_id", "path"]).to_pylist()
+    assert sorted((r["source_id"], r["path"]) for r in text) == [("a", "a.jsonl"), ("b", "2024/b.jsonl")]
+
+    outside = tmp_path / "vendor-checkout"
+    outside.mkdir()
+    (outside / "secret.py").write_text("API_KEY = 'do-not-train-on-me'\n")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "main.py").write_text("print('hello')\n")
+    (repo / "lib").symlink_to(outside)
+    (repo / "src" / "loop").symlink_to(repo)
+    code = tmp_path / "code"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--format", "source", "--stages", "ingest",
+                   "--output", code, "--progress", "off") == 0
+    assert pq.read_table(code / "text", columns=["path"]).column("path").to_pylist() == ["src/main.py"]
+    q = pq.read_table(code / "quarantine").to_pylist()
+    assert [(r["path"], r["reason"]) for r in q] == [("lib", "symlink_outside_tree")], q
+    assert str(outside) in q[0]["detail"]

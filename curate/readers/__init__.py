@@ -165,12 +165,39 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     return sorted(out, key=lambda x: x[1])
 
 
-def list_files(pattern: str, hidden: bool = False) -> list[tuple[str, str]]:
+def _walk(top: str, hidden: bool, tree: bool) -> Iterator[str]:
+    """The files under ``top``, links to folders followed (a folder of links to other disks
+    is read, as ``**`` reads it), except a link back to a folder on its own path (a loop: its
+    files are read once, under that folder) and, in a code ``tree``, a link out of the tree:
+    that one is listed as itself, for the code reader to quarantine (symlink_outside_tree)."""
+    inside = os.path.realpath(top).rstrip(os.sep) + os.sep
+    chain = {top: {os.path.realpath(top)}}  # folder walked -> the real folders on its path
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        keep = []
+        for d in sorted(x for x in dirnames if hidden or not x.startswith(".")):
+            p = os.path.join(dirpath, d)
+            real = os.path.realpath(p)
+            if real in chain[dirpath]:
+                continue
+            if tree and os.path.islink(p) and not (real + os.sep).startswith(inside):
+                yield p
+                continue
+            chain[p] = chain[dirpath] | {real}
+            keep.append(d)
+        dirnames[:] = keep
+        for f in filenames if hidden else [f for f in filenames if not f.startswith(".")]:
+            p = os.path.join(dirpath, f)
+            if os.path.isfile(p):
+                yield p
+
+
+def list_files(pattern: str, hidden: bool = False, tree: bool = False) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
-    A directory matched (or named) is walked recursively, leaving out hidden names (``.git/``,
-    ``.DS_Store``), as a glob's ``*`` does, unless ``hidden`` (a code tree). Sorted, so listing
-    is deterministic.
+    A directory matched (or named) is walked recursively (``_walk``: links to folders followed,
+    loops not), leaving out hidden names (``.git/``, ``.DS_Store``), as a glob's ``*`` does,
+    unless ``hidden``; ``tree``: a code tree, whose links out of it are not followed. Sorted,
+    so listing is deterministic.
     A pattern that names an existing file or directory is that path, not a glob: a folder
     called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
@@ -181,12 +208,7 @@ def list_files(pattern: str, hidden: bool = False) -> list[tuple[str, str]]:
     out = []
     for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
         if os.path.isdir(m):
-            for dirpath, dirnames, filenames in os.walk(m):
-                dirnames[:] = sorted(d for d in dirnames if hidden or not d.startswith("."))
-                for f in filenames if hidden else [f for f in filenames if not f.startswith(".")]:
-                    p = os.path.join(dirpath, f)
-                    if os.path.isfile(p):
-                        out.append(p)
+            out += _walk(m, hidden, tree)
         elif os.path.isfile(m):
             out.append(m)
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
