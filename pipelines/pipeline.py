@@ -172,6 +172,7 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)
                 gc.freeze()  # the construction's objects live to the end: keep the collector off them
     except BaseException:
+        pool.shutdown(kill=True)  # their results are not wanted: do not wait for the tasks running
         commit.abort(root)
         raise
     finally:
