@@ -925,3 +925,28 @@ def test_files_under_a_linked_folder_are_read_or_accounted_for(tmp_path, capsys)
     q = pq.read_table(code / "quarantine").to_pylist()
     assert [(r["path"], r["reason"]) for r in q] == [("lib", "symlink_outside_tree")], q
     assert str(outside) in q[0]["detail"]
+
+
+def test_runs_leave_nothing_in_the_temp_folder(tmp_path, pages, monkeypatch):
+    """/tmp filled up with Beam's folders: every run left beam-temp*, and two tmp* folders,
+    and a run interrupted while its pipeline was being built also beam-pipeline-temp* (420 of
+    them from the test suite's interrupted runs). A run now leaves the temp folder as it was."""
+    import tempfile
+
+    from pipelines import pipeline
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    args = ["run", "--input", pages, "--domain", "web", "--stages", "ingest,langid", "--progress", "off"]
+    assert run_cli(*args, "--output", tmp_path / "o") == 0
+    assert sorted(p.name for p in tmp.iterdir()) == []
+    build = pipeline.build
+
+    def interrupted(*a, **kw):
+        build(*a, **kw)
+        raise KeyboardInterrupt  # Ctrl-C before the pipeline runs
+
+    monkeypatch.setattr(pipeline, "build", interrupted)
+    assert run_cli(*args, "--output", tmp_path / "o2") == cli.INTERRUPTED
+    assert sorted(p.name for p in tmp.iterdir()) == []
