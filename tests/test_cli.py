@@ -178,6 +178,8 @@ def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
         (["--direct_num_wokers=2"], "unknown option --direct_num_wokers (did you mean --direct_num_workers?)"),
         (["--no_such_option=1"], "--no_such_option: neither a curate option nor a Beam pipeline option for DirectRunner"),
         (["--runner=NoSuchRunner"], "--runner=NoSuchRunner: Unexpected pipeline runner"),
+        # was a traceback from inside Beam, after the output folder had been made
+        (["--runner=PortableRunner"], "--runner=PortableRunner needs --job_endpoint=HOST:PORT"),
     ],
 )
 def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, message):
