@@ -952,3 +952,22 @@ def test_runs_leave_nothing_in_the_temp_folder(tmp_path, pages, monkeypatch):
     monkeypatch.setattr(pipeline, "build", interrupted)
     assert run_cli(*args, "--output", tmp_path / "o2") == cli.INTERRUPTED
     assert sorted(p.name for p in tmp.iterdir()) == []
+
+
+def test_audit_and_loader_of_a_uri_output(tmp_path, pages, capsys):
+    """`curate run ... --output file:///data/out` printed the output's URI, but `curate audit` and
+    TokenLoader said "no such directory" for that URI (and for gs://, where the folder exists)."""
+    from curate.audit import command
+    from curate.loader import TokenLoader, TokensError
+
+    out = tmp_path / "my out"
+    uri = f"file://{out}"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest,tokenize", "--output", uri, "--progress", "off") == 0
+    assert command.main([uri]) == 0
+    assert (out / "report.html").exists()
+    assert len(TokenLoader(uri, batch_size=1, seq_len=8)) == len(TokenLoader(str(out), batch_size=1, seq_len=8)) > 0
+    capsys.readouterr()
+    assert command.main(["gs://bucket/out"]) == 2
+    assert "gs://bucket/out: curate audit reads a local folder; copy the output to one first" in capsys.readouterr().err
+    with pytest.raises(TokensError, match="gs://bucket/out: the loader reads a local folder"):
+        TokenLoader("gs://bucket/out", batch_size=1, seq_len=8)

@@ -10,6 +10,7 @@ import polars as pl
 from curate import output
 from curate.audit.scan import audit_corpus, audit_output
 from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
+from curate.readers.common import local_folder
 
 
 def write(summary: dict, out: str) -> tuple[str, str]:
@@ -41,6 +42,7 @@ def main(argv=None) -> int:
         ap.error("give either a curate output DIR or --corpus GLOB")
     try:
         if ns.dir:
+            ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)

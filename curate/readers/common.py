@@ -145,6 +145,18 @@ def fs_path(uri: str):
     return pafs.FileSystem.from_uri(urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~"))
 
 
+def local_folder(path: str, reader: str) -> str:
+    """The local path of a folder that ``reader`` (the audit, the loader) reads only locally:
+    a ``file://`` URI is its path; another URI is refused, saying so, where a lookup on the
+    local disk would say "no such directory" of a folder that exists."""
+    if not is_uri(path):
+        return path
+    if path.split("://", 1)[0].lower() == "file":
+        return fs_path(path)[1]
+    raise ValueError(f"{path}: {reader} reads a local folder; copy the output to one first "
+                     f"(e.g. gsutil -m cp -r {path} .)")
+
+
 def open_raw(path: str):
     """A seekable binary file: a local path with ``open``, a URI through ``pyarrow.fs``
     (``FileSystem.from_uri``), so workers on Dataflow read ``gs://`` inputs directly."""
