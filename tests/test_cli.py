@@ -911,6 +911,10 @@ def test_files_under_a_linked_folder_are_read_or_accounted_for(tmp_path, capsys)
     assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     text = pq.read_table(out / "text", columns=["source_id", "path"]).to_pylist()
     assert sorted((r["source_id"], r["path"]) for r in text) == [("a", "a.jsonl"), ("b", "2024/b.jsonl")]
+    # `**` followed the loops 40 levels deep: a.jsonl read 41 times, as again/again/.../a.jsonl
+    assert run_cli("run", "--input", f"{crawl}/**/*.jsonl", "--domain", "web", "--stages", "ingest", "--output",
+                   tmp_path / "o2", "--progress", "off") == 0
+    assert pq.read_table(tmp_path / "o2" / "text", columns=["source_id", "path"]).to_pylist() == text
 
     outside = tmp_path / "vendor-checkout"
     outside.mkdir()

@@ -205,6 +205,13 @@ def list_files(pattern: str, hidden: bool = False, tree: bool = False) -> list[t
     if is_uri(pattern):
         return list_uri(pattern)
     root = glob_root(pattern)
+    if "**" in pattern and not os.path.exists(pattern):
+        # Python's glob follows links in `**` round a loop (crawl/again -> crawl) until the
+        # path is too long, one more level for each loop: walk the root instead, as for a URI
+        rest = pattern[len(root):].lstrip(os.sep) if pattern.startswith(root) else pattern
+        rx = _glob_regex(rest.replace(os.sep, "/"))
+        found = [p for p in _walk(root, hidden, tree) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
+        return sorted({(os.path.abspath(p), relpath(p, root)) for p in found}, key=lambda x: x[1])
     out = []
     for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
         if os.path.isdir(m):
