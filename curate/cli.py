@@ -73,6 +73,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                    f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
     r.add_argument("--languages", help="comma-separated target languages for langid (e.g. en,de), or 'all'")
     r.add_argument("--shards", type=int, help="Parquet files per output kind (default 4)")
+    r.add_argument("--workers", type=int, help="local runs: worker processes for the heavy steps (run.workers; "
+                   "default 0 = one per core, 1 = this process only); the output does not depend on it")
     r.add_argument(
         "--progress", choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
@@ -152,6 +154,8 @@ def _overrides(ns) -> dict:
         run["stages"] = [s.strip() for s in ns.stages.split(",") if s.strip()]
     if ns.shards is not None:
         run["shards"] = ns.shards
+    if ns.workers is not None:
+        run["workers"] = ns.workers
     if ns.progress:
         run["progress"] = ns.progress
     if run:

@@ -975,3 +975,20 @@ def test_audit_and_loader_of_a_uri_output(tmp_path, pages, capsys):
     assert "gs://bucket/out: curate audit reads a local folder; copy the output to one first" in capsys.readouterr().err
     with pytest.raises(TokensError, match="gs://bucket/out: the loader reads a local folder"):
         TokenLoader("gs://bucket/out", batch_size=1, seq_len=8)
+
+
+def test_workers_option(tmp_path, pages, capsys):
+    """`curate run ... --workers 2` was "unknown option --workers (did you mean --num_workers?)",
+    and --num_workers, a Dataflow option, was accepted and did nothing on the local runner:
+    run.workers could be set only in a TOML file. --workers N sets it; outputs do not change."""
+    outs = []
+    for n in ("1", "2"):
+        out = tmp_path / f"w{n}"
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest,langid,dedup", "--workers", n,
+                       "--output", out, "--progress", "off") == 0
+        assert json.loads((out / "manifest.json").read_text())["config"]["run"]["workers"] == int(n)
+        outs.append(out)
+    for f in sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.parquet")):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    assert run_cli("run", "--input", pages, "--domain", "web", "--workers", "-1", "--output", tmp_path / "o") == 2
+    assert "run.workers: must be >= 0, got -1" in capsys.readouterr().err
