@@ -168,10 +168,11 @@ def _overrides(ns) -> dict:
     return o
 
 
-def plan(cfg):
+def plan(cfg, globs_only: bool = False):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
-    ``cfg`` comes from ``config.load(..., for_run=True)``."""
+    ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
+    mistakes, whose globs are checked but whose files are not looked into."""
     from curate.readers import InputError, is_uri, list_files, plan_shards
     from curate.readers.common import Limits
 
@@ -201,6 +202,8 @@ def plan(cfg):
                 errors.append(f"inputs[{i}]: {rel!r} under source {spec['source']!r} is also a file of inputs[{other[0]}]: "
                               "their documents could not be told apart in the output; give each input its own --source")
                 break
+        if globs_only:
+            continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits)
@@ -274,8 +277,8 @@ def prepare_run(ns):
     if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
                       "add langid or leave --languages out")
-    try:
-        shards = plan(cfg)
+    try:  # with other mistakes, only the globs are checked: a wrong value could crash the rest
+        shards = plan(cfg, globs_only=bool(errors))
     except ConfigError as e:
         errors += e.messages
     if errors:

@@ -240,6 +240,11 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     for k, v in spec.items():
         if k not in INPUT_KEYS:
             errors.append(f"{where}.{k}: unknown key{did_you_mean(k, INPUT_KEYS)}; allowed keys: {', '.join(INPUT_KEYS)}")
+        elif INPUT_KEYS[k] in ((str, list), list):  # field names: a reader would fail on a number in them
+            names = [v] if isinstance(v, str) and INPUT_KEYS[k] != list else v
+            if v is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                what = "a list of strings" if INPUT_KEYS[k] == list else "a string or a list of strings"
+                errors.append(f"{where}.{k}: expected {what}, got {v!r}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
             errors.append(f"{where}.{k}: wrong type {type(v).__name__}")
     if not spec.get("glob") or not isinstance(spec["glob"], str):

@@ -992,3 +992,24 @@ def test_workers_option(tmp_path, pages, capsys):
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
     assert run_cli("run", "--input", pages, "--domain", "web", "--workers", "-1", "--output", tmp_path / "o") == 2
     assert "run.workers: must be >= 0, got -1" in capsys.readouterr().err
+
+
+def test_field_names_that_are_not_strings_are_config_errors(tmp_path, capsys):
+    """`text_field = ["body", 3]` for a Parquet input was a traceback (AttributeError: 'int'
+    object has no attribute 'split'), and `text_field = 5` one too once other mistakes were
+    listed with it."""
+    import pyarrow as pa
+
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": ["a short page"]}), table)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{table}"\ndomain = "web"\ntext_field = ["body", 3]\nmeta_fields = ["x", 1]\n'
+                   f'[[inputs]]\nglob = "{table}"\ndomain = "web"\nsource = "two"\ntext_field = 5\n'
+                   f'[[inputs]]\nglob = "{tmp_path}/none-*.jsonl"\ndomain = "web"\n')
+    assert run_cli("run", cfg, "--output", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0].text_field: expected a string or a list of strings, got ['body', 3]" in err, err
+    assert "inputs[0].meta_fields: expected a list of strings, got ['x', 1]" in err
+    assert "inputs[1].text_field: expected a string or a list of strings, got 5" in err
+    assert f"inputs[2].glob: '{tmp_path}/none-*.jsonl' matches no files" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
