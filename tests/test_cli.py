@@ -1013,3 +1013,23 @@ def test_field_names_that_are_not_strings_are_config_errors(tmp_path, capsys):
     assert "inputs[1].text_field: expected a string or a list of strings, got 5" in err
     assert f"inputs[2].glob: '{tmp_path}/none-*.jsonl' matches no files" in err
     assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, capsys):
+    """`curate audit --corpus X --output DIR`, DIR a curate output, replaced DIR's own
+    report.html and stats/summary.json with X's, and the next run into DIR then refused
+    ("report.html, stats/summary.json changed since curate wrote it")."""
+    from curate.audit import command
+
+    out, other = tmp_path / "o", tmp_path / "o2"
+    for o in (out, other):
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", o, "--progress", "off") == 0
+    assert command.main([str(out)]) == 0
+    before = {p: p.read_bytes() for p in (out / "report.html", out / "stats" / "summary.json")}
+    capsys.readouterr()
+    for args in (["--corpus", str(pages)], [str(other)]):
+        assert command.main([*args, "--output", str(out)]) == 2
+        assert f"curate audit: {out}: a curate output; its own audit goes there (curate audit {out}): choose another --output" in capsys.readouterr().err
+        assert {p: p.read_bytes() for p in before} == before
+    assert command.main([str(out), "--output", str(out)]) == 0  # its own audit, named twice
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0

@@ -19,9 +19,12 @@ def write(summary: dict, out: str) -> tuple[str, str]:
 
     from curate import commit
 
+    own = summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source")
+    if not own and os.path.exists(os.path.join(out, output.MANIFEST)):  # would replace that output's own audit
+        raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {out}): choose another --output")
     output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
     output.write_atomic(out, "report.html", report.render(summary).encode("utf-8"))
-    if summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source"):
+    if own:
         commit.record_derived(out, ["report.html", "stats/summary.json"])  # a later run may replace them
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
 
