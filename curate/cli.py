@@ -188,8 +188,13 @@ def plan(cfg, globs_only: bool = False):
         if not isinstance(spec.get("glob"), str) or not spec["glob"]:
             continue  # a config error already (an input without a glob)
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
-        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree)  # a code tree's .github/ is code
+        dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
+        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling)  # a code tree's .github/ is code
+        errors += [f"inputs[{i}]: {rel!r} is a link to {os.readlink(path)!r}, which does not exist; fix or remove the link"
+                   for path, rel in dangling if not inside(path)]
         files = [f for f in listed if not inside(f[0])]
+        if dangling and not files:
+            continue
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):

@@ -1033,3 +1033,19 @@ def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, cap
         assert {p: p.read_bytes() for p in before} == before
     assert command.main([str(out), "--output", str(out)]) == 0  # its own audit, named twice
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+
+
+def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys):
+    """A link whose target is gone (crawl/b.jsonl -> an unmounted disk) was left out without a
+    word by a folder or a glob, and named directly it "matched no files"."""
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text(pages.read_text())
+    gone = tmp_path / "disk2" / "b.jsonl"
+    (crawl / "b.jsonl").symlink_to(gone)
+    for given in (crawl, f"{crawl}/*.jsonl", crawl / "b.jsonl"):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"inputs[0]: 'b.jsonl' is a link to {str(gone)!r}, which does not exist; fix or remove the link" in err, err
+        assert "matches no files" not in err and not out.exists()

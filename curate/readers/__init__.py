@@ -165,11 +165,12 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     return sorted(out, key=lambda x: x[1])
 
 
-def _walk(top: str, hidden: bool, tree: bool) -> Iterator[str]:
+def _walk(top: str, hidden: bool, tree: bool, dangling: list) -> Iterator[str]:
     """The files under ``top``, links to folders followed (a folder of links to other disks
     is read, as ``**`` reads it), except a link back to a folder on its own path (a loop: its
     files are read once, under that folder) and, in a code ``tree``, a link out of the tree:
-    that one is listed as itself, for the code reader to quarantine (symlink_outside_tree)."""
+    that one is listed as itself, for the code reader to quarantine (symlink_outside_tree).
+    Links to nothing go to ``dangling``."""
     inside = os.path.realpath(top).rstrip(os.sep) + os.sep
     chain = {top: {os.path.realpath(top)}}  # folder walked -> the real folders on its path
     for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
@@ -189,9 +190,11 @@ def _walk(top: str, hidden: bool, tree: bool) -> Iterator[str]:
             p = os.path.join(dirpath, f)
             if os.path.isfile(p):
                 yield p
+            elif os.path.islink(p) and not os.path.exists(p):
+                dangling.append(p)
 
 
-def list_files(pattern: str, hidden: bool = False, tree: bool = False) -> list[tuple[str, str]]:
+def list_files(pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
     A directory matched (or named) is walked recursively (``_walk``: links to folders followed,
@@ -201,23 +204,31 @@ def list_files(pattern: str, hidden: bool = False, tree: bool = False) -> list[t
     A pattern that names an existing file or directory is that path, not a glob: a folder
     called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
+    ``dangling``: a list that gets (path, relative path) of each link matched whose target
+    does not exist (else they are left out).
     """
     if is_uri(pattern):
         return list_uri(pattern)
     root = glob_root(pattern)
+    links: list = []
     if "**" in pattern and not os.path.exists(pattern):
         # Python's glob follows links in `**` round a loop (crawl/again -> crawl) until the
         # path is too long, one more level for each loop: walk the root instead, as for a URI
         rest = pattern[len(root):].lstrip(os.sep) if pattern.startswith(root) else pattern
         rx = _glob_regex(rest.replace(os.sep, "/"))
-        found = [p for p in _walk(root, hidden, tree) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
-        return sorted({(os.path.abspath(p), relpath(p, root)) for p in found}, key=lambda x: x[1])
-    out = []
-    for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
-        if os.path.isdir(m):
-            out += _walk(m, hidden, tree)
-        elif os.path.isfile(m):
-            out.append(m)
+        out = [p for p in _walk(root, hidden, tree, links) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
+        links = [p for p in links if rx.match(relpath(p, root))]
+    else:
+        out = []
+        for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
+            if os.path.isdir(m):
+                out += _walk(m, hidden, tree, links)
+            elif os.path.isfile(m):
+                out.append(m)
+            elif os.path.islink(m):  # a link to nothing
+                links.append(m)
+    if dangling is not None:
+        dangling += sorted({(os.path.abspath(p), relpath(p, root)) for p in links}, key=lambda x: x[1])
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
 
 
