@@ -1049,3 +1049,18 @@ def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys
         err = capsys.readouterr().err
         assert f"inputs[0]: 'b.jsonl' is a link to {str(gone)!r}, which does not exist; fix or remove the link" in err, err
         assert "matches no files" not in err and not out.exists()
+
+
+def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
+    """`curate run my.toml --input extra.jsonl --domain web` read only extra.jsonl: the
+    config's [[inputs]] were dropped without a word. They still are (command-line options
+    override the config), but the run says so."""
+    other = tmp_path / "other.jsonl"
+    other.write_text(pages.read_text())
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{other}"\ndomain = "web"\n[[inputs]]\nglob = "{other}"\ndomain = "books"\nsource = "b"\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert f"curate: the --input options replace the 2 [[inputs]] of {cfg}" in capsys.readouterr().err
+    assert run_cli("run", cfg, "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert "replace" not in capsys.readouterr().err
