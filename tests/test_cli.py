@@ -1064,3 +1064,29 @@ def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, caps
     assert f"curate: the --input options replace the 2 [[inputs]] of {cfg}" in capsys.readouterr().err
     assert run_cli("run", cfg, "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert "replace" not in capsys.readouterr().err
+
+
+def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
+    """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
+    record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were
+    already checked before running. An input none of whose files has the field in its first
+    100 records is now said before running; one record with it (even null) is enough, and one
+    odd file among others is still quarantined record by record."""
+    import gzip
+
+    path = tmp_path / "dump.jsonl.gz"
+    rows = [{"doc_id": k, "body": v} for k, v in PAGES.items()]
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    out = tmp_path / "o"
+    for extra in ([], ["--text-field", "bdy"]):
+        assert run_cli("run", "--input", path, "--domain", "web", *extra, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        names = "bdy" if extra else "text, content, raw_content"
+        assert f"inputs[0]: dump.jsonl.gz: none of its first 3 records has a text field (none of {names}; its fields: doc_id, body)" in err, err
+        assert "--text-field" in err and not out.exists()
+    later = tmp_path / "later.jsonl"
+    later.write_text(json.dumps({"doc_id": "x"}) + "\n" + json.dumps({"text": None}) + "\n")
+    assert run_cli("run", "--input", later, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert run_cli("run", "--input", f"{tmp_path}/*.jsonl*", "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2

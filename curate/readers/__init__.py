@@ -238,6 +238,7 @@ def plan_shards(
     """One Shard per file, or several byte/row-group ranges for large splittable files."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
+    jsonl: list = []  # per JSONL file checked: why it gives no document, or None
     for i, (path, rel) in enumerate(files):
         # Content checks (compression, Parquet schema) read each local file's first bytes; of a
         # remote input only its first file, not a round trip per file of a bucket at launch.
@@ -255,6 +256,10 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
+        if f == "jsonl" and look:  # an error only when no file of the input has the field (a misspelling):
+            from curate.readers.jsonl import text_field_error  # one odd file among many is quarantined record by record
+
+            jsonl.append(text_field_error(path, rel, options))
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
@@ -266,6 +271,8 @@ def plan_shards(
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
             shards.append(Shard(path, rel, f, domain, source, opts))
+    if jsonl and all(jsonl):
+        raise InputError(jsonl[0] + (f" (and as much of its {len(jsonl) - 1} other files)" if len(jsonl) > 1 else ""))
     return shards
 
 
