@@ -256,8 +256,8 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
-        if f == "jsonl" and look:  # an error only when no file of the input has the field (a misspelling):
-            from curate.readers.jsonl import text_field_error  # one odd file among many is quarantined record by record
+        if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
+            from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
             jsonl.append(text_field_error(path, rel, options))
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
@@ -271,7 +271,7 @@ def plan_shards(
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
             shards.append(Shard(path, rel, f, domain, source, opts))
-    if jsonl and all(jsonl):
+    if jsonl and all(jsonl):  # checking stops at the first file that has the field
         raise InputError(jsonl[0] + (f" (and as much of its {len(jsonl) - 1} other files)" if len(jsonl) > 1 else ""))
     return shards
 
