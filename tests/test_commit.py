@@ -181,6 +181,18 @@ def test_interrupt_inside_a_step_is_an_interrupt(tmp_path):
     assert snapshot(out) == before
 
 
+def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):
+    """A first run into a new output that failed or was interrupted (a Flink job server that
+    could not be started, Ctrl-C) left the output folder behind, empty."""
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    out = tmp_path / "out"
+    env = dict(os.environ, CURATE_FAULT="sigint_in_filter_setup")
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", cfg, "--output", str(out), "--progress", "off"],
+                       cwd=REPO, capture_output=True, text=True, env=env)
+    assert r.returncode == 130, r.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
 def test_commit_killed_midway_completes_on_next_read(tmp_path, fault):
     """A kill after the commit was decided is rolled forward by whoever reads the output next:
