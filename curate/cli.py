@@ -73,6 +73,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                    f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
     r.add_argument("--languages", help="comma-separated target languages for langid (e.g. en,de), or 'all'")
     r.add_argument("--shards", type=int, help="Parquet files per output kind (default 4)")
+    r.add_argument("--workers", type=int, help="local runs: worker processes for the heavy steps (run.workers; "
+                   "default 0 = one per core, 1 = this process only); the output does not depend on it")
     r.add_argument(
         "--progress", choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
@@ -152,6 +154,8 @@ def _overrides(ns) -> dict:
         run["stages"] = [s.strip() for s in ns.stages.split(",") if s.strip()]
     if ns.shards is not None:
         run["shards"] = ns.shards
+    if ns.workers is not None:
+        run["workers"] = ns.workers
     if ns.progress:
         run["progress"] = ns.progress
     if run:
@@ -164,10 +168,11 @@ def _overrides(ns) -> dict:
     return o
 
 
-def plan(cfg):
+def plan(cfg, globs_only: bool = False):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
-    ``cfg`` comes from ``config.load(..., for_run=True)``."""
+    ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
+    mistakes, whose globs are checked but whose files are not looked into."""
     from curate.readers import InputError, is_uri, list_files, plan_shards
     from curate.readers.common import Limits
 
@@ -177,11 +182,19 @@ def plan(cfg):
     out = cfg.run["output"]
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
     # run's text, ledger, manifest...) are never read back as inputs
-    inside = (lambda p: False) if is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
+    inside = (lambda p: False) if not out or is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     for i, spec in enumerate(cfg.inputs):
-        listed = list_files(spec["glob"], hidden=spec.get("format") == "source")  # a code tree's .github/ is code
+        if not isinstance(spec.get("glob"), str) or not spec["glob"]:
+            continue  # a config error already (an input without a glob)
+        tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
+        dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
+        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling)  # a code tree's .github/ is code
+        errors += [f"inputs[{i}]: {rel!r} is a link to {os.readlink(path)!r}, which does not exist; fix or remove the link"
+                   for path, rel in dangling if not inside(path)]
         files = [f for f in listed if not inside(f[0])]
+        if dangling and not files:
+            continue
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
@@ -194,9 +207,11 @@ def plan(cfg):
                 errors.append(f"inputs[{i}]: {rel!r} under source {spec['source']!r} is also a file of inputs[{other[0]}]: "
                               "their documents could not be told apart in the output; give each input its own --source")
                 break
+        if globs_only:
+            continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
-            shards += plan_shards(files, spec.get("format"), spec["domain"], spec["source"], opts, limits)
+            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits)
         except InputError as e:
             errors.append(f"inputs[{i}]: {e}")
     if errors:
@@ -256,15 +271,37 @@ def show_progress(setting: str) -> bool:
     return setting == "on" or (setting == "auto" and sys.stderr.isatty())
 
 
-def cmd_run(ns, beam_args) -> int:
+def prepare_run(ns):
+    """The config and the shards of ``curate run``; a ConfigError lists every mistake of the
+    config and the inputs' files at once (a misspelt stage does not hide an empty glob)."""
     from curate import config
+
+    errors: list[str] = []
+    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors)
+    stages_ok = not any(e.startswith("run.stages:") for e in errors)  # else langid may be what was meant
+    if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
+        errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
+                      "add langid or leave --languages out")
+    try:  # with other mistakes, only the globs are checked: a wrong value could crash the rest
+        shards = plan(cfg, globs_only=bool(errors))
+    except ConfigError as e:
+        errors += e.messages
+    if errors:
+        raise ConfigError(*errors)
+    return cfg, shards
+
+
+def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
-    cfg = config.load(ns.config, _overrides(ns), for_run=True)
-    if ns.languages and "langid" not in cfg.run["stages"]:  # it would be silently unused
-        raise ConfigError(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
-                          "add langid or leave --languages out")
-    shards = plan(cfg)
+    cfg, shards = prepare_run(ns)
+    if ns.config and getattr(ns, "inputs", None):  # the config's own inputs are not read: say so
+        import tomllib
+
+        with open(ns.config, "rb") as f:
+            replaced = len(tomllib.load(f).get("inputs", []))
+        if replaced:
+            print(f"curate: the --input options replace the {replaced} [[inputs]] of {ns.config}", file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
@@ -383,6 +420,11 @@ def main(argv=None) -> int:
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
     if errors:
+        if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
+            try:
+                prepare_run(ns)
+            except ConfigError as e:
+                errors += [f"config error: {m}" for m in e.messages]
         for e in errors:
             print(f"curate: {e}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)

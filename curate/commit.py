@@ -33,6 +33,7 @@ TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spi
 RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
+_CREATED: set = set()  # output dirs this process made for a run not finished yet
 
 
 class ForeignFiles(ValueError):
@@ -131,6 +132,7 @@ def begin(root: str) -> str:
     try:
         if info.type == pafs.FileType.NotFound:
             fs.create_dir(base, recursive=True)
+            _CREATED.add(base)  # removed again if this run does not finish (abort)
         recover(root)
         check_owned(root)
         _lock(root, base)  # before anything in the staging folder is deleted: it may be a live run's
@@ -150,14 +152,18 @@ def abort(root: str) -> None:
     try:
         if _exists(fs, f"{base}/{STAGING}"):
             fs.delete_dir(f"{base}/{STAGING}")
+        if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
+            fs.delete_dir(base)
     except OSError:
         pass
+    _CREATED.discard(base)
     _unlock(base)
 
 
 def finish(root: str) -> dict:
     """Swap the staged run into ``root``; return its manifest."""
     fs, base = output._fs(root)
+    _CREATED.discard(base)
     staging = f"{base}/{STAGING}"
     manifest = read_manifest(staging)
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")

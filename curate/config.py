@@ -205,11 +205,12 @@ def merge_section(
             elif isinstance(d, dict) and d and isinstance(v, dict):
                 out[k] = merge_section(f"{where}.{k}", d, v, errs, open_keys=open_keys, numbers=numbers)
             else:
-                out[k] = _check_type(f"{where}.{k}", v, d)
+                value = _check_type(f"{where}.{k}", v, d)
                 check = checks[k] if checks and k in checks else numbers if _is_number(d) else None
                 problem = check.problem(v) if check else None
                 if problem:
                     raise ConfigError(f"{where}.{k}: {problem}")
+                out[k] = value  # only a valid value: a config collecting its errors is still usable
         except ConfigError as e:
             errs.extend(e.messages)
     if errors is None and errs:
@@ -239,6 +240,11 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     for k, v in spec.items():
         if k not in INPUT_KEYS:
             errors.append(f"{where}.{k}: unknown key{did_you_mean(k, INPUT_KEYS)}; allowed keys: {', '.join(INPUT_KEYS)}")
+        elif INPUT_KEYS[k] in ((str, list), list):  # field names: a reader would fail on a number in them
+            names = [v] if isinstance(v, str) and INPUT_KEYS[k] != list else v
+            if v is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                what = "a list of strings" if INPUT_KEYS[k] == list else "a string or a list of strings"
+                errors.append(f"{where}.{k}: expected {what}, got {v!r}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
             errors.append(f"{where}.{k}: wrong type {type(v).__name__}")
     if not spec.get("glob") or not isinstance(spec["glob"], str):
@@ -261,18 +267,25 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
 
 def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
-    from curate.readers import glob_root
+    import urllib.parse
+
+    from curate.readers import glob_root, is_uri
 
     root = glob_root(pattern)
+    if is_uri(pattern):  # my%20data and "my data" are one folder: one source name
+        root = urllib.parse.unquote(root)
     base = os.path.basename(os.path.normpath(root))
     return base if base not in ("", ".", "..") else "input"
 
 
-def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False) -> Config:
+def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None) -> Config:
     """Read a TOML config (optional), apply overrides (same shape), validate everything.
 
     Raises one ConfigError listing every mistake found (``.messages``), not just the first.
     ``for_run``: also require what a run needs (an output directory, at least one input).
+    ``errors``: a list the mistakes are appended to instead; the Config is then returned as far
+    as it could be built, so a caller can check what follows from it too (the inputs' files)
+    and report everything at once. A TOML file that cannot be read is raised either way.
     """
     raw: dict[str, Any] = {}
     if path:
@@ -293,7 +306,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         else:
             raw[k] = v
 
-    errors: list[str] = []
+    collect = errors is not None
+    errors = [] if errors is None else errors
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
         if k not in known:
@@ -317,6 +331,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             errors.append(f"run.stages: {s!r} is not a stage{did_you_mean(s, STAGES)}; allowed: {', '.join(STAGES)}")
         else:
             chosen.append(s)
+    # with a misspelt stage, which stages were meant is unknown: check every section given too
+    misspelt = any(s not in STAGES for s in run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
     sections = {}
     for s in STAGES:
@@ -329,12 +345,12 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None),
             getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
         )
-        if s in run["stages"] and len(errors) == before:  # the stage's own checks need well-typed values
+        if (s in run["stages"] or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
             try:
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
-    if errors:
+    if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections)
 

@@ -53,6 +53,12 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
     import pyarrow.parquet as pq
 
+    from curate.readers.common import local_folder
+
+    try:
+        path = local_folder(path, "the loader")  # a run's --output may be a URI
+    except ValueError as e:
+        raise TokensError(str(e)) from None
     if not os.path.isdir(path):
         raise TokensError(f"{path}: no such directory")
     d = tokens_dir(path)

@@ -25,6 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from curate import ids, schema
+from curate.readers.common import fs_path
 
 KINDS = {
     # kind: (schema or None for documents, sort keys, shard key column)
@@ -81,7 +82,7 @@ def take_shards(batch, shard: np.ndarray, n: int) -> list[tuple[int, pa.RecordBa
 
 
 def _fs(root: str):
-    fs, base = pafs.FileSystem.from_uri(root) if "://" in root else (pafs.LocalFileSystem(), os.path.abspath(root))
+    fs, base = fs_path(root) if "://" in root else (pafs.LocalFileSystem(), os.path.abspath(root))
     return fs, base
 
 
@@ -120,10 +121,13 @@ def write_shard(root: str, kind: str, index: int, total: int, batches: list, doc
 
 def fingerprint(path: str, block: int = 1 << 16) -> dict:
     """Cheap input fingerprint: size and a hash of the first and last 64 KiB."""
-    from curate.readers.common import input_size, open_raw
+    from curate.readers.common import input_size, is_uri, open_raw
 
-    size = input_size(path)
     h = hashlib.blake2b(digest_size=16)
+    if not is_uri(path) and os.path.isdir(path):  # a code tree's link to a folder outside it: not read
+        h.update(os.path.realpath(path).encode("utf-8", "surrogateescape"))
+        return {"bytes": 0, "blake2b_head_tail": h.hexdigest()}
+    size = input_size(path)
     with open_raw(path) as f:
         h.update(f.read(block))
         if size > 2 * block:

@@ -62,9 +62,14 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         runner = create_runner(runner_name)  # imports the runner's module and its options classes
     except Exception as e:  # noqa: BLE001 - unknown runner, missing extra (e.g. apache-beam[gcp])
         return [f"--runner={runner_name}: {e}"]
+    from apache_beam.options.pipeline_options import PortableOptions
     from apache_beam.runners.portability.portable_runner import PortableRunner
 
     lenient = isinstance(runner, PortableRunner)
+    if type(runner) is PortableRunner and not PipelineOptions(args).view_as(PortableOptions).job_endpoint:
+        # Beam raises it from deep inside the run (a traceback), after the output folder is made
+        return [f"--runner={runner_name} needs --job_endpoint=HOST:PORT (a running job service), "
+                "or a runner that starts its own: --runner=FlinkRunner, --runner=SparkRunner"]
     parser = _beam_parser(args)
     _, rest = parser.parse_known_args(args)
     known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)

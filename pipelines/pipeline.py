@@ -7,11 +7,14 @@ r"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import importlib
 import json
 import platform
+import shutil
+import tempfile
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -154,6 +157,20 @@ def runs_here(opts: PipelineOptions) -> bool:
             and (o.get("direct_num_workers") or 1) == 1)
 
 
+@contextlib.contextmanager
+def own_tempdir():
+    """The temp folder, for the time of a run, is one of ours, removed after it: Beam leaves
+    folders in it on every run (beam-temp*, tmp*; beam-pipeline-temp* when the run stops before
+    the pipeline runs), which filled /tmp by the hundred."""
+    folder = tempfile.mkdtemp(prefix="curate-run-")
+    before, tempfile.tempdir = tempfile.tempdir, folder
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress: bool = False) -> dict:
     """Run the job to completion into a staging folder, then commit it over the previous
     output (curate.commit); return the manifest. An interrupted or failed run leaves the
@@ -166,12 +183,13 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     spill = spill_enabled(cfg.run, local_runner(opts))
     staging = commit.begin(root)
     try:
-        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter:
+        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir():
             with beam.Pipeline(options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)
                 gc.freeze()  # the construction's objects live to the end: keep the collector off them
     except BaseException:
+        pool.shutdown(kill=True)  # their results are not wanted: do not wait for the tasks running
         commit.abort(root)
         raise
     finally:

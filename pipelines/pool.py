@@ -27,6 +27,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -108,7 +109,9 @@ def _init(parent: int) -> None:
 def _run(key: str, payload: bytes, value, spill: Spiller | None):
     """In a worker: the DoFn's outputs for one element, Arrow data spilled to files."""
     commit._fault("worker_exit")  # the tests' way to kill a worker midway
-    if os.environ.get("CURATE_FAULT") == "worker_stall":  # ... or to keep it busy
+    if os.environ.get("CURATE_FAULT") == "worker_stall":  # ... or to keep it busy (and say when)
+        if os.environ.get("CURATE_STALL_MARK"):
+            open(os.environ["CURATE_STALL_MARK"], "a").close()
         time.sleep(60)
     if os.getppid() != _POOL["parent"]:  # orphaned (where the kernel does not end it)
         os._exit(1)
@@ -150,18 +153,23 @@ def _acquire(size: int):
     return _POOL["pool"]
 
 
-def _release() -> None:
+def _release(kill: bool = False) -> None:
     _POOL["users"] -= 1
-    if _POOL["users"] <= 0:
-        shutdown()
+    if _POOL["users"] <= 0 or kill:
+        shutdown(kill)
 
 
-def shutdown() -> None:
+def shutdown(kill: bool = False) -> None:
     """End the worker processes (normally: their exit handlers close the extraction helpers,
     so their CPU time is accounted to this process). Called when the last pooled DoFn is torn
-    down, and by the pipeline when a run ends in any way."""
+    down, and by the pipeline when a run ends in any way: ``kill`` when it was interrupted or
+    failed, ending the workers at once instead of waiting for the tasks they hold (a task can
+    take minutes on a loaded machine; Ctrl-C must not)."""
     pool, _POOL["pool"], _POOL["users"] = _POOL["pool"], None, 0
     if pool is not None:
+        if kill:
+            for p in _POOL.get("procs", ()):
+                p.terminate()  # SIGTERM: a worker's default action (see _init), it ends at once
         pool.shutdown(wait=True, cancel_futures=True)  # tasks not started are dropped (an interrupt)
     _POOL["procs"] = []
 
@@ -236,7 +244,9 @@ class Pooled(beam.DoFn):
     def teardown(self):
         if getattr(self, "pool", None) is not None:
             self.pool = None
-            _release()
+            # Beam discards a failed (or interrupted) bundle's DoFns inside its `except`: then
+            # the tasks' results are not wanted, and the workers are ended without waiting
+            _release(kill=sys.exc_info()[0] is not None)
         self.inner.teardown()
 
 

@@ -32,6 +32,7 @@ import pyarrow.fs as pafs
 import apache_beam as beam
 
 from curate import commit, output
+from curate.readers.common import fs_path
 
 TMP = commit.TMP  # under the staging folder; curate.commit deletes it before the swap
 
@@ -72,7 +73,7 @@ def known(batch):
 
 
 def _fs(path: str):
-    return pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
+    return fs_path(path) if "://" in path else (pafs.LocalFileSystem(), path)
 
 
 class Spiller:

@@ -140,6 +140,26 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_every_mistake_of_one_command_line_is_reported_at_once(tmp_path, pages, capsys):
+    """`curate run --stages ingestt --languages english ...` said only the stage error: the
+    language codes were not checked (langid was not among the stages), the globs only once the
+    config had loaded, and a misspelt Beam option stopped the command before either."""
+    out, missing = tmp_path / "o", tmp_path / "nothere" / "*.jsonl"
+    assert run_cli("run", "--stages", "ingestt", "--languages", "english", "--input", missing, "--domain", "web",
+                   "--input", pages, "--domain", "webb", "--output", out, "--direct_num_wokers=2") == 2
+    err = capsys.readouterr().err
+    for message in [
+        "curate: config error: run.stages: 'ingestt' is not a stage (did you mean ingest?)",
+        "curate: config error: langid: langid.languages: 'english' is not a label",
+        f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files",
+        "curate: config error: inputs[1].domain: 'webb' is not one of web, code, books",
+        "curate: unknown option --direct_num_wokers (did you mean --direct_num_workers?)",
+    ]:
+        assert message in err, err
+    assert "--languages: the langid stage is not among" not in err  # it follows from the misspelt stage
+    assert not out.exists()
+
+
 def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--input", pages, "--domain", "web", "--output", out) == 2
@@ -158,6 +178,8 @@ def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
         (["--direct_num_wokers=2"], "unknown option --direct_num_wokers (did you mean --direct_num_workers?)"),
         (["--no_such_option=1"], "--no_such_option: neither a curate option nor a Beam pipeline option for DirectRunner"),
         (["--runner=NoSuchRunner"], "--runner=NoSuchRunner: Unexpected pipeline runner"),
+        # was a traceback from inside Beam, after the output folder had been made
+        (["--runner=PortableRunner"], "--runner=PortableRunner needs --job_endpoint=HOST:PORT"),
     ],
 )
 def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, message):
@@ -868,3 +890,203 @@ def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     assert err.startswith("curate: the runner's job server could not be started (FutureTimeoutError: no answer within "
                           "--job_server_timeout seconds (Beam's default: 300))"), err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_files_under_a_linked_folder_are_read_or_accounted_for(tmp_path, capsys):
+    """An input folder holding a link to another folder (`crawl/2024 -> /mnt/disk2/2024`): the
+    files under the link were left out without a word (the walk did not follow links), while
+    `crawl/**/*.jsonl` read them. Now the link is followed, a loop back to a folder being
+    walked (`crawl/again -> .`) is not walked twice, and in a code tree a link out of the tree
+    is one quarantine row, like a file link out of it."""
+    elsewhere = tmp_path / "disk2" / "2024"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "b.jsonl").write_text(json.dumps({"id": "b", "text": PAGES["de"]}) + "\n")
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
+    (crawl / "2024").symlink_to(elsewhere)
+    (crawl / "again").symlink_to(crawl)
+    (elsewhere / "up").symlink_to(crawl)  # a loop through two links
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["source_id", "path"]).to_pylist()
+    assert sorted((r["source_id"], r["path"]) for r in text) == [("a", "a.jsonl"), ("b", "2024/b.jsonl")]
+    # `**` followed the loops 40 levels deep: a.jsonl read 41 times, as again/again/.../a.jsonl
+    assert run_cli("run", "--input", f"{crawl}/**/*.jsonl", "--domain", "web", "--stages", "ingest", "--output",
+                   tmp_path / "o2", "--progress", "off") == 0
+    assert pq.read_table(tmp_path / "o2" / "text", columns=["source_id", "path"]).to_pylist() == text
+
+    outside = tmp_path / "vendor-checkout"
+    outside.mkdir()
+    (outside / "secret.py").write_text("API_KEY = 'do-not-train-on-me'\n")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "main.py").write_text("print('hello')\n")
+    (repo / "lib").symlink_to(outside)
+    (repo / "src" / "loop").symlink_to(repo)
+    code = tmp_path / "code"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--format", "source", "--stages", "ingest",
+                   "--output", code, "--progress", "off") == 0
+    assert pq.read_table(code / "text", columns=["path"]).column("path").to_pylist() == ["src/main.py"]
+    q = pq.read_table(code / "quarantine").to_pylist()
+    assert [(r["path"], r["reason"]) for r in q] == [("lib", "symlink_outside_tree")], q
+    assert str(outside) in q[0]["detail"]
+
+
+def test_runs_leave_nothing_in_the_temp_folder(tmp_path, pages, monkeypatch):
+    """/tmp filled up with Beam's folders: every run left beam-temp*, and two tmp* folders,
+    and a run interrupted while its pipeline was being built also beam-pipeline-temp* (420 of
+    them from the test suite's interrupted runs). A run now leaves the temp folder as it was."""
+    import tempfile
+
+    from pipelines import pipeline
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    args = ["run", "--input", pages, "--domain", "web", "--stages", "ingest,langid", "--progress", "off"]
+    assert run_cli(*args, "--output", tmp_path / "o") == 0
+    assert sorted(p.name for p in tmp.iterdir()) == []
+    build = pipeline.build
+
+    def interrupted(*a, **kw):
+        build(*a, **kw)
+        raise KeyboardInterrupt  # Ctrl-C before the pipeline runs
+
+    monkeypatch.setattr(pipeline, "build", interrupted)
+    assert run_cli(*args, "--output", tmp_path / "o2") == cli.INTERRUPTED
+    assert sorted(p.name for p in tmp.iterdir()) == []
+
+
+def test_audit_and_loader_of_a_uri_output(tmp_path, pages, capsys):
+    """`curate run ... --output file:///data/out` printed the output's URI, but `curate audit` and
+    TokenLoader said "no such directory" for that URI (and for gs://, where the folder exists)."""
+    from curate.audit import command
+    from curate.loader import TokenLoader, TokensError
+
+    out = tmp_path / "my out"
+    uri = f"file://{out}"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest,tokenize", "--output", uri, "--progress", "off") == 0
+    assert command.main([uri]) == 0
+    assert (out / "report.html").exists()
+    assert len(TokenLoader(uri, batch_size=1, seq_len=8)) == len(TokenLoader(str(out), batch_size=1, seq_len=8)) > 0
+    capsys.readouterr()
+    assert command.main(["gs://bucket/out"]) == 2
+    assert "gs://bucket/out: curate audit reads a local folder; copy the output to one first" in capsys.readouterr().err
+    with pytest.raises(TokensError, match="gs://bucket/out: the loader reads a local folder"):
+        TokenLoader("gs://bucket/out", batch_size=1, seq_len=8)
+
+
+def test_workers_option(tmp_path, pages, capsys):
+    """`curate run ... --workers 2` was "unknown option --workers (did you mean --num_workers?)",
+    and --num_workers, a Dataflow option, was accepted and did nothing on the local runner:
+    run.workers could be set only in a TOML file. --workers N sets it; outputs do not change."""
+    outs = []
+    for n in ("1", "2"):
+        out = tmp_path / f"w{n}"
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest,langid,dedup", "--workers", n,
+                       "--output", out, "--progress", "off") == 0
+        assert json.loads((out / "manifest.json").read_text())["config"]["run"]["workers"] == int(n)
+        outs.append(out)
+    for f in sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.parquet")):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    assert run_cli("run", "--input", pages, "--domain", "web", "--workers", "-1", "--output", tmp_path / "o") == 2
+    assert "run.workers: must be >= 0, got -1" in capsys.readouterr().err
+
+
+def test_field_names_that_are_not_strings_are_config_errors(tmp_path, capsys):
+    """`text_field = ["body", 3]` for a Parquet input was a traceback (AttributeError: 'int'
+    object has no attribute 'split'), and `text_field = 5` one too once other mistakes were
+    listed with it."""
+    import pyarrow as pa
+
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": ["a short page"]}), table)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{table}"\ndomain = "web"\ntext_field = ["body", 3]\nmeta_fields = ["x", 1]\n'
+                   f'[[inputs]]\nglob = "{table}"\ndomain = "web"\nsource = "two"\ntext_field = 5\n'
+                   f'[[inputs]]\nglob = "{tmp_path}/none-*.jsonl"\ndomain = "web"\n')
+    assert run_cli("run", cfg, "--output", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0].text_field: expected a string or a list of strings, got ['body', 3]" in err, err
+    assert "inputs[0].meta_fields: expected a list of strings, got ['x', 1]" in err
+    assert "inputs[1].text_field: expected a string or a list of strings, got 5" in err
+    assert f"inputs[2].glob: '{tmp_path}/none-*.jsonl' matches no files" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, capsys):
+    """`curate audit --corpus X --output DIR`, DIR a curate output, replaced DIR's own
+    report.html and stats/summary.json with X's, and the next run into DIR then refused
+    ("report.html, stats/summary.json changed since curate wrote it")."""
+    from curate.audit import command
+
+    out, other = tmp_path / "o", tmp_path / "o2"
+    for o in (out, other):
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", o, "--progress", "off") == 0
+    assert command.main([str(out)]) == 0
+    before = {p: p.read_bytes() for p in (out / "report.html", out / "stats" / "summary.json")}
+    capsys.readouterr()
+    for args in (["--corpus", str(pages)], [str(other)]):
+        assert command.main([*args, "--output", str(out)]) == 2
+        assert f"curate audit: {out}: a curate output; its own audit goes there (curate audit {out}): choose another --output" in capsys.readouterr().err
+        assert {p: p.read_bytes() for p in before} == before
+    assert command.main([str(out), "--output", str(out)]) == 0  # its own audit, named twice
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+
+
+def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys):
+    """A link whose target is gone (crawl/b.jsonl -> an unmounted disk) was left out without a
+    word by a folder or a glob, and named directly it "matched no files"."""
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text(pages.read_text())
+    gone = tmp_path / "disk2" / "b.jsonl"
+    (crawl / "b.jsonl").symlink_to(gone)
+    for given in (crawl, f"{crawl}/*.jsonl", crawl / "b.jsonl"):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"inputs[0]: 'b.jsonl' is a link to {str(gone)!r}, which does not exist; fix or remove the link" in err, err
+        assert "matches no files" not in err and not out.exists()
+
+
+def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
+    """`curate run my.toml --input extra.jsonl --domain web` read only extra.jsonl: the
+    config's [[inputs]] were dropped without a word. They still are (command-line options
+    override the config), but the run says so."""
+    other = tmp_path / "other.jsonl"
+    other.write_text(pages.read_text())
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{other}"\ndomain = "web"\n[[inputs]]\nglob = "{other}"\ndomain = "books"\nsource = "b"\n')
+    out = tmp_path / "o"
+    assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert f"curate: the --input options replace the 2 [[inputs]] of {cfg}" in capsys.readouterr().err
+    assert run_cli("run", cfg, "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert "replace" not in capsys.readouterr().err
+
+
+def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
+    """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
+    record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were
+    already checked before running. An input none of whose files has the field in its first
+    100 records is now said before running; one record with it (even null) is enough, and one
+    odd file among others is still quarantined record by record."""
+    import gzip
+
+    path = tmp_path / "dump.jsonl.gz"
+    rows = [{"doc_id": k, "body": v} for k, v in PAGES.items()]
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    out = tmp_path / "o"
+    for extra in ([], ["--text-field", "bdy"]):
+        assert run_cli("run", "--input", path, "--domain", "web", *extra, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        names = "bdy" if extra else "text, content, raw_content"
+        assert f"inputs[0]: dump.jsonl.gz: none of its first 3 records has a text field (none of {names}; its fields: doc_id, body)" in err, err
+        assert "--text-field" in err and not out.exists()
+    later = tmp_path / "later.jsonl"
+    later.write_text(json.dumps({"doc_id": "x"}) + "\n" + json.dumps({"text": None}) + "\n")
+    assert run_cli("run", "--input", later, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert run_cli("run", "--input", f"{tmp_path}/*.jsonl*", "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2

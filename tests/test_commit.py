@@ -101,12 +101,20 @@ def _wait_for(cond, proc, timeout=120.0):
         time.sleep(0.02)
 
 
-# points of the rerun: its staging folder is made; the pipeline has run a while; it is
-# writing output shards
+# points of the rerun: its staging folder is made; a step has written its batches (not a
+# fixed wait, which a loaded machine may spend still building the pipeline); it is writing
+# output shards
+def _holds(folder: Path, suffix: str) -> bool:
+    try:
+        return any(p.suffix == suffix for p in folder.rglob("*"))
+    except FileNotFoundError:  # the run deleted a folder while it was listed
+        return False
+
+
 POINTS = {
     "staging": lambda staging: staging.exists(),
-    "running": lambda staging: staging.exists() and time.sleep(2.0) is None,
-    "writing": lambda staging: any(p.suffix == ".parquet" for p in staging.rglob("*")),
+    "running": lambda staging: _holds(staging / commit.TMP, ".arrow"),
+    "writing": lambda staging: _holds(staging, ".parquet"),
 }
 
 
@@ -140,6 +148,28 @@ def test_interrupted_rerun_keeps_previous_output(tmp_path, sig, point):
     assert not staging.exists() and "tokens/manifest.json" in snapshot(out)
 
 
+def test_interrupt_while_workers_are_busy_stops_at_once(tmp_path):
+    """Ctrl-C while the worker processes held long tasks waited for those tasks to finish
+    (110 s with tasks of a minute; seconds on a loaded machine, which made the 10 s bound
+    above flaky): the workers are now ended at once."""
+    out, args, before = _demo_rerun(tmp_path)
+    busy = tmp_path / "busy"  # written by a worker as it starts its minute-long task
+    env = dict(os.environ, CURATE_FAULT="worker_stall", CURATE_STALL_MARK=str(busy))
+    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for(busy.exists, proc)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        stopped = time.monotonic() - t0
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert stopped < 10, f"took {stopped:.1f} s to stop"
+    assert snapshot(out) == before
+
+
 def test_interrupt_inside_a_step_is_an_interrupt(tmp_path):
     """Beam re-raises a Ctrl-C that lands inside a DoFn's setup as a RuntimeError; it is
     still reported as an interrupt, with the previous output unchanged."""
@@ -149,6 +179,18 @@ def test_interrupt_inside_a_step_is_an_interrupt(tmp_path):
     assert r.returncode == 130, r.stderr
     assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [f"curate: interrupted; the previous output in {out} is unchanged"]
     assert snapshot(out) == before
+
+
+def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):
+    """A first run into a new output that failed or was interrupted (a Flink job server that
+    could not be started, Ctrl-C) left the output folder behind, empty."""
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    out = tmp_path / "out"
+    env = dict(os.environ, CURATE_FAULT="sigint_in_filter_setup")
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", cfg, "--output", str(out), "--progress", "off"],
+                       cwd=REPO, capture_output=True, text=True, env=env)
+    assert r.returncode == 130, r.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])

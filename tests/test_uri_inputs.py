@@ -2,9 +2,11 @@
 with the same result as local paths: what lets Dataflow workers read a bucket directly."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -82,3 +84,29 @@ def test_pipeline_reads_uris_like_local_paths(tree, tmp_path):
         assert (outs["local"] / rel).read_bytes() == (outs["uri"] / rel).read_bytes(), rel
     text = pq.read_table(outs["uri"] / "text").to_pydict()
     assert {"cc", "text", "pg", "table"} <= set(text["source"])
+
+
+def test_file_uris_with_spaces_and_percent_signs(tmp_path):
+    """`--input "file:///data/my data/a.jsonl"` failed ("Cannot parse URI ... at character ' '"),
+    and so did a folder URI holding a file with a space in its name, even percent-encoded: the
+    files listed were named by unencoded URIs. Both spellings name the same file now, and so
+    do outputs."""
+    folder = tmp_path / "my data"
+    (folder / "sub dir").mkdir(parents=True)
+    for name in ("a.jsonl", "sub dir/100% b.jsonl"):
+        (folder / name).write_text(json.dumps({"text": f"A page called {name}, about rivers and towns."}) + "\n")
+    base = f"file://{tmp_path}"
+    local = pq.read_table(_ingest(str(folder), tmp_path / "local"))
+    assert sorted(local.column("path").to_pylist()) == ["a.jsonl", "sub dir/100% b.jsonl"]
+    for i, given in enumerate([f"{base}/my data/", f"{base}/my%20data/", f"{base}/my data/**/*.jsonl", f"{base}/my%20data/*/*"]):
+        got = pq.read_table(_ingest(given, f"{base}/out {i}"))
+        want = local if not given.endswith("/*/*") else local.filter(pc.field("path") != "a.jsonl")
+        assert got.sort_by("id").select(["id", "path", "text"]) == want.sort_by("id").select(["id", "path", "text"]), given
+    single = pq.read_table(_ingest(f"{base}/my%20data/sub%20dir/100%25%20b.jsonl", tmp_path / "one"))
+    assert single.column("path").to_pylist() == ["100% b.jsonl"] and single.column("source").to_pylist() == ["sub dir"]
+
+
+def _ingest(given: str, out) -> str:
+    """Ingest ``given`` into ``out`` (a path or a file:// URI); the text folder's local path."""
+    assert cli.main(["run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
+    return str(out).removeprefix("file://") + "/text"

@@ -10,6 +10,7 @@ import polars as pl
 from curate import output
 from curate.audit.scan import audit_corpus, audit_output
 from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
+from curate.readers.common import local_folder
 
 
 def write(summary: dict, out: str) -> tuple[str, str]:
@@ -18,9 +19,12 @@ def write(summary: dict, out: str) -> tuple[str, str]:
 
     from curate import commit
 
+    own = summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source")
+    if not own and os.path.exists(os.path.join(out, output.MANIFEST)):  # would replace that output's own audit
+        raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {out}): choose another --output")
     output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
     output.write_atomic(out, "report.html", report.render(summary).encode("utf-8"))
-    if summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source"):
+    if own:
         commit.record_derived(out, ["report.html", "stats/summary.json"])  # a later run may replace them
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
 
@@ -41,6 +45,7 @@ def main(argv=None) -> int:
         ap.error("give either a curate output DIR or --corpus GLOB")
     try:
         if ns.dir:
+            ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)

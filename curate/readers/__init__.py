@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, input_size, is_uri, open_raw, other_compression, read_batches, relpath
+from curate.readers.common import Limits, Shard, compression, fs_path, input_size, is_uri, open_raw, other_compression, read_batches, relpath
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -142,51 +142,93 @@ def _glob_regex(pattern: str) -> re.Pattern:
 def list_uri(pattern: str) -> list[tuple[str, str]]:
     """``list_files`` for a ``scheme://`` glob, through pyarrow.fs: list everything under
     the part before the first wildcard, keep the files the glob matches."""
+    from urllib.parse import quote, unquote
+
     import pyarrow.fs as pafs
 
     scheme, rest = pattern.split("://", 1)
     root = rest.split("/")
     root = "/".join(root[: next((i for i, p in enumerate(root) if any(c in p for c in "*?[")), len(root))])
-    fs, base = pafs.FileSystem.from_uri(f"{scheme}://{root}")
+    fs, base = fs_path(f"{scheme}://{root}")
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
-        return [(f"{scheme}://{root}", root.rsplit("/", 1)[-1])]
+        return [(f"{scheme}://{root}", unquote(root.rsplit("/", 1)[-1]))]
     if info.type != pafs.FileType.Directory:
         return []
-    rx = _glob_regex(rest[len(root) :].lstrip("/") or "**")
+    rx = _glob_regex(unquote(rest[len(root) :].lstrip("/")) or "**")  # matched against decoded names
     prefix = fs.normalize_path(base).rstrip("/") + "/"
     out = []
     for f in fs.get_file_info(pafs.FileSelector(base, recursive=True)):
         rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
-        if f.type == pafs.FileType.File and rx.match(rel):
-            out.append((f"{scheme}://{root.rstrip('/')}/{rel}", rel))
+        if f.type == pafs.FileType.File and rx.match(rel):  # the URI encodes the name ("a b%" -> a%20b%25)
+            out.append((f"{scheme}://{root.rstrip('/')}/{quote(rel)}", rel))
     return sorted(out, key=lambda x: x[1])
 
 
-def list_files(pattern: str, hidden: bool = False) -> list[tuple[str, str]]:
+def _walk(top: str, hidden: bool, tree: bool, dangling: list) -> Iterator[str]:
+    """The files under ``top``, links to folders followed (a folder of links to other disks
+    is read, as ``**`` reads it), except a link back to a folder on its own path (a loop: its
+    files are read once, under that folder) and, in a code ``tree``, a link out of the tree:
+    that one is listed as itself, for the code reader to quarantine (symlink_outside_tree).
+    Links to nothing go to ``dangling``."""
+    inside = os.path.realpath(top).rstrip(os.sep) + os.sep
+    chain = {top: {os.path.realpath(top)}}  # folder walked -> the real folders on its path
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        keep = []
+        for d in sorted(x for x in dirnames if hidden or not x.startswith(".")):
+            p = os.path.join(dirpath, d)
+            real = os.path.realpath(p)
+            if real in chain[dirpath]:
+                continue
+            if tree and os.path.islink(p) and not (real + os.sep).startswith(inside):
+                yield p
+                continue
+            chain[p] = chain[dirpath] | {real}
+            keep.append(d)
+        dirnames[:] = keep
+        for f in filenames if hidden else [f for f in filenames if not f.startswith(".")]:
+            p = os.path.join(dirpath, f)
+            if os.path.isfile(p):
+                yield p
+            elif os.path.islink(p) and not os.path.exists(p):
+                dangling.append(p)
+
+
+def list_files(pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
-    A directory matched (or named) is walked recursively, leaving out hidden names (``.git/``,
-    ``.DS_Store``), as a glob's ``*`` does, unless ``hidden`` (a code tree). Sorted, so listing
-    is deterministic.
+    A directory matched (or named) is walked recursively (``_walk``: links to folders followed,
+    loops not), leaving out hidden names (``.git/``, ``.DS_Store``), as a glob's ``*`` does,
+    unless ``hidden``; ``tree``: a code tree, whose links out of it are not followed. Sorted,
+    so listing is deterministic.
     A pattern that names an existing file or directory is that path, not a glob: a folder
     called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
+    ``dangling``: a list that gets (path, relative path) of each link matched whose target
+    does not exist (else they are left out).
     """
     if is_uri(pattern):
         return list_uri(pattern)
     root = glob_root(pattern)
-    out = []
-    for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
-        if os.path.isdir(m):
-            for dirpath, dirnames, filenames in os.walk(m):
-                dirnames[:] = sorted(d for d in dirnames if hidden or not d.startswith("."))
-                for f in filenames if hidden else [f for f in filenames if not f.startswith(".")]:
-                    p = os.path.join(dirpath, f)
-                    if os.path.isfile(p):
-                        out.append(p)
-        elif os.path.isfile(m):
-            out.append(m)
+    links: list = []
+    if "**" in pattern and not os.path.exists(pattern):
+        # Python's glob follows links in `**` round a loop (crawl/again -> crawl) until the
+        # path is too long, one more level for each loop: walk the root instead, as for a URI
+        rest = pattern[len(root):].lstrip(os.sep) if pattern.startswith(root) else pattern
+        rx = _glob_regex(rest.replace(os.sep, "/"))
+        out = [p for p in _walk(root, hidden, tree, links) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
+        links = [p for p in links if rx.match(relpath(p, root))]
+    else:
+        out = []
+        for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
+            if os.path.isdir(m):
+                out += _walk(m, hidden, tree, links)
+            elif os.path.isfile(m):
+                out.append(m)
+            elif os.path.islink(m):  # a link to nothing
+                links.append(m)
+    if dangling is not None:
+        dangling += sorted({(os.path.abspath(p), relpath(p, root)) for p in links}, key=lambda x: x[1])
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
 
 
@@ -196,6 +238,7 @@ def plan_shards(
     """One Shard per file, or several byte/row-group ranges for large splittable files."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
+    jsonl: list = []  # per JSONL file checked: why it gives no document, or None
     for i, (path, rel) in enumerate(files):
         # Content checks (compression, Parquet schema) read each local file's first bytes; of a
         # remote input only its first file, not a round trip per file of a bucket at launch.
@@ -213,6 +256,10 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
+        if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
+            from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
+
+            jsonl.append(text_field_error(path, rel, options))
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
@@ -224,6 +271,8 @@ def plan_shards(
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
             shards.append(Shard(path, rel, f, domain, source, opts))
+    if jsonl and all(jsonl):  # checking stops at the first file that has the field
+        raise InputError(jsonl[0] + (f" (and as much of its {len(jsonl) - 1} other files)" if len(jsonl) > 1 else ""))
     return shards
 
 

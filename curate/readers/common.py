@@ -134,23 +134,43 @@ def is_uri(path: str) -> bool:
     return "://" in path
 
 
+def fs_path(uri: str):
+    """(pyarrow FileSystem, path) of a URI. What a URI cannot hold as it is (a space, a ``%``
+    not starting an escape) is percent-encoded first, so ``file:///my data/a.jsonl`` and
+    ``file:///my%20data/a.jsonl`` name the same file, as a user expects of either spelling."""
+    import urllib.parse
+
+    import pyarrow.fs as pafs
+
+    escaped = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", uri)
+    return pafs.FileSystem.from_uri(urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~"))
+
+
+def local_folder(path: str, reader: str) -> str:
+    """The local path of a folder that ``reader`` (the audit, the loader) reads only locally:
+    a ``file://`` URI is its path; another URI is refused, saying so, where a lookup on the
+    local disk would say "no such directory" of a folder that exists."""
+    if not is_uri(path):
+        return path
+    if path.split("://", 1)[0].lower() == "file":
+        return fs_path(path)[1]
+    raise ValueError(f"{path}: {reader} reads a local folder; copy the output to one first "
+                     f"(e.g. gsutil -m cp -r {path} .)")
+
+
 def open_raw(path: str):
     """A seekable binary file: a local path with ``open``, a URI through ``pyarrow.fs``
     (``FileSystem.from_uri``), so workers on Dataflow read ``gs://`` inputs directly."""
     if not is_uri(path):
         return open(path, "rb")
-    import pyarrow.fs as pafs
-
-    fs, p = pafs.FileSystem.from_uri(path)
+    fs, p = fs_path(path)
     return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
 
 
 def input_size(path: str) -> int:
     if not is_uri(path):
         return os.path.getsize(path)
-    import pyarrow.fs as pafs
-
-    fs, p = pafs.FileSystem.from_uri(path)
+    fs, p = fs_path(path)
     return fs.get_file_info(p).size
 
 

@@ -38,6 +38,13 @@ def _extract_reply(body: bytes, http_charset: str | None, max_depth: int, extrac
 
 def _serve() -> None:
     """The helper process: framed pickled requests on stdin, replies on (a copy of) stdout."""
+    try:
+        _answer()
+    except BrokenPipeError:  # the worker it answers was ended (an interrupted run): no one to tell
+        os._exit(0)
+
+
+def _answer() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C; EOF on stdin ends us

@@ -37,6 +37,42 @@ def first(obj: dict, names):
     return None
 
 
+def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> str | None:
+    """Why a JSONL file gives no document: none of its first ``records`` objects has a field the
+    text field names (a misspelt --text-field), said before the run instead of quarantining
+    every record; None when one has it (even null), or when no object could be read."""
+    names = options.get("text_field") or TEXT_FIELDS
+    names = (names,) if isinstance(names, str) else tuple(names)
+    fields, n = None, 0
+    try:
+        with open_bytes(path, Limits()) as f:
+            for line in iter(lambda: f.readline(1 << 20), b""):
+                if n == records:
+                    break
+                try:
+                    obj = json.loads(line.removeprefix(b"\xef\xbb\xbf"))
+                except ValueError:
+                    continue  # a broken line: the reader quarantines it
+                if not isinstance(obj, dict):
+                    continue
+                n += 1
+                if any(_present(obj, name) for name in names):
+                    return None
+                fields = fields or list(obj)
+    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+        return None
+    if fields is None:
+        return None
+    return (f"{rel}: none of its first {n} records has a text field (none of {', '.join(names)}; its fields: "
+            f"{', '.join(fields)}); give --text-field after its --input (text_field in [[inputs]])")
+
+
+def _present(obj: dict, dotted: str) -> bool:
+    head, _, last = dotted.rpartition(".")
+    parent = get_path(obj, head) if head else obj
+    return isinstance(parent, dict) and last in parent
+
+
 def _names(shard: Shard, key: str, defaults):
     v = shard.opt(key)
     if v is None:
