@@ -12,6 +12,7 @@ import gc
 import hashlib
 import importlib
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -157,12 +158,33 @@ def runs_here(opts: PipelineOptions) -> bool:
             and (o.get("direct_num_workers") or 1) == 1)
 
 
+TEMP_PREFIX = "curate-run-"  # + the run's process id + "-" + a random suffix
+
+
+def remove_stale_tempdirs(base: str) -> None:
+    """Delete the temp folders of runs whose process is gone (killed: SIGKILL, the OOM killer,
+    a power cut), which could not remove their own. A live run's folder is left alone."""
+    for name in os.listdir(base):
+        pid = name[len(TEMP_PREFIX):].split("-", 1)[0] if name.startswith(TEMP_PREFIX) else ""
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that process is alive (or its id was reused): not ours to judge
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except OSError:
+            continue  # alive, another user's
+
+
 @contextlib.contextmanager
 def own_tempdir():
     """The temp folder, for the time of a run, is one of ours, removed after it: Beam leaves
     folders in it on every run (beam-temp*, tmp*; beam-pipeline-temp* when the run stops before
     the pipeline runs), which filled /tmp by the hundred."""
-    folder = tempfile.mkdtemp(prefix="curate-run-")
+    base = tempfile.gettempdir()
+    remove_stale_tempdirs(base)
+    folder = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=base)
     before, tempfile.tempdir = tempfile.tempdir, folder
     try:
         yield folder

@@ -958,6 +958,30 @@ def test_runs_leave_nothing_in_the_temp_folder(tmp_path, pages, monkeypatch):
     assert sorted(p.name for p in tmp.iterdir()) == []
 
 
+def test_a_killed_runs_temp_folder_is_removed_by_the_next_run(tmp_path, pages, monkeypatch):
+    """A run killed with SIGKILL (or by the OOM killer) cannot remove its temp folder
+    (curate-run-PID-*, 1.7 MB with Beam's and tiktoken's files); the next run removes the
+    folders of runs whose process is gone, and leaves a live run's alone."""
+    import subprocess
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        for pid in (gone.pid, live.pid):
+            (tmp / f"curate-run-{pid}-abc" / "beam-temp-x").mkdir(parents=True)
+        (tmp / "curate-run-notes").mkdir()  # not a run's folder: not curate's to delete
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--progress", "off",
+                       "--output", tmp_path / "o") == 0
+        assert sorted(p.name for p in tmp.iterdir()) == sorted(["curate-run-notes", f"curate-run-{live.pid}-abc"])
+    finally:
+        live.kill()
+
+
 def test_audit_and_loader_of_a_uri_output(tmp_path, pages, capsys):
     """`curate run ... --output file:///data/out` printed the output's URI, but `curate audit` and
     TokenLoader said "no such directory" for that URI (and for gs://, where the folder exists)."""
