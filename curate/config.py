@@ -270,10 +270,14 @@ def default_source(pattern: str) -> str:
     import urllib.parse
 
     from curate.readers import glob_root, is_uri
+    from curate.readers.common import fs_path
 
     root = glob_root(pattern)
     if is_uri(pattern):  # my%20data and "my data" are one folder: one source name
         root = urllib.parse.unquote(root)
+        if pattern.split("://", 1)[0].lower() == "file" and not any(c in pattern for c in "*?["):
+            local = fs_path(pattern)[1]  # on this machine: file:///data/crawl is the folder crawl, as /data/crawl
+            root = local if os.path.isdir(local) else root
     base = os.path.basename(os.path.normpath(root))
     return base if base not in ("", ".", "..") else "input"
 

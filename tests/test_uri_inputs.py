@@ -106,6 +106,20 @@ def test_file_uris_with_spaces_and_percent_signs(tmp_path):
     assert single.column("path").to_pylist() == ["100% b.jsonl"] and single.column("source").to_pylist() == ["sub dir"]
 
 
+def test_a_folder_uri_without_its_slash_is_the_folder(tmp_path):
+    """`--input file:///data/crawl` took its source name from `data` (the URI's parent), so the
+    same folder gave other ids than `--input /data/crawl`, whose source is `crawl`. A file://
+    URI is on this machine: it is looked at as the path is."""
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    local = pq.read_table(_ingest(str(folder), tmp_path / "local"))
+    assert local.column("source").to_pylist() == ["crawl"]
+    for i, given in enumerate([f"file://{folder}", f"file://{folder}/"]):
+        got = pq.read_table(_ingest(given, tmp_path / f"uri{i}"))
+        assert got.select(["id", "source", "path", "text"]) == local.select(["id", "source", "path", "text"]), given
+
+
 def _ingest(given: str, out) -> str:
     """Ingest ``given`` into ``out`` (a path or a file:// URI); the text folder's local path."""
     assert cli.main(["run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
