@@ -189,9 +189,13 @@ def plan(cfg, globs_only: bool = False):
             continue  # a config error already (an input without a glob)
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
         dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
-        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling)  # a code tree's .github/ is code
+        unreadable: list = []  # folders that cannot be listed: their files would be left out without a word
+        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling,
+                            unreadable=unreadable)  # a code tree's .github/ is code
         errors += [f"inputs[{i}]: {rel!r} is a link to {os.readlink(path)!r}, which does not exist; fix or remove the link"
                    for path, rel in dangling if not inside(path)]
+        errors += [f"inputs[{i}]: the folder {rel!r} cannot be read ({why}); fix its permissions or leave it out of the input"
+                   for rel, why in unreadable]
         files = [f for f in listed if not inside(f[0])]
         if dangling and not files:
             continue

@@ -892,6 +892,30 @@ def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
+def test_an_unreadable_folder_of_an_input_is_an_error(tmp_path, capsys, monkeypatch):
+    """A subfolder the user may not list (chmod 000 crawl/sub) was passed over by the walk without
+    a word, its files left out of the run. It is an error before the run now, naming it, for a
+    folder input and a ** glob alike. (The permission error is simulated: tests may run as root.)"""
+    crawl = tmp_path / "crawl"
+    (crawl / "sub").mkdir(parents=True)
+    for name in ("a.jsonl", "sub/b.jsonl"):
+        (crawl / name).write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if os.fspath(path).rstrip(os.sep).endswith(os.sep + "sub"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    for given in (crawl, f"{crawl}/**/*.jsonl"):
+        assert run_cli("run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", tmp_path / "o",
+                       "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert "inputs[0]: the folder 'sub' cannot be read (Permission denied)" in err, err
+    assert not (tmp_path / "o").exists()
+
+
 def test_files_under_a_linked_folder_are_read_or_accounted_for(tmp_path, capsys):
     """An input folder holding a link to another folder (`crawl/2024 -> /mnt/disk2/2024`): the
     files under the link were left out without a word (the walk did not follow links), while

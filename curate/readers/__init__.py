@@ -165,15 +165,17 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     return sorted(out, key=lambda x: x[1])
 
 
-def _walk(top: str, hidden: bool, tree: bool, dangling: list) -> Iterator[str]:
+def _walk(top: str, hidden: bool, tree: bool, dangling: list, unreadable: list | None = None) -> Iterator[str]:
     """The files under ``top``, links to folders followed (a folder of links to other disks
     is read, as ``**`` reads it), except a link back to a folder on its own path (a loop: its
     files are read once, under that folder) and, in a code ``tree``, a link out of the tree:
     that one is listed as itself, for the code reader to quarantine (symlink_outside_tree).
-    Links to nothing go to ``dangling``."""
+    Links to nothing go to ``dangling``; folders that cannot be listed (permissions) to
+    ``unreadable``, as (path, reason): os.walk would pass over them without a word."""
     inside = os.path.realpath(top).rstrip(os.sep) + os.sep
     chain = {top: {os.path.realpath(top)}}  # folder walked -> the real folders on its path
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+    failed = (lambda e: unreadable.append((e.filename, e.strerror or str(e)))) if unreadable is not None else None
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=failed):
         keep = []
         for d in sorted(x for x in dirnames if hidden or not x.startswith(".")):
             p = os.path.join(dirpath, d)
@@ -194,7 +196,9 @@ def _walk(top: str, hidden: bool, tree: bool, dangling: list) -> Iterator[str]:
                 dangling.append(p)
 
 
-def list_files(pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None) -> list[tuple[str, str]]:
+def list_files(
+    pattern: str, hidden: bool = False, tree: bool = False, dangling: list | None = None, unreadable: list | None = None
+) -> list[tuple[str, str]]:
     """(absolute path, path relative to the glob root) for every file the pattern matches.
 
     A directory matched (or named) is walked recursively (``_walk``: links to folders followed,
@@ -205,28 +209,32 @@ def list_files(pattern: str, hidden: bool = False, tree: bool = False, dangling:
     called ``data [2024]`` is read, not matched as a character class.
     ``scheme://`` globs (gs://, s3://, file://...) are listed through pyarrow.fs.
     ``dangling``: a list that gets (path, relative path) of each link matched whose target
-    does not exist (else they are left out).
+    does not exist (else they are left out); ``unreadable``: (path relative to the glob root,
+    reason) of each folder walked that could not be listed.
     """
     if is_uri(pattern):
         return list_uri(pattern)
     root = glob_root(pattern)
     links: list = []
+    bad: list = []  # folders that could not be listed
     if "**" in pattern and not os.path.exists(pattern):
         # Python's glob follows links in `**` round a loop (crawl/again -> crawl) until the
         # path is too long, one more level for each loop: walk the root instead, as for a URI
         rest = pattern[len(root):].lstrip(os.sep) if pattern.startswith(root) else pattern
         rx = _glob_regex(rest.replace(os.sep, "/"))
-        out = [p for p in _walk(root, hidden, tree, links) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
+        out = [p for p in _walk(root, hidden, tree, links, bad) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
         links = [p for p in links if rx.match(relpath(p, root))]
     else:
         out = []
         for m in [pattern] if os.path.exists(pattern) else _glob.glob(pattern, recursive=True):
             if os.path.isdir(m):
-                out += _walk(m, hidden, tree, links)
+                out += _walk(m, hidden, tree, links, bad)
             elif os.path.isfile(m):
                 out.append(m)
             elif os.path.islink(m):  # a link to nothing
                 links.append(m)
+    if unreadable is not None:
+        unreadable += sorted((relpath(p, root), why) for p, why in bad)
     if dangling is not None:
         dangling += sorted({(os.path.abspath(p), relpath(p, root)) for p in links}, key=lambda x: x[1])
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
