@@ -16,7 +16,7 @@ def badwords(cfg: dict, lists: dict[str, list]) -> list:
     """``lists``: language -> compiled entries (see ``compile_words``). Value: distinct entries found."""
 
     def count(doc: TextDoc) -> Optional[int]:
-        entries = lists.get(doc.language)
+        entries = lists.get(doc.lists_language)
         if entries is None:
             return None
         return count_words(doc, entries)
