@@ -43,7 +43,8 @@ still applies to them: URL lists, line/paragraph repetition, bullet/ellipsis lin
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
 duplicated-line characters, lorem ipsum / curly bracket, the javascript / policy /
 citation line cleaning, and bad words (matched as substrings). Stop words and bad words
-apply only to languages that have a configured list (English by default); documents
+apply only to languages that have a configured list (English by default, and a
+Chinese bad-word list); documents
 without a language (langid not run) are treated as space-separated with no lists.
 
 Per-language constants (``language_constants = "default"``: ``curate/data/filter_languages.json``,

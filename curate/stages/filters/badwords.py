@@ -7,7 +7,8 @@ from curate.stages.filters.rules import TextDoc, Rule
 from curate.stages.filters.text import count_words
 
 BADWORDS = {
-    "lists": {"en": "default"},  # language -> file ("default": curate/data/badwords_<lang>.txt)
+    # language -> file ("default": curate/data/badwords_<lang>.txt); zh entries match as substrings
+    "lists": {"en": "default", "zh": "default"},
     "max_badwords": 0,  # C4: a page with any listed word is removed
 }
 
