@@ -43,6 +43,17 @@ def test_prose_is_nfc_without_invisible_characters_code_is_untouched(tmp_path):
     assert [d["text"] for d in read_all(p, domain="code")["docs"]] == [raw, "\ufeff\u200b"]
 
 
+def test_c1_controls_read_as_windows_1252(tmp_path):
+    # A dump whose cp1252 punctuation was decoded as Latin-1 upstream: U+0092 is the ’ it
+    # meant, U+0093/U+0094 quotes, U+0096 a dash (as ftfy's fix_c1_controls); U+008F, which
+    # cp1252 leaves undefined, stays. A source file keeps its characters.
+    raw = "It\x92s \x93fine\x94 \x96 really\x8f."
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(lines({"text": raw}))
+    assert [d["text"] for d in read_all(p)["docs"]] == ["It’s “fine” – really\x8f."]
+    assert [d["text"] for d in read_all(p, domain="code")["docs"]] == [raw]
+
+
 def test_malformed_json_line(tmp_path):
     p = tmp_path / "a.jsonl"
     p.write_bytes(lines({"text": "ok"}, b'{"text": "unterminated', {"text": "ok too"}))

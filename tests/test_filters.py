@@ -358,6 +358,19 @@ def test_badwords_whole_words_per_language():
     assert kept.num_rows == 1
 
 
+def test_badwords_chinese_substrings():
+    """Chinese has no spaces: the zh list matches substrings, so it holds no entry that two
+    ordinary words side by side also spell (口交 in 路口交通, 群交 in 社群交流)."""
+    spam = "本站是信誉平台，首次注册送彩金，每天更新资料。"
+    ordinary = "路口交通繁忙，社群交流频繁；室内射击馆里水乳交融，人口爆炸的话题叫做爱情与责任。"
+    row = inside_past("badwords", ordinary, spam, language="zh")
+    assert row["value"] == 2  # 信誉平台, 注册送彩金
+    kept, _ = Filter(only("badwords")).process(batch(["繁體：本站是信譽平台。"], language="zh"))
+    assert kept.num_rows == 0  # traditional forms listed too
+    kept, _ = Filter(only("badwords")).process(batch([spam], language="ja"))  # the list is zh's only
+    assert kept.num_rows == 1
+
+
 def test_missing_language_skips_language_lists():
     kept, _ = Filter({"domains": {"web": ["gopher_quality"]}, "disable": []}).process(
         batch([" ".join(uniq(60))], language=None)

@@ -245,6 +245,61 @@ def test_derived_stop_words_apply_to_their_language():
     assert kept.num_rows == 1
 
 
+def scored(texts, language, score):
+    """A batch as langid leaves it: every text labelled ``language`` with ``score``."""
+    docs = batch(texts, language=language)
+    return schema.with_column(docs, "language_score", [score] * len(texts))
+
+
+def test_language_rules_only_for_trusted_labels():
+    """A label scored below its language's LID threshold (kept by languages = "all") is mostly
+    text in a language the model does not know: English stop words or Finnish word lengths say
+    nothing about it. Made-up language, 60 words, no English function word."""
+    words = "Mavu keleni tosa rupeki wandalo seku mirabo tali nguvo pesali".split()
+    text = " ".join(words * 6) + "."
+    only_stops = {"domains": {"web": ["gopher_quality"]}}
+    kept, _ = Filter(only_stops).process(scored([text], "en", 0.12))  # en's threshold: 0.65
+    assert kept.num_rows == 1
+    _, ledger = Filter({**only_stops, "trusted_language_score": ""}).process(scored([text], "en", 0.12))
+    assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]  # every label trusted: as before
+    _, ledger = Filter(only_stops).process(scored([text], "en", 0.9))  # a sure label: English rules
+    assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]
+    # Finnish's bounds (mean word length >= 4.8) apply to sure Finnish labels only; a page
+    # with no trusted label still gets the language-independent Gopher bounds.
+    short = " ".join(["talo", "meni", "joki", "kesä", "ilta"] * 12) + "."  # mean length 4
+    _, ledger = Filter(only_stops).process(scored([short], "fi", 0.9))
+    assert ledger.column("rule").to_pylist() == ["gopher_min_mean_word_length"]
+    kept, _ = Filter(only_stops).process(scored([short], "fi", 0.2))
+    assert kept.num_rows == 1
+    # No score (langid not run, or a language column from the data): the label is taken as is.
+    _, ledger = Filter(only_stops).process(batch([text], language="en"))
+    assert ledger.column("rule").to_pylist() == ["gopher_stop_words"]
+    with pytest.raises(ValueError, match="filter.trusted_language_score"):
+        Filter({"trusted_language_score": "/nonexistent.json"})
+
+
+@pytest.mark.corpora
+def test_untrusted_labels_keep_udhr_and_web_junk_still_goes(corpora):
+    """UDHR with languages = "all": texts in languages lid.176 does not know (Xhosa, Zulu,
+    Somali as en at < 0.15) were removed by another language's stop words; the Dolma pages so
+    labelled (category and API pages) are still removed, by language-independent rules."""
+    udhr = [t for _, _, t in udhr_documents(corpora, ())]
+    path = corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"
+    dolma = [json.loads(x)["text"] for x in gzip.open(path, "rt", encoding="utf-8")]
+    removed = {}
+    for name, texts in (("udhr", udhr), ("dolma", dolma)):
+        labelled, _ = LangID({"languages": "all"}).process(batch(texts))
+        for trust in ("", "default"):
+            _, ledger = Filter({"trusted_language_score": trust}).process(labelled)
+            removed[name, trust] = dict(zip(ledger.column("id").to_pylist(), ledger.column("rule").to_pylist()))
+    before, after = removed["udhr", ""], removed["udhr", "default"]
+    stops = {k: sum(r == "gopher_stop_words" for r in v.values()) for k, v in (("before", before), ("after", after))}
+    print(f"\nUDHR removed {len(before)} -> {len(after)} of {len(udhr)}; gopher_stop_words {stops}")
+    assert stops["before"] >= 80 and stops["after"] <= 10
+    assert len(after) <= len(before) - 80 and len(set(after) - set(before)) <= 2
+    assert removed["dolma", ""].keys() == removed["dolma", "default"].keys()  # the same pages removed
+
+
 @pytest.mark.corpora
 def test_dolma_english_identical_and_non_english_not_worse(corpora):
     """Acceptance 3 on the shared multilingual web sample: the same English documents kept and

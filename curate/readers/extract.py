@@ -107,6 +107,11 @@ _END = re.compile(
     re.I,
 )
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")  # soft hyphens, zero-width spaces: not text
+# C1 control characters (U+0080-U+009F) in text are Windows-1252 bytes decoded as Latin-1
+# upstream (U+0092 for ’, U+0096 for –): mapped to what cp1252 meant, as ftfy's fix_c1_controls
+# does; the five bytes cp1252 leaves undefined stay as they are.
+_C1 = re.compile("[\u0080-\u009f]")
+_CP1252 = {c: bytes([c]).decode("cp1252") for c in range(0x80, 0xA0) if c not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
 _BLOCK_TAG = re.compile(r"\s*<(h[1-6]|p|li|pre|ul|ol)\b")
@@ -263,10 +268,13 @@ def render(tree) -> str:
 
 
 def plain_unicode(text: str) -> str:
-    """``text`` NFC-normalised, without soft hyphens, zero-width spaces and stray BOMs."""
+    """``text`` NFC-normalised, without soft hyphens, zero-width spaces and stray BOMs, C1
+    controls read as the Windows-1252 characters they were."""
     if text.isascii():
         return text
     text = _INVISIBLE.sub("", text)
+    if _C1.search(text):
+        text = text.translate(_CP1252)
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 

@@ -43,7 +43,8 @@ still applies to them: URL lists, line/paragraph repetition, bullet/ellipsis lin
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
 duplicated-line characters, lorem ipsum / curly bracket, the javascript / policy /
 citation line cleaning, and bad words (matched as substrings). Stop words and bad words
-apply only to languages that have a configured list (English by default); documents
+apply only to languages that have a configured list (English by default, and a
+Chinese bad-word list); documents
 without a language (langid not run) are treated as space-separated with no lists.
 
 Per-language constants (``language_constants = "default"``: ``curate/data/filter_languages.json``,
@@ -53,6 +54,11 @@ language's, the sentence-final marks (FineWeb line punctuation, C4's line test a
 count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses
 the language's list; each only where the config keeps the English default. English has no
 entry, so English results are unchanged.
+
+Trusted labels (``trusted_language_score = "default"``): the language's stop words, bad words
+and constants apply only where ``language_score`` reaches that language's LID threshold
+(langid's shipped table); a lower-scored label (kept by ``langid.languages = "all"``) gets
+what a document without a language gets. Without a score (langid not run) a label is trusted.
 
 Config (``DEFAULTS``): ``domains`` picks rule sets per domain, ``disable`` lists rule
 names to skip, and one table per rule set holds its thresholds (see each module).
@@ -88,6 +94,10 @@ DEFAULTS = {
     "disable": [],  # rule (or rewrite) names to skip, e.g. ["c4_curly_bracket"]
     "nonspace_languages": NONSPACE,
     "language_constants": "default",  # per-language word/line constants and stop words ("" = English ones for all)
+    # Language-specific rules (stop words, bad words, per-language constants) only for a label
+    # scored at least its language's LID threshold: "default" (langid's shipped per-language
+    # thresholds), a JSON file as for langid.thresholds, or "" (every label trusted).
+    "trusted_language_score": "default",
     "url": url.URL,
     "gopher_repetition": gopher_repetition.GOPHER_REPETITION,
     "gopher_quality": gopher_quality.GOPHER_QUALITY,
@@ -120,6 +130,7 @@ class Filter:
         check_choices(self.cfg["pii"]["kinds"], list(PATTERNS), "filter.pii.kinds")
         self.nonspace = frozenset(x.lower() for x in self.cfg["nonspace_languages"])
         self._lang_consts = language_constants.load(self.cfg["language_constants"])
+        self._trust, self._trust_default = _trust_thresholds(self.cfg["trusted_language_score"])
         # Lists are loaded in setup(); the rules hold these containers and see them filled.
         self._stop_words: dict = {}
         self._badwords: dict = {}
@@ -210,6 +221,16 @@ class Filter:
             "c4": c4.c4(cfg["c4"], extra),
         }
 
+    def _trusted(self, lang, score) -> bool:
+        """Is this label sure enough for the language's own rules? A label the model scored
+        below that language's LID threshold (kept by ``langid.languages = "all"``) is mostly
+        text in a language the model does not know (UDHR: Xhosa, Zulu, Somali as ``en`` at
+        < 0.15), and English stop words would remove it for not being English. No score
+        (langid not run, or a label from the data): trusted."""
+        if self._trust is None or score is None or not lang:
+            return True
+        return score >= self._trust.get(lang, self._trust_default)
+
     def _code_langs(self) -> set:
         return {str(k).lower() for k in self.cfg["code"]["languages"]}
 
@@ -244,16 +265,19 @@ class Filter:
         texts = batch.column("text").to_pylist()
         domains = batch.column("domain").to_pylist()
         langs = _column(batch, "language")
+        scores = _column(batch, "language_score")
         urls = _column(batch, "url")
         keep = [True] * n
         rule, value, threshold = [None] * n, [None] * n, [None] * n
         out_texts, rewritten = list(texts), False
         for i in range(n):
-            steps = self._steps_for(domains[i], langs[i])
+            lang = langs[i]
+            trusted = self._trusted(lang, scores[i])
+            steps = self._steps_for(domains[i], lang if trusted else None)
             if not steps:
                 continue
-            lang = langs[i]
-            doc = TextDoc(texts[i], lang, urls[i], bool(lang) and lang.split("_")[0].lower() in self.nonspace)
+            nonspace = bool(lang) and lang.split("_")[0].lower() in self.nonspace  # the script's, trusted or not
+            doc = TextDoc(texts[i], lang, urls[i], nonspace, trusted)
             for step in steps:
                 if isinstance(step, Rewrite):
                     text, counts = step.fn(doc)
@@ -275,6 +299,20 @@ class Filter:
             return batch, _NO_LEDGER
         value_arr, threshold_arr = pa.array(value, pa.float64()), pa.array(threshold, pa.float64())
         return schema.split(batch, keep, self.name, rule, value_arr, threshold_arr)
+
+
+def _trust_thresholds(spec) -> tuple[dict | None, float]:
+    """``filter.trusted_language_score``: the per-language LID thresholds a label must reach
+    (langid's table and default, so "trusted" means what langid would keep had the language
+    been listed)."""
+    from curate.stages.langid import DEFAULTS as LANGID, load_thresholds
+
+    if spec == "":
+        return None, 0.0
+    try:
+        return load_thresholds(spec), LANGID["threshold"]
+    except ValueError as e:
+        raise ValueError(str(e).replace("langid.thresholds", "filter.trusted_language_score")) from None
 
 
 def _warm_up() -> None:

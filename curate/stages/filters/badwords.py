@@ -7,7 +7,8 @@ from curate.stages.filters.rules import TextDoc, Rule
 from curate.stages.filters.text import count_words
 
 BADWORDS = {
-    "lists": {"en": "default"},  # language -> file ("default": curate/data/badwords_<lang>.txt)
+    # language -> file ("default": curate/data/badwords_<lang>.txt); zh entries match as substrings
+    "lists": {"en": "default", "zh": "default"},
     "max_badwords": 0,  # C4: a page with any listed word is removed
 }
 
@@ -16,7 +17,7 @@ def badwords(cfg: dict, lists: dict[str, list]) -> list:
     """``lists``: language -> compiled entries (see ``compile_words``). Value: distinct entries found."""
 
     def count(doc: TextDoc) -> Optional[int]:
-        entries = lists.get(doc.language)
+        entries = lists.get(doc.lists_language)
         if entries is None:
             return None
         return count_words(doc, entries)

@@ -40,7 +40,7 @@ def gopher_quality(cfg: dict, stop_words: dict[str, list]) -> list:
         return 1.0 - (n - with_letter) / max(1, n)
 
     def stops(doc: TextDoc) -> Optional[int]:
-        entries = stop_words.get(doc.language)
+        entries = stop_words.get(doc.lists_language)
         if doc.nonspace or entries is None:
             return None
         return count_words(doc, entries, cap=cfg["min_stop_words"])

@@ -138,18 +138,27 @@ class TextDoc:
     """One document's text plus statistics computed at most once, only when a rule asks.
 
     ``nonspace``: the document's language does not separate words with spaces (see the
-    package docstring); word-based measures return None for it.
+    package docstring); word-based measures return None for it. ``trusted``: the language
+    label is sure enough for the language's own word lists (``lists_language``).
     """
 
-    def __init__(self, text: str, language: Optional[str] = None, url: Optional[str] = None, nonspace: bool = False):
+    def __init__(
+        self, text: str, language: Optional[str] = None, url: Optional[str] = None, nonspace: bool = False, trusted: bool = True
+    ):
         self.text = text
         self.language = language
         self.url = url
         self.nonspace = nonspace
+        self.trusted = trusted
         self.cache: dict = {}  # measure-specific intermediate results (e.g. n-gram hashes)
 
     def rewritten(self, text: str) -> "TextDoc":
-        return TextDoc(text, self.language, self.url, self.nonspace)
+        return TextDoc(text, self.language, self.url, self.nonspace, self.trusted)
+
+    @property
+    def lists_language(self) -> Optional[str]:
+        """The language whose stop-word and bad-word lists apply (None: no list)."""
+        return self.language if self.trusted else None
 
     @cached_property
     def lower(self) -> str:
