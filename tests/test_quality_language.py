@@ -180,3 +180,20 @@ def test_a_batch_alone_takes_the_top_fraction_of_each_language(english_only_mode
     kept, _ = QualityStage({"web": {"model": english_only_model, "keep": {"top_fraction": 0.5}}}).process(b)
     assert sorted(kept.column("language").to_pylist()) == ["de"] * 5 + ["en"] * 5
     assert isinstance(kept, pa.RecordBatch)
+
+
+def test_audit_shows_quality_per_language(tmp_path, corpus, english_only_model):
+    out, text, ledger = run(tmp_path, corpus, english_only_model, "{top_fraction = 0.5}")
+    assert cli.main(["audit", str(out)]) == 0
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    stats = json.loads((out / "manifest.json").read_text())["stats"]
+    by = summary["quality_score"]["by_language"]
+    assert sorted(by) == ["de", "en"]
+    for lang, x in by.items():
+        kept, removed = text.filter(pl.col("language") == lang), ledger.filter(pl.col("language") == lang)
+        assert (x["kept"], x["removed"]) == (kept.height, removed.height)
+        assert x["kept_mean"] == pytest.approx(kept["quality_score"].cast(pl.Float64).mean())
+        assert x["removed_mean"] == pytest.approx(removed["value"].mean())
+        assert x["cutoff"] == pytest.approx(stats[f"quality.web.{lang}.cutoff_score"])
+    html = (out / "report.html").read_text()
+    assert "mean removed" in html and "<td>de</td>" in html
