@@ -13,7 +13,7 @@ from __future__ import annotations
 import apache_beam as beam
 import numpy as np
 
-from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, histogram, key_domain
+from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, group_fraction, histogram, key_domain
 from pipelines.common import StageContext, emit
 from pipelines.meter import measure
 from pipelines.spill import load
@@ -98,7 +98,7 @@ class Quality(beam.PTransform):
             scored
             | "Histogram" >> beam.FlatMap(lambda b: histogram(b, fractions, per_language).items())
             | "SumHistograms" >> beam.CombinePerKey(_HistogramFn())
-            | "Cutoffs" >> beam.MapTuple(lambda k, hist: (k, cutoff(hist, fractions[key_domain(k)])))
+            | "Cutoffs" >> beam.MapTuple(lambda k, hist: (k, cutoff(hist, group_fraction(fractions, k))))
         )
         spill = self.spill
         waiting = measure(scored | "Spill" >> beam.Map(spill.one), "quality.scored")  # held until the cutoffs exist: by file

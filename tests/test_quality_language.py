@@ -142,7 +142,9 @@ def test_per_language_must_be_a_boolean(tmp_path):
     "langid, quality, expect",
     [
         ('languages = "all"', "keep = {threshold = 0.5}", "one threshold for all languages"),
-        ('languages = ["en", "de"]', "keep = {threshold = 0.5}", "langid keeps de:"),
+        ('languages = ["en", "de"]', "keep = {threshold = 0.5}", "decides de by it:"),
+        ('languages = "all"', "keep = {threshold = {en = 0.5, de = 0.1}}", "= {en = 0.5, de = 0.1}} decides de by it"),
+        ('languages = "all"', "keep = {threshold = {en = 0.5}}", None),  # English only is decided by it
         ('languages = "all"', "keep = {top_fraction = 0.5}", "ranked within itself"),
         ('languages = "all"', "keep = {top_fraction = 0.5}\nper_language = false", "the others fall to the bottom"),
         ('languages = ["en"]', "keep = {threshold = 0.5}", None),  # the model's own language
@@ -158,6 +160,46 @@ def test_warning_when_the_english_model_decides_other_languages(tmp_path, langid
         assert lines == []
     else:
         assert len(lines) == 1 and lines[0].startswith("quality.web: the default model was trained on English") and expect in lines[0]
+
+
+def test_no_warning_without_langid(tmp_path):
+    """Without langid the languages are not known: no warning that might be wrong."""
+    from curate.stages.quality import language_warnings
+
+    (tmp_path / "c.toml").write_text('[run]\nstages = ["ingest", "quality"]\n[quality.web]\nkeep = {threshold = 0.5}\n')
+    assert language_warnings(config.load(str(tmp_path / "c.toml"))) == []
+
+
+@pytest.mark.parametrize(
+    "keep, message",
+    [
+        ("{threshold = {}}", r"quality\.web\.keep\.threshold: expected a number or a table of languages"),
+        ("{threshold = {de = 2}}", r"quality\.web\.keep\.threshold\.de: expected a number in \[0, 1\], got 2"),
+        ('{top_fraction = {en = "half"}}', r"quality\.web\.keep\.top_fraction\.en: expected a number, got 'half'"),
+    ],
+)
+def test_keep_table_errors_name_the_language(tmp_path, keep, message):
+    (tmp_path / "c.toml").write_text(f"[quality.web]\nkeep = {keep}\n")
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(str(tmp_path / "c.toml"))
+
+
+def test_threshold_per_language_decides_only_the_listed_languages(tmp_path, corpus, english_only_model):
+    """keep = {threshold = {en = 0.5}}: the English model filters English; German is kept whole."""
+    _, text, ledger = run(tmp_path, corpus, english_only_model, "{threshold = {en = 0.5}}")
+    assert kept_per_language(text) == {"en": 50, "de": 40}  # the 10 menus go, no German page does
+    assert set(ledger["language"]) == {"en"} and set(ledger["threshold"]) == {0.5}
+    assert set(ledger["rule"]) == {"quality_below_threshold"} and ledger["value"].max() < 0.5
+
+
+def test_top_fraction_per_language_table(tmp_path, corpus, english_only_model):
+    out, text, ledger = run(tmp_path, corpus, english_only_model, "{top_fraction = {en = 0.5, de = 0.25}}", per_language=False)
+    assert about(kept_per_language(text), {"en": 30, "de": 10})  # a table ranks per language whatever per_language says
+    stats = json.loads((out / "manifest.json").read_text())["stats"]
+    for lang in ("en", "de"):
+        removed = ledger.filter(pl.col("language") == lang)
+        assert removed["threshold"].n_unique() == 1
+        assert removed["threshold"][0] == pytest.approx(stats[f"quality.web.{lang}.cutoff_score"])
 
 
 def test_cli_prints_the_warning_once(tmp_path, corpus, capsys):

@@ -16,6 +16,7 @@ Config, one table per domain (a domain with ``model = ""`` passes through unscor
     prefix_chars = 10000
     keep = {top_fraction = 0.3}       # or {threshold = 0.5}, or {} (score only, keep all)
     per_language = true               # top_fraction: the best share of each language, not of the domain
+    # a table decides the languages it lists and keeps the others: {threshold = {en = 0.5}}
 
 Keep rules. ``threshold``: a document stays when its score >= the threshold, decided per
 batch. ``top_fraction``: the best share of the domain over the whole corpus; with
@@ -24,7 +25,10 @@ document without one is ranked with the others that lack it). A classifier's sco
 comparable across languages (the shipped model scores nearly all non-English text near 0), so
 one ranking over several languages removes whole languages; this is FineWeb-2's and DCLM's
 practice of ranking within a language. With one language, or none labelled, it is the same
-cutoff as ranking the whole domain. The cutoff comes
+cutoff as ranking the whole domain. Either rule may be a table of languages
+(``{threshold = {en = 0.5, de = 0.3}}``, ``{top_fraction = {en = 0.3}}``): each listed
+language gets its own number, the documents of languages it does not list are all kept (so
+an English-only model can filter English and leave the rest alone). The cutoff comes
 from a histogram of scores (fixed bins in logit space, summed by a Beam combine: integer
 counts merge in any order, so the cutoff never depends on bundling or worker count). Docs in
 bins above the cutoff bin stay; in the cutoff bin itself, which holds ties and near-ties, a
@@ -70,16 +74,31 @@ LOGIT_MAX = 20.0
 
 
 def _check_keep(where: str, keep) -> dict:
+    """{threshold = P} / {top_fraction = F}, P or F a number or a table {LANG = number}."""
     if not isinstance(keep, dict) or len(keep) > 1 or (keep and next(iter(keep)) not in ("threshold", "top_fraction")):
         raise ValueError(f"{where}: expected {{threshold = P}}, {{top_fraction = F}} or {{}}, got {keep!r}")
+    out = {}
     for k, v in keep.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"{where}.{k}: expected a number, got {v!r}")
-        lo_ok = v >= 0 if k == "threshold" else v > 0
-        if not (lo_ok and v <= 1):
-            allowed = "[0, 1]" if k == "threshold" else "(0, 1]"
-            raise ValueError(f"{where}.{k}: expected a number in {allowed}, got {v!r}")
-    return {k: float(v) for k, v in keep.items()}
+        if isinstance(v, dict) and not v:
+            raise ValueError(f"{where}.{k}: expected a number or a table of languages ({{en = 0.5}}), got an empty table")
+        checked = {}
+        for lang, x in v.items() if isinstance(v, dict) else [(None, v)]:
+            at = f"{where}.{k}" if lang is None else f"{where}.{k}.{lang}"
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                raise ValueError(f"{at}: expected a number, got {x!r}")
+            lo_ok = x >= 0 if k == "threshold" else x > 0
+            if not (lo_ok and x <= 1):
+                allowed = "[0, 1]" if k == "threshold" else "(0, 1]"
+                raise ValueError(f"{at}: expected a number in {allowed}, got {x!r}")
+            checked[lang] = float(x)
+        out[k] = checked if isinstance(v, dict) else checked[None]
+    return out
+
+
+def rule_value(value, lang: str) -> float | None:
+    """A keep rule's number for a language: the number, or the language's entry of a table
+    (None: a language the table does not list, whose documents the rule keeps)."""
+    return value.get(lang) if isinstance(value, dict) else value
 
 
 def model_path(name: str, where: str = "quality.model") -> str:
@@ -182,13 +201,26 @@ def key_domain(key: str) -> str:
     return key.split(".", 1)[0]
 
 
+def key_language(key: str) -> str:
+    """The language of a group key (``web.de`` -> ``de``; ``web`` -> "")."""
+    return key.partition(".")[2]
+
+
+def group_fraction(fractions: dict, key: str) -> float | None:
+    """The top fraction of a group (None: not ranked, all kept)."""
+    return rule_value(fractions[key_domain(key)], key_language(key))
+
+
 def histogram(batch: pa.RecordBatch, domains, per_language=()) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Sparse (bins, counts) of a scored batch's scores, per group (see ``groups``) of each
-    domain of ``domains`` in it; domains in ``per_language`` are split by language."""
+    domain of ``domains`` in it; domains in ``per_language`` are split by language. Given a
+    mapping domain -> top fraction, groups it does not rank (a table's unlisted languages) are left out."""
     out = {}
     scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
     for d in domains:
         for key, rows in groups(batch, d, d in per_language):
+            if isinstance(domains, dict) and group_fraction(domains, key) is None:
+                continue
             out[key] = np.unique(score_bins(scores[rows]), return_counts=True)
     return out
 
@@ -224,8 +256,14 @@ class QualityStage:
         return {d: c["keep"]["top_fraction"] for d, c in self.scored.items() if "top_fraction" in c["keep"]}
 
     def per_language(self) -> frozenset[str]:
-        """Domains whose top fraction is taken within each language."""
-        return frozenset(d for d in self.top_fractions() if self.cfg[d]["per_language"])
+        """Domains whose keep rule is decided per language: a top fraction with
+        ``per_language``, or a rule given as a table of languages."""
+        out = set()
+        for d, c in self.scored.items():
+            for rule, v in c["keep"].items():
+                if isinstance(v, dict) or (rule == "top_fraction" and c["per_language"]):
+                    out.add(d)
+        return frozenset(out)
 
     def check(self) -> None:
         """Config check of a stage that runs: each model loads and has its positive label,
@@ -280,7 +318,7 @@ class QualityStage:
             for key, (bins, counts) in self.histogram(batch).items():
                 hist = np.zeros(NBINS, dtype=np.int64)
                 hist[bins] = counts
-                cutoffs[key] = cutoff(hist, self.top_fractions()[key_domain(key)])
+                cutoffs[key] = cutoff(hist, group_fraction(self.top_fractions(), key))
         scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
         keep = np.ones(n, dtype=bool)
         rule = np.full(n, None, dtype=object)
@@ -289,10 +327,13 @@ class QualityStage:
         for d, c in self.scored.items():
             if not c["keep"]:
                 continue
+            (how, value), = c["keep"].items()
             for key, rows in groups(batch, d, d in per_language):
+                if rule_value(value, key_language(key)) is None:
+                    continue  # a language the rule's table does not list: kept
                 s = scores[rows]
-                if "threshold" in c["keep"]:
-                    thr = c["keep"]["threshold"]
+                if how == "threshold":
+                    thr = rule_value(value, key_language(key))
                     ok, name = s >= thr, "quality_below_threshold"
                 else:
                     cut = cutoffs[key]
@@ -312,28 +353,40 @@ class QualityStage:
 
 
 def language_warnings(cfg) -> list[str]:
-    """One line per domain whose keep rule applies the shipped (English-only) model to other
-    languages that langid keeps: its score means little there (models/quality_default.md)."""
+    """One line per domain whose keep rule decides languages other than English by the shipped
+    (English-only) model: its score means little there (models/quality_default.md)."""
     stages = cfg.run["stages"]
-    if "quality" not in stages or "langid" not in stages:
-        return []  # without langid the languages are not known: nothing to say that is sure
-    langs = cfg.stages["langid"]["languages"]
-    others = "all languages" if langs in ("all", [], {}) else ", ".join(sorted(set(langs) - DEFAULT_MODEL_LANGUAGES))
-    if not others:
+    if "quality" not in stages:
         return []
+    kept = None  # the languages langid keeps; None: not known (langid does not run)
+    if "langid" in stages:
+        langs = cfg.stages["langid"]["languages"]
+        kept = "all" if langs in ("all", [], {}) else set(langs)
     out = []
     for d, c in cfg.stages["quality"].items():
         if c["model"] != "default" or not c["keep"]:
             continue
-        rule = next(iter(c["keep"]))
-        if rule == "threshold":
-            how = "one threshold for all languages removes most documents of the others, however good"
-        elif c["per_language"]:
-            how = "each language is ranked within itself, but outside English its scores are mostly ties near 0"
+        (rule, value), = c["keep"].items()
+        decided = set(value) if isinstance(value, dict) else kept  # a table decides its languages only
+        if decided is None:
+            continue  # nothing sure to say
+        others = "all languages" if decided == "all" else ", ".join(sorted(decided - DEFAULT_MODEL_LANGUAGES))
+        if not others:
+            continue
+        if isinstance(value, dict):
+            how = "outside English its scores are mostly ties near 0"
+            shown = "{" + ", ".join(f"{k} = {x:g}" for k, x in value.items()) + "}"
         else:
-            how = "ranked over all languages together (per_language = false), the others fall to the bottom"
+            shown = f"{value:g}"
+            if rule == "threshold":
+                how = "one threshold for all languages removes most documents of the others, however good"
+            elif c["per_language"]:
+                how = "each language is ranked within itself, but outside English its scores are mostly ties near 0"
+            else:
+                how = "ranked over all languages together (per_language = false), the others fall to the bottom"
         out.append(
-            f"quality.{d}: the default model was trained on English text only and langid keeps {others}: "
-            f"keep = {{{rule} = {c['keep'][rule]:g}}}: {how} (train a model per language, or keep = {{}} to score only)"
+            f"quality.{d}: the default model was trained on English text only, and keep = {{{rule} = {shown}}} "
+            f"decides {others} by it: {how} (keep = {{{rule} = {{en = ...}}}} decides English only; "
+            f"or use a model trained on those languages)"
         )
     return out
