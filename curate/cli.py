@@ -306,6 +306,10 @@ def cmd_run(ns, beam_args) -> int:
             replaced = len(tomllib.load(f).get("inputs", []))
         if replaced:
             print(f"curate: the --input options replace the {replaced} [[inputs]] of {ns.config}", file=sys.stderr)
+    from curate.stages.quality import language_warnings
+
+    for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
+        print(f"curate: warning: {line}", file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)

@@ -1,18 +1,19 @@
 r"""Quality as Beam: score per batch; keep by threshold per batch, or by a corpus-wide top fraction.
 
-    docs --Score--> scored --Histogram (CombinePerKey by domain)--> Cutoffs --+ (side input)
+    docs --Score--> scored --Histogram (CombinePerKey by group)--> Cutoffs --+ (side input)
                       \--------------------------------------------------Keep <-+--> docs
                                                                             \--> ledger
-The histogram accumulators are fixed-size int64 arrays (one per domain), merged by addition,
+A group is a domain, or a (domain, language) pair with ``per_language`` (key ``web.de``).
+The histogram accumulators are fixed-size int64 arrays (one per group), merged by addition,
 so the cutoff is the same whatever the bundling or worker count; the side input is a few
-numbers per domain. Without a top_fraction rule, scoring and keeping are one ParDo.
+numbers per group. Without a top_fraction rule, scoring and keeping are one ParDo.
 """
 from __future__ import annotations
 
 import apache_beam as beam
 import numpy as np
 
-from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, histogram
+from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, group_fraction, histogram, key_domain
 from pipelines.common import StageContext, emit
 from pipelines.meter import measure
 from pipelines.spill import load
@@ -69,6 +70,14 @@ class _HistogramFn(beam.CombineFn):
         return acc
 
 
+def _cutoff_stats(key: str, c: dict) -> dict:
+    """A group's count and cutoff; ``quality.web.scored`` stays the domain's total (stats are summed)."""
+    out = {f"quality.{key}.scored": c["total"], f"quality.{key}.cutoff_score": c["score"]}
+    if key != key_domain(key):
+        out[f"quality.{key_domain(key)}.scored"] = c["total"]
+    return out
+
+
 class Quality(beam.PTransform):
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
@@ -83,20 +92,18 @@ class Quality(beam.PTransform):
             out = docs | "ScoreAndKeep" >> beam.ParDo(self.context.pooled(_KeepFn(self.section, scored=False))).with_outputs("ledger", main="docs")
             return {"docs": out.docs, "ledger": out.ledger}
 
-        section = self.section
+        section, per_language = self.section, self.stage.per_language()
         scored = docs | "Score" >> beam.ParDo(self.context.pooled(_ScoreFn(section)))
         cutoffs = (
             scored
-            | "Histogram" >> beam.FlatMap(lambda b: histogram(b, fractions).items())
+            | "Histogram" >> beam.FlatMap(lambda b: histogram(b, fractions, per_language).items())
             | "SumHistograms" >> beam.CombinePerKey(_HistogramFn())
-            | "Cutoffs" >> beam.MapTuple(lambda d, hist: (d, cutoff(hist, fractions[d])))
+            | "Cutoffs" >> beam.MapTuple(lambda k, hist: (k, cutoff(hist, group_fraction(fractions, k))))
         )
         spill = self.spill
         waiting = measure(scored | "Spill" >> beam.Map(spill.one), "quality.scored")  # held until the cutoffs exist: by file
         out = waiting | "Keep" >> beam.ParDo(_KeepFn(section, scored=True), cutoffs=beam.pvalue.AsDict(cutoffs)).with_outputs(
             "ledger", main="docs"
         )
-        stats = cutoffs | "CutoffStats" >> beam.MapTuple(
-            lambda d, c: {f"quality.{d}.scored": c["total"], f"quality.{d}.cutoff_score": c["score"]}
-        )
+        stats = cutoffs | "CutoffStats" >> beam.MapTuple(_cutoff_stats)
         return {"docs": out.docs, "ledger": out.ledger, "stats": stats, "read": [scored]}  # read: spill.Release

@@ -337,14 +337,28 @@ def lengths_card(s: dict, key: str, title: str, unit: str, cols: dict) -> str:
     return card(title, body, wide=True, note=note)
 
 
-def quality_card(s: dict, cols: dict) -> str:
+def quality_card(s: dict, cols: dict, top: int = 18) -> str:
     q = s.get("quality_score")
     if not q:
         return ""
     panels = [(d, x["histogram"], cols.get(d, MUTED)) for d, x in q["by_domain"].items()]
     means = " · ".join(f"{_e(d)} mean {x['mean']:.3f}" for d, x in q["by_domain"].items())
     chart = figure("quality", histogram_panels(panels, "quality-score histograms per domain"))
-    return card("Quality score", chart, note=f"Classifier score of the kept documents, per domain ({means}).")
+    note = f"Classifier score of the kept documents, per domain ({means})."
+    by = q.get("by_language") or {}
+    if len(by) > 1:  # a classifier's score is not comparable across languages: show each
+        langs = sorted(by, key=lambda k: (-(by[k]["kept"] + by[k]["removed"]), k))[:top]
+        fmt = lambda v: "" if v is None else f"{v:.3g}"  # noqa: E731
+        head = "<tr><th>language</th><th>scored</th><th>kept</th><th>mean kept</th><th>mean removed</th><th>cutoff</th></tr>"
+        body = "".join(
+            f"<tr><td>{_e(lang)}</td><td>{num(x['kept'] + x['removed'])}</td><td>{pct(x['kept'] / max(x['kept'] + x['removed'], 1))}</td>"
+            f"<td>{fmt(x['kept_mean'])}</td><td>{fmt(x['removed_mean'])}</td><td>{fmt(x['cutoff'])}</td></tr>"
+            for lang, x in ((lang, by[lang]) for lang in langs)
+        )
+        chart += f"<table class='num pct'>{head}{body}</table>"
+        note += (" Per language (most scored first): documents scored, the share the quality stage kept, mean scores, and the"
+                 " cutoff its removals name (the threshold, or that language's own cutoff for a top fraction taken per language).")
+    return card("Quality score", chart, note=note)
 
 
 def dups_card(s: dict, cols: dict) -> str:

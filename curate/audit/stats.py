@@ -34,7 +34,9 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
   ``quantile_disc``) is within ``REL_ERROR`` (1%) of the true value; at most ~1,500 bins
   per domain whatever the corpus size. Minimum, maximum and mean are exact.
 * quality-score histogram (20 bins on [0, 1]) and duplicate-group sizes (power-of-two
-  buckets): exact.
+  buckets): exact. Per language: documents the quality stage kept and removed, their mean
+  scores (sums and counts) and the highest cutoff a removal names (the ledger's threshold: a
+  language's own cutoff when the top fraction is taken per language): exact.
 * top hosts: ``TopK``, a Misra-Gries summary of at most ``TOPK_CAPACITY`` counters, merged
   by adding and cutting back to the capacity. A reported count is at most ``error`` below
   the truth (``error`` <= documents / (capacity + 1)) and is exact while ``error`` is 0.
@@ -115,6 +117,13 @@ class Partial:
     token_length: dict = field(default_factory=dict)  # domain -> LogHist of num_tokens
     quality: dict = field(default_factory=dict)  # domain -> QUALITY_BINS counts
     quality_sum: Counter = field(default_factory=Counter)  # domain -> sum of scores
+    # per language (the quality stage ranks within each): kept scored documents and their score
+    # sum; ledger rows of the quality stage, their score sum and the highest threshold they name
+    quality_kept: Counter = field(default_factory=Counter)
+    quality_kept_sum: Counter = field(default_factory=Counter)
+    quality_removed: Counter = field(default_factory=Counter)
+    quality_removed_sum: Counter = field(default_factory=Counter)
+    quality_cutoff: dict = field(default_factory=dict)
     dups: Counter = field(default_factory=Counter)  # (domain, bucket) -> documents
     hosts: TopK = field(default_factory=TopK)
     hll: HLL = field(default_factory=HLL)
@@ -153,6 +162,9 @@ class Partial:
             for (d, b), r in _rows(q, ["domain", "b"], s=pl.col("quality").cast(pl.Float64).sum()):
                 self.quality.setdefault(d, [0] * QUALITY_BINS)[b] += r["n"]
                 self.quality_sum[d] += r["s"]
+            for (lang,), r in _rows(q, ["language"], s=pl.col("quality").cast(pl.Float64).sum()):
+                self.quality_kept[lang] += r["n"]
+                self.quality_kept_sum[lang] += r["s"]
         if "dup" in cols:
             g = df.filter(pl.col("dup").is_not_null()).group_by("domain", "dup").len()
             buckets = np.frexp(np.maximum(g["dup"].to_numpy().astype(np.float64) - 1, 0))[1]  # bit_length(size-1)
@@ -181,6 +193,12 @@ class Partial:
             self.removed[s, r_, d or UNKNOWN] += r["n"]
         for (s, lang), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language"]):
             self.removed_lang[s, lang] += r["n"]
+        q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN))
+        for (lang,), r in _rows(q, ["language"], s=pl.col("value").sum(), t=pl.col("threshold").max()):
+            self.quality_removed[lang] += r["n"]
+            self.quality_removed_sum[lang] += r["s"] or 0.0
+            if r["t"] is not None:
+                self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, r["t"]), r["t"])
         cols = ["id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
         head = df.sort("id").group_by("stage", "rule", maintain_order=True).head(self.examples_k)
         for row in head.select("stage", "rule", *cols).iter_rows(named=True):
@@ -204,8 +222,11 @@ class Partial:
     # -- merging
 
     def merge(self, o: "Partial") -> "Partial":
-        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined"):
+        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined",
+                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum"):
             getattr(self, name).update(getattr(o, name))
+        for lang, t in o.quality_cutoff.items():
+            self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
         _merge_dicts(self.length, o.length, LogHist)
         _merge_dicts(self.token_length, o.token_length, LogHist)
         for d, bins in o.quality.items():
@@ -221,6 +242,20 @@ class Partial:
         return self
 
     # -- the result
+
+    def _quality_by_language(self) -> dict:
+        """Per language: scored documents kept and removed by the quality stage, mean scores,
+        and the cutoff its removals name (None where it removed none)."""
+        out = {}
+        for lang in sorted(set(self.quality_kept) | set(self.quality_removed)):
+            k, r = self.quality_kept[lang], self.quality_removed[lang]
+            out[lang] = {
+                "kept": k, "removed": r,
+                "kept_mean": self.quality_kept_sum[lang] / k if k else None,
+                "removed_mean": self.quality_removed_sum[lang] / r if r else None,
+                "cutoff": self.quality_cutoff.get(lang),
+            }
+        return out
 
     def summary(self, top: int = 25) -> dict:
         by_domain, by_lang, by_dl = Counter(), Counter(), {}
@@ -282,8 +317,9 @@ class Partial:
             "quality_score": {
                 "bins": QUALITY_BINS,
                 "by_domain": {d: {"histogram": b, "count": sum(b), "mean": self.quality_sum[d] / max(sum(b), 1)} for d, b in sorted(self.quality.items())},
+                "by_language": self._quality_by_language(),
             }
-            if self.quality
+            if self.quality or self.quality_removed
             else None,
             "dup_group_size": {
                 "buckets": "bucket b holds sizes 2**(b-1)+1 .. 2**b (bucket 0: size 1)",

@@ -15,18 +15,31 @@ Config, one table per domain (a domain with ``model = ""`` passes through unscor
     positive_label = "__label__hq"
     prefix_chars = 10000
     keep = {top_fraction = 0.3}       # or {threshold = 0.5}, or {} (score only, keep all)
+    per_language = true               # top_fraction: the best share of each language, not of the domain
+    # a table decides the languages it lists and keeps the others: {threshold = {en = 0.5}}
 
 Keep rules. ``threshold``: a document stays when its score >= the threshold, decided per
-batch. ``top_fraction``: the best share of the domain over the whole corpus. The cutoff comes
+batch. ``top_fraction``: the best share of the domain over the whole corpus; with
+``per_language`` (the default) of each language of the domain (the ``language`` column; a
+document without one is ranked with the others that lack it). A classifier's score is not
+comparable across languages (the shipped model scores nearly all non-English text near 0), so
+one ranking over several languages removes whole languages; this is FineWeb-2's and DCLM's
+practice of ranking within a language. With one language, or none labelled, it is the same
+cutoff as ranking the whole domain. Either rule may be a table of languages
+(``{threshold = {en = 0.5, de = 0.3}}``, ``{top_fraction = {en = 0.3}}``): each listed
+language gets its own number, the documents of languages it does not list are all kept (so
+an English-only model can filter English and leave the rest alone). The cutoff comes
 from a histogram of scores (fixed bins in logit space, summed by a Beam combine: integer
 counts merge in any order, so the cutoff never depends on bundling or worker count). Docs in
 bins above the cutoff bin stay; in the cutoff bin itself, which holds ties and near-ties, a
 hash of the id picks the share needed, so ties are broken the same way on any runner.
-``process(batch)`` on its own (no cutoffs) takes the top fraction of that batch.
+Cutoffs are keyed by group: ``web`` for a domain ranked whole (or its documents without a
+language), ``web.de`` for a language of it. ``process(batch)`` on its own (no cutoffs) takes
+the top fraction of that batch.
 
 Ledger rules: ``quality_below_threshold`` and ``quality_below_top_fraction`` (value = score,
-threshold = the threshold, or the score at the cutoff bin's lower edge: a document the hash
-left out of the cutoff bin has a value at or a hair above it).
+threshold = the threshold, or the score at its group's cutoff bin's lower edge: a document the
+hash left out of the cutoff bin has a value at or a hair above it).
 """
 from __future__ import annotations
 
@@ -46,9 +59,13 @@ DOMAIN_DEFAULTS = {
     "positive_label": "__label__hq",
     "prefix_chars": 10000,  # characters of each text given to the model
     "keep": {},  # {threshold = P} | {top_fraction = F} | {} (score only)
+    "per_language": True,  # top_fraction within each language of the domain (scores differ by language)
 }
 # Web is what the default model was made for; books and code are not scored unless configured.
 DEFAULTS = {d: {**DOMAIN_DEFAULTS, "model": "default" if d == "web" else ""} for d in schema.DOMAINS}
+
+# Languages the shipped model was trained on (models/quality_default.md, "Known biases").
+DEFAULT_MODEL_LANGUAGES = frozenset({"en"})
 
 # Histogram of scores for top_fraction: bins over logit(score) in [-LOGIT_MAX, LOGIT_MAX]. fastText
 # probabilities crowd near 0 and 1; logit bins keep them apart (bin width 6e-4 in logit units).
@@ -57,16 +74,31 @@ LOGIT_MAX = 20.0
 
 
 def _check_keep(where: str, keep) -> dict:
+    """{threshold = P} / {top_fraction = F}, P or F a number or a table {LANG = number}."""
     if not isinstance(keep, dict) or len(keep) > 1 or (keep and next(iter(keep)) not in ("threshold", "top_fraction")):
         raise ValueError(f"{where}: expected {{threshold = P}}, {{top_fraction = F}} or {{}}, got {keep!r}")
+    out = {}
     for k, v in keep.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"{where}.{k}: expected a number, got {v!r}")
-        lo_ok = v >= 0 if k == "threshold" else v > 0
-        if not (lo_ok and v <= 1):
-            allowed = "[0, 1]" if k == "threshold" else "(0, 1]"
-            raise ValueError(f"{where}.{k}: expected a number in {allowed}, got {v!r}")
-    return {k: float(v) for k, v in keep.items()}
+        if isinstance(v, dict) and not v:
+            raise ValueError(f"{where}.{k}: expected a number or a table of languages ({{en = 0.5}}), got an empty table")
+        checked = {}
+        for lang, x in v.items() if isinstance(v, dict) else [(None, v)]:
+            at = f"{where}.{k}" if lang is None else f"{where}.{k}.{lang}"
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                raise ValueError(f"{at}: expected a number, got {x!r}")
+            lo_ok = x >= 0 if k == "threshold" else x > 0
+            if not (lo_ok and x <= 1):
+                allowed = "[0, 1]" if k == "threshold" else "(0, 1]"
+                raise ValueError(f"{at}: expected a number in {allowed}, got {x!r}")
+            checked[lang] = float(x)
+        out[k] = checked if isinstance(v, dict) else checked[None]
+    return out
+
+
+def rule_value(value, lang: str) -> float | None:
+    """A keep rule's number for a language: the number, or the language's entry of a table
+    (None: a language the table does not list, whose documents the rule keeps)."""
+    return value.get(lang) if isinstance(value, dict) else value
 
 
 def model_path(name: str, where: str = "quality.model") -> str:
@@ -153,15 +185,43 @@ def cutoff(hist: np.ndarray, fraction: float) -> dict:
     return {"bin": b, "take": (k - int(above[b])) / int(hist[b]), "score": bin_floor_score(b), "total": total, "kept": k}
 
 
-def histogram(batch: pa.RecordBatch, domains) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Sparse (bins, counts) of a scored batch's scores, per domain of ``domains`` in it."""
+def groups(batch: pa.RecordBatch, d: str, per_language: bool) -> list[tuple[str, np.ndarray]]:
+    """(key, rows) of domain ``d``'s documents in a batch: one group ``d``, or with
+    ``per_language`` one per language, ``d.LANG`` (documents without a language: ``d``)."""
+    rows = np.flatnonzero(pc.equal(batch.column("domain"), d).to_numpy(zero_copy_only=False))
+    if not len(rows) or not per_language or "language" not in batch.schema.names:
+        return [(d, rows)] if len(rows) else []
+    langs = pc.fill_null(batch.column("language").take(pa.array(rows)), "").to_numpy(zero_copy_only=False)
+    names, inverse = np.unique(langs.astype(str), return_inverse=True)
+    return [(f"{d}.{lang}" if lang else d, rows[inverse == i]) for i, lang in enumerate(names)]
+
+
+def key_domain(key: str) -> str:
+    """The domain of a group key (``web.de`` -> ``web``)."""
+    return key.split(".", 1)[0]
+
+
+def key_language(key: str) -> str:
+    """The language of a group key (``web.de`` -> ``de``; ``web`` -> "")."""
+    return key.partition(".")[2]
+
+
+def group_fraction(fractions: dict, key: str) -> float | None:
+    """The top fraction of a group (None: not ranked, all kept)."""
+    return rule_value(fractions[key_domain(key)], key_language(key))
+
+
+def histogram(batch: pa.RecordBatch, domains, per_language=()) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Sparse (bins, counts) of a scored batch's scores, per group (see ``groups``) of each
+    domain of ``domains`` in it; domains in ``per_language`` are split by language. Given a
+    mapping domain -> top fraction, groups it does not rank (a table's unlisted languages) are left out."""
     out = {}
     scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
-    domain = batch.column("domain")
     for d in domains:
-        rows = np.flatnonzero(pc.equal(domain, d).to_numpy(zero_copy_only=False))
-        if len(rows):
-            out[d] = np.unique(score_bins(scores[rows]), return_counts=True)
+        for key, rows in groups(batch, d, d in per_language):
+            if isinstance(domains, dict) and group_fraction(domains, key) is None:
+                continue
+            out[key] = np.unique(score_bins(scores[rows]), return_counts=True)
     return out
 
 
@@ -185,6 +245,8 @@ class QualityStage:
             if c["prefix_chars"] < 1:
                 raise ValueError(f"{where}.prefix_chars: expected an integer >= 1, got {c['prefix_chars']!r}")
             c["keep"] = _check_keep(f"{where}.keep", c["keep"])
+            if not isinstance(c["per_language"], bool):
+                raise ValueError(f"{where}.per_language: expected true or false, got {c['per_language']!r}")
             if c["keep"] and not c["model"]:
                 raise ValueError(f'{where}.keep: domain {d} has no model (model = ""), so nothing to keep by')
         self.scored = {d: c for d, c in self.cfg.items() if c["model"]}
@@ -192,6 +254,16 @@ class QualityStage:
 
     def top_fractions(self) -> dict[str, float]:
         return {d: c["keep"]["top_fraction"] for d, c in self.scored.items() if "top_fraction" in c["keep"]}
+
+    def per_language(self) -> frozenset[str]:
+        """Domains whose keep rule is decided per language: a top fraction with
+        ``per_language``, or a rule given as a table of languages."""
+        out = set()
+        for d, c in self.scored.items():
+            for rule, v in c["keep"].items():
+                if isinstance(v, dict) or (rule == "top_fraction" and c["per_language"]):
+                    out.add(d)
+        return frozenset(out)
 
     def check(self) -> None:
         """Config check of a stage that runs: each model loads and has its positive label,
@@ -232,44 +304,45 @@ class QualityStage:
         return schema.with_column(batch, "quality_score", values)
 
     def histogram(self, batch: pa.RecordBatch) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        return histogram(batch, self.top_fractions())
+        return histogram(batch, self.top_fractions(), self.per_language())
 
     def keep(self, batch: pa.RecordBatch, cutoffs: dict | None = None) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         """Apply the keep rules to a scored batch: (kept, ledger).
 
-        ``cutoffs`` (domain -> ``cutoff(...)``) come from the whole corpus; without them the
-        top fraction is taken of this batch alone.
+        ``cutoffs`` (group key -> ``cutoff(...)``, see ``groups``) come from the whole corpus;
+        without them the top fraction is taken of this batch alone.
         """
         n = batch.num_rows
         if cutoffs is None:
             cutoffs = {}
-            for d, (bins, counts) in self.histogram(batch).items():
+            for key, (bins, counts) in self.histogram(batch).items():
                 hist = np.zeros(NBINS, dtype=np.int64)
                 hist[bins] = counts
-                cutoffs[d] = cutoff(hist, self.top_fractions()[d])
+                cutoffs[key] = cutoff(hist, group_fraction(self.top_fractions(), key))
         scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
         keep = np.ones(n, dtype=bool)
         rule = np.full(n, None, dtype=object)
         threshold = np.full(n, np.nan)
-        domain = batch.column("domain")
+        per_language = self.per_language()
         for d, c in self.scored.items():
             if not c["keep"]:
                 continue
-            rows = np.flatnonzero(pc.equal(domain, d).to_numpy(zero_copy_only=False))
-            if not len(rows):
-                continue
-            s = scores[rows]
-            if "threshold" in c["keep"]:
-                thr = c["keep"]["threshold"]
-                ok, name = s >= thr, "quality_below_threshold"
-            else:
-                cut = cutoffs[d]
-                b = score_bins(s)
-                u = tie_uniform(batch.column("id").take(pa.array(rows)))
-                ok = (b > cut["bin"]) | ((b == cut["bin"]) & (u < cut["take"]))
-                thr, name = cut["score"], "quality_below_top_fraction"
-            drop = rows[~ok]
-            keep[drop], rule[drop], threshold[drop] = False, name, thr
+            (how, value), = c["keep"].items()
+            for key, rows in groups(batch, d, d in per_language):
+                if rule_value(value, key_language(key)) is None:
+                    continue  # a language the rule's table does not list: kept
+                s = scores[rows]
+                if how == "threshold":
+                    thr = rule_value(value, key_language(key))
+                    ok, name = s >= thr, "quality_below_threshold"
+                else:
+                    cut = cutoffs[key]
+                    b = score_bins(s)
+                    u = tie_uniform(batch.column("id").take(pa.array(rows)))
+                    ok = (b > cut["bin"]) | ((b == cut["bin"]) & (u < cut["take"]))
+                    thr, name = cut["score"], "quality_below_top_fraction"
+                drop = rows[~ok]
+                keep[drop], rule[drop], threshold[drop] = False, name, thr
         if keep.all():
             return batch, schema.empty(schema.LEDGER_SCHEMA)
         value = pa.array(scores, type=pa.float64(), from_pandas=True)
@@ -277,3 +350,43 @@ class QualityStage:
 
     def process(self, batch: pa.RecordBatch, cutoffs: dict | None = None) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         return self.keep(self.score(batch), cutoffs)
+
+
+def language_warnings(cfg) -> list[str]:
+    """One line per domain whose keep rule decides languages other than English by the shipped
+    (English-only) model: its score means little there (models/quality_default.md)."""
+    stages = cfg.run["stages"]
+    if "quality" not in stages:
+        return []
+    kept = None  # the languages langid keeps; None: not known (langid does not run)
+    if "langid" in stages:
+        langs = cfg.stages["langid"]["languages"]
+        kept = "all" if langs in ("all", [], {}) else set(langs)
+    out = []
+    for d, c in cfg.stages["quality"].items():
+        if c["model"] != "default" or not c["keep"]:
+            continue
+        (rule, value), = c["keep"].items()
+        decided = set(value) if isinstance(value, dict) else kept  # a table decides its languages only
+        if decided is None:
+            continue  # nothing sure to say
+        others = "all languages" if decided == "all" else ", ".join(sorted(decided - DEFAULT_MODEL_LANGUAGES))
+        if not others:
+            continue
+        if isinstance(value, dict):
+            how = "outside English its scores are mostly ties near 0"
+            shown = "{" + ", ".join(f"{k} = {x:g}" for k, x in value.items()) + "}"
+        else:
+            shown = f"{value:g}"
+            if rule == "threshold":
+                how = "one threshold for all languages removes most documents of the others, however good"
+            elif c["per_language"]:
+                how = "each language is ranked within itself, but outside English its scores are mostly ties near 0"
+            else:
+                how = "ranked over all languages together (per_language = false), the others fall to the bottom"
+        out.append(
+            f"quality.{d}: the default model was trained on English text only, and keep = {{{rule} = {shown}}} "
+            f"decides {others} by it: {how} (keep = {{{rule} = {{en = ...}}}} decides English only; "
+            f"or use a model trained on those languages)"
+        )
+    return out
