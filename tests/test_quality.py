@@ -345,3 +345,19 @@ def test_train_quality_input_with_brackets_in_its_path(tmp_path):
     for spec in (str(d / "x (1).txt"), str(d)):
         docs = list(quality_train.read_input(spec, negative=False))
         assert [k.rsplit("@", 1)[0] for k, _ in docs] == ["x (1).txt"], spec
+
+
+def test_small_groups_keep_their_share_on_average():
+    # Per-language ranking makes many tiny groups (one UDHR text per language). Rounding each
+    # group's count (round(0.5 * 1) == 0) removed every one-document language at top_fraction
+    # 0.5; the hash of the id now takes the fraction itself in the cutoff bin, so over many
+    # such groups the kept share is the fraction asked for.
+    one = np.zeros(NBINS, dtype=np.int64)
+    one[score_bins(np.array([0.4], dtype=np.float32))] = 1
+    for fraction in (0.3, 0.5, 0.7):
+        cut = cutoff(one, fraction)
+        assert cut["take"] == pytest.approx(fraction)
+        ids = [schema.make_id("lang", str(i)) for i in range(2000)]  # 2,000 one-document groups
+        kept = sum(u < cut["take"] for u in tie_uniform(ids))
+        assert abs(kept / 2000 - fraction) < 0.04
+    assert cutoff(one, 0.0)["take"] == 0.0 and cutoff(one, 1.0)["take"] == 1.0

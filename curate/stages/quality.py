@@ -175,14 +175,19 @@ def tie_uniform(ids) -> np.ndarray:
 
 
 def cutoff(hist: np.ndarray, fraction: float) -> dict:
-    """Where the top ``fraction`` of a histogram starts: keep bins > bin, and a ``take`` share of bin."""
+    """Where the top ``fraction`` of a histogram starts: keep bins > bin, and a ``take`` share of bin.
+
+    ``kept`` is ``fraction * total`` unrounded: the hash of the id takes the fractional part,
+    so a group of one document at 0.5 is kept half the time, not never (per-language ranking
+    makes many such groups)."""
     total = int(hist.sum())
-    k = int(round(fraction * total))
+    k = fraction * total
     above = np.cumsum(hist[::-1])[::-1] - hist  # docs in bins strictly above each bin
-    if k == 0:
+    if k <= 0:
         return {"bin": NBINS, "take": 0.0, "score": 1.0, "total": total, "kept": 0}
     b = int(np.flatnonzero((above < k) & (above + hist >= k)).max())
-    return {"bin": b, "take": (k - int(above[b])) / int(hist[b]), "score": bin_floor_score(b), "total": total, "kept": k}
+    take = min(1.0, (k - int(above[b])) / int(hist[b]))
+    return {"bin": b, "take": take, "score": bin_floor_score(b), "total": total, "kept": k}
 
 
 def groups(batch: pa.RecordBatch, d: str, per_language: bool) -> list[tuple[str, np.ndarray]]:
