@@ -110,18 +110,18 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
         return []
     if cmd == "config":
         return [f"unexpected argument {rest[0]!r}"]
+    from pipelines.options import beam_option, unknown_options
+
     ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
     errors = []
     for a in rest:
         name = a.split("=", 1)[0]
         if name[2:].replace("-", "_") in INPUT_OPTS:
             errors.append(f"{name} must follow --input")
-        elif a.startswith("--") and did_you_mean(name, ours):
+        elif a.startswith("--") and did_you_mean(name, ours) and not beam_option(name):
             errors.append(f"unknown option {name}{did_you_mean(name, ours)}")
     if errors:
         return errors
-    from pipelines.options import unknown_options
-
     return unknown_options(rest, extra_known=ours)
 
 

@@ -199,6 +199,43 @@ def test_known_beam_options_pass():
     assert cli.check_rest("run", commands["run"], flink) == []
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--num_workers=8"], "--num_workers is an option of the DataflowRunner"),
+        (["--max_num_workers", "100"], "--max_num_workers is an option of the DataflowRunner"),
+        (["--machine_type=n2-standard-8"], "--machine_type is an option of the DataflowRunner"),
+        (["--region=us-central1"], "--region is an option of the DataflowRunner"),
+        (["--temp_location=gs://b/tmp"], "--temp_location is an option of the DataflowRunner"),
+        (["--flink_master=localhost:8081"], "--flink_master is an option of the FlinkRunner"),
+        (["--parallelism=4"], "--parallelism is an option of the FlinkRunner"),
+        (["--environment_type=LOOPBACK"], "--environment_type is an option of the PortableRunner"),
+        # the other way round: a local option on a remote runner
+        (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--direct_num_workers=4"],
+         "--direct_num_workers is an option of the DirectRunner; the PortableRunner would ignore it"),
+    ],
+)
+def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, message):
+    """`curate run --num_workers=8` on the DirectRunner ran as if the option were not there:
+    the user thought they had asked for 8 workers."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    if "Dataflow" in message:
+        assert "--workers N" in err, err  # where local parallelism is set
+    assert not out.exists()
+
+
+def test_options_every_runner_reads_pass_on_the_direct_runner():
+    ap, commands = cli._parser()
+    ok = ["--default_sdk_harness_log_level=ERROR", "--max_cache_memory_usage_mb=10", "--experiments=x",
+          "--pickle_library=cloudpickle", "--save_main_session", "--direct_num_workers=2"]
+    assert cli.check_rest("run", commands["run"], ok) == []
+    dataflow = ["--runner=DataflowRunner", "--project=p", "--region=r", "--num_workers=8", "--machine_type=n2-standard-8"]
+    assert cli.check_rest("run", commands["run"], dataflow) == []
+
+
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
     accepts): the value used to be taken for the TOML config, and Beam's parser then printed
