@@ -269,13 +269,22 @@ def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
     import urllib.parse
 
-    from curate.readers import glob_root, is_uri
+    from curate.readers import glob_root, is_file_name, is_uri
     from curate.readers.common import fs_path
 
     root = glob_root(pattern)
+    fixed = not any(c in pattern for c in "*?[")
+    if is_uri(pattern) and fixed and pattern.split("://", 1)[0].lower() != "file":
+        # gs://bucket/crawl and gs://bucket/crawl/ are one folder, but which a URI names, a file
+        # or a folder, only the bucket knows, and the config is read without a call to it: a
+        # name with a data file's extension is a file (its folder names the source), else a folder
+        parts = [p for p in urllib.parse.unquote(pattern.split("://", 1)[1]).split("/") if p]
+        if len(parts) > 1 and is_file_name(parts[-1]):
+            parts.pop()
+        return parts[-1] if parts else "input"
     if is_uri(pattern):  # my%20data and "my data" are one folder: one source name
         root = urllib.parse.unquote(root)
-        if pattern.split("://", 1)[0].lower() == "file" and not any(c in pattern for c in "*?["):
+        if fixed:
             local = fs_path(pattern)[1]  # on this machine: file:///data/crawl is the folder crawl, as /data/crawl
             root = local if os.path.isdir(local) else root
     base = os.path.basename(os.path.normpath(root))

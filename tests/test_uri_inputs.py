@@ -124,3 +124,46 @@ def _ingest(given: str, out) -> str:
     """Ingest ``given`` into ``out`` (a path or a file:// URI); the text folder's local path."""
     assert cli.main(["run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
     return str(out).removeprefix("file://") + "/text"
+
+
+@pytest.mark.parametrize("given, source", [
+    ("gs://bucket/crawl", "crawl"), ("gs://bucket/crawl/", "crawl"),
+    ("s3://bucket/dumps/v1.2", "v1.2"), ("s3://bucket/dumps/v1.2/", "v1.2"),
+    ("gs://bucket", "bucket"), ("gs://bucket/", "bucket"),  # was "gs:" without the slash
+    ("gs://bucket/my%20data", "my data"),
+    ("gs://bucket/crawl/a.warc.gz", "crawl"), ("s3://bucket/dumps/part-0.jsonl.zst", "dumps"),  # a file: its folder
+    ("gs://bucket/crawl/*.warc.gz", "crawl"),
+])
+def test_a_remote_folder_with_or_without_its_slash_is_one_source(given, source):
+    """`--input gs://bucket/crawl` took its source name from the bucket, `gs://bucket/crawl/`
+    from crawl: one folder, two sets of ids. Decided from the URI alone: the config is read
+    without a call to the bucket."""
+    from curate import config
+
+    cfg = config.load(overrides={"inputs": [{"glob": given, "domain": "web"}]})
+    assert cfg.inputs[0]["source"] == source
+
+
+def test_a_remote_folder_without_its_slash_gives_the_same_ids(tmp_path, monkeypatch):
+    """End to end, with gs://bucket/ served from a local folder (no network)."""
+    import pyarrow.fs as pafs
+
+    from curate import readers
+    from curate.readers import common
+
+    real = common.fs_path
+
+    def fake(uri):
+        if uri.startswith("gs://bucket"):
+            return pafs.LocalFileSystem(), str(tmp_path / "bucket") + uri[len("gs://bucket"):]
+        return real(uri)
+
+    monkeypatch.setattr(common, "fs_path", fake)
+    monkeypatch.setattr(readers, "fs_path", fake)
+    folder = tmp_path / "bucket" / "crawl"
+    folder.mkdir(parents=True)
+    (folder / "a.jsonl").write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    local = pq.read_table(_ingest(str(folder), tmp_path / "local")).select(["id", "source", "path", "text"])
+    assert local.column("source").to_pylist() == ["crawl"]
+    for i, given in enumerate(["gs://bucket/crawl", "gs://bucket/crawl/"]):
+        assert pq.read_table(_ingest(given, tmp_path / f"uri{i}")).select(["id", "source", "path", "text"]) == local, given

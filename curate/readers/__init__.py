@@ -52,6 +52,11 @@ _SUFFIXES = [
 ]
 
 
+def is_file_name(name: str) -> bool:
+    """Whether a name ends as a data file's does (a format's suffix, or compression's)."""
+    return name.lower().endswith(tuple(s for s, _ in _SUFFIXES) + (".gz", ".zst", ".bz2", ".xz"))
+
+
 class InputError(ValueError):
     """A bad input specification, reported before the pipeline starts."""
 
