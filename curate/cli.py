@@ -299,13 +299,8 @@ def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
-    if ns.config and getattr(ns, "inputs", None):  # the config's own inputs are not read: say so
-        import tomllib
-
-        with open(ns.config, "rb") as f:
-            replaced = len(tomllib.load(f).get("inputs", []))
-        if replaced:
-            print(f"curate: the --input options replace the {replaced} [[inputs]] of {ns.config}", file=sys.stderr)
+    if cfg.replaced_inputs:  # the config's own inputs are not read: say so
+        print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)

@@ -130,6 +130,7 @@ class Config:
     limits: dict
     inputs: list[dict]
     stages: dict[str, dict] = field(default_factory=dict)  # stage name -> its validated section
+    replaced_inputs: int = 0  # the file's [[inputs]] that the overrides' inputs replaced (not config)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
@@ -313,6 +314,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
         except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
             raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
+    replaced = len(raw["inputs"]) if "inputs" in (overrides or {}) and isinstance(raw.get("inputs"), list) else 0
     for k, v in (overrides or {}).items():
         if isinstance(v, dict) and isinstance(raw.get(k), dict):
             raw[k] = {**raw[k], **v}
@@ -365,7 +367,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 errors.extend(e.messages)
     if errors and not collect:
         raise ConfigError(*errors)
-    return Config(run=run, limits=limits, inputs=inputs, stages=sections)
+    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced)
 
 
 def _toml_key(k: str) -> str:

@@ -1151,6 +1151,27 @@ def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, caps
     assert "replace" not in capsys.readouterr().err
 
 
+def test_replaced_inputs_are_counted_by_the_one_reading_of_the_config(tmp_path, pages, capsys):
+    """The run opened the config a second time to count the [[inputs]] the --input options
+    replaced: a config read from a pipe (`curate run <(make-config) --input ...`) was empty
+    the second time, and the run said nothing."""
+    text = f'[[inputs]]\nglob = "{pages}"\ndomain = "web"\n'
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    assert config.load(str(cfg), {"inputs": [{"glob": str(pages), "domain": "books"}]}).replaced_inputs == 1
+    assert config.load(str(cfg)).replaced_inputs == 0
+    assert config.load(None, {"inputs": [{"glob": str(pages), "domain": "books"}]}).replaced_inputs == 0
+    r, w = os.pipe()
+    os.write(w, text.encode())
+    os.close(w)
+    try:
+        assert run_cli("run", f"/dev/fd/{r}", "--input", pages, "--domain", "books", "--stages", "ingest",
+                       "--output", tmp_path / "o", "--progress", "off") == 0
+    finally:
+        os.close(r)
+    assert f"curate: the --input options replace the 1 [[inputs]] of /dev/fd/{r}" in capsys.readouterr().err
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were
