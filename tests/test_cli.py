@@ -510,6 +510,33 @@ def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
+def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit DIR` of an output on a read-only mount (a published corpus) ended in a
+    pyarrow traceback from writing stats/summary.json; now one line saying to give --output."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    capsys.readouterr()
+    real = output.write_atomic
+
+    def read_only(root, rel, data):  # as pyarrow says it on a read-only file system
+        if str(root) == str(out):
+            raise OSError(errno.EROFS, f"Failed to open local file '{root}/{rel}'. Detail: [errno 30] Read-only file system")
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    assert command.main([str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate audit: cannot write the audit into {out} (Read-only file system)"), err
+    assert "--output" in err and len(err.strip().splitlines()) == 1, err
+    assert command.main([str(out), "--output", str(tmp_path / "audit")]) == 0
+    assert (tmp_path / "audit" / "report.html").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
