@@ -257,7 +257,7 @@ def tokens_line(root: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
-    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items()))
+    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items())) or "no document was kept"
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 

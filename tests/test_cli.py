@@ -510,6 +510,17 @@ def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
+def test_a_run_that_keeps_no_document_says_so_in_its_tokens_line(tmp_path, pages, capsys):
+    """Every page removed by the filter: the run printed `tokens: 0 cl100k_base tokens () in
+    4 files`, an empty mix in parentheses."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest,filter,tokenize", "--output", out,
+                   "--progress", "off") == 0
+    printed = capsys.readouterr().out
+    assert pq.read_table(out / "text").num_rows == 0, printed  # the pages are too short for the filter
+    assert f"tokens: 0 cl100k_base tokens (no document was kept) in 4 files under {out}/tokens" in printed, printed
+
+
 def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch):
     """`curate audit DIR` of an output on a read-only mount (a published corpus) ended in a
     pyarrow traceback from writing stats/summary.json; now one line saying to give --output."""
