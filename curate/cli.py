@@ -125,6 +125,24 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     return unknown_options(rest, extra_known=ours)
 
 
+def unused_workers(workers: int, beam_args: list[str]) -> list[str]:
+    """--workers on a runner that brings its own workers: it would be ignored without a word."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.pipeline import local_runner, runs_here
+
+    opts = PipelineOptions(beam_args)
+    if runs_here(opts):
+        return []
+    o = opts.get_all_options()
+    mode = o.get("direct_running_mode") or "in_memory"
+    who = (f"the {o['runner']} runs the steps in its own workers" if not local_runner(opts) else
+           f"Beam's {mode} mode runs the steps in its own workers (--direct_num_workers)" if mode != "in_memory" else
+           f"with --direct_num_workers={o.get('direct_num_workers')} Beam runs the steps itself")
+    return [f"--workers {workers} is not used: {who}; leave --workers out (curate's worker processes are "
+            "for the DirectRunner's default mode)"]
+
+
 def stray_paths(argv: list[str]) -> list[str]:
     """Bare words right after an --input's path: the shell expanded an unquoted glob
     (--input books/*.txt). argparse would take the first for the config, the rest as extras.
@@ -418,6 +436,8 @@ def main(argv=None) -> int:
                   "(--input 'books/*.txt') or give each file its own --input"]
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
+    if ns.cmd == "run" and not errors and ns.workers is not None:
+        errors = unused_workers(ns.workers, rest)
     if errors:
         if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
             try:

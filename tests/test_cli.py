@@ -227,6 +227,20 @@ def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, mes
     assert not out.exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"], "the PortableRunner runs the steps in its own workers"),
+    (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], "Beam's multi_processing mode runs the steps"),
+])
+def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, pages, capsys, args, message):
+    """`--workers 8 --runner=PortableRunner` (or with Beam's multi-process mode) ran with one
+    curate worker process, silently: run.workers is for the DirectRunner's in-process mode."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "8", *args) == 2
+    err = capsys.readouterr().err
+    assert "--workers 8 is not used" in err and message in err, err
+    assert not out.exists()
+
+
 def test_options_every_runner_reads_pass_on_the_direct_runner():
     ap, commands = cli._parser()
     ok = ["--default_sdk_harness_log_level=ERROR", "--max_cache_memory_usage_mb=10", "--experiments=x",
