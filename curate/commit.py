@@ -216,9 +216,15 @@ def recover(root: str) -> bool:
     path = f"{base}/{STAGING}/{JOURNAL}"
     if not _exists(fs, path):
         return False
-    with fs.open_input_stream(path) as f:
-        journal = json.loads(f.read())
-    _apply(fs, base, journal)
+    # a journal is also there while a live run moves its files into place: finishing that
+    # commit beside it would delete its staging folder under it; its lock tells (and refuses)
+    _lock(root, base)
+    try:
+        with fs.open_input_stream(path) as f:
+            journal = json.loads(f.read())
+        _apply(fs, base, journal)
+    finally:
+        _unlock(base)
     return True
 
 

@@ -774,6 +774,31 @@ def test_a_second_run_into_an_output_being_written_is_refused(tmp_path, pages, c
     assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
 
 
+def test_a_run_started_while_another_commits_is_refused(tmp_path, pages, capsys, monkeypatch):
+    """A second run that started while the first was moving its files into place (its journal
+    written) "recovered" that commit as if the first had been killed, deleted the staging
+    folder with the first run's lock in it, took the output and ran; the first then deleted the
+    second's staging folder. Now the second is refused, and the first's output is whole."""
+    from curate import commit
+
+    out = tmp_path / "o"
+    second = {}
+
+    def start_another(point):
+        if point == "after_journal":
+            second["run"] = subprocess.run(
+                [sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "books", "--stages", "ingest",
+                 "--output", str(out), "--progress", "off"], capture_output=True, text=True, env=ENV, timeout=300)
+
+    monkeypatch.setattr(commit, "_fault", start_another)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert second["run"].returncode == 2, second["run"].stderr
+    assert "is being written by another curate run" in second["run"].stderr, second["run"].stderr
+    manifest = commit.verify_output(str(out))
+    assert manifest["config"]["inputs"][0]["domain"] == "web"
+    assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
+
+
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
     """A quality model path that is not a fastText model, or a positive_label the model does
     not have (DCLM's is __label__hq), used to fail mid-run, after reading every input."""
