@@ -209,8 +209,14 @@ def plan(cfg, globs_only: bool = False):
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
         dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
         unreadable: list = []  # folders that cannot be listed: their files would be left out without a word
-        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling,
-                            unreadable=unreadable)  # a code tree's .github/ is code
+        try:
+            listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling,
+                                unreadable=unreadable)  # a code tree's .github/ is code
+        except OSError as e:  # a bucket offline, without credentials, misspelt: the user's to fix
+            if not is_uri(spec["glob"]):
+                raise
+            errors.append(f"inputs[{i}]: {spec['glob']!r} cannot be listed: {str(e)[:400]}")
+            continue
         errors += [f"inputs[{i}]: {rel!r} is a link to {os.readlink(path)!r}, which does not exist; fix or remove the link"
                    for path, rel in dangling if not inside(path)]
         errors += [f"inputs[{i}]: the folder {rel!r} cannot be read ({why}); fix its permissions or leave it out of the input"

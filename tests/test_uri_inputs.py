@@ -154,8 +154,8 @@ def test_a_remote_folder_without_its_slash_gives_the_same_ids(tmp_path, monkeypa
     real = common.fs_path
 
     def fake(uri):
-        if uri.startswith("gs://bucket"):
-            return pafs.LocalFileSystem(), str(tmp_path / "bucket") + uri[len("gs://bucket"):]
+        if uri.startswith("gs://bucket"):  # options (?retry_limit_seconds=) are the filesystem's, not the path's
+            return pafs.LocalFileSystem(), str(tmp_path / "bucket") + uri[len("gs://bucket"):].split("?")[0]
         return real(uri)
 
     monkeypatch.setattr(common, "fs_path", fake)
@@ -167,3 +167,25 @@ def test_a_remote_folder_without_its_slash_gives_the_same_ids(tmp_path, monkeypa
     assert local.column("source").to_pylist() == ["crawl"]
     for i, given in enumerate(["gs://bucket/crawl", "gs://bucket/crawl/"]):
         assert pq.read_table(_ingest(given, tmp_path / f"uri{i}")).select(["id", "source", "path", "text"]) == local, given
+
+
+def test_a_bucket_that_cannot_be_listed_is_one_line(tmp_path, monkeypatch, capsys):
+    """`--input s3://bucket/crawl` with no network (or a wrong bucket, no credentials) ended in
+    pyarrow's traceback from FileSystem.from_uri; `gs://...` sat silent for 15 minutes, Ctrl-C
+    ignored, in the GCS client's default retries. Listing a gs:// input now gives up after
+    LIST_RETRY_SECONDS, and either is one line naming the input."""
+    from curate import readers
+
+    asked = []
+
+    def unreachable(uri):  # as pyarrow says it offline
+        asked.append(uri)
+        raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+
+    monkeypatch.setattr(readers, "fs_path", unreachable)
+    for given in ("s3://b/crawl", "gs://b/crawl/*.warc.gz"):
+        assert cli.main(["run", "--input", given, "--domain", "web", "--output", str(tmp_path / "o"), "--progress", "off"]) == 2
+        err = capsys.readouterr().err
+        assert f"curate: config error: inputs[0]: {given!r} cannot be listed: When resolving region" in err, err
+        assert "Traceback" not in err and not (tmp_path / "o").exists()
+    assert asked == ["s3://b/crawl", f"gs://b/crawl?retry_limit_seconds={readers.LIST_RETRY_SECONDS}"]
