@@ -148,7 +148,6 @@ def test_a_remote_folder_without_its_slash_gives_the_same_ids(tmp_path, monkeypa
     """End to end, with gs://bucket/ served from a local folder (no network)."""
     import pyarrow.fs as pafs
 
-    from curate import readers
     from curate.readers import common
 
     real = common.fs_path
@@ -159,7 +158,6 @@ def test_a_remote_folder_without_its_slash_gives_the_same_ids(tmp_path, monkeypa
         return real(uri)
 
     monkeypatch.setattr(common, "fs_path", fake)
-    monkeypatch.setattr(readers, "fs_path", fake)
     folder = tmp_path / "bucket" / "crawl"
     folder.mkdir(parents=True)
     (folder / "a.jsonl").write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
@@ -175,6 +173,7 @@ def test_a_bucket_that_cannot_be_listed_is_one_line(tmp_path, monkeypatch, capsy
     ignored, in the GCS client's default retries. Listing a gs:// input now gives up after
     LIST_RETRY_SECONDS, and either is one line naming the input."""
     from curate import readers
+    from curate.readers import common
 
     asked = []
 
@@ -182,10 +181,35 @@ def test_a_bucket_that_cannot_be_listed_is_one_line(tmp_path, monkeypatch, capsy
         asked.append(uri)
         raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
 
-    monkeypatch.setattr(readers, "fs_path", unreachable)
+    monkeypatch.setattr(common, "fs_path", unreachable)
     for given in ("s3://b/crawl", "gs://b/crawl/*.warc.gz"):
         assert cli.main(["run", "--input", given, "--domain", "web", "--output", str(tmp_path / "o"), "--progress", "off"]) == 2
         err = capsys.readouterr().err
         assert f"curate: config error: inputs[0]: {given!r} cannot be listed: When resolving region" in err, err
         assert "Traceback" not in err and not (tmp_path / "o").exists()
     assert asked == ["s3://b/crawl", f"gs://b/crawl?retry_limit_seconds={readers.LIST_RETRY_SECONDS}"]
+
+
+def test_an_output_bucket_that_cannot_be_reached_is_one_line(tmp_path, monkeypatch, capsys):
+    """`--output s3://bucket/corpus` offline was pyarrow's traceback; gs:// hung for 15 minutes."""
+    from curate import readers
+    from curate.readers import common
+
+    pages = tmp_path / "p.jsonl"
+    pages.write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    asked = []
+    real = common.fs_path
+
+    def unreachable(uri):
+        if "://" in uri and not uri.startswith("file://"):
+            asked.append(uri)
+            raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+        return real(uri)
+
+    monkeypatch.setattr(common, "fs_path", unreachable)
+    for given in ("s3://b/out", "gs://b/out"):
+        assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest", "--output", given, "--progress", "off"]) == 2
+        err = capsys.readouterr().err
+        assert err == f"curate: output {given!r} cannot be created or written (When resolving region for bucket 'b': " \
+                      "AWS Error NETWORK_CONNECTION during HeadBucket operation); choose another --output\n", err
+    assert asked == ["s3://b/out", f"gs://b/out?retry_limit_seconds={readers.LIST_RETRY_SECONDS}"]

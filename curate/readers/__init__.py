@@ -14,7 +14,8 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, fs_path, input_size, is_uri, open_raw, other_compression, read_batches, relpath
+from curate.readers.common import (LIST_RETRY_SECONDS, Limits, Shard, compression, input_size, is_uri, launch_fs,  # noqa: F401
+                                   open_raw, other_compression, read_batches, relpath)
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -144,9 +145,6 @@ def _glob_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out) + r"(?:/.*)?\Z")  # a matched directory: everything under it
 
 
-LIST_RETRY_SECONDS = 30  # listing a gs:// input at launch; workers' reads keep the client's own retries
-
-
 def list_uri(pattern: str) -> list[tuple[str, str]]:
     """``list_files`` for a ``scheme://`` glob, through pyarrow.fs: list everything under
     the part before the first wildcard, keep the files the glob matches."""
@@ -157,10 +155,7 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     scheme, rest = pattern.split("://", 1)
     root = rest.split("/")
     root = "/".join(root[: next((i for i, p in enumerate(root) if any(c in p for c in "*?[")), len(root))])
-    # the GCS client retries for 15 minutes by default, deaf to Ctrl-C: a bucket that cannot be
-    # reached at launch (offline, no credentials) is said after LIST_RETRY_SECONDS instead
-    retry = f"?retry_limit_seconds={LIST_RETRY_SECONDS}" if scheme.lower() == "gs" else ""
-    fs, base = fs_path(f"{scheme}://{root}{retry}")
+    fs, base = launch_fs(f"{scheme}://{root}")  # a bucket out of reach is said in seconds, not 15 minutes
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
         return [(f"{scheme}://{root}", unquote(root.rsplit("/", 1)[-1]))]

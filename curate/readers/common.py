@@ -146,6 +146,17 @@ def fs_path(uri: str):
     return pafs.FileSystem.from_uri(urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~"))
 
 
+LIST_RETRY_SECONDS = 30  # checks at launch of a gs:// path; workers' reads keep the client's own retries
+
+
+def launch_fs(uri: str):
+    """``fs_path`` for a look at launch (listing an input, checking the output): the GCS
+    client retries for 15 minutes by default, deaf to Ctrl-C, so a bucket that cannot be
+    reached (offline, no credentials) is said after LIST_RETRY_SECONDS instead."""
+    retry = f"?retry_limit_seconds={LIST_RETRY_SECONDS}" if uri.lower().startswith("gs://") else ""
+    return fs_path(uri + retry)
+
+
 def local_folder(path: str, reader: str) -> str:
     """The local path of a folder that ``reader`` (the audit, the loader) reads only locally:
     a ``file://`` URI is its path; another URI is refused, saying so, where a lookup on the
