@@ -320,16 +320,50 @@ def prepare_run(ns):
     return cfg, shards
 
 
+def previous_config(root: str) -> dict | None:
+    """The config of the output already in ``root``; None if there is none (or it is unreadable)."""
+    import json
+
+    from curate import output
+    from curate.readers.common import launch_fs
+
+    try:
+        fs, base = launch_fs(root) if "://" in root else output._fs(root)
+        with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
+            return json.loads(f.read()).get("config")
+    except (OSError, ValueError):
+        return None
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """The sections (run: its keys) in which two configs differ in what they produce."""
+    from pipelines.tokenize import NOT_CONTENT
+
+    changed = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if k == "run" and isinstance(a, dict) and isinstance(b, dict):
+            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if f"run.{x}" not in NOT_CONTENT and a.get(x) != b.get(x)]
+        elif a != b:
+            changed.append(k)
+    return changed
+
+
 def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
+    before = previous_config(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
         print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
+    changed = config_changes(before, manifest["config"]) if before is not None else []
+    if changed:
+        print(f"curate: replaced the previous output in {cfg.run['output']}, written with another config "
+              f"({', '.join(changed)})", file=sys.stderr)
     return 0
 
 

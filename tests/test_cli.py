@@ -799,6 +799,21 @@ def test_a_run_started_while_another_commits_is_refused(tmp_path, pages, capsys,
     assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
 
 
+def test_a_rerun_with_another_config_says_it_replaced_the_output(tmp_path, pages, capsys):
+    """A rerun into an output written with another config replaced it without a word: pointed
+    at last week's corpus by mistake, the operator learnt nothing. Now one line says what
+    differed; a rerun with the same config (or only another worker count) says nothing."""
+    out = tmp_path / "o"
+    base = ["run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off"]
+    assert run_cli(*base, "--stages", "ingest") == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert run_cli(*base, "--stages", "ingest", "--workers", "1") == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert run_cli(*base, "--stages", "ingest,langid", "--languages", "all") == 0
+    err = capsys.readouterr().err
+    assert f"curate: replaced the previous output in {out}, written with another config (langid, run.stages)" in err, err
+
+
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
     """A quality model path that is not a fastText model, or a positive_label the model does
     not have (DCLM's is __label__hq), used to fail mid-run, after reading every input."""
