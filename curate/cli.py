@@ -44,7 +44,8 @@ def _run_epilog() -> str:
         f"formats (--format; default: from the file name, else sniffed): {', '.join(FORMATS)}\n"
         f"domains (--domain): {', '.join(DOMAINS)}\n"
         "\n"
-        "Every other option goes to Apache Beam and must be one Beam knows for the chosen runner,\n"
+        "Every other option goes to Apache Beam and must be one the chosen runner reads (another\n"
+        "runner's, such as Dataflow's --num_workers on the DirectRunner, is an error),\n"
         "e.g. --direct_num_workers=2 --direct_running_mode=multi_processing, or\n"
         "--runner=FlinkRunner --flink_master=HOST:8081, --runner=DataflowRunner --project=P ...\n"
         "`curate config` prints every config option with its default."
@@ -110,19 +111,37 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
         return []
     if cmd == "config":
         return [f"unexpected argument {rest[0]!r}"]
+    from pipelines.options import beam_option, unknown_options
+
     ours = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
     errors = []
     for a in rest:
         name = a.split("=", 1)[0]
         if name[2:].replace("-", "_") in INPUT_OPTS:
             errors.append(f"{name} must follow --input")
-        elif a.startswith("--") and did_you_mean(name, ours):
+        elif a.startswith("--") and did_you_mean(name, ours) and not beam_option(name):
             errors.append(f"unknown option {name}{did_you_mean(name, ours)}")
     if errors:
         return errors
-    from pipelines.options import unknown_options
-
     return unknown_options(rest, extra_known=ours)
+
+
+def unused_workers(workers: int, beam_args: list[str]) -> list[str]:
+    """--workers on a runner that brings its own workers: it would be ignored without a word."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.pipeline import local_runner, runs_here
+
+    opts = PipelineOptions(beam_args)
+    if runs_here(opts):
+        return []
+    o = opts.get_all_options()
+    mode = o.get("direct_running_mode") or "in_memory"
+    who = (f"the {o['runner']} runs the steps in its own workers" if not local_runner(opts) else
+           f"Beam's {mode} mode runs the steps in its own workers (--direct_num_workers)" if mode != "in_memory" else
+           f"with --direct_num_workers={o.get('direct_num_workers')} Beam runs the steps itself")
+    return [f"--workers {workers} is not used: {who}; leave --workers out (curate's worker processes are "
+            "for the DirectRunner's default mode)"]
 
 
 def stray_paths(argv: list[str]) -> list[str]:
@@ -190,8 +209,14 @@ def plan(cfg, globs_only: bool = False):
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
         dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
         unreadable: list = []  # folders that cannot be listed: their files would be left out without a word
-        listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling,
-                            unreadable=unreadable)  # a code tree's .github/ is code
+        try:
+            listed = list_files(spec["glob"], hidden=spec.get("format") == "source", tree=tree, dangling=dangling,
+                                unreadable=unreadable)  # a code tree's .github/ is code
+        except OSError as e:  # a bucket offline, without credentials, misspelt: the user's to fix
+            if not is_uri(spec["glob"]):
+                raise
+            errors.append(f"inputs[{i}]: {spec['glob']!r} cannot be listed: {str(e)[:400]}")
+            continue
         errors += [f"inputs[{i}]: {rel!r} is a link to {os.readlink(path)!r}, which does not exist; fix or remove the link"
                    for path, rel in dangling if not inside(path)]
         errors += [f"inputs[{i}]: the folder {rel!r} cannot be read ({why}); fix its permissions or leave it out of the input"
@@ -257,7 +282,7 @@ def tokens_line(root: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
-    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items()))
+    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items())) or "no document was kept"
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
@@ -295,17 +320,42 @@ def prepare_run(ns):
     return cfg, shards
 
 
+def previous_config(root: str) -> dict | None:
+    """The config of the output already in ``root``; None if there is none (or it is unreadable)."""
+    import json
+
+    from curate import output
+    from curate.readers.common import launch_fs
+
+    try:
+        fs, base = launch_fs(root) if "://" in root else output._fs(root)
+        with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
+            return json.loads(f.read()).get("config")
+    except (OSError, ValueError):
+        return None
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """The sections (run: its keys) in which two configs differ in what they produce."""
+    from pipelines.tokenize import NOT_CONTENT
+
+    changed = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if k == "run" and isinstance(a, dict) and isinstance(b, dict):
+            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if f"run.{x}" not in NOT_CONTENT and a.get(x) != b.get(x)]
+        elif a != b:
+            changed.append(k)
+    return changed
+
+
 def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
-    if ns.config and getattr(ns, "inputs", None):  # the config's own inputs are not read: say so
-        import tomllib
-
-        with open(ns.config, "rb") as f:
-            replaced = len(tomllib.load(f).get("inputs", []))
-        if replaced:
-            print(f"curate: the --input options replace the {replaced} [[inputs]] of {ns.config}", file=sys.stderr)
+    before = previous_config(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
+    if cfg.replaced_inputs:  # the config's own inputs are not read: say so
+        print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)
     from curate.stages.quality import language_warnings
 
     for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
@@ -314,6 +364,10 @@ def cmd_run(ns, beam_args) -> int:
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
+    changed = config_changes(before, manifest["config"]) if before is not None else []
+    if changed:
+        print(f"curate: replaced the previous output in {cfg.run['output']}, written with another config "
+              f"({', '.join(changed)})", file=sys.stderr)
     return 0
 
 
@@ -427,6 +481,8 @@ def main(argv=None) -> int:
                   "(--input 'books/*.txt') or give each file its own --input"]
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
+    if ns.cmd == "run" and not errors and ns.workers is not None:
+        errors = unused_workers(ns.workers, rest)
     if errors:
         if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
             try:

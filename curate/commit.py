@@ -26,6 +26,7 @@ import os
 import pyarrow.fs as pafs
 
 from curate import output
+from curate.readers.common import launch_fs
 
 STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
@@ -125,8 +126,14 @@ def _unlock(base: str) -> None:
 def begin(root: str) -> str:
     """Check ``root``, finish or clear what an earlier run left, and return a fresh staging
     root for this run's files. Nothing outside the staging folder is touched."""
-    fs, base = output._fs(root)
-    info = fs.get_file_info(base)
+    try:
+        if "://" in root:  # a bucket out of reach is said in seconds (its client's retries are deaf to Ctrl-C)
+            probe, path = launch_fs(root)
+            probe.get_file_info(path)
+        fs, base = output._fs(root)
+        info = fs.get_file_info(base)
+    except OSError as e:
+        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory")
     try:
@@ -216,9 +223,15 @@ def recover(root: str) -> bool:
     path = f"{base}/{STAGING}/{JOURNAL}"
     if not _exists(fs, path):
         return False
-    with fs.open_input_stream(path) as f:
-        journal = json.loads(f.read())
-    _apply(fs, base, journal)
+    # a journal is also there while a live run moves its files into place: finishing that
+    # commit beside it would delete its staging folder under it; its lock tells (and refuses)
+    _lock(root, base)
+    try:
+        with fs.open_input_stream(path) as f:
+            journal = json.loads(f.read())
+        _apply(fs, base, journal)
+    finally:
+        _unlock(base)
     return True
 
 

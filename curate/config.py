@@ -130,6 +130,7 @@ class Config:
     limits: dict
     inputs: list[dict]
     stages: dict[str, dict] = field(default_factory=dict)  # stage name -> its validated section
+    replaced_inputs: int = 0  # the file's [[inputs]] that the overrides' inputs replaced (not config)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
@@ -269,13 +270,22 @@ def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
     import urllib.parse
 
-    from curate.readers import glob_root, is_uri
+    from curate.readers import glob_root, is_file_name, is_uri
     from curate.readers.common import fs_path
 
     root = glob_root(pattern)
+    fixed = not any(c in pattern for c in "*?[")
+    if is_uri(pattern) and fixed and pattern.split("://", 1)[0].lower() != "file":
+        # gs://bucket/crawl and gs://bucket/crawl/ are one folder, but which a URI names, a file
+        # or a folder, only the bucket knows, and the config is read without a call to it: a
+        # name with a data file's extension is a file (its folder names the source), else a folder
+        parts = [p for p in urllib.parse.unquote(pattern.split("://", 1)[1]).split("/") if p]
+        if len(parts) > 1 and is_file_name(parts[-1]):
+            parts.pop()
+        return parts[-1] if parts else "input"
     if is_uri(pattern):  # my%20data and "my data" are one folder: one source name
         root = urllib.parse.unquote(root)
-        if pattern.split("://", 1)[0].lower() == "file" and not any(c in pattern for c in "*?["):
+        if fixed:
             local = fs_path(pattern)[1]  # on this machine: file:///data/crawl is the folder crawl, as /data/crawl
             root = local if os.path.isdir(local) else root
     base = os.path.basename(os.path.normpath(root))
@@ -304,6 +314,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
         except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
             raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
+    replaced = len(raw["inputs"]) if "inputs" in (overrides or {}) and isinstance(raw.get("inputs"), list) else 0
     for k, v in (overrides or {}).items():
         if isinstance(v, dict) and isinstance(raw.get(k), dict):
             raw[k] = {**raw[k], **v}
@@ -356,7 +367,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 errors.extend(e.messages)
     if errors and not collect:
         raise ConfigError(*errors)
-    return Config(run=run, limits=limits, inputs=inputs, stages=sections)
+    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced)
 
 
 def _toml_key(k: str) -> str:

@@ -84,6 +84,61 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
             continue
         hint = f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
+    return out + other_runner_options(args)
+
+
+def beam_option(name: str) -> bool:
+    """Whether ``--name`` is an option of any of Beam's option groups (any runner's)."""
+    return any(name in a.option_strings for a in _beam_parser([])._actions)
+
+
+def _runner_groups() -> dict:
+    """Beam's option groups that one kind of runner reads, with the runner(s) named for the
+    user; the options in each come from Beam itself, so a new Dataflow option is covered."""
+    from apache_beam.options import pipeline_options as po
+
+    return {po.GoogleCloudOptions: "DataflowRunner", po.WorkerOptions: "DataflowRunner",
+            po.FlinkRunnerOptions: "FlinkRunner", po.SparkRunnerOptions: "SparkRunner",
+            po.JobServerOptions: "FlinkRunner or SparkRunner (their job server)",
+            po.PortableOptions: "PortableRunner (or FlinkRunner, SparkRunner)",
+            po.PrismRunnerOptions: "PrismRunner", po.DirectOptions: "DirectRunner"}
+
+
+# WorkerOptions that the SDK harness reads, and so the DirectRunner's worker processes too
+_HARNESS_OPTIONS = {"--default_sdk_harness_log_level", "--sdk_harness_log_level_overrides",
+                    "--max_cache_memory_usage_mb", "--element_processing_timeout_minutes"}
+
+
+def is_direct(runner: str | None) -> bool:
+    return runner is None or "direct" in runner.lower()  # DirectRunner, BundleBasedDirectRunner, direct
+
+
+def other_runner_options(args: list[str]) -> list[str]:
+    """One message per option that belongs to another runner than the chosen one: Beam
+    accepts ``--num_workers=8`` on the DirectRunner and ignores it, and the user believes
+    they asked for 8 workers. Only the DirectRunner and the other runners are told apart
+    (a remote runner's own groups overlap: Flink reads PortableOptions, Dataflow some of
+    WorkerOptions'), so on a remote runner only DirectRunner options are reported."""
+    import argparse
+
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    runner = PipelineOptions(args).view_as(StandardOptions).runner
+    direct = is_direct(runner)
+    given = [a.split("=", 1)[0] for a in args if a.startswith("--")]
+    out = []
+    for group, owner in _runner_groups().items():
+        if (group is DirectOptions) == direct:
+            continue
+        parser = argparse.ArgumentParser(add_help=False)
+        group._add_argparse_args(parser)
+        names = {o for a in parser._actions for o in a.option_strings} - _HARNESS_OPTIONS
+        for name in (g for g in given if g in names):
+            if direct:
+                out.append(f"{name} is an option of the {owner}; this run's DirectRunner would ignore it "
+                           "(worker processes on this machine: --workers N; another runner: --runner=NAME)")
+            else:
+                out.append(f"{name} is an option of the {owner}; the {runner} would ignore it: leave it out")
     return out
 
 

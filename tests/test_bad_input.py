@@ -89,6 +89,19 @@ def test_empty_file_and_empty_text(tmp_path):
     assert [(l["stage"], l["rule"]) for l in r2["ledger"]] == [("ingest", "empty_text")]
 
 
+@pytest.mark.parametrize("name, fmt", [("a.jsonl.gz", "jsonl"), ("b.warc.gz", "warc"), ("c.jsonl.zst", "jsonl"),
+                                       ("d.txt.gz", "text"), ("e.warc.wet.gz", "wet")])
+def test_compressed_file_of_zero_bytes_is_quarantined(tmp_path, name, fmt):
+    """A 0-byte .gz in a crawl folder (an interrupted download) gave no row anywhere, while the
+    same file cut to 10 bytes was quarantined: the operator never learnt of it."""
+    p = tmp_path / name
+    p.write_bytes(b"")
+    r = read_all(p, fmt=fmt, domain="books" if fmt == "text" else "web")
+    assert not r["docs"] and not r["ledger"]
+    assert [(q["reason"], q["offset"]) for q in r["quarantine"]] == [("empty_compressed_file", 0)], r
+    assert "0 bytes" in r["quarantine"][0]["detail"]
+
+
 def test_truncated_gzip_keeps_what_was_read(tmp_path):
     data = gzip.compress(lines(*({"text": f"document {i} " * 50} for i in range(2000))))
     p = tmp_path / "cut.jsonl.gz"

@@ -199,6 +199,57 @@ def test_known_beam_options_pass():
     assert cli.check_rest("run", commands["run"], flink) == []
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--num_workers=8"], "--num_workers is an option of the DataflowRunner"),
+        (["--max_num_workers", "100"], "--max_num_workers is an option of the DataflowRunner"),
+        (["--machine_type=n2-standard-8"], "--machine_type is an option of the DataflowRunner"),
+        (["--region=us-central1"], "--region is an option of the DataflowRunner"),
+        (["--temp_location=gs://b/tmp"], "--temp_location is an option of the DataflowRunner"),
+        (["--flink_master=localhost:8081"], "--flink_master is an option of the FlinkRunner"),
+        (["--parallelism=4"], "--parallelism is an option of the FlinkRunner"),
+        (["--environment_type=LOOPBACK"], "--environment_type is an option of the PortableRunner"),
+        # the other way round: a local option on a remote runner
+        (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--direct_num_workers=4"],
+         "--direct_num_workers is an option of the DirectRunner; the PortableRunner would ignore it"),
+    ],
+)
+def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, message):
+    """`curate run --num_workers=8` on the DirectRunner ran as if the option were not there:
+    the user thought they had asked for 8 workers."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    if "Dataflow" in message:
+        assert "--workers N" in err, err  # where local parallelism is set
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"], "the PortableRunner runs the steps in its own workers"),
+    (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], "Beam's multi_processing mode runs the steps"),
+])
+def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, pages, capsys, args, message):
+    """`--workers 8 --runner=PortableRunner` (or with Beam's multi-process mode) ran with one
+    curate worker process, silently: run.workers is for the DirectRunner's in-process mode."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "8", *args) == 2
+    err = capsys.readouterr().err
+    assert "--workers 8 is not used" in err and message in err, err
+    assert not out.exists()
+
+
+def test_options_every_runner_reads_pass_on_the_direct_runner():
+    ap, commands = cli._parser()
+    ok = ["--default_sdk_harness_log_level=ERROR", "--max_cache_memory_usage_mb=10", "--experiments=x",
+          "--pickle_library=cloudpickle", "--save_main_session", "--direct_num_workers=2"]
+    assert cli.check_rest("run", commands["run"], ok) == []
+    dataflow = ["--runner=DataflowRunner", "--project=p", "--region=r", "--num_workers=8", "--machine_type=n2-standard-8"]
+    assert cli.check_rest("run", commands["run"], dataflow) == []
+
+
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
     accepts): the value used to be taken for the TOML config, and Beam's parser then printed
@@ -473,6 +524,44 @@ def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
+def test_a_run_that_keeps_no_document_says_so_in_its_tokens_line(tmp_path, pages, capsys):
+    """Every page removed by the filter: the run printed `tokens: 0 cl100k_base tokens () in
+    4 files`, an empty mix in parentheses."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest,filter,tokenize", "--output", out,
+                   "--progress", "off") == 0
+    printed = capsys.readouterr().out
+    assert pq.read_table(out / "text").num_rows == 0, printed  # the pages are too short for the filter
+    assert f"tokens: 0 cl100k_base tokens (no document was kept) in 4 files under {out}/tokens" in printed, printed
+
+
+def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit DIR` of an output on a read-only mount (a published corpus) ended in a
+    pyarrow traceback from writing stats/summary.json; now one line saying to give --output."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    capsys.readouterr()
+    real = output.write_atomic
+
+    def read_only(root, rel, data):  # as pyarrow says it on a read-only file system
+        if str(root) == str(out):
+            raise OSError(errno.EROFS, f"Failed to open local file '{root}/{rel}'. Detail: [errno 30] Read-only file system")
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    assert command.main([str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate audit: cannot write the audit into {out} (Read-only file system)"), err
+    assert "--output" in err and len(err.strip().splitlines()) == 1, err
+    assert command.main([str(out), "--output", str(tmp_path / "audit")]) == 0
+    assert (tmp_path / "audit" / "report.html").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
@@ -683,6 +772,46 @@ def test_a_second_run_into_an_output_being_written_is_refused(tmp_path, pages, c
         holder.communicate("", timeout=60)
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
+
+
+def test_a_run_started_while_another_commits_is_refused(tmp_path, pages, capsys, monkeypatch):
+    """A second run that started while the first was moving its files into place (its journal
+    written) "recovered" that commit as if the first had been killed, deleted the staging
+    folder with the first run's lock in it, took the output and ran; the first then deleted the
+    second's staging folder. Now the second is refused, and the first's output is whole."""
+    from curate import commit
+
+    out = tmp_path / "o"
+    second = {}
+
+    def start_another(point):
+        if point == "after_journal":
+            second["run"] = subprocess.run(
+                [sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "books", "--stages", "ingest",
+                 "--output", str(out), "--progress", "off"], capture_output=True, text=True, env=ENV, timeout=300)
+
+    monkeypatch.setattr(commit, "_fault", start_another)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert second["run"].returncode == 2, second["run"].stderr
+    assert "is being written by another curate run" in second["run"].stderr, second["run"].stderr
+    manifest = commit.verify_output(str(out))
+    assert manifest["config"]["inputs"][0]["domain"] == "web"
+    assert sorted(p.name for p in out.iterdir()) == ["ledger", "manifest.json", "quarantine", "stats", "text"]
+
+
+def test_a_rerun_with_another_config_says_it_replaced_the_output(tmp_path, pages, capsys):
+    """A rerun into an output written with another config replaced it without a word: pointed
+    at last week's corpus by mistake, the operator learnt nothing. Now one line says what
+    differed; a rerun with the same config (or only another worker count) says nothing."""
+    out = tmp_path / "o"
+    base = ["run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off"]
+    assert run_cli(*base, "--stages", "ingest") == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert run_cli(*base, "--stages", "ingest", "--workers", "1") == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert run_cli(*base, "--stages", "ingest,langid", "--languages", "all") == 0
+    err = capsys.readouterr().err
+    assert f"curate: replaced the previous output in {out}, written with another config (langid, run.stages)" in err, err
 
 
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
@@ -1111,7 +1240,28 @@ def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, caps
     assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert f"curate: the --input options replace the 2 [[inputs]] of {cfg}" in capsys.readouterr().err
     assert run_cli("run", cfg, "--stages", "ingest", "--output", out, "--progress", "off") == 0
-    assert "replace" not in capsys.readouterr().err
+    assert "--input options replace" not in capsys.readouterr().err  # (the output it replaced had other inputs: said)
+
+
+def test_replaced_inputs_are_counted_by_the_one_reading_of_the_config(tmp_path, pages, capsys):
+    """The run opened the config a second time to count the [[inputs]] the --input options
+    replaced: a config read from a pipe (`curate run <(make-config) --input ...`) was empty
+    the second time, and the run said nothing."""
+    text = f'[[inputs]]\nglob = "{pages}"\ndomain = "web"\n'
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    assert config.load(str(cfg), {"inputs": [{"glob": str(pages), "domain": "books"}]}).replaced_inputs == 1
+    assert config.load(str(cfg)).replaced_inputs == 0
+    assert config.load(None, {"inputs": [{"glob": str(pages), "domain": "books"}]}).replaced_inputs == 0
+    r, w = os.pipe()
+    os.write(w, text.encode())
+    os.close(w)
+    try:
+        assert run_cli("run", f"/dev/fd/{r}", "--input", pages, "--domain", "books", "--stages", "ingest",
+                       "--output", tmp_path / "o", "--progress", "off") == 0
+    finally:
+        os.close(r)
+    assert f"curate: the --input options replace the 1 [[inputs]] of /dev/fd/{r}" in capsys.readouterr().err
 
 
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):

@@ -124,3 +124,93 @@ def _ingest(given: str, out) -> str:
     """Ingest ``given`` into ``out`` (a path or a file:// URI); the text folder's local path."""
     assert cli.main(["run", "--input", given, "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
     return str(out).removeprefix("file://") + "/text"
+
+
+@pytest.mark.parametrize("given, source", [
+    ("gs://bucket/crawl", "crawl"), ("gs://bucket/crawl/", "crawl"),
+    ("s3://bucket/dumps/v1.2", "v1.2"), ("s3://bucket/dumps/v1.2/", "v1.2"),
+    ("gs://bucket", "bucket"), ("gs://bucket/", "bucket"),  # was "gs:" without the slash
+    ("gs://bucket/my%20data", "my data"),
+    ("gs://bucket/crawl/a.warc.gz", "crawl"), ("s3://bucket/dumps/part-0.jsonl.zst", "dumps"),  # a file: its folder
+    ("gs://bucket/crawl/*.warc.gz", "crawl"),
+])
+def test_a_remote_folder_with_or_without_its_slash_is_one_source(given, source):
+    """`--input gs://bucket/crawl` took its source name from the bucket, `gs://bucket/crawl/`
+    from crawl: one folder, two sets of ids. Decided from the URI alone: the config is read
+    without a call to the bucket."""
+    from curate import config
+
+    cfg = config.load(overrides={"inputs": [{"glob": given, "domain": "web"}]})
+    assert cfg.inputs[0]["source"] == source
+
+
+def test_a_remote_folder_without_its_slash_gives_the_same_ids(tmp_path, monkeypatch):
+    """End to end, with gs://bucket/ served from a local folder (no network)."""
+    import pyarrow.fs as pafs
+
+    from curate.readers import common
+
+    real = common.fs_path
+
+    def fake(uri):
+        if uri.startswith("gs://bucket"):  # options (?retry_limit_seconds=) are the filesystem's, not the path's
+            return pafs.LocalFileSystem(), str(tmp_path / "bucket") + uri[len("gs://bucket"):].split("?")[0]
+        return real(uri)
+
+    monkeypatch.setattr(common, "fs_path", fake)
+    folder = tmp_path / "bucket" / "crawl"
+    folder.mkdir(parents=True)
+    (folder / "a.jsonl").write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    local = pq.read_table(_ingest(str(folder), tmp_path / "local")).select(["id", "source", "path", "text"])
+    assert local.column("source").to_pylist() == ["crawl"]
+    for i, given in enumerate(["gs://bucket/crawl", "gs://bucket/crawl/"]):
+        assert pq.read_table(_ingest(given, tmp_path / f"uri{i}")).select(["id", "source", "path", "text"]) == local, given
+
+
+def test_a_bucket_that_cannot_be_listed_is_one_line(tmp_path, monkeypatch, capsys):
+    """`--input s3://bucket/crawl` with no network (or a wrong bucket, no credentials) ended in
+    pyarrow's traceback from FileSystem.from_uri; `gs://...` sat silent for 15 minutes, Ctrl-C
+    ignored, in the GCS client's default retries. Listing a gs:// input now gives up after
+    LIST_RETRY_SECONDS, and either is one line naming the input."""
+    from curate import readers
+    from curate.readers import common
+
+    asked = []
+
+    def unreachable(uri):  # as pyarrow says it offline
+        asked.append(uri)
+        raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+
+    monkeypatch.setattr(common, "fs_path", unreachable)
+    for given in ("s3://b/crawl", "gs://b/crawl/*.warc.gz"):
+        assert cli.main(["run", "--input", given, "--domain", "web", "--output", str(tmp_path / "o"), "--progress", "off"]) == 2
+        err = capsys.readouterr().err
+        assert f"curate: config error: inputs[0]: {given!r} cannot be listed: When resolving region" in err, err
+        assert "Traceback" not in err and not (tmp_path / "o").exists()
+    assert asked == ["s3://b/crawl", f"gs://b/crawl?retry_limit_seconds={readers.LIST_RETRY_SECONDS}"]
+
+
+def test_an_output_bucket_that_cannot_be_reached_is_one_line(tmp_path, monkeypatch, capsys):
+    """`--output s3://bucket/corpus` offline was pyarrow's traceback; gs:// hung for 15 minutes."""
+    from curate import readers
+    from curate.readers import common
+
+    pages = tmp_path / "p.jsonl"
+    pages.write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    asked = []
+    real = common.fs_path
+
+    def unreachable(uri):
+        if "://" in uri and not uri.startswith("file://"):
+            asked.append(uri)
+            raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+        return real(uri)
+
+    monkeypatch.setattr(common, "fs_path", unreachable)
+    for given in ("s3://b/out", "gs://b/out"):
+        assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest", "--output", given, "--progress", "off"]) == 2
+        err = capsys.readouterr().err
+        assert err == f"curate: output {given!r} cannot be created or written (When resolving region for bucket 'b': " \
+                      "AWS Error NETWORK_CONNECTION during HeadBucket operation); choose another --output\n", err
+    # every look at launch (the previous output's manifest, then the output itself) is time-limited
+    assert set(asked) == {"s3://b/out", f"gs://b/out?retry_limit_seconds={readers.LIST_RETRY_SECONDS}"}

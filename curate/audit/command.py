@@ -22,8 +22,12 @@ def write(summary: dict, out: str) -> tuple[str, str]:
     own = summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source")
     if not own and os.path.exists(os.path.join(out, output.MANIFEST)):  # would replace that output's own audit
         raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {out}): choose another --output")
-    output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
-    output.write_atomic(out, "report.html", report.render(summary).encode("utf-8"))
+    try:
+        output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
+        output.write_atomic(out, "report.html", report.render(summary).encode("utf-8"))
+    except OSError as e:  # a read-only mount, a full disk: the user's to fix, not a bug
+        why = os.strerror(e.errno) if e.errno else str(e)
+        raise ValueError(f"cannot write the audit into {out} ({why}): give --output FOLDER for report.html and stats/summary.json") from None
     if own:
         commit.record_derived(out, ["report.html", "stats/summary.json"])  # a later run may replace them
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")

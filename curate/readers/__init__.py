@@ -14,7 +14,8 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import Limits, Shard, compression, fs_path, input_size, is_uri, open_raw, other_compression, read_batches, relpath
+from curate.readers.common import (LIST_RETRY_SECONDS, Limits, Shard, compression, input_size, is_uri, launch_fs,  # noqa: F401
+                                   open_raw, other_compression, read_batches, relpath)
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -50,6 +51,11 @@ _SUFFIXES = [
     (".htm.gz", "html"),
     (".html.zst", "html"),
 ]
+
+
+def is_file_name(name: str) -> bool:
+    """Whether a name ends as a data file's does (a format's suffix, or compression's)."""
+    return name.lower().endswith(tuple(s for s, _ in _SUFFIXES) + (".gz", ".zst", ".bz2", ".xz"))
 
 
 class InputError(ValueError):
@@ -149,7 +155,7 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     scheme, rest = pattern.split("://", 1)
     root = rest.split("/")
     root = "/".join(root[: next((i for i, p in enumerate(root) if any(c in p for c in "*?[")), len(root))])
-    fs, base = fs_path(f"{scheme}://{root}")
+    fs, base = launch_fs(f"{scheme}://{root}")  # a bucket out of reach is said in seconds, not 15 minutes
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
         return [(f"{scheme}://{root}", unquote(root.rsplit("/", 1)[-1]))]

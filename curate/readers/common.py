@@ -146,6 +146,17 @@ def fs_path(uri: str):
     return pafs.FileSystem.from_uri(urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~"))
 
 
+LIST_RETRY_SECONDS = 30  # checks at launch of a gs:// path; workers' reads keep the client's own retries
+
+
+def launch_fs(uri: str):
+    """``fs_path`` for a look at launch (listing an input, checking the output): the GCS
+    client retries for 15 minutes by default, deaf to Ctrl-C, so a bucket that cannot be
+    reached (offline, no credentials) is said after LIST_RETRY_SECONDS instead."""
+    retry = f"?retry_limit_seconds={LIST_RETRY_SECONDS}" if uri.lower().startswith("gs://") else ""
+    return fs_path(uri + retry)
+
+
 def local_folder(path: str, reader: str) -> str:
     """The local path of a folder that ``reader`` (the audit, the loader) reads only locally:
     a ``file://`` URI is its path; another URI is refused, saying so, where a lookup on the
@@ -446,6 +457,12 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
     """Run a format reader over a shard; yield ("docs"|"ledger"|"quarantine", RecordBatch)."""
     b = _Batcher(shard, limits)
     last = shard.start
+    if shard.start == 0 and shard.fmt != "source" and shard.path.lower().endswith((".gz", ".zst")) and input_size(shard.path) == 0:
+        # an interrupted download or copy: unlike one cut a byte later, it has no stream to fail
+        b.add(Bad(0, "empty_compressed_file", "0 bytes, though named as compressed (an empty gzip file is 20 bytes): "
+                                              "an interrupted download or copy?"))
+        yield from b.flush(final=True)
+        return
     with decompress.watch() as streams:
         try:
             for rec in reader(shard, limits):
