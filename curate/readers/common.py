@@ -476,6 +476,8 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
             b.add(Bad(last, e.reason, e.detail))
         except decompress.CorruptData as e:  # nothing from the damaged member on is trusted
             b.add(Bad(e.member_start, "corrupt_compressed", e.detail))
+        except decompress.Truncated as e:  # a cut download: the reason a cut .warc.gz gets
+            b.add(Bad(last, "truncated_record", f"compressed stream ends early: {e}"[:500]))
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as e:  # a broken file costs one quarantine row, not the job (Rust panics included)
