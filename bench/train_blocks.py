@@ -30,7 +30,7 @@ Only tuning-half pages (bench_extract.tuning_half) are read: the held-out half s
 
 ``--columns a,b,...`` fits on those columns only (COLUMNS names; rule_keep among them).
 
-Result (2026-12-03; README, HTML extraction): all columns: learned 0.951 / 0.936 on the folds
+Result (2026-12-03; docs/extraction.md, branch issue17e): all columns: learned 0.951 / 0.936 on the folds
 vs the rules' 0.950 / 0.937, a tie; a hand-picked subset (``--columns rule_keep,log_chars,
 link_share,tag_h,sentence_end,boiler_phrase,after_last_prose,to_region_end,repeated``)
 0.950 / 0.940, but picked after some twenty variants had been scored on these same folds, so
