@@ -324,9 +324,10 @@ def previous_config(root: str) -> dict | None:
     """The config of the output already in ``root``; None if there is none (or it is unreadable)."""
     import json
 
-    from curate import output
+    from curate import commit, output
     from curate.readers.common import launch_fs
 
+    commit.reachable(root)  # out of reach: the run's own error, now, not after a second wait
     try:
         fs, base = launch_fs(root) if "://" in root else output._fs(root)
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:

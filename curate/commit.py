@@ -123,13 +123,27 @@ def _unlock(base: str) -> None:
         os.close(fd)
 
 
+_REACHED: set[str] = set()
+
+
+def reachable(root: str) -> None:
+    """Raise ValueError when a bucket output cannot be reached (offline, no credentials): said
+    in seconds, its client's retries being deaf to Ctrl-C, and looked at once per process."""
+    if "://" not in root or root in _REACHED:
+        return
+    try:
+        probe, path = launch_fs(root)
+        probe.get_file_info(path)
+    except OSError as e:
+        raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
+    _REACHED.add(root)
+
+
 def begin(root: str) -> str:
     """Check ``root``, finish or clear what an earlier run left, and return a fresh staging
     root for this run's files. Nothing outside the staging folder is touched."""
+    reachable(root)
     try:
-        if "://" in root:  # a bucket out of reach is said in seconds (its client's retries are deaf to Ctrl-C)
-            probe, path = launch_fs(root)
-            probe.get_file_info(path)
         fs, base = output._fs(root)
         info = fs.get_file_info(base)
     except OSError as e:
