@@ -52,7 +52,7 @@ class Check:
     expected: str = ""  # how a message names what is allowed, when "must be >= min" is not enough
 
     def allows(self) -> str:
-        """What the check allows, for the README's reference table."""
+        """What the check allows, for the reference table in docs/configuration.md."""
         if self.choices:
             return ", ".join(f"`{_toml(c)}`" for c in self.choices)
         if self.expected:
@@ -430,7 +430,7 @@ def defaults_toml() -> str:
 
 
 def reference_table() -> str:
-    """The README's table of checked options (Markdown), from the same checks config.load applies."""
+    """The table of checked options in docs/configuration.md (Markdown), from the same checks config.load applies."""
     rows = ["| option | default | allowed |", "|---|---|---|"]
     sections = [("run", RUN_DEFAULTS, RUN_CHECKS), ("limits", LIMIT_DEFAULTS, LIMIT_CHECKS)]
     for s in STAGES:
