@@ -327,7 +327,7 @@ def previous_config(root: str) -> dict | None:
     from curate import commit, output
     from curate.readers.common import launch_fs
 
-    commit.reachable(root)  # out of reach: the run's own error, now, not after a second wait
+    commit.reachable(root)  # out of reach: the run's own error now, not None and a second wait in commit.begin
     try:
         fs, base = launch_fs(root) if "://" in root else output._fs(root)
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:

@@ -123,20 +123,17 @@ def _unlock(base: str) -> None:
         os.close(fd)
 
 
-_REACHED: set[str] = set()
-
-
 def reachable(root: str) -> None:
     """Raise ValueError when a bucket output cannot be reached (offline, no credentials): said
-    in seconds, its client's retries being deaf to Ctrl-C, and looked at once per process."""
-    if "://" not in root or root in _REACHED:
+    in seconds, its client's retries being deaf to Ctrl-C. The first look at the output raises,
+    so an unreachable bucket costs one wait, not one per look."""
+    if "://" not in root:
         return
     try:
         probe, path = launch_fs(root)
         probe.get_file_info(path)
     except OSError as e:
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
-    _REACHED.add(root)
 
 
 def begin(root: str) -> str:
