@@ -9,6 +9,8 @@ with the exception as its reason.
 """
 from __future__ import annotations
 
+import codecs
+
 import io
 import os
 import re
@@ -220,7 +222,10 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     Returns (text, encoding). Line endings are normalised to ``\\n``.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
+    wide = _wide_bom(data)
+    if wide:
+        text, enc = wide
+    elif data.startswith(b"\xef\xbb\xbf"):
         text, enc = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     else:
         try:
@@ -288,10 +293,33 @@ def _western_or_central(sample: bytes) -> str:
     return "cp1252"
 
 
+# UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+              (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _wide_bom(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of UTF-16/32 text with a byte-order mark (Windows "Unicode" text, some
+    C# and PowerShell sources), which is full of NUL bytes; None if it is not that."""
+    for bom, enc in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:  # not final: a read cut at a byte limit may end mid-character
+                text = codecs.getincrementaldecoder(enc)().decode(data[len(bom):], final=False)
+            except UnicodeDecodeError:
+                return None
+            head = text[:8192]
+            ctrl = sum(1 for c in head if ord(c) < 32 and c not in "\t\n\x0c\r\x1b")
+            return None if head and ctrl / len(head) > 0.3 else (text, enc)
+    return None
+
+
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes or mostly control characters in the first 8 KiB: not text."""
+    """NUL bytes or mostly control characters in the first 8 KiB: not text (UTF-16/32 text with
+    a byte-order mark is text)."""
     head = data[:8192]
     if not head:
+        return False
+    if _wide_bom(data[:8192]) is not None:
         return False
     if b"\x00" in head:
         return True
