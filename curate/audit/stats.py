@@ -199,7 +199,8 @@ class Partial:
             self.quality_removed_sum[lang] += r["s"] or 0.0
             if r["t"] is not None:
                 self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, r["t"]), r["t"])
-        cols = ["id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
+        cols = ["id", "source_id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
+        cols = [c for c in cols if c in df.columns]  # source_id: absent from ledgers of older runs
         head = df.sort("id").group_by("stage", "rule", maintain_order=True).head(self.examples_k)
         for row in head.select("stage", "rule", *cols).iter_rows(named=True):
             ex = {k: _clean(row[k]) for k in cols} | {"file": file}
