@@ -643,6 +643,28 @@ def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == ["a", "b"]
 
 
+def test_parquet_text_column_that_is_not_text_is_said_before_running(tmp_path, capsys):
+    """A Hugging Face style dump whose `text` is a list of paragraphs, or a struct: every row
+    was quarantined as text_not_string after a full run, 0 documents out; the schema says it."""
+    import pyarrow as pa
+
+    lists, nested = tmp_path / "lists" / "l.parquet", tmp_path / "nested" / "n.parquet"
+    lists.parent.mkdir(), nested.parent.mkdir()
+    pq.write_table(pa.table({"id": ["a"], "text": [[PAGES["en"]]]}), lists)
+    pq.write_table(pa.table({"id": ["b"], "document": [{"lang": 1, "body": PAGES["de"]}]}), nested)
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", lists, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0]: l.parquet: its text column 'text' holds list<element: string>, not text; give --text-field" in err, err
+    assert run_cli("run", "--input", nested, "--domain", "web", "--text-field", "document", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "its text column 'document' holds struct<lang: int64, body: string>, not text" in err and "e.g. document.body" in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    assert run_cli("run", "--input", nested, "--domain", "web", "--text-field", "document.body", "--stages", "ingest",
+                   "--output", out, "--progress", "off") == 0
+    assert pq.read_table(out / "text").column("source_id").to_pylist() == ["b"]
+
+
 def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages, capsys, monkeypatch):
     """`curate run ../proj/my.toml` with `glob = "data/*.jsonl"` in it: "matches no files" did
     not say that relative globs are taken from the current directory, not the config's."""
