@@ -173,3 +173,15 @@ def test_ranges_of_a_large_file_read_every_line_once(tmp_path):
     assert [d["text"] for d in got] == [r["text"] for r in rows]
     whole = read_all(p)["docs"]
     assert [d["id"] for d in got] == [d["id"] for d in whole]  # ids do not depend on how the file was split
+
+
+def test_null_text_says_null_not_missing(tmp_path):
+    # A null text field is there: "none of the fields is present" sent users looking for a typo.
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(lines({"id": 1, "text": None}, {"id": 2, "body": "x"}, {"text": "fine"}))
+    r = read_all(p)
+    assert [d["text"] for d in r["docs"]] == ["fine"]
+    assert [(q["reason"], q["detail"]) for q in r["quarantine"]] == [
+        ("missing_text_field", "text field 'text' is null"),
+        ("missing_text_field", "none of the fields ['text', 'content', 'raw_content'] is present"),
+    ]

@@ -87,7 +87,9 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     text_fields = _names(shard, "text_field", TEXT_FIELDS)
     text = first(obj, text_fields)
     if text is None:
-        return Bad(offset, "missing_text_field", f"none of the fields {list(text_fields)} is present")
+        null = next((n for n in text_fields if _present(obj, n)), None)
+        return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
+                   else f"none of the fields {list(text_fields)} is present")
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}")
     uid = first(obj, _names(shard, "id_field", ID_FIELDS))
