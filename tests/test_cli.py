@@ -1250,6 +1250,23 @@ def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys
         assert "matches no files" not in err and not out.exists()
 
 
+def test_a_code_trees_links_to_nothing_are_quarantined_not_an_error(tmp_path, capsys):
+    """A checkout's link to a file not built (dist/app.js -> ../build/app.js) refused the whole
+    run until the user edited their repository; in a code tree it is one quarantine row."""
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "main.py").write_text("def main():\n    return 'hello from the tree'\n")
+    (repo / "src" / "gen.py").symlink_to("../build/gen.py")
+    out = tmp_path / "o"
+    for given in (repo, f"{repo}/**/*.py", f"{repo}/src/*.py"):
+        assert run_cli("run", "--input", given, "--domain", "code", "--format", "source", "--stages", "ingest",
+                       "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        quarantine = pq.read_table(out / "quarantine").to_pylist()
+        assert [(q["path"].split("/")[-1], q["reason"], q["detail"]) for q in quarantine] == [
+            ("gen.py", "broken_symlink", "a link to ../build/gen.py, which does not exist: not read")]
+        assert [p.split("/")[-1] for p in pq.read_table(out / "text").column("path").to_pylist()] == ["main.py"]
+
+
 def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
     """`curate run my.toml --input extra.jsonl --domain web` read only extra.jsonl: the
     config's [[inputs]] were dropped without a word. They still are (command-line options

@@ -180,7 +180,14 @@ def open_raw(path: str):
     return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
 
 
+def is_dangling(path: str) -> bool:
+    """A local link whose target does not exist (a code tree keeps it, for a quarantine row)."""
+    return not is_uri(path) and os.path.islink(path) and not os.path.exists(path)
+
+
 def input_size(path: str) -> int:
+    if is_dangling(path):
+        return 0
     if not is_uri(path):
         return os.path.getsize(path)
     fs, p = fs_path(path)
