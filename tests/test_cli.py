@@ -1267,6 +1267,31 @@ def test_a_code_trees_links_to_nothing_are_quarantined_not_an_error(tmp_path, ca
         assert [p.split("/")[-1] for p in pq.read_table(out / "text").column("path").to_pylist()] == ["main.py"]
 
 
+def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys):
+    """README, Adding shards: the same command over a folder with a new file keeps the old
+    documents' ids (path-keyed here: no id field) and dedups the new shard against the old."""
+    crawl, out = tmp_path / "crawl", tmp_path / "corpus"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text("".join(json.dumps({"text": PAGES[k]}) + "\n" for k in ("en", "fr")))
+    args = ("run", "--input", crawl, "--domain", "web", "--languages", "all", "--stages", "ingest,langid,dedup",
+            "--output", out, "--progress", "off")
+    assert run_cli(*args) == 0
+    old = set(pq.read_table(out / "text").column("id").to_pylist())
+    (crawl / "b.jsonl").write_text(json.dumps({"text": PAGES["fr"]}) + "\n" + json.dumps({"text": PAGES["de"]}) + "\n")
+    capsys.readouterr()
+    assert run_cli(*args) == 0
+    err = capsys.readouterr().err
+    assert f"curate: replaced the previous output in {out}, whose input files differ: 1 file added (crawl/b.jsonl)" in err, err
+    new = set(pq.read_table(out / "text").column("id").to_pylist())
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    assert old < new and len(new) == 3
+    assert [(r["path"], r["rule"], r["kept_id"] in old) for r in ledger] == [("b.jsonl", "exact_duplicate", True)]
+    assert run_cli(*args) == 0 and "replaced" not in capsys.readouterr().err  # the same files: nothing to say
+    (crawl / "a.jsonl").write_text(json.dumps({"text": PAGES["en"] + " Updated."}) + "\n")  # changed underneath
+    assert run_cli(*args) == 0
+    assert "whose input files differ: 1 file changed (crawl/a.jsonl)" in capsys.readouterr().err
+
+
 def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
     """`curate run my.toml --input extra.jsonl --domain web` read only extra.jsonl: the
     config's [[inputs]] were dropped without a word. They still are (command-line options
