@@ -383,12 +383,11 @@ def cmd_run(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []
-    if changed:
-        print(f"curate: replaced the previous output in {cfg.run['output']}, written with another config "
-              f"({', '.join(changed)})", file=sys.stderr)
+    # other files under the same config (new shards, a file changed underneath) change the corpus too
     files = input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
-    if files:  # same config, other files (new shards, a file changed underneath): the corpus changed with them
-        print(f"curate: replaced the previous output in {cfg.run['output']}, whose input files differ: {files}", file=sys.stderr)
+    why = [f"written with another config ({', '.join(changed)})"] * bool(changed) + [f"whose input files differ: {files}"] * bool(files)
+    if why:
+        print(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}", file=sys.stderr)
     return 0
 
 
