@@ -94,6 +94,7 @@ class Bad:
     reason: str
     detail: str = ""
     end: Optional[int] = None
+    user_id: Optional[str] = None  # the record's own id, when it could be read
 
 
 # --- opening files -----------------------------------------------------------------------
@@ -381,7 +382,8 @@ class _Batcher:
     def _corrupt(self, row: dict) -> None:
         st = self.stream
         why = st.failed.detail if st and st.failed else f"{st.kind if st else ''} member after decompressed byte {st.doomed if st else ''} failed its check"
-        self.quarantine(row["path"], row["offset"], "corrupt_compressed", f"record decoded from a damaged member: {why}"[:500])
+        self.quarantine(row["path"], row["offset"], "corrupt_compressed", f"record decoded from a damaged member: {why}"[:500],
+                        row.get("source_id"))
 
     def drop_held(self) -> None:
         """At the end of a shard: what is still held never passed a check."""
@@ -390,16 +392,17 @@ class _Batcher:
             self._corrupt(item[0] if isinstance(item, tuple) else item)
         self.held, self.held_bytes = [], 0
 
-    def quarantine(self, path: str, offset: int, reason: str, detail: str) -> None:
+    def quarantine(self, path: str, offset: int, reason: str, detail: str, source_id: str | None = None) -> None:
         sh = self.shard
         self.bad.append(
-            dict(path=_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=_utf8(sh.source), domain=sh.domain)
+            dict(path=_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=_utf8(sh.source), domain=sh.domain,
+                 source_id=None if source_id in (None, "") else _utf8(source_id))
         )
 
     def add(self, rec) -> None:
         sh = self.shard
         if isinstance(rec, Bad):
-            self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail)
+            self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail, rec.user_id)
             return
         path = rec.path or sh.rel
         key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
@@ -408,12 +411,14 @@ class _Batcher:
         # names as os.listdir gives them) become "?" in every column; ids keep the original.
         id_, path = schema.make_id(sh.source, key), _utf8(path)
         if nbytes > self.limits.max_record_bytes:
-            self.quarantine(path, rec.offset, "record_too_large", f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}")
+            self.quarantine(path, rec.offset, "record_too_large", f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}",
+                            rec.user_id)
             return
         if not rec.skip_rule and nbytes > self.limits.max_line_bytes:
             longest = _longest_line_bytes(rec.text, self.limits.max_line_bytes)
             if longest > self.limits.max_line_bytes:
-                self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}")
+                self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}",
+                                rec.user_id)
                 return
         text = _utf8(rec.text)
         if sh.domain != "code":

@@ -86,13 +86,14 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         return Bad(offset, "not_an_object", f"JSON value of type {type(obj).__name__}, expected an object")
     text_fields = _names(shard, "text_field", TEXT_FIELDS)
     text = first(obj, text_fields)
+    uid = first(obj, _names(shard, "id_field", ID_FIELDS))
+    uid = str(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
     if text is None:
         null = next((n for n in text_fields if _present(obj, n)), None)
         return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
-                   else f"none of the fields {list(text_fields)} is present")
+                   else f"none of the fields {list(text_fields)} is present", user_id=uid)
     if not isinstance(text, str):
-        return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}")
-    uid = first(obj, _names(shard, "id_field", ID_FIELDS))
+        return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
     meta = {}
     for name in _names(shard, "meta_fields", META_FIELDS):
@@ -110,7 +111,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     return Doc(
         text=text,
         offset=offset,
-        user_id=str(uid) if uid is not None else None,
+        user_id=uid,
         url=str(url) if url is not None else None,
         language=language,
         meta=meta,
