@@ -1328,6 +1328,33 @@ def test_replaced_inputs_are_counted_by_the_one_reading_of_the_config(tmp_path, 
     assert f"curate: the --input options replace the 1 [[inputs]] of /dev/fd/{r}" in capsys.readouterr().err
 
 
+def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
+    """`--id-field docid` for a dump whose field is doc_id ran to the end with every source_id
+    (and, for --url-field, every url) null: the user's own ids lost without a word, so joining
+    results back to their data found nothing. A field the user names must be in the records."""
+    import pyarrow as pa
+
+    jl, pqt = tmp_path / "j" / "dump.jsonl", tmp_path / "p" / "dump.parquet"
+    jl.parent.mkdir(), pqt.parent.mkdir()
+    rows = [{"doc_id": k, "body": v, "link": f"https://{k}.example/"} for k, v in PAGES.items()]
+    jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), pqt)
+    for path, what in ((jl, "none of its first 3 records has the {} field (none of {}; its fields: doc_id, body, link)"),
+                       (pqt, "has no {} column (none of {}; its columns: doc_id, body, link)")):
+        out = tmp_path / f"o-{path.suffix[1:]}"
+        for opt, wrong in (("--id-field", "docid"), ("--url-field", "url")):
+            assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", opt, wrong,
+                           "--output", out, "--progress", "off") == 2
+            err = capsys.readouterr().err
+            field = opt[2:-6]
+            assert f"inputs[0]: dump.{path.suffix[1:]}{':' * (path is jl)} {what.format(field, wrong)}; give {opt} after its --input" in err, err
+            assert not out.exists()
+        assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--id-field", "doc_id", "--url-field", "link",
+                       "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        t = pq.read_table(out / "text").to_pylist()
+        assert sorted((r["source_id"], r["url"]) for r in t) == sorted((k, f"https://{k}.example/") for k in PAGES)
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were

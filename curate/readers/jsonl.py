@@ -37,12 +37,31 @@ def first(obj: dict, names):
     return None
 
 
+def given_fields(options: dict) -> list[tuple[str, tuple]]:
+    """(option, names) to look for in an input's records: the text field (its defaults when not
+    given) and the id and url fields the user named, whose misspelling would otherwise leave
+    every source_id or url null without a word."""
+    out = []
+    for key, default in (("text_field", TEXT_FIELDS), ("id_field", None), ("url_field", None)):
+        names = options.get(key) or default
+        if names:
+            out.append((key, (names,) if isinstance(names, str) else tuple(names)))
+    return out
+
+
+def field_error(key: str, names: tuple, rel: str, n: int, fields: list) -> str:
+    what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field"}[key]
+    return (f"{rel}: none of its first {n} records has {what} (none of {', '.join(names)}; its fields: "
+            f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
+
+
 def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> str | None:
-    """Why a JSONL file gives no document: none of its first ``records`` objects has a field the
-    text field names (a misspelt --text-field), said before the run instead of quarantining
-    every record; None when one has it (even null), or when no object could be read."""
-    names = options.get("text_field") or TEXT_FIELDS
-    names = (names,) if isinstance(names, str) else tuple(names)
+    """Why a JSONL file gives no document, or none with the id or url the user named: none of its
+    first ``records`` objects has a field the text field (or the given id/url field) names (a
+    misspelling), said before the run instead of quarantining every record or leaving every
+    source_id null; None when one has each (even null), or when no object could be read."""
+    wanted = given_fields(options)
+    missing = {key for key, _ in wanted}
     fields, n = None, 0
     try:
         with open_bytes(path, Limits()) as f:
@@ -56,15 +75,16 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
                 if not isinstance(obj, dict):
                     continue
                 n += 1
-                if any(_present(obj, name) for name in names):
+                missing -= {key for key, names in wanted if key in missing and any(_present(obj, name) for name in names)}
+                if not missing:
                     return None
                 fields = fields or list(obj)
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
     if fields is None:
         return None
-    return (f"{rel}: none of its first {n} records has a text field (none of {', '.join(names)}; its fields: "
-            f"{', '.join(fields)}); give --text-field after its --input (text_field in [[inputs]])")
+    key, names = next((k, names) for k, names in wanted if k in missing)
+    return field_error(key, names, rel, n, fields)
 
 
 def _present(obj: dict, dotted: str) -> bool:

@@ -23,6 +23,12 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
     columns = schema.names
+    from curate.readers.jsonl import given_fields
+
+    for key, given in given_fields(options)[1:]:  # an id or url field the user named: a misspelling nulls every row's
+        if not any(n.split(".", 1)[0] in columns for n in given):
+            return (f"{rel} has no {key[:-6]} column (none of {', '.join(given)}; its columns: {', '.join(columns)}); "
+                    f"give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
     found = [n for n in names if n.split(".", 1)[0] in columns]  # a dotted name reaches into a struct column
     if found:  # the reader takes the first one a row has: a column of lists or numbers gives nothing
         kind = _column_type(schema, found[0])
