@@ -1379,3 +1379,21 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert run_cli("run", "--input", f"{tmp_path}/*.jsonl*", "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
+
+
+def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
+    """PowerShell's `... > dump.jsonl` writes UTF-16 with a BOM: every line was quarantined
+    (invalid_utf8) after a full run, 0 documents out. JSON Lines is UTF-8; said before running."""
+    import gzip
+
+    text = "".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\r\n" for k, v in PAGES.items())
+    for name, data in (("ps.jsonl", text.encode("utf-16")), ("ps.jsonl.gz", gzip.compress(text.encode("utf-32")))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        enc = "UTF-16" if name == "ps.jsonl" else "UTF-32"
+        assert f"inputs[0]: {name} is {enc} text (it starts with a byte-order mark); JSON Lines must be UTF-8: convert it (iconv -f {enc} -t UTF-8)" in err, err
+        assert len(err.strip().splitlines()) == 1 and not out.exists()
+        path.unlink()

@@ -273,6 +273,17 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
+        if f == "jsonl" and look:  # PowerShell's `> x.jsonl` writes UTF-16: every line would be quarantined
+            from curate.readers.common import open_bytes, wide_encoding
+
+            try:
+                with open_bytes(path, Limits()) as fh:
+                    wide = wide_encoding(fh.read(4))
+            except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+                wide = None
+            if wide:
+                raise InputError(f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be "
+                                 f"UTF-8: convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 

@@ -306,6 +306,11 @@ _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-
               (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
+def wide_encoding(head: bytes) -> str | None:
+    """'utf-16-le', ... when ``head`` starts with a UTF-16/32 byte-order mark, else None."""
+    return next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
+
+
 def _wide_bom(data: bytes) -> tuple[str, str] | None:
     """(text, encoding) of UTF-16/32 text with a byte-order mark (Windows "Unicode" text, some
     C# and PowerShell sources), which is full of NUL bytes; None if it is not that."""
