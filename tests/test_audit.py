@@ -420,11 +420,13 @@ def test_report_examples_show_your_own_id_and_a_lookup_that_runs(tmp_path):
 
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
-    (inp / "mine.jsonl").write_text('{"id": "rec-1", "text": "   "}\n{"id": "rec-2", "text": "kept text here."}\n')
+    (inp / "mine.jsonl").write_text('{"id": "rec-1", "text": "   "}\n{"id": "rec-2", "text": "kept text here."}\n'
+                                    '{"id": "rec-3", "text": null}\n')
     assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
     assert cli.main(["audit", str(out)]) == 0
     page = (out / "report.html").read_text()
     assert "your id <code>rec-1</code>" in page
+    assert "mine.jsonl @ 74 (your id <code>rec-3</code>) — text field &#x27;text&#x27; is null" in page  # quarantined
     cmd = html.unescape(re.search(r"Look one up: <code>(.*?)</code>", page).group(1))
     removed = pl.read_parquet(out / "ledger").row(0, named=True)["id"]
     cmd = cmd.replace("'ID'", repr(removed)).replace("python ", f"{sys.executable} ", 1)

@@ -441,7 +441,9 @@ def quarantine_card(s: dict) -> str:
         return ""
     rows = ""
     for reason, e in sorted(q.items(), key=lambda kv: (-kv[1]["total"], kv[0])):
-        ex = "".join(f"<div class='loc'>{_e(x['file'])}: {_e(x['path'])} @ {_e(x['offset'])} — {_e(x.get('detail'))}</div>" for x in e["examples"])
+        ex = "".join(f"<div class='loc'>{_e(x['file'])}: {_e(x['path'])} @ {_e(x['offset'])}"
+                     + (f" (your id <code>{_e(x['source_id'])}</code>)" if x.get("source_id") is not None else "")
+                     + f" — {_e(x.get('detail'))}</div>" for x in e["examples"])
         rows += f"<tr><td><code>{_e(reason)}</code></td><td>{num(e['total'])}</td><td>{ex}</td></tr>"
     table = f"<table class='ex'><tr><th>reason</th><th>rows</th><th>first rows (by path, offset)</th></tr>{rows}</table>"
     return card("Quarantine", table, wide=True, note="Unreadable inputs or records, by reason.")

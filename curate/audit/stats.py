@@ -212,7 +212,7 @@ class Partial:
             self.quarantined[reason, d or UNKNOWN] += r["n"]
         head = df.sort("path", "offset").group_by("reason", maintain_order=True).head(self.examples_k)
         for row in head.iter_rows(named=True):
-            ex = {k: row.get(k) for k in ("path", "offset", "detail", "source", "domain")} | {"file": file}
+            ex = {k: row.get(k) for k in ("path", "offset", "detail", "source", "domain", "source_id")} | {"file": file}
             self._keep_smallest(self.quarantine_examples, row["reason"], [ex], "path", "offset")
         return self
 
