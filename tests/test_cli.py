@@ -1397,3 +1397,21 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         assert f"inputs[0]: {name} is {enc} text (it starts with a byte-order mark); JSON Lines must be UTF-8: convert it (iconv -f {enc} -t UTF-8)" in err, err
         assert len(err.strip().splitlines()) == 1 and not out.exists()
         path.unlink()
+
+
+def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
+    """`json.dump(records, f)` (or pandas' to_json without lines=True) writes one array: all its
+    records went to the quarantine as one not_an_object row, 0 documents out, no error."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    for name, data in (("dump.json", json.dumps(rows)), ("pretty.jsonl", json.dumps(rows, indent=2))):
+        path, stem = tmp_path / name, name.split(".")[0]
+        path.write_text(data)
+        out = tmp_path / f"o-{stem}"
+        assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it (jq -c '.[]' {name} > {stem}.jsonl)" in err, err
+        assert not out.exists()
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))  # as JSON Lines, under either name, it is read
+        assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+        path.unlink()

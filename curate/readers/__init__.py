@@ -278,12 +278,16 @@ def plan_shards(
 
             try:
                 with open_bytes(path, Limits()) as fh:
-                    wide = wide_encoding(fh.read(4))
+                    head = fh.read(4096)
             except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
-                wide = None
+                head = b""
+            wide = wide_encoding(head)
             if wide:
                 raise InputError(f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be "
                                  f"UTF-8: convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
+            if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):  # json.dump(records): one line, one quarantine row
+                raise InputError(f"{rel} is one JSON array, not JSON Lines (one object per line): convert it "
+                                 f"(jq -c '.[]' {os.path.basename(rel)} > {os.path.basename(rel).split('.')[0]}.jsonl)")
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
