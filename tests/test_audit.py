@@ -86,7 +86,8 @@ def _simulate_later_stages(root: Path) -> None:
     ledger = pl.concat([ledger, *removed], how="vertical_relaxed").cast({"value": pl.Float64, "threshold": pl.Float64})
     quar = pl.concat([quar, pl.DataFrame({
         "path": ["broken.jsonl.gz", "broken.jsonl.gz"], "offset": [-1, 1234], "reason": ["truncated_gzip", "bad_json"],
-        "detail": ["unexpected end of stream", "Expecting ',' delimiter"], "source": ["web", "web"], "domain": ["web", "web"]},
+        "detail": ["unexpected end of stream", "Expecting ',' delimiter"], "source": ["web", "web"], "domain": ["web", "web"],
+        "source_id": [None, None]},
         schema=quar.schema)])
     for d in ("text", "ledger", "quarantine"):
         shutil.rmtree(root / d)
