@@ -176,8 +176,9 @@ def _walk(top: str, hidden: bool, tree: bool, dangling: list, unreadable: list |
     is read, as ``**`` reads it), except a link back to a folder on its own path (a loop: its
     files are read once, under that folder) and, in a code ``tree``, a link out of the tree:
     that one is listed as itself, for the code reader to quarantine (symlink_outside_tree), as is
-    a tree's link to nothing (broken_symlink). Other links to nothing go to ``dangling``; folders that cannot be listed (permissions) to
-    ``unreadable``, as (path, reason): os.walk would pass over them without a word."""
+    a tree's link to nothing (broken_symlink). Other links to nothing go to ``dangling``; folders
+    that cannot be listed (permissions) to ``unreadable``, as (path, reason): os.walk would pass
+    over them without a word."""
     inside = os.path.realpath(top).rstrip(os.sep) + os.sep
     chain = {top: {os.path.realpath(top)}}  # folder walked -> the real folders on its path
     failed = (lambda e: unreadable.append((e.filename, e.strerror or str(e)))) if unreadable is not None else None
@@ -273,21 +274,12 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
-        if f == "jsonl" and look:  # PowerShell's `> x.jsonl` writes UTF-16: every line would be quarantined
-            from curate.readers.common import open_bytes, wide_encoding
+        if f == "jsonl" and look:
+            from curate.readers.jsonl import not_json_lines
 
-            try:
-                with open_bytes(path, Limits()) as fh:
-                    head = fh.read(4096)
-            except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
-                head = b""
-            wide = wide_encoding(head)
-            if wide:
-                raise InputError(f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be "
-                                 f"UTF-8: convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
-            if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):  # json.dump(records): one line, one quarantine row
-                raise InputError(f"{rel} is one JSON array, not JSON Lines (one object per line): convert it "
-                                 f"(jq -c '.[]' {os.path.basename(rel)} > {os.path.basename(rel).split('.')[0]}.jsonl)")
+            error = not_json_lines(path, rel)
+            if error:
+                raise InputError(error)
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 

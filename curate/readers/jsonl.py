@@ -87,6 +87,28 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
     return field_error(key, names, rel, n, fields)
 
 
+def not_json_lines(path: str, rel: str) -> str | None:
+    """Why a file given as JSON Lines is not, from its first bytes: UTF-16/32 text (PowerShell's
+    `> x.jsonl`) or one JSON array (json.dump(records)), whose records would all be quarantined
+    (every line, or the one line); None when it may be."""
+    from curate.readers.common import wide_encoding
+
+    try:
+        with open_bytes(path, Limits()) as f:
+            head = f.read(4096)
+    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+        return None
+    wide = wide_encoding(head)
+    if wide:
+        return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
+                f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+        name = rel.rsplit("/", 1)[-1]
+        return (f"{rel} is one JSON array, not JSON Lines (one object per line): convert it "
+                f"(jq -c '.[]' {name} > {name.split('.')[0]}.jsonl)")
+    return None
+
+
 def _present(obj: dict, dotted: str) -> bool:
     head, _, last = dotted.rpartition(".")
     parent = get_path(obj, head) if head else obj
