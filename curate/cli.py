@@ -320,8 +320,8 @@ def prepare_run(ns):
     return cfg, shards
 
 
-def previous_config(root: str) -> dict | None:
-    """The config of the output already in ``root``; None if there is none (or it is unreadable)."""
+def previous_manifest(root: str) -> dict | None:
+    """The manifest of the output already in ``root``; None if there is none (or it is unreadable)."""
     import json
 
     from curate import commit, output
@@ -331,7 +331,8 @@ def previous_config(root: str) -> dict | None:
     try:
         fs, base = launch_fs(root) if "://" in root else output._fs(root)
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
-            return json.loads(f.read()).get("config")
+            m = json.loads(f.read())
+        return m if isinstance(m, dict) and isinstance(m.get("config"), dict) else None
     except (OSError, ValueError):
         return None
 
@@ -350,11 +351,27 @@ def config_changes(old: dict, new: dict) -> list[str]:
     return changed
 
 
+def input_changes(old: list, new: list) -> str | None:
+    """How the input files of two manifests differ ("2 files added (crawl/c.warc.gz, ...), 1
+    changed"), by (source, path) and fingerprint; None when they are the same files."""
+    def files(inputs):
+        return {(i.get("source"), i.get("path")): (i.get("bytes"), i.get("blake2b_head_tail")) for i in inputs or []}
+
+    a, b = files(old), files(new)
+    parts = []
+    for what, keys in (("added", sorted(b.keys() - a.keys())), ("removed", sorted(a.keys() - b.keys())),
+                       ("changed", sorted(k for k in a.keys() & b.keys() if a[k] != b[k]))):
+        if keys:
+            names = ", ".join(f"{src}/{path}" for src, path in keys[:3]) + (", ..." if len(keys) > 3 else "")
+            parts.append(f"{len(keys)} file{'s' * (len(keys) > 1)} {what} ({names})")
+    return ", ".join(parts) or None
+
+
 def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
-    before = previous_config(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
+    before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
         print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)
     from curate.stages.quality import language_warnings
@@ -365,10 +382,12 @@ def cmd_run(ns, beam_args) -> int:
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
-    changed = config_changes(before, manifest["config"]) if before is not None else []
-    if changed:
-        print(f"curate: replaced the previous output in {cfg.run['output']}, written with another config "
-              f"({', '.join(changed)})", file=sys.stderr)
+    changed = config_changes(before["config"], manifest["config"]) if before is not None else []
+    # other files under the same config (new shards, a file changed underneath) change the corpus too
+    files = input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
+    why = [f"written with another config ({', '.join(changed)})"] * bool(changed) + [f"whose input files differ: {files}"] * bool(files)
+    if why:
+        print(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}", file=sys.stderr)
     return 0
 
 

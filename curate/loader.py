@@ -193,6 +193,11 @@ class TokenLoader:
 
     def load_state_dict(self, state: dict) -> None:
         mine = self._identity()
+        if state.get("manifest_sha256") != mine["manifest_sha256"]:  # the likely case: the corpus was rerun
+            raise ValueError(
+                f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
+                f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "
+                "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
         diff = [k for k in mine if state.get(k) != mine[k]]
         if diff:
             diffs = ", ".join(f"{k}: {state.get(k)!r} != {mine[k]!r}" for k in diff)

@@ -124,7 +124,8 @@ def fingerprint(path: str, block: int = 1 << 16) -> dict:
     from curate.readers.common import input_size, is_uri, open_raw
 
     h = hashlib.blake2b(digest_size=16)
-    if not is_uri(path) and os.path.isdir(path):  # a code tree's link to a folder outside it: not read
+    if not is_uri(path) and (os.path.isdir(path) or os.path.islink(path) and not os.path.exists(path)):
+        # a code tree's link to a folder outside it, or to nothing: not read
         h.update(os.path.realpath(path).encode("utf-8", "surrogateescape"))
         return {"bytes": 0, "blake2b_head_tail": h.hexdigest()}
     size = input_size(path)

@@ -72,6 +72,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("detail", pa.string()),  # human-readable explanation
         pa.field("source", pa.string()),
         pa.field("domain", pa.string()),
+        pa.field("source_id", pa.string()),  # the record's own id field, where it could be read
     ]
 )
 

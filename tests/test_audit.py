@@ -86,7 +86,8 @@ def _simulate_later_stages(root: Path) -> None:
     ledger = pl.concat([ledger, *removed], how="vertical_relaxed").cast({"value": pl.Float64, "threshold": pl.Float64})
     quar = pl.concat([quar, pl.DataFrame({
         "path": ["broken.jsonl.gz", "broken.jsonl.gz"], "offset": [-1, 1234], "reason": ["truncated_gzip", "bad_json"],
-        "detail": ["unexpected end of stream", "Expecting ',' delimiter"], "source": ["web", "web"], "domain": ["web", "web"]},
+        "detail": ["unexpected end of stream", "Expecting ',' delimiter"], "source": ["web", "web"], "domain": ["web", "web"],
+        "source_id": [None, None]},
         schema=quar.schema)])
     for d in ("text", "ledger", "quarantine"):
         shutil.rmtree(root / d)
@@ -408,3 +409,27 @@ def test_report_renders_in_chromium(curated, summary, tmp_path):
         assert c["width"] > 200 and c["height"] > 30 and c["marks"] >= 2 and not c["overflow"], c
     assert (tmp_path / "report.png").stat().st_size > 50_000
     print(f"screenshot: {tmp_path / 'report.png'}")
+
+
+def test_report_examples_show_your_own_id_and_a_lookup_that_runs(tmp_path):
+    """An auditor finds a removed record by the id of their own data, and the report's lookup
+    command works with what curate installs (polars), not a tool it does not ship."""
+    import html
+    import re
+
+    from curate import cli
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    (inp / "mine.jsonl").write_text('{"id": "rec-1", "text": "   "}\n{"id": "rec-2", "text": "kept text here."}\n'
+                                    '{"id": "rec-3", "text": null}\n')
+    assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
+    assert cli.main(["audit", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "your id <code>rec-1</code>" in page
+    assert "mine.jsonl @ 74 (your id <code>rec-3</code>) — text field &#x27;text&#x27; is null" in page  # quarantined
+    cmd = html.unescape(re.search(r"Look one up: <code>(.*?)</code>", page).group(1))
+    removed = pl.read_parquet(out / "ledger").row(0, named=True)["id"]
+    cmd = cmd.replace("'ID'", repr(removed)).replace("python ", f"{sys.executable} ", 1)
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0 and "empty_text" in r.stdout and "rec-1" in r.stdout, r.stderr

@@ -173,3 +173,28 @@ def test_ranges_of_a_large_file_read_every_line_once(tmp_path):
     assert [d["text"] for d in got] == [r["text"] for r in rows]
     whole = read_all(p)["docs"]
     assert [d["id"] for d in got] == [d["id"] for d in whole]  # ids do not depend on how the file was split
+
+
+def test_null_text_says_null_not_missing(tmp_path):
+    # A null text field is there: "none of the fields is present" sent users looking for a typo.
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(lines({"id": 1, "text": None}, {"id": 2, "body": "x"}, {"text": "fine"}))
+    r = read_all(p)
+    assert [d["text"] for d in r["docs"]] == ["fine"]
+    assert [(q["reason"], q["detail"]) for q in r["quarantine"]] == [
+        ("missing_text_field", "text field 'text' is null"),
+        ("missing_text_field", "none of the fields ['text', 'content', 'raw_content'] is present"),
+    ]
+
+
+def test_quarantined_records_keep_their_own_id(tmp_path):
+    # "Why was my record rec-2 removed?": found in neither text/ nor the ledger, it had to be
+    # hunted by path and offset although its id field was readable.
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(lines({"id": "rec-1", "text": "fine"}, {"id": "rec-2", "text": None}, {"id": 3, "text": [1]},
+                        {"id": "rec-4", "text": "x" * 50}, {"text": 5}, b'{"id": "rec-6", broken'))
+    got = read_all(p, limits=Limits(max_record_bytes=40))
+    assert [d["source_id"] for d in got["docs"]] == ["rec-1"]
+    assert [(q["source_id"], q["reason"]) for q in got["quarantine"]] == [
+        ("rec-2", "missing_text_field"), ("3", "text_not_string"), ("rec-4", "record_too_large"), (None, "text_not_string"),
+        (None, "bad_json")]

@@ -643,6 +643,28 @@ def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == ["a", "b"]
 
 
+def test_parquet_text_column_that_is_not_text_is_said_before_running(tmp_path, capsys):
+    """A Hugging Face style dump whose `text` is a list of paragraphs, or a struct: every row
+    was quarantined as text_not_string after a full run, 0 documents out; the schema says it."""
+    import pyarrow as pa
+
+    lists, nested = tmp_path / "lists" / "l.parquet", tmp_path / "nested" / "n.parquet"
+    lists.parent.mkdir(), nested.parent.mkdir()
+    pq.write_table(pa.table({"id": ["a"], "text": [[PAGES["en"]]]}), lists)
+    pq.write_table(pa.table({"id": ["b"], "document": [{"lang": 1, "body": PAGES["de"]}]}), nested)
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", lists, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0]: l.parquet: its text column 'text' holds list<element: string>, not text; give --text-field" in err, err
+    assert run_cli("run", "--input", nested, "--domain", "web", "--text-field", "document", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "its text column 'document' holds struct<lang: int64, body: string>, not text" in err and "e.g. document.body" in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    assert run_cli("run", "--input", nested, "--domain", "web", "--text-field", "document.body", "--stages", "ingest",
+                   "--output", out, "--progress", "off") == 0
+    assert pq.read_table(out / "text").column("source_id").to_pylist() == ["b"]
+
+
 def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages, capsys, monkeypatch):
     """`curate run ../proj/my.toml` with `glob = "data/*.jsonl"` in it: "matches no files" did
     not say that relative globs are taken from the current directory, not the config's."""
@@ -1228,6 +1250,48 @@ def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys
         assert "matches no files" not in err and not out.exists()
 
 
+def test_a_code_trees_links_to_nothing_are_quarantined_not_an_error(tmp_path, capsys):
+    """A checkout's link to a file not built (dist/app.js -> ../build/app.js) refused the whole
+    run until the user edited their repository; in a code tree it is one quarantine row."""
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "main.py").write_text("def main():\n    return 'hello from the tree'\n")
+    (repo / "src" / "gen.py").symlink_to("../build/gen.py")
+    out = tmp_path / "o"
+    for given in (repo, f"{repo}/**/*.py", f"{repo}/src/*.py"):
+        assert run_cli("run", "--input", given, "--domain", "code", "--format", "source", "--stages", "ingest",
+                       "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+        quarantine = pq.read_table(out / "quarantine").to_pylist()
+        assert [(q["path"].split("/")[-1], q["reason"], q["detail"]) for q in quarantine] == [
+            ("gen.py", "broken_symlink", "a link to ../build/gen.py, which does not exist: not read")]
+        assert [p.split("/")[-1] for p in pq.read_table(out / "text").column("path").to_pylist()] == ["main.py"]
+
+
+def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys):
+    """README, Adding shards: the same command over a folder with a new file keeps the old
+    documents' ids (path-keyed here: no id field) and dedups the new shard against the old."""
+    crawl, out = tmp_path / "crawl", tmp_path / "corpus"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text("".join(json.dumps({"text": PAGES[k]}) + "\n" for k in ("en", "fr")))
+    args = ("run", "--input", crawl, "--domain", "web", "--languages", "all", "--stages", "ingest,langid,dedup",
+            "--output", out, "--progress", "off")
+    assert run_cli(*args) == 0
+    old = set(pq.read_table(out / "text").column("id").to_pylist())
+    (crawl / "b.jsonl").write_text(json.dumps({"text": PAGES["fr"]}) + "\n" + json.dumps({"text": PAGES["de"]}) + "\n")
+    capsys.readouterr()
+    assert run_cli(*args) == 0
+    err = capsys.readouterr().err
+    assert f"curate: replaced the previous output in {out}, whose input files differ: 1 file added (crawl/b.jsonl)" in err, err
+    new = set(pq.read_table(out / "text").column("id").to_pylist())
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    assert old < new and len(new) == 3
+    assert [(r["path"], r["rule"], r["kept_id"] in old) for r in ledger] == [("b.jsonl", "exact_duplicate", True)]
+    assert run_cli(*args) == 0 and "replaced" not in capsys.readouterr().err  # the same files: nothing to say
+    (crawl / "a.jsonl").write_text(json.dumps({"text": PAGES["en"] + " Updated."}) + "\n")  # changed underneath
+    assert run_cli(*args) == 0
+    assert "whose input files differ: 1 file changed (crawl/a.jsonl)" in capsys.readouterr().err
+
+
 def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
     """`curate run my.toml --input extra.jsonl --domain web` read only extra.jsonl: the
     config's [[inputs]] were dropped without a word. They still are (command-line options
@@ -1264,6 +1328,33 @@ def test_replaced_inputs_are_counted_by_the_one_reading_of_the_config(tmp_path, 
     assert f"curate: the --input options replace the 1 [[inputs]] of /dev/fd/{r}" in capsys.readouterr().err
 
 
+def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
+    """`--id-field docid` for a dump whose field is doc_id ran to the end with every source_id
+    (and, for --url-field, every url) null: the user's own ids lost without a word, so joining
+    results back to their data found nothing. A field the user names must be in the records."""
+    import pyarrow as pa
+
+    jl, pqt = tmp_path / "j" / "dump.jsonl", tmp_path / "p" / "dump.parquet"
+    jl.parent.mkdir(), pqt.parent.mkdir()
+    rows = [{"doc_id": k, "body": v, "link": f"https://{k}.example/"} for k, v in PAGES.items()]
+    jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), pqt)
+    for path, what in ((jl, "none of its first 3 records has the {} field (none of {}; its fields: doc_id, body, link)"),
+                       (pqt, "has no {} column (none of {}; its columns: doc_id, body, link)")):
+        out = tmp_path / f"o-{path.suffix[1:]}"
+        for opt, wrong in (("--id-field", "docid"), ("--url-field", "url")):
+            assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", opt, wrong,
+                           "--output", out, "--progress", "off") == 2
+            err = capsys.readouterr().err
+            field = opt[2:-6]
+            assert f"inputs[0]: dump.{path.suffix[1:]}{':' * (path is jl)} {what.format(field, wrong)}; give {opt} after its --input" in err, err
+            assert not out.exists()
+        assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--id-field", "doc_id", "--url-field", "link",
+                       "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        t = pq.read_table(out / "text").to_pylist()
+        assert sorted((r["source_id"], r["url"]) for r in t) == sorted((k, f"https://{k}.example/") for k in PAGES)
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were
@@ -1288,3 +1379,39 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert run_cli("run", "--input", f"{tmp_path}/*.jsonl*", "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
+
+
+def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
+    """PowerShell's `... > dump.jsonl` writes UTF-16 with a BOM: every line was quarantined
+    (invalid_utf8) after a full run, 0 documents out. JSON Lines is UTF-8; said before running."""
+    import gzip
+
+    text = "".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\r\n" for k, v in PAGES.items())
+    for name, data in (("ps.jsonl", text.encode("utf-16")), ("ps.jsonl.gz", gzip.compress(text.encode("utf-32")))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        enc = "UTF-16" if name == "ps.jsonl" else "UTF-32"
+        assert f"inputs[0]: {name} is {enc} text (it starts with a byte-order mark); JSON Lines must be UTF-8: convert it (iconv -f {enc} -t UTF-8)" in err, err
+        assert len(err.strip().splitlines()) == 1 and not out.exists()
+        path.unlink()
+
+
+def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
+    """`json.dump(records, f)` (or pandas' to_json without lines=True) writes one array: all its
+    records went to the quarantine as one not_an_object row, 0 documents out, no error."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    for name, data in (("dump.json", json.dumps(rows)), ("pretty.jsonl", json.dumps(rows, indent=2))):
+        path, stem = tmp_path / name, name.split(".")[0]
+        path.write_text(data)
+        out = tmp_path / f"o-{stem}"
+        assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it (jq -c '.[]' {name} > {stem}.jsonl)" in err, err
+        assert not out.exists()
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))  # as JSON Lines, under either name, it is read
+        assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+        path.unlink()

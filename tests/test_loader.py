@@ -94,6 +94,19 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
         TokenLoader(d, 4, 20, num_workers=2).load_state_dict(state)
 
 
+def test_resuming_in_rewritten_tokens_says_so(tmp_path, small_groups):
+    """A checkpoint's loader state after the corpus was rerun (shards added): the refusal was a
+    bare 'manifest_sha256: ... != ...'; it says what happened and what to do."""
+    d = make_tokens(tmp_path / "a")
+    lo = TokenLoader(d, 3, 20, num_workers=2)
+    next(iter(lo))
+    state = lo.state_dict()
+    other = make_tokens(tmp_path / "b", n_docs=700)
+    with pytest.raises(ValueError, match=r"loader state: saved for other tokens \(manifest sha256 \w{12}\) than .*b holds now \(\w{12}\): "
+                                         r"the output was rewritten since \(a rerun, shards added\)"):
+        TokenLoader(other, 3, 20, num_workers=2).load_state_dict(state)
+
+
 def test_tokens_left_over_in_one_epoch_come_in_the_next(tmp_path, small_groups):
     """Readers hold unequal shares and each yields only what the smallest fills. The README
     says the rest waits for the next epoch; each epoch used to read the same windows again,

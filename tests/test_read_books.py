@@ -213,6 +213,25 @@ def test_empty_file_goes_to_ledger(tmp_path):
     assert [r["rule"] for r in got["ledger"]] == ["empty_text"] and got["ledger"][0]["stage"] == "ingest"
 
 
+@pytest.mark.parametrize("enc", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_bom_are_text(tmp_path, enc):
+    # Windows "Unicode" text (Notepad, PowerShell's Out-File) is UTF-16 with a BOM: full of NUL
+    # bytes, but text, not a binary file to quarantine.
+    p = tmp_path / "wide.txt"
+    body = "Déjà vu, naïve café — “quoted” 𝄞.\r\nSecond line\r\n"
+    p.write_bytes((b"\xfe\xff" + body.encode("utf-16-be")) if enc == "utf-16-be" else body.encode(enc))
+    doc, meta = one_doc(p)
+    assert doc["text"] == "Déjà vu, naïve café — “quoted” 𝄞.\nSecond line\n"
+    assert meta["encoding"] == {"utf-16": "utf-16-le", "utf-16-be": "utf-16-be", "utf-32": "utf-32-le"}[enc]
+
+
+def test_binary_file_with_a_utf16_bom_stays_binary(tmp_path):
+    p = tmp_path / "blob.txt"
+    p.write_bytes(b"\xff\xfe" + b"\x00\xd8" * 4 + bytes(range(256)) * 4)  # unpaired surrogates
+    got = read(p)
+    assert not got["docs"] and [r["reason"] for r in got["quarantine"]] == ["binary"]
+
+
 def test_binary_file_goes_to_quarantine(tmp_path):
     p = tmp_path / "cover.txt"
     p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)

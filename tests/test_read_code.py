@@ -166,3 +166,13 @@ def test_extension_table_agrees_with_stack_labels(corpora):
     wrong = [(r["path"], r["lang"]) for r in rows if detect_language(r["path"], r["content"][:256]) != r["lang"].lower()]
     # .h is ambiguous between C and C++; the table says C, as The Stack mostly does
     assert all(p.endswith(".h") and lang == "C++" for p, lang in wrong), wrong[:5]
+
+
+def test_utf16_source_with_a_bom_is_read(tmp_path):
+    # Visual Studio and PowerShell save UTF-16 with a BOM: NUL bytes, but source, not binary.
+    p = tmp_path / "Program.cs"
+    p.write_bytes("class Program {\r\n    // naïve café\r\n    static void Main() { }\r\n}\r\n".encode("utf-16"))
+    got = dict(read_shard(Shard(str(p), "Program.cs", "source", "code", "repo", ()), Limits()))
+    doc = got["docs"].to_pylist()[0]
+    assert "quarantine" not in got and doc["text"].startswith("class Program {\n    // naïve café\n")
+    assert json.loads(doc["meta"])["encoding"] == "utf-16-le"

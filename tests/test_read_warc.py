@@ -434,6 +434,35 @@ def test_wet_reader_on_written_wet(tmp_path):
     assert [(d.url, d.text) for d in docs] == [("https://a.example/", "Première page.\nDeux lignes."), ("https://b.example/", "Second page text.")]
 
 
+def _wrec(wtype, uri, block, ctype="text/plain"):
+    head = f"WARC/1.0\r\nWARC-Type: {wtype}\r\nWARC-Target-URI: {uri}\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+    head += f"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-00000000000{len(block) % 10}>\r\n"
+    head += f"Content-Type: {ctype}\r\nContent-Length: {len(block)}\r\n\r\n"
+    return gzip.compress(head.encode() + block + b"\r\n\r\n", mtime=0)
+
+
+@pytest.mark.parametrize(
+    "name, records, reader, detail",
+    [  # a WAT file caught by a folder's walk; a WET named like a WARC; a WARC read as WET; requests only
+        ("x.warc.wat.gz", [("warcinfo", "", b"a: b\r\n"), ("metadata", "https://a.example/", b"{}")], read_warc,
+         "no response records (metadata 1, warcinfo 1): a WAT file"),
+        ("x.warc.gz", [("conversion", "https://a.example/", b"Page text.")], read_warc,
+         "no response records (conversion 1): a WET file: give it --format wet"),
+        ("x.wet.gz", [("response", "https://a.example/", b"HTTP/1.1 200 OK\r\n\r\nhi")], read_wet,
+         "no conversion records (response 1): a WARC file: give it --format warc"),
+        ("req.warc.gz", [("request", "https://a.example/", b"GET / HTTP/1.1\r\n\r\n")] * 2, read_warc,
+         "no response records (request 2): curate reads the response records of a WARC file"),
+    ],
+)
+def test_a_file_without_the_records_read_is_quarantined(tmp_path, name, records, reader, detail):
+    # Nothing lost silently: a whole file that gives no document is said, not skipped.
+    p = tmp_path / name
+    p.write_bytes(b"".join(_wrec(*r) for r in records))
+    docs, bads = docs_and_bads(p, reader)
+    assert not docs and [(b.offset, b.reason) for b in bads] == [(0, "no_records")]
+    assert bads[0].detail.startswith(detail)
+
+
 # --- (6) limits ---------------------------------------------------------------------------
 
 

@@ -29,8 +29,9 @@ EXAMPLES = {
     ".venv/bin/curate demo": "demo fixture (the install steps before it need a network)",
     "pytest -q": "not run: it is this test suite",
     "curate run --input 'crawl/*.warc.gz'": "test_run_example",
-    "import polars as pl": "test_ledger_query_example",
+    "import polars as pl; print": "test_ledger_query_example",
     "select('source_id'": "test_source_id_join_example",
+    'mine = "rec-17"': "test_kept_copy_example",
     "[run]\noutput": "test_config_example",
     "curate audit corpus/": "test_audit_example",
     "from curate.loader import TokenLoader": "test_loader_example",
@@ -101,7 +102,7 @@ def removed_id(corpus: Path) -> tuple[str, str]:
 def test_ledger_query_example(demo, shell):
     corpus = corpus_copy(demo, shell.cwd)
     doc_id, rule = removed_id(corpus)
-    out = shell(block("import polars as pl").replace("'...'", f"'{doc_id}'")).stdout
+    out = shell(block("import polars as pl; print").replace("'...'", f"'{doc_id}'")).stdout
     assert rule in out
 
 
@@ -113,6 +114,24 @@ def test_source_id_join_example(tmp_path, shell):
     assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(shell.cwd / "corpus"), "--progress", "off"]) == 0
     out = shell(block("select('source_id'")).stdout
     assert "rec-1" in out and "empty_text" in out and "rec-2" not in out
+
+
+def test_kept_copy_example(tmp_path, shell):
+    """An auditor's question by their own id: which rule, and which copy was kept (and its fate)."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    body = " ".join(f"word{i % 97} plain sentence number {i} about gardens and rivers." for i in range(60))
+    rows = [{"id": "rec-16", "text": body}, {"id": "rec-17", "text": body}, {"id": "rec-18", "text": "Another page. " + body[:200]}]
+    (inp / "mine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest,dedup",
+            "--output", str(shell.cwd / "corpus"), "--progress", "off"]
+    assert cli.main(args) == 0
+    removed = pq.read_table(shell.cwd / "corpus" / "ledger").column("source_id").to_pylist()
+    assert len(removed) == 1 and removed[0] in ("rec-16", "rec-17")
+    other = ({"rec-16", "rec-17"} - set(removed)).pop()
+    script = block('mine = "rec-17"').replace('"rec-17"', repr(removed[0]))
+    out = shell(f"python - <<'EOF'\n{script}EOF\n").stdout
+    assert "exact_duplicate" in out and other in out and "kept" in out and "mine.jsonl" in out
 
 
 def test_ledger_query_with_duckdb(demo, shell):

@@ -398,12 +398,17 @@ def examples_card(s: dict) -> str:
                 where = f'<span title="{_e(where)}">{_e(where if len(where) <= 90 else where[:89] + "…")}</span>'
                 lines = [_e(" ".join(line.split())) for line in (x.get("snippet") or "").splitlines()]
                 snippet = '<span class="nl">↵</span> '.join(line for line in lines if line) or "<em>(empty text)</em>"
-                rows += (f'<tr id="ledger-{_e(x["id"])}"><td><a href="#ledger-{_e(x["id"])}"><code>{_e(x["id"])}</code></a>'
+                own = f'<div class="loc">your id <code>{_e(x["source_id"])}</code></div>' if x.get("source_id") is not None else ""
+                rows += (f'<tr id="ledger-{_e(x["id"])}"><td><a href="#ledger-{_e(x["id"])}"><code>{_e(x["id"])}</code></a>{own}'
                          f'<div class="loc">{_e(x["file"])} · row {num(x["row"])}</div></td><td>{measured or "–"}<div class="loc">{_e(x.get("domain"))} · {where}</div></td>'
                          f'<td class="snip">{snippet}</td></tr>')
             parts.append(f'<h4 id="rule-{anchor(st, rule)}">{_e(rule)} <span>{num(e["total"])} documents</span></h4><table class="ex">'
                          f"<tr><th>ledger row</th><th>measured · origin</th><th>text (first 200 characters)</th></tr>{rows}</table>")
-    hint = f"Examples are the removed documents of smallest id per rule. Look one up: <code>duckdb -c \"SELECT * FROM '{_e(src)}/ledger/*.parquet' WHERE id = 'ID'\"</code>"
+    # polars is installed with curate; the duckdb command-line tool is not
+    look = f"python -c \"import polars as pl; print(pl.read_parquet('{src}/ledger/*.parquet').filter(pl.col('id') == 'ID').to_dicts())\""
+    hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
+            f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>; which copy a duplicate's <code>kept_id</code> is: "
+            f"README, Ids.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 
@@ -436,7 +441,9 @@ def quarantine_card(s: dict) -> str:
         return ""
     rows = ""
     for reason, e in sorted(q.items(), key=lambda kv: (-kv[1]["total"], kv[0])):
-        ex = "".join(f"<div class='loc'>{_e(x['file'])}: {_e(x['path'])} @ {_e(x['offset'])} — {_e(x.get('detail'))}</div>" for x in e["examples"])
+        ex = "".join(f"<div class='loc'>{_e(x['file'])}: {_e(x['path'])} @ {_e(x['offset'])}"
+                     + (f" (your id <code>{_e(x['source_id'])}</code>)" if x.get("source_id") is not None else "")
+                     + f" — {_e(x.get('detail'))}</div>" for x in e["examples"])
         rows += f"<tr><td><code>{_e(reason)}</code></td><td>{num(e['total'])}</td><td>{ex}</td></tr>"
     table = f"<table class='ex'><tr><th>reason</th><th>rows</th><th>first rows (by path, offset)</th></tr>{rows}</table>"
     return card("Quarantine", table, wide=True, note="Unreadable inputs or records, by reason.")

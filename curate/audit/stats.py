@@ -199,7 +199,8 @@ class Partial:
             self.quality_removed_sum[lang] += r["s"] or 0.0
             if r["t"] is not None:
                 self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, r["t"]), r["t"])
-        cols = ["id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
+        cols = ["id", "source_id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
+        cols = [c for c in cols if c in df.columns]  # source_id: absent from ledgers of older runs
         head = df.sort("id").group_by("stage", "rule", maintain_order=True).head(self.examples_k)
         for row in head.select("stage", "rule", *cols).iter_rows(named=True):
             ex = {k: _clean(row[k]) for k in cols} | {"file": file}
@@ -211,7 +212,7 @@ class Partial:
             self.quarantined[reason, d or UNKNOWN] += r["n"]
         head = df.sort("path", "offset").group_by("reason", maintain_order=True).head(self.examples_k)
         for row in head.iter_rows(named=True):
-            ex = {k: row.get(k) for k in ("path", "offset", "detail", "source", "domain")} | {"file": file}
+            ex = {k: row.get(k) for k in ("path", "offset", "detail", "source", "domain", "source_id")} | {"file": file}
             self._keep_smallest(self.quarantine_examples, row["reason"], [ex], "path", "offset")
         return self
 

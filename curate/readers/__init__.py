@@ -175,9 +175,10 @@ def _walk(top: str, hidden: bool, tree: bool, dangling: list, unreadable: list |
     """The files under ``top``, links to folders followed (a folder of links to other disks
     is read, as ``**`` reads it), except a link back to a folder on its own path (a loop: its
     files are read once, under that folder) and, in a code ``tree``, a link out of the tree:
-    that one is listed as itself, for the code reader to quarantine (symlink_outside_tree).
-    Links to nothing go to ``dangling``; folders that cannot be listed (permissions) to
-    ``unreadable``, as (path, reason): os.walk would pass over them without a word."""
+    that one is listed as itself, for the code reader to quarantine (symlink_outside_tree), as is
+    a tree's link to nothing (broken_symlink). Other links to nothing go to ``dangling``; folders
+    that cannot be listed (permissions) to ``unreadable``, as (path, reason): os.walk would pass
+    over them without a word."""
     inside = os.path.realpath(top).rstrip(os.sep) + os.sep
     chain = {top: {os.path.realpath(top)}}  # folder walked -> the real folders on its path
     failed = (lambda e: unreadable.append((e.filename, e.strerror or str(e)))) if unreadable is not None else None
@@ -199,7 +200,10 @@ def _walk(top: str, hidden: bool, tree: bool, dangling: list, unreadable: list |
             if os.path.isfile(p):
                 yield p
             elif os.path.islink(p) and not os.path.exists(p):
-                dangling.append(p)
+                if tree:  # a checkout's link to a file not built or not checked out: a quarantine row
+                    yield p
+                else:
+                    dangling.append(p)
 
 
 def list_files(
@@ -237,8 +241,8 @@ def list_files(
                 out += _walk(m, hidden, tree, links, bad)
             elif os.path.isfile(m):
                 out.append(m)
-            elif os.path.islink(m):  # a link to nothing
-                links.append(m)
+            elif os.path.islink(m):  # a link to nothing: a code tree's is a quarantine row
+                (out if tree else links).append(m)
     if unreadable is not None:
         unreadable += sorted((relpath(p, root), why) for p, why in bad)
     if dangling is not None:
@@ -268,6 +272,12 @@ def plan_shards(
             from curate.readers.parquet import text_column_error
 
             error = text_column_error(path, rel, options)
+            if error:
+                raise InputError(error)
+        if f == "jsonl" and look:
+            from curate.readers.jsonl import not_json_lines
+
+            error = not_json_lines(path, rel)
             if error:
                 raise InputError(error)
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field

@@ -171,6 +171,9 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
             skip_rule=rule, skip_value=value, skip_threshold=threshold,
         )
 
+    if os.path.islink(shard.path) and not os.path.exists(shard.path):  # a link to a file not built, not checked out
+        yield Bad(0, "broken_symlink", f"a link to {os.readlink(shard.path)}, which does not exist: not read")
+        return
     if os.path.islink(shard.path):  # a link out of the tree (a checkout's config -> ~/secrets): not this tree's code
         root = os.path.realpath(shard.path[: -len(shard.rel)] or ".")
         target = os.path.realpath(shard.path)

@@ -9,6 +9,8 @@ with the exception as its reason.
 """
 from __future__ import annotations
 
+import codecs
+
 import io
 import os
 import re
@@ -92,6 +94,7 @@ class Bad:
     reason: str
     detail: str = ""
     end: Optional[int] = None
+    user_id: Optional[str] = None  # the record's own id, when it could be read
 
 
 # --- opening files -----------------------------------------------------------------------
@@ -178,7 +181,14 @@ def open_raw(path: str):
     return io.BufferedReader(fs.open_input_file(p), buffer_size=1 << 20)
 
 
+def is_dangling(path: str) -> bool:
+    """A local link whose target does not exist (a code tree keeps it, for a quarantine row)."""
+    return not is_uri(path) and os.path.islink(path) and not os.path.exists(path)
+
+
 def input_size(path: str) -> int:
+    if is_dangling(path):
+        return 0
     if not is_uri(path):
         return os.path.getsize(path)
     fs, p = fs_path(path)
@@ -220,7 +230,10 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     Returns (text, encoding). Line endings are normalised to ``\\n``.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
+    wide = _wide_bom(data)
+    if wide:
+        text, enc = wide
+    elif data.startswith(b"\xef\xbb\xbf"):
         text, enc = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     else:
         try:
@@ -288,10 +301,38 @@ def _western_or_central(sample: bytes) -> str:
     return "cp1252"
 
 
+# UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+              (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """'utf-16-le', ... when ``head`` starts with a UTF-16/32 byte-order mark, else None."""
+    return next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
+
+
+def _wide_bom(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of UTF-16/32 text with a byte-order mark (Windows "Unicode" text, some
+    C# and PowerShell sources), which is full of NUL bytes; None if it is not that."""
+    for bom, enc in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:  # not final: a read cut at a byte limit may end mid-character
+                text = codecs.getincrementaldecoder(enc)().decode(data[len(bom):], final=False)
+            except UnicodeDecodeError:
+                return None
+            head = text[:8192]
+            ctrl = sum(1 for c in head if ord(c) < 32 and c not in "\t\n\x0c\r\x1b")
+            return None if head and ctrl / len(head) > 0.3 else (text, enc)
+    return None
+
+
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes or mostly control characters in the first 8 KiB: not text."""
+    """NUL bytes or mostly control characters in the first 8 KiB: not text (UTF-16/32 text with
+    a byte-order mark is text)."""
     head = data[:8192]
     if not head:
+        return False
+    if _wide_bom(data[:8192]) is not None:
         return False
     if b"\x00" in head:
         return True
@@ -346,7 +387,8 @@ class _Batcher:
     def _corrupt(self, row: dict) -> None:
         st = self.stream
         why = st.failed.detail if st and st.failed else f"{st.kind if st else ''} member after decompressed byte {st.doomed if st else ''} failed its check"
-        self.quarantine(row["path"], row["offset"], "corrupt_compressed", f"record decoded from a damaged member: {why}"[:500])
+        self.quarantine(row["path"], row["offset"], "corrupt_compressed", f"record decoded from a damaged member: {why}"[:500],
+                        row.get("source_id"))
 
     def drop_held(self) -> None:
         """At the end of a shard: what is still held never passed a check."""
@@ -355,16 +397,17 @@ class _Batcher:
             self._corrupt(item[0] if isinstance(item, tuple) else item)
         self.held, self.held_bytes = [], 0
 
-    def quarantine(self, path: str, offset: int, reason: str, detail: str) -> None:
+    def quarantine(self, path: str, offset: int, reason: str, detail: str, source_id: str | None = None) -> None:
         sh = self.shard
         self.bad.append(
-            dict(path=_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=_utf8(sh.source), domain=sh.domain)
+            dict(path=_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=_utf8(sh.source), domain=sh.domain,
+                 source_id=None if source_id in (None, "") else _utf8(source_id))
         )
 
     def add(self, rec) -> None:
         sh = self.shard
         if isinstance(rec, Bad):
-            self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail)
+            self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail, rec.user_id)
             return
         path = rec.path or sh.rel
         key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
@@ -373,12 +416,14 @@ class _Batcher:
         # names as os.listdir gives them) become "?" in every column; ids keep the original.
         id_, path = schema.make_id(sh.source, key), _utf8(path)
         if nbytes > self.limits.max_record_bytes:
-            self.quarantine(path, rec.offset, "record_too_large", f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}")
+            self.quarantine(path, rec.offset, "record_too_large", f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}",
+                            rec.user_id)
             return
         if not rec.skip_rule and nbytes > self.limits.max_line_bytes:
             longest = _longest_line_bytes(rec.text, self.limits.max_line_bytes)
             if longest > self.limits.max_line_bytes:
-                self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}")
+                self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}",
+                                rec.user_id)
                 return
         text = _utf8(rec.text)
         if sh.domain != "code":

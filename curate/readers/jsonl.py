@@ -37,12 +37,31 @@ def first(obj: dict, names):
     return None
 
 
+def given_fields(options: dict) -> list[tuple[str, tuple]]:
+    """(option, names) to look for in an input's records: the text field (its defaults when not
+    given) and the id and url fields the user named, whose misspelling would otherwise leave
+    every source_id or url null without a word."""
+    out = []
+    for key, default in (("text_field", TEXT_FIELDS), ("id_field", None), ("url_field", None)):
+        names = options.get(key) or default
+        if names:
+            out.append((key, (names,) if isinstance(names, str) else tuple(names)))
+    return out
+
+
+def field_error(key: str, names: tuple, rel: str, n: int, fields: list) -> str:
+    what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field"}[key]
+    return (f"{rel}: none of its first {n} records has {what} (none of {', '.join(names)}; its fields: "
+            f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
+
+
 def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> str | None:
-    """Why a JSONL file gives no document: none of its first ``records`` objects has a field the
-    text field names (a misspelt --text-field), said before the run instead of quarantining
-    every record; None when one has it (even null), or when no object could be read."""
-    names = options.get("text_field") or TEXT_FIELDS
-    names = (names,) if isinstance(names, str) else tuple(names)
+    """Why a JSONL file gives no document, or none with the id or url the user named: none of its
+    first ``records`` objects has a field the text field (or the given id/url field) names (a
+    misspelling), said before the run instead of quarantining every record or leaving every
+    source_id null; None when one has each (even null), or when no object could be read."""
+    wanted = given_fields(options)
+    missing = {key for key, _ in wanted}
     fields, n = None, 0
     try:
         with open_bytes(path, Limits()) as f:
@@ -56,15 +75,38 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
                 if not isinstance(obj, dict):
                     continue
                 n += 1
-                if any(_present(obj, name) for name in names):
+                missing -= {key for key, names in wanted if key in missing and any(_present(obj, name) for name in names)}
+                if not missing:
                     return None
                 fields = fields or list(obj)
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
     if fields is None:
         return None
-    return (f"{rel}: none of its first {n} records has a text field (none of {', '.join(names)}; its fields: "
-            f"{', '.join(fields)}); give --text-field after its --input (text_field in [[inputs]])")
+    key, names = next((k, names) for k, names in wanted if k in missing)
+    return field_error(key, names, rel, n, fields)
+
+
+def not_json_lines(path: str, rel: str) -> str | None:
+    """Why a file given as JSON Lines is not, from its first bytes: UTF-16/32 text (PowerShell's
+    `> x.jsonl`) or one JSON array (json.dump(records)), whose records would all be quarantined
+    (every line, or the one line); None when it may be."""
+    from curate.readers.common import wide_encoding
+
+    try:
+        with open_bytes(path, Limits()) as f:
+            head = f.read(4096)
+    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+        return None
+    wide = wide_encoding(head)
+    if wide:
+        return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
+                f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+        name = rel.rsplit("/", 1)[-1]
+        return (f"{rel} is one JSON array, not JSON Lines (one object per line): convert it "
+                f"(jq -c '.[]' {name} > {name.split('.')[0]}.jsonl)")
+    return None
 
 
 def _present(obj: dict, dotted: str) -> bool:
@@ -86,11 +128,14 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         return Bad(offset, "not_an_object", f"JSON value of type {type(obj).__name__}, expected an object")
     text_fields = _names(shard, "text_field", TEXT_FIELDS)
     text = first(obj, text_fields)
-    if text is None:
-        return Bad(offset, "missing_text_field", f"none of the fields {list(text_fields)} is present")
-    if not isinstance(text, str):
-        return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}")
     uid = first(obj, _names(shard, "id_field", ID_FIELDS))
+    uid = str(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
+    if text is None:
+        null = next((n for n in text_fields if _present(obj, n)), None)
+        return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
+                   else f"none of the fields {list(text_fields)} is present", user_id=uid)
+    if not isinstance(text, str):
+        return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
     meta = {}
     for name in _names(shard, "meta_fields", META_FIELDS):
@@ -108,7 +153,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     return Doc(
         text=text,
         offset=offset,
-        user_id=str(uid) if uid is not None else None,
+        user_id=uid,
         url=str(url) if url is not None else None,
         language=language,
         meta=meta,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
@@ -18,13 +19,44 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
     names = options.get("text_field") or TEXT_FIELDS
     names = (names,) if isinstance(names, str) else tuple(names)
     try:
-        columns = pq.read_schema(open_raw(path)).names
+        schema = pq.read_schema(open_raw(path))
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
-    if any(n.split(".", 1)[0] in columns for n in names):  # a dotted name reaches into a struct column
-        return None
+    columns = schema.names
+    from curate.readers.jsonl import given_fields
+
+    for key, given in given_fields(options)[1:]:  # an id or url field the user named: a misspelling nulls every row's
+        if not any(n.split(".", 1)[0] in columns for n in given):
+            return (f"{rel} has no {key[:-6]} column (none of {', '.join(given)}; its columns: {', '.join(columns)}); "
+                    f"give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
+    found = [n for n in names if n.split(".", 1)[0] in columns]  # a dotted name reaches into a struct column
+    if found:  # the reader takes the first one a row has: a column of lists or numbers gives nothing
+        kind = _column_type(schema, found[0])
+        if kind is None or pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind) or (
+                pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type)):
+            return None
+        inner = [f"{found[0]}.{f.name}" for f in kind if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)] \
+            if pa.types.is_struct(kind) else []
+        hint = f"e.g. {inner[0]} (a dotted name reaches into a struct)" if inner else f"its columns: {', '.join(columns)}"
+        return (f"{rel}: its text column {found[0]!r} holds {kind}, not text; give --text-field naming a text column "
+                f"after its --input (text_field in [[inputs]]; {hint})")
     return (f"{rel} has no text column (none of {', '.join(names)}; its columns: {', '.join(columns)}); "
             "give --text-field after its --input (text_field in [[inputs]])")
+
+
+def _column_type(schema, dotted: str):
+    """The Arrow type a dotted name reaches in the schema; None where a struct does not have it."""
+    top, *rest = dotted.split(".")
+    kind = schema.field(top).type
+    for part in rest:
+        if not pa.types.is_struct(kind) or kind.get_field_index(part) < 0:
+            return None
+        kind = kind.field(part).type
+    return kind
+
+
+def _is_view(kind) -> bool:
+    return getattr(pa.types, "is_string_view", lambda _: False)(kind)
 
 
 def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:

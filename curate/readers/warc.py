@@ -124,7 +124,7 @@ def _iterate(shard: Shard, limits: Limits, rtype, handle) -> Iterator[Doc | Bad]
         if not head.startswith(b"WARC/"):
             yield Bad(0, "not_a_warc", f"does not start with a WARC header: {inp.head[:40]!r}")
             return
-        last = 0
+        last, found, others = 0, False, {}
         try:
             it = iter(ArchiveIterator(inp, parse_http=False))
         except BaseException as e:
@@ -146,12 +146,15 @@ def _iterate(shard: Shard, limits: Limits, rtype, handle) -> Iterator[Doc | Bad]
                 return
             last = rec.stream_pos
             if rec.record_type != rtype:
+                kind = rec.headers.get("WARC-Type") or "untyped"
+                others[kind] = others.get(kind, 0) + 1
                 # other records are skipped, but a cut one still means the file is damaged
                 n = rec.content_length
                 if not _has_length(rec.headers) or rec.reader.consume() < n:
                     yield Bad(last, *(inp.error or ("truncated_record", f"{rec.headers.get('WARC-Type')} record cut short")))
                     return
                 continue
+            found = True
             try:
                 out = handle(rec, limits)
             except BaseException as e:
@@ -164,6 +167,20 @@ def _iterate(shard: Shard, limits: Limits, rtype, handle) -> Iterator[Doc | Bad]
             yield out
         if inp.error:
             yield Bad(last, *inp.error)
+        elif not found and others:
+            yield _no_records(rtype, others)
+
+
+def _no_records(rtype, others: dict) -> Bad:
+    """A whole file of other record types (a WAT file, a WET read as WARC, requests only)
+    gives no document: one quarantine row says so instead of nothing."""
+    want = "response" if str(rtype) == "response" else "conversion"
+    seen = ", ".join(f"{k} {n}" for k, n in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
+    hint = ("a WET file: give it --format wet" if want == "response" and "conversion" in others
+            else "a WARC file: give it --format warc" if want == "conversion" and "response" in others
+            else "a WAT file (metadata records): read the WARC or WET file of the same crawl" if "metadata" in others
+            else f"curate reads the {want} records of a {'WARC' if want == 'response' else 'WET'} file")
+    return Bad(0, "no_records", f"no {want} records ({seen}): {hint}")
 
 
 def _read_block(rec, n: int) -> bytes:
