@@ -192,7 +192,7 @@ def plan(cfg, globs_only: bool = False):
 
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into."""
-    from curate.readers import InputError, is_uri, list_files, plan_shards
+    from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits
 
     errors = []
@@ -222,6 +222,7 @@ def plan(cfg, globs_only: bool = False):
         errors += [f"inputs[{i}]: the folder {rel!r} cannot be read ({why}); fix its permissions or leave it out of the input"
                    for rel, why in unreadable]
         files = [f for f in listed if not inside(f[0])]
+        same = same_files(files, spec["glob"], tree)  # files listed again through a link -> the name each is read under
         if dangling and not files:
             continue
         if not files:
@@ -240,7 +241,7 @@ def plan(cfg, globs_only: bool = False):
             continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
-            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits)
+            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same)
         except InputError as e:
             errors.append(f"inputs[{i}]: {e}")
     if errors:

@@ -975,15 +975,59 @@ def test_code_tree_link_to_a_file_outside_the_tree_is_not_read(tmp_path, capsys)
     repo.mkdir()
     (repo / "main.py").write_text("import config\nprint(config.API_KEY)\n")
     (repo / "config.py").symlink_to(secret)
-    (repo / "alias.py").symlink_to(repo / "main.py")  # inside the tree: read as it is
+    (repo / "alias.py").symlink_to(repo / "main.py")  # inside the tree: read once, as main.py
     out = tmp_path / "o"
     assert run_cli("run", "--input", repo, "--domain", "code", "--format", "source", "--stages", "ingest",
                    "--output", out, "--progress", "off") == 0
     text = pq.read_table(out / "text", columns=["path", "text"]).to_pylist()
-    assert sorted(r["path"] for r in text) == ["alias.py", "main.py"]
+    assert sorted(r["path"] for r in text) == ["main.py"]
     assert not any("do-not-train-on-me" in r["text"] for r in text)
     q = pq.read_table(out / "quarantine").to_pylist()
-    assert [(r["path"], r["reason"]) for r in q] == [("config.py", "symlink_outside_tree")]
+    assert sorted((r["path"], r["reason"]) for r in q) == [("alias.py", "same_file"), ("config.py", "symlink_outside_tree")]
+
+
+def test_a_file_reached_through_links_is_read_once(tmp_path, capsys):
+    """A checkout with `src_alias -> src` (or `README.md -> docs/README.md`), a crawl folder
+    with `latest -> 2024-10`: every file under the link was read again under its second name,
+    two documents with the same text (without the dedup stage both were trained on; with it,
+    which name was kept was the priority's choice). Now a file is read once, under the name
+    that needs no link, and each other name is one quarantine row saying where it was read."""
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "main.py").write_text("def main():\n    return 'hello from main'\n")
+    (repo / "src" / "util.py").write_text("def util():\n    return 'a helper'\n")
+    (repo / "src_alias").symlink_to("src")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "tool.py").write_text("print('a tool')\n")
+    (repo / "tool.py").symlink_to("docs/tool.py")
+    out = tmp_path / "code"
+    assert run_cli("run", "--input", repo, "--domain", "code", "--format", "source", "--stages", "ingest",
+                   "--output", out, "--progress", "off") == 0
+    text = pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()
+    assert sorted(text) == ["docs/tool.py", "src/main.py", "src/util.py"]
+    q = sorted((r["path"], r["reason"], r["detail"]) for r in pq.read_table(out / "quarantine").to_pylist())
+    assert q == [("src_alias/main.py", "same_file", "the same file as 'src/main.py' (through a link): read there, not twice"),
+                 ("src_alias/util.py", "same_file", "the same file as 'src/util.py' (through a link): read there, not twice"),
+                 ("tool.py", "same_file", "the same file as 'docs/tool.py' (through a link): read there, not twice")], q
+
+    crawl = tmp_path / "crawl"
+    (crawl / "2024-10").mkdir(parents=True)
+    (crawl / "2024-10" / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
+    (crawl / "latest").symlink_to("2024-10")
+    web = tmp_path / "web"
+    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", web, "--progress", "off") == 0
+    assert pq.read_table(web / "text", columns=["source_id", "path"]).to_pylist() == [{"source_id": "a", "path": "2024-10/a.jsonl"}]
+    q = pq.read_table(web / "quarantine").to_pylist()
+    assert [(r["path"], r["reason"]) for r in q] == [("latest/a.jsonl", "same_file")], q
+    # two links to one file outside a crawl folder (other disks): read once, under the first name
+    (tmp_path / "disk2").mkdir()
+    (tmp_path / "disk2" / "b.jsonl").write_text(json.dumps({"id": "b", "text": PAGES["de"]}) + "\n")
+    two = tmp_path / "two"
+    two.mkdir()
+    (two / "x.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
+    (two / "y.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
+    assert run_cli("run", "--input", two, "--domain", "web", "--stages", "ingest", "--output", tmp_path / "o2", "--progress", "off") == 0
+    assert pq.read_table(tmp_path / "o2" / "text", columns=["path"]).column("path").to_pylist() == ["x.jsonl"]
 
 
 def test_two_inputs_that_would_share_provenance_are_an_error(tmp_path, capsys):

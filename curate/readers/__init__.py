@@ -250,14 +250,43 @@ def list_files(
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
 
 
+def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
+    """{relative path: the relative path it is read under} for every local file ``list_files``
+    gave twice or more through links (``src/alias.py -> main.py``, ``latest/ -> 2024-10/``):
+    read once, under the name that needs no link (else the first by name), so its documents
+    are not doubled; each other name gets a quarantine row saying where it was read. A code
+    ``tree``'s links out of it and links to nothing are left to the code reader's rows."""
+    if is_uri(pattern):
+        return {}
+    top = os.path.realpath(glob_root(pattern))
+    by_real: dict = {}
+    for path, rel in listed:
+        real = os.path.realpath(path)
+        if os.path.isfile(real) and not (tree and not real.startswith(top.rstrip(os.sep) + os.sep)):
+            by_real.setdefault(real, []).append(rel)
+    out = {}
+    for real, rels in by_real.items():
+        if len(rels) > 1:
+            direct = [r for r in rels if os.path.join(top, r) == real]  # reached without a link
+            keep = (direct or rels)[0]
+            out.update({r: keep for r in rels if r != keep})
+    return out
+
+
 def plan_shards(
-    files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits
+    files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits,
+    same: dict | None = None,
 ) -> list[Shard]:
-    """One Shard per file, or several byte/row-group ranges for large splittable files."""
+    """One Shard per file, or several byte/row-group ranges for large splittable files; a file
+    in ``same`` (list_files) is one shard that is not read, only accounted for."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
     for i, (path, rel) in enumerate(files):
+        if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
+            f = fmt or detect_format(path, domain)
+            shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("same_file_as", same[rel]),)))))
+            continue
         # Content checks (compression, Parquet schema) read each local file's first bytes; of a
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)

@@ -502,6 +502,10 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
     """Run a format reader over a shard; yield ("docs"|"ledger"|"quarantine", RecordBatch)."""
     b = _Batcher(shard, limits)
     last = shard.start
+    if shard.opt("same_file_as") is not None:  # a second name of a file read under its first
+        b.add(Bad(0, "same_file", f"the same file as {shard.opt('same_file_as')!r} (through a link): read there, not twice"))
+        yield from b.flush(final=True)
+        return
     if shard.start == 0 and shard.fmt != "source" and shard.path.lower().endswith((".gz", ".zst")) and input_size(shard.path) == 0:
         # an interrupted download or copy: unlike one cut a byte later, it has no stream to fail
         b.add(Bad(0, "empty_compressed_file", "0 bytes, though named as compressed (an empty gzip file is 20 bytes): "
