@@ -1399,6 +1399,33 @@ def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
         assert sorted((r["source_id"], r["url"]) for r in t) == sorted((k, f"https://{k}.example/") for k in PAGES)
 
 
+def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
+    """`meta_fields = ["licence"]` for a dump whose field is `license` ran to the end with the
+    meta column empty: the licence of every document lost without a word. A meta field no
+    record of the input has (JSONL: its first 100; Parquet: its columns) is a misspelling."""
+    import pyarrow as pa
+
+    jl, pqt = tmp_path / "j" / "dump.jsonl", tmp_path / "p" / "dump.parquet"
+    jl.parent.mkdir(), pqt.parent.mkdir()
+    rows = [{"text": v, "license": "cc-by", "lang": k} for k, v in PAGES.items()]
+    jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), pqt)
+    for path, message in ((jl, "dump.jsonl: none of its first 3 records has the meta field 'licence' (its fields: text, license, lang)"),
+                          (pqt, "dump.parquet has no column 'licence' (its columns: text, license, lang)")):
+        cfg = tmp_path / "c.toml"
+        out = tmp_path / f"o-{path.suffix[1:]}"
+        for fields, code in ((["lang", "licence"], 2), (["lang", "license"], 0)):
+            cfg.write_text(f'[[inputs]]\nglob = "{path}"\ndomain = "web"\nmeta_fields = {json.dumps(fields)}\n'
+                           f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
+            assert run_cli("run", cfg, "--progress", "off") == code
+            err = capsys.readouterr().err
+            if code:
+                assert f"inputs[0]: {message}; fix meta_fields in [[inputs]]" in err, err
+                assert not out.exists()
+        metas = [json.loads(m) for m in pq.read_table(out / "text").column("meta").to_pylist()]
+        assert sorted(m["lang"] for m in metas) == sorted(PAGES) and {m["license"] for m in metas} == {"cc-by"}
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were

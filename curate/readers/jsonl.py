@@ -46,10 +46,14 @@ def given_fields(options: dict) -> list[tuple[str, tuple]]:
         names = options.get(key) or default
         if names:
             out.append((key, (names,) if isinstance(names, str) else tuple(names)))
-    return out
+    meta = options.get("meta_fields") or ()  # each one named: its own field, not alternatives
+    return out + [("meta_fields", (name,)) for name in ((meta,) if isinstance(meta, str) else meta)]
 
 
 def field_error(key: str, names: tuple, rel: str, n: int, fields: list) -> str:
+    if key == "meta_fields":
+        return (f"{rel}: none of its first {n} records has the meta field {names[0]!r} (its fields: {', '.join(fields)}); "
+                "fix meta_fields in [[inputs]]")
     what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field"}[key]
     return (f"{rel}: none of its first {n} records has {what} (none of {', '.join(names)}; its fields: "
             f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
@@ -61,7 +65,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
     misspelling), said before the run instead of quarantining every record or leaving every
     source_id null; None when one has each (even null), or when no object could be read."""
     wanted = given_fields(options)
-    missing = {key for key, _ in wanted}
+    missing = set(range(len(wanted)))  # by position: each meta field is its own entry
     fields, n = None, 0
     try:
         with open_bytes(path, Limits()) as f:
@@ -75,7 +79,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
                 if not isinstance(obj, dict):
                     continue
                 n += 1
-                missing -= {key for key, names in wanted if key in missing and any(_present(obj, name) for name in names)}
+                missing -= {i for i in missing if any(_present(obj, name) for name in wanted[i][1])}
                 if not missing:
                     return None
                 fields = fields or list(obj)
@@ -83,7 +87,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
         return None
     if fields is None:
         return None
-    key, names = next((k, names) for k, names in wanted if k in missing)
+    key, names = wanted[min(missing)]
     return field_error(key, names, rel, n, fields)
 
 

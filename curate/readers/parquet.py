@@ -25,8 +25,10 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
     columns = schema.names
     from curate.readers.jsonl import given_fields
 
-    for key, given in given_fields(options)[1:]:  # an id or url field the user named: a misspelling nulls every row's
+    for key, given in given_fields(options)[1:]:  # an id, url or meta field the user named: a misspelling nulls every row's
         if not any(n.split(".", 1)[0] in columns for n in given):
+            if key == "meta_fields":
+                return f"{rel} has no column {given[0]!r} (its columns: {', '.join(columns)}); fix meta_fields in [[inputs]]"
             return (f"{rel} has no {key[:-6]} column (none of {', '.join(given)}; its columns: {', '.join(columns)}); "
                     f"give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
     found = [n for n in names if n.split(".", 1)[0] in columns]  # a dotted name reaches into a struct column
