@@ -264,7 +264,12 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) if i in (0, 4) else cell.rjust(widths[i]) for i, cell in enumerate(r)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     outs = manifest["outputs"]
-    tail = f"text: {sum(e['rows'] for e in outs['text']):,} docs in {len(outs['text'])} files; " f"ledger: {sum(e['rows'] for e in outs['ledger']):,} rows; quarantine: {sum(e['rows'] for e in outs['quarantine']):,} rows"
+
+    def n(kind, unit):
+        c = sum(e["rows"] for e in outs[kind])
+        return f"{c:,} {unit}{'s' * (c != 1)}"
+
+    tail = f"text: {n('text', 'doc')} in {len(outs['text'])} files; ledger: {n('ledger', 'row')}; quarantine: {n('quarantine', 'row')}"
     if seconds is not None:
         tail += f"; {seconds:.1f} s"
     return "\n".join(lines + [tail])

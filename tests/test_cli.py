@@ -916,6 +916,30 @@ def test_input_folder_with_hidden_files(tmp_path, pages, capsys):
     assert ".git/HEAD" in [f["path"] for f in json.loads((code / "manifest.json").read_text())["inputs"]]
 
 
+def test_files_of_unknown_format_are_named_together_with_a_glob_that_leaves_them_out(tmp_path, capsys):
+    """A books folder holding README.md and NOTES beside the .txt books was refused naming the
+    first odd file only (fix it, run, be refused for the next), and the one way out offered,
+    --format text, would read README.md as a book. Now every such file is named at once, with
+    the glob that reads the books alone."""
+    books = tmp_path / "books"
+    (books / "fr").mkdir(parents=True)
+    for name in ("a.txt", "fr/b.txt"):
+        (books / name).write_text("CHAPTER I\n\n" + "It was a bright cold day in April, and the clocks were striking. " * 40)
+    (books / "README.md").write_text("# my books\n")
+    (books / "NOTES").write_text("to read\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", books, "--domain", "books", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert ("inputs[0]: cannot tell the format of 2 files (NOTES, README.md) from their names or content; give --format "
+            f"(warc, wet, jsonl, parquet, html, text, source), or a glob that leaves them out: --input '{books}/**/*.txt'") in err, err
+    assert run_cli("run", "--input", f"{books}/**/*.txt", "--domain", "books", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0
+    assert sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()) == ["a.txt", "fr/b.txt"]
+    assert "quarantine: 0 rows" in capsys.readouterr().out
+    assert run_cli("run", "--input", books / "NOTES", "--domain", "books", "--output", out, "--progress", "off") == 2
+    assert f"cannot tell the format of '{books / 'NOTES'}' from its name or content; give --format (" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("kind", ["bzip2", "xz"])
 def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys, kind):
     """A .jsonl.bz2 / .jsonl.xz dump: "cannot tell the format ...; give --format", and with

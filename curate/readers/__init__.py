@@ -62,13 +62,14 @@ class InputError(ValueError):
     """A bad input specification, reported before the pipeline starts."""
 
 
-def detect_format(path: str, domain: str) -> str:
-    """Format from the file name, else from its first bytes; code trees default to `source`."""
+def detect_format(path: str, domain: str) -> str | None:
+    """Format from the file name, else from its first bytes; code trees default to `source`;
+    None when neither tells."""
     name = os.path.basename(path).lower()
     fmt = next((f for suffix, f in sorted(_SUFFIXES, key=lambda s: -len(s[0])) if name.endswith(suffix)), None)
     if domain == "code":  # a tree's own .json files (package.json, tsconfig.json) are code, not JSON Lines data
         return fmt if fmt in ("jsonl", "parquet") and not name.endswith(".json") else "source"
-    return fmt or sniff_format(path) or _unknown(path)
+    return fmt or sniff_format(path)
 
 
 def sniff_format(path: str) -> str | None:
@@ -90,8 +91,19 @@ def sniff_format(path: str) -> str | None:
     return None
 
 
-def _unknown(path: str):
-    raise InputError(f"cannot tell the format of {path!r} from its name or content; give --format ({', '.join(FORMATS)})")
+def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]) -> str:
+    """The error for files whose format cannot be told, all named at once (a README.md or
+    NOTES among the books), with a glob that leaves them out when the others share a suffix."""
+    names = ", ".join(rel for _, rel in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    what = f"of {unknown[0][0]!r} from its name" if len(unknown) == 1 else f"of {len(unknown)} files ({names}) from their names"
+    known = {rel for _, rel in files} - {rel for _, rel in unknown}
+    suffixes = {s for s, _ in _SUFFIXES if known and all(r.lower().endswith(s) for r in known)}
+    hint = ""
+    if suffixes:
+        path, rel = unknown[0]
+        root = path[: len(path) - len(rel)].rstrip("/")
+        hint = f", or a glob that leaves them out: --input '{root}/{'**/' * any('/' in r for r in known)}*{max(suffixes, key=len)}'"
+    return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
 def reader_for(fmt: str):
@@ -278,13 +290,14 @@ def plan_shards(
     same: dict | None = None,
 ) -> list[Shard]:
     """One Shard per file, or several byte/row-group ranges for large splittable files; a file
-    in ``same`` (list_files) is one shard that is not read, only accounted for."""
+    in ``same`` (``same_files``) is one shard that is not read, only accounted for."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
+    unknown: list = []  # files whose format neither name nor content tells: named together
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
-            f = fmt or detect_format(path, domain)
+            f = fmt or detect_format(path, domain) or "text"  # not read: any reader will do
             shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("same_file_as", same[rel]),)))))
             continue
         # Content checks (compression, Parquet schema) read each local file's first bytes; of a
@@ -296,6 +309,9 @@ def plan_shards(
             raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
                              f"e.g. {other[1]} FILE | zstd > FILE.zst")
         f = fmt or detect_format(path, domain)
+        if f is None:
+            unknown.append((path, rel))
+            continue
         size = input_size(path)
         if f == "parquet" and look:
             from curate.readers.parquet import text_column_error
@@ -324,6 +340,8 @@ def plan_shards(
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
             shards.append(Shard(path, rel, f, domain, source, opts))
+    if unknown:
+        raise InputError(unknown_formats(unknown, files))
     if jsonl and all(jsonl):  # checking stops at the first file that has the field
         raise InputError(jsonl[0] + (f" (and as much of its {len(jsonl) - 1} other files)" if len(jsonl) > 1 else ""))
     return shards
