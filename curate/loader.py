@@ -5,6 +5,7 @@
     for batch in loader:                # numpy int64 [8, 1025]; x, y = batch[:, :-1], batch[:, 1:]
         ...
         state = loader.state_dict()     # later: loader.load_state_dict(state) continues exactly there
+        doc, pos = document_positions(batch, loader.eos_id)  # per-document attention masks, position ids
 
 With PyTorch installed, ``TokenDataLoader`` does the same through ``torch.utils.data.DataLoader``
 workers (each worker reads its own part) and ``TokenDataset`` is the ``IterableDataset``.
@@ -102,6 +103,23 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     return d, m, hashlib.sha256(raw).hexdigest()
 
 
+def document_positions(tokens: np.ndarray, eos_id: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, position in its document) of every token of a ``[batch, seq]`` array
+    of packed documents, for attention masks that keep documents apart and position ids that
+    restart with each (an EOS ends its own document; a row's first token starts one, which
+    may be a document's middle). Without an EOS (``eos = ""``) every row is one document."""
+    tokens = np.asarray(tokens)
+    n, m = tokens.shape
+    starts = np.zeros((n, m), dtype=bool)
+    starts[:, 0] = True
+    if eos_id is not None:
+        starts[:, 1:] = tokens[:, :-1] == eos_id
+    doc = np.cumsum(starts, axis=1) - 1
+    col = np.broadcast_to(np.arange(m), (n, m))
+    pos = col - np.maximum.accumulate(np.where(starts, col, 0), axis=1)
+    return doc, pos
+
+
 class TokenLoader:
     """This rank's batches, as numpy arrays ``[batch_size, seq_len]``.
 
@@ -122,6 +140,7 @@ class TokenLoader:
                 f"bad loader arguments: batch_size={batch_size} seq_len={seq_len} rank={rank}/{world_size} num_workers={num_workers}"
             )
         self.path, self.batch_size, self.seq_len, self.dtype = path, batch_size, seq_len, dtype
+        self.eos_id = m["tokenizer"].get("eos_id")  # what ends each document (None: no EOS); see document_positions
         self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker
         units = [(s["file"], g, t) for s in m["shards"] for g, t in enumerate(s["row_group_tokens"])]
         consumers = world_size * num_workers
@@ -255,6 +274,7 @@ class TokenDataLoader:
         self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
                                   verify=verify)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs
+        self.eos_id = self.loader.eos_id
 
     def __len__(self):
         return len(self.loader)

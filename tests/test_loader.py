@@ -10,7 +10,7 @@ import pytest
 
 from curate import output
 from curate.stages import tokenize as tok
-from curate.loader import TokenLoader, TokensError
+from curate.loader import TokenLoader, TokensError, document_positions
 
 VOCAB, EOS = 64, 63
 
@@ -135,6 +135,28 @@ def test_packed_rows_are_the_windows(tmp_path):
     rows = pl.read_parquet(os.path.join(d, "tokens", "part-00000-of-00004.parquet"))["input_ids"].to_list()
     first = np.concatenate(list(lo))[: len(rows) - 1]
     assert first.shape[1] == 32 and np.array_equal(first, np.array(rows[: len(first)]))
+
+
+def test_document_positions_keep_packed_documents_apart(tmp_path):
+    """A window holds the ends and starts of several documents: a loop that masks attention
+    across them (or restarts position ids) had to find the EOS id in the manifest and write
+    the scan itself. The loader says its EOS id, and document_positions gives each token's
+    document and position, checked against a plain loop over every batch of an epoch."""
+    d = make_tokens(tmp_path, random_ids=False)
+    lo = TokenLoader(d, batch_size=4, seq_len=40)
+    assert lo.eos_id == EOS
+    ends = 0
+    for batch in lo:
+        doc, pos = document_positions(batch, lo.eos_id)
+        for r, row in enumerate(batch.tolist()):
+            k = p = 0
+            for j, t in enumerate(row):
+                assert (doc[r, j], pos[r, j]) == (k, p)
+                k, p = (k + 1, 0) if t == EOS else (k, p + 1)
+            ends += row.count(EOS)
+    assert ends > 100  # windows did hold several documents
+    doc, pos = document_positions(np.array([[5, 6, 7]]), None)  # no EOS: the row is one document
+    assert doc.tolist() == [[0, 0, 0]] and pos.tolist() == [[0, 1, 2]]
 
 
 def test_refuses_a_dir_whose_manifest_is_missing_or_wrong(tmp_path):
