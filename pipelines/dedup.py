@@ -28,8 +28,8 @@ from pipelines.spill import Loaded, SplitFn
 
 class _Apply(ApplyJoined):
     def apply(self, batches, g):
-        removals = cluster.concat(g["removals"]) if g["removals"] else cluster.empty_edges()
-        absorbed = cluster.concat(g["absorbed"]) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
+        removals = cluster.concat(Loaded(g["removals"])) if g["removals"] else cluster.empty_edges()
+        absorbed = cluster.concat(Loaded(g["absorbed"])) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
         for b in batches:
             kept, ledger = self.lib.apply(b, removals, absorbed)
             yield from emit(kept, ledger)
@@ -66,25 +66,30 @@ class Dedup(beam.PTransform):
         self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
         self.spill_entries, self.spill_docs = context.spiller("entries"), context.spiller("docs")
+        self.spill_removals = context.spiller("removals")
         self.context = context
 
     def expand(self, docs):
         lib, r, j, name = self.lib, self.r, self.j, self.context.name
-        se, sd = self.spill_entries, self.spill_docs
+        se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
         edges = measure(
             entries | "Buckets" >> beam.GroupByKey() | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, j, se))), f"{name}.edges")
-        removals = (
+        best = (
             edges
             | "EdgesByDoc" >> beam.GroupByKey()
             | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(Loaded(kv[1])))))
         )
-        absorbed = removals | "Absorbed" >> beam.FlatMap(
-            lambda kv: output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j)
+        # removals (a row per removed document) and absorbed sizes wait for the join as files:
+        # held by the runner, they grew the launching process with the duplicates
+        removals = best | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0) | "SpillRemovals" >> beam.Map(
+            lambda kv: (kv[0], sr.one(kv[1], reuse=False)))
+        absorbed = best | "Absorbed" >> beam.FlatMap(
+            lambda kv: sr.pieces(output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j))
         )
         joined = {
             "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), f"{name}.join_docs"),
-            "removals": measure(removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0), f"{name}.join_removals"),
+            "removals": measure(removals, f"{name}.join_removals"),
             "absorbed": measure(absorbed, f"{name}.join_absorbed"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
