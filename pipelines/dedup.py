@@ -4,10 +4,16 @@ One pass for both methods (exact keys and MinHash bands share the bucket shuffle
 element is an Arrow table of many rows:
 
     docs --entries, split by key mod R--> (bucket shard, entries) --GroupByKey-->
-         star edges of every bucket in the shard, split by the removed id's join shard
-         --GroupByKey--> best edge per removed id (removals)
-         --absorbed sizes, split by the kept id's join shard--> (join shard, absorbed)
+         star edges of every bucket in the shard, split by the removed id's edge group (mod K)
+         --GroupByKey--> best edge per removed id, split by its join shard (removals)
+                         + absorbed sizes, split by the kept id's join shard (absorbed)
     docs, removals, absorbed --keyed by hash(id) mod J, CoGroupByKey--> apply per join shard
+
+K = isqrt(J) edge groups, not J: candidate edges are few (~30 B per duplicate), so R x J
+pieces of them were mostly one or two edges each, and with J x J pieces of absorbed sizes
+they were the most elements the runner held (65,536 each at 64 output shards). With K
+groups: R x K and K x J pieces. A group's best edges are those of its removed ids (a reduce
+that any split gives the same result), so the removals and outputs are what they were.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
 entries, a join shard 1/J of the documents. Shuffling tables, not one element per (document,
@@ -15,6 +21,8 @@ band), is what keeps the runner's per-element cost off the hot path: a batch of 
 documents makes R bucket-shard elements, not 14,000.
 """
 from __future__ import annotations
+
+import math
 
 import apache_beam as beam
 
@@ -46,14 +54,34 @@ class _EntriesFn(beam.DoFn):
 
 
 class _EdgesFn(beam.DoFn):
-    """One bucket shard's entries -> its star edges, split by the removed id's join shard
+    """One bucket shard's entries -> its star edges, split by the removed id's edge group
     (spilled: ~30 B per duplicate, which the runner would hold until every shard is done)."""
 
-    def __init__(self, lib, j: int, spill):
-        self.lib, self.j, self.spill = lib, j, spill
+    def __init__(self, lib, k: int, spill):
+        self.lib, self.k, self.spill = lib, k, spill
 
     def process(self, kv):
-        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.j))
+        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.k))
+
+
+class _BestEdgesFn(beam.DoFn):
+    """One edge group's edges -> the best edge per removed id, split by its join shard, and
+    (on "absorbed") the absorbed sizes, split by the kept id's. Both wait for the join as files:
+    held by the runner, a row per removed document grew the launching process."""
+
+    def __init__(self, j: int, spill):
+        self.j, self.spill = j, spill
+
+    def process(self, kv):
+        best = cluster.best_edges(cluster.concat(Loaded(kv[1])))
+        yield from self.spill.pieces(output.split_by_shard(best, "dup_id", self.j))
+        for piece in self.spill.pieces(output.split_by_shard(cluster.absorbed(best), "kept_id", self.j)):
+            yield beam.pvalue.TaggedOutput("absorbed", piece)
+
+
+def edge_groups(j: int) -> int:
+    """K, the edge groups between dedup's bucket shuffle and its join (see the module doc)."""
+    return max(1, math.isqrt(j))
 
 
 class Dedup(beam.PTransform):
@@ -73,24 +101,17 @@ class Dedup(beam.PTransform):
         lib, r, j, name = self.lib, self.r, self.j, self.context.name
         se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
-        edges = measure(
-            entries | "Buckets" >> beam.GroupByKey() | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, j, se))), f"{name}.edges")
+        edges = measure(entries | "Buckets" >> beam.GroupByKey()
+                        | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j), se))), f"{name}.edges")
         best = (
             edges
             | "EdgesByDoc" >> beam.GroupByKey()
-            | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(Loaded(kv[1])))))
-        )
-        # removals (a row per removed document) and absorbed sizes wait for the join as files:
-        # held by the runner, they grew the launching process with the duplicates
-        removals = best | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0) | "SpillRemovals" >> beam.Map(
-            lambda kv: (kv[0], sr.one(kv[1], reuse=False)))
-        absorbed = best | "Absorbed" >> beam.FlatMap(
-            lambda kv: sr.pieces(output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j))
+            | "BestEdges" >> beam.ParDo(_BestEdgesFn(j, sr)).with_outputs("absorbed", main="removals")
         )
         joined = {
             "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), f"{name}.join_docs"),
-            "removals": measure(removals, f"{name}.join_removals"),
-            "absorbed": measure(absorbed, f"{name}.join_absorbed"),
+            "removals": measure(best.removals, f"{name}.join_removals"),
+            "absorbed": measure(best.absorbed, f"{name}.join_absorbed"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger, "read": [entries]}  # read: spill.Release
