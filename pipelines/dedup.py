@@ -9,10 +9,11 @@ element is an Arrow table of many rows:
                          + absorbed sizes, split by the kept id's join shard (absorbed)
     docs, removals, absorbed --keyed by hash(id) mod J, CoGroupByKey--> apply per join shard
 
-K = isqrt(J) edge groups, not J: candidate edges are few (~30 B per duplicate), so R x J
-pieces of them were mostly one or two edges each, and with J x J pieces of absorbed sizes
-they were the most elements the runner held (65,536 each at 64 output shards). With K
-groups: R x K and K x J pieces. A group's best edges are those of its removed ids (a reduce
+Spilled (the local runner), K = isqrt(J) edge groups, not J: candidate edges are few (~30 B
+per duplicate), so R x J pieces of them were mostly one or two edges each, and with J x J
+pieces of absorbed sizes they were the most elements the runner held in the launching
+process (65,536 each at 64 output shards). With K groups: R x K and K x J pieces. On a
+cluster K = J: a group's edges sit in one worker, and 1/K of a 100 TB corpus's would not fit. A group's best edges are those of its removed ids (a reduce
 that any split gives the same result), so the removals and outputs are what they were.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
@@ -79,9 +80,11 @@ class _BestEdgesFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("absorbed", piece)
 
 
-def edge_groups(j: int) -> int:
-    """K, the edge groups between dedup's bucket shuffle and its join (see the module doc)."""
-    return max(1, math.isqrt(j))
+def edge_groups(j: int, spill: bool) -> int:
+    """K, the edge groups between dedup's bucket shuffle and its join (see the module doc):
+    isqrt(J) where the pieces are spilled (the local runner, which holds every piece in the
+    launching process); J elsewhere, where a group's edges sit in one worker (1/J of them)."""
+    return max(1, math.isqrt(j)) if spill else j
 
 
 class Dedup(beam.PTransform):
@@ -102,7 +105,7 @@ class Dedup(beam.PTransform):
         se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
         edges = measure(entries | "Buckets" >> beam.GroupByKey()
-                        | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j), se))), f"{name}.edges")
+                        | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j, se.folder is not None), se))), f"{name}.edges")
         best = (
             edges
             | "EdgesByDoc" >> beam.GroupByKey()
