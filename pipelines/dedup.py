@@ -4,10 +4,17 @@ One pass for both methods (exact keys and MinHash bands share the bucket shuffle
 element is an Arrow table of many rows:
 
     docs --entries, split by key mod R--> (bucket shard, entries) --GroupByKey-->
-         star edges of every bucket in the shard, split by the removed id's join shard
-         --GroupByKey--> best edge per removed id (removals)
-         --absorbed sizes, split by the kept id's join shard--> (join shard, absorbed)
+         star edges of every bucket in the shard, split by the removed id's edge group (mod K)
+         --GroupByKey--> best edge per removed id, split by its join shard (removals)
+                         + absorbed sizes, split by the kept id's join shard (absorbed)
     docs, removals, absorbed --keyed by hash(id) mod J, CoGroupByKey--> apply per join shard
+
+Spilled (the local runner), K = isqrt(J) edge groups, not J: candidate edges are few (~30 B
+per duplicate), so R x J pieces of them were mostly one or two edges each, and with J x J
+pieces of absorbed sizes they were the most elements the runner held in the launching
+process (65,536 each at 64 output shards). With K groups: R x K and K x J pieces. On a
+cluster K = J: a group's edges sit in one worker, and 1/K of a 100 TB corpus's would not fit. A group's best edges are those of its removed ids (a reduce
+that any split gives the same result), so the removals and outputs are what they were.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
 entries, a join shard 1/J of the documents. Shuffling tables, not one element per (document,
@@ -15,6 +22,8 @@ band), is what keeps the runner's per-element cost off the hot path: a batch of 
 documents makes R bucket-shard elements, not 14,000.
 """
 from __future__ import annotations
+
+import math
 
 import apache_beam as beam
 
@@ -28,8 +37,8 @@ from pipelines.spill import Loaded, SplitFn
 
 class _Apply(ApplyJoined):
     def apply(self, batches, g):
-        removals = cluster.concat(g["removals"]) if g["removals"] else cluster.empty_edges()
-        absorbed = cluster.concat(g["absorbed"]) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
+        removals = cluster.concat(Loaded(g["removals"])) if g["removals"] else cluster.empty_edges()
+        absorbed = cluster.concat(Loaded(g["absorbed"])) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
         for b in batches:
             kept, ledger = self.lib.apply(b, removals, absorbed)
             yield from emit(kept, ledger)
@@ -46,14 +55,36 @@ class _EntriesFn(beam.DoFn):
 
 
 class _EdgesFn(beam.DoFn):
-    """One bucket shard's entries -> its star edges, split by the removed id's join shard
+    """One bucket shard's entries -> its star edges, split by the removed id's edge group
     (spilled: ~30 B per duplicate, which the runner would hold until every shard is done)."""
 
-    def __init__(self, lib, j: int, spill):
-        self.lib, self.j, self.spill = lib, j, spill
+    def __init__(self, lib, k: int, spill):
+        self.lib, self.k, self.spill = lib, k, spill
 
     def process(self, kv):
-        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.j))
+        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.k))
+
+
+class _BestEdgesFn(beam.DoFn):
+    """One edge group's edges -> the best edge per removed id, split by its join shard, and
+    (on "absorbed") the absorbed sizes, split by the kept id's. Both wait for the join as files:
+    held by the runner, a row per removed document grew the launching process."""
+
+    def __init__(self, j: int, spill):
+        self.j, self.spill = j, spill
+
+    def process(self, kv):
+        best = cluster.best_edges(cluster.concat(Loaded(kv[1])))
+        yield from self.spill.pieces(output.split_by_shard(best, "dup_id", self.j))
+        for piece in self.spill.pieces(output.split_by_shard(cluster.absorbed(best), "kept_id", self.j)):
+            yield beam.pvalue.TaggedOutput("absorbed", piece)
+
+
+def edge_groups(j: int, spill: bool) -> int:
+    """K, the edge groups between dedup's bucket shuffle and its join (see the module doc):
+    isqrt(J) where the pieces are spilled (the local runner, which holds every piece in the
+    launching process); J elsewhere, where a group's edges sit in one worker (1/J of them)."""
+    return max(1, math.isqrt(j)) if spill else j
 
 
 class Dedup(beam.PTransform):
@@ -66,26 +97,24 @@ class Dedup(beam.PTransform):
         self.j, self.r = join_shards(self.lib, context)
         self.batch_size = context.limits["batch_size"]
         self.spill_entries, self.spill_docs = context.spiller("entries"), context.spiller("docs")
+        self.spill_removals = context.spiller("removals")
         self.context = context
 
     def expand(self, docs):
         lib, r, j, name = self.lib, self.r, self.j, self.context.name
-        se, sd = self.spill_entries, self.spill_docs
+        se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
-        edges = measure(
-            entries | "Buckets" >> beam.GroupByKey() | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, j, se))), f"{name}.edges")
-        removals = (
+        edges = measure(entries | "Buckets" >> beam.GroupByKey()
+                        | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j, se.folder is not None), se))), f"{name}.edges")
+        best = (
             edges
             | "EdgesByDoc" >> beam.GroupByKey()
-            | "BestEdges" >> beam.Map(lambda kv: (kv[0], cluster.best_edges(cluster.concat(Loaded(kv[1])))))
-        )
-        absorbed = removals | "Absorbed" >> beam.FlatMap(
-            lambda kv: output.split_by_shard(cluster.absorbed(kv[1]), "kept_id", j)
+            | "BestEdges" >> beam.ParDo(_BestEdgesFn(j, sr)).with_outputs("absorbed", main="removals")
         )
         joined = {
             "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), f"{name}.join_docs"),
-            "removals": measure(removals | "NonEmpty" >> beam.Filter(lambda kv: kv[1].num_rows > 0), f"{name}.join_removals"),
-            "absorbed": measure(absorbed, f"{name}.join_absorbed"),
+            "removals": measure(best.removals, f"{name}.join_removals"),
+            "absorbed": measure(best.absorbed, f"{name}.join_absorbed"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
         return {"docs": out.docs, "ledger": out.ledger, "read": [entries]}  # read: spill.Release

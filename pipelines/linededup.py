@@ -23,7 +23,7 @@ from pipelines.spill import Loaded, SplitFn
 
 class _Apply(ApplyJoined):
     def apply(self, batches, g):
-        frequent = cluster.concat(g["frequent"]) if g["frequent"] else None
+        frequent = cluster.concat(Loaded(g["frequent"])) if g["frequent"] else None
         for b in batches:
             kept, ledger, stats = self.lib.apply(b, frequent if frequent is not None else pa.table({"hash": pa.array([], pa.uint64())}))
             yield from emit(kept, ledger)
@@ -31,14 +31,18 @@ class _Apply(ApplyJoined):
 
 
 class _Frequent(beam.DoFn):
-    def __init__(self, lib: Lib, j: int):
-        self.lib, self.j = lib, j
+    """One hash shard's line rows -> the (hash, id) rows of its frequent lines by join shard,
+    spilled: held by the runner until the join, a row per frequent line of a document grew the
+    launching process."""
+
+    def __init__(self, lib: Lib, j: int, spill):
+        self.lib, self.j, self.spill = lib, j, spill
 
     def process(self, kv):
         rows = self.lib.frequent_rows(cluster.concat(Loaded(kv[1])))
         if rows.num_rows:  # a hash lives in one shard: distinct counts add up
             yield beam.pvalue.TaggedOutput("stats", {"linededup.frequent_lines": len(rows.column("hash").unique())})
-        yield from output.split_by_shard(rows, "id", self.j)
+        yield from self.spill.pieces(output.split_by_shard(rows, "id", self.j))
 
 
 class LineDedup(beam.PTransform):
@@ -57,7 +61,7 @@ class LineDedup(beam.PTransform):
         frequent = (
             measure(rows, "linededup.lines")
             | "ByHash" >> beam.GroupByKey()
-            | "Frequent" >> beam.ParDo(_Frequent(lib, j)).with_outputs("stats", main="rows")
+            | "Frequent" >> beam.ParDo(_Frequent(lib, j, sr)).with_outputs("stats", main="rows")
         )
         joined = {
             "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), "linededup.join_docs"),

@@ -4,16 +4,16 @@ r"""Quality as Beam: score per batch; keep by threshold per batch, or by a corpu
                       \--------------------------------------------------Keep <-+--> docs
                                                                             \--> ledger
 A group is a domain, or a (domain, language) pair with ``per_language`` (key ``web.de``).
-The histogram accumulators are fixed-size int64 arrays (one per group), merged by addition,
-so the cutoff is the same whatever the bundling or worker count; the side input is a few
-numbers per group. Without a top_fraction rule, scoring and keeping are one ParDo.
+The histogram accumulators (one per group) are sparse (bin, count) pairs until a group has
+4,096 distinct bins, then a fixed-size int64 array, merged by addition, so the cutoff is the
+same whatever the bundling or worker count; the side input is a few numbers per group.
+Without a top_fraction rule, scoring and keeping are one ParDo.
 """
 from __future__ import annotations
 
 import apache_beam as beam
-import numpy as np
 
-from curate.stages.quality import NBINS, QualityStage as Stage, cutoff, group_fraction, histogram, key_domain
+from curate.stages.quality import QualityStage as Stage, add_counts, cutoff, group_fraction, histogram, key_domain
 from pipelines.common import StageContext, emit
 from pipelines.meter import measure
 from pipelines.spill import load
@@ -48,22 +48,19 @@ class _KeepFn(beam.DoFn):
 
 
 class _HistogramFn(beam.CombineFn):
-    """Sum sparse (bins, counts) into one dense int64 histogram."""
+    """Sum sparse (bins, counts) into a group's histogram: sparse while it has few distinct
+    bins, dense int64[NBINS] once it fills (``add_counts``), so a group costs what it holds."""
 
     def create_accumulator(self):
         return None  # allocated on first input: empty bundles ship nothing
 
     def add_input(self, acc, item):
-        acc = np.zeros(NBINS, dtype=np.int64) if acc is None else acc
-        bins, counts = item
-        acc[bins] += counts  # bins are unique within one item
-        return acc
+        return add_counts(acc, item)
 
     def merge_accumulators(self, accs):
         out = None
-        for a in accs:  # sum while iterating: never hold every 512 KB accumulator at once
-            if a is not None:
-                out = a.copy() if out is None else np.add(out, a, out=out)
+        for a in accs:  # sum while iterating: never hold every accumulator at once
+            out = add_counts(out, a)
         return out
 
     def extract_output(self, acc):

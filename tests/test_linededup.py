@@ -150,3 +150,31 @@ def test_audit_shows_what_was_cut(tmp_path):
     assert item not in "".join(pl.read_parquet(out / "text/*.parquet")["text"])
     html = (out / "report.html").read_text()
     assert "Inside documents" in html and "boilerplate lines removed" in html and "characters cut" in html
+
+
+def test_frequent_rows_wait_for_the_join_as_files(tmp_path, monkeypatch):
+    """The (hash, id) rows of frequent lines, a row per frequent line of a document, waited for
+    the join in the runner, which holds them in the launching process; spilled, the join gets
+    a reference per piece, and the output is the same as unspilled."""
+    from pipelines import meter
+
+    rows = [{"id": f"d{i}", "text": "\n".join([FOOTER[1], f"Page {'abcdefghij'[i % 10] * (1 + i // 10)} " + "words " * 60,
+                                               FOOTER[0].format(y=2000), FOOTER[2]])} for i in range(600)]
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = {}
+    for name, keys in (("spilled", ""), ("memory", "spill = false\nworkers = 1\n")):
+        folder = tmp_path / f"meter-{name}"
+        folder.mkdir()
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / name}"\nstages = ["ingest", "linededup"]\n{keys}'
+                       f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
+                       "[linededup]\nmax_docs = 5\nmin_words = 0\nmin_chars = 0\n")
+        monkeypatch.setenv(meter.ENV, str(folder))
+        assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+        monkeypatch.delenv(meter.ENV)
+        got[name] = (meter.totals(str(folder))["linededup_join_frequent"], tmp_path / name)
+    frequent_rows = 600 * 3
+    assert got["memory"][0]["bytes"] / frequent_rows > 30, got  # ~39 B a row
+    assert got["spilled"][0]["bytes"] < 0.2 * got["memory"][0]["bytes"], got  # a reference per piece
+    for f in sorted((got["spilled"][1] / "text").glob("*.parquet")):
+        assert f.read_bytes() == (got["memory"][1] / "text" / f.name).read_bytes()

@@ -239,3 +239,108 @@ def test_audit_shows_quality_per_language(tmp_path, corpus, english_only_model):
         assert x["cutoff"] == pytest.approx(stats[f"quality.web.{lang}.cutoff_score"])
     html = (out / "report.html").read_text()
     assert "mean removed" in html and "<td>de</td>" in html
+
+
+# --- per-language histograms: sparse accumulators, the dense cutoffs -------------------------
+
+
+def _dense_cutoff(hist, fraction: float) -> dict:
+    """The cutoff as computed over a dense int64[NBINS] histogram before the accumulators
+    became sparse (kept verbatim as the reference the sparse ones must match)."""
+    import numpy as np
+
+    from curate.stages.quality import NBINS, bin_floor_score
+
+    total = int(hist.sum())
+    k = fraction * total
+    above = np.cumsum(hist[::-1])[::-1] - hist
+    if k <= 0:
+        return {"bin": NBINS, "take": 0.0, "score": 1.0, "total": total, "kept": 0}
+    b = int(np.flatnonzero((above < k) & (above + hist >= k)).max())
+    take = min(1.0, (k - int(above[b])) / int(hist[b]))
+    return {"bin": b, "take": take, "score": bin_floor_score(b), "total": total, "kept": k}
+
+
+def _many_languages(seed: int = 7, batches: int = 30, rows: int = 800):
+    """Scored web batches in 176 languages (fastText's label count), Zipf-sized: one language
+    with thousands of distinct scores, most with a handful of documents, scores tied near 0
+    as the English-only model scores other languages, and some documents without a language."""
+    import numpy as np
+    import pyarrow as pa
+
+    from curate import schema
+
+    rng = np.random.default_rng(seed)
+    langs = np.array([f"l{i:03d}" for i in range(175)] + [""])
+    p = 1.0 / np.arange(1, len(langs) + 1) ** 1.3
+    out = []
+    for b in range(batches):
+        lang = rng.choice(langs, rows, p=p / p.sum())
+        tied = rng.choice(np.array([1e-5, 2e-5, 3e-5, 0.0], dtype=np.float32), rows)
+        score = np.where((lang == "l000") | (rng.random(rows) < 0.3), rng.random(rows).astype(np.float32), tied)
+        batch = schema.docs_from_rows([{"id": schema.make_id("t", f"{b}/{i}"), "text": "x", "domain": "web", "source": "t",
+                                        "path": "p", "offset": i, "language": lang[i] or None} for i in range(rows)])
+        out.append(schema.with_column(batch, "quality_score", pa.array(score, pa.float32())))
+    return out
+
+
+def test_sparse_histograms_give_the_dense_cutoffs_on_many_languages():
+    """The per-language accumulators are sparse until they fill: summed in any bundling, they
+    give every group the cutoff the dense int64[65,536] histograms gave, so the same documents
+    are kept."""
+    import numpy as np
+
+    from curate.stages.quality import DENSE_AT, NBINS, cutoff, histogram
+    from pipelines.quality import _HistogramFn
+
+    fractions, batches = {"web": 0.3}, _many_languages()
+    items = [kv for b in batches for kv in histogram(b, fractions, {"web"}).items()]
+    dense: dict = {}
+    for key, (bins, counts) in items:
+        dense.setdefault(key, np.zeros(NBINS, dtype=np.int64))[bins] += counts
+    fn, rng = _HistogramFn(), np.random.default_rng(1)
+    for trial in range(3):  # three bundlings: items shuffled, cut into bundles, merged in any order
+        order = rng.permutation(len(items))
+        bundles = np.array_split(order, rng.integers(1, 12))
+        accs: dict = {}
+        for bundle in bundles:
+            acc: dict = {}
+            for i in bundle:
+                key, item = items[i]
+                acc[key] = fn.add_input(acc.get(key), item)
+            for key, a in acc.items():
+                accs.setdefault(key, []).append(a)
+        merged = {key: fn.extract_output(fn.merge_accumulators([a[j] for j in rng.permutation(len(a))])) for key, a in accs.items()}
+        assert set(merged) == set(dense) and len(merged) > 150
+        assert any(isinstance(m, np.ndarray) for m in merged.values())  # the big language filled up
+        assert any(not isinstance(m, np.ndarray) and len(m[0]) < DENSE_AT for m in merged.values())
+        for key, hist in dense.items():
+            for f in (0.3, 0.05, 0.5, 1.0):
+                assert cutoff(merged[key], f) == _dense_cutoff(hist, f), (trial, key, f)
+    # the keep decisions, from the sparse and the dense cutoffs
+    stage = QualityStage({"web": {"model": "default", "keep": {"top_fraction": 0.3}}})
+    sparse_cuts = {k: cutoff(m, 0.3) for k, m in merged.items()}
+    dense_cuts = {k: _dense_cutoff(h, 0.3) for k, h in dense.items()}
+    for b in batches:
+        assert stage.keep(b, sparse_cuts)[1].equals(stage.keep(b, dense_cuts)[1])
+
+
+def test_histogram_accumulators_cost_what_their_group_holds():
+    """A dense int64[65,536] accumulator per language per bundle was 512 KB for a language with
+    one document: ~90 MB for fastText's 176 languages. Sparse, a group holds 16 B per distinct
+    score bin, and no group more than the dense array."""
+    import numpy as np
+
+    from curate.stages.quality import NBINS, histogram
+    from pipelines.quality import _HistogramFn
+
+    fn, acc = _HistogramFn(), {}
+    for b in _many_languages(batches=8):
+        for key, item in histogram(b, {"web": 0.3}, {"web"}).items():
+            acc[key] = fn.add_input(acc.get(key), item)
+    size = {k: a.nbytes if isinstance(a, np.ndarray) else a[0].nbytes + a[1].nbytes for k, a in acc.items()}
+    assert len(size) > 150
+    assert sum(size.values()) < 2 << 20, sum(size.values())  # dense: len(size) x 512 KB
+    assert max(size.values()) <= NBINS * 8
+    small = [k for k, a in acc.items() if not isinstance(a, np.ndarray) and a[1].sum() < 20]
+    assert small and all(size[k] <= 20 * 16 for k in small)

@@ -30,7 +30,8 @@ cutoff as ranking the whole domain. Either rule may be a table of languages
 language gets its own number, the documents of languages it does not list are all kept (so
 an English-only model can filter English and leave the rest alone). The cutoff comes
 from a histogram of scores (fixed bins in logit space, summed by a Beam combine: integer
-counts merge in any order, so the cutoff never depends on bundling or worker count). Docs in
+counts merge in any order, so the cutoff never depends on bundling or worker count; a group's
+histogram is sparse until it fills, so it costs what its documents' distinct bins do). Docs in
 bins above the cutoff bin stay; in the cutoff bin itself, which holds ties and near-ties, a
 hash of the id picks the share needed, so ties are broken the same way on any runner.
 Cutoffs are keyed by group: ``web`` for a domain ranked whole (or its documents without a
@@ -174,19 +175,68 @@ def tie_uniform(ids) -> np.ndarray:
     return hashing.to_unit(hashing.splitmix64(keys ^ np.uint64(0x5175616C69747921)))  # salt: "Quality!"
 
 
-def cutoff(hist: np.ndarray, fraction: float) -> dict:
-    """Where the top ``fraction`` of a histogram starts: keep bins > bin, and a ``take`` share of bin.
+# A group's histogram while it is summed: sparse, (bins, counts) sorted by bin, until it has
+# DENSE_AT distinct bins, then int64[NBINS] (512 KB). Sparse it costs 16 B per distinct bin, so
+# a language with a few documents holds a few bins, not 512 KB (fastText's 176 languages would
+# make ~90 MB of dense accumulators per bundle); dense, an add is an index, not a merge.
+DENSE_AT = NBINS // 16
+
+
+def _sum_sparse(bins: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of repeated bins added up: (unique bins ascending, their int64 counts)."""
+    if not len(bins):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(bins, kind="stable")
+    b, c = bins[order].astype(np.int64, copy=False), counts[order].astype(np.int64, copy=False)
+    starts = np.flatnonzero(np.concatenate([[True], b[1:] != b[:-1]]))
+    return b[starts], np.add.reduceat(c, starts)
+
+
+def add_counts(acc, other):
+    """The sum of two group histograms, each None, sparse (bins, counts) or dense int64[NBINS]
+    (integer counts: the same sum in any order). A dense ``acc`` is added to in place."""
+    if other is None:
+        return acc
+    if isinstance(other, np.ndarray) and not isinstance(acc, np.ndarray):
+        acc, other = other.copy(), acc  # the dense one takes the other's counts
+    if isinstance(acc, np.ndarray):
+        if isinstance(other, np.ndarray):
+            return np.add(acc, other, out=acc)
+        if other is not None:
+            bins, counts = _sum_sparse(*other)
+            acc[bins] += counts
+        return acc
+    bins, counts = _sum_sparse(*other) if acc is None else _sum_sparse(
+        np.concatenate([acc[0], other[0]]), np.concatenate([acc[1], other[1]]))
+    if len(bins) < DENSE_AT:
+        return bins, counts
+    dense = np.zeros(NBINS, dtype=np.int64)
+    dense[bins] = counts
+    return dense
+
+
+def cutoff(hist, fraction: float) -> dict:
+    """Where the top ``fraction`` of a histogram (dense int64[NBINS], or sparse (bins, counts))
+    starts: keep bins > bin, and a ``take`` share of bin.
 
     ``kept`` is ``fraction * total`` unrounded: the hash of the id takes the fractional part,
     so a group of one document at 0.5 is kept half the time, not never (per-language ranking
-    makes many such groups)."""
-    total = int(hist.sum())
+    makes many such groups). Only non-empty bins can hold the cutoff, so a histogram gives the
+    same result dense or sparse."""
+    if isinstance(hist, np.ndarray):
+        nonzero = np.flatnonzero(hist)
+        bins, counts = nonzero, hist[nonzero].astype(np.int64)
+    else:
+        bins, counts = _sum_sparse(*hist)
+        bins, counts = bins[counts > 0], counts[counts > 0]
+    total = int(counts.sum())
     k = fraction * total
-    above = np.cumsum(hist[::-1])[::-1] - hist  # docs in bins strictly above each bin
+    above = np.cumsum(counts[::-1])[::-1] - counts  # docs in bins strictly above each bin
     if k <= 0:
         return {"bin": NBINS, "take": 0.0, "score": 1.0, "total": total, "kept": 0}
-    b = int(np.flatnonzero((above < k) & (above + hist >= k)).max())
-    take = min(1.0, (k - int(above[b])) / int(hist[b]))
+    i = int(np.flatnonzero((above < k) & (above + counts >= k)).max())
+    b = int(bins[i])
+    take = min(1.0, (k - int(above[i])) / int(counts[i]))
     return {"bin": b, "take": take, "score": bin_floor_score(b), "total": total, "kept": k}
 
 
@@ -320,9 +370,7 @@ class QualityStage:
         n = batch.num_rows
         if cutoffs is None:
             cutoffs = {}
-            for key, (bins, counts) in self.histogram(batch).items():
-                hist = np.zeros(NBINS, dtype=np.int64)
-                hist[bins] = counts
+            for key, hist in self.histogram(batch).items():
                 cutoffs[key] = cutoff(hist, group_fraction(self.top_fractions(), key))
         scores = batch.column("quality_score").to_numpy(zero_copy_only=False)
         keep = np.ones(n, dtype=bool)
