@@ -382,11 +382,12 @@ class QualityStage:
                 continue
             (how, value), = c["keep"].items()
             for key, rows in groups(batch, d, d in per_language):
-                if rule_value(value, key_language(key)) is None:
+                limit = rule_value(value, key_language(key))
+                if limit is None:
                     continue  # a language the rule's table does not list: kept
                 s = scores[rows]
                 if how == "threshold":
-                    thr = rule_value(value, key_language(key))
+                    thr = limit
                     ok, name = s >= thr, "quality_below_threshold"
                 else:
                     cut = cutoffs[key]
