@@ -17,8 +17,9 @@ units c, c + C, c + 2C, ... (C = world_size * num_workers) and cuts each unit's 
 window is dropped, so windows never straddle two units and a position is a window count.
 Every consumer yields the same number of batches per epoch (the smallest any of them can fill);
 each epoch continues a consumer's stream where the last one stopped (round its units), so what
-one epoch leaves is read in the next. Ranks step in lockstep and a DataLoader's round-robin
-over workers is fixed: the rank's position is (epoch, batches handed out this epoch).
+one epoch leaves is read in the next; each round after the first takes the units, and the
+windows in each, in an order seeded by the round. Ranks step in lockstep and a DataLoader's
+round-robin over workers is fixed: the rank's position is (epoch, batches handed out this epoch).
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
 their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
@@ -165,29 +166,39 @@ class TokenLoader:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        units, L, B = self._units[self.rank * self.num_workers + worker], self.seq_len, self.batch_size
+        c = self.rank * self.num_workers + worker
+        units, L, B = self._units[c], self.seq_len, self.batch_size
         # A reader holds more windows than the steps * B an epoch takes from it: each epoch
         # continues where the last one stopped, going round its units, so those wait for the
-        # next epoch instead of never being read.
+        # next epoch instead of never being read. Each round after the first reads the units,
+        # and the windows within each, in another order (seeded by the round): a second pass
+        # over the corpus does not repeat the first pass's batches.
         total = sum(t // L for _, _, t in units)
-        skip, left, buf, files = (self.epoch * self.steps + start) * B % total, (self.steps - start) * B, [], {}
-        for file, group, tokens in units + units:  # skip < total and left <= total: at most once round
-            n = tokens // L
-            if skip >= n:
-                skip -= n
-                continue
-            if left <= 0:
-                break
-            if file not in files:
-                files[file] = pq.ParquetFile(os.path.join(self.dir, file))
-            ids = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
-            take = min(n - skip, left)
-            buf.append(ids[skip * L : (skip + take) * L].reshape(take, L))
-            skip, left = 0, left - take
-            while sum(len(b) for b in buf) >= B:
-                rows = np.concatenate(buf) if len(buf) > 1 else buf[0]
-                yield rows[:B].astype(self.dtype)
-                buf = [rows[B:]] if len(rows) > B else []
+        pos, left, buf, files = (self.epoch * self.steps + start) * B, (self.steps - start) * B, [], {}
+        rnd, skip = divmod(pos, total)
+        while left > 0:  # left <= total: this round and at most the next
+            rng = np.random.default_rng([self.manifest.get("seed", 0), c, rnd]) if rnd else None
+            for u in (rng.permutation(len(units)) if rng else range(len(units))):
+                file, group, tokens = units[u]
+                n = tokens // L
+                order = rng.permutation(n) if rng else None  # drawn for every unit, so a resumed round draws the same
+                if skip >= n:
+                    skip -= n
+                    continue
+                if left <= 0:
+                    break
+                if file not in files:
+                    files[file] = pq.ParquetFile(os.path.join(self.dir, file))
+                ids = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
+                win = ids[: n * L].reshape(n, L)
+                take = min(n - skip, left)
+                buf.append(win[skip : skip + take] if order is None else win[order[skip : skip + take]])
+                skip, left = 0, left - take
+                while sum(len(b) for b in buf) >= B:
+                    rows = np.concatenate(buf) if len(buf) > 1 else buf[0]
+                    yield rows[:B].astype(self.dtype)
+                    buf = [rows[B:]] if len(rows) > B else []
+            rnd, skip = rnd + 1, 0
 
     def __iter__(self):
         W, n = self.num_workers, self.batch
