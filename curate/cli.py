@@ -256,7 +256,10 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
 
     for stage, c in sorted(counts.items(), key=lambda kv: STAGES.index(kv[0])):
         removed = sum(c["removed"].values()) + c.get("quarantined", 0)
-        reasons = sorted(c["removed"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        ranked = sorted(c["removed"].items(), key=lambda kv: (-kv[1], kv[0]))
+        reasons = ranked[:3]
+        if len(ranked) > 3:  # the row still adds up to "removed" (the audit lists every rule)
+            reasons.append((f"{len(ranked) - 3} other rules", sum(v for _, v in ranked[3:])))
         if c.get("quarantined"):
             reasons.append(("quarantined", c["quarantined"]))
         rows.append((stage, f"{c['docs_in']:,}", f"{c['docs_out']:,}", f"{removed:,}", ", ".join(f"{k} {v}" for k, v in reasons)))

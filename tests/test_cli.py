@@ -294,6 +294,21 @@ def test_progress_on_covers_every_stage_and_matches_the_manifest(demo):
     assert f"{counts['ingest']['docs_in']:,} docs read" in done[0] and f"{counts['tokenize']['docs_out']:,} out of tokenize" in done[0]
 
 
+def test_the_summary_rows_add_up_to_what_each_stage_removed(demo):
+    """The demo's table said `ingest ... removed 8` beside reasons adding up to 6: it showed the
+    three most common rules and dropped the rest. The rest is now one "N other rules" entry."""
+    root, r = demo
+    counts = json.loads((root / "out" / "manifest.json").read_text())["counts"]
+    rows = {line.split()[0]: line for line in r.stdout.splitlines() if line.split() and line.split()[0] in counts}
+    assert len(rows) == len(counts) >= 7, r.stdout
+    for stage, line in rows.items():
+        removed = int(line.split()[3].replace(",", ""))
+        reasons = line.split(None, 4)[4].strip() if len(line.split(None, 4)) > 4 else ""
+        shown = sum(int(part.rsplit(" ", 1)[1]) for part in reasons.split(", ")) if reasons else 0
+        assert shown == removed, f"{stage}: {line}"
+    assert any("other rules" in line for line in rows.values()), r.stdout  # the demo's ingest has five rules
+
+
 def test_no_beam_noise_at_the_default_log_level(demo):
     _, r = demo
     noise = [x for x in r.stderr.splitlines() if not x.startswith("[curate] ")]
