@@ -1407,7 +1407,7 @@ def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
     rows = [{"doc_id": k, "body": v, "link": f"https://{k}.example/"} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, what in ((jl, "none of its first 3 records has the {} field (none of {}; its fields: doc_id, body, link)"),
+    for path, what in ((jl, "none of its records has the {} field (none of {}; its fields: doc_id, body, link)"),
                        (pqt, "has no {} column (none of {}; its columns: doc_id, body, link)")):
         out = tmp_path / f"o-{path.suffix[1:]}"
         for opt, wrong in (("--id-field", "docid"), ("--url-field", "url")):
@@ -1434,7 +1434,7 @@ def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
     rows = [{"text": v, "license": "cc-by", "lang": k} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, message in ((jl, "dump.jsonl: none of its first 3 records has the meta field 'licence' (its fields: text, license, lang)"),
+    for path, message in ((jl, "dump.jsonl: none of its records has the meta field 'licence' (its fields: text, license, lang)"),
                           (pqt, "dump.parquet has no column 'licence' (its columns: text, license, lang)")):
         cfg = tmp_path / "c.toml"
         out = tmp_path / f"o-{path.suffix[1:]}"
@@ -1448,6 +1448,30 @@ def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
                 assert not out.exists()
         metas = [json.loads(m) for m in pq.read_table(out / "text").column("meta").to_pylist()]
         assert sorted(m["lang"] for m in metas) == sorted(PAGES) and {m["license"] for m in metas} == {"cc-by"}
+
+
+def test_a_field_only_later_records_have_is_not_refused(tmp_path, capsys):
+    """A meta field (or --id-field) that only records after the first 100 have (a licence set
+    on some records, ids added to a dump's later part) was refused before the run as a
+    misspelling, with no way to run the input short of dropping the field. The check looks
+    on through the file for the field's name before refusing; one it never names is refused."""
+    path = tmp_path / "late.jsonl"
+    rows = [{"text": f"record {i} of a dump whose later records carry more fields", **(
+        {"license": "cc-by", "doc_id": f"d{i}"} if i >= 150 else {})} for i in range(160)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    for fields, code in ((["licence"], 2), (["license"], 0)):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[[inputs]]\nglob = "{path}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
+                       f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
+        assert run_cli("run", cfg, "--progress", "off") == code
+        err = capsys.readouterr().err
+        if code:
+            assert "inputs[0]: late.jsonl: none of its records has the meta field 'licence' (its fields: text); fix meta_fields" in err, err
+            assert not out.exists()
+    t = pq.read_table(out / "text").to_pylist()
+    assert len(t) == 160 and sorted(r["source_id"] for r in t if r["source_id"]) == [f"d{i}" for i in range(150, 160)]
+    assert sum(json.loads(r["meta"] or "{}").get("license") == "cc-by" for r in t) == 10
 
 
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):

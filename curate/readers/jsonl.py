@@ -50,27 +50,58 @@ def given_fields(options: dict) -> list[tuple[str, tuple]]:
     return out + [("meta_fields", (name,)) for name in ((meta,) if isinstance(meta, str) else meta)]
 
 
-def field_error(key: str, names: tuple, rel: str, n: int, fields: list) -> str:
+def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list) -> str:
+    """``n``: how many first records were looked at; None: the whole file was."""
+    which = "its records" if n is None else f"its first {n} records"
     if key == "meta_fields":
-        return (f"{rel}: none of its first {n} records has the meta field {names[0]!r} (its fields: {', '.join(fields)}); "
+        return (f"{rel}: none of {which} has the meta field {names[0]!r} (its fields: {', '.join(fields)}); "
                 "fix meta_fields in [[inputs]]")
     what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field"}[key]
-    return (f"{rel}: none of its first {n} records has {what} (none of {', '.join(names)}; its fields: "
+    return (f"{rel}: none of {which} has {what} (none of {', '.join(names)}; its fields: "
             f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
 
 
-def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> str | None:
+# How far past its first records a file is searched for an id, url or meta field they lack
+# (decompressed bytes): a field only later records have is not a misspelling. A file longer
+# than this whose field was not seen is not refused (it cannot be told from a misspelling).
+SCAN_BYTES = 1 << 30
+
+
+def _named_later(f, first: bytes, wanted: list, missing: set, budget: int) -> bool | None:
+    """Whether ``first`` and the rest of the stream ``f`` name every still ``missing`` field (its
+    last dotted part, quoted as JSON writes it; ``missing`` keeps those never named); None when
+    ``budget`` bytes ran out before it could tell."""
+    needles = [{json.dumps(name.rsplit(".", 1)[-1]).encode(), json.dumps(name.rsplit(".", 1)[-1], ensure_ascii=False).encode()}
+               for name in (n for i in missing for n in wanted[i][1])]
+    keep = max(len(x) for group in needles for x in group) - 1
+    owner = [i for i in missing for _ in wanted[i][1]]  # needle group -> its entry of wanted
+    tail, read, chunk = b"", 0, first
+    while missing:
+        chunk = chunk or f.read(1 << 20)
+        if not chunk:
+            return False
+        if read >= budget:
+            return None
+        read += len(chunk)
+        data = tail + chunk
+        missing -= {owner[k] for k, group in enumerate(needles) if any(x in data for x in group)}
+        tail, chunk = (data[-keep:] if keep else b""), b""
+    return True
+
+
+def text_field_error(path: str, rel: str, options: dict, records: int = 100, scan_bytes: int = SCAN_BYTES) -> str | None:
     """Why a JSONL file gives no document, or none with the id or url the user named: none of its
     first ``records`` objects has a field the text field (or the given id/url field) names (a
     misspelling), said before the run instead of quarantining every record or leaving every
     source_id null; None when one has each (even null), or when no object could be read."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
-    fields, n = None, 0
+    fields, n, whole = None, 0, True
     try:
         with open_bytes(path, Limits()) as f:
             for line in iter(lambda: f.readline(1 << 20), b""):
                 if n == records:
+                    whole, rest = False, line
                     break
                 try:
                     obj = json.loads(line.removeprefix(b"\xef\xbb\xbf"))
@@ -83,12 +114,17 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
                 if not missing:
                     return None
                 fields = fields or list(obj)
+            if fields is not None and 0 not in missing and not whole:  # the text field is there: are the others further on?
+                named = _named_later(f, rest, wanted, missing, scan_bytes)
+                if named is not False:
+                    return None
+                whole = True
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
     if fields is None:
         return None
     key, names = wanted[min(missing)]
-    return field_error(key, names, rel, n, fields)
+    return field_error(key, names, rel, None if whole and key != "text_field" else n, fields)
 
 
 def not_json_lines(path: str, rel: str) -> str | None:
