@@ -1521,16 +1521,24 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
 def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
     """`json.dump(records, f)` (or pandas' to_json without lines=True) writes one array: all its
     records went to the quarantine as one not_an_object row, 0 documents out, no error."""
+    import gzip
+
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
-    for name, data in (("dump.json", json.dumps(rows)), ("pretty.jsonl", json.dumps(rows, indent=2))):
+    # The command given writes a new file: `jq ... pretty.jsonl > pretty.jsonl` would have the
+    # shell empty the input before jq reads it (the user's only copy lost), and jq reads no gzip.
+    for name, data, command in (("dump.json", json.dumps(rows), "jq -c '.[]' dump.json > dump.jsonl"),
+                                ("pretty.jsonl", json.dumps(rows, indent=2), "jq -c '.[]' pretty.jsonl > pretty.lines.jsonl"),
+                                ("v1.2.json", json.dumps(rows), "jq -c '.[]' v1.2.json > v1.2.jsonl"),
+                                ("z.jsonl.gz", gzip.compress(json.dumps(rows).encode()), "gzip -dc z.jsonl.gz | jq -c '.[]' > z.lines.jsonl")):
         path, stem = tmp_path / name, name.split(".")[0]
-        path.write_text(data)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
         out = tmp_path / f"o-{stem}"
         assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
-        assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it (jq -c '.[]' {name} > {stem}.jsonl)" in err, err
+        assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it ({command})" in err, err
         assert not out.exists()
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))  # as JSON Lines, under either name, it is read
+        lines = "".join(json.dumps(r) + "\n" for r in rows)
+        path.write_bytes(gzip.compress(lines.encode()) if name.endswith(".gz") else lines.encode())  # as JSON Lines, under any name, it is read
         assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
         assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
         path.unlink()

@@ -143,10 +143,22 @@ def not_json_lines(path: str, rel: str) -> str | None:
         return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
                 f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
     if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
-        name = rel.rsplit("/", 1)[-1]
-        return (f"{rel} is one JSON array, not JSON Lines (one object per line): convert it "
-                f"(jq -c '.[]' {name} > {name.split('.')[0]}.jsonl)")
+        return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it ({_to_lines(path, rel)})"
     return None
+
+
+def _to_lines(path: str, rel: str) -> str:
+    """The shell line that writes a JSON array file's records as JSON Lines beside it, to a new
+    name (`jq ... x.jsonl > x.jsonl` would have the shell empty the input before jq reads it)."""
+    from curate.readers.common import compression
+
+    name = rel.rsplit("/", 1)[-1]
+    kind = compression(path)
+    base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    target = f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"
+    read = f"{kind} -dc {name} | jq -c '.[]'" if kind else f"jq -c '.[]' {name}"
+    return f"{read} > {target}"
 
 
 def _present(obj: dict, dotted: str) -> bool:
