@@ -940,6 +940,26 @@ def test_files_of_unknown_format_are_named_together_with_a_glob_that_leaves_them
     assert f"cannot tell the format of '{books / 'NOTES'}' from its name or content; give --format (" in capsys.readouterr().err
 
 
+def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp_path, capsys):
+    """Books named a.txt and B.TXT (a Windows copy) beside a README: the glob offered was
+    '*.txt', which on a case-sensitive disk reads a.txt alone, B.TXT left out without a word.
+    Each glob offered is followed here, and must read every file but the odd ones."""
+    import re
+
+    for names in (("a.txt", "B.TXT"), ("A.TXT", "B.TXT"), ("a.txt", "sub/b.txt")):
+        books = tmp_path / "-".join(names).replace("/", "_")
+        (books / "sub").mkdir(parents=True)
+        for name in names:
+            (books / name).write_text("CHAPTER I\n\n" + f"The book {name} begins on a bright cold day in April. " * 40)
+        (books / "README").write_text("my books\n")
+        out = tmp_path / f"o-{books.name}"
+        assert run_cli("run", "--input", books, "--domain", "books", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        glob = re.search(r"a glob that leaves them out: --input '([^']+)'", err).group(1)
+        assert run_cli("run", "--input", glob, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, glob
+        assert sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()) == sorted(names), glob
+
+
 @pytest.mark.parametrize("kind", ["bzip2", "xz"])
 def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys, kind):
     """A .jsonl.bz2 / .jsonl.xz dump: "cannot tell the format ...; give --format", and with
