@@ -1494,6 +1494,32 @@ def test_a_field_only_later_records_have_is_not_refused(tmp_path, capsys):
     assert sum(json.loads(r["meta"] or "{}").get("license") == "cc-by" for r in t) == 10
 
 
+def test_a_column_only_later_parquet_files_have_is_not_refused(tmp_path, capsys):
+    """A Parquet dataset whose newer files gained a `license` column (schema evolution) was
+    refused as a whole for `meta_fields = ["license"]`: 'old.parquet has no column', with no
+    way to run it but dropping the field. As for JSONL, a named id, url or meta field is a
+    misspelling only when no file of the input has it; a file without it gives nulls."""
+    import pyarrow as pa
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(pa.Table.from_pylist([{"text": "an old page without a licence column", "doc_id": "o1"}]), data / "a-old.parquet")
+    pq.write_table(pa.Table.from_pylist([{"text": "a new page with its licence", "doc_id": "n1", "license": "cc-by"}]),
+                   data / "b-new.parquet")
+    out = tmp_path / "out"
+    for fields, code in ((["licence"], 2), (["license"], 0)):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[[inputs]]\nglob = "{data}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
+                       f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
+        assert run_cli("run", cfg, "--progress", "off") == code
+        err = capsys.readouterr().err
+        if code:
+            assert "inputs[0]: a-old.parquet has no column 'licence' (its columns: text, doc_id); fix meta_fields" in err, err
+            assert not out.exists()
+    t = {r["source_id"]: json.loads(r["meta"] or "{}").get("license") for r in pq.read_table(out / "text").to_pylist()}
+    assert t == {"o1": None, "n1": "cc-by"}
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were

@@ -297,6 +297,7 @@ def plan_shards(
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
+    columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
@@ -322,6 +323,10 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
+        if f == "parquet" and look and None not in columns:  # as for JSONL: an error only when no file has the field
+            from curate.readers.parquet import field_column_error
+
+            columns.append(field_column_error(path, rel, options))
         if f == "jsonl" and look:
             from curate.readers.jsonl import not_json_lines
 
@@ -345,8 +350,9 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
-    if jsonl and all(jsonl):  # checking stops at the first file that has the field
-        raise InputError(jsonl[0] + (f" (and as much of its {len(jsonl) - 1} other files)" if len(jsonl) > 1 else ""))
+    for errors in (jsonl, columns):
+        if errors and all(errors):  # checking stops at the first file that has the field
+            raise InputError(errors[0] + (f" (and as much of its {len(errors) - 1} other files)" if len(errors) > 1 else ""))
     return shards
 
 
