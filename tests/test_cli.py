@@ -1494,6 +1494,36 @@ def test_a_field_only_later_records_have_is_not_refused(tmp_path, capsys):
     assert sum(json.loads(r["meta"] or "{}").get("license") == "cc-by" for r in t) == 10
 
 
+def test_the_search_for_a_field_is_bounded_per_input(tmp_path, capsys, monkeypatch):
+    """Past the first 100 records, an input's JSONL files are searched for a named field up to
+    SCAN_BYTES together (a misspelling in 1,000 files of 1 GB must not read them all before
+    saying so); where the search runs out first, the input is not refused: it cannot tell."""
+    from curate.readers import jsonl
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for k in range(3):
+        (data / f"{k}.jsonl").write_text("".join(json.dumps({"text": f"page {i} of file {k}"}) + "\n" for i in range(300)))
+    ((data / "2.jsonl").open("a")).write(json.dumps({"text": "the last page", "license": "cc-by"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{data}"\ndomain = "web"\nmeta_fields = ["license"]\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "out"}"\n')
+    size = sum(p.stat().st_size for p in data.iterdir())
+    reads = []
+    monkeypatch.setattr(jsonl, "_named_later", lambda *a, f=jsonl._named_later: reads.append(a[-1][0]) or f(*a))
+    for budget, code in ((size, 0), (size // 4, 0)):
+        monkeypatch.setattr(jsonl, "SCAN_BYTES", budget)
+        assert run_cli("run", cfg, "--progress", "off") == code, capsys.readouterr().err
+    # the field found in the third file; then, with a quarter of the files' size to search, the
+    # search stopped with the budget spent (read a chunk at a time), and the input ran
+    assert len(reads) == 6 and reads[:4:3] == [size, size // 4] and reads[-1] <= 0 < reads[-2]
+    cfg.write_text(cfg.read_text().replace('"license"', '"licence"'))
+    monkeypatch.setattr(jsonl, "SCAN_BYTES", size)
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    assert "0.jsonl: none of its records has the meta field 'licence' (its fields: text); fix meta_fields in [[inputs]] " \
+           "(and as much of its 2 other files)" in capsys.readouterr().err
+
+
 def test_a_column_only_later_parquet_files_have_is_not_refused(tmp_path, capsys):
     """A Parquet dataset whose newer files gained a `license` column (schema evolution) was
     refused as a whole for `meta_fields = ["license"]`: 'old.parquet has no column', with no

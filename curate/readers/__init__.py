@@ -297,6 +297,9 @@ def plan_shards(
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
+    from curate.readers.jsonl import SCAN_BYTES
+
+    scan = [SCAN_BYTES]  # how much more of the input's JSONL files may be searched for a field
     columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
     for i, (path, rel) in enumerate(files):
@@ -336,7 +339,7 @@ def plan_shards(
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
-            jsonl.append(text_field_error(path, rel, options))
+            jsonl.append(text_field_error(path, rel, options, budget=scan))
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))

@@ -61,35 +61,36 @@ def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list) -
             f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
 
 
-# How far past its first records a file is searched for an id, url or meta field they lack
-# (decompressed bytes): a field only later records have is not a misspelling. A file longer
-# than this whose field was not seen is not refused (it cannot be told from a misspelling).
+# How far past their first records an input's files are searched, together, for an id, url or
+# meta field those lack (decompressed bytes): a field only later records have is not a
+# misspelling. Where this runs out before the field is seen, the input is not refused (it
+# cannot be told from a misspelling), so a misspelling costs at most this much reading.
 SCAN_BYTES = 1 << 30
 
 
-def _named_later(f, first: bytes, wanted: list, missing: set, budget: int) -> bool | None:
+def _named_later(f, first: bytes, wanted: list, missing: set, budget: list) -> bool | None:
     """Whether ``first`` and the rest of the stream ``f`` name every still ``missing`` field (its
     last dotted part, quoted as JSON writes it; ``missing`` keeps those never named); None when
-    ``budget`` bytes ran out before it could tell."""
+    the ``budget`` (``[bytes left]``, shared by an input's files) ran out before it could tell."""
     needles = [{json.dumps(name.rsplit(".", 1)[-1]).encode(), json.dumps(name.rsplit(".", 1)[-1], ensure_ascii=False).encode()}
                for name in (n for i in missing for n in wanted[i][1])]
     keep = max(len(x) for group in needles for x in group) - 1
     owner = [i for i in missing for _ in wanted[i][1]]  # needle group -> its entry of wanted
-    tail, read, chunk = b"", 0, first
+    tail, chunk = b"", first
     while missing:
         chunk = chunk or f.read(1 << 20)
         if not chunk:
             return False
-        if read >= budget:
+        if budget[0] <= 0:
             return None
-        read += len(chunk)
+        budget[0] -= len(chunk)
         data = tail + chunk
         missing -= {owner[k] for k, group in enumerate(needles) if any(x in data for x in group)}
         tail, chunk = (data[-keep:] if keep else b""), b""
     return True
 
 
-def text_field_error(path: str, rel: str, options: dict, records: int = 100, scan_bytes: int = SCAN_BYTES) -> str | None:
+def text_field_error(path: str, rel: str, options: dict, records: int = 100, budget: list | None = None) -> str | None:
     """Why a JSONL file gives no document, or none with the id or url the user named: none of its
     first ``records`` objects has a field the text field (or the given id/url field) names (a
     misspelling), said before the run instead of quarantining every record or leaving every
@@ -115,7 +116,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, sca
                     return None
                 fields = fields or list(obj)
             if fields is not None and 0 not in missing and not whole:  # the text field is there: are the others further on?
-                named = _named_later(f, rest, wanted, missing, scan_bytes)
+                named = _named_later(f, rest, wanted, missing, [SCAN_BYTES] if budget is None else budget)
                 if named is not False:
                     return None
                 whole = True
