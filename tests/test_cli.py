@@ -940,6 +940,16 @@ def test_files_of_unknown_format_are_named_together_with_a_glob_that_leaves_them
     assert f"cannot tell the format of '{books / 'NOTES'}' from its name or content; give --format (" in capsys.readouterr().err
 
 
+def test_the_run_summary_counts_in_the_singular(tmp_path, capsys):
+    """'text: 1 doc in 1 files': one of each is said in the singular, files too."""
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"text": "a single page of words for the run summary"}\n{"text": null}\n')
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{path}"\ndomain = "web"\n[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\nshards = 1\n')
+    assert run_cli("run", cfg, "--progress", "off") == 0
+    assert "text: 1 doc in 1 file; ledger: 0 rows; quarantine: 1 row; " in capsys.readouterr().out
+
+
 def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp_path, capsys):
     """Books named a.txt and B.TXT (a Windows copy) beside a README: the glob offered was
     '*.txt', which on a case-sensitive disk reads a.txt alone, B.TXT left out without a word.
