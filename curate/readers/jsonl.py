@@ -94,7 +94,9 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     """Why a JSONL file gives no document, or none with the id or url the user named: none of its
     first ``records`` objects has a field the text field (or the given id/url field) names (a
     misspelling), said before the run instead of quarantining every record or leaving every
-    source_id null; None when one has each (even null), or when no object could be read."""
+    source_id null; None when one has each (even null), or when no object could be read. An
+    id, url or meta field those records lack is looked for in the rest of the file, as far as
+    ``budget`` (``[bytes]``, shared by an input's files) goes, and only then said missing."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
     fields, n, whole = None, 0, True
