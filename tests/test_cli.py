@@ -965,7 +965,8 @@ def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp
         out = tmp_path / f"o-{books.name}"
         assert run_cli("run", "--input", books, "--domain", "books", "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
-        glob = re.search(r"a glob that leaves them out: --input '([^']+)'", err).group(1)
+        glob = re.search(r"a glob that leaves it out: --input '([^']+)'", err).group(1)  # one file: 'it'
+        assert f"cannot tell the format of '{books / 'README'}' from its name or content" in err, err
         assert run_cli("run", "--input", glob, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, glob
         assert sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()) == sorted(names), glob
 
