@@ -1605,6 +1605,26 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         path.unlink()
 
 
+def test_json_lines_starting_with_an_array_line_are_not_taken_for_one_array(tmp_path, capsys):
+    """A file starting with '[' was refused as 'one JSON array' with a jq line to convert it,
+    even where it is JSON Lines: one array per line (jq -c '.[]' would cut each record into
+    its fields), or objects after an odd first line (which alone is quarantined). Only a file
+    whose first line is not a whole JSON value, or is the only one, is one array."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('["header", "row"]\n' + "".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", odd, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+    assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["not_an_object"]
+    arrays = tmp_path / "arrays.jsonl"
+    arrays.write_text("".join(json.dumps([k, v]) + "\n" for k, v in PAGES.items()))
+    assert run_cli("run", "--input", arrays, "--domain", "web", "--output", tmp_path / "o2", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0]: arrays.jsonl holds a JSON array on each line, not an object: JSON Lines records are objects" in err, err
+    assert "jq" not in err
+
+
 def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
     """`json.dump(records, f)` (or pandas' to_json without lines=True) writes one array: all its
     records went to the quarantine as one not_an_object row, 0 documents out, no error."""

@@ -132,22 +132,40 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
 
 def not_json_lines(path: str, rel: str) -> str | None:
     """Why a file given as JSON Lines is not, from its first bytes: UTF-16/32 text (PowerShell's
-    `> x.jsonl`) or one JSON array (json.dump(records)), whose records would all be quarantined
-    (every line, or the one line); None when it may be."""
+    `> x.jsonl`), one JSON array (json.dump(records)) or arrays, one a line, whose records would
+    all be quarantined (every line, or the one line); None when it may be (a first line holding
+    a whole array followed by an object: that line alone is quarantined)."""
     from curate.readers.common import wide_encoding
 
     try:
         with open_bytes(path, Limits()) as f:
             head = f.read(4096)
+            wide = wide_encoding(head)
+            if wide:
+                return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
+                        f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
+            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+                return None
+            # JSON Lines whose first record is an array: each line a whole JSON value, and more lines
+            line, _, after = (head if b"\n" in head else head + f.readline(1 << 20)).partition(b"\n")
+            first, second = _value(line), _value(after.partition(b"\n")[0] if b"\n" in after else after + f.readline(1 << 20))
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
-    wide = wide_encoding(head)
-    if wide:
-        return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
-                f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
-    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
-        return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it ({_to_lines(path, rel)})"
-    return None
+    if isinstance(first, list) and isinstance(second, dict):
+        return None  # objects after an odd first line: that line alone is quarantined
+    if isinstance(first, list) and isinstance(second, list):  # jq -c '.[]' would cut every record into its fields
+        return (f"{rel} holds a JSON array on each line, not an object: JSON Lines records are objects "
+                "(one per line, with a text field)")
+    return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it ({_to_lines(path, rel)})"
+
+
+def _value(line: bytes):
+    """The JSON value a whole line holds; None when it holds none (a part of a pretty-printed
+    array, a line cut at the read limit, the end of the file)."""
+    try:
+        return json.loads(line.removeprefix(b"\xef\xbb\xbf")) if line.strip() else None
+    except ValueError:
+        return None
 
 
 def _to_lines(path: str, rel: str) -> str:
