@@ -272,7 +272,8 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
         c = sum(e["rows"] for e in outs[kind])
         return f"{c:,} {unit}{'s' * (c != 1)}"
 
-    tail = f"text: {n('text', 'doc')} in {len(outs['text'])} files; ledger: {n('ledger', 'row')}; quarantine: {n('quarantine', 'row')}"
+    files = len(outs["text"])
+    tail = f"text: {n('text', 'doc')} in {files} file{'s' * (files != 1)}; ledger: {n('ledger', 'row')}; quarantine: {n('quarantine', 'row')}"
     if seconds is not None:
         tail += f"; {seconds:.1f} s"
     return "\n".join(lines + [tail])

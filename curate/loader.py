@@ -177,7 +177,8 @@ class TokenLoader:
         pos, left, buf, files = (self.epoch * self.steps + start) * B, (self.steps - start) * B, [], {}
         rnd, skip = divmod(pos, total)
         while left > 0:  # left <= total: this round and at most the next
-            rng = np.random.default_rng([self.manifest.get("seed", 0), c, rnd]) if rnd else None
+            # the seed as tokenize hashes it, to 64 bits: numpy refuses a negative one (a valid config)
+            rng = np.random.default_rng([(self.manifest.get("seed") or 0) & (2**64 - 1), c, rnd]) if rnd else None
             for u in (rng.permutation(len(units)) if rng else range(len(units))):
                 file, group, tokens = units[u]
                 n = tokens // L

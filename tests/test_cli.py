@@ -955,6 +955,37 @@ def test_files_of_unknown_format_are_named_together_with_a_glob_that_leaves_them
     assert f"cannot tell the format of '{books / 'NOTES'}' from its name or content; give --format (" in capsys.readouterr().err
 
 
+def test_the_run_summary_counts_in_the_singular(tmp_path, capsys):
+    """'text: 1 doc in 1 files': one of each is said in the singular, files too."""
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"text": "a single page of words for the run summary"}\n{"text": null}\n')
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{path}"\ndomain = "web"\n[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\nshards = 1\n')
+    assert run_cli("run", cfg, "--progress", "off") == 0
+    assert "text: 1 doc in 1 file; ledger: 0 rows; quarantine: 1 row; " in capsys.readouterr().out
+
+
+def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp_path, capsys):
+    """Books named a.txt and B.TXT (a Windows copy) beside a README: the glob offered was
+    '*.txt', which on a case-sensitive disk reads a.txt alone, B.TXT left out without a word.
+    Each glob offered is followed here, and must read every file but the odd ones."""
+    import re
+
+    for names in (("a.txt", "B.TXT"), ("A.TXT", "B.TXT"), ("a.txt", "sub/b.txt")):
+        books = tmp_path / "-".join(names).replace("/", "_")
+        (books / "sub").mkdir(parents=True)
+        for name in names:
+            (books / name).write_text("CHAPTER I\n\n" + f"The book {name} begins on a bright cold day in April. " * 40)
+        (books / "README").write_text("my books\n")
+        out = tmp_path / f"o-{books.name}"
+        assert run_cli("run", "--input", books, "--domain", "books", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        glob = re.search(r"a glob that leaves it out: --input '([^']+)'", err).group(1)  # one file: 'it'
+        assert f"cannot tell the format of '{books / 'README'}' from its name or content" in err, err
+        assert run_cli("run", "--input", glob, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, glob
+        assert sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()) == sorted(names), glob
+
+
 @pytest.mark.parametrize("kind", ["bzip2", "xz"])
 def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys, kind):
     """A .jsonl.bz2 / .jsonl.xz dump: "cannot tell the format ...; give --format", and with
@@ -1422,7 +1453,7 @@ def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
     rows = [{"doc_id": k, "body": v, "link": f"https://{k}.example/"} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, what in ((jl, "none of its first 3 records has the {} field (none of {}; its fields: doc_id, body, link)"),
+    for path, what in ((jl, "none of its records has the {} field (none of {}; its fields: doc_id, body, link)"),
                        (pqt, "has no {} column (none of {}; its columns: doc_id, body, link)")):
         out = tmp_path / f"o-{path.suffix[1:]}"
         for opt, wrong in (("--id-field", "docid"), ("--url-field", "url")):
@@ -1449,7 +1480,7 @@ def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
     rows = [{"text": v, "license": "cc-by", "lang": k} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, message in ((jl, "dump.jsonl: none of its first 3 records has the meta field 'licence' (its fields: text, license, lang)"),
+    for path, message in ((jl, "dump.jsonl: none of its records has the meta field 'licence' (its fields: text, license, lang)"),
                           (pqt, "dump.parquet has no column 'licence' (its columns: text, license, lang)")):
         cfg = tmp_path / "c.toml"
         out = tmp_path / f"o-{path.suffix[1:]}"
@@ -1463,6 +1494,86 @@ def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
                 assert not out.exists()
         metas = [json.loads(m) for m in pq.read_table(out / "text").column("meta").to_pylist()]
         assert sorted(m["lang"] for m in metas) == sorted(PAGES) and {m["license"] for m in metas} == {"cc-by"}
+
+
+def test_a_field_only_later_records_have_is_not_refused(tmp_path, capsys):
+    """A meta field (or --id-field) that only records after the first 100 have (a licence set
+    on some records, ids added to a dump's later part) was refused before the run as a
+    misspelling, with no way to run the input short of dropping the field. The check looks
+    on through the file for the field's name before refusing; one it never names is refused."""
+    path = tmp_path / "late.jsonl"
+    rows = [{"text": f"record {i} of a dump whose later records carry more fields", **(
+        {"license": "cc-by", "doc_id": f"d{i}"} if i >= 150 else {})} for i in range(160)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    for fields, code in ((["licence"], 2), (["license"], 0)):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[[inputs]]\nglob = "{path}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
+                       f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
+        assert run_cli("run", cfg, "--progress", "off") == code
+        err = capsys.readouterr().err
+        if code:
+            assert "inputs[0]: late.jsonl: none of its records has the meta field 'licence' (its fields: text); fix meta_fields" in err, err
+            assert not out.exists()
+    t = pq.read_table(out / "text").to_pylist()
+    assert len(t) == 160 and sorted(r["source_id"] for r in t if r["source_id"]) == [f"d{i}" for i in range(150, 160)]
+    assert sum(json.loads(r["meta"] or "{}").get("license") == "cc-by" for r in t) == 10
+
+
+def test_the_search_for_a_field_is_bounded_per_input(tmp_path, capsys, monkeypatch):
+    """Past the first 100 records, an input's JSONL files are searched for a named field up to
+    SCAN_BYTES together (a misspelling in 1,000 files of 1 GB must not read them all before
+    saying so); where the search runs out first, the input is not refused: it cannot tell."""
+    from curate.readers import jsonl
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for k in range(3):
+        (data / f"{k}.jsonl").write_text("".join(json.dumps({"text": f"page {i} of file {k}"}) + "\n" for i in range(300)))
+    ((data / "2.jsonl").open("a")).write(json.dumps({"text": "the last page", "license": "cc-by"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{data}"\ndomain = "web"\nmeta_fields = ["license"]\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "out"}"\n')
+    size = sum(p.stat().st_size for p in data.iterdir())
+    reads = []
+    monkeypatch.setattr(jsonl, "_named_later", lambda *a, f=jsonl._named_later: reads.append(a[-1][0]) or f(*a))
+    for budget, code in ((size, 0), (size // 4, 0)):
+        monkeypatch.setattr(jsonl, "SCAN_BYTES", budget)
+        assert run_cli("run", cfg, "--progress", "off") == code, capsys.readouterr().err
+    # the field found in the third file; then, with a quarter of the files' size to search, the
+    # search stopped with the budget spent (read a chunk at a time), and the input ran
+    assert len(reads) == 6 and reads[:4:3] == [size, size // 4] and reads[-1] <= 0 < reads[-2]
+    cfg.write_text(cfg.read_text().replace('"license"', '"licence"'))
+    monkeypatch.setattr(jsonl, "SCAN_BYTES", size)
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    assert "0.jsonl: none of its records has the meta field 'licence' (its fields: text); fix meta_fields in [[inputs]] " \
+           "(and as much of its 2 other files)" in capsys.readouterr().err
+
+
+def test_a_column_only_later_parquet_files_have_is_not_refused(tmp_path, capsys):
+    """A Parquet dataset whose newer files gained a `license` column (schema evolution) was
+    refused as a whole for `meta_fields = ["license"]`: 'old.parquet has no column', with no
+    way to run it but dropping the field. As for JSONL, a named id, url or meta field is a
+    misspelling only when no file of the input has it; a file without it gives nulls."""
+    import pyarrow as pa
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(pa.Table.from_pylist([{"text": "an old page without a licence column", "doc_id": "o1"}]), data / "a-old.parquet")
+    pq.write_table(pa.Table.from_pylist([{"text": "a new page with its licence", "doc_id": "n1", "license": "cc-by"}]),
+                   data / "b-new.parquet")
+    out = tmp_path / "out"
+    for fields, code in ((["licence"], 2), (["license"], 0)):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[[inputs]]\nglob = "{data}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
+                       f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
+        assert run_cli("run", cfg, "--progress", "off") == code
+        err = capsys.readouterr().err
+        if code:
+            assert "inputs[0]: a-old.parquet has no column 'licence' (its columns: text, doc_id); fix meta_fields" in err, err
+            assert not out.exists()
+    t = {r["source_id"]: json.loads(r["meta"] or "{}").get("license") for r in pq.read_table(out / "text").to_pylist()}
+    assert t == {"o1": None, "n1": "cc-by"}
 
 
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
@@ -1509,19 +1620,47 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         path.unlink()
 
 
+def test_json_lines_starting_with_an_array_line_are_not_taken_for_one_array(tmp_path, capsys):
+    """A file starting with '[' was refused as 'one JSON array' with a jq line to convert it,
+    even where it is JSON Lines: one array per line (jq -c '.[]' would cut each record into
+    its fields), or objects after an odd first line (which alone is quarantined). Only a file
+    whose first line is not a whole JSON value, or is the only one, is one array."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('["header", "row"]\n' + "".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", odd, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+    assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["not_an_object"]
+    arrays = tmp_path / "arrays.jsonl"
+    arrays.write_text("".join(json.dumps([k, v]) + "\n" for k, v in PAGES.items()))
+    assert run_cli("run", "--input", arrays, "--domain", "web", "--output", tmp_path / "o2", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "inputs[0]: arrays.jsonl holds a JSON array on each line, not an object: JSON Lines records are objects" in err, err
+    assert "jq" not in err
+
+
 def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
     """`json.dump(records, f)` (or pandas' to_json without lines=True) writes one array: all its
     records went to the quarantine as one not_an_object row, 0 documents out, no error."""
+    import gzip
+
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
-    for name, data in (("dump.json", json.dumps(rows)), ("pretty.jsonl", json.dumps(rows, indent=2))):
+    # The command given writes a new file: `jq ... pretty.jsonl > pretty.jsonl` would have the
+    # shell empty the input before jq reads it (the user's only copy lost), and jq reads no gzip.
+    for name, data, command in (("dump.json", json.dumps(rows), "jq -c '.[]' dump.json > dump.jsonl"),
+                                ("pretty.jsonl", json.dumps(rows, indent=2), "jq -c '.[]' pretty.jsonl > pretty.lines.jsonl"),
+                                ("v1.2.json", json.dumps(rows), "jq -c '.[]' v1.2.json > v1.2.jsonl"),
+                                ("z.jsonl.gz", gzip.compress(json.dumps(rows).encode()), "gzip -dc z.jsonl.gz | jq -c '.[]' > z.lines.jsonl")):
         path, stem = tmp_path / name, name.split(".")[0]
-        path.write_text(data)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
         out = tmp_path / f"o-{stem}"
         assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
-        assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it (jq -c '.[]' {name} > {stem}.jsonl)" in err, err
+        assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it ({command})" in err, err
         assert not out.exists()
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))  # as JSON Lines, under either name, it is read
+        lines = "".join(json.dumps(r) + "\n" for r in rows)
+        path.write_bytes(gzip.compress(lines.encode()) if name.endswith(".gz") else lines.encode())  # as JSON Lines, under any name, it is read
         assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
         assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
         path.unlink()

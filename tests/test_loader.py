@@ -15,7 +15,7 @@ from curate.loader import TokenLoader, TokensError, document_positions
 VOCAB, EOS = 64, 63
 
 
-def make_tokens(root, n_docs=600, shards=4, packed=False, seq_len=31, random_ids=True) -> str:
+def make_tokens(root, n_docs=600, shards=4, packed=False, seq_len=31, random_ids=True, seed=0) -> str:
     """A tokens dir written by the pipeline's own functions. Documents are runs t, t+1, t+2, ...
     (mod 63) ending in EOS, so a next-token model has something to learn."""
     rng = np.random.default_rng(0)
@@ -33,7 +33,7 @@ def make_tokens(root, n_docs=600, shards=4, packed=False, seq_len=31, random_ids
         by_shard[s].append(rows)
     entries = [tok.write_shard(str(root), i, shards, bs, packed, seq_len) for i, bs in by_shard.items()]
     info = {"name": "synthetic", "kind": "test", "sha256": "", "vocab_size": VOCAB, "eos_id": EOS, "eos": ""}
-    cfg = {**tok.DEFAULTS, "packed": packed, "seq_len": seq_len}
+    cfg = {**tok.DEFAULTS, "packed": packed, "seq_len": seq_len, "seed": seed}
     output.write_atomic(str(root), tok.MANIFEST, output.json_bytes(tok.manifest(entries, info, cfg)))
     return str(root)
 
@@ -154,6 +154,20 @@ def test_a_second_pass_does_not_repeat_the_first_passs_batches(tmp_path, small_g
     # two loaders agree (the order depends on the position only)
     again = TokenLoader(d, B, L)
     assert [w for _ in epochs for w in windows(again)] == stream
+
+
+def test_a_negative_tokenize_seed_reshuffles_the_second_pass(tmp_path, small_groups):
+    """tokenize.seed = -7 is a valid config (the shuffle hashes it to 64 bits), but the loader
+    seeded numpy with it as given: training stopped with 'expected non-negative integer' at the
+    first batch of its second pass over the corpus, hours in."""
+    d = make_tokens(tmp_path, seed=-7)
+    L, B = 16, 4
+    lo = TokenLoader(d, B, L)
+    total = sum(t // L for _, _, t in lo._units[0])
+    stream: list = []
+    while len(stream) < 2 * total:
+        stream += windows(lo)
+    assert sorted(stream[:total]) == sorted(stream[total : 2 * total]) and stream[:total] != stream[total : 2 * total]
 
 
 def test_packed_rows_are_the_windows(tmp_path):

@@ -102,7 +102,10 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
     if suffixes:
         path, rel = unknown[0]
         root = path[: len(path) - len(rel)].rstrip("/")
-        hint = f", or a glob that leaves them out: --input '{root}/{'**/' * any('/' in r for r in known)}*{max(suffixes, key=len)}'"
+        suffix = max(suffixes, key=len)
+        cased = {r[-len(suffix):] for r in known}  # globs match case: a.txt and B.TXT need *.[tT][xX][tT]
+        suffix = cased.pop() if len(cased) == 1 else "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in suffix)
+        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input '{root}/{'**/' * any('/' in r for r in known)}*{suffix}'"
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
@@ -294,6 +297,10 @@ def plan_shards(
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
+    from curate.readers.jsonl import SCAN_BYTES
+
+    scan = [SCAN_BYTES]  # how much more of the input's JSONL files may be searched for a field
+    columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
@@ -319,6 +326,10 @@ def plan_shards(
             error = text_column_error(path, rel, options)
             if error:
                 raise InputError(error)
+        if f == "parquet" and look and None not in columns:  # as for JSONL: an error only when no file has the field
+            from curate.readers.parquet import field_column_error
+
+            columns.append(field_column_error(path, rel, options))
         if f == "jsonl" and look:
             from curate.readers.jsonl import not_json_lines
 
@@ -328,7 +339,7 @@ def plan_shards(
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
-            jsonl.append(text_field_error(path, rel, options))
+            jsonl.append(text_field_error(path, rel, options, budget=scan))
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
@@ -342,8 +353,9 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
-    if jsonl and all(jsonl):  # checking stops at the first file that has the field
-        raise InputError(jsonl[0] + (f" (and as much of its {len(jsonl) - 1} other files)" if len(jsonl) > 1 else ""))
+    for errors in (jsonl, columns):
+        if errors and all(errors):  # checking stops at the first file that has the field
+            raise InputError(errors[0] + (f" (and as much of its {len(errors) - 1} other files)" if len(errors) > 1 else ""))
     return shards
 
 

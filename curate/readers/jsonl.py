@@ -50,27 +50,61 @@ def given_fields(options: dict) -> list[tuple[str, tuple]]:
     return out + [("meta_fields", (name,)) for name in ((meta,) if isinstance(meta, str) else meta)]
 
 
-def field_error(key: str, names: tuple, rel: str, n: int, fields: list) -> str:
+def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list) -> str:
+    """``n``: how many first records were looked at; None: the whole file was."""
+    which = "its records" if n is None else f"its first {n} records"
     if key == "meta_fields":
-        return (f"{rel}: none of its first {n} records has the meta field {names[0]!r} (its fields: {', '.join(fields)}); "
+        return (f"{rel}: none of {which} has the meta field {names[0]!r} (its fields: {', '.join(fields)}); "
                 "fix meta_fields in [[inputs]]")
     what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field"}[key]
-    return (f"{rel}: none of its first {n} records has {what} (none of {', '.join(names)}; its fields: "
+    return (f"{rel}: none of {which} has {what} (none of {', '.join(names)}; its fields: "
             f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
 
 
-def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> str | None:
+# How far past their first records an input's files are searched, together, for an id, url or
+# meta field those lack (decompressed bytes): a field only later records have is not a
+# misspelling. Where this runs out before the field is seen, the input is not refused (it
+# cannot be told from a misspelling), so a misspelling costs at most this much reading.
+SCAN_BYTES = 1 << 30
+
+
+def _named_later(f, first: bytes, wanted: list, missing: set, budget: list) -> bool | None:
+    """Whether ``first`` and the rest of the stream ``f`` name every still ``missing`` field (its
+    last dotted part, quoted as JSON writes it; ``missing`` keeps those never named); None when
+    the ``budget`` (``[bytes left]``, shared by an input's files) ran out before it could tell."""
+    needles = [{json.dumps(name.rsplit(".", 1)[-1]).encode(), json.dumps(name.rsplit(".", 1)[-1], ensure_ascii=False).encode()}
+               for name in (n for i in missing for n in wanted[i][1])]
+    keep = max(len(x) for group in needles for x in group) - 1
+    owner = [i for i in missing for _ in wanted[i][1]]  # needle group -> its entry of wanted
+    tail, chunk = b"", first
+    while missing:
+        chunk = chunk or f.read(1 << 20)
+        if not chunk:
+            return False
+        if budget[0] <= 0:
+            return None
+        budget[0] -= len(chunk)
+        data = tail + chunk
+        missing -= {owner[k] for k, group in enumerate(needles) if any(x in data for x in group)}
+        tail, chunk = (data[-keep:] if keep else b""), b""
+    return True
+
+
+def text_field_error(path: str, rel: str, options: dict, records: int = 100, budget: list | None = None) -> str | None:
     """Why a JSONL file gives no document, or none with the id or url the user named: none of its
     first ``records`` objects has a field the text field (or the given id/url field) names (a
     misspelling), said before the run instead of quarantining every record or leaving every
-    source_id null; None when one has each (even null), or when no object could be read."""
+    source_id null; None when one has each (even null), or when no object could be read. An
+    id, url or meta field those records lack is looked for in the rest of the file, as far as
+    ``budget`` (``[bytes]``, shared by an input's files) goes, and only then said missing."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
-    fields, n = None, 0
+    fields, n, whole = None, 0, True
     try:
         with open_bytes(path, Limits()) as f:
             for line in iter(lambda: f.readline(1 << 20), b""):
                 if n == records:
+                    whole, rest = False, line
                     break
                 try:
                     obj = json.loads(line.removeprefix(b"\xef\xbb\xbf"))
@@ -83,34 +117,69 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100) -> 
                 if not missing:
                     return None
                 fields = fields or list(obj)
+            if fields is not None and 0 not in missing and not whole:  # the text field is there: are the others further on?
+                named = _named_later(f, rest, wanted, missing, [SCAN_BYTES] if budget is None else budget)
+                if named is not False:
+                    return None
+                whole = True
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
     if fields is None:
         return None
     key, names = wanted[min(missing)]
-    return field_error(key, names, rel, n, fields)
+    return field_error(key, names, rel, None if whole and key != "text_field" else n, fields)
 
 
 def not_json_lines(path: str, rel: str) -> str | None:
     """Why a file given as JSON Lines is not, from its first bytes: UTF-16/32 text (PowerShell's
-    `> x.jsonl`) or one JSON array (json.dump(records)), whose records would all be quarantined
-    (every line, or the one line); None when it may be."""
+    `> x.jsonl`), one JSON array (json.dump(records)) or arrays, one a line, whose records would
+    all be quarantined (every line, or the one line); None when it may be (a first line holding
+    a whole array followed by an object: that line alone is quarantined)."""
     from curate.readers.common import wide_encoding
 
     try:
         with open_bytes(path, Limits()) as f:
             head = f.read(4096)
+            wide = wide_encoding(head)
+            if wide:
+                return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
+                        f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
+            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+                return None
+            # JSON Lines whose first record is an array: each line a whole JSON value, and more lines
+            line, _, after = (head if b"\n" in head else head + f.readline(1 << 20)).partition(b"\n")
+            first, second = _value(line), _value(after.partition(b"\n")[0] if b"\n" in after else after + f.readline(1 << 20))
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
-    wide = wide_encoding(head)
-    if wide:
-        return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
-                f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
-    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
-        name = rel.rsplit("/", 1)[-1]
-        return (f"{rel} is one JSON array, not JSON Lines (one object per line): convert it "
-                f"(jq -c '.[]' {name} > {name.split('.')[0]}.jsonl)")
-    return None
+    if isinstance(first, list) and isinstance(second, dict):
+        return None  # objects after an odd first line: that line alone is quarantined
+    if isinstance(first, list) and isinstance(second, list):  # jq -c '.[]' would cut every record into its fields
+        return (f"{rel} holds a JSON array on each line, not an object: JSON Lines records are objects "
+                "(one per line, with a text field)")
+    return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it ({_to_lines(path, rel)})"
+
+
+def _value(line: bytes):
+    """The JSON value a whole line holds; None when it holds none (a part of a pretty-printed
+    array, a line cut at the read limit, the end of the file)."""
+    try:
+        return json.loads(line.removeprefix(b"\xef\xbb\xbf")) if line.strip() else None
+    except ValueError:
+        return None
+
+
+def _to_lines(path: str, rel: str) -> str:
+    """The shell line that writes a JSON array file's records as JSON Lines beside it, to a new
+    name (`jq ... x.jsonl > x.jsonl` would have the shell empty the input before jq reads it)."""
+    from curate.readers.common import compression
+
+    name = rel.rsplit("/", 1)[-1]
+    kind = compression(path)
+    base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    target = f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"
+    read = f"{kind} -dc {name} | jq -c '.[]'" if kind else f"jq -c '.[]' {name}"
+    return f"{read} > {target}"
 
 
 def _present(obj: dict, dotted: str) -> bool:

@@ -23,14 +23,6 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
     columns = schema.names
-    from curate.readers.jsonl import given_fields
-
-    for key, given in given_fields(options)[1:]:  # an id, url or meta field the user named: a misspelling nulls every row's
-        if not any(n.split(".", 1)[0] in columns for n in given):
-            if key == "meta_fields":
-                return f"{rel} has no column {given[0]!r} (its columns: {', '.join(columns)}); fix meta_fields in [[inputs]]"
-            return (f"{rel} has no {key[:-6]} column (none of {', '.join(given)}; its columns: {', '.join(columns)}); "
-                    f"give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
     found = [n for n in names if n.split(".", 1)[0] in columns]  # a dotted name reaches into a struct column
     if found:  # the reader takes the first one a row has: a column of lists or numbers gives nothing
         kind = _column_type(schema, found[0])
@@ -44,6 +36,25 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
                 f"after its --input (text_field in [[inputs]]; {hint})")
     return (f"{rel} has no text column (none of {', '.join(names)}; its columns: {', '.join(columns)}); "
             "give --text-field after its --input (text_field in [[inputs]])")
+
+
+def field_column_error(path: str, rel: str, options: dict) -> str | None:
+    """Why a Parquet file gives no row the id, url or meta field the user named (no column of
+    it: a misspelling nulls every row's), from its schema; None when it has each. An error of
+    the input only when every file has one: a dataset's older files may lack a newer column."""
+    from curate.readers.jsonl import given_fields
+
+    try:
+        columns = pq.read_schema(open_raw(path)).names
+    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+        return None
+    for key, given in given_fields(options)[1:]:  # [0] is the text field: text_column_error
+        if not any(n.split(".", 1)[0] in columns for n in given):
+            if key == "meta_fields":
+                return f"{rel} has no column {given[0]!r} (its columns: {', '.join(columns)}); fix meta_fields in [[inputs]]"
+            return (f"{rel} has no {key[:-6]} column (none of {', '.join(given)}; its columns: {', '.join(columns)}); "
+                    f"give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
+    return None
 
 
 def _column_type(schema, dotted: str):
