@@ -18,8 +18,9 @@ window is dropped, so windows never straddle two units and a position is a windo
 Every consumer yields the same number of batches per epoch (the smallest any of them can fill);
 each epoch continues a consumer's stream where the last one stopped (round its units), so what
 one epoch leaves is read in the next; each round after the first takes the units, and the
-windows in each, in an order seeded by the round. Ranks step in lockstep and a DataLoader's
-round-robin over workers is fixed: the rank's position is (epoch, batches handed out this epoch).
+windows in each, in an order seeded by the round, no epoch reading a window twice. Ranks step
+in lockstep and a DataLoader's round-robin over workers is fixed: the rank's position is
+(epoch, batches handed out this epoch).
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
 their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
@@ -170,36 +171,56 @@ class TokenLoader:
         units, L, B = self._units[c], self.seq_len, self.batch_size
         # A reader holds more windows than the steps * B an epoch takes from it: each epoch
         # continues where the last one stopped, going round its units, so those wait for the
-        # next epoch instead of never being read. Each round after the first reads the units,
-        # and the windows within each, in another order (seeded by the round): a second pass
-        # over the corpus does not repeat the first pass's batches.
-        total = sum(t // L for _, _, t in units)
-        pos, left, buf, files = (self.epoch * self.steps + start) * B, (self.steps - start) * B, [], {}
+        # next epoch instead of never being read. Each round after the first takes the windows
+        # in another order (``_round``): a second pass does not repeat the first's batches.
+        counts = np.array([t // L for _, _, t in units])
+        offsets, total = np.concatenate([[0], np.cumsum(counts)]), int(counts.sum())
+        pos, left, buf, files, held = (self.epoch * self.steps + start) * B, (self.steps - start) * B, [], {}, (None, None)
         rnd, skip = divmod(pos, total)
         while left > 0:  # left <= total: this round and at most the next
-            # the seed as tokenize hashes it, to 64 bits: numpy refuses a negative one (a valid config)
-            rng = np.random.default_rng([(self.manifest.get("seed") or 0) & (2**64 - 1), c, rnd]) if rnd else None
-            for u in (rng.permutation(len(units)) if rng else range(len(units))):
-                file, group, tokens = units[u]
-                n = tokens // L
-                order = rng.permutation(n) if rng else None  # drawn for every unit, so a resumed round draws the same
-                if skip >= n:
-                    skip -= n
-                    continue
-                if left <= 0:
-                    break
-                if file not in files:
-                    files[file] = pq.ParquetFile(os.path.join(self.dir, file))
-                ids = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
-                win = ids[: n * L].reshape(n, L)
-                take = min(n - skip, left)
-                buf.append(win[skip : skip + take] if order is None else win[order[skip : skip + take]])
-                skip, left = 0, left - take
+            take = min(total - skip, left)
+            ids = self._round(c, rnd, counts)[skip : skip + take]
+            unit = np.searchsorted(offsets, ids, side="right") - 1
+            cuts = np.flatnonzero(np.diff(unit)) + 1
+            for run, u in zip(np.split(ids, cuts), unit[np.concatenate([[0], cuts])]):
+                if held[0] != u:  # a unit's windows, read once per run of them
+                    file, group, _ = units[u]
+                    if file not in files:
+                        files[file] = pq.ParquetFile(os.path.join(self.dir, file))
+                    flat = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
+                    held = (u, flat[: counts[u] * L].reshape(counts[u], L))
+                buf.append(held[1][run - offsets[u]])
                 while sum(len(b) for b in buf) >= B:
                     rows = np.concatenate(buf) if len(buf) > 1 else buf[0]
                     yield rows[:B].astype(self.dtype)
                     buf = [rows[B:]] if len(rows) > B else []
-            rnd, skip = rnd + 1, 0
+            left, rnd, skip = left - take, rnd + 1, 0
+
+    def _round(self, c: int, rnd: int, counts: np.ndarray) -> np.ndarray:
+        """The order of reader ``c``'s windows (numbered through its units) in round ``rnd``.
+
+        Round 0 is the units' own order (the pipeline's shuffle). Each later round draws units,
+        and windows in each, in an order seeded by the round, except that an epoch spanning the
+        end of the last round and the start of this one must not read a window twice: the
+        windows that epoch read at the end of the last round come last in this one."""
+        total, S = int(counts.sum()), self.steps * self.batch_size
+        cache = self.__dict__.setdefault("_rounds", {})
+        if rnd == 0 or (c, rnd) in cache:
+            return cache.get((c, rnd), np.arange(total))
+        prev = self._round(c, rnd - 1, counts)
+        cache.pop((c, rnd - 2), None)  # rounds are asked for in order: two are enough
+        rng = np.random.default_rng([(self.manifest.get("seed") or 0) & (2**64 - 1), c, rnd])
+        unit = np.repeat(np.arange(len(counts)), counts)
+        group = np.zeros(total, dtype=np.int8)
+        tail = rnd * total % S  # what the epoch across the boundary read of the last round
+        if tail:
+            read = prev[total - tail :]
+            group[np.isin(unit, unit[read])] = 1  # units it read from: after the others
+            group[read] = 2  # the windows it read: last
+        rank = rng.permutation(len(counts))[unit]
+        order = np.lexsort((rng.random(total), rank, group))
+        cache[(c, rnd)] = order
+        return order
 
     def __iter__(self):
         W, n = self.num_workers, self.batch

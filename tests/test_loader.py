@@ -170,6 +170,33 @@ def test_a_negative_tokenize_seed_reshuffles_the_second_pass(tmp_path, small_gro
     assert sorted(stream[:total]) == sorted(stream[total : 2 * total]) and stream[:total] != stream[total : 2 * total]
 
 
+def test_no_epoch_reads_a_window_twice(tmp_path, small_groups):
+    """With several readers a reader's share is larger than what an epoch takes, so epochs
+    span the end of one round and the start of the next; drawn freely, the next round read
+    some of the windows the same epoch had just read (72 to 185 of 616 per epoch, 3 workers).
+    The windows an epoch read at the end of a round come last in the next; every round is
+    still a permutation of the share, and a DataLoader-style worker split gives the same."""
+    d = make_tokens(tmp_path, n_docs=900, shards=8)
+    L, B = 16, 4
+    for kw in ({"world_size": 3, "rank": 1}, {"num_workers": 3}):
+        lo = TokenLoader(d, B, L, **kw)
+        totals = [sum(t // L for _, _, t in u) for u in lo._units]
+        assert max(totals) > lo.steps * B  # epochs do cross rounds
+        per_epoch = []
+        for _ in range(8):
+            got = windows(lo)
+            per_epoch.append(got)
+            assert len(set(got)) == len(got), f"{kw}: a window read twice in epoch {len(per_epoch) - 1}"
+        if "num_workers" in kw:  # a worker's reader alone reads exactly what the round-robin gave it
+            solo = TokenLoader(d, B, L, num_workers=3, worker=1)
+            mine = [w for _ in range(8) for w in windows(solo)]
+            rr = [w for e in per_epoch for i in range(1, len(e) // B, 3) for w in e[i * B : (i + 1) * B]]
+            assert mine == rr
+            total = totals[1]
+            for r in range(len(mine) // total):
+                assert len(set(mine[r * total : (r + 1) * total])) == total  # every window once a round
+
+
 def test_packed_rows_are_the_windows(tmp_path):
     d = make_tokens(tmp_path, packed=True, seq_len=31)
     lo = TokenLoader(d, batch_size=5)  # seq_len from the manifest: rows of 32
