@@ -204,22 +204,23 @@ class TokenLoader:
         end of the last round and the start of this one must not read a window twice: the
         windows that epoch read at the end of the last round come last in this one."""
         total, S = int(counts.sum()), self.steps * self.batch_size
-        cache = self.__dict__.setdefault("_rounds", {})
-        if rnd == 0 or (c, rnd) in cache:
-            return cache.get((c, rnd), np.arange(total))
-        prev = self._round(c, rnd - 1, counts)
-        cache.pop((c, rnd - 2), None)  # rounds are asked for in order: two are enough
-        rng = np.random.default_rng([(self.manifest.get("seed") or 0) & (2**64 - 1), c, rnd])
+        cache = self.__dict__.setdefault("_rounds", {})  # reader -> (round, its order): the last one made
+        r, order = cache.get(c, (0, None))
+        if r > rnd or order is None:
+            r, order = 0, np.arange(total)
         unit = np.repeat(np.arange(len(counts)), counts)
-        group = np.zeros(total, dtype=np.int8)
-        tail = rnd * total % S  # what the epoch across the boundary read of the last round
-        if tail:
-            read = prev[total - tail :]
-            group[np.isin(unit, unit[read])] = 1  # units it read from: after the others
-            group[read] = 2  # the windows it read: last
-        rank = rng.permutation(len(counts))[unit]
-        order = np.lexsort((rng.random(total), rank, group))
-        cache[(c, rnd)] = order
+        while r < rnd:  # each round is made from the one before it
+            r += 1
+            rng = np.random.default_rng([(self.manifest.get("seed") or 0) & (2**64 - 1), c, r])
+            group = np.zeros(total, dtype=np.int8)
+            tail = r * total % S  # what the epoch across the boundary read of the last round
+            if tail:
+                read = order[total - tail :]
+                group[np.isin(unit, unit[read])] = 1  # units it read from: after the others
+                group[read] = 2  # the windows it read: last
+            rank = rng.permutation(len(counts))[unit]
+            order = np.lexsort((rng.random(total), rank, group))
+        cache[c] = (rnd, order)
         return order
 
     def __iter__(self):
