@@ -203,6 +203,7 @@ def plan(cfg, globs_only: bool = False):
     # run's text, ledger, manifest...) are never read back as inputs
     inside = (lambda p: False) if not out or is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
+    read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
     for i, spec in enumerate(cfg.inputs):
         if not isinstance(spec.get("glob"), str) or not spec["glob"]:
             continue  # a config error already (an input without a glob)
@@ -222,7 +223,19 @@ def plan(cfg, globs_only: bool = False):
         errors += [f"inputs[{i}]: the folder {rel!r} cannot be read ({why}); fix its permissions or leave it out of the input"
                    for rel, why in unreadable]
         files = [f for f in listed if not inside(f[0])]
-        same = same_files(files, spec["glob"], tree)  # files listed again through a link -> the name each is read under
+        # a file listed again, through a link or by an earlier input, is read once: its other
+        # names get a quarantine row saying where it is read
+        alias = same_files(files, spec["glob"], tree)
+        same = {rel: f"{keep!r} (through a link)" for rel, keep in alias.items()}
+        if not is_uri(spec["glob"]):
+            for path, rel in files:
+                real = os.path.realpath(path)
+                if rel in alias or not os.path.isfile(real) or (tree and os.path.islink(path)):
+                    continue  # a tree's links are the code reader's (out of the tree, to nothing)
+                j, first = read_by.setdefault(real, (i, rel))
+                if j != i:
+                    same[rel] = f"{first!r} of inputs[{j}]"
+            same.update({rel: same[keep] for rel, keep in alias.items() if keep in same})  # to where it is read
         if dangling and not files:
             continue
         if not files:

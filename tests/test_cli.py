@@ -1098,6 +1098,19 @@ def test_a_file_reached_through_links_is_read_once(tmp_path, capsys):
     (two / "y.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
     assert run_cli("run", "--input", two, "--domain", "web", "--stages", "ingest", "--output", tmp_path / "o2", "--progress", "off") == 0
     assert pq.read_table(tmp_path / "o2" / "text", columns=["path"]).column("path").to_pylist() == ["x.jsonl"]
+    # two inputs that reach one file (a folder and its subfolder; a link in a second folder):
+    # read by the first input that lists it, a quarantine row in the others
+    (two / "c.jsonl").symlink_to(crawl / "2024-10" / "a.jsonl")
+    three = tmp_path / "three"
+    assert run_cli("run", "--input", crawl, "--domain", "web", "--input", crawl / "2024-10", "--domain", "web", "--input", two,
+                   "--domain", "web", "--stages", "ingest", "--output", three, "--progress", "off") == 0
+    text = pq.read_table(three / "text", columns=["source", "path"]).to_pylist()
+    assert sorted((r["source"], r["path"]) for r in text) == [("crawl", "2024-10/a.jsonl"), ("two", "x.jsonl")], text
+    q = sorted((r["source"], r["path"], r["detail"]) for r in pq.read_table(three / "quarantine").to_pylist())
+    assert q == [("2024-10", "a.jsonl", "the same file as '2024-10/a.jsonl' of inputs[0]: read there, not twice"),
+                 ("crawl", "latest/a.jsonl", "the same file as '2024-10/a.jsonl' (through a link): read there, not twice"),
+                 ("two", "c.jsonl", "the same file as '2024-10/a.jsonl' of inputs[0]: read there, not twice"),
+                 ("two", "y.jsonl", "the same file as 'x.jsonl' (through a link): read there, not twice")], q
 
 
 def test_two_inputs_that_would_share_provenance_are_an_error(tmp_path, capsys):

@@ -293,7 +293,8 @@ def plan_shards(
     same: dict | None = None,
 ) -> list[Shard]:
     """One Shard per file, or several byte/row-group ranges for large splittable files; a file
-    in ``same`` (``same_files``) is one shard that is not read, only accounted for."""
+    in ``same`` (its relative path -> where it is read, said on its quarantine row) is one
+    shard that is not read, only accounted for."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None

@@ -503,7 +503,7 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
     b = _Batcher(shard, limits)
     last = shard.start
     if shard.opt("same_file_as") is not None:  # a second name of a file read under its first
-        b.add(Bad(0, "same_file", f"the same file as {shard.opt('same_file_as')!r} (through a link): read there, not twice"))
+        b.add(Bad(0, "same_file", f"the same file as {shard.opt('same_file_as')}: read there, not twice"))
         yield from b.flush(final=True)
         return
     if shard.start == 0 and shard.fmt != "source" and shard.path.lower().endswith((".gz", ".zst")) and input_size(shard.path) == 0:
