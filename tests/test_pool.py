@@ -53,11 +53,19 @@ def _collect(_):
     return os.getpid()
 
 
+def _read(path: str) -> bytes:
+    """A /proc file, or b"" once its thread or process has ended (threads come and go while we look)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
 def _children(pid: int) -> set[int]:
     out = set()
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            out |= {int(x) for x in f.read().split()}
+        out |= {int(x) for x in _read(f"/proc/{pid}/task/{task}/children").split()}
     return out
 
 
@@ -82,8 +90,8 @@ def test_workers_end_with_a_killed_launcher(tmp_path):
         deadline = time.monotonic() + 120
         workers: set[int] = set()
         while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:  # forked and busy
-            me = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
-            workers = {c for c in _children(proc.pid) if Path(f"/proc/{c}/cmdline").read_bytes() == me}  # forked copies
+            me = _read(f"/proc/{proc.pid}/cmdline")
+            workers = {c for c in _children(proc.pid) if _read(f"/proc/{c}/cmdline") == me}  # forked copies
             time.sleep(0.01)
         assert len(workers) >= 2, "no worker processes seen"
     finally:
