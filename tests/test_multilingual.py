@@ -415,3 +415,18 @@ def test_udhr_label_follows_retired_iso_codes():
     languages lid.176 knows (fy, oc), so they count among its documents."""
     got = {n: udhr_label(n, {"fy", "oc", "war"}) for n in ["fri", "auv", "lnc", "prv", "deu", "war", "mly_arab", "007"]}
     assert got == {"fri": "fy", "auv": "oc", "lnc": "oc", "prv": "oc", "deu": "de", "war": "war", "mly_arab": "ms", "007": None}
+
+
+@pytest.mark.corpora
+def test_lingua_check_documents_hold_no_derive_sentence(corpora):
+    """The per-language filter constants are derived from the derive half of
+    lingua_paragraphs(sep="\\n"); the check documents that measure them (test_good_text_removed_less,
+    bench/bench_multilingual_filters.py) hold none of its sentences, but for sentences the data
+    itself repeats. Ten consecutive lines hashed as one document shared half their sentences
+    with derive paragraphs."""
+    paras = lingua_paragraphs(corpora, sep="\n")
+    derive = {line for _, p, h in paras if h == "derive" for line in p.split("\n")}
+    repeated = {line for line, n in Counter(line for _, p, _ in paras for line in p.split("\n")).items() if n > 1}
+    docs = [t for _, t, h in lingua_documents(corpora) if h == "check"]
+    shared = {line for t in docs for line in t.split("\n")} & derive
+    assert len(docs) > 1500 and shared <= repeated, len(shared - repeated)
