@@ -430,3 +430,17 @@ def test_lingua_check_documents_hold_no_derive_sentence(corpora):
     docs = [t for _, t, h in lingua_documents(corpora) if h == "check"]
     shared = {line for t in docs for line in t.split("\n")} & derive
     assert len(docs) > 1500 and shared <= repeated, len(shared - repeated)
+
+
+@pytest.mark.corpora
+def test_shipped_constants_are_what_their_commands_derive(corpora, tmp_path):
+    """curate/data/lid_thresholds.json and filter_languages.json, which the measurements above
+    rest on, are what `python -m curate.stages.lid_thresholds` and `python -m
+    curate.stages.filters.language_constants` write from the derive halves: no value edited by hand."""
+    from curate.stages import lid_thresholds
+    from curate.stages.filters import language_constants
+
+    data = Path(langid.__file__).parents[1] / "data"
+    for module, name in ((lid_thresholds, "lid_thresholds.json"), (language_constants, "filter_languages.json")):
+        module.main(["--corpora", str(corpora), "--output", str(tmp_path / name)])
+        assert (tmp_path / name).read_bytes() == (data / name).read_bytes(), name
