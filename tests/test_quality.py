@@ -288,8 +288,9 @@ def test_chunks_cut_at_lines():
 
 
 # The numbers models/quality_default.md and the README quote: AUC on the test half of the DCLM
-# majority set (never used to choose anything; bench/select_quality.py chose the recipe on the
-# other half), and on the agreement-set documents in that half; the length baseline beside each.
+# majority set (not used by bench/select_quality.py, which chose the cutoff and seed on the other
+# half; the inputs were settled earlier on the whole set), and on the agreement-set documents in
+# that half; the length baseline beside each.
 QUOTED_TEST_HALF = {"majority_data.jsonl": (0.8370, 0.7886), "agreement_data.jsonl": (0.9316, 0.8614)}
 
 
