@@ -693,21 +693,21 @@ def _replay_quality(section, docs, m, sh):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from curate.stages.quality import NBINS, QualityStage as Quality, cutoff, histogram, prepare
+    from curate.stages.quality import NBINS, QualityStage as Quality, cutoff, group_fraction, histogram, prepare
 
     st = Quality(section)
     with m.time("quality", setup=True):
         st.setup()
-    fractions = st.top_fractions()
+    fractions, per_language = st.top_fractions(), st.per_language()
     scored, items = [], []
-    acc = {d: np.zeros(NBINS, dtype=np.int64) for d in fractions}
+    acc = defaultdict(lambda: np.zeros(NBINS, dtype=np.int64))  # per group: a domain, or domain.language
     for b in docs:
         with m.time("quality"):
             s = st.score(b)
             if fractions:
-                for d, (bins, counts) in histogram(s, fractions).items():
-                    acc[d][bins] += counts
-                    items.append((d, (bins, counts)))
+                for key, (bins, counts) in histogram(s, fractions, per_language).items():
+                    acc[key][bins] += counts
+                    items.append((key, (bins, counts)))
         scored.append(s)
         for d, c in st.scored.items():
             rows = np.flatnonzero(pc.equal(b.column("domain"), d).to_numpy(zero_copy_only=False))
@@ -716,11 +716,11 @@ def _replay_quality(section, docs, m, sh):
                 with m.time("quality", kernel="fastText predict"):
                     st.models[d].predict(lines, k=-1, threshold=0.0, on_unicode_error="replace")
     with m.time("quality"):
-        cutoffs = {d: cutoff(h, fractions[d]) for d, h in acc.items()}
+        cutoffs = {key: cutoff(h, group_fraction(fractions, key)) for key, h in acc.items()}
         out = [st.keep(s, cutoffs if fractions else None) for s in scored]
     if fractions:
         sh.add("quality: histogram inputs (sparse bins, per batch)", items, "combine")
-        sh.add("quality: dense accumulator (per domain, per bundle)", list(acc.items()), "combine")
+        sh.add("quality: dense accumulator (per group, per bundle)", list(acc.items()), "combine")
         sh.add("quality: cutoffs (side input)", [cutoffs], "side input")
     return [k for k, _ in out], [lg for _, lg in out]
 

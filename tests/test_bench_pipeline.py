@@ -1,0 +1,35 @@
+"""bench/bench_pipeline.py's replay (each stage's library calls outside Beam, with its kernels
+beside it) must run the stages the pipeline runs on the documents the pipeline gives them:
+docs/scale.md's per-stage costs are only as good as that."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from curate import commit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_pipeline", REPO / "bench" / "bench_pipeline.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.corpora
+def test_replay_sees_what_the_pipeline_sees(corpora, tmp_path):
+    """The replay broke when quality's top fraction became per language (its cutoffs were keyed
+    by domain: KeyError 'web.en'), so `python bench/bench_pipeline.py` failed as documented."""
+    bp = load_bench()
+    run = bp.build_corpus(bp.load_pools(), tmp_path / "x1", 80, 1)
+    pipe = bp.child_pipeline(run["config"], run["out"])
+    replay = bp.child_replay(run["config"], str(tmp_path / "replay"))
+    counts = commit.read_manifest(run["out"])["counts"]
+    assert "quality" in pipe["stages"] and replay["docs"] == counts["ingest"]["docs_out"]
+    for stage in pipe["stages"][1:]:
+        assert replay["rows"][stage]["docs"] == counts[stage]["docs_in"], stage
+    assert replay["rows"]["write"]["docs"] == counts[pipe["stages"][-1]]["docs_out"]
