@@ -42,8 +42,9 @@ Measured, each run in a fresh subprocess (peak RSS = ``ru_maxrss`` of that child
 
 * fixed    -- the pipeline on ``--docs / 100`` documents: pipeline construction and
               translation, runner start, model loads. "Less the fixed cost" numbers subtract it.
-* pipeline -- ``curate run CONFIG`` on the DirectRunner, one process: wall, CPU (the whole
-              process, all threads), peak RSS. Imports are timed apart. ``--repeat`` rounds,
+* pipeline -- ``curate run CONFIG`` on the DirectRunner with its defaults (``run.workers``
+              worker processes, HTML-extraction helpers): wall, CPU (the launching process, all
+              threads, and its child processes), peak RSS (the launcher's; the largest child's apart). Imports are timed apart. ``--repeat`` rounds,
               interleaved across scales; the run with the least CPU counts (the machine may be
               shared: a busy spell should not decide a scaling factor).
 * replay   -- the same stages' library calls run in-process, stage by stage, on the same
@@ -839,10 +840,10 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
         var = p["cpu"] - fixed_cpu
         print(f"\n=== {run['scale']}x: {p['docs']:,} documents, {mb:.1f} MB of text ({run['disk_bytes'] / 1e6:.1f} MB compressed on disk); "
               f"{p['text_rows']:,} documents out ===")
-        print(f"pipeline (curate run, DirectRunner, one process): wall {p['wall']:.1f} s, CPU {p['cpu']:.1f} s = "
+        print(f"pipeline (curate run, DirectRunner): wall {p['wall']:.1f} s, CPU {p['cpu']:.1f} s = "
               f"{p['cpu'] / mb:.3f} CPU-s/MB ({mb / p['cpu']:.2f} MB/CPU-s); less the fixed cost: {var:.1f} CPU-s = "
               f"{var / mb:.3f} CPU-s/MB ({mb / var:.2f} MB/CPU-s); peak RSS {p['rss_mb']:.0f} MB"
-              + (f" (+ HTML-extraction helper processes: {p['helper_cpu']:.1f} CPU-s, included; peak RSS {p['helper_rss_mb']:.0f} MB)"
+              + (f" (+ child processes, workers and HTML-extraction helpers: {p['helper_cpu']:.1f} CPU-s, included; largest peak RSS {p['helper_rss_mb']:.0f} MB)"
                  if p.get("helper_cpu") else "")
               + (f" (CPU-s of the repeats: {p['repeats_cpu']}; the least counts)" if len(p.get("repeats_cpu", [])) > 1 else ""))
         entry = {"scale": run["scale"], "docs": p["docs"], "text_mb": mb, "disk_mb": run["disk_bytes"] / 1e6, "pipeline": p,
