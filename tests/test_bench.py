@@ -24,6 +24,7 @@ def load_bench(name: str = "bench_pipeline"):
 
 
 @pytest.mark.corpora
+@pytest.mark.slow
 def test_replay_sees_what_the_pipeline_sees(corpora, tmp_path):
     """The replay broke when quality's top fraction became per language (its cutoffs were keyed
     by domain: KeyError 'web.en'), so `python bench/bench_pipeline.py` failed as documented."""
@@ -39,6 +40,7 @@ def test_replay_sees_what_the_pipeline_sees(corpora, tmp_path):
 
 
 @pytest.mark.corpora
+@pytest.mark.slow
 def test_audit_bench_output_is_consistent(corpora, tmp_path):
     """Its manifest gave no stage a docs_in (output.stage_counts reads '<stage>.docs_in' and
     'ingest.docs_read'), and the audit's report divided by it: `python bench/bench_audit.py`
