@@ -32,7 +32,7 @@ from curate.stages.dedup import cluster
 from curate.stages.dedup.stage import DedupStage as DedupLib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
 from pipelines.meter import measure
-from pipelines.spill import Loaded, SplitFn
+from pipelines.spill import ByKey, Loaded, SplitFn
 
 
 class _Apply(ApplyJoined):
@@ -51,7 +51,7 @@ class _EntriesFn(beam.DoFn):
         self.lib, self.r, self.spill = lib, r, spill
 
     def process(self, batch):
-        yield from self.spill.pieces(cluster.partition(self.lib.entries(batch), self.r))
+        yield from self.spill.by_key(cluster.partition(self.lib.entries(batch), self.r))
 
 
 class _EdgesFn(beam.DoFn):
@@ -62,7 +62,9 @@ class _EdgesFn(beam.DoFn):
         self.lib, self.k, self.spill = lib, k, spill
 
     def process(self, kv):
-        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.k))
+        entries = Loaded(kv[1])
+        if entries:  # spilled, every bucket shard has a group (ByKey)
+            yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(entries)), "dup_id", self.k))
 
 
 class _BestEdgesFn(beam.DoFn):
@@ -104,7 +106,7 @@ class Dedup(beam.PTransform):
         lib, r, j, name = self.lib, self.r, self.j, self.context.name
         se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
-        edges = measure(entries | "Buckets" >> beam.GroupByKey()
+        edges = measure(entries | "Buckets" >> ByKey(r, se)
                         | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j, se.folder is not None), se))), f"{name}.edges")
         best = (
             edges

@@ -223,3 +223,94 @@ def test_references_of_one_file_share_its_path():
         tracemalloc.stop()
     assert per_piece < 200, per_piece
     assert grouped[0][0].path is grouped[5][0].path
+
+
+def test_pieces_by_key_are_found_in_their_file(tmp_path):
+    """Spiller.by_key writes a batch's pieces into one file with an index; each key's reader
+    finds its pieces there (Located), in every file, as many times as it is retried; a key a
+    file has no rows of finds nothing; unspilled, the pieces pass as they are."""
+    import pickle
+
+    import pyarrow as pa
+
+    from curate import commit
+    from pipelines.spill import Indexed, Loaded, Located, Spiller
+
+    spill = Spiller(str(tmp_path), "t-rows")
+    batch = pa.record_batch({"id": [f"d{i}" for i in range(10)], "n": list(range(10))})
+    files = [spill.by_key([(5, batch.slice(0, 3)), (1, batch.slice(3, 4)), (2, batch.slice(7, 0))]),
+             spill.by_key([(1, batch.slice(7, 3))])]
+    assert all(len(f) == 1 and isinstance(f[0], Indexed) for f in files)
+    assert len(list((tmp_path / commit.TMP / "t-rows").iterdir())) == 2  # a file per call
+    refs = [f[0] for f in files]
+    got = {key: [b.to_pydict()["n"] for b in Loaded(pickle.loads(pickle.dumps(Located(key, refs))))] for key in range(6)}
+    assert got == {0: [], 1: [[3, 4, 5, 6], [7, 8, 9]], 2: [], 3: [], 4: [], 5: [[0, 1, 2]]}
+    assert [b.to_pydict()["n"] for b in Loaded(Located(1, refs))] == [[3, 4, 5, 6], [7, 8, 9]]  # read again
+    assert not Loaded(Located(0, refs))
+    assert Spiller(None, "t-rows").by_key([(1, batch), (2, batch.slice(0, 0))]) == [(1, batch)]
+
+
+def _held(monkeypatch) -> dict:
+    """Encoded bytes the DirectRunner hands each transform (grouped collections, fused steps'
+    inputs) or keeps for a side input, in the launching process: {transform: bytes}."""
+    from apache_beam.runners.portability.fn_api_runner import fn_runner, worker_handlers
+
+    held: dict = {}
+    send, append = fn_runner.BundleManager._send_input_to_worker, worker_handlers.StateServicer.append_raw
+
+    def counting(self, bundle, transform, streams):
+        streams = list(streams or [])
+        held[transform] = held.get(transform, 0) + sum(len(s) for s in streams)
+        return send(self, bundle, transform, streams)
+
+    def side_inputs(self, state_key, data):
+        kind = state_key.WhichOneof("type")
+        if kind.endswith("side_input"):
+            key = f"side input of {getattr(state_key, kind).transform_id}"
+            held[key] = held.get(key, 0) + len(data)
+        return append(self, state_key, data)
+
+    monkeypatch.setattr(fn_runner.BundleManager, "_send_input_to_worker", counting)
+    monkeypatch.setattr(worker_handlers.StateServicer, "append_raw", side_inputs)
+    return held
+
+
+def test_a_shuffle_by_shard_holds_a_reference_per_file(tmp_path, monkeypatch):
+    """Where a batch splits into a piece per shard before a shuffle (ingest's id partitions,
+    dedup's bucket shards, token rows by shard, the output writes), the runner held a
+    reference per piece in the launching process: batches x shards of them (65,536 at dedup's
+    buckets at 64 output shards, ~145 B each). The pieces of a batch are one file with an
+    index, and the runner holds one reference per file; each shard's reader finds its pieces.
+    The output is byte-identical to the unspilled run's."""
+    corpus = _duplicated_corpus(tmp_path / "dups.jsonl.gz", n=3000)
+    held = _held(monkeypatch)
+    runs = {}
+    for name, keys in (("spilled", "workers = 2\n"), ("memory", "spill = false\nworkers = 1\n")):
+        held.clear()
+        out = tmp_path / name
+        (tmp_path / f"{name}.toml").write_text(f'[run]\noutput = "{out}"\nprogress = "off"\nshards = 16\n'
+                                               f'stages = ["ingest", "dedup", "tokenize"]\n{keys}')
+        folder = tmp_path / f"meter-{name}"
+        folder.mkdir()
+        monkeypatch.setenv(meter.ENV, str(folder))
+        assert cli.main(["run", str(tmp_path / f"{name}.toml"), "--input", str(corpus), "--domain", "web"]) == 0
+        monkeypatch.delenv(meter.ENV)
+        runs[name] = (json.loads((out / "manifest.json").read_text()), meter.totals(str(folder)), out, dict(held))
+    m, shuffled, out, held_spilled = runs["spilled"]
+    batches = shuffled["dedup_join_docs"]["elements"]  # ingest's batches: one id partition each
+    assert 64 <= batches <= 80, shuffled  # P = 64 id partitions at 16 shards, ~36 documents each
+    # a reference per batch, not per (batch, shard): 64 x 64 bucket pieces and ~64 x 16 token rows before
+    assert shuffled["dedup_entries"]["elements"] == batches, shuffled
+    assert shuffled["tokenize_rows"]["elements"] == batches, shuffled
+    assert shuffled["ingest_partition"]["elements"] <= 4, shuffled  # a read batch: 64 pieces
+    # what the runner held for them in the launching process (~100 B a piece before)
+    at = {step: sum(v for k, v in held_spilled.items() if f"/{step}/" in k)
+          for step in ("dedup/Buckets", "tokenize/ByShard", "tokenize/FlattenRows")}
+    assert at["dedup/Buckets"] < 250 * batches, at
+    assert at["tokenize/ByShard"] + at["tokenize/FlattenRows"] < 250 * batches, at
+    assert m["counts"] == runs["memory"][0]["counts"]
+    for kind in ("text", "ledger", "tokens"):
+        files = sorted((out / kind).glob("*.parquet"))
+        assert files
+        for f in files:
+            assert f.read_bytes() == (runs["memory"][2] / kind / f.name).read_bytes(), f
