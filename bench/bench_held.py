@@ -8,7 +8,8 @@ as bench_datapath.py's 16x), once, in this process. Counts the encoded bytes the
 each transform (``fn_runner.BundleManager._send_input_to_worker``: every grouped collection,
 side input and fused-stage input the DirectRunner holds in the launching process, as
 tests/test_datapath.py does) and keeps for side inputs (``StateServicer.append_raw``) per
-document, largest first, and reports the process's peak RSS.
+document, largest first, and reports the process's peak RSS (and its RSS when the transforms
+that saw the most were handed their input).
 What is held grows with documents, or with the pieces of spilled files that cross a shuffle
 (docs/scale.md §1a, Memory); what grows with their text is spilled.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import resource
 import sys
@@ -59,9 +61,14 @@ def main(argv=None) -> int:
     held: dict = {}
     send = fn_runner.BundleManager._send_input_to_worker
 
+    rss_at: dict = {}  # the process's RSS when each transform's input is sent: where the peak is
+    page = os.sysconf("SC_PAGE_SIZE")
+
     def counting(self, bundle, transform, streams):
         streams = list(streams or [])
         held[transform] = held.get(transform, 0) + sum(len(s) for s in streams)
+        with open("/proc/self/statm") as f:
+            rss_at[transform] = max(rss_at.get(transform, 0), int(f.read().split()[1]) * page / 2**20)
         return send(self, bundle, transform, streams)
 
     fn_runner.BundleManager._send_input_to_worker = counting
@@ -89,7 +96,9 @@ def main(argv=None) -> int:
     result = {"docs": args.docs, "text_bytes": text, "shards": args.shards, "rc": rc, "wall_s": round(wall, 1),
               "held_bytes_per_doc": round(sum(held.values()) / args.docs, 1),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-              "staged": m.get("staged"), "by_transform": {k: round(v, 2) for k, v in per_doc.items() if v >= 0.5}}
+              "staged": {k: v for k, v in m.get("staged", {}).items() if k != "by_step"},
+              "rss_mb_at": {k: round(v) for k, v in sorted(rss_at.items(), key=lambda kv: -kv[1])[:8]},
+              "by_transform": {k: round(v, 2) for k, v in per_doc.items() if v >= 0.5}}
     print(json.dumps(result, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

@@ -167,11 +167,15 @@ class WriteKind(beam.PTransform):
     def expand(self, batches):
         key = output.KINDS[self.kind][2]
         n, spill = self.n, self.spill
-        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill, indexed=True)), f"write.{self.kind}")
+        # a Ref per piece, not spill.ByKey: a batch holds one id partition, so it is one piece
+        # here (P is a multiple of n), and a reader would look in every file for its own
+        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill)), f"write.{self.kind}")
+        every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         root, kind, cols = self.root, self.kind, self.doc_columns
         return (
-            keyed
-            | "Group" >> ByKey(n, spill, every=True)
+            (keyed, every)
+            | "Flatten" >> beam.Flatten()
+            | "Group" >> beam.GroupByKey()
             | "Write" >> beam.ParDo(pooled(_WriteShardFn(root, kind, n, cols), self.workers, self.spill))
         )
 

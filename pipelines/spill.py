@@ -6,7 +6,9 @@ the shuffle bill. Instead, the step before a shuffle writes the pieces it would 
 Arrow IPC file under ``STAGING/tmp/LABEL/`` and sends ``Ref`` s (path, piece index, rows:
 ~100 bytes); the step after it reads the pieces back. The grouping, the keys, the order the
 consumers sort into, hence every output byte, are what they were; only the payload travels by
-file. Documents are written once per shuffle they cross and read back once.
+file. Documents are written once per shuffle they cross and read back once. A shuffle by
+shard (a batch split into a piece per shard) sends one reference per file instead, the file
+indexing its pieces by shard (``ByKey``): the runner holds files, not batches x shards pieces.
 
 The files are never output. Each step's own folders (``TMP/STEP-*``, ingest's ``ingest``) are
 deleted as soon as that step and the next one are done, the reader's ``read`` after its own

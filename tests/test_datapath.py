@@ -277,7 +277,7 @@ def _held(monkeypatch) -> dict:
 
 def test_a_shuffle_by_shard_holds_a_reference_per_file(tmp_path, monkeypatch):
     """Where a batch splits into a piece per shard before a shuffle (ingest's id partitions,
-    dedup's bucket shards, token rows by shard, the output writes), the runner held a
+    dedup's bucket shards, token rows by shard), the runner held a
     reference per piece in the launching process: batches x shards of them (65,536 at dedup's
     buckets at 64 output shards, ~145 B each). The pieces of a batch are one file with an
     index, and the runner holds one reference per file; each shard's reader finds its pieces.
