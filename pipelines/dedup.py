@@ -114,9 +114,11 @@ class Dedup(beam.PTransform):
             | "BestEdges" >> beam.ParDo(_BestEdgesFn(j, sr)).with_outputs("absorbed", main="removals")
         )
         joined = {
-            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), f"{name}.join_docs"),
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=True)), f"{name}.join_docs"),
             "removals": measure(best.removals, f"{name}.join_removals"),
             "absorbed": measure(best.absorbed, f"{name}.join_absorbed"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
-        return {"docs": out.docs, "ledger": out.ledger, "read": [entries]}  # read: spill.Release
+        # no "read" (spill.Release): the step before's files are read up to the join, where its
+        # documents go as its own files (SplitFn's reuse), not written again
+        return {"docs": out.docs, "ledger": out.ledger}

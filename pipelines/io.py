@@ -158,18 +158,18 @@ class WriteKind(beam.PTransform):
     """
 
     def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str], spill: Spiller | None = None,
-                 workers: int = 1):
+                 workers: int = 1, reuse: bool = False):
         super().__init__(label=f"Write{kind.capitalize()}")
         self.root, self.kind, self.n, self.doc_columns = root, kind, shards, doc_columns
         self.spill = spill or Spiller(None, kind)
-        self.workers = workers
+        self.workers, self.reuse = workers, reuse  # reuse: SplitFn's (the last step's files stay until written)
 
     def expand(self, batches):
         key = output.KINDS[self.kind][2]
         n, spill = self.n, self.spill
         # a Ref per piece, not spill.ByKey: a batch holds one id partition, so it is one piece
         # here (P is a multiple of n), and a reader would look in every file for its own
-        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill)), f"write.{self.kind}")
+        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill, reuse=self.reuse)), f"write.{self.kind}")
         every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         root, kind, cols = self.root, self.kind, self.doc_columns
         return (

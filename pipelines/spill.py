@@ -216,13 +216,23 @@ class Loaded:
 class SplitFn(beam.DoFn):
     """A batch (or its Ref) -> (shard, piece) for every shard of ``n`` (a hash of ``key``) it has rows in,
     the pieces spilled: what goes into a shuffle by shard. ``indexed``: for a ``ByKey``, the
-    pieces in one Indexed file."""
+    pieces in one Indexed file. ``reuse``: a batch that a pooled step just wrote (``known``)
+    and that lies in one shard (a batch holds one id partition after ingest, and P is a
+    multiple of the join and output shard counts) goes as that step's Ref, not written again;
+    only where the step's files stay until this shuffle's readers are done (``Release``)."""
 
-    def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False):
-        self.key, self.n, self.spill, self.indexed = key, n, spill, indexed
+    def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False, reuse: bool = False):
+        self.key, self.n, self.spill, self.indexed, self.reuse = key, n, spill, indexed, reuse
 
     def process(self, batch):
-        keyed = output.split_by_shard(load(batch), self.key, self.n)
+        batch = load(batch)
+        ref = known(batch) if self.reuse and self.spill.folder is not None and batch.num_rows else None
+        if ref is not None:
+            shards = set(output.shard_index(batch.column(self.key), self.n))
+            if len(shards) == 1:
+                yield shards.pop(), ref
+                return
+        keyed = output.split_by_shard(batch, self.key, self.n)
         yield from self.spill.by_key(keyed) if self.indexed else self.spill.pieces(keyed)
 
 
@@ -286,10 +296,12 @@ class Release(beam.PTransform):
     complete: ``done`` holds the step's own outputs and the next step's documents, so every
     reader of its files has run (a Ref goes no further than the next step: a pooled step's
     output is read back in the launching process and by the next pooled step, and whatever a
-    step passes further it writes anew). A stage transform whose documents wait for a global
-    result returns "read": the PCollections made where it reads its input (dedup's entries,
-    quality's scores, rebalance's token counts), so the step before is released before the
-    wait; else its documents count. Each element becomes a tick (an int), so no data waits."""
+    step passes further it writes anew, or, in a dedup join or the text writer, sends to a
+    reader inside the next step: ``SplitFn``'s reuse). A stage transform whose documents wait
+    for a global result returns "read": the PCollections made where it reads its input
+    (quality's scores, rebalance's token counts), so the step before is released before the
+    wait; else its documents count (dedup's: its join reads the step before's files). Each
+    element becomes a tick (an int), so no data waits."""
 
     def __init__(self, root: str, labels: tuple, done: list):
         super().__init__()
