@@ -8,8 +8,9 @@ as bench_datapath.py's 16x), once, in this process. Counts the encoded bytes the
 each transform (``fn_runner.BundleManager._send_input_to_worker``: every grouped collection,
 side input and fused-stage input the DirectRunner holds in the launching process, as
 tests/test_datapath.py does) and keeps for side inputs (``StateServicer.append_raw``) per
-document, largest first, and reports the process's peak RSS (and its RSS when the transforms
-that saw the most were handed their input).
+document, largest first, and reports the process's peak RSS, the transform last handed its
+input when the peak was reached (sampled every 50 ms), and the RSS when the transforms that
+saw the most were handed theirs.
 What is held grows with documents, or with the pieces of spilled files that cross a shuffle
 (docs/scale.md §1a, Memory); what grows with their text is spilled.
 """
@@ -23,6 +24,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,12 +66,27 @@ def main(argv=None) -> int:
     rss_at: dict = {}  # the process's RSS when each transform's input is sent: where the peak is
     page = os.sysconf("SC_PAGE_SIZE")
 
+    def rss() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * page / 2**20
+
+    last = {"transform": None, "peak": (0.0, None)}
+
     def counting(self, bundle, transform, streams):
         streams = list(streams or [])
         held[transform] = held.get(transform, 0) + sum(len(s) for s in streams)
-        with open("/proc/self/statm") as f:
-            rss_at[transform] = max(rss_at.get(transform, 0), int(f.read().split()[1]) * page / 2**20)
+        rss_at[transform] = max(rss_at.get(transform, 0), rss())
+        last["transform"] = transform
         return send(self, bundle, transform, streams)
+
+    def sample():  # the peak and the transform last handed its input when it was reached
+        while not last.get("done"):
+            now = rss()
+            if now > last["peak"][0]:
+                last["peak"] = (now, last["transform"])
+            time.sleep(0.05)
+
+    threading.Thread(target=sample, daemon=True).start()
 
     fn_runner.BundleManager._send_input_to_worker = counting
     append = worker_handlers.StateServicer.append_raw
@@ -91,12 +108,14 @@ def main(argv=None) -> int:
         t0 = time.time()
         rc = cli.main(["run", str(cfg), "--input", str(tmp / "web.jsonl.gz"), "--domain", "web"])
         wall = time.time() - t0
+        last["done"] = True
         m = json.loads((tmp / "out" / "manifest.json").read_text())
     per_doc = {k: v / args.docs for k, v in sorted(held.items(), key=lambda kv: -kv[1])}
     result = {"docs": args.docs, "text_bytes": text, "shards": args.shards, "rc": rc, "wall_s": round(wall, 1),
               "held_bytes_per_doc": round(sum(held.values()) / args.docs, 1),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
               "staged": {k: v for k, v in m.get("staged", {}).items() if k != "by_step"},
+              "peak_rss_sampled": [round(last["peak"][0]), last["peak"][1]],
               "rss_mb_at": {k: round(v) for k, v in sorted(rss_at.items(), key=lambda kv: -kv[1])[:8]},
               "by_transform": {k: round(v, 2) for k, v in per_doc.items() if v >= 0.5}}
     print(json.dumps(result, indent=1))
