@@ -260,6 +260,30 @@ class ByKey(beam.PTransform):
                 | "Locate" >> beam.Map(lambda key, files: (key, Located(key, list(files))), beam.pvalue.AsList(pcoll)))
 
 
+class JoinByKey(beam.PTransform):
+    """{tag: PCollection} -> (key, {tag: values}) for every key of ``grouped``'s tag, values
+    read with ``Loaded``. Not spilled: a CoGroupByKey of (key, piece) pairs. Spilled, the other
+    tags' PCollections hold ``Spiller.by_key`` files and wait as side inputs (a reference per
+    file, ``ByKey``), and a key's group holds what ``grouped``'s tag has for it (its (key, Ref)
+    pairs, grouped) and ``Located`` pieces of the others. A key that only the others have gets
+    no group: the joins using it (dedup's) make nothing for a join shard without documents."""
+
+    def __init__(self, spill: Spiller, grouped: str):
+        super().__init__()
+        self.spilled, self.grouped = spill.folder is not None, grouped
+
+    def expand(self, tagged):
+        if not self.spilled:
+            return tagged | "Group" >> beam.CoGroupByKey()
+        g, others = self.grouped, [t for t in tagged if t != self.grouped]
+
+        def group(kv, *files):
+            return kv[0], {g: kv[1], **{t: Located(kv[0], list(f)) for t, f in zip(others, files)}}
+
+        return (tagged[g] | "Group" >> beam.GroupByKey()
+                | "Locate" >> beam.Map(group, *(beam.pvalue.AsList(tagged[t]) for t in others)))
+
+
 RELEASED = commit.RELEASED  # TMP/_released/LABEL.json: what a released folder held
 
 
