@@ -187,10 +187,12 @@ def test_dedup_removals_wait_for_the_join_as_files(tmp_path, monkeypatch):
     assert mem["dedup_join_removals"]["bytes"] / removed > 50, mem["dedup_join_removals"]
     assert shuffled["dedup_join_removals"]["bytes"] / removed < 10, shuffled["dedup_join_removals"]
     # candidate edges go to K = isqrt(J) edge groups, not to the J join shards: R x K pieces
-    # of edges (R x J before: mostly an edge or two each) and K x J of absorbed sizes (J x J)
+    # of edges (R x J before: mostly an edge or two each) and K x J of absorbed sizes (J x J);
+    # and each step's pieces are one file, a reference per file crossing: R and K of them
     j, k = 16, 4  # 4 output shards: J = R = 16
-    assert shuffled["dedup_edges"]["elements"] <= 16 * k, shuffled["dedup_edges"]
-    assert shuffled["dedup_join_absorbed"]["elements"] <= k * j, shuffled["dedup_join_absorbed"]
+    assert shuffled["dedup_edges"]["elements"] <= 16, shuffled["dedup_edges"]
+    assert shuffled["dedup_join_absorbed"]["elements"] <= k, shuffled["dedup_join_absorbed"]
+    assert shuffled["dedup_join_removals"]["elements"] <= k, shuffled["dedup_join_removals"]
     assert shuffled["dedup_join_absorbed"]["bytes"] < 0.5 * mem["dedup_join_absorbed"]["bytes"], (shuffled, mem)
     assert m["counts"] == runs["memory"][0]["counts"]
     for kind in ("text", "ledger"):
