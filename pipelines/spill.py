@@ -64,7 +64,8 @@ class Ref:
 class Indexed:
     """A spilled file of pieces by key (``Spiller.by_key``): the pieces, then their index,
     ``count`` rows of (key, offset, length, rows) as little-endian int64 sorted by key, from
-    byte ``index`` to the end. Where a Ref per piece crossed a shuffle by key (batches x shards
+    byte ``index`` to the end; its pieces are all batches or all tables (``table``). Where a
+    Ref per piece crossed a shuffle by key (batches x shards
     of them, each held by the runner in the launching process on the DirectRunner: ~145 B),
     this one reference per file is held for a side input, and each key's reader finds its
     pieces in every file's index (``Located``)."""
