@@ -220,7 +220,10 @@ class SplitFn(beam.DoFn):
     pieces in one Indexed file. ``reuse``: a batch that a pooled step just wrote (``known``)
     and that lies in one shard (a batch holds one id partition after ingest, and P is a
     multiple of the join and output shard counts) goes as that step's Ref, not written again;
-    only where the step's files stay until this shuffle's readers are done (``Release``)."""
+    only where the step's files stay until this shuffle's readers are done (``Release``). It
+    relies on ``remember`` being called only by ``Pooled`` for the batches its step makes, and
+    on no stage passing such a batch on unchanged from the step before: its Ref would then be
+    of a step released earlier."""
 
     def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False, reuse: bool = False):
         self.key, self.n, self.spill, self.indexed, self.reuse = key, n, spill, indexed, reuse
