@@ -15,6 +15,9 @@ pieces of absorbed sizes they were the most elements the runner held in the laun
 process (65,536 each at 64 output shards). With K groups: R x K and K x J pieces. On a
 cluster K = J: a group's edges sit in one worker, and 1/K of a 100 TB corpus's would not fit. A group's best edges are those of its removed ids (a reduce
 that any split gives the same result), so the removals and outputs are what they were.
+Spilled, a step's pieces for one of these shuffles are one file with an index, and the runner
+holds a reference per file (``spill.ByKey``, ``spill.JoinByKey``: the removals and absorbed
+sizes wait for the join as side inputs of K file references each), not R x K or K x J.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
 entries, a join shard 1/J of the documents. Shuffling tables, not one element per (document,
@@ -32,13 +35,14 @@ from curate.stages.dedup import cluster
 from curate.stages.dedup.stage import DedupStage as DedupLib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
 from pipelines.meter import measure
-from pipelines.spill import Loaded, SplitFn
+from pipelines.spill import ByKey, JoinByKey, Loaded, SplitFn
 
 
 class _Apply(ApplyJoined):
     def apply(self, batches, g):
-        removals = cluster.concat(Loaded(g["removals"])) if g["removals"] else cluster.empty_edges()
-        absorbed = cluster.concat(Loaded(g["absorbed"])) if g["absorbed"] else cluster.absorbed(cluster.empty_edges())
+        removals, absorbed = Loaded(g["removals"]), Loaded(g["absorbed"])
+        removals = cluster.concat(removals) if removals else cluster.empty_edges()
+        absorbed = cluster.concat(absorbed) if absorbed else cluster.absorbed(cluster.empty_edges())
         for b in batches:
             kept, ledger = self.lib.apply(b, removals, absorbed)
             yield from emit(kept, ledger)
@@ -51,7 +55,7 @@ class _EntriesFn(beam.DoFn):
         self.lib, self.r, self.spill = lib, r, spill
 
     def process(self, batch):
-        yield from self.spill.pieces(cluster.partition(self.lib.entries(batch), self.r))
+        yield from self.spill.by_key(cluster.partition(self.lib.entries(batch), self.r))
 
 
 class _EdgesFn(beam.DoFn):
@@ -62,7 +66,9 @@ class _EdgesFn(beam.DoFn):
         self.lib, self.k, self.spill = lib, k, spill
 
     def process(self, kv):
-        yield from self.spill.pieces(output.split_by_shard(self.lib.edges(cluster.concat(Loaded(kv[1]))), "dup_id", self.k))
+        entries = Loaded(kv[1])
+        if entries:  # spilled, every bucket shard has a group (ByKey)
+            yield from self.spill.by_key(output.split_by_shard(self.lib.edges(cluster.concat(entries)), "dup_id", self.k))
 
 
 class _BestEdgesFn(beam.DoFn):
@@ -74,9 +80,12 @@ class _BestEdgesFn(beam.DoFn):
         self.j, self.spill = j, spill
 
     def process(self, kv):
-        best = cluster.best_edges(cluster.concat(Loaded(kv[1])))
-        yield from self.spill.pieces(output.split_by_shard(best, "dup_id", self.j))
-        for piece in self.spill.pieces(output.split_by_shard(cluster.absorbed(best), "kept_id", self.j)):
+        edges = Loaded(kv[1])
+        if not edges:  # spilled, every edge group has a group (ByKey)
+            return
+        best = cluster.best_edges(cluster.concat(edges))
+        yield from self.spill.by_key(output.split_by_shard(best, "dup_id", self.j))
+        for piece in self.spill.by_key(output.split_by_shard(cluster.absorbed(best), "kept_id", self.j)):
             yield beam.pvalue.TaggedOutput("absorbed", piece)
 
 
@@ -104,17 +113,19 @@ class Dedup(beam.PTransform):
         lib, r, j, name = self.lib, self.r, self.j, self.context.name
         se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
         entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
-        edges = measure(entries | "Buckets" >> beam.GroupByKey()
+        edges = measure(entries | "Buckets" >> ByKey(r, se)
                         | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j, se.folder is not None), se))), f"{name}.edges")
         best = (
             edges
-            | "EdgesByDoc" >> beam.GroupByKey()
+            | "EdgesByDoc" >> ByKey(edge_groups(j, se.folder is not None), se)
             | "BestEdges" >> beam.ParDo(_BestEdgesFn(j, sr)).with_outputs("absorbed", main="removals")
         )
         joined = {
-            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), f"{name}.join_docs"),
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=True)), f"{name}.join_docs"),
             "removals": measure(best.removals, f"{name}.join_removals"),
             "absorbed": measure(best.absorbed, f"{name}.join_absorbed"),
-        } | "Join" >> beam.CoGroupByKey()
+        } | "Join" >> JoinByKey(sd, "docs")
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", main="docs")
-        return {"docs": out.docs, "ledger": out.ledger, "read": [entries]}  # read: spill.Release
+        # no "read" (spill.Release): the step before's files are read up to the join, where its
+        # documents go as its own files (SplitFn's reuse), not written again
+        return {"docs": out.docs, "ledger": out.ledger}

@@ -11,7 +11,7 @@ from curate.readers.common import Limits
 from pipelines import progress as progress_tally
 from pipelines.meter import measure
 from pipelines.pool import pooled
-from pipelines.spill import Loaded, Spiller, SplitFn, load
+from pipelines.spill import ByKey, Loaded, Spiller, SplitFn
 from pipelines.common import NAMESPACE, count_rules
 
 
@@ -106,10 +106,10 @@ class ReadInputs(beam.PTransform):
             )
         )
         p_, size, spill = self.partitions, self.limits["batch_size"], self.spill
-        pieces = measure(out.docs | "ByPartition" >> beam.ParDo(SplitFn("id", p_, spill)), "ingest.partition")
+        pieces = measure(out.docs | "ByPartition" >> beam.ParDo(SplitFn("id", p_, spill, indexed=True)), "ingest.partition")
         grouped = (
             pieces
-            | "GroupByPartition" >> beam.GroupByKey()
+            | "GroupByPartition" >> ByKey(p_, spill)
             | "UniqueIds" >> beam.ParDo(_UniqueIdsFn(size)).with_outputs("ledger", "stats", main="docs")
         )
         ledger = (out.ledger, grouped.ledger) | "IngestLedger" >> beam.Flatten()
@@ -129,7 +129,10 @@ class _UniqueIdsFn(beam.DoFn):
         self.size = size
 
     def process(self, kv):
-        for kind, value in ids.unique_batches(Loaded(kv[1]), self.size, rebatch):
+        pieces = Loaded(kv[1])
+        if not pieces:  # spilled, every partition has a group (ByKey)
+            return
+        for kind, value in ids.unique_batches(pieces, self.size, rebatch):
             if kind == "docs":
                 yield value
             elif kind == "ledger":
@@ -145,7 +148,7 @@ class _WriteShardFn(beam.DoFn):
 
     def process(self, element):
         i, pieces = element
-        yield output.write_shard(self.root, self.kind, i, self.n, [load(b) for b in pieces if b is not None], self.cols)
+        yield output.write_shard(self.root, self.kind, i, self.n, [b for b in Loaded(pieces) if b is not None], self.cols)
 
 
 class WriteKind(beam.PTransform):
@@ -155,16 +158,18 @@ class WriteKind(beam.PTransform):
     """
 
     def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str], spill: Spiller | None = None,
-                 workers: int = 1):
+                 workers: int = 1, reuse: bool = False):
         super().__init__(label=f"Write{kind.capitalize()}")
         self.root, self.kind, self.n, self.doc_columns = root, kind, shards, doc_columns
         self.spill = spill or Spiller(None, kind)
-        self.workers = workers
+        self.workers, self.reuse = workers, reuse  # reuse: SplitFn's (the last step's files stay until written)
 
     def expand(self, batches):
         key = output.KINDS[self.kind][2]
         n, spill = self.n, self.spill
-        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill)), f"write.{self.kind}")
+        # a Ref per piece, not spill.ByKey: a batch holds one id partition, so it is one piece
+        # here (P is a multiple of n), and a reader would look in every file for its own
+        keyed = measure(batches | "ByShard" >> beam.ParDo(SplitFn(key, n, spill, reuse=self.reuse)), f"write.{self.kind}")
         every = batches.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         root, kind, cols = self.root, self.kind, self.doc_columns
         return (

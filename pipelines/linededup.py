@@ -18,7 +18,7 @@ from curate.stages.dedup import cluster
 from curate.stages.linededup import LineDedupStage as Lib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
 from pipelines.meter import measure
-from pipelines.spill import Loaded, SplitFn
+from pipelines.spill import ByKey, Loaded, SplitFn
 
 
 class _Apply(ApplyJoined):
@@ -39,7 +39,10 @@ class _Frequent(beam.DoFn):
         self.lib, self.j, self.spill = lib, j, spill
 
     def process(self, kv):
-        rows = self.lib.frequent_rows(cluster.concat(Loaded(kv[1])))
+        lines = Loaded(kv[1])
+        if not lines:  # spilled, every bucket shard has a group (ByKey)
+            return
+        rows = self.lib.frequent_rows(cluster.concat(lines))
         if rows.num_rows:  # a hash lives in one shard: distinct counts add up
             yield beam.pvalue.TaggedOutput("stats", {"linededup.frequent_lines": len(rows.column("hash").unique())})
         yield from self.spill.pieces(output.split_by_shard(rows, "id", self.j))
@@ -57,14 +60,14 @@ class LineDedup(beam.PTransform):
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j
         sr, sd = self.spill_rows, self.spill_docs
-        rows = docs | "LineRows" >> beam.FlatMap(lambda b: sr.pieces(cluster.partition(lib.line_rows(b), r, column="hash")))
+        rows = docs | "LineRows" >> beam.FlatMap(lambda b: sr.by_key(cluster.partition(lib.line_rows(b), r, column="hash")))
         frequent = (
             measure(rows, "linededup.lines")
-            | "ByHash" >> beam.GroupByKey()
+            | "ByHash" >> ByKey(r, sr)
             | "Frequent" >> beam.ParDo(_Frequent(lib, j, sr)).with_outputs("stats", main="rows")
         )
         joined = {
-            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd)), "linededup.join_docs"),
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=True)), "linededup.join_docs"),
             "frequent": measure(frequent.rows, "linededup.join_frequent"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", "stats", main="docs")

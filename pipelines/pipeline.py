@@ -134,7 +134,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
     entries = (
-        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers),
+        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers, reuse=True),
         ledger | WriteKind(root, "ledger", n, cols, ledger_spill, workers),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols, workers=workers),
     ) | "Entries" >> beam.Flatten()

@@ -40,16 +40,17 @@ import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
 from curate import commit
-from pipelines.spill import Spiller, known, load, remember
+from pipelines.spill import Located, Spiller, known, load, remember
 
 
 def _sendable(element):
     """A grouped element, (key, values) or (key, {tag: values}), with its lazy iterables as
-    lists: what a worker process can be sent."""
+    lists: what a worker process can be sent (a ``Located`` goes as it is: the worker finds
+    its pieces)."""
     if isinstance(element, tuple) and len(element) == 2:
         key, v = element
         if isinstance(v, dict):
-            return key, {t: list(vs) for t, vs in v.items()}
+            return key, {t: vs if isinstance(vs, Located) else list(vs) for t, vs in v.items()}
         if not isinstance(v, (pa.RecordBatch, pa.Table, str, bytes)) and hasattr(v, "__iter__"):
             return key, list(v)
     return element

@@ -6,7 +6,9 @@ the shuffle bill. Instead, the step before a shuffle writes the pieces it would 
 Arrow IPC file under ``STAGING/tmp/LABEL/`` and sends ``Ref`` s (path, piece index, rows:
 ~100 bytes); the step after it reads the pieces back. The grouping, the keys, the order the
 consumers sort into, hence every output byte, are what they were; only the payload travels by
-file. Documents are written once per shuffle they cross and read back once.
+file. Documents are written once per shuffle they cross and read back once. A shuffle by
+shard (a batch split into a piece per shard) sends one reference per file instead, the file
+indexing its pieces by shard (``ByKey``): the runner holds files, not batches x shards pieces.
 
 The files are never output. Each step's own folders (``TMP/STEP-*``, ingest's ``ingest``) are
 deleted as soon as that step and the next one are done, the reader's ``read`` after its own
@@ -27,6 +29,7 @@ import json
 import sys
 import uuid
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
@@ -56,6 +59,50 @@ class Ref:
     @property
     def num_rows(self) -> int:  # like a batch's: filters on emptiness need not load it
         return self.rows
+
+
+class Indexed:
+    """A spilled file of pieces by key (``Spiller.by_key``): the pieces, then their index,
+    ``count`` rows of (key, offset, length, rows) as little-endian int64 sorted by key, from
+    byte ``index`` to the end; its pieces are all batches or all tables (``table``). Where a
+    Ref per piece crossed a shuffle by key (batches x shards
+    of them, each held by the runner in the launching process on the DirectRunner: ~145 B),
+    this one reference per file is held for a side input, and each key's reader finds its
+    pieces in every file's index (``Located``)."""
+
+    __slots__ = ("path", "index", "count", "table")
+
+    def __init__(self, path: str, index: int, count: int, table: bool):
+        self.path, self.index, self.count, self.table = path, index, count, table
+
+    def __reduce__(self):
+        return Indexed, (self.path, self.index, self.count, self.table)
+
+    def find(self, key: int) -> list:
+        """The Refs of ``key``'s pieces in this file (none: no rows of that key)."""
+        fs, path = _fs(self.path)
+        f = pa.OSFile(path) if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)
+        with f:
+            rows = np.frombuffer(f.read_at(32 * self.count, self.index), dtype="<i8").reshape(-1, 4)
+        lo, hi = np.searchsorted(rows[:, 0], [key, key + 1])
+        return [Ref(self.path, int(o), int(n), int(r), self.table) for _, o, n, r in rows[lo:hi]]
+
+
+class Located:
+    """The pieces of ``key`` in each of ``files`` (Indexed): one key's group of a ``ByKey``,
+    found where it is read (a worker), so no per-piece reference passes through the runner.
+    ``Loaded`` reads it; it is not itself iterable, so a pooled step sends it as it is."""
+
+    __slots__ = ("key", "files")
+
+    def __init__(self, key: int, files):
+        self.key, self.files = key, files
+
+    def __reduce__(self):
+        return Located, (self.key, self.files)
+
+    def refs(self) -> list:
+        return [ref for f in self.files for ref in f.find(self.key)]
 
 
 _LOADED: "collections.OrderedDict[int, tuple]" = collections.OrderedDict()  # id(batch) -> (batch, its Ref)
@@ -97,6 +144,19 @@ class Spiller:
         keyed = [(k, v) for k, v in keyed if v.num_rows]
         if self.folder is None or not keyed:
             return keyed
+        return self._write(keyed)[0]
+
+    def by_key(self, keyed) -> list:
+        """[(int key, batch or table)] -> [Indexed] of one new file holding every piece, for a
+        ``ByKey`` (or the non-empty pieces unchanged where nothing is spilled): one reference
+        per file crosses the runner, not one per piece (``Indexed``)."""
+        keyed = [(k, v) for k, v in keyed if v.num_rows]
+        if self.folder is None or not keyed:
+            return keyed
+        refs, end = self._write(keyed, index=True)
+        return [Indexed(refs[0][1].path, end, len(refs), refs[0][1].table)]
+
+    def _write(self, keyed, index: bool = False):
         fs, base = _fs(self.folder)
         if not self._made:
             fs.create_dir(base, recursive=True)
@@ -111,7 +171,10 @@ class Spiller:
                 with pa.ipc.new_stream(sink, v.schema, options=opts) as w:
                     w.write(v)
                 refs.append((k, Ref(full, start, sink.tell() - start, v.num_rows, isinstance(v, pa.Table))))
-        return refs
+            end = sink.tell()
+            if index:  # (key, offset, length, rows) per piece, by key, after the last piece
+                sink.write(np.array(sorted((int(k), r.offset, r.length, r.rows) for k, r in refs), dtype="<i8").tobytes())
+        return refs, end
 
     def one(self, value, reuse: bool = True):
         """One batch or table -> its Ref (or itself); a batch loaded from a Ref keeps it
@@ -139,7 +202,7 @@ class Loaded:
     """A re-iterable view of shuffled values that loads each Ref when iterated to."""
 
     def __init__(self, values):
-        self.values = list(values)
+        self.values = values.refs() if isinstance(values, Located) else list(values)
 
     def __iter__(self):
         return (load(v) for v in self.values)
@@ -153,13 +216,76 @@ class Loaded:
 
 class SplitFn(beam.DoFn):
     """A batch (or its Ref) -> (shard, piece) for every shard of ``n`` (a hash of ``key``) it has rows in,
-    the pieces spilled: what goes into a shuffle by shard."""
+    the pieces spilled: what goes into a shuffle by shard. ``indexed``: for a ``ByKey``, the
+    pieces in one Indexed file. ``reuse``: a batch that a pooled step just wrote (``known``)
+    and that lies in one shard (a batch holds one id partition after ingest, and P is a
+    multiple of the join and output shard counts) goes as that step's Ref, not written again;
+    only where the step's files stay until this shuffle's readers are done (``Release``). It
+    relies on ``remember`` being called only by ``Pooled`` for the batches its step makes, and
+    on no stage passing such a batch on unchanged from the step before: its Ref would then be
+    of a step released earlier."""
 
-    def __init__(self, key: str, n: int, spill: Spiller):
-        self.key, self.n, self.spill = key, n, spill
+    def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False, reuse: bool = False):
+        self.key, self.n, self.spill, self.indexed, self.reuse = key, n, spill, indexed, reuse
 
     def process(self, batch):
-        yield from self.spill.pieces(output.split_by_shard(load(batch), self.key, self.n))
+        batch = load(batch)
+        ref = known(batch) if self.reuse and self.spill.folder is not None and batch.num_rows else None
+        if ref is not None:
+            shards = set(output.shard_index(batch.column(self.key), self.n))
+            if len(shards) == 1:
+                yield shards.pop(), ref
+                return
+        keyed = output.split_by_shard(batch, self.key, self.n)
+        yield from self.spill.by_key(keyed) if self.indexed else self.spill.pieces(keyed)
+
+
+class ByKey(beam.PTransform):
+    """A shuffle by int key in range(n): (key, piece) pairs or, spilled, the Indexed files of
+    ``Spiller.by_key`` -> (key, pieces) for every key, to read with ``Loaded`` (pieces of
+    ``None`` ignored). Not spilled: a GroupByKey (``every``: with every key, a (key, None) for
+    each). Spilled: the files' references wait as a side input, one per file, and each key's
+    reader finds its pieces in them (``Located``); every key has a group, empty or not. The
+    pieces, so every output, are the same; only what the runner holds differs: a reference
+    per file instead of one per piece (batches x shards: 65,536 at dedup's buckets at 64
+    output shards). A retried reader reads the same files: they stay until ``Release``."""
+
+    def __init__(self, n: int, spill: Spiller, every: bool = False):
+        super().__init__()
+        self.n, self.spilled, self.every = n, spill.folder is not None, every
+
+    def expand(self, pcoll):
+        n = self.n
+        if not self.spilled:
+            if self.every:
+                pcoll = (pcoll, pcoll.pipeline | "AllKeys" >> beam.Create([(i, None) for i in range(n)])) | beam.Flatten()
+            return pcoll | "Group" >> beam.GroupByKey()
+        return (pcoll.pipeline | "Keys" >> beam.Create(range(n))
+                | "Locate" >> beam.Map(lambda key, files: (key, Located(key, list(files))), beam.pvalue.AsList(pcoll)))
+
+
+class JoinByKey(beam.PTransform):
+    """{tag: PCollection} -> (key, {tag: values}) for every key of ``grouped``'s tag, values
+    read with ``Loaded``. Not spilled: a CoGroupByKey of (key, piece) pairs. Spilled, the other
+    tags' PCollections hold ``Spiller.by_key`` files and wait as side inputs (a reference per
+    file, ``ByKey``), and a key's group holds what ``grouped``'s tag has for it (its (key, Ref)
+    pairs, grouped) and ``Located`` pieces of the others. A key that only the others have gets
+    no group: the joins using it (dedup's) make nothing for a join shard without documents."""
+
+    def __init__(self, spill: Spiller, grouped: str):
+        super().__init__()
+        self.spilled, self.grouped = spill.folder is not None, grouped
+
+    def expand(self, tagged):
+        if not self.spilled:
+            return tagged | "Group" >> beam.CoGroupByKey()
+        g, others = self.grouped, [t for t in tagged if t != self.grouped]
+
+        def group(kv, *files):
+            return kv[0], {g: kv[1], **{t: Located(kv[0], list(f)) for t, f in zip(others, files)}}
+
+        return (tagged[g] | "Group" >> beam.GroupByKey()
+                | "Locate" >> beam.Map(group, *(beam.pvalue.AsList(tagged[t]) for t in others)))
 
 
 RELEASED = commit.RELEASED  # TMP/_released/LABEL.json: what a released folder held
@@ -198,10 +324,12 @@ class Release(beam.PTransform):
     complete: ``done`` holds the step's own outputs and the next step's documents, so every
     reader of its files has run (a Ref goes no further than the next step: a pooled step's
     output is read back in the launching process and by the next pooled step, and whatever a
-    step passes further it writes anew). A stage transform whose documents wait for a global
-    result returns "read": the PCollections made where it reads its input (dedup's entries,
-    quality's scores, rebalance's token counts), so the step before is released before the
-    wait; else its documents count. Each element becomes a tick (an int), so no data waits."""
+    step passes further it writes anew, or, in a dedup join or the text writer, sends to a
+    reader inside the next step: ``SplitFn``'s reuse). A stage transform whose documents wait
+    for a global result returns "read": the PCollections made where it reads its input
+    (quality's scores, rebalance's token counts), so the step before is released before the
+    wait; else its documents count (dedup's: its join reads the step before's files). Each
+    element becomes a tick (an int), so no data waits."""
 
     def __init__(self, root: str, labels: tuple, done: list):
         super().__init__()

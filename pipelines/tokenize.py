@@ -17,7 +17,7 @@ from curate import output
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
 from pipelines.meter import measure
-from pipelines.spill import load
+from pipelines.spill import ByKey, Loaded
 
 
 NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.shuffle_compression")  # how, not what
@@ -42,8 +42,8 @@ class _EncodeFn(beam.DoFn):
     def process(self, batch):
         docs, ids = self.stage.encode(batch)
         yield docs
-        for shard, rows in self.spill.pieces(lib.token_rows(docs, ids, self.section["seed"], self.shards)):
-            yield beam.pvalue.TaggedOutput("rows", (shard, rows))
+        for rows in self.spill.by_key(lib.token_rows(docs, ids, self.section["seed"], self.shards)):
+            yield beam.pvalue.TaggedOutput("rows", rows)
 
     def teardown(self):
         if getattr(self, "stage", None) and self.stage.encoder:
@@ -57,7 +57,7 @@ class _WriteShardFn(beam.DoFn):
     def process(self, element):
         i, pieces = element
         c = self.section
-        yield lib.write_shard(self.root, i, self.n, [load(b) for b in pieces if b is not None], c["packed"], c["seq_len"])
+        yield lib.write_shard(self.root, i, self.n, [b for b in Loaded(pieces) if b is not None], c["packed"], c["seq_len"])
 
 
 class Tokenize(beam.PTransform):
@@ -77,11 +77,9 @@ class Tokenize(beam.PTransform):
     def expand(self, docs):
         c, n, root = self.section, self.shards, self.root
         enc = docs | "Encode" >> beam.ParDo(self.context.pooled(_EncodeFn(c, n, self.spill))).with_outputs("rows", main="docs")
-        every = docs.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         entries = (
-            (measure(enc.rows, "tokenize.rows"), every)
-            | "FlattenRows" >> beam.Flatten()
-            | "ByShard" >> beam.GroupByKey()
+            measure(enc.rows, "tokenize.rows")
+            | "ByShard" >> ByKey(n, self.spill, every=True)
             | "WriteShard" >> beam.ParDo(self.context.pooled(_WriteShardFn(root, n, c)))
         )
         info, targets, extra = self.info, self.targets, self.extra
