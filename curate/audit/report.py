@@ -250,11 +250,14 @@ def edits_card(s: dict) -> str:
             rows.append((e["stage"], name, n))
         if e.get("ids_renamed"):
             rows.append((e["stage"], "ids_renamed (one id, different texts: all kept under new ids)", e["ids_renamed"]))
+        for kind, n in sorted(e.get("skipped_records", {}).items()):
+            rows.append((e["stage"], f"skipped_records: WARC {kind} records (not documents; not read)", n))
     if not rows:
         return ""
     body = "".join(f"<tr><td>{_e(st)}</td><td>{_e(name)}</td><td>{num(n)}</td></tr>" for st, name, n in rows)
     table = f"<table class='num'><tr><th>stage</th><th>edit</th><th>count</th></tr>{body}</table>"
-    return card("Edits and ids", table, note="Counts of changes inside kept documents, and of input ids that repeated with different texts.")
+    return card("Edits and ids", table, note="Counts of changes inside kept documents, of input ids that repeated with different texts, "
+                                            "and of input records that are not documents (a WARC's requests, metadata, resources).")
 
 
 def removals_card(s: dict, cols: dict) -> str:

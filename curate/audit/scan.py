@@ -168,6 +168,8 @@ def funnel(counts: dict | None, stats: dict, s: dict) -> list[dict]:
             e = {"stage": st, "docs_in": c["docs_in"], "docs_out": c["docs_out"], "removed": sum(c["removed"].values()),
                  "quarantined": c.get("quarantined", 0), "bytes_out": c.get("bytes_out"),
                  "rewrites": c.get("rewrites", {}), "ids_renamed": c.get("ids_renamed", 0)}
+            if c.get("skipped_records"):
+                e["skipped_records"] = c["skipped_records"]
             tok = next((stats[k] for k in (f"{st}.tokens", f"{st}.mix_tokens") if isinstance(stats.get(k), int)), None)
             if tok is not None:
                 e["tokens_out"] = tok
