@@ -106,6 +106,10 @@ def test_languages_table_from_a_config_file_through_the_cli(tmp_path, pages):
         ("english", "langid.languages: 'english' is not a label of model 'lid.176.ftz'"),
         ("ALL", "'ALL' is not a label of model 'lid.176.ftz' (did you mean languages = \"all\""),
         ("EN", "'EN' is not a label of model 'lid.176.ftz' (did you mean en?)"),
+        # codes people type for a language: other ISO 639 parts, a region or script, withdrawn codes, names
+        ("zh-CN", "'zh-CN' is not a label of model 'lid.176.ftz' (did you mean zh?)"),
+        ("jpn,iw,fil,german,pt_BR,xx", "langid.languages: 'fil' (did you mean tl?), 'german' (did you mean de?), 'iw' (did you mean he?), "
+                                       "'jpn' (did you mean ja?), 'pt_BR' (did you mean pt?), 'xx' are not labels of model 'lid.176.ftz'"),
     ],
 )
 def test_unknown_language_code_fails_before_the_run(tmp_path, pages, capsys, languages, message):
