@@ -550,8 +550,8 @@ def main(argv=None) -> int:
         for m in e.messages:
             print(f"curate: config error: {m}", file=sys.stderr)
         return 2
-    except ValueError as e:  # e.g. an output directory that is not ours
-        print(f"curate: {e}", file=sys.stderr)
+    except ValueError as e:  # e.g. an output directory that is not ours, a mix that cannot be met
+        print(f"curate: {str(e).split(' [while running')[0]}", file=sys.stderr)  # Beam names the step it was raised in
         return 2
     except RunFailed as e:
         print(f"curate: {e}", file=sys.stderr)
