@@ -398,6 +398,11 @@ def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
+    from pipelines.options import local_paths_on_remote_workers
+
+    local = local_paths_on_remote_workers(beam_args, cfg.inputs, cfg.run["output"])
+    if local:  # before the job is submitted, not after its workers found nothing
+        raise ConfigError(*local)
     before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
         print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)

@@ -254,6 +254,21 @@ def test_options_every_runner_reads_pass_on_the_direct_runner():
     assert cli.check_rest("run", commands["run"], dataflow) == []
 
 
+def test_local_paths_with_the_dataflow_runner_fail_before_submission(tmp_path, pages, capsys):
+    # Dataflow's workers are other machines: a local input reads nothing there and a local
+    # output is written where no one finds it; said before the job is built, every path at once
+    out = tmp_path / "o"
+    dataflow = ["--runner=DataflowRunner", "--project=my-project-1", "--region=us-central1", "--temp_location=gs://bucket/tmp"]
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *dataflow) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"curate: config error: inputs[0].glob {str(pages)!r} is a path on this machine: the DataflowRunner's workers run on "
+        "machines of their own and cannot read it; give a bucket URI (gs://BUCKET/...)",
+        f"curate: config error: run.output {str(out)!r} is a path on this machine: the DataflowRunner's workers run on "
+        "machines of their own and cannot write it; give a bucket URI (gs://BUCKET/...)"]
+    assert not out.exists()
+
+
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
     accepts): the value used to be taken for the TOML config, and Beam's parser then printed
