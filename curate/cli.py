@@ -12,6 +12,7 @@ suggestion, never silently handed to Beam.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -187,11 +188,12 @@ def _overrides(ns) -> dict:
     return o
 
 
-def plan(cfg, globs_only: bool = False):
+def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
-    mistakes, whose globs are checked but whose files are not looked into."""
+    mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
+    folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits
 
@@ -241,7 +243,15 @@ def plan(cfg, globs_only: bool = False):
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
-                what += f" (a relative path is taken from the current directory, {os.getcwd()})"
+                what += f" (a relative path is taken from the current directory, {os.getcwd()}"
+                there = os.path.join(config_dir, spec["glob"]) if config_dir and config_dir != os.getcwd() else None
+                with contextlib.suppress(OSError):
+                    there = there if there and list_files(there, hidden=True, tree=tree) else None
+                if there:
+                    # a team's config run from another folder: its paths are not the config's
+                    what += (f", not from the config's folder, where it matches files: run curate from {config_dir}, "
+                             "or give paths from where it runs or absolute ones")
+                what += ")"
             errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
         for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
@@ -339,7 +349,8 @@ def prepare_run(ns):
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
                       "add langid or leave --languages out")
     try:  # with other mistakes, only the globs are checked: a wrong value could crash the rest
-        shards = plan(cfg, globs_only=bool(errors))
+        config_dir = os.path.dirname(os.path.abspath(ns.config)) if ns.config and not getattr(ns, "inputs", None) else None
+        shards = plan(cfg, globs_only=bool(errors), config_dir=config_dir)
     except ConfigError as e:
         errors += e.messages
     if errors:
