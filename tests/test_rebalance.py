@@ -244,3 +244,22 @@ def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsy
 def test_tolerance_is_checked():
     with pytest.raises(ValueError, match=r"rebalance.tolerance: expected a share of the mix in \[0, 1\], got 2"):
         RebalanceStage({"tolerance": 2})
+
+
+def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path):
+    # rebalance.sources splits web's share; the audit showed the domains' mix only
+    (tmp_path / "in").mkdir()
+    for name, n in (("a", 300), ("b", 200), ("code", 300)):
+        (tmp_path / "in" / f"{name}.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"{name} text {i} " * 4}) + "\n" for i in range(n)))
+    out = tmp_path / "out"
+    ins = "".join(f'[[inputs]]\nglob = "{tmp_path}/in/{n}.jsonl"\ndomain = "{d}"\nsource = "{n}"\n' for n, d in (("a", "web"), ("b", "web"), ("code", "code")))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{out}"\nshards = 2\n{ins}[rebalance]\ntargets = {{web = 0.6, code = 0.4}}\n'
+                   "sources = {web = {a = 0.5, b = 0.5}}\n")
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off"]) == 0
+    assert cli.main(["audit", str(out)]) == 0
+    mix = json.loads((out / "stats/summary.json").read_text())["source_mix"]
+    assert set(mix) == {"web/a", "web/b"} and mix["web/a"]["target"] == mix["web/b"]["target"] == 0.3
+    assert abs(mix["web/b"]["achieved"] - 0.3) <= 0.01 and mix["web/b"]["epochs"] == pytest.approx(1.0, abs=0.01)
+    html = (out / "report.html").read_text()
+    assert "<th>domain/source</th>" in html and "<tr><td>web/b</td><td>30.0%</td>" in html

@@ -277,16 +277,23 @@ def languages_card(s: dict, cols: dict, top: int = 18) -> str:
     langs = sorted(by, key=lambda k: (-by[k], k))
     dl = s["documents"]["by_domain_language"]
     total = max(s["documents"]["total"], 1)
-    rows = [{"label": lang, "values": {d: dl.get(d, {}).get(lang, 0) for d in cols}, "note": f"{num(by[lang])} ({pct(by[lang] / total)})"}
-            for lang in langs[:top]]
+    toks = (s.get("tokens") or {}).get("in_mix_by_language") or {}
+
+    def note(lang):  # documents, and the tokens in the mix where tokens were counted
+        return f"{num(by[lang])}; {compact(toks.get(lang, 0))} tok" if toks else f"{num(by[lang])} ({pct(by[lang] / total)})"
+
+    rows = [{"label": lang, "values": {d: dl.get(d, {}).get(lang, 0) for d in cols}, "note": note(lang)} for lang in langs[:top]]
     if len(langs) > top:
         rest = langs[top:]
         rows.append({"label": f"{len(rest)} others", "values": {d: sum(dl.get(d, {}).get(x, 0) for x in rest) for d in cols}})
     note = "Natural languages from langid; programming languages for code. “unknown”: no language (langid did not run)."
+    if toks:
+        note += " Beside each bar: documents; tokens in the mix (copies counted)."
     if s["kind"] == "corpus":
         field = (s.get("fields") or {}).get("language")
         note = f"From the {field} column." if field else "The corpus has no language column (give one with --language-field)."
-    return card("Languages", legend(cols) + figure("languages", hbars(rows, cols, "documents per language")), note=note)
+    bars = hbars(rows, cols, "documents per language", right=130 if toks else 90)  # room for the tokens beside each bar
+    return card("Languages", legend(cols) + figure("languages", bars), note=note)
 
 
 def language_keep_card(s: dict, top: int = 18) -> str:
@@ -319,6 +326,14 @@ def domains_card(s: dict, cols: dict) -> str:
     table += "</table>"
     found = " against the target mixture (black tick)." if mix.get("target") else "; no target mixture was found (tokens/manifest.json)."
     note = f"Share of {mix['measure']} per domain{found}"
+    if s.get("source_mix"):  # rebalance.sources: each source's share of the whole mix
+        table += ("<table class='num'><tr><th>domain/source</th><th>target</th><th>achieved</th><th>tokens (mix)</th>"
+                  "<th>epochs</th></tr>")
+        for g, m in s["source_mix"].items():
+            cells = [f"{m.get('target', 0):.1%}", f"{m.get('achieved', 0):.1%}", compact(m.get("tokens", 0)), f"{m.get('epochs', 0):.2f}"]
+            table += f"<tr><td>{_e(g)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        table += "</table>"
+        note += " Sources (rebalance.sources): shares of the whole mix."
     return card("Domain mix", figure("domains", mix_chart(mix, cols)) + table, note=note)
 
 

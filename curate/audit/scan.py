@@ -220,6 +220,17 @@ def domain_mix(s: dict, target: dict | None) -> dict:
     return {"measure": measure, "achieved": {d: amounts.get(d, 0) / total for d in s["domains"]}, "target": target}
 
 
+def source_mix(stats: dict) -> dict | None:
+    """Rebalance's split of a domain's share by source (``rebalance.sources``): target and
+    achieved shares of the whole mix, tokens and epochs per domain/source; None without one."""
+    out: dict = {}
+    for k, v in stats.items():
+        parts = k.split(".")
+        if len(parts) == 4 and parts[:2] == ["rebalance", "mix"] and "/" in parts[2]:
+            out.setdefault(parts[2], {})[parts[3]] = v
+    return dict(sorted(out.items())) or None
+
+
 def _tokens_written(tok_manifest: dict | None) -> int | None:
     v = ((tok_manifest or {}).get("tokens") or {}).get("total")
     return v if isinstance(v, int) else None
@@ -274,6 +285,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         checks=checks(fun, s, bool(counts), tok_manifest),
         language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
+        source_mix=source_mix((manifest or {}).get("stats") or run.get("stats") or {}),
         run={k: (manifest or {}).get(k) for k in ("config_hash", "format")} | {"stages": [e["stage"] for e in fun]},
         warnings=warnings,
     )

@@ -112,6 +112,7 @@ class Partial:
     chars: Counter = field(default_factory=Counter)  # domain -> characters
     tokens: Counter = field(default_factory=Counter)  # domain -> num_tokens
     mix_tokens: Counter = field(default_factory=Counter)  # domain -> num_tokens * repeat
+    mix_tokens_lang: Counter = field(default_factory=Counter)  # language -> num_tokens * repeat
     mix_docs: Counter = field(default_factory=Counter)  # domain -> sum of repeat
     length: dict = field(default_factory=dict)  # domain -> LogHist of characters
     token_length: dict = field(default_factory=dict)  # domain -> LogHist of num_tokens
@@ -151,6 +152,8 @@ class Partial:
             for (d,), r in _rows(t, ["domain"], s=pl.col("tokens").sum(), m=(pl.col("tokens") * rep).sum()):
                 self.tokens[d] += r["s"]
                 self.mix_tokens[d] += r["m"]
+            for (lang,), r in _rows(t, ["language"], m=(pl.col("tokens") * rep).sum()):
+                self.mix_tokens_lang[lang] += r["m"]
             self._add_hist(t, "tokens", self.token_length)
         if "repeat" in cols:
             for (d,), r in _rows(df, ["domain"], s=pl.col("repeat").fill_null(1).sum()):
@@ -223,7 +226,7 @@ class Partial:
     # -- merging
 
     def merge(self, o: "Partial") -> "Partial":
-        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined",
+        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
@@ -307,6 +310,7 @@ class Partial:
                 "by_domain": dict(self.tokens),
                 "in_mix": sum(self.mix_tokens.values()),
                 "in_mix_by_domain": dict(self.mix_tokens),
+                "in_mix_by_language": dict(sorted(self.mix_tokens_lang.items(), key=lambda kv: (-kv[1], kv[0]))),
             }
             if self.tokens
             else None,
