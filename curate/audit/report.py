@@ -296,6 +296,12 @@ def languages_card(s: dict, cols: dict, top: int = 18) -> str:
     return card("Languages", legend(cols) + figure("languages", bars), note=note)
 
 
+def _keep_cell(e: dict) -> str:
+    if e["keep_rate"] is None:
+        return ""
+    return pct(e["keep_rate"]) + (f" ({num(e['below_threshold'])} unsure)" if e.get("below_threshold") else "")
+
+
 def language_keep_card(s: dict, top: int = 18) -> str:
     keep = s.get("language_keep")
     if not keep:
@@ -306,12 +312,14 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     head = "<tr><th>language</th><th>documents in</th>" + "".join(f"<th>{_e(st)}</th>" for st in stages) + "</tr>"
     body = "".join(
         f"<tr><td>{_e(lang)}</td><td>{num(keep[lang][first]['docs_in'])}</td>"
-        + "".join(f"<td>{'' if keep[lang][st]['keep_rate'] is None else pct(keep[lang][st]['keep_rate'])}</td>" for st in stages)
+        + "".join(f"<td>{_keep_cell(keep[lang][st])}</td>" for st in stages)
         + "</tr>"
         for lang in langs
     )
     note = ("Share of each language's documents entering a stage that the stage keeps (languages with most "
-            "documents first; the language is langid's, also for documents a later stage removed).")
+            "documents first; the language is langid's, also for documents a later stage removed). “unsure”: "
+            "langid's removals whose label scored under that language's threshold, the model's guess for text "
+            "it could not place (often a language it does not know), not documents known to be in that language.")
     return card("Keep rate per language and stage", f"<table class='num pct'>{head}{body}</table>", note=note)
 
 

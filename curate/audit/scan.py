@@ -143,10 +143,13 @@ def _stage_order(stage: str) -> int:
 def language_keep(s: dict, stages: list[str]) -> dict:
     """Per language and stage: documents in, removed, and the keep rate. A language's documents
     entering a stage are those kept at the end plus those removed by it or a later stage (the
-    ledger row carries the language langid gave; before langid, ``unknown``)."""
+    ledger row carries the language langid gave; before langid, ``unknown``). At langid,
+    ``below_threshold`` counts the removals whose label scored under its threshold: the model's
+    unsure guess (Zulu or Luganda text as ``en`` at 0.1), not documents of that language."""
     if not stages:  # only ingest ran: no stage to show a keep rate for
         return {}
     by_stage = s["removed"]["by_stage_language"]
+    unsure = s["removed"].get("langid_unsure_by_language") or {}
     out = {}
     for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
         left, rows = s["documents"]["by_language"].get(lang, 0), {}
@@ -154,6 +157,8 @@ def language_keep(s: dict, stages: list[str]) -> dict:
             removed = by_stage.get(st, {}).get(lang, 0)
             left += removed
             rows[st] = {"docs_in": left, "removed": removed, "keep_rate": (left - removed) / left if left else None}
+            if st == "langid" and unsure.get(lang):  # of which under a label the model was unsure of
+                rows[st]["below_threshold"] = unsure[lang]
         out[lang] = {st: rows[st] for st in stages}
     return out
 

@@ -131,6 +131,9 @@ class Partial:
     no_host: int = 0
     removed: Counter = field(default_factory=Counter)  # (stage, rule, domain) -> ledger rows
     removed_lang: Counter = field(default_factory=Counter)  # (stage, language) -> ledger rows
+    # langid's removals under a label the model was unsure of (below that label's threshold):
+    # mostly text in a language it does not know, not text in that language
+    unsure_lang: Counter = field(default_factory=Counter)  # language -> ledger rows
     examples: dict = field(default_factory=dict)  # (stage, rule) -> smallest-id ledger rows
     quarantined: Counter = field(default_factory=Counter)  # (reason, domain) -> rows
     quarantine_examples: dict = field(default_factory=dict)  # reason -> first rows by path, offset
@@ -196,6 +199,9 @@ class Partial:
             self.removed[s, r_, d or UNKNOWN] += r["n"]
         for (s, lang), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language"]):
             self.removed_lang[s, lang] += r["n"]
+        unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
+        for (lang,), r in _rows(unsure.with_columns(pl.col("language").fill_null(UNKNOWN)), ["language"]):
+            self.unsure_lang[lang] += r["n"]
         q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN))
         for (lang,), r in _rows(q, ["language"], s=pl.col("value").sum(), t=pl.col("threshold").max()):
             self.quality_removed[lang] += r["n"]
@@ -226,7 +232,7 @@ class Partial:
     # -- merging
 
     def merge(self, o: "Partial") -> "Partial":
-        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined",
+        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
@@ -344,7 +350,7 @@ class Partial:
             "removed": {"total": sum(self.removed.values()), "by_stage": removed, "by_stage_language": {
                 st: {lang: n for (st2, lang), n in sorted(self.removed_lang.items()) if st2 == st}
                 for st in sorted({st for st, _ in self.removed_lang})
-            }},
+            }, "langid_unsure_by_language": dict(sorted(self.unsure_lang.items()))},
             "quarantine": {"total": sum(self.quarantined.values()), "by_reason": quarantine},
             "domains": domains,
         }
