@@ -319,7 +319,10 @@ def tokens_line(root: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
-    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items())) or "no document was kept"
+    target = {d: e.get("target") for d, e in (m.get("mix") or {}).items() if isinstance(e, dict)}
+    targeted = any(t is not None for t in target.values()) and len(target) > 1  # rebalance had targets: set them side by side
+    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {target.get(d) or 0:.0%})" if targeted else "")
+                    for d, n in sorted({**{d: 0 for d in target if targeted}, **m["tokens"]["per_domain"]}.items())) or "no document was kept"
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -246,7 +247,7 @@ def test_tolerance_is_checked():
         RebalanceStage({"tolerance": 2})
 
 
-def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path):
+def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path, capsys):
     # rebalance.sources splits web's share; the audit showed the domains' mix only
     (tmp_path / "in").mkdir()
     for name, n in (("a", 300), ("b", 200), ("code", 300)):
@@ -256,7 +257,9 @@ def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[run]\noutput = "{out}"\nshards = 2\n{ins}[rebalance]\ntargets = {{web = 0.6, code = 0.4}}\n'
                    "sources = {web = {a = 0.5, b = 0.5}}\n")
-    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off"]) == 0
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", "--progress", "off"]) == 0
+    # the run's own summary sets the achieved mix beside the target
+    assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(code 40% \(target 40%\), web 60% \(target 60%\)\)", capsys.readouterr().out, re.M)
     assert cli.main(["audit", str(out)]) == 0
     mix = json.loads((out / "stats/summary.json").read_text())["source_mix"]
     assert set(mix) == {"web/a", "web/b"} and mix["web/a"]["target"] == mix["web/b"]["target"] == 0.3
