@@ -531,6 +531,34 @@ def test_books_in_scripts_with_combining_vowel_signs_are_kept(tmp_path):
     assert Filter({}).process(batch(["१२३४५ ६७८९० " * 600], domain="books"))[1]["rule"].to_pylist() == ["book_alpha_frac"]  # digits are still no text
 
 
+# Our own prose in a script whose full stop is not "." (Urdu and Shahmukhi ۔): a document
+# without a trusted label of a language in filter.language_constants' table (no langid, or
+# Punjabi in Shahmukhi, Saraiki) failed fineweb_line_punct and c4_min_sentences for it.
+URDU_LINES = ["گاؤں کے کنارے ایک پرانا کنواں تھا جہاں بچے ہر صبح پانی بھرنے آتے تھے۔",
+              "دادی ان کو درخت کے نیچے بیٹھ کر لمبی کہانیاں سناتی تھیں۔",
+              "بارش کے موسم میں کھیت ہرے ہو جاتے اور کسان خوشی سے گیت گاتے تھے۔",
+              "شام کو سب لوگ چوپال پر جمع ہو کر دن بھر کی باتیں کرتے تھے۔",
+              "سردیوں کی راتوں میں آگ کے گرد بیٹھ کر چائے پی جاتی تھی۔",
+              "میلے کے دن بازار میں رنگ برنگے کھلونے اور مٹھائیاں بکتی تھیں۔"]
+
+
+def test_sentence_marks_of_other_scripts_end_lines_and_sentences(tmp_path):
+    from curate import cli
+
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "1", "text": "\n".join(URDU_LINES)}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,filter",
+                     "--output", str(out), "--progress", "off"]) == 0
+    import polars as pl
+
+    assert pl.read_parquet(str(out / "text/*.parquet")).height == 1
+    from curate.stages.filters.c4 import sentence_count
+    from curate.stages.filters.rules import TextDoc
+
+    for mark in "۔։።፧᙮":  # Urdu, Armenian, Ethiopic full stop and question mark, Canadian syllabics
+        assert sentence_count(TextDoc(f"word word{mark} " * 6), 10) == 6, mark
+
+
 # --- PII -----------------------------------------------------------------------------------------
 
 

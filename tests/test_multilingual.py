@@ -357,21 +357,26 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
 
 def test_language_sentence_marks():
     """Urdu ends sentences with ۔ and Armenian with ։: with English marks only, every line of
-    good Urdu prose "lacks punctuation" and its sentences are not counted."""
+    good Urdu prose "lacked punctuation" and its sentences were not counted. The table derives
+    them; they are now also among every document's marks (a Shahmukhi or unlabelled page)."""
     assert language_constants.load("default")["ur"]["terminal"] == "۔"
     line = "یہ ایک اچھا جملہ ہے جو اردو میں لکھا گیا ہے ۔"
     text = "\n".join([line.replace("اچھا", w) for w in ("اچھا", "نیا", "بڑا", "پرانا", "چھوٹا", "لمبا")])
     for rules in (["fineweb"], ["c4"]):
         kept, ledger = Filter({"domains": {"web": rules}}).process(batch([text], language="ur"))
         assert kept.num_rows == 1, ledger.to_pylist()
-        _, ledger = Filter({"domains": {"web": rules}, "language_constants": ""}).process(batch([text], language="ur"))
-        assert ledger.column("rule").to_pylist() == [{"fineweb": "fineweb_line_punct", "c4": "c4_min_sentences"}[rules[0]]]
+        kept, ledger = Filter({"domains": {"web": rules}, "language_constants": ""}).process(batch([text], language="ur"))
+        assert kept.num_rows == 1, ledger.to_pylist()
 
 
 @pytest.mark.corpora
 def test_good_text_removed_less(corpora):
     """Acceptance 3 on text known to be good (lingua check half, 10 sentences a document):
-    fewer non-English documents removed by the word/sentence rules, English unchanged."""
+    fewer non-English documents removed by the word/sentence rules, English unchanged. Measured
+    against English marks and constants: 104 -> 67 of 1,764 removed, word/sentence rules 42 -> 2
+    (Urdu 27, Armenian 15: their full stops). Those marks are now every document's, so
+    ``language_constants = ""`` removes the same 67 here; the table's bounds and stop words
+    change nothing on this set, and must not remove more."""
     from curate.stages.filters import NONSPACE
 
     pairs = [(lang, t) for lang, t, h in lingua_documents(corpora) if h == "check" and lang not in NONSPACE]
@@ -388,7 +393,7 @@ def test_good_text_removed_less(corpora):
     n = sum(lang != "en" for lang in langs)
     print(f"\nnon-English good documents removed: {len(out['before'])}/{n} -> {len(out['after'])}/{n}; by word/sentence rules {word}")
     assert {i for i, _ in out["after"]} <= {i for i, _ in out["before"]}  # nothing newly removed
-    assert word["after"] <= word["before"] / 5
+    assert word["after"] <= 2 and len(out["after"]) <= 67
 
 
 @pytest.mark.corpora
