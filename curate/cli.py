@@ -319,10 +319,11 @@ def tokens_line(root: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
-    target = {d: e.get("target") for d, e in (m.get("mix") or {}).items() if isinstance(e, dict)}
-    targeted = any(t is not None for t in target.values()) and len(target) > 1  # rebalance had targets: set them side by side
-    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {target.get(d) or 0:.0%})" if targeted else "")
-                    for d, n in sorted({**{d: 0 for d in target if targeted}, **m["tokens"]["per_domain"]}.items())) or "no document was kept"
+    # rebalance's targets beside what was achieved (a domain it left with no tokens too)
+    targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}
+    per = {**dict.fromkeys(targets, 0), **m["tokens"]["per_domain"]}
+    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {targets.get(d, 0):.0%})" if targets else "")
+                    for d, n in sorted(per.items())) or "no document was kept"
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
