@@ -300,7 +300,7 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
     skipped = manifest["counts"].get("ingest", {}).get("skipped_records")
     if skipped:  # a WARC's requests, metadata, resources: counted, not documents
         kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
-        tail += f"; {sum(skipped.values()):,} WARC records not read, not documents ({kinds})"
+        tail += f"; WARC records that are not documents, not read: {kinds}"
     if seconds is not None:
         tail += f"; {seconds:.1f} s"
     return "\n".join(lines + [tail])

@@ -517,7 +517,7 @@ def test_records_that_are_not_documents_are_counted_by_type(tmp_path, capsys):
     want = {"metadata": 1, "request": 1, "resource": 2, "warcinfo": 1}
     assert m["counts"]["ingest"]["skipped_records"] == want and m["counts"]["ingest"]["docs_in"] == 1
     assert [f["skipped_records"] for f in m["inputs"]] == [want]
-    assert "5 WARC records not read, not documents (resource 2, metadata 1, request 1, warcinfo 1)" in capsys.readouterr().out
+    assert "; WARC records that are not documents, not read: resource 2, metadata 1, request 1, warcinfo 1; " in capsys.readouterr().out
     assert cli.main(["audit", str(out)]) == 0
     summary = json.loads((out / "stats/summary.json").read_text())
     assert summary["funnel"][0]["skipped_records"] == want
