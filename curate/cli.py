@@ -448,7 +448,18 @@ class RunFailed(Exception):
     """A run stopped by the machine (a worker process killed, the disk full), reported in one line."""
 
 
-def _machine_failure(e: BaseException) -> str | None:
+def _no_answer(beam_args) -> str:
+    """What a job server's silent timeout (grpc's FutureTimeoutError says nothing) means."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    opts = PipelineOptions(list(beam_args or [])).get_all_options()
+    wait = f"{opts.get('job_server_timeout') or 300} s (--job_server_timeout)"
+    if opts.get("job_endpoint"):
+        return f"nothing answered at --job_endpoint={opts['job_endpoint']} within {wait}: start the job service there, or fix the address"
+    return f"no answer within {wait}"
+
+
+def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     """What the machine did to the run (a worker killed, the disk full), or None for a failure
     of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
     import errno
@@ -464,8 +475,9 @@ def _machine_failure(e: BaseException) -> str | None:
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
             # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
-            why = str(e)[:400] or "no answer within --job_server_timeout seconds (Beam's default: 300)"  # grpc's timeout says nothing
-            return f"the runner's job server could not be started ({type(e).__name__}: {why})"
+            if not str(e):  # grpc's timeout says nothing
+                return f"the runner's job server could not be reached: {_no_answer(beam_args)}"
+            return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
@@ -485,7 +497,7 @@ def _interruptible(run, cfg, *args, **kw):
         # Beam re-raises an interrupt that lands inside a step as RuntimeError("KeyboardInterrupt
         # [while running ...]"): the signal handler's flag tells it apart from a real failure
         if not (isinstance(e, KeyboardInterrupt) or _signalled):
-            reason = _machine_failure(e)
+            reason = _machine_failure(e, args[1] if len(args) > 1 else ())  # run(cfg, shards, beam_args)
             if reason:  # not a bug in curate: said in one line
                 raise RunFailed(f"{reason}; the previous output in {cfg.run['output']} is unchanged") from None
             raise

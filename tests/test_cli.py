@@ -1185,13 +1185,15 @@ def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
 
 def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     """--runner=PortableRunner --job_endpoint=HOST:PORT with nothing listening: after
-    --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message."""
+    --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message;
+    then a line that named neither the address nor the timeout given (it said 300)."""
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
                    "--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=LOOPBACK", "--job_server_timeout=1") == 1
     err = capsys.readouterr().err
-    assert err.startswith("curate: the runner's job server could not be started (FutureTimeoutError: no answer within "
-                          "--job_server_timeout seconds (Beam's default: 300))"), err
+    assert err.startswith("curate: the runner's job server could not be reached: nothing answered at --job_endpoint=localhost:1 "
+                          "within 1 s (--job_server_timeout): start the job service there, or fix the address; the previous "
+                          f"output in {out} is unchanged"), err
     assert len(err.strip().splitlines()) == 1, err
 
 
