@@ -61,7 +61,8 @@ def build(root: Path, docs: int, shards: int) -> dict:
         num_tokens=(pl.col("text").str.len_bytes() // 4).cast(pl.Int64),
     )
     rule = (_unit(text["id"], 5) * 25).astype(int)  # 0-4: removed by RULES[i]; else kept
-    stats = {"ingest.docs_out": text.height, "ingest.quarantined": 0}
+    quarantine = pl.read_parquet(base / "quarantine")
+    stats = {"ingest.docs_read": text.height, "ingest.docs_out": text.height, "ingest.quarantined": quarantine.height}
     ledger = []
     for i, (stage, name) in enumerate(RULES):
         gone = text.filter(pl.Series(rule == i))
@@ -71,11 +72,12 @@ def build(root: Path, docs: int, shards: int) -> dict:
                                   path="path", offset="offset", language="language", snippet=pl.col("text").str.slice(0, 200)))
     text = text.filter(pl.Series(rule >= len(RULES)))
     prev = stats["ingest.docs_out"]
-    for stage in STAGES[1:]:
+    for stage in STAGES[1:]:  # each stage's docs_in as the pipeline counts it (output.stage_counts)
+        stats[f"{stage}.docs_in"] = prev
         prev -= sum(n for k, n in stats.items() if k.startswith(f"{stage}.removed."))
         stats[f"{stage}.docs_out"] = prev
     outputs = {}
-    for kind, df, key in (("text", text, "id"), ("ledger", pl.concat(ledger), "id"), ("quarantine", pl.read_parquet(base / "quarantine"), "path")):
+    for kind, df, key in (("text", text, "id"), ("ledger", pl.concat(ledger), "id"), ("quarantine", quarantine, "path")):
         part = pl.Series(output.shard_index(df[key].to_arrow(), shards), dtype=pl.Int64)
         outputs[kind] = []
         for i in range(shards):

@@ -2,11 +2,11 @@
 
     python bench/bench_filters.py [--corpora ../shared/corpora] [--repeat 3]
 
-Prints filter MB/s (UTF-8 bytes in / wall second) for web, books and code with the
+Prints filter MB/s (UTF-8 bytes in / CPU second) for web, books and code with the
 default config, the web cost split by rule set, and langid throughput as a ratio to a
 bare fastText ``predict`` call on the same (already prepared) texts: the stage's own
-overhead is everything except that call. Filter numbers are wall time (best of
-``--repeat``); the langid ratio uses CPU time so that a busy machine does not skew it.
+overhead is everything except that call. All times are CPU seconds (best of ``--repeat``),
+so that a busy machine does not skew them.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def bench_filter(name, batches, cfg, repeat):
     def run():
         kept[0] = sum(f.process(b)[0].num_rows for b in batches)
 
-    dt = best_time(run, repeat)
+    dt = best_time(run, repeat, time.process_time)
     mb = mbytes(batches)
     n = sum(b.num_rows for b in batches)
     print(f"  {name:28s} {mb:7.2f} MB {n:6d} docs  {mb / dt:7.2f} MB/s  {n / dt:8.0f} docs/s  kept {kept[0]}/{n}")

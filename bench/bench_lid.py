@@ -13,13 +13,14 @@ a majority of three with py3langid breaking ties between the stage's answer and 
 guess, and CLD2's reliable agreement with the model's own top label standing against the
 prior correction. ``--vote-check`` asks whether the documented setup should vote over a
 document's lines instead of reading its prefix at once: it prints both on lingua's 10-sentence
-documents (``derive`` half only, no UDHR). Voting lost there (0.977 vs 0.978), so it was
-never scored on UDHR.
+documents (``derive`` half only, no UDHR). Voting tied there (0.976 vs 0.975, 2 of 1,486
+documents), so it was not adopted and never scored on UDHR.
 
 Accuracy (labels compared in lid.176's codes; only documents whose language lid.176 has):
 * lingua paragraphs (>= 200 chars), the ``check`` half (thresholds were derived on the other);
 * UDHR whole documents (udhr2, ISO 639-3 names mapped with python-iso639), all of them (no
-  choice was made on UDHR), and the subset in languages CLD2 knows too. Documents in
+  setup was designed or tuned on UDHR, but it vetoed the two combinations tried afterwards,
+  which lingua preferred), and the subset in languages CLD2 knows too. Documents in
   languages lid.176 has no label for are not counted.
 
 Speed: MB/s per core (UTF-8 bytes of the input documents / CPU seconds, best of

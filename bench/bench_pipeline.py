@@ -42,8 +42,9 @@ Measured, each run in a fresh subprocess (peak RSS = ``ru_maxrss`` of that child
 
 * fixed    -- the pipeline on ``--docs / 100`` documents: pipeline construction and
               translation, runner start, model loads. "Less the fixed cost" numbers subtract it.
-* pipeline -- ``curate run CONFIG`` on the DirectRunner, one process: wall, CPU (the whole
-              process, all threads), peak RSS. Imports are timed apart. ``--repeat`` rounds,
+* pipeline -- ``curate run CONFIG`` on the DirectRunner with its defaults (``run.workers``
+              worker processes, HTML-extraction helpers): wall, CPU (the launching process, all
+              threads, and its child processes), peak RSS (the launcher's; the largest child's apart). Imports are timed apart. ``--repeat`` rounds,
               interleaved across scales; the run with the least CPU counts (the machine may be
               shared: a busy spell should not decide a scaling factor).
 * replay   -- the same stages' library calls run in-process, stage by stage, on the same
@@ -693,21 +694,21 @@ def _replay_quality(section, docs, m, sh):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from curate.stages.quality import NBINS, QualityStage as Quality, cutoff, histogram, prepare
+    from curate.stages.quality import NBINS, QualityStage as Quality, cutoff, group_fraction, histogram, prepare
 
     st = Quality(section)
     with m.time("quality", setup=True):
         st.setup()
-    fractions = st.top_fractions()
+    fractions, per_language = st.top_fractions(), st.per_language()
     scored, items = [], []
-    acc = {d: np.zeros(NBINS, dtype=np.int64) for d in fractions}
+    acc = defaultdict(lambda: np.zeros(NBINS, dtype=np.int64))  # per group: a domain, or domain.language
     for b in docs:
         with m.time("quality"):
             s = st.score(b)
             if fractions:
-                for d, (bins, counts) in histogram(s, fractions).items():
-                    acc[d][bins] += counts
-                    items.append((d, (bins, counts)))
+                for key, (bins, counts) in histogram(s, fractions, per_language).items():
+                    acc[key][bins] += counts
+                    items.append((key, (bins, counts)))
         scored.append(s)
         for d, c in st.scored.items():
             rows = np.flatnonzero(pc.equal(b.column("domain"), d).to_numpy(zero_copy_only=False))
@@ -716,11 +717,11 @@ def _replay_quality(section, docs, m, sh):
                 with m.time("quality", kernel="fastText predict"):
                     st.models[d].predict(lines, k=-1, threshold=0.0, on_unicode_error="replace")
     with m.time("quality"):
-        cutoffs = {d: cutoff(h, fractions[d]) for d, h in acc.items()}
+        cutoffs = {key: cutoff(h, group_fraction(fractions, key)) for key, h in acc.items()}
         out = [st.keep(s, cutoffs if fractions else None) for s in scored]
     if fractions:
         sh.add("quality: histogram inputs (sparse bins, per batch)", items, "combine")
-        sh.add("quality: dense accumulator (per domain, per bundle)", list(acc.items()), "combine")
+        sh.add("quality: dense accumulator (per group, per bundle)", list(acc.items()), "combine")
         sh.add("quality: cutoffs (side input)", [cutoffs], "side input")
     return [k for k, _ in out], [lg for _, lg in out]
 
@@ -839,10 +840,10 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
         var = p["cpu"] - fixed_cpu
         print(f"\n=== {run['scale']}x: {p['docs']:,} documents, {mb:.1f} MB of text ({run['disk_bytes'] / 1e6:.1f} MB compressed on disk); "
               f"{p['text_rows']:,} documents out ===")
-        print(f"pipeline (curate run, DirectRunner, one process): wall {p['wall']:.1f} s, CPU {p['cpu']:.1f} s = "
+        print(f"pipeline (curate run, DirectRunner): wall {p['wall']:.1f} s, CPU {p['cpu']:.1f} s = "
               f"{p['cpu'] / mb:.3f} CPU-s/MB ({mb / p['cpu']:.2f} MB/CPU-s); less the fixed cost: {var:.1f} CPU-s = "
               f"{var / mb:.3f} CPU-s/MB ({mb / var:.2f} MB/CPU-s); peak RSS {p['rss_mb']:.0f} MB"
-              + (f" (+ HTML-extraction helper processes: {p['helper_cpu']:.1f} CPU-s, included; peak RSS {p['helper_rss_mb']:.0f} MB)"
+              + (f" (+ child processes, workers and HTML-extraction helpers: {p['helper_cpu']:.1f} CPU-s, included; largest peak RSS {p['helper_rss_mb']:.0f} MB)"
                  if p.get("helper_cpu") else "")
               + (f" (CPU-s of the repeats: {p['repeats_cpu']}; the least counts)" if len(p.get("repeats_cpu", [])) > 1 else ""))
         entry = {"scale": run["scale"], "docs": p["docs"], "text_mb": mb, "disk_mb": run["disk_bytes"] / 1e6, "pipeline": p,

@@ -7,8 +7,9 @@ Runs the pipeline twice per setting (without and with `linededup`) on the Dolma 
 documents plus every top-level shared WARC, once on the extracted text (ingest only) and once
 after langid + filter (the default placement). Prints documents, characters and lines removed
 and the share of characters, and the most frequent removed lines with how many documents
-carry them (counted here in plain Python over the stage's input, as a cross-check of the
-stage's own count).
+carry them (counted here in plain Python over the stage's input, with the normalisation of
+bench/jaccard_truth.py, written without curate code, as a cross-check of the stage's own count:
+with curate's own ``normalize`` a normalisation bug would be in both counts).
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
+sys.path.insert(0, str(REPO / "bench"))
+
+import jaccard_truth as jt  # noqa: E402  (the cross-check's normalisation: no curate code)
 
 
 def run(out: Path, stages: list[str], max_docs: int) -> Path:
@@ -45,8 +49,6 @@ def main() -> None:
     ap.add_argument("--max-docs", type=int, default=5)
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
-    from curate.stages.dedup.normalize import normalize
-
     tmp = Path(tempfile.mkdtemp(prefix="boilerplate-"))
     for label, before in (("extracted text (ingest -> linededup)", ["ingest"]),
                           ("after langid + filter (ingest -> langid -> filter -> linededup)", ["ingest", "langid", "filter"])):
@@ -59,7 +61,7 @@ def main() -> None:
         per_doc, example = Counter(), {}
         for t in docs["text"]:
             lines = t.split("\n")
-            norm = normalize(lines).to_pylist()
+            norm = [" ".join(jt.words(x)) for x in lines]
             for raw, n in zip(lines, norm):
                 if n:
                     example.setdefault(n, raw.strip())
@@ -71,6 +73,7 @@ def main() -> None:
               f"removed as too short afterwards {sum(counts['removed'].values()):,} {counts['removed']}")
         print(f"lines removed {stats['linededup.lines_removed']:,}; distinct lines in > {args.max_docs} documents: "
               f"{stats.get('linededup.frequent_lines', 0):,} (counted here in Python: {len(frequent):,})")
+        assert len(frequent) == stats.get("linededup.frequent_lines", 0), "the cross-check disagrees with the stage"
         print(f"characters removed {stats['linededup.chars_removed']:,} of {chars_in:,} "
               f"= {stats['linededup.chars_removed'] / max(chars_in, 1):.2%}")
         print(f"most frequent removed lines (documents: line):")

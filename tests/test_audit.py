@@ -439,3 +439,10 @@ def test_report_examples_show_your_own_id_and_a_lookup_that_runs(tmp_path):
     cmd = cmd.replace("'ID'", repr(removed)).replace("python ", f"{sys.executable} ", 1)
     r = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert r.returncode == 0 and "empty_text" in r.stdout and "rec-1" in r.stdout, r.stderr
+
+
+def test_funnel_of_a_manifest_whose_counts_do_not_add_up_renders():
+    """A manifest with removals but docs_in 0 (hand-edited, or written by another tool) is shown
+    with its 'does not match' banner, not a ZeroDivisionError."""
+    card = report.funnel_card({"funnel": [{"stage": "filter", "docs_in": 0, "docs_out": 0, "removed": 3, "quarantined": 0}]})
+    assert "−3" in card and "%" not in card.split("−3")[1][:20]

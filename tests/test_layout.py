@@ -135,3 +135,10 @@ def test_consecutive_per_batch_stages_are_one_step():
 
     assert stage_steps(["langid", "filter", "dedup", "quality"]) == [["langid", "filter"], ["dedup"], ["quality"]]
     assert stage_steps(["langid", "urldedup", "filter"]) == [["langid"], ["urldedup"], ["filter"]]
+
+
+def test_every_bench_script_is_listed_in_docs_benchmarks():
+    """docs/benchmarks.md is where the README sends readers for what each bench measures."""
+    listed = (REPO / "docs" / "benchmarks.md").read_text()
+    missing = [p.name for p in sorted((REPO / "bench").glob("*.py")) if f"`bench/{p.name}`" not in listed]
+    assert not missing, missing

@@ -2,6 +2,7 @@
 deterministic ties), the Beam pipeline, the training command and the default model's eval."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import subprocess
@@ -287,8 +288,9 @@ def test_chunks_cut_at_lines():
 
 
 # The numbers models/quality_default.md and the README quote: AUC on the test half of the DCLM
-# majority set (never used to choose anything; bench/select_quality.py chose the recipe on the
-# other half), and on the agreement-set documents in that half; the length baseline beside each.
+# majority set (not used by bench/select_quality.py, which chose the cutoff and seed on the other
+# half; the inputs were settled earlier on the whole set), and on the agreement-set documents in
+# that half; the length baseline beside each.
 QUOTED_TEST_HALF = {"majority_data.jsonl": (0.8370, 0.7886), "agreement_data.jsonl": (0.9316, 0.8614)}
 
 
@@ -361,3 +363,20 @@ def test_small_groups_keep_their_share_on_average():
         kept = sum(u < cut["take"] for u in tie_uniform(ids))
         assert abs(kept / 2000 - fraction) < 0.04
     assert cutoff(one, 0.0)["take"] == 0.0 and cutoff(one, 1.0)["take"] == 1.0
+
+
+def test_select_quality_knows_the_shipped_recipe():
+    """bench/select_quality.py's verdict compares the selected recipe with the shipped one: its
+    SHIPPED must be the recipe the README and the model card train with (it said cutoff 25,000
+    after the model was retrained at 10,000, so the verdict asked to retrain what was shipped)."""
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("select_quality", repo / "bench" / "select_quality.py")
+    sq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sq)
+    name, cutoff_, seed = sq.SHIPPED
+    pos, neg = sq.INPUTS[name]
+    for doc in (repo / "README.md", repo / "models" / "quality_default.md"):
+        cmd = re.search(r"curate train-quality(.*?)--output models/quality_default\.ftz", doc.read_text(), re.S).group(1)
+        assert re.search(r"--cutoff (\d+) --seed (\d+)", cmd).groups() == (str(cutoff_), str(seed)), doc.name
+        globs = re.findall(r'"\$C/([^"]+)"', cmd)
+        assert globs == [str(p).split(f"{sq.C}/", 1)[1] for p in pos + neg], doc.name

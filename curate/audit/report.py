@@ -224,7 +224,7 @@ def funnel_card(s: dict) -> str:
     rows = []
     for e in fun:
         gone = e["removed"] + e["quarantined"]
-        note = f"{num(e['docs_out'])} kept" + (f" · −{num(gone)} ({pct(gone / e['docs_in'])})" if gone else "")
+        note = f"{num(e['docs_out'])} kept" + (f" · −{num(gone)}" + (f" ({pct(gone / e['docs_in'])})" if e["docs_in"] else "") if gone else "")
         values = {"kept": e["docs_out"], "removed": e["removed"], "quarantined": e["quarantined"]}
         rows.append({"label": e["stage"], "values": values, "note": note, "href": f"#rules-{anchor(e['stage'])}"})
     series = {"kept": KEPT, "removed": REMOVED, "quarantined": QUARANTINED}

@@ -7,7 +7,8 @@ by ``bench/bench_lid.py`` and by the tests.
   Each paragraph falls in one of two halves by a hash of its text: ``derive`` (constants are
   computed from it) and ``check`` (acceptance numbers are reported on it), so no number is
   measured on the data it was fitted to.
-* lingua documents: 10 consecutive sentences of a language, one per line (for the filters).
+* lingua documents: paragraphs of a language and of one half joined to 10 sentences, one per
+  line (for the filters).
 * UDHR documents: ``multilingual/udhr2/*.txt``, whole documents, labelled by file name (ISO
   639-3, mapped to the label lid.176 uses for that language where it has one).
 """
@@ -49,19 +50,19 @@ def lingua_paragraphs(corpora: Path, min_chars: int = 200, sep: str = " ") -> li
 
 
 def lingua_documents(corpora: Path, sentences: int = 10) -> list[tuple[str, str, str]]:
-    """(gold label, document, half): every ``sentences`` consecutive lines of a language as one
-    newline-separated document (good web text of filter-sized length)."""
-    by: dict[str, list[str]] = {}
-    with open(Path(corpora) / LINGUA, encoding="utf-8") as fh:
-        next(fh)
-        for line in fh:
-            lang, text = line.rstrip("\n").split("\t", 1)
-            by.setdefault(LID176_ALIAS.get(lang, lang), []).append(text.strip())
-    out = []
-    for lang, lines in by.items():
-        for i in range(0, len(lines) - sentences + 1, sentences):
-            doc = "\n".join(lines[i : i + sentences])
-            out.append((lang, doc, half(doc)))
+    """(gold label, document, half): consecutive paragraphs of a language and of one half (as
+    ``lingua_paragraphs(sep="\n")`` cuts them, the split the filter constants are derived
+    from) joined until the document has ``sentences`` lines, one sentence a line (good web text
+    of filter-sized length). Built from whole paragraphs of one half, so no sentence of a
+    ``check`` document is in the ``derive`` half (ten consecutive lines hashed as one document
+    shared half their sentences with derive paragraphs)."""
+    out, buf = [], {}
+    for lang, para, h in lingua_paragraphs(corpora, sep="\n"):
+        lines = buf.setdefault((lang, h), [])
+        lines += para.split("\n")
+        if len(lines) >= sentences:
+            out.append((lang, "\n".join(lines), h))
+            buf[(lang, h)] = []
     return out
 
 

@@ -10,7 +10,7 @@ Speed: tiktoken encodes each text straight into a uint32 buffer (``encode_to_num
 same ids as ``encode_ordinary``) on a thread pool (the Rust BPE releases the GIL), and the
 buffers are joined with their EOS ids by one ``np.concatenate`` into an Arrow list array, so
 no Python int list is ever built. bench/bench_tokenize.py compares this with raw
-``encode_ordinary_batch``.
+``encode_ordinary_batch`` and raw ``encode_to_numpy`` on the same threads.
 
 tokens/ layout (``DIR/tokens/``)::
 

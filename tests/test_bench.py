@@ -1,0 +1,54 @@
+"""Benchmarks that build their own inputs still run against today's code, and measure what they
+say: bench/bench_pipeline.py's replay (each stage's library calls outside Beam, with its
+kernels beside it) runs the stages the pipeline runs on the documents the pipeline gives them
+(docs/scale.md's per-stage costs are only as good as that); bench/bench_audit.py's synthetic
+output is one the audit accepts as consistent."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from curate import commit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_bench(name: str = "bench_pipeline"):
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_replay_sees_what_the_pipeline_sees(corpora, tmp_path):
+    """The replay broke when quality's top fraction became per language (its cutoffs were keyed
+    by domain: KeyError 'web.en'), so `python bench/bench_pipeline.py` failed as documented."""
+    bp = load_bench()
+    run = bp.build_corpus(bp.load_pools(), tmp_path / "x1", 80, 1)
+    pipe = bp.child_pipeline(run["config"], run["out"])
+    replay = bp.child_replay(run["config"], str(tmp_path / "replay"))
+    counts = commit.read_manifest(run["out"])["counts"]
+    assert "quality" in pipe["stages"] and replay["docs"] == counts["ingest"]["docs_out"]
+    for stage in pipe["stages"][1:]:
+        assert replay["rows"][stage]["docs"] == counts[stage]["docs_in"], stage
+    assert replay["rows"]["write"]["docs"] == counts[pipe["stages"][-1]]["docs_out"]
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_audit_bench_output_is_consistent(corpora, tmp_path):
+    """Its manifest gave no stage a docs_in (output.stage_counts reads '<stage>.docs_in' and
+    'ingest.docs_read'), and the audit's report divided by it: `python bench/bench_audit.py`
+    stopped with ZeroDivisionError."""
+    ba = load_bench("bench_audit")
+    root = tmp_path / "out"
+    info = ba.build(root, 3000, 2)
+    assert ba.measure("audit", root)["seconds"] > 0
+    summary = json.loads((root / "stats" / "summary.json").read_text())
+    assert summary["checks"] and all(c["ok"] for c in summary["checks"]), summary["checks"]
+    assert summary["funnel"][0]["docs_in"] == info["docs_in"] == 3000
