@@ -55,7 +55,7 @@ class _Table(dict):
 _TABLE = _Table()
 
 
-_CJK = regex.compile(r"([\p{Han}\p{Hiragana}\p{Katakana}]\p{M}*)")
+_CJK = regex.compile(r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]\p{M}*)")
 
 
 def words(text: str) -> list[str]:

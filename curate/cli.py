@@ -12,6 +12,7 @@ suggestion, never silently handed to Beam.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -187,11 +188,12 @@ def _overrides(ns) -> dict:
     return o
 
 
-def plan(cfg, globs_only: bool = False):
+def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
-    mistakes, whose globs are checked but whose files are not looked into."""
+    mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
+    folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits
 
@@ -241,7 +243,15 @@ def plan(cfg, globs_only: bool = False):
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
-                what += f" (a relative path is taken from the current directory, {os.getcwd()})"
+                what += f" (a relative path is taken from the current directory, {os.getcwd()}"
+                there = os.path.join(config_dir, spec["glob"]) if config_dir and config_dir != os.getcwd() else None
+                with contextlib.suppress(OSError):
+                    there = there if there and list_files(there, hidden=True, tree=tree) else None
+                if there:
+                    # a team's config run from another folder: its paths are not the config's
+                    what += (f", not from the config's folder, where it matches files: run curate from {config_dir}, "
+                             "or give paths from where it runs or absolute ones")
+                what += ")"
             errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
             continue
         for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
@@ -287,6 +297,10 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
 
     files = len(outs["text"])
     tail = f"text: {n('text', 'doc')} in {files} file{'s' * (files != 1)}; ledger: {n('ledger', 'row')}; quarantine: {n('quarantine', 'row')}"
+    skipped = manifest["counts"].get("ingest", {}).get("skipped_records")
+    if skipped:  # a WARC's requests, metadata, resources: counted, not documents
+        kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+        tail += f"; WARC records that are not documents, not read: {kinds}"
     if seconds is not None:
         tail += f"; {seconds:.1f} s"
     return "\n".join(lines + [tail])
@@ -305,7 +319,11 @@ def tokens_line(root: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     total = m["tokens"]["total"]
-    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" for d, n in sorted(m["tokens"]["per_domain"].items())) or "no document was kept"
+    # rebalance's targets beside what was achieved (a domain it left with no tokens too)
+    targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}
+    per = {**dict.fromkeys(targets, 0), **m["tokens"]["per_domain"]}
+    mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {targets.get(d, 0):.0%})" if targets else "")
+                    for d, n in sorted(per.items())) or "no document was kept"
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
@@ -335,7 +353,8 @@ def prepare_run(ns):
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
                       "add langid or leave --languages out")
     try:  # with other mistakes, only the globs are checked: a wrong value could crash the rest
-        shards = plan(cfg, globs_only=bool(errors))
+        config_dir = os.path.dirname(os.path.abspath(ns.config)) if ns.config and not getattr(ns, "inputs", None) else None
+        shards = plan(cfg, globs_only=bool(errors), config_dir=config_dir)
     except ConfigError as e:
         errors += e.messages
     if errors:
@@ -394,6 +413,11 @@ def cmd_run(ns, beam_args) -> int:
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
+    from pipelines.options import local_paths_on_remote_workers
+
+    local = local_paths_on_remote_workers(beam_args, cfg.inputs, cfg.run["output"])
+    if local:  # before the job is submitted, not after its workers found nothing
+        raise ConfigError(*local)
     before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
         print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)
@@ -424,7 +448,18 @@ class RunFailed(Exception):
     """A run stopped by the machine (a worker process killed, the disk full), reported in one line."""
 
 
-def _machine_failure(e: BaseException) -> str | None:
+def _no_answer(beam_args) -> str:
+    """What a job server's silent timeout (grpc's FutureTimeoutError says nothing) means."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    opts = PipelineOptions(list(beam_args or [])).get_all_options()
+    wait = f"{opts.get('job_server_timeout') or 300} s (--job_server_timeout)"
+    if opts.get("job_endpoint"):
+        return f"nothing answered at --job_endpoint={opts['job_endpoint']} within {wait}: start the job service there, or fix the address"
+    return f"no answer within {wait}"
+
+
+def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     """What the machine did to the run (a worker killed, the disk full), or None for a failure
     of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
     import errno
@@ -440,8 +475,9 @@ def _machine_failure(e: BaseException) -> str | None:
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
             # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
-            why = str(e)[:400] or "no answer within --job_server_timeout seconds (Beam's default: 300)"  # grpc's timeout says nothing
-            return f"the runner's job server could not be started ({type(e).__name__}: {why})"
+            if not str(e):  # grpc's timeout says nothing
+                return f"the runner's job server could not be reached: {_no_answer(beam_args)}"
+            return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
@@ -461,7 +497,7 @@ def _interruptible(run, cfg, *args, **kw):
         # Beam re-raises an interrupt that lands inside a step as RuntimeError("KeyboardInterrupt
         # [while running ...]"): the signal handler's flag tells it apart from a real failure
         if not (isinstance(e, KeyboardInterrupt) or _signalled):
-            reason = _machine_failure(e)
+            reason = _machine_failure(e, args[1] if len(args) > 1 else ())  # run(cfg, shards, beam_args)
             if reason:  # not a bug in curate: said in one line
                 raise RunFailed(f"{reason}; the previous output in {cfg.run['output']} is unchanged") from None
             raise
@@ -546,8 +582,8 @@ def main(argv=None) -> int:
         for m in e.messages:
             print(f"curate: config error: {m}", file=sys.stderr)
         return 2
-    except ValueError as e:  # e.g. an output directory that is not ours
-        print(f"curate: {e}", file=sys.stderr)
+    except ValueError as e:  # e.g. an output directory that is not ours, a mix that cannot be met
+        print(f"curate: {str(e).split(' [while running')[0]}", file=sys.stderr)  # Beam names the step it was raised in
         return 2
     except RunFailed as e:
         print(f"curate: {e}", file=sys.stderr)

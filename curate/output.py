@@ -163,6 +163,9 @@ def stage_counts(stats: dict, stages: list[str]) -> dict:
             entry["ids_renamed"] = stats.get("ingest.ids_renamed", 0)
             entry["files"] = stats.get("ingest.files", 0)
             entry["bytes_in"] = stats.get("ingest.bytes_in", 0)
+            skipped = {k.split(".", 2)[2]: v for k, v in sorted(stats.items()) if k.startswith("ingest.skipped_records.")}
+            if skipped:  # records read past that are not documents (a WARC's requests, resources): no row each
+                entry["skipped_records"] = skipped
         out[s] = entry
     return out
 

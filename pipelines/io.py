@@ -28,7 +28,8 @@ class ReadShardFn(beam.DoFn):
 
     def process(self, shard):
         rows = {"docs": 0, "ledger": 0, "quarantine": 0}
-        for kind, batch in read_shard(shard, self._limits):
+        skipped: dict = {}  # records that are not documents, by type (a WARC's requests, resources, ...)
+        for kind, batch in read_shard(shard, self._limits, skipped):
             rows[kind] += batch.num_rows
             if kind == "docs":
                 self.docs.inc(batch.num_rows)
@@ -46,7 +47,10 @@ class ReadShardFn(beam.DoFn):
             nbytes = fp["bytes"]
             self.files.inc()
             rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
-            yield beam.pvalue.TaggedOutput("files", {"source": shard.source, "path": rel, "format": shard.fmt, **fp})
+            entry = {"source": shard.source, "path": rel, "format": shard.fmt, **fp}
+            if skipped:
+                entry["skipped_records"] = dict(sorted(skipped.items()))
+            yield beam.pvalue.TaggedOutput("files", entry)
         if self._progress:
             self._progress.add(ingest__files=int(first), ingest__bytes=nbytes, ingest__docs_out=rows["docs"],
                                ingest__removed=rows["ledger"], ingest__quarantined=rows["quarantine"])

@@ -113,6 +113,23 @@ def is_direct(runner: str | None) -> bool:
     return runner is None or "direct" in runner.lower()  # DirectRunner, BundleBasedDirectRunner, direct
 
 
+def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str) -> list[str]:
+    """One message per input glob or output that is a path on this machine when the runner's
+    workers run on machines of their own (Dataflow): they would read nothing there, and write
+    the output where no one finds it. Flink and Spark workers may share a filesystem with the
+    launcher (or be on it, an EXTERNAL worker pool), so their paths are not judged."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
+    if "dataflow" not in runner.lower():
+        return []
+    local = [(f"inputs[{i}].glob", spec["glob"]) for i, spec in enumerate(inputs) if "://" not in spec["glob"] or spec["glob"].startswith("file://")]
+    if "://" not in output or output.startswith("file://"):
+        local.append(("run.output", output))
+    return [f"{field} {path!r} is a path on this machine: the {runner}'s workers run on machines of their own and "
+            f"cannot {'write' if field == 'run.output' else 'read'} it; give a bucket URI (gs://BUCKET/...)" for field, path in local]
+
+
 def other_runner_options(args: list[str]) -> list[str]:
     """One message per option that belongs to another runner than the chosen one: Beam
     accepts ``--num_workers=8`` on the DirectRunner and ignores it, and the user believes

@@ -31,6 +31,13 @@ from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, count_stat, report as progress_report
 from pipelines.spill import Release, Spiller, enabled as spill_enabled, folder as spill_folder
 
+
+def file_stats(f: dict) -> dict:
+    """An input file's counts: the file, its bytes, and its records that are not documents."""
+    return {"ingest.files": 1, "ingest.bytes_in": f["bytes"],
+            **{f"ingest.skipped_records.{k}": n for k, n in f.get("skipped_records", {}).items()}}
+
+
 def stage_steps(names) -> list[list[str]]:
     """The stages as pipeline steps: consecutive stages without a global step run as one."""
     steps: list[list[str]] = []
@@ -96,7 +103,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     stats = [
         docs | "Stats/ingest" >> beam.Map(doc_stats, "ingest"),
         read["quarantine"] | "Stats/quarantine" >> beam.Map(lambda b: {"ingest.quarantined": b.num_rows}),
-        read["files"] | "Stats/files" >> beam.Map(lambda f: {"ingest.files": 1, "ingest.bytes_in": f["bytes"]}),
+        read["files"] | "Stats/files" >> beam.Map(file_stats),
         read["stats"],
     ]
     # a step's spill files are deleted once it is done and the next step has read them (spill.Release)

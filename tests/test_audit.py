@@ -155,6 +155,12 @@ def test_documents_languages_characters(curated, summary):
     assert summary["tokens"]["by_domain"] == {d: a for d, (a, _) in tok.items()}
     assert summary["tokens"]["in_mix_by_domain"] == {d: b for d, (_, b) in tok.items()}
     assert summary["mix_documents"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(repeat) FROM {t} GROUP BY 1", t=t)}
+    # a multilingual corpus's tokens per language (in the mix: copies counted), as the report's languages show them
+    by_lang = q("SELECT coalesce(language, 'unknown'), sum(num_tokens * coalesce(repeat, 1)) FROM {t} WHERE num_tokens IS NOT NULL GROUP BY 1", t=t)
+    assert summary["tokens"]["in_mix_by_language"] == {lang: int(n) for lang, n in by_lang}
+    assert sum(summary["tokens"]["in_mix_by_language"].values()) == summary["tokens"]["in_mix"]
+    n = max(n for _, n in by_lang)
+    assert f"; {report.compact(int(n))} tok<" in (curated / "report.html").read_text()
     total = sum(b for _, b in tok.values())
     assert summary["domain_mix"] == {"measure": "tokens", "achieved": {d: b / total for d, (_, b) in sorted(tok.items())}, "target": {"code": 0.4, "web": 0.6}}
 

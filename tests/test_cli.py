@@ -106,6 +106,10 @@ def test_languages_table_from_a_config_file_through_the_cli(tmp_path, pages):
         ("english", "langid.languages: 'english' is not a label of model 'lid.176.ftz'"),
         ("ALL", "'ALL' is not a label of model 'lid.176.ftz' (did you mean languages = \"all\""),
         ("EN", "'EN' is not a label of model 'lid.176.ftz' (did you mean en?)"),
+        # codes people type for a language: other ISO 639 parts, a region or script, withdrawn codes, names
+        ("zh-CN", "'zh-CN' is not a label of model 'lid.176.ftz' (did you mean zh?)"),
+        ("jpn,iw,fil,german,pt_BR,xx", "langid.languages: 'fil' (did you mean tl?), 'german' (did you mean de?), 'iw' (did you mean he?), "
+                                       "'jpn' (did you mean ja?), 'pt_BR' (did you mean pt?), 'xx' are not labels of model 'lid.176.ftz'"),
     ],
 )
 def test_unknown_language_code_fails_before_the_run(tmp_path, pages, capsys, languages, message):
@@ -248,6 +252,21 @@ def test_options_every_runner_reads_pass_on_the_direct_runner():
     assert cli.check_rest("run", commands["run"], ok) == []
     dataflow = ["--runner=DataflowRunner", "--project=p", "--region=r", "--num_workers=8", "--machine_type=n2-standard-8"]
     assert cli.check_rest("run", commands["run"], dataflow) == []
+
+
+def test_local_paths_with_the_dataflow_runner_fail_before_submission(tmp_path, pages, capsys):
+    # Dataflow's workers are other machines: a local input reads nothing there and a local
+    # output is written where no one finds it; said before the job is built, every path at once
+    out = tmp_path / "o"
+    dataflow = ["--runner=DataflowRunner", "--project=my-project-1", "--region=us-central1", "--temp_location=gs://bucket/tmp"]
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *dataflow) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"curate: config error: inputs[0].glob {str(pages)!r} is a path on this machine: the DataflowRunner's workers run on "
+        "machines of their own and cannot read it; give a bucket URI (gs://BUCKET/...)",
+        f"curate: config error: run.output {str(out)!r} is a path on this machine: the DataflowRunner's workers run on "
+        "machines of their own and cannot write it; give a bucket URI (gs://BUCKET/...)"]
+    assert not out.exists()
 
 
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
@@ -693,7 +712,13 @@ def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages
     monkeypatch.chdir(elsewhere)
     assert run_cli("run", "../proj/my.toml", "--progress", "off") == 2
     err = capsys.readouterr().err
-    assert f"inputs[0].glob: 'data/*.jsonl' matches no files (a relative path is taken from the current directory, {elsewhere})" in err, err
+    # and that the config's own folder is where they would match, and what to do (a team's shared config)
+    assert err.strip() == (
+        f"curate: config error: inputs[0].glob: 'data/*.jsonl' matches no files (a relative path is taken from the current "
+        f"directory, {elsewhere}, not from the config's folder, where it matches files: run curate from {proj}, or give paths "
+        "from where it runs or absolute ones)"), err
+    monkeypatch.chdir(proj)
+    assert run_cli("run", "my.toml", "--progress", "off", "--stages", "ingest") == 0 and (proj / "out" / "manifest.json").exists()
 
 
 def test_decontaminate_without_evaluation_sets_is_an_error(tmp_path, pages, capsys):
@@ -1160,13 +1185,15 @@ def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
 
 def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     """--runner=PortableRunner --job_endpoint=HOST:PORT with nothing listening: after
-    --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message."""
+    --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message;
+    then a line that named neither the address nor the timeout given (it said 300)."""
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
                    "--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=LOOPBACK", "--job_server_timeout=1") == 1
     err = capsys.readouterr().err
-    assert err.startswith("curate: the runner's job server could not be started (FutureTimeoutError: no answer within "
-                          "--job_server_timeout seconds (Beam's default: 300))"), err
+    assert err.startswith("curate: the runner's job server could not be reached: nothing answered at --job_endpoint=localhost:1 "
+                          "within 1 s (--job_server_timeout): start the job service there, or fix the address; the previous "
+                          f"output in {out} is unchanged"), err
     assert len(err.strip().splitlines()) == 1, err
 
 

@@ -265,3 +265,12 @@ def test_prefix_changes_few_labels(long_docs, stage):
           f"label reaches {DEFAULTS['threshold']}: {[(long_docs[i][0], p_lang[i], w_lang[i]) for i in conf_changed]}")
     assert len(texts) == 519 and len(confident) == CONFIDENT_DOCS
     assert len(changed) <= PREFIX_LABEL_CHANGES and len(conf_changed) <= CONFIDENT_CHANGES
+
+
+def test_language_alias_table_is_the_one_iso_639_gives():
+    # curate/data/language_aliases.json is generated (python -m curate.stages.language_codes)
+    from curate.stages import language_codes
+
+    shipped = json.loads(language_codes.OUTPUT.read_text(encoding="utf-8"))
+    assert shipped == language_codes.build()
+    assert shipped["deu"] == shipped["ger"] == shipped["german"] == "de" and shipped["cmn"] == "zh" and shipped["arb"] == "ar"

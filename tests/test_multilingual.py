@@ -358,21 +358,26 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
 
 def test_language_sentence_marks():
     """Urdu ends sentences with ۔ and Armenian with ։: with English marks only, every line of
-    good Urdu prose "lacks punctuation" and its sentences are not counted."""
-    assert language_constants.load("default")["ur"]["terminal"] == "۔"
+    good Urdu prose "lacked punctuation" and its sentences were not counted. The table derived
+    them; they are now among every document's marks (a Shahmukhi or unlabelled page too)."""
+    assert language_constants.load("default")["ur"]["terminal"] == ""  # the table derives only marks TERMINAL lacks
     line = "یہ ایک اچھا جملہ ہے جو اردو میں لکھا گیا ہے ۔"
     text = "\n".join([line.replace("اچھا", w) for w in ("اچھا", "نیا", "بڑا", "پرانا", "چھوٹا", "لمبا")])
     for rules in (["fineweb"], ["c4"]):
         kept, ledger = Filter({"domains": {"web": rules}}).process(batch([text], language="ur"))
         assert kept.num_rows == 1, ledger.to_pylist()
-        _, ledger = Filter({"domains": {"web": rules}, "language_constants": ""}).process(batch([text], language="ur"))
-        assert ledger.column("rule").to_pylist() == [{"fineweb": "fineweb_line_punct", "c4": "c4_min_sentences"}[rules[0]]]
+        kept, ledger = Filter({"domains": {"web": rules}, "language_constants": ""}).process(batch([text], language="ur"))
+        assert kept.num_rows == 1, ledger.to_pylist()
 
 
 @pytest.mark.corpora
 def test_good_text_removed_less(corpora):
     """Acceptance 3 on text known to be good (lingua check half, 10 sentences a document):
-    fewer non-English documents removed by the word/sentence rules, English unchanged."""
+    fewer non-English documents removed by the word/sentence rules, English unchanged. Measured
+    against English marks and constants: 4.9% -> 3.0% of 1,604 removed, word/sentence rules
+    33 -> 1 (Urdu 24 -> 4, Armenian 10 -> 0: mostly their full stops, docs/filters.md). Those
+    marks are now every document's, so ``language_constants = ""`` removes the same 48 here;
+    the table's bounds and stop words must not remove more."""
     from curate.stages.filters import NONSPACE
 
     pairs = [(lang, t) for lang, t, h in lingua_documents(corpora) if h == "check" and lang not in NONSPACE]
@@ -389,7 +394,7 @@ def test_good_text_removed_less(corpora):
     n = sum(lang != "en" for lang in langs)
     print(f"\nnon-English good documents removed: {len(out['before'])}/{n} -> {len(out['after'])}/{n}; by word/sentence rules {word}")
     assert {i for i, _ in out["after"]} <= {i for i, _ in out["before"]}  # nothing newly removed
-    assert word["after"] <= word["before"] / 5
+    assert word["after"] <= 1 and len(out["after"]) <= 48
 
 
 @pytest.mark.corpora
@@ -445,3 +450,33 @@ def test_shipped_constants_are_what_their_commands_derive(corpora, tmp_path):
     for module, name in ((lid_thresholds, "lid_thresholds.json"), (language_constants, "filter_languages.json")):
         module.main(["--corpora", str(corpora), "--output", str(tmp_path / name)])
         assert (tmp_path / name).read_bytes() == (data / name).read_bytes(), name
+
+
+@pytest.mark.corpora
+def test_the_audit_tells_langid_unsure_guesses_from_a_languages_documents(corpora, tmp_path):
+    # Zulu and Luganda text (lid.176 has no lg; it places zu poorly) is removed under a weak
+    # `en` guess: the audit counted it as English documents removed, so English looked kept
+    # at ~20% by langid while every English document was kept
+    from curate import cli
+
+    docs = [(g, d) for g, d, _ in lingua_documents(corpora) if g in ("en", "zu", "lg")]
+    per = Counter()
+    rows = []
+    for g, d in docs:
+        if per[g] < 10:
+            per[g] += 1
+            rows.append(json.dumps({"id": f"{g}-{per[g]}", "text": d}, ensure_ascii=False))
+    (tmp_path / "in.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--languages", "en",
+                     "--stages", "ingest,langid", "--output", str(out), "--progress", "off"]) == 0
+    assert cli.main(["audit", str(out)]) == 0
+    s = json.loads((out / "stats/summary.json").read_text())
+    import polars as pl
+
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet"))
+    unsure_en = ledger.filter((pl.col("language") == "en") & (pl.col("rule") == "language_score_below_threshold")).height
+    en = s["language_keep"]["en"]["langid"]
+    assert unsure_en > 0 and en["below_threshold"] == unsure_en and en["docs_in"] - en["removed"] == 10
+    assert s["removed"]["langid_unsure_by_language"]["en"] == unsure_en
+    assert f"({unsure_en} unsure)</td>" in (out / "report.html").read_text()

@@ -493,3 +493,32 @@ def test_dechunk():
     assert _dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n") == b"hello world"
     assert _dechunk(b"<html>not chunked</html>") == b"<html>not chunked</html>"
     assert _dechunk(b"5\r\nhello\r\n") == b"hello"  # no terminating chunk: keep what is there
+
+
+def test_records_that_are_not_documents_are_counted_by_type(tmp_path, capsys):
+    # A wget-style WARC: its own log and manifest as `resource` records beside the pages'
+    # requests and responses. They are not documents and are not read, but every record is
+    # accounted for: counted by type in the manifest (run and file), the summary and the audit.
+    from curate import cli, commit
+
+    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"A plain page with a few words in it.\n" * 3
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.warc.gz").write_bytes(b"".join(_wrec(*r) for r in [
+        ("warcinfo", "", b"software: wget\r\n"),
+        ("request", "https://a.example/", b"GET / HTTP/1.1\r\n\r\n"),
+        ("response", "https://a.example/", page, "application/http; msgtype=response"),
+        ("resource", "urn:X-wget:log", b"wget log lines\n"),
+        ("resource", "https://b.example/page.html", b"<html><body><p>Captured without HTTP.</p></body></html>", "text/html"),
+        ("metadata", "https://a.example/", b"via: x\r\n"),
+    ]))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in"), "--domain", "web", "--stages", "ingest", "--output", str(out)]) == 0
+    m = commit.read_manifest(str(out))
+    want = {"metadata": 1, "request": 1, "resource": 2, "warcinfo": 1}
+    assert m["counts"]["ingest"]["skipped_records"] == want and m["counts"]["ingest"]["docs_in"] == 1
+    assert [f["skipped_records"] for f in m["inputs"]] == [want]
+    assert "; WARC records that are not documents, not read: resource 2, metadata 1, request 1, warcinfo 1; " in capsys.readouterr().out
+    assert cli.main(["audit", str(out)]) == 0
+    summary = json.loads((out / "stats/summary.json").read_text())
+    assert summary["funnel"][0]["skipped_records"] == want
+    assert "skipped_records: WARC resource records (not documents; not read)" in (out / "report.html").read_text()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,52 @@ def test_infeasible_targets_stop_the_run_with_one_message(tmp_path, capsys):
     assert "rebalance: the target mix is infeasible: domain 'code' is short by" in err
     assert "domain 'web'" not in err and "domain 'books'" not in err and "(target 30.00% of 1,300 = 390 tokens; it has 135 tokens, 270 at max_epochs 2)" in err
     assert not (out / "manifest.json").exists() and not (out / "text").exists()
+
+
+def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsys):
+    # 3 books of ~6,000 tokens against a 20% share of a ~2,000-token mix: the nearest whole-document
+    # cut keeps no book, and the run used to write books 0% (target 20%) without a word
+    (tmp_path / "in").mkdir()
+    for d, n, words in (("web", 60, 6), ("code", 0, 0), ("books", 3, 1500)):
+        (tmp_path / "in" / f"{d}.jsonl").write_text(
+            "".join(json.dumps({"id": str(i), "text": f"{d} page {i} says " + "word " * words}) + "\n" for i in range(n)))
+    out = tmp_path / "out"
+    body = "[rebalance]\ntargets = {web = 0.8, books = 0.2}\n"
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", out, body, shards=2)
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 2
+    err = capsys.readouterr().err
+    assert "rebalance: the target mix cannot be met with whole documents: domain 'books' gets 0.00% (0 tokens; target 20.00%" in err
+    assert "its 3 documents average 1,5" in err and "domain 'web'" not in err.split("Each document")[0]
+    assert "('web' at max_epochs 1)" in err and err.strip().endswith("rebalance.tolerance (now 0.05).") and len(err.strip().splitlines()) == 1
+    assert not (out / "manifest.json").exists()
+    # the tolerance lets the user accept the miss; the manifest then says it
+    cfg.write_text(cfg.read_text().replace(body, body + "tolerance = 0.25\n"))
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 0
+    m = commit.read_manifest(str(out))
+    assert m["stats"]["rebalance.mix.books.achieved"] == 0.0 and m["stats"]["rebalance.mix.books.target"] == 0.2
+
+
+def test_tolerance_is_checked():
+    with pytest.raises(ValueError, match=r"rebalance.tolerance: expected a share of the mix in \[0, 1\], got 2"):
+        RebalanceStage({"tolerance": 2})
+
+
+def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path, capsys):
+    # rebalance.sources splits web's share; the audit showed the domains' mix only
+    (tmp_path / "in").mkdir()
+    for name, n in (("a", 300), ("b", 200), ("code", 300)):
+        (tmp_path / "in" / f"{name}.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"{name} text {i} " * 4}) + "\n" for i in range(n)))
+    out = tmp_path / "out"
+    ins = "".join(f'[[inputs]]\nglob = "{tmp_path}/in/{n}.jsonl"\ndomain = "{d}"\nsource = "{n}"\n' for n, d in (("a", "web"), ("b", "web"), ("code", "code")))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{out}"\nshards = 2\n{ins}[rebalance]\ntargets = {{web = 0.6, code = 0.4}}\n'
+                   "sources = {web = {a = 0.5, b = 0.5}}\n")
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", "--progress", "off"]) == 0
+    # the run's own summary sets the achieved mix beside the target
+    assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(code 40% \(target 40%\), web 60% \(target 60%\)\)", capsys.readouterr().out, re.M)
+    assert cli.main(["audit", str(out)]) == 0
+    mix = json.loads((out / "stats/summary.json").read_text())["source_mix"]
+    assert set(mix) == {"web/a", "web/b"} and mix["web/a"]["target"] == mix["web/b"]["target"] == 0.3
+    assert abs(mix["web/b"]["achieved"] - 0.3) <= 0.01 and mix["web/b"]["epochs"] == pytest.approx(1.0, abs=0.01)
+    html = (out / "report.html").read_text()
+    assert "<th>domain/source</th>" in html and "<tr><td>web/b</td><td>30.0%</td>" in html

@@ -250,11 +250,14 @@ def edits_card(s: dict) -> str:
             rows.append((e["stage"], name, n))
         if e.get("ids_renamed"):
             rows.append((e["stage"], "ids_renamed (one id, different texts: all kept under new ids)", e["ids_renamed"]))
+        for kind, n in sorted(e.get("skipped_records", {}).items()):
+            rows.append((e["stage"], f"skipped_records: WARC {kind} records (not documents; not read)", n))
     if not rows:
         return ""
     body = "".join(f"<tr><td>{_e(st)}</td><td>{_e(name)}</td><td>{num(n)}</td></tr>" for st, name, n in rows)
     table = f"<table class='num'><tr><th>stage</th><th>edit</th><th>count</th></tr>{body}</table>"
-    return card("Edits and ids", table, note="Counts of changes inside kept documents, and of input ids that repeated with different texts.")
+    return card("Edits and ids", table, note="Counts of changes inside kept documents, of input ids that repeated with different texts, "
+                                            "and of input records that are not documents (a WARC's requests, metadata, resources).")
 
 
 def removals_card(s: dict, cols: dict) -> str:
@@ -274,16 +277,29 @@ def languages_card(s: dict, cols: dict, top: int = 18) -> str:
     langs = sorted(by, key=lambda k: (-by[k], k))
     dl = s["documents"]["by_domain_language"]
     total = max(s["documents"]["total"], 1)
-    rows = [{"label": lang, "values": {d: dl.get(d, {}).get(lang, 0) for d in cols}, "note": f"{num(by[lang])} ({pct(by[lang] / total)})"}
-            for lang in langs[:top]]
+    toks = (s.get("tokens") or {}).get("in_mix_by_language") or {}
+
+    def note(lang):  # documents, and the tokens in the mix where tokens were counted
+        return f"{num(by[lang])}; {compact(toks.get(lang, 0))} tok" if toks else f"{num(by[lang])} ({pct(by[lang] / total)})"
+
+    rows = [{"label": lang, "values": {d: dl.get(d, {}).get(lang, 0) for d in cols}, "note": note(lang)} for lang in langs[:top]]
     if len(langs) > top:
         rest = langs[top:]
         rows.append({"label": f"{len(rest)} others", "values": {d: sum(dl.get(d, {}).get(x, 0) for x in rest) for d in cols}})
     note = "Natural languages from langid; programming languages for code. “unknown”: no language (langid did not run)."
+    if toks:
+        note += " Beside each bar: documents; tokens in the mix (copies counted)."
     if s["kind"] == "corpus":
         field = (s.get("fields") or {}).get("language")
         note = f"From the {field} column." if field else "The corpus has no language column (give one with --language-field)."
-    return card("Languages", legend(cols) + figure("languages", hbars(rows, cols, "documents per language")), note=note)
+    bars = hbars(rows, cols, "documents per language", right=130 if toks else 90)  # room for the tokens beside each bar
+    return card("Languages", legend(cols) + figure("languages", bars), note=note)
+
+
+def _keep_cell(e: dict) -> str:
+    if e["keep_rate"] is None:
+        return ""
+    return pct(e["keep_rate"]) + (f" ({num(e['below_threshold'])} unsure)" if e.get("below_threshold") else "")
 
 
 def language_keep_card(s: dict, top: int = 18) -> str:
@@ -296,12 +312,14 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     head = "<tr><th>language</th><th>documents in</th>" + "".join(f"<th>{_e(st)}</th>" for st in stages) + "</tr>"
     body = "".join(
         f"<tr><td>{_e(lang)}</td><td>{num(keep[lang][first]['docs_in'])}</td>"
-        + "".join(f"<td>{'' if keep[lang][st]['keep_rate'] is None else pct(keep[lang][st]['keep_rate'])}</td>" for st in stages)
+        + "".join(f"<td>{_keep_cell(keep[lang][st])}</td>" for st in stages)
         + "</tr>"
         for lang in langs
     )
     note = ("Share of each language's documents entering a stage that the stage keeps (languages with most "
-            "documents first; the language is langid's, also for documents a later stage removed).")
+            "documents first; the language is langid's, also for documents a later stage removed). “unsure”: "
+            "langid's removals whose label scored under that language's threshold, the model's guess for text "
+            "it could not place (often a language it does not know), not documents known to be in that language.")
     return card("Keep rate per language and stage", f"<table class='num pct'>{head}{body}</table>", note=note)
 
 
@@ -316,6 +334,14 @@ def domains_card(s: dict, cols: dict) -> str:
     table += "</table>"
     found = " against the target mixture (black tick)." if mix.get("target") else "; no target mixture was found (tokens/manifest.json)."
     note = f"Share of {mix['measure']} per domain{found}"
+    if s.get("source_mix"):  # rebalance.sources: each source's share of the whole mix
+        table += ("<table class='num'><tr><th>domain/source</th><th>target</th><th>achieved</th><th>tokens (mix)</th>"
+                  "<th>epochs</th></tr>")
+        for g, m in s["source_mix"].items():
+            cells = [f"{m.get('target', 0):.1%}", f"{m.get('achieved', 0):.1%}", compact(m.get("tokens", 0)), f"{m.get('epochs', 0):.2f}"]
+            table += f"<tr><td>{_e(g)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        table += "</table>"
+        note += " Sources (rebalance.sources): shares of the whole mix."
     return card("Domain mix", figure("domains", mix_chart(mix, cols)) + table, note=note)
 
 

@@ -143,10 +143,13 @@ def _stage_order(stage: str) -> int:
 def language_keep(s: dict, stages: list[str]) -> dict:
     """Per language and stage: documents in, removed, and the keep rate. A language's documents
     entering a stage are those kept at the end plus those removed by it or a later stage (the
-    ledger row carries the language langid gave; before langid, ``unknown``)."""
+    ledger row carries the language langid gave; before langid, ``unknown``). At langid,
+    ``below_threshold`` counts the removals whose label scored under its threshold: the model's
+    unsure guess (Zulu or Luganda text as ``en`` at 0.1), not documents of that language."""
     if not stages:  # only ingest ran: no stage to show a keep rate for
         return {}
     by_stage = s["removed"]["by_stage_language"]
+    unsure = s["removed"].get("langid_unsure_by_language") or {}
     out = {}
     for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
         left, rows = s["documents"]["by_language"].get(lang, 0), {}
@@ -154,6 +157,8 @@ def language_keep(s: dict, stages: list[str]) -> dict:
             removed = by_stage.get(st, {}).get(lang, 0)
             left += removed
             rows[st] = {"docs_in": left, "removed": removed, "keep_rate": (left - removed) / left if left else None}
+            if st == "langid" and unsure.get(lang):  # of which under a label the model was unsure of
+                rows[st]["below_threshold"] = unsure[lang]
         out[lang] = {st: rows[st] for st in stages}
     return out
 
@@ -168,6 +173,8 @@ def funnel(counts: dict | None, stats: dict, s: dict) -> list[dict]:
             e = {"stage": st, "docs_in": c["docs_in"], "docs_out": c["docs_out"], "removed": sum(c["removed"].values()),
                  "quarantined": c.get("quarantined", 0), "bytes_out": c.get("bytes_out"),
                  "rewrites": c.get("rewrites", {}), "ids_renamed": c.get("ids_renamed", 0)}
+            if c.get("skipped_records"):
+                e["skipped_records"] = c["skipped_records"]
             tok = next((stats[k] for k in (f"{st}.tokens", f"{st}.mix_tokens") if isinstance(stats.get(k), int)), None)
             if tok is not None:
                 e["tokens_out"] = tok
@@ -216,6 +223,17 @@ def domain_mix(s: dict, target: dict | None) -> dict:
         measure, amounts = "characters", s["characters"]["by_domain"]
     total = sum(amounts.values()) or 1
     return {"measure": measure, "achieved": {d: amounts.get(d, 0) / total for d in s["domains"]}, "target": target}
+
+
+def source_mix(stats: dict) -> dict | None:
+    """Rebalance's split of a domain's share by source (``rebalance.sources``): target and
+    achieved shares of the whole mix, tokens and epochs per domain/source; None without one."""
+    out: dict = {}
+    for k, v in stats.items():
+        parts = k.split(".")
+        if len(parts) == 4 and parts[:2] == ["rebalance", "mix"] and "/" in parts[2]:
+            out.setdefault(parts[2], {})[parts[3]] = v
+    return dict(sorted(out.items())) or None
 
 
 def _tokens_written(tok_manifest: dict | None) -> int | None:
@@ -272,6 +290,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         checks=checks(fun, s, bool(counts), tok_manifest),
         language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
+        source_mix=source_mix((manifest or {}).get("stats") or run.get("stats") or {}),
         run={k: (manifest or {}).get(k) for k in ("config_hash", "format")} | {"stages": [e["stage"] for e in fun]},
         warnings=warnings,
     )

@@ -112,6 +112,7 @@ class Partial:
     chars: Counter = field(default_factory=Counter)  # domain -> characters
     tokens: Counter = field(default_factory=Counter)  # domain -> num_tokens
     mix_tokens: Counter = field(default_factory=Counter)  # domain -> num_tokens * repeat
+    mix_tokens_lang: Counter = field(default_factory=Counter)  # language -> num_tokens * repeat
     mix_docs: Counter = field(default_factory=Counter)  # domain -> sum of repeat
     length: dict = field(default_factory=dict)  # domain -> LogHist of characters
     token_length: dict = field(default_factory=dict)  # domain -> LogHist of num_tokens
@@ -130,6 +131,9 @@ class Partial:
     no_host: int = 0
     removed: Counter = field(default_factory=Counter)  # (stage, rule, domain) -> ledger rows
     removed_lang: Counter = field(default_factory=Counter)  # (stage, language) -> ledger rows
+    # langid's removals under a label the model was unsure of (below that label's threshold):
+    # mostly text in a language it does not know, not text in that language
+    unsure_lang: Counter = field(default_factory=Counter)  # language -> ledger rows
     examples: dict = field(default_factory=dict)  # (stage, rule) -> smallest-id ledger rows
     quarantined: Counter = field(default_factory=Counter)  # (reason, domain) -> rows
     quarantine_examples: dict = field(default_factory=dict)  # reason -> first rows by path, offset
@@ -151,6 +155,8 @@ class Partial:
             for (d,), r in _rows(t, ["domain"], s=pl.col("tokens").sum(), m=(pl.col("tokens") * rep).sum()):
                 self.tokens[d] += r["s"]
                 self.mix_tokens[d] += r["m"]
+            for (lang,), r in _rows(t, ["language"], m=(pl.col("tokens") * rep).sum()):
+                self.mix_tokens_lang[lang] += r["m"]
             self._add_hist(t, "tokens", self.token_length)
         if "repeat" in cols:
             for (d,), r in _rows(df, ["domain"], s=pl.col("repeat").fill_null(1).sum()):
@@ -193,6 +199,9 @@ class Partial:
             self.removed[s, r_, d or UNKNOWN] += r["n"]
         for (s, lang), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language"]):
             self.removed_lang[s, lang] += r["n"]
+        unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
+        for (lang,), r in _rows(unsure.with_columns(pl.col("language").fill_null(UNKNOWN)), ["language"]):
+            self.unsure_lang[lang] += r["n"]
         q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN))
         for (lang,), r in _rows(q, ["language"], s=pl.col("value").sum(), t=pl.col("threshold").max()):
             self.quality_removed[lang] += r["n"]
@@ -223,7 +232,7 @@ class Partial:
     # -- merging
 
     def merge(self, o: "Partial") -> "Partial":
-        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "quarantined",
+        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
@@ -307,6 +316,7 @@ class Partial:
                 "by_domain": dict(self.tokens),
                 "in_mix": sum(self.mix_tokens.values()),
                 "in_mix_by_domain": dict(self.mix_tokens),
+                "in_mix_by_language": dict(sorted(self.mix_tokens_lang.items(), key=lambda kv: (-kv[1], kv[0]))),
             }
             if self.tokens
             else None,
@@ -340,7 +350,7 @@ class Partial:
             "removed": {"total": sum(self.removed.values()), "by_stage": removed, "by_stage_language": {
                 st: {lang: n for (st2, lang), n in sorted(self.removed_lang.items()) if st2 == st}
                 for st in sorted({st for st, _ in self.removed_lang})
-            }},
+            }, "langid_unsure_by_language": dict(sorted(self.unsure_lang.items()))},
             "quarantine": {"total": sum(self.quarantined.values()), "by_reason": quarantine},
             "domains": domains,
         }

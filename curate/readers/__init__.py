@@ -360,6 +360,7 @@ def plan_shards(
     return shards
 
 
-def read_shard(shard: Shard, limits: Limits) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """Read one shard: yields ("docs" | "ledger" | "quarantine", RecordBatch)."""
-    yield from read_batches(shard, reader_for(shard.fmt), limits)
+def read_shard(shard: Shard, limits: Limits, skipped: dict | None = None) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """Read one shard: yields ("docs" | "ledger" | "quarantine", RecordBatch); ``skipped``
+    (a dict) receives the counts of records that are not documents, by type."""
+    yield from read_batches(shard, reader_for(shard.fmt), limits, skipped)

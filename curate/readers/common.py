@@ -89,6 +89,14 @@ class Doc:
 
 
 @dataclass
+class Skipped:
+    """Records of a file that are not documents (a WARC's request, metadata, warcinfo, revisit
+    and resource records), by type: counted in the manifest, no row each."""
+
+    counts: dict
+
+
+@dataclass
 class Bad:
     offset: int
     reason: str
@@ -498,8 +506,9 @@ def _has_surrogates(text: str) -> bool:
         return True
 
 
-def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """Run a format reader over a shard; yield ("docs"|"ledger"|"quarantine", RecordBatch)."""
+def read_batches(shard: Shard, reader, limits: Limits, skipped: dict | None = None) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """Run a format reader over a shard; yield ("docs"|"ledger"|"quarantine", RecordBatch).
+    ``skipped`` (a dict) receives the counts of records that are not documents, by type."""
     b = _Batcher(shard, limits)
     last = shard.start
     if shard.opt("same_file_as") is not None:  # a second name of a file read under its first
@@ -515,6 +524,11 @@ def read_batches(shard: Shard, reader, limits: Limits) -> Iterator[tuple[str, pa
     with decompress.watch() as streams:
         try:
             for rec in reader(shard, limits):
+                if isinstance(rec, Skipped):
+                    for k, n in rec.counts.items():
+                        if skipped is not None:
+                            skipped[k] = skipped.get(k, 0) + n
+                    continue
                 last = rec.end if rec.end is not None else rec.offset
                 b.stream = streams[-1] if streams else None
                 b.add(rec)

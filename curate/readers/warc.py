@@ -1,6 +1,8 @@
 """WARC and WET: Common Crawl style web archives (plain, .gz per record or whole-file, .zst).
 
-WARC: every ``response`` record is one input record. 2xx HTML pages become main-content
+WARC: every ``response`` record is one input record; the other types (request, metadata,
+warcinfo, revisit, resource: a file captured without HTTP, such as wget's own log) are not
+documents and are counted by type (``ingest.skipped_records`` in the manifest), not read. 2xx HTML pages become main-content
 text (curate.readers.extract, chosen by ``ingest.extractor``), with the page's title and
 language hints in ``meta``; plain-text pages are decoded; other statuses and content types go to
 the ledger as ingest skips, so every response is accounted for. WET: every ``conversion``
@@ -22,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, Doc, Limits, Shard, compression, open_raw
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, compression, open_raw
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
@@ -107,8 +109,17 @@ class _Input(io.RawIOBase):
         super().close()
 
 
-def _iterate(shard: Shard, limits: Limits, rtype, handle) -> Iterator[Doc | Bad]:
-    """Run ``handle(record, limits)`` on every record of type ``rtype``; see the module doc."""
+def _iterate(shard: Shard, limits: Limits, rtype, handle) -> Iterator[Doc | Bad | Skipped]:
+    """Run ``handle(record, limits)`` on every record of type ``rtype``, then count the records
+    of other types that were passed over (common.Skipped), damaged file or not."""
+    others: dict = {}
+    yield from _records(shard, limits, rtype, handle, others)
+    if others:
+        yield Skipped(others)
+
+
+def _records(shard: Shard, limits: Limits, rtype, handle, others: dict) -> Iterator[Doc | Bad]:
+    """See the module doc; ``others`` counts the records of other types, by WARC-Type."""
     from fastwarc.warc import ArchiveIterator
 
     with _Input(shard.path, limits) as inp:
@@ -124,7 +135,7 @@ def _iterate(shard: Shard, limits: Limits, rtype, handle) -> Iterator[Doc | Bad]
         if not head.startswith(b"WARC/"):
             yield Bad(0, "not_a_warc", f"does not start with a WARC header: {inp.head[:40]!r}")
             return
-        last, found, others = 0, False, {}
+        last, found = 0, False
         try:
             it = iter(ArchiveIterator(inp, parse_http=False))
         except BaseException as e:

@@ -217,23 +217,31 @@ class LangID:
         """Target codes must be labels of the model (``english`` or ``EN`` would keep nothing)."""
         import difflib
 
+        from curate.stages import language_codes
+
         if self.model is None:
             self.setup()  # loads the model (lid.176.ftz: under 0.1 s), then checks
             return
         if self.targets:
             labels = sorted(x[len(LABEL_PREFIX) :] for x in self.model.get_labels())
+            bad = []
             for code in sorted(set(self.targets) - set(labels)):
                 if code.lower() == "all":
                     hint = ['languages = "all" (the whole value, lower case)']
                 elif code.lower() in labels:
                     hint = [code.lower()]
+                elif language_codes.suggest(code, labels):  # jpn, zh-CN, iw, german: the label they name
+                    hint = [language_codes.suggest(code, labels)]
                 else:
                     hint = difflib.get_close_matches(code.lower(), labels, n=3, cutoff=0.6)
-                raise ValueError(
-                    f"langid.languages: {code!r} is not a label of model {self.cfg['model']!r}"
-                    + (f" (did you mean {' or '.join(hint)}?)" if hint else "")
-                    + f"; it has {len(labels)} labels, e.g. {', '.join(labels[:10])}"
-                )
+                bad.append((code, f" (did you mean {' or '.join(hint)}?)" if hint else ""))
+            model = f"model {self.cfg['model']!r}"
+            if len(bad) == 1:
+                what = f"{bad[0][0]!r} is not a label of {model}{bad[0][1]}"
+            elif bad:  # every wrong code at once
+                what = f"{', '.join(f'{c!r}{h}' for c, h in bad)} are not labels of {model}"
+            if bad:
+                raise ValueError(f"langid.languages: {what}; it has {len(labels)} labels, e.g. {', '.join(labels[:10])}")
 
     def prepare(self, texts: pa.Array) -> list[str]:
         """The model's input: the first ``max_chars`` characters on one line."""

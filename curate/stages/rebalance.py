@@ -8,6 +8,7 @@ Config (``[rebalance]``)::
     max_epochs = {code = 4, books = 3}                # per domain; unlisted domains: 1 (no repeats)
     rehydrate = [[2, 2.0], [10, 3.0]]                 # weight by dup_group_size >= n (FineWeb-2 style)
     seed = 0
+    tolerance = 0.05      # most a group's achieved token share may miss its target
 
 A *group* is a domain, or a (domain, source) pair when ``sources`` splits that domain.
 Documents of domains/sources without a share go to the ledger (``not_in_mix``).
@@ -23,7 +24,10 @@ worker count. ``max_epochs`` caps r.
 percentage point at 10k documents). Instead a combine sums each copy's tokens into a histogram
 of θ per group (1/4096-epoch buckets, int64 sums: exact and independent of merge order), and the
 rate is the bucket edge where the cumulative tokens meet the target. The achieved mix then
-equals the plan to within one bucket's tokens, and the plan knows it exactly. The plan (one
+equals the plan to within one bucket's tokens, and the plan knows it exactly. A bucket holds
+whole documents, so a group of a few large documents (books) against a small target cannot
+come near it: beyond ``tolerance`` (a share of the mix) the plan raises ``InfeasibleMix``
+instead of writing books 0% for a 20% target. The plan (one
 integer cutoff per group) is the small side input of the selection. A mix the data cannot
 fill under max_epochs raises ``InfeasibleMix`` when the plan is computed, before any
 documents or ledger rows are written; ``check_mix`` runs the same test on known token counts.
@@ -58,6 +62,7 @@ DEFAULTS = {
     "max_epochs": {},  # domain -> most epochs (average copies); default 1
     "rehydrate": [],  # [[min dup_group_size, weight], ...], ascending
     "seed": 0,
+    "tolerance": 0.05,  # most a group's token share may miss its target (whole documents; 5 points)
 }
 
 RESOLUTION = 4096  # histogram buckets per epoch
@@ -128,6 +133,10 @@ def _check(cfg: dict) -> dict:
             raise ValueError(f"rebalance.rehydrate[{i}]: expected [min_dup_group_size >= 1, weight in 0..100], got {row!r}")
         if i and row[0] <= table[i - 1][0]:
             raise ValueError(f"rebalance.rehydrate[{i}]: sizes must be ascending, got {row[0]} after {table[i - 1][0]}")
+    tol = cfg["tolerance"]
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol <= 1:
+        raise ValueError(f"rebalance.tolerance: expected a share of the mix in [0, 1], got {tol!r}")
+    out["tolerance"] = float(tol)
     if not isinstance(cfg["seed"], int) or isinstance(cfg["seed"], bool):
         raise ValueError(f"rebalance.seed: expected a whole number, got {cfg['seed']!r}")
     return out
@@ -172,6 +181,35 @@ def solve(fractions: dict, available: dict, capacity: dict, budget: int, epochs:
     if short:
         raise InfeasibleMix(_short_message(short))
     return budget, {g: fractions[g] * budget for g in fractions}
+
+
+def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail: dict, cfg: dict, epochs: dict) -> None:
+    """Documents are selected whole, so a group whose documents are large next to its target
+    tokens (a few books against a small mix) lands on 0 or on several times its share: raise
+    InfeasibleMix when a group's achieved share misses its target by more than ``tolerance``."""
+    total, budget, tol = sum(achieved.values()), sum(targets.values()), cfg["tolerance"] + 1e-12
+    off = [g for g, f in sorted(frac.items()) if abs((achieved[g] / total if total else 0.0) - f) > tol]
+    if not off:
+        return
+    # name the groups that missed their own tokens, not the ones whose share moved with them
+    off = [g for g in off if abs(achieved[g] - targets[g]) > tol * budget] or off
+    parts = []
+    for g in off:
+        what = f"{'source' if '/' in g else 'domain'} {g!r}"
+        share = achieved[g] / total if total else 0.0
+        size = f"; its {docs[g]:,} documents average {avail[g] / docs[g]:,.0f} tokens" if docs.get(g) else ""
+        parts.append(f"{what} gets {share:.2%} ({achieved[g]:,} tokens; target {frac[g]:.2%} = {targets[g]:,.0f} tokens{size})")
+    live = {g: f for g, f in frac.items() if f > 0}
+    if cfg["budget"]:
+        how = "raise rebalance.budget"
+    else:  # the largest mix that fits: the group at its cap sets its size
+        tight = min(live, key=lambda g: avail[g] * epochs[g] / live[g])
+        how = (f"the largest mix that fits is {budget:,.0f} tokens ({tight!r} at max_epochs {epochs[tight]:g}): "
+               f"a higher max_epochs or more data for {tight!r} makes it larger")
+    raise InfeasibleMix(
+        f"rebalance: the target mix cannot be met with whole documents: {'; '.join(parts)}. Each document is kept or left "
+        f"out whole: {how}, lower the target, or allow a larger miss with rebalance.tolerance (now {cfg['tolerance']:g})."
+    )
 
 
 def check_mix(cfg: dict, tokens: dict[str, int]) -> dict[str, float]:
@@ -247,7 +285,7 @@ class RebalanceStage:
 
     def new_accumulator(self) -> dict:
         G, NB = len(self.groups), int(self.nb.max())
-        return {"hist": np.zeros((G, NB), dtype=np.int64), "tokens": {}}
+        return {"hist": np.zeros((G, NB), dtype=np.int64), "tokens": {}, "docs": {}}
 
     def histogram(self, acc: dict, batch: pa.RecordBatch) -> dict:
         """Add a batch: each copy's tokens into its θ bucket; raw tokens per domain/source."""
@@ -260,9 +298,10 @@ class RebalanceStage:
             flat = np.bincount(g[ok] * NB + b[ok, j], weights=t[ok], minlength=G * NB)
             acc["hist"] += np.rint(flat).astype(np.int64).reshape(G, NB)
         keys = pa.table({"d": batch.column("domain"), "s": batch.column("source"), "t": pa.array(t)})
-        for r in keys.group_by(["d", "s"]).aggregate([("t", "sum")]).to_pylist():
+        for r in keys.group_by(["d", "s"]).aggregate([("t", "sum"), ("t", "count")]).to_pylist():
             k = f"{r['d']}/{r['s']}"
             acc["tokens"][k] = acc["tokens"].get(k, 0) + r["t_sum"]
+            acc["docs"][k] = acc["docs"].get(k, 0) + r["t_count"]
         return acc
 
     @staticmethod
@@ -270,11 +309,12 @@ class RebalanceStage:
         out = None
         for a in accs:
             if out is None:
-                out = {"hist": a["hist"].copy(), "tokens": dict(a["tokens"])}
+                out = {"hist": a["hist"].copy(), "tokens": dict(a["tokens"]), "docs": dict(a.get("docs", {}))}
                 continue
             out["hist"] += a["hist"]
-            for s, n in a["tokens"].items():
-                out["tokens"][s] = out["tokens"].get(s, 0) + n
+            for key in ("tokens", "docs"):
+                for s, n in a.get(key, {}).items():
+                    out[key][s] = out[key].get(s, 0) + n
         return out
 
     def available(self, raw: dict) -> dict:
@@ -319,6 +359,7 @@ class RebalanceStage:
                 c -= 1  # ... or the one below, whichever is nearer
             cutoffs.append(c)
             achieved[g] = int(cum[c])
+        _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs)
         self.plan_ = {"cutoffs": cutoffs + [0], "stats": self._stats(budget, frac, avail, achieved)}
         return self.plan_
 

@@ -28,7 +28,8 @@ C4 = {
 
 POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?؟।]+[\"'”’»)\]]*(?=\s|$)|[。！？]+")
+_MARKS = "[.!?؟।॥۔։።፧།༎᙮]"  # sentence-final marks (text.TERMINAL's): Latin, Arabic, Devanagari, Urdu, Armenian, Ethiopic, ...
+_SENTENCE_END = re.compile(_MARKS + r"+[\"'”’»)\]]*(?=\s|$)|[。！？]+")
 
 
 def sentence_count(doc: TextDoc, cap: int, pattern: re.Pattern = _SENTENCE_END) -> int:
@@ -40,7 +41,7 @@ def sentence_end(extra: str = "") -> re.Pattern:
     """``_SENTENCE_END`` with ``extra`` sentence-final marks (a language's own, e.g. Urdu ۔)."""
     if not extra:
         return _SENTENCE_END
-    return re.compile(_SENTENCE_END.pattern.replace("[.!?؟।]", f"[.!?؟।{re.escape(extra)}]", 1))
+    return re.compile(_SENTENCE_END.pattern.replace(_MARKS, _MARKS[:-1] + re.escape(extra) + "]", 1))
 
 
 def c4(cfg: dict, extra_terminal: str = "") -> list:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,10 +40,15 @@ SPACE = 1  # str.isspace: the whitespace of str.split() and of the regex \s
 ALPHA = 2  # str.isalpha
 ALNUM = 4  # str.isalnum
 LETTER = 8  # the regex class [^\W\d_] (a "letter" for Gopher's alphabetic-word rule)
+MARK = 16  # a combining mark (Unicode category M*): the vowel signs and viramas of Indic scripts
 _PLANE = 0x10000
 _FLAGS = np.zeros(0, np.uint8)
 _FLAGS_LOCK = threading.Lock()
 _LETTER = re.compile(r"[^\W\d_]")
+
+
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch)[0] == "M"
 
 
 def _flag_table(limit: int) -> np.ndarray:
@@ -57,7 +63,7 @@ def _flag_table(limit: int) -> np.ndarray:
                 cps = np.arange(len(table), -(-limit // _PLANE) * _PLANE, dtype=np.uint32)
                 chars = cps.tobytes().decode("utf-32-le", "surrogatepass")
                 flags = np.zeros(len(chars), np.uint8)
-                for flag, test in ((SPACE, str.isspace), (ALPHA, str.isalpha), (ALNUM, str.isalnum)):
+                for flag, test in ((SPACE, str.isspace), (ALPHA, str.isalpha), (ALNUM, str.isalnum), (MARK, _is_mark)):
                     flags[np.fromiter(map(test, chars), bool, len(chars))] |= flag
                 # Letters: blank out what the regex matches (NUL itself is no letter).
                 blanked = np.frombuffer(_LETTER.sub("\0", chars).encode("utf-32-le", "surrogatepass"), np.uint32)
@@ -118,20 +124,21 @@ def scan_words(text: str) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 @numba.njit(cache=True, nogil=True)
 def _count_flags(codes, flags):
-    space = alpha = alnum = letter = 0
+    space = alpha = alnum = letter = mark = 0
     for c in codes:
         f = flags[c]
         space += (f & SPACE) != 0
         alpha += (f & ALPHA) != 0
         alnum += (f & ALNUM) != 0
         letter += (f & LETTER) != 0
-    return space, alpha, alnum, letter
+        mark += (f & MARK) != 0
+    return space, alpha, alnum, letter, mark
 
 
 def count_flags(text: str) -> dict[int, int]:
-    """Characters of ``text`` with each flag: {SPACE: n, ALPHA: n, ALNUM: n, LETTER: n}."""
+    """Characters of ``text`` with each flag: {SPACE: n, ALPHA: n, ALNUM: n, LETTER: n, MARK: n}."""
     codes = code_points(text)
-    return dict(zip((SPACE, ALPHA, ALNUM, LETTER), _count_flags(codes, flag_table(codes))))
+    return dict(zip((SPACE, ALPHA, ALNUM, LETTER, MARK), _count_flags(codes, flag_table(codes))))
 
 
 class TextDoc:

@@ -15,8 +15,12 @@ from typing import Optional
 
 from curate.stages.filters.rules import TextDoc
 
-# Sentence-final marks, including CJK, Arabic, Devanagari, Khmer and Myanmar ones.
-TERMINAL = (".", "!", "?", '"', "'", "”", "’", "»", "。", "！", "？", "؟", "।", "॥", "។", "။")
+# Sentence-final marks, including CJK, Arabic, Devanagari, Khmer and Myanmar ones, and the full
+# stops of Urdu/Shahmukhi (۔), Armenian (։), Ethiopic (። ፧), Tibetan (། ༎) and Canadian syllabics
+# (᙮): without them every line of a language outside filter.language_constants' table (Punjabi
+# in Shahmukhi, Tigrinya, Cree) failed the line-punctuation rules.
+TERMINAL = (".", "!", "?", '"', "'", "”", "’", "»", "。", "！", "？", "؟", "।", "॥", "។", "။",
+            "۔", "։", "።", "፧", "།", "༎", "᙮")
 TERMINAL_CHARS = frozenset(TERMINAL)
 assert all(len(t) == 1 for t in TERMINAL)  # TERMINAL_CHARS tests the last character only
 ELLIPSES = ("...", "…")
