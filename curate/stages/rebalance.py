@@ -183,7 +183,8 @@ def solve(fractions: dict, available: dict, capacity: dict, budget: int, epochs:
     return budget, {g: fractions[g] * budget for g in fractions}
 
 
-def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail: dict, cfg: dict, epochs: dict) -> None:
+def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail: dict, cfg: dict, epochs: dict,
+                    step: dict | None = None) -> None:
     """Documents are selected whole, so a group whose documents are large next to its target
     tokens (a few books against a small mix) lands on 0 or on several times its share: raise
     InfeasibleMix when a group's achieved share misses its target by more than ``tolerance``."""
@@ -198,6 +199,8 @@ def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail
         what = f"{'source' if '/' in g else 'domain'} {g!r}"
         share = achieved[g] / total if total else 0.0
         size = f"; its {docs[g]:,} documents average {avail[g] / docs[g]:,.0f} tokens" if docs.get(g) else ""
+        if step and step.get(g, 0) > tol * budget:  # one large document (a whole book) where the cut falls: the average hides it
+            size += f", but the cut falls among documents of {step[g]:,} tokens together, kept or left out as one"
         parts.append(f"{what} gets {share:.2%} ({achieved[g]:,} tokens; target {frac[g]:.2%} = {targets[g]:,.0f} tokens{size})")
     live = {g: f for g, f in frac.items() if f > 0}
     if cfg["budget"]:
@@ -351,15 +354,16 @@ class RebalanceStage:
         epochs = {g: self.cfg["max_epochs"][d] for g, (d, _) in zip(self.labels, self.groups)}
         cums = {g: np.concatenate([[0], np.cumsum(acc["hist"][i, : self.nb[i]])]) for i, g in enumerate(self.labels)}
         budget, targets = solve(frac, avail, {g: int(c[-1]) for g, c in cums.items()}, self.cfg["budget"], epochs)
-        cutoffs, achieved = [], {}
+        cutoffs, achieved, step = [], {}, {}
         for g in self.labels:
             cum, t = cums[g], targets[g]
             c = int(np.searchsorted(cum, t))  # first edge at or above the target ...
+            step[g] = int(cum[c] - cum[c - 1]) if 0 < c < len(cum) else 0  # the tokens the cut cannot split
             if c > 0 and (c >= len(cum) or t - cum[c - 1] < cum[c] - t):
                 c -= 1  # ... or the one below, whichever is nearer
             cutoffs.append(c)
             achieved[g] = int(cum[c])
-        _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs)
+        _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs, step)
         self.plan_ = {"cutoffs": cutoffs + [0], "stats": self._stats(budget, frac, avail, achieved)}
         return self.plan_
 
