@@ -1545,19 +1545,27 @@ def test_a_field_only_later_records_have_is_not_refused(tmp_path, capsys):
     rows = [{"text": f"record {i} of a dump whose later records carry more fields", **(
         {"license": "cc-by", "doc_id": f"d{i}"} if i >= 150 else {})} for i in range(160)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = _misspelt_then_right_meta_field(tmp_path, capsys, path,
+                                          "inputs[0]: late.jsonl: none of its records has the meta field 'licence' (its fields: text); fix meta_fields")
+    t = pq.read_table(out / "text").to_pylist()
+    assert len(t) == 160 and sorted(r["source_id"] for r in t if r["source_id"]) == [f"d{i}" for i in range(150, 160)]
+    assert sum(json.loads(r["meta"] or "{}").get("license") == "cc-by" for r in t) == 10
+
+
+def _misspelt_then_right_meta_field(tmp_path, capsys, glob, refusal: str):
+    """Run ingest over ``glob`` with meta_fields ["licence"] (refused with ``refusal``, nothing
+    written), then ["license"] (runs); returns the output folder."""
     out = tmp_path / "out"
     for fields, code in ((["licence"], 2), (["license"], 0)):
         cfg = tmp_path / "c.toml"
-        cfg.write_text(f'[[inputs]]\nglob = "{path}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
+        cfg.write_text(f'[[inputs]]\nglob = "{glob}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
                        f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
         assert run_cli("run", cfg, "--progress", "off") == code
         err = capsys.readouterr().err
         if code:
-            assert "inputs[0]: late.jsonl: none of its records has the meta field 'licence' (its fields: text); fix meta_fields" in err, err
+            assert refusal in err, err
             assert not out.exists()
-    t = pq.read_table(out / "text").to_pylist()
-    assert len(t) == 160 and sorted(r["source_id"] for r in t if r["source_id"]) == [f"d{i}" for i in range(150, 160)]
-    assert sum(json.loads(r["meta"] or "{}").get("license") == "cc-by" for r in t) == 10
+    return out
 
 
 def test_the_search_for_a_field_is_bounded_per_input(tmp_path, capsys, monkeypatch):
@@ -1602,16 +1610,8 @@ def test_a_column_only_later_parquet_files_have_is_not_refused(tmp_path, capsys)
     pq.write_table(pa.Table.from_pylist([{"text": "an old page without a licence column", "doc_id": "o1"}]), data / "a-old.parquet")
     pq.write_table(pa.Table.from_pylist([{"text": "a new page with its licence", "doc_id": "n1", "license": "cc-by"}]),
                    data / "b-new.parquet")
-    out = tmp_path / "out"
-    for fields, code in ((["licence"], 2), (["license"], 0)):
-        cfg = tmp_path / "c.toml"
-        cfg.write_text(f'[[inputs]]\nglob = "{data}"\ndomain = "web"\nid_field = "doc_id"\nmeta_fields = {json.dumps(fields)}\n'
-                       f'[run]\nstages = ["ingest"]\noutput = "{out}"\n')
-        assert run_cli("run", cfg, "--progress", "off") == code
-        err = capsys.readouterr().err
-        if code:
-            assert "inputs[0]: a-old.parquet has no column 'licence' (its columns: text, doc_id); fix meta_fields" in err, err
-            assert not out.exists()
+    out = _misspelt_then_right_meta_field(tmp_path, capsys, data,
+                                          "inputs[0]: a-old.parquet has no column 'licence' (its columns: text, doc_id); fix meta_fields")
     t = {r["source_id"]: json.loads(r["meta"] or "{}").get("license") for r in pq.read_table(out / "text").to_pylist()}
     assert t == {"o1": None, "n1": "cc-by"}
 
