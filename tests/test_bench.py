@@ -52,3 +52,21 @@ def test_audit_bench_output_is_consistent(corpora, tmp_path):
     summary = json.loads((root / "stats" / "summary.json").read_text())
     assert summary["checks"] and all(c["ok"] for c in summary["checks"]), summary["checks"]
     assert summary["funnel"][0]["docs_in"] == info["docs_in"] == 3000
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_quality_languages_bench_counts_add_up(corpora, capsys):
+    """docs/quality.md's per-language figures come from bench/bench_quality_languages.py (before
+    it they had no command). Its keep rules are separate `curate run`s: the English-only table
+    rule keeps every other language and the same English as the one-number rule; ranking per
+    language loses no language; the shares of scores below 0.001 are fractions."""
+    r = load_bench("bench_quality_languages").main(["--corpora", str(corpora), "--limit", "5", "--per-language-docs", "1"])
+    rules = list(r["rules"].values())
+    one_ranking, per_language, threshold, english_only = rules
+    assert r["en"] + r["others"] == r["docs"] > 0 and r["en"] > 0 and r["others"] > 0
+    assert english_only["others_kept"] == r["others"] and english_only["en_kept"] == threshold["en_kept"] < r["en"]
+    assert per_language["lost"] == [] and 0 < per_language["en_kept"] < r["en"]
+    assert one_ranking["en_kept"] + one_ranking["others_kept"] < r["docs"]
+    assert 0 <= r["low_en"] <= 1 and 0 <= r["low_others"] <= 1
+    assert "kept nothing" in capsys.readouterr().out
