@@ -53,7 +53,9 @@ derived by ``python -m curate.stages.filters.language_constants``): for a web do
 language's, the sentence-final marks (FineWeb line punctuation, C4's line test and sentence
 count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses
 the language's list; each only where the config keeps the English default. English has no
-entry, so English results are unchanged.
+entry, so English results are unchanged. The other space-separated labels of the shipped LID
+model (the file's ``fallback.languages``: Malayalam, Amharic, ...) get the widest Gopher bounds
+of the table instead of English's.
 
 Trusted labels (``trusted_language_score = "default"``): the language's stop words, bad words
 and constants apply only where ``language_score`` reaches that language's LID threshold
