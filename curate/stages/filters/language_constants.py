@@ -194,7 +194,7 @@ def load(spec: str) -> dict[str, dict]:
         data = json.loads(path.read_text(encoding="utf-8"))
         table = {str(k).lower(): v for k, v in data["languages"].items()}
         rest = data.get("fallback") or {"languages": []}
-        consts = {"gopher_quality": rest.get("gopher_quality", {})}
+        consts = {"gopher_quality": rest.get("gopher_quality", {}), "fallback": True}
         for lang in rest["languages"]:
             table.setdefault(str(lang).lower(), consts)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
