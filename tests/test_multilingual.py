@@ -389,10 +389,16 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
     ledger = pq.read_table(out / "ledger").to_pylist()
     for lang in ("en", "es", "it"):
         removed = Counter(r["stage"] for r in ledger if r["language"] == lang)
+        rules = Counter(r["rule"] for r in ledger if r["language"] == lang and r["stage"] == "filter")
         n_filter = kept[lang] + removed["filter"]
-        assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter}
+        assert removed["filter"] > 0  # every removal named with its rule, per language
+        assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter,
+                                        "rules": dict(rules)}
         assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
-    assert "Keep rate per language and stage" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Keep rate per language and stage" in html and "<th>removed by</th>" in html
+    top = max(keep["en"]["filter"]["rules"].items(), key=lambda kv: kv[1])
+    assert f"{top[0]} {top[1]}" in html
 
 
 def test_language_sentence_marks():
