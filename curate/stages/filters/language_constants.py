@@ -8,8 +8,8 @@ such constants per language from data. Here, from the lingua paragraphs (web sen
 the Leipzig corpora, the ``derive`` half only; ``curate.stages.multilingual_data``) of every
 space-separated language, with English measured on the same data as the reference:
 
-* ``m``: the median over paragraphs of the mean word length (whitespace-separated words, as
-  the rules count them); ``r = m / m_en``, and ``c = (m + 1) / (m_en + 1)`` (characters per
+* ``m``: the median over paragraphs of the mean word length (words as the rules count them:
+  separated by whitespace or the Ethiopic wordspace); ``r = m / m_en``, and ``c = (m + 1) / (m_en + 1)`` (characters per
   word with its space);
 * ``gopher_quality.min_mean_word_length`` / ``max_mean_word_length``: English's 3 and 10
   times ``r`` (a Finnish page has longer words than an English one of the same quality);
@@ -56,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.stages.filters.rules import split_words
 from curate.stages.multilingual_data import lingua_paragraphs
 
 # Languages written without spaces between words (ISO 639-1 and 639-3 codes): the default
@@ -90,7 +91,7 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
     from curate.stages.filters.rules import TextDoc
     from curate.stages.filters.text import compile_words, count_words
 
-    freq = Counter(w for t in paragraphs for w in t.lower().split() if is_word(w))
+    freq = Counter(w for t in paragraphs for w in split_words(t.lower()) if is_word(w))
     docs = [TextDoc(t) for t in paragraphs]
     found = {w: sum(count_words(d, compile_words([w])) for d in docs) for w, _ in freq.most_common(candidates)}
     ranked = [w for w, n in sorted(found.items(), key=lambda kv: -kv[1]) if n]
@@ -116,7 +117,7 @@ def terminal_marks(paragraphs: list[str]) -> str:
 
 
 def mean_word_length(text: str) -> float:
-    words = text.split()
+    words = split_words(text)  # as the rules count them
     return sum(map(len, words)) / max(1, len(words))
 
 
