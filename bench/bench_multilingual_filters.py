@@ -4,7 +4,8 @@
 
 Documents: the Dolma CC sample (JSONL), the two WARC samples and the trafilatura / article
 extraction benchmark pages (HTML, extracted the way the WARC reader extracts), all labelled by
-the langid stage (every language kept); and, as text known to be good, the ``check`` half of
+the langid stage (every language kept); the UDHR translations (``udhr2``, as web pages, many in
+languages lid.176 does not know); and, as text known to be good, the ``check`` half of
 the lingua sentences grouped 10 to a document. Each set goes through the filter stage twice:
 with English constants for every language (``language_constants = ""``, what curate did
 before) and with the shipped per-language ones. Prints removed documents per set (English and
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 from curate import schema
 from curate.stages.filters import NONSPACE, Filter
 from curate.stages.langid import LangID
-from curate.stages.multilingual_data import lingua_documents
+from curate.stages.multilingual_data import lingua_documents, udhr_documents
 from curate.readers.common import Limits
 from curate.readers.extract_helper import extract_html
 
@@ -84,6 +85,7 @@ def main():
         "Dolma CC docs": rows([d["text"] for d in dolma], [(d.get("metadata") or {}).get("url") for d in dolma]),
         "WARC samples": warc_docs(args.corpora),
         "HTML benchmark pages": html_docs(args.corpora),
+        "UDHR (web pages)": rows([t for _, _, t in udhr_documents(args.corpora)]),
     }
     sets = {k: langid.process(b)[0] for k, b in sets.items()}
     sets["lingua check half (good text)"] = lingua_docs(args.corpora)

@@ -88,6 +88,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     d.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
     c = sub.add_parser("config", help="print every option with its default, as TOML", allow_abbrev=False)
+    c.add_argument("--language", help="print instead the filter thresholds, stop words and sentence marks that apply "
+                   "to web documents with this language label, and where they come from")
+    c.add_argument("config", nargs="?", help="with --language: the TOML config whose [filter] to apply")
 
     # Commands with their own argument parsers, implemented in their modules.
     for name, (module, text) in DELEGATED.items():
@@ -523,6 +526,14 @@ def cmd_demo(ns, beam_args) -> int:
 def cmd_config(ns, beam_args) -> int:
     from curate import config
 
+    if ns.language:
+        from curate.stages.filters import Filter
+
+        notes, tables = Filter(config.load(ns.config).stages.get("filter")).language_settings(ns.language)
+        print("".join(f"# {n}\n" for n in notes) + config.to_toml({f"filter.{k}": v for k, v in tables.items()}), end="")
+        return 0
+    if ns.config:
+        raise ConfigError("curate config: a config file goes with --language (curate config prints the defaults)")
     print(config.defaults_toml(), end="")
     return 0
 

@@ -420,6 +420,28 @@ def test_printed_config_round_trips(tmp_path, capsys):
     assert kept_languages(out) == {"en"}
 
 
+def test_config_prints_the_filter_settings_of_a_language(tmp_path, capsys):
+    """`curate config --language L [config.toml]`: the web rules' thresholds for documents labelled
+    L, with where they come from (an auditor had to read filter_languages.json and the code)."""
+    import tomllib
+
+    def printed(*args):
+        assert run_cli("config", "--language", *args) == 0
+        text = capsys.readouterr().out
+        return text, tomllib.loads(text)["filter"]
+
+    text, ml = printed("ml")
+    assert "table's widest" in text and "gopher_stop_words is skipped" in text
+    assert (ml["gopher_quality"]["min_words"], ml["gopher_quality"]["max_mean_word_length"]) == (33, 16.09)
+    text, de = printed("de")
+    assert "its own constants" in text and "stop words (gopher_stop_words): die der und" in text
+    text, en = printed("en")
+    assert "published" in text and en["gopher_quality"]["max_mean_word_length"] == 10.0 and en["fineweb"]["short_line_chars"] == 30
+    assert "non-space language" in printed("zh")[0]
+    (tmp_path / "c.toml").write_text("[filter.gopher_quality]\nmax_mean_word_length = 12.0\n")
+    assert printed("ml", tmp_path / "c.toml")[1]["gopher_quality"]["max_mean_word_length"] == 12.0  # the user's value wins
+
+
 # Alternatives the README's config example documents in its comments ("# or ..."), each loaded.
 DOCUMENTED = [
     ("run", 'progress = "on"'), ("run", 'progress = "off"'), ("run", 'shuffle_compression = "zstd"'),

@@ -35,6 +35,22 @@ def run_dedup(tmp: Path, inp: str, name: str = "out", *extra) -> Path:
     return out
 
 
+def test_ethiopic_wordspace_separates_shingle_words(tmp_path):
+    """Two copies of our own Amharic page (words joined by the wordspace ፡, no spaces; the filter
+    tests' AMHARIC_LINES), one word changed: normalisation deleted ፡ as punctuation,
+    so each line was one word and the edit changed most shingles (J ~ 0.2, both kept)."""
+    from tests.test_filters import AMHARIC_LINES
+
+    text = "\n".join(AMHARIC_LINES)
+    edited = text.replace("ጣፋጭ", "ትኩስ", 1)
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": text}, {"id": "b", "text": edited}])
+    out = run_dedup(tmp_path, str(tmp_path / "in.jsonl"))
+    assert pl.read_parquet(str(out / "text/*.parquet")).height == 1
+    from curate.stages.dedup.normalize import normalize, normalize_reference
+
+    assert normalize(["ቤት፡ነው።፡ቤት"]).to_pylist() == normalize_reference(["ቤት፡ነው።፡ቤት"]).to_pylist() == ["ቤት ነው ቤት"]
+
+
 # Thresholds from bench/groundtruth.py's measurement at the defaults (in process, 8,000 docs, seed
 # 0): recall 1.000 / 0.950 / 0.374 in the true-J bands 0.9-1 / 0.8-0.9 / 0.7-0.8 (0.170 below the
 # verification threshold 0.75, 0.588 above it); precision (true J >= 0.7) 0.938 / 1.000 / 1.000 for

@@ -559,6 +559,46 @@ def test_sentence_marks_of_other_scripts_end_lines_and_sentences(tmp_path):
         assert sentence_count(TextDoc(f"word word{mark} " * 6), 10) == 6, mark
 
 
+# Our own Amharic prose, words separated by the Ethiopic wordspace ፡ (U+1361) and no spaces, as
+# the UDHR's Amharic page is written: split on spaces only, each line was one 40-character word.
+AMHARIC_LINES = ["ልጆቹ፡በየቀኑ፡ጠዋት፡ወደ፡ትምህርት፡ቤት፡በእግራቸው፡ይሄዳሉ።",
+                 "ገበሬዎቹ፡በክረምት፡ወቅት፡እርሻቸውን፡በበሬ፡ያርሳሉ።",
+                 "እናቴ፡ለቤተሰቡ፡በሙሉ፡ጣፋጭ፡እንጀራ፡ትጋግራለች።",
+                 "በከተማው፡መሃል፡ብዙ፡ሱቆች፡አዳዲስ፡ዕቃዎችን፡ይሸጣሉ።",
+                 "አያቴ፡ማታ፡ማታ፡የድሮ፡ታሪኮችን፡ይነግረናል።",
+                 "ከባድ፡ዝናብ፡ከዘነበ፡በኋላ፡ወንዙ፡በጣም፡ሞላ።",
+                 "ተማሪዎቹ፡ለፈተናው፡ሌሊቱን፡ሙሉ፡ሲያጠኑ፡አደሩ።",
+                 "በገበያው፡ቀን፡ሰዎች፡ከሩቅ፡መንደሮች፡ይመጣሉ።",
+                 "ሐኪሞቹ፡በአዲሱ፡ሆስፒታል፡ብዙ፡ታካሚዎችን፡ያክማሉ።",
+                 "ቡና፡ማፍላት፡በአገራችን፡የቆየ፡ባህል፡ነው።",
+                 "አውቶቡሱ፡ዛሬ፡ጠዋት፡ከአንድ፡ሰዓት፡በላይ፡ዘገየ።",
+                 "ወጣቶቹ፡በመስክ፡ላይ፡እግር፡ኳስ፡ይጫወታሉ።"]
+
+
+def test_ethiopic_wordspace_separates_words(tmp_path):
+    """The Amharic page above, and the same sentences written as the Tigrinya UDHR is (spaces
+    between words, the full stop typed as two wordspaces ፡፡): the first failed the word-count
+    rule (12 words), the second fineweb_line_punct (no line ends in a mark)."""
+    from curate import cli
+
+    tigrinya_way = [line.replace("\u1361", " ").replace("።", "\u1361\u1361") for line in AMHARIC_LINES]
+    rows = [{"id": "wordspace", "text": "\n".join(AMHARIC_LINES)}, {"id": "double-wordspace-stop", "text": "\n".join(tigrinya_way)}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,langid,filter",
+                     "--languages", "all", "--output", str(out), "--progress", "off"]) == 0
+    import polars as pl
+
+    kept = pl.read_parquet(str(out / "text/*.parquet"))
+    assert kept.height == 2 and set(kept["language"]) == {"am"}
+    from curate.stages.filters.c4 import sentence_count
+    from curate.stages.filters.rules import TextDoc
+
+    doc = TextDoc("\n".join(AMHARIC_LINES))
+    assert doc.word_stats[0] == len(doc.words) == 77 and sentence_count(doc, 100) == 12
+    assert sentence_count(TextDoc("ቤት፡ነው።፡ቤት፡ነው።፡ቤት፡ነው።"), 10) == 3  # "።፡": a full stop, then a wordspace
+
+
 # --- PII -----------------------------------------------------------------------------------------
 
 

@@ -246,6 +246,45 @@ def test_derived_stop_words_apply_to_their_language():
     assert kept.num_rows == 1
 
 
+# Our own Malayalam prose (95 words, 12.3 characters a word, as the UDHR's 12.0): lid.176 labels
+# it ml, a language outside the table, which got English's mean word length bound (10).
+MALAYALAM = ["കേരളത്തിലെ ഗ്രാമപ്രദേശങ്ങളിലുള്ള വിദ്യാലയങ്ങളിൽ പഠിക്കുന്ന കുട്ടികൾക്കുവേണ്ടിയുള്ള പാഠപുസ്തകങ്ങൾ സർക്കാർ സൗജന്യമായി വിതരണം ചെയ്യുന്നുണ്ട്.",
+      "മഴക്കാലത്തിനു മുമ്പ് കർഷകർ നെൽവയലുകളിലെല്ലാം വിത്തുവിതയ്ക്കാനുള്ള ഒരുക്കങ്ങൾ വളരെ നേരത്തെ ആരംഭിക്കുന്നു.",
+      "പഞ്ചായത്തുകളുടെ നേതൃത്വത്തിൽ നടത്തപ്പെടുന്ന ആരോഗ്യ ബോധവൽക്കരണ പരിപാടികളിൽ നാട്ടുകാർ ഉത്സാഹത്തോടെ പങ്കെടുത്തു.",
+      "തീരപ്രദേശങ്ങളിൽ താമസിക്കുന്ന മത്സ്യത്തൊഴിലാളികൾക്ക് കാലാവസ്ഥാ മുന്നറിയിപ്പുകൾ കൃത്യസമയത്ത് ലഭിക്കേണ്ടതാണ്.",
+      "ഓണാഘോഷങ്ങളുടെ ഭാഗമായി വീടുകൾക്കുമുന്നിൽ പൂക്കളങ്ങളൊരുക്കുന്നത് പഴയ കാലം മുതലുള്ള ആചാരമാണ്.",
+      "നഗരങ്ങളിലേക്കുള്ള കുടിയേറ്റം വർദ്ധിച്ചതോടെ ഗ്രാമങ്ങളിലെ കൃഷിയിടങ്ങൾ പലതും തരിശായിക്കിടക്കുന്നു.",
+      "വായനശാലകളിൽ സൂക്ഷിച്ചിരിക്കുന്ന പഴയ ഗ്രന്ഥങ്ങൾ ഡിജിറ്റൽ രൂപത്തിലാക്കാനുള്ള ശ്രമങ്ങൾ പുരോഗമിക്കുകയാണ്.",
+      "വിനോദസഞ്ചാരികളെ ആകർഷിക്കുന്നതിനായി കായലോരങ്ങളിൽ പുതിയ താമസസൗകര്യങ്ങൾ നിർമ്മിക്കപ്പെട്ടുകൊണ്ടിരിക്കുന്നു.",
+      "സ്കൂൾ വിദ്യാർത്ഥികൾക്കായി സംഘടിപ്പിച്ച ശാസ്ത്രപ്രദർശനത്തിൽ നിരവധി കണ്ടുപിടുത്തങ്ങൾ അവതരിപ്പിക്കപ്പെട്ടു.",
+      "ഉത്സവകാലങ്ങളിൽ ക്ഷേത്രപരിസരങ്ങളിലെ കച്ചവടസ്ഥാപനങ്ങൾ രാത്രി വൈകും വരെ തുറന്നു പ്രവർത്തിക്കാറുണ്ട്.",
+      "പുഴയോരങ്ങളിലെ കണ്ടൽക്കാടുകൾ സംരക്ഷിക്കുന്നതിനുവേണ്ടി പരിസ്ഥിതിപ്രവർത്തകർ നിരന്തരം പ്രവർത്തിക്കുന്നു.",
+      "അടുത്ത വർഷത്തോടെ എല്ലാ പഞ്ചായത്തുകളിലും അതിവേഗ ഇന്റർനെറ്റ് സൗകര്യം ലഭ്യമാക്കുമെന്ന് അധികൃതർ പ്രഖ്യാപിച്ചു."]
+
+
+def test_labels_outside_the_table_get_the_widest_bounds_not_englishs(tmp_path, labels):
+    from curate import cli
+
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "ml", "text": "\n".join(MALAYALAM)}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,langid,filter",
+                     "--languages", "all", "--output", str(out), "--progress", "off"]) == 0
+    import polars as pl
+
+    kept = pl.read_parquet(str(out / "text/*.parquet"))
+    assert kept["language"].to_list() == ["ml"]
+    consts = language_constants.load("default")
+    table = json.loads(language_constants.OUTPUT.read_text(encoding="utf-8"))
+    widest = table["fallback"]["gopher_quality"]
+    assert consts["ml"]["gopher_quality"] == consts["am"]["gopher_quality"] == widest
+    assert widest["max_mean_word_length"] == max(c["gopher_quality"]["max_mean_word_length"] for c in table["languages"].values())
+    # Every label of the shipped model has an entry, but English and the non-space languages.
+    assert set(labels) - set(consts) == {"en"} | (set(labels) & set(language_constants.NONSPACE))
+    # English's bounds (language_constants = ""), what ml got before, remove it.
+    _, ledger = Filter({"language_constants": ""}).process(batch(["\n".join(MALAYALAM)], language="ml"))
+    assert ledger.column("rule").to_pylist() == ["gopher_max_mean_word_length"]
+
+
 def scored(texts, language, score):
     """A batch as langid leaves it: every text labelled ``language`` with ``score``."""
     docs = batch(texts, language=language)
@@ -350,10 +389,16 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
     ledger = pq.read_table(out / "ledger").to_pylist()
     for lang in ("en", "es", "it"):
         removed = Counter(r["stage"] for r in ledger if r["language"] == lang)
+        rules = Counter(r["rule"] for r in ledger if r["language"] == lang and r["stage"] == "filter")
         n_filter = kept[lang] + removed["filter"]
-        assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter}
+        assert removed["filter"] > 0  # every removal named with its rule, per language
+        assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter,
+                                        "rules": dict(rules)}
         assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
-    assert "Keep rate per language and stage" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Keep rate per language and stage" in html and "<th>removed by</th>" in html
+    top = max(keep["en"]["filter"]["rules"].items(), key=lambda kv: kv[1])
+    assert f"{top[0]} {top[1]}" in html
 
 
 def test_language_sentence_marks():

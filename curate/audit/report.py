@@ -302,6 +302,13 @@ def _keep_cell(e: dict) -> str:
     return pct(e["keep_rate"]) + (f" ({num(e['below_threshold'])} unsure)" if e.get("below_threshold") else "")
 
 
+def _rules_cell(rows: dict, stages: list, top: int = 3) -> str:
+    """The rules that removed most of a language's documents, over all stages: "rule n, ..."."""
+    rules = sorted(((n, st, r) for st in stages for r, n in (rows[st].get("rules") or {}).items()), key=lambda x: (-x[0], x[1], x[2]))
+    more = len(rules) - top
+    return ", ".join(f"{_e(r)} {num(n)}" for n, _, r in rules[:top]) + (f", {more} more" if more > 0 else "")
+
+
 def language_keep_card(s: dict, top: int = 18) -> str:
     keep = s.get("language_keep")
     if not keep:
@@ -309,17 +316,20 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     stages = [e["stage"] for e in s["funnel"] if e["stage"] in next(iter(keep.values()))]  # JSON sorts keys
     first = stages[0]
     langs = sorted(keep, key=lambda k: (-keep[k][first]["docs_in"], k))[:top]
-    head = "<tr><th>language</th><th>documents in</th>" + "".join(f"<th>{_e(st)}</th>" for st in stages) + "</tr>"
+    head = ("<tr><th>language</th><th>documents in</th>" + "".join(f"<th>{_e(st)}</th>" for st in stages)
+            + "<th>removed by</th></tr>")
     body = "".join(
         f"<tr><td>{_e(lang)}</td><td>{num(keep[lang][first]['docs_in'])}</td>"
         + "".join(f"<td>{_keep_cell(keep[lang][st])}</td>" for st in stages)
-        + "</tr>"
+        + f"<td class='rules'>{_rules_cell(keep[lang], stages)}</td></tr>"
         for lang in langs
     )
     note = ("Share of each language's documents entering a stage that the stage keeps (languages with most "
             "documents first; the language is langid's, also for documents a later stage removed). “unsure”: "
             "langid's removals whose label scored under that language's threshold, the model's guess for text "
-            "it could not place (often a language it does not know), not documents known to be in that language.")
+            "it could not place (often a language it does not know), not documents known to be in that language. "
+            "“removed by”: the rules that removed most of the language's documents, over all stages (every rule "
+            "per stage and language: summary.json's removed.by_stage_language_rule).")
     return card("Keep rate per language and stage", f"<table class='num pct'>{head}{body}</table>", note=note)
 
 

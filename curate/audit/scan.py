@@ -149,6 +149,7 @@ def language_keep(s: dict, stages: list[str]) -> dict:
     if not stages:  # only ingest ran: no stage to show a keep rate for
         return {}
     by_stage = s["removed"]["by_stage_language"]
+    by_rule = s["removed"].get("by_stage_language_rule") or {}
     unsure = s["removed"].get("langid_unsure_by_language") or {}
     out = {}
     for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
@@ -157,6 +158,8 @@ def language_keep(s: dict, stages: list[str]) -> dict:
             removed = by_stage.get(st, {}).get(lang, 0)
             left += removed
             rows[st] = {"docs_in": left, "removed": removed, "keep_rate": (left - removed) / left if left else None}
+            if removed:
+                rows[st]["rules"] = by_rule.get(st, {}).get(lang, {})
             if st == "langid" and unsure.get(lang):  # of which under a label the model was unsure of
                 rows[st]["below_threshold"] = unsure[lang]
         out[lang] = {st: rows[st] for st in stages}

@@ -130,7 +130,7 @@ class Partial:
     hll: HLL = field(default_factory=HLL)
     no_host: int = 0
     removed: Counter = field(default_factory=Counter)  # (stage, rule, domain) -> ledger rows
-    removed_lang: Counter = field(default_factory=Counter)  # (stage, language) -> ledger rows
+    removed_lang: Counter = field(default_factory=Counter)  # (stage, language, rule) -> ledger rows
     # langid's removals under a label the model was unsure of (below that label's threshold):
     # mostly text in a language it does not know, not text in that language
     unsure_lang: Counter = field(default_factory=Counter)  # language -> ledger rows
@@ -197,8 +197,8 @@ class Partial:
         """Add ledger rows (the ledger schema plus ``row``, the row's index in ``file``)."""
         for (s, r_, d), r in _rows(df, ["stage", "rule", "domain"]):
             self.removed[s, r_, d or UNKNOWN] += r["n"]
-        for (s, lang), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language"]):
-            self.removed_lang[s, lang] += r["n"]
+        for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language", "rule"]):
+            self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
         for (lang,), r in _rows(unsure.with_columns(pl.col("language").fill_null(UNKNOWN)), ["language"]):
             self.unsure_lang[lang] += r["n"]
@@ -252,6 +252,16 @@ class Partial:
         return self
 
     # -- the result
+
+    def _removed_by_language(self) -> dict:
+        """Ledger rows per stage and language, and per stage, language and rule (most first): a
+        language's removals, each explained by the rule that made it."""
+        by_lang, by_rule = {}, {}
+        for (st, lang, rule), n in sorted(self.removed_lang.items()):
+            by_lang.setdefault(st, Counter())[lang] += n
+            by_rule.setdefault(st, {}).setdefault(lang, Counter())[rule] += n
+        return {"by_stage_language": {st: dict(c) for st, c in by_lang.items()},
+                "by_stage_language_rule": {st: {lang: dict(c.most_common()) for lang, c in v.items()} for st, v in by_rule.items()}}
 
     def _quality_by_language(self) -> dict:
         """Per language: scored documents kept and removed by the quality stage, mean scores,
@@ -347,10 +357,8 @@ class Partial:
                 "top": [[h, n] for h, n in self.hosts.top(top)],
                 "top_max_undercount": self.hosts.error,
             },
-            "removed": {"total": sum(self.removed.values()), "by_stage": removed, "by_stage_language": {
-                st: {lang: n for (st2, lang), n in sorted(self.removed_lang.items()) if st2 == st}
-                for st in sorted({st for st, _ in self.removed_lang})
-            }, "langid_unsure_by_language": dict(sorted(self.unsure_lang.items()))},
+            "removed": {"total": sum(self.removed.values()), "by_stage": removed, **self._removed_by_language(),
+                        "langid_unsure_by_language": dict(sorted(self.unsure_lang.items()))},
             "quarantine": {"total": sum(self.quarantined.values()), "by_reason": quarantine},
             "domains": domains,
         }

@@ -34,6 +34,7 @@ from curate.config import Check
 from curate.stages.dedup.exact import keys_as_uint64, keys_from_normalized
 from curate.stages.dedup.normalize import normalize
 from curate.stages.filters import NONSPACE
+from curate.stages.filters.rules import split_words
 
 _ROW_SCHEMA = pa.schema([("hash", pa.uint64()), ("id", pa.string())])
 
@@ -149,7 +150,7 @@ class LineDedupStage:
         langs = batch.column("language").take(pa.array(idx)).to_pylist()
         for i, t, lang in zip(idx.tolist(), texts, langs):
             spaced = not (lang and lang.split("_")[0].lower() in self.nonspace)
-            words = len(t.split()) if spaced else None
+            words = len(split_words(t)) if spaced else None
             if spaced and words < self.min_words:
                 rule[i], value[i], threshold[i] = "linededup_min_words", float(words), float(self.min_words)
             elif len(t) < self.min_chars:

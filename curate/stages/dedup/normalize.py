@@ -10,7 +10,9 @@ order, each switchable in ``NormalizeConfig``:
    (``\\p{Cf}``: zero-width spaces and joiners, soft hyphens) and unassigned code points are
    *removed*, not replaced by a space: ``don't`` -> ``dont``, ``e-mail`` -> ``email``,
    ``1,000`` -> ``1000``. Removal keeps words whole under re-punctuation (a common
-   near-duplicate edit); the price is that ``end.Next`` (no space) becomes one word.
+   near-duplicate edit); the price is that ``end.Next`` (no space) becomes one word. The
+   Ethiopic wordspace ``፡`` (U+1361) is not removed: it separates words (Amharic is often
+   written with it and no spaces), and step 6 makes it a space.
 4. ``fold_digits``: every run of decimal digits (``\\p{Nd}``, any script) becomes one ``0``:
    dates, prices, counters and page numbers stop making boilerplate pages look different.
 5. ``split_cjk`` (off in this definition's ``DEFAULT``, on in the dedup stage): every Han,
@@ -19,7 +21,7 @@ order, each switchable in ``NormalizeConfig``:
    Lao space phrases), so without it a line or phrase is one "word", and a one-character edit
    changes every shingle of it; with it, word n-grams are character n-grams in those scripts
    (lingua Thai pairs with 1 of 10 sentences replaced: 2 of 10 found before, 6 after).
-6. ``collapse_ws``: every run of whitespace, separators and control characters becomes one
+6. ``collapse_ws``: every run of whitespace, separators (and ``፡``) and control characters becomes one
    space; leading and trailing spaces are dropped. Words are then exactly the
    space-separated tokens.
 
@@ -55,18 +57,18 @@ DEFAULT = NormalizeConfig()
 
 # Definition patterns (RE2). Removal = everything that is not a letter, mark, number,
 # whitespace/separator, control or private-use character.
-_STRIP = r"[^\p{L}\p{M}\p{N}\s\p{Z}\p{Cc}\p{Co}]+"
+_STRIP = r"[^\p{L}\p{M}\p{N}\s\p{Z}\p{Cc}\p{Co}\x{1361}]+"  # U+1361: the Ethiopic wordspace
 _DIGITS = r"\p{Nd}+"
-_SPACES = r"[\s\p{Z}\p{Cc}]+"
+_SPACES = r"[\s\p{Z}\p{Cc}\x{1361}]+"
 # A character with its combining marks (Arrow's NFKC leaves が as か + U+3099). All non-ASCII:
 # the fast path uses it as it is.
 _CJK = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]\p{M}*)"
 _CJK_ANY = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
 # The same classes restricted to non-ASCII characters, one character per match; the ASCII
 # pass then collapses runs and handles the ASCII members of each class.
-_STRIP_NA = r"[^\x00-\x7F\p{L}\p{M}\p{N}\p{Z}\p{Cc}\p{Co}]+"
+_STRIP_NA = r"[^\x00-\x7F\p{L}\p{M}\p{N}\p{Z}\p{Cc}\p{Co}\x{1361}]+"
 _DIGITS_NA = r"[^\x00-\x7F\P{Nd}]"
-_SPACES_NA = r"[\x{80}-\x{9F}]|[^\x00-\x7F\P{Z}]"
+_SPACES_NA = r"[\x{80}-\x{9F}\x{1361}]|[^\x00-\x7F\P{Z}]"
 
 
 def _as_large_string(texts) -> pa.LargeStringArray:

@@ -53,7 +53,9 @@ derived by ``python -m curate.stages.filters.language_constants``): for a web do
 language's, the sentence-final marks (FineWeb line punctuation, C4's line test and sentence
 count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-word rule uses
 the language's list; each only where the config keeps the English default. English has no
-entry, so English results are unchanged.
+entry, so English results are unchanged. The other space-separated labels of the shipped LID
+model (the file's ``fallback.languages``: Malayalam, Amharic, ...) get the widest Gopher bounds
+of the table instead of English's.
 
 Trusted labels (``trusted_language_score = "default"``): the language's stop words, bad words
 and constants apply only where ``language_score`` reaches that language's LID threshold
@@ -204,17 +206,53 @@ class Filter:
             self._steps[key] = steps
         return steps
 
-    def _language_sets(self, lang: str) -> dict:
-        """The Gopher quality, FineWeb and C4 rules with ``lang``'s constants wherever the
-        config keeps the (English) default."""
-        consts = self._lang_consts[lang]
+    def _language_cfg(self, lang: str) -> tuple[dict, str]:
+        """(the Gopher quality, FineWeb and C4 tables with ``lang``'s constants wherever the
+        config keeps the (English) default, its extra sentence-final marks)."""
+        consts = self._lang_consts.get(lang, {})
         cfg = {}
         for name in ("gopher_quality", "fineweb", "c4"):
             cfg[name] = dict(self.cfg[name])
             for k, v in consts.get(name, {}).items():
                 if cfg[name].get(k) == DEFAULTS[name].get(k):
                     cfg[name][k] = v
-        extra = consts.get("terminal", "")
+        return cfg, consts.get("terminal", "")
+
+    def language_settings(self, language: str) -> tuple[list[str], dict]:
+        """What the web rules use for documents with a trusted ``language`` label (``curate config
+        --language``): (notes on where the values come from, {rule set: thresholds}) for the
+        rule sets whose values can depend on the language."""
+        from curate.stages.filters.text import TERMINAL
+
+        lang = language.lower()
+        cfg, extra = self._language_cfg(lang)
+        self.setup()
+        consts = self._lang_consts.get(lang)
+        if lang.split("_")[0] in self.nonspace:
+            notes = [f"{language} is a non-space language (filter.nonspace_languages): the word-count, word-length, "
+                     "stop-word, per-word and n-gram rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
+                     "tests are skipped; short lines use short_line_chars_nonspace"]
+        elif consts is not None and consts.get("fallback"):
+            notes = [f"{language}: not in the per-language table, a label of the LID model: the table's widest "
+                     "word-count and word-length bounds (the file's fallback)"]
+        elif consts is not None:
+            notes = [f"{language}: its own constants, derived from lingua text (filter.language_constants)"]
+        else:
+            notes = [f"{language}: the published (English-derived) values"]
+        stops, bad = self._stop_words.get(lang), self._badwords.get(lang)
+        notes.append(f"stop words (gopher_stop_words): {' '.join(w for w, _ in stops)}" if stops
+                     else "no stop-word list: gopher_stop_words is skipped")
+        notes.append(f"bad words (badwords): {len(bad)} entries" if bad else "no bad-word list: badwords is skipped")
+        notes.append(f"sentence-final marks (fineweb_line_punct, C4): {''.join(TERMINAL) + extra} and ፡፡")
+        if self._trust is not None:
+            notes.append(f"only for a label scored >= {self._trust.get(lang, self._trust_default)} "
+                         "(filter.trusted_language_score); a lower-scored one gets the published values and no lists")
+        return notes, {name: cfg[name] for name in ("gopher_quality", "fineweb", "c4")}
+
+    def _language_sets(self, lang: str) -> dict:
+        """The Gopher quality, FineWeb and C4 rules with ``lang``'s constants wherever the
+        config keeps the (English) default."""
+        cfg, extra = self._language_cfg(lang)
         return {
             "gopher_quality": gopher_quality.gopher_quality(cfg["gopher_quality"], self._stop_words),
             "fineweb": fineweb.fineweb(cfg["fineweb"], extra),

@@ -10,7 +10,7 @@ import math
 import re
 from itertools import islice
 
-from curate.stages.filters.rules import TextDoc, Rewrite, Rule
+from curate.stages.filters.rules import ETHIOPIC_STOP, WORD_SEPARATORS, TextDoc, Rewrite, Rule, split_words
 from curate.stages.filters.text import ELLIPSES, TERMINAL_CHARS
 
 C4 = {
@@ -29,7 +29,8 @@ C4 = {
 POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 _MARKS = "[.!?؟।॥۔։።፧།༎᙮]"  # sentence-final marks (text.TERMINAL's): Latin, Arabic, Devanagari, Urdu, Armenian, Ethiopic, ...
-_SENTENCE_END = re.compile(_MARKS + r"+[\"'”’»)\]]*(?=\s|$)|[。！？]+")
+# A mark ends a sentence before a space, an Ethiopic wordspace (Amharic writes "።፡") or the end.
+_SENTENCE_END = re.compile(_MARKS + r"+[\"'”’»)\]]*(?=[\s" + WORD_SEPARATORS + r"]|$)|[。！？]+|" + ETHIOPIC_STOP + r"(?=\s|$)")
 
 
 def sentence_count(doc: TextDoc, cap: int, pattern: re.Pattern = _SENTENCE_END) -> int:
@@ -108,12 +109,12 @@ def _line_test(cfg: dict, terminal_chars: frozenset = TERMINAL_CHARS):
 
     def line_ok(line: str) -> bool:
         # line[-1:] in a set: the endswith(TERMINAL) test, without trying 16 suffixes.
-        if terminal and (line[-1:] not in terminal_chars or line.endswith(ELLIPSES)):
+        if terminal and (line[-1:] not in terminal_chars or line.endswith(ELLIPSES)) and not line.endswith(ETHIOPIC_STOP):
             return False
-        if min_words > 0 and len(line.split(None, min_words - 1)) < min_words:  # no more splits than needed
+        if min_words > 0 and len(split_words(line, min_words - 1)) < min_words:  # no more splits than needed
             return False
         # No word is longer than its line: split again only when one could be too long.
-        return len(line) <= max_len or max(map(len, line.split())) <= max_len
+        return len(line) <= max_len or max(map(len, split_words(line))) <= max_len
 
     return line_ok
 

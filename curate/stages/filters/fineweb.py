@@ -7,7 +7,7 @@ stays on by default here (the C4 definition) and is ``c4.terminal_punct``.
 """
 from __future__ import annotations
 
-from curate.stages.filters.rules import Rule
+from curate.stages.filters.rules import ETHIOPIC_STOP, Rule
 from curate.stages.filters.text import TERMINAL, count_ending, count_shorter, line_frac, line_repeats, per_word, spaced
 
 FINEWEB = {
@@ -22,7 +22,7 @@ FINEWEB = {
 
 def fineweb(cfg: dict, extra_terminal: str = "") -> list:
     """``extra_terminal``: sentence-final marks of the document's language beyond ``TERMINAL``."""
-    terminal = TERMINAL + tuple(extra_terminal)
+    terminal = TERMINAL + tuple(extra_terminal) + (ETHIOPIC_STOP,)
     short = line_frac(count_shorter(cfg["short_line_chars"]))
     short_nonspace = line_frac(count_shorter(cfg["short_line_chars_nonspace"]))
     return [

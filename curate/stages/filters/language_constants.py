@@ -8,8 +8,8 @@ such constants per language from data. Here, from the lingua paragraphs (web sen
 the Leipzig corpora, the ``derive`` half only; ``curate.stages.multilingual_data``) of every
 space-separated language, with English measured on the same data as the reference:
 
-* ``m``: the median over paragraphs of the mean word length (whitespace-separated words, as
-  the rules count them); ``r = m / m_en``, and ``c = (m + 1) / (m_en + 1)`` (characters per
+* ``m``: the median over paragraphs of the mean word length (words as the rules count them:
+  separated by whitespace or the Ethiopic wordspace); ``r = m / m_en``, and ``c = (m + 1) / (m_en + 1)`` (characters per
   word with its space);
 * ``gopher_quality.min_mean_word_length`` / ``max_mean_word_length``: English's 3 and 10
   times ``r`` (a Finnish page has longer words than an English one of the same quality);
@@ -31,6 +31,13 @@ FineWeb's short-line length (30 characters) is not scaled: scaled by ``c`` it re
 Ukrainian Wikipedia pages on the Dolma sample for their short menu lines, and a short line
 is a layout signal (menus, lists) more than a language one.
 
+* ``fallback``: every other label the shipped LID model (``lid.176.ftz``) can emit, but English
+  and the non-space languages (103 of its 176: Malayalam, Amharic, Kannada, Galician, Quechua...),
+  gets the widest bounds of the table (the smallest ``min_words`` and ``min_mean_word_length``,
+  the largest ``max_mean_word_length``), not English's: a page that the bounds of any measured
+  language would keep is not removed for not being English (the Malayalam UDHR, 12 characters a
+  word, failed English's 10). No stop words (none measured). A label the model lacks (another
+  model's, or a language not listed here) keeps English's bounds, as before.
 * sentence-final marks: punctuation that ends >= 5% of the language's sentences and that the
   rules' list (``curate.stages.filters.text.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
   line-punctuation rule, C4's line test and its sentence count accept them for that language.
@@ -49,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.stages.filters.rules import split_words
 from curate.stages.multilingual_data import lingua_paragraphs
 
 # Languages written without spaces between words (ISO 639-1 and 639-3 codes): the default
@@ -83,7 +91,7 @@ def pick_stop_words(paragraphs: list[str], target: float, candidates: int = 100)
     from curate.stages.filters.rules import TextDoc
     from curate.stages.filters.text import compile_words, count_words
 
-    freq = Counter(w for t in paragraphs for w in t.lower().split() if is_word(w))
+    freq = Counter(w for t in paragraphs for w in split_words(t.lower()) if is_word(w))
     docs = [TextDoc(t) for t in paragraphs]
     found = {w: sum(count_words(d, compile_words([w])) for d in docs) for w, _ in freq.most_common(candidates)}
     ranked = [w for w, n in sorted(found.items(), key=lambda kv: -kv[1]) if n]
@@ -109,11 +117,34 @@ def terminal_marks(paragraphs: list[str]) -> str:
 
 
 def mean_word_length(text: str) -> float:
-    words = text.split()
+    words = split_words(text)  # as the rules count them
     return sum(map(len, words)) / max(1, len(words))
 
 
-def derive(corpora: Path, nonspace=()) -> dict:
+def model_labels(model: str = "lid.176.ftz") -> list[str]:
+    """The labels the shipped LID model can emit."""
+    import fasttext
+
+    from curate.stages.langid import LABEL_PREFIX, LangID
+
+    m = fasttext.load_model(LangID({"model": model}).model_path())
+    return sorted(lab[len(LABEL_PREFIX):] for lab in m.get_labels())
+
+
+def fallback(table: dict, labels, nonspace=()) -> dict:
+    """The bounds for ``labels`` the table lacks: the widest of the table's (see the docstring)."""
+    gq = [c["gopher_quality"] for c in table.values()]
+    return {
+        "gopher_quality": {
+            "min_words": min(g["min_words"] for g in gq),
+            "min_mean_word_length": min(g["min_mean_word_length"] for g in gq),
+            "max_mean_word_length": max(g["max_mean_word_length"] for g in gq),
+        },
+        "languages": sorted(x for x in labels if x not in table and x != "en" and x not in nonspace),
+    }
+
+
+def derive(corpora: Path, nonspace=(), labels=()) -> dict:
     paras = defaultdict(list)
     for lang, text, half in lingua_paragraphs(corpora, sep="\n"):
         if half == "derive" and lang not in nonspace:
@@ -148,21 +179,28 @@ def derive(corpora: Path, nonspace=()) -> dict:
         "english_median_mean_word_length": round(m_en, 3),
         "english_stop_word_pass_share": round(target, 4),
         "languages": out,
+        "fallback": fallback(out, labels, nonspace),
     }
 
 
 def load(spec: str) -> dict[str, dict]:
-    """language -> its constants; ``"default"``: the shipped file, ``""``: none."""
+    """language -> its constants (the table's, and the ``fallback`` bounds for each label it
+    names); ``"default"``: the shipped file, ``""``: none."""
     if not isinstance(spec, str):
         raise ValueError(f'filter.language_constants: expected "default", a JSON file path or "", got {spec!r}')
     if not spec:
         return {}
     path = OUTPUT if spec == "default" else Path(spec)
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))["languages"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        table = {str(k).lower(): v for k, v in data["languages"].items()}
+        rest = data.get("fallback") or {"languages": []}
+        consts = {"gopher_quality": rest.get("gopher_quality", {}), "fallback": True}
+        for lang in rest["languages"]:
+            table.setdefault(str(lang).lower(), consts)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"filter.language_constants: cannot read {path}: {e!r}") from None
-    return {str(k).lower(): v for k, v in table.items()}
+    return table
 
 
 def main(argv=None) -> None:
@@ -170,11 +208,13 @@ def main(argv=None) -> None:
     ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[4] / "shared" / "corpora")
     ap.add_argument("--output", type=Path, default=OUTPUT)
     args = ap.parse_args(argv)
-    out = derive(args.corpora, set(NONSPACE))
+    out = derive(args.corpora, set(NONSPACE), model_labels())
     args.output.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.output}: {len(out['languages'])} languages (English median word length {out['english_median_mean_word_length']})")
     for lang, c in out["languages"].items():
         print(f"  {lang}: {c['gopher_quality']} stop={c['stop_words']}")
+    fb = out["fallback"]
+    print(f"  fallback for {len(fb['languages'])} other labels of the LID model: {fb['gopher_quality']}")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,14 @@ ALPHA = 2  # str.isalpha
 ALNUM = 4  # str.isalnum
 LETTER = 8  # the regex class [^\W\d_] (a "letter" for Gopher's alphabetic-word rule)
 MARK = 16  # a combining mark (Unicode category M*): the vowel signs and viramas of Indic scripts
+WORDSEP = 32  # a word separator that is not whitespace (WORD_SEPARATORS)
+# Word separators besides whitespace: the Ethiopic wordspace ፡ (U+1361). Amharic text is often
+# written with it and no spaces at all; split on spaces only, a UDHR paragraph was one
+# "word" of 65 characters on average. The other Ethiopic marks (። ፣ ፤ ...) stay on their word,
+# as "." and "," do in English.
+WORD_SEPARATORS = "\u1361"
+# Ethiopic full stop typed as two wordspaces (Tigrinya UDHR: every sentence), beside ።.
+ETHIOPIC_STOP = "\u1361\u1361"
 _PLANE = 0x10000
 _FLAGS = np.zeros(0, np.uint8)
 _FLAGS_LOCK = threading.Lock()
@@ -63,7 +71,9 @@ def _flag_table(limit: int) -> np.ndarray:
                 cps = np.arange(len(table), -(-limit // _PLANE) * _PLANE, dtype=np.uint32)
                 chars = cps.tobytes().decode("utf-32-le", "surrogatepass")
                 flags = np.zeros(len(chars), np.uint8)
-                for flag, test in ((SPACE, str.isspace), (ALPHA, str.isalpha), (ALNUM, str.isalnum), (MARK, _is_mark)):
+                tests = ((SPACE, str.isspace), (ALPHA, str.isalpha), (ALNUM, str.isalnum), (MARK, _is_mark),
+                         (WORDSEP, WORD_SEPARATORS.__contains__))
+                for flag, test in tests:
                     flags[np.fromiter(map(test, chars), bool, len(chars))] |= flag
                 # Letters: blank out what the regex matches (NUL itself is no letter).
                 blanked = np.frombuffer(_LETTER.sub("\0", chars).encode("utf-32-le", "surrogatepass"), np.uint32)
@@ -89,6 +99,17 @@ def flag_table(codes: np.ndarray) -> np.ndarray:
 _K1, _K2, _K3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
+_SEPARATOR = SPACE | WORDSEP
+
+
+def split_words(text: str, maxsplit: int = -1) -> list[str]:
+    """``text.split()``, with ``WORD_SEPARATORS`` separating words too."""
+    for sep in WORD_SEPARATORS:
+        if sep in text:
+            text = text.replace(sep, " ")
+    return text.split(None, maxsplit)
+
+
 @numba.njit(cache=True, nogil=True)
 def _scan_words(codes, flags):
     n = len(codes)
@@ -97,12 +118,12 @@ def _scan_words(codes, flags):
     hashes = np.empty(cap, np.uint64)
     k = j = chars = with_letter = 0
     while j < n:
-        while j < n and flags[codes[j]] & SPACE:
+        while j < n and flags[codes[j]] & _SEPARATOR:
             j += 1
         if j == n:
             break
         start, h, seen = j, np.uint64(0), 0
-        while j < n and not flags[codes[j]] & SPACE:
+        while j < n and not flags[codes[j]] & _SEPARATOR:
             h = (h + np.uint64(codes[j]) + _K1) * _K3
             h ^= h >> np.uint64(29)
             seen |= flags[codes[j]]
@@ -116,7 +137,7 @@ def _scan_words(codes, flags):
 
 
 def scan_words(text: str) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """The words of ``text.split()``, in one pass over the code points: each word's length and
+    """The words of ``split_words(text)``, in one pass over the code points: each word's length and
     64-bit hash, the characters in words and the number of words with a LETTER."""
     codes = code_points(text)
     return _scan_words(codes, flag_table(codes))
@@ -173,7 +194,7 @@ class TextDoc:
 
     @cached_property
     def words(self) -> list[str]:
-        return self.text.split()
+        return split_words(self.text)
 
     @property
     def word_chars(self) -> int:
@@ -181,7 +202,7 @@ class TextDoc:
 
     @cached_property
     def word_scan(self) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """Words of ``text.split()`` without building them: see ``scan_words``."""
+        """Words of ``split_words(text)`` without building them: see ``scan_words``."""
         return scan_words(self.text)
 
     @property

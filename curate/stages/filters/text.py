@@ -2,7 +2,7 @@
 
 Definitions used where the papers leave a detail open:
 
-* words are whitespace-separated tokens; lines are the non-empty stripped lines;
+* words are separated by whitespace or the Ethiopic wordspace ፡ (``rules.WORD_SEPARATORS``); lines are the non-empty stripped lines;
   paragraphs are blocks separated by blank lines (``rules.TextDoc`` computes and caches them).
 * duplicate line/paragraph fractions count the repeats after the first.
 """
