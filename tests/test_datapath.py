@@ -320,3 +320,50 @@ def test_a_shuffle_by_shard_holds_a_reference_per_file(tmp_path, monkeypatch):
         assert files
         for f in files:
             assert f.read_bytes() == (runs["memory"][2] / kind / f.name).read_bytes(), f
+
+
+def test_a_reused_file_must_be_the_step_befores():
+    """SplitFn's reuse sends a batch a pooled step just wrote as that step's file, which stays
+    until the shuffle's readers are done only when it is the step before's (spill.Release):
+    a batch of an earlier step's files is refused (ReuseError), not sent to be read after its
+    folder is deleted."""
+    import pyarrow as pa
+
+    from pipelines.spill import Ref, ReuseError, SplitFn, Spiller, remember
+
+    batch = pa.record_batch({"id": ["a", "b"], "text": ["x", "y"]})
+    ref = Ref("/out/.curate-staging/tmp/langid+filter-stagesfn/f.arrow", 0, 10, 2, False)
+    remember(batch, ref)
+    spill = Spiller("/out/.curate-staging", "dedup-docs")
+    assert list(SplitFn("id", 1, spill, reuse=("langid+filter-",)).process(batch)) == [(0, ref)]
+    with pytest.raises(ReuseError, match=r"a file of step 'langid\+filter-stagesfn', not of the step before it \(urldedup-\)"):
+        list(SplitFn("id", 1, spill, reuse=("urldedup-",)).process(batch))
+
+
+def _pass_through(section, context):
+    """A stage transform that passes its documents on unchanged (the same batch objects): what
+    SplitFn's invariant rules out."""
+    import apache_beam as beam
+
+    class PassThrough(beam.PTransform):
+        def expand(self, docs):
+            return {"docs": docs | "Same" >> beam.Map(lambda b: b), "ledger": docs | "NoLedger" >> beam.FlatMap(lambda b: [])}
+
+    return PassThrough(label=context.name)
+
+
+@pytest.mark.parametrize("stages", [["ingest", "filter", "urldedup", "dedup"], ["ingest", "filter", "urldedup"]])
+def test_a_stage_passing_a_pooled_batch_on_unchanged_is_an_internal_error(tmp_path, monkeypatch, stages):
+    """Through the real pipeline: a stage (here urldedup, replaced) passing the pooled filter
+    step's batches on unchanged to dedup's join or to the text writer would send the filter's
+    files, deleted once urldedup is done, to a reader after that (SplitFn). The run stops with
+    the internal error naming the cause instead of a missing file, or none, by timing."""
+    import pipelines.urldedup
+
+    monkeypatch.setattr(pipelines.urldedup, "UrlDedup", _pass_through)
+    corpus = _duplicated_corpus(tmp_path / "dups.jsonl.gz", n=300)
+    (tmp_path / "c.toml").write_text(f'[run]\noutput = "{tmp_path / "out"}"\nprogress = "off"\nworkers = 2\n'
+                                     f'stages = {json.dumps(stages)}\n')
+    with pytest.raises(Exception, match=r"a file of step 'filter-stagesfn', not of the step before it \(urldedup-\)"):
+        cli.main(["run", str(tmp_path / "c.toml"), "--input", str(corpus), "--domain", "web"])
+    assert not (tmp_path / "out" / "manifest.json").exists()
