@@ -27,6 +27,7 @@ class StageContext:
     peers: dict = field(default_factory=dict)  # sections of the stages it declares in ``needs`` (None: not configured)
     workers: int = 1  # processes per heavy per-element step (pipelines/pool.py)
     spill: bool = False  # Arrow data crosses shuffles as files (pipelines/spill.py)
+    before: tuple = ()  # spill labels of the step whose documents it reads (spill.SplitFn's reuse)
 
     def spiller(self, label: str):
         """How this stage sends Arrow data across a shuffle (pipelines/spill.py)."""

@@ -121,7 +121,7 @@ class Dedup(beam.PTransform):
             | "BestEdges" >> beam.ParDo(_BestEdgesFn(j, sr)).with_outputs("absorbed", main="removals")
         )
         joined = {
-            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=True)), f"{name}.join_docs"),
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=self.context.before)), f"{name}.join_docs"),
             "removals": measure(best.removals, f"{name}.join_removals"),
             "absorbed": measure(best.absorbed, f"{name}.join_absorbed"),
         } | "Join" >> JoinByKey(sd, "docs")

@@ -162,11 +162,11 @@ class WriteKind(beam.PTransform):
     """
 
     def __init__(self, root: str, kind: str, shards: int, doc_columns: list[str], spill: Spiller | None = None,
-                 workers: int = 1, reuse: bool = False):
+                 workers: int = 1, reuse: tuple = ()):
         super().__init__(label=f"Write{kind.capitalize()}")
         self.root, self.kind, self.n, self.doc_columns = root, kind, shards, doc_columns
         self.spill = spill or Spiller(None, kind)
-        self.workers, self.reuse = workers, reuse  # reuse: SplitFn's (the last step's files stay until written)
+        self.workers, self.reuse = workers, reuse  # reuse: SplitFn's (the last step's labels: its files stay until written)
 
     def expand(self, batches):
         key = output.KINDS[self.kind][2]

@@ -67,7 +67,7 @@ class LineDedup(beam.PTransform):
             | "Frequent" >> beam.ParDo(_Frequent(lib, j, sr)).with_outputs("stats", main="rows")
         )
         joined = {
-            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=True)), "linededup.join_docs"),
+            "docs": measure(docs | "DocsByShard" >> beam.ParDo(SplitFn("id", j, sd, reuse=self.context.before)), "linededup.join_docs"),
             "frequent": measure(frequent.rows, "linededup.join_frequent"),
         } | "Join" >> beam.CoGroupByKey()
         out = joined | "Apply" >> beam.ParDo(self.context.pooled(_Apply(lib, self.batch_size))).with_outputs("ledger", "stats", main="docs")

@@ -49,9 +49,10 @@ def stage_steps(names) -> list[list[str]]:
     return steps
 
 
-def stage_transform(step: list[str], cfg: Config, root: str, workers: int = 1, spill: bool = False):
+def stage_transform(step: list[str], cfg: Config, root: str, workers: int = 1, spill: bool = False, before: tuple = ()):
     """A step's Beam transform: BatchStages for per-batch stages, else the transform the stage
-    table names, built the one way every stage's is: ``Transform(section, context)``."""
+    table names, built the one way every stage's is: ``Transform(section, context)``.
+    ``before``: the spill labels of the step whose documents it reads (StageContext)."""
     specs = [stage_table.BY_NAME[name] for name in step]
     context = StageContext(
         name="+".join(step),
@@ -62,6 +63,7 @@ def stage_transform(step: list[str], cfg: Config, root: str, workers: int = 1, s
         peers={n: cfg.stages.get(n) for spec in specs for n in spec.needs},
         workers=workers,
         spill=spill,
+        before=before,
     )
     if specs[0].transform:
         return stage_table.load(specs[0].transform)(cfg.stages[step[0]], context)
@@ -112,7 +114,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     done_name, done_labels = "ingest", ("ingest",)
     done = [docs]  # its id pieces are read back by the step that makes its documents
     for step in stage_steps(cfg.run["stages"][1:]):
-        res = docs | f"Stage/{'+'.join(step)}" >> stage_transform(step, cfg, root, workers, spilled)
+        res = docs | f"Stage/{'+'.join(step)}" >> stage_transform(step, cfg, root, workers, spilled, done_labels)
         removals = res.get("ledgers") or {step[0]: res["ledger"]}
         if "ledgers" in res:  # per-batch stages count their documents themselves (BatchStages)
             for name in step:
@@ -141,7 +143,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     n = cfg.run["shards"]
     cols = stage_table.columns(cfg.run["stages"])
     entries = (
-        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers, reuse=True),
+        docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers, reuse=done_labels),
         ledger | WriteKind(root, "ledger", n, cols, ledger_spill, workers),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols, workers=workers),
     ) | "Entries" >> beam.Flatten()

@@ -121,15 +121,19 @@ def _run(key: str, payload: bytes, value, spill: Spiller | None):
         inner = _INNERS[key] = pickler.loads(payload)
         inner.setup()
     _COUNTS.clear()
-    out = [*(inner.process(load(value)) or ()), *(inner.finish_bundle() or ())]  # finish: flush tallies
-    counters = {k: v for k, v in _COUNTS.items() if v}
-    result = [(_COUNTERS, counters)] if counters else []
-    for o in out:
+
+    def outputs():
+        yield from inner.process(load(value)) or ()
+        yield from inner.finish_bundle() or ()  # finish: flush tallies
+
+    result = []
+    for o in outputs():  # each spilled as it comes: one batch at a time in memory, not an input's all
         tag, v = (o.tag, o.value) if isinstance(o, beam.pvalue.TaggedOutput) else (None, o)
         if spill is not None and isinstance(v, (pa.RecordBatch, pa.Table)) and v.num_rows:
             v = spill.one(v)
         result.append((tag, v))
-    return result
+    counters = {k: v for k, v in _COUNTS.items() if v}
+    return ([(_COUNTERS, counters)] if counters else []) + result
 
 
 def _acquire(size: int):

@@ -214,23 +214,45 @@ class Loaded:
         return bool(self.values)
 
 
+class ReuseError(RuntimeError):
+    """An internal error: a batch reached a shuffle as the file of a step other than the one
+    just before it (``SplitFn``'s reuse), a file that may be deleted before it is read."""
+
+
+def owner(ref: Ref) -> str:
+    """The label of the spill folder ``ref``'s file lies in (``TMP/LABEL/NAME.arrow``)."""
+    return ref.path.rsplit("/", 2)[-2]
+
+
+def _owned(label: str, labels: tuple) -> bool:
+    """Whether the folder ``label`` is one of ``labels``' (equal, or under one ending in "-")."""
+    return label in labels or any(x.endswith("-") and label.startswith(x) for x in labels)
+
+
 class SplitFn(beam.DoFn):
     """A batch (or its Ref) -> (shard, piece) for every shard of ``n`` (a hash of ``key``) it has rows in,
     the pieces spilled: what goes into a shuffle by shard. ``indexed``: for a ``ByKey``, the
-    pieces in one Indexed file. ``reuse``: a batch that a pooled step just wrote (``known``)
-    and that lies in one shard (a batch holds one id partition after ingest, and P is a
-    multiple of the join and output shard counts) goes as that step's Ref, not written again;
-    only where the step's files stay until this shuffle's readers are done (``Release``). It
-    relies on ``remember`` being called only by ``Pooled`` for the batches its step makes, and
-    on no stage passing such a batch on unchanged from the step before: its Ref would then be
-    of a step released earlier."""
+    pieces in one Indexed file. ``reuse``: the spill labels (``Release``'s) of the step whose
+    documents these are; a batch that one of its pooled steps just wrote (``known``) and that
+    lies in one shard (a batch holds one id partition after ingest, and P is a multiple of the
+    join and output shard counts) goes as that step's Ref, not written again: that step's
+    files stay until this shuffle's readers are done (``Release``). It relies on ``remember``
+    being called only by ``Pooled`` for the batches its step makes, and on no stage passing
+    such a batch on unchanged from an earlier step, whose files are released before this
+    shuffle is read: checked here (a string test per batch), ``ReuseError`` when broken."""
 
-    def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False, reuse: bool = False):
-        self.key, self.n, self.spill, self.indexed, self.reuse = key, n, spill, indexed, reuse
+    def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False, reuse: tuple = ()):
+        self.key, self.n, self.spill, self.indexed, self.reuse = key, n, spill, indexed, tuple(reuse)
 
     def process(self, batch):
         batch = load(batch)
         ref = known(batch) if self.reuse and self.spill.folder is not None and batch.num_rows else None
+        if ref is not None and not _owned(owner(ref), self.reuse):
+            raise ReuseError(
+                f"internal error: a batch reached the shuffle of {self.spill.folder.rsplit('/', 1)[-1]} as a file of "
+                f"step {owner(ref)!r}, not of the step before it ({', '.join(self.reuse)}): a stage passed an earlier "
+                "pooled step's batch on unchanged, and that step's files are deleted before this shuffle is read "
+                "(pipelines/spill.py, SplitFn); make the stage output a new batch")
         if ref is not None:
             shards = set(output.shard_index(batch.column(self.key), self.n))
             if len(shards) == 1:
@@ -306,7 +328,7 @@ def release(root: str, labels: tuple) -> None:
         if label == RELEASED:
             continue
         live += i.size
-        if label in labels or any(x.endswith("-") and label.startswith(x) for x in labels):
+        if _owned(label, labels):
             files, nbytes = sizes.get(label, (0, 0))
             sizes[label] = (files + 1, nbytes + i.size)
     if not sizes:

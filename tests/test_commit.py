@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,11 +85,23 @@ def test_rerun_replaces_only_its_own_files_and_the_audit(tmp_path, corpora):
     assert not (out / "tokens").exists() and not (out / "report.html").exists()
 
 
-def _demo_rerun(tmp_path) -> tuple[Path, list[str], dict]:
-    """A finished output, and the arguments of a rerun that would change it."""
-    out = tmp_path / "out"
-    cfg = demo.write_demo(str(tmp_path / "d"))
+@pytest.fixture(scope="module")
+def finished_demo(tmp_path_factory) -> tuple[str, Path]:
+    """The demo's config, and a finished output of it (ingest, langid, filter): run once for
+    the module, each test getting its own copy (_demo_rerun); nothing writes the demo's folder."""
+    base = tmp_path_factory.mktemp("finished")
+    out = base / "out"
+    cfg = demo.write_demo(str(base / "d"))
     assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,langid,filter", "--progress", "off"]) == 0
+    return cfg, out
+
+
+def _demo_rerun(tmp_path, finished_demo) -> tuple[Path, list[str], dict]:
+    """A finished output (a copy of ``finished_demo``'s), and the arguments of a rerun that
+    would change it."""
+    cfg, finished = finished_demo
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
     commit.verify_output(str(out))
     return out, ["run", cfg, "--output", str(out), "--progress", "off"], snapshot(out)
 
@@ -120,8 +133,8 @@ POINTS = {
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 @pytest.mark.parametrize("point", list(POINTS))
-def test_interrupted_rerun_keeps_previous_output(tmp_path, sig, point):
-    out, args, before = _demo_rerun(tmp_path)
+def test_interrupted_rerun_keeps_previous_output(tmp_path, finished_demo, sig, point):
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
     staging = out / commit.STAGING
     proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -148,11 +161,11 @@ def test_interrupted_rerun_keeps_previous_output(tmp_path, sig, point):
     assert not staging.exists() and "tokens/manifest.json" in snapshot(out)
 
 
-def test_interrupt_while_workers_are_busy_stops_at_once(tmp_path):
+def test_interrupt_while_workers_are_busy_stops_at_once(tmp_path, finished_demo):
     """Ctrl-C while the worker processes held long tasks waited for those tasks to finish
     (110 s with tasks of a minute; seconds on a loaded machine, which made the 10 s bound
     above flaky): the workers are now ended at once."""
-    out, args, before = _demo_rerun(tmp_path)
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
     busy = tmp_path / "busy"  # written by a worker as it starts its minute-long task
     env = dict(os.environ, CURATE_FAULT="worker_stall", CURATE_STALL_MARK=str(busy))
     proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
@@ -170,10 +183,10 @@ def test_interrupt_while_workers_are_busy_stops_at_once(tmp_path):
     assert snapshot(out) == before
 
 
-def test_interrupt_inside_a_step_is_an_interrupt(tmp_path):
+def test_interrupt_inside_a_step_is_an_interrupt(tmp_path, finished_demo):
     """Beam re-raises a Ctrl-C that lands inside a DoFn's setup as a RuntimeError; it is
     still reported as an interrupt, with the previous output unchanged."""
-    out, args, before = _demo_rerun(tmp_path)
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
     env = dict(os.environ, CURATE_FAULT="sigint_in_filter_setup")
     r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
     assert r.returncode == 130, r.stderr
@@ -194,10 +207,10 @@ def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
-def test_commit_killed_midway_completes_on_next_read(tmp_path, fault):
+def test_commit_killed_midway_completes_on_next_read(tmp_path, finished_demo, fault):
     """A kill after the commit was decided is rolled forward by whoever reads the output next:
     the result is the new run's output, whole."""
-    out, args, before = _demo_rerun(tmp_path)
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
     clean = tmp_path / "clean"
     assert cli.main([*args[:2], "--output", str(clean), "--progress", "off"]) == 0
     env = dict(os.environ, CURATE_FAULT=fault)
@@ -214,10 +227,10 @@ def test_commit_killed_midway_completes_on_next_read(tmp_path, fault):
     assert m["counts"] == commit.read_manifest(str(clean))["counts"]
 
 
-def test_failed_run_keeps_previous_output(tmp_path):
+def test_failed_run_keeps_previous_output(tmp_path, finished_demo):
     """A run that fails once the pipeline is being built (here: a broken tokenizer file)
     leaves the old output and no staging folder."""
-    out, args, before = _demo_rerun(tmp_path)
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
     broken = tmp_path / "tokenizer.json"
     broken.write_text("{not json")
     bad = tmp_path / "bad.toml"
@@ -228,11 +241,11 @@ def test_failed_run_keeps_previous_output(tmp_path):
     assert snapshot(out) == before
 
 
-def test_dead_worker_fails_the_run_instead_of_hanging(tmp_path):
+def test_dead_worker_fails_the_run_instead_of_hanging(tmp_path, finished_demo):
     """A worker process that dies midway (killed for memory, a crash in native code) held
     tasks that multiprocessing.Pool never answers: the run stops with an error within seconds
     instead of waiting forever, and the previous output is unchanged."""
-    out, args, before = _demo_rerun(tmp_path)
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
     cfg = tmp_path / "two-workers.toml"
     cfg.write_text(Path(args[1]).read_text().replace("[run]\n", "[run]\nworkers = 2\n", 1))
     assert "workers = 2" in cfg.read_text()
@@ -248,7 +261,7 @@ def test_dead_worker_fails_the_run_instead_of_hanging(tmp_path):
     assert snapshot(out) == before and not (out / commit.STAGING).exists()
 
 
-def test_full_disk_is_said_in_one_line(tmp_path, monkeypatch, capsys):
+def test_full_disk_is_said_in_one_line(tmp_path, finished_demo, monkeypatch, capsys):
     """The disk filling up while the run writes its files (it needs several times its text
     beside the output) stops the run with one line saying so, not Beam's traceback; its
     staging files are removed and the previous output is unchanged."""
@@ -256,7 +269,7 @@ def test_full_disk_is_said_in_one_line(tmp_path, monkeypatch, capsys):
 
     from pipelines import spill
 
-    out, args, before = _demo_rerun(tmp_path)
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
 
     def full(self, keyed):
         raise OSError(errno.ENOSPC, "No space left on device", self.folder)

@@ -130,3 +130,23 @@ def test_large_member_checked_in_one_pass(tmp_path, corpora, monkeypatch):
     (tmp_path / "d.jsonl.gz").write_bytes(damage(src.read_bytes(), src.stat().st_size // 2))
     got = docs(tmp_path / "d.jsonl.gz")
     assert not got["docs"] and got["quarantine"]
+
+
+def test_a_members_held_records_come_out_in_batches(tmp_path):
+    """A one-member .gz's records are held until its check at the file's end; they come out as
+    batches of batch_size, not as one batch of the whole file, which each step after held at
+    once (the launching process's split by id partition: its peak, docs/scale.md). Every
+    record comes out once, in order: documents, and skipped ones (empty text) as ledger rows."""
+    from curate.readers.common import Limits, Shard
+
+    path = tmp_path / "one.jsonl.gz"
+    with gzip.open(path, "wt") as f:  # one member
+        for i in range(2500):
+            f.write(json.dumps({"id": f"d{i}", "text": " " if i % 2 else f"document {i}"}) + "\n")
+    out: dict = {"docs": [], "ledger": []}
+    for kind, batch in read_shard(Shard(str(path), path.name, "jsonl", "web", "t"), Limits(batch_size=500)):
+        assert batch.num_rows <= 500, (kind, batch.num_rows)
+        out[kind].append(batch.column("source_id").to_pylist())
+    assert [len(b) for b in out["docs"]] == [500, 500, 250] and [len(b) for b in out["ledger"]] == [500, 500, 250]
+    assert sum(out["docs"], []) == [f"d{i}" for i in range(0, 2500, 2)]
+    assert sum(out["ledger"], []) == [f"d{i}" for i in range(1, 2500, 2)]

@@ -27,13 +27,30 @@ def _run(tmp_path: Path, corpora: Path, name: str, run_keys: str, monkeypatch) -
     return json.loads((out / "manifest.json").read_text()), meter.totals(str(folder))
 
 
+@pytest.fixture(scope="module")
+def corpora_runs(corpora, tmp_path_factory) -> dict:
+    """Every stage on the Dolma CC sample and the code sample, once for the module each way:
+    documents in the shuffles in one process ("memory") and spilled with two workers
+    ("spilled"). Per way: (manifest, bytes shuffled by step (meter), what the runner held
+    (``_held``), the output folder)."""
+    tmp = tmp_path_factory.mktemp("corpora-runs")
+    runs = {}
+    with pytest.MonkeyPatch.context() as mp:
+        held = _held(mp)
+        for name, keys in (("memory", "spill = false\nworkers = 1\n"), ("spilled", "workers = 2\n")):
+            held.clear()
+            m, shuffled = _run(tmp, corpora, name, keys, mp)
+            runs[name] = (m, shuffled, dict(held), tmp / name)
+    return runs
+
+
 @pytest.mark.corpora
-def test_shuffles_carry_references_not_documents(tmp_path, corpora, monkeypatch):
+def test_shuffles_carry_references_not_documents(corpora_runs):
     """Every stage, on the Dolma CC sample and the code sample. With documents in the shuffles (run.spill = false) the shuffles
     carry several times the text; spilled, they carry references and compact rows: at most half
     a byte per byte of ingested text (#16 acceptance 2), the documents going to files instead."""
-    m_mem, sh_mem = _run(tmp_path, corpora, "memory", "spill = false\nworkers = 1\n", monkeypatch)
-    m_spill, sh_spill = _run(tmp_path, corpora, "spilled", "workers = 2\n", monkeypatch)
+    m_mem, sh_mem, _, _ = corpora_runs["memory"]
+    m_spill, sh_spill, _, spilled_out = corpora_runs["spilled"]
     text = m_spill["stats"]["ingest.bytes_out"]
     assert text == m_mem["stats"]["ingest.bytes_out"] > 0
     per_text = {name: sum(v["bytes"] for v in sh.values()) / text for name, sh in (("memory", sh_mem), ("spilled", sh_spill))}
@@ -56,32 +73,22 @@ def test_shuffles_carry_references_not_documents(tmp_path, corpora, monkeypatch)
     # is a fraction of all that was written (0.50 here; the last steps' files wait for the end)
     assert m_spill["staged"]["peak_bytes"] < 0.7 * m_spill["staged"]["bytes"], m_spill["staged"]
     assert {k for k in sh_spill} >= {"ingest_partition", "dedup_entries", "dedup_join_docs", "write_text", "tokenize_rows"}
-    assert not (tmp_path / "spilled" / ".curate-staging").exists()
+    assert not (spilled_out / ".curate-staging").exists()
     assert m_spill["counts"] == m_mem["counts"]
 
 
 @pytest.mark.corpora
-def test_removed_documents_wait_for_their_writer_as_files(tmp_path, corpora, monkeypatch):
+def test_removed_documents_wait_for_their_writer_as_files(corpora_runs):
     """On the DirectRunner every collection between two fused steps is held in memory until its
     consumer runs. The ledger (a row of ~400 B per removed document) waits for its writer
     until every stage is done: spilled, it waits as references, and all the runner holds
     between steps is compact rows and fixed-size tallies (#16 acceptance 1: memory grows with
-    documents by tens of bytes, not by their text or ledger rows)."""
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-
-    held: dict = {}
-    send = fn_runner.BundleManager._send_input_to_worker
-
-    def counting(self, bundle, transform, streams):
-        streams = list(streams or [])
-        held[transform] = held.get(transform, 0) + sum(len(s) for s in streams)
-        return send(self, bundle, transform, streams)
-
-    monkeypatch.setattr(fn_runner.BundleManager, "_send_input_to_worker", counting)
+    documents by tens of bytes, not by their text or ledger rows). Counted: what the runner
+    hands each transform (side inputs apart)."""
     sizes = {}
-    for name, keys in (("memory", "spill = false\nworkers = 1\n"), ("spilled", "")):
-        held.clear()
-        m, _ = _run(tmp_path, corpora, name, keys, monkeypatch)
+    for name in ("memory", "spilled"):
+        m, _, held, _ = corpora_runs[name]
+        held = {k: v for k, v in held.items() if not k.startswith("side input of ")}
         removed = sum(sum(c.get("removed", {}).values()) for c in m["counts"].values() if isinstance(c, dict))
         sizes[name] = {"ledger_per_removed": held["Ledger/Read"] / removed,
                        "held_per_text": sum(held.values()) / m["stats"]["ingest.bytes_out"]}
@@ -320,3 +327,50 @@ def test_a_shuffle_by_shard_holds_a_reference_per_file(tmp_path, monkeypatch):
         assert files
         for f in files:
             assert f.read_bytes() == (runs["memory"][2] / kind / f.name).read_bytes(), f
+
+
+def test_a_reused_file_must_be_the_step_befores():
+    """SplitFn's reuse sends a batch a pooled step just wrote as that step's file, which stays
+    until the shuffle's readers are done only when it is the step before's (spill.Release):
+    a batch of an earlier step's files is refused (ReuseError), not sent to be read after its
+    folder is deleted."""
+    import pyarrow as pa
+
+    from pipelines.spill import Ref, ReuseError, SplitFn, Spiller, remember
+
+    batch = pa.record_batch({"id": ["a", "b"], "text": ["x", "y"]})
+    ref = Ref("/out/.curate-staging/tmp/langid+filter-stagesfn/f.arrow", 0, 10, 2, False)
+    remember(batch, ref)
+    spill = Spiller("/out/.curate-staging", "dedup-docs")
+    assert list(SplitFn("id", 1, spill, reuse=("langid+filter-",)).process(batch)) == [(0, ref)]
+    with pytest.raises(ReuseError, match=r"a file of step 'langid\+filter-stagesfn', not of the step before it \(urldedup-\)"):
+        list(SplitFn("id", 1, spill, reuse=("urldedup-",)).process(batch))
+
+
+def _pass_through(section, context):
+    """A stage transform that passes its documents on unchanged (the same batch objects): what
+    SplitFn's invariant rules out."""
+    import apache_beam as beam
+
+    class PassThrough(beam.PTransform):
+        def expand(self, docs):
+            return {"docs": docs | "Same" >> beam.Map(lambda b: b), "ledger": docs | "NoLedger" >> beam.FlatMap(lambda b: [])}
+
+    return PassThrough(label=context.name)
+
+
+@pytest.mark.parametrize("stages", [["ingest", "filter", "urldedup", "dedup"], ["ingest", "filter", "urldedup"]])
+def test_a_stage_passing_a_pooled_batch_on_unchanged_is_an_internal_error(tmp_path, monkeypatch, stages):
+    """Through the real pipeline: a stage (here urldedup, replaced) passing the pooled filter
+    step's batches on unchanged to dedup's join or to the text writer would send the filter's
+    files, deleted once urldedup is done, to a reader after that (SplitFn). The run stops with
+    the internal error naming the cause instead of a missing file, or none, by timing."""
+    import pipelines.urldedup
+
+    monkeypatch.setattr(pipelines.urldedup, "UrlDedup", _pass_through)
+    corpus = _duplicated_corpus(tmp_path / "dups.jsonl.gz", n=300)
+    (tmp_path / "c.toml").write_text(f'[run]\noutput = "{tmp_path / "out"}"\nprogress = "off"\nworkers = 2\n'
+                                     f'stages = {json.dumps(stages)}\n')
+    with pytest.raises(Exception, match=r"a file of step 'filter-stagesfn', not of the step before it \(urldedup-\)"):
+        cli.main(["run", str(tmp_path / "c.toml"), "--input", str(corpus), "--domain", "web"])
+    assert not (tmp_path / "out" / "manifest.json").exists()

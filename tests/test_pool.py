@@ -101,3 +101,28 @@ def test_workers_end_with_a_killed_launcher(tmp_path):
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [w for w in workers if _alive(w)]
+
+
+def test_a_tasks_outputs_are_spilled_as_they_come(tmp_path, monkeypatch):
+    """A worker spills each batch its DoFn yields before asking for the next: one batch at a
+    time in memory, not every batch of the element (an input file's, read as one element)."""
+    import apache_beam as beam
+    import pyarrow as pa
+
+    from curate import commit
+    from pipelines.spill import Ref, Spiller
+
+    folder = tmp_path / commit.TMP / "t-out"
+    on_disk = []
+
+    class Batches(beam.DoFn):
+        def process(self, n):
+            for i in range(n):
+                on_disk.append(len(list(folder.glob("*.arrow"))) if folder.exists() else 0)
+                yield pa.record_batch({"id": [f"d{i}"]})
+
+    monkeypatch.setitem(pool._POOL, "parent", os.getppid())  # as in a worker: its parent is the launcher
+    monkeypatch.setitem(pool._INNERS, "batches", Batches())
+    result = pool._run("batches", b"", 3, Spiller(str(tmp_path), "t-out"))
+    assert on_disk == [0, 1, 2]
+    assert [type(v) for _, v in result] == [Ref, Ref, Ref]

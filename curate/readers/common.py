@@ -460,24 +460,35 @@ class _Batcher:
             self._accept(self.docs, row, nbytes)
 
     def flush(self, final: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Batches of ``batch_size`` rows of what is ready (at the end, the rest too). Records
+        held for a compressed member's check come out together when it passes (a one-member
+        .gz: the whole file at its end), still as batches of ``batch_size``: one batch of the
+        whole file was held at once by each step after (the launching process's split by id
+        partition: its peak, docs/scale.md)."""
         if final:
             self.drop_held()
-        if self.docs and (final or len(self.docs) >= self.limits.batch_size):
-            yield "docs", schema.docs_from_rows(self.docs)
-            self.docs = []
-        if self.skipped and (final or len(self.skipped) >= self.limits.batch_size):
-            rows = [r for r, *_ in self.skipped]
+        size = self.limits.batch_size
+        for rows in _cut(self.docs, size, final):
+            yield "docs", schema.docs_from_rows(rows)
+        for skipped in _cut(self.skipped, size, final):
             yield "ledger", schema.ledger_rows(
-                schema.docs_from_rows(rows),
+                schema.docs_from_rows([r for r, *_ in skipped]),
                 "ingest",
-                [s[1] for s in self.skipped],
-                [s[2] for s in self.skipped],
-                [s[3] for s in self.skipped],
+                [s[1] for s in skipped],
+                [s[2] for s in skipped],
+                [s[3] for s in skipped],
             )
-            self.skipped = []
-        if self.bad and (final or len(self.bad) >= self.limits.batch_size):
-            yield "quarantine", schema.quarantine_rows(self.bad)
-            self.bad = []
+        for rows in _cut(self.bad, size, final):
+            yield "quarantine", schema.quarantine_rows(rows)
+
+
+def _cut(rows: list, size: int, final: bool) -> list[list]:
+    """The full chunks of ``size`` rows, taken off the front of ``rows``; at the end (``final``)
+    the rest too. In place: records held for a member's check are released into this list."""
+    whole = len(rows) if final else len(rows) - len(rows) % size
+    chunks = [rows[i:i + size] for i in range(0, whole, size)]
+    del rows[:whole]
+    return chunks
 
 
 def _longest_line_bytes(text: str, limit: int) -> int:
