@@ -1,7 +1,7 @@
 """The ``curate`` command line.
 
     curate run [CONFIG.toml] [--input GLOB [--format F] [--domain D] [--source S]]...
-               [--stages LIST] [--languages LIST|all] --output DIR [beam pipeline options]
+               [--stages LIST] [--languages LIST|all] [--set KEY=VALUE]... --output DIR [beam pipeline options]
     curate demo [--output DIR] [beam pipeline options]
 
 Options after ``--input`` (format, domain, source, field names) apply to that input.
@@ -81,6 +81,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         "--progress", choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
     )
+    r.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
+                   help="set any config option, e.g. --set rebalance.budget=2000000 (repeatable; VALUE is a TOML "
+                   "value: 0.7, true, [\"en\", \"de\"], {web = 0.7, code = 0.3}; a bare word is a string)")
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
@@ -186,6 +189,25 @@ def _overrides(ns) -> dict:
         langs = ns.languages.strip()
         o["langid"] = {"languages": "all" if langs == "all" else [x.strip() for x in langs.split(",") if x.strip()]}
     return o
+
+
+# the dedicated options and the config keys they set (a --set of the same key is refused)
+FLAG_KEYS = {"output": "run.output", "stages": "run.stages", "shards": "run.shards", "workers": "run.workers",
+             "progress": "run.progress", "languages": "langid.languages"}
+
+
+def set_conflicts(ns) -> list[str]:
+    """A key given both by a dedicated option and by --set: which one counts would be a guess."""
+    from curate.config import parse_set
+
+    errors = []
+    for text in getattr(ns, "sets", None) or []:
+        with contextlib.suppress(ConfigError):  # a malformed --set is config.load's to report
+            key = ".".join(parse_set(text)[0])
+            for flag, k in FLAG_KEYS.items():
+                if getattr(ns, flag, None) is not None and (key == k or k.startswith(key + ".")):
+                    errors.append(f"--set {text} and --{flag} both set {k}: give one of them")
+    return errors
 
 
 def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
@@ -346,8 +368,8 @@ def prepare_run(ns):
     config and the inputs' files at once (a misspelt stage does not hide an empty glob)."""
     from curate import config
 
-    errors: list[str] = []
-    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors)
+    errors: list[str] = set_conflicts(ns)
+    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors, sets=getattr(ns, "sets", None))
     stages_ok = not any(e.startswith("run.stages:") for e in errors)  # else langid may be what was meant
     if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "

@@ -292,8 +292,56 @@ def default_source(pattern: str) -> str:
     return base if base not in ("", ".", "..") else "input"
 
 
-def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None) -> Config:
-    """Read a TOML config (optional), apply overrides (same shape), validate everything.
+_BARE_KEY = r"[A-Za-z0-9_-]+"
+
+
+def parse_set(text: str) -> tuple[list[str], Any]:
+    """``--set KEY=VALUE``: the key's path and the value, parsed as a TOML value (a word that is
+    not one, such as a path, is a string). Raises ConfigError naming the --set."""
+    import re
+
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not eq or not re.fullmatch(rf"{_BARE_KEY}(\.{_BARE_KEY})*", key):
+        raise ConfigError(f"--set {text}: expected KEY=VALUE with a dotted key, e.g. --set rebalance.budget=2000000")
+    if key.split(".")[0] == "inputs":
+        raise ConfigError(f"--set {text}: inputs are not set this way; give --input options (they replace the config's [[inputs]])")
+    try:
+        return key.split("."), tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError as e:
+        v = value.strip()
+        if v and v[0] not in "\"'[{" and not any(c in v for c in "\n#"):
+            return key.split("."), v  # a bare word: --set run.output=/scratch/corpus
+        raise ConfigError(f"--set {text}: not a TOML value ({e}); quote a string (--set 'a.b=\"x y\"')") from None
+
+
+def apply_sets(raw: dict, sets: list[str]) -> None:
+    """Each ``--set`` into the file's tables: parent tables are merged, the value at the key
+    replaces the file's whole (a table given to ``rebalance.targets`` is the new targets)."""
+    errors = []
+    for text in sets:
+        try:
+            path, value = parse_set(text)
+        except ConfigError as e:
+            errors += e.messages
+            continue
+        node = raw
+        for i, part in enumerate(path[:-1]):
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                errors.append(f"--set {text}: {'.'.join(path[:i + 1])} is {nxt!r}, not a table")
+                break
+            node = nxt
+        else:
+            node[path[-1]] = value
+    if errors:
+        raise ConfigError(*errors)
+
+
+def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None,
+         sets: list[str] | None = None) -> Config:
+    """Read a TOML config (optional), apply ``--set KEY=VALUE`` lines (``sets``) and overrides
+    (same shape as the file), validate everything.
 
     Raises one ConfigError listing every mistake found (``.messages``), not just the first.
     ``for_run``: also require what a run needs (an output directory, at least one input).
@@ -314,6 +362,14 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
         except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
             raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
+    collect = errors is not None
+    errors = [] if errors is None else errors
+    try:  # after the file, before the dedicated options (cli refuses a key set by both)
+        apply_sets(raw, sets or [])
+    except ConfigError as e:
+        if not collect:
+            raise
+        errors += e.messages
     replaced = len(raw["inputs"]) if "inputs" in (overrides or {}) and isinstance(raw.get("inputs"), list) else 0
     for k, v in (overrides or {}).items():
         if isinstance(v, dict) and isinstance(raw.get(k), dict):
@@ -321,8 +377,6 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         else:
             raw[k] = v
 
-    collect = errors is not None
-    errors = [] if errors is None else errors
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
         if k not in known:

@@ -1704,3 +1704,20 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
         assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
         assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
         path.unlink()
+
+
+def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pages, capsys):
+    # a team's config with a budget and a threshold; one machine runs it with other values
+    cfg = tmp_path / "team.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path}/out"\nshards = 2\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n'
+                   '[langid]\nlanguages = ["en"]\nthreshold = 0.65\n')
+    assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off", "--set", "langid.threshold=0.5",
+                   "--set", "run.shards=1", "--set", 'langid.languages=["en", "de"]') == 0
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["config"]["run"]["shards"] == 1 and m["config"]["langid"]["threshold"] == 0.5
+    assert m["config"]["langid"]["languages"] == ["en", "de"]
+    assert kept_languages(tmp_path / "out") == {"en", "de"}
+    # the file is unchanged, and a rerun without --set says the config changed
+    assert "threshold = 0.65" in cfg.read_text()
+    assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off") == 0
+    assert "written with another config (langid, run.shards)" in capsys.readouterr().err
