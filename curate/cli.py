@@ -346,6 +346,10 @@ def tokens_line(root: str) -> str | None:
     per = {**dict.fromkeys(targets, 0), **m["tokens"]["per_domain"]}
     mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {targets.get(d, 0):.0%})" if targets else "")
                     for d, n in sorted(per.items())) or "no document was kept"
+    asked = m.get("budget")
+    if asked:  # rebalance.budget: how far the whole-document mix is from it
+        miss = (total - asked["tokens"]) / asked["tokens"]
+        mix = f"rebalance.budget {asked['tokens']:,}: {miss:+.2%}, within rebalance.tolerance {asked['tolerance']:g}; {mix}"
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
