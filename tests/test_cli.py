@@ -1721,3 +1721,30 @@ def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pag
     assert "threshold = 0.65" in cfg.read_text()
     assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off") == 0
     assert "written with another config (langid, run.shards)" in capsys.readouterr().err
+
+
+def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_folder_refused(tmp_path, capsys):
+    """One `json.dump(records)` file (or a UTF-16 one) dropped into a shared folder of JSON Lines
+    refused the whole folder: a team that cannot convert a file in a read-only share could not run.
+    As for a text field one odd file lacks: quarantined whole, said at launch and in the
+    quarantine; refused only when no file of the input is JSON Lines."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "stray.json").write_text(json.dumps([{"id": "x", "text": "an array record"}]))
+    (folder / "ps.jsonl").write_bytes(json.dumps({"id": "y", "text": "wide"}).encode("utf-16"))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    err = capsys.readouterr().err
+    assert ("curate: warning: stray.json is one JSON array, not JSON Lines (one object per line): convert it "
+            "(jq -c '.[]' stray.json > stray.jsonl); quarantined (not_json_lines), its records are not read") in err, err
+    assert "curate: warning: ps.jsonl is UTF-16 text" in err and "Traceback" not in err
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert sorted((r["path"], r["reason"]) for r in q) == [("ps.jsonl", "not_json_lines"), ("stray.json", "not_json_lines")]
+    # no file of the input is JSON Lines: nothing would be read, so it is refused, naming how many
+    (folder / "a.jsonl").unlink()
+    assert run_cli("run", "--input", folder, "--domain", "web", "--output", tmp_path / "o2", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "(and 1 other file of the input: stray.json)" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o2").exists()

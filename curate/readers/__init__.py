@@ -303,6 +303,8 @@ def plan_shards(
     scan = [SCAN_BYTES]  # how much more of the input's JSONL files may be searched for a field
     columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
+    not_lines: list = []  # (shard index, why) of files given as JSON Lines that are not (one JSON array)
+    lines_ok = False  # a file of the input was JSON Lines: the others are quarantined, not refused
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
             f = fmt or detect_format(path, domain) or "text"  # not read: any reader will do
@@ -335,8 +337,11 @@ def plan_shards(
             from curate.readers.jsonl import not_json_lines
 
             error = not_json_lines(path, rel)
-            if error:
-                raise InputError(error)
+            if error:  # one stray file among JSON Lines is quarantined whole; refused if no file is JSON Lines
+                not_lines.append((len(shards), error))
+                shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("not_json_lines", error),)))))
+                continue
+            lines_ok = True
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
@@ -354,6 +359,12 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
+    if not_lines and not lines_ok:  # nothing of the input would be read: the user's to convert
+        files_rel = [sh.rel for sh in shards]
+        others = [files_rel[i] for i, _ in not_lines[1:]]
+        more = (f" (and {len(others)} other file{'s' * (len(others) > 1)} of the input: {', '.join(others[:3])}"
+                f"{', ...' if len(others) > 3 else ''})") if others else ""
+        raise InputError(not_lines[0][1] + more)
     for errors in (jsonl, columns):
         if errors and all(errors):  # checking stops at the first file that has the field
             raise InputError(errors[0] + (f" (and as much of its {len(errors) - 1} other files)" if len(errors) > 1 else ""))
