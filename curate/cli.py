@@ -249,12 +249,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         files = [f for f in listed if not inside(f[0])]
         # a file listed again, through a link or by an earlier input, is read once: its other
         # names get a quarantine row saying where it is read
-        alias = same_files(files, spec["glob"], tree)
+        reals: dict = {}  # path -> its real path (None: not a regular file), resolved once
+        alias = same_files(files, spec["glob"], tree, reals)
         same = {rel: f"{keep!r} (through a link)" for rel, keep in alias.items()}
         if not is_uri(spec["glob"]):
             for path, rel in files:
-                real = os.path.realpath(path)
-                if rel in alias or not os.path.isfile(real) or (tree and os.path.islink(path)):
+                real = reals.get(path)
+                if rel in alias or real is None or (tree and os.path.islink(path)):
                     continue  # a tree's links are the code reader's (out of the tree, to nothing)
                 j, first = read_by.setdefault(real, (i, rel))
                 if j != i:

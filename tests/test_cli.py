@@ -1748,3 +1748,30 @@ def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_fo
     assert run_cli("run", "--input", folder, "--domain", "web", "--output", tmp_path / "o2", "--progress", "off") == 2
     err = capsys.readouterr().err
     assert "(and 1 other file of the input: stray.json)" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o2").exists()
+
+
+def test_launch_resolves_each_files_real_path_once(tmp_path, monkeypatch):
+    """plan() took every local file's real path twice (same_files, then the check across
+    inputs): a cost per file at launch on a big share, and a link changed in between gave the
+    two checks different answers."""
+    folder = tmp_path / "share"
+    folder.mkdir()
+    for i in range(20):
+        (folder / f"f{i:02}.jsonl").write_text(json.dumps({"id": str(i), "text": "a page"}) + "\n")
+    (folder / "latest.jsonl").symlink_to(folder / "f00.jsonl")
+    cfg = config.load(None, {"run": {"output": str(tmp_path / "out")}, "inputs": [{"glob": str(folder), "domain": "web"},
+                      {"glob": str(folder / "f01.jsonl"), "domain": "web", "source": "again"}]}, for_run=True)
+    calls: dict = {}
+    real = os.path.realpath
+
+    def counted(p, *a, **k):
+        calls[str(p)] = calls.get(str(p), 0) + 1
+        return real(p, *a, **k)
+
+    monkeypatch.setattr(os.path, "realpath", counted)
+    shards = cli.plan(cfg)
+    files = [str(p) for p in folder.iterdir()]
+    want = {f: 1 + f.endswith("f01.jsonl") for f in files}  # f01.jsonl: listed by both inputs
+    assert {f: calls.get(f, 0) for f in files} == want
+    same = {s.rel: dict(s.options).get("same_file_as") for s in shards if dict(s.options).get("same_file_as")}
+    assert same == {"latest.jsonl": "'f00.jsonl' (through a link)", "f01.jsonl": "'f01.jsonl' of inputs[0]"}

@@ -265,19 +265,24 @@ def list_files(
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
 
 
-def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
+def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, reals: dict | None = None) -> dict[str, str]:
     """{relative path: the relative path it is read under} for every local file ``list_files``
     gave twice or more through links (``src/alias.py -> main.py``, ``latest/ -> 2024-10/``):
     read once, under the name that needs no link (else the first by name), so its documents
     are not doubled; each other name gets a quarantine row saying where it was read. A code
-    ``tree``'s links out of it and links to nothing are left to the code reader's rows."""
+    ``tree``'s links out of it and links to nothing are left to the code reader's rows.
+    ``reals`` (a dict) receives each file's real path, None where it is no regular file: the
+    caller's check across inputs uses these, not a second resolution of every path (a cost per
+    file at launch, and a link changed in between would give two answers)."""
     if is_uri(pattern):
         return {}
     top = os.path.realpath(glob_root(pattern))
     by_real: dict = {}
+    reals = {} if reals is None else reals
     for path, rel in listed:
         real = os.path.realpath(path)
-        if os.path.isfile(real) and not (tree and not real.startswith(top.rstrip(os.sep) + os.sep)):
+        reals[path] = real if os.path.isfile(real) else None
+        if reals[path] and not (tree and not real.startswith(top.rstrip(os.sep) + os.sep)):
             by_real.setdefault(real, []).append(rel)
     out = {}
     for real, rels in by_real.items():
