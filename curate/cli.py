@@ -90,7 +90,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
     d.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
-    c = sub.add_parser("config", help="print every option with its default, as TOML", allow_abbrev=False)
+    c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "
+                       "the config a run of it would use", allow_abbrev=False)
+    c.add_argument("config", nargs="?", help="TOML config file: print it as `curate run` reads it, defaults filled in")
+    c.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="as for `curate run`")
 
     # Commands with their own argument parsers, implemented in their modules.
     for name, (module, text) in DELEGATED.items():
@@ -554,7 +557,11 @@ def cmd_demo(ns, beam_args) -> int:
 def cmd_config(ns, beam_args) -> int:
     from curate import config
 
-    print(config.defaults_toml(), end="")
+    if not ns.config and not ns.sets:
+        print(config.defaults_toml(), end="")
+        return 0
+    cfg = config.load(ns.config, sets=ns.sets)  # mistakes: every one, as `curate run` says them
+    print(config.effective_toml(cfg, ns.config), end="")
     return 0
 
 

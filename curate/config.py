@@ -465,6 +465,17 @@ def to_toml(sections: dict) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
+def effective_toml(cfg: Config, path: str | None = None) -> str:
+    """The config a run uses (``curate config FILE --set ...``): every section with its defaults
+    filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
+    d = cfg.to_dict()
+    head = f"# curate: the config `curate run` reads from {path or 'the --set options'} (with its --set options), defaults filled in\n\n"
+    text = to_toml({k: v for k, v in d.items() if k != "inputs"})
+    for spec in d["inputs"]:
+        text += "\n[[inputs]]\n" + "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in spec.items())
+    return head + text
+
+
 def defaults_toml() -> str:
     """Every option of every available stage with its default, as a commented TOML file."""
     run = {k: v for k, v in RUN_DEFAULTS.items() if k != "output"}  # output has no default

@@ -1775,3 +1775,20 @@ def test_launch_resolves_each_files_real_path_once(tmp_path, monkeypatch):
     assert {f: calls.get(f, 0) for f in files} == want
     same = {s.rel: dict(s.options).get("same_file_as") for s in shards if dict(s.options).get("same_file_as")}
     assert same == {"latest.jsonl": "'f00.jsonl' (through a link)", "f01.jsonl": "'f01.jsonl' of inputs[0]"}
+
+
+def test_config_prints_the_effective_config_of_a_file_and_its_sets(tmp_path, pages, capsys):
+    """`curate config team.toml --set ...`: what a run would use, loadable as it is."""
+    cfg = tmp_path / "team.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path}/out"\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n'
+                   "[rebalance]\ntargets = {web = 1.0}\n")
+    sets = ["rebalance.budget=2000000", "langid.threshold=0.7"]
+    assert run_cli("config", cfg, *[a for s in sets for a in ("--set", s)]) == 0
+    printed = tmp_path / "effective.toml"
+    printed.write_text(capsys.readouterr().out)
+    want = config.load(str(cfg), sets=sets).to_dict()
+    assert config.load(str(printed)).to_dict() == want and want["rebalance"]["budget"] == 2000000
+    assert "budget = 2000000" in printed.read_text() and "threshold = 0.7" in printed.read_text()
+    assert run_cli("config", cfg, "--set", "rebalance.budgt=1") == 2
+    assert "config error: rebalance.budgt: unknown key (did you mean budget?)" in capsys.readouterr().err
+    assert run_cli("config") == 0 and "# curate: every option with its default" in capsys.readouterr().out
