@@ -561,7 +561,7 @@ def cmd_config(ns, beam_args) -> int:
         print(config.defaults_toml(), end="")
         return 0
     cfg = config.load(ns.config, sets=ns.sets)  # mistakes: every one, as `curate run` says them
-    print(config.effective_toml(cfg, ns.config), end="")
+    print(config.effective_toml(cfg, ns.config, bool(ns.sets)), end="")
     return 0
 
 

@@ -465,11 +465,12 @@ def to_toml(sections: dict) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def effective_toml(cfg: Config, path: str | None = None) -> str:
+def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> str:
     """The config a run uses (``curate config FILE --set ...``): every section with its defaults
     filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
     d = cfg.to_dict()
-    head = f"# curate: the config `curate run` reads from {path or 'the --set options'} (with its --set options), defaults filled in\n\n"
+    where = " and ".join([path] * bool(path) + ["the --set options"] * sets)
+    head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
     text = to_toml({k: v for k, v in d.items() if k != "inputs"})
     for spec in d["inputs"]:
         text += "\n[[inputs]]\n" + "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in spec.items())
