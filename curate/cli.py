@@ -382,6 +382,15 @@ def prepare_run(ns):
     if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
                       "add langid or leave --languages out")
+    if stages_ok:  # a --set for a stage that does not run would be silently unused, as --languages would
+        from curate.schema import STAGES
+
+        for text in getattr(ns, "sets", None) or []:
+            with contextlib.suppress(ConfigError):
+                stage = config.parse_set(text)[0][0]
+                if stage in STAGES and stage not in cfg.run["stages"]:
+                    errors.append(f"--set {text}: the {stage} stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
+                                  f"add {stage} or leave this --set out")
     try:  # with other mistakes, only the globs are checked: a wrong value could crash the rest
         config_dir = os.path.dirname(os.path.abspath(ns.config)) if ns.config and not getattr(ns, "inputs", None) else None
         shards = plan(cfg, globs_only=bool(errors), config_dir=config_dir)
