@@ -217,6 +217,16 @@ def test_infeasible_targets_stop_the_run_with_one_message(tmp_path, capsys):
     assert "rebalance: the target mix is infeasible: domain 'code' is short by" in err
     assert "domain 'web'" not in err and "domain 'books'" not in err and "(target 30.00% of 1,300 = 390 tokens; it has 135 tokens, 270 at max_epochs 2)" in err
     assert not (out / "manifest.json").exists() and not (out / "text").exists()
+    # the run stopped after every earlier stage and the user reran blind: the error now gives each
+    # group's tokens, the natural mix and a budget these targets fit, and that budget runs
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert re.search(r"The data after the earlier stages: web [\d,]+ tokens in 40 documents; code 135 tokens in 5 documents "
+                     r"\(270 at max_epochs 2\); books [\d,]+ tokens in 5 documents; its natural mix: books [\d.]+%, code [\d.]+%, web [\d.]+%", err), err
+    fits = re.search(r"These targets fit a budget of at most ([\d,]+) tokens \(--set (rebalance.budget=\d+)\)", err)
+    assert fits and int(fits.group(1).replace(",", "")) == 900  # code's 270 tokens at 30%
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", fits.group(2)]) == 0
+    m = commit.read_manifest(str(out))
+    assert m["config"]["rebalance"]["budget"] == 900 and abs(m["stats"]["rebalance.mix.code.achieved"] - 0.3) <= 0.05
 
 
 def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsys):
@@ -235,6 +245,12 @@ def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsy
     assert "its 3 documents average 1,5" in err and "domain 'web'" not in err.split("Each document")[0]
     assert "('web' at max_epochs 1)" in err and "rebalance.tolerance (now 0.05). The nearest whole-document cut" in err and len(err.strip().splitlines()) == 1
     assert not (out / "manifest.json").exists()
+    # what the data gives, and the natural mix's --set advice, which runs
+    assert "The nearest whole-document cut of these targets gives web 100.00%, books 0.00%." in err
+    assert re.search(r"books [\d,]+ tokens in 3 documents; its natural mix: books [\d.]+%, web [\d.]+%", err), err
+    advice = re.search(r"\(every document once: (--set '(.*?)' --set (\S+))\)", err)
+    assert advice, err
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", advice.group(2), "--set", advice.group(3)]) == 0
     # the tolerance lets the user accept the miss; the manifest then says it
     cfg.write_text(cfg.read_text().replace(body, body + "tolerance = 0.25\n"))
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 0
@@ -285,41 +301,6 @@ def test_one_large_document_at_the_cut_is_named_not_hidden_by_the_average(tmp_pa
     assert "domain 'books' gets" in err and "the cut falls among documents of " in err
     n = int(err.split("the cut falls among documents of ")[1].split(" tokens")[0].replace(",", ""))
     assert 30000 <= n <= 31000, n  # the whole book's tokens ("chapter " is one token), alone in its bucket
-
-
-def test_a_stopped_mix_says_what_the_data_gives_and_the_advice_runs(tmp_path, capsys):
-    # the run stopped after every earlier stage and the user reran blind: the error now gives each
-    # group's tokens, the natural mix and a budget these targets fit, and that budget runs
-    (tmp_path / "in").mkdir()
-    for d, n in (("web", 40), ("code", 5), ("books", 5)):
-        (tmp_path / "in" / f"{d}.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"{d} document number {i} " * 5}) + "\n" for i in range(n)))
-    out = tmp_path / "out"
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", out, "[rebalance]\ntargets = {web = 0.65, code = 0.3, books = 0.05}\nbudget = 1300\nmax_epochs = {code = 2}\n", shards=2)
-    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert re.search(r"The data after the earlier stages: web [\d,]+ tokens in 40 documents; code 135 tokens in 5 documents "
-                     r"\(270 at max_epochs 2\); books [\d,]+ tokens in 5 documents; its natural mix: books [\d.]+%, code [\d.]+%, web [\d.]+%", err), err
-    fits = re.search(r"These targets fit a budget of at most ([\d,]+) tokens \(--set (rebalance.budget=\d+)\)", err)
-    assert fits and int(fits.group(1).replace(",", "")) == 900  # code's 270 tokens at 30%
-    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", fits.group(2)]) == 0
-    m = commit.read_manifest(str(out))
-    assert m["config"]["rebalance"]["budget"] == 900 and abs(m["stats"]["rebalance.mix.code.achieved"] - 0.3) <= 0.05
-
-
-def test_whole_documents_missing_a_share_give_the_nearest_cut_and_the_natural_mix(tmp_path, capsys):
-    (tmp_path / "in").mkdir()
-    for d, n, words in (("web", 60, 6), ("code", 0, 0), ("books", 3, 1500)):
-        (tmp_path / "in" / f"{d}.jsonl").write_text(
-            "".join(json.dumps({"id": str(i), "text": f"{d} page {i} says " + "word " * words}) + "\n" for i in range(n)))
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", tmp_path / "out", "[rebalance]\ntargets = {web = 0.8, books = 0.2}\n", shards=2)
-    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 2
-    err = capsys.readouterr().err
-    assert "The nearest whole-document cut of these targets gives web 100.00%, books 0.00%." in err
-    assert re.search(r"books [\d,]+ tokens in 3 documents; its natural mix: books [\d.]+%, web [\d.]+%", err), err
-    advice = re.search(r"\(every document once: (--set '(.*?)' --set (\S+))\)", err)
-    assert advice, err
-    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", advice.group(2), "--set", advice.group(3)]) == 0
 
 
 def test_a_budget_missed_beyond_the_tolerance_stops_and_a_met_one_is_reported(tmp_path, capsys):
