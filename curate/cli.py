@@ -347,19 +347,38 @@ def tokens_line(root: str) -> str | None:
     total = m["tokens"]["total"]
     # rebalance's targets beside what was achieved (a domain it left with no tokens too)
     targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}
-    per = {**dict.fromkeys(targets, 0), **m["tokens"]["per_domain"]}
+    mix = _mix_text(total, m["tokens"]["per_domain"], targets, m.get("budget"))
+    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
+
+
+def _mix_text(total: int, per_domain: dict, targets: dict, asked: dict | None) -> str:
+    """Each domain's share beside its target, after how far the mix is from rebalance.budget."""
+    per = {**dict.fromkeys(targets, 0), **per_domain}
     mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {targets.get(d, 0):.0%})" if targets else "")
                     for d, n in sorted(per.items())) or "no document was kept"
-    asked = m.get("budget")
     if asked:  # rebalance.budget: how far the whole-document mix is from it
         miss = (total - asked["tokens"]) / asked["tokens"]
         mix = f"rebalance.budget {asked['tokens']:,}: {miss:+.2%}, within rebalance.tolerance {asked['tolerance']:g}; {mix}"
-    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
+    return mix
+
+
+def mix_line(manifest: dict) -> str | None:
+    """The mix rebalance chose, from the manifest's stats, for a run without tokenize (whose
+    tokens: line says it otherwise)."""
+    st = manifest.get("stats") or {}
+    if "rebalance.mix_tokens" not in st:
+        return None
+    total = st["rebalance.mix_tokens"]
+    keys = {k.split(".")[2] for k in st if k.startswith("rebalance.mix.") and k.endswith(".tokens") and "/" not in k}
+    per = {d: st[f"rebalance.mix.{d}.tokens"] for d in keys}
+    targets = {d: st[f"rebalance.mix.{d}.target"] for d in keys}
+    asked = {"tokens": st["rebalance.budget_tokens"], "tolerance": st["rebalance.tolerance"]} if "rebalance.budget_miss" in st else None
+    return f"mix: {total:,} tokens ({_mix_text(total, per, targets, asked)}); rebalance ran without tokenize: no tokens written"
 
 
 def report(manifest: dict, root: str, seconds: float) -> None:
     print(summary(manifest, seconds))
-    line = tokens_line(root)
+    line = tokens_line(root) or mix_line(manifest)
     if line:
         print(line)
     from curate.readers import is_uri

@@ -329,7 +329,7 @@ def apply_sets(raw: dict, sets: list[str]) -> None:
         for i, part in enumerate(path[:-1]):
             nxt = node.setdefault(part, {})
             if not isinstance(nxt, dict):
-                errors.append(f"--set {text}: {'.'.join(path[:i + 1])} is {nxt!r}, not a table")
+                errors.append(f"--set {text}: {'.'.join(path[:i + 1])} is {nxt!r}, not a table: set {'.'.join(path[:i + 1])} itself")
                 break
             node = nxt
         else:

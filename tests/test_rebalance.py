@@ -327,3 +327,7 @@ def test_a_budget_missed_beyond_the_tolerance_stops_and_a_met_one_is_reported(tm
     assert cli.main(["audit", str(out)]) == 0
     assert json.loads((out / "stats/summary.json").read_text())["budget"]["tokens"] == 1500
     assert re.search(r"The mix has [\d,]+ tokens for rebalance.budget 1,500 \([+-][\d.]+%; rebalance.tolerance 0.5\)", (out / "report.html").read_text())
+    # without tokenize there is no tokens: line; the mix and the budget are said all the same
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off", "--set", "rebalance.tolerance=0.5"]) == 0
+    assert re.search(r"^mix: [\d,]+ tokens \(rebalance.budget 1,500: [+-][\d.]+%, within rebalance.tolerance 0.5; web 100% \(target 100%\)\)",
+                     capsys.readouterr().out, re.M)
