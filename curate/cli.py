@@ -133,8 +133,9 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     return unknown_options(rest, extra_known=ours)
 
 
-def unused_workers(workers: int, beam_args: list[str]) -> list[str]:
-    """--workers on a runner that brings its own workers: it would be ignored without a word."""
+def unused_workers(workers: int, beam_args: list[str], given: str = "") -> list[str]:
+    """--workers (or ``given``: --set run.workers=N) on a runner that brings its own workers: it
+    would be ignored without a word."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.pipeline import local_runner, runs_here
@@ -147,8 +148,21 @@ def unused_workers(workers: int, beam_args: list[str]) -> list[str]:
     who = (f"the {o['runner']} runs the steps in its own workers" if not local_runner(opts) else
            f"Beam's {mode} mode runs the steps in its own workers (--direct_num_workers)" if mode != "in_memory" else
            f"with --direct_num_workers={o.get('direct_num_workers')} Beam runs the steps itself")
-    return [f"--workers {workers} is not used: {who}; leave --workers out (curate's worker processes are "
-            "for the DirectRunner's default mode)"]
+    given = given or f"--workers {workers}"
+    return [f"{given} is not used: {who}; leave {'--workers' if given.startswith('--workers') else 'it'} out "
+            "(curate's worker processes are for the DirectRunner's default mode)"]
+
+
+def set_workers(ns) -> tuple[int, str] | None:
+    """run.workers given by --set (the same check as --workers): (N, the --set)."""
+    from curate.config import parse_set
+
+    for text in reversed(getattr(ns, "sets", None) or []):
+        with contextlib.suppress(ConfigError):
+            path, value = parse_set(text)
+            if path == ["run", "workers"] and isinstance(value, int) and not isinstance(value, bool):
+                return value, f"--set {text}"
+    return None
 
 
 def stray_paths(argv: list[str]) -> list[str]:
@@ -626,8 +640,9 @@ def main(argv=None) -> int:
                   "(--input 'books/*.txt') or give each file its own --input"]
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
-    if ns.cmd == "run" and not errors and ns.workers is not None:
-        errors = unused_workers(ns.workers, rest)
+    workers = ((ns.workers, f"--workers {ns.workers}") if ns.workers is not None else set_workers(ns)) if ns.cmd == "run" else None
+    if workers and not errors:
+        errors = unused_workers(workers[0], rest, workers[1])
     if errors:
         if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
             try:

@@ -235,13 +235,15 @@ def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, mes
     (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"], "the PortableRunner runs the steps in its own workers"),
     (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], "Beam's multi_processing mode runs the steps"),
 ])
-def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, pages, capsys, args, message):
+@pytest.mark.parametrize("workers", [["--workers", "8"], ["--set", "run.workers=8"]])
+def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, pages, capsys, args, message, workers):
     """`--workers 8 --runner=PortableRunner` (or with Beam's multi-process mode) ran with one
-    curate worker process, silently: run.workers is for the DirectRunner's in-process mode."""
+    curate worker process, silently: run.workers is for the DirectRunner's in-process mode.
+    `--set run.workers=8` is the same option and gets the same check."""
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "8", *args) == 2
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *workers, *args) == 2
     err = capsys.readouterr().err
-    assert "--workers 8 is not used" in err and message in err, err
+    assert f"{' '.join(workers)} is not used" in err and message in err and len(err.strip().splitlines()) == 2, err
     assert not out.exists()
 
 
