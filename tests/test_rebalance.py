@@ -248,7 +248,7 @@ def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsy
     # what the data gives, and the natural mix's --set advice, which runs
     assert "The nearest whole-document cut of these targets gives web 100.00%, books 0.00%." in err
     assert re.search(r"books [\d,]+ tokens in 3 documents; its natural mix: books [\d.]+%, web [\d.]+%", err), err
-    advice = re.search(r"\(every document once: (--set '(.*?)' --set (\S+))\)", err)
+    advice = re.search(r"\(to take it: (--set '(.*?)' --set (\S+))\)", err)
     assert advice, err
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", advice.group(2), "--set", advice.group(3)]) == 0
     # the tolerance lets the user accept the miss; the manifest then says it

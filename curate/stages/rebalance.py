@@ -427,8 +427,8 @@ class RebalanceStage:
         parts += [f"{d} {n:,} tokens (no target)" for d, n in sorted(per_domain.items()) if d not in mixed]
         total = sum(per_domain.values())
         natural = ", ".join(f"{d} {n / total:.2%}" for d, n in sorted(per_domain.items())) if total else "no tokens"
-        return (f"The data after the earlier stages: {'; '.join(parts)}; its natural mix: {natural} "
-                "(every document once: --set 'rebalance.targets={}' --set rebalance.budget=0).")
+        whole = "--set 'rebalance.targets={}' --set rebalance.budget=0" + " --set 'rebalance.sources={}'" * bool(self.cfg["sources"])
+        return f"The data after the earlier stages: {'; '.join(parts)}; its natural mix: {natural} (to take it: {whole})."
 
     def _stats(self, budget, frac, avail, achieved) -> dict:
         """Flat numbers for stats/run.json and the manifest: target vs achieved mix."""
