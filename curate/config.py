@@ -419,9 +419,28 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
+    errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced)
+
+
+def _from_set(errors: list[str], sets: list[str]) -> list[str]:
+    """A mistake in a value a --set gave says so: in a long shared config, the file is where a
+    user would look first."""
+    keys = []
+    for text in sets:
+        try:
+            keys.append((".".join(parse_set(text)[0]), text))
+        except ConfigError:
+            continue
+    out = []
+    for m in errors:
+        body = m.split(": ", 1)[-1] if m.split(": ", 1)[0] in STAGES else m  # a stage's own check: "rebalance: rebalance.targets: ..."
+        given = [t for k, t in keys if body.startswith((f"{k}:", f"{k}.", f"{k}[", f"{k.split('.')[0]}: unknown section"))
+                 and not m.startswith("--set")]
+        out.append(m[: len(m) - len(body)] + body.replace(":", f" (from --set {given[-1]}):", 1) if given else m)
+    return out
 
 
 def _toml_key(k: str) -> str:

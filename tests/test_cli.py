@@ -1792,5 +1792,5 @@ def test_config_prints_the_effective_config_of_a_file_and_its_sets(tmp_path, pag
     assert config.load(str(printed)).to_dict() == want and want["rebalance"]["budget"] == 2000000
     assert "budget = 2000000" in printed.read_text() and "threshold = 0.7" in printed.read_text()
     assert run_cli("config", cfg, "--set", "rebalance.budgt=1") == 2
-    assert "config error: rebalance.budgt: unknown key (did you mean budget?)" in capsys.readouterr().err
+    assert "config error: rebalance.budgt (from --set rebalance.budgt=1): unknown key (did you mean budget?)" in capsys.readouterr().err
     assert run_cli("config") == 0 and "# curate: every option with its default" in capsys.readouterr().out
