@@ -131,6 +131,7 @@ class Config:
     inputs: list[dict]
     stages: dict[str, dict] = field(default_factory=dict)  # stage name -> its validated section
     replaced_inputs: int = 0  # the file's [[inputs]] that the overrides' inputs replaced (not config)
+    sets: list = field(default_factory=list)  # the --set KEY=VALUE options given (the manifest lists them; not config)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
@@ -422,7 +423,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
-    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced)
+    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []))
 
 
 def _from_set(errors: list[str], sets: list[str]) -> list[str]:

@@ -1718,11 +1718,13 @@ def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pag
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert m["config"]["run"]["shards"] == 1 and m["config"]["langid"]["threshold"] == 0.5
     assert m["config"]["langid"]["languages"] == ["en", "de"]
+    assert m["set"] == ["langid.threshold=0.5", "run.shards=1", 'langid.languages=["en", "de"]']  # what came from the command line
     assert kept_languages(tmp_path / "out") == {"en", "de"}
     # the file is unchanged, and a rerun without --set says the config changed
     assert "threshold = 0.65" in cfg.read_text()
     assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off") == 0
     assert "written with another config (langid, run.shards)" in capsys.readouterr().err
+    assert "set" not in json.loads((tmp_path / "out" / "manifest.json").read_text())
 
 
 def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_folder_refused(tmp_path, capsys):
