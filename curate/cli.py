@@ -1,7 +1,7 @@
 """The ``curate`` command line.
 
     curate run [CONFIG.toml] [--input GLOB [--format F] [--domain D] [--source S]]...
-               [--stages LIST] [--languages LIST|all] --output DIR [beam pipeline options]
+               [--stages LIST] [--languages LIST|all] [--set KEY=VALUE]... --output DIR [beam pipeline options]
     curate demo [--output DIR] [beam pipeline options]
 
 Options after ``--input`` (format, domain, source, field names) apply to that input.
@@ -81,16 +81,22 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         "--progress", choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
     )
+    r.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
+                   help="set any config option, e.g. --set rebalance.budget=2000000 (repeatable; VALUE is a TOML "
+                   "value: 0.7, true, [\"en\", \"de\"], {web = 0.7, code = 0.3}; a bare word is a string)")
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
     d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
     d.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
-    c = sub.add_parser("config", help="print every option with its default, as TOML", allow_abbrev=False)
+    c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "
+                       "the config a run of it would use", allow_abbrev=False)
+    c.add_argument("config", nargs="?", help="TOML config file: print it as `curate run` reads it, defaults filled in "
+                   "(with --language: the config whose [filter] to apply)")
+    c.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="as for `curate run`")
     c.add_argument("--language", help="print instead the filter thresholds, stop words and sentence marks that apply "
                    "to web documents with this language label, and where they come from")
-    c.add_argument("config", nargs="?", help="with --language: the TOML config whose [filter] to apply")
 
     # Commands with their own argument parsers, implemented in their modules.
     for name, (module, text) in DELEGATED.items():
@@ -130,8 +136,9 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     return unknown_options(rest, extra_known=ours)
 
 
-def unused_workers(workers: int, beam_args: list[str]) -> list[str]:
-    """--workers on a runner that brings its own workers: it would be ignored without a word."""
+def unused_workers(workers: int, beam_args: list[str], given: str = "") -> list[str]:
+    """--workers (or ``given``: --set run.workers=N) on a runner that brings its own workers: it
+    would be ignored without a word."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.pipeline import local_runner, runs_here
@@ -144,8 +151,21 @@ def unused_workers(workers: int, beam_args: list[str]) -> list[str]:
     who = (f"the {o['runner']} runs the steps in its own workers" if not local_runner(opts) else
            f"Beam's {mode} mode runs the steps in its own workers (--direct_num_workers)" if mode != "in_memory" else
            f"with --direct_num_workers={o.get('direct_num_workers')} Beam runs the steps itself")
-    return [f"--workers {workers} is not used: {who}; leave --workers out (curate's worker processes are "
-            "for the DirectRunner's default mode)"]
+    given = given or f"--workers {workers}"
+    return [f"{given} is not used: {who}; leave {'--workers' if given.startswith('--workers') else 'it'} out "
+            "(curate's worker processes are for the DirectRunner's default mode)"]
+
+
+def set_workers(ns) -> tuple[int, str] | None:
+    """run.workers given by --set (the same check as --workers): (N, the --set)."""
+    from curate.config import parse_set
+
+    for text in reversed(getattr(ns, "sets", None) or []):
+        with contextlib.suppress(ConfigError):
+            path, value = parse_set(text)
+            if path == ["run", "workers"] and isinstance(value, int) and not isinstance(value, bool):
+                return value, f"--set {text}"
+    return None
 
 
 def stray_paths(argv: list[str]) -> list[str]:
@@ -191,6 +211,25 @@ def _overrides(ns) -> dict:
     return o
 
 
+# the dedicated options and the config keys they set (a --set of the same key is refused)
+FLAG_KEYS = {"output": "run.output", "stages": "run.stages", "shards": "run.shards", "workers": "run.workers",
+             "progress": "run.progress", "languages": "langid.languages"}
+
+
+def set_conflicts(ns) -> list[str]:
+    """A key given both by a dedicated option and by --set: which one counts would be a guess."""
+    from curate.config import parse_set
+
+    errors = []
+    for text in getattr(ns, "sets", None) or []:
+        with contextlib.suppress(ConfigError):  # a malformed --set is config.load's to report
+            key = ".".join(parse_set(text)[0])
+            for flag, k in FLAG_KEYS.items():
+                if getattr(ns, flag, None) is not None and (key == k or k.startswith(key + ".")):
+                    errors.append(f"--set {text} and --{flag} both set {k}: give one of them")
+    return errors
+
+
 def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     """List every input's files (an empty glob is an error) and cut them into shards.
 
@@ -230,12 +269,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         files = [f for f in listed if not inside(f[0])]
         # a file listed again, through a link or by an earlier input, is read once: its other
         # names get a quarantine row saying where it is read
-        alias = same_files(files, spec["glob"], tree)
+        reals: dict = {}  # path -> its real path (None: not a regular file), resolved once
+        alias = same_files(files, spec["glob"], tree, reals)
         same = {rel: f"{keep!r} (through a link)" for rel, keep in alias.items()}
         if not is_uri(spec["glob"]):
             for path, rel in files:
-                real = os.path.realpath(path)
-                if rel in alias or not os.path.isfile(real) or (tree and os.path.islink(path)):
+                real = reals.get(path)
+                if rel in alias or real is None or (tree and os.path.islink(path)):
                     continue  # a tree's links are the code reader's (out of the tree, to nothing)
                 j, first = read_by.setdefault(real, (i, rel))
                 if j != i:
@@ -324,15 +364,38 @@ def tokens_line(root: str) -> str | None:
     total = m["tokens"]["total"]
     # rebalance's targets beside what was achieved (a domain it left with no tokens too)
     targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}
-    per = {**dict.fromkeys(targets, 0), **m["tokens"]["per_domain"]}
+    mix = _mix_text(total, m["tokens"]["per_domain"], targets, m.get("budget"))
+    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
+
+
+def _mix_text(total: int, per_domain: dict, targets: dict, asked: dict | None) -> str:
+    """Each domain's share beside its target, after how far the mix is from rebalance.budget."""
+    per = {**dict.fromkeys(targets, 0), **per_domain}
     mix = ", ".join(f"{d} {n / max(total, 1):.0%}" + (f" (target {targets.get(d, 0):.0%})" if targets else "")
                     for d, n in sorted(per.items())) or "no document was kept"
-    return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
+    if asked:  # rebalance.budget: how far the whole-document mix is from it
+        miss = (total - asked["tokens"]) / asked["tokens"]
+        mix = f"rebalance.budget {asked['tokens']:,}: {miss:+.2%}, within rebalance.tolerance {asked['tolerance']:g}; {mix}"
+    return mix
+
+
+def mix_line(manifest: dict) -> str | None:
+    """The mix rebalance chose, from the manifest's stats, for a run without tokenize (whose
+    tokens: line says it otherwise)."""
+    st = manifest.get("stats") or {}
+    if "rebalance.mix_tokens" not in st:
+        return None
+    total = st["rebalance.mix_tokens"]
+    keys = {k.split(".")[2] for k in st if k.startswith("rebalance.mix.") and k.endswith(".tokens") and "/" not in k}
+    per = {d: st[f"rebalance.mix.{d}.tokens"] for d in keys}
+    targets = {d: st[f"rebalance.mix.{d}.target"] for d in keys}
+    asked = {"tokens": st["rebalance.budget_tokens"], "tolerance": st["rebalance.tolerance"]} if "rebalance.budget_miss" in st else None
+    return f"mix: {total:,} tokens ({_mix_text(total, per, targets, asked)}); rebalance ran without tokenize: no tokens written"
 
 
 def report(manifest: dict, root: str, seconds: float) -> None:
     print(summary(manifest, seconds))
-    line = tokens_line(root)
+    line = tokens_line(root) or mix_line(manifest)
     if line:
         print(line)
     from curate.readers import is_uri
@@ -349,12 +412,21 @@ def prepare_run(ns):
     config and the inputs' files at once (a misspelt stage does not hide an empty glob)."""
     from curate import config
 
-    errors: list[str] = []
-    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors)
+    errors: list[str] = set_conflicts(ns)
+    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors, sets=getattr(ns, "sets", None))
     stages_ok = not any(e.startswith("run.stages:") for e in errors)  # else langid may be what was meant
     if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
                       "add langid or leave --languages out")
+    if stages_ok:  # a --set for a stage that does not run would be silently unused, as --languages would
+        from curate.schema import STAGES
+
+        for text in getattr(ns, "sets", None) or []:
+            with contextlib.suppress(ConfigError):
+                stage = config.parse_set(text)[0][0]
+                if stage in STAGES and stage not in cfg.run["stages"]:
+                    errors.append(f"--set {text}: the {stage} stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
+                                  f"add {stage} or leave this --set out")
     try:  # with other mistakes, only the globs are checked: a wrong value could crash the rest
         config_dir = os.path.dirname(os.path.abspath(ns.config)) if ns.config and not getattr(ns, "inputs", None) else None
         shards = plan(cfg, globs_only=bool(errors), config_dir=config_dir)
@@ -428,6 +500,10 @@ def cmd_run(ns, beam_args) -> int:
 
     for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
         print(f"curate: warning: {line}", file=sys.stderr)
+    for s in shards:  # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
+        if s.opt("not_json_lines") and s.start == 0:
+            print(f"curate: warning: {s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read",
+                  file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
@@ -529,12 +605,15 @@ def cmd_config(ns, beam_args) -> int:
     if ns.language:
         from curate.stages.filters import Filter
 
-        notes, tables = Filter(config.load(ns.config).stages.get("filter")).language_settings(ns.language)
+        cfg = config.load(ns.config, sets=ns.sets)
+        notes, tables = Filter(cfg.stages.get("filter")).language_settings(ns.language)
         print("".join(f"# {n}\n" for n in notes) + config.to_toml({f"filter.{k}": v for k, v in tables.items()}), end="")
         return 0
-    if ns.config:
-        raise ConfigError("curate config: a config file goes with --language (curate config prints the defaults)")
-    print(config.defaults_toml(), end="")
+    if not ns.config and not ns.sets:
+        print(config.defaults_toml(), end="")
+        return 0
+    cfg = config.load(ns.config, sets=ns.sets)  # mistakes: every one, as `curate run` says them
+    print(config.effective_toml(cfg, ns.config, bool(ns.sets)), end="")
     return 0
 
 
@@ -571,8 +650,9 @@ def main(argv=None) -> int:
                   "(--input 'books/*.txt') or give each file its own --input"]
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
-    if ns.cmd == "run" and not errors and ns.workers is not None:
-        errors = unused_workers(ns.workers, rest)
+    workers = ((ns.workers, f"--workers {ns.workers}") if ns.workers is not None else set_workers(ns)) if ns.cmd == "run" else None
+    if workers and not errors:
+        errors = unused_workers(workers[0], rest, workers[1])
     if errors:
         if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
             try:

@@ -131,6 +131,7 @@ class Config:
     inputs: list[dict]
     stages: dict[str, dict] = field(default_factory=dict)  # stage name -> its validated section
     replaced_inputs: int = 0  # the file's [[inputs]] that the overrides' inputs replaced (not config)
+    sets: list = field(default_factory=list)  # the --set KEY=VALUE options given (the manifest lists them; not config)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
@@ -292,8 +293,56 @@ def default_source(pattern: str) -> str:
     return base if base not in ("", ".", "..") else "input"
 
 
-def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None) -> Config:
-    """Read a TOML config (optional), apply overrides (same shape), validate everything.
+_BARE_KEY = r"[A-Za-z0-9_-]+"
+
+
+def parse_set(text: str) -> tuple[list[str], Any]:
+    """``--set KEY=VALUE``: the key's path and the value, parsed as a TOML value (a word that is
+    not one, such as a path, is a string). Raises ConfigError naming the --set."""
+    import re
+
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not eq or not re.fullmatch(rf"{_BARE_KEY}(\.{_BARE_KEY})*", key):
+        raise ConfigError(f"--set {text}: expected KEY=VALUE with a dotted key, e.g. --set rebalance.budget=2000000")
+    if key.split(".")[0] == "inputs":
+        raise ConfigError(f"--set {text}: inputs are not set this way; give --input options (they replace the config's [[inputs]])")
+    try:
+        return key.split("."), tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError as e:
+        v = value.strip()
+        if v and v[0] not in "\"'[{" and not any(c in v for c in "\n#"):
+            return key.split("."), v  # a bare word: --set run.output=/scratch/corpus
+        raise ConfigError(f"--set {text}: not a TOML value ({e}); quote a string (--set 'a.b=\"x y\"')") from None
+
+
+def apply_sets(raw: dict, sets: list[str]) -> None:
+    """Each ``--set`` into the file's tables: parent tables are merged, the value at the key
+    replaces the file's whole (a table given to ``rebalance.targets`` is the new targets)."""
+    errors = []
+    for text in sets:
+        try:
+            path, value = parse_set(text)
+        except ConfigError as e:
+            errors += e.messages
+            continue
+        node = raw
+        for i, part in enumerate(path[:-1]):
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                errors.append(f"--set {text}: {'.'.join(path[:i + 1])} is {nxt!r}, not a table: set {'.'.join(path[:i + 1])} itself")
+                break
+            node = nxt
+        else:
+            node[path[-1]] = value
+    if errors:
+        raise ConfigError(*errors)
+
+
+def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None,
+         sets: list[str] | None = None) -> Config:
+    """Read a TOML config (optional), apply ``--set KEY=VALUE`` lines (``sets``) and overrides
+    (same shape as the file), validate everything.
 
     Raises one ConfigError listing every mistake found (``.messages``), not just the first.
     ``for_run``: also require what a run needs (an output directory, at least one input).
@@ -314,6 +363,14 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
         except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
             raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
+    collect = errors is not None
+    errors = [] if errors is None else errors
+    try:  # after the file, before the dedicated options (cli refuses a key set by both)
+        apply_sets(raw, sets or [])
+    except ConfigError as e:
+        if not collect:
+            raise
+        errors += e.messages
     replaced = len(raw["inputs"]) if "inputs" in (overrides or {}) and isinstance(raw.get("inputs"), list) else 0
     for k, v in (overrides or {}).items():
         if isinstance(v, dict) and isinstance(raw.get(k), dict):
@@ -321,8 +378,6 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         else:
             raw[k] = v
 
-    collect = errors is not None
-    errors = [] if errors is None else errors
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
         if k not in known:
@@ -365,9 +420,28 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
+    errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
-    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced)
+    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []))
+
+
+def _from_set(errors: list[str], sets: list[str]) -> list[str]:
+    """A mistake in a value a --set gave says so: in a long shared config, the file is where a
+    user would look first."""
+    keys = []
+    for text in sets:
+        try:
+            keys.append((".".join(parse_set(text)[0]), text))
+        except ConfigError:
+            continue
+    out = []
+    for m in errors:
+        body = m.split(": ", 1)[-1] if m.split(": ", 1)[0] in STAGES else m  # a stage's own check: "rebalance: rebalance.targets: ..."
+        given = [t for k, t in keys if body.startswith((f"{k}:", f"{k}.", f"{k}[", f"{k.split('.')[0]}: unknown section"))
+                 and not m.startswith("--set")]
+        out.append(m[: len(m) - len(body)] + body.replace(":", f" (from --set {given[-1]}):", 1) if given else m)
+    return out
 
 
 def _toml_key(k: str) -> str:
@@ -409,6 +483,18 @@ def to_toml(sections: dict) -> str:
     for name, section in sections.items():
         table(name, section)
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> str:
+    """The config a run uses (``curate config FILE --set ...``): every section with its defaults
+    filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
+    d = cfg.to_dict()
+    where = " and ".join([path] * bool(path) + ["the --set options"] * sets)
+    head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
+    text = to_toml({k: v for k, v in d.items() if k != "inputs"})
+    for spec in d["inputs"]:
+        text += "\n[[inputs]]\n" + "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in spec.items())
+    return head + text
 
 
 def defaults_toml() -> str:

@@ -150,6 +150,8 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     if spill:
         p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, entries])
     base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
+    if cfg.sets:  # which values of the config came from the command line, not the shared file
+        base["set"] = cfg.sets
     return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
 
 

@@ -73,6 +73,8 @@ class Tokenize(beam.PTransform):
         rebalance = context.peers["rebalance"] if "rebalance" in context.run["stages"] else None
         self.targets = rebalance["targets"] if rebalance else None
         self.extra = {"config_hash": content_hash(context.config), "config_hash_excludes": list(NOT_CONTENT)}
+        if rebalance and rebalance.get("budget"):  # the tokens line sets the total beside the budget asked
+            self.extra["budget"] = {"tokens": int(rebalance["budget"]), "tolerance": float(rebalance.get("tolerance", 0.05))}
 
     def expand(self, docs):
         c, n, root = self.section, self.shards, self.root

@@ -235,13 +235,15 @@ def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, mes
     (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"], "the PortableRunner runs the steps in its own workers"),
     (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], "Beam's multi_processing mode runs the steps"),
 ])
-def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, pages, capsys, args, message):
+@pytest.mark.parametrize("workers", [["--workers", "8"], ["--set", "run.workers=8"]])
+def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, pages, capsys, args, message, workers):
     """`--workers 8 --runner=PortableRunner` (or with Beam's multi-process mode) ran with one
-    curate worker process, silently: run.workers is for the DirectRunner's in-process mode."""
+    curate worker process, silently: run.workers is for the DirectRunner's in-process mode.
+    `--set run.workers=8` is the same option and gets the same check."""
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "8", *args) == 2
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *workers, *args) == 2
     err = capsys.readouterr().err
-    assert "--workers 8 is not used" in err and message in err, err
+    assert f"{' '.join(workers)} is not used" in err and message in err and len(err.strip().splitlines()) == 2, err
     assert not out.exists()
 
 
@@ -440,6 +442,8 @@ def test_config_prints_the_filter_settings_of_a_language(tmp_path, capsys):
     assert "non-space language" in printed("zh")[0]
     (tmp_path / "c.toml").write_text("[filter.gopher_quality]\nmax_mean_word_length = 12.0\n")
     assert printed("ml", tmp_path / "c.toml")[1]["gopher_quality"]["max_mean_word_length"] == 12.0  # the user's value wins
+    assert printed("ml", tmp_path / "c.toml", "--set", "filter.gopher_quality.max_mean_word_length=13.0")[1][
+        "gopher_quality"]["max_mean_word_length"] == 13.0  # and a --set over it, as `curate run` reads them
 
 
 # Alternatives the README's config example documents in its comments ("# or ..."), each loaded.
@@ -1726,3 +1730,93 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
         assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
         assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
         path.unlink()
+
+
+def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pages, capsys):
+    # a team's config with a budget and a threshold; one machine runs it with other values
+    cfg = tmp_path / "team.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path}/out"\nshards = 2\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n'
+                   '[langid]\nlanguages = ["en"]\nthreshold = 0.65\n')
+    assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off", "--set", "langid.threshold=0.5",
+                   "--set", "run.shards=1", "--set", 'langid.languages=["en", "de"]') == 0
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["config"]["run"]["shards"] == 1 and m["config"]["langid"]["threshold"] == 0.5
+    assert m["config"]["langid"]["languages"] == ["en", "de"]
+    assert m["set"] == ["langid.threshold=0.5", "run.shards=1", 'langid.languages=["en", "de"]']  # what came from the command line
+    assert kept_languages(tmp_path / "out") == {"en", "de"}
+    # the file is unchanged, and a rerun without --set says the config changed
+    assert "threshold = 0.65" in cfg.read_text()
+    assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off") == 0
+    assert "written with another config (langid, run.shards)" in capsys.readouterr().err
+    assert "set" not in json.loads((tmp_path / "out" / "manifest.json").read_text())
+
+
+def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_folder_refused(tmp_path, capsys):
+    """One `json.dump(records)` file (or a UTF-16 one) dropped into a shared folder of JSON Lines
+    refused the whole folder: a team that cannot convert a file in a read-only share could not run.
+    As for a text field one odd file lacks: quarantined whole, said at launch and in the
+    quarantine; refused only when no file of the input is JSON Lines."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "stray.json").write_text(json.dumps([{"id": "x", "text": "an array record"}]))
+    (folder / "ps.jsonl").write_bytes(json.dumps({"id": "y", "text": "wide"}).encode("utf-16"))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    err = capsys.readouterr().err
+    assert ("curate: warning: stray.json is one JSON array, not JSON Lines (one object per line): convert it "
+            "(jq -c '.[]' stray.json > stray.jsonl); quarantined (not_json_lines), its records are not read") in err, err
+    assert "curate: warning: ps.jsonl is UTF-16 text" in err and "Traceback" not in err
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert sorted((r["path"], r["reason"]) for r in q) == [("ps.jsonl", "not_json_lines"), ("stray.json", "not_json_lines")]
+    # no file of the input is JSON Lines: nothing would be read, so it is refused, naming how many
+    (folder / "a.jsonl").unlink()
+    assert run_cli("run", "--input", folder, "--domain", "web", "--output", tmp_path / "o2", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert "(and 1 other file of the input: stray.json)" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o2").exists()
+
+
+def test_launch_resolves_each_files_real_path_once(tmp_path, monkeypatch):
+    """plan() took every local file's real path twice (same_files, then the check across
+    inputs): a cost per file at launch on a big share, and a link changed in between gave the
+    two checks different answers."""
+    folder = tmp_path / "share"
+    folder.mkdir()
+    for i in range(20):
+        (folder / f"f{i:02}.jsonl").write_text(json.dumps({"id": str(i), "text": "a page"}) + "\n")
+    (folder / "latest.jsonl").symlink_to(folder / "f00.jsonl")
+    cfg = config.load(None, {"run": {"output": str(tmp_path / "out")}, "inputs": [{"glob": str(folder), "domain": "web"},
+                      {"glob": str(folder / "f01.jsonl"), "domain": "web", "source": "again"}]}, for_run=True)
+    calls: dict = {}
+    real = os.path.realpath
+
+    def counted(p, *a, **k):
+        calls[str(p)] = calls.get(str(p), 0) + 1
+        return real(p, *a, **k)
+
+    monkeypatch.setattr(os.path, "realpath", counted)
+    shards = cli.plan(cfg)
+    files = [str(p) for p in folder.iterdir()]
+    want = {f: 1 + f.endswith("f01.jsonl") for f in files}  # f01.jsonl: listed by both inputs
+    assert {f: calls.get(f, 0) for f in files} == want
+    same = {s.rel: dict(s.options).get("same_file_as") for s in shards if dict(s.options).get("same_file_as")}
+    assert same == {"latest.jsonl": "'f00.jsonl' (through a link)", "f01.jsonl": "'f01.jsonl' of inputs[0]"}
+
+
+def test_config_prints_the_effective_config_of_a_file_and_its_sets(tmp_path, pages, capsys):
+    """`curate config team.toml --set ...`: what a run would use, loadable as it is."""
+    cfg = tmp_path / "team.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path}/out"\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n'
+                   "[rebalance]\ntargets = {web = 1.0}\n")
+    sets = ["rebalance.budget=2000000", "langid.threshold=0.7"]
+    assert run_cli("config", cfg, *[a for s in sets for a in ("--set", s)]) == 0
+    printed = tmp_path / "effective.toml"
+    printed.write_text(capsys.readouterr().out)
+    want = config.load(str(cfg), sets=sets).to_dict()
+    assert config.load(str(printed)).to_dict() == want and want["rebalance"]["budget"] == 2000000
+    assert "budget = 2000000" in printed.read_text() and "threshold = 0.7" in printed.read_text()
+    assert run_cli("config", cfg, "--set", "rebalance.budgt=1") == 2
+    assert "config error: rebalance.budgt (from --set rebalance.budgt=1): unknown key (did you mean budget?)" in capsys.readouterr().err
+    assert run_cli("config") == 0 and "# curate: every option with its default" in capsys.readouterr().out

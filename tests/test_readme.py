@@ -192,3 +192,42 @@ def test_config_reference_table_is_generated():
     table = doc.split(start, 1)[1].split("<!-- end of generated table -->", 1)[0]
     assert table == config.reference_table()
     assert "| `dedup.scheme` | `\"affine32\"` | `affine32`, `affine64`, `legacy` |" in table
+
+
+def set_rows() -> list[tuple[str, str]]:
+    """The README's table of --set examples: (command-line words, the run's config or the error)."""
+    part = README.split("### Overrides with --set", 1)[1].split("\n\n", 3)[2]  # the comment and table
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^\| `(.*?)` \| (.*?) \|$", part, re.M)]
+
+
+def test_set_table_is_read():
+    rows = set_rows()
+    assert len(rows) >= 10 and sum(r.startswith("error:") for _, r in rows) >= 5
+
+
+@pytest.mark.parametrize("args, result", set_rows())
+def test_set_examples(tmp_path, capsys, args, result):
+    """Each --set row of the README through `curate run`: the config it gives, or its one-line error."""
+    import tomllib
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"id": "1", "text": "a web page"}\n')
+    path = tmp_path / "team.toml"
+    path.write_text(f'[run]\noutput = "{tmp_path}/out"\n[[inputs]]\nglob = "{tmp_path}/in/*.jsonl"\ndomain = "web"\n'
+                    "[rebalance]\ntargets = {web = 0.6, code = 0.25, books = 0.15}\nmax_epochs = {books = 3}\n")
+    argv = ["run", str(path), *shlex.split(args)]
+    if result.startswith("error: "):
+        message = result.split("`")[1]
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert len([line for line in err.splitlines() if message in line]) == 1
+        return
+    _, parsers = cli._parser()
+    ns, rest = parsers["run"].parse_known_args(argv[1:])
+    assert rest == []
+    cfg = cli.prepare_run(ns)[0]
+    key, value = result.split("`")[1].split(" = ", 1)
+    section, name = key.split(".")
+    got = cfg.run if section == "run" else cfg.stages[section]
+    assert got[name] == tomllib.loads(f"v = {value}")["v"]

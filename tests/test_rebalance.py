@@ -217,6 +217,16 @@ def test_infeasible_targets_stop_the_run_with_one_message(tmp_path, capsys):
     assert "rebalance: the target mix is infeasible: domain 'code' is short by" in err
     assert "domain 'web'" not in err and "domain 'books'" not in err and "(target 30.00% of 1,300 = 390 tokens; it has 135 tokens, 270 at max_epochs 2)" in err
     assert not (out / "manifest.json").exists() and not (out / "text").exists()
+    # the run stopped after every earlier stage and the user reran blind: the error now gives each
+    # group's tokens, the natural mix and a budget these targets fit, and that budget runs
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert re.search(r"The data after the earlier stages: web [\d,]+ tokens in 40 documents; code 135 tokens in 5 documents "
+                     r"\(270 at max_epochs 2\); books [\d,]+ tokens in 5 documents; its natural mix: books [\d.]+%, code [\d.]+%, web [\d.]+%", err), err
+    fits = re.search(r"These targets fit a budget of at most ([\d,]+) tokens \(--set (rebalance.budget=\d+)\)", err)
+    assert fits and int(fits.group(1).replace(",", "")) == 900  # code's 270 tokens at 30%
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", fits.group(2)]) == 0
+    m = commit.read_manifest(str(out))
+    assert m["config"]["rebalance"]["budget"] == 900 and abs(m["stats"]["rebalance.mix.code.achieved"] - 0.3) <= 0.05
 
 
 def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsys):
@@ -233,8 +243,14 @@ def test_a_target_that_whole_documents_cannot_meet_stops_the_run(tmp_path, capsy
     err = capsys.readouterr().err
     assert "rebalance: the target mix cannot be met with whole documents: domain 'books' gets 0.00% (0 tokens; target 20.00%" in err
     assert "its 3 documents average 1,5" in err and "domain 'web'" not in err.split("Each document")[0]
-    assert "('web' at max_epochs 1)" in err and err.strip().endswith("rebalance.tolerance (now 0.05).") and len(err.strip().splitlines()) == 1
+    assert "('web' at max_epochs 1)" in err and "rebalance.tolerance (now 0.05). The nearest whole-document cut" in err and len(err.strip().splitlines()) == 1
     assert not (out / "manifest.json").exists()
+    # what the data gives, and the natural mix's --set advice, which runs
+    assert "The nearest whole-document cut of these targets gives web 100.00%, books 0.00%." in err
+    assert re.search(r"books [\d,]+ tokens in 3 documents; its natural mix: books [\d.]+%, web [\d.]+%", err), err
+    advice = re.search(r"\(to take it: (--set '(.*?)' --set (\S+))\)", err)
+    assert advice, err
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--set", advice.group(2), "--set", advice.group(3)]) == 0
     # the tolerance lets the user accept the miss; the manifest then says it
     cfg.write_text(cfg.read_text().replace(body, body + "tolerance = 0.25\n"))
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance"]) == 0
@@ -285,3 +301,33 @@ def test_one_large_document_at_the_cut_is_named_not_hidden_by_the_average(tmp_pa
     assert "domain 'books' gets" in err and "the cut falls among documents of " in err
     n = int(err.split("the cut falls among documents of ")[1].split(" tokens")[0].replace(",", ""))
     assert 30000 <= n <= 31000, n  # the whole book's tokens ("chapter " is one token), alone in its bucket
+
+
+def test_a_budget_missed_beyond_the_tolerance_stops_and_a_met_one_is_reported(tmp_path, capsys):
+    # 10 web documents of ~1,000 tokens against a 1,500-token budget: whole documents give 1,000 or
+    # 2,000, and the run delivered 2,000 (or 484,152 for 500,000) without a word
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "web.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"page {i} " + "word " * 1000}) + "\n" for i in range(10)))
+    for d in ("code", "books"):
+        (tmp_path / "in" / f"{d}.jsonl").write_text("")
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", out, "[rebalance]\ntargets = {web = 1.0}\nbudget = 1500\n", shards=2)
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"rebalance: the mix has [\d,]+ tokens for rebalance.budget = 1,500 \([+-]\d+\.\d\d%\), beyond rebalance.tolerance \(0.05\)", err), err
+    assert len(err.strip().splitlines()) == 1 and not (out / "manifest.json").exists()
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", "--progress", "off", "--set", "rebalance.tolerance=0.5"]) == 0
+    line = re.search(r"^tokens: ([\d,]+) cl100k_base tokens \(rebalance.budget 1,500: ([+-][\d.]+)%, within rebalance.tolerance 0.5; web 100%", capsys.readouterr().out, re.M)
+    assert line
+    m = commit.read_manifest(str(out))
+    total = int(line.group(1).replace(",", ""))
+    assert m["stats"]["rebalance.budget_miss"] == pytest.approx((total - 1500) / 1500, abs=1e-6) and m["stats"]["rebalance.tolerance"] == 0.5
+    assert float(line.group(2)) == pytest.approx(100 * (total - 1500) / 1500, abs=0.01)
+    # and the audit says it beside the mix
+    assert cli.main(["audit", str(out)]) == 0
+    assert json.loads((out / "stats/summary.json").read_text())["budget"]["tokens"] == 1500
+    assert re.search(r"The mix has [\d,]+ tokens for rebalance.budget 1,500 \([+-][\d.]+%; rebalance.tolerance 0.5\)", (out / "report.html").read_text())
+    # without tokenize there is no tokens: line; the mix and the budget are said all the same
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off", "--set", "rebalance.tolerance=0.5"]) == 0
+    assert re.search(r"^mix: [\d,]+ tokens \(rebalance.budget 1,500: [+-][\d.]+%, within rebalance.tolerance 0.5; web 100% \(target 100%\)\)",
+                     capsys.readouterr().out, re.M)

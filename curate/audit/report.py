@@ -344,6 +344,10 @@ def domains_card(s: dict, cols: dict) -> str:
     table += "</table>"
     found = " against the target mixture (black tick)." if mix.get("target") else "; no target mixture was found (tokens/manifest.json)."
     note = f"Share of {mix['measure']} per domain{found}"
+    b = s.get("budget")
+    if b:  # whole documents: the mix is a little off the budget asked, by this much
+        note += (f" The mix has {b['mix_tokens']:,} tokens for rebalance.budget {b['tokens']:,} ({b['miss']:+.2%}; "
+                 f"rebalance.tolerance {b['tolerance']:g}).")
     if s.get("source_mix"):  # rebalance.sources: each source's share of the whole mix
         table += ("<table class='num'><tr><th>domain/source</th><th>target</th><th>achieved</th><th>tokens (mix)</th>"
                   "<th>epochs</th></tr>")

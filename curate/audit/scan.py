@@ -239,6 +239,15 @@ def source_mix(stats: dict) -> dict | None:
     return dict(sorted(out.items())) or None
 
 
+def budget_of(stats: dict) -> dict | None:
+    """rebalance.budget asked, the mix's tokens and the miss (within rebalance.tolerance); None
+    when no budget was asked (0: the largest mix that fits)."""
+    if "rebalance.budget_miss" not in stats:
+        return None
+    return {"tokens": stats["rebalance.budget_tokens"], "mix_tokens": stats["rebalance.mix_tokens"],
+            "miss": stats["rebalance.budget_miss"], "tolerance": stats.get("rebalance.tolerance")}
+
+
 def _tokens_written(tok_manifest: dict | None) -> int | None:
     v = ((tok_manifest or {}).get("tokens") or {}).get("total")
     return v if isinstance(v, int) else None
@@ -294,6 +303,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
         source_mix=source_mix((manifest or {}).get("stats") or run.get("stats") or {}),
+        budget=budget_of((manifest or {}).get("stats") or run.get("stats") or {}),
         run={k: (manifest or {}).get(k) for k in ("config_hash", "format")} | {"stages": [e["stage"] for e in fun]},
         warnings=warnings,
     )

@@ -265,19 +265,24 @@ def list_files(
     return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
 
 
-def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
+def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, reals: dict | None = None) -> dict[str, str]:
     """{relative path: the relative path it is read under} for every local file ``list_files``
     gave twice or more through links (``src/alias.py -> main.py``, ``latest/ -> 2024-10/``):
     read once, under the name that needs no link (else the first by name), so its documents
     are not doubled; each other name gets a quarantine row saying where it was read. A code
-    ``tree``'s links out of it and links to nothing are left to the code reader's rows."""
+    ``tree``'s links out of it and links to nothing are left to the code reader's rows.
+    ``reals`` (a dict) receives each file's real path, None where it is no regular file: the
+    caller's check across inputs uses these, not a second resolution of every path (a cost per
+    file at launch, and a link changed in between would give two answers)."""
     if is_uri(pattern):
         return {}
     top = os.path.realpath(glob_root(pattern))
     by_real: dict = {}
+    reals = {} if reals is None else reals
     for path, rel in listed:
         real = os.path.realpath(path)
-        if os.path.isfile(real) and not (tree and not real.startswith(top.rstrip(os.sep) + os.sep)):
+        reals[path] = real if os.path.isfile(real) else None
+        if reals[path] and not (tree and not real.startswith(top.rstrip(os.sep) + os.sep)):
             by_real.setdefault(real, []).append(rel)
     out = {}
     for real, rels in by_real.items():
@@ -303,6 +308,8 @@ def plan_shards(
     scan = [SCAN_BYTES]  # how much more of the input's JSONL files may be searched for a field
     columns: list = []  # per Parquet file checked: which named id, url or meta column it lacks, or None
     unknown: list = []  # files whose format neither name nor content tells: named together
+    not_lines: list = []  # (shard index, why) of files given as JSON Lines that are not (one JSON array)
+    lines_ok = False  # a file of the input was JSON Lines: the others are quarantined, not refused
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
             f = fmt or detect_format(path, domain) or "text"  # not read: any reader will do
@@ -335,8 +342,11 @@ def plan_shards(
             from curate.readers.jsonl import not_json_lines
 
             error = not_json_lines(path, rel)
-            if error:
-                raise InputError(error)
+            if error:  # one stray file among JSON Lines is quarantined whole; refused if no file is JSON Lines
+                not_lines.append((len(shards), error))
+                shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("not_json_lines", error),)))))
+                continue
+            lines_ok = True
         if f == "jsonl" and look and None not in jsonl:  # an error only when no file of the input has the field
             from curate.readers.jsonl import text_field_error  # (a misspelling): one odd file is quarantined record by record
 
@@ -354,6 +364,12 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
+    if not_lines and not lines_ok:  # nothing of the input would be read: the user's to convert
+        files_rel = [sh.rel for sh in shards]
+        others = [files_rel[i] for i, _ in not_lines[1:]]
+        more = (f" (and {len(others)} other file{'s' * (len(others) > 1)} of the input: {', '.join(others[:3])}"
+                f"{', ...' if len(others) > 3 else ''})") if others else ""
+        raise InputError(not_lines[0][1] + more)
     for errors in (jsonl, columns):
         if errors and all(errors):  # checking stops at the first file that has the field
             raise InputError(errors[0] + (f" (and as much of its {len(errors) - 1} other files)" if len(errors) > 1 else ""))

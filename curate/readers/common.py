@@ -526,6 +526,10 @@ def read_batches(shard: Shard, reader, limits: Limits, skipped: dict | None = No
         b.add(Bad(0, "same_file", f"the same file as {shard.opt('same_file_as')}: read there, not twice"))
         yield from b.flush(final=True)
         return
+    if shard.opt("not_json_lines") is not None:  # one stray file among an input's JSON Lines: said, not read
+        b.add(Bad(0, "not_json_lines", shard.opt("not_json_lines")))
+        yield from b.flush(final=True)
+        return
     if shard.start == 0 and shard.fmt != "source" and shard.path.lower().endswith((".gz", ".zst")) and input_size(shard.path) == 0:
         # an interrupted download or copy: unlike one cut a byte later, it has no stream to fail
         b.add(Bad(0, "empty_compressed_file", "0 bytes, though named as compressed (an empty gzip file is 20 bytes): "

@@ -8,7 +8,8 @@ Config (``[rebalance]``)::
     max_epochs = {code = 4, books = 3}                # per domain; unlisted domains: 1 (no repeats)
     rehydrate = [[2, 2.0], [10, 3.0]]                 # weight by dup_group_size >= n (FineWeb-2 style)
     seed = 0
-    tolerance = 0.05      # most a group's achieved token share may miss its target
+    tolerance = 0.05      # most a group's achieved token share may miss its target, and the
+                          # mix's tokens rebalance.budget (as a share of the budget)
 
 A *group* is a domain, or a (domain, source) pair when ``sources`` splits that domain.
 Documents of domains/sources without a share go to the ledger (``not_in_mix``).
@@ -27,7 +28,10 @@ rate is the bucket edge where the cumulative tokens meet the target. The achieve
 equals the plan to within one bucket's tokens, and the plan knows it exactly. A bucket holds
 whole documents, so a group of a few large documents (books) against a small target cannot
 come near it: beyond ``tolerance`` (a share of the mix) the plan raises ``InfeasibleMix``
-instead of writing books 0% for a 20% target. The plan (one
+instead of writing books 0% for a 20% target; and the mix's total beyond ``tolerance`` of a
+``budget`` asked raises too (the cuts' rounding adds up: 484,152 tokens for 500,000). The
+message ends with what the data gives (each group's tokens, the natural mix, the nearest cut).
+The plan (one
 integer cutoff per group) is the small side input of the selection. A mix the data cannot
 fill under max_epochs raises ``InfeasibleMix`` when the plan is computed, before any
 documents or ledger rows are written; ``check_mix`` runs the same test on known token counts.
@@ -62,7 +66,7 @@ DEFAULTS = {
     "max_epochs": {},  # domain -> most epochs (average copies); default 1
     "rehydrate": [],  # [[min dup_group_size, weight], ...], ascending
     "seed": 0,
-    "tolerance": 0.05,  # most a group's token share may miss its target (whole documents; 5 points)
+    "tolerance": 0.05,  # most a group's token share may miss its target (whole documents; 5 points), and the mix its budget
 }
 
 RESOLUTION = 4096  # histogram buckets per epoch
@@ -198,7 +202,7 @@ def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail
     for g in off:
         what = f"{'source' if '/' in g else 'domain'} {g!r}"
         share = achieved[g] / total if total else 0.0
-        size = f"; its {docs[g]:,} documents average {avail[g] / docs[g]:,.0f} tokens" if docs.get(g) else ""
+        size = f"; its {docs[g]:,} document{'s' * (docs[g] != 1)} average {avail[g] / docs[g]:,.0f} tokens" if docs.get(g) else ""
         if step and step.get(g, 0) > tol * budget:  # one large document (a whole book) where the cut falls: the average hides it
             size += f", but the cut falls among documents of {step[g]:,} tokens together, kept or left out as one"
         parts.append(f"{what} gets {share:.2%} ({achieved[g]:,} tokens; target {frac[g]:.2%} = {targets[g]:,.0f} tokens{size})")
@@ -353,7 +357,32 @@ class RebalanceStage:
         frac = self.fractions(avail)
         epochs = {g: self.cfg["max_epochs"][d] for g, (d, _) in zip(self.labels, self.groups)}
         cums = {g: np.concatenate([[0], np.cumsum(acc["hist"][i, : self.nb[i]])]) for i, g in enumerate(self.labels)}
-        budget, targets = solve(frac, avail, {g: int(c[-1]) for g, c in cums.items()}, self.cfg["budget"], epochs)
+        capacity = {g: int(c[-1]) for g, c in cums.items()}
+        try:
+            budget, targets = solve(frac, avail, capacity, self.cfg["budget"], epochs)
+        except InfeasibleMix as e:  # what the data can give, so the next try is not blind
+            raise InfeasibleMix(f"{e}{self._largest_fit(acc, frac, avail, capacity, epochs, cums)} "
+                                f"{self._facts(acc, avail, capacity, epochs)}") from None
+        cutoffs, achieved, step = self._cut(cums, targets)
+        try:
+            _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs, step)
+        except InfeasibleMix as e:
+            raise InfeasibleMix(f"{e} The nearest whole-document cut of these targets gives {self._shares(achieved)}. "
+                                f"{self._facts(acc, avail, capacity, epochs)}") from None
+        total, asked, tol = sum(achieved.values()), self.cfg["budget"], self.cfg["tolerance"]
+        if asked and abs(total - asked) > tol * asked + 1e-9:  # the shares can be right and the size not
+            big = max(self.labels, key=lambda g: step[g])
+            raise InfeasibleMix(
+                f"rebalance: the mix has {total:,} tokens for rebalance.budget = {asked:,} ({(total - asked) / asked:+.2%}), "
+                f"beyond rebalance.tolerance ({tol:g}): each group's cut falls at whole documents (in {big!r} among "
+                f"documents of {step[big]:,} tokens together). Change rebalance.budget, or allow a larger miss with "
+                f"rebalance.tolerance. {self._facts(acc, avail, capacity, epochs)}")
+        self.plan_ = {"cutoffs": cutoffs + [0], "stats": self._stats(budget, frac, avail, achieved)}
+        return self.plan_
+
+    def _cut(self, cums: dict, targets: dict) -> tuple[list, dict, dict]:
+        """Each group's cutoff bucket: the histogram edge nearest its target tokens; the tokens
+        it keeps; the tokens of the bucket the cut could not split."""
         cutoffs, achieved, step = [], {}, {}
         for g in self.labels:
             cum, t = cums[g], targets[g]
@@ -363,14 +392,51 @@ class RebalanceStage:
                 c -= 1  # ... or the one below, whichever is nearer
             cutoffs.append(c)
             achieved[g] = int(cum[c])
-        _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs, step)
-        self.plan_ = {"cutoffs": cutoffs + [0], "stats": self._stats(budget, frac, avail, achieved)}
-        return self.plan_
+        return cutoffs, achieved, step
+
+    def _shares(self, achieved: dict) -> str:
+        total = sum(achieved.values())
+        return ", ".join(f"{g} {achieved[g] / total if total else 0:.2%}" for g in self.labels)
+
+    def _largest_fit(self, acc, frac, avail, capacity, epochs, cums) -> str:
+        """The largest budget these targets fit under the epoch caps, and whether whole documents
+        meet them there (a budget that only moves the failure to the next check is no advice)."""
+        live = {g: f for g, f in frac.items() if f > 0}
+        if not live or any(capacity[g] == 0 for g in live):
+            return ""
+        fits = int(min(capacity[g] / f for g, f in live.items()))
+        targets = {g: frac[g] * fits for g in frac}
+        _, achieved, step = self._cut(cums, targets)
+        try:
+            _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, {**self.cfg, "budget": fits}, epochs, step)
+        except InfeasibleMix:
+            return (f" Under the epoch caps these targets fit at most {fits:,} tokens, but there whole documents "
+                    f"cannot meet them either (the nearest cut gives {self._shares(achieved)}).")
+        return f" These targets fit a budget of at most {fits:,} tokens (--set rebalance.budget={fits})."
+
+    def _facts(self, acc: dict, avail: dict, capacity: dict, epochs: dict) -> str:
+        """What the data can give, for a mix that stopped the run: each group's tokens (one epoch,
+        and under its max_epochs), documents and the natural mix over every domain read."""
+        docs = self.available(acc.get("docs", {}))
+        parts = [f"{g} {avail[g]:,} tokens in {docs[g]:,} document{'s' * (docs[g] != 1)}" + (f" ({capacity[g]:,} at max_epochs {epochs[g]:g})" if epochs[g] != 1 else "")
+                 for g in self.labels]
+        per_domain: dict = {}
+        for key, n in acc.get("tokens", {}).items():
+            per_domain[key.split("/", 1)[0]] = per_domain.get(key.split("/", 1)[0], 0) + n
+        mixed = {g.split("/", 1)[0] for g in self.labels}
+        parts += [f"{d} {n:,} tokens (no target)" for d, n in sorted(per_domain.items()) if d not in mixed]
+        total = sum(per_domain.values())
+        natural = ", ".join(f"{d} {n / total:.2%}" for d, n in sorted(per_domain.items())) if total else "no tokens"
+        whole = "--set 'rebalance.targets={}' --set rebalance.budget=0" + " --set 'rebalance.sources={}'" * bool(self.cfg["sources"])
+        return f"The data after the earlier stages: {'; '.join(parts)}; its natural mix: {natural} (to take it: {whole})."
 
     def _stats(self, budget, frac, avail, achieved) -> dict:
         """Flat numbers for stats/run.json and the manifest: target vs achieved mix."""
         total = sum(achieved.values())
         out = {"rebalance.budget_tokens": int(round(budget)), "rebalance.mix_tokens": total}
+        if self.cfg["budget"]:  # the budget asked for, and how far the whole-document mix is from it
+            out["rebalance.budget_miss"] = round((total - self.cfg["budget"]) / self.cfg["budget"], 6)
+            out["rebalance.tolerance"] = self.cfg["tolerance"]
         per_domain: dict = {}
         for g, (d, _) in zip(self.labels, self.groups):
             p = per_domain.setdefault(d, [0.0, 0, 0])
