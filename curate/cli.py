@@ -349,7 +349,7 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
     return "\n".join(lines + [tail])
 
 
-def tokens_line(root: str) -> str | None:
+def tokens_line(root: str, stats: dict | None = None) -> str | None:
     """One line about DIR/tokens, when the tokenize stage ran."""
     import json
 
@@ -364,7 +364,7 @@ def tokens_line(root: str) -> str | None:
     total = m["tokens"]["total"]
     # rebalance's targets beside what was achieved (a domain it left with no tokens too)
     targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}
-    mix = _mix_text(total, m["tokens"]["per_domain"], targets, m.get("budget"))
+    mix = _mix_text(total, m["tokens"]["per_domain"], targets, m.get("budget")) + _splits_text(stats or {})
     return f"tokens: {total:,} {m['tokenizer']['name']} tokens ({mix}) in {len(m['shards'])} files under {root.rstrip('/')}/tokens"
 
 
@@ -379,6 +379,27 @@ def _mix_text(total: int, per_domain: dict, targets: dict, asked: dict | None) -
     return mix
 
 
+def _splits_text(stats: dict) -> str:
+    """'; web by language: en 50% (target 50%), ...': each rebalance.sources / rebalance.languages
+    group's share of its domain's tokens beside its target, from rebalance's stats."""
+    pre, rows = "rebalance.mix.", {}
+    for k, v in stats.items():
+        if k.startswith(pre) and k.endswith((".tokens", ".target")):
+            g, field = k[len(pre):].rsplit(".", 1)
+            rows.setdefault(g, {})[field] = v
+    parts: dict = {}
+    for g, r in sorted(rows.items(), key=lambda kv: (kv[0].endswith("*"), kv[0])):  # "*" (the others) last
+        cut = min((i for i in (g.find("/"), g.find(":")) if i > 0), default=-1)
+        if cut < 0:
+            continue
+        d, whole = g[:cut], rows.get(g[:cut], {})
+        share = r.get("tokens", 0) / whole["tokens"] if whole.get("tokens") else 0.0
+        target = r.get("target", 0) / whole["target"] if whole.get("target") else 0.0
+        key = (d, "source" if g[cut] == "/" else "language")
+        parts.setdefault(key, []).append(f"{g[cut + 1:]} {share:.0%} (target {target:.0%})")
+    return "".join(f"; {d} by {kind}: {', '.join(p)}" for (d, kind), p in sorted(parts.items()))
+
+
 def mix_line(manifest: dict) -> str | None:
     """The mix rebalance chose, from the manifest's stats, for a run without tokenize (whose
     tokens: line says it otherwise)."""
@@ -386,16 +407,16 @@ def mix_line(manifest: dict) -> str | None:
     if "rebalance.mix_tokens" not in st:
         return None
     total = st["rebalance.mix_tokens"]
-    keys = {k.split(".")[2] for k in st if k.startswith("rebalance.mix.") and k.endswith(".tokens") and "/" not in k}
+    keys = {k.split(".")[2] for k in st if k.startswith("rebalance.mix.") and k.endswith(".tokens") and "/" not in k and ":" not in k}
     per = {d: st[f"rebalance.mix.{d}.tokens"] for d in keys}
     targets = {d: st[f"rebalance.mix.{d}.target"] for d in keys}
     asked = {"tokens": st["rebalance.budget_tokens"], "tolerance": st["rebalance.tolerance"]} if "rebalance.budget_miss" in st else None
-    return f"mix: {total:,} tokens ({_mix_text(total, per, targets, asked)}); rebalance ran without tokenize: no tokens written"
+    return f"mix: {total:,} tokens ({_mix_text(total, per, targets, asked)}{_splits_text(st)}); rebalance ran without tokenize: no tokens written"
 
 
 def report(manifest: dict, root: str, seconds: float) -> None:
     print(summary(manifest, seconds))
-    line = tokens_line(root) or mix_line(manifest)
+    line = tokens_line(root, manifest.get("stats")) or mix_line(manifest)
     if line:
         print(line)
     from curate.readers import is_uri

@@ -52,6 +52,14 @@ def toml(v) -> str:
         ({"budget": -1}, "rebalance.budget: expected a whole number of tokens >= 0"),
         ({"sources": {"web": {"c4": 0.7}}}, "rebalance.sources.web: fractions must sum to 1, got 0.7"),
         ({"rehydrate": [[5, 2.0], [2, 3.0]]}, "rebalance.rehydrate[1]: sizes must be ascending"),
+        ({"languages": {"web": {"en": 0.5, "de": 0.4}}}, "rebalance.languages.web: fractions must sum to 1, got 0.9"),
+        ({"languages": {"web": {"en": 0.5, "jpn": 0.5}}},
+         "rebalance.languages.web.jpn: 'jpn' is not a label of langid's model (did you mean ja?)"),
+        ({"languages": {"web": {"en": 0.5, "zh-CN": 0.5}}}, "rebalance.languages.web.zh-CN: 'zh-CN' is not a label of langid's model (did you mean zh?)"),
+        ({"languages": {"wbe": {"en": 1.0}}}, "rebalance.languages.wbe: 'wbe' is not one of web, code, books"),
+        ({"languages": {"web": {}}}, "rebalance.languages.web: empty; list the languages and their fractions"),
+        ({"sources": {"web": {"c4": 1.0}}, "languages": {"web": {"en": 1.0}}},
+         "rebalance.languages.web: web is split by rebalance.sources too; split a domain by sources or by languages, not both"),
     ],
 )
 def test_config_errors_name_the_field(tmp_path, section, message):
@@ -275,7 +283,8 @@ def test_the_audit_shows_each_sources_target_and_achieved_share(tmp_path, capsys
                    "sources = {web = {a = 0.5, b = 0.5}}\n")
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance,tokenize", "--progress", "off"]) == 0
     # the run's own summary sets the achieved mix beside the target
-    assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(code 40% \(target 40%\), web 60% \(target 60%\)\)", capsys.readouterr().out, re.M)
+    assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(code 40% \(target 40%\), web 60% \(target 60%\); "
+                     r"web by source: a 50% \(target 50%\), b 50% \(target 50%\)\)", capsys.readouterr().out, re.M)
     assert cli.main(["audit", str(out)]) == 0
     mix = json.loads((out / "stats/summary.json").read_text())["source_mix"]
     assert set(mix) == {"web/a", "web/b"} and mix["web/a"]["target"] == mix["web/b"]["target"] == 0.3
@@ -331,3 +340,74 @@ def test_a_budget_missed_beyond_the_tolerance_stops_and_a_met_one_is_reported(tm
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off", "--set", "rebalance.tolerance=0.5"]) == 0
     assert re.search(r"^mix: [\d,]+ tokens \(rebalance.budget 1,500: [+-][\d.]+%, within rebalance.tolerance 0.5; web 100% \(target 100%\)\)",
                      capsys.readouterr().out, re.M)
+
+
+# --- rebalance.languages ------------------------------------------------------------------
+
+SENTENCES = {  # our own sentences, three per document: langid labels them surely
+    "en": ["The river flooded the lower fields again this spring.", "Our neighbours repaired the old stone bridge by hand.",
+           "Children walked to school along the muddy road.", "The baker opens his shop before the sun rises.",
+           "Farmers worried that the harvest would come late this year.", "A small library opened beside the town hall."],
+    "de": ["Der Fluss hat die unteren Felder in diesem Frühling wieder überschwemmt.", "Unsere Nachbarn haben die alte Steinbrücke von Hand repariert.",
+           "Die Kinder gingen auf der schlammigen Straße zur Schule.", "Der Bäcker öffnet seinen Laden, bevor die Sonne aufgeht.",
+           "Die Bauern fürchteten, dass die Ernte dieses Jahr spät kommen würde.", "Neben dem Rathaus wurde eine kleine Bibliothek eröffnet."],
+    "fr": ["La rivière a encore inondé les champs du bas ce printemps.", "Nos voisins ont réparé le vieux pont de pierre à la main.",
+           "Les enfants marchaient vers l'école sur la route boueuse.", "Le boulanger ouvre sa boutique avant le lever du soleil.",
+           "Les paysans craignaient que la récolte arrive tard cette année.", "Une petite bibliothèque a ouvert à côté de la mairie."],
+    "es": ["El río volvió a inundar los campos bajos esta primavera.", "Nuestros vecinos repararon a mano el viejo puente de piedra.",
+           "Los niños caminaban a la escuela por el camino embarrado.", "El panadero abre su tienda antes de que salga el sol.",
+           "Los campesinos temían que la cosecha llegara tarde este año.", "Se abrió una pequeña biblioteca junto al ayuntamiento."],
+}
+
+
+def multilingual_input(path: Path, per_language: int = 120) -> Path:
+    rng = np.random.default_rng(0)
+    rows = []
+    for lang, pool in SENTENCES.items():
+        for i in range(per_language):
+            rows.append({"id": f"{lang}-{i}", "text": " ".join(pool[j] for j in rng.choice(len(pool), 3, replace=False)) + f" ({i})"})
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_language_targets_split_a_domains_share(tmp_path, capsys):
+    # a multilingual team: web's tokens en 50%, de 20%, fr 20%, everything else ("*": es here) 10%
+    src = multilingual_input(tmp_path / "web.jsonl")
+    out = tmp_path / "out"
+    cfg = tmp_path / "c.toml"
+    base = f'[run]\noutput = "{out}"\nshards = 2\n[[inputs]]\nglob = "{src}"\ndomain = "web"\nsource = "crawl"\n'
+    base += '[langid]\nlanguages = ["en", "de", "fr", "es"]\n[rebalance]\n'
+    cfg.write_text(base + 'targets = {web = 1.0}\nlanguages = {web = {en = 0.5, de = 0.2, fr = 0.2, "*" = 0.1}}\n')
+    assert cli.main(["run", str(cfg), "--stages", "ingest,langid,rebalance,tokenize", "--progress", "off"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("tokens:"))
+    assert "web by language: de 20% (target 20%), en 50% (target 50%), fr 20% (target 20%), * 10% (target 10%)" in line, line
+    # the shares in what a trainer reads: tokens/ joined to each document's language
+    text = pl.read_parquet(str(out / "text/*.parquet")).select("id", "language")
+    tokens = pl.read_parquet(str(out / "tokens/*.parquet")).select("id", "num_tokens").join(text, on="id")
+    assert tokens.height == pl.read_parquet(str(out / "tokens/*.parquet")).height
+    per = dict(tokens.group_by("language").agg(pl.col("num_tokens").sum()).iter_rows())
+    total = sum(per.values())
+    assert set(per) == {"en", "de", "fr", "es"}
+    for lang, target in (("en", 0.5), ("de", 0.2), ("fr", 0.2), ("es", 0.1)):
+        assert abs(per[lang] / total - target) <= 0.05, (lang, per[lang] / total)
+    m = commit.read_manifest(str(out))
+    assert m["stats"]["rebalance.mix.web:en.target"] == 0.5 and m["stats"]["rebalance.mix.web:*.tokens"] == per["es"]
+    assert cli.main(["audit", str(out)]) == 0
+    mix = json.loads((out / "stats/summary.json").read_text())["source_mix"]
+    assert set(mix) == {"web:en", "web:de", "web:fr", "web:*"} and mix["web:de"]["target"] == 0.2
+    assert "<th>domain:language</th>" in (out / "report.html").read_text()
+
+    # without a catch-all, the languages not listed are not in the mix: the ledger says so
+    cfg.write_text(base + 'targets = {web = 1.0}\nlanguages = {web = {en = 0.5, de = 0.25, fr = 0.25}}\n')
+    assert cli.main(["run", str(cfg), "--stages", "ingest,langid,rebalance", "--progress", "off"]) == 0
+    assert re.search(r"^mix: .*; web by language: de 25% \(target 25%\), en 50% \(target 50%\), fr 25% \(target 25%\)\)",
+                     capsys.readouterr().out, re.M)
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet")).filter(pl.col("rule") == "not_in_mix")
+    assert ledger.height == 120 and set(pl.read_parquet(str(out / "text/*.parquet"))["language"]) == {"en", "de", "fr"}
+
+    # a language the data lacks stops the run, naming the language group
+    cfg.write_text(base + 'targets = {web = 1.0}\nlanguages = {web = {en = 0.5, it = 0.5}}\n')
+    assert cli.main(["run", str(cfg), "--stages", "ingest,langid,rebalance", "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert "rebalance: the target mix is infeasible: language 'web:it' has no tokens but a target of 50.00%" in err, err
+    assert "--set 'rebalance.languages={}'" in err and len(err.strip().splitlines()) == 1

@@ -348,14 +348,16 @@ def domains_card(s: dict, cols: dict) -> str:
     if b:  # whole documents: the mix is a little off the budget asked, by this much
         note += (f" The mix has {b['mix_tokens']:,} tokens for rebalance.budget {b['tokens']:,} ({b['miss']:+.2%}; "
                  f"rebalance.tolerance {b['tolerance']:g}).")
-    if s.get("source_mix"):  # rebalance.sources: each source's share of the whole mix
-        table += ("<table class='num'><tr><th>domain/source</th><th>target</th><th>achieved</th><th>tokens (mix)</th>"
+    if s.get("source_mix"):  # rebalance.sources / .languages: each source's or language's share of the whole mix
+        kinds = [h for h, mark in (("domain/source", "/"), ("domain:language", ":")) if any(mark in g for g in s["source_mix"])]
+        table += (f"<table class='num'><tr><th>{' or '.join(kinds)}</th><th>target</th><th>achieved</th><th>tokens (mix)</th>"
                   "<th>epochs</th></tr>")
         for g, m in s["source_mix"].items():
             cells = [f"{m.get('target', 0):.1%}", f"{m.get('achieved', 0):.1%}", compact(m.get("tokens", 0)), f"{m.get('epochs', 0):.2f}"]
             table += f"<tr><td>{_e(g)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
         table += "</table>"
-        note += " Sources (rebalance.sources): shares of the whole mix."
+        note += " " + " and ".join(w for w, mark in (("Sources (rebalance.sources)", "/"), ("languages (rebalance.languages)", ":"))
+                                   if any(mark in g for g in s["source_mix"])).capitalize() + ": shares of the whole mix."
     return card("Domain mix", figure("domains", mix_chart(mix, cols)) + table, note=note)
 
 

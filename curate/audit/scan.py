@@ -229,12 +229,13 @@ def domain_mix(s: dict, target: dict | None) -> dict:
 
 
 def source_mix(stats: dict) -> dict | None:
-    """Rebalance's split of a domain's share by source (``rebalance.sources``): target and
-    achieved shares of the whole mix, tokens and epochs per domain/source; None without one."""
+    """Rebalance's split of a domain's share by source (``rebalance.sources``, ``web/c4``) or by
+    language (``rebalance.languages``, ``web:en``): target and achieved shares of the whole mix,
+    tokens and epochs per group; None without one."""
     out: dict = {}
     for k, v in stats.items():
         parts = k.split(".")
-        if len(parts) == 4 and parts[:2] == ["rebalance", "mix"] and "/" in parts[2]:
+        if len(parts) == 4 and parts[:2] == ["rebalance", "mix"] and ("/" in parts[2] or ":" in parts[2]):
             out.setdefault(parts[2], {})[parts[3]] = v
     return dict(sorted(out.items())) or None
 

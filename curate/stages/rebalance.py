@@ -4,6 +4,7 @@ Config (``[rebalance]``)::
 
     targets = {web = 0.6, code = 0.25, books = 0.15}  # token fractions per domain; {} = natural mix
     sources = {web = {c4 = 0.5, cc = 0.5}}            # optional split of a domain's share by source
+    languages = {web = {en = 0.5, de = 0.2, fr = 0.2, "*" = 0.1}}  # ... or by langid's language
     budget = 0            # tokens in the mix; 0 = the largest mix that fits under max_epochs
     max_epochs = {code = 4, books = 3}                # per domain; unlisted domains: 1 (no repeats)
     rehydrate = [[2, 2.0], [10, 3.0]]                 # weight by dup_group_size >= n (FineWeb-2 style)
@@ -11,8 +12,12 @@ Config (``[rebalance]``)::
     tolerance = 0.05      # most a group's achieved token share may miss its target, and the
                           # mix's tokens rebalance.budget (as a share of the budget)
 
-A *group* is a domain, or a (domain, source) pair when ``sources`` splits that domain.
-Documents of domains/sources without a share go to the ledger (``not_in_mix``).
+A *group* is a domain, or a (domain, source) pair when ``sources`` splits that domain (label
+``web/c4``), or a (domain, language) pair when ``languages`` splits it (label ``web:en``; the
+``language`` column langid sets). A domain is split one way: by sources or by languages. Documents
+of domains/sources/languages without a share go to the ledger (``not_in_mix``); a language split's
+``"*"`` takes every language it does not list (and documents without one). Language codes are
+labels of langid's shipped model (lid.176), so ``jpn`` or ``zh-CN`` fails with the label it means.
 
 **A document's copies.** Copy j = 0, 1, 2, ... of a document with weight w (1, or the
 rehydration weight of its duplicate group) has a threshold θ_j = (j + u_j) / w, where
@@ -62,6 +67,7 @@ from curate.schema import DOMAINS
 DEFAULTS = {
     "targets": {},  # domain -> token fraction (sum 1); {} = every domain at its natural share
     "sources": {},  # domain -> {source -> fraction of the domain's share (sum 1)}
+    "languages": {},  # domain -> {language (or "*": the others) -> fraction of the domain's share (sum 1)}
     "budget": 0,  # total tokens; 0 = the largest mix that fits under max_epochs
     "max_epochs": {},  # domain -> most epochs (average copies); default 1
     "rehydrate": [],  # [[min dup_group_size, weight], ...], ascending
@@ -101,6 +107,22 @@ def _fractions(where: str, d: dict, allowed=None) -> dict:
     return {k: float(v) for k, v in d.items()}
 
 
+def _check_codes(where: str, split: dict) -> None:
+    """Codes must be langid's labels (the ``language`` column's values), with --languages' help."""
+    import difflib
+
+    from curate.stages import language_codes
+    from curate.stages.langid import load_thresholds
+
+    labels = sorted(load_thresholds("default"))  # one per label of lid.176
+    for code in split:
+        if code == "*" or code in labels:
+            continue
+        hint = language_codes.suggest(code, labels) or next(iter(difflib.get_close_matches(code.lower(), labels, n=1, cutoff=0.6)), None)
+        raise ValueError(f"{where}.{code}: {code!r} is not a label of langid's model{f' (did you mean {hint}?)' if hint else ''}; "
+                         f"\"*\" takes the languages not listed")
+
+
 def _check(cfg: dict) -> dict:
     cfg = {**DEFAULTS, **cfg}
     out = dict(cfg)
@@ -115,6 +137,19 @@ def _check(cfg: dict) -> dict:
         out["sources"][d] = _fractions(f"rebalance.sources.{d}", split)
         if not out["sources"][d]:
             raise ValueError(f"rebalance.sources.{d}: empty; list the sources and their fractions")
+    langs = cfg["languages"]
+    if not isinstance(langs, dict):
+        raise ValueError(f"rebalance.languages: expected a table of domain -> {{language = fraction}}, got {langs!r}")
+    out["languages"] = {}
+    for d, split in langs.items():
+        if d not in DOMAINS:
+            raise ValueError(f"rebalance.languages.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+        if d in out["sources"]:
+            raise ValueError(f"rebalance.languages.{d}: {d} is split by rebalance.sources too; split a domain by sources or by languages, not both")
+        out["languages"][d] = _fractions(f"rebalance.languages.{d}", split)
+        if not out["languages"][d]:
+            raise ValueError(f"rebalance.languages.{d}: empty; list the languages and their fractions (\"*\" = the others)")
+        _check_codes(f"rebalance.languages.{d}", out["languages"][d])
     b = cfg["budget"]
     if isinstance(b, bool) or not isinstance(b, (int, float)) or b < 0 or not float(b).is_integer():
         raise ValueError(f"rebalance.budget: expected a whole number of tokens >= 0 (0 = largest mix that fits), got {b!r}")
@@ -148,13 +183,19 @@ def _check(cfg: dict) -> dict:
 
 def _label(group) -> str:
     d, s = group
-    return d if s is None else f"{d}/{s}"
+    if s is None:
+        return d
+    return f"{d}:{s[1]}" if isinstance(s, tuple) else f"{d}/{s}"  # ("lang", code): a language group
+
+
+def _what(g: str) -> str:
+    return f"{'source' if '/' in g else 'language' if ':' in g else 'domain'} {g!r}"
 
 
 def _short_message(short: list) -> str:
     parts = []
     for g, f, b, t, a, c, e in short:
-        what = f"{'source' if '/' in g else 'domain'} {g!r}"
+        what = _what(g)
         if c == 0:
             parts.append(f"{what} has no tokens but a target of {f:.2%}")
         else:
@@ -200,7 +241,7 @@ def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail
     off = [g for g in off if abs(achieved[g] - targets[g]) > tol * budget] or off
     parts = []
     for g in off:
-        what = f"{'source' if '/' in g else 'domain'} {g!r}"
+        what = _what(g)
         share = achieved[g] / total if total else 0.0
         size = f"; its {docs[g]:,} document{'s' * (docs[g] != 1)} average {avail[g] / docs[g]:,.0f} tokens" if docs.get(g) else ""
         if step and step.get(g, 0) > tol * budget:  # one large document (a whole book) where the cut falls: the average hides it
@@ -227,7 +268,7 @@ def check_mix(cfg: dict, tokens: dict[str, int]) -> dict[str, float]:
     """
     stage = RebalanceStage(cfg)
     fractions = stage.fractions({g: tokens.get(g, 0) for g in stage.labels})
-    epochs = {g: stage.cfg["max_epochs"][g.split("/")[0]] for g in stage.labels}
+    epochs = {g: stage.cfg["max_epochs"][d] for g, (d, _) in zip(stage.labels, stage.groups)}
     capacity = {g: int(tokens.get(g, 0) * epochs[g]) for g in stage.labels}
     return solve(fractions, {g: tokens.get(g, 0) for g in stage.labels}, capacity, stage.cfg["budget"], epochs)[1]
 
@@ -247,7 +288,9 @@ class RebalanceStage:
     def __init__(self, cfg: dict):
         self.cfg = c = _check(cfg)
         domains = [d for d in DOMAINS if c["targets"].get(d, 0) > 0] if c["targets"] else list(DOMAINS)
-        self.groups = [(d, s) for d in domains for s in (sorted(c["sources"][d]) if d in c["sources"] else [None])]
+        self.split = {d: split for d, split in c["sources"].items()}
+        self.split.update({d: {("lang", k): f for k, f in split.items()} for d, split in c["languages"].items()})
+        self.groups = [(d, s) for d in domains for s in (sorted(self.split[d], key=str) if d in self.split else [None])]
         self.labels = [_label(g) for g in self.groups]
         self._index = {g: i for i, g in enumerate(self.groups)}
         # buckets of each group's histogram: max_epochs rounded to whole buckets
@@ -258,11 +301,20 @@ class RebalanceStage:
         pass
 
     # which group, how heavy, which buckets
+    def _key(self, d, s, lang):
+        """The group key of a document: its source, or ("lang", its language or "*") where
+        rebalance.languages splits its domain."""
+        codes = self.cfg["languages"].get(d)
+        return (d, ("lang", lang if lang in codes else "*")) if codes else (d, s)
+
     def group_of(self, batch: pa.RecordBatch) -> np.ndarray:
         """Group index of each document; -1 = not in the mix."""
         doms, srcs = batch.column("domain").to_pylist(), batch.column("source").to_pylist()
+        i = batch.schema.get_field_index("language")
+        langs = batch.column(i).to_pylist() if i >= 0 else [None] * batch.num_rows
         idx = self._index
-        return np.fromiter((idx.get((d, s), idx.get((d, None), -1)) for d, s in zip(doms, srcs)), dtype=np.int64, count=batch.num_rows)
+        return np.fromiter((idx.get(self._key(d, s, lang), idx.get((d, None), -1)) for d, s, lang in zip(doms, srcs, langs)),
+                           dtype=np.int64, count=batch.num_rows)
 
     def weights(self, batch: pa.RecordBatch) -> np.ndarray:
         table = self.cfg["rehydrate"]
@@ -304,9 +356,11 @@ class RebalanceStage:
             ok = b[:, j] < self.nb[g]
             flat = np.bincount(g[ok] * NB + b[ok, j], weights=t[ok], minlength=G * NB)
             acc["hist"] += np.rint(flat).astype(np.int64).reshape(G, NB)
-        keys = pa.table({"d": batch.column("domain"), "s": batch.column("source"), "t": pa.array(t)})
-        for r in keys.group_by(["d", "s"]).aggregate([("t", "sum"), ("t", "count")]).to_pylist():
-            k = f"{r['d']}/{r['s']}"
+        i = batch.schema.get_field_index("language")
+        lang = batch.column(i) if i >= 0 else pa.nulls(batch.num_rows, pa.string())
+        keys = pa.table({"d": batch.column("domain"), "s": batch.column("source"), "l": lang, "t": pa.array(t)})
+        for r in keys.group_by(["d", "s", "l"]).aggregate([("t", "sum"), ("t", "count")]).to_pylist():
+            k = (r["d"], r["s"], r["l"])
             acc["tokens"][k] = acc["tokens"].get(k, 0) + r["t_sum"]
             acc["docs"][k] = acc["docs"].get(k, 0) + r["t_count"]
         return acc
@@ -325,11 +379,10 @@ class RebalanceStage:
         return out
 
     def available(self, raw: dict) -> dict:
-        """One-epoch tokens per group label, from raw tokens per "domain/source"."""
+        """One-epoch tokens per group label, from raw tokens per (domain, source, language)."""
         out = {g: 0 for g in self.labels}
-        for key, n in raw.items():
-            d, s = key.split("/", 1)
-            i = self._index.get((d, s), self._index.get((d, None), -1))
+        for (d, s, lang), n in raw.items():
+            i = self._index.get(self._key(d, s, lang), self._index.get((d, None), -1))
             if i >= 0:
                 out[self.labels[i]] += n
         return out
@@ -347,7 +400,7 @@ class RebalanceStage:
             if s is None:
                 out[g] = fd
             else:
-                out[g] = fd * c["sources"][d][s]
+                out[g] = fd * self.split[d][s]
         return out
 
     def plan(self, acc: dict | None) -> dict:
@@ -421,13 +474,14 @@ class RebalanceStage:
         parts = [f"{g} {avail[g]:,} tokens in {docs[g]:,} document{'s' * (docs[g] != 1)}" + (f" ({capacity[g]:,} at max_epochs {epochs[g]:g})" if epochs[g] != 1 else "")
                  for g in self.labels]
         per_domain: dict = {}
-        for key, n in acc.get("tokens", {}).items():
-            per_domain[key.split("/", 1)[0]] = per_domain.get(key.split("/", 1)[0], 0) + n
-        mixed = {g.split("/", 1)[0] for g in self.labels}
+        for (d, _, _), n in acc.get("tokens", {}).items():
+            per_domain[d] = per_domain.get(d, 0) + n
+        mixed = {d for d, _ in self.groups}
         parts += [f"{d} {n:,} tokens (no target)" for d, n in sorted(per_domain.items()) if d not in mixed]
         total = sum(per_domain.values())
         natural = ", ".join(f"{d} {n / total:.2%}" for d, n in sorted(per_domain.items())) if total else "no tokens"
-        whole = "--set 'rebalance.targets={}' --set rebalance.budget=0" + " --set 'rebalance.sources={}'" * bool(self.cfg["sources"])
+        whole = "--set 'rebalance.targets={}' --set rebalance.budget=0" + "".join(
+            f" --set 'rebalance.{k}={{}}'" for k in ("sources", "languages") if self.cfg[k])
         return f"The data after the earlier stages: {'; '.join(parts)}; its natural mix: {natural} (to take it: {whole})."
 
     def _stats(self, budget, frac, avail, achieved) -> dict:
@@ -444,7 +498,7 @@ class RebalanceStage:
             p[1] += avail[g]
             p[2] += achieved[g]
         rows = dict(per_domain)
-        if self.cfg["sources"]:
+        if self.split:  # each source's or language's row beside its domain's
             rows.update({g: [frac[g], avail[g], achieved[g]] for g, (_, s) in zip(self.labels, self.groups) if s is not None})
         for key, (f, a, n) in sorted(rows.items()):
             out[f"rebalance.mix.{key}.target"] = round(f, 9)
