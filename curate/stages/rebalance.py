@@ -123,33 +123,31 @@ def _check_codes(where: str, split: dict) -> None:
                          f"\"*\" takes the languages not listed")
 
 
+def _splits(cfg: dict, key: str, what: str, hint: str = "") -> dict:
+    """rebalance.sources / rebalance.languages: domain -> {name: fraction of the domain's share}."""
+    table = cfg[key]
+    if not isinstance(table, dict):
+        raise ValueError(f"rebalance.{key}: expected a table of domain -> {{{what} = fraction}}, got {table!r}")
+    out = {}
+    for d, split in table.items():
+        if d not in DOMAINS:
+            raise ValueError(f"rebalance.{key}.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+        out[d] = _fractions(f"rebalance.{key}.{d}", split)
+        if not out[d]:
+            raise ValueError(f"rebalance.{key}.{d}: empty; list the {what}s and their fractions{hint}")
+    return out
+
+
 def _check(cfg: dict) -> dict:
     cfg = {**DEFAULTS, **cfg}
     out = dict(cfg)
     out["targets"] = _fractions("rebalance.targets", cfg["targets"], DOMAINS)
-    srcs = cfg["sources"]
-    if not isinstance(srcs, dict):
-        raise ValueError(f"rebalance.sources: expected a table of domain -> {{source = fraction}}, got {srcs!r}")
-    out["sources"] = {}
-    for d, split in srcs.items():
-        if d not in DOMAINS:
-            raise ValueError(f"rebalance.sources.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
-        out["sources"][d] = _fractions(f"rebalance.sources.{d}", split)
-        if not out["sources"][d]:
-            raise ValueError(f"rebalance.sources.{d}: empty; list the sources and their fractions")
-    langs = cfg["languages"]
-    if not isinstance(langs, dict):
-        raise ValueError(f"rebalance.languages: expected a table of domain -> {{language = fraction}}, got {langs!r}")
-    out["languages"] = {}
-    for d, split in langs.items():
-        if d not in DOMAINS:
-            raise ValueError(f"rebalance.languages.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+    out["sources"] = _splits(cfg, "sources", "source")
+    out["languages"] = _splits(cfg, "languages", "language", hint=' ("*" = the others)')
+    for d, split in out["languages"].items():
         if d in out["sources"]:
             raise ValueError(f"rebalance.languages.{d}: {d} is split by rebalance.sources too; split a domain by sources or by languages, not both")
-        out["languages"][d] = _fractions(f"rebalance.languages.{d}", split)
-        if not out["languages"][d]:
-            raise ValueError(f"rebalance.languages.{d}: empty; list the languages and their fractions (\"*\" = the others)")
-        _check_codes(f"rebalance.languages.{d}", out["languages"][d])
+        _check_codes(f"rebalance.languages.{d}", split)
     b = cfg["budget"]
     if isinstance(b, bool) or not isinstance(b, (int, float)) or b < 0 or not float(b).is_integer():
         raise ValueError(f"rebalance.budget: expected a whole number of tokens >= 0 (0 = largest mix that fits), got {b!r}")
