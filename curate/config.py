@@ -420,10 +420,24 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
+    errors += _languages_not_kept(run["stages"], sections)
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []))
+
+
+def _languages_not_kept(stages: list, sections: dict) -> list[str]:
+    """rebalance.languages naming a language langid removes: a target no document can meet."""
+    if not {"langid", "rebalance"} <= set(stages):
+        return []
+    kept = sections["langid"].get("languages")
+    splits = sections["rebalance"].get("languages")
+    if not isinstance(kept, (list, dict)) or not kept or not isinstance(splits, dict):
+        return []  # "all" or []: every language kept
+    return [f"rebalance.languages.{d}.{code}: langid keeps only {', '.join(kept)} (langid.languages), so no document "
+            f"is {code}; add it there (--languages), or use \"*\" for the rest"
+            for d, split in splits.items() if isinstance(split, dict) for code in split if code != "*" and code not in kept]
 
 
 def _from_set(errors: list[str], sets: list[str]) -> list[str]:

@@ -406,8 +406,18 @@ def test_language_targets_split_a_domains_share(tmp_path, capsys):
     assert ledger.height == 120 and set(pl.read_parquet(str(out / "text/*.parquet"))["language"]) == {"en", "de", "fr"}
 
     # a language the data lacks stops the run, naming the language group
-    cfg.write_text(base + 'targets = {web = 1.0}\nlanguages = {web = {en = 0.5, it = 0.5}}\n')
+    cfg.write_text(base.replace('"es"]', '"es", "it"]') + 'targets = {web = 1.0}\nlanguages = {web = {en = 0.5, it = 0.5}}\n')
     assert cli.main(["run", str(cfg), "--stages", "ingest,langid,rebalance", "--progress", "off"]) == 2
     err = capsys.readouterr().err
     assert "rebalance: the target mix is infeasible: language 'web:it' has no tokens but a target of 50.00%" in err, err
     assert "--set 'rebalance.languages={}'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_language_target_langid_removes_is_a_config_error(tmp_path):
+    # langid keeps English alone by default: a de target could only fail after langid had run
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\noutput = "o"\n[rebalance]\nlanguages = {web = {en = 0.5, de = 0.3, "*" = 0.2}}\n')
+    with pytest.raises(ConfigError, match=re.escape("rebalance.languages.web.de: langid keeps only en (langid.languages), so no document is de")):
+        load(str(cfg), {"run": {"stages": ["langid", "rebalance"]}})
+    assert load(str(cfg), {"run": {"stages": ["langid", "rebalance"]}, "langid": {"languages": ["en", "de"]}})
+    assert load(str(cfg), {"run": {"stages": ["langid", "rebalance"]}, "langid": {"languages": "all"}})
