@@ -286,7 +286,7 @@ class RebalanceStage:
     def __init__(self, cfg: dict):
         self.cfg = c = _check(cfg)
         domains = [d for d in DOMAINS if c["targets"].get(d, 0) > 0] if c["targets"] else list(DOMAINS)
-        self.split = {d: split for d, split in c["sources"].items()}
+        self.split = dict(c["sources"])  # domain -> {source, or ("lang", code): fraction}
         self.split.update({d: {("lang", k): f for k, f in split.items()} for d, split in c["languages"].items()})
         self.groups = [(d, s) for d in domains for s in (sorted(self.split[d], key=str) if d in self.split else [None])]
         self.labels = [_label(g) for g in self.groups]
