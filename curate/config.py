@@ -420,24 +420,61 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
-    errors += _languages_not_kept(run["stages"], sections)
+    errors += _rebalance_languages(run["stages"], sections)
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []))
 
 
-def _languages_not_kept(stages: list, sections: dict) -> list[str]:
-    """rebalance.languages naming a language langid removes: a target no document can meet."""
-    if not {"langid", "rebalance"} <= set(stages):
+def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
+    """The values the language column can hold for a domain, and what sets them: the
+    programming languages the code reader names, else the labels of the langid model the run
+    uses (a custom model's labels, not lid.176's)."""
+    if domain == "code":
+        from curate.readers import code
+
+        return sorted({*code.EXTENSIONS.values(), *code.FILENAMES.values(), *code.INTERPRETERS.values()}), "the code reader's languages"
+    from curate.stages.langid import LangID
+
+    stage = LangID({**langid_cfg, "languages": "all"})
+    stage.setup()
+    return sorted(stage._model_labels()), f"langid's model {stage.cfg['model']!r}"
+
+
+def _rebalance_languages(stages: list, sections: dict) -> list[str]:
+    """rebalance.languages codes checked against what the run's language column can hold, and
+    against the languages langid keeps: either way a target no document can meet."""
+    import difflib
+
+    from curate.stages import language_codes
+
+    splits = sections.get("rebalance", {}).get("languages")
+    if "rebalance" not in stages or not isinstance(splits, dict):
         return []
-    kept = sections["langid"].get("languages")
-    splits = sections["rebalance"].get("languages")
-    if not isinstance(kept, (list, dict)) or not kept or not isinstance(splits, dict):
-        return []  # "all" or []: every language kept
-    return [f"rebalance.languages.{d}.{code}: langid keeps only {', '.join(kept)} (langid.languages), so no document "
-            f"is {code}; add it there (--languages), or use \"*\" for the rest"
-            for d, split in splits.items() if isinstance(split, dict) for code in split if code != "*" and code not in kept]
+    errors = []
+    kept = sections["langid"].get("languages") if "langid" in stages else None
+    for d, split in splits.items():
+        codes = [c for c in split if c != "*"] if isinstance(split, dict) else []
+        if not codes:
+            continue
+        if d != "code" and "langid" not in stages:
+            errors.append(f"rebalance.languages.{d}: {d} documents get their language from langid, which this run does "
+                          f"not run; add langid to the stages, or split {d} by rebalance.sources")
+            continue
+        try:
+            labels, what = _language_labels(d, sections.get("langid", {}))
+        except (ValueError, OSError):
+            continue  # langid's own check reports its model
+        for code in codes:
+            if code not in labels:
+                hint = language_codes.suggest(code, labels) or next(iter(difflib.get_close_matches(code.lower(), labels, n=1, cutoff=0.6)), None)
+                errors.append(f"rebalance.languages.{d}.{code}: {code!r} is not a label of {what}"
+                              f"{f' (did you mean {hint}?)' if hint else ''}; \"*\" takes the languages not listed")
+            elif d != "code" and isinstance(kept, (list, dict)) and kept and code not in kept:
+                errors.append(f"rebalance.languages.{d}.{code}: langid keeps only {', '.join(kept)} (langid.languages), "
+                              f"so no document is {code}; add it there (--languages), or use \"*\" for the rest")
+    return errors
 
 
 def _from_set(errors: list[str], sets: list[str]) -> list[str]:

@@ -455,7 +455,7 @@ DOCUMENTED = [
     ("dedup", 'methods = ["exact"]'),
     ("quality.web", "keep = {threshold = 0.5}"), ("quality.web", "keep = {}"), ("quality.web", "keep = {top_fraction = 0.3}"),
     ("rebalance", "targets = {}"), ("rebalance", "budget = 1000000"),
-    ("rebalance", 'languages = {web = {en = 0.7, "*" = 0.3}}'),
+    ("rebalance", 'languages = {web = {en = 0.7, "*" = 0.3}}'), ("rebalance", 'languages = {code = {python = 0.6, "*" = 0.4}}'),
     ("tokenize", "packed = true"),
     ("filter", 'disable = ["gopher_stop_words"]'),
 ]

@@ -17,7 +17,8 @@ A *group* is a domain, or a (domain, source) pair when ``sources`` splits that d
 ``language`` column langid sets). A domain is split one way: by sources or by languages. Documents
 of domains/sources/languages without a share go to the ledger (``not_in_mix``); a language split's
 ``"*"`` takes every language it does not list (and documents without one). Language codes are
-labels of langid's shipped model (lid.176), so ``jpn`` or ``zh-CN`` fails with the label it means.
+checked where the run is known (``config._rebalance_languages``): labels of the langid model the
+run uses (``jpn`` or ``zh-CN`` fails with the label it means), or for code the reader's names.
 
 **A document's copies.** Copy j = 0, 1, 2, ... of a document with weight w (1, or the
 rehydration weight of its duplicate group) has a threshold θ_j = (j + u_j) / w, where
@@ -107,22 +108,6 @@ def _fractions(where: str, d: dict, allowed=None) -> dict:
     return {k: float(v) for k, v in d.items()}
 
 
-def _check_codes(where: str, split: dict) -> None:
-    """Codes must be langid's labels (the ``language`` column's values), with --languages' help."""
-    import difflib
-
-    from curate.stages import language_codes
-    from curate.stages.langid import load_thresholds
-
-    labels = sorted(load_thresholds("default"))  # one per label of lid.176
-    for code in split:
-        if code == "*" or code in labels:
-            continue
-        hint = language_codes.suggest(code, labels) or next(iter(difflib.get_close_matches(code.lower(), labels, n=1, cutoff=0.6)), None)
-        raise ValueError(f"{where}.{code}: {code!r} is not a label of langid's model{f' (did you mean {hint}?)' if hint else ''}; "
-                         f"\"*\" takes the languages not listed")
-
-
 def _splits(cfg: dict, key: str, what: str, hint: str = "") -> dict:
     """rebalance.sources / rebalance.languages: domain -> {name: fraction of the domain's share}."""
     table = cfg[key]
@@ -147,7 +132,6 @@ def _check(cfg: dict) -> dict:
     for d, split in out["languages"].items():
         if d in out["sources"]:
             raise ValueError(f"rebalance.languages.{d}: {d} is split by rebalance.sources too; split a domain by sources or by languages, not both")
-        _check_codes(f"rebalance.languages.{d}", split)
     b = cfg["budget"]
     if isinstance(b, bool) or not isinstance(b, (int, float)) or b < 0 or not float(b).is_integer():
         raise ValueError(f"rebalance.budget: expected a whole number of tokens >= 0 (0 = largest mix that fits), got {b!r}")
