@@ -435,9 +435,7 @@ def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
         from curate.readers import code
 
         return sorted({*code.EXTENSIONS.values(), *code.FILENAMES.values(), *code.INTERPRETERS.values()}), "the code reader's languages"
-    from curate.stages.langid import LangID
-
-    stage = LangID({**langid_cfg, "languages": "all"})
+    stage = stage_table.stage_class("langid")({**langid_cfg, "languages": "all"})  # by name: no import cycle
     stage.setup()
     return sorted(stage._model_labels()), f"langid's model {stage.cfg['model']!r}"
 
