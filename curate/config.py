@@ -8,6 +8,7 @@ Stage sections are checked against the stage's ``DEFAULTS`` and then by the stag
 from __future__ import annotations
 
 import copy
+import datetime
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -308,7 +309,10 @@ def parse_set(text: str) -> tuple[list[str], Any]:
     if key.split(".")[0] == "inputs":
         raise ConfigError(f"--set {text}: inputs are not set this way; give --input options (they replace the config's [[inputs]])")
     try:
-        return key.split("."), tomllib.loads(f"v = {value}")["v"]
+        parsed = tomllib.loads(f"v = {value}")["v"]
+        if isinstance(parsed, (datetime.date, datetime.time)):  # no option takes a date: run.output=2024-10-01 is a name
+            return key.split("."), value.strip()
+        return key.split("."), parsed
     except tomllib.TOMLDecodeError as e:
         v = value.strip()
         if v and v[0] not in "\"'[{" and not any(c in v for c in "\n#"):

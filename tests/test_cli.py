@@ -1821,3 +1821,5 @@ def test_config_prints_the_effective_config_of_a_file_and_its_sets(tmp_path, pag
     assert run_cli("config", cfg, "--set", "rebalance.budgt=1") == 2
     assert "config error: rebalance.budgt (from --set rebalance.budgt=1): unknown key (did you mean budget?)" in capsys.readouterr().err
     assert run_cli("config") == 0 and "# curate: every option with its default" in capsys.readouterr().out
+    # a date-shaped bare word is a name, not a TOML date no option takes (run.output=2024-10-01 was refused)
+    assert config.load(str(cfg), sets=["run.output=2024-10-01", "run.spill=false"]).run["output"] == "2024-10-01"
