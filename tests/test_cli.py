@@ -1823,3 +1823,12 @@ def test_config_prints_the_effective_config_of_a_file_and_its_sets(tmp_path, pag
     assert run_cli("config") == 0 and "# curate: every option with its default" in capsys.readouterr().out
     # a date-shaped bare word is a name, not a TOML date no option takes (run.output=2024-10-01 was refused)
     assert config.load(str(cfg), sets=["run.output=2024-10-01", "run.spill=false"]).run["output"] == "2024-10-01"
+
+
+def test_python_dash_m_curate_is_the_curate_command():
+    """`python -m curate` (what a user types when the venv's bin/ is not on PATH) runs the same
+    program as `curate`, exit status included."""
+    ok = subprocess.run([sys.executable, "-m", "curate", "--help"], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=120)
+    assert ok.returncode == 0 and "usage: curate" in ok.stdout, ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "curate", "run", "--no-such-flag"], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=120)
+    assert bad.returncode == 2 and "--no-such-flag" in bad.stderr

@@ -13,7 +13,7 @@ import importlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ENTRY_POINTS = {"curate.cli", "curate.demo"}
+ENTRY_POINTS = {"curate.cli", "curate.demo", "curate.__main__"}
 
 
 def modules() -> dict[str, Path]:
