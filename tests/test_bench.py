@@ -70,3 +70,31 @@ def test_quality_languages_bench_counts_add_up(corpora, capsys):
     assert one_ranking["en_kept"] + one_ranking["others_kept"] < r["docs"]
     assert 0 <= r["low_en"] <= 1 and 0 <= r["low_others"] <= 1
     assert "kept nothing" in capsys.readouterr().out
+
+
+def test_datatrove_bench_maps_both_tools_removals_to_the_input_ids(tmp_path):
+    """bench/bench_vs_datatrove.py scores each tool's dedup by the pairs (removed, kept in its
+    place) in the input's own ids: curate's ledger gives hashed ids and a kept_id, datatrove's
+    writers give cluster ids. A wrong mapping would make every precision 0 or 1. Without
+    datatrove installed the bench says how to install it (CI does not install it)."""
+    import gzip
+
+    b = load_bench("bench_vs_datatrove")
+    para = " ".join(f"word{i} and then some more text about item {i}." for i in range(80))
+    docs = [{"id": "a", "text": para}, {"id": "b", "text": para + " A tail."}, {"id": "c", "text": para.upper()[::-1]}]
+    b.write_jsonl(docs, tmp_path / "raw")
+    b.run_curate(tmp_path, "ingest,dedup", ["--set", "dedup.methods=['minhash']"])
+    _, kept, removals = b.curate_sets(tmp_path)
+    assert kept == {"b", "c"} and list(removals) == ["a"] and removals["a"][0] == "b"  # the longer copy is kept
+    assert 0.75 <= removals["a"][1] <= 1.0  # the estimated Jaccard of the ledger's value
+
+    for folder, rows in (("kept", [("x", 0), ("y", -1)]), ("removed", [("z", 0), ("w", 0)])):  # datatrove's JsonlWriter layout
+        (tmp_path / folder).mkdir()
+        with gzip.open(tmp_path / folder / "00000.jsonl.gz", "wt") as f:
+            for i, cid in rows:
+                f.write(json.dumps({"text": "t", "id": i, "metadata": {"minhash_cluster_id": cid}}) + "\n")
+    _, kept, removals = b.datatrove_sets(tmp_path, "dedup")
+    assert kept == {"x", "y"} and removals == {"z": ("x", 1.0), "w": ("x", 1.0)}
+
+    with pytest.raises(SystemExit, match="pip install 'datatrove"):
+        b.main(["--datatrove-python", str(tmp_path / "no-python")])
