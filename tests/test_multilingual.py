@@ -392,8 +392,11 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
         rules = Counter(r["rule"] for r in ledger if r["language"] == lang and r["stage"] == "filter")
         n_filter = kept[lang] + removed["filter"]
         assert removed["filter"] > 0  # every removal named with its rule, per language
+        # of which under a label scored below its threshold (the ledger's language_score)
+        unsure = sum(r["language"] == lang and r["stage"] == "filter" and r["language_score"] < load_thresholds("default")[lang]
+                     for r in ledger)
         assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter,
-                                        "rules": dict(rules)}
+                                        "rules": dict(rules)} | ({"below_threshold": unsure} if unsure else {})
         assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
     html = (out / "report.html").read_text()
     assert "Keep rate per language and stage" in html and "<th>removed by</th>" in html
@@ -631,4 +634,56 @@ def test_custom_model_labels_get_their_languages_rules(tmp_path):
     ledger = pl.read_parquet(str(out / "ledger/*.parquet"))
     assert kept.select("source_id", "language").rows() == [("ml", "mal_Mlym")]
     assert ledger.select("source_id", "language", "rule").rows() == [("shop", "deu_Latn", "gopher_stop_words")]
+    assert ledger["language_score"][0] >= 0.65  # a trusted label: German's list applies
 
+
+# --- the ledger's language score -------------------------------------------------------------------
+
+
+def test_ledger_language_score_and_audit_unsure_removals(tmp_path):
+    """An auditor saw a document removed by the filter with its label but not the score the label
+    had: whether the language's rules applied (a trusted label) or not could not be told. The
+    ledger carries language_score; `curate audit` counts, per stage and language, the removals
+    under a label scored below the threshold the filter trusts labels from."""
+    import polars as pl
+
+    from curate import cli
+
+    made_up = " ".join("Mavu keleni tosa rupeki wandalo seku mirabo tali nguvo pesali".split() * 2) + "."  # 20 words
+    english = "The committee met on Tuesday to discuss the new budget for the library."  # 13 words
+    docs = [{"id": "made-up", "text": made_up}, {"id": "english", "text": english},
+            {"id": "ml", "text": "\n".join(MALAYALAM)}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,langid,filter",
+                     "--languages", "all", "--output", str(out), "--progress", "off"]) == 0
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet"))
+    rows = {r["source_id"]: r for r in ledger.iter_rows(named=True)}
+    assert set(rows) == {"made-up", "english"} and {r["rule"] for r in rows.values()} == {"gopher_min_words"}
+    thresholds = load_thresholds("default")
+    unsure = {k for k, r in rows.items() if r["language_score"] < thresholds.get(r["language"], 0.65)}
+    assert unsure == {"made-up"}  # the made-up language: a guess lid.176 is unsure of; English: sure
+    # The auditor's query: which removals had an untrusted label (DuckDB reads the same column).
+    import duckdb
+
+    sure = duckdb.sql(f"select source_id from '{out}/ledger/*.parquet' where language_score >= 0.65").fetchall()
+    assert sure == [("english",)]
+    assert cli.main(["audit", str(out)]) == 0
+    s = json.loads((out / "stats/summary.json").read_text())
+    lang = rows["made-up"]["language"]
+    assert s["removed"]["unsure_by_stage_language"] == {"filter": {lang: 1}}
+    assert s["language_keep"][lang]["filter"]["below_threshold"] == 1
+    assert "below_threshold" not in s["language_keep"]["en"]["filter"]
+    assert "(1 unsure)</td>" in (out / "report.html").read_text()
+
+
+def test_audit_reads_ledgers_without_language_score():
+    """Ledgers written before the column: the audit reads them, with no unsure count."""
+    import polars as pl
+
+    from curate.audit.stats import Partial
+
+    old = pl.DataFrame({"id": ["a"], "stage": ["filter"], "rule": ["gopher_min_words"], "value": [3.0], "threshold": [50.0],
+                        "domain": ["web"], "language": ["en"], "snippet": ["x"], "row": [0]})
+    s = Partial().add_ledger(old, "ledger/part-0.parquet").summary()
+    assert s["removed"]["total"] == 1 and s["removed"]["unsure_by_stage_language"] == {}
