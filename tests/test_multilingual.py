@@ -663,11 +663,15 @@ def test_ledger_language_score_and_audit_unsure_removals(tmp_path):
     thresholds = load_thresholds("default")
     unsure = {k for k, r in rows.items() if r["language_score"] < thresholds.get(r["language"], 0.65)}
     assert unsure == {"made-up"}  # the made-up language: a guess lid.176 is unsure of; English: sure
-    # The auditor's query: which removals had an untrusted label (DuckDB reads the same column).
+    # The README's query: which removals had a label the model was unsure of.
+    import re
+
     import duckdb
 
-    sure = duckdb.sql(f"select source_id from '{out}/ledger/*.parquet' where language_score >= 0.65").fetchall()
-    assert sure == [("english",)]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    sql = re.search(r'duckdb\.sql\("(select stage, rule, language, language_score [^"]*)"\)', readme).group(1)
+    got = duckdb.sql(sql.replace("'corpus/", f"'{out}/")).fetchall()
+    assert [(st, rule, lang) for st, rule, lang, _ in got] == [("filter", "gopher_min_words", rows["made-up"]["language"])]
     assert cli.main(["audit", str(out)]) == 0
     s = json.loads((out / "stats/summary.json").read_text())
     lang = rows["made-up"]["language"]
