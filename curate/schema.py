@@ -60,6 +60,9 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("path", pa.string()),
         pa.field("offset", pa.int64()),
         pa.field("language", pa.string()),
+        # langid's score of that label (null: langid did not run, or code): with each language's
+        # threshold, which removals had a label the model was unsure of
+        pa.field("language_score", pa.float32()),
         pa.field("snippet", pa.string()),  # the first SNIPPET_CHARS of the text
     ]
 )
@@ -167,6 +170,7 @@ def ledger_rows(
             opt("path", pa.string()),
             opt("offset", pa.int64()),
             opt("language", pa.string()),
+            opt("language_score", pa.float32()),
             snippet,
         ],
         schema=LEDGER_SCHEMA,

@@ -433,7 +433,7 @@ def test_config_prints_the_filter_settings_of_a_language(tmp_path, capsys):
         return text, tomllib.loads(text)["filter"]
 
     text, ml = printed("ml")
-    assert "table's widest" in text and "gopher_stop_words is skipped" in text
+    assert "in the script of most of the document's letters" in text and "the whole table's where none" in text and "gopher_stop_words is skipped" in text
     assert (ml["gopher_quality"]["min_words"], ml["gopher_quality"]["max_mean_word_length"]) == (33, 16.09)
     text, de = printed("de")
     assert "its own constants" in text and "stop words (gopher_stop_words): die der und" in text

@@ -392,8 +392,11 @@ def test_audit_reports_keep_rate_per_language_and_stage(corpora, tmp_path):
         rules = Counter(r["rule"] for r in ledger if r["language"] == lang and r["stage"] == "filter")
         n_filter = kept[lang] + removed["filter"]
         assert removed["filter"] > 0  # every removal named with its rule, per language
+        # of which under a label scored below its threshold (the ledger's language_score)
+        unsure = sum(r["language"] == lang and r["stage"] == "filter" and r["language_score"] < load_thresholds("default")[lang]
+                     for r in ledger)
         assert keep[lang]["filter"] == {"docs_in": n_filter, "removed": removed["filter"], "keep_rate": kept[lang] / n_filter,
-                                        "rules": dict(rules)}
+                                        "rules": dict(rules)} | ({"below_threshold": unsure} if unsure else {})
         assert keep[lang]["langid"]["docs_in"] == n_filter + removed["langid"]
     html = (out / "report.html").read_text()
     assert "Keep rate per language and stage" in html and "<th>removed by</th>" in html
@@ -525,3 +528,166 @@ def test_the_audit_tells_langid_unsure_guesses_from_a_languages_documents(corpor
     assert unsure_en > 0 and en["below_threshold"] == unsure_en and en["docs_in"] - en["removed"] == 10
     assert s["removed"]["langid_unsure_by_language"]["en"] == unsure_en
     assert f"({unsure_en} unsure)</td>" in (out / "report.html").read_text()
+
+
+# --- labels outside the table: bounds by script; other models' labels ---------------------------------
+
+# Our own Arabic text: 43 words of ordinary length (4.6 characters a word). Arabic, Persian and
+# Urdu, the table's Arabic-script languages, need >= 52 words; the whole table's minimum is 33.
+ARABIC = ["ذهب الولد إلى المدرسة في الصباح الباكر مع أخيه الصغير.",
+          "وكانت الشمس مشرقة والطيور تغرد فوق الأشجار العالية.",
+          "تعلم الطلاب دروسا جديدة في الرياضيات والعلوم واللغة العربية.",
+          "ثم عادوا إلى البيت بعد الظهر وتناولوا الغداء مع العائلة.",
+          "وفي المساء قرأ الجميع قصة جميلة."]
+
+
+def test_fallback_bounds_follow_the_documents_script():
+    """A label outside the table (Pashto, Sindhi: lid.176 labels the lingua data lacks) got the
+    whole table's widest bounds, 33 words, whatever its script; now those of the table's
+    languages in the script most of the document's letters are in (Arabic script: ar, fa, ur)."""
+    table = json.loads(language_constants.OUTPUT.read_text(encoding="utf-8"))
+    arab = table["fallback"]["scripts"]["Arab"]
+    assert arab["languages"] == ["ar", "fa", "ur"] and arab["gopher_quality"]["min_words"] == 52
+    assert {table["languages"][x]["script"] for x in ("ru", "hi", "ko", "fi")} == {"Cyrl", "Deva", "Hang", "Latn"}
+    text = "\n".join(ARABIC)
+    assert 33 <= len(text.split()) < 52
+    only = {"domains": {"web": ["gopher_quality"]}}
+    for label in ("ps", "sd", "pbt_Arab"):  # pbt (Southern Pashto) -> ps, its macrolanguage's code
+        _, ledger = Filter(only).process(batch([text], language=label))
+        assert [(r["rule"], r["threshold"]) for r in ledger.to_pylist()] == [("gopher_min_words", 52.0)], label
+    # Malayalam has no tabled language of its script: still the whole table's widest (12.3 < 16.09).
+    kept, _ = Filter(only).process(batch(["\n".join(MALAYALAM)], language="ml"))
+    assert kept.num_rows == 1
+    # Without the file's fallback.scripts (a file written before them): the whole table's bounds.
+    assert language_constants.dominant_script(text, ["Latn", "Arab"]) == "Arab"
+    assert language_constants.dominant_script("abc " + text, ["Latn"]) is None
+
+
+def test_other_models_labels_find_their_entry():
+    """GlotLID-style labels (eng_Latn, amh_Ethi) and ISO 639-3 codes did not find their table
+    entry: every one got the published values and no word lists."""
+    known = set(language_constants.load("default")) | {"en", "zh"}
+    got = {x: language_constants.lookup(x, known) for x in
+           ["amh_Ethi", "arb_Arab", "pes_Arab", "eng_Latn", "deu", "zsm_Latn", "ckb_Arab", "cmn_Hani", "pt-BR", "ml", "xyz_Latn", "junk"]}
+    assert got == {"amh_Ethi": ("am", "Ethi"), "arb_Arab": ("ar", "Arab"), "pes_Arab": ("fa", "Arab"), "eng_Latn": ("en", "Latn"),
+                   "deu": ("de", None), "zsm_Latn": ("ms", "Latn"), "ckb_Arab": ("ckb", "Arab"), "cmn_Hani": ("zh", "Hani"),
+                   "pt-BR": ("pt", None), "ml": ("ml", None), "xyz_Latn": (None, "Latn"), "junk": (None, None)}
+    # A word list the config keys by the model's own label still applies to it.
+    assert language_constants.lookup("eng_Latn", {"en", "eng_Latn"}) == ("eng_Latn", "Latn")
+
+
+@pytest.mark.parametrize("label, expect", [
+    ("amh_Ethi", ["amh_Ethi is looked up as am", "no table language is written in Ethi", "min_words = 33"]),
+    ("ckb_Arab", ["ckb_Arab is looked up as ckb", "languages in Arab", "min_words = 52"]),
+    ("deu_Latn", ["deu_Latn is looked up as de", "its own constants", "min_words = 43", "stop words (gopher_stop_words): die der und"]),
+    ("eng_Latn", ["eng_Latn is looked up as en", "the published (English-derived) values", "min_words = 50",
+                  "stop words (gopher_stop_words): the be to of and that have with"]),
+    ("ps", ["in the script of most of the document's letters", "in Arab: min_words 52", "min_words = 33"]),
+])
+def test_cli_config_language_of_other_models_labels(label, expect, capsys):
+    """README: `curate config --language LANG` shows what applies to LANG and where it comes from."""
+    from curate import cli
+
+    assert cli.main(["config", "--language", label]) == 0
+    out = capsys.readouterr().out
+    for line in expect:
+        assert line in out, (line, out)
+
+
+def train_tiny_lid(tmp_path, words: dict) -> Path:
+    """A two-label fastText LID model (labels: ``words``' keys), trained in a fresh process:
+    fasttext-numpy2 diverges (NaN) in a process that has loaded a quantized model
+    (tests/test_rebalance.py's settings)."""
+    import random
+    import subprocess
+    import sys
+
+    rng = random.Random(0)
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"__label__{lab} {' '.join(rng.choice(v) for _ in range(12))}\n" for _ in range(150) for lab, v in words.items()),
+                     encoding="utf-8")
+    model = tmp_path / "tiny.bin"
+    code = ("import fasttext, sys\n"
+            "fasttext.train_supervised(sys.argv[1], epoch=10, wordNgrams=2, dim=16, bucket=10000, seed=0, thread=1, verbose=0)"
+            ".save_model(sys.argv[2])\n")
+    subprocess.run([sys.executable, "-c", code, str(train), str(model)], check=True)
+    return model
+
+
+def test_custom_model_labels_get_their_languages_rules(tmp_path):
+    """`curate run` with a langid.model that emits mal_Mlym and deu_Latn: Malayalam (12.3
+    characters a word) was removed by English's mean word length bound, and German shop junk
+    without a German function word was kept (no stop-word list for deu_Latn)."""
+    import polars as pl
+
+    from curate import cli
+
+    shop = "Online Shop Angebote Rabatt Versandkostenfrei Bestellung Lieferung Kaufen".split()
+    model = train_tiny_lid(tmp_path, {"mal_Mlym": " ".join(MALAYALAM).split(), "deu_Latn": shop})
+    docs = [{"id": "ml", "text": "\n".join(MALAYALAM)}, {"id": "shop", "text": " ".join(shop * 8) + "."}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    (tmp_path / "c.toml").write_text(f'[langid]\nmodel = "{model}"\n[filter]\ndomains.web = ["gopher_quality"]\n')
+    out = tmp_path / "out"
+    assert cli.main(["run", str(tmp_path / "c.toml"), "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages",
+                     "ingest,langid,filter", "--languages", "all", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text/*.parquet"))
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet"))
+    assert kept.select("source_id", "language").rows() == [("ml", "mal_Mlym")]
+    assert ledger.select("source_id", "language", "rule").rows() == [("shop", "deu_Latn", "gopher_stop_words")]
+    assert ledger["language_score"][0] >= 0.65  # a trusted label: German's list applies
+
+
+# --- the ledger's language score -------------------------------------------------------------------
+
+
+def test_ledger_language_score_and_audit_unsure_removals(tmp_path):
+    """An auditor saw a document removed by the filter with its label but not the score the label
+    had: whether the language's rules applied (a trusted label) or not could not be told. The
+    ledger carries language_score; `curate audit` counts, per stage and language, the removals
+    under a label scored below the threshold the filter trusts labels from."""
+    import polars as pl
+
+    from curate import cli
+
+    made_up = " ".join("Mavu keleni tosa rupeki wandalo seku mirabo tali nguvo pesali".split() * 2) + "."  # 20 words
+    english = "The committee met on Tuesday to discuss the new budget for the library."  # 13 words
+    docs = [{"id": "made-up", "text": made_up}, {"id": "english", "text": english},
+            {"id": "ml", "text": "\n".join(MALAYALAM)}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,langid,filter",
+                     "--languages", "all", "--output", str(out), "--progress", "off"]) == 0
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet"))
+    rows = {r["source_id"]: r for r in ledger.iter_rows(named=True)}
+    assert set(rows) == {"made-up", "english"} and {r["rule"] for r in rows.values()} == {"gopher_min_words"}
+    thresholds = load_thresholds("default")
+    unsure = {k for k, r in rows.items() if r["language_score"] < thresholds.get(r["language"], 0.65)}
+    assert unsure == {"made-up"}  # the made-up language: a guess lid.176 is unsure of; English: sure
+    # The README's query: which removals had a label the model was unsure of.
+    import re
+
+    import duckdb
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    sql = re.search(r'duckdb\.sql\("(select stage, rule, language, language_score [^"]*)"\)', readme).group(1)
+    got = duckdb.sql(sql.replace("'corpus/", f"'{out}/")).fetchall()
+    assert [(st, rule, lang) for st, rule, lang, _ in got] == [("filter", "gopher_min_words", rows["made-up"]["language"])]
+    assert cli.main(["audit", str(out)]) == 0
+    s = json.loads((out / "stats/summary.json").read_text())
+    lang = rows["made-up"]["language"]
+    assert s["removed"]["unsure_by_stage_language"] == {"filter": {lang: 1}}
+    assert s["language_keep"][lang]["filter"]["below_threshold"] == 1
+    assert "below_threshold" not in s["language_keep"]["en"]["filter"]
+    assert "(1 unsure)</td>" in (out / "report.html").read_text()
+
+
+def test_audit_reads_ledgers_without_language_score():
+    """Ledgers written before the column: the audit reads them, with no unsure count."""
+    import polars as pl
+
+    from curate.audit.stats import Partial
+
+    old = pl.DataFrame({"id": ["a"], "stage": ["filter"], "rule": ["gopher_min_words"], "value": [3.0], "threshold": [50.0],
+                        "domain": ["web"], "language": ["en"], "snippet": ["x"], "row": [0]})
+    s = Partial().add_ledger(old, "ledger/part-0.parquet").summary()
+    assert s["removed"]["total"] == 1 and s["removed"]["unsure_by_stage_language"] == {}

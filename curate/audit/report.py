@@ -326,7 +326,8 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     )
     note = ("Share of each language's documents entering a stage that the stage keeps (languages with most "
             "documents first; the language is langid's, also for documents a later stage removed). “unsure”: "
-            "langid's removals whose label scored under that language's threshold, the model's guess for text "
+            "removals whose label scored under that language's threshold (langid's; at later stages, the one "
+            "filter.trusted_language_score sets, from the ledger's language_score), the model's guess for text "
             "it could not place (often a language it does not know), not documents known to be in that language. "
             "“removed by”: the rules that removed most of the language's documents, over all stages (every rule "
             "per stage and language: summary.json's removed.by_stage_language_rule).")
@@ -435,7 +436,8 @@ def examples_card(s: dict) -> str:
         for rule, e in sorted(by[st]["rules"].items(), key=lambda kv: (-kv[1]["total"], kv[0])):
             rows = ""
             for x in e["examples"]:
-                measured = " · ".join(f"{k} {_e(num(x[k]) if isinstance(x[k], (int, float)) else x[k])}" for k in ("value", "threshold", "kept_id") if x.get(k) is not None)
+                measured = " · ".join(f"{k} {_e(num(x[k]) if isinstance(x[k], (int, float)) else x[k])}"
+                                      for k in ("value", "threshold", "kept_id", "language", "language_score") if x.get(k) is not None)
                 where = x.get("url") or f"{x.get('path')} @ {x.get('offset')}"
                 where = f'<span title="{_e(where)}">{_e(where if len(where) <= 90 else where[:89] + "…")}</span>'
                 lines = [_e(" ".join(line.split())) for line in (x.get("snippet") or "").splitlines()]

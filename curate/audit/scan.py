@@ -112,13 +112,32 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     return used
 
 
-def _scan_kind(root: str, files: list[str], partial: Partial, kind: str) -> None:
-    """Stream the ledger or quarantine shards into the partial, with each row's index in its file."""
+def _scan_kind(root: str, files: list[str], partial: Partial, kind: str, trust=None) -> None:
+    """Stream the ledger or quarantine shards into the partial, with each row's index in its file;
+    ledger rows with a ``language_score`` get ``unsure``: scored below ``trust`` (per-language
+    thresholds, default) for their label."""
     add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
     for rel in files:
         lf = pl.scan_parquet(f"{root}/{rel}", glob=False).with_row_index("row")
+        if trust is not None and "language_score" in lf.collect_schema().names():
+            thresholds, default = trust
+            thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
+            lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
         for b in _batches(lf):
             add(b, rel)
+
+
+def trust_thresholds(manifest: dict | None) -> tuple[dict, float] | None:
+    """The thresholds a label had to reach to be trusted in the run (its
+    ``filter.trusted_language_score``, langid's shipped table by default); None: every label trusted."""
+    from curate.stages.filters import _trust_thresholds
+
+    spec = ((manifest or {}).get("config") or {}).get("filter", {}).get("trusted_language_score", "default")
+    try:
+        table, default = _trust_thresholds(spec)
+    except ValueError:  # a thresholds file that is gone since: the shipped table
+        table, default = _trust_thresholds("default")
+    return None if table is None else (table, default)
 
 
 def _read_json(path: str) -> dict | None:
@@ -145,12 +164,15 @@ def language_keep(s: dict, stages: list[str]) -> dict:
     entering a stage are those kept at the end plus those removed by it or a later stage (the
     ledger row carries the language langid gave; before langid, ``unknown``). At langid,
     ``below_threshold`` counts the removals whose label scored under its threshold: the model's
-    unsure guess (Zulu or Luganda text as ``en`` at 0.1), not documents of that language."""
+    unsure guess (Zulu or Luganda text as ``en`` at 0.1), not documents of that language; at a
+    later stage, those whose ledger ``language_score`` is under the threshold the filter trusts
+    a label from (the run's ``filter.trusted_language_score``)."""
     if not stages:  # only ingest ran: no stage to show a keep rate for
         return {}
     by_stage = s["removed"]["by_stage_language"]
     by_rule = s["removed"].get("by_stage_language_rule") or {}
     unsure = s["removed"].get("langid_unsure_by_language") or {}
+    later = s["removed"].get("unsure_by_stage_language") or {}
     out = {}
     for lang in sorted(set(s["documents"]["by_language"]) | {x for v in by_stage.values() for x in v}):
         left, rows = s["documents"]["by_language"].get(lang, 0), {}
@@ -160,8 +182,9 @@ def language_keep(s: dict, stages: list[str]) -> dict:
             rows[st] = {"docs_in": left, "removed": removed, "keep_rate": (left - removed) / left if left else None}
             if removed:
                 rows[st]["rules"] = by_rule.get(st, {}).get(lang, {})
-            if st == "langid" and unsure.get(lang):  # of which under a label the model was unsure of
-                rows[st]["below_threshold"] = unsure[lang]
+            n_unsure = unsure.get(lang) if st == "langid" else later.get(st, {}).get(lang)
+            if n_unsure:  # of which under a label the model was unsure of
+                rows[st]["below_threshold"] = n_unsure
         out[lang] = {st: rows[st] for st in stages}
     return out
 
@@ -287,7 +310,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     partial = Partial(examples)
     text = _files(root, manifest, "text")
     audit_files([f"{root}/{f}" for f in text], partial, text="text", url="url", language="language")
-    _scan_kind(root, _files(root, manifest, "ledger"), partial, "ledger")
+    _scan_kind(root, _files(root, manifest, "ledger"), partial, "ledger", trust_thresholds(manifest))
     _scan_kind(root, _files(root, manifest, "quarantine"), partial, "quarantine")
     s = partial.summary(top)
     counts = (manifest or {}).get("counts") or run.get("counts")

@@ -134,6 +134,9 @@ class Partial:
     # langid's removals under a label the model was unsure of (below that label's threshold):
     # mostly text in a language it does not know, not text in that language
     unsure_lang: Counter = field(default_factory=Counter)  # language -> ledger rows
+    # the other stages' removals under a label scored below its threshold (the ledger's
+    # language_score; ``unsure``, set by the scan from the run's filter.trusted_language_score)
+    unsure_stage_lang: Counter = field(default_factory=Counter)  # (stage, language) -> ledger rows
     examples: dict = field(default_factory=dict)  # (stage, rule) -> smallest-id ledger rows
     quarantined: Counter = field(default_factory=Counter)  # (reason, domain) -> rows
     quarantine_examples: dict = field(default_factory=dict)  # reason -> first rows by path, offset
@@ -202,14 +205,19 @@ class Partial:
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
         for (lang,), r in _rows(unsure.with_columns(pl.col("language").fill_null(UNKNOWN)), ["language"]):
             self.unsure_lang[lang] += r["n"]
+        if "unsure" in df.columns:  # ledgers of older runs have no language_score
+            later = df.filter((pl.col("stage") != "langid") & pl.col("unsure")).with_columns(pl.col("language").fill_null(UNKNOWN))
+            for (st, lang), r in _rows(later, ["stage", "language"]):
+                self.unsure_stage_lang[st, lang] += r["n"]
         q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN))
         for (lang,), r in _rows(q, ["language"], s=pl.col("value").sum(), t=pl.col("threshold").max()):
             self.quality_removed[lang] += r["n"]
             self.quality_removed_sum[lang] += r["s"] or 0.0
             if r["t"] is not None:
                 self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, r["t"]), r["t"])
-        cols = ["id", "source_id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet"]
-        cols = [c for c in cols if c in df.columns]  # source_id: absent from ledgers of older runs
+        cols = ["id", "source_id", "row", "domain", "url", "value", "threshold", "kept_id", "path", "offset", "snippet",
+                "language", "language_score"]
+        cols = [c for c in cols if c in df.columns]  # source_id, language_score: absent from ledgers of older runs
         head = df.sort("id").group_by("stage", "rule", maintain_order=True).head(self.examples_k)
         for row in head.select("stage", "rule", *cols).iter_rows(named=True):
             ex = {k: _clean(row[k]) for k in cols} | {"file": file}
@@ -232,7 +240,7 @@ class Partial:
     # -- merging
 
     def merge(self, o: "Partial") -> "Partial":
-        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "quarantined",
+        for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
@@ -262,6 +270,13 @@ class Partial:
             by_rule.setdefault(st, {}).setdefault(lang, Counter())[rule] += n
         return {"by_stage_language": {st: dict(c) for st, c in by_lang.items()},
                 "by_stage_language_rule": {st: {lang: dict(c.most_common()) for lang, c in v.items()} for st, v in by_rule.items()}}
+
+    def _unsure_by_stage(self) -> dict:
+        """Stage -> language -> removals under a label scored below its threshold (not langid's)."""
+        out: dict = {}
+        for (st, lang), n in sorted(self.unsure_stage_lang.items()):
+            out.setdefault(st, {})[lang] = n
+        return out
 
     def _quality_by_language(self) -> dict:
         """Per language: scored documents kept and removed by the quality stage, mean scores,
@@ -358,7 +373,8 @@ class Partial:
                 "top_max_undercount": self.hosts.error,
             },
             "removed": {"total": sum(self.removed.values()), "by_stage": removed, **self._removed_by_language(),
-                        "langid_unsure_by_language": dict(sorted(self.unsure_lang.items()))},
+                        "langid_unsure_by_language": dict(sorted(self.unsure_lang.items())),
+                        "unsure_by_stage_language": self._unsure_by_stage()},
             "quarantine": {"total": sum(self.quarantined.values()), "by_reason": quarantine},
             "domains": domains,
         }

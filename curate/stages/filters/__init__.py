@@ -55,7 +55,10 @@ count) include the language's own (Urdu ۔, Armenian ։), and the Gopher stop-wo
 the language's list; each only where the config keeps the English default. English has no
 entry, so English results are unchanged. The other space-separated labels of the shipped LID
 model (the file's ``fallback.languages``: Malayalam, Amharic, ...) get the widest Gopher bounds
-of the table instead of English's.
+of the table's languages in the document's script (the label's script suffix, else the script of
+most of its letters; the whole table's where none is in it) instead of English's. Another
+model's label finds its entry by its language code (``language_constants.lookup``: ``eng_Latn``
+is English, ``amh_Ethi`` Amharic, ``arb_Arab`` Arabic), for the constants and the word lists.
 
 Trusted labels (``trusted_language_score = "default"``): the language's stop words, bad words
 and constants apply only where ``language_score`` reaches that language's LID threshold
@@ -132,6 +135,7 @@ class Filter:
         check_choices(self.cfg["pii"]["kinds"], list(PATTERNS), "filter.pii.kinds")
         self.nonspace = frozenset(x.lower() for x in self.cfg["nonspace_languages"])
         self._lang_consts = language_constants.load(self.cfg["language_constants"])
+        self._labels: dict = {}  # label -> (the code it means, its script suffix): _lookup
         self._trust, self._trust_default = _trust_thresholds(self.cfg["trusted_language_score"])
         # Lists are loaded in setup(); the rules hold these containers and see them filled.
         self._stop_words: dict = {}
@@ -187,29 +191,43 @@ class Filter:
         for lang in self.cfg["code"]["languages"]:  # validate per-language overrides now
             code_config_for(self.cfg["code"], lang)
 
-    def _steps_for(self, domain: str, language) -> list:
+    def _steps_for(self, domain: str, language, script: str | None = None) -> list:
+        """The steps for ``domain`` and a (code domain: programming) language: for other domains
+        the key ``lookup`` found, and the script whose fallback bounds apply to a fallback label."""
         lang = (language or "").lower()
         if domain == "code":
-            key = (domain, lang if lang in self._code_langs() else None)
+            key = (domain, lang if lang in self._code_langs() else None, None)
         else:
-            key = (domain, lang if lang in self._lang_consts else None)
+            key = (domain, lang if lang in self._lang_consts else None, script)
         steps = self._steps.get(key)
         if steps is None:
             sets = dict(self._sets)
             if key[1] is not None and domain == "code":
                 sets["code"] = code_rules(code_config_for(self.cfg["code"], key[1]))
             elif key[1] is not None:
-                sets.update(self._language_sets(key[1]))
+                sets.update(self._language_sets(key[1], script))
             chosen = set(self.cfg["domains"].get(domain, ()))
             disabled = set(self.cfg["disable"])
             steps = [s for name in ORDER if name in chosen for s in sets[name] if s.name not in disabled]
             self._steps[key] = steps
         return steps
 
-    def _language_cfg(self, lang: str) -> tuple[dict, str]:
+    def _lookup(self, label) -> tuple[str | None, str | None]:
+        """(the code ``label`` means among the table's and the word lists' (``amh_Ethi``: ``am``),
+        the script its suffix names), once per label."""
+        found = self._labels.get(label)
+        if found is None:
+            known = set(self._lang_consts) | {"en"} | set(self.cfg["gopher_quality"]["stop_words"]) | set(self.cfg["badwords"]["lists"])
+            found = self._labels[label] = language_constants.lookup(label, known) if label else (None, None)
+        return found
+
+    def _language_cfg(self, lang: str, script: str | None = None) -> tuple[dict, str]:
         """(the Gopher quality, FineWeb and C4 tables with ``lang``'s constants wherever the
-        config keeps the (English) default, its extra sentence-final marks)."""
+        config keeps the (English) default, its extra sentence-final marks); for a fallback
+        label, the bounds of ``script``'s languages where the table has some."""
         consts = self._lang_consts.get(lang, {})
+        if consts.get("fallback"):
+            consts = {"gopher_quality": consts["scripts"].get(script, consts["gopher_quality"])}
         cfg = {}
         for name in ("gopher_quality", "fineweb", "c4"):
             cfg[name] = dict(self.cfg[name])
@@ -224,35 +242,51 @@ class Filter:
         rule sets whose values can depend on the language."""
         from curate.stages.filters.text import TERMINAL
 
-        lang = language.lower()
-        cfg, extra = self._language_cfg(lang)
         self.setup()
+        lang, script = self._lookup(language)
+        notes = [] if lang in (None, language.lower()) else [
+            f"{language} is looked up as {lang} (its language code, or that code's ISO 639-1 or macrolanguage code)"]
+        lang = lang or language.lower()
+        cfg, extra = self._language_cfg(lang, script)
         consts = self._lang_consts.get(lang)
         if lang.split("_")[0] in self.nonspace:
-            notes = [f"{language} is a non-space language (filter.nonspace_languages): the word-count, word-length, "
-                     "stop-word, per-word and n-gram rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
-                     "tests are skipped; short lines use short_line_chars_nonspace"]
+            notes.append(f"{language} is a non-space language (filter.nonspace_languages): the word-count, word-length, "
+                         "stop-word, per-word and n-gram rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
+                         "tests are skipped; short lines use short_line_chars_nonspace")
         elif consts is not None and consts.get("fallback"):
-            notes = [f"{language}: not in the per-language table, a label of the LID model: the table's widest "
-                     "word-count and word-length bounds (the file's fallback)"]
+            notes += self._fallback_notes(language, consts, script)
         elif consts is not None:
-            notes = [f"{language}: its own constants, derived from lingua text (filter.language_constants)"]
+            notes.append(f"{language}: its own constants, derived from lingua text (filter.language_constants)")
         else:
-            notes = [f"{language}: the published (English-derived) values"]
+            notes.append(f"{language}: the published (English-derived) values")
         stops, bad = self._stop_words.get(lang), self._badwords.get(lang)
         notes.append(f"stop words (gopher_stop_words): {' '.join(w for w, _ in stops)}" if stops
                      else "no stop-word list: gopher_stop_words is skipped")
         notes.append(f"bad words (badwords): {len(bad)} entries" if bad else "no bad-word list: badwords is skipped")
         notes.append(f"sentence-final marks (fineweb_line_punct, C4): {''.join(TERMINAL) + extra} and ፡፡")
         if self._trust is not None:
-            notes.append(f"only for a label scored >= {self._trust.get(lang, self._trust_default)} "
+            notes.append(f"only for a label scored >= {self._trust.get(language, self._trust_default)} "
                          "(filter.trusted_language_score); a lower-scored one gets the published values and no lists")
         return notes, {name: cfg[name] for name in ("gopher_quality", "fineweb", "c4")}
 
-    def _language_sets(self, lang: str) -> dict:
+    @staticmethod
+    def _fallback_notes(language: str, consts: dict, script: str | None) -> list[str]:
+        head = f"{language}: not in the per-language table, a label of lid.176 the lingua data lacks: "
+        bounds = lambda g: f"min_words {g['min_words']}, mean word length {g['min_mean_word_length']}-{g['max_mean_word_length']}"
+        if script is not None and script in consts["scripts"]:
+            return [head + f"the widest word-count and word-length bounds of the table's languages in {script} "
+                    "(the label's script; the file's fallback.scripts)"]
+        if script is not None:
+            return [head + f"no table language is written in {script} (the label's script): the whole table's widest "
+                    "word-count and word-length bounds (the file's fallback)"]
+        return [head + "the widest word-count and word-length bounds of the table's languages in the script of most of "
+                f"the document's letters (the file's fallback.scripts), the whole table's where none: {bounds(consts['gopher_quality'])}"
+                " (the values below)"] + [f"  in {code}: {bounds(g)}" for code, g in consts["scripts"].items()]
+
+    def _language_sets(self, lang: str, script: str | None = None) -> dict:
         """The Gopher quality, FineWeb and C4 rules with ``lang``'s constants wherever the
         config keeps the (English) default."""
-        cfg, extra = self._language_cfg(lang)
+        cfg, extra = self._language_cfg(lang, script)
         return {
             "gopher_quality": gopher_quality.gopher_quality(cfg["gopher_quality"], self._stop_words),
             "fineweb": fineweb.fineweb(cfg["fineweb"], extra),
@@ -311,11 +345,18 @@ class Filter:
         for i in range(n):
             lang = langs[i]
             trusted = self._trusted(lang, scores[i])
-            steps = self._steps_for(domains[i], lang if trusted else None)
+            if domains[i] == "code":
+                steps, code = self._steps_for("code", lang), lang
+            else:
+                code, script = self._lookup(lang)  # another model's label: eng_Latn -> en, amh_Ethi -> am
+                if trusted and script is None and self._lang_consts.get(code, {}).get("fallback"):
+                    script = language_constants.dominant_script(texts[i], self._lang_consts[code]["scripts"])
+                steps = self._steps_for(domains[i], code if trusted else None, script if trusted else None)
+                code = code or lang
             if not steps:
                 continue
-            nonspace = bool(lang) and lang.split("_")[0].lower() in self.nonspace  # the script's, trusted or not
-            doc = TextDoc(texts[i], lang, urls[i], nonspace, trusted)
+            nonspace = bool(lang) and (lang.split("_")[0].lower() in self.nonspace or code in self.nonspace)  # trusted or not
+            doc = TextDoc(texts[i], code, urls[i], nonspace, trusted)
             for step in steps:
                 if isinstance(step, Rewrite):
                     text, counts = step.fn(doc)

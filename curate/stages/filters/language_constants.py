@@ -33,11 +33,15 @@ is a layout signal (menus, lists) more than a language one.
 
 * ``fallback``: every other label the shipped LID model (``lid.176.ftz``) can emit, but English
   and the non-space languages (103 of its 176: Malayalam, Amharic, Kannada, Galician, Quechua...),
-  gets the widest bounds of the table (the smallest ``min_words`` and ``min_mean_word_length``,
-  the largest ``max_mean_word_length``), not English's: a page that the bounds of any measured
-  language would keep is not removed for not being English (the Malayalam UDHR, 12 characters a
-  word, failed English's 10). No stop words (none measured). A label the model lacks (another
-  model's, or a language not listed here) keeps English's bounds, as before.
+  gets the widest bounds of the table's languages written in the document's script (the smallest
+  ``min_words`` and ``min_mean_word_length``, the largest ``max_mean_word_length``; ``scripts``,
+  by ISO 15924 code: a language's script is the one most letters of its paragraphs are in), or
+  of the whole table where no tabled language is written in it, not English's: a page that the
+  bounds of a measured language of its script would keep is not removed for not being English
+  (the Malayalam UDHR, 12 characters a word, failed English's 10), and an Arabic-script page
+  needs as much text as Arabic, Persian or Urdu do. No stop words (none measured). A label the
+  model lacks (another model's, or a language not listed here) is looked up by its language
+  code (``lookup``).
 * sentence-final marks: punctuation that ends >= 5% of the language's sentences and that the
   rules' list (``curate.stages.filters.text.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
   line-punctuation rule, C4's line test and its sentence count accept them for that language.
@@ -49,7 +53,9 @@ default in place (``filter.language_constants = ""`` turns them off).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -67,6 +73,7 @@ NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "mya", "khm", "lao", "bod
 OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
+SCRIPT_SAMPLE = 2000  # characters of a document whose letters decide its script
 # English values the constants are scaled from (the rule families' defaults).
 EN = {"min_words": 50, "min_mean_word_length": 3.0, "max_mean_word_length": 10.0}
 
@@ -131,17 +138,57 @@ def model_labels(model: str = "lid.176.ftz") -> list[str]:
     return sorted(lab[len(LABEL_PREFIX):] for lab in m.get_labels())
 
 
-def fallback(table: dict, labels, nonspace=()) -> dict:
-    """The bounds for ``labels`` the table lacks: the widest of the table's (see the docstring)."""
-    gq = [c["gopher_quality"] for c in table.values()]
+def widest(entries) -> dict:
+    """The widest Gopher bounds of ``entries`` (table entries): the smallest minimums, the largest maximum."""
+    gq = [c["gopher_quality"] for c in entries]
     return {
-        "gopher_quality": {
-            "min_words": min(g["min_words"] for g in gq),
-            "min_mean_word_length": min(g["min_mean_word_length"] for g in gq),
-            "max_mean_word_length": max(g["max_mean_word_length"] for g in gq),
-        },
+        "min_words": min(g["min_words"] for g in gq),
+        "min_mean_word_length": min(g["min_mean_word_length"] for g in gq),
+        "max_mean_word_length": max(g["max_mean_word_length"] for g in gq),
+    }
+
+
+def fallback(table: dict, labels, nonspace=()) -> dict:
+    """The bounds for ``labels`` the table lacks: the widest of the table's languages of the
+    document's script, or of the whole table (see the docstring)."""
+    by_script = defaultdict(list)
+    for lang, c in sorted(table.items()):
+        if c.get("script"):
+            by_script[c["script"]].append(lang)
+    return {
+        "gopher_quality": widest(table.values()),
+        "scripts": {s: {"gopher_quality": widest(table[x] for x in langs), "languages": langs}
+                    for s, langs in sorted(by_script.items())},
         "languages": sorted(x for x in labels if x not in table and x != "en" and x not in nonspace),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def _script_pattern(code: str):
+    import regex  # tiktoken's dependency: Unicode's Script property by ISO 15924 code
+
+    return regex.compile(r"[[\p{Script=%s}]&&[\p{L}\p{M}]]" % code, regex.V1)
+
+
+def script_codes() -> list[str]:
+    """Every ISO 15924 code of Unicode's Script property (``Latn``, ``Arab``...), as regex knows them."""
+    import regex._regex as core
+
+    values = core.get_properties()["SCRIPT"][1]
+    return sorted(k.title() for k in values if len(k) == 4 and not k.startswith(("Z", "QAA")))
+
+
+def dominant_script(text: str, scripts, sample: int = SCRIPT_SAMPLE) -> str | None:
+    """The script of ``scripts`` (ISO 15924 codes) that more than half of the letters (and
+    combining marks) of ``text``'s first ``sample`` characters are in, or None."""
+    import regex
+
+    head = text[:sample]
+    letters = len(regex.findall(r"[\p{L}\p{M}]", head))
+    for code in scripts:
+        if letters and 2 * len(_script_pattern(code).findall(head)) > letters:
+            return code
+    return None
 
 
 def derive(corpora: Path, nonspace=(), labels=()) -> dict:
@@ -170,6 +217,7 @@ def derive(corpora: Path, nonspace=(), labels=()) -> dict:
             },
             "stop_words": stop_words,
             "terminal": terminal_marks(paras[lang]),
+            "script": dominant_script("\n".join(paras[lang]), script_codes(), sample=50_000),
             "median_mean_word_length": round(m, 3),
             "paragraphs": len(paras[lang]),
         }
@@ -184,8 +232,9 @@ def derive(corpora: Path, nonspace=(), labels=()) -> dict:
 
 
 def load(spec: str) -> dict[str, dict]:
-    """language -> its constants (the table's, and the ``fallback`` bounds for each label it
-    names); ``"default"``: the shipped file, ``""``: none."""
+    """language -> its constants (the table's, and for each label ``fallback`` names, the
+    fallback's bounds: ``gopher_quality``, all scripts', and ``scripts``, ISO 15924 code ->
+    the bounds of that script's); ``"default"``: the shipped file, ``""``: none."""
     if not isinstance(spec, str):
         raise ValueError(f'filter.language_constants: expected "default", a JSON file path or "", got {spec!r}')
     if not spec:
@@ -195,12 +244,35 @@ def load(spec: str) -> dict[str, dict]:
         data = json.loads(path.read_text(encoding="utf-8"))
         table = {str(k).lower(): v for k, v in data["languages"].items()}
         rest = data.get("fallback") or {"languages": []}
-        consts = {"gopher_quality": rest.get("gopher_quality", {}), "fallback": True}
+        scripts = {code: c["gopher_quality"] for code, c in (rest.get("scripts") or {}).items()}
+        consts = {"gopher_quality": rest.get("gopher_quality", {}), "fallback": True, "scripts": scripts}
         for lang in rest["languages"]:
             table.setdefault(str(lang).lower(), consts)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"filter.language_constants: cannot read {path}: {e!r}") from None
     return table
+
+
+def lookup(label: str, known) -> tuple[str | None, str | None]:
+    """(the code of ``known`` a language label means, the script its suffix names): the label
+    itself, else its language code (``amh`` of ``amh_Ethi``, ``pt`` of ``pt-BR``) or that code's
+    ISO 639-1 or macrolanguage code (``curate/data/language_aliases.json``: ``amh`` -> ``am``,
+    ``arb`` -> ``ar``, ``pes`` -> ``fa``); None where none is known. The script is a suffix
+    that is an ISO 15924 code of Unicode's Script property (``Ethi``), else None."""
+    from curate.stages.language_codes import aliases
+
+    low = label.strip().lower()
+    code, *rest = re.split(r"[-_]", low)
+    script = next((p.title() for p in rest if p.title() in _scripts()), None)
+    for cand in (label, low, code, aliases().get(code)):  # as given first: a word list the config keys by it
+        if cand and cand in known:
+            return cand, script
+    return None, script
+
+
+@functools.lru_cache(maxsize=1)
+def _scripts() -> frozenset:
+    return frozenset(script_codes())
 
 
 def main(argv=None) -> None:
@@ -214,7 +286,9 @@ def main(argv=None) -> None:
     for lang, c in out["languages"].items():
         print(f"  {lang}: {c['gopher_quality']} stop={c['stop_words']}")
     fb = out["fallback"]
-    print(f"  fallback for {len(fb['languages'])} other labels of the LID model: {fb['gopher_quality']}")
+    print(f"  fallback for {len(fb['languages'])} other labels of the LID model: {fb['gopher_quality']}, by script:")
+    for code, c in fb["scripts"].items():
+        print(f"    {code} ({', '.join(c['languages'])}): {c['gopher_quality']}")
 
 
 if __name__ == "__main__":
