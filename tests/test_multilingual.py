@@ -691,3 +691,26 @@ def test_audit_reads_ledgers_without_language_score():
                         "domain": ["web"], "language": ["en"], "snippet": ["x"], "row": [0]})
     s = Partial().add_ledger(old, "ledger/part-0.parquet").summary()
     assert s["removed"]["total"] == 1 and s["removed"]["unsure_by_stage_language"] == {}
+
+
+def test_script_suffix_of_a_non_space_script_skips_the_word_rules(capsys):
+    """A custom model's label in a script written without spaces (GlotLID's dzo_Tibt, shn_Mymr)
+    is a non-space language as bo or my is: before, only language codes were listed, so a
+    Dzongkha page (one "word" per line) failed gopher_min_words and every word rule."""
+    import pyarrow as pa
+
+    from curate import cli, schema
+
+    line = "\u0f60\u0f56\u0fb2\u0f74\u0f42\u0f0b\u0f42\u0f72\u0f0b\u0f66\u0f90\u0f51\u0f0b\u0f61\u0f72\u0f42\u0f0b\u0f51\u0f44\u0f0b\u0f66\u0fa4\u0fb1\u0f72\u0f0b\u0f5a\u0f7c\u0f42\u0f66\u0f0b\u0f42\u0f72\u0f0b\u0f63\u0f58\u0f0b\u0f63\u0f74\u0f42\u0f66\u0f0d"
+    text = "\n".join(f"{line}{k}" for k in range(40))  # Tibetan script: syllables end in a tsheg, no spaces
+    for label in ("dzo_Tibt", "shn_Mymr"):
+        assert cli.main(["config", "--language", label]) == 0
+        assert f"{label} is a non-space language" in capsys.readouterr().out
+    rows = [dict(id=f"d{i}", text=text, domain="web", source="s", path="p", offset=i, url=None, language=lab,
+                 language_score=0.99, meta=None) for i, lab in enumerate(["dzo_Tibt", "xyz_Latn"])]
+    kept, ledger = Filter({"domains": {"web": ["gopher_quality"]}}).process(schema.docs_from_rows(rows))
+    assert kept.column("language").to_pylist() == ["dzo_Tibt"]  # the Latin-labelled copy still counts words
+    assert ledger.column("rule").to_pylist() == ["gopher_min_words"]
+    # the list is the user's: without the script code the label is spaced again
+    cfg = {"domains": {"web": ["gopher_quality"]}, "nonspace_languages": ["zh", "ja"]}
+    assert Filter(cfg).process(schema.docs_from_rows(rows[:1]))[0].num_rows == 0

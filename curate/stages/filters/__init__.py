@@ -32,8 +32,9 @@ Page-level judgements (Gopher, FineWeb) see the text as it entered the stage; C4
 then rewrites the survivors, and what is kept is the rewritten text. Ledger snippets show
 the original text. Rewrites count what they changed in ``Filter.counters``.
 
-Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo and their
-ISO 639-3 codes; a label such as ``cmn_Hani`` matches on the part before ``_``): rules that
+Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo, their
+ISO 639-3 codes and their scripts; a label such as ``cmn_Hani`` matches on the part before
+``_``, ``dzo_Tibt`` on its script): rules that
 need word segmentation or Latin-style sentence punctuation are SKIPPED (they would
 otherwise remove every such page): all Gopher word-count, word-length, per-word ratio,
 alphabetic-word, stop-word and n-gram rules; fineweb_line_punct and fineweb_newline_ratio;
@@ -221,6 +222,14 @@ class Filter:
             found = self._labels[label] = language_constants.lookup(label, known) if label else (None, None)
         return found
 
+    def _nonspace(self, label, code) -> bool:
+        """Is ``label`` (``code`` as looked up) a language written without spaces: its code, its
+        language code or the script its suffix names (``dzo_Tibt``) in nonspace_languages."""
+        if not label:
+            return False
+        script = self._lookup(label)[1]
+        return any(x and x.lower() in self.nonspace for x in (label.split("_")[0], code, script))
+
     def _language_cfg(self, lang: str, script: str | None = None) -> tuple[dict, str]:
         """(the Gopher quality, FineWeb and C4 tables with ``lang``'s constants wherever the
         config keeps the (English) default, its extra sentence-final marks); for a fallback
@@ -249,7 +258,7 @@ class Filter:
         lang = lang or language.lower()
         cfg, extra = self._language_cfg(lang, script)
         consts = self._lang_consts.get(lang)
-        if lang.split("_")[0] in self.nonspace:
+        if self._nonspace(language, lang):
             notes.append(f"{language} is a non-space language (filter.nonspace_languages): the word-count, word-length, "
                          "stop-word, per-word and n-gram rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
                          "tests are skipped; short lines use short_line_chars_nonspace")
@@ -355,7 +364,7 @@ class Filter:
                 code = code or lang
             if not steps:
                 continue
-            nonspace = bool(lang) and (lang.split("_")[0].lower() in self.nonspace or code in self.nonspace)  # trusted or not
+            nonspace = self._nonspace(lang, code)  # trusted or not
             doc = TextDoc(texts[i], code, urls[i], nonspace, trusted)
             for step in steps:
                 if isinstance(step, Rewrite):

@@ -70,6 +70,9 @@ from curate.stages.multilingual_data import lingua_paragraphs
 # and ends sentences with ". ? !", so the word and line rules fit it as they fit Finnish.
 NONSPACE = ["zh", "ja", "th", "my", "km", "lo", "bo"]
 NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "mya", "khm", "lao", "bod"]
+# ... and the scripts they are written in (ISO 15924), for labels that name one (GlotLID's
+# dzo_Tibt, shn_Mymr: languages the codes above do not list).
+NONSPACE += ["Hani", "Hans", "Hant", "Jpan", "Hira", "Kana", "Thai", "Mymr", "Khmr", "Laoo", "Tibt"]
 OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
