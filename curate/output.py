@@ -36,6 +36,8 @@ KINDS = {
         [("path", "ascending"), ("offset", "ascending"), ("reason", "ascending"), ("detail", "ascending")],
         "path",
     ),
+    # only where rebalance runs: the documents that reached it, for `curate mix` (curate/mixplan.py)
+    "candidates": (schema.CANDIDATES_SCHEMA, [("id", "ascending")], "id"),
 }
 MANIFEST = "manifest.json"
 FORMAT = "curate/1"  # manifest.json's "format"

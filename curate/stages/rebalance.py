@@ -490,14 +490,18 @@ class RebalanceStage:
             out[f"rebalance.mix.{key}.epochs"] = round(n / a, 6) if a else 0.0
         return out
 
+    def repeats(self, batch: pa.RecordBatch, plan: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(group, copies kept, expected copies at the group's rate) of each document."""
+        g, _, w, b = self.buckets(batch)
+        cut = np.asarray(plan["cutoffs"], dtype=np.int64)[g]
+        reps = (b < cut[:, None]).sum(axis=1) if b.shape[1] else np.zeros(len(g), np.int64)
+        return g, reps, cut / RESOLUTION * w
+
     def select(self, batch: pa.RecordBatch, plan: dict):
         """(kept documents with their repeat count, ledger rows of the left-out ones)."""
         if batch.num_rows == 0:
             return batch, schema.empty(schema.LEDGER_SCHEMA)
-        g, _, w, b = self.buckets(batch)
-        cut = np.asarray(plan["cutoffs"], dtype=np.int64)[g]
-        reps = (b < cut[:, None]).sum(axis=1) if b.shape[1] else np.zeros(len(g), np.int64)
-        rate = cut / RESOLUTION * w  # expected copies of the document at its group's rate
+        g, reps, rate = self.repeats(batch, plan)
         rule = np.where(g < 0, "not_in_mix", "sampled_out")
         batch = schema.with_column(batch, "repeat", pa.array(reps, type=pa.int32()))
         return schema.split(batch, pa.array(reps > 0), "rebalance", pa.array(rule), value=pa.array(rate))
