@@ -666,7 +666,7 @@ def cmd_mix(ns, beam_args) -> int:
              "shards": range(cfg.stages["tokenize"]["shards"] or cfg.run["shards"])}
         if reb["budget"]:
             m["budget"] = {"tokens": int(reb["budget"]), "tolerance": float(reb["tolerance"])}
-        print(tokens_text(m, cfg.run["output"], stats))
+        print(tokens_text(m, ns.output, stats))
     else:
         print(mix_line({"stats": stats}))
     removed = ", ".join(f"{k.rsplit('.', 1)[1]} {v:,}" for k, v in sorted(stats.items()) if k.startswith("rebalance.removed."))

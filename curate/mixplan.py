@@ -99,7 +99,8 @@ def find(root: str) -> tuple[str, dict]:
 def config(manifest: dict, path: str | None, sets: list[str]):
     """The Config of the dry run: ``path`` (else the config the run used) with the ``--set``s,
     which may change [rebalance] only; a config whose earlier stages or tokenizer differ from
-    the run's is refused (its candidates would be other documents, or counted otherwise)."""
+    the run's is refused (its candidates would be other documents, or counted otherwise). The
+    run's [run] table counts, not the file's: the stages it ran may have come from --stages."""
     from curate import config as config_mod
 
     for text in sets:
@@ -107,7 +108,9 @@ def config(manifest: dict, path: str | None, sets: list[str]):
         if key[0] != "rebalance":
             raise ValueError(f"--set {text}: curate mix changes rebalance.* only; {'.'.join(key)} changes the documents "
                              "that reach rebalance or their token counts: use `curate run` for it")
-    cfg = config_mod.load(path, sets=sets, base=None if path else manifest["config"])
+    # a CONFIG gives the stages' sections and the inputs; [run] (its stages, output, shards) is the run's
+    cfg = config_mod.load(path, {"run": manifest["config"]["run"]} if path else None, sets=sets,
+                          base=None if path else manifest["config"])
     where = path or "the run's config"
     if "rebalance" not in cfg.run["stages"]:
         raise ValueError(f"{where}: the rebalance stage is not among its stages ({', '.join(cfg.run['stages'])}): nothing to re-plan")
