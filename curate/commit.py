@@ -27,13 +27,13 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from curate import output
-from curate.mixplan import KEPT
 from curate.readers.common import launch_fs
 
 STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
 TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spill.py), never output
 RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
+KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix stopped (keep; curate mix)
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet

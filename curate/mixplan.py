@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from curate import schema
+from curate import commit, output, schema
+from curate.commit import KEPT
 
-KEPT = ".curate-candidates"  # DIR/KEPT: the candidates of the last run into DIR that the mix stopped
 ROWS = 1 << 16  # candidates per batch in a re-plan
 
 
@@ -76,8 +75,6 @@ def record(cfg) -> dict:
 def find(root: str) -> tuple[str, dict]:
     """(the folder, its manifest) whose candidates a dry run reads: ``root/.curate-candidates``
     when a run into ``root`` was stopped by its mix since the last commit, else ``root``."""
-    from curate import commit, output
-
     fs, base = output._fs(root)
     stopped = fs.get_file_info(f"{base}/{KEPT}/{output.MANIFEST}").type == pafs.FileType.File
     where = kept_folder(root) if stopped else root
@@ -132,8 +129,6 @@ def config(manifest: dict, path: str | None, sets: list[str]):
 
 def table(root: str, manifest: dict) -> pa.Table:
     """The candidates listed in the manifest, as one table."""
-    from curate import output
-
     fs, base = output._fs(root)
     parts = []
     for e in manifest["outputs"]["candidates"]:

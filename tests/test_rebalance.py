@@ -472,3 +472,32 @@ def test_language_codes_of_a_custom_langid_model(tmp_path):
     cfg.write_text(cfg.read_text().replace(split, "{en = 1.0}"))
     with pytest.raises(ConfigError, match="rebalance.languages.web.en: 'en' is not a label of langid's model"):
         load(str(cfg), {"run": {"stages": ["langid", "rebalance"]}})
+
+
+def test_group_of_is_the_per_document_lookup_on_random_batches():
+    """group_of looks a group up once per distinct (domain, source, language); on random batches
+    (nulls, unlisted sources and languages, domains without a target) it gives what looking up
+    each document does."""
+    rng = np.random.default_rng(5)
+    cfgs = [
+        {"targets": {"web": 0.5, "code": 0.3, "books": 0.2}, "sources": {"web": {"c4": 0.6, "cc": 0.4}},
+         "languages": {"code": {"python": 0.7, "*": 0.3}}},
+        {"targets": {"web": 0.7, "code": 0.3}, "languages": {"web": {"en": 0.5, "de": 0.5}}},
+        {},
+    ]
+    for cfg in cfgs:
+        stage = RebalanceStage(cfg)
+        for n in (0, 1, 257, 5000):
+            dom = rng.choice(["web", "code", "books"], n).tolist()
+            src = rng.choice(["c4", "cc", "gh", "other"], n).tolist()
+            lang = [None if x == "none" else x for x in rng.choice(["en", "de", "fr", "python", "c", "none"], n).tolist()]
+            columns = {"domain": pa.array(dom, pa.string()), "source": pa.array(src, pa.string()), "language": pa.array(lang, pa.string())}
+            for batch in (pa.RecordBatch.from_pydict(columns), pa.RecordBatch.from_pydict({k: v for k, v in columns.items() if k != "language"})):
+                langs = batch.column("language").to_pylist() if "language" in batch.schema.names else [None] * n
+                want = []
+                for d, s, lang in zip(dom, src, langs):
+                    codes = (cfg.get("languages") or {}).get(d)
+                    key = (d, ("lang", lang if lang in codes else "*")) if codes else (d, s)
+                    want.append(stage.groups.index(key) if key in stage.groups else
+                                stage.groups.index((d, None)) if (d, None) in stage.groups else -1)
+                assert stage.group_of(batch).tolist() == want

@@ -290,13 +290,21 @@ class RebalanceStage:
         return (d, ("lang", lang if lang in codes else "*")) if codes else (d, s)
 
     def group_of(self, batch: pa.RecordBatch) -> np.ndarray:
-        """Group index of each document; -1 = not in the mix."""
-        doms, srcs = batch.column("domain").to_pylist(), batch.column("source").to_pylist()
+        """Group index of each document; -1 = not in the mix. Each column is dictionary-encoded,
+        so the group is looked up once per distinct (domain, source, language), not per document."""
         i = batch.schema.get_field_index("language")
-        langs = batch.column(i).to_pylist() if i >= 0 else [None] * batch.num_rows
-        idx = self._index
-        return np.fromiter((idx.get(self._key(d, s, lang), idx.get((d, None), -1)) for d, s, lang in zip(doms, srcs, langs)),
-                           dtype=np.int64, count=batch.num_rows)
+        cols = [batch.column("domain"), batch.column("source"), batch.column(i) if i >= 0 else pa.nulls(batch.num_rows, pa.string())]
+        flat, values = np.zeros(batch.num_rows, dtype=np.int64), []
+        for c in cols:
+            enc = c if pa.types.is_dictionary(c.type) else c.dictionary_encode()
+            values.append(enc.dictionary.to_pylist() + [None])  # the last: null
+            codes = enc.indices.fill_null(len(values[-1]) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+            flat = flat * len(values[-1]) + codes
+        keys, inverse = np.unique(flat, return_inverse=True)
+        idx, (_, ns, nl) = self._index, map(len, values)
+        groups = [idx.get(self._key(d, s, lang), idx.get((d, None), -1))
+                  for d, s, lang in ((values[0][k // (ns * nl)], values[1][k // nl % ns], values[2][k % nl]) for k in keys.tolist())]
+        return np.asarray(groups, dtype=np.int64)[inverse.reshape(-1)]
 
     def weights(self, batch: pa.RecordBatch) -> np.ndarray:
         table = self.cfg["rehydrate"]
