@@ -16,6 +16,10 @@ renames) is completed by ``recover``, which every run, ``verify_output`` and ``r
 call first. curate deletes only what the previous manifest lists (its ``files``, ``outputs``
 and ``derived`` entries, e.g. the audit's report) and its own staging folder; any other path
 inside ``DIR``, at any depth, makes the run refuse before anything is written.
+
+The one thing a failed run leaves: when its mix cannot be met, ``keep`` moves rebalance's
+staged candidates to ``DIR/.curate-candidates/`` (with a manifest) for ``curate mix``; the
+ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def check_values(where: str, section: dict, checks: dict | None) -> None:
 
 RUN_DEFAULTS = {
     "output": "",
-    "shards": 4,  # Parquet files per output kind (text, ledger, quarantine)
+    "shards": 4,  # Parquet files per output kind (text, ledger, quarantine, candidates)
     "stages": [],  # empty: every available stage, in pipeline order
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles

@@ -156,7 +156,7 @@ class _WriteShardFn(beam.DoFn):
 
 
 class WriteKind(beam.PTransform):
-    """Write one output kind (text, ledger, quarantine) as N deterministic Parquet shards.
+    """Write one output kind (text, ledger, quarantine, candidates) as N deterministic Parquet shards.
 
     Every shard index is written, empty or not, so the file set depends only on N.
     """

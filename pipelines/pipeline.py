@@ -4,6 +4,7 @@ r"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine
                  |  \--> quarantine ------------------------------------> WriteKind("quarantine")
                  \--> ingest ledger + each stage's ledger --Flatten-----> WriteKind("ledger")
     counts of every stage --MergeCounts--> + shard list --> WriteManifest (last)
+A stage may write output files of its own (rebalance: candidates/), listed with the rest.
 """
 from __future__ import annotations
 

@@ -38,7 +38,9 @@ instead of writing books 0% for a 20% target; and the mix's total beyond ``toler
 ``budget`` asked raises too (the cuts' rounding adds up: 484,152 tokens for 500,000). The
 message ends with what the data gives (each group's tokens, the natural mix, the nearest cut).
 The plan (one
-integer cutoff per group) is the small side input of the selection. A mix the data cannot
+integer cutoff per group) is the small side input of the selection. What the plan reads of each
+document (id, domain, source, language, num_tokens, dup_group_size) is kept as DIR/candidates,
+so ``curate mix`` re-plans other settings in seconds with this code (curate/mixplan.py). A mix the data cannot
 fill under max_epochs raises ``InfeasibleMix`` when the plan is computed, before any
 documents or ledger rows are written; ``check_mix`` runs the same test on known token counts.
 
@@ -300,11 +302,16 @@ class RebalanceStage:
             values.append(enc.dictionary.to_pylist() + [None])  # the last: null
             codes = enc.indices.fill_null(len(values[-1]) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
             flat = flat * len(values[-1]) + codes
-        keys, inverse = np.unique(flat, return_inverse=True)
-        idx, (_, ns, nl) = self._index, map(len, values)
-        groups = [idx.get(self._key(d, s, lang), idx.get((d, None), -1))
-                  for d, s, lang in ((values[0][k // (ns * nl)], values[1][k // nl % ns], values[2][k % nl]) for k in keys.tolist())]
-        return np.asarray(groups, dtype=np.int64)[inverse.reshape(-1)]
+        idx, (nd, ns, nl) = self._index, map(len, values)
+        small = nd * ns * nl <= max(1 << 16, 4 * batch.num_rows)  # a table of every combination: no sort
+        keys, inverse = (np.flatnonzero(np.bincount(flat, minlength=nd * ns * nl)), None) if small else np.unique(flat, return_inverse=True)
+        groups = np.array([idx.get(self._key(d, s, lang), idx.get((d, None), -1)) for d, s, lang in
+                           ((values[0][k // (ns * nl)], values[1][k // nl % ns], values[2][k % nl]) for k in keys.tolist())], dtype=np.int64)
+        if not small:
+            return groups[inverse.reshape(-1)]
+        table = np.full(nd * ns * nl, -1, dtype=np.int64)
+        table[keys] = groups
+        return table[flat]
 
     def weights(self, batch: pa.RecordBatch) -> np.ndarray:
         table = self.cfg["rehydrate"]
