@@ -2,7 +2,7 @@
 bytes per document, the re-plan's time on 1,000,000 synthetic candidates, and on a corpus small
 enough to run in full, the whole run (ingest + rebalance) against the dry run of the same data.
 
-    python bench/bench_mixplan.py [--candidates 1000000] [--run-docs 20000] [--repeat 3]
+    python bench/bench_mixplan.py [--candidates 1000000] [--run-docs 20000] [--repeat 3] [--baseline ../main]
 
 The 1M candidates are drawn like a web/code/books corpus after dedup (web split by source and
 language, lognormal token counts, 1 in 10 documents with a duplicate group). They are written
@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,6 +111,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--candidates", type=int, default=1_000_000)
     ap.add_argument("--run-docs", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline", help="a checkout without the candidates (e.g. the main branch's): its run of the same corpus "
+                    "is timed beside this checkout's, the cost of writing them")
     a = ap.parse_args(argv)
     res: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,6 +185,19 @@ def main(argv=None) -> dict:
               f"{scaled:,.0f} s for the {total / 1e6:,.0f}M tokens of the {a.candidates:,} candidates; their dry run: {best:.2f} s "
               f"(read + fastest re-plan; >= {scaled / best:,.0f}x)")
         res.update(run_docs=docs, run_s=run_s, dry_s=dry_s, run_candidate_bytes_per_doc=kept / docs, count_tokens_per_s=rate)
+        if a.baseline:  # what keeping the candidates costs a run: the same run by a checkout without them
+            walls: dict = {"this checkout": [], a.baseline: []}
+            for _ in range(a.repeat):
+                for who, code in ((a.baseline, a.baseline), ("this checkout", str(REPO))):
+                    shutil.rmtree(out, ignore_errors=True)
+                    t0 = time.perf_counter()
+                    subprocess.run([sys.executable, "-m", "curate.cli", "run", str(cfg), "--stages", "ingest,rebalance", "--progress",
+                                    "off"], env={**os.environ, "PYTHONPATH": code}, check=True, capture_output=True)
+                    walls[who].append(time.perf_counter() - t0)
+            med = {k: statistics.median(v) for k, v in walls.items()}
+            print(f"the run, in a fresh process (median of {a.repeat}): this checkout {med['this checkout']:.2f} s, {a.baseline} "
+                  f"{med[a.baseline]:.2f} s ({med['this checkout'] / med[a.baseline] - 1:+.1%})")
+            res.update(run_this_s=med["this checkout"], run_baseline_s=med[a.baseline])
     return res
 
 

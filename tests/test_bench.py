@@ -70,3 +70,12 @@ def test_quality_languages_bench_counts_add_up(corpora, capsys):
     assert one_ranking["en_kept"] + one_ranking["others_kept"] < r["docs"]
     assert 0 <= r["low_en"] <= 1 and 0 <= r["low_others"] <= 1
     assert "kept nothing" in capsys.readouterr().out
+
+
+def test_mixplan_bench_runs_and_its_candidates_are_a_runs(capsys):
+    """`python bench/bench_mixplan.py` at a small size: its synthetic candidates are re-planned
+    (every setting feasible), its baselines equal the code they time, and the run's own
+    candidates/ cost about what the synthetic ones do per document."""
+    r = load_bench("bench_mixplan").main(["--candidates", "20000", "--run-docs", "600", "--repeat", "1"])
+    assert set(r["plan_s"]) == {"targets", "languages + max_epochs", "rehydrate + budget"}
+    assert r["run_docs"] == 600 and 5 < r["run_candidate_bytes_per_doc"] < 40 and 5 < r["bytes_per_doc"] < 40
