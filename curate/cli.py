@@ -3,6 +3,7 @@
     curate run [CONFIG.toml] [--input GLOB [--format F] [--domain D] [--source S]]...
                [--stages LIST] [--languages LIST|all] [--set KEY=VALUE]... --output DIR [beam pipeline options]
     curate demo [--output DIR] [beam pipeline options]
+    curate mix OUTPUT [CONFIG.toml] [--set rebalance.KEY=VALUE]... [--json]
 
 Options after ``--input`` (format, domain, source, field names) apply to that input.
 Other options go to Beam (``--runner``, ``--direct_num_workers``, ...), each checked against
@@ -98,10 +99,22 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     c.add_argument("--language", help="print instead the filter thresholds, stop words and sentence marks that apply "
                    "to web documents with this language label, and where they come from")
 
+    m = sub.add_parser("mix", help="a dry run of [rebalance]: re-plan the mix from an output's candidates in seconds",
+                       allow_abbrev=False, description="Re-plan the mix from the documents that reached rebalance in OUTPUT "
+                       "(its candidates/ table, or those of a run the mix stopped) and print what a run with these settings "
+                       "would give: its mix:/tokens: line and stats, or the error that would stop it.")
+    m.add_argument("output", help="the output of a run with the rebalance stage")
+    m.add_argument("config", nargs="?", help="TOML config (default: the one that run used); its stages before rebalance "
+                   "and its tokenizer must be that run's")
+    m.add_argument("--set", dest="sets", action="append", metavar="rebalance.KEY=VALUE",
+                   help="as for `curate run`, for rebalance.* only (targets, budget, tolerance, sources, languages, "
+                   "max_epochs, rehydrate, seed)")
+    m.add_argument("--json", action="store_true", help="print the rebalance stats the run's manifest would hold, as JSON")
+
     # Commands with their own argument parsers, implemented in their modules.
     for name, (module, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
-    return ap, {"run": r, "demo": d, "config": c}
+    return ap, {"run": r, "demo": d, "config": c, "mix": m}
 
 
 INPUT_HELP = {
@@ -119,7 +132,7 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     Beam does not know (Beam would drop them with a warning)."""
     if not rest:
         return []
-    if cmd == "config":
+    if cmd in ("config", "mix"):
         return [f"unexpected argument {rest[0]!r}"]
     from pipelines.options import beam_option, unknown_options
 
@@ -361,6 +374,11 @@ def tokens_line(root: str, stats: dict | None = None) -> str | None:
             m = json.loads(f.read())
     except (FileNotFoundError, NotADirectoryError):
         return None
+    return tokens_text(m, root, stats)
+
+
+def tokens_text(m: dict, root: str, stats: dict | None = None) -> str:
+    """The tokens: line of a tokens/manifest.json (or of the one a dry run would write: curate mix)."""
     total = m["tokens"]["total"]
     # rebalance's targets beside what was achieved (a domain it left with no tokens too)
     targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}
@@ -620,6 +638,47 @@ def cmd_demo(ns, beam_args) -> int:
     return 0
 
 
+def cmd_mix(ns, beam_args) -> int:
+    """`curate mix OUTPUT [CONFIG] [--set rebalance.KEY=VALUE]...`: curate.mixplan."""
+    import json
+
+    from curate import mixplan
+
+    t0 = time.time()
+    where, manifest = mixplan.find(ns.output)
+    cfg = mixplan.config(manifest, ns.config, ns.sets or [])
+    cands = mixplan.table(where, manifest)
+    stats = mixplan.replan(cfg.stages["rebalance"], cands)  # InfeasibleMix: said as `curate run` says it
+    if ns.json:
+        print(json.dumps(stats, indent=2, sort_keys=True))
+        return 0
+    tok = manifest["candidates"]["tokenizer"]
+    stopped = " (kept from the run its mix stopped)" if where != ns.output else ""
+    print(f"curate mix: {cands.num_rows:,} documents reached rebalance in {where}{stopped}, counted with {tok['name']}; "
+          f"re-planned in {time.time() - t0:.2f} s. A run with these settings would print:")
+    if "tokenize" in cfg.run["stages"]:
+        reb, per = cfg.stages["rebalance"], {}
+        for g, *_, n, _avail, _ep in mixplan.rows(stats):
+            if "/" not in g and ":" not in g and n:
+                per[g] = n
+        m = {"tokens": {"total": stats["rebalance.mix_tokens"], "per_domain": per}, "tokenizer": tok,
+             "mix": {d: {"target": f} for d, f in reb["targets"].items()},
+             "shards": range(cfg.stages["tokenize"]["shards"] or cfg.run["shards"])}
+        if reb["budget"]:
+            m["budget"] = {"tokens": int(reb["budget"]), "tolerance": float(reb["tolerance"])}
+        print(tokens_text(m, ns.output, stats))
+    else:
+        print(mix_line({"stats": stats}))
+    removed = ", ".join(f"{k.rsplit('.', 1)[1]} {v:,}" for k, v in sorted(stats.items()) if k.startswith("rebalance.removed."))
+    print(f"rebalance: {stats['rebalance.docs_in']:,} docs in, {stats['rebalance.docs_out']:,} out ({removed or 'none removed'})")
+    table = [("group", "target", "achieved", "tokens", "available", "epochs")] + [
+        (g, f"{t:.2%}", f"{a:.2%}", f"{n:,}", f"{av:,}", f"{ep:g}") for g, t, a, n, av, ep in mixplan.rows(stats)]
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
+    for r in table:
+        print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    return 0
+
+
 def cmd_config(ns, beam_args) -> int:
     from curate import config
 
@@ -689,7 +748,7 @@ def main(argv=None) -> int:
 
         rest = quiet_workers(rest)
     try:
-        return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config}[ns.cmd](ns, rest)
+        return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config, "mix": cmd_mix}[ns.cmd](ns, rest)
     except ConfigError as e:
         for m in e.messages:
             print(f"curate: config error: {m}", file=sys.stderr)

@@ -16,6 +16,10 @@ renames) is completed by ``recover``, which every run, ``verify_output`` and ``r
 call first. curate deletes only what the previous manifest lists (its ``files``, ``outputs``
 and ``derived`` entries, e.g. the audit's report) and its own staging folder; any other path
 inside ``DIR``, at any depth, makes the run refuse before anything is written.
+
+The one thing a failed run leaves: when its mix cannot be met, ``keep`` moves rebalance's
+staged candidates to ``DIR/.curate-candidates/`` (with a manifest) for ``curate mix``; the
+ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import hashlib
 import json
 import os
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from curate import output
@@ -32,6 +37,7 @@ STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
 TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spill.py), never output
 RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
+KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix stopped (keep; curate mix)
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet
@@ -69,7 +75,7 @@ def check_owned(root: str) -> dict:
     """The previous manifest of ``root`` ({} when there is none), after checking that every
     file in ``root`` is one curate wrote there. Raises ForeignFiles naming the others."""
     fs, base = output._fs(root)
-    present = [(rel, size) for rel, size in _files(fs, base) if not rel.startswith(STAGING + "/")]
+    present = [(rel, size) for rel, size in _files(fs, base) if not rel.startswith((STAGING + "/", KEPT + "/"))]
     if not present:
         return {}
     if not any(rel == output.MANIFEST for rel, _ in present):
@@ -196,8 +202,39 @@ def finish(root: str) -> dict:
     output.write_atomic(staging, JOURNAL, output.json_bytes(journal))
     _fault("after_journal")
     _apply(fs, base, journal)
+    if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer
+        fs.delete_dir(f"{base}/{KEPT}")
     _unlock(base)
     return manifest
+
+
+def keep(root: str, kind: str, manifest: dict) -> str | None:
+    """Move a stopped run's staged ``kind`` files (rebalance's candidates, complete when its mix
+    stopped the run) to ``root/.curate-candidates/`` with a manifest listing them, replacing
+    what an earlier stopped run kept there; return that folder (None when nothing was staged).
+    The previous output in ``root`` is not touched; ``finish`` removes the folder."""
+    import pyarrow.parquet as pq
+
+    fs, base = output._fs(root)
+    src = f"{base}/{STAGING}/{kind}"
+    staged = [(rel, size) for rel, size in _files(fs, src) if not os.path.basename(rel).startswith(".tmp-")] \
+        if _exists(fs, src) else []
+    if not staged:
+        return None
+    dest = f"{base}/{KEPT}"
+    if _exists(fs, dest):
+        fs.delete_dir(dest)
+    fs.create_dir(f"{dest}/{kind}", recursive=True)
+    entries = []
+    for rel, size in staged:
+        fs.move(f"{src}/{rel}", f"{dest}/{kind}/{rel}")
+        with fs.open_input_file(f"{dest}/{kind}/{rel}") as f:
+            data = f.read()
+        rows = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+        entries.append({"kind": kind, "file": f"{kind}/{rel}", "rows": rows, "bytes": size, "sha256": hashlib.sha256(data).hexdigest()})
+    folder = f"{root.rstrip('/')}/{KEPT}"
+    output.write_manifest(folder, {**manifest, "outputs": {kind: entries}, "files": [{"file": e["file"], "bytes": e["bytes"]} for e in entries]})
+    return folder
 
 
 def _remove_tmp(fs, path: str) -> dict:

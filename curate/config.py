@@ -89,7 +89,7 @@ def check_values(where: str, section: dict, checks: dict | None) -> None:
 
 RUN_DEFAULTS = {
     "output": "",
-    "shards": 4,  # Parquet files per output kind (text, ledger, quarantine)
+    "shards": 4,  # Parquet files per output kind (text, ledger, quarantine, candidates)
     "stages": [],  # empty: every available stage, in pipeline order
     "progress": "auto",  # "auto" (on a terminal), "on", "off"
     "shuffle_compression": "none",  # "none", "lz4" or "zstd": Arrow batches compressed in shuffles
@@ -344,7 +344,7 @@ def apply_sets(raw: dict, sets: list[str]) -> None:
 
 
 def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None,
-         sets: list[str] | None = None) -> Config:
+         sets: list[str] | None = None, base: dict | None = None) -> Config:
     """Read a TOML config (optional), apply ``--set KEY=VALUE`` lines (``sets``) and overrides
     (same shape as the file), validate everything.
 
@@ -353,8 +353,9 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     ``errors``: a list the mistakes are appended to instead; the Config is then returned as far
     as it could be built, so a caller can check what follows from it too (the inputs' files)
     and report everything at once. A TOML file that cannot be read is raised either way.
+    ``base``: a config already read (a manifest's), in place of the file.
     """
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = copy.deepcopy(base) if base else {}
     if path:
         try:
             with open(path, "rb") as f:

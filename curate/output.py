@@ -5,6 +5,7 @@ Layout (stable: the audit, the loader and other tools read it)::
     DIR/text/part-00000-of-00004.parquet        curated documents, sorted by id
     DIR/ledger/part-00000-of-00004.parquet      one row per removed document
     DIR/quarantine/part-00000-of-00004.parquet  unreadable inputs/records
+    DIR/candidates/part-00000-of-00004.parquet  what rebalance's plan read (runs with rebalance; curate mix)
     DIR/manifest.json                           written last: config, versions, inputs, counts, files
 
 A row's shard is a hash of its key (never arrival order) and rows are sorted inside a shard,
@@ -36,6 +37,8 @@ KINDS = {
         [("path", "ascending"), ("offset", "ascending"), ("reason", "ascending"), ("detail", "ascending")],
         "path",
     ),
+    # only where rebalance runs: the documents that reached it, for `curate mix` (curate/mixplan.py)
+    "candidates": (schema.CANDIDATES_SCHEMA, [("id", "ascending")], "id"),
 }
 MANIFEST = "manifest.json"
 FORMAT = "curate/1"  # manifest.json's "format"

@@ -79,6 +79,16 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 
+# what rebalance's plan reads of each document that reached it (DIR/candidates, curate mix)
+CANDIDATES_SCHEMA = pa.schema([
+    pa.field("id", pa.string(), nullable=False),  # hashed with the seed as select does (hashing.id_u64)
+    pa.field("domain", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("language", pa.string()),
+    pa.field("num_tokens", STAGE_FIELDS["num_tokens"]),
+    pa.field("dup_group_size", STAGE_FIELDS["dup_group_size"]),
+])
+
 SNIPPET_CHARS = 200
 
 

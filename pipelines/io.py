@@ -156,7 +156,7 @@ class _WriteShardFn(beam.DoFn):
 
 
 class WriteKind(beam.PTransform):
-    """Write one output kind (text, ledger, quarantine) as N deterministic Parquet shards.
+    """Write one output kind (text, ledger, quarantine, candidates) as N deterministic Parquet shards.
 
     Every shard index is written, empty or not, so the file set depends only on N.
     """
@@ -201,9 +201,9 @@ class WriteManifest(beam.PTransform):
             output.check_conservation(manifest["counts"], stages)
             manifest["stats"] = stats
             manifest["inputs"] = sorted(files, key=lambda f: (f["source"], f["path"]))
-            manifest["outputs"] = {
+            manifest["outputs"] = {  # every kind written (candidates only where rebalance ran)
                 kind: sorted((e for e in entries if e["kind"] == kind), key=lambda e: e["file"])
-                for kind in output.KINDS
+                for kind in output.KINDS if kind in ("text", "ledger", "quarantine") or any(e["kind"] == kind for e in entries)
             }
             output.write_atomic(root, "stats/run.json", output.json_bytes({"counts": manifest["counts"], "stats": stats}))
             output.write_manifest(root, manifest)

@@ -4,6 +4,7 @@ r"""The curate pipeline: read -> stages in order -> write text/ledger/quarantine
                  |  \--> quarantine ------------------------------------> WriteKind("quarantine")
                  \--> ingest ledger + each stage's ledger --Flatten-----> WriteKind("ledger")
     counts of every stage --MergeCounts--> + shard list --> WriteManifest (last)
+A stage may write output files of its own (rebalance: candidates/), listed with the rest.
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 import curate
-from curate import commit, output, stages as stage_table
+from curate import commit, mixplan, output, stages as stage_table
 from curate.config import Config
+from curate.stages.rebalance import InfeasibleMix
 from pipelines import coders
 from pipelines.common import BatchStages, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
@@ -113,6 +115,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         p | "Release/read" >> Release(spill, ("read",), [read["files"]])
     done_name, done_labels = "ingest", ("ingest",)
     done = [docs]  # its id pieces are read back by the step that makes its documents
+    written = []  # output files a stage writes itself (rebalance's candidates)
     for step in stage_steps(cfg.run["stages"][1:]):
         res = docs | f"Stage/{'+'.join(step)}" >> stage_transform(step, cfg, root, workers, spilled, done_labels)
         removals = res.get("ledgers") or {step[0]: res["ledger"]}
@@ -131,6 +134,8 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
             ledgers.append(removed | f"SpillLedger/{name}" >> beam.Map(ledger_spill.one, reuse=False))
         if "stats" in res:  # counts, rewrite counters, global stages' own numbers
             stats.append(res["stats"])
+        if "entries" in res:
+            written.append(res["entries"])
         if spill:
             p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, *res.get("read", [res["docs"]])])
         docs = res["docs"]
@@ -146,13 +151,22 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
         docs | WriteKind(root, "text", n, cols, Spiller(spill, "text", compression), workers, reuse=done_labels),
         ledger | WriteKind(root, "ledger", n, cols, ledger_spill, workers),
         read["quarantine"] | WriteKind(root, "quarantine", n, cols, workers=workers),
+        *written,
     ) | "Entries" >> beam.Flatten()
     if spill:
         p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, entries])
+    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg))
+
+
+def manifest_base(cfg: Config) -> dict:
+    """What the manifest says of a run before it has run: config, versions, the --sets, and what
+    made rebalance's candidates (curate.mixplan)."""
     base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
     if cfg.sets:  # which values of the config came from the command line, not the shared file
         base["set"] = cfg.sets
-    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, base)
+    if "rebalance" in cfg.run["stages"]:
+        base["candidates"] = mixplan.record(cfg)
+    return base
 
 
 def local_runner(opts: PipelineOptions) -> bool:
@@ -221,9 +235,16 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)
                 gc.freeze()  # the construction's objects live to the end: keep the collector off them
-    except BaseException:
+    except BaseException as e:
         pool.shutdown(kill=True)  # their results are not wanted: do not wait for the tasks running
+        # a mix that cannot be met: its candidates are complete (the plan waits for them), kept
+        # beside the previous output so that `curate mix` can try other settings on them
+        kept = commit.keep(root, "candidates", manifest_base(cfg)) if isinstance(e, InfeasibleMix) else None
         commit.abort(root)
+        if kept:
+            message = str(e).split(" [while running")[0]
+            raise InfeasibleMix(f"{message} The documents that reached rebalance are kept in {kept}: try other settings "
+                                f"on them in seconds with `curate mix {root} --set rebalance.KEY=VALUE`.") from None
         raise
     finally:
         gc.unfreeze()

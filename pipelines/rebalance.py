@@ -1,10 +1,13 @@
 r"""Rebalance as Beam: count tokens, sum a histogram with a combine, plan once, select by hash.
 
     docs --CountTokens--> counted --Histogram (CombineGlobally)--> Plan --+ (side input)
-                             \-----------------------------------Select <-+--> docs (repeat)
-                                                                       \--> ledger (left out)
+                             |\-----------------------------------Select <-+--> docs (repeat)
+                             |                                  ^      \--> ledger (left out)
+                             \--Candidates--> WriteCandidates --+ (waited for)
 The combine's accumulators are fixed-size (one int64 histogram per group), so nothing is
 collected but counts; the plan is a few integers. See curate/stages/rebalance.py for the method.
+The plan waits for DIR/candidates (what it reads of each document, for `curate mix`:
+curate/mixplan.py), so a mix that stops the run has them written and they can be kept.
 """
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ import apache_beam as beam
 
 from curate.stages.rebalance import RebalanceStage as Stage
 from curate.stages.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, TokenizeStage as Tokenizer
+from curate import mixplan
 from pipelines.common import StageContext, emit
+from pipelines.io import WriteKind
 from pipelines.meter import measure
 from pipelines.spill import load
 
@@ -82,13 +87,17 @@ class Rebalance(beam.PTransform):
     def expand(self, docs):
         section = self.section
         counted = docs | "CountTokens" >> beam.ParDo(self.context.pooled(_CountFn(self.tok_cfg)))
+        written = (counted | "Candidates" >> beam.Map(lambda b: mixplan.candidates(load(b)))
+                   | WriteKind(self.context.root, "candidates", self.context.run["shards"], []))
         plan = (
             counted
             | "Histogram" >> beam.CombineGlobally(_HistogramFn(section))
-            | "Plan" >> beam.Map(lambda acc: Stage(section).plan(acc))  # raises InfeasibleMix
+            # raises InfeasibleMix, once the candidates are written (pipelines.pipeline keeps them)
+            | "Plan" >> beam.Map(lambda acc, _: Stage(section).plan(acc), beam.pvalue.AsList(written))
         )
         select = beam.ParDo(_SelectFn(section), plan=beam.pvalue.AsSingleton(plan))
         waiting = measure(counted | "Spill" >> beam.Map(self.spill.one), "rebalance.counted")  # held until the plan exists: by file
         out = waiting | "Select" >> select.with_outputs("ledger", main="docs")
         stats = plan | "MixStats" >> beam.Map(lambda p: p["stats"])
-        return {"docs": out.docs, "ledger": out.ledger, "stats": stats, "read": [counted]}  # read: spill.Release
+        # read: spill.Release; entries: output files the manifest lists
+        return {"docs": out.docs, "ledger": out.ledger, "stats": stats, "read": [counted], "entries": written}

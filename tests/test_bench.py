@@ -98,3 +98,12 @@ def test_datatrove_bench_maps_both_tools_removals_to_the_input_ids(tmp_path):
 
     with pytest.raises(SystemExit, match="pip install 'datatrove"):
         b.main(["--datatrove-python", str(tmp_path / "no-python")])
+
+
+def test_mixplan_bench_runs_and_its_candidates_are_a_runs(capsys):
+    """`python bench/bench_mixplan.py` at a small size: its synthetic candidates are re-planned
+    (every setting feasible), its baselines equal the code they time, and the run's own
+    candidates/ cost about what the synthetic ones do per document."""
+    r = load_bench("bench_mixplan").main(["--candidates", "20000", "--run-docs", "600", "--repeat", "1"])
+    assert set(r["plan_s"]) == {"targets", "languages + max_epochs", "rehydrate + budget"}
+    assert r["run_docs"] == 600 and 5 < r["run_candidate_bytes_per_doc"] < 40 and 5 < r["bytes_per_doc"] < 40

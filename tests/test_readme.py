@@ -34,6 +34,7 @@ EXAMPLES = {
     'mine = "rec-17"': "test_kept_copy_example",
     "[run]\noutput": "test_config_example",
     "curate audit corpus/": "test_audit_example",
+    "curate mix corpus --set": "test_mix_example",
     "from curate.loader import TokenLoader": "test_loader_example",
     "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
@@ -161,6 +162,40 @@ def test_audit_example(demo, shell):
         g.writelines(json.dumps(r) + "\n" for r in rows)
     shell(block("curate audit corpus/").replace("# any Parquet/JSONL corpus", ""))
     assert (shell.cwd / "corpus" / "report.html").is_file() and (shell.cwd / "audit" / "report.html").is_file()
+
+
+def test_mix_example(demo, shell):
+    """The README's `curate mix` block prints what its comments say (the time apart)."""
+    corpus_copy(demo, shell.cwd)
+    lines = block("curate mix corpus --set").splitlines()
+    got = shell(lines[0]).stdout.splitlines()
+    said = [line.removeprefix("# ") for line in lines[1:]]
+    assert re.sub(r"in [\d.]+ s\.", "", got[0]) == re.sub(r"in [\d.]+ s\.", "", said[0])
+    assert got[1:len(said)] == said[1:]
+
+
+def mix_rows() -> list[tuple[str, str]]:
+    """The README's table of `curate mix` examples: (command, a line it prints or its error)."""
+    part = README.split("### A dry run of the mix", 1)[1].split("<!-- tests/test_readme.py runs each row", 1)[1].split("\n\n", 1)[0]
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^\| `(curate mix .*?)` \| (.*?) \|$", part, re.M)]
+
+
+def test_mix_table_is_read():
+    rows = mix_rows()
+    assert len(rows) >= 6 and sum(r.startswith("error:") for _, r in rows) >= 3
+
+
+@pytest.mark.parametrize("command, result", mix_rows())
+def test_mix_examples(demo, tmp_path, monkeypatch, capsys, command, result):
+    """Each `curate mix` row of the README on a copy of the demo's output: a line it prints, or its one-line error."""
+    corpus_copy(demo, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(shlex.split(command)[1:])
+    out, err = capsys.readouterr()
+    if result.startswith("error: "):
+        assert code == 2 and len(err.strip().splitlines()) == 1 and result.split("`")[1] in err, err
+    else:
+        assert code == 0 and result.strip("`") in out.splitlines(), out + err
 
 
 def test_loader_example(demo, shell):

@@ -472,3 +472,51 @@ def test_language_codes_of_a_custom_langid_model(tmp_path):
     cfg.write_text(cfg.read_text().replace(split, "{en = 1.0}"))
     with pytest.raises(ConfigError, match="rebalance.languages.web.en: 'en' is not a label of langid's model"):
         load(str(cfg), {"run": {"stages": ["langid", "rebalance"]}})
+
+
+def test_group_of_is_the_per_document_lookup_on_random_batches():
+    """group_of looks a group up once per distinct (domain, source, language); on random batches
+    (nulls, unlisted sources and languages, domains without a target) it gives what looking up
+    each document does."""
+    rng = np.random.default_rng(5)
+    cfgs = [
+        {"targets": {"web": 0.5, "code": 0.3, "books": 0.2}, "sources": {"web": {"c4": 0.6, "cc": 0.4}},
+         "languages": {"code": {"python": 0.7, "*": 0.3}}},
+        {"targets": {"web": 0.7, "code": 0.3}, "languages": {"web": {"en": 0.5, "de": 0.5}}},
+        {},
+    ]
+    for cfg in cfgs:
+        stage = RebalanceStage(cfg)
+        for n, many in ((0, False), (1, False), (257, False), (5000, False), (5000, True)):
+            dom = rng.choice(["web", "code", "books"], n).tolist()
+            # many: a source per document, too many combinations for a table of them (np.unique's path)
+            src = [f"s{i}" for i in range(n - 2)] + ["c4", "cc"] if many else rng.choice(["c4", "cc", "gh", "other"], n).tolist()
+            lang = [None if x == "none" else x for x in rng.choice(["en", "de", "fr", "python", "c", "none"], n).tolist()]
+            columns = {"domain": pa.array(dom, pa.string()), "source": pa.array(src, pa.string()), "language": pa.array(lang, pa.string())}
+            for batch in (pa.RecordBatch.from_pydict(columns), pa.RecordBatch.from_pydict({k: v for k, v in columns.items() if k != "language"})):
+                langs = batch.column("language").to_pylist() if "language" in batch.schema.names else [None] * n
+                want = []
+                for d, s, lang in zip(dom, src, langs):
+                    codes = (cfg.get("languages") or {}).get(d)
+                    key = (d, ("lang", lang if lang in codes else "*")) if codes else (d, s)
+                    want.append(stage.groups.index(key) if key in stage.groups else
+                                stage.groups.index((d, None)) if (d, None) in stage.groups else -1)
+                assert stage.group_of(batch).tolist() == want
+
+
+def test_id_u64_from_the_arrow_buffer_is_the_hex_value():
+    """hashing.id_u64 parses an Arrow array's 16-hex ids from its character buffer: the same
+    numbers as int(id, 16), for sliced and chunked arrays and upper-case digits; ids that are not
+    all 16-hex are hashed, as before."""
+    from curate import hashing, schema as sch
+
+    rng = np.random.default_rng(3)
+    ids = [f"{x:016x}" for x in rng.integers(0, 2**63, 1000, dtype=np.int64)] + ["ABCDEF0123456789", "ffffffffffffffff"]
+    want = np.array([int(i, 16) for i in ids], dtype=np.uint64)
+    arr = pa.array(ids)
+    assert (hashing.id_u64(arr) == want).all() and (hashing.id_u64(ids) == want).all()
+    assert (hashing.id_u64(arr.slice(137, 500)) == want[137:637]).all()
+    assert (hashing.id_u64(pa.chunked_array([arr.slice(0, 10), arr.slice(10)])) == want).all()
+    assert (hashing.id_u64(arr.cast(pa.large_string())) == want).all() and len(hashing.id_u64(pa.array([], pa.string()))) == 0
+    for other in (["not-hex-at-all!!"] + ids[:3], ["short"] + ids[:3]):  # hashed, every id of the batch
+        assert hashing.id_u64(pa.array(other), "s").tolist() == [int(sch.make_id("s", i), 16) for i in other]

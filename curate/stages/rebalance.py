@@ -38,7 +38,9 @@ instead of writing books 0% for a 20% target; and the mix's total beyond ``toler
 ``budget`` asked raises too (the cuts' rounding adds up: 484,152 tokens for 500,000). The
 message ends with what the data gives (each group's tokens, the natural mix, the nearest cut).
 The plan (one
-integer cutoff per group) is the small side input of the selection. A mix the data cannot
+integer cutoff per group) is the small side input of the selection. What the plan reads of each
+document (id, domain, source, language, num_tokens, dup_group_size) is kept as DIR/candidates,
+so ``curate mix`` re-plans other settings in seconds with this code (curate/mixplan.py). A mix the data cannot
 fill under max_epochs raises ``InfeasibleMix`` when the plan is computed, before any
 documents or ledger rows are written; ``check_mix`` runs the same test on known token counts.
 
@@ -290,13 +292,26 @@ class RebalanceStage:
         return (d, ("lang", lang if lang in codes else "*")) if codes else (d, s)
 
     def group_of(self, batch: pa.RecordBatch) -> np.ndarray:
-        """Group index of each document; -1 = not in the mix."""
-        doms, srcs = batch.column("domain").to_pylist(), batch.column("source").to_pylist()
+        """Group index of each document; -1 = not in the mix. Each column is dictionary-encoded,
+        so the group is looked up once per distinct (domain, source, language), not per document."""
         i = batch.schema.get_field_index("language")
-        langs = batch.column(i).to_pylist() if i >= 0 else [None] * batch.num_rows
-        idx = self._index
-        return np.fromiter((idx.get(self._key(d, s, lang), idx.get((d, None), -1)) for d, s, lang in zip(doms, srcs, langs)),
-                           dtype=np.int64, count=batch.num_rows)
+        cols = [batch.column("domain"), batch.column("source"), batch.column(i) if i >= 0 else pa.nulls(batch.num_rows, pa.string())]
+        flat, values = np.zeros(batch.num_rows, dtype=np.int64), []
+        for c in cols:
+            enc = c if pa.types.is_dictionary(c.type) else c.dictionary_encode()
+            values.append(enc.dictionary.to_pylist() + [None])  # the last: null
+            codes = enc.indices.fill_null(len(values[-1]) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+            flat = flat * len(values[-1]) + codes
+        idx, (nd, ns, nl) = self._index, map(len, values)
+        small = nd * ns * nl <= max(1 << 16, 4 * batch.num_rows)  # a table of every combination: no sort
+        keys, inverse = (np.flatnonzero(np.bincount(flat, minlength=nd * ns * nl)), None) if small else np.unique(flat, return_inverse=True)
+        groups = np.array([idx.get(self._key(d, s, lang), idx.get((d, None), -1)) for d, s, lang in
+                           ((values[0][k // (ns * nl)], values[1][k // nl % ns], values[2][k % nl]) for k in keys.tolist())], dtype=np.int64)
+        if not small:
+            return groups[inverse.reshape(-1)]
+        table = np.full(nd * ns * nl, -1, dtype=np.int64)
+        table[keys] = groups
+        return table[flat]
 
     def weights(self, batch: pa.RecordBatch) -> np.ndarray:
         table = self.cfg["rehydrate"]
@@ -490,14 +505,18 @@ class RebalanceStage:
             out[f"rebalance.mix.{key}.epochs"] = round(n / a, 6) if a else 0.0
         return out
 
+    def repeats(self, batch: pa.RecordBatch, plan: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(group, copies kept, expected copies at the group's rate) of each document."""
+        g, _, w, b = self.buckets(batch)
+        cut = np.asarray(plan["cutoffs"], dtype=np.int64)[g]
+        reps = (b < cut[:, None]).sum(axis=1) if b.shape[1] else np.zeros(len(g), np.int64)
+        return g, reps, cut / RESOLUTION * w
+
     def select(self, batch: pa.RecordBatch, plan: dict):
         """(kept documents with their repeat count, ledger rows of the left-out ones)."""
         if batch.num_rows == 0:
             return batch, schema.empty(schema.LEDGER_SCHEMA)
-        g, _, w, b = self.buckets(batch)
-        cut = np.asarray(plan["cutoffs"], dtype=np.int64)[g]
-        reps = (b < cut[:, None]).sum(axis=1) if b.shape[1] else np.zeros(len(g), np.int64)
-        rate = cut / RESOLUTION * w  # expected copies of the document at its group's rate
+        g, reps, rate = self.repeats(batch, plan)
         rule = np.where(g < 0, "not_in_mix", "sampled_out")
         batch = schema.with_column(batch, "repeat", pa.array(reps, type=pa.int32()))
         return schema.split(batch, pa.array(reps > 0), "rebalance", pa.array(rule), value=pa.array(rate))

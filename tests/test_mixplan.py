@@ -1,0 +1,201 @@
+"""`curate mix`: a dry run of [rebalance] from the candidates a run keeps, against real reruns.
+
+One run writes the candidates (module-scoped); each setting is then re-planned by `curate mix`
+and rerun for real by `curate run` into a copy of that output. The rerun's tokens/ and text/
+files are the ground truth (what tokenize wrote, grouped here by polars), not the plan's stats.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curate import cli, commit
+from test_rebalance import multilingual_input
+
+STAGES = "ingest,langid,dedup,rebalance,tokenize"
+
+
+def write_inputs(root: Path) -> None:
+    """web: four languages of sentences (langid labels them) from two sources, 40 of them copied
+    2-4 times (dedup's dup_group_size, for rehydrate); code files; a few books, large ones."""
+    rng = random.Random(1)
+    root.mkdir()
+    multilingual_input(root / "cc.jsonl", per_language=60)
+    rows = [json.loads(line) for line in (root / "cc.jsonl").read_text(encoding="utf-8").splitlines()]
+    c4 = [{"id": f"c4-{i}", "text": r["text"].replace("(", "[") + " more."} for i, r in enumerate(rows[::2])]
+    copies = [{"id": f"{r['id']}-copy{k}", "text": r["text"]} for r in rows[:40] for k in range(rng.randint(1, 3))]
+    for name, rs in (("cc", rows + copies), ("c4", c4)):
+        (root / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rs), encoding="utf-8")
+    words = "def return value index count total result item list append".split()
+    with open(root / "code.jsonl", "w") as f:
+        for i in range(120):
+            body = "\n".join(f"    {rng.choice(words)}_{j} = {rng.choice(words)}({j})" for j in range(rng.randint(3, 30)))
+            f.write(json.dumps({"id": f"code-{i}", "text": f"def f{i}():\n{body}\n    return {i}\n"}) + "\n")
+    prose = "the river the town the harvest a bridge the school of evening light and quiet rain".split()
+    with open(root / "books.jsonl", "w") as f:
+        for i in range(12):
+            f.write(json.dumps({"id": f"book-{i}", "text": " ".join(rng.choice(prose) for _ in range(rng.randint(300, 900)))}) + "\n")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """(config, the output of one run): every later run starts from a copy of it."""
+    root = tmp_path_factory.mktemp("mix")
+    write_inputs(root / "in")
+    ins = "".join(f'[[inputs]]\nglob = "{root}/in/{name}.jsonl"\ndomain = "{d}"\nsource = "{name}"\n'
+                  for name, d in (("cc", "web"), ("c4", "web"), ("code", "code"), ("books", "books")))
+    cfg = root / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{root}/out"\nshards = 2\n{ins}[langid]\nlanguages = ["en", "de", "fr", "es"]\n'
+                   f'[rebalance]\ntargets = {{web = 0.6, code = 0.25, books = 0.15}}\ntolerance = 0.1\n')
+    assert cli.main(["run", str(cfg), "--stages", STAGES, "--progress", "off"]) == 0
+    return cfg, root / "out"
+
+
+def copy_of(base, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(base[1], out)
+    return out
+
+
+def mix(capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli.main(["mix", *map(str, args)])
+    r = capsys.readouterr()
+    return code, r.out, r.err
+
+
+def truth(out: Path) -> dict:
+    """Tokens written per group, from the files: tokens/ by domain, text/ (num_tokens x repeat)
+    by domain/source and domain:language."""
+    tokens = pl.read_parquet(str(out / "tokens/*.parquet")).group_by("domain").agg(pl.col("num_tokens").sum())
+    got = dict(zip(tokens["domain"], tokens["num_tokens"]))
+    text = pl.read_parquet(str(out / "text/*.parquet")).with_columns(n=pl.col("num_tokens") * pl.col("repeat"))
+    for key, sep in (("source", "/"), ("language", ":")):
+        for r in text.group_by("domain", key).agg(pl.col("n").sum()).iter_rows(named=True):
+            got[f"{r['domain']}{sep}{r[key]}"] = r["n"]
+    got["total"] = sum(tokens["num_tokens"])
+    return got
+
+
+SETTINGS = [  # each one a rerun with these --sets (every key of [rebalance] in five reruns)
+    ["rebalance.targets={web = 0.5, code = 0.3, books = 0.2}", "rebalance.max_epochs.code=3"],
+    ["rebalance.budget=6000", "rebalance.seed=11"],
+    ["rebalance.tolerance=0.3", "rebalance.targets={web = 0.7, code = 0.2, books = 0.1}"],
+    ["rebalance.sources={web = {cc = 0.7, c4 = 0.3}}", "rebalance.rehydrate=[[2, 2.0], [3, 3.0]]"],
+    ['rebalance.languages={web = {en = 0.4, de = 0.3, "*" = 0.3}}', "rebalance.max_epochs={web = 2, books = 2}",
+     "rebalance.targets={web = 0.5, code = 0.2, books = 0.3}"],
+]
+
+
+@pytest.mark.parametrize("sets", SETTINGS, ids=lambda s: " ".join(s))
+def test_the_dry_run_gives_what_a_rerun_writes(base, tmp_path, capsys, sets):
+    out = copy_of(base, tmp_path)
+    flags = [w for s in sets for w in ("--set", s)]
+    code, dry, err = mix(capsys, out, *flags, "--json")
+    assert code == 0, err
+    dry = json.loads(dry)
+    code, text, _ = mix(capsys, out, *flags)
+    line = next(x for x in text.splitlines() if x.startswith("tokens: "))
+    assert cli.main(["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out), *flags]) == 0
+    run_line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("tokens: "))
+    assert line == run_line
+    m = commit.read_manifest(str(out))
+    # every number the dry run gives is the run's: the plan's stats and the stage's counts
+    assert {k: m["stats"].get(k) for k in dry} == dry
+    assert dry["rebalance.docs_out"] == m["counts"]["rebalance"]["docs_out"]
+    # and the tokens written, counted from the files
+    got = truth(out)
+    assert dry["rebalance.mix_tokens"] == got["total"]
+    groups = {k.removeprefix("rebalance.mix.").removesuffix(".tokens"): n for k, n in dry.items()
+              if k.startswith("rebalance.mix.") and k.endswith(".tokens")}
+    for g, n in groups.items():
+        if g.endswith(":*"):  # the languages not listed
+            d = g[:-2]
+            assert got[d] - sum(got.get(x, 0) for x in groups if x.startswith(d + ":") and x != g) == n, g
+        else:
+            assert got.get(g, 0) == n, g
+    assert any("/" in k or ":" in k for k in dry) == any("sources" in s or "languages" in s for s in sets)
+
+
+def test_an_infeasible_mix_says_the_same_and_its_candidates_are_kept(base, tmp_path, capsys):
+    out = copy_of(base, tmp_path)
+    before = (out / "manifest.json").read_bytes()
+    sets = ["--set", "rebalance.budget=90000"]
+    code, _, mix_err = mix(capsys, out, *sets)
+    assert code == 2 and len(mix_err.strip().splitlines()) == 1
+    assert mix_err.startswith("curate: rebalance: the target mix is infeasible: ") and "--set rebalance.budget=" in mix_err
+    assert cli.main(["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out), *sets]) == 2
+    run_err = capsys.readouterr().err
+    assert len(run_err.strip().splitlines()) == 1
+    kept = out / ".curate-candidates"
+    assert run_err.startswith(mix_err.strip()) and f"kept in {kept}" in run_err and f"curate mix {out} --set" in run_err
+    # nothing of the stopped run in the output, the previous one as it was
+    assert (out / "manifest.json").read_bytes() == before and commit.verify_output(str(out))
+    assert commit.verify_output(str(kept))["outputs"]["candidates"]
+    # curate mix DIR now re-plans the stopped run's candidates, and says so
+    fit = re.search(r"--set (rebalance.budget=\d+)", mix_err).group(1)
+    code, text, _ = mix(capsys, out, "--set", "rebalance.budget=90000", "--set", fit)
+    assert code == 0 and "(kept from the run its mix stopped)" in text.splitlines()[0]
+    # the advice runs, and the commit removes the kept folder
+    assert cli.main(["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out), "--set", fit]) == 0
+    assert not kept.exists() and commit.read_manifest(str(out))["config"]["rebalance"]["budget"] == int(fit.split("=")[1])
+
+
+def test_a_first_run_stopped_by_its_mix_leaves_only_the_candidates(base, tmp_path, capsys):
+    out = tmp_path / "new"
+    argv = ["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out)]
+    assert cli.main([*argv, "--set", "rebalance.budget=90000"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == [".curate-candidates"]
+    code, text, err = mix(capsys, out, "--set", "rebalance.budget=0")
+    assert code == 0, err
+    assert cli.main(argv) == 0 and not (out / ".curate-candidates").exists()
+
+
+def test_errors_are_one_line(base, tmp_path, capsys):
+    out = copy_of(base, tmp_path)
+    other = tmp_path / "other.toml"
+    cases = [
+        ([out, "--set", "langid.threshold=0.3"],
+         "curate: --set langid.threshold=0.3: curate mix changes rebalance.* only; langid.threshold changes the documents "
+         "that reach rebalance or their token counts: use `curate run` for it"),
+        ([tmp_path / "nothing"], f"curate: {tmp_path / 'nothing'}: no manifest.json; not a finished curate output"),
+        ([out, other], f"curate: {other} differs from the config that wrote these candidates in langid (before rebalance)"),
+        ([out, other.with_suffix(".tok.toml")],
+         f"curate: {other.with_suffix('.tok.toml')}: its tokenizer differs from the one that counted these candidates' tokens "
+         "(eos '<|endoftext|>' -> '', eos_id 100257 -> None)"),
+        ([out, "--set", "rebalance.budget=-1"], "curate: config error: rebalance: rebalance.budget (from --set rebalance.budget=-1): expected a whole number"),
+    ]
+    text = base[0].read_text()
+    other.write_text(text.replace('languages = ["en", "de", "fr", "es"]', 'languages = ["en", "de", "fr", "es"]\nthreshold = 0.3'))
+    other.with_suffix(".tok.toml").write_text(text + '[tokenize]\neos = ""\n')
+    for args, message in cases:
+        code, _, err = mix(capsys, *args)
+        assert code == 2 and err.startswith(message) and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    # an output written before the candidates were kept (its manifest lists none), and one without rebalance
+    m = json.loads((out / "manifest.json").read_text())
+    del m["candidates"], m["outputs"]["candidates"]
+    (out / "manifest.json").write_text(json.dumps(m))
+    code, _, err = mix(capsys, out)
+    assert code == 2 and err.startswith(f"curate: {out} was written before curate kept rebalance's candidates") and len(err.splitlines()) == 1
+    m["config"]["run"]["stages"] = ["ingest", "langid"]
+    (out / "manifest.json").write_text(json.dumps(m))
+    code, _, err = mix(capsys, out)
+    assert code == 2 and err.startswith(f"curate: {out} was written without the rebalance stage (ingest, langid)") and len(err.splitlines()) == 1
+
+
+def test_the_candidates_are_listed_and_hold_what_reached_rebalance(base):
+    out = base[1]
+    m = commit.verify_output(str(out))
+    files = m["outputs"]["candidates"]
+    assert [e["file"] for e in files] == ["candidates/part-00000-of-00002.parquet", "candidates/part-00001-of-00002.parquet"]
+    cands = pl.read_parquet(str(out / "candidates/*.parquet"))
+    assert cands.columns == ["id", "domain", "source", "language", "num_tokens", "dup_group_size"]
+    assert cands.height == m["counts"]["rebalance"]["docs_in"] == sum(e["rows"] for e in files)
+    assert m["candidates"]["tokenizer"]["name"] == "cl100k_base" and m["candidates"]["before"]["stages"] == ["ingest", "langid", "dedup"]
+    assert cands["dup_group_size"].max() > 1 and set(cands["language"].drop_nulls()) >= {"en", "de"}
