@@ -47,6 +47,11 @@ def _files(fs, base: str) -> list[tuple[str, int]]:
     return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
 
 
+def _sha256(fs, path: str) -> str:
+    with fs.open_input_stream(path) as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def _exists(fs, path: str) -> bool:
     return fs.get_file_info(path).type != pafs.FileType.NotFound
 
@@ -187,7 +192,10 @@ def finish(root: str) -> dict:
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
     written = [(rel, size) for rel, size in _files(fs, staging)
                if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
-    manifest["files"] = [{"file": rel, "bytes": size} for rel, size in written]
+    # the small JSON files (stats/run.json, tokens/manifest.json, which holds the token shards'
+    # sha256) get theirs here, so the manifest's hashes cover every byte of the output
+    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": _sha256(fs, f"{staging}/{rel}")} if rel.endswith(".json") else {})
+                         for rel, size in written]
     output.write_manifest(staging, manifest)
     previous = check_owned(root)  # again: nothing foreign appeared while the run was going
     new = {rel for rel, _ in written}

@@ -8,7 +8,7 @@ import sys
 import polars as pl
 
 from curate import output
-from curate.audit.scan import audit_corpus, audit_output
+from curate.audit.scan import audit_corpus, audit_output, open_output, output_files
 from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
 from curate.readers.common import local_folder
 
@@ -33,6 +33,25 @@ def write(summary: dict, out: str) -> tuple[str, str]:
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
 
 
+def why(root: str, keys: list[str]) -> int:
+    """``--why``: a line per row holding one of the keys; 1 when a key is in none."""
+    from curate.audit import lookup
+
+    try:
+        root = local_folder(root, "curate audit").rstrip("/")
+        files = output_files(root, open_output(root))
+        lines, missing = lookup.why(root, keys, files)
+    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
+        print(f"curate audit: {e}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    for k in missing:
+        print(f"curate audit: {k}: no document of {root} has this id, source_id, url or path (not among the run's inputs, "
+              f"or a WARC record that is not a document: requests and metadata are counted in the manifest, not listed)", file=sys.stderr)
+    return 1 if missing else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
     ap.add_argument("dir", nargs="?", help="a curate output directory (report.html and stats/summary.json go into it)")
@@ -44,9 +63,16 @@ def main(argv=None) -> int:
     ap.add_argument("--output", help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
     ap.add_argument("--examples", type=int, default=EXAMPLES, help="removed examples shown per rule")
     ap.add_argument("--top", type=int, default=25, help="top hosts and languages listed")
+    ap.add_argument("--why", action="append", metavar="KEY", help="where one document of DIR went and why (kept, removed by "
+                    "which rule with its value and threshold, quarantined): KEY is its id, your record's own id, its URL or "
+                    "its input path (repeatable); prints, writes no report")
     ns = ap.parse_args(argv)
     if bool(ns.dir) == bool(ns.corpus):
         ap.error("give either a curate output DIR or --corpus GLOB")
+    if ns.why and not ns.dir:
+        ap.error("--why looks documents up in a curate output DIR")
+    if ns.why:
+        return why(ns.dir, ns.why)
     try:
         if ns.dir:
             ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
@@ -59,12 +85,15 @@ def main(argv=None) -> int:
         return 2
     for w in s["warnings"]:
         print(f"curate audit: warning: {w}", file=sys.stderr)
-    for c in s["checks"]:
-        if not c["ok"]:
-            print(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}", file=sys.stderr)
+    failed = [c for c in s["checks"] if not c["ok"]]
+    for c in failed:
+        detail = c.get("detail") or []
+        more = f" and {len(detail) - 10} more" if len(detail) > 10 else ""
+        print(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}"
+              + (f" ({'; '.join(detail[:10])}{more})" if detail else ""), file=sys.stderr)
     d = s["documents"]
     print(f"{d['total']:,} documents ({', '.join(f'{k} {v:,}' for k, v in sorted(d['by_domain'].items()))}); "
           f"{s['removed']['total']:,} removed; {s['quarantine']['total']:,} quarantined")
     print(f"summary: {paths[0]}\nreport:  {paths[1]}")
-    return 0
+    return 1 if failed else 0  # a script (CI) checking an output stops on a damaged or tampered one
 

@@ -212,8 +212,10 @@ def checks_banner(s: dict) -> str:
         return ""
     bad = [c for c in s["checks"] if not c["ok"]]
     if not bad:
-        return '<p class="banner ok">✓ Every record is accounted for: text, ledger and quarantine rows match the manifest\'s counts for every stage.</p>'
-    items = "".join(f"<li>{_e(c['check'])}: expected {num(c['expected'])}, found {num(c['found'])}</li>" for c in bad)
+        return ('<p class="banner ok">✓ Every record is accounted for: text, ledger and quarantine rows match the manifest\'s counts for every stage'
+                + ("; every file matches its size and sha256 in the manifest, and there is no other." if "detail" in s["checks"][0] else ".") + "</p>")
+    items = "".join(f"<li>{_e(c['check'])}: expected {num(c['expected'])}, found {num(c['found'])}"
+                    + (f" ({_e('; '.join(c['detail']))})" if c.get("detail") else "") + "</li>" for c in bad)
     return f'<div class="banner bad">✗ The output does not match its manifest:<ul>{items}</ul></div>'
 
 
@@ -449,8 +451,8 @@ def examples_card(s: dict) -> str:
     # polars is installed with curate; the duckdb command-line tool is not
     look = f"python -c \"import polars as pl; print(pl.read_parquet('{src}/ledger/*.parquet').filter(pl.col('id') == 'ID').to_dicts())\""
     hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
-            f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>; which copy a duplicate's <code>kept_id</code> is: "
-            f"README, Ids.")
+            f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>, or with the copy a duplicate's <code>kept_id</code> "
+            f"names: <code>curate audit {_e(src)} --why ID</code>.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 

@@ -4,6 +4,7 @@
                                                      manifest, stats, tokens when present)
     curate audit --corpus GLOB [--text-field F] [--url-field F] [--language-field F]
                  [--domain NAME] [--output OUT]      any Parquet / JSONL corpus
+    curate audit DIR --why KEY                       where a document went, and why (lookup.py)
 
 What it reports: the stage funnel (documents; tokens when tokenize ran), removals by stage,
 rule and domain with the removed documents of smallest id per rule (ledger file, row and id),
@@ -20,8 +21,10 @@ as its length inside the scan: memory is polars' reader buffers for one file (ba
 ``BATCH_ROWS``; bench/bench_audit.py measures the same peak RSS as polars merely summing the
 text lengths, growing with the shard size, not with the corpus) plus the partials; time is
 one linear pass. Gzip/zstd JSONL files are decompressed whole by polars, so there memory
-grows with the largest JSONL file. DIR is a local directory; of ``tokens/`` only its
-``manifest.json`` is read (the target mixture, tokens in total). A Beam version
+grows with the largest JSONL file. DIR is a local directory; of ``tokens/`` its
+``manifest.json`` is read (the target mixture, tokens in total) and the shards only hashed:
+every file the manifests list is checked against its size and sha256 (``scan.integrity``,
+streamed in 1 MiB blocks), one more read of the output at disk speed. A Beam version
 is ``Create(files) | ParDo(file -> Partial) | CombineGlobally(CombineFn)``, the CombineFn
 being ``create_accumulator=Partial``, ``add_input=Partial.add_docs`` (of a batch normalized by
 ``doc_frame``; ``add_ledger``/``add_quarantine`` for those rows), ``merge_accumulators=
