@@ -477,7 +477,7 @@ def previous_manifest(root: str) -> dict | None:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from pipelines.tokenize import NOT_CONTENT
+    from curate.config import NOT_CONTENT
 
     changed = []
     for k in sorted(set(old) | set(new)):

@@ -70,6 +70,6 @@ def test_why_a_key_in_no_table(out):
 
 def test_why_needs_an_output_dir(tmp_path):
     r = curate("audit", "--corpus", tmp_path / "x.jsonl", "--why", "a")
-    assert r.returncode == 2 and "--why looks documents up in a curate output DIR" in r.stderr
+    assert r.returncode == 2 and "--why reads a curate output DIR, not --corpus" in r.stderr
     r = curate("audit", tmp_path / "none", "--why", "a")
     assert r.returncode == 2 and "no such directory" in r.stderr

@@ -39,6 +39,7 @@ EXAMPLES = {
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
     "[curate] done in": "output sample, not a command",
     "removed at filter by fineweb_line_punct": "output sample of --why, not a command (test_audit_why.py checks the lines)",
+    "documents kept: 255 -> 127": "output sample of --compare, not a command (test_audit_compare.py checks the lines)",
     "DIR/text/part-00000": "output layout, not a command",
 }
 
@@ -163,10 +164,12 @@ def test_audit_example(demo, shell):
     removed = pq.read_table(demo[0] / "out" / "ledger").sort_by("id").to_pylist()[0]
     kept = next(r for r in rows if r["url"])
     script = block("curate audit corpus/").replace("# any Parquet/JSONL corpus", "")
+    shutil.copytree(shell.cwd / "corpus", shell.cwd / "yesterday")
     out = shell(script.replace("rec-17", removed["id"]).replace("https://example.org/a", kept["url"])).stdout
     assert (shell.cwd / "corpus" / "report.html").is_file() and (shell.cwd / "audit" / "report.html").is_file()
     assert f"{removed['id']} (" in out and f"removed at {removed['stage']} by {removed['rule']}" in out, out
     assert f"{kept['id']} (" in out and "kept in text/" in out, out
+    assert f"documents kept: {len(rows):,} -> {len(rows):,} ({len(rows):,} in both)" in out, out
 
 
 def test_loader_example(demo, shell):

@@ -52,6 +52,24 @@ def why(root: str, keys: list[str]) -> int:
     return 1 if missing else 0
 
 
+def compare(old: str, new: str) -> int:
+    """``--compare``: what changed from the output OLD to NEW."""
+    from curate.audit.compare import compare as lines
+
+    try:
+        roots = [local_folder(r, "curate audit").rstrip("/") for r in (old, new)]
+        manifests = [open_output(r) for r in roots]
+        for r, m in zip(roots, manifests):
+            if m is None:
+                raise ValueError(f"{r}: no {output.MANIFEST}: not a finished curate output; --compare needs two")
+        out = lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))
+    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
+        print(f"curate audit: {e}", file=sys.stderr)
+        return 2
+    print("\n".join(out))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
     ap.add_argument("dir", nargs="?", help="a curate output directory (report.html and stats/summary.json go into it)")
@@ -66,13 +84,20 @@ def main(argv=None) -> int:
     ap.add_argument("--why", action="append", metavar="KEY", help="where one document of DIR went and why (kept, removed by "
                     "which rule with its value and threshold, quarantined): KEY is its id, your record's own id, its URL or "
                     "its input path (repeatable); prints, writes no report")
+    ap.add_argument("--compare", metavar="OLD", help="what changed from the curate output OLD to DIR: settings, input files, "
+                    "documents newly kept and no longer kept (with the rule before or now), removals per rule, tokens; "
+                    "prints, writes no report")
     ns = ap.parse_args(argv)
     if bool(ns.dir) == bool(ns.corpus):
         ap.error("give either a curate output DIR or --corpus GLOB")
-    if ns.why and not ns.dir:
-        ap.error("--why looks documents up in a curate output DIR")
+    if (ns.why or ns.compare) and not ns.dir:
+        ap.error(f"{'--why' if ns.why else '--compare'} reads a curate output DIR, not --corpus")
+    if ns.why and ns.compare:
+        ap.error("--why and --compare are separate questions: give one")
     if ns.why:
         return why(ns.dir, ns.why)
+    if ns.compare:
+        return compare(ns.compare, ns.dir)
     try:
         if ns.dir:
             ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
