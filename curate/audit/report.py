@@ -335,6 +335,27 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     return card("Keep rate per language and stage", f"<table class='num pct'>{head}{body}</table>", note=note)
 
 
+def sources_card(s: dict, top: int = 25) -> str:
+    """Per input source: documents in, kept, keep rate, the rules that removed most, quarantined, tokens."""
+    src = s.get("sources")
+    if not src:
+        return ""
+    tok = any(e.get("tokens_in_mix") is not None for e in src.values())
+    head = ("<tr><th>domain/source</th><th>documents in</th><th>kept</th><th>keep rate</th><th>removed by</th><th>quarantined</th>"
+            + ("<th>tokens (mix)</th>" if tok else "") + "</tr>")
+    rows = sorted(src, key=lambda k: (-src[k]["docs_in"], k))[:top]
+    body = ""
+    for k in rows:
+        e = src[k]
+        rules = ", ".join(f"{_e(r)} {num(n)}" for r, n in e["removed_by"][:3]) + (f", {len(e['removed_by']) - 3} more" if len(e["removed_by"]) > 3 else "")
+        body += (f"<tr><td>{_e(k)}</td><td>{num(e['docs_in'])}</td><td>{num(e['kept'])}</td><td>{pct(e['keep_rate']) if e['keep_rate'] is not None else ''}</td>"
+                 f"<td class='rules'>{rules}</td><td>{num(e['quarantined'])}</td>" + (f"<td>{compact(e.get('tokens_in_mix') or 0)}</td>" if tok else "") + "</tr>")
+    note = ("Documents per input source (its --source; the domain's files otherwise): in = kept + removed + quarantined, "
+            "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
+            f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
+    return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
+
+
 def domains_card(s: dict, cols: dict) -> str:
     mix = s["domain_mix"]
     by = s["documents"]["by_domain"]
@@ -541,6 +562,7 @@ def render(s: dict) -> str:
         removals_card(s, cols),
         edits_card(s),
         domains_card(s, cols),
+        sources_card(s),
         languages_card(s, cols),
         language_keep_card(s),
         hosts_card(s),

@@ -82,6 +82,7 @@ def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str 
     cols = [
         (pl.col("domain").cast(pl.String) if "domain" in sch else pl.lit(domain)).alias("domain"),
         (lexpr.cast(pl.String) if lexpr is not None else pl.lit(None, pl.String)).alias("language"),
+        (pl.col("source").cast(pl.String) if "source" in sch else pl.lit(None, pl.String)).alias("source"),
         (host_expr(uexpr.cast(pl.String)) if uexpr is not None else pl.lit(None, pl.String)).alias("host"),
         texpr.cast(pl.String).str.len_chars().cast(pl.Int64).fill_null(0).alias("chars"),
     ]
