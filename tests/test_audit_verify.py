@@ -119,3 +119,26 @@ def test_an_output_still_being_written_is_said_so(tmp_path):
     r = curate("audit", out)
     assert r.returncode == 2 and "a curate run is writing this output" in r.stderr, r.stderr
     assert "not a curate output" not in r.stderr
+
+
+def test_a_damaged_manifest_is_named(copy):
+    m = copy / "manifest.json"
+    m.write_bytes(m.read_bytes()[:300])
+    r = curate("audit", copy)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"curate audit: {copy}/manifest.json: not valid JSON (") and "damaged or truncated" in r.stderr, r.stderr
+
+
+def test_a_damaged_tokens_manifest_fails_its_check_and_the_rest_is_audited(copy):
+    m = copy / "tokens" / "manifest.json"
+    m.write_bytes(m.read_bytes()[:100])
+    r = curate("audit", copy)
+    assert r.returncode == 1, r.stderr
+    assert f"warning: {copy}/tokens/manifest.json: not valid JSON" in r.stderr
+    assert "tokens/manifest.json has 100 bytes, the manifest says" in r.stderr
+    assert json.loads((copy / "stats" / "summary.json").read_text())["documents"]["total"] == 40
+
+
+def test_the_manifest_given_instead_of_its_folder(copy):
+    r = curate("audit", copy / "manifest.json")
+    assert r.returncode == 2 and f"the manifest of a curate output; give the output directory: curate audit {copy}" in r.stderr, r.stderr

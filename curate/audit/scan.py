@@ -137,6 +137,8 @@ def _read_json(path: str) -> dict | None:
             return json.load(f)
     except FileNotFoundError:
         return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:  # json's own message names no file
+        raise ValueError(f"{path}: not valid JSON ({e}): a damaged or truncated file (curate writes it whole, then renames it)") from None
 
 
 def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
@@ -323,6 +325,9 @@ def open_output(root: str) -> dict | None:
     """The manifest of a curate output directory (None without one), or an error saying what
     the folder is instead."""
     if os.path.isfile(root):
+        parent = os.path.dirname(root) or "."
+        if os.path.basename(root) == output.MANIFEST and os.path.isdir(f"{parent}/text"):
+            raise ValueError(f"{root}: the manifest of a curate output; give the output directory: curate audit {parent}")
         raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {root}")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
@@ -347,9 +352,13 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
     root = root.rstrip("/")
     manifest = open_output(root)
-    run = _read_json(f"{root}/stats/run.json") or {}
-    tok_manifest = _read_json(f"{root}/tokens/manifest.json")
     warnings = [] if manifest else [f"{output.MANIFEST} is missing: not a finished curate output; the funnel is rebuilt from the ledger"]
+    run, tok_manifest = {}, None
+    try:  # damaged, these two leave only their parts of the report out: the file check names them
+        run = _read_json(f"{root}/stats/run.json") or {}
+        tok_manifest = _read_json(f"{root}/tokens/manifest.json")
+    except ValueError as e:
+        warnings.append(str(e))
     files_checks, damaged = integrity(root, manifest, tok_manifest) if manifest else (
         [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}], set())
     partial = Partial(examples)
