@@ -73,3 +73,13 @@ def test_why_needs_an_output_dir(tmp_path):
     assert r.returncode == 2 and "--why reads a curate output DIR, not --corpus" in r.stderr
     r = curate("audit", tmp_path / "none", "--why", "a")
     assert r.returncode == 2 and "no such directory" in r.stderr
+
+
+def test_why_a_url_in_another_form(out):
+    """Dolma's and C4's url fields often lack the scheme a WARC's target URI has: the URL is
+    matched without scheme, leading www. and trailing slash."""
+    for key in ("example.org/d", "http://www.example.org/d/"):
+        r = curate("audit", out, "--why", key)
+        assert r.returncode == 0, r.stderr
+        assert "https://example.org/d, your id other-4): kept" in r.stdout, r.stdout
+    assert curate("audit", out, "--why", "https://example.org/dd").returncode == 1

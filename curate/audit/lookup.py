@@ -13,13 +13,24 @@ import polars as pl
 KEYS = ("id", "source_id", "url", "path")  # the columns a key may name, in the order tried
 
 
+SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
+
+
+def url_key(url: pl.Expr) -> pl.Expr:
+    """A URL without scheme, leading ``www.`` and trailing slash: Dolma's and C4's url fields
+    often lack the scheme a WARC's target URI has, and a user pastes either form."""
+    return url.str.replace(SCHEME, "").str.replace(r"^www\.", "").str.strip_suffix("/")
+
+
 def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
-    """Rows of the kind's shards whose id, source_id, url or path is one of the keys."""
+    """Rows of the kind's shards whose id, source_id, url (as ``url_key``) or path is one of the keys."""
     frames = []
+    url_keys = pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"]
     for rel in files:
         lf = pl.scan_parquet(f"{root}/{rel}", glob=False)
         cols = [c for c in KEYS if c in lf.collect_schema()]
-        hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols])
+        hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols]
+                                + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols))
         frames.append(lf.filter(hit).drop("text", strict=False).with_columns(file=pl.lit(rel)).collect())
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
@@ -71,4 +82,7 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
         for c in KEYS:
             if c in df.columns:
                 found |= set(df[c].cast(pl.String).drop_nulls().to_list())
-    return lines, [k for k in keys if k not in found]
+        if "url" in df.columns:
+            found |= set(df.select(url_key(pl.col("url")))["url"].drop_nulls().to_list())
+    norm = dict(zip(keys, pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()))
+    return lines, [k for k in keys if k not in found and norm[k] not in found]
