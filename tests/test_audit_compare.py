@@ -4,22 +4,15 @@ id sets read back from both outputs with polars."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.test_audit_verify import curate
+
 BODY = "The river ran past the mill and the children watched the boats drift by in the evening. " * 6
 OTHER = "A different page about the harvest and the weather of that year, told by the farmer. " * 6
-
-
-def curate(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], capture_output=True, text=True, env=env)
 
 
 def write(path: Path, recs: list[dict]) -> None:

@@ -4,22 +4,16 @@ output's text, ledger, quarantine and token shards grouped by polars directly.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.test_audit_verify import curate
+
 PROSE = ("The old mill stood by the river for a hundred years, and the people of the village brought their grain "
          "to it every autumn. The miller kept a careful record of every sack and every payment in a large book. ")
 
-
-def curate(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,15 @@ one, an exact copy, a broken line, a kept one)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.test_audit_verify import curate
+
 BODY = "The river ran past the mill and the children watched the boats drift by in the evening. "
 
-
-def curate(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="module")
