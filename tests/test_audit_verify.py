@@ -142,3 +142,9 @@ def test_a_damaged_tokens_manifest_fails_its_check_and_the_rest_is_audited(copy)
 def test_the_manifest_given_instead_of_its_folder(copy):
     r = curate("audit", copy / "manifest.json")
     assert r.returncode == 2 and f"the manifest of a curate output; give the output directory: curate audit {copy}" in r.stderr, r.stderr
+
+
+def test_a_negative_count_is_a_usage_error(finished, tmp_path):
+    for opt in ("--examples", "--top"):
+        r = curate("audit", finished, opt, "-1", "--output", tmp_path / "a")
+        assert r.returncode == 2 and f"argument {opt}: -1: give 0 or more" in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -33,6 +33,13 @@ def write(summary: dict, out: str) -> tuple[str, str]:
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
 
 
+def _count(v: str) -> int:
+    n = int(v)  # argparse says "invalid _count value" for a non-number
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{v}: give 0 or more")
+    return n
+
+
 def why(root: str, keys: list[str]) -> int:
     """``--why``: a line per row holding one of the keys; 1 when a key is in none."""
     from curate.audit import lookup
@@ -79,8 +86,8 @@ def main(argv=None) -> int:
     ap.add_argument("--language-field", help=f"language column (default: first of {', '.join(LANGUAGE_FIELDS)})")
     ap.add_argument("--domain", default="corpus", help="domain name for --corpus files without a domain column")
     ap.add_argument("--output", help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
-    ap.add_argument("--examples", type=int, default=EXAMPLES, help="removed examples shown per rule")
-    ap.add_argument("--top", type=int, default=25, help="top hosts and languages listed")
+    ap.add_argument("--examples", type=_count, default=EXAMPLES, help="removed examples shown per rule")
+    ap.add_argument("--top", type=_count, default=25, help="top hosts and languages listed")
     ap.add_argument("--why", action="append", metavar="KEY", help="where one document of DIR went and why (kept, removed by "
                     "which rule with its value and threshold, quarantined): KEY is its id, your record's own id, its URL or "
                     "its input path (repeatable); prints, writes no report")
