@@ -77,3 +77,18 @@ def test_why_a_url_in_another_form(out):
         assert r.returncode == 0, r.stderr
         assert "https://example.org/d, your id other-4): kept" in r.stdout, r.stdout
     assert curate("audit", out, "--why", "https://example.org/dd").returncode == 1
+
+
+def test_rule_sample(out):
+    """--rule: the documents one rule removed, to eyeball, smallest ids first."""
+    led = pl.read_parquet(out / "ledger" / "*.parquet")
+    r = curate("audit", out, "--rule", "exact_duplicate")
+    assert r.returncode == 0, r.stderr
+    dup = led.filter(pl.col("rule") == "exact_duplicate").row(0, named=True)
+    assert r.stdout.splitlines()[0] == f"exact_duplicate: 1 document removed; 1 of smallest id (curate audit {out} --why ID for one):"
+    assert r.stdout.splitlines()[1].startswith(f"{dup['id']} (web/in ") and f"instead: {dup['kept_id']}; text: 'The river ran" in r.stdout
+    r = curate("audit", out, "--rule", "ingest/empty_text", "--examples", "0")
+    assert r.returncode == 0 and r.stdout.splitlines() == [f"ingest/empty_text: 1 document removed; 0 of smallest id (curate audit {out} --why ID for one):"]
+    r = curate("audit", out, "--rule", "exact_duplicates")
+    assert r.returncode == 2 and "removed by 'exact_duplicates' (did you mean exact_duplicate?); its ledger's rules: " in r.stderr, r.stderr
+    assert "dedup/exact_duplicate 1" in r.stderr and "ingest/empty_text 1" in r.stderr

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -170,6 +171,9 @@ def test_audit_example(demo, shell):
     assert f"{removed['id']} (" in out and f"removed at {removed['stage']} by {removed['rule']}" in out, out
     assert f"{kept['id']} (" in out and "kept in text/" in out, out
     assert f"documents kept: {len(rows):,} -> {len(rows):,} ({len(rows):,} in both)" in out, out
+    led = pq.read_table(demo[0] / "out" / "ledger")
+    near = led.filter(pc.equal(led["rule"], "near_duplicate"))
+    assert f"near_duplicate: {near.num_rows} documents removed; {min(5, near.num_rows)} of smallest id" in out, out
 
 
 def test_loader_example(demo, shell):

@@ -40,6 +40,25 @@ def _count(v: str) -> int:
     return n
 
 
+RULE_SAMPLE = 20  # documents --rule prints
+
+
+def rule(root: str, name: str, k: int) -> int:
+    """``--rule``: a sample of the documents one rule removed."""
+    from curate.audit import lookup
+
+    try:
+        root = local_folder(root, "curate audit").rstrip("/")
+        lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
+    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
+        print(f"curate audit: {e}", file=sys.stderr)
+        return 2
+    print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {root} --why ID for one):")
+    for line in lines:
+        print(line)
+    return 0
+
+
 def why(root: str, keys: list[str]) -> int:
     """``--why``: a line per row holding one of the keys; 1 when a key is in none."""
     from curate.audit import lookup
@@ -86,7 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--language-field", help=f"language column (default: first of {', '.join(LANGUAGE_FIELDS)})")
     ap.add_argument("--domain", default="corpus", help="domain name for --corpus files without a domain column")
     ap.add_argument("--output", help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
-    ap.add_argument("--examples", type=_count, default=EXAMPLES, help="removed examples shown per rule")
+    ap.add_argument("--examples", type=_count, help=f"removed examples shown per rule (default {EXAMPLES}; with --rule {RULE_SAMPLE})")
     ap.add_argument("--top", type=_count, default=25, help="top hosts and languages listed")
     ap.add_argument("--why", action="append", metavar="KEY", help="where one document of DIR went and why (kept, removed by "
                     "which rule with its value and threshold, quarantined): KEY is its id, your record's own id, its URL or "
@@ -94,17 +113,24 @@ def main(argv=None) -> int:
     ap.add_argument("--compare", metavar="OLD", help="what changed from the curate output OLD to DIR: settings, input files, "
                     "documents newly kept and no longer kept (with the rule before or now), removals per rule, tokens; "
                     "prints, writes no report")
+    ap.add_argument("--rule", help="a sample of the documents one rule removed (RULE or STAGE/RULE, e.g. gopher_min_words): "
+                    "id, origin, value, threshold and the text's start, smallest ids first (a deterministic sample: ids are hashes); "
+                    "prints, writes no report")
     ns = ap.parse_args(argv)
     if bool(ns.dir) == bool(ns.corpus):
         ap.error("give either a curate output DIR or --corpus GLOB")
-    if (ns.why or ns.compare) and not ns.dir:
-        ap.error(f"{'--why' if ns.why else '--compare'} reads a curate output DIR, not --corpus")
-    if ns.why and ns.compare:
-        ap.error("--why and --compare are separate questions: give one")
+    asked = [o for o, v in (("--why", ns.why), ("--compare", ns.compare), ("--rule", ns.rule)) if v]
+    if asked and not ns.dir:
+        ap.error(f"{asked[0]} reads a curate output DIR, not --corpus")
+    if len(asked) > 1:
+        ap.error(f"{' and '.join(asked)} are separate questions: give one")
     if ns.why:
         return why(ns.dir, ns.why)
     if ns.compare:
         return compare(ns.compare, ns.dir)
+    if ns.rule:
+        return rule(ns.dir, ns.rule, RULE_SAMPLE if ns.examples is None else ns.examples)
+    ns.examples = EXAMPLES if ns.examples is None else ns.examples
     try:
         if ns.dir:
             ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI

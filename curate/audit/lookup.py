@@ -86,3 +86,24 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
             found |= set(df.select(url_key(pl.col("url")))["url"].drop_nulls().to_list())
     norm = dict(zip(keys, pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()))
     return lines, [k for k in keys if k not in found and norm[k] not in found]
+
+
+def rule_sample(root: str, rule: str, files: list[str], k: int) -> tuple[list[str], int]:
+    """(a line per removed document, the rule's total): the ``k`` ledger rows of ``rule`` (or
+    ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""
+    from curate.config import did_you_mean
+
+    frames = [pl.scan_parquet(f"{root}/{f}", glob=False).drop("text", strict=False) for f in files]
+    if not frames:
+        raise ValueError(f"{root}: no ledger: nothing was removed")
+    led = pl.concat(frames, how="diagonal_relaxed").with_columns(sr=pl.col("stage") + "/" + pl.col("rule"))
+    hit = led.filter((pl.col("rule") == rule) | (pl.col("sr") == rule))
+    total = hit.select(pl.len()).collect().item()
+    if not total:
+        rules = led.group_by("sr").len().sort(["len", "sr"], descending=[True, False]).collect()
+        names = rules["sr"].to_list()
+        raise ValueError(f"no document of {root} was removed by {rule!r}{did_you_mean(rule, names + [n.split('/')[1] for n in names])}; "
+                         f"its ledger's rules: {', '.join(f'{r} {n:,}' for r, n in rules.rows()) or 'none'}")
+    rows = hit.sort("id").head(k).collect()
+    return [f"{r['id']} ({_origin(r)}): {_removed(r)}" + (f"; instead: {r['kept_id']}" if r.get("kept_id") else "")
+            + (f"; text: {' '.join((r.get('snippet') or '').split())[:160]!r}") for r in rows.iter_rows(named=True)], total
