@@ -13,6 +13,8 @@ import os
 
 import polars as pl
 
+from curate import output
+
 SAMPLE = 3  # ids shown per group, to look up with --why
 
 
@@ -62,13 +64,11 @@ def _tokens(root: str) -> dict | None:
 
 def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict, new_files: dict) -> list[str]:
     """The lines ``--compare`` prints: OLD's manifest and files against NEW's."""
-    from curate.cli import input_changes
-
     lines = [f"comparing {new_root} (new) with {old_root} (old)"]
     settings = config_lines(old.get("config") or {}, new.get("config") or {})
     lines.append(f"config: {len(settings)} setting{'s differ' if len(settings) != 1 else ' differs'}" + "".join(f"\n  {s}" for s in settings)
                  if settings else "config: the same settings")
-    lines.append(f"input files: {input_changes(old.get('inputs'), new.get('inputs')) or 'the same files (size and fingerprint)'}")
+    lines.append(f"input files: {output.input_changes(old.get('inputs'), new.get('inputs')) or 'the same files (size and fingerprint)'}")
     va, vb = old.get("versions") or {}, new.get("versions") or {}
     vers = [f"{k} {va.get(k)} -> {vb.get(k)}" for k in sorted(va.keys() | vb.keys()) if va.get(k) != vb.get(k)]
     lines.append(f"versions: {', '.join(vers) if vers else 'the same'}")
