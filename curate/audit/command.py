@@ -47,12 +47,8 @@ def rule(root: str, name: str, k: int) -> int:
     """``--rule``: a sample of the documents one rule removed."""
     from curate.audit import lookup
 
-    try:
-        root = local_folder(root, "curate audit").rstrip("/")
-        lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
-    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
-        print(f"curate audit: {e}", file=sys.stderr)
-        return 2
+    root = local_folder(root, "curate audit").rstrip("/")
+    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
     print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {root} --why ID for one):")
     for line in lines:
         print(line)
@@ -63,13 +59,8 @@ def why(root: str, keys: list[str]) -> int:
     """``--why``: a line per row holding one of the keys; 1 when a key is in none."""
     from curate.audit import lookup
 
-    try:
-        root = local_folder(root, "curate audit").rstrip("/")
-        files = output_files(root, open_output(root))
-        lines, missing = lookup.why(root, keys, files)
-    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
-        print(f"curate audit: {e}", file=sys.stderr)
-        return 2
+    root = local_folder(root, "curate audit").rstrip("/")
+    lines, missing = lookup.why(root, keys, output_files(root, open_output(root)))
     for line in lines:
         print(line)
     for k in missing:
@@ -82,17 +73,12 @@ def compare(old: str, new: str) -> int:
     """``--compare``: what changed from the output OLD to NEW."""
     from curate.audit.compare import compare as lines
 
-    try:
-        roots = [local_folder(r, "curate audit").rstrip("/") for r in (old, new)]
-        manifests = [open_output(r) for r in roots]
-        for r, m in zip(roots, manifests):
-            if m is None:
-                raise ValueError(f"{r}: no {output.MANIFEST}: not a finished curate output; --compare needs two")
-        out = lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))
-    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
-        print(f"curate audit: {e}", file=sys.stderr)
-        return 2
-    print("\n".join(out))
+    roots = [local_folder(r, "curate audit").rstrip("/") for r in (old, new)]
+    manifests = [open_output(r) for r in roots]
+    for r, m in zip(roots, manifests):
+        if m is None:
+            raise ValueError(f"{r}: no {output.MANIFEST}: not a finished curate output; --compare needs two")
+    print("\n".join(lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))))
     return 0
 
 
@@ -124,14 +110,14 @@ def main(argv=None) -> int:
         ap.error(f"{asked[0]} reads a curate output DIR, not --corpus")
     if len(asked) > 1:
         ap.error(f"{' and '.join(asked)} are separate questions: give one")
-    if ns.why:
-        return why(ns.dir, ns.why)
-    if ns.compare:
-        return compare(ns.compare, ns.dir)
-    if ns.rule:
-        return rule(ns.dir, ns.rule, RULE_SAMPLE if ns.examples is None else ns.examples)
-    ns.examples = EXAMPLES if ns.examples is None else ns.examples
+    ns.examples = (RULE_SAMPLE if ns.rule else EXAMPLES) if ns.examples is None else ns.examples
     try:
+        if ns.why:  # the questions answered in a few lines, without the report
+            return why(ns.dir, ns.why)
+        if ns.compare:
+            return compare(ns.compare, ns.dir)
+        if ns.rule:
+            return rule(ns.dir, ns.rule, ns.examples)
         if ns.dir:
             ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
             s = audit_output(ns.dir, ns.examples, ns.top)
