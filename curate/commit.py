@@ -19,7 +19,6 @@ inside ``DIR``, at any depth, makes the run refuse before anything is written.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
@@ -45,11 +44,6 @@ def _files(fs, base: str) -> list[tuple[str, int]]:
     """(relative path, size) of every file under ``base``, sorted."""
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
     return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
-
-
-def _sha256(fs, path: str) -> str:
-    with fs.open_input_stream(path) as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def _exists(fs, path: str) -> bool:
@@ -194,7 +188,7 @@ def finish(root: str) -> dict:
                if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
     # the small JSON files (stats/run.json, tokens/manifest.json, which holds the token shards'
     # sha256) get theirs here, so the manifest's hashes cover every byte of the output
-    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": _sha256(fs, f"{staging}/{rel}")} if rel.endswith(".json") else {})
+    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staging, rel)} if rel.endswith(".json") else {})
                          for rel, size in written]
     output.write_manifest(staging, manifest)
     previous = check_owned(root)  # again: nothing foreign appeared while the run was going
@@ -349,8 +343,9 @@ def verify_output(root: str, deep: bool = True) -> dict:
             if info.size != e["bytes"]:
                 raise OutputError(f"{root}: {e['file']} has {info.size} bytes, the manifest says {e['bytes']}")
             if deep:
-                with fs.open_input_stream(path) as f:
-                    digest = hashlib.sha256(f.read()).hexdigest()
-                if digest != e["sha256"]:
+                if output.sha256_file(root, e["file"]) != e["sha256"]:
                     raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
+    for e in manifest.get("files", []) if deep else []:  # stats/run.json, tokens/manifest.json (the token shards' hashes)
+        if "sha256" in e and (not _exists(fs, f"{base}/{e['file']}") or output.sha256_file(root, e["file"]) != e["sha256"]):
+            raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
     return manifest

@@ -86,6 +86,16 @@ def _fs(root: str):
     return fs, base
 
 
+def sha256_file(root: str, rel: str) -> str:
+    """sha256 of DIR/rel, read in 1 MiB blocks (a shard may be GBs: never whole in memory)."""
+    fs, base = _fs(root)
+    h = hashlib.sha256()
+    with fs.open_input_stream(f"{base}/{rel}") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_atomic(root: str, rel: str, data: bytes) -> None:
     """Write DIR/rel under a temporary name, then rename it into place."""
     fs, base = _fs(root)

@@ -148,3 +148,15 @@ def test_a_negative_count_is_a_usage_error(finished, tmp_path):
     for opt in ("--examples", "--top"):
         r = curate("audit", finished, opt, "-1", "--output", tmp_path / "a")
         assert r.returncode == 2 and f"argument {opt}: -1: give 0 or more" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_verify_output_catches_an_edited_tokens_manifest(copy):
+    """The Python check the README names, as the audit: the tokens manifest's own sha256."""
+    from curate import commit
+
+    commit.verify_output(str(copy))
+    m = copy / "tokens" / "manifest.json"
+    s = json.loads(m.read_text())["shards"][0]["sha256"]
+    m.write_text(m.read_text().replace(s, s[::-1]))
+    with pytest.raises(commit.OutputError, match="tokens/manifest.json does not match its sha256"):
+        commit.verify_output(str(copy))

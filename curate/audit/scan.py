@@ -4,7 +4,6 @@ checks, domain mix)."""
 from __future__ import annotations
 
 import glob
-import hashlib
 import io
 import json
 import os
@@ -148,14 +147,6 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     return sorted(os.path.relpath(p, root) for p in glob.glob(f"{glob.escape(root)}/{kind}/*.parquet"))
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):  # streamed: a shard may be GBs
-            h.update(block)
-    return h.hexdigest()
-
-
 def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[list[dict], set[str]]:
     """The output's files against its manifests: every file the run wrote present with its
     size and sha256 (token shards by tokens/manifest.json), and no other file beside them (an
@@ -177,7 +168,7 @@ def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[lis
             bad.append(f"{rel} missing")
         elif e.get("bytes", present[rel]) != present[rel]:
             bad.append(f"{rel} has {present[rel]:,} bytes, the manifest says {e['bytes']:,}")
-        elif "sha256" in e and sha256_file(f"{root}/{rel}") != e["sha256"]:
+        elif "sha256" in e and output.sha256_file(root, rel) != e["sha256"]:
             bad.append(f"{rel} does not match its sha256")
     extra = sorted(rel for rel in present if rel not in want and rel not in derived and rel != output.MANIFEST)
     differ = {b.split(" ", 1)[0] for b in bad}
