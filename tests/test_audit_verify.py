@@ -160,3 +160,14 @@ def test_verify_output_catches_an_edited_tokens_manifest(copy):
     m.write_text(m.read_text().replace(s, s[::-1]))
     with pytest.raises(commit.OutputError, match="tokens/manifest.json does not match its sha256"):
         commit.verify_output(str(copy))
+
+
+def test_another_tools_manifest_is_not_taken_for_curates(finished, tmp_path):
+    """A dataset folder with its own manifest.json: refused, and no report is written into it."""
+    other = tmp_path / "dataset"
+    (other / "text").mkdir(parents=True)
+    shutil.copy(_first(finished, "text"), other / "text" / "a.parquet")
+    (other / "manifest.json").write_text('{"name": "my-dataset", "version": 2}')
+    r = curate("audit", other)
+    assert r.returncode == 2 and f"{other}/manifest.json is not a curate manifest" in r.stderr and "--corpus" in r.stderr, r.stderr
+    assert sorted(p.name for p in other.iterdir()) == ["manifest.json", "text"]

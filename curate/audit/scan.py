@@ -323,6 +323,10 @@ def open_output(root: str) -> dict | None:
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
+    if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
+        # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
+        raise ValueError(f"{root}/{output.MANIFEST} is not a curate manifest (no \"format\": \"{output.FORMAT}\"): not a curate "
+                         f"output; audit its data files with --corpus '{root}/**/*.parquet' --output FOLDER")
     if manifest is None and os.path.isdir(f"{root}/{commit.STAGING}"):
         raise ValueError(f"{root}: no {output.MANIFEST}: a curate run is writing this output (or one was stopped before "
                          f"it finished: run it again); audit it once the run has ended")
