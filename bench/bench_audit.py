@@ -11,7 +11,8 @@ target mixture. Then, each phase in a fresh subprocess (so its peak RSS is its o
 
 * floor -- polars streaming the text column's lengths: the least any audit has to read;
 * verify -- the audit's file check alone: every file's size and sha256 against the manifest;
-* audit -- `curate audit DIR`: the file check, every statistic, summary.json and report.html.
+* audit -- `curate audit DIR`: the file check, every statistic, summary.json and report.html;
+* compare -- `curate audit DIR --compare DIR`: every id of two outputs joined.
 
 Prints seconds, documents/s, MB/s of text, peak RSS, and the audit's ratio to the floor.
 """
@@ -110,6 +111,7 @@ PHASES = {
     "verify": "from curate.audit import scan; import json; m = json.load(open(f'{ROOT}/manifest.json')); "
               "assert all(c['ok'] for c in scan.integrity(ROOT, m, None)[0])",
     "audit": "from curate.audit.command import main; assert main([ROOT]) == 0",
+    "compare": "from curate.audit.command import main; assert main([ROOT, '--compare', ROOT]) == 0",
 }
 RUNNER = """
 import json, resource, sys, time, io, contextlib
@@ -119,7 +121,10 @@ ROOT = sys.argv[1]
 t = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     {code}
-print(json.dumps({{"seconds": time.perf_counter() - t, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a phase would report at
+# least the RSS of this script's parent, which holds the whole output it built
+hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")] if sys.platform == "linux" else []
+print(json.dumps({{"seconds": time.perf_counter() - t, "rss_mb": (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024}}))
 """
 
 
