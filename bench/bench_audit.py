@@ -10,13 +10,16 @@ and S shards per kind are written with a consistent manifest and a tokens manife
 target mixture. Then, each phase in a fresh subprocess (so its peak RSS is its own):
 
 * floor -- polars streaming the text column's lengths: the least any audit has to read;
-* audit -- `curate audit DIR`: every statistic, summary.json and report.html.
+* verify -- the audit's file check alone: every file's size and sha256 against the manifest;
+* audit -- `curate audit DIR`: the file check, every statistic, summary.json and report.html;
+* compare -- `curate audit DIR --compare DIR`: every id of two outputs joined.
 
 Prints seconds, documents/s, MB/s of text, peak RSS, and the audit's ratio to the floor.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -87,13 +90,17 @@ def build(root: Path, docs: int, shards: int) -> dict:
             # the repeated documents would otherwise shrink to references and flatter the read
             pq.write_table(df.filter(part == i).sort(key).to_arrow(), root / rel, compression="zstd",
                            row_group_size=output.ROW_GROUP_ROWS, use_dictionary=[c for c in df.columns if c not in ("text", "snippet")])
-            outputs[kind].append({"kind": kind, "file": rel, "rows": int((part == i).sum())})
+            data = (root / rel).read_bytes()
+            outputs[kind].append({"kind": kind, "file": rel, "rows": int((part == i).sum()), "bytes": len(data),
+                                  "sha256": hashlib.sha256(data).hexdigest()})
     manifest = json.loads((base / "manifest.json").read_text())
     manifest["config"]["run"]["stages"] = STAGES
-    manifest.update(counts=output.stage_counts(stats, STAGES), stats=stats, outputs=outputs)
-    (root / "manifest.json").write_text(json.dumps(manifest))
     (root / "tokens").mkdir(exist_ok=True)
     (root / "tokens" / "manifest.json").write_text(json.dumps({"mix": {"web": {"target": 0.7}, "code": {"target": 0.3}}}))
+    files = [{"file": e["file"], "bytes": e["bytes"]} for es in outputs.values() for e in es]
+    files.append({"file": "tokens/manifest.json", "bytes": (root / "tokens" / "manifest.json").stat().st_size})
+    manifest.update(counts=output.stage_counts(stats, STAGES), stats=stats, outputs=outputs, files=files)
+    (root / "manifest.json").write_text(json.dumps(manifest))
     return {"docs_in": docs, "text_docs": text.height, "ledger_rows": docs - text.height,
             "text_mb": float(text["text"].str.len_bytes().sum()) / 1e6,
             "parquet_mb": sum(p.stat().st_size for p in root.rglob("*.parquet")) / 1e6}
@@ -101,7 +108,10 @@ def build(root: Path, docs: int, shards: int) -> dict:
 
 PHASES = {
     "floor": "pl.scan_parquet(f'{ROOT}/text/*.parquet').select(pl.col('text').str.len_chars().sum()).collect(engine='streaming')",
+    "verify": "from curate.audit import scan; import json; m = json.load(open(f'{ROOT}/manifest.json')); "
+              "assert all(c['ok'] for c in scan.integrity(ROOT, m, None)[0])",
     "audit": "from curate.audit.command import main; assert main([ROOT]) == 0",
+    "compare": "from curate.audit.command import main; assert main([ROOT, '--compare', ROOT]) == 0",
 }
 RUNNER = """
 import json, resource, sys, time, io, contextlib
@@ -111,7 +121,10 @@ ROOT = sys.argv[1]
 t = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     {code}
-print(json.dumps({{"seconds": time.perf_counter() - t, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a phase would report at
+# least the RSS of this script's parent, which holds the whole output it built
+hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")] if sys.platform == "linux" else []
+print(json.dumps({{"seconds": time.perf_counter() - t, "rss_mb": (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024}}))
 """
 
 

@@ -495,7 +495,7 @@ def previous_manifest(root: str) -> dict | None:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from pipelines.tokenize import NOT_CONTENT
+    from curate.config import NOT_CONTENT
 
     changed = []
     for k in sorted(set(old) | set(new)):
@@ -507,23 +507,8 @@ def config_changes(old: dict, new: dict) -> list[str]:
     return changed
 
 
-def input_changes(old: list, new: list) -> str | None:
-    """How the input files of two manifests differ ("2 files added (crawl/c.warc.gz, ...), 1
-    changed"), by (source, path) and fingerprint; None when they are the same files."""
-    def files(inputs):
-        return {(i.get("source"), i.get("path")): (i.get("bytes"), i.get("blake2b_head_tail")) for i in inputs or []}
-
-    a, b = files(old), files(new)
-    parts = []
-    for what, keys in (("added", sorted(b.keys() - a.keys())), ("removed", sorted(a.keys() - b.keys())),
-                       ("changed", sorted(k for k in a.keys() & b.keys() if a[k] != b[k]))):
-        if keys:
-            names = ", ".join(f"{src}/{path}" for src, path in keys[:3]) + (", ..." if len(keys) > 3 else "")
-            parts.append(f"{len(keys)} file{'s' * (len(keys) > 1)} {what} ({names})")
-    return ", ".join(parts) or None
-
-
 def cmd_run(ns, beam_args) -> int:
+    from curate import output
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
@@ -549,7 +534,7 @@ def cmd_run(ns, beam_args) -> int:
     report(manifest, cfg.run["output"], time.time() - t0)
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []
     # other files under the same config (new shards, a file changed underneath) change the corpus too
-    files = input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
+    files = output.input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
     why = [f"written with another config ({', '.join(changed)})"] * bool(changed) + [f"whose input files differ: {files}"] * bool(files)
     if why:
         print(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}", file=sys.stderr)

@@ -23,7 +23,6 @@ ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
@@ -193,7 +192,10 @@ def finish(root: str) -> dict:
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
     written = [(rel, size) for rel, size in _files(fs, staging)
                if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
-    manifest["files"] = [{"file": rel, "bytes": size} for rel, size in written]
+    # the small JSON files (stats/run.json, tokens/manifest.json, which holds the token shards'
+    # sha256) get theirs here, so the manifest's hashes cover every byte of the output
+    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staging, rel)} if rel.endswith(".json") else {})
+                         for rel, size in written]
     output.write_manifest(staging, manifest)
     previous = check_owned(root)  # again: nothing foreign appeared while the run was going
     new = {rel for rel, _ in written}
@@ -378,8 +380,9 @@ def verify_output(root: str, deep: bool = True) -> dict:
             if info.size != e["bytes"]:
                 raise OutputError(f"{root}: {e['file']} has {info.size} bytes, the manifest says {e['bytes']}")
             if deep:
-                with fs.open_input_stream(path) as f:
-                    digest = hashlib.sha256(f.read()).hexdigest()
-                if digest != e["sha256"]:
+                if output.sha256_file(root, e["file"]) != e["sha256"]:
                     raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
+    for e in manifest.get("files", []) if deep else []:  # stats/run.json, tokens/manifest.json (the token shards' hashes)
+        if "sha256" in e and (not _exists(fs, f"{base}/{e['file']}") or output.sha256_file(root, e["file"]) != e["sha256"]):
+            raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
     return manifest

@@ -91,11 +91,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         if os.path.getsize(f) != s["bytes"]:
             raise TokensError(f"{f}: {os.path.getsize(f)} bytes, the manifest says {s['bytes']}")
         if verify == "sha256":
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            if h.hexdigest() != s["sha256"]:
+            if output.sha256_file(d, s["file"]) != s["sha256"]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
         md = pq.read_metadata(f)
         if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):

@@ -89,6 +89,16 @@ def _fs(root: str):
     return fs, base
 
 
+def sha256_file(root: str, rel: str) -> str:
+    """sha256 of DIR/rel, read in 1 MiB blocks (a shard may be GBs: never whole in memory)."""
+    fs, base = _fs(root)
+    h = hashlib.sha256()
+    with fs.open_input_stream(f"{base}/{rel}") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_atomic(root: str, rel: str, data: bytes) -> None:
     """Write DIR/rel under a temporary name, then rename it into place."""
     fs, base = _fs(root)
@@ -201,3 +211,19 @@ def json_bytes(obj) -> bytes:
 
 def write_manifest(root: str, manifest: dict) -> None:
     write_atomic(root, MANIFEST, json_bytes(manifest))
+
+
+def input_changes(old: list, new: list) -> str | None:
+    """How the input files of two manifests differ ("2 files added (crawl/c.warc.gz, ...), 1
+    changed"), by (source, path) and fingerprint; None when they are the same files."""
+    def files(inputs):
+        return {(i.get("source"), i.get("path")): (i.get("bytes"), i.get("blake2b_head_tail")) for i in inputs or []}
+
+    a, b = files(old), files(new)
+    parts = []
+    for what, keys in (("added", sorted(b.keys() - a.keys())), ("removed", sorted(a.keys() - b.keys())),
+                       ("changed", sorted(k for k in a.keys() & b.keys() if a[k] != b[k]))):
+        if keys:
+            names = ", ".join(f"{src}/{path}" for src, path in keys[:3]) + (", ..." if len(keys) > 3 else "")
+            parts.append(f"{len(keys)} file{'s' * (len(keys) > 1)} {what} ({names})")
+    return ", ".join(parts) or None

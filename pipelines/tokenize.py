@@ -14,13 +14,13 @@ import json
 import apache_beam as beam
 
 from curate import output
+from curate.config import NOT_CONTENT
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
 from pipelines.meter import measure
 from pipelines.spill import ByKey, Loaded
 
 
-NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.shuffle_compression")  # how, not what
 
 
 def content_hash(config: dict) -> str:

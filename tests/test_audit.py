@@ -9,6 +9,7 @@ report has data whatever stages this checkout implements.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import os
@@ -100,18 +101,21 @@ def _simulate_later_stages(root: Path) -> None:
         for i in range(2):
             rel = output.shard_name(kind, i, 2)
             df.filter(part == i).sort(key).write_parquet(root / rel, compression="zstd")
-            entries[kind].append({"kind": kind, "file": rel, "rows": int((part == i).sum())})
+            entries[kind].append({"kind": kind, "file": rel, "rows": int((part == i).sum()), "bytes": (root / rel).stat().st_size,
+                                  "sha256": hashlib.sha256((root / rel).read_bytes()).hexdigest()})
     stages = ["ingest", "langid", "filter", "dedup", "quality", "rebalance", "tokenize"]
     manifest = json.loads((root / "manifest.json").read_text())
     manifest["config"]["run"]["stages"] = stages
     manifest.update(counts=output.stage_counts(stats, stages), stats=stats, outputs=entries)
-    (root / "manifest.json").write_text(json.dumps(manifest))
     (root / "stats" / "run.json").write_text(json.dumps({"counts": manifest["counts"], "stats": stats}))
     (root / "tokens").mkdir()
     total = stats["tokenize.tokens"]  # as curate.stages.tokenize.manifest writes it
     mix = {d: {"achieved": n / total, "target": {"web": 0.6, "code": 0.4}[d]} for d, n in per_domain.items()}
     tok = {"format": "curate-tokens/1", "packed": False, "tokens": {"total": total, "per_domain": per_domain}, "mix": mix}
     (root / "tokens" / "manifest.json").write_text(json.dumps(tok))
+    manifest["files"] = [{"file": p.relative_to(root).as_posix(), "bytes": p.stat().st_size} for p in sorted(root.rglob("*"))
+                         if p.is_file() and p.name != "manifest.json" or p.parent.name == "tokens" and p.name == "manifest.json"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
 
 
 @pytest.fixture(scope="session")

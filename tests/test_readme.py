@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -39,6 +40,8 @@ EXAMPLES = {
     "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
     "[curate] done in": "output sample, not a command",
+    "removed at filter by fineweb_line_punct": "output sample of --why, not a command (test_audit_why.py checks the lines)",
+    "documents kept: 255 -> 127": "output sample of --compare, not a command (test_audit_compare.py checks the lines)",
     "DIR/text/part-00000": "output layout, not a command",
 }
 
@@ -160,8 +163,18 @@ def test_audit_example(demo, shell):
     rows = pq.read_table(demo[0] / "out" / "text", columns=["id", "text", "url"]).to_pylist()  # a well-formed JSONL corpus
     with gzip.open(shell.cwd / "downloaded" / "a.jsonl.gz", "wt", encoding="utf-8") as g:
         g.writelines(json.dumps(r) + "\n" for r in rows)
-    shell(block("curate audit corpus/").replace("# any Parquet/JSONL corpus", ""))
+    removed = pq.read_table(demo[0] / "out" / "ledger").sort_by("id").to_pylist()[0]
+    kept = next(r for r in rows if r["url"])
+    script = block("curate audit corpus/").replace("# any Parquet/JSONL corpus", "")
+    shutil.copytree(shell.cwd / "corpus", shell.cwd / "yesterday")
+    out = shell(script.replace("rec-17", removed["id"]).replace("https://example.org/a", kept["url"])).stdout
     assert (shell.cwd / "corpus" / "report.html").is_file() and (shell.cwd / "audit" / "report.html").is_file()
+    assert f"{removed['id']} (" in out and f"removed at {removed['stage']} by {removed['rule']}" in out, out
+    assert f"{kept['id']} (" in out and "kept in text/" in out, out
+    assert f"documents kept: {len(rows):,} -> {len(rows):,} ({len(rows):,} in both)" in out, out
+    led = pq.read_table(demo[0] / "out" / "ledger")
+    near = led.filter(pc.equal(led["rule"], "near_duplicate"))
+    assert f"near_duplicate: {near.num_rows} documents removed; {min(5, near.num_rows)} of smallest id" in out, out
 
 
 def test_mix_example(demo, shell):

@@ -8,7 +8,7 @@ import sys
 import polars as pl
 
 from curate import output
-from curate.audit.scan import audit_corpus, audit_output
+from curate.audit.scan import audit_corpus, audit_output, open_output, output_files
 from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
 from curate.readers.common import local_folder
 
@@ -33,6 +33,55 @@ def write(summary: dict, out: str) -> tuple[str, str]:
     return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
 
 
+def _count(v: str) -> int:
+    n = int(v)  # argparse says "invalid _count value" for a non-number
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{v}: give 0 or more")
+    return n
+
+
+RULE_SAMPLE = 20  # documents --rule prints
+
+
+def rule(root: str, name: str, k: int) -> int:
+    """``--rule``: a sample of the documents one rule removed."""
+    from curate.audit import lookup
+
+    root = local_folder(root, "curate audit").rstrip("/")
+    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
+    print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {root} --why ID for one):")
+    for line in lines:
+        print(line)
+    return 0
+
+
+def why(root: str, keys: list[str]) -> int:
+    """``--why``: a line per row holding one of the keys; 1 when a key is in none."""
+    from curate.audit import lookup
+
+    root = local_folder(root, "curate audit").rstrip("/")
+    lines, missing = lookup.why(root, keys, output_files(root, open_output(root)))
+    for line in lines:
+        print(line)
+    for k in missing:
+        print(f"curate audit: {k}: no document of {root} has this id, source_id, url or path (not among the run's inputs, "
+              f"or a WARC record that is not a document: requests and metadata are counted in the manifest, not listed)", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def compare(old: str, new: str) -> int:
+    """``--compare``: what changed from the output OLD to NEW."""
+    from curate.audit.compare import compare as lines
+
+    roots = [local_folder(r, "curate audit").rstrip("/") for r in (old, new)]
+    manifests = [open_output(r) for r in roots]
+    for r, m in zip(roots, manifests):
+        if m is None:
+            raise ValueError(f"{r}: no {output.MANIFEST}: not a finished curate output; --compare needs two")
+    print("\n".join(lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
     ap.add_argument("dir", nargs="?", help="a curate output directory (report.html and stats/summary.json go into it)")
@@ -42,12 +91,33 @@ def main(argv=None) -> int:
     ap.add_argument("--language-field", help=f"language column (default: first of {', '.join(LANGUAGE_FIELDS)})")
     ap.add_argument("--domain", default="corpus", help="domain name for --corpus files without a domain column")
     ap.add_argument("--output", help="where to write report.html and stats/summary.json (default: DIR, or ./curate-audit)")
-    ap.add_argument("--examples", type=int, default=EXAMPLES, help="removed examples shown per rule")
-    ap.add_argument("--top", type=int, default=25, help="top hosts and languages listed")
+    ap.add_argument("--examples", type=_count, help=f"removed examples shown per rule (default {EXAMPLES}; with --rule {RULE_SAMPLE})")
+    ap.add_argument("--top", type=_count, default=25, help="top hosts and languages listed")
+    ap.add_argument("--why", action="append", metavar="KEY", help="where one document of DIR went and why (kept, removed by "
+                    "which rule with its value and threshold, quarantined): KEY is its id, your record's own id, its URL or "
+                    "its input path (repeatable); prints, writes no report")
+    ap.add_argument("--compare", metavar="OLD", help="what changed from the curate output OLD to DIR: settings, input files, "
+                    "documents newly kept and no longer kept (with the rule before or now), removals per rule, tokens; "
+                    "prints, writes no report")
+    ap.add_argument("--rule", help="a sample of the documents one rule removed (RULE or STAGE/RULE, e.g. gopher_min_words): "
+                    "id, origin, value, threshold and the text's start, smallest ids first (a deterministic sample: ids are hashes); "
+                    "prints, writes no report")
     ns = ap.parse_args(argv)
     if bool(ns.dir) == bool(ns.corpus):
         ap.error("give either a curate output DIR or --corpus GLOB")
+    asked = [o for o, v in (("--why", ns.why), ("--compare", ns.compare), ("--rule", ns.rule)) if v]
+    if asked and not ns.dir:
+        ap.error(f"{asked[0]} reads a curate output DIR, not --corpus")
+    if len(asked) > 1:
+        ap.error(f"{' and '.join(asked)} are separate questions: give one")
+    ns.examples = (RULE_SAMPLE if ns.rule else EXAMPLES) if ns.examples is None else ns.examples
     try:
+        if ns.why:  # the questions answered in a few lines, without the report
+            return why(ns.dir, ns.why)
+        if ns.compare:
+            return compare(ns.compare, ns.dir)
+        if ns.rule:
+            return rule(ns.dir, ns.rule, ns.examples)
         if ns.dir:
             ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
             s = audit_output(ns.dir, ns.examples, ns.top)
@@ -59,12 +129,15 @@ def main(argv=None) -> int:
         return 2
     for w in s["warnings"]:
         print(f"curate audit: warning: {w}", file=sys.stderr)
-    for c in s["checks"]:
-        if not c["ok"]:
-            print(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}", file=sys.stderr)
+    failed = [c for c in s["checks"] if not c["ok"]]
+    for c in failed:
+        detail = c.get("detail") or []
+        more = f" and {len(detail) - 10} more" if len(detail) > 10 else ""
+        print(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}"
+              + (f" ({'; '.join(detail[:10])}{more})" if detail else ""), file=sys.stderr)
     d = s["documents"]
     print(f"{d['total']:,} documents ({', '.join(f'{k} {v:,}' for k, v in sorted(d['by_domain'].items()))}); "
           f"{s['removed']['total']:,} removed; {s['quarantine']['total']:,} quarantined")
     print(f"summary: {paths[0]}\nreport:  {paths[1]}")
-    return 0
+    return 1 if failed else 0  # a script (CI) checking an output stops on a damaged or tampered one
 

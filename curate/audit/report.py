@@ -212,8 +212,10 @@ def checks_banner(s: dict) -> str:
         return ""
     bad = [c for c in s["checks"] if not c["ok"]]
     if not bad:
-        return '<p class="banner ok">✓ Every record is accounted for: text, ledger and quarantine rows match the manifest\'s counts for every stage.</p>'
-    items = "".join(f"<li>{_e(c['check'])}: expected {num(c['expected'])}, found {num(c['found'])}</li>" for c in bad)
+        return ('<p class="banner ok">✓ Every record is accounted for: text, ledger and quarantine rows match the manifest\'s counts for every stage'
+                + ("; every file matches its size and sha256 in the manifest, and there is no other." if "detail" in s["checks"][0] else ".") + "</p>")
+    items = "".join(f"<li>{_e(c['check'])}: expected {num(c['expected'])}, found {num(c['found'])}"
+                    + (f" ({_e('; '.join(c['detail']))})" if c.get("detail") else "") + "</li>" for c in bad)
     return f'<div class="banner bad">✗ The output does not match its manifest:<ul>{items}</ul></div>'
 
 
@@ -334,6 +336,27 @@ def language_keep_card(s: dict, top: int = 18) -> str:
     return card("Keep rate per language and stage", f"<table class='num pct'>{head}{body}</table>", note=note)
 
 
+def sources_card(s: dict, top: int = 25) -> str:
+    """Per input source: documents in, kept, keep rate, the rules that removed most, quarantined, tokens."""
+    src = s.get("sources")
+    if not src:
+        return ""
+    tok = any(e.get("tokens_in_mix") is not None for e in src.values())
+    head = ("<tr><th>domain/source</th><th>documents in</th><th>kept</th><th>keep rate</th><th>removed by</th><th>quarantined</th>"
+            + ("<th>tokens (mix)</th>" if tok else "") + "</tr>")
+    rows = sorted(src, key=lambda k: (-src[k]["docs_in"], k))[:top]
+    body = ""
+    for k in rows:
+        e = src[k]
+        rules = ", ".join(f"{_e(r)} {num(n)}" for r, n in e["removed_by"][:3]) + (f", {len(e['removed_by']) - 3} more" if len(e["removed_by"]) > 3 else "")
+        body += (f"<tr><td>{_e(k)}</td><td>{num(e['docs_in'])}</td><td>{num(e['kept'])}</td><td>{pct(e['keep_rate']) if e['keep_rate'] is not None else ''}</td>"
+                 f"<td class='rules'>{rules}</td><td>{num(e['quarantined'])}</td>" + (f"<td>{compact(e.get('tokens_in_mix') or 0)}</td>" if tok else "") + "</tr>")
+    note = ("Documents per input source (its --source; the domain's files otherwise): in = kept + removed + quarantined, "
+            "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
+            f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
+    return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
+
+
 def domains_card(s: dict, cols: dict) -> str:
     mix = s["domain_mix"]
     by = s["documents"]["by_domain"]
@@ -451,8 +474,8 @@ def examples_card(s: dict) -> str:
     # polars is installed with curate; the duckdb command-line tool is not
     look = f"python -c \"import polars as pl; print(pl.read_parquet('{src}/ledger/*.parquet').filter(pl.col('id') == 'ID').to_dicts())\""
     hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
-            f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>; which copy a duplicate's <code>kept_id</code> is: "
-            f"README, Ids.")
+            f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>, or with the copy a duplicate's <code>kept_id</code> "
+            f"names: <code>curate audit {_e(src)} --why ID</code>.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 
@@ -541,6 +564,7 @@ def render(s: dict) -> str:
         removals_card(s, cols),
         edits_card(s),
         domains_card(s, cols),
+        sources_card(s),
         languages_card(s, cols),
         language_keep_card(s),
         hosts_card(s),

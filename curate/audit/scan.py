@@ -10,7 +10,7 @@ import os
 
 import polars as pl
 
-from curate import output, schema
+from curate import commit, output, schema
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 
 
@@ -81,6 +81,7 @@ def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str 
     cols = [
         (pl.col("domain").cast(pl.String) if "domain" in sch else pl.lit(domain)).alias("domain"),
         (lexpr.cast(pl.String) if lexpr is not None else pl.lit(None, pl.String)).alias("language"),
+        (pl.col("source").cast(pl.String) if "source" in sch else pl.lit(None, pl.String)).alias("source"),
         (host_expr(uexpr.cast(pl.String)) if uexpr is not None else pl.lit(None, pl.String)).alias("host"),
         texpr.cast(pl.String).str.len_chars().cast(pl.Int64).fill_null(0).alias("chars"),
     ]
@@ -105,9 +106,9 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
                 for b in _batches(frame):
                     one.add_docs(b)
                 break
-            except pl.exceptions.ComputeError:
+            except pl.exceptions.ComputeError as e:
                 if infer is None or f.lower().endswith(".parquet"):
-                    raise
+                    raise _unreadable(f, e) from None
         partial.merge(one)
     return used
 
@@ -123,8 +124,16 @@ def _scan_kind(root: str, files: list[str], partial: Partial, kind: str, trust=N
             thresholds, default = trust
             thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
             lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
-        for b in _batches(lf):
-            add(b, rel)
+        try:
+            for b in _batches(lf):
+                add(b, rel)
+        except pl.exceptions.ComputeError as e:
+            raise _unreadable(f"{root}/{rel}", e) from None
+
+
+def _unreadable(path: str, e: Exception) -> ValueError:
+    """Polars' message for a damaged file names no file (``parquet: File out of specification``)."""
+    return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): a damaged or truncated file, or not of its kind")
 
 
 def trust_thresholds(manifest: dict | None) -> tuple[dict, float] | None:
@@ -146,6 +155,8 @@ def _read_json(path: str) -> dict | None:
             return json.load(f)
     except FileNotFoundError:
         return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:  # json's own message names no file
+        raise ValueError(f"{path}: not valid JSON ({e}): a damaged or truncated file (curate writes it whole, then renames it)") from None
 
 
 def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
@@ -153,6 +164,39 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     if manifest and kind in manifest.get("outputs", {}):
         return [e["file"] for e in manifest["outputs"][kind]]
     return sorted(os.path.relpath(p, root) for p in glob.glob(f"{glob.escape(root)}/{kind}/*.parquet"))
+
+
+def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[list[dict], set[str]]:
+    """The output's files against its manifests: every file the run wrote present with its
+    size and sha256 (token shards by tokens/manifest.json), and no other file beside them (an
+    extra ``text/part-*.parquet`` is read by every ``text/*.parquet`` glob). Returns the checks
+    and the listed files that differ (left out of the statistics: a truncated one cannot be read)."""
+    want: dict[str, dict] = {}  # rel -> {"bytes", "sha256"?}
+    for e in manifest.get("files", []):
+        want[e["file"]] = dict(e)
+    for entries in manifest.get("outputs", {}).values():
+        for e in entries:
+            want.setdefault(e["file"], {}).update({k: e[k] for k in ("bytes", "sha256") if k in e})
+    for e in (tok_manifest or {}).get("shards", []):
+        want.setdefault(f"tokens/{e['file']}", {}).update({k: e[k] for k in ("bytes", "sha256") if k in e})
+    derived = {e["file"] for e in manifest.get("derived", [])}  # the audit's own report: rewritten by every audit
+    present = {rel: size for rel, size in commit._files(*output._fs(root)) if not rel.startswith(commit.STAGING + "/")}
+    bad = []
+    for rel, e in sorted(want.items()):
+        if rel not in present:
+            bad.append(f"{rel} missing")
+        elif e.get("bytes", present[rel]) != present[rel]:
+            bad.append(f"{rel} has {present[rel]:,} bytes, the manifest says {e['bytes']:,}")
+        elif "sha256" in e and output.sha256_file(root, rel) != e["sha256"]:
+            bad.append(f"{rel} does not match its sha256")
+    extra = sorted(rel for rel in present if rel not in want and rel not in derived and rel != output.MANIFEST)
+    differ = {b.split(" ", 1)[0] for b in bad}
+    out = [{"check": "files as the manifest lists them (present, size, sha256)", "expected": len(want),
+            "found": len(want) - len(bad), "detail": bad},
+           {"check": "files the manifest does not list", "expected": 0, "found": len(extra), "detail": extra}]
+    for c in out:
+        c["ok"] = c["expected"] == c["found"]
+    return out, differ
 
 
 def _stage_order(stage: str) -> int:
@@ -291,27 +335,55 @@ def inside_documents(stats: dict) -> dict | None:
     return out
 
 
-def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
-    """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
-    root = root.rstrip("/")
+def open_output(root: str) -> dict | None:
+    """The manifest of a curate output directory (None without one), or an error saying what
+    the folder is instead."""
     if os.path.isfile(root):
+        parent = os.path.dirname(root) or "."
+        if os.path.basename(root) == output.MANIFEST and os.path.isdir(f"{parent}/text"):
+            raise ValueError(f"{root}: the manifest of a curate output; give the output directory: curate audit {parent}")
         raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {root}")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
+    if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
+        # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
+        raise ValueError(f"{root}/{output.MANIFEST} is not a curate manifest (no \"format\": \"{output.FORMAT}\"): not a curate "
+                         f"output; audit its data files with --corpus '{root}/**/*.parquet' --output FOLDER")
+    if manifest is None and os.path.isdir(f"{root}/{commit.STAGING}"):
+        raise ValueError(f"{root}: no {output.MANIFEST}: a curate run is writing this output (or one was stopped before "
+                         f"it finished: run it again); audit it once the run has ended")
     if manifest is None and not any(os.path.isdir(f"{root}/{k}") for k in ("text", "ledger")):
         # e.g. DIR/text itself, or a folder of one's own files: nothing to audit, and the
         # report must not be written into it
         raise ValueError(f"{root}: not a curate output (no {output.MANIFEST}, text/ or ledger/); give the output "
                          f"directory itself, or audit any Parquet/JSONL files with --corpus '{root}/*.parquet'")
-    run = _read_json(f"{root}/stats/run.json") or {}
-    tok_manifest = _read_json(f"{root}/tokens/manifest.json")
+    return manifest
+
+
+def output_files(root: str, manifest: dict | None) -> dict[str, list[str]]:
+    """Each kind's shards (text, ledger, quarantine), relative to root."""
+    return {kind: _files(root, manifest, kind) for kind in ("text", "ledger", "quarantine")}
+
+
+def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
+    """The summary of a curate output directory (tokens, ledger stages and manifest optional)."""
+    root = root.rstrip("/")
+    manifest = open_output(root)
     warnings = [] if manifest else [f"{output.MANIFEST} is missing: not a finished curate output; the funnel is rebuilt from the ledger"]
+    run, tok_manifest = {}, None
+    try:  # damaged, these two leave only their parts of the report out: the file check names them
+        run = _read_json(f"{root}/stats/run.json") or {}
+        tok_manifest = _read_json(f"{root}/tokens/manifest.json")
+    except ValueError as e:
+        warnings.append(str(e))
+    files_checks, damaged = integrity(root, manifest, tok_manifest) if manifest else (
+        [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}], set())
     partial = Partial(examples)
     text = _files(root, manifest, "text")
-    audit_files([f"{root}/{f}" for f in text], partial, text="text", url="url", language="language")
-    _scan_kind(root, _files(root, manifest, "ledger"), partial, "ledger", trust_thresholds(manifest))
-    _scan_kind(root, _files(root, manifest, "quarantine"), partial, "quarantine")
+    audit_files([f"{root}/{f}" for f in text if f not in damaged], partial, text="text", url="url", language="language")
+    _scan_kind(root, [f for f in _files(root, manifest, "ledger") if f not in damaged], partial, "ledger", trust_thresholds(manifest))
+    _scan_kind(root, [f for f in _files(root, manifest, "quarantine") if f not in damaged], partial, "quarantine")
     s = partial.summary(top)
     counts = (manifest or {}).get("counts") or run.get("counts")
     fun = funnel(counts, (manifest or {}).get("stats") or run.get("stats") or {}, s)
@@ -323,7 +395,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         source=os.path.abspath(root),
         files={"text": len(text), "ledger": len(_files(root, manifest, "ledger")), "quarantine": len(_files(root, manifest, "quarantine"))},
         funnel=fun,
-        checks=checks(fun, s, bool(counts), tok_manifest),
+        checks=files_checks + checks(fun, s, bool(counts), tok_manifest),
         language_keep=language_keep(s, [e["stage"] for e in fun if e["stage"] != "ingest"]),
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
         source_mix=source_mix((manifest or {}).get("stats") or run.get("stats") or {}),

@@ -4,6 +4,7 @@
                                                      manifest, stats, tokens when present)
     curate audit --corpus GLOB [--text-field F] [--url-field F] [--language-field F]
                  [--domain NAME] [--output OUT]      any Parquet / JSONL corpus
+    curate audit DIR --why KEY                       where a document went, and why (lookup.py)
 
 What it reports: the stage funnel (documents; tokens when tokenize ran), removals by stage,
 rule and domain with the removed documents of smallest id per rule (ledger file, row and id),
@@ -20,14 +21,16 @@ as its length inside the scan: memory is polars' reader buffers for one file (ba
 ``BATCH_ROWS``; bench/bench_audit.py measures the same peak RSS as polars merely summing the
 text lengths, growing with the shard size, not with the corpus) plus the partials; time is
 one linear pass. Gzip/zstd JSONL files are decompressed whole by polars, so there memory
-grows with the largest JSONL file. DIR is a local directory; of ``tokens/`` only its
-``manifest.json`` is read (the target mixture, tokens in total). A Beam version
+grows with the largest JSONL file. DIR is a local directory; of ``tokens/`` its
+``manifest.json`` is read (the target mixture, tokens in total) and the shards only hashed:
+every file the manifests list is checked against its size and sha256 (``scan.integrity``,
+streamed in 1 MiB blocks), one more read of the output at disk speed. A Beam version
 is ``Create(files) | ParDo(file -> Partial) | CombineGlobally(CombineFn)``, the CombineFn
 being ``create_accumulator=Partial``, ``add_input=Partial.add_docs`` (of a batch normalized by
 ``doc_frame``; ``add_ledger``/``add_quarantine`` for those rows), ``merge_accumulators=
 Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
 
-* counts per domain, language, stage, rule, reason; sums of characters and tokens: exact;
+* counts per domain, language, source, stage, rule, reason; sums of characters and tokens: exact;
   memory grows with the number of distinct keys (tens to hundreds), not with the corpus.
 * length percentiles: ``LogHist``, counts in fixed logarithmic bins (each 2% wider than the
   last). Bin counts add, so merging is exact; a percentile (nearest rank, like DuckDB's
@@ -94,6 +97,12 @@ def _rows(df: pl.DataFrame, keys: list[str], **aggs: pl.Expr):
         yield tuple(r[k] for k in keys), r
 
 
+def _source_key(df: pl.DataFrame) -> pl.Expr:
+    """ "domain/source" of each row (an input's --source; "unknown" where a corpus has none)."""
+    src = pl.col("source").cast(pl.String) if "source" in df.columns else pl.lit(None, pl.String)
+    return pl.col("domain").cast(pl.String).fill_null(UNKNOWN) + "/" + src.fill_null(UNKNOWN)
+
+
 def _merge_dicts(a: dict, b: dict, new) -> None:
     for k, v in b.items():
         a.setdefault(k, new()).merge(v)
@@ -140,15 +149,25 @@ class Partial:
     examples: dict = field(default_factory=dict)  # (stage, rule) -> smallest-id ledger rows
     quarantined: Counter = field(default_factory=Counter)  # (reason, domain) -> rows
     quarantine_examples: dict = field(default_factory=dict)  # reason -> first rows by path, offset
+    # per "domain/source" (an input's --source): kept documents, characters, tokens in the mix;
+    # ledger rows per (source, "stage/rule"); quarantine rows
+    src_docs: Counter = field(default_factory=Counter)
+    src_chars: Counter = field(default_factory=Counter)
+    src_mix_tokens: Counter = field(default_factory=Counter)
+    src_removed: Counter = field(default_factory=Counter)
+    src_quarantined: Counter = field(default_factory=Counter)
 
     # -- adding batches
 
     def add_docs(self, df: pl.DataFrame) -> "Partial":
-        """Add a batch with columns domain, language, host, chars [, tokens, repeat, quality, dup]."""
+        """Add a batch with columns domain, language, host, chars [, source, tokens, repeat, quality, dup]."""
         cols = set(df.columns)
-        df = df.with_columns(pl.col("language").fill_null(UNKNOWN), pl.col("domain").fill_null(UNKNOWN))
+        df = df.with_columns(pl.col("language").fill_null(UNKNOWN), pl.col("domain").fill_null(UNKNOWN), src=_source_key(df))
         for (d, lang), r in _rows(df, ["domain", "language"]):
             self.docs[d, lang] += r["n"]
+        for (src,), r in _rows(df, ["src"], c=pl.col("chars").sum()):
+            self.src_docs[src] += r["n"]
+            self.src_chars[src] += r["c"]
         self._add_hist(df, "chars", self.length)
         for (d,), r in _rows(df, ["domain"], s=pl.col("chars").sum()):
             self.chars[d] += r["s"]
@@ -160,6 +179,8 @@ class Partial:
                 self.mix_tokens[d] += r["m"]
             for (lang,), r in _rows(t, ["language"], m=(pl.col("tokens") * rep).sum()):
                 self.mix_tokens_lang[lang] += r["m"]
+            for (src,), r in _rows(t, ["src"], m=(pl.col("tokens") * rep).sum()):
+                self.src_mix_tokens[src] += r["m"]
             self._add_hist(t, "tokens", self.token_length)
         if "repeat" in cols:
             for (d,), r in _rows(df, ["domain"], s=pl.col("repeat").fill_null(1).sum()):
@@ -200,6 +221,8 @@ class Partial:
         """Add ledger rows (the ledger schema plus ``row``, the row's index in ``file``)."""
         for (s, r_, d), r in _rows(df, ["stage", "rule", "domain"]):
             self.removed[s, r_, d or UNKNOWN] += r["n"]
+        for (src, rule), r in _rows(df.with_columns(src=_source_key(df), rule=pl.col("stage") + "/" + pl.col("rule")), ["src", "rule"]):
+            self.src_removed[src, rule] += r["n"]
         for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language", "rule"]):
             self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
@@ -227,6 +250,8 @@ class Partial:
     def add_quarantine(self, df: pl.DataFrame, file: str) -> "Partial":
         for (reason, d), r in _rows(df, ["reason", "domain"]):
             self.quarantined[reason, d or UNKNOWN] += r["n"]
+        for (src,), r in _rows(df.with_columns(src=_source_key(df)), ["src"]):
+            self.src_quarantined[src] += r["n"]
         head = df.sort("path", "offset").group_by("reason", maintain_order=True).head(self.examples_k)
         for row in head.iter_rows(named=True):
             ex = {k: row.get(k) for k in ("path", "offset", "detail", "source", "domain", "source_id")} | {"file": file}
@@ -241,7 +266,8 @@ class Partial:
 
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
-                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum"):
+                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum",
+                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
             self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
@@ -290,6 +316,22 @@ class Partial:
                 "removed_mean": self.quality_removed_sum[lang] / r if r else None,
                 "cutoff": self.quality_cutoff.get(lang),
             }
+        return out
+
+    def _by_source(self) -> dict:
+        """Per "domain/source": documents in (kept + removed + quarantined), kept, the keep rate,
+        removals per "stage/rule" ([rule, n] pairs, most first), quarantined, characters and tokens in the mix."""
+        rules: dict = {}
+        for (src, rule), n in self.src_removed.items():
+            rules.setdefault(src, Counter())[rule] += n
+        out = {}
+        for src in sorted(set(self.src_docs) | set(rules) | set(self.src_quarantined)):
+            kept, removed, q = self.src_docs[src], sum(rules.get(src, {}).values()), self.src_quarantined[src]
+            docs_in = kept + removed + q
+            out[src] = {"docs_in": docs_in, "kept": kept, "removed": removed, "quarantined": q,
+                        "keep_rate": kept / docs_in if docs_in else None, "characters": self.src_chars[src],
+                        "tokens_in_mix": self.src_mix_tokens[src] if self.src_mix_tokens else None,
+                        "removed_by": [[r, n] for r, n in sorted(rules.get(src, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))]}
         return out
 
     def summary(self, top: int = 25) -> dict:
@@ -376,6 +418,7 @@ class Partial:
                         "langid_unsure_by_language": dict(sorted(self.unsure_lang.items())),
                         "unsure_by_stage_language": self._unsure_by_stage()},
             "quarantine": {"total": sum(self.quarantined.values()), "by_reason": quarantine},
+            "sources": self._by_source(),
             "domains": domains,
         }
 

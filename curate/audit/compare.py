@@ -1,0 +1,99 @@
+"""``curate audit DIR --compare OLD``: what changed between two outputs (yesterday's and today's).
+
+Ids are stable across runs (a hash of the source and the record's own id or its path and
+offset), so documents are matched by id: kept in both, newly kept (and what happened to each
+before: removed by which rule, or not among the old inputs), no longer kept (removed now by
+which rule, or gone from the inputs). Beside that: the settings that differ, the input files
+added, removed or changed, package versions, each rule's removals and the tokens written.
+Only the id, stage and rule columns are read, every id of both outputs in memory at once."""
+from __future__ import annotations
+
+import json
+import os
+
+import polars as pl
+
+from curate import output
+
+SAMPLE = 3  # ids shown per group, to look up with --why
+
+
+def _fates(root: str, files: dict[str, list[str]]) -> pl.DataFrame:
+    """id -> fate ("kept", "stage/rule" or "quarantined") of every document of an output."""
+    frames = [pl.scan_parquet(f"{root}/{f}", glob=False).select("id", fate=pl.lit("kept")) for f in files["text"]]
+    frames += [pl.scan_parquet(f"{root}/{f}", glob=False).select("id", fate=pl.col("stage") + "/" + pl.col("rule")) for f in files["ledger"]]
+    if not frames:
+        return pl.DataFrame(schema={"id": pl.String, "fate": pl.String})
+    return pl.concat(frames).collect()
+
+
+def _flat(d, prefix: str = "") -> dict:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out = {}
+    for k, v in d.items():
+        out |= _flat(v, f"{prefix}.{k}" if prefix else k)
+    return out
+
+
+def config_lines(old: dict, new: dict) -> list[str]:
+    """Every setting that differs, ``key old -> new`` (where and how a run was written left out)."""
+    from curate.config import NOT_CONTENT
+
+    a, b = _flat({k: v for k, v in old.items() if k != "inputs"}), _flat({k: v for k, v in new.items() if k != "inputs"})
+    out = [f"{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}" for k in sorted(a.keys() | b.keys())
+           if k not in NOT_CONTENT and a.get(k) != b.get(k)]
+    if old.get("inputs") != new.get("inputs"):
+        out.append("inputs: the [[inputs]] tables differ (globs, formats, sources or fields)")
+    return out
+
+
+def _groups(df: pl.DataFrame, col: str) -> str:
+    """'filter/gopher_min_words 12 (e.g. id1, id2), ...', largest first."""
+    g = df.group_by(col).agg(n=pl.len(), ids=pl.col("id").sort().head(SAMPLE)).sort(["n", col], descending=[True, False])
+    return "; ".join(f"{r[col]} {r['n']:,} (e.g. {', '.join(r['ids'])})" for r in g.iter_rows(named=True))
+
+
+def _tokens(root: str) -> dict | None:
+    try:
+        with open(os.path.join(root, "tokens", "manifest.json"), encoding="utf-8") as f:
+            return (json.load(f).get("tokens") or {})
+    except FileNotFoundError:
+        return None
+
+
+def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict, new_files: dict) -> list[str]:
+    """The lines ``--compare`` prints: OLD's manifest and files against NEW's."""
+    lines = [f"comparing {new_root} (new) with {old_root} (old)"]
+    settings = config_lines(old.get("config") or {}, new.get("config") or {})
+    lines.append(f"config: {len(settings)} setting{'s differ' if len(settings) != 1 else ' differs'}" + "".join(f"\n  {s}" for s in settings)
+                 if settings else "config: the same settings")
+    lines.append(f"input files: {output.input_changes(old.get('inputs'), new.get('inputs')) or 'the same files (size and fingerprint)'}")
+    va, vb = old.get("versions") or {}, new.get("versions") or {}
+    vers = [f"{k} {va.get(k)} -> {vb.get(k)}" for k in sorted(va.keys() | vb.keys()) if va.get(k) != vb.get(k)]
+    lines.append(f"versions: {', '.join(vers) if vers else 'the same'}")
+    a, b = _fates(old_root, old_files), _fates(new_root, new_files)
+    j = a.join(b, on="id", how="full", coalesce=True, suffix="_new").rename({"fate": "before", "fate_new": "now"})
+    j = j.with_columns(pl.col("before").fill_null("not among the inputs"), pl.col("now").fill_null("not among the inputs"))
+    kept_a, kept_b = j.filter(pl.col("before") == "kept"), j.filter(pl.col("now") == "kept")
+    both = kept_a.filter(pl.col("now") == "kept").height
+    lines.append(f"documents kept: {kept_a.height:,} -> {kept_b.height:,} ({both:,} in both)")
+    newly, gone = kept_b.filter(pl.col("before") != "kept"), kept_a.filter(pl.col("now") != "kept")
+    lines.append(f"  newly kept: {newly.height:,}" + (f"; before: {_groups(newly, 'before')}" if newly.height else ""))
+    lines.append(f"  no longer kept: {gone.height:,}" + (f"; now: {_groups(gone, 'now')}" if gone.height else ""))
+    ra = dict(a.filter(pl.col("fate") != "kept").group_by("fate").len().iter_rows())
+    rb = dict(b.filter(pl.col("fate") != "kept").group_by("fate").len().iter_rows())
+    rules = [f"{r} {ra.get(r, 0):,} -> {rb.get(r, 0):,} ({rb.get(r, 0) - ra.get(r, 0):+,})" for r in sorted(ra.keys() | rb.keys())
+             if ra.get(r, 0) != rb.get(r, 0)]
+    lines.append("removed by rule: " + ("".join(f"\n  {r}" for r in rules) if rules else "the same counts"))
+    qa, qb = ((m.get("counts") or {}).get("ingest", {}).get("quarantined", 0) for m in (old, new))
+    if qa != qb:
+        lines.append(f"quarantined: {qa:,} -> {qb:,}")
+    ta, tb = _tokens(old_root), _tokens(new_root)
+    if ta is not None or tb is not None:
+        ta, tb = ta or {}, tb or {}
+        doms = sorted((ta.get("per_domain") or {}).keys() | (tb.get("per_domain") or {}).keys())
+        per = ", ".join(f"{d} {(ta.get('per_domain') or {}).get(d, 0):,} -> {(tb.get('per_domain') or {}).get(d, 0):,}" for d in doms)
+        lines.append(f"tokens: {ta.get('total', 0):,} -> {tb.get('total', 0):,}" + (f" ({per})" if per else ""))
+    lines.append(f"look a document up: curate audit {new_root} --why ID (and {old_root} for before)")
+    return lines

@@ -1,0 +1,109 @@
+"""``curate audit DIR --why KEY``: where one document went and why, in one line per match.
+
+KEY is curate's id, the record's own id (``source_id``), its URL or its input path (a book, a
+quarantined file). Every record ends in exactly one of text/, the ledger or the quarantine, so
+the answer is the row that holds it: kept (with the columns the stages added), removed (stage,
+rule, the value it measured and the threshold; for a duplicate, the fate of the copy kept
+instead) or quarantined (reason and detail). Each table is scanned once with the keys as a
+filter (polars reads only the matching row groups' columns)."""
+from __future__ import annotations
+
+import polars as pl
+
+KEYS = ("id", "source_id", "url", "path")  # the columns a key may name, in the order tried
+
+
+SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
+
+
+def url_key(url: pl.Expr) -> pl.Expr:
+    """A URL without scheme, leading ``www.`` and trailing slash: Dolma's and C4's url fields
+    often lack the scheme a WARC's target URI has, and a user pastes either form."""
+    return url.str.replace(SCHEME, "").str.replace(r"^www\.", "").str.strip_suffix("/")
+
+
+def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
+    """Rows of the kind's shards whose id, source_id, url (as ``url_key``) or path is one of the keys."""
+    frames = []
+    url_keys = pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"]
+    for rel in files:
+        lf = pl.scan_parquet(f"{root}/{rel}", glob=False)
+        cols = [c for c in KEYS if c in lf.collect_schema()]
+        hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols]
+                                + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols))
+        frames.append(lf.filter(hit).drop("text", strict=False).with_columns(file=pl.lit(rel)).collect())
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def _num(v) -> str:
+    return "–" if v is None else f"{v:,.0f}" if float(v).is_integer() else f"{v:.4g}"
+
+
+def _origin(r: dict) -> str:
+    own = f", your id {r['source_id']}" if r.get("source_id") is not None else ""
+    where = r.get("url") or f"{r.get('path')} @ {r.get('offset')}"
+    return f"{r.get('domain')}/{r.get('source')} {where}{own}"
+
+
+def _kept(r: dict) -> str:
+    extra = [f"{c} {r[c]}" if isinstance(r[c], str) else f"{c} {_num(r[c])}" for c in
+             ("language", "language_score", "quality_score", "dup_group_size", "repeat", "num_tokens") if r.get(c) is not None]
+    return f"kept in {r['file']}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _removed(r: dict) -> str:
+    return f"removed at {r['stage']} by {r['rule']} (value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
+
+
+def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """(one line per matching row, the keys nothing matched). ``files``: each kind's shards."""
+    text, ledger, quar = (_scan(root, files[k], keys) for k in ("text", "ledger", "quarantine"))
+    kept_ids = ledger["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
+    fate: dict[str, str] = {}
+    if kept_ids:  # the copy a duplicate gave way to: kept, or removed by a later stage
+        for r in _scan(root, files["text"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
+            fate[r["id"]] = f"{_origin(r)}: kept"
+        for r in _scan(root, files["ledger"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
+            fate[r["id"]] = f"{_origin(r)}: {_removed(r)}"
+    lines, found = [], set()
+    for r in text.iter_rows(named=True):
+        lines.append(f"{r['id']} ({_origin(r)}): {_kept(r)}")
+    for r in ledger.iter_rows(named=True):
+        line = f"{r['id']} ({_origin(r)}): {_removed(r)}"
+        if r.get("kept_id"):
+            line += f"; instead: {r['kept_id']}" + (f" ({fate[r['kept_id']]})" if r["kept_id"] in fate else "")
+        if r.get("snippet"):
+            line += f"; text: {' '.join(r['snippet'].split())[:80]!r}"
+        lines.append(line)
+    for r in quar.iter_rows(named=True):
+        own = f" (your id {r['source_id']})" if r.get("source_id") is not None else ""
+        lines.append(f"{r['path']} @ {r['offset']}{own}: quarantined at ingest: {r['reason']} ({r.get('detail')})")
+    for df in (text, ledger, quar):
+        for c in KEYS:
+            if c in df.columns:
+                found |= set(df[c].cast(pl.String).drop_nulls().to_list())
+        if "url" in df.columns:
+            found |= set(df.select(url_key(pl.col("url")))["url"].drop_nulls().to_list())
+    norm = dict(zip(keys, pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()))
+    return lines, [k for k in keys if k not in found and norm[k] not in found]
+
+
+def rule_sample(root: str, rule: str, files: list[str], k: int) -> tuple[list[str], int]:
+    """(a line per removed document, the rule's total): the ``k`` ledger rows of ``rule`` (or
+    ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""
+    from curate.config import did_you_mean
+
+    frames = [pl.scan_parquet(f"{root}/{f}", glob=False).drop("text", strict=False) for f in files]
+    if not frames:
+        raise ValueError(f"{root}: no ledger: nothing was removed")
+    led = pl.concat(frames, how="diagonal_relaxed").with_columns(sr=pl.col("stage") + "/" + pl.col("rule"))
+    hit = led.filter((pl.col("rule") == rule) | (pl.col("sr") == rule))
+    total = hit.select(pl.len()).collect().item()
+    if not total:
+        rules = led.group_by("sr").len().sort(["len", "sr"], descending=[True, False]).collect()
+        names = rules["sr"].to_list()
+        raise ValueError(f"no document of {root} was removed by {rule!r}{did_you_mean(rule, names + [n.split('/')[1] for n in names])}; "
+                         f"its ledger's rules: {', '.join(f'{r} {n:,}' for r, n in rules.rows()) or 'none'}")
+    rows = hit.sort("id").head(k).collect()
+    return [f"{r['id']} ({_origin(r)}): {_removed(r)}" + (f"; instead: {r['kept_id']}" if r.get("kept_id") else "")
+            + (f"; text: {' '.join((r.get('snippet') or '').split())[:160]!r}") for r in rows.iter_rows(named=True)], total

@@ -1,0 +1,82 @@
+"""``curate audit NEW --compare OLD``: what changed between two runs. Ground truth: two runs over
+records written here, whose changes (an edited record, a new file, a setting) are known, and the
+id sets read back from both outputs with polars."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.test_audit_verify import curate
+
+BODY = "The river ran past the mill and the children watched the boats drift by in the evening. " * 6
+OTHER = "A different page about the harvest and the weather of that year, told by the farmer. " * 6
+
+
+def write(path: Path, recs: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+
+
+def fates(out: Path) -> dict[str, str]:
+    """source_id -> kept or stage/rule, read back independently of the audit."""
+    t = pl.read_parquet(out / "text" / "*.parquet")
+    led = pl.read_parquet(out / "ledger" / "*.parquet")
+    return {**{r: "kept" for r in t["source_id"]}, **dict(zip(led["source_id"], led["stage"] + "/" + led["rule"]))}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("compare")
+    inp = base / "in"
+    inp.mkdir()
+    write(inp / "a.jsonl", [{"id": "keep-1", "text": BODY}, {"id": "copy-2", "text": BODY},
+                            {"id": "other-4", "text": OTHER}, {"id": "short-5", "text": "  "}])
+    old = base / "yesterday"
+    r = curate("run", "--input", inp, "--domain", "web", "--stages", "ingest,dedup", "--output", old, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    write(inp / "a.jsonl", [{"id": "keep-1", "text": BODY}, {"id": "copy-2", "text": BODY},
+                            {"id": "other-4", "text": " "}, {"id": "short-5", "text": OTHER.replace("harvest", "orchard")}])
+    write(inp / "b.jsonl", [{"id": "new-6", "text": OTHER.replace("farmer", "miller")}])
+    new = base / "today"
+    r = curate("run", "--input", inp, "--domain", "web", "--stages", "ingest,dedup", "--output", new, "--progress", "off",
+               "--set", "dedup.verify=0.8")
+    assert r.returncode == 0, r.stderr
+    return old, new
+
+
+def test_compare_says_what_changed(runs):
+    old, new = runs
+    a, b = fates(old), fates(new)
+    assert a == {"keep-1": "kept", "copy-2": "dedup/exact_duplicate", "other-4": "kept", "short-5": "ingest/empty_text"}
+    assert b == {"keep-1": "kept", "copy-2": "dedup/exact_duplicate", "other-4": "ingest/empty_text", "short-5": "kept", "new-6": "kept"}
+    r = curate("audit", new, "--compare", old)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "config: 1 setting differs\n  dedup.verify: 0.75 -> 0.8\n" in out, out
+    assert "input files: 1 file added (in/b.jsonl), 1 file changed (in/a.jsonl)" in out, out
+    kept_a = sum(v == "kept" for v in a.values())
+    kept_b = sum(v == "kept" for v in b.values())
+    both = sum(a.get(k) == "kept" and b[k] == "kept" for k in b)
+    assert f"documents kept: {kept_a} -> {kept_b} ({both} in both)" in out, out
+    ids = dict(pl.read_parquet(new / "text" / "*.parquet").select("source_id", "id").iter_rows())
+    gone = pl.read_parquet(new / "ledger" / "*.parquet").filter(pl.col("source_id") == "other-4")["id"][0]
+    assert (f"  newly kept: 2; before: ingest/empty_text 1 (e.g. {ids['short-5']}); not among the inputs 1 (e.g. {ids['new-6']})"
+            in out), out
+    assert f"  no longer kept: 1; now: ingest/empty_text 1 (e.g. {gone})" in out, out
+    assert "removed by rule: \n" not in out and "  ingest/empty_text 1 -> 1 (+0)" not in out  # unchanged counts are not listed
+
+
+def test_compare_of_an_output_with_itself_and_wrong_inputs(runs, tmp_path):
+    old, _ = runs
+    r = curate("audit", old, "--compare", old)
+    assert r.returncode == 0, r.stderr
+    assert "config: the same settings" in r.stdout and "  newly kept: 0" in r.stdout and "removed by rule: the same counts" in r.stdout
+    r = curate("audit", old, "--compare", tmp_path / "nope")
+    assert r.returncode == 2 and "nope: no such directory" in r.stderr, r.stderr
+    (tmp_path / "half" / "text").mkdir(parents=True)
+    r = curate("audit", old, "--compare", tmp_path / "half")
+    assert r.returncode == 2 and "half: no manifest.json: not a finished curate output; --compare needs two" in r.stderr, r.stderr
+    r = curate("audit", old, "--compare", old, "--why", "x")
+    assert r.returncode == 2 and "give one" in r.stderr

@@ -1,0 +1,69 @@
+"""The audit's statistics per input source (summary.json ``sources``, the report's Sources card):
+documents in, kept, removed by which rules, quarantined, tokens in the mix. Ground truth: the
+output's text, ledger, quarantine and token shards grouped by polars directly."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.test_audit_verify import curate
+
+PROSE = ("The old mill stood by the river for a hundred years, and the people of the village brought their grain "
+         "to it every autumn. The miller kept a careful record of every sack and every payment in a large book. ")
+
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("sources")
+    (base / "dump").mkdir()
+    (base / "books").mkdir()
+    lines = [json.dumps({"id": f"d{i}", "text": PROSE * (3 + i) + f" Entry {i}."}) for i in range(6)]
+    lines += [json.dumps({"id": "empty", "text": " "}), json.dumps({"id": "tiny", "text": "Too short."}), '{"id": "cut", "text": "no end']
+    (base / "dump" / "part.jsonl").write_text("\n".join(lines) + "\n")
+    for i in range(2):
+        (base / "books" / f"book{i}.txt").write_text((PROSE * 40 + f"Chapter {i}.\n\n") * 3)
+    r = curate("run", "--input", base / "dump", "--domain", "web", "--source", "mydump", "--input", base / "books", "--domain", "books",
+               "--stages", "ingest,filter,tokenize", "--output", base / "out", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    assert curate("audit", base / "out").returncode == 0
+    return base / "out"
+
+
+def test_sources_match_the_output_files(out):
+    got = json.loads((out / "stats" / "summary.json").read_text())["sources"]
+    key = pl.col("domain") + "/" + pl.col("source")
+    text = pl.read_parquet(out / "text" / "*.parquet").with_columns(k=key)
+    led = pl.read_parquet(out / "ledger" / "*.parquet").with_columns(k=key, r=pl.col("stage") + "/" + pl.col("rule"))
+    quar = pl.read_parquet(out / "quarantine" / "*.parquet").with_columns(k=key)
+    toks = pl.read_parquet(out / "tokens" / "*.parquet").join(text.select("id", "k"), on="id")
+    kept = dict(text.group_by("k").len().iter_rows())
+    removed = dict(led.group_by("k").len().iter_rows())
+    q = dict(quar.group_by("k").len().iter_rows())
+    tokens = dict(toks.group_by("k").agg(pl.col("num_tokens").sum()).iter_rows())
+    keys = set(kept) | set(removed) | set(q)
+    assert keys == {"web/mydump", "books/books"} and set(got) == keys
+    assert removed.get("web/mydump", 0) >= 2 and q.get("web/mydump") == 1  # the empty and tiny records; the cut line
+    for k in keys:
+        e = got[k]
+        n = kept.get(k, 0) + removed.get(k, 0) + q.get(k, 0)
+        assert (e["docs_in"], e["kept"], e["removed"], e["quarantined"]) == (n, kept.get(k, 0), removed.get(k, 0), q.get(k, 0)), k
+        assert e["keep_rate"] == pytest.approx(kept.get(k, 0) / n)
+        assert e["tokens_in_mix"] == tokens.get(k, 0)
+        want = led.filter(pl.col("k") == k).group_by("r").len().sort(["len", "r"], descending=[True, False]).rows()
+        assert [tuple(x) for x in e["removed_by"]] == want
+    page = (out / "report.html").read_text()
+    assert "<h2>Sources</h2>" in page and "<td>web/mydump</td>" in page
+
+
+def test_sources_of_any_corpus(corpora, tmp_path):
+    """--corpus on a Dolma file: its own ``source`` field names the sources."""
+    dolma = corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"
+    r = curate("audit", "--corpus", dolma, "--output", tmp_path / "a")
+    assert r.returncode == 0, r.stderr
+    got = json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["sources"]
+    want = dict(pl.read_ndjson(dolma).group_by("source").len().iter_rows())
+    assert {k: e["kept"] for k, e in got.items()} == {f"corpus/{s}": n for s, n in want.items()}

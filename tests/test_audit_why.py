@@ -1,0 +1,94 @@
+"""``curate audit DIR --why KEY``: where a document went and why, by curate's id, the record's own
+id, its URL or its input path. Ground truth: records written here whose fate is known (an empty
+one, an exact copy, a broken line, a kept one)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.test_audit_verify import curate
+
+BODY = "The river ran past the mill and the children watched the boats drift by in the evening. "
+
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("why")
+    (base / "in").mkdir()
+    recs = [{"id": "keep-1", "text": BODY * 6, "url": "https://example.org/a"},
+            {"id": "copy-2", "text": BODY * 6, "url": "https://example.org/b"},  # an exact copy of keep-1
+            {"id": "empty-3", "text": "   ", "url": "https://example.org/c"},
+            {"id": "other-4", "text": "A different page about the harvest and the weather of that year. " * 6, "url": "https://example.org/d"}]
+    lines = [json.dumps(r) for r in recs]
+    lines.insert(2, '{"id": "broken-5", "text": "cut off')  # not JSON: quarantined
+    (base / "in" / "mine.jsonl").write_text("\n".join(lines) + "\n")
+    r = curate("run", "--input", base / "in", "--domain", "web", "--stages", "ingest,dedup", "--output", base / "out", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    return base / "out"
+
+
+def test_why_kept_removed_duplicate_and_quarantined(out):
+    text = pl.read_parquet(out / "text" / "*.parquet")
+    ledger = pl.read_parquet(out / "ledger" / "*.parquet")
+    dup = ledger.filter(pl.col("rule") == "exact_duplicate").row(0, named=True)
+    kept = text.filter(pl.col("id") == dup["kept_id"]).row(0, named=True)
+    r = curate("audit", out, "--why", dup["source_id"], "--why", kept["url"], "--why", "empty-3", "--why", "other-4")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 4, r.stdout
+    assert any(line.startswith(f"{dup['id']} (web/in https://example.org/") and "removed at dedup by exact_duplicate" in line
+               and f"instead: {dup['kept_id']} (web/in {kept['url']}, your id {kept['source_id']}: kept)" in line for line in lines), lines
+    assert any(line.startswith(kept["id"]) and "kept in text/part-" in line for line in lines), lines
+    assert any("your id empty-3" in line and "removed at ingest by empty_text" in line for line in lines), lines
+    assert any("your id other-4" in line and "kept in text/" in line for line in lines), lines
+
+
+def test_why_a_quarantined_file_by_its_path(out):
+    q = pl.read_parquet(out / "quarantine" / "*.parquet").row(0, named=True)
+    r = curate("audit", out, "--why", "mine.jsonl")  # every record of that input file
+    assert r.returncode == 0, r.stderr
+    assert f"mine.jsonl @ {q['offset']}: quarantined at ingest: {q['reason']}" in r.stdout, r.stdout
+    assert len(r.stdout.splitlines()) == 5  # four records and the broken line: each accounted for
+
+
+def test_why_a_key_in_no_table(out):
+    r = curate("audit", out, "--why", "keep-1", "--why", "rec-404")
+    assert r.returncode == 1
+    assert "your id keep-1" in r.stdout
+    assert r.stderr.startswith(f"curate audit: rec-404: no document of {out} has this id, source_id, url or path"), r.stderr
+
+
+def test_why_needs_an_output_dir(tmp_path):
+    r = curate("audit", "--corpus", tmp_path / "x.jsonl", "--why", "a")
+    assert r.returncode == 2 and "--why reads a curate output DIR, not --corpus" in r.stderr
+    r = curate("audit", tmp_path / "none", "--why", "a")
+    assert r.returncode == 2 and "no such directory" in r.stderr
+
+
+def test_why_a_url_in_another_form(out):
+    """Dolma's and C4's url fields often lack the scheme a WARC's target URI has: the URL is
+    matched without scheme, leading www. and trailing slash."""
+    for key in ("example.org/d", "http://www.example.org/d/"):
+        r = curate("audit", out, "--why", key)
+        assert r.returncode == 0, r.stderr
+        assert "https://example.org/d, your id other-4): kept" in r.stdout, r.stdout
+    assert curate("audit", out, "--why", "https://example.org/dd").returncode == 1
+
+
+def test_rule_sample(out):
+    """--rule: the documents one rule removed, to eyeball, smallest ids first."""
+    led = pl.read_parquet(out / "ledger" / "*.parquet")
+    r = curate("audit", out, "--rule", "exact_duplicate")
+    assert r.returncode == 0, r.stderr
+    dup = led.filter(pl.col("rule") == "exact_duplicate").row(0, named=True)
+    assert r.stdout.splitlines()[0] == f"exact_duplicate: 1 document removed; 1 of smallest id (curate audit {out} --why ID for one):"
+    assert r.stdout.splitlines()[1].startswith(f"{dup['id']} (web/in ") and f"instead: {dup['kept_id']}; text: 'The river ran" in r.stdout
+    r = curate("audit", out, "--rule", "ingest/empty_text", "--examples", "0")
+    assert r.returncode == 0 and r.stdout.splitlines() == [f"ingest/empty_text: 1 document removed; 0 of smallest id (curate audit {out} --why ID for one):"]
+    r = curate("audit", out, "--rule", "exact_duplicates")
+    assert r.returncode == 2 and "removed by 'exact_duplicates' (did you mean exact_duplicate?); its ledger's rules: " in r.stderr, r.stderr
+    assert "dedup/exact_duplicate 1" in r.stderr and "ingest/empty_text 1" in r.stderr
