@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 
-import pyarrow as pa
 import pyarrow.fs as pafs
 
 from curate import output
@@ -227,14 +226,13 @@ def keep(root: str, kind: str, manifest: dict) -> str | None:
     if _exists(fs, dest):
         fs.delete_dir(dest)
     fs.create_dir(f"{dest}/{kind}", recursive=True)
-    entries = []
+    entries, folder = [], f"{root.rstrip('/')}/{KEPT}"
     for rel, size in staged:
         fs.move(f"{src}/{rel}", f"{dest}/{kind}/{rel}")
         with fs.open_input_file(f"{dest}/{kind}/{rel}") as f:
-            data = f.read()
-        rows = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
-        entries.append({"kind": kind, "file": f"{kind}/{rel}", "rows": rows, "bytes": size, "sha256": hashlib.sha256(data).hexdigest()})
-    folder = f"{root.rstrip('/')}/{KEPT}"
+            rows = pq.ParquetFile(f).metadata.num_rows
+        entries.append({"kind": kind, "file": f"{kind}/{rel}", "rows": rows, "bytes": size,
+                        "sha256": output.sha256_file(folder, f"{kind}/{rel}")})
     output.write_manifest(folder, {**manifest, "outputs": {kind: entries}, "files": [{"file": e["file"], "bytes": e["bytes"]} for e in entries]})
     return folder
 

@@ -199,3 +199,15 @@ def test_the_candidates_are_listed_and_hold_what_reached_rebalance(base):
     assert cands.height == m["counts"]["rebalance"]["docs_in"] == sum(e["rows"] for e in files)
     assert m["candidates"]["tokenizer"]["name"] == "cl100k_base" and m["candidates"]["before"]["stages"] == ["ingest", "langid", "dedup"]
     assert cands["dup_group_size"].max() > 1 and set(cands["language"].drop_nulls()) >= {"en", "de"}
+
+
+def test_the_audit_of_an_output_beside_kept_candidates_passes(base, tmp_path, capsys):
+    """A run its mix stopped keeps its candidates in DIR/.curate-candidates beside the previous
+    output, which it leaves as it was: `curate audit DIR` still passes its file checks (the
+    kept folder is curate's, not a stray file in the output)."""
+    out = copy_of(base, tmp_path)
+    assert cli.main(["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out),
+                     "--set", "rebalance.budget=90000"]) == 2
+    assert (out / ".curate-candidates").is_dir()
+    capsys.readouterr()
+    assert cli.main(["audit", str(out)]) == 0, capsys.readouterr()

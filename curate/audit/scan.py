@@ -180,7 +180,8 @@ def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[lis
     for e in (tok_manifest or {}).get("shards", []):
         want.setdefault(f"tokens/{e['file']}", {}).update({k: e[k] for k in ("bytes", "sha256") if k in e})
     derived = {e["file"] for e in manifest.get("derived", [])}  # the audit's own report: rewritten by every audit
-    present = {rel: size for rel, size in commit._files(*output._fs(root)) if not rel.startswith(commit.STAGING + "/")}
+    present = {rel: size for rel, size in commit._files(*output._fs(root))  # not a run's staging, nor a stopped run's kept candidates
+               if not rel.startswith((commit.STAGING + "/", commit.KEPT + "/"))}
     bad = []
     for rel, e in sorted(want.items()):
         if rel not in present:
