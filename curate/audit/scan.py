@@ -120,11 +120,11 @@ def _scan_kind(root: str, files: list[str], partial: Partial, kind: str, trust=N
     add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
     for rel in files:
         lf = pl.scan_parquet(f"{root}/{rel}", glob=False).with_row_index("row")
-        if trust is not None and "language_score" in lf.collect_schema().names():
-            thresholds, default = trust
-            thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
-            lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
         try:
+            if trust is not None and "language_score" in lf.collect_schema().names():
+                thresholds, default = trust
+                thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
+                lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
             for b in _batches(lf):
                 add(b, rel)
         except pl.exceptions.ComputeError as e:
