@@ -18,7 +18,7 @@ in another (``curate run``), so each pays for its own imports and model loads.
    machine reaches no model host), English at 0.65, one process (``--workers 1``; datatrove
    ``LocalPipelineExecutor(tasks=1, workers=1)``, its MinHash buckets one task per band).
    Measured per run: CPU (user + system of the child and everything it waited for, from
-   ``os.wait4``), wall, peak RSS of the largest process. Two scales: the difference between them
+   ``os.wait4``), wall, peak memory (PSS of the process tree, sampled). Two scales: the difference between them
    gives the marginal CPU per MB of text, free of each tool's fixed cost (imports, model and
    block-list loads). Also: documents after the filters and after dedup, and how many
    decisions the two tools share (the same rules, written twice).
@@ -90,15 +90,23 @@ run([JsonlReader(source), MinhashDedupFilter(f"{work}/remove", exclusion_writer=
 
 
 def timed(cmd: list[str], env: dict | None = None) -> dict:
-    """Run a child to completion: its CPU (with everything it waited for), wall and peak RSS."""
+    """Run a child to completion: its CPU (with everything it waited for), wall and peak memory
+    (the largest sum of PSS over its process tree, sampled every 0.1 s: not ``ru_maxrss``,
+    which Linux carries over from this process, holding the corpus, through fork and exec)."""
+    from bench_datapath import PeakMemory
+
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    mem = PeakMemory(p.pid)
+    mem.start()
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
+    mem.done = True
+    mem.join()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{cmd[0]} failed:\n{out.decode(errors='replace')[-4000:]}")
-    return {"cpu": ru.ru_utime + ru.ru_stime, "wall": wall, "rss_mb": ru.ru_maxrss / 1024}
+    return {"cpu": ru.ru_utime + ru.ru_stime, "wall": wall, "mem_mb": mem.peak_kb / 1024}
 
 
 def write_jsonl(docs: list[dict], folder: Path) -> float:
@@ -207,9 +215,9 @@ def cost(args) -> None:
             rows.append((scale, n, mb, best))
             c, d = best["curate"], best["datatrove"]
             print(f"\n{n:,} web documents, {mb:.1f} MB of text")
-            print(f"  {'':10s} {'CPU s':>8s} {'wall s':>8s} {'peak RSS MB':>12s} {'after filters':>14s} {'kept':>8s}")
+            print(f"  {'':10s} {'CPU s':>8s} {'wall s':>8s} {'peak MB':>8s} {'after filters':>14s} {'kept':>8s}")
             for tool, m in best.items():
-                print(f"  {tool:10s} {m['cpu']:8.1f} {m['wall']:8.1f} {m['rss_mb']:12.0f} {len(m['sets'][0]):14,} {len(m['sets'][1]):8,}")
+                print(f"  {tool:10s} {m['cpu']:8.1f} {m['wall']:8.1f} {m['mem_mb']:8.0f} {len(m['sets'][0]):14,} {len(m['sets'][1]):8,}")
             print(f"  CPU ratio curate / datatrove: {c['cpu'] / d['cpu']:.3f} (datatrove costs {d['cpu'] / c['cpu']:.1f}x)")
             print(f"  after the filters: {agreement(c['sets'][0], d['sets'][0])}")
             print(f"  kept after dedup:  {agreement(c['sets'][1], d['sets'][1])}")
