@@ -12,7 +12,7 @@ then, each phase in a fresh subprocess, measures:
 
 Prints MB of input (compressed bytes on disk) per CPU-second and per wall second, documents
 per CPU-second, peak memory (the phase's own peak RSS, VmHWM, and the largest sum of PSS over it
-and its helper and worker processes, sampled every 0.1 s, so a shorter phase shows less:
+and its helper and worker processes, sampled every 0.1 s, so not shown for a phase under 1 s:
 bench/memory.py), and each phase's ratio to the raw kernel measured in the same run, in CPU
 seconds: curate extracts HTML in helper processes and the pipeline runs its heavy steps
 in worker processes, so a phase's CPU is its own and its children's (RUSAGE_CHILDREN, helpers
@@ -139,9 +139,10 @@ def main() -> None:
             for name, code in (("raw", None), ("reader", PHASES["reader"]), ("pipeline", PHASES["pipeline"])):
                 r = raw if code is None else run_phase(code, path)
                 ratio = raw["cpu"] / r["cpu"]
+                pss = f"{r['pss_mb']:.0f}" if r["wall"] >= 1 else "-"  # sampled every 0.1 s: too few samples
                 print(
                     f"{fmt:6} {name:9} {r['n']:8,} {mb:7.1f} {r['cpu']:7.2f} {mb / r['cpu']:9.2f} {r['wall']:7.2f} "
-                    f"{mb / r['wall']:7.2f} {r['n'] / r['cpu']:10,.0f} {r['rss_mb']:8.0f} {r['pss_mb']:7.0f} {ratio:12.2f}"
+                    f"{mb / r['wall']:7.2f} {r['n'] / r['cpu']:10,.0f} {r['rss_mb']:8.0f} {pss:>7} {ratio:12.2f}"
                 )
 
 
