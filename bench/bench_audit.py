@@ -114,17 +114,16 @@ PHASES = {
     "compare": "from curate.audit.command import main; assert main([ROOT, '--compare', ROOT]) == 0",
 }
 RUNNER = """
-import json, resource, sys, time, io, contextlib
+import json, sys, time, io, contextlib
 import polars as pl
 import pyarrow.parquet as pq
+sys.path.insert(0, "bench")
+from memory import peak_rss_mb  # not ru_maxrss, which starts at this script's parent's RSS: the output it built
 ROOT = sys.argv[1]
 t = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     {code}
-# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a phase would report at
-# least the RSS of this script's parent, which holds the whole output it built
-hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")] if sys.platform == "linux" else []
-print(json.dumps({{"seconds": time.perf_counter() - t, "rss_mb": (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024}}))
+print(json.dumps({{"seconds": time.perf_counter() - t, "rss_mb": peak_rss_mb()}}))
 """
 
 

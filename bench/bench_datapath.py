@@ -35,7 +35,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -44,63 +43,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from memory import PeakMemory  # noqa: E402  (also bench_vs_datatrove's)
+
 PATHS = {
     "today": 'spill = false\nworkers = 1\n',
     "spill1": 'spill = true\nworkers = 1\n',
     "default": "",
 }
-
-
-def _tree(pid: int) -> list[int]:
-    """pid and its descendants (Linux /proc)."""
-    kids = defaultdict(list)
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                kids[ppid].append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += kids.get(p, [])
-    return out
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-class PeakMemory(threading.Thread):
-    """Largest sum of PSS over a process tree, sampled every ``every`` seconds."""
-
-    def __init__(self, pid: int, every: float = 0.1):
-        super().__init__(daemon=True)
-        self.pid, self.every, self.peak_kb, self.procs, self.done = pid, every, 0, 0, False
-        self.main_hwm_kb = 0
-
-    def run(self):
-        while not self.done:
-            try:
-                with open(f"/proc/{self.pid}/status") as f:
-                    hwm = [ln for ln in f if ln.startswith("VmHWM:")]
-                self.main_hwm_kb = max(self.main_hwm_kb, int(hwm[0].split()[1]))
-            except (OSError, IndexError, ValueError):
-                pass
-            pids = _tree(self.pid)
-            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
-            self.procs = max(self.procs, len(pids))
-            time.sleep(self.every)
 
 
 def run_curate(cfg: Path, out: Path, meter: Path | None = None) -> dict:

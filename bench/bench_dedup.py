@@ -2,8 +2,10 @@
 
     python bench/bench_dedup.py [--docs 100000]
 
-Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess (its peak
-RSS is its own), beside a baseline measured the same way:
+Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess, beside a
+baseline measured the same way. Peak memory: the subprocess's own peak RSS (VmHWM), and the
+largest sum of PSS over it and its worker processes, sampled (bench/memory.py says why not
+``ru_maxrss``, which starts at this bench's RSS, the corpora it built):
 
 * mixed   -- N documents of three random paragraphs of ../shared/corpora text, 10% planted near-duplicates;
 * hot     -- N/2 copies of one boilerplate page + N/2 distinct pages (the hot-bucket case);
@@ -17,12 +19,14 @@ import gzip
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from memory import run_sampled  # noqa: E402
+
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
 
 
@@ -76,17 +80,16 @@ t0, c0, k0 = time.perf_counter(), time.process_time(), children_cpu()
 with contextlib.redirect_stdout(io.StringIO()):
     assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', STAGES, '--progress', 'off']) == 0
 # the heavy steps run in forked worker processes (run.workers), which end with the run: their CPU
-# is in RUSAGE_CHILDREN, and the peak RSS of the largest of them beside the launcher's
+# is in RUSAGE_CHILDREN (their memory is sampled from outside: bench/memory.py)
 wall, cpu, workers = time.perf_counter() - t0, time.process_time() - c0, children_cpu() - k0
 m = commit.read_manifest(out)['counts']
 print(json.dumps({'wall': wall, 'cpu': cpu + workers, 'worker_cpu': workers,
-                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  'worker_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  'rss_mb': peak_rss_mb(),
                   'kept': m[STAGES.split(',')[-1]]['docs_out'], 'removed': m[STAGES.split(',')[-1]]['removed']}))
 """
 
 KERNEL = """
-import json, resource, time
+import json, time
 import pyarrow as pa
 from curate.stages.dedup.normalize import normalize
 from curate.stages.dedup.minhash import signatures
@@ -95,17 +98,18 @@ t0, c0 = time.perf_counter(), time.process_time()
 for i in range(0, len(texts), 1000):
     signatures(normalize(texts[i:i + 1000]))
 print(json.dumps({'wall': time.perf_counter() - t0, 'cpu': time.process_time() - c0, 'worker_cpu': 0.0,
-                  'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'worker_rss_mb': 0.0,
+                  'rss_mb': peak_rss_mb(),
                   'kept': len(texts), 'removed': {}}))
 """
 
 
 def child(code: str, **vars) -> dict:
-    prog = "".join(f"{k} = {v!r}\n" for k, v in vars.items()) + code
-    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, cwd=REPO)
+    prog = f"import sys\nsys.path.insert(0, {str(REPO / 'bench')!r})\nfrom memory import peak_rss_mb\n"
+    prog += "".join(f"{k} = {v!r}\n" for k, v in vars.items()) + code
+    res, pss = run_sampled([sys.executable, "-c", prog], cwd=REPO)
     if res.returncode:
         raise SystemExit(res.stderr[-3000:])
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return {**json.loads(res.stdout.strip().splitlines()[-1]), "pss_mb": pss}
 
 
 def main() -> None:
@@ -124,12 +128,12 @@ def main() -> None:
             ("ingest+dedup (hot)", child(RUN, PATH=str(h), STAGES="ingest,dedup")),
         ]
     print(f"{args.docs:,} documents, mixed corpus {mb:.1f} MB")
-    print("cpu s: the launching process and its worker processes (of which in workers); peak MB: the launcher, "
-          "and the largest worker")
-    print(f"{'run':26} {'wall s':>7} {'cpu s':>7} {'(workers)':>9} {'docs/s':>8} {'peak MB':>8} {'worker':>7}  kept / removed")
+    print("cpu s: the launching process and its worker processes (of which in workers); peak MB: the launcher's own "
+          "RSS, and the PSS of the launcher and its workers together (sampled every 0.1 s)")
+    print(f"{'run':26} {'wall s':>7} {'cpu s':>7} {'(workers)':>9} {'docs/s':>8} {'peak MB':>8} {'PSS MB':>7}  kept / removed")
     for name, r in rows:
         print(f"{name:26} {r['wall']:7.1f} {r['cpu']:7.1f} {r['worker_cpu']:9.1f} {args.docs / r['wall']:8,.0f} "
-              f"{r['rss_mb']:8.0f} {r['worker_rss_mb']:7.0f}  {r['kept']:,} / {r['removed']}")
+              f"{r['rss_mb']:8.0f} {r['pss_mb']:7.0f}  {r['kept']:,} / {r['removed']}")
     dedup_cpu = rows[2][1]["cpu"] - rows[1][1]["cpu"]
     print(f"dedup's own CPU (ingest+dedup - ingest): {dedup_cpu:.1f} s = {dedup_cpu / rows[0][1]['cpu']:.1f}x the raw MinHash kernel")
 

@@ -9,8 +9,10 @@ each transform (``fn_runner.BundleManager._send_input_to_worker``: every grouped
 side input and fused-stage input the DirectRunner holds in the launching process, as
 tests/test_datapath.py does) and keeps for side inputs (``StateServicer.append_raw``) per
 document, largest first, and reports the process's peak RSS, the transform last handed its
-input when the peak was reached (sampled every 50 ms), and the RSS when the transforms that
-saw the most were handed theirs.
+input when the peak was reached (sampled every 50 ms), the RSS when the transforms that
+saw the most were handed theirs, and the peak of the PSS of this process and its forked worker
+processes summed (sampled every 0.1 s; a worker's RSS would count the pages it shares with
+this process, bench/memory.py).
 What is held grows with documents, or with the pieces of spilled files that cross a shuffle
 (docs/scale.md §1a, Memory); what grows with their text is spilled.
 """
@@ -21,7 +23,6 @@ import gzip
 import json
 import os
 import random
-import resource
 import sys
 import tempfile
 import threading
@@ -30,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from memory import PeakMemory, peak_rss_mb  # noqa: E402
 
 
 def corpus(path: Path, n: int, seed: int = 11) -> int:
@@ -87,6 +90,8 @@ def main(argv=None) -> int:
             time.sleep(0.05)
 
     threading.Thread(target=sample, daemon=True).start()
+    tree = PeakMemory(os.getpid())  # this process and its forked workers: their PSS, summed
+    tree.start()
 
     fn_runner.BundleManager._send_input_to_worker = counting
     append = worker_handlers.StateServicer.append_raw
@@ -108,12 +113,12 @@ def main(argv=None) -> int:
         t0 = time.time()
         rc = cli.main(["run", str(cfg), "--input", str(tmp / "web.jsonl.gz"), "--domain", "web"])
         wall = time.time() - t0
-        last["done"] = True
+        last["done"] = tree.done = True
         m = json.loads((tmp / "out" / "manifest.json").read_text())
     per_doc = {k: v / args.docs for k, v in sorted(held.items(), key=lambda kv: -kv[1])}
     result = {"docs": args.docs, "text_bytes": text, "shards": args.shards, "rc": rc, "wall_s": round(wall, 1),
               "held_bytes_per_doc": round(sum(held.values()) / args.docs, 1),
-              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+              "peak_rss_mb": round(peak_rss_mb(), 1), "peak_pss_tree_mb": round(tree.peak_kb / 1024, 1),
               "staged": {k: v for k, v in m.get("staged", {}).items() if k != "by_step"},
               "peak_rss_sampled": [round(last["peak"][0]), last["peak"][1]],
               "rss_mb_at": {k: round(v) for k, v in sorted(rss_at.items(), key=lambda kv: -kv[1])[:8]},

@@ -31,7 +31,6 @@ import argparse  # noqa: E402
 import gzip  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -42,6 +41,7 @@ import pyarrow as pa  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundtruth import CORPORA, chunks, read_text  # noqa: E402
+from memory import peak_rss_mb  # noqa: E402
 
 from curate.stages.dedup import minhash  # noqa: E402
 from curate.stages.dedup.normalize import normalize  # noqa: E402
@@ -162,7 +162,7 @@ def main(argv=None):
     sig_mb = len(raw) * k * minhash.sig_dtype(args.scheme)().nbytes / 2**20
     print(f"curate on all {len(raw)} docs in one call (as the pipeline does): {t_whole:.3f}s")
     print(f"peak traced memory in signatures(): {peak:.1f} MiB (of which the signatures: {sig_mb:.1f} MiB); "
-          f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+          f"process peak RSS {peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

@@ -38,13 +38,16 @@ quality keeps a corpus-wide ``top_fraction`` (histogram combine + side input), r
 target shares, and ``tokenize.threads = 1`` (one tokenizer thread per process, as on a runner
 with one SDK process per vCPU; it also keeps the CPU accounting clean).
 
-Measured, each run in a fresh subprocess (peak RSS = ``ru_maxrss`` of that child alone):
+Measured, each run in a fresh subprocess (peak memory: the child's own peak RSS, its VmHWM, and
+the largest sum of PSS over the child and its worker and helper processes, sampled every 0.1 s;
+bench/memory.py says why not ``ru_maxrss``):
 
 * fixed    -- the pipeline on ``--docs / 100`` documents: pipeline construction and
               translation, runner start, model loads. "Less the fixed cost" numbers subtract it.
 * pipeline -- ``curate run CONFIG`` on the DirectRunner with its defaults (``run.workers``
               worker processes, HTML-extraction helpers): wall, CPU (the launching process, all
-              threads, and its child processes), peak RSS (the launcher's; the largest child's apart). Imports are timed apart. ``--repeat`` rounds,
+              threads, and its child processes), peak memory (the tree's PSS; the launcher's own RSS
+              apart). Imports are timed apart. ``--repeat`` rounds,
               interleaved across scales; the run with the least CPU counts (the machine may be
               shared: a busy spell should not decide a scaling factor).
 * replay   -- the same stages' library calls run in-process, stage by stage, on the same
@@ -71,8 +74,8 @@ delivers, and steadier than wall time on a shared machine. A stage's MB are the 
 it; its s/MB column is per MB of text ingested, so the column adds up to the pipeline's cost.
 Then, per doubling of the corpus: CPU, CPU less the fixed cost, marginal CPU (the CPU-s per
 added MB of one step against the previous step's: free of the fixed-cost estimate) and wall,
-relative to linear (acceptance: CPU less the fixed cost <= 1.15), peak RSS relative to 1x
-(acceptance <= 1.5), and the pipeline against the kernels on the text added between the two
+relative to linear (acceptance: CPU less the fixed cost <= 1.15), the tree's peak PSS relative
+to 1x (acceptance <= 1.5), and the pipeline against the kernels on the text added between the two
 largest scales: (pipeline CPU at the largest - at the second) / (kernels' CPU at the largest -
 at the second). The fixed cost cancels in both differences, so no estimate of it is subtracted
 (acceptance <= 1.5; filter, which has no kernel, counts against the pipeline).
@@ -89,7 +92,6 @@ import os
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -100,6 +102,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+from memory import peak_rss_mb, run_sampled  # noqa: E402
+
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
 
 SHARES = {"web": 0.35, "warc": 0.05, "code": 0.25, "books": 0.35}  # of --docs; + whole books
@@ -351,10 +355,6 @@ source = "gutenberg"
 # --- children ---------------------------------------------------------------------------
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _children_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -401,7 +401,7 @@ def child_pipeline(cfg_path: str, out: str) -> dict:
     m = commit.read_manifest(out)
     return {
         "import_cpu": c1 - c0, "import_wall": w1 - w0, "cpu": c2 - c1 + helpers, "helper_cpu": helpers, "wall": w2 - w1,
-        "rss_mb": _rss_mb(), "helper_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "rss_mb": peak_rss_mb(),
         "stages": m["config"]["run"]["stages"], "counts": m["counts"],
         "text_bytes": m["stats"].get("ingest.bytes_out", 0), "docs": m["counts"]["ingest"]["docs_out"],
         "text_rows": sum(e["rows"] for e in m["outputs"]["text"]),
@@ -629,7 +629,7 @@ def child_replay(cfg_path: str, tmp: str) -> dict:
     with m.time("bookkeeping"):
         for b in ledger:
             ledger_stats(b)
-    return {"rows": m.rows, "shuffle": sh.rows, "formats": formats, "docs": n_docs, "rss_mb": _rss_mb()}
+    return {"rows": m.rows, "shuffle": sh.rows, "formats": formats, "docs": n_docs, "rss_mb": peak_rss_mb()}
 
 
 def _replay_dedup(section, cfg, docs, m, sh):
@@ -793,10 +793,10 @@ def _replay_tokenize(section, cfg, root, docs, m, sh):
 
 
 def run_child(kind: str, *args: str) -> dict:
-    res = subprocess.run([sys.executable, __file__, "_child", kind, *args], capture_output=True, text=True, cwd=REPO)
+    res, pss = run_sampled([sys.executable, __file__, "_child", kind, *args], cwd=REPO)
     if res.returncode:
         raise SystemExit(f"{kind} child failed:\n{res.stderr[-4000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return {**json.loads(res.stdout.strip().splitlines()[-1]), "pss_mb": pss}
 
 
 # --- report -----------------------------------------------------------------------------
@@ -833,7 +833,7 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
     fixed_cpu = fixed["cpu"] if fixed else 0.0
     if fixed:
         print(f"fixed cost (the pipeline on {fixed['docs']} documents): {fixed['cpu']:.1f} CPU-s, {fixed['wall']:.1f} s wall, "
-              f"peak RSS {fixed['rss_mb']:.0f} MB: pipeline construction and translation, runner start, model loads "
+              f"peak PSS {fixed['pss_mb']:.0f} MB (its own RSS {fixed['rss_mb']:.0f} MB): pipeline construction and translation, runner start, model loads "
               f"(+ {fixed['import_cpu']:.1f} CPU-s of imports, not counted anywhere below)")
     summary: dict = {"fixed": fixed, "scales": []}
     for run in runs:
@@ -844,8 +844,9 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
               f"{p['text_rows']:,} documents out ===")
         print(f"pipeline (curate run, DirectRunner): wall {p['wall']:.1f} s, CPU {p['cpu']:.1f} s = "
               f"{p['cpu'] / mb:.3f} CPU-s/MB ({mb / p['cpu']:.2f} MB/CPU-s); less the fixed cost: {var:.1f} CPU-s = "
-              f"{var / mb:.3f} CPU-s/MB ({mb / var:.2f} MB/CPU-s); peak RSS {p['rss_mb']:.0f} MB"
-              + (f" (+ child processes, workers and HTML-extraction helpers: {p['helper_cpu']:.1f} CPU-s, included; largest peak RSS {p['helper_rss_mb']:.0f} MB)"
+              f"{var / mb:.3f} CPU-s/MB ({mb / var:.2f} MB/CPU-s); peak PSS {p['pss_mb']:.0f} MB (the launcher's own RSS "
+              f"{p['rss_mb']:.0f} MB)"
+              + (f" (+ child processes, workers and HTML-extraction helpers: {p['helper_cpu']:.1f} CPU-s, included)"
                  if p.get("helper_cpu") else "")
               + (f" (CPU-s of the repeats: {p['repeats_cpu']}; the least counts)" if len(p.get("repeats_cpu", [])) > 1 else ""))
         entry = {"scale": run["scale"], "docs": p["docs"], "text_mb": mb, "disk_mb": run["disk_bytes"] / 1e6, "pipeline": p,
@@ -904,7 +905,7 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
     if len(runs) > 1:
         print("\n=== growth (factor per doubling relative to linear: 1.00 = linear; from the text MB actually ingested) ===")
         print(f"{'from':>4} {'to':>4} {'CPU':>6} {'CPU less fixed':>15} {'marginal CPU':>13} {'wall':>6} "
-              f"{'peak RSS vs ' + str(runs[0]['scale']) + 'x':>16}")
+              f"{'peak PSS vs ' + str(runs[0]['scale']) + 'x':>16}")
         ok_t = ok_m = True
         base = runs[0]["pipeline"]
         prev = None  # (marginal CPU-s per MB of the previous step, its mid-point in MB)
@@ -919,20 +920,20 @@ def report(runs: list[dict], fixed: dict | None) -> dict:
             marg, mid = (pb["cpu"] - pa_["cpu"]) / (mb_ - ma), (ma + mb_) / 2
             marg_f = per_doubling(prev[0], marg, prev[1], mid) * 2 if prev else float("nan")
             prev = (marg, mid)
-            rss = pb["rss_mb"] / base["rss_mb"]
+            rss = pb["pss_mb"] / base["pss_mb"]
             ok_t &= var_f <= 1.15
             ok_m &= rss <= 1.5
             print(f"{a['scale']:>3}x {b['scale']:>3}x {cpu_f:6.2f} {var_f:15.2f} {marg_f:13.2f} {wall_f:6.2f} {rss:16.2f}")
         xs = [r["pipeline"]["text_bytes"] / 1e6 for r in runs]
         c0, c1 = _fit(xs, [r["pipeline"]["cpu"] for r in runs])
-        r0, r1 = _fit(xs, [r["pipeline"]["rss_mb"] for r in runs])
-        print(f"fit: CPU = {c0:.1f} s + {c1:.3f} s/MB (marginal {1 / c1:.2f} MB/CPU-s); peak RSS = {r0:.0f} MB + {r1:.1f} MB per MB of text "
+        r0, r1 = _fit(xs, [r["pipeline"]["pss_mb"] for r in runs])
+        print(f"fit: CPU = {c0:.1f} s + {c1:.3f} s/MB (marginal {1 / c1:.2f} MB/CPU-s); peak PSS = {r0:.0f} MB + {r1:.1f} MB per MB of text "
               f"(the DirectRunner keeps every materialised PCollection in memory; a distributed runner spills)")
-        summary["fit"] = {"cpu_fixed": c0, "cpu_per_mb": c1, "rss_fixed_mb": r0, "rss_per_mb": r1}
+        summary["fit"] = {"cpu_fixed": c0, "cpu_per_mb": c1, "pss_fixed_mb": r0, "pss_per_mb": r1}
         print("(marginal CPU: CPU-s per added MB of a step against the previous step's, per doubling of the "
               "step's mid-point: free of the fixed-cost estimate, but a ratio of two differences, so noisier)")
         print(f"acceptance: CPU (less fixed) per doubling <= 1.15x linear: {'PASS' if ok_t else 'FAIL'}; "
-              f"peak RSS <= 1.5x of {runs[0]['scale']}x: {'PASS' if ok_m else 'FAIL'}", end="")
+              f"peak PSS <= 1.5x of {runs[0]['scale']}x: {'PASS' if ok_m else 'FAIL'}", end="")
         a, b = summary["scales"][-2], summary["scales"][-1]
         if "kernel_cpu" in a and "kernel_cpu" in b:
             # Pipeline vs kernels on the text added between the two largest scales: the fixed cost
@@ -990,7 +991,7 @@ def main(argv=None) -> int:
                 res = run_child("pipeline", run["config"], run["out"])
                 results[run["scale"]].append(res)
                 print(f"round {r + 1}: {run['scale']}x pipeline {res['wall']:.1f} s wall, {res['cpu']:.1f} CPU-s, "
-                      f"peak RSS {res['rss_mb']:.0f} MB", flush=True)
+                      f"peak PSS {res['pss_mb']:.0f} MB (launcher RSS {res['rss_mb']:.0f} MB)", flush=True)
         for run in runs:
             run["pipeline"] = _best(results[run["scale"]])
             if not args.no_replay:

@@ -107,3 +107,51 @@ def test_mixplan_bench_runs_and_its_candidates_are_a_runs(capsys):
     r = load_bench("bench_mixplan").main(["--candidates", "20000", "--run-docs", "600", "--repeat", "1"])
     assert set(r["plan_s"]) == {"targets", "languages + max_epochs", "rehydrate + budget"}
     assert r["run_docs"] == 600 and 5 < r["run_candidate_bytes_per_doc"] < 40 and 5 < r["bytes_per_doc"] < 40
+
+
+@pytest.fixture
+def held_memory():
+    """This (parent) process holding ~400 MB, touched, while the test starts children."""
+    mb = 400
+    x = bytearray(mb << 20)
+    x[:: 4096] = b"\1" * len(range(0, len(x), 4096))
+    yield mb
+    del x
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux: ru_maxrss carries over only there")
+def test_a_child_reports_its_own_peak_not_its_parents(held_memory):
+    """Linux carries ru_maxrss over through fork and exec, so every bench child started by a
+    bench holding its corpus reported at least the bench's RSS (the benches used ru_maxrss;
+    bench/memory.py's peak_rss_mb reads VmHWM). The child here allocates ~10 MB of its own."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys\nsys.path.insert(0, 'bench')\nfrom memory import peak_rss_mb\n"
+            "print(peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    new, old = map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                                         check=True).stdout.split())
+    assert old >= held_memory  # the trap this test sets: the kernel's figure starts at the parent's
+    assert new < 100, f"child's own peak {new:.0f} MB, with the parent at {held_memory} MB"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux: ru_maxrss carries over only there")
+def test_bench_phases_report_their_own_memory(held_memory, tmp_path):
+    """bench_ingest's phases (a parent that built the inputs) and bench_audit's (a parent holding
+    the output it built) report the phase's peak RSS and its process tree's sampled PSS, not
+    the parent's RSS: bench_ingest reported >= the parent's RSS before."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in.jsonl.gz"
+    with gzip.open(src, "wt") as f:
+        f.writelines(json.dumps({"id": str(i), "text": f"document {i}"}) + "\n" for i in range(1000))
+    ingest = load_bench("bench_ingest")
+    r = ingest.run_phase(ingest.PHASES["raw:jsonl"], str(src))
+    assert r["n"] == 1000 and 0 < r["rss_mb"] < 100 and r["pss_mb"] < 100, r
+    (tmp_path / "out" / "text").mkdir(parents=True)
+    pq.write_table(pa.table({"text": ["a", "bc"]}), tmp_path / "out" / "text" / "part-0.parquet")
+    r = load_bench("bench_audit").measure("floor", tmp_path / "out")
+    assert 0 < r["rss_mb"] < held_memory / 2, r
