@@ -88,7 +88,8 @@ class Rebalance(beam.PTransform):
         section = self.section
         counted = docs | "CountTokens" >> beam.ParDo(self.context.pooled(_CountFn(self.tok_cfg)))
         written = (counted | "Candidates" >> beam.Map(lambda b: mixplan.candidates(load(b)))
-                   | WriteKind(self.context.root, "candidates", self.context.run["shards"], []))
+                   | WriteKind(self.context.root, "candidates", self.context.run["shards"], [],  # as files, as the text
+                               self.context.spiller("candidates"), self.context.workers))
         plan = (
             counted
             | "Histogram" >> beam.CombineGlobally(_HistogramFn(section))

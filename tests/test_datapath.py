@@ -374,3 +374,20 @@ def test_a_stage_passing_a_pooled_batch_on_unchanged_is_an_internal_error(tmp_pa
     with pytest.raises(Exception, match=r"a file of step 'filter-stagesfn', not of the step before it \(urldedup-\)"):
         cli.main(["run", str(tmp_path / "c.toml"), "--input", str(corpus), "--domain", "web"])
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_rebalance_candidates_cross_their_shuffle_as_files(tmp_path, monkeypatch):
+    """rebalance's candidates (DIR/candidates, for `curate mix`) went to their writer's shuffle
+    as Arrow rows, unspilled: the launching process held ~123 B per document for them
+    (bench/bench_held.py at 200k documents: 129 B per document in all, against 5.5 before).
+    Spilled like the text, the runner holds a reference per batch."""
+    corpus = _duplicated_corpus(tmp_path / "dups.jsonl.gz", n=3000)
+    held = _held(monkeypatch)
+    out = tmp_path / "out"
+    (tmp_path / "c.toml").write_text(f'[run]\noutput = "{out}"\nprogress = "off"\nshards = 16\nworkers = 2\n'
+                                     f'stages = ["ingest", "rebalance"]\n')
+    assert cli.main(["run", str(tmp_path / "c.toml"), "--input", str(corpus), "--domain", "web"]) == 0
+    docs = json.loads((out / "manifest.json").read_text())["counts"]["rebalance"]["docs_in"]
+    assert docs > 2500
+    at = sum(v for k, v in held.items() if "WriteCandidates" in k)
+    assert 0 < at < 10 * docs, {k: v for k, v in held.items() if "WriteCandidates" in k}
