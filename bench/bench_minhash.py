@@ -115,7 +115,7 @@ def main(argv=None):
     assert eq_hashes and eq_bytes
     a, b = minhash.permutations(k, seed, args.scheme)
 
-    slices = [slice(i, i + 200) for i in range(0, len(raw), 200)]
+    slices = [slice(i, min(i + 200, len(raw))) for i in range(0, len(raw), 200)]  # the last one within the corpus
     cases = {}
 
     def kernel(sl):  # curate's permutation kernel on precomputed input hashes
