@@ -38,6 +38,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,7 +94,7 @@ def timed(cmd: list[str], env: dict | None = None) -> dict:
     """Run a child to completion: its CPU (with everything it waited for), wall and peak memory
     (the largest sum of PSS over its process tree, sampled every 0.1 s: not ``ru_maxrss``,
     which Linux carries over from this process, holding the corpus, through fork and exec)."""
-    from bench_datapath import PeakMemory
+    from memory import PeakMemory
 
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -172,7 +173,7 @@ def disagreements(args, work: Path) -> None:
     from collections import Counter
 
     for d in DATATROVE_DIRS:
-        subprocess.run(["rm", "-rf", str(work / d)], check=True)
+        shutil.rmtree(work / d, ignore_errors=True)
     run_datatrove(args.datatrove_python, work, "decisions")
     dt = {r["id"]: f"{step.name}: {r['filter_reason'] or 'removed'}"
           for step in sorted((work / "removed_by").iterdir()) for r in read_ids(step, ("id", "filter_reason"))}
@@ -206,7 +207,7 @@ def cost(args) -> None:
             for _ in range(args.repeat):  # interleaved; the least-CPU run of each counts
                 for tool in ("curate", "datatrove"):
                     for d in (("curate",) if tool == "curate" else DATATROVE_DIRS):
-                        subprocess.run(["rm", "-rf", str(work / d)], check=True)
+                        shutil.rmtree(work / d, ignore_errors=True)
                     m = (run_curate(work, "ingest,langid,filter,dedup", ["--set", f"filter.domains.web={json.dumps(FILTERS)}"])
                          if tool == "curate" else run_datatrove(args.datatrove_python, work, "pipeline"))
                     if tool not in best or m["cpu"] < best[tool]["cpu"]:
