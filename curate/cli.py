@@ -623,6 +623,25 @@ def cmd_demo(ns, beam_args) -> int:
     return 0
 
 
+def inputs_since(cfg, manifest: dict, config_path: str | None) -> str | None:
+    """What changed in the input files since the run whose candidates ``curate mix`` re-plans:
+    its plan is of the documents that run read, a rerun reads the files as they are now."""
+    from curate import output
+
+    if "inputs" not in manifest:  # kept by a run its mix stopped: that run never listed its files
+        return None
+    try:
+        config_dir = os.path.dirname(os.path.abspath(config_path)) if config_path else None
+        now = [output.input_entry(s) for s in plan(cfg, config_dir=config_dir) if s.start == 0]
+    except (ConfigError, OSError) as e:
+        return f"the run's inputs cannot be listed to check them ({' '.join(str(e).split())[:300]}); this plan is of the documents that run read"
+    changed = output.input_changes(manifest.get("inputs"), now)
+    if changed:
+        return (f"the input files differ from those the run read ({changed}): this plan is of the documents that run "
+                "read; `curate run` reads the files as they are now")
+    return None
+
+
 def cmd_mix(ns, beam_args) -> int:
     """`curate mix OUTPUT [CONFIG] [--set rebalance.KEY=VALUE]...`: curate.mixplan."""
     import json
@@ -634,6 +653,9 @@ def cmd_mix(ns, beam_args) -> int:
     cfg = mixplan.config(manifest, ns.config, ns.sets or [])
     cands = mixplan.table(where, manifest)
     stats = mixplan.replan(cfg.stages["rebalance"], cands)  # InfeasibleMix: said as `curate run` says it
+    warning = inputs_since(cfg, manifest, ns.config)
+    if warning:
+        print(f"curate: warning: {warning}", file=sys.stderr)
     if ns.json:
         print(json.dumps(stats, indent=2, sort_keys=True))
         return 0

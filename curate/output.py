@@ -150,6 +150,12 @@ def fingerprint(path: str, block: int = 1 << 16) -> dict:
     return {"bytes": size, "blake2b_head_tail": h.hexdigest()}
 
 
+def input_entry(shard) -> dict:
+    """The manifest's ``inputs`` entry of the file a shard reads: source, path, format, fingerprint."""
+    rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
+    return {"source": shard.source, "path": rel, "format": shard.fmt, **fingerprint(shard.path)}
+
+
 def stage_counts(stats: dict, stages: list[str]) -> dict:
     """Per-stage in/out/removed counts from the flat stats counter of a run.
 

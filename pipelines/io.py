@@ -43,11 +43,9 @@ class ReadShardFn(beam.DoFn):
         first = shard.start == 0
         nbytes = 0
         if first:  # one fingerprint per file, not per range
-            fp = output.fingerprint(shard.path)
-            nbytes = fp["bytes"]
+            entry = output.input_entry(shard)
+            nbytes = entry["bytes"]
             self.files.inc()
-            rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
-            entry = {"source": shard.source, "path": rel, "format": shard.fmt, **fp}
             if skipped:
                 entry["skipped_records"] = dict(sorted(skipped.items()))
             yield beam.pvalue.TaggedOutput("files", entry)

@@ -211,3 +211,25 @@ def test_the_audit_of_an_output_beside_kept_candidates_passes(base, tmp_path, ca
     assert (out / ".curate-candidates").is_dir()
     capsys.readouterr()
     assert cli.main(["audit", str(out)]) == 0, capsys.readouterr()
+
+
+def test_the_dry_run_says_when_the_input_files_changed_since_the_run(base, tmp_path, capsys):
+    """The candidates are the documents the run read: a file changed, added or gone since then
+    means `curate run` would plan other documents, which the dry run says (and still plans)."""
+    shutil.copytree(base[0].parent / "in", tmp_path / "in")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(base[0].read_text().replace(str(base[0].parent), str(tmp_path)))
+    assert cli.main(["run", str(cfg), "--stages", STAGES, "--progress", "off"]) == 0
+    out = tmp_path / "out"
+    code, plan, err = mix(capsys, out)
+    assert code == 0 and err == "", err
+    with open(tmp_path / "in" / "cc.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "late", "text": "A page added to the file after the run was made."}) + "\n")
+    code, text, err = mix(capsys, out)
+    assert code == 0 and text.splitlines()[1:] == plan.splitlines()[1:]  # the plan of the run's documents, as before
+    assert err == (f"curate: warning: the input files differ from those the run read (1 file changed (cc/cc.jsonl)): this "
+                   "plan is of the documents that run read; `curate run` reads the files as they are now\n")
+    (tmp_path / "in" / "books.jsonl").unlink()
+    code, text, err = mix(capsys, out, "--json")
+    assert code == 0 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("curate: warning: the run's inputs cannot be listed to check them (") and "books.jsonl" in err, err
