@@ -6,9 +6,12 @@ import json
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.readers import list_files, plan_shards, read_shard
 from curate.readers.common import Limits, Shard
+from curate.readers.extract import plain_unicode
 
 
 def read_all(path, fmt="jsonl", domain="web", limits=Limits(), rel=None):
@@ -52,6 +55,14 @@ def test_c1_controls_read_as_windows_1252(tmp_path):
     p.write_bytes(lines({"text": raw}))
     assert [d["text"] for d in read_all(p)["docs"]] == ["It’s “fine” – really\x8f."]
     assert [d["text"] for d in read_all(p, domain="code")["docs"]] == [raw]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["a", " ", "\n", "\x80", "\x92", "\x9f", "\xa0", "\xad", "\u200b", "\u2060", "\ufeff",
+                                         "\u2019", "\u0301", "\u00e9", "\u4e2d", "\U0001f600"])))
+def test_plain_unicode_reads_c1_controls_the_same_from_utf8_bytes(text):
+    # the reader hands plain_unicode the text's UTF-8 bytes to find C1 controls by a byte scan
+    assert plain_unicode(text, text.encode("utf-8")) == plain_unicode(text)
 
 
 def test_malformed_json_line(tmp_path):

@@ -419,7 +419,11 @@ class _Batcher:
             return
         path = rec.path or sh.rel
         key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
-        nbytes = len(rec.text.encode("utf-8", "surrogatepass"))
+        try:  # its UTF-8 bytes, once: the size, and plain_unicode's check for C1 controls
+            utf8 = rec.text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: made "?" below
+            utf8 = None
+        nbytes = len(utf8) if utf8 is not None else len(rec.text.encode("utf-8", "surrogatepass"))
         # Arrow strings must be UTF-8: lone surrogates (JSON "\ud800" escapes, non-UTF-8 file
         # names as os.listdir gives them) become "?" in every column; ids keep the original.
         id_, path = schema.make_id(sh.source, key), _utf8(path)
@@ -433,12 +437,12 @@ class _Batcher:
                 self.quarantine(path, rec.offset, "line_too_long", f"a line of {longest} bytes > max_line_bytes {self.limits.max_line_bytes}",
                                 rec.user_id)
                 return
-        text = _utf8(rec.text)
+        text = rec.text if utf8 is not None else _utf8(rec.text)
         if sh.domain != "code":
             # Every reader's prose the same way extracted HTML is (NFC, no invisible characters),
             # so a page reads the same from a WARC, a WET or a JSONL dump. Source files stay as
             # they are: a string literal's characters are the program's.
-            text = plain_unicode(text)
+            text = plain_unicode(text, utf8)
         row = dict(
             id=id_,
             source_id=_utf8(rec.user_id) if rec.user_id not in (None, "") else None,
@@ -506,7 +510,7 @@ def _longest_line_bytes(text: str, limit: int) -> int:
 
 def _utf8(s: Optional[str]) -> Optional[str]:
     """``s`` with lone surrogates (not encodable as UTF-8) replaced by "?"."""
-    return s.encode("utf-8", "replace").decode("utf-8") if s is not None and _has_surrogates(s) else s
+    return s.encode("utf-8", "replace").decode("utf-8") if s is not None and not s.isascii() and _has_surrogates(s) else s
 
 
 def _has_surrogates(text: str) -> bool:

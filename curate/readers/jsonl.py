@@ -21,6 +21,8 @@ PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
 
 
 def get_path(obj: dict, dotted: str):
+    if "." not in dotted:  # most names: one lookup
+        return obj.get(dotted) if isinstance(obj, dict) else None
     cur = obj
     for part in dotted.split("."):
         if not isinstance(cur, dict) or part not in cur:
