@@ -155,3 +155,22 @@ def test_bench_phases_report_their_own_memory(held_memory, tmp_path):
     pq.write_table(pa.table({"text": ["a", "bc"]}), tmp_path / "out" / "text" / "part-0.parquet")
     r = load_bench("bench_audit").measure("floor", tmp_path / "out")
     assert 0 < r["rss_mb"] < held_memory / 2, r
+
+
+def test_extract_errors_counts_where_two_extractors_agree():
+    """bench/extract_errors.py --against: each snippet in its (found by blocks, found by the
+    other) cell, and the F1 of keeping what both, or either, find (docs/extraction.md quotes it)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    b = load_bench("bench_extract")
+    e = load_bench("extract_errors")
+    pages = [{"gold": {"with": ["alpha beta", "gamma"], "without": ["menu", "footer"]}},
+             {"gold": {"with": ["delta"], "without": ["share  this"]}}]
+    ours = ["alpha  beta gamma menu", "share this"]
+    theirs = ["alpha beta footer", "delta"]
+    cells, combined = e.agreement(b, pages, ours, theirs)
+    assert cells == {("with", True, True): 1, ("with", True, False): 1, ("with", False, True): 1,
+                     ("without", True, False): 2, ("without", False, True): 1}
+    assert (combined["both"]["precision"], combined["both"]["recall"]) == (1.0, 1 / 3)
+    assert (combined["either"]["precision"], combined["either"]["recall"]) == (0.5, 1.0)
