@@ -15,6 +15,10 @@ tuning F1 printed here is bench_extract's.
   between, after the last (and whether it is the last kept block: the article's tail).
 * ``--ablate``: F1 (all / fold 0 / fold 1) and pages changed with each rule switched off in
   turn (each skip-list selector, and each scoring rule by its constant).
+* ``--against trafilatura`` (needs the ``trafilatura`` extra): how far ``blocks`` and another
+  extractor err on the same snippets: each snippet by (found by blocks, found by the other),
+  and the F1 of keeping a snippet when both find it, or when either does (an upper bound for
+  an intersection or a union of the two texts).
 """
 from __future__ import annotations
 
@@ -40,10 +44,29 @@ def score(b, pages, texts) -> tuple[dict, list]:
     return out, counts
 
 
-def extract_all(pages) -> list[str]:
+def extract_all(pages, extractor: str = "blocks") -> list[str]:
     from curate.readers.html import html_to_text
 
-    return [html_to_text(p["html"])[0] for p in pages]
+    return [html_to_text(p["html"], extractor=extractor)[0] for p in pages]
+
+
+def agreement(b, pages, ours: list[str], theirs: list[str]) -> tuple[Counter, dict]:
+    """Snippets by (kind, found by ours, found by theirs); F1 of "both find it" and "either does"."""
+    cells: Counter = Counter()
+    for p, x, y in zip(pages, ours, theirs):
+        x, y = b._norm(x), b._norm(y)
+        for kind in ("with", "without"):
+            for s in p["gold"][kind]:
+                s = b._norm(s)
+                cells[kind, s in x, s in y] += 1
+
+    def f1(keep) -> dict:
+        tp = sum(n for (k, x, y), n in cells.items() if k == "with" and keep(x, y))
+        fp = sum(n for (k, x, y), n in cells.items() if k == "without" and keep(x, y))
+        fn = sum(n for (k, x, y), n in cells.items() if k == "with") - tp
+        return b.prf([(tp, fn, fp, 0)])
+
+    return cells, {"both": f1(lambda x, y: x and y), "either": f1(lambda x, y: x or y)}
 
 
 def error_causes(b, pages) -> tuple[Counter, Counter]:
@@ -113,6 +136,7 @@ def ablations():
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ablate", action="store_true", help="switch each rule off in turn")
+    ap.add_argument("--against", metavar="EXTRACTOR", help="where blocks and this extractor err on the same snippets")
     args = ap.parse_args()
     from curate.readers import extract as E
 
@@ -133,6 +157,15 @@ def main() -> None:
     print(f"kept 'without' snippets: {sum(kept_bad.values())}")
     for k, v in kept_bad.most_common():
         print(f"  {v:4d}  {k}")
+    if args.against:
+        theirs = extract_all(pages, args.against)
+        print("\n" + line(args.against, score(b, pages, theirs)[0]))
+        cells, combined = agreement(b, pages, extract_all(pages), theirs)
+        print(f"snippets by (kind, found by blocks, found by {args.against}):")
+        for key, n in sorted(cells.items()):
+            print(f"  {key[0]:<8} {'found' if key[1] else 'not found':<10} {'found' if key[2] else 'not found':<10} {n:5d}")
+        for how, r in combined.items():
+            print(f"kept when {how} finds it: F1 {r['f1']:.4f} (P {r['precision']:.4f} R {r['recall']:.4f})")
     if args.ablate:
         print("\nwith one rule off (pages changed)")
         for label, (name, value) in ablations():
