@@ -91,3 +91,33 @@ def test_jsonl_dump_gets_the_data_rules_and_they_can_be_changed(tmp_path):
     assert run("a") == {"big": "code_data_max_chars", "pom": "code_xml_declaration"}
     assert run("b", "--set", "filter.code.data_max_chars=0", "--set", 'filter.disable=["code_xml_declaration"]') == {}
     assert run("c", "--set", "filter.code.data_languages=[]") == {"pom": "code_xml_declaration"}
+
+
+def _paragraph(k: int, words: int) -> str:
+    vocab = ["the", "parser", "reads", "each", "option", "from", "a", "file", "and", "then", "checks", "its", "value"]
+    return " ".join(vocab[(k * 7 + i) % len(vocab)] for i in range(words)) + "."
+
+
+def test_markup_and_prose_files_keep_long_lines(tmp_path):
+    """StarCoder2's long-line filters spare HTML, JSON, Markdown, TeX and XML (only a line over
+    100,000 characters removes them): a README written with one line per paragraph (editors that
+    soft-wrap) was removed as `minified` at ingest, an API page with one long table row by
+    `code_max_line_length` (1,000). Code keeps its limits."""
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    readme = "# Tool\n\n" + "\n\n".join(_paragraph(k, 60) for k in range(8)) + "\n"  # mean line > 200
+    api = "# API\n\n| option | meaning |\n|---|---|\n| `--x` | " + _paragraph(1, 220) + " |\n" + "".join(
+        f"\n## Section {k}\n\n{_paragraph(k, 10)}\n" for k in range(20))  # one 1,100-char row, short mean
+    (root / "README.md").write_text(readme)
+    (root / "docs" / "api.md").write_text(api)
+    (root / "docs" / "dump.md").write_text("x" * 100_001 + "\n")
+    (root / "wide.py").write_text("".join(f"value_{k} = compute({', '.join(f'arg{j}' for j in range(20))})\n" for k in range(30)))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(root), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+                     "--output", str(out), "--progress", "off"]) == 0
+    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    assert {p: (r, t) for p, r, t in ledger.select("path", "rule", "threshold").iter_rows()} == {
+        "docs/dump.md": ("code_max_line_length", 100_000), "wide.py": ("code_mean_line_length", 100)}
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert sorted(kept["path"].to_list()) == ["README.md", "docs/api.md"]
+    assert kept.filter(pl.col("path") == "README.md")["text"][0] == readme

@@ -159,6 +159,11 @@ def is_vendored(path: str) -> bool:
     return any(part.lower() in VENDORED_DIRS for part in path.split("/")[:-1])
 
 
+# Text formats: a long line is a paragraph (editors that soft-wrap write one per line), never a
+# bundle, so the minified test does not apply; the filter judges them with its markup limits.
+PROSE = frozenset({"markdown", "restructuredtext", "tex"})
+
+
 def is_lock_file(path: str) -> bool:
     return posixpath.basename(path).lower() in LOCK_FILES
 
@@ -216,7 +221,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if language is None:
         yield skip(text, "unknown_language")
         return
-    mini = minified(path, text, max_mean)
+    mini = None if language in PROSE else minified(path, text, max_mean)
     if mini is not None:
         yield skip(text, "minified", *mini, language=language)
         return

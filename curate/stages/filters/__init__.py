@@ -314,7 +314,9 @@ class Filter:
         return score >= self._trust.get(lang, self._trust_default)
 
     def _code_langs(self) -> set:
-        return {str(k).lower() for k in self.cfg["code"]["languages"]}
+        """Programming languages with rules of their own: overridden, or markup (long lines allowed)."""
+        code = self.cfg["code"]
+        return {str(k).lower() for k in [*code["languages"], *code["markup_languages"]]}
 
     def rule_sets(self) -> dict[str, list[str]]:
         """Rule set -> its step names (rules and rewrites), in evaluation order."""

@@ -35,6 +35,11 @@ CODE = {
     "data_languages": ["json", "yaml"],
     "data_min_chars": 50,
     "data_max_chars": 5000,
+    # StarCoder2's long-line exemption: markup and data formats hold long lines legitimately (a
+    # paragraph per line, a table row, a one-line JSON value), so for these languages only a
+    # line over markup_max_line_length removes a file and the mean line length is not judged.
+    "markup_languages": ["html", "json", "markdown", "tex", "xml"],
+    "markup_max_line_length": 100000,
     "languages": {},  # language (case-insensitive) -> overrides of the fields above
 }
 
@@ -139,7 +144,11 @@ def code_rules(cfg: dict) -> list:
 
 
 def code_config_for(cfg: dict, language) -> dict:
-    """The code config with the language's overrides applied (validated like the rest)."""
+    """The code config for ``language``: the markup limits for a markup language, then the
+    language's own overrides (validated like the rest)."""
     base = {k: v for k, v in cfg.items() if k != "languages"}
+    if (language or "").lower() in {str(x).lower() for x in cfg["markup_languages"]}:
+        # the mean is at most the longest line: capping both at the markup limit judges that line only
+        base["max_line_length"] = base["max_mean_line_length"] = cfg["markup_max_line_length"]
     over = {str(k).lower(): v for k, v in cfg["languages"].items()}.get((language or "").lower())
     return merge(base, over, f"filter.code.languages.{language}") if over else base
