@@ -4,8 +4,8 @@ The programming language comes from the extension (or the file name, or a sheban
 extensionless scripts), with The Stack's names lowercased so tree and JSONL inputs agree.
 Files that are readable but should not be trained on reach the ledger with a reason:
 vendored copies of other projects (they duplicate their upstream and are not this tree's
-code), dependency lock files, minified bundles, oversized files (generated data, not code) and files of no known
-language. Binary files cannot be text and go to quarantine.
+code), dependency lock files, minified bundles, oversized files (generated data, not code)
+and files of no known language. Binary files cannot be text and go to quarantine.
 
 Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 200).
 """

@@ -65,9 +65,9 @@ B ~ C but A !~ C (a chain of edits), the options are
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
-import dataclasses
 from typing import Mapping, Optional, Sequence
 
 import numpy as np

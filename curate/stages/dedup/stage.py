@@ -40,6 +40,7 @@ class DedupStage:
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
         "join_shards": 0,  # shards of the id join that applies removals; 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
+        # Chinese/Japanese: character shingles; punct_space is set per domain by punct_splits
         "normalize": {k: v for k, v in asdict(NormalizeConfig(split_cjk=True)).items() if k != "punct_space"},
         # Domains whose punctuation separates words (a space) instead of being deleted: in code
         # `f(a,b)` and `f(a, b)` are the same words, as StarCoder's near-dedup tokenises code.
