@@ -178,7 +178,7 @@ _ALPHABET = list("aZ09 ,.!-'\t\n\r\x00\x7f") + [
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.text(st.sampled_from(_ALPHABET) | st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=20),
-    st.tuples(*[st.booleans()] * 6),
+    st.tuples(*[st.booleans()] * 7),  # the seventh: punct_space
 )
 def test_fast_normalize_equals_definition(texts, flags):
     cfg = NormalizeConfig(*flags)

@@ -4,8 +4,8 @@ The programming language comes from the extension (or the file name, or a sheban
 extensionless scripts), with The Stack's names lowercased so tree and JSONL inputs agree.
 Files that are readable but should not be trained on reach the ledger with a reason:
 vendored copies of other projects (they duplicate their upstream and are not this tree's
-code), minified bundles, oversized files (generated data, not code) and files of no known
-language. Binary files cannot be text and go to quarantine.
+code), dependency lock files, minified bundles, oversized files (generated data, not code)
+and files of no known language. Binary files cannot be text and go to quarantine.
 
 Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 200).
 """
@@ -72,7 +72,8 @@ _LANGS = {
     "json": "json",
     "yaml": "yaml yml",
     "toml": "toml",
-    "xml": "xml xsd xsl",
+    "xml": "xml xsd",
+    "xslt": "xsl xslt",  # code, unlike other XML: the filter's XML-declaration rule keeps it
     "protocol buffer": "proto",
     "cmake": "cmake",
     "makefile": "mk mak",
@@ -114,6 +115,14 @@ INTERPRETERS = {
     "sed": "sed",
     "pwsh": "powershell",
 }
+# Dependency lock files: written by package managers (hashes, URLs, resolved versions), never
+# code; linguist and go-enry, whose generated-file test The Stack v2 applies, mark them generated.
+# JSON and YAML ones would often pass the code rules (package-lock.json is indented JSON).
+LOCK_FILES = frozenset(
+    "package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml bun.lock cargo.lock composer.lock gemfile.lock "
+    "pipfile.lock poetry.lock pdm.lock uv.lock go.sum gopkg.lock glide.lock flake.lock pubspec.lock mix.lock "
+    "podfile.lock package.resolved packages.lock.json deno.lock gradle.lockfile".split()
+)
 # Directories holding copies of other projects or tool state, never this tree's own code.
 VENDORED_DIRS = frozenset(
     "node_modules bower_components jspm_packages vendor vendors third_party third-party thirdparty "
@@ -150,6 +159,15 @@ def is_vendored(path: str) -> bool:
     return any(part.lower() in VENDORED_DIRS for part in path.split("/")[:-1])
 
 
+# Text formats: a long line is a paragraph (editors that soft-wrap write one per line), never a
+# bundle, so the minified test does not apply; the filter judges them with its markup limits.
+PROSE = frozenset({"markdown", "restructuredtext", "tex"})
+
+
+def is_lock_file(path: str) -> bool:
+    return posixpath.basename(path).lower() in LOCK_FILES
+
+
 def minified(path: str, text: str, max_mean: float = MAX_MEAN_LINE_LENGTH):
     """(value, threshold) if the file looks minified, else None (usable on JSONL records too)."""
     if path.lower().endswith((".min.js", ".min.mjs", ".min.css")):
@@ -180,10 +198,11 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         if not target.startswith(root.rstrip(os.sep) + os.sep):
             yield Bad(0, "symlink_outside_tree", f"a link to {target}, outside the input tree: not read")
             return
-    if is_vendored(path):  # logged, never kept: a snippet is enough, whatever the file holds
+    skipped = "vendored" if is_vendored(path) else "lock_file" if is_lock_file(path) else None
+    if skipped:  # logged, never kept: a snippet is enough, whatever the file holds
         with open_bytes(shard.path, limits) as f:
             head = f.read(SKIPPED_TEXT_CHARS).decode("utf-8", "replace")
-        yield skip(head, "vendored", language=detect_language(path))
+        yield skip(head, skipped, language=detect_language(path))
         return
     with open_bytes(shard.path, limits) as f:
         data = f.read(max_bytes + 1)
@@ -202,7 +221,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if language is None:
         yield skip(text, "unknown_language")
         return
-    mini = minified(path, text, max_mean)
+    mini = None if language in PROSE else minified(path, text, max_mean)
     if mini is not None:
         yield skip(text, "minified", *mini, language=language)
         return

@@ -65,6 +65,7 @@ B ~ C but A !~ C (a chain of edits), the options are
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from typing import Mapping, Optional, Sequence
@@ -159,8 +160,26 @@ def entries(batch, keys: np.ndarray, key2: Optional[np.ndarray] = None, sigs: Op
     return pa.table(cols)
 
 
+def normalize_by_domain(batch, config: NormalizeConfig, punct_splits=()) -> pa.LargeStringArray:
+    """The batch's texts normalised by ``config``, those of the ``punct_splits`` domains with
+    punctuation as a word separator (``punct_space``); each text is normalised once."""
+    texts = batch.column("text")
+    if not punct_splits or "domain" not in batch.schema.names:
+        return normalize(texts, config)
+    split = pc.fill_null(pc.is_in(batch.column("domain"), pa.array(list(punct_splits), pa.string())), False)
+    m = split.to_numpy(zero_copy_only=False)
+    spaced = dataclasses.replace(config, punct_space=True)
+    if not m.any() or m.all():
+        return normalize(texts, spaced if m.any() else config)
+    parts = pa.concat_arrays([normalize(pc.filter(texts, pc.invert(split)), config), normalize(pc.filter(texts, split), spaced)])
+    order = np.empty(len(m), np.int64)
+    order[~m] = np.arange((~m).sum())
+    order[m] = (~m).sum() + np.arange(m.sum())
+    return parts.take(pa.array(order))
+
+
 def dedup_entries(batch, methods=("exact", "minhash"), config: mh.MinHashConfig = mh.MinHashConfig(),
-                  source_ranks=None, bits: Optional[int] = 32) -> pa.Table:
+                  source_ranks=None, bits: Optional[int] = 32, punct_splits=()) -> pa.Table:
     """Every entry of a batch for one shuffle: one exact-key row per document (``"exact"`` in
     methods) and one row per band (``"minhash"``), from one normalisation of the text
     (``config.normalize``). ``bits``: signature bits kept for verification; None: none.
@@ -168,8 +187,9 @@ def dedup_entries(batch, methods=("exact", "minhash"), config: mh.MinHashConfig 
     With both methods, copies with the same exact key as a higher-priority document of the
     same batch get no band rows: their text, so their signature and band buckets, are that
     document's, which outranks them in every one of those buckets, and the exact bucket removes
-    them anyway. This keeps a batch full of one boilerplate page out of the band buckets."""
-    norm = normalize(batch.column("text"), config.normalize)
+    them anyway. This keeps a batch full of one boilerplate page out of the band buckets.
+    ``punct_splits``: domains normalised with ``punct_space`` (``dedup.punct_splits``)."""
+    norm = normalize_by_domain(batch, config.normalize, punct_splits)
     parts, banded = [], None
     if "exact" in methods:
         k = keys_as_uint64(keys_from_normalized(norm))

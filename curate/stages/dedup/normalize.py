@@ -13,6 +13,9 @@ order, each switchable in ``NormalizeConfig``:
    near-duplicate edit); the price is that ``end.Next`` (no space) becomes one word. The
    Ethiopic wordspace ``፡`` (U+1361) is not removed: it separates words (Amharic is often
    written with it and no spaces), and step 6 makes it a space.
+   With ``punct_space`` they become a space instead: punctuation separates words. That is right
+   for code, where ``a,b`` and ``a, b`` are the same two words (the dedup stage sets it for the
+   domains in ``dedup.punct_splits``, ``code`` by default).
 4. ``fold_digits``: every run of decimal digits (``\\p{Nd}``, any script) becomes one ``0``:
    dates, prices, counters and page numbers stop making boilerplate pages look different.
 5. ``split_cjk`` (off in this definition's ``DEFAULT``, on in the dedup stage): every Han,
@@ -51,6 +54,7 @@ class NormalizeConfig:
     fold_digits: bool = True
     collapse_ws: bool = True
     split_cjk: bool = False
+    punct_space: bool = False  # strip_punct replaces punctuation by a space instead of deleting it
 
 
 DEFAULT = NormalizeConfig()
@@ -118,7 +122,7 @@ def normalize_reference(texts, config: NormalizeConfig = DEFAULT) -> pa.LargeStr
     if config.lowercase:
         x = pc.utf8_lower(x)
     if config.strip_punct:
-        x = pc.replace_substring_regex(x, _STRIP, "")
+        x = pc.replace_substring_regex(x, *_strip(_STRIP, config))
     if config.fold_digits:
         x = pc.replace_substring_regex(x, _DIGITS, "0")
     if config.split_cjk:
@@ -126,6 +130,13 @@ def normalize_reference(texts, config: NormalizeConfig = DEFAULT) -> pa.LargeStr
     if config.collapse_ws:
         x = pc.utf8_trim(pc.replace_substring_regex(x, _SPACES, " "), " ")
     return x
+
+
+def _strip(pattern: str, config: NormalizeConfig) -> tuple[str, str]:
+    """(pattern, replacement) of the strip step: runs deleted, or each character a space
+    (``punct_space``; one space per character, as the ASCII table maps them, so the two paths
+    agree without ``collapse_ws``)."""
+    return (pattern[:-1], " ") if config.punct_space else (pattern, "")
 
 
 def _ascii_table(config: NormalizeConfig) -> tuple[bytes, bytes]:
@@ -138,8 +149,12 @@ def _ascii_table(config: NormalizeConfig) -> tuple[bytes, bytes]:
     if config.collapse_ws:
         table[0:33] = b" " * 33
         table[127] = 32
-    delete = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" if config.strip_punct else b""
-    return bytes(table), delete
+    punct = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" if config.strip_punct else b""
+    if config.punct_space:
+        for c in punct:
+            table[c] = 32
+        punct = b""
+    return bytes(table), punct
 
 
 def _collapse_runs(data: np.ndarray, offsets: np.ndarray, config: NormalizeConfig):
@@ -175,7 +190,7 @@ def normalize(texts, config: NormalizeConfig = DEFAULT) -> pa.LargeStringArray:
         if config.lowercase:
             sub = pc.utf8_lower(sub)
         if config.strip_punct:
-            sub = pc.replace_substring_regex(sub, _STRIP_NA, "")
+            sub = pc.replace_substring_regex(sub, *_strip(_STRIP_NA, config))
         if config.fold_digits:
             sub = pc.replace_substring_regex(sub, _DIGITS_NA, "0")
         if config.collapse_ws:

@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import pyarrow as pa
 
+from curate import schema
 from curate.config import Check, check_values
 from curate.stages.dedup import cluster
 from curate.stages.dedup.minhash import SCHEMES, MinHashConfig
@@ -39,13 +40,18 @@ class DedupStage:
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
         "join_shards": 0,  # shards of the id join that applies removals; 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
-        "normalize": asdict(NormalizeConfig(split_cjk=True)),  # Chinese/Japanese: character shingles
+        # Chinese/Japanese: character shingles; punct_space is set per domain by punct_splits
+        "normalize": {k: v for k, v in asdict(NormalizeConfig(split_cjk=True)).items() if k != "punct_space"},
+        # Domains whose punctuation separates words (a space) instead of being deleted: in code
+        # `f(a,b)` and `f(a, b)` are the same words, as StarCoder's near-dedup tokenises code.
+        "punct_splits": ["code"],
     }
     CHECKS = {
         "scheme": Check(choices=SCHEMES),
         "verify": Check(min=0, max=1),
         "threshold": Check(min=0, below=1),
         "verify_bits": Check(choices=cluster.BITS),
+        "punct_splits": Check(choices=schema.DOMAINS),  # a misspelt domain would match no document
     }
 
     def __init__(self, cfg: dict):
@@ -67,6 +73,7 @@ class DedupStage:
         self.bits = c["verify_bits"]
         self.join_shards = c["join_shards"]
         self.bucket_shards = c["bucket_shards"]
+        self.punct_splits = tuple(c["punct_splits"])
 
     def setup(self):
         pass
@@ -74,7 +81,7 @@ class DedupStage:
     def entries(self, batch: pa.RecordBatch) -> pa.Table:
         """The entry table of a batch: what the bucket shuffle groups (by its ``key``)."""
         bits = self.bits if self.verify is not None and "minhash" in self.methods else None
-        return cluster.dedup_entries(batch, self.methods, self.minhash, self.ranks, bits)
+        return cluster.dedup_entries(batch, self.methods, self.minhash, self.ranks, bits, self.punct_splits)
 
     def edges(self, entries: pa.Table) -> pa.Table:
         threshold = self.verify if "minhash" in self.methods else None

@@ -1,0 +1,123 @@
+"""Data, lock and XML files in code inputs, through the CLI (README: Stages, Ingestion formats).
+
+StarCoder's data-format filters: JSON and YAML files are kept only between 50 and 5,000
+characters (larger ones are data: fixtures, API dumps, lock files), a file whose first 100
+characters hold an XML declaration is removed (XSLT, which is code, is kept), and a source
+tree's dependency lock files are never code (The Stack v2 drops them as generated).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from curate import cli
+
+PY = "def add(a, b):\n\treturn a + b\n\n\nclass Point:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
+CONFIG_YAML = "name: build\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
+
+
+def _lock(n: int) -> str:
+    pkgs = {f"node_modules/p{i}": {"version": f"1.{i}.0", "resolved": f"https://registry.example/p{i}-1.{i}.0.tgz",
+                                   "integrity": f"sha512-{i:064x}"} for i in range(n)}
+    return json.dumps({"name": "app", "lockfileVersion": 3, "packages": pkgs}, indent=2) + "\n"
+
+
+def _tree(root: Path) -> Path:
+    files = {
+        "src/app.py": PY,
+        "src/tiny.json": '{"a": 1}\n',  # under 50 characters: not worth a document
+        "package.json": json.dumps({"name": "app", "version": "1.0.0", "scripts": {"test": "node test.js"},
+                                    "dependencies": {"left-pad": "^1.3.0"}}, indent=2) + "\n",
+        "package-lock.json": _lock(2),  # small, yet a lock file
+        "fixtures/users.json": json.dumps([{"id": i, "name": f"user{i}", "email": f"u{i}@example.org"} for i in range(200)],
+                                          indent=1) + "\n",
+        ".github/workflows/ci.yml": CONFIG_YAML,
+        "pnpm-lock.yaml": "lockfileVersion: '6.0'\n" + "".join(f"/p{i}@1.{i}.0:\n  resolution: {{integrity: sha512-{i:040x}}}\n" for i in range(5)),
+        "Cargo.lock": "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n",
+        "res/layout.xml": '<?xml version="1.0" encoding="utf-8"?>\n<LinearLayout android:orientation="vertical">\n</LinearLayout>\n',
+        "res/style.xsl": '<?xml version="1.0"?>\n<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">\n'
+                         '<xsl:template match="/"><html><xsl:apply-templates/></html></xsl:template>\n</xsl:stylesheet>\n',
+    }
+    for rel, text in files.items():
+        p = root / "repo" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root / "repo"
+
+
+def _removed(out: Path) -> dict:
+    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    return dict(zip(ledger["path"].to_list(), ledger["rule"].to_list()))
+
+
+def test_source_tree_data_lock_and_xml_files(tmp_path):
+    repo, out = _tree(tmp_path), tmp_path / "out"
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+                     "--output", str(out), "--progress", "off"]) == 0
+    removed = _removed(out)
+    assert removed == {
+        "src/tiny.json": "code_data_min_chars",
+        "package-lock.json": "lock_file",
+        "pnpm-lock.yaml": "lock_file",
+        "Cargo.lock": "lock_file",
+        "fixtures/users.json": "code_data_max_chars",
+        "res/layout.xml": "code_xml_declaration",
+    }
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert dict(zip(kept["path"].to_list(), kept["language"].to_list())) == {
+        "src/app.py": "python", "package.json": "json", ".github/workflows/ci.yml": "yaml", "res/style.xsl": "xslt"}
+    assert kept.filter(pl.col("path") == "src/app.py")["text"][0] == PY  # tabs, spaces, final newline kept
+
+
+def test_jsonl_dump_gets_the_data_rules_and_they_can_be_changed(tmp_path):
+    """A The Stack-style dump: the same filter rules by the record's language; the bounds are config."""
+    rows = [
+        {"id": "big", "lang": "JSON", "path": "data/big.json", "content": _lock(60)},
+        {"id": "conf", "lang": "YAML", "path": "conf.yml", "content": CONFIG_YAML},
+        {"id": "pom", "lang": "Java", "path": "Weird.java", "content": '<?xml version="1.0"?>\n<project>\n</project>\n' + "x = 1;\n" * 10},
+        {"id": "code", "lang": "Python", "path": "a.py", "content": PY},
+    ]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def run(out, *extra):
+        assert cli.main(["run", "--input", str(dump), "--domain", "code", "--text-field", "content", "--id-field", "id",
+                         "--stages", "ingest,filter", "--output", str(tmp_path / out), "--progress", "off", *extra]) == 0
+        ledger = pl.read_parquet(str(tmp_path / out / "ledger" / "*.parquet"))
+        return dict(zip(ledger["source_id"].to_list(), ledger["rule"].to_list()))
+
+    assert run("a") == {"big": "code_data_max_chars", "pom": "code_xml_declaration"}
+    assert run("b", "--set", "filter.code.data_max_chars=0", "--set", 'filter.disable=["code_xml_declaration"]') == {}
+    assert run("c", "--set", "filter.code.data_languages=[]") == {"pom": "code_xml_declaration"}
+
+
+def _paragraph(k: int, words: int) -> str:
+    vocab = ["the", "parser", "reads", "each", "option", "from", "a", "file", "and", "then", "checks", "its", "value"]
+    return " ".join(vocab[(k * 7 + i) % len(vocab)] for i in range(words)) + "."
+
+
+def test_markup_and_prose_files_keep_long_lines(tmp_path):
+    """StarCoder2's long-line filters spare HTML, JSON, Markdown, TeX and XML (only a line over
+    100,000 characters removes them): a README written with one line per paragraph (editors that
+    soft-wrap) was removed as `minified` at ingest, an API page with one long table row by
+    `code_max_line_length` (1,000). Code keeps its limits."""
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    readme = "# Tool\n\n" + "\n\n".join(_paragraph(k, 60) for k in range(8)) + "\n"  # mean line > 200
+    api = "# API\n\n| option | meaning |\n|---|---|\n| `--x` | " + _paragraph(1, 220) + " |\n" + "".join(
+        f"\n## Section {k}\n\n{_paragraph(k, 10)}\n" for k in range(20))  # one 1,100-char row, short mean
+    (root / "README.md").write_text(readme)
+    (root / "docs" / "api.md").write_text(api)
+    (root / "docs" / "dump.md").write_text("x" * 100_001 + "\n")
+    (root / "wide.py").write_text("".join(f"value_{k} = compute({', '.join(f'arg{j}' for j in range(20))})\n" for k in range(30)))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(root), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+                     "--output", str(out), "--progress", "off"]) == 0
+    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    assert {p: (r, t) for p, r, t in ledger.select("path", "rule", "threshold").iter_rows()} == {
+        "docs/dump.md": ("code_max_line_length", 100_000), "wide.py": ("code_mean_line_length", 100)}
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert sorted(kept["path"].to_list()) == ["README.md", "docs/api.md"]
+    assert kept.filter(pl.col("path") == "README.md")["text"][0] == readme
