@@ -54,6 +54,7 @@ def worker_start(batch: int, worker: int, num_workers: int) -> int:
 
 def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from curate.readers.common import local_folder
@@ -93,7 +94,10 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         if verify == "sha256":
             if output.sha256_file(d, s["file"]) != s["sha256"]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
-        md = pq.read_metadata(f)
+        try:
+            md = pq.read_metadata(f)
+        except (OSError, pa.ArrowException) as e:  # a damaged footer
+            raise TokensError(f"{f}: not a readable Parquet file ({str(e).splitlines()[0][:120]}): restore it from a copy or rerun curate") from None
         if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):
             raise TokensError(
                 f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
@@ -160,9 +164,6 @@ class TokenLoader:
 
     def _reader(self, worker: int, start: int):
         """One reader's batches from its batch index ``start`` to the end of the epoch."""
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
         c = self.rank * self.num_workers + worker
         units, L, B = self._units[c], self.seq_len, self.batch_size
         # A reader holds more windows than the steps * B an epoch takes from it: each epoch
@@ -180,10 +181,7 @@ class TokenLoader:
             cuts = np.flatnonzero(np.diff(unit)) + 1
             for run, u in zip(np.split(ids, cuts), unit[np.concatenate([[0], cuts])]):
                 if held[0] != u:  # a unit's windows, read once per run of them
-                    file, group, _ = units[u]
-                    if file not in files:
-                        files[file] = pq.ParquetFile(os.path.join(self.dir, file))
-                    flat = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
+                    flat = self._read_unit(files, *units[u])
                     held = (u, flat[: counts[u] * L].reshape(counts[u], L))
                 buf.append(held[1][run - offsets[u]])
                 while sum(len(b) for b in buf) >= B:
@@ -191,6 +189,25 @@ class TokenLoader:
                     yield rows[:B].astype(self.dtype)
                     buf = [rows[B:]] if len(rows) > B else []
             left, rnd, skip = left - take, rnd + 1, 0
+
+    def _read_unit(self, files: dict, file: str, group: int, tokens: int) -> np.ndarray:
+        """One row group's token stream, its pages' CRCs checked: a shard damaged since the
+        manifest was written (same size) is an error naming it, never other tokens."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        path = os.path.join(self.dir, file)
+        try:
+            if file not in files:
+                files[file] = pq.ParquetFile(path, page_checksum_verification=True)
+            flat = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
+            if len(flat) != tokens:
+                raise ValueError(f"{len(flat)} tokens, the manifest says {tokens}")
+        except (OSError, ValueError, pa.ArrowException) as e:
+            raise TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
+                              "or rerun curate; verify=\"sha256\" checks every shard's checksum before training") from None
+        return flat
 
     def _round(self, c: int, rnd: int, counts: np.ndarray) -> np.ndarray:
         """The order of reader ``c``'s windows (numbered through its units) in round ``rnd``.

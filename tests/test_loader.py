@@ -312,3 +312,38 @@ def _train_and_resume(torch, TokenDataLoader, d):
     # the same stream as the numpy loader playing two workers
     ref = list(TokenLoader(d, 8, 33, num_workers=2))
     assert all(np.array_equal(ref[25 + i], a.numpy()) for i, a in enumerate(nxt))
+
+
+@pytest.mark.parametrize("where", [0.2, 0.5, 0.8])
+def test_a_damaged_shard_of_the_right_size_is_named_when_read(tmp_path, where):
+    """A shard damaged in place (same size: the quick check passes) gave other tokens without a
+    word (damage in a dictionary page) or failed mid-training with pyarrow's bare "OSError:
+    Unexpected end of stream", naming no file; now every page has a CRC the loader checks, and a read that
+    fails names the file, its row group and what to do."""
+    d = make_tokens(tmp_path, n_docs=1200, shards=2)
+    f = tmp_path / "tokens" / "part-00001-of-00002.parquet"
+    import pyarrow.parquet as pq
+
+    col = pq.read_metadata(f).row_group(0).column(2)  # input_ids: its dictionary page, then its data pages
+    assert col.path_in_schema == "input_ids.list.element"
+    start = col.dictionary_page_offset or col.data_page_offset
+    data = bytearray(f.read_bytes())
+    i = start + int(col.total_compressed_size * where)
+    data[i : i + 8] = bytes(b ^ 0x5A for b in data[i : i + 8])  # size unchanged
+    f.write_bytes(bytes(data))
+    lo = TokenLoader(d, 2, 16)  # the quick check (sizes, rows, row groups) cannot see it
+    with pytest.raises(TokensError, match=r"part-00001-of-00002.parquet: row group \d+ is damaged \(.+\): "
+                                          r"restore it from a copy or rerun curate; verify=\"sha256\" checks"):
+        list(lo)
+
+
+def test_a_damaged_footer_is_named_when_opened(tmp_path):
+    """A shard whose footer is damaged (same size) raised pyarrow's own error from TokenLoader()."""
+    d = make_tokens(tmp_path, n_docs=200, shards=2)
+    f = tmp_path / "tokens" / "part-00000-of-00002.parquet"
+    data = bytearray(f.read_bytes())
+    n = int.from_bytes(data[-8:-4], "little")  # the footer's length, before the closing PAR1
+    data[-8 - n : -8 - n + 16] = b"\xff" * 16  # the start of the footer's metadata
+    f.write_bytes(bytes(data))
+    with pytest.raises(TokensError, match=r"part-00000-of-00002.parquet: not a readable Parquet file \(.+\): restore it from a copy"):
+        TokenLoader(d, 2, 16)

@@ -333,7 +333,10 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
     if packed:
         table = pack(table, seq_len)
     buf = pa.BufferOutputStream()
-    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    # page CRCs: the loader checks them on every read, so a shard damaged in place (the same
+    # size) fails naming itself instead of yielding other tokens (a damaged dictionary page)
+    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True,
+                   write_page_checksum=True)
     data = buf.getvalue().to_pybytes()
     rel = f"{TOKENS_DIR}/{shard_file(index, total)}"
     output.write_atomic(root, rel, data)
