@@ -65,14 +65,21 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         raise TokensError(str(e)) from None
     if not os.path.isdir(path):
         raise TokensError(f"{path}: no such directory")
-    d = tokens_dir(path)
+    d = os.path.normpath(tokens_dir(path))
     mpath = os.path.join(d, MANIFEST)
+    from curate import commit, output
+
+    root = os.path.dirname(d)  # the run's output, when d is its tokens/ folder
+    if os.path.basename(d) == "tokens" and not os.path.exists(os.path.join(root, MANIFEST)) \
+            and os.path.isdir(os.path.join(root, commit.STAGING)):
+        raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
+                          f"wait for it to finish and retry; curate audit {root} says which")
     try:
         raw = open(mpath, "rb").read()
     except FileNotFoundError:
         raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
+    _check_output_lists(root, mpath, hashlib.sha256(raw).hexdigest())
     m = json.loads(raw)
-    from curate import output
 
     if m.get("format") == output.FORMAT:  # the output's own manifest: no tokens/ beside it
         raise TokensError(f"{path}: a curate output without tokens/: its run had no tokenize stage; "
@@ -105,6 +112,42 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     return d, m, hashlib.sha256(raw).hexdigest()
 
 
+def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
+    """The tokens manifest must be the one its run wrote: the output's manifest.json holds its
+    sha256 (a tokens folder standing alone is taken as it is)."""
+    try:
+        with open(os.path.join(root, MANIFEST), "rb") as f:
+            out = json.load(f)
+    except (OSError, ValueError):
+        return
+    rel = os.path.relpath(mpath, root).replace(os.sep, "/")
+    listed = {e["file"]: e.get("sha256") for e in out.get("files", []) if isinstance(e, dict) and "file" in e}
+    if listed.get(rel) not in (None, sha256):
+        raise TokensError(f"{mpath}: not the one the run wrote (its sha256 is not the one {os.path.join(root, MANIFEST)} lists): "
+                          "restore it from a copy or rerun curate")
+
+
+def check_tokenizer(d: str, made: dict, expected: str) -> None:
+    """Refuse tokens made with another tokenizer than ``expected`` (a tiktoken encoding name,
+    or a tokenizer.json path, compared by its sha256)."""
+    from curate.stages.tokenize import _is_hf, _sha256_file
+
+    if _is_hf(expected):
+        if not os.path.isfile(expected):
+            raise TokensError(f"tokenizer: file not found: {expected}")
+        sha = _sha256_file(expected)
+        same, named = made.get("kind") == "huggingface" and made.get("sha256") == sha, f"{expected} (sha256 {sha[:12]})"
+    else:
+        expected = expected.removesuffix("_offline")
+        same, named = made.get("kind") == "tiktoken" and made.get("name") == expected, expected
+    if not same:
+        vocab = made.get("vocab_size")
+        what = f"{made.get('kind')}, vocab {vocab:,}" if isinstance(vocab, int) else made.get("kind")
+        sha = f", sha256 {made['sha256'][:12]}" if made.get("kind") == "huggingface" and made.get("sha256") else ""
+        raise TokensError(f"{d}: tokenized with {made.get('name')} ({what}, EOS {made.get('eos_id')}{sha}), not {named}: "
+                          f"load it with the tokenizer it was made with, or rerun curate with tokenize.tokenizer = \"{expected}\"")
+
+
 def document_positions(tokens: np.ndarray, eos_id: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(document index, position in its document) of every token of a ``[batch, seq]`` array
     of packed documents, for attention masks that keep documents apart and position ids that
@@ -127,12 +170,17 @@ class TokenLoader:
 
     ``num_workers`` is how many readers share the rank (DataLoader workers); with ``worker``
     None the loader plays all of them itself, round-robin, exactly as a DataLoader would.
+    ``tokenizer`` (the model's: a tiktoken name or a tokenizer.json path) refuses tokens made
+    with another.
     """
 
     def __init__(self, path: str, batch_size: int, seq_len: int | None = None, *, rank: int = 0, world_size: int = 1,
-                 num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64):
+                 num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64,
+                 tokenizer: str | None = None):
         self.dir, self.manifest, self.manifest_sha256 = open_tokens(path, verify)
         m = self.manifest
+        if tokenizer is not None:  # the model's own: tokens made with another are refused
+            check_tokenizer(self.dir, m["tokenizer"], tokenizer)
         if seq_len is None:
             if not m["packed"]:
                 raise ValueError("seq_len: required for unpacked tokens (packed ones default to their rows, seq_len + 1)")
@@ -283,11 +331,12 @@ def _make_dataset_class():
         """An IterableDataset of int64 tensors ``[batch, seq_len]``; each DataLoader worker
         reads its own part. Use with ``DataLoader(ds, batch_size=None, num_workers=...)``."""
 
-        def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0), verify="size"):
+        def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0), verify="size",
+                     tokenizer=None):
             super().__init__()
             self.args = dict(path=path, batch_size=batch_size, seq_len=seq_len, rank=rank, world_size=world_size,
                              num_workers=max(1, num_workers))
-            TokenLoader(**self.args, verify=verify)  # refuse a bad directory here, not in a worker
+            TokenLoader(**self.args, verify=verify, tokenizer=tokenizer)  # refuse a bad directory here, not in a worker
             self.start = start
 
         def __iter__(self):
@@ -317,9 +366,10 @@ class TokenDataLoader:
     """A torch DataLoader over ``TokenDataset`` that counts the batches it hands out, so
     ``state_dict()`` / ``load_state_dict()`` resume exactly (same num_workers)."""
 
-    def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", **dataloader_kwargs):
+    def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", tokenizer=None,
+                 **dataloader_kwargs):
         self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
-                                  verify=verify)
+                                  verify=verify, tokenizer=tokenizer)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs
         self.eos_id = self.loader.eos_id
 

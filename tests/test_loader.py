@@ -324,8 +324,8 @@ def test_a_damaged_shard_of_the_right_size_is_named_when_read(tmp_path, where):
     f = tmp_path / "tokens" / "part-00001-of-00002.parquet"
     import pyarrow.parquet as pq
 
-    col = pq.read_metadata(f).row_group(0).column(2)  # input_ids: its dictionary page, then its data pages
-    assert col.path_in_schema == "input_ids.list.element"
+    group = pq.read_metadata(f).row_group(0)
+    col = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema.startswith("input_ids"))  # its dictionary page, then its data pages
     start = col.dictionary_page_offset or col.data_page_offset
     data = bytearray(f.read_bytes())
     i = start + int(col.total_compressed_size * where)
@@ -347,3 +347,68 @@ def test_a_damaged_footer_is_named_when_opened(tmp_path):
     f.write_bytes(bytes(data))
     with pytest.raises(TokensError, match=r"part-00000-of-00002.parquet: not a readable Parquet file \(.+\): restore it from a copy"):
         TokenLoader(d, 2, 16)
+
+
+@pytest.fixture(scope="module")
+def cl100k_run(tmp_path_factory):
+    """A real run's output: tokenized with cl100k_base."""
+    from curate import cli
+
+    tmp = tmp_path_factory.mktemp("cl100k")
+    pages = tmp / "p.jsonl"
+    pages.write_text("".join(json.dumps({"text": f"page {i}: " + "a few words of text " * (20 + i)}) + "\n" for i in range(60)))
+    out = tmp / "o"
+    assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest,tokenize", "--shards", "2",
+                     "--output", str(out), "--progress", "off"]) == 0
+    return out
+
+
+def test_tokens_of_another_tokenizer_are_refused_when_the_model_names_its_own(cl100k_run, tmp_path):
+    """Nothing stopped a model trained with one tokenizer from streaming tokens made with
+    another (ids out of its vocabulary, or silently other words): the loader had no way to be
+    told which tokenizer the model uses."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    out = str(cl100k_run)
+    assert len(TokenLoader(out, 2, 16, tokenizer="cl100k_base")) > 0  # the one it was made with
+    with pytest.raises(TokensError, match=r"tokens: tokenized with cl100k_base \(tiktoken, vocab 100,277, EOS 100257\), "
+                                          r"not o200k_base: load it with the tokenizer it was made with, or rerun curate "
+                                          r"with tokenize.tokenizer = \"o200k_base\""):
+        TokenLoader(out, 2, 16, tokenizer="o200k_base")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(["a few words of text"] * 10, trainers.BpeTrainer(vocab_size=280, special_tokens=["<|endoftext|>"]))
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    with pytest.raises(TokensError, match=rf"tokenized with cl100k_base .*, not {path} \(sha256 [0-9a-f]{{12}}\)"):
+        TokenLoader(out, 2, 16, tokenizer=str(path))
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from curate.loader import TokenDataLoader
+
+    with pytest.raises(TokensError, match="not o200k_base"):
+        TokenDataLoader(out, 2, 16, tokenizer="o200k_base")
+
+
+def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refused(cl100k_run, tmp_path):
+    """The loader read tokens/manifest.json alone: one copied in from another run (its shards'
+    sizes the same, another tokenizer named) was streamed as if it belonged, and an output a
+    rerun was swapping in (its manifest.json removed first) was read half old, half new."""
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    tm = out / "tokens/manifest.json"
+    m = json.loads(tm.read_text())
+    tm.write_text(json.dumps({**m, "tokenizer": {**m["tokenizer"], "name": "o200k_base", "vocab_size": 200019}}))
+    with pytest.raises(TokensError, match=r"o/tokens/manifest.json: not the one the run wrote \(its sha256 is not the one "
+                                          r".*o/manifest.json lists\): restore it from a copy or rerun curate"):
+        TokenLoader(str(out), 2, 16)
+    with pytest.raises(TokensError, match="not the one the run wrote"):
+        TokenLoader(str(out / "tokens"), 2, 16)  # the tokens folder named directly: the same check
+    shutil.rmtree(out)
+    shutil.copytree(cl100k_run, out)
+    (out / "manifest.json").unlink()  # a rerun's commit deletes the old manifest first
+    (out / ".curate-staging").mkdir()
+    with pytest.raises(TokensError, match=r"o: no manifest.json: a run is writing or replacing this output \(or one crashed "
+                                          r"doing so\): wait for it to finish and retry; curate audit .* says which"):
+        TokenLoader(str(out), 2, 16)
