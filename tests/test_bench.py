@@ -155,3 +155,15 @@ def test_bench_phases_report_their_own_memory(held_memory, tmp_path):
     pq.write_table(pa.table({"text": ["a", "bc"]}), tmp_path / "out" / "text" / "part-0.parquet")
     r = load_bench("bench_audit").measure("floor", tmp_path / "out")
     assert 0 < r["rss_mb"] < held_memory / 2, r
+
+
+def test_loader_bench_modes_read_the_tokens_it_wrote(tmp_path):
+    """bench/bench_loader.py: the baseline reads every token of the shards it wrote, and the
+    loader modes hand out whole batches of those tokens, less only what waits for the next epoch."""
+    b = load_bench("bench_loader")
+    m = b.write_tokens(str(tmp_path), 300_000, shards=4)
+    total = m["tokens"]["total"]
+    assert b.run_mode("pyarrow", str(tmp_path), 2, 129)["tokens"] == total
+    for mode in ("pyarrow_batches", "loader", "loader_nocrc"):
+        got = b.run_mode(mode, str(tmp_path), 2, 129)["tokens"]
+        assert got % (2 * 129) == 0 and 0.9 * total < got <= total, (mode, got, total)
