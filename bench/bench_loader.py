@@ -1,6 +1,6 @@
 """The loader's throughput and memory against a plain pyarrow read of the same token shards.
 
-    python bench/bench_loader.py [--tokens 40000000] [--seq-len 2049] [--batch 8] [--repeat 5]
+    python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--seq-len 2049] [--batch 8] [--repeat 5]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
 ``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
@@ -20,6 +20,10 @@ its workers, ``bench/memory.py``):
 * torch_w2         -- ``TokenDataLoader(num_workers=2)``: two DataLoader worker processes, each
                       batch handed over through torch's shared memory (the torch modes are
                       skipped without torch).
+
+Then a corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
+1,024 rows only (as before they also ended at ``tok.ROW_GROUP_TOKENS``) and as a run writes
+them now: the loader's peak memory on each (a reader holds a whole row group).
 
 Throughput is tokens handed out per second of wall time (best of the repeats), CPU the
 launching process's CPU time per token (least of the repeats: the machine may be shared; a
@@ -47,7 +51,9 @@ sys.path.insert(0, str(REPO / "bench"))
 MODES = ["pyarrow", "pyarrow_batches", "loader", "loader_nocrc", "loader_w4", "torch_w0", "torch_w2"]
 
 
-def write_tokens(root: str, n_tokens: int, shards: int = 16) -> dict:
+def write_tokens(root: str, n_tokens: int, shards: int = 16, median: int = 500, group_tokens: int | None = None) -> dict:
+    """A tokens directory of documents of log-normal lengths; ``group_tokens`` overrides the
+    writer's row-group token limit (a huge one: row groups of 1,024 rows only, as before it)."""
     import pyarrow as pa
 
     from curate import output
@@ -56,7 +62,7 @@ def write_tokens(root: str, n_tokens: int, shards: int = 16) -> dict:
     rng = np.random.default_rng(0)
     lens = []
     while sum(lens) < n_tokens:
-        lens += list(np.clip(rng.lognormal(np.log(500), 1.0, 10_000).astype(int), 2, 50_000))
+        lens += list(np.clip(rng.lognormal(np.log(median), 1.0 if median < 5000 else 0.3, 10_000).astype(int), 2, 50 * median))
     lens = np.array(lens[: np.searchsorted(np.cumsum(lens), n_tokens) + 1])
     by_shard: dict = {i: [] for i in range(shards)}
     step = 20_000  # documents per batch, as the pipeline hands them over
@@ -70,7 +76,11 @@ def write_tokens(root: str, n_tokens: int, shards: int = 16) -> dict:
                                 "source": ["bench"] * len(n), "language": ["en"] * len(n)})
         for s, rows in tok.token_rows(docs, ids, seed=0, shards=shards):
             by_shard[s].append(rows)
-    entries = [tok.write_shard(root, i, shards, bs) for i, bs in by_shard.items()]
+    limit, tok.ROW_GROUP_TOKENS = tok.ROW_GROUP_TOKENS, group_tokens or tok.ROW_GROUP_TOKENS
+    try:
+        entries = [tok.write_shard(root, i, shards, bs) for i, bs in by_shard.items()]
+    finally:
+        tok.ROW_GROUP_TOKENS = limit
     info = {"name": "synthetic", "kind": "bench", "sha256": "", "vocab_size": 100_277, "eos_id": 100_257, "eos": ""}
     m = tok.manifest(entries, info, dict(tok.DEFAULTS))
     output.write_atomic(root, tok.MANIFEST, output.json_bytes(m))
@@ -130,14 +140,13 @@ def main():
     ap.add_argument("--seq-len", type=int, default=2049)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--long-tokens", type=int, default=40_000_000, help="tokens of the long-document corpus")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.mode:  # a child: one mode, one epoch
         print(json.dumps(run_mode(a.mode, a.dir, a.batch, a.seq_len)))
         return
-    from memory import run_sampled
-
     try:
         import torch  # noqa: F401
         modes = MODES
@@ -150,16 +159,7 @@ def main():
         groups = sum(len(s["row_group_tokens"]) for s in m["shards"])
         print(f"tokens: {m['tokens']['total']:,} in {m['documents']:,} documents, {len(m['shards'])} shards, {groups} row groups, "
               f"{size / 1e6:.1f} MB (written in {time.perf_counter() - t:.1f} s); batches of {a.batch} x {a.seq_len}")
-        best: dict = {}
-        for _ in range(a.repeat):  # interleaved: a busy moment of the machine hits every mode alike
-            for mode in modes:
-                cmd = [sys.executable, __file__, "--mode", mode, "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len)]
-                done, peak = run_sampled(cmd, env={**os.environ, "PYTHONPATH": str(REPO)})
-                if done.returncode:
-                    sys.exit(f"{mode} failed:\n{done.stderr[-2000:]}")
-                r = json.loads(done.stdout.strip().splitlines()[-1])
-                b = best.setdefault(mode, {**r, "mb": peak})
-                b.update(wall=min(b["wall"], r["wall"]), cpu=min(b["cpu"], r["cpu"]), mb=min(b["mb"], peak))
+        best = measure([(mode, root) for mode in modes], a)
         base = best["pyarrow"]
         print(f"{'mode':<16} {'Mtok/s':>8} {'vs pyarrow':>10} {'CPU ns/tok':>10} {'vs pyarrow':>10} {'share':>6} {'peak MB':>8} {'vs pyarrow':>10}")
         cpu = {k: r["cpu"] / r["tokens"] * 1e9 for k, r in best.items()}
@@ -168,6 +168,36 @@ def main():
             rate = r["tokens"] / r["wall"]
             print(f"{mode:<16} {rate / 1e6:8.1f} {rate / (base['tokens'] / base['wall']):9.2f}x {cpu[mode]:10.1f} "
                   f"{cpu[mode] / cpu['pyarrow']:9.2f}x {r['tokens'] / m['tokens']['total']:6.1%} {r['mb']:8.0f} {r['mb'] / base['mb']:9.2f}x")
+    # long documents (books): a reader holds a whole row group; 1,024 rows of ~30k tokens each
+    # were one unit before row groups also ended at tok.ROW_GROUP_TOKENS
+    with tempfile.TemporaryDirectory() as rows_only, tempfile.TemporaryDirectory() as bounded:
+        for root, limit in ((rows_only, 1 << 62), (bounded, None)):
+            m = write_tokens(root, a.long_tokens, shards=1, median=30_000, group_tokens=limit)
+        best = measure([(f"loader@{name}", root) for name, root in (("rows_only", rows_only), ("bounded", bounded))], a)
+        print(f"long documents: {m['tokens']['total']:,} tokens in {m['documents']:,} documents of ~30k tokens, 1 shard")
+        for name, root in (("rows_only", rows_only), ("bounded", bounded)):
+            groups = json.load(open(os.path.join(root, "tokens", "manifest.json")))["shards"][0]["row_group_tokens"]
+            r = best[f"loader@{name}"]
+            print(f"  row groups {name:<9} {len(groups):4d}, largest {max(groups):>12,} tokens: loader {r['tokens'] / r['wall'] / 1e6:6.1f} Mtok/s, "
+                  f"peak {r['mb']:5.0f} MB ({r['mb'] / best['loader@rows_only']['mb']:.2f}x)")
+
+
+def measure(jobs: list[tuple[str, str]], a) -> dict:
+    """Each (mode, tokens dir) in a fresh process, ``a.repeat`` times interleaved: the least
+    wall, CPU and peak PSS of each."""
+    from memory import run_sampled
+
+    best: dict = {}
+    for _ in range(a.repeat):  # interleaved: a busy moment of the machine hits every mode alike
+        for mode, root in jobs:
+            cmd = [sys.executable, __file__, "--mode", mode.split("@")[0], "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len)]
+            done, peak = run_sampled(cmd, env={**os.environ, "PYTHONPATH": str(REPO)})
+            if done.returncode:
+                sys.exit(f"{mode} failed:\n{done.stderr[-2000:]}")
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            b = best.setdefault(mode, {**r, "mb": peak})
+            b.update(wall=min(b["wall"], r["wall"]), cpu=min(b["cpu"], r["cpu"]), mb=min(b["mb"], peak))
+    return best
 
 
 if __name__ == "__main__":

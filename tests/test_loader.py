@@ -412,3 +412,30 @@ def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refuse
     with pytest.raises(TokensError, match=r"o: no manifest.json: a run is writing or replacing this output \(or one crashed "
                                           r"doing so\): wait for it to finish and retry; curate audit .* says which"):
         TokenLoader(str(out), 2, 16)
+
+
+def test_a_readers_unit_of_long_documents_is_bounded_in_tokens(tmp_path):
+    """A row group (a reader's unit, held whole while its windows are cut) was 1,024 rows
+    whatever their length: 1,024 books of 150k tokens are 600 MB of ids per DataLoader worker.
+    Row groups now also end at tok.ROW_GROUP_TOKENS (a longer document alone in its own), and
+    the loader still yields the shard's token stream cut into windows."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(3)
+    lens = rng.integers(1_500, 2_500, 1_100)
+    lens[7] = 3 * tok.ROW_GROUP_TOKENS // 2  # one document longer than a unit
+    flat = rng.integers(0, 1 << 30, int(lens.sum())).astype(np.uint32)
+    ids = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)), pa.array(flat))
+    docs = pa.record_batch({"id": [f"{i:016x}" for i in range(len(lens))], "domain": ["books"] * len(lens)})
+    rows = [r for _, r in tok.token_rows(docs, ids, seed=0, shards=1)]
+    e = tok.write_shard(str(tmp_path), 0, 1, rows)
+    info = {"name": "synthetic", "kind": "test", "sha256": "", "vocab_size": 1 << 30, "eos_id": None, "eos": ""}
+    output.write_atomic(str(tmp_path), tok.MANIFEST, output.json_bytes(tok.manifest([e], info, dict(tok.DEFAULTS))))
+    f = pq.ParquetFile(tmp_path / "tokens" / e["file"])
+    groups = [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)]
+    assert sum(e["row_group_tokens"]) == lens.sum() and len(groups) >= lens.sum() // tok.ROW_GROUP_TOKENS + 1
+    assert all(t <= tok.ROW_GROUP_TOKENS or n == 1 for t, n in zip(e["row_group_tokens"], groups)), (e["row_group_tokens"], groups)
+    stream = np.concatenate(f.read(columns=["input_ids"]).column(0).to_pylist()).astype(np.int64)
+    L, got = 1000, np.concatenate(list(TokenLoader(str(tmp_path), 4, 1000)))
+    cut = np.concatenate([stream[a : a + t][: t // L * L] for a, t in zip(np.cumsum([0, *e["row_group_tokens"][:-1]]), e["row_group_tokens"])])
+    assert np.array_equal(got.ravel(), cut[: got.size])

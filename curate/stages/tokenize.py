@@ -54,7 +54,8 @@ DEFAULTS = {
 
 TOKENS_DIR = "tokens"
 MANIFEST = f"{TOKENS_DIR}/manifest.json"
-ROW_GROUP_ROWS = 1024  # a row group is the loader's unit of work
+ROW_GROUP_ROWS = 1024  # a row group is the loader's unit of work, held whole by a reader:
+ROW_GROUP_TOKENS = 1 << 20  # so it also ends at 1M tokens (4 MB of ids; a longer document alone)
 SHUFFLE_SALT = 0x5348  # keeps the shuffle hash independent of rebalance's selection hash
 IDS = pa.list_(pa.uint32())
 DOC_ROWS = pa.schema([("id", pa.string()), ("domain", pa.string()), ("source", pa.string()), ("language", pa.string()),
@@ -340,8 +341,9 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
     buf = pa.BufferOutputStream()
     # page CRCs: the loader checks them on every read, so a shard damaged in place (the same
     # size) fails naming itself instead of yielding other tokens (a damaged dictionary page)
-    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True,
-                   write_page_checksum=True)
+    with pq.ParquetWriter(buf, table.schema, compression="zstd", write_statistics=True, write_page_checksum=True) as w:
+        for a, b in row_groups(table.column("num_tokens").to_numpy()) or [(0, 0)]:  # an empty shard: one empty group
+            w.write_table(table.slice(a, b - a), row_group_size=max(b - a, 1))
     data = buf.getvalue().to_pybytes()
     rel = f"{TOKENS_DIR}/{shard_file(index, total)}"
     output.write_atomic(root, rel, data)
@@ -353,6 +355,20 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
         "file": shard_file(index, total), "rows": table.num_rows, "documents": docs, "tokens": int(tokens.sum()),
         "row_group_tokens": groups, **counts, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+def row_groups(tokens: np.ndarray, rows: int | None = None, limit: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) rows of each row group: at most ``rows`` rows and ``limit`` tokens, a
+    longer row alone (a reader holds a whole row group, so its memory is bounded by tokens,
+    not by how long 1,024 documents happen to be)."""
+    rows, limit = rows or ROW_GROUP_ROWS, limit or ROW_GROUP_TOKENS
+    out, a, held = [], 0, 0
+    for i, t in enumerate(tokens.tolist()):
+        if i > a and (i - a == rows or held + t > limit):
+            out.append((a, i))
+            a, held = i, 0
+        held += t
+    return out + [(a, len(tokens))] if len(tokens) > a else out
 
 
 def shard_counts(table: pa.Table) -> dict:
