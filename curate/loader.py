@@ -212,6 +212,7 @@ class TokenLoader:
 
     def _reader(self, worker: int, start: int):
         """One reader's batches from its batch index ``start`` to the end of the epoch."""
+        self.check_unchanged()  # each epoch (and resume) opens the shards afresh
         c = self.rank * self.num_workers + worker
         units, L, B = self._units[c], self.seq_len, self.batch_size
         # A reader holds more windows than the steps * B an epoch takes from it: each epoch
@@ -237,6 +238,19 @@ class TokenLoader:
                     yield rows[:B].astype(self.dtype)
                     buf = [rows[B:]] if len(rows) > B else []
             left, rnd, skip = left - take, rnd + 1, 0
+
+    def check_unchanged(self, sha256: str | None = None) -> None:
+        """Refuse tokens rewritten since this loader (or the one whose ``sha256`` is given)
+        read their manifest: its positions belong to those tokens."""
+        try:
+            with open(os.path.join(self.dir, MANIFEST), "rb") as f:
+                now = hashlib.sha256(f.read()).hexdigest()
+        except FileNotFoundError:
+            now = None
+        if now != (sha256 or self.manifest_sha256):
+            raise TokensError(f"{self.dir}: rewritten since this loader opened them (a rerun into the same output?): a position "
+                              "is only valid in the tokens it was read from: start from a fresh loader, or train from a copy "
+                              "of the output a rerun cannot replace")
 
     def _read_unit(self, files: dict, file: str, group: int, tokens: int) -> np.ndarray:
         """One row group's token stream, its pages' CRCs checked: a shard damaged since the
@@ -332,11 +346,12 @@ def _make_dataset_class():
         reads its own part. Use with ``DataLoader(ds, batch_size=None, num_workers=...)``."""
 
         def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0), verify="size",
-                     tokenizer=None):
+                     tokenizer=None, manifest_sha256=None):
             super().__init__()
             self.args = dict(path=path, batch_size=batch_size, seq_len=seq_len, rank=rank, world_size=world_size,
                              num_workers=max(1, num_workers))
-            TokenLoader(**self.args, verify=verify, tokenizer=tokenizer)  # refuse a bad directory here, not in a worker
+            probe = TokenLoader(**self.args, verify=verify, tokenizer=tokenizer)  # refuse a bad directory here, not in a worker
+            self.sha256 = manifest_sha256 or probe.manifest_sha256  # the tokens its positions belong to
             self.start = start
 
         def __iter__(self):
@@ -346,6 +361,7 @@ def _make_dataset_class():
             # a fresh DataLoader asks worker 0 first, so worker 0 plays the reader whose turn is next
             worker = ((info.id if info is not None else 0) + batch) % W
             loader = TokenLoader(**self.args, worker=worker, verify="none")
+            loader.check_unchanged(self.sha256)  # a worker opens the tokens afresh each epoch
             loader.epoch, loader.batch = epoch, worker_start(batch, worker, W)
             for b in loader:
                 yield torch.from_numpy(b)
@@ -381,7 +397,8 @@ class TokenDataLoader:
 
         lo = self.loader
         ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
-                                         num_workers=self.num_workers, start=(lo.epoch, lo.batch), verify="none")
+                                         num_workers=self.num_workers, start=(lo.epoch, lo.batch), verify="none",
+                                         manifest_sha256=lo.manifest_sha256)
         for b in torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs):
             lo.batch += 1
             yield b

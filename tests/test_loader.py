@@ -439,3 +439,25 @@ def test_a_readers_unit_of_long_documents_is_bounded_in_tokens(tmp_path):
     L, got = 1000, np.concatenate(list(TokenLoader(str(tmp_path), 4, 1000)))
     cut = np.concatenate([stream[a : a + t][: t // L * L] for a, t in zip(np.cumsum([0, *e["row_group_tokens"][:-1]]), e["row_group_tokens"])])
     assert np.array_equal(got.ravel(), cut[: got.size])
+
+
+def test_tokens_rewritten_under_a_running_loader_are_refused(tmp_path):
+    """A rerun into the output a job was streaming (its files renamed into place between two
+    epochs) went on with the old manifest's positions over the new files: a bare reshape or
+    "damaged" error, or other windows without a word; DataLoader workers, which open the
+    tokens afresh each epoch, read the new tokens as if nothing had changed."""
+    d = make_tokens(tmp_path, n_docs=600, shards=2)
+    lo = TokenLoader(d, 2, 16)
+    assert len(list(lo)) == len(lo)
+    make_tokens(tmp_path, n_docs=700, shards=2, seed=5)  # a rerun of other inputs, same place
+    with pytest.raises(TokensError, match=r"tokens: rewritten since this loader opened them \(a rerun into the same "
+                                          r"output\?\): a position is only valid in the tokens it was read from"):
+        next(iter(lo))
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from curate.loader import TokenDataLoader
+
+    dl = TokenDataLoader(d, 2, 16, num_workers=1)
+    assert len(list(dl)) == len(dl)
+    make_tokens(tmp_path, n_docs=600, shards=2)
+    with pytest.raises(Exception, match="rewritten since this loader opened them"):
+        next(iter(dl))
