@@ -63,6 +63,8 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         path = local_folder(path, "the loader")  # a run's --output may be a URI
     except ValueError as e:
         raise TokensError(str(e)) from None
+    if os.path.isfile(path):
+        raise TokensError(f"{path}: a file, not a folder: give the run's output folder (or its tokens/ folder)")
     if not os.path.isdir(path):
         raise TokensError(f"{path}: no such directory")
     d = os.path.normpath(tokens_dir(path))

@@ -461,3 +461,10 @@ def test_tokens_rewritten_under_a_running_loader_are_refused(tmp_path):
     make_tokens(tmp_path, n_docs=600, shards=2)
     with pytest.raises(Exception, match="rewritten since this loader opened them"):
         next(iter(dl))
+
+
+def test_a_file_given_as_the_tokens_folder_says_so(cl100k_run):
+    """TokenLoader("corpus/tokens/manifest.json") (or a shard) said "no such directory" of a file that exists."""
+    for f in ("manifest.json", "tokens/manifest.json"):
+        with pytest.raises(TokensError, match=rf"{f}: a file, not a folder: give the run's output folder \(or its tokens/ folder\)"):
+            TokenLoader(str(cl100k_run / f), 2, 16)
