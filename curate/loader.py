@@ -10,9 +10,10 @@
 With PyTorch installed, ``TokenDataLoader`` does the same through ``torch.utils.data.DataLoader``
 workers (each worker reads its own part) and ``TokenDataset`` is the ``IterableDataset``.
 
-The work is cut into *units*, the row groups of the token shards in manifest order (the rows
-are already globally shuffled by the pipeline). Consumer c = rank * num_workers + worker takes
-units c, c + C, c + 2C, ... (C = world_size * num_workers) and cuts each unit's token stream
+The work is cut into *units*, the row groups of the token shards (the rows are already globally
+shuffled by the pipeline). They are dealt to the C = world_size * num_workers consumers (c = rank
+* num_workers + worker) by their windows, largest first, each to the consumer with the fewest
+(``deal``); a consumer takes its units in manifest order and cuts each unit's token stream
 (documents with their EOS, back to back) into windows of seq_len tokens; a unit's last partial
 window is dropped, so windows never straddle two units and a position is a window count.
 Every consumer yields the same number of batches per epoch (the smallest any of them can fill);
@@ -35,6 +36,7 @@ import numpy as np
 
 MANIFEST = "manifest.json"
 FORMAT = "curate-tokens/1"
+DEAL = "by-windows/1"  # how row groups are dealt to readers (``deal``): a saved position is only valid under it
 
 
 class TokensError(ValueError):
@@ -150,6 +152,23 @@ def check_tokenizer(d: str, made: dict, expected: str) -> None:
                           f"load it with the tokenizer it was made with, or rerun curate with tokenize.tokenizer = \"{expected}\"")
 
 
+def deal(units: list[tuple], readers: int, seq_len: int) -> list[list[tuple]]:
+    """Each reader's units, (file, row group, tokens), in manifest order: dealt by their windows,
+    largest first, each to the reader with the fewest so far (ties: the lowest index), so the
+    readers' shares are nearly equal and an epoch, which takes from every reader what the
+    smallest share fills, reads nearly every window. (Dealt round-robin, shards of a full row
+    group and a small last one gave an even number of readers half the small ones: an epoch
+    read a fifth of the tokens.)"""
+    import heapq
+
+    load, mine = [(0, r) for r in range(readers)], [[] for _ in range(readers)]
+    for i in sorted(range(len(units)), key=lambda i: (-(units[i][2] // seq_len), i)):
+        n, r = heapq.heappop(load)
+        mine[r].append(i)
+        heapq.heappush(load, (n + units[i][2] // seq_len, r))
+    return [[units[i] for i in sorted(m)] for m in mine]
+
+
 def document_positions(tokens: np.ndarray, eos_id: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(document index, position in its document) of every token of a ``[batch, seq]`` array
     of packed documents, for attention masks that keep documents apart and position ids that
@@ -201,7 +220,7 @@ class TokenLoader:
                 f"{self.dir}: {len(units)} row groups cannot feed {consumers} readers (world_size x num_workers): "
                 "run with more token shards (tokenize.shards, 0 = run.shards)"
             )
-        self._units = [units[c::consumers] for c in range(consumers)]
+        self._units = deal(units, consumers, seq_len)
         windows = [sum(t // seq_len for _, _, t in u) for u in self._units]
         self.steps = min(windows) // batch_size  # batches per reader per epoch, equal for all
         if self.steps == 0:
@@ -316,7 +335,7 @@ class TokenLoader:
 
     def _identity(self) -> dict:
         return {"manifest_sha256": self.manifest_sha256, "batch_size": self.batch_size, "seq_len": self.seq_len,
-                "rank": self.rank, "world_size": self.world_size, "num_workers": self.num_workers}
+                "rank": self.rank, "world_size": self.world_size, "num_workers": self.num_workers, "deal": DEAL}
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "batch": self.batch, **self._identity()}
@@ -328,6 +347,10 @@ class TokenLoader:
                 f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
                 f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "
                 "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
+        if "deal" not in state:
+            raise ValueError("loader state: saved by a curate that dealt row groups to readers round-robin; this one deals "
+                             "them by size (an epoch reads nearly every window), so that position means other windows here: "
+                             "resume with the curate that saved it, or start the data from a fresh loader")
         diff = [k for k in mine if state.get(k) != mine[k]]
         if diff:
             diffs = ", ".join(f"{k}: {state.get(k)!r} != {mine[k]!r}" for k in diff)

@@ -468,3 +468,30 @@ def test_a_file_given_as_the_tokens_folder_says_so(cl100k_run):
     for f in ("manifest.json", "tokens/manifest.json"):
         with pytest.raises(TokensError, match=rf"{f}: a file, not a folder: give the run's output folder \(or its tokens/ folder\)"):
             TokenLoader(str(cl100k_run / f), 2, 16)
+
+
+@pytest.mark.parametrize("world_size, num_workers", [(1, 2), (1, 4), (2, 2), (3, 1)])
+def test_an_epoch_reads_nearly_every_token_whatever_the_readers(tmp_path, small_groups, world_size, num_workers):
+    """Row groups were dealt round-robin in manifest order: with shards of a full row group
+    and a small last one, an even number of readers gave half of them only the small ones,
+    and every reader yields what the smallest fills: an epoch of 2 workers read 20% of a 60M
+    token corpus (64 shards). Dealt by their windows, largest first, to the reader with the
+    fewest, an epoch reads nearly all of them."""
+    d = make_tokens(tmp_path, n_docs=2400, shards=12)  # 200 rows a shard: 3 groups of 64 and one of 8
+    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    B, L = 2, 16
+    every = sum(t // L for s in m["shards"] for t in s["row_group_tokens"])
+    loaders = [TokenLoader(d, B, L, rank=r, world_size=world_size, num_workers=num_workers) for r in range(world_size)]
+    got = windows(b for lo in loaders for b in lo)
+    assert len(got) == len(set(got)) == sum(len(lo) for lo in loaders) * B
+    assert len(got) >= 0.95 * every, (len(got), every)
+
+
+def test_a_state_saved_under_round_robin_dealing_is_refused(tmp_path, small_groups):
+    """A position saved by a curate that dealt row groups round-robin means other windows now."""
+    d = make_tokens(tmp_path)
+    lo = TokenLoader(d, 2, 16, num_workers=2)
+    next(iter(lo))
+    state = {k: v for k, v in lo.state_dict().items() if k != "deal"}
+    with pytest.raises(ValueError, match="loader state: saved by a curate that dealt row groups to readers round-robin"):
+        TokenLoader(d, 2, 16, num_workers=2).load_state_dict(state)
