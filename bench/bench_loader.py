@@ -1,6 +1,7 @@
 """The loader's throughput and memory against a plain pyarrow read of the same token shards.
 
-    python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--seq-len 2049] [--batch 8] [--repeat 5]
+    python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--share-tokens 60000000]
+                                 [--seq-len 2049] [--batch 8] [--repeat 5]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
 ``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
@@ -21,7 +22,9 @@ its workers, ``bench/memory.py``):
                       batch handed over through torch's shared memory (the torch modes are
                       skipped without torch).
 
-Then a corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
+Then the share of the tokens one epoch reads with 1-16 readers on a corpus of 64 shards
+(``--share-tokens``): the loader against row groups dealt round-robin (as before), and a
+corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
 1,024 rows only (as before they also ended at ``tok.ROW_GROUP_TOKENS``) and as a run writes
 them now: the loader's peak memory on each (a reader holds a whole row group).
 
@@ -141,6 +144,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--long-tokens", type=int, default=40_000_000, help="tokens of the long-document corpus")
+    ap.add_argument("--share-tokens", type=int, default=60_000_000, help="tokens of the corpus an epoch's share is measured on")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -168,6 +172,20 @@ def main():
             rate = r["tokens"] / r["wall"]
             print(f"{mode:<16} {rate / 1e6:8.1f} {rate / (base['tokens'] / base['wall']):9.2f}x {cpu[mode]:10.1f} "
                   f"{cpu[mode] / cpu['pyarrow']:9.2f}x {r['tokens'] / m['tokens']['total']:6.1%} {r['mb']:8.0f} {r['mb'] / base['mb']:9.2f}x")
+    # the share of the tokens an epoch reads, by readers: the loader (row groups dealt by size)
+    # against dealing them round-robin in manifest order (as before), computed here
+    with tempfile.TemporaryDirectory() as root:
+        m = write_tokens(root, a.share_tokens, shards=64)
+        units = [t for s in m["shards"] for t in s["row_group_tokens"]]
+        from curate.loader import TokenLoader
+
+        parts = []
+        for readers in (1, 2, 4, 8, 16):
+            windows = [sum(t // a.seq_len for t in units[c::readers]) for c in range(readers)]
+            rr = min(windows) // a.batch * a.batch * readers * a.seq_len / m["tokens"]["total"]
+            now = len(TokenLoader(root, a.batch, a.seq_len, num_workers=readers)) * a.batch * a.seq_len / m["tokens"]["total"]
+            parts.append(f"{readers} readers {now:.1%} (round-robin {rr:.1%})")
+        print(f"epoch share, {m['tokens']['total']:,} tokens in 64 shards, {len(units)} row groups: " + ", ".join(parts))
     # long documents (books): a reader holds a whole row group; 1,024 rows of ~30k tokens each
     # were one unit before row groups also ended at tok.ROW_GROUP_TOKENS
     with tempfile.TemporaryDirectory() as rows_only, tempfile.TemporaryDirectory() as bounded:
