@@ -73,16 +73,16 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     mpath = os.path.join(d, MANIFEST)
     from curate import commit, output
 
-    root = os.path.dirname(d)  # the run's output, when d is its tokens/ folder
-    if os.path.basename(d) == "tokens" and not os.path.exists(os.path.join(root, MANIFEST)) \
-            and os.path.isdir(os.path.join(root, commit.STAGING)):
+    root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)
+    if not os.path.exists(os.path.join(root, MANIFEST)) and os.path.isdir(os.path.join(root, commit.STAGING)):
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {root} says which")
     try:
         raw = open(mpath, "rb").read()
     except FileNotFoundError:
         raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
-    _check_output_lists(root, mpath, hashlib.sha256(raw).hexdigest())
+    if root != d:
+        _check_output_lists(root, mpath, hashlib.sha256(raw).hexdigest())
     m = json.loads(raw)
 
     if m.get("format") == output.FORMAT:  # the output's own manifest: no tokens/ beside it
@@ -123,6 +123,8 @@ def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
         with open(os.path.join(root, MANIFEST), "rb") as f:
             out = json.load(f)
     except (OSError, ValueError):
+        return
+    if not isinstance(out, dict):
         return
     rel = os.path.relpath(mpath, root).replace(os.sep, "/")
     listed = {e["file"]: e.get("sha256") for e in out.get("files", []) if isinstance(e, dict) and "file" in e}
