@@ -174,3 +174,15 @@ def test_extract_errors_counts_where_two_extractors_agree():
                      ("without", True, False): 2, ("without", False, True): 1}
     assert (combined["both"]["precision"], combined["both"]["recall"]) == (1.0, 1 / 3)
     assert (combined["either"]["precision"], combined["either"]["recall"]) == (0.5, 1.0)
+
+
+def test_loader_bench_modes_read_the_tokens_it_wrote(tmp_path):
+    """bench/bench_loader.py: the baseline reads every token of the shards it wrote, and the
+    loader modes hand out whole batches of those tokens, less only what waits for the next epoch."""
+    b = load_bench("bench_loader")
+    m = b.write_tokens(str(tmp_path), 300_000, shards=4)
+    total = m["tokens"]["total"]
+    assert b.run_mode("pyarrow", str(tmp_path), 2, 129)["tokens"] == total
+    for mode in ("pyarrow_batches", "loader", "loader_nocrc"):
+        got = b.run_mode(mode, str(tmp_path), 2, 129)["tokens"]
+        assert got % (2 * 129) == 0 and 0.9 * total < got <= total, (mode, got, total)

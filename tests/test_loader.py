@@ -312,3 +312,189 @@ def _train_and_resume(torch, TokenDataLoader, d):
     # the same stream as the numpy loader playing two workers
     ref = list(TokenLoader(d, 8, 33, num_workers=2))
     assert all(np.array_equal(ref[25 + i], a.numpy()) for i, a in enumerate(nxt))
+
+
+@pytest.mark.parametrize("where", [0.2, 0.5, 0.8])
+def test_a_damaged_shard_of_the_right_size_is_named_when_read(tmp_path, where):
+    """A shard damaged in place (same size: the quick check passes) gave other tokens without a
+    word (damage in a dictionary page) or failed mid-training with pyarrow's bare "OSError:
+    Unexpected end of stream", naming no file; now every page has a CRC the loader checks, and a read that
+    fails names the file, its row group and what to do."""
+    d = make_tokens(tmp_path, n_docs=1200, shards=2)
+    f = tmp_path / "tokens" / "part-00001-of-00002.parquet"
+    import pyarrow.parquet as pq
+
+    group = pq.read_metadata(f).row_group(0)
+    col = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema.startswith("input_ids"))  # its dictionary page, then its data pages
+    start = col.dictionary_page_offset or col.data_page_offset
+    data = bytearray(f.read_bytes())
+    i = start + int(col.total_compressed_size * where)
+    data[i : i + 8] = bytes(b ^ 0x5A for b in data[i : i + 8])  # size unchanged
+    f.write_bytes(bytes(data))
+    lo = TokenLoader(d, 2, 16)  # the quick check (sizes, rows, row groups) cannot see it
+    with pytest.raises(TokensError, match=r"part-00001-of-00002.parquet: row group \d+ is damaged \(.+\): "
+                                          r"restore it from a copy or rerun curate; verify=\"sha256\" checks"):
+        list(lo)
+
+
+def test_a_damaged_footer_is_named_when_opened(tmp_path):
+    """A shard whose footer is damaged (same size) raised pyarrow's own error from TokenLoader()."""
+    d = make_tokens(tmp_path, n_docs=200, shards=2)
+    f = tmp_path / "tokens" / "part-00000-of-00002.parquet"
+    data = bytearray(f.read_bytes())
+    n = int.from_bytes(data[-8:-4], "little")  # the footer's length, before the closing PAR1
+    data[-8 - n : -8 - n + 16] = b"\xff" * 16  # the start of the footer's metadata
+    f.write_bytes(bytes(data))
+    with pytest.raises(TokensError, match=r"part-00000-of-00002.parquet: not a readable Parquet file \(.+\): restore it from a copy"):
+        TokenLoader(d, 2, 16)
+
+
+@pytest.fixture(scope="module")
+def cl100k_run(tmp_path_factory):
+    """A real run's output: tokenized with cl100k_base."""
+    from curate import cli
+
+    tmp = tmp_path_factory.mktemp("cl100k")
+    pages = tmp / "p.jsonl"
+    pages.write_text("".join(json.dumps({"text": f"page {i}: " + "a few words of text " * (20 + i)}) + "\n" for i in range(60)))
+    out = tmp / "o"
+    assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest,tokenize", "--shards", "2",
+                     "--output", str(out), "--progress", "off"]) == 0
+    return out
+
+
+def test_tokens_of_another_tokenizer_are_refused_when_the_model_names_its_own(cl100k_run, tmp_path):
+    """Nothing stopped a model trained with one tokenizer from streaming tokens made with
+    another (ids out of its vocabulary, or silently other words): the loader had no way to be
+    told which tokenizer the model uses."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    out = str(cl100k_run)
+    assert len(TokenLoader(out, 2, 16, tokenizer="cl100k_base")) > 0  # the one it was made with
+    with pytest.raises(TokensError, match=r"tokens: tokenized with cl100k_base \(tiktoken, vocab 100,277, EOS 100257\), "
+                                          r"not o200k_base: load it with the tokenizer it was made with, or rerun curate "
+                                          r"with tokenize.tokenizer = \"o200k_base\""):
+        TokenLoader(out, 2, 16, tokenizer="o200k_base")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(["a few words of text"] * 10, trainers.BpeTrainer(vocab_size=280, special_tokens=["<|endoftext|>"]))
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    with pytest.raises(TokensError, match=rf"tokenized with cl100k_base .*, not {path} \(sha256 [0-9a-f]{{12}}\)"):
+        TokenLoader(out, 2, 16, tokenizer=str(path))
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from curate.loader import TokenDataLoader
+
+    with pytest.raises(TokensError, match="not o200k_base"):
+        TokenDataLoader(out, 2, 16, tokenizer="o200k_base")
+
+
+def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refused(cl100k_run, tmp_path):
+    """The loader read tokens/manifest.json alone: one copied in from another run (its shards'
+    sizes the same, another tokenizer named) was streamed as if it belonged, and an output a
+    rerun was swapping in (its manifest.json removed first) was read half old, half new."""
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    tm = out / "tokens/manifest.json"
+    m = json.loads(tm.read_text())
+    tm.write_text(json.dumps({**m, "tokenizer": {**m["tokenizer"], "name": "o200k_base", "vocab_size": 200019}}))
+    with pytest.raises(TokensError, match=r"o/tokens/manifest.json: not the one the run wrote \(its sha256 is not the one "
+                                          r".*o/manifest.json lists\): restore it from a copy or rerun curate"):
+        TokenLoader(str(out), 2, 16)
+    with pytest.raises(TokensError, match="not the one the run wrote"):
+        TokenLoader(str(out / "tokens"), 2, 16)  # the tokens folder named directly: the same check
+    shutil.rmtree(out)
+    shutil.copytree(cl100k_run, out)
+    (out / "manifest.json").unlink()  # a rerun's commit deletes the old manifest first
+    (out / ".curate-staging").mkdir()
+    fresh = tmp_path / "fresh"
+    (fresh / ".curate-staging").mkdir(parents=True)  # a first run still writing: nothing but its staging yet
+    for d in (out, fresh):
+        with pytest.raises(TokensError, match=rf"{d.name}: no manifest.json: a run is writing or replacing this output \(or one "
+                                              r"crashed doing so\): wait for it to finish and retry; curate audit .* says which"):
+            TokenLoader(str(d), 2, 16)
+
+
+def test_a_readers_unit_of_long_documents_is_bounded_in_tokens(tmp_path):
+    """A row group (a reader's unit, held whole while its windows are cut) was 1,024 rows
+    whatever their length: 1,024 books of 150k tokens are 600 MB of ids per DataLoader worker.
+    Row groups now also end at tok.ROW_GROUP_TOKENS (a longer document alone in its own), and
+    the loader still yields the shard's token stream cut into windows."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(3)
+    lens = rng.integers(1_500, 2_500, 1_100)
+    lens[7] = 3 * tok.ROW_GROUP_TOKENS // 2  # one document longer than a unit
+    flat = rng.integers(0, 1 << 30, int(lens.sum())).astype(np.uint32)
+    ids = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)), pa.array(flat))
+    docs = pa.record_batch({"id": [f"{i:016x}" for i in range(len(lens))], "domain": ["books"] * len(lens)})
+    rows = [r for _, r in tok.token_rows(docs, ids, seed=0, shards=1)]
+    e = tok.write_shard(str(tmp_path), 0, 1, rows)
+    info = {"name": "synthetic", "kind": "test", "sha256": "", "vocab_size": 1 << 30, "eos_id": None, "eos": ""}
+    output.write_atomic(str(tmp_path), tok.MANIFEST, output.json_bytes(tok.manifest([e], info, dict(tok.DEFAULTS))))
+    f = pq.ParquetFile(tmp_path / "tokens" / e["file"])
+    groups = [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)]
+    assert sum(e["row_group_tokens"]) == lens.sum() and len(groups) >= lens.sum() // tok.ROW_GROUP_TOKENS + 1
+    assert all(t <= tok.ROW_GROUP_TOKENS or n == 1 for t, n in zip(e["row_group_tokens"], groups)), (e["row_group_tokens"], groups)
+    stream = np.concatenate(f.read(columns=["input_ids"]).column(0).to_pylist()).astype(np.int64)
+    L, got = 1000, np.concatenate(list(TokenLoader(str(tmp_path), 4, 1000)))
+    cut = np.concatenate([stream[a : a + t][: t // L * L] for a, t in zip(np.cumsum([0, *e["row_group_tokens"][:-1]]), e["row_group_tokens"])])
+    assert np.array_equal(got.ravel(), cut[: got.size])
+
+
+def test_tokens_rewritten_under_a_running_loader_are_refused(tmp_path):
+    """A rerun into the output a job was streaming (its files renamed into place between two
+    epochs) went on with the old manifest's positions over the new files: a bare reshape or
+    "damaged" error, or other windows without a word; DataLoader workers, which open the
+    tokens afresh each epoch, read the new tokens as if nothing had changed."""
+    d = make_tokens(tmp_path, n_docs=600, shards=2)
+    lo = TokenLoader(d, 2, 16)
+    assert len(list(lo)) == len(lo)
+    make_tokens(tmp_path, n_docs=700, shards=2, seed=5)  # a rerun of other inputs, same place
+    with pytest.raises(TokensError, match=r"tokens: rewritten since this loader opened them \(a rerun into the same "
+                                          r"output\?\): a position is only valid in the tokens it was read from"):
+        next(iter(lo))
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from curate.loader import TokenDataLoader
+
+    dl = TokenDataLoader(d, 2, 16, num_workers=1)
+    assert len(list(dl)) == len(dl)
+    make_tokens(tmp_path, n_docs=600, shards=2)
+    with pytest.raises(Exception, match="rewritten since this loader opened them"):
+        next(iter(dl))
+
+
+def test_a_file_given_as_the_tokens_folder_says_so(cl100k_run):
+    """TokenLoader("corpus/tokens/manifest.json") (or a shard) said "no such directory" of a file that exists."""
+    for f in ("manifest.json", "tokens/manifest.json"):
+        with pytest.raises(TokensError, match=rf"{f}: a file, not a folder: give the run's output folder \(or its tokens/ folder\)"):
+            TokenLoader(str(cl100k_run / f), 2, 16)
+
+
+@pytest.mark.parametrize("world_size, num_workers", [(1, 2), (1, 4), (2, 2), (3, 1)])
+def test_an_epoch_reads_nearly_every_token_whatever_the_readers(tmp_path, small_groups, world_size, num_workers):
+    """Row groups were dealt round-robin in manifest order: with shards of a full row group
+    and a small last one, an even number of readers gave half of them only the small ones,
+    and every reader yields what the smallest fills: an epoch of 2 workers read 20% of a 60M
+    token corpus (64 shards). Dealt by their windows, largest first, to the reader with the
+    fewest, an epoch reads nearly all of them."""
+    d = make_tokens(tmp_path, n_docs=2400, shards=12)  # 200 rows a shard: 3 groups of 64 and one of 8
+    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    B, L = 2, 16
+    every = sum(t // L for s in m["shards"] for t in s["row_group_tokens"])
+    loaders = [TokenLoader(d, B, L, rank=r, world_size=world_size, num_workers=num_workers) for r in range(world_size)]
+    got = windows(b for lo in loaders for b in lo)
+    assert len(got) == len(set(got)) == sum(len(lo) for lo in loaders) * B
+    assert len(got) >= 0.95 * every, (len(got), every)
+
+
+def test_a_state_saved_under_round_robin_dealing_is_refused(tmp_path, small_groups):
+    """A position saved by a curate that dealt row groups round-robin means other windows now."""
+    d = make_tokens(tmp_path)
+    lo = TokenLoader(d, 2, 16, num_workers=2)
+    next(iter(lo))
+    state = {k: v for k, v in lo.state_dict().items() if k != "deal"}
+    with pytest.raises(ValueError, match="loader state: saved by a curate that dealt row groups to readers round-robin"):
+        TokenLoader(d, 2, 16, num_workers=2).load_state_dict(state)

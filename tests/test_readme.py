@@ -37,6 +37,7 @@ EXAMPLES = {
     "curate audit corpus/": "test_audit_example",
     "curate mix corpus --set": "test_mix_example",
     "from curate.loader import TokenLoader": "test_loader_example",
+    "from curate.stages.tokenize import Encoder": "test_decode_example",
     "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
     "[curate] done in": "output sample, not a command",
@@ -218,6 +219,13 @@ def test_loader_example(demo, shell):
     (shell.cwd / "train.py").write_text(code)
     batches, length = shell("python train.py").stdout.split()
     assert int(batches) == int(length) >= 1
+
+
+def test_decode_example(demo, shell):
+    corpus_copy(demo, shell.cwd)
+    (shell.cwd / "decode.py").write_text(block("from curate.stages.tokenize import Encoder") + "print('ok', row['num_tokens'])\n")
+    out = shell("python decode.py").stdout.split()
+    assert out[0] == "ok" and int(out[1]) > 1
 
 
 def test_runner_examples_pass_the_option_check():

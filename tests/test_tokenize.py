@@ -197,3 +197,56 @@ def test_tokenize_alone_keeps_one_copy_per_document(tmp_path):
     text = pl.read_parquet(str(out / "text/*.parquet"))
     assert tokens.height == text.height == 30 and "repeat" not in text.columns
     assert tokens["num_tokens"].sum() == text["num_tokens"].sum()
+
+
+_PAGES = {
+    "en": "The village library opens at nine on weekdays and lends books, maps and old newspapers to anyone who "
+          "lives nearby. Volunteers repair the chairs in the reading room every spring, and the children draw "
+          "pictures of the river for the wall beside the stairs. Page {i} of the notes tells how the roof was rebuilt.",
+    "de": "Die Bibliothek im Dorf öffnet werktags um neun Uhr und verleiht Bücher, Karten und alte Zeitungen an alle, "
+          "die in der Nähe wohnen. Freiwillige reparieren jedes Frühjahr die Stühle im Lesesaal, und die Kinder malen "
+          "Bilder vom Fluss für die Wand neben der Treppe. Seite {i} der Notizen erzählt, wie das Dach erneuert wurde.",
+    "fr": "La bibliothèque du village ouvre à neuf heures en semaine et prête des livres, des cartes et de vieux "
+          "journaux à tous ceux qui habitent tout près. Des bénévoles réparent les chaises de la salle de lecture "
+          "chaque printemps, et les enfants dessinent la rivière pour le mur près de l'escalier. La page {i} des notes "
+          "raconte comment le toit a été refait.",
+}
+
+
+def test_the_tokens_manifest_counts_tokens_and_documents_by_domain_language_and_source(tmp_path):
+    """A mix planned by language or source had to join tokens/ with text/ by id: the manifest
+    counted tokens per domain only (and documents only in total), and the token rows had
+    neither column. Now both are there, and agree with the files (counted here with polars)."""
+    ins = tmp_path / "in"
+    ins.mkdir()
+    for src, langs in (("news", ("en", "de")), ("forum", ("en", "fr")), ("shelf", ("de", "fr"))):
+        with open(ins / f"{src}.jsonl", "w", encoding="utf-8") as f:
+            for lang in langs:
+                for i in range(12):
+                    f.write(json.dumps({"id": f"{src}-{lang}-{i}", "text": _PAGES[lang].format(i=i) * (1 + i % 3)}) + "\n")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(ins / "news.jsonl"), "--domain", "web", "--source", "news",
+                     "--input", str(ins / "forum.jsonl"), "--domain", "web", "--source", "forum",
+                     "--input", str(ins / "shelf.jsonl"), "--domain", "books", "--source", "shelf",
+                     "--stages", "ingest,langid,rebalance,tokenize", "--languages", "all", "--shards", "2",
+                     "--set", 'rebalance.languages={web = {en = 0.5, "*" = 0.5}}', "--set", "rebalance.max_epochs={web = 3}",
+                     "--output", str(out), "--progress", "off"]) == 0
+    m = json.loads((out / "tokens/manifest.json").read_text())
+    tokens = pl.read_parquet(str(out / "tokens/*.parquet"))
+    text = pl.read_parquet(str(out / "text/*.parquet")).select("id", "source", "language")
+    rows = tokens.select("id", "domain", "num_tokens").join(text, on="id", how="left")
+    assert rows["language"].null_count() == 0 and tokens.height > text.height  # some documents repeated
+
+    def counts(*by):  # {key: (tokens, rows)}
+        agg = rows.group_by(*by).agg(pl.col("num_tokens").sum(), pl.len())
+        return {(r[0] if len(by) == 1 else r[:-2]): r[-2:] for r in agg.iter_rows()}
+
+    per_domain, per_lang, per_source = counts("domain"), counts("domain", "language"), counts("domain", "source")
+    assert {d for d, _ in per_lang} == {"web", "books"} and {l for _, l in per_lang} == {"en", "de", "fr"}
+    assert m["tokens"]["per_domain"] == {d: n for d, (n, _) in per_domain.items()}
+    assert m["documents_per_domain"] == {d: k for d, (_, k) in per_domain.items()}
+    assert m["tokens"]["per_language"] == {d: {l: n for (dd, l), (n, _) in sorted(per_lang.items()) if dd == d} for d in per_domain}
+    assert m["tokens"]["per_source"] == {d: {s: n for (dd, s), (n, _) in sorted(per_source.items()) if dd == d} for d in per_domain}
+    assert m["documents_per_language"] == {d: {l: k for (dd, l), (_, k) in sorted(per_lang.items()) if dd == d} for d in per_domain}
+    # the token rows carry them too: a mix by language is one query over tokens/ alone
+    assert tokens.select("id", "source", "language").unique().sort("id").equals(text.sort("id"))

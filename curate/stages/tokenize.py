@@ -14,11 +14,12 @@ no Python int list is ever built. bench/bench_tokenize.py compares this with raw
 
 tokens/ layout (``DIR/tokens/``)::
 
-    part-00000-of-00004.parquet   id, domain, input_ids (list<uint32>), num_tokens
+    part-00000-of-00004.parquet   id, domain, source, language, input_ids (list<uint32>), num_tokens
                                   (packed: input_ids of seq_len + 1 tokens across documents,
                                   num_tokens, doc_starts, doc_ids)
     manifest.json                 written last: tokenizer (name, file sha256, vocab size, EOS),
-                                  tokens per domain and in total, mix, shards (rows, sha256)
+                                  tokens and rows in total, per domain, and per language and
+                                  per source within each domain; mix, shards (rows, sha256)
 
 Each copy (``repeat`` index j) of a document is one row; its shard and its place in the shard
 come from one 64-bit hash of (seed, id, j): shard = hash mod N, rows sorted by hash. The
@@ -53,10 +54,13 @@ DEFAULTS = {
 
 TOKENS_DIR = "tokens"
 MANIFEST = f"{TOKENS_DIR}/manifest.json"
-ROW_GROUP_ROWS = 1024  # a row group is the loader's unit of work
+ROW_GROUP_ROWS = 1024  # a row group is the loader's unit of work, held whole by a reader:
+ROW_GROUP_TOKENS = 1 << 20  # so it also ends at 1M tokens (4 MB of ids; a longer document alone)
 SHUFFLE_SALT = 0x5348  # keeps the shuffle hash independent of rebalance's selection hash
 IDS = pa.list_(pa.uint32())
-DOC_ROWS = pa.schema([("id", pa.string()), ("domain", pa.string()), ("input_ids", IDS), ("num_tokens", pa.int64())])
+DOC_ROWS = pa.schema([("id", pa.string()), ("domain", pa.string()), ("source", pa.string()), ("language", pa.string()),
+                      ("input_ids", IDS), ("num_tokens", pa.int64())])
+UNKNOWN_LANGUAGE = "und"  # the manifest's key for documents without a language (langid did not run)
 PACKED_ROWS = pa.schema(
     [("input_ids", IDS), ("num_tokens", pa.int64()), ("doc_starts", pa.list_(pa.int32())), ("doc_ids", pa.list_(pa.string()))]
 )
@@ -282,8 +286,13 @@ def token_rows(batch: pa.RecordBatch, ids: pa.ListArray, seed: int, shards: int)
     j = np.arange(len(doc)) - first  # repeat index of each copy
     key = hash64(seed, id_u64(batch.column("id"))[doc], j, SHUFFLE_SALT)
     take = pa.array(doc)
+
+    def col(name):  # source and language ride along, so the manifest can count tokens by them
+        i = batch.schema.get_field_index(name)
+        return batch.column(i).take(take).cast(pa.string()) if i >= 0 else pa.nulls(len(doc), pa.string())
+
     rows = pa.RecordBatch.from_arrays(
-        [batch.column("id").take(take).cast(pa.string()), batch.column("domain").take(take).cast(pa.string()),
+        [col("id"), col("domain"), col("source"), col("language"),
          ids.take(take), pc.list_value_length(ids).cast(pa.int64()).take(take), pa.array(key)],
         names=[*DOC_ROWS.names, "_key"],
     )
@@ -325,15 +334,16 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
     batches = [b for b in batches if b is not None and b.num_rows]
     table = pa.Table.from_batches(batches, schema=DOC_ROWS.append(pa.field("_key", pa.uint64())))
     table = table.sort_by([("_key", "ascending"), ("id", "ascending")]).drop_columns(["_key"]).combine_chunks()
-    per_domain = {}
-    if table.num_rows:
-        agg = table.group_by("domain").aggregate([("num_tokens", "sum")]).to_pylist()
-        per_domain = {r["domain"]: r["num_tokens_sum"] for r in sorted(agg, key=lambda r: r["domain"])}
+    counts = shard_counts(table)
     docs = table.num_rows
     if packed:
         table = pack(table, seq_len)
     buf = pa.BufferOutputStream()
-    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    # page CRCs: the loader checks them on every read, so a shard damaged in place (the same
+    # size) fails naming itself instead of yielding other tokens (a damaged dictionary page)
+    with pq.ParquetWriter(buf, table.schema, compression="zstd", write_statistics=True, write_page_checksum=True) as w:
+        for a, b in row_groups(table.column("num_tokens").to_numpy()) or [(0, 0)]:  # an empty shard: one empty group
+            w.write_table(table.slice(a, b - a), row_group_size=max(b - a, 1))
     data = buf.getvalue().to_pybytes()
     rel = f"{TOKENS_DIR}/{shard_file(index, total)}"
     output.write_atomic(root, rel, data)
@@ -343,8 +353,52 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
     groups = [int(tokens[a:b].sum()) for a, b in zip(np.concatenate([[0], ends[:-1]]), ends)]
     return {
         "file": shard_file(index, total), "rows": table.num_rows, "documents": docs, "tokens": int(tokens.sum()),
-        "row_group_tokens": groups, "tokens_per_domain": per_domain, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+        "row_group_tokens": groups, **counts, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+def row_groups(tokens: np.ndarray, rows: int | None = None, limit: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) rows of each row group: at most ``rows`` rows and ``limit`` tokens, a
+    longer row alone (a reader holds a whole row group, so its memory is bounded by tokens,
+    not by how long 1,024 documents happen to be)."""
+    rows, limit = rows or ROW_GROUP_ROWS, limit or ROW_GROUP_TOKENS
+    out, a, held = [], 0, 0
+    for i, t in enumerate(tokens.tolist()):
+        if i > a and (i - a == rows or held + t > limit):
+            out.append((a, i))
+            a, held = i, 0
+        held += t
+    return out + [(a, len(tokens))] if len(tokens) > a else out
+
+
+def shard_counts(table: pa.Table) -> dict:
+    """Tokens and rows (copies of documents) of a shard per domain, and per language and per
+    source within each domain: what a training mix is planned by, without reading the shards."""
+    out = {}
+    for by in ("domain", "language", "source"):
+        keys = ["domain"] + [by] * (by != "domain")
+        agg = table.select([*keys, "num_tokens"]).group_by(keys).aggregate([("num_tokens", "sum"), ("num_tokens", "count")])
+        tokens, rows = {}, {}
+        for r in sorted(agg.to_pylist(), key=lambda r: [str(r[k]) for k in keys]):
+            t, n = (tokens, rows) if by == "domain" else (tokens.setdefault(r["domain"], {}), rows.setdefault(r["domain"], {}))
+            k = r[by] if r[by] is not None else UNKNOWN_LANGUAGE
+            t[k], n[k] = r["num_tokens_sum"], r["num_tokens_count"]
+        out[f"tokens_per_{by}"], out[f"documents_per_{by}"] = tokens, rows
+    return out
+
+
+def _add(into: dict, counts: dict) -> dict:
+    """Sum nested {key: n or {key: n}} counts into ``into``."""
+    for k, v in counts.items():
+        if isinstance(v, dict):
+            _add(into.setdefault(k, {}), v)
+        else:
+            into[k] = into.get(k, 0) + v
+    return into
+
+
+def _sorted(d: dict) -> dict:
+    return {k: _sorted(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}
 
 
 def manifest(entries: list[dict], encoder_info: dict, cfg: dict, targets: dict | None = None, **extra) -> dict:
@@ -352,10 +406,12 @@ def manifest(entries: list[dict], encoder_info: dict, cfg: dict, targets: dict |
     import curate
 
     entries = sorted(entries, key=lambda e: e["file"])
-    per_domain: dict = {}
+    sums = {f"{what}_per_{by}": {} for what in ("tokens", "documents") for by in ("domain", "language", "source")}
     for e in entries:
-        for d, n in e["tokens_per_domain"].items():
-            per_domain[d] = per_domain.get(d, 0) + n
+        for k, into in sums.items():
+            _add(into, e[k])
+    sums = {k: _sorted(v) for k, v in sums.items()}
+    per_domain = sums["tokens_per_domain"]
     total = sum(e["tokens"] for e in entries)
     mix = {d: {"achieved": n / total if total else 0.0} for d, n in sorted(per_domain.items())}
     for d, f in (targets or {}).items():
@@ -368,8 +424,10 @@ def manifest(entries: list[dict], encoder_info: dict, cfg: dict, targets: dict |
         "packed": cfg["packed"],
         "seq_len": cfg["seq_len"] if cfg["packed"] else None,
         "seed": cfg["seed"],
-        "tokens": {"total": total, "per_domain": dict(sorted(per_domain.items()))},
-        "documents": sum(e["documents"] for e in entries),
+        "tokens": {"total": total, "per_domain": per_domain, "per_language": sums["tokens_per_language"],
+                   "per_source": sums["tokens_per_source"]},
+        "documents": sum(e["documents"] for e in entries),  # rows: a document selected twice counts twice
+        **{k: sums[k] for k in ("documents_per_domain", "documents_per_language", "documents_per_source")},
         "mix": mix,
         "shards": [{k: e[k] for k in ("file", "rows", "tokens", "row_group_tokens", "bytes", "sha256")} for e in entries],
         **extra,

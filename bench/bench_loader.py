@@ -1,0 +1,222 @@
+"""The loader's throughput and memory against a plain pyarrow read of the same token shards.
+
+    python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--share-tokens 60000000]
+                                 [--seq-len 2049] [--batch 8] [--repeat 5]
+
+Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
+``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
+(median ~500 tokens) and random ids below cl100k's vocabulary, then reads one epoch of it in a
+fresh process per mode (``--repeat`` interleaved times; memory is the peak PSS of the process and
+its workers, ``bench/memory.py``):
+
+* pyarrow          -- the baseline: ``ParquetFile.iter_batches(columns=["input_ids"])`` of every
+                      shard, each batch's list flattened to one numpy array (the least a reader
+                      of these files does);
+* pyarrow_batches  -- the same, cut into int64 ``[batch, seq_len]`` arrays in file order (what a
+                      hand-written loop feeds a model: no shuffle, no sharding, no resume);
+* loader           -- ``TokenLoader`` (one reader), one epoch;
+* loader_nocrc     -- the same without checking the pages' CRCs (what that check costs);
+* loader_w4        -- ``TokenLoader(num_workers=4)`` played in one process (round-robin);
+* torch_w0         -- ``TokenDataLoader(num_workers=0)``: the DataLoader in this process;
+* torch_w2         -- ``TokenDataLoader(num_workers=2)``: two DataLoader worker processes, each
+                      batch handed over through torch's shared memory (the torch modes are
+                      skipped without torch).
+
+Then the share of the tokens one epoch reads with 1-16 readers on a corpus of 64 shards
+(``--share-tokens``): the loader against row groups dealt round-robin (as before), and a
+corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
+1,024 rows only (as before they also ended at ``tok.ROW_GROUP_TOKENS``) and as a run writes
+them now: the loader's peak memory on each (a reader holds a whole row group).
+
+Throughput is tokens handed out per second of wall time (best of the repeats), CPU the
+launching process's CPU time per token (least of the repeats: the machine may be shared; a
+DataLoader's worker processes are not in it); the loader hands out fewer tokens
+than the files hold (a row group's last partial window, and each reader's excess over the
+smallest reader's, wait for the next epoch), so "share" gives the fraction of the tokens.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+MODES = ["pyarrow", "pyarrow_batches", "loader", "loader_nocrc", "loader_w4", "torch_w0", "torch_w2"]
+
+
+def write_tokens(root: str, n_tokens: int, shards: int = 16, median: int = 500, group_tokens: int | None = None) -> dict:
+    """A tokens directory of documents of log-normal lengths; ``group_tokens`` overrides the
+    writer's row-group token limit (a huge one: row groups of 1,024 rows only, as before it)."""
+    import pyarrow as pa
+
+    from curate import output
+    from curate.stages import tokenize as tok
+
+    rng = np.random.default_rng(0)
+    lens = []
+    while sum(lens) < n_tokens:
+        lens += list(np.clip(rng.lognormal(np.log(median), 1.0 if median < 5000 else 0.3, 10_000).astype(int), 2, 50 * median))
+    lens = np.array(lens[: np.searchsorted(np.cumsum(lens), n_tokens) + 1])
+    by_shard: dict = {i: [] for i in range(shards)}
+    step = 20_000  # documents per batch, as the pipeline hands them over
+    for a in range(0, len(lens), step):
+        n = lens[a : a + step]
+        flat = rng.integers(0, 100_000, int(n.sum()), dtype=np.uint32)
+        flat[np.cumsum(n) - 1] = 100_257  # every document ends in the EOS
+        offsets = np.concatenate([[0], np.cumsum(n)]).astype(np.int32)
+        ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
+        docs = pa.record_batch({"id": [f"{i:016x}" for i in range(a, a + len(n))], "domain": ["web"] * len(n),
+                                "source": ["bench"] * len(n), "language": ["en"] * len(n)})
+        for s, rows in tok.token_rows(docs, ids, seed=0, shards=shards):
+            by_shard[s].append(rows)
+    limit, tok.ROW_GROUP_TOKENS = tok.ROW_GROUP_TOKENS, group_tokens or tok.ROW_GROUP_TOKENS
+    try:
+        entries = [tok.write_shard(root, i, shards, bs) for i, bs in by_shard.items()]
+    finally:
+        tok.ROW_GROUP_TOKENS = limit
+    info = {"name": "synthetic", "kind": "bench", "sha256": "", "vocab_size": 100_277, "eos_id": 100_257, "eos": ""}
+    m = tok.manifest(entries, info, dict(tok.DEFAULTS))
+    output.write_atomic(root, tok.MANIFEST, output.json_bytes(m))
+    return m
+
+
+def run_mode(mode: str, root: str, batch: int, seq_len: int) -> dict:
+    """One epoch in this process: tokens handed out, wall and CPU seconds."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from curate import loader as L
+
+    if mode.startswith("torch"):
+        import torch
+
+        torch.set_num_threads(1)
+    t0, c0, tokens, sink = time.perf_counter(), time.process_time(), 0, 0  # imports done: reading only
+    d = os.path.join(root, "tokens")
+    files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".parquet"))
+    if mode.startswith("pyarrow"):
+        rest = np.zeros(0, np.uint32)
+        for f in files:
+            for rb in pq.ParquetFile(f).iter_batches(columns=["input_ids"]):
+                flat = pc.list_flatten(rb.column(0)).to_numpy()
+                if mode == "pyarrow":
+                    tokens += len(flat)
+                    sink += int(flat[-1])
+                    continue
+                flat = np.concatenate([rest, flat])
+                n = len(flat) // (batch * seq_len) * batch * seq_len
+                for b in flat[:n].reshape(-1, batch, seq_len):
+                    b = b.astype(np.int64)
+                    tokens += b.size
+                    sink += int(b[0, 0])
+                rest = flat[n:]
+    else:
+        plain = pq.ParquetFile
+        if mode == "loader_nocrc":
+            pq.ParquetFile = lambda path, **kw: plain(path)
+        try:
+            if mode.startswith("torch"):
+                lo = L.TokenDataLoader(root, batch, seq_len, num_workers=int(mode[-1]))
+            else:
+                lo = L.TokenLoader(root, batch, seq_len, num_workers=4 if mode == "loader_w4" else 1)
+            for b in lo:
+                tokens += b.numel() if hasattr(b, "numel") else b.size
+                sink += int(b[0, 0])
+        finally:
+            pq.ParquetFile = plain
+    return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tokens", type=int, default=40_000_000)
+    ap.add_argument("--seq-len", type=int, default=2049)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--long-tokens", type=int, default=40_000_000, help="tokens of the long-document corpus")
+    ap.add_argument("--share-tokens", type=int, default=60_000_000, help="tokens of the corpus an epoch's share is measured on")
+    ap.add_argument("--mode", help=argparse.SUPPRESS)
+    ap.add_argument("--dir", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.mode:  # a child: one mode, one epoch
+        print(json.dumps(run_mode(a.mode, a.dir, a.batch, a.seq_len)))
+        return
+    try:
+        import torch  # noqa: F401
+        modes = MODES
+    except ImportError:
+        modes = [m for m in MODES if not m.startswith("torch")]
+    with tempfile.TemporaryDirectory() as root:
+        t = time.perf_counter()
+        m = write_tokens(root, a.tokens)
+        size = sum(s["bytes"] for s in m["shards"])
+        groups = sum(len(s["row_group_tokens"]) for s in m["shards"])
+        print(f"tokens: {m['tokens']['total']:,} in {m['documents']:,} documents, {len(m['shards'])} shards, {groups} row groups, "
+              f"{size / 1e6:.1f} MB (written in {time.perf_counter() - t:.1f} s); batches of {a.batch} x {a.seq_len}")
+        best = measure([(mode, root) for mode in modes], a)
+        base = best["pyarrow"]
+        print(f"{'mode':<16} {'Mtok/s':>8} {'vs pyarrow':>10} {'CPU ns/tok':>10} {'vs pyarrow':>10} {'share':>6} {'peak MB':>8} {'vs pyarrow':>10}")
+        cpu = {k: r["cpu"] / r["tokens"] * 1e9 for k, r in best.items()}
+        for mode in modes:
+            r = best[mode]
+            rate = r["tokens"] / r["wall"]
+            print(f"{mode:<16} {rate / 1e6:8.1f} {rate / (base['tokens'] / base['wall']):9.2f}x {cpu[mode]:10.1f} "
+                  f"{cpu[mode] / cpu['pyarrow']:9.2f}x {r['tokens'] / m['tokens']['total']:6.1%} {r['mb']:8.0f} {r['mb'] / base['mb']:9.2f}x")
+    # the share of the tokens an epoch reads, by readers: the loader (row groups dealt by size)
+    # against dealing them round-robin in manifest order (as before), computed here
+    with tempfile.TemporaryDirectory() as root:
+        m = write_tokens(root, a.share_tokens, shards=64)
+        units = [t for s in m["shards"] for t in s["row_group_tokens"]]
+        from curate.loader import TokenLoader
+
+        parts = []
+        for readers in (1, 2, 4, 8, 16):
+            windows = [sum(t // a.seq_len for t in units[c::readers]) for c in range(readers)]
+            rr = min(windows) // a.batch * a.batch * readers * a.seq_len / m["tokens"]["total"]
+            now = len(TokenLoader(root, a.batch, a.seq_len, num_workers=readers)) * a.batch * a.seq_len / m["tokens"]["total"]
+            parts.append(f"{readers} readers {now:.1%} (round-robin {rr:.1%})")
+        print(f"epoch share, {m['tokens']['total']:,} tokens in 64 shards, {len(units)} row groups: " + ", ".join(parts))
+    # long documents (books): a reader holds a whole row group; 1,024 rows of ~30k tokens each
+    # were one unit before row groups also ended at tok.ROW_GROUP_TOKENS
+    with tempfile.TemporaryDirectory() as rows_only, tempfile.TemporaryDirectory() as bounded:
+        for root, limit in ((rows_only, 1 << 62), (bounded, None)):
+            m = write_tokens(root, a.long_tokens, shards=1, median=30_000, group_tokens=limit)
+        best = measure([(f"loader@{name}", root) for name, root in (("rows_only", rows_only), ("bounded", bounded))], a)
+        print(f"long documents: {m['tokens']['total']:,} tokens in {m['documents']:,} documents of ~30k tokens, 1 shard")
+        for name, root in (("rows_only", rows_only), ("bounded", bounded)):
+            groups = json.load(open(os.path.join(root, "tokens", "manifest.json")))["shards"][0]["row_group_tokens"]
+            r = best[f"loader@{name}"]
+            print(f"  row groups {name:<9} {len(groups):4d}, largest {max(groups):>12,} tokens: loader {r['tokens'] / r['wall'] / 1e6:6.1f} Mtok/s, "
+                  f"peak {r['mb']:5.0f} MB ({r['mb'] / best['loader@rows_only']['mb']:.2f}x)")
+
+
+def measure(jobs: list[tuple[str, str]], a) -> dict:
+    """Each (mode, tokens dir) in a fresh process, ``a.repeat`` times interleaved: the least
+    wall, CPU and peak PSS of each."""
+    from memory import run_sampled
+
+    best: dict = {}
+    for _ in range(a.repeat):  # interleaved: a busy moment of the machine hits every mode alike
+        for mode, root in jobs:
+            cmd = [sys.executable, __file__, "--mode", mode.split("@")[0], "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len)]
+            done, peak = run_sampled(cmd, env={**os.environ, "PYTHONPATH": str(REPO)})
+            if done.returncode:
+                sys.exit(f"{mode} failed:\n{done.stderr[-2000:]}")
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            b = best.setdefault(mode, {**r, "mb": peak})
+            b.update(wall=min(b["wall"], r["wall"]), cpu=min(b["cpu"], r["cpu"]), mb=min(b["mb"], peak))
+    return best
+
+
+if __name__ == "__main__":
+    main()
