@@ -797,7 +797,13 @@ def _catch_signals() -> None:
 def entry() -> None:
     """The ``curate`` program. After an interrupt, exit at once: Beam's worker threads may
     still be running, and waiting for them would keep the user waiting."""
-    code = main()
+    code = 0
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `curate ... | head`: the reader left early; printing is each command's last step
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(code)
     if code == INTERRUPTED:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -1832,3 +1832,12 @@ def test_python_dash_m_curate_is_the_curate_command():
     assert ok.returncode == 0 and "usage: curate" in ok.stdout, ok.stderr
     bad = subprocess.run([sys.executable, "-m", "curate", "run", "--no-such-flag"], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=120)
     assert bad.returncode == 2 and "--no-such-flag" in bad.stderr
+
+
+def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback():
+    """`curate config | head -3`: the reader leaves early; curate stops printing without a
+    traceback (Python raises BrokenPipeError at the next write or at exit)."""
+    code = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); sys.argv = ['curate', 'config']; "
+            "from curate.cli import entry; entry()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
