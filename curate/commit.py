@@ -165,7 +165,13 @@ def begin(root: str) -> str:
         fs.create_dir(staging, recursive=True)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
-    return staging if "://" not in root else f"{root.rstrip('/')}/{STAGING}"
+    return _staging_root(root, base)
+
+
+def _staging_root(root: str, base: str) -> str:
+    """The staging folder as a root for ``curate.output``: a path, or a URI for a bucket output
+    (its filesystem path, ``bucket/dir/...``, would be read as a local one)."""
+    return f"{root.rstrip('/')}/{STAGING}" if "://" in root else f"{base}/{STAGING}"
 
 
 def abort(root: str) -> None:
@@ -186,21 +192,21 @@ def finish(root: str) -> dict:
     """Swap the staged run into ``root``; return its manifest."""
     fs, base = output._fs(root)
     _CREATED.discard(base)
-    staging = f"{base}/{STAGING}"
-    manifest = read_manifest(staging)
+    staging, staged = f"{base}/{STAGING}", _staging_root(root, base)
+    manifest = read_manifest(staged)
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
     written = [(rel, size) for rel, size in _files(fs, staging)
                if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
     # the small JSON files (stats/run.json, tokens/manifest.json, which holds the token shards'
     # sha256) get theirs here, so the manifest's hashes cover every byte of the output
-    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staging, rel)} if rel.endswith(".json") else {})
+    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
                          for rel, size in written]
-    output.write_manifest(staging, manifest)
+    output.write_manifest(staged, manifest)
     previous = check_owned(root)  # again: nothing foreign appeared while the run was going
     new = {rel for rel, _ in written}
     delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
     journal = {"delete": delete, "files": sorted(new)}
-    output.write_atomic(staging, JOURNAL, output.json_bytes(journal))
+    output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
     _fault("after_journal")
     _apply(fs, base, journal)
     if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer
