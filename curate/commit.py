@@ -161,7 +161,7 @@ def begin(root: str) -> str:
         staging = f"{base}/{STAGING}"
         for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):  # an interrupted run's files
             if os.path.basename(old.path) != LOCK:
-                fs.delete_dir(old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
+                _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
         fs.create_dir(staging, recursive=True)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
@@ -179,7 +179,7 @@ def abort(root: str) -> None:
     fs, base = output._fs(root)
     try:
         if _exists(fs, f"{base}/{STAGING}"):
-            fs.delete_dir(f"{base}/{STAGING}")
+            _delete_dir(fs, f"{base}/{STAGING}")
         if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
     except OSError:
@@ -206,11 +206,12 @@ def finish(root: str) -> dict:
     new = {rel for rel, _ in written}
     delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
     journal = {"delete": delete, "files": sorted(new)}
+    _fault("before_journal")
     output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
     _fault("after_journal")
     _apply(fs, base, journal)
     if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer
-        fs.delete_dir(f"{base}/{KEPT}")
+        _delete_dir(fs, f"{base}/{KEPT}")
     _unlock(base)
     return manifest
 
@@ -230,7 +231,7 @@ def keep(root: str, kind: str, manifest: dict) -> str | None:
         return None
     dest = f"{base}/{KEPT}"
     if _exists(fs, dest):
-        fs.delete_dir(dest)
+        _delete_dir(fs, dest)
     fs.create_dir(f"{dest}/{kind}", recursive=True)
     entries, folder = [], f"{root.rstrip('/')}/{KEPT}"
     for rel, size in staged:
@@ -265,8 +266,7 @@ def _remove_tmp(fs, path: str) -> dict:
             live += size
         by_step[label] = by_step.get(label, 0) + size
         files += n
-    if fs.get_file_info(path).type == pafs.FileType.Directory:
-        fs.delete_dir(path)
+    _delete_dir(fs, path)
     return {"files": files, "bytes": sum(by_step.values()), "peak_bytes": max(peak, live),
             "by_step": dict(sorted(by_step.items()))}
 
@@ -307,7 +307,7 @@ def _apply(fs, base: str, journal: dict) -> None:
             _fault("during_moves")
     if _exists(fs, f"{staging}/{output.MANIFEST}"):
         fs.move(f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
-    fs.delete_dir(staging)
+    _delete_dir(fs, staging)
 
 
 def _remove_empty_parents(fs, base: str, rel: str) -> None:
@@ -316,8 +316,20 @@ def _remove_empty_parents(fs, base: str, rel: str) -> None:
         path = f"{base}/{d}"
         if fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
             return
-        fs.delete_dir(path)
+        _delete_dir(fs, path)
         d = os.path.dirname(d)
+
+
+def _delete_dir(fs, path: str) -> None:
+    """Delete a folder and what it holds, if it is there. In an object store a folder is a
+    marker object, or only implied by the names of the objects under it (written by another
+    tool: `gsutil cp -r`, a sync); such a folder is gone with its last object, and pyarrow's
+    delete_dir says it is not found (before, or after deleting its objects: the marker's 404)."""
+    try:
+        fs.delete_dir(path)
+    except OSError:
+        if fs.get_file_info(path).type != pafs.FileType.NotFound:
+            raise
 
 
 def _fault(point: str) -> None:

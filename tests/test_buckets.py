@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -169,3 +170,127 @@ def test_whole_pipeline_in_a_bucket_equals_local(gcs, tmp_path, capsys):
 
     batches = [[b.tolist() for b in TokenLoader(str(d), batch_size=4, seq_len=65)] for d in (copy, local_out)]
     assert batches[0] and batches[0] == batches[1]
+
+
+# --- the commit's promises on an object store --------------------------------------------------
+
+
+def pages(tmp_path: Path, n: int, tag: str) -> Path:
+    path = tmp_path / f"{tag}.jsonl"
+    rng = random.Random(tag)  # the demo's prose: it passes the filters
+    path.write_text("".join(json.dumps({"id": f"{tag}-{i}", "text": "\n\n".join(demo.article(rng, 3)[1])}) + "\n" for i in range(n)))
+    return path
+
+
+def run_args(inp: Path, out: str, *extra: str) -> list[str]:
+    return ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *extra]
+
+
+def run_cli(args: list[str], fault: str | None = None) -> subprocess.CompletedProcess:
+    """``curate`` in its own process (a fault kills it), with this test's STORAGE_EMULATOR_HOST."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)} | ({"CURATE_FAULT": fault} if fault else {})
+    return subprocess.run([sys.executable, "-m", "curate.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+
+
+def text_ids(fs, uri: str) -> list[str]:
+    ids = []
+    for rel in snapshot(fs, uri):
+        if rel.startswith("text/"):
+            with fs.open_input_file(f"{_path(uri)}/{rel}") as f:
+                ids += pq.read_table(f).column("source_id").to_pylist()
+    return sorted(ids)
+
+
+def test_rerun_replaces_the_output_in_a_bucket(gcs, tmp_path):
+    """A finished rerun replaces the previous output: its files only (the old shards deleted),
+    verifying, and no staging objects left."""
+    fs, uri = gcs
+    out = f"{uri}/out"
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), out, "--shards", "2")) == 0
+    assert text_ids(fs, out) == ["old-0", "old-1", "old-2"]
+    assert cli.main(run_args(pages(tmp_path, 4, "new"), out, "--shards", "1")) == 0
+    commit.verify_output(out)
+    assert text_ids(fs, out) == ["new-0", "new-1", "new-2", "new-3"]
+    files = snapshot(fs, out)
+    assert "text/part-00000-of-00001.parquet" in files and not any("-of-00002" in rel for rel in files)
+    assert not any(rel.startswith(commit.STAGING) for rel in files)
+
+
+@pytest.mark.parametrize("fault, rc", [("before_journal", 137), ("sigint_in_filter_setup", 130)])
+def test_a_stopped_rerun_leaves_the_previous_output(gcs, tmp_path, fault, rc):
+    """A rerun killed before its commit was decided (or interrupted) leaves the previous output
+    readable, verifying and byte-identical; the next run clears what the killed one staged."""
+    fs, uri = gcs
+    out = f"{uri}/out"
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), out, "--stages", "ingest,filter")) == 0
+    before = snapshot(fs, out)
+    r = run_cli(run_args(pages(tmp_path, 4, "new"), out, "--stages", "ingest,filter"), fault)
+    assert r.returncode == rc, r.stderr[-2000:]
+    after = snapshot(fs, out)
+    assert {k: v for k, v in after.items() if not k.startswith(commit.STAGING)} == before
+    commit.verify_output(out)
+    assert text_ids(fs, out) == ["old-0", "old-1", "old-2"]
+    assert cli.main(run_args(pages(tmp_path, 4, "new"), out)) == 0
+    assert text_ids(fs, out) == ["new-0", "new-1", "new-2", "new-3"]
+    assert not any(rel.startswith(commit.STAGING) for rel in snapshot(fs, out))
+
+
+@pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
+def test_a_commit_killed_midway_completes_on_next_read(gcs, tmp_path, fault):
+    """Killed while the objects are being moved into place (a move is a copy and a delete per
+    object): whoever reads the output next rolls the commit forward to the new run's output."""
+    fs, uri = gcs
+    out, clean = f"{uri}/out", f"{uri}/clean"
+    new = pages(tmp_path, 4, "new")
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
+    assert cli.main(run_args(new, clean)) == 0
+    r = run_cli(run_args(new, out), fault)
+    assert r.returncode == 137, r.stderr[-2000:]
+    assert f"{commit.STAGING}/{commit.JOURNAL}" in snapshot(fs, out)
+    commit.verify_output(out)  # completes the commit
+    got, want = snapshot(fs, out), snapshot(fs, clean)
+    assert set(got) == set(want)
+    assert all(got[k] == want[k] for k in want if k != output.MANIFEST)
+
+
+@pytest.mark.parametrize("rel", ["notes.txt", "text/mine.parquet", "tokens/deeper/mine.bin"])
+def test_foreign_objects_make_the_run_refuse(gcs, tmp_path, capsys, rel):
+    """An object curate did not write, anywhere under the output prefix, makes the rerun refuse
+    and stays; so does a prefix of someone else's objects for a first run."""
+    fs, uri = gcs
+    out = f"{uri}/out"
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
+    with fs.open_output_stream(f"{_path(out)}/{rel}") as f:
+        f.write(b"mine")
+    before = snapshot(fs, out)
+    assert cli.main(run_args(pages(tmp_path, 4, "new"), out)) == 2
+    assert f"holds files curate did not write: {rel}" in capsys.readouterr().err
+    assert snapshot(fs, out) == before
+    theirs = f"{uri}/theirs"
+    with fs.open_output_stream(f"{_path(theirs)}/{rel}") as f:
+        f.write(b"mine")
+    assert cli.main(run_args(pages(tmp_path, 4, "new"), theirs)) == 2
+    assert "is not empty and is not a curate output" in capsys.readouterr().err
+    assert snapshot(fs, theirs) == {rel: hashlib.sha256(b"mine").hexdigest()}
+
+
+def test_rerun_over_an_output_copied_in_without_folder_markers(gcs, tmp_path):
+    """An output copied into the bucket by another tool (`gsutil cp -r`, a sync) has no folder
+    marker objects: its folders are implied by the objects' names. A rerun that writes no
+    tokens deletes tokens/*, then the folder, which went with its last object: pyarrow's
+    delete_dir said "No such directory", a traceback after the commit was decided (the old
+    manifest deleted, half the new files moved), and no manifest until the next read rolled
+    the commit forward."""
+    fs, uri = gcs
+    out = f"{uri}/out"
+    local = tmp_path / "local"
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), str(local), "--stages", "ingest,tokenize")) == 0
+    upload(fs, local, out)
+    assert any(rel.startswith("tokens/") for rel in snapshot(fs, out))
+    commit.verify_output(out)
+    assert cli.main(run_args(pages(tmp_path, 4, "new"), out)) == 0
+    commit.verify_output(out)
+    files = snapshot(fs, out)
+    assert not any(rel.startswith(("tokens/", commit.STAGING)) for rel in files)
+    assert fs.get_file_info(f"{_path(out)}/tokens").type == pafs.FileType.NotFound
+    assert text_ids(fs, out) == ["new-0", "new-1", "new-2", "new-3"]
