@@ -186,10 +186,10 @@ def run_args(inp: Path, out: str, *extra: str) -> list[str]:
     return ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *extra]
 
 
-def run_cli(args: list[str], fault: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(args: list[str], fault: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``curate`` in its own process (a fault kills it), with this test's STORAGE_EMULATOR_HOST."""
     env = {**os.environ, "PYTHONPATH": str(REPO)} | ({"CURATE_FAULT": fault} if fault else {})
-    return subprocess.run([sys.executable, "-m", "curate.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    return subprocess.run([sys.executable, "-m", "curate.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
 
 
 def text_ids(fs, uri: str) -> list[str]:
@@ -294,3 +294,21 @@ def test_rerun_over_an_output_copied_in_without_folder_markers(gcs, tmp_path):
     assert not any(rel.startswith(("tokens/", commit.STAGING)) for rel in files)
     assert fs.get_file_info(f"{_path(out)}/tokens").type == pafs.FileType.NotFound
     assert text_ids(fs, out) == ["new-0", "new-1", "new-2", "new-3"]
+
+
+@pytest.mark.parametrize("where", ["--output", "--input"])
+def test_options_in_a_uri_are_one_line(tmp_path, where):
+    """`--output 'gs://b/out?endpoint_override=localhost:9023&scheme=http'` (pyarrow's documented
+    URI options) waited 15 minutes for an OAuth token (the options ended up in each file's
+    path, and `?retry_limit_seconds=` after them); it is a config error naming the variables
+    that set an endpoint."""
+    uri = "gs://b/out?endpoint_override=127.0.0.1:9&scheme=http"
+    inp, out = (str(pages(tmp_path, 1, "p")), uri) if where == "--output" else (uri, str(tmp_path / "out"))
+    r = run_cli(["run", "--input", inp, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off"], timeout=60)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "options in a URI (?endpoint_override=127.0.0.1:9&scheme=http) are not supported" in r.stderr
+    assert "STORAGE_EMULATOR_HOST=HOST:PORT for gs://, AWS_ENDPOINT_URL=http://HOST:PORT for s3://" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    from curate import config
+
+    assert config.load(overrides={"inputs": [{"glob": "gs://b/crawl/part-?.jsonl", "domain": "web"}]})  # ? the wildcard

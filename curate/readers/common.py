@@ -161,6 +161,17 @@ def fs_path(uri: str):
     return pafs.FileSystem.from_uri(quoted)
 
 
+def uri_options(uri: str) -> str | None:
+    """Why a URI with options (``gs://b/out?endpoint_override=...``, as pyarrow's docs show)
+    cannot be used, or None: curate names each file by adding to the URI (the options would
+    end up inside the path), and a gs:// one waited 15 minutes for a token it could not get."""
+    if not is_uri(uri) or not re.search(r"\?[A-Za-z_]\w*=", uri):  # a glob's ? is a wildcard
+        return None
+    return (f"{uri!r}: options in a URI (?{uri.split('?', 1)[1]}) are not supported; give the endpoint in the "
+            f"environment: {GCS_EMULATOR}=HOST:PORT for gs://, AWS_ENDPOINT_URL=http://HOST:PORT for s3:// (README: "
+            "Inputs and outputs in buckets)")
+
+
 GCS_EMULATOR = "STORAGE_EMULATOR_HOST"  # the variable Google's own clients read: host:port or http://host:port
 
 
