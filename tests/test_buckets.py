@@ -228,6 +228,8 @@ def test_a_stopped_rerun_leaves_the_previous_output(gcs, tmp_path, fault, rc):
     assert r.returncode == rc, r.stderr[-2000:]
     after = snapshot(fs, out)
     assert {k: v for k, v in after.items() if not k.startswith(commit.STAGING)} == before
+    staged = any(k.startswith(commit.STAGING) for k in after)
+    assert staged if fault == "before_journal" else not staged  # killed: left for the next run; interrupted: its own deleted
     commit.verify_output(out)
     assert text_ids(fs, out) == ["old-0", "old-1", "old-2"]
     assert cli.main(run_args(pages(tmp_path, 4, "new"), out)) == 0
