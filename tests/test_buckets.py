@@ -115,6 +115,21 @@ def test_uploaded_helpers_round_trip(gcs, tmp_path):
         assert (back / rel).read_bytes() == (tmp_path / "a" / rel).read_bytes()
 
 
+@pytest.mark.parametrize("spelling", ["http://{}", "{}"])
+def test_the_emulator_variable_with_or_without_its_scheme(emulator, monkeypatch, spelling):
+    """STORAGE_EMULATOR_HOST=host:port (how Google's clients document it) or http://host:port;
+    without it, pyarrow asks for an OAuth2 token an emulator cannot give."""
+    from curate.readers import list_files
+    from curate.readers.common import fs_path
+
+    monkeypatch.setenv(GCS_EMULATOR, spelling.format(emulator.split("://")[1]))
+    fs, path = fs_path(f"gs://{BUCKET}/spelled/a%20b.jsonl?retry_limit_seconds=5")
+    assert path == f"{BUCKET}/spelled/a b.jsonl"
+    with fs.open_output_stream(path) as f:
+        f.write(b"{}\n")
+    assert list_files(f"gs://{BUCKET}/spelled/*.jsonl") == [(f"gs://{BUCKET}/spelled/a%20b.jsonl", "a b.jsonl")]
+
+
 # --- the whole pipeline ----------------------------------------------------------------------
 
 
@@ -323,3 +338,11 @@ def test_options_in_a_uri_are_one_line(tmp_path, where):
     from curate import config
 
     assert config.load(overrides={"inputs": [{"glob": "gs://b/crawl/part-?.jsonl", "domain": "web"}]})  # ? the wildcard
+
+
+def test_a_stopped_first_run_leaves_nothing_in_the_bucket(gcs, tmp_path):
+    """A first run into a new prefix, interrupted: no staged objects and no folder marker left."""
+    fs, uri = gcs
+    r = run_cli(run_args(pages(tmp_path, 3, "new"), f"{uri}/out", "--stages", "ingest,filter"), "sigint_in_filter_setup")
+    assert r.returncode == 130, r.stderr[-2000:]
+    assert fs.get_file_info(pafs.FileSelector(_path(uri), recursive=True, allow_not_found=True)) == []
