@@ -1,7 +1,8 @@
 """Output commits that cannot destroy anything.
 
 A run writes every file under ``DIR/.curate-staging/`` (same filesystem, so moves are
-renames). Only when the pipeline has finished and the staged manifest is complete does
+renames; in a bucket a move is a copy and a delete per object, which the journal makes safe to
+repeat). Only when the pipeline has finished and the staged manifest is complete does
 ``finish`` swap the new files into ``DIR``:
 
 1. the staged manifest gets the list of every file the run wrote (``files``);
