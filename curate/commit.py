@@ -1,7 +1,8 @@
 """Output commits that cannot destroy anything.
 
 A run writes every file under ``DIR/.curate-staging/`` (same filesystem, so moves are
-renames). Only when the pipeline has finished and the staged manifest is complete does
+renames; in a bucket a move is a copy and a delete per object, which the journal makes safe to
+repeat). Only when the pipeline has finished and the staged manifest is complete does
 ``finish`` swap the new files into ``DIR``:
 
 1. the staged manifest gets the list of every file the run wrote (``files``);
@@ -161,11 +162,17 @@ def begin(root: str) -> str:
         staging = f"{base}/{STAGING}"
         for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):  # an interrupted run's files
             if os.path.basename(old.path) != LOCK:
-                fs.delete_dir(old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
+                _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
         fs.create_dir(staging, recursive=True)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
-    return staging if "://" not in root else f"{root.rstrip('/')}/{STAGING}"
+    return _staging_root(root, base)
+
+
+def _staging_root(root: str, base: str) -> str:
+    """The staging folder as a root for ``curate.output``: a path, or a URI for a bucket output
+    (its filesystem path, ``bucket/dir/...``, would be read as a local one)."""
+    return f"{root.rstrip('/')}/{STAGING}" if "://" in root else f"{base}/{STAGING}"
 
 
 def abort(root: str) -> None:
@@ -173,7 +180,7 @@ def abort(root: str) -> None:
     fs, base = output._fs(root)
     try:
         if _exists(fs, f"{base}/{STAGING}"):
-            fs.delete_dir(f"{base}/{STAGING}")
+            _delete_dir(fs, f"{base}/{STAGING}")
         if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
     except OSError:
@@ -186,25 +193,26 @@ def finish(root: str) -> dict:
     """Swap the staged run into ``root``; return its manifest."""
     fs, base = output._fs(root)
     _CREATED.discard(base)
-    staging = f"{base}/{STAGING}"
-    manifest = read_manifest(staging)
+    staging, staged = f"{base}/{STAGING}", _staging_root(root, base)
+    manifest = read_manifest(staged)
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
     written = [(rel, size) for rel, size in _files(fs, staging)
                if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
     # the small JSON files (stats/run.json, tokens/manifest.json, which holds the token shards'
     # sha256) get theirs here, so the manifest's hashes cover every byte of the output
-    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staging, rel)} if rel.endswith(".json") else {})
+    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
                          for rel, size in written]
-    output.write_manifest(staging, manifest)
+    output.write_manifest(staged, manifest)
     previous = check_owned(root)  # again: nothing foreign appeared while the run was going
     new = {rel for rel, _ in written}
     delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
     journal = {"delete": delete, "files": sorted(new)}
-    output.write_atomic(staging, JOURNAL, output.json_bytes(journal))
+    _fault("before_journal")
+    output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
     _fault("after_journal")
     _apply(fs, base, journal)
     if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer
-        fs.delete_dir(f"{base}/{KEPT}")
+        _delete_dir(fs, f"{base}/{KEPT}")
     _unlock(base)
     return manifest
 
@@ -224,7 +232,7 @@ def keep(root: str, kind: str, manifest: dict) -> str | None:
         return None
     dest = f"{base}/{KEPT}"
     if _exists(fs, dest):
-        fs.delete_dir(dest)
+        _delete_dir(fs, dest)
     fs.create_dir(f"{dest}/{kind}", recursive=True)
     entries, folder = [], f"{root.rstrip('/')}/{KEPT}"
     for rel, size in staged:
@@ -259,8 +267,7 @@ def _remove_tmp(fs, path: str) -> dict:
             live += size
         by_step[label] = by_step.get(label, 0) + size
         files += n
-    if fs.get_file_info(path).type == pafs.FileType.Directory:
-        fs.delete_dir(path)
+    _delete_dir(fs, path)
     return {"files": files, "bytes": sum(by_step.values()), "peak_bytes": max(peak, live),
             "by_step": dict(sorted(by_step.items()))}
 
@@ -301,7 +308,7 @@ def _apply(fs, base: str, journal: dict) -> None:
             _fault("during_moves")
     if _exists(fs, f"{staging}/{output.MANIFEST}"):
         fs.move(f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
-    fs.delete_dir(staging)
+    _delete_dir(fs, staging)
 
 
 def _remove_empty_parents(fs, base: str, rel: str) -> None:
@@ -310,8 +317,20 @@ def _remove_empty_parents(fs, base: str, rel: str) -> None:
         path = f"{base}/{d}"
         if fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
             return
-        fs.delete_dir(path)
+        _delete_dir(fs, path)
         d = os.path.dirname(d)
+
+
+def _delete_dir(fs, path: str) -> None:
+    """Delete a folder and what it holds, if it is there. In an object store a folder is a
+    marker object, or only implied by the names of the objects under it (written by another
+    tool: `gsutil cp -r`, a sync); such a folder is gone with its last object, and pyarrow's
+    delete_dir says it is not found (before, or after deleting its objects: the marker's 404)."""
+    try:
+        fs.delete_dir(path)
+    except OSError:
+        if fs.get_file_info(path).type != pafs.FileType.NotFound:
+            raise
 
 
 def _fault(point: str) -> None:

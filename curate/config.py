@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate import stages as stage_table
-from curate.readers.common import Limits
+from curate.readers.common import Limits, uri_options
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
@@ -267,6 +267,8 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
         errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = dict(spec)
     if isinstance(spec.get("glob"), str) and spec["glob"]:
+        if uri_options(spec["glob"]):
+            errors.append(f"{where}.glob: {uri_options(spec['glob'])}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
 
@@ -401,6 +403,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
+    if isinstance(run["output"], str) and uri_options(run["output"]):
+        errors.append(f"run.output: {uri_options(run['output'])}")
 
     chosen = []
     # empty = every stage, opt-in ones only when their section is given

@@ -103,7 +103,9 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     """Write DIR/rel under a temporary name, then rename it into place."""
     fs, base = _fs(root)
     final = f"{base}/{rel}"
-    tmp = f"{base}/{os.path.dirname(rel) or '.'}/.tmp-{os.path.basename(rel)}-{os.getpid()}"
+    folder, name = os.path.split(rel)
+    # no "./" for a top-level file: an S3 key keeps it, and the copy that renames it missed it
+    tmp = f"{base}/{folder + '/' if folder else ''}.tmp-{name}-{os.getpid()}"
     fs.create_dir(os.path.dirname(final), recursive=True)
     with fs.open_output_stream(tmp) as f:
         f.write(data)

@@ -154,7 +154,46 @@ def fs_path(uri: str):
     import pyarrow.fs as pafs
 
     escaped = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", uri)
-    return pafs.FileSystem.from_uri(urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~"))
+    quoted = urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~")
+    emulator = os.environ.get(GCS_EMULATOR)
+    if emulator and quoted[:5].lower() == "gs://":
+        return _emulated_gcs(quoted, emulator)
+    return pafs.FileSystem.from_uri(quoted)
+
+
+def uri_options(uri: str) -> str | None:
+    """Why a URI with options (``gs://b/out?endpoint_override=...``, as pyarrow's docs show)
+    cannot be used, or None: curate names each file by adding to the URI (the options would
+    end up inside the path), and a gs:// one waited 15 minutes for a token it could not get."""
+    if not is_uri(uri) or not re.search(r"\?[A-Za-z_]\w*=", uri):  # a glob's ? is a wildcard
+        return None
+    return (f"{uri!r}: options in a URI (?{uri.split('?', 1)[1]}) are not supported; give the endpoint in the "
+            f"environment: {GCS_EMULATOR}=HOST:PORT for gs://, AWS_ENDPOINT_URL=http://HOST:PORT for s3:// (README: "
+            "Inputs and outputs in buckets)")
+
+
+GCS_EMULATOR = "STORAGE_EMULATOR_HOST"  # the variable Google's own clients read: host:port or http://host:port
+
+
+def _emulated_gcs(uri: str, emulator: str):
+    """(GcsFileSystem, path) of a gs:// URI served by the GCS emulator at ``emulator``, with
+    anonymous credentials, as Google's clients do when STORAGE_EMULATOR_HOST is set: pyarrow
+    neither reads the variable nor takes ``anonymous`` in a gs:// URI, and without it asks
+    for an OAuth2 token an emulator cannot give."""
+    import datetime
+    import urllib.parse
+
+    import pyarrow.fs as pafs
+
+    scheme, _, host = emulator.rpartition("://")
+    parts = urllib.parse.urlsplit(uri)
+    query = urllib.parse.parse_qs(parts.query)
+    retry = query.pop("retry_limit_seconds", None)
+    if query:
+        raise ValueError(f"{uri}: {', '.join(sorted(query))} cannot be given in a gs:// URI while {GCS_EMULATOR} is set")
+    fs = pafs.GcsFileSystem(anonymous=True, scheme=scheme or "http", endpoint_override=host.rstrip("/"),
+                            retry_time_limit=datetime.timedelta(seconds=float(retry[0])) if retry else None)
+    return fs, (parts.netloc + urllib.parse.unquote(parts.path)).rstrip("/") or parts.netloc
 
 
 LIST_RETRY_SECONDS = 30  # checks at launch of a gs:// path; workers' reads keep the client's own retries
