@@ -267,8 +267,9 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
         errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = dict(spec)
     if isinstance(spec.get("glob"), str) and spec["glob"]:
-        if uri_options(spec["glob"]):
-            errors.append(f"{where}.glob: {uri_options(spec['glob'])}")
+        why = uri_options(spec["glob"])
+        if why:
+            errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
 
