@@ -55,7 +55,7 @@ class _EntriesFn(beam.DoFn):
         self.lib, self.r, self.spill = lib, r, spill
 
     def process(self, batch):
-        yield from self.spill.by_key(cluster.partition(self.lib.entries(batch), self.r))
+        yield from self.spill.by_key(cluster.partition(self.lib.entries(batch), self.r, copy=self.spill.copies))
 
 
 class _EdgesFn(beam.DoFn):
@@ -68,7 +68,7 @@ class _EdgesFn(beam.DoFn):
     def process(self, kv):
         entries = Loaded(kv[1])
         if entries:  # spilled, every bucket shard has a group (ByKey)
-            yield from self.spill.by_key(output.split_by_shard(self.lib.edges(cluster.concat(entries)), "dup_id", self.k))
+            yield from self.spill.by_key(output.split_by_shard(self.lib.edges(cluster.concat(entries)), "dup_id", self.k, copy=self.spill.copies))
 
 
 class _BestEdgesFn(beam.DoFn):
@@ -84,8 +84,8 @@ class _BestEdgesFn(beam.DoFn):
         if not edges:  # spilled, every edge group has a group (ByKey)
             return
         best = cluster.best_edges(cluster.concat(edges))
-        yield from self.spill.by_key(output.split_by_shard(best, "dup_id", self.j))
-        for piece in self.spill.by_key(output.split_by_shard(cluster.absorbed(best), "kept_id", self.j)):
+        yield from self.spill.by_key(output.split_by_shard(best, "dup_id", self.j, copy=self.spill.copies))
+        for piece in self.spill.by_key(output.split_by_shard(cluster.absorbed(best), "kept_id", self.j, copy=self.spill.copies)):
             yield beam.pvalue.TaggedOutput("absorbed", piece)
 
 

@@ -45,7 +45,7 @@ class _Frequent(beam.DoFn):
         rows = self.lib.frequent_rows(cluster.concat(lines))
         if rows.num_rows:  # a hash lives in one shard: distinct counts add up
             yield beam.pvalue.TaggedOutput("stats", {"linededup.frequent_lines": len(rows.column("hash").unique())})
-        yield from self.spill.pieces(output.split_by_shard(rows, "id", self.j))
+        yield from self.spill.pieces(output.split_by_shard(rows, "id", self.j, copy=self.spill.copies))
 
 
 class LineDedup(beam.PTransform):
@@ -60,7 +60,7 @@ class LineDedup(beam.PTransform):
     def expand(self, docs):
         lib, r, j = self.lib, self.r, self.j
         sr, sd = self.spill_rows, self.spill_docs
-        rows = docs | "LineRows" >> beam.FlatMap(lambda b: sr.by_key(cluster.partition(lib.line_rows(b), r, column="hash")))
+        rows = docs | "LineRows" >> beam.FlatMap(lambda b: sr.by_key(cluster.partition(lib.line_rows(b), r, column="hash", copy=sr.copies)))
         frequent = (
             measure(rows, "linededup.lines")
             | "ByHash" >> ByKey(r, sr)

@@ -42,19 +42,20 @@ TMP = commit.TMP  # under the staging folder; curate.commit deletes it before th
 
 
 class Ref:
-    """A piece spilled to ``path``: the IPC stream at bytes [offset, offset + length), a
-    record batch, or a one-batch table when ``table``."""
+    """A piece spilled to ``path``: the IPC messages at bytes [offset, offset + length) of the
+    file's stream, whose schema is in its first ``head`` bytes; a record batch, or a table
+    when ``table``."""
 
-    __slots__ = ("path", "offset", "length", "rows", "table")
+    __slots__ = ("path", "offset", "length", "rows", "table", "head")
 
-    def __init__(self, path: str, offset: int, length: int, rows: int, table: bool):
+    def __init__(self, path: str, offset: int, length: int, rows: int, table: bool, head: int):
         # interned: the pieces of one file, decoded one by one where the runner groups them
         # (the launching process, on the DirectRunner), share one path string (~150 B a piece)
         self.path = sys.intern(path)
-        self.offset, self.length, self.rows, self.table = offset, length, rows, table
+        self.offset, self.length, self.rows, self.table, self.head = offset, length, rows, table, head
 
     def __reduce__(self):
-        return Ref, (self.path, self.offset, self.length, self.rows, self.table)
+        return Ref, (self.path, self.offset, self.length, self.rows, self.table, self.head)
 
     @property
     def num_rows(self) -> int:  # like a batch's: filters on emptiness need not load it
@@ -70,22 +71,44 @@ class Indexed:
     this one reference per file is held for a side input, and each key's reader finds its
     pieces in every file's index (``Located``)."""
 
-    __slots__ = ("path", "index", "count", "table")
+    __slots__ = ("path", "index", "count", "table", "head")
 
-    def __init__(self, path: str, index: int, count: int, table: bool):
-        self.path, self.index, self.count, self.table = path, index, count, table
+    def __init__(self, path: str, index: int, count: int, table: bool, head: int):
+        self.path, self.index, self.count, self.table, self.head = path, index, count, table, head
 
     def __reduce__(self):
-        return Indexed, (self.path, self.index, self.count, self.table)
+        return Indexed, (self.path, self.index, self.count, self.table, self.head)
 
     def find(self, key: int) -> list:
         """The Refs of ``key``'s pieces in this file (none: no rows of that key)."""
-        fs, path = _fs(self.path)
-        f = pa.OSFile(path) if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)
-        with f:
-            rows = np.frombuffer(f.read_at(32 * self.count, self.index), dtype="<i8").reshape(-1, 4)
+        rows = _index(self)
         lo, hi = np.searchsorted(rows[:, 0], [key, key + 1])
-        return [Ref(self.path, int(o), int(n), int(r), self.table) for _, o, n, r in rows[lo:hi]]
+        return [Ref(self.path, int(o), int(n), int(r), self.table, self.head) for _, o, n, r in rows[lo:hi]]
+
+
+_INDEXES: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()  # path -> its index rows
+_INDEX_ROWS = 1 << 20  # kept at most (32 MB): a process reading many keys reads each file's index once
+_index_rows = 0
+
+
+def _index(f: Indexed) -> np.ndarray:
+    """``f``'s index rows, read once per process while they fit: every key's reader looks in
+    every file (keys x files lookups, hundreds of thousands where both are in the hundreds),
+    and a file is never rewritten under its name."""
+    rows = _INDEXES.get(f.path)
+    if rows is None:
+        fs, path = _fs(f.path)
+        h = pa.OSFile(path) if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)
+        with h:
+            rows = np.frombuffer(h.read_at(32 * f.count, f.index), dtype="<i8").reshape(-1, 4)
+        global _index_rows
+        _INDEXES[f.path] = rows
+        _index_rows += len(rows)
+        while _index_rows > _INDEX_ROWS and len(_INDEXES) > 1:
+            _index_rows -= len(_INDEXES.popitem(last=False)[1])
+    else:
+        _INDEXES.move_to_end(f.path)
+    return rows
 
 
 class Located:
@@ -137,6 +160,12 @@ class Spiller:
         self.compression = None if compression in (None, "none") else compression
         self._made = False
 
+    @property
+    def copies(self) -> bool:
+        """Whether pieces must own their buffers (``output.take_shards``' ``copy``): they do
+        unless they are written here, as IPC, which writes only a slice's rows."""
+        return self.folder is None
+
     def pieces(self, keyed) -> list:
         """[(key, batch or table)] -> [(key, Ref)] of one new file (or the input unchanged).
         Each piece is a complete IPC stream of its own, so a consumer reads exactly its
@@ -154,9 +183,12 @@ class Spiller:
         if self.folder is None or not keyed:
             return keyed
         refs, end = self._write(keyed, index=True)
-        return [Indexed(refs[0][1].path, end, len(refs), refs[0][1].table)]
+        first = refs[0][1]
+        return [Indexed(first.path, end, len(refs), first.table, first.head)]
 
     def _write(self, keyed, index: bool = False):
+        """One IPC stream of every piece (the schema once: a stream per piece cost ~2x the CPU
+        to write and read where pieces hold a few rows), each piece's messages located by its Ref."""
         fs, base = _fs(self.folder)
         if not self._made:
             fs.create_dir(base, recursive=True)
@@ -165,13 +197,19 @@ class Spiller:
         path, full = f"{base}/{name}", f"{self.folder}/{name}"
         opts = pa.ipc.IpcWriteOptions(compression=self.compression) if self.compression else None
         refs = []
-        with fs.open_output_stream(path) as sink:
+        schema = keyed[0][1].schema
+        # buffered: the IPC writer makes several small writes per piece (1.7M write calls at 64 shards)
+        with fs.open_output_stream(path, buffer_size=1 << 20) as sink:
+            w = pa.ipc.new_stream(sink, schema, options=opts)
+            w.write_batch(pa.RecordBatch.from_pylist([], schema=schema))  # the schema goes out with the first batch
+            head = sink.tell()
             for k, v in keyed:
+                if not v.schema.equals(schema):  # the pieces of one split share it
+                    raise ValueError(f"internal error: pieces of one spill with different schemas: {v.schema} != {schema}")
                 start = sink.tell()
-                with pa.ipc.new_stream(sink, v.schema, options=opts) as w:
-                    w.write(v)
-                refs.append((k, Ref(full, start, sink.tell() - start, v.num_rows, isinstance(v, pa.Table))))
-            end = sink.tell()
+                w.write(v)
+                refs.append((k, Ref(full, start, sink.tell() - start, v.num_rows, isinstance(v, pa.Table), head)))
+            end = sink.tell()  # the stream's end marker is left out: pieces are read by their Refs
             if index:  # (key, offset, length, rows) per piece, by key, after the last piece
                 sink.write(np.array(sorted((int(k), r.offset, r.length, r.rows) for k, r in refs), dtype="<i8").tobytes())
         return refs, end
@@ -193,9 +231,19 @@ def load(value):
     fs, path = _fs(value.path)
     f = pa.OSFile(path) if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)
     with f:
-        data = f.read_at(value.length, value.offset)
-    reader = pa.ipc.open_stream(data)
-    return reader.read_all() if value.table else reader.read_next_batch()
+        schema = _SCHEMAS.get(value.path)
+        if schema is None:
+            schema = _SCHEMAS[value.path] = pa.ipc.read_schema(pa.py_buffer(f.read_at(value.head, 0)))
+            if len(_SCHEMAS) > 4096:
+                _SCHEMAS.popitem(last=False)
+        data = pa.py_buffer(f.read_at(value.length, value.offset))
+    if not value.table:
+        return pa.ipc.read_record_batch(pa.ipc.read_message(data), schema)
+    messages = pa.ipc.MessageReader.open_stream(data)
+    return pa.Table.from_batches([pa.ipc.read_record_batch(m, schema) for m in messages], schema)
+
+
+_SCHEMAS: "collections.OrderedDict[str, pa.Schema]" = collections.OrderedDict()  # path -> its stream's schema
 
 
 class Loaded:
@@ -258,7 +306,7 @@ class SplitFn(beam.DoFn):
             if len(shards) == 1:
                 yield shards.pop(), ref
                 return
-        keyed = output.split_by_shard(batch, self.key, self.n)
+        keyed = output.split_by_shard(batch, self.key, self.n, copy=self.spill.copies)
         yield from self.spill.by_key(keyed) if self.indexed else self.spill.pieces(keyed)
 
 

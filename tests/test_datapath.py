@@ -222,7 +222,7 @@ def test_references_of_one_file_share_its_path():
     coders.register("none")
     coder = coders.ArrowFastPrimitivesCoder()
     folder = "/a/fairly/long/output/folder/.curate-staging/tmp/dedup-entries"
-    encoded = [coder.encode((shard, Ref(f"{folder}/{name}.arrow", 1000 * shard, 900, 57, True)))
+    encoded = [coder.encode((shard, Ref(f"{folder}/{name}.arrow", 1000 * shard, 900, 57, True, 300)))
                for name in (uuid.uuid4().hex for _ in range(32)) for shard in range(128)]
     tracemalloc.start()
     try:
@@ -261,6 +261,65 @@ def test_pieces_by_key_are_found_in_their_file(tmp_path):
     assert [b.to_pydict()["n"] for b in Loaded(Located(1, refs))] == [[3, 4, 5, 6], [7, 8, 9]]  # read again
     assert not Loaded(Located(0, refs))
     assert Spiller(None, "t-rows").by_key([(1, batch), (2, batch.slice(0, 0))]) == [(1, batch)]
+
+
+@pytest.mark.parametrize("compression", ["none", "lz4", "zstd"])
+def test_a_spilled_split_writes_each_row_once(tmp_path, compression):
+    """A batch split over many shards before a spilled shuffle is one sorted copy cut into
+    zero-copy slices, and its pieces one IPC stream with the schema once: a file holds about
+    the batch's bytes (an IPC writer writes only a slice's rows), not a copy of the parent per
+    piece, and each piece reads back as the rows a copying split gives (batches and tables, on
+    its own or found by key)."""
+    import pyarrow as pa
+
+    from curate import commit, output
+    from curate.stages.dedup import cluster
+    from pipelines.spill import Loaded, Located, Spiller, load
+
+    spill = Spiller(str(tmp_path), "t-split", compression)
+    assert not spill.copies and Spiller(None, "t-split").copies
+    batch = pa.record_batch({"id": [f"doc-{i}" for i in range(600)], "text": ["word " * (50 + i % 7) for i in range(600)],
+                             "n": pa.array(range(600), pa.int64())})
+    want = output.split_by_shard(batch, "id", 64)
+    slices = output.split_by_shard(batch, "id", 64, copy=False)
+    assert [(k, v.to_pydict()) for k, v in slices] == [(k, v.to_pydict()) for k, v in want] and len(want) > 50
+    pieces = spill.pieces(slices)
+    files = list((tmp_path / commit.TMP / "t-split").iterdir())
+    assert len(files) == 1 and files[0].stat().st_size < 1.3 * batch.nbytes + 64 * 300, (files[0].stat().st_size, batch.nbytes)
+    assert [(k, load(r).to_pydict()) for k, r in pieces] == [(k, v.to_pydict()) for k, v in want]
+    table = pa.Table.from_batches([batch.slice(0, 200), batch.slice(200, 400)])
+    keys = pa.table({"key": pa.array([i * 7919 for i in range(600)], pa.uint64()), "n": batch.column("n")})
+    for t in (table, keys):
+        t = pa.Table.from_batches(t.to_batches(max_chunksize=150))  # several chunks: a piece may span messages
+        col = "key" if "key" in t.column_names else "id"
+        split = cluster.partition(t, 16, column=col, copy=False) if col == "key" else output.split_by_shard(t, col, 16, copy=False)
+        files = spill.by_key(split)
+        for k, v in split:
+            got = list(Loaded(Located(k, files)))
+            assert len(got) == 1 and isinstance(got[0], pa.Table) and got[0].equals(v.combine_chunks())
+
+
+def test_a_files_index_is_read_once_while_it_fits(tmp_path, monkeypatch):
+    """Every key's reader looks in every file of a shuffle by key (keys x files lookups): a
+    process keeps the indexes it read (never rewritten: a file's name is new), within a bound
+    past which the oldest are read again, with the same pieces found."""
+    import pyarrow as pa
+
+    from pipelines import spill as sp
+
+    spiller = sp.Spiller(str(tmp_path), "t-index")
+    batch = pa.record_batch({"k": list(range(40))})
+    files = [spiller.by_key([(k, batch.slice(k, 1)) for k in range(i, 40, 3)])[0] for i in range(3)]
+    reads = []
+    real = sp.pa.OSFile
+    monkeypatch.setattr(sp.pa, "OSFile", lambda path, *a: reads.append(path) or real(path, *a))
+    first = {k: [r.offset for f in files for r in f.find(k)] for k in range(40)}
+    assert len(reads) == 3 and all(len(v) == 1 for v in first.values())
+    monkeypatch.setattr(sp, "_INDEX_ROWS", 14)  # holds one file's index: each lookup of another reads it again
+    sp._INDEXES.clear()
+    monkeypatch.setattr(sp, "_index_rows", 0)
+    again = {k: [r.offset for f in files for r in f.find(k)] for k in range(40)}
+    assert again == first and len(reads) == 3 + 40 * 3 and len(sp._INDEXES) == 1
 
 
 def _held(monkeypatch) -> dict:
@@ -339,7 +398,7 @@ def test_a_reused_file_must_be_the_step_befores():
     from pipelines.spill import Ref, ReuseError, SplitFn, Spiller, remember
 
     batch = pa.record_batch({"id": ["a", "b"], "text": ["x", "y"]})
-    ref = Ref("/out/.curate-staging/tmp/langid+filter-stagesfn/f.arrow", 0, 10, 2, False)
+    ref = Ref("/out/.curate-staging/tmp/langid+filter-stagesfn/f.arrow", 0, 10, 2, False, 0)
     remember(batch, ref)
     spill = Spiller("/out/.curate-staging", "dedup-docs")
     assert list(SplitFn("id", 1, spill, reuse=("langid+filter-",)).process(batch)) == [(0, ref)]

@@ -225,12 +225,12 @@ def exact_entries(batch, config: NormalizeConfig = DEFAULT_NORMALIZE, source_ran
     return dedup_entries(batch, ("exact",), mh.MinHashConfig(normalize=config), source_ranks, None)
 
 
-def partition(table: pa.Table, n: int, column: str = "key") -> list[tuple[int, pa.Table]]:
+def partition(table: pa.Table, n: int, column: str = "key", copy: bool = True) -> list[tuple[int, pa.Table]]:
     """(shard, rows) for every shard of ``n`` that has rows; the shard of a row is its uint64
-    ``column`` (already a uniform hash) modulo n."""
+    ``column`` (already a uniform hash) modulo n (``copy``: see ``output.take_shards``)."""
     if table.num_rows == 0:
         return []
-    return output.take_shards(table, table.column(column).to_numpy() % np.uint64(n), n)
+    return output.take_shards(table, table.column(column).to_numpy() % np.uint64(n), n, copy)
 
 
 def concat(tables: Sequence[pa.Table]) -> pa.Table:
