@@ -38,7 +38,9 @@ their sizes, row counts and row groups (``verify="sha256"`` also checks every fi
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
 import os
 
@@ -253,14 +255,18 @@ def _part(segments: list[tuple], readers: int, batch_size: int) -> int:
     return sum(b - a for _, a, b in segments) // (readers * batch_size) * batch_size
 
 
-def _cut(segments: list[tuple], start: int, stop: int) -> list[tuple]:
-    """Positions ``start`` to ``stop`` of the windows the segments (reader, from, to) list one after another."""
-    out, at = [], 0
-    for c, a, b in segments:
-        lo, hi = max(a, a + start - at), min(b, a + stop - at)
+def _cut(segments: list[tuple], start: int, stop: int, ends: list[int] | None = None) -> list[tuple]:
+    """Positions ``start`` to ``stop`` of the windows the segments (reader, from, to) list one
+    after another (``ends``: where each ends, for many cuts of the same segments)."""
+    ends = list(itertools.accumulate(b - a for _, a, b in segments)) if ends is None else ends
+    out, i = [], bisect.bisect_right(ends, start)
+    while i < len(segments) and start < stop:
+        c, a, b = segments[i]
+        at = ends[i] - (b - a)  # where segment i starts
+        lo, hi = a + max(0, start - at), min(b, a + stop - at)
         if lo < hi:
             out.append((c, lo, hi))
-        at += b - a
+        start, i = ends[i], i + 1
     return out
 
 
@@ -321,9 +327,9 @@ class TokenLoader:
         left = [(c, e * S + worker_start(first["batch"], c % W, W) * B, (e + 1) * S) for c in range(len(s.bounds) - 1)]
         for shape in resized[1:]:
             C, B, W = shape["world_size"] * shape["num_workers"], shape["batch_size"], shape["num_workers"]
-            N = _part(left, C, B)
-            left = [seg for c in range(C) for seg in _cut(left, c * N + worker_start(shape["batch"], c % W, W) * B, (c + 1) * N)] \
-                + _cut(left, C * N, sum(b - a for _, a, b in left))
+            N, ends = _part(left, C, B), list(itertools.accumulate(b - a for _, a, b in left))
+            left = [seg for c in range(C) for seg in _cut(left, c * N + worker_start(shape["batch"], c % W, W) * B, (c + 1) * N, ends)] \
+                + _cut(left, C * N, ends[-1] if ends else 0, ends)
         return s, left
 
     def _epoch_steps(self, resized: list[dict], readers: int, batch_size: int) -> int:

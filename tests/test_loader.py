@@ -588,7 +588,13 @@ def test_a_resized_job_reads_the_rest_of_the_epoch_once(tmp_path, small_groups, 
         loaders = shaped(d, shape, L)
         for lo in loaders:
             lo.load_state_dict(state)
-    read += run_ranks(loaders)
+    read += run_ranks(loaders, 2)
+    again = shaped(d, shapes[-1], L)  # a plain restart within the resized epoch: exact
+    for lo in again:
+        lo.load_state_dict(loaders[0].state_dict())
+    rest = run_ranks(loaders)
+    assert run_ranks(again) == rest
+    read += rest
     assert len(read) == len(set(read)) and set(read) <= truth
     (ws, nw, bs), (ws2, nw2, bs2) = shapes[0], shapes[-1]
     held = len(truth) // (ws * nw) // bs * bs * ws * nw  # what an epoch of the first shape reads
