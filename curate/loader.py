@@ -173,8 +173,9 @@ def deal(windows: int, readers: int) -> list[int]:
     ranges differing by one window at most, so an epoch (what the smallest fills) reads all
     but fewer than ``readers`` x ``batch_size`` windows, however few the units. A unit cut by
     a range's end is read by both readers. (Whole row groups, dealt largest first to the
-    reader with the fewest windows, left shares apart by up to a row group: 8 readers on 8
-    row groups read 62-86% of the windows an epoch.)"""
+    reader with the fewest windows, left shares apart by up to a row group: an epoch of 8
+    readers on 8 row groups read 86-92% of the windows of two small corpora, 62% of another,
+    and fewer row groups than readers were refused.)"""
     return [c * windows // readers for c in range(readers + 1)]
 
 
