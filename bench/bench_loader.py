@@ -1,7 +1,7 @@
 """The loader's throughput and memory against a plain pyarrow read of the same token shards.
 
     python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--share-tokens 60000000]
-                                 [--seq-len 2049] [--batch 8] [--repeat 5]
+                                 [--small-tokens 4000000] [--seq-len 2049] [--batch 8] [--repeat 5] [--share-only]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
 ``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
@@ -22,9 +22,11 @@ its workers, ``bench/memory.py``):
                       batch handed over through torch's shared memory (the torch modes are
                       skipped without torch).
 
-Then the share of the tokens one epoch reads with 1-16 readers on a corpus of 64 shards
-(``--share-tokens``): the loader against row groups dealt round-robin (as before), and a
-corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
+Then the share of the tokens one epoch reads with 1-16 readers on a small corpus (8 shards of
+a row group each, ``--small-tokens``) and a large one (64 shards, ``--share-tokens``): the
+loader (each reader a contiguous range of windows) against whole row groups dealt by size and
+dealt round-robin (both as before, computed in the same run), with how many row groups a pass's
+readers open (``--share-only``: this alone); and a corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
 1,024 rows only (as before they also ended at ``tok.ROW_GROUP_TOKENS``) and as a run writes
 them now: the loader's peak memory on each (a reader holds a whole row group).
 
@@ -144,7 +146,9 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--long-tokens", type=int, default=40_000_000, help="tokens of the long-document corpus")
-    ap.add_argument("--share-tokens", type=int, default=60_000_000, help="tokens of the corpus an epoch's share is measured on")
+    ap.add_argument("--share-tokens", type=int, default=60_000_000, help="tokens of the large corpus an epoch's share is measured on")
+    ap.add_argument("--small-tokens", type=int, default=4_000_000, help="tokens of the small one (8 shards of a row group each)")
+    ap.add_argument("--share-only", action="store_true", help="measure the epoch's share only")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -156,6 +160,8 @@ def main():
         modes = MODES
     except ImportError:
         modes = [m for m in MODES if not m.startswith("torch")]
+    if a.share_only:
+        return epoch_shares(a)
     with tempfile.TemporaryDirectory() as root:
         t = time.perf_counter()
         m = write_tokens(root, a.tokens)
@@ -172,20 +178,7 @@ def main():
             rate = r["tokens"] / r["wall"]
             print(f"{mode:<16} {rate / 1e6:8.1f} {rate / (base['tokens'] / base['wall']):9.2f}x {cpu[mode]:10.1f} "
                   f"{cpu[mode] / cpu['pyarrow']:9.2f}x {r['tokens'] / m['tokens']['total']:6.1%} {r['mb']:8.0f} {r['mb'] / base['mb']:9.2f}x")
-    # the share of the tokens an epoch reads, by readers: the loader (row groups dealt by size)
-    # against dealing them round-robin in manifest order (as before), computed here
-    with tempfile.TemporaryDirectory() as root:
-        m = write_tokens(root, a.share_tokens, shards=64)
-        units = [t for s in m["shards"] for t in s["row_group_tokens"]]
-        from curate.loader import TokenLoader
-
-        parts = []
-        for readers in (1, 2, 4, 8, 16):
-            windows = [sum(t // a.seq_len for t in units[c::readers]) for c in range(readers)]
-            rr = min(windows) // a.batch * a.batch * readers * a.seq_len / m["tokens"]["total"]
-            now = len(TokenLoader(root, a.batch, a.seq_len, num_workers=readers)) * a.batch * a.seq_len / m["tokens"]["total"]
-            parts.append(f"{readers} readers {now:.1%} (round-robin {rr:.1%})")
-        print(f"epoch share, {m['tokens']['total']:,} tokens in 64 shards, {len(units)} row groups: " + ", ".join(parts))
+    epoch_shares(a)
     # long documents (books): a reader holds a whole row group; 1,024 rows of ~30k tokens each
     # were one unit before row groups also ended at tok.ROW_GROUP_TOKENS
     with tempfile.TemporaryDirectory() as rows_only, tempfile.TemporaryDirectory() as bounded:
@@ -198,6 +191,46 @@ def main():
             r = best[f"loader@{name}"]
             print(f"  row groups {name:<9} {len(groups):4d}, largest {max(groups):>12,} tokens: loader {r['tokens'] / r['wall'] / 1e6:6.1f} Mtok/s, "
                   f"peak {r['mb']:5.0f} MB ({r['mb'] / best['loader@rows_only']['mb']:.2f}x)")
+
+
+def whole_row_groups(units: list[int], readers: int) -> list[int]:
+    """Each reader's windows when whole row groups were dealt (before ``DEAL = "window-ranges/2"``):
+    largest first, each to the reader with the fewest windows so far (ties: the lowest index)."""
+    import heapq
+
+    load = [(0, r) for r in range(readers)]
+    for w in sorted(units, reverse=True):
+        n, r = heapq.heappop(load)
+        heapq.heappush(load, (n + w, r))
+    return [n for n, _ in load]
+
+
+def epoch_shares(a) -> None:
+    """The share of the tokens one epoch reads with 1-16 readers, on a small corpus (8 shards of
+    a row group each) and a large one (64 shards): the loader (contiguous ranges of windows)
+    against whole row groups dealt by size and dealt round-robin (both before, computed here), and
+    how many row groups an epoch's readers open against how many there are (a row group cut by a
+    range's end is read by two readers)."""
+    from curate.loader import TokenLoader, deal
+
+    for name, n_tokens, shards in (("small", a.small_tokens, 8), ("large", a.share_tokens, 64)):
+        with tempfile.TemporaryDirectory() as root:
+            m = write_tokens(root, n_tokens, shards=shards)
+            units = [t // a.seq_len for s in m["shards"] for t in s["row_group_tokens"]]
+            total, offsets = m["tokens"]["total"], np.cumsum([0, *units])
+            print(f"epoch share, {name}: {total:,} tokens in {shards} shards, {len(units)} row groups, "
+                  f"batches of {a.batch} x {a.seq_len}")
+            for readers in (1, 2, 4, 8, 16):
+                def share(windows):  # what an epoch reads: every reader what the smallest share fills
+                    return f"{min(windows) // a.batch * a.batch * readers * a.seq_len / total:6.1%}"
+                refused = len(units) < readers  # "N row groups cannot feed M readers"
+                by_size = "refused" if refused else share(whole_row_groups(units, readers))
+                now = len(TokenLoader(root, a.batch, a.seq_len, num_workers=readers)) * a.batch * a.seq_len / total
+                b = deal(int(offsets[-1]), readers)
+                opened = sum(np.count_nonzero((offsets[:-1] < hi) & (offsets[1:] > lo)) for lo, hi in zip(b, b[1:]))
+                rr = "refused" if refused else share([sum(units[c::readers]) for c in range(readers)])
+                print(f"  {readers:2d} readers: now {now:6.1%}, before {by_size} (whole row groups by size; round-robin {rr}); "
+                      f"row groups opened a pass {opened / len(units):.2f}x")
 
 
 def measure(jobs: list[tuple[str, str]], a) -> dict:

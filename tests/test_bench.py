@@ -176,6 +176,20 @@ def test_extract_errors_counts_where_two_extractors_agree():
     assert (combined["either"]["precision"], combined["either"]["recall"]) == (0.5, 1.0)
 
 
+def test_loader_bench_epoch_shares_now_and_before(capsys):
+    """bench/bench_loader.py --share-only: an epoch's share with readers dealt ranges of windows
+    (now) is never below whole row groups dealt by size (before): no partition's smallest part
+    exceeds the even split's."""
+    import argparse
+    import re
+
+    b = load_bench("bench_loader")
+    b.epoch_shares(argparse.Namespace(small_tokens=300_000, share_tokens=600_000, seq_len=129, batch=2))
+    rows = re.findall(r"(\d+) readers: now +([\d.]+)%, before +(refused|[\d.]+%)", capsys.readouterr().out)
+    assert len(rows) == 10 and all(float(now) >= float(before.rstrip("%")) for _, now, before in rows if before != "refused")
+    assert [r for r, _, before in rows if before == "refused"] == ["16"]  # 8 row groups cannot feed 16 readers before
+
+
 def test_loader_bench_modes_read_the_tokens_it_wrote(tmp_path):
     """bench/bench_loader.py: the baseline reads every token of the shards it wrote, and the
     loader modes hand out whole batches of those tokens, less only what waits for the next epoch."""

@@ -10,7 +10,7 @@ import pytest
 
 from curate import output
 from curate.stages import tokenize as tok
-from curate.loader import TokenLoader, TokensError, document_positions
+from curate.loader import TokenLoader, TokensError, deal, document_positions
 
 VOCAB, EOS = 64, 63
 
@@ -43,8 +43,28 @@ def small_groups(monkeypatch):
     monkeypatch.setattr(tok, "ROW_GROUP_ROWS", 64)  # many units from a small corpus
 
 
+def every_window(d, L) -> int:
+    """Whole windows of L tokens in every row group (a unit's last partial one dropped), from the manifest."""
+    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    return sum(t // L for s in m["shards"] for t in s["row_group_tokens"])
+
+
+def parquet_windows(d, L) -> list[tuple]:
+    """Every whole window of L tokens, read from the shards with pyarrow (not the loader): each
+    row group's token stream cut into windows, its last partial one dropped."""
+    import pyarrow.parquet as pq
+
+    out = []
+    for s in json.loads(open(os.path.join(d, "tokens/manifest.json")).read())["shards"]:
+        f = pq.ParquetFile(os.path.join(d, "tokens", s["file"]))
+        for g in range(f.num_row_groups):
+            flat = np.concatenate(f.read_row_group(g, columns=["input_ids"]).column(0).to_pylist())
+            out += [tuple(int(t) for t in flat[i : i + L]) for i in range(0, len(flat) - L + 1, L)]
+    return out
+
+
 def windows(batches) -> list[tuple]:
-    return [tuple(r) for b in batches for r in b]
+    return [tuple(r) for b in batches for r in np.asarray(b).tolist()]
 
 
 def test_batches_are_the_token_stream_cut_into_windows(tmp_path):
@@ -90,8 +110,9 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
     again = TokenLoader(d, 3, 20, num_workers=2)
     again.load_state_dict(json.loads(json.dumps(state)))  # survives a checkpoint file
     assert state["batch"] == 7 and all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
-    with pytest.raises(ValueError, match="batch_size: 3 != 4"):
-        TokenLoader(d, 4, 20, num_workers=2).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"loader state: saved with seq_len 20, this loader has 21: a position counts windows "
+                                         r"of seq_len tokens, so it cannot move to another: resume with seq_len=20"):
+        TokenLoader(d, 3, 21, num_workers=2).load_state_dict(state)
 
 
 def test_resuming_in_rewritten_tokens_says_so(tmp_path, small_groups):
@@ -135,7 +156,7 @@ def test_a_second_pass_does_not_repeat_the_first_passs_batches(tmp_path, small_g
     d = make_tokens(tmp_path)
     L, B = 16, 4
     lo = TokenLoader(d, B, L)
-    total = sum(t // L for _, _, t in lo._units[0])
+    total = every_window(d, L)  # one reader: all of them
     per_epoch = lo.steps * B
     epochs = []
     while sum(len(e) for e in epochs) < 3 * total:
@@ -163,7 +184,7 @@ def test_a_negative_tokenize_seed_reshuffles_the_second_pass(tmp_path, small_gro
     d = make_tokens(tmp_path, seed=-7)
     L, B = 16, 4
     lo = TokenLoader(d, B, L)
-    total = sum(t // L for _, _, t in lo._units[0])
+    total = every_window(d, L)  # one reader: all of them
     stream: list = []
     while len(stream) < 2 * total:
         stream += windows(lo)
@@ -177,10 +198,10 @@ def test_no_epoch_reads_a_window_twice(tmp_path, small_groups):
     The windows an epoch read at the end of a round come last in the next; every round is
     still a permutation of the share, and a DataLoader-style worker split gives the same."""
     d = make_tokens(tmp_path, n_docs=900, shards=8)
-    L, B = 16, 4
+    L, B = 16, 7  # shares of 1,216 windows: an epoch leaves 5, so epochs cross rounds
     for kw in ({"world_size": 3, "rank": 1}, {"num_workers": 3}):
         lo = TokenLoader(d, B, L, **kw)
-        totals = [sum(t // L for _, _, t in u) for u in lo._units]
+        totals = np.diff(deal(every_window(d, L), 3))  # each reader's share
         assert max(totals) > lo.steps * B  # epochs do cross rounds
         per_epoch = []
         for _ in range(8):
@@ -267,11 +288,16 @@ def test_an_output_without_tokens_is_named_as_such(tmp_path):
         TokenLoader(str(tmp_path / "nowhere"), 2, 16)
 
 
-def test_too_few_row_groups_names_the_option(tmp_path):
-    """"write more token shards" did not say how: the option is tokenize.shards."""
+def test_fewer_row_groups_than_readers_still_feed_every_reader(tmp_path):
+    """2 row groups could not feed 3 readers ("run with more token shards"): readers now share
+    row groups by windows, and too few windows for a batch each names what to change."""
     d = make_tokens(tmp_path, n_docs=40, shards=2)
-    with pytest.raises(ValueError, match=r"2 row groups cannot feed 3 readers .*: run with more token shards \(tokenize.shards"):
-        TokenLoader(d, 1, 8, world_size=3)
+    truth = parquet_windows(d, 8)
+    got = [w for r in range(3) for w in windows(TokenLoader(d, 1, 8, rank=r, world_size=3))]
+    assert len(got) == len(set(got)) > len(truth) - 3 and set(got) <= set(truth)
+    with pytest.raises(ValueError, match=rf"{len(truth)} windows of 8 tokens, too few for one batch of 10000 per reader \(3 readers: "
+                                         r"world_size x num_workers\): use fewer readers, a smaller batch_size or seq_len"):
+        TokenLoader(d, 10_000, 8, world_size=3)
 
 
 def test_torch_training_loss_goes_down_and_resume_is_exact(tmp_path, small_groups):
@@ -498,3 +524,129 @@ def test_a_state_saved_under_round_robin_dealing_is_refused(tmp_path, small_grou
     state = {k: v for k, v in lo.state_dict().items() if k != "deal"}
     with pytest.raises(ValueError, match="loader state: saved by a curate that dealt row groups to readers round-robin"):
         TokenLoader(d, 2, 16, num_workers=2).load_state_dict(state)
+
+
+@pytest.mark.parametrize("readers", [1, 2, 4, 8, 16])
+def test_an_epoch_of_a_few_row_groups_reads_all_but_a_batch_per_reader(tmp_path, readers):
+    """Whole row groups dealt to readers left their shares apart by up to a row group, and each
+    reader yields what the smallest fills: 8 readers on 8 row groups read 86% of a small
+    corpus an epoch (62% measured on another). Each reader now gets a contiguous range of
+    windows, the ranges a window apart at most: an epoch reads all but fewer than
+    readers x batch_size windows, each once."""
+    d = make_tokens(tmp_path, n_docs=600, shards=8)  # a row group a shard
+    L, B = 16, 2
+    truth = parquet_windows(d, L)
+    got = windows(b for r in range(readers) for b in TokenLoader(d, B, L, rank=r, world_size=readers))
+    assert len(got) == len(set(got)) and set(got) <= set(truth)
+    assert len(got) == len(truth) // readers // B * B * readers > len(truth) - readers * B, (len(got), len(truth))
+
+
+def run_ranks(loaders, batches=None) -> list[tuple]:
+    """Step the ranks' loaders in lockstep (``batches`` each, or to the end of the epoch): their windows."""
+    its = [iter(lo) for lo in loaders]
+    out, n = [], 0
+    while batches is None or n < batches:
+        got = [next(it, None) for it in its]
+        if got[0] is None:
+            assert all(g is None for g in got)  # in lockstep
+            break
+        out += windows(got)
+        n += 1
+    return out
+
+
+def shaped(d, shape, L, **kw):
+    ws, nw, bs = shape
+    return [TokenLoader(d, bs, L, rank=r, world_size=ws, num_workers=nw, **kw) for r in range(ws)]
+
+
+@pytest.mark.parametrize("shapes, at", [
+    ([(2, 2, 3), (3, 1, 2)], [5]),  # 4 readers of 3 -> 3 ranks of 2
+    ([(1, 1, 4), (4, 2, 4)], [7]),  # scaled up from one reader to 8
+    ([(4, 1, 2), (2, 1, 4)], [0]),  # at an epoch's start: the global batch kept
+    ([(2, 3, 2), (1, 1, 7), (3, 2, 1), (1, 1, 1)], [4, 9, 5]),  # three in one epoch, the last reading every window left
+])
+@pytest.mark.parametrize("epoch", [0, 1])
+def test_a_resized_job_reads_the_rest_of_the_epoch_once(tmp_path, small_groups, shapes, at, epoch):
+    """A saved loader state was refused unless world_size, num_workers and batch_size were the
+    ones it was saved with: a job restarted on fewer GPUs could not resume its data. Now the
+    rest of the epoch is dealt out to the new readers: checked against every window read from
+    the shards with pyarrow, the epoch reads none twice and leaves fewer than the last shape's
+    readers x batch_size unread of what the first shape's epoch holds; the next epoch is the
+    new shape's own, as a fresh loader of it reads it."""
+    d = make_tokens(tmp_path, n_docs=900, shards=5)
+    L = 16
+    truth = set(parquet_windows(d, L))
+    loaders = shaped(d, shapes[0], L)
+    for _ in range(epoch):  # resize in a later epoch: streams that went round their shares
+        run_ranks(loaders)
+    read = []
+    for shape, n in zip(shapes[1:], at):
+        read += run_ranks(loaders, n)
+        state = json.loads(json.dumps(loaders[-1].state_dict()))  # any rank's, through a checkpoint file
+        assert len(json.dumps(state)) < 700  # a few numbers a shape, whatever the corpus
+        loaders = shaped(d, shape, L)
+        for lo in loaders:
+            lo.load_state_dict(state)
+    read += run_ranks(loaders, 2)
+    again = shaped(d, shapes[-1], L)  # a plain restart within the resized epoch: exact
+    for lo in again:
+        lo.load_state_dict(loaders[0].state_dict())
+    rest = run_ranks(loaders)
+    assert run_ranks(again) == rest
+    read += rest
+    assert len(read) == len(set(read)) and set(read) <= truth
+    (ws, nw, bs), (ws2, nw2, bs2) = shapes[0], shapes[-1]
+    held = len(truth) // (ws * nw) // bs * bs * ws * nw  # what an epoch of the first shape reads
+    assert held - ws2 * nw2 * bs2 < len(read) <= held, (len(read), held)
+    assert all(lo.epoch == epoch + 1 and lo.batch == 0 for lo in loaders)
+    fresh = shaped(d, shapes[-1], L)
+    for _ in range(epoch + 1):
+        run_ranks(fresh)
+    nxt = run_ranks(loaders)
+    assert nxt == run_ranks(fresh) and len(nxt) == len(set(nxt)) == len(truth) // (ws2 * nw2) // bs2 * bs2 * ws2 * nw2
+
+
+def test_a_resized_torch_job_reads_the_rest_of_the_epoch_once(tmp_path, small_groups):
+    """The same through TokenDataLoader's worker processes: 2 ranks of 2 workers -> 1 rank of 3."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path, n_docs=900, shards=5)
+    L = 16
+    truth = set(parquet_windows(d, L))
+    old = [TokenDataLoader(d, 3, L, rank=r, world_size=2, num_workers=2) for r in range(2)]
+    read = run_ranks(old, 11)
+    state = old[0].state_dict()
+    new = TokenDataLoader(d, 2, L, num_workers=3)
+    new.load_state_dict(state)
+    n = len(new)  # what is left of the epoch
+    rest = run_ranks([new])
+    assert len(rest) == 2 * n and len(new) == len(TokenLoader(d, 2, L, num_workers=3)) > n
+    read += rest
+    held = len(truth) // 4 // 3 * 3 * 4
+    assert len(read) == len(set(read)) and set(read) <= truth and held - 3 * 2 < len(read) <= held
+    fresh = TokenLoader(d, 2, L, num_workers=3)
+    run_ranks([fresh])
+    assert run_ranks([new]) == run_ranks([fresh])  # the next epoch: the new shape's own
+
+
+def test_what_a_resize_cannot_change_is_refused(tmp_path, small_groups):
+    """seq_len (a position counts its windows), a position saved under the last dealing (whole
+    row groups), and a single worker's position: refused, each in one line."""
+    d = make_tokens(tmp_path)
+    lo = TokenLoader(d, 2, 16, num_workers=2)
+    next(iter(lo))
+    state = lo.state_dict()
+    with pytest.raises(ValueError, match=r"saved with seq_len 16, this loader has 32: .* resume with seq_len=16 \(world_size, "
+                                         r"num_workers and batch_size may change\)"):
+        TokenLoader(d, 1, 32, world_size=3).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"loader state: saved by a curate that dealt whole row groups to readers \(by-windows/1\); "
+                                         r"this one deals each reader a range of windows"):
+        TokenLoader(d, 2, 16, num_workers=2).load_state_dict({**state, "deal": "by-windows/1"})
+    solo = TokenLoader(d, 2, 16, num_workers=2, worker=1)
+    next(iter(solo))
+    with pytest.raises(ValueError, match=r"saved by worker 1 of .*: a worker's position only resumes that worker"):
+        TokenLoader(d, 2, 16, num_workers=3).load_state_dict(solo.state_dict())
+    with pytest.raises(ValueError, match=r"loader state: batch 1000000 outside 0..\d+ \(world_size 1, num_workers 2, batch_size 2\)"):
+        TokenLoader(d, 2, 16, world_size=2).load_state_dict({**state, "batch": 10**6})
