@@ -101,6 +101,15 @@ def test_user_code_in_config_identity(myrules, tmp_path):
     assert "user_code" not in load(tmp_path, "").to_dict()  # no custom rule: the config as before
 
 
+def test_printed_config_round_trips(myrules, tmp_path):
+    """`curate config my.toml` prints a config that loads to the same rules."""
+    a = load(tmp_path, '[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n'
+                       'title_listed = {function = "myrules:listed_title", domains = ["web"]}\n')
+    (tmp_path / "printed.toml").write_text(config.effective_toml(a))
+    b = config.load(str(tmp_path / "printed.toml"))
+    assert b.stages["filter"]["custom"] == a.stages["filter"]["custom"] and b.user_code == a.user_code
+
+
 def test_curate_config_lists_custom():
     assert "custom = {}" in config.defaults_toml().split("[filter]", 1)[1].split("\n[", 1)[0]
 
@@ -219,6 +228,9 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     why = curate(["audit", str(out), "--why", "w5"], rules).stdout
     assert "removed at filter by emoji (value 5, threshold –)" in why, why
     assert "emoji: 2 documents removed" in curate(["audit", str(out), "--rule", "emoji"], rules).stdout
+    curate(["audit", str(out)], rules)  # the report's counts by stage and rule
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert summary["removed"]["by_stage"]["filter"]["rules"]["emoji"]["by_domain"] == {"web": 2}
 
     # the same config and code: nothing said; the rule edited: replaced, and why
     assert "replaced" not in curate(args, rules).stderr
