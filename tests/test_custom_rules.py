@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -234,10 +235,13 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
 
     # the same config and code: nothing said; the rule edited: replaced, and why
     assert "replaced" not in curate(args, rules).stderr
+    shutil.copytree(out, tmp_path / "old")
     (rules / "cli_rules.py").write_text(RULES_V1.replace("n > 3", "n > 1"))
     r = curate(args, rules)
     assert "written with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
     assert pq.read_table(out / "ledger").num_rows == 4
+    compare = curate(["audit", str(out), "--compare", str(tmp_path / "old")], rules).stdout
+    assert "config: 1 setting differs\n  user_code.filter.custom.emoji.sha256: " in compare, compare
 
     # a rule that fails on a batch: one line naming it, exit 1, the output as it was
     before = (out / "manifest.json").read_bytes()
