@@ -155,8 +155,9 @@ def resolve(where: str, spec: str) -> Callable:
             raise ValueError(f"{where}: {owner} ({getattr(module, '__file__', '?')}) has no attribute {part!r}{did_you_mean(part, names)}")
         obj = getattr(obj, part)
     if not callable(obj) or isinstance(obj, type):
-        raise ValueError(f"{where}: {spec} is {'a class' if isinstance(obj, type) else type(obj).__name__ + ' ' + repr(obj)[:40]}, "
-                         "not a function of a batch")
+        what = ("a class" if isinstance(obj, type) else f"{type(obj).__name__} {obj!r:.40}"
+                if isinstance(obj, (int, float, str)) else f"a {type(obj).__name__}")
+        raise ValueError(f"{where}: {spec} is {what}, not a function of a batch")
     return obj
 
 
