@@ -159,6 +159,8 @@ def test_rule_sees_the_text_as_it_entered(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("body, message", [
     ("return 1 / 0", "raised ZeroDivisionError: division by zero ("),
+    ("return pc.greater(batch.column('text'), 1)", "has no kernel matching input types (large_string, int64) ("),  # pyarrow raising
+    ("raise ValueError('first line\\nsecond line')", "raised ValueError: first line second line ("),
     ("return [True]", "returned 1 remove flags for a batch of 2 documents; return one per row"),
     ("return [1, 0]", "returned int64 remove flags; expected True (remove) or False (keep)"),
     ("return 'yes'", "returned str 'yes' for its remove flags"),
@@ -169,13 +171,16 @@ def test_rule_sees_the_text_as_it_entered(tmp_path, monkeypatch):
     ("return [True, False], [1], 2", "returned a tuple of 3"),
 ])
 def test_a_bad_answer_names_the_rule(tmp_path, monkeypatch, body, message):
-    (tmp_path / "badrules.py").write_text(f"import pyarrow as pa\n\ndef f(batch):\n    {body}\n")
+    (tmp_path / "badrules.py").write_text(f"import pyarrow as pa\nimport pyarrow.compute as pc\n\ndef f(batch):\n    {body}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "badrules", raising=False)
     f = Filter({"domains": {"web": []}, "custom": {"mine": "badrules:f"}})
     with pytest.raises(RuleError) as e:
         f.process(batch([("a", "web", PAGE), ("b", "web", PAGE)]))
     assert str(e.value).startswith("filter.custom.mine (badrules:f) ") and message in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
+    if "raise" in body or "/" in body or "pc." in body:  # where in the user's file it raised
+        assert f"({tmp_path / 'badrules.py'} line 5) on a batch of 2 documents (first id a)" in str(e.value), str(e.value)
 
 
 def test_good_answers(tmp_path, monkeypatch):

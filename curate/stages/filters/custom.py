@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import re
 import sys
 import traceback
@@ -58,7 +59,7 @@ class CustomRule:
         try:
             out = self.fn(batch)
         except Exception as e:
-            raise RuleError(f"{self.where} raised {type(e).__name__}: {e}{_user_frame(e)} on a batch of "
+            raise RuleError(f"{self.where} raised {type(e).__name__}: {' '.join(str(e).split())[:300]}{_user_frame(e)} on a batch of "
                             f"{batch.num_rows:,} documents (first id {batch.column('id')[0].as_py()})") from None
         values = None
         if isinstance(out, tuple):
@@ -101,9 +102,10 @@ def _kind(x: np.ndarray) -> str:
 
 
 def _user_frame(e: BaseException) -> str:
-    """' (myrules.py line 7)': where in the user's code it raised (the innermost frame outside curate)."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__)
-              if "/curate/stages/filters/" not in f.filename and not f.filename.startswith("<frozen")]
+    """' (myrules.py line 7)': where in the user's code it raised: the innermost frame outside
+    curate, Python's import machinery and installed packages (pyarrow raising for a call of it)."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.isabs(f.filename)  # not <frozen ...>, pyarrow/*.pxi
+              and not any(p in f.filename for p in ("/curate/stages/filters/", "site-packages", "dist-packages"))]
     return f" ({frames[-1].filename} line {frames[-1].lineno})" if frames else ""
 
 
@@ -121,14 +123,13 @@ def parse(custom, taken: set) -> list[CustomRule]:
             raise ValueError(f"{where}: {name} is a built-in rule's name; give your rule another name")
         spec = custom[name]
         if isinstance(spec, dict):
-            spec = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)})
+            spec, where = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)}), f"{where}.function"
         elif isinstance(spec, str):
             spec = {"function": spec, "domains": list(DOMAINS)}
         else:
             raise ValueError(f"{where}: expected an import path {EXAMPLE} or a table {{function = {EXAMPLE}, "
                              f"domains = [\"web\"]}}, got {spec!r}")
-        rules.append(CustomRule(name, spec["function"], tuple(spec["domains"]), resolve(f"{where}.function" if
-                                isinstance(custom[name], dict) else where, spec["function"])))
+        rules.append(CustomRule(name, spec["function"], tuple(spec["domains"]), resolve(where, spec["function"])))
     return rules
 
 
