@@ -225,7 +225,7 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     cfg.write_text('[filter]\ndomains = {web = [], code = []}\n[filter.custom]\nemoji = {function = "cli_rules:emoji", domains = ["web"]}\n')
     out = tmp_path / "out"
     args = ["run", str(cfg), "--input", str(tmp_path / "web"), "--domain", "web", "--input", str(tmp_path / "code"),
-            "--domain", "code", "--stages", "ingest,filter", "--output", str(out), "--progress", "off", "--workers", "2"]
+            "--domain", "code", "--stages", "ingest,filter", "--progress", "off", "--workers", "2", "--output", str(out)]
     curate(args, rules)
     ledger = pq.read_table(out / "ledger").to_pylist()
     assert sorted((r["source_id"], r["rule"], r["value"]) for r in ledger) == [("w4", "emoji", 4.0), ("w5", "emoji", 5.0)]
@@ -237,6 +237,14 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     curate(["audit", str(out)], rules)  # the report's counts by stage and rule
     summary = json.loads((out / "stats" / "summary.json").read_text())
     assert summary["removed"]["by_stage"]["filter"]["rules"]["emoji"]["by_domain"] == {"web": 2}
+
+    # one process or two: the same bytes
+    one = tmp_path / "one"
+    curate([*args[:-4], "--workers", "1", "--output", str(one)], rules)
+    for kind in ("text", "ledger"):
+        files = sorted(p.name for p in (out / kind).iterdir())
+        assert files == sorted(p.name for p in (one / kind).iterdir())
+        assert all((out / kind / f).read_bytes() == (one / kind / f).read_bytes() for f in files), kind
 
     # the same config and code: nothing said; the rule edited: replaced, and why
     assert "replaced" not in curate(args, rules).stderr
