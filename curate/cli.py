@@ -496,13 +496,16 @@ def previous_manifest(root: str) -> dict | None:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from curate.config import NOT_CONTENT
+    from curate.config import NOT_CONTENT, USER_CODE
 
     changed = []
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)
         if k == "run" and isinstance(a, dict) and isinstance(b, dict):
             changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if f"run.{x}" not in NOT_CONTENT and a.get(x) != b.get(x)]
+        elif k == USER_CODE:  # a rule's code edited: say which
+            a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
+            changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
         elif a != b:
             changed.append(k)
     return changed
@@ -569,12 +572,13 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     import errno
     import traceback
 
+    from curate.stages.filters.custom import RuleError
     from pipelines.pool import WorkerDied
 
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, WorkerDied):
+        if isinstance(e, (WorkerDied, RuleError)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):

@@ -113,6 +113,8 @@ RUN_CHECKS = {
 }
 
 
+USER_CODE = "user_code"  # Config.to_dict()'s entry of the user_code hashes (a manifest's config has it)
+
 INPUT_KEYS = {
     "glob": str,
     "format": str,
@@ -136,10 +138,14 @@ class Config:
     stages: dict[str, dict] = field(default_factory=dict)  # stage name -> its validated section
     replaced_inputs: int = 0  # the file's [[inputs]] that the overrides' inputs replaced (not config)
     sets: list = field(default_factory=list)  # the --set KEY=VALUE options given (the manifest lists them; not config)
+    # hashes of the user's code the config names (filter.custom), by option: part of the config's
+    # identity (a rule edited makes another config), derived at load, never read from a file
+    user_code: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
-        return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages}
+        return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages,
+                **({USER_CODE: self.user_code} if self.user_code else {})}
 
 
 def _check_type(where: str, value, default):
@@ -362,6 +368,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     ``base``: a config already read (a manifest's), in place of the file.
     """
     raw: dict[str, Any] = copy.deepcopy(base) if base else {}
+    raw.pop(USER_CODE, None)  # a manifest's: derived again below from the code as it is now
     if path:
         try:
             with open(path, "rb") as f:
@@ -417,7 +424,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     # with a misspelt stage, which stages were meant is unknown: check every section given too
     misspelt = any(s not in STAGES for s in run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
-    sections = {}
+    sections, user_code = {}, {}
     for s in STAGES:
         given = raw.get(s, {})
         if s not in run["stages"] and not given:
@@ -433,11 +440,14 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
+        if s in run["stages"] and len(errors) == before and hasattr(cls, "user_code"):
+            user_code.update(cls.user_code(sections[s]))
     errors += _rebalance_languages(run["stages"], sections)
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
-    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []))
+    return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
+                  user_code=user_code)
 
 
 def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
@@ -551,6 +561,7 @@ def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> 
     """The config a run uses (``curate config FILE --set ...``): every section with its defaults
     filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
     d = cfg.to_dict()
+    d.pop(USER_CODE, None)  # derived from the code, not an option
     where = " and ".join([path] * bool(path) + ["the --set options"] * sets)
     head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
     text = to_toml({k: v for k, v in d.items() if k != "inputs"})

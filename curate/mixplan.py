@@ -52,7 +52,8 @@ def before(cfg: dict) -> dict:
     sections, the inputs and limits (``cfg``: ``Config.to_dict()``)."""
     stages = cfg["run"]["stages"]
     names = stages[: stages.index("rebalance")]
-    return _plain({"stages": names, **{k: cfg.get(k) for k in ("inputs", "limits", *names)}})
+    return _plain({"stages": names, **{k: cfg.get(k) for k in ("inputs", "limits", *names)},
+                   **({"user_code": cfg["user_code"]} if cfg.get("user_code") else {})})  # a custom rule's code
 
 
 def tokenizer(section: dict | None) -> dict:

@@ -40,6 +40,9 @@ EXAMPLES = {
     "from curate.stages.tokenize import Encoder": "test_decode_example",
     "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
+    "def too_many_emoji(batch)": "test_custom_rules_example",
+    "[filter.custom]\nemoji_spam": "test_custom_rules_example",
+    "PYTHONPATH=. curate run rules.toml": "test_custom_rules_example",
     "[curate] done in": "output sample, not a command",
     "removed at filter by fineweb_line_punct": "output sample of --why, not a command (test_audit_why.py checks the lines)",
     "documents kept: 255 -> 127": "output sample of --compare, not a command (test_audit_compare.py checks the lines)",
@@ -64,7 +67,8 @@ def shell(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, cmd in (("curate", f'"{sys.executable}" -m curate.cli'), ("python", f'"{sys.executable}"')):
-        (bin_dir / name).write_text(f'#!/bin/sh\nexec {cmd} "$@"\n')
+        # this checkout first, also where an example sets PYTHONPATH (an installed curate needs none)
+        (bin_dir / name).write_text(f'#!/bin/sh\nexport PYTHONPATH="{REPO}:${{PYTHONPATH:-}}"\nexec {cmd} "$@"\n')
         (bin_dir / name).chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
@@ -156,6 +160,31 @@ def test_config_example(tmp_path, monkeypatch):
     path.write_text(block("[run]\noutput"))
     cfg = config.load(str(path))
     assert cfg.stages["langid"]["languages"] == ["en", "de"] and cfg.inputs[0]["format"] == "warc"
+
+
+def test_custom_rules_example(shell):
+    """The README's rules of your own: its module and config as written, its commands run; each
+    rule removes what it says, in its domains, under its name."""
+    work = shell.cwd
+    (work / "myrules.py").write_text(block("def too_many_emoji(batch)"))
+    (work / "rules.toml").write_text(block("[filter.custom]\nemoji_spam"))
+    import codecs
+    import this  # a page the built-in web rules keep: the Zen of Python (prints it once, to the captured stdout)
+
+    page = codecs.decode(this.s, "rot13")
+    pages = {"spam": "🙂" * 6 + " " + page, "ok": "🙂" * 5 + " " + page, "titled": "Untitled Document\n" + page, "plain": page}
+    (work / "pages").mkdir()
+    (work / "pages" / "a.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in pages.items()))
+    (work / "src").mkdir()
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(20))
+    (work / "src" / "licensed.py").write_text("# SPDX-License-Identifier: MIT\n" + body)
+    (work / "src" / "bare.py").write_text(body)
+    (work / "src" / "Untitled Document.py").write_text("# Copyright 2024\n" + body)  # a title rule for web only
+    out = shell(block("PYTHONPATH=. curate run rules.toml")).stdout
+    assert "emoji_spam: 1 document removed" in out, out
+    ledger = pq.read_table(work / "corpus" / "ledger").to_pylist()
+    got = sorted((r["source_id"] or r["path"], r["rule"], r["value"]) for r in ledger)
+    assert got == [("bare.py", "no_licence", None), ("spam", "emoji_spam", 6.0), ("titled", "title_listed", None)], got
 
 
 def test_audit_example(demo, shell):

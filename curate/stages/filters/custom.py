@@ -1,0 +1,181 @@
+"""Rules of your own: ``filter.custom``, a function named by its import path.
+
+    [filter.custom]
+    emoji_spam = "myrules:too_many_emoji"                                  # every domain
+    title_list = {function = "myrules:listed_title", domains = ["web"]}    # scoped as linededup.domains is
+
+The function gets a ``pyarrow.RecordBatch`` of documents (the filter stage's columns: id, text,
+domain, source, url, language, language_score, meta, ...) and returns, per row, whether to
+REMOVE the document: a list, numpy array or pyarrow array of bools, or ``(remove, value)`` with
+one number (or None) per row, written as the ledger's ``value``. It runs after the built-in
+rules, on the documents they kept, in its domains only, with the text as it entered the stage
+(as the page-level built-in rules see it: before C4's line cleaning, which drops a title line
+without a full stop); custom rules run in name order, each on the documents the ones before
+kept. A removed document's ledger row names the rule (``rule = "emoji_spam"``).
+
+Everything that can be checked without data is checked when the config is loaded (the module
+imports, the attribute is a function, the name is free); what the function does on a batch is
+checked on each call, and a mistake stops the run with ``RuleError`` naming the rule.
+``fingerprints`` hashes the code of each rule's module, so a config whose rule changed is
+another config (the manifest's ``user_code``).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from curate.config import Check, did_you_mean, merge_section
+from curate.schema import DOMAINS
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+TABLE = {"function": "", "domains": list(DOMAINS)}  # the table form's keys and defaults
+EXAMPLE = '"myrules:too_many_emoji"'
+
+
+class RuleError(RuntimeError):
+    """A custom rule failed on a batch (it raised, or returned something else than one answer
+    per document): stops the run, said in one line naming the rule."""
+
+
+@dataclass(frozen=True)
+class CustomRule:
+    name: str  # the ledger's rule
+    function: str  # "module:attribute"
+    domains: tuple
+    fn: Callable
+
+    def apply(self, batch: pa.RecordBatch) -> tuple[np.ndarray, list | None]:
+        """(remove mask, values or None) of ``batch``; RuleError for anything but one answer per row."""
+        try:
+            out = self.fn(batch)
+        except Exception as e:
+            raise RuleError(f"{self.where} raised {type(e).__name__}: {' '.join(str(e).split())[:300]}{_user_frame(e)} on a batch of "
+                            f"{batch.num_rows:,} documents (first id {batch.column('id')[0].as_py()})") from None
+        values = None
+        if isinstance(out, tuple):
+            if len(out) != 2:
+                raise RuleError(f"{self.where} returned a tuple of {len(out)}; expected the remove flags, or (remove, value)")
+            out, values = out
+        remove = self._column(out, batch.num_rows, "remove flags")
+        if remove.dtype != np.bool_:
+            raise RuleError(f"{self.where} returned {_kind(remove)} remove flags; expected True (remove) or False (keep) per document")
+        if values is not None:
+            values = self._column(values, batch.num_rows, "values")
+            try:
+                values = [None if v is None else float(v) for v in values.tolist()]
+            except (TypeError, ValueError):
+                raise RuleError(f"{self.where} returned {_kind(values)} values; expected a number (or None) per document") from None
+        return remove, values
+
+    @property
+    def where(self) -> str:
+        return f"filter.custom.{self.name} ({self.function})"
+
+    def _column(self, x, n: int, what: str) -> np.ndarray:
+        if isinstance(x, (pa.Array, pa.ChunkedArray)):
+            if x.null_count:
+                raise RuleError(f"{self.where} returned {x.null_count} null {what}; give every document one")
+            x = x.to_numpy(zero_copy_only=False)
+        elif isinstance(x, (str, bytes, dict)) or not hasattr(x, "__len__"):
+            raise RuleError(f"{self.where} returned {type(x).__name__} {x!r:.40} for its {what}; expected one per document "
+                            "(a list, numpy array or pyarrow array)")
+        else:
+            x = np.asarray(x, dtype=None if len(x) else bool)
+        if x.ndim != 1 or len(x) != n:
+            raise RuleError(f"{self.where} returned {len(x) if x.ndim == 1 else x.shape} {what} for a batch of {n:,} documents; "
+                            "return one per row of the batch, in its order")
+        return x
+
+
+def _kind(x: np.ndarray) -> str:
+    return "None (null)" if x.dtype == object and any(v is None for v in x.tolist()) else f"{x.dtype}"
+
+
+def _user_frame(e: BaseException) -> str:
+    """' (myrules.py line 7)': where in the user's code it raised: the innermost frame outside
+    curate, Python's import machinery and installed packages (pyarrow raising for a call of it)."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.isabs(f.filename)  # not <frozen ...>, pyarrow/*.pxi
+              and not any(p in f.filename for p in ("/curate/stages/filters/", "site-packages", "dist-packages"))]
+    return f" ({frames[-1].filename} line {frames[-1].lineno})" if frames else ""
+
+
+def parse(custom, taken: set) -> list[CustomRule]:
+    """The rules of ``filter.custom``, each imported and checked; ValueError naming the first
+    mistake. ``taken``: the names a custom rule may not have (the built-in rules and rule sets)."""
+    if not isinstance(custom, dict):
+        raise ValueError(f"filter.custom: expected a table of rule name = \"module:function\", got {custom!r}")
+    rules = []
+    for name in sorted(custom):
+        where = f"filter.custom.{name}"
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"{where}: a rule name is lower-case letters, digits and _ (it is the ledger's rule), e.g. emoji_spam")
+        if name in taken:
+            raise ValueError(f"{where}: {name} is a built-in rule's name; give your rule another name")
+        spec = custom[name]
+        if isinstance(spec, dict):
+            spec, where = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)}), f"{where}.function"
+        elif isinstance(spec, str):
+            spec = {"function": spec, "domains": list(DOMAINS)}
+        else:
+            raise ValueError(f"{where}: expected an import path {EXAMPLE} or a table {{function = {EXAMPLE}, "
+                             f"domains = [\"web\"]}}, got {spec!r}")
+        rules.append(CustomRule(name, spec["function"], tuple(spec["domains"]), resolve(where, spec["function"])))
+    return rules
+
+
+def resolve(where: str, spec: str) -> Callable:
+    """The function ``spec`` ("package.module:attribute") names, imported now: a mistake is a
+    config error, not a failure on a worker."""
+    if not _SPEC.fullmatch(spec):
+        raise ValueError(f"{where}: expected an import path \"module:function\" (e.g. {EXAMPLE}), got {spec!r}")
+    module_name, attr = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):  # the module itself, not one it imports
+            raise ValueError(f"{where}: no module named {module_name!r} on the Python path: put its folder on "
+                             f"PYTHONPATH (PYTHONPATH=DIR curate run ...) or install it as a package") from None
+        raise ValueError(f"{where}: importing {module_name} failed: {type(e).__name__}: {e}{_user_frame(e)}") from None
+    except Exception as e:
+        raise ValueError(f"{where}: importing {module_name} failed: {type(e).__name__}: {e}{_user_frame(e)}") from None
+    obj = module
+    for i, part in enumerate(attr.split(".")):
+        if not hasattr(obj, part):
+            owner = module_name if i == 0 else f"{module_name}:{'.'.join(attr.split('.')[:i])}"
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            raise ValueError(f"{where}: {owner} ({getattr(module, '__file__', '?')}) has no attribute {part!r}{did_you_mean(part, names)}")
+        obj = getattr(obj, part)
+    if not callable(obj) or isinstance(obj, type):
+        what = ("a class" if isinstance(obj, type) else f"{type(obj).__name__} {obj!r:.40}"
+                if isinstance(obj, (int, float, str)) else f"a {type(obj).__name__}")
+        raise ValueError(f"{where}: {spec} is {what}, not a function of a batch")
+    return obj
+
+
+def fingerprints(rules: list[CustomRule]) -> dict:
+    """``{"filter.custom.NAME": {"function": ..., "sha256": ...}}``: a hash of the source of the
+    module the import path names and of the file the function is defined in (where it differs),
+    so that editing the rule makes its config another config."""
+    out = {}
+    for r in rules:
+        files = {getattr(sys.modules.get(r.function.split(":")[0]), "__file__", None)}
+        files.add(getattr(getattr(r.fn, "__code__", None), "co_filename", None))
+        h = hashlib.sha256(r.function.encode())
+        for f in sorted(x for x in files if x):
+            try:
+                with open(f, "rb") as fh:
+                    h.update(fh.read())
+            except OSError:  # no source on disk (a compiled module): its name alone
+                h.update(f.encode())
+        out[f"filter.custom.{r.name}"] = {"function": r.function, "sha256": h.hexdigest()}
+    return out

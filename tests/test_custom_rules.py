@@ -1,0 +1,271 @@
+"""Rules of your own (``filter.custom``): config errors at load, the stage's contract, and runs
+through the CLI with the rule module in a folder on PYTHONPATH."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate import config, schema
+from curate.config import ConfigError
+from curate.stages.filters import Filter
+from curate.stages.filters.custom import RuleError
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+MYRULES = next(b for b in re.findall(r"^```\w*\n(.*?)^```", README, re.M | re.S) if "def too_many_emoji" in b)
+
+
+@pytest.fixture
+def myrules(tmp_path, monkeypatch):
+    """The README's myrules.py, importable."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "myrules.py").write_text(MYRULES)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "myrules", raising=False)
+    return folder
+
+
+def load(tmp_path, body: str) -> config.Config:
+    path = tmp_path / "c.toml"
+    path.write_text('[run]\nstages = ["filter"]\n' + body)
+    return config.load(str(path))
+
+
+def error_rows() -> list[tuple[str, str]]:
+    part = README.split("<!-- tests/test_custom_rules.py loads", 1)[1].split("\n\n", 1)[0]
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^\| `(.*?)` \| (.*?) \|$", part, re.M)]
+
+
+def test_error_table_is_read():
+    assert len(error_rows()) >= 8
+
+
+@pytest.mark.parametrize("entry, message", error_rows())
+def test_config_errors(myrules, tmp_path, entry, message):
+    """Each README row: a one-line error at config.load, naming the rule."""
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, f"[filter.custom]\n{entry}\n")
+    assert len(e.value.messages) == 1 and "\n" not in e.value.messages[0]
+    for piece in re.findall(r"`(.*?)`", message):
+        assert piece in e.value.messages[0], (piece, e.value.messages[0])
+
+
+@pytest.mark.parametrize("source, message", [
+    ("import not_a_dependency_here\n", "importing brokenrules failed: ModuleNotFoundError: No module named 'not_a_dependency_here'"),
+    ("def f(batch):\n    return [\n", "importing brokenrules failed: SyntaxError"),
+    ("raise RuntimeError('no config file')\ndef f(batch): ...\n", "importing brokenrules failed: RuntimeError: no config file ("),
+])
+def test_module_that_fails_to_import(tmp_path, monkeypatch, source, message):
+    (tmp_path / "brokenrules.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "brokenrules", raising=False)
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, '[filter.custom]\nmine = "brokenrules:f"\n')
+    assert message in str(e.value) and "filter.custom.mine" in str(e.value)
+
+
+def test_custom_rule_is_scoped_by_its_own_domains(myrules, tmp_path):
+    with pytest.raises(ConfigError, match=r"filter.domains.web: emoji_spam is a custom rule: its domains are filter.custom.emoji_spam.domains"):
+        load(tmp_path, '[filter]\ndomains = {web = ["url", "emoji_spam"]}\n[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n')
+
+
+def test_disable_takes_a_custom_rule(myrules, tmp_path):
+    cfg = load(tmp_path, '[filter]\ndomains = {web = []}\ndisable = ["emoji_spam"]\n[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n')
+    f = Filter(cfg.stages["filter"])
+    assert f.process(batch([("a", "web", PAGE + "🙂" * 9)]))[1].num_rows == 0
+    assert Filter({**cfg.stages["filter"], "disable": []}).process(batch([("a", "web", PAGE + "🙂" * 9)]))[1].num_rows == 1
+    with pytest.raises(ConfigError, match="filter.disable"):
+        load(tmp_path, '[filter]\ndisable = ["emoji_spa"]\n[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n')
+
+
+def test_user_code_in_config_identity(myrules, tmp_path):
+    """The config carries a hash of the rule's module: editing it changes the config, and the
+    hash is not an option a config file holds (curate config prints a loadable file)."""
+    body = '[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n'
+    a = load(tmp_path, body)
+    assert set(a.user_code) == {"filter.custom.emoji_spam"} and a.to_dict()["user_code"] == a.user_code
+    assert "user_code" not in config.effective_toml(a)
+    (myrules / "myrules.py").write_text(MYRULES.replace("n > 5", "n > 4"))
+    b = load(tmp_path, body)
+    assert b.user_code != a.user_code
+    assert config.load(base=a.to_dict()).user_code == b.user_code  # a manifest's config: hashed again, as the code is now
+    assert "user_code" not in load(tmp_path, "").to_dict()  # no custom rule: the config as before
+
+
+def test_printed_config_round_trips(myrules, tmp_path):
+    """`curate config my.toml` prints a config that loads to the same rules."""
+    a = load(tmp_path, '[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n'
+                       'title_listed = {function = "myrules:listed_title", domains = ["web"]}\n')
+    (tmp_path / "printed.toml").write_text(config.effective_toml(a))
+    b = config.load(str(tmp_path / "printed.toml"))
+    assert b.stages["filter"]["custom"] == a.stages["filter"]["custom"] and b.user_code == a.user_code
+
+
+def test_curate_config_lists_custom():
+    assert "custom = {}" in config.defaults_toml().split("[filter]", 1)[1].split("\n[", 1)[0]
+
+
+# --- the stage -------------------------------------------------------------------------------
+
+PAGE = "A plain sentence about gardens, rivers and the people who keep them. " * 12
+
+
+def batch(rows) -> pa.RecordBatch:
+    return schema.docs_from_rows([dict(id=i, text=t, domain=d, source="s", path="p", offset=0, url=None,
+                                       language="en" if d != "code" else "python", meta=None) for i, d, t in rows])
+
+
+def test_stage_order_values_domains_and_snippet(myrules):
+    f = Filter({"domains": {"web": ["gopher_quality"], "books": []}, "custom": {"emoji_spam": "myrules:too_many_emoji",
+                           "title_listed": {"function": "myrules:listed_title", "domains": ["web"]}}})
+    docs = batch([
+        ("short", "web", "too short 🙂🙂🙂🙂🙂🙂"),  # a built-in rule first: the ledger names it
+        ("emoji", "web", PAGE + "🙂" * 6),
+        ("title", "web", "Untitled document\n" + PAGE),
+        ("both", "web", "Lorem Ipsum\n" + PAGE + "🙂" * 7),  # name order: emoji_spam before title_listed
+        ("book", "books", "Untitled document\n" + PAGE * 20),  # title_listed is web only
+        ("plain", "web", PAGE),
+    ])
+    kept, ledger = f.process(docs)
+    got = {r["id"]: (r["rule"], r["value"], r["threshold"]) for r in ledger.to_pylist()}
+    assert got["short"][0] == "gopher_min_words"
+    assert got["emoji"] == ("emoji_spam", 6.0, None) and got["both"] == ("emoji_spam", 7.0, None)
+    assert got["title"] == ("title_listed", None, None)
+    assert sorted(kept.column("id").to_pylist()) == ["book", "plain"]
+
+
+def test_rule_sees_the_text_as_it_entered(tmp_path, monkeypatch):
+    """C4's line cleaning drops the javascript line of what is kept; the custom rule judges the
+    page as it entered (as the page-level built-in rules do), and the ledger shows that text."""
+    (tmp_path / "seesrules.py").write_text("def f(batch):\n    return ['javascript' in t for t in batch.column('text').to_pylist()]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = "Please enable javascript to view this page.\n" + PAGE
+    kept, ledger = Filter({"domains": {"web": ["c4"]}, "custom": {"saw_it": "seesrules:f"}}).process(
+        batch([("x", "web", text), ("y", "web", "Menu Home About\n" + PAGE)]))
+    assert ledger.column("rule").to_pylist() == ["saw_it"]
+    assert ledger.column("snippet")[0].as_py() == text[: schema.SNIPPET_CHARS]
+    assert kept.column("id").to_pylist() == ["y"] and kept.column("text")[0].as_py() == PAGE.strip()  # cleaned
+
+
+@pytest.mark.parametrize("body, message", [
+    ("return 1 / 0", "raised ZeroDivisionError: division by zero ("),
+    ("return pc.greater(batch.column('text'), 1)", "has no kernel matching input types (large_string, int64) ("),  # pyarrow raising
+    ("raise ValueError('first line\\nsecond line')", "raised ValueError: first line second line ("),
+    ("return [True]", "returned 1 remove flags for a batch of 2 documents; return one per row"),
+    ("return [1, 0]", "returned int64 remove flags; expected True (remove) or False (keep)"),
+    ("return 'yes'", "returned str 'yes' for its remove flags"),
+    ("return None", "returned NoneType None for its remove flags"),
+    ("return pa.array([True, None])", "returned 1 null remove flags"),
+    ("return [True, False], ['a', 'b']", "returned <U1 values; expected a number (or None)"),
+    ("return [True, False], [1.0]", "returned 1 values for a batch of 2 documents"),
+    ("return [True, False], [1], 2", "returned a tuple of 3"),
+])
+def test_a_bad_answer_names_the_rule(tmp_path, monkeypatch, body, message):
+    (tmp_path / "badrules.py").write_text(f"import pyarrow as pa\nimport pyarrow.compute as pc\n\ndef f(batch):\n    {body}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "badrules", raising=False)
+    f = Filter({"domains": {"web": []}, "custom": {"mine": "badrules:f"}})
+    with pytest.raises(RuleError) as e:
+        f.process(batch([("a", "web", PAGE), ("b", "web", PAGE)]))
+    assert str(e.value).startswith("filter.custom.mine (badrules:f) ") and message in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
+    if "raise" in body or "/" in body or "pc." in body:  # where in the user's file it raised
+        assert f"({tmp_path / 'badrules.py'} line 5) on a batch of 2 documents (first id a)" in str(e.value), str(e.value)
+
+
+def test_good_answers(tmp_path, monkeypatch):
+    """Each form the README allows: list, numpy, pyarrow (chunked too), with values or without."""
+    forms = {"a": "[True, False]", "b": "np.array([True, False])", "c": "pa.array([True, False])",
+             "d": "pa.chunked_array([[True], [False]])", "e": "([True, False], np.array([2, 3]))", "f": "(pa.array([True, False]), [None, 1])"}
+    (tmp_path / "goodrules.py").write_text("import numpy as np\nimport pyarrow as pa\n" + "".join(
+        f"def {k}(batch):\n    return {v}\n" for k, v in forms.items()))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for k in forms:
+        _, ledger = Filter({"domains": {"web": []}, "custom": {"r": f"goodrules:{k}"}}).process(batch([("x", "web", PAGE), ("y", "web", PAGE)]))
+        assert ledger.column("id").to_pylist() == ["x"], k
+        assert ledger.column("value")[0].as_py() == {"e": 2.0}.get(k), k
+
+
+# --- through the CLI -------------------------------------------------------------------------
+
+RULES_V1 = '''
+def emoji(batch):
+    counts = [sum(0x1F300 <= ord(c) <= 0x1FAFF for c in t) for t in batch.column("text").to_pylist()]
+    return [n > 3 for n in counts], counts
+'''
+
+
+def curate(args, rules: Path, check=True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{rules}"}
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], env=env, capture_output=True, text=True, timeout=600)
+    assert not check or r.returncode == 0, r.stderr
+    return r
+
+
+def test_cli_run_audit_rerun_and_failure(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "cli_rules.py").write_text(RULES_V1)
+    (tmp_path / "web").mkdir()
+    (tmp_path / "code").mkdir()
+    web = [{"id": f"w{i}", "text": PAGE + "🙂" * i} for i in range(6)]
+    (tmp_path / "web" / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in web))
+    (tmp_path / "code" / "a.jsonl").write_text(json.dumps({"id": "c9", "text": "x = 1  # 🙂🙂🙂🙂🙂🙂🙂🙂🙂\n" * 5, "lang": "python"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[filter]\ndomains = {web = [], code = []}\n[filter.custom]\nemoji = {function = "cli_rules:emoji", domains = ["web"]}\n')
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--input", str(tmp_path / "web"), "--domain", "web", "--input", str(tmp_path / "code"),
+            "--domain", "code", "--stages", "ingest,filter", "--progress", "off", "--workers", "2", "--output", str(out)]
+    curate(args, rules)
+    ledger = pq.read_table(out / "ledger").to_pylist()
+    assert sorted((r["source_id"], r["rule"], r["value"]) for r in ledger) == [("w4", "emoji", 4.0), ("w5", "emoji", 5.0)]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stats"]["filter.removed.emoji"] == 2  # the code file, 9 emoji, is out of the rule's domains
+    why = curate(["audit", str(out), "--why", "w5"], rules).stdout
+    assert "removed at filter by emoji (value 5, threshold –)" in why, why
+    assert "emoji: 2 documents removed" in curate(["audit", str(out), "--rule", "emoji"], rules).stdout
+    curate(["audit", str(out)], rules)  # the report's counts by stage and rule
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert summary["removed"]["by_stage"]["filter"]["rules"]["emoji"]["by_domain"] == {"web": 2}
+
+    # one process or two: the same bytes
+    one = tmp_path / "one"
+    curate([*args[:-4], "--workers", "1", "--output", str(one)], rules)
+    for kind in ("text", "ledger"):
+        files = sorted(p.name for p in (out / kind).iterdir())
+        assert files == sorted(p.name for p in (one / kind).iterdir())
+        assert all((out / kind / f).read_bytes() == (one / kind / f).read_bytes() for f in files), kind
+
+    # the same config and code: nothing said; the rule edited: replaced, and why
+    assert "replaced" not in curate(args, rules).stderr
+    shutil.copytree(out, tmp_path / "old")
+    (rules / "cli_rules.py").write_text(RULES_V1.replace("n > 3", "n > 1"))
+    r = curate(args, rules)
+    assert "written with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
+    assert pq.read_table(out / "ledger").num_rows == 4
+    compare = curate(["audit", str(out), "--compare", str(tmp_path / "old")], rules).stdout
+    assert "config: 1 setting differs\n  user_code.filter.custom.emoji.sha256: " in compare, compare
+
+    # a rule that fails on a batch: one line naming it, exit 1, the output as it was
+    before = (out / "manifest.json").read_bytes()
+    (rules / "cli_rules.py").write_text("def emoji(batch):\n    return {}[batch.num_rows]\n")
+    r = curate(args, rules, check=False)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert re.fullmatch(r"curate: filter\.custom\.emoji \(cli_rules:emoji\) raised KeyError: \d+ \(.*cli_rules\.py line 2\) on a "
+                        rf"batch of \d+ documents \(first id \w+\); the previous output in {re.escape(str(out))} is unchanged", lines[0]), lines[0]
+    assert (out / "manifest.json").read_bytes() == before
+
+    # not on the path: said at load, before anything runs
+    r = curate(args, tmp_path / "nowhere", check=False)
+    assert r.returncode == 2 and "filter.custom.emoji.function: no module named 'cli_rules' on the Python path" in r.stderr, r.stderr
