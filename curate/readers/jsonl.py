@@ -11,6 +11,8 @@ import json
 from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw
+from curate.readers.code import SKIPPED_TEXT_CHARS
+from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
 TEXT_FIELDS = ("text", "content", "raw_content")
 ID_FIELDS = ("id",)
@@ -219,12 +221,21 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
             meta[name] = v
     language = None
     path = None
+    skip_rule = None
     if shard.domain == "code":
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
         language = str(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         if p is not None:
             meta["file_path"] = str(p)
+        if is_notebook_record(language, meta.get("file_path")) and text.lstrip().startswith("{"):  # not yet a script
+            try:
+                text, language, more = notebook_script(text)
+                meta.update(more)
+            except NotebookError as e:  # as in a source tree: not a notebook is quarantined
+                if e.reason != "unknown_language":
+                    return Bad(offset, e.reason, str(e), user_id=uid)
+                skip_rule, text = e.reason, text[:SKIPPED_TEXT_CHARS]  # logged, never kept: a snippet
     return Doc(
         text=text,
         offset=offset,
@@ -233,6 +244,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         language=language,
         meta=meta,
         path=path,
+        skip_rule=skip_rule,
     )
 
 
