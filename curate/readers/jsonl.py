@@ -11,7 +11,7 @@ import json
 from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw
-from curate.readers.code import SKIPPED_TEXT_CHARS
+from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -20,6 +20,7 @@ URL_FIELDS = ("url", "metadata.url", "metadata.warc_url", "warc_url")
 LANGUAGE_FIELDS = ("lang", "language", "programming_language")  # only read for code
 META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
+REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the path is inside this repository
 
 
 def get_path(obj: dict, dotted: str):
@@ -228,6 +229,14 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         if p is not None:
             meta["file_path"] = str(p)
+            repo = first(obj, REPO_FIELDS)
+            if repo is not None:
+                meta["repo_name"] = str(repo)
+            # Shown in the path column (ledger, audit) after the dump's name, which with the
+            # offset still says where the record is: dump.jsonl:octo/app/src/main.py
+            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{str(p).lstrip('/')}"
+            if language is None:  # no language field: the file's name says it, as in a source tree
+                language = detect_language(str(p), text[:256])
         if is_notebook_record(language, meta.get("file_path")) and text.lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
