@@ -83,7 +83,8 @@ def test_notebook_script(notebook, script, language):
     ({"language_info": {"name": "julia", "file_extension": ".jl"}}, "julia"),
     ({"kernelspec": {"name": "julia-1.9", "display_name": "Julia 1.9"}}, "julia"),
     ({"kernelspec": {"name": "bash", "language": "bash"}}, "shell"),
-    ({"language_info": {"file_extension": ".scala"}}, "scala"),
+    ({"language_info": {"name": "Scala", "file_extension": ".scala"}}, "scala"),
+    ({"language_info": {"file_extension": ".wl"}}, None),  # says a language, not which: unknown_language
     ({}, "python"),  # no kernel said: IPython's notebooks
 ])
 def test_kernel_language(metadata, language):

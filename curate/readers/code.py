@@ -20,6 +20,7 @@ import re
 from typing import Iterator, Optional
 
 from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
+from curate.readers.notebook import NotebookError, notebook_script
 
 MAX_FILE_BYTES = 1 << 20
 MAX_NOTEBOOK_BYTES = 16 << 20  # outputs (base64 plots, tables) are most of a notebook's bytes
@@ -224,8 +225,6 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if encoding != "utf-8":
         meta["encoding"] = encoding  # kept, but worth knowing: legacy-encoded source
     if notebook:
-        from curate.readers.notebook import NotebookError, notebook_script
-
         try:
             text, language, more = notebook_script(text)
         except NotebookError as e:  # not a notebook: quarantined; a kernel we cannot comment in: excluded

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 
-from curate.readers.code import EXTENSIONS
-
 # kernel language names that differ from curate's (readers/code.py); others are taken as they are
 _KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell",
                      "zsh": "shell", "cpp": "c++", "c++": "c++", "xcpp": "c++", "csharp": "c#",
@@ -49,18 +47,16 @@ def _source(cell: dict) -> str:
 
 
 def kernel_language(nb: dict) -> str | None:
-    """The notebook's programming language in curate's names: language_info, then the kernel
-    spec; Python when the notebook says none (IPython's notebooks had no kernels)."""
+    """The notebook's programming language in curate's names: language_info's name (nbformat 4
+    requires it there), then the kernel spec; Python when the notebook says none (IPython's
+    notebooks had no kernels)."""
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     info = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
     spec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
-    ext = str(info.get("file_extension") or "").lstrip(".").lower()
     for name in (info.get("name"), spec.get("language"), spec.get("name")):
         if isinstance(name, str) and name.strip():
             name = re.sub(r"[-_ ]?v?[\d.]+$", "", name.strip().lower()) or name.strip().lower()  # julia-1.9, python3
             return _KERNEL_LANGUAGES.get(name, name)
-    if ext:
-        return EXTENSIONS.get(ext)
     return "python" if not info and not spec else None
 
 
