@@ -93,6 +93,7 @@ def test_kernel_language(metadata, language):
 
 @pytest.mark.parametrize("raw,reason", [
     ('{"cells": [', "bad_notebook"),
+    ('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}", "bad_notebook"),  # deeper than json.loads goes
     ("[1, 2]", "bad_notebook"),
     ('{"metadata": {}}', "bad_notebook"),
     ('{"cells": [{"cell_type": "code", "source": 7}]}', "bad_notebook"),

@@ -65,7 +65,7 @@ def notebook_script(raw: str) -> tuple[str, str, dict]:
     notebook or its language has no comment syntax here."""
     try:
         nb = json.loads(raw)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested past Python's limit, a hostile file
         raise NotebookError("bad_notebook", f"not JSON: {str(e)[:200]}") from None
     if not isinstance(nb, dict):
         raise NotebookError("bad_notebook", f"a JSON {type(nb).__name__}, not a notebook object")
