@@ -64,7 +64,7 @@ _OPENER = re.compile(
 # "DO NOT EDIT", "Don't edit manually", "do not modify this file": not "do not edit without
 # careful benchmarking" (a note to the file's own authors)
 _DO_NOT_EDIT = re.compile(
-    r"\b(?:do\s+not|don'?t|never)\s+(?:edit|modify|change)\b(?=\s*(?:$|[^\w\s]|this\b|manually\b|by\s+hand\b|directly\b|it\b))",
+    r"\b(?:do\s+not|don'?t)\s+(?:edit|modify)\b(?=\s*(?:$|[^\w\s]|this\b|manually\b|by\s+hand\b|directly\b|it\b))",
     re.I)
 _DECORATION = " \t*/#!=<>;%-~.:'\"`[](){}|"  # comment openers and rules around a note
 
