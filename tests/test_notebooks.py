@@ -147,3 +147,8 @@ def test_jsonl_notebook_records_become_scripts(tmp_path):
     assert kept == {"a": (ANALYSIS_SCRIPT, "python"), "r": (R_SCRIPT, "r"), "s": ("x = 1\n", "jupyter notebook"),
                     "py": ("def f():\n    return 1\n", "python")}
     assert got["quarantine"].select("source_id", "reason").rows() == [("bad", "bad_notebook")]
+
+
+def test_only_ipython_syntax_is_commented_out():
+    text, _, _ = notebook_script(json.dumps(nb([code("%%time\nsame = (a\n        != b)\n!ls\nx = 5 % 2")])))
+    assert text == "# %%time\nsame = (a\n        != b)\n# !ls\nx = 5 % 2\n"

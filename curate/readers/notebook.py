@@ -14,9 +14,8 @@ import json
 import re
 
 # kernel language names that differ from curate's (readers/code.py); others are taken as they are
-_KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell",
-                     "zsh": "shell", "cpp": "c++", "c++": "c++", "xcpp": "c++", "csharp": "c#",
-                     "ir": "r", "node": "javascript", "nodejs": "javascript", "java": "java"}
+_KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell", "zsh": "shell", "cpp": "c++", "xcpp": "c++",
+                     "csharp": "c#", "ir": "r", "node": "javascript", "nodejs": "javascript"}
 # line comment of each language a notebook kernel commonly runs
 _COMMENT = {**{lang: "#" for lang in "python r julia shell ruby perl powershell elixir nim tcl".split()},
             **{lang: "//" for lang in "c c++ c# java javascript typescript go rust kotlin scala groovy swift dart".split()},
@@ -26,7 +25,7 @@ _COMMENT = {**{lang: "#" for lang in "python r julia shell ruby perl powershell 
 # ![alt](data:image/png;base64,...) and <img src="data:..."> in markdown, else a bare data URI's payload
 _DATA_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*data:[^)]*\)|<img\b[^>]*\bsrc\s*=\s*[\"']data:[^>]*>", re.I)
 _DATA_URI = re.compile(r"(data:[\w.+/-]+;base64,)[A-Za-z0-9+/=\s]{16,}")
-_MAGIC = re.compile(r"^(\s*)([%!])", re.M)  # IPython: %matplotlib inline, %%time, !pip install x
+_MAGIC = re.compile(r"^(\s*)(%|!(?!=))", re.M)  # IPython: %matplotlib inline, %%time, !pip install x (not "!= y")
 
 
 class NotebookError(ValueError):
