@@ -127,6 +127,7 @@ INPUT_KEYS = {
     "path_field": (str, list),
     "meta_fields": list,
     "max_file_bytes": int,
+    "max_notebook_bytes": int,
 }
 
 

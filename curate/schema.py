@@ -33,7 +33,7 @@ BASE_FIELDS = [
     pa.field("text", pa.large_string(), nullable=False),
     pa.field("domain", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
-    pa.field("path", pa.string(), nullable=False),  # input shard, relative to its input root
+    pa.field("path", pa.string(), nullable=False),  # input shard, relative to its input root (a code dump's record: shard:repo/file)
     pa.field("offset", pa.int64(), nullable=False),  # record offset in the shard (bytes/lines/rows)
     pa.field("url", pa.string()),
     pa.field("language", pa.string()),  # set at ingest for code (programming language), by langid otherwise

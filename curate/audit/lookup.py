@@ -1,7 +1,8 @@
 """``curate audit DIR --why KEY``: where one document went and why, in one line per match.
 
 KEY is curate's id, the record's own id (``source_id``), its URL or its input path (a book, a
-quarantined file). Every record ends in exactly one of text/, the ledger or the quarantine, so
+quarantined file; a code dump's record by its file's path too: ``octo/app/src/main.py`` finds
+``dump.jsonl:octo/app/src/main.py``). Every record ends in exactly one of text/, the ledger or the quarantine, so
 the answer is the row that holds it: kept (with the columns the stages added), removed (stage,
 rule, the value it measured and the threshold; for a duplicate, the fate of the copy kept
 instead) or quarantined (reason and detail). Each table is scanned once with the keys as a
@@ -22,6 +23,11 @@ def url_key(url: pl.Expr) -> pl.Expr:
     return url.str.replace(SCHEME, "").str.replace(r"^www\.", "").str.strip_suffix("/")
 
 
+def _record_file(path: pl.Expr) -> pl.Expr:
+    """A code dump record's file: the part of ``dump.jsonl:octo/app/src/main.py`` after the colon."""
+    return path.str.splitn(":", 2).struct.field("field_1").alias("file")
+
+
 def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
     """Rows of the kind's shards whose id, source_id, url (as ``url_key``) or path is one of the keys."""
     frames = []
@@ -30,7 +36,8 @@ def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
         lf = pl.scan_parquet(f"{root}/{rel}", glob=False)
         cols = [c for c in KEYS if c in lf.collect_schema()]
         hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols]
-                                + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols))
+                                + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols)
+                                + [_record_file(pl.col("path")).is_in(keys)] * ("path" in cols))
         frames.append(lf.filter(hit).drop("text", strict=False).with_columns(file=pl.lit(rel)).collect())
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
@@ -84,6 +91,8 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
                 found |= set(df[c].cast(pl.String).drop_nulls().to_list())
         if "url" in df.columns:
             found |= set(df.select(url_key(pl.col("url")))["url"].drop_nulls().to_list())
+        if "path" in df.columns:
+            found |= set(df.select(_record_file(pl.col("path")))["file"].drop_nulls().to_list())
     norm = dict(zip(keys, pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()))
     return lines, [k for k in keys if k not in found and norm[k] not in found]
 

@@ -7,7 +7,10 @@ vendored copies of other projects (they duplicate their upstream and are not thi
 code), dependency lock files, minified bundles, oversized files (generated data, not code)
 and files of no known language. Binary files cannot be text and go to quarantine.
 
-Options: ``max_file_bytes`` (default 1 MiB), ``max_mean_line_length`` (default 200).
+A Jupyter notebook (``.ipynb``) becomes a script in its kernel's language (readers/notebook.py).
+
+Options: ``max_file_bytes`` (default 1 MiB; a notebook's script), ``max_notebook_bytes`` (default
+16 MiB: a notebook file, outputs included), ``max_mean_line_length`` (default 200).
 """
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ import re
 from typing import Iterator, Optional
 
 from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
+from curate.readers.notebook import NotebookError, notebook_script
 
 MAX_FILE_BYTES = 1 << 20
+MAX_NOTEBOOK_BYTES = 16 << 20  # outputs (base64 plots, tables) are most of a notebook's bytes
 MAX_MEAN_LINE_LENGTH = 200  # real code averages < 100 chars a line; minified bundles thousands
 SKIPPED_TEXT_CHARS = 1000  # a skipped file keeps only this much text: the ledger shows a snippet
 
@@ -204,20 +209,33 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
             head = f.read(SKIPPED_TEXT_CHARS).decode("utf-8", "replace")
         yield skip(head, skipped, language=detect_language(path))
         return
+    notebook = extension(path) == "ipynb"
+    read_max = int(shard.opt("max_notebook_bytes", MAX_NOTEBOOK_BYTES)) if notebook else max_bytes
     with open_bytes(shard.path, limits) as f:
-        data = f.read(max_bytes + 1)
+        data = f.read(read_max + 1)
     if looks_binary(data):
         yield Bad(0, "binary", "NUL or control bytes in the first 8 KiB: not a source file")
         return
-    if len(data) > max_bytes:
+    if len(data) > read_max:
         size = input_size(shard.path) if compression(shard.path) is None else len(data)
         head = data[:4096].decode("utf-8", "replace")
-        yield skip(head, "oversized_file", float(size), float(max_bytes), detect_language(path, head))
+        yield skip(head, "oversized_file", float(size), float(read_max), detect_language(path, head))
         return
     text, encoding = decode_text(data)
     if encoding != "utf-8":
         meta["encoding"] = encoding  # kept, but worth knowing: legacy-encoded source
-    language = detect_language(path, text[:256])
+    if notebook:
+        try:
+            text, language, more = notebook_script(text)
+        except NotebookError as e:  # not a notebook: quarantined; a kernel we cannot comment in: excluded
+            yield skip(text, e.reason) if e.reason == "unknown_language" else Bad(0, e.reason, str(e))
+            return
+        meta.update(more)
+        if len(text.encode("utf-8", "surrogatepass")) > max_bytes:  # the script, as any source file
+            yield skip(text[:4096], "oversized_file", float(len(text.encode("utf-8", "surrogatepass"))), float(max_bytes), language)
+            return
+    else:
+        language = detect_language(path, text[:256])
     if language is None:
         yield skip(text, "unknown_language")
         return

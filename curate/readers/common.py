@@ -81,7 +81,7 @@ class Doc:
     url: Optional[str] = None
     language: Optional[str] = None
     meta: dict = field(default_factory=dict)
-    path: Optional[str] = None  # overrides shard.rel (e.g. a member of an archive / code tree)
+    path: Optional[str] = None  # the path column instead of shard.rel (a code dump's record: dump.jsonl:repo/file.py); ids keep shard.rel
     skip_rule: Optional[str] = None  # readable but excluded by an ingest rule: goes to the ledger
     skip_value: Optional[float] = None
     skip_threshold: Optional[float] = None
@@ -457,7 +457,7 @@ class _Batcher:
             self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail, rec.user_id)
             return
         path = rec.path or sh.rel
-        key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(path, rec.offset)
+        key = rec.user_id if rec.user_id not in (None, "") else schema.record_key(sh.rel, rec.offset)  # where it is read
         try:  # its UTF-8 bytes, once: the size, and plain_unicode's check for C1 controls
             utf8 = rec.text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: made "?" below

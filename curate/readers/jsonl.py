@@ -11,6 +11,8 @@ import json
 from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw
+from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
+from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
 TEXT_FIELDS = ("text", "content", "raw_content")
 ID_FIELDS = ("id",)
@@ -18,6 +20,7 @@ URL_FIELDS = ("url", "metadata.url", "metadata.warc_url", "warc_url")
 LANGUAGE_FIELDS = ("lang", "language", "programming_language")  # only read for code
 META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
+REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the path is inside this repository
 
 
 def get_path(obj: dict, dotted: str):
@@ -219,12 +222,29 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
             meta[name] = v
     language = None
     path = None
+    skip_rule = None
     if shard.domain == "code":
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
         language = str(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         if p is not None:
             meta["file_path"] = str(p)
+            repo = first(obj, REPO_FIELDS)
+            if repo is not None:
+                meta["repo_name"] = str(repo)
+            # Shown in the path column (ledger, audit) after the dump's name, which with the
+            # offset still says where the record is: dump.jsonl:octo/app/src/main.py
+            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{str(p).lstrip('/')}"
+            if language is None:  # no language field: the file's name says it, as in a source tree
+                language = detect_language(str(p), text[:256])
+        if is_notebook_record(language, meta.get("file_path")) and text.lstrip().startswith("{"):  # not yet a script
+            try:
+                text, language, more = notebook_script(text)
+                meta.update(more)
+            except NotebookError as e:  # as in a source tree: not a notebook is quarantined
+                if e.reason != "unknown_language":
+                    return Bad(offset, e.reason, str(e), user_id=uid)
+                skip_rule, text = e.reason, text[:SKIPPED_TEXT_CHARS]  # logged, never kept: a snippet
     return Doc(
         text=text,
         offset=offset,
@@ -233,6 +253,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         language=language,
         meta=meta,
         path=path,
+        skip_rule=skip_rule,
     )
 
 

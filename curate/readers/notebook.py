@@ -1,0 +1,106 @@
+"""Jupyter notebooks as scripts: the code cells as they are, markdown and raw cells as comments.
+
+A notebook file is JSON: cells, each with its source, and for code cells their outputs (printed
+text, tables, base64 PNGs that make up most of a notebook's bytes). Read as text it is JSON
+syntax around escaped code; StarCoder converted notebooks to scripts in the kernel's language
+(jupytext), and curate does the same: outputs, execution counts, attachments and metadata are
+dropped, markdown images embedded as base64 data URIs are removed, IPython's ``%magic`` and
+``!shell`` lines become comments in Python so the script is Python. nbformat 4 (cells) and 3
+(worksheets of cells, ``input`` for ``source``) are read.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+# kernel language names that differ from curate's (readers/code.py); others are taken as they are
+_KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell", "zsh": "shell", "cpp": "c++", "xcpp": "c++",
+                     "csharp": "c#", "ir": "r", "node": "javascript", "nodejs": "javascript"}
+# line comment of each language a notebook kernel commonly runs
+_COMMENT = {**{lang: "#" for lang in "python r julia shell ruby perl powershell elixir nim tcl".split()},
+            **{lang: "//" for lang in "c c++ c# java javascript typescript go rust kotlin scala groovy swift dart".split()},
+            **{lang: "--" for lang in "haskell lua sql".split()},
+            **{lang: ";;" for lang in "lisp scheme clojure".split()},
+            "erlang": "%", "fortran": "!"}
+# ![alt](data:image/png;base64,...) and <img src="data:..."> in markdown, else a bare data URI's payload
+_DATA_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*data:[^)]*\)|<img\b[^>]*\bsrc\s*=\s*[\"']data:[^>]*>", re.I)
+_DATA_URI = re.compile(r"(data:[\w.+/-]+;base64,)[A-Za-z0-9+/=\s]{16,}")
+_MAGIC = re.compile(r"^(\s*)(%|!(?!=))", re.M)  # IPython: %matplotlib inline, %%time, !pip install x (not "!= y")
+
+
+class NotebookError(ValueError):
+    """A file that is not a notebook: ``reason`` names it for the quarantine."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", cell.get("input", ""))
+    if isinstance(src, list):
+        src = "".join(s for s in src if isinstance(s, str))
+    if not isinstance(src, str):
+        raise NotebookError("bad_notebook", f"a cell's source is a {type(src).__name__}, not text")
+    return src
+
+
+def kernel_language(nb: dict) -> str | None:
+    """The notebook's programming language in curate's names: language_info's name (nbformat 4
+    requires it there), then the kernel spec; Python when the notebook says none (IPython's
+    notebooks had no kernels)."""
+    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    info = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
+    spec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
+    for name in (info.get("name"), spec.get("language"), spec.get("name")):
+        if isinstance(name, str) and name.strip():
+            name = re.sub(r"[-_ ]?v?[\d.]+$", "", name.strip().lower()) or name.strip().lower()  # julia-1.9, python3
+            return _KERNEL_LANGUAGES.get(name, name)
+    return "python" if not info and not spec else None
+
+
+def notebook_script(raw: str) -> tuple[str, str, dict]:
+    """(script, language, meta) of a notebook's JSON text; NotebookError when it is not a
+    notebook or its language has no comment syntax here."""
+    try:
+        nb = json.loads(raw)
+    except (ValueError, RecursionError) as e:  # RecursionError: nested past Python's limit, a hostile file
+        raise NotebookError("bad_notebook", f"not JSON: {str(e)[:200]}") from None
+    if not isinstance(nb, dict):
+        raise NotebookError("bad_notebook", f"a JSON {type(nb).__name__}, not a notebook object")
+    cells = nb.get("cells")
+    if cells is None and isinstance(nb.get("worksheets"), list):  # nbformat 3
+        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) for c in (ws.get("cells") or [])]
+    if not isinstance(cells, list):
+        raise NotebookError("bad_notebook", "no list of cells: not a Jupyter notebook")
+    language = kernel_language(nb)
+    comment = _COMMENT.get(language or "")
+    if comment is None:
+        raise NotebookError("unknown_language", f"kernel language {language!r}: no comment syntax to write its markdown in")
+    parts, counts = [], {"code": 0, "markdown": 0, "raw": 0}
+    for cell in cells:
+        if not isinstance(cell, dict):
+            raise NotebookError("bad_notebook", f"a cell is a JSON {type(cell).__name__}, not an object")
+        kind = cell.get("cell_type")
+        src = _source(cell).strip("\n")
+        if kind == "code":
+            if language == "python":
+                src = _MAGIC.sub(r"\1# \2", src)
+        elif kind in ("markdown", "raw", "heading"):  # heading: nbformat 3
+            src = _DATA_URI.sub(r"\1", _DATA_IMAGE.sub("", src)).strip("\n")
+            src = "\n".join(f"{comment} {line}".rstrip() for line in src.split("\n")) if src.strip() else ""
+            kind = "raw" if kind == "raw" else "markdown"
+        else:
+            continue
+        counts[kind] += 1
+        if src.strip():
+            parts.append(src)
+    script = "\n\n".join(parts) + ("\n" if parts else "")
+    meta = {"notebook": {"code_cells": counts["code"], "markdown_cells": counts["markdown"] + counts["raw"],
+                         "bytes": len(raw.encode("utf-8", "surrogatepass"))}}
+    return script, language, meta
+
+
+def is_notebook_record(language: str | None, path: str | None) -> bool:
+    """A JSONL/Parquet code record holding a notebook: The Stack's label or an .ipynb path."""
+    return (language or "").replace("-", " ") in ("jupyter notebook", "jupyter") or (path or "").lower().endswith(".ipynb")
