@@ -184,33 +184,22 @@ def dedup_entries(batch, methods=("exact", "minhash"), config: mh.MinHashConfig 
     methods) and one row per band (``"minhash"``), from one normalisation of the text
     (``config.normalize``). ``bits``: signature bits kept for verification; None: none.
 
-    With both methods, copies with the same exact key as a higher-priority document of the
-    same batch get no band rows: their text, so their signature and band buckets, are that
-    document's, which outranks them in every one of those buckets, and the exact bucket removes
-    them anyway. This keeps a batch full of one boilerplate page out of the band buckets.
-    ``punct_splits``: domains normalised with ``punct_space`` (``dedup.punct_splits``)."""
+    Every document gets its band rows, exact copies too: a copy's best match may be a document
+    that outranks the copy it repeats (which is then removed itself), and which matches a
+    document must not depend on the batch it came in (batches are id partitions, so on
+    ``run.shards``). ``punct_splits``: domains normalised with ``punct_space``
+    (``dedup.punct_splits``)."""
     norm = normalize_by_domain(batch, config.normalize, punct_splits)
-    parts, banded = [], None
+    parts = []
     if "exact" in methods:
         k = keys_as_uint64(keys_from_normalized(norm))
         parts.append(entries(batch, k[:, :1].copy(), k[:, 1].copy(), None, source_ranks, exact=True))
-        if "minhash" in methods and batch.num_rows > 1:
-            order = parts[0].append_column("row", pa.array(np.arange(batch.num_rows))).sort_by(
-                [(c, "ascending") for c in ("key", "key2", *PRIORITY, "id")])
-            k0, k1 = order.column("key").to_numpy(), order.column("key2").to_numpy()
-            first = np.concatenate([[True], (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])])
-            if not first.all():
-                banded = np.sort(order.column("row").to_numpy()[first])
     if "minhash" in methods:
         sigs = mh.signatures(norm, config.num_perm, config.seed, config.ngram, config.scheme)
         sig = None if bits is None else signature_bytes(sigs, bits)
         if sig is not None and parts:  # exact rows carry it too: one table schema
             parts[0] = parts[0].append_column("sig", sig)
-        b, s = batch, sigs
-        if banded is not None:
-            b, s = batch.take(pa.array(banded)), sigs[banded]
-            sig = None if sig is None else sig.take(pa.array(banded))
-        parts.append(entries(b, mh.band_keys(s, config.bands, config.rows), None, sig, source_ranks))
+        parts.append(entries(batch, mh.band_keys(sigs, config.bands, config.rows), None, sig, source_ranks))
     return concat(parts)
 
 
