@@ -200,3 +200,16 @@ def test_loader_bench_modes_read_the_tokens_it_wrote(tmp_path):
     for mode in ("pyarrow_batches", "loader", "loader_nocrc"):
         got = b.run_mode(mode, str(tmp_path), 2, 129)["tokens"]
         assert got % (2 * 129) == 0 and 0.9 * total < got <= total, (mode, got, total)
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_shards_bench_runs_each_shard_count_on_one_corpus(corpora, capsys):
+    """bench/bench_shards.py (docs/scale.md's shard-count table) runs the same corpus with each
+    run.shards and says whether every count removed and kept the same documents."""
+    bs = load_bench("bench_shards")
+    assert bs.main(["--docs", "300", "--shards", "1,4", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "same counts at every shard count: yes" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 1 |") or line.startswith("| 4 |")]
+    assert len(rows) == 2 and rows[0].split("|")[2].strip() == "16"  # id partitions: at least 16
