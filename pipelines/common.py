@@ -1,6 +1,7 @@
 """Small Beam pieces every stage uses: the per-batch stage wrapper and stats counting."""
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 
 import apache_beam as beam
@@ -50,13 +51,13 @@ def doc_stats(batch: pa.RecordBatch, stage: str) -> dict:
 
 def ledger_stats(batch: pa.RecordBatch) -> dict:
     """Removed documents per stage and rule."""
-    out: dict = {}
     if batch.num_rows == 0:
-        return out
-    t = pa.table({"stage": batch.column("stage"), "rule": batch.column("rule")})
-    for row in t.group_by(["stage", "rule"]).aggregate([("rule", "count")]).to_pylist():
-        out[f"{row['stage']}.removed.{row['rule']}"] = row["rule_count"]
-    return out
+        return {}
+    if batch.num_rows <= 512:  # most ledger batches: a group_by costs ~0.5 ms whatever the rows, this ~1 µs a row
+        pairs = collections.Counter(zip(batch.column("stage").to_pylist(), batch.column("rule").to_pylist()))
+        return {f"{stage}.removed.{rule}": n for (stage, rule), n in pairs.items()}
+    counts = pc.value_counts(pc.binary_join_element_wise(batch.column("stage"), ".removed.", batch.column("rule"), ""))
+    return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
 
 
 def count_rules(ledger: pa.RecordBatch) -> None:
