@@ -28,9 +28,9 @@ from curate.stages.rebalance import InfeasibleMix
 from pipelines import coders
 from pipelines.common import BatchStages, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
-from pipelines import beam_specs, pool
+from pipelines import beam_memo, pool
 
-beam_specs.install()
+beam_memo.install()
 from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, count_stat, report as progress_report
 from pipelines.spill import Release, Spiller, enabled as spill_enabled, folder as spill_folder

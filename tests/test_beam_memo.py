@@ -1,0 +1,89 @@
+"""Beam asks for every DoFn's state and timer specs thousands of times while it builds and
+translates a pipeline (each time taking the signature of every method of the DoFn): a third
+of a small run's CPU. pipelines/beam_memo.py remembers them per DoFn instance."""
+from __future__ import annotations
+
+import gc
+
+import apache_beam as beam
+from apache_beam.transforms import userstate
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+import pipelines.pipeline  # noqa: F401  (installs the memo, as every run does)
+from pipelines import beam_memo
+
+
+class Plain(beam.DoFn):
+    def process(self, x):
+        yield x
+
+
+class Stateful(beam.DoFn):
+    SEEN = ReadModifyWriteStateSpec("seen", beam.coders.VarIntCoder())
+
+    def process(self, kv, seen=beam.DoFn.StateParam(SEEN)):
+        yield kv
+
+
+def test_specs_are_computed_once_per_dofn_and_are_beams(monkeypatch):
+    calls = []
+    original = beam_memo._original
+    monkeypatch.setattr(beam_memo, "_original", lambda d: calls.append(d) or original(d))
+    plain, stateful, lam = Plain(), Stateful(), beam.Map(lambda x: x).dofn
+    for _ in range(5):
+        for d in (plain, stateful, lam):
+            assert userstate.get_dofn_specs(d) == original(d)
+        assert userstate.is_stateful_dofn(stateful) and not userstate.is_stateful_dofn(plain)
+    assert sorted(map(id, calls)) == sorted(map(id, (plain, stateful, lam)))  # once each (Map's own check included)
+
+
+def test_a_small_pipeline_inspects_each_dofn_once(monkeypatch):
+    calls = []
+    original = beam_memo._original
+    monkeypatch.setattr(beam_memo, "_original", lambda d: calls.append(d) or original(d))
+    with beam.Pipeline() as p:
+        (p | beam.Create([("a", 1), ("b", 2)]) | beam.ParDo(Stateful()) | beam.ParDo(Plain()) | beam.GroupByKey()
+         | beam.Map(lambda kv: kv))
+    assert calls and len(calls) == len({id(d) for d in calls})
+
+
+def test_a_finished_pipelines_dofns_are_not_kept():
+    d = Plain()
+    userstate.get_dofn_specs(d)
+    key = id(d)
+    assert key in beam_memo._specs
+    del d
+    gc.collect()
+    assert key not in beam_memo._specs
+
+
+def test_an_options_view_is_made_once_and_reads_and_writes_the_options(monkeypatch):
+    """A view parsed the flags again each time it was asked for (~0.25 ms, ~1,300 times a run);
+    one view per options object and class now, reading and writing the same values."""
+    from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, StandardOptions
+
+    made = []
+    original = beam_memo._original_view_as
+    monkeypatch.setattr(beam_memo, "_original_view_as", lambda o, c: made.append(c) or original(o, c))
+    opts = PipelineOptions(["--runner=DirectRunner", "--experiments=a"])
+    for _ in range(5):
+        assert opts.view_as(StandardOptions).runner == "DirectRunner"
+        assert opts.view_as(DebugOptions).experiments == ["a"]
+    assert made == [StandardOptions, DebugOptions]
+    opts.view_as(StandardOptions).runner = "Other"  # a write through one view is every view's
+    assert opts.view_as(StandardOptions).runner == "Other" and opts.get_all_options()["runner"] == "Other"
+    other = PipelineOptions(["--runner=DirectRunner"])  # another options object: its own views
+    assert other.view_as(StandardOptions).runner == "DirectRunner"
+    key = (id(other), StandardOptions)
+    del other
+    gc.collect()
+    assert key not in beam_memo._views
+
+
+def test_a_small_pipeline_makes_each_view_once(monkeypatch):
+    made = []
+    original = beam_memo._original_view_as
+    monkeypatch.setattr(beam_memo, "_original_view_as", lambda o, c: made.append((id(o), c)) or original(o, c))
+    with beam.Pipeline() as p:
+        (p | beam.Create([("a", 1), ("b", 2)]) | beam.ParDo(Plain()) | beam.GroupByKey() | beam.Map(lambda kv: kv))
+    assert made and len(made) == len(set(made))
