@@ -186,7 +186,9 @@ def test_a_bad_answer_names_the_rule(tmp_path, monkeypatch, body, message):
 def test_good_answers(tmp_path, monkeypatch):
     """Each form the README allows: list, numpy, pyarrow (chunked too), with values or without."""
     forms = {"a": "[True, False]", "b": "np.array([True, False])", "c": "pa.array([True, False])",
-             "d": "pa.chunked_array([[True], [False]])", "e": "([True, False], np.array([2, 3]))", "f": "(pa.array([True, False]), [None, 1])"}
+             "d": "pa.chunked_array([[True], [False]])", "e": "([True, False], np.array([2, 3]))", "f": "(pa.array([True, False]), [None, 1])",
+             # values from pyarrow.compute, null where the rule has none (were refused as "null values")
+             "g": "(pa.array([True, False]), pa.array([None, 1.5]))", "h": "(np.array([True, False]), pa.chunked_array([[None], [2]], pa.int64()))"}
     (tmp_path / "goodrules.py").write_text("import numpy as np\nimport pyarrow as pa\n" + "".join(
         f"def {k}(batch):\n    return {v}\n" for k, v in forms.items()))
     monkeypatch.syspath_prepend(str(tmp_path))
