@@ -492,10 +492,18 @@ def _make_dataset_class():
             probe = TokenLoader(**self.args, verify=verify, tokenizer=tokenizer)  # refuse a bad directory here, not in a worker
             self.sha256 = manifest_sha256 or probe.manifest_sha256  # the tokens its positions belong to
             self.start = start  # (epoch, batches handed out, the shapes that read earlier parts of the epoch)
+            # Epochs each worker began, in shared memory: a DataLoader's workers (fresh each epoch,
+            # or persistent) hold copies of this dataset, so a plain attribute would start every
+            # epoch from ``start`` again; each worker counts only its own slot.
+            self.epochs = torch.zeros(self.args["num_workers"], dtype=torch.int64).share_memory_()
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
             epoch, batch, resized = (*self.start, [])[:3]  # (epoch, batch): as saved before resizing
+            slot = info.id if info is not None else 0
+            done, self.epochs[slot] = int(self.epochs[slot]), int(self.epochs[slot]) + 1
+            if done:  # a later epoch than the one started at: from its start
+                epoch, batch, resized = epoch + done, 0, []
             W = self.args["num_workers"]
             # a fresh DataLoader asks worker 0 first, so worker 0 plays the reader whose turn is next
             worker = ((info.id if info is not None else 0) + batch) % W

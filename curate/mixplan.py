@@ -108,7 +108,7 @@ def config(manifest: dict, path: str | None, sets: list[str]):
                              "that reach rebalance or their token counts: use `curate run` for it")
     # a CONFIG gives the stages' sections and the inputs; [run] (its stages, output, shards) is the run's
     cfg = config_mod.load(path, {"run": manifest["config"]["run"]} if path else None, sets=sets,
-                          base=None if path else manifest["config"])
+                          base=None if path else _without_custom_rules(manifest["config"]))
     where = path or "the run's config"
     if "rebalance" not in cfg.run["stages"]:
         raise ValueError(f"{where}: the rebalance stage is not among its stages ({', '.join(cfg.run['stages'])}): nothing to re-plan")
@@ -125,6 +125,18 @@ def config(manifest: dict, path: str | None, sets: list[str]):
             diff = ", ".join(f"{k} {rec['tokenizer'].get(k)!r} -> {tok.get(k)!r}" for k in sorted(tok) if tok.get(k) != rec["tokenizer"].get(k))
             raise ValueError(f"{path}: its tokenizer differs from the one that counted these candidates' tokens ({diff}): "
                              "the mix's token counts would differ; run `curate run` with it")
+    return cfg
+
+
+def _without_custom_rules(run_config: dict) -> dict:
+    """The run's config without its filter.custom rules: a re-plan runs none, so their module
+    need not be importable here (the output copied to another machine)."""
+    cfg = json.loads(json.dumps(run_config))
+    section = cfg.get("filter")
+    if isinstance(section, dict) and isinstance(section.get("custom"), dict):
+        names = set(section.pop("custom"))
+        if isinstance(section.get("disable"), list):
+            section["disable"] = [r for r in section["disable"] if r not in names]
     return cfg
 
 

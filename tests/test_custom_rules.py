@@ -186,7 +186,9 @@ def test_a_bad_answer_names_the_rule(tmp_path, monkeypatch, body, message):
 def test_good_answers(tmp_path, monkeypatch):
     """Each form the README allows: list, numpy, pyarrow (chunked too), with values or without."""
     forms = {"a": "[True, False]", "b": "np.array([True, False])", "c": "pa.array([True, False])",
-             "d": "pa.chunked_array([[True], [False]])", "e": "([True, False], np.array([2, 3]))", "f": "(pa.array([True, False]), [None, 1])"}
+             "d": "pa.chunked_array([[True], [False]])", "e": "([True, False], np.array([2, 3]))", "f": "(pa.array([True, False]), [None, 1])",
+             # values from pyarrow.compute, null where the rule has none (were refused as "null values")
+             "g": "(pa.array([True, False]), pa.array([None, 1.5]))", "h": "(np.array([True, False]), pa.chunked_array([[None], [2]], pa.int64()))"}
     (tmp_path / "goodrules.py").write_text("import numpy as np\nimport pyarrow as pa\n" + "".join(
         f"def {k}(batch):\n    return {v}\n" for k, v in forms.items()))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -269,3 +271,27 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     # not on the path: said at load, before anything runs
     r = curate(args, tmp_path / "nowhere", check=False)
     assert r.returncode == 2 and "filter.custom.emoji.function: no module named 'cli_rules' on the Python path" in r.stderr, r.stderr
+
+
+def test_mix_replans_without_the_rules_module(tmp_path):
+    """`curate mix OUTPUT` re-plans rebalance from the run's candidates and runs no filter rule,
+    yet it imported the run's custom rules and stopped ("no module named ...") where their
+    module is not on the path (the output copied to a laptop): it now re-plans; with a CONFIG
+    of the user's, whose code it compares with the run's, the module is still needed."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "cli_rules.py").write_text(RULES_V1)
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "a.jsonl").write_text("".join(json.dumps({"id": f"w{i}", "text": PAGE + "🙂" * i}) + "\n" for i in range(6)))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[filter]\ndomains = {web = []}\ndisable = ["badwords", "emoji"]\n[filter.custom]\nemoji = "cli_rules:emoji"\n[rebalance]\nseed = 3\n')
+    out = tmp_path / "out"
+    curate(["run", str(cfg), "--input", str(tmp_path / "web"), "--domain", "web", "--stages", "ingest,filter,rebalance",
+            "--progress", "off", "--output", str(out)], rules)
+    here = curate(["mix", str(out), "--set", "rebalance.seed=1"], rules).stdout
+    elsewhere = curate(["mix", str(out), "--set", "rebalance.seed=1"], tmp_path / "nowhere")
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    strip = lambda s: re.sub(r"re-planned in [\d.]+ s", "", s)
+    assert strip(elsewhere.stdout) == strip(here) and "rebalance: 6 docs in, 6 out" in here, here  # emoji disabled: its name pruned with it
+    r = curate(["mix", str(out), str(cfg)], tmp_path / "nowhere", check=False)
+    assert r.returncode == 2 and "no module named 'cli_rules'" in r.stderr, r.stderr

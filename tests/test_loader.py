@@ -650,3 +650,24 @@ def test_what_a_resize_cannot_change_is_refused(tmp_path, small_groups):
         TokenLoader(d, 2, 16, num_workers=3).load_state_dict(solo.state_dict())
     with pytest.raises(ValueError, match=r"loader state: batch 1000000 outside 0..\d+ \(world_size 1, num_workers 2, batch_size 2\)"):
         TokenLoader(d, 2, 16, world_size=2).load_state_dict({**state, "batch": 10**6})
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_a_token_dataset_in_a_dataloader_of_its_own_moves_on_each_epoch(tmp_path, small_groups, persistent):
+    """``DataLoader(TokenDataset(...), batch_size=None, num_workers=...)`` (the docstring's use)
+    handed out epoch 0 again every epoch, its workers (fresh or persistent) each starting from
+    the position the dataset was made with: the same batches every epoch. Each epoch now
+    continues as TokenLoader's does, and one made at a saved position (``start``) starts there
+    and then goes on to the next epoch."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(3)]
+    dl = torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2), batch_size=None, num_workers=2,
+                                     persistent_workers=persistent)
+    assert [windows(dl) for _ in range(3)] == epochs
+    dl = torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2, start=(1, 5)), batch_size=None, num_workers=2,
+                                     persistent_workers=persistent)
+    assert [windows(dl) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]

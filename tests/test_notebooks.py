@@ -152,3 +152,19 @@ def test_jsonl_notebook_records_become_scripts(tmp_path):
 def test_only_ipython_syntax_is_commented_out():
     text, _, _ = notebook_script(json.dumps(nb([code("%%time\nsame = (a\n        != b)\n!ls\nx = 5 % 2")])))
     assert text == "# %%time\nsame = (a\n        != b)\n# !ls\nx = 5 % 2\n"
+
+
+@pytest.mark.parametrize("cell", [
+    'msg = ("%s rows in %s"\n       % (n, where))',  # a format continued on the next line, inside brackets
+    'total = base \\\n    % 7',  # after a backslash
+    's = """\n%(name)s is a template line\n!important: a string, not a shell\n"""',  # inside a string
+    '"""\n%%a docstring\n"""\nx = 1',  # a string that opens the cell
+])
+def test_a_percent_or_bang_line_that_continues_python_is_python(cell):
+    """A line starting with % or ! was commented out whatever came before it: a `% (a, b)`
+    continuing a format inside brackets became `# % (a, b))`, and the script did not compile
+    ('(' was never closed). IPython reads a magic only where a statement starts, and so does
+    curate: such lines are kept as they are, and the script compiles."""
+    text, _, _ = notebook_script(json.dumps(nb([code("%time f()\n" + cell + "\n!ls")])))
+    assert text == "# %time f()\n" + cell + "\n# !ls\n"
+    compile(text, "cell", "exec")

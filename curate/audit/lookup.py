@@ -23,9 +23,11 @@ def url_key(url: pl.Expr) -> pl.Expr:
     return url.str.replace(SCHEME, "").str.replace(r"^www\.", "").str.strip_suffix("/")
 
 
-def _record_file(path: pl.Expr) -> pl.Expr:
-    """A code dump record's file: the part of ``dump.jsonl:octo/app/src/main.py`` after the colon."""
-    return path.str.splitn(":", 2).struct.field("field_1").alias("file")
+def _record_file(path: pl.Expr, key: str) -> pl.Expr:
+    """Whether ``key`` is a code dump record's file, ``dump.jsonl:octo/app/src/main.py`` after a
+    colon: the path's end, since the dump's name may hold colons (``2024-01-01T00:00.jsonl``)
+    and so may the repository's (``gitlab:octo/app``)."""
+    return path.str.ends_with(":" + key)
 
 
 def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
@@ -37,7 +39,7 @@ def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
         cols = [c for c in KEYS if c in lf.collect_schema()]
         hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols]
                                 + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols)
-                                + [_record_file(pl.col("path")).is_in(keys)] * ("path" in cols))
+                                + [_record_file(pl.col("path"), k) for k in keys if "path" in cols])
         frames.append(lf.filter(hit).drop("text", strict=False).with_columns(file=pl.lit(rel)).collect())
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
@@ -92,7 +94,7 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
         if "url" in df.columns:
             found |= set(df.select(url_key(pl.col("url")))["url"].drop_nulls().to_list())
         if "path" in df.columns:
-            found |= set(df.select(_record_file(pl.col("path")))["file"].drop_nulls().to_list())
+            found |= {k for k in keys if df.select(_record_file(pl.col("path"), k).any()).item()}
     norm = dict(zip(keys, pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()))
     return lines, [k for k in keys if k not in found and norm[k] not in found]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import tokenize
 
 # kernel language names that differ from curate's (readers/code.py); others are taken as they are
 _KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell", "zsh": "shell", "cpp": "c++", "xcpp": "c++",
@@ -84,8 +85,8 @@ def notebook_script(raw: str) -> tuple[str, str, dict]:
         kind = cell.get("cell_type")
         src = _source(cell).strip("\n")
         if kind == "code":
-            if language == "python":
-                src = _MAGIC.sub(r"\1# \2", src)
+            if language == "python" and _MAGIC.search(src):
+                src = _comment_magics(src)
         elif kind in ("markdown", "raw", "heading"):  # heading: nbformat 3
             src = _DATA_URI.sub(r"\1", _DATA_IMAGE.sub("", src)).strip("\n")
             src = "\n".join(f"{comment} {line}".rstrip() for line in src.split("\n")) if src.strip() else ""
@@ -99,6 +100,36 @@ def notebook_script(raw: str) -> tuple[str, str, dict]:
     meta = {"notebook": {"code_cells": counts["code"], "markdown_cells": counts["markdown"] + counts["raw"],
                          "bytes": len(raw.encode("utf-8", "surrogatepass"))}}
     return script, language, meta
+
+
+def _comment_magics(src: str) -> str:
+    """A Python cell with its IPython lines (``%magic``, ``!shell``) as comments. IPython reads
+    one only where a statement starts, so a line inside brackets, a string or after a
+    backslash (``% (a, b)`` continuing a format) is Python's and kept: Python's tokenizer,
+    fed line by line, tells where a statement starts (code it cannot read: every such line)."""
+    lines = iter(src.splitlines(keepends=True))
+    out, state = [], {"depth": 0, "start": 0}  # start: the line a statement starts on next
+
+    def readline() -> str:
+        line = next(lines, "")
+        if line and (state["depth"] == 0 and state["start"] == len(out) or state["depth"] < 0):
+            line = _MAGIC.sub(r"\1# \2", line, count=1)
+        out.append(line)
+        return line
+
+    try:
+        for t in tokenize.generate_tokens(readline):
+            if t.type == tokenize.OP and t.string in "([{":
+                state["depth"] += 1
+            elif t.type == tokenize.OP and t.string in ")]}":
+                state["depth"] = max(0, state["depth"] - 1)
+            elif t.type in (tokenize.NEWLINE, tokenize.NL) and state["depth"] == 0:
+                state["start"] = t.end[0]
+    except (tokenize.TokenError, SyntaxError):  # unreadable past here (an IndentationError): every such line
+        state["depth"] = -1
+    while readline():
+        pass
+    return "".join(out)
 
 
 def is_notebook_record(language: str | None, path: str | None) -> bool:

@@ -83,9 +83,12 @@ class CustomRule:
 
     def _column(self, x, n: int, what: str) -> np.ndarray:
         if isinstance(x, (pa.Array, pa.ChunkedArray)):
-            if x.null_count:
+            if what == "values":  # a null is a row without a value (None), as in a list
+                x = np.asarray(x.to_pylist(), dtype=object)
+            elif x.null_count:
                 raise RuleError(f"{self.where} returned {x.null_count} null {what}; give every document one")
-            x = x.to_numpy(zero_copy_only=False)
+            else:
+                x = x.to_numpy(zero_copy_only=False)
         elif isinstance(x, (str, bytes, dict)) or not hasattr(x, "__len__"):
             raise RuleError(f"{self.where} returned {type(x).__name__} {x!r:.40} for its {what}; expected one per document "
                             "(a list, numpy array or pyarrow array)")

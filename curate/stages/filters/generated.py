@@ -18,6 +18,7 @@ Markdown "# Generated files" is a heading. Only their own comment syntax counts 
 """
 from __future__ import annotations
 
+import io
 import re
 
 # Comment syntax by language (curate's names, readers/code.py): (line comment prefixes,
@@ -70,11 +71,14 @@ _DECORATION = " \t*/#!=<>;%-~.:'\"`[](){}|"  # comment openers and rules around 
 
 
 def comment_lines(text: str, language: str | None, head: int) -> list[str]:
-    """The text of the comments among the first ``head`` lines, one entry a line, without
-    their comment markers and decoration."""
+    """The text of the comments among the first ``head`` lines (Go: before its package
+    clause, however far), one entry a line, without their comment markers and decoration."""
     line_prefixes, blocks = SYNTAX.get((language or "").lower(), _ANY)
+    # Go's rule (go/ast.IsGenerated): the note anywhere before the package clause, and only
+    # there (past it, a "// Code generated" line is a generator's template in a raw string)
+    go = (language or "").lower() == "go"
     out, close = [], None  # close: the marker that ends the block comment we are in
-    for line in text.split("\n", head)[:head]:
+    for line in io.StringIO(text) if go else text.split("\n", head)[:head]:  # Go's: lazily, to its package clause
         s = line.strip()
         if close is None:
             opened = next(((o, c) for o, c in blocks if s.startswith(o)), None)
@@ -83,6 +87,8 @@ def comment_lines(text: str, language: str | None, head: int) -> list[str]:
             elif s.lower().startswith(line_prefixes):
                 out.append(s.strip(_DECORATION))
                 continue
+            elif go and s:  # the package clause: code from here on
+                break
             else:
                 continue
         if close in s:
