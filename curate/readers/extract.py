@@ -65,7 +65,13 @@ CONTENT = (
     "html, body, article, main, [class*=post], [class*=entry], [class*=node], [class*=elementor], [class~=Blog], "
     "[class*=article], [class*=content]"
 )
-SKIP = ["figcaption"] + [f"{sel}:not({CONTENT})" for sel in _BOILER_CONTAINERS]
+# One selector per attribute, behind a test for the attribute: an element without a class (or
+# id) fails that test once instead of once per container, which costs a third less than one
+# selector per container ("[class]:is([class*=a], ...)" matches exactly what "[class*=a]" does).
+SKIP = ["figcaption"] + [
+    f"[{attr}]:is({', '.join(s for s in _BOILER_CONTAINERS if s.startswith(f'[{attr}'))}):not({CONTENT})"
+    for attr in ("class", "id")
+]
 SHORT_CHARS = 500  # a rendering shorter than this is retried with less pruning
 
 # Scoring (chosen on the tuning half of the trafilatura gold; see bench/bench_extract.py)
