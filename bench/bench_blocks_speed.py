@@ -1,7 +1,7 @@
 """Speed of the ``blocks`` extractor against Resiliparse and a base revision, and proof that a
 change to it left every output byte as it was.
 
-    python bench/bench_blocks_speed.py [--base main] [--rounds 3] [--core 0]
+    python bench/bench_blocks_speed.py [--base main] [--rounds 3] [--core 0] [--profile]
 
 Pages: every HTML page under ``../shared/corpora`` (files whose format curate detects as
 ``html``, the raw HTML of the cmoncrawl JSONL records) packed into one WARC here (nothing is
@@ -16,6 +16,8 @@ revision's ``curate/`` is exported with ``git archive`` into a temporary folder.
 * speed: pages per CPU-second (this process + its helper, pinned to one core) of ``blocks``
   and of ``resiliparse`` (Resiliparse's ``main_content``) in each version, the best of
   ``--rounds`` interleaved reads; the ratio blocks / resiliparse is taken within one process.
+* ``--profile`` (instead of the two above): CPU ms per page of each step of ``html_to_text``
+  with ``blocks`` on the saved pages, in-process, in both versions, and the top of a cProfile.
 """
 from __future__ import annotations
 
@@ -36,9 +38,9 @@ JSONL_HTML = ["web/cmoncrawl_pypi/cc_main_2023_14_seznam_records.jsonl.gz"]  # r
 EXTRACTORS = ("blocks", "resiliparse")
 
 
-def corpus_inputs(corpora: Path, tmp: Path) -> list[tuple[str, str]]:
+def corpus_inputs(corpora: Path, tmp: Path) -> tuple[list[tuple[str, str]], list[bytes]]:
     """(path, relative name) of every WARC to read: the pages WARC built here, then the
-    corpora's own WARC/ARC files, in a fixed order."""
+    corpora's own WARC/ARC files, in a fixed order; and the HTML of the pages packed."""
     from curate.readers import detect_format
     from curate.readers.warc_writer import write_warc
 
@@ -59,7 +61,7 @@ def corpus_inputs(corpora: Path, tmp: Path) -> list[tuple[str, str]]:
                 pages.append((f"https://pages.test/{name}/{i}", json.loads(line)["html"].encode("utf-8")))
     packed = tmp / "pages.warc.gz"
     write_warc(str(packed), [(url, body, "text/html", 200) for url, body in pages])
-    return [(str(packed), "pages.warc.gz"), *warcs]
+    return [(str(packed), "pages.warc.gz"), *warcs], [body for _, body in pages]
 
 
 def _helper_cpu() -> float:
@@ -89,9 +91,11 @@ def read_all(inputs: list[tuple[str, str]], extractor: str) -> list[tuple]:
     ]
 
 
-def worker(inputs: list[tuple[str, str]], mode: str) -> dict:
+def worker(inputs: list[tuple[str, str]], pages: list[bytes], mode: str) -> dict:
     """Run in the version under test (its ``curate`` on PYTHONPATH): the rows of ``blocks``
-    (mode "rows"), or the CPU seconds of one read per extractor (mode "time")."""
+    (mode "rows"), the CPU seconds of one read per extractor (mode "time"), or ``profile``."""
+    if mode == "profile":
+        return profile(pages)
     if mode == "rows":
         return {"rows": read_all(inputs, "blocks")}
     cpu = {}
@@ -101,6 +105,49 @@ def worker(inputs: list[tuple[str, str]], mode: str) -> dict:
         read_all(inputs, ex)
         cpu[ex] = time.process_time() - c0 + _helper_cpu() - h0
     return {"cpu": cpu}
+
+
+PHASES = ("encoding", "decode", "parse", "depth check", "render", "blocks", "rules", "join", "page hints")
+
+
+def profile(pages: list[bytes]) -> dict:
+    """Where ``blocks`` spends its time on ``pages``, in this process: CPU ms per page of each
+    step of ``html_to_text`` (and of Resiliparse's ``main_content`` on the same trees), and the
+    top of a cProfile of ``html_to_text``."""
+    import cProfile
+    import io
+    import pstats
+
+    from resiliparse.parse.encoding import bytes_to_str
+    from resiliparse.parse.html import HTMLTree
+
+    from curate.readers import extract as E
+    from curate.readers.html import _html_encoding, html_depth_over, html_to_text
+
+    ms = dict.fromkeys((*PHASES, "resiliparse main_content"), 0.0)
+
+    def timed(phase, f, *args):
+        t0 = time.thread_time()
+        out = f(*args)
+        ms[phase] += (time.thread_time() - t0) * 1000 / len(pages)
+        return out
+
+    for body in pages:
+        enc = timed("encoding", _html_encoding, body, None)
+        tree = timed("parse", HTMLTree.parse, timed("decode", bytes_to_str, body, enc, "replace"))
+        timed("depth check", html_depth_over, tree, 256)
+        bl = timed("blocks", E.blocks, timed("render", E.render, tree))
+        timed("join", E.join_kept, bl, timed("rules", E.keep_mask, bl))
+        timed("page hints", E.page_hints, tree)
+        timed("resiliparse main_content", E.extract_resiliparse, tree)
+    prof = cProfile.Profile()
+    prof.enable()
+    for body in pages:
+        html_to_text(body, None, 256, "blocks")
+    prof.disable()
+    top = io.StringIO()
+    pstats.Stats(prof, stream=top).sort_stats("tottime").print_stats(12)
+    return {"ms": ms, "cprofile": top.getvalue()}
 
 
 def run_version(code_root: str, inputs_file: Path, mode: str, core: int) -> dict:
@@ -130,6 +177,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="timed reads per version, interleaved; the fastest counts")
     ap.add_argument("--core", type=int, default=0, help="CPU core to pin each version's process and helper to")
     ap.add_argument("--corpora", default=str(CORPORA))
+    ap.add_argument("--profile", action="store_true", help="instead: where blocks' time goes, per step and by cProfile")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -138,7 +186,7 @@ def main() -> None:
         os.sched_setaffinity(0, {args.core})  # the helper process inherits the one core
     if args.worker:
         with open(args.worker, "rb") as f:
-            res = worker(pickle.load(f), args.mode)
+            res = worker(*pickle.load(f), args.mode)
         with open(args.out, "wb") as f:
             pickle.dump(res, f)
         return
@@ -149,11 +197,21 @@ def main() -> None:
         base_root.mkdir()
         archive = subprocess.run(["git", "-C", str(REPO), "archive", args.base, "curate"], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(base_root)], input=archive.stdout, check=True)
-        inputs = corpus_inputs(Path(args.corpora), tmp)
+        inputs, pages = corpus_inputs(Path(args.corpora), tmp)
         inputs_file = tmp / "inputs.pkl"
         with open(inputs_file, "wb") as f:
-            pickle.dump(inputs, f)
+            pickle.dump((inputs, pages), f)
         versions = {args.base: str(base_root), "this checkout": str(REPO)}
+        if args.profile:
+            profiles = {name: run_version(root, inputs_file, "profile", args.core) for name, root in versions.items()}
+            print(f"CPU ms per page of each step, {len(pages)} saved pages, in-process (no reader, no helper)")
+            print(f"{'step':<26}" + "".join(f"{name:>15}" for name in versions))
+            for step in (*PHASES, "resiliparse main_content"):
+                print(f"{step:<26}" + "".join(f"{p['ms'][step]:15.3f}" for p in profiles.values()))
+            print(f"{'blocks, all steps':<26}" + "".join(f"{sum(p['ms'][s] for s in PHASES):15.3f}" for p in profiles.values()))
+            for name, p in profiles.items():
+                print(f"\ncProfile of html_to_text(extractor='blocks'), {name}:\n" + p["cprofile"].split("\n\n", 1)[-1].strip())
+            return
         rows = {name: run_version(root, inputs_file, "rows", args.core)["rows"] for name, root in versions.items()}
         base_rows, head_rows = rows.values()
         diffs = compare(base_rows, head_rows)
