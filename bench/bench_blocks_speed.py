@@ -55,7 +55,7 @@ def corpus_inputs(corpora: Path, tmp: Path) -> tuple[list[tuple[str, str]], list
             pages.append((f"https://pages.test/{rel}", gzip.decompress(body) if p.name.endswith(".gz") else body))
         elif fmt == "warc":
             warcs.append((str(p), rel))
-    for name in JSONL_HTML:
+    for name in (n for n in JSONL_HTML if (corpora / n).exists()):
         with gzip.open(corpora / name, "rt", encoding="utf-8") as f:
             for i, line in enumerate(f):
                 pages.append((f"https://pages.test/{name}/{i}", json.loads(line)["html"].encode("utf-8")))
