@@ -64,19 +64,6 @@ def corpus_inputs(corpora: Path, tmp: Path) -> tuple[list[tuple[str, str]], list
     return [(str(packed), "pages.warc.gz"), *warcs], [body for _, body in pages]
 
 
-def _helper_cpu() -> float:
-    """CPU seconds used so far by this thread's extraction helper process (Linux /proc)."""
-    from curate.readers import extract_helper
-
-    h = getattr(extract_helper._local, "helper", None)
-    try:
-        with open(f"/proc/{h.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    except (AttributeError, OSError, ValueError):
-        return 0.0
-
-
 def read_all(inputs: list[tuple[str, str]], extractor: str) -> list[tuple]:
     """Every row of every input through ``read_shard``: (input, kind, row) in order."""
     from curate.readers import read_shard
@@ -98,6 +85,8 @@ def worker(inputs: list[tuple[str, str]], pages: list[bytes], mode: str) -> dict
         return profile(pages)
     if mode == "rows":
         return {"rows": read_all(inputs, "blocks")}
+    from bench_extract import _helper_cpu  # this folder is first on sys.path
+
     cpu = {}
     for ex in EXTRACTORS:
         read_all(inputs, ex)  # warm-up: helper start, imports, caches
