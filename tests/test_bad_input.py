@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import unicodedata
 
 import pyarrow as pa
 import pytest
@@ -63,6 +64,30 @@ def test_c1_controls_read_as_windows_1252(tmp_path):
 def test_plain_unicode_reads_c1_controls_the_same_from_utf8_bytes(text):
     # the reader hands plain_unicode the text's UTF-8 bytes to find C1 controls by a byte scan
     assert plain_unicode(text, text.encode("utf-8")) == plain_unicode(text)
+
+
+def _plain_reference(text: str) -> str:
+    """What plain_unicode promises, written out a character at a time: no soft hyphens,
+    zero-width spaces or BOMs, C1 controls as the cp1252 characters they were, NFC."""
+    out = []
+    for ch in text:
+        if ch in "\u00ad\u200b\u2060\ufeff":
+            continue
+        if "\x80" <= ch <= "\x9f":
+            try:
+                ch = bytes([ord(ch)]).decode("cp1252")
+            except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+                pass
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["a", " ", "\x80", "\x81", "\x92", "\x9f", "\xa0", "\xad", "\xc2", "\u200b", "\u2060",
+                                         "\ufeff", "\u2019", "e", "\u0301", "\u00e9", "\u0100", "\U0001f600"])))
+def test_plain_unicode_matches_its_definition(text):
+    # both scans (the str one, and the UTF-8 byte one the reader uses) find every character to fix
+    assert plain_unicode(text) == plain_unicode(text, text.encode("utf-8")) == _plain_reference(text)
 
 
 def test_malformed_json_line(tmp_path):

@@ -176,6 +176,34 @@ def test_extract_errors_counts_where_two_extractors_agree():
     assert (combined["either"]["precision"], combined["either"]["recall"]) == (0.5, 1.0)
 
 
+def test_blocks_speed_bench_reads_every_page_and_reports_differences(tmp_path):
+    """bench/bench_blocks_speed.py: every saved page (plain or compressed) and every WARC under
+    the corpora goes through the reader, gold files are left alone, and a changed row is named."""
+    import gzip
+
+    from curate.readers.warc_writer import write_warc
+
+    b = load_bench("bench_blocks_speed")
+    web = tmp_path / "corpora" / "web"
+    (web / "gold_set" / "html").mkdir(parents=True)
+    page = b"<html><body><article><p>" + b"A sentence of the article. " * 30 + b"</p></article></body></html>"
+    (web / "gold_set" / "html" / "a.html").write_bytes(page)
+    (web / "gold_set" / "html" / "b.html.gz").write_bytes(gzip.compress(page.replace(b"article.", b"story.")))
+    (web / "gold_set" / "gold.json").write_text("{}")
+    write_warc(str(web / "crawl.warc.gz"), [("https://a.test/", page, "text/html", 200)])
+    inputs, pages = b.corpus_inputs(tmp_path / "corpora", tmp_path)
+    assert sorted(pages) == sorted([page, page.replace(b"article.", b"story.")])
+    assert [rel for _, rel in inputs] == ["pages.warc.gz", "web/crawl.warc.gz"]
+    rows = b.read_all(inputs, "blocks")
+    docs = [r for _, kind, r in rows if kind == "docs"]
+    assert len(docs) == 3 and all("A sentence of the" in d["text"] for d in docs)
+    assert b.compare(rows, list(rows)) == []
+    changed = [(rel, kind, {**r, "text": r["text"] + "!"}) if r is docs[1] else (rel, kind, r) for rel, kind, r in rows]
+    (diff,) = b.compare(rows, changed)
+    assert diff.endswith(": text differ")
+    assert b.compare(rows, rows[:-1])[0].startswith("row count")
+
+
 def test_loader_bench_epoch_shares_now_and_before(capsys):
     """bench/bench_loader.py --share-only: an epoch's share with readers dealt ranges of windows
     (now) is never below whole row groups dealt by size (before): no partition's smallest part
