@@ -792,6 +792,22 @@ def _replay_tokenize(section, cfg, root, docs, m, sh):
     return out, [schema.empty(schema.LEDGER_SCHEMA)]
 
 
+@contextlib.contextmanager
+def workdir(keep: str | None, prefix: str):
+    """A folder for a bench's corpora and outputs: ``keep`` (kept), or a temporary one removed
+    at the end; SystemExit(2) where the shared corpora are missing."""
+    if not CORPORA.is_dir():
+        print(f"no corpora at {CORPORA} (set CURATE_CORPORA)", file=sys.stderr)
+        raise SystemExit(2)
+    tmp = Path(keep or tempfile.mkdtemp(prefix=prefix))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        yield tmp
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_child(kind: str, *args: str) -> dict:
     res, pss = run_sampled([sys.executable, __file__, "_child", kind, *args], cwd=REPO)
     if res.returncode:

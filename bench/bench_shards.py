@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,12 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", help="build the corpus and outputs here and keep them")
     args = ap.parse_args(argv)
     counts = sorted({int(s) for s in args.shards.split(",") if s.strip()})
-    if not bp.CORPORA.is_dir():
-        print(f"no corpora at {bp.CORPORA} (set CURATE_CORPORA)", file=sys.stderr)
-        return 2
-    tmp = Path(args.keep or tempfile.mkdtemp(prefix="curate-shards-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    try:
+    with bp.workdir(args.keep, "curate-shards-") as tmp:
         t = time.perf_counter()
         run = bp.build_corpus(bp.load_pools(), tmp / "corpus", args.docs, 1)
         print(f"corpus: {args.docs:,} documents, {run['disk_bytes'] / 1e6:.1f} MB on disk ({time.perf_counter() - t:.1f} s)", flush=True)
@@ -80,9 +73,6 @@ def main(argv=None) -> int:
             b = best[n]
             print(f"| {n} | {output.id_partitions(n)} | {b['cpu']:.1f} | {b['cpu'] / base['cpu']:.2f}x | {b['wall']:.1f} | "
                   f"{b['pss_mb']:.0f} | {b['spilled'] / 1e6:.0f} | {b['spilled'] / max(1, base['spilled']):.2f}x | {b['files']:,} |")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
