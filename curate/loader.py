@@ -42,6 +42,7 @@ import bisect
 import hashlib
 import itertools
 import json
+import operator
 import os
 
 import numpy as np
@@ -50,6 +51,7 @@ MANIFEST = "manifest.json"
 FORMAT = "curate-tokens/1"
 DEAL = "window-ranges/2"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
 SHAPE = ("world_size", "num_workers", "batch_size")  # what a saved state may change (``load_state_dict``)
+COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers (and each ``resized`` entry's batch and SHAPE)
 
 
 class TokensError(ValueError):
@@ -249,6 +251,18 @@ def document_positions(tokens: np.ndarray, eos_id: int | None) -> tuple[np.ndarr
     col = np.broadcast_to(np.arange(m), (n, m))
     pos = col - np.maximum.accumulate(np.where(starts, col, 0), axis=1)
     return doc, pos
+
+
+def _whole(what: str, v) -> int:
+    """A saved state's count as a Python int: a numpy integer or a 0-d integer array or tensor
+    (a state round-tripped through numpy or torch) too; floats, bools and strings are refused."""
+    try:
+        if isinstance(v, bool) or getattr(v, "ndim", 0) or "bool" in str(getattr(v, "dtype", "")):
+            raise TypeError  # operator.index takes True, torch.tensor(True) and a 1-element tensor
+        return operator.index(v)
+    except TypeError:
+        raise ValueError(f"loader state: {what} {v!r} ({type(v).__name__}) is not a whole number: pass the values state_dict() "
+                         "returned (ints; numpy integers and 0-d integer arrays or tensors do too)") from None
 
 
 def _part(segments: list[tuple], readers: int, batch_size: int) -> int:
@@ -451,6 +465,11 @@ class TokenLoader:
             raise ValueError(f"loader state: saved by a curate that dealt whole row groups to readers ({state['deal']}); this "
                              f"one deals each reader a range of windows ({DEAL}), so that position means other windows here: "
                              "resume with the curate that saved it, or start the data from a fresh loader")
+        # plain ints from here on (what state_dict() saves must stay JSON)
+        state = {**state, **{k: _whole(k, state.get(k)) for k in COUNTS},
+                 **({"worker": _whole("worker", state["worker"])} if state.get("worker") is not None else {}),
+                 "resized": [{k: _whole(f"resized[{i}].{k}", r.get(k)) for k in (*SHAPE, "batch")}
+                             for i, r in enumerate(state.get("resized", []))]}
         if state.get("seq_len") != self.seq_len:
             raise ValueError(f"loader state: saved with seq_len {state.get('seq_len')}, this loader has {self.seq_len}: a position "
                              "counts windows of seq_len tokens, so it cannot move to another: resume with seq_len="
@@ -461,10 +480,10 @@ class TokenLoader:
             raise ValueError(f"loader state: saved by worker {state.get('worker')} of {shape}, loaded into worker {self.worker} of "
                              f"{own}: a worker's position only resumes that worker; save and load the rank's state "
                              "(a TokenLoader without worker=, or TokenDataLoader)")
-        resized = [dict(r) for r in state.get("resized", [])]
+        resized = state["resized"]
         for i, r in enumerate([*resized, {**shape, "batch": state.get("batch")}]):
             n = self._epoch_steps(resized[:i], r["world_size"] * r["num_workers"], r["batch_size"]) * r["num_workers"]
-            if not (isinstance(r["batch"], int) and 0 <= r["batch"] <= n):
+            if not 0 <= r["batch"] <= n:
                 raise ValueError(f"loader state: batch {r['batch']} outside 0..{n} (world_size {r['world_size']}, "
                                  f"num_workers {r['num_workers']}, batch_size {r['batch_size']})")
         batch = state["batch"]

@@ -671,3 +671,60 @@ def test_a_token_dataset_in_a_dataloader_of_its_own_moves_on_each_epoch(tmp_path
     dl = torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2, start=(1, 5)), batch_size=None, num_workers=2,
                                      persistent_workers=persistent)
     assert [windows(dl) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]
+
+
+def _as_arrays(state, torch):
+    """A state as a training framework may hand it back: every int a numpy int64 or a 0-d tensor
+    (a dict built from arrays, torch.save / torch.load, a framework's own state merging)."""
+    def conv(v, i=[0]):  # noqa: B006 (alternate the kinds)
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        if isinstance(v, int) and not isinstance(v, bool):
+            i[0] += 1
+            return (np.int64(v), np.array(v), torch.tensor(v))[i[0] % 3]
+        return v
+    return conv(state)
+
+
+def test_a_state_of_numpy_integers_or_tensors_resumes(tmp_path, small_groups):
+    """A state whose ints came back as numpy.int64 or 0-d tensors (torch.save / torch.load of a
+    dict built from arrays) was refused: "batch 7 outside 0..N" of a batch inside it. Any integral
+    value now loads, the nested ``resized`` shapes too, and the state it saves is plain JSON again;
+    floats, bools and strings are refused in one line."""
+    torch = pytest.importorskip("torch")
+    d = make_tokens(tmp_path)
+    lo = TokenLoader(d, 3, 20, num_workers=2)
+    it = iter(lo)
+    for _ in range(7):
+        next(it)
+    state = lo.state_dict()
+    rest = list(it)
+    again = TokenLoader(d, 3, 20, num_workers=2)
+    again.load_state_dict(_as_arrays(state, torch))
+    assert json.loads(json.dumps(again.state_dict())) == state  # plain ints again: a checkpoint file can hold it
+    assert all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
+    # resized twice in one epoch: the nested shapes' counts as arrays too
+    small = TokenLoader(d, 2, 20, world_size=2)
+    small.load_state_dict(_as_arrays(state, torch))
+    next(iter(small))
+    resized = small.state_dict()
+    assert resized["resized"]
+    one, two = TokenLoader(d, 1, 20, num_workers=3), TokenLoader(d, 1, 20, num_workers=3)
+    one.load_state_dict(resized)
+    two.load_state_dict(_as_arrays(resized, torch))
+    assert json.dumps(two.state_dict()) == json.dumps(one.state_dict())
+    assert windows(two) == windows(one)
+    import re
+
+    for bad, shown in ((7.0, "7.0 (float)"), (True, "True (bool)"), ("7", "'7' (str)"), (torch.tensor(True), "tensor(True) (Tensor)"),
+                       (np.array([7]), "array([7]) (ndarray)")):
+        with pytest.raises(ValueError, match="^" + re.escape(f"loader state: batch {shown} is not a whole number: pass the values "
+                                                             "state_dict() returned (ints; numpy integers and 0-d integer arrays "
+                                                             "or tensors do too)") + "$"):
+            TokenLoader(d, 3, 20, num_workers=2).load_state_dict({**state, "batch": bad})
+    with pytest.raises(ValueError, match=r"^loader state: resized\[0\]\.batch 1.5 \(float\) is not a whole number"):
+        TokenLoader(d, 1, 20, num_workers=3).load_state_dict({**resized, "resized": [{**resized["resized"][0], "batch": 1.5}]})
+    with pytest.raises(ValueError, match=r"^loader state: epoch '0' \(str\) is not a whole number"):
+        TokenLoader(d, 3, 20, num_workers=2).load_state_dict({**state, "epoch": "0"})
