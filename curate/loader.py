@@ -547,7 +547,9 @@ def __getattr__(name):
 class TokenDataLoader:
     """A torch DataLoader over ``TokenDataset`` that counts the batches it hands out, so
     ``state_dict()`` / ``load_state_dict()`` resume exactly (or, saved with another world_size,
-    num_workers or batch_size, deal out the rest of the epoch: ``TokenLoader.load_state_dict``)."""
+    num_workers or batch_size, deal out the rest of the epoch: ``TokenLoader.load_state_dict``).
+    Other keywords go to the DataLoader; with ``persistent_workers=True`` one DataLoader (and its
+    workers) serves epoch after epoch, a new one made only to start elsewhere."""
 
     def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", tokenizer=None,
                  **dataloader_kwargs):
@@ -555,6 +557,7 @@ class TokenDataLoader:
                                   verify=verify, tokenizer=tokenizer)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs
         self.eos_id = self.loader.eos_id
+        self._kept = None  # (epoch its next iteration starts, DataLoader): persistent_workers keeps one across epochs
 
     def __len__(self):
         return len(self.loader)
@@ -563,13 +566,20 @@ class TokenDataLoader:
         import torch
 
         lo = self.loader
-        ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
-                                         num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), verify="none",
-                                         manifest_sha256=lo.manifest_sha256)
-        for b in torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs):
+        kept, self._kept = self._kept, None
+        if kept is not None and (kept[0], 0, []) == (lo.epoch, lo.batch, lo.resized):
+            dl = kept[1]  # its workers' dataset goes on to the next epoch itself (TokenDataset counts them)
+        else:  # the first epoch, or another position (a loop that stopped mid-epoch, a loaded state): start there
+            ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
+                                             num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), verify="none",
+                                             manifest_sha256=lo.manifest_sha256)
+            dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs)
+        for b in dl:
             lo.batch += 1
             yield b
         lo.next_epoch()
+        if self.kwargs.get("persistent_workers") and self.num_workers:  # kept only once an epoch ran to its end
+            self._kept = (lo.epoch, dl)
 
     def state_dict(self) -> dict:
         return self.loader.state_dict()

@@ -728,3 +728,36 @@ def test_a_state_of_numpy_integers_or_tensors_resumes(tmp_path, small_groups):
         TokenLoader(d, 1, 20, num_workers=3).load_state_dict({**resized, "resized": [{**resized["resized"][0], "batch": 1.5}]})
     with pytest.raises(ValueError, match=r"^loader state: epoch '0' \(str\) is not a whole number"):
         TokenLoader(d, 3, 20, num_workers=2).load_state_dict({**state, "epoch": "0"})
+
+
+def _note_worker_start(path, _worker_id):
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
+
+
+def test_persistent_workers_persist_across_epochs(tmp_path, small_groups):
+    """TokenDataLoader(persistent_workers=True) made a new torch DataLoader every epoch, so its
+    workers started afresh each epoch anyway (the option did nothing). The DataLoader is now
+    kept while the epochs follow one another: its workers start once, the batches are the
+    ones TokenLoader's epochs hand out, and a loop that stops mid-epoch or loads a state
+    still continues exactly where it should."""
+    pytest.importorskip("torch")
+    import functools
+
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(4)]
+    started = tmp_path / "started"
+    dl = TokenDataLoader(d, 4, 16, num_workers=2, persistent_workers=True,
+                         worker_init_fn=functools.partial(_note_worker_start, started))
+    assert [windows(dl) for _ in range(3)] == epochs[:3]
+    assert len(started.read_text().split()) == 2  # two workers, started once (6 before: 2 an epoch)
+    it = iter(dl)  # epoch 3, stopped after 5 batches (a checkpoint), then iterated again: the rest of it
+    part = windows(next(it) for _ in range(5))
+    state = dl.state_dict()
+    del it
+    assert part + windows(dl) == epochs[3]
+    dl.load_state_dict(state)  # back to epoch 3, batch 5
+    assert windows(dl) == epochs[3][5 * 4 :]
