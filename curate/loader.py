@@ -29,7 +29,8 @@ scaled up) loads: the windows the old consumers had not read of the epoch are de
 their count and position (the dealing is deterministic), listed consumer by consumer, and
 dealt to the new consumers as contiguous parts of whole batches, the same for all (fewer than
 C * batch_size windows, what is left over, go unread this epoch); nothing of the epoch is read
-twice, and the next epoch is the new shape's own. The state names each earlier shape of the
+twice, and the next epoch is the new shape's own (a fresh one: what is left over is not carried
+into it, but the new shape's rounds read every window). The state names each earlier shape of the
 epoch and its batch count (``resized``), so a job can be resized again before the epoch ends.
 seq_len (a position counts its windows) and the tokens cannot change.
 
@@ -449,8 +450,9 @@ class TokenLoader:
     def load_state_dict(self, state: dict) -> None:
         """Continue where ``state`` (any rank's: ranks step in lockstep) stopped. Saved with
         another world_size, num_workers or batch_size, the rest of its epoch is dealt out to
-        this shape's readers (nothing read twice, at most one batch of windows per reader left
-        unread) and later epochs are this shape's own; seq_len and the tokens may not change."""
+        this shape's readers (nothing read twice, fewer than readers x batch_size windows left
+        unread) and later epochs are this shape's own, fresh ones (what was left over is not
+        carried into the next); seq_len and the tokens may not change."""
         mine = self._identity()
         if state.get("manifest_sha256") != mine["manifest_sha256"]:  # the likely case: the corpus was rerun
             raise ValueError(
