@@ -99,14 +99,18 @@ def test_ranks_and_workers_read_disjoint_parts_in_lockstep(tmp_path, small_group
     assert all(np.array_equal(b, per_worker[i % 3][i // 3]) for i, b in enumerate(rank0))
 
 
-def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
-    d = make_tokens(tmp_path)
+def stopped_at(d, batches: int) -> tuple[dict, list]:
+    """A loader (batches of 3 x 20, 2 workers) stopped after ``batches`` batches: its state, and the rest of its epoch."""
     lo = TokenLoader(d, 3, 20, num_workers=2)
     it = iter(lo)
-    for _ in range(7):
+    for _ in range(batches):
         next(it)
-    state = lo.state_dict()
-    rest = list(it)
+    return lo.state_dict(), list(it)
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
+    d = make_tokens(tmp_path)
+    state, rest = stopped_at(d, 7)
     again = TokenLoader(d, 3, 20, num_workers=2)
     again.load_state_dict(json.loads(json.dumps(state)))  # survives a checkpoint file
     assert state["batch"] == 7 and all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
@@ -702,12 +706,7 @@ def test_a_state_of_numpy_integers_or_tensors_resumes(tmp_path, small_groups):
     floats, bools and strings are refused in one line."""
     torch = pytest.importorskip("torch")
     d = make_tokens(tmp_path)
-    lo = TokenLoader(d, 3, 20, num_workers=2)
-    it = iter(lo)
-    for _ in range(7):
-        next(it)
-    state = lo.state_dict()
-    rest = list(it)
+    state, rest = stopped_at(d, 7)
     again = TokenLoader(d, 3, 20, num_workers=2)
     again.load_state_dict(_as_arrays(state, torch))
     assert json.loads(json.dumps(again.state_dict())) == state  # plain ints again: a checkpoint file can hold it
