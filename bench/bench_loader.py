@@ -2,6 +2,7 @@
 
     python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--share-tokens 60000000]
                                  [--small-tokens 4000000] [--seq-len 2049] [--batch 8] [--repeat 5] [--share-only]
+                                 [--startup [--epochs 4]]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
 ``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
@@ -29,6 +30,10 @@ dealt round-robin (both as before, computed in the same run), with how many row 
 readers open (``--share-only``: this alone); and a corpus of long documents (~30k tokens each, one shard) written twice, with row groups of
 1,024 rows only (as before they also ended at ``tok.ROW_GROUP_TOKENS``) and as a run writes
 them now: the loader's peak memory on each (a reader holds a whole row group).
+
+``--startup`` alone: ``TokenDataLoader(num_workers=2)`` for ``--epochs`` epochs of the ``--tokens``
+corpus, with and without ``persistent_workers`` (interleaved, a fresh process each): how long
+each epoch waits for its first batch (a new DataLoader's workers start; persistent ones go on).
 
 Throughput is tokens handed out per second of wall time (best of the repeats), CPU the
 launching process's CPU time per token (least of the repeats: the machine may be shared; a
@@ -92,7 +97,7 @@ def write_tokens(root: str, n_tokens: int, shards: int = 16, median: int = 500, 
     return m
 
 
-def run_mode(mode: str, root: str, batch: int, seq_len: int) -> dict:
+def run_mode(mode: str, root: str, batch: int, seq_len: int, epochs: int = 1) -> dict:
     """One epoch in this process: tokens handed out, wall and CPU seconds."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -103,6 +108,8 @@ def run_mode(mode: str, root: str, batch: int, seq_len: int) -> dict:
         import torch
 
         torch.set_num_threads(1)
+    if mode.startswith("epochs"):
+        return epoch_starts(mode, root, batch, seq_len, epochs)
     t0, c0, tokens, sink = time.perf_counter(), time.process_time(), 0, 0  # imports done: reading only
     d = os.path.join(root, "tokens")
     files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".parquet"))
@@ -139,6 +146,45 @@ def run_mode(mode: str, root: str, batch: int, seq_len: int) -> dict:
     return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
 
 
+def epoch_starts(mode: str, root: str, batch: int, seq_len: int, epochs: int) -> dict:
+    """``epochs`` epochs of ``TokenDataLoader(num_workers=2)``, persistent_workers as the mode says:
+    the seconds from ``iter()`` to each epoch's first batch (its workers' start-up), and the whole wall."""
+    from curate.loader import TokenDataLoader
+
+    dl = TokenDataLoader(root, batch, seq_len, num_workers=2, persistent_workers=mode.endswith("persistent"))
+    t0, starts, tokens = time.perf_counter(), [], 0
+    for _ in range(epochs):
+        t = time.perf_counter()
+        for i, b in enumerate(dl):
+            if i == 0:
+                starts.append(time.perf_counter() - t)
+            tokens += b.numel()
+    return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": 0.0, "starts": starts}
+
+
+def startup(a) -> None:
+    """Epoch start-up of TokenDataLoader with 2 workers: a new DataLoader (and workers) every
+    epoch, what persistent_workers=True also did before, against persistent workers kept."""
+    with tempfile.TemporaryDirectory() as root:
+        m = write_tokens(root, a.tokens)
+        print(f"epoch start-up, TokenDataLoader(num_workers=2): {m['tokens']['total']:,} tokens, {len(m['shards'])} shards, "
+              f"{a.epochs} epochs, batches of {a.batch} x {a.seq_len}, {a.repeat} repeats (interleaved)")
+        runs: dict = {}
+        for _ in range(a.repeat):
+            for mode in ("epochs_w2", "epochs_w2_persistent"):
+                cmd = [sys.executable, __file__, "--mode", mode, "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len),
+                       "--epochs", str(a.epochs)]
+                done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+                if done.returncode:
+                    sys.exit(f"{mode} failed:\n{done.stderr[-2000:]}")
+                runs.setdefault(mode, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
+        later = {k: np.median([s for r in rs for s in r["starts"][1:]]) for k, rs in runs.items()}
+        for mode, rs in runs.items():
+            first = np.median([r["starts"][0] for r in rs])
+            print(f"  {mode:<21} first epoch to its first batch {first * 1e3:7.1f} ms; later epochs (median) {later[mode] * 1e3:7.1f} ms "
+                  f"({later[mode] / later['epochs_w2']:.2f}x); {a.epochs} epochs {min(r['wall'] for r in rs):6.2f} s (best)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tokens", type=int, default=40_000_000)
@@ -149,11 +195,13 @@ def main():
     ap.add_argument("--share-tokens", type=int, default=60_000_000, help="tokens of the large corpus an epoch's share is measured on")
     ap.add_argument("--small-tokens", type=int, default=4_000_000, help="tokens of the small one (8 shards of a row group each)")
     ap.add_argument("--share-only", action="store_true", help="measure the epoch's share only")
+    ap.add_argument("--startup", action="store_true", help="measure TokenDataLoader's epoch start-up only (persistent workers or not)")
+    ap.add_argument("--epochs", type=int, default=4, help="epochs a --startup run reads")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.mode:  # a child: one mode, one epoch
-        print(json.dumps(run_mode(a.mode, a.dir, a.batch, a.seq_len)))
+        print(json.dumps(run_mode(a.mode, a.dir, a.batch, a.seq_len, a.epochs)))
         return
     try:
         import torch  # noqa: F401
@@ -162,6 +210,8 @@ def main():
         modes = [m for m in MODES if not m.startswith("torch")]
     if a.share_only:
         return epoch_shares(a)
+    if a.startup:
+        return startup(a)
     with tempfile.TemporaryDirectory() as root:
         t = time.perf_counter()
         m = write_tokens(root, a.tokens)

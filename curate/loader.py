@@ -29,7 +29,8 @@ scaled up) loads: the windows the old consumers had not read of the epoch are de
 their count and position (the dealing is deterministic), listed consumer by consumer, and
 dealt to the new consumers as contiguous parts of whole batches, the same for all (fewer than
 C * batch_size windows, what is left over, go unread this epoch); nothing of the epoch is read
-twice, and the next epoch is the new shape's own. The state names each earlier shape of the
+twice, and the next epoch is the new shape's own (a fresh one: what is left over is not carried
+into it, but the new shape's rounds read every window). The state names each earlier shape of the
 epoch and its batch count (``resized``), so a job can be resized again before the epoch ends.
 seq_len (a position counts its windows) and the tokens cannot change.
 
@@ -42,6 +43,7 @@ import bisect
 import hashlib
 import itertools
 import json
+import operator
 import os
 
 import numpy as np
@@ -50,6 +52,7 @@ MANIFEST = "manifest.json"
 FORMAT = "curate-tokens/1"
 DEAL = "window-ranges/2"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
 SHAPE = ("world_size", "num_workers", "batch_size")  # what a saved state may change (``load_state_dict``)
+COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers (and each ``resized`` entry's batch and SHAPE)
 
 
 class TokensError(ValueError):
@@ -251,6 +254,18 @@ def document_positions(tokens: np.ndarray, eos_id: int | None) -> tuple[np.ndarr
     return doc, pos
 
 
+def _whole(what: str, v) -> int:
+    """A saved state's count as a Python int: a numpy integer or a 0-d integer array or tensor
+    (a state round-tripped through numpy or torch) too; floats, bools and strings are refused."""
+    try:
+        if isinstance(v, bool) or getattr(v, "ndim", 0) or "bool" in str(getattr(v, "dtype", "")):
+            raise TypeError  # operator.index takes True, torch.tensor(True) and a 1-element tensor
+        return operator.index(v)
+    except TypeError:
+        raise ValueError(f"loader state: {what} {v!r} ({type(v).__name__}) is not a whole number: pass the values state_dict() "
+                         "returned (ints; numpy integers and 0-d integer arrays or tensors do too)") from None
+
+
 def _part(segments: list[tuple], readers: int, batch_size: int) -> int:
     """Windows each of ``readers`` readers takes of what the segments hold: whole batches, the same for all."""
     return sum(b - a for _, a, b in segments) // (readers * batch_size) * batch_size
@@ -435,8 +450,9 @@ class TokenLoader:
     def load_state_dict(self, state: dict) -> None:
         """Continue where ``state`` (any rank's: ranks step in lockstep) stopped. Saved with
         another world_size, num_workers or batch_size, the rest of its epoch is dealt out to
-        this shape's readers (nothing read twice, at most one batch of windows per reader left
-        unread) and later epochs are this shape's own; seq_len and the tokens may not change."""
+        this shape's readers (nothing read twice, fewer than readers x batch_size windows left
+        unread) and later epochs are this shape's own, fresh ones (what was left over is not
+        carried into the next); seq_len and the tokens may not change."""
         mine = self._identity()
         if state.get("manifest_sha256") != mine["manifest_sha256"]:  # the likely case: the corpus was rerun
             raise ValueError(
@@ -451,6 +467,11 @@ class TokenLoader:
             raise ValueError(f"loader state: saved by a curate that dealt whole row groups to readers ({state['deal']}); this "
                              f"one deals each reader a range of windows ({DEAL}), so that position means other windows here: "
                              "resume with the curate that saved it, or start the data from a fresh loader")
+        # plain ints from here on (what state_dict() saves must stay JSON)
+        state = {**state, **{k: _whole(k, state.get(k)) for k in COUNTS},
+                 **({"worker": _whole("worker", state["worker"])} if state.get("worker") is not None else {}),
+                 "resized": [{k: _whole(f"resized[{i}].{k}", r.get(k)) for k in (*SHAPE, "batch")}
+                             for i, r in enumerate(state.get("resized", []))]}
         if state.get("seq_len") != self.seq_len:
             raise ValueError(f"loader state: saved with seq_len {state.get('seq_len')}, this loader has {self.seq_len}: a position "
                              "counts windows of seq_len tokens, so it cannot move to another: resume with seq_len="
@@ -461,10 +482,10 @@ class TokenLoader:
             raise ValueError(f"loader state: saved by worker {state.get('worker')} of {shape}, loaded into worker {self.worker} of "
                              f"{own}: a worker's position only resumes that worker; save and load the rank's state "
                              "(a TokenLoader without worker=, or TokenDataLoader)")
-        resized = [dict(r) for r in state.get("resized", [])]
+        resized = state["resized"]
         for i, r in enumerate([*resized, {**shape, "batch": state.get("batch")}]):
             n = self._epoch_steps(resized[:i], r["world_size"] * r["num_workers"], r["batch_size"]) * r["num_workers"]
-            if not (isinstance(r["batch"], int) and 0 <= r["batch"] <= n):
+            if not 0 <= r["batch"] <= n:
                 raise ValueError(f"loader state: batch {r['batch']} outside 0..{n} (world_size {r['world_size']}, "
                                  f"num_workers {r['num_workers']}, batch_size {r['batch_size']})")
         batch = state["batch"]
@@ -528,7 +549,9 @@ def __getattr__(name):
 class TokenDataLoader:
     """A torch DataLoader over ``TokenDataset`` that counts the batches it hands out, so
     ``state_dict()`` / ``load_state_dict()`` resume exactly (or, saved with another world_size,
-    num_workers or batch_size, deal out the rest of the epoch: ``TokenLoader.load_state_dict``)."""
+    num_workers or batch_size, deal out the rest of the epoch: ``TokenLoader.load_state_dict``).
+    Other keywords go to the DataLoader; with ``persistent_workers=True`` one DataLoader (and its
+    workers) serves epoch after epoch, a new one made only to start elsewhere."""
 
     def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", tokenizer=None,
                  **dataloader_kwargs):
@@ -536,6 +559,7 @@ class TokenDataLoader:
                                   verify=verify, tokenizer=tokenizer)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs
         self.eos_id = self.loader.eos_id
+        self._kept = None  # (epoch its next iteration starts, DataLoader): persistent_workers keeps one across epochs
 
     def __len__(self):
         return len(self.loader)
@@ -544,13 +568,20 @@ class TokenDataLoader:
         import torch
 
         lo = self.loader
-        ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
-                                         num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), verify="none",
-                                         manifest_sha256=lo.manifest_sha256)
-        for b in torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs):
+        kept, self._kept = self._kept, None
+        if kept is not None and (kept[0], 0, []) == (lo.epoch, lo.batch, lo.resized):
+            dl = kept[1]  # its workers' dataset goes on to the next epoch itself (TokenDataset counts them)
+        else:  # the first epoch, or another position (a loop that stopped mid-epoch, a loaded state): start there
+            ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
+                                             num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), verify="none",
+                                             manifest_sha256=lo.manifest_sha256)
+            dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs)
+        for b in dl:
             lo.batch += 1
             yield b
         lo.next_epoch()
+        if self.kwargs.get("persistent_workers") and self.num_workers:  # kept only once an epoch ran to its end
+            self._kept = (lo.epoch, dl)
 
     def state_dict(self) -> dict:
         return self.loader.state_dict()

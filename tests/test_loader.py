@@ -99,14 +99,18 @@ def test_ranks_and_workers_read_disjoint_parts_in_lockstep(tmp_path, small_group
     assert all(np.array_equal(b, per_worker[i % 3][i // 3]) for i, b in enumerate(rank0))
 
 
-def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
-    d = make_tokens(tmp_path)
+def stopped_at(d, batches: int) -> tuple[dict, list]:
+    """A loader (batches of 3 x 20, 2 workers) stopped after ``batches`` batches: its state, and the rest of its epoch."""
     lo = TokenLoader(d, 3, 20, num_workers=2)
     it = iter(lo)
-    for _ in range(7):
+    for _ in range(batches):
         next(it)
-    state = lo.state_dict()
-    rest = list(it)
+    return lo.state_dict(), list(it)
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path, small_groups):
+    d = make_tokens(tmp_path)
+    state, rest = stopped_at(d, 7)
     again = TokenLoader(d, 3, 20, num_workers=2)
     again.load_state_dict(json.loads(json.dumps(state)))  # survives a checkpoint file
     assert state["batch"] == 7 and all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
@@ -605,6 +609,13 @@ def test_a_resized_job_reads_the_rest_of_the_epoch_once(tmp_path, small_groups, 
         run_ranks(fresh)
     nxt = run_ranks(loaders)
     assert nxt == run_ranks(fresh) and len(nxt) == len(set(nxt)) == len(truth) // (ws2 * nw2) // bs2 * bs2 * ws2 * nw2
+    # what the resized epoch left unread is not carried into the next epoch (a fresh one of the new shape), but the new
+    # shape's passes read every window: it comes within the epochs one pass over the largest share takes, and one more
+    share, per_epoch = -(-len(truth) // (ws2 * nw2)), len(nxt) // (ws2 * nw2)
+    later = set(nxt)
+    for _ in range(-(-share // per_epoch)):
+        later |= set(run_ranks(loaders))
+    assert truth - set(read) <= later
 
 
 def test_a_resized_torch_job_reads_the_rest_of_the_epoch_once(tmp_path, small_groups):
@@ -671,3 +682,88 @@ def test_a_token_dataset_in_a_dataloader_of_its_own_moves_on_each_epoch(tmp_path
     dl = torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2, start=(1, 5)), batch_size=None, num_workers=2,
                                      persistent_workers=persistent)
     assert [windows(dl) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]
+
+
+def _as_arrays(state, torch):
+    """A state as a training framework may hand it back: every int a numpy int64 or a 0-d tensor
+    (a dict built from arrays, torch.save / torch.load, a framework's own state merging)."""
+    def conv(v, i=[0]):  # noqa: B006 (alternate the kinds)
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        if isinstance(v, int) and not isinstance(v, bool):
+            i[0] += 1
+            return (np.int64(v), np.array(v), torch.tensor(v))[i[0] % 3]
+        return v
+    return conv(state)
+
+
+def test_a_state_of_numpy_integers_or_tensors_resumes(tmp_path, small_groups):
+    """A state whose ints came back as numpy.int64 or 0-d tensors (torch.save / torch.load of a
+    dict built from arrays) was refused: "batch 7 outside 0..N" of a batch inside it. Any integral
+    value now loads, the nested ``resized`` shapes too, and the state it saves is plain JSON again;
+    floats, bools and strings are refused in one line."""
+    torch = pytest.importorskip("torch")
+    d = make_tokens(tmp_path)
+    state, rest = stopped_at(d, 7)
+    again = TokenLoader(d, 3, 20, num_workers=2)
+    again.load_state_dict(_as_arrays(state, torch))
+    assert json.loads(json.dumps(again.state_dict())) == state  # plain ints again: a checkpoint file can hold it
+    assert all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
+    # resized twice in one epoch: the nested shapes' counts as arrays too
+    small = TokenLoader(d, 2, 20, world_size=2)
+    small.load_state_dict(_as_arrays(state, torch))
+    next(iter(small))
+    resized = small.state_dict()
+    assert resized["resized"]
+    one, two = TokenLoader(d, 1, 20, num_workers=3), TokenLoader(d, 1, 20, num_workers=3)
+    one.load_state_dict(resized)
+    two.load_state_dict(_as_arrays(resized, torch))
+    assert json.dumps(two.state_dict()) == json.dumps(one.state_dict())
+    assert windows(two) == windows(one)
+    import re
+
+    for bad, shown in ((7.0, "7.0 (float)"), (True, "True (bool)"), ("7", "'7' (str)"), (torch.tensor(True), "tensor(True) (Tensor)"),
+                       (np.array([7]), "array([7]) (ndarray)")):
+        with pytest.raises(ValueError, match="^" + re.escape(f"loader state: batch {shown} is not a whole number: pass the values "
+                                                             "state_dict() returned (ints; numpy integers and 0-d integer arrays "
+                                                             "or tensors do too)") + "$"):
+            TokenLoader(d, 3, 20, num_workers=2).load_state_dict({**state, "batch": bad})
+    with pytest.raises(ValueError, match=r"^loader state: resized\[0\]\.batch 1.5 \(float\) is not a whole number"):
+        TokenLoader(d, 1, 20, num_workers=3).load_state_dict({**resized, "resized": [{**resized["resized"][0], "batch": 1.5}]})
+    with pytest.raises(ValueError, match=r"^loader state: epoch '0' \(str\) is not a whole number"):
+        TokenLoader(d, 3, 20, num_workers=2).load_state_dict({**state, "epoch": "0"})
+
+
+def _note_worker_start(path, _worker_id):
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
+
+
+def test_persistent_workers_persist_across_epochs(tmp_path, small_groups):
+    """TokenDataLoader(persistent_workers=True) made a new torch DataLoader every epoch, so its
+    workers started afresh each epoch anyway (the option did nothing). The DataLoader is now
+    kept while the epochs follow one another: its workers start once, the batches are the
+    ones TokenLoader's epochs hand out, and a loop that stops mid-epoch or loads a state
+    still continues exactly where it should."""
+    pytest.importorskip("torch")
+    import functools
+
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(4)]
+    started = tmp_path / "started"
+    dl = TokenDataLoader(d, 4, 16, num_workers=2, persistent_workers=True,
+                         worker_init_fn=functools.partial(_note_worker_start, started))
+    assert [windows(dl) for _ in range(3)] == epochs[:3]
+    assert len(started.read_text().split()) == 2  # two workers, started once (6 before: 2 an epoch)
+    it = iter(dl)  # epoch 3, stopped after 5 batches (a checkpoint), then iterated again: the rest of it
+    part = windows(next(it) for _ in range(5))
+    state = dl.state_dict()
+    del it
+    assert part + windows(dl) == epochs[3]
+    dl.load_state_dict(state)  # back to epoch 3, batch 5
+    assert windows(dl) == epochs[3][5 * 4 :]
