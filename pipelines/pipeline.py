@@ -19,7 +19,7 @@ import shutil
 import tempfile
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, TypeOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 import curate
 from curate import commit, mixplan, output, stages as stage_table
@@ -176,15 +176,6 @@ def local_runner(opts: PipelineOptions) -> bool:
     return opts.get_all_options().get("runner") in (None, "DirectRunner", "direct")
 
 
-def skip_type_inference(opts: PipelineOptions) -> None:
-    """On the DirectRunner, no ``pipeline_type_check``: Beam infers each transform's output
-    type from its bytecode as it builds the pipeline (~0.4 CPU-s of a run's ~4.5 fixed);
-    curate declares no type hints and its batches take the fallback coder either way, so the
-    output is byte-identical without (tests/test_beam_memo.py). Other runners keep it."""
-    if local_runner(opts):
-        opts.view_as(TypeOptions).pipeline_type_check = False
-
-
 def runs_here(opts: PipelineOptions) -> bool:
     """Whether the runner executes DoFns in this process: the DirectRunner in its default
     (in-memory, one worker) mode. Beam's multi-process and multi-thread modes, and every other
@@ -237,7 +228,6 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     opts = PipelineOptions(beam_args or [])
     if not opts.get_all_options().get("runner"):
         opts = PipelineOptions(["--runner=DirectRunner", *(beam_args or [])])
-    skip_type_inference(opts)
     workers = pool_workers(cfg.run, runs_here(opts))
     spill = spill_enabled(cfg.run, local_runner(opts))
     staging = commit.begin(root)

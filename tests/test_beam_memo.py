@@ -87,28 +87,3 @@ def test_a_small_pipeline_makes_each_view_once(monkeypatch):
     with beam.Pipeline() as p:
         (p | beam.Create([("a", 1), ("b", 2)]) | beam.ParDo(Plain()) | beam.GroupByKey() | beam.Map(lambda kv: kv))
     assert made and len(made) == len(set(made))
-
-
-def test_a_local_run_infers_no_types_and_writes_the_same_bytes(tmp_path, monkeypatch):
-    """Beam inferred every transform's output type from its bytecode while building the
-    pipeline (~0.4 CPU-s of a run's ~4.5 fixed); a DirectRunner run skips it now, and writes
-    the same bytes as a run with it (the demo, every stage)."""
-    from apache_beam.typehints import trivial_inference
-
-    from curate import cli, demo
-
-    calls = []
-    original = trivial_inference.infer_return_type
-    monkeypatch.setattr(trivial_inference, "infer_return_type", lambda *a, **k: calls.append(1) or original(*a, **k))
-    cfg = demo.write_demo(str(tmp_path / "demo"))
-    outs, inferred = [], []
-    for name, skip in (("with", lambda opts: None), ("without", pipelines.pipeline.skip_type_inference)):
-        monkeypatch.setattr(pipelines.pipeline, "skip_type_inference", skip)
-        calls.clear()
-        out = tmp_path / name
-        assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) == 0
-        outs.append(out)
-        inferred.append(len(calls))
-    assert inferred[0] > 100 and inferred[1] == 0
-    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.parquet"))
-    assert len(files) > 5 and all((outs[0] / f).read_bytes() == (outs[1] / f).read_bytes() for f in files)
