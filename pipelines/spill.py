@@ -168,8 +168,8 @@ class Spiller:
 
     def pieces(self, keyed) -> list:
         """[(key, batch or table)] -> [(key, Ref)] of one new file (or the input unchanged).
-        Each piece is a complete IPC stream of its own, so a consumer reads exactly its
-        bytes, whatever order the shuffle delivers the pieces of many files in."""
+        A Ref locates its piece's messages and its file's schema, so a consumer reads exactly
+        those bytes, whatever order the shuffle delivers the pieces of many files in."""
         keyed = [(k, v) for k, v in keyed if v.num_rows]
         if self.folder is None or not keyed:
             return keyed
