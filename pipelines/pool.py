@@ -204,6 +204,11 @@ class Pooled(beam.DoFn):
     def __init__(self, inner: beam.DoFn, workers: int, spill: Spiller):
         self.inner, self.workers, self.spill = inner, workers, spill
 
+    def infer_output_type(self, input_type):
+        # what ``inner`` yields, which Beam cannot know: its bytecode inference walks
+        # process() and every function it calls (~0.2 CPU-s a run) only to reach Any
+        return beam.typehints.Any
+
     def setup(self):
         self.payload = pickler.dumps(self.inner)  # before setup: no models inside
         self.key = uuid.uuid4().hex

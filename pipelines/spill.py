@@ -292,6 +292,10 @@ class SplitFn(beam.DoFn):
     def __init__(self, key: str, n: int, spill: Spiller, indexed: bool = False, reuse: tuple = ()):
         self.key, self.n, self.spill, self.indexed, self.reuse = key, n, spill, indexed, tuple(reuse)
 
+    def infer_output_type(self, input_type):
+        # (shard, piece) pairs; Beam's bytecode inference reaches Any here too, for ~0.05 CPU-s
+        return beam.typehints.Any
+
     def process(self, batch):
         batch = load(batch)
         ref = known(batch) if self.reuse and self.spill.folder is not None and batch.num_rows else None

@@ -87,3 +87,19 @@ def test_a_small_pipeline_makes_each_view_once(monkeypatch):
     with beam.Pipeline() as p:
         (p | beam.Create([("a", 1), ("b", 2)]) | beam.ParDo(Plain()) | beam.GroupByKey() | beam.Map(lambda kv: kv))
     assert made and len(made) == len(set(made))
+
+
+def test_pooled_and_split_declare_the_type_beams_inference_would_reach(monkeypatch):
+    """Pooled and SplitFn say their output is Any instead of letting Beam infer it from
+    bytecode (~0.25 CPU-s a run): Beam's own inference must reach the same type, or the coder
+    of what they yield would change."""
+    from apache_beam.typehints import Any, trivial_inference
+
+    from pipelines.pool import Pooled
+    from pipelines.spill import Spiller, SplitFn
+
+    for dofn in (Pooled(Plain(), 1, Spiller(None, "x")), SplitFn("id", 4, Spiller(None, "x"))):
+        assert beam.DoFn.infer_output_type(dofn, Any) == Any  # Beam's inference, run here on purpose
+        monkeypatch.setattr(trivial_inference, "infer_return_type", lambda *a, **k: 1 / 0)
+        assert beam.ParDo(dofn).infer_output_type(Any) == Any  # no inference when a pipeline is built
+        monkeypatch.undo()
