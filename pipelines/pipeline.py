@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -74,12 +74,18 @@ def stage_transform(step: list[str], cfg: Config, root: str, workers: int = 1, s
     return BatchStages({name: cfg.stages[name] for name in step}, context)
 
 
+# the packages whose code decides what a run writes (module name -> distribution), recorded in
+# the manifest from their installed metadata: nothing is imported for it
+OUTPUT_PACKAGES = {"apache_beam": "apache-beam", "pyarrow": "pyarrow", "numpy": "numpy", "fasttext": "fasttext-numpy2",
+                   "resiliparse": "resiliparse", "fastwarc": "fastwarc", "tiktoken": "tiktoken", "tokenizers": "tokenizers"}
+
+
 def versions() -> dict:
     out = {"curate": curate.__version__, "python": platform.python_version()}
-    for mod in ("apache_beam", "pyarrow", "fasttext", "tiktoken", "datasketch"):
+    for mod, dist in OUTPUT_PACKAGES.items():
         try:
-            out[mod] = importlib.import_module(mod).__version__
-        except Exception:
+            out[mod] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
             pass
     return out
 

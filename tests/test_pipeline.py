@@ -142,3 +142,20 @@ def test_printed_defaults_are_a_valid_config(tmp_path, capsys):
     path.write_text(text)
     cfg = config.load(str(path), {"inputs": [{"glob": "x.jsonl", "domain": "web"}]})
     assert cfg.stages["langid"]["languages"] == ["en"] and cfg.run["shards"] == 4
+
+
+def test_manifest_records_the_packages_that_make_the_output_and_imports_none(tmp_path, small_inputs):
+    """The manifest's versions are the packages whose code decides the output (fastText and
+    Resiliparse were missing: they have no ``__version__``), read from installed metadata: a
+    run used to import datasketch (and scipy, ~0.45 CPU-s) only to record a version."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest") == 0
+    versions = commit.read_manifest(str(out))["versions"]
+    assert {"curate", "python", "apache_beam", "pyarrow", "numpy", "fasttext", "resiliparse", "tiktoken"} <= set(versions)
+    assert "datasketch" not in versions
+    code = "import sys; from pipelines.pipeline import versions; versions(); print(sorted({'datasketch', 'scipy'} & set(sys.modules)))"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert imported == "[]"
