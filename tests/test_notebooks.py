@@ -168,3 +168,25 @@ def test_a_percent_or_bang_line_that_continues_python_is_python(cell):
     text, _, _ = notebook_script(json.dumps(nb([code("%time f()\n" + cell + "\n!ls")])))
     assert text == "# %time f()\n" + cell + "\n# !ls\n"
     compile(text, "cell", "exec")
+
+
+def test_a_record_starting_with_a_byte_order_mark(tmp_path):
+    """A dump's text field saved by a Windows tool starts with a BOM (U+FEFF): a notebook's JSON
+    was kept as JSON (the sniff for '{' and json.loads both stopped at the BOM), and a script's
+    shebang was not seen (unknown_language), where a source tree, whose bytes are decoded with
+    the BOM stripped, reads both."""
+    rows = [
+        {"id": "a", "lang": "Jupyter Notebook", "path": "nb/analysis.ipynb", "content": "\ufeff" + json.dumps(ANALYSIS)},
+        {"id": "d", "path": "bin/deploy", "content": "\ufeff#!/usr/bin/env python3\nprint('deploying')\n"},
+    ]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = _run(tmp_path, "--input", str(dump), "--domain", "code", "--text-field", "content", "--id-field", "id")
+    kept = {i: (t, lang) for i, t, lang in got["text"].select("source_id", "text", "language").iter_rows()}
+    assert kept == {"a": (ANALYSIS_SCRIPT, "python"),
+                    "d": ("\ufeff#!/usr/bin/env python3\nprint('deploying')\n", "python")}  # a code record keeps its characters
+    assert all(got[k] is None or got[k].height == 0 for k in ("ledger", "quarantine"))
+
+
+def test_notebook_script_reads_past_a_byte_order_mark():
+    assert notebook_script("\ufeff" + json.dumps(ANALYSIS))[0] == ANALYSIS_SCRIPT

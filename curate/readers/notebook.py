@@ -14,6 +14,8 @@ import json
 import re
 import tokenize
 
+from curate.readers.common import without_bom
+
 # kernel language names that differ from curate's (readers/code.py); others are taken as they are
 _KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell", "zsh": "shell", "cpp": "c++", "xcpp": "c++",
                      "csharp": "c#", "ir": "r", "node": "javascript", "nodejs": "javascript"}
@@ -64,7 +66,7 @@ def notebook_script(raw: str) -> tuple[str, str, dict]:
     """(script, language, meta) of a notebook's JSON text; NotebookError when it is not a
     notebook or its language has no comment syntax here."""
     try:
-        nb = json.loads(raw)
+        nb = json.loads(without_bom(raw))  # a BOM: a dump's text field saved by a Windows tool
     except (ValueError, RecursionError) as e:  # RecursionError: nested past Python's limit, a hostile file
         raise NotebookError("bad_notebook", f"not JSON: {str(e)[:200]}") from None
     if not isinstance(nb, dict):
