@@ -74,6 +74,34 @@ def test_module_that_fails_to_import(tmp_path, monkeypatch, source, message):
     assert message in str(e.value) and "filter.custom.mine" in str(e.value)
 
 
+@pytest.mark.parametrize("name, stage", [("exact_duplicate", "dedup"), ("duplicate_id", "ingest"), ("unknown_language", "ingest"),
+                                         ("language_not_target", "langid"), ("url_duplicate", "urldedup"),
+                                         ("quality_below_top_fraction", "quality"), ("sampled_out", "rebalance")])
+def test_a_name_another_stage_writes_to_the_ledger_is_refused(myrules, tmp_path, name, stage):
+    """A custom rule named like another stage's ledger rule was accepted (only the filter's own
+    rules were checked): its rows and that stage's shared a name in the ledger, `audit --rule`
+    and the stats. Refused at load in one line naming the stage, whichever stages run."""
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, f'[filter.custom]\n{name} = "myrules:too_many_emoji"\n')
+    (message,) = e.value.messages
+    assert message.endswith(f"filter.custom.{name}: {name} is the {stage} stage's ledger rule (the ledger and "
+                            f"audit --rule would not tell them apart); give your rule another name"), message
+
+
+def test_every_stage_ledger_rule_the_readme_lists_is_known():
+    """The stage table's ledger rules (what a custom rule may not be named) are the README's."""
+    from curate import stages
+
+    table = README.split("| stage | what it does | adds | ledger rules |", 1)[1].split("\n\n", 1)[0]
+    listed = {}
+    for line in table.splitlines()[2:]:
+        cells = line.split(" | ")
+        stage = re.match(r"\| `(\w+)`", line).group(1)
+        if stage != "filter":
+            listed.update({r: stage for r in re.findall(r"`(\w+)`", re.sub(r"\(.*?\)", "", cells[-1]))})
+    assert listed == stages.ledger_rules() and len(listed) >= 20
+
+
 def test_custom_rule_is_scoped_by_its_own_domains(myrules, tmp_path):
     with pytest.raises(ConfigError, match=r"filter.domains.web: emoji_spam is a custom rule: its domains are filter.custom.emoji_spam.domains"):
         load(tmp_path, '[filter]\ndomains = {web = ["url", "emoji_spam"]}\n[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n')

@@ -112,9 +112,10 @@ def _user_frame(e: BaseException) -> str:
     return f" ({frames[-1].filename} line {frames[-1].lineno})" if frames else ""
 
 
-def parse(custom, taken: set) -> list[CustomRule]:
+def parse(custom, taken: dict) -> list[CustomRule]:
     """The rules of ``filter.custom``, each imported and checked; ValueError naming the first
-    mistake. ``taken``: the names a custom rule may not have (the built-in rules and rule sets)."""
+    mistake. ``taken``: the names a custom rule may not have (the built-in rules and rule sets,
+    other stages' ledger rules), each with what it is."""
     if not isinstance(custom, dict):
         raise ValueError(f"filter.custom: expected a table of rule name = \"module:function\", got {custom!r}")
     rules = []
@@ -123,7 +124,7 @@ def parse(custom, taken: set) -> list[CustomRule]:
         if not _NAME.fullmatch(name):
             raise ValueError(f"{where}: a rule name is lower-case letters, digits and _ (it is the ledger's rule), e.g. emoji_spam")
         if name in taken:
-            raise ValueError(f"{where}: {name} is a built-in rule's name; give your rule another name")
+            raise ValueError(f"{where}: {name} is {taken[name]}; give your rule another name")
         spec = custom[name]
         if isinstance(spec, dict):
             spec, where = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)}), f"{where}.function"
