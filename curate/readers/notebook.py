@@ -15,6 +15,7 @@ import re
 import tokenize
 
 from curate.readers.common import without_bom
+from curate.readers.languages import EXTENSIONS
 
 # kernel and kernel language names that differ from curate's (readers/code.py); others are taken
 # as they are. Kernel spec names: IRkernel's ir, nb_conda_kernels' py (conda-root-py), sparkmagic's,
@@ -65,8 +66,6 @@ def kernel_language(nb: dict) -> str | None:
     ``julia-1.9``) and its display name's first word (``Python 3 (myenv)``) that names a language
     curate writes scripts in, else the first given (unknown_language), None when none is. Python
     when the notebook has no language or kernel metadata at all (IPython's had no kernels)."""
-    from curate.readers.code import EXTENSIONS  # code.py imports this module
-
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     info = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
     spec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
