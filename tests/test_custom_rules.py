@@ -193,6 +193,17 @@ def test_user_code_leaves_out_what_is_not_the_users(project, tmp_path):
         a.user_code["filter.custom.spam"]["imports"])
 
 
+def test_user_code_is_bounded_and_breadth_first(project, tmp_path, monkeypatch):
+    """At most user_code.MAX_MODULES modules a rule: the nearest first (what the rule's module
+    imports before what those import), by name, the same ones every time."""
+    from curate import user_code
+
+    monkeypatch.setattr(user_code, "MAX_MODULES", 3)
+    body = '[filter.custom]\nspam = "myproj.rules:spam"\n'
+    got = [load(tmp_path, body).user_code["filter.custom.spam"]["imports"] for _ in range(2)]
+    assert got[0] == got[1] == ["myproj", "myproj.lazy", "myproj.util"]  # myproj.words, then myproj.deep (util's import), left out
+
+
 def test_user_code_follows_an_editable_install(tmp_path, monkeypatch):
     """A package of the user's installed with `pip install -e` is found by setuptools' finder on
     sys.meta_path (not on sys.path): its files are the user's, followed even where not imported yet."""
