@@ -234,3 +234,21 @@ def test_quarantined_records_keep_their_own_id(tmp_path):
     assert [(q["source_id"], q["reason"]) for q in got["quarantine"]] == [
         ("rec-2", "missing_text_field"), ("3", "text_not_string"), ("rec-4", "record_too_large"), (None, "text_not_string"),
         (None, "bad_json")]
+
+
+def test_jsonl_without_a_suffix_starting_with_a_byte_order_mark(tmp_path):
+    """A JSONL file named without a suffix (`dump`) is told by its first byte, '{': one saved by
+    a Windows tool starts with a UTF-8 BOM, and its format could not be told (a config error)."""
+    from curate import cli
+
+    (tmp_path / "dump").write_bytes(b"\xef\xbb\xbf" + lines({"id": "x", "text": "A page of plain text, long enough to read."}))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "dump"), "--domain", "web", "--stages", "ingest",
+                     "--output", str(out), "--progress", "off"]) == 0
+    assert pa.Table.from_batches(pq_batches(out / "text")).column("source_id").to_pylist() == ["x"]
+
+
+def pq_batches(folder):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(folder).to_batches()

@@ -74,6 +74,34 @@ def test_module_that_fails_to_import(tmp_path, monkeypatch, source, message):
     assert message in str(e.value) and "filter.custom.mine" in str(e.value)
 
 
+@pytest.mark.parametrize("name, stage", [("exact_duplicate", "dedup"), ("duplicate_id", "ingest"), ("unknown_language", "ingest"),
+                                         ("language_not_target", "langid"), ("url_duplicate", "urldedup"),
+                                         ("quality_below_top_fraction", "quality"), ("sampled_out", "rebalance")])
+def test_a_name_another_stage_writes_to_the_ledger_is_refused(myrules, tmp_path, name, stage):
+    """A custom rule named like another stage's ledger rule was accepted (only the filter's own
+    rules were checked): its rows and that stage's shared a name in the ledger, `audit --rule`
+    and the stats. Refused at load in one line naming the stage, whichever stages run."""
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, f'[filter.custom]\n{name} = "myrules:too_many_emoji"\n')
+    (message,) = e.value.messages
+    assert message.endswith(f"filter.custom.{name}: {name} is the {stage} stage's ledger rule (the ledger and "
+                            f"audit --rule would not tell them apart); give your rule another name"), message
+
+
+def test_every_stage_ledger_rule_the_readme_lists_is_known():
+    """The stage table's ledger rules (what a custom rule may not be named) are the README's."""
+    from curate import stages
+
+    table = README.split("| stage | what it does | adds | ledger rules |", 1)[1].split("\n\n", 1)[0]
+    listed = {}
+    for line in table.splitlines()[2:]:
+        cells = line.split(" | ")
+        stage = re.match(r"\| `(\w+)`", line).group(1)
+        if stage != "filter":
+            listed.update({r: stage for r in re.findall(r"`(\w+)`", re.sub(r"\(.*?\)", "", cells[-1]))})
+    assert listed == stages.ledger_rules() and len(listed) >= 20
+
+
 def test_custom_rule_is_scoped_by_its_own_domains(myrules, tmp_path):
     with pytest.raises(ConfigError, match=r"filter.domains.web: emoji_spam is a custom rule: its domains are filter.custom.emoji_spam.domains"):
         load(tmp_path, '[filter]\ndomains = {web = ["url", "emoji_spam"]}\n[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n')
@@ -100,6 +128,128 @@ def test_user_code_in_config_identity(myrules, tmp_path):
     assert b.user_code != a.user_code
     assert config.load(base=a.to_dict()).user_code == b.user_code  # a manifest's config: hashed again, as the code is now
     assert "user_code" not in load(tmp_path, "").to_dict()  # no custom rule: the config as before
+
+
+# a project of the user's: the rule's module imports helpers of its own (absolute, relative, in a
+# function, transitively), the standard library, an installed package and curate
+PROJECT = {
+    "myproj/__init__.py": "",
+    "myproj/rules.py": ("import json\nimport pyarrow.compute as pc\nfrom curate import schema\n"
+                        "from myproj.util import score\nfrom . import words\n\n\n"
+                        "def spam(batch):\n    from myproj import lazy\n"
+                        "    return [score(t) > lazy.LIMIT for t in batch.column('text').to_pylist()]\n"),
+    "myproj/util.py": "from myproj.deep import weight\n\n\ndef score(text):\n    return weight * text.count('!')\n",
+    "myproj/deep.py": "weight = 1\n",
+    "myproj/words.py": "SPAM = ['buy now']\n",
+    "myproj/lazy.py": "LIMIT = 3\n",
+    "myproj/unused.py": "X = 1\n",  # in the package, never imported: not the rule's code
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    for rel, text in PROJECT.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    monkeypatch.syspath_prepend(str(root))
+    _forget_project()
+    yield root
+    _forget_project()
+
+
+def _forget_project():
+    for name in [m for m in sys.modules if m == "myproj" or m.startswith("myproj.")]:
+        del sys.modules[name]
+
+
+@pytest.mark.parametrize("helper", ["myproj/util.py", "myproj/deep.py", "myproj/words.py", "myproj/lazy.py", "myproj/__init__.py"])
+def test_user_code_covers_the_helpers_the_rule_imports(project, tmp_path, helper):
+    """A rule calling a helper in another file of the user's project was not run again when the
+    helper changed: only the rule's own module was hashed. Every module of the user's the rule's
+    module imports (``from myproj.util import ...``, ``from . import ...``, inside the function,
+    and what those import) is hashed; a file it does not import is not."""
+    body = '[filter.custom]\nspam = "myproj.rules:spam"\n'
+    a = load(tmp_path, body)
+    assert a.user_code["filter.custom.spam"]["imports"] == ["myproj", "myproj.deep", "myproj.lazy", "myproj.util", "myproj.words"]
+    assert "myproj.lazy" not in sys.modules  # found, not imported: nothing of the user's runs for the hash
+    (project / helper).write_text((project / helper).read_text() + "# edited\n")
+    _forget_project()
+    assert load(tmp_path, body).user_code != a.user_code
+    (project / helper).write_text(PROJECT[helper])
+    _forget_project()
+    assert load(tmp_path, body).user_code == a.user_code  # the same code: the same config
+
+
+def test_user_code_leaves_out_what_is_not_the_users(project, tmp_path):
+    """The standard library, installed packages and curate are not the rule's code (their
+    versions are the environment's), nor is a module of the project the rule does not import."""
+    body = '[filter.custom]\nspam = "myproj.rules:spam"\n'
+    a = load(tmp_path, body)
+    (project / "myproj" / "unused.py").write_text("X = 2\n")
+    _forget_project()
+    b = load(tmp_path, body)
+    assert b.user_code == a.user_code and not {"json", "pyarrow", "pyarrow.compute", "curate", "curate.schema"} & set(
+        a.user_code["filter.custom.spam"]["imports"])
+
+
+def test_user_code_is_bounded_and_breadth_first(project, tmp_path, monkeypatch):
+    """At most user_code.MAX_MODULES modules a rule: the nearest first (what the rule's module
+    imports before what those import), by name, the same ones every time."""
+    from curate import user_code
+
+    monkeypatch.setattr(user_code, "MAX_MODULES", 3)
+    body = '[filter.custom]\nspam = "myproj.rules:spam"\n'
+    got = [load(tmp_path, body).user_code["filter.custom.spam"]["imports"] for _ in range(2)]
+    assert got[0] == got[1] == ["myproj", "myproj.lazy", "myproj.util"]  # myproj.words, then myproj.deep (util's import), left out
+
+
+def test_user_code_follows_an_editable_install(tmp_path, monkeypatch):
+    """A package of the user's installed with `pip install -e` is found by setuptools' finder on
+    sys.meta_path (not on sys.path): its files are the user's, followed even where not imported yet."""
+    import importlib.util
+
+    src = tmp_path / "src"
+    (src / "edpkg").mkdir(parents=True)
+    (src / "edpkg" / "__init__.py").write_text("")
+    (src / "edpkg" / "tool.py").write_text("LIMIT = 3\n")
+    (tmp_path / "edrules.py").write_text("def f(batch):\n    from edpkg import tool\n    return [False] * batch.num_rows\n")
+
+    class EditableFinder:  # as setuptools' __editable___*_finder maps a name to its folder
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name == "edpkg":
+                return importlib.util.spec_from_file_location(name, src / "edpkg" / "__init__.py",
+                                                              submodule_search_locations=[str(src / "edpkg")])
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, EditableFinder])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edrules", raising=False)
+    code = load(tmp_path, '[filter.custom]\nmine = "edrules:f"\n').user_code["filter.custom.mine"]
+    assert code["imports"] == ["edpkg", "edpkg.tool"] and "edpkg" not in sys.modules
+
+
+def test_user_code_follows_a_namespace_package(tmp_path, monkeypatch):
+    """Folders without __init__.py (namespace packages), imported in the function only: found as
+    Python would find them, though importlib's own finder needs the parent package imported."""
+    (tmp_path / "nsproj" / "sub").mkdir(parents=True)
+    (tmp_path / "nsproj" / "sub" / "helper.py").write_text("LIMIT = 3\n")
+    (tmp_path / "nsrules.py").write_text("def f(batch):\n    from nsproj.sub import helper\n    return [False] * batch.num_rows\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "nsrules", raising=False)
+    code = load(tmp_path, '[filter.custom]\nmine = "nsrules:f"\n').user_code["filter.custom.mine"]
+    assert code["imports"] == ["nsproj.sub.helper"] and "nsproj" not in sys.modules
+
+
+def test_a_rule_importing_nothing_of_the_users_keeps_its_hash(myrules, tmp_path):
+    """The README's myrules.py imports pyarrow only: its fingerprint is as it was (no list of
+    imports, the same sha256 as the module's source alone), so existing outputs are not replaced."""
+    import hashlib
+
+    code = load(tmp_path, '[filter.custom]\nemoji_spam = "myrules:too_many_emoji"\n').user_code["filter.custom.emoji_spam"]
+    assert code == {"function": "myrules:too_many_emoji",
+                    "sha256": hashlib.sha256(b"myrules:too_many_emoji" + MYRULES.encode()).hexdigest()}
 
 
 def test_printed_config_round_trips(myrules, tmp_path):
@@ -271,6 +421,30 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     # not on the path: said at load, before anything runs
     r = curate(args, tmp_path / "nowhere", check=False)
     assert r.returncode == 2 and "filter.custom.emoji.function: no module named 'cli_rules' on the Python path" in r.stderr, r.stderr
+
+
+def test_cli_rerun_after_editing_a_helper_replaces_the_output(tmp_path):
+    """The rule's logic in a helper module of the user's: editing the helper (not the rule's
+    module) made a rerun keep the old output, unchanged and wrong; it now replaces it and says why."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "helper_rules.py").write_text("from emoji_limits import LIMIT\n\n\ndef emoji(batch):\n"
+                                           "    return [sum(0x1F300 <= ord(c) <= 0x1FAFF for c in t) > LIMIT for t in batch.column('text').to_pylist()]\n")
+    (rules / "emoji_limits.py").write_text("LIMIT = 3\n")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "a.jsonl").write_text("".join(json.dumps({"id": f"w{i}", "text": PAGE + "🙂" * i}) + "\n" for i in range(6)))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[filter]\ndomains = {web = []}\ndisable = ["badwords"]\n[filter.custom]\nemoji = "helper_rules:emoji"\n')
+    out = tmp_path / "out"
+    args = ["run", str(cfg), "--input", str(tmp_path / "web"), "--domain", "web", "--stages", "ingest,filter",
+            "--progress", "off", "--output", str(out)]
+    curate(args, rules)
+    assert pq.read_table(out / "ledger").num_rows == 2
+    (rules / "emoji_limits.py").write_text("LIMIT = 1\n")
+    r = curate(args, rules)
+    assert "written with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
+    assert pq.read_table(out / "ledger").num_rows == 4
+    assert json.loads((out / "manifest.json").read_text())["config"]["user_code"]["filter.custom.emoji"]["imports"] == ["emoji_limits"]
 
 
 def test_mix_replans_without_the_rules_module(tmp_path):

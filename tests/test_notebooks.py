@@ -86,9 +86,56 @@ def test_notebook_script(notebook, script, language):
     ({"language_info": {"name": "Scala", "file_extension": ".scala"}}, "scala"),
     ({"language_info": {"file_extension": ".wl"}}, None),  # says a language, not which: unknown_language
     ({}, "python"),  # no kernel said: IPython's notebooks
+    # a kernel spec named only (no language_info, no kernelspec.language): these were unknown_language
+    ({"kernelspec": {"name": "conda-root-py", "display_name": "Python [conda env:root]"}}, "python"),  # nb_conda_kernels
+    ({"kernelspec": {"name": "conda-env-my-env-py"}}, "python"),
+    ({"kernelspec": {"name": "conda-env-stats-r"}}, "r"),
+    ({"kernelspec": {"name": "conda-env-sci-julia-1.9"}}, "julia"),
+    ({"kernelspec": {"name": "conda-base-python3"}}, "python"),
+    ({"kernelspec": {"name": "pysparkkernel"}}, "python"),  # sparkmagic
+    ({"kernelspec": {"name": "sparkkernel"}}, "scala"),
+    ({"kernelspec": {"name": "ijavascript"}}, "javascript"),
+    ({"kernelspec": {"name": "gophernotes"}}, "go"),
+    ({"kernelspec": {"name": "evcxr"}}, "rust"),
+    ({"kernelspec": {"name": ".net-csharp"}}, "c#"),
+    ({"kernelspec": {"name": "myenv", "display_name": "Python 3 (myenv)"}}, "python"),  # ipykernel install --name myenv
+    ({"kernelspec": {"name": "myenv"}, "language_info": {"file_extension": ".R"}}, "r"),
+    ({"kernelspec": {"name": "ir"}}, "r"),
+    ({"kernelspec": {"name": "python3"}}, "python"),
+    ({"kernelspec": {"name": "julia-1.9"}, "language_info": {"name": "julia", "file_extension": ".jl"}}, "julia"),
 ])
 def test_kernel_language(metadata, language):
     assert kernel_language({"metadata": metadata}) == language
+
+
+@pytest.mark.parametrize("metadata", [
+    {"kernelspec": {"name": "myenv", "display_name": "My environment"}},  # nothing says a language
+    {"kernelspec": {"name": "wolframlanguage13", "display_name": "Wolfram Language 13"}},
+    {"kernelspec": {"name": "conda-env-x-sos"}, "language_info": {"file_extension": ".sos"}},
+    {"kernelspec": {"name": "conda-root-py"}, "language_info": {"name": "Wolfram Language"}},  # the language said wins
+])
+def test_a_kernel_nothing_names_is_unknown_language(metadata):
+    with pytest.raises(NotebookError) as e:
+        notebook_script(json.dumps({"metadata": metadata, "cells": [code("x")]}))
+    assert e.value.reason == "unknown_language"
+
+
+def test_kernels_named_only_by_their_spec_through_the_cli(tmp_path):
+    """A tree's notebooks whose metadata names the kernel spec only (nb_conda_kernels' names, a
+    kernel installed under an environment's name, sparkmagic's) went to the ledger as
+    unknown_language; each is a script in its language, and a kernel nothing names still is."""
+    cell = [code("x = 1")]
+    repo = _write(tmp_path / "repo", {
+        "a.ipynb": {"metadata": {"kernelspec": {"name": "conda-root-py", "display_name": "Python [conda env:root]"}}, "cells": cell},
+        "b.ipynb": {"metadata": {"kernelspec": {"name": "conda-env-stats-r"}}, "cells": [code("fit <- lm(y ~ x)")]},
+        "c.ipynb": {"metadata": {"kernelspec": {"name": "myenv", "display_name": "Python 3 (myenv)"}}, "cells": cell},
+        "d.ipynb": {"metadata": {"kernelspec": {"name": "myenv"}, "language_info": {"file_extension": ".py"}}, "cells": cell},
+        "e.ipynb": {"metadata": {"kernelspec": {"name": "myenv", "display_name": "myenv"}}, "cells": cell},
+    })
+    got = _run(tmp_path, "--input", str(repo), "--domain", "code", "--format", "source")
+    kept = dict(got["text"].select("path", "language").iter_rows())
+    assert kept == {"a.ipynb": "python", "b.ipynb": "r", "c.ipynb": "python", "d.ipynb": "python"}
+    assert got["ledger"].select("path", "rule").rows() == [("e.ipynb", "unknown_language")]
 
 
 @pytest.mark.parametrize("raw,reason", [
@@ -168,3 +215,25 @@ def test_a_percent_or_bang_line_that_continues_python_is_python(cell):
     text, _, _ = notebook_script(json.dumps(nb([code("%time f()\n" + cell + "\n!ls")])))
     assert text == "# %time f()\n" + cell + "\n# !ls\n"
     compile(text, "cell", "exec")
+
+
+def test_a_record_starting_with_a_byte_order_mark(tmp_path):
+    """A dump's text field saved by a Windows tool starts with a BOM (U+FEFF): a notebook's JSON
+    was kept as JSON (the sniff for '{' and json.loads both stopped at the BOM), and a script's
+    shebang was not seen (unknown_language), where a source tree, whose bytes are decoded with
+    the BOM stripped, reads both."""
+    rows = [
+        {"id": "a", "lang": "Jupyter Notebook", "path": "nb/analysis.ipynb", "content": "\ufeff" + json.dumps(ANALYSIS)},
+        {"id": "d", "path": "bin/deploy", "content": "\ufeff#!/usr/bin/env python3\nprint('deploying')\n"},
+    ]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = _run(tmp_path, "--input", str(dump), "--domain", "code", "--text-field", "content", "--id-field", "id")
+    kept = {i: (t, lang) for i, t, lang in got["text"].select("source_id", "text", "language").iter_rows()}
+    assert kept == {"a": (ANALYSIS_SCRIPT, "python"),
+                    "d": ("\ufeff#!/usr/bin/env python3\nprint('deploying')\n", "python")}  # a code record keeps its characters
+    assert all(got[k] is None or got[k].height == 0 for k in ("ledger", "quarantine"))
+
+
+def test_notebook_script_reads_past_a_byte_order_mark():
+    assert notebook_script("\ufeff" + json.dumps(ANALYSIS))[0] == ANALYSIS_SCRIPT

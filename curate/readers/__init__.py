@@ -73,11 +73,11 @@ def detect_format(path: str, domain: str) -> str | None:
 
 
 def sniff_format(path: str) -> str | None:
-    from curate.readers.common import Limits, open_bytes
+    from curate.readers.common import Limits, open_bytes, without_bom
 
     try:
         with open_bytes(path, Limits()) as f:
-            head = f.read(64).lstrip()
+            head = without_bom(f.read(64)).lstrip()
     except Exception:
         return None
     if head.startswith((b"WARC/", b"filedesc://")):
@@ -86,7 +86,7 @@ def sniff_format(path: str) -> str | None:
         return "parquet"
     if head.startswith(b"{"):
         return "jsonl"
-    if head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith((b"<!doctype html", b"<html")):
+    if head.lower().startswith((b"<!doctype html", b"<html")):
         return "html"
     return None
 

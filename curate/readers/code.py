@@ -20,6 +20,7 @@ import re
 from typing import Iterator, Optional
 
 from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
+from curate.readers.languages import EXTENSIONS
 from curate.readers.notebook import NotebookError, notebook_script
 
 MAX_FILE_BYTES = 1 << 20
@@ -27,66 +28,6 @@ MAX_NOTEBOOK_BYTES = 16 << 20  # outputs (base64 plots, tables) are most of a no
 MAX_MEAN_LINE_LENGTH = 200  # real code averages < 100 chars a line; minified bundles thousands
 SKIPPED_TEXT_CHARS = 1000  # a skipped file keeps only this much text: the ledger shows a snippet
 
-_LANGS = {
-    "python": "py pyi pyw pyx",
-    "go": "go",
-    "rust": "rs",
-    "ruby": "rb rake gemspec ru",
-    "java": "java",
-    "kotlin": "kt kts",
-    "scala": "scala sc",
-    "groovy": "groovy gradle",
-    "javascript": "js mjs cjs jsx",
-    "typescript": "ts tsx mts cts",
-    "perl": "pl pm t pod",
-    "tcl": "tcl tk itcl",
-    "c": "c h",  # .h is ambiguous; The Stack files most under C
-    "c++": "cc cpp cxx c++ hh hpp hxx h++ ipp tcc inl",
-    "c#": "cs",
-    "objective-c": "m",
-    "objective-c++": "mm",
-    "swift": "swift",
-    "shell": "sh bash zsh ksh",
-    "powershell": "ps1 psm1",
-    "batchfile": "bat cmd",
-    "php": "php",
-    "lua": "lua",
-    "r": "r",
-    "julia": "jl",
-    "haskell": "hs lhs",
-    "ocaml": "ml mli",
-    "erlang": "erl hrl",
-    "elixir": "ex exs",
-    "clojure": "clj cljs cljc",
-    "lisp": "lisp lsp cl",
-    "scheme": "scm ss",
-    "emacs lisp": "el",
-    "dart": "dart",
-    "fortran": "f f90 f95 f03 for",
-    "assembly": "asm s",
-    "cuda": "cu cuh",
-    "zig": "zig",
-    "nim": "nim",
-    "vim script": "vim",
-    "sql": "sql",
-    "html": "html htm xhtml",
-    "css": "css scss sass less",
-    "markdown": "md markdown",
-    "restructuredtext": "rst",
-    "tex": "tex sty cls",
-    "json": "json",
-    "yaml": "yaml yml",
-    "toml": "toml",
-    "xml": "xml xsd",
-    "xslt": "xsl xslt",  # code, unlike other XML: the filter's XML-declaration rule keeps it
-    "protocol buffer": "proto",
-    "cmake": "cmake",
-    "makefile": "mk mak",
-    "dockerfile": "dockerfile",
-    "awk": "awk",
-    "sed": "sed",
-}
-EXTENSIONS = {ext: lang for lang, exts in _LANGS.items() for ext in exts.split()}
 FILENAMES = {
     "makefile": "makefile",
     "gnumakefile": "makefile",

@@ -348,6 +348,13 @@ def _western_or_central(sample: bytes) -> str:
     return "cp1252"
 
 
+def without_bom(data):
+    """``data`` (bytes or str) without a leading UTF-8 byte-order mark. Windows tools start a
+    file, and so a dump's text field, with one: what tells a thing by how it starts (a JSON
+    ``{``, a notebook, a shebang, ``<html``) reads past it."""
+    return data.removeprefix(b"\xef\xbb\xbf" if isinstance(data, bytes) else "\ufeff")
+
+
 # UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one.
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
               (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw
+from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
@@ -149,7 +149,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
             if wide:
                 return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
                         f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
-            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+            if not without_bom(head).lstrip().startswith(b"["):
                 return None
             # JSON Lines whose first record is an array: each line a whole JSON value, and more lines
             line, _, after = (head if b"\n" in head else head + f.readline(1 << 20)).partition(b"\n")
@@ -236,8 +236,8 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
             path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{str(p).lstrip('/')}"
             if language is None:  # no language field: the file's name says it, as in a source tree
-                language = detect_language(str(p), text[:256])
-        if is_notebook_record(language, meta.get("file_path")) and text.lstrip().startswith("{"):  # not yet a script
+                language = detect_language(str(p), without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
+        if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
                 meta.update(more)
@@ -276,8 +276,8 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                 break
             offset = pos
             pos += len(line)
-            if offset == 0 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (Windows tools): not part of the record
-                line = line[3:]
+            if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
+                line = without_bom(line)
             if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
                 # an over-long line: skip the rest of it without holding it in memory
                 while True:

@@ -14,9 +14,22 @@ import json
 import re
 import tokenize
 
-# kernel language names that differ from curate's (readers/code.py); others are taken as they are
-_KERNEL_LANGUAGES = {"ipython": "python", "bash": "shell", "sh": "shell", "zsh": "shell", "cpp": "c++", "xcpp": "c++",
-                     "csharp": "c#", "ir": "r", "node": "javascript", "nodejs": "javascript"}
+from curate.readers.common import without_bom
+from curate.readers.languages import EXTENSIONS
+
+# kernel and kernel language names that differ from curate's (readers/code.py); others are taken
+# as they are. Kernel spec names: IRkernel's ir, nb_conda_kernels' py (conda-root-py), sparkmagic's,
+# IJavascript's, gophernotes, evcxr (Rust), .NET Interactive's, xeus-cling's xcpp, ...
+_KERNEL_LANGUAGES = {"ipython": "python", "py": "python", "pyspark": "python", "pysparkkernel": "python",
+                     "ir": "r", "xr": "r", "sparkr": "r", "sparkrkernel": "r", "spark": "scala", "sparkkernel": "scala",
+                     "almond": "scala", "apache_toree_scala": "scala", "bash": "shell", "sh": "shell", "zsh": "shell",
+                     "cpp": "c++", "xcpp": "c++", "cling": "c++", "csharp": "c#", ".net-csharp": "c#",
+                     ".net-powershell": "powershell", "pwsh": "powershell", "node": "javascript", "nodejs": "javascript",
+                     "ijavascript": "javascript", "tslab": "typescript", "deno": "typescript", "gophernotes": "go",
+                     "gonb": "go", "evcxr": "rust", "iruby": "ruby", "ihaskell": "haskell", "ijava": "java",
+                     "xsql": "sql", "xsqlite": "sql", "sqlite": "sql", "ielixir": "elixir", "clojupyter": "clojure"}
+_VERSION = re.compile(r"[-_ ]?v?[\d.]+$")  # python3, julia-1.9, xcpp17, scala212
+_CONDA = re.compile(r"^conda-(?:root|base|env-.+)-(?=.)")  # nb_conda_kernels: conda-root-py, conda-env-NAME-r
 # line comment of each language a notebook kernel commonly runs
 _COMMENT = {**{lang: "#" for lang in "python r julia shell ruby perl powershell elixir nim tcl".split()},
             **{lang: "//" for lang in "c c++ c# java javascript typescript go rust kotlin scala groovy swift dart".split()},
@@ -48,23 +61,40 @@ def _source(cell: dict) -> str:
 
 def kernel_language(nb: dict) -> str | None:
     """The notebook's programming language in curate's names: language_info's name (nbformat 4
-    requires it there), then the kernel spec; Python when the notebook says none (IPython's
-    notebooks had no kernels)."""
+    requires it there), else the kernel spec's language; where neither is said, the first of
+    language_info's file extension, the kernel spec's name (``conda-env-myenv-py``, ``ir``,
+    ``julia-1.9``) and its display name's first word (``Python 3 (myenv)``) that names a language
+    curate writes scripts in, else the first given (unknown_language), None when none is. Python
+    when the notebook has no language or kernel metadata at all (IPython's had no kernels)."""
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     info = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
     spec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
-    for name in (info.get("name"), spec.get("language"), spec.get("name")):
-        if isinstance(name, str) and name.strip():
-            name = re.sub(r"[-_ ]?v?[\d.]+$", "", name.strip().lower()) or name.strip().lower()  # julia-1.9, python3
-            return _KERNEL_LANGUAGES.get(name, name)
-    return "python" if not info and not spec else None
+    if not info and not spec:
+        return "python"
+    said = _language_named(info.get("name")) or _language_named(spec.get("language"))
+    if said:  # the language, said
+        return said
+    ext, display = info.get("file_extension"), spec.get("display_name")
+    names = [EXTENSIONS.get(ext.lower().lstrip(".")) if isinstance(ext, str) else None, _language_named(spec.get("name")),
+             _language_named((display.split() or [None])[0] if isinstance(display, str) else None)]
+    return next((n for n in names if n in _COMMENT), next((n for n in names if n), None))
+
+
+def _language_named(name) -> str | None:
+    """curate's name of a kernel or its language (None for no name): version suffixes dropped,
+    nb_conda_kernels' prefix (conda-env-NAME-) dropped, then _KERNEL_LANGUAGES."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    name = name.strip().lower()
+    name = _CONDA.sub("", _VERSION.sub("", name) or name)
+    return _KERNEL_LANGUAGES.get(name, name)
 
 
 def notebook_script(raw: str) -> tuple[str, str, dict]:
     """(script, language, meta) of a notebook's JSON text; NotebookError when it is not a
     notebook or its language has no comment syntax here."""
     try:
-        nb = json.loads(raw)
+        nb = json.loads(without_bom(raw))  # a BOM: a dump's text field saved by a Windows tool
     except (ValueError, RecursionError) as e:  # RecursionError: nested past Python's limit, a hostile file
         raise NotebookError("bad_notebook", f"not JSON: {str(e)[:200]}") from None
     if not isinstance(nb, dict):

@@ -35,24 +35,33 @@ class StageSpec:
     transform: str | None = None  # "module:Class" of its Beam transform, when it needs a global step
     opt_in: bool = False  # runs only when named in run.stages or when its section is given
     needs: tuple = ()  # other stages whose sections its transform receives (StageContext.peers)
+    rules: tuple = ()  # the ledger rules it writes (the README's stage table); the filter's are its config's
 
 
 TABLE = (
-    StageSpec("ingest", "curate.readers.extract:IngestSettings"),
-    StageSpec("langid", "curate.stages.langid:LangID", {"language_score": pa.float32()}),
+    StageSpec("ingest", "curate.readers.extract:IngestSettings", rules=(
+        "empty_text", "http_status", "non_html_content", "vendored", "lock_file", "minified", "oversized_file",
+        "unknown_language", "duplicate_id")),
+    StageSpec("langid", "curate.stages.langid:LangID", {"language_score": pa.float32()},
+              rules=("language_not_target", "language_score_below_threshold")),
     StageSpec("filter", "curate.stages.filters:Filter"),
-    StageSpec("urldedup", "curate.stages.urldedup:UrlDedupStage", transform="pipelines.urldedup:UrlDedup", opt_in=True),
+    StageSpec("urldedup", "curate.stages.urldedup:UrlDedupStage", transform="pipelines.urldedup:UrlDedup", opt_in=True,
+              rules=("url_duplicate",)),
     StageSpec(
         "linededup",
         "curate.stages.linededup:LineDedupStage",
         {"linededup_lines": pa.int32(), "linededup_chars": pa.int64()},  # boilerplate lines/characters removed
         transform="pipelines.linededup:LineDedup",
         opt_in=True,
+        rules=("linededup_min_words", "linededup_min_chars"),
     ),
-    StageSpec("decontaminate", "curate.stages.decontaminate:DecontaminateStage", transform="pipelines.decontaminate:Decontaminate", opt_in=True),
+    StageSpec("decontaminate", "curate.stages.decontaminate:DecontaminateStage", transform="pipelines.decontaminate:Decontaminate", opt_in=True,
+              rules=("eval_overlap", "eval_near_copy")),
     # dup_group_size: the size of the duplicate group the survivor represents
-    StageSpec("dedup", "curate.stages.dedup.stage:DedupStage", {"dup_group_size": pa.int32()}, transform="pipelines.dedup:Dedup"),
-    StageSpec("quality", "curate.stages.quality:QualityStage", {"quality_score": pa.float32()}, transform="pipelines.quality:Quality"),
+    StageSpec("dedup", "curate.stages.dedup.stage:DedupStage", {"dup_group_size": pa.int32()}, transform="pipelines.dedup:Dedup",
+              rules=("exact_duplicate", "near_duplicate")),
+    StageSpec("quality", "curate.stages.quality:QualityStage", {"quality_score": pa.float32()}, transform="pipelines.quality:Quality",
+              rules=("quality_below_threshold", "quality_below_top_fraction")),
     # repeat: copies of the document in the token mix; num_tokens: tokens including EOS
     StageSpec(
         "rebalance",
@@ -60,6 +69,7 @@ TABLE = (
         {"repeat": pa.int32(), "num_tokens": pa.int64()},
         transform="pipelines.rebalance:Rebalance",
         needs=("tokenize",),  # counts tokens with the tokenizer tokenize uses
+        rules=("sampled_out", "not_in_mix"),
     ),
     StageSpec(
         "tokenize",
@@ -87,6 +97,12 @@ def stage_class(name: str):
 
 def defaults(name: str) -> dict:
     return dict(stage_class(name).DEFAULTS)
+
+
+def ledger_rules() -> dict:
+    """rule -> the stage whose ledger rule it is, for every stage but the filter (whose rules are
+    its config's): a name a rule of one's own may not take."""
+    return {r: s.name for s in TABLE for r in s.rules}
 
 
 def column_types() -> dict:

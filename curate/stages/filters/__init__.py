@@ -78,7 +78,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curate import schema
+from curate import schema, stages
 from curate.stages.filters import badwords, c4, custom, fineweb, gopher_quality, gopher_repetition, language_constants, url
 from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
@@ -155,7 +155,7 @@ class Filter:
         self._list_files = self._list_specs()
         self._sets = self._build_sets()
         self._steps: dict = {}
-        self._custom = custom.parse(self.cfg["custom"], {s.name for steps in self._sets.values() for s in steps} | set(ORDER))
+        self._custom = custom.parse(self.cfg["custom"], self._taken_names())
         self._check_disable()
         self.counters: Counter = Counter()  # rewrite counts: c4_lines_removed, pii_email, ...
         self._ready = False
@@ -196,10 +196,17 @@ class Filter:
             "pii": [pii_rewrite(c["pii"])],
         }
 
+    def _taken_names(self) -> dict:
+        """Names a custom rule may not have, each with what it is: another stage's ledger rule
+        (the ledger, stats and ``audit --rule`` name a rule without its stage), a built-in rule."""
+        taken = {r: f"the {stage} stage's ledger rule (the ledger and audit --rule would not tell them apart)"
+                 for r, stage in stages.ledger_rules().items()}
+        return taken | dict.fromkeys([s.name for steps in self._sets.values() for s in steps] + list(ORDER), "a built-in rule's name")
+
     @staticmethod
     def user_code(section: dict) -> dict:
         """Fingerprints of the code of the custom rules (config.load puts them in the manifest)."""
-        return custom.fingerprints(custom.parse(section.get("custom", {}), set()))
+        return custom.fingerprints(custom.parse(section.get("custom", {}), {}))
 
     def _check_disable(self) -> None:
         names = [s.name for steps in self._sets.values() for s in steps] + [r.name for r in self._custom]

@@ -16,14 +16,14 @@ kept. A removed document's ledger row names the rule (``rule = "emoji_spam"``).
 Everything that can be checked without data is checked when the config is loaded (the module
 imports, the attribute is a function, the name is free); what the function does on a batch is
 checked on each call, and a mistake stops the run with ``RuleError`` naming the rule.
-``fingerprints`` hashes the code of each rule's module, so a config whose rule changed is
-another config (the manifest's ``user_code``).
+``fingerprints`` hashes the code of each rule's module and of the user's modules it imports
+(curate/user_code.py), so a config whose rule changed is another config (the manifest's
+``user_code``).
 """
 from __future__ import annotations
 
 import hashlib
 import importlib
-import os
 import re
 import sys
 import traceback
@@ -33,6 +33,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
+from curate import user_code
 from curate.config import Check, did_you_mean, merge_section
 from curate.schema import DOMAINS
 
@@ -106,15 +107,15 @@ def _kind(x: np.ndarray) -> str:
 
 def _user_frame(e: BaseException) -> str:
     """' (myrules.py line 7)': where in the user's code it raised: the innermost frame outside
-    curate, Python's import machinery and installed packages (pyarrow raising for a call of it)."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.isabs(f.filename)  # not <frozen ...>, pyarrow/*.pxi
-              and not any(p in f.filename for p in ("/curate/stages/filters/", "site-packages", "dist-packages"))]
+    curate, Python's own modules and installed packages (pyarrow raising for a call of it)."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if user_code.is_users(f.filename)]
     return f" ({frames[-1].filename} line {frames[-1].lineno})" if frames else ""
 
 
-def parse(custom, taken: set) -> list[CustomRule]:
+def parse(custom, taken: dict) -> list[CustomRule]:
     """The rules of ``filter.custom``, each imported and checked; ValueError naming the first
-    mistake. ``taken``: the names a custom rule may not have (the built-in rules and rule sets)."""
+    mistake. ``taken``: the names a custom rule may not have (the built-in rules and rule sets,
+    other stages' ledger rules), each with what it is."""
     if not isinstance(custom, dict):
         raise ValueError(f"filter.custom: expected a table of rule name = \"module:function\", got {custom!r}")
     rules = []
@@ -123,7 +124,7 @@ def parse(custom, taken: set) -> list[CustomRule]:
         if not _NAME.fullmatch(name):
             raise ValueError(f"{where}: a rule name is lower-case letters, digits and _ (it is the ledger's rule), e.g. emoji_spam")
         if name in taken:
-            raise ValueError(f"{where}: {name} is a built-in rule's name; give your rule another name")
+            raise ValueError(f"{where}: {name} is {taken[name]}; give your rule another name")
         spec = custom[name]
         if isinstance(spec, dict):
             spec, where = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)}), f"{where}.function"
@@ -166,19 +167,29 @@ def resolve(where: str, spec: str) -> Callable:
 
 
 def fingerprints(rules: list[CustomRule]) -> dict:
-    """``{"filter.custom.NAME": {"function": ..., "sha256": ...}}``: a hash of the source of the
-    module the import path names and of the file the function is defined in (where it differs),
-    so that editing the rule makes its config another config."""
+    """``{"filter.custom.NAME": {"function": ..., "sha256": ..., "imports": [...]}}``: a hash of
+    the source of the module the import path names, of the file the function is defined in (where
+    it differs) and of the user's modules these import (``imports``, where any: user_code.py), so
+    that editing the rule or a helper of it makes its config another config."""
     out = {}
     for r in rules:
-        files = {getattr(sys.modules.get(r.function.split(":")[0]), "__file__", None)}
+        module = r.function.split(":")[0]
+        files = {getattr(sys.modules.get(module), "__file__", None)}
         files.add(getattr(getattr(r.fn, "__code__", None), "co_filename", None))
         h = hashlib.sha256(r.function.encode())
         for f in sorted(x for x in files if x):
-            try:
-                with open(f, "rb") as fh:
-                    h.update(fh.read())
-            except OSError:  # no source on disk (a compiled module): its name alone
-                h.update(f.encode())
-        out[f"filter.custom.{r.name}"] = {"function": r.function, "sha256": h.hexdigest()}
+            h.update(_source(f))
+        helpers = {m: f for m, f in user_code.imported_modules({module, getattr(r.fn, "__module__", None) or module}).items()
+                   if f not in files}
+        for m, f in helpers.items():  # after the rule's own files: a rule importing none of the user's keeps its hash
+            h.update(b"\0" + m.encode() + b"\0" + _source(f))
+        out[f"filter.custom.{r.name}"] = {"function": r.function, "sha256": h.hexdigest(), **({"imports": list(helpers)} if helpers else {})}
     return out
+
+
+def _source(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:  # no source on disk (a compiled module): its name alone
+        return path.encode()
