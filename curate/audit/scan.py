@@ -9,6 +9,7 @@ import json
 import os
 
 import polars as pl
+import pyarrow.fs as pafs
 
 from curate import commit, output, schema
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
@@ -50,11 +51,28 @@ def _starts_with_bom(path: str) -> bool:
         return f.read(3) == b"\xef\xbb\xbf"
 
 
+def scan_parquet(path: str) -> pl.LazyFrame:
+    """A Parquet file, its name taken as it is (polars would read "[", "*", "?" as a glob). One in
+    a bucket is read through pyarrow.fs (the endpoints and credentials curate uses to write it):
+    its footer, then only the columns (and, by their statistics, row groups) a query asks for."""
+    if "://" not in path:
+        return pl.scan_parquet(path, glob=False)
+    import pyarrow.dataset as ds
+
+    fs, p = output._fs(path)
+    return pl.scan_pyarrow_dataset(ds.dataset(p, filesystem=fs, format="parquet"))
+
+
+def where(root: str) -> str:
+    """How a summary names an output: its absolute path, or its URI."""
+    return root if "://" in root else os.path.abspath(root)
+
+
 def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
     name = path.lower()
     if name.endswith(".parquet"):
-        return pl.scan_parquet(path, glob=False)
+        return scan_parquet(path)
     if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
         if "://" not in path and _starts_with_bom(path):
             # a Windows export: polars' JSON reader stops at the BOM, so the file goes in without it
@@ -119,7 +137,7 @@ def _scan_kind(root: str, files: list[str], partial: Partial, kind: str, trust=N
     thresholds, default) for their label."""
     add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
     for rel in files:
-        lf = pl.scan_parquet(f"{root}/{rel}", glob=False).with_row_index("row")
+        lf = scan_parquet(f"{root}/{rel}").with_row_index("row")
         try:
             if trust is not None and "language_score" in lf.collect_schema().names():
                 thresholds, default = trust
@@ -151,8 +169,7 @@ def trust_thresholds(manifest: dict | None) -> tuple[dict, float] | None:
 
 def _read_json(path: str) -> dict | None:
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(output.read_bytes(path).decode("utf-8"))
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:  # json's own message names no file
@@ -163,7 +180,7 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     """Relative paths of a kind's shards: from the manifest, else whatever is on disk."""
     if manifest and kind in manifest.get("outputs", {}):
         return [e["file"] for e in manifest["outputs"][kind]]
-    return sorted(os.path.relpath(p, root) for p in glob.glob(f"{glob.escape(root)}/{kind}/*.parquet"))
+    return sorted(f"{kind}/{n}" for n in output.sizes(output.join(root, kind)) if n.endswith(".parquet") and not n.startswith("."))
 
 
 def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[list[dict], set[str]]:
@@ -338,23 +355,26 @@ def inside_documents(stats: dict) -> dict | None:
 
 def open_output(root: str) -> dict | None:
     """The manifest of a curate output directory (None without one), or an error saying what
-    the folder is instead."""
-    if os.path.isfile(root):
+    the folder is instead (a path, or a bucket's URI)."""
+    commit.reachable(root, "curate audit")  # a bucket out of reach: said in seconds
+    is_dir = lambda path: output.file_type(path) == pafs.FileType.Directory  # noqa: E731
+    kind = output.file_type(root)
+    if kind == pafs.FileType.File:
         parent = os.path.dirname(root) or "."
-        if os.path.basename(root) == output.MANIFEST and os.path.isdir(f"{parent}/text"):
+        if os.path.basename(root) == output.MANIFEST and is_dir(f"{parent}/text"):
             raise ValueError(f"{root}: the manifest of a curate output; give the output directory: curate audit {parent}")
         raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {root}")
-    if not os.path.isdir(root):
+    if kind != pafs.FileType.Directory:
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
     if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
         # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
         raise ValueError(f"{root}/{output.MANIFEST} is not a curate manifest (no \"format\": \"{output.FORMAT}\"): not a curate "
                          f"output; audit its data files with --corpus '{root}/**/*.parquet' --output FOLDER")
-    if manifest is None and os.path.isdir(f"{root}/{commit.STAGING}"):
+    if manifest is None and is_dir(f"{root}/{commit.STAGING}"):
         raise ValueError(f"{root}: no {output.MANIFEST}: a curate run is writing this output (or one was stopped before "
                          f"it finished: run it again); audit it once the run has ended")
-    if manifest is None and not any(os.path.isdir(f"{root}/{k}") for k in ("text", "ledger")):
+    if manifest is None and not any(is_dir(f"{root}/{k}") for k in ("text", "ledger")):
         # e.g. DIR/text itself, or a folder of one's own files: nothing to audit, and the
         # report must not be written into it
         raise ValueError(f"{root}: not a curate output (no {output.MANIFEST}, text/ or ledger/); give the output "
@@ -393,7 +413,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     s.update(
         format=FORMAT,
         kind="curate",
-        source=os.path.abspath(root),
+        source=where(root),
         files={"text": len(text), "ledger": len(_files(root, manifest, "ledger")), "quarantine": len(_files(root, manifest, "quarantine"))},
         funnel=fun,
         checks=files_checks + checks(fun, s, bool(counts), tok_manifest),
