@@ -534,3 +534,25 @@ def test_bytes_read_from_the_bucket(gcs, tmp_path):
     assert 1 < share["audit"] < 2  # every byte for the file check, then the text column and the ledger
     assert share["--why"] < 0.25 and share["--rule"] < 0.1 and share["--compare"] < 0.4  # --compare: both sides
     assert tokens <= got["loader epoch (batch 4 x 65)"]["bytes"] < 1.3 * tokens  # footers: 64 KiB each, twice
+
+
+def test_a_damaged_token_shard_in_a_bucket_is_named(copies, store):
+    """A token shard damaged in the bucket (same size): verify="sha256" refuses it at open, and
+    the default check names its row group when it is read (its pages' CRCs), as on a disk."""
+    from curate.loader import TokenLoader, TokensError
+
+    fs, _ = store
+    bucket, local = copies
+    assert TokenLoader(bucket, batch_size=4, seq_len=65, verify="sha256").steps > 0
+    rel = "tokens/part-00001-of-00002.parquet"
+    md = pq.read_metadata(Path(local, rel))
+    col = next(md.row_group(0).column(i) for i in range(md.num_columns) if md.row_group(0).column(i).path_in_schema.startswith("input_ids"))
+    data = bytearray(Path(local, rel).read_bytes())
+    i = (col.dictionary_page_offset or col.data_page_offset) + col.total_compressed_size // 2
+    data[i:i + 8] = bytes(b ^ 0x5A for b in data[i:i + 8])
+    with fs.open_output_stream(f"{_path(bucket)}/{rel}", compression=None) as f:
+        f.write(bytes(data))
+    with pytest.raises(TokensError, match=re.escape(f"{bucket}/{rel}: sha256 differs from the manifest")):
+        TokenLoader(bucket, batch_size=4, seq_len=65, verify="sha256")
+    with pytest.raises(TokensError, match=re.escape(f"{bucket}/{rel}: row group 0 is damaged (") + ".+restore it from a copy"):
+        list(TokenLoader(bucket, batch_size=4, seq_len=65))
