@@ -3,10 +3,13 @@
 checks, domain mix)."""
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
 import io
 import json
 import os
+import tempfile
 
 import polars as pl
 import pyarrow.fs as pafs
@@ -131,22 +134,38 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     return used
 
 
-def _scan_kind(root: str, files: list[str], partial: Partial, kind: str, trust=None) -> None:
-    """Stream the ledger or quarantine shards into the partial, with each row's index in its file;
-    ledger rows with a ``language_score`` get ``unsure``: scored below ``trust`` (per-language
-    thresholds, default) for their label."""
+def _scan_kind(path: str, rel: str, partial: Partial, kind: str, trust=None) -> None:
+    """Stream a ledger or quarantine shard (``rel``, read at ``path``) into the partial, with each
+    row's index in its file; ledger rows with a ``language_score`` get ``unsure``: scored below
+    ``trust`` (per-language thresholds, default) for their label."""
     add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
-    for rel in files:
-        lf = scan_parquet(f"{root}/{rel}").with_row_index("row")
-        try:
-            if trust is not None and "language_score" in lf.collect_schema().names():
-                thresholds, default = trust
-                thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
-                lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
-            for b in _batches(lf):
-                add(b, rel)
-        except pl.exceptions.ComputeError as e:
-            raise _unreadable(f"{root}/{rel}", e) from None
+    lf = scan_parquet(path).with_row_index("row")
+    try:
+        if trust is not None and "language_score" in lf.collect_schema().names():
+            thresholds, default = trust
+            thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
+            lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
+        for b in _batches(lf):
+            add(b, rel)
+    except pl.exceptions.ComputeError as e:
+        raise _unreadable(path, e) from None
+
+
+def _copy(root: str, rel: str, local: str) -> str:
+    """Copy a file of a bucket's output to ``local``; its sha256, computed on the way."""
+    fs, base = output._fs(root)
+    h = hashlib.sha256()
+    os.makedirs(os.path.dirname(local), exist_ok=True)
+    with fs.open_input_stream(f"{base}/{rel}", compression=None) as src, open(local, "wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            h.update(block)
+            dst.write(block)
+    return h.hexdigest()
+
+
+def listed(manifest: dict) -> set[tuple[str, str]]:
+    """(file, sha256) of every data file the manifest lists."""
+    return {(e["file"], e.get("sha256")) for entries in manifest.get("outputs", {}).values() for e in entries}
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:
@@ -183,11 +202,12 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     return sorted(f"{kind}/{n}" for n in output.sizes(output.join(root, kind)) if n.endswith(".parquet") and not n.startswith("."))
 
 
-def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[list[dict], set[str]]:
+def integrity(root: str, manifest: dict, tok_manifest: dict | None, hashes: dict | None = None) -> tuple[list[dict], set[str]]:
     """The output's files against its manifests: every file the run wrote present with its
     size and sha256 (token shards by tokens/manifest.json), and no other file beside them (an
     extra ``text/part-*.parquet`` is read by every ``text/*.parquet`` glob). Returns the checks
-    and the listed files that differ (left out of the statistics: a truncated one cannot be read)."""
+    and the listed files that differ (left out of the statistics: a truncated one cannot be read).
+    ``hashes``: the sha256 of files already read (a bucket's, copied for the statistics)."""
     want: dict[str, dict] = {}  # rel -> {"bytes", "sha256"?}
     for e in manifest.get("files", []):
         want[e["file"]] = dict(e)
@@ -205,7 +225,7 @@ def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[lis
             bad.append(f"{rel} missing")
         elif e.get("bytes", present[rel]) != present[rel]:
             bad.append(f"{rel} has {present[rel]:,} bytes, the manifest says {e['bytes']:,}")
-        elif "sha256" in e and output.sha256_file(root, rel) != e["sha256"]:
+        elif "sha256" in e and ((hashes or {}).get(rel) or output.sha256_file(root, rel)) != e["sha256"]:
             bad.append(f"{rel} does not match its sha256")
     extra = sorted(rel for rel in present if rel not in want and rel not in derived and rel != output.MANIFEST)
     differ = {b.split(" ", 1)[0] for b in bad}
@@ -398,13 +418,46 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         tok_manifest = _read_json(f"{root}/tokens/manifest.json")
     except ValueError as e:
         warnings.append(str(e))
-    files_checks, damaged = integrity(root, manifest, tok_manifest) if manifest else (
-        [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}], set())
-    partial = Partial(examples)
-    text = _files(root, manifest, "text")
-    audit_files([f"{root}/{f}" for f in text if f not in damaged], partial, text="text", url="url", language="language")
-    _scan_kind(root, [f for f in _files(root, manifest, "ledger") if f not in damaged], partial, "ledger", trust_thresholds(manifest))
-    _scan_kind(root, [f for f in _files(root, manifest, "quarantine") if f not in damaged], partial, "quarantine")
+    files, partial, damaged = output_files(root, manifest), Partial(examples), set()
+    # A bucket's data files are each read once: copied to a temporary file, hashed on the way for
+    # the file check, and their statistics read from the copy (not the bucket twice).
+    copies = "://" in root and manifest is not None
+    if manifest is None:
+        files_checks = [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}]
+    elif not copies:
+        files_checks, damaged = integrity(root, manifest, tok_manifest)
+    hashes: dict[str, str] = {}
+    as_listed = listed(manifest or {})
+
+    def read(kind: str, tmp: str | None):
+        """(where to read it, its name) of each of a kind's files the statistics read."""
+        for rel in files[kind]:
+            if rel in damaged:
+                continue
+            if tmp is None:
+                yield f"{root}/{rel}", rel
+                continue
+            local = os.path.join(tmp, rel)
+            try:
+                hashes[rel] = _copy(root, rel, local)
+            except FileNotFoundError:  # the file check says it is missing
+                continue
+            if (rel, hashes[rel]) in as_listed:  # else the file check says how it differs
+                yield local, rel
+            os.remove(local)
+
+    with tempfile.TemporaryDirectory(prefix="curate-audit-") if copies else contextlib.nullcontext() as tmp:
+        try:
+            for path, _ in read("text", tmp):
+                audit_files([path], partial, text="text", url="url", language="language")
+            for kind, trust in (("ledger", trust_thresholds(manifest)), ("quarantine", None)):
+                for path, rel in read(kind, tmp):
+                    _scan_kind(path, rel, partial, kind, trust)
+        except ValueError as e:  # a copy named as the user knows it
+            raise ValueError(str(e).replace(f"{tmp}/", f"{root}/")) if tmp else e from None
+    if copies:
+        files_checks, damaged = integrity(root, manifest, tok_manifest, hashes)
+    text = files["text"]
     s = partial.summary(top)
     counts = (manifest or {}).get("counts") or run.get("counts")
     fun = funnel(counts, (manifest or {}).get("stats") or run.get("stats") or {}, s)
