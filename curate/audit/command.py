@@ -6,11 +6,12 @@ import os
 import sys
 
 import polars as pl
+import pyarrow.fs as pafs
 
 from curate import output
-from curate.audit.scan import audit_corpus, audit_output, open_output, output_files
+from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
-from curate.readers.common import local_folder
+from curate.readers.common import read_folder
 
 
 def write(summary: dict, out: str) -> tuple[str, str]:
@@ -19,8 +20,8 @@ def write(summary: dict, out: str) -> tuple[str, str]:
 
     from curate import commit
 
-    own = summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source")
-    if not own and os.path.exists(os.path.join(out, output.MANIFEST)):  # would replace that output's own audit
+    own = summary.get("kind") == "curate" and where(out) == summary.get("source")
+    if not own and output.file_type(output.join(out, output.MANIFEST)) != pafs.FileType.NotFound:  # would replace that output's own audit
         raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {out}): choose another --output")
     try:
         output.write_atomic(out, "stats/summary.json", output.json_bytes(summary))
@@ -30,7 +31,7 @@ def write(summary: dict, out: str) -> tuple[str, str]:
         raise ValueError(f"cannot write the audit into {out} ({why}): give --output FOLDER for report.html and stats/summary.json") from None
     if own:
         commit.record_derived(out, ["report.html", "stats/summary.json"])  # a later run may replace them
-    return os.path.join(out, "stats", "summary.json"), os.path.join(out, "report.html")
+    return output.join(out, "stats/summary.json"), output.join(out, "report.html")
 
 
 def _count(v: str) -> int:
@@ -47,7 +48,7 @@ def rule(root: str, name: str, k: int) -> int:
     """``--rule``: a sample of the documents one rule removed."""
     from curate.audit import lookup
 
-    root = local_folder(root, "curate audit").rstrip("/")
+    root = read_folder(root).rstrip("/")
     lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
     print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {root} --why ID for one):")
     for line in lines:
@@ -59,7 +60,7 @@ def why(root: str, keys: list[str]) -> int:
     """``--why``: a line per row holding one of the keys; 1 when a key is in none."""
     from curate.audit import lookup
 
-    root = local_folder(root, "curate audit").rstrip("/")
+    root = read_folder(root).rstrip("/")
     lines, missing = lookup.why(root, keys, output_files(root, open_output(root)))
     for line in lines:
         print(line)
@@ -73,7 +74,7 @@ def compare(old: str, new: str) -> int:
     """``--compare``: what changed from the output OLD to NEW."""
     from curate.audit.compare import compare as lines
 
-    roots = [local_folder(r, "curate audit").rstrip("/") for r in (old, new)]
+    roots = [read_folder(r).rstrip("/") for r in (old, new)]
     manifests = [open_output(r) for r in roots]
     for r, m in zip(roots, manifests):
         if m is None:
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
         if ns.rule:
             return rule(ns.dir, ns.rule, ns.examples)
         if ns.dir:
-            ns.dir = local_folder(ns.dir, "curate audit")  # a run's --output may be a URI
+            ns.dir = read_folder(ns.dir)  # a run's --output may be a URI
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)

@@ -9,19 +9,19 @@ Only the id, stage and rule columns are read, every id of both outputs in memory
 from __future__ import annotations
 
 import json
-import os
 
 import polars as pl
 
 from curate import output
+from curate.audit.scan import scan_parquet
 
 SAMPLE = 3  # ids shown per group, to look up with --why
 
 
 def _fates(root: str, files: dict[str, list[str]]) -> pl.DataFrame:
     """id -> fate ("kept", "stage/rule" or "quarantined") of every document of an output."""
-    frames = [pl.scan_parquet(f"{root}/{f}", glob=False).select("id", fate=pl.lit("kept")) for f in files["text"]]
-    frames += [pl.scan_parquet(f"{root}/{f}", glob=False).select("id", fate=pl.col("stage") + "/" + pl.col("rule")) for f in files["ledger"]]
+    frames = [scan_parquet(f"{root}/{f}").select("id", fate=pl.lit("kept")) for f in files["text"]]
+    frames += [scan_parquet(f"{root}/{f}").select("id", fate=pl.col("stage") + "/" + pl.col("rule")) for f in files["ledger"]]
     if not frames:
         return pl.DataFrame(schema={"id": pl.String, "fate": pl.String})
     return pl.concat(frames).collect()
@@ -56,8 +56,7 @@ def _groups(df: pl.DataFrame, col: str) -> str:
 
 def _tokens(root: str) -> dict | None:
     try:
-        with open(os.path.join(root, "tokens", "manifest.json"), encoding="utf-8") as f:
-            return (json.load(f).get("tokens") or {})
+        return json.loads(output.read_bytes(output.join(root, "tokens/manifest.json"))).get("tokens") or {}
     except FileNotFoundError:
         return None
 

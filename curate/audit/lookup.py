@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from curate.audit.scan import scan_parquet
+
 KEYS = ("id", "source_id", "url", "path")  # the columns a key may name, in the order tried
 
 
@@ -33,9 +35,9 @@ def _record_file(path: pl.Expr, key: str) -> pl.Expr:
 def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
     """Rows of the kind's shards whose id, source_id, url (as ``url_key``) or path is one of the keys."""
     frames = []
-    url_keys = pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"]
+    url_keys = pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()
     for rel in files:
-        lf = pl.scan_parquet(f"{root}/{rel}", glob=False)
+        lf = scan_parquet(f"{root}/{rel}")
         cols = [c for c in KEYS if c in lf.collect_schema()]
         hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols]
                                 + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols)
@@ -104,7 +106,7 @@ def rule_sample(root: str, rule: str, files: list[str], k: int) -> tuple[list[st
     ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""
     from curate.config import did_you_mean
 
-    frames = [pl.scan_parquet(f"{root}/{f}", glob=False).drop("text", strict=False) for f in files]
+    frames = [scan_parquet(f"{root}/{f}").drop("text", strict=False) for f in files]
     if not frames:
         raise ValueError(f"{root}: no ledger: nothing was removed")
     led = pl.concat(frames, how="diagonal_relaxed").with_columns(sr=pl.col("stage") + "/" + pl.col("rule"))

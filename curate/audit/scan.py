@@ -3,12 +3,16 @@
 checks, domain mix)."""
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
 import io
 import json
 import os
+import tempfile
 
 import polars as pl
+import pyarrow.fs as pafs
 
 from curate import commit, output, schema
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
@@ -50,11 +54,28 @@ def _starts_with_bom(path: str) -> bool:
         return f.read(3) == b"\xef\xbb\xbf"
 
 
+def scan_parquet(path: str) -> pl.LazyFrame:
+    """A Parquet file, its name taken as it is (polars would read "[", "*", "?" as a glob). One in
+    a bucket is read through pyarrow.fs (the endpoints and credentials curate uses to write it):
+    its footer, then only the columns (and, by their statistics, row groups) a query asks for."""
+    if "://" not in path:
+        return pl.scan_parquet(path, glob=False)
+    import pyarrow.dataset as ds
+
+    fs, p = output._fs(path)
+    return pl.scan_pyarrow_dataset(ds.dataset(p, filesystem=fs, format="parquet"))
+
+
+def where(root: str) -> str:
+    """How a summary names an output: its absolute path, or its URI."""
+    return root if "://" in root else os.path.abspath(root)
+
+
 def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
     name = path.lower()
     if name.endswith(".parquet"):
-        return pl.scan_parquet(path, glob=False)
+        return scan_parquet(path)
     if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
         if "://" not in path and _starts_with_bom(path):
             # a Windows export: polars' JSON reader stops at the BOM, so the file goes in without it
@@ -113,22 +134,38 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     return used
 
 
-def _scan_kind(root: str, files: list[str], partial: Partial, kind: str, trust=None) -> None:
-    """Stream the ledger or quarantine shards into the partial, with each row's index in its file;
-    ledger rows with a ``language_score`` get ``unsure``: scored below ``trust`` (per-language
-    thresholds, default) for their label."""
+def _scan_kind(path: str, rel: str, partial: Partial, kind: str, trust=None) -> None:
+    """Stream a ledger or quarantine shard (``rel``, read at ``path``) into the partial, with each
+    row's index in its file; ledger rows with a ``language_score`` get ``unsure``: scored below
+    ``trust`` (per-language thresholds, default) for their label."""
     add = partial.add_ledger if kind == "ledger" else partial.add_quarantine
-    for rel in files:
-        lf = pl.scan_parquet(f"{root}/{rel}", glob=False).with_row_index("row")
-        try:
-            if trust is not None and "language_score" in lf.collect_schema().names():
-                thresholds, default = trust
-                thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
-                lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
-            for b in _batches(lf):
-                add(b, rel)
-        except pl.exceptions.ComputeError as e:
-            raise _unreadable(f"{root}/{rel}", e) from None
+    lf = scan_parquet(path).with_row_index("row")
+    try:
+        if trust is not None and "language_score" in lf.collect_schema().names():
+            thresholds, default = trust
+            thr = pl.col("language").replace_strict(thresholds, default=default, return_dtype=pl.Float64)
+            lf = lf.with_columns(unsure=pl.col("language_score").is_not_null() & (pl.col("language_score") < thr))
+        for b in _batches(lf):
+            add(b, rel)
+    except pl.exceptions.ComputeError as e:
+        raise _unreadable(path, e) from None
+
+
+def _copy(root: str, rel: str, local: str) -> str:
+    """Copy a file of a bucket's output to ``local``; its sha256, computed on the way."""
+    fs, base = output._fs(root)
+    h = hashlib.sha256()
+    os.makedirs(os.path.dirname(local), exist_ok=True)
+    with fs.open_input_stream(f"{base}/{rel}", compression=None) as src, open(local, "wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            h.update(block)
+            dst.write(block)
+    return h.hexdigest()
+
+
+def listed(manifest: dict) -> set[tuple[str, str]]:
+    """(file, sha256) of every data file the manifest lists."""
+    return {(e["file"], e.get("sha256")) for entries in manifest.get("outputs", {}).values() for e in entries}
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:
@@ -151,8 +188,7 @@ def trust_thresholds(manifest: dict | None) -> tuple[dict, float] | None:
 
 def _read_json(path: str) -> dict | None:
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(output.read_bytes(path).decode("utf-8"))
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:  # json's own message names no file
@@ -163,14 +199,15 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     """Relative paths of a kind's shards: from the manifest, else whatever is on disk."""
     if manifest and kind in manifest.get("outputs", {}):
         return [e["file"] for e in manifest["outputs"][kind]]
-    return sorted(os.path.relpath(p, root) for p in glob.glob(f"{glob.escape(root)}/{kind}/*.parquet"))
+    return sorted(f"{kind}/{n}" for n in output.sizes(output.join(root, kind)) if n.endswith(".parquet") and not n.startswith("."))
 
 
-def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[list[dict], set[str]]:
+def integrity(root: str, manifest: dict, tok_manifest: dict | None, hashes: dict | None = None) -> tuple[list[dict], set[str]]:
     """The output's files against its manifests: every file the run wrote present with its
     size and sha256 (token shards by tokens/manifest.json), and no other file beside them (an
     extra ``text/part-*.parquet`` is read by every ``text/*.parquet`` glob). Returns the checks
-    and the listed files that differ (left out of the statistics: a truncated one cannot be read)."""
+    and the listed files that differ (left out of the statistics: a truncated one cannot be read).
+    ``hashes``: the sha256 of files already read (a bucket's, copied for the statistics)."""
     want: dict[str, dict] = {}  # rel -> {"bytes", "sha256"?}
     for e in manifest.get("files", []):
         want[e["file"]] = dict(e)
@@ -188,7 +225,7 @@ def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[lis
             bad.append(f"{rel} missing")
         elif e.get("bytes", present[rel]) != present[rel]:
             bad.append(f"{rel} has {present[rel]:,} bytes, the manifest says {e['bytes']:,}")
-        elif "sha256" in e and output.sha256_file(root, rel) != e["sha256"]:
+        elif "sha256" in e and ((hashes or {}).get(rel) or output.sha256_file(root, rel)) != e["sha256"]:
             bad.append(f"{rel} does not match its sha256")
     extra = sorted(rel for rel in present if rel not in want and rel not in derived and rel != output.MANIFEST)
     differ = {b.split(" ", 1)[0] for b in bad}
@@ -338,23 +375,26 @@ def inside_documents(stats: dict) -> dict | None:
 
 def open_output(root: str) -> dict | None:
     """The manifest of a curate output directory (None without one), or an error saying what
-    the folder is instead."""
-    if os.path.isfile(root):
+    the folder is instead (a path, or a bucket's URI)."""
+    commit.reachable(root, "curate audit")  # a bucket out of reach: said in seconds
+    is_dir = lambda path: output.file_type(path) == pafs.FileType.Directory  # noqa: E731
+    kind = output.file_type(root)
+    if kind == pafs.FileType.File:
         parent = os.path.dirname(root) or "."
-        if os.path.basename(root) == output.MANIFEST and os.path.isdir(f"{parent}/text"):
+        if os.path.basename(root) == output.MANIFEST and is_dir(f"{parent}/text"):
             raise ValueError(f"{root}: the manifest of a curate output; give the output directory: curate audit {parent}")
         raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {root}")
-    if not os.path.isdir(root):
+    if kind != pafs.FileType.Directory:
         raise FileNotFoundError(f"{root}: no such directory")
     manifest = _read_json(f"{root}/{output.MANIFEST}")
     if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
         # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
         raise ValueError(f"{root}/{output.MANIFEST} is not a curate manifest (no \"format\": \"{output.FORMAT}\"): not a curate "
                          f"output; audit its data files with --corpus '{root}/**/*.parquet' --output FOLDER")
-    if manifest is None and os.path.isdir(f"{root}/{commit.STAGING}"):
+    if manifest is None and is_dir(f"{root}/{commit.STAGING}"):
         raise ValueError(f"{root}: no {output.MANIFEST}: a curate run is writing this output (or one was stopped before "
                          f"it finished: run it again); audit it once the run has ended")
-    if manifest is None and not any(os.path.isdir(f"{root}/{k}") for k in ("text", "ledger")):
+    if manifest is None and not any(is_dir(f"{root}/{k}") for k in ("text", "ledger")):
         # e.g. DIR/text itself, or a folder of one's own files: nothing to audit, and the
         # report must not be written into it
         raise ValueError(f"{root}: not a curate output (no {output.MANIFEST}, text/ or ledger/); give the output "
@@ -378,13 +418,46 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         tok_manifest = _read_json(f"{root}/tokens/manifest.json")
     except ValueError as e:
         warnings.append(str(e))
-    files_checks, damaged = integrity(root, manifest, tok_manifest) if manifest else (
-        [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}], set())
-    partial = Partial(examples)
-    text = _files(root, manifest, "text")
-    audit_files([f"{root}/{f}" for f in text if f not in damaged], partial, text="text", url="url", language="language")
-    _scan_kind(root, [f for f in _files(root, manifest, "ledger") if f not in damaged], partial, "ledger", trust_thresholds(manifest))
-    _scan_kind(root, [f for f in _files(root, manifest, "quarantine") if f not in damaged], partial, "quarantine")
+    files, partial, damaged = output_files(root, manifest), Partial(examples), set()
+    # A bucket's data files are each read once: copied to a temporary file, hashed on the way for
+    # the file check, and their statistics read from the copy (not the bucket twice).
+    copies = "://" in root and manifest is not None
+    if manifest is None:
+        files_checks = [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}]
+    elif not copies:
+        files_checks, damaged = integrity(root, manifest, tok_manifest)
+    hashes: dict[str, str] = {}
+    as_listed = listed(manifest or {})
+
+    def read(kind: str, tmp: str | None):
+        """(where to read it, its name) of each of a kind's files the statistics read."""
+        for rel in files[kind]:
+            if rel in damaged:
+                continue
+            if tmp is None:
+                yield f"{root}/{rel}", rel
+                continue
+            local = os.path.join(tmp, rel)
+            try:
+                hashes[rel] = _copy(root, rel, local)
+            except FileNotFoundError:  # the file check says it is missing
+                continue
+            if (rel, hashes[rel]) in as_listed:  # else the file check says how it differs
+                yield local, rel
+            os.remove(local)
+
+    with tempfile.TemporaryDirectory(prefix="curate-audit-") if copies else contextlib.nullcontext() as tmp:
+        try:
+            for path, _ in read("text", tmp):
+                audit_files([path], partial, text="text", url="url", language="language")
+            for kind, trust in (("ledger", trust_thresholds(manifest)), ("quarantine", None)):
+                for path, rel in read(kind, tmp):
+                    _scan_kind(path, rel, partial, kind, trust)
+        except ValueError as e:  # a copy named as the user knows it
+            raise ValueError(str(e).replace(f"{tmp}/", f"{root}/")) if tmp else e from None
+    if copies:
+        files_checks, damaged = integrity(root, manifest, tok_manifest, hashes)
+    text = files["text"]
     s = partial.summary(top)
     counts = (manifest or {}).get("counts") or run.get("counts")
     fun = funnel(counts, (manifest or {}).get("stats") or run.get("stats") or {}, s)
@@ -393,7 +466,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     s.update(
         format=FORMAT,
         kind="curate",
-        source=os.path.abspath(root),
+        source=where(root),
         files={"text": len(text), "ledger": len(_files(root, manifest, "ledger")), "quarantine": len(_files(root, manifest, "quarantine"))},
         funnel=fun,
         checks=files_checks + checks(fun, s, bool(counts), tok_manifest),

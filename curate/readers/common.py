@@ -207,16 +207,13 @@ def launch_fs(uri: str):
     return fs_path(uri + retry)
 
 
-def local_folder(path: str, reader: str) -> str:
-    """The local path of a folder that ``reader`` (the audit, the loader) reads only locally:
-    a ``file://`` URI is its path; another URI is refused, saying so, where a lookup on the
-    local disk would say "no such directory" of a folder that exists."""
-    if not is_uri(path):
-        return path
-    if path.split("://", 1)[0].lower() == "file":
+def read_folder(path: str) -> str:
+    """The folder a reader of outputs (the audit, the loader) is given, as it reads it: a
+    ``file://`` URI is its local path (reports and errors name it as the disk does), another
+    URI stays one, read through ``pyarrow.fs`` (``curate.output.read_bytes``, ``open_input``)."""
+    if is_uri(path) and path.split("://", 1)[0].lower() == "file":
         return fs_path(path)[1]
-    raise ValueError(f"{path}: {reader} reads a local folder; copy the output to one first "
-                     f"(e.g. gsutil -m cp -r {path} .)")
+    return path.rstrip("/") if is_uri(path) else path
 
 
 def open_raw(path: str):

