@@ -653,7 +653,10 @@ def cmd_mix(ns, beam_args) -> int:
 
     from curate import mixplan
 
+    from curate.readers.common import read_folder
+
     t0 = time.time()
+    ns.output = read_folder(ns.output)  # as the audit and the loader name it
     where, manifest = mixplan.find(ns.output)
     cfg = mixplan.config(manifest, ns.config, ns.sets or [])
     cands = mixplan.table(where, manifest)

@@ -76,6 +76,7 @@ def record(cfg) -> dict:
 def find(root: str) -> tuple[str, dict]:
     """(the folder, its manifest) whose candidates a dry run reads: ``root/.curate-candidates``
     when a run into ``root`` was stopped by its mix since the last commit, else ``root``."""
+    commit.reachable(root, "curate mix")  # a bucket out of reach: said in seconds, not the client's 15 minutes
     fs, base = output._fs(root)
     stopped = fs.get_file_info(f"{base}/{KEPT}/{output.MANIFEST}").type == pafs.FileType.File
     where = kept_folder(root) if stopped else root

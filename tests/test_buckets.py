@@ -517,9 +517,9 @@ def test_torch_dataloader_workers_read_the_bucket(copies):
 
 
 @pytest.mark.parametrize("uri", ["gs://b/out", "s3://b/out/"])
-def test_a_bucket_out_of_reach_is_one_line_for_audit_and_loader(monkeypatch, capsys, uri):
-    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit and
-    for the loader, after the launch look's time limit for gs:// (not the client's 15 minutes)."""
+def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch, capsys, uri):
+    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit, the
+    loader and `curate mix`, after the launch look's time limit for gs:// (not the client's 15 minutes)."""
     from curate.loader import TokenLoader, TokensError
     from curate.readers import common
 
@@ -539,6 +539,9 @@ def test_a_bucket_out_of_reach_is_one_line_for_audit_and_loader(monkeypatch, cap
                       "(README: Inputs and outputs in buckets)\n", err
     with pytest.raises(TokensError, match=re.escape(f"{named!r} cannot be read by the loader (When resolving region")):
         TokenLoader(uri, batch_size=1, seq_len=8)
+    assert cli.main(["mix", uri]) == 2  # waited the client's 15 minutes before
+    err = capsys.readouterr().err
+    assert f"{named!r} cannot be read by curate mix (When resolving region" in err and err.count("\n") == 1, err
     retry = f"?retry_limit_seconds={common.LIST_RETRY_SECONDS}" if uri.startswith("gs") else ""
     assert set(asked) == {named + retry}
 
