@@ -166,6 +166,7 @@ def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
 
 
 def rewritten(d: str) -> TokensError:
+    """The error for tokens whose manifest changed under a loader (or a dataset) that opened them."""
     return TokensError(f"{d}: rewritten since this loader opened them (a rerun into the same output?): a position is only valid "
                        "in the tokens it was read from: start from a fresh loader, or train from a copy of the output a rerun "
                        "cannot replace")
@@ -560,7 +561,9 @@ def _make_dataset_class():
             for b in loader:
                 yield torch.from_numpy(b)
 
-    TokenDataset.__module__ = __name__
+    # curate.loader.TokenDataset to pickle, which a DataLoader does to hand the dataset to workers it starts with
+    # spawn or forkserver (macOS' and Windows' start method, and Linux's from Python 3.14)
+    TokenDataset.__module__, TokenDataset.__qualname__ = __name__, "TokenDataset"
     return TokenDataset
 
 

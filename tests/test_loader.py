@@ -884,3 +884,18 @@ def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_round(tmp_path, s
     assert [what for pid, what in notes if what == "opened"] == ["opened"]  # by TokenDataLoader (5 before; 13 with workers)
     rounds = [(pid, what) for pid, what in notes if what.startswith("round [")]
     assert len(rounds) >= 3 and len(set(rounds)) == len(rounds)  # several made, none twice in one process
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_workers_started_by_spawn_read_the_same_batches(tmp_path, small_groups, persistent):
+    """With workers started by spawn or forkserver (macOS' and Windows' default, Linux's from
+    Python 3.14) the DataLoader pickles the dataset, and TokenDataset, a class made inside a
+    function, could not be pickled: "Can't pickle local object '_make_dataset_class.<locals>.TokenDataset'"."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(2)]
+    dl = TokenDataLoader(d, 4, 16, num_workers=2, multiprocessing_context="spawn", persistent_workers=persistent)
+    assert [windows(dl) for _ in range(2)] == epochs
