@@ -166,25 +166,29 @@ def epoch_starts(mode: str, root: str, batch: int, seq_len: int, epochs: int) ->
     from curate import loader as L
 
     persistent, what = mode.endswith("persistent"), mode.split("_")[1]
+    kept = L.copy
     if what == "reopen":  # a worker's loader for the epoch: a new one, as before (manifest, deal, rounds from 0)
         def reopen(lo):
             return L.TokenLoader(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
                                  num_workers=lo.num_workers, verify="none")
         L.copy = type("copy", (), {"copy": staticmethod(reopen)})
-    dl = L.TokenDataLoader(root, batch, seq_len, num_workers=2, persistent_workers=persistent)
-    if what == "bare":
-        class Zeros(torch.utils.data.IterableDataset):
-            def __iter__(self, n=len(dl) // 2):
-                for _ in range(n):
-                    yield torch.zeros(batch, seq_len, dtype=torch.int64)
-        dl = torch.utils.data.DataLoader(Zeros(), batch_size=None, num_workers=2, persistent_workers=persistent)
-    t0, starts, tokens = time.perf_counter(), [], 0
-    for _ in range(epochs):
-        t = time.perf_counter()
-        for i, b in enumerate(dl):
-            if i == 0:
-                starts.append(time.perf_counter() - t)
-            tokens += b.numel()
+    try:
+        dl = L.TokenDataLoader(root, batch, seq_len, num_workers=2, persistent_workers=persistent)
+        if what == "bare":
+            class Zeros(torch.utils.data.IterableDataset):
+                def __iter__(self, n=len(dl) // 2):
+                    for _ in range(n):
+                        yield torch.zeros(batch, seq_len, dtype=torch.int64)
+            dl = torch.utils.data.DataLoader(Zeros(), batch_size=None, num_workers=2, persistent_workers=persistent)
+        t0, starts, tokens = time.perf_counter(), [], 0
+        for _ in range(epochs):
+            t = time.perf_counter()
+            for i, b in enumerate(dl):
+                if i == 0:
+                    starts.append(time.perf_counter() - t)
+                tokens += b.numel()
+    finally:
+        L.copy = kept
     return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": 0.0, "starts": starts, "torch_import": imported}
 
 
