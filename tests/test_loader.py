@@ -816,7 +816,7 @@ def _scenarios(d) -> dict:
     return out
 
 
-# What main's loader handed out (commit c0c3fe4, before workers kept the tokens opened across
+# What main's loader handed out (commits c0c3fe4 and 24fb00f, before workers kept the tokens opened across
 # epochs): sha256 of each scenario's window indices, and of the fixture's row groups' token counts.
 MAIN_ROW_GROUPS = '3622dcb87a32fcac'
 MAIN_SCENARIOS = {
