@@ -31,9 +31,14 @@ readers open (``--share-only``: this alone); and a corpus of long documents (~30
 1,024 rows only (as before they also ended at ``tok.ROW_GROUP_TOKENS``) and as a run writes
 them now: the loader's peak memory on each (a reader holds a whole row group).
 
-``--startup`` alone: ``TokenDataLoader(num_workers=2)`` for ``--epochs`` epochs of the ``--tokens``
-corpus, with and without ``persistent_workers`` (interleaved, a fresh process each): how long
-each epoch waits for its first batch (a new DataLoader's workers start; persistent ones go on).
+``--startup`` alone: ``--epochs`` epochs of the ``--tokens`` corpus through a DataLoader with 2
+workers, with and without ``persistent_workers`` (interleaved, a fresh process each, torch imported
+before the timing as a training script has it; its import is reported apart): how long each epoch
+waits for its first batch, for ``TokenDataLoader``, for the same with every worker opening the
+tokens and remaking its rounds each epoch (as before they were kept), and for a bare torch
+DataLoader over zero batches (torch's worker start-up, the baseline); then curate's own work
+before a worker's first batch, epoch by epoch, in one process (a new loader each epoch against
+one kept), on these windows and on 16x as many per reader (windows of 129 tokens), 17 epochs.
 
 Throughput is tokens handed out per second of wall time (best of the repeats), CPU the
 launching process's CPU time per token (least of the repeats: the machine may be shared; a
@@ -147,42 +152,102 @@ def run_mode(mode: str, root: str, batch: int, seq_len: int, epochs: int = 1) ->
 
 
 def epoch_starts(mode: str, root: str, batch: int, seq_len: int, epochs: int) -> dict:
-    """``epochs`` epochs of ``TokenDataLoader(num_workers=2)``, persistent_workers as the mode says:
-    the seconds from ``iter()`` to each epoch's first batch (its workers' start-up), and the whole wall."""
-    from curate.loader import TokenDataLoader
+    """``epochs`` epochs through a DataLoader with 2 workers, persistent or not as the mode says
+    (``epochs_<what>_w2[_persistent]``): the seconds from ``iter()`` to each epoch's first batch, and
+    the whole wall. <what>: ``tokens`` TokenDataLoader; ``reopen`` the same, each worker opening the
+    tokens and making its reader's rounds from round 0 every epoch (as before they were kept); ``bare``
+    a torch DataLoader over an IterableDataset of as many zero batches, no files (torch's own start-up).
+    torch is imported first, as a training script has it (its import is timed apart)."""
+    t = time.perf_counter()
+    import torch
 
-    dl = TokenDataLoader(root, batch, seq_len, num_workers=2, persistent_workers=mode.endswith("persistent"))
-    t0, starts, tokens = time.perf_counter(), [], 0
-    for _ in range(epochs):
-        t = time.perf_counter()
-        for i, b in enumerate(dl):
-            if i == 0:
-                starts.append(time.perf_counter() - t)
-            tokens += b.numel()
-    return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": 0.0, "starts": starts}
+    imported = time.perf_counter() - t
+    torch.set_num_threads(1)
+    from curate import loader as L
+
+    persistent, what = mode.endswith("persistent"), mode.split("_")[1]
+    kept = L.copy
+    if what == "reopen":  # a worker's loader for the epoch: a new one, as before (manifest, deal, rounds from 0)
+        def reopen(lo):
+            return L.TokenLoader(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
+                                 num_workers=lo.num_workers, verify="none")
+        L.copy = type("copy", (), {"copy": staticmethod(reopen)})
+    try:
+        dl = L.TokenDataLoader(root, batch, seq_len, num_workers=2, persistent_workers=persistent)
+        if what == "bare":
+            class Zeros(torch.utils.data.IterableDataset):
+                def __iter__(self, n=len(dl) // 2):
+                    for _ in range(n):
+                        yield torch.zeros(batch, seq_len, dtype=torch.int64)
+            dl = torch.utils.data.DataLoader(Zeros(), batch_size=None, num_workers=2, persistent_workers=persistent)
+        t0, starts, tokens = time.perf_counter(), [], 0
+        for _ in range(epochs):
+            t = time.perf_counter()
+            for i, b in enumerate(dl):
+                if i == 0:
+                    starts.append(time.perf_counter() - t)
+                tokens += b.numel()
+    finally:
+        L.copy = kept
+    return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": 0.0, "starts": starts, "torch_import": imported}
+
+
+def own_epoch_start(root: str, batch: int, seq_len: int, epochs: int, repeat: int) -> dict:
+    """curate's own work before a worker's first batch of each epoch, in this process (no worker
+    processes: what the DataLoader adds is measured above): a new TokenLoader each epoch, as before,
+    against a copy of one kept (its deal and the rounds it made). Best of ``repeat`` per epoch."""
+    import copy
+
+    from curate.loader import TokenLoader
+
+    lo = TokenLoader(root, batch, seq_len, num_workers=2, verify="none")
+    times = {"reopen": [np.inf] * epochs, "kept": [np.inf] * epochs}
+    for _ in range(repeat):
+        for how in times:
+            kept = TokenLoader(root, batch, seq_len, num_workers=2, verify="none")
+            for e in range(epochs):
+                t = time.perf_counter()
+                w = (TokenLoader(root, batch, seq_len, num_workers=2, verify="none") if how == "reopen" else copy.copy(kept))
+                w.worker, w.epoch = 0, e
+                next(iter(w))
+                times[how][e] = min(times[how][e], time.perf_counter() - t)
+    return {**times, "windows": int(lo._offsets[-1]) // 2}
 
 
 def startup(a) -> None:
-    """Epoch start-up of TokenDataLoader with 2 workers: a new DataLoader (and workers) every
-    epoch, what persistent_workers=True also did before, against persistent workers kept."""
+    """Epoch start-up with 2 DataLoader workers, persistent or not: TokenDataLoader now, with its
+    workers opening the tokens again every epoch (as before), and a bare torch DataLoader; then
+    curate's own part of it in one process, epoch by epoch."""
     with tempfile.TemporaryDirectory() as root:
         m = write_tokens(root, a.tokens)
-        print(f"epoch start-up, TokenDataLoader(num_workers=2): {m['tokens']['total']:,} tokens, {len(m['shards'])} shards, "
-              f"{a.epochs} epochs, batches of {a.batch} x {a.seq_len}, {a.repeat} repeats (interleaved)")
+        print(f"epoch start-up, 2 DataLoader workers: {m['tokens']['total']:,} tokens, {len(m['shards'])} shards, "
+              f"{a.epochs} epochs, batches of {a.batch} x {a.seq_len}, {a.repeat} repeats (interleaved, a fresh process each)")
         runs: dict = {}
+        modes = [f"epochs_{what}_w2{p}" for p in ("", "_persistent") for what in ("bare", "reopen", "tokens")]
         for _ in range(a.repeat):
-            for mode in ("epochs_w2", "epochs_w2_persistent"):
+            for mode in modes:
                 cmd = [sys.executable, __file__, "--mode", mode, "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len),
                        "--epochs", str(a.epochs)]
                 done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
                 if done.returncode:
                     sys.exit(f"{mode} failed:\n{done.stderr[-2000:]}")
                 runs.setdefault(mode, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
+        imports = [r["torch_import"] for rs in runs.values() for r in rs]
+        print(f"  import torch (before the timing, as in a training script): median {np.median(imports) * 1e3:.0f} ms "
+              f"({min(imports) * 1e3:.0f}-{max(imports) * 1e3:.0f})")
+        first = {k: np.median([r["starts"][0] for r in rs]) for k, rs in runs.items()}
         later = {k: np.median([s for r in rs for s in r["starts"][1:]]) for k, rs in runs.items()}
         for mode, rs in runs.items():
-            first = np.median([r["starts"][0] for r in rs])
-            print(f"  {mode:<21} first epoch to its first batch {first * 1e3:7.1f} ms; later epochs (median) {later[mode] * 1e3:7.1f} ms "
-                  f"({later[mode] / later['epochs_w2']:.2f}x); {a.epochs} epochs {min(r['wall'] for r in rs):6.2f} s (best)")
+            bare = mode.replace("reopen", "bare").replace("tokens", "bare")
+            print(f"  {mode:<26} first batch: epoch 0 {first[mode] * 1e3:6.1f} ms ({first[mode] / first[bare]:.2f}x bare), later epochs "
+                  f"(median) {later[mode] * 1e3:6.1f} ms ({later[mode] / later[bare]:.2f}x bare); {a.epochs} epochs "
+                  f"{min(r['wall'] for r in rs):6.2f} s (best)")
+        print("  curate's own work before a worker's first batch of epoch 0/1/2/4/8/16, in one process: a new loader each "
+              "epoch (before) / one kept")
+        for L in dict.fromkeys((a.seq_len, 129)):  # 129: 16x the windows per reader (a larger corpus, or shorter windows)
+            own = own_epoch_start(root, a.batch, L, 17, a.repeat)
+            cells = " ".join(f"{own['reopen'][e] * 1e3:.1f}/{own['kept'][e] * 1e3:.1f}" for e in (0, 1, 2, 4, 8, 16))
+            print(f"    windows of {L:>4} ({own['windows']:>7,} a reader): {cells} ms")
 
 
 def main():

@@ -42,6 +42,7 @@ It may be in a bucket (``gs://b/out``, ``s3://``): files are listed and opened t
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import itertools
 import json
@@ -164,6 +165,13 @@ def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
                           "restore it from a copy or rerun curate")
 
 
+def rewritten(d: str) -> TokensError:
+    """The error for tokens whose manifest changed under a loader (or a dataset) that opened them."""
+    return TokensError(f"{d}: rewritten since this loader opened them (a rerun into the same output?): a position is only valid "
+                       "in the tokens it was read from: start from a fresh loader, or train from a copy of the output a rerun "
+                       "cannot replace")
+
+
 def check_tokenizer(d: str, made: dict, expected: str) -> None:
     """Refuse tokens made with another tokenizer than ``expected`` (a tiktoken encoding name,
     or a tokenizer.json path, compared by its sha256)."""
@@ -229,14 +237,14 @@ class _Streams:
         not read a window twice: the windows that epoch read at the end of the last round come
         last in this one."""
         lo, hi = self.bounds[c], self.bounds[c + 1]
-        cuts = np.unique(np.clip(self.offsets, lo, hi))
-        counts = np.diff(cuts)
-        counts = counts[counts > 0]
         total, S = hi - lo, self.per_epoch
         r, order = self._rounds.get(c, (0, None))
         if r > rnd or order is None:
             r, order = 0, np.arange(total)
-        unit = np.repeat(np.arange(len(counts)), counts)
+        if r < rnd:  # the units' parts in the range (round 0, and the round kept, need none)
+            counts = np.diff(np.clip(self.offsets, lo, hi))
+            counts = counts[counts > 0]
+            unit = np.repeat(np.arange(len(counts)), counts)
         while r < rnd:  # each round is made from the one before it
             r += 1
             rng = np.random.default_rng([self.seed, c, r])
@@ -403,19 +411,16 @@ class TokenLoader:
                     yield rows[:B].astype(self.dtype)
                     buf = [rows[B:]] if len(rows) > B else []
 
-    def check_unchanged(self, sha256: str | None = None) -> None:
-        """Refuse tokens rewritten since this loader (or the one whose ``sha256`` is given)
-        read their manifest: its positions belong to those tokens."""
+    def check_unchanged(self) -> None:
+        """Refuse tokens rewritten since this loader read their manifest: its positions belong to those tokens."""
         from curate import output
 
         try:
             now = hashlib.sha256(output.read_bytes(output.join(self.dir, MANIFEST))).hexdigest()
         except FileNotFoundError:
             now = None
-        if now != (sha256 or self.manifest_sha256):
-            raise TokensError(f"{self.dir}: rewritten since this loader opened them (a rerun into the same output?): a position "
-                              "is only valid in the tokens it was read from: start from a fresh loader, or train from a copy "
-                              "of the output a rerun cannot replace")
+        if now != self.manifest_sha256:
+            raise rewritten(self.dir)
 
     def _read_unit(self, files: dict, file: str, group: int, tokens: int) -> np.ndarray:
         """One row group's token stream, its pages' CRCs checked: a shard damaged since the
@@ -524,17 +529,22 @@ def _make_dataset_class():
         reads its own part. Use with ``DataLoader(ds, batch_size=None, num_workers=...)``."""
 
         def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0, []), verify="size",
-                     tokenizer=None, manifest_sha256=None):
+                     tokenizer=None, manifest_sha256=None, _opened=None):
             super().__init__()
-            self.args = dict(path=path, batch_size=batch_size, seq_len=seq_len, rank=rank, world_size=world_size,
-                             num_workers=max(1, num_workers))
-            probe = TokenLoader(**self.args, verify=verify, tokenizer=tokenizer)  # refuse a bad directory here, not in a worker
-            self.sha256 = manifest_sha256 or probe.manifest_sha256  # the tokens its positions belong to
+            # The tokens opened once, here (a bad directory is refused here, not in a worker; ``_opened``:
+            # TokenDataLoader's loader of them, the same arguments): each worker starts from its copy of
+            # this dataset, and a persistent one keeps it, with the rounds it made, from epoch to epoch,
+            # so an epoch reads no manifest and deals no windows again, and makes only its own round.
+            self.loader = _opened or TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size,
+                                                 num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer)
+            self.sha256 = manifest_sha256 or self.loader.manifest_sha256  # the tokens its positions belong to
+            if self.sha256 != self.loader.manifest_sha256:
+                raise rewritten(self.loader.dir)
             self.start = start  # (epoch, batches handed out, the shapes that read earlier parts of the epoch)
             # Epochs each worker began, in shared memory: a DataLoader's workers (fresh each epoch,
             # or persistent) hold copies of this dataset, so a plain attribute would start every
             # epoch from ``start`` again; each worker counts only its own slot.
-            self.epochs = torch.zeros(self.args["num_workers"], dtype=torch.int64).share_memory_()
+            self.epochs = torch.zeros(self.loader.num_workers, dtype=torch.int64).share_memory_()
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
@@ -543,16 +553,17 @@ def _make_dataset_class():
             done, self.epochs[slot] = int(self.epochs[slot]), int(self.epochs[slot]) + 1
             if done:  # a later epoch than the one started at: from its start
                 epoch, batch, resized = epoch + done, 0, []
-            W = self.args["num_workers"]
+            W = self.loader.num_workers
             # a fresh DataLoader asks worker 0 first, so worker 0 plays the reader whose turn is next
             worker = ((info.id if info is not None else 0) + batch) % W
-            loader = TokenLoader(**self.args, worker=worker, verify="none")
-            loader.check_unchanged(self.sha256)  # a worker opens the tokens afresh each epoch
-            loader.epoch, loader.batch, loader.resized = epoch, worker_start(batch, worker, W), list(resized)
+            loader = copy.copy(self.loader)  # its own position; the deal and the rounds made are shared
+            loader.worker, loader.epoch, loader.batch, loader.resized = worker, epoch, worker_start(batch, worker, W), list(resized)
             for b in loader:
                 yield torch.from_numpy(b)
 
-    TokenDataset.__module__ = __name__
+    # curate.loader.TokenDataset to pickle, which a DataLoader does to hand the dataset to workers it starts with
+    # spawn or forkserver (macOS' and Windows' start method, and Linux's from Python 3.14)
+    TokenDataset.__module__, TokenDataset.__qualname__ = __name__, "TokenDataset"
     return TokenDataset
 
 
@@ -591,8 +602,7 @@ class TokenDataLoader:
             dl = kept[1]  # its workers' dataset goes on to the next epoch itself (TokenDataset counts them)
         else:  # the first epoch, or another position (a loop that stopped mid-epoch, a loaded state): start there
             ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
-                                             num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), verify="none",
-                                             manifest_sha256=lo.manifest_sha256)
+                                             num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), _opened=lo)
             dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs)
         for b in dl:
             lo.batch += 1

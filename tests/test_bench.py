@@ -230,6 +230,26 @@ def test_loader_bench_modes_read_the_tokens_it_wrote(tmp_path):
         assert got % (2 * 129) == 0 and 0.9 * total < got <= total, (mode, got, total)
 
 
+
+def test_loader_bench_startup_modes_hand_out_the_same_tokens(tmp_path):
+    """bench/bench_loader.py --startup: TokenDataLoader, the same with its workers reopening the
+    tokens each epoch (as before), and the bare DataLoader (its baseline) hand out as many tokens,
+    persistent workers or not, every epoch's start timed; the reopening is undone afterwards."""
+    pytest.importorskip("torch")
+    import copy
+
+    from curate import loader
+
+    b = load_bench("bench_loader")
+    b.write_tokens(str(tmp_path), 300_000, shards=4)
+    modes = [f"epochs_{what}_w2{p}" for what in ("bare", "reopen", "tokens") for p in ("", "_persistent")]
+    got = {mode: b.run_mode(mode, str(tmp_path), 2, 129, epochs=2) for mode in modes}
+    assert loader.copy is copy
+    expected = 2 * len(loader.TokenLoader(str(tmp_path), 2, 129, num_workers=2)) * 2 * 129
+    assert {mode: (r["tokens"], len(r["starts"])) for mode, r in got.items()} == {mode: (expected, 2) for mode in modes}
+    own = b.own_epoch_start(str(tmp_path), 2, 129, 3, 1)
+    assert len(own["reopen"]) == len(own["kept"]) == 3 and own["windows"] > 0
+
 @pytest.mark.corpora
 @pytest.mark.slow
 def test_shards_bench_runs_each_shard_count_on_one_corpus(corpora, capsys):

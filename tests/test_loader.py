@@ -767,3 +767,135 @@ def test_persistent_workers_persist_across_epochs(tmp_path, small_groups):
     assert part + windows(dl) == epochs[3]
     dl.load_state_dict(state)  # back to epoch 3, batch 5
     assert windows(dl) == epochs[3][5 * 4 :]
+
+
+def _scenarios(d) -> dict:
+    """What the loader hands out, as indices of the windows ``parquet_windows`` reads with pyarrow
+    (not the loader), in several shapes over six epochs (several rounds of each reader's range),
+    resumed mid-epoch and resized mid-epoch (twice), numpy and torch."""
+    index = {L: {w: i for i, w in enumerate(parquet_windows(d, L))} for L in (16, 20)}
+
+    def epochs(lo, n, L=16):
+        return [[index[L][w] for w in windows(lo)] for _ in range(n)]
+
+    def at(state, shape, n=2):
+        lo = TokenLoader(d, shape.get("batch_size", 4), 16, **{k: v for k, v in shape.items() if k != "batch_size"})
+        lo.load_state_dict(state)
+        return epochs(lo, n)
+
+    out = {"solo": epochs(TokenLoader(d, 4, 16), 6), "3 workers": epochs(TokenLoader(d, 3, 16, num_workers=3), 6),
+           "rank 1 of 2, 2 workers, seq 20": epochs(TokenLoader(d, 2, 20, rank=1, world_size=2, num_workers=2), 6, 20)}
+    lo = TokenLoader(d, 4, 16, num_workers=2)
+    epochs(lo, 2)
+    it = iter(lo)
+    for _ in range(7):
+        next(it)
+    state = lo.state_dict()  # epoch 2, batch 7
+    out["resumed at epoch 2, batch 7"] = at(state, {"num_workers": 2}, 3)
+    for r in range(2):
+        out[f"resized to rank {r} of 2, 3 workers, batches of 2"] = at(state, {"rank": r, "world_size": 2, "num_workers": 3, "batch_size": 2})
+    small = TokenLoader(d, 2, 16, world_size=2)
+    small.load_state_dict(state)
+    next(iter(small))
+    out["resized twice, 3 workers, batches of 1"] = at(small.state_dict(), {"num_workers": 3, "batch_size": 1})
+    try:
+        import torch
+    except ImportError:
+        return out
+    from curate.loader import TokenDataLoader, TokenDataset
+
+    for persistent in (False, True):
+        for start in ((0, 0), (2, 7)):
+            ds = TokenDataset(d, 4, 16, num_workers=2, start=start)
+            dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=persistent)
+            out[f"TokenDataset from {start}, persistent {persistent}"] = epochs(dl, 3)
+        dl = TokenDataLoader(d, 4, 16, num_workers=2, persistent_workers=persistent)
+        out[f"TokenDataLoader, persistent {persistent}"] = epochs(dl, 4)
+        dl.load_state_dict(state)
+        out[f"TokenDataLoader resumed at epoch 2, batch 7, persistent {persistent}"] = epochs(dl, 3)
+    return out
+
+
+# What main's loader handed out (commits c0c3fe4 and 24fb00f, before workers kept the tokens opened across
+# epochs): sha256 of each scenario's window indices, and of the fixture's row groups' token counts.
+MAIN_ROW_GROUPS = '3622dcb87a32fcac'
+MAIN_SCENARIOS = {
+    'solo': '2df78f6efa5a17aa',
+    '3 workers': '2ee963c7006afca9',
+    'rank 1 of 2, 2 workers, seq 20': 'e7130e6d7c649011',
+    'resumed at epoch 2, batch 7': '0434d687ed9f793d',
+    'resized to rank 0 of 2, 3 workers, batches of 2': '5d536a53d2e3322b',
+    'resized to rank 1 of 2, 3 workers, batches of 2': '592730d58eb95a17',
+    'resized twice, 3 workers, batches of 1': '506c57d8dcf3d7d1',
+    'TokenDataset from (0, 0), persistent False': 'd6267333652916ee',
+    'TokenDataset from (2, 7), persistent False': '0434d687ed9f793d',
+    'TokenDataLoader, persistent False': '7d83292e73ab04c1',
+    'TokenDataLoader resumed at epoch 2, batch 7, persistent False': '0434d687ed9f793d',
+    'TokenDataset from (0, 0), persistent True': 'd6267333652916ee',
+    'TokenDataset from (2, 7), persistent True': '0434d687ed9f793d',
+    'TokenDataLoader, persistent True': '7d83292e73ab04c1',
+    'TokenDataLoader resumed at epoch 2, batch 7, persistent True': '0434d687ed9f793d',
+}
+
+
+def test_every_epoch_shape_resume_and_resize_hands_out_mains_batches(tmp_path, small_groups):
+    """A guard for changes that make the loader faster: the windows every scenario hands out, epoch
+    by epoch, are the ones main's loader handed out (recorded above by running ``_scenarios`` on it)."""
+    import hashlib
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+
+    def sha(x):
+        return hashlib.sha256(json.dumps(x).encode()).hexdigest()[:16]
+
+    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    assert sha([s["row_group_tokens"] for s in m["shards"]]) == MAIN_ROW_GROUPS, \
+        "the fixture's tokens changed (tokenize's writer?): record MAIN_SCENARIOS again by running _scenarios on main's loader"
+    got = {k: sha(v) for k, v in _scenarios(d).items()}
+    assert {k: v for k, v in MAIN_SCENARIOS.items() if k in got} == got
+
+
+@pytest.mark.parametrize("workers, persistent", [(0, False), (2, False), (2, True)])
+def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_round(tmp_path, small_groups, monkeypatch, workers, persistent):
+    """Every epoch of TokenDataLoader made a new TokenDataset, which opened the tokens again (read
+    the manifest, dealt the windows), and every worker, persistent or not, opened them once more
+    and made its reader's rounds from round 0 again (epoch 3 remade rounds 1 and 2). The tokens are
+    now opened once, by TokenDataLoader, each worker starting from its copy of them, and a worker
+    that lives on makes each round once."""
+    pytest.importorskip("torch")
+    from curate import loader as L
+
+    log = tmp_path / "log"
+
+    def note(what):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {what}\n")
+
+    opened, rng = L.open_tokens, np.random.default_rng
+    monkeypatch.setattr(L, "open_tokens", lambda *a, **k: (note("opened"), opened(*a, **k))[1])
+    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: (note(f"round {seed}"), rng(seed))[1])  # one per round made
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
+    epochs = [windows(ref) for _ in range(4)]
+    log.unlink()
+    dl = L.TokenDataLoader(d, 4, 16, num_workers=workers, persistent_workers=persistent)
+    assert [windows(dl) for _ in range(4)] == epochs
+    notes = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert [what for pid, what in notes if what == "opened"] == ["opened"]  # by TokenDataLoader (5 before; 13 with workers)
+    rounds = [(pid, what) for pid, what in notes if what.startswith("round [")]
+    assert len(rounds) >= 3 and len(set(rounds)) == len(rounds)  # several made, none twice in one process
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_workers_started_by_spawn_read_the_same_batches(tmp_path, small_groups, persistent):
+    """With workers started by spawn or forkserver (macOS' and Windows' default, Linux's from
+    Python 3.14) the DataLoader pickles the dataset, and TokenDataset, a class made inside a
+    function, could not be pickled: "Can't pickle local object '_make_dataset_class.<locals>.TokenDataset'"."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(2)]
+    dl = TokenDataLoader(d, 4, 16, num_workers=2, multiprocessing_context="spawn", persistent_workers=persistent)
+    assert [windows(dl) for _ in range(2)] == epochs
