@@ -422,7 +422,8 @@ def quality_card(s: dict, cols: dict, top: int = 18) -> str:
             for lang, x in ((lang, by[lang]) for lang in langs)
         )
         chart += f"<table class='num pct'>{head}{body}</table>"
-        note += (" Per language (most scored first): documents scored, the share the quality stage kept, mean scores, and the"
+        note += (" Per language (most scored first): documents scored, the share the quality stage kept (with those a later"
+                 " stage removed), mean scores (kept: of those still in the output), and the"
                  " cutoff its removals name (the threshold, or that language's own cutoff for a top fraction taken per language).")
     return card("Quality score", chart, note=note)
 
