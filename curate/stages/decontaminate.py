@@ -327,18 +327,24 @@ class DecontaminateStage:
             self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits, self.short_words, self.short_edits)
         return self
 
-    def window_hits(self, normalized, words=None):
-        """(text index, word position, item index) of every window matching an evaluation key."""
+    def window_hits(self, normalized, words=None, mismatch: bool = False):
+        """(text index, word position, item index) of every window matching an evaluation key;
+        with ``mismatch``, also the position in the window of the word that differs (-1: none)."""
         w, h, start, doc, pos = windows(normalized, self.n, words)
         if self.edits:  # only windows with an intact half that occurs in the evaluation sets
             half, hk = halves(self.n), self.evals.halves
             cand = (hk.lookup(roll(w, start, half)) >= 0) | (hk.lookup(roll(w, start + self.n - half, half)) >= 0)
             h, start, doc, pos = h[cand], start[cand], doc[cand], pos[cand]
         item = np.full(len(h), -1)
-        for keys in window_keys(w, h, start, self.n, self.edits):
+        only = np.full(len(h), -1)  # the one wildcard position that matched (-2: several, an intact window)
+        for k, keys in enumerate(window_keys(w, h, start, self.n, self.edits)):
             found = self.evals.keys.lookup(keys)
             item = np.where(item < 0, found, item)
+            if mismatch and self.edits:
+                only = np.where(found >= 0, np.where(only == -1, k, -2), only)
         hit = item >= 0
+        if mismatch:
+            return doc[hit], pos[hit], item[hit], np.maximum(only[hit], -1)
         return doc[hit], pos[hit], item[hit]
 
     def near_copies(self, normalized, words=None):
@@ -427,7 +433,11 @@ class DecontaminateStage:
         joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
         covered = np.zeros(len(tokens), bool)
         near = self.near_copies(joined)
-        for a, b in list(zip(*(self.window_hits(joined)[1] + k for k in (0, self.n)))) + list(zip(near[1], near[2])):
+        _, pos, _, miss = self.window_hits(joined, mismatch=True)
+        # a window whose first or last word is the one that differs reaches past the shared words
+        # (an exact n-gram's neighbours match with one mismatch): that word is not cut
+        starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
         out, pos, t = [], 0, 0
         while t < len(tokens):
