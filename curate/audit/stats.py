@@ -49,6 +49,8 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
   HyperLogLog (2^14 registers, ~0.8% standard error) merged by register-wise max. Its hash
   is polars' (stable within one polars version: merge partials made by the same version).
 * removed examples: the ``k`` smallest ids per (stage, rule); merge keeps the ``k`` smallest.
+* line dedup's cuts in the documents of text/ (``linededup_lines``, ``linededup_chars``): exact
+  sums. The stage's own stats also count the documents it then removed as too short.
 """
 from __future__ import annotations
 
@@ -145,6 +147,8 @@ class Partial:
     after_quality: Counter = field(default_factory=Counter)
     quality_domains: set = field(default_factory=set)
     dups: Counter = field(default_factory=Counter)  # (domain, bucket) -> documents
+    # what line dedup cut from the documents in text/ (its stats count also those it then removed)
+    ld_output: Counter = field(default_factory=Counter)  # docs_changed, lines_removed, chars_removed
     hosts: TopK = field(default_factory=TopK)
     hll: HLL = field(default_factory=HLL)
     no_host: int = 0
@@ -211,6 +215,10 @@ class Partial:
             buckets = np.frexp(np.maximum(g["dup"].to_numpy().astype(np.float64) - 1, 0))[1]  # bit_length(size-1)
             for d, b, n in zip(g["domain"].to_list(), buckets.tolist(), g["len"].to_list()):
                 self.dups[d, int(b)] += n
+        if "ld_lines" in cols:
+            self.ld_output["docs_changed"] += int((df["ld_lines"] > 0).sum())
+            self.ld_output["lines_removed"] += int(df["ld_lines"].sum() or 0)
+            self.ld_output["chars_removed"] += int(df["ld_chars"].sum() or 0)
         h = df.filter(pl.col("host").is_not_null()).group_by("host").len()
         self.no_host += df.height - int(h["len"].sum() or 0)
         self.hosts.update(zip(h["host"].to_list(), h["len"].to_list()))
@@ -281,7 +289,7 @@ class Partial:
 
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
-                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality",
+                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output",
                      "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
@@ -419,6 +427,9 @@ class Partial:
                 "by_language": self._quality_by_language(),
             }
             if self.quality or self.quality_removed
+            else None,
+            "linededup_in_output": {k: self.ld_output[k] for k in ("docs_changed", "lines_removed", "chars_removed")}
+            if self.ld_output
             else None,
             "dup_group_size": {
                 "buckets": "bucket b holds sizes 2**(b-1)+1 .. 2**b (bucket 0: size 1)",
