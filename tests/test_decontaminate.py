@@ -312,27 +312,34 @@ def test_cut_mode_keeps_the_words_beside_an_excerpt(tmp_path):
     """A document holding 14 words of a longer item loses those 14 words and no more: the
     1-mismatch windows that reach one word past the excerpt (the word beside it is the one
     that differs) do not cut that word. A word substituted inside the excerpt is cut with it.
-    Through the CLI, the text written checked against the excerpt removed by hand."""
+    Likewise a near copy of a short item whose first word is deleted does not take the word
+    before it as that word. Through the CLI, the text written checked against the excerpt
+    removed by hand."""
     item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
             "sailors argued about tides and the price of salted herring in distant northern markets")
+    short = "marigold vinegar and crushed juniper berries were stirred into the copper kettle while the apprentice recited old ledger entries"
     ev = tmp_path / "eval.txt"
-    ev.write_text(item + "\n")
+    ev.write_text(item + "\n" + short + "\n")
     w = item.split()
     before, after = "Plum gravel sofa meadow cactus.", "Violin tundra bishop pepper anvil."
     excerpt = " ".join(w[5:19])
     edited = " ".join(w[5:11] + ["banana"] + w[12:19])
+    s = short.split()
+    near = " ".join(s[1:7] + ["banana"] + s[8:])  # a near copy of the short item: its first word deleted, one substituted
     rows = [{"id": "excerpt", "text": f"{before} {excerpt} {after}"}, {"id": "edited", "text": f"{before} {edited} {after}"},
-            {"id": "whole", "text": f"{before}\n{item}\n{after}"}]
+            {"id": "whole", "text": f"{before}\n{item}\n{after}"}, {"id": "near", "text": f"{before} {near} {after}"}]
     kept, ledger = run_web(tmp_path, "cut", rows, ev, 'mode = "cut"')
-    assert kept == {"excerpt", "edited", "whole"} and ledger.height == 0
+    assert kept == {"excerpt", "edited", "whole", "near"} and ledger.height == 0
     from curate.schema import make_id
 
     text = dict(pl.read_parquet(tmp_path / "cut" / "text/*.parquet").select("id", "text").iter_rows())
     assert text[make_id("web", "excerpt")] == f"{before}  {after}"
     assert text[make_id("web", "edited")] == f"{before}  {after}"
     assert text[make_id("web", "whole")] == f"{before}\n\n{after}"
+    # the word before the copy is not taken as the deleted first word (a substitution, as cheap)
+    assert text[make_id("web", "near")] == f"{before}  {after}"
     stats = json.loads((tmp_path / "cut" / "manifest.json").read_text())["stats"]
-    assert stats["decontaminate.cut_chars"] == len(excerpt) + len(edited) + len(item)
+    assert stats["decontaminate.cut_chars"] == len(excerpt) + len(edited) + len(item) + len(near)
 
 
 def test_config_errors(tmp_path):
