@@ -382,6 +382,24 @@ def test_chinese_and_japanese_items_are_matched_by_character(corpora, tmp_path):
     assert {i: letters(text[make_id("web", i)]) for i in planted} == {i: letters(t) for i, t in planted.items()}
 
 
+def test_the_snippet_is_the_shared_words(tmp_path):
+    """The ledger's snippet is the n-gram a page shares with the item: its first intact window
+    (not the window one word earlier, which matches with the word before the quote as its one
+    mismatch), else the words a window shares. Through the CLI; the expected words by hand."""
+    item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+            "sailors argued about tides and the price of salted herring in distant northern markets")
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n")
+    w = item.split()
+    before, after = "Plum gravel sofa meadow cactus.", "Violin tundra bishop pepper anvil."
+    rows = [{"id": "quote", "text": f"{before} {' '.join(w[5:19])} {after}"},  # 14 words of the item
+            {"id": "twelve", "text": f"{before} {' '.join(w[5:17])} {after}"}]  # 12: a window with one mismatch
+    kept, ledger = run_web(tmp_path, "snip", rows, ev)
+    assert not kept
+    snippet = dict(ledger.select("id", "snippet").iter_rows())
+    assert snippet == {"quote": " ".join(w[5:18]), "twelve": " ".join(w[5:17])}
+
+
 def test_config_errors(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "/nonexistent/*.jsonl"\n')

@@ -379,19 +379,23 @@ class DecontaminateStage:
         return near_copy.find(self.evals.near, w, offs)
 
     def match_details(self, texts) -> dict:
-        """Per text: ``windows`` (matching n-word windows), and of its first match (a window,
-        else a near copy of a short item; -1 where none): ``item``, ``start`` and ``end`` (word
-        span in the normalised text), ``near`` (a near copy), ``edits`` and ``allowed``."""
+        """Per text: ``windows`` (matching n-word windows), and of its first match (an intact
+        window, else a window, else a near copy of a short item; -1 where none): ``item``,
+        ``start`` and ``end`` (word span in the normalised text), ``near`` (a near copy),
+        ``edits`` and ``allowed``."""
         ndoc = len(texts)
         norm = normalize_words(texts)
         words = word_hashes(norm)
-        doc, pos, item = self.window_hits(norm, words)
+        doc, pos, item, miss = self.window_hits(norm, words, mismatch=True)
         out = {"windows": np.bincount(doc, minlength=ndoc), "near": np.zeros(ndoc, bool)}
         for k in ("item", "start", "end", "edits", "allowed"):
             out[k] = np.full(ndoc, -1)
-        out["item"][doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
-        out["start"][doc[::-1]] = pos[::-1]
-        out["end"] = np.where(out["item"] >= 0, out["start"] + self.n, -1)
+        # each text's first intact window, else its first window, as the words it shares (an edge
+        # word that differs is the word beside the copy); reversed: each text's pick is written last
+        order = np.lexsort((pos, miss != -1, doc))[::-1]
+        out["item"][doc[order]] = item[order]
+        out["start"][doc[order]] = (pos + (miss == 0))[order]
+        out["end"][doc[order]] = (pos + self.n - (miss == self.n - 1))[order]
         near = self.near_copies(norm, words)
         keep = out["windows"][near[0]] == 0  # a text with a matching window is reported by that rule
         t, a, b, it, edits, allowed = (x[keep][::-1] for x in near)  # reversed: each text's first is written last
