@@ -385,7 +385,8 @@ def test_chinese_and_japanese_items_are_matched_by_character(corpora, tmp_path):
 def test_the_snippet_is_the_shared_words(tmp_path):
     """The ledger's snippet is the n-gram a page shares with the item: its first intact window
     (not the window one word earlier, which matches with the word before the quote as its one
-    mismatch), else the words a window shares. Through the CLI; the expected words by hand."""
+    mismatch); a page sharing only 12 words shows a window with one word beside them. Through
+    the CLI; the expected words by hand."""
     item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
             "sailors argued about tides and the price of salted herring in distant northern markets")
     ev = tmp_path / "eval.txt"
@@ -397,7 +398,7 @@ def test_the_snippet_is_the_shared_words(tmp_path):
     kept, ledger = run_web(tmp_path, "snip", rows, ev)
     assert not kept
     snippet = dict(ledger.select("id", "snippet").iter_rows())
-    assert snippet == {"quote": " ".join(w[5:18]), "twelve": " ".join(w[5:17])}
+    assert snippet == {"quote": " ".join(w[5:18]), "twelve": "cactus " + " ".join(w[5:17])}
 
 
 def test_config_errors(tmp_path):

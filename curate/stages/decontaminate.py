@@ -380,7 +380,8 @@ class DecontaminateStage:
 
     def match_details(self, texts) -> dict:
         """Per text: ``windows`` (matching n-word windows), and of its first match (an intact
-        window, else a window, else a near copy of a short item; -1 where none): ``item``,
+        window, else one differing inside, else at an edge, else a near copy of a short item; -1
+        where none): ``item``,
         ``start`` and ``end`` (word span in the normalised text), ``near`` (a near copy),
         ``edits`` and ``allowed``."""
         ndoc = len(texts)
@@ -390,12 +391,13 @@ class DecontaminateStage:
         out = {"windows": np.bincount(doc, minlength=ndoc), "near": np.zeros(ndoc, bool)}
         for k in ("item", "start", "end", "edits", "allowed"):
             out[k] = np.full(ndoc, -1)
-        # each text's first intact window, else its first window, as the words it shares (an edge
-        # word that differs is the word beside the copy); reversed: each text's pick is written last
-        order = np.lexsort((pos, miss != -1, doc))[::-1]
+        # each text's first intact window, else the first whose differing word is inside it, else
+        # its first (whose edge word is the word beside the copy); reversed: each pick written last
+        rank = np.where(miss == -1, 0, np.where((miss == 0) | (miss == self.n - 1), 2, 1))
+        order = np.lexsort((pos, rank, doc))[::-1]
         out["item"][doc[order]] = item[order]
-        out["start"][doc[order]] = (pos + (miss == 0))[order]
-        out["end"][doc[order]] = (pos + self.n - (miss == self.n - 1))[order]
+        out["start"][doc[order]] = pos[order]
+        out["end"] = np.where(out["item"] >= 0, out["start"] + self.n, -1)
         near = self.near_copies(norm, words)
         keep = out["windows"][near[0]] == 0  # a text with a matching window is reported by that rule
         t, a, b, it, edits, allowed = (x[keep][::-1] for x in near)  # reversed: each text's first is written last
