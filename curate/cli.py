@@ -421,14 +421,16 @@ def _splits_text(stats: dict) -> str:
 
 def mix_line(manifest: dict) -> str | None:
     """The mix rebalance chose, from the manifest's stats, for a run without tokenize (whose
-    tokens: line says it otherwise)."""
+    tokens: line says it otherwise, and as it does: the natural mix, no rebalance.targets in
+    the manifest's config, has no targets, nor the domains without data)."""
     st = manifest.get("stats") or {}
     if "rebalance.mix_tokens" not in st:
         return None
     total = st["rebalance.mix_tokens"]
     keys = {k.split(".")[2] for k in st if k.startswith("rebalance.mix.") and k.endswith(".tokens") and "/" not in k and ":" not in k}
-    per = {d: st[f"rebalance.mix.{d}.tokens"] for d in keys}
-    targets = {d: st[f"rebalance.mix.{d}.target"] for d in keys}
+    natural = not ((manifest.get("config") or {}).get("rebalance") or {}).get("targets", True)
+    per = {d: st[f"rebalance.mix.{d}.tokens"] for d in keys if st[f"rebalance.mix.{d}.tokens"] or not natural}
+    targets = {} if natural else {d: st[f"rebalance.mix.{d}.target"] for d in keys}
     asked = {"tokens": st["rebalance.budget_tokens"], "tolerance": st["rebalance.tolerance"]} if "rebalance.budget_miss" in st else None
     return f"mix: {total:,} tokens ({_mix_text(total, per, targets, asked)}{_splits_text(st)}); rebalance ran without tokenize: no tokens written"
 
@@ -683,7 +685,7 @@ def cmd_mix(ns, beam_args) -> int:
             m["budget"] = {"tokens": int(reb["budget"]), "tolerance": float(reb["tolerance"])}
         print(tokens_text(m, ns.output, stats))
     else:
-        print(mix_line({"stats": stats}))
+        print(mix_line({"stats": stats, "config": {"rebalance": cfg.stages["rebalance"]}}))
     removed = ", ".join(f"{k.rsplit('.', 1)[1]} {v:,}" for k, v in sorted(stats.items()) if k.startswith("rebalance.removed."))
     print(f"rebalance: {stats['rebalance.docs_in']:,} docs in, {stats['rebalance.docs_out']:,} out ({removed or 'none removed'})")
     table = [("group", "target", "achieved", "tokens", "available", "epochs")] + [

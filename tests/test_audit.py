@@ -450,3 +450,31 @@ def test_funnel_of_a_manifest_whose_counts_do_not_add_up_renders():
     with its 'does not match' banner, not a ZeroDivisionError."""
     card = report.funnel_card({"funnel": [{"stage": "filter", "docs_in": 0, "docs_out": 0, "removed": 3, "quarantined": 0}]})
     assert "−3" in card and "%" not in card.split("−3")[1][:20]
+
+
+def test_quality_per_language_counts_what_a_later_stage_removed(corpora, tmp_path):
+    """The quality stage's per-language keep counts are what it kept, also the documents
+    rebalance then sampled out (a ledger row of a later stage, no score): counted from the
+    ledger and text with DuckDB, not only the documents left in text/."""
+    from curate import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz"), "--domain", "web",
+                     "--output", str(out), "--stages", "ingest,langid,quality,rebalance", "--languages", "all", "--progress", "off",
+                     "--set", "quality.web.keep={top_fraction = 0.7}", "--set", "rebalance.budget=150000"]) == 0
+    assert cli.main(["audit", str(out)]) == 0
+    by = json.loads((out / "stats" / "summary.json").read_text())["quality_score"]["by_language"]
+    t, led = f"read_parquet('{out}/text/*.parquet')", f"read_parquet('{out}/ledger/*.parquet')"
+    sampled = dict(q("SELECT language, count(*) FROM {l} WHERE stage = 'rebalance' GROUP BY 1", l=led))
+    assert sum(sampled.values()) > 50  # the budget sampled documents of many languages out
+    in_text = {lang: (n, m) for lang, n, m in q("SELECT language, count(*), avg(quality_score::DOUBLE) FROM {t} GROUP BY 1", t=t)}
+    removed = dict(q("SELECT language, count(*) FROM {l} WHERE stage = 'quality' GROUP BY 1", l=led))
+    assert sorted(by) == sorted(set(in_text) | set(sampled) | set(removed))
+    for lang, x in by.items():
+        n, mean = in_text.get(lang, (0, None))
+        assert (x["kept"], x["removed"], x["kept_in_output"]) == (n + sampled.get(lang, 0), removed.get(lang, 0), n), lang
+        assert x["kept_mean"] == pytest.approx(mean), lang  # of the kept documents still in text/: the ledger has no score
+    html = (out / "report.html").read_text()
+    en = by["en"]
+    share = report.pct(en["kept"] / (en["kept"] + en["removed"]))
+    assert f"<td>en</td><td>{report.num(en['kept'] + en['removed'])}</td><td>{share}</td>" in html

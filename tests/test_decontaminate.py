@@ -308,6 +308,99 @@ def test_cut_mode_removes_only_the_span(tmp_path):
     assert st.counters == {"cut_docs": 1, "cut_chars": len(text) - len(kept.column("text")[0].as_py())}
 
 
+def test_cut_mode_keeps_the_words_beside_an_excerpt(tmp_path):
+    """A document holding 14 words of a longer item loses those 14 words and no more: the
+    1-mismatch windows that reach one word past the excerpt (the word beside it is the one
+    that differs) do not cut that word. A word substituted inside the excerpt is cut with it.
+    Likewise a near copy of a short item whose first word is deleted does not take the word
+    before it as that word. Through the CLI, the text written checked against the excerpt
+    removed by hand."""
+    item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+            "sailors argued about tides and the price of salted herring in distant northern markets")
+    short = "marigold vinegar and crushed juniper berries were stirred into the copper kettle while the apprentice recited old ledger entries"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n" + short + "\n")
+    w = item.split()
+    before, after = "Plum gravel sofa meadow cactus.", "Violin tundra bishop pepper anvil."
+    excerpt = " ".join(w[5:19])
+    edited = " ".join(w[5:11] + ["banana"] + w[12:19])
+    s = short.split()
+    near = " ".join(s[1:7] + ["banana"] + s[8:])  # a near copy of the short item: its first word deleted, one substituted
+    rows = [{"id": "excerpt", "text": f"{before} {excerpt} {after}"}, {"id": "edited", "text": f"{before} {edited} {after}"},
+            {"id": "whole", "text": f"{before}\n{item}\n{after}"}, {"id": "near", "text": f"{before} {near} {after}"}]
+    kept, ledger = run_web(tmp_path, "cut", rows, ev, 'mode = "cut"')
+    assert kept == {"excerpt", "edited", "whole", "near"} and ledger.height == 0
+    from curate.schema import make_id
+
+    text = dict(pl.read_parquet(tmp_path / "cut" / "text/*.parquet").select("id", "text").iter_rows())
+    assert text[make_id("web", "excerpt")] == f"{before}  {after}"
+    assert text[make_id("web", "edited")] == f"{before}  {after}"
+    assert text[make_id("web", "whole")] == f"{before}\n\n{after}"
+    # the word before the copy is not taken as the deleted first word (a substitution, as cheap)
+    assert text[make_id("web", "near")] == f"{before}  {after}"
+    stats = json.loads((tmp_path / "cut" / "manifest.json").read_text())["stats"]
+    assert stats["decontaminate.cut_chars"] == len(excerpt) + len(edited) + len(item) + len(near)
+
+
+@pytest.mark.corpora
+def test_chinese_and_japanese_items_are_matched_by_character(corpora, tmp_path):
+    """Chinese and Japanese write no spaces: an item was one "word" per phrase, too short for a
+    13-word window, so a page quoting it whole was kept (before: 2 of 60 Chinese and 0 of 60
+    Japanese plants caught). Each Han or kana character is now a word, as in dedup: every item
+    with 20 or more of them planted into another sentence's page is caught, and no page of the
+    other half's sentences (five a page) is; "cut" mode cuts the item's characters, not the
+    whole paragraph. Thai is left as it was: 13 of its characters are a few syllables, which
+    unrelated sentences share."""
+    import csv
+
+    cjk = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")  # kana and the main Han block (ground truth by code point)
+    by: dict = {}
+    with open(corpora / "multilingual/lingua_sentences_dev.tsv", encoding="utf-8") as f:
+        for lang, text in list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]:
+            if lang in ("zh", "ja"):
+                by.setdefault(lang, []).append(text)
+    evals, rows, planted = tmp_path / "eval.jsonl", [], {}
+    with open(evals, "w", encoding="utf-8") as f:
+        for lang, ss in by.items():
+            items, rest = ss[0::2], ss[1::2]
+            f.write("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in items))
+            rows += [{"id": f"clean-{lang}-{i}", "text": "".join(rest[i : i + 5])} for i in range(0, len(rest), 5)]
+            for i, t in enumerate(x for x in items if len(cjk.findall(x)) >= 20):
+                a, b = rest[i % len(rest)], rest[(i + 1) % len(rest)]
+                rows.append({"id": f"plant-{lang}-{i}", "text": a + t + b})
+                planted[f"plant-{lang}-{i}"] = a + b
+    kept, ledger = run_web(tmp_path, "cjk", rows, evals)
+    assert len(planted) > 150 and set(ledger["id"]) == set(planted)
+    assert set(ledger["rule"]) == {"eval_overlap"}
+    # "cut" cuts the item's words, not the whole space-free paragraph: the letters left are the
+    # two host sentences' (punctuation and numbers are not words: one beside the item may go or stay)
+    from curate.schema import make_id
+
+    run_web(tmp_path, "cut", [r for r in rows if r["id"] in planted], evals, 'mode = "cut"')
+    text = dict(pl.read_parquet(tmp_path / "cut" / "text/*.parquet").select("id", "text").iter_rows())
+    letters = lambda t: re.sub(r"[\W\d_]", "", t)  # noqa: E731
+    assert {i: letters(text[make_id("web", i)]) for i in planted} == {i: letters(t) for i, t in planted.items()}
+
+
+def test_the_snippet_is_the_shared_words(tmp_path):
+    """The ledger's snippet is the n-gram a page shares with the item: its first intact window
+    (not the window one word earlier, which matches with the word before the quote as its one
+    mismatch); a page sharing only 12 words shows a window with one word beside them. Through
+    the CLI; the expected words by hand."""
+    item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+            "sailors argued about tides and the price of salted herring in distant northern markets")
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n")
+    w = item.split()
+    before, after = "Plum gravel sofa meadow cactus.", "Violin tundra bishop pepper anvil."
+    rows = [{"id": "quote", "text": f"{before} {' '.join(w[5:19])} {after}"},  # 14 words of the item
+            {"id": "twelve", "text": f"{before} {' '.join(w[5:17])} {after}"}]  # 12: a window with one mismatch
+    kept, ledger = run_web(tmp_path, "snip", rows, ev)
+    assert not kept
+    snippet = dict(ledger.select("id", "snippet").iter_rows())
+    assert snippet == {"quote": " ".join(w[5:18]), "twelve": "cactus " + " ".join(w[5:17])}
+
+
 def test_config_errors(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "/nonexistent/*.jsonl"\n')

@@ -152,6 +152,27 @@ def test_audit_shows_what_was_cut(tmp_path):
     assert "Inside documents" in html and "boilerplate lines removed" in html and "characters cut" in html
 
 
+def test_audit_says_what_was_cut_from_the_documents_in_the_output(tmp_path):
+    """The stage's counts cover every document it changed, also those it then removed as too
+    short; the audit also gives what was cut from the documents in text/ (DuckDB-free here:
+    polars over text/'s linededup columns), and the report says which is which."""
+    rows = [{"id": f"d{i}", "text": f"{FOOTER[1]}\nPage {'abcdefg'[i] * 3} says: " + "words " * (60 if i < 4 else 30)} for i in range(7)]
+    out = run(tmp_path, {"web": rows}, "[linededup]\nmax_docs = 5\n")
+    assert cli.main(["audit", str(out)]) == 0
+    summary = json.loads((out / "stats/summary.json").read_text())
+    text = pl.read_parquet(out / "text/*.parquet")
+    ledger = pl.read_parquet(out / "ledger/*.parquet").filter(pl.col("stage") == "linededup")
+    assert (text.height, ledger.height) == (4, 3)  # the three short pages fell below min_words
+    inside = summary["inside_documents"]
+    assert (inside["linededup.docs_changed"], inside["linededup.lines_removed"]) == (7, 7)  # the stage's: all seven
+    kept = text.filter(pl.col("linededup_lines") > 0)
+    assert summary["linededup_in_output"] == {"docs_changed": kept.height, "lines_removed": int(text["linededup_lines"].sum()),
+                                              "chars_removed": int(text["linededup_chars"].sum())} == {
+        "docs_changed": 4, "lines_removed": 4, "chars_removed": 4 * (len(FOOTER[1]) + 1)}
+    html = (out / "report.html").read_text()
+    assert "<td>7 (4 in the output)</td>" in html and "then removed as too short" in html
+
+
 def test_frequent_rows_wait_for_the_join_as_files(tmp_path, monkeypatch):
     """The (hash, id) rows of frequent lines, a row per frequent line of a document, waited for
     the join in the runner, which holds them in the launching process; spilled, the join gets

@@ -337,6 +337,14 @@ def test_a_budget_missed_beyond_the_tolerance_stops_and_a_met_one_is_reported(tm
     assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off", "--set", "rebalance.tolerance=0.5"]) == 0
     assert re.search(r"^mix: [\d,]+ tokens \(rebalance.budget 1,500: [+-][\d.]+%, within rebalance.tolerance 0.5; web 100% \(target 100%\)\)",
                      capsys.readouterr().out, re.M)
+    # the natural mix (no targets) is said as the tokens: line says it: no target, no domain without data
+    # (it printed "books 0% (target 0%), code 0% (target 0%), web 100% (target 100%)"), by the run and by curate mix
+    natural = ["--set", "rebalance.tolerance=0.5", "--set", "rebalance.targets={}"]
+    assert cli.main(["run", str(cfg), "--stages", "ingest,rebalance", "--progress", "off", *natural]) == 0
+    want = r"^mix: [\d,]+ tokens \(rebalance.budget 1,500: [+-][\d.]+%, within rebalance.tolerance 0.5; web 100%\); rebalance ran without tokenize"
+    assert re.search(want, capsys.readouterr().out, re.M)
+    assert cli.main(["mix", str(out)]) == 0
+    assert re.search(want, capsys.readouterr().out, re.M)
 
 
 # --- rebalance.languages ------------------------------------------------------------------

@@ -422,7 +422,8 @@ def quality_card(s: dict, cols: dict, top: int = 18) -> str:
             for lang, x in ((lang, by[lang]) for lang in langs)
         )
         chart += f"<table class='num pct'>{head}{body}</table>"
-        note += (" Per language (most scored first): documents scored, the share the quality stage kept, mean scores, and the"
+        note += (" Per language (most scored first): documents scored, the share the quality stage kept (with those a later"
+                 " stage removed), mean scores (kept: of those still in the output), and the"
                  " cutoff its removals name (the threshold, or that language's own cutoff for a top fraction taken per language).")
     return card("Quality score", chart, note=note)
 
@@ -487,10 +488,13 @@ def inside_card(s: dict) -> str:
     rows = []
     if "linededup.lines_removed" in d:
         share = d.get("linededup.chars_removed_share")
-        rows += [("linededup", "documents changed", num(d.get("linededup.docs_changed", 0))),
-                 ("linededup", "boilerplate lines removed", num(d["linededup.lines_removed"])),
+        kept = s.get("linededup_in_output") or {}
+        out = lambda k: f" ({num(kept[k])} in the output)" if k in kept else ""  # noqa: E731
+        rows += [("linededup", "documents changed", num(d.get("linededup.docs_changed", 0)) + out("docs_changed")),
+                 ("linededup", "boilerplate lines removed", num(d["linededup.lines_removed"]) + out("lines_removed")),
                  ("linededup", "distinct lines above max_docs", num(d.get("linededup.frequent_lines", 0))),
-                 ("linededup", "characters removed", num(d.get("linededup.chars_removed", 0)) + (f" ({100 * share:.2f}%)" if share is not None else ""))]
+                 ("linededup", "characters removed", num(d.get("linededup.chars_removed", 0)) + (f" ({100 * share:.2f}%)" if share is not None else "")
+                  + out("chars_removed"))]
     if "decontaminate.eval_items" in d:
         rows += [("decontaminate", "evaluation items", f"{num(d['decontaminate.eval_items'])} ({num(d.get('decontaminate.eval_items_too_short', 0))} too short to match)"),
                  ("decontaminate", "evaluation keys", num(d.get("decontaminate.eval_ngrams", 0)))]
@@ -499,7 +503,9 @@ def inside_card(s: dict) -> str:
                  ("decontaminate", "characters cut", num(d.get("decontaminate.cut_chars", 0)))]
     body = "".join(f"<tr><td><code>{_e(a)}</code></td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows)
     table = f"<table class='num'><tr><th>stage</th><th>measure</th><th>value</th></tr>{body}</table>"
-    return card("Inside documents", table, note="Text removed from documents that were kept (boilerplate lines, contaminated spans), and the evaluation sets checked. Documents removed outright are in the funnel and the rules.")
+    return card("Inside documents", table, note="Text removed inside documents (boilerplate lines, contaminated spans), and the evaluation sets checked. Line dedup's counts are of every "
+                                                     "document it changed, also those it then removed as too short (linededup_min_words, _min_chars); "
+                                                     "“in the output”: of those in text/. Documents removed outright are in the funnel and the rules.")
 
 
 def quarantine_card(s: dict) -> str:

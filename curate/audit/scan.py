@@ -106,7 +106,8 @@ def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str 
         (host_expr(uexpr.cast(pl.String)) if uexpr is not None else pl.lit(None, pl.String)).alias("host"),
         texpr.cast(pl.String).str.len_chars().cast(pl.Int64).fill_null(0).alias("chars"),
     ]
-    for col, name in (("num_tokens", "tokens"), ("repeat", "repeat"), ("quality_score", "quality"), ("dup_group_size", "dup")):
+    for col, name in (("num_tokens", "tokens"), ("repeat", "repeat"), ("quality_score", "quality"), ("dup_group_size", "dup"),
+                      ("linededup_lines", "ld_lines"), ("linededup_chars", "ld_chars")):
         if col in sch:
             cols.append(pl.col(col).cast(pl.Float64 if name == "quality" else pl.Int64).alias(name))
     return lf.select(cols), {"text": tname, "url": uname, "language": lname, "domain": "domain" if "domain" in sch else domain}

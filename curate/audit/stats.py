@@ -37,9 +37,11 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
   ``quantile_disc``) is within ``REL_ERROR`` (1%) of the true value; at most ~1,500 bins
   per domain whatever the corpus size. Minimum, maximum and mean are exact.
 * quality-score histogram (20 bins on [0, 1]) and duplicate-group sizes (power-of-two
-  buckets): exact. Per language: documents the quality stage kept and removed, their mean
-  scores (sums and counts) and the highest cutoff a removal names (the ledger's threshold: a
-  language's own cutoff when the top fraction is taken per language): exact.
+  buckets): exact. Per language: documents the quality stage kept (those in text plus those a
+  later stage, rebalance, removed: ledger rows of a scored domain) and removed, their mean
+  scores (sums and counts; the kept mean over the kept documents still in text, as a later
+  stage's ledger row has no score) and the highest cutoff a removal names (the ledger's
+  threshold: a language's own cutoff when the top fraction is taken per language): exact.
 * top hosts: ``TopK``, a Misra-Gries summary of at most ``TOPK_CAPACITY`` counters, merged
   by adding and cutting back to the capacity. A reported count is at most ``error`` below
   the truth (``error`` <= documents / (capacity + 1)) and is exact while ``error`` is 0.
@@ -47,6 +49,8 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
   HyperLogLog (2^14 registers, ~0.8% standard error) merged by register-wise max. Its hash
   is polars' (stable within one polars version: merge partials made by the same version).
 * removed examples: the ``k`` smallest ids per (stage, rule); merge keeps the ``k`` smallest.
+* line dedup's cuts in the documents of text/ (``linededup_lines``, ``linededup_chars``): exact
+  sums. The stage's own stats also count the documents it then removed as too short.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from curate import schema
 from curate.audit.sketches import HASH_SEED, HLL, LogHist, REL_ERROR, TopK
 
 
@@ -88,6 +93,9 @@ LANGUAGE_FIELDS = ("language", "lang", "metadata.language", "metadata.lang")
 
 
 FORMAT = "curate-audit/1"
+
+
+AFTER_QUALITY = schema.STAGES[schema.STAGES.index("quality") + 1 :]  # their ledger rows were kept by quality
 
 
 def _rows(df: pl.DataFrame, keys: list[str], **aggs: pl.Expr):
@@ -134,7 +142,13 @@ class Partial:
     quality_removed: Counter = field(default_factory=Counter)
     quality_removed_sum: Counter = field(default_factory=Counter)
     quality_cutoff: dict = field(default_factory=dict)
+    # what the quality stage kept that a later stage removed: (domain, language) -> ledger rows,
+    # counted for the domains it scored (a score in text, or a quality ledger row)
+    after_quality: Counter = field(default_factory=Counter)
+    quality_domains: set = field(default_factory=set)
     dups: Counter = field(default_factory=Counter)  # (domain, bucket) -> documents
+    # what line dedup cut from the documents in text/ (its stats count also those it then removed)
+    ld_output: Counter = field(default_factory=Counter)  # docs_changed, lines_removed, chars_removed
     hosts: TopK = field(default_factory=TopK)
     hll: HLL = field(default_factory=HLL)
     no_host: int = 0
@@ -195,11 +209,16 @@ class Partial:
             for (lang,), r in _rows(q, ["language"], s=pl.col("quality").cast(pl.Float64).sum()):
                 self.quality_kept[lang] += r["n"]
                 self.quality_kept_sum[lang] += r["s"]
+            self.quality_domains.update(q["domain"].unique().to_list())
         if "dup" in cols:
             g = df.filter(pl.col("dup").is_not_null()).group_by("domain", "dup").len()
             buckets = np.frexp(np.maximum(g["dup"].to_numpy().astype(np.float64) - 1, 0))[1]  # bit_length(size-1)
             for d, b, n in zip(g["domain"].to_list(), buckets.tolist(), g["len"].to_list()):
                 self.dups[d, int(b)] += n
+        if "ld_lines" in cols:
+            self.ld_output["docs_changed"] += int((df["ld_lines"] > 0).sum())
+            self.ld_output["lines_removed"] += int(df["ld_lines"].sum() or 0)
+            self.ld_output["chars_removed"] += int(df["ld_chars"].sum() or 0)
         h = df.filter(pl.col("host").is_not_null()).group_by("host").len()
         self.no_host += df.height - int(h["len"].sum() or 0)
         self.hosts.update(zip(h["host"].to_list(), h["len"].to_list()))
@@ -233,6 +252,10 @@ class Partial:
             for (st, lang), r in _rows(later, ["stage", "language"]):
                 self.unsure_stage_lang[st, lang] += r["n"]
         q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN))
+        self.quality_domains.update(q["domain"].unique().to_list())
+        later = df.filter(pl.col("stage").is_in(AFTER_QUALITY)).with_columns(pl.col("language").fill_null(UNKNOWN))
+        for (d, lang), r in _rows(later, ["domain", "language"]):
+            self.after_quality[d, lang] += r["n"]
         for (lang,), r in _rows(q, ["language"], s=pl.col("value").sum(), t=pl.col("threshold").max()):
             self.quality_removed[lang] += r["n"]
             self.quality_removed_sum[lang] += r["s"] or 0.0
@@ -266,11 +289,12 @@ class Partial:
 
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
-                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum",
+                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output",
                      "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
             self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
+        self.quality_domains |= o.quality_domains
         _merge_dicts(self.length, o.length, LogHist)
         _merge_dicts(self.token_length, o.token_length, LogHist)
         for d, bins in o.quality.items():
@@ -305,13 +329,18 @@ class Partial:
         return out
 
     def _quality_by_language(self) -> dict:
-        """Per language: scored documents kept and removed by the quality stage, mean scores,
-        and the cutoff its removals name (None where it removed none)."""
+        """Per language: scored documents kept and removed by the quality stage (kept: also those
+        a later stage removed), mean scores (kept: of ``kept_in_output``, the kept documents
+        still in text), and the cutoff its removals name (None where it removed none)."""
+        later = Counter()
+        for (d, lang), n in self.after_quality.items():
+            if d in self.quality_domains:
+                later[lang] += n
         out = {}
-        for lang in sorted(set(self.quality_kept) | set(self.quality_removed)):
+        for lang in sorted(set(self.quality_kept) | set(self.quality_removed) | set(later)):
             k, r = self.quality_kept[lang], self.quality_removed[lang]
             out[lang] = {
-                "kept": k, "removed": r,
+                "kept": k + later[lang], "kept_in_output": k, "removed": r,
                 "kept_mean": self.quality_kept_sum[lang] / k if k else None,
                 "removed_mean": self.quality_removed_sum[lang] / r if r else None,
                 "cutoff": self.quality_cutoff.get(lang),
@@ -398,6 +427,9 @@ class Partial:
                 "by_language": self._quality_by_language(),
             }
             if self.quality or self.quality_removed
+            else None,
+            "linededup_in_output": {k: self.ld_output[k] for k in ("docs_changed", "lines_removed", "chars_removed")}
+            if self.ld_output
             else None,
             "dup_group_size": {
                 "buckets": "bucket b holds sizes 2**(b-1)+1 .. 2**b (bucket 0: size 1)",

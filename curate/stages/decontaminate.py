@@ -28,7 +28,10 @@ Normalisation (both sides): punctuation, symbols and numbers become spaces, then
 normalisation (NFKC, lowercase, whitespace collapsed). Spaces rather than removal make
 tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``Teddy 's``
 meet a page's ``guest-starring`` and ``Teddy's``; in code ``current_depth += 1`` is
-``current depth``. Numbers are dropped: a run of 13 numbers (a data table) is not a test item.
+``current depth``. Numbers are dropped: a run of 13 numbers (a data table) is not a test item. Chinese and
+Japanese have no spaces: each Han or kana character is a word (as dedup's ``split_cjk``), so a
+window is 13 characters there; Thai, Lao, Khmer and Myanmar are not split (13 characters are a
+few syllables, which unrelated Thai sentences share), so their items stay mostly too short.
 Word hashes are dedup's shingle hashes (one compiled pass), windows a polynomial of them.
 Evaluation items shorter than ``ngram`` words cannot match and are counted
 (``eval_items_too_short``), not used.
@@ -43,7 +46,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
+import regex
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,11 +75,31 @@ EVAL_SET_DEFAULTS = {
 _PUNCT = r"[\p{P}\p{S}\p{N}]+"
 
 
+# Chinese and Japanese put no spaces between words: each Han or kana character (with its marks)
+# is a word, as in dedup's split_cjk. Not Thai, Lao, Khmer, Myanmar: 13 of their characters are
+# a few syllables, which unrelated sentences share (lingua Thai: 43 of 50 clean documents matched)
+_CJK_CHAR = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
+_CJK = f"({_CJK_CHAR}\\p{{M}}*)"
+# what "cut" mode cuts: whitespace-separated tokens, but each Han or kana character (with the
+# punctuation after it, as "word," is one token) alone: a Chinese paragraph has no spaces
+_CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
+
+
 def normalize_words(texts) -> pa.LargeStringArray:
-    """The matching normalisation: punctuation, symbols and numbers -> spaces, then dedup's
-    ``normalize``."""
+    """The matching normalisation: punctuation, symbols and numbers -> spaces, each Han or kana
+    character a word, then dedup's ``normalize``."""
     arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(list(texts), pa.large_string())
-    return normalize(pc.replace_substring_regex(arr, _PUNCT, " "))
+    x = pc.replace_substring_regex(arr, _PUNCT, " ")
+    if isinstance(x, pa.ChunkedArray):
+        x = x.combine_chunks()
+    # only non-ASCII texts with such a character are rewritten (a match test costs less than a replace)
+    idx = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(x), True).to_numpy(zero_copy_only=False))
+    idx = idx[pc.match_substring_regex(x.take(idx), _CJK_CHAR).to_numpy(zero_copy_only=False)] if len(idx) else idx
+    if len(idx):
+        mask = np.zeros(len(x), bool)
+        mask[idx] = True
+        x = pc.replace_with_mask(x, pa.array(mask), pc.replace_substring_regex(x.take(idx), _CJK, r" \1 "))
+    return normalize(x)
 
 
 _WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
@@ -327,18 +350,24 @@ class DecontaminateStage:
             self.evals = load_eval_ngrams(self.sets, self.n, self.max_ngrams, self.edits, self.short_words, self.short_edits)
         return self
 
-    def window_hits(self, normalized, words=None):
-        """(text index, word position, item index) of every window matching an evaluation key."""
+    def window_hits(self, normalized, words=None, mismatch: bool = False):
+        """(text index, word position, item index) of every window matching an evaluation key;
+        with ``mismatch``, also the position in the window of the word that differs (-1: none)."""
         w, h, start, doc, pos = windows(normalized, self.n, words)
         if self.edits:  # only windows with an intact half that occurs in the evaluation sets
             half, hk = halves(self.n), self.evals.halves
             cand = (hk.lookup(roll(w, start, half)) >= 0) | (hk.lookup(roll(w, start + self.n - half, half)) >= 0)
             h, start, doc, pos = h[cand], start[cand], doc[cand], pos[cand]
         item = np.full(len(h), -1)
-        for keys in window_keys(w, h, start, self.n, self.edits):
+        only = np.full(len(h), -1)  # the one wildcard position that matched (-2: several, an intact window)
+        for k, keys in enumerate(window_keys(w, h, start, self.n, self.edits)):
             found = self.evals.keys.lookup(keys)
             item = np.where(item < 0, found, item)
+            if mismatch and self.edits:
+                only = np.where(found >= 0, np.where(only == -1, k, -2), only)
         hit = item >= 0
+        if mismatch:
+            return doc[hit], pos[hit], item[hit], np.maximum(only[hit], -1)
         return doc[hit], pos[hit], item[hit]
 
     def near_copies(self, normalized, words=None):
@@ -350,18 +379,24 @@ class DecontaminateStage:
         return near_copy.find(self.evals.near, w, offs)
 
     def match_details(self, texts) -> dict:
-        """Per text: ``windows`` (matching n-word windows), and of its first match (a window,
-        else a near copy of a short item; -1 where none): ``item``, ``start`` and ``end`` (word
-        span in the normalised text), ``near`` (a near copy), ``edits`` and ``allowed``."""
+        """Per text: ``windows`` (matching n-word windows), and of its first match (an intact
+        window, else one differing inside, else at an edge, else a near copy of a short item; -1
+        where none): ``item``,
+        ``start`` and ``end`` (word span in the normalised text), ``near`` (a near copy),
+        ``edits`` and ``allowed``."""
         ndoc = len(texts)
         norm = normalize_words(texts)
         words = word_hashes(norm)
-        doc, pos, item = self.window_hits(norm, words)
+        doc, pos, item, miss = self.window_hits(norm, words, mismatch=True)
         out = {"windows": np.bincount(doc, minlength=ndoc), "near": np.zeros(ndoc, bool)}
         for k in ("item", "start", "end", "edits", "allowed"):
             out[k] = np.full(ndoc, -1)
-        out["item"][doc[::-1]] = item[::-1]  # reversed: each text's first hit is written last
-        out["start"][doc[::-1]] = pos[::-1]
+        # each text's first intact window, else the first whose differing word is inside it, else
+        # its first (whose edge word is the word beside the copy); reversed: each pick written last
+        rank = np.where(miss == -1, 0, np.where((miss == 0) | (miss == self.n - 1), 2, 1))
+        order = np.lexsort((pos, rank, doc))[::-1]
+        out["item"][doc[order]] = item[order]
+        out["start"][doc[order]] = pos[order]
         out["end"] = np.where(out["item"] >= 0, out["start"] + self.n, -1)
         near = self.near_copies(norm, words)
         keep = out["windows"][near[0]] == 0  # a text with a matching window is reported by that rule
@@ -421,13 +456,17 @@ class DecontaminateStage:
     def cut_text(self, text: str) -> str:
         """The text without the whitespace-separated tokens covered by a matching window (a
         cut that spans a line break leaves one)."""
-        tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
         owner = [t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])]
         joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
         covered = np.zeros(len(tokens), bool)
         near = self.near_copies(joined)
-        for a, b in list(zip(*(self.window_hits(joined)[1] + k for k in (0, self.n)))) + list(zip(near[1], near[2])):
+        _, pos, _, miss = self.window_hits(joined, mismatch=True)
+        # a window whose first or last word is the one that differs reaches past the shared words
+        # (an exact n-gram's neighbours match with one mismatch): that word is not cut
+        starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
         out, pos, t = [], 0, 0
         while t < len(tokens):

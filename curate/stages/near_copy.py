@@ -84,18 +84,20 @@ def build(items: list[np.ndarray], names: list[int], k: int, tolerance: float) -
 
 def align(items: np.ndarray, lengths: np.ndarray, x: np.ndarray):
     """For each row: the fewest word edits turning ``items[r, :lengths[r]]`` into a run of
-    ``x[r]``, and that run as [start, end) (the leftmost of the cheapest). Edit-distance rows
-    over the item's words; each cell holds cost * B + start column, so one minimum keeps the
-    cheapest and then the leftmost alignment, and the insertion chain along a row is a
-    cumulative minimum."""
+    ``x[r]``, and that run as [start, end) (of the cheapest, the latest start, then the
+    earliest end: the shortest run, so a word beside the copy is not taken as a substitution
+    for an item word the copy lacks, a deletion at the same cost; "cut" mode cuts this run).
+    Edit-distance rows over the item's words; each cell holds cost * B + (W - start column),
+    so one minimum keeps the cheapest and then the latest start, and the insertion chain
+    along a row is a cumulative minimum."""
     C, W = x.shape
     B = W + 1
     cb = np.arange(W + 1, dtype=np.int64) * B
-    prev = np.broadcast_to(np.arange(W + 1, dtype=np.int64), (C, W + 1)).copy()  # cost 0, start anywhere
+    prev = np.broadcast_to(W - np.arange(W + 1, dtype=np.int64), (C, W + 1)).copy()  # cost 0, start anywhere
     best, end = np.zeros(C, np.int64), np.zeros(C, np.int64)
     for j in range(1, int(lengths.max(initial=0)) + 1):
         t = np.empty_like(prev)
-        t[:, 0] = j * B  # the first j item words deleted
+        t[:, 0] = j * B + W  # the first j item words deleted (start column 0)
         sub = (items[:, j - 1, None] != x) * B
         t[:, 1:] = np.minimum(prev[:, :-1] + sub, prev[:, 1:] + B)
         prev = np.minimum.accumulate(t - cb, axis=1) + cb  # words inserted before the next item word
@@ -103,7 +105,7 @@ def align(items: np.ndarray, lengths: np.ndarray, x: np.ndarray):
         if len(done):
             end[done] = prev[done].argmin(axis=1)
             best[done] = prev[done, end[done]]
-    return best // B, best % B, end
+    return best // B, W - best % B, end
 
 
 def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
