@@ -1669,6 +1669,41 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
 
 
+@pytest.mark.parametrize("odd", ["empty.jsonl", "cut.jsonl.gz", "damaged.parquet"])
+def test_an_empty_or_truncated_file_does_not_vouch_for_a_misspelt_field(tmp_path, capsys, odd):
+    """One empty file (or a truncated .gz, a damaged Parquet file) in a folder whose other files
+    all lack the named field let a misspelt `--text-field`/`--id-field` run to the end: every
+    record quarantined (missing_text_field) or every source_id null, exit 0. A file that gives
+    no record to look at said "fine" and stopped the check; now it says nothing either way,
+    and a truncated file is judged by the records before its cut."""
+    import gzip
+
+    import pyarrow as pa
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [{"doc_id": k, "body": v} for k, v in PAGES.items()]
+    parquet = odd.endswith(".parquet")
+    if parquet:
+        pq.write_table(pa.Table.from_pylist(rows), data / "a.parquet")
+        (data / odd).write_bytes(b"PAR1 not a parquet file")
+        flags, said = ["--text-field", "body", "--id-field", "docid"], "inputs[0]: a.parquet has no id column (none of docid; its columns: doc_id, body)"
+    else:
+        (data / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        whole = gzip.compress("".join(json.dumps(r) + "\n" for r in rows * 50).encode())
+        (data / odd).write_bytes(b"" if odd == "empty.jsonl" else whole[: len(whole) // 2])
+        flags, said = ["--text-field", "bdy"], "inputs[0]: a.jsonl: none of its first 3 records has a text field (none of bdy; its fields: doc_id, body)"
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", data, "--domain", "web", *flags, "--stages", "ingest", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1 and not out.exists(), err
+    if not parquet:  # the truncated file's own records, before the cut, are looked at too
+        (data / "a.jsonl").unlink()
+        assert run_cli("run", "--input", data, "--domain", "web", *flags, "--stages", "ingest", "--output", out, "--progress", "off") == (
+            0 if odd == "empty.jsonl" else 2)  # an input of one empty file: nothing to tell, nothing read
+        err = capsys.readouterr().err
+        assert odd == "empty.jsonl" or f"inputs[0]: {odd}: none of its first " in err, err
+
 def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
     """PowerShell's `... > dump.jsonl` writes UTF-16 with a BOM: every line was quarantined
     (invalid_utf8) after a full run, 0 documents out. JSON Lines is UTF-8; said before running."""

@@ -370,9 +370,10 @@ def plan_shards(
         more = (f" (and {len(others)} other file{'s' * (len(others) > 1)} of the input: {', '.join(others[:3])}"
                 f"{', ...' if len(others) > 3 else ''})") if others else ""
         raise InputError(not_lines[0][1] + more)
-    for errors in (jsonl, columns):
-        if errors and all(errors):  # checking stops at the first file that has the field
-            raise InputError(errors[0] + (f" (and as much of its {len(errors) - 1} other files)" if len(errors) > 1 else ""))
+    for errors in (jsonl, columns):  # checking stops at the first file that has the field (None)
+        said = [e for e in errors if e]  # an empty or unreadable file (UNTOLD) vouches for no field
+        if said and None not in errors:
+            raise InputError(said[0] + (f" (and as much of its {len(said) - 1} other files)" if len(said) > 1 else ""))
     return shards
 
 

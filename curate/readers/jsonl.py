@@ -72,6 +72,10 @@ def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list) -
 # cannot be told from a misspelling), so a misspelling costs at most this much reading.
 SCAN_BYTES = 1 << 30
 
+# A file's check found nothing to look at (no record or column): it neither has a field nor
+# lacks it, so it neither refuses its input nor vouches for the field (falsy, unlike an error).
+UNTOLD = ""
+
 
 def _named_later(f, first: bytes, wanted: list, missing: set, budget: list) -> bool | None:
     """Whether ``first`` and the rest of the stream ``f`` name every still ``missing`` field (its
@@ -99,9 +103,11 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     """Why a JSONL file gives no document, or none with the id or url the user named: none of its
     first ``records`` objects has a field the text field (or the given id/url field) names (a
     misspelling), said before the run instead of quarantining every record or leaving every
-    source_id null; None when one has each (even null), or when no object could be read. An
-    id, url or meta field those records lack is looked for in the rest of the file, as far as
-    ``budget`` (``[bytes]``, shared by an input's files) goes, and only then said missing."""
+    source_id null; None when one has each (even null); UNTOLD when no object could be read
+    (an empty file, one unreadable from its start), which vouches for no field. An id, url or
+    meta field those records lack is looked for in the rest of the file, as far as ``budget``
+    (``[bytes]``, shared by an input's files) goes, and only then said missing. A file cut
+    short (a truncated .gz) is judged by the records before the cut: the reader reads no more."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
     fields, n, whole = None, 0, True
@@ -127,10 +133,10 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 if named is not False:
                     return None
                 whole = True
-    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
-        return None
+    except Exception:  # noqa: BLE001 - unreadable from here on: the reader quarantines the rest
+        whole = False
     if fields is None:
-        return None
+        return UNTOLD
     key, names = wanted[min(missing)]
     return field_error(key, names, rel, None if whole and key != "text_field" else n, fields)
 
