@@ -194,6 +194,37 @@ def test_interrupt_inside_a_step_is_an_interrupt(tmp_path, finished_demo):
     assert snapshot(out) == before
 
 
+# Runs `curate ARGS...` with Ctrl-C pressed as the module named first is imported: where the
+# first seconds of a command go (Beam's imports), or where `curate audit` starts its work.
+CTRL_C_AT_IMPORT = """
+import importlib.abc, os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal (a background job ignores it)
+at = sys.argv.pop(1)
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == at:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+from curate.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("module, command", [("apache_beam", "run"), ("curate.audit.command", "audit")])
+def test_interrupt_while_a_command_starts_is_one_line(tmp_path, finished_demo, module, command):
+    """Ctrl-C in the first two seconds of `curate run` (while Beam is imported, before the run
+    handles an interrupt), or at any time in `curate audit`, printed a Python traceback
+    ending in KeyboardInterrupt. Now one line, exit status 130, as for a run interrupted later."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    args = args if command == "run" else ["audit", str(out)]
+    r = subprocess.run([sys.executable, "-c", CTRL_C_AT_IMPORT, module, *args], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 130, r.stderr
+    said = "curate: interrupted; the previous output is unchanged" if command == "run" else "curate: interrupted"
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [said], r.stderr
+    assert snapshot(out) == before
+
+
 def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):
     """A first run into a new output that failed or was interrupted (a Flink job server that
     could not be started, Ctrl-C) left the output folder behind, empty."""
