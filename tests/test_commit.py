@@ -225,6 +225,33 @@ def test_interrupt_while_a_command_starts_is_one_line(tmp_path, finished_demo, m
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("where", ["render", "report.html"])
+def test_an_interrupted_audit_leaves_the_output_replaceable(tmp_path, finished_demo, monkeypatch, where):
+    """`curate audit DIR` interrupted (or failing) while it rendered report.html, after it had
+    written stats/summary.json, left that file unlisted in DIR's manifest: the next `curate
+    run` into DIR refused ("holds files curate did not write: stats/summary.json") until the
+    user deleted it by hand. The report is rendered before anything is written, and what was
+    written is listed whatever stops the audit."""
+    from curate.audit import report
+
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    if where == "render":
+        monkeypatch.setattr(report, "render", interrupted)
+    else:
+        write = output.write_atomic
+        monkeypatch.setattr(output, "write_atomic", lambda root, rel, data: interrupted() if rel == where else write(root, rel, data))
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["audit", str(out)])
+    commit.check_owned(str(out))  # every file in DIR is one its manifest lists
+    monkeypatch.undo()
+    assert cli.main(args) == 0
+    commit.verify_output(str(out))
+
+
 def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):
     """A first run into a new output that failed or was interrupted (a Flink job server that
     could not be started, Ctrl-C) left the output folder behind, empty."""
