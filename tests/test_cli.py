@@ -1195,6 +1195,30 @@ def test_audit_corpus_of_jsonl_with_a_byte_order_mark(tmp_path, capsys):
     assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
 
 
+@pytest.mark.parametrize("empty", [b"", b"\n\r\n", b"\xef\xbb\xbf", "gzip"], ids=["0 bytes", "blank lines", "a BOM", "empty .gz"])
+def test_audit_corpus_with_an_empty_jsonl_file(tmp_path, capsys, empty):
+    """`curate audit --corpus dump/` of a folder holding one empty JSONL shard (a writer with
+    nothing to write) stopped with "cannot be read (Cannot infer NDJSON types on empty reader
+    ...): a damaged or truncated file", exit 2, where `curate run` reads it as no records. An
+    empty file holds no document; the others are audited."""
+    import gzip
+
+    from curate.audit import command
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "a.jsonl").write_text("".join(json.dumps({"text": v}) + "\n" for v in PAGES.values()))
+    if empty == "gzip":
+        (dump / "b.jsonl.gz").write_bytes(gzip.compress(b""))
+    else:
+        (dump / "b.jsonl").write_bytes(empty)
+    assert command.main(["--corpus", str(dump), "--output", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+    (dump / "c.jsonl").write_text('{"text": "a line cut sh')  # damaged, not empty: still said
+    assert command.main(["--corpus", str(dump), "--output", str(tmp_path / "b")]) == 2
+    assert "c.jsonl: cannot be read" in capsys.readouterr().err
+
+
 def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
     """`curate run --input a.jsonl --domain web data/` (a folder left without its --input) ended
     in an IsADirectoryError traceback from reading it as the TOML config."""
