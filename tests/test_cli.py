@@ -1219,6 +1219,28 @@ def test_audit_corpus_with_an_empty_jsonl_file(tmp_path, capsys, empty):
     assert "c.jsonl: cannot be read" in capsys.readouterr().err
 
 
+def test_a_home_folder_path_is_the_home_folder(tmp_path, pages, monkeypatch, capsys):
+    """A team config's `output = "~/corpus"` (or `--output=~/corpus`, which the shell leaves as
+    it is) wrote the corpus into a new folder named `~` in the current directory, one
+    `rm -rf ~` from the user's home; `glob = "~/data/*.jsonl"` matched no files. A leading `~`
+    is the home folder, as in a shell."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    (home / "data").mkdir(parents=True)
+    work.mkdir()
+    (home / "data" / "pages.jsonl").write_bytes(pages.read_bytes())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    cfg = work / "team.toml"
+    cfg.write_text('[run]\noutput = "~/corpus"\nstages = ["ingest"]\nprogress = "off"\n\n'
+                   '[[inputs]]\nglob = "~/data/*.jsonl"\ndomain = "web"\n')
+    assert run_cli("run", cfg) == 0, capsys.readouterr().err
+    assert run_cli("run", "--input", "~/data/pages.jsonl", "--domain", "web", "--output=~/c2", "--stages", "ingest", "--progress", "off") == 0
+    assert not (work / "~").exists()
+    for out in (home / "corpus", home / "c2"):
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+    assert json.loads((home / "corpus" / "manifest.json").read_text())["inputs"][0]["source"] == "data"
+
+
 def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
     """`curate run --input a.jsonl --domain web data/` (a folder left without its --input) ended
     in an IsADirectoryError traceback from reading it as the TOML config."""
