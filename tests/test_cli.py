@@ -1055,6 +1055,32 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
         assert not out.exists()
 
 
+@pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
+def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name):
+    """A downloaded dump.tar.gz / dump.zip of JSONL files said "cannot tell the format ...; give
+    --format": with --format jsonl the archive was read as one stream (tar headers glued to
+    the first record of each member, nothing said), with --format text as one document.
+    curate reads files, not archives: said before the run, with the command that unpacks it."""
+    import tarfile
+    import zipfile
+
+    path = tmp_path / name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path, "w") as z:
+            z.write(pages, "pages.jsonl")
+    else:
+        with tarfile.open(path, "w:gz" if name.endswith(".gz") else "w") as t:
+            t.add(pages, "pages.jsonl")
+    kind = "zip" if name.endswith(".zip") else "tar"
+    unpack = f"unzip {path} -d DIR" if kind == "zip" else f"tar xf {path} -C DIR"
+    for fmt in ([], ["--format", "jsonl"], ["--format", "text"]):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", path, "--domain", "web", *fmt, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert err == f"curate: config error: inputs[0]: {path} is a {kind} archive: curate reads the files in it, not the archive; unpack it ({unpack}) and give DIR as --input\n", err
+        assert not out.exists()
+
+
 def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monkeypatch):
     """--runner=FlinkRunner on a machine that cannot fetch Beam's job server jar (offline, a
     proxy) ended in a 40-line traceback from apache_beam.utils.subprocess_server."""
