@@ -80,7 +80,7 @@ def check_owned(root: str) -> dict:
     if not any(rel == output.MANIFEST for rel, _ in present):
         raise ForeignFiles(
             f"output {root!r} is not empty and is not a curate output (no {output.MANIFEST}; it holds "
-            f"({', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
+            f"{', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
         )
     manifest = read_manifest(root)
     if manifest.get("format") != output.FORMAT:

@@ -41,6 +41,8 @@ def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
     r = run_cli("run", "--input", warc, "--domain", "web", "--stages", "ingest", "--output", f)
     assert r.returncode == 2
     assert "stats/notes.json" in r.stderr and "text/mydata.parquet" in r.stderr
+    assert r.stderr.splitlines() == [f"curate: output '{f}' is not empty and is not a curate output (no manifest.json; it holds "
+                                     "stats/notes.json, text/mydata.parquet); choose another --output"]  # its brackets closed
     assert snapshot(f) == before
 
 
