@@ -1741,6 +1741,51 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
 
 
+def test_a_file_given_as_jsonl_without_one_json_object_is_said_before_running(tmp_path, pages, capsys, monkeypatch):
+    """`--input export.csv --format jsonl` ran to the end, every line quarantined (invalid_json),
+    0 documents, exit 0; and the check before the run read the whole file looking for a first
+    JSON object (all 300 MB of a CSV). Its first 100 lines holding no object is now said, as a
+    text field no file has is; one such file among JSON Lines files is still quarantined."""
+    from curate.readers import jsonl
+
+    csv = tmp_path / "data" / "export.csv"
+    csv.parent.mkdir()
+    csv.write_text("id,text\n" + "".join(f"{i},{v}\n" for i, v in enumerate(PAGES.values())) * 500)
+    out = tmp_path / "o"
+    read = []
+    real_open = jsonl.open_bytes
+    monkeypatch.setattr(jsonl, "open_bytes", lambda p, lim: _counting(real_open(p, lim), read))
+    assert run_cli("run", "--input", csv, "--domain", "web", "--format", "jsonl", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: config error: inputs[0]: export.csv: none of its first 100 lines is a JSON object (it starts "
+                   "'id,text'): not JSON Lines; give the --format the file has\n"), err
+    assert not out.exists() and 0 < sum(read) < csv.stat().st_size / 2  # not read to its end
+    monkeypatch.undo()
+    (csv.parent / "pages.jsonl").write_bytes(pages.read_bytes())  # among JSON Lines: quarantined line by line
+    assert run_cli("run", "--input", csv.parent, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0
+    assert pq.read_table(out / "text").num_rows == len(PAGES)
+
+
+def _counting(f, read: list):
+    """``f``, with the bytes its readline calls return appended to ``read``."""
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(f, name)
+
+        def readline(self, *a):
+            line = f.readline(*a)
+            read.append(len(line))
+            return line
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return f.__exit__(*exc)
+    return Counting()
+
+
 @pytest.mark.parametrize("odd", ["empty.jsonl", "cut.jsonl.gz", "damaged.parquet"])
 def test_an_empty_or_truncated_file_does_not_vouch_for_a_misspelt_field(tmp_path, capsys, odd):
     """One empty file (or a truncated .gz, a damaged Parquet file) in a folder whose other files

@@ -107,16 +107,21 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     (an empty file, one unreadable from its start), which vouches for no field. An id, url or
     meta field those records lack is looked for in the rest of the file, as far as ``budget``
     (``[bytes]``, shared by an input's files) goes, and only then said missing. A file cut
-    short (a truncated .gz) is judged by the records before the cut: the reader reads no more."""
+    short (a truncated .gz) is judged by the records before the cut: the reader reads no more.
+    A file whose first ``records`` lines hold no JSON object is not JSON Lines (a CSV given
+    --format jsonl): said so, without reading it to its end."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
-    fields, n, whole = None, 0, True
+    fields, n, whole, lines, head = None, 0, True, 0, None
     try:
         with open_bytes(path, Limits()) as f:
             for line in iter(lambda: f.readline(1 << 20), b""):
-                if n == records:
+                if n == records or (lines == records and fields is None):  # the latter: not JSON Lines at all
                     whole, rest = False, line
                     break
+                if line.strip():
+                    lines += 1
+                    head = head or line.removeprefix(b"\xef\xbb\xbf").strip()
                 try:
                     obj = json.loads(line.removeprefix(b"\xef\xbb\xbf"))
                 except ValueError:
@@ -135,6 +140,9 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 whole = True
     except Exception:  # noqa: BLE001 - unreadable from here on: the reader quarantines the rest
         whole = False
+    if fields is None and lines == records:
+        start = head[:40].decode("utf-8", "replace")
+        return f"{rel}: none of its first {lines} lines is a JSON object (it starts {start!r}): not JSON Lines; give the --format the file has"
     if fields is None:
         return UNTOLD
     key, names = wanted[min(missing)]
