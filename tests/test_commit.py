@@ -46,6 +46,26 @@ def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
     assert snapshot(f) == before
 
 
+@pytest.mark.parametrize("command", ["audit", "run"])
+def test_nothing_is_written_inside_another_curate_output(tmp_path, finished_demo, command):
+    """`curate audit corpus --output corpus/audit` (the report kept beside the corpus), or a run
+    with `--output corpus/sample`, wrote files corpus's manifest does not list: its audit then
+    failed ("files the manifest does not list: expected 0, found 2") and its next run refused
+    ("holds files curate did not write"). Refused, naming the output it would be inside."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    inner = out / "stats" / "sub"
+    if command == "audit":
+        r = run_cli("audit", out, "--output", inner)
+    else:
+        r = run_cli("run", *args[1:2], "--stages", "ingest", "--output", inner, "--progress", "off")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"curate{' audit' * (command == 'audit')}: output {str(inner)!r} is inside the "
+                        f"curate output {str(out)!r}, whose manifest would not list its files (that output's audit would fail "
+                        f"and its next run refuse): choose an --output outside it\n"), r.stderr
+    assert snapshot(out) == before
+    assert run_cli("audit", out).returncode == 0
+
+
 def test_foreign_manifest_is_not_overwritten(tmp_path, corpora):
     f = tmp_path / "f"
     f.mkdir()

@@ -22,6 +22,8 @@ def write(summary: dict, out: str) -> tuple[str, str]:
     own = summary.get("kind") == "curate" and os.path.abspath(out) == summary.get("source")
     if not own and os.path.exists(os.path.join(out, output.MANIFEST)):  # would replace that output's own audit
         raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {out}): choose another --output")
+    if not own:  # its files would be foreign to that output
+        commit.not_inside_an_output(out)
     # Rendered before anything is written, and what was written listed in DIR's manifest whatever
     # stops the audit: an unlisted file in DIR would make the next run refuse to replace it.
     files = {"stats/summary.json": output.json_bytes(summary), "report.html": report.render(summary).encode("utf-8")}
