@@ -140,7 +140,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 whole = True
     except Exception:  # noqa: BLE001 - unreadable from here on: the reader quarantines the rest
         whole = False
-    if fields is None and lines == records:
+    if fields is None and lines and lines == records:
         start = head[:40].decode("utf-8", "replace")
         return f"{rel}: none of its first {lines} lines is a JSON object (it starts {start!r}): not JSON Lines; give the --format the file has"
     if fields is None:
