@@ -1741,6 +1741,25 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
 
 
+def test_jsonl_text_field_that_holds_no_text_is_said_before_running(tmp_path, capsys):
+    """A JSONL dump whose `text` holds a list of paragraphs (or an object) ran to the end with
+    every record quarantined (text_not_string), 0 documents, exit 0, where the same Parquet
+    column is refused before the run. Said the same way now; one record with text is enough."""
+    dump = tmp_path / "dump.jsonl"
+    rows = [{"id": k, "text": v.split(", ")} for k, v in PAGES.items()]
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", dump, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == ("curate: config error: inputs[0]: dump.jsonl: its text field 'text' holds a list, not text, in its first 3 "
+                   "records; give --text-field naming a text field after its --input (text_field in [[inputs]]; its fields: "
+                   "id, text)\n"), err
+    assert not out.exists()
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows) + json.dumps({"id": "x", "text": PAGES["en"]}) + "\n")
+    assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["text_not_string"] * 3
+
+
 def test_a_file_given_as_jsonl_without_one_json_object_is_said_before_running(tmp_path, pages, capsys, monkeypatch):
     """`--input export.csv --format jsonl` ran to the end, every line quarantined (invalid_json),
     0 documents, exit 0; and the check before the run read the whole file looking for a first

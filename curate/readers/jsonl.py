@@ -112,7 +112,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     --format jsonl): said so, without reading it to its end."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
-    fields, n, whole, lines, head = None, 0, True, 0, None
+    fields, n, whole, lines, head, odd = None, 0, True, 0, None, None
     try:
         with open_bytes(path, Limits()) as f:
             for line in iter(lambda: f.readline(1 << 20), b""):
@@ -129,7 +129,9 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 if not isinstance(obj, dict):
                     continue
                 n += 1
-                missing -= {i for i in missing if any(_present(obj, name) for name in wanted[i][1])}
+                kind = _not_text(obj, wanted[0][1])  # a list of paragraphs, an object: no text to read
+                odd = odd or kind
+                missing -= {i for i in missing if any(_present(obj, name) for name in wanted[i][1]) and (i or not kind)}
                 if not missing:
                     return None
                 fields = fields or list(obj)
@@ -145,8 +147,21 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
         return f"{rel}: none of its first {lines} lines is a JSON object (it starts {start!r}): not JSON Lines; give the --format the file has"
     if fields is None:
         return UNTOLD
+    if 0 in missing and odd:  # as a Parquet text column of lists is (parquet.text_column_error)
+        return (f"{rel}: its text field {odd[0]!r} holds {odd[1]}, not text, in its first {n} records; give --text-field "
+                f"naming a text field after its --input (text_field in [[inputs]]; its fields: {', '.join(fields)})")
     key, names = wanted[min(missing)]
     return field_error(key, names, rel, None if whole and key != "text_field" else n, fields)
+
+
+JSON_KINDS = {dict: "an object", list: "a list", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _not_text(obj: dict, names) -> tuple[str, str] | None:
+    """(the field, what it holds) when the text field a record has holds no text nor null."""
+    name = next((n for n in names if get_path(obj, n) is not None), None)
+    value = get_path(obj, name) if name else None
+    return None if value is None or isinstance(value, str) else (name, JSON_KINDS.get(type(value), type(value).__name__))
 
 
 def not_json_lines(path: str, rel: str) -> str | None:
