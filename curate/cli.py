@@ -814,6 +814,10 @@ def entry() -> None:
     except BrokenPipeError:  # `curate ... | head`: the reader left early; printing is each command's last step
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         sys.exit(code)
+    except KeyboardInterrupt:  # before `run` handles it (Beam's imports take seconds), or in audit, train-quality
+        run = sys.argv[1:2] in (["run"], ["demo"])  # nothing of a run is written before it handles one
+        print(f"\ncurate: interrupted{'; the previous output is unchanged' if run else ''}", file=sys.stderr)
+        code = INTERRUPTED
     if code == INTERRUPTED:
         sys.stdout.flush()
         sys.stderr.flush()

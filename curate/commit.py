@@ -70,9 +70,38 @@ def owned(manifest: dict) -> dict[str, int | None]:
     return out
 
 
+def enclosing_output(root: str) -> str | None:
+    """The finished curate output a local folder ``root`` would lie inside (a folder above it
+    holding curate's manifest), else None."""
+    if "://" in root:
+        return None
+    path = os.path.abspath(root)
+    while os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+        try:
+            with open(os.path.join(path, output.MANIFEST), "rb") as f:
+                if json.loads(f.read()).get("format") == output.FORMAT:
+                    return path
+        except (OSError, ValueError, AttributeError):  # none, unreadable, not ours
+            continue
+    return None
+
+
+def not_inside_an_output(root: str) -> None:
+    """Refuse to write into ``root`` when it lies inside another curate output, whose manifest
+    would not list the files: that output's audit would fail and its next run refuse them."""
+    outer = enclosing_output(root)
+    if outer:
+        shown = outer if os.path.isabs(root) else os.path.relpath(outer)
+        raise ForeignFiles(f"output {root!r} is inside the curate output {shown!r}, whose manifest would not list its files "
+                           "(that output's audit would fail and its next run refuse): choose an --output outside it")
+
+
 def check_owned(root: str) -> dict:
     """The previous manifest of ``root`` ({} when there is none), after checking that every
-    file in ``root`` is one curate wrote there. Raises ForeignFiles naming the others."""
+    file in ``root`` is one curate wrote there, and that ``root`` is not inside another curate
+    output. Raises ForeignFiles naming the others."""
+    not_inside_an_output(root)
     fs, base = output._fs(root)
     present = [(rel, size) for rel, size in _files(fs, base) if not rel.startswith((STAGING + "/", KEPT + "/"))]
     if not present:
@@ -80,7 +109,7 @@ def check_owned(root: str) -> dict:
     if not any(rel == output.MANIFEST for rel, _ in present):
         raise ForeignFiles(
             f"output {root!r} is not empty and is not a curate output (no {output.MANIFEST}; it holds "
-            f"({', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
+            f"{', '.join(rel for rel, _ in present[:5])}{', ...' if len(present) > 5 else ''}); choose another --output"
         )
     manifest = read_manifest(root)
     if manifest.get("format") != output.FORMAT:

@@ -274,11 +274,18 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
         errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = dict(spec)
     if isinstance(spec.get("glob"), str) and spec["glob"]:
+        out["glob"] = home_path(spec["glob"])
         why = uri_options(spec["glob"])
         if why:
             errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
+
+
+def home_path(path: str) -> str:
+    """A leading ``~`` (``~user``) is the home folder, as a shell would have it: a config's
+    ``output = "~/corpus"`` is not a new folder named ``~`` in the current directory."""
+    return os.path.expanduser(path) if path.startswith("~") else path
 
 
 def default_source(pattern: str) -> str:
@@ -412,6 +419,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
+    if isinstance(run["output"], str):
+        run["output"] = home_path(run["output"])
     if isinstance(run["output"], str) and uri_options(run["output"]):
         errors.append(f"run.output: {uri_options(run['output'])}")
 

@@ -68,6 +68,22 @@ def test_compare_says_what_changed(runs):
     assert "removed by rule: \n" not in out and "  ingest/empty_text 1 -> 1 (+0)" not in out  # unchanged counts are not listed
 
 
+def test_compare_with_a_run_of_more_stages_names_the_stage(runs, tmp_path):
+    """Against a run with one more stage, --compare listed every setting of that stage as
+    changed from null (`langid.detector: null -> "fasttext"`, ...: 8 lines for langid, 75 for
+    filter), burying what did change. A stage one run did not run is one line."""
+    _, new = runs
+    more = tmp_path / "more"
+    r = curate("run", "--input", new.parent / "in", "--domain", "web", "--stages", "ingest,langid,dedup", "--output", more,
+               "--progress", "off", "--set", "dedup.verify=0.8", "--languages", "all")
+    assert r.returncode == 0, r.stderr
+    for a, b, said in ((new, more, "not run -> run"), (more, new, "run -> not run")):
+        r = curate("audit", b, "--compare", a)
+        assert r.returncode == 0, r.stderr
+        stages = ['["ingest", "dedup"]', '["ingest", "langid", "dedup"]'][:: 1 if a == new else -1]
+        assert f"config: 2 settings differ\n  langid: {said}\n  run.stages: {stages[0]} -> {stages[1]}\ninput files:" in r.stdout, r.stdout
+
+
 def test_compare_of_an_output_with_itself_and_wrong_inputs(runs, tmp_path):
     old, _ = runs
     r = curate("audit", old, "--compare", old)

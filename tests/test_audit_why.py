@@ -55,6 +55,24 @@ def test_why_a_quarantined_file_by_its_path(out):
     assert len(r.stdout.splitlines()) == 5  # four records and the broken line: each accounted for
 
 
+def test_why_an_input_file_as_the_run_and_compare_name_it(out):
+    """A rerun says "replaced the previous output in DIR, ...: 1 file changed (in/mine.jsonl)"
+    and `--compare` lists "in/mine.jsonl" (the input's source, then the file), but `--why
+    in/mine.jsonl` said no document has that path: only "mine.jsonl" was a key. Both are now."""
+    import re
+
+    from curate import output
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    said = output.input_changes([], manifest["inputs"])  # what a run says of this file
+    name = re.fullmatch(r"1 file added \((.+)\)", said).group(1)
+    assert name == "in/mine.jsonl"
+    r = curate("audit", out, "--why", name)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == curate("audit", out, "--why", "mine.jsonl").stdout and len(r.stdout.splitlines()) == 5, r.stdout
+    assert curate("audit", out, "--why", "out/mine.jsonl").returncode == 1  # another source's: no such file
+
+
 def test_why_a_key_in_no_table(out):
     r = curate("audit", out, "--why", "keep-1", "--why", "rec-404")
     assert r.returncode == 1

@@ -1055,6 +1055,32 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
         assert not out.exists()
 
 
+@pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
+def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name):
+    """A downloaded dump.tar.gz / dump.zip of JSONL files said "cannot tell the format ...; give
+    --format": with --format jsonl the archive was read as one stream (tar headers glued to
+    the first record of each member, nothing said), with --format text as one document.
+    curate reads files, not archives: said before the run, with the command that unpacks it."""
+    import tarfile
+    import zipfile
+
+    path = tmp_path / name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path, "w") as z:
+            z.write(pages, "pages.jsonl")
+    else:
+        with tarfile.open(path, "w:gz" if name.endswith(".gz") else "w") as t:
+            t.add(pages, "pages.jsonl")
+    kind = "zip" if name.endswith(".zip") else "tar"
+    unpack = f"unzip {path} -d DIR" if kind == "zip" else f"tar xf {path} -C DIR"
+    for fmt in ([], ["--format", "jsonl"], ["--format", "text"]):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", path, "--domain", "web", *fmt, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert err == f"curate: config error: inputs[0]: {path} is a {kind} archive: curate reads the files in it, not the archive; unpack it ({unpack}) and give DIR as --input\n", err
+        assert not out.exists()
+
+
 def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monkeypatch):
     """--runner=FlinkRunner on a machine that cannot fetch Beam's job server jar (offline, a
     proxy) ended in a 40-line traceback from apache_beam.utils.subprocess_server."""
@@ -1193,6 +1219,52 @@ def test_audit_corpus_of_jsonl_with_a_byte_order_mark(tmp_path, capsys):
     path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps({"text": v}) + "\n" for v in PAGES.values()).encode())
     assert command.main(["--corpus", str(path), "--output", str(tmp_path / "a")]) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+
+
+@pytest.mark.parametrize("empty", [b"", b"\n\r\n", b"\xef\xbb\xbf", "gzip"], ids=["0 bytes", "blank lines", "a BOM", "empty .gz"])
+def test_audit_corpus_with_an_empty_jsonl_file(tmp_path, capsys, empty):
+    """`curate audit --corpus dump/` of a folder holding one empty JSONL shard (a writer with
+    nothing to write) stopped with "cannot be read (Cannot infer NDJSON types on empty reader
+    ...): a damaged or truncated file", exit 2, where `curate run` reads it as no records. An
+    empty file holds no document; the others are audited."""
+    import gzip
+
+    from curate.audit import command
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "a.jsonl").write_text("".join(json.dumps({"text": v}) + "\n" for v in PAGES.values()))
+    if empty == "gzip":
+        (dump / "b.jsonl.gz").write_bytes(gzip.compress(b""))
+    else:
+        (dump / "b.jsonl").write_bytes(empty)
+    assert command.main(["--corpus", str(dump), "--output", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
+    (dump / "c.jsonl").write_text('{"text": "a line cut sh')  # damaged, not empty: still said
+    assert command.main(["--corpus", str(dump), "--output", str(tmp_path / "b")]) == 2
+    assert "c.jsonl: cannot be read" in capsys.readouterr().err
+
+
+def test_a_home_folder_path_is_the_home_folder(tmp_path, pages, monkeypatch, capsys):
+    """A team config's `output = "~/corpus"` (or `--output=~/corpus`, which the shell leaves as
+    it is) wrote the corpus into a new folder named `~` in the current directory, one
+    `rm -rf ~` from the user's home; `glob = "~/data/*.jsonl"` matched no files. A leading `~`
+    is the home folder, as in a shell."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    (home / "data").mkdir(parents=True)
+    work.mkdir()
+    (home / "data" / "pages.jsonl").write_bytes(pages.read_bytes())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    cfg = work / "team.toml"
+    cfg.write_text('[run]\noutput = "~/corpus"\nstages = ["ingest"]\nprogress = "off"\n\n'
+                   '[[inputs]]\nglob = "~/data/*.jsonl"\ndomain = "web"\n')
+    assert run_cli("run", cfg) == 0, capsys.readouterr().err
+    assert run_cli("run", "--input", "~/data/pages.jsonl", "--domain", "web", "--output=~/c2", "--stages", "ingest", "--progress", "off") == 0
+    assert not (work / "~").exists()
+    for out in (home / "corpus", home / "c2"):
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
+    assert json.loads((home / "corpus" / "manifest.json").read_text())["inputs"][0]["source"] == "data"
 
 
 def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
@@ -1664,6 +1736,105 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     assert run_cli("run", "--input", f"{tmp_path}/*.jsonl*", "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
 
+
+def test_jsonl_text_field_that_holds_no_text_is_said_before_running(tmp_path, capsys):
+    """A JSONL dump whose `text` holds a list of paragraphs (or an object) ran to the end with
+    every record quarantined (text_not_string), 0 documents, exit 0, where the same Parquet
+    column is refused before the run. Said the same way now; one record with text is enough."""
+    dump = tmp_path / "dump.jsonl"
+    rows = [{"id": k, "text": v.split(", ")} for k, v in PAGES.items()]
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", dump, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == ("curate: config error: inputs[0]: dump.jsonl: its text field 'text' holds a list, not text, in its first 3 "
+                   "records; give --text-field naming a text field after its --input (text_field in [[inputs]]; its fields: "
+                   "id, text)\n"), err
+    assert not out.exists()
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows) + json.dumps({"id": "x", "text": PAGES["en"]}) + "\n")
+    assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["text_not_string"] * 3
+
+
+def test_a_file_given_as_jsonl_without_one_json_object_is_said_before_running(tmp_path, pages, capsys, monkeypatch):
+    """`--input export.csv --format jsonl` ran to the end, every line quarantined (invalid_json),
+    0 documents, exit 0; and the check before the run read the whole file looking for a first
+    JSON object (all 300 MB of a CSV). Its first 100 lines holding no object is now said, as a
+    text field no file has is; one such file among JSON Lines files is still quarantined."""
+    from curate.readers import jsonl
+
+    csv = tmp_path / "data" / "export.csv"
+    csv.parent.mkdir()
+    csv.write_text("id,text\n" + "".join(f"{i},{v}\n" for i, v in enumerate(PAGES.values())) * 500)
+    out = tmp_path / "o"
+    read = []
+    real_open = jsonl.open_bytes
+    monkeypatch.setattr(jsonl, "open_bytes", lambda p, lim: _counting(real_open(p, lim), read))
+    assert run_cli("run", "--input", csv, "--domain", "web", "--format", "jsonl", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: config error: inputs[0]: export.csv: none of its first 100 lines is a JSON object (it starts "
+                   "'id,text'): not JSON Lines; give the --format the file has\n"), err
+    assert not out.exists() and 0 < sum(read) < csv.stat().st_size / 2  # not read to its end
+    monkeypatch.undo()
+    (csv.parent / "pages.jsonl").write_bytes(pages.read_bytes())  # among JSON Lines: quarantined line by line
+    assert run_cli("run", "--input", csv.parent, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0
+    assert pq.read_table(out / "text").num_rows == len(PAGES)
+
+
+def _counting(f, read: list):
+    """``f``, with the bytes its readline calls return appended to ``read``."""
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(f, name)
+
+        def readline(self, *a):
+            line = f.readline(*a)
+            read.append(len(line))
+            return line
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return f.__exit__(*exc)
+    return Counting()
+
+
+@pytest.mark.parametrize("odd", ["empty.jsonl", "cut.jsonl.gz", "damaged.parquet"])
+def test_an_empty_or_truncated_file_does_not_vouch_for_a_misspelt_field(tmp_path, capsys, odd):
+    """One empty file (or a truncated .gz, a damaged Parquet file) in a folder whose other files
+    all lack the named field let a misspelt `--text-field`/`--id-field` run to the end: every
+    record quarantined (missing_text_field) or every source_id null, exit 0. A file that gives
+    no record to look at said "fine" and stopped the check; now it says nothing either way,
+    and a truncated file is judged by the records before its cut."""
+    import gzip
+
+    import pyarrow as pa
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [{"doc_id": k, "body": v} for k, v in PAGES.items()]
+    parquet = odd.endswith(".parquet")
+    if parquet:
+        pq.write_table(pa.Table.from_pylist(rows), data / "a.parquet")
+        (data / odd).write_bytes(b"PAR1 not a parquet file")
+        flags, said = ["--text-field", "body", "--id-field", "docid"], "inputs[0]: a.parquet has no id column (none of docid; its columns: doc_id, body)"
+    else:
+        (data / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        whole = gzip.compress("".join(json.dumps(r) + "\n" for r in rows * 50).encode())
+        (data / odd).write_bytes(b"" if odd == "empty.jsonl" else whole[: len(whole) // 2])
+        flags, said = ["--text-field", "bdy"], "inputs[0]: a.jsonl: none of its first 3 records has a text field (none of bdy; its fields: doc_id, body)"
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", data, "--domain", "web", *flags, "--stages", "ingest", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1 and not out.exists(), err
+    if not parquet:  # the truncated file's own records, before the cut, are looked at too
+        (data / "a.jsonl").unlink()
+        assert run_cli("run", "--input", data, "--domain", "web", *flags, "--stages", "ingest", "--output", out, "--progress", "off") == (
+            0 if odd == "empty.jsonl" else 2)  # an input of one empty file: nothing to tell, nothing read
+        err = capsys.readouterr().err
+        assert odd == "empty.jsonl" or f"inputs[0]: {odd}: none of its first " in err, err
 
 def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
     """PowerShell's `... > dump.jsonl` writes UTF-16 with a BOM: every line was quarantined

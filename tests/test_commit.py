@@ -41,7 +41,29 @@ def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
     r = run_cli("run", "--input", warc, "--domain", "web", "--stages", "ingest", "--output", f)
     assert r.returncode == 2
     assert "stats/notes.json" in r.stderr and "text/mydata.parquet" in r.stderr
+    assert r.stderr.splitlines() == [f"curate: output '{f}' is not empty and is not a curate output (no manifest.json; it holds "
+                                     "stats/notes.json, text/mydata.parquet); choose another --output"]  # its brackets closed
     assert snapshot(f) == before
+
+
+@pytest.mark.parametrize("command", ["audit", "run"])
+def test_nothing_is_written_inside_another_curate_output(tmp_path, finished_demo, command):
+    """`curate audit corpus --output corpus/audit` (the report kept beside the corpus), or a run
+    with `--output corpus/sample`, wrote files corpus's manifest does not list: its audit then
+    failed ("files the manifest does not list: expected 0, found 2") and its next run refused
+    ("holds files curate did not write"). Refused, naming the output it would be inside."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    inner = out / "stats" / "sub"
+    if command == "audit":
+        r = run_cli("audit", out, "--output", inner)
+    else:
+        r = run_cli("run", *args[1:2], "--stages", "ingest", "--output", inner, "--progress", "off")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"curate{' audit' * (command == 'audit')}: output {str(inner)!r} is inside the "
+                        f"curate output {str(out)!r}, whose manifest would not list its files (that output's audit would fail "
+                        f"and its next run refuse): choose an --output outside it\n"), r.stderr
+    assert snapshot(out) == before
+    assert run_cli("audit", out).returncode == 0
 
 
 def test_foreign_manifest_is_not_overwritten(tmp_path, corpora):
@@ -192,6 +214,64 @@ def test_interrupt_inside_a_step_is_an_interrupt(tmp_path, finished_demo):
     assert r.returncode == 130, r.stderr
     assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [f"curate: interrupted; the previous output in {out} is unchanged"]
     assert snapshot(out) == before
+
+
+# Runs `curate ARGS...` with Ctrl-C pressed as the module named first is imported: where the
+# first seconds of a command go (Beam's imports), or where `curate audit` starts its work.
+CTRL_C_AT_IMPORT = """
+import importlib.abc, os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal (a background job ignores it)
+at = sys.argv.pop(1)
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == at:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+from curate.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("module, command", [("apache_beam", "run"), ("curate.audit.command", "audit")])
+def test_interrupt_while_a_command_starts_is_one_line(tmp_path, finished_demo, module, command):
+    """Ctrl-C in the first two seconds of `curate run` (while Beam is imported, before the run
+    handles an interrupt), or at any time in `curate audit`, printed a Python traceback
+    ending in KeyboardInterrupt. Now one line, exit status 130, as for a run interrupted later."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    args = args if command == "run" else ["audit", str(out)]
+    r = subprocess.run([sys.executable, "-c", CTRL_C_AT_IMPORT, module, *args], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 130, r.stderr
+    said = "curate: interrupted; the previous output is unchanged" if command == "run" else "curate: interrupted"
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [said], r.stderr
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("where", ["render", "report.html"])
+def test_an_interrupted_audit_leaves_the_output_replaceable(tmp_path, finished_demo, monkeypatch, where):
+    """`curate audit DIR` interrupted (or failing) while it rendered report.html, after it had
+    written stats/summary.json, left that file unlisted in DIR's manifest: the next `curate
+    run` into DIR refused ("holds files curate did not write: stats/summary.json") until the
+    user deleted it by hand. The report is rendered before anything is written, and what was
+    written is listed whatever stops the audit."""
+    from curate.audit import report
+
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    if where == "render":
+        monkeypatch.setattr(report, "render", interrupted)
+    else:
+        write = output.write_atomic
+        monkeypatch.setattr(output, "write_atomic", lambda root, rel, data: interrupted() if rel == where else write(root, rel, data))
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["audit", str(out)])
+    commit.check_owned(str(out))  # every file in DIR is one its manifest lists
+    monkeypatch.undo()
+    assert cli.main(args) == 0
+    commit.verify_output(str(out))
 
 
 def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):

@@ -37,12 +37,20 @@ def _flat(d, prefix: str = "") -> dict:
 
 
 def config_lines(old: dict, new: dict) -> list[str]:
-    """Every setting that differs, ``key old -> new`` (where and how a run was written left out)."""
+    """Every setting that differs, ``key old -> new`` (where and how a run was written left out);
+    a stage only one of the runs ran (its section absent from the other's config) is one line,
+    ``langid: not run -> run``, not each of its settings from null."""
     from curate.config import NOT_CONTENT
+    from curate.schema import STAGES
 
-    a, b = _flat({k: v for k, v in old.items() if k != "inputs"}), _flat({k: v for k, v in new.items() if k != "inputs"})
-    out = [f"{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}" for k in sorted(a.keys() | b.keys())
-           if k not in NOT_CONTENT and a.get(k) != b.get(k)]
+    once = {s for s in STAGES if (s in old) != (s in new)}
+    a, b = (_flat({k: v for k, v in c.items() if k != "inputs" and k not in once}) for c in (old, new))
+    out = []
+    for k in sorted(a.keys() | b.keys() | once):
+        if k in once:
+            out.append(f"{k}: {'not run -> run' if k in new else 'run -> not run'}")
+        elif k not in NOT_CONTENT and a.get(k) != b.get(k):
+            out.append(f"{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}")
     if old.get("inputs") != new.get("inputs"):
         out.append("inputs: the [[inputs]] tables differ (globs, formats, sources or fields)")
     return out

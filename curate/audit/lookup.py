@@ -1,7 +1,7 @@
 """``curate audit DIR --why KEY``: where one document went and why, in one line per match.
 
 KEY is curate's id, the record's own id (``source_id``), its URL or its input path (a book, a
-quarantined file; a code dump's record by its file's path too: ``octo/app/src/main.py`` finds
+quarantined file; also as ``SOURCE/PATH``, the way a run names a file; a code dump's record by its file's path too: ``octo/app/src/main.py`` finds
 ``dump.jsonl:octo/app/src/main.py``). Every record ends in exactly one of text/, the ledger or the quarantine, so
 the answer is the row that holds it: kept (with the columns the stages added), removed (stage,
 rule, the value it measured and the threshold; for a duplicate, the fate of the copy kept
@@ -32,6 +32,12 @@ def _record_file(path: pl.Expr, key: str) -> pl.Expr:
     return path.str.ends_with(":" + key)
 
 
+def _input_file(df) -> pl.Expr | None:
+    """``SOURCE/PATH``: an input file as a run's "input files differ" and ``--compare`` name it
+    (``crawl/a.warc.gz``); None where the rows have no source or path."""
+    return pl.col("source") + "/" + pl.col("path") if {"source", "path"} <= set(df.collect_schema().names()) else None
+
+
 def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
     """Rows of the kind's shards whose id, source_id, url (as ``url_key``) or path is one of the keys."""
     frames = []
@@ -41,7 +47,8 @@ def _scan(root: str, files: list[str], keys: list[str]) -> pl.DataFrame:
         cols = [c for c in KEYS if c in lf.collect_schema()]
         hit = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(keys) for c in cols]
                                 + [url_key(pl.col("url")).is_in(url_keys)] * ("url" in cols)
-                                + [_record_file(pl.col("path"), k) for k in keys if "path" in cols])
+                                + [_record_file(pl.col("path"), k) for k in keys if "path" in cols]
+                                + [f.is_in(keys) for f in [_input_file(lf)] if f is not None])
         frames.append(lf.filter(hit).drop("text", strict=False).with_columns(file=pl.lit(rel)).collect())
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
@@ -97,6 +104,8 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
             found |= set(df.select(url_key(pl.col("url")))["url"].drop_nulls().to_list())
         if "path" in df.columns:
             found |= {k for k in keys if df.select(_record_file(pl.col("path"), k).any()).item()}
+        if _input_file(df) is not None:
+            found |= set(df.select(_input_file(df)).to_series().drop_nulls().to_list())
     norm = dict(zip(keys, pl.Series(keys, dtype=pl.String).to_frame("k").select(url_key(pl.col("k")))["k"].to_list()))
     return lines, [k for k in keys if k not in found and norm[k] not in found]
 

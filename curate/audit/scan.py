@@ -129,10 +129,24 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
                     one.add_docs(b)
                 break
             except pl.exceptions.ComputeError as e:
+                if not f.lower().endswith(".parquet") and _no_records(f):  # polars cannot infer a schema from nothing
+                    break
                 if infer is None or f.lower().endswith(".parquet"):
                     raise _unreadable(f, e) from None
         partial.merge(one)
     return used
+
+
+def _no_records(path: str) -> bool:
+    """An empty JSONL file (no bytes, blank lines, a BOM, an empty .gz): no document, as
+    `curate run` reads it, not a damaged file."""
+    from curate.readers.common import Limits, open_bytes
+
+    try:
+        with open_bytes(path, Limits()) as f:
+            return not any(chunk.strip().removeprefix(b"\xef\xbb\xbf").strip() for chunk in iter(lambda: f.read(1 << 20), b""))
+    except Exception:  # noqa: BLE001 - unreadable: said as such by the caller
+        return False
 
 
 def _scan_kind(path: str, rel: str, partial: Partial, kind: str, trust=None) -> None:

@@ -14,8 +14,8 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.common import (LIST_RETRY_SECONDS, Limits, Shard, compression, input_size, is_uri, launch_fs,  # noqa: F401
-                                   open_raw, other_compression, read_batches, relpath)
+from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compression,  # noqa: F401
+                                   input_size, is_uri, launch_fs, open_raw, other_compression, read_batches, relpath)
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -324,6 +324,10 @@ def plan_shards(
             raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
                              f"e.g. {other[1]} FILE | zstd > FILE.zst")
         f = fmt or detect_format(path, domain)
+        kind = archive(path) if look and not tree and (f is None or path.lower().endswith(ARCHIVE_NAMES)) else None
+        if kind:
+            raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
+                             f"({UNPACK[kind].format(path)}) and give DIR as --input")
         if f is None:
             unknown.append((path, rel))
             continue
@@ -370,9 +374,10 @@ def plan_shards(
         more = (f" (and {len(others)} other file{'s' * (len(others) > 1)} of the input: {', '.join(others[:3])}"
                 f"{', ...' if len(others) > 3 else ''})") if others else ""
         raise InputError(not_lines[0][1] + more)
-    for errors in (jsonl, columns):
-        if errors and all(errors):  # checking stops at the first file that has the field
-            raise InputError(errors[0] + (f" (and as much of its {len(errors) - 1} other files)" if len(errors) > 1 else ""))
+    for errors in (jsonl, columns):  # checking stops at the first file that has the field (None)
+        said = [e for e in errors if e]  # an empty or unreadable file (UNTOLD) vouches for no field
+        if said and None not in errors:
+            raise InputError(said[0] + (f" (and as much of its {len(said) - 1} other files)" if len(said) > 1 else ""))
     return shards
 
 

@@ -260,6 +260,26 @@ def other_compression(path: str) -> tuple[str, str] | None:
     return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
 
 
+ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
+UNPACK = {"tar": "tar xf {} -C DIR", "zip": "unzip {} -d DIR", "7z": "7z x {} -oDIR"}
+
+
+def archive(path: str) -> str | None:
+    """The kind of archive a file is (tar, also gzip- or zstd-compressed; zip; 7z) from its first
+    bytes, else None: read as one stream, its members' headers would be glued to their text."""
+    with open_raw(path) as f:
+        head = f.read(6)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
+    try:
+        with open_bytes(path, Limits()) as f:
+            return "tar" if f.read(512)[257:262] == b"ustar" else None  # the POSIX tar header's magic
+    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
+        return None
+
+
 def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
     """Open a possibly compressed file as a decompressed, size-capped binary stream; gzip
     and zstd are decoded member by member with their checks (``curate.readers.decompress``)."""

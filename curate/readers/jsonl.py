@@ -72,6 +72,10 @@ def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list) -
 # cannot be told from a misspelling), so a misspelling costs at most this much reading.
 SCAN_BYTES = 1 << 30
 
+# A file's check found nothing to look at (no record or column): it neither has a field nor
+# lacks it, so it neither refuses its input nor vouches for the field (falsy, unlike an error).
+UNTOLD = ""
+
 
 def _named_later(f, first: bytes, wanted: list, missing: set, budget: list) -> bool | None:
     """Whether ``first`` and the rest of the stream ``f`` name every still ``missing`` field (its
@@ -99,18 +103,25 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     """Why a JSONL file gives no document, or none with the id or url the user named: none of its
     first ``records`` objects has a field the text field (or the given id/url field) names (a
     misspelling), said before the run instead of quarantining every record or leaving every
-    source_id null; None when one has each (even null), or when no object could be read. An
-    id, url or meta field those records lack is looked for in the rest of the file, as far as
-    ``budget`` (``[bytes]``, shared by an input's files) goes, and only then said missing."""
+    source_id null; None when one has each (even null); UNTOLD when no object could be read
+    (an empty file, one unreadable from its start), which vouches for no field. An id, url or
+    meta field those records lack is looked for in the rest of the file, as far as ``budget``
+    (``[bytes]``, shared by an input's files) goes, and only then said missing. A file cut
+    short (a truncated .gz) is judged by the records before the cut: the reader reads no more.
+    A file whose first ``records`` lines hold no JSON object is not JSON Lines (a CSV given
+    --format jsonl): said so, without reading it to its end."""
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
-    fields, n, whole = None, 0, True
+    fields, n, whole, lines, head, odd = None, 0, True, 0, None, None
     try:
         with open_bytes(path, Limits()) as f:
             for line in iter(lambda: f.readline(1 << 20), b""):
-                if n == records:
+                if n == records or (lines == records and fields is None):  # the latter: not JSON Lines at all
                     whole, rest = False, line
                     break
+                if line.strip():
+                    lines += 1
+                    head = head or line.removeprefix(b"\xef\xbb\xbf").strip()
                 try:
                     obj = json.loads(line.removeprefix(b"\xef\xbb\xbf"))
                 except ValueError:
@@ -118,7 +129,9 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 if not isinstance(obj, dict):
                     continue
                 n += 1
-                missing -= {i for i in missing if any(_present(obj, name) for name in wanted[i][1])}
+                kind = _not_text(obj, wanted[0][1])  # a list of paragraphs, an object: no text to read
+                odd = odd or kind
+                missing -= {i for i in missing if any(_present(obj, name) for name in wanted[i][1]) and (i or not kind)}
                 if not missing:
                     return None
                 fields = fields or list(obj)
@@ -127,12 +140,28 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 if named is not False:
                     return None
                 whole = True
-    except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
-        return None
+    except Exception:  # noqa: BLE001 - unreadable from here on: the reader quarantines the rest
+        whole = False
+    if fields is None and lines and lines == records:
+        start = head[:40].decode("utf-8", "replace")
+        return f"{rel}: none of its first {lines} lines is a JSON object (it starts {start!r}): not JSON Lines; give the --format the file has"
     if fields is None:
-        return None
+        return UNTOLD
+    if 0 in missing and odd:  # as a Parquet text column of lists is (parquet.text_column_error)
+        return (f"{rel}: its text field {odd[0]!r} holds {odd[1]}, not text, in its first {n} records; give --text-field "
+                f"naming a text field after its --input (text_field in [[inputs]]; its fields: {', '.join(fields)})")
     key, names = wanted[min(missing)]
     return field_error(key, names, rel, None if whole and key != "text_field" else n, fields)
+
+
+JSON_KINDS = {dict: "an object", list: "a list", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _not_text(obj: dict, names) -> tuple[str, str] | None:
+    """(the field, what it holds) when the text field a record has holds no text nor null."""
+    name = next((n for n in names if get_path(obj, n) is not None), None)
+    value = get_path(obj, name) if name else None
+    return None if value is None or isinstance(value, str) else (name, JSON_KINDS.get(type(value), type(value).__name__))
 
 
 def not_json_lines(path: str, rel: str) -> str | None:

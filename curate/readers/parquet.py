@@ -40,14 +40,15 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
 
 def field_column_error(path: str, rel: str, options: dict) -> str | None:
     """Why a Parquet file gives no row the id, url or meta field the user named (no column of
-    it: a misspelling nulls every row's), from its schema; None when it has each. An error of
-    the input only when every file has one: a dataset's older files may lack a newer column."""
-    from curate.readers.jsonl import given_fields
+    it: a misspelling nulls every row's), from its schema; None when it has each, UNTOLD when
+    the file is unreadable. An error of the input only when no file has the column: a
+    dataset's older files may lack a newer column."""
+    from curate.readers.jsonl import UNTOLD, given_fields
 
     try:
         columns = pq.read_schema(open_raw(path)).names
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
-        return None
+        return UNTOLD
     for key, given in given_fields(options)[1:]:  # [0] is the text field: text_column_error
         if not any(n.split(".", 1)[0] in columns for n in given):
             if key == "meta_fields":
