@@ -6,6 +6,7 @@ Layout (stable: the audit, the loader and other tools read it)::
     DIR/ledger/part-00000-of-00004.parquet      one row per removed document
     DIR/quarantine/part-00000-of-00004.parquet  unreadable inputs/records
     DIR/candidates/part-00000-of-00004.parquet  what rebalance's plan read (runs with rebalance; curate mix)
+    DIR/tokens/part-00000-of-00004.parquet, DIR/tokens.json   token shards and their manifest (tokenize)
     DIR/manifest.json                           written last: config, versions, inputs, counts, files
 
 A row's shard is a hash of its key (never arrival order) and rows are sorted inside a shard,
@@ -103,6 +104,17 @@ def join(root: str, rel: str) -> str:
 def file_type(path: str) -> pafs.FileType:
     fs, p = _fs(path)
     return fs.get_file_info(p).type
+
+
+def folder_manifest(folder: str) -> str:
+    """The manifest of a folder of shards: ``FOLDER.json`` beside it, so that the folder holds
+    only Parquet and reads as one dataset in every tool (polars reads every file of a folder it
+    is given); ``FOLDER/manifest.json`` inside it where only that exists (outputs of curate
+    before 2026-12-05, and a tokens folder copied without its manifest's new place)."""
+    folder = folder.rstrip("/")
+    old = join(folder, "manifest.json")
+    beside = folder + ".json"
+    return old if file_type(beside) == pafs.FileType.NotFound and file_type(old) == pafs.FileType.File else beside
 
 
 def read_bytes(path: str) -> bytes:
