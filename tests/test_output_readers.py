@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import types
 import shutil
 from pathlib import Path
 
@@ -156,3 +158,20 @@ def test_an_output_written_before_the_manifest_moved_is_still_read(demo_out, tmp
     m.write_text(m.read_text().replace('"shards"', '"shards" ', 1))  # edited: its sha256 is in manifest.json
     with pytest.raises(commit.OutputError, match="tokens/manifest.json does not match its sha256"):
         commit.verify_output(str(old), deep=True)
+
+
+def test_the_readme_folder_examples_read_the_demo_output(demo_out):
+    """The README's "Output layout" names folder reads: each runs as written on the demo's output
+    (pandas' read_parquet is pyarrow's read_table; pandas is not a dependency)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    bullet = readme.split("## Output layout", 1)[1].split("\n* Row groups", 1)[0]
+    examples = re.findall(r"`((?:pq|pl|pd|pyarrow\.dataset)\.\w+\(\"corpus/(\w+)\"[^`]*\))`", bullet)
+    assert len(examples) >= 4, examples
+    import pyarrow
+    import pyarrow.dataset  # noqa: F401
+
+    pd = types.SimpleNamespace(read_parquet=pq.read_table)
+    for code, kind in examples:
+        got = eval(code.replace('"corpus/', f'"{demo_out}/'), {"pq": pq, "pl": pl, "pd": pd, "pyarrow": pyarrow})
+        rows = got.count_rows() if hasattr(got, "count_rows") else len(got)  # a pyarrow Dataset: not read yet
+        assert rows == footer_rows(demo_out / kind) > 0, code
