@@ -10,6 +10,7 @@ Earlier outputs kept the token manifest inside tokens/ (tokens/manifest.json, wh
 reader tried to read as Parquet); they are still read by the loader, the audit and verify."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -175,3 +176,27 @@ def test_the_readme_folder_examples_read_the_demo_output(demo_out):
         got = eval(code.replace('"corpus/', f'"{demo_out}/'), {"pq": pq, "pl": pl, "pd": pd, "pyarrow": pyarrow})
         rows = got.count_rows() if hasattr(got, "count_rows") else len(got)  # a pyarrow Dataset: not read yet
         assert rows == footer_rows(demo_out / kind) > 0, code
+
+
+def test_row_groups_of_long_documents_are_bounded_in_bytes(monkeypatch):
+    """4,096 rows per group held 4,096 books whole (GBs, which a streaming reader holds at once):
+    a group also ends at ROW_GROUP_BYTES of strings, a longer document alone in its own. A
+    table under the bound is written as before, in one write_table call."""
+    import pyarrow as pa
+
+    monkeypatch.setattr(output, "ROW_GROUP_BYTES", 1 << 20, raising=False)
+    sizes = [300_000] * 7 + [2_500_000] + [50_000] * 30 + [900_000] * 3  # bytes of each text
+    texts = [(f"doc {i} " + "word " * n)[:n] for i, n in enumerate(sizes)]
+    table = pa.table({"id": [f"{i:04d}" for i in range(len(texts))], "text": texts, "url": [None] * len(texts)})
+    pf = pq.ParquetFile(pa.BufferReader(output.parquet_bytes(table)))
+    assert pf.read().equals(table)
+    groups = [pf.read_row_group(g).column("text").to_pylist() for g in range(pf.metadata.num_row_groups)]
+    held = [sum(len(t.encode()) + len(i) for t, i in zip(g, pf.read_row_group(n).column("id").to_pylist()))
+            for n, g in enumerate(groups)]
+    assert all(h <= 1 << 20 or len(g) == 1 for h, g in zip(held, groups)), held
+    assert [len(g) for g in groups if sum(map(len, g)) > 1 << 20] == [1]  # the 2.5 MB one, alone
+    assert [len(g) for g in groups] == [3, 3, 1, 1, 20, 10, 1, 1, 1]  # counted by hand from sizes
+    small = table.slice(8, 15)  # 750 KB
+    want = io.BytesIO()
+    pq.write_table(small, want, compression="zstd", row_group_size=output.ROW_GROUP_ROWS, write_statistics=True)
+    assert output.parquet_bytes(small) == want.getvalue()

@@ -364,14 +364,7 @@ def row_groups(tokens: np.ndarray, rows: int | None = None, limit: int | None = 
     """(start, end) rows of each row group: at most ``rows`` rows and ``limit`` tokens, a
     longer row alone (a reader holds a whole row group, so its memory is bounded by tokens,
     not by how long 1,024 documents happen to be)."""
-    rows, limit = rows or ROW_GROUP_ROWS, limit or ROW_GROUP_TOKENS
-    out, a, held = [], 0, 0
-    for i, t in enumerate(tokens.tolist()):
-        if i > a and (i - a == rows or held + t > limit):
-            out.append((a, i))
-            a, held = i, 0
-        held += t
-    return out + [(a, len(tokens))] if len(tokens) > a else out
+    return output.group_bounds(tokens, rows or ROW_GROUP_ROWS, limit or ROW_GROUP_TOKENS)
 
 
 def shard_counts(table: pa.Table) -> dict:
