@@ -160,6 +160,11 @@ def test_an_output_written_before_the_manifest_moved_is_still_read(demo_out, tmp
     with pytest.raises(commit.OutputError, match="tokens/manifest.json does not match its sha256"):
         commit.verify_output(str(old), deep=True)
 
+    again = legacy(demo_out, tmp_path / "again")  # a rerun into it: the old name goes, the folder reads
+    run(demo.write_demo(str(tmp_path / "d")), "--output", again)
+    assert not (again / "tokens" / "manifest.json").exists() and (again / tok.MANIFEST).is_file()
+    assert pq.read_table(again / "tokens").num_rows == footer_rows(demo_out / "tokens")
+
 
 def test_the_readme_folder_examples_read_the_demo_output(demo_out):
     """The README's "Output layout" names folder reads: each runs as written on the demo's output
