@@ -1782,6 +1782,21 @@ def test_a_file_given_as_jsonl_without_one_json_object_is_said_before_running(tm
     assert pq.read_table(out / "text").num_rows == len(PAGES)
 
 
+def test_records_longer_than_the_checks_read_are_not_taken_for_lines_of_another_format(tmp_path, capsys):
+    """The not-JSON-Lines check reads a file a mebibyte at a time: each piece of a record longer
+    than that counted as a line that is no JSON object, so 60 valid 1.5 MiB book records were
+    "not JSON Lines", and a gigabyte of zeros (one endless line; tests/test_reliability.py) was
+    refused before the run instead of quarantined. Such a line is no evidence either way."""
+    books = tmp_path / "books.jsonl"
+    with open(books, "w") as f:
+        for i in range(60):
+            f.write(json.dumps({"text": f"Chapter {i}.\n" + "The river ran on past the mill.\n" * 50_000}) + "\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", books, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, \
+        capsys.readouterr().err
+    assert pq.read_table(out / "text").num_rows == 60
+
+
 def _counting(f, read: list):
     """``f``, with the bytes its readline calls return appended to ``read``."""
     class Counting:

@@ -113,12 +113,22 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
     fields, n, whole, lines, head, odd = None, 0, True, 0, None, None
+    piece, long = 1 << 20, 0  # read size; bytes read so far of a line longer than it
     try:
         with open_bytes(path, Limits()) as f:
-            for line in iter(lambda: f.readline(1 << 20), b""):
+            for line in iter(lambda: f.readline(piece), b""):
                 if n == records or (lines == records and fields is None):  # the latter: not JSON Lines at all
                     whole, rest = False, line
                     break
+                if long or (len(line) == piece and not line.endswith(b"\n")):
+                    # a line longer than a read (a long record, or no line breaks at all): its
+                    # pieces are no lines of another format; past a record's limit the reader
+                    # quarantines it, and this check judges by what came before
+                    long = 0 if line.endswith(b"\n") else long + len(line)
+                    if long > Limits().max_record_bytes:
+                        whole, rest = False, b""
+                        break
+                    continue
                 if line.strip():
                     lines += 1
                     head = head or line.removeprefix(b"\xef\xbb\xbf").strip()
