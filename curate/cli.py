@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 import time
 
@@ -626,7 +627,7 @@ def cmd_demo(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=show_progress(ns.progress))
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
     report(manifest, cfg.run["output"], time.time() - t0)
-    print(f"next: curate audit {cfg.run['output']}  (writes report.html)")
+    print(f"next: curate audit {shlex.quote(cfg.run['output'])}  (writes report.html)")
     return 0
 
 

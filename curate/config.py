@@ -292,11 +292,11 @@ def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
     import urllib.parse
 
-    from curate.readers import glob_root, is_file_name, is_uri
+    from curate.readers import glob_root, has_magic, is_file_name, is_uri
     from curate.readers.common import fs_path
 
     root = glob_root(pattern)
-    fixed = not any(c in pattern for c in "*?[")
+    fixed = not has_magic(pattern)
     if is_uri(pattern) and fixed and pattern.split("://", 1)[0].lower() != "file":
         # gs://bucket/crawl and gs://bucket/crawl/ are one folder, but which a URI names, a file
         # or a folder, only the bucket knows, and the config is read without a call to it: a

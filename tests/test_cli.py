@@ -522,6 +522,29 @@ def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
         assert set(text.column("source").to_pylist()) == {"crawl [2024]"}
 
 
+@pytest.mark.parametrize("tail", ["*.jsonl", "**/*.jsonl"])
+def test_escaped_glob_reads_from_the_folder_it_names(tmp_path, pages, capsys, tail):
+    """`--input 'data[[]2024]/*.jsonl'` (glob.escape's form of "data[2024]"): the input root
+    used to be "." (the escape taken for a wildcard), so paths and ids held the folder's name
+    and the source was the current folder's. Now as for a folder named without brackets."""
+    import glob as _glob
+
+    ids = {}
+    for name in ("data[2024]", "data2024"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.jsonl").write_bytes(pages.read_bytes())
+        out = tmp_path / f"o-{name}"
+        pattern = f"{_glob.escape(str(tmp_path / name))}/{tail}"
+        for source in ([], ["--source", "s"]):
+            assert run_cli("run", "--input", pattern, "--domain", "web", *source, "--stages", "ingest", "--output", out,
+                           "--progress", "off") == 0, capsys.readouterr().err
+            text = pq.read_table(out / "text", columns=["id", "source", "path"])
+            assert set(text.column("path").to_pylist()) == {"p.jsonl"}
+            assert set(text.column("source").to_pylist()) == {"s" if source else name}
+        ids[name] = sorted(text.column("id").to_pylist())
+    assert ids["data[2024]"] == ids["data2024"]
+
+
 def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
     """`curate audit 'runs/out [2]'` and `--corpus 'dumps [1]/x.jsonl'` read the paths as named;
     the audit used to fail with polars' "expanded paths were empty"."""
@@ -685,6 +708,25 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
     again = tmp_path / "demo"
     demo.write_demo(str(again))
     demo.check_root(str(again))
+
+
+def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, demo):
+    """`curate demo --output 'd[1] "q"'`: the demo wrote its folder unescaped into its config's
+    globs (d[1] read as a character class: no input matched) and unquoted into its TOML (a `"`
+    broke it); its `next:` line broke on copy-paste. Now the same run as into any folder."""
+    import shlex
+
+    from curate.audit import command
+
+    root = tmp_path / 'd[1] "q"'
+    assert run_cli("demo", "--output", root, "--progress", "off") == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    nxt = next(x for x in out.splitlines() if x.startswith("next: "))
+    args = shlex.split(nxt[len("next: "):].split("  (")[0])
+    assert args == ["curate", "audit", str(root / "out")], nxt
+    assert command.main(args[2:]) == 0, capsys.readouterr().err
+    counts = [json.loads((r / "out" / "manifest.json").read_text())["counts"] for r in (root, demo[0])]
+    assert counts[0] == counts[1]
 
 
 def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):

@@ -116,18 +116,28 @@ def reader_for(fmt: str):
     return getattr(importlib.import_module(module), func)
 
 
+_ESCAPED = re.compile(r"\[([*?\[])\]")  # glob.escape's forms: [*] [?] [[] match the character itself
+
+
+def has_magic(part: str) -> bool:
+    """Whether a glob (or one path part of it) has a wildcard; an escaped ``[[]`` is none."""
+    return any(c in _ESCAPED.sub("", part) for c in "*?[")
+
+
+def _split_glob(pattern: str) -> tuple[str, str]:
+    """(the directory before the first wildcard, unescaped, the rest of the pattern)."""
+    parts = pattern.split(os.sep)
+    n = next((i for i, p in enumerate(parts) if has_magic(p)), len(parts))
+    return os.sep.join(_ESCAPED.sub(r"\1", p) for p in parts[:n]), os.sep.join(parts[n:])
+
+
 def glob_root(pattern: str) -> str:
     """The directory part of a glob before its first wildcard: ids are relative to it."""
     if os.path.exists(pattern):  # a path that exists is taken as it is, even with [ ] * ? in it
         return pattern if os.path.isdir(pattern) else os.path.dirname(pattern) or "."
-    parts = pattern.split(os.sep)
-    fixed = []
-    for p in parts:
-        if any(c in p for c in "*?["):
-            break
-        fixed.append(p)
-    root = os.sep.join(fixed) or "."
-    if len(fixed) == len(parts):  # no wildcard: a file or a directory
+    root, rest = _split_glob(pattern)
+    root = root or "."
+    if not rest:  # no wildcard: a file or a directory
         root = root if os.path.isdir(root) else os.path.dirname(root) or "."
     return root
 
@@ -245,7 +255,7 @@ def list_files(
     if "**" in pattern and not os.path.exists(pattern):
         # Python's glob follows links in `**` round a loop (crawl/again -> crawl) until the
         # path is too long, one more level for each loop: walk the root instead, as for a URI
-        rest = pattern[len(root):].lstrip(os.sep) if pattern.startswith(root) else pattern
+        rest = _split_glob(pattern)[1]
         rx = _glob_regex(rest.replace(os.sep, "/"))
         out = [p for p in _walk(root, hidden, tree, links, bad) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
         links = [p for p in links if rx.match(relpath(p, root))]
