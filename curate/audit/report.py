@@ -7,7 +7,9 @@ summary, so a report can be rebuilt from a summary.json alone.
 """
 from __future__ import annotations
 
+import glob
 import math
+import shlex
 from html import escape
 
 from curate.schema import STAGES
@@ -473,10 +475,11 @@ def examples_card(s: dict) -> str:
             parts.append(f'<h4 id="rule-{anchor(st, rule)}">{_e(rule)} <span>{num(e["total"])} documents</span></h4><table class="ex">'
                          f"<tr><th>ledger row</th><th>measured · origin</th><th>text (first 200 characters)</th></tr>{rows}</table>")
     # polars is installed with curate; the duckdb command-line tool is not
-    look = f"python -c \"import polars as pl; print(pl.read_parquet('{src}/ledger/*.parquet').filter(pl.col('id') == 'ID').to_dicts())\""
+    ledger = glob.escape(src) + "/ledger/*.parquet"
+    look = "python -c " + shlex.quote(f"import polars as pl; print(pl.read_parquet({ledger!r}).filter(pl.col('id') == 'ID').to_dicts())")
     hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
             f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>, or with the copy a duplicate's <code>kept_id</code> "
-            f"names: <code>curate audit {_e(src)} --why ID</code>.")
+            f"names: <code>curate audit {_e(shlex.quote(src))} --why ID</code>.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 

@@ -10,6 +10,7 @@ import glob as _glob
 import importlib
 import os
 import re
+import shlex
 from typing import Iterator
 
 import pyarrow as pa
@@ -105,7 +106,7 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
         suffix = max(suffixes, key=len)
         cased = {r[-len(suffix):] for r in known}  # globs match case: a.txt and B.TXT need *.[tT][xX][tT]
         suffix = cased.pop() if len(cased) == 1 else "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in suffix)
-        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input '{root}/{'**/' * any('/' in r for r in known)}*{suffix}'"
+        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input {shlex.quote(_glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix)}"
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
@@ -337,7 +338,7 @@ def plan_shards(
         kind = archive(path) if look and not tree and (f is None or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
             raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
-                             f"({UNPACK[kind].format(path)}) and give DIR as --input")
+                             f"({UNPACK[kind].format(shlex.quote(path))}) and give DIR as --input")
         if f is None:
             unknown.append((path, rel))
             continue
