@@ -89,12 +89,14 @@ def test_why_needs_an_output_dir(tmp_path):
 
 def test_why_a_url_in_another_form(out):
     """Dolma's and C4's url fields often lack the scheme a WARC's target URI has: the URL is
-    matched without scheme, leading www. and trailing slash."""
-    for key in ("example.org/d", "http://www.example.org/d/"):
+    matched without scheme, leading www. and trailing slash; its host in any case (an upper-case
+    host was not found)."""
+    for key in ("example.org/d", "http://www.example.org/d/", "HTTPS://Example.ORG/d", "WWW.EXAMPLE.ORG/d"):
         r = curate("audit", out, "--why", key)
         assert r.returncode == 0, r.stderr
         assert "https://example.org/d, your id other-4): kept" in r.stdout, r.stdout
     assert curate("audit", out, "--why", "https://example.org/dd").returncode == 1
+    assert curate("audit", out, "--why", "https://example.org/D").returncode == 1  # a path's case is its own
 
 
 def test_rule_sample(out):
