@@ -12,7 +12,7 @@ import math
 import shlex
 from html import escape
 
-from curate.schema import STAGES
+from curate.schema import STAGES, UNKNOWN_LANGUAGE
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d"]
 FIXED = {"web": PALETTE[0], "code": PALETTE[1], "books": PALETTE[2]}
@@ -202,7 +202,7 @@ def tiles(s: dict) -> str:
         items.append(("tokens", compact(s["tokens"]["in_mix"]), f"in the mix; {compact(s['tokens']['total'])} unique"))
     items += [
         ("domains", str(len(s["domains"])), ", ".join(s["domains"])),
-        ("languages", str(len(s["documents"]["by_language"])), "incl. unknown" if "unknown" in s["documents"]["by_language"] else ""),
+        ("languages", str(len(s["documents"]["by_language"])), "incl. und (no label)" if {UNKNOWN_LANGUAGE, "unknown"} & s["documents"]["by_language"].keys() else ""),
         ("hosts", compact(s["hosts"]["distinct"]), "exact" if s["hosts"]["distinct_exact"] else "estimated (HyperLogLog)"),
     ]
     tile = '<div class="tile"><div class="k">{}</div><div class="v">{}</div><div class="d">{}</div></div>'
@@ -290,7 +290,7 @@ def languages_card(s: dict, cols: dict, top: int = 18) -> str:
     if len(langs) > top:
         rest = langs[top:]
         rows.append({"label": f"{len(rest)} others", "values": {d: sum(dl.get(d, {}).get(x, 0) for x in rest) for d in cols}})
-    note = "Natural languages from langid; programming languages for code. “unknown”: no language (langid did not run)."
+    note = "Natural languages from langid; programming languages for code. “und” (“unknown” in a summary.json written before): no language (langid did not run), as the tokens manifest says."
     if toks:
         note += " Beside each bar: documents; tokens in the mix (copies counted)."
     if s["kind"] == "corpus":
