@@ -238,7 +238,8 @@ def check_stage(name: str, section: dict) -> None:
         if hasattr(stage, "check"):
             stage.check()
     except (ValueError, TypeError, KeyError) as e:
-        raise ConfigError(f"{name}: {e}") from None
+        said = str(e)  # "rebalance.targets.x: ..." names its key already: not "rebalance: rebalance.targets.x"
+        raise ConfigError(said if said.startswith((f"{name}.", f"{name}:")) else f"{name}: {said}") from None
 
 
 def _is_number(x) -> bool:
