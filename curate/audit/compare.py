@@ -93,7 +93,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
     rb = dict(b.filter(pl.col("fate") != "kept").group_by("fate").len().iter_rows())
     rules = [f"{r} {ra.get(r, 0):,} -> {rb.get(r, 0):,} ({rb.get(r, 0) - ra.get(r, 0):+,})" for r in sorted(ra.keys() | rb.keys())
              if ra.get(r, 0) != rb.get(r, 0)]
-    lines.append("removed by rule: " + ("".join(f"\n  {r}" for r in rules) if rules else "the same counts"))
+    lines.append("removed by rule:" + ("".join(f"\n  {r}" for r in rules) if rules else " the same counts"))
     qa, qb = ((m.get("counts") or {}).get("ingest", {}).get("quarantined", 0) for m in (old, new))
     if qa != qb:
         lines.append(f"quarantined: {qa:,} -> {qb:,}")
