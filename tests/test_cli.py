@@ -1123,6 +1123,28 @@ def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name)
         assert not out.exists()
 
 
+def test_an_epub_is_said_to_be_a_book_format_curate_does_not_read(tmp_path, capsys):
+    """A folder of books with an .epub among the .txt: it was called "a zip archive" to unzip
+    (its XHTML chapters are no input curate reads either); with --format text it was read as
+    one document of zip bytes. Said as what it is, with how to make text of it."""
+    import zipfile
+
+    books = tmp_path / "my books"
+    books.mkdir()
+    (books / "a.txt").write_text("CHAPTER I\n\n" + "It was a bright cold day in April. " * 40)
+    with zipfile.ZipFile(books / "novel.epub", "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("OEBPS/ch1.xhtml", "<html><body><p>It was a bright cold day.</p></body></html>")
+    for fmt in ([], ["--format", "text"]):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", books, "--domain", "books", *fmt, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert err == (f"curate: config error: inputs[0]: {books / 'novel.epub'} is an EPUB book, a format curate does not "
+                       f"read: convert it to plain text (e.g. pandoc -t plain '{books / 'novel.epub'}' -o BOOK.txt) and give "
+                       "the .txt files as --input\n"), err
+        assert not out.exists()
+
+
 def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monkeypatch):
     """--runner=FlinkRunner on a machine that cannot fetch Beam's job server jar (offline, a
     proxy) ended in a 40-line traceback from apache_beam.utils.subprocess_server."""

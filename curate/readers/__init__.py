@@ -334,6 +334,9 @@ def plan_shards(
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
                              f"e.g. {other[1]} FILE | zstd > FILE.zst")
+        if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
+            raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
+                             f"(e.g. pandoc -t plain {shlex.quote(path)} -o BOOK.txt) and give the .txt files as --input")
         f = fmt or detect_format(path, domain)
         kind = archive(path) if look and not tree and (f is None or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
