@@ -704,7 +704,8 @@ def cmd_config(ns, beam_args) -> int:
         from curate.stages.filters import Filter
 
         cfg = config.load(ns.config, sets=ns.sets)
-        notes, tables = Filter(cfg.stages.get("filter")).language_settings(ns.language)
+        labels = config._language_labels("web", cfg.stages.get("langid", {}))
+        notes, tables = Filter(cfg.stages.get("filter")).language_settings(ns.language, labels)
         print("".join(f"# {n}\n" for n in notes) + config.to_toml({f"filter.{k}": v for k, v in tables.items()}), end="")
         return 0
     if not ns.config and not ns.sets:

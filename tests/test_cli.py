@@ -446,6 +446,20 @@ def test_config_prints_the_filter_settings_of_a_language(tmp_path, capsys):
         "gopher_quality"]["max_mean_word_length"] == 13.0  # and a --set over it, as `curate run` reads them
 
 
+@pytest.mark.parametrize("label", ["xx", "Latn", "qqq"])
+def test_config_language_that_is_no_label_is_an_error(capsys, label):
+    """`curate config --language xx`: no model labels documents xx, yet it printed English values
+    as xx's, exit 0. Now the one-line error of any bad option; a label in another form (eng,
+    amh_Ethi, zh-CN, german) or und (no label) still prints."""
+    assert run_cli("config", "--language", label) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: --language {label}: not a label of langid's model 'lid.176.ftz' nor a language of the filter's "
+                   "tables; e.g. en, de, zh\n"), err
+    for ok in ("eng", "amh_Ethi", "zh-CN", "german", "und", "ceb"):
+        assert run_cli("config", "--language", ok) == 0, ok
+    capsys.readouterr()
+
+
 # Alternatives the README's config example documents in its comments ("# or ..."), each loaded.
 DOCUMENTED = [
     ("run", 'progress = "on"'), ("run", 'progress = "off"'), ("run", 'shuffle_compression = "zstd"'),
