@@ -450,12 +450,13 @@ def test_config_prints_the_filter_settings_of_a_language(tmp_path, capsys):
 def test_config_language_that_is_no_label_is_an_error(capsys, label):
     """`curate config --language xx`: no model labels documents xx, yet it printed English values
     as xx's, exit 0. Now the one-line error of any bad option; a label in another form (eng,
-    amh_Ethi, zh-CN, german) or und (no label) still prints."""
+    amh_Ethi, zh-CN, german), another model's label with a script (shn_Mymr) or und (no label)
+    still prints."""
     assert run_cli("config", "--language", label) == 2
     err = capsys.readouterr().err
-    assert err == (f"curate: --language {label}: not a label of langid's model 'lid.176.ftz' nor a language of the filter's "
-                   "tables; e.g. en, de, zh\n"), err
-    for ok in ("eng", "amh_Ethi", "zh-CN", "german", "und", "ceb"):
+    assert err == (f"curate: --language {label}: not a label of langid's model 'lid.176.ftz', a language of the filter's "
+                   "tables or a label with a script (shn_Mymr); e.g. en, de, amh_Ethi\n"), err
+    for ok in ("eng", "amh_Ethi", "zh-CN", "german", "und", "ceb", "shn_Mymr"):
         assert run_cli("config", "--language", ok) == 0, ok
     capsys.readouterr()
 
