@@ -711,7 +711,14 @@ def cmd_config(ns, beam_args) -> int:
     if not ns.config and not ns.sets:
         print(config.defaults_toml(), end="")
         return 0
-    cfg = config.load(ns.config, sets=ns.sets)  # mistakes: every one, as `curate run` says them
+    errors: list[str] = []
+    cfg = config.load(ns.config, sets=ns.sets, errors=errors)  # mistakes: every one, as `curate run` says them,
+    try:  # its globs' too (not the files' contents): a wrong domain does not hide an empty glob
+        plan(cfg, globs_only=True, config_dir=os.path.dirname(os.path.abspath(ns.config)) if ns.config else None)
+    except ConfigError as e:
+        errors += e.messages
+    if errors:
+        raise ConfigError(*errors)
     print(config.effective_toml(cfg, ns.config, bool(ns.sets)), end="")
     return 0
 

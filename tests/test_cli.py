@@ -144,6 +144,21 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, capsys):
+    """`curate config bad.toml`: a domain error hid the glob that matches nothing (only `curate
+    run` looked at the globs), and a config whose glob matched nothing printed as fine. Now
+    both are said at once, as `curate run` says them."""
+    missing = tmp_path / "nothere" / "*.jsonl"
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "wbe"\n')
+    assert run_cli("config", cfg) == 2
+    assert capsys.readouterr().err == ("curate: config error: inputs[0].domain: 'wbe' is not one of web, code, books\n"
+                                       f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files\n")
+    cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "web"\n')
+    assert run_cli("config", cfg) == 2
+    assert capsys.readouterr().err == f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files\n"
+
+
 def test_every_mistake_of_one_command_line_is_reported_at_once(tmp_path, pages, capsys):
     """`curate run --stages ingestt --languages english ...` said only the stage error: the
     language codes were not checked (langid was not among the stages), the globs only once the
@@ -154,7 +169,7 @@ def test_every_mistake_of_one_command_line_is_reported_at_once(tmp_path, pages, 
     err = capsys.readouterr().err
     for message in [
         "curate: config error: run.stages: 'ingestt' is not a stage (did you mean ingest?)",
-        "curate: config error: langid: langid.languages: 'english' is not a label",
+        "curate: config error: langid.languages: 'english' is not a label",
         f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files",
         "curate: config error: inputs[1].domain: 'webb' is not one of web, code, books",
         "curate: unknown option --direct_num_wokers (did you mean --direct_num_workers?)",
@@ -993,7 +1008,7 @@ def test_tokenizer_file_that_is_not_a_tokenizer_is_a_config_error(tmp_path, page
     """tokenize.tokenizer = a JSON file that is not a tokenizer.json passed the config check
     (it exists) and the run ended in a traceback ("Exception: expected `,` or `}` ...")."""
     err = refused(tmp_path, capsys, f'[tokenize]\ntokenizer = "{pages}"\n', "tokenize", pages)
-    assert f"config error: tokenize: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
+    assert f"config error: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
 
 
 def test_jsonl_starting_with_a_byte_order_mark(tmp_path, capsys):
