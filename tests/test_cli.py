@@ -982,7 +982,7 @@ def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
              ('positive_label = "hq"', "quality.web.positive_label: 'hq' is not a label of model 'default'")]
     for line, message in cases:
         err = refused(tmp_path, capsys, f"[quality.web]\n{line}\n", "quality", pages)
-        assert f"curate: config error: quality: {message}" in err, err
+        assert f"curate: config error: {message}" in err, err  # not "quality: quality.web..."
 
 
 def test_eval_set_jsonl_with_unicode_line_separators(tmp_path, pages, capsys):
