@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 import time
 
@@ -624,7 +625,7 @@ def cmd_demo(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=show_progress(ns.progress))
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
     report(manifest, cfg.run["output"], time.time() - t0)
-    print(f"next: curate audit {cfg.run['output']}  (writes report.html)")
+    print(f"next: curate audit {shlex.quote(cfg.run['output'])}  (writes report.html)")
     return 0
 
 
@@ -701,13 +702,21 @@ def cmd_config(ns, beam_args) -> int:
         from curate.stages.filters import Filter
 
         cfg = config.load(ns.config, sets=ns.sets)
-        notes, tables = Filter(cfg.stages.get("filter")).language_settings(ns.language)
+        labels = config._language_labels("web", cfg.stages.get("langid", {}))
+        notes, tables = Filter(cfg.stages.get("filter")).language_settings(ns.language, labels)
         print("".join(f"# {n}\n" for n in notes) + config.to_toml({f"filter.{k}": v for k, v in tables.items()}), end="")
         return 0
     if not ns.config and not ns.sets:
         print(config.defaults_toml(), end="")
         return 0
-    cfg = config.load(ns.config, sets=ns.sets)  # mistakes: every one, as `curate run` says them
+    errors: list[str] = []
+    cfg = config.load(ns.config, sets=ns.sets, errors=errors)  # mistakes: every one, as `curate run` says them,
+    try:  # its globs' too (not the files' contents): a wrong domain does not hide an empty glob
+        plan(cfg, globs_only=True, config_dir=os.path.dirname(os.path.abspath(ns.config)) if ns.config else None)
+    except ConfigError as e:
+        errors += e.messages
+    if errors:
+        raise ConfigError(*errors)
     print(config.effective_toml(cfg, ns.config, bool(ns.sets)), end="")
     return 0
 

@@ -238,7 +238,8 @@ def check_stage(name: str, section: dict) -> None:
         if hasattr(stage, "check"):
             stage.check()
     except (ValueError, TypeError, KeyError) as e:
-        raise ConfigError(f"{name}: {e}") from None
+        said = str(e)  # "rebalance.targets.x: ..." names its key already: not "rebalance: rebalance.targets.x"
+        raise ConfigError(said if said.startswith((f"{name}.", f"{name}:")) else f"{name}: {said}") from None
 
 
 def _is_number(x) -> bool:
@@ -292,11 +293,11 @@ def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
     import urllib.parse
 
-    from curate.readers import glob_root, is_file_name, is_uri
+    from curate.readers import glob_root, has_magic, is_file_name, is_uri
     from curate.readers.common import fs_path
 
     root = glob_root(pattern)
-    fixed = not any(c in pattern for c in "*?[")
+    fixed = not has_magic(pattern)
     if is_uri(pattern) and fixed and pattern.split("://", 1)[0].lower() != "file":
         # gs://bucket/crawl and gs://bucket/crawl/ are one folder, but which a URI names, a file
         # or a folder, only the bucket knows, and the config is read without a call to it: a

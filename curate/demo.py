@@ -13,6 +13,7 @@ and which stage should catch it:
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import random
@@ -146,6 +147,7 @@ def check_root(root: str) -> None:
 
 def write_demo(root: str, seed: int = 7) -> str:
     """Write raw shards under ROOT/raw and a config ROOT/demo.toml; return the config path."""
+    from curate.config import _toml_value
     from curate.readers.warc_writer import write_warc
 
     check_root(root)
@@ -212,33 +214,36 @@ def write_demo(root: str, seed: int = 7) -> str:
 
     cfg = os.path.join(root, "demo.toml")
     with open(cfg, "w", encoding="utf-8") as f:
-        f.write(DEMO_TOML.format(out=json.dumps(os.path.join(root, "out")), raw=raw))
+        # quoted as TOML, the folder's glob characters escaped: an --output of d[1] or "x" works
+        f.write(DEMO_TOML.format(out=_toml_value(os.path.join(root, "out")),
+                                 **{k: _toml_value(glob.escape(raw) + tail) for k, tail in GLOBS.items()}))
     return cfg
 
 
+GLOBS = {"warc": "/web/*.warc.gz", "jsonl": "/web/*.jsonl", "code": "/code", "books": "/books/*.txt"}
 DEMO_TOML = """# Written by `curate demo`: the whole pipeline over the generated sample shards.
 [run]
 output = {out}
 shards = 2
 
 [[inputs]]
-glob = "{raw}/web/*.warc.gz"
+glob = {warc}
 domain = "web"
 source = "demo-crawl"
 
 [[inputs]]
-glob = "{raw}/web/*.jsonl"
+glob = {jsonl}
 domain = "web"
 source = "demo-blog"
 
 [[inputs]]
-glob = "{raw}/code"
+glob = {code}
 domain = "code"
 format = "source"
 source = "demo-code"
 
 [[inputs]]
-glob = "{raw}/books/*.txt"
+glob = {books}
 domain = "books"
 source = "demo-books"
 """

@@ -25,6 +25,9 @@ STAGES = _stages.NAMES  # pipeline order (the stage table, curate/stages/__init_
 # Stages that run only when named in run.stages / --stages or configured (their section given).
 OPT_IN_STAGES = _stages.OPT_IN
 DOMAINS = ("web", "code", "books")
+# the language of a document with none (langid did not run): ISO 639's "undetermined", in the
+# tokens manifest and the audit alike
+UNKNOWN_LANGUAGE = "und"
 
 # Columns every document has after ingestion.
 BASE_FIELDS = [

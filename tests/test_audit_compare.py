@@ -96,3 +96,16 @@ def test_compare_of_an_output_with_itself_and_wrong_inputs(runs, tmp_path):
     assert r.returncode == 2 and "half: no manifest.json: not a finished curate output; --compare needs two" in r.stderr, r.stderr
     r = curate("audit", old, "--compare", old, "--why", "x")
     assert r.returncode == 2 and "give one" in r.stderr
+
+
+def test_compare_lines_have_no_trailing_space(runs, tmp_path):
+    """With removals that changed, the heading was "removed by rule: " (a trailing space before
+    the list), which a diff of two reports or an editor flags. No printed line ends in a space."""
+    _, new = runs
+    fewer = tmp_path / "fewer"
+    r = curate("run", "--input", new.parent / "in", "--domain", "web", "--stages", "ingest", "--output", fewer, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    r = curate("audit", new, "--compare", fewer)
+    assert r.returncode == 0, r.stderr
+    assert "removed by rule:\n  dedup/exact_duplicate 0 -> 1 (+1)\n" in r.stdout, r.stdout
+    assert [line for line in r.stdout.splitlines() if line != line.rstrip()] == []

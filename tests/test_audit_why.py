@@ -89,12 +89,14 @@ def test_why_needs_an_output_dir(tmp_path):
 
 def test_why_a_url_in_another_form(out):
     """Dolma's and C4's url fields often lack the scheme a WARC's target URI has: the URL is
-    matched without scheme, leading www. and trailing slash."""
-    for key in ("example.org/d", "http://www.example.org/d/"):
+    matched without scheme, leading www. and trailing slash; its host in any case (an upper-case
+    host was not found)."""
+    for key in ("example.org/d", "http://www.example.org/d/", "HTTPS://Example.ORG/d", "WWW.EXAMPLE.ORG/d"):
         r = curate("audit", out, "--why", key)
         assert r.returncode == 0, r.stderr
         assert "https://example.org/d, your id other-4): kept" in r.stdout, r.stdout
     assert curate("audit", out, "--why", "https://example.org/dd").returncode == 1
+    assert curate("audit", out, "--why", "https://example.org/D").returncode == 1  # a path's case is its own
 
 
 def test_rule_sample(out):
@@ -110,3 +112,41 @@ def test_rule_sample(out):
     r = curate("audit", out, "--rule", "exact_duplicates")
     assert r.returncode == 2 and "removed by 'exact_duplicates' (did you mean exact_duplicate?); its ledger's rules: " in r.stderr, r.stderr
     assert "dedup/exact_duplicate 1" in r.stderr and "ingest/empty_text 1" in r.stderr
+
+
+def test_printed_commands_run_as_copied_with_spaces_quotes_and_brackets(out, tmp_path):
+    """The commands curate prints for the next step (--rule's --why, --compare's, the report's
+    two lookups, the manifest-given-for-the-folder error) were not shell-quoted: copied into a
+    shell they broke on a path like "my runs/it's [1]". Each is run here as printed."""
+    import html
+    import re
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.test_audit_verify import REPO
+
+    odd = tmp_path / "my runs" / "it's [1]"
+    shutil.copytree(out, odd)
+    said = []
+    r = curate("audit", odd, "--rule", "exact_duplicate")
+    said.append(re.search(r"\((curate audit .*) for one\):", r.stdout.splitlines()[0]).group(1))
+    r = curate("audit", odd, "--compare", odd)
+    said.append(re.search(r"look a document up: (curate audit .*) \(and", r.stdout).group(1))
+    r = curate("audit", odd / "manifest.json")
+    assert r.returncode == 2
+    said.append(r.stderr.split("give the output directory: ")[1].strip() + " --why ID")
+    assert curate("audit", odd).returncode == 0
+    page = (odd / "report.html").read_text()
+    said.append(html.unescape(re.search(r"names: <code>(.*?)</code>", page).group(1)))
+    dup = pl.read_parquet(out / "ledger" / "*.parquet").filter(pl.col("rule") == "exact_duplicate")["id"][0]
+    for cmd in said:
+        args = shlex.split(cmd.replace("ID", dup))
+        assert args[:3] == ["curate", "audit", str(odd)], cmd
+        r = curate(*args[1:])
+        assert r.returncode == 0 and "removed at dedup by exact_duplicate" in r.stdout, (cmd, r.stderr)
+    look = html.unescape(re.search(r"Look one up: <code>(.*?)</code>", page).group(1))
+    look = look.replace("'ID'", repr(dup)).replace("python ", f"{shlex.quote(sys.executable)} ", 1)
+    r = subprocess.run(look, shell=True, capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0 and "exact_duplicate" in r.stdout, (look, r.stderr)

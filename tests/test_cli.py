@@ -144,6 +144,21 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, capsys):
+    """`curate config bad.toml`: a domain error hid the glob that matches nothing (only `curate
+    run` looked at the globs), and a config whose glob matched nothing printed as fine. Now
+    both are said at once, as `curate run` says them."""
+    missing = tmp_path / "nothere" / "*.jsonl"
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "wbe"\n')
+    assert run_cli("config", cfg) == 2
+    assert capsys.readouterr().err == ("curate: config error: inputs[0].domain: 'wbe' is not one of web, code, books\n"
+                                       f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files\n")
+    cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "web"\n')
+    assert run_cli("config", cfg) == 2
+    assert capsys.readouterr().err == f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files\n"
+
+
 def test_every_mistake_of_one_command_line_is_reported_at_once(tmp_path, pages, capsys):
     """`curate run --stages ingestt --languages english ...` said only the stage error: the
     language codes were not checked (langid was not among the stages), the globs only once the
@@ -154,7 +169,7 @@ def test_every_mistake_of_one_command_line_is_reported_at_once(tmp_path, pages, 
     err = capsys.readouterr().err
     for message in [
         "curate: config error: run.stages: 'ingestt' is not a stage (did you mean ingest?)",
-        "curate: config error: langid: langid.languages: 'english' is not a label",
+        "curate: config error: langid.languages: 'english' is not a label",
         f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files",
         "curate: config error: inputs[1].domain: 'webb' is not one of web, code, books",
         "curate: unknown option --direct_num_wokers (did you mean --direct_num_workers?)",
@@ -446,6 +461,21 @@ def test_config_prints_the_filter_settings_of_a_language(tmp_path, capsys):
         "gopher_quality"]["max_mean_word_length"] == 13.0  # and a --set over it, as `curate run` reads them
 
 
+@pytest.mark.parametrize("label", ["xx", "Latn", "qqq"])
+def test_config_language_that_is_no_label_is_an_error(capsys, label):
+    """`curate config --language xx`: no model labels documents xx, yet it printed English values
+    as xx's, exit 0. Now the one-line error of any bad option; a label in another form (eng,
+    amh_Ethi, zh-CN, german), another model's label with a script (shn_Mymr) or und (no label)
+    still prints."""
+    assert run_cli("config", "--language", label) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: --language {label}: not a label of langid's model 'lid.176.ftz', a language of the filter's "
+                   "tables or a label with a script (shn_Mymr); e.g. en, de, amh_Ethi\n"), err
+    for ok in ("eng", "amh_Ethi", "zh-CN", "german", "und", "ceb", "shn_Mymr"):
+        assert run_cli("config", "--language", ok) == 0, ok
+    capsys.readouterr()
+
+
 # Alternatives the README's config example documents in its comments ("# or ..."), each loaded.
 DOCUMENTED = [
     ("run", 'progress = "on"'), ("run", 'progress = "off"'), ("run", 'shuffle_compression = "zstd"'),
@@ -520,6 +550,29 @@ def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
         assert text.num_rows == len(PAGES)
         assert set(text.column("path").to_pylist()) == {"pages (copy).jsonl"}
         assert set(text.column("source").to_pylist()) == {"crawl [2024]"}
+
+
+@pytest.mark.parametrize("tail", ["*.jsonl", "**/*.jsonl"])
+def test_escaped_glob_reads_from_the_folder_it_names(tmp_path, pages, capsys, tail):
+    """`--input 'data[[]2024]/*.jsonl'` (glob.escape's form of "data[2024]"): the input root
+    used to be "." (the escape taken for a wildcard), so paths and ids held the folder's name
+    and the source was the current folder's. Now as for a folder named without brackets."""
+    import glob as _glob
+
+    ids = {}
+    for name in ("data[2024]", "data2024"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.jsonl").write_bytes(pages.read_bytes())
+        out = tmp_path / f"o-{name}"
+        pattern = f"{_glob.escape(str(tmp_path / name))}/{tail}"
+        for source in ([], ["--source", "s"]):
+            assert run_cli("run", "--input", pattern, "--domain", "web", *source, "--stages", "ingest", "--output", out,
+                           "--progress", "off") == 0, capsys.readouterr().err
+            text = pq.read_table(out / "text", columns=["id", "source", "path"])
+            assert set(text.column("path").to_pylist()) == {"p.jsonl"}
+            assert set(text.column("source").to_pylist()) == {"s" if source else name}
+        ids[name] = sorted(text.column("id").to_pylist())
+    assert ids["data[2024]"] == ids["data2024"]
 
 
 def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
@@ -685,6 +738,25 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
     again = tmp_path / "demo"
     demo.write_demo(str(again))
     demo.check_root(str(again))
+
+
+def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, demo):
+    """`curate demo --output 'd[1] "q"'`: the demo wrote its folder unescaped into its config's
+    globs (d[1] read as a character class: no input matched) and unquoted into its TOML (a `"`
+    broke it); its `next:` line broke on copy-paste. Now the same run as into any folder."""
+    import shlex
+
+    from curate.audit import command
+
+    root = tmp_path / 'd[1] "q"'
+    assert run_cli("demo", "--output", root, "--progress", "off") == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    nxt = next(x for x in out.splitlines() if x.startswith("next: "))
+    args = shlex.split(nxt[len("next: "):].split("  (")[0])
+    assert args == ["curate", "audit", str(root / "out")], nxt
+    assert command.main(args[2:]) == 0, capsys.readouterr().err
+    counts = [json.loads((r / "out" / "manifest.json").read_text())["counts"] for r in (root, demo[0])]
+    assert counts[0] == counts[1]
 
 
 def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
@@ -910,7 +982,7 @@ def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
              ('positive_label = "hq"', "quality.web.positive_label: 'hq' is not a label of model 'default'")]
     for line, message in cases:
         err = refused(tmp_path, capsys, f"[quality.web]\n{line}\n", "quality", pages)
-        assert f"curate: config error: quality: {message}" in err, err
+        assert f"curate: config error: {message}" in err, err  # not "quality: quality.web..."
 
 
 def test_eval_set_jsonl_with_unicode_line_separators(tmp_path, pages, capsys):
@@ -936,7 +1008,7 @@ def test_tokenizer_file_that_is_not_a_tokenizer_is_a_config_error(tmp_path, page
     """tokenize.tokenizer = a JSON file that is not a tokenizer.json passed the config check
     (it exists) and the run ended in a traceback ("Exception: expected `,` or `}` ...")."""
     err = refused(tmp_path, capsys, f'[tokenize]\ntokenizer = "{pages}"\n', "tokenize", pages)
-    assert f"config error: tokenize: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
+    assert f"config error: tokenize.tokenizer: {pages} is not a Hugging Face tokenizer.json (" in err, err
 
 
 def test_jsonl_starting_with_a_byte_order_mark(tmp_path, capsys):
@@ -1078,6 +1150,28 @@ def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name)
         assert run_cli("run", "--input", path, "--domain", "web", *fmt, "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
         assert err == f"curate: config error: inputs[0]: {path} is a {kind} archive: curate reads the files in it, not the archive; unpack it ({unpack}) and give DIR as --input\n", err
+        assert not out.exists()
+
+
+def test_an_epub_is_said_to_be_a_book_format_curate_does_not_read(tmp_path, capsys):
+    """A folder of books with an .epub among the .txt: it was called "a zip archive" to unzip
+    (its XHTML chapters are no input curate reads either); with --format text it was read as
+    one document of zip bytes. Said as what it is, with how to make text of it."""
+    import zipfile
+
+    books = tmp_path / "my books"
+    books.mkdir()
+    (books / "a.txt").write_text("CHAPTER I\n\n" + "It was a bright cold day in April. " * 40)
+    with zipfile.ZipFile(books / "novel.epub", "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("OEBPS/ch1.xhtml", "<html><body><p>It was a bright cold day.</p></body></html>")
+    for fmt in ([], ["--format", "text"]):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", books, "--domain", "books", *fmt, "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert err == (f"curate: config error: inputs[0]: {books / 'novel.epub'} is an EPUB book, a format curate does not "
+                       f"read: convert it to plain text (e.g. pandoc -t plain '{books / 'novel.epub'}' -o BOOK.txt) and give "
+                       "the .txt files as --input\n"), err
         assert not out.exists()
 
 

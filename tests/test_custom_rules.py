@@ -58,6 +58,7 @@ def test_config_errors(myrules, tmp_path, entry, message):
     assert len(e.value.messages) == 1 and "\n" not in e.value.messages[0]
     for piece in re.findall(r"`(.*?)`", message):
         assert piece in e.value.messages[0], (piece, e.value.messages[0])
+    assert e.value.messages[0].startswith(re.findall(r"`(.*?)`", message)[0]), e.value.messages[0]  # not "filter: filter.custom..."
 
 
 @pytest.mark.parametrize("source, message", [

@@ -169,7 +169,7 @@ def test_errors_are_one_line(base, tmp_path, capsys):
         ([out, other.with_suffix(".tok.toml")],
          f"curate: {other.with_suffix('.tok.toml')}: its tokenizer differs from the one that counted these candidates' tokens "
          "(eos '<|endoftext|>' -> '', eos_id 100257 -> None)"),
-        ([out, "--set", "rebalance.budget=-1"], "curate: config error: rebalance: rebalance.budget (from --set rebalance.budget=-1): expected a whole number"),
+        ([out, "--set", "rebalance.budget=-1"], "curate: config error: rebalance.budget (from --set rebalance.budget=-1): expected a whole number"),
     ]
     text = base[0].read_text()
     other.write_text(text.replace('languages = ["en", "de", "fr", "es"]', 'languages = ["en", "de", "fr", "es"]\nthreshold = 0.3'))

@@ -67,8 +67,9 @@ def test_config_errors_name_the_field(tmp_path, section, message):
     cfg = tmp_path / "c.toml"  # and through the config loader, before anything runs
     body = "\n".join(f"{k} = {toml(v)}" for k, v in section.items())
     cfg.write_text(f'[run]\noutput = "o"\n[rebalance]\n{body}\n')
-    with pytest.raises(ConfigError, match=re.escape(f"rebalance: {message}")):
+    with pytest.raises(ConfigError) as e:
         load(str(cfg), {"run": {"stages": ["rebalance"]}})
+    assert e.value.messages[0].startswith(message), e.value.messages  # not "rebalance: rebalance.targets..."
 
 
 def test_check_mix_names_the_short_domain_and_by_how_much():

@@ -9,6 +9,7 @@ Only the id, stage and rule columns are read, every id of both outputs in memory
 from __future__ import annotations
 
 import json
+import shlex
 
 import polars as pl
 
@@ -92,7 +93,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
     rb = dict(b.filter(pl.col("fate") != "kept").group_by("fate").len().iter_rows())
     rules = [f"{r} {ra.get(r, 0):,} -> {rb.get(r, 0):,} ({rb.get(r, 0) - ra.get(r, 0):+,})" for r in sorted(ra.keys() | rb.keys())
              if ra.get(r, 0) != rb.get(r, 0)]
-    lines.append("removed by rule: " + ("".join(f"\n  {r}" for r in rules) if rules else "the same counts"))
+    lines.append("removed by rule:" + ("".join(f"\n  {r}" for r in rules) if rules else " the same counts"))
     qa, qb = ((m.get("counts") or {}).get("ingest", {}).get("quarantined", 0) for m in (old, new))
     if qa != qb:
         lines.append(f"quarantined: {qa:,} -> {qb:,}")
@@ -102,5 +103,5 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
         doms = sorted((ta.get("per_domain") or {}).keys() | (tb.get("per_domain") or {}).keys())
         per = ", ".join(f"{d} {(ta.get('per_domain') or {}).get(d, 0):,} -> {(tb.get('per_domain') or {}).get(d, 0):,}" for d in doms)
         lines.append(f"tokens: {ta.get('total', 0):,} -> {tb.get('total', 0):,}" + (f" ({per})" if per else ""))
-    lines.append(f"look a document up: curate audit {new_root} --why ID (and {old_root} for before)")
+    lines.append(f"look a document up: curate audit {shlex.quote(new_root)} --why ID (and {shlex.quote(old_root)} for before)")
     return lines

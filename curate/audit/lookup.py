@@ -20,9 +20,13 @@ SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
 
 
 def url_key(url: pl.Expr) -> pl.Expr:
-    """A URL without scheme, leading ``www.`` and trailing slash: Dolma's and C4's url fields
-    often lack the scheme a WARC's target URI has, and a user pastes either form."""
-    return url.str.replace(SCHEME, "").str.replace(r"^www\.", "").str.strip_suffix("/")
+    """A URL without scheme, leading ``www.`` and trailing slash, its host in lower case: Dolma's
+    and C4's url fields often lack the scheme a WARC's target URI has, a user pastes either form,
+    and hosts (schemes too) are case-insensitive, paths not (http://ActiveCities.com/a is
+    http://activecities.com/a, not .../A)."""
+    u = url.str.replace(SCHEME, "")
+    u = u.str.extract(r"^([^/?#]*)", 1).str.to_lowercase() + u.str.replace(r"^[^/?#]*", "")
+    return u.str.replace(r"^www\.", "").str.strip_suffix("/")
 
 
 def _record_file(path: pl.Expr, key: str) -> pl.Expr:

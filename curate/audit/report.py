@@ -7,10 +7,12 @@ summary, so a report can be rebuilt from a summary.json alone.
 """
 from __future__ import annotations
 
+import glob
 import math
+import shlex
 from html import escape
 
-from curate.schema import STAGES
+from curate.schema import STAGES, UNKNOWN_LANGUAGE
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d"]
 FIXED = {"web": PALETTE[0], "code": PALETTE[1], "books": PALETTE[2]}
@@ -200,7 +202,7 @@ def tiles(s: dict) -> str:
         items.append(("tokens", compact(s["tokens"]["in_mix"]), f"in the mix; {compact(s['tokens']['total'])} unique"))
     items += [
         ("domains", str(len(s["domains"])), ", ".join(s["domains"])),
-        ("languages", str(len(s["documents"]["by_language"])), "incl. unknown" if "unknown" in s["documents"]["by_language"] else ""),
+        ("languages", str(len(s["documents"]["by_language"])), "incl. und (no label)" if {UNKNOWN_LANGUAGE, "unknown"} & s["documents"]["by_language"].keys() else ""),
         ("hosts", compact(s["hosts"]["distinct"]), "exact" if s["hosts"]["distinct_exact"] else "estimated (HyperLogLog)"),
     ]
     tile = '<div class="tile"><div class="k">{}</div><div class="v">{}</div><div class="d">{}</div></div>'
@@ -288,7 +290,7 @@ def languages_card(s: dict, cols: dict, top: int = 18) -> str:
     if len(langs) > top:
         rest = langs[top:]
         rows.append({"label": f"{len(rest)} others", "values": {d: sum(dl.get(d, {}).get(x, 0) for x in rest) for d in cols}})
-    note = "Natural languages from langid; programming languages for code. “unknown”: no language (langid did not run)."
+    note = "Natural languages from langid; programming languages for code. “und” (“unknown” in a summary.json written before): no language (langid did not run), as the tokens manifest says."
     if toks:
         note += " Beside each bar: documents; tokens in the mix (copies counted)."
     if s["kind"] == "corpus":
@@ -473,10 +475,11 @@ def examples_card(s: dict) -> str:
             parts.append(f'<h4 id="rule-{anchor(st, rule)}">{_e(rule)} <span>{num(e["total"])} documents</span></h4><table class="ex">'
                          f"<tr><th>ledger row</th><th>measured · origin</th><th>text (first 200 characters)</th></tr>{rows}</table>")
     # polars is installed with curate; the duckdb command-line tool is not
-    look = f"python -c \"import polars as pl; print(pl.read_parquet('{src}/ledger/*.parquet').filter(pl.col('id') == 'ID').to_dicts())\""
+    ledger = glob.escape(src) + "/ledger/*.parquet"
+    look = "python -c " + shlex.quote(f"import polars as pl; print(pl.read_parquet({ledger!r}).filter(pl.col('id') == 'ID').to_dicts())")
     hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
             f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>, or with the copy a duplicate's <code>kept_id</code> "
-            f"names: <code>curate audit {_e(src)} --why ID</code>.")
+            f"names: <code>curate audit {_e(shlex.quote(src))} --why ID</code>.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 

@@ -80,7 +80,8 @@ HOST_RE = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://|//)?(?:[^@/?#]*@)?([^:/?#\s]+)"  # t
 HOST_DEFINITION = "lower-cased host of the url column, without a leading 'www.'"
 
 
-UNKNOWN = "unknown"  # the language of documents that have none
+UNKNOWN = "unknown"  # the domain or source of rows that have none (a --corpus file's)
+UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # as the tokens manifest names it
 
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -176,7 +177,7 @@ class Partial:
     def add_docs(self, df: pl.DataFrame) -> "Partial":
         """Add a batch with columns domain, language, host, chars [, source, tokens, repeat, quality, dup]."""
         cols = set(df.columns)
-        df = df.with_columns(pl.col("language").fill_null(UNKNOWN), pl.col("domain").fill_null(UNKNOWN), src=_source_key(df))
+        df = df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE), pl.col("domain").fill_null(UNKNOWN), src=_source_key(df))
         for (d, lang), r in _rows(df, ["domain", "language"]):
             self.docs[d, lang] += r["n"]
         for (src,), r in _rows(df, ["src"], c=pl.col("chars").sum()):
@@ -242,18 +243,18 @@ class Partial:
             self.removed[s, r_, d or UNKNOWN] += r["n"]
         for (src, rule), r in _rows(df.with_columns(src=_source_key(df), rule=pl.col("stage") + "/" + pl.col("rule")), ["src", "rule"]):
             self.src_removed[src, rule] += r["n"]
-        for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN)), ["stage", "language", "rule"]):
+        for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["stage", "language", "rule"]):
             self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
-        for (lang,), r in _rows(unsure.with_columns(pl.col("language").fill_null(UNKNOWN)), ["language"]):
+        for (lang,), r in _rows(unsure.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["language"]):
             self.unsure_lang[lang] += r["n"]
         if "unsure" in df.columns:  # ledgers of older runs have no language_score
-            later = df.filter((pl.col("stage") != "langid") & pl.col("unsure")).with_columns(pl.col("language").fill_null(UNKNOWN))
+            later = df.filter((pl.col("stage") != "langid") & pl.col("unsure")).with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE))
             for (st, lang), r in _rows(later, ["stage", "language"]):
                 self.unsure_stage_lang[st, lang] += r["n"]
-        q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN))
+        q = df.filter(pl.col("stage") == "quality").with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE))
         self.quality_domains.update(q["domain"].unique().to_list())
-        later = df.filter(pl.col("stage").is_in(AFTER_QUALITY)).with_columns(pl.col("language").fill_null(UNKNOWN))
+        later = df.filter(pl.col("stage").is_in(AFTER_QUALITY)).with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE))
         for (d, lang), r in _rows(later, ["domain", "language"]):
             self.after_quality[d, lang] += r["n"]
         for (lang,), r in _rows(q, ["language"], s=pl.col("value").sum(), t=pl.col("threshold").max()):

@@ -10,6 +10,7 @@ import glob as _glob
 import importlib
 import os
 import re
+import shlex
 from typing import Iterator
 
 import pyarrow as pa
@@ -105,7 +106,7 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
         suffix = max(suffixes, key=len)
         cased = {r[-len(suffix):] for r in known}  # globs match case: a.txt and B.TXT need *.[tT][xX][tT]
         suffix = cased.pop() if len(cased) == 1 else "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in suffix)
-        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input '{root}/{'**/' * any('/' in r for r in known)}*{suffix}'"
+        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input {shlex.quote(_glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix)}"
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
@@ -116,18 +117,28 @@ def reader_for(fmt: str):
     return getattr(importlib.import_module(module), func)
 
 
+_ESCAPED = re.compile(r"\[([*?\[])\]")  # glob.escape's forms: [*] [?] [[] match the character itself
+
+
+def has_magic(part: str) -> bool:
+    """Whether a glob (or one path part of it) has a wildcard; an escaped ``[[]`` is none."""
+    return any(c in _ESCAPED.sub("", part) for c in "*?[")
+
+
+def _split_glob(pattern: str) -> tuple[str, str]:
+    """(the directory before the first wildcard, unescaped, the rest of the pattern)."""
+    parts = pattern.split(os.sep)
+    n = next((i for i, p in enumerate(parts) if has_magic(p)), len(parts))
+    return os.sep.join(_ESCAPED.sub(r"\1", p) for p in parts[:n]), os.sep.join(parts[n:])
+
+
 def glob_root(pattern: str) -> str:
     """The directory part of a glob before its first wildcard: ids are relative to it."""
     if os.path.exists(pattern):  # a path that exists is taken as it is, even with [ ] * ? in it
         return pattern if os.path.isdir(pattern) else os.path.dirname(pattern) or "."
-    parts = pattern.split(os.sep)
-    fixed = []
-    for p in parts:
-        if any(c in p for c in "*?["):
-            break
-        fixed.append(p)
-    root = os.sep.join(fixed) or "."
-    if len(fixed) == len(parts):  # no wildcard: a file or a directory
+    root, rest = _split_glob(pattern)
+    root = root or "."
+    if not rest:  # no wildcard: a file or a directory
         root = root if os.path.isdir(root) else os.path.dirname(root) or "."
     return root
 
@@ -245,7 +256,7 @@ def list_files(
     if "**" in pattern and not os.path.exists(pattern):
         # Python's glob follows links in `**` round a loop (crawl/again -> crawl) until the
         # path is too long, one more level for each loop: walk the root instead, as for a URI
-        rest = pattern[len(root):].lstrip(os.sep) if pattern.startswith(root) else pattern
+        rest = _split_glob(pattern)[1]
         rx = _glob_regex(rest.replace(os.sep, "/"))
         out = [p for p in _walk(root, hidden, tree, links, bad) if rx.match(relpath(p, root))] if os.path.isdir(root) else []
         links = [p for p in links if rx.match(relpath(p, root))]
@@ -323,11 +334,14 @@ def plan_shards(
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
                              f"e.g. {other[1]} FILE | zstd > FILE.zst")
+        if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
+            raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
+                             f"(e.g. pandoc -t plain {shlex.quote(path)} -o BOOK.txt) and give the .txt files as --input")
         f = fmt or detect_format(path, domain)
         kind = archive(path) if look and not tree and (f is None or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
             raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
-                             f"({UNPACK[kind].format(path)}) and give DIR as --input")
+                             f"({UNPACK[kind].format(shlex.quote(path))}) and give DIR as --input")
         if f is None:
             unknown.append((path, rel))
             continue

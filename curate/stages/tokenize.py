@@ -63,7 +63,7 @@ SHUFFLE_SALT = 0x5348  # keeps the shuffle hash independent of rebalance's selec
 IDS = pa.list_(pa.uint32())
 DOC_ROWS = pa.schema([("id", pa.string()), ("domain", pa.string()), ("source", pa.string()), ("language", pa.string()),
                       ("input_ids", IDS), ("num_tokens", pa.int64())])
-UNKNOWN_LANGUAGE = "und"  # the manifest's key for documents without a language (langid did not run)
+UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # the manifest's key for documents without a language
 PACKED_ROWS = pa.schema(
     [("input_ids", IDS), ("num_tokens", pa.int64()), ("doc_starts", pa.list_(pa.int32())), ("doc_ids", pa.list_(pa.string()))]
 )

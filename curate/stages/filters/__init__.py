@@ -267,14 +267,23 @@ class Filter:
                     cfg[name][k] = v
         return cfg, consts.get("terminal", "")
 
-    def language_settings(self, language: str) -> tuple[list[str], dict]:
+    def language_settings(self, language: str, labels: tuple[list[str], str] = ([], "")) -> tuple[list[str], dict]:
         """What the web rules use for documents with a trusted ``language`` label (``curate config
         --language``): (notes on where the values come from, {rule set: thresholds}) for the
-        rule sets whose values can depend on the language."""
+        rule sets whose values can depend on the language. A ValueError for a label that is
+        none of ``labels`` (the langid model's, and what names them), of the filter's tables nor
+        names a script: its English values would be printed as if it were one."""
+        from curate.schema import UNKNOWN_LANGUAGE
+        from curate.stages import language_codes
         from curate.stages.filters.text import TERMINAL
 
         self.setup()
         lang, script = self._lookup(language)
+        model, what = labels
+        if lang is None and script is None and language not in model and language != UNKNOWN_LANGUAGE:  # shn_Mymr: a script's rules
+            hint = language_codes.suggest(language, model)  # german, iw: the label they name (a near spelling of a two-letter code is no hint)
+            raise ValueError(f"--language {language}: not a label of {what}, a language of the filter's tables or a "
+                             f"label with a script (shn_Mymr){f' (did you mean {hint}?)' if hint else ''}; e.g. en, de, amh_Ethi")
         notes = [] if lang in (None, language.lower()) else [
             f"{language} is looked up as {lang} (its language code, or that code's ISO 639-1 or macrolanguage code)"]
         lang = lang or language.lower()
