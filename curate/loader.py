@@ -48,6 +48,7 @@ import itertools
 import json
 import operator
 import os
+import shlex
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.NotFound \
             and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
-                          f"wait for it to finish and retry; curate audit {root} says which")
+                          f"wait for it to finish and retry; curate audit {shlex.quote(root)} says which")
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:

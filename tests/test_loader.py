@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import os
 
 import numpy as np
@@ -439,12 +440,13 @@ def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refuse
     shutil.copytree(cl100k_run, out)
     (out / "manifest.json").unlink()  # a rerun's commit deletes the old manifest first
     (out / ".curate-staging").mkdir()
-    fresh = tmp_path / "fresh"
+    fresh = tmp_path / "my fresh"
     (fresh / ".curate-staging").mkdir(parents=True)  # a first run still writing: nothing but its staging yet
     for d in (out, fresh):
         with pytest.raises(TokensError, match=rf"{d.name}: no manifest.json: a run is writing or replacing this output \(or one "
-                                              r"crashed doing so\): wait for it to finish and retry; curate audit .* says which"):
+                                              r"crashed doing so\): wait for it to finish and retry; curate audit .* says which") as e:
             TokenLoader(str(d), 2, 16)
+        assert f"curate audit {shlex.quote(str(d))} says" in str(e.value)  # a command to copy, quoted
 
 
 def test_a_readers_unit_of_long_documents_is_bounded_in_tokens(tmp_path):
