@@ -468,6 +468,34 @@ def test_a_damaged_output_in_a_bucket_is_audited_as_on_a_disk(store, copies, cap
     assert {k: v for k, v in remote.items() if k != "source"} == {k: v for k, v in mine.items() if k != "source"}
 
 
+def test_audit_corpus_of_a_bucket_glob_or_folder_equals_the_local_one(store, copies, tmp_path, capsys):
+    """`curate audit --corpus 'gs://b/out/text/*.parquet'` (and a bucket folder, as a run lists
+    an input) read the glob as one file's name: "curate audit: b/out/text/*.parquet" (a folder:
+    "not a Parquet or JSONL file"). Listed now: the summary of the local glob's files."""
+    bucket, local = copies
+
+    def summary(g, name):
+        rc = cli.main(["audit", "--corpus", g, "--output", str(tmp_path / f"audit_{name}")])
+        assert rc == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"audit_{name}" / "stats" / "summary.json").read_text())
+        return {k: v for k, v in s.items() if k != "source"}
+
+    want = summary(f"{local}/text/*.parquet", "local")
+    assert want["files"] == {"documents": 2} and want["documents"]["total"] == 98
+    assert summary(f"{bucket}/text/*.parquet", "glob") == want
+    assert summary(f"{bucket}/text/", "folder") == want
+    assert cli.main(["audit", "--corpus", f"{bucket}/text/*.jsonl", "--output", str(tmp_path / "none")]) == 2
+    assert "matches no files" in capsys.readouterr().err
+    fs, _ = store
+    rows = pq.read_table(Path(local, "text"), columns=["text", "url"]).to_pylist()
+    jsonl = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "a b.jsonl").write_bytes(jsonl)
+    with fs.open_output_stream(f"{_path(bucket)}/j/a b.jsonl", compression=None) as f:
+        f.write(jsonl)
+    assert summary(f"{bucket}/j/*.jsonl", "jsonl") == summary(f"{tmp_path}/j/*.jsonl", "jsonl_local")
+
+
 def test_loader_over_a_bucket_equals_the_local_copy(copies):
     """TokenLoader("gs://b/out") (and s3://) reads the row groups in place: the same batches as
     the local copy, epoch after epoch and in any shape, and a state saved on one resumes on
