@@ -496,6 +496,25 @@ def test_audit_corpus_of_a_bucket_glob_or_folder_equals_the_local_one(store, cop
     assert summary(f"{bucket}/j/*.jsonl", "jsonl") == summary(f"{tmp_path}/j/*.jsonl", "jsonl_local")
 
 
+def test_an_audit_of_a_bucket_with_no_room_for_its_copies_is_one_line(store, copies, tmp_path):
+    """The audit reads a bucket's shards from a temporary copy: with no room for one (a small
+    /tmp; a per-file limit here, RLIMIT_FSIZE, "File too large") it ended in a traceback. One line
+    naming the file and the temporary folder and what to do; nothing left in that folder."""
+    bucket, _ = copies
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    script = ("import resource, signal, sys\nfrom curate import cli\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+              "sys.exit(cli.main(['audit', sys.argv[1]]))\n")
+    r = subprocess.run([sys.executable, "-c", script, bucket], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr[-800:]
+    assert r.stderr.startswith(f"curate audit: {bucket}/text/part-00000-of-00002.parquet: cannot be copied to the temporary "
+                               f"folder {tmp} (File too large): ") and "set TMPDIR" in r.stderr
+    assert not list(tmp.iterdir())
+
+
 def test_loader_over_a_bucket_equals_the_local_copy(copies):
     """TokenLoader("gs://b/out") (and s3://) reads the row groups in place: the same batches as
     the local copy, epoch after epoch and in any shape, and a state saved on one resumes on

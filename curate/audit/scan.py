@@ -4,6 +4,7 @@ checks, domain mix)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import io
@@ -186,10 +187,17 @@ def _copy(path: str, local: str) -> str:
     fs, p = output._fs(path)
     h = hashlib.sha256()
     os.makedirs(os.path.dirname(local), exist_ok=True)
-    with fs.open_input_stream(p, compression=None) as src, open(local, "wb") as dst:
-        for block in iter(lambda: src.read(1 << 20), b""):
-            h.update(block)
-            dst.write(block)
+    try:
+        with fs.open_input_stream(p, compression=None) as src, open(local, "wb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                h.update(block)
+                dst.write(block)
+    except OSError as e:  # a small /tmp (a container's): a one-line error, not a traceback
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
+                         "a bucket's files are read from a local copy, one at a time: set TMPDIR to a folder with room for "
+                         "the largest") from None
     return h.hexdigest()
 
 
