@@ -95,10 +95,9 @@ def build(root: Path, docs: int, shards: int) -> dict:
                                   "sha256": hashlib.sha256(data).hexdigest()})
     manifest = json.loads((base / "manifest.json").read_text())
     manifest["config"]["run"]["stages"] = STAGES
-    (root / "tokens").mkdir(exist_ok=True)
-    (root / "tokens" / "manifest.json").write_text(json.dumps({"mix": {"web": {"target": 0.7}, "code": {"target": 0.3}}}))
+    (root / "tokens.json").write_text(json.dumps({"mix": {"web": {"target": 0.7}, "code": {"target": 0.3}}}))
     files = [{"file": e["file"], "bytes": e["bytes"]} for es in outputs.values() for e in es]
-    files.append({"file": "tokens/manifest.json", "bytes": (root / "tokens" / "manifest.json").stat().st_size})
+    files.append({"file": "tokens.json", "bytes": (root / "tokens.json").stat().st_size})
     manifest.update(counts=output.stage_counts(stats, STAGES), stats=stats, outputs=outputs, files=files)
     (root / "manifest.json").write_text(json.dumps(manifest))
     return {"docs_in": docs, "text_docs": text.height, "ledger_rows": docs - text.height,

@@ -154,13 +154,14 @@ def measure(uri: str, local: str, capsys=None) -> dict:
     import polars as pl
     import pyarrow.parquet as pq
 
+    from curate import output
     from curate.audit import command
     from curate.loader import TokenLoader
 
     led = pl.concat([pl.read_parquet(p) for p in sorted(Path(local, "ledger").glob("*.parquet"))])
     text = pl.concat([pl.read_parquet(p) for p in sorted(Path(local, "text").glob("*.parquet"))])
     rule = led["rule"].sort()[0]
-    tok = json.loads(Path(local, "tokens", "manifest.json").read_text())
+    tok = json.loads(Path(output.folder_manifest(str(Path(local, "tokens")))).read_text())  # an earlier build's too
     seq = 65
     out = {}
     jobs = {

@@ -302,7 +302,7 @@ def main():
         best = measure([(f"loader@{name}", root) for name, root in (("rows_only", rows_only), ("bounded", bounded))], a)
         print(f"long documents: {m['tokens']['total']:,} tokens in {m['documents']:,} documents of ~30k tokens, 1 shard")
         for name, root in (("rows_only", rows_only), ("bounded", bounded)):
-            groups = json.load(open(os.path.join(root, "tokens", "manifest.json")))["shards"][0]["row_group_tokens"]
+            groups = json.load(open(os.path.join(root, "tokens.json")))["shards"][0]["row_group_tokens"]
             r = best[f"loader@{name}"]
             print(f"  row groups {name:<9} {len(groups):4d}, largest {max(groups):>12,} tokens: loader {r['tokens'] / r['wall'] / 1e6:6.1f} Mtok/s, "
                   f"peak {r['mb']:5.0f} MB ({r['mb'] / best['loader@rows_only']['mb']:.2f}x)")

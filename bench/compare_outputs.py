@@ -3,7 +3,7 @@
     python bench/compare_outputs.py OLD_OUT NEW_OUT
 
 Parquet shards (text, ledger, quarantine, tokens) must be identical bytes. JSON files
-(manifest.json, tokens/manifest.json, stats/run.json) must be equal after removing the
+(manifest.json, tokens.json, stats/run.json) must be equal after removing the
 versions and config hashes and replacing each folder's own path by "OUT" and its parent's
 by "PARENT" (the demo's inputs lie next to its output). Used to show a
 refactor changed no output (issue 15); exits 1 and lists the differences otherwise.

@@ -369,17 +369,15 @@ def tokens_line(root: str, stats: dict | None = None) -> str | None:
 
     from curate import output
 
-    fs, base = output._fs(root)  # a local path or a URI (file://, gs://, ...)
-    try:
-        with fs.open_input_stream(f"{base}/tokens/manifest.json") as f:
-            m = json.loads(f.read())
+    try:  # a local path or a URI (file://, gs://, ...)
+        m = json.loads(output.read_bytes(output.folder_manifest(output.join(root, "tokens"))))
     except (FileNotFoundError, NotADirectoryError):
         return None
     return tokens_text(m, root, stats)
 
 
 def tokens_text(m: dict, root: str, stats: dict | None = None) -> str:
-    """The tokens: line of a tokens/manifest.json (or of the one a dry run would write: curate mix)."""
+    """The tokens: line of a tokens.json (or of the one a dry run would write: curate mix)."""
     total = m["tokens"]["total"]
     # rebalance's targets beside what was achieved (a domain it left with no tokens too)
     targets = {d: e["target"] for d, e in (m.get("mix") or {}).items() if isinstance(e, dict) and e.get("target") is not None}

@@ -231,7 +231,7 @@ def finish(root: str) -> dict:
     manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
     written = [(rel, size) for rel, size in _files(fs, staging)
                if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
-    # the small JSON files (stats/run.json, tokens/manifest.json, which holds the token shards'
+    # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
     # sha256) get theirs here, so the manifest's hashes cover every byte of the output
     manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
                          for rel, size in written]
@@ -432,7 +432,7 @@ def verify_output(root: str, deep: bool = True) -> dict:
             if deep:
                 if output.sha256_file(root, e["file"]) != e["sha256"]:
                     raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
-    for e in manifest.get("files", []) if deep else []:  # stats/run.json, tokens/manifest.json (the token shards' hashes)
+    for e in manifest.get("files", []) if deep else []:  # stats/run.json, tokens.json (the token shards' hashes)
         if "sha256" in e and (not _exists(fs, f"{base}/{e['file']}") or output.sha256_file(root, e["file"]) != e["sha256"]):
             raise OutputError(f"{root}: {e['file']} does not match its sha256 in the manifest")
     return manifest

@@ -102,7 +102,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         raise TokensError(f"{path}: no such directory")
     d = tokens_dir(path)
     d = d if "://" in d else os.path.normpath(d)
-    mpath = output.join(d, MANIFEST)
+    mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
 
     root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)
     if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.NotFound \
@@ -112,7 +112,8 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:
-        raise TokensError(f"{d}: no {MANIFEST}: not a finished curate tokens directory (the run did not complete?)") from None
+        raise TokensError(f"{d}: no {os.path.basename(mpath)} beside it: not a finished curate tokens directory "
+                          "(the run did not complete?)") from None
     if root != d:
         _check_output_lists(root, mpath, hashlib.sha256(raw).hexdigest())
     m = json.loads(raw)
@@ -429,7 +430,7 @@ class TokenLoader:
         from curate import output
 
         try:
-            now = hashlib.sha256(output.read_bytes(output.join(self.dir, MANIFEST))).hexdigest()
+            now = hashlib.sha256(output.read_bytes(output.folder_manifest(self.dir))).hexdigest()
         except FileNotFoundError:
             now = None
         if now != self.manifest_sha256:

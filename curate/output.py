@@ -6,6 +6,7 @@ Layout (stable: the audit, the loader and other tools read it)::
     DIR/ledger/part-00000-of-00004.parquet      one row per removed document
     DIR/quarantine/part-00000-of-00004.parquet  unreadable inputs/records
     DIR/candidates/part-00000-of-00004.parquet  what rebalance's plan read (runs with rebalance; curate mix)
+    DIR/tokens/part-00000-of-00004.parquet, DIR/tokens.json   token shards and their manifest (tokenize)
     DIR/manifest.json                           written last: config, versions, inputs, counts, files
 
 A row's shard is a hash of its key (never arrival order) and rows are sorted inside a shard,
@@ -42,7 +43,8 @@ KINDS = {
 }
 MANIFEST = "manifest.json"
 FORMAT = "curate/1"  # manifest.json's "format"
-ROW_GROUP_ROWS = 4096
+ROW_GROUP_ROWS = 4096  # a row group: at most this many rows and ROW_GROUP_BYTES of strings, a longer
+ROW_GROUP_BYTES = 64 << 20  # row alone; DuckDB, polars, HF streaming hold a whole group per thread (4,096 books: GBs)
 
 
 def shard_name(kind: str, index: int, total: int) -> str:
@@ -105,6 +107,17 @@ def file_type(path: str) -> pafs.FileType:
     return fs.get_file_info(p).type
 
 
+def folder_manifest(folder: str) -> str:
+    """The manifest of a folder of shards: ``FOLDER.json`` beside it, so that the folder holds
+    only Parquet and reads as one dataset in every tool (polars reads every file of a folder it
+    is given); ``FOLDER/manifest.json`` inside it where only that exists (outputs of curate
+    before 2026-12-05, and a tokens folder copied without its manifest's new place)."""
+    folder = folder.rstrip("/")
+    old = join(folder, "manifest.json")
+    beside = folder + ".json"
+    return old if file_type(beside) == pafs.FileType.NotFound and file_type(old) == pafs.FileType.File else beside
+
+
 def read_bytes(path: str) -> bytes:
     """A whole (small) file: a manifest, stats; FileNotFoundError when there is none."""
     fs, p = _fs(path)
@@ -149,9 +162,31 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     fs.move(tmp, final)
 
 
+def group_bounds(weights: np.ndarray, rows: int, limit: int) -> list[tuple[int, int]]:
+    """(start, end) rows of each row group: at most ``rows`` rows and ``limit`` of the rows'
+    weights (tokens, bytes), a heavier row alone (a reader holds a whole row group)."""
+    out, a, held = [], 0, 0
+    for i, t in enumerate(weights.tolist()):
+        if i > a and (i - a == rows or held + t > limit):
+            out.append((a, i))
+            a, held = i, 0
+        held += t
+    return out + [(a, len(weights))] if len(weights) > a else out
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+    if table.nbytes <= ROW_GROUP_BYTES:  # the common case, written as ever (the same bytes)
+        pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+        return buf.getvalue()
+    import pyarrow.compute as pc
+
+    strings = [c for c in table.columns if pa.types.is_string(c.type) or pa.types.is_binary(c.type)
+               or pa.types.is_large_string(c.type) or pa.types.is_large_binary(c.type)]
+    size = sum((pc.fill_null(pc.binary_length(c), 0).to_numpy() for c in strings), np.zeros(table.num_rows, np.int64))
+    with pq.ParquetWriter(buf, table.schema, compression="zstd", write_statistics=True) as w:
+        for a, b in group_bounds(size, ROW_GROUP_ROWS, ROW_GROUP_BYTES):
+            w.write_table(table.slice(a, b - a), row_group_size=b - a)
     return buf.getvalue()
 
 

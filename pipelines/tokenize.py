@@ -2,7 +2,7 @@ r"""Tokenize as Beam: encode each selected document once, write every copy to DI
 
     docs --Encode--> docs (num_tokens) ---------------------------------------> text/
               \--> (shard, rows) per copy --GroupByKey--> sort by hash, write shard
-                                                            --ToList--> tokens/manifest.json --> stats
+                                                            --ToList--> tokens.json --> stats
 The stats wait for the tokens manifest, and the run's manifest waits for the stats: a finished
 run always has a finished tokens/ directory.
 """

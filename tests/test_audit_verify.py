@@ -1,5 +1,5 @@
 """``curate audit DIR`` answers "is this output complete and untampered?": every file against
-the manifests' sizes and sha256 (token shards through tokens/manifest.json), no file beside
+the manifests' sizes and sha256 (token shards through tokens.json), no file beside
 them, a clear word for a damaged file or an output still being written, and exit status 1 when
 a check fails (so a script stops). Ground truth: files damaged here on purpose."""
 from __future__ import annotations
@@ -77,14 +77,14 @@ def test_a_same_size_edit_of_a_token_shard_is_caught_by_its_sha256(copy):
 
 
 def test_an_edited_tokens_manifest_is_caught(copy):
-    """Rewriting a token shard and its sha256 in tokens/manifest.json (same length) leaves every
+    """Rewriting a token shard and its sha256 in tokens.json (same length) leaves every
     size as it was: the output's manifest holds the tokens manifest's own sha256."""
-    m = copy / "tokens" / "manifest.json"
+    m = copy / "tokens.json"
     tok = json.loads(m.read_text())
     s = tok["shards"][0]["sha256"]
     m.write_text(m.read_text().replace(s, s[::-1]))
     r = curate("audit", copy)
-    assert r.returncode == 1 and "tokens/manifest.json does not match its sha256" in r.stderr, r.stderr
+    assert r.returncode == 1 and "tokens.json does not match its sha256" in r.stderr, r.stderr
 
 
 def test_a_file_the_manifest_does_not_list_is_named(copy):
@@ -130,12 +130,12 @@ def test_a_damaged_manifest_is_named(copy):
 
 
 def test_a_damaged_tokens_manifest_fails_its_check_and_the_rest_is_audited(copy):
-    m = copy / "tokens" / "manifest.json"
+    m = copy / "tokens.json"
     m.write_bytes(m.read_bytes()[:100])
     r = curate("audit", copy)
     assert r.returncode == 1, r.stderr
-    assert f"warning: {copy}/tokens/manifest.json: not valid JSON" in r.stderr
-    assert "tokens/manifest.json has 100 bytes, the manifest says" in r.stderr
+    assert f"warning: {copy}/tokens.json: not valid JSON" in r.stderr
+    assert "tokens.json has 100 bytes, the manifest says" in r.stderr
     assert json.loads((copy / "stats" / "summary.json").read_text())["documents"]["total"] == 40
 
 
@@ -155,10 +155,10 @@ def test_verify_output_catches_an_edited_tokens_manifest(copy):
     from curate import commit
 
     commit.verify_output(str(copy))
-    m = copy / "tokens" / "manifest.json"
+    m = copy / "tokens.json"
     s = json.loads(m.read_text())["shards"][0]["sha256"]
     m.write_text(m.read_text().replace(s, s[::-1]))
-    with pytest.raises(commit.OutputError, match="tokens/manifest.json does not match its sha256"):
+    with pytest.raises(commit.OutputError, match="tokens.json does not match its sha256"):
         commit.verify_output(str(copy))
 
 

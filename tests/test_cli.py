@@ -662,7 +662,7 @@ def test_shuffle_compression_leaves_the_tokens_manifest_alone(tmp_path, pages, c
         outs.append(tmp_path / comp)
         assert run_cli("run", cfg, "--input", pages, "--domain", "web", "--stages", "tokenize", "--shards", "1",
                        "--output", outs[-1], "--progress", "off") == 0, capsys.readouterr().err
-    assert (outs[0] / "tokens" / "manifest.json").read_bytes() == (outs[1] / "tokens" / "manifest.json").read_bytes()
+    assert (outs[0] / "tokens.json").read_bytes() == (outs[1] / "tokens.json").read_bytes()
     state = TokenLoader(str(outs[0]), batch_size=1, seq_len=8).state_dict()
     TokenLoader(str(outs[1]), batch_size=1, seq_len=8).load_state_dict(state)
 
@@ -841,7 +841,7 @@ def test_uri_output_is_reported_as_given(tmp_path, pages, capsys):
     out = capsys.readouterr().out
     assert f"output: {uri}\n" in out, out
     assert re.search(r"^tokens: [\d,]+ cl100k_base tokens \(web 100%\) in 4 files under " + re.escape(uri) + "/tokens$", out, re.M), out
-    assert (tmp_path / "o" / "tokens" / "manifest.json").is_file()
+    assert (tmp_path / "o" / "tokens.json").is_file()
 
 
 def test_a_second_run_into_an_output_being_written_is_refused(tmp_path, pages, capsys):

@@ -100,7 +100,7 @@ def test_rerun_replaces_only_its_own_files_and_the_audit(tmp_path, corpora):
     m = commit.verify_output(str(out))
     listed = {e["file"] for e in m["files"]} | {e["file"] for e in m["derived"]} | {"manifest.json"}
     assert listed == set(snapshot(out))
-    assert {"report.html", "stats/summary.json", "tokens/manifest.json", "stats/run.json"} <= listed
+    assert {"report.html", "stats/summary.json", "tokens.json", "stats/run.json"} <= listed
     assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,langid", "--progress", "off"]) == 0
     m2 = commit.verify_output(str(out))
     assert set(snapshot(out)) == {e["file"] for e in m2["files"]} | {"manifest.json"}
@@ -180,7 +180,7 @@ def test_interrupted_rerun_keeps_previous_output(tmp_path, finished_demo, sig, p
     # the next run clears what the killed one left and completes
     assert cli.main(args) == 0
     commit.verify_output(str(out))
-    assert not staging.exists() and "tokens/manifest.json" in snapshot(out)
+    assert not staging.exists() and "tokens.json" in snapshot(out)
 
 
 def test_interrupt_while_workers_are_busy_stops_at_once(tmp_path, finished_demo):

@@ -45,7 +45,7 @@ def small_groups(monkeypatch):
 
 def every_window(d, L) -> int:
     """Whole windows of L tokens in every row group (a unit's last partial one dropped), from the manifest."""
-    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    m = json.loads(open(os.path.join(d, tok.MANIFEST)).read())
     return sum(t // L for s in m["shards"] for t in s["row_group_tokens"])
 
 
@@ -55,7 +55,7 @@ def parquet_windows(d, L) -> list[tuple]:
     import pyarrow.parquet as pq
 
     out = []
-    for s in json.loads(open(os.path.join(d, "tokens/manifest.json")).read())["shards"]:
+    for s in json.loads(open(os.path.join(d, tok.MANIFEST)).read())["shards"]:
         f = pq.ParquetFile(os.path.join(d, "tokens", s["file"]))
         for g in range(f.num_row_groups):
             flat = np.concatenate([[], *f.read_row_group(g, columns=["input_ids"]).column(0).to_pylist()])  # a shard may be empty
@@ -76,7 +76,7 @@ def test_batches_are_the_token_stream_cut_into_windows(tmp_path):
     import pyarrow.parquet as pq
 
     expect = []
-    for s in json.loads(open(os.path.join(d, "tokens/manifest.json")).read())["shards"]:
+    for s in json.loads(open(os.path.join(d, tok.MANIFEST)).read())["shards"]:
         flat = np.concatenate(pq.read_table(os.path.join(d, "tokens", s["file"]))["input_ids"].to_pylist())
         expect += [tuple(flat[i : i + 16]) for i in range(0, len(flat) - 15, 16)]
     assert windows(got) == expect[: len(got) * 4]
@@ -138,7 +138,7 @@ def test_tokens_left_over_in_one_epoch_come_in_the_next(tmp_path, small_groups):
     so the rest was never read (a third of a real 3-shard run with world_size 3)."""
     d = make_tokens(tmp_path)
     L = 16
-    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    m = json.loads(open(os.path.join(d, tok.MANIFEST)).read())
     every = sum(t // L for s in m["shards"] for t in s["row_group_tokens"])  # every whole window of every unit
     loaders = [TokenLoader(d, 4, L, rank=r, world_size=3) for r in range(3)]
     first = set(windows(b for lo in loaders for b in lo))
@@ -271,8 +271,8 @@ def test_refuses_a_dir_whose_manifest_is_missing_or_wrong(tmp_path):
     with pytest.raises(TokensError, match="part-00009-of-00009.parquet not listed"):
         TokenLoader(d, 2, 16)
     (t / "part-00009-of-00009.parquet").unlink()
-    (t / "manifest.json").unlink()
-    with pytest.raises(TokensError, match="no manifest.json: not a finished curate tokens directory"):
+    (tmp_path / tok.MANIFEST).unlink()
+    with pytest.raises(TokensError, match="tokens: no tokens.json beside it: not a finished curate tokens directory"):
         TokenLoader(d, 2, 16)
 
 
@@ -420,17 +420,17 @@ def test_tokens_of_another_tokenizer_are_refused_when_the_model_names_its_own(cl
 
 
 def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refused(cl100k_run, tmp_path):
-    """The loader read tokens/manifest.json alone: one copied in from another run (its shards'
+    """The loader read the tokens manifest alone: one copied in from another run (its shards'
     sizes the same, another tokenizer named) was streamed as if it belonged, and an output a
     rerun was swapping in (its manifest.json removed first) was read half old, half new."""
     import shutil
 
     out = tmp_path / "o"
     shutil.copytree(cl100k_run, out)
-    tm = out / "tokens/manifest.json"
+    tm = out / tok.MANIFEST
     m = json.loads(tm.read_text())
     tm.write_text(json.dumps({**m, "tokenizer": {**m["tokenizer"], "name": "o200k_base", "vocab_size": 200019}}))
-    with pytest.raises(TokensError, match=r"o/tokens/manifest.json: not the one the run wrote \(its sha256 is not the one "
+    with pytest.raises(TokensError, match=r"o/tokens.json: not the one the run wrote \(its sha256 is not the one "
                                           r".*o/manifest.json lists\): restore it from a copy or rerun curate"):
         TokenLoader(str(out), 2, 16)
     with pytest.raises(TokensError, match="not the one the run wrote"):
@@ -497,8 +497,8 @@ def test_tokens_rewritten_under_a_running_loader_are_refused(tmp_path):
 
 
 def test_a_file_given_as_the_tokens_folder_says_so(cl100k_run):
-    """TokenLoader("corpus/tokens/manifest.json") (or a shard) said "no such directory" of a file that exists."""
-    for f in ("manifest.json", "tokens/manifest.json"):
+    """TokenLoader("corpus/tokens.json") (or a shard) said "no such directory" of a file that exists."""
+    for f in ("manifest.json", "tokens.json", "tokens/part-00000-of-00002.parquet"):
         with pytest.raises(TokensError, match=rf"{f}: a file, not a folder: give the run's output folder \(or its tokens/ folder\)"):
             TokenLoader(str(cl100k_run / f), 2, 16)
 
@@ -511,7 +511,7 @@ def test_an_epoch_reads_nearly_every_token_whatever_the_readers(tmp_path, small_
     token corpus (64 shards). Dealt by their windows, largest first, to the reader with the
     fewest, an epoch reads nearly all of them."""
     d = make_tokens(tmp_path, n_docs=2400, shards=12)  # 200 rows a shard: 3 groups of 64 and one of 8
-    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    m = json.loads(open(os.path.join(d, tok.MANIFEST)).read())
     B, L = 2, 16
     every = sum(t // L for s in m["shards"] for t in s["row_group_tokens"])
     loaders = [TokenLoader(d, B, L, rank=r, world_size=world_size, num_workers=num_workers) for r in range(world_size)]
@@ -848,7 +848,7 @@ def test_every_epoch_shape_resume_and_resize_hands_out_mains_batches(tmp_path, s
     def sha(x):
         return hashlib.sha256(json.dumps(x).encode()).hexdigest()[:16]
 
-    m = json.loads(open(os.path.join(d, "tokens/manifest.json")).read())
+    m = json.loads(open(os.path.join(d, tok.MANIFEST)).read())
     assert sha([s["row_group_tokens"] for s in m["shards"]]) == MAIN_ROW_GROUPS, \
         "the fixture's tokens changed (tokenize's writer?): record MAIN_SCENARIOS again by running _scenarios on main's loader"
     got = {k: sha(v) for k, v in _scenarios(d).items()}

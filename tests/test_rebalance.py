@@ -192,7 +192,7 @@ def test_mix_within_one_point_on_10k_documents(tmp_path, corpora):
         assert abs(per[d] / total - f) <= 0.01, (d, per[d] / total)
     # the manifests record target vs achieved
     m = commit.read_manifest(str(out))
-    tm = json.loads((out / "tokens/manifest.json").read_text())
+    tm = json.loads((out / "tokens.json").read_text())
     for d, f in targets.items():
         assert m["stats"][f"rebalance.mix.{d}.target"] == f
         assert m["stats"][f"rebalance.mix.{d}.tokens"] == per[d] == tm["tokens"]["per_domain"][d]

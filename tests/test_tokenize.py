@@ -149,7 +149,7 @@ def test_resharded_and_reordered_input_gives_identical_selection_and_token_shard
     assert files == sorted(p.name for p in (b / "tokens").glob("*.parquet")) == [f"part-0000{i}-of-00003.parquet" for i in range(3)]
     for f in files:
         assert (a / "tokens" / f).read_bytes() == (b / "tokens" / f).read_bytes(), f
-    ma, mb = (json.loads((o / "tokens/manifest.json").read_text()) for o in (a, b))
+    ma, mb = (json.loads((o / "tokens.json").read_text()) for o in (a, b))
     assert ma["shards"] == mb["shards"] and ma["tokens"] == mb["tokens"]
 
 
@@ -165,7 +165,7 @@ def test_round_trip_decodes_every_document(runs):
         assert enc.decode(ids[:-1]) == text[doc_id]
         seen.add(doc_id)
     assert seen == set(text)
-    m = json.loads((out / "tokens/manifest.json").read_text())
+    m = json.loads((out / "tokens.json").read_text())
     assert m["tokenizer"]["eos_id"] == 100257 and m["tokens"]["total"] == tokens["num_tokens"].sum()
     assert m["documents"] == tokens.height and m["config_hash"] and m["curate_version"]
 
@@ -173,7 +173,7 @@ def test_round_trip_decodes_every_document(runs):
 @pytest.mark.corpora
 def test_packed_rows_hold_exactly_the_token_stream(runs):
     plain, packed = runs["a"], runs["packed"]
-    m = json.loads((packed / "tokens/manifest.json").read_text())
+    m = json.loads((packed / "tokens.json").read_text())
     assert m["packed"] and m["seq_len"] == 63
     for f in sorted((plain / "tokens").glob("*.parquet")):
         docs = pl.read_parquet(f)
@@ -185,7 +185,7 @@ def test_packed_rows_hold_exactly_the_token_stream(runs):
         starts = [r * 64 + s for r, ss in enumerate(rows["doc_starts"].to_list()) for s in ss]
         assert starts == list(np.cumsum([0, *docs["num_tokens"].to_list()[:-1]]))
         assert [i for ids in rows["doc_ids"].to_list() for i in ids] == docs["id"].to_list()
-    assert m["tokens"]["total"] == json.loads((plain / "tokens/manifest.json").read_text())["tokens"]["total"]
+    assert m["tokens"]["total"] == json.loads((plain / "tokens.json").read_text())["tokens"]["total"]
 
 
 def test_tokenize_alone_keeps_one_copy_per_document(tmp_path):
@@ -231,7 +231,7 @@ def test_the_tokens_manifest_counts_tokens_and_documents_by_domain_language_and_
                      "--stages", "ingest,langid,rebalance,tokenize", "--languages", "all", "--shards", "2",
                      "--set", 'rebalance.languages={web = {en = 0.5, "*" = 0.5}}', "--set", "rebalance.max_epochs={web = 3}",
                      "--output", str(out), "--progress", "off"]) == 0
-    m = json.loads((out / "tokens/manifest.json").read_text())
+    m = json.loads((out / "tokens.json").read_text())
     tokens = pl.read_parquet(str(out / "tokens/*.parquet"))
     text = pl.read_parquet(str(out / "text/*.parquet")).select("id", "source", "language")
     rows = tokens.select("id", "domain", "num_tokens").join(text, on="id", how="left")

@@ -64,7 +64,7 @@ def _groups(df: pl.DataFrame, col: str) -> str:
 
 def _tokens(root: str) -> dict | None:
     try:
-        return json.loads(output.read_bytes(output.join(root, "tokens/manifest.json"))).get("tokens") or {}
+        return json.loads(output.read_bytes(output.folder_manifest(output.join(root, "tokens")))).get("tokens") or {}
     except FileNotFoundError:
         return None
 

@@ -366,7 +366,7 @@ def domains_card(s: dict, cols: dict) -> str:
         cells = [num(by[d]), compact(s["characters"]["by_domain"].get(d, 0))] + ([compact(tok["in_mix_by_domain"].get(d, 0))] if tok else [])
         table += f"<tr><td><i class='sw' style='background:{cols[d]}'></i>{_e(d)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
     table += "</table>"
-    found = " against the target mixture (black tick)." if mix.get("target") else "; no target mixture was found (tokens/manifest.json)."
+    found = " against the target mixture (black tick)." if mix.get("target") else "; no target mixture was found (tokens.json)."
     note = f"Share of {mix['measure']} per domain{found}"
     b = s.get("budget")
     if b:  # whole documents: the mix is a little off the budget asked, by this much

@@ -242,7 +242,7 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
 
 def integrity(root: str, manifest: dict, tok_manifest: dict | None, hashes: dict | None = None) -> tuple[list[dict], set[str]]:
     """The output's files against its manifests: every file the run wrote present with its
-    size and sha256 (token shards by tokens/manifest.json), and no other file beside them (an
+    size and sha256 (token shards by tokens.json), and no other file beside them (an
     extra ``text/part-*.parquet`` is read by every ``text/*.parquet`` glob). Returns the checks
     and the listed files that differ (left out of the statistics: a truncated one cannot be read).
     ``hashes``: the sha256 of files already read (a bucket's, copied for the statistics)."""
@@ -351,7 +351,7 @@ def checks(fun: list[dict], s: dict, from_manifest: bool, tok_manifest: dict | N
 
 
 def target_mix(tok_manifest: dict | None, manifest: dict | None, domains) -> dict | None:
-    """The target token fraction per domain: tokens/manifest.json's mix, else rebalance's stats
+    """The target token fraction per domain: tokens.json's mix, else rebalance's stats
     (``rebalance.mix.<domain>.target``), else the config's ``rebalance.targets``; None if none."""
     mix = (tok_manifest or {}).get("mix") or {}
     t = {d: m["target"] for d, m in mix.items() if isinstance(m, dict) and isinstance(m.get("target"), (int, float))}
@@ -453,7 +453,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     run, tok_manifest = {}, None
     try:  # damaged, these two leave only their parts of the report out: the file check names them
         run = _read_json(f"{root}/stats/run.json") or {}
-        tok_manifest = _read_json(f"{root}/tokens/manifest.json")
+        tok_manifest = _read_json(output.folder_manifest(f"{root}/tokens"))
     except ValueError as e:
         warnings.append(str(e))
     files, partial, damaged = output_files(root, manifest), Partial(examples), set()

@@ -9,7 +9,7 @@
 What it reports: the stage funnel (documents; tokens when tokenize ran), removals by stage,
 rule and domain with the removed documents of smallest id per rule (ledger file, row and id),
 quarantine reasons, documents per domain and language, the domain mix (against the target
-in ``tokens/manifest.json``, rebalance's stats or its config when there is one), document lengths
+in ``tokens.json``, rebalance's stats or its config when there is one), document lengths
 (characters and tokens: percentiles and histograms), quality-score histograms, duplicate-group
 sizes and the top hosts of the ``url`` column (host = lower-cased, without a leading ``www.``).
 

@@ -76,7 +76,7 @@ TABLE = (
         "curate.stages.tokenize:TokenizeStage",
         {"num_tokens": pa.int64()},
         transform="pipelines.tokenize:Tokenize",
-        needs=("rebalance",),  # the targets, recorded in tokens/manifest.json
+        needs=("rebalance",),  # the targets, recorded in tokens.json
     ),
 )
 

@@ -12,12 +12,15 @@ buffers are joined with their EOS ids by one ``np.concatenate`` into an Arrow li
 no Python int list is ever built. bench/bench_tokenize.py compares this with raw
 ``encode_ordinary_batch`` and raw ``encode_to_numpy`` on the same threads.
 
-tokens/ layout (``DIR/tokens/``)::
+tokens/ layout::
 
-    part-00000-of-00004.parquet   id, domain, source, language, input_ids (list<uint32>), num_tokens
+    tokens/part-00000-of-00004.parquet   id, domain, source, language, input_ids (list<uint32>), num_tokens
                                   (packed: input_ids of seq_len + 1 tokens across documents,
                                   num_tokens, doc_starts, doc_ids)
-    manifest.json                 written last: tokenizer (name, file sha256, vocab size, EOS),
+    tokens.json                   beside tokens/ (only Parquet inside it, so the folder reads as
+                                  one dataset in any tool; earlier outputs hold tokens/manifest.json,
+                                  still read: ``output.folder_manifest``), written last:
+                                  tokenizer (name, file sha256, vocab size, EOS),
                                   tokens and rows in total, per domain, and per language and
                                   per source within each domain; mix, shards (rows, sha256)
 
@@ -53,7 +56,7 @@ DEFAULTS = {
 }
 
 TOKENS_DIR = "tokens"
-MANIFEST = f"{TOKENS_DIR}/manifest.json"
+MANIFEST = f"{TOKENS_DIR}.json"  # beside tokens/ (earlier outputs: tokens/manifest.json)
 ROW_GROUP_ROWS = 1024  # a row group is the loader's unit of work, held whole by a reader:
 ROW_GROUP_TOKENS = 1 << 20  # so it also ends at 1M tokens (4 MB of ids; a longer document alone)
 SHUFFLE_SALT = 0x5348  # keeps the shuffle hash independent of rebalance's selection hash
@@ -361,14 +364,7 @@ def row_groups(tokens: np.ndarray, rows: int | None = None, limit: int | None = 
     """(start, end) rows of each row group: at most ``rows`` rows and ``limit`` tokens, a
     longer row alone (a reader holds a whole row group, so its memory is bounded by tokens,
     not by how long 1,024 documents happen to be)."""
-    rows, limit = rows or ROW_GROUP_ROWS, limit or ROW_GROUP_TOKENS
-    out, a, held = [], 0, 0
-    for i, t in enumerate(tokens.tolist()):
-        if i > a and (i - a == rows or held + t > limit):
-            out.append((a, i))
-            a, held = i, 0
-        held += t
-    return out + [(a, len(tokens))] if len(tokens) > a else out
+    return output.group_bounds(tokens, rows or ROW_GROUP_ROWS, limit or ROW_GROUP_TOKENS)
 
 
 def shard_counts(table: pa.Table) -> dict:
@@ -402,7 +398,7 @@ def _sorted(d: dict) -> dict:
 
 
 def manifest(entries: list[dict], encoder_info: dict, cfg: dict, targets: dict | None = None, **extra) -> dict:
-    """tokens/manifest.json: what a loader needs to trust and stream the shards."""
+    """tokens.json: what a loader needs to trust and stream the shards."""
     import curate
 
     entries = sorted(entries, key=lambda e: e["file"])
