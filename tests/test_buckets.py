@@ -564,9 +564,10 @@ def test_torch_dataloader_workers_read_the_bucket(copies):
 
 
 @pytest.mark.parametrize("uri", ["gs://b/out", "s3://b/out/"])
-def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch, capsys, uri):
-    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit, the
-    loader and `curate mix`, after the launch look's time limit for gs:// (not the client's 15 minutes)."""
+def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch, capsys, tmp_path, uri):
+    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit (and
+    `audit --corpus` of a bucket's glob: a traceback before), the loader and `curate mix`, after
+    the launch look's time limit for gs:// (not the client's 15 minutes)."""
     from curate.loader import TokenLoader, TokensError
     from curate.readers import common
 
@@ -589,8 +590,12 @@ def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch,
     assert cli.main(["mix", uri]) == 2  # waited the client's 15 minutes before
     err = capsys.readouterr().err
     assert f"{named!r} cannot be read by curate mix (When resolving region" in err and err.count("\n") == 1, err
+    corpus = f"{named}/text/*.parquet"
+    assert cli.main(["audit", "--corpus", corpus, "--output", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate audit: {corpus!r} cannot be read by curate audit (When resolving region") and err.count("\n") == 1, err
     retry = f"?retry_limit_seconds={common.LIST_RETRY_SECONDS}" if uri.startswith("gs") else ""
-    assert set(asked) == {named + retry}
+    assert set(asked) == {named + retry, corpus + retry}
 
 
 def test_bytes_read_from_the_bucket(gcs, tmp_path):

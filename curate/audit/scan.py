@@ -525,6 +525,7 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
         if "://" in g:  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
             from curate.readers import list_uri
 
+            commit.reachable(g, "curate audit")  # a bucket out of reach: one line, in seconds
             found = [uri for uri, rel in list_uri(g) if not os.path.basename(rel).startswith(".")]
         else:
             found = [g] if os.path.isfile(g) else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
