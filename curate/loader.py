@@ -57,6 +57,9 @@ FORMAT = "curate-tokens/1"
 DEAL = "window-ranges/2"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
 SHAPE = ("world_size", "num_workers", "batch_size")  # what a saved state may change (``load_state_dict``)
 COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers (and each ``resized`` entry's batch and SHAPE)
+# shards a reader keeps open at once: a corpus of more shards than the process may open files
+# (1024 on Linux, 256 on macOS) was read until "Too many open files", blamed on a healthy shard
+MAX_OPEN_SHARDS = 16
 
 
 class TokensError(ValueError):
@@ -387,7 +390,7 @@ class TokenLoader:
     def _reader(self, worker: int, start: int):
         """One reader's batches from its batch index ``start`` to the end of the epoch."""
         self.check_unchanged()  # each epoch (and resume) opens the shards afresh
-        c, L, B = self.rank * self.num_workers + worker, self.seq_len, self.batch_size
+        c, B = self.rank * self.num_workers + worker, self.batch_size
         if self.resized:  # the epoch's rest, each reader a part
             s, left = self._left(self.resized)
             N = _part(left, self.world_size * self.num_workers, B)
@@ -398,8 +401,18 @@ class TokenLoader:
             # next epoch instead of never being read.
             s = self._streams(self.world_size * self.num_workers, B)
             segments = [(c, (self.epoch * s.steps + start) * B, (self.epoch + 1) * s.per_epoch)]
+        files: dict = {}  # file -> (ParquetFile, handle): at most MAX_OPEN_SHARDS open
+        try:
+            yield from self._batches(s, segments, files)
+        finally:
+            for _, handle in files.values():
+                handle.close()
+
+    def _batches(self, s: _Streams, segments: list[tuple], files: dict):
+        """The batches of the windows ``segments`` list, units read through ``files`` (open shards)."""
+        L, B = self.seq_len, self.batch_size
         counts, offsets = np.diff(self._offsets), self._offsets
-        buf, files, held = [], {}, (None, None)
+        buf, held = [], (None, None)
         for ids in (ids for seg in segments for ids in s.windows(*seg)):
             unit = np.searchsorted(offsets, ids, side="right") - 1
             cuts = np.flatnonzero(np.diff(unit)) + 1
@@ -436,8 +449,12 @@ class TokenLoader:
         path = output.join(self.dir, file)
         try:
             if file not in files:  # in a bucket, each row group's column is one ranged read
-                files[file] = pq.ParquetFile(output.open_input(path), page_checksum_verification=True)
-            flat = pc.list_flatten(files[file].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
+                if len(files) >= MAX_OPEN_SHARDS:  # the one read longest ago is closed (a dict keeps insertion order)
+                    files.pop(next(iter(files)))[1].close()
+                handle = output.open_input(path)
+                files[file] = (pq.ParquetFile(handle, page_checksum_verification=True), handle)
+            files[file] = files.pop(file)  # the most recently read last
+            flat = pc.list_flatten(files[file][0].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
             if len(flat) != tokens:
                 raise ValueError(f"{len(flat)} tokens, the manifest says {tokens}")
         except (OSError, ValueError, pa.ArrowException) as e:

@@ -468,6 +468,53 @@ def test_a_damaged_output_in_a_bucket_is_audited_as_on_a_disk(store, copies, cap
     assert {k: v for k, v in remote.items() if k != "source"} == {k: v for k, v in mine.items() if k != "source"}
 
 
+def test_audit_corpus_of_a_bucket_glob_or_folder_equals_the_local_one(store, copies, tmp_path, capsys):
+    """`curate audit --corpus 'gs://b/out/text/*.parquet'` (and a bucket folder, as a run lists
+    an input) read the glob as one file's name: "curate audit: b/out/text/*.parquet" (a folder:
+    "not a Parquet or JSONL file"). Listed now: the summary of the local glob's files."""
+    bucket, local = copies
+
+    def summary(g, name):
+        rc = cli.main(["audit", "--corpus", g, "--output", str(tmp_path / f"audit_{name}")])
+        assert rc == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"audit_{name}" / "stats" / "summary.json").read_text())
+        return {k: v for k, v in s.items() if k != "source"}
+
+    want = summary(f"{local}/text/*.parquet", "local")
+    assert want["files"] == {"documents": 2} and want["documents"]["total"] == 98
+    assert summary(f"{bucket}/text/*.parquet", "glob") == want
+    assert summary(f"{bucket}/text/", "folder") == want
+    assert cli.main(["audit", "--corpus", f"{bucket}/text/*.jsonl", "--output", str(tmp_path / "none")]) == 2
+    assert "matches no files" in capsys.readouterr().err
+    fs, _ = store
+    rows = pq.read_table(Path(local, "text"), columns=["text", "url"]).to_pylist()
+    jsonl = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "a b.jsonl").write_bytes(jsonl)
+    with fs.open_output_stream(f"{_path(bucket)}/j/a b.jsonl", compression=None) as f:
+        f.write(jsonl)
+    assert summary(f"{bucket}/j/*.jsonl", "jsonl") == summary(f"{tmp_path}/j/*.jsonl", "jsonl_local")
+
+
+def test_an_audit_of_a_bucket_with_no_room_for_its_copies_is_one_line(store, copies, tmp_path):
+    """The audit reads a bucket's shards from a temporary copy: with no room for one (a small
+    /tmp; a per-file limit here, RLIMIT_FSIZE, "File too large") it ended in a traceback. One line
+    naming the file and the temporary folder and what to do; nothing left in that folder."""
+    bucket, _ = copies
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    script = ("import resource, signal, sys\nfrom curate import cli\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+              "sys.exit(cli.main(['audit', sys.argv[1]]))\n")
+    r = subprocess.run([sys.executable, "-c", script, bucket], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr[-800:]
+    assert r.stderr.startswith(f"curate audit: {bucket}/text/part-00000-of-00002.parquet: cannot be copied to the temporary "
+                               f"folder {tmp} (File too large): ") and "set TMPDIR" in r.stderr
+    assert not list(tmp.iterdir())
+
+
 def test_loader_over_a_bucket_equals_the_local_copy(copies):
     """TokenLoader("gs://b/out") (and s3://) reads the row groups in place: the same batches as
     the local copy, epoch after epoch and in any shape, and a state saved on one resumes on
@@ -517,9 +564,10 @@ def test_torch_dataloader_workers_read_the_bucket(copies):
 
 
 @pytest.mark.parametrize("uri", ["gs://b/out", "s3://b/out/"])
-def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch, capsys, uri):
-    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit, the
-    loader and `curate mix`, after the launch look's time limit for gs:// (not the client's 15 minutes)."""
+def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch, capsys, tmp_path, uri):
+    """Offline, without credentials or a misspelt bucket: one line naming it, for the audit (and
+    `audit --corpus` of a bucket's glob: a traceback before), the loader and `curate mix`, after
+    the launch look's time limit for gs:// (not the client's 15 minutes)."""
     from curate.loader import TokenLoader, TokensError
     from curate.readers import common
 
@@ -542,8 +590,12 @@ def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch,
     assert cli.main(["mix", uri]) == 2  # waited the client's 15 minutes before
     err = capsys.readouterr().err
     assert f"{named!r} cannot be read by curate mix (When resolving region" in err and err.count("\n") == 1, err
+    corpus = f"{named}/text/*.parquet"
+    assert cli.main(["audit", "--corpus", corpus, "--output", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate audit: {corpus!r} cannot be read by curate audit (When resolving region") and err.count("\n") == 1, err
     retry = f"?retry_limit_seconds={common.LIST_RETRY_SECONDS}" if uri.startswith("gs") else ""
-    assert set(asked) == {named + retry}
+    assert set(asked) == {named + retry, corpus + retry}
 
 
 def test_bytes_read_from_the_bucket(gcs, tmp_path):

@@ -470,3 +470,32 @@ def test_mix_replans_without_the_rules_module(tmp_path):
     assert strip(elsewhere.stdout) == strip(here) and "rebalance: 6 docs in, 6 out" in here, here  # emoji disabled: its name pruned with it
     r = curate(["mix", str(out), str(cfg)], tmp_path / "nowhere", check=False)
     assert r.returncode == 2 and "no module named 'cli_rules'" in r.stderr, r.stderr
+
+
+def test_user_code_hash_is_the_same_wherever_the_files_are(tmp_path, monkeypatch):
+    """A rule named through a module that re-exports it from another file (``myrules:spam``,
+    ``from impl import spam``): both files were hashed in the order of their absolute paths, so
+    the same code in folders named otherwise on another machine (a CI runner, a colleague's
+    checkout) was another config, and its output replaced. The module's file first, then the
+    function's: the same hash in both layouts, another when the function's file changes."""
+    files = {"myrules_x.py": "from impl_x import spam\n",
+             "impl_x.py": "def spam(batch):\n    return [False] * batch.num_rows\n"}
+
+    def fingerprint(rules_dir: str, impl_dir: str) -> str:
+        for folder, name in ((rules_dir, "myrules_x.py"), (impl_dir, "impl_x.py")):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            (tmp_path / folder / name).write_text(files[name])
+        with monkeypatch.context() as m:
+            for folder in (rules_dir, impl_dir):
+                m.syspath_prepend(str(tmp_path / folder))
+            for name in ("myrules_x", "impl_x"):
+                m.delitem(sys.modules, name, raising=False)
+            got = load(tmp_path, '[filter.custom]\nspam = "myrules_x:spam"\n').user_code["filter.custom.spam"]["sha256"]
+        for name in ("myrules_x", "impl_x"):
+            sys.modules.pop(name, None)
+        return got
+
+    a = fingerprint("a_rules", "z_impl")  # the rule's folder sorts first here...
+    assert fingerprint("z_rules", "a_impl") == a  # ...and last here: the same code
+    files["impl_x.py"] += "# edited\n"
+    assert fingerprint("b_rules", "y_impl") != a

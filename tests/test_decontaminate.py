@@ -475,3 +475,37 @@ def test_near_copy_alignment_matches_plain_edit_distance():
         assert cost[i] == reference(items[i][: lengths[i]], xs[i])
         # the reported run is one the item aligns to at that cost
         assert reference(items[i][: lengths[i]], xs[i][start[i] : end[i]]) == cost[i]
+
+
+def _half_width(text: str) -> str:
+    """``text`` with its katakana in half-width forms (ｶﾞ for ガ), the map built from Python's
+    own NFKC of each half-width form (not curate's normalisation)."""
+    import unicodedata
+
+    full = {}
+    for cp in range(0xFF66, 0xFF9E):  # the half-width katakana letters
+        hw = chr(cp)
+        full.setdefault(unicodedata.normalize("NFKC", hw), hw)
+        for mark in "\uff9e\uff9f":  # voiced, semi-voiced: one composed letter where Unicode has one
+            composed = unicodedata.normalize("NFKC", hw + mark)
+            if len(composed) == 1:
+                full.setdefault(composed, hw + mark)
+    return "".join(full.get(c, c) for c in text)
+
+
+def test_half_width_katakana_match_and_cut_as_full_width(tmp_path):
+    """NFKC makes half-width katakana full-width, but Han and kana were split into words before
+    it, so a voiced one (ｶﾞ, two characters) became two words, "カ" and a lone mark, not "ガ": a
+    page quoting an item in half-width katakana (old and mobile Japanese pages) was kept. Removed
+    now, and "cut" mode cuts the quote and no more. Through the CLI."""
+    item = "データベースのバックアップをサーバーからダウンロードしてください"
+    hw = _half_width(item)
+    assert "ﾃﾞｰﾀﾍﾞｰｽ" in hw and len(hw) > len(item)  # the voiced ones are two characters each
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n", encoding="utf-8")
+    before, after = "今日は晴れです。", "明日は雨でしょう。"
+    rows = [{"id": "quote", "text": before + hw + after}, {"id": "clean", "text": before + _half_width("ゲームをプレイする") + after}]
+    kept, ledger = run_web(tmp_path, "hw", rows, ev)
+    assert kept == {"clean"} and set(ledger["rule"]) == {"eval_overlap"}
+    run_web(tmp_path, "hwcut", rows[:1], ev, 'mode = "cut"')
+    assert pl.read_parquet(tmp_path / "hwcut" / "text/*.parquet")["text"].to_list() == [before + after]

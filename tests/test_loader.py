@@ -59,7 +59,7 @@ def parquet_windows(d, L) -> list[tuple]:
     for s in json.loads(open(os.path.join(d, tok.MANIFEST)).read())["shards"]:
         f = pq.ParquetFile(os.path.join(d, "tokens", s["file"]))
         for g in range(f.num_row_groups):
-            flat = np.concatenate(f.read_row_group(g, columns=["input_ids"]).column(0).to_pylist())
+            flat = np.concatenate([[], *f.read_row_group(g, columns=["input_ids"]).column(0).to_pylist()])  # a shard may be empty
             out += [tuple(int(t) for t in flat[i : i + L]) for i in range(0, len(flat) - L + 1, L)]
     return out
 
@@ -901,3 +901,28 @@ def test_workers_started_by_spawn_read_the_same_batches(tmp_path, small_groups, 
     epochs = [windows(ref) for _ in range(2)]
     dl = TokenDataLoader(d, 4, 16, num_workers=2, multiprocessing_context="spawn", persistent_workers=persistent)
     assert [windows(dl) for _ in range(2)] == epochs
+
+
+def test_a_corpus_of_more_shards_than_the_process_may_open_files_is_read(tmp_path):
+    """A reader kept every shard it had read open until the epoch ended: a corpus of more shards
+    than the open-file limit (macOS' 256, Linux's 1024) failed mid-epoch with "row group 0 is
+    damaged ([Errno 24] ... Too many open files)" of a healthy shard. Two epochs (the second
+    reads units in a shuffled order, so shards are opened again) under a limit of 64 files,
+    against every window pyarrow reads from the shards."""
+    import subprocess
+    import sys
+
+    d = make_tokens(tmp_path, n_docs=600, shards=150)
+    script = ("import json, resource, sys\nfrom curate.loader import TokenLoader\n"
+              "resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+              "lo = TokenLoader(sys.argv[1], 2, 16)\n"
+              "print(json.dumps([[b.tolist() for b in lo] for _ in range(2)]))\n")
+    run = subprocess.run([sys.executable, "-c", script, d], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
+    assert run.returncode == 0, run.stderr[-600:]
+    every = set(parquet_windows(d, 16))
+    epochs = [windows(e) for e in json.loads(run.stdout)]
+    assert all(len(e) == len(set(e)) and set(e) <= every for e in epochs)
+    assert len(epochs[0]) > 2000 and epochs[1] != epochs[0]  # the second epoch in another order
+    lo = TokenLoader(d, 2, 16)
+    assert [windows(lo) for _ in range(2)] == epochs  # the same batches as with no limit

@@ -215,3 +215,18 @@ def test_an_output_bucket_that_cannot_be_reached_is_one_line(tmp_path, monkeypat
     # the look at launch is time-limited, and made once: a gs:// output out of reach waited its
     # 30 s twice (for the previous output's manifest, then for the output itself)
     assert asked == ["s3://b/out", f"gs://b/out?retry_limit_seconds={readers.LIST_RETRY_SECONDS}"]
+
+
+def test_a_hash_sign_in_a_uri_is_part_of_the_name(tmp_path):
+    """A '#' in a URI was taken as a fragment and the path cut there: `--input file:///code/c#/`
+    read the folder `code/c` (or said it matches nothing), and a loader or audit given such an
+    output said "no such directory". A '#' is part of the name, as a space is (either spelling)."""
+    folder = tmp_path / "c#"
+    folder.mkdir()
+    (folder / "notes #1.jsonl").write_text(json.dumps({"text": "A page about rivers, towns and the bridges between them."}) + "\n")
+    local = pq.read_table(_ingest(str(folder), tmp_path / "local"))
+    assert local.column("source").to_pylist() == ["c#"] and local.column("path").to_pylist() == ["notes #1.jsonl"]
+    for i, given in enumerate([f"file://{folder}/", f"file://{tmp_path}/c%23", f"file://{folder}/*.jsonl",
+                               f"file://{folder}/notes #1.jsonl"]):
+        got = pq.read_table(_ingest(given, f"file://{tmp_path}/out#{i}"))
+        assert got.select(["id", "source", "path", "text"]) == local.select(["id", "source", "path", "text"]), given

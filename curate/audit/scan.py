@@ -4,6 +4,7 @@ checks, domain mix)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import io
@@ -122,20 +123,35 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     """
     used = {}
     for f in files:
-        for infer in (1000, None):
-            one = Partial(partial.examples_k)
-            try:
-                frame, used = doc_frame(_scan(f, infer), where=f"{f}: ", **fields)
-                for b in _batches(frame):
-                    one.add_docs(b)
-                break
-            except pl.exceptions.ComputeError as e:
-                if not f.lower().endswith(".parquet") and _no_records(f):  # polars cannot infer a schema from nothing
+        with _readable(f) as path:
+            for infer in (1000, None):
+                one = Partial(partial.examples_k)
+                try:
+                    frame, used = doc_frame(_scan(path, infer), where=f"{f}: ", **fields)
+                    for b in _batches(frame):
+                        one.add_docs(b)
                     break
-                if infer is None or f.lower().endswith(".parquet"):
-                    raise _unreadable(f, e) from None
+                except pl.exceptions.ComputeError as e:
+                    if not f.lower().endswith(".parquet") and _no_records(path):  # polars cannot infer a schema from nothing
+                        break
+                    if infer is None or f.lower().endswith(".parquet"):
+                        raise _unreadable(f, e) from None
         partial.merge(one)
     return used
+
+
+@contextlib.contextmanager
+def _readable(path: str):
+    """Where to read ``path``: itself, or a bucket's JSONL file copied to a temporary folder
+    (polars would read it with its own object store, which knows neither curate's endpoints,
+    STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in place (scan_parquet)."""
+    if "://" not in path or path.lower().endswith(".parquet"):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
+        local = os.path.join(tmp, os.path.basename(output._fs(path)[1]))  # its name: polars reads .gz, .zst by it
+        _copy(path, local)
+        yield local
 
 
 def _no_records(path: str) -> bool:
@@ -167,15 +183,22 @@ def _scan_kind(path: str, rel: str, partial: Partial, kind: str, trust=None) -> 
         raise _unreadable(path, e) from None
 
 
-def _copy(root: str, rel: str, local: str) -> str:
-    """Copy a file of a bucket's output to ``local``; its sha256, computed on the way."""
-    fs, base = output._fs(root)
+def _copy(path: str, local: str) -> str:
+    """Copy a file of a bucket to ``local``; its sha256, computed on the way."""
+    fs, p = output._fs(path)
     h = hashlib.sha256()
     os.makedirs(os.path.dirname(local), exist_ok=True)
-    with fs.open_input_stream(f"{base}/{rel}", compression=None) as src, open(local, "wb") as dst:
-        for block in iter(lambda: src.read(1 << 20), b""):
-            h.update(block)
-            dst.write(block)
+    try:
+        with fs.open_input_stream(p, compression=None) as src, open(local, "wb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                h.update(block)
+                dst.write(block)
+    except OSError as e:  # a small /tmp (a container's): a one-line error, not a traceback
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
+                         "a bucket's files are read from a local copy, one at a time: set TMPDIR to a folder with room for "
+                         "the largest") from None
     return h.hexdigest()
 
 
@@ -455,7 +478,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
                 continue
             local = os.path.join(tmp, rel)
             try:
-                hashes[rel] = _copy(root, rel, local)
+                hashes[rel] = _copy(f"{root}/{rel}", local)
             except FileNotFoundError:  # the file check says it is missing
                 continue
             if (rel, hashes[rel]) in as_listed:  # else the file check says how it differs
@@ -500,7 +523,13 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
     """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
     files = []
     for g in globs:
-        found = [g] if "://" in g or os.path.isfile(g) else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
+        if "://" in g:  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
+            from curate.readers import list_uri
+
+            commit.reachable(g, "curate audit")  # a bucket out of reach: one line, in seconds
+            found = [uri for uri, rel in list_uri(g) if not os.path.basename(rel).startswith(".")]
+        else:
+            found = [g] if os.path.isfile(g) else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
         if os.path.isdir(g):
             found = sorted(p for p in glob.glob(f"{glob.escape(g)}/**/*", recursive=True) if os.path.isfile(p) and not os.path.basename(p).startswith("."))
         if not found:

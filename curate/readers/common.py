@@ -154,7 +154,7 @@ def fs_path(uri: str):
     import pyarrow.fs as pafs
 
     escaped = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", uri)
-    quoted = urllib.parse.quote(escaped, safe=":/?#[]@!$&'()*+,;=%~")
+    quoted = urllib.parse.quote(escaped, safe=":/?[]@!$&'()*+,;=%~")  # '#' too: part of a name, never a fragment
     emulator = os.environ.get(GCS_EMULATOR)
     if emulator and quoted[:5].lower() == "gs://":
         return _emulated_gcs(quoted, emulator)

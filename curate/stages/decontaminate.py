@@ -82,7 +82,8 @@ _CJK_CHAR = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 _CJK = f"({_CJK_CHAR}\\p{{M}}*)"
 # what "cut" mode cuts: whitespace-separated tokens, but each Han or kana character (with the
 # punctuation after it, as "word," is one token) alone: a Chinese paragraph has no spaces
-_CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
+# (a half-width kana's voiced marks ﾞ ﾟ, which NFKC joins to it, with it too)
+_CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}\uFF9E\uFF9F]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
 
 
 def normalize_words(texts) -> pa.LargeStringArray:
@@ -98,7 +99,9 @@ def normalize_words(texts) -> pa.LargeStringArray:
     if len(idx):
         mask = np.zeros(len(x), bool)
         mask[idx] = True
-        x = pc.replace_with_mask(x, pa.array(mask), pc.replace_substring_regex(x.take(idx), _CJK, r" \1 "))
+        # NFKC first, as dedup's split_cjk: a half-width kana's voiced mark (ｶﾞ) is a character of its own until then
+        split = pc.replace_substring_regex(pc.utf8_normalize(x.take(idx), "NFKC"), _CJK, r" \1 ")
+        x = pc.replace_with_mask(x, pa.array(mask), split)
     return normalize(x)
 
 

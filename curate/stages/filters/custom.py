@@ -174,10 +174,12 @@ def fingerprints(rules: list[CustomRule]) -> dict:
     out = {}
     for r in rules:
         module = r.function.split(":")[0]
-        files = {getattr(sys.modules.get(module), "__file__", None)}
-        files.add(getattr(getattr(r.fn, "__code__", None), "co_filename", None))
+        # the module's file, then the function's where it differs: in this order, not by path
+        # (the same code in other folders, on another machine, is the same config)
+        files = list(dict.fromkeys(f for f in (getattr(sys.modules.get(module), "__file__", None),
+                                               getattr(getattr(r.fn, "__code__", None), "co_filename", None)) if f))
         h = hashlib.sha256(r.function.encode())
-        for f in sorted(x for x in files if x):
+        for f in files:
             h.update(_source(f))
         helpers = {m: f for m, f in user_code.imported_modules({module, getattr(r.fn, "__module__", None) or module}).items()
                    if f not in files}
