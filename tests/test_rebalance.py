@@ -529,3 +529,42 @@ def test_id_u64_from_the_arrow_buffer_is_the_hex_value():
     assert (hashing.id_u64(arr.cast(pa.large_string())) == want).all() and len(hashing.id_u64(pa.array([], pa.string()))) == 0
     for other in (["not-hex-at-all!!"] + ids[:3], ["short"] + ids[:3]):  # hashed, every id of the batch
         assert hashing.id_u64(pa.array(other), "s").tolist() == [int(sch.make_id("s", i), 16) for i in other]
+
+
+def test_rehydrated_capacity_is_what_a_run_writes_and_names_the_group_at_its_cap(tmp_path, capsys):
+    # web: 20 documents each copied twice (dedup keeps one, dup_group_size 2, rehydrate weight 3),
+    # so at max_epochs 1 web gives 3x its tokens; code: plain documents. The messages used to
+    # count a group's capacity as tokens x max_epochs: web looked like the tightest group
+    (tmp_path / "in").mkdir()
+    web = [json.dumps({"id": f"{i}-{k}", "text": f"web page {i} says " + "word " * (20 + i)}) for i in range(20) for k in range(2)]
+    code = [json.dumps({"id": str(i), "text": f"def f{i}(): return {i} " + "x + " * (20 + i)}) for i in range(16)]
+    for d, rows in (("web", web), ("code", code), ("books", [])):
+        (tmp_path / "in" / f"{d}.jsonl").write_text("".join(r + "\n" for r in rows))
+    out = tmp_path / "out"
+    body = '[dedup]\nmethods = ["exact"]\n[rebalance]\ntargets = {web = 1.0}\nrehydrate = [[2, 3.0]]\n'
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "in", out, body, shards=2)
+    stages = ["--stages", "ingest,dedup,rebalance", "--progress", "off"]
+    assert cli.main(["run", str(cfg), *stages]) == 0
+    text = pl.read_parquet(str(out / "text/*.parquet"))
+    written = int((text["num_tokens"] * text["repeat"]).sum())  # the ground truth: the run's files
+    web_tokens = int(text["num_tokens"].sum())
+    assert written == 3 * web_tokens and commit.read_manifest(str(out))["stats"]["rebalance.mix_tokens"] == written
+    # more than web can give: the messages say web's capacity as the run above wrote it
+    capsys.readouterr()
+    assert cli.main(["run", str(cfg), *stages, "--set", f"rebalance.budget={written + 1000}"]) == 2
+    err = capsys.readouterr().err
+    assert f"it has {web_tokens:,} tokens, {written:,} at max_epochs 1)" in err, err
+    assert f"web {web_tokens:,} tokens in 20 documents ({written:,} at max_epochs 1)" in err, err
+    # web 50%, code 50%: code (1 epoch, no duplicates) sets the largest mix, not web
+    assert cli.main(["run", str(cfg), *stages, "--set", "rebalance.targets={web = 0.5, code = 0.5}"]) == 0
+    text = pl.read_parquet(str(out / "text/*.parquet")).with_columns(n=pl.col("num_tokens") * pl.col("repeat"))
+    got = dict(text.group_by("domain").agg(pl.col("n").sum()).iter_rows())
+    code_tokens = int(pl.read_parquet(str(out / "candidates/*.parquet")).filter(pl.col("domain") == "code")["num_tokens"].sum())
+    assert web_tokens < code_tokens < written  # code is tighter than web only with web's weights counted
+    assert got["code"] == code_tokens and got["web"] > web_tokens  # code at its cap; web repeats past its 1-epoch tokens
+    # whole documents cannot meet 50% exactly: the error names code as the group at its cap, in a run and in `curate mix`
+    for argv in (["run", str(cfg), *stages], ["mix", str(out)]):
+        capsys.readouterr()
+        assert cli.main([*argv, "--set", "rebalance.targets={web = 0.5, code = 0.5}", "--set", "rebalance.tolerance=0"]) == 2
+        err = capsys.readouterr().err
+        assert "cannot be met with whole documents" in err and "('code' at max_epochs 1)" in err and "more data for 'code'" in err, err

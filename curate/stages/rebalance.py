@@ -25,7 +25,9 @@ rehydration weight of its duplicate group) has a threshold θ_j = (j + u_j) / w,
 u_j = hash(seed, id, j) is uniform in [0, 1). Thresholds grow with j, so the copies kept at a
 group rate r (in epochs) are the j with θ_j < r: floor(r·w) or one more, r·w on average. The
 decision depends only on (seed, id, weight, the group's rate): never on order, sharding or
-worker count. ``max_epochs`` caps r.
+worker count. ``max_epochs`` caps r, so a group's capacity (what it gives at the cap; the
+feasibility test, ``budget = 0`` and the errors use it) is Σ tokens × w × max_epochs, read off
+the histogram, not tokens × max_epochs.
 
 **The rates.** r = target / available would hit the target only in expectation (about ±0.5
 percentage point at 10k documents). Instead a combine sums each copy's tokens into a histogram
@@ -213,7 +215,7 @@ def solve(fractions: dict, available: dict, capacity: dict, budget: int, epochs:
 
 
 def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail: dict, cfg: dict, epochs: dict,
-                    step: dict | None = None) -> None:
+                    capacity: dict, step: dict | None = None) -> None:
     """Documents are selected whole, so a group whose documents are large next to its target
     tokens (a few books against a small mix) lands on 0 or on several times its share: raise
     InfeasibleMix when a group's achieved share misses its target by more than ``tolerance``."""
@@ -235,7 +237,7 @@ def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail
     if cfg["budget"]:
         how = "raise rebalance.budget"
     else:  # the largest mix that fits: the group at its cap sets its size
-        tight = min(live, key=lambda g: avail[g] * epochs[g] / live[g])
+        tight = min(live, key=lambda g: capacity[g] / live[g])  # capacity counts rehydrate weights: not tokens x max_epochs
         how = (f"the largest mix that fits is {budget:,.0f} tokens ({tight!r} at max_epochs {epochs[tight]:g}): "
                f"a higher max_epochs or more data for {tight!r} makes it larger")
     raise InfeasibleMix(
@@ -245,7 +247,8 @@ def _check_achieved(frac: dict, targets: dict, achieved: dict, docs: dict, avail
 
 
 def check_mix(cfg: dict, tokens: dict[str, int]) -> dict[str, float]:
-    """Feasibility of a mix from token counts per group label ("web" or "web/c4"), one epoch each.
+    """Feasibility of a mix from token counts per group label ("web" or "web/c4"), one epoch each
+    (with rehydrate, a group's Σ tokens × weight: capacity is those tokens × max_epochs).
 
     Returns the target tokens per group; raises InfeasibleMix saying which group is short and by
     how much. (The pipeline runs the same test on the exact, rehydrated histogram.)
@@ -415,7 +418,7 @@ class RebalanceStage:
                                 f"{self._facts(acc, avail, capacity, epochs)}") from None
         cutoffs, achieved, step = self._cut(cums, targets)
         try:
-            _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs, step)
+            _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, self.cfg, epochs, capacity, step)
         except InfeasibleMix as e:
             raise InfeasibleMix(f"{e} The nearest whole-document cut of these targets gives {self._shares(achieved)}. "
                                 f"{self._facts(acc, avail, capacity, epochs)}") from None
@@ -458,7 +461,7 @@ class RebalanceStage:
         targets = {g: frac[g] * fits for g in frac}
         _, achieved, step = self._cut(cums, targets)
         try:
-            _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, {**self.cfg, "budget": fits}, epochs, step)
+            _check_achieved(frac, targets, achieved, self.available(acc.get("docs", {})), avail, {**self.cfg, "budget": fits}, epochs, capacity, step)
         except InfeasibleMix:
             return (f" Under the epoch caps these targets fit at most {fits:,} tokens, but there whole documents "
                     f"cannot meet them either (the nearest cut gives {self._shares(achieved)}).")
@@ -466,9 +469,9 @@ class RebalanceStage:
 
     def _facts(self, acc: dict, avail: dict, capacity: dict, epochs: dict) -> str:
         """What the data can give, for a mix that stopped the run: each group's tokens (one epoch,
-        and under its max_epochs), documents and the natural mix over every domain read."""
+        and under its max_epochs, rehydrate weights counted), documents and the natural mix over every domain read."""
         docs = self.available(acc.get("docs", {}))
-        parts = [f"{g} {avail[g]:,} tokens in {docs[g]:,} document{'s' * (docs[g] != 1)}" + (f" ({capacity[g]:,} at max_epochs {epochs[g]:g})" if epochs[g] != 1 else "")
+        parts = [f"{g} {avail[g]:,} tokens in {docs[g]:,} document{'s' * (docs[g] != 1)}" + (f" ({capacity[g]:,} at max_epochs {epochs[g]:g})" if capacity[g] != avail[g] else "")
                  for g in self.labels]
         per_domain: dict = {}
         for (d, _, _), n in acc.get("tokens", {}).items():
