@@ -2,7 +2,7 @@
 
     python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--share-tokens 60000000]
                                  [--small-tokens 4000000] [--seq-len 2049] [--batch 8] [--repeat 5] [--share-only]
-                                 [--startup [--epochs 4]]
+                                 [--startup [--epochs 4]] [--open-shards [--epochs 4]]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
 ``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
@@ -39,6 +39,13 @@ tokens and remaking its rounds each epoch (as before they were kept), and for a 
 DataLoader over zero batches (torch's worker start-up, the baseline); then curate's own work
 before a worker's first batch, epoch by epoch, in one process (a new loader each epoch against
 one kept), on these windows and on 16x as many per reader (windows of 129 tokens), 17 epochs.
+
+``--open-shards`` alone: what reopening shards costs a reader whose part spans more shards than
+``curate.loader.MAX_OPEN_SHARDS`` (16): a corpus of ``--open-tokens`` in 256 shards of 8 row
+groups each, one reader, ``--epochs`` epochs (after the first, units in a shuffled order) with
+the limit as it is against the limit raised to the shard count (nothing reopened), a fresh
+process each, interleaved: each epoch's wall, the shards opened (a footer read each) and the
+peak memory.
 
 Throughput is tokens handed out per second of wall time (best of the repeats), CPU the
 launching process's CPU time per token (least of the repeats: the machine may be shared; a
@@ -115,6 +122,8 @@ def run_mode(mode: str, root: str, batch: int, seq_len: int, epochs: int = 1) ->
         torch.set_num_threads(1)
     if mode.startswith("epochs"):
         return epoch_starts(mode, root, batch, seq_len, epochs)
+    if mode.startswith("openshards"):
+        return reopening(int(mode.split("_")[1]), root, batch, seq_len, epochs)
     t0, c0, tokens, sink = time.perf_counter(), time.process_time(), 0, 0  # imports done: reading only
     d = os.path.join(root, "tokens")
     files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".parquet"))
@@ -192,6 +201,58 @@ def epoch_starts(mode: str, root: str, batch: int, seq_len: int, epochs: int) ->
     return {"mode": mode, "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": 0.0, "starts": starts, "torch_import": imported}
 
 
+def reopening(max_open: int, root: str, batch: int, seq_len: int, epochs: int) -> dict:
+    """``epochs`` epochs of one reader with at most ``max_open`` shards open: each epoch's wall
+    and the shards it opened (each open reads the footer)."""
+    import pyarrow.parquet as pq
+
+    from curate import loader as L
+
+    plain, opened, kept = pq.ParquetFile, [0], L.MAX_OPEN_SHARDS
+
+    def counted(*args, **kw):
+        opened[0] += 1
+        return plain(*args, **kw)
+
+    pq.ParquetFile, L.MAX_OPEN_SHARDS = counted, max_open
+    try:
+        lo = L.TokenLoader(root, batch, seq_len, verify="none")
+        walls, opens, tokens, t0, c0 = [], [], 0, time.perf_counter(), time.process_time()
+        for _ in range(epochs):
+            t, opened[0] = time.perf_counter(), 0
+            for b in lo:
+                tokens += b.size
+            walls.append(time.perf_counter() - t)
+            opens.append(opened[0])
+    finally:
+        pq.ParquetFile, L.MAX_OPEN_SHARDS = plain, kept
+    return {"mode": f"openshards_{max_open}", "tokens": tokens, "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+            "epochs": walls, "opened": opens}
+
+
+def open_shards(a) -> None:
+    """One reader over 256 shards: the limit of open shards as it is against raised to the shard count."""
+    shards, groups = 256, 8
+    with tempfile.TemporaryDirectory() as root:
+        m = write_tokens(root, a.open_tokens, shards=shards, group_tokens=max(1, a.open_tokens // (shards * groups)))
+        units = sum(len(s["row_group_tokens"]) for s in m["shards"])
+        from curate.loader import MAX_OPEN_SHARDS
+
+        print(f"open shards, one reader: {m['tokens']['total']:,} tokens, {shards} shards, {units} row groups, {a.epochs} epochs, "
+              f"batches of {a.batch} x {a.seq_len}, {a.repeat} repeats (interleaved, a fresh process each)")
+        limits = (MAX_OPEN_SHARDS, shards)
+        best = measure([(f"openshards_{n}", root) for n in limits], a)
+        base = best[f"openshards_{shards}"]
+        for n in limits:
+            r = best[f"openshards_{n}"]
+            walls = [min(run["epochs"][e] for run in r["runs"]) for e in range(a.epochs)]
+            later = [min(run["epochs"][e] for run in base["runs"]) for e in range(1, a.epochs)]
+            print(f"  at most {n:>3} open{' (now)' if n == MAX_OPEN_SHARDS else ' (raised)'}: epochs "
+                  f"{' '.join(f'{w:.2f}' for w in walls)} s (best each), later epochs {sum(walls[1:]) / max(1e-9, sum(later)):.2f}x "
+                  f"the raised limit's; shards opened an epoch {'/'.join(map(str, r['runs'][0]['opened']))}; "
+                  f"{r['tokens']:,} tokens; peak {r['mb']:.0f} MB ({r['mb'] / base['mb']:.2f}x)")
+
+
 def own_epoch_start(root: str, batch: int, seq_len: int, epochs: int, repeat: int) -> dict:
     """curate's own work before a worker's first batch of each epoch, in this process (no worker
     processes: what the DataLoader adds is measured above): a new TokenLoader each epoch, as before,
@@ -261,7 +322,9 @@ def main():
     ap.add_argument("--small-tokens", type=int, default=4_000_000, help="tokens of the small one (8 shards of a row group each)")
     ap.add_argument("--share-only", action="store_true", help="measure the epoch's share only")
     ap.add_argument("--startup", action="store_true", help="measure TokenDataLoader's epoch start-up only (persistent workers or not)")
-    ap.add_argument("--epochs", type=int, default=4, help="epochs a --startup run reads")
+    ap.add_argument("--epochs", type=int, default=4, help="epochs a --startup or --open-shards run reads")
+    ap.add_argument("--open-shards", action="store_true", help="measure what reopening shards costs (MAX_OPEN_SHARDS) only")
+    ap.add_argument("--open-tokens", type=int, default=16_000_000, help="tokens of the --open-shards corpus (256 shards)")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -277,6 +340,8 @@ def main():
         return epoch_shares(a)
     if a.startup:
         return startup(a)
+    if a.open_shards:
+        return open_shards(a)
     with tempfile.TemporaryDirectory() as root:
         t = time.perf_counter()
         m = write_tokens(root, a.tokens)
@@ -356,12 +421,14 @@ def measure(jobs: list[tuple[str, str]], a) -> dict:
     best: dict = {}
     for _ in range(a.repeat):  # interleaved: a busy moment of the machine hits every mode alike
         for mode, root in jobs:
-            cmd = [sys.executable, __file__, "--mode", mode.split("@")[0], "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len)]
+            cmd = [sys.executable, __file__, "--mode", mode.split("@")[0], "--dir", root, "--batch", str(a.batch), "--seq-len", str(a.seq_len),
+                   "--epochs", str(getattr(a, "epochs", 1))]
             done, peak = run_sampled(cmd, env={**os.environ, "PYTHONPATH": str(REPO)})
             if done.returncode:
                 sys.exit(f"{mode} failed:\n{done.stderr[-2000:]}")
             r = json.loads(done.stdout.strip().splitlines()[-1])
-            b = best.setdefault(mode, {**r, "mb": peak})
+            b = best.setdefault(mode, {**r, "mb": peak, "runs": []})
+            b["runs"].append(r)
             b.update(wall=min(b["wall"], r["wall"]), cpu=min(b["cpu"], r["cpu"]), mb=min(b["mb"], peak))
     return best
 

@@ -564,14 +564,30 @@ def _make_dataset_class():
             # or persistent) hold copies of this dataset, so a plain attribute would start every
             # epoch from ``start`` again; each worker counts only its own slot.
             self.epochs = torch.zeros(self.loader.num_workers, dtype=torch.int64).share_memory_()
+            # The epoch set_epoch named (-1: none), shared too: a persistent worker's copy sees it.
+            self.pinned = torch.full((1,), -1, dtype=torch.int64).share_memory_()
+
+        def set_epoch(self, epoch: int) -> None:
+            """Every iteration from now on reads epoch ``epoch`` (from ``start``'s batch when it is
+            ``start``'s epoch), as many times as it is iterated (a train loop and an eval loop, a
+            ``list(ds)`` to count), instead of moving on to the next epoch each time: as
+            DistributedSampler's ``set_epoch``, call it at the top of each epoch's loop."""
+            if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+                raise ValueError(f"TokenDataset.set_epoch: expected an epoch number 0, 1, 2, ..., got {epoch!r}")
+            self.pinned[0] = int(epoch)
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
             epoch, batch, resized = (*self.start, [])[:3]  # (epoch, batch): as saved before resizing
             slot = info.id if info is not None else 0
-            done, self.epochs[slot] = int(self.epochs[slot]), int(self.epochs[slot]) + 1
-            if done:  # a later epoch than the one started at: from its start
-                epoch, batch, resized = epoch + done, 0, []
+            pinned = int(self.pinned[0])
+            if pinned >= 0:
+                if pinned != epoch:  # another epoch than the one started at: from its start
+                    epoch, batch, resized = pinned, 0, []
+            else:  # each iteration the next epoch: the workers count the epochs they began
+                done, self.epochs[slot] = int(self.epochs[slot]), int(self.epochs[slot]) + 1
+                if done:  # a later epoch than the one started at: from its start
+                    epoch, batch, resized = epoch + done, 0, []
             W = self.loader.num_workers
             # a fresh DataLoader asks worker 0 first, so worker 0 plays the reader whose turn is next
             worker = ((info.id if info is not None else 0) + batch) % W

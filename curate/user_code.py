@@ -1,7 +1,8 @@
 """The user's own modules a module imports: what a rule of one's own (``filter.custom``) runs
 besides its own file, so that its config hash covers it.
 
-Found by reading, never running: each file's ``import`` and ``from ... import`` statements
+Found by reading, never running: the packages a module is in (their ``__init__.py`` runs on
+import) and each file's ``import`` and ``from ... import`` statements
 (anywhere in it: a function's own imports too) are parsed with ``ast``; a module already
 imported is located by its ``__file__``, one not imported yet as Python's finders would (which
 execute nothing). Followed only into Python source files of the user's: not the standard
@@ -38,9 +39,11 @@ def is_users(path: str | None) -> bool:
 
 def imported_modules(names) -> dict[str, str]:
     """``{module name: source file}`` of the user's modules that the modules ``names`` import,
-    directly or through one another (``names`` themselves left out), at most MAX_MODULES."""
+    directly or through one another (``names`` themselves left out), at most MAX_MODULES. The
+    packages ``names`` are in come first: importing ``a.b.rules`` runs ``a`` and ``a.b``."""
     start = set(names)
-    seen, out, todo = set(start), {}, sorted(start)
+    parents = {name.rsplit(".", i)[0] for name in start for i in range(1, name.count(".") + 1)}
+    seen, out, todo = start | parents, {}, sorted(start | parents)
     while todo:
         found = set()
         for name in todo:

@@ -250,6 +250,20 @@ def test_loader_bench_startup_modes_hand_out_the_same_tokens(tmp_path):
     own = b.own_epoch_start(str(tmp_path), 2, 129, 3, 1)
     assert len(own["reopen"]) == len(own["kept"]) == 3 and own["windows"] > 0
 
+def test_loader_bench_open_shards_modes_hand_out_the_same_tokens(tmp_path):
+    """bench/bench_loader.py --open-shards: one reader with at most 16 shards open (now) and with
+    the limit raised to the shard count hand out the same tokens; only the first reopens shards
+    in the epochs after the first (units shuffled), and the limit is restored afterwards."""
+    from curate import loader
+
+    b = load_bench("bench_loader")
+    m = b.write_tokens(str(tmp_path), 300_000, shards=40, group_tokens=300_000 // 160)
+    now, raised = (b.reopening(n, str(tmp_path), 2, 129, epochs=3) for n in (16, 40))
+    assert loader.MAX_OPEN_SHARDS == 16 and now["tokens"] == raised["tokens"] > 0
+    assert raised["opened"] == [40, 40, 40] and now["opened"][0] == 40 and min(now["opened"][1:]) > 40
+    assert len(now["epochs"]) == 3 and len(m["shards"]) == 40
+
+
 @pytest.mark.corpora
 @pytest.mark.slow
 def test_shards_bench_runs_each_shard_count_on_one_corpus(corpora, capsys):

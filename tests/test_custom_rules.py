@@ -499,3 +499,59 @@ def test_user_code_hash_is_the_same_wherever_the_files_are(tmp_path, monkeypatch
     assert fingerprint("z_rules", "a_impl") == a  # ...and last here: the same code
     files["impl_x.py"] += "# edited\n"
     assert fingerprint("b_rules", "y_impl") != a
+
+
+def test_user_code_covers_the_packages_the_rule_module_is_in(tmp_path, monkeypatch):
+    """``pkgx.sub.rules`` runs ``pkgx/__init__.py`` and ``pkgx/sub/__init__.py`` on import (and
+    what they import): they were not hashed when the rule's module imported nothing of them."""
+    files = {"pkgx/__init__.py": "from pkgx import setup\n", "pkgx/setup.py": "X = 1\n",
+             "pkgx/sub/__init__.py": "LIMIT = 3\n", "pkgx/sub/rules.py": "def f(batch):\n    return [False] * batch.num_rows\n"}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def user_code() -> dict:
+        for name in [m for m in sys.modules if m.split(".")[0] == "pkgx"]:
+            monkeypatch.delitem(sys.modules, name)
+        return load(tmp_path, '[filter.custom]\nmine = "pkgx.sub.rules:f"\n').user_code["filter.custom.mine"]
+
+    a = user_code()
+    assert a["imports"] == ["pkgx", "pkgx.setup", "pkgx.sub"]
+    for rel in ("pkgx/__init__.py", "pkgx/sub/__init__.py", "pkgx/setup.py"):
+        (tmp_path / rel).write_text(files[rel] + "# edited\n")
+        assert user_code() != a, rel
+        (tmp_path / rel).write_text(files[rel])
+        assert user_code() == a
+
+
+@pytest.mark.parametrize("attr", ["partial", "partial_of_partial", "instance", "inherited"])
+def test_user_code_covers_what_a_partial_or_callable_instance_runs(tmp_path, monkeypatch, attr):
+    """A rule that is a ``functools.partial`` or an instance of a callable class: only the module
+    it is named through was hashed (a partial has no ``__code__``), not the wrapped function's
+    file nor the class's (here imported by a computed name, so no import statement leads there)."""
+    files = {"prules.py": ("import functools\nimport importlib\nimpl = importlib.import_module('p' + 'impl')\n"
+                           "partial = functools.partial(impl.spam, limit=3)\npartial_of_partial = functools.partial(partial)\n"
+                           "instance = impl.Rule()\ninherited = impl.Child()\n"),
+             "pimpl.py": ("import pchild\n\n\ndef spam(batch, limit):\n    return [False] * batch.num_rows\n\n\n"
+                          "class Rule:\n    def __call__(self, batch):\n        return [False] * batch.num_rows\n\n\n"
+                          "Child = pchild.Child\n"),
+             "pbase.py": "class Base:\n    def __call__(self, batch):\n        return [False] * batch.num_rows\n",
+             "pchild.py": "from pbase import Base\n\n\nclass Child(Base):\n    pass\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def sha() -> str:
+        for name in files:
+            monkeypatch.delitem(sys.modules, name[:-3], raising=False)
+        return load(tmp_path, f'[filter.custom]\nmine = "prules:{attr}"\n').user_code["filter.custom.mine"]["sha256"]
+
+    a = sha()
+    edited = {"partial": ["pimpl.py"], "partial_of_partial": ["pimpl.py"], "instance": ["pimpl.py"],
+              "inherited": ["pchild.py", "pbase.py"]}[attr]  # the class's file and its __call__'s
+    for name in edited:
+        (tmp_path / name).write_text(files[name] + "# edited\n")
+        assert sha() != a, name
+        (tmp_path / name).write_text(files[name])
+    assert sha() == a

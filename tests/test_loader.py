@@ -686,6 +686,33 @@ def test_a_token_dataset_in_a_dataloader_of_its_own_moves_on_each_epoch(tmp_path
     assert [windows(dl) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]
 
 
+@pytest.mark.parametrize("workers, persistent", [(0, False), (2, False), (2, True)])
+def test_set_epoch_makes_every_iteration_read_that_epoch(tmp_path, small_groups, workers, persistent):
+    """Two loops over one TokenDataset (an eval loop beside the train loop, ``list(ds)`` to count)
+    each moved on to the next epoch: the train loop silently started at epoch 1. After
+    ``set_epoch(e)`` every iteration reads epoch e (from ``start``'s batch when e is its epoch),
+    in the main process and in workers, fresh or persistent; without it, as before, each
+    iteration is the next epoch."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
+    epochs = [windows(ref) for _ in range(3)]
+    ds = TokenDataset(d, 4, 16, num_workers=workers, start=(1, 5))
+    it = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, persistent_workers=persistent) if workers else ds
+    assert [windows(it) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]  # no set_epoch: the next epoch each time
+    ds = TokenDataset(d, 4, 16, num_workers=workers, start=(1, 5))
+    it = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, persistent_workers=persistent) if workers else ds
+    for e, expect in ((1, epochs[1][5 * 4 :]), (0, epochs[0]), (2, epochs[2])):
+        ds.set_epoch(e)
+        assert len(list(it)) * 4 == len(expect)  # counting first does not move the loop on
+        assert windows(it) == expect and windows(it) == expect, e  # a train loop, then an eval loop
+    for bad in (-1, 1.5, "1", True):
+        with pytest.raises(ValueError, match=r"^TokenDataset.set_epoch: expected an epoch number 0, 1, 2, \.\.\., got "):
+            ds.set_epoch(bad)
+
+
 def _as_arrays(state, torch):
     """A state as a training framework may hand it back: every int a numpy int64 or a 0-d tensor
     (a dict built from arrays, torch.save / torch.load, a framework's own state merging)."""

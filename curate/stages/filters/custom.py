@@ -22,6 +22,7 @@ checked on each call, and a mistake stops the run with ``RuleError`` naming the 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import re
@@ -168,25 +169,41 @@ def resolve(where: str, spec: str) -> Callable:
 
 def fingerprints(rules: list[CustomRule]) -> dict:
     """``{"filter.custom.NAME": {"function": ..., "sha256": ..., "imports": [...]}}``: a hash of
-    the source of the module the import path names, of the file the function is defined in (where
-    it differs) and of the user's modules these import (``imports``, where any: user_code.py), so
+    the source of the module the import path names, of the files the code it calls is defined in
+    (where they differ: _defined_in) and of the user's modules these import (their packages'
+    ``__init__.py`` too) (``imports``, where any: user_code.py), so
     that editing the rule or a helper of it makes its config another config."""
     out = {}
     for r in rules:
         module = r.function.split(":")[0]
-        # the module's file, then the function's where it differs: in this order, not by path
+        defined = _defined_in(r.fn)
+        # the module's file, then the code's where it differs: in this order, not by path
         # (the same code in other folders, on another machine, is the same config)
-        files = list(dict.fromkeys(f for f in (getattr(sys.modules.get(module), "__file__", None),
-                                               getattr(getattr(r.fn, "__code__", None), "co_filename", None)) if f))
+        files = list(dict.fromkeys(f for f in (getattr(sys.modules.get(module), "__file__", None), *(f for _, f in defined)) if f))
         h = hashlib.sha256(r.function.encode())
         for f in files:
             h.update(_source(f))
-        helpers = {m: f for m, f in user_code.imported_modules({module, getattr(r.fn, "__module__", None) or module}).items()
-                   if f not in files}
+        helpers = {m: f for m, f in user_code.imported_modules({module, *(m for m, _ in defined)}).items() if f not in files}
         for m, f in helpers.items():  # after the rule's own files: a rule importing none of the user's keeps its hash
             h.update(b"\0" + m.encode() + b"\0" + _source(f))
         out[f"filter.custom.{r.name}"] = {"function": r.function, "sha256": h.hexdigest(), **({"imports": list(helpers)} if helpers else {})}
     return out
+
+
+def _defined_in(fn) -> list[tuple[str, str]]:
+    """[(module name, file)] of the user's code a rule calls besides its module: a function's
+    own file; a ``functools.partial``'s wrapped function (a partial of a partial too); a callable
+    instance's class and its ``__call__`` (which may be a base class's, elsewhere). Installed
+    packages' and Python's files are left out, as user_code.py leaves them out."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if hasattr(fn, "__code__"):  # a function, a bound method
+        code = [(getattr(fn, "__module__", None), fn.__code__.co_filename)]
+    else:
+        cls, call = type(fn), getattr(type(fn), "__call__", None)
+        code = [(cls.__module__, getattr(sys.modules.get(cls.__module__), "__file__", None)),
+                (getattr(call, "__module__", None), getattr(getattr(call, "__code__", None), "co_filename", None))]
+    return [(m, f) for m, f in code if m and user_code.is_users(f)]
 
 
 def _source(path: str) -> bytes:
