@@ -37,6 +37,7 @@ EXAMPLES = {
     "curate audit corpus/": "test_audit_example",
     "curate mix corpus --set": "test_mix_example",
     "from curate.loader import TokenLoader": "test_loader_example",
+    "ds.set_epoch(epoch)": "test_set_epoch_example",
     "from curate.stages.tokenize import Encoder": "test_decode_example",
     "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
@@ -248,6 +249,23 @@ def test_loader_example(demo, shell):
     (shell.cwd / "train.py").write_text(code)
     batches, length = shell("python train.py").stdout.split()
     assert int(batches) == int(length) >= 1
+
+
+def test_set_epoch_example(demo, shell):
+    """The set_epoch block with the demo's small corpus (smaller windows and fewer workers, so
+    each reader has batches): both loops of an epoch read the same batches, epochs differ."""
+    corpus_copy(demo, shell.cwd)
+    code = block("ds.set_epoch(epoch)")
+    code = code.replace("batch_size=8, seq_len=2048, num_workers=4", "batch_size=2, seq_len=128, num_workers=2")
+    code = code.replace("num_workers=4, persistent_workers=True", "num_workers=2, persistent_workers=True")
+    code = code.replace("for batch in dl: ...      # epoch", "for batch in dl: train[epoch].append(batch.tolist())  #")
+    code = code.replace("for batch in dl: ...      # the same", "for batch in dl: evals[epoch].append(batch.tolist())  #")
+    assert code.count(".append(") == 2 and "num_workers=4" not in code
+    head = ("import collections, json, torch\nfrom curate.loader import TokenDataset\n"
+            "epoch0, batch0, epochs = 0, 0, 2\ntrain, evals = collections.defaultdict(list), collections.defaultdict(list)\n")
+    (shell.cwd / "epochs.py").write_text(head + code + "print(json.dumps([train, evals]))\n")
+    train, evals = json.loads(shell("python epochs.py").stdout.splitlines()[-1])
+    assert train == evals and len(train) == 2 and train["0"] and train["0"] != train["1"]
 
 
 def test_decode_example(demo, shell):
