@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shlex
 import sys
 import time
 
+from curate import shell
 from curate.config import ConfigError, did_you_mean
 
 INPUT_OPTS = ("format", "domain", "source", "text_field", "id_field", "url_field")
@@ -625,7 +625,7 @@ def cmd_demo(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=show_progress(ns.progress))
     print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
     report(manifest, cfg.run["output"], time.time() - t0)
-    print(f"next: curate audit {shlex.quote(cfg.run['output'])}  (writes report.html)")
+    print(f"next: curate audit {shell.quote(cfg.run['output'])}  (writes report.html)")
     return 0
 
 

@@ -48,7 +48,6 @@ import itertools
 import json
 import operator
 import os
-import shlex
 
 import numpy as np
 
@@ -88,7 +87,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    from curate import commit, output
+    from curate import commit, output, shell
     from curate.readers.common import read_folder
 
     path = read_folder(path)  # a run's --output may be a URI
@@ -109,7 +108,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.NotFound \
             and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
-                          f"wait for it to finish and retry; curate audit {shlex.quote(root)} says which")
+                          f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:

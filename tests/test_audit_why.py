@@ -150,3 +150,29 @@ def test_printed_commands_run_as_copied_with_spaces_quotes_and_brackets(out, tmp
     look = look.replace("'ID'", repr(dup)).replace("python ", f"{shlex.quote(sys.executable)} ", 1)
     r = subprocess.run(look, shell=True, capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
     assert r.returncode == 0 and "exact_duplicate" in r.stdout, (look, r.stderr)
+
+
+def test_printed_commands_run_as_copied_for_a_folder_named_with_a_leading_dash(out, tmp_path):
+    """A relative output folder named -old (given as `-- -old`, or a config's output = "-old"):
+    the commands curate printed named it bare, `curate audit -old --why ID`, which the shell
+    passes on and curate refuses as an unknown option. Each is run here as printed."""
+    import re
+    import shlex
+    import shutil
+
+    shutil.copytree(out, tmp_path / "-old")
+    said = []
+    r = curate("audit", "--rule", "exact_duplicate", "--", "-old", cwd=tmp_path)
+    said.append(re.search(r"\((curate audit .*) for one\):", r.stdout.splitlines()[0]).group(1))
+    r = curate("audit", "--compare=-old", "--", "-old", cwd=tmp_path)
+    look = re.search(r"look a document up: (curate audit .*) \(and (.*) for before\)", r.stdout)
+    said += [look.group(1), f"curate audit {look.group(2)} --why ID"]
+    r = curate("audit", "--", "-old/manifest.json", cwd=tmp_path)
+    said.append(r.stderr.split("give the output directory: ")[1].strip() + " --why ID")
+    r = curate("audit", "--", "-old/text", cwd=tmp_path)  # not an output: its files by --corpus
+    said.append(re.search(r"(--corpus \S+)", r.stderr).group(1).replace("--corpus", "curate audit --output rep --corpus"))
+    dup = pl.read_parquet(out / "ledger" / "*.parquet").filter(pl.col("rule") == "exact_duplicate")["id"][0]
+    for cmd in said:
+        r = curate(*shlex.split(cmd.replace("ID", dup))[1:], cwd=tmp_path)
+        assert r.returncode == 0, (cmd, r.stderr)
+    assert (tmp_path / "rep" / "report.html").exists()

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 
 import polars as pl
 import pyarrow.fs as pafs
 
-from curate import output
+from curate import output, shell
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
 from curate.readers.common import read_folder
@@ -23,7 +22,7 @@ def write(summary: dict, out: str) -> tuple[str, str]:
 
     own = summary.get("kind") == "curate" and where(out) == summary.get("source")
     if not own and output.file_type(output.join(out, output.MANIFEST)) != pafs.FileType.NotFound:  # would replace that output's own audit
-        raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {shlex.quote(out)}): choose another --output")
+        raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {shell.quote(out)}): choose another --output")
     if not own:  # its files would be foreign to that output
         commit.not_inside_an_output(out)
     # Rendered before anything is written, and what was written listed in DIR's manifest whatever
@@ -59,7 +58,7 @@ def rule(root: str, name: str, k: int) -> int:
 
     root = read_folder(root).rstrip("/")
     lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
-    print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shlex.quote(root)} --why ID for one):")
+    print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):")
     for line in lines:
         print(line)
     return 0

@@ -9,11 +9,10 @@ Only the id, stage and rule columns are read, every id of both outputs in memory
 from __future__ import annotations
 
 import json
-import shlex
 
 import polars as pl
 
-from curate import output
+from curate import output, shell
 from curate.audit.scan import scan_parquet
 
 SAMPLE = 3  # ids shown per group, to look up with --why
@@ -103,5 +102,5 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
         doms = sorted((ta.get("per_domain") or {}).keys() | (tb.get("per_domain") or {}).keys())
         per = ", ".join(f"{d} {(ta.get('per_domain') or {}).get(d, 0):,} -> {(tb.get('per_domain') or {}).get(d, 0):,}" for d in doms)
         lines.append(f"tokens: {ta.get('total', 0):,} -> {tb.get('total', 0):,}" + (f" ({per})" if per else ""))
-    lines.append(f"look a document up: curate audit {shlex.quote(new_root)} --why ID (and {shlex.quote(old_root)} for before)")
+    lines.append(f"look a document up: curate audit {shell.quote(new_root)} --why ID (and {shell.quote(old_root)} for before)")
     return lines

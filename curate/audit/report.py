@@ -12,6 +12,7 @@ import math
 import shlex
 from html import escape
 
+from curate import shell
 from curate.schema import STAGES, UNKNOWN_LANGUAGE
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d"]
@@ -479,7 +480,7 @@ def examples_card(s: dict) -> str:
     look = "python -c " + shlex.quote(f"import polars as pl; print(pl.read_parquet({ledger!r}).filter(pl.col('id') == 'ID').to_dicts())")
     hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
             f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>, or with the copy a duplicate's <code>kept_id</code> "
-            f"names: <code>curate audit {_e(shlex.quote(src))} --why ID</code>.")
+            f"names: <code>curate audit {_e(shell.quote(src))} --why ID</code>.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 

@@ -10,11 +10,11 @@ import glob as _glob
 import importlib
 import os
 import re
-import shlex
 from typing import Iterator
 
 import pyarrow as pa
 
+from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compression,  # noqa: F401
                                    input_size, is_uri, launch_fs, open_raw, other_compression, read_batches, relpath)
 
@@ -106,7 +106,7 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
         suffix = max(suffixes, key=len)
         cased = {r[-len(suffix):] for r in known}  # globs match case: a.txt and B.TXT need *.[tT][xX][tT]
         suffix = cased.pop() if len(cased) == 1 else "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in suffix)
-        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input {shlex.quote(_glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix)}"
+        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input {shell.quote(_glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix)}"
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
@@ -336,12 +336,12 @@ def plan_shards(
                              f"e.g. {other[1]} FILE | zstd > FILE.zst")
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
             raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
-                             f"(e.g. pandoc -t plain {shlex.quote(path)} -o BOOK.txt) and give the .txt files as --input")
+                             f"(e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")
         f = fmt or detect_format(path, domain)
         kind = archive(path) if look and not tree and (f is None or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
             raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
-                             f"({UNPACK[kind].format(shlex.quote(path))}) and give DIR as --input")
+                             f"({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input")
         if f is None:
             unknown.append((path, rel))
             continue
