@@ -112,8 +112,10 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:
-        raise TokensError(f"{d}: no {os.path.basename(mpath)} beside it: not a finished curate tokens directory "
-                          "(the run did not complete?)") from None
+        name = os.path.basename(mpath)  # the folder copied alone leaves its manifest behind: say so
+        raise TokensError(f"{d}: no {name} beside it: not a finished curate tokens directory (the run did not complete?), "
+                          f"or one copied without its manifest: copy the run's tokens.json beside it"
+                          f"{f' as {name}' if name != 'tokens.json' else ''}") from None
     if root != d:
         _check_output_lists(root, mpath, hashlib.sha256(raw).hexdigest())
     m = json.loads(raw)

@@ -166,6 +166,20 @@ def test_an_output_written_before_the_manifest_moved_is_still_read(demo_out, tmp
     assert pq.read_table(again / "tokens").num_rows == footer_rows(demo_out / "tokens")
 
 
+def test_a_tokens_folder_copied_alone_says_to_copy_its_manifest_beside_it(demo_out, tmp_path):
+    """cp -r DIR/tokens elsewhere (as before the manifest moved beside it): the loader said the
+    run "did not complete?"; it names the file to copy, and reads the copy once it is there,
+    under a folder of another name too (its manifest then named after it)."""
+    want = [b.tolist() for b in TokenLoader(str(demo_out), 2, 32)]
+    for name in ("tokens", "mytok"):
+        shutil.copytree(demo_out / "tokens", tmp_path / name)
+        hint = "copy the run's tokens.json beside it" + ("" if name == "tokens" else f" as {name}.json")
+        with pytest.raises(ValueError, match=re.escape(f"{tmp_path / name}: no {name}.json beside it: ") + ".*" + re.escape(hint) + "$"):
+            TokenLoader(str(tmp_path / name), 2, 32)
+        shutil.copy(demo_out / tok.MANIFEST, tmp_path / f"{name}.json")
+        assert [b.tolist() for b in TokenLoader(str(tmp_path / name), 2, 32)] == want
+
+
 def test_the_readme_folder_examples_read_the_demo_output(demo_out):
     """The README's "Output layout" names folder reads: each runs as written on the demo's output
     (pandas' read_parquet is pyarrow's read_table; pandas is not a dependency)."""
