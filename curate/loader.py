@@ -295,6 +295,12 @@ def _whole(what: str, v) -> int:
                          "returned (ints; numpy integers and 0-d integer arrays or tensors do too)") from None
 
 
+def _epoch_number(who: str, epoch) -> int:
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise ValueError(f"{who}.set_epoch: expected an epoch number 0, 1, 2, ..., got {epoch!r}")
+    return int(epoch)
+
+
 def _part(segments: list[tuple], readers: int, batch_size: int) -> int:
     """Windows each of ``readers`` readers takes of what the segments hold: whole batches, the same for all."""
     return sum(b - a for _, a, b in segments) // (readers * batch_size) * batch_size
@@ -480,6 +486,15 @@ class TokenLoader:
     def next_epoch(self) -> None:
         self.epoch, self.batch, self.resized = self.epoch + 1, 0, []
 
+    def set_epoch(self, epoch: int) -> None:
+        """The next iteration reads epoch ``epoch``: from where this loader stopped when it is in
+        that epoch already (a loaded state, a loop that left early), else from its first batch.
+        As DistributedSampler's, call it at the top of each epoch's loop; a loop that reads an
+        epoch to its end still moves on to the next one, as ``state_dict`` then says."""
+        epoch = _epoch_number(type(self).__name__, epoch)
+        if epoch != self.epoch:
+            self.epoch, self.batch, self.resized = epoch, 0, []
+
     def _identity(self) -> dict:
         return {"manifest_sha256": self.manifest_sha256, "batch_size": self.batch_size, "seq_len": self.seq_len,
                 "rank": self.rank, "world_size": self.world_size, "num_workers": self.num_workers, "deal": DEAL}
@@ -573,9 +588,7 @@ def _make_dataset_class():
             ``start``'s epoch), as many times as it is iterated (a train loop and an eval loop, a
             ``list(ds)`` to count), instead of moving on to the next epoch each time: as
             DistributedSampler's ``set_epoch``, call it at the top of each epoch's loop."""
-            if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-                raise ValueError(f"TokenDataset.set_epoch: expected an epoch number 0, 1, 2, ..., got {epoch!r}")
-            self.pinned[0] = int(epoch)
+            self.pinned[0] = _epoch_number("TokenDataset", epoch)
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
@@ -646,6 +659,11 @@ class TokenDataLoader:
         lo.next_epoch()
         if self.kwargs.get("persistent_workers") and self.num_workers:  # kept only once an epoch ran to its end
             self._kept = (lo.epoch, dl)
+
+    def set_epoch(self, epoch: int) -> None:
+        """``TokenLoader.set_epoch``: the next iteration reads epoch ``epoch``."""
+        _epoch_number("TokenDataLoader", epoch)
+        self.loader.set_epoch(epoch)
 
     def state_dict(self) -> dict:
         return self.loader.state_dict()

@@ -713,6 +713,46 @@ def test_set_epoch_makes_every_iteration_read_that_epoch(tmp_path, small_groups,
             ds.set_epoch(bad)
 
 
+@pytest.mark.parametrize("workers, persistent", [(None, False), (0, False), (2, True)])
+def test_set_epoch_on_token_loader_and_token_data_loader(tmp_path, small_groups, workers, persistent):
+    """A training loop written for DistributedSampler (``loader.set_epoch(epoch)`` at the top of
+    each epoch) failed on TokenLoader and TokenDataLoader (no set_epoch), which TokenDataset
+    has. Now: the next iteration reads that epoch (where a loaded state stopped in it, else
+    from its start), so an eval pass after the train loop does not shift the train loop's
+    epochs; the state says where it is. None: TokenLoader itself."""
+    if workers is not None:
+        pytest.importorskip("torch")
+        from curate.loader import TokenDataLoader
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers or 0))
+    epochs = [windows(ref) for _ in range(3)]
+    assert all(set(e) <= set(parquet_windows(d, 16)) for e in epochs)  # real windows of the shards
+
+    def make():
+        if workers is None:
+            return TokenLoader(d, 4, 16)
+        return TokenDataLoader(d, 4, 16, num_workers=workers, persistent_workers=persistent)
+    lo = make()
+    for e in (0, 1, 2):
+        lo.set_epoch(e)
+        assert lo.state_dict()["epoch"] == e and lo.state_dict()["batch"] == 0
+        assert windows(lo) == epochs[e], e  # the train loop
+        assert len(windows(lo)) == len(epochs[e])  # an eval pass: the next epoch, as the state says
+        assert lo.state_dict()["epoch"] == e + 2
+    stopped = make()
+    stopped.set_epoch(1)
+    it = iter(stopped)
+    [next(it) for _ in range(5)]
+    state = stopped.state_dict()
+    again = make()
+    again.load_state_dict(state)
+    again.set_epoch(1)  # the epoch it is in: where it stopped
+    assert windows(again) == epochs[1][5 * 4:]
+    for bad in (-1, 1.5, "1", True):
+        with pytest.raises(ValueError, match=r"^Token(Data)?Loader.set_epoch: expected an epoch number 0, 1, 2, \.\.\., got "):
+            again.set_epoch(bad)
+
+
 def _as_arrays(state, torch):
     """A state as a training framework may hand it back: every int a numpy int64 or a 0-d tensor
     (a dict built from arrays, torch.save / torch.load, a framework's own state merging)."""
