@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import errno
 import hashlib
 import itertools
 import json
@@ -56,8 +57,9 @@ FORMAT = "curate-tokens/1"
 DEAL = "window-ranges/2"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
 SHAPE = ("world_size", "num_workers", "batch_size")  # what a saved state may change (``load_state_dict``)
 COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers (and each ``resized`` entry's batch and SHAPE)
-# shards a reader keeps open at once: a corpus of more shards than the process may open files
-# (1024 on Linux, 256 on macOS) was read until "Too many open files", blamed on a healthy shard
+# shards a reader keeps open at once (a loader playing several readers: all of them together):
+# a corpus of more shards than the process may open files (1024 on Linux, 256 on macOS) was read
+# until "Too many open files", blamed on a healthy shard
 MAX_OPEN_SHARDS = 16
 
 
@@ -145,7 +147,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
             with output.open_input(f) as h:  # the footer only, in a bucket a ranged read
                 md = pq.read_metadata(h)
         except (OSError, pa.ArrowException) as e:  # a damaged footer
-            raise TokensError(f"{f}: not a readable Parquet file ({str(e).splitlines()[0][:120]}): restore it from a copy or rerun curate") from None
+            raise _no_file_left(f, e) or TokensError(f"{f}: not a readable Parquet file ({str(e).splitlines()[0][:120]}): restore it from a copy or rerun curate") from None
         if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):
             raise TokensError(
                 f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
@@ -169,6 +171,23 @@ def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
     if listed.get(rel) not in (None, sha256):
         raise TokensError(f"{mpath}: not the one the run wrote (its sha256 is not the one {output.join(root, MANIFEST)} lists): "
                           "restore it from a copy or rerun curate")
+
+
+def _no_file_left(path: str, e: BaseException) -> TokensError | None:
+    """The error for a shard that could not be opened because the process (EMFILE) or the
+    system (ENFILE) has no file descriptor left: the limit, not the shard, is to blame."""
+    if getattr(e, "errno", None) not in (errno.EMFILE, errno.ENFILE):
+        return None
+    try:
+        import resource
+
+        limit = f" (its limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]:,})"
+    except (ImportError, OSError, ValueError):  # no resource module (Windows)
+        limit = ""
+    who = "the system has" if e.errno == errno.ENFILE else f"this process has{limit}"
+    return TokensError(f"{path}: cannot be opened: {who} too many files open: raise the limit (ulimit -n 4096 before "
+                       f"starting) or open fewer files beside the loader, which keeps at most {MAX_OPEN_SHARDS} shards "
+                       "open per process (a DataLoader worker is a process)")
 
 
 def rewritten(d: str) -> TokensError:
@@ -264,6 +283,13 @@ class _Streams:
             order = np.lexsort((rng.random(total), rank, group))
         self._rounds[c] = (rnd, order)
         return order
+
+
+def _close(files: dict) -> None:
+    """Close a reader's open shards (``_read_unit``'s ``files``)."""
+    for _, handle in files.values():
+        handle.close()
+    files.clear()
 
 
 def document_positions(tokens: np.ndarray, eos_id: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -394,8 +420,9 @@ class TokenLoader:
         steps = self._epoch_steps(self.resized, self.world_size * self.num_workers, self.batch_size)
         return steps * (1 if self.worker is not None else self.num_workers)
 
-    def _reader(self, worker: int, start: int):
-        """One reader's batches from its batch index ``start`` to the end of the epoch."""
+    def _reader(self, worker: int, start: int, files: dict | None = None):
+        """One reader's batches from its batch index ``start`` to the end of the epoch; ``files``:
+        the open shards it shares with the other readers of this process (their owner closes them)."""
         self.check_unchanged()  # each epoch (and resume) opens the shards afresh
         c, B = self.rank * self.num_workers + worker, self.batch_size
         if self.resized:  # the epoch's rest, each reader a part
@@ -408,12 +435,13 @@ class TokenLoader:
             # next epoch instead of never being read.
             s = self._streams(self.world_size * self.num_workers, B)
             segments = [(c, (self.epoch * s.steps + start) * B, (self.epoch + 1) * s.per_epoch)]
-        files: dict = {}  # file -> (ParquetFile, handle): at most MAX_OPEN_SHARDS open
+        own = files is None
+        files = {} if own else files  # file -> (ParquetFile, handle): at most MAX_OPEN_SHARDS open
         try:
             yield from self._batches(s, segments, files)
         finally:
-            for _, handle in files.values():
-                handle.close()
+            if own:
+                _close(files)
 
     def _batches(self, s: _Streams, segments: list[tuple], files: dict):
         """The batches of the windows ``segments`` list, units read through ``files`` (open shards)."""
@@ -465,7 +493,7 @@ class TokenLoader:
             if len(flat) != tokens:
                 raise ValueError(f"{len(flat)} tokens, the manifest says {tokens}")
         except (OSError, ValueError, pa.ArrowException) as e:
-            raise TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
+            raise _no_file_left(path, e) or TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
                               "or rerun curate; verify=\"sha256\" checks every shard's checksum before training") from None
         return flat
 
@@ -476,11 +504,15 @@ class TokenLoader:
                 self.batch += 1
                 yield b
         else:
-            readers = [self._reader(w, worker_start(n, w, W)) for w in range(W)]
-            for i in range(n, len(self)):
-                b = next(readers[i % W])
-                self.batch += 1
-                yield b
+            files: dict = {}  # the open shards, shared by the readers: MAX_OPEN_SHARDS in all, not each
+            try:
+                readers = [self._reader(w, worker_start(n, w, W), files) for w in range(W)]
+                for i in range(n, len(self)):
+                    b = next(readers[i % W])
+                    self.batch += 1
+                    yield b
+            finally:
+                _close(files)
         self.next_epoch()
 
     def next_epoch(self) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
+import sys
 import os
 
 import numpy as np
@@ -993,3 +995,43 @@ def test_a_corpus_of_more_shards_than_the_process_may_open_files_is_read(tmp_pat
     assert len(epochs[0]) > 2000 and epochs[1] != epochs[0]  # the second epoch in another order
     lo = TokenLoader(d, 2, 16)
     assert [windows(lo) for _ in range(2)] == epochs  # the same batches as with no limit
+
+
+def _under_file_limit(d, script: str, limit: int = 64) -> subprocess.CompletedProcess:
+    """``script`` (``d`` is sys.argv[1]) run in a fresh process whose open-file limit is ``limit``."""
+    head = ("import json, os, resource, sys\nfrom curate.loader import TokenLoader, TokensError\n"
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n")
+    return subprocess.run([sys.executable, "-c", head + script, d], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
+
+
+def test_a_loader_playing_several_workers_keeps_to_the_open_file_limit(tmp_path):
+    """A TokenLoader playing num_workers readers itself kept up to MAX_OPEN_SHARDS shards open per
+    reader: 4 readers of 150 shards under a limit of 64 files stopped with 'row group 0 is
+    damaged (Too many open files)' of a healthy shard. Its readers now share one set of open
+    shards; the batches are those read with no limit, every window one pyarrow reads from the
+    shards, none twice."""
+    d = make_tokens(tmp_path, n_docs=600, shards=150)
+    run = _under_file_limit(d, "lo = TokenLoader(sys.argv[1], 2, 16, num_workers=4)\n"
+                               "print(json.dumps([[b.tolist() for b in lo] for _ in range(2)]))\n")
+    assert run.returncode == 0, run.stderr[-600:]
+    epochs = [windows(e) for e in json.loads(run.stdout)]
+    every = set(parquet_windows(d, 16))
+    assert all(len(e) == len(set(e)) and set(e) <= every for e in epochs) and len(epochs[0]) > 2000
+    lo = TokenLoader(d, 2, 16, num_workers=4)
+    assert [windows(lo) for _ in range(2)] == epochs
+
+
+def test_running_out_of_open_files_is_said_not_blamed_on_a_shard(tmp_path):
+    """A process with no file descriptor left to open a shard (a training job holding many files,
+    a low ulimit -n) was told the shard's row group 0 'is damaged: restore it from a copy or
+    rerun curate'. The error now says the process has too many files open, and its limit."""
+    d = make_tokens(tmp_path, n_docs=200, shards=20)
+    run = _under_file_limit(d, "lo = TokenLoader(sys.argv[1], 2, 16)\nheld = []\n"
+                               "try:\n    while True: held.append(open(os.devnull))\nexcept OSError: pass\n"
+                               "for h in held[:2]: h.close()\n"
+                               "try: list(lo)\nexcept TokensError as e: print(e)\n")
+    assert run.returncode == 0, run.stderr[-600:]
+    said = run.stdout.strip()
+    assert "too many files open" in said and "limit 64" in said and "ulimit -n" in said, said
+    assert "damaged" not in said and "restore" not in said, said
