@@ -1963,6 +1963,42 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         path.unlink()
 
 
+@pytest.mark.parametrize("kind", ["pretty", "pretty_long", "utf16le", "utf16be", "values"])
+def test_a_file_without_one_json_object_a_line_is_said_before_running_however_short(tmp_path, capsys, kind):
+    """A file of fewer than 100 lines with no JSON object on any line ran to the end, every line
+    quarantined, 0 documents, exit 0 (the check refused such a file after 100 lines only): a
+    record per pretty-printed object (json.dumps(r, indent=2)), UTF-16 text with no byte-order
+    mark (iconv -t UTF-16LE, .NET's Encoding.Unicode), JSON values that are no objects. Read to
+    its end, such a file is said, with how to convert it; a pretty-printed one of more lines too."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    name = "dump.jsonl"
+    data = {"pretty": "".join(json.dumps(r, indent=2) + "\n" for r in rows).encode(),
+            "pretty_long": "".join(json.dumps(r, indent=2) + "\n" for r in rows * 20).encode(),
+            "utf16le": lines.encode("utf-16-le"), "utf16be": lines.encode("utf-16-be"),
+            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode()}[kind]
+    (tmp_path / name).write_bytes(data)
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    said = {"pretty": f"dump.jsonl: none of its {4 * len(rows)} lines is a JSON object (it starts '{{'): records spread over "
+                      "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . dump.jsonl > dump.lines.jsonl)",
+            "pretty_long": "dump.jsonl: none of its first 100 lines is a JSON object (it starts '{'): records spread over "
+                           "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . dump.jsonl > dump.lines.jsonl)",
+            "utf16le": "dump.jsonl is UTF-16LE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
+                       "(iconv -f UTF-16LE -t UTF-8)",
+            "utf16be": "dump.jsonl is UTF-16BE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
+                       "(iconv -f UTF-16BE -t UTF-8)",
+            "values": f"dump.jsonl: none of its {len(rows)} lines is a JSON object (it starts {json.dumps(PAGES['en'])[:40]!r}): "
+                      "not JSON Lines; give the --format the file has"}[kind]
+    assert err == f"curate: config error: inputs[0]: {said}\n", err
+    assert not out.exists()
+    (tmp_path / "pages.jsonl").write_text(lines)  # among JSON Lines: the run goes on, the file's records not read
+    assert run_cli("run", "--input", tmp_path, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0
+    assert pq.read_table(out / "text").num_rows == len(rows)
+
+
 def test_json_lines_starting_with_an_array_line_are_not_taken_for_one_array(tmp_path, capsys):
     """A file starting with '[' was refused as 'one JSON array' with a jq line to convert it,
     even where it is JSON Lines: one array per line (jq -c '.[]' would cut each record into

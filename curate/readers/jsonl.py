@@ -8,6 +8,7 @@ re-reading in byte ranges.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw, without_bom
@@ -152,9 +153,11 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 whole = True
     except Exception:  # noqa: BLE001 - unreadable from here on: the reader quarantines the rest
         whole = False
-    if fields is None and lines and lines == records:
+    if fields is None and lines and (lines == records or whole):  # the first 100 lines, or all of a shorter file
         start = head[:40].decode("utf-8", "replace")
-        return f"{rel}: none of its first {lines} lines is a JSON object (it starts {start!r}): not JSON Lines; give the --format the file has"
+        how = ("not JSON Lines; give the --format the file has" if head != b"{" else  # json.dumps(r, indent=2), jq's default
+               f"records spread over several lines (pretty-printed JSON) are not JSON Lines: convert it ({_to_lines(path, rel, '.')})")
+        return f"{rel}: none of its {'' if whole else 'first '}{lines} lines is a JSON object (it starts {start!r}): {how}"
     if fields is None:
         return UNTOLD
     if 0 in missing and odd:  # as a Parquet text column of lists is (parquet.text_column_error)
@@ -188,6 +191,10 @@ def not_json_lines(path: str, rel: str) -> str | None:
             if wide:
                 return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
                         f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
+            bare = _utf16_without_bom(head)
+            if bare:  # every line of it would be quarantined (a NUL byte beside each ASCII one)
+                return (f"{rel} is {bare} text (without a byte-order mark); JSON Lines must be UTF-8: "
+                        f"convert it (iconv -f {bare} -t UTF-8)")
             if not without_bom(head).lstrip().startswith(b"["):
                 return None
             # JSON Lines whose first record is an array: each line a whole JSON value, and more lines
@@ -203,6 +210,17 @@ def not_json_lines(path: str, rel: str) -> str | None:
     return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it ({_to_lines(path, rel)})"
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'UTF-16LE' or 'UTF-16BE' when ``head`` is JSON written in UTF-16 with no byte-order mark
+    (iconv -t UTF-16LE, .NET's Encoding.Unicode): its first character, after white space, is
+    ``{`` or ``[`` with a NUL byte beside it (never so in UTF-8 JSON)."""
+    for enc in ("UTF-16LE", "UTF-16BE"):
+        text = head[: min(len(head), 64) // 2 * 2].decode(enc, "replace")
+        if "\0" not in text and text.lstrip(" \t\r\n")[:1] in ("{", "["):
+            return enc
+    return None
+
+
 def _value(line: bytes):
     """The JSON value a whole line holds; None when it holds none (a part of a pretty-printed
     array, a line cut at the read limit, the end of the file)."""
@@ -212,9 +230,10 @@ def _value(line: bytes):
         return None
 
 
-def _to_lines(path: str, rel: str) -> str:
-    """The shell line that writes a JSON array file's records as JSON Lines beside it, to a new
-    name (`jq ... x.jsonl > x.jsonl` would have the shell empty the input before jq reads it)."""
+def _to_lines(path: str, rel: str, each: str = ".[]") -> str:
+    """The shell line that writes a JSON array file's records (``each``: ``.`` for a file of
+    pretty-printed objects) as JSON Lines beside it, to a new name (`jq ... x.jsonl > x.jsonl`
+    would have the shell empty the input before jq reads it)."""
     from curate.readers.common import compression
 
     name = rel.rsplit("/", 1)[-1]
@@ -222,7 +241,7 @@ def _to_lines(path: str, rel: str) -> str:
     base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
     stem = base.rsplit(".", 1)[0] if "." in base else base
     target = f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"
-    read = f"{kind} -dc {name} | jq -c '.[]'" if kind else f"jq -c '.[]' {name}"
+    read = f"{kind} -dc {name} | jq -c {shlex.quote(each)}" if kind else f"jq -c {shlex.quote(each)} {name}"
     return f"{read} > {target}"
 
 
