@@ -509,3 +509,27 @@ def test_half_width_katakana_match_and_cut_as_full_width(tmp_path):
     assert kept == {"clean"} and set(ledger["rule"]) == {"eval_overlap"}
     run_web(tmp_path, "hwcut", rows[:1], ev, 'mode = "cut"')
     assert pl.read_parquet(tmp_path / "hwcut" / "text/*.parquet")["text"].to_list() == [before + after]
+
+
+def test_an_emojis_presentation_mark_is_no_word(tmp_path):
+    """An emoji is a symbol, made a space, but the variation selector that asks for its colour form
+    (U+FE0F, a mark: ❤️ ✔️ ☀️, a keycap 1️⃣) stayed as a word of its own: a page quoting an item
+    with one emoji in it matched only the windows beside it (2 of 7 here), and "cut" mode left
+    the quote's words before the emoji. Windows counted with the reference tokenisation (words()),
+    through the CLI."""
+    item = ("the committee published its final report on the river crossing after three years "
+            "of public hearings and careful study")
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n", encoding="utf-8")
+    w = item.split()
+    quotes = {e: " ".join(w[:5] + [e] + w[5:]) for e in ("\u2764\ufe0f", "\u2714\ufe0f", "\u2600\ufe0f", "1\ufe0f\u20e3")}
+    rows = [{"id": f"q{i}", "text": f"Local news. {q} More soon."} for i, q in enumerate(quotes.values())]
+    kept, ledger = run_web(tmp_path, "emoji", rows, ev, "max_edits = 0\nshort_item_words = 0")
+    assert not kept
+    expected = {r["id"]: len(grams(r["text"]) & grams(item)) for r in rows}
+    assert set(expected.values()) == {len(w) - N + 1}  # the reference: every window of the item
+    assert dict(zip(ledger["id"], ledger["value"])) == expected
+    run_web(tmp_path, "emojicut", rows, ev, 'max_edits = 0\nshort_item_words = 0\nmode = "cut"')
+    assert set(pl.read_parquet(tmp_path / "emojicut" / "text/*.parquet")["text"].to_list()) == {"Local news.  More soon."}
+    stats = json.loads((tmp_path / "emojicut" / "manifest.json").read_text())["stats"]
+    assert stats["decontaminate.cut_chars"] == sum(len(q) for q in quotes.values())  # the quotes, emoji included

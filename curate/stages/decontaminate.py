@@ -24,7 +24,8 @@ rule ``eval_near_copy`` (``kept_id`` = the item, ``snippet`` = the document's ma
 ``value`` = the edits, ``threshold`` = the edits allowed), cut out like a window in "cut"
 mode. A document that also has a matching window is reported under ``eval_overlap``.
 
-Normalisation (both sides): punctuation, symbols and numbers become spaces, then dedup's
+Normalisation (both sides): punctuation, symbols and numbers (with the marks after them: an
+emoji's variation selector) become spaces, then dedup's
 normalisation (NFKC, lowercase, whitespace collapsed). Spaces rather than removal make
 tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``Teddy 's``
 meet a page's ``guest-starring`` and ``Teddy's``; in code ``current_depth += 1`` is
@@ -72,7 +73,8 @@ EVAL_SET_DEFAULTS = {
     "id_field": "",  # JSONL/Parquet: the item id; empty: file:row
     "unit": "line",  # text files: one item per non-empty "line" (WikiText paragraphs) or per "file"
 }
-_PUNCT = r"[\p{P}\p{S}\p{N}]+"
+# with the marks after each (an emoji's variation selector ❤️, a keycap 1️⃣): else a "word" of their own
+_PUNCT = r"(?:[\p{P}\p{S}\p{N}]\p{M}*)+"
 
 
 # Chinese and Japanese put no spaces between words: each Han or kana character (with its marks)
