@@ -74,20 +74,74 @@ def stage_transform(step: list[str], cfg: Config, root: str, workers: int = 1, s
     return BatchStages({name: cfg.stages[name] for name in step}, context)
 
 
-# the packages whose code decides what a run writes (module name -> distribution), recorded in
-# the manifest from their installed metadata: nothing is imported for it
-OUTPUT_PACKAGES = {"apache_beam": "apache-beam", "pyarrow": "pyarrow", "numpy": "numpy", "fasttext": "fasttext-numpy2",
-                   "resiliparse": "resiliparse", "fastwarc": "fastwarc", "tiktoken": "tiktoken", "tokenizers": "tokenizers"}
+# the packages whose code decides what a run writes, by module name, recorded in the manifest
+# with the version of the distribution that installed it (read from installed metadata: nothing
+# is imported for it); regex: the Unicode tables of the filters' and decontamination's classes,
+# charset_normalizer: a legacy page's or book's encoding
+OUTPUT_PACKAGES = ("apache_beam", "pyarrow", "numpy", "fasttext", "resiliparse", "fastwarc", "tiktoken", "tokenizers",
+                   "regex", "charset_normalizer")
 
 
-def versions() -> dict:
+def used_packages(cfg: Config) -> tuple:
+    """OUTPUT_PACKAGES and the optional ones the config uses: trafilatura (ingest.extractor),
+    pycld2 (langid.detector)."""
+    extra = ("trafilatura",) * ((cfg.stages.get("ingest") or {}).get("extractor") == "trafilatura")
+    langid = (cfg.stages.get("langid") or {}) if "langid" in cfg.run["stages"] else {}
+    return OUTPUT_PACKAGES + extra + ("pycld2",) * ("cld2" in str(langid.get("detector", "")))
+
+
+# module -> the distributions known to install it, the one curate requires first (fasttext: the
+# numpy 2 build; the original and the wheel build install the same module)
+DISTRIBUTIONS = {"fasttext": ("fasttext-numpy2", "fasttext", "fasttext-wheel")}
+
+
+def versions(modules=OUTPUT_PACKAGES) -> dict:
     out = {"curate": curate.__version__, "python": platform.python_version()}
-    for mod, dist in OUTPUT_PACKAGES.items():
+    for mod in modules:
+        version = module_version(mod)
+        if version is not None:
+            out[mod] = version
+    return out
+
+
+def module_version(module: str) -> str | None:
+    """The version of the distribution that installed the module ``module`` Python finds (not
+    imported); None when none did. Its name may differ from the module's (DISTRIBUTIONS, else
+    every installed distribution is asked: a scan of them all, ~0.2 s); of several installed,
+    the one whose files hold the module found (one ahead on the path), else the first (an
+    editable install lists a .pth, not the module)."""
+    dists = _installed(DISTRIBUTIONS.get(module, (module,)))
+    if not dists:  # under another name
+        dists = _installed(sorted(set(importlib.metadata.packages_distributions().get(module, ()))))
+    if len(dists) > 1:
+        where = _found_at(module)
+        for dist in dists:
+            if where and any(f.parts[0] in (module, f"{module}.py") and os.path.realpath(dist.locate_file(f)) == where
+                             for f in dist.files or ()):
+                return dist.version
+    return dists[0].version if dists else None
+
+
+def _installed(names) -> list:
+    out = []
+    for name in names:
         try:
-            out[mod] = importlib.metadata.version(dist)
+            out.append(importlib.metadata.distribution(name))
         except importlib.metadata.PackageNotFoundError:
             pass
     return out
+
+
+def _found_at(module: str) -> str | None:
+    """The real path of the file (a package's __init__.py) Python would import ``module`` from."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    where = spec and (spec.origin if spec.has_location else next(iter(spec.submodule_search_locations or []), None))
+    return os.path.realpath(where) if where else None
 
 
 def config_hash(cfg: Config) -> str:
@@ -169,7 +223,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
 def manifest_base(cfg: Config) -> dict:
     """What the manifest says of a run before it has run: config, versions, the --sets, and what
     made rebalance's candidates (curate.mixplan)."""
-    base = {"format": output.FORMAT, "versions": versions(), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
+    base = {"format": output.FORMAT, "versions": versions(used_packages(cfg)), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
     if cfg.sets:  # which values of the config came from the command line, not the shared file
         base["set"] = cfg.sets
     if "rebalance" in cfg.run["stages"]:

@@ -159,3 +159,57 @@ def test_manifest_records_the_packages_that_make_the_output_and_imports_none(tmp
     code = "import sys; from pipelines.pipeline import versions; versions(); print(sorted({'datasketch', 'scipy'} & set(sys.modules)))"
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert imported == "[]"
+
+
+def test_manifest_records_the_text_deciding_packages_and_the_extractor_a_config_uses(tmp_path, small_inputs):
+    """regex (the Unicode tables of the filters' and decontamination's classes) and
+    charset-normalizer (the encoding of a legacy page or book) decide the text written, and so
+    does trafilatura where ingest.extractor names it: none was in the manifest, so an upgrade of
+    one changed the output with `curate audit --compare` saying "versions: the same"."""
+    import importlib.metadata
+
+    out = tmp_path / "out"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest"]\n[ingest]\nextractor = "trafilatura"\n'
+                   f'[[inputs]]\nglob = "{small_inputs / "*.jsonl"}"\ndomain = "web"\n')
+    assert run_cli("run", cfg) == 0
+    versions = commit.read_manifest(str(out))["versions"]
+    assert versions["regex"] == importlib.metadata.version("regex")
+    assert versions["charset_normalizer"] == importlib.metadata.version("charset-normalizer")
+    assert versions["trafilatura"] == importlib.metadata.version("trafilatura")
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", tmp_path / "o2", "--stages", "ingest") == 0
+    assert "trafilatura" not in commit.read_manifest(str(tmp_path / "o2"))["versions"]  # the default extractor: not used
+
+
+def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_its_version(tmp_path, small_inputs, capsys):
+    """The manifest read each package's version by a distribution name written in curate
+    (fasttext: fasttext-numpy2): where the module on the path came from another distribution (the
+    original fasttext, fasttext-wheel, a conda build), the manifest gave the version of one not
+    in use, or none, and `curate audit --compare` of two runs whose fasttext differed said
+    "versions: the same". The distribution is now the one whose files hold the module Python
+    finds (not imported). Here a fasttext 0.9.3 distribution ahead on the path, in an ingest
+    run, which does not load fastText."""
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    (site / "fasttext").mkdir(parents=True)
+    (site / "fasttext" / "__init__.py").write_text("")
+    info = site / "fasttext-0.9.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fasttext\nVersion: 0.9.3\n")
+    (info / "RECORD").write_text("fasttext/__init__.py,,\nfasttext-0.9.3.dist-info/METADATA,,\nfasttext-0.9.3.dist-info/RECORD,,\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old, new = tmp_path / "old", tmp_path / "new"
+    run = subprocess.run([sys.executable, "-m", "curate", "run", "--input", str(small_inputs / "*.jsonl"), "--domain", "web",
+                          "--stages", "ingest", "--output", str(old), "--progress", "off"],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{root}"})
+    assert run.returncode == 0, run.stderr[-800:]
+    assert commit.read_manifest(str(old))["versions"]["fasttext"] == "0.9.3"
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--stages", "ingest", "--output", new,
+                   "--progress", "off") == 0
+    capsys.readouterr()
+    assert run_cli("audit", new, "--compare", old) == 0
+    said = capsys.readouterr().out
+    assert f"versions: fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n" in said, said
