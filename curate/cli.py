@@ -436,12 +436,44 @@ def mix_line(manifest: dict) -> str | None:
 
 def report(manifest: dict, root: str, seconds: float) -> None:
     print(summary(manifest, seconds))
+    nothing = all_quarantined(manifest, root)
+    if nothing:
+        print(f"curate: warning: {nothing}", file=sys.stderr)
     line = tokens_line(root, manifest.get("stats")) or mix_line(manifest)
     if line:
         print(line)
     from curate.readers import is_uri
 
     print(f"output: {root if is_uri(root) else os.path.abspath(root)}")
+
+
+# what to change when a reason quarantined every record
+QUARANTINE_HINTS = {"record_too_large": "limits.max_record_bytes sets how long a record may be"}
+
+
+def all_quarantined(manifest: dict, root: str) -> str | None:
+    """Why a run wrote no document when every record it read was quarantined (a file of one
+    record over limits.max_record_bytes, which the checks before the run cannot tell from a long
+    book): the reasons, counted from the quarantine's files; None when a document was written."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from curate import output, shell
+
+    ingest = manifest["counts"].get("ingest") or {}
+    if ingest.get("docs_out") or not ingest.get("quarantined"):
+        return None
+    reasons: dict = {}
+    for e in manifest["outputs"]["quarantine"]:
+        if e["rows"]:
+            with output.open_input(output.join(root, e["file"])) as f:
+                for r in pc.value_counts(pq.read_table(f, columns=["reason"]).column(0)).to_pylist():
+                    reasons[r["values"]] = reasons.get(r["values"], 0) + r["counts"]
+    n = ingest["quarantined"]
+    said = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    hints = "".join(f"; {QUARANTINE_HINTS[k]}" for k in sorted(reasons) if k in QUARANTINE_HINTS)
+    return (f"every record read was quarantined, no document written ({n:,} record{'s' * (n != 1)}: {said}): each one's "
+            f"reason is in {output.join(root, 'quarantine')} (curate audit {shell.quote(root)}){hints}")
 
 
 def show_progress(setting: str) -> bool:

@@ -1999,6 +1999,27 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     assert pq.read_table(out / "text").num_rows == len(rows)
 
 
+def test_a_run_whose_every_record_is_quarantined_says_so(tmp_path, capsys):
+    """A file of one record longer than limits.max_record_bytes (a 200 MB line, here a 3 kB line
+    under a limit of 1 kB: the check before the run cannot tell it from a long book) ran to the
+    end with every record quarantined, 0 documents and only the summary's table to tell. The run
+    says so, with the reasons, where each record's is, and what sets the limit."""
+    dump = tmp_path / "one.jsonl"
+    dump.write_text(json.dumps({"id": "big", "text": "word " * 600}) + "\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--set", "limits.max_record_bytes=1000") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: warning: every record read was quarantined, no document written (1 record: record_too_large 1): "
+            f"each one's reason is in {out}/quarantine (curate audit {out}); limits.max_record_bytes sets how long a "
+            "record may be\n") in err, err
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()))
+    assert run_cli("run", "--input", dump, "--domain", "web", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out,
+                   "--progress", "off", "--set", "limits.max_record_bytes=1000") == 0
+    assert "warning" not in capsys.readouterr().err  # documents were written: the summary's table says the rest
+
+
 def test_json_lines_starting_with_an_array_line_are_not_taken_for_one_array(tmp_path, capsys):
     """A file starting with '[' was refused as 'one JSON array' with a jq line to convert it,
     even where it is JSON Lines: one array per line (jq -c '.[]' would cut each record into
