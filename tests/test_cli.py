@@ -1963,7 +1963,7 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         path.unlink()
 
 
-@pytest.mark.parametrize("kind", ["pretty", "pretty_long", "utf16le", "utf16be", "values"])
+@pytest.mark.parametrize("kind", ["pretty", "pretty_long", "utf16le", "utf16be", "values", "one"])
 def test_a_file_without_one_json_object_a_line_is_said_before_running_however_short(tmp_path, capsys, kind):
     """A file of fewer than 100 lines with no JSON object on any line ran to the end, every line
     quarantined, 0 documents, exit 0 (the check refused such a file after 100 lines only): a
@@ -1976,7 +1976,7 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     data = {"pretty": "".join(json.dumps(r, indent=2) + "\n" for r in rows).encode(),
             "pretty_long": "".join(json.dumps(r, indent=2) + "\n" for r in rows * 20).encode(),
             "utf16le": lines.encode("utf-16-le"), "utf16be": lines.encode("utf-16-be"),
-            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode()}[kind]
+            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode(), "one": b"id,text\n"}[kind]
     (tmp_path / name).write_bytes(data)
     out = tmp_path / "o"
     assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--output", out, "--progress", "off") == 2
@@ -1990,7 +1990,8 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
             "utf16be": "dump.jsonl is UTF-16BE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
                        "(iconv -f UTF-16BE -t UTF-8)",
             "values": f"dump.jsonl: none of its {len(rows)} lines is a JSON object (it starts {json.dumps(PAGES['en'])[:40]!r}): "
-                      "not JSON Lines; give the --format the file has"}[kind]
+                      "not JSON Lines; give the --format the file has",
+            "one": "dump.jsonl: its one line is not a JSON object (it starts 'id,text'): not JSON Lines; give the --format the file has"}[kind]
     assert err == f"curate: config error: inputs[0]: {said}\n", err
     assert not out.exists()
     (tmp_path / "pages.jsonl").write_text(lines)  # among JSON Lines: the run goes on, the file's records not read

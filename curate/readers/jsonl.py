@@ -157,7 +157,8 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
         start = head[:40].decode("utf-8", "replace")
         how = ("not JSON Lines; give the --format the file has" if head != b"{" else  # json.dumps(r, indent=2), jq's default
                f"records spread over several lines (pretty-printed JSON) are not JSON Lines: convert it ({_to_lines(path, rel, '.')})")
-        return f"{rel}: none of its {'' if whole else 'first '}{lines} lines is a JSON object (it starts {start!r}): {how}"
+        which = "its one line is not" if whole and lines == 1 else f"none of its {'' if whole else 'first '}{lines} lines is"
+        return f"{rel}: {which} a JSON object (it starts {start!r}): {how}"
     if fields is None:
         return UNTOLD
     if 0 in missing and odd:  # as a Parquet text column of lists is (parquet.text_column_error)
