@@ -1153,6 +1153,43 @@ def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name)
         assert not out.exists()
 
 
+@pytest.mark.parametrize("name", ["dump.jsonl.gz", "export.jsonl", "dump.jsonl.zst"])
+def test_an_archive_named_as_json_lines_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name):
+    """An archive whose name says JSON Lines (`tar czf dump.jsonl.gz *.jsonl`, a zip saved as
+    export.jsonl) was not looked at as an archive, only files named .tar/.zip/... or of no known
+    format were: the tar was read as one stream, its header glued to the first record (499 of
+    500 records read, 3 quarantined, exit 0); the zip refused as 'not JSON Lines; give the
+    --format the file has', which no --format fixes. Both are refused as archives now, with the
+    command that unpacks them, also among JSON Lines files (as an archive named so is)."""
+    import gzip
+    import io
+    import tarfile
+    import zipfile
+
+    import zstandard
+
+    path = tmp_path / "in" / name
+    path.parent.mkdir()
+    if name == "export.jsonl":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(pages, "pages.jsonl")
+        kind, unpack = "zip", f"unzip {path} -d DIR"
+    else:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            t.add(pages, "pages.jsonl")
+        data = buf.getvalue()
+        path.write_bytes(gzip.compress(data) if name.endswith(".gz") else zstandard.ZstdCompressor().compress(data))
+        kind, unpack = "tar", f"tar xf {path} -C DIR"
+    (path.parent / "pages.jsonl").write_bytes(pages.read_bytes())
+    for given in (path, path.parent):
+        out = tmp_path / "o"
+        assert run_cli("run", "--input", given, "--domain", "web", "--output", out, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert err == f"curate: config error: inputs[0]: {path} is a {kind} archive: curate reads the files in it, not the archive; unpack it ({unpack}) and give DIR as --input\n", err
+        assert not out.exists()
+
+
 def test_an_epub_is_said_to_be_a_book_format_curate_does_not_read(tmp_path, capsys):
     """A folder of books with an .epub among the .txt: it was called "a zip archive" to unzip
     (its XHTML chapters are no input curate reads either); with --format text it was read as

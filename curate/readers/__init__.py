@@ -338,7 +338,8 @@ def plan_shards(
             raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
                              f"(e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")
         f = fmt or detect_format(path, domain)
-        kind = archive(path) if look and not tree and (f is None or path.lower().endswith(ARCHIVE_NAMES)) else None
+        # JSON Lines too (a tar czf dump.jsonl.gz, a zip saved as .jsonl): their first bytes are read anyway
+        kind = archive(path) if look and not tree and (f in (None, "jsonl") or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
             raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
                              f"({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input")
