@@ -7,7 +7,7 @@ import) and each file's ``import`` and ``from ... import`` statements
 imported is located by its ``__file__``, one not imported yet as Python's finders would (which
 execute nothing). Followed only into Python source files of the user's: not the standard
 library, installed packages (site-packages, dist-packages) nor curate itself, whose versions
-are the environment's; C extensions and the data files a rule reads are not followed. Bounded
+are the environment's, except the rule's own top-level package wherever it is installed; C extensions and the data files a rule reads are not followed. Bounded
 (``MAX_MODULES``) and deterministic (breadth first, by name).
 """
 from __future__ import annotations
@@ -37,11 +37,21 @@ def is_users(path: str | None) -> bool:
         real.startswith(os.path.join(_CURATE, pkg) + os.sep) for pkg in ("curate", "pipelines"))
 
 
+def is_own(path: str | None, name: str | None, own) -> bool:
+    """A file of the user's (is_users), or of module ``name`` in one of the top-level packages
+    ``own`` (the rule's own package, a user's even where installed in site-packages: rules
+    packaged for a cluster's workers are installed there too), curate's own left out."""
+    top = (name or "").split(".")[0]
+    return is_users(path) or bool(path and os.path.isabs(path) and top in own and top not in ("curate", "pipelines"))
+
+
 def imported_modules(names) -> dict[str, str]:
     """``{module name: source file}`` of the user's modules that the modules ``names`` import,
     directly or through one another (``names`` themselves left out), at most MAX_MODULES. The
-    packages ``names`` are in come first: importing ``a.b.rules`` runs ``a`` and ``a.b``."""
+    packages ``names`` are in come first: importing ``a.b.rules`` runs ``a`` and ``a.b``. The
+    top-level packages of ``names`` are followed wherever they are installed (is_own)."""
     start = set(names)
+    own = {name.split(".")[0] for name in start}
     parents = {name.rsplit(".", i)[0] for name in start for i in range(1, name.count(".") + 1)}
     seen, out, todo = start | parents, {}, sorted(start | parents)
     while todo:
@@ -50,7 +60,7 @@ def imported_modules(names) -> dict[str, str]:
             if len(out) == MAX_MODULES:
                 return dict(sorted(out.items()))
             path = module_file(name)
-            if path is None or not path.endswith(".py") or not is_users(path):
+            if path is None or not path.endswith(".py") or not is_own(path, name, own):
                 continue
             if name not in start:
                 out[name] = path

@@ -555,3 +555,31 @@ def test_user_code_covers_what_a_partial_or_callable_instance_runs(tmp_path, mon
         assert sha() != a, name
         (tmp_path / name).write_text(files[name])
     assert sha() == a
+
+
+def test_user_code_covers_the_rules_own_package_installed_in_site_packages(tmp_path, monkeypatch):
+    """Rules packaged as the README's Workers paragraph says (`pip install` into the image and
+    the launching venv, not -e) live in site-packages, which was never followed: editing or
+    upgrading the package's helper (teamrules/util.py) left the config hash as it was, so a rerun
+    kept the output made with the old helper. The rule's own top-level package is the user's
+    wherever it is installed; other installed packages (pyarrow, numpy) still are not followed."""
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    files = {"teamrules/__init__.py": "", "teamrules/util.py": "def h(batch):\n    return [False] * batch.num_rows\n",
+             "teamrules/filters.py": "import numpy\nimport pyarrow\nfrom .util import h\n\n\ndef rule(batch):\n    return h(batch)\n"}
+    for rel, text in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(text)
+    monkeypatch.syspath_prepend(str(site))
+
+    def code() -> dict:
+        for name in [m for m in sys.modules if m.split(".")[0] == "teamrules"]:
+            monkeypatch.delitem(sys.modules, name)
+        return load(tmp_path, '[filter.custom]\nmine = "teamrules.filters:rule"\n').user_code["filter.custom.mine"]
+
+    a = code()
+    assert a["imports"] == ["teamrules", "teamrules.util"]
+    for rel in ("teamrules/util.py", "teamrules/__init__.py"):
+        (site / rel).write_text(files[rel] + "# edited\n")
+        assert code() != a, rel
+        (site / rel).write_text(files[rel])
+    assert code() == a

@@ -176,7 +176,7 @@ def fingerprints(rules: list[CustomRule]) -> dict:
     out = {}
     for r in rules:
         module = r.function.split(":")[0]
-        defined = _defined_in(r.fn)
+        defined = _defined_in(r.fn, {module.split(".")[0]})
         # the module's file, then the code's where it differs: in this order, not by path
         # (the same code in other folders, on another machine, is the same config)
         files = list(dict.fromkeys(f for f in (getattr(sys.modules.get(module), "__file__", None), *(f for _, f in defined)) if f))
@@ -190,11 +190,12 @@ def fingerprints(rules: list[CustomRule]) -> dict:
     return out
 
 
-def _defined_in(fn) -> list[tuple[str, str]]:
+def _defined_in(fn, own=()) -> list[tuple[str, str]]:
     """[(module name, file)] of the user's code a rule calls besides its module: a function's
     own file; a ``functools.partial``'s wrapped function (a partial of a partial too); a callable
     instance's class and its ``__call__`` (which may be a base class's, elsewhere). Installed
-    packages' and Python's files are left out, as user_code.py leaves them out."""
+    packages' and Python's files are left out, as user_code.py leaves them out, but for the
+    rule's own top-level packages ``own`` (user_code.is_own)."""
     while isinstance(fn, functools.partial):
         fn = fn.func
     if hasattr(fn, "__code__"):  # a function, a bound method
@@ -203,7 +204,7 @@ def _defined_in(fn) -> list[tuple[str, str]]:
         cls, call = type(fn), getattr(type(fn), "__call__", None)
         code = [(cls.__module__, getattr(sys.modules.get(cls.__module__), "__file__", None)),
                 (getattr(call, "__module__", None), getattr(getattr(call, "__code__", None), "co_filename", None))]
-    return [(m, f) for m, f in code if m and user_code.is_users(f)]
+    return [(m, f) for m, f in code if m and user_code.is_own(f, m, own)]
 
 
 def _source(path: str) -> bytes:
