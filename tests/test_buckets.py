@@ -639,3 +639,72 @@ def test_a_damaged_token_shard_in_a_bucket_is_named(copies, store):
         TokenLoader(bucket, batch_size=4, seq_len=65, verify="sha256")
     with pytest.raises(TokensError, match=re.escape(f"{bucket}/{rel}: row group 0 is damaged (") + ".+restore it from a copy"):
         list(TokenLoader(bucket, batch_size=4, seq_len=65))
+
+
+# --- one file system per bucket and process ------------------------------------------------------
+
+
+@pytest.fixture
+def built(monkeypatch, tmp_path):
+    """Every file system built for a bucket, as a line "PID SCHEME://BUCKET?OPTIONS" in a file (the
+    constructors wrapped), so that forked DataLoader workers' count too. Returns a Counter of
+    (pid, what) read from it; ``.clear()`` empties it."""
+    import collections
+    import urllib.parse
+
+    log = tmp_path / "built.log"
+    real_gcs, real_from_uri = pafs.GcsFileSystem, pafs.FileSystem.from_uri
+
+    def note(what):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {what}\n")
+
+    def gcs(*args, **kw):
+        note(f"gs://?{kw.get('endpoint_override')}&{kw.get('retry_time_limit')}")  # the emulator's: built with its endpoint
+        return real_gcs(*args, **kw)
+
+    class FileSystem:  # curate looks up only from_uri on pyarrow.fs.FileSystem
+        @staticmethod
+        def from_uri(uri):
+            parts = urllib.parse.urlsplit(uri)
+            if parts.scheme not in ("file", ""):
+                note(f"{parts.scheme}://{parts.netloc}?{parts.query}")
+            return real_from_uri(uri)
+
+    monkeypatch.setattr(pafs, "GcsFileSystem", gcs)
+    monkeypatch.setattr(pafs, "FileSystem", FileSystem)
+    from curate.readers import common
+
+    monkeypatch.setattr(common, "_BUCKET_FS", {})  # none built yet, as in a new process
+
+    class Built:
+        def __call__(self):
+            lines = log.read_text().splitlines() if log.exists() else []
+            return collections.Counter(tuple(line.split(" ", 1)) for line in lines)
+
+        def clear(self):
+            log.unlink(missing_ok=True)
+
+    return Built()
+
+
+def test_one_file_system_per_bucket_and_process(copies, built):
+    """The audit, `curate mix` and a loader's epoch built a pyarrow file system for every file
+    they opened (on a real cloud each may fetch a token or look up the bucket's region, and
+    the loader reopens shards past 16 open): one per bucket and options per process now; a
+    DataLoader worker, forked, builds its own (one shared across a fork is unsafe)."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    bucket, _ = copies
+    built.clear()
+    for args in (["audit", bucket], ["mix", bucket, "--set", "rebalance.targets={web = 0.9, code = 0.1}"]):
+        assert cli.main(args) == 0  # the mix: none more, in the same process
+        made = built()
+        assert made and set(made.values()) == {1} and {pid for pid, _ in made} == {str(os.getpid())}, (args, made)
+        assert len(made) <= 2, made  # gs://: the launch look (its retries limited to 30 s) and the reads
+    built.clear()
+    assert [b.tolist() for b in TokenDataLoader(bucket, batch_size=4, seq_len=65, num_workers=2)]
+    made = built()
+    workers = {pid for pid, _ in made} - {str(os.getpid())}
+    assert len(workers) == 2 and set(made.values()) == {1}, made
