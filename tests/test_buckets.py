@@ -708,3 +708,28 @@ def test_one_file_system_per_bucket_and_process(copies, built):
     made = built()
     workers = {pid for pid, _ in made} - {str(os.getpid())}
     assert len(workers) == 2 and set(made.values()) == {1}, made
+
+
+def test_an_escaped_wildcard_in_a_bucket_folder_name_is_a_name(store, tmp_path):
+    """A folder literally named ``a[*]b``, globbed as glob.escape writes it (``a[[][*]]b/*.jsonl``):
+    the bucket's listing took ``[*]`` for a wildcard when finding the glob's root (not as a
+    local glob does), so it listed the whole prefix above and named each file ``a[*]b/x.jsonl``,
+    where the local glob names it ``x.jsonl`` (the ids of a run). Now the same names, and each
+    listed URI reads its file (on S3 a name with [ ] failed in pyarrow's URI parser)."""
+    import glob as globmod
+
+    from curate.readers import list_files
+
+    fs, uri = store
+    local = tmp_path / "p"
+    for rel in ("a[*]b/x.jsonl", "a[*]b/sub/y.jsonl", "aXb/z.jsonl", "a[*]b.jsonl"):
+        (local / rel).parent.mkdir(parents=True, exist_ok=True)
+        (local / rel).write_text(json.dumps({"text": rel}) + "\n")
+    upload(fs, local, uri)
+    name = globmod.escape("a[*]b")  # a[[][*]]b
+    for escaped in (f"{name}/*.jsonl", f"{name}/**/*.jsonl", name, f"{name}/sub/y.jsonl", f"{name}.jsonl", f"{name}/s*/y.jsonl"):
+        want = [rel for _, rel in list_files(f"{local}/{escaped}")]
+        got = list_files(f"{uri}/{escaped}")
+        assert want and [rel for _, rel in got] == want, escaped
+        for (u, rel), (p, _) in zip(got, list_files(f"{local}/{escaped}")):
+            assert output.read_bytes(u) == Path(p).read_bytes(), u
