@@ -8,7 +8,8 @@ byte curate reads from the emulator (``Counting``: a pyarrow file system in fron
 bucket's, the one ``curate.output`` hands out) for each of: the audit's report, ``--why`` one
 id, ``--rule`` one rule, ``--compare`` (the bucket against itself), and one epoch of the
 loader. The baseline is the README's old advice: copying the output to local disk first, its
-whole size. Prints bytes, requests and the ratio to the output's size.
+whole size. Prints bytes, requests, the ratio to the output's size and the peak bytes of temporary
+files each command wrote (sampled every millisecond: local room it needed).
 
 ``--filesystems`` alone: how many pyarrow file systems an audit's report and an epoch of a
 ``TokenDataLoader`` with 2 worker processes build for the bucket, and the time they take (the

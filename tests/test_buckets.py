@@ -673,7 +673,7 @@ def built(monkeypatch, tmp_path):
     import urllib.parse
 
     log = tmp_path / "built.log"
-    real_gcs, real_from_uri = pafs.GcsFileSystem, pafs.FileSystem.from_uri
+    real_gcs, real_fs, real_from_uri = pafs.GcsFileSystem, pafs.FileSystem, pafs.FileSystem.from_uri
 
     def note(what):
         with open(log, "a") as f:
@@ -683,7 +683,17 @@ def built(monkeypatch, tmp_path):
         note(f"gs://?{kw.get('endpoint_override')}&{kw.get('retry_time_limit')}")  # the emulator's: built with its endpoint
         return real_gcs(*args, **kw)
 
-    class FileSystem:  # curate looks up only from_uri on pyarrow.fs.FileSystem
+    class Real(type):  # isinstance and every other attribute: pyarrow's FileSystem (pyarrow.dataset asks)
+        def __instancecheck__(cls, obj):
+            return isinstance(obj, real_fs)
+
+        def __subclasscheck__(cls, sub):
+            return issubclass(sub, real_fs)
+
+        def __getattr__(cls, name):
+            return getattr(real_fs, name)
+
+    class FileSystem(metaclass=Real):
         @staticmethod
         def from_uri(uri):
             parts = urllib.parse.urlsplit(uri)
@@ -695,7 +705,7 @@ def built(monkeypatch, tmp_path):
     monkeypatch.setattr(pafs, "FileSystem", FileSystem)
     from curate.readers import common
 
-    monkeypatch.setattr(common, "_BUCKET_FS", {})  # none built yet, as in a new process
+    monkeypatch.setattr(common, "_BUCKET_FS", {}, raising=False)  # none built yet, as in a new process
 
     class Built:
         def __call__(self):
@@ -753,3 +763,19 @@ def test_an_escaped_wildcard_in_a_bucket_folder_name_is_a_name(store, tmp_path):
         assert want and [rel for _, rel in got] == want, escaped
         for (u, rel), (p, _) in zip(got, list_files(f"{local}/{escaped}")):
             assert output.read_bytes(u) == Path(p).read_bytes(), u
+
+
+def test_bucketread_bench_counts_the_file_systems_built_before_and_now(gcs, demo):
+    """bench_bucketread.py --filesystems: the old behaviour it measures against (a cache that
+    keeps nothing) builds more file systems than the cache; the cache's counts are one per
+    bucket and options per process (the launcher's two: the launch look and the reads)."""
+    pytest.importorskip("torch")
+    from test_bench import load_bench
+
+    fs, uri = gcs
+    upload(fs, demo[0] / "out", f"{uri}/out")
+    got = load_bench("bench_bucketread").filesystems(f"{uri}/out", 1)
+    for what in ("audit (report)", "loader epoch, 2 workers"):
+        assert got[(what, "per file (before)")]["built"] > got[(what, "per bucket (now)")]["built"] > 0, got
+    assert got[("audit (report)", "per bucket (now)")]["built"] == 2
+    assert got[("loader epoch, 2 workers", "per bucket (now)")]["built"] == 4, got
