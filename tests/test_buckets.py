@@ -496,21 +496,41 @@ def test_audit_corpus_of_a_bucket_glob_or_folder_equals_the_local_one(store, cop
     assert summary(f"{bucket}/j/*.jsonl", "jsonl") == summary(f"{tmp_path}/j/*.jsonl", "jsonl_local")
 
 
-def test_an_audit_of_a_bucket_with_no_room_for_its_copies_is_one_line(store, copies, tmp_path):
-    """The audit reads a bucket's shards from a temporary copy: with no room for one (a small
-    /tmp; a per-file limit here, RLIMIT_FSIZE, "File too large") it ended in a traceback. One line
-    naming the file and the temporary folder and what to do; nothing left in that folder."""
-    bucket, _ = copies
+def test_an_audit_of_a_bucket_needs_no_local_room(store, copies, tmp_path):
+    """The audit copied each of a bucket's shards to a temporary file (hashed on the way, the
+    statistics read from the copy), so it needed local room for the largest: with none (a small
+    /tmp; a per-file limit here, RLIMIT_FSIZE) it stopped ("cannot be copied to the temporary
+    folder"). It reads them in place now, as --why does: the same summary, nothing in TMPDIR.
+    A bucket's JSONL file for --corpus is still copied (polars reads it only from a file): with
+    no room, one line naming the file and the folder and what to do; nothing left there."""
+    fs, _ = store
+    bucket, local = copies
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     script = ("import resource, signal, sys\nfrom curate import cli\n"
               "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
               "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-              "sys.exit(cli.main(['audit', sys.argv[1]]))\n")
-    r = subprocess.run([sys.executable, "-c", script, bucket], capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
+              "sys.exit(cli.main(sys.argv[1:]))\n")
+
+    def audit(*args):
+        return subprocess.run([sys.executable, "-c", script, "audit", *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
+
+    r = audit(bucket)
+    assert r.returncode == 0, r.stderr[-800:]
+    assert not list(tmp.iterdir())
+    assert cli.main(["audit", local]) == 0
+    with fs.open_input_stream(f"{_path(bucket)}/stats/summary.json", compression=None) as f:
+        remote = json.loads(f.read())
+    mine = json.loads(Path(local, "stats", "summary.json").read_text())
+    assert {k: v for k, v in remote.items() if k != "source"} == {k: v for k, v in mine.items() if k != "source"}
+
+    rows = pq.read_table(Path(local, "text"), columns=["text", "url"]).to_pylist()
+    with fs.open_output_stream(f"{_path(bucket)}/j/a.jsonl", compression=None) as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows).encode())
+    r = audit("--corpus", f"{bucket}/j/*.jsonl", "--output", str(tmp_path / "report"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr[-800:]
-    assert r.stderr.startswith(f"curate audit: {bucket}/text/part-00000-of-00002.parquet: cannot be copied to the temporary "
+    assert r.stderr.startswith(f"curate audit: {bucket}/j/a.jsonl: cannot be copied to the temporary "
                                f"folder {tmp} (File too large): ") and "set TMPDIR" in r.stderr
     assert not list(tmp.iterdir())
 
@@ -601,9 +621,9 @@ def test_a_bucket_out_of_reach_is_one_line_for_audit_loader_and_mix(monkeypatch,
 def test_bytes_read_from_the_bucket(gcs, tmp_path):
     """What the audit and the loader read of an output in a bucket (counted by a file system in
     front of the bucket's: bench/bench_bucketread.py, which prints these): the report reads every
-    file once (hashed as it is copied, the statistics read from the copy); --why, --rule and --compare
-    read the columns they need, mostly a small part; an epoch of the loader reads the token
-    shards' row groups (and their footers) once."""
+    file once for its hash, and the columns its statistics need once more, in place (no local
+    copy); --why, --rule and --compare read the columns they need, mostly a small part; an epoch
+    of the loader reads the token shards' row groups (and their footers) once."""
     from test_bench import load_bench
 
     bench = load_bench("bench_bucketread")
@@ -614,7 +634,7 @@ def test_bytes_read_from_the_bucket(gcs, tmp_path):
     size, tokens = got["_sizes"]["output"], got["_sizes"]["tokens"]
     share = {what.split(" (")[0].split(" ")[0]: t["bytes"] / size for what, t in got.items() if what != "_sizes"}
     print(share, f"loader epoch / tokens shards {got['loader epoch (batch 4 x 65)']['bytes'] / tokens:.2f}")
-    assert 1 <= share["audit"] < 1.05  # every byte once: the file check's hashes and the statistics read the same copy
+    assert 1 <= share["audit"] < 1.8  # every byte for the hashes, then the statistics' columns (1.63 here)
     assert share["--why"] < 0.25 and share["--rule"] < 0.1 and share["--compare"] < 0.4  # --compare: both sides
     assert tokens <= got["loader epoch (batch 4 x 65)"]["bytes"] < 1.3 * tokens  # footers: 64 KiB each, twice
 
@@ -639,3 +659,123 @@ def test_a_damaged_token_shard_in_a_bucket_is_named(copies, store):
         TokenLoader(bucket, batch_size=4, seq_len=65, verify="sha256")
     with pytest.raises(TokensError, match=re.escape(f"{bucket}/{rel}: row group 0 is damaged (") + ".+restore it from a copy"):
         list(TokenLoader(bucket, batch_size=4, seq_len=65))
+
+
+# --- one file system per bucket and process ------------------------------------------------------
+
+
+@pytest.fixture
+def built(monkeypatch, tmp_path):
+    """Every file system built for a bucket, as a line "PID SCHEME://BUCKET?OPTIONS" in a file (the
+    constructors wrapped), so that forked DataLoader workers' count too. Returns a Counter of
+    (pid, what) read from it; ``.clear()`` empties it."""
+    import collections
+    import urllib.parse
+
+    log = tmp_path / "built.log"
+    real_gcs, real_fs, real_from_uri = pafs.GcsFileSystem, pafs.FileSystem, pafs.FileSystem.from_uri
+
+    def note(what):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {what}\n")
+
+    def gcs(*args, **kw):
+        note(f"gs://?{kw.get('endpoint_override')}&{kw.get('retry_time_limit')}")  # the emulator's: built with its endpoint
+        return real_gcs(*args, **kw)
+
+    class Real(type):  # isinstance and every other attribute: pyarrow's FileSystem (pyarrow.dataset asks)
+        def __instancecheck__(cls, obj):
+            return isinstance(obj, real_fs)
+
+        def __subclasscheck__(cls, sub):
+            return issubclass(sub, real_fs)
+
+        def __getattr__(cls, name):
+            return getattr(real_fs, name)
+
+    class FileSystem(metaclass=Real):
+        @staticmethod
+        def from_uri(uri):
+            parts = urllib.parse.urlsplit(uri)
+            if parts.scheme not in ("file", ""):
+                note(f"{parts.scheme}://{parts.netloc}?{parts.query}")
+            return real_from_uri(uri)
+
+    monkeypatch.setattr(pafs, "GcsFileSystem", gcs)
+    monkeypatch.setattr(pafs, "FileSystem", FileSystem)
+    from curate.readers import common
+
+    monkeypatch.setattr(common, "_BUCKET_FS", {}, raising=False)  # none built yet, as in a new process
+
+    class Built:
+        def __call__(self):
+            lines = log.read_text().splitlines() if log.exists() else []
+            return collections.Counter(tuple(line.split(" ", 1)) for line in lines)
+
+        def clear(self):
+            log.unlink(missing_ok=True)
+
+    return Built()
+
+
+def test_one_file_system_per_bucket_and_process(copies, built):
+    """The audit, `curate mix` and a loader's epoch built a pyarrow file system for every file
+    they opened (on a real cloud each may fetch a token or look up the bucket's region, and
+    the loader reopens shards past 16 open): one per bucket and options per process now; a
+    DataLoader worker, forked, builds its own (one shared across a fork is unsafe)."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    bucket, _ = copies
+    built.clear()
+    for args in (["audit", bucket], ["mix", bucket, "--set", "rebalance.targets={web = 0.9, code = 0.1}"]):
+        assert cli.main(args) == 0  # the mix: none more, in the same process
+        made = built()
+        assert made and set(made.values()) == {1} and {pid for pid, _ in made} == {str(os.getpid())}, (args, made)
+        assert len(made) <= 2, made  # gs://: the launch look (its retries limited to 30 s) and the reads
+    built.clear()
+    assert [b.tolist() for b in TokenDataLoader(bucket, batch_size=4, seq_len=65, num_workers=2)]
+    made = built()
+    workers = {pid for pid, _ in made} - {str(os.getpid())}
+    assert len(workers) == 2 and set(made.values()) == {1}, made
+
+
+def test_an_escaped_wildcard_in_a_bucket_folder_name_is_a_name(store, tmp_path):
+    """A folder literally named ``a[*]b``, globbed as glob.escape writes it (``a[[][*]]b/*.jsonl``):
+    the bucket's listing took ``[*]`` for a wildcard when finding the glob's root (not as a
+    local glob does), so it listed the whole prefix above and named each file ``a[*]b/x.jsonl``,
+    where the local glob names it ``x.jsonl`` (the ids of a run). Now the same names, and each
+    listed URI reads its file (on S3 a name with [ ] failed in pyarrow's URI parser)."""
+    import glob as globmod
+
+    from curate.readers import list_files
+
+    fs, uri = store
+    local = tmp_path / "p"
+    for rel in ("a[*]b/x.jsonl", "a[*]b/sub/y.jsonl", "aXb/z.jsonl", "a[*]b.jsonl"):
+        (local / rel).parent.mkdir(parents=True, exist_ok=True)
+        (local / rel).write_text(json.dumps({"text": rel}) + "\n")
+    upload(fs, local, uri)
+    name = globmod.escape("a[*]b")  # a[[][*]]b
+    for escaped in (f"{name}/*.jsonl", f"{name}/**/*.jsonl", name, f"{name}/sub/y.jsonl", f"{name}.jsonl", f"{name}/s*/y.jsonl"):
+        want = [rel for _, rel in list_files(f"{local}/{escaped}")]
+        got = list_files(f"{uri}/{escaped}")
+        assert want and [rel for _, rel in got] == want, escaped
+        for (u, rel), (p, _) in zip(got, list_files(f"{local}/{escaped}")):
+            assert output.read_bytes(u) == Path(p).read_bytes(), u
+
+
+def test_bucketread_bench_counts_the_file_systems_built_before_and_now(gcs, demo):
+    """bench_bucketread.py --filesystems: the old behaviour it measures against (a cache that
+    keeps nothing) builds more file systems than the cache; the cache's counts are one per
+    bucket and options per process (the launcher's two: the launch look and the reads)."""
+    pytest.importorskip("torch")
+    from test_bench import load_bench
+
+    fs, uri = gcs
+    upload(fs, demo[0] / "out", f"{uri}/out")
+    got = load_bench("bench_bucketread").filesystems(f"{uri}/out", 1)
+    for what in ("audit (report)", "loader epoch, 2 workers"):
+        assert got[(what, "per file (before)")]["built"] > got[(what, "per bucket (now)")]["built"] > 0, got
+    assert got[("audit (report)", "per bucket (now)")]["built"] == 2
+    assert got[("loader epoch, 2 workers", "per bucket (now)")]["built"] == 4, got

@@ -213,3 +213,25 @@ def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_i
     assert run_cli("audit", new, "--compare", old) == 0
     said = capsys.readouterr().out
     assert f"versions: fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n" in said, said
+
+def test_demo_and_its_audit_run_without_the_test_extra(tmp_path):
+    """``pip install curate`` leaves out datasketch and scipy (the ``test`` extra's ground truth):
+    the README's first two commands, ``curate demo`` and the audit it points to, run with both
+    unimportable, as on a machine that installed the plain package."""
+    import subprocess
+    import sys
+
+    block = ("import sys, importlib.abc\n"
+             "class Block(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name.split('.')[0] in ('datasketch', 'scipy'):\n"
+             "            raise ImportError(f'{name} is not installed (blocked by the test)')\n"
+             "sys.meta_path.insert(0, Block())\n"
+             "from curate import cli\n"
+             "raise SystemExit(cli.main(sys.argv[1:]))\n")
+    demo = tmp_path / "demo here"
+    out = demo / "out"  # where the demo says its output is
+    for argv in (["demo", "--output", str(demo)], ["audit", str(out)]):
+        done = subprocess.run([sys.executable, "-c", block, *argv], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, (argv, done.stderr[-2000:])
+    assert (out / "manifest.json").exists() and (out / "stats" / "summary.json").exists()

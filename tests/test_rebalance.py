@@ -553,8 +553,8 @@ def test_rehydrated_capacity_is_what_a_run_writes_and_names_the_group_at_its_cap
     capsys.readouterr()
     assert cli.main(["run", str(cfg), *stages, "--set", f"rebalance.budget={written + 1000}"]) == 2
     err = capsys.readouterr().err
-    assert f"it has {web_tokens:,} tokens, {written:,} at max_epochs 1)" in err, err
-    assert f"web {web_tokens:,} tokens in 20 documents ({written:,} at max_epochs 1)" in err, err
+    assert f"it has {web_tokens:,} tokens, {written:,} at max_epochs 1 with rehydrate weights)" in err, err
+    assert f"web {web_tokens:,} tokens in 20 documents ({written:,} at max_epochs 1 with rehydrate weights)" in err, err
     # web 50%, code 50%: code (1 epoch, no duplicates) sets the largest mix, not web
     assert cli.main(["run", str(cfg), *stages, "--set", "rebalance.targets={web = 0.5, code = 0.5}"]) == 0
     text = pl.read_parquet(str(out / "text/*.parquet")).with_columns(n=pl.col("num_tokens") * pl.col("repeat"))

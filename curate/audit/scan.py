@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
-import hashlib
 import io
 import json
 import os
@@ -182,28 +181,19 @@ def _scan_kind(path: str, rel: str, partial: Partial, kind: str, trust=None) -> 
         raise _unreadable(path, e) from None
 
 
-def _copy(path: str, local: str) -> str:
-    """Copy a file of a bucket to ``local``; its sha256, computed on the way."""
+def _copy(path: str, local: str) -> None:
+    """Copy a file of a bucket to ``local``."""
     fs, p = output._fs(path)
-    h = hashlib.sha256()
-    os.makedirs(os.path.dirname(local), exist_ok=True)
     try:
         with fs.open_input_stream(p, compression=None) as src, open(local, "wb") as dst:
             for block in iter(lambda: src.read(1 << 20), b""):
-                h.update(block)
                 dst.write(block)
     except OSError as e:  # a small /tmp (a container's): a one-line error, not a traceback
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
         raise ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
-                         "a bucket's files are read from a local copy, one at a time: set TMPDIR to a folder with room for "
-                         "the largest") from None
-    return h.hexdigest()
-
-
-def listed(manifest: dict) -> set[tuple[str, str]]:
-    """(file, sha256) of every data file the manifest lists."""
-    return {(e["file"], e.get("sha256")) for entries in manifest.get("outputs", {}).values() for e in entries}
+                         "a bucket's JSONL files are read from a local copy, one at a time: set TMPDIR to a folder with room "
+                         "for the largest") from None
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:
@@ -240,12 +230,11 @@ def _files(root: str, manifest: dict | None, kind: str) -> list[str]:
     return sorted(f"{kind}/{n}" for n in output.sizes(output.join(root, kind)) if n.endswith(".parquet") and not n.startswith("."))
 
 
-def integrity(root: str, manifest: dict, tok_manifest: dict | None, hashes: dict | None = None) -> tuple[list[dict], set[str]]:
+def integrity(root: str, manifest: dict, tok_manifest: dict | None) -> tuple[list[dict], set[str]]:
     """The output's files against its manifests: every file the run wrote present with its
     size and sha256 (token shards by tokens.json), and no other file beside them (an
     extra ``text/part-*.parquet`` is read by every ``text/*.parquet`` glob). Returns the checks
-    and the listed files that differ (left out of the statistics: a truncated one cannot be read).
-    ``hashes``: the sha256 of files already read (a bucket's, copied for the statistics)."""
+    and the listed files that differ (left out of the statistics: a truncated one cannot be read)."""
     want: dict[str, dict] = {}  # rel -> {"bytes", "sha256"?}
     for e in manifest.get("files", []):
         want[e["file"]] = dict(e)
@@ -263,7 +252,7 @@ def integrity(root: str, manifest: dict, tok_manifest: dict | None, hashes: dict
             bad.append(f"{rel} missing")
         elif e.get("bytes", present[rel]) != present[rel]:
             bad.append(f"{rel} has {present[rel]:,} bytes, the manifest says {e['bytes']:,}")
-        elif "sha256" in e and ((hashes or {}).get(rel) or output.sha256_file(root, rel)) != e["sha256"]:
+        elif "sha256" in e and output.sha256_file(root, rel) != e["sha256"]:
             bad.append(f"{rel} does not match its sha256")
     extra = sorted(rel for rel in present if rel not in want and rel not in derived and rel != output.MANIFEST)
     differ = {b.split(" ", 1)[0] for b in bad}
@@ -457,44 +446,19 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
     except ValueError as e:
         warnings.append(str(e))
     files, partial, damaged = output_files(root, manifest), Partial(examples), set()
-    # A bucket's data files are each read once: copied to a temporary file, hashed on the way for
-    # the file check, and their statistics read from the copy (not the bucket twice).
-    copies = "://" in root and manifest is not None
+    # A bucket's shards are read in place too, by ranged reads (the footer, the columns the
+    # statistics need): no local copy, so no local room needed; their hashes read them whole once more.
     if manifest is None:
         files_checks = [{"check": f"{output.MANIFEST} present (a finished run)", "expected": 1, "found": 0, "ok": False}]
-    elif not copies:
+    else:
         files_checks, damaged = integrity(root, manifest, tok_manifest)
-    hashes: dict[str, str] = {}
-    as_listed = listed(manifest or {})
-
-    def read(kind: str, tmp: str | None):
-        """(where to read it, its name) of each of a kind's files the statistics read."""
+    for rel in files["text"]:
+        if rel not in damaged:
+            audit_files([f"{root}/{rel}"], partial, text="text", url="url", language="language")
+    for kind, trust in (("ledger", trust_thresholds(manifest)), ("quarantine", None)):
         for rel in files[kind]:
-            if rel in damaged:
-                continue
-            if tmp is None:
-                yield f"{root}/{rel}", rel
-                continue
-            local = os.path.join(tmp, rel)
-            try:
-                hashes[rel] = _copy(f"{root}/{rel}", local)
-            except FileNotFoundError:  # the file check says it is missing
-                continue
-            if (rel, hashes[rel]) in as_listed:  # else the file check says how it differs
-                yield local, rel
-            os.remove(local)
-
-    with tempfile.TemporaryDirectory(prefix="curate-audit-") if copies else contextlib.nullcontext() as tmp:
-        try:
-            for path, _ in read("text", tmp):
-                audit_files([path], partial, text="text", url="url", language="language")
-            for kind, trust in (("ledger", trust_thresholds(manifest)), ("quarantine", None)):
-                for path, rel in read(kind, tmp):
-                    _scan_kind(path, rel, partial, kind, trust)
-        except ValueError as e:  # a copy named as the user knows it
-            raise ValueError(str(e).replace(f"{tmp}/", f"{root}/")) if tmp else e from None
-    if copies:
-        files_checks, damaged = integrity(root, manifest, tok_manifest, hashes)
+            if rel not in damaged:
+                _scan_kind(f"{root}/{rel}", rel, partial, kind, trust)
     text = files["text"]
     s = partial.summary(top)
     counts = (manifest or {}).get("counts") or run.get("counts")

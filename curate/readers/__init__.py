@@ -173,21 +173,24 @@ def _glob_regex(pattern: str) -> re.Pattern:
 
 def list_uri(pattern: str) -> list[tuple[str, str]]:
     """``list_files`` for a ``scheme://`` glob, through pyarrow.fs: list everything under
-    the part before the first wildcard, keep the files the glob matches."""
+    the part before the first wildcard (found as for a local glob: an escaped ``[*]`` is a
+    name), keep the files the glob matches."""
     from urllib.parse import quote, unquote
 
     import pyarrow.fs as pafs
 
     scheme, rest = pattern.split("://", 1)
-    root = rest.split("/")
-    root = "/".join(root[: next((i for i, p in enumerate(root) if any(c in p for c in "*?[")), len(root))])
+    parts = rest.split("/")
+    n = next((i for i, p in enumerate(parts) if has_magic(p)), len(parts))
+    # the fixed part with its escapes percent-encoded ([*] -> %2A): a name in the URI, not a wildcard
+    root = "/".join(_ESCAPED.sub(lambda m: quote(m.group(1), safe=""), p) for p in parts[:n])
     fs, base = launch_fs(f"{scheme}://{root}")  # a bucket out of reach is said in seconds, not 15 minutes
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
         return [(f"{scheme}://{root}", unquote(root.rsplit("/", 1)[-1]))]
     if info.type != pafs.FileType.Directory:
         return []
-    rx = _glob_regex(unquote(rest[len(root) :].lstrip("/")) or "**")  # matched against decoded names
+    rx = _glob_regex(unquote("/".join(parts[n:])) or "**")  # matched against decoded names
     prefix = fs.normalize_path(base).rstrip("/") + "/"
     out = []
     for f in fs.get_file_info(pafs.FileSelector(base, recursive=True)):

@@ -148,17 +148,44 @@ def is_uri(path: str) -> bool:
 def fs_path(uri: str):
     """(pyarrow FileSystem, path) of a URI. What a URI cannot hold as it is (a space, a ``%``
     not starting an escape) is percent-encoded first, so ``file:///my data/a.jsonl`` and
-    ``file:///my%20data/a.jsonl`` name the same file, as a user expects of either spelling."""
+    ``file:///my%20data/a.jsonl`` name the same file, as a user expects of either spelling.
+    A bucket's file system (gs://, s3://) is built once per bucket, options and process
+    (``_bucket_fs``), not per file opened."""
     import urllib.parse
 
     import pyarrow.fs as pafs
 
     escaped = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", uri)
-    quoted = urllib.parse.quote(escaped, safe=":/?[]@!$&'()*+,;=%~")  # '#' too: part of a name, never a fragment
-    emulator = os.environ.get(GCS_EMULATOR)
-    if emulator and quoted[:5].lower() == "gs://":
-        return _emulated_gcs(quoted, emulator)
-    return pafs.FileSystem.from_uri(quoted)
+    quoted = urllib.parse.quote(escaped, safe=":/?[]@!$&'()*+,;=%~")  # '#' too: part of a name, not a fragment
+    parts = urllib.parse.urlsplit(quoted)
+    if parts.scheme.lower() not in ("gs", "gcs", "s3"):
+        return pafs.FileSystem.from_uri(quoted)
+    return _bucket_fs(parts.scheme.lower(), parts.netloc, parts.query), \
+        (parts.netloc + urllib.parse.unquote(parts.path)).rstrip("/") or parts.netloc
+
+
+_BUCKET_FS: dict = {}  # (pid, scheme, bucket, options, environment) -> pyarrow FileSystem
+
+
+def _bucket_fs(scheme: str, bucket: str, query: str):
+    """The file system of a bucket, built on its first use in this process: building one may
+    fetch a token (GCS) or look up the bucket's region (S3), and the audit, the loader and
+    ``curate mix`` open many files. Keyed by the process id (a forked DataLoader worker builds
+    its own: one shared across a fork is unsafe) and by the environment that sets endpoints
+    and credentials (a change of it is a new file system)."""
+    import pyarrow.fs as pafs
+
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("AWS_", "GOOGLE_")) or k == GCS_EMULATOR))
+    key = (os.getpid(), scheme, bucket, query, env)
+    fs = _BUCKET_FS.get(key)
+    if fs is None:
+        emulator = os.environ.get(GCS_EMULATOR)
+        if emulator and scheme == "gs":
+            fs = _emulated_gcs(f"gs://{bucket}", query, emulator)
+        else:
+            fs = pafs.FileSystem.from_uri(f"{scheme}://{bucket}" + (f"?{query}" if query else ""))[0]
+        fs = _BUCKET_FS.setdefault(key, fs)
+    return fs
 
 
 def uri_options(uri: str) -> str | None:
@@ -175,25 +202,23 @@ def uri_options(uri: str) -> str | None:
 GCS_EMULATOR = "STORAGE_EMULATOR_HOST"  # the variable Google's own clients read: host:port or http://host:port
 
 
-def _emulated_gcs(uri: str, emulator: str):
-    """(GcsFileSystem, path) of a gs:// URI served by the GCS emulator at ``emulator``, with
-    anonymous credentials, as Google's clients do when STORAGE_EMULATOR_HOST is set: pyarrow
-    neither reads the variable nor takes ``anonymous`` in a gs:// URI, and without it asks
-    for an OAuth2 token an emulator cannot give."""
+def _emulated_gcs(uri: str, query: str, emulator: str):
+    """The GcsFileSystem of the GCS emulator at ``emulator``, with anonymous credentials, as
+    Google's clients do when STORAGE_EMULATOR_HOST is set: pyarrow neither reads the variable
+    nor takes ``anonymous`` in a gs:// URI, and without it asks for an OAuth2 token an
+    emulator cannot give. ``query``: the URI's options (only retry_limit_seconds)."""
     import datetime
     import urllib.parse
 
     import pyarrow.fs as pafs
 
     scheme, _, host = emulator.rpartition("://")
-    parts = urllib.parse.urlsplit(uri)
-    query = urllib.parse.parse_qs(parts.query)
-    retry = query.pop("retry_limit_seconds", None)
-    if query:
-        raise ValueError(f"{uri}: {', '.join(sorted(query))} cannot be given in a gs:// URI while {GCS_EMULATOR} is set")
-    fs = pafs.GcsFileSystem(anonymous=True, scheme=scheme or "http", endpoint_override=host.rstrip("/"),
-                            retry_time_limit=datetime.timedelta(seconds=float(retry[0])) if retry else None)
-    return fs, (parts.netloc + urllib.parse.unquote(parts.path)).rstrip("/") or parts.netloc
+    options = urllib.parse.parse_qs(query)
+    retry = options.pop("retry_limit_seconds", None)
+    if options:
+        raise ValueError(f"{uri}: {', '.join(sorted(options))} cannot be given in a gs:// URI while {GCS_EMULATOR} is set")
+    return pafs.GcsFileSystem(anonymous=True, scheme=scheme or "http", endpoint_override=host.rstrip("/"),
+                              retry_time_limit=datetime.timedelta(seconds=float(retry[0])) if retry else None)
 
 
 LIST_RETRY_SECONDS = 30  # checks at launch of a gs:// path; workers' reads keep the client's own retries

@@ -178,6 +178,13 @@ def _what(g: str) -> str:
     return f"{'source' if '/' in g else 'language' if ':' in g else 'domain'} {g!r}"
 
 
+def _at_cap(capacity: int, tokens: int, epochs: float) -> str:
+    """A group's capacity as messages print it; above tokens x max_epochs it comes from rehydrate
+    weights (a reader saw 3x a group's tokens "at max_epochs 1" and took it for a bug)."""
+    why = " with rehydrate weights" if capacity > tokens * epochs + 1 else ""
+    return f"{capacity:,} at max_epochs {epochs:g}{why}"
+
+
 def _short_message(short: list) -> str:
     parts = []
     for g, f, b, t, a, c, e in short:
@@ -187,7 +194,7 @@ def _short_message(short: list) -> str:
         else:
             parts.append(
                 f"{what} is short by {t - c:,.0f} tokens (target {f:.2%} of {b:,.0f} = {t:,.0f} tokens; "
-                f"it has {a:,} tokens, {c:,} at max_epochs {e:g})"
+                f"it has {a:,} tokens, {_at_cap(c, a, e)})"
             )
     return (
         "rebalance: the target mix is infeasible: " + "; ".join(parts)
@@ -471,7 +478,7 @@ class RebalanceStage:
         """What the data can give, for a mix that stopped the run: each group's tokens (one epoch,
         and under its max_epochs, rehydrate weights counted), documents and the natural mix over every domain read."""
         docs = self.available(acc.get("docs", {}))
-        parts = [f"{g} {avail[g]:,} tokens in {docs[g]:,} document{'s' * (docs[g] != 1)}" + (f" ({capacity[g]:,} at max_epochs {epochs[g]:g})" if capacity[g] != avail[g] else "")
+        parts = [f"{g} {avail[g]:,} tokens in {docs[g]:,} document{'s' * (docs[g] != 1)}" + (f" ({_at_cap(capacity[g], avail[g], epochs[g])})" if capacity[g] != avail[g] else "")
                  for g in self.labels]
         per_domain: dict = {}
         for (d, _, _), n in acc.get("tokens", {}).items():
