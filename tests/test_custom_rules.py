@@ -501,21 +501,27 @@ def test_user_code_hash_is_the_same_wherever_the_files_are(tmp_path, monkeypatch
     assert fingerprint("b_rules", "y_impl") != a
 
 
+def _rule_in(tmp_path, folder, files: dict, monkeypatch, spec: str):
+    """``files`` written under ``folder``, put on sys.path: a function giving the user_code entry
+    of the rule ``spec`` (filter.custom.mine), its package imported afresh each time."""
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    monkeypatch.syspath_prepend(str(folder))
+
+    def user_code() -> dict:
+        for name in [m for m in sys.modules if m.split(".")[0] == spec.split(".")[0]]:
+            monkeypatch.delitem(sys.modules, name)
+        return load(tmp_path, f'[filter.custom]\nmine = "{spec}"\n').user_code["filter.custom.mine"]
+    return user_code
+
+
 def test_user_code_covers_the_packages_the_rule_module_is_in(tmp_path, monkeypatch):
     """``pkgx.sub.rules`` runs ``pkgx/__init__.py`` and ``pkgx/sub/__init__.py`` on import (and
     what they import): they were not hashed when the rule's module imported nothing of them."""
     files = {"pkgx/__init__.py": "from pkgx import setup\n", "pkgx/setup.py": "X = 1\n",
              "pkgx/sub/__init__.py": "LIMIT = 3\n", "pkgx/sub/rules.py": "def f(batch):\n    return [False] * batch.num_rows\n"}
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def user_code() -> dict:
-        for name in [m for m in sys.modules if m.split(".")[0] == "pkgx"]:
-            monkeypatch.delitem(sys.modules, name)
-        return load(tmp_path, '[filter.custom]\nmine = "pkgx.sub.rules:f"\n').user_code["filter.custom.mine"]
-
+    user_code = _rule_in(tmp_path, tmp_path, files, monkeypatch, "pkgx.sub.rules:f")
     a = user_code()
     assert a["imports"] == ["pkgx", "pkgx.setup", "pkgx.sub"]
     for rel in ("pkgx/__init__.py", "pkgx/sub/__init__.py", "pkgx/setup.py"):
@@ -566,16 +572,7 @@ def test_user_code_covers_the_rules_own_package_installed_in_site_packages(tmp_p
     site = tmp_path / "venv" / "lib" / "site-packages"
     files = {"teamrules/__init__.py": "", "teamrules/util.py": "def h(batch):\n    return [False] * batch.num_rows\n",
              "teamrules/filters.py": "import numpy\nimport pyarrow\nfrom .util import h\n\n\ndef rule(batch):\n    return h(batch)\n"}
-    for rel, text in files.items():
-        (site / rel).parent.mkdir(parents=True, exist_ok=True)
-        (site / rel).write_text(text)
-    monkeypatch.syspath_prepend(str(site))
-
-    def code() -> dict:
-        for name in [m for m in sys.modules if m.split(".")[0] == "teamrules"]:
-            monkeypatch.delitem(sys.modules, name)
-        return load(tmp_path, '[filter.custom]\nmine = "teamrules.filters:rule"\n').user_code["filter.custom.mine"]
-
+    code = _rule_in(tmp_path, site, files, monkeypatch, "teamrules.filters:rule")
     a = code()
     assert a["imports"] == ["teamrules", "teamrules.util"]
     for rel in ("teamrules/util.py", "teamrules/__init__.py"):
