@@ -214,6 +214,38 @@ def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_i
     said = capsys.readouterr().out
     assert f"versions: fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n" in said, said
 
+def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, small_inputs, capsys):
+    """Every checkout says curate 0.1.0, so an output of a checkout with a local edit (or of
+    another commit) and one of main compared as made by the same curate. The manifest records a
+    fingerprint of curate's own files: here a copy of the packages with one edited line."""
+    import shutil
+    import subprocess
+    import sys
+
+    from pipelines.pipeline import source_digest
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkout = tmp_path / "checkout"
+    for pkg in ("curate", "pipelines"):
+        shutil.copytree(os.path.join(root, pkg), checkout / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    assert source_digest([str(checkout / "curate"), str(checkout / "pipelines")]) == source_digest()  # the copy is the same code
+    (checkout / "curate" / "stages" / "filters" / "c4.py").open("a").write("\n# a local edit\n")
+    edited = source_digest([str(checkout / "curate"), str(checkout / "pipelines")])
+    assert edited != source_digest()
+    old, new = tmp_path / "old", tmp_path / "new"
+    run = subprocess.run([sys.executable, "-m", "curate", "run", "--input", str(small_inputs / "*.jsonl"), "--domain", "web",
+                          "--stages", "ingest", "--output", str(old), "--progress", "off"],
+                         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(checkout)})
+    assert run.returncode == 0, run.stderr[-800:]
+    assert commit.read_manifest(str(old))["versions"]["curate_source"] == edited
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--stages", "ingest", "--output", new,
+                   "--progress", "off") == 0
+    capsys.readouterr()
+    assert run_cli("audit", new, "--compare", old) == 0
+    said = capsys.readouterr().out
+    assert f"versions: curate_source {edited} -> {source_digest()}\n" in said, said
+
+
 def test_demo_and_its_audit_run_without_the_test_extra(tmp_path):
     """``pip install curate`` leaves out datasketch and scipy (the ``test`` extra's ground truth):
     the README's first two commands, ``curate demo`` and the audit it points to, run with both
