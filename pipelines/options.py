@@ -12,10 +12,23 @@ import difflib
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 
+class BadOptionValue(ValueError):
+    """A Beam option with a value its parser refuses (``--direct_running_mode=multi_procesing``)."""
+
+
+def _one_line(message: str):
+    # argparse's own error() prints the usage of every Beam option (over 100 lines), then exits
+    raise BadOptionValue(message.removeprefix("argument "))
+
+
 def _beam_parser(args: list[str]):
     parser = []
-    # get_all_options builds the parser from every PipelineOptions class; keep a handle on it.
-    PipelineOptions(args).get_all_options(add_extra_args_fn=parser.append)
+
+    def keep(p):  # get_all_options builds the parser from every PipelineOptions class; keep a handle on it
+        p.error = _one_line
+        parser.append(p)
+
+    PipelineOptions(args).get_all_options(add_extra_args_fn=keep)
     return parser[0]
 
 
@@ -70,7 +83,10 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         # Beam raises it from deep inside the run (a traceback), after the output folder is made
         return [f"--runner={runner_name} needs --job_endpoint=HOST:PORT (a running job service), "
                 "or a runner that starts its own: --runner=FlinkRunner, --runner=SparkRunner"]
-    parser = _beam_parser(args)
+    try:
+        parser = _beam_parser(args)
+    except BadOptionValue as e:  # --direct_num_workers=two, a misspelt --direct_running_mode
+        return [str(e)]
     _, rest = parser.parse_known_args(args)
     known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)
     out = []

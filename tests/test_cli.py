@@ -210,6 +210,21 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (choose from"),
+    (["--direct_num_workers", "two"], "curate: --direct_num_workers: invalid int value: 'two'"),
+    (["--runner=FlinkRunner", "--flink_version=9.9"], "curate: --flink_version: invalid choice: '9.9'"),
+])
+def test_a_beam_option_with_a_bad_value_is_one_line(tmp_path, pages, capsys, args, message):
+    """A Beam option's value its parser refuses printed the usage of every Beam option (126
+    lines) before the error."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith(message) and err[1:] == ["(see: curate run --help)"], err
+    assert not out.exists()
+
+
 def test_known_beam_options_pass():
     ap, commands = cli._parser()
     ok = ["--direct_num_workers=2", "--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level=ERROR"]
