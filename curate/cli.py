@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 
@@ -579,6 +580,10 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
+        # a remote runner's worker: its exception arrives as the text of its traceback
+        on_worker = re.search(r"\bInputNotOnWorker: (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
+        if on_worker:
+            return on_worker.group(1)
         if isinstance(e, (WorkerDied, RuleError)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))

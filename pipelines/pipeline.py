@@ -13,6 +13,7 @@ import gc
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
@@ -226,6 +227,31 @@ def own_tempdir():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def held_job_errors():
+    """A job server's error messages (a worker's whole traceback) are logged by Beam's
+    PortableRunner on the root logger, and the failure is then raised with the same text: held
+    here, dropped when the run fails (curate says it in one line, or raises that text), logged
+    after a run that succeeded (an error the job survived)."""
+    held = []
+    beam_job = os.path.join("portability", "portable_runner.py")
+
+    def hold(record):
+        if record.levelno >= logging.ERROR and record.pathname.endswith(beam_job):
+            held.append(record)
+            return False
+        return True
+
+    root = logging.getLogger()
+    root.addFilter(hold)
+    try:
+        yield
+    finally:
+        root.removeFilter(hold)
+    for record in held:
+        root.handle(record)
+
+
 def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress: bool = False) -> dict:
     """Run the job to completion into a staging folder, then commit it over the previous
     output (curate.commit); return the manifest. An interrupted or failed run leaves the
@@ -238,7 +264,8 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     spill = spill_enabled(cfg.run, local_runner(opts))
     staging = commit.begin(root)
     try:
-        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir():
+        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir(), \
+                held_job_errors():
             with beam.Pipeline(options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)

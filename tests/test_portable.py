@@ -6,7 +6,10 @@ data crosses process boundaries. The test starts and stops both processes itself
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,14 +41,16 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise TimeoutError(f"nothing listening on {port}")
 
 
-@pytest.fixture
-def portable_services(tmp_path):
+@contextlib.contextmanager
+def services(tmp_path, pool_prefix=()):
+    """A local job service and an external worker pool; ``pool_prefix`` wraps the pool's
+    command (another view of the filesystem: a worker on another machine)."""
     job_port, pool_port = free_port(), free_port()
     # the pool starts workers with `python` from PATH: make that this interpreter
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-    logs = open(tmp_path / "services.log", "wb")
+    logs = open(tmp_path / "services.log", "ab")
     job = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", f"--port={job_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env)
-    pool = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env)
+    pool = subprocess.Popen([*pool_prefix, sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env)
     try:
         wait_for_port(job_port, job)
         wait_for_port(pool_port, pool)
@@ -66,6 +71,12 @@ def portable_services(tmp_path):
         logs.close()
 
 
+@pytest.fixture
+def portable_services(tmp_path):
+    with services(tmp_path) as args:
+        yield args
+
+
 def test_portable_runner_matches_direct_runner(tmp_path, portable_services):
     cfg = demo.write_demo(str(tmp_path / "demo"))
     direct, portable = tmp_path / "direct", tmp_path / "portable"
@@ -78,3 +89,34 @@ def test_portable_runner_matches_direct_runner(tmp_path, portable_services):
         if f == "manifest.json":  # it records the runner's options; compare the rest
             continue
         assert (direct / f).read_bytes() == (portable / f).read_bytes(), f
+
+
+def hiding(folder) -> list[str]:
+    """A command prefix that runs a process with ``folder`` covered by an empty one (its own
+    mount namespace): what a worker on another machine, or in a container without the
+    volume, sees of a local input."""
+    prefix = ["unshare", "-r", "-m", "sh", "-c", f'mount -t tmpfs none "{folder}" && exec "$@"', "sh"]
+    if shutil.which("unshare") is None or subprocess.run([*prefix, "true"], capture_output=True).returncode:
+        pytest.skip("needs unshare with user and mount namespaces")
+    return prefix
+
+
+def test_a_worker_that_cannot_see_a_local_input_is_one_line(tmp_path):
+    """A worker that does not see a local input path (another machine, a container without the
+    volume) failed the run with a 227-line traceback (FileNotFoundError in the manifest's
+    fingerprint), after quarantining its records as read_error; and a file split in ranges
+    would have been quarantined silently."""
+    cfg = demo.write_demo(str(tmp_path / "demo"))
+    out = tmp_path / "out"
+    with services(tmp_path, hiding(tmp_path / "demo" / "raw")) as args:
+        # as a user runs it: Beam logs the job's error on the root logger, outside capsys
+        res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off", *args],
+                             capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stderr
+    err = [line for line in res.stderr.splitlines() if "apitools" not in line]
+    assert len(err) == 1, err
+    assert re.fullmatch(rf"curate: input file {re.escape(str(tmp_path))}/demo/raw/\S+ was listed at launch but is not on the "
+                        r"worker reading it \(host \S+\): deleted since, or a worker on another machine: local paths must be "
+                        rf"at the same absolute path on every worker \(mount them there\), or give the inputs as bucket URIs; the previous output in "
+                        rf"{re.escape(str(out))} is unchanged", err[0]), err[0]
+    assert not out.exists()
