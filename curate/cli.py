@@ -568,6 +568,16 @@ def _no_answer(beam_args) -> str:
     return f"no answer within {wait}"
 
 
+def _pool_address(beam_args) -> str:
+    """What an EXTERNAL environment's pool refusing to answer means, and how to start one."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    where = PipelineOptions(list(beam_args or [])).get_all_options().get("environment_config") or "localhost:50000"
+    port = where.rsplit(":", 1)[-1]
+    return (f"--environment_config={where}: start one there (`python -m apache_beam.runners.worker.worker_pool_main "
+            f"--service_port={port}`, in an environment with curate installed), or fix the address")
+
+
 def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     """What the machine did to the run (a worker killed, the disk full), or None for a failure
     of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
@@ -584,6 +594,8 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
         on_worker = re.search(r"\bInputNotOnWorker: (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
         if on_worker:
             return on_worker.group(1)
+        if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
+            return f"no SDK worker pool answers at {_pool_address(beam_args)}"
         if isinstance(e, (WorkerDied, RuleError)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))

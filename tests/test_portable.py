@@ -120,3 +120,19 @@ def test_a_worker_that_cannot_see_a_local_input_is_one_line(tmp_path):
                         rf"at the same absolute path on every worker \(mount them there\), or give the inputs as bucket URIs; the previous output in "
                         rf"{re.escape(str(out))} is unchanged", err[0]), err[0]
     assert not out.exists()
+
+
+def test_no_worker_pool_at_the_address_is_one_line(tmp_path):
+    """--environment_type=EXTERNAL with no pool listening at --environment_config (not started
+    yet, a wrong port) was a 61-line traceback ending in grpc's UNAVAILABLE."""
+    cfg = demo.write_demo(str(tmp_path / "demo"))
+    out, port = tmp_path / "out", free_port()
+    res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off",
+                          "--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=EXTERNAL",
+                          f"--environment_config=localhost:{port}"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stderr
+    err = [line for line in res.stderr.splitlines() if "apitools" not in line]
+    assert err == [f"curate: no SDK worker pool answers at --environment_config=localhost:{port}: start one there "
+                   f"(`python -m apache_beam.runners.worker.worker_pool_main --service_port={port}`, in an environment "
+                   f"with curate installed), or fix the address; the previous output in {out} is unchanged"], err
+    assert not out.exists()
