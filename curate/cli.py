@@ -594,6 +594,9 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
         on_worker = re.search(r"\bInputNotOnWorker: (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
         if on_worker:
             return on_worker.group(1)
+        if re.search(r"\bWorkerLost: |Channel closed prematurely", str(e)):  # pipelines/worker_loss.py; its data channel
+            return ("an SDK worker of the runner died mid-run (killed, out of memory?) and the job failed; "
+                    "rerun once its cause is fixed")
         if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
             return f"no SDK worker pool answers at {_pool_address(beam_args)}"
         if isinstance(e, (WorkerDied, RuleError)):  # RuleError: the user's rule failed, not curate

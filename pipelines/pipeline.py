@@ -29,9 +29,10 @@ from curate.stages.rebalance import InfeasibleMix
 from pipelines import coders
 from pipelines.common import BatchStages, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
-from pipelines import beam_memo, pool
+from pipelines import beam_memo, pool, worker_loss
 
 beam_memo.install()
+worker_loss.install()
 from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, count_stat, report as progress_report
 from pipelines.spill import Release, Spiller, enabled as spill_enabled, folder as spill_folder

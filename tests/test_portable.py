@@ -10,9 +10,11 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,28 +44,33 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
 
 
 @contextlib.contextmanager
-def services(tmp_path, pool_prefix=()):
+def services(tmp_path, pool_prefix=(), job_service=True, pythonpath=None):
     """A local job service and an external worker pool; ``pool_prefix`` wraps the pool's
-    command (another view of the filesystem: a worker on another machine)."""
+    command (another view of the filesystem: a worker on another machine). Without
+    ``job_service`` the job service runs in the launching process (--job_endpoint=embed)."""
     job_port, pool_port = free_port(), free_port()
     # the pool starts workers with `python` from PATH: make that this interpreter
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    if pythonpath:  # a user's rules, where the workers import them
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
     logs = open(tmp_path / "services.log", "ab")
-    job = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", f"--port={job_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env)
-    pool = subprocess.Popen([*pool_prefix, sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env)
+    procs = [subprocess.Popen([*pool_prefix, sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env)]
+    if job_service:
+        procs.append(subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", f"--port={job_port}"], stdout=logs, stderr=subprocess.STDOUT, env=env))
     try:
-        wait_for_port(job_port, job)
-        wait_for_port(pool_port, pool)
+        wait_for_port(pool_port, procs[0])
+        if job_service:
+            wait_for_port(job_port, procs[1])
         yield [
             "--runner=PortableRunner",
-            f"--job_endpoint=localhost:{job_port}",
+            f"--job_endpoint=localhost:{job_port}" if job_service else "--job_endpoint=embed",
             "--environment_type=EXTERNAL",
             f"--environment_config=localhost:{pool_port}",
         ]
     finally:
-        for p in (pool, job):
+        for p in procs:
             p.terminate()
-        for p in (pool, job):
+        for p in procs:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -136,3 +143,57 @@ def test_no_worker_pool_at_the_address_is_one_line(tmp_path):
                    f"(`python -m apache_beam.runners.worker.worker_pool_main --service_port={port}`, in an environment "
                    f"with curate installed), or fix the address; the previous output in {out} is unchanged"], err
     assert not out.exists()
+
+
+KILLER = """
+import os, signal
+
+def kill_my_worker(batch):
+    os.kill(os.getpid(), signal.SIGKILL)  # what the OOM killer or a preempted node does
+"""
+
+
+def test_a_worker_killed_mid_run_is_one_line(tmp_path):
+    """A worker-pool worker killed mid-run failed the run with a 77-line traceback (Beam's
+    'Channel closed prematurely'), or, where it died in a step with no output, the launcher
+    waited forever (next test)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "killer.py").write_text(KILLER)
+    cfg = Path(demo.write_demo(str(tmp_path / "demo")))
+    cfg.write_text(cfg.read_text() + '\n[filter.custom]\nkiller = "killer:kill_my_worker"\n')
+    out = tmp_path / "out"
+    with services(tmp_path, job_service=False, pythonpath=rules) as args:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(rules), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        res = subprocess.run([sys.executable, "-m", "curate", "run", str(cfg), "--output", str(out), "--progress", "off", *args],
+                             capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 1, res.stderr
+    err = [line for line in res.stderr.splitlines() if "apitools" not in line]
+    assert err == ["curate: an SDK worker of the runner died mid-run (killed, out of memory?) and the job failed; rerun once "
+                   f"its cause is fixed; the previous output in {out} is unchanged"], err
+    assert not out.exists()
+
+
+def test_a_worker_lost_in_a_step_without_output_fails_the_job(tmp_path):
+    """Beam's own job service waited forever for a bundle's answer from a worker that had died
+    in a step with no output (a write): the launcher hung with it. Now the job fails."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines import pipeline  # noqa: F401 - installs pipelines/worker_loss.py, as every run does
+
+    failed = []
+
+    def job(args):
+        try:
+            with beam.Pipeline(options=PipelineOptions(args)) as p:
+                p | beam.Create([1]) | beam.Map(lambda _: os.kill(os.getpid(), signal.SIGKILL))  # by value: workers cannot import this file
+        except Exception as e:  # noqa: BLE001
+            failed.append(str(e))
+
+    with services(tmp_path, job_service=False) as args:
+        waiting = threading.Thread(target=job, args=(args,), daemon=True)  # a hang fails the test, not the session
+        waiting.start()
+        waiting.join(120)
+        assert not waiting.is_alive(), "the job still waits for the dead worker"
+    assert failed and "WorkerLost: an SDK worker of the runner ended (killed, out of memory?)" in failed[0], failed
