@@ -606,6 +606,11 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
             # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
             if not str(e):  # grpc's timeout says nothing
                 return f"the runner's job server could not be reached: {_no_answer(beam_args)}"
+            jar = re.search(r"Unable to fetch remote job server jar at (\S+?\.jar)", str(e))
+            if jar:  # offline: the whole URL (Beam's message, cut at 400 characters, lost its end) and what to do
+                flag = "--spark_job_server_jar" if "spark" in jar.group(1) else "--flink_job_server_jar"
+                return (f"the runner's job server could not be started: Beam could not download its jar ({jar.group(1)}); "
+                        f"offline, copy that jar here and pass {flag}=PATH")
             return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "

@@ -1203,7 +1203,10 @@ def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monke
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
                    "--runner=FlinkRunner", "--flink_master=localhost:1", "--environment_type=LOOPBACK") == 1
     err = capsys.readouterr().err
-    assert err.startswith("curate: the runner's job server could not be started (RuntimeError: Unable to fetch remote job server jar"), err
+    # the jar's whole URL (Beam's message, cut at 400 characters, lost its end) and what to do offline
+    jar = "https://repo.maven.apache.org/maven2/org/apache/beam/beam-runners-flink-"
+    assert err.startswith(f"curate: the runner's job server could not be started: Beam could not download its jar ({jar}"), err
+    assert re.search(r"-job-server-[\d.]+\.jar\); offline, copy that jar here and pass --flink_job_server_jar=PATH; ", err), err
     assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
 
 
