@@ -8,6 +8,7 @@ chosen runner's, whose module is imported first); what is left over is an error.
 from __future__ import annotations
 
 import difflib
+import tempfile
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -125,6 +126,10 @@ _HARNESS_OPTIONS = {"--default_sdk_harness_log_level", "--sdk_harness_log_level_
                     "--max_cache_memory_usage_mb", "--element_processing_timeout_minutes"}
 
 
+# where a remote runner keeps its temporary and staged files; curate's local ones go elsewhere
+_TEMP_OPTIONS = {"--temp_location", "--staging_location", "--gcs_temp_location"}
+
+
 def is_direct(runner: str | None) -> bool:
     return runner is None or "direct" in runner.lower()  # DirectRunner, BundleBasedDirectRunner, direct
 
@@ -167,7 +172,11 @@ def other_runner_options(args: list[str]) -> list[str]:
         group._add_argparse_args(parser)
         names = {o for a in parser._actions for o in a.option_strings} - _HARNESS_OPTIONS
         for name in (g for g in given if g in names):
-            if direct:
+            if direct and name in _TEMP_OPTIONS:  # the user wants the temp files elsewhere: say how
+                out.append(f"{name} is an option of the {owner}; this run's DirectRunner would ignore it: its temporary "
+                           "files go to TMPDIR (now {}) and its spilled data under OUTPUT/.curate-staging/; set TMPDIR=DIR "
+                           "to move the first".format(tempfile.gettempdir()))
+            elif direct:
                 out.append(f"{name} is an option of the {owner}; this run's DirectRunner would ignore it "
                            "(worker processes on this machine: --workers N; another runner: --runner=NAME)")
             else:

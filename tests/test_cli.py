@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import tempfile
 import subprocess
 import sys
 import threading
@@ -240,7 +241,10 @@ def test_known_beam_options_pass():
         (["--max_num_workers", "100"], "--max_num_workers is an option of the DataflowRunner"),
         (["--machine_type=n2-standard-8"], "--machine_type is an option of the DataflowRunner"),
         (["--region=us-central1"], "--region is an option of the DataflowRunner"),
-        (["--temp_location=gs://b/tmp"], "--temp_location is an option of the DataflowRunner"),
+        # and where this run's temporary files go instead (the user wanted them elsewhere)
+        (["--temp_location=/scratch/tmp"], "--temp_location is an option of the DataflowRunner; this run's DirectRunner would "
+         "ignore it: its temporary files go to TMPDIR (now {tmp}) and its spilled data under OUTPUT/.curate-staging/; "
+         "set TMPDIR=DIR to move the first"),
         (["--flink_master=localhost:8081"], "--flink_master is an option of the FlinkRunner"),
         (["--parallelism=4"], "--parallelism is an option of the FlinkRunner"),
         (["--environment_type=LOOPBACK"], "--environment_type is an option of the PortableRunner"),
@@ -255,8 +259,9 @@ def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, mes
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
     err = capsys.readouterr().err
+    message = message.replace("{tmp}", tempfile.gettempdir())
     assert message in err, err
-    if "Dataflow" in message:
+    if "Dataflow" in message and "TMPDIR" not in message:
         assert "--workers N" in err, err  # where local parallelism is set
     assert not out.exists()
 
