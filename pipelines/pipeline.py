@@ -285,4 +285,14 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     finally:
         gc.unfreeze()
         pool.shutdown()  # worker processes of pooled steps (already ended after a normal run)
+    if "://" not in staging and not os.path.exists(os.path.join(staging, output.MANIFEST)):
+        commit.abort(root)  # the workers wrote it on disks of their own: nothing here to commit
+        raise OutputNotShared(
+            f"the runner's workers wrote the output where this machine does not see it ({staging} has no "
+            f"{output.MANIFEST}; their files are left on the workers' disks): a local output must be at the same absolute "
+            "path on every worker and this machine (a shared filesystem), or give a bucket URI (gs://BUCKET/...)")
     return commit.finish(root)
+
+
+class OutputNotShared(RuntimeError):
+    """A local output the runner's workers wrote on disks of their own (curate.cli: one line)."""

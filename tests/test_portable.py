@@ -197,3 +197,21 @@ def test_a_worker_lost_in_a_step_without_output_fails_the_job(tmp_path):
         waiting.join(120)
         assert not waiting.is_alive(), "the job still waits for the dead worker"
     assert failed and "WorkerLost: an SDK worker of the runner ended (killed, out of memory?)" in failed[0], failed
+
+
+def test_a_local_output_the_workers_write_elsewhere_is_one_line(tmp_path):
+    """Workers that write a local output on disks of their own (no shared filesystem): the
+    launcher found no staged manifest and failed with a traceback from curate.commit."""
+    cfg = demo.write_demo(str(tmp_path / "demo"))
+    (tmp_path / "outs").mkdir()
+    out = tmp_path / "outs" / "corpus"
+    with services(tmp_path, hiding(tmp_path / "outs"), job_service=False) as args:
+        res = subprocess.run([sys.executable, "-m", "curate", "run", cfg, "--output", str(out), "--progress", "off", *args],
+                             capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stderr
+    err = [line for line in res.stderr.splitlines() if "apitools" not in line]
+    assert err == [f"curate: the runner's workers wrote the output where this machine does not see it ({out}/.curate-staging "
+                   "has no manifest.json; their files are left on the workers' disks): a local output must be at the same "
+                   "absolute path on every worker and this machine (a shared filesystem), or give a bucket URI "
+                   f"(gs://BUCKET/...); the previous output in {out} is unchanged"], err
+    assert not out.exists()
