@@ -2,7 +2,10 @@
 
 A local job service and an external SDK worker pool run the job the way a Flink cluster with
 a Python worker-pool sidecar does: the pipeline is serialised to protos, DoFns are pickled and
-data crosses process boundaries. The test starts and stops both processes itself.
+data crosses process boundaries. The test starts and stops both processes itself. Then what
+goes wrong on such a cluster, each said in one line: no pool at the address, a worker that
+does not see a local input or writes a local output on its own disk (a pool in a mount
+namespace of its own: needs `unshare`), a worker killed mid-run.
 """
 from __future__ import annotations
 
