@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 
@@ -599,6 +600,16 @@ def _no_answer(beam_args) -> str:
     return f"no answer within {wait}"
 
 
+def _pool_address(beam_args) -> str:
+    """What an EXTERNAL environment's pool refusing to answer means, and how to start one."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    where = PipelineOptions(list(beam_args or [])).get_all_options().get("environment_config") or "localhost:50000"
+    port = where.rsplit(":", 1)[-1]
+    return (f"--environment_config={where}: start one there (`python -m apache_beam.runners.worker.worker_pool_main "
+            f"--service_port={port}`, in an environment with curate installed), or fix the address")
+
+
 def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     """What the machine did to the run (a worker killed, the disk full), or None for a failure
     of curate itself. Beam re-raises a step's error wrapped, so the whole chain is searched."""
@@ -606,18 +617,33 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     import traceback
 
     from curate.stages.filters.custom import RuleError
+    from pipelines.pipeline import OutputNotShared
     from pipelines.pool import WorkerDied
 
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, (WorkerDied, RuleError)):  # RuleError: the user's rule failed, not curate
+        # a remote runner's worker: its exception arrives as the text of its traceback
+        on_worker = re.search(r"\bInputNotOnWorker: (.+?)(?: \[while running|$)", str(e), re.MULTILINE)
+        if on_worker:
+            return on_worker.group(1)
+        if re.search(r"\bWorkerLost: |Channel closed prematurely", str(e)):  # pipelines/worker_loss.py; its data channel
+            return ("an SDK worker of the runner died mid-run (killed, out of memory?) and the job failed; "
+                    "rerun once its cause is fixed")
+        if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
+            return f"no SDK worker pool answers at {_pool_address(beam_args)}"
+        if isinstance(e, (WorkerDied, RuleError, OutputNotShared)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
             # Flink/Spark: Beam fetches and starts a job server jar (offline, a proxy, no java)
             if not str(e):  # grpc's timeout says nothing
                 return f"the runner's job server could not be reached: {_no_answer(beam_args)}"
+            jar = re.search(r"Unable to fetch remote job server jar at (\S+?\.jar)", str(e))
+            if jar:  # offline: the whole URL (Beam's message, cut at 400 characters, lost its end) and what to do
+                flag = "--spark_job_server_jar" if "spark" in jar.group(1) else "--flink_job_server_jar"
+                return (f"the runner's job server could not be started: Beam could not download its jar ({jar.group(1)}); "
+                        f"offline, copy that jar here and pass {flag}=PATH")
             return f"the runner's job server could not be started ({type(e).__name__}: {str(e)[:400]})"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "

@@ -1,18 +1,36 @@
 """Reading input shards and writing the output directory, as Beam transforms."""
 from __future__ import annotations
 
+import os
+import socket
+
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from curate import ids, output
 from curate.readers import read_shard
-from curate.readers.common import Limits
+from curate.readers.common import Limits, is_uri
 from pipelines import progress as progress_tally
 from pipelines.meter import measure
 from pipelines.pool import pooled
 from pipelines.spill import ByKey, Loaded, Spiller, SplitFn
 from pipelines.common import NAMESPACE, count_rules
+
+
+class InputNotOnWorker(FileNotFoundError):
+    """A local input the launcher listed is not there on the worker reading it (another
+    machine, a container without the volume). Without this check each of its files would be
+    a read_error quarantine row and the run would succeed on none of its documents. The class
+    name is the marker curate.cli finds in a remote runner's error text."""
+
+
+def check_on_worker(path: str) -> None:
+    if not is_uri(path) and not os.path.lexists(path):  # a dangling link is there: a code tree's quarantine row
+        raise InputNotOnWorker(
+            f"input file {path} was listed at launch but is not on the worker reading it (host {socket.gethostname()}): "
+            "deleted since, or a worker on another machine: local paths must be at the same absolute path on every "
+            "worker (mount them there), or give the inputs as bucket URIs")
 
 
 class ReadShardFn(beam.DoFn):
@@ -27,6 +45,7 @@ class ReadShardFn(beam.DoFn):
         self.quarantined = Metrics.counter(NAMESPACE, "ingest.quarantined")
 
     def process(self, shard):
+        check_on_worker(shard.path)
         rows = {"docs": 0, "ledger": 0, "quarantine": 0}
         skipped: dict = {}  # records that are not documents, by type (a WARC's requests, resources, ...)
         for kind, batch in read_shard(shard, self._limits, skipped):

@@ -8,14 +8,28 @@ chosen runner's, whose module is imported first); what is left over is an error.
 from __future__ import annotations
 
 import difflib
+import tempfile
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 
+class BadOptionValue(ValueError):
+    """A Beam option with a value its parser refuses (``--direct_running_mode=multi_procesing``)."""
+
+
+def _one_line(message: str):
+    # argparse's own error() prints the usage of every Beam option (over 100 lines), then exits
+    raise BadOptionValue(message.removeprefix("argument "))
+
+
 def _beam_parser(args: list[str]):
     parser = []
-    # get_all_options builds the parser from every PipelineOptions class; keep a handle on it.
-    PipelineOptions(args).get_all_options(add_extra_args_fn=parser.append)
+
+    def keep(p):  # get_all_options builds the parser from every PipelineOptions class; keep a handle on it
+        p.error = _one_line
+        parser.append(p)
+
+    PipelineOptions(args).get_all_options(add_extra_args_fn=keep)
     return parser[0]
 
 
@@ -70,7 +84,10 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         # Beam raises it from deep inside the run (a traceback), after the output folder is made
         return [f"--runner={runner_name} needs --job_endpoint=HOST:PORT (a running job service), "
                 "or a runner that starts its own: --runner=FlinkRunner, --runner=SparkRunner"]
-    parser = _beam_parser(args)
+    try:
+        parser = _beam_parser(args)
+    except BadOptionValue as e:  # --direct_num_workers=two, a misspelt --direct_running_mode
+        return [str(e)]
     _, rest = parser.parse_known_args(args)
     known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)
     out = []
@@ -107,6 +124,10 @@ def _runner_groups() -> dict:
 # WorkerOptions that the SDK harness reads, and so the DirectRunner's worker processes too
 _HARNESS_OPTIONS = {"--default_sdk_harness_log_level", "--sdk_harness_log_level_overrides",
                     "--max_cache_memory_usage_mb", "--element_processing_timeout_minutes"}
+
+
+# where a remote runner keeps its temporary and staged files; curate's local ones go elsewhere
+_TEMP_OPTIONS = {"--temp_location", "--staging_location", "--gcs_temp_location"}
 
 
 def is_direct(runner: str | None) -> bool:
@@ -151,7 +172,11 @@ def other_runner_options(args: list[str]) -> list[str]:
         group._add_argparse_args(parser)
         names = {o for a in parser._actions for o in a.option_strings} - _HARNESS_OPTIONS
         for name in (g for g in given if g in names):
-            if direct:
+            if direct and name in _TEMP_OPTIONS:  # the user wants the temp files elsewhere: say how
+                out.append(f"{name} is an option of the {owner}; this run's DirectRunner would ignore it: its temporary "
+                           "files go to TMPDIR (now {}) and its spilled data under OUTPUT/.curate-staging/; set TMPDIR=DIR "
+                           "to move the first".format(tempfile.gettempdir()))
+            elif direct:
                 out.append(f"{name} is an option of the {owner}; this run's DirectRunner would ignore it "
                            "(worker processes on this machine: --workers N; another runner: --runner=NAME)")
             else:

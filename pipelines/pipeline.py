@@ -13,6 +13,7 @@ import gc
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
@@ -28,9 +29,10 @@ from curate.stages.rebalance import InfeasibleMix
 from pipelines import coders
 from pipelines.common import BatchStages, MergeCounts, StageContext, doc_stats, ledger_stats
 from pipelines.io import ReadInputs, WriteKind, WriteManifest
-from pipelines import beam_memo, pool
+from pipelines import beam_memo, pool, worker_loss
 
 beam_memo.install()
+worker_loss.install()
 from pipelines.pool import workers as pool_workers
 from pipelines.progress import count as count_progress, count_stat, report as progress_report
 from pipelines.spill import Release, Spiller, enabled as spill_enabled, folder as spill_folder
@@ -302,6 +304,31 @@ def own_tempdir():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def held_job_errors():
+    """A job server's error messages (a worker's whole traceback) are logged by Beam's
+    PortableRunner on the root logger, and the failure is then raised with the same text: held
+    here, dropped when the run fails (curate says it in one line, or raises that text), logged
+    after a run that succeeded (an error the job survived)."""
+    held = []
+    beam_job = os.path.join("portability", "portable_runner.py")
+
+    def hold(record):
+        if record.levelno >= logging.ERROR and record.pathname.endswith(beam_job):
+            held.append(record)
+            return False
+        return True
+
+    root = logging.getLogger()
+    root.addFilter(hold)
+    try:
+        yield
+    finally:
+        root.removeFilter(hold)
+    for record in held:
+        root.handle(record)
+
+
 def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress: bool = False) -> dict:
     """Run the job to completion into a staging folder, then commit it over the previous
     output (curate.commit); return the manifest. An interrupted or failed run leaves the
@@ -314,7 +341,8 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     spill = spill_enabled(cfg.run, local_runner(opts))
     staging = commit.begin(root)
     try:
-        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir():
+        with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir(), \
+                held_job_errors():
             with beam.Pipeline(options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)
@@ -333,4 +361,14 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     finally:
         gc.unfreeze()
         pool.shutdown()  # worker processes of pooled steps (already ended after a normal run)
+    if "://" not in staging and not os.path.exists(os.path.join(staging, output.MANIFEST)):
+        commit.abort(root)  # the workers wrote it on disks of their own: nothing here to commit
+        raise OutputNotShared(
+            f"the runner's workers wrote the output where this machine does not see it ({staging} has no "
+            f"{output.MANIFEST}; their files are left on the workers' disks): a local output must be at the same absolute "
+            "path on every worker and this machine (a shared filesystem), or give a bucket URI (gs://BUCKET/...)")
     return commit.finish(root)
+
+
+class OutputNotShared(RuntimeError):
+    """A local output the runner's workers wrote on disks of their own (curate.cli: one line)."""

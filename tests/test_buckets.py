@@ -174,6 +174,34 @@ def test_whole_pipeline_in_a_bucket_equals_local(gcs, tmp_path, capsys):
     assert batches[0] and batches[0] == batches[1]
 
 
+@pytest.mark.slow
+def test_a_worker_pool_reads_and_writes_the_bucket(gcs, tmp_path):
+    """The offline cluster recipe (README: a worker pool beside the job service) with inputs
+    and output in the bucket: the workers read gs:// inputs and write the gs:// output, and
+    it equals a DirectRunner run on local paths. The pool's workers reach the emulator as a
+    Flink sidecar would: STORAGE_EMULATOR_HOST in their environment."""
+    from test_portable import services
+
+    fs, uri = gcs
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    raw = tmp_path / "d" / "raw"
+    upload(fs, raw, f"{uri}/raw")
+    remote_cfg = tmp_path / "bucket.toml"
+    remote_cfg.write_text(Path(cfg).read_text().replace(str(raw), f"{uri}/raw"))
+    local_out = tmp_path / "local"
+    assert cli.main(["run", cfg, "--output", str(local_out), "--progress", "off"]) == 0
+    with services(tmp_path, job_service=False) as args:
+        r = subprocess.run([sys.executable, "-m", "curate", "run", str(remote_cfg), "--output", f"{uri}/out", "--progress", "off",
+                            *args], capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0, r.stderr
+    got = snapshot(fs, f"{uri}/out")
+    want = {str(p.relative_to(local_out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in local_out.rglob("*") if p.is_file()}
+    assert set(got) == set(want) and any(rel.startswith("tokens/") for rel in got)
+    for rel in set(want) - {output.MANIFEST, "tokens.json"}:  # they name the output and the inputs' globs
+        assert got[rel] == want[rel], rel
+    assert commit.verify_output(f"{uri}/out")["counts"] == commit.read_manifest(str(local_out))["counts"]
+
+
 # --- the commit's promises on an object store --------------------------------------------------
 
 

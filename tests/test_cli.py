@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import tempfile
 import subprocess
 import sys
 import threading
@@ -210,6 +211,21 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (choose from"),
+    (["--direct_num_workers", "two"], "curate: --direct_num_workers: invalid int value: 'two'"),
+    (["--runner=FlinkRunner", "--flink_version=9.9"], "curate: --flink_version: invalid choice: '9.9'"),
+])
+def test_a_beam_option_with_a_bad_value_is_one_line(tmp_path, pages, capsys, args, message):
+    """A Beam option's value its parser refuses printed the usage of every Beam option (126
+    lines) before the error."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith(message) and err[1:] == ["(see: curate run --help)"], err
+    assert not out.exists()
+
+
 def test_known_beam_options_pass():
     ap, commands = cli._parser()
     ok = ["--direct_num_workers=2", "--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level=ERROR"]
@@ -225,7 +241,10 @@ def test_known_beam_options_pass():
         (["--max_num_workers", "100"], "--max_num_workers is an option of the DataflowRunner"),
         (["--machine_type=n2-standard-8"], "--machine_type is an option of the DataflowRunner"),
         (["--region=us-central1"], "--region is an option of the DataflowRunner"),
-        (["--temp_location=gs://b/tmp"], "--temp_location is an option of the DataflowRunner"),
+        # and where this run's temporary files go instead (the user wanted them elsewhere)
+        (["--temp_location=/scratch/tmp"], "--temp_location is an option of the DataflowRunner; this run's DirectRunner would "
+         "ignore it: its temporary files go to TMPDIR (now {tmp}) and its spilled data under OUTPUT/.curate-staging/; "
+         "set TMPDIR=DIR to move the first"),
         (["--flink_master=localhost:8081"], "--flink_master is an option of the FlinkRunner"),
         (["--parallelism=4"], "--parallelism is an option of the FlinkRunner"),
         (["--environment_type=LOOPBACK"], "--environment_type is an option of the PortableRunner"),
@@ -240,8 +259,9 @@ def test_options_of_another_runner_are_errors(tmp_path, pages, capsys, args, mes
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, *args) == 2
     err = capsys.readouterr().err
+    message = message.replace("{tmp}", tempfile.gettempdir())
     assert message in err, err
-    if "Dataflow" in message:
+    if "Dataflow" in message and "TMPDIR" not in message:
         assert "--workers N" in err, err  # where local parallelism is set
     assert not out.exists()
 
@@ -1225,7 +1245,10 @@ def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monke
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
                    "--runner=FlinkRunner", "--flink_master=localhost:1", "--environment_type=LOOPBACK") == 1
     err = capsys.readouterr().err
-    assert err.startswith("curate: the runner's job server could not be started (RuntimeError: Unable to fetch remote job server jar"), err
+    # the jar's whole URL (Beam's message, cut at 400 characters, lost its end) and what to do offline
+    jar = "https://repo.maven.apache.org/maven2/org/apache/beam/beam-runners-flink-"
+    assert err.startswith(f"curate: the runner's job server could not be started: Beam could not download its jar ({jar}"), err
+    assert re.search(r"-job-server-[\d.]+\.jar\); offline, copy that jar here and pass --flink_job_server_jar=PATH; ", err), err
     assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
 
 

@@ -41,6 +41,7 @@ EXAMPLES = {
     "from curate.stages.tokenize import Encoder": "test_decode_example",
     "curate train-quality": "not run: trains on ../shared/corpora (tests/test_quality.py runs the command)",
     "--runner=FlinkRunner": "test_runner_examples_pass_the_option_check",
+    "worker_pool_main --service_port=50000": "test_worker_pool_example",
     "def too_many_emoji(batch)": "test_custom_rules_example",
     "[filter.custom]\nemoji_spam": "test_custom_rules_example",
     "PYTHONPATH=. curate run rules.toml": "test_custom_rules_example",
@@ -284,6 +285,28 @@ def test_runner_examples_pass_the_option_check():
         ns, rest = parsers["run"].parse_known_args(argv[2:])
         assert ns.config == "my.toml"
         assert cli.check_rest("run", parsers["run"], rest) == [], argv
+
+
+@pytest.mark.slow
+def test_worker_pool_example(demo, shell):
+    """The offline cluster recipe, as written: a worker pool beside the job service in curate's
+    process gives the demo's DirectRunner output, byte for byte (the manifest aside)."""
+    import socket
+
+    work = shell.cwd
+    shutil.copy(demo[0] / "demo.toml", work / "my.toml")
+    (work / ".venv" / "bin").mkdir(parents=True)
+    (work / ".venv" / "bin" / "activate").write_text("# this checkout's curate and python are on PATH already\n")
+    with socket.socket() as s:  # a port of our own: 50000 may be taken on a shared machine
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    script = block("worker_pool_main --service_port=50000").replace("50000", str(port))
+    shell("trap 'kill $(jobs -p) 2>/dev/null' EXIT\n" + script)  # the pool goes with the shell
+    direct, portable = demo[0] / "out", work / "corpus-portable"
+    files = sorted(str(p.relative_to(direct)) for p in direct.rglob("*.parquet"))
+    assert files and files == sorted(str(p.relative_to(portable)) for p in portable.rglob("*.parquet"))
+    for f in [*files, "stats/run.json", "tokens.json"]:
+        assert (direct / f).read_bytes() == (portable / f).read_bytes(), f
 
 
 def test_config_reference_table_is_generated():
