@@ -18,6 +18,9 @@ call first. curate deletes only what the previous manifest lists (its ``files``,
 and ``derived`` entries, e.g. the audit's report) and its own staging folder; any other path
 inside ``DIR``, at any depth, makes the run refuse before anything is written.
 
+The audit's report and summary, written into a finished output after its run, are committed
+the same way (``add_derived``), under the same lock.
+
 The one thing a failed run leaves: when its mix cannot be met, ``keep`` moves rebalance's
 staged candidates to ``DIR/.curate-candidates/`` (with a manifest) for ``curate mix``; the
 ownership check skips that folder, and ``finish`` deletes it.
@@ -191,15 +194,33 @@ def begin(root: str) -> str:
             _CREATED.add(base)  # removed again if this run does not finish (abort)
         recover(root)
         check_owned(root)
-        _lock(root, base)  # before anything in the staging folder is deleted: it may be a live run's
-        staging = f"{base}/{STAGING}"
-        for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):  # an interrupted run's files
-            if os.path.basename(old.path) != LOCK:
-                _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
-        fs.create_dir(staging, recursive=True)
+        _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
+        _clear_staging(fs, base)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     return _staging_root(root, base)
+
+
+def _hold(root: str, fs, base: str) -> None:
+    """Lock ``root`` for this process (or refuse: ``_lock``), having completed a commit that a
+    killed run left: one killed after its journal, between this process's ``recover`` and its
+    lock, would otherwise have its journal deleted with the staging folder, its commit half done."""
+    _lock(root, base)
+    journal = f"{base}/{STAGING}/{JOURNAL}"
+    if _exists(fs, journal):
+        with fs.open_input_stream(journal) as f:
+            _apply(fs, base, json.loads(f.read()))  # deletes the staging folder, the lock file with it
+        _lock(root, base)  # a new one
+
+
+def _clear_staging(fs, base: str) -> None:
+    """Delete what an interrupted run (or audit) left in the staging folder, but the lock this
+    process holds."""
+    staging = f"{base}/{STAGING}"
+    for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):
+        if os.path.basename(old.path) != LOCK:
+            _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
+    fs.create_dir(staging, recursive=True)
 
 
 def _staging_root(root: str, base: str) -> str:
@@ -326,8 +347,10 @@ def recover(root: str) -> bool:
 def _apply(fs, base: str, journal: dict) -> None:
     """Idempotent: each step checks what is already done."""
     staging = f"{base}/{STAGING}"
-    if _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
-        fs.delete_file(f"{base}/{output.MANIFEST}")  # from now until the last rename, no finished output
+    if journal.get("manifest") != "replace" and _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
+        # from now until the last rename, no finished output (an audit's commit adds files beside
+        # the run's: its manifest is renamed over the old one)
+        fs.delete_file(f"{base}/{output.MANIFEST}")
     for rel in journal["delete"]:
         if _exists(fs, f"{base}/{rel}"):
             fs.delete_file(f"{base}/{rel}")
@@ -378,19 +401,35 @@ def _fault(point: str) -> None:
             os._exit(137)
 
 
-def record_derived(root: str, files: list[str]) -> None:
-    """List files written into a finished output after the run (the audit's report) in its
-    manifest, so that a later run may replace them."""
-    try:
-        manifest = read_manifest(root)
-    except FileNotFoundError:
-        return
+def add_derived(root: str, files: dict[str, bytes]) -> None:
+    """Write files into a finished output after its run (the audit's report.html and
+    stats/summary.json: relative path -> bytes) and list them in its manifest's ``derived``
+    entries, so that a later run may replace them. A commit of its own: staged, journalled,
+    renamed into place, so a kill at any point leaves no file the manifest does not list (the
+    next run would refuse it): before the journal, the output as it was; after, completed by
+    the next read. Refused while a run writes ``root`` (whose commit would delete them)."""
     fs, base = output._fs(root)
-    derived = {e["file"]: e for e in manifest.get("derived", [])}
-    for rel in files:
-        derived[rel] = {"file": rel, "bytes": fs.get_file_info(f"{base}/{rel}").size}
-    manifest["derived"] = sorted(derived.values(), key=lambda e: e["file"])
-    output.write_manifest(root, manifest)
+    recover(root)
+    _hold(root, fs, base)
+    try:
+        _clear_staging(fs, base)
+        staged = _staging_root(root, base)
+        manifest = read_manifest(root)
+        derived = {e["file"]: e for e in manifest.get("derived", [])}
+        for rel, data in files.items():
+            output.write_atomic(staged, rel, data)
+            derived[rel] = {"file": rel, "bytes": len(data)}
+        manifest["derived"] = sorted(derived.values(), key=lambda e: e["file"])
+        output.write_manifest(staged, manifest)
+        journal = {"delete": [], "files": sorted(files), "manifest": "replace"}
+        output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
+        _apply(fs, base, journal)
+    except BaseException:
+        if not _exists(fs, f"{base}/{STAGING}/{JOURNAL}"):  # not decided: nothing of it stays
+            _delete_dir(fs, f"{base}/{STAGING}")
+        raise
+    finally:
+        _unlock(base)
 
 
 def read_manifest(root: str) -> dict:

@@ -361,3 +361,104 @@ def test_full_disk_is_said_in_one_line(tmp_path, finished_demo, monkeypatch, cap
     assert len(lines) == 1 and lines[0].startswith("curate: the disk is full: a run needs free disk"), lines
     assert lines[0].endswith(f"the previous output in {out} is unchanged")
     assert snapshot(out) == before and not (out / commit.STAGING).exists()
+
+
+# Runs `curate ARGS...` killed (os._exit(137), as kill -9 would) at its N-th change to the files
+# of an output (a file opened for writing, a rename, a deletion, a folder made): every point at
+# which a kill leaves the disk in another state, whatever writes them.
+KILL_AT_CHANGE = """
+import os, sys
+from curate import output
+n = int(sys.argv.pop(1))
+count = [0]
+class Dying:
+    def __init__(self, fs):
+        self.fs = fs
+    def __getattr__(self, name):
+        call = getattr(self.fs, name)
+        if name not in ("open_output_stream", "move", "delete_file", "delete_dir", "create_dir"):
+            return call
+        def dying(*a, **kw):
+            count[0] += 1
+            if count[0] == n and name != "open_output_stream":
+                os._exit(137)
+            result = call(*a, **kw)
+            if count[0] == n:  # the file made, nothing in it yet
+                os._exit(137)
+            return result
+        return dying
+fs_of = output._fs
+output._fs = lambda root: (Dying(fs_of(root)[0]), fs_of(root)[1])
+from curate.cli import entry
+entry()
+"""
+
+
+def test_audit_killed_at_any_point_leaves_the_output_replaceable(tmp_path, finished_demo):
+    """`curate audit DIR` killed (kill -9, out of memory) while it wrote report.html and
+    stats/summary.json left a temporary file (stats/.tmp-summary.json-PID) or a report its
+    manifest did not list in DIR: the next `curate run` into DIR refused ("holds files curate
+    did not write") until the user deleted them by hand, and the audit's own check failed. Killed
+    at each of its changes to DIR's files, the output verifies, its audit passes, and the next
+    run replaces it."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(out, pristine)
+    for n in range(1, 40):
+        shutil.rmtree(out)
+        shutil.copytree(pristine, out)
+        r = subprocess.run([sys.executable, "-c", KILL_AT_CHANGE, str(n), "audit", str(out)], cwd=REPO, capture_output=True, text=True)
+        if r.returncode == 0:  # the audit made fewer changes: all were tried
+            break
+        assert r.returncode == 137, r.stderr
+        commit.verify_output(str(out))
+        commit.check_owned(str(out))  # what the next run checks first: nothing it did not write
+        assert command.main([str(out)]) == 0, f"killed at change {n}"
+    assert n > 3, "the audit was not killed while it wrote"
+    assert cli.main(args) == 0
+    commit.verify_output(str(out))
+
+
+def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo):
+    """`curate audit DIR` while a run was writing DIR wrote report.html into DIR and rewrote
+    DIR's manifest (read, then written back with the report listed): landing while the run
+    committed, it put the old manifest back over the new output's. And the run's commit then
+    deleted the report. The audit now takes the output's lock to write: refused while a run
+    holds it, DIR untouched."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    busy = tmp_path / "busy"
+    env = dict(os.environ, CURATE_FAULT="worker_stall", CURATE_STALL_MARK=str(busy))
+    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for(busy.exists, proc)
+        r = run_cli("audit", out)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[-1] == (f"curate audit: output {str(out)!r} is being written by another curate run; "
+                                         "wait for it to end or choose another --output"), r.stderr
+    assert snapshot(out) == before
+    assert run_cli("audit", out).returncode == 0
+
+
+def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_demo, monkeypatch):
+    """A run killed while it moved its files into place, its journal written after the next
+    run's `recover` had looked (between that and the next run's lock): the next run deleted the
+    staging folder with the journal in it, leaving an output with no manifest and half its files
+    moved, which nothing could complete. The journal is now looked for again under the lock."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
+                       env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    assert (out / commit.STAGING / commit.JOURNAL).exists() and not (out / "manifest.json").exists()
+    monkeypatch.setattr(commit, "recover", lambda root: False)  # it looked before the journal was there
+    monkeypatch.setattr(commit, "check_owned", lambda root: {})
+    commit.begin(str(out))
+    commit.abort(str(out))  # the next run stopped at once
+    monkeypatch.undo()
+    m = commit.verify_output(str(out))  # the killed run's commit, completed
+    assert "tokens.json" in snapshot(out) and m["config"]["run"]["stages"][-1] == "tokenize"
+

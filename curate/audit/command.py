@@ -25,20 +25,19 @@ def write(summary: dict, out: str) -> tuple[str, str]:
         raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {shell.quote(out)}): choose another --output")
     if not own:  # its files would be foreign to that output
         commit.not_inside_an_output(out)
-    # Rendered before anything is written, and what was written listed in DIR's manifest whatever
-    # stops the audit: an unlisted file in DIR would make the next run refuse to replace it.
+    # Rendered before anything is written. Into DIR itself as a commit (curate.commit.add_derived):
+    # a file its manifest did not list, left by an audit stopped or killed midway, would make
+    # the next run refuse to replace DIR.
     files = {"stats/summary.json": output.json_bytes(summary), "report.html": report.render(summary).encode("utf-8")}
-    written = []
     try:
-        for rel, data in files.items():
-            output.write_atomic(out, rel, data)
-            written.append(rel)
+        if own and output.file_type(output.join(out, output.MANIFEST)) == pafs.FileType.File:
+            commit.add_derived(out, files)
+        else:
+            for rel, data in files.items():
+                output.write_atomic(out, rel, data)
     except OSError as e:  # a read-only mount, a full disk: the user's to fix, not a bug
         why = os.strerror(e.errno) if e.errno else str(e)
         raise ValueError(f"cannot write the audit into {out} ({why}): give --output FOLDER for report.html and stats/summary.json") from None
-    finally:
-        if own and written:
-            commit.record_derived(out, written)  # a later run may replace them
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
 
 
