@@ -230,14 +230,17 @@ def _staging_root(root: str, base: str) -> str:
 
 
 def abort(root: str) -> None:
-    """Remove this run's staging folder (best effort: the next run removes what is left)."""
+    """Remove this run's staging folder (best effort: the next run removes what is left). Not
+    while another run holds the output's lock: a run interrupted before it was refused (or before
+    it began) would delete that run's staged files."""
     fs, base = output._fs(root)
     try:
         if _exists(fs, f"{base}/{STAGING}"):
+            _lock(root, base)  # this run's already, or no live run's: raises while another run holds it
             _delete_dir(fs, f"{base}/{STAGING}")
         if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
-    except OSError:
+    except (OSError, ValueError):
         pass
     _CREATED.discard(base)
     _unlock(base)

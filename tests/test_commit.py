@@ -444,6 +444,40 @@ def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo)
     assert run_cli("audit", out).returncode == 0
 
 
+HOLD_LOCK = """
+import fcntl, os, sys, time
+staging = sys.argv[1]
+os.makedirs(staging, exist_ok=True)
+fd = os.open(os.path.join(staging, "lock"), os.O_RDWR | os.O_CREAT)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+open(os.path.join(staging, "staged.arrow"), "w").write("a live run's data")
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_interrupted_second_run_leaves_the_first_runs_files(tmp_path, finished_demo, monkeypatch, capsys):
+    """A second run into an output another run is writing, interrupted (Ctrl-C, SIGTERM) before
+    it was refused, removed the staging folder: the first run's staged files, under it. Only
+    the run that holds the output's lock removes it."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    staging = out / commit.STAGING
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(staging)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+
+        def ctrl_c(root):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(commit, "check_owned", ctrl_c)  # the Ctrl-C lands as the run looks at the output
+        assert cli.main(args) == cli.INTERRUPTED
+        assert (staging / "staged.arrow").read_text() == "a live run's data"
+        assert (staging / "lock").exists()
+    finally:
+        holder.kill()
+    assert {k: v for k, v in snapshot(out).items() if not k.startswith(commit.STAGING)} == before
+
+
 def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_demo, monkeypatch):
     """A run killed while it moved its files into place, its journal written after the next
     run's `recover` had looked (between that and the next run's lock): the next run deleted the
