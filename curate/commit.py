@@ -247,25 +247,31 @@ def abort(root: str) -> None:
 
 
 def finish(root: str) -> dict:
-    """Swap the staged run into ``root``; return its manifest."""
+    """Swap the staged run into ``root``; return its manifest. A failure before the commit is
+    decided (the disk full as the manifest is written, a file of the user's put into ``root``
+    meanwhile) removes the staging folder, as a failed run's: the previous output stays."""
     fs, base = output._fs(root)
-    _CREATED.discard(base)
     staging, staged = f"{base}/{STAGING}", _staging_root(root, base)
-    manifest = read_manifest(staged)
-    manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
-    written = [(rel, size) for rel, size in _files(fs, staging)
-               if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
-    # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
-    # sha256) get theirs here, so the manifest's hashes cover every byte of the output
-    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
-                         for rel, size in written]
-    output.write_manifest(staged, manifest)
-    previous = check_owned(root)  # again: nothing foreign appeared while the run was going
-    new = {rel for rel, _ in written}
-    delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
-    journal = {"delete": delete, "files": sorted(new)}
-    _fault("before_journal")
-    output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
+    try:
+        manifest = read_manifest(staged)
+        manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
+        written = [(rel, size) for rel, size in _files(fs, staging)
+                   if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
+        # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
+        # sha256) get theirs here, so the manifest's hashes cover every byte of the output
+        manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
+                             for rel, size in written]
+        output.write_manifest(staged, manifest)
+        previous = check_owned(root)  # again: nothing foreign appeared while the run was going
+        new = {rel for rel, _ in written}
+        delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
+        journal = {"delete": delete, "files": sorted(new)}
+        _fault("before_journal")
+        output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
+    except BaseException:
+        abort(root)
+        raise
+    _CREATED.discard(base)
     _fault("after_journal")
     _apply(fs, base, journal)
     if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer

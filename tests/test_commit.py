@@ -496,3 +496,37 @@ def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_de
     m = commit.verify_output(str(out))  # the killed run's commit, completed
     assert "tokens.json" in snapshot(out) and m["config"]["run"]["stages"][-1] == "tokenize"
 
+
+@pytest.mark.parametrize("cause", ["disk_full", "foreign_file"])
+def test_run_failing_as_it_commits_removes_its_staging_folder(tmp_path, finished_demo, monkeypatch, capsys, cause):
+    """A run that failed in its last step, before its commit was decided (the disk full as it
+    wrote its manifest or journal; a file of the user's put into DIR while it ran), said the
+    previous output was unchanged but left its staging folder: the whole new output, the disk
+    kept full until the next run into DIR."""
+    import errno
+
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    if cause == "disk_full":
+        write = output.write_atomic
+
+        def full(root, rel, data):
+            if rel == commit.JOURNAL:
+                raise OSError(errno.ENOSPC, "No space left on device", rel)
+            write(root, rel, data)
+
+        monkeypatch.setattr(output, "write_atomic", full)
+    else:
+        finish = commit.finish
+
+        def dropped(root):
+            (out / "notes.txt").write_text("mine\n")
+            before["notes.txt"] = hashlib.sha256(b"mine\n").hexdigest()
+            return finish(root)
+
+        monkeypatch.setattr(commit, "finish", dropped)
+    capsys.readouterr()
+    assert cli.main(args) == (1 if cause == "disk_full" else 2)
+    err = capsys.readouterr().err
+    assert ("the disk is full" if cause == "disk_full" else "holds files curate did not write: notes.txt") in err, err
+    assert not (out / commit.STAGING).exists()
+    assert snapshot(out) == before
