@@ -530,3 +530,19 @@ def test_run_failing_as_it_commits_removes_its_staging_folder(tmp_path, finished
     assert ("the disk is full" if cause == "disk_full" else "holds files curate did not write: notes.txt") in err, err
     assert not (out / commit.STAGING).exists()
     assert snapshot(out) == before
+
+
+def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo):
+    """After a run killed while it moved its files into place, `curate audit DIR` said "no
+    manifest.json: a curate run is writing this output" (exit 2), though the journal lets any
+    read complete the commit (as the next run and verify_output do). It completes it, and audits
+    the new output."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
+                       env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    assert not (out / "manifest.json").exists()
+    r = run_cli("audit", out)
+    assert r.returncode == 0, r.stderr
+    assert not (out / commit.STAGING).exists()
+    assert commit.verify_output(str(out))["config"]["run"]["stages"][-1] == "tokenize"
