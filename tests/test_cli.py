@@ -627,6 +627,27 @@ def test_output_inside_the_input_folder_is_not_read_back(tmp_path, pages, capsys
     assert "matches only files inside the output directory" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("through", ["input", "output"])
+def test_output_inside_the_input_folder_through_a_link_is_not_read_back(tmp_path, pages, capsys, through):
+    """The same folders by other names: the input through a link to its folder (`--input
+    latest/` with `latest -> data`), or the output through a link into the input folder. Only
+    the names as given were compared: the rerun read the output's own shards back as inputs
+    (its ledger refused: "out/ledger/part-00000-of-00004.parquet has no text column")."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pages.jsonl").write_bytes(pages.read_bytes())
+    (tmp_path / "latest").symlink_to(data)
+    (data / "out").mkdir()  # a link to a folder yet to be made is refused (tested elsewhere)
+    (tmp_path / "outlink").symlink_to(data / "out", target_is_directory=True)
+    given_in, given_out = (tmp_path / "latest", data / "out") if through == "input" else (data, tmp_path / "outlink")
+    for _ in range(2):
+        assert run_cli("run", "--input", given_in, "--domain", "web", "--stages", "ingest", "--output", given_out, "--progress", "off") == 0, capsys.readouterr().err
+        manifest = json.loads((data / "out" / "manifest.json").read_text())
+        assert [f["path"] for f in manifest["inputs"]] == ["pages.jsonl"]
+        assert pq.read_table(data / "out" / "text").num_rows == len(PAGES)
+
+
 def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
     """An --output under a file (or on a read-only or missing mount) used to end in a pyarrow
     traceback; now one line naming the output and what to do."""
