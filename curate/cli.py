@@ -595,6 +595,9 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
                     "makes it smaller)")
+        if isinstance(e, OSError) and e.errno == errno.EFBIG:  # FAT32's 4 GiB, a shell's `ulimit -f`
+            return ("a file grew past the largest size allowed (the file system's limit, or the shell's file-size limit, "
+                    "`ulimit -f`): raise the limit, or write the output to another file system")
         e = e.__cause__ or e.__context__
     return None
 

@@ -546,3 +546,19 @@ def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo):
     assert r.returncode == 0, r.stderr
     assert not (out / commit.STAGING).exists()
     assert commit.verify_output(str(out))["config"]["run"]["stages"][-1] == "tokenize"
+
+
+def test_file_size_limit_is_said_in_one_line(tmp_path, finished_demo):
+    """A file grown past the largest size allowed (`ulimit -f`; FAT32's 4 GiB) stopped the run
+    with Beam's traceback ("RuntimeError: OSError: [Errno 27] Error writing bytes to file");
+    one line now, as for a full disk, the previous output unchanged and no staging left."""
+    import resource
+
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # noqa: E731
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, preexec_fn=limit)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [
+        "curate: a file grew past the largest size allowed (the file system's limit, or the shell's file-size limit, "
+        f"`ulimit -f`): raise the limit, or write the output to another file system; the previous output in {out} is unchanged"], r.stderr[-2000:]
+    assert snapshot(out) == before and not (out / commit.STAGING).exists()
