@@ -761,6 +761,30 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
     demo.check_root(str(again))
 
 
+
+@pytest.mark.parametrize("change", ["edited_config", "file_in_raw"])
+def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
+    """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
+    had edited (to try settings) overwrote it with the demo's own, the edits lost; a file of
+    the user's put into DIR/raw/web/ was curated with the samples. Refused, nothing written."""
+    from curate import demo
+
+    root = tmp_path / "demo"
+    demo.write_demo(str(root))
+    if change == "edited_config":
+        cfg = root / "demo.toml"
+        cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 3"))
+        named = "demo.toml"
+    else:
+        (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
+        named = "raw/web/mine.jsonl"
+    before = sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file())
+    assert run_cli("demo", "--output", root, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"curate: demo: {str(root)!r}" in err and named in err and "choose another --output" in err, err
+    assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
+
+
 def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, demo):
     """`curate demo --output 'd[1] "q"'`: the demo wrote its folder unescaped into its config's
     globs (d[1] read as a character class: no input matched) and unquoted into its TOML (a `"`
