@@ -562,3 +562,33 @@ def test_file_size_limit_is_said_in_one_line(tmp_path, finished_demo):
         "curate: a file grew past the largest size allowed (the file system's limit, or the shell's file-size limit, "
         f"`ulimit -f`): raise the limit, or write the output to another file system; the previous output in {out} is unchanged"], r.stderr[-2000:]
     assert snapshot(out) == before and not (out / commit.STAGING).exists()
+
+
+def test_lock_taken_on_a_lock_file_just_deleted_is_taken_again(tmp_path, monkeypatch):
+    """A run that opened the lock file as the run before it finished (its commit deletes the
+    staging folder, the lock file with it) then locked the deleted file: a third run, making a
+    new lock file, was not refused, and two runs wrote one output, each deleting the other's
+    staged files. The lock is taken again until it is on the file its path names."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    lockf = fcntl.lockf
+    deleted = []
+
+    def finished_meanwhile(fd, op):  # the run before ends between this run's open and its lock
+        if not deleted:
+            shutil.rmtree(out / commit.STAGING)
+            deleted.append(True)
+        return lockf(fd, op)
+
+    monkeypatch.setattr(fcntl, "lockf", finished_meanwhile)
+    commit._lock(str(out), str(out))
+    monkeypatch.undo()
+    try:
+        third = subprocess.run([sys.executable, "-c", "import fcntl, os, sys; os.makedirs(sys.argv[1], exist_ok=True); "
+                                "fcntl.lockf(os.open(os.path.join(sys.argv[1], 'lock'), os.O_RDWR | os.O_CREAT), "
+                                "fcntl.LOCK_EX | fcntl.LOCK_NB)", str(out / commit.STAGING)], capture_output=True, text=True)
+        assert deleted and third.returncode != 0, "a third run took the lock"
+    finally:
+        commit._unlock(str(out))
