@@ -130,6 +130,24 @@ def check_owned(root: str) -> dict:
     return manifest
 
 
+def _may_change(root: str, base: str, rels) -> None:
+    """Refuse before anything is changed when this process may not delete or rename files in a
+    folder that holds (or will hold) one of ``rels`` (another user's, read-only): the commit
+    would fail after deleting the previous manifest, leaving no readable output."""
+    if "://" in root:
+        return
+    folders = set()
+    for rel in rels:
+        d = os.path.dirname(f"{base}/{rel}")
+        while not os.path.isdir(d) and len(d) > len(base):  # a folder still to be made: its parent
+            d = os.path.dirname(d)
+        folders.add(d)
+    denied = sorted(root if d == base else os.path.relpath(d, base) for d in folders if not os.access(d, os.W_OK | os.X_OK))
+    if denied:
+        raise ValueError(f"output {root!r}: curate may not change the folder{'s' * (len(denied) > 1)} {', '.join(denied)} "
+                         "(permissions): it could not replace the previous output there; fix its permissions or choose another --output")
+
+
 def _lock(root: str, base: str) -> None:
     """Hold STAGING/lock for this run, or refuse: a second run into the same output would
     delete the first one's staged files (and recover or commit over it). A POSIX lock: gone
@@ -200,7 +218,7 @@ def begin(root: str) -> str:
             fs.create_dir(base, recursive=True)
             _CREATED.add(base)  # removed again if this run does not finish (abort)
         recover(root)
-        check_owned(root)
+        _may_change(root, base, owned(check_owned(root)))
         _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
         _clear_staging(fs, base)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
@@ -273,6 +291,7 @@ def finish(root: str) -> dict:
         new = {rel for rel, _ in written}
         delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
         journal = {"delete": delete, "files": sorted(new)}
+        _may_change(root, base, [*delete, *new, output.MANIFEST])
         _fault("before_journal")
         output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
     except BaseException:

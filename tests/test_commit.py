@@ -592,3 +592,46 @@ def test_lock_taken_on_a_lock_file_just_deleted_is_taken_again(tmp_path, monkeyp
         assert deleted and third.returncode != 0, "a third run took the lock"
     finally:
         commit._unlock(str(out))
+
+
+# Runs `curate ARGS...` where this process may not change the folder named first (as for a
+# folder of the output owned by another user, or read-only): a deletion or rename in it fails,
+# and os.access says so, as it would.
+DENIED_FOLDER = """
+import errno, os, sys
+from curate import output
+denied = os.path.abspath(sys.argv.pop(1))
+access = os.access
+os.access = lambda path, mode, **kw: False if os.path.abspath(path) == denied and mode & os.W_OK else access(path, mode, **kw)
+class Denying:
+    def __init__(self, fs):
+        self.fs = fs
+    def __getattr__(self, name):
+        call = getattr(self.fs, name)
+        if name not in ("delete_file", "move", "open_output_stream", "delete_dir"):
+            return call
+        def denied_call(*paths, **kw):
+            if any(os.path.dirname(os.path.abspath(p)) == denied for p in paths if isinstance(p, str)):
+                raise PermissionError(errno.EACCES, "Permission denied", paths[0])
+            return call(*paths, **kw)
+        return denied_call
+fs_of = output._fs
+output._fs = lambda root: (Denying(fs_of(root)[0]), fs_of(root)[1])
+from curate.cli import entry
+entry()
+"""
+
+
+def test_rerun_into_an_output_it_may_not_change_keeps_the_previous_one(tmp_path, finished_demo):
+    """A rerun whose commit could not delete an old shard (a folder of the output owned by
+    another user, or read-only) failed with a traceback after it had deleted the previous
+    manifest: the previous output unreadable (no manifest.json) until the permissions were
+    fixed. Now refused before anything is changed, in one line, naming the folder."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    r = subprocess.run([sys.executable, "-c", DENIED_FOLDER, str(out / "text"), *args], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [
+        f"curate: output {str(out)!r}: curate may not change the folder text (permissions): it could not replace the "
+        "previous output there; fix its permissions or choose another --output"], r.stderr[-3000:]
+    assert snapshot(out) == before and not (out / commit.STAGING).exists()
+    commit.verify_output(str(out))
