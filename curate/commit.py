@@ -118,6 +118,10 @@ def check_owned(root: str) -> dict:
     if manifest.get("format") != output.FORMAT:
         raise ForeignFiles(f"output {root!r}: {output.MANIFEST} is not a curate manifest; choose another --output")
     ours = owned(manifest)
+    outside = [rel for rel in ours if not isinstance(rel, str) or os.path.isabs(rel) or ".." in rel.split("/")]
+    if outside:  # the next commit would delete it: a file beside DIR, anywhere
+        raise ForeignFiles(f"output {root!r}: {output.MANIFEST} lists {outside[0]!r}, which is not a path inside it: "
+                           "not a manifest curate wrote; move the output away or choose another --output")
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
     if foreign:

@@ -4,6 +4,7 @@ byte-identical (issue 13, cases 1 and 2)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -635,3 +636,22 @@ def test_rerun_into_an_output_it_may_not_change_keeps_the_previous_one(tmp_path,
         "previous output there; fix its permissions or choose another --output"], r.stderr[-3000:]
     assert snapshot(out) == before and not (out / commit.STAGING).exists()
     commit.verify_output(str(out))
+
+
+@pytest.mark.parametrize("listed", ["../victim.txt", "{victim}", "text/../../victim.txt"])
+def test_manifest_listing_a_path_outside_the_output_is_refused(tmp_path, finished_demo, listed):
+    """A manifest (edited by hand, or damaged) that listed a path outside DIR: the next run
+    deleted that file, which curate had not written (`../victim.txt` beside DIR, an absolute
+    path). Refused, naming it, nothing deleted."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    listed = listed.format(victim=victim)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["derived"] = [{"file": listed, "bytes": 9}]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    r = run_cli(*args)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"curate: output {str(out)!r}: {output.MANIFEST} lists {listed!r}, which is not a path inside it: "
+                        "not a manifest curate wrote; move the output away or choose another --output\n"), r.stderr
+    assert victim.read_text() == "precious\n"
