@@ -1622,6 +1622,35 @@ def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, cap
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
 
 
+
+@pytest.mark.parametrize("into", ["folder", "curate_output"])
+def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into):
+    """`curate audit --corpus X --output site/` overwrote site/report.html and
+    site/stats/summary.json of the user's own without a word; so did `curate audit DIR` a
+    report.html the user had put into the curate output DIR (its manifest does not list it).
+    Refused, naming the file; an earlier audit's report is replaced as before."""
+    from curate.audit import command
+
+    if into == "folder":
+        where = tmp_path / "site"
+        where.mkdir()
+        args = ["--corpus", str(pages), "--output", str(where)]
+    else:
+        where = tmp_path / "o"
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", where, "--progress", "off") == 0
+        args = [str(where)]
+    mine = where / "report.html"
+    mine.write_text("<h1>my own report</h1>\n")
+    capsys.readouterr()
+    assert command.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate audit: {str(where)!r}: report.html is not a report curate audit wrote; move it away "
+                   "or give --output another folder\n"), err
+    assert mine.read_text() == "<h1>my own report</h1>\n" and not (where / "stats" / "summary.json").exists()
+    mine.unlink()
+    assert command.main(args) == 0 and command.main(args) == 0  # written, then replaced
+
+
 def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys):
     """A link whose target is gone (crawl/b.jsonl -> an unmounted disk) was left out without a
     word by a folder or a glob, and named directly it "matched no files"."""
