@@ -440,13 +440,15 @@ def _fault(point: str) -> None:
             os._exit(137)
 
 
-def add_derived(root: str, files: dict[str, bytes]) -> None:
+def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) -> None:
     """Write files into a finished output after its run (the audit's report.html and
     stats/summary.json: relative path -> bytes) and list them in its manifest's ``derived``
     entries, so that a later run may replace them. A commit of its own: staged, journalled,
     renamed into place, so a kill at any point leaves no file the manifest does not list (the
     next run would refuse it): before the journal, the output as it was; after, completed by
-    the next read. Refused while a run writes ``root`` (whose commit would delete them)."""
+    the next read. Refused while a run writes ``root`` (whose commit would delete them), and
+    when ``read``, the manifest of the output the files describe, is not the one there now (a
+    run ended meanwhile)."""
     fs, base = output._fs(root)
     recover(root)
     _hold(root, fs, base)
@@ -454,6 +456,9 @@ def add_derived(root: str, files: dict[str, bytes]) -> None:
         _clear_staging(fs, base)
         staged = _staging_root(root, base)
         manifest = read_manifest(root)
+        run = lambda m: {k: v for k, v in m.items() if k != "derived"}  # noqa: E731
+        if read is not None and run(read) != run(manifest):
+            raise ValueError(f"output {root!r} was replaced while it was audited (a run ended meanwhile): audit it again")
         derived = {e["file"]: e for e in manifest.get("derived", [])}
         for rel, data in files.items():
             output.write_atomic(staged, rel, data)

@@ -655,3 +655,23 @@ def test_manifest_listing_a_path_outside_the_output_is_refused(tmp_path, finishe
     assert r.stderr == (f"curate: output {str(out)!r}: {output.MANIFEST} lists {listed!r}, which is not a path inside it: "
                         "not a manifest curate wrote; move the output away or choose another --output\n"), r.stderr
     assert victim.read_text() == "precious\n"
+
+
+def test_audit_of_an_output_replaced_meanwhile_is_not_listed_in_the_new_one(tmp_path, finished_demo, monkeypatch, capsys):
+    """`curate audit DIR` while a run into DIR finished: the report, of the output the audit had
+    read, was committed into the new output and listed in its manifest, describing other files
+    (its checks passed on files no longer there). Refused: audit it again."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    audit_output = command.audit_output
+
+    def rerun_meanwhile(*a, **kw):
+        summary = audit_output(*a, **kw)
+        assert cli.main(args) == 0  # the run ends while the audit reads
+        return summary
+
+    monkeypatch.setattr(command, "audit_output", rerun_meanwhile)
+    capsys.readouterr()
+    assert command.main([str(out)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (f"curate audit: output {str(out)!r} was replaced while it was "
+                                                       "audited (a run ended meanwhile): audit it again")
+    assert not (out / "report.html").exists() and "derived" not in commit.verify_output(str(out))

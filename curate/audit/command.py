@@ -14,8 +14,9 @@ from curate.audit.stats import EXAMPLES, FORMAT, LANGUAGE_FIELDS, TEXT_FIELDS, U
 from curate.readers.common import read_folder
 
 
-def write(summary: dict, out: str) -> tuple[str, str]:
-    """Write OUT/stats/summary.json and OUT/report.html; return their paths."""
+def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
+    """Write OUT/stats/summary.json and OUT/report.html; return their paths. ``read``: the
+    manifest of the output audited, as it was read (into its own folder: not if replaced since)."""
     from curate.audit import report
 
     from curate import commit
@@ -34,7 +35,7 @@ def write(summary: dict, out: str) -> tuple[str, str]:
             raise ValueError(f"{out!r}: {rel} is not a report curate audit wrote; move it away or give --output another folder")
     try:
         if own and output.file_type(output.join(out, output.MANIFEST)) == pafs.FileType.File:
-            commit.add_derived(out, files)
+            commit.add_derived(out, files, read)
         else:
             for rel, data in files.items():
                 output.write_atomic(out, rel, data)
@@ -42,6 +43,16 @@ def write(summary: dict, out: str) -> tuple[str, str]:
         why = os.strerror(e.errno) if e.errno else str(e)
         raise ValueError(f"cannot write the audit into {out} ({why}): give --output FOLDER for report.html and stats/summary.json") from None
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
+
+
+def _manifest(root: str) -> dict | None:
+    """The manifest of the output ``root`` before the audit reads it (None without one)."""
+    from curate import commit
+
+    try:
+        return commit.read_manifest(root)
+    except (OSError, ValueError):  # none, a bucket out of reach, a live run's commit: audit_output says it
+        return None
 
 
 def _audits(path: str, rel: str) -> bool:
@@ -149,10 +160,11 @@ def main(argv=None) -> int:
             return rule(ns.dir, ns.rule, ns.examples)
         if ns.dir:
             ns.dir = read_folder(ns.dir)  # a run's --output may be a URI
+            read = _manifest(ns.dir)
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)
-        paths = write(s, ns.output or ns.dir or "curate-audit")
+        paths = write(s, ns.output or ns.dir or "curate-audit", read if ns.dir else None)
     except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
         print(f"curate audit: {e}", file=sys.stderr)
         return 2
