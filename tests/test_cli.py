@@ -683,8 +683,8 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     capsys.readouterr()
     real = output.write_atomic
 
-    def read_only(root, rel, data):  # as pyarrow says it on a read-only file system
-        if str(root) == str(out):
+    def read_only(root, rel, data):  # as pyarrow says it on a read-only file system (DIR's staging folder too)
+        if str(root) == str(out) or str(root).startswith(f"{out}/"):
             raise OSError(errno.EROFS, f"Failed to open local file '{root}/{rel}'. Detail: [errno 30] Read-only file system")
         return real(root, rel, data)
 
@@ -693,6 +693,7 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     err = capsys.readouterr().err
     assert err.startswith(f"curate audit: cannot write the audit into {out} (Read-only file system)"), err
     assert "--output" in err and len(err.strip().splitlines()) == 1, err
+    assert not (out / ".curate-staging").exists()  # what it staged is gone
     assert command.main([str(out), "--output", str(tmp_path / "audit")]) == 0
     assert (tmp_path / "audit" / "report.html").exists()
 
