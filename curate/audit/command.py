@@ -30,8 +30,9 @@ def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
     # a file its manifest did not list, left by an audit stopped or killed midway, would make
     # the next run refuse to replace DIR.
     files = {"stats/summary.json": output.json_bytes(summary), "report.html": report.render(summary).encode("utf-8")}
+    listed = {e["file"] for e in (read or {}).get("derived", [])} if own else set()  # an earlier audit's, by the manifest
     for rel in files:  # replaced only where an earlier audit wrote it: a site's report.html is not ours
-        if not _audits(output.join(out, rel), rel):
+        if rel not in listed and not _audits(output.join(out, rel), rel):
             raise ValueError(f"{out!r}: {rel} is not a report curate audit wrote; move it away or give --output another folder")
     try:
         if own and output.file_type(output.join(out, output.MANIFEST)) == pafs.FileType.File:
