@@ -50,6 +50,7 @@ def _manifest(root: str) -> dict | None:
     """The manifest of the output ``root`` before the audit reads it (None without one)."""
     from curate import commit
 
+    commit.reachable(root, "curate audit")  # a bucket out of reach: said in seconds, not after the client's retries
     try:
         return commit.read_manifest(root)
     except (OSError, ValueError):  # none, a bucket out of reach, a live run's commit: audit_output says it
