@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -260,8 +261,11 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     shards = []
     out = cfg.run["output"]
     # an output inside an input folder (--input data/ --output data/out): its files (a previous
-    # run's text, ledger, manifest...) are never read back as inputs
-    inside = (lambda p: False) if not out or is_uri(out) else (lambda p, o=os.path.abspath(out) + os.sep: p.startswith(o))
+    # run's text, ledger, manifest...) are never read back as inputs, whatever links name the
+    # folders (--input latest/ with latest -> data); a file's folder resolved once
+    inside = (lambda p: False) if not out or is_uri(out) else (
+        lambda p, o=os.path.realpath(out) + os.sep, real=functools.lru_cache(None)(os.path.realpath):
+            (real(os.path.dirname(p)) + os.sep).startswith(o))
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
     for i, spec in enumerate(cfg.inputs):
@@ -649,6 +653,9 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
             return ("the disk is full: a run needs free disk of about 4x its text beside the output "
                     "(about 3x with run.workers = 1; run.shuffle_compression = \"lz4\" or \"zstd\" "
                     "makes it smaller)")
+        if isinstance(e, OSError) and e.errno == errno.EFBIG:  # FAT32's 4 GiB, a shell's `ulimit -f`
+            return ("a file grew past the largest size allowed (the file system's limit, or the shell's file-size limit, "
+                    "`ulimit -f`): raise the limit, or write the output to another file system")
         e = e.__cause__ or e.__context__
     return None
 

@@ -18,6 +18,9 @@ call first. curate deletes only what the previous manifest lists (its ``files``,
 and ``derived`` entries, e.g. the audit's report) and its own staging folder; any other path
 inside ``DIR``, at any depth, makes the run refuse before anything is written.
 
+The audit's report and summary, written into a finished output after its run, are committed
+the same way (``add_derived``), under the same lock.
+
 The one thing a failed run leaves: when its mix cannot be met, ``keep`` moves rebalance's
 staged candidates to ``DIR/.curate-candidates/`` (with a manifest) for ``curate mix``; the
 ownership check skips that folder, and ``finish`` deletes it.
@@ -115,6 +118,10 @@ def check_owned(root: str) -> dict:
     if manifest.get("format") != output.FORMAT:
         raise ForeignFiles(f"output {root!r}: {output.MANIFEST} is not a curate manifest; choose another --output")
     ours = owned(manifest)
+    outside = [rel for rel in ours if not isinstance(rel, str) or os.path.isabs(rel) or ".." in rel.split("/")]
+    if outside:  # the next commit would delete it: a file beside DIR, anywhere
+        raise ForeignFiles(f"output {root!r}: {output.MANIFEST} lists {outside[0]!r}, which is not a path inside it: "
+                           "not a manifest curate wrote; move the output away or choose another --output")
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
     if foreign:
@@ -125,6 +132,24 @@ def check_owned(root: str) -> dict:
     if changed:
         raise ForeignFiles(f"output {root!r}: {', '.join(changed[:10])} changed since curate wrote it; move it away or choose another --output")
     return manifest
+
+
+def _may_change(root: str, base: str, rels) -> None:
+    """Refuse before anything is changed when this process may not delete or rename files in a
+    folder that holds (or will hold) one of ``rels`` (another user's, read-only): the commit
+    would fail after deleting the previous manifest, leaving no readable output."""
+    if "://" in root:
+        return
+    folders = set()
+    for rel in rels:
+        d = os.path.dirname(f"{base}/{rel}")
+        while not os.path.isdir(d) and len(d) > len(base):  # a folder still to be made: its parent
+            d = os.path.dirname(d)
+        folders.add(d)
+    denied = sorted(root if d == base else os.path.relpath(d, base) for d in folders if not os.access(d, os.W_OK | os.X_OK))
+    if denied:
+        raise ValueError(f"output {root!r}: curate may not change the folder{'s' * (len(denied) > 1)} {', '.join(denied)} "
+                         "(permissions): it could not replace the previous output there; fix its permissions or choose another --output")
 
 
 def _lock(root: str, base: str) -> None:
@@ -141,13 +166,20 @@ def _lock(root: str, base: str) -> None:
     if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
         return  # this process holds it already (closing another fd of the file would drop it)
     _unlock(base)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise ValueError(f"output {root!r} is being written by another curate run; wait for it to end or choose another --output") from None
+    while True:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ValueError(f"output {root!r} is being written by another curate run; wait for it to end or choose another --output") from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     _LOCKS[base] = fd
 
 
@@ -190,16 +222,34 @@ def begin(root: str) -> str:
             fs.create_dir(base, recursive=True)
             _CREATED.add(base)  # removed again if this run does not finish (abort)
         recover(root)
-        check_owned(root)
-        _lock(root, base)  # before anything in the staging folder is deleted: it may be a live run's
-        staging = f"{base}/{STAGING}"
-        for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):  # an interrupted run's files
-            if os.path.basename(old.path) != LOCK:
-                _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
-        fs.create_dir(staging, recursive=True)
+        _may_change(root, base, owned(check_owned(root)))
+        _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
+        _clear_staging(fs, base)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     return _staging_root(root, base)
+
+
+def _hold(root: str, fs, base: str) -> None:
+    """Lock ``root`` for this process (or refuse: ``_lock``), having completed a commit that a
+    killed run left: one killed after its journal, between this process's ``recover`` and its
+    lock, would otherwise have its journal deleted with the staging folder, its commit half done."""
+    _lock(root, base)
+    journal = f"{base}/{STAGING}/{JOURNAL}"
+    if _exists(fs, journal):
+        with fs.open_input_stream(journal) as f:
+            _apply(fs, base, json.loads(f.read()))  # deletes the staging folder, the lock file with it
+        _lock(root, base)  # a new one
+
+
+def _clear_staging(fs, base: str) -> None:
+    """Delete what an interrupted run (or audit) left in the staging folder, but the lock this
+    process holds."""
+    staging = f"{base}/{STAGING}"
+    for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):
+        if os.path.basename(old.path) != LOCK:
+            _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
+    fs.create_dir(staging, recursive=True)
 
 
 def _staging_root(root: str, base: str) -> str:
@@ -209,39 +259,49 @@ def _staging_root(root: str, base: str) -> str:
 
 
 def abort(root: str) -> None:
-    """Remove this run's staging folder (best effort: the next run removes what is left)."""
+    """Remove this run's staging folder (best effort: the next run removes what is left). Not
+    while another run holds the output's lock: a run interrupted before it was refused (or before
+    it began) would delete that run's staged files."""
     fs, base = output._fs(root)
     try:
         if _exists(fs, f"{base}/{STAGING}"):
+            _lock(root, base)  # this run's already, or no live run's: raises while another run holds it
             _delete_dir(fs, f"{base}/{STAGING}")
         if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
-    except OSError:
+    except (OSError, ValueError):
         pass
     _CREATED.discard(base)
     _unlock(base)
 
 
 def finish(root: str) -> dict:
-    """Swap the staged run into ``root``; return its manifest."""
+    """Swap the staged run into ``root``; return its manifest. A failure before the commit is
+    decided (the disk full as the manifest is written, a file of the user's put into ``root``
+    meanwhile) removes the staging folder, as a failed run's: the previous output stays."""
     fs, base = output._fs(root)
-    _CREATED.discard(base)
     staging, staged = f"{base}/{STAGING}", _staging_root(root, base)
-    manifest = read_manifest(staged)
-    manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
-    written = [(rel, size) for rel, size in _files(fs, staging)
-               if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
-    # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
-    # sha256) get theirs here, so the manifest's hashes cover every byte of the output
-    manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
-                         for rel, size in written]
-    output.write_manifest(staged, manifest)
-    previous = check_owned(root)  # again: nothing foreign appeared while the run was going
-    new = {rel for rel, _ in written}
-    delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
-    journal = {"delete": delete, "files": sorted(new)}
-    _fault("before_journal")
-    output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
+    try:
+        manifest = read_manifest(staged)
+        manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
+        written = [(rel, size) for rel, size in _files(fs, staging)
+                   if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
+        # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
+        # sha256) get theirs here, so the manifest's hashes cover every byte of the output
+        manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
+                             for rel, size in written]
+        output.write_manifest(staged, manifest)
+        previous = check_owned(root)  # again: nothing foreign appeared while the run was going
+        new = {rel for rel, _ in written}
+        delete = sorted(rel for rel in owned(previous) if rel not in new and rel != output.MANIFEST) if previous else []
+        journal = {"delete": delete, "files": sorted(new)}
+        _may_change(root, base, [*delete, *new, output.MANIFEST])
+        _fault("before_journal")
+        output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
+    except BaseException:
+        abort(root)
+        raise
+    _CREATED.discard(base)
     _fault("after_journal")
     _apply(fs, base, journal)
     if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer
@@ -326,8 +386,10 @@ def recover(root: str) -> bool:
 def _apply(fs, base: str, journal: dict) -> None:
     """Idempotent: each step checks what is already done."""
     staging = f"{base}/{STAGING}"
-    if _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
-        fs.delete_file(f"{base}/{output.MANIFEST}")  # from now until the last rename, no finished output
+    if journal.get("manifest") != "replace" and _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
+        # from now until the last rename, no finished output (an audit's commit adds files beside
+        # the run's: its manifest is renamed over the old one)
+        fs.delete_file(f"{base}/{output.MANIFEST}")
     for rel in journal["delete"]:
         if _exists(fs, f"{base}/{rel}"):
             fs.delete_file(f"{base}/{rel}")
@@ -378,19 +440,40 @@ def _fault(point: str) -> None:
             os._exit(137)
 
 
-def record_derived(root: str, files: list[str]) -> None:
-    """List files written into a finished output after the run (the audit's report) in its
-    manifest, so that a later run may replace them."""
-    try:
-        manifest = read_manifest(root)
-    except FileNotFoundError:
-        return
+def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) -> None:
+    """Write files into a finished output after its run (the audit's report.html and
+    stats/summary.json: relative path -> bytes) and list them in its manifest's ``derived``
+    entries, so that a later run may replace them. A commit of its own: staged, journalled,
+    renamed into place, so a kill at any point leaves no file the manifest does not list (the
+    next run would refuse it): before the journal, the output as it was; after, completed by
+    the next read. Refused while a run writes ``root`` (whose commit would delete them), and
+    when ``read``, the manifest of the output the files describe, is not the one there now (a
+    run ended meanwhile)."""
     fs, base = output._fs(root)
-    derived = {e["file"]: e for e in manifest.get("derived", [])}
-    for rel in files:
-        derived[rel] = {"file": rel, "bytes": fs.get_file_info(f"{base}/{rel}").size}
-    manifest["derived"] = sorted(derived.values(), key=lambda e: e["file"])
-    output.write_manifest(root, manifest)
+    recover(root)
+    _hold(root, fs, base)
+    try:
+        _clear_staging(fs, base)
+        staged = _staging_root(root, base)
+        manifest = read_manifest(root)
+        run = lambda m: {k: v for k, v in m.items() if k != "derived"}  # noqa: E731
+        if read is not None and run(read) != run(manifest):
+            raise ValueError(f"output {root!r} was replaced while it was audited (a run ended meanwhile): audit it again")
+        derived = {e["file"]: e for e in manifest.get("derived", [])}
+        for rel, data in files.items():
+            output.write_atomic(staged, rel, data)
+            derived[rel] = {"file": rel, "bytes": len(data)}
+        manifest["derived"] = sorted(derived.values(), key=lambda e: e["file"])
+        output.write_manifest(staged, manifest)
+        journal = {"delete": [], "files": sorted(files), "manifest": "replace"}
+        output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
+        _apply(fs, base, journal)
+    except BaseException:
+        if not _exists(fs, f"{base}/{STAGING}/{JOURNAL}"):  # not decided: nothing of it stays
+            _delete_dir(fs, f"{base}/{STAGING}")
+        raise
+    finally:
+        _unlock(base)
 
 
 def read_manifest(root: str) -> dict:

@@ -132,9 +132,9 @@ CODE_FILES = {
 
 
 def check_root(root: str) -> None:
-    """ROOT must be missing, empty or an earlier demo's folder: the demo writes ROOT/demo.toml
-    and ROOT/raw/ and reads every file its globs match there, so a user's files would be
-    overwritten or curated with the samples."""
+    """ROOT must be missing, empty or an earlier demo's folder as the demo left it: the demo
+    writes ROOT/demo.toml and ROOT/raw/ and reads every file its globs match there, so a user's
+    files (or their edits to demo.toml) would be overwritten or curated with the samples."""
     names = sorted(os.listdir(root)) if os.path.isdir(root) else []
     if os.path.exists(root) and not os.path.isdir(root):
         raise ValueError(f"demo: {root!r} exists and is not a directory; choose another --output")
@@ -143,11 +143,42 @@ def check_root(root: str) -> None:
     if names and not (ours and set(names) <= {"demo.toml", "raw", "out"}):
         raise ValueError(f"demo: {root!r} is not empty and is not an earlier demo's folder (it holds "
                          f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}); choose another --output")
+    raw = os.path.join(root, "raw")
+    changed = [] if not names or _settings(_config(root)) == _settings(open(cfg, encoding="utf-8", errors="replace").read()) else ["demo.toml"]
+    changed += sorted(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/") for d, _, files in os.walk(raw) for f in files
+                      if os.path.relpath(os.path.join(d, f), raw).replace(os.sep, "/") not in SAMPLES)
+    if changed:
+        raise ValueError(f"demo: {root!r} is an earlier demo's folder, changed since ({', '.join(changed[:5])}"
+                         f"{', ...' if len(changed) > 5 else ''} would be overwritten or curated with the samples); "
+                         "move them away or choose another --output")
+
+
+def _settings(text: str) -> dict | None:
+    """A demo.toml's settings, its paths made absolute (an earlier demo into ./d, this one into d)."""
+    import tomllib
+
+    try:
+        cfg = tomllib.loads(text)
+        cfg["run"]["output"] = os.path.abspath(cfg["run"]["output"])
+        for spec in cfg["inputs"]:
+            spec["glob"] = os.path.abspath(spec["glob"])
+        return cfg
+    except (ValueError, KeyError, TypeError):  # not TOML, not the demo's keys: edited
+        return None
+
+
+def _config(root: str) -> str:
+    """The text of ROOT/demo.toml: quoted as TOML, the folder's glob characters escaped (an
+    --output of d[1] or "x" works)."""
+    from curate.config import _toml_value
+
+    raw = os.path.join(root, "raw")
+    return DEMO_TOML.format(out=_toml_value(os.path.join(root, "out")),
+                            **{k: _toml_value(glob.escape(raw) + tail) for k, tail in GLOBS.items()})
 
 
 def write_demo(root: str, seed: int = 7) -> str:
     """Write raw shards under ROOT/raw and a config ROOT/demo.toml; return the config path."""
-    from curate.config import _toml_value
     from curate.readers.warc_writer import write_warc
 
     check_root(root)
@@ -214,12 +245,12 @@ def write_demo(root: str, seed: int = 7) -> str:
 
     cfg = os.path.join(root, "demo.toml")
     with open(cfg, "w", encoding="utf-8") as f:
-        # quoted as TOML, the folder's glob characters escaped: an --output of d[1] or "x" works
-        f.write(DEMO_TOML.format(out=_toml_value(os.path.join(root, "out")),
-                                 **{k: _toml_value(glob.escape(raw) + tail) for k, tail in GLOBS.items()}))
+        f.write(_config(root))
     return cfg
 
 
+SAMPLES = {"web/crawl-00000.warc.gz", "web/extra-00000.jsonl", "code/web/widget.min.js", "code/web/logo.png",
+           "books/demo-novel.txt", *(f"code/{rel}" for rel in CODE_FILES)}  # the files write_demo puts in ROOT/raw
 GLOBS = {"warc": "/web/*.warc.gz", "jsonl": "/web/*.jsonl", "code": "/code", "books": "/books/*.txt"}
 DEMO_TOML = """# Written by `curate demo`: the whole pipeline over the generated sample shards.
 [run]

@@ -647,6 +647,27 @@ def test_output_inside_the_input_folder_is_not_read_back(tmp_path, pages, capsys
     assert "matches only files inside the output directory" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("through", ["input", "output"])
+def test_output_inside_the_input_folder_through_a_link_is_not_read_back(tmp_path, pages, capsys, through):
+    """The same folders by other names: the input through a link to its folder (`--input
+    latest/` with `latest -> data`), or the output through a link into the input folder. Only
+    the names as given were compared: the rerun read the output's own shards back as inputs
+    (its ledger refused: "out/ledger/part-00000-of-00004.parquet has no text column")."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pages.jsonl").write_bytes(pages.read_bytes())
+    (tmp_path / "latest").symlink_to(data)
+    (data / "out").mkdir()  # a link to a folder yet to be made is refused (tested elsewhere)
+    (tmp_path / "outlink").symlink_to(data / "out", target_is_directory=True)
+    given_in, given_out = (tmp_path / "latest", data / "out") if through == "input" else (data, tmp_path / "outlink")
+    for _ in range(2):
+        assert run_cli("run", "--input", given_in, "--domain", "web", "--stages", "ingest", "--output", given_out, "--progress", "off") == 0, capsys.readouterr().err
+        manifest = json.loads((data / "out" / "manifest.json").read_text())
+        assert [f["path"] for f in manifest["inputs"]] == ["pages.jsonl"]
+        assert pq.read_table(data / "out" / "text").num_rows == len(PAGES)
+
+
 def test_output_that_cannot_be_created_is_one_line(tmp_path, pages, capsys):
     """An --output under a file (or on a read-only or missing mount) used to end in a pyarrow
     traceback; now one line naming the output and what to do."""
@@ -682,8 +703,8 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     capsys.readouterr()
     real = output.write_atomic
 
-    def read_only(root, rel, data):  # as pyarrow says it on a read-only file system
-        if str(root) == str(out):
+    def read_only(root, rel, data):  # as pyarrow says it on a read-only file system (DIR's staging folder too)
+        if str(root) == str(out) or str(root).startswith(f"{out}/"):
             raise OSError(errno.EROFS, f"Failed to open local file '{root}/{rel}'. Detail: [errno 30] Read-only file system")
         return real(root, rel, data)
 
@@ -692,6 +713,7 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     err = capsys.readouterr().err
     assert err.startswith(f"curate audit: cannot write the audit into {out} (Read-only file system)"), err
     assert "--output" in err and len(err.strip().splitlines()) == 1, err
+    assert not (out / ".curate-staging").exists()  # what it staged is gone
     assert command.main([str(out), "--output", str(tmp_path / "audit")]) == 0
     assert (tmp_path / "audit" / "report.html").exists()
 
@@ -758,6 +780,30 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
     again = tmp_path / "demo"
     demo.write_demo(str(again))
     demo.check_root(str(again))
+
+
+
+@pytest.mark.parametrize("change", ["edited_config", "file_in_raw"])
+def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
+    """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
+    had edited (to try settings) overwrote it with the demo's own, the edits lost; a file of
+    the user's put into DIR/raw/web/ was curated with the samples. Refused, nothing written."""
+    from curate import demo
+
+    root = tmp_path / "demo"
+    demo.write_demo(str(root))
+    if change == "edited_config":
+        cfg = root / "demo.toml"
+        cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 3"))
+        named = "demo.toml"
+    else:
+        (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
+        named = "raw/web/mine.jsonl"
+    before = sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file())
+    assert run_cli("demo", "--output", root, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"curate: demo: {str(root)!r}" in err and named in err and "choose another --output" in err, err
+    assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
 
 
 def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, demo):
@@ -1635,6 +1681,35 @@ def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, cap
         assert {p: p.read_bytes() for p in before} == before
     assert command.main([str(out), "--output", str(out)]) == 0  # its own audit, named twice
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+
+
+
+@pytest.mark.parametrize("into", ["folder", "curate_output"])
+def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into):
+    """`curate audit --corpus X --output site/` overwrote site/report.html and
+    site/stats/summary.json of the user's own without a word; so did `curate audit DIR` a
+    report.html the user had put into the curate output DIR (its manifest does not list it).
+    Refused, naming the file; an earlier audit's report is replaced as before."""
+    from curate.audit import command
+
+    if into == "folder":
+        where = tmp_path / "site"
+        where.mkdir()
+        args = ["--corpus", str(pages), "--output", str(where)]
+    else:
+        where = tmp_path / "o"
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", where, "--progress", "off") == 0
+        args = [str(where)]
+    mine = where / "report.html"
+    mine.write_text("<h1>my own report</h1>\n")
+    capsys.readouterr()
+    assert command.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate audit: {str(where)!r}: report.html is not a report curate audit wrote; move it away "
+                   "or give --output another folder\n"), err
+    assert mine.read_text() == "<h1>my own report</h1>\n" and not (where / "stats" / "summary.json").exists()
+    mine.unlink()
+    assert command.main(args) == 0 and command.main(args) == 0  # written, then replaced
 
 
 def test_links_to_missing_files_are_named_before_the_run(tmp_path, pages, capsys):

@@ -4,6 +4,7 @@ byte-identical (issue 13, cases 1 and 2)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -361,3 +362,316 @@ def test_full_disk_is_said_in_one_line(tmp_path, finished_demo, monkeypatch, cap
     assert len(lines) == 1 and lines[0].startswith("curate: the disk is full: a run needs free disk"), lines
     assert lines[0].endswith(f"the previous output in {out} is unchanged")
     assert snapshot(out) == before and not (out / commit.STAGING).exists()
+
+
+# Runs `curate ARGS...` killed (os._exit(137), as kill -9 would) at its N-th change to the files
+# of an output (a file opened for writing, a rename, a deletion, a folder made): every point at
+# which a kill leaves the disk in another state, whatever writes them.
+KILL_AT_CHANGE = """
+import os, sys
+from curate import output
+n = int(sys.argv.pop(1))
+count = [0]
+class Dying:
+    def __init__(self, fs):
+        self.fs = fs
+    def __getattr__(self, name):
+        call = getattr(self.fs, name)
+        if name not in ("open_output_stream", "move", "delete_file", "delete_dir", "create_dir"):
+            return call
+        def dying(*a, **kw):
+            count[0] += 1
+            if count[0] == n and name != "open_output_stream":
+                os._exit(137)
+            result = call(*a, **kw)
+            if count[0] == n:  # the file made, nothing in it yet
+                os._exit(137)
+            return result
+        return dying
+fs_of = output._fs
+output._fs = lambda root: (Dying(fs_of(root)[0]), fs_of(root)[1])
+from curate.cli import entry
+entry()
+"""
+
+
+def test_audit_killed_at_any_point_leaves_the_output_replaceable(tmp_path, finished_demo):
+    """`curate audit DIR` killed (kill -9, out of memory) while it wrote report.html and
+    stats/summary.json left a temporary file (stats/.tmp-summary.json-PID) or a report its
+    manifest did not list in DIR: the next `curate run` into DIR refused ("holds files curate
+    did not write") until the user deleted them by hand, and the audit's own check failed. Killed
+    at each of its changes to DIR's files, the output verifies, its audit passes, and the next
+    run replaces it."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(out, pristine)
+    for n in range(1, 40):
+        shutil.rmtree(out)
+        shutil.copytree(pristine, out)
+        r = subprocess.run([sys.executable, "-c", KILL_AT_CHANGE, str(n), "audit", str(out)], cwd=REPO, capture_output=True, text=True)
+        if r.returncode == 0:  # the audit made fewer changes: all were tried
+            break
+        assert r.returncode == 137, r.stderr
+        commit.verify_output(str(out))
+        commit.check_owned(str(out))  # what the next run checks first: nothing it did not write
+        assert command.main([str(out)]) == 0, f"killed at change {n}"
+    assert n > 3, "the audit was not killed while it wrote"
+    assert cli.main(args) == 0
+    commit.verify_output(str(out))
+
+
+def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo):
+    """`curate audit DIR` while a run was writing DIR wrote report.html into DIR and rewrote
+    DIR's manifest (read, then written back with the report listed): landing while the run
+    committed, it put the old manifest back over the new output's. And the run's commit then
+    deleted the report. The audit now takes the output's lock to write: refused while a run
+    holds it, DIR untouched."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    busy = tmp_path / "busy"
+    env = dict(os.environ, CURATE_FAULT="worker_stall", CURATE_STALL_MARK=str(busy))
+    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for(busy.exists, proc)
+        r = run_cli("audit", out)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[-1] == (f"curate audit: output {str(out)!r} is being written by another curate run; "
+                                         "wait for it to end or choose another --output"), r.stderr
+    assert snapshot(out) == before
+    assert run_cli("audit", out).returncode == 0
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+staging = sys.argv[1]
+os.makedirs(staging, exist_ok=True)
+fd = os.open(os.path.join(staging, "lock"), os.O_RDWR | os.O_CREAT)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+open(os.path.join(staging, "staged.arrow"), "w").write("a live run's data")
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_interrupted_second_run_leaves_the_first_runs_files(tmp_path, finished_demo, monkeypatch, capsys):
+    """A second run into an output another run is writing, interrupted (Ctrl-C, SIGTERM) before
+    it was refused, removed the staging folder: the first run's staged files, under it. Only
+    the run that holds the output's lock removes it."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    staging = out / commit.STAGING
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(staging)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+
+        def ctrl_c(root):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(commit, "check_owned", ctrl_c)  # the Ctrl-C lands as the run looks at the output
+        assert cli.main(args) == cli.INTERRUPTED
+        assert (staging / "staged.arrow").read_text() == "a live run's data"
+        assert (staging / "lock").exists()
+    finally:
+        holder.kill()
+    assert {k: v for k, v in snapshot(out).items() if not k.startswith(commit.STAGING)} == before
+
+
+def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_demo, monkeypatch):
+    """A run killed while it moved its files into place, its journal written after the next
+    run's `recover` had looked (between that and the next run's lock): the next run deleted the
+    staging folder with the journal in it, leaving an output with no manifest and half its files
+    moved, which nothing could complete. The journal is now looked for again under the lock."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
+                       env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    assert (out / commit.STAGING / commit.JOURNAL).exists() and not (out / "manifest.json").exists()
+    monkeypatch.setattr(commit, "recover", lambda root: False)  # it looked before the journal was there
+    monkeypatch.setattr(commit, "check_owned", lambda root: {})
+    commit.begin(str(out))
+    commit.abort(str(out))  # the next run stopped at once
+    monkeypatch.undo()
+    m = commit.verify_output(str(out))  # the killed run's commit, completed
+    assert "tokens.json" in snapshot(out) and m["config"]["run"]["stages"][-1] == "tokenize"
+
+
+@pytest.mark.parametrize("cause", ["disk_full", "foreign_file"])
+def test_run_failing_as_it_commits_removes_its_staging_folder(tmp_path, finished_demo, monkeypatch, capsys, cause):
+    """A run that failed in its last step, before its commit was decided (the disk full as it
+    wrote its manifest or journal; a file of the user's put into DIR while it ran), said the
+    previous output was unchanged but left its staging folder: the whole new output, the disk
+    kept full until the next run into DIR."""
+    import errno
+
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    if cause == "disk_full":
+        write = output.write_atomic
+
+        def full(root, rel, data):
+            if rel == commit.JOURNAL:
+                raise OSError(errno.ENOSPC, "No space left on device", rel)
+            write(root, rel, data)
+
+        monkeypatch.setattr(output, "write_atomic", full)
+    else:
+        finish = commit.finish
+
+        def dropped(root):
+            (out / "notes.txt").write_text("mine\n")
+            before["notes.txt"] = hashlib.sha256(b"mine\n").hexdigest()
+            return finish(root)
+
+        monkeypatch.setattr(commit, "finish", dropped)
+    capsys.readouterr()
+    assert cli.main(args) == (1 if cause == "disk_full" else 2)
+    err = capsys.readouterr().err
+    assert ("the disk is full" if cause == "disk_full" else "holds files curate did not write: notes.txt") in err, err
+    assert not (out / commit.STAGING).exists()
+    assert snapshot(out) == before
+
+
+def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo):
+    """After a run killed while it moved its files into place, `curate audit DIR` said "no
+    manifest.json: a curate run is writing this output" (exit 2), though the journal lets any
+    read complete the commit (as the next run and verify_output do). It completes it, and audits
+    the new output."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
+                       env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    assert not (out / "manifest.json").exists()
+    r = run_cli("audit", out)
+    assert r.returncode == 0, r.stderr
+    assert not (out / commit.STAGING).exists()
+    assert commit.verify_output(str(out))["config"]["run"]["stages"][-1] == "tokenize"
+
+
+def test_file_size_limit_is_said_in_one_line(tmp_path, finished_demo):
+    """A file grown past the largest size allowed (`ulimit -f`; FAT32's 4 GiB) stopped the run
+    with Beam's traceback ("RuntimeError: OSError: [Errno 27] Error writing bytes to file");
+    one line now, as for a full disk, the previous output unchanged and no staging left."""
+    import resource
+
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # noqa: E731
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, preexec_fn=limit)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [
+        "curate: a file grew past the largest size allowed (the file system's limit, or the shell's file-size limit, "
+        f"`ulimit -f`): raise the limit, or write the output to another file system; the previous output in {out} is unchanged"], r.stderr[-2000:]
+    assert snapshot(out) == before and not (out / commit.STAGING).exists()
+
+
+def test_lock_taken_on_a_lock_file_just_deleted_is_taken_again(tmp_path, monkeypatch):
+    """A run that opened the lock file as the run before it finished (its commit deletes the
+    staging folder, the lock file with it) then locked the deleted file: a third run, making a
+    new lock file, was not refused, and two runs wrote one output, each deleting the other's
+    staged files. The lock is taken again until it is on the file its path names."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    lockf = fcntl.lockf
+    deleted = []
+
+    def finished_meanwhile(fd, op):  # the run before ends between this run's open and its lock
+        if not deleted:
+            shutil.rmtree(out / commit.STAGING)
+            deleted.append(True)
+        return lockf(fd, op)
+
+    monkeypatch.setattr(fcntl, "lockf", finished_meanwhile)
+    commit._lock(str(out), str(out))
+    monkeypatch.undo()
+    try:
+        third = subprocess.run([sys.executable, "-c", "import fcntl, os, sys; os.makedirs(sys.argv[1], exist_ok=True); "
+                                "fcntl.lockf(os.open(os.path.join(sys.argv[1], 'lock'), os.O_RDWR | os.O_CREAT), "
+                                "fcntl.LOCK_EX | fcntl.LOCK_NB)", str(out / commit.STAGING)], capture_output=True, text=True)
+        assert deleted and third.returncode != 0, "a third run took the lock"
+    finally:
+        commit._unlock(str(out))
+
+
+# Runs `curate ARGS...` where this process may not change the folder named first (as for a
+# folder of the output owned by another user, or read-only): a deletion or rename in it fails,
+# and os.access says so, as it would.
+DENIED_FOLDER = """
+import errno, os, sys
+from curate import output
+denied = os.path.abspath(sys.argv.pop(1))
+access = os.access
+os.access = lambda path, mode, **kw: False if os.path.abspath(path) == denied and mode & os.W_OK else access(path, mode, **kw)
+class Denying:
+    def __init__(self, fs):
+        self.fs = fs
+    def __getattr__(self, name):
+        call = getattr(self.fs, name)
+        if name not in ("delete_file", "move", "open_output_stream", "delete_dir"):
+            return call
+        def denied_call(*paths, **kw):
+            if any(os.path.dirname(os.path.abspath(p)) == denied for p in paths if isinstance(p, str)):
+                raise PermissionError(errno.EACCES, "Permission denied", paths[0])
+            return call(*paths, **kw)
+        return denied_call
+fs_of = output._fs
+output._fs = lambda root: (Denying(fs_of(root)[0]), fs_of(root)[1])
+from curate.cli import entry
+entry()
+"""
+
+
+def test_rerun_into_an_output_it_may_not_change_keeps_the_previous_one(tmp_path, finished_demo):
+    """A rerun whose commit could not delete an old shard (a folder of the output owned by
+    another user, or read-only) failed with a traceback after it had deleted the previous
+    manifest: the previous output unreadable (no manifest.json) until the permissions were
+    fixed. Now refused before anything is changed, in one line, naming the folder."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    r = subprocess.run([sys.executable, "-c", DENIED_FOLDER, str(out / "text"), *args], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [
+        f"curate: output {str(out)!r}: curate may not change the folder text (permissions): it could not replace the "
+        "previous output there; fix its permissions or choose another --output"], r.stderr[-3000:]
+    assert snapshot(out) == before and not (out / commit.STAGING).exists()
+    commit.verify_output(str(out))
+
+
+@pytest.mark.parametrize("listed", ["../victim.txt", "{victim}", "text/../../victim.txt"])
+def test_manifest_listing_a_path_outside_the_output_is_refused(tmp_path, finished_demo, listed):
+    """A manifest (edited by hand, or damaged) that listed a path outside DIR: the next run
+    deleted that file, which curate had not written (`../victim.txt` beside DIR, an absolute
+    path). Refused, naming it, nothing deleted."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    listed = listed.format(victim=victim)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["derived"] = [{"file": listed, "bytes": 9}]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    r = run_cli(*args)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"curate: output {str(out)!r}: {output.MANIFEST} lists {listed!r}, which is not a path inside it: "
+                        "not a manifest curate wrote; move the output away or choose another --output\n"), r.stderr
+    assert victim.read_text() == "precious\n"
+
+
+def test_audit_of_an_output_replaced_meanwhile_is_not_listed_in_the_new_one(tmp_path, finished_demo, monkeypatch, capsys):
+    """`curate audit DIR` while a run into DIR finished: the report, of the output the audit had
+    read, was committed into the new output and listed in its manifest, describing other files
+    (its checks passed on files no longer there). Refused: audit it again."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    audit_output = command.audit_output
+
+    def rerun_meanwhile(*a, **kw):
+        summary = audit_output(*a, **kw)
+        assert cli.main(args) == 0  # the run ends while the audit reads
+        return summary
+
+    monkeypatch.setattr(command, "audit_output", rerun_meanwhile)
+    capsys.readouterr()
+    assert command.main([str(out)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (f"curate audit: output {str(out)!r} was replaced while it was "
+                                                       "audited (a run ended meanwhile): audit it again")
+    assert not (out / "report.html").exists() and "derived" not in commit.verify_output(str(out))

@@ -413,6 +413,8 @@ def open_output(root: str) -> dict | None:
         raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {shell.quote(glob.escape(root))}")
     if kind != pafs.FileType.Directory:
         raise FileNotFoundError(f"{root}: no such directory")
+    with contextlib.suppress(OSError, ValueError):  # a live run's commit (its lock held): said below
+        commit.recover(root)  # a commit killed midway is completed before the output is read, as runs do
     manifest = _read_json(f"{root}/{output.MANIFEST}")
     if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
         # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
