@@ -17,6 +17,9 @@ on it is vectorised). Nothing here holds state across partitions:
    shuffled to the kept id's join shard;
 5. per batch of a join shard: ``apply_dedup(batch, removals, absorbed)`` -> (kept docs, ledger).
 
+A bucket too big for one process (``dedup.hot_bucket``) gets step 2's edges in passes over
+its members instead (``hot.py``).
+
 ``dedup_inprocess`` runs steps 2-4 on one table (tests, benchmarks, single-machine runs);
 ``dedup_reference`` is an independent all-pairs implementation used only to check it.
 
