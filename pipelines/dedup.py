@@ -31,16 +31,15 @@ so no process holds a hot bucket's members, and the edges are the ones its shard
 made (curate/stages/dedup/hot.py). Where no bucket is hot, SplitHot passes its input on unread.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
-entries (and of the distinct keys, counted), a join shard 1/J of the documents. Shuffling tables, not one element per (document,
-band), is what keeps the runner's per-element cost off the hot path: a batch of 1,000
-documents makes R bucket-shard elements, not 14,000.
+entries (and counts 1/R of the distinct keys), a join shard 1/J of the documents. Shuffling
+tables, not one element per (document, band), is what keeps the runner's per-element cost off
+the hot path: a batch of 1,000 documents makes R bucket-shard elements, not 14,000.
 """
 from __future__ import annotations
 
 import math
 
 import apache_beam as beam
-
 import numpy as np
 
 from curate import output

@@ -406,7 +406,7 @@ from curate.stages.dedup import hot  # noqa: E402
 @st.composite
 def _hot_case(draw):
     """Random buckets: ties in quality and length (id breaks them), exact and band buckets of
-    one table, signatures over a tiny alphabet (partial matches at every threshold), rows
+    one table, signatures over a tiny alphabet (partial matches at every threshold) or none, rows
     repeated as a retried bundle repeats them, cut into pieces in a random order."""
     n = draw(st.integers(2, 30))
     bits = draw(st.sampled_from(cl.BITS))
@@ -423,13 +423,15 @@ def _hot_case(draw):
     exact_key = np.array([[draw(st.integers(0, 2))] for _ in range(n)], dtype=np.uint64)  # key 0..2 as a band's too
     t = cl.concat([cl.entries(batch, bands, None, sig, {"a": 0, "b": 1}),
                    cl.entries(batch, exact_key, exact_key[:, 0] % np.uint64(2), sig, {"a": 0, "b": 1}, exact=True)])
+    threshold = draw(st.sampled_from([None, 0.3, 0.5, 0.75, 1.0]))
+    if threshold is None and draw(st.booleans()):  # exact dedup alone, or unverified: no signatures
+        t = t.drop_columns(["sig"])
     repeat = draw(st.lists(st.integers(0, t.num_rows - 1), max_size=6))
     t = cl.concat([t, t.take(pa.array(repeat, pa.int64()))])
     order = draw(st.permutations(range(t.num_rows)))
     cuts = sorted(draw(st.lists(st.integers(0, t.num_rows), max_size=4)))
     t = t.take(pa.array(order, pa.int64()))
     pieces = [t.slice(a, b - a) for a, b in zip([0] + cuts, cuts + [t.num_rows])]
-    threshold = draw(st.sampled_from([None, 0.3, 0.5, 0.75, 1.0]))
     return t, pieces, threshold, draw(st.integers(1, 4)), bits
 
 
