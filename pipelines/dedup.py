@@ -95,15 +95,33 @@ class _HotKeysFn(beam.CombineFn):
         return hot.hot_keys(hot.merge_counts(acc), self.size)
 
 
+class _With:
+    """An element with a side input's value: what a pooled step gets (pipelines/pool.py runs
+    DoFns without side inputs). Side inputs here are small: hot keys, centers."""
+
+    __slots__ = ("value", "side")
+
+    def __init__(self, value, side):
+        self.value, self.side = value, side
+
+    def __reduce__(self):
+        return _With, (self.value, self.side)
+
+
+def _with(pcoll, label: str, side):
+    return pcoll | label >> beam.Map(_With, beam.pvalue.AsSingleton(side))
+
+
 class _SplitHotFn(beam.DoFn):
-    """Entries (as ``_EntriesFn`` made them) -> those of cold buckets, and on "hot" those of
-    hot ones (one table per input). An input without hot rows goes on as it is: with no hot
-    bucket, nothing is read again."""
+    """Entries (as ``_EntriesFn`` made them) with the hot keys -> those of cold buckets, and on
+    "hot" those of hot ones (one table per input). An input without hot rows goes on as it is:
+    with no hot bucket, nothing is read again."""
 
     def __init__(self, spill):
         self.spill = spill
 
-    def process(self, element, hot_keys):
+    def process(self, w):
+        element, hot_keys = w.value, w.side
         if len(hot_keys):
             parts = element.pieces() if self.spill.folder is not None else [element]
             parts = [(k, hot.split(load(t), hot_keys)) for k, t in parts]
@@ -115,16 +133,27 @@ class _SplitHotFn(beam.DoFn):
         yield element
 
 
+class _CandidatesFn(beam.DoFn):
+    """A piece of hot buckets' entries with the centers so far -> its candidates for the next."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def process(self, w):
+        threshold, _, bits = self.lib.star()
+        yield hot.candidates(load(w.value), w.side, threshold, bits)
+
+
 class _HotEdgesFn(beam.DoFn):
-    """A piece of hot buckets' entries and every hot bucket's centers -> its star edges, split
+    """A piece of hot buckets' entries with every hot bucket's centers -> its star edges, split
     as ``_EdgesFn``'s."""
 
     def __init__(self, lib, k: int, spill):
         self.lib, self.k, self.spill = lib, k, spill
 
-    def process(self, members, centers):
+    def process(self, w):
         threshold, _, bits = self.lib.star()
-        edges = hot.star_edges(load(members), centers, threshold, bits)
+        edges = hot.star_edges(load(w.value), w.side, threshold, bits)
         yield from self.spill.by_key(output.split_by_shard(edges, "dup_id", self.k, copy=self.spill.copies))
 
 
@@ -135,7 +164,7 @@ class _BestFn(beam.CombineFn):
         return None
 
     def add_input(self, acc, table):
-        return self.merge_accumulators([acc, table])
+        return self.merge_accumulators([acc, load(table)])  # spilled by the pool: a Ref
 
     def merge_accumulators(self, accs):
         tables = [a for a in accs if a is not None and a.num_rows]
@@ -233,16 +262,17 @@ class Dedup(beam.PTransform):
         ``size`` members skip the bucket shuffle; their centers are found round by round, a
         top-1 combine per round over candidates filtered by the centers so far (a side input),
         and each piece of members is compared with them (curate/stages/dedup/hot.py)."""
-        se, (threshold, max_centers, bits) = self.spill_entries, self.lib.star()
-        hot_keys = beam.pvalue.AsSingleton(
-            counts | "CountBuckets" >> beam.CombinePerKey(_HotKeysFn(size)) | "HotKeys" >> beam.Values()
-            | "AllHotKeys" >> beam.combiners.ToList() | "Union" >> beam.Map(lambda keys: np.concatenate([np.zeros(0, np.uint64), *keys])))
-        split = entries | "SplitHot" >> beam.ParDo(_SplitHotFn(se), hot_keys).with_outputs("hot", main="cold")
+        se, pooled, (threshold, max_centers, _) = self.spill_entries, self.context.pooled, self.lib.star()
+        hot_keys = (counts | "CountBuckets" >> beam.CombinePerKey(_HotKeysFn(size)) | "HotKeys" >> beam.Values()
+                    | "AllHotKeys" >> beam.combiners.ToList()
+                    | "Union" >> beam.Map(lambda keys: np.concatenate([np.zeros(0, np.uint64), *keys])))
+        split = (_with(entries, "WithHotKeys", hot_keys)
+                 | "SplitHot" >> beam.ParDo(pooled(_SplitHotFn(se))).with_outputs("hot", main="cold"))
         members = split.hot
         centers = entries.pipeline | "NoCenters" >> beam.Create([None])
         for r in range(max_centers if threshold is not None else 1):  # as bucket_edges' rounds
-            new = (members | f"Candidates{r}" >> beam.Map(lambda m, c: hot.candidates(load(m), c, threshold, bits), beam.pvalue.AsSingleton(centers))
+            new = (_with(members, f"WithCenters{r}", centers) | f"Candidates{r}" >> beam.ParDo(pooled(_CandidatesFn(self.lib)))
                    | f"Best{r}" >> beam.CombineGlobally(_BestFn()))
             centers = new | f"Centers{r}" >> beam.Map(lambda n, c, r=r: hot.add_round(c, n, r), beam.pvalue.AsSingleton(centers))
-        edges = members | "HotEdges" >> beam.ParDo(_HotEdgesFn(self.lib, k, se), beam.pvalue.AsSingleton(centers))
+        edges = _with(members, "WithAllCenters", centers) | "HotEdges" >> beam.ParDo(pooled(_HotEdgesFn(self.lib, k, se)))
         return split.cold, measure(edges, f"{self.context.name}.hot_edges")
