@@ -128,20 +128,22 @@ class _SplitHotFn(beam.DoFn):
             hot_rows = [h for _, (_, h) in parts if h.num_rows]
             if hot_rows:
                 yield from self.spill.by_key([(k, cold) for k, (cold, _) in parts])
-                yield beam.pvalue.TaggedOutput("hot", self.spill.one(cluster.concat(hot_rows), reuse=False))
+                # in a list: a pooled step's Ref output is loaded where the runner is (Pooled), a
+                # hot bucket's members would be held there
+                yield beam.pvalue.TaggedOutput("hot", [self.spill.one(cluster.concat(hot_rows), reuse=False)])
                 return
         yield element
 
 
 class _CandidatesFn(beam.DoFn):
-    """A piece of hot buckets' entries with the centers so far -> its candidates for the next."""
+    """A piece of hot buckets' entries (a list of one) with the centers so far -> its candidates for the next."""
 
     def __init__(self, lib):
         self.lib = lib
 
     def process(self, w):
         threshold, _, bits = self.lib.star()
-        yield hot.candidates(load(w.value), w.side, threshold, bits)
+        yield hot.candidates(cluster.concat(Loaded(w.value)), w.side, threshold, bits)
 
 
 class _HotEdgesFn(beam.DoFn):
@@ -153,7 +155,7 @@ class _HotEdgesFn(beam.DoFn):
 
     def process(self, w):
         threshold, _, bits = self.lib.star()
-        edges = hot.star_edges(load(w.value), w.side, threshold, bits)
+        edges = hot.star_edges(cluster.concat(Loaded(w.value)), w.side, threshold, bits)
         yield from self.spill.by_key(output.split_by_shard(edges, "dup_id", self.k, copy=self.spill.copies))
 
 
@@ -164,7 +166,7 @@ class _BestFn(beam.CombineFn):
         return None
 
     def add_input(self, acc, table):
-        return self.merge_accumulators([acc, load(table)])  # spilled by the pool: a Ref
+        return self.merge_accumulators([acc, table])
 
     def merge_accumulators(self, accs):
         tables = [a for a in accs if a is not None and a.num_rows]
