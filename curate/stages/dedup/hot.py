@@ -50,18 +50,14 @@ def merge_counts(parts: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
 
 
 def hot_keys(counts: tuple[np.ndarray, np.ndarray], min_size: int) -> np.ndarray:
-    """The keys with more than ``min_size`` rows, sorted."""
+    """The keys with more than ``min_size`` rows."""
     keys, n = counts
     return keys[n > min_size]
 
 
-def is_hot(entries: pa.Table, hot: np.ndarray) -> np.ndarray:
-    return np.isin(entries.column("key").to_numpy(), hot)
-
-
 def split(entries: pa.Table, hot: np.ndarray) -> tuple[pa.Table, pa.Table]:
     """(the rows of cold buckets, the rows of hot ones)."""
-    m = is_hot(entries, hot)
+    m = np.isin(entries.column("key").to_numpy(), hot)
     return entries.filter(pa.array(~m)), entries.filter(pa.array(m))
 
 
