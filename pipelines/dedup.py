@@ -23,9 +23,9 @@ Hot buckets (more than ``dedup.hot_bucket`` members; boilerplate) skip the bucke
 
     entries --key counts per bucket shard, CombinePerKey--> hot keys (side input)
     entries --SplitHot--> cold entries (the bucket shuffle above) + hot members
-    hot members --candidates given the centers so far (side input), top-1 combine-->
-         the next round's centers (max_centers rounds)
-    hot members + every center (side input) --star edges--> split as the buckets' edges
+    hot members --best per bucket, top-1 combine--> round 1's centers (side input)
+    hot members + centers --star round--> edges (split as the buckets') + members left
+         --best per bucket, top-1 combine--> the next round's centers ... (max_centers rounds)
 
 so no process holds a hot bucket's members, and the edges are the ones its shard would have
 made (curate/stages/dedup/hot.py). Where no bucket is hot, SplitHot passes its input on unread.
@@ -135,28 +135,28 @@ class _SplitHotFn(beam.DoFn):
         yield element
 
 
-class _CandidatesFn(beam.DoFn):
-    """A piece of hot buckets' entries (a list of one) with the centers so far -> its candidates for the next."""
+class _BestOfFn(beam.DoFn):
+    """A piece of hot buckets' members (a list of one) -> its best member per bucket."""
 
-    def __init__(self, lib):
-        self.lib = lib
-
-    def process(self, w):
-        threshold, _, bits = self.lib.star()
-        yield hot.candidates(cluster.concat(Loaded(w.value)), w.side, threshold, bits)
+    def process(self, members):
+        yield hot.best(cluster.concat(Loaded(members)))
 
 
-class _HotEdgesFn(beam.DoFn):
-    """A piece of hot buckets' entries with every hot bucket's centers -> its star edges, split
-    as ``_EdgesFn``'s."""
+class _RoundFn(beam.DoFn):
+    """A piece of hot buckets' members left, with their buckets' centers of this round -> the
+    edges of those that match (split as ``_EdgesFn``'s), and on "left" those left for the next
+    round (a list of one, spilled) and on "best" their best member per bucket."""
 
-    def __init__(self, lib, k: int, spill):
-        self.lib, self.k, self.spill = lib, k, spill
+    def __init__(self, lib, k: int, spill, last: bool):
+        self.lib, self.k, self.spill, self.last = lib, k, spill, last
 
     def process(self, w):
         threshold, _, bits = self.lib.star()
-        edges = hot.star_edges(cluster.concat(Loaded(w.value)), w.side, threshold, bits)
+        edges, left = hot.star_round(cluster.concat(Loaded(w.value)), w.side, threshold, bits)
         yield from self.spill.by_key(output.split_by_shard(edges, "dup_id", self.k, copy=self.spill.copies))
+        if left.num_rows and not self.last:
+            yield beam.pvalue.TaggedOutput("left", [self.spill.one(left, reuse=False)])
+            yield beam.pvalue.TaggedOutput("best", hot.best(left))
 
 
 class _BestFn(beam.CombineFn):
@@ -261,20 +261,22 @@ class Dedup(beam.PTransform):
 
     def _hot(self, entries, counts, size: int, k: int):
         """(the entries of cold buckets, the star edges of hot ones): buckets of more than
-        ``size`` members skip the bucket shuffle; their centers are found round by round, a
-        top-1 combine per round over candidates filtered by the centers so far (a side input),
-        and each piece of members is compared with them (curate/stages/dedup/hot.py)."""
+        ``size`` members skip the bucket shuffle; each round's centers are a top-1 combine over
+        the members left, each piece of which is compared with them (a side input), the misses
+        left for the next round (curate/stages/dedup/hot.py)."""
         se, pooled, (threshold, max_centers, _) = self.spill_entries, self.context.pooled, self.lib.star()
         hot_keys = (counts | "CountBuckets" >> beam.CombinePerKey(_HotKeysFn(size)) | "HotKeys" >> beam.Values()
                     | "AllHotKeys" >> beam.combiners.ToList()
                     | "Union" >> beam.Map(lambda keys: np.concatenate([np.zeros(0, np.uint64), *keys])))
         split = (_with(entries, "WithHotKeys", hot_keys)
                  | "SplitHot" >> beam.ParDo(pooled(_SplitHotFn(se))).with_outputs("hot", main="cold"))
-        members = split.hot
-        centers = entries.pipeline | "NoCenters" >> beam.Create([None])
-        for r in range(max_centers if threshold is not None else 1):  # as bucket_edges' rounds
-            new = (_with(members, f"WithCenters{r}", centers) | f"Candidates{r}" >> beam.ParDo(pooled(_CandidatesFn(self.lib)))
-                   | f"Best{r}" >> beam.CombineGlobally(_BestFn()))
-            centers = new | f"Centers{r}" >> beam.Map(lambda n, c, r=r: hot.add_round(c, n, r), beam.pvalue.AsSingleton(centers))
-        edges = _with(members, "WithAllCenters", centers) | "HotEdges" >> beam.ParDo(pooled(_HotEdgesFn(self.lib, k, se)))
+        members, best, edges = split.hot, split.hot | "BestOf" >> beam.ParDo(pooled(_BestOfFn())), []
+        rounds = max_centers if threshold is not None else 1  # as bucket_edges'
+        for r in range(rounds):
+            centers = best | f"Centers{r}" >> beam.CombineGlobally(_BestFn())
+            out = (_with(members, f"WithCenters{r}", centers)
+                   | f"Round{r}" >> beam.ParDo(pooled(_RoundFn(self.lib, k, se, r == rounds - 1))).with_outputs("left", "best", main="edges"))
+            edges.append(out.edges)
+            members, best = out.left, out.best
+        edges = edges | "HotEdges" >> beam.Flatten()
         return split.cold, measure(edges, f"{self.context.name}.hot_edges")
