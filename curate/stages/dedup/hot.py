@@ -21,7 +21,7 @@ bucket goes this way instead, in passes over its members, each piece on its own:
    ``best_edges`` keeps one of the identical rows). Boilerplate mostly matches its first
    center, so the passes after the first read little.
 
-No step holds more than a piece of entries and each hot bucket's centers (<= max_centers rows).
+No step holds more than a piece of entries and a round's centers (a row per hot bucket).
 """
 from __future__ import annotations
 
