@@ -1,6 +1,7 @@
 """End-to-end dedup on the DirectRunner: time and peak memory for 100k documents.
 
     python bench/bench_dedup.py [--docs 100000]
+    python bench/bench_dedup.py --hot-only [--docs 100000] [--hot-size 1000] [--mixed-docs N]
 
 Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess, beside a
 baseline measured the same way. Peak memory: the subprocess's own peak RSS (VmHWM), and the
@@ -11,6 +12,11 @@ largest sum of PSS over it and its worker processes, sampled (bench/memory.py sa
 * hot     -- N/2 copies of one boilerplate page + N/2 distinct pages (the hot-bucket case);
 * baseline -- `ingest` alone on the mixed corpus, and the raw MinHash kernel (normalise +
               signatures) on its texts, so dedup's own cost and its ratio to the kernel show.
+
+``--hot-only``: the hot corpus twice: every bucket grouped in one bucket shard
+(``dedup.hot_bucket = 0``, the baseline) and buckets above ``--hot-size`` members compared in
+passes (curate/stages/dedup/hot.py), the outputs identical (checked); and the mixed corpus
+with and without the bucket counts (the default setting, where no bucket is hot).
 """
 from __future__ import annotations
 
@@ -78,11 +84,13 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 t0, c0, k0 = time.perf_counter(), time.process_time(), children_cpu()
 with contextlib.redirect_stdout(io.StringIO()):
-    assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', STAGES, '--progress', 'off']) == 0
+    assert cli.main(['run', '--input', PATH, '--domain', 'web', '--output', out, '--stages', STAGES, '--progress', 'off', *SETS]) == 0
 # the heavy steps run in forked worker processes (run.workers), which end with the run: their CPU
 # is in RUSAGE_CHILDREN (their memory is sampled from outside: bench/memory.py)
 wall, cpu, workers = time.perf_counter() - t0, time.process_time() - c0, children_cpu() - k0
 m = commit.read_manifest(out)['counts']
+if KEEP:  # the outputs, to compare runs
+    shutil.copytree(out + '/text', KEEP + '/text'); shutil.copytree(out + '/ledger', KEEP + '/ledger')
 print(json.dumps({'wall': wall, 'cpu': cpu + workers, 'worker_cpu': workers,
                   'rss_mb': peak_rss_mb(),
                   'kept': m[STAGES.split(',')[-1]]['docs_out'], 'removed': m[STAGES.split(',')[-1]]['removed']}))
@@ -112,10 +120,57 @@ def child(code: str, **vars) -> dict:
     return {**json.loads(res.stdout.strip().splitlines()[-1]), "pss_mb": pss}
 
 
+def run(path: Path, stages: str, *sets: str, keep: str = "") -> dict:
+    return child(RUN, PATH=str(path), STAGES=stages, SETS=list(sets), KEEP=keep)
+
+
+def same_outputs(a: Path, b: Path) -> bool:
+    files = lambda d: {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+    return files(a) == files(b)
+
+
+def print_rows(rows: list, docs: int) -> None:
+    print("cpu s: the launching process and its worker processes (of which in workers); peak MB: the launcher's own "
+          "RSS, and the PSS of the launcher and its workers together (sampled every 0.1 s)")
+    print(f"{'run':34} {'wall s':>7} {'cpu s':>7} {'(workers)':>9} {'docs/s':>8} {'peak MB':>8} {'PSS MB':>7}  kept / removed")
+    for name, r in rows:
+        print(f"{name:34} {r['wall']:7.1f} {r['cpu']:7.1f} {r['worker_cpu']:9.1f} {docs / r['wall']:8,.0f} "
+              f"{r['rss_mb']:8.0f} {r['pss_mb']:7.0f}  {r['kept']:,} / {r['removed']}")
+
+
+def hot_only(docs: int, size: int, mixed_docs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        h, m = Path(tmp) / "hot.jsonl", Path(tmp) / "mixed.jsonl"
+        hot(h, docs)
+        mixed(m, mixed_docs)
+        rows = [
+            ("hot: grouped (hot_bucket=0)", run(h, "ingest,dedup", "--set", "dedup.hot_bucket=0", keep=f"{tmp}/off")),
+            (f"hot: in passes (hot_bucket={size:,})", run(h, "ingest,dedup", "--set", f"dedup.hot_bucket={size}", keep=f"{tmp}/on")),
+            ("mixed: no counting (hot_bucket=0)", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=0")),
+            ("mixed: counted (default, none hot)", run(m, "ingest,dedup")),
+        ]
+        same = same_outputs(Path(tmp) / "off", Path(tmp) / "on")
+    print(f"{docs:,} documents: hot = {docs - docs // 2:,} copies of one page (its exact key and its 14 bands are hot "
+          f"buckets) + {docs // 2:,} distinct; mixed: {mixed_docs:,} documents as without --hot-only")
+    print_rows(rows[:2], docs)
+    print_rows(rows[2:], mixed_docs)
+    (_, off), (_, on), (_, plain), (_, counted) = rows
+    print(f"hot, in passes / grouped: cpu {on['cpu'] / off['cpu']:.2f}x, PSS {on['pss_mb'] / off['pss_mb']:.2f}x; "
+          f"text and ledger files identical: {same}")
+    print(f"mixed, counted / not: cpu {counted['cpu'] / plain['cpu']:.2f}x, PSS {counted['pss_mb'] / plain['pss_mb']:.2f}x")
+    if not same:
+        raise SystemExit("outputs differ")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--hot-only", action="store_true", help="the hot corpus alone, hot path off vs on")
+    ap.add_argument("--hot-size", type=int, default=1000, help="dedup.hot_bucket for --hot-only's second run")
+    ap.add_argument("--mixed-docs", type=int, default=0, help="--hot-only's mixed corpus (default: --docs)")
     args = ap.parse_args()
+    if args.hot_only:
+        return hot_only(args.docs, args.hot_size, args.mixed_docs or args.docs)
     with tempfile.TemporaryDirectory() as tmp:
         m, h = Path(tmp) / "mixed.jsonl", Path(tmp) / "hot.jsonl"
         mixed(m, args.docs)
@@ -123,17 +178,12 @@ def main() -> None:
         mb = os.path.getsize(m) / 1e6
         rows = [
             ("minhash kernel (mixed)", child(KERNEL, PATH=str(m))),
-            ("ingest only (mixed)", child(RUN, PATH=str(m), STAGES="ingest")),
-            ("ingest+dedup (mixed)", child(RUN, PATH=str(m), STAGES="ingest,dedup")),
-            ("ingest+dedup (hot)", child(RUN, PATH=str(h), STAGES="ingest,dedup")),
+            ("ingest only (mixed)", run(m, "ingest")),
+            ("ingest+dedup (mixed)", run(m, "ingest,dedup")),
+            ("ingest+dedup (hot)", run(h, "ingest,dedup")),
         ]
     print(f"{args.docs:,} documents, mixed corpus {mb:.1f} MB")
-    print("cpu s: the launching process and its worker processes (of which in workers); peak MB: the launcher's own "
-          "RSS, and the PSS of the launcher and its workers together (sampled every 0.1 s)")
-    print(f"{'run':26} {'wall s':>7} {'cpu s':>7} {'(workers)':>9} {'docs/s':>8} {'peak MB':>8} {'PSS MB':>7}  kept / removed")
-    for name, r in rows:
-        print(f"{name:26} {r['wall']:7.1f} {r['cpu']:7.1f} {r['worker_cpu']:9.1f} {args.docs / r['wall']:8,.0f} "
-              f"{r['rss_mb']:8.0f} {r['pss_mb']:7.0f}  {r['kept']:,} / {r['removed']}")
+    print_rows(rows, args.docs)
     dedup_cpu = rows[2][1]["cpu"] - rows[1][1]["cpu"]
     print(f"dedup's own CPU (ingest+dedup - ingest): {dedup_cpu:.1f} s = {dedup_cpu / rows[0][1]['cpu']:.1f}x the raw MinHash kernel")
 

@@ -19,23 +19,35 @@ Spilled, a step's pieces for one of these shuffles are one file with an index, a
 holds a reference per file (``spill.ByKey``, ``spill.JoinByKey``: the removals and absorbed
 sizes wait for the join as side inputs of K file references each), not R x K or K x J.
 
+Hot buckets (more than ``dedup.hot_bucket`` members; boilerplate) skip the bucket shuffle:
+
+    entries --key counts per bucket shard, CombinePerKey--> hot keys (side input)
+    entries --SplitHot--> cold entries (the bucket shuffle above) + hot members
+    hot members --best per bucket, top-1 combine--> round 1's centers (side input)
+    hot members + centers --star round--> edges (split as the buckets') + members left
+         --best per bucket, top-1 combine--> the next round's centers ... (max_centers rounds)
+
+so no process holds a hot bucket's members, and the edges are the ones its shard would have
+made (curate/stages/dedup/hot.py). Where no bucket is hot, SplitHot passes its input on unread.
+
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
-entries, a join shard 1/J of the documents. Shuffling tables, not one element per (document,
-band), is what keeps the runner's per-element cost off the hot path: a batch of 1,000
-documents makes R bucket-shard elements, not 14,000.
+entries (and counts 1/R of the distinct keys), a join shard 1/J of the documents. Shuffling
+tables, not one element per (document, band), is what keeps the runner's per-element cost off
+the hot path: a batch of 1,000 documents makes R bucket-shard elements, not 14,000.
 """
 from __future__ import annotations
 
 import math
 
 import apache_beam as beam
+import numpy as np
 
 from curate import output
-from curate.stages.dedup import cluster
+from curate.stages.dedup import cluster, hot
 from curate.stages.dedup.stage import DedupStage as DedupLib
 from pipelines.common import ApplyJoined, StageContext, emit, join_shards
 from pipelines.meter import measure
-from pipelines.spill import ByKey, JoinByKey, Loaded, SplitFn
+from pipelines.spill import ByKey, JoinByKey, Loaded, SplitFn, load
 
 
 class _Apply(ApplyJoined):
@@ -49,13 +61,119 @@ class _Apply(ApplyJoined):
 
 
 class _EntriesFn(beam.DoFn):
-    """A batch's entry tables, one per bucket shard (spilled: references go into the shuffle)."""
+    """A batch's entry tables, one per bucket shard (spilled: references go into the shuffle);
+    ``count``: on "counts", (bucket shard, its keys' rows) for the hot buckets' combine."""
 
-    def __init__(self, lib, r: int, spill):
-        self.lib, self.r, self.spill = lib, r, spill
+    def __init__(self, lib, r: int, spill, count: bool = False):
+        self.lib, self.r, self.spill, self.count = lib, r, spill, count
 
     def process(self, batch):
-        yield from self.spill.by_key(cluster.partition(self.lib.entries(batch), self.r, copy=self.spill.copies))
+        parts = cluster.partition(self.lib.entries(batch), self.r, copy=self.spill.copies)
+        if self.count:
+            for shard, t in parts:
+                yield beam.pvalue.TaggedOutput("counts", (shard, hot.key_counts(t)))
+        yield from self.spill.by_key(parts)
+
+
+class _HotKeysFn(beam.CombineFn):
+    """One bucket shard's key counts -> the keys of its buckets above ``size`` members."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, counts):
+        acc.append(counts)
+        return [hot.merge_counts(acc)] if len(acc) >= 64 else acc
+
+    def merge_accumulators(self, accs):
+        return [hot.merge_counts(c for a in accs for c in a)]
+
+    def extract_output(self, acc):
+        return hot.hot_keys(hot.merge_counts(acc), self.size)
+
+
+class _With:
+    """An element with a side input's value: what a pooled step gets (pipelines/pool.py runs
+    DoFns without side inputs). Side inputs here are small: hot keys, centers."""
+
+    __slots__ = ("value", "side")
+
+    def __init__(self, value, side):
+        self.value, self.side = value, side
+
+    def __reduce__(self):
+        return _With, (self.value, self.side)
+
+
+def _with(pcoll, label: str, side):
+    return pcoll | label >> beam.Map(_With, beam.pvalue.AsSingleton(side))
+
+
+class _SplitHotFn(beam.DoFn):
+    """Entries (as ``_EntriesFn`` made them) with the hot keys -> those of cold buckets, and on
+    "hot" those of hot ones (one table per input). An input without hot rows goes on as it is:
+    with no hot bucket, nothing is read again."""
+
+    def __init__(self, spill):
+        self.spill = spill
+
+    def process(self, w):
+        element, hot_keys = w.value, w.side
+        if len(hot_keys):
+            parts = element.pieces() if self.spill.folder is not None else [element]
+            parts = [(k, hot.split(load(t), hot_keys)) for k, t in parts]
+            hot_rows = [h for _, (_, h) in parts if h.num_rows]
+            if hot_rows:
+                yield from self.spill.by_key([(k, cold) for k, (cold, _) in parts])
+                # in a list: a pooled step's Ref output is loaded where the runner is (Pooled), a
+                # hot bucket's members would be held there
+                yield beam.pvalue.TaggedOutput("hot", [self.spill.one(cluster.concat(hot_rows), reuse=False)])
+                return
+        yield element
+
+
+class _BestOfFn(beam.DoFn):
+    """A piece of hot buckets' members (a list of one) -> its best member per bucket."""
+
+    def process(self, members):
+        yield hot.best(cluster.concat(Loaded(members)))
+
+
+class _RoundFn(beam.DoFn):
+    """A piece of hot buckets' members left, with their buckets' centers of this round -> the
+    edges of those that match (split as ``_EdgesFn``'s), and on "left" those left for the next
+    round (a list of one, spilled) and on "best" their best member per bucket."""
+
+    def __init__(self, lib, k: int, spill, last: bool):
+        self.lib, self.k, self.spill, self.last = lib, k, spill, last
+
+    def process(self, w):
+        threshold, _, bits = self.lib.star()
+        edges, left = hot.star_round(cluster.concat(Loaded(w.value)), w.side, threshold, bits)
+        yield from self.spill.by_key(output.split_by_shard(edges, "dup_id", self.k, copy=self.spill.copies))
+        if left.num_rows and not self.last:
+            yield beam.pvalue.TaggedOutput("left", [self.spill.one(left, reuse=False)])
+            yield beam.pvalue.TaggedOutput("best", hot.best(left))
+
+
+class _BestFn(beam.CombineFn):
+    """Top-1 per bucket of candidate tables (``hot.best``): one round's centers, or None."""
+
+    def create_accumulator(self):
+        return None
+
+    def add_input(self, acc, table):
+        return self.merge_accumulators([acc, table])
+
+    def merge_accumulators(self, accs):
+        tables = [a for a in accs if a is not None and a.num_rows]
+        return hot.best(cluster.concat(tables)) if tables else None
+
+    def extract_output(self, acc):
+        return acc
 
 
 class _EdgesFn(beam.DoFn):
@@ -112,12 +230,23 @@ class Dedup(beam.PTransform):
     def expand(self, docs):
         lib, r, j, name = self.lib, self.r, self.j, self.context.name
         se, sd, sr = self.spill_entries, self.spill_docs, self.spill_removals
-        entries = measure(docs | "Entries" >> beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se))), f"{name}.entries")
+        k = edge_groups(j, se.folder is not None)
+        size = getattr(lib, "hot_bucket", 0)  # urldedup: none
+        entries_fn = beam.ParDo(self.context.pooled(_EntriesFn(lib, r, se, count=bool(size))))
+        hot_edges = None
+        if size:
+            made = docs | "Entries" >> entries_fn.with_outputs("counts", main="entries")
+            made, hot_edges = self._hot(made.entries, made.counts, size, k)
+        else:
+            made = docs | "Entries" >> entries_fn
+        entries = measure(made, f"{name}.entries")
         edges = measure(entries | "Buckets" >> ByKey(r, se)
-                        | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, edge_groups(j, se.folder is not None), se))), f"{name}.edges")
+                        | "Edges" >> beam.ParDo(self.context.pooled(_EdgesFn(lib, k, se))), f"{name}.edges")
+        if hot_edges is not None:
+            edges = (edges, hot_edges) | "AllEdges" >> beam.Flatten()
         best = (
             edges
-            | "EdgesByDoc" >> ByKey(edge_groups(j, se.folder is not None), se)
+            | "EdgesByDoc" >> ByKey(k, se)
             | "BestEdges" >> beam.ParDo(_BestEdgesFn(j, sr)).with_outputs("absorbed", main="removals")
         )
         joined = {
@@ -129,3 +258,25 @@ class Dedup(beam.PTransform):
         # no "read" (spill.Release): the step before's files are read up to the join, where its
         # documents go as its own files (SplitFn's reuse), not written again
         return {"docs": out.docs, "ledger": out.ledger}
+
+    def _hot(self, entries, counts, size: int, k: int):
+        """(the entries of cold buckets, the star edges of hot ones): buckets of more than
+        ``size`` members skip the bucket shuffle; each round's centers are a top-1 combine over
+        the members left, each piece of which is compared with them (a side input), the misses
+        left for the next round (curate/stages/dedup/hot.py)."""
+        se, pooled, (threshold, max_centers, _) = self.spill_entries, self.context.pooled, self.lib.star()
+        hot_keys = (counts | "CountBuckets" >> beam.CombinePerKey(_HotKeysFn(size)) | "HotKeys" >> beam.Values()
+                    | "AllHotKeys" >> beam.combiners.ToList()
+                    | "Union" >> beam.Map(lambda keys: np.concatenate([np.zeros(0, np.uint64), *keys])))
+        split = (_with(entries, "WithHotKeys", hot_keys)
+                 | "SplitHot" >> beam.ParDo(pooled(_SplitHotFn(se))).with_outputs("hot", main="cold"))
+        members, best, edges = split.hot, split.hot | "BestOf" >> beam.ParDo(pooled(_BestOfFn())), []
+        rounds = max_centers if threshold is not None else 1  # as bucket_edges'
+        for r in range(rounds):
+            centers = best | f"Centers{r}" >> beam.CombineGlobally(_BestFn())
+            out = (_with(members, f"WithCenters{r}", centers)
+                   | f"Round{r}" >> beam.ParDo(pooled(_RoundFn(self.lib, k, se, r == rounds - 1))).with_outputs("left", "best", main="edges"))
+            edges.append(out.edges)
+            members, best = out.left, out.best
+        edges = edges | "HotEdges" >> beam.Flatten()
+        return split.cold, measure(edges, f"{self.context.name}.hot_edges")

@@ -79,6 +79,10 @@ class Indexed:
     def __reduce__(self):
         return Indexed, (self.path, self.index, self.count, self.table, self.head)
 
+    def pieces(self) -> list:
+        """(key, Ref) of every piece in this file."""
+        return [(int(k), Ref(self.path, int(o), int(n), int(r), self.table, self.head)) for k, o, n, r in _index(self)]
+
     def find(self, key: int) -> list:
         """The Refs of ``key``'s pieces in this file (none: no rows of that key)."""
         rows = _index(self)

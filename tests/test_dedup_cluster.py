@@ -393,3 +393,71 @@ def test_one_pass_entries_are_the_exact_and_band_entries():
     a, _ = cl.dedup_inprocess([reduced], 0.7, bits=16)
     b, _ = cl.dedup_inprocess([full], 0.7, bits=16)
     assert len(a) >= 30 and cl.removal_map(a) == cl.removal_map(b)
+
+
+# --- hot buckets: the star policy computed in passes over pieces (curate/stages/dedup/hot.py) ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from curate.stages.dedup import hot  # noqa: E402
+
+
+@st.composite
+def _hot_case(draw):
+    """Random buckets: ties in quality and length (id breaks them), exact and band buckets of
+    one table, signatures over a tiny alphabet (partial matches at every threshold) or none, rows
+    repeated as a retried bundle repeats them, cut into pieces in a random order."""
+    n = draw(st.integers(2, 30))
+    bits = draw(st.sampled_from(cl.BITS))
+    quality = [draw(st.sampled_from([None, 0.5, 0.9])) for _ in range(n)]
+    batch = pa.table({
+        "id": [f"d{i}" for i in draw(st.permutations(range(n)))],
+        "text": ["x" * draw(st.sampled_from([5, 9])) for _ in range(n)],
+        "quality_score": pa.array(quality, pa.float64()),
+        "source": [draw(st.sampled_from(["a", "b"])) for _ in range(n)],
+    })
+    sigs = np.array([[draw(st.integers(0, 2)) for _ in range(8)] for _ in range(n)], dtype=np.uint64)
+    sig = cl.signature_bytes(sigs, bits)
+    bands = np.array([[draw(st.integers(0, 3)) for _ in range(2)] for _ in range(n)], dtype=np.uint64)
+    exact_key = np.array([[draw(st.integers(0, 2))] for _ in range(n)], dtype=np.uint64)  # key 0..2 as a band's too
+    t = cl.concat([cl.entries(batch, bands, None, sig, {"a": 0, "b": 1}),
+                   cl.entries(batch, exact_key, exact_key[:, 0] % np.uint64(2), sig, {"a": 0, "b": 1}, exact=True)])
+    threshold = draw(st.sampled_from([None, 0.3, 0.5, 0.75, 1.0]))
+    if threshold is None and draw(st.booleans()):  # exact dedup alone, or unverified: no signatures
+        t = t.drop_columns(["sig"])
+    repeat = draw(st.lists(st.integers(0, t.num_rows - 1), max_size=6))
+    t = cl.concat([t, t.take(pa.array(repeat, pa.int64()))])
+    order = draw(st.permutations(range(t.num_rows)))
+    cuts = sorted(draw(st.lists(st.integers(0, t.num_rows), max_size=4)))
+    t = t.take(pa.array(order, pa.int64()))
+    pieces = [t.slice(a, b - a) for a, b in zip([0] + cuts, cuts + [t.num_rows])]
+    return t, pieces, threshold, draw(st.integers(1, 4)), bits
+
+
+def _rows(edges):
+    return sorted(set(zip(*(edges.column(c).to_pylist() for c in edges.schema.names))))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_hot_case())
+def test_hot_buckets_give_bucket_edges_star(case):
+    """The centers found by top-1 passes over pieces, and each member compared with them in its
+    own piece, give the edges of ``bucket_edges`` on the whole table, so the same removals."""
+    t, pieces, threshold, max_centers, bits = case
+    expect = cl.bucket_edges(t, threshold, max_centers, bits)
+    got = hot.hot_edges(pieces, threshold, max_centers, bits)
+    assert _rows(got) == _rows(expect)
+    assert cl.best_edges(got).to_pylist() == cl.best_edges(expect).to_pylist()
+    if len(pieces) == 1:  # a repeated document in one piece gives one edge, as in bucket_edges
+        assert got.num_rows == expect.num_rows
+
+
+def test_split_sends_whole_buckets_above_the_size():
+    keys = np.array([[1], [1], [1], [2], [2], [3]], dtype=np.uint64)
+    ent = _entries([f"d{i}" for i in range(6)], np.zeros((6, 4)), keys=keys, lengths=[5] * 6)
+    counts = hot.merge_counts([hot.key_counts(ent.slice(0, 2)), hot.key_counts(ent.slice(2))])
+    assert [k.tolist() for k in counts] == [[1, 2, 3], [3, 2, 1]]
+    h = hot.hot_keys(counts, 2)
+    cold, hot_rows = hot.split(ent, h)
+    assert hot_rows.column("key").to_pylist() == [1, 1, 1] and cold.column("key").to_pylist() == [2, 2, 3]

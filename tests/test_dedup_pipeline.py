@@ -219,3 +219,49 @@ def test_punct_splits_names_domains(tmp_path):
     p.write_text('[dedup]\npunct_splits = ["cod"]\n')
     with pytest.raises(config.ConfigError, match="dedup.punct_splits: 'cod' is not one of"):
         config.load(str(p))
+
+
+def _files(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_hot_buckets_change_where_the_star_is_computed_not_its_result(tmp_path):
+    """Buckets above dedup.hot_bucket skip the bucket shuffle (centers by top-1 combines,
+    members compared with them as a side input): the kept documents, the ledger and
+    dup_group_size are byte-identical to a run with no hot bucket, spilled or not."""
+    rng = random.Random(7)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(3000)]
+    page = "Accept cookies to continue. This site uses cookies to improve your experience on our pages. " * 3
+    rows = []
+    for i in range(240):  # a boilerplate page: exact copies, copies with a word edited or appended
+        w = page.split()
+        if i % 3 == 1:
+            w[rng.randrange(len(w))] = rng.choice(words)
+        elif i % 3 == 2:
+            w += rng.sample(words, 4)
+        rows.append({"id": f"p{i}", "text": " ".join(w), "quality_score": rng.choice([0.5, 0.7])})
+    for i in range(60):  # distinct pages, a third of them with a near copy
+        x = " ".join(rng.choice(words) for _ in range(120))
+        rows.append({"id": f"u{i}", "text": x})
+        if i % 3 == 0:
+            rows.append({"id": f"v{i}", "text": x + " " + rng.choice(words)})
+    rng.shuffle(rows)
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    inp = str(tmp_path / "in.jsonl")
+    runs = {name: run_dedup(tmp_path, inp, name, "--set", f"dedup.hot_bucket={size}", "--set", f"run.spill={spill}")
+            for name, size, spill in (("cold", 0, "true"), ("hot", 20, "true"), ("hot_unspilled", 20, "false"))}
+    base = {kind: _files(runs["cold"] / kind) for kind in ("text", "ledger")}
+    assert len(pl.read_parquet(f"{runs['cold']}/ledger/*.parquet")) > 100
+    for name in ("hot", "hot_unspilled"):
+        assert {kind: _files(runs[name] / kind) for kind in ("text", "ledger")} == base, name
+
+
+@pytest.mark.parametrize("value, error", [
+    ("-1", "dedup.hot_bucket (from --set dedup.hot_bucket=-1): expected an integer >= 0 (members; 0: no bucket is hot), got -1"),
+    ("1.5", "dedup.hot_bucket (from --set dedup.hot_bucket=1.5): expected a whole number, got 1.5"),
+])
+def test_hot_bucket_setting_is_checked_at_load(capsys, value, error):
+    assert cli.main(["config", "--set", f"dedup.hot_bucket={value}"]) == 2
+    assert capsys.readouterr().err == f"curate: config error: {error}\n"
+    assert cli.main(["config", "--set", "dedup.hot_bucket=0"]) == 0
+    assert "hot_bucket = 0" in capsys.readouterr().out

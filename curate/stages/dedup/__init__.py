@@ -7,6 +7,7 @@ minhash    batch signatures, LSH band keys, (bands, rows) from a threshold
 cluster    survivor choice on Arrow entry tables: partition (bucket shards) -> bucket_edges
            (per shard) -> best_edges (per removed document) -> absorbed -> apply_dedup (per
            batch); dedup_inprocess / dedup_reference for tests
+hot        bucket_edges' star for buckets too big for one process, in passes over pieces
 """
 from .cluster import (
     absorbed,

@@ -17,6 +17,9 @@ on it is vectorised). Nothing here holds state across partitions:
    shuffled to the kept id's join shard;
 5. per batch of a join shard: ``apply_dedup(batch, removals, absorbed)`` -> (kept docs, ledger).
 
+A bucket too big for one process (``dedup.hot_bucket``) gets step 2's edges in passes over
+its members instead (``hot.py``).
+
 ``dedup_inprocess`` runs steps 2-4 on one table (tests, benchmarks, single-machine runs);
 ``dedup_reference`` is an independent all-pairs implementation used only to check it.
 
@@ -81,6 +84,7 @@ from .normalize import DEFAULT as DEFAULT_NORMALIZE
 from .normalize import NormalizeConfig, normalize, normalize_reference
 
 PRIORITY = ("q_missing", "neg_quality", "neg_length", "rank")  # then id; ascending = kept first
+BUCKET = ("key", "key2", "exact")  # a bucket: exact and band buckets never mix
 BITS = (8, 16, 32)
 _EDGE_SCHEMA = pa.schema(
     [("dup_id", pa.string()), ("kept_id", pa.string())]
@@ -249,23 +253,30 @@ def empty_edges() -> pa.Table:
     return _EDGE_SCHEMA.empty_table()
 
 
+def sorted_buckets(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """A non-empty entry table sorted by bucket, then priority (``PRIORITY``, id), with one row
+    per (bucket, document) (a document twice in a bucket: a retried bundle), and whether each
+    row starts its bucket (is its best member)."""
+    t = table.sort_by([(c, "ascending") for c in list(BUCKET + PRIORITY) + ["id"]])
+    ids = t.column("id")
+    same = np.ones(t.num_rows - 1, dtype=bool)  # row i+1 in the same bucket as row i
+    for c in BUCKET:
+        k = t.column(c).to_numpy()
+        same &= k[1:] == k[:-1]
+    repeat = same & pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+    if repeat.any():  # keep one
+        t = t.filter(pa.array(np.concatenate([[True], ~repeat])))
+        same = same[~repeat]
+    return t, np.concatenate([[True], ~same])
+
+
 def bucket_edges(table: pa.Table, threshold: Optional[float] = None, max_centers: int = 4, bits: int = 32) -> pa.Table:
     """The star edges of every bucket in an entry table (see the module docstring); O(n log n)
     for the sort, then O(n * max_centers), vectorised over all buckets at once."""
     if table.num_rows < 2:
         return empty_edges()
-    bucket = ["key", "key2", "exact"]
-    t = table.sort_by([(c, "ascending") for c in bucket + list(PRIORITY) + ["id"]])
+    t, new = sorted_buckets(table)
     ids = t.column("id")
-    same = np.ones(t.num_rows - 1, dtype=bool)  # row i+1 in the same bucket as row i
-    for c in bucket:
-        k = t.column(c).to_numpy()
-        same &= k[1:] == k[:-1]
-    repeat = same & pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
-    if repeat.any():  # one document twice in a bucket (a retried bundle): keep one
-        t = t.filter(pa.array(np.concatenate([[True], ~repeat])))
-        ids, same = t.column("id"), same[~repeat]
-    new = np.concatenate([[True], ~same])
     group = np.cumsum(new) - 1
     center = np.flatnonzero(new)[group]  # each row's bucket's best member
     rows = np.flatnonzero(~new)

@@ -40,6 +40,8 @@ class DedupStage:
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
         "join_shards": 0,  # shards of the id join that applies removals; 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
+        # a bucket of more members than this is compared in passes, not in one process (hot.py); 0 = never
+        "hot_bucket": 50_000,
         # Chinese/Japanese: character shingles; punct_space is set per domain by punct_splits
         "normalize": {k: v for k, v in asdict(NormalizeConfig(split_cjk=True)).items() if k != "punct_space"},
         # Domains whose punctuation separates words (a space) instead of being deleted: in code
@@ -52,6 +54,7 @@ class DedupStage:
         "threshold": Check(min=0, below=1),
         "verify_bits": Check(choices=cluster.BITS),
         "punct_splits": Check(choices=schema.DOMAINS),  # a misspelt domain would match no document
+        "hot_bucket": Check(min=0, expected="an integer >= 0 (members; 0: no bucket is hot)"),
     }
 
     def __init__(self, cfg: dict):
@@ -73,6 +76,7 @@ class DedupStage:
         self.bits = c["verify_bits"]
         self.join_shards = c["join_shards"]
         self.bucket_shards = c["bucket_shards"]
+        self.hot_bucket = c["hot_bucket"]
         self.punct_splits = tuple(c["punct_splits"])
 
     def setup(self):
@@ -83,9 +87,13 @@ class DedupStage:
         bits = self.bits if self.verify is not None and "minhash" in self.methods else None
         return cluster.dedup_entries(batch, self.methods, self.minhash, self.ranks, bits, self.punct_splits)
 
+    def star(self) -> tuple:
+        """(threshold, max_centers, bits): the star policy's settings, for ``bucket_edges`` and
+        the hot buckets' passes (hot.py)."""
+        return self.verify if "minhash" in self.methods else None, self.max_centers, self.bits
+
     def edges(self, entries: pa.Table) -> pa.Table:
-        threshold = self.verify if "minhash" in self.methods else None
-        return cluster.bucket_edges(entries, threshold, self.max_centers, self.bits)
+        return cluster.bucket_edges(entries, *self.star())
 
     def apply(self, batch: pa.RecordBatch, removals: pa.Table, absorbed: pa.Table):
         threshold = self.verify if "minhash" in self.methods else None
