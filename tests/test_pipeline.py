@@ -170,15 +170,20 @@ def test_manifest_records_the_text_deciding_packages_and_the_extractor_a_config_
 
     out = tmp_path / "out"
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest"]\n[ingest]\nextractor = "trafilatura"\n'
+    # pycld2 (the test extra installs it; trafilatura, the other optional one, is not installed in CI)
+    cfg.write_text(f'[run]\noutput = "{out}"\nstages = ["ingest", "langid"]\n[langid]\ndetector = "fasttext+cld2"\n'
                    f'[[inputs]]\nglob = "{small_inputs / "*.jsonl"}"\ndomain = "web"\n')
     assert run_cli("run", cfg) == 0
     versions = commit.read_manifest(str(out))["versions"]
     assert versions["regex"] == importlib.metadata.version("regex")
     assert versions["charset_normalizer"] == importlib.metadata.version("charset-normalizer")
-    assert versions["trafilatura"] == importlib.metadata.version("trafilatura")
-    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", tmp_path / "o2", "--stages", "ingest") == 0
-    assert "trafilatura" not in commit.read_manifest(str(tmp_path / "o2"))["versions"]  # the default extractor: not used
+    assert versions["pycld2"] == importlib.metadata.version("pycld2")
+    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", tmp_path / "o2", "--stages", "ingest,langid") == 0
+    assert "pycld2" not in commit.read_manifest(str(tmp_path / "o2"))["versions"]  # the default detector: not used
+    from types import SimpleNamespace
+
+    from pipelines.pipeline import used_packages  # trafilatura where ingest.extractor names it (the config needs it installed)
+    assert "trafilatura" in used_packages(SimpleNamespace(stages={"ingest": {"extractor": "trafilatura"}}, run={"stages": ["ingest"]}))
 
 
 def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_its_version(tmp_path, small_inputs, capsys):
