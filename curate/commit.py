@@ -297,6 +297,9 @@ def finish(root: str) -> dict:
         journal = {"delete": delete, "files": sorted(new)}
         _may_change(root, base, [*delete, *new, output.MANIFEST])
         _fault("before_journal")
+        # the journal decides the commit: durable only after every file it lists is, as each is
+        # on return from write_atomic (its bytes and folder; the staged manifest, written last,
+        # syncs the staging folder, holding each folder of the run's files)
         output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
     except BaseException:
         abort(root)
@@ -329,11 +332,12 @@ def keep(root: str, kind: str, manifest: dict) -> str | None:
     fs.create_dir(f"{dest}/{kind}", recursive=True)
     entries, folder = [], f"{root.rstrip('/')}/{KEPT}"
     for rel, size in staged:
-        fs.move(f"{src}/{rel}", f"{dest}/{kind}/{rel}")
+        output.rename(fs, f"{src}/{rel}", f"{dest}/{kind}/{rel}")
         with fs.open_input_file(f"{dest}/{kind}/{rel}") as f:
             rows = pq.ParquetFile(f).metadata.num_rows
         entries.append({"kind": kind, "file": f"{kind}/{rel}", "rows": rows, "bytes": size,
                         "sha256": output.sha256_file(folder, f"{kind}/{rel}")})
+    output.sync_folders(fs, base, [f"{KEPT}/{e['file']}" for e in entries])  # the renames, before the manifest listing them
     output.write_manifest(folder, {**manifest, "outputs": {kind: entries}, "files": [{"file": e["file"], "bytes": e["bytes"]} for e in entries]})
     return folder
 
@@ -398,12 +402,15 @@ def _apply(fs, base: str, journal: dict) -> None:
         src = f"{staging}/{rel}"
         if _exists(fs, src):
             fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
-            fs.move(src, f"{base}/{rel}")
+            output.rename(fs, src, f"{base}/{rel}")
         if i == 0:
             _fault("during_moves")
     if _exists(fs, f"{staging}/{output.MANIFEST}"):
-        fs.move(f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
-    _delete_dir(fs, staging)
+        # a power cut must not keep the manifest and lose a rename or delete it stands for
+        output.sync_folders(fs, base, [*journal["delete"], *journal["files"]])
+        output.rename(fs, f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
+        output.sync(fs, base)
+    _delete_dir(fs, staging)  # not synced: a journal found again is applied again, a no-op
 
 
 def _remove_empty_parents(fs, base: str, rel: str) -> None:
