@@ -217,6 +217,11 @@ def begin(root: str) -> str:
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory")
+    link = _dangling_link(base) if info.type == pafs.FileType.NotFound and "://" not in root else None
+    if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
+        shown = link if os.path.isabs(root) else os.path.relpath(link)
+        raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, which does not exist: "
+                         "create that folder (or mount its disk), or choose another --output")
     try:
         if info.type == pafs.FileType.NotFound:
             fs.create_dir(base, recursive=True)
@@ -228,6 +233,15 @@ def begin(root: str) -> str:
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     return _staging_root(root, base)
+
+
+def _dangling_link(path: str) -> str | None:
+    """The symbolic link to nothing that ``path`` is or lies under, if any."""
+    while os.path.dirname(path) != path:
+        if os.path.islink(path) and not os.path.exists(path):
+            return path
+        path = os.path.dirname(path)
+    return None
 
 
 def _hold(root: str, fs, base: str) -> None:

@@ -782,3 +782,22 @@ def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recor
         assert not (out / commit.STAGING).exists()
     assert check_durable(recorded(), out) == 1
     commit.verify_output(str(out))
+
+
+@pytest.mark.parametrize("where", ["output", "folder above"])
+def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, where):
+    """A --output that is a symbolic link to a folder not there (an unmounted disk, a folder
+    since deleted), or one inside such a link, was refused in pyarrow's words ("Cannot create
+    directory ...: non-directory entry exists. Detail: [errno 17] File exists"): one line
+    naming the link and its missing target."""
+    target = tmp_path / "gone" / "data"
+    link = tmp_path / "out"
+    link.symlink_to(target)
+    out = link if where == "output" else link / "corpus"
+    args = ["run", "--input", str(corpora / "web" / "dolma_wget_sample-0000.warc.gz"), "--domain", "web",
+            "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: output {str(out)!r}: {str(link)!r} is a symbolic link to {str(target)!r}, which does not "
+                   "exist: create that folder (or mount its disk), or choose another --output\n"), err
+    assert not target.exists() and link.is_symlink()
