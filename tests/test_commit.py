@@ -801,3 +801,20 @@ def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, 
     assert err == (f"curate: output {str(out)!r}: {str(link)!r} is a symbolic link to {str(target)!r}, which does not "
                    "exist: create that folder (or mount its disk), or choose another --output\n"), err
     assert not target.exists() and link.is_symlink()
+
+
+@pytest.mark.parametrize("which", ["text", "stats/run.json"])
+def test_a_same_size_edit_of_a_listed_file_is_not_deleted(tmp_path, finished_demo, capsys, which):
+    """A user's edit that kept a listed file's size (a byte changed in a shard, a number in
+    stats/run.json) was not seen: the commit compared sizes only, and the next run deleted the
+    edit. The files whose sha256 the manifest holds are hashed before a run replaces them."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    rel = commit.read_manifest(str(out))["outputs"]["text"][0]["file"] if which == "text" else which
+    data = bytearray((out / rel).read_bytes())
+    data[len(data) // 2] ^= 1
+    (out / rel).write_bytes(bytes(data))
+    edited = snapshot(out)
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
+                                       "or choose another --output\n")
+    assert snapshot(out) == edited
