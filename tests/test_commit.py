@@ -760,26 +760,33 @@ def check_durable(events: list, root: Path) -> int:
     return commits
 
 
-@pytest.mark.parametrize("cmd", ["run", "audit", "mix"])
+@pytest.mark.parametrize("cmd", ["run", "audit", "mix", "stopped"])
 def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recorded, cmd):
     """curate wrote each file under a temporary name and renamed it, and committed a run by a
     journal and a manifest, but never called fsync: after a power cut the manifest could be on
     disk before the shards it lists (empty files), or a rename be lost. Through a real `curate
     run` into DIR (a rerun replacing its files), `curate audit DIR` (its report committed into
     DIR) and `curate mix DIR` (completing the commit of a run killed midway, as every read
-    does): every file a manifest lists is fsynced, and its folder, before the manifest's rename;
-    the manifest's folder after."""
+    does), and a run its mix stops (its candidates kept in DIR/.curate-candidates/ for `curate
+    mix`, with a manifest of their own): every file a manifest lists is fsynced, and its folder,
+    before the manifest's rename; the manifest's folder after."""
     out, args, before = _demo_rerun(tmp_path, finished_demo)
     if cmd == "run":
         assert cli.main(args) == 0
     elif cmd == "audit":
         assert command.main([str(out)]) == 0
-    else:
+    elif cmd == "mix":
         r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
                            env=dict(os.environ, CURATE_FAULT="during_moves"))
         assert r.returncode == 137, r.stderr
         assert cli.main(["mix", str(out)]) == 0
         assert not (out / commit.STAGING).exists()
+    else:
+        assert cli.main([*args, "--set", "rebalance.budget=100000000"]) == 2  # more tokens than there are
+        kept = out / commit.KEPT
+        assert check_durable(recorded(), kept) == 1
+        assert set(snapshot(out)) == set(before) | {f"{commit.KEPT}/{k}" for k in snapshot(kept)}
+        return
     assert check_durable(recorded(), out) == 1
     commit.verify_output(str(out))
 
