@@ -13,8 +13,10 @@ repeat). Only when the pipeline has finished and the staged manifest is complete
 
 An interrupted or failed run before step 2 leaves the previous output exactly as it was, and
 its staging folder is removed by ``abort`` or by the next run. A kill during step 3 (a few
-renames) is completed by ``recover``, which every run, ``verify_output`` and ``read_manifest``
-call first. curate deletes only what the previous manifest lists (its ``files``, ``outputs``
+renames) is completed by ``recover``, which every run, ``verify_output``, ``read_manifest`` and
+the loader call first. Each step is durable before the next can be seen (a power cut, a kernel
+crash): every file's bytes and folder are fsynced before the journal or a manifest listing it is
+renamed into place, and the manifest's folder after (``output.sync``, ``output.sync_folders``). curate deletes only what the previous manifest lists (its ``files``, ``outputs``
 and ``derived`` entries, e.g. the audit's report) and its own staging folder; any other path
 inside ``DIR``, at any depth, makes the run refuse before anything is written.
 
