@@ -128,10 +128,13 @@ def check_owned(root: str) -> dict:
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
     if not changed and not foreign and "://" not in root:
-        # an edit that kept the size, by the hashes listed: ~0.1-0.3% of a rerun (bench_commit.py), the run
-        # having hashed as much as it writes; not in a bucket, where it would download the whole output
+        # an edit that kept the size, by the hashes listed, of the files modified after the manifest
+        # (a run writes its files before its manifest): an untouched output is not read again (hashing
+        # it all cost ~1 s a GB twice a rerun); not in a bucket, where it would download the whole output
         there = {rel for rel, _ in present}
-        changed = sorted(rel for rel, sha in _hashes(root, manifest).items() if rel in there and output.sha256_file(root, rel) != sha)
+        since = os.stat(os.path.join(base, output.MANIFEST)).st_mtime_ns
+        changed = sorted(rel for rel, sha in _hashes(root, manifest).items() if rel in there
+                         and os.stat(os.path.join(base, rel)).st_mtime_ns > since and output.sha256_file(root, rel) != sha)
     if foreign:
         raise ForeignFiles(
             f"output {root!r} holds files curate did not write: {', '.join(foreign[:10])}"

@@ -825,3 +825,18 @@ def test_a_same_size_edit_of_a_listed_file_is_not_deleted(tmp_path, finished_dem
     assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
                                        "or choose another --output\n")
     assert snapshot(out) == edited
+
+
+def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finished_demo, monkeypatch):
+    """The same-size check hashes only files modified after the run wrote its manifest: hashing
+    every listed file cost ~1 s a GB, twice a rerun, for an output nobody touched."""
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+    hashed = []
+    real = output.sha256_file
+    monkeypatch.setattr(output, "sha256_file", lambda root, rel: hashed.append(rel) or real(root, rel))
+    commit.check_owned(str(out))
+    assert hashed == []
+    rel = commit.read_manifest(str(out))["outputs"]["text"][0]["file"]
+    os.utime(out / rel)  # touched (saved unchanged by an editor): hashed, and found the same
+    commit.check_owned(str(out))
+    assert hashed == [rel]
