@@ -451,6 +451,7 @@ def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) ->
     run ended meanwhile)."""
     fs, base = output._fs(root)
     recover(root)
+    _no_run_staged(root, fs, base, files)  # a bucket's: not in the try below, whose cleanup deletes the staging folder
     _hold(root, fs, base)
     try:
         _clear_staging(fs, base)
@@ -474,6 +475,23 @@ def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) ->
         raise
     finally:
         _unlock(base)
+
+
+def _no_run_staged(root: str, fs, base: str, files) -> None:
+    """In a bucket (no lock), refuse while the staging prefix holds objects a run staged: a
+    live run's (or a killed one's, which cannot be told apart), which clearing it for the audit
+    would delete. What a killed ``add_derived`` left (its files, manifest) may go."""
+    if "://" not in root:
+        return
+    ours = {*files, output.MANIFEST}
+    staging = f"{base}/{STAGING}"
+    infos = fs.get_file_info(pafs.FileSelector(staging, recursive=True, allow_not_found=True))
+    run = sorted(rel for rel in (os.path.relpath(i.path, staging).replace(os.sep, "/") for i in infos if i.type == pafs.FileType.File)
+                 if rel not in ours and not os.path.basename(rel).startswith(".tmp-"))
+    if run:
+        raise ValueError(f"output {root!r}: {STAGING}/ holds a run's staged objects ({run[0]}{', ...' if len(run) > 1 else ''}): "
+                         f"a run is writing it, or one was killed (a bucket has no lock to tell which); the report is not written "
+                         f"into it: audit it again after the run (or delete {root.rstrip('/')}/{STAGING}/ if none runs), or give --output FOLDER")
 
 
 def read_manifest(root: str) -> dict:

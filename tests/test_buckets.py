@@ -807,3 +807,32 @@ def test_bucketread_bench_counts_the_file_systems_built_before_and_now(gcs, demo
         assert got[(what, "per file (before)")]["built"] > got[(what, "per bucket (now)")]["built"] > 0, got
     assert got[("audit (report)", "per bucket (now)")]["built"] == 2
     assert got[("loader epoch, 2 workers", "per bucket (now)")]["built"] == 4, got
+
+
+def test_an_audit_leaves_a_live_runs_staged_objects_in_a_bucket(gcs, tmp_path, capsys):
+    """A bucket has no lock: an audit of the output while a rerun stages its objects (or after a
+    killed run left them) cleared the staging prefix to stage its report, deleting that run's
+    objects. Now it refuses in one line, the output and the staged objects as they were; an
+    earlier killed audit's leftovers (its report, summary and manifest) are cleared as before."""
+    fs, uri = gcs
+    out = f"{uri}/out"
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
+    staged = {f"{commit.STAGING}/text/part-00000-of-00001.parquet": b"a run's", f"{commit.STAGING}/stats/run.json": b"{}"}
+    for rel, data in staged.items():
+        with fs.open_output_stream(f"{_path(out)}/{rel}", compression=None) as f:
+            f.write(data)
+    before = snapshot(fs, out)
+    capsys.readouterr()
+    assert cli.main(["audit", out]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{commit.STAGING}/" in err[0] and "--output" in err[0], err
+    assert snapshot(fs, out) == before  # the run's staged objects too
+    for rel in staged:
+        fs.delete_file(f"{_path(out)}/{rel}")
+    killed = {f"{commit.STAGING}/report.html": b"<p>curate audit</p>", f"{commit.STAGING}/{output.MANIFEST}": b"{}"}
+    for rel, data in killed.items():  # an audit killed before its journal
+        with fs.open_output_stream(f"{_path(out)}/{rel}", compression=None) as f:
+            f.write(data)
+    assert cli.main(["audit", out]) == 0
+    files = snapshot(fs, out)
+    assert "report.html" in files and not any(rel.startswith(commit.STAGING) for rel in files)
