@@ -27,8 +27,10 @@ ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sys
 
 import pyarrow.fs as pafs
 
@@ -43,6 +45,7 @@ KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet
+_UNLOCKED: set = set()  # output dirs on a file system without locks, said so
 
 
 class ForeignFiles(ValueError):
@@ -171,7 +174,10 @@ def _lock(root: str, base: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
+                _no_locks(root, base, e)
+                break
             os.close(fd)
             raise ValueError(f"output {root!r} is being written by another curate run; wait for it to end or choose another --output") from None
         try:
@@ -181,6 +187,15 @@ def _lock(root: str, base: str) -> None:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     _LOCKS[base] = fd
+
+
+def _no_locks(root: str, base: str, e: OSError) -> None:
+    """Say once per output that its file system takes no locks: the run goes on unguarded
+    (refusing would stop every run there, as if another one were writing)."""
+    if base not in _UNLOCKED:
+        _UNLOCKED.add(base)
+        print(f"curate: warning: output {root!r}: its file system takes no locks ({e.strerror or e}): a second run or "
+              "audit into it at the same time would not be refused", file=sys.stderr)
 
 
 def _unlock(base: str) -> None:
