@@ -836,3 +836,22 @@ def test_an_audit_leaves_a_live_runs_staged_objects_in_a_bucket(gcs, tmp_path, c
     assert cli.main(["audit", out]) == 0
     files = snapshot(fs, out)
     assert "report.html" in files and not any(rel.startswith(commit.STAGING) for rel in files)
+
+
+@pytest.mark.parametrize("var, values", [(GCS_EMULATOR, ("127.0.0.1:1", "http://127.0.0.1:2")),
+                                         ("GOOGLE_APPLICATION_CREDENTIALS", ("/a.json", "/b.json"))])
+def test_a_changed_endpoint_or_credential_is_a_new_file_system(monkeypatch, var, values):
+    """A notebook switching from the emulator to another endpoint (or other credentials) in one
+    process: the cached file system of the first must not serve the second; the same settings
+    again reuse theirs."""
+    from curate.readers import common
+
+    monkeypatch.setattr(common, "_BUCKET_FS", {})
+    monkeypatch.setenv(GCS_EMULATOR, "127.0.0.1:9")
+    built = []
+    for v in (*values, values[0]):
+        monkeypatch.setenv(var, v)
+        built.append(common._bucket_fs("gs", BUCKET, ""))
+    assert built[0] is not built[1] and built[2] is built[0]
+    if var == GCS_EMULATOR:
+        assert not built[0].equals(built[1])  # another endpoint
