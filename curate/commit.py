@@ -492,21 +492,22 @@ def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) ->
         _unlock(base)
 
 
+class Busy(ValueError):
+    """A bucket output cannot take derived files now: its staging prefix holds a run's objects."""
+
+
 def _no_run_staged(root: str, fs, base: str, files) -> None:
     """In a bucket (no lock), refuse while the staging prefix holds objects a run staged: a
     live run's (or a killed one's, which cannot be told apart), which clearing it for the audit
     would delete. What a killed ``add_derived`` left (its files, manifest) may go."""
-    if "://" not in root:
+    staging = f"{base}/{STAGING}"
+    if "://" not in root or not _exists(fs, staging):
         return
     ours = {*files, output.MANIFEST}
-    staging = f"{base}/{STAGING}"
-    infos = fs.get_file_info(pafs.FileSelector(staging, recursive=True, allow_not_found=True))
-    run = sorted(rel for rel in (os.path.relpath(i.path, staging).replace(os.sep, "/") for i in infos if i.type == pafs.FileType.File)
-                 if rel not in ours and not os.path.basename(rel).startswith(".tmp-"))
+    run = [rel for rel, _ in _files(fs, staging) if rel not in ours and not os.path.basename(rel).startswith(".tmp-")]
     if run:
-        raise ValueError(f"output {root!r}: {STAGING}/ holds a run's staged objects ({run[0]}{', ...' if len(run) > 1 else ''}): "
-                         f"a run is writing it, or one was killed (a bucket has no lock to tell which); the report is not written "
-                         f"into it: audit it again after the run (or delete {root.rstrip('/')}/{STAGING}/ if none runs), or give --output FOLDER")
+        raise Busy(f"{root.rstrip('/')}/{STAGING}/ holds a run's staged objects ({run[0]}{', ...' if len(run) > 1 else ''}: "
+                   "a run is writing it, or one was killed; a bucket has no lock to tell which)")
 
 
 def read_manifest(root: str) -> dict:

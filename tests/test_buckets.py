@@ -809,12 +809,14 @@ def test_bucketread_bench_counts_the_file_systems_built_before_and_now(gcs, demo
     assert got[("loader epoch, 2 workers", "per bucket (now)")]["built"] == 4, got
 
 
-def test_an_audit_leaves_a_live_runs_staged_objects_in_a_bucket(gcs, tmp_path, capsys):
+def test_an_audit_leaves_a_live_runs_staged_objects_in_a_bucket(gcs, tmp_path, capsys, monkeypatch):
     """A bucket has no lock: an audit of the output while a rerun stages its objects (or after a
     killed run left them) cleared the staging prefix to stage its report, deleting that run's
-    objects. Now it refuses in one line, the output and the staged objects as they were; an
-    earlier killed audit's leftovers (its report, summary and manifest) are cleared as before."""
+    objects. Now it leaves the output and the staged objects as they were, and its report goes
+    into ./curate-audit, said in one line; an earlier killed audit's leftovers (its report and
+    manifest) are cleared as before."""
     fs, uri = gcs
+    monkeypatch.chdir(tmp_path)
     out = f"{uri}/out"
     assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
     staged = {f"{commit.STAGING}/text/part-00000-of-00001.parquet": b"a run's", f"{commit.STAGING}/stats/run.json": b"{}"}
@@ -823,10 +825,14 @@ def test_an_audit_leaves_a_live_runs_staged_objects_in_a_bucket(gcs, tmp_path, c
             f.write(data)
     before = snapshot(fs, out)
     capsys.readouterr()
-    assert cli.main(["audit", out]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"{commit.STAGING}/" in err[0] and "--output" in err[0], err
+    assert cli.main(["audit", out]) == 0
+    o = capsys.readouterr()
+    assert o.err.splitlines() == [f"curate audit: warning: the audit is not written into {out}: {out}/{commit.STAGING}/ holds "
+                                  "a run's staged objects (stats/run.json, ...: a run is writing it, or one was "
+                                  "killed; a bucket has no lock to tell which): wrote it into curate-audit instead (--output FOLDER "
+                                  "chooses where)"], o.err
     assert snapshot(fs, out) == before  # the run's staged objects too
+    assert json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())["source"] == out
     for rel in staged:
         fs.delete_file(f"{_path(out)}/{rel}")
     killed = {f"{commit.STAGING}/report.html": b"<p>curate audit</p>", f"{commit.STAGING}/{output.MANIFEST}": b"{}"}
