@@ -102,6 +102,8 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         raise TokensError(f"{path}: a file, not a folder: give the run's output folder (or its tokens/ folder)")
     if kind != pafs.FileType.Directory:
         raise TokensError(f"{path}: no such directory")
+    for root in {path, os.path.dirname(path.rstrip("/"))} if os.path.basename(path.rstrip("/")) == "tokens" else [path]:
+        _complete_commit(root)
     d = tokens_dir(path)
     d = d if "://" in d else os.path.normpath(d)
     mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
@@ -153,6 +155,26 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
                 f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
             )
     return d, m, hashlib.sha256(raw).hexdigest()
+
+
+def _complete_commit(root: str) -> None:
+    """Complete a commit of ``root`` that was decided and stopped midway (its journal there), as
+    every read of an output does: a few renames. A live run's commit holds the lock (said later:
+    being written); a read-only mount is told the command that completes it."""
+    import pyarrow.fs as pafs
+
+    from curate import commit, output, shell
+
+    if output.file_type(output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")) != pafs.FileType.File:
+        return
+    try:
+        commit.recover(root)
+    except OSError as e:
+        raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
+                          f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
+                          "where the output is writable (it completes the commit), then retry") from None
+    except ValueError:
+        pass
 
 
 def _check_output_lists(root: str, mpath: str, sha256: str) -> None:

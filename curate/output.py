@@ -16,6 +16,7 @@ staging folder that ``curate.commit`` swaps into place only once it is complete.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -149,8 +150,51 @@ def sha256_file(root: str, rel: str) -> str:
     return h.hexdigest()
 
 
+SYNC = True  # fsync what is written (bench/bench_commit.py turns it off to measure what it costs)
+
+
+def sync(fs, path: str) -> None:
+    """Make a local file's bytes, or a local folder's entries (the renames and deletes in it),
+    durable: fsync. Without it a power cut (or a kernel crash) may keep a rename and lose the
+    bytes renamed, or keep a manifest and lose the files it lists. A bucket's object is durable
+    when its write returns."""
+    if not SYNC or not isinstance(fs, pafs.LocalFileSystem):
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot fsync a folder: nothing to do
+            raise
+    finally:
+        os.close(fd)
+
+
+def sync_folders(fs, base: str, rels) -> None:
+    """fsync the folders that hold ``rels`` under ``base``, and each folder above them up to
+    ``base`` (a new folder is an entry in its parent): their renames and deletes are durable."""
+    folders = {base}
+    for rel in rels:
+        d = os.path.dirname(rel)
+        while d:
+            folders.add(f"{base}/{d}")
+            d = os.path.dirname(d)
+    for d in sorted(folders, key=lambda d: -d.count("/")):  # deepest first
+        if fs.get_file_info(d).type == pafs.FileType.Directory:  # not one the commit removed, emptied
+            sync(fs, d)
+
+
+def rename(fs, src: str, dst: str) -> None:
+    """Move a file: a rename on a disk (os.replace), a copy and a delete in a bucket."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        os.replace(src, dst)
+    else:
+        fs.move(src, dst)
+
+
 def write_atomic(root: str, rel: str, data: bytes) -> None:
-    """Write DIR/rel under a temporary name, then rename it into place."""
+    """Write DIR/rel under a temporary name, then rename it into place: durable when it
+    returns (its bytes fsynced before the rename, its folder after)."""
     fs, base = _fs(root)
     final = f"{base}/{rel}"
     folder, name = os.path.split(rel)
@@ -159,7 +203,9 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     fs.create_dir(os.path.dirname(final), recursive=True)
     with fs.open_output_stream(tmp) as f:
         f.write(data)
-    fs.move(tmp, final)
+    sync(fs, tmp)
+    rename(fs, tmp, final)
+    sync(fs, os.path.dirname(final))
 
 
 def group_bounds(weights: np.ndarray, rows: int, limit: int) -> list[tuple[int, int]]:

@@ -710,3 +710,152 @@ def test_an_output_on_a_file_system_without_locks_is_written(tmp_path, monkeypat
         assert "is being written by another curate run" in capsys.readouterr().err
     finally:
         holder.communicate("")
+
+
+@pytest.fixture
+def recorded(tmp_path, monkeypatch):
+    """os.fsync, os.replace and os.rename recorded in order, into a file (the run's forked
+    workers write shards too): ("fsync", "dir"|"file", path) and ("rename", src, dst, listed),
+    ``listed`` being the files a manifest or a commit's journal names (relative to its folder)
+    as it is renamed into place. A power cut cannot be made in a test; what one would keep can
+    be read from this order."""
+    import stat
+
+    log = tmp_path / "ops.log"
+    real = {"fsync": os.fsync, "replace": os.replace, "rename": os.rename}
+
+    def note(*event):
+        with open(log, "a") as f:
+            f.write(json.dumps(event) + "\n")
+
+    def fsync(fd):
+        real["fsync"](fd)
+        note("fsync", "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file", os.readlink(f"/proc/self/fd/{fd}"))
+
+    def moved(name):
+        def move(src, dst, *a, **kw):
+            real[name](src, dst, *a, **kw)
+            dst, listed = os.path.realpath(dst), None
+            if os.path.basename(dst) == commit.JOURNAL:
+                listed = [*json.loads(Path(dst).read_text())["files"], output.MANIFEST]
+            elif os.path.basename(dst) == output.MANIFEST:
+                m = json.loads(Path(dst).read_text())
+                listed = [e["file"] for e in m.get("files", []) + m.get("derived", [])]
+            note("rename", os.path.join(os.path.realpath(os.path.dirname(src)), os.path.basename(src)), dst, listed)
+        return move
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", moved("replace"))
+    monkeypatch.setattr(os, "rename", moved("rename"))
+    return lambda: [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def check_durable(events: list, root: Path) -> int:
+    """What a power cut at any point would keep is a finished output, or one whose journal a
+    read completes: when a manifest or a journal is renamed into place, every file it lists that
+    was renamed into place meanwhile has had its bytes fsynced (files written under a temporary
+    name here; the others were written before, by a killed run), the folder it was renamed into
+    fsynced after, and every folder from there up to the manifest's fsynced since the last
+    commit step; a manifest renamed into ``root`` has ``root`` fsynced after. Returns how many
+    manifests were renamed into ``root``."""
+    synced, pending, dirty, since, moved_in, commits = set(), set(), set(), set(), set(), 0
+    root = os.path.realpath(root)
+    for event in events:
+        if event[0] == "fsync":
+            if event[1] == "dir":
+                dirty.discard(event[2])
+                since.add(event[2])
+            else:
+                synced.add(event[2])
+                pending.discard(event[2])
+            continue
+        _, src, dst, listed = event
+        folder = os.path.dirname(dst)
+        for rel in listed or []:  # as they are just before this rename
+            path = os.path.join(folder, rel)
+            if path not in moved_in:
+                continue  # there before (an earlier commit's)
+            assert path not in pending, f"{path} listed by {dst} before its bytes were fsynced"
+            assert os.path.dirname(path) not in dirty, f"{path} listed by {dst} before its rename was fsynced"
+            d = os.path.dirname(path)
+            while len(d) >= len(folder):
+                assert d in since, f"{d} (holding {rel}) not fsynced before {dst} was renamed into place"
+                d = os.path.dirname(d)
+        fresh = os.path.basename(src).startswith(".tmp-") and src not in synced
+        (pending.add if src in pending or fresh else pending.discard)(dst)
+        pending.discard(src)
+        dirty.update({os.path.dirname(src), folder})
+        moved_in.add(dst)
+        if dst == os.path.join(root, output.MANIFEST):
+            commits += 1
+        if os.path.basename(dst) == commit.JOURNAL or dst == os.path.join(root, output.MANIFEST):
+            since = set()  # a new step: the folders it lists must be fsynced again
+    assert root not in dirty, f"{root}: the rename of its manifest was never fsynced"
+    return commits
+
+
+@pytest.mark.parametrize("cmd", ["run", "audit", "mix", "stopped"])
+def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recorded, cmd):
+    """curate wrote each file under a temporary name and renamed it, and committed a run by a
+    journal and a manifest, but never called fsync: after a power cut the manifest could be on
+    disk before the shards it lists (empty files), or a rename be lost. Through a real `curate
+    run` into DIR (a rerun replacing its files), `curate audit DIR` (its report committed into
+    DIR) and `curate mix DIR` (completing the commit of a run killed midway, as every read
+    does), and a run its mix stops (its candidates kept in DIR/.curate-candidates/ for `curate
+    mix`, with a manifest of their own): every file a manifest lists is fsynced, and its folder,
+    before the manifest's rename; the manifest's folder after."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    if cmd == "run":
+        assert cli.main(args) == 0
+    elif cmd == "audit":
+        assert command.main([str(out)]) == 0
+    elif cmd == "mix":
+        r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
+                           env=dict(os.environ, CURATE_FAULT="during_moves"))
+        assert r.returncode == 137, r.stderr
+        assert cli.main(["mix", str(out)]) == 0
+        assert not (out / commit.STAGING).exists()
+    else:
+        assert cli.main([*args, "--set", "rebalance.budget=100000000"]) == 2  # more tokens than there are
+        kept = out / commit.KEPT
+        assert check_durable(recorded(), kept) == 1
+        assert set(snapshot(out)) == set(before) | {f"{commit.KEPT}/{k}" for k in snapshot(kept)}
+        return
+    assert check_durable(recorded(), out) == 1
+    commit.verify_output(str(out))
+
+
+@pytest.mark.parametrize("where", ["output", "folder above"])
+def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, where):
+    """A --output that is a symbolic link to a folder not there (an unmounted disk, a folder
+    since deleted), or one inside such a link, was refused in pyarrow's words ("Cannot create
+    directory ...: non-directory entry exists. Detail: [errno 17] File exists"): one line
+    naming the link and its missing target."""
+    target = tmp_path / "gone" / "data"
+    link = tmp_path / "out"
+    link.symlink_to(target)
+    out = link if where == "output" else link / "corpus"
+    args = ["run", "--input", str(corpora / "web" / "dolma_wget_sample-0000.warc.gz"), "--domain", "web",
+            "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: output {str(out)!r}: {str(link)!r} is a symbolic link to {str(target)!r}, which does not "
+                   "exist: create that folder (or mount its disk), or choose another --output\n"), err
+    assert not target.exists() and link.is_symlink()
+
+
+@pytest.mark.parametrize("which", ["text", "stats/run.json"])
+def test_a_same_size_edit_of_a_listed_file_is_not_deleted(tmp_path, finished_demo, capsys, which):
+    """A user's edit that kept a listed file's size (a byte changed in a shard, a number in
+    stats/run.json) was not seen: the commit compared sizes only, and the next run deleted the
+    edit. The files whose sha256 the manifest holds are hashed before a run replaces them."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    rel = commit.read_manifest(str(out))["outputs"]["text"][0]["file"] if which == "text" else which
+    data = bytearray((out / rel).read_bytes())
+    data[len(data) // 2] ^= 1
+    (out / rel).write_bytes(bytes(data))
+    edited = snapshot(out)
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
+                                       "or choose another --output\n")
+    assert snapshot(out) == edited

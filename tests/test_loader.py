@@ -1035,3 +1035,42 @@ def test_running_out_of_open_files_is_said_not_blamed_on_a_shard(tmp_path):
     said = run.stdout.strip()
     assert "too many files open" in said and "limit 64" in said and "ulimit -n" in said, said
     assert "damaged" not in said and "restore" not in said, said
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
+    """After a rerun killed while it moved its files into place (its commit decided: the journal
+    written), the loader said the output was being written until some other command read it.
+    It completes the commit, as runs, verify_output and the audit do, and reads the new output;
+    where it cannot write (a read-only mount), it names the command that completes it."""
+    import errno
+    import shutil
+
+    from curate import commit
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    pages = cl100k_run.parent / "p.jsonl"
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
+                        "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
+                       capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
+    if writable:
+        loader = TokenLoader(str(out), 2, 16)
+        assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
+        assert commit.verify_output(str(out))["config"]["run"]["shards"] == 3
+        return
+    real = os.open
+
+    def read_only(path, flags, *a, **kw):
+        if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(TokensError) as e:
+        TokenLoader(str(out), 2, 16)
+    assert str(e.value) == (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is "
+                            f"there) and the loader cannot complete it here (Read-only file system): run `curate audit "
+                            f"{shlex.quote(str(out))}` where the output is writable (it completes the commit), then retry")

@@ -195,8 +195,6 @@ def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_i
     finds (not imported). Here a fasttext 0.9.3 distribution ahead on the path, in an ingest
     run, which does not load fastText."""
     import importlib.metadata
-    import subprocess
-    import sys
 
     site = tmp_path / "site"
     (site / "fasttext").mkdir(parents=True)
@@ -206,26 +204,34 @@ def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_i
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fasttext\nVersion: 0.9.3\n")
     (info / "RECORD").write_text("fasttext/__init__.py,,\nfasttext-0.9.3.dist-info/METADATA,,\nfasttext-0.9.3.dist-info/RECORD,,\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old, said = _compare_with_a_run_under(f"{site}{os.pathsep}{root}", tmp_path, small_inputs, capsys)
+    assert old["fasttext"] == "0.9.3"
+    assert f"versions: fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n" in said, said
+
+
+def _compare_with_a_run_under(pythonpath: str, tmp_path, small_inputs, capsys) -> tuple[dict, str]:
+    """An ingest run in a subprocess with ``pythonpath``, one in this process, and `curate audit
+    --compare` of the two: (the first run's manifest versions, what the compare said)."""
+    import subprocess
+    import sys
+
     old, new = tmp_path / "old", tmp_path / "new"
     run = subprocess.run([sys.executable, "-m", "curate", "run", "--input", str(small_inputs / "*.jsonl"), "--domain", "web",
                           "--stages", "ingest", "--output", str(old), "--progress", "off"],
-                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{root}"})
+                         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": pythonpath})
     assert run.returncode == 0, run.stderr[-800:]
-    assert commit.read_manifest(str(old))["versions"]["fasttext"] == "0.9.3"
     assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--stages", "ingest", "--output", new,
                    "--progress", "off") == 0
     capsys.readouterr()
     assert run_cli("audit", new, "--compare", old) == 0
-    said = capsys.readouterr().out
-    assert f"versions: fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n" in said, said
+    return commit.read_manifest(str(old))["versions"], capsys.readouterr().out
+
 
 def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, small_inputs, capsys):
     """Every checkout says curate 0.1.0, so an output of a checkout with a local edit (or of
     another commit) and one of main compared as made by the same curate. The manifest records a
     fingerprint of curate's own files: here a copy of the packages with one edited line."""
     import shutil
-    import subprocess
-    import sys
 
     from pipelines.pipeline import source_digest
 
@@ -237,17 +243,8 @@ def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, 
     (checkout / "curate" / "stages" / "filters" / "c4.py").open("a").write("\n# a local edit\n")
     edited = source_digest([str(checkout / "curate"), str(checkout / "pipelines")])
     assert edited != source_digest()
-    old, new = tmp_path / "old", tmp_path / "new"
-    run = subprocess.run([sys.executable, "-m", "curate", "run", "--input", str(small_inputs / "*.jsonl"), "--domain", "web",
-                          "--stages", "ingest", "--output", str(old), "--progress", "off"],
-                         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(checkout)})
-    assert run.returncode == 0, run.stderr[-800:]
-    assert commit.read_manifest(str(old))["versions"]["curate_source"] == edited
-    assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--stages", "ingest", "--output", new,
-                   "--progress", "off") == 0
-    capsys.readouterr()
-    assert run_cli("audit", new, "--compare", old) == 0
-    said = capsys.readouterr().out
+    old, said = _compare_with_a_run_under(str(checkout), tmp_path, small_inputs, capsys)
+    assert old["curate_source"] == edited
     assert f"versions: curate_source {edited} -> {source_digest()}\n" in said, said
 
 
