@@ -1,7 +1,7 @@
 """End-to-end dedup on the DirectRunner: time and peak memory for 100k documents.
 
     python bench/bench_dedup.py [--docs 100000]
-    python bench/bench_dedup.py --hot-only [--docs 100000] [--hot-size 1000] [--mixed-docs N]
+    python bench/bench_dedup.py --hot-only [--docs 100000] [--hot-size 1000] [--mixed-docs N] [--baseline-src DIR]
 
 Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess, beside a
 baseline measured the same way. Peak memory: the subprocess's own peak RSS (VmHWM), and the
@@ -17,6 +17,8 @@ largest sum of PSS over it and its worker processes, sampled (bench/memory.py sa
 (``dedup.hot_bucket = 0``, the baseline) and buckets above ``--hot-size`` members compared in
 passes (curate/stages/dedup/hot.py), the outputs identical (checked); and the mixed corpus
 with and without the bucket counts (the default setting, where no bucket is hot).
+``--baseline-src DIR``: the counted mixed run also with the curate code in DIR (another
+checkout, e.g. ``git archive main | tar -x -C DIR``), in the same bench run: before and after.
 """
 from __future__ import annotations
 
@@ -111,17 +113,18 @@ print(json.dumps({'wall': time.perf_counter() - t0, 'cpu': time.process_time() -
 """
 
 
-def child(code: str, **vars) -> dict:
+def child(code: str, src: Path = REPO, **vars) -> dict:
+    """``code`` in a fresh process importing curate from ``src``."""
     prog = f"import sys\nsys.path.insert(0, {str(REPO / 'bench')!r})\nfrom memory import peak_rss_mb\n"
     prog += "".join(f"{k} = {v!r}\n" for k, v in vars.items()) + code
-    res, pss = run_sampled([sys.executable, "-c", prog], cwd=REPO)
+    res, pss = run_sampled([sys.executable, "-c", prog], cwd=src, env={**os.environ, "PYTHONPATH": str(src)})
     if res.returncode:
         raise SystemExit(res.stderr[-3000:])
     return {**json.loads(res.stdout.strip().splitlines()[-1]), "pss_mb": pss}
 
 
-def run(path: Path, stages: str, *sets: str, keep: str = "") -> dict:
-    return child(RUN, PATH=str(path), STAGES=stages, SETS=list(sets), KEEP=keep)
+def run(path: Path, stages: str, *sets: str, keep: str = "", src: Path = REPO) -> dict:
+    return child(RUN, src, PATH=str(path), STAGES=stages, SETS=list(sets), KEEP=keep)
 
 
 def same_outputs(a: Path, b: Path) -> bool:
@@ -138,7 +141,7 @@ def print_rows(rows: list, docs: int) -> None:
               f"{r['rss_mb']:8.0f} {r['pss_mb']:7.0f}  {r['kept']:,} / {r['removed']}")
 
 
-def hot_only(docs: int, size: int, mixed_docs: int) -> None:
+def hot_only(docs: int, size: int, mixed_docs: int, baseline: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         h, m = Path(tmp) / "hot.jsonl", Path(tmp) / "mixed.jsonl"
         hot(h, docs)
@@ -149,15 +152,21 @@ def hot_only(docs: int, size: int, mixed_docs: int) -> None:
             ("mixed: no counting (hot_bucket=0)", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=0")),
             ("mixed: counted (default, none hot)", run(m, "ingest,dedup")),
         ]
+        if baseline:
+            rows.append((f"mixed: counted, code of {baseline.name}", run(m, "ingest,dedup", src=baseline)))
         same = same_outputs(Path(tmp) / "off", Path(tmp) / "on")
     print(f"{docs:,} documents: hot = {docs - docs // 2:,} copies of one page (its exact key and its 14 bands are hot "
           f"buckets) + {docs // 2:,} distinct; mixed: {mixed_docs:,} documents as without --hot-only")
     print_rows(rows[:2], docs)
     print_rows(rows[2:], mixed_docs)
-    (_, off), (_, on), (_, plain), (_, counted) = rows
+    (_, off), (_, on), (_, plain), (_, counted) = rows[:4]
     print(f"hot, in passes / grouped: cpu {on['cpu'] / off['cpu']:.2f}x, PSS {on['pss_mb'] / off['pss_mb']:.2f}x; "
           f"text and ledger files identical: {same}")
     print(f"mixed, counted / not: cpu {counted['cpu'] / plain['cpu']:.2f}x, PSS {counted['pss_mb'] / plain['pss_mb']:.2f}x")
+    if baseline:
+        before = rows[4][1]
+        print(f"mixed, counted, code of {baseline.name} / not: cpu {before['cpu'] / plain['cpu']:.2f}x; "
+              f"this code / {baseline.name}: cpu {counted['cpu'] / before['cpu']:.2f}x, wall {counted['wall'] / before['wall']:.2f}x")
     if not same:
         raise SystemExit("outputs differ")
 
@@ -168,9 +177,10 @@ def main() -> None:
     ap.add_argument("--hot-only", action="store_true", help="the hot corpus alone, hot path off vs on")
     ap.add_argument("--hot-size", type=int, default=1000, help="dedup.hot_bucket for --hot-only's second run")
     ap.add_argument("--mixed-docs", type=int, default=0, help="--hot-only's mixed corpus (default: --docs)")
+    ap.add_argument("--baseline-src", type=Path, help="--hot-only: the counted mixed run also with the curate code in this folder")
     args = ap.parse_args()
     if args.hot_only:
-        return hot_only(args.docs, args.hot_size, args.mixed_docs or args.docs)
+        return hot_only(args.docs, args.hot_size, args.mixed_docs or args.docs, args.baseline_src and args.baseline_src.resolve())
     with tempfile.TemporaryDirectory() as tmp:
         m, h = Path(tmp) / "mixed.jsonl", Path(tmp) / "hot.jsonl"
         mixed(m, args.docs)

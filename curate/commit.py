@@ -29,9 +29,11 @@ ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import sys
 
 import pyarrow.fs as pafs
 
@@ -46,6 +48,7 @@ KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet
+_UNLOCKED: set = set()  # output dirs on a file system without locks, said so
 
 
 class ForeignFiles(ValueError):
@@ -196,7 +199,10 @@ def _lock(root: str, base: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
+                _no_locks(root, base, e)
+                break
             os.close(fd)
             raise ValueError(f"output {root!r} is being written by another curate run; wait for it to end or choose another --output") from None
         try:
@@ -206,6 +212,15 @@ def _lock(root: str, base: str) -> None:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     _LOCKS[base] = fd
+
+
+def _no_locks(root: str, base: str, e: OSError) -> None:
+    """Say once per output that its file system takes no locks: the run goes on unguarded
+    (refusing would stop every run there, as if another one were writing)."""
+    if base not in _UNLOCKED:
+        _UNLOCKED.add(base)
+        print(f"curate: warning: output {root!r}: its file system takes no locks ({e.strerror or e}): a second run or "
+              "audit into it at the same time would not be refused", file=sys.stderr)
 
 
 def _unlock(base: str) -> None:
@@ -497,6 +512,7 @@ def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) ->
     run ended meanwhile)."""
     fs, base = output._fs(root)
     recover(root)
+    _no_run_staged(root, fs, base, files)  # a bucket's: not in the try below, whose cleanup deletes the staging folder
     _hold(root, fs, base)
     try:
         _clear_staging(fs, base)
@@ -520,6 +536,24 @@ def add_derived(root: str, files: dict[str, bytes], read: dict | None = None) ->
         raise
     finally:
         _unlock(base)
+
+
+class Busy(ValueError):
+    """A bucket output cannot take derived files now: its staging prefix holds a run's objects."""
+
+
+def _no_run_staged(root: str, fs, base: str, files) -> None:
+    """In a bucket (no lock), refuse while the staging prefix holds objects a run staged: a
+    live run's (or a killed one's, which cannot be told apart), which clearing it for the audit
+    would delete. What a killed ``add_derived`` left (its files, manifest) may go."""
+    staging = f"{base}/{STAGING}"
+    if "://" not in root or not _exists(fs, staging):
+        return
+    ours = {*files, output.MANIFEST}
+    run = [rel for rel, _ in _files(fs, staging) if rel not in ours and not os.path.basename(rel).startswith(".tmp-")]
+    if run:
+        raise Busy(f"{root.rstrip('/')}/{STAGING}/ holds a run's staged objects ({run[0]}{', ...' if len(run) > 1 else ''}: "
+                   "a run is writing it, or one was killed; a bucket has no lock to tell which)")
 
 
 def read_manifest(root: str) -> dict:

@@ -76,23 +76,36 @@ class _EntriesFn(beam.DoFn):
 
 
 class _HotKeysFn(beam.CombineFn):
-    """One bucket shard's key counts -> the keys of its buckets above ``size`` members."""
+    """One bucket shard's key counts -> the keys of its buckets above ``size`` members. The
+    accumulator: [count tables, keys added since the first was merged, rows counted]."""
 
     def __init__(self, size: int):
         self.size = size
 
     def create_accumulator(self):
-        return []
+        return [[], 0, 0]
 
     def add_input(self, acc, counts):
-        acc.append(counts)
-        return [hot.merge_counts(acc)] if len(acc) >= 64 else acc
+        parts, since, total = acc
+        parts.append(counts)
+        since, total = since + len(counts[0]), total + int(counts[1].sum())
+        # merged once the tables added since reach the merged one's size, so a row is merged
+        # O(log n) times (merging every 64 re-sorted the shard's growing counts: quadratic);
+        # never while the shard has no more rows than ``size`` (no bucket in it can be hot)
+        if total > self.size and len(parts) > 64 and since >= len(parts[0][0]):
+            parts, since = [hot.merge_counts(parts)], 0
+        return [parts, since, total]
 
     def merge_accumulators(self, accs):
-        return [hot.merge_counts(c for a in accs for c in a)]
+        accs = list(accs)
+        parts, total = [p for a in accs for p in a[0]], sum(a[2] for a in accs)
+        return [[hot.merge_counts(parts)] if total > self.size and len(parts) > 1 else parts, 0, total]
 
     def extract_output(self, acc):
-        return hot.hot_keys(hot.merge_counts(acc), self.size)
+        parts, _, total = acc
+        if total <= self.size:
+            return np.zeros(0, np.uint64)
+        return hot.hot_keys(parts[0] if len(parts) == 1 else hot.merge_counts(parts), self.size)
 
 
 class _With:

@@ -7,12 +7,18 @@ had not answered, and those sent to it after, are never failed: the job, and the
 it, waited forever (an EXTERNAL worker pool's worker, or one of the DirectRunner's
 ``multi_processing`` workers). Here a control stream that ends before the runner closes it
 fails them (``WorkerLost``), so the job fails and curate says so in one line. Flink and
-Dataflow notice a lost worker themselves."""
+Dataflow notice a lost worker themselves.
+
+The ``multi_processing`` workers are in the terminal's process group, so a Ctrl-C reaches them
+too: they end on it with the signal's default action (silently), not Python's
+KeyboardInterrupt, whose traceback each printed twice (its own, and relayed by the runner's
+log) above curate's one line."""
 from __future__ import annotations
 
 import threading
 
 import grpc
+from apache_beam.runners.portability import local_job_service
 from apache_beam.runners.portability.fn_api_runner import worker_handlers
 
 
@@ -58,6 +64,19 @@ def _is_done(self):
     return _original_is_done(self) or self._exception is not None
 
 
+_WORKER_MAIN = " -m apache_beam.runners.worker.sdk_worker_main"
+# the same module run with SIGINT's default action (Python installs its own when it starts)
+_QUIET_MAIN = (""" -c 'import runpy, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); """
+               """runpy.run_module("apache_beam.runners.worker.sdk_worker_main", run_name="__main__", alter_sys=True)'""")
+_original_worker_init = local_job_service.SubprocessSdkWorker.__init__
+
+
+def _worker_init(self, worker_command_line, *args, **kw):
+    _original_worker_init(self, worker_command_line, *args, **kw)
+    if self._worker_command_line.endswith(_WORKER_MAIN):  # the DirectRunner's own command, not a user's
+        self._worker_command_line = self._worker_command_line[: -len(_WORKER_MAIN)] + _QUIET_MAIN
+
+
 _original_excepthook = threading.excepthook
 
 
@@ -79,3 +98,4 @@ def install() -> None:
     worker_handlers.ControlConnection.close = _close
     worker_handlers.ControlFuture.is_done = _is_done
     threading.excepthook = _excepthook
+    local_job_service.SubprocessSdkWorker.__init__ = _worker_init

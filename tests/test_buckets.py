@@ -807,3 +807,57 @@ def test_bucketread_bench_counts_the_file_systems_built_before_and_now(gcs, demo
         assert got[(what, "per file (before)")]["built"] > got[(what, "per bucket (now)")]["built"] > 0, got
     assert got[("audit (report)", "per bucket (now)")]["built"] == 2
     assert got[("loader epoch, 2 workers", "per bucket (now)")]["built"] == 4, got
+
+
+def test_an_audit_leaves_a_live_runs_staged_objects_in_a_bucket(gcs, tmp_path, capsys, monkeypatch):
+    """A bucket has no lock: an audit of the output while a rerun stages its objects (or after a
+    killed run left them) cleared the staging prefix to stage its report, deleting that run's
+    objects. Now it leaves the output and the staged objects as they were, and its report goes
+    into ./curate-audit, said in one line; an earlier killed audit's leftovers (its report and
+    manifest) are cleared as before."""
+    fs, uri = gcs
+    monkeypatch.chdir(tmp_path)
+    out = f"{uri}/out"
+    assert cli.main(run_args(pages(tmp_path, 3, "old"), out)) == 0
+    staged = {f"{commit.STAGING}/text/part-00000-of-00001.parquet": b"a run's", f"{commit.STAGING}/stats/run.json": b"{}"}
+    for rel, data in staged.items():
+        with fs.open_output_stream(f"{_path(out)}/{rel}", compression=None) as f:
+            f.write(data)
+    before = snapshot(fs, out)
+    capsys.readouterr()
+    assert cli.main(["audit", out]) == 0
+    o = capsys.readouterr()
+    assert o.err.splitlines() == [f"curate audit: warning: the audit is not written into {out}: {out}/{commit.STAGING}/ holds "
+                                  "a run's staged objects (stats/run.json, ...: a run is writing it, or one was "
+                                  "killed; a bucket has no lock to tell which): wrote it into curate-audit instead (--output FOLDER "
+                                  "chooses where)"], o.err
+    assert snapshot(fs, out) == before  # the run's staged objects too
+    assert json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())["source"] == out
+    for rel in staged:
+        fs.delete_file(f"{_path(out)}/{rel}")
+    killed = {f"{commit.STAGING}/report.html": b"<p>curate audit</p>", f"{commit.STAGING}/{output.MANIFEST}": b"{}"}
+    for rel, data in killed.items():  # an audit killed before its journal
+        with fs.open_output_stream(f"{_path(out)}/{rel}", compression=None) as f:
+            f.write(data)
+    assert cli.main(["audit", out]) == 0
+    files = snapshot(fs, out)
+    assert "report.html" in files and not any(rel.startswith(commit.STAGING) for rel in files)
+
+
+@pytest.mark.parametrize("var, values", [(GCS_EMULATOR, ("127.0.0.1:1", "http://127.0.0.1:2")),
+                                         ("GOOGLE_APPLICATION_CREDENTIALS", ("/a.json", "/b.json"))])
+def test_a_changed_endpoint_or_credential_is_a_new_file_system(monkeypatch, var, values):
+    """A notebook switching from the emulator to another endpoint (or other credentials) in one
+    process: the cached file system of the first must not serve the second; the same settings
+    again reuse theirs."""
+    from curate.readers import common
+
+    monkeypatch.setattr(common, "_BUCKET_FS", {})
+    monkeypatch.setenv(GCS_EMULATOR, "127.0.0.1:9")
+    built = []
+    for v in (*values, values[0]):
+        monkeypatch.setenv(var, v)
+        built.append(common._bucket_fs("gs", BUCKET, ""))
+    assert built[0] is not built[1] and built[2] is built[0]
+    if var == GCS_EMULATOR:
+        assert not built[0].equals(built[1])  # another endpoint

@@ -709,11 +709,21 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
         return real(root, rel, data)
 
     monkeypatch.setattr(output, "write_atomic", read_only)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    # the audit done is not thrown away (it had to be run again with --output): ./curate-audit
+    assert command.main([str(out)]) == 0
+    o = capsys.readouterr()
+    assert o.err.splitlines() == [f"curate audit: warning: cannot write the audit into {out} (Read-only file system): wrote it "
+                                  "into curate-audit instead (--output FOLDER chooses where)"], o.err
+    assert "report:  curate-audit/report.html" in o.out
+    assert json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())["source"] == str(out)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # what it staged is gone
+    (tmp_path / "curate-audit" / "report.html").write_text("a page of the user's")  # not ours to replace: the one line
     assert command.main([str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"curate audit: cannot write the audit into {out} (Read-only file system)"), err
     assert "--output" in err and len(err.strip().splitlines()) == 1, err
-    assert not (out / ".curate-staging").exists()  # what it staged is gone
     assert command.main([str(out), "--output", str(tmp_path / "audit")]) == 0
     assert (tmp_path / "audit" / "report.html").exists()
 

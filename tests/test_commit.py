@@ -677,6 +677,40 @@ def test_audit_of_an_output_replaced_meanwhile_is_not_listed_in_the_new_one(tmp_
     assert not (out / "report.html").exists() and "derived" not in commit.verify_output(str(out))
 
 
+def test_an_output_on_a_file_system_without_locks_is_written(tmp_path, monkeypatch, capsys):
+    """NFS mounted without a lock manager (nolock) and other file systems answer a POSIX lock
+    with ENOLCK (or EOPNOTSUPP): every run and audit of an output there was refused as "being
+    written by another curate run", which no run was. They go on, saying once that a second run
+    at the same time would not be refused; a lock another process holds still refuses."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps({"text": f"document {i} " + "words of prose here " * 20}) + "\n" for i in range(3)))
+    out = tmp_path / "out"
+    args = ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    assert cli.main(args) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "lock" in ln]
+    assert err == [f"curate: warning: output {str(out)!r}: its file system takes no locks ({os.strerror(errno.ENOLCK)}): "
+                   "a second run or audit into it at the same time would not be refused"], err
+    commit.verify_output(str(out))
+    assert cli.main(["audit", str(out)]) == 0 and (out / "report.html").exists()
+    monkeypatch.undo()
+    (out / commit.STAGING).mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+                               "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+                               str(out / commit.STAGING / commit.LOCK)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert cli.main(args) == 2
+        assert "is being written by another curate run" in capsys.readouterr().err
+    finally:
+        holder.communicate("")
+
 
 @pytest.fixture
 def recorded(tmp_path, monkeypatch):

@@ -265,3 +265,43 @@ def test_hot_bucket_setting_is_checked_at_load(capsys, value, error):
     assert capsys.readouterr().err == f"curate: config error: {error}\n"
     assert cli.main(["config", "--set", "dedup.hot_bucket=0"]) == 0
     assert "hot_bucket = 0" in capsys.readouterr().out
+
+
+def test_hot_key_counts_are_merged_a_logarithmic_number_of_times(monkeypatch):
+    """The bucket counts' combine (one accumulator per bucket shard, every batch's piece added to
+    it) merged its pieces every 64 added, re-sorting the shard's growing counts each time: rows
+    merged grew with the square of the corpus (6,400 pieces: ~50 times the rows). Now merged
+    when the pieces since reach the merged counts' size (each row merged O(log n) times), and
+    not at all for a shard with no more rows than dedup.hot_bucket (no bucket in it can be hot).
+    The hot keys are those a plain count of the rows gives."""
+    import collections
+
+    import numpy as np
+
+    from curate.stages.dedup import hot
+    from pipelines import dedup
+
+    merged, real = [], hot.merge_counts
+
+    def counting(parts):
+        parts = list(parts)
+        merged.append(sum(len(k) for k, _ in parts))
+        return real(parts)
+
+    monkeypatch.setattr(hot, "merge_counts", counting)
+    rng = np.random.default_rng(0)
+    for pieces, rows, size in ((6400, 10, 30), (300, 10, 3000), (300, 10, 2999)):
+        keys = [rng.integers(0, 400 * pieces, rows, dtype=np.uint64) for _ in range(pieces)]
+        keys[0][:] = 7  # a hot key in the first piece and the last
+        keys[-1][: rows // 2] = 7
+        fn, merged[:] = dedup._HotKeysFn(size), []
+        acc = fn.create_accumulator()
+        for k in keys:
+            acc = fn.add_input(acc, np.unique(k, return_counts=True))
+        got = fn.extract_output(fn.merge_accumulators([acc, fn.create_accumulator()]))
+        plain = collections.Counter(np.concatenate(keys).tolist())
+        assert sorted(got.tolist()) == sorted(k for k, n in plain.items() if n > size), (pieces, size)
+        total = pieces * rows
+        assert sum(merged) <= 10 * total, (pieces, sum(merged) / total)
+        if total <= size:
+            assert merged == [], merged

@@ -223,3 +223,47 @@ def test_a_local_output_the_workers_write_elsewhere_is_one_line(tmp_path):
                    "absolute path on every worker and this machine (a shared filesystem), or give a bucket URI "
                    f"(gs://BUCKET/...); the previous output in {out} is unchanged"], err
     assert not out.exists()
+
+
+WAITER = """
+import os, sys, time
+
+def wait_here(batch):
+    open(os.environ["CURATE_TEST_MARK"], "a").close()  # a worker is in the step: Ctrl-C now
+    time.sleep(120)
+"""
+
+
+def test_ctrl_c_under_multi_processing_is_one_line(tmp_path):
+    """Ctrl-C at the terminal reaches the DirectRunner's multi_processing workers too: each
+    printed its KeyboardInterrupt traceback twice (its own, and relayed by the runner's log),
+    ~85 lines above curate's one. Now the workers end on it silently, as they did; the run says
+    its line, exits 130, and leaves no process and no output behind."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "waiter.py").write_text(WAITER)
+    cfg = Path(demo.write_demo(str(tmp_path / "demo")))
+    cfg.write_text(cfg.read_text() + '\n[filter.custom]\nwaiter = "waiter:wait_here"\n')
+    out, mark = tmp_path / "out", tmp_path / "mark"
+    env = {**os.environ, "CURATE_TEST_MARK": str(mark),
+           "PYTHONPATH": os.pathsep.join([str(rules), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.Popen([sys.executable, "-m", "curate", "run", str(cfg), "--output", str(out), "--progress", "off",
+                             "--direct_num_workers=2", "--direct_running_mode=multi_processing"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not mark.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+        assert mark.exists(), proc.stderr.read() if proc.poll() is not None else "no worker reached the step"
+        os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it: to the whole foreground group
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.strip() and "apitools" not in ln and ln != "INFO:__main__:Logging handler created."]
+    assert lines == [f"curate: interrupted; the previous output in {out} is unchanged"], err[-3000:]
+    time.sleep(1)
+    ps = subprocess.run(["ps", "-o", "stat=,args=", "-s", str(proc.pid)], capture_output=True, text=True).stdout
+    assert [ln for ln in ps.splitlines() if not ln.lstrip().startswith("Z")] == [], ps  # dead ones PID 1 has not reaped aside
+    assert not out.exists()

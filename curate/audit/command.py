@@ -14,6 +14,18 @@ from curate.audit.stats import EXAMPLES, FORMAT, LANGUAGE_FIELDS, TEXT_FIELDS, U
 from curate.readers.common import read_folder
 
 
+class Unwritable(ValueError):
+    """The report cannot be written into the folder it was to go to (a read-only mount, a full
+    disk, a bucket output a run is writing); ``why``: that, without what to do."""
+
+    def __init__(self, why: str):
+        super().__init__(f"{why}: give --output FOLDER for report.html and stats/summary.json")
+        self.why = why
+
+
+CORPUS_OUT = "curate-audit"  # where --corpus's report goes without --output, and DIR's when DIR cannot take it
+
+
 def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
     """Write OUT/stats/summary.json and OUT/report.html; return their paths. ``read``: the
     manifest of the output audited, as it was read (into its own folder: not if replaced since)."""
@@ -36,13 +48,16 @@ def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
             raise ValueError(f"{out!r}: {rel} is not a report curate audit wrote; move it away or give --output another folder")
     try:
         if own and output.file_type(output.join(out, output.MANIFEST)) == pafs.FileType.File:
-            commit.add_derived(out, files, read)
+            try:
+                commit.add_derived(out, files, read)
+            except commit.Busy as e:
+                raise Unwritable(f"the audit is not written into {out}: {e}") from None
         else:
             for rel, data in files.items():
                 output.write_atomic(out, rel, data)
     except OSError as e:  # a read-only mount, a full disk: the user's to fix, not a bug
         why = os.strerror(e.errno) if e.errno else str(e)
-        raise ValueError(f"cannot write the audit into {out} ({why}): give --output FOLDER for report.html and stats/summary.json") from None
+        raise Unwritable(f"cannot write the audit into {out} ({why})") from None
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
 
 
@@ -166,7 +181,17 @@ def main(argv=None) -> int:
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)
-        paths = write(s, ns.output or ns.dir or "curate-audit", read if ns.dir else None)
+        try:
+            paths = write(s, ns.output or ns.dir or CORPUS_OUT, read if ns.dir else None)
+        except Unwritable as e:  # DIR on a read-only mount: the audit done is not thrown away
+            if ns.output or not ns.dir:
+                raise
+            try:
+                paths = write(s, CORPUS_OUT)
+            except ValueError:
+                raise e from None
+            print(f"curate audit: warning: {e.why}: wrote it into {CORPUS_OUT} instead "
+                  "(--output FOLDER chooses where)", file=sys.stderr)
     except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
         print(f"curate audit: {e}", file=sys.stderr)
         return 2
