@@ -106,6 +106,16 @@ def not_inside_an_output(root: str) -> None:
                            "(that output's audit would fail and its next run refuse): choose an --output outside it")
 
 
+def _holder(lock: str) -> str:
+    """' (process PID)' of the command holding the lock file ``lock``, where it wrote its pid."""
+    try:
+        with open(lock, encoding="ascii", errors="replace") as f:
+            pid = f.read(32).strip()
+    except OSError:
+        return ""
+    return f" (process {pid})" if pid.isdigit() else ""
+
+
 def check_owned(root: str) -> dict:
     """The previous manifest of ``root`` ({} when there is none), after checking that every
     file in ``root`` is one curate wrote there, and that ``root`` is not inside another curate
@@ -204,9 +214,12 @@ def _lock(root: str, base: str) -> None:
                 _no_locks(root, base, e)
                 break
             os.close(fd)
-            raise ValueError(f"output {root!r} is being written by another curate run; wait for it to end or choose another --output") from None
+            raise ValueError(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
+                             "choose another --output") from None
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                os.ftruncate(fd, 0)  # who holds it, for the message of a command refused (a run, an audit or a mix)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
                 break
         except FileNotFoundError:
             pass

@@ -439,8 +439,8 @@ def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo)
     finally:
         proc.kill()
     assert r.returncode == 2, r.stderr
-    assert r.stderr.splitlines()[-1] == (f"curate audit: output {str(out)!r} is being written by another curate run; "
-                                         "wait for it to end or choose another --output"), r.stderr
+    assert r.stderr.splitlines()[-1] == (f"curate audit: output {str(out)!r} is being written by another curate command "
+                                         f"(process {proc.pid}); wait for it to end or choose another --output"), r.stderr
     assert snapshot(out) == before
     assert run_cli("audit", out).returncode == 0
 
@@ -707,7 +707,7 @@ def test_an_output_on_a_file_system_without_locks_is_written(tmp_path, monkeypat
     try:
         assert holder.stdout.readline() == "held\n"
         assert cli.main(args) == 2
-        assert "is being written by another curate run" in capsys.readouterr().err
+        assert "is being written by another curate command;" in capsys.readouterr().err  # a holder that wrote no pid
     finally:
         holder.communicate("")
 
