@@ -360,10 +360,13 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
 
     files = len(outs["text"])
     tail = f"text: {n('text', 'doc')} in {files} file{'s' * (files != 1)}; ledger: {n('ledger', 'row')}; quarantine: {n('quarantine', 'row')}"
-    skipped = manifest["counts"].get("ingest", {}).get("skipped_records")
+    skipped = dict(manifest["counts"].get("ingest", {}).get("skipped_records") or {})
+    comments = skipped.pop("comment_line", 0)  # JSON Lines comment lines: not records (readers/jsonl.COMMENT)
     if skipped:  # a WARC's requests, metadata, resources: counted, not documents
         kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
         tail += f"; WARC records that are not documents, not read: {kinds}"
+    if comments:
+        tail += f"; JSON Lines comment lines (// or #), not read: {comments:,}"
     if seconds is not None:
         tail += f"; {seconds:.1f} s"
     return "\n".join(lines + [tail])

@@ -2322,3 +2322,28 @@ def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback():
             "from curate.cli import entry; entry()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+
+
+def test_comment_lines_in_json_lines_are_skipped_and_counted(tmp_path, capsys):
+    """`//` and `#` comment lines (some tools write a header of them) were each quarantined as
+    bad_json, and a file opening with 100 of them was refused as not JSON Lines. They are not
+    records: skipped, counted in the manifest and the summary; a broken data line is still a
+    quarantine row. Read whole and in byte ranges, the count is the same."""
+    head = "".join(f"// exported by a tool, line {i}\n" for i in range(120))
+    body = "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items())
+    dump = tmp_path / "in" / "dump.jsonl"
+    dump.parent.mkdir()
+    dump.write_text(head + "# a shell-style comment\n" + body + '  // indented\n{"id": "cut", "text": "a cut line\n')
+    for split in (None, 300):
+        out = tmp_path / f"o{split}"
+        more = ["--set", f"limits.split_bytes={split}"] if split else []
+        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *more) == 0
+        assert pq.read_table(out / "text").num_rows == len(PAGES)
+        assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["bad_json"]
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["counts"]["ingest"]["skipped_records"] == {"comment_line": 122}, m["counts"]["ingest"]
+        said = capsys.readouterr().out
+        assert "; JSON Lines comment lines (// or #), not read: 122; " in said, said
+        assert run_cli("audit", out) == 0
+        assert "skipped_records: JSON Lines comment lines (// or #: not records; not read)" in (out / "report.html").read_text()
+        capsys.readouterr()

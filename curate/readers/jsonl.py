@@ -11,7 +11,7 @@ import json
 import shlex
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw, without_bom
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
@@ -22,6 +22,9 @@ LANGUAGE_FIELDS = ("lang", "language", "programming_language")  # only read for 
 META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
 REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the path is inside this repository
+# A line starting so (after white space) is a comment some tools write (a header, a line commented
+# out): no JSON value starts with either, so it is never a record; skipped and counted, not quarantined.
+COMMENT = (b"//", b"#")
 
 
 def get_path(obj: dict, dotted: str):
@@ -129,6 +132,8 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                     if long > Limits().max_record_bytes:
                         whole, rest = False, b""
                         break
+                    continue
+                if line.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(COMMENT):
                     continue
                 if line.strip():
                     lines += 1
@@ -347,6 +352,9 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                 yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
                 continue
             if not line.strip():
+                continue
+            if line.lstrip().startswith(COMMENT):
+                yield Skipped({"comment_line": 1})
                 continue
             try:
                 s = line.decode("utf-8")
