@@ -2347,3 +2347,35 @@ def test_comment_lines_in_json_lines_are_skipped_and_counted(tmp_path, capsys):
         assert run_cli("audit", out) == 0
         assert "skipped_records: JSON Lines comment lines (// or #: not records; not read)" in (out / "report.html").read_text()
         capsys.readouterr()
+
+
+def test_json_lines_that_turn_into_another_format_are_said_in_one_line(tmp_path, capsys):
+    """A .jsonl.gz whose first records are JSON Lines and whose rest is CSV (two exports
+    concatenated) had each CSV line quarantined as bad_json, and only the summary's
+    'quarantined 51' to tell. Read once, the run now says in one line which file stopped being
+    JSON Lines at which line, the lines from there are one quarantine row (not_json_lines), and
+    the records after such a part are still read; a few broken lines stay a row each."""
+    import gzip
+
+    objs = [json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()]
+    csv = "id,text\n" + "".join(f"{i},a row of another format {i}\n" for i in range(50))
+    src = tmp_path / "in"
+    src.mkdir()
+    with gzip.open(src / "mixed.jsonl.gz", "wt") as f:
+        f.write("".join(objs) + csv)
+    again = [json.dumps({"id": f"r{k}", "text": v}) + "\n" for k, v in PAGES.items()]
+    (src / "resumed.jsonl").write_text(again[0] + "\n" + csv + "".join(again[1:]) + "{broken\n" * 3 + objs[0].replace('"en"', '"r"'))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", src, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0
+    err = capsys.readouterr().err
+    start = len("".join(objs).encode())
+    assert ("curate: warning: mixed.jsonl.gz: not JSON Lines from line 4 (it reads 'id,text'): 51 lines to its end, "
+            "none of them JSON; quarantined as one row (not_json_lines), not line by line\n") in err, err
+    assert ("curate: warning: resumed.jsonl: not JSON Lines from line 3 (it reads 'id,text'): 51 lines to line 53, "
+            "none of them JSON; quarantined as one row (not_json_lines), not line by line\n") in err, err
+    q = pq.read_table(out / "quarantine").sort_by([("path", "ascending"), ("offset", "ascending")])
+    assert list(zip(q.column("path").to_pylist(), q.column("offset").to_pylist(), q.column("reason").to_pylist())) == [
+        ("mixed.jsonl.gz", start, "not_json_lines")] + [("resumed.jsonl", len(again[0]) + 1, "not_json_lines")] + [
+        ("resumed.jsonl", len(again[0]) + 1 + len(csv) + len("".join(again[1:])) + 8 * i, "bad_json") for i in range(3)]
+    assert pq.read_table(out / "text").num_rows == 2 * len(PAGES) + 1  # every record, before and after the CSV

@@ -321,6 +321,38 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     )
 
 
+# This many lines in a row, none of them JSON, are a part in another format (a CSV appended to a
+# dump), not broken records: one quarantine row and one line said by the run, not a row each.
+NOT_LINES_RUN = 10
+
+
+class _NotJson:
+    """A run of consecutive lines that are not JSON: each a quarantine row while it is short,
+    one ``not_json_lines`` row from its first line on once it reaches NOT_LINES_RUN."""
+
+    def __init__(self):
+        self.rows: list[Bad] = []
+        self.n = 0
+
+    def add(self, bad: Bad, line: bytes, lineno: int | None):
+        if not self.n:
+            self.start, self.lineno, self.head = bad.offset, lineno, line.strip()[:40].decode("utf-8", "replace")
+        self.n += 1
+        self.last, self.end = lineno, bad.end
+        self.rows = [] if self.n >= NOT_LINES_RUN else self.rows + [bad]
+
+    def flush(self, at_end: bool, range_end: bool = False) -> Iterator[Bad]:
+        if self.n >= NOT_LINES_RUN:
+            where = f"line {self.lineno}" if self.lineno is not None else f"byte {self.start}"
+            to = ("to its end" if at_end else f"to line {self.last}" if self.last is not None and not range_end
+                  else "to the end of the byte range read (limits.split_bytes)" if range_end else "in a row")
+            yield Bad(self.start, "not_json_lines", f"not JSON Lines from {where} (it reads {self.head!r}): {self.n} lines {to}, "
+                      "none of them JSON; quarantined as one row (not_json_lines), not line by line", end=self.end)
+        else:
+            yield from self.rows
+        self.rows, self.n = [], 0
+
+
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     ranged = shard.start > 0 or shard.end is not None
     if ranged:  # only planned for uncompressed files: seekable
@@ -333,39 +365,48 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         f = open_bytes(shard.path, limits)
         pos = 0
     end = shard.end
+    lineno = 0 if shard.start == 0 else None  # line numbers are known from the file's start only
+    run = _NotJson()
     with f:
-        while end is None or pos < end:
-            line = f.readline(limits.max_record_bytes * 2 + 2)
-            if not line:
-                break
-            offset = pos
-            pos += len(line)
-            if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
-                line = without_bom(line)
-            if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
-                # an over-long line: skip the rest of it without holding it in memory
-                while True:
-                    chunk = f.readline(1 << 20)
-                    pos += len(chunk)
-                    if not chunk or chunk.endswith(b"\n"):
-                        break
-                yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
-                continue
-            if not line.strip():
-                continue
-            if line.lstrip().startswith(COMMENT):
-                yield Skipped({"comment_line": 1})
-                continue
-            try:
-                s = line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield Bad(offset, "invalid_utf8", str(e)[:200])
-                continue
-            try:
-                obj = json.loads(s)
-            except ValueError as e:
-                yield Bad(offset, "bad_json", str(e)[:200], end=pos)
-                continue
-            rec = record_to_doc(obj, offset, shard)
-            rec.end = pos
-            yield rec
+        try:
+            while end is None or pos < end:
+                line = f.readline(limits.max_record_bytes * 2 + 2)
+                if not line:
+                    break
+                offset = pos
+                pos += len(line)
+                lineno = lineno + 1 if lineno is not None else None
+                if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
+                    line = without_bom(line)
+                if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
+                    # an over-long line: skip the rest of it without holding it in memory
+                    while True:
+                        chunk = f.readline(1 << 20)
+                        pos += len(chunk)
+                        if not chunk or chunk.endswith(b"\n"):
+                            break
+                    yield from run.flush(at_end=False)
+                    yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
+                    continue
+                if not line.strip():
+                    continue
+                if line.lstrip().startswith(COMMENT):
+                    yield Skipped({"comment_line": 1})
+                    continue
+                try:
+                    obj = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    run.add(Bad(offset, "invalid_utf8", str(e)[:200], end=pos), line, lineno)
+                    continue
+                except ValueError as e:
+                    run.add(Bad(offset, "bad_json", str(e)[:200], end=pos), line, lineno)
+                    continue
+                yield from run.flush(at_end=False)
+                rec = record_to_doc(obj, offset, shard)
+                rec.end = pos
+                yield rec
+        except Exception:  # a cut or damaged stream: the lines read before it are still said
+            yield from run.flush(at_end=False)
+            raise
+        at_end = end is None or not f.read(1)  # a range: the file's end only if nothing follows
+        yield from run.flush(at_end, range_end=not at_end)
