@@ -816,6 +816,40 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
 
 
+@pytest.mark.parametrize("edited", [False, True])
+def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
+    """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
+    globs as plain strings; `curate demo` again in that folder was refused ('changed since
+    (raw/code/web/vendor/widget.min.js ...)') though nobody had touched it. As it was written
+    it is the demo's own: the rerun replaces it and gives a fresh demo's counts; edited, refused."""
+    import shutil
+
+    root = tmp_path / "d"
+    shutil.copytree(demo[0] / "raw", root / "raw")  # this version's samples, moved to where the first put them
+    vendor = root / "raw" / "code" / "web" / "vendor"
+    vendor.mkdir()
+    (root / "raw" / "code" / "web" / "widget.min.js").rename(vendor / "widget.min.js")
+    raw = root / "raw"
+    (root / "demo.toml").write_text(
+        "# Written by `curate demo`: the whole pipeline over the generated sample shards.\n"
+        f'[run]\noutput = {json.dumps(str(root / "out"))}\nshards = 2\n\n'
+        f'[[inputs]]\nglob = "{raw}/web/*.warc.gz"\ndomain = "web"\nsource = "demo-crawl"\n\n'
+        f'[[inputs]]\nglob = "{raw}/web/*.jsonl"\ndomain = "web"\nsource = "demo-blog"\n\n'
+        f'[[inputs]]\nglob = "{raw}/code"\ndomain = "code"\nformat = "source"\nsource = "demo-code"\n\n'
+        f'[[inputs]]\nglob = "{raw}/books/*.txt"\ndomain = "books"\nsource = "demo-books"\n')
+    if edited:
+        (vendor / "widget.min.js").write_text("var mine = 2;\n")
+        assert run_cli("demo", "--output", root, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert "changed since (raw/code/web/vendor/widget.min.js would be" in err, err
+        assert (vendor / "widget.min.js").read_text() == "var mine = 2;\n"
+        return
+    assert run_cli("demo", "--output", root, "--progress", "off") == 0, capsys.readouterr().err
+    assert not vendor.exists()
+    counts = [json.loads((r / "out" / "manifest.json").read_text())["counts"] for r in (root, demo[0])]
+    assert counts[0] == counts[1]
+
+
 def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, demo):
     """`curate demo --output 'd[1] "q"'`: the demo wrote its folder unescaped into its config's
     globs (d[1] read as a character class: no input matched) and unquoted into its TOML (a `"`
