@@ -215,6 +215,11 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
     (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (choose from"),
     (["--direct_num_workers", "two"], "curate: --direct_num_workers: invalid int value: 'two'"),
     (["--runner=FlinkRunner", "--flink_version=9.9"], "curate: --flink_version: invalid choice: '9.9'"),
+    # Beam takes any string and says 'Unknown environment type: EXTRENAL' once the job is built
+    (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=EXTRENAL"],
+     "curate: --environment_type: invalid choice: 'EXTRENAL' (did you mean EXTERNAL?) (choose from DOCKER, PROCESS, EXTERNAL, "
+     "LOOPBACK, or a beam:env: URN)"),
+    (["--runner=FlinkRunner", "--environment_type=loopback"], "curate: --environment_type: invalid choice: 'loopback' (did you mean LOOPBACK?)"),
 ])
 def test_a_beam_option_with_a_bad_value_is_one_line(tmp_path, pages, capsys, args, message):
     """A Beam option's value its parser refuses printed the usage of every Beam option (126
@@ -232,6 +237,15 @@ def test_known_beam_options_pass():
     assert cli.check_rest("run", commands["run"], ok) == []
     flink = ["--runner=FlinkRunner", "--flink_master=localhost:8081", "--parallelism=4", "--environment_type=LOOPBACK"]
     assert cli.check_rest("run", commands["run"], flink) == []
+    from apache_beam.portability import common_urns, python_urns
+    from apache_beam.transforms.environments import Environment
+    from pipelines.options import ENVIRONMENT_TYPES
+
+    for env in (*ENVIRONMENT_TYPES, "beam:env:docker:v1"):
+        assert cli.check_rest("run", commands["run"], [*flink[:-1], f"--environment_type={env}"]) == [], env
+        if not env.startswith("beam:"):  # each a name Beam's Environment.from_options resolves to an environment it has
+            urn = python_urns.EMBEDDED_PYTHON_LOOPBACK if env == "LOOPBACK" else getattr(common_urns.environments, env).urn
+            assert Environment.get_env_cls_from_urn(urn)
 
 
 @pytest.mark.parametrize(
