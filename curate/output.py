@@ -153,6 +153,24 @@ def sha256_file(root: str, rel: str) -> str:
 SYNC = True  # fsync what is written (bench/bench_commit.py turns it off to measure what it costs)
 
 
+def _full_fsync(fd: int) -> bool:
+    """fcntl(F_FULLFSYNC) where there is one (macOS, whose fsync leaves the bytes in the drive's
+    cache, which a power cut may lose); False where there is none or the file system refuses it
+    (some network ones): fsync then."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return False
+    full = getattr(fcntl, "F_FULLFSYNC", None)
+    if full is None:
+        return False
+    try:
+        fcntl.fcntl(fd, full)
+        return True
+    except OSError:
+        return False
+
+
 def sync(fs, path: str) -> None:
     """Make a local file's bytes, or a local folder's entries (the renames and deletes in it),
     durable: fsync. Without it a power cut (or a kernel crash) may keep a rename and lose the
@@ -162,7 +180,7 @@ def sync(fs, path: str) -> None:
         return
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        _full_fsync(fd) or os.fsync(fd)
     except OSError as e:
         if e.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot fsync a folder: nothing to do
             raise

@@ -825,6 +825,37 @@ def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recor
     commit.verify_output(str(out))
 
 
+@pytest.mark.parametrize("refused", [False, True])
+def test_where_fsync_does_not_reach_the_disk_f_fullfsync_does(tmp_path, finished_demo, recorded, monkeypatch, refused):
+    """On macOS fsync hands the bytes to the drive, whose cache a power cut may still lose;
+    fcntl(F_FULLFSYNC) asks the drive to write them, and curate called fsync alone. With an
+    F_FULLFSYNC (simulated: Linux has none), a real rerun's commit is durable by F_FULLFSYNC calls
+    alone, no plain fsync besides; where a file system refuses it (some network ones), by fsync."""
+    import errno
+    import fcntl
+
+    full, real = 51, fcntl.fcntl  # 51: macOS's F_FULLFSYNC
+
+    def fake(fd, cmd, *arg):
+        if cmd != full:
+            return real(fd, cmd, *arg)
+        if refused:
+            raise OSError(errno.ENOTSUP, "F_FULLFSYNC not supported")
+        with open(tmp_path / "ops.log", "a") as f:  # the recorded fixture's log, in the order made
+            kind = "dir" if os.path.isdir(f"/proc/self/fd/{fd}") else "file"
+            f.write(json.dumps(["full", kind, os.readlink(f"/proc/self/fd/{fd}")]) + "\n")
+        return 0
+
+    monkeypatch.setattr(fcntl, "F_FULLFSYNC", full, raising=False)
+    monkeypatch.setattr(fcntl, "fcntl", fake)
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+    assert cli.main(args) == 0
+    events = recorded()
+    kinds = {e[0] for e in events}
+    assert kinds == ({"fsync", "rename"} if refused else {"full", "rename"}), kinds
+    assert check_durable([["fsync", *e[1:]] if e[0] == "full" else e for e in events], out) == 1
+
+
 @pytest.mark.parametrize("where", ["output", "folder above"])
 def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, where):
     """A --output that is a symbolic link to a folder not there (an unmounted disk, a folder
