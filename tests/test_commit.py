@@ -825,6 +825,34 @@ def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recor
     commit.verify_output(str(out))
 
 
+def test_the_folders_a_rerun_deletes_files_from_are_synced(tmp_path, finished_demo, recorded):
+    """The commit fsyncs the folders it deleted files from as well as those it renamed files
+    into (a power cut must not keep the new manifest and bring back a deleted shard), but no test
+    saw it: every folder a run had deleted from also got new files. A rerun without tokenize
+    deletes tokens/part-*; tokens/ stays (an empty folder of the user's in it, which the
+    ownership check lets be) and gets no new file: it must be fsynced after the journal is
+    written (the deletes follow it) and before the manifest is renamed in."""
+    cfg, _ = finished_demo
+    out = tmp_path / "out"
+    assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,tokenize", "--progress", "off"]) == 0
+    (out / "tokens" / "notes").mkdir()
+    before = set(snapshot(out))
+    skip = len(recorded())  # the first run's events: the rerun's follow them
+    assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest", "--progress", "off"]) == 0
+    events = recorded()[skip:]
+    deleted = before - set(snapshot(out))
+    assert {os.path.dirname(rel) for rel in deleted} >= {"tokens"} and (out / "tokens").is_dir()
+    journal = max(i for i, e in enumerate(events) if e[0] == "rename" and os.path.basename(e[2]) == commit.JOURNAL)
+    manifest = next(i for i, e in enumerate(events) if e[0] == "rename" and e[2] == str(out.resolve() / output.MANIFEST))
+    synced = {e[2] for e in events[journal:manifest] if e[:2] == ["fsync", "dir"]}
+    for rel in sorted(deleted):
+        d = out.resolve() / os.path.dirname(rel)
+        while not d.is_dir():  # a folder the commit emptied and removed: its entry is in the folder above
+            d = d.parent
+        assert str(d) in synced, f"{d} (a file deleted from it: {rel}) not fsynced before the manifest was renamed in"
+    assert check_durable(events, out) == 1
+
+
 @pytest.mark.parametrize("refused", [False, True])
 def test_where_fsync_does_not_reach_the_disk_f_fullfsync_does(tmp_path, finished_demo, recorded, monkeypatch, refused):
     """On macOS fsync hands the bytes to the drive, whose cache a power cut may still lose;
