@@ -874,3 +874,38 @@ def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finish
     os.utime(out / rel)  # touched (saved unchanged by an editor): hashed, and found the same
     commit.check_owned(str(out))
     assert hashed == [rel]
+
+
+@pytest.mark.parametrize("call, err", [("fsync", "EBADF"), ("fsync", "EINVAL"), ("open", "EACCES")])
+def test_an_output_whose_folders_cannot_be_fsynced_is_written(tmp_path, monkeypatch, capsys, call, err):
+    """Some file systems cannot fsync a folder (SMB, 9p, FUSE mounts: EINVAL, or EBADF for a
+    folder opened read-only) or open one to fsync it (EACCES): a run there failed in its workers
+    with a traceback (only EINVAL was let through), and a rerun would have failed in its commit
+    after deleting the previous manifest. Runs, a rerun replacing files and an audit go on."""
+    import errno
+    import stat
+
+    code = getattr(errno, err)
+    real_fsync, real_open = os.fsync, os.open
+
+    def fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        real_fsync(fd)
+
+    def open_(path, flags, *a, **kw):
+        if os.path.isdir(path) and str(path).startswith(str(tmp_path)):
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, call, fsync if call == "fsync" else open_)
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps({"text": f"document {i} " + "words of prose here " * 20}) + "\n" for i in range(3)))
+    out = tmp_path / "out"
+    args = ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main([*args, "--shards", "2"]) == 0
+    assert cli.main([*args, "--shards", "3"]) == 0  # deletes the 2-shard files, renames the new ones in
+    assert cli.main(["audit", str(out)]) == 0
+    m = commit.verify_output(str(out))
+    assert len(m["outputs"]["text"]) == 3 and (out / "report.html").exists()
+    assert "Traceback" not in capsys.readouterr().err
