@@ -141,13 +141,13 @@ def check_owned(root: str) -> dict:
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
     if not changed and not foreign and "://" not in root:
-        # an edit that kept the size, by the hashes listed, of the files modified after the manifest
+        # an edit that kept the size, by the hashes listed, of the files changed after the manifest
         # (a run writes its files before its manifest): an untouched output is not read again (hashing
         # it all cost ~1 s a GB twice a rerun); not in a bucket, where it would download the whole output
         there = {rel for rel, _ in present}
-        since = os.stat(os.path.join(base, output.MANIFEST)).st_mtime_ns
+        since = os.stat(os.path.join(base, output.MANIFEST))
         changed = sorted(rel for rel, sha in _hashes(root, manifest).items() if rel in there
-                         and os.stat(os.path.join(base, rel)).st_mtime_ns > since and output.sha256_file(root, rel) != sha)
+                         and _changed_since(os.stat(os.path.join(base, rel)), since) and output.sha256_file(root, rel) != sha)
     if foreign:
         raise ForeignFiles(
             f"output {root!r} holds files curate did not write: {', '.join(foreign[:10])}"
@@ -156,6 +156,16 @@ def check_owned(root: str) -> dict:
     if changed:
         raise ForeignFiles(f"output {root!r}: {', '.join(changed[:10])} changed since curate wrote it; move it away or choose another --output")
     return manifest
+
+
+def _changed_since(st: os.stat_result, manifest: os.stat_result) -> bool:
+    """Whether a listed file may have been written after the manifest. Its mtime at or after the
+    manifest's: a file system keeping seconds (HFS+; FAT, 2 s) gives an edit made in the
+    manifest's second the same one. Or its ctime after the manifest's: the kernel sets it on
+    every write, rename or utime, so an edit that kept or put back an older mtime (``touch -r``,
+    ``cp -p``, ``rsync -t``, a backup restored) is seen too; strictly after, for a commit renames
+    its files in within the manifest's clock tick."""
+    return st.st_mtime_ns >= manifest.st_mtime_ns or st.st_ctime_ns > manifest.st_ctime_ns
 
 
 def _hashes(root: str, manifest: dict) -> dict[str, str]:

@@ -124,9 +124,16 @@ def _demo_rerun(tmp_path, finished_demo) -> tuple[Path, list[str], dict]:
     would change it."""
     cfg, finished = finished_demo
     out = tmp_path / "out"
-    shutil.copytree(finished, out)
+    copy_output(finished, out)
     commit.verify_output(str(out))
     return out, ["run", cfg, "--output", str(out), "--progress", "off"], snapshot(out)
+
+
+def copy_output(src: Path, dst: Path) -> None:
+    """A copy of an output as a commit leaves it, its manifest renamed in last (a copy's files
+    changed after its manifest would be hashed by the next run's same-size check)."""
+    shutil.copytree(src, dst, ignore=lambda d, names: [output.MANIFEST] if Path(d) == src else [])
+    shutil.copy2(src / output.MANIFEST, dst / output.MANIFEST)
 
 
 def _wait_for(cond, proc, timeout=120.0):
@@ -854,6 +861,50 @@ def test_a_same_size_edit_of_a_listed_file_is_not_deleted(tmp_path, finished_dem
     data = bytearray((out / rel).read_bytes())
     data[len(data) // 2] ^= 1
     (out / rel).write_bytes(bytes(data))
+    edited = snapshot(out)
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
+                                       "or choose another --output\n")
+    assert snapshot(out) == edited
+
+
+class _Stat:
+    """A stat result whose times are all one instant: a file system that keeps coarse times
+    (HFS+ 1 s, FAT 2 s), seen within one of its ticks."""
+
+    def __init__(self, st):
+        self._st = st
+
+    def __getattr__(self, name):
+        return 1_700_000_000 * 10**9 if name in ("st_mtime_ns", "st_ctime_ns") else getattr(self._st, name)
+
+
+@pytest.mark.parametrize("how", ["touch -r", "restored from a backup", "coarse times"])
+def test_a_same_size_edit_that_keeps_an_older_mtime_is_not_deleted(tmp_path, finished_demo, monkeypatch, capsys, how):
+    """The same-size check hashed only files whose mtime was strictly after the manifest's: an
+    edit whose mtime was put back (``touch -r``, ``cp -p``, ``rsync -t``), a file restored from a
+    backup with its older mtime, and an edit made in the manifest's second on a file system
+    keeping seconds were not hashed, and the next run deleted them. The file's ctime (set by the
+    kernel at every change) after the manifest's, or its mtime at the manifest's or after, has it
+    hashed."""
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+    rel = commit.read_manifest(str(out))["outputs"]["text"][0]["file"]
+    path = out / rel
+    old = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    if how == "restored from a backup":
+        backup = tmp_path / "backup.parquet"
+        backup.write_bytes(bytes(data))
+        os.utime(backup, ns=(old.st_atime_ns, old.st_mtime_ns - 86_400 * 10**9))  # a day older
+        shutil.copy2(backup, path)
+    else:
+        path.write_bytes(bytes(data))
+    if how == "touch -r":
+        os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    if how == "coarse times":
+        real = os.stat
+        monkeypatch.setattr(os, "stat", lambda p, *a, **kw: _Stat(real(p, *a, **kw)) if str(p).startswith(str(out)) else real(p, *a, **kw))
     edited = snapshot(out)
     assert cli.main(args) == 2
     assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
