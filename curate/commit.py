@@ -55,6 +55,10 @@ class ForeignFiles(ValueError):
     """The output directory holds paths curate did not write."""
 
 
+class Held(ValueError):
+    """Another process holds the output's lock (a run, an audit, a reader completing a commit)."""
+
+
 def _files(fs, base: str) -> list[tuple[str, int]]:
     """(relative path, size) of every file under ``base``, sorted."""
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
@@ -224,7 +228,7 @@ def _lock(root: str, base: str) -> None:
                 _no_locks(root, base, e)
                 break
             os.close(fd)
-            raise ValueError(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
+            raise Held(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
                              "choose another --output") from None
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:

@@ -1074,3 +1074,50 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
     assert str(e.value) == (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is "
                             f"there) and the loader cannot complete it here (Read-only file system): run `curate audit "
                             f"{shlex.quote(str(out))}` where the output is writable (it completes the commit), then retry")
+
+
+@pytest.mark.parametrize("case", ["another process completing it", "read-only, its manifest renamed in"])
+def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_run, tmp_path, monkeypatch, case):
+    """Two DataLoader workers (or ranks) opening an output whose commit was killed midway: the
+    one that did not take the lock was told 'a run is writing or replacing this output' while
+    the other completed it in milliseconds; it waits for it. And on a read-only mount, a journal
+    left beside a finished commit (killed after its manifest's rename, or brought back by a power
+    cut: the staging folder's removal is not synced) made the loader refuse an output that is
+    whole; it reads it."""
+    import errno
+    import shutil
+
+    from curate import commit
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain",
+                        "web", "--stages", "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
+                       capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    journal = out / commit.STAGING / commit.JOURNAL
+    if case == "another process completing it":
+        other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curate import commit\nreal = commit._apply\n"
+                                  "def slow(*a):\n    print('held', flush=True); time.sleep(1.5); real(*a)\n"
+                                  "commit._apply = slow\ncommit.recover(sys.argv[1])\n", str(out)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert other.stdout.readline() == "held\n"
+            loader = TokenLoader(str(out), 2, 16)
+        finally:
+            assert other.wait(60) == 0
+    else:
+        saved = journal.read_bytes()
+        commit.recover(str(out))
+        journal.parent.mkdir()
+        journal.write_bytes(saved)
+        real = os.open
+
+        def read_only(path, flags, *a, **kw):
+            if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+            return real(path, flags, *a, **kw)
+
+        monkeypatch.setattr(os, "open", read_only)
+        loader = TokenLoader(str(out), 2, 16)
+    assert len(loader.manifest["shards"]) == 3
+    assert sum(1 for _ in loader) > 0
