@@ -111,13 +111,26 @@ def not_inside_an_output(root: str) -> None:
 
 
 def _holder(lock: str) -> str:
-    """' (process PID)' of the command holding the lock file ``lock``, where it wrote its pid."""
+    """' (process PID)' of the command holding the lock file ``lock``, where it wrote its pid
+    (' on HOST': another machine's, an output on a shared disk). Not a pid of this machine's
+    that is no process now: a command that died left it, and the holder has not written its own
+    yet (or is an older curate, which writes none)."""
     try:
-        with open(lock, encoding="ascii", errors="replace") as f:
-            pid = f.read(32).strip()
+        with open(lock, encoding="utf-8", errors="replace") as f:
+            pid, _, host = f.read(300).strip().partition(" ")
     except OSError:
         return ""
-    return f" (process {pid})" if pid.isdigit() else ""
+    if not pid.isdigit():
+        return ""
+    if host and host != _hostname():
+        return f" (process {pid} on {host})"
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return ""
+    except (PermissionError, OverflowError, ValueError):  # another user's process: there
+        pass
+    return f" (process {pid})"
 
 
 def check_owned(root: str) -> dict:
@@ -233,12 +246,18 @@ def _lock(root: str, base: str) -> None:
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 os.ftruncate(fd, 0)  # who holds it, for the message of a command refused (a run, an audit or a mix)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
                 break
         except FileNotFoundError:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     _LOCKS[base] = fd
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 def _no_locks(root: str, base: str, e: OSError) -> None:

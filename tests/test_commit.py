@@ -960,3 +960,36 @@ def test_an_output_whose_folders_cannot_be_fsynced_is_written(tmp_path, monkeypa
     m = commit.verify_output(str(out))
     assert len(m["outputs"]["text"]) == 3 and (out / "report.html").exists()
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("holder", ["left by a dead process", "on another machine"])
+def test_the_process_named_as_the_lock_holder_is_the_holder(tmp_path, holder, capsys):
+    """A refused command named the pid written in the lock file: one left by a command that died
+    (the holder had not written its own yet, or is an older curate, which writes none) was named
+    as the holder; and on a disk shared by several machines a pid of another one was named as if
+    it were of this machine (where `kill 4242` ends some other process). A dead pid is not named;
+    another machine's is named with the machine."""
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"text": "a document of a few words " * 10}) + "\n")
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    if holder == "left by a dead process":
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        lock.write_text(f"{dead.pid}\n")
+        hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1] + '/.curate-staging/lock', os.O_RDWR); "
+                "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()")
+    else:  # a curate command there: its host name is another
+        hold = ("import sys; from curate import commit; commit._hostname = lambda: 'node-7'; commit.begin(sys.argv[1]); "
+                "print('held', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out),
+                         "--progress", "off"]) == 2
+        named = "" if holder == "left by a dead process" else f" (process {proc.pid} on node-7)"
+        assert capsys.readouterr().err == (f"curate: output {str(out)!r} is being written by another curate command{named}; "
+                                           "wait for it to end or choose another --output\n")
+    finally:
+        proc.communicate("", timeout=60)
