@@ -1037,30 +1037,24 @@ def test_running_out_of_open_files_is_said_not_blamed_on_a_shard(tmp_path):
     assert "damaged" not in said and "restore" not in said, said
 
 
-@pytest.mark.parametrize("writable", [True, False])
-def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
-    """After a rerun killed while it moved its files into place (its commit decided: the journal
-    written), the loader said the output was being written until some other command read it.
-    It completes the commit, as runs, verify_output and the audit do, and reads the new output;
-    where it cannot write (a read-only mount), it names the command that completes it."""
-    import errno
+def _rerun_killed_midway(cl100k_run, tmp_path):
+    """A copy of ``cl100k_run`` whose rerun (3 shards) was killed as it moved its files into
+    place: its commit decided, its journal there."""
     import shutil
-
-    from curate import commit
 
     out = tmp_path / "o"
     shutil.copytree(cl100k_run, out)
-    pages = cl100k_run.parent / "p.jsonl"
-    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
-                        "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain",
+                        "web", "--stages", "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
                        capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
     assert r.returncode == 137, r.stderr
-    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
-    if writable:
-        loader = TokenLoader(str(out), 2, 16)
-        assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
-        assert commit.verify_output(str(out))["config"]["run"]["shards"] == 3
-        return
+    return out
+
+
+def _mount_read_only(monkeypatch, out):
+    """Nothing under ``out`` may be opened for writing, as on a read-only mount."""
+    import errno
+
     real = os.open
 
     def read_only(path, flags, *a, **kw):
@@ -1069,6 +1063,24 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
         return real(path, flags, *a, **kw)
 
     monkeypatch.setattr(os, "open", read_only)
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
+    """After a rerun killed while it moved its files into place (its commit decided: the journal
+    written), the loader said the output was being written until some other command read it.
+    It completes the commit, as runs, verify_output and the audit do, and reads the new output;
+    where it cannot write (a read-only mount), it names the command that completes it."""
+    from curate import commit
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
+    if writable:
+        loader = TokenLoader(str(out), 2, 16)
+        assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
+        assert commit.verify_output(str(out))["config"]["run"]["shards"] == 3
+        return
+    _mount_read_only(monkeypatch, out)
     with pytest.raises(TokensError) as e:
         TokenLoader(str(out), 2, 16)
     assert str(e.value) == (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is "
@@ -1084,17 +1096,9 @@ def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_ru
     left beside a finished commit (killed after its manifest's rename, or brought back by a power
     cut: the staging folder's removal is not synced) made the loader refuse an output that is
     whole; it reads it."""
-    import errno
-    import shutil
-
     from curate import commit
 
-    out = tmp_path / "o"
-    shutil.copytree(cl100k_run, out)
-    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain",
-                        "web", "--stages", "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
-                       capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
-    assert r.returncode == 137, r.stderr
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
     journal = out / commit.STAGING / commit.JOURNAL
     if case == "another process completing it":
         other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curate import commit\nreal = commit._apply\n"
@@ -1110,14 +1114,7 @@ def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_ru
         commit.recover(str(out))
         journal.parent.mkdir()
         journal.write_bytes(saved)
-        real = os.open
-
-        def read_only(path, flags, *a, **kw):
-            if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
-            return real(path, flags, *a, **kw)
-
-        monkeypatch.setattr(os, "open", read_only)
+        _mount_read_only(monkeypatch, out)
         loader = TokenLoader(str(out), 2, 16)
     assert len(loader.manifest["shards"]) == 3
     assert sum(1 for _ in loader) > 0
