@@ -245,7 +245,8 @@ def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, 
     assert edited != source_digest()
     old, said = _compare_with_a_run_under(str(checkout), tmp_path, small_inputs, capsys)
     assert old["curate_source"] == edited
-    assert f"versions: curate_source {edited} -> {source_digest()}\n" in said, said
+    assert (f"versions: curate_source {edited} -> {source_digest()} (curate's own code and data files differ: another commit, "
+            "or local edits)\n") in said, said
 
 
 @pytest.mark.parametrize("layout", ["installed, with editor backups", "zipapp", "sourceless"])
