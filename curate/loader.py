@@ -61,6 +61,7 @@ COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers 
 # a corpus of more shards than the process may open files (1024 on Linux, 256 on macOS) was read
 # until "Too many open files", blamed on a healthy shard
 MAX_OPEN_SHARDS = 16
+COMMIT_WAIT = 60.0  # seconds a reader waits for a commit another process holds the lock of (its renames)
 
 
 class TokensError(ValueError):
@@ -159,21 +160,33 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
 
 def _complete_commit(root: str) -> None:
     """Complete a commit of ``root`` that was decided and stopped midway (its journal there), as
-    every read of an output does: a few renames. A live run's commit holds the lock (said later:
-    being written); a read-only mount is told the command that completes it."""
+    every read of an output does: a few renames. One another process is completing (a DataLoader
+    worker, another rank) or a live run is making (its renames) is waited for, a while (then said
+    later: being written); a read-only mount is told the command that completes it, unless its
+    manifest is there: a commit not begun or with only its staging folder's removal left (a power
+    cut may bring back the journal of a finished one), whose output is whole."""
+    import time
+
     import pyarrow.fs as pafs
 
     from curate import commit, output, shell
 
-    if output.file_type(output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")) != pafs.FileType.File:
+    journal = output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")
+    if output.file_type(journal) != pafs.FileType.File:
         return
     try:
         commit.recover(root)
+    except commit.Held:
+        deadline = time.monotonic() + COMMIT_WAIT
+        while output.file_type(journal) == pafs.FileType.File and time.monotonic() < deadline:
+            time.sleep(0.05)
     except OSError as e:
+        if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
+            return
         raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
                           f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
                           "where the output is writable (it completes the commit), then retry") from None
-    except ValueError:
+    except ValueError:  # a journal not curate's: said later (no manifest)
         pass
 
 

@@ -178,14 +178,22 @@ def sync(fs, path: str) -> None:
     when its write returns."""
     if not SYNC or not isinstance(fs, pafs.LocalFileSystem):
         return
-    fd = os.open(path, os.O_RDONLY)
     try:
-        _full_fsync(fd) or os.fsync(fd)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            _full_fsync(fd) or os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot fsync a folder: nothing to do
+        # a file system that cannot open or fsync a folder (SMB, 9p, some FUSE mounts: EINVAL, EBADF,
+        # EACCES...) has nothing more to make durable this way: refusing would stop every run there, and
+        # do it after a commit deleted the previous manifest, leaving no readable output. A failed write
+        # (EIO, ENOSPC, EDQUOT) still raises.
+        if e.errno not in _CANNOT_SYNC:
             raise
-    finally:
-        os.close(fd)
+
+
+_CANNOT_SYNC = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOSYS}
 
 
 def sync_folders(fs, base: str, rels) -> None:

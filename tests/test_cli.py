@@ -742,6 +742,40 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     assert (tmp_path / "audit" / "report.html").exists()
 
 
+def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch):
+    """The audit of an output on a read-only mount goes into ./curate-audit: the audit of a
+    second one from the same folder replaced the first one's there (reports of curate's, so not
+    refused), a large output's audit lost unasked. It goes into curate-audit-2; each output's
+    later audit replaces its own."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    real = output.write_atomic
+
+    def read_only(root, rel, data):
+        if any(str(root) == str(o) or str(root).startswith(f"{o}/") for o in outs):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    monkeypatch.chdir(tmp_path)
+    source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
+    capsys.readouterr()
+    for out, folder in [(outs[0], "curate-audit"), (outs[1], "curate-audit-2"), (outs[0], "curate-audit"), (outs[1], "curate-audit-2")]:
+        assert command.main([str(out)]) == 0
+        o = capsys.readouterr()
+        assert o.err.splitlines() == [f"curate audit: warning: cannot write the audit into {out} (Read-only file system): "
+                                      f"wrote it into {folder} instead (--output FOLDER chooses where)"], o.err
+        assert f"report:  {folder}/report.html" in o.out
+    assert source("curate-audit") == str(outs[0]) and source("curate-audit-2") == str(outs[1])
+    assert not (tmp_path / "curate-audit-3").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several

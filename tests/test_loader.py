@@ -1037,30 +1037,24 @@ def test_running_out_of_open_files_is_said_not_blamed_on_a_shard(tmp_path):
     assert "damaged" not in said and "restore" not in said, said
 
 
-@pytest.mark.parametrize("writable", [True, False])
-def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
-    """After a rerun killed while it moved its files into place (its commit decided: the journal
-    written), the loader said the output was being written until some other command read it.
-    It completes the commit, as runs, verify_output and the audit do, and reads the new output;
-    where it cannot write (a read-only mount), it names the command that completes it."""
-    import errno
+def _rerun_killed_midway(cl100k_run, tmp_path):
+    """A copy of ``cl100k_run`` whose rerun (3 shards) was killed as it moved its files into
+    place: its commit decided, its journal there."""
     import shutil
-
-    from curate import commit
 
     out = tmp_path / "o"
     shutil.copytree(cl100k_run, out)
-    pages = cl100k_run.parent / "p.jsonl"
-    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
-                        "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain",
+                        "web", "--stages", "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
                        capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
     assert r.returncode == 137, r.stderr
-    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
-    if writable:
-        loader = TokenLoader(str(out), 2, 16)
-        assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
-        assert commit.verify_output(str(out))["config"]["run"]["shards"] == 3
-        return
+    return out
+
+
+def _mount_read_only(monkeypatch, out):
+    """Nothing under ``out`` may be opened for writing, as on a read-only mount."""
+    import errno
+
     real = os.open
 
     def read_only(path, flags, *a, **kw):
@@ -1069,8 +1063,58 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
         return real(path, flags, *a, **kw)
 
     monkeypatch.setattr(os, "open", read_only)
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
+    """After a rerun killed while it moved its files into place (its commit decided: the journal
+    written), the loader said the output was being written until some other command read it.
+    It completes the commit, as runs, verify_output and the audit do, and reads the new output;
+    where it cannot write (a read-only mount), it names the command that completes it."""
+    from curate import commit
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
+    if writable:
+        loader = TokenLoader(str(out), 2, 16)
+        assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
+        assert commit.verify_output(str(out))["config"]["run"]["shards"] == 3
+        return
+    _mount_read_only(monkeypatch, out)
     with pytest.raises(TokensError) as e:
         TokenLoader(str(out), 2, 16)
     assert str(e.value) == (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is "
                             f"there) and the loader cannot complete it here (Read-only file system): run `curate audit "
                             f"{shlex.quote(str(out))}` where the output is writable (it completes the commit), then retry")
+
+
+@pytest.mark.parametrize("case", ["another process completing it", "read-only, its manifest renamed in"])
+def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_run, tmp_path, monkeypatch, case):
+    """Two DataLoader workers (or ranks) opening an output whose commit was killed midway: the
+    one that did not take the lock was told 'a run is writing or replacing this output' while
+    the other completed it in milliseconds; it waits for it. And on a read-only mount, a journal
+    left beside a finished commit (killed after its manifest's rename, or brought back by a power
+    cut: the staging folder's removal is not synced) made the loader refuse an output that is
+    whole; it reads it."""
+    from curate import commit
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    journal = out / commit.STAGING / commit.JOURNAL
+    if case == "another process completing it":
+        other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curate import commit\nreal = commit._apply\n"
+                                  "def slow(*a):\n    print('held', flush=True); time.sleep(1.5); real(*a)\n"
+                                  "commit._apply = slow\ncommit.recover(sys.argv[1])\n", str(out)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert other.stdout.readline() == "held\n"
+            loader = TokenLoader(str(out), 2, 16)
+        finally:
+            assert other.wait(60) == 0
+    else:
+        saved = journal.read_bytes()
+        commit.recover(str(out))
+        journal.parent.mkdir()
+        journal.write_bytes(saved)
+        _mount_read_only(monkeypatch, out)
+        loader = TokenLoader(str(out), 2, 16)
+    assert len(loader.manifest["shards"]) == 3
+    assert sum(1 for _ in loader) > 0
