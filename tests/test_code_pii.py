@@ -7,6 +7,11 @@ it is, and a redacted Python file still parses.
 from __future__ import annotations
 
 import ast
+import base64
+import json
+import random
+import string
+import textwrap
 from pathlib import Path
 
 import polars as pl
@@ -52,3 +57,72 @@ def test_pii_redaction_leaves_code_that_looks_like_an_address(tmp_path):
         "'10.1.2.3', 'fe80::1', '2001:db8::8a2e:370:7334'", "'<IP>', '<IP>', '<IP>'")
     ast.parse(kept["slices.py"])
     assert kept["format-test.cc"] == FORMAT_TEST.replace("+1 415 555 0134", "<PHONE>")
+
+
+# --- secrets (on by default in code) ------------------------------------------------------------
+
+def _fake(alphabet: str, n: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+ALNUM = string.ascii_letters + string.digits
+AWS = "AKIA" + _fake(UPPER_DIGITS, 16, 1)
+GITHUB = "ghp_" + _fake(ALNUM, 36, 2)
+PASSWORD = "Tr0ub4dor" + _fake(ALNUM, 6, 3)
+PEM_LINES = textwrap.wrap(base64.b64encode(random.Random(4).randbytes(600)).decode(), 64)
+PEM = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(PEM_LINES) + "\n-----END RSA PRIVATE KEY-----"
+
+# Enough code around a key that the file is not mostly encoded data (code_encoded_frac).
+PY_CODE = "".join(f"\n\ndef handler_{i}(request, *args):\n    return respond(request, status={200 + i}, args=args)\n"
+                  for i in range(20))
+JS_CODE = "".join(f"\nfunction handler{i}(req, res) {{\n  res.status({200 + i}).json({{ ok: true }});\n}}\n" for i in range(20))
+SETTINGS_PY = (
+    "import os\n\n"
+    f'AWS_ACCESS_KEY_ID = "{AWS}"\n'
+    f"DATABASES = {{'default': {{'USER': 'app', 'PASSWORD': '{PASSWORD}'}}}}\n"
+    "TOKEN_RE = r'[0-9]+'  # a pattern, not a token\n"
+    "password = hunter22  # a name in Python, not a literal\n"
+    'api_key = os.environ["API_KEY"]\n'
+    f'SERVER_KEY = """{PEM}\n"""\n' + PY_CODE
+)
+CLIENT_JS = (
+    f"const octokit = new Octokit({{ auth: '{GITHUB}' }});\n"
+    "const key = " + " +\n  ".join(f'"{line}\\n"' for line in PEM.split("\n")) + ";\n" + JS_CODE
+)
+PEM_PARSER_PY = (  # a parser's BEGIN and END constants with code between: not a key
+    'BEGIN = "-----BEGIN RSA PRIVATE KEY-----"\n'
+    "def body(text):\n"
+    "    start = text.index(BEGIN) + len(BEGIN)\n"
+    "    return text[start:text.index(END)]  # base64 between the two\n"
+    'END = "-----END RSA PRIVATE KEY-----"\n'
+)
+SETTINGS_YAML = f"database:\n  user: app\n  password: {PASSWORD}\n  token: ${{DB_TOKEN}}\n"
+DEPLOY_SH = f"#!/bin/sh\nexport GITHUB_TOKEN={GITHUB}\nexport API_KEY=$1\n"
+
+
+def test_secrets_in_code_are_redacted_by_default_keeping_the_code_valid(tmp_path):
+    repo, out = tmp_path / "repo", tmp_path / "out"
+    files = {"app/settings.py": SETTINGS_PY, "web/client.js": CLIENT_JS, "app/pem.py": PEM_PARSER_PY,
+             "deploy/settings.yaml": SETTINGS_YAML, "deploy/deploy.sh": DEPLOY_SH}
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+                     "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    kept = {p.rsplit("/", 1)[-1]: t for p, t in zip(kept["path"], kept["text"])}
+    key_js = "const key = " + " +\n  ".join(f'"{line}\\n"' for line in PEM.split("\n")) + ";\n"
+    assert kept == {
+        "settings.py": SETTINGS_PY.replace(AWS, "<KEY>").replace(PASSWORD, "<KEY>").replace(PEM, "<KEY>"),
+        "client.js": CLIENT_JS.replace(GITHUB, "<KEY>").replace(key_js, 'const key = "<KEY>\\n";\n'),
+        "pem.py": PEM_PARSER_PY,
+        "settings.yaml": SETTINGS_YAML.replace(PASSWORD, "<KEY>"),
+        "deploy.sh": DEPLOY_SH.replace(GITHUB, "<KEY>"),
+    }
+    for name in ("settings.py", "pem.py"):
+        ast.parse(kept[name])
+    rewrites = json.loads((out / "manifest.json").read_text())["counts"]["filter"]["rewrites"]
+    assert {k: v for k, v in rewrites.items() if k != "secrets_chars_removed"} == {
+        "secrets_private_key": 2, "secrets_token": 3, "secrets_password": 2}

@@ -704,6 +704,7 @@ def test_batch_without_language_column():
         ({"domains": {"web": ["gopher"]}}, "filter.domains.web"),
         ({"disable": ["no_such_rule"]}, "filter.disable"),
         ({"pii": {"kinds": ["ssn"]}}, "filter.pii.kinds"),
+        ({"secrets": {"kinds": ["pem"]}}, "filter.secrets.kinds"),
         ({"url": {"domain_blocklist": "/no/such/file.txt"}}, "filter.url.domain_blocklist"),
         ({"badwords": {"lists": {"fr": "default"}}}, "filter.badwords.lists.fr"),  # nothing shipped for fr
         ({"gopher_repetition": {"max_top_ngram_char_frac": {"two": 0.2}}}, "max_top_ngram_char_frac"),

@@ -68,12 +68,15 @@ PATTERNS = {
 }
 
 
-def pii_rewrite(cfg: dict) -> Rewrite:
-    subs = [(k, PATTERNS[k], cfg["placeholder"].format(KIND=k.upper(), kind=k)) for k in cfg["kinds"]]
+def redaction(name: str, patterns: dict, kinds: list, placeholder: str) -> Rewrite:
+    """A rewrite replacing each match of ``patterns[kind]`` (``{kind: [(cheap test, regex,
+    check or None)]}``) by the placeholder, counted as ``{name}_{kind}``. A regex with a group
+    named ``v`` replaces that group only (a password's value, its quotes and key kept)."""
+    subs = [(k, patterns[k], placeholder.format(KIND=k.upper(), kind=k)) for k in kinds]
 
     def redact(doc: TextDoc) -> tuple[str, dict]:
         text, counts = doc.text, {}
-        for kind, patterns, repl in subs:
+        for kind, found, repl in subs:
             n = 0
 
             def sub(m: re.Match) -> str:
@@ -81,12 +84,19 @@ def pii_rewrite(cfg: dict) -> Rewrite:
                 if check is not None and not check(m):
                     return m.group()
                 n += 1
-                return repl
+                if "v" not in m.re.groupindex:
+                    return repl
+                s = m.start()
+                return m.group()[: m.start("v") - s] + repl + m.group()[m.end("v") - s:]
 
-            for test, rx, check in patterns:
+            for test, rx, check in found:
                 if test(text):
                     text = rx.sub(sub, text)
-            counts[f"pii_{kind}"] = n
+            counts[f"{name}_{kind}"] = n
         return text, counts
 
-    return Rewrite("pii", redact)
+    return Rewrite(name, redact)
+
+
+def pii_rewrite(cfg: dict) -> Rewrite:
+    return redaction("pii", PATTERNS, cfg["kinds"], cfg["placeholder"])
