@@ -11,9 +11,14 @@ import numba
 import numpy as np
 
 from curate.stages.filters.generated import generated_note
+from curate.stages.filters.licenses import allowed_set, license_verdict
 from curate.stages.filters.rules import ALNUM, TextDoc, Rule, code_points, flag_table, merge
 
 CODE = {
+    # Licences a record may have (SPDX ids; "permissive" = licenses.PERMISSIVE), read from its
+    # meta (licenses.py); [] = licences not judged. Removed: code_license, value 1 (a licence
+    # outside the list) or 2 (none, or not an SPDX expression).
+    "licenses": [],
     "max_line_length": 1000,  # longest line, characters
     "max_mean_line_length": 100,  # mean line length, characters
     "min_alnum_frac": 0.25,  # letters and digits / all characters
@@ -138,8 +143,11 @@ def code_rules(cfg: dict) -> list:
         return int(generated_note(doc.text, doc.language, head, markers) is not None)
 
     max_chars = cfg["data_max_chars"]
-    # The format rules first: a data file is removed as what it is, not for a symptom of it.
+    allow = allowed_set(cfg["licenses"])
+    # The licence first (whatever the file holds, it may not be used), then the format rules:
+    # a data file is removed as what it is, not for a symptom of it.
     return [
+        Rule("code_license", lambda d: license_verdict(d.meta, allow) if allow else None, "<=", 0),
         Rule("code_xml_declaration", xml_declaration, "<=", 0),
         Rule("code_data_min_chars", data_chars, ">=", cfg["data_min_chars"]),
         Rule("code_data_max_chars", lambda d: data_chars(d) if max_chars else None, "<=", max_chars),

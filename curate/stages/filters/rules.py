@@ -167,21 +167,24 @@ class TextDoc:
 
     ``nonspace``: the document's language does not separate words with spaces (see the
     package docstring); word-based measures return None for it. ``trusted``: the language
-    label is sure enough for the language's own word lists (``lists_language``).
+    label is sure enough for the language's own word lists (``lists_language``). ``meta``:
+    the row's meta JSON (a code record's licence).
     """
 
     def __init__(
-        self, text: str, language: Optional[str] = None, url: Optional[str] = None, nonspace: bool = False, trusted: bool = True
+        self, text: str, language: Optional[str] = None, url: Optional[str] = None, nonspace: bool = False, trusted: bool = True,
+        meta: Optional[str] = None,
     ):
         self.text = text
         self.language = language
         self.url = url
         self.nonspace = nonspace
         self.trusted = trusted
+        self.meta = meta
         self.cache: dict = {}  # measure-specific intermediate results (e.g. n-gram hashes)
 
     def rewritten(self, text: str) -> "TextDoc":
-        return TextDoc(text, self.language, self.url, self.nonspace, self.trusted)
+        return TextDoc(text, self.language, self.url, self.nonspace, self.trusted, self.meta)
 
     @property
     def lists_language(self) -> Optional[str]:

@@ -1,0 +1,105 @@
+"""Licences of code records: keep only those whose licence a list allows (``code_license``).
+
+The licence is the record's own field, copied into ``meta`` at ingest (``license``,
+``licence``, ``licenses``, ``max_stars_repo_licenses``; ``meta_fields`` names another). It is
+read as an SPDX expression: ``MIT OR Apache-2.0`` is allowed when either side is, ``A AND B``
+when both are, ``GPL-2.0-only WITH Classpath-exception-2.0`` when its licence is (an exception
+only adds permissions) or when the whole expression is listed. A list of licences (The Stack's
+``max_stars_repo_licenses``: one per licence file found in the repository) is allowed when each
+is. No licence, or one that is not an expression ("see package", ``null``), is not allowed:
+a corpus that promises permissive code cannot take a file on trust.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+# "permissive" in filter.code.licenses: SPDX ids of licences that allow use, modification and
+# redistribution with attribution only (no copyleft); curate's own selection, add others by id.
+PERMISSIVE = (
+    "0BSD", "AFL-3.0", "Apache-1.1", "Apache-2.0", "BlueOak-1.0.0", "BSD-1-Clause", "BSD-2-Clause",
+    "BSD-3-Clause", "BSD-3-Clause-Clear", "BSL-1.0", "CC0-1.0", "ECL-2.0", "ISC", "MIT", "MIT-0",
+    "MS-PL", "NCSA", "PostgreSQL", "PSF-2.0", "Python-2.0", "TCL", "UPL-1.0", "Unlicense", "X11", "Zlib",
+)
+LICENSE_KEYS = ("license", "licence", "licenses", "max_stars_repo_licenses")
+NOT_ALLOWED, UNKNOWN = 1, 2  # the ledger's value: a licence outside the list; none or unreadable
+
+_NO_LICENSE = frozenset({"null", "none", "noassertion", "unknown", "other"})
+_TOKENS = re.compile(r"\(|\)|[A-Za-z0-9.+:-]+|\S")
+
+
+def allowed_set(listed) -> frozenset:
+    """The lower-cased ids ``filter.code.licenses`` allows ("permissive" expands to PERMISSIVE)."""
+    out = set()
+    for x in listed:
+        out.update(PERMISSIVE if str(x).lower() == "permissive" else [str(x)])
+    return frozenset(x.lower() for x in out)
+
+
+def _expression_ok(text: str, allow: frozenset) -> bool | None:
+    """Is the SPDX expression ``text`` allowed (None: not an expression)?"""
+    if text.lower() in allow:
+        return True
+    if text.strip().lower() in _NO_LICENSE:
+        return None
+    tokens = _TOKENS.findall(text)
+    pos = 0
+
+    def peek() -> str:
+        return tokens[pos].upper() if pos < len(tokens) else ""
+
+    def atom() -> bool:
+        nonlocal pos
+        if peek() == "(":
+            pos += 1
+            ok = either()
+            if peek() != ")":
+                raise ValueError
+            pos += 1
+            return ok
+        if not peek() or peek() in (")", "AND", "OR", "WITH") or not re.match(r"[A-Za-z0-9]", tokens[pos]):
+            raise ValueError
+        name = tokens[pos].rstrip("+").lower()  # GPL-2.0+: "or later" of the same licence
+        pos += 1
+        if peek() == "WITH":
+            pos += 2
+            if pos > len(tokens):
+                raise ValueError
+            return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
+        return name in allow
+
+    def both() -> bool:
+        nonlocal pos
+        ok = atom()
+        while peek() == "AND":
+            pos += 1
+            ok = atom() and ok
+        return ok
+
+    def either() -> bool:
+        nonlocal pos
+        ok = both()
+        while peek() == "OR":
+            pos += 1
+            ok = both() or ok
+        return ok
+
+    try:
+        ok = either()
+    except ValueError:
+        return None
+    return ok if pos == len(tokens) else None
+
+
+def license_verdict(meta: str | None, allow: frozenset) -> int:
+    """0 (allowed), NOT_ALLOWED or UNKNOWN for a record's ``meta`` JSON."""
+    try:
+        fields = json.loads(meta) if meta else {}
+    except ValueError:
+        return UNKNOWN
+    value = next((fields[k] for k in LICENSE_KEYS if fields.get(k) not in (None, "", [])), None)
+    values = value if isinstance(value, list) else [value]
+    verdicts = [_expression_ok(v, allow) if isinstance(v, str) else None for v in values]
+    if any(v is None for v in verdicts):
+        return UNKNOWN
+    return 0 if all(verdicts) else NOT_ALLOWED

@@ -1,0 +1,87 @@
+"""Keeping only code under the licences a corpus allows, through the CLI (README: "Licences
+of code"): ``filter.code.licenses`` lists SPDX ids ("permissive" for curate's list); a record's
+licence field is read as an SPDX expression; the others go to the ledger as ``code_license``.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+from curate import cli
+
+CODE = "def area(width, height):\n    return width * height\n\n\nprint(area(3, 4))\n"
+RECORDS = [  # (path, licence fields, kept with ["permissive"]?, ledger value)
+    ("mit.py", {"license": "MIT"}, True, None),
+    ("dual.py", {"license": "MIT OR Apache-2.0"}, True, None),
+    ("either.py", {"license": "GPL-3.0-only OR BSD-3-Clause"}, True, None),  # one side is enough
+    ("both.py", {"license": "(MIT AND Zlib)"}, True, None),
+    ("mixed.py", {"license": "MIT AND GPL-3.0-or-later"}, False, 1.0),  # both sides needed
+    ("gpl.py", {"license": "GPL-2.0-only"}, False, 1.0),
+    ("classpath.py", {"license": "GPL-2.0-only WITH Classpath-exception-2.0"}, False, 1.0),
+    ("later.py", {"license": "Apache-2.0+"}, True, None),
+    ("stack.py", {"max_stars_repo_licenses": ["MIT", "BSD-2-Clause"]}, True, None),
+    ("stack_gpl.py", {"max_stars_repo_licenses": ["MIT", "AGPL-3.0"]}, False, 1.0),  # every licence file
+    ("none.py", {}, False, 2.0),
+    ("null.py", {"license": None}, False, 2.0),
+    ("text.py", {"license": "see LICENSE file"}, False, 2.0),
+]
+
+
+def _dump(tmp_path: Path) -> Path:
+    path = tmp_path / "dump.jsonl"
+    with path.open("w") as f:
+        for i, (name, fields, _, _) in enumerate(RECORDS):
+            f.write(json.dumps({"path": f"src/{name}", "content": CODE.replace("3, 4", f"{i}, 4"), **fields}) + "\n")
+    return path
+
+
+def _run(tmp_path: Path, inp: Path, *extra: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(inp), "--domain", "code", "--stages", "ingest,filter", *extra,
+                     "--output", str(out), "--progress", "off"]) == 0
+    return pl.read_parquet(str(out / "text" / "*.parquet")), pl.read_parquet(str(out / "ledger" / "*.parquet"))
+
+
+def test_only_allowed_licences_are_kept(tmp_path):
+    kept, ledger = _run(tmp_path, _dump(tmp_path), "--set", 'filter.code.licenses=["permissive"]')
+    want_kept = {f"dump.jsonl:src/{n}" for n, _, k, _ in RECORDS if k}
+    assert set(kept["path"]) == want_kept
+    assert dict(zip(ledger["path"], zip(ledger["rule"], ledger["value"]))) == {
+        f"dump.jsonl:src/{n}": ("code_license", v) for n, _, k, v in RECORDS if not k}
+    licences = {p: json.loads(m).get("license") for p, m in zip(kept["path"], kept["meta"])}
+    assert licences["dump.jsonl:src/dual.py"] == "MIT OR Apache-2.0"  # the output says which licence
+
+
+def test_a_listed_licence_and_exception(tmp_path):
+    kept, _ = _run(tmp_path, _dump(tmp_path), "--set",
+                   'filter.code.licenses=["MIT", "GPL-2.0-only WITH Classpath-exception-2.0"]')
+    assert {p.rsplit("/", 1)[1] for p in kept["path"]} == {"mit.py", "dual.py", "classpath.py"}
+
+
+def test_licences_are_not_judged_by_default(tmp_path):
+    kept, ledger = _run(tmp_path, _dump(tmp_path))
+    assert kept.height == len(RECORDS) and ledger.height == 0
+
+
+# Each distinct licence value of the shared sample, classified by hand: kept with "permissive"?
+SAMPLE_LICENSES = {
+    "BSD-3-Clause": True, "Ruby OR BSD-2-Clause": True, "MIT": True, "MIT OR Apache-2.0": True, "PSF-2.0": True,
+    "ISC": True, "Zlib": True, "Apache-2.0": True, "TCL": True, "BlueOak-1.0.0": True,
+    "Artistic-1.0-Perl OR GPL-1.0-or-later": False, "GPL-2.0-only WITH Classpath-exception-2.0": False,
+    "Artistic-2.0": False, "GPL-2.0-only": False,
+    "null": False, "see package": False, '[{"type": "Apache 2.0"}]': False,
+    "MIT (jq); some bundled files differ, see upstream COPYING": False,
+}
+
+
+def test_shared_code_sample_licences(corpora, tmp_path):
+    sample = corpora / "code" / "code_sample.jsonl.gz"
+    licence = {f"code_sample.jsonl.gz:{r['path']}": r["license"] for r in map(json.loads, gzip.open(sample))}
+    assert set(licence.values()) == set(SAMPLE_LICENSES)
+    _, ledger = _run(tmp_path, sample, "--set", 'filter.code.licenses=["permissive"]')
+    removed = ledger.filter(pl.col("rule") == "code_license")
+    assert Counter(licence[p] for p in removed["path"]) == Counter(v for v in licence.values() if not SAMPLE_LICENSES[v])
