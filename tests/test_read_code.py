@@ -176,3 +176,33 @@ def test_utf16_source_with_a_bom_is_read(tmp_path):
     doc = got["docs"].to_pylist()[0]
     assert "quarantine" not in got and doc["text"].startswith("class Program {\n    // naïve café\n")
     assert json.loads(doc["meta"])["encoding"] == "utf-16-le"
+
+
+def test_code_whitespace_reaches_the_tokens_byte_for_byte(tmp_path):
+    """README (Text normalisation): indentation, tabs, trailing spaces and final newlines reach
+    the text and the decoded tokens as they are; a tree's CRLF becomes LF and a UTF-8 BOM goes."""
+    from curate import cli
+    from curate.stages.tokenize import Encoder
+    import polars as pl
+
+    files = {  # name -> (bytes on disk, text expected)
+        "tabs.go": (b'package main\n\nfunc main() {\n\tif ok {\n\t\tprintln("hi")\t// tab\n\t}\n}', None),  # no final newline
+        "trail.rb": (b"def hello   \n  puts 'x'     \nend\n\n\n\n", None),
+        "mixed.c": (b"int main(void)\n{\n  \t return 0; \t\n}\n", None),
+        "crlf.py": (b"def f(a,\r\n      b):\r\n\treturn a + b  \r\n", "def f(a,\n      b):\n\treturn a + b  \n"),
+        "bom.js": (b"\xef\xbb\xbffunction f() {\n    return 1;\n}\n", "function f() {\n    return 1;\n}\n"),
+    }
+    repo, out = tmp_path / "repo", tmp_path / "out"
+    repo.mkdir()
+    for name, (data, _) in files.items():
+        (repo / name).write_bytes(data)
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,tokenize",
+                     "--output", str(out), "--progress", "off"]) == 0
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    tokens = pl.read_parquet(str(out / "tokens" / "*.parquet"))
+    manifest = json.loads((out / "tokens.json").read_text())
+    enc = Encoder(manifest["tokenizer"]["name"], eos="")
+    joined = text.join(tokens, on="id")
+    decoded = {p: enc.decode(list(ids)[:-1]) for p, ids in zip(joined["path"], joined["input_ids"])}
+    assert decoded == {name: want if want is not None else data.decode() for name, (data, want) in files.items()}
+    assert dict(zip(text["path"], text["text"])) == decoded
