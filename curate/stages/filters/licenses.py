@@ -68,21 +68,19 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
             return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
         return name in allow
 
-    def both() -> bool:
-        nonlocal pos
-        ok = atom()
-        while peek() == "AND":
-            pos += 1
-            ok = atom() and ok
-        return ok
+    def chain(operand, op: str, combine):
+        """operand (op operand)*: every operand is parsed (consumed) before combining."""
+        def parse() -> bool:
+            nonlocal pos
+            ok = operand()
+            while peek() == op:
+                pos += 1
+                ok = combine(operand(), ok)
+            return ok
+        return parse
 
-    def either() -> bool:
-        nonlocal pos
-        ok = both()
-        while peek() == "OR":
-            pos += 1
-            ok = both() or ok
-        return ok
+    both = chain(atom, "AND", lambda a, b: a and b)
+    either = chain(both, "OR", lambda a, b: a or b)
 
     try:
         ok = either()
