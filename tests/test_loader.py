@@ -1,6 +1,7 @@
 """The tokens/ loader: batches, sharding over ranks and workers, resuming, refusing bad dirs, torch."""
 from __future__ import annotations
 
+import collections
 import json
 import shlex
 import subprocess
@@ -942,19 +943,86 @@ def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_round(tmp_path, s
         with open(log, "a") as f:
             f.write(f"{os.getpid()} {what}\n")
 
-    opened, rng = L.open_tokens, np.random.default_rng
+    opened, made, lexsort = L.open_tokens, L._Streams._round, np.lexsort
     monkeypatch.setattr(L, "open_tokens", lambda *a, **k: (note("opened"), opened(*a, **k))[1])
-    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: (note(f"round {seed}"), rng(seed))[1])  # one per round made
+    monkeypatch.setattr(np, "lexsort", lambda *a, **k: (note("sorted"), lexsort(*a, **k))[1])  # a round's order sorted
+    monkeypatch.setattr(L._Streams, "_round", lambda self, c, rnd: (note(f"round {c} {rnd}") if self._rounds.get(c, (None,))[0] != rnd
+                                                                    else None, made(self, c, rnd))[1])  # one per round made
     d = make_tokens(tmp_path, n_docs=700, shards=3)
     ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
-    epochs = [windows(ref) for _ in range(4)]
+    epochs = [windows(ref) for _ in range(6)]
     log.unlink()
     dl = L.TokenDataLoader(d, 4, 16, num_workers=workers, persistent_workers=persistent)
-    assert [windows(dl) for _ in range(4)] == epochs
+    assert [windows(dl) for _ in range(6)] == epochs
     notes = [line.split(" ", 1) for line in log.read_text().splitlines()]
     assert [what for pid, what in notes if what == "opened"] == ["opened"]  # by TokenDataLoader (5 before; 13 with workers)
-    rounds = [(pid, what) for pid, what in notes if what.startswith("round [")]
+    rounds = [(pid, what) for pid, what in notes if what.startswith("round ")]
     assert len(rounds) >= 3 and len(set(rounds)) == len(rounds)  # several made, none twice in one process
+    if workers and not persistent:
+        # a worker started for one epoch makes that epoch's rounds only (at most two: it crosses
+        # from one into the next), whatever the epoch: the chain of rounds before them (which
+        # windows each put last) its DataLoader walked once, before starting it (epoch 5's
+        # workers remade rounds 1 to 5, a run of E epochs E * E / 2 rounds)
+        per_worker = collections.Counter(pid for pid, what in notes if what == "sorted")
+        assert 0 < max(per_worker.values()) <= 2, per_worker
+
+
+def test_the_order_is_the_one_each_round_sorted_whole_made(tmp_path):
+    """``_Streams`` now finds which windows a round puts last (what the next round must put last:
+    the epoch across them read those) without sorting the round; every round's order is still the
+    one made by sorting every round whole (bench/rounds_before.py, the loader's code before),
+    round by round and jumping to a round, over shapes whose epochs cross rounds (a share a few
+    windows over whole batches), units of one window to hundreds, and several seeds."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    from rounds_before import sorted_round
+
+    from curate.loader import _Streams
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for units, readers, B in [([1] * 50, 2, 3), ([7, 1, 30, 2, 2, 90, 5], 3, 4), (list(rng.integers(1, 300, 25)), 2, 7),
+                              (list(rng.integers(100, 400, 12)), 1, 33), ([512] * 19 + [509], 2, 8)]:
+        offsets = np.concatenate([[0], np.cumsum(units)]).astype(np.int64)
+        for seed in (0, -5, 2**40 + 1):
+            ref, new = _Streams(offsets, readers, B, seed), _Streams(offsets, readers, B, seed)
+            for c in range(readers):
+                orders = [sorted_round(ref, c, r).copy() for r in range(80)]
+                for r in range(80):
+                    assert np.array_equal(new._round(c, r), orders[r]), (units, readers, B, seed, c, r)
+                jumper = _Streams(offsets, readers, B, seed)
+                for r in (79, 3, 50, 51, 0, 64):
+                    assert np.array_equal(jumper._round(c, r), orders[r]), (units, readers, B, seed, c, r)
+                checked += 1
+    assert checked == 3 * (2 + 3 + 2 + 1 + 2)
+
+
+def test_a_far_epoch_sorts_only_its_own_rounds(tmp_path, small_groups, monkeypatch):
+    """set_epoch(E), or a state saved at epoch E, made the loader sort every round of each reader
+    from round 1 to E (epoch 10,000 of a reader of 81,000 windows: minutes): each round was made
+    from the one before. It now walks the rounds' tails only (a few small draws each) and sorts
+    the epoch's own rounds; the batches are the ones the rounds sorted whole give."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    from rounds_before import sorted_round
+
+    from curate import loader as L
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    sorts, lexsort = [0], np.lexsort
+    monkeypatch.setattr(np, "lexsort", lambda *a, **k: (sorts.__setitem__(0, sorts[0] + 1), lexsort(*a, **k))[1])
+    totals = np.diff(deal(every_window(d, 16), 2))
+    assert max(totals) % 3  # a share over whole batches: epochs cross rounds, each round's order depends on the last's
+    far = {}
+    for e in (0, 1, 7, 60):
+        lo = TokenLoader(d, 3, 16, num_workers=2)
+        lo.set_epoch(e)
+        sorts[0] = 0
+        far[e] = windows(lo)
+        assert sorts[0] <= 4, f"epoch {e}: {sorts[0]} rounds sorted"  # two readers, an epoch across two rounds each
+    monkeypatch.setattr(L._Streams, "_round", sorted_round)
+    for e, got in far.items():
+        lo = TokenLoader(d, 3, 16, num_workers=2)
+        lo.set_epoch(e)
+        assert got == windows(lo), e
 
 
 @pytest.mark.parametrize("persistent", [False, True])
