@@ -1105,6 +1105,23 @@ def test_running_out_of_open_files_is_said_not_blamed_on_a_shard(tmp_path):
     assert "damaged" not in said and "restore" not in said, said
 
 
+def killed_in_its_commit(run, out):
+    """A copy of ``run`` at ``out`` rerun with 3 shards and killed while it moved its files into
+    place (its commit decided: the journal written, the old manifest gone)."""
+    import shutil
+
+    from curate import commit
+
+    shutil.copytree(run, out)
+    pages = run.parent / "p.jsonl"
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
+                        "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
+                       capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
+    return out
+
+
 @pytest.mark.parametrize("writable", [True, False])
 def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
     """After a rerun killed while it moved its files into place (its commit decided: the journal
@@ -1116,14 +1133,7 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
 
     from curate import commit
 
-    out = tmp_path / "o"
-    shutil.copytree(cl100k_run, out)
-    pages = cl100k_run.parent / "p.jsonl"
-    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
-                        "ingest,tokenize", "--shards", "3", "--output", str(out), "--progress", "off"],
-                       capture_output=True, text=True, env=dict(os.environ, CURATE_FAULT="during_moves"))
-    assert r.returncode == 137, r.stderr
-    assert not (out / "manifest.json").exists() and (out / commit.STAGING / commit.JOURNAL).exists()
+    out = killed_in_its_commit(cl100k_run, tmp_path / "o")
     if writable:
         loader = TokenLoader(str(out), 2, 16)
         assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
@@ -1142,3 +1152,63 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
     assert str(e.value) == (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is "
                             f"there) and the loader cannot complete it here (Read-only file system): run `curate audit "
                             f"{shlex.quote(str(out))}` where the output is writable (it completes the commit), then retry")
+
+
+RANK = """
+import sys, time
+from curate import commit
+from curate.loader import TokenLoader
+apply = commit._apply
+commit._apply = lambda *a: (time.sleep(1), apply(*a))  # the rank completing the commit holds the lock 1 s at least
+while time.time() < float(sys.argv[2]):  # every rank starts at once, as a launcher starts them
+    pass
+try:
+    lo = TokenLoader(sys.argv[1], 2, 16, rank=int(sys.argv[3]), world_size=4)
+except Exception as e:
+    sys.exit(f"{type(e).__name__}: {e}")
+print(len(lo.manifest["shards"]), next(iter(lo)).sum())
+"""
+
+
+def test_ranks_opening_a_commit_stopped_midway_at_once_wait_for_the_one_completing_it(cl100k_run, tmp_path):
+    """A launcher starts every rank at once; on an output whose commit a killed rerun left
+    midway, one rank completed the commit and the others, finding its lock held, were told "a run
+    is writing or replacing this output ... retry" (3 of 4 ranks failed). They wait for it now."""
+    import time
+
+    from curate import commit
+
+    out = killed_in_its_commit(cl100k_run, tmp_path / "o")
+    at = time.time() + 3  # past every rank's imports
+    ranks = [subprocess.Popen([sys.executable, "-c", RANK, str(out), str(at), str(r)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for r in range(4)]
+    said = [p.communicate(timeout=120) for p in ranks]
+    assert [p.returncode for p in ranks] == [0] * 4, [e.strip().splitlines()[-1:] for _, e in said]
+    assert {o.split()[0] for o, _ in said} == {"3"}  # the rerun's output, completed, read by each
+    assert not (out / commit.STAGING).exists() and commit.verify_output(str(out))["config"]["run"]["shards"] == 3
+    ref = [str(next(iter(TokenLoader(str(out), 2, 16, rank=r, world_size=4))).sum()) for r in range(4)]
+    assert [o.split()[1] for o, _ in said] == ref
+
+
+def test_a_commit_held_too_long_by_another_process_is_named(cl100k_run, tmp_path, monkeypatch):
+    """The wait is bounded: a process holding the output's lock longer than COMMIT_WAIT is named,
+    with what to do; once it is gone (its lock with it), the loader completes the commit itself."""
+    from curate import commit
+    from curate import loader as L
+
+    out = killed_in_its_commit(cl100k_run, tmp_path / "o")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from curate import commit; commit._lock(sys.argv[1], "
+                               "sys.argv[1]); print('held', flush=True); time.sleep(120)", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(L, "COMMIT_WAIT", 0.5)
+        with pytest.raises(TokensError) as e:
+            TokenLoader(str(out), 2, 16)
+        assert str(e.value) == (f"{out}: the commit a run left midway (its journal, {commit.STAGING}/{commit.JOURNAL}) is still "
+                                f"being completed after 0.5 s by the process holding the output's lock (process {holder.pid}) "
+                                f"(another rank, or a run): if it is stuck, end it and run `curate audit {shlex.quote(str(out))}` "
+                                "(it completes the commit), then retry")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(TokenLoader(str(out), 2, 16).manifest["shards"]) == 3
