@@ -518,6 +518,10 @@ class TokenLoader:
     def __init__(self, path: str, batch_size: int, seq_len: int | None = None, *, rank: int = 0, world_size: int = 1,
                  num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64,
                  tokenizer: str | None = None):
+        import pyarrow.fs as pafs
+
+        from curate import output
+
         self.dir, self.manifest, self.manifest_sha256 = open_tokens(path, verify)
         m = self.manifest
         if tokenizer is not None:  # the model's own: tokens made with another are refused
@@ -534,6 +538,11 @@ class TokenLoader:
         self.eos_id = m["tokenizer"].get("eos_id")  # what ends each document (None: no EOS); see document_positions
         self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker
         self._units = [(s["file"], g, t) for s in m["shards"] for g, t in enumerate(s["row_group_tokens"])]
+        self._shards = {s["file"]: s for s in m["shards"]}
+        root = os.path.dirname(self.dir) if os.path.basename(self.dir) == "tokens" else None  # the run's output, if any
+        self._output = root and output.join(root, MANIFEST)  # its manifest.json: gone while a commit replaces the output
+        if self._output and output.file_type(self._output) != pafs.FileType.File:
+            self._output = None
         self._offsets = np.concatenate([[0], np.cumsum([t // seq_len for _, _, t in self._units])]).astype(np.int64)
         consumers = world_size * num_workers
         self._shapes: dict = {}
@@ -632,14 +641,17 @@ class TokenLoader:
                     buf = [rows[B:]] if len(rows) > B else []
 
     def check_unchanged(self) -> None:
-        """Refuse tokens rewritten since this loader read their manifest: its positions belong to those tokens."""
+        """Refuse tokens rewritten since this loader read their manifest, or being rewritten (a
+        commit under way deletes its output's manifest.json first): its positions belong to those tokens."""
+        import pyarrow.fs as pafs
+
         from curate import output
 
         try:
             now = hashlib.sha256(output.read_bytes(output.folder_manifest(self.dir))).hexdigest()
         except FileNotFoundError:
             now = None
-        if now != self.manifest_sha256:
+        if now != self.manifest_sha256 or (self._output and output.file_type(self._output) != pafs.FileType.File):
             raise rewritten(self.dir)
 
     def _read_unit(self, files: dict, file: str, group: int, tokens: int) -> np.ndarray:
@@ -658,11 +670,19 @@ class TokenLoader:
                     files.pop(next(iter(files)))[1].close()
                 handle = output.open_input(path)
                 files[file] = (pq.ParquetFile(handle, page_checksum_verification=True), handle)
+                shard, md = self._shards[file], files[file][0].metadata
+                if (handle.size(), md.num_rows, md.num_row_groups) != (shard["bytes"], shard["rows"], len(shard["row_group_tokens"])):
+                    # a shard replaced since the loader opened the tokens (a rerun's commit) would be read as if it were the
+                    # one listed, where a row group's token count matches (each full one of a packed corpus)
+                    raise ValueError(f"{handle.size()} bytes, {md.num_rows} rows in {md.num_row_groups} row groups, the manifest "
+                                     f"says {shard['bytes']}, {shard['rows']} in {len(shard['row_group_tokens'])}")
             files[file] = files.pop(file)  # the most recently read last
             flat = pc.list_flatten(files[file][0].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
             if len(flat) != tokens:
                 raise ValueError(f"{len(flat)} tokens, the manifest says {tokens}")
         except (OSError, ValueError, pa.ArrowException) as e:
+            if _no_file_left(path, e) is None:
+                self.check_unchanged()  # a rerun replacing the output (its commit under way, or done) is said as such
             raise _no_file_left(path, e) or TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
                               "or rerun curate; verify=\"sha256\" checks every shard's checksum before training") from None
         return flat

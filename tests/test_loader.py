@@ -1212,3 +1212,50 @@ def test_a_commit_held_too_long_by_another_process_is_named(cl100k_run, tmp_path
         holder.kill()
         holder.wait()
     assert len(TokenLoader(str(out), 2, 16).manifest["shards"]) == 3
+
+
+def test_a_rerun_replacing_the_shards_mid_epoch_is_said_not_read_or_blamed_on_damage(cl100k_run, tmp_path, monkeypatch):
+    """A reader opens a shard when it first needs one of its row groups (and again once it had to
+    close it: MAX_OPEN_SHARDS). A rerun committed mid-epoch swapped the shards under it: the next
+    shard it opened was the rerun's, read as if it were the one its manifest lists (other tokens,
+    where a row group's token count happened to match: every one of a packed corpus's full row
+    groups does) or called damaged ("restore it from a copy"). A shard opened is now checked
+    against the manifest (its size, rows and row groups), and a mismatch or a shard gone is said
+    to be the rerun's rewrite when the tokens manifest changed or the output's manifest.json is
+    gone (a commit under way deletes it first)."""
+    import shutil
+
+    from curate import loader as L
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    monkeypatch.setattr(L, "MAX_OPEN_SHARDS", 1)  # every change of shard reopens one
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    first = next(it)
+    units = lo._units
+    pages = tmp_path / "other.jsonl"  # another corpus, as many shards: the same file names
+    pages.write_text("".join(json.dumps({"text": f"other page {i}: " + "some other words here " * (25 + i)}) + "\n" for i in range(60)))
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
+                        "ingest,tokenize", "--shards", "2", "--output", str(out), "--progress", "off"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert {u[0] for u in units} == {u[0] for u in TokenLoader(str(out), 2, 16)._units}  # the same shard names
+    with pytest.raises(TokensError, match=r"rewritten since this loader opened them \(a rerun into the same output\?\)"):
+        for _ in it:
+            pass
+    assert first.shape == (2, 16)
+
+    # a commit under way: the output's manifest.json is deleted first, the shards swapped next,
+    # the tokens manifest renamed in later (a kill between): the reader is told it is rewritten
+    shutil.rmtree(out)
+    shutil.copytree(cl100k_run, out)
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    next(it)
+    (out / "manifest.json").unlink()
+    for s in lo.manifest["shards"][1:]:  # the shard not opened yet, replaced by a file of another size
+        f = out / "tokens" / s["file"]
+        f.write_bytes(f.read_bytes()[:-8] + b"\0" * 4 + f.read_bytes()[-8:])
+    with pytest.raises(TokensError, match="rewritten since this loader opened them"):
+        for _ in it:
+            pass
