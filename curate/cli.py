@@ -360,10 +360,13 @@ def summary(manifest: dict, seconds: float | None = None) -> str:
 
     files = len(outs["text"])
     tail = f"text: {n('text', 'doc')} in {files} file{'s' * (files != 1)}; ledger: {n('ledger', 'row')}; quarantine: {n('quarantine', 'row')}"
-    skipped = manifest["counts"].get("ingest", {}).get("skipped_records")
+    skipped = dict(manifest["counts"].get("ingest", {}).get("skipped_records") or {})
+    comments = skipped.pop("comment_line", 0)  # JSON Lines comment lines: not records (readers/jsonl.COMMENT)
     if skipped:  # a WARC's requests, metadata, resources: counted, not documents
         kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
         tail += f"; WARC records that are not documents, not read: {kinds}"
+    if comments:
+        tail += f"; JSON Lines comment lines (// or #), not read: {comments:,}"
     if seconds is not None:
         tail += f"; {seconds:.1f} s"
     return "\n".join(lines + [tail])
@@ -469,16 +472,42 @@ def all_quarantined(manifest: dict, root: str) -> str | None:
     if ingest.get("docs_out") or not ingest.get("quarantined"):
         return None
     reasons: dict = {}
-    for e in manifest["outputs"]["quarantine"]:
-        if e["rows"]:
-            with output.open_input(output.join(root, e["file"])) as f:
-                for r in pc.value_counts(pq.read_table(f, columns=["reason"]).column(0)).to_pylist():
-                    reasons[r["values"]] = reasons.get(r["values"], 0) + r["counts"]
+    for table in quarantine_tables(manifest, root, ["reason"]):
+        for r in pc.value_counts(table.column(0)).to_pylist():
+            reasons[r["values"]] = reasons.get(r["values"], 0) + r["counts"]
     n = ingest["quarantined"]
     said = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
     hints = "".join(f"; {QUARANTINE_HINTS[k]}" for k in sorted(reasons) if k in QUARANTINE_HINTS)
     return (f"every record read was quarantined, no document written ({n:,} record{'s' * (n != 1)}: {said}): each one's "
             f"reason is in {output.join(root, 'quarantine')} (curate audit {shell.quote(root)}){hints}")
+
+
+def quarantine_tables(manifest: dict, root: str, columns: list, filters=None):
+    """The quarantine's files of a run, each read as a table of ``columns``."""
+    import pyarrow.parquet as pq
+
+    from curate import output
+
+    for e in manifest["outputs"]["quarantine"]:
+        if e["rows"]:
+            with output.open_input(output.join(root, e["file"])) as f:
+                yield pq.read_table(f, columns=columns, filters=filters)
+
+
+def json_lines_ends(manifest: dict, root: str, said: set) -> list[str]:
+    """Where a JSON Lines file read in this run stopped being JSON Lines (a CSV after its records):
+    the reader's one quarantine row for those lines (readers/jsonl.NOT_LINES_RUN), as a line for
+    the user; the files quarantined whole (``said``: their paths) were said before the run."""
+    if not (manifest["counts"].get("ingest") or {}).get("quarantined"):
+        return []
+    rows = sorted((r["path"], r["offset"], r["detail"]) for t in quarantine_tables(
+        manifest, root, ["path", "offset", "detail"], [("reason", "==", "not_json_lines")]) for r in t.to_pylist() if r["path"] not in said)
+    lines = []
+    for i, (path, _, detail) in enumerate(rows):  # one line a file: where it first stopped being JSON Lines
+        if not i or rows[i - 1][0] != path:
+            more = sum(r[0] == path for r in rows) - 1
+            lines.append(f"{path}: {detail}" + (f"; {more} more such part{'s' * (more != 1)} after it (not_json_lines)" if more else ""))
+    return lines
 
 
 def show_progress(setting: str) -> bool:
@@ -574,6 +603,8 @@ def cmd_run(ns, beam_args) -> int:
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
+    for line in json_lines_ends(manifest, cfg.run["output"], {s.rel for s in shards if s.opt("not_json_lines")}):
+        print(f"curate: warning: {line}", file=sys.stderr)
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []
     # other files under the same config (new shards, a file changed underneath) change the corpus too
     files = output.input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None

@@ -55,6 +55,10 @@ class ForeignFiles(ValueError):
     """The output directory holds paths curate did not write."""
 
 
+class Held(ValueError):
+    """Another process holds the output's lock (a run, an audit, a reader completing a commit)."""
+
+
 def _files(fs, base: str) -> list[tuple[str, int]]:
     """(relative path, size) of every file under ``base``, sorted."""
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
@@ -107,13 +111,26 @@ def not_inside_an_output(root: str) -> None:
 
 
 def _holder(lock: str) -> str:
-    """' (process PID)' of the command holding the lock file ``lock``, where it wrote its pid."""
+    """' (process PID)' of the command holding the lock file ``lock``, where it wrote its pid
+    (' on HOST': another machine's, an output on a shared disk). Not a pid of this machine's
+    that is no process now: a command that died left it, and the holder has not written its own
+    yet (or is an older curate, which writes none)."""
     try:
-        with open(lock, encoding="ascii", errors="replace") as f:
-            pid = f.read(32).strip()
+        with open(lock, encoding="utf-8", errors="replace") as f:
+            pid, _, host = f.read(300).strip().partition(" ")
     except OSError:
         return ""
-    return f" (process {pid})" if pid.isdigit() else ""
+    if not pid.isdigit():
+        return ""
+    if host and host != _hostname():
+        return f" (process {pid} on {host})"
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return ""
+    except (PermissionError, OverflowError, ValueError):  # another user's process: there
+        pass
+    return f" (process {pid})"
 
 
 def check_owned(root: str) -> dict:
@@ -141,13 +158,13 @@ def check_owned(root: str) -> dict:
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
     if not changed and not foreign and "://" not in root:
-        # an edit that kept the size, by the hashes listed, of the files modified after the manifest
+        # an edit that kept the size, by the hashes listed, of the files changed after the manifest
         # (a run writes its files before its manifest): an untouched output is not read again (hashing
         # it all cost ~1 s a GB twice a rerun); not in a bucket, where it would download the whole output
         there = {rel for rel, _ in present}
-        since = os.stat(os.path.join(base, output.MANIFEST)).st_mtime_ns
+        since = os.stat(os.path.join(base, output.MANIFEST))
         changed = sorted(rel for rel, sha in _hashes(root, manifest).items() if rel in there
-                         and os.stat(os.path.join(base, rel)).st_mtime_ns > since and output.sha256_file(root, rel) != sha)
+                         and _changed_since(os.stat(os.path.join(base, rel)), since) and output.sha256_file(root, rel) != sha)
     if foreign:
         raise ForeignFiles(
             f"output {root!r} holds files curate did not write: {', '.join(foreign[:10])}"
@@ -156,6 +173,16 @@ def check_owned(root: str) -> dict:
     if changed:
         raise ForeignFiles(f"output {root!r}: {', '.join(changed[:10])} changed since curate wrote it; move it away or choose another --output")
     return manifest
+
+
+def _changed_since(st: os.stat_result, manifest: os.stat_result) -> bool:
+    """Whether a listed file may have been written after the manifest. Its mtime at or after the
+    manifest's: a file system keeping seconds (HFS+; FAT, 2 s) gives an edit made in the
+    manifest's second the same one. Or its ctime after the manifest's: the kernel sets it on
+    every write, rename or utime, so an edit that kept or put back an older mtime (``touch -r``,
+    ``cp -p``, ``rsync -t``, a backup restored) is seen too; strictly after, for a commit renames
+    its files in within the manifest's clock tick."""
+    return st.st_mtime_ns >= manifest.st_mtime_ns or st.st_ctime_ns > manifest.st_ctime_ns
 
 
 def _hashes(root: str, manifest: dict) -> dict[str, str]:
@@ -214,17 +241,23 @@ def _lock(root: str, base: str) -> None:
                 _no_locks(root, base, e)
                 break
             os.close(fd)
-            raise ValueError(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
+            raise Held(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
                              "choose another --output") from None
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 os.ftruncate(fd, 0)  # who holds it, for the message of a command refused (a run, an audit or a mix)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
                 break
         except FileNotFoundError:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     _LOCKS[base] = fd
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 def _no_locks(root: str, base: str, e: OSError) -> None:

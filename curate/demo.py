@@ -13,6 +13,7 @@ and which stage should catch it:
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -146,11 +147,19 @@ def check_root(root: str) -> None:
     raw = os.path.join(root, "raw")
     changed = [] if not names or _settings(_config(root)) == _settings(open(cfg, encoding="utf-8", errors="replace").read()) else ["demo.toml"]
     changed += sorted(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/") for d, _, files in os.walk(raw) for f in files
-                      if os.path.relpath(os.path.join(d, f), raw).replace(os.sep, "/") not in SAMPLES)
+                      if os.path.relpath(os.path.join(d, f), raw).replace(os.sep, "/") not in SAMPLES | set(_earlier(raw)))
     if changed:
         raise ValueError(f"demo: {root!r} is an earlier demo's folder, changed since ({', '.join(changed[:5])}"
                          f"{', ...' if len(changed) > 5 else ''} would be overwritten or curated with the samples); "
                          "move them away or choose another --output")
+
+
+def _earlier(raw: str) -> list[str]:
+    """The files of EARLIER in ``raw`` as an earlier demo wrote them."""
+    def same(path, text):
+        with open(path, "rb") as f:
+            return f.read(len(text) + 1) == text.encode()
+    return [rel for rel, text in EARLIER.items() if os.path.isfile(os.path.join(raw, rel)) and same(os.path.join(raw, rel), text)]
 
 
 def _settings(text: str) -> dict | None:
@@ -184,6 +193,10 @@ def write_demo(root: str, seed: int = 7) -> str:
     check_root(root)
     rng = random.Random(seed)
     raw = os.path.join(root, "raw")
+    for rel in _earlier(raw):  # an earlier demo's file this one does not write: it would be curated with the samples
+        os.remove(os.path.join(raw, rel))
+        with contextlib.suppress(OSError):  # its folder too, when nothing else is in it
+            os.rmdir(os.path.dirname(os.path.join(raw, rel)))
     for d in ("web", "code/tools", "code/web", "code/lib", "code/node_modules/leftpad", "books"):
         os.makedirs(os.path.join(raw, d), exist_ok=True)
 
@@ -222,7 +235,7 @@ def write_demo(root: str, seed: int = 7) -> str:
         with open(os.path.join(raw, "code", rel), "w", encoding="utf-8") as f:
             f.write(src)
     with open(os.path.join(raw, "code", "web", "widget.min.js"), "w") as f:
-        f.write("var a=1;" * 400 + "\n")
+        f.write(MINIFIED)
     with open(os.path.join(raw, "code", "web", "logo.png"), "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
 
@@ -249,6 +262,10 @@ def write_demo(root: str, seed: int = 7) -> str:
     return cfg
 
 
+MINIFIED = "var a=1;" * 400 + "\n"
+# Files an earlier demo wrote where this one writes none (the first put its minified file in
+# vendor/): as it wrote them, they are its own, removed when it writes its samples again; edited, the user's.
+EARLIER = {"code/web/vendor/widget.min.js": MINIFIED}
 SAMPLES = {"web/crawl-00000.warc.gz", "web/extra-00000.jsonl", "code/web/widget.min.js", "code/web/logo.png",
            "books/demo-novel.txt", *(f"code/{rel}" for rel in CODE_FILES)}  # the files write_demo puts in ROOT/raw
 GLOBS = {"warc": "/web/*.warc.gz", "jsonl": "/web/*.jsonl", "code": "/code", "books": "/books/*.txt"}

@@ -61,9 +61,7 @@ COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers 
 # a corpus of more shards than the process may open files (1024 on Linux, 256 on macOS) was read
 # until "Too many open files", blamed on a healthy shard
 MAX_OPEN_SHARDS = 16
-# seconds a loader waits for another process completing an output's commit (the other ranks of a
-# job started at once, or a run's last renames): a few renames, unless that process is stuck
-COMMIT_WAIT = 120.0
+COMMIT_WAIT = 60.0  # seconds a reader waits for a commit another process holds the lock of (its renames)
 
 
 class TokensError(ValueError):
@@ -106,7 +104,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     if kind != pafs.FileType.Directory:
         raise TokensError(f"{path}: no such directory")
     for root in {path, os.path.dirname(path.rstrip("/"))} if os.path.basename(path.rstrip("/")) == "tokens" else [path]:
-        _await_commit(root)
+        _complete_commit(root)
     d = tokens_dir(path)
     d = d if "://" in d else os.path.normpath(d)
     mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
@@ -162,29 +160,11 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
 
 def _complete_commit(root: str) -> None:
     """Complete a commit of ``root`` that was decided and stopped midway (its journal there), as
-    every read of an output does: a few renames. A live run's commit holds the lock (said later:
-    being written); a read-only mount is told the command that completes it."""
-    import pyarrow.fs as pafs
-
-    from curate import commit, output, shell
-
-    if output.file_type(output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")) != pafs.FileType.File:
-        return
-    try:
-        commit.recover(root)
-    except OSError as e:
-        raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
-                          f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
-                          "where the output is writable (it completes the commit), then retry") from None
-    except ValueError:
-        pass
-
-
-def _await_commit(root: str) -> None:
-    """``_complete_commit``, waiting while another process holds the output's lock completing it:
-    every rank of a job started at once opens the output, one completes the commit and the
-    others were told a run was writing it. They wait for it (up to COMMIT_WAIT seconds), then
-    read the output it completed."""
+    every read of an output does: a few renames. One another process is completing (a DataLoader
+    worker, another rank) or a live run is making (its renames) is waited for, a while (then said
+    later: being written); a read-only mount is told the command that completes it, unless its
+    manifest is there: a commit not begun or with only its staging folder's removal left (a power
+    cut may bring back the journal of a finished one), whose output is whole."""
     import time
 
     import pyarrow.fs as pafs
@@ -192,23 +172,22 @@ def _await_commit(root: str) -> None:
     from curate import commit, output, shell
 
     journal = output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")
-    deadline, pause = time.monotonic() + COMMIT_WAIT, 0.01
-    while True:
-        try:
-            _complete_commit(root)  # completes it, or returns with the journal there while another holds the lock
-        except TokensError:
-            if output.file_type(journal) == pafs.FileType.File:
-                raise
-            return  # the other finished between our look at its journal and our lock: nothing left to complete
-        if output.file_type(journal) != pafs.FileType.File:
+    if output.file_type(journal) != pafs.FileType.File:
+        return
+    try:
+        commit.recover(root)
+    except commit.Held:
+        deadline = time.monotonic() + COMMIT_WAIT
+        while output.file_type(journal) == pafs.FileType.File and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except OSError as e:
+        if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
             return
-        if time.monotonic() >= deadline:
-            holder = commit._holder(os.path.join(root, commit.STAGING, commit.LOCK)) if "://" not in root else ""
-            raise TokensError(f"{root}: the commit a run left midway (its journal, {commit.STAGING}/{commit.JOURNAL}) is still being "
-                              f"completed after {COMMIT_WAIT:g} s by the process holding the output's lock{holder} (another rank, or "
-                              f"a run): if it is stuck, end it and run `curate audit {shell.quote(root)}` (it completes the commit), then retry")
-        time.sleep(pause)
-        pause = min(2 * pause, 0.5)
+        raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
+                          f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
+                          "where the output is writable (it completes the commit), then retry") from None
+    except ValueError:  # a journal not curate's: said later (no manifest)
+        pass
 
 
 def _check_output_lists(root: str, mpath: str, sha256: str) -> None:

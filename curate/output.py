@@ -153,6 +153,24 @@ def sha256_file(root: str, rel: str) -> str:
 SYNC = True  # fsync what is written (bench/bench_commit.py turns it off to measure what it costs)
 
 
+def _full_fsync(fd: int) -> bool:
+    """fcntl(F_FULLFSYNC) where there is one (macOS, whose fsync leaves the bytes in the drive's
+    cache, which a power cut may lose); False where there is none or the file system refuses it
+    (some network ones): fsync then."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return False
+    full = getattr(fcntl, "F_FULLFSYNC", None)
+    if full is None:
+        return False
+    try:
+        fcntl.fcntl(fd, full)
+        return True
+    except OSError:
+        return False
+
+
 def sync(fs, path: str) -> None:
     """Make a local file's bytes, or a local folder's entries (the renames and deletes in it),
     durable: fsync. Without it a power cut (or a kernel crash) may keep a rename and lose the
@@ -160,14 +178,22 @@ def sync(fs, path: str) -> None:
     when its write returns."""
     if not SYNC or not isinstance(fs, pafs.LocalFileSystem):
         return
-    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            _full_fsync(fd) or os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot fsync a folder: nothing to do
+        # a file system that cannot open or fsync a folder (SMB, 9p, some FUSE mounts: EINVAL, EBADF,
+        # EACCES...) has nothing more to make durable this way: refusing would stop every run there, and
+        # do it after a commit deleted the previous manifest, leaving no readable output. A failed write
+        # (EIO, ENOSPC, EDQUOT) still raises.
+        if e.errno not in _CANNOT_SYNC:
             raise
-    finally:
-        os.close(fd)
+
+
+_CANNOT_SYNC = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOSYS}
 
 
 def sync_folders(fs, base: str, rels) -> None:

@@ -68,6 +68,8 @@ class ReadShardFn(beam.DoFn):
             if skipped:
                 entry["skipped_records"] = dict(sorted(skipped.items()))
             yield beam.pvalue.TaggedOutput("files", entry)
+        elif skipped:  # a later range of a big JSON Lines file (its comment lines): counted, its file said by the first
+            yield beam.pvalue.TaggedOutput("stats", {f"ingest.skipped_records.{k}": n for k, n in skipped.items()})
         if self._progress:
             self._progress.add(ingest__files=int(first), ingest__bytes=nbytes, ingest__docs_out=rows["docs"],
                                ingest__removed=rows["ledger"], ingest__quarantined=rows["quarantine"])
@@ -123,7 +125,7 @@ class ReadInputs(beam.PTransform):
             | "ListShards" >> beam.Create(self.shards, reshuffle=False)
             | "SpreadShards" >> beam.Reshuffle()
             | "Read" >> beam.ParDo(self._read(ReadShardFn(self.limits, total, self.progress))).with_outputs(
-                "ledger", "quarantine", "files", main="docs"
+                "ledger", "quarantine", "files", "stats", main="docs"
             )
         )
         p_, size, spill = self.partitions, self.limits["batch_size"], self.spill
@@ -136,7 +138,7 @@ class ReadInputs(beam.PTransform):
         ledger = (out.ledger, grouped.ledger) | "IngestLedger" >> beam.Flatten()
         # measured where documents enter the grouping: the run checks nothing was lost in it
         read = out.docs | "Stats/read" >> beam.Map(lambda b: {"ingest.docs_read": b.num_rows})
-        stats = (read, grouped.stats) | "IngestStats" >> beam.Flatten()
+        stats = (read, grouped.stats, out.stats) | "IngestStats" >> beam.Flatten()
         return {"docs": grouped.docs, "ledger": ledger, "quarantine": out.quarantine, "files": out.files, "stats": stats}
 
     def _read(self, fn):

@@ -88,6 +88,9 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         parser = _beam_parser(args)
     except BadOptionValue as e:  # --direct_num_workers=two, a misspelt --direct_running_mode
         return [str(e)]
+    bad_env = environment_type_error(args)
+    if bad_env:
+        return [bad_env]
     _, rest = parser.parse_known_args(args)
     known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)
     out = []
@@ -102,6 +105,24 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         hint = f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
     return out + other_runner_options(args)
+
+
+# The --environment_type values Beam's Environment.from_options takes besides a beam:env: URN.
+# Beam's parser takes any string and says 'Unknown environment type' only once the job is built.
+ENVIRONMENT_TYPES = ("DOCKER", "PROCESS", "EXTERNAL", "LOOPBACK")
+
+
+def environment_type_error(args: list[str]) -> str | None:
+    """A one-line error for an --environment_type Beam would refuse (``EXTRENAL``, ``loopback``), as
+    argparse words one for an option with choices; None when it is one of them or not given."""
+    from apache_beam.options.pipeline_options import PortableOptions
+
+    value = PipelineOptions(args).view_as(PortableOptions).environment_type
+    if not value or value in ENVIRONMENT_TYPES or value.startswith("beam:env:"):
+        return None
+    close = difflib.get_close_matches(value.upper(), ENVIRONMENT_TYPES, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"--environment_type: invalid choice: {value!r}{hint} (choose from {', '.join(ENVIRONMENT_TYPES)}, or a beam:env: URN)"
 
 
 def beam_option(name: str) -> bool:

@@ -215,6 +215,11 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
     (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (choose from"),
     (["--direct_num_workers", "two"], "curate: --direct_num_workers: invalid int value: 'two'"),
     (["--runner=FlinkRunner", "--flink_version=9.9"], "curate: --flink_version: invalid choice: '9.9'"),
+    # Beam takes any string and says 'Unknown environment type: EXTRENAL' once the job is built
+    (["--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=EXTRENAL"],
+     "curate: --environment_type: invalid choice: 'EXTRENAL' (did you mean EXTERNAL?) (choose from DOCKER, PROCESS, EXTERNAL, "
+     "LOOPBACK, or a beam:env: URN)"),
+    (["--runner=FlinkRunner", "--environment_type=loopback"], "curate: --environment_type: invalid choice: 'loopback' (did you mean LOOPBACK?)"),
 ])
 def test_a_beam_option_with_a_bad_value_is_one_line(tmp_path, pages, capsys, args, message):
     """A Beam option's value its parser refuses printed the usage of every Beam option (126
@@ -232,6 +237,15 @@ def test_known_beam_options_pass():
     assert cli.check_rest("run", commands["run"], ok) == []
     flink = ["--runner=FlinkRunner", "--flink_master=localhost:8081", "--parallelism=4", "--environment_type=LOOPBACK"]
     assert cli.check_rest("run", commands["run"], flink) == []
+    from apache_beam.portability import common_urns, python_urns
+    from apache_beam.transforms.environments import Environment
+    from pipelines.options import ENVIRONMENT_TYPES
+
+    for env in (*ENVIRONMENT_TYPES, "beam:env:docker:v1"):
+        assert cli.check_rest("run", commands["run"], [*flink[:-1], f"--environment_type={env}"]) == [], env
+        if not env.startswith("beam:"):  # each a name Beam's Environment.from_options resolves to an environment it has
+            urn = python_urns.EMBEDDED_PYTHON_LOOPBACK if env == "LOOPBACK" else getattr(common_urns.environments, env).urn
+            assert Environment.get_env_cls_from_urn(urn)
 
 
 @pytest.mark.parametrize(
@@ -728,6 +742,40 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     assert (tmp_path / "audit" / "report.html").exists()
 
 
+def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch):
+    """The audit of an output on a read-only mount goes into ./curate-audit: the audit of a
+    second one from the same folder replaced the first one's there (reports of curate's, so not
+    refused), a large output's audit lost unasked. It goes into curate-audit-2; each output's
+    later audit replaces its own."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    real = output.write_atomic
+
+    def read_only(root, rel, data):
+        if any(str(root) == str(o) or str(root).startswith(f"{o}/") for o in outs):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    monkeypatch.chdir(tmp_path)
+    source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
+    capsys.readouterr()
+    for out, folder in [(outs[0], "curate-audit"), (outs[1], "curate-audit-2"), (outs[0], "curate-audit"), (outs[1], "curate-audit-2")]:
+        assert command.main([str(out)]) == 0
+        o = capsys.readouterr()
+        assert o.err.splitlines() == [f"curate audit: warning: cannot write the audit into {out} (Read-only file system): "
+                                      f"wrote it into {folder} instead (--output FOLDER chooses where)"], o.err
+        assert f"report:  {folder}/report.html" in o.out
+    assert source("curate-audit") == str(outs[0]) and source("curate-audit-2") == str(outs[1])
+    assert not (tmp_path / "curate-audit-3").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
@@ -814,6 +862,40 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"curate: demo: {str(root)!r}" in err and named in err and "choose another --output" in err, err
     assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
+    """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
+    globs as plain strings; `curate demo` again in that folder was refused ('changed since
+    (raw/code/web/vendor/widget.min.js ...)') though nobody had touched it. As it was written
+    it is the demo's own: the rerun replaces it and gives a fresh demo's counts; edited, refused."""
+    import shutil
+
+    root = tmp_path / "d"
+    shutil.copytree(demo[0] / "raw", root / "raw")  # this version's samples, moved to where the first put them
+    vendor = root / "raw" / "code" / "web" / "vendor"
+    vendor.mkdir()
+    (root / "raw" / "code" / "web" / "widget.min.js").rename(vendor / "widget.min.js")
+    raw = root / "raw"
+    (root / "demo.toml").write_text(
+        "# Written by `curate demo`: the whole pipeline over the generated sample shards.\n"
+        f'[run]\noutput = {json.dumps(str(root / "out"))}\nshards = 2\n\n'
+        f'[[inputs]]\nglob = "{raw}/web/*.warc.gz"\ndomain = "web"\nsource = "demo-crawl"\n\n'
+        f'[[inputs]]\nglob = "{raw}/web/*.jsonl"\ndomain = "web"\nsource = "demo-blog"\n\n'
+        f'[[inputs]]\nglob = "{raw}/code"\ndomain = "code"\nformat = "source"\nsource = "demo-code"\n\n'
+        f'[[inputs]]\nglob = "{raw}/books/*.txt"\ndomain = "books"\nsource = "demo-books"\n')
+    if edited:
+        (vendor / "widget.min.js").write_text("var mine = 2;\n")
+        assert run_cli("demo", "--output", root, "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert "changed since (raw/code/web/vendor/widget.min.js would be" in err, err
+        assert (vendor / "widget.min.js").read_text() == "var mine = 2;\n"
+        return
+    assert run_cli("demo", "--output", root, "--progress", "off") == 0, capsys.readouterr().err
+    assert not vendor.exists()
+    counts = [json.loads((r / "out" / "manifest.json").read_text())["counts"] for r in (root, demo[0])]
+    assert counts[0] == counts[1]
 
 
 def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, demo):
@@ -2322,3 +2404,60 @@ def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback():
             "from curate.cli import entry; entry()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+
+
+def test_comment_lines_in_json_lines_are_skipped_and_counted(tmp_path, capsys):
+    """`//` and `#` comment lines (some tools write a header of them) were each quarantined as
+    bad_json, and a file opening with 100 of them was refused as not JSON Lines. They are not
+    records: skipped, counted in the manifest and the summary; a broken data line is still a
+    quarantine row. Read whole and in byte ranges, the count is the same."""
+    head = "".join(f"// exported by a tool, line {i}\n" for i in range(120))
+    body = "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items())
+    dump = tmp_path / "in" / "dump.jsonl"
+    dump.parent.mkdir()
+    dump.write_text(head + "# a shell-style comment\n" + body + '  // indented\n{"id": "cut", "text": "a cut line\n')
+    for split in (None, 300):
+        out = tmp_path / f"o{split}"
+        more = ["--set", f"limits.split_bytes={split}"] if split else []
+        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *more) == 0
+        assert pq.read_table(out / "text").num_rows == len(PAGES)
+        assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["bad_json"]
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["counts"]["ingest"]["skipped_records"] == {"comment_line": 122}, m["counts"]["ingest"]
+        said = capsys.readouterr().out
+        assert "; JSON Lines comment lines (// or #), not read: 122; " in said, said
+        assert run_cli("audit", out) == 0
+        assert "skipped_records: JSON Lines comment lines (// or #: not records; not read)" in (out / "report.html").read_text()
+        capsys.readouterr()
+
+
+def test_json_lines_that_turn_into_another_format_are_said_in_one_line(tmp_path, capsys):
+    """A .jsonl.gz whose first records are JSON Lines and whose rest is CSV (two exports
+    concatenated) had each CSV line quarantined as bad_json, and only the summary's
+    'quarantined 51' to tell. Read once, the run now says in one line which file stopped being
+    JSON Lines at which line, the lines from there are one quarantine row (not_json_lines), and
+    the records after such a part are still read; a few broken lines stay a row each."""
+    import gzip
+
+    objs = [json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()]
+    csv = "id,text\n" + "".join(f"{i},a row of another format {i}\n" for i in range(50))
+    src = tmp_path / "in"
+    src.mkdir()
+    with gzip.open(src / "mixed.jsonl.gz", "wt") as f:
+        f.write("".join(objs) + csv)
+    again = [json.dumps({"id": f"r{k}", "text": v}) + "\n" for k, v in PAGES.items()]
+    (src / "resumed.jsonl").write_text(again[0] + "\n" + csv + "".join(again[1:]) + "{broken\n" * 3 + objs[0].replace('"en"', '"r"'))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", src, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0
+    err = capsys.readouterr().err
+    start = len("".join(objs).encode())
+    assert ("curate: warning: mixed.jsonl.gz: not JSON Lines from line 4 (it reads 'id,text'): 51 lines to its end, "
+            "none of them JSON; quarantined as one row (not_json_lines), not line by line\n") in err, err
+    assert ("curate: warning: resumed.jsonl: not JSON Lines from line 3 (it reads 'id,text'): 51 lines to line 53, "
+            "none of them JSON; quarantined as one row (not_json_lines), not line by line\n") in err, err
+    q = pq.read_table(out / "quarantine").sort_by([("path", "ascending"), ("offset", "ascending")])
+    assert list(zip(q.column("path").to_pylist(), q.column("offset").to_pylist(), q.column("reason").to_pylist())) == [
+        ("mixed.jsonl.gz", start, "not_json_lines")] + [("resumed.jsonl", len(again[0]) + 1, "not_json_lines")] + [
+        ("resumed.jsonl", len(again[0]) + 1 + len(csv) + len("".join(again[1:])) + 8 * i, "bad_json") for i in range(3)]
+    assert pq.read_table(out / "text").num_rows == 2 * len(PAGES) + 1  # every record, before and after the CSV

@@ -124,9 +124,16 @@ def _demo_rerun(tmp_path, finished_demo) -> tuple[Path, list[str], dict]:
     would change it."""
     cfg, finished = finished_demo
     out = tmp_path / "out"
-    shutil.copytree(finished, out)
+    copy_output(finished, out)
     commit.verify_output(str(out))
     return out, ["run", cfg, "--output", str(out), "--progress", "off"], snapshot(out)
+
+
+def copy_output(src: Path, dst: Path) -> None:
+    """A copy of an output as a commit leaves it, its manifest renamed in last (a copy's files
+    changed after its manifest would be hashed by the next run's same-size check)."""
+    shutil.copytree(src, dst, ignore=lambda d, names: [output.MANIFEST] if Path(d) == src else [])
+    shutil.copy2(src / output.MANIFEST, dst / output.MANIFEST)
 
 
 def _wait_for(cond, proc, timeout=120.0):
@@ -825,6 +832,65 @@ def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recor
     commit.verify_output(str(out))
 
 
+def test_the_folders_a_rerun_deletes_files_from_are_synced(tmp_path, finished_demo, recorded):
+    """The commit fsyncs the folders it deleted files from as well as those it renamed files
+    into (a power cut must not keep the new manifest and bring back a deleted shard), but no test
+    saw it: every folder a run had deleted from also got new files. A rerun without tokenize
+    deletes tokens/part-*; tokens/ stays (an empty folder of the user's in it, which the
+    ownership check lets be) and gets no new file: it must be fsynced after the journal is
+    written (the deletes follow it) and before the manifest is renamed in."""
+    cfg, _ = finished_demo
+    out = tmp_path / "out"
+    assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest,tokenize", "--progress", "off"]) == 0
+    (out / "tokens" / "notes").mkdir()
+    before = set(snapshot(out))
+    skip = len(recorded())  # the first run's events: the rerun's follow them
+    assert cli.main(["run", cfg, "--output", str(out), "--stages", "ingest", "--progress", "off"]) == 0
+    events = recorded()[skip:]
+    deleted = before - set(snapshot(out))
+    assert {os.path.dirname(rel) for rel in deleted} >= {"tokens"} and (out / "tokens").is_dir()
+    journal = max(i for i, e in enumerate(events) if e[0] == "rename" and os.path.basename(e[2]) == commit.JOURNAL)
+    manifest = next(i for i, e in enumerate(events) if e[0] == "rename" and e[2] == str(out.resolve() / output.MANIFEST))
+    synced = {e[2] for e in events[journal:manifest] if e[:2] == ["fsync", "dir"]}
+    for rel in sorted(deleted):
+        d = out.resolve() / os.path.dirname(rel)
+        while not d.is_dir():  # a folder the commit emptied and removed: its entry is in the folder above
+            d = d.parent
+        assert str(d) in synced, f"{d} (a file deleted from it: {rel}) not fsynced before the manifest was renamed in"
+    assert check_durable(events, out) == 1
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_where_fsync_does_not_reach_the_disk_f_fullfsync_does(tmp_path, finished_demo, recorded, monkeypatch, refused):
+    """On macOS fsync hands the bytes to the drive, whose cache a power cut may still lose;
+    fcntl(F_FULLFSYNC) asks the drive to write them, and curate called fsync alone. With an
+    F_FULLFSYNC (simulated: Linux has none), a real rerun's commit is durable by F_FULLFSYNC calls
+    alone, no plain fsync besides; where a file system refuses it (some network ones), by fsync."""
+    import errno
+    import fcntl
+
+    full, real = 51, fcntl.fcntl  # 51: macOS's F_FULLFSYNC
+
+    def fake(fd, cmd, *arg):
+        if cmd != full:
+            return real(fd, cmd, *arg)
+        if refused:
+            raise OSError(errno.ENOTSUP, "F_FULLFSYNC not supported")
+        with open(tmp_path / "ops.log", "a") as f:  # the recorded fixture's log, in the order made
+            kind = "dir" if os.path.isdir(f"/proc/self/fd/{fd}") else "file"
+            f.write(json.dumps(["full", kind, os.readlink(f"/proc/self/fd/{fd}")]) + "\n")
+        return 0
+
+    monkeypatch.setattr(fcntl, "F_FULLFSYNC", full, raising=False)
+    monkeypatch.setattr(fcntl, "fcntl", fake)
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+    assert cli.main(args) == 0
+    events = recorded()
+    kinds = {e[0] for e in events}
+    assert kinds == ({"fsync", "rename"} if refused else {"full", "rename"}), kinds
+    assert check_durable([["fsync", *e[1:]] if e[0] == "full" else e for e in events], out) == 1
+
+
 @pytest.mark.parametrize("where", ["output", "folder above"])
 def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, where):
     """A --output that is a symbolic link to a folder not there (an unmounted disk, a folder
@@ -861,6 +927,50 @@ def test_a_same_size_edit_of_a_listed_file_is_not_deleted(tmp_path, finished_dem
     assert snapshot(out) == edited
 
 
+class _Stat:
+    """A stat result whose times are all one instant: a file system that keeps coarse times
+    (HFS+ 1 s, FAT 2 s), seen within one of its ticks."""
+
+    def __init__(self, st):
+        self._st = st
+
+    def __getattr__(self, name):
+        return 1_700_000_000 * 10**9 if name in ("st_mtime_ns", "st_ctime_ns") else getattr(self._st, name)
+
+
+@pytest.mark.parametrize("how", ["touch -r", "restored from a backup", "coarse times"])
+def test_a_same_size_edit_that_keeps_an_older_mtime_is_not_deleted(tmp_path, finished_demo, monkeypatch, capsys, how):
+    """The same-size check hashed only files whose mtime was strictly after the manifest's: an
+    edit whose mtime was put back (``touch -r``, ``cp -p``, ``rsync -t``), a file restored from a
+    backup with its older mtime, and an edit made in the manifest's second on a file system
+    keeping seconds were not hashed, and the next run deleted them. The file's ctime (set by the
+    kernel at every change) after the manifest's, or its mtime at the manifest's or after, has it
+    hashed."""
+    out, args, _ = _demo_rerun(tmp_path, finished_demo)
+    rel = commit.read_manifest(str(out))["outputs"]["text"][0]["file"]
+    path = out / rel
+    old = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    if how == "restored from a backup":
+        backup = tmp_path / "backup.parquet"
+        backup.write_bytes(bytes(data))
+        os.utime(backup, ns=(old.st_atime_ns, old.st_mtime_ns - 86_400 * 10**9))  # a day older
+        shutil.copy2(backup, path)
+    else:
+        path.write_bytes(bytes(data))
+    if how == "touch -r":
+        os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    if how == "coarse times":
+        real = os.stat
+        monkeypatch.setattr(os, "stat", lambda p, *a, **kw: _Stat(real(p, *a, **kw)) if str(p).startswith(str(out)) else real(p, *a, **kw))
+    edited = snapshot(out)
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
+                                       "or choose another --output\n")
+    assert snapshot(out) == edited
+
+
 def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finished_demo, monkeypatch):
     """The same-size check hashes only files modified after the run wrote its manifest: hashing
     every listed file cost ~1 s a GB, twice a rerun, for an output nobody touched."""
@@ -874,3 +984,71 @@ def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finish
     os.utime(out / rel)  # touched (saved unchanged by an editor): hashed, and found the same
     commit.check_owned(str(out))
     assert hashed == [rel]
+
+
+@pytest.mark.parametrize("call, err", [("fsync", "EBADF"), ("fsync", "EINVAL"), ("open", "EACCES")])
+def test_an_output_whose_folders_cannot_be_fsynced_is_written(tmp_path, monkeypatch, capsys, call, err):
+    """Some file systems cannot fsync a folder (SMB, 9p, FUSE mounts: EINVAL, or EBADF for a
+    folder opened read-only) or open one to fsync it (EACCES): a run there failed in its workers
+    with a traceback (only EINVAL was let through), and a rerun would have failed in its commit
+    after deleting the previous manifest. Runs, a rerun replacing files and an audit go on."""
+    import errno
+    import stat
+
+    code = getattr(errno, err)
+    real_fsync, real_open = os.fsync, os.open
+
+    def fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        real_fsync(fd)
+
+    def open_(path, flags, *a, **kw):
+        if os.path.isdir(path) and str(path).startswith(str(tmp_path)):
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, call, fsync if call == "fsync" else open_)
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps({"text": f"document {i} " + "words of prose here " * 20}) + "\n" for i in range(3)))
+    out = tmp_path / "out"
+    args = ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main([*args, "--shards", "2"]) == 0
+    assert cli.main([*args, "--shards", "3"]) == 0  # deletes the 2-shard files, renames the new ones in
+    assert cli.main(["audit", str(out)]) == 0
+    m = commit.verify_output(str(out))
+    assert len(m["outputs"]["text"]) == 3 and (out / "report.html").exists()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("holder", ["left by a dead process", "on another machine"])
+def test_the_process_named_as_the_lock_holder_is_the_holder(tmp_path, holder, capsys):
+    """A refused command named the pid written in the lock file: one left by a command that died
+    (the holder had not written its own yet, or is an older curate, which writes none) was named
+    as the holder; and on a disk shared by several machines a pid of another one was named as if
+    it were of this machine (where `kill 4242` ends some other process). A dead pid is not named;
+    another machine's is named with the machine."""
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"text": "a document of a few words " * 10}) + "\n")
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    if holder == "left by a dead process":
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        lock.write_text(f"{dead.pid}\n")
+        hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1] + '/.curate-staging/lock', os.O_RDWR); "
+                "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()")
+    else:  # a curate command there: its host name is another
+        hold = ("import sys; from curate import commit; commit._hostname = lambda: 'node-7'; commit.begin(sys.argv[1]); "
+                "print('held', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", str(out),
+                         "--progress", "off"]) == 2
+        named = "" if holder == "left by a dead process" else f" (process {proc.pid} on node-7)"
+        assert capsys.readouterr().err == (f"curate: output {str(out)!r} is being written by another curate command{named}; "
+                                           "wait for it to end or choose another --output\n")
+    finally:
+        proc.communicate("", timeout=60)

@@ -245,7 +245,59 @@ def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, 
     assert edited != source_digest()
     old, said = _compare_with_a_run_under(str(checkout), tmp_path, small_inputs, capsys)
     assert old["curate_source"] == edited
-    assert f"versions: curate_source {edited} -> {source_digest()}\n" in said, said
+    assert (f"versions: curate_source {edited} -> {source_digest()} (curate's own code and data files differ: another commit, "
+            "or local edits)\n") in said, said
+
+
+@pytest.mark.parametrize("layout", ["installed, with editor backups", "zipapp", "sourceless"])
+def test_an_unchanged_curate_gives_the_same_source_fingerprint(tmp_path, layout):
+    """``curate_source`` hashed every file in curate's folders: an editor's backup (``c4.py~``),
+    a patch's ``.orig``/``.rej`` or a stray note changed it, and so did installing (not
+    editable: ``pip install .`` puts the models into curate/models, which a checkout keeps in
+    models/), so outputs of the same code compared as different. From a zip (a zipapp) it hashed
+    nothing, and sourceless (.pyc only) only the data files: every version the same. The files
+    an install ships are hashed, where the packages are."""
+    import compileall
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    from pipelines.pipeline import source_digest
+
+    root = Path(__file__).resolve().parent.parent
+    site = tmp_path / "site"
+    for pkg in ("curate", "pipelines"):
+        shutil.copytree(root / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    roots = [site / "curate", site / "pipelines"]
+    if layout == "installed, with editor backups":
+        shutil.copytree(root / "models", site / "curate" / "models")
+        c4 = site / "curate" / "stages" / "filters" / "c4.py"
+        for junk in ("c4.py~", "c4.py.orig", "c4.py.rej", "#c4.py#", "notes.txt"):
+            (c4.parent / junk).write_text(c4.read_text() + "\n# an older draft\n")
+        (c4.parent / "__pycache__").mkdir()
+        (c4.parent / "__pycache__" / "c4.cpython-311.pyc").write_bytes(b"compiled")
+        assert source_digest(roots) == source_digest()
+    elif layout == "zipapp":
+        app = tmp_path / "app.zip"
+        with zipfile.ZipFile(app, "w") as z:
+            for f in sorted(site.rglob("*")):
+                z.write(f, f.relative_to(site).as_posix())
+        said = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import curate; "
+                               "from pipelines.pipeline import source_digest; print(curate.__file__); print(source_digest())", str(app)],
+                              capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        assert said.stdout.split() == [str(app / "curate" / "__init__.py"), source_digest()], said.stderr[-600:]
+        assert source_digest([zipfile.Path(app, "curate/"), zipfile.Path(app, "pipelines/")]) == source_digest()
+    else:
+        assert compileall.compile_dir(site, legacy=True, quiet=1)
+        for py in site.rglob("*.py"):
+            py.unlink()
+        before = source_digest(roots)
+        c4 = site / "curate" / "stages" / "filters"
+        (c4 / "c4.py").write_text((root / "curate" / "stages" / "filters" / "c4.py").read_text() + "\nEDITED = 1\n")
+        assert compileall.compile_file(c4 / "c4.py", legacy=True, quiet=1)
+        (c4 / "c4.py").unlink()
+        assert source_digest(roots) != before
 
 
 def test_demo_and_its_audit_run_without_the_test_extra(tmp_path):

@@ -61,6 +61,25 @@ def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
 
 
+def _instead(source: str) -> str:
+    """Where the audit of ``source`` goes when its DIR cannot take it: ./curate-audit, or the first
+    of curate-audit-2, -3, ... that holds no audit or one of the same output (the audit of
+    another read-only output, written there earlier, is not replaced unasked)."""
+    import itertools
+    import json
+
+    for n in itertools.count(1):
+        folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
+        try:
+            held = json.loads(output.read_bytes(os.path.join(folder, "stats", "summary.json")))
+        except FileNotFoundError:
+            return folder
+        except (OSError, ValueError):  # unreadable, not JSON: not an audit to replace
+            continue
+        if isinstance(held, dict) and held.get("format") == FORMAT and held.get("source") == source:
+            return folder
+
+
 def _manifest(root: str) -> dict | None:
     """The manifest of the output ``root`` before the audit reads it (None without one)."""
     from curate import commit
@@ -187,10 +206,11 @@ def main(argv=None) -> int:
             if ns.output or not ns.dir:
                 raise
             try:
-                paths = write(s, CORPUS_OUT)
+                instead = _instead(s["source"])
+                paths = write(s, instead)
             except ValueError:
                 raise e from None
-            print(f"curate audit: warning: {e.why}: wrote it into {CORPUS_OUT} instead "
+            print(f"curate audit: warning: {e.why}: wrote it into {instead} instead "
                   "(--output FOLDER chooses where)", file=sys.stderr)
     except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
         print(f"curate audit: {e}", file=sys.stderr)

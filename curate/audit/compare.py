@@ -69,6 +69,10 @@ def _tokens(root: str) -> dict | None:
         return None
 
 
+# what a versions entry that is no package's version means, said where it differs
+VERSION_NOTES = {"curate_source": " (curate's own code and data files differ: another commit, or local edits)"}
+
+
 def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict, new_files: dict) -> list[str]:
     """The lines ``--compare`` prints: OLD's manifest and files against NEW's."""
     lines = [f"comparing {new_root} (new) with {old_root} (old)"]
@@ -77,7 +81,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
                  if settings else "config: the same settings")
     lines.append(f"input files: {output.input_changes(old.get('inputs'), new.get('inputs')) or 'the same files (size and fingerprint)'}")
     va, vb = old.get("versions") or {}, new.get("versions") or {}
-    vers = [f"{k} {va.get(k)} -> {vb.get(k)}" for k in sorted(va.keys() | vb.keys()) if va.get(k) != vb.get(k)]
+    vers = [f"{k} {va.get(k)} -> {vb.get(k)}{VERSION_NOTES.get(k, '')}" for k in sorted(va.keys() | vb.keys()) if va.get(k) != vb.get(k)]
     lines.append(f"versions: {', '.join(vers) if vers else 'the same'}")
     a, b = _fates(old_root, old_files), _fates(new_root, new_files)
     j = a.join(b, on="id", how="full", coalesce=True, suffix="_new").rename({"fate": "before", "fate_new": "now"})

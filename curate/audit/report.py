@@ -256,13 +256,14 @@ def edits_card(s: dict) -> str:
         if e.get("ids_renamed"):
             rows.append((e["stage"], "ids_renamed (one id, different texts: all kept under new ids)", e["ids_renamed"]))
         for kind, n in sorted(e.get("skipped_records", {}).items()):
-            rows.append((e["stage"], f"skipped_records: WARC {kind} records (not documents; not read)", n))
+            what = "JSON Lines comment lines (// or #: not records" if kind == "comment_line" else f"WARC {kind} records (not documents"
+            rows.append((e["stage"], f"skipped_records: {what}; not read)", n))
     if not rows:
         return ""
     body = "".join(f"<tr><td>{_e(st)}</td><td>{_e(name)}</td><td>{num(n)}</td></tr>" for st, name, n in rows)
     table = f"<table class='num'><tr><th>stage</th><th>edit</th><th>count</th></tr>{body}</table>"
     return card("Edits and ids", table, note="Counts of changes inside kept documents, of input ids that repeated with different texts, "
-                                            "and of input records that are not documents (a WARC's requests, metadata, resources).")
+                                            "and of input records that are not documents (a WARC's requests, metadata, resources; JSON Lines comment lines).")
 
 
 def removals_card(s: dict, cols: dict) -> str:

@@ -11,7 +11,7 @@ import json
 import shlex
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, open_bytes, open_raw, without_bom
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
@@ -22,6 +22,9 @@ LANGUAGE_FIELDS = ("lang", "language", "programming_language")  # only read for 
 META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
 REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the path is inside this repository
+# A line starting so (after white space) is a comment some tools write (a header, a line commented
+# out): no JSON value starts with either, so it is never a record; skipped and counted, not quarantined.
+COMMENT = (b"//", b"#")
 
 
 def get_path(obj: dict, dotted: str):
@@ -129,6 +132,8 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                     if long > Limits().max_record_bytes:
                         whole, rest = False, b""
                         break
+                    continue
+                if line.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(COMMENT):
                     continue
                 if line.strip():
                     lines += 1
@@ -316,6 +321,38 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     )
 
 
+# This many lines in a row, none of them JSON, are a part in another format (a CSV appended to a
+# dump), not broken records: one quarantine row and one line said by the run, not a row each.
+NOT_LINES_RUN = 10
+
+
+class _NotJson:
+    """A run of consecutive lines that are not JSON: each a quarantine row while it is short,
+    one ``not_json_lines`` row from its first line on once it reaches NOT_LINES_RUN."""
+
+    def __init__(self):
+        self.rows: list[Bad] = []
+        self.n = 0
+
+    def add(self, bad: Bad, line: bytes, lineno: int | None):
+        if not self.n:
+            self.start, self.lineno, self.head = bad.offset, lineno, line.strip()[:40].decode("utf-8", "replace")
+        self.n += 1
+        self.last, self.end = lineno, bad.end
+        self.rows = [] if self.n >= NOT_LINES_RUN else self.rows + [bad]
+
+    def flush(self, at_end: bool, range_end: bool = False) -> Iterator[Bad]:
+        if self.n >= NOT_LINES_RUN:
+            where = f"line {self.lineno}" if self.lineno is not None else f"byte {self.start}"
+            to = ("to its end" if at_end else f"to line {self.last}" if self.last is not None and not range_end
+                  else "to the end of the byte range read (limits.split_bytes)" if range_end else "in a row")
+            yield Bad(self.start, "not_json_lines", f"not JSON Lines from {where} (it reads {self.head!r}): {self.n} lines {to}, "
+                      "none of them JSON; quarantined as one row (not_json_lines), not line by line", end=self.end)
+        else:
+            yield from self.rows
+        self.rows, self.n = [], 0
+
+
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     ranged = shard.start > 0 or shard.end is not None
     if ranged:  # only planned for uncompressed files: seekable
@@ -328,36 +365,48 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         f = open_bytes(shard.path, limits)
         pos = 0
     end = shard.end
+    lineno = 0 if shard.start == 0 else None  # line numbers are known from the file's start only
+    run = _NotJson()
     with f:
-        while end is None or pos < end:
-            line = f.readline(limits.max_record_bytes * 2 + 2)
-            if not line:
-                break
-            offset = pos
-            pos += len(line)
-            if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
-                line = without_bom(line)
-            if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
-                # an over-long line: skip the rest of it without holding it in memory
-                while True:
-                    chunk = f.readline(1 << 20)
-                    pos += len(chunk)
-                    if not chunk or chunk.endswith(b"\n"):
-                        break
-                yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
-                continue
-            if not line.strip():
-                continue
-            try:
-                s = line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield Bad(offset, "invalid_utf8", str(e)[:200])
-                continue
-            try:
-                obj = json.loads(s)
-            except ValueError as e:
-                yield Bad(offset, "bad_json", str(e)[:200], end=pos)
-                continue
-            rec = record_to_doc(obj, offset, shard)
-            rec.end = pos
-            yield rec
+        try:
+            while end is None or pos < end:
+                line = f.readline(limits.max_record_bytes * 2 + 2)
+                if not line:
+                    break
+                offset = pos
+                pos += len(line)
+                lineno = lineno + 1 if lineno is not None else None
+                if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
+                    line = without_bom(line)
+                if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
+                    # an over-long line: skip the rest of it without holding it in memory
+                    while True:
+                        chunk = f.readline(1 << 20)
+                        pos += len(chunk)
+                        if not chunk or chunk.endswith(b"\n"):
+                            break
+                    yield from run.flush(at_end=False)
+                    yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
+                    continue
+                if not line.strip():
+                    continue
+                if line.lstrip().startswith(COMMENT):
+                    yield Skipped({"comment_line": 1})
+                    continue
+                try:
+                    obj = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    run.add(Bad(offset, "invalid_utf8", str(e)[:200], end=pos), line, lineno)
+                    continue
+                except ValueError as e:
+                    run.add(Bad(offset, "bad_json", str(e)[:200], end=pos), line, lineno)
+                    continue
+                yield from run.flush(at_end=False)
+                rec = record_to_doc(obj, offset, shard)
+                rec.end = pos
+                yield rec
+        except Exception:  # a cut or damaged stream: the lines read before it are still said
+            yield from run.flush(at_end=False)
+            raise
+        at_end = end is None or not f.read(1)  # a range: the file's end only if nothing follows
+        yield from run.flush(at_end, range_end=not at_end)
