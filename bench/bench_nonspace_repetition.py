@@ -1,0 +1,109 @@
+"""Gopher's n-gram repetition rules on languages written without spaces (zh, ja, th, ...).
+
+    python bench/bench_nonspace_repetition.py [--corpora ../shared/corpora] [--examples 3]
+
+Those rules (``gopher_top_{2,3,4}gram_char_frac``, ``gopher_dup_{5..10}gram_char_frac``) used
+to be skipped for non-space languages: a Chinese line or a Thai phrase is one whitespace
+"word", so a page repeating one sentence 60 times on one line passed every rule. Now each Han,
+kana, Thai, Lao, Khmer or Myanmar character is a word there (as in dedup). This runs the
+filter stage on every document labelled a non-space language twice: as shipped, and with
+those rules disabled (what curate did before), and prints what the rules now remove:
+
+* good text: the lingua sentences of zh, ja, th (both halves: nothing is derived from them
+  here) 10 to a document, and the UDHR translations of the non-space languages;
+* real pages: the Dolma CC sample, the two WARC samples, the HTML benchmark pages (the sets of
+  ``bench_multilingual_filters.py``), labelled by langid (every language kept);
+* spam made from good text: each lingua document's first sentence repeated to the document's
+  length, on one line (the shape of the SEO pages in the shared WARC).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_multilingual_filters import html_docs, rows, warc_docs  # noqa: E402
+
+from curate.stages.filters import NONSPACE, Filter  # noqa: E402
+from curate.stages.filters.gopher_repetition import GOPHER_REPETITION  # noqa: E402
+from curate.stages.langid import LangID  # noqa: E402
+from curate.stages.multilingual_data import lingua_documents, udhr_documents  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+NGRAM_RULES = [f"gopher_top_{n}gram_char_frac" for n in GOPHER_REPETITION["max_top_ngram_char_frac"]] + [
+    f"gopher_dup_{n}gram_char_frac" for n in GOPHER_REPETITION["max_dup_ngram_char_frac"]]
+
+
+def nonspace_only(batch):
+    import pyarrow as pa
+
+    keep = [str(x).split("_")[0] in NONSPACE for x in batch.column("language").to_pylist()]
+    return batch.filter(pa.array(keep))
+
+
+def spam(text: str) -> str:
+    """The document's first sentence repeated, on one line, to about the document's length."""
+    first = text.split("\n")[0]
+    return (first * (len(text) // max(1, len(first)) + 1))[: max(len(text), len(first))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
+    ap.add_argument("--examples", type=int, default=3)
+    ap.add_argument("--sweep", default="1,2,3,4,5", help="values of nonspace_ngram_chars to compare (removals per set)")
+    args = ap.parse_args()
+    lingua = [(lang, t) for lang, t, _ in lingua_documents(args.corpora) if lang in NONSPACE]
+    udhr = [(lang, t) for _, lang, t in udhr_documents(args.corpora) if lang in NONSPACE]
+    dolma = [json.loads(x) for x in gzip.open(args.corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz", "rt")]
+    langid = LangID({"languages": "all"})
+    web = {
+        "Dolma CC docs": rows([d["text"] for d in dolma], [(d.get("metadata") or {}).get("url") for d in dolma]),
+        "WARC samples": warc_docs(args.corpora),
+        "HTML benchmark pages": html_docs(args.corpora),
+    }
+    sets = {
+        "lingua zh/ja/th, 10 sentences (good)": rows([t for _, t in lingua], langs=[lang for lang, _ in lingua]),
+        "UDHR, non-space languages (good)": rows([t for _, t in udhr], langs=[lang for lang, _ in udhr]),
+        **{k: nonspace_only(langid.process(b)[0]) for k, b in web.items()},
+        "lingua first sentence repeated (spam)": rows([spam(t) for _, t in lingua], langs=[lang for lang, _ in lingua]),
+    }
+    before, after = Filter({"disable": NGRAM_RULES}), Filter({})
+    for name, batch in sets.items():
+        a, b = ({r["id"]: r for r in f.process(batch)[1].to_pylist()} for f in (before, after))
+        langs = Counter(batch.column("language").to_pylist())
+        print(f"\n== {name}: {batch.num_rows} documents ({', '.join(f'{k} {v}' for k, v in sorted(langs.items()))})")
+        print(f"  removed before {len(a)}, now {len(b)}; by the n-gram rules now {sum(r['rule'] in NGRAM_RULES for r in b.values())}")
+        only = [r for i, r in sorted(b.items()) if i not in a]
+        print(f"  removed only now: {len(only)} {dict(Counter((r['language'], r['rule']) for r in only))}")
+        for r in only[: args.examples]:
+            print(f"    {r['language']} {r['rule']} value={r['value']:.3g} threshold={r['threshold']:.3g}: {r['snippet'][:120]!r}")
+        for r in (r for i, r in sorted(a.items()) if i not in b):
+            print(f"    removed before only: {r['language']} {r['rule']}")  # cannot happen: only rules were added
+    import pyarrow as pa
+    import time
+
+    allb = pa.Table.from_batches([b.select(sets[next(iter(sets))].schema.names) for b in sets.values()]).combine_chunks().to_batches()[0]
+    chars = sum(map(len, allb.column("text").to_pylist()))
+    for label, f in (("without the n-gram rules (before)", before), ("with them", after)):
+        f.process(allb)  # warm (numba, flag table)
+        t = time.perf_counter()
+        for _ in range(5):
+            f.process(allb)
+        dt = (time.perf_counter() - t) / 5
+        print(f"\n  filter stage on all {allb.num_rows} documents ({chars:,} characters) {label}: {dt * 1e3:.0f} ms ({chars / dt / 1e6:.2f} M characters/s)")
+    print("\n== removed by the n-gram rules, per nonspace_ngram_chars (characters per word of an n-gram)")
+    print("  " + " | ".join(["k"] + list(sets)))
+    for k in map(int, args.sweep.split(",")):
+        f = Filter({"gopher_repetition": {"nonspace_ngram_chars": k}})
+        got = [sum(r["rule"] in NGRAM_RULES for r in f.process(b)[1].to_pylist()) for b in sets.values()]
+        print("  " + " | ".join([str(k)] + [f"{g}/{b.num_rows}" for g, b in zip(got, sets.values())]))
+
+
+if __name__ == "__main__":
+    main()
