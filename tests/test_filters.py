@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from collections import Counter
 
@@ -458,7 +459,7 @@ def test_nonspace_repeated_sentence_is_removed_by_ngram_rules(lang):
     assert row["rule"].startswith("gopher_top_") and row["value"] > row["threshold"]
 
 
-def test_cli_removes_repeated_sentence_pages_in_chinese_japanese_thai(tmp_path):
+def test_cli_removes_repeated_sentence_pages_and_stubs_in_chinese_japanese_thai(tmp_path):
     # The README's "Languages without spaces" note, through `curate run` with langid labelling.
     import polars as pl
 
@@ -466,6 +467,7 @@ def test_cli_removes_repeated_sentence_pages_in_chinese_japanese_thai(tmp_path):
 
     docs = [{"id": f"{lang}-prose", "text": t} for lang, t in PROSE.items()]
     docs += [{"id": f"{lang}-spam", "text": t.split("\n")[0] * 30} for lang, t in PROSE.items()]
+    docs.append({"id": "th-stub", "text": TH.split("\n")[0]})  # a one-line Thai page: 12 English words' worth
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     out = tmp_path / "out"
     assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,langid,filter",
@@ -474,8 +476,27 @@ def test_cli_removes_repeated_sentence_pages_in_chinese_japanese_thai(tmp_path):
     assert kept["source_id"].to_list() == ["ja-prose", "th-prose", "zh-prose"]
     assert kept["language"].to_list() == ["ja", "th", "zh"]
     ledger = pl.read_parquet(str(out / "ledger/*.parquet")).sort("source_id")
-    assert ledger["source_id"].to_list() == ["ja-spam", "th-spam", "zh-spam"]
-    assert all(r.startswith("gopher_top_") for r in ledger["rule"].to_list())
+    assert ledger["source_id"].to_list() == ["ja-spam", "th-spam", "th-stub", "zh-spam"]
+    assert [r[:11] for r in ledger["rule"].to_list()] == ["gopher_top_", "gopher_top_", "gopher_min_", "gopher_top_"]
+
+
+@pytest.mark.parametrize("lang,per_word", [("zh", 1.6), ("th", 5.123)])
+def test_nonspace_word_count_is_characters_per_english_word(lang, per_word):
+    # A page in a language without spaces had no word count (a one-line Thai page had no length
+    # rule at all); its words are now its characters (not whitespace) over the language's
+    # characters per English word, from the UDHR (language_constants, "nonspace").
+    from curate.stages.filters import language_constants
+
+    assert language_constants.load("default")[lang]["gopher_quality"]["nonspace_chars_per_word"] == per_word
+    need = math.ceil(50 * per_word)  # characters of 50 English words' worth
+    text = "".join(PROSE[lang].split())  # no whitespace: every character counts
+    text = (text * (need // len(text) + 1))
+    row = inside_past("gopher_min_words", text[:need], text[: need - 1], language=lang)
+    assert row["value"] == pytest.approx((need - 1) / per_word) and row["threshold"] == 50
+    kept, _ = Filter(only("gopher_min_words")).process(batch([text[:10] + "\n" + text[10:need - 1]], language=lang))
+    assert kept.num_rows == 0  # a line break is not a character
+    kept, _ = Filter({**only("gopher_min_words"), "language_constants": ""}).process(batch([text[:20]], language=lang))
+    assert kept.num_rows == 1  # without the table, no count (as before)
 
 
 def test_nonspace_ngram_is_nonspace_ngram_chars_characters():

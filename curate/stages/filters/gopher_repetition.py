@@ -12,7 +12,7 @@ Lao, Khmer or Myanmar character is a word (``rules.UNIT_SCRIPTS``, as in dedup),
 n-gram is ``n * nonspace_ngram_chars`` (4) of them, a character being a fraction of a word.
 Before, these rules were skipped for such languages: a Chinese line or a Thai phrase is one
 whitespace "word", so a page repeating one sentence on one line passed every rule.
-``bench/bench_nonspace_repetition.py`` (documents these rules remove; good: lingua zh/ja/th 10
+``bench/bench_nonspace_filters.py`` (documents these rules remove; good: lingua zh/ja/th 10
 sentences a document, UDHR of the non-space languages; spam: a lingua document's first sentence
 repeated to its length):
 

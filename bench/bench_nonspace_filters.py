@@ -35,6 +35,7 @@ from curate.stages.langid import LangID  # noqa: E402
 from curate.stages.multilingual_data import lingua_documents, udhr_documents  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+COUNT_RULES = ["gopher_min_words", "gopher_max_words"]
 NGRAM_RULES = [f"gopher_top_{n}gram_char_frac" for n in GOPHER_REPETITION["max_top_ngram_char_frac"]] + [
     f"gopher_dup_{n}gram_char_frac" for n in GOPHER_REPETITION["max_dup_ngram_char_frac"]]
 
@@ -58,7 +59,9 @@ def main():
     ap.add_argument("--examples", type=int, default=3)
     ap.add_argument("--sweep", default="1,2,3,4,5", help="values of nonspace_ngram_chars to compare (removals per set)")
     args = ap.parse_args()
-    lingua = [(lang, t) for lang, t, _ in lingua_documents(args.corpora) if lang in NONSPACE]
+    docs = lingua_documents(args.corpora)
+    lingua = [(lang, t) for lang, t, _ in docs if lang in NONSPACE]
+    english = [t for lang, t, _ in docs if lang == "en"]
     udhr = [(lang, t) for _, lang, t in udhr_documents(args.corpora) if lang in NONSPACE]
     dolma = [json.loads(x) for x in gzip.open(args.corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz", "rt")]
     langid = LangID({"languages": "all"})
@@ -73,33 +76,69 @@ def main():
         **{k: nonspace_only(langid.process(b)[0]) for k, b in web.items()},
         "lingua first sentence repeated (spam)": rows([spam(t) for _, t in lingua], langs=[lang for lang, _ in lingua]),
     }
+    print("== part 1: word counts (characters / nonspace_chars_per_word for non-space languages)")
+    compare(sets, Filter({"disable": COUNT_RULES}), Filter({}), COUNT_RULES, args.examples)
+    print("\n  stubs: the first k sentences of each lingua document: removed by gopher_min_words; "
+          "removed by any rule with, and without, the word counts")
+    full, without = Filter({}), Filter({"disable": COUNT_RULES})
+    for k in (1, 2, 4, 8):
+        for label, texts, langs in (("zh/ja/th", [t for _, t in lingua], [lang for lang, _ in lingua]),
+                                    ("en", english, ["en"] * len(english))):
+            cut = rows(["\n".join(t.split("\n")[:k]) for t in texts], langs=langs)
+            led = full.process(cut)[1].to_pylist()
+            by = Counter(r["language"] for r in led if r["rule"] == "gopher_min_words")
+            anyrule = Counter(r["language"] for r in led)
+            was = Counter(r["language"] for r in without.process(cut)[1].to_pylist())
+            print(f"    {k} sentence(s), {label}: {sum(by.values())}/{len(texts)} {dict(sorted(by.items()))}; "
+                  f"any rule {dict(sorted(anyrule.items()))}, without the word counts {dict(sorted(was.items()))}")
+    print("\n== part 2: n-gram repetition rules (each such character a word, n-grams of 4n characters)")
     before, after = Filter({"disable": NGRAM_RULES}), Filter({})
+    compare(sets, before, after, NGRAM_RULES, args.examples)
+    spaced = [(lang, t) for lang, t, _ in docs if lang in ("en", "de", "fr", "ru")]
+    sweep(sets, args.sweep, before, after, rows([t for _, t in spaced], langs=[lang for lang, _ in spaced]))
+
+
+def compare(sets, before, after, rules, examples):
     for name, batch in sets.items():
         a, b = ({r["id"]: r for r in f.process(batch)[1].to_pylist()} for f in (before, after))
         langs = Counter(batch.column("language").to_pylist())
         print(f"\n== {name}: {batch.num_rows} documents ({', '.join(f'{k} {v}' for k, v in sorted(langs.items()))})")
-        print(f"  removed before {len(a)}, now {len(b)}; by the n-gram rules now {sum(r['rule'] in NGRAM_RULES for r in b.values())}")
+        print(f"  removed without these rules {len(a)}, with them {len(b)}; by these rules {sum(r['rule'] in rules for r in b.values())}")
         only = [r for i, r in sorted(b.items()) if i not in a]
         print(f"  removed only now: {len(only)} {dict(Counter((r['language'], r['rule']) for r in only))}")
-        for r in only[: args.examples]:
+        for r in only[:examples]:
             print(f"    {r['language']} {r['rule']} value={r['value']:.3g} threshold={r['threshold']:.3g}: {r['snippet'][:120]!r}")
         for r in (r for i, r in sorted(a.items()) if i not in b):
-            print(f"    removed before only: {r['language']} {r['rule']}")  # cannot happen: only rules were added
-    import pyarrow as pa
+            print(f"    removed without them only: {r['language']} {r['rule']}")  # cannot happen: only rules were added
+
+
+def sweep(sets, values, before, after, spaced):
     import time
 
-    allb = pa.Table.from_batches([b.select(sets[next(iter(sets))].schema.names) for b in sets.values()]).combine_chunks().to_batches()[0]
-    chars = sum(map(len, allb.column("text").to_pylist()))
-    for label, f in (("without the n-gram rules (before)", before), ("with them", after)):
-        f.process(allb)  # warm (numba, flag table)
-        t = time.perf_counter()
-        for _ in range(5):
-            f.process(allb)
-        dt = (time.perf_counter() - t) / 5
-        print(f"\n  filter stage on all {allb.num_rows} documents ({chars:,} characters) {label}: {dt * 1e3:.0f} ms ({chars / dt / 1e6:.2f} M characters/s)")
+    import pyarrow as pa
+
+    def joined(batches):
+        return pa.Table.from_batches([b.select(spaced.schema.names) for b in batches]).combine_chunks().to_batches()[0]
+
+    timed = {"non-space, all sets but spam": joined([b for k, b in sets.items() if "spam" not in k]),
+             "non-space spam": joined([b for k, b in sets.items() if "spam" in k]),
+             "lingua en/de/fr/ru (reference)": spaced}
+    for name, b in timed.items():
+        chars = sum(map(len, b.column("text").to_pylist()))
+        speed = []
+        for f in (before, after):
+            f.process(b)  # warm (numba, flag table)
+            best = float("inf")
+            for _ in range(7):  # the fastest of 7: the least disturbed by other processes
+                t = time.perf_counter()
+                f.process(b)
+                best = min(best, time.perf_counter() - t)
+            speed.append(chars / best / 1e6)
+        print(f"\n  filter stage, {name} ({b.num_rows} documents, {chars:,} characters): "
+              f"{speed[0]:.2f} M characters/s without the n-gram rules, {speed[1]:.2f} with them")
     print("\n== removed by the n-gram rules, per nonspace_ngram_chars (characters per word of an n-gram)")
     print("  " + " | ".join(["k"] + list(sets)))
-    for k in map(int, args.sweep.split(",")):
+    for k in map(int, values.split(",")):
         f = Filter({"gopher_repetition": {"nonspace_ngram_chars": k}})
         got = [sum(r["rule"] in NGRAM_RULES for r in f.process(b)[1].to_pylist()) for b in sets.values()]
         print("  " + " | ".join([str(k)] + [f"{g}/{b.num_rows}" for g, b in zip(got, sets.values())]))
