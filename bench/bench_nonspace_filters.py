@@ -19,15 +19,13 @@ those rules disabled (what curate did before), and prints what the rules now rem
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_multilingual_filters import html_docs, rows, warc_docs  # noqa: E402
+from bench_multilingual_filters import rows, web_sets  # noqa: E402
 
 from curate.stages.filters import NONSPACE, Filter  # noqa: E402
 from curate.stages.filters.gopher_repetition import GOPHER_REPETITION  # noqa: E402
@@ -63,17 +61,11 @@ def main():
     lingua = [(lang, t) for lang, t, _ in docs if lang in NONSPACE]
     english = [t for lang, t, _ in docs if lang == "en"]
     udhr = [(lang, t) for _, lang, t in udhr_documents(args.corpora) if lang in NONSPACE]
-    dolma = [json.loads(x) for x in gzip.open(args.corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz", "rt")]
     langid = LangID({"languages": "all"})
-    web = {
-        "Dolma CC docs": rows([d["text"] for d in dolma], [(d.get("metadata") or {}).get("url") for d in dolma]),
-        "WARC samples": warc_docs(args.corpora),
-        "HTML benchmark pages": html_docs(args.corpora),
-    }
     sets = {
         "lingua zh/ja/th, 10 sentences (good)": rows([t for _, t in lingua], langs=[lang for lang, _ in lingua]),
         "UDHR, non-space languages (good)": rows([t for _, t in udhr], langs=[lang for lang, _ in udhr]),
-        **{k: nonspace_only(langid.process(b)[0]) for k, b in web.items()},
+        **{k: nonspace_only(langid.process(b)[0]) for k, b in web_sets(args.corpora).items()},
         "lingua first sentence repeated (spam)": rows([spam(t) for _, t in lingua], langs=[lang for lang, _ in lingua]),
     }
     print("== part 1: word counts (characters / nonspace_chars_per_word for non-space languages)")
