@@ -60,6 +60,12 @@ def test_different_pages(a, b):
     assert normalize_url(a) != normalize_url(b)
 
 
+def test_a_lone_surrogate_in_a_path_is_kept_as_it_is():
+    # JSON may carry one ("\\udcff"): the key of a URL, not an error
+    assert normalize_url("http://example.com/a\udcff") == "example.com/a%ED%B3%BF"
+    assert normalize_url("http://example.com/%FF") == "example.com/%FF"  # an escaped non-UTF-8 byte stays one
+
+
 def test_no_host_is_never_a_duplicate():
     assert normalize_url(None) is None and normalize_url("") is None and normalize_url("file:///x.png") is None
 

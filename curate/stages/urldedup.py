@@ -62,7 +62,7 @@ def _path(path: str) -> str:
     decoded, then every character but unreserved and ``_PATH_SAFE`` ones escaped (upper-case hex)."""
     if "%" in path:
         path = _ESCAPES.sub(_escape_run, path)
-    return path if path.isascii() and all(c in _UNRESERVED or c in _PATH_SAFE for c in path) else quote(path, safe=_PATH_SAFE)
+    return path if path.isascii() and all(c in _UNRESERVED or c in _PATH_SAFE for c in path) else quote(path, safe=_PATH_SAFE, errors="surrogatepass")
 
 
 def _host(host: str) -> str:
