@@ -35,6 +35,11 @@ def docs(mb: float) -> list[str]:
         texts = [json.loads(x)["text"] for x in f]
     with gzip.open(CORPORA / "code/code_sample.jsonl.gz", "rt", encoding="utf-8") as f:
         texts += [json.loads(x)["content"] for x in f]
+    return repeat_to(texts, mb)
+
+
+def repeat_to(texts: list[str], mb: float) -> list[str]:
+    """``texts`` over and over until they make ``mb`` megabytes (whole passes)."""
     out, size = [], 0
     while size < mb * 1e6:
         for t in texts:
@@ -49,12 +54,7 @@ def thai(mb: float, tmp: Path) -> tuple[list[str], list[dict]]:
         th = [line.rstrip("\n").split("\t", 1)[1] for line in f if line.startswith("th\t")]
     (tmp / "th_eval.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in th[0::2]), encoding="utf-8")
     pages = ["".join(th[1::2][i : i + 5]) for i in range(0, len(th) // 2, 5)]
-    out, size = [], 0
-    while size < mb * 1e6:
-        for t in pages:
-            out.append(t)
-            size += len(t.encode())
-    return out, [{"name": "th", "glob": str(tmp / "th_eval.jsonl")}]
+    return repeat_to(pages, mb), [{"name": "th", "glob": str(tmp / "th_eval.jsonl")}]
 
 
 def main() -> None:
