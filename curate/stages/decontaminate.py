@@ -31,8 +31,9 @@ tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``
 meet a page's ``guest-starring`` and ``Teddy's``; in code ``current_depth += 1`` is
 ``current depth``. Numbers are dropped: a run of 13 numbers (a data table) is not a test item. Chinese and
 Japanese have no spaces: each Han or kana character is a word (as dedup's ``split_cjk``), so a
-window is 13 characters there; Thai, Lao, Khmer and Myanmar are not split (13 characters are a
-few syllables, which unrelated Thai sentences share), so their items stay mostly too short.
+window is 13 characters there. Thai, Lao, Khmer and Myanmar runs are cut into pieces of ~4
+characters by their content (``chunk``; 13 characters are a few syllables that unrelated Thai
+sentences share), so a window is ~50 characters there.
 Word hashes are dedup's shingle hashes (one compiled pass), windows a polynomial of them.
 Evaluation items shorter than ``ngram`` words cannot match and are counted
 (``eval_items_too_short``), not used.
@@ -78,14 +79,59 @@ _PUNCT = r"(?:[\p{P}\p{S}\p{N}]\p{M}*)+"
 
 
 # Chinese and Japanese put no spaces between words: each Han or kana character (with its marks)
-# is a word, as in dedup's split_cjk. Not Thai, Lao, Khmer, Myanmar: 13 of their characters are
-# a few syllables, which unrelated sentences share (lingua Thai: 43 of 50 clean documents matched)
+# is a word, as in dedup's split_cjk. Thai, Lao, Khmer, Myanmar: see ``chunk`` below
 _CJK_CHAR = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 _CJK = f"({_CJK_CHAR}\\p{{M}}*)"
 # what "cut" mode cuts: whitespace-separated tokens, but each Han or kana character (with the
 # punctuation after it, as "word," is one token) alone: a Chinese paragraph has no spaces
 # (a half-width kana's voiced marks ﾞ ﾟ, which NFKC joins to it, with it too)
 _CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}\uFF9E\uFF9F]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
+
+
+# Thai, Lao, Khmer and Myanmar put no spaces between words either (Thai and Lao space phrases),
+# and 13 of their characters are a few syllables that unrelated sentences share (lingua Thai: 43
+# of 50 pages of other sentences matched). Their runs are cut into pieces by their content: a
+# boundary before a character (not a combining mark) where a hash of it and the character before
+# it is 0 mod CHUNK_CHARS, so the same text is cut the same way wherever it stands, and an edit
+# changes the one or two pieces around it, as it changes a word.
+# Lingua Thai (tests/test_decontaminate.py), each item planted between two other sentences and
+# pages of five other sentences, by CHUNK_CHARS (1 = each character a word; main: phrases, 23 of
+# 250 caught, 2 with 5% of the characters edited, 0 pages matched):
+#   CHUNK_CHARS                     1     2     3     4     5     6
+#   items planted, caught (of 250)  249   236   219   205   184   176   (120 of the 120 of >= 100 characters)
+#   the same, 5% characters edited  249   213   171   137   95    87
+#   pages of other sentences (50)   43    17    8     8     5     6
+# At 4 the 8 pages share a run of 30-76 characters with an item (7 of them 49 or more: a Thai
+# government site's boilerplate lines), not a few syllables.
+CHUNK_CHARS = 4  # mean characters a piece: a 13-piece window is ~50 characters
+_CHUNKED = r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
+_CHUNK_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F))
+
+
+def _chunk_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(in those scripts' blocks, a combining mark) per code point below 0xAA80."""
+    import unicodedata
+
+    inside, mark = np.zeros(0xAA80, bool), np.zeros(0xAA80, bool)
+    for lo, hi in _CHUNK_RANGES:
+        inside[lo : hi + 1] = True
+        mark[lo : hi + 1] = [unicodedata.category(chr(c))[0] == "M" for c in range(lo, hi + 1)]
+    return inside, mark
+
+
+_INSIDE, _MARK = _chunk_tables()
+
+
+def chunk(text: str) -> str:
+    """``text`` with a space at each content-defined boundary inside its Thai, Lao, Khmer and
+    Myanmar runs (see ``CHUNK_CHARS``)."""
+    cps = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    low = np.minimum(cps, len(_INSIDE) - 1)
+    inside = _INSIDE[low] & (cps < len(_INSIDE))
+    with np.errstate(over="ignore"):
+        h = (cps[:-1].astype(np.uint64) * np.uint64(0x9E3779B1) + cps[1:]) * np.uint64(0x85EBCA77)
+    cut = np.flatnonzero(inside[1:] & inside[:-1] & ~_MARK[low[1:]] & ((h >> np.uint64(29)) % np.uint64(CHUNK_CHARS) == 0)) + 1
+    return np.insert(cps, cut, 32).astype("<u4").tobytes().decode("utf-32-le") if len(cut) else text
 
 
 def normalize_words(texts) -> pa.LargeStringArray:
@@ -104,7 +150,14 @@ def normalize_words(texts) -> pa.LargeStringArray:
         # NFKC first, as dedup's split_cjk: a half-width kana's voiced mark (ｶﾞ) is a character of its own until then
         split = pc.replace_substring_regex(pc.utf8_normalize(x.take(idx), "NFKC"), _CJK, r" \1 ")
         x = pc.replace_with_mask(x, pa.array(mask), split)
-    return normalize(x)
+    x = normalize(x)
+    idx = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(x), True).to_numpy(zero_copy_only=False))
+    idx = idx[pc.match_substring_regex(x.take(idx), _CHUNKED).to_numpy(zero_copy_only=False)] if len(idx) else idx
+    if len(idx):
+        mask = np.zeros(len(x), bool)
+        mask[idx] = True
+        x = pc.replace_with_mask(x, pa.array(mask), pa.array([chunk(t) for t in x.take(idx).to_pylist()], pa.large_string()))
+    return x
 
 
 _WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
