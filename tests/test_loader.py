@@ -946,6 +946,8 @@ def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_round(tmp_path, s
     opened, made, lexsort = L.open_tokens, L._Streams._round, np.lexsort
     monkeypatch.setattr(L, "open_tokens", lambda *a, **k: (note("opened"), opened(*a, **k))[1])
     monkeypatch.setattr(np, "lexsort", lambda *a, **k: (note("sorted"), lexsort(*a, **k))[1])  # a round's order sorted
+    last = L._last
+    monkeypatch.setattr(L, "_last", lambda *a: (note("walked"), last(*a))[1])  # a step of the rounds' tails
     monkeypatch.setattr(L._Streams, "_round", lambda self, c, rnd: (note(f"round {c} {rnd}") if self._rounds.get(c, (None,))[0] != rnd
                                                                     else None, made(self, c, rnd))[1])  # one per round made
     d = make_tokens(tmp_path, n_docs=700, shards=3)
@@ -965,6 +967,41 @@ def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_round(tmp_path, s
         # workers remade rounds 1 to 5, a run of E epochs E * E / 2 rounds)
         per_worker = collections.Counter(pid for pid, what in notes if what == "sorted")
         assert 0 < max(per_worker.values()) <= 2, per_worker
+        assert not [pid for pid, what in notes if what == "walked" and pid != str(os.getpid())]  # walked by TokenDataLoader
+
+
+def test_a_token_dataset_told_its_epoch_walks_the_rounds_for_its_workers(tmp_path, small_groups, monkeypatch):
+    """A TokenDataset in a DataLoader of one's own whose workers are not persistent, told its
+    epoch by set_epoch (as DistributedSampler is): each epoch's new workers sorted every round
+    from round 1 (epoch 5's sorted 5). set_epoch walks the rounds' tails in the launching
+    process, which the workers copy: a worker sorts its epoch's rounds only, and walks none."""
+    torch = pytest.importorskip("torch")
+    from curate import loader as L
+
+    log, lexsort, last = tmp_path / "log", np.lexsort, L._last
+
+    def noted(what, f):
+        def g(*a, **k):
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()} {what}\n")
+            return f(*a, **k)
+        return g
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(6)]
+    monkeypatch.setattr(np, "lexsort", noted("sorted", lexsort))  # a round's order
+    monkeypatch.setattr(L, "_last", noted("walked", last))  # a step of the rounds' tails
+    ds = L.TokenDataset(d, 4, 16, num_workers=2)
+    dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+    for e in range(6):
+        ds.set_epoch(e)
+        assert windows(dl) == epochs[e]
+    notes = [line.split() for line in log.read_text().splitlines()]
+    workers = {pid for pid, _ in notes} - {str(os.getpid())}
+    sorted_by = collections.Counter(pid for pid, what in notes if what == "sorted")
+    assert len(workers) >= 8 and max(sorted_by.values()) <= 2, sorted_by  # 6 epochs, 2 new workers each (epoch 0: no sort)
+    assert not [pid for pid, what in notes if what == "walked" and pid in workers]
 
 
 def test_the_order_is_the_one_each_round_sorted_whole_made(tmp_path):
