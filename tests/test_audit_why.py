@@ -176,3 +176,26 @@ def test_printed_commands_run_as_copied_for_a_folder_named_with_a_leading_dash(o
         r = curate(*shlex.split(cmd.replace("ID", dup))[1:], cwd=tmp_path)
         assert r.returncode == 0, (cmd, r.stderr)
     assert (tmp_path / "rep" / "report.html").exists()
+
+
+GERMAN = "Der Fluss floss an der Mühle vorbei, und die Kinder sahen abends den Booten zu, die langsam trieben. "
+
+
+def test_why_and_rule_name_the_label_a_removal_was_decided_under(tmp_path):
+    """A page langid removed as not a target language: --why and --rule said only
+    `language_not_target (value 0.98, threshold –)`, a score of an unnamed label, so "why was
+    this URL dropped?" had no answer (which language?) without reading the ledger by hand."""
+    (tmp_path / "in").mkdir()
+    recs = [{"id": "en-1", "text": BODY * 6, "url": "https://example.org/en"},
+            {"id": "de-2", "text": GERMAN * 6, "url": "https://example.de/seite"}]
+    (tmp_path / "in" / "mine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    out = tmp_path / "out"
+    r = curate("run", "--input", tmp_path / "in", "--domain", "web", "--stages", "ingest,langid", "--output", out, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    row = pl.read_parquet(out / "ledger" / "*.parquet").row(0, named=True)  # ground truth: the ledger's own row
+    assert (row["source_id"], row["rule"], row["language"]) == ("de-2", "language_not_target", "de")
+    said = f"removed at langid by language_not_target (language de, value {row['value']:.4g}, threshold –)"
+    r = curate("audit", out, "--why", "https://example.de/seite")
+    assert r.returncode == 0 and said in r.stdout, r.stdout
+    r = curate("audit", out, "--rule", "language_not_target")
+    assert r.returncode == 0 and said in r.stdout, r.stdout

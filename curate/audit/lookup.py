@@ -74,7 +74,10 @@ def _kept(r: dict) -> str:
 
 
 def _removed(r: dict) -> str:
-    return f"removed at {r['stage']} by {r['rule']} (value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
+    # the label the removal was decided under: langid's "not a target language" is a score of it,
+    # and the filters' thresholds are per language
+    lang = f"language {r['language']}, " if r.get("language") else ""
+    return f"removed at {r['stage']} by {r['rule']} ({lang}value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
 
 
 def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[str], list[str]]:
