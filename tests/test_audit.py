@@ -74,7 +74,7 @@ def _simulate_later_stages(root: Path) -> None:
             "id", "source_id", stage=pl.lit(stage), rule=pl.lit(rule), value=pl.col("language_score").cast(pl.Float64), threshold=pl.lit(0.5),
             kept_id=pl.lit("0123456789abcdef") if stage == "dedup" else pl.lit(None, pl.String),
             domain="domain", source="source", url="url", path="path", offset="offset", language="language",
-            language_score="language_score", snippet=pl.col("text").str.slice(0, 200),
+            language_score="language_score", chars=pl.col("text").str.len_chars().cast(pl.Int64), snippet=pl.col("text").str.slice(0, 200),
         ))
         stats[f"{stage}.removed.{rule}"] = gone.height
     prev = stats["ingest.docs_out"]
