@@ -32,10 +32,11 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
 
 * counts per domain, language, source, stage, rule, reason; sums of characters and tokens: exact;
   memory grows with the number of distinct keys (tens to hundreds), not with the corpus.
-* length percentiles: ``LogHist``, counts in fixed logarithmic bins (each 2% wider than the
+* length percentiles: ``LogHist``, counts in fixed logarithmic bins (116 a decade, each 2% wider than the
   last). Bin counts add, so merging is exact; a percentile (nearest rank, like DuckDB's
   ``quantile_disc``) is within ``REL_ERROR`` (1%) of the true value; at most ~1,500 bins
-  per domain whatever the corpus size. Minimum, maximum and mean are exact.
+  per domain whatever the corpus size. Minimum, maximum and mean are exact. The length
+  histogram's quarter-decade bins are sums of whole fine bins: their counts are exact.
 * quality-score histogram (20 bins on [0, 1]) and duplicate-group sizes (power-of-two
   buckets): exact. Per language: documents the quality stage kept (those in text plus those a
   later stage, rebalance, removed: ledger rows of a scored domain) and removed, their mean
