@@ -106,7 +106,10 @@ def test_rule_sample(out):
     assert r.returncode == 0, r.stderr
     dup = led.filter(pl.col("rule") == "exact_duplicate").row(0, named=True)
     assert r.stdout.splitlines()[0] == f"exact_duplicate: 1 document removed; 1 of smallest id (curate audit {out} --why ID for one):"
-    assert r.stdout.splitlines()[1].startswith(f"{dup['id']} (web/in ") and f"instead: {dup['kept_id']}; text: 'The river ran" in r.stdout
+    kept = pl.read_parquet(out / "text" / "*.parquet").filter(pl.col("id") == dup["kept_id"]).row(0, named=True)
+    # the copy kept instead, and what became of it, as --why says (it gave a bare id to look up)
+    assert r.stdout.splitlines()[1].startswith(f"{dup['id']} (web/in ") and (
+        f"instead: {dup['kept_id']} (web/in {kept['url']}, your id {kept['source_id']}: kept); text: 'The river ran") in r.stdout, r.stdout
     r = curate("audit", out, "--rule", "ingest/empty_text", "--examples", "0")
     assert r.returncode == 0 and r.stdout.splitlines() == [f"ingest/empty_text: 1 document removed; 0 of smallest id (curate audit {out} --why ID for one):"]
     r = curate("audit", out, "--rule", "exact_duplicates")

@@ -124,7 +124,7 @@ def rule(root: str, name: str, k: int) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
+    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root)), k)
     print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):")
     for line in lines:
         print(line)
