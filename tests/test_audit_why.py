@@ -202,3 +202,18 @@ def test_why_and_rule_name_the_label_a_removal_was_decided_under(tmp_path):
     assert r.returncode == 0 and said in r.stdout, r.stdout
     r = curate("audit", out, "--rule", "language_not_target")
     assert r.returncode == 0 and said in r.stdout, r.stdout
+
+
+def test_a_key_pasted_with_spaces_is_found_and_an_empty_one_refused(out):
+    """A key copied from a table or a log carries its blanks (' 6211a2cb04b2db3e', 'keep-1\\n'):
+    it was said to be in no table. An empty key (a shell variable that was not set) was looked
+    up as one, and an empty --rule wrote the report instead of answering."""
+    text = pl.read_parquet(out / "text" / "*.parquet")
+    kept = text.filter(pl.col("source_id") == "keep-1").row(0, named=True)
+    for key in (f" {kept['id']}", "keep-1\n", "\thttps://example.org/a "):
+        r = curate("audit", out, "--why", key)
+        assert r.returncode == 0 and r.stdout.startswith(f"{kept['id']} (web/in https://example.org/a, your id keep-1): kept"), (key, r.stdout, r.stderr)
+    for opt in ("--why", "--rule"):
+        r = curate("audit", out, opt, " ")
+        assert r.returncode == 2 and f"curate audit: error: {opt} ' ': an empty key" in r.stderr, r.stderr
+    assert not (out / "report.html").exists()
