@@ -4,8 +4,8 @@ KEY is curate's id, the record's own id (``source_id``), its URL or its input pa
 quarantined file; also as ``SOURCE/PATH``, the way a run names a file; a code dump's record by its file's path too: ``octo/app/src/main.py`` finds
 ``dump.jsonl:octo/app/src/main.py``). Every record ends in exactly one of text/, the ledger or the quarantine, so
 the answer is the row that holds it: kept (with the columns the stages added), removed (stage,
-rule, the value it measured and the threshold; for a duplicate, the fate of the copy kept
-instead) or quarantined (reason and detail). Each table is scanned once with the keys as a
+rule, the language label, the value it measured and the threshold; for a duplicate, the fate of
+the copy kept instead, as ``--rule`` also gives it) or quarantined (reason and detail). Each table is scanned once with the keys as a
 filter (polars reads only the matching row groups' columns)."""
 from __future__ import annotations
 
