@@ -31,9 +31,10 @@ so no process holds a hot bucket's members, and the edges are the ones its shard
 made (curate/stages/dedup/hot.py). Where no bucket is hot, SplitHot passes its input on unread.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
-entries (and a summary of at most ``hot.COUNTERS`` of their keys), a join shard 1/J of the documents. Shuffling
-tables, not one element per (document, band), is what keeps the runner's per-element cost off
-the hot path: a batch of 1,000 documents makes R bucket-shard elements, not 14,000.
+entries (and a summary of at most ``hot.COUNTERS`` of their keys), a join shard 1/J of the
+documents. Shuffling tables, not one element per (document, band), is what keeps the runner's
+per-element cost off the hot path: a batch of 1,000 documents makes R bucket-shard elements,
+not 14,000.
 """
 from __future__ import annotations
 

@@ -81,8 +81,8 @@ def merge_counts(parts: Iterable[KeyCounts], k: int = COUNTERS) -> KeyCounts:
 
 
 def hot_keys(counts: KeyCounts, min_size: int) -> np.ndarray:
-    """Every key with more than ``min_size`` rows: those whose count + err exceeds it (so maybe a
-    few keys of ``min_size - err`` rows or more)."""
+    """Every key with more than max(``min_size``, err) rows: those whose count + err exceeds
+    ``min_size`` (so maybe some keys of more than ``min_size - err`` rows, not more)."""
     return counts.keys[counts.counts + counts.err > min_size]
 
 
