@@ -381,3 +381,19 @@ def test_real_book_with_a_long_contents_list_is_english(corpora, tmp_path):
     """PG 13272, Beethoven's Letters vol. 2 (English): its prefix scored en 0.59, under en's 0.65."""
     got = run_langid(tmp_path, [(corpora / "books" / "gutenberg_misc" / "pg13272.txt", "books")])
     assert got["pg13272.txt"]["language"] == "en" and got["pg13272.txt"]["language_score"] >= 0.9
+
+
+@pytest.mark.corpora
+def test_real_books_pass_the_default_filters(corpora, tmp_path):
+    """README: a book is one document and gets the book rules only (docs/filters.md, "Books: one
+    document a file"): the 32 Gutenberg books, English, Dutch and French, all 1-1.3 MB novels
+    included, come through langid and the filters whole; the web rule sets would remove 8 of them
+    for `gopher_max_words` alone."""
+    from curate import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(corpora / "books"), "--domain", "books", "--stages", "ingest,langid,filter",
+                     "--languages", "en,nl,fr", "--output", str(out), "--progress", "off"]) == 0
+    docs = pa.concat_tables(pq.read_table(p) for p in sorted((out / "text").glob("*.parquet")))
+    assert sorted(docs.column("path").to_pylist()) == sorted([f"gutenberg_misc/{n}" for n in MISC] + [f"gutenberg_nltk/{n}" for n in NLTK])
+    assert not list((out / "ledger").glob("*.parquet")) or sum(pq.read_table(p).num_rows for p in (out / "ledger").glob("*.parquet")) == 0
