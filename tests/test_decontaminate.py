@@ -566,3 +566,48 @@ def test_an_emojis_presentation_mark_is_no_word(tmp_path):
     assert set(pl.read_parquet(tmp_path / "emojicut" / "text/*.parquet")["text"].to_list()) == {"Local news.  More soon."}
     stats = json.loads((tmp_path / "emojicut" / "manifest.json").read_text())["stats"]
     assert stats["decontaminate.cut_chars"] == sum(len(q) for q in quotes.values())  # the quotes, emoji included
+
+
+def run_book_and_page(tmp: Path, name: str, text: str, evals: Path, toml: str = "") -> tuple[dict, pl.DataFrame]:
+    """ingest + decontaminate through the CLI on ``text`` as a book file and as a web page:
+    ({domain: text kept}, ledger)."""
+    (tmp / name).mkdir()
+    (tmp / name / "book.txt").write_text(text, encoding="utf-8")
+    (tmp / name / "page.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp / name / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp / name / "book.txt"}"\ndomain = "books"\n'
+                   f'[[inputs]]\nglob = "{tmp / name / "page.jsonl"}"\ndomain = "web"\n'
+                   f'[decontaminate]\n{toml}\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    kept = dict(pl.read_parquet(tmp / name / "out" / "text/*.parquet").select("domain", "text").iter_rows())
+    return kept, pl.read_parquet(tmp / name / "out" / "ledger/*.parquet")
+
+
+def test_a_book_loses_the_shared_words_not_the_book(tmp_path):
+    """A book is one document: one sentence it shares with an evaluation set removed the whole
+    book (a PG sentence set as evaluation removed 11 of 157 real book files, a Hamlet for 3 of its
+    ~37,000 windows). By default a book is cut (GPT-3 cut long documents around a match) and a
+    web page or code file still removed; a string mode is every domain's, a table sets the
+    domains it names."""
+    item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+            "sailors argued about tides")
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n")
+    chapter = "The miller's daughter walked to the river every evening and counted the geese on the far bank.\n\n"
+    text = chapter * 40 + item + "\n\n" + chapter * 40
+    kept, ledger = run_book_and_page(tmp_path, "default", text, ev)
+    assert set(kept) == {"books"} and kept["books"] == chapter * 40 + "\n\n" + chapter * 40
+    assert ledger["domain"].to_list() == ["web"] and ledger["rule"].to_list() == ["eval_overlap"]
+    kept, ledger = run_book_and_page(tmp_path, "remove", text, ev, 'mode = "remove"')
+    assert kept == {} and sorted(ledger["domain"]) == ["books", "web"]
+    kept, ledger = run_book_and_page(tmp_path, "table", text, ev, 'mode = {web = "cut"}')  # books keep their default
+    assert kept == {"books": chapter * 40 + "\n\n" + chapter * 40, "web": chapter * 40 + "\n\n" + chapter * 40} and ledger.height == 0
+    kept, ledger = run_book_and_page(tmp_path, "table2", text, ev, 'mode = {books = "remove", web = "cut"}')
+    assert set(kept) == {"web"} and ledger["domain"].to_list() == ["books"]
+    cfg = tmp_path / "bad.toml"
+    for mode, error in [('{bokks = "cut"}', "mode.bokks: 'bokks' is not one of web, code, books"),
+                        ('{books = "mask"}', "mode.books: 'mask' is not one of remove, cut")]:
+        cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nmode = {mode}\n[[decontaminate.eval_sets]]\nglob = "{ev}"\n')
+        with pytest.raises(config.ConfigError, match=re.escape(f"decontaminate: {error}")):
+            config.load(str(cfg))

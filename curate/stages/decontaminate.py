@@ -5,7 +5,7 @@ Following GPT-3 and datatrove, every window of 13 words (``ngram``) of every doc
 up in the 13-word windows of the user's evaluation sets; a document with a hit is removed
 (ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
 the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
-= n) or, with ``mode = "cut"``, the overlapping words are cut out of its text and it is kept
+= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept
 (``decontaminate.cut_docs`` / ``cut_chars`` in the stats).
 
 ``max_edits = 1`` (default) also matches a window that differs from an evaluation window in one
@@ -65,6 +65,10 @@ from curate.stages.word_keys import KeySet, powers, roll
 RULE = "eval_overlap"
 NEAR_RULE = "eval_near_copy"
 MODES = ("remove", "cut")
+# A book is one document: a sentence it shares with an evaluation set would remove the whole
+# book, so its matches are cut out (as GPT-3 cut long documents around a match); a page or a
+# source file that holds a test item is removed.
+DEFAULT_MODES = {"web": "remove", "code": "remove", "books": "cut"}
 UNITS = ("line", "file")
 EVAL_SET_DEFAULTS = {
     "name": "",  # short name, prefixes item ids in the ledger (default: the file name)
@@ -357,6 +361,20 @@ def _word_counts(normalized: pa.Array) -> np.ndarray:
     return np.where(empty, 0, spaces + 1)
 
 
+def _cut_domains(mode) -> list[str]:
+    """The domains whose matches are cut out (the others' documents are removed) of ``mode``:
+    "remove" or "cut" for every domain, or a table of domain -> mode over the default one
+    (books cut, web and code removed)."""
+    table = {**DEFAULT_MODES, **mode} if isinstance(mode, dict) else dict.fromkeys(schema.DOMAINS, mode)
+    for domain, m in table.items():
+        where = f"mode.{domain}" if isinstance(mode, dict) else "mode"
+        if domain not in schema.DOMAINS:
+            raise ValueError(f"{where}: {domain!r} is not one of {', '.join(schema.DOMAINS)}")
+        if m not in MODES:
+            raise ValueError(f"{where}: {m!r} is not one of {', '.join(MODES)}")
+    return [d for d, m in table.items() if m == "cut"]
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -365,17 +383,17 @@ class DecontaminateStage:
         "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
         "short_item_words": 26,  # items of ngram .. this - 1 words are also matched whole (0: off)
         "short_item_edits": 0.15,  # fraction of a short item's words that may differ in a near copy
-        "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
+        "mode": {"books": "cut"},  # "remove" the document or "cut" the matches out of its text; a table: per domain, over DEFAULT_MODES
         "domains": ["web", "code", "books"],
         "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
     }
     CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
+    SHAPES = {"mode": (str, dict)}  # checked by _cut_domains
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}
         self.sets = check_eval_sets(c["eval_sets"])
-        if c["mode"] not in MODES:
-            raise ValueError(f"mode: {c['mode']!r} is not one of {', '.join(MODES)}")
+        self.cut_domains = _cut_domains(c["mode"])
         if not isinstance(c["ngram"], int) or c["ngram"] < 2:
             raise ValueError(f"ngram: expected a whole number >= 2, got {c['ngram']!r}")
         if c["max_edits"] not in (0, 1):
@@ -389,7 +407,7 @@ class DecontaminateStage:
             if near_copy.anchor_length(c["ngram"], sw, se) < 3:
                 raise ValueError(f"short_item_edits: {se} leaves some items of {c['ngram']}..{sw - 1} words no 3 intact "
                                  "consecutive words to find them by; lower it or short_item_words")
-        self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
+        self.n, self.edits = c["ngram"], c["max_edits"]
         self.short_words, self.short_edits = sw, float(se)
         self.domains, self.max_ngrams = list(c["domains"]), c["max_ngrams"]
         self.cfg = c
@@ -481,8 +499,12 @@ class DecontaminateStage:
         hit = m["item"] >= 0
         if not hit.any():
             return batch, schema.empty(schema.LEDGER_SCHEMA)
-        if self.mode == "cut":
-            return self._cut(batch, hit)
+        if self.cut_domains:
+            cut = hit & pc.is_in(batch.column("domain"), value_set=pa.array(self.cut_domains, pa.string())).to_numpy(zero_copy_only=False)
+            if cut.any():
+                batch, hit = self._cut(batch, cut), hit & ~cut
+                if not hit.any():
+                    return batch, schema.empty(schema.LEDGER_SCHEMA)
         removed = batch.filter(pa.array(hit))
         idx = np.flatnonzero(hit)
         near = m["near"][idx]
@@ -509,7 +531,7 @@ class DecontaminateStage:
             self.counters["cut_chars"] += len(texts[i]) - len(new)
             texts[i] = new
         i = batch.schema.get_field_index("text")
-        return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string())), schema.empty(schema.LEDGER_SCHEMA)
+        return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
 
     def cut_text(self, text: str) -> str:
         """The text without the whitespace-separated tokens covered by a matching window (a
