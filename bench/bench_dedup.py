@@ -1,7 +1,7 @@
 """End-to-end dedup on the DirectRunner: time and peak memory for 100k documents.
 
     python bench/bench_dedup.py [--docs 100000]
-    python bench/bench_dedup.py --hot-only [--docs 100000] [--hot-size 1000] [--mixed-docs N] [--baseline-src DIR]
+    python bench/bench_dedup.py --hot-only [--docs 100000] [--hot-size 50000] [--mixed-docs N] [--baseline-src DIR]
 
 Two corpora, each run as `curate run --stages ingest,dedup` in a fresh subprocess, beside a
 baseline measured the same way. Peak memory: the subprocess's own peak RSS (VmHWM), and the
@@ -14,11 +14,12 @@ largest sum of PSS over it and its worker processes, sampled (bench/memory.py sa
               signatures) on its texts, so dedup's own cost and its ratio to the kernel show.
 
 ``--hot-only``: the hot corpus twice: every bucket grouped in one bucket shard
-(``dedup.hot_bucket = 0``, the baseline) and buckets above ``--hot-size`` members compared in
-passes (curate/stages/dedup/hot.py), the outputs identical (checked); and the mixed corpus
-with and without the bucket counts (hot_bucket 0, the default, and 50,000, where no bucket is hot).
-``--baseline-src DIR``: the counted mixed run also with the curate code in DIR (another
-checkout, e.g. ``git archive main | tar -x -C DIR``), in the same bench run: before and after.
+(``dedup.hot_bucket = 0``, the baseline) and buckets above ``--hot-size`` members (default
+50,000, the setting's default) compared in passes (curate/stages/dedup/hot.py), the outputs
+identical (checked); and the mixed corpus, where no bucket is hot, with the hot path off
+(hot_bucket 0: no count) and on (50,000: the buckets' keys counted, none found hot).
+``--baseline-src DIR``: the mixed run with the hot path on also with the curate code in DIR
+(another checkout, e.g. ``git archive main | tar -x -C DIR``), in the same bench run: before and after.
 """
 from __future__ import annotations
 
@@ -149,11 +150,11 @@ def hot_only(docs: int, size: int, mixed_docs: int, baseline: Path | None = None
         rows = [
             ("hot: grouped (hot_bucket=0)", run(h, "ingest,dedup", "--set", "dedup.hot_bucket=0", keep=f"{tmp}/off")),
             (f"hot: in passes (hot_bucket={size:,})", run(h, "ingest,dedup", "--set", f"dedup.hot_bucket={size}", keep=f"{tmp}/on")),
-            ("mixed: no counting (hot_bucket=0)", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=0")),
-            ("mixed: counted (hot_bucket=50,000, none hot)", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=50000")),
+            ("mixed: hot path off (hot_bucket=0)", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=0")),
+            ("mixed: on (hot_bucket=50,000, none hot)", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=50000")),
         ]
         if baseline:
-            rows.append((f"mixed: counted, code of {baseline.name}", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=50000", src=baseline)))
+            rows.append((f"mixed: on, code of {baseline.name}", run(m, "ingest,dedup", "--set", "dedup.hot_bucket=50000", src=baseline)))
         same = same_outputs(Path(tmp) / "off", Path(tmp) / "on")
     print(f"{docs:,} documents: hot = {docs - docs // 2:,} copies of one page (its exact key and its 14 bands are hot "
           f"buckets) + {docs // 2:,} distinct; mixed: {mixed_docs:,} documents as without --hot-only")
@@ -162,11 +163,13 @@ def hot_only(docs: int, size: int, mixed_docs: int, baseline: Path | None = None
     (_, off), (_, on), (_, plain), (_, counted) = rows[:4]
     print(f"hot, in passes / grouped: cpu {on['cpu'] / off['cpu']:.2f}x, PSS {on['pss_mb'] / off['pss_mb']:.2f}x; "
           f"text and ledger files identical: {same}")
-    print(f"mixed, counted / not: cpu {counted['cpu'] / plain['cpu']:.2f}x, PSS {counted['pss_mb'] / plain['pss_mb']:.2f}x")
+    print(f"mixed, on / off: cpu {counted['cpu'] / plain['cpu']:.2f}x, launcher's peak RSS "
+          f"{counted['rss_mb'] / plain['rss_mb']:.2f}x, PSS {counted['pss_mb'] / plain['pss_mb']:.2f}x")
     if baseline:
         before = rows[4][1]
-        print(f"mixed, counted, code of {baseline.name} / not: cpu {before['cpu'] / plain['cpu']:.2f}x; "
-              f"this code / {baseline.name}: cpu {counted['cpu'] / before['cpu']:.2f}x, wall {counted['wall'] / before['wall']:.2f}x")
+        print(f"mixed, on, code of {baseline.name} / off: cpu {before['cpu'] / plain['cpu']:.2f}x, launcher's peak RSS "
+              f"{before['rss_mb'] / plain['rss_mb']:.2f}x; this code / {baseline.name}: cpu {counted['cpu'] / before['cpu']:.2f}x, "
+              f"wall {counted['wall'] / before['wall']:.2f}x, launcher's peak RSS {counted['rss_mb'] / before['rss_mb']:.2f}x")
     if not same:
         raise SystemExit("outputs differ")
 
@@ -175,7 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--hot-only", action="store_true", help="the hot corpus alone, hot path off vs on")
-    ap.add_argument("--hot-size", type=int, default=1000, help="dedup.hot_bucket for --hot-only's second run")
+    ap.add_argument("--hot-size", type=int, default=50_000, help="dedup.hot_bucket for --hot-only's second run")
     ap.add_argument("--mixed-docs", type=int, default=0, help="--hot-only's mixed corpus (default: --docs)")
     ap.add_argument("--baseline-src", type=Path, help="--hot-only: the counted mixed run also with the curate code in this folder")
     args = ap.parse_args()

@@ -77,6 +77,16 @@ def html_docs(corpora: Path) -> pa.RecordBatch:
     return rows(texts)
 
 
+def web_sets(corpora: Path) -> dict:
+    """The real web pages: the Dolma CC sample, the two WARC samples, the HTML benchmark pages."""
+    dolma = [json.loads(x) for x in gzip.open(corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz", "rt")]
+    return {
+        "Dolma CC docs": rows([d["text"] for d in dolma], [(d.get("metadata") or {}).get("url") for d in dolma]),
+        "WARC samples": warc_docs(corpora),
+        "HTML benchmark pages": html_docs(corpora),
+    }
+
+
 def lingua_docs(corpora: Path) -> pa.RecordBatch:
     docs = [(lang, t) for lang, t, h in lingua_documents(corpora) if h == "check" and lang not in NONSPACE]
     return rows([t for _, t in docs], langs=[lang for lang, _ in docs])
@@ -163,14 +173,8 @@ def main():
     ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
     ap.add_argument("--examples", type=int, default=3)
     args = ap.parse_args()
-    dolma = [json.loads(x) for x in gzip.open(args.corpora / "web" / "cc_main_2019_30_dolma_docs.jsonl.gz", "rt")]
     langid = LangID({"languages": "all"})
-    sets = {
-        "Dolma CC docs": rows([d["text"] for d in dolma], [(d.get("metadata") or {}).get("url") for d in dolma]),
-        "WARC samples": warc_docs(args.corpora),
-        "HTML benchmark pages": html_docs(args.corpora),
-        "UDHR (web pages)": rows([t for _, _, t in udhr_documents(args.corpora)]),
-    }
+    sets = {**web_sets(args.corpora), "UDHR (web pages)": rows([t for _, _, t in udhr_documents(args.corpora)])}
     sets = {k: langid.process(b)[0] for k, b in sets.items()}
     sets["lingua check half (good text)"] = lingua_docs(args.corpora)
     for name, batch in sets.items():

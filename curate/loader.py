@@ -277,6 +277,7 @@ class _Streams:
         self.steps = (self.bounds[1] - self.bounds[0]) // batch_size  # the smallest share: the first
         self.per_epoch = self.steps * batch_size  # windows each reader reads an epoch
         self._rounds: dict = {}  # reader -> (round, its order): the last one made
+        self._tails: dict = {}  # reader -> {round: the windows it puts last (``_tail``)}: the last few found
 
     def windows(self, c: int, start: int, stop: int):
         """Reader ``c``'s windows at positions ``start`` to ``stop`` of its stream, as arrays (a round's part each)."""
@@ -294,30 +295,132 @@ class _Streams:
         Round 0 is the units' own order (the pipeline's shuffle). Each later round draws the
         units (their parts in the range), and windows in each, in an order seeded by the round,
         except that an epoch spanning the end of the last round and the start of this one must
-        not read a window twice: the windows that epoch read at the end of the last round come
-        last in this one."""
-        lo, hi = self.bounds[c], self.bounds[c + 1]
-        total, S = hi - lo, self.per_epoch
-        r, order = self._rounds.get(c, (0, None))
-        if r > rnd or order is None:
-            r, order = 0, np.arange(total)
-        if r < rnd:  # the units' parts in the range (round 0, and the round kept, need none)
-            counts = np.diff(np.clip(self.offsets, lo, hi))
-            counts = counts[counts > 0]
-            unit = np.repeat(np.arange(len(counts)), counts)
-        while r < rnd:  # each round is made from the one before it
-            r += 1
-            rng = np.random.default_rng([self.seed, c, r])
+        not read a window twice: the windows that epoch read at the end of the last round
+        (``_tail``) come last in this one, after the rest of the units they are in."""
+        made = self._rounds.get(c)
+        if made is not None and made[0] == rnd:
+            return made[1]
+        starts, sizes = self._units(c)
+        total = int(sizes.sum())
+        if rnd == 0:
+            order = np.arange(total)
+        else:
+            full, part = self._tail(c, rnd)
+            read = _members(starts, sizes, full, part)
+            unit = np.repeat(np.arange(len(sizes)), sizes)
             group = np.zeros(total, dtype=np.int8)
-            tail = r * total % S  # what the epoch across the boundary read of the last round
-            if tail:
-                read = order[total - tail :]
-                group[np.isin(unit, unit[read])] = 1  # units it read from: after the others
-                group[read] = 2  # the windows it read: last
-            rank = rng.permutation(len(counts))[unit]
+            group[np.repeat(np.isin(np.arange(len(sizes)), [*full, *part]), sizes)] = 1  # units it read from: after the others
+            group[read] = 2  # the windows it read: last
+            rng = np.random.default_rng([self.seed, c, rnd])
+            rank = rng.permutation(len(sizes))[unit]
             order = np.lexsort((rng.random(total), rank, group))
         self._rounds[c] = (rnd, order)
         return order
+
+    def _units(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """(first window, window count) of each unit's part in reader ``c``'s range, numbered through the range."""
+        lo, hi = self.bounds[c], self.bounds[c + 1]
+        sizes = np.diff(np.clip(self.offsets, lo, hi))
+        sizes = sizes[sizes > 0]
+        return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64), sizes
+
+    def _tail(self, c: int, rnd: int) -> tuple[np.ndarray, dict]:
+        """The windows of round ``rnd - 1`` that the epoch across its end read (its last
+        ``rnd * total % per_epoch``), as (units read whole, {unit: windows read of it}).
+
+        Round r's tail is the last windows of round r - 1's order, which puts round r - 1's own
+        tail last: a chain from round 1. Each step finds only which windows come last (the
+        units by their drawn rank, the windows of the one cut by the boundary by their drawn
+        numbers), not the whole order, so reaching round R costs R small steps (sorting every
+        round's order, epoch 10,000 cost minutes); the last few found are kept for the next."""
+        starts, sizes = self._units(c)
+        total, S = int(sizes.sum()), self.per_epoch
+        kept = self._tails.setdefault(c, {})
+        r = max((k for k in kept if k <= rnd), default=0)
+        tail = kept[r] if r else _as_units(starts, sizes, np.arange(total - total % S, total))  # round 1's: the units' own order's
+        r = max(r, 1)
+        while r < rnd:
+            tail, r = _last(self.seed, c, r, starts, sizes, tail, (r + 1) * total % S), r + 1
+        kept[r] = tail
+        for old in sorted(kept)[:-4]:  # the last few: an epoch reads two rounds, a DataLoader's walk runs ahead
+            del kept[old]
+        return tail
+
+
+def _members(starts: np.ndarray, sizes: np.ndarray, full, part: dict) -> np.ndarray:
+    """The windows of (units read whole, {unit: windows read of it}), sorted."""
+    blocks = [np.arange(starts[u], starts[u] + sizes[u]) for u in full] + list(part.values())
+    return np.sort(np.concatenate(blocks)) if blocks else np.zeros(0, np.int64)
+
+
+def _as_units(starts: np.ndarray, sizes: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Sorted windows as (units they fill, {unit: its windows among them})."""
+    unit = np.searchsorted(starts, windows, side="right") - 1
+    us, first, n = np.unique(unit, return_index=True, return_counts=True)
+    whole = n == sizes[us]
+    return us[whole], {int(u): windows[f : f + k] for u, f, k, w in zip(us, first, n, whole) if not w}
+
+
+def _last(seed: int, c: int, r: int, starts: np.ndarray, sizes: np.ndarray, tail: tuple, k: int) -> tuple[np.ndarray, dict]:
+    """The last ``k`` windows of reader ``c``'s round ``r`` (r >= 1), given round r's ``tail``,
+    without sorting the round. Its order (``_Streams._round``) sorts by group (2: the tail, 1: the
+    rest of the units the tail touches, 0: the other units), then the unit's drawn rank, then the
+    window's drawn number (then the window: lexsort is stable). So its last windows are those of
+    the highest groups, of the group cut the highest-ranked units', and of the unit cut the
+    windows of the highest numbers: only that unit's numbers are drawn (PCG64 skips to them)."""
+    full, part = tail
+    if k == 0:
+        return np.zeros(0, np.int64), {}
+    rng = np.random.default_rng([seed, c, r])
+    rank = rng.permutation(len(sizes))  # the windows' numbers follow, one 64-bit draw each
+
+    def top(u: int, skip: np.ndarray | None, n: int) -> np.ndarray:
+        """Unit u's ``n`` windows of the highest numbers (ties: the later window), ``skip`` aside (once a step)."""
+        rng.bit_generator.advance(int(starts[u]))
+        drawn = rng.random(int(sizes[u]))
+        if skip is not None:
+            drawn[skip - starts[u]] = -1.0  # below every number drawn (they are in [0, 1))
+        cut = np.partition(drawn, len(drawn) - n)[len(drawn) - n]  # the n-th highest
+        above = np.flatnonzero(drawn > cut)
+        return starts[u] + np.sort(np.concatenate([above, np.flatnonzero(drawn == cut)[len(above) - n :]]))
+
+    parted = np.fromiter(part, np.int64, len(part))
+    touched = np.concatenate([np.asarray(full, np.int64), parted])
+    by_rank = np.empty(len(sizes), np.int64)
+    by_rank[len(sizes) - 1 - rank] = np.arange(len(sizes))  # the units from the highest rank down
+    free = np.ones(len(sizes), bool)
+    free[touched] = False
+    others = by_rank[free[by_rank]]
+    held = np.array([len(part[u]) for u in parted.tolist()], np.int64)
+    tiers = [  # group 2, 1, 0: (its units, how many windows of each it holds, (unit -> its windows not in it) for the cut)
+        (touched, np.concatenate([sizes[full], held]).astype(np.int64),
+         lambda u: np.setdiff1d(np.arange(starts[u], starts[u] + sizes[u]), part[u], assume_unique=True) if u in part else None),
+        (parted, sizes[parted] - held, lambda u: part[u]),
+        (others, sizes[others], lambda u: None),
+    ]
+    new_full, new_part = [], {}
+    for group, (units, n, skip) in zip((2, 1, 0), tiers):
+        if k == 0:
+            break
+        if group != 0:  # ``others`` are in rank order already
+            order = np.argsort(-rank[units], kind="stable")
+            units, n = units[order], n[order]
+        units = units.tolist()
+        cum = np.cumsum(n)
+        whole = int(np.searchsorted(cum, k, side="right"))  # the units taken whole
+        k -= int(cum[whole - 1]) if whole else 0
+        for u in units[:whole]:
+            if group == 2 and u in part:
+                new_part[u] = part[u]
+            else:  # a whole unit of group 2 or 0; group 1's rest of a unit: with its tail, all of it
+                new_part.pop(u, None)
+                new_full.append(u)
+        if k and whole < len(units):  # the unit cut by the boundary: its windows of the highest numbers
+            u = units[whole]
+            got = top(u, skip(u), k)
+            new_part[u] = np.sort(np.concatenate([part[u], got])) if group == 1 else got
+            k = 0
+    return np.array(sorted(new_full), np.int64), new_part
 
 
 def _close(files: dict) -> None:
@@ -394,6 +497,10 @@ class TokenLoader:
     def __init__(self, path: str, batch_size: int, seq_len: int | None = None, *, rank: int = 0, world_size: int = 1,
                  num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64,
                  tokenizer: str | None = None):
+        import pyarrow.fs as pafs
+
+        from curate import output
+
         self.dir, self.manifest, self.manifest_sha256 = open_tokens(path, verify)
         m = self.manifest
         if tokenizer is not None:  # the model's own: tokens made with another are refused
@@ -410,6 +517,11 @@ class TokenLoader:
         self.eos_id = m["tokenizer"].get("eos_id")  # what ends each document (None: no EOS); see document_positions
         self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker
         self._units = [(s["file"], g, t) for s in m["shards"] for g, t in enumerate(s["row_group_tokens"])]
+        self._shards = {s["file"]: s for s in m["shards"]}
+        root = os.path.dirname(self.dir) if os.path.basename(self.dir) == "tokens" else None  # the run's output, if any
+        self._output = root and output.join(root, MANIFEST)  # its manifest.json: gone while a commit replaces the output
+        if self._output and output.file_type(self._output) != pafs.FileType.File:
+            self._output = None
         self._offsets = np.concatenate([[0], np.cumsum([t // seq_len for _, _, t in self._units])]).astype(np.int64)
         consumers = world_size * num_workers
         self._shapes: dict = {}
@@ -427,6 +539,17 @@ class TokenLoader:
         if key not in self._shapes:
             self._shapes[key] = _Streams(self._offsets, readers, batch_size, self.manifest.get("seed") or 0)
         return self._shapes[key]
+
+    def _walk(self, epoch: int) -> None:
+        """Find the tails (``_Streams._tail``) of the rounds epoch ``epoch`` of this rank's readers
+        reads, here, before DataLoader workers start: each starts from a copy of this loader, so
+        it makes its rounds' orders only, not their chain from round 1 (a worker that is not
+        persistent, every epoch: a run of E epochs made E * E / 2 rounds). A few steps an epoch."""
+        s = self._streams(self.world_size * self.num_workers, self.batch_size)
+        for c in range(self.rank * self.num_workers, (self.rank + 1) * self.num_workers):
+            total = s.bounds[c + 1] - s.bounds[c]
+            for rnd in range(max(1, epoch * s.per_epoch // total), ((epoch + 1) * s.per_epoch - 1) // total + 1):
+                s._tail(c, rnd)
 
     def _left(self, resized: list[dict]) -> tuple[_Streams, list[tuple]]:
         """What this epoch has left after the shapes in ``resized`` read their batches: (the
@@ -497,14 +620,17 @@ class TokenLoader:
                     buf = [rows[B:]] if len(rows) > B else []
 
     def check_unchanged(self) -> None:
-        """Refuse tokens rewritten since this loader read their manifest: its positions belong to those tokens."""
+        """Refuse tokens rewritten since this loader read their manifest, or being rewritten (a
+        commit under way deletes its output's manifest.json first): its positions belong to those tokens."""
+        import pyarrow.fs as pafs
+
         from curate import output
 
         try:
             now = hashlib.sha256(output.read_bytes(output.folder_manifest(self.dir))).hexdigest()
         except FileNotFoundError:
             now = None
-        if now != self.manifest_sha256:
+        if now != self.manifest_sha256 or (self._output and output.file_type(self._output) != pafs.FileType.File):
             raise rewritten(self.dir)
 
     def _read_unit(self, files: dict, file: str, group: int, tokens: int) -> np.ndarray:
@@ -523,11 +649,19 @@ class TokenLoader:
                     files.pop(next(iter(files)))[1].close()
                 handle = output.open_input(path)
                 files[file] = (pq.ParquetFile(handle, page_checksum_verification=True), handle)
+                shard, md = self._shards[file], files[file][0].metadata
+                if (handle.size(), md.num_rows, md.num_row_groups) != (shard["bytes"], shard["rows"], len(shard["row_group_tokens"])):
+                    # a shard replaced since the loader opened the tokens (a rerun's commit) would be read as if it were the
+                    # one listed, where a row group's token count matches (each full one of a packed corpus)
+                    raise ValueError(f"{handle.size()} bytes, {md.num_rows} rows in {md.num_row_groups} row groups, the manifest "
+                                     f"says {shard['bytes']}, {shard['rows']} in {len(shard['row_group_tokens'])}")
             files[file] = files.pop(file)  # the most recently read last
             flat = pc.list_flatten(files[file][0].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
             if len(flat) != tokens:
                 raise ValueError(f"{len(flat)} tokens, the manifest says {tokens}")
         except (OSError, ValueError, pa.ArrowException) as e:
+            if _no_file_left(path, e) is None:
+                self.check_unchanged()  # a rerun replacing the output (its commit under way, or done) is said as such
             raise _no_file_left(path, e) or TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
                               "or rerun curate; verify=\"sha256\" checks every shard's checksum before training") from None
         return flat
@@ -656,6 +790,7 @@ def _make_dataset_class():
             ``list(ds)`` to count), instead of moving on to the next epoch each time: as
             DistributedSampler's ``set_epoch``, call it at the top of each epoch's loop."""
             self.pinned[0] = _epoch_number("TokenDataset", epoch)
+            self.loader._walk(epoch)  # in this process: the workers a DataLoader starts next copy what it found
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
@@ -717,6 +852,7 @@ class TokenDataLoader:
         if kept is not None and (kept[0], 0, []) == (lo.epoch, lo.batch, lo.resized):
             dl = kept[1]  # its workers' dataset goes on to the next epoch itself (TokenDataset counts them)
         else:  # the first epoch, or another position (a loop that stopped mid-epoch, a loaded state): start there
+            lo._walk(lo.epoch)
             ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
                                              num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), _opened=lo)
             dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs)

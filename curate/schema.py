@@ -66,6 +66,9 @@ LEDGER_SCHEMA = pa.schema(
         # langid's score of that label (null: langid did not run, or code): with each language's
         # threshold, which removals had a label the model was unsure of
         pa.field("language_score", pa.float32()),
+        # the text's length in characters as the stage removed it (the snippet holds only its
+        # start): what each source, rule or stage cost, summed (older ledgers lack the column)
+        pa.field("chars", pa.int64()),
         pa.field("snippet", pa.string()),  # the first SNIPPET_CHARS of the text
     ]
 )
@@ -184,6 +187,7 @@ def ledger_rows(
             opt("offset", pa.int64()),
             opt("language", pa.string()),
             opt("language_score", pa.float32()),
+            pc.utf8_length(docs.column("text")).cast(pa.int64()),
             snippet,
         ],
         schema=LEDGER_SCHEMA,

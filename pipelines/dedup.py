@@ -21,7 +21,7 @@ sizes wait for the join as side inputs of K file references each), not R x K or 
 
 Hot buckets (more than ``dedup.hot_bucket`` members; boilerplate) skip the bucket shuffle:
 
-    entries --key counts per bucket shard, CombinePerKey--> hot keys (side input)
+    entries --key summaries per bucket shard, CombinePerKey--> hot keys (side input)
     entries --SplitHot--> cold entries (the bucket shuffle above) + hot members
     hot members --best per bucket, top-1 combine--> round 1's centers (side input)
     hot members + centers --star round--> edges (split as the buckets') + members left
@@ -31,9 +31,10 @@ so no process holds a hot bucket's members, and the edges are the ones its shard
 made (curate/stages/dedup/hot.py). Where no bucket is hot, SplitHot passes its input on unread.
 
 Nothing corpus-sized is a side input or sits in one process: a bucket shard holds 1/R of the
-entries (and counts 1/R of the distinct keys), a join shard 1/J of the documents. Shuffling
-tables, not one element per (document, band), is what keeps the runner's per-element cost off
-the hot path: a batch of 1,000 documents makes R bucket-shard elements, not 14,000.
+entries (and a summary of at most ``hot.COUNTERS`` of their keys), a join shard 1/J of the
+documents. Shuffling tables, not one element per (document, band), is what keeps the runner's
+per-element cost off the hot path: a batch of 1,000 documents makes R bucket-shard elements,
+not 14,000.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ class _Apply(ApplyJoined):
 
 class _EntriesFn(beam.DoFn):
     """A batch's entry tables, one per bucket shard (spilled: references go into the shuffle);
-    ``count``: on "counts", (bucket shard, its keys' rows) for the hot buckets' combine."""
+    ``count``: on "counts", (bucket shard, the summary of its keys) for the hot buckets' combine."""
 
     def __init__(self, lib, r: int, spill, count: bool = False):
         self.lib, self.r, self.spill, self.count = lib, r, spill, count
@@ -76,36 +77,32 @@ class _EntriesFn(beam.DoFn):
 
 
 class _HotKeysFn(beam.CombineFn):
-    """One bucket shard's key counts -> the keys of its buckets above ``size`` members. The
-    accumulator: [count tables, keys added since the first was merged, rows counted]."""
+    """One bucket shard's key summaries (``hot.key_counts``, at most ``hot.COUNTERS`` keys each)
+    -> the keys of its buckets that may have more than ``size`` members. The accumulator:
+    [summaries, keys they list], merged into one once they list 4 x COUNTERS keys, and before
+    the runner holds it (``compact``): a few KB per bucket shard, however many distinct keys."""
 
     def __init__(self, size: int):
         self.size = size
 
     def create_accumulator(self):
-        return [[], 0, 0]
+        return [[], 0]
 
     def add_input(self, acc, counts):
-        parts, since, total = acc
+        parts, keys = acc
         parts.append(counts)
-        since, total = since + len(counts[0]), total + int(counts[1].sum())
-        # merged once the tables added since reach the merged one's size, so a row is merged
-        # O(log n) times (merging every 64 re-sorted the shard's growing counts: quadratic);
-        # never while the shard has no more rows than ``size`` (no bucket in it can be hot)
-        if total > self.size and len(parts) > 64 and since >= len(parts[0][0]):
-            parts, since = [hot.merge_counts(parts)], 0
-        return [parts, since, total]
+        keys += len(counts.keys)
+        return self.compact([parts, keys]) if keys > 4 * hot.COUNTERS else [parts, keys]
 
     def merge_accumulators(self, accs):
-        accs = list(accs)
-        parts, total = [p for a in accs for p in a[0]], sum(a[2] for a in accs)
-        return [[hot.merge_counts(parts)] if total > self.size and len(parts) > 1 else parts, 0, total]
+        return self.compact([[p for a in accs for p in a[0]], 0])
+
+    def compact(self, acc):
+        merged = hot.merge_counts(acc[0])
+        return [[merged], len(merged.keys)]
 
     def extract_output(self, acc):
-        parts, _, total = acc
-        if total <= self.size:
-            return np.zeros(0, np.uint64)
-        return hot.hot_keys(parts[0] if len(parts) == 1 else hot.merge_counts(parts), self.size)
+        return hot.hot_keys(hot.merge_counts(acc[0]), self.size)
 
 
 class _With:

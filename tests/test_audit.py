@@ -74,7 +74,7 @@ def _simulate_later_stages(root: Path) -> None:
             "id", "source_id", stage=pl.lit(stage), rule=pl.lit(rule), value=pl.col("language_score").cast(pl.Float64), threshold=pl.lit(0.5),
             kept_id=pl.lit("0123456789abcdef") if stage == "dedup" else pl.lit(None, pl.String),
             domain="domain", source="source", url="url", path="path", offset="offset", language="language",
-            language_score="language_score", snippet=pl.col("text").str.slice(0, 200),
+            language_score="language_score", chars=pl.col("text").str.len_chars().cast(pl.Int64), snippet=pl.col("text").str.slice(0, 200),
         ))
         stats[f"{stage}.removed.{rule}"] = gone.height
     prev = stats["ingest.docs_out"]
@@ -499,3 +499,22 @@ def test_unlabelled_language_is_named_as_the_tokens_manifest_names_it(tmp_path):
     assert "incl. und" in (out / "report.html").read_text()
     old = json.loads(json.dumps(summary).replace('"und"', '"unknown"'))
     assert "incl. und" in report.render(old)
+
+
+def test_length_histogram_counts_each_document_in_its_own_bin(tmp_path):
+    """The length histogram's bins are [10**(k/4), 10**((k+1)/4)); each count was its fine log
+    bin's, placed by the fine bin's middle, so a 9,979-character document counted in 10k-17.8k
+    (found auditing the shared code sample: 31 documents shown where 32 were). Ground truth:
+    integer arithmetic, k the largest with n**4 >= 10**k."""
+    lengths = [1, 9, 10, 11, 99, 100, 177, 178, 999, 1000, 9979, 9999, 10000, 10001, 17782, 17783, 31622, 31623, 99999, 100000]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps({"text": "x" * n}) + "\n" for n in lengths))
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "audit", "--corpus", str(tmp_path / "c.jsonl"), "--output", str(tmp_path / "a")],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    got = json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["length_chars"]["histogram"]
+    assert got["per_decade"] == 4
+    want: dict = {}
+    for n in lengths:
+        k = max(k for k in range(40) if n**4 >= 10**k)
+        want[str(k)] = want.get(str(k), 0) + 1
+    assert got["by_domain"]["corpus"] == want

@@ -109,3 +109,26 @@ def test_compare_lines_have_no_trailing_space(runs, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "removed by rule:\n  dedup/exact_duplicate 0 -> 1 (+1)\n" in r.stdout, r.stdout
     assert [line for line in r.stdout.splitlines() if line != line.rstrip()] == []
+
+
+def test_compare_says_which_input_tables_differ_and_how(runs, tmp_path):
+    """"What changed since last week?" An input given another source, one added: --compare said
+    only `inputs: the [[inputs]] tables differ (globs, formats, sources or fields)`, leaving the
+    reviewer to diff two manifests' JSON by hand. Each differing field is a line, as settings are."""
+    old, _ = runs
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "b.txt").write_text(BODY)
+    new = tmp_path / "new"
+    r = curate("run", "--input", old.parent / "in", "--domain", "web", "--source", "mydump", "--input", books, "--domain", "books",
+               "--stages", "ingest,dedup", "--output", new, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    a, b = (json.loads((o / "manifest.json").read_text())["config"]["inputs"] for o in (old, new))
+    assert len(a) == 1 and len(b) == 2 and a[0]["glob"] == b[0]["glob"]  # ground truth: the two manifests' tables
+    r = curate("audit", new, "--compare", old)
+    assert r.returncode == 0, r.stderr
+    assert f"  inputs[0].source: {json.dumps(a[0].get('source'))} -> \"mydump\"\n" in r.stdout, r.stdout
+    assert f"  inputs[1]: added {json.dumps(b[1], sort_keys=True)}\n" in r.stdout, r.stdout
+    assert "the [[inputs]] tables differ" not in r.stdout
+    r = curate("audit", old, "--compare", new)
+    assert f"  inputs[1]: removed {json.dumps(b[1], sort_keys=True)}\n" in r.stdout, r.stdout

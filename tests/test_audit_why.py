@@ -106,7 +106,10 @@ def test_rule_sample(out):
     assert r.returncode == 0, r.stderr
     dup = led.filter(pl.col("rule") == "exact_duplicate").row(0, named=True)
     assert r.stdout.splitlines()[0] == f"exact_duplicate: 1 document removed; 1 of smallest id (curate audit {out} --why ID for one):"
-    assert r.stdout.splitlines()[1].startswith(f"{dup['id']} (web/in ") and f"instead: {dup['kept_id']}; text: 'The river ran" in r.stdout
+    kept = pl.read_parquet(out / "text" / "*.parquet").filter(pl.col("id") == dup["kept_id"]).row(0, named=True)
+    # the copy kept instead, and what became of it, as --why says (it gave a bare id to look up)
+    assert r.stdout.splitlines()[1].startswith(f"{dup['id']} (web/in ") and (
+        f"instead: {dup['kept_id']} (web/in {kept['url']}, your id {kept['source_id']}: kept); text: 'The river ran") in r.stdout, r.stdout
     r = curate("audit", out, "--rule", "ingest/empty_text", "--examples", "0")
     assert r.returncode == 0 and r.stdout.splitlines() == [f"ingest/empty_text: 1 document removed; 0 of smallest id (curate audit {out} --why ID for one):"]
     r = curate("audit", out, "--rule", "exact_duplicates")
@@ -176,3 +179,41 @@ def test_printed_commands_run_as_copied_for_a_folder_named_with_a_leading_dash(o
         r = curate(*shlex.split(cmd.replace("ID", dup))[1:], cwd=tmp_path)
         assert r.returncode == 0, (cmd, r.stderr)
     assert (tmp_path / "rep" / "report.html").exists()
+
+
+GERMAN = "Der Fluss floss an der Mühle vorbei, und die Kinder sahen abends den Booten zu, die langsam trieben. "
+
+
+def test_why_and_rule_name_the_label_a_removal_was_decided_under(tmp_path):
+    """A page langid removed as not a target language: --why and --rule said only
+    `language_not_target (value 0.98, threshold –)`, a score of an unnamed label, so "why was
+    this URL dropped?" had no answer (which language?) without reading the ledger by hand."""
+    (tmp_path / "in").mkdir()
+    recs = [{"id": "en-1", "text": BODY * 6, "url": "https://example.org/en"},
+            {"id": "de-2", "text": GERMAN * 6, "url": "https://example.de/seite"}]
+    (tmp_path / "in" / "mine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    out = tmp_path / "out"
+    r = curate("run", "--input", tmp_path / "in", "--domain", "web", "--stages", "ingest,langid", "--output", out, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    row = pl.read_parquet(out / "ledger" / "*.parquet").row(0, named=True)  # ground truth: the ledger's own row
+    assert (row["source_id"], row["rule"], row["language"]) == ("de-2", "language_not_target", "de")
+    said = f"removed at langid by language_not_target (language de, value {row['value']:.4g}, threshold –)"
+    r = curate("audit", out, "--why", "https://example.de/seite")
+    assert r.returncode == 0 and said in r.stdout, r.stdout
+    r = curate("audit", out, "--rule", "language_not_target")
+    assert r.returncode == 0 and said in r.stdout, r.stdout
+
+
+def test_a_key_pasted_with_spaces_is_found_and_an_empty_one_refused(out):
+    """A key copied from a table or a log carries its blanks (' 6211a2cb04b2db3e', 'keep-1\\n'):
+    it was said to be in no table. An empty key (a shell variable that was not set) was looked
+    up as one, and an empty --rule wrote the report instead of answering."""
+    text = pl.read_parquet(out / "text" / "*.parquet")
+    kept = text.filter(pl.col("source_id") == "keep-1").row(0, named=True)
+    for key in (f" {kept['id']}", "keep-1\n", "\thttps://example.org/a "):
+        r = curate("audit", out, "--why", key)
+        assert r.returncode == 0 and r.stdout.startswith(f"{kept['id']} (web/in https://example.org/a, your id keep-1): kept"), (key, r.stdout, r.stderr)
+    for opt in ("--why", "--rule"):
+        r = curate("audit", out, opt, " ")
+        assert r.returncode == 2 and f"curate audit: error: {opt} ' ': an empty key" in r.stderr, r.stderr
+    assert not (out / "report.html").exists()

@@ -349,8 +349,7 @@ def test_chinese_and_japanese_items_are_matched_by_character(corpora, tmp_path):
     Japanese plants caught). Each Han or kana character is now a word, as in dedup: every item
     with 20 or more of them planted into another sentence's page is caught, and no page of the
     other half's sentences (five a page) is; "cut" mode cuts the item's characters, not the
-    whole paragraph. Thai is left as it was: 13 of its characters are a few syllables, which
-    unrelated sentences share."""
+    whole paragraph. (Thai: test_thai_lao_khmer_myanmar_items_are_matched_by_pieces.)"""
     import csv
 
     cjk = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")  # kana and the main Han block (ground truth by code point)
@@ -380,6 +379,40 @@ def test_chinese_and_japanese_items_are_matched_by_character(corpora, tmp_path):
     text = dict(pl.read_parquet(tmp_path / "cut" / "text/*.parquet").select("id", "text").iter_rows())
     letters = lambda t: re.sub(r"[\W\d_]", "", t)  # noqa: E731
     assert {i: letters(text[make_id("web", i)]) for i in planted} == {i: letters(t) for i, t in planted.items()}
+
+
+@pytest.mark.corpora
+def test_thai_lao_khmer_myanmar_items_are_matched_by_pieces(corpora, tmp_path):
+    """Thai writes no spaces between words (phrases are spaced): an item was a few "words", too
+    short for a 13-word window (227 of lingua's 250 Thai test sentences), and 13 characters are
+    a few syllables that unrelated sentences share. Runs of these scripts are now cut into pieces
+    of ~4 characters by their content: every Thai item of 100 or more characters planted between
+    two other sentences is caught (23 of 120 before), and a page of five other sentences is
+    matched only where it shares a run of 30 or more characters with an item (ground truth:
+    difflib's longest common substring). Lao, Khmer and Myanmar UDHR lines planted into Thai
+    pages likewise (22 of 60 caught before)."""
+    import csv
+    import difflib
+
+    with open(corpora / "multilingual/lingua_sentences_dev.tsv", encoding="utf-8") as f:
+        th = [t for lang, t in list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:] if lang == "th"]
+    items, rest = th[0::2], th[1::2]
+    udhr = [line.strip() for name in ("lao", "khm", "mya")
+            for line in (corpora / f"multilingual/udhr2/{name}.txt").read_text(encoding="utf-8").splitlines()[::2]
+            if len(line.strip()) >= 100][:60]
+    evals = tmp_path / "eval.jsonl"
+    evals.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in items + udhr), encoding="utf-8")
+    rows = [{"id": f"clean-{i}", "text": "".join(rest[i : i + 5])} for i in range(0, len(rest), 5)]
+    planted = [t for t in items if len(t) >= 100] + udhr
+    rows += [{"id": f"plant-{i}", "text": rest[i % len(rest)] + t + rest[(i + 1) % len(rest)]} for i, t in enumerate(planted)]
+    kept, ledger = run_web(tmp_path, "th", rows, evals)
+    assert len(planted) == 120 + 60 and {f"plant-{i}" for i in range(len(planted))} <= set(ledger["id"])
+    clean = {r["id"]: r["text"] for r in rows if r["id"].startswith("clean-")}
+    matched = [i for i in ledger["id"] if i in clean]
+    assert len(matched) <= 8
+    for i in matched:
+        shared = max(difflib.SequenceMatcher(None, clean[i], t, autojunk=False).find_longest_match().size for t in items)
+        assert shared >= 30, (i, shared)
 
 
 def test_the_snippet_is_the_shared_words(tmp_path):
@@ -533,3 +566,48 @@ def test_an_emojis_presentation_mark_is_no_word(tmp_path):
     assert set(pl.read_parquet(tmp_path / "emojicut" / "text/*.parquet")["text"].to_list()) == {"Local news.  More soon."}
     stats = json.loads((tmp_path / "emojicut" / "manifest.json").read_text())["stats"]
     assert stats["decontaminate.cut_chars"] == sum(len(q) for q in quotes.values())  # the quotes, emoji included
+
+
+def run_book_and_page(tmp: Path, name: str, text: str, evals: Path, toml: str = "") -> tuple[dict, pl.DataFrame]:
+    """ingest + decontaminate through the CLI on ``text`` as a book file and as a web page:
+    ({domain: text kept}, ledger)."""
+    (tmp / name).mkdir()
+    (tmp / name / "book.txt").write_text(text, encoding="utf-8")
+    (tmp / name / "page.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp / name / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp / name / "book.txt"}"\ndomain = "books"\n'
+                   f'[[inputs]]\nglob = "{tmp / name / "page.jsonl"}"\ndomain = "web"\n'
+                   f'[decontaminate]\n{toml}\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    kept = dict(pl.read_parquet(tmp / name / "out" / "text/*.parquet").select("domain", "text").iter_rows())
+    return kept, pl.read_parquet(tmp / name / "out" / "ledger/*.parquet")
+
+
+def test_a_book_loses_the_shared_words_not_the_book(tmp_path):
+    """A book is one document: one sentence it shares with an evaluation set removed the whole
+    book (a PG sentence set as evaluation removed 11 of 157 real book files, a Hamlet for 3 of its
+    ~37,000 windows). By default a book is cut (GPT-3 cut long documents around a match) and a
+    web page or code file still removed; a string mode is every domain's, a table sets the
+    domains it names."""
+    item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+            "sailors argued about tides")
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n")
+    chapter = "The miller's daughter walked to the river every evening and counted the geese on the far bank.\n\n"
+    text = chapter * 40 + item + "\n\n" + chapter * 40
+    kept, ledger = run_book_and_page(tmp_path, "default", text, ev)
+    assert set(kept) == {"books"} and kept["books"] == chapter * 40 + "\n\n" + chapter * 40
+    assert ledger["domain"].to_list() == ["web"] and ledger["rule"].to_list() == ["eval_overlap"]
+    kept, ledger = run_book_and_page(tmp_path, "remove", text, ev, 'mode = "remove"')
+    assert kept == {} and sorted(ledger["domain"]) == ["books", "web"]
+    kept, ledger = run_book_and_page(tmp_path, "table", text, ev, 'mode = {web = "cut"}')  # books keep their default
+    assert kept == {"books": chapter * 40 + "\n\n" + chapter * 40, "web": chapter * 40 + "\n\n" + chapter * 40} and ledger.height == 0
+    kept, ledger = run_book_and_page(tmp_path, "table2", text, ev, 'mode = {books = "remove", web = "cut"}')
+    assert set(kept) == {"web"} and ledger["domain"].to_list() == ["books"]
+    cfg = tmp_path / "bad.toml"
+    for mode, error in [('{bokks = "cut"}', "mode.bokks: 'bokks' is not one of web, code, books"),
+                        ('{books = "mask"}', "mode.books: 'mask' is not one of remove, cut")]:
+        cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nmode = {mode}\n[[decontaminate.eval_sets]]\nglob = "{ev}"\n')
+        with pytest.raises(config.ConfigError, match=re.escape(f"decontaminate: {error}")):
+            config.load(str(cfg))

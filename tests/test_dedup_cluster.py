@@ -457,7 +457,81 @@ def test_split_sends_whole_buckets_above_the_size():
     keys = np.array([[1], [1], [1], [2], [2], [3]], dtype=np.uint64)
     ent = _entries([f"d{i}" for i in range(6)], np.zeros((6, 4)), keys=keys, lengths=[5] * 6)
     counts = hot.merge_counts([hot.key_counts(ent.slice(0, 2)), hot.key_counts(ent.slice(2))])
-    assert [k.tolist() for k in counts] == [[1, 2, 3], [3, 2, 1]]
+    assert (counts.keys.tolist(), counts.counts.tolist(), counts.err) == ([1, 2, 3], [3, 2, 1], 0)
     h = hot.hot_keys(counts, 2)
     cold, hot_rows = hot.split(ent, h)
     assert hot_rows.column("key").to_pylist() == [1, 1, 1] and cold.column("key").to_pylist() == [2, 2, 3]
+
+
+# --- the hot keys' summary (hot.key_counts, hot.merge_counts): against a plain count ---
+
+@st.composite
+def _key_stream(draw):
+    """Keys of some entries cut into pieces, made to sit at the edge of the size: keys of exactly
+    size and size + 1 rows (and a few more and fewer), spread one or a few rows per piece, among
+    many keys of a row or two; summaries of k counters, merged in a random tree."""
+    size = draw(st.integers(1, 12))
+    rows = []
+    for key in range(draw(st.integers(0, 12))):  # near the size
+        rows += [key] * (size + draw(st.sampled_from([-2, -1, 0, 1, 2, 5])))
+    rows += draw(st.lists(st.integers(100, 100 + draw(st.integers(1, 400))), max_size=400))  # noise
+    order = draw(st.permutations(range(len(rows))))
+    rows = np.array([rows[i] for i in order], dtype=np.uint64)
+    cuts = sorted(draw(st.lists(st.integers(0, len(rows)), max_size=40)))
+    pieces = [rows[a:b] for a, b in zip([0] + cuts, cuts + [len(rows)])]
+    return pieces, size, draw(st.integers(1, 16)), draw(st.randoms(use_true_random=False))
+
+
+def _summary_tree(summaries, k, rng):
+    """The summaries merged as a combine may merge them: random groups, any order, any depth."""
+    while len(summaries) > 1:
+        rng.shuffle(summaries)
+        n = rng.randint(2, len(summaries))
+        summaries = [hot.merge_counts(summaries[:n], k)] + summaries[n:]
+    return summaries[0] if summaries else hot.merge_counts([], k)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_key_stream())
+def test_key_summary_bounds_every_count_and_finds_every_hot_key(case):
+    """Against collections.Counter: a summary lists at most k keys; each key's count (0 where not
+    listed) is between its rows - err and its rows; err is at most the rows / (k + 1); so every key
+    of more than max(size, err) rows is among hot_keys, and none of size - err rows or fewer."""
+    import collections
+
+    pieces, size, k, rng = case
+    plain = collections.Counter(np.concatenate(pieces).tolist() if pieces else [])
+    s = _summary_tree([hot.key_counts(pa.table({"key": p}), k) for p in pieces], k, rng)
+    assert len(s.keys) <= k and (s.counts > 0).all() and np.all(np.diff(s.keys.astype(np.float64)) > 0)
+    assert s.err * (k + 1) <= sum(plain.values())
+    listed = dict(zip(s.keys.tolist(), s.counts.tolist()))
+    for key, n in plain.items():
+        assert n - s.err <= listed.get(key, 0) <= n, (key, n, listed.get(key), s.err)
+    assert set(listed) <= set(plain)
+    found = set(hot.hot_keys(s, size).tolist())
+    assert {key for key, n in plain.items() if n > max(size, s.err)} <= found
+    assert all(plain[key] > size - s.err for key in found)
+    if len(plain) <= k:  # room for every key: exact
+        assert s.err == 0 and listed == dict(plain)
+
+
+def test_key_summary_of_many_pieces_finds_keys_spread_thin():
+    """A key of 3 rows in each of 1,000 pieces of 200 distinct other keys (every piece pruned),
+    beside two keys of half its rows: the summary of 128 counters finds the one above the size
+    (3,001 rows > 206,001 / 129, the bound on err) and lists no key of the noise."""
+    import collections
+
+    rng = np.random.default_rng(5)
+    size, k = 3000, 128
+    pieces = []
+    for i in range(1000):
+        p = rng.integers(1000, 10**9, 206, dtype=np.uint64)
+        p[:3], p[3:6] = 1, 2 + i % 2  # key 1: 3,000 rows here; keys 2 and 3: 1,500 each
+        pieces.append(p)
+    pieces.append(np.array([1], dtype=np.uint64))
+    plain = collections.Counter(np.concatenate(pieces).tolist())
+    assert plain[1] == size + 1 and plain[2] == plain[3] == 1500 and max(len(set(p.tolist())) for p in pieces) > k
+    s = hot.merge_counts([hot.key_counts(pa.table({"key": p}), k) for p in pieces], k)
+    assert 0 < s.err * (k + 1) <= sum(plain.values())
+    assert hot.hot_keys(s, size).tolist() == [1]
+    assert set(s.keys.tolist()) == {1, 2, 3}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from collections import Counter
 
@@ -426,6 +427,111 @@ def test_c4_sentence_rule_applies_to_chinese_and_japanese_not_thai():
     row = inside_past("c4_min_sentences", prose, "会社概要：東京都千代田区", language="ja", keep=("c4_lines",))
     kept, ledger = Filter(only("c4_min_sentences", keep=("c4_lines",))).process(batch(["วันนี้อากาศดีมาก เราไปเดินเล่นที่สวน"], language="th"))
     assert kept.num_rows == 1 and ledger.num_rows == 0
+
+
+# Written for these tests: five Japanese and five Thai sentences.
+JA = "\n".join([
+    "駅前の小さな喫茶店で、友人と一緒に新しい本について話しました。",
+    "週末は天気が良かったので、家族で近くの山に登りました。",
+    "図書館の新しい建物は、駅から歩いて十分ほどの場所にあります。",
+    "この町の祭りは毎年八月に行われ、多くの観光客が訪れます。",
+    "来月から英語の勉強を始めるつもりで、教科書を買いました。",
+])
+TH = "\n".join([
+    "เมื่อวานนี้ฉันไปตลาดกับแม่ เพื่อซื้อผักและผลไม้สำหรับทำอาหารเย็น",
+    "ห้องสมุดประจำจังหวัดเปิดให้บริการทุกวันตั้งแต่เช้าจนถึงหกโมงเย็น",
+    "นักเรียนหลายคนชอบเล่นฟุตบอลที่สนามหลังโรงเรียนในตอนเย็น",
+    "ฤดูฝนปีนี้มาเร็วกว่าปกติ ชาวนาจึงเริ่มปลูกข้าวได้เร็วขึ้น",
+    "ร้านกาแฟเล็ก ๆ ข้างสถานีรถไฟมีขนมปังอร่อยมาก",
+])
+PROSE = {"zh": ZH, "ja": JA, "th": TH}
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja", "th"])
+def test_nonspace_repeated_sentence_is_removed_by_ngram_rules(lang):
+    # An SEO page: one sentence repeated on one line. It is one whitespace "word" (a few
+    # phrases in Thai), so the n-gram rules saw nothing and the page was kept; each character
+    # is a word now. The prose of distinct sentences stays.
+    page = PROSE[lang].split("\n")[0] * 30
+    kept, ledger = Filter({}).process(batch([PROSE[lang], page], language=lang))
+    assert kept.column("id").to_pylist() == ["0"], ledger.to_pylist()
+    (row,) = ledger.to_pylist()
+    assert row["rule"].startswith("gopher_top_") and row["value"] > row["threshold"]
+
+
+def test_cli_removes_repeated_sentence_pages_and_stubs_in_chinese_japanese_thai(tmp_path):
+    # The README's "Languages without spaces" note, through `curate run` with langid labelling.
+    import polars as pl
+
+    from curate import cli
+
+    docs = [{"id": f"{lang}-prose", "text": t} for lang, t in PROSE.items()]
+    docs += [{"id": f"{lang}-spam", "text": t.split("\n")[0] * 30} for lang, t in PROSE.items()]
+    docs.append({"id": "th-stub", "text": TH.split("\n")[0]})  # a one-line Thai page: 12 English words' worth
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in.jsonl"), "--domain", "web", "--stages", "ingest,langid,filter",
+                     "--languages", "all", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text/*.parquet")).sort("source_id")
+    assert kept["source_id"].to_list() == ["ja-prose", "th-prose", "zh-prose"]
+    assert kept["language"].to_list() == ["ja", "th", "zh"]
+    ledger = pl.read_parquet(str(out / "ledger/*.parquet")).sort("source_id")
+    assert ledger["source_id"].to_list() == ["ja-spam", "th-spam", "th-stub", "zh-spam"]
+    assert [r[:11] for r in ledger["rule"].to_list()] == ["gopher_top_", "gopher_top_", "gopher_min_", "gopher_top_"]
+
+
+@pytest.mark.parametrize("lang,per_word", [("zh", 1.6), ("th", 5.123)])
+def test_nonspace_word_count_is_characters_per_english_word(lang, per_word):
+    # A page in a language without spaces had no word count (a one-line Thai page had no length
+    # rule at all); its words are now its characters (not whitespace) over the language's
+    # characters per English word, from the UDHR (language_constants, "nonspace").
+    from curate.stages.filters import language_constants
+
+    assert language_constants.load("default")[lang]["gopher_quality"]["nonspace_chars_per_word"] == per_word
+    need = math.ceil(50 * per_word)  # characters of 50 English words' worth
+    text = "".join(PROSE[lang].split())  # no whitespace: every character counts
+    text = (text * (need // len(text) + 1))
+    row = inside_past("gopher_min_words", text[:need], text[: need - 1], language=lang)
+    assert row["value"] == pytest.approx((need - 1) / per_word) and row["threshold"] == 50
+    kept, _ = Filter(only("gopher_min_words")).process(batch([text[:10] + "\n" + text[10:need - 1]], language=lang))
+    assert kept.num_rows == 0  # a line break is not a character
+    kept, _ = Filter({**only("gopher_min_words"), "language_constants": ""}).process(batch([text[:20]], language=lang))
+    assert kept.num_rows == 1  # without the table, no count (as before)
+
+
+def test_nonspace_ngram_is_nonspace_ngram_chars_characters():
+    # In Chinese a 5-gram of the dup rule is 5 * 4 = 20 characters: a repeated block of 20
+    # distinct characters is a duplicated 5-gram (20 of 100 characters, above 0.15), one of 19
+    # is not (the page's only repeat).
+    chars = [chr(0x4E00 + 7 * k) for k in range(100)]  # distinct Han characters
+
+    def page(k):
+        return "".join(chars[:k] + chars[40:100] + chars[:k])
+
+    cfg = only("gopher_dup_5gram_char_frac")
+    kept, ledger = Filter(cfg).process(batch([page(19), page(20)], language="zh"))
+    assert kept.column("id").to_pylist() == ["0"]
+    assert ledger.column("value").to_pylist() == [pytest.approx(20 / 100)]
+    cfg["gopher_repetition"] = {"nonspace_ngram_chars": 1}  # 5 characters: both pages repeat one
+    assert Filter(cfg).process(batch([page(19), page(20)], language="zh"))[0].num_rows == 0
+    with pytest.raises(ValueError, match="nonspace_ngram_chars: expected a whole number >= 1, got 0"):
+        Filter({"gopher_repetition": {"nonspace_ngram_chars": 0}}).setup()
+
+
+@pytest.mark.corpora
+def test_nonspace_udhr_passes_ngram_rules(corpora):
+    # The UDHR in Chinese, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan repeats its terms
+    # ("everyone has the right"), as the English one does, which these rules keep: with a
+    # character for a word (nonspace_ngram_chars = 1) 5 of its 8 pages were removed.
+    from curate.stages.multilingual_data import udhr_documents
+
+    docs = [(lang, t) for _, lang, t in udhr_documents(corpora) if lang in ("zh", "ja", "th", "lo", "km", "my", "bo")]
+    assert len(docs) == 8
+    b = batch([t for _, t in docs], language=[lang for lang, _ in docs])
+    kept, ledger = Filter({"domains": {"web": ["gopher_repetition"]}}).process(b)
+    assert ledger.num_rows == 0, ledger.select(["language", "rule", "value"]).to_pylist()
+    one = Filter({"domains": {"web": ["gopher_repetition"]}, "gopher_repetition": {"nonspace_ngram_chars": 1}})
+    assert one.process(b)[1].num_rows == 5
 
 
 @pytest.mark.corpora

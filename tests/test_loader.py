@@ -1,6 +1,7 @@
 """The tokens/ loader: batches, sharding over ranks and workers, resuming, refusing bad dirs, torch."""
 from __future__ import annotations
 
+import collections
 import json
 import shlex
 import subprocess
@@ -942,19 +943,123 @@ def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_round(tmp_path, s
         with open(log, "a") as f:
             f.write(f"{os.getpid()} {what}\n")
 
-    opened, rng = L.open_tokens, np.random.default_rng
+    opened, made, lexsort = L.open_tokens, L._Streams._round, np.lexsort
     monkeypatch.setattr(L, "open_tokens", lambda *a, **k: (note("opened"), opened(*a, **k))[1])
-    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: (note(f"round {seed}"), rng(seed))[1])  # one per round made
+    monkeypatch.setattr(np, "lexsort", lambda *a, **k: (note("sorted"), lexsort(*a, **k))[1])  # a round's order sorted
+    last = L._last
+    monkeypatch.setattr(L, "_last", lambda *a: (note("walked"), last(*a))[1])  # a step of the rounds' tails
+    monkeypatch.setattr(L._Streams, "_round", lambda self, c, rnd: (note(f"round {c} {rnd}") if self._rounds.get(c, (None,))[0] != rnd
+                                                                    else None, made(self, c, rnd))[1])  # one per round made
     d = make_tokens(tmp_path, n_docs=700, shards=3)
     ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
-    epochs = [windows(ref) for _ in range(4)]
+    epochs = [windows(ref) for _ in range(6)]
     log.unlink()
     dl = L.TokenDataLoader(d, 4, 16, num_workers=workers, persistent_workers=persistent)
-    assert [windows(dl) for _ in range(4)] == epochs
+    assert [windows(dl) for _ in range(6)] == epochs
     notes = [line.split(" ", 1) for line in log.read_text().splitlines()]
     assert [what for pid, what in notes if what == "opened"] == ["opened"]  # by TokenDataLoader (5 before; 13 with workers)
-    rounds = [(pid, what) for pid, what in notes if what.startswith("round [")]
+    rounds = [(pid, what) for pid, what in notes if what.startswith("round ")]
     assert len(rounds) >= 3 and len(set(rounds)) == len(rounds)  # several made, none twice in one process
+    if workers and not persistent:
+        # a worker started for one epoch makes that epoch's rounds only (at most two: it crosses
+        # from one into the next), whatever the epoch: the chain of rounds before them (which
+        # windows each put last) its DataLoader walked once, before starting it (epoch 5's
+        # workers remade rounds 1 to 5, a run of E epochs E * E / 2 rounds)
+        per_worker = collections.Counter(pid for pid, what in notes if what == "sorted")
+        assert 0 < max(per_worker.values()) <= 2, per_worker
+        assert not [pid for pid, what in notes if what == "walked" and pid != str(os.getpid())]  # walked by TokenDataLoader
+
+
+def test_a_token_dataset_told_its_epoch_walks_the_rounds_for_its_workers(tmp_path, small_groups, monkeypatch):
+    """A TokenDataset in a DataLoader of one's own whose workers are not persistent, told its
+    epoch by set_epoch (as DistributedSampler is): each epoch's new workers sorted every round
+    from round 1 (epoch 5's sorted 5). set_epoch walks the rounds' tails in the launching
+    process, which the workers copy: a worker sorts its epoch's rounds only, and walks none."""
+    torch = pytest.importorskip("torch")
+    from curate import loader as L
+
+    log, lexsort, last = tmp_path / "log", np.lexsort, L._last
+
+    def noted(what, f):
+        def g(*a, **k):
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()} {what}\n")
+            return f(*a, **k)
+        return g
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    ref = TokenLoader(d, 4, 16, num_workers=2)
+    epochs = [windows(ref) for _ in range(6)]
+    monkeypatch.setattr(np, "lexsort", noted("sorted", lexsort))  # a round's order
+    monkeypatch.setattr(L, "_last", noted("walked", last))  # a step of the rounds' tails
+    ds = L.TokenDataset(d, 4, 16, num_workers=2)
+    dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+    for e in range(6):
+        ds.set_epoch(e)
+        assert windows(dl) == epochs[e]
+    notes = [line.split() for line in log.read_text().splitlines()]
+    workers = {pid for pid, _ in notes} - {str(os.getpid())}
+    sorted_by = collections.Counter(pid for pid, what in notes if what == "sorted")
+    assert len(workers) >= 8 and max(sorted_by.values()) <= 2, sorted_by  # 6 epochs, 2 new workers each (epoch 0: no sort)
+    assert not [pid for pid, what in notes if what == "walked" and pid in workers]
+
+
+def test_the_order_is_the_one_each_round_sorted_whole_made(tmp_path):
+    """``_Streams`` now finds which windows a round puts last (what the next round must put last:
+    the epoch across them read those) without sorting the round; every round's order is still the
+    one made by sorting every round whole (bench/rounds_before.py, the loader's code before),
+    round by round and jumping to a round, over shapes whose epochs cross rounds (a share a few
+    windows over whole batches), units of one window to hundreds, and several seeds."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    from rounds_before import sorted_round
+
+    from curate.loader import _Streams
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for units, readers, B in [([1] * 50, 2, 3), ([7, 1, 30, 2, 2, 90, 5], 3, 4), (list(rng.integers(1, 300, 25)), 2, 7),
+                              (list(rng.integers(100, 400, 12)), 1, 33), ([512] * 19 + [509], 2, 8)]:
+        offsets = np.concatenate([[0], np.cumsum(units)]).astype(np.int64)
+        for seed in (0, -5, 2**40 + 1):
+            ref, new = _Streams(offsets, readers, B, seed), _Streams(offsets, readers, B, seed)
+            for c in range(readers):
+                orders = [sorted_round(ref, c, r).copy() for r in range(80)]
+                for r in range(80):
+                    assert np.array_equal(new._round(c, r), orders[r]), (units, readers, B, seed, c, r)
+                jumper = _Streams(offsets, readers, B, seed)
+                for r in (79, 3, 50, 51, 0, 64):
+                    assert np.array_equal(jumper._round(c, r), orders[r]), (units, readers, B, seed, c, r)
+                checked += 1
+    assert checked == 3 * (2 + 3 + 2 + 1 + 2)
+
+
+def test_a_far_epoch_sorts_only_its_own_rounds(tmp_path, small_groups, monkeypatch):
+    """set_epoch(E), or a state saved at epoch E, made the loader sort every round of each reader
+    from round 1 to E (epoch 10,000 of a reader of 81,000 windows: minutes): each round was made
+    from the one before. It now walks the rounds' tails only (a few small draws each) and sorts
+    the epoch's own rounds; the batches are the ones the rounds sorted whole give."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    from rounds_before import sorted_round
+
+    from curate import loader as L
+
+    d = make_tokens(tmp_path, n_docs=700, shards=3)
+    sorts, lexsort = [0], np.lexsort
+    monkeypatch.setattr(np, "lexsort", lambda *a, **k: (sorts.__setitem__(0, sorts[0] + 1), lexsort(*a, **k))[1])
+    totals = np.diff(deal(every_window(d, 16), 2))
+    assert max(totals) % 3  # a share over whole batches: epochs cross rounds, each round's order depends on the last's
+    far = {}
+    for e in (0, 1, 7, 60):
+        lo = TokenLoader(d, 3, 16, num_workers=2)
+        lo.set_epoch(e)
+        sorts[0] = 0
+        far[e] = windows(lo)
+        assert sorts[0] <= 4, f"epoch {e}: {sorts[0]} rounds sorted"  # two readers, an epoch across two rounds each
+    monkeypatch.setattr(L._Streams, "_round", sorted_round)
+    for e, got in far.items():
+        lo = TokenLoader(d, 3, 16, num_workers=2)
+        lo.set_epoch(e)
+        assert got == windows(lo), e
 
 
 @pytest.mark.parametrize("persistent", [False, True])
@@ -1118,3 +1223,113 @@ def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_ru
         loader = TokenLoader(str(out), 2, 16)
     assert len(loader.manifest["shards"]) == 3
     assert sum(1 for _ in loader) > 0
+
+
+RANK = """
+import sys, time
+from curate import commit
+from curate.loader import TokenLoader
+apply = commit._apply
+commit._apply = lambda *a: (time.sleep(1), apply(*a))  # the rank completing the commit holds the lock 1 s at least
+while time.time() < float(sys.argv[2]):  # every rank starts at once, as a launcher starts them
+    pass
+try:
+    lo = TokenLoader(sys.argv[1], 2, 16, rank=int(sys.argv[3]), world_size=4)
+except Exception as e:
+    sys.exit(f"{type(e).__name__}: {e}")
+print(len(lo.manifest["shards"]), next(iter(lo)).sum())
+"""
+
+
+def test_ranks_opening_a_commit_stopped_midway_at_once_wait_for_the_one_completing_it(cl100k_run, tmp_path):
+    """A launcher starts every rank at once; on an output whose commit a killed rerun left
+    midway, one rank completed the commit and the others, finding its lock held, were told "a run
+    is writing or replacing this output ... retry" (3 of 4 ranks failed, before commit.Held). They
+    wait for it, and every rank reads the completed output: four processes started at one instant."""
+    import time
+
+    from curate import commit
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    at = time.time() + 3  # past every rank's imports
+    ranks = [subprocess.Popen([sys.executable, "-c", RANK, str(out), str(at), str(r)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for r in range(4)]
+    said = [p.communicate(timeout=120) for p in ranks]
+    assert [p.returncode for p in ranks] == [0] * 4, [e.strip().splitlines()[-1:] for _, e in said]
+    assert {o.split()[0] for o, _ in said} == {"3"}  # the rerun's output, completed, read by each
+    assert not (out / commit.STAGING).exists() and commit.verify_output(str(out))["config"]["run"]["shards"] == 3
+    ref = [str(next(iter(TokenLoader(str(out), 2, 16, rank=r, world_size=4))).sum()) for r in range(4)]
+    assert [o.split()[1] for o, _ in said] == ref
+
+
+def test_a_rerun_replacing_the_shards_mid_epoch_is_said_not_read_or_blamed_on_damage(cl100k_run, tmp_path, monkeypatch):
+    """A reader opens a shard when it first needs one of its row groups (and again once it had to
+    close it: MAX_OPEN_SHARDS). A rerun committed mid-epoch swapped the shards under it: the next
+    shard it opened was the rerun's, read as if it were the one its manifest lists (other tokens,
+    where a row group's token count happened to match: every one of a packed corpus's full row
+    groups does) or called damaged ("restore it from a copy"). A shard opened is now checked
+    against the manifest (its size, rows and row groups), and a mismatch or a shard gone is said
+    to be the rerun's rewrite when the tokens manifest changed or the output's manifest.json is
+    gone (a commit under way deletes it first)."""
+    import shutil
+
+    from curate import loader as L
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    monkeypatch.setattr(L, "MAX_OPEN_SHARDS", 1)  # every change of shard reopens one
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    first = next(it)
+    units = lo._units
+    pages = tmp_path / "other.jsonl"  # another corpus, as many shards: the same file names
+    pages.write_text("".join(json.dumps({"text": f"other page {i}: " + "some other words here " * (25 + i)}) + "\n" for i in range(60)))
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(pages), "--domain", "web", "--stages",
+                        "ingest,tokenize", "--shards", "2", "--output", str(out), "--progress", "off"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert {u[0] for u in units} == {u[0] for u in TokenLoader(str(out), 2, 16)._units}  # the same shard names
+    with pytest.raises(TokensError, match=r"rewritten since this loader opened them \(a rerun into the same output\?\)"):
+        for _ in it:
+            pass
+    assert first.shape == (2, 16)
+
+    # a commit under way: the output's manifest.json is deleted first, the shards swapped next,
+    # the tokens manifest renamed in later (a kill between): the reader is told it is rewritten
+    shutil.rmtree(out)
+    shutil.copytree(cl100k_run, out)
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    next(it)
+    (out / "manifest.json").unlink()
+    for s in lo.manifest["shards"][1:]:  # the shard not opened yet, replaced by a file of another size
+        f = out / "tokens" / s["file"]
+        f.write_bytes(f.read_bytes()[:-8] + b"\0" * 4 + f.read_bytes()[-8:])
+    with pytest.raises(TokensError, match="rewritten since this loader opened them"):
+        for _ in it:
+            pass
+
+
+def test_a_packed_corpus_swapped_mid_epoch_is_not_read_as_the_one_opened(tmp_path, monkeypatch):
+    """The silent case: packed rows make every full row group the same number of tokens, so a
+    rerun's shards of the same shape (other tokens) swapped in mid-epoch were read without a word,
+    2,521 of 3,652 windows of the epoch other tokens than the ones the loader opened."""
+    from curate import loader as L
+
+    monkeypatch.setattr(tok, "ROW_GROUP_ROWS", 16)
+    monkeypatch.setattr(L, "MAX_OPEN_SHARDS", 1)
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_tokens(a, n_docs=900, shards=3, packed=True, seq_len=15)
+    it = iter(TokenLoader(str(a), 4))
+    next(it)
+    rows = tok.token_rows
+    monkeypatch.setattr(tok, "token_rows", lambda docs, lists, **kw: rows(docs, pa.array(
+        [(np.array(x) ^ 1).astype(np.uint32) for x in lists.to_pylist()], pa.list_(pa.uint32())), **kw))
+    make_tokens(b, n_docs=900, shards=3, packed=True, seq_len=15)  # the same documents' lengths, other ids
+    mb, ma = (json.loads((x / tok.MANIFEST).read_text()) for x in (b, a))
+    assert [s["row_group_tokens"] for s in mb["shards"]] == [s["row_group_tokens"] for s in ma["shards"]]
+    for f in (b / "tokens").iterdir():
+        os.replace(f, a / "tokens" / f.name)
+    os.replace(b / tok.MANIFEST, a / tok.MANIFEST)
+    with pytest.raises(TokensError, match="rewritten since this loader opened them"):
+        for _ in it:
+            pass

@@ -278,8 +278,12 @@ def test_labels_outside_the_table_get_the_widest_bounds_not_englishs(tmp_path, l
     widest = table["fallback"]["gopher_quality"]
     assert consts["ml"]["gopher_quality"] == consts["am"]["gopher_quality"] == widest
     assert widest["max_mean_word_length"] == max(c["gopher_quality"]["max_mean_word_length"] for c in table["languages"].values())
-    # Every label of the shipped model has an entry, but English and the non-space languages.
-    assert set(labels) - set(consts) == {"en"} | (set(labels) & set(language_constants.NONSPACE))
+    # Every label of the shipped model has an entry, but English and the non-space languages
+    # without a UDHR translation in their script (those with one have their characters per word).
+    nonspace = set(labels) & set(language_constants.NONSPACE)
+    assert set(labels) - set(consts) == {"en"} | (nonspace - set(table["nonspace"]))
+    assert set(table["nonspace"]) == {"zh", "ja", "th", "km", "lo", "my", "bo"}
+    assert all(set(consts[x]["gopher_quality"]) == {"nonspace_chars_per_word"} for x in table["nonspace"])
     # English's bounds (language_constants = ""), what ml got before, remove it.
     _, ledger = Filter({"language_constants": ""}).process(batch(["\n".join(MALAYALAM)], language="ml"))
     assert ledger.column("rule").to_pylist() == ["gopher_max_mean_word_length"]

@@ -10,6 +10,7 @@ import json
 import re
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from curate.readers.gutenberg import strip_gutenberg
@@ -328,3 +329,71 @@ def test_strip_leaves_plain_text_and_mentions_alone():
     long_credit = "Produced by the river\n" + "the mill kept turning\n" * 20
     body, _ = strip_gutenberg("*** START OF THE PROJECT GUTENBERG EBOOK X ***\n" + long_credit)
     assert body.startswith("Produced by the river")  # a long paragraph is book text, not credits
+
+
+# --- books through `curate run`: language ID -------------------------------------------------
+
+# A volume of letters in translation: a title page and a contents list of German names (our own
+# words) before an English body, as in Beethoven's Letters (PG 13272). The first 4,000
+# characters are nearly all contents: lid.176 says de 0.50 of them, en 0.99 of the body.
+_NAMES = ["Herr Kessler, Wien", "Frau von Albrecht", "the Same", "Graf Lindenau", "Herr Pfeiffer, Leipzig",
+          "Baronin Hohenegg", "the Same", "Herr Thalberg, Prag", "Kapellmeister Wurzer", "the Same"]
+_LETTER = (
+    "My dear friend, I received your letter yesterday evening and read it twice before I went to bed. "
+    "The weather has been cold, and the roads are so bad that the carrier could not come up from the town "
+    "until the afternoon, so I send this answer with the boy who brings our bread. You ask whether the new "
+    "copies will be ready by the end of the month; they will, if my eyes allow it, for I work by the window "
+    "every morning and stop only when the light fails.\n\n"
+)
+LETTERS = (
+    "LETTERS OF A COPYIST.\n\n(1801-1830.)\n\nVOL. II.\n\n\nCONTENTS.\n\n\n"
+    + "\n".join(f"{i}. To {_NAMES[i % len(_NAMES)]}" for i in range(1, 160))
+    + "\n\n\n"
+    + "".join(f"LETTER {200 + i}.\n\n{_LETTER}" for i in range(60))
+)
+
+
+def run_langid(tmp_path, inputs, *args):
+    from curate import cli
+
+    argv = ["run", "--stages", "ingest,langid", "--output", str(tmp_path / "out"), *args]
+    for path, domain in inputs:
+        argv += ["--input", str(path), "--domain", domain]
+    assert cli.main(argv) == 0
+    docs = pa.concat_tables(pq.read_table(p) for p in sorted((tmp_path / "out" / "text").glob("*.parquet")))
+    return {r["path"]: r for r in docs.to_pylist()}
+
+
+def test_a_books_language_is_read_from_its_body_not_its_front_matter(tmp_path):
+    """The model saw a book's first 4,000 characters, its title page and contents: an English
+    volume of letters was `de` and removed (`language_not_target`) from an English mix. A book
+    is sampled across its length; a web page keeps its prefix (the same text as a page: de)."""
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "letters.txt").write_text(LETTERS, encoding="utf-8")
+    (tmp_path / "page.jsonl").write_text(json.dumps({"text": LETTERS}) + "\n", encoding="utf-8")
+    got = run_langid(tmp_path, [(tmp_path / "books", "books"), (tmp_path / "page.jsonl", "web")], "--languages", "all")
+    assert got["letters.txt"]["language"] == "en" and got["letters.txt"]["language_score"] >= 0.9
+    assert got["page.jsonl"]["language"] == "de"
+
+
+@pytest.mark.corpora
+def test_real_book_with_a_long_contents_list_is_english(corpora, tmp_path):
+    """PG 13272, Beethoven's Letters vol. 2 (English): its prefix scored en 0.59, under en's 0.65."""
+    got = run_langid(tmp_path, [(corpora / "books" / "gutenberg_misc" / "pg13272.txt", "books")])
+    assert got["pg13272.txt"]["language"] == "en" and got["pg13272.txt"]["language_score"] >= 0.9
+
+
+@pytest.mark.corpora
+def test_real_books_pass_the_default_filters(corpora, tmp_path):
+    """README: a book is one document and gets the book rules only (docs/filters.md, "Books: one
+    document a file"): the 32 Gutenberg books, English, Dutch and French, all 1-1.3 MB novels
+    included, come through langid and the filters whole; the web rule sets would remove 8 of them
+    for `gopher_max_words` alone."""
+    from curate import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(corpora / "books"), "--domain", "books", "--stages", "ingest,langid,filter",
+                     "--languages", "en,nl,fr", "--output", str(out), "--progress", "off"]) == 0
+    docs = pa.concat_tables(pq.read_table(p) for p in sorted((out / "text").glob("*.parquet")))
+    assert sorted(docs.column("path").to_pylist()) == sorted([f"gutenberg_misc/{n}" for n in MISC] + [f"gutenberg_nltk/{n}" for n in NLTK])
+    assert not list((out / "ledger").glob("*.parquet")) or sum(pq.read_table(p).num_rows for p in (out / "ledger").glob("*.parquet")) == 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import polars as pl
 import pytest
@@ -33,6 +33,11 @@ from curate.stages.urldedup import normalize_url
         ("https://example.com/a?t=x%20y", "https://example.com/a?t=x+y"),
         ("example.com/a", "http://example.com/a"),
         ("https://example.com/", "https://example.com"),
+        # a page's path written with its characters (an IRI) or percent-encoded, in either case
+        ("https://ja.wikipedia.org/wiki/日本", "https://ja.wikipedia.org/wiki/%E6%97%A5%E6%9C%AC"),
+        ("https://ja.wikipedia.org/wiki/%e6%97%a5%e6%9c%ac", "https://ja.wikipedia.org/wiki/%E6%97%A5%E6%9C%AC"),
+        ("https://example.com/~user/my page", "https://example.com/%7Euser/my%20page"),
+        ("http://xn--o3cw4h.com/ข่าว", "http://ไทย.com/%E0%B8%82%E0%B9%88%E0%B8%B2%E0%B8%A7"),  # punycode host
     ],
 )
 def test_same_page(a, b):
@@ -47,10 +52,18 @@ def test_same_page(a, b):
         ("https://example.com/a?id=3", "https://example.com/a?id=4"),
         ("https://example.com/a?article154", "https://example.com/a"),  # a bare key can name the page
         ("https://blog.example.com/a", "https://example.com/a"),
+        ("https://example.com/a%2Fb", "https://example.com/a/b"),  # an escaped slash is no separator
+        ("https://example.com/%FF", "https://example.com/%C3%BF"),  # a byte that is not UTF-8 is no character
     ],
 )
 def test_different_pages(a, b):
     assert normalize_url(a) != normalize_url(b)
+
+
+def test_a_lone_surrogate_in_a_path_is_kept_as_it_is():
+    # JSON may carry one ("\\udcff"): the key of a URL, not an error
+    assert normalize_url("http://example.com/a\udcff") == "example.com/a%ED%B3%BF"
+    assert normalize_url("http://example.com/%FF") == "example.com/%FF"  # an escaped non-UTF-8 byte stays one
 
 
 def test_no_host_is_never_a_duplicate():
@@ -117,3 +130,31 @@ def test_urldedup_stage_keeps_one_copy_per_page(corpora, tmp_path):
         assert normalize_url(url_of[kept]) == normalize_url(url)  # kept_id: the surviving copy of that page
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["urldedup"]["removed"] == {"url_duplicate": 2 * len(docs) - 3}
+
+
+@pytest.mark.corpora
+def test_urldedup_matches_a_url_written_with_its_characters(corpora, tmp_path):
+    """Dolma's crawled URLs are percent-encoded (``ja.uncyclopedia.info/wiki/%E3%82%AB...``); a
+    source that keeps IRIs writes the same page's path with its characters. Each page whose
+    decoded path (``urllib.parse.unquote``, independent of curate) is not ASCII is planted again
+    that way, with less text: that copy is the duplicate, and no other page is removed."""
+    docs = [d for d in dolma(corpora) if len(d["text"].strip()) > 1]
+    rows = [{"id": d["id"], "text": d["text"] + "\nMore.", "url": d["metadata"]["warc_url"]} for d in docs]
+    planted = {}
+    for d in docs:
+        u = urlsplit(d["metadata"]["warc_url"])
+        if not unquote(u.path).isascii():
+            iri = u._replace(path=unquote(u.path)).geturl()
+            rows.append({"id": d["id"] + "-iri", "text": d["text"], "url": iri})
+            planted[d["id"] + "-iri"] = d["id"]
+    assert len(planted) >= 5
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(inp), "--domain", "web", "--source", "s", "--output", str(out),
+                     "--stages", "ingest,urldedup", "--progress", "off", "--id-field", "id"]) == 0
+    ledger = pl.read_parquet(out / "ledger/*.parquet").filter(pl.col("stage") == "urldedup")
+    text = pl.read_parquet(out / "text/*.parquet")
+    assert text.height == len(docs)
+    sid = dict(zip(text["id"].to_list(), text["source_id"].to_list()))
+    assert sorted(zip(ledger["source_id"].to_list(), (sid[k] for k in ledger["kept_id"].to_list()))) == sorted(planted.items())

@@ -124,7 +124,7 @@ def rule(root: str, name: str, k: int) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root))["ledger"], k)
+    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root)), k)
     print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):")
     for line in lines:
         print(line)
@@ -136,7 +136,10 @@ def why(root: str, keys: list[str]) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    lines, missing = lookup.why(root, keys, output_files(root, open_output(root)))
+    # a key copied from a table or a log carries its blanks: looked up as given and without them
+    tried = {k: list(dict.fromkeys([k, k.strip()])) for k in keys}
+    lines, missing = lookup.why(root, [v for vs in tried.values() for v in vs], output_files(root, open_output(root)))
+    missing = [k for k, vs in tried.items() if set(vs) <= set(missing)]
     for line in lines:
         print(line)
     for k in missing:
@@ -186,6 +189,10 @@ def main(argv=None) -> int:
         ap.error(f"{asked[0]} reads a curate output DIR, not --corpus")
     if len(asked) > 1:
         ap.error(f"{' and '.join(asked)} are separate questions: give one")
+    for opt, key in [("--why", k) for k in ns.why or []] + [("--rule", ns.rule)] * (ns.rule is not None):
+        if not key.strip():  # an unset shell variable; a key pasted with blanks is taken without them (why)
+            ap.error(f"{opt} {key!r}: an empty key: give an id, your record's own id, a URL or an input path"
+                     if opt == "--why" else f"{opt} {key!r}: an empty key: give a rule (RULE or STAGE/RULE)")
     ns.examples = (RULE_SAMPLE if ns.rule else EXAMPLES) if ns.examples is None else ns.examples
     try:
         if ns.why:  # the questions answered in a few lines, without the report

@@ -51,8 +51,26 @@ def config_lines(old: dict, new: dict) -> list[str]:
             out.append(f"{k}: {'not run -> run' if k in new else 'run -> not run'}")
         elif k not in NOT_CONTENT and a.get(k) != b.get(k):
             out.append(f"{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}")
-    if old.get("inputs") != new.get("inputs"):
-        out.append("inputs: the [[inputs]] tables differ (globs, formats, sources or fields)")
+    return out + input_lines(old.get("inputs") or [], new.get("inputs") or [])
+
+
+def input_lines(old: list, new: list) -> list[str]:
+    """The [[inputs]] tables that differ: those in both unchanged are left out, the others paired
+    in order, each differing field a line (``inputs[0].source: "web" -> "c4"``, numbered as in
+    NEW), and a table only one of them has said whole (``inputs[2]: added {...}``)."""
+    rest = list(new)
+    gone = []
+    for t in old:
+        if t in rest:
+            rest.remove(t)
+        else:
+            gone.append(t)
+    out = []
+    for a, b in zip(gone, rest):
+        fa, fb, at = _flat(a), _flat(b), new.index(b)
+        out += [f"inputs[{at}].{k}: {json.dumps(fa.get(k))} -> {json.dumps(fb.get(k))}" for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
+    out += [f"inputs[{old.index(t)}]: removed {json.dumps(t, sort_keys=True)}" for t in gone[len(rest):]]
+    out += [f"inputs[{new.index(t)}]: added {json.dumps(t, sort_keys=True)}" for t in rest[len(gone):]]
     return out
 
 

@@ -4,8 +4,8 @@ KEY is curate's id, the record's own id (``source_id``), its URL or its input pa
 quarantined file; also as ``SOURCE/PATH``, the way a run names a file; a code dump's record by its file's path too: ``octo/app/src/main.py`` finds
 ``dump.jsonl:octo/app/src/main.py``). Every record ends in exactly one of text/, the ledger or the quarantine, so
 the answer is the row that holds it: kept (with the columns the stages added), removed (stage,
-rule, the value it measured and the threshold; for a duplicate, the fate of the copy kept
-instead) or quarantined (reason and detail). Each table is scanned once with the keys as a
+rule, the language label, the value it measured and the threshold; for a duplicate, the fate of
+the copy kept instead, as ``--rule`` also gives it) or quarantined (reason and detail). Each table is scanned once with the keys as a
 filter (polars reads only the matching row groups' columns)."""
 from __future__ import annotations
 
@@ -74,26 +74,39 @@ def _kept(r: dict) -> str:
 
 
 def _removed(r: dict) -> str:
-    return f"removed at {r['stage']} by {r['rule']} (value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
+    # the label the removal was decided under: langid's "not a target language" is a score of it,
+    # and the filters' thresholds are per language
+    lang = f"language {r['language']}, " if r.get("language") else ""
+    return f"removed at {r['stage']} by {r['rule']} ({lang}value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
+
+
+def _fates(root: str, files: dict[str, list[str]], ledger: pl.DataFrame) -> dict[str, str]:
+    """kept_id -> "origin: kept" or "origin: removed at ...": the copy each duplicate of
+    ``ledger`` gave way to, kept or removed by a later stage."""
+    kept_ids = ledger["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
+    fate: dict[str, str] = {}
+    if kept_ids:
+        for r in _scan(root, files["text"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
+            fate[r["id"]] = f"{_origin(r)}: kept"
+        for r in _scan(root, files["ledger"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
+            fate[r["id"]] = f"{_origin(r)}: {_removed(r)}"
+    return fate
+
+
+def _instead(r: dict, fate: dict[str, str]) -> str:
+    k = r.get("kept_id")
+    return f"; instead: {k}" + (f" ({fate[k]})" if k in fate else "") if k else ""
 
 
 def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     """(one line per matching row, the keys nothing matched). ``files``: each kind's shards."""
     text, ledger, quar = (_scan(root, files[k], keys) for k in ("text", "ledger", "quarantine"))
-    kept_ids = ledger["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
-    fate: dict[str, str] = {}
-    if kept_ids:  # the copy a duplicate gave way to: kept, or removed by a later stage
-        for r in _scan(root, files["text"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
-            fate[r["id"]] = f"{_origin(r)}: kept"
-        for r in _scan(root, files["ledger"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
-            fate[r["id"]] = f"{_origin(r)}: {_removed(r)}"
+    fate = _fates(root, files, ledger)
     lines, found = [], set()
     for r in text.iter_rows(named=True):
         lines.append(f"{r['id']} ({_origin(r)}): {_kept(r)}")
     for r in ledger.iter_rows(named=True):
-        line = f"{r['id']} ({_origin(r)}): {_removed(r)}"
-        if r.get("kept_id"):
-            line += f"; instead: {r['kept_id']}" + (f" ({fate[r['kept_id']]})" if r["kept_id"] in fate else "")
+        line = f"{r['id']} ({_origin(r)}): {_removed(r)}{_instead(r, fate)}"
         if r.get("snippet"):
             line += f"; text: {' '.join(r['snippet'].split())[:80]!r}"
         lines.append(line)
@@ -114,12 +127,12 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
     return lines, [k for k in keys if k not in found and norm[k] not in found]
 
 
-def rule_sample(root: str, rule: str, files: list[str], k: int) -> tuple[list[str], int]:
+def rule_sample(root: str, rule: str, files: dict[str, list[str]], k: int) -> tuple[list[str], int]:
     """(a line per removed document, the rule's total): the ``k`` ledger rows of ``rule`` (or
     ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""
     from curate.config import did_you_mean
 
-    frames = [scan_parquet(f"{root}/{f}").drop("text", strict=False) for f in files]
+    frames = [scan_parquet(f"{root}/{f}").drop("text", strict=False) for f in files["ledger"]]
     if not frames:
         raise ValueError(f"{root}: no ledger: nothing was removed")
     led = pl.concat(frames, how="diagonal_relaxed").with_columns(sr=pl.col("stage") + "/" + pl.col("rule"))
@@ -131,5 +144,6 @@ def rule_sample(root: str, rule: str, files: list[str], k: int) -> tuple[list[st
         raise ValueError(f"no document of {root} was removed by {rule!r}{did_you_mean(rule, names + [n.split('/')[1] for n in names])}; "
                          f"its ledger's rules: {', '.join(f'{r} {n:,}' for r, n in rules.rows()) or 'none'}")
     rows = hit.sort("id").head(k).collect()
-    return [f"{r['id']} ({_origin(r)}): {_removed(r)}" + (f"; instead: {r['kept_id']}" if r.get("kept_id") else "")
+    fate = _fates(root, files, rows)
+    return [f"{r['id']} ({_origin(r)}): {_removed(r)}{_instead(r, fate)}"
             + (f"; text: {' '.join((r.get('snippet') or '').split())[:160]!r}") for r in rows.iter_rows(named=True)], total

@@ -346,7 +346,9 @@ def sources_card(s: dict, top: int = 25) -> str:
     if not src:
         return ""
     tok = any(e.get("tokens_in_mix") is not None for e in src.values())
-    head = ("<tr><th>domain/source</th><th>documents in</th><th>kept</th><th>keep rate</th><th>removed by</th><th>quarantined</th>"
+    lost = any(e.get("characters_removed") is not None for e in src.values())  # absent: a ledger of an older run
+    head = ("<tr><th>domain/source</th><th>documents in</th><th>kept</th><th>keep rate</th><th>removed by</th>"
+            + ("<th>characters kept</th><th>characters removed</th>" if lost else "") + "<th>quarantined</th>"
             + ("<th>tokens (mix)</th>" if tok else "") + "</tr>")
     rows = sorted(src, key=lambda k: (-src[k]["docs_in"], k))[:top]
     body = ""
@@ -354,10 +356,13 @@ def sources_card(s: dict, top: int = 25) -> str:
         e = src[k]
         rules = ", ".join(f"{_e(r)} {num(n)}" for r, n in e["removed_by"][:3]) + (f", {len(e['removed_by']) - 3} more" if len(e["removed_by"]) > 3 else "")
         body += (f"<tr><td>{_e(k)}</td><td>{num(e['docs_in'])}</td><td>{num(e['kept'])}</td><td>{pct(e['keep_rate']) if e['keep_rate'] is not None else ''}</td>"
-                 f"<td class='rules'>{rules}</td><td>{num(e['quarantined'])}</td>" + (f"<td>{compact(e.get('tokens_in_mix') or 0)}</td>" if tok else "") + "</tr>")
+                 f"<td class='rules'>{rules}</td>"
+                 + (f"<td>{compact(e['characters'])}</td><td>{compact(e.get('characters_removed') or 0)}</td>" if lost else "")
+                 + f"<td>{num(e['quarantined'])}</td>" + (f"<td>{compact(e.get('tokens_in_mix') or 0)}</td>" if tok else "") + "</tr>")
     note = ("Documents per input source (its --source; the domain's files otherwise): in = kept + removed + quarantined, "
             "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
-            f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
+            + ("the characters of the documents kept and of those removed (each as the stage that removed it read it), " if lost else "")
+            + f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
     return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
 
 

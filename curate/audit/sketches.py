@@ -11,10 +11,10 @@ import numpy as np
 import polars as pl
 
 
-GROWTH = 1.02  # LogHist bin i covers [GROWTH**i, GROWTH**(i+1))
-
-
-LOG_G = math.log(GROWTH)
+# LogHist bin i covers [GROWTH**i, GROWTH**(i+1)): 116 bins a decade (GROWTH ~1.02), 29 to each
+# quarter-decade display bin, so a display bin is a sum of whole fine bins (its counts exact)
+BINS_PER_DECADE = 116
+GROWTH = 10 ** (1 / BINS_PER_DECADE)
 
 
 REL_ERROR = math.sqrt(GROWTH) - 1  # a bin's geometric middle is this close to any value in it
@@ -45,7 +45,8 @@ class LogHist:
 
     @staticmethod
     def bin_expr(col: pl.Expr) -> pl.Expr:
-        return pl.when(col > 0).then((col.cast(pl.Float64).log() / LOG_G).floor()).otherwise(-1).cast(pl.Int32)
+        # + 1e-9: a power of ten (1,000, a bin's edge) is not left below it by the float log
+        return pl.when(col > 0).then((col.cast(pl.Float64).log10() * BINS_PER_DECADE + 1e-9).floor()).otherwise(-1).cast(pl.Int32)
 
     def add_counts(self, counts: dict, total: int, lo: int, hi: int) -> None:
         self.bins.update(counts)
@@ -64,7 +65,7 @@ class LogHist:
         """The value a bin stands for: its integer if it holds one, else its geometric middle."""
         if b < 0:
             return 0.0
-        lo, hi = GROWTH**b, GROWTH ** (b + 1)
+        lo, hi = (10 ** ((e - 1e-9) / BINS_PER_DECADE) for e in (b, b + 1))  # bin_expr's edges
         first, last = math.ceil(lo), math.ceil(hi) - 1
         return float(first) if first == last else math.sqrt(lo * hi)
 
@@ -87,11 +88,13 @@ class LogHist:
         return out
 
     def coarse(self, per_decade: int = 4) -> dict:
-        """Counts per display bin [10**(k/per_decade), 10**((k+1)/per_decade)) (k = -1: zeros)."""
+        """Counts per display bin [10**(k/per_decade), 10**((k+1)/per_decade)) (k = -1: zeros):
+        whole fine bins, ``per_decade`` dividing BINS_PER_DECADE."""
+        if BINS_PER_DECADE % per_decade:
+            raise ValueError(f"per_decade {per_decade} does not divide {BINS_PER_DECADE}: display bins would split fine ones")
         out: Counter = Counter()
         for b, c in self.bins.items():
-            k = -1 if b < 0 else math.floor(per_decade * math.log10(self.value(b)) + 1e-9)
-            out[k] += c
+            out[-1 if b < 0 else b // (BINS_PER_DECADE // per_decade)] += c
         return {str(k): out[k] for k in sorted(out)}
 
 

@@ -32,10 +32,11 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
 
 * counts per domain, language, source, stage, rule, reason; sums of characters and tokens: exact;
   memory grows with the number of distinct keys (tens to hundreds), not with the corpus.
-* length percentiles: ``LogHist``, counts in fixed logarithmic bins (each 2% wider than the
+* length percentiles: ``LogHist``, counts in fixed logarithmic bins (116 a decade, each 2% wider than the
   last). Bin counts add, so merging is exact; a percentile (nearest rank, like DuckDB's
   ``quantile_disc``) is within ``REL_ERROR`` (1%) of the true value; at most ~1,500 bins
-  per domain whatever the corpus size. Minimum, maximum and mean are exact.
+  per domain whatever the corpus size. Minimum, maximum and mean are exact. The length
+  histogram's quarter-decade bins are sums of whole fine bins: their counts are exact.
 * quality-score histogram (20 bins on [0, 1]) and duplicate-group sizes (power-of-two
   buckets): exact. Per language: documents the quality stage kept (those in text plus those a
   later stage, rebalance, removed: ledger rows of a scored domain) and removed, their mean
@@ -170,6 +171,7 @@ class Partial:
     src_chars: Counter = field(default_factory=Counter)
     src_mix_tokens: Counter = field(default_factory=Counter)
     src_removed: Counter = field(default_factory=Counter)
+    src_removed_chars: Counter = field(default_factory=Counter)  # source -> the ledger's chars, summed
     src_quarantined: Counter = field(default_factory=Counter)
 
     # -- adding batches
@@ -243,6 +245,9 @@ class Partial:
             self.removed[s, r_, d or UNKNOWN] += r["n"]
         for (src, rule), r in _rows(df.with_columns(src=_source_key(df), rule=pl.col("stage") + "/" + pl.col("rule")), ["src", "rule"]):
             self.src_removed[src, rule] += r["n"]
+        if "chars" in df.columns:  # ledgers of older runs have no chars
+            for (src,), r in _rows(df.with_columns(src=_source_key(df)), ["src"], c=pl.col("chars").sum()):
+                self.src_removed_chars[src] += r["c"]
         for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["stage", "language", "rule"]):
             self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
@@ -291,7 +296,7 @@ class Partial:
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output",
-                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_quarantined"):
+                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
             self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
@@ -350,7 +355,8 @@ class Partial:
 
     def _by_source(self) -> dict:
         """Per "domain/source": documents in (kept + removed + quarantined), kept, the keep rate,
-        removals per "stage/rule" ([rule, n] pairs, most first), quarantined, characters and tokens in the mix."""
+        removals per "stage/rule" ([rule, n] pairs, most first), quarantined, characters kept and
+        removed (None from a ledger without chars), tokens in the mix."""
         rules: dict = {}
         for (src, rule), n in self.src_removed.items():
             rules.setdefault(src, Counter())[rule] += n
@@ -360,6 +366,7 @@ class Partial:
             docs_in = kept + removed + q
             out[src] = {"docs_in": docs_in, "kept": kept, "removed": removed, "quarantined": q,
                         "keep_rate": kept / docs_in if docs_in else None, "characters": self.src_chars[src],
+                        "characters_removed": self.src_removed_chars[src] if self.src_removed_chars or not self.src_removed else None,
                         "tokens_in_mix": self.src_mix_tokens[src] if self.src_mix_tokens else None,
                         "removed_by": [[r, n] for r, n in sorted(rules.get(src, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))]}
         return out

@@ -5,7 +5,7 @@ Following GPT-3 and datatrove, every window of 13 words (``ngram``) of every doc
 up in the 13-word windows of the user's evaluation sets; a document with a hit is removed
 (ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
 the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
-= n) or, with ``mode = "cut"``, the overlapping words are cut out of its text and it is kept
+= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept
 (``decontaminate.cut_docs`` / ``cut_chars`` in the stats).
 
 ``max_edits = 1`` (default) also matches a window that differs from an evaluation window in one
@@ -31,8 +31,9 @@ tokenized test sets match running text: WikiText's ``guest @-@ starring`` and ``
 meet a page's ``guest-starring`` and ``Teddy's``; in code ``current_depth += 1`` is
 ``current depth``. Numbers are dropped: a run of 13 numbers (a data table) is not a test item. Chinese and
 Japanese have no spaces: each Han or kana character is a word (as dedup's ``split_cjk``), so a
-window is 13 characters there; Thai, Lao, Khmer and Myanmar are not split (13 characters are a
-few syllables, which unrelated Thai sentences share), so their items stay mostly too short.
+window is 13 characters there. Thai, Lao, Khmer and Myanmar runs are cut into pieces of ~4
+characters by their content (``chunk``; 13 characters are a few syllables that unrelated Thai
+sentences share), so a window is ~50 characters there.
 Word hashes are dedup's shingle hashes (one compiled pass), windows a polynomial of them.
 Evaluation items shorter than ``ngram`` words cannot match and are counted
 (``eval_items_too_short``), not used.
@@ -64,6 +65,10 @@ from curate.stages.word_keys import KeySet, powers, roll
 RULE = "eval_overlap"
 NEAR_RULE = "eval_near_copy"
 MODES = ("remove", "cut")
+# A book is one document: a sentence it shares with an evaluation set would remove the whole
+# book, so its matches are cut out (as GPT-3 cut long documents around a match); a page or a
+# source file that holds a test item is removed.
+DEFAULT_MODES = {"web": "remove", "code": "remove", "books": "cut"}
 UNITS = ("line", "file")
 EVAL_SET_DEFAULTS = {
     "name": "",  # short name, prefixes item ids in the ledger (default: the file name)
@@ -78,14 +83,59 @@ _PUNCT = r"(?:[\p{P}\p{S}\p{N}]\p{M}*)+"
 
 
 # Chinese and Japanese put no spaces between words: each Han or kana character (with its marks)
-# is a word, as in dedup's split_cjk. Not Thai, Lao, Khmer, Myanmar: 13 of their characters are
-# a few syllables, which unrelated sentences share (lingua Thai: 43 of 50 clean documents matched)
+# is a word, as in dedup's split_cjk. Thai, Lao, Khmer, Myanmar: see ``chunk`` below
 _CJK_CHAR = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 _CJK = f"({_CJK_CHAR}\\p{{M}}*)"
 # what "cut" mode cuts: whitespace-separated tokens, but each Han or kana character (with the
 # punctuation after it, as "word," is one token) alone: a Chinese paragraph has no spaces
 # (a half-width kana's voiced marks ﾞ ﾟ, which NFKC joins to it, with it too)
 _CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}\uFF9E\uFF9F]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
+
+
+# Thai, Lao, Khmer and Myanmar put no spaces between words either (Thai and Lao space phrases),
+# and 13 of their characters are a few syllables that unrelated sentences share (lingua Thai: 43
+# of 50 pages of other sentences matched). Their runs are cut into pieces by their content: a
+# boundary before a character (not a combining mark) where a hash of it and the character before
+# it is 0 mod CHUNK_CHARS, so the same text is cut the same way wherever it stands, and an edit
+# changes the one or two pieces around it, as it changes a word.
+# Lingua Thai (tests/test_decontaminate.py), each item planted between two other sentences and
+# pages of five other sentences, by CHUNK_CHARS (1 = each character a word; main: phrases, 23 of
+# 250 caught, 2 with 5% of the characters edited, 0 pages matched):
+#   CHUNK_CHARS                     1     2     3     4     5     6
+#   items planted, caught (of 250)  249   236   219   205   184   176   (120 of the 120 of >= 100 characters)
+#   the same, 5% characters edited  249   213   171   137   95    87
+#   pages of other sentences (50)   43    17    8     8     5     6
+# At 4 the 8 pages share a run of 30-76 characters with an item (7 of them 49 or more: a Thai
+# government site's boilerplate lines), not a few syllables.
+CHUNK_CHARS = 4  # mean characters a piece: a 13-piece window is ~50 characters
+_CHUNKED = r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
+_CHUNK_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F))
+
+
+def _chunk_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(in those scripts' blocks, a combining mark) per code point below 0xAA80."""
+    import unicodedata
+
+    inside, mark = np.zeros(0xAA80, bool), np.zeros(0xAA80, bool)
+    for lo, hi in _CHUNK_RANGES:
+        inside[lo : hi + 1] = True
+        mark[lo : hi + 1] = [unicodedata.category(chr(c))[0] == "M" for c in range(lo, hi + 1)]
+    return inside, mark
+
+
+_INSIDE, _MARK = _chunk_tables()
+
+
+def chunk(text: str) -> str:
+    """``text`` with a space at each content-defined boundary inside its Thai, Lao, Khmer and
+    Myanmar runs (see ``CHUNK_CHARS``)."""
+    cps = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    low = np.minimum(cps, len(_INSIDE) - 1)
+    inside = _INSIDE[low] & (cps < len(_INSIDE))
+    with np.errstate(over="ignore"):
+        h = (cps[:-1].astype(np.uint64) * np.uint64(0x9E3779B1) + cps[1:]) * np.uint64(0x85EBCA77)
+    cut = np.flatnonzero(inside[1:] & inside[:-1] & ~_MARK[low[1:]] & ((h >> np.uint64(29)) % np.uint64(CHUNK_CHARS) == 0)) + 1
+    return np.insert(cps, cut, 32).astype("<u4").tobytes().decode("utf-32-le") if len(cut) else text
 
 
 def normalize_words(texts) -> pa.LargeStringArray:
@@ -104,7 +154,14 @@ def normalize_words(texts) -> pa.LargeStringArray:
         # NFKC first, as dedup's split_cjk: a half-width kana's voiced mark (ｶﾞ) is a character of its own until then
         split = pc.replace_substring_regex(pc.utf8_normalize(x.take(idx), "NFKC"), _CJK, r" \1 ")
         x = pc.replace_with_mask(x, pa.array(mask), split)
-    return normalize(x)
+    x = normalize(x)
+    idx = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(x), True).to_numpy(zero_copy_only=False))
+    idx = idx[pc.match_substring_regex(x.take(idx), _CHUNKED).to_numpy(zero_copy_only=False)] if len(idx) else idx
+    if len(idx):
+        mask = np.zeros(len(x), bool)
+        mask[idx] = True
+        x = pc.replace_with_mask(x, pa.array(mask), pa.array([chunk(t) for t in x.take(idx).to_pylist()], pa.large_string()))
+    return x
 
 
 _WILD = np.uint64(0x5851F42D4C957F2D)  # stands for the one word a tolerant window skips
@@ -304,6 +361,20 @@ def _word_counts(normalized: pa.Array) -> np.ndarray:
     return np.where(empty, 0, spaces + 1)
 
 
+def _cut_domains(mode) -> list[str]:
+    """The domains whose matches are cut out (the others' documents are removed) of ``mode``:
+    "remove" or "cut" for every domain, or a table of domain -> mode over the default one
+    (books cut, web and code removed)."""
+    table = {**DEFAULT_MODES, **mode} if isinstance(mode, dict) else dict.fromkeys(schema.DOMAINS, mode)
+    for domain, m in table.items():
+        where = f"mode.{domain}" if isinstance(mode, dict) else "mode"
+        if domain not in schema.DOMAINS:
+            raise ValueError(f"{where}: {domain!r} is not one of {', '.join(schema.DOMAINS)}")
+        if m not in MODES:
+            raise ValueError(f"{where}: {m!r} is not one of {', '.join(MODES)}")
+    return [d for d, m in table.items() if m == "cut"]
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -312,17 +383,17 @@ class DecontaminateStage:
         "max_edits": 1,  # words of an n-gram that may differ (0: exact n-grams; 1: one substitution)
         "short_item_words": 26,  # items of ngram .. this - 1 words are also matched whole (0: off)
         "short_item_edits": 0.15,  # fraction of a short item's words that may differ in a near copy
-        "mode": "remove",  # "remove" the document, or "cut" the overlapping spans out of its text
+        "mode": {"books": "cut"},  # "remove" the document or "cut" the matches out of its text; a table: per domain, over DEFAULT_MODES
         "domains": ["web", "code", "books"],
         "max_ngrams": 30_000_000,  # refuse evaluation sets with more keys (~17 bytes each, per worker process)
     }
     CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
+    SHAPES = {"mode": (str, dict)}  # checked by _cut_domains
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}
         self.sets = check_eval_sets(c["eval_sets"])
-        if c["mode"] not in MODES:
-            raise ValueError(f"mode: {c['mode']!r} is not one of {', '.join(MODES)}")
+        self.cut_domains = _cut_domains(c["mode"])
         if not isinstance(c["ngram"], int) or c["ngram"] < 2:
             raise ValueError(f"ngram: expected a whole number >= 2, got {c['ngram']!r}")
         if c["max_edits"] not in (0, 1):
@@ -336,7 +407,7 @@ class DecontaminateStage:
             if near_copy.anchor_length(c["ngram"], sw, se) < 3:
                 raise ValueError(f"short_item_edits: {se} leaves some items of {c['ngram']}..{sw - 1} words no 3 intact "
                                  "consecutive words to find them by; lower it or short_item_words")
-        self.n, self.edits, self.mode = c["ngram"], c["max_edits"], c["mode"]
+        self.n, self.edits = c["ngram"], c["max_edits"]
         self.short_words, self.short_edits = sw, float(se)
         self.domains, self.max_ngrams = list(c["domains"]), c["max_ngrams"]
         self.cfg = c
@@ -428,8 +499,12 @@ class DecontaminateStage:
         hit = m["item"] >= 0
         if not hit.any():
             return batch, schema.empty(schema.LEDGER_SCHEMA)
-        if self.mode == "cut":
-            return self._cut(batch, hit)
+        if self.cut_domains:
+            cut = hit & pc.is_in(batch.column("domain"), value_set=pa.array(self.cut_domains, pa.string())).to_numpy(zero_copy_only=False)
+            if cut.any():
+                batch, hit = self._cut(batch, cut), hit & ~cut
+                if not hit.any():
+                    return batch, schema.empty(schema.LEDGER_SCHEMA)
         removed = batch.filter(pa.array(hit))
         idx = np.flatnonzero(hit)
         near = m["near"][idx]
@@ -456,7 +531,7 @@ class DecontaminateStage:
             self.counters["cut_chars"] += len(texts[i]) - len(new)
             texts[i] = new
         i = batch.schema.get_field_index("text")
-        return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string())), schema.empty(schema.LEDGER_SCHEMA)
+        return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
 
     def cut_text(self, text: str) -> str:
         """The text without the whitespace-separated tokens covered by a matching window (a

@@ -6,7 +6,13 @@ default ports (:80, :443), a trailing slash, the fragment, tracking parameters
 (``tracking_params``: names, or prefixes ending in ``*``), parameters with an empty value
 (``?q=&id=3`` = ``?id=3``; a bare ``?q`` is kept), HTML-escaped ``&amp;`` separators, percent-encoding differences
 (``%20`` = ``+``, ``%2C`` = ``,``) and the order of the remaining query parameters. The path and the other parameters keep their case: they can name
-different pages.
+different pages. A Thai, Japanese or Chinese page's URL comes written two ways: percent-encoded
+(a crawler's, Common Crawl's, Dolma's ``/wiki/%E6%97%A5%E6%9C%AC``, in upper or lower case hex)
+or with its characters (a dump or a scrape that keeps IRIs, ``/wiki/日本``), and its host as
+punycode (``xn--o3cw4h.com``) or as ``ไทย.com``. Both are the same page (RFC 3987's mapping):
+the path's escapes of UTF-8 characters and of unreserved ASCII (RFC 3986 2.3) are decoded, the
+other escapes (``%2F``, ``%3F``, a byte that is not UTF-8) kept, and the path then written
+percent-encoded in upper-case hex; punycode host labels are decoded.
 
 The survivor is chosen exactly as dedup chooses (``curate.stages.dedup.cluster``: quality when
 scored, then length, source rank, id) through the same bucket shuffle and id join
@@ -18,7 +24,8 @@ that a page is popular, so it does not weight the survivor in rebalancing.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit
+import re
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +41,43 @@ TRACKING = [
     "igshid", "ref_src", "spm", "sessionid", "phpsessid", "sid",
 ]
 _DEFAULT_PORTS = {"80", "443"}
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# what a path may hold as it is (RFC 3986's pchar and "/"): other ASCII (a space, ") is escaped
+_PATH_SAFE = "!$&'()*+,;=:@/%"
+
+
+def _escape_run(m: re.Match) -> str:
+    """A run of escapes as characters where that names the same path, else the escapes in upper case."""
+    text = bytes.fromhex(m.group(0).replace("%", "")).decode("utf-8", "surrogateescape")
+    return "".join(
+        c if (c in _UNRESERVED or (ord(c) > 127 and not 0xDC80 <= ord(c) <= 0xDCFF))
+        else "%%%02X" % (ord(c) - 0xDC00 if ord(c) > 127 else ord(c))
+        for c in text
+    )
+
+
+def _path(path: str) -> str:
+    """The path percent-encoded one way: escapes of UTF-8 characters and of unreserved ASCII
+    decoded, then every character but unreserved and ``_PATH_SAFE`` ones escaped (upper-case hex)."""
+    if "%" in path:
+        path = _ESCAPES.sub(_escape_run, path)
+    return path if path.isascii() and all(c in _UNRESERVED or c in _PATH_SAFE for c in path) else quote(path, safe=_PATH_SAFE, errors="surrogatepass")
+
+
+def _host(host: str) -> str:
+    """Punycode labels (``xn--...``) as their characters."""
+    if "xn--" not in host:
+        return host
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                label = label[4:].encode("ascii").decode("punycode").lower()
+            except (UnicodeError, ValueError):
+                pass
+        labels.append(label)
+    return ".".join(labels)
 
 
 def normalize_url(url: str | None, tracking=TRACKING) -> str | None:
@@ -50,12 +94,12 @@ def normalize_url(url: str | None, tracking=TRACKING) -> str | None:
         return url
     if not host:
         return None
-    host = host.rstrip(".")
+    host = _host(host.rstrip("."))
     if host.startswith("www."):
         host = host[4:]
     if port is not None and str(port) not in _DEFAULT_PORTS:
         host = f"{host}:{port}"
-    path = u.path.rstrip("/")
+    path = _path(u.path).rstrip("/")
     exact = {t.lower() for t in tracking if not t.endswith("*")}
     prefixes = tuple(t[:-1].lower() for t in tracking if t.endswith("*"))
     query = u.query

@@ -5,11 +5,13 @@ A bucket's members meet in one bucket shard, where ``bucket_edges`` sorts and co
 parked domains, error pages) does not fit a worker. Above ``dedup.hot_bucket`` members, a
 bucket goes this way instead, in passes over its members, each piece on its own:
 
-1. ``key_counts`` per piece of entries, summed per bucket shard (``merge_counts``, a combine)
-   -> ``hot_keys``: the ``key`` of every bucket above the size; ``split`` sends their rows
-   here, the rest to ``bucket_edges`` as before (all rows of a bucket share its key, so a
-   bucket goes one way whole; ``key`` alone may class a smaller bucket sharing it hot, which
-   changes where it is computed, not the result);
+1. ``key_counts`` per piece of entries, merged per bucket shard (``merge_counts``, a combine):
+   a Misra-Gries summary of at most ``COUNTERS`` keys, whatever the number of distinct keys
+   -> ``hot_keys``: the ``key`` of every bucket that may have more than the size (every one
+   that does, and maybe some within the summary's error below it); ``split`` sends their
+   rows here, the rest to ``bucket_edges`` as before (all rows of a bucket share its key, so a
+   bucket goes one way whole; ``key`` alone may class a smaller bucket sharing it hot; either
+   changes where a bucket is computed, not the result);
 2. the star's rounds, as ``bucket_edges`` runs them, a pass each over what is left: round k's
    center of a bucket is the best (``PRIORITY``, then id) of its members left, a top-1 per
    bucket over every piece (``best``: a reduce, so a combine); ``star_round`` then compares
@@ -25,7 +27,7 @@ No step holds more than a piece of entries and a round's centers (a row per hot 
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -34,24 +36,54 @@ import pyarrow.compute as pc
 from .cluster import BUCKET, PRIORITY, _EDGE_SCHEMA, _estimate, _sig_matrix, concat, empty_edges, sorted_buckets
 
 
-def key_counts(entries: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """(each distinct ``key`` of an entry table, its rows)."""
-    return np.unique(entries.column("key").to_numpy(), return_counts=True)
+# A summary's keys at most (~4 KB): a bucket of more than max(dedup.hot_bucket, rows / 257)
+# members, rows being its bucket shard's entries, is always found (at 50,000: every one above
+# the size while a shard holds at most 12.8 million entries; docs/scale.md).
+COUNTERS = 256
 
 
-def merge_counts(parts: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of several pieces summed per key (a combine's merge)."""
+class KeyCounts(NamedTuple):
+    """A Misra-Gries summary of the keys of some entries: at most k keys, each with a count
+    between its rows - ``err`` and its rows; a key not listed has at most ``err`` rows. Summaries
+    merge (``merge_counts``) in any order and grouping, the errors adding up: ``err`` is at most
+    the rows summarised / (k + 1) (Agarwal et al., "Mergeable summaries", 2012)."""
+
+    keys: np.ndarray  # uint64, sorted
+    counts: np.ndarray  # int64, > 0
+    err: int = 0
+
+
+def _prune(keys: np.ndarray, counts: np.ndarray, err: int, k: int) -> KeyCounts:
+    """At most k keys: past that, every count less the (k+1)-th largest, d, and the keys left at
+    or below 0 dropped. A key's count falls by d at most, so ``err`` grows by d; k + 1 keys lose
+    d each, so d(k + 1) rows leave the summary: the sum of the d's is at most rows / (k + 1)."""
+    if len(keys) <= k:
+        return KeyCounts(keys, counts, err)
+    d = np.partition(counts, len(counts) - k - 1)[len(counts) - k - 1]
+    keep = counts > d
+    return KeyCounts(keys[keep], counts[keep] - d, err + int(d))
+
+
+def key_counts(entries: pa.Table, k: int = COUNTERS) -> KeyCounts:
+    """The summary of an entry table's ``key``s."""
+    keys, n = np.unique(entries.column("key").to_numpy(), return_counts=True)
+    return _prune(keys, n.astype(np.int64), 0, k)
+
+
+def merge_counts(parts: Iterable[KeyCounts], k: int = COUNTERS) -> KeyCounts:
+    """Several summaries as one (a combine's merge): counts summed per key, errors added, pruned."""
     parts = list(parts)
     if not parts:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    keys, inv = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
-    return keys, np.bincount(inv, weights=np.concatenate([n for _, n in parts]), minlength=len(keys)).astype(np.int64)
+        return KeyCounts(np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    keys, inv = np.unique(np.concatenate([p.keys for p in parts]), return_inverse=True)
+    n = np.bincount(inv, weights=np.concatenate([p.counts for p in parts]), minlength=len(keys)).astype(np.int64)
+    return _prune(keys, n, sum(p.err for p in parts), k)
 
 
-def hot_keys(counts: tuple[np.ndarray, np.ndarray], min_size: int) -> np.ndarray:
-    """The keys with more than ``min_size`` rows."""
-    keys, n = counts
-    return keys[n > min_size]
+def hot_keys(counts: KeyCounts, min_size: int) -> np.ndarray:
+    """Every key with more than max(``min_size``, err) rows: those whose count + err exceeds
+    ``min_size`` (so maybe some keys of more than ``min_size - err`` rows, not more)."""
+    return counts.keys[counts.counts + counts.err > min_size]
 
 
 def split(entries: pa.Table, hot: np.ndarray) -> tuple[pa.Table, pa.Table]:

@@ -40,8 +40,9 @@ class DedupStage:
         "source_ranks": [],  # source names, most trusted first: breaks quality/length ties
         "join_shards": 0,  # shards of the id join that applies removals; 0 = output.id_partitions(run.shards)
         "bucket_shards": 0,  # shards of the bucket shuffle (entries grouped by key); 0 = join_shards
-        # a bucket of more members than this is compared in passes, not in one process (hot.py); 0 = never
-        "hot_bucket": 0,  # opt-in: its counts are corpus-sized in the local runner's launcher (docs/scale.md)
+        # a bucket of more members than this is compared in passes, not in one process (hot.py); 0 = never.
+        # Found by a fixed-size summary of each bucket shard's keys: ~4 KB a shard (docs/scale.md)
+        "hot_bucket": 50_000,
         # Chinese/Japanese: character shingles; punct_space is set per domain by punct_splits
         "normalize": {k: v for k, v in asdict(NormalizeConfig(split_cjk=True)).items() if k != "punct_space"},
         # Domains whose punctuation separates words (a space) instead of being deleted: in code

@@ -39,11 +39,15 @@ Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo, their
 ISO 639-3 codes and their scripts; a label such as ``cmn_Hani`` matches on the part before
 ``_``, ``dzo_Tibt`` on its script): rules that
 need word segmentation or Latin-style sentence punctuation are SKIPPED (they would
-otherwise remove every such page): all Gopher word-count, word-length, per-word ratio,
-alphabetic-word, stop-word and n-gram rules; fineweb_line_punct and fineweb_newline_ratio;
+otherwise remove every such page): the Gopher word-length, per-word ratio,
+alphabetic-word and stop-word rules; fineweb_line_punct and fineweb_newline_ratio;
 the C4 per-line punctuation, word-count and word-length tests, and c4_min_sentences except
 for Chinese and Japanese (``c4.nonspace_sentences``: their sentences end in 。！？). What
-still applies to them: URL lists, line/paragraph repetition, bullet/ellipsis lines, short
+still applies to them: Gopher's word counts where the language has ``nonspace_chars_per_word``
+(``language_constants``: zh, ja, th, km, lo, my, bo; its characters over that, English words'
+worth of text), URL lists, line/paragraph repetition, Gopher's n-gram repetition (each
+Han, kana, Thai, Lao, Khmer or Myanmar character a word, an n-gram ``nonspace_ngram_chars``
+times as many of them), bullet/ellipsis lines, short
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
 duplicated-line characters, lorem ipsum / curly bracket, the javascript / policy /
 citation line cleaning, and bad words (matched as substrings). Stop words and bad words
@@ -295,9 +299,13 @@ class Filter:
         cfg, extra = self._language_cfg(lang, script)
         consts = self._lang_consts.get(lang)
         if self._nonspace(language, lang):
-            notes.append(f"{language} is a non-space language (filter.nonspace_languages): the word-count, word-length, "
-                         "stop-word, per-word and n-gram rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
-                         "tests are skipped; short lines use short_line_chars_nonspace")
+            per = cfg["gopher_quality"]["nonspace_chars_per_word"]
+            count = (f"its words are counted as characters / {per} (gopher_quality.nonspace_chars_per_word, from "
+                     "the UDHR: characters per English word)" if per else "the word-count rules are skipped")
+            notes.append(f"{language} is a non-space language (filter.nonspace_languages): {count}; the word-length, "
+                         "stop-word and per-word rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
+                         "tests are skipped; short lines use short_line_chars_nonspace; the n-gram repetition rules count "
+                         "each character a word, n-grams of n * gopher_repetition.nonspace_ngram_chars")
         elif consts is not None and consts.get("fallback"):
             notes += self._fallback_notes(language, consts, script)
         elif consts is not None:

@@ -21,11 +21,19 @@ GOPHER_QUALITY = {
     "min_alpha_words": 0.8,  # fraction of words with at least one letter
     "min_stop_words": 2,  # distinct stop words present (languages with a list only)
     "stop_words": {"en": "default"},  # language -> list file ("default": curate/data/stopwords_<lang>.txt)
+    # a non-space language's words, for min_words and max_words: its characters (not whitespace)
+    # over this (0: no word count; filter.language_constants gives zh, ja, th, km, lo, my, bo theirs)
+    "nonspace_chars_per_word": 0.0,
 }
 
 
 def gopher_quality(cfg: dict, stop_words: dict[str, list]) -> list:
-    words = spaced(lambda d: d.word_stats[0])
+    chars_per_word = cfg["nonspace_chars_per_word"]
+
+    def words(doc: TextDoc) -> Optional[float]:
+        if doc.nonspace:  # English words' worth of characters, or no count
+            return doc.word_chars / chars_per_word if chars_per_word else None
+        return doc.word_stats[0]
 
     def mean_len(doc: TextDoc) -> Optional[float]:
         if doc.nonspace:

@@ -6,6 +6,25 @@
 * duplicate n-gram char fraction = characters of the words covered by an occurrence of an
   n-gram that already occurred earlier (each character counted once) / characters in all
   words. Duplicate line/paragraph fractions likewise count the repeats after the first.
+
+Languages written without spaces (the filter's ``nonspace_languages``): each Han, kana, Thai,
+Lao, Khmer or Myanmar character is a word (``rules.UNIT_SCRIPTS``, as in dedup), and an
+n-gram is ``n * nonspace_ngram_chars`` (4) of them, a character being a fraction of a word.
+Before, these rules were skipped for such languages: a Chinese line or a Thai phrase is one
+whitespace "word", so a page repeating one sentence on one line passed every rule.
+``bench/bench_nonspace_filters.py`` (documents these rules remove; good: lingua zh/ja/th 10
+sentences a document, UDHR of the non-space languages; spam: a lingua document's first sentence
+repeated to its length):
+
+    characters per word  1      2     3     4     5
+    lingua (good)        14/92  2/92  2/92  2/92  1/92
+    UDHR (good)          5/8    3/8   0/8   0/8   0/8
+    HTML bench zh/ja     3/4    1/4   1/4   0/4   0/4
+    Dolma CC zh/ja/my    7/15   3/15  2/15  2/15  1/15   (real pages, quality unknown)
+    spam                 92/92  92/92 92/92 92/92 92/92
+
+At 4 the two lingua documents are Thai pages repeating a company name six times and a heading,
+the two Dolma pages a game guide's list of places and a dental clinic's repeated instructions.
 """
 from __future__ import annotations
 
@@ -13,7 +32,7 @@ import numba
 import numpy as np
 
 from curate.stages.filters.rules import TextDoc, Rule
-from curate.stages.filters.text import line_repeats, para_repeats, spaced
+from curate.stages.filters.text import line_repeats, para_repeats
 
 GOPHER_REPETITION = {
     "max_dup_line_frac": 0.30,
@@ -22,6 +41,7 @@ GOPHER_REPETITION = {
     "max_dup_para_char_frac": 0.20,
     "max_top_ngram_char_frac": {"2": 0.20, "3": 0.18, "4": 0.16},
     "max_dup_ngram_char_frac": {"5": 0.15, "6": 0.14, "7": 0.13, "8": 0.12, "9": 0.11, "10": 0.10},
+    "nonspace_ngram_chars": 4,  # characters per word of an n-gram in a non-space language
 }
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -108,20 +128,22 @@ def ngram_counts(doc: TextDoc, max_n: int) -> tuple[list, list, list]:
     return doc.cache[key]
 
 
-def top_ngram_char_frac(n: int, max_n: int):
+def top_ngram_char_frac(n: int, max_n: int, k: int = 1):
+    """``k``: characters per word in a non-space language (its words are characters there)."""
     def measure(doc: TextDoc) -> float:
-        top, chars, _ = ngram_counts(doc, max_n)
-        return top[n] * chars[n] / doc.word_chars if top[n] and doc.word_chars else 0.0
+        m = n * k if doc.nonspace else n
+        top, chars, _ = ngram_counts(doc, max_n * k if doc.nonspace else max_n)
+        return top[m] * chars[m] / doc.word_chars if top[m] and doc.word_chars else 0.0
 
-    return spaced(measure)
+    return measure
 
 
-def dup_ngram_char_frac(n: int, max_n: int):
+def dup_ngram_char_frac(n: int, max_n: int, k: int = 1):
     def measure(doc: TextDoc) -> float:
-        _, _, dup = ngram_counts(doc, max_n)
-        return dup[n] / doc.word_chars if doc.word_chars else 0.0
+        _, _, dup = ngram_counts(doc, max_n * k if doc.nonspace else max_n)
+        return dup[n * k if doc.nonspace else n] / doc.word_chars if doc.word_chars else 0.0
 
-    return spaced(measure)
+    return measure
 
 
 def gopher_repetition(cfg: dict) -> list:
@@ -134,10 +156,13 @@ def gopher_repetition(cfg: dict) -> list:
     top = sorted(_ngram_table(cfg, "max_top_ngram_char_frac").items())
     dup = sorted(_ngram_table(cfg, "max_dup_ngram_char_frac").items())
     max_n = max((n for n, _ in top + dup), default=0)  # one pass computes every n
+    k = cfg["nonspace_ngram_chars"]
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"filter.gopher_repetition.nonspace_ngram_chars: expected a whole number >= 1, got {k!r}")
     for n, thr in top:
-        rules.append(Rule(f"gopher_top_{n}gram_char_frac", top_ngram_char_frac(n, max_n), "<=", thr))
+        rules.append(Rule(f"gopher_top_{n}gram_char_frac", top_ngram_char_frac(n, max_n, k), "<=", thr))
     for n, thr in dup:
-        rules.append(Rule(f"gopher_dup_{n}gram_char_frac", dup_ngram_char_frac(n, max_n), "<=", thr))
+        rules.append(Rule(f"gopher_dup_{n}gram_char_frac", dup_ngram_char_frac(n, max_n, k), "<=", thr))
     return rules
 
 

@@ -42,6 +42,13 @@ is a layout signal (menus, lists) more than a language one.
   needs as much text as Arabic, Persian or Urdu do. No stop words (none measured). A label the
   model lacks (another model's, or a language not listed here) is looked up by its language
   code (``lookup``).
+* ``nonspace``: for each non-space language (zh, ja, th, km, lo, my, bo) with a UDHR translation
+  in its own script (``multilingual/udhr2``), ``chars_per_word``: that translation's characters
+  (not whitespace) over the English UDHR's words (1,747), the median of its translations (zh:
+  cmn_hans 1.655, cmn_hant 1.546). The same text in both, so ``gopher_quality.min_words`` (50)
+  and ``max_words`` apply to such a page as that many English words' worth of characters
+  (zh 1.6, ja 2.34, th 5.12 characters a word): without it a one-line Thai page had no length
+  rule at all. The lingua sentences are not parallel, so they cannot give this.
 * sentence-final marks: punctuation that ends >= 5% of the language's sentences and that the
   rules' list (``curate.stages.filters.text.TERMINAL``) lacks, e.g. Urdu ۔ and Armenian ։; the FineWeb
   line-punctuation rule, C4's line test and its sentence count accept them for that language.
@@ -194,6 +201,26 @@ def dominant_script(text: str, scripts, sample: int = SCRIPT_SAMPLE) -> str | No
     return None
 
 
+def nonspace_lengths(corpora: Path, nonspace=(), labels=()) -> dict:
+    """``chars_per_word`` of each non-space language with a UDHR translation in its own script
+    (see the module doc): characters as the filter counts them (``scan_words``, not whitespace)."""
+    import regex
+
+    from curate.stages.filters.rules import scan_words
+    from curate.stages.multilingual_data import udhr_documents
+
+    docs = udhr_documents(corpora, labels)
+    en_words = len(split_words(next(t for stem, _, t in docs if stem == "eng")))
+    own = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]")
+    per = defaultdict(list)
+    for stem, lang, text in docs:
+        letters = len(regex.findall(r"[\p{L}\p{M}]", text))
+        if lang in nonspace and 2 * len(own.findall(text)) > letters:
+            per[lang].append((stem, scan_words(text)[2] / en_words))
+    return {lang: {"chars_per_word": round(float(np.median([r for _, r in v])), 3), "udhr": [stem for stem, _ in v]}
+            for lang, v in sorted(per.items())}
+
+
 def derive(corpora: Path, nonspace=(), labels=()) -> dict:
     paras = defaultdict(list)
     for lang, text, half in lingua_paragraphs(corpora, sep="\n"):
@@ -231,6 +258,7 @@ def derive(corpora: Path, nonspace=(), labels=()) -> dict:
         "english_stop_word_pass_share": round(target, 4),
         "languages": out,
         "fallback": fallback(out, labels, nonspace),
+        "nonspace": nonspace_lengths(corpora, nonspace, labels),
     }
 
 
@@ -251,6 +279,8 @@ def load(spec: str) -> dict[str, dict]:
         consts = {"gopher_quality": rest.get("gopher_quality", {}), "fallback": True, "scripts": scripts}
         for lang in rest["languages"]:
             table.setdefault(str(lang).lower(), consts)
+        for lang, c in (data.get("nonspace") or {}).items():  # their word counts, from characters
+            table.setdefault(str(lang).lower(), {"gopher_quality": {"nonspace_chars_per_word": float(c["chars_per_word"])}})
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"filter.language_constants: cannot read {path}: {e!r}") from None
     return table
@@ -288,6 +318,8 @@ def main(argv=None) -> None:
     print(f"wrote {args.output}: {len(out['languages'])} languages (English median word length {out['english_median_mean_word_length']})")
     for lang, c in out["languages"].items():
         print(f"  {lang}: {c['gopher_quality']} stop={c['stop_words']}")
+    for lang, c in out["nonspace"].items():
+        print(f"  {lang} (non-space): {c['chars_per_word']} characters per English word ({', '.join(c['udhr'])})")
     fb = out["fallback"]
     print(f"  fallback for {len(fb['languages'])} other labels of the LID model: {fb['gopher_quality']}, by script:")
     for code, c in fb["scripts"].items():

@@ -42,6 +42,7 @@ ALNUM = 4  # str.isalnum
 LETTER = 8  # the regex class [^\W\d_] (a "letter" for Gopher's alphabetic-word rule)
 MARK = 16  # a combining mark (Unicode category M*): the vowel signs and viramas of Indic scripts
 WORDSEP = 32  # a word separator that is not whitespace (WORD_SEPARATORS)
+UNIT = 64  # a character of a script written without spaces (UNIT_SCRIPTS): a word of its own there
 # Word separators besides whitespace: the Ethiopic wordspace ፡ (U+1361). Amharic text is often
 # written with it and no spaces at all; split on spaces only, a UDHR paragraph was one
 # "word" of 65 characters on average. The other Ethiopic marks (። ፣ ፤ ...) stay on their word,
@@ -49,6 +50,10 @@ WORDSEP = 32  # a word separator that is not whitespace (WORD_SEPARATORS)
 WORD_SEPARATORS = "\u1361"
 # Ethiopic full stop typed as two wordspaces (Tigrinya UDHR: every sentence), beside ።.
 ETHIOPIC_STOP = "\u1361\u1361"
+# Scripts whose characters are each a word (with their combining marks) in a non-space
+# language's words, as in dedup's split_cjk: Han, kana, Thai, Lao, Khmer, Myanmar. Without it a
+# Chinese line or a Thai phrase is one "word", and the Gopher n-gram repetition rules see nothing.
+UNIT_SCRIPTS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
 _PLANE = 0x10000
 _FLAGS = np.zeros(0, np.uint8)
 _FLAGS_LOCK = threading.Lock()
@@ -78,6 +83,10 @@ def _flag_table(limit: int) -> np.ndarray:
                 # Letters: blank out what the regex matches (NUL itself is no letter).
                 blanked = np.frombuffer(_LETTER.sub("\0", chars).encode("utf-32-le", "surrogatepass"), np.uint32)
                 flags[(blanked == 0) & (cps != 0)] |= LETTER
+                import regex  # tiktoken's dependency: Unicode's Script property
+
+                unit = np.frombuffer(regex.sub(UNIT_SCRIPTS, "\0", chars).encode("utf-32-le", "surrogatepass"), np.uint32)
+                flags[(unit == 0) & (cps != 0) & ~(flags & MARK).astype(bool)] |= UNIT
                 table = _FLAGS = np.concatenate((table, flags))
     return table
 
@@ -111,9 +120,9 @@ def split_words(text: str, maxsplit: int = -1) -> list[str]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan_words(codes, flags):
+def _scan_words(codes, flags, split):
     n = len(codes)
-    cap = (n + 1) // 2  # words need a separator between them
+    cap = n if split else (n + 1) // 2  # words need a separator between them, unless split
     lengths = np.empty(cap, np.int64)
     hashes = np.empty(cap, np.uint64)
     k = j = chars = with_letter = 0
@@ -123,7 +132,13 @@ def _scan_words(codes, flags):
         if j == n:
             break
         start, h, seen = j, np.uint64(0), 0
-        while j < n and not flags[codes[j]] & _SEPARATOR:
+        if split and flags[codes[j]] & UNIT:  # one character and its marks
+            stop = j + 1
+            while stop < n and flags[codes[stop]] & MARK:
+                stop += 1
+        else:
+            stop = n
+        while j < stop and not flags[codes[j]] & _SEPARATOR and (j == start or not (split and flags[codes[j]] & UNIT)):
             h = (h + np.uint64(codes[j]) + _K1) * _K3
             h ^= h >> np.uint64(29)
             seen |= flags[codes[j]]
@@ -136,11 +151,12 @@ def _scan_words(codes, flags):
     return lengths[:k].copy(), hashes[:k].copy(), chars, with_letter  # copies: release the spare capacity
 
 
-def scan_words(text: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+def scan_words(text: str, split: bool = False) -> tuple[np.ndarray, np.ndarray, int, int]:
     """The words of ``split_words(text)``, in one pass over the code points: each word's length and
-    64-bit hash, the characters in words and the number of words with a LETTER."""
+    64-bit hash, the characters in words and the number of words with a LETTER. ``split``: each
+    character of ``UNIT_SCRIPTS`` (with the combining marks after it) is a word of its own."""
     codes = code_points(text)
-    return _scan_words(codes, flag_table(codes))
+    return _scan_words(codes, flag_table(codes), split)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -205,8 +221,9 @@ class TextDoc:
 
     @cached_property
     def word_scan(self) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """Words of ``split_words(text)`` without building them: see ``scan_words``."""
-        return scan_words(self.text)
+        """Words of ``split_words(text)`` without building them: see ``scan_words``; in a
+        non-space language each Han, kana, Thai, Lao, Khmer or Myanmar character is a word."""
+        return scan_words(self.text, self.nonspace)
 
     @property
     def word_stats(self) -> tuple[int, int, int]:
