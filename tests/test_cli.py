@@ -2431,6 +2431,28 @@ def test_comment_lines_in_json_lines_are_skipped_and_counted(tmp_path, capsys):
         capsys.readouterr()
 
 
+def test_json_lines_files_concatenated_with_their_byte_order_marks_lose_no_record(tmp_path, capsys):
+    """`cat a.jsonl b.jsonl > all.jsonl` of files a Windows tool wrote each with a UTF-8 BOM puts
+    one at the start of a line inside the file: only the file's first one was read past, so b's
+    first record was quarantined (bad_json 'Unexpected UTF-8 BOM') and a BOM before a comment
+    line made it a bad_json row too; the check before the run already read past them. Read
+    whole and in byte ranges, every record is text and the comment is counted."""
+    bom = "\ufeff"
+    recs = [json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()]
+    dump = tmp_path / "in" / "all.jsonl"
+    dump.parent.mkdir()
+    dump.write_text(bom + recs[0] + bom + "// exported by a tool\n" + bom + recs[1] + "".join(recs[2:]) + bom + recs[0].replace('"id": "', '"id": "again-'),
+                    encoding="utf-8")
+    for split in (None, 200):
+        out = tmp_path / f"o{split}"
+        more = ["--set", f"limits.split_bytes={split}"] if split else []
+        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *more) == 0
+        assert pq.read_table(out / "text").num_rows == len(PAGES) + 1
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["counts"]["ingest"]["quarantined"] == 0 and m["counts"]["ingest"]["skipped_records"] == {"comment_line": 1}
+        capsys.readouterr()
+
+
 def test_json_lines_that_turn_into_another_format_are_said_in_one_line(tmp_path, capsys):
     """A .jsonl.gz whose first records are JSON Lines and whose rest is CSV (two exports
     concatenated) had each CSV line quarantined as bad_json, and only the summary's

@@ -376,8 +376,9 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                 offset = pos
                 pos += len(line)
                 lineno = lineno + 1 if lineno is not None else None
-                if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
-                    line = without_bom(line)
+                # a UTF-8 BOM (Windows tools): not part of the record, at the file's start or at a
+                # line's inside it (`cat a.jsonl b.jsonl` of files each written with one)
+                line = without_bom(line)
                 if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
                     # an over-long line: skip the rest of it without holding it in memory
                     while True:
