@@ -25,6 +25,7 @@ REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the pat
 # A line starting so (after white space) is a comment some tools write (a header, a line commented
 # out): no JSON value starts with either, so it is never a record; skipped and counted, not quarantined.
 COMMENT = (b"//", b"#")
+BOM = b"\xef\xbb\xbf"
 
 
 def get_path(obj: dict, dotted: str):
@@ -450,16 +451,18 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     continue
                 # a UTF-8 BOM (Windows tools): not part of the record, at the file's start or at a
                 # line's inside it (`cat a.jsonl b.jsonl` of files each written with one)
-                line = without_bom(line)
+                if line.startswith(BOM):
+                    line = line[3:]
                 if not line.strip():
                     continue
                 if line.lstrip().startswith(COMMENT):
                     yield Skipped({"comment_line": 1})
                     continue
-                obj = _parse(line, offset, pos)
-                if isinstance(obj, Bad):
-                    run.add(obj, line, lineno)
-                    last = obj
+                try:
+                    obj = json.loads(line.decode("utf-8"))
+                except ValueError:  # UnicodeDecodeError too
+                    last = _parse(line, offset, pos)
+                    run.add(last, line, lineno)
                     continue
                 last = None
                 yield from run.flush(at_end=False)
