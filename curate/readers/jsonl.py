@@ -366,16 +366,23 @@ def _parse(line: bytes, offset: int, end: int):
 GAP = "gap"  # a blank or comment line: it neither ends nor continues a run of lines that are not JSON
 
 
-def _kind(line: bytes, offset: int, cap: int):
+def _kind(line: bytes, offset: int, cap: int, row: bool = True):
     """What a whole line read with limit ``cap`` is to a run of lines that are not JSON: its row
-    (a Bad) when it is one, GAP, or None (a record, an over-long line, the end: the run ends)."""
+    (a Bad; True without ``row``) when it is one, GAP, or None (a record, an over-long line, the
+    end: the run ends)."""
     if not line or (len(line) >= cap and not line.endswith(b"\n")):
         return None
-    text = without_bom(line)
+    text = line[3:] if line.startswith(BOM) else line
     if not text.strip() or text.lstrip().startswith(COMMENT):
         return GAP
-    bad = _parse(text, offset, offset + len(line))
-    return bad if isinstance(bad, Bad) else None
+    if row:
+        bad = _parse(text, offset, offset + len(line))
+        return bad if isinstance(bad, Bad) else None
+    try:
+        json.loads(text.decode("utf-8"))
+        return None
+    except ValueError:
+        return True
 
 
 def _lines_before(f, pos: int, cap: int):
@@ -403,9 +410,9 @@ def _lines_before(f, pos: int, cap: int):
 def _run_goes_on(f, pos: int, cap: int) -> bool:
     """Whether a run of lines that are not JSON is under way at byte ``pos``: the last line before
     it other than blank and comment lines is one of them."""
-    kind = next((k for line in _lines_before(f, pos, cap) if (k := _kind(line, 0, cap)) != GAP), None)
+    kind = next((k for line in _lines_before(f, pos, cap) if (k := _kind(line, 0, cap, row=False)) != GAP), None)
     f.seek(pos)
-    return isinstance(kind, Bad)
+    return kind is True
 
 
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
@@ -417,9 +424,10 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         if pos > 0:
             f.seek(pos - 1)
             pos += len(f.readline()) - 1  # the line straddling `start` belongs to the previous range
-            # so does a run of lines that are not JSON going on from it (see the end of the loop)
+            # so does a run of lines that are not JSON going on from it (see the end of the loop);
+            # only this range's part of it is skipped: one read of a long run, by the range it starts in
             if pos > 0 and _run_goes_on(f, pos, cap):
-                while _kind(line := f.readline(cap), pos, cap) is not None:
+                while (shard.end is None or pos < shard.end) and _kind(line := f.readline(cap), pos, cap, row=False) is not None:
                     pos += len(line)
                 f.seek(pos)
     else:
