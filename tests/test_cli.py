@@ -2431,6 +2431,58 @@ def test_comment_lines_in_json_lines_are_skipped_and_counted(tmp_path, capsys):
         capsys.readouterr()
 
 
+def test_a_part_in_another_format_across_byte_ranges_is_one_part(tmp_path, capsys):
+    """A big uncompressed dump read in byte ranges (limits.split_bytes) with a CSV inside it: a
+    range's end fell inside the CSV, so its lines were cut into parts, a part of fewer than 10
+    lines quarantined a bad_json row a line, and the run said the file stopped being JSON Lines
+    at the second part's byte with '1 more such part after it'. A run of non-JSON lines (blank
+    and comment lines within it aside) is now
+    the range's where it starts, to its last line (the next range skips it): the same one
+    not_json_lines row, at the CSV's first byte, as the file read whole. A CSV line that falls
+    at a range's start after a record is still read (its own run)."""
+    recs = [json.dumps({"id": f"r{i}", "text": f"record {i} of the dump"}) + "\n" for i in range(40)]
+    rows = [f"{i},a row of another format {i}\n" for i in range(40)]
+    csv = "id,text\n" + "".join(rows[:20]) + "# a comment\n\n" + "".join(rows[20:])  # neither ends nor is a line of it
+    dump = tmp_path / "in" / "big.jsonl"
+    dump.parent.mkdir()
+    dump.write_text("".join(recs[:20]) + csv + "".join(recs[20:30]) + "x,y\n" * 3 + "".join(recs[30:]))
+    start = len("".join(recs[:20]))
+    for split in (None, 150, 333, 700, 1000):
+        out = tmp_path / f"o{split}"
+        more = ["--set", f"limits.split_bytes={split}"] if split else []
+        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *more) == 0
+        q = pq.read_table(out / "quarantine").sort_by("offset")
+        assert list(zip(q.column("offset").to_pylist(), q.column("reason").to_pylist()))[:1] == [(start, "not_json_lines")], split
+        assert q.column("reason").to_pylist() == ["not_json_lines"] + ["bad_json"] * 3, split
+        assert "41 lines" in q.column("detail")[0].as_py(), q.column("detail")[0].as_py()
+        assert pq.read_table(out / "text").num_rows == 40
+        assert json.loads((out / "manifest.json").read_text())["counts"]["ingest"]["skipped_records"] == {"comment_line": 1}
+        err = capsys.readouterr().err
+        assert "more such part" not in err and f"big.jsonl: not JSON Lines from {'line 21' if not split or split > start else f'byte {start}'}" in err, err
+
+
+def test_json_lines_files_concatenated_with_their_byte_order_marks_lose_no_record(tmp_path, capsys):
+    """`cat a.jsonl b.jsonl > all.jsonl` of files a Windows tool wrote each with a UTF-8 BOM puts
+    one at the start of a line inside the file: only the file's first one was read past, so b's
+    first record was quarantined (bad_json 'Unexpected UTF-8 BOM') and a BOM before a comment
+    line made it a bad_json row too; the check before the run already read past them. Read
+    whole and in byte ranges, every record is text and the comment is counted."""
+    bom = "\ufeff"
+    recs = [json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()]
+    dump = tmp_path / "in" / "all.jsonl"
+    dump.parent.mkdir()
+    dump.write_text(bom + recs[0] + bom + "// exported by a tool\n" + bom + recs[1] + "".join(recs[2:]) + bom + recs[0].replace('"id": "', '"id": "again-'),
+                    encoding="utf-8")
+    for split in (None, 200):
+        out = tmp_path / f"o{split}"
+        more = ["--set", f"limits.split_bytes={split}"] if split else []
+        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *more) == 0
+        assert pq.read_table(out / "text").num_rows == len(PAGES) + 1
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["counts"]["ingest"]["quarantined"] == 0 and m["counts"]["ingest"]["skipped_records"] == {"comment_line": 1}
+        capsys.readouterr()
+
+
 def test_json_lines_that_turn_into_another_format_are_said_in_one_line(tmp_path, capsys):
     """A .jsonl.gz whose first records are JSON Lines and whose rest is CSV (two exports
     concatenated) had each CSV line quarantined as bad_json, and only the summary's

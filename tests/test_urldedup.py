@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import polars as pl
 import pytest
@@ -58,6 +58,43 @@ def test_same_page(a, b):
 )
 def test_different_pages(a, b):
     assert normalize_url(a) != normalize_url(b)
+
+
+def legacy(word: str, codec: str) -> str:
+    """A search URL as a GBK, Shift_JIS or Latin-1 site writes it (the word's bytes in that
+    encoding, percent-encoded by urllib: not curate's code)."""
+    return "http://example.com/s?wd=" + quote(word.encode(codec))
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        # queries in a legacy encoding (not UTF-8): each byte was one U+FFFD, so two searches met
+        (legacy("你好", "gbk"), legacy("世界", "gbk")),
+        (legacy("日本", "shift_jis"), legacy("中国", "shift_jis")),
+        (legacy("café", "latin-1"), legacy("cafè", "latin-1")),
+        ("http://example.com/s?q=%E6%97", "http://example.com/s?q=%E6%96"),  # a cut UTF-8 character
+        ("http://example.com/s?%FF=1", "http://example.com/s?%FE=1"),
+        # a label with xn-- that is no punycode of a non-ASCII name is another host (DNS: its own name)
+        ("http://xn--abc-.com/a", "http://abc.com/a"),
+    ],
+)
+def test_different_pages_with_bytes_that_are_not_utf8(a, b):
+    assert normalize_url(a) != normalize_url(b)
+    assert normalize_url(a) == normalize_url(a.replace("example.com", "EXAMPLE.com") + "#x")  # and still one key a page
+
+
+def test_a_query_in_a_legacy_encoding_keeps_its_bytes():
+    # each escape of a byte that is not UTF-8 stays that byte; UTF-8 and IRI forms still meet
+    assert normalize_url(legacy("你好", "gbk")) == "example.com/s?wd=%C4%E3%BA%C3"
+    assert normalize_url("http://example.com/s?wd=%c4%e3+x") == normalize_url("http://example.com/s?wd=%C4%E3%20x")
+    assert normalize_url("http://example.com/s?wd=日本&a=1") == normalize_url("http://example.com/s?a=1&wd=%E6%97%A5%E6%9C%AC")
+
+
+def test_a_lone_surrogate_in_a_query_is_a_key_not_an_error():
+    # JSON may carry one ("\\udcff"); it raised UnicodeEncodeError, which stopped the run
+    assert normalize_url("http://example.com/a?b=\udcff") == "example.com/a?b=%ED%B3%BF"
+    assert normalize_url("http://example.com/a?\udcff=1") == "example.com/a?%ED%B3%BF=1"
 
 
 def test_a_lone_surrogate_in_a_path_is_kept_as_it_is():

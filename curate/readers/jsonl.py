@@ -25,6 +25,7 @@ REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the pat
 # A line starting so (after white space) is a comment some tools write (a header, a line commented
 # out): no JSON value starts with either, so it is never a record; skipped and counted, not quarantined.
 COMMENT = (b"//", b"#")
+BOM = b"\xef\xbb\xbf"
 
 
 def get_path(obj: dict, dotted: str):
@@ -341,11 +342,10 @@ class _NotJson:
         self.last, self.end = lineno, bad.end
         self.rows = [] if self.n >= NOT_LINES_RUN else self.rows + [bad]
 
-    def flush(self, at_end: bool, range_end: bool = False) -> Iterator[Bad]:
+    def flush(self, at_end: bool) -> Iterator[Bad]:
         if self.n >= NOT_LINES_RUN:
             where = f"line {self.lineno}" if self.lineno is not None else f"byte {self.start}"
-            to = ("to its end" if at_end else f"to line {self.last}" if self.last is not None and not range_end
-                  else "to the end of the byte range read (limits.split_bytes)" if range_end else "in a row")
+            to = "to its end" if at_end else f"to line {self.last}" if self.last is not None else "in a row"
             yield Bad(self.start, "not_json_lines", f"not JSON Lines from {where} (it reads {self.head!r}): {self.n} lines {to}, "
                       "none of them JSON; quarantined as one row (not_json_lines), not line by line", end=self.end)
         else:
@@ -353,14 +353,83 @@ class _NotJson:
         self.rows, self.n = [], 0
 
 
+def _parse(line: bytes, offset: int, end: int):
+    """A line's JSON value, or the quarantine row it is (bad_json, invalid_utf8)."""
+    try:
+        return json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return Bad(offset, "invalid_utf8", str(e)[:200], end=end)
+    except ValueError as e:
+        return Bad(offset, "bad_json", str(e)[:200], end=end)
+
+
+GAP = "gap"  # a blank or comment line: it neither ends nor continues a run of lines that are not JSON
+
+
+def _kind(line: bytes, offset: int, cap: int, row: bool = True):
+    """What a whole line read with limit ``cap`` is to a run of lines that are not JSON: its row
+    (a Bad; True without ``row``) when it is one, GAP, or None (a record, an over-long line, the
+    end: the run ends)."""
+    if not line or (len(line) >= cap and not line.endswith(b"\n")):
+        return None
+    text = line[3:] if line.startswith(BOM) else line
+    if not text.strip() or text.lstrip().startswith(COMMENT):
+        return GAP
+    if row:
+        bad = _parse(text, offset, offset + len(line))
+        return bad if isinstance(bad, Bad) else None
+    try:
+        json.loads(text.decode("utf-8"))
+        return None
+    except ValueError:
+        return True
+
+
+def _lines_before(f, pos: int, cap: int):
+    """The lines before byte ``pos`` (a line's start) of the seekable ``f``, the last first; b""
+    for one over ``cap``. Leaves ``f`` anywhere."""
+    lo, tail = pos, b""
+    while True:
+        cut = tail.rfind(b"\n", 0, len(tail) - 1)
+        if cut >= 0:
+            yield tail[cut + 1 :]
+            tail = tail[: cut + 1]
+        elif lo == 0:
+            if tail:
+                yield tail
+            return
+        elif len(tail) >= cap:
+            yield b""
+            return
+        else:
+            new = max(0, lo - max(4096, len(tail)))
+            f.seek(new)
+            lo, tail = new, f.read(lo - new) + tail
+
+
+def _run_goes_on(f, pos: int, cap: int) -> bool:
+    """Whether a run of lines that are not JSON is under way at byte ``pos``: the last line before
+    it other than blank and comment lines is one of them."""
+    kind = next((k for line in _lines_before(f, pos, cap) if (k := _kind(line, 0, cap, row=False)) != GAP), None)
+    f.seek(pos)
+    return kind is True
+
+
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     ranged = shard.start > 0 or shard.end is not None
+    cap = limits.max_record_bytes * 2 + 2  # a line's read
     if ranged:  # only planned for uncompressed files: seekable
         f = open_raw(shard.path)
         pos = shard.start
         if pos > 0:
             f.seek(pos - 1)
             pos += len(f.readline()) - 1  # the line straddling `start` belongs to the previous range
+            # so does a run of lines that are not JSON going on from it (see the end of the loop);
+            # only this range's part of it is skipped: one read of a long run, by the range it starts in
+            if pos > 0 and _run_goes_on(f, pos, cap):
+                while (shard.end is None or pos < shard.end) and _kind(line := f.readline(cap), pos, cap, row=False) is not None:
+                    pos += len(line)
+                f.seek(pos)
     else:
         f = open_bytes(shard.path, limits)
         pos = 0
@@ -369,16 +438,16 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     run = _NotJson()
     with f:
         try:
+            last = None  # the last line's row, blank and comment lines aside, when it was not JSON
             while end is None or pos < end:
-                line = f.readline(limits.max_record_bytes * 2 + 2)
+                line = f.readline(cap)
                 if not line:
                     break
                 offset = pos
                 pos += len(line)
                 lineno = lineno + 1 if lineno is not None else None
-                if offset == 0:  # a UTF-8 BOM (Windows tools): not part of the record
-                    line = without_bom(line)
-                if not line.endswith(b"\n") and len(line) >= limits.max_record_bytes * 2 + 2:
+                if not line.endswith(b"\n") and len(line) >= cap:
+                    last = None
                     # an over-long line: skip the rest of it without holding it in memory
                     while True:
                         chunk = f.readline(1 << 20)
@@ -388,6 +457,10 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     yield from run.flush(at_end=False)
                     yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
                     continue
+                # a UTF-8 BOM (Windows tools): not part of the record, at the file's start or at a
+                # line's inside it (`cat a.jsonl b.jsonl` of files each written with one)
+                if line.startswith(BOM):
+                    line = line[3:]
                 if not line.strip():
                     continue
                 if line.lstrip().startswith(COMMENT):
@@ -395,18 +468,28 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     continue
                 try:
                     obj = json.loads(line.decode("utf-8"))
-                except UnicodeDecodeError as e:
-                    run.add(Bad(offset, "invalid_utf8", str(e)[:200], end=pos), line, lineno)
+                except ValueError:  # UnicodeDecodeError too
+                    last = _parse(line, offset, pos)
+                    run.add(last, line, lineno)
                     continue
-                except ValueError as e:
-                    run.add(Bad(offset, "bad_json", str(e)[:200], end=pos), line, lineno)
-                    continue
+                last = None
                 yield from run.flush(at_end=False)
                 rec = record_to_doc(obj, offset, shard)
                 rec.end = pos
                 yield rec
+            # a run of lines that are not JSON going on past the range's end is this range's to its
+            # last line (the next range skips it): one part, said at its first line, as read whole
+            while last is not None and end is not None and (last := _kind(line := f.readline(cap), pos, cap)) is not None:
+                lineno = lineno + 1 if lineno is not None else None
+                pos += len(line)
+                if last != GAP:
+                    run.add(last, line, lineno)
+                elif without_bom(line).lstrip().startswith(COMMENT):
+                    yield Skipped({"comment_line": 1})
         except Exception:  # a cut or damaged stream: the lines read before it are still said
             yield from run.flush(at_end=False)
             raise
-        at_end = end is None or not f.read(1)  # a range: the file's end only if nothing follows
-        yield from run.flush(at_end, range_end=not at_end)
+        if end is not None:  # a range (seekable): the file's end only if nothing follows
+            f.seek(pos)
+        at_end = end is None or not f.read(1)
+        yield from run.flush(at_end)

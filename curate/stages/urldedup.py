@@ -12,7 +12,8 @@ or with its characters (a dump or a scrape that keeps IRIs, ``/wiki/日本``), a
 punycode (``xn--o3cw4h.com``) or as ``ไทย.com``. Both are the same page (RFC 3987's mapping):
 the path's escapes of UTF-8 characters and of unreserved ASCII (RFC 3986 2.3) are decoded, the
 other escapes (``%2F``, ``%3F``, a byte that is not UTF-8) kept, and the path then written
-percent-encoded in upper-case hex; punycode host labels are decoded.
+percent-encoded in upper-case hex; punycode host labels are decoded. A query is compared as
+bytes: a GBK or Latin-1 query (``?wd=%C4%E3``) keeps its escapes, not one U+FFFD a byte.
 
 The survivor is chosen exactly as dedup chooses (``curate.stages.dedup.cluster``: quality when
 scored, then length, source rank, id) through the same bucket shuffle and id join
@@ -65,6 +66,14 @@ def _path(path: str) -> str:
     return path if path.isascii() and all(c in _UNRESERVED or c in _PATH_SAFE for c in path) else quote(path, safe=_PATH_SAFE, errors="surrogatepass")
 
 
+_QUERY_SAFE = "".join(map(chr, range(33, 127)))  # a query's ASCII as it is (its escapes, & and =)
+
+
+def _name(key: str) -> str:
+    """A parameter's name (held as bytes, see normalize_url) as text, lower case: matched against tracking_params."""
+    return key.encode("latin-1").decode("utf-8", "surrogateescape").lower()
+
+
 def _host(host: str) -> str:
     """Punycode labels (``xn--...``) as their characters."""
     if "xn--" not in host:
@@ -73,7 +82,10 @@ def _host(host: str) -> str:
     for label in host.split("."):
         if label.startswith("xn--"):
             try:
-                label = label[4:].encode("ascii").decode("punycode").lower()
+                name = label[4:].encode("ascii").decode("punycode")
+                # only a real A-label: "xn--abc-" decodes to "abc", which is another host
+                if not name.isascii() and name.encode("punycode") == label[4:].encode("ascii"):
+                    label = name.lower()
             except (UnicodeError, ValueError):
                 pass
         labels.append(label)
@@ -106,10 +118,14 @@ def normalize_url(url: str | None, tracking=TRACKING) -> str | None:
     while "&amp;" in query:  # an HTML-escaped link copied into the crawl
         query = query.replace("&amp;", "&")
     # "k=" (an empty value) is dropped; a bare "k" is kept: it can name the page (SPIP's ?article154)
+    # parameters as bytes (one Latin-1 character a byte): a query in GBK, Shift_JIS or Latin-1,
+    # or a cut UTF-8 character, keeps its bytes (decoded as UTF-8, each became one U+FFFD and two
+    # searches met); IRI characters first as their UTF-8 escapes. Sorting bytes sorts UTF-8 as text.
+    query = quote(query, safe=_QUERY_SAFE, errors="surrogatepass")
     params = [(k, v) for part in query.split("&") if part and not part.endswith("=")
-              for k, v in parse_qsl(part, keep_blank_values=True)
-              if k.lower() not in exact and not k.lower().startswith(prefixes)]
-    query = urlencode(sorted(params))
+              for k, v in parse_qsl(part, keep_blank_values=True, encoding="latin-1")
+              if _name(k) not in exact and not _name(k).startswith(prefixes)]
+    query = urlencode(sorted(params), encoding="latin-1")
     return f"{host}{path}" + (f"?{query}" if query else "")
 
 
