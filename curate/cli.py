@@ -563,13 +563,14 @@ def previous_manifest(root: str) -> dict | None:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from curate.config import NOT_CONTENT, USER_CODE
+    from curate.config import USER_CODE, content
 
     changed = []
+    old, new = content(old), content(new)
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)
         if k == "run" and isinstance(a, dict) and isinstance(b, dict):
-            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if f"run.{x}" not in NOT_CONTENT and a.get(x) != b.get(x)]
+            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
         elif k == USER_CODE:  # a rule's code edited: say which
             a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
             changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]

@@ -96,9 +96,21 @@ RUN_DEFAULTS = {
     "spill": "auto",  # documents cross shuffles as files under the staging folder (pipelines/spill.py); auto: on local runners
     "workers": 0,  # local runs: processes per heavy step (pipelines/pool.py); 0 = the machine's cores
 }
-# run settings that say where and how a run is written, not what it produces: left out of the
-# tokens' config hash and of what --compare and a replaced output call a changed config
-NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.shuffle_compression")
+# settings that say where and how a run is written, not what it produces: left out of the tokens'
+# config hash, of what --compare and a replaced output call a changed config, and of what curate
+# mix compares (dedup.hot_bucket: where a bucket is compared, the same edges either way)
+NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.shuffle_compression", "dedup.hot_bucket")
+
+
+def content(cfg: dict) -> dict:
+    """A config's dict (``Config.to_dict()``, or any of its sections by name) without the
+    ``NOT_CONTENT`` settings: what decides the output."""
+    out = dict(cfg)
+    for key in NOT_CONTENT:
+        section, name = key.split(".")
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k != name}
+    return out
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
 LIMIT_CHECKS = {f: Check(min=1) for f in LIMIT_DEFAULTS}

@@ -150,10 +150,13 @@ def ledger_rows(
     value=None,
     threshold=None,
     kept_id=None,
+    chars=None,
 ) -> pa.RecordBatch:
     """Ledger rows for every document of ``docs`` (the removed ones).
 
-    ``rule``, ``value``, ``threshold`` and ``kept_id`` are scalars or per-row sequences.
+    ``rule``, ``value``, ``threshold`` and ``kept_id`` are scalars or per-row sequences;
+    ``chars``: each text's length as the stage read it, where the stage cut it before removing
+    it (line dedup); else the length of ``docs``' text.
     """
     n = docs.num_rows
 
@@ -187,18 +190,18 @@ def ledger_rows(
             opt("offset", pa.int64()),
             opt("language", pa.string()),
             opt("language_score", pa.float32()),
-            pc.utf8_length(docs.column("text")).cast(pa.int64()),
+            col(chars, pa.int64()) if chars is not None else pc.utf8_length(docs.column("text")).cast(pa.int64()),
             snippet,
         ],
         schema=LEDGER_SCHEMA,
     )
 
 
-def split(batch: pa.RecordBatch, keep, stage: str, rule, value=None, threshold=None, kept_id=None):
+def split(batch: pa.RecordBatch, keep, stage: str, rule, value=None, threshold=None, kept_id=None, chars=None):
     """Split a batch by a boolean keep mask into (kept docs, ledger rows of the removed).
 
-    ``rule``/``value``/``threshold``/``kept_id`` may be per-row (aligned with ``batch``);
-    only the removed rows' entries are used.
+    ``rule``/``value``/``threshold``/``kept_id``/``chars`` may be per-row (aligned with
+    ``batch``); only the removed rows' entries are used.
     """
     import pyarrow.compute as pc
 
@@ -213,7 +216,7 @@ def split(batch: pa.RecordBatch, keep, stage: str, rule, value=None, threshold=N
         arr = x if isinstance(x, pa.Array) else pa.array(list(x))
         return arr.filter(drop)
 
-    return kept, ledger_rows(removed, stage, sel(rule), sel(value), sel(threshold), sel(kept_id))
+    return kept, ledger_rows(removed, stage, sel(rule), sel(value), sel(threshold), sel(kept_id), sel(chars))
 
 
 def quarantine_rows(rows: Sequence[dict]) -> pa.RecordBatch:

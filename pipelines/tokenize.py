@@ -14,7 +14,7 @@ import json
 import apache_beam as beam
 
 from curate import output
-from curate.config import NOT_CONTENT
+from curate.config import NOT_CONTENT, content
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
 from pipelines.meter import measure
@@ -27,8 +27,7 @@ def content_hash(config: dict) -> str:
     """sha256 of the config (Config.to_dict) without where and how verbosely it was written: the
     same job run into another directory (or on another runner) has the same tokens/ directory,
     manifest included."""
-    d = dict(config)
-    d["run"] = {k: v for k, v in d["run"].items() if f"run.{k}" not in NOT_CONTENT}
+    d = content(config)
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 

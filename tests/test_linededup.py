@@ -76,6 +76,27 @@ def test_repeated_lines_removed_and_counted(tmp_path):
     assert stats["linededup.chars_removed"] == int(text["linededup_chars"].sum()) + len(FOOTER[1]) + len(FOOTER[2]) + 2
 
 
+
+def test_ledger_chars_of_a_document_too_short_is_its_length_as_read(tmp_path):
+    """The ledger's chars is the text's length as the stage that removed it read it; a document
+    line dedup removed as too short had the length of what was left after its cut: a page all
+    boilerplate lines lost 0 characters, so the audit's characters removed of its source
+    missed it."""
+    from curate import cli as curate_cli
+
+    rows = [{"id": f"d{i}", "text": "\n".join([FOOTER[1], f"A page of its own, number {'abcdef'[i] * 3}, with words enough to stay.", FOOTER[2]])}
+            for i in range(6)]
+    rows.append({"id": "all", "text": "\n".join([FOOTER[1], FOOTER[2]])})
+    out = run(tmp_path, {"web": rows}, "[linededup]\nmax_docs = 5\nmin_words = 50\nmin_chars = 0\n")
+    ledger = pl.read_parquet(out / "ledger/*.parquet")
+    assert ledger.height == 7 and set(ledger["rule"]) == {"linededup_min_words"}
+    by_id = {make_id("web", r["id"]): len(r["text"]) for r in rows}
+    assert dict(zip(ledger["id"], ledger["chars"])) == by_id
+    assert curate_cli.main(["audit", str(out)]) == 0
+    summary = json.loads((out / "stats/summary.json").read_text())
+    assert summary["sources"]["web/web"]["characters_removed"] == sum(by_id.values())
+
+
 def dolma_rows(corpora: Path) -> list[dict]:
     """The Dolma documents with their text as ingest gives it (NFC, no invisible characters:
     31 of them carry some), so that the reference sees what linededup sees."""

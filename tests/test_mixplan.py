@@ -233,3 +233,22 @@ def test_the_dry_run_says_when_the_input_files_changed_since_the_run(base, tmp_p
     code, text, err = mix(capsys, out, "--json")
     assert code == 0 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("curate: warning: the run's inputs cannot be listed to check them (") and "books.jsonl" in err, err
+
+
+def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, capsys):
+    """dedup.hot_bucket changes where a bucket is compared, not which documents are removed (its
+    default went from 0 to 50,000): a config of the run's own with another value was refused
+    ('differs ... in dedup (before rebalance): other documents would reach the mix'), and so
+    was any config once the default changed under an output written before; a rerun called it
+    another config, and the tokens' config_hash changed (a training job's saved loader state is
+    refused then). Now it plans as the run's own config does, and the rerun is the same output."""
+    out = copy_of(base, tmp_path)
+    other = tmp_path / "other.toml"
+    other.write_text(base[0].read_text() + "[dedup]\nhot_bucket = 0\n")
+    code, plan, err = mix(capsys, out, other)
+    assert code == 0, err
+    assert mix(capsys, out)[1].splitlines()[1:] == plan.splitlines()[1:]  # the first names the config, the time taken
+    tokens = (out / "tokens.json").read_bytes()  # its config_hash: a training job's saved loader state checks it
+    assert cli.main(["run", str(other), "--stages", STAGES, "--progress", "off", "--output", str(out)]) == 0
+    assert "replaced the previous output" not in capsys.readouterr().err
+    assert (out / "tokens.json").read_bytes() == tokens

@@ -133,7 +133,9 @@ class LineDedupStage:
             "linededup.lines_removed": int(nlines.sum()),
             "linededup.chars_removed": int(nchars.sum()),
         }
-        kept, ledger = schema.split(batch, pa.array([r is None for r in rule]), self.name, rule, value, threshold)
+        # a document too short after the cut: its ledger chars are its length as read, cut lines too
+        read = pc.add(pc.utf8_length(batch.column("text")).cast(pa.int64()), pa.array(nchars))
+        kept, ledger = schema.split(batch, pa.array([r is None for r in rule]), self.name, rule, value, threshold, chars=read)
         return kept, ledger, stats
 
     def _chars_in(self, batch: pa.RecordBatch) -> int:
