@@ -126,3 +126,23 @@ def test_secrets_in_code_are_redacted_by_default_keeping_the_code_valid(tmp_path
     rewrites = json.loads((out / "manifest.json").read_text())["counts"]["filter"]["rewrites"]
     assert {k: v for k, v in rewrites.items() if k != "secrets_chars_removed"} == {
         "secrets_private_key": 2, "secrets_token": 3, "secrets_password": 2}
+
+
+def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
+    """A run of "sk-sk-..." (or "glpat-...") ended by a non-ASCII letter, and BEGIN lines
+    without their END, made every start scan to the run's end or 64 KB on: seconds for tens of
+    KB (6 s, 3 s, 8.6 s before). A secret after them is still found."""
+    import time
+
+    from curate.stages.filters.rules import TextDoc
+    from curate.stages.filters.secrets import SECRETS, secrets_rewrite
+
+    redact = secrets_rewrite(SECRETS).fn
+    bad = {"sk": "x = '" + "sk-" * 12000 + "é'\n", "glpat": "x = '" + "glpat-" * 6000 + "é'\n",
+           "pem": ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * 11000}
+    for name, text in bad.items():
+        t0 = time.perf_counter()
+        out, counts = redact(TextDoc(text + f"key = '{GITHUB}'\n" + PEM + "\n", language="python"))
+        assert time.perf_counter() - t0 < 1.0, name
+        assert out == text + "key = '<KEY>'\n<KEY>\n", name
+        assert counts == {"secrets_private_key": 1, "secrets_token": 1, "secrets_password": 0}, name
