@@ -146,3 +146,24 @@ def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
         assert time.perf_counter() - t0 < 1.0, name
         assert out == text + "key = '<KEY>'\n<KEY>\n", name
         assert counts == {"secrets_private_key": 1, "secrets_token": 1, "secrets_password": 0}, name
+
+
+def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret(tmp_path):
+    """A key's file, a working directory and an endpoint were taken for secrets (a value with a
+    letter and a digit under a secret's name): `private_key: /etc/ssl/private/site1.key` in a
+    config, `PWD=/var/lib/app2` in a script, `pwd = './build/v1'`. A password beside them still goes."""
+    repo, out = tmp_path / "repo", tmp_path / "out"
+    files = {
+        "deploy/site.yaml": "tls:\n  private_key: /etc/ssl/private/site1.key\n  password: " + PASSWORD + "\n",
+        "deploy/build.sh": "#!/bin/sh\nPWD=/var/lib/app2\nOLDPWD=~/src/v3\ncd \"$PWD\"\n",
+        "app/paths.py": "pwd = './build/v1'\nauth_token = \"/oauth/v2/token\"\nparent_pwd = '../out2'\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
+                     "--set", "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    kept = {p.rsplit("/", 1)[-1]: t for p, t in zip(kept["path"], kept["text"])}
+    assert kept == {"site.yaml": files["deploy/site.yaml"].replace(PASSWORD, "<KEY>"),
+                    "build.sh": files["deploy/build.sh"], "paths.py": files["app/paths.py"]}

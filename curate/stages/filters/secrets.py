@@ -57,9 +57,14 @@ _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?
 _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*$")
 
 
+_PATH = ("/", "./", "../", "~/")
+
+
 def _value_ok(m: re.Match) -> bool:
+    # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
+    # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
     v = m.group("v")
-    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
+    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not v.startswith(_PATH)
 
 
 def _named_value_ok(m: re.Match) -> bool:
