@@ -40,13 +40,13 @@ FORMAT_TEST = (
 )
 
 
-def _run(tmp_path: Path, files: dict) -> dict:
+def _run(tmp_path: Path, files: dict, sets: tuple = ('filter.domains.code=["code", "pii"]',)) -> dict:
     repo, out = tmp_path / "repo", tmp_path / "out"
     for rel, text in files.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text)
     assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
-                     "--set", 'filter.domains.code=["code", "pii"]', "--output", str(out), "--progress", "off"]) == 0
+                     *[a for x in sets for a in ("--set", x)], "--output", str(out), "--progress", "off"]) == 0
     kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     return {p.rsplit("/", 1)[-1]: t for p, t in zip(kept["path"], kept["text"])}
 
@@ -152,18 +152,11 @@ def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret(tmp_path):
     """A key's file, a working directory and an endpoint were taken for secrets (a value with a
     letter and a digit under a secret's name): `private_key: /etc/ssl/private/site1.key` in a
     config, `PWD=/var/lib/app2` in a script, `pwd = './build/v1'`. A password beside them still goes."""
-    repo, out = tmp_path / "repo", tmp_path / "out"
     files = {
         "deploy/site.yaml": "tls:\n  private_key: /etc/ssl/private/site1.key\n  password: " + PASSWORD + "\n",
         "deploy/build.sh": "#!/bin/sh\nPWD=/var/lib/app2\nOLDPWD=~/src/v3\ncd \"$PWD\"\n",
         "app/paths.py": "pwd = './build/v1'\nauth_token = \"/oauth/v2/token\"\nparent_pwd = '../out2'\n",
     }
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text)
-    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
-                     "--set", "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
-    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
-    kept = {p.rsplit("/", 1)[-1]: t for p, t in zip(kept["path"], kept["text"])}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"site.yaml": files["deploy/site.yaml"].replace(PASSWORD, "<KEY>"),
                     "build.sh": files["deploy/build.sh"], "paths.py": files["app/paths.py"]}
