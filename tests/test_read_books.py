@@ -410,16 +410,18 @@ _LETTRE = (
 
 
 def test_a_book_with_a_foreign_appendix_keeps_its_language_and_score(tmp_path):
-    """The 4 runs were read as one text: an English book whose last fifth is a French appendix
-    put one French run in it, and en scored under its 0.65 (removed from an English mix). Each
-    run is read alone and the runs vote: en, 3 runs of 4; the same labels on a second run."""
+    """The 4 runs were read as one text: an English book whose last (or first) fifth is a French
+    appendix put one French run in it, and en scored under its 0.65
+    (removed from an English mix). Each run is read alone and the runs vote: en, 3 runs of 4,
+    scored 0.99; the same labels and scores on a second run."""
     (tmp_path / "books").mkdir()
     body = "".join(f"LETTER {200 + i}.\n\n{_LETTER}" for i in range(60))
     appendix = "APPENDICE.\n\n" + _LETTRE * (len(body) // 4 // len(_LETTRE))
     (tmp_path / "books" / "letters.txt").write_text(body + appendix, encoding="utf-8")
     (tmp_path / "books" / "lettres.txt").write_text(appendix + body, encoding="utf-8")
     got = run_langid(tmp_path, [(tmp_path / "books", "books")], "--languages", "en,fr")
-    assert got["letters.txt"]["language"] == "en" and got["letters.txt"]["language_score"] >= 0.7
+    for name in ("letters.txt", "lettres.txt"):  # the appendix last, or first (en 0.59, 0.57 before)
+        assert got[name]["language"] == "en" and got[name]["language_score"] >= 0.9, name
     again = run_langid(tmp_path / "again", [(tmp_path / "books", "books")], "--languages", "en,fr")
     assert {p: (r["language"], r["language_score"]) for p, r in again.items()} == {
         p: (r["language"], r["language_score"]) for p, r in got.items()}
