@@ -164,6 +164,10 @@ def test_errors_are_one_line(base, tmp_path, capsys):
         ([out, "--set", "langid.threshold=0.3"],
          "curate: --set langid.threshold=0.3: curate mix changes rebalance.* only; langid.threshold changes the documents "
          "that reach rebalance or their token counts: use `curate run` for it"),
+        # a how-it-runs setting (config.NOT_CONTENT) changes no document: said so, not that it does
+        ([out, "--set", "dedup.hot_bucket=10"],
+         "curate: --set dedup.hot_bucket=10: curate mix changes rebalance.* only; dedup.hot_bucket says how a run runs, not "
+         "which documents reach rebalance (the same documents either way): leave it out"),
         ([tmp_path / "nothing"], f"curate: {tmp_path / 'nothing'}: no manifest.json; not a finished curate output"),
         ([out, other], f"curate: {other} differs from the config that wrote these candidates in langid (before rebalance)"),
         ([out, other.with_suffix(".tok.toml")],
