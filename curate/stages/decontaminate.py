@@ -47,7 +47,6 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 from __future__ import annotations
 
 import gzip
-import json
 import regex
 from dataclasses import dataclass
 
@@ -232,7 +231,7 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
     from curate.readers.common import open_raw
-    from curate.readers.jsonl import get_path
+    from curate.readers.jsonl import get_path, json_lines
 
     fields = spec["text_fields"]
     if fmt == "parquet":
@@ -245,13 +244,7 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
             data = f.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        rows = []
-        for i, line in enumerate(data.decode("utf-8").split("\n")):  # not splitlines(): U+2028 etc. may sit in a string
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{i + 1}: not a JSON object line ({e})") from None
+        rows = [row for _, row in json_lines(data.split(b"\n"), path)]  # read as `curate run` reads JSON Lines
     else:
         with open_raw(path) as f:
             data = f.read()
