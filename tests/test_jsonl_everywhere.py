@@ -78,3 +78,23 @@ def test_train_quality_reads_an_eval_file_as_curate_run_reads_it(tmp_path, capsy
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert re.search(rf"eval {re.escape(str(evals))}: 10 docs ", out), out
+
+
+def test_audit_finds_a_comment_line_past_its_first_read(tmp_path, capsys):
+    """The audit looks for such lines in 4 MiB reads: a comment line starting at a read's first
+    byte, or cut by a read's end, is found as one in the first read is."""
+    rng = random.Random(4)
+    rows = [json.dumps({"id": f"d{i}", "text": sentence(rng, 40)}).encode() + b"\n" for i in range(20000)]
+    data = b"".join(rows)
+    read = 1 << 22
+    assert len(data) > read + 1000
+    cut = data.rfind(b"\n", 0, read - 200) + 1  # a line's start some way before the first read's end
+    for at in (read, read - 5):  # the comment line's first byte: a read's first, or 5 bytes before a read ends
+        # a record of its own before it fills the bytes up to it
+        pad = b'{"id": "pad", "text": "' + b"x" * (at - cut - 26) + b'"}\n'
+        path = tmp_path / f"{at}.jsonl"
+        path.write_bytes(data[:cut] + pad + b"// left out " + b"-" * 40 + b"\n" + data[cut:])
+        assert len(data[:cut] + pad) == at
+        assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"a{at}")]) == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"a{at}" / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(rows) + 1

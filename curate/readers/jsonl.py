@@ -48,6 +48,15 @@ def json_lines(lines, where: str) -> Iterator[tuple[int, object]]:
 
 # a line `curate run` reads otherwise than a JSON Lines parser would: a BOM at its start, a comment
 ODD_LINE = re.compile(rb"^(?:\xef\xbb\xbf|[ \t\r\f\v]*(?://|#))", re.M)
+_ODD_START = re.compile(rb"\n[\xef#/ \t\r\f\v]")  # a line starting with a byte such a line may start with
+
+
+def _odd_line(data: bytes) -> bool:
+    """Whether a line of ``data`` (from a line's start) is an ODD_LINE: the regex only where some
+    line starts with a byte one may (that search, for a newline and then one byte, is ~15x faster)."""
+    if data[:1] not in b"\xef#/ \t\r\f\v" and not _ODD_START.search(data):
+        return False
+    return ODD_LINE.search(data) is not None
 
 
 def as_read(path: str, limits: Limits | None = None) -> bytes | None:
@@ -59,11 +68,11 @@ def as_read(path: str, limits: Limits | None = None) -> bytes | None:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             data = tail + chunk
             cut = data.rfind(b"\n") + 1  # a line's start is checked once its line is whole (or at the end)
-            if ODD_LINE.search(data, 0, cut or len(data)):
+            if _odd_line(data[: cut or len(data)]):
                 break
             tail = data[cut:]
         else:
-            if not ODD_LINE.search(tail):
+            if not _odd_line(tail):
                 return None
     with open_bytes(path, limits or Limits()) as f:
         return b"".join(without_bom(line) for line in f if not without_bom(line).lstrip().startswith(COMMENT))
