@@ -5,12 +5,15 @@ Windows export, `cat` of such files), CRLF line ends and a blank line: what `cur
 or strips, each one skips or strips (they failed on the comment or the BOM)."""
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import re
 from pathlib import Path
 
 import polars as pl
+import pytest
+import zstandard
 
 from curate import cli
 from curate.schema import make_id
@@ -45,10 +48,23 @@ def test_curate_run_and_audit_corpus_read_the_same_documents(tmp_path, capsys):
     assert (s["documents"]["total"], s["characters"]["total"]) == (len(texts), sum(len(t) for t in texts))
 
 
-def test_an_eval_set_with_a_comment_and_a_bom_is_read_as_curate_run_reads_it(tmp_path, capsys):
+def compressed(path: Path, how: str) -> Path:
+    """``path`` compressed (``how``: "", "gz" or "zst"), as `curate run` reads an input."""
+    if not how:
+        return path
+    data = path.read_bytes()
+    out = path.with_name(f"{path.name}.{how}")
+    out.write_bytes(gzip.compress(data) if how == "gz" else zstandard.ZstdCompressor().compress(data))
+    path.unlink()
+    return out
+
+
+@pytest.mark.parametrize("how", ["", "zst"])
+def test_an_eval_set_with_a_comment_and_a_bom_is_read_as_curate_run_reads_it(tmp_path, capsys, how):
+    """... and a zstd one too (it was read as UTF-8 bytes: 'not a JSON object line')."""
     rng = random.Random(2)
     items = [{"text": sentence(rng)} for _ in range(3)]
-    evals = odd_jsonl(tmp_path / "eval.jsonl", items)
+    evals = compressed(odd_jsonl(tmp_path / "eval.jsonl", items), how)
     # a web document holding each item (the second one comes after the comment line, with a BOM)
     docs = [{"id": f"w{i}", "text": f"Some words before. {it['text']} Some words after."} for i, it in enumerate(items)]
     docs.append({"id": "clean", "text": sentence(rng)})
@@ -62,7 +78,9 @@ def test_an_eval_set_with_a_comment_and_a_bom_is_read_as_curate_run_reads_it(tmp
     assert set(ledger["id"]) == {make_id("web", f"w{i}") for i in range(3)}
 
 
-def test_train_quality_reads_an_eval_file_as_curate_run_reads_it(tmp_path, capsys):
+@pytest.mark.parametrize("how", ["", "gz"])
+def test_train_quality_reads_an_eval_file_as_curate_run_reads_it(tmp_path, capsys, how):
+    """... and a gzipped one too (it was opened as text: a UnicodeDecodeError)."""
     rng = random.Random(3)
     good = ["The history of the harbour shows how the people near the river lived and worked. " * 6 for _ in range(20)]
     bad = [" | ".join(rng.sample(["Home", "Login", "Cart", "Buy now", "Cookies", "Subscribe"], 4)) * 8 for _ in range(20)]
@@ -71,7 +89,7 @@ def test_train_quality_reads_an_eval_file_as_curate_run_reads_it(tmp_path, capsy
         for i, t in enumerate(texts):
             (tmp_path / name / f"{i}.txt").write_text(t)
     labelled = [{"text": t, "label": 1} for t in good[:5]] + [{"text": t, "label": 0} for t in bad[:5]]
-    evals = odd_jsonl(tmp_path / "eval.jsonl", labelled)
+    evals = compressed(odd_jsonl(tmp_path / "eval.jsonl", labelled), how)
     rc = cli.main(["train-quality", "--positive", f"{tmp_path}/pos/*.txt", "--negative", f"{tmp_path}/neg/*.txt",
                    "--output", str(tmp_path / "m.bin"), "--seed", "1", "--epoch", "2", "--chunk-chars", "300",
                    "--min-chars", "50", "--eval", str(evals)])

@@ -46,7 +46,6 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
-import gzip
 import regex
 from dataclasses import dataclass
 
@@ -71,7 +70,7 @@ DEFAULT_MODES = {"web": "remove", "code": "remove", "books": "cut"}
 UNITS = ("line", "file")
 EVAL_SET_DEFAULTS = {
     "name": "",  # short name, prefixes item ids in the ledger (default: the file name)
-    "glob": "",  # file, directory or glob: JSONL (.jsonl, .jsonl.gz), Parquet or text
+    "glob": "",  # file, directory or glob: JSONL (.jsonl, .jsonl.gz, .jsonl.zst), Parquet or text (gzip/zstd too)
     "format": "",  # "jsonl", "parquet" or "text"; empty: from the file name
     "text_fields": ["text"],  # JSONL/Parquet: fields joined (newline) into one item
     "id_field": "",  # JSONL/Parquet: the item id; empty: file:row
@@ -230,7 +229,7 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import open_raw
+    from curate.readers.common import Limits, open_bytes, open_raw
     from curate.readers.jsonl import get_path, json_lines
 
     fields = spec["text_fields"]
@@ -240,16 +239,11 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
         with open_raw(path) as f:
             rows = pq.read_table(f).to_pylist()
     elif fmt == "jsonl":
-        with open_raw(path) as f:
-            data = f.read()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        rows = [row for _, row in json_lines(data.split(b"\n"), path)]  # read as `curate run` reads JSON Lines
+        with open_bytes(path, Limits()) as f:  # gzip or zstd, as `curate run` reads an input
+            rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
     else:
-        with open_raw(path) as f:
+        with open_bytes(path, Limits()) as f:
             data = f.read()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
         text = data.decode("utf-8", "replace")
         if spec["unit"] == "file":
             yield rel, text

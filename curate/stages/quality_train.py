@@ -227,9 +227,10 @@ def eval_half(text: str) -> str:
 
 def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     texts, labels = [], []
+    from curate.readers.common import Limits, open_bytes
     from curate.readers.jsonl import json_lines
 
-    with open(path, "rb") as f:  # read as `curate run` reads JSON Lines
+    with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
         for _, r in json_lines(f, path):
             texts.append(r["text"])
             labels.append(int(r["label"]) == 1)
