@@ -104,6 +104,9 @@ def config(manifest: dict, path: str | None, sets: list[str]):
 
     for text in sets:
         key = config_mod.parse_set(text)[0]
+        if key[0] != "rebalance" and ".".join(key[:2]) in config_mod.NOT_CONTENT:
+            raise ValueError(f"--set {text}: curate mix changes rebalance.* only; {'.'.join(key)} says how a run runs, not "
+                             "which documents reach rebalance (the same documents either way): leave it out")
         if key[0] != "rebalance":
             raise ValueError(f"--set {text}: curate mix changes rebalance.* only; {'.'.join(key)} changes the documents "
                              "that reach rebalance or their token counts: use `curate run` for it")

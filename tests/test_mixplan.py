@@ -164,6 +164,13 @@ def test_errors_are_one_line(base, tmp_path, capsys):
         ([out, "--set", "langid.threshold=0.3"],
          "curate: --set langid.threshold=0.3: curate mix changes rebalance.* only; langid.threshold changes the documents "
          "that reach rebalance or their token counts: use `curate run` for it"),
+        # a how-it-runs setting (config.NOT_CONTENT) changes no document: said so, not that it does
+        ([out, "--set", "dedup.hot_bucket=10"],
+         "curate: --set dedup.hot_bucket=10: curate mix changes rebalance.* only; dedup.hot_bucket says how a run runs, not "
+         "which documents reach rebalance (the same documents either way): leave it out"),
+        ([out, "--set", "limits.split_bytes=1000"],
+         "curate: --set limits.split_bytes=1000: curate mix changes rebalance.* only; limits.split_bytes says how a run runs, "
+         "not which documents reach rebalance (the same documents either way): leave it out"),
         ([tmp_path / "nothing"], f"curate: {tmp_path / 'nothing'}: no manifest.json; not a finished curate output"),
         ([out, other], f"curate: {other} differs from the config that wrote these candidates in langid (before rebalance)"),
         ([out, other.with_suffix(".tok.toml")],
@@ -235,16 +242,23 @@ def test_the_dry_run_says_when_the_input_files_changed_since_the_run(base, tmp_p
     assert err.startswith("curate: warning: the run's inputs cannot be listed to check them (") and "books.jsonl" in err, err
 
 
-def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, capsys):
+# how-it-runs settings (config.NOT_CONTENT), each checked to give byte-identical outputs (docs/dedup.md)
+SHARDS_AND_BATCHES = ("[dedup]\nbucket_shards = 16\njoin_shards = 3\n[linededup]\nbucket_shards = 16\njoin_shards = 3\n"
+                      "[urldedup]\nbucket_shards = 16\njoin_shards = 3\n[limits]\nbatch_size = 7\nsplit_bytes = 300000\n")
+
+
+@pytest.mark.parametrize("toml", ["[dedup]\nhot_bucket = 0\n", SHARDS_AND_BATCHES], ids=["hot_bucket", "shards_and_batches"])
+def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, capsys, toml):
     """dedup.hot_bucket changes where a bucket is compared, not which documents are removed (its
     default went from 0 to 50,000): a config of the run's own with another value was refused
     ('differs ... in dedup (before rebalance): other documents would reach the mix'), and so
     was any config once the default changed under an output written before; a rerun called it
     another config, and the tokens' config_hash changed (a training job's saved loader state is
-    refused then). Now it plans as the run's own config does, and the rerun is the same output."""
+    refused then). Now it plans as the run's own config does, and the rerun is the same output.
+    So do the shuffles' shard counts and the readers' batch and byte-range sizes."""
     out = copy_of(base, tmp_path)
     other = tmp_path / "other.toml"
-    other.write_text(base[0].read_text() + "[dedup]\nhot_bucket = 0\n")
+    other.write_text(base[0].read_text() + toml)
     code, plan, err = mix(capsys, out, other)
     assert code == 0, err
     assert mix(capsys, out)[1].splitlines()[1:] == plan.splitlines()[1:]  # the first names the config, the time taken

@@ -16,6 +16,7 @@ import pyarrow.fs as pafs
 
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
+from curate.readers import jsonl
 
 
 def _field(schema_: pl.Schema, dotted: str) -> pl.Expr | None:
@@ -49,11 +50,6 @@ def _batches(lf: pl.LazyFrame):
     yield from lf.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True, engine="streaming")  # deterministic sums
 
 
-def _starts_with_bom(path: str) -> bool:
-    with open(path, "rb") as f:
-        return f.read(3) == b"\xef\xbb\xbf"
-
-
 def scan_parquet(path: str) -> pl.LazyFrame:
     """A Parquet file, its name taken as it is (polars would read "[", "*", "?" as a glob). One in
     a bucket is read through pyarrow.fs (the endpoints and credentials curate uses to write it):
@@ -77,11 +73,11 @@ def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     if name.endswith(".parquet"):
         return scan_parquet(path)
     if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
-        if "://" not in path and _starts_with_bom(path):
-            # a Windows export: polars' JSON reader stops at the BOM, so the file goes in without it
-            with open(path, "rb") as f:
-                f.seek(3)
-                return pl.scan_ndjson(io.BytesIO(f.read()), infer_schema_length=infer)
+        # polars' JSON reader stops at a comment line or a BOM (a Windows export's, or one at each
+        # file's start in `cat a.jsonl b.jsonl`): such a file goes in as `curate run` reads it
+        data = jsonl.as_read(path) if "://" not in path else None
+        if data is not None:
+            return pl.scan_ndjson(io.BytesIO(data), infer_schema_length=infer)
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
     raise ValueError(f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
 

@@ -46,8 +46,6 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
-import gzip
-import json
 import regex
 from dataclasses import dataclass
 
@@ -72,7 +70,7 @@ DEFAULT_MODES = {"web": "remove", "code": "remove", "books": "cut"}
 UNITS = ("line", "file")
 EVAL_SET_DEFAULTS = {
     "name": "",  # short name, prefixes item ids in the ledger (default: the file name)
-    "glob": "",  # file, directory or glob: JSONL (.jsonl, .jsonl.gz), Parquet or text
+    "glob": "",  # file, directory or glob: JSONL (.jsonl, .jsonl.gz, .jsonl.zst), Parquet or text (gzip/zstd too)
     "format": "",  # "jsonl", "parquet" or "text"; empty: from the file name
     "text_fields": ["text"],  # JSONL/Parquet: fields joined (newline) into one item
     "id_field": "",  # JSONL/Parquet: the item id; empty: file:row
@@ -231,8 +229,8 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import open_raw
-    from curate.readers.jsonl import get_path
+    from curate.readers.common import Limits, open_bytes, open_raw
+    from curate.readers.jsonl import get_path, json_lines
 
     fields = spec["text_fields"]
     if fmt == "parquet":
@@ -241,22 +239,11 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
         with open_raw(path) as f:
             rows = pq.read_table(f).to_pylist()
     elif fmt == "jsonl":
-        with open_raw(path) as f:
-            data = f.read()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        rows = []
-        for i, line in enumerate(data.decode("utf-8").split("\n")):  # not splitlines(): U+2028 etc. may sit in a string
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{i + 1}: not a JSON object line ({e})") from None
+        with open_bytes(path, Limits()) as f:  # gzip or zstd, as `curate run` reads an input
+            rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
     else:
-        with open_raw(path) as f:
+        with open_bytes(path, Limits()) as f:
             data = f.read()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
         text = data.decode("utf-8", "replace")
         if spec["unit"] == "file":
             yield rel, text

@@ -5,7 +5,8 @@ probability of the configured positive label. Any fastText classifier drops in b
 label (e.g. DCLM's ``__label__hq`` vs ``__label__cc``); ``model = "default"`` is the shipped
 ``models/quality_default.ftz`` (see its card). The model input is what DCLM's classifier
 sees: the text on one line (newlines folded to spaces), cut to ``prefix_chars`` characters
-back to a word boundary. One ``predict`` call per batch.
+back to a word boundary; a book's, as many characters spread across it (``prepare``). One
+``predict`` call per batch.
 
 Config, one table per domain (a domain with ``model = ""`` passes through unscored, its
 ``quality_score`` null)::
@@ -127,8 +128,15 @@ def load_model(path: str):
     return _MODELS[path]
 
 
-def prepare(texts, prefix_chars: int) -> list[str]:
-    """Model input: the first ``prefix_chars`` characters, cut back to a word, on one line."""
+def prepare(texts, prefix_chars: int, books: bool = False) -> list[str]:
+    """Model input: the first ``prefix_chars`` characters, cut back to a word, on one line. A
+    book (``books``) longer than that is read as langid reads one, ``prefix_chars`` characters
+    in runs spread across it: its start is a title page and contents (bench/quality_books.py)."""
+    if books:
+        from curate.stages.langid import spread
+
+        texts = texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
+        texts = [spread(t, prefix_chars) if t and len(t) > prefix_chars else t for t in texts]
     texts = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.large_string())
     short = pc.utf8_slice_codeunits(texts, 0, prefix_chars + 1)  # one extra char tells "was cut"
     # str.splitlines' line breaks, as DCLM folds them; fastText reads all other whitespace itself
@@ -354,7 +362,7 @@ class QualityStage:
                 continue
             texts = batch.column("text")
             texts = texts if len(rows) == batch.num_rows else texts.take(pa.array(rows))
-            scores[rows] = positive_probs(self.models[d], prepare(texts, c["prefix_chars"]), c["positive_label"])
+            scores[rows] = positive_probs(self.models[d], prepare(texts, c["prefix_chars"], d == "books"), c["positive_label"])
         values = pa.array(scores, type=pa.float32(), mask=np.isnan(scores))
         return schema.with_column(batch, "quality_score", values)
 

@@ -227,12 +227,13 @@ def eval_half(text: str) -> str:
 
 def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     texts, labels = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                texts.append(r["text"])
-                labels.append(int(r["label"]) == 1)
+    from curate.readers.common import Limits, open_bytes
+    from curate.readers.jsonl import json_lines
+
+    with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
+        for _, r in json_lines(f, path):
+            texts.append(r["text"])
+            labels.append(int(r["label"]) == 1)
     return texts, np.array(labels)
 
 

@@ -1,0 +1,118 @@
+"""A user's JSON Lines file is read the same way by every command that reads one: `curate run`'s
+ingest, `curate audit --corpus`, decontamination's evaluation sets and `curate train-quality
+--eval`. Each is given a file with a comment line, a byte-order mark at a line's start (a
+Windows export, `cat` of such files), CRLF line ends and a blank line: what `curate run` skips
+or strips, each one skips or strips (they failed on the comment or the BOM)."""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+import zstandard
+
+from curate import cli
+from curate.schema import make_id
+
+BOM = b"\xef\xbb\xbf"
+
+
+def odd_jsonl(path: Path, rows: list[dict]) -> Path:
+    """``rows`` as JSON Lines with everything `curate run` skips or strips around them."""
+    line = [json.dumps(r).encode() for r in rows]
+    data = (b"# written by an export tool\r\n" + BOM + line[0] + b"\r\n" + b"\r\n" + b"  // a record left out\r\n"
+            + BOM + line[1] + b"\r\n" + b"".join(x + b"\r\n" for x in line[2:]) + b"   \r\n")
+    path.write_bytes(data)
+    return path
+
+
+def sentence(rng: random.Random, n: int = 30) -> str:
+    words = "river stone harbour lantern orchard meadow copper violet thunder candle marble sparrow".split()
+    return " ".join(rng.choice(words) for _ in range(n)) + "."
+
+
+def test_curate_run_and_audit_corpus_read_the_same_documents(tmp_path, capsys):
+    rng = random.Random(1)
+    rows = [{"id": f"d{i}", "text": sentence(rng, 20 + i)} for i in range(4)]
+    path = odd_jsonl(tmp_path / "dump.jsonl", rows)
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                     "--output", str(tmp_path / "run")]) == 0
+    texts = sorted(pl.read_parquet(tmp_path / "run" / "text" / "*.parquet")["text"])
+    assert texts == sorted(r["text"] for r in rows)  # the reference: what `curate run` reads
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert (s["documents"]["total"], s["characters"]["total"]) == (len(texts), sum(len(t) for t in texts))
+
+
+def compressed(path: Path, how: str) -> Path:
+    """``path`` compressed (``how``: "", "gz" or "zst"), as `curate run` reads an input."""
+    if not how:
+        return path
+    data = path.read_bytes()
+    out = path.with_name(f"{path.name}.{how}")
+    out.write_bytes(gzip.compress(data) if how == "gz" else zstandard.ZstdCompressor().compress(data))
+    path.unlink()
+    return out
+
+
+@pytest.mark.parametrize("how", ["", "zst"])
+def test_an_eval_set_with_a_comment_and_a_bom_is_read_as_curate_run_reads_it(tmp_path, capsys, how):
+    """... and a zstd one too (it was read as UTF-8 bytes: 'not a JSON object line')."""
+    rng = random.Random(2)
+    items = [{"text": sentence(rng)} for _ in range(3)]
+    evals = compressed(odd_jsonl(tmp_path / "eval.jsonl", items), how)
+    # a web document holding each item (the second one comes after the comment line, with a BOM)
+    docs = [{"id": f"w{i}", "text": f"Some words before. {it['text']} Some words after."} for i, it in enumerate(items)]
+    docs.append({"id": "clean", "text": sentence(rng)})
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nname = "toy"\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert set(ledger["id"]) == {make_id("web", f"w{i}") for i in range(3)}
+
+
+@pytest.mark.parametrize("how", ["", "gz"])
+def test_train_quality_reads_an_eval_file_as_curate_run_reads_it(tmp_path, capsys, how):
+    """... and a gzipped one too (it was opened as text: a UnicodeDecodeError)."""
+    rng = random.Random(3)
+    good = ["The history of the harbour shows how the people near the river lived and worked. " * 6 for _ in range(20)]
+    bad = [" | ".join(rng.sample(["Home", "Login", "Cart", "Buy now", "Cookies", "Subscribe"], 4)) * 8 for _ in range(20)]
+    for name, texts in (("pos", good), ("neg", bad)):
+        (tmp_path / name).mkdir()
+        for i, t in enumerate(texts):
+            (tmp_path / name / f"{i}.txt").write_text(t)
+    labelled = [{"text": t, "label": 1} for t in good[:5]] + [{"text": t, "label": 0} for t in bad[:5]]
+    evals = compressed(odd_jsonl(tmp_path / "eval.jsonl", labelled), how)
+    rc = cli.main(["train-quality", "--positive", f"{tmp_path}/pos/*.txt", "--negative", f"{tmp_path}/neg/*.txt",
+                   "--output", str(tmp_path / "m.bin"), "--seed", "1", "--epoch", "2", "--chunk-chars", "300",
+                   "--min-chars", "50", "--eval", str(evals)])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert re.search(rf"eval {re.escape(str(evals))}: 10 docs ", out), out
+
+
+def test_audit_finds_a_comment_line_past_its_first_read(tmp_path, capsys):
+    """The audit looks for such lines in 4 MiB reads: a comment line starting at a read's first
+    byte, or cut by a read's end, is found as one in the first read is."""
+    rng = random.Random(4)
+    rows = [json.dumps({"id": f"d{i}", "text": sentence(rng, 40)}).encode() + b"\n" for i in range(20000)]
+    data = b"".join(rows)
+    read = 1 << 22
+    assert len(data) > read + 1000
+    cut = data.rfind(b"\n", 0, read - 200) + 1  # a line's start some way before the first read's end
+    for at in (read, read - 5):  # the comment line's first byte: a read's first, or 5 bytes before a read ends
+        # a record of its own before it fills the bytes up to it
+        pad = b'{"id": "pad", "text": "' + b"x" * (at - cut - 26) + b'"}\n'
+        path = tmp_path / f"{at}.jsonl"
+        path.write_bytes(data[:cut] + pad + b"// left out " + b"-" * 40 + b"\n" + data[cut:])
+        assert len(data[:cut] + pad) == at
+        assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"a{at}")]) == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"a{at}" / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(rows) + 1
