@@ -110,6 +110,8 @@ def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str 
                       ("linededup_lines", "ld_lines"), ("linededup_chars", "ld_chars")):
         if col in sch:
             cols.append(pl.col(col).cast(pl.Float64 if name == "quality" else pl.Int64).alias(name))
+    if "edits" in sch:  # what stages changed inside kept documents (outputs before 2026-12-05 lack it)
+        cols.append(pl.col("edits"))
     return lf.select(cols), {"text": tname, "url": uname, "language": lname, "domain": "domain" if "domain" in sch else domain}
 
 
