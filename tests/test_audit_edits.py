@@ -133,3 +133,13 @@ def test_an_output_without_the_column_still_audits(base, out):
     assert r.returncode == 0 and "kept in text/" in r.stdout, r.stderr
     r = curate("audit", out, "--compare", old)
     assert r.returncode == 0, r.stderr
+
+
+def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
+    """`--corpus` audits any JSONL: a field of its own called "edits" (a wiki's edit count) is
+    neither curate's column nor an error."""
+    f = tmp_path / "wiki.jsonl"
+    f.write_text("".join(json.dumps({"text": f"Page {i} about the river.", "edits": i}) + "\n" for i in range(3)))
+    r = curate("audit", "--corpus", f, "--output", tmp_path / "audit")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["edits_in_output"] is None
