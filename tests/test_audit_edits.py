@@ -14,6 +14,10 @@ from tests.test_audit_verify import curate
 
 ITEM = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
         "sailors argued about tides")
+# a short item (13-25 words) copied with two words changed: no 13-word window holds fewer than two
+# of them, so it is found as a near copy
+SHORT = "a small grey heron stood very still in the reeds and watched the silver fish swim"
+SHORT_EDITED = SHORT.replace("heron", "zqxxa").replace(" the silver", " zqyyb silver")
 CHAPTER = "The miller's daughter walked to the river every evening and counted the geese on the far bank.\n\n"
 SENTENCES = ["The {} harvest came early that year and the barns were full by the end of August.",
              "Our {} village held a fair where the children raced their ponies along the river road.",
@@ -46,7 +50,7 @@ def run(base: Path, stages: str, name: str) -> Path:
     cfg = base / f"{name}.toml"
     cfg.write_text(f'[run]\noutput = "{base / name}"\nstages = [{", ".join(repr(s) for s in stages.split(","))}]\n'
                    f'[[inputs]]\nglob = "{base / "pages.jsonl"}"\ndomain = "web"\n'
-                   f'[[inputs]]\nglob = "{base / "book.txt"}"\ndomain = "books"\n'
+                   f'[[inputs]]\nglob = "{base / "book*.txt"}"\ndomain = "books"\n'
                    '[filter.domains]\nweb = ["c4", "secrets", "pii"]\nbooks = []\n'
                    '[linededup]\nmax_docs = 1\nmin_words = 0\nmin_chars = 0\n'
                    f'[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{base / "eval.txt"}"\n')
@@ -60,7 +64,8 @@ def base(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("edits")
     (base / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in PAGES.items()))
     (base / "book.txt").write_text(CHAPTER * 40 + ITEM + "\n\n" + CHAPTER * 40)
-    (base / "eval.txt").write_text(ITEM + "\n")
+    (base / "book2.txt").write_text(CHAPTER * 20 + SHORT_EDITED + "\n\n" + CHAPTER * 20)
+    (base / "eval.txt").write_text(ITEM + "\n" + SHORT + "\n")
     return base
 
 
@@ -76,7 +81,7 @@ def removed_by_diff(before: str, after: str) -> str:
 
 
 def test_each_changed_kept_document_says_by_whom_and_how_much(base, out):
-    inputs = {**PAGES, "book.txt": (base / "book.txt").read_text()}
+    inputs = {**PAGES, **{b: (base / b).read_text() for b in ("book.txt", "book2.txt")}}
     text = pl.read_parquet(out / "text" / "*.parquet")
     assert text.height == len(inputs)  # every document kept: each change is inside one
     got = {}
@@ -90,7 +95,7 @@ def test_each_changed_kept_document_says_by_whom_and_how_much(base, out):
     assert {k: v[0] for k, v in got.items()} == {
         "plain": [], "menu": [("filter", "c4_lines")], "mail": [("filter", "pii")], "key": [("filter", "secrets")],
         "boiler1": [("linededup", "boilerplate_lines")], "boiler2": [("linededup", "boilerplate_lines")],
-        "book.txt": [("decontaminate", "eval_overlap")]}
+        "book.txt": [("decontaminate", "eval_overlap")], "book2.txt": [("decontaminate", "eval_near_copy")]}
     _, before, after, (e,) = got["menu"]
     assert removed_by_diff(before, after).strip() == "Home | About | Contact" and e["count"] == 1
     _, before, after, (e,) = got["boiler2"]
@@ -98,6 +103,8 @@ def test_each_changed_kept_document_says_by_whom_and_how_much(base, out):
     _, before, after, (e,) = got["book.txt"]
     assert removed_by_diff(before, after).strip() == ITEM and e["chars"] == len(ITEM) and e["detail"] == "ev:eval.txt:1"  # the set, its file and line
     assert e["count"] >= len(ITEM.split()) - 12  # at least the item's own 13-word windows
+    _, before, after, (e,) = got["book2.txt"]
+    assert removed_by_diff(before, after).strip() == SHORT_EDITED and e["count"] == 1 and e["detail"] == "ev:eval.txt:2"
     _, _, _, (e,) = got["mail"]
     assert e["detail"] == "pii_email 1" and e["count"] == 1
 
@@ -109,10 +116,10 @@ def test_audit_sums_the_edits_and_why_names_them(base, out):
     text = pl.read_parquet(out / "text" / "*.parquet").explode("edits").unnest("edits").drop_nulls("stage")
     truth = text.group_by("stage", "rule").agg(documents=pl.len(), count=pl.col("count").sum(), chars=pl.col("chars").sum())
     edits = summary["edits_in_output"]
-    assert edits["documents"] == 6
+    assert edits["documents"] == 7
     assert sorted(edits["by_rule"], key=lambda e: (e["stage"], e["rule"])) == truth.sort("stage", "rule").to_dicts()
     assert "kept documents changed" in (out / "report.html").read_text()
-    book = pl.read_parquet(out / "text" / "*.parquet").filter(pl.col("domain") == "books").row(0, named=True)
+    book = pl.read_parquet(out / "text" / "*.parquet").filter(pl.col("path") == "book.txt").row(0, named=True)
     (e,) = book["edits"]
     r = curate("audit", out, "--why", book["id"], "--why", "plain")
     assert r.returncode == 0, r.stderr
