@@ -51,8 +51,9 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
   is polars' (stable within one polars version: merge partials made by the same version).
 * removed examples: the ``k`` smallest ids per (stage, rule); merge keeps the ``k`` smallest.
 * line dedup's cuts in the documents of text/ (``linededup_lines``, ``linededup_chars``): exact
-  sums. The changes inside kept documents (text/'s ``edits``: filter rewrites, line dedup,
-  decontamination's cuts): exact sums per (stage, rule). The stage's own stats also count the documents it then removed as too short.
+  sums. The stage's own stats also count the documents it then removed as too short.
+* the changes inside the documents of text/ (``edits``: filter rewrites, line dedup,
+  decontamination's cuts): exact sums per (stage, rule).
 """
 from __future__ import annotations
 

@@ -484,9 +484,9 @@ class DecontaminateStage:
         out["near"][t] = True
         # every item each text matched, by a window or as a near copy (what "cut" mode's edits name)
         pairs = np.unique(np.stack([np.concatenate([doc, near[0]]), np.concatenate([item, near[3]])]).astype(np.int64), axis=1)
-        out["items"] = np.empty(ndoc, object)
+        out["items"] = np.full(ndoc, None, object)  # None: no match
         bounds = np.searchsorted(pairs[0], np.arange(ndoc + 1))
-        for i in range(ndoc):
+        for i in np.flatnonzero(np.diff(bounds)).tolist():  # the texts with a match only
             out["items"][i] = tuple(pairs[1][bounds[i] : bounds[i + 1]].tolist())
         out["near_copies"] = np.bincount(near[0], minlength=ndoc)
         return out

@@ -33,7 +33,8 @@ in this order, whatever the order of the list):
 
 Page-level judgements (Gopher, FineWeb) see the text as it entered the stage; C4 cleaning
 then rewrites the survivors, and what is kept is the rewritten text. Ledger snippets show
-the original text. Rewrites count what they changed in ``Filter.counters``.
+the original text. Rewrites count what they changed in ``Filter.counters``, and each kept document
+they changed gets an ``edits`` entry (rewrite, matches, characters removed, kinds).
 
 Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo, their
 ISO 639-3 codes and their scripts; a label such as ``cmn_Hani`` matches on the part before
