@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from curate import cli
 
@@ -85,3 +86,20 @@ def test_shared_code_sample_licences(corpora, tmp_path):
     _, ledger = _run(tmp_path, sample, "--set", 'filter.code.licenses=["permissive"]')
     removed = ledger.filter(pl.col("rule") == "code_license")
     assert Counter(licence[p] for p in removed["path"]) == Counter(v for v in licence.values() if not SAMPLE_LICENSES[v])
+
+
+def test_a_misspelt_or_empty_licence_is_a_config_error(tmp_path):
+    """["permisive"] allowed no record's licence: every code file went to the ledger, without a
+    word. An empty or non-string entry was taken as an id. One line each."""
+    from curate import config
+
+    for value, said in [('["permisive"]', "'permisive' is not a licence (did you mean \"permissive\"?)"),
+                        ('["Permissive-ish"]', "'Permissive-ish' is not a licence (did you mean \"permissive\"?)"),
+                        ('["MIT", ""]', "'' is not a licence; list SPDX ids"),
+                        ("[5]", ": 5 is not a licence")]:
+        with pytest.raises(config.ConfigError) as err:
+            config.load(None, sets=[f"filter.code.licenses={value}"])
+        (msg,) = err.value.messages
+        assert msg.startswith(f"filter.code.licenses (from --set filter.code.licenses={value}): ") and said in msg, msg
+    for ok in ('["permissive", "LicenseRef-mine", "GPL-2.0-only WITH Classpath-exception-2.0"]', '["Permissive"]', "[]"):
+        config.load(None, sets=[f"filter.code.licenses={ok}"])

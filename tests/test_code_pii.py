@@ -40,13 +40,13 @@ FORMAT_TEST = (
 )
 
 
-def _run(tmp_path: Path, files: dict) -> dict:
+def _run(tmp_path: Path, files: dict, sets: tuple = ('filter.domains.code=["code", "pii"]',)) -> dict:
     repo, out = tmp_path / "repo", tmp_path / "out"
     for rel, text in files.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text)
     assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter",
-                     "--set", 'filter.domains.code=["code", "pii"]', "--output", str(out), "--progress", "off"]) == 0
+                     *[a for x in sets for a in ("--set", x)], "--output", str(out), "--progress", "off"]) == 0
     kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     return {p.rsplit("/", 1)[-1]: t for p, t in zip(kept["path"], kept["text"])}
 
@@ -126,3 +126,37 @@ def test_secrets_in_code_are_redacted_by_default_keeping_the_code_valid(tmp_path
     rewrites = json.loads((out / "manifest.json").read_text())["counts"]["filter"]["rewrites"]
     assert {k: v for k, v in rewrites.items() if k != "secrets_chars_removed"} == {
         "secrets_private_key": 2, "secrets_token": 3, "secrets_password": 2}
+
+
+def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
+    """A run of "sk-sk-..." (or "glpat-...") ended by a non-ASCII letter, and BEGIN lines
+    without their END, made every start scan to the run's end or 64 KB on: seconds for tens of
+    KB (6 s, 3 s, 8.6 s before). A secret after them is still found."""
+    import time
+
+    from curate.stages.filters.rules import TextDoc
+    from curate.stages.filters.secrets import SECRETS, secrets_rewrite
+
+    redact = secrets_rewrite(SECRETS).fn
+    bad = {"sk": "x = '" + "sk-" * 12000 + "é'\n", "glpat": "x = '" + "glpat-" * 6000 + "é'\n",
+           "pem": ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * 11000}
+    for name, text in bad.items():
+        t0 = time.perf_counter()
+        out, counts = redact(TextDoc(text + f"key = '{GITHUB}'\n" + PEM + "\n", language="python"))
+        assert time.perf_counter() - t0 < 1.0, name
+        assert out == text + "key = '<KEY>'\n<KEY>\n", name
+        assert counts == {"secrets_private_key": 1, "secrets_token": 1, "secrets_password": 0}, name
+
+
+def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret(tmp_path):
+    """A key's file, a working directory and an endpoint were taken for secrets (a value with a
+    letter and a digit under a secret's name): `private_key: /etc/ssl/private/site1.key` in a
+    config, `PWD=/var/lib/app2` in a script, `pwd = './build/v1'`. A password beside them still goes."""
+    files = {
+        "deploy/site.yaml": "tls:\n  private_key: /etc/ssl/private/site1.key\n  password: " + PASSWORD + "\n",
+        "deploy/build.sh": "#!/bin/sh\nPWD=/var/lib/app2\nOLDPWD=~/src/v3\ncd \"$PWD\"\n",
+        "app/paths.py": "pwd = './build/v1'\nauth_token = \"/oauth/v2/token\"\nparent_pwd = '../out2'\n",
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"site.yaml": files["deploy/site.yaml"].replace(PASSWORD, "<KEY>"),
+                    "build.sh": files["deploy/build.sh"], "paths.py": files["app/paths.py"]}

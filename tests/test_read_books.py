@@ -397,3 +397,31 @@ def test_real_books_pass_the_default_filters(corpora, tmp_path):
     docs = pa.concat_tables(pq.read_table(p) for p in sorted((out / "text").glob("*.parquet")))
     assert sorted(docs.column("path").to_pylist()) == sorted([f"gutenberg_misc/{n}" for n in MISC] + [f"gutenberg_nltk/{n}" for n in NLTK])
     assert not list((out / "ledger").glob("*.parquet")) or sum(pq.read_table(p).num_rows for p in (out / "ledger").glob("*.parquet")) == 0
+
+
+# Our own French of _LETTER: an appendix in another language after an English body.
+_LETTRE = (
+    "Mon cher ami, j'ai reçu ta lettre hier soir et je l'ai lue deux fois avant de me coucher. Il fait "
+    "froid, et les chemins sont si mauvais que le messager n'a pu monter de la ville qu'après midi ; je "
+    "t'envoie donc cette réponse par le garçon qui nous apporte le pain. Tu demandes si les nouvelles copies "
+    "seront prêtes à la fin du mois : elles le seront, si mes yeux le permettent, car je travaille près de "
+    "la fenêtre chaque matin et je ne m'arrête que lorsque la lumière baisse.\n\n"
+)
+
+
+def test_a_book_with_a_foreign_appendix_keeps_its_language_and_score(tmp_path):
+    """The 4 runs were read as one text: an English book whose last (or first) fifth is a French
+    appendix put one French run in it, and en scored under its 0.65
+    (removed from an English mix). Each run is read alone and the runs vote: en, 3 runs of 4,
+    scored 0.99; the same labels and scores on a second run."""
+    (tmp_path / "books").mkdir()
+    body = "".join(f"LETTER {200 + i}.\n\n{_LETTER}" for i in range(60))
+    appendix = "APPENDICE.\n\n" + _LETTRE * (len(body) // 4 // len(_LETTRE))
+    (tmp_path / "books" / "letters.txt").write_text(body + appendix, encoding="utf-8")
+    (tmp_path / "books" / "lettres.txt").write_text(appendix + body, encoding="utf-8")
+    got = run_langid(tmp_path, [(tmp_path / "books", "books")], "--languages", "en,fr")
+    for name in ("letters.txt", "lettres.txt"):  # the appendix last, or first (en 0.59, 0.57 before)
+        assert got[name]["language"] == "en" and got[name]["language_score"] >= 0.9, name
+    again = run_langid(tmp_path / "again", [(tmp_path / "books", "books")], "--languages", "en,fr")
+    assert {p: (r["language"], r["language_score"]) for p, r in again.items()} == {
+        p: (r["language"], r["language_score"]) for p, r in got.items()}

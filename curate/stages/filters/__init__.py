@@ -89,6 +89,7 @@ from curate.stages.filters import badwords, c4, custom, fineweb, gopher_quality,
 from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
+from curate.stages.filters.licenses import check_listed
 from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, secrets_rewrite
 from curate.stages.filters.rules import DATA, NON_NEGATIVE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
@@ -152,6 +153,7 @@ class Filter:
             check_choices(sets, ORDER, f"filter.domains.{domain}")
         check_choices(self.cfg["pii"]["kinds"], list(PATTERNS), "filter.pii.kinds")
         check_choices(self.cfg["secrets"]["kinds"], list(SECRET_PATTERNS), "filter.secrets.kinds")
+        check_listed(self.cfg["code"]["licenses"])
         self.nonspace = frozenset(x.lower() for x in self.cfg["nonspace_languages"])
         self._lang_consts = language_constants.load(self.cfg["language_constants"])
         self._labels: dict = {}  # label -> (the code it means, its script suffix): _lookup

@@ -11,6 +11,7 @@ a corpus that promises permissive code cannot take a file on trust.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 
@@ -26,6 +27,18 @@ NOT_ALLOWED, UNKNOWN = 1, 2  # the ledger's value: a licence outside the list; n
 
 _NO_LICENSE = frozenset({"null", "none", "noassertion", "unknown", "other"})
 _TOKENS = re.compile(r"\(|\)|[A-Za-z0-9.+:-]+|\S")
+
+
+def check_listed(listed) -> None:
+    """``filter.code.licenses``' entries: SPDX ids or expressions, or "permissive". A misspelt
+    "permissive" allows no record's licence and so removed all the code, without a word."""
+    for x in listed:
+        if not isinstance(x, str) or not x.strip():
+            raise ValueError(f"filter.code.licenses: {x!r} is not a licence; list SPDX ids (\"MIT\", "
+                             f"\"Apache-2.0\") or \"permissive\" for curate's list")
+        if x.lower() != "permissive" and difflib.get_close_matches(x.lower(), ["permissive"], n=1, cutoff=0.7):
+            raise ValueError(f"filter.code.licenses: {x!r} is not a licence (did you mean \"permissive\"?); "
+                             "it would allow no record and remove all the code")
 
 
 def allowed_set(listed) -> frozenset:

@@ -25,12 +25,17 @@ SECRETS = {
 
 # A key's material: base64 and whitespace, PEM headers (Proc-Type: 4,ENCRYPTED), and a
 # string's quotes, escapes and concatenation; no brackets or semicolons, so code between a
-# parser's BEGIN and END constants never matches.
-_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----[A-Za-z0-9+/=\s\"'\\,:.-]{64,65536}?"
+# parser's BEGIN and END constants never matches. No "-----" either: the search from a BEGIN
+# stops at the next BEGIN, where it scanned 64 KB from each (a file of BEGIN lines without
+# their END: 8.6 s a MB).
+_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----)){64,65536}?"
                   r"-----END \1PRIVATE KEY\2-----")
-# Tokens with a provider's prefix: precise enough to take wherever they stand.
+# Tokens with a provider's prefix: precise enough to take wherever they stand, as a whole run
+# of [\w-]: tried only where a run starts, not at each "sk-" inside one (a run of "sk-sk-...",
+# then a non-ASCII letter that fails the end's test: each start scanned to the run's end, 4 s
+# for 30 KB).
 _TOKEN = re.compile(
-    r"\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id
+    r"(?<![\w-])(?:(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id
     r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"  # GitHub
     r"|glpat-[A-Za-z0-9_-]{20,}"  # GitLab
     r"|xox[abposr]-[A-Za-z0-9-]{10,250}"  # Slack
@@ -52,9 +57,14 @@ _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?
 _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*$")
 
 
+_PATH = ("/", "./", "../", "~/")
+
+
 def _value_ok(m: re.Match) -> bool:
+    # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
+    # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
     v = m.group("v")
-    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
+    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not v.startswith(_PATH)
 
 
 def _named_value_ok(m: re.Match) -> bool:
