@@ -17,6 +17,7 @@ import hashlib
 import json
 from typing import Iterable, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from curate import stages as _stages
@@ -127,6 +128,31 @@ def with_column(batch: pa.RecordBatch, name: str, values) -> pa.RecordBatch:
     if idx >= 0:
         return batch.set_column(idx, field, arr)
     return batch.append_column(field, arr)
+
+
+def add_edits(batch: pa.RecordBatch, rows, stage: str, rule, count, chars, detail=None) -> pa.RecordBatch:
+    """Append one ``edits`` entry to each of ``rows`` (indices of ``batch``, ascending): the
+    trace a stage leaves in a document it kept but changed. ``rule``, ``count``, ``chars``
+    (characters removed: the text's length before minus after) and ``detail`` are scalars or
+    per-row sequences aligned with ``rows``. Only the changed rows are touched in Python."""
+    rows = [int(r) for r in rows]
+    if not rows:
+        return with_edits(batch)
+    per = lambda x: list(x) if isinstance(x, (list, tuple, np.ndarray)) else [x] * len(rows)  # noqa: E731
+    i = batch.schema.get_field_index("edits")
+    edits = batch.column(i).to_pylist() if i >= 0 else [None] * batch.num_rows
+    for r, ru, n, c, d in zip(rows, per(rule), per(count), per(chars), per(detail)):
+        entry = {"stage": stage, "rule": ru, "count": int(n), "chars": int(c), "detail": d}
+        edits[r] = (edits[r] or []) + [entry]
+    return with_column(batch, "edits", pa.array(edits, STAGE_FIELDS["edits"]))
+
+
+def with_edits(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with an ``edits`` column (null: unchanged) where it has none: every batch a
+    stage that edits returns has the column, so batches concatenate whichever were changed."""
+    if batch.schema.get_field_index("edits") >= 0:
+        return batch
+    return batch.append_column(pa.field("edits", STAGE_FIELDS["edits"]), pa.nulls(batch.num_rows, STAGE_FIELDS["edits"]))
 
 
 def conform(batch: pa.RecordBatch, columns: Iterable[str]) -> pa.RecordBatch:

@@ -70,7 +70,21 @@ def _origin(r: dict) -> str:
 def _kept(r: dict) -> str:
     extra = [f"{c} {r[c]}" if isinstance(r[c], str) else f"{c} {_num(r[c])}" for c in
              ("language", "language_score", "quality_score", "dup_group_size", "repeat", "num_tokens") if r.get(c) is not None]
-    return f"kept in {r['file']}" + (f" ({', '.join(extra)})" if extra else "")
+    return f"kept in {r['file']}" + (f" ({', '.join(extra)})" if extra else "") + "".join(f"; {_edit(e)}" for e in r.get("edits") or ())
+
+
+UNITS = {"eval_overlap": ("window", "windows"), "eval_near_copy": ("near copy", "near copies"), "boilerplate_lines": ("line", "lines")}
+
+
+def _edit(e: dict) -> str:
+    """One change a stage made to a kept document: "cut by decontaminate (humaneval:HumanEval/0:
+    2 windows, 118 chars)", "rewritten by filter secrets (secrets_token 1, 34 chars)"."""
+    verb = "cut by" if e["stage"] in ("decontaminate", "linededup") else "rewritten by"
+    what = e["detail"] if e["stage"] != "decontaminate" else None
+    count = f"{e['count']:,} {UNITS[e['rule']][e['count'] != 1]}" if e["rule"] in UNITS else None
+    head = f"{e['detail']}: " if e["stage"] == "decontaminate" and e.get("detail") else ""
+    parts = ", ".join(p for p in (what, count, f"{e['chars']:,} chars") if p)
+    return f"{verb} {e['stage']} {e['rule']} ({head}{parts})"
 
 
 def _removed(r: dict) -> str:

@@ -492,10 +492,15 @@ def examples_card(s: dict) -> str:
 
 def inside_card(s: dict) -> str:
     """Line dedup and decontamination: what was cut out of kept documents, and the evaluation sets."""
-    d = s.get("inside_documents")
-    if not d:
+    d = s.get("inside_documents") or {}
+    edits = s.get("edits_in_output")
+    if not d and not edits:
         return ""
     rows = []
+    if edits:  # each document's trace (text's edits column), summed
+        rows.append(("every stage", "kept documents changed", num(edits["documents"])))
+        rows += [(e["stage"], f"{e['rule']}: documents, matches, characters removed",
+                  f"{num(e['documents'])}, {num(e['count'])}, {num(e['chars'])}") for e in edits["by_rule"]]
     if "linededup.lines_removed" in d:
         share = d.get("linededup.chars_removed_share")
         kept = s.get("linededup_in_output") or {}
@@ -515,7 +520,9 @@ def inside_card(s: dict) -> str:
     table = f"<table class='num'><tr><th>stage</th><th>measure</th><th>value</th></tr>{body}</table>"
     return card("Inside documents", table, note="Text removed inside documents (boilerplate lines, contaminated spans), and the evaluation sets checked. Line dedup's counts are of every "
                                                      "document it changed, also those it then removed as too short (linededup_min_words, _min_chars); "
-                                                     "“in the output”: of those in text/. Documents removed outright are in the funnel and the rules.")
+                                                     "“in the output”: of those in text/. Documents removed outright are in the funnel and the rules. "
+                                                     "Which kept document a stage changed, by which rule and how many characters: text/'s <code>edits</code> "
+                                                     "column, or <code>curate audit DIR --why ID</code>.")
 
 
 def quarantine_card(s: dict) -> str:

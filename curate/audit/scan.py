@@ -106,7 +106,16 @@ def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str 
                       ("linededup_lines", "ld_lines"), ("linededup_chars", "ld_chars")):
         if col in sch:
             cols.append(pl.col(col).cast(pl.Float64 if name == "quality" else pl.Int64).alias(name))
+    if _is_edits(sch.get("edits")):  # what stages changed inside kept documents (outputs before 2026-12-05 lack it)
+        cols.append(pl.col("edits"))
     return lf.select(cols), {"text": tname, "url": uname, "language": lname, "domain": "domain" if "domain" in sch else domain}
+
+
+def _is_edits(dtype) -> bool:
+    """Is this curate's ``edits`` column (a list of stage, rule, count, chars, ...)? Another
+    corpus's field of that name (audited with --corpus) is not read as one."""
+    inner = getattr(dtype, "inner", None)
+    return isinstance(inner, pl.Struct) and {"stage", "rule", "count", "chars"} <= {f.name for f in inner.fields}
 
 
 def audit_files(files: list[str], partial: Partial, **fields) -> dict:

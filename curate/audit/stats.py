@@ -52,6 +52,8 @@ Partial.merge`` and ``extract_output=Partial.summary``. Per statistic:
 * removed examples: the ``k`` smallest ids per (stage, rule); merge keeps the ``k`` smallest.
 * line dedup's cuts in the documents of text/ (``linededup_lines``, ``linededup_chars``): exact
   sums. The stage's own stats also count the documents it then removed as too short.
+* the changes inside the documents of text/ (``edits``: filter rewrites, line dedup,
+  decontamination's cuts): exact sums per (stage, rule).
 """
 from __future__ import annotations
 
@@ -151,6 +153,9 @@ class Partial:
     dups: Counter = field(default_factory=Counter)  # (domain, bucket) -> documents
     # what line dedup cut from the documents in text/ (its stats count also those it then removed)
     ld_output: Counter = field(default_factory=Counter)  # docs_changed, lines_removed, chars_removed
+    # the text's ``edits`` column: "documents" changed (the key present: the output has the column),
+    # (stage, rule, "documents" | "count" | "chars") -> sums
+    edited: Counter = field(default_factory=Counter)
     hosts: TopK = field(default_factory=TopK)
     hll: HLL = field(default_factory=HLL)
     no_host: int = 0
@@ -222,6 +227,13 @@ class Partial:
             self.ld_output["docs_changed"] += int((df["ld_lines"] > 0).sum())
             self.ld_output["lines_removed"] += int(df["ld_lines"].sum() or 0)
             self.ld_output["chars_removed"] += int(df["ld_chars"].sum() or 0)
+        if "edits" in cols:
+            self.edited["documents"] += int((df["edits"].list.len().fill_null(0) > 0).sum())
+            e = df.select(pl.col("edits").explode()).unnest("edits").drop_nulls("stage")
+            for (stage, rule), r in _rows(e, ["stage", "rule"], k=pl.col("count").sum(), c=pl.col("chars").sum()):
+                self.edited[stage, rule, "documents"] += r["n"]
+                self.edited[stage, rule, "count"] += r["k"]
+                self.edited[stage, rule, "chars"] += r["c"]
         h = df.filter(pl.col("host").is_not_null()).group_by("host").len()
         self.no_host += df.height - int(h["len"].sum() or 0)
         self.hosts.update(zip(h["host"].to_list(), h["len"].to_list()))
@@ -295,7 +307,7 @@ class Partial:
 
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
-                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output",
+                     "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output", "edited",
                      "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
@@ -316,6 +328,14 @@ class Partial:
         return self
 
     # -- the result
+
+    def _edits(self) -> dict:
+        """The kept documents a stage changed, and per (stage, rule) the entries, matches and
+        characters removed (the ``edits`` column, summed)."""
+        rules = sorted({k[:2] for k in self.edited if isinstance(k, tuple)})
+        return {"documents": self.edited["documents"],
+                "by_rule": [{"stage": st, "rule": ru, **{w: self.edited[st, ru, w] for w in ("documents", "count", "chars")}}
+                            for st, ru in rules]}
 
     def _removed_by_language(self) -> dict:
         """Ledger rows per stage and language, and per stage, language and rule (most first): a
@@ -439,6 +459,7 @@ class Partial:
             "linededup_in_output": {k: self.ld_output[k] for k in ("docs_changed", "lines_removed", "chars_removed")}
             if self.ld_output
             else None,
+            "edits_in_output": self._edits() if "documents" in self.edited else None,
             "dup_group_size": {
                 "buckets": "bucket b holds sizes 2**(b-1)+1 .. 2**b (bucket 0: size 1)",
                 "by_domain": {d: {str(b): n for (dd, b), n in sorted(self.dups.items()) if dd == d} for d in sorted({d for d, _ in self.dups})},

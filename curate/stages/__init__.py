@@ -38,24 +38,32 @@ class StageSpec:
     rules: tuple = ()  # the ledger rules it writes (the README's stage table); the filter's are its config's
 
 
+# ``edits``: one entry per change a stage made inside a document it kept (null: unchanged):
+# the stage, its rule (a rewrite's name, line dedup's "boilerplate_lines", decontamination's
+# eval_overlap / eval_near_copy), how many matches it changed (lines, windows, redactions), the
+# characters removed (length before minus after; a placeholder longer than what it replaced
+# makes it negative) and a detail (the kinds redacted, the evaluation items matched).
+EDITS = {"edits": pa.list_(pa.struct([("stage", pa.string()), ("rule", pa.string()), ("count", pa.int64()),
+                                       ("chars", pa.int64()), ("detail", pa.string())]))}
+
 TABLE = (
     StageSpec("ingest", "curate.readers.extract:IngestSettings", rules=(
         "empty_text", "http_status", "non_html_content", "vendored", "lock_file", "minified", "oversized_file",
         "unknown_language", "duplicate_id")),
     StageSpec("langid", "curate.stages.langid:LangID", {"language_score": pa.float32()},
               rules=("language_not_target", "language_score_below_threshold")),
-    StageSpec("filter", "curate.stages.filters:Filter"),
+    StageSpec("filter", "curate.stages.filters:Filter", EDITS),
     StageSpec("urldedup", "curate.stages.urldedup:UrlDedupStage", transform="pipelines.urldedup:UrlDedup", opt_in=True,
               rules=("url_duplicate",)),
     StageSpec(
         "linededup",
         "curate.stages.linededup:LineDedupStage",
-        {"linededup_lines": pa.int32(), "linededup_chars": pa.int64()},  # boilerplate lines/characters removed
+        {"linededup_lines": pa.int32(), "linededup_chars": pa.int64(), **EDITS},  # boilerplate lines/characters removed
         transform="pipelines.linededup:LineDedup",
         opt_in=True,
         rules=("linededup_min_words", "linededup_min_chars"),
     ),
-    StageSpec("decontaminate", "curate.stages.decontaminate:DecontaminateStage", transform="pipelines.decontaminate:Decontaminate", opt_in=True,
+    StageSpec("decontaminate", "curate.stages.decontaminate:DecontaminateStage", EDITS, transform="pipelines.decontaminate:Decontaminate", opt_in=True,
               rules=("eval_overlap", "eval_near_copy")),
     # dup_group_size: the size of the duplicate group the survivor represents
     StageSpec("dedup", "curate.stages.dedup.stage:DedupStage", {"dup_group_size": pa.int32()}, transform="pipelines.dedup:Dedup",

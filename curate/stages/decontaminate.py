@@ -6,7 +6,8 @@ up in the 13-word windows of the user's evaluation sets; a document with a hit i
 (ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
 the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
 = n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept
-(``decontaminate.cut_docs`` / ``cut_chars`` in the stats).
+(``decontaminate.cut_docs`` / ``cut_chars`` in the stats; per document an ``edits`` entry: rule, windows,
+characters cut, the items matched).
 
 ``max_edits = 1`` (default) also matches a window that differs from an evaluation window in one
 word: copies with light edits are contamination too, and exact 13-grams miss most of them
@@ -63,6 +64,7 @@ from curate.stages.word_keys import KeySet, powers, roll
 RULE = "eval_overlap"
 NEAR_RULE = "eval_near_copy"
 MODES = ("remove", "cut")
+EDIT_ITEMS = 5  # evaluation items a cut document's ``edits`` entry names (then "and N more")
 # A book is one document: a sentence it shares with an evaluation set would remove the whole
 # book, so its matches are cut out (as GPT-3 cut long documents around a match); a page or a
 # source file that holds a test item is removed.
@@ -467,9 +469,20 @@ class DecontaminateStage:
         for k, v in (("item", it), ("start", a), ("end", b), ("edits", edits), ("allowed", allowed)):
             out[k][t] = v
         out["near"][t] = True
+        # every item each text matched, by a window or as a near copy (what "cut" mode's edits name)
+        pairs = np.unique(np.stack([np.concatenate([doc, near[0]]), np.concatenate([item, near[3]])]).astype(np.int64), axis=1)
+        out["items"] = np.full(ndoc, None, object)  # None: no match
+        bounds = np.searchsorted(pairs[0], np.arange(ndoc + 1))
+        for i in np.flatnonzero(np.diff(bounds)).tolist():  # the texts with a match only
+            out["items"][i] = tuple(pairs[1][bounds[i] : bounds[i + 1]].tolist())
+        out["near_copies"] = np.bincount(near[0], minlength=ndoc)
         return out
 
     def process(self, batch: pa.RecordBatch):
+        kept, ledger = self._process(batch)
+        return schema.with_edits(kept), ledger
+
+    def _process(self, batch: pa.RecordBatch):
         self.setup()
         n = batch.num_rows
         if n == 0 or not len(self.evals.keys.keys):
@@ -489,7 +502,7 @@ class DecontaminateStage:
         if self.cut_domains:
             cut = hit & pc.is_in(batch.column("domain"), value_set=pa.array(self.cut_domains, pa.string())).to_numpy(zero_copy_only=False)
             if cut.any():
-                batch, hit = self._cut(batch, cut), hit & ~cut
+                batch, hit = self._cut(batch, cut, m), hit & ~cut
                 if not hit.any():
                     return batch, schema.empty(schema.LEDGER_SCHEMA)
         removed = batch.filter(pa.array(hit))
@@ -510,15 +523,26 @@ class DecontaminateStage:
         words = normalize_words(texts).to_pylist()
         return [" ".join(w.split(" ")[a:b]) for w, a, b in zip(words, starts.tolist(), ends.tolist())]
 
-    def _cut(self, batch: pa.RecordBatch, hit: np.ndarray):
+    def _cut(self, batch: pa.RecordBatch, hit: np.ndarray, m: dict):
+        """``batch`` with the matches of the ``hit`` rows cut out, each with an ``edits`` entry:
+        the rule the ledger would have named, its matching windows (near copies), the characters
+        cut and the items matched (the first ``EDIT_ITEMS``)."""
         texts = batch.column("text").to_pylist()
-        for i in np.flatnonzero(hit).tolist():
+        rows = np.flatnonzero(hit).tolist()
+        chars, details = [], []
+        for i in rows:
             new = self.cut_text(texts[i])
-            self.counters["cut_docs"] += 1
-            self.counters["cut_chars"] += len(texts[i]) - len(new)
+            chars.append(len(texts[i]) - len(new))
             texts[i] = new
+            names = [self.evals.names[k] for k in m["items"][i]]
+            details.append(", ".join(names[:EDIT_ITEMS]) + (f" and {len(names) - EDIT_ITEMS} more" if len(names) > EDIT_ITEMS else ""))
+        self.counters["cut_docs"] += len(rows)
+        self.counters["cut_chars"] += sum(chars)
         i = batch.schema.get_field_index("text")
-        return batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
+        batch = batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
+        near = m["near"][rows]
+        return schema.add_edits(batch, rows, self.name, np.where(near, NEAR_RULE, RULE).tolist(),
+                                np.where(near, m["near_copies"][rows], m["windows"][rows]).tolist(), chars, details)
 
     def cut_text(self, text: str) -> str:
         """The text without the whitespace-separated tokens covered by a matching window (a

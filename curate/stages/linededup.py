@@ -12,7 +12,7 @@ The count goes through a shuffle of compact rows, never text (``pipelines/linede
    more than ``max_docs`` documents (every document a frequent line must leave);
 3. those rows joined with the documents by id shard; per batch, ``apply`` drops the lines
    whose hash is frequent and counts what it removed (``linededup_lines``,
-   ``linededup_chars`` per document, and in the stats).
+   ``linededup_chars`` and an ``edits`` entry ``boilerplate_lines`` per document, and in the stats).
 
 A document left with fewer than ``min_words`` words (space-separated languages) or
 ``min_chars`` characters goes to the ledger (``linededup_min_words``, ``linededup_min_chars``):
@@ -126,6 +126,8 @@ class LineDedupStage:
             batch = batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
         batch = schema.with_column(batch, "linededup_lines", pa.array(nlines.astype(np.int32)))
         batch = schema.with_column(batch, "linededup_chars", pa.array(nchars))
+        changed = np.flatnonzero(nlines)
+        batch = schema.add_edits(batch, changed, self.name, "boilerplate_lines", nlines[changed], nchars[changed])
         rule, value, threshold = self._too_short(batch, nlines > 0)
         stats = {
             "linededup.chars_in": self._chars_in(batch) + int(nchars.sum()),  # of the domains taking part

@@ -33,7 +33,8 @@ in this order, whatever the order of the list):
 
 Page-level judgements (Gopher, FineWeb) see the text as it entered the stage; C4 cleaning
 then rewrites the survivors, and what is kept is the rewritten text. Ledger snippets show
-the original text. Rewrites count what they changed in ``Filter.counters``.
+the original text. Rewrites count what they changed in ``Filter.counters``, and each kept document
+they changed gets an ``edits`` entry (rewrite, matches, characters removed, kinds).
 
 Non-space languages (``nonspace_languages``: zh, ja, th, my, km, lo, bo, their
 ISO 639-3 codes and their scripts; a label such as ``cmn_Hani`` matches on the part before
@@ -400,6 +401,7 @@ class Filter:
         keep = [True] * n
         rule, value, threshold = [None] * n, [None] * n, [None] * n
         out_texts, rewritten = list(texts), False
+        edits = []  # (row, rewrite, matches, characters removed, kinds): the kept rows' become ``edits``
         for i in range(n):
             lang = langs[i]
             trusted = self._trusted(lang, scores[i])
@@ -421,6 +423,8 @@ class Filter:
                     self.counters.update(counts)
                     if text != doc.text:
                         self.counters[f"{step.name}_chars_removed"] += max(0, len(doc.text) - len(text))
+                        kinds = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or None
+                        edits.append((i, step.name, sum(counts.values()), len(doc.text) - len(text), kinds))
                         doc = doc.rewritten(text)
                     continue
                 v = step.check(doc)
@@ -433,6 +437,10 @@ class Filter:
             self._apply_custom(batch, domains, keep, rule, value)
         if rewritten:  # what is kept is rewritten; ledger snippets show the text as it entered
             batch = _with_texts(batch, [o if k else t for o, t, k in zip(out_texts, texts, keep)])
+        # a custom rule may have removed a rewritten row: its ledger row tells
+        kept_edits = [e for e in edits if keep[e[0]]]
+        row, name, count, chars, kinds = (list(c) for c in zip(*kept_edits)) if kept_edits else ([],) * 5
+        batch = schema.add_edits(batch, row, self.name, name, count, chars, kinds)
         if all(keep):  # nothing removed: skip split's copy of the whole batch
             return batch, _NO_LEDGER
         value_arr, threshold_arr = pa.array(value, pa.float64()), pa.array(threshold, pa.float64())

@@ -1,0 +1,152 @@
+"""Kept documents a stage changed: text/'s ``edits`` column, ``curate audit``'s summary and
+``--why``. Ground truth is independent of the stages: the fixture's own texts, and what a plain
+character diff (difflib) of each input and its output removed."""
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.test_audit_verify import curate
+
+ITEM = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+        "sailors argued about tides")
+# a short item (13-25 words) copied with two words changed: no 13-word window holds fewer than two
+# of them, so it is found as a near copy
+SHORT = "a small grey heron stood very still in the reeds and watched the silver fish swim"
+SHORT_EDITED = SHORT.replace("heron", "zqxxa").replace(" the silver", " zqyyb silver")
+CHAPTER = "The miller's daughter walked to the river every evening and counted the geese on the far bank.\n\n"
+SENTENCES = ["The {} harvest came early that year and the barns were full by the end of August.",
+             "Our {} village held a fair where the children raced their ponies along the river road.",
+             "Every {} family brought bread, cheese and apples to share with their neighbours.",
+             "The old {} bridge was mended with stones carried down from the quarry on the hill.",
+             "In the {} evenings the church bell rang twice and the lamps were lit along the lane."]
+BOILER = "Sign up for our weekly letter about village news and events."
+
+
+def page(word: str, extra: str = "", at: int = 5) -> str:
+    """Five sentences of a page's own (``word`` in each: no line is shared with another page),
+    ``extra`` inserted before the one at ``at``."""
+    lines = [s.format(word) for s in SENTENCES]
+    return "\n".join(lines[:at] + [extra] * bool(extra) + lines[at:])
+
+
+PAGES = {
+    "plain": page("plain"),  # nothing to change
+    "menu": page("menu", "Home | About | Contact", 2),  # C4 drops the menu line
+    "mail": page("mail", "Write to the parish clerk at clerk.parish@example.org about the fair."),
+    "key": page("key", 'The config said api_key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc" in plain view.'),
+    "boiler1": page("red", BOILER, 2),  # line dedup (max_docs = 1) removes the line both have
+    "boiler2": page("blue", BOILER, 0),
+}
+
+
+def run(base: Path, stages: str, name: str) -> Path:
+    """A run over the fixture through the CLI: web pages (C4 line cleaning, secrets and PII
+    rewrites, line dedup) and a book holding an evaluation item (cut, the books' default)."""
+    cfg = base / f"{name}.toml"
+    cfg.write_text(f'[run]\noutput = "{base / name}"\nstages = [{", ".join(repr(s) for s in stages.split(","))}]\n'
+                   f'[[inputs]]\nglob = "{base / "pages.jsonl"}"\ndomain = "web"\n'
+                   f'[[inputs]]\nglob = "{base / "book*.txt"}"\ndomain = "books"\n'
+                   '[filter.domains]\nweb = ["c4", "secrets", "pii"]\nbooks = []\n'
+                   '[linededup]\nmax_docs = 1\nmin_words = 0\nmin_chars = 0\n'
+                   f'[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{base / "eval.txt"}"\n')
+    r = curate("run", cfg, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    return base / name
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("edits")
+    (base / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in PAGES.items()))
+    (base / "book.txt").write_text(CHAPTER * 40 + ITEM + "\n\n" + CHAPTER * 40)
+    (base / "book2.txt").write_text(CHAPTER * 20 + SHORT_EDITED + "\n\n" + CHAPTER * 20)
+    (base / "eval.txt").write_text(ITEM + "\n" + SHORT + "\n")
+    return base
+
+
+@pytest.fixture(scope="module")
+def out(base) -> Path:
+    return run(base, "ingest,filter,linededup,decontaminate", "out")
+
+
+def removed_by_diff(before: str, after: str) -> str:
+    """The characters of ``before`` a diff finds missing from ``after``."""
+    ops = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+    return "".join(before[a:b] for op, a, b, _, _ in ops if op in ("delete", "replace"))
+
+
+def test_each_changed_kept_document_says_by_whom_and_how_much(base, out):
+    inputs = {**PAGES, **{b: (base / b).read_text() for b in ("book.txt", "book2.txt")}}
+    text = pl.read_parquet(out / "text" / "*.parquet")
+    assert text.height == len(inputs)  # every document kept: each change is inside one
+    got = {}
+    for r in text.iter_rows(named=True):
+        before = inputs[r["source_id"] or r["path"]]
+        edits = r["edits"] or []
+        # the entries' characters are what the document lost, and a document without entries is unchanged
+        assert sum(e["chars"] for e in edits) == len(before) - len(r["text"]), (r["source_id"], edits)
+        assert (r["text"] == before) == (not edits), (r["source_id"], edits)
+        got[r["source_id"] or r["path"]] = [(e["stage"], e["rule"]) for e in edits], before, r["text"], edits
+    assert {k: v[0] for k, v in got.items()} == {
+        "plain": [], "menu": [("filter", "c4_lines")], "mail": [("filter", "pii")], "key": [("filter", "secrets")],
+        "boiler1": [("linededup", "boilerplate_lines")], "boiler2": [("linededup", "boilerplate_lines")],
+        "book.txt": [("decontaminate", "eval_overlap")], "book2.txt": [("decontaminate", "eval_near_copy")]}
+    _, before, after, (e,) = got["menu"]
+    assert removed_by_diff(before, after).strip() == "Home | About | Contact" and e["count"] == 1
+    _, before, after, (e,) = got["boiler2"]
+    assert removed_by_diff(before, after).strip() == BOILER and e["count"] == 1 and e["chars"] == len(BOILER) + 1
+    _, before, after, (e,) = got["book.txt"]
+    assert removed_by_diff(before, after).strip() == ITEM and e["chars"] == len(ITEM) and e["detail"] == "ev:eval.txt:1"  # the set, its file and line
+    assert e["count"] >= len(ITEM.split()) - 12  # at least the item's own 13-word windows
+    _, before, after, (e,) = got["book2.txt"]
+    assert removed_by_diff(before, after).strip() == SHORT_EDITED and e["count"] == 1 and e["detail"] == "ev:eval.txt:2"
+    _, _, _, (e,) = got["mail"]
+    assert e["detail"] == "pii_email 1" and e["count"] == 1
+
+
+def test_audit_sums_the_edits_and_why_names_them(base, out):
+    r = curate("audit", out)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    text = pl.read_parquet(out / "text" / "*.parquet").explode("edits").unnest("edits").drop_nulls("stage")
+    truth = text.group_by("stage", "rule").agg(documents=pl.len(), count=pl.col("count").sum(), chars=pl.col("chars").sum())
+    edits = summary["edits_in_output"]
+    assert edits["documents"] == 7
+    assert sorted(edits["by_rule"], key=lambda e: (e["stage"], e["rule"])) == truth.sort("stage", "rule").to_dicts()
+    assert "kept documents changed" in (out / "report.html").read_text()
+    book = pl.read_parquet(out / "text" / "*.parquet").filter(pl.col("path") == "book.txt").row(0, named=True)
+    (e,) = book["edits"]
+    r = curate("audit", out, "--why", book["id"], "--why", "plain")
+    assert r.returncode == 0, r.stderr
+    why = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+    assert why[book["id"]].endswith(f"; cut by decontaminate eval_overlap (ev:eval.txt:1: {e['count']} windows, {len(ITEM)} chars)"), r.stdout
+    assert "cut by" not in why[next(k for k in why if k != book["id"])]  # an unchanged page: kept, nothing more
+
+
+def test_an_output_without_the_column_still_audits(base, out):
+    """An output written before the column (here: a run of ingest alone, which has none)
+    audits, is compared and answers --why."""
+    old = run(base, "ingest", "old")
+    assert "edits" not in pl.read_parquet(old / "text" / "*.parquet").columns
+    r = curate("audit", old)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((old / "stats" / "summary.json").read_text())["edits_in_output"] is None
+    r = curate("audit", old, "--why", "plain")
+    assert r.returncode == 0 and "kept in text/" in r.stdout, r.stderr
+    r = curate("audit", out, "--compare", old)
+    assert r.returncode == 0, r.stderr
+
+
+def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
+    """`--corpus` audits any JSONL: a field of its own called "edits" (a wiki's edit count) is
+    neither curate's column nor an error."""
+    f = tmp_path / "wiki.jsonl"
+    f.write_text("".join(json.dumps({"text": f"Page {i} about the river.", "edits": i}) + "\n" for i in range(3)))
+    r = curate("audit", "--corpus", f, "--output", tmp_path / "audit")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["edits_in_output"] is None
