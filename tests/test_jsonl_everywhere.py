@@ -116,3 +116,22 @@ def test_audit_finds_a_comment_line_past_its_first_read(tmp_path, capsys):
         assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"a{at}")]) == 0, capsys.readouterr().err
         s = json.loads((tmp_path / f"a{at}" / "stats" / "summary.json").read_text())
         assert s["documents"]["total"] == len(rows) + 1
+
+
+def test_a_well_compressed_zstd_file_is_read_whole_by_run_and_audit(tmp_path, capsys):
+    """zstd hands back all a compressed read decodes, however much (gzip stops at what was asked):
+    a .jsonl.zst over 16:1 (the same boilerplate on each line) gave more bytes than the read's
+    buffer held; `curate run` quarantined the whole file ('memoryview assignment: lvalue and
+    rvalue have different structures': 0 documents), `curate audit --corpus` stopped on it."""
+    rng = random.Random(5)
+    rows = [{"id": f"d{i}", "text": "Cookie notice. Accept all cookies to continue. " * 40 + sentence(rng, 3)} for i in range(3000)]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    path = tmp_path / "boiler.jsonl.zst"
+    path.write_bytes(zstandard.ZstdCompressor(level=19).compress(data))
+    assert len(data) > 16 * path.stat().st_size and len(data) > 4 << 20  # past a read's buffer and a 4 MiB read
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                     "--output", str(tmp_path / "run")]) == 0, capsys.readouterr().err
+    assert pl.read_parquet(tmp_path / "run" / "text" / "*.parquet").height == len(rows)
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == len(rows)
