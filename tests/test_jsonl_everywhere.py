@@ -54,7 +54,11 @@ def compressed(path: Path, how: str) -> Path:
         return path
     data = path.read_bytes()
     out = path.with_name(f"{path.name}.{how}")
-    out.write_bytes(gzip.compress(data) if how == "gz" else zstandard.ZstdCompressor().compress(data))
+    import bz2
+    import lzma
+
+    pack = {"gz": gzip.compress, "zst": zstandard.ZstdCompressor().compress, "bz2": bz2.compress, "xz": lzma.compress}
+    out.write_bytes(pack[how](data))
     path.unlink()
     return out
 
@@ -160,3 +164,26 @@ def test_the_audit_streams_a_file_with_a_comment_line(tmp_path, capsys):
         s = json.loads((tmp_path / f"a{n}" / "stats" / "summary.json").read_text())
         assert s["documents"]["total"] == n
     assert len(data) > 30 << 20 and peaks[1] < 1.25 * peaks[0], (peaks, len(data))
+
+
+@pytest.mark.parametrize("how", ["bz2", "xz"])
+def test_an_eval_file_in_a_compression_curate_does_not_read_is_refused(tmp_path, capsys, how):
+    """As a `curate run` input is: an evaluation set's .jsonl.bz2 was read as a text file (its
+    compressed bytes, line by line: no item of it found in any document, without a word), a
+    train-quality --eval file said 'not a JSON object line'."""
+    rng = random.Random(7)
+    evals = compressed(odd_jsonl(tmp_path / "eval.jsonl", [{"text": sentence(rng), "label": 1} for _ in range(3)]), how)
+    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "w", "text": sentence(rng)}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nname = "toy"\nglob = "{evals}"\n')
+    name = {"bz2": "bzip2", "xz": "xz"}[how]
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert f"{evals} is compressed with {name}; curate reads gzip and zstd" in err and "Traceback" not in err, err
+    (tmp_path / "pos.txt").write_text("The harbour and the river. " * 20)
+    rc = cli.main(["train-quality", "--positive", str(tmp_path / "pos.txt"), "--negative", str(tmp_path / "pos.txt"),
+                   "--output", str(tmp_path / "m.bin"), "--eval", str(evals)])
+    err = capsys.readouterr().err
+    assert rc != 0 and f"{evals} is compressed with {name}; curate reads gzip and zstd" in err, err

@@ -290,6 +290,14 @@ def other_compression(path: str) -> tuple[str, str] | None:
     return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
 
 
+def other_compression_error(path: str) -> str | None:
+    """The one-line error for a file in a compression curate does not read (read as it is, its
+    compressed bytes would be taken for lines), else None."""
+    other = other_compression(path)
+    return other and (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
+                      f"e.g. {other[1]} FILE | zstd > FILE.zst")
+
+
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
 UNPACK = {"tar": "tar xf {} -C DIR", "zip": "unzip {} -d DIR", "7z": "7z x {} -oDIR"}
 
