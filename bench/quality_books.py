@@ -10,6 +10,7 @@ header and licence removed) are scored by the quality model with the README's qu
             ``prefix_chars`` characters;
 * spread -- the stage's input for a book (``langid.spread``): ``prefix_chars`` characters as 4 runs
             at 1/8, 3/8, 5/8, 7/8 of it;
+* runs   -- the 4 runs scored each alone, their mean (as langid reads them apart, then votes);
 * whole  -- the reference, independent of both: the mean score of every ``prefix_chars`` piece
             the whole book is cut into (what the classifier says of all of it).
 
@@ -44,6 +45,7 @@ def main() -> None:
     ap.add_argument("--prefix-chars", type=int, default=10000)
     args = ap.parse_args()
 
+    from curate.stages.langid import spread
     from curate.stages.quality import load_model, model_path, positive_probs, prepare
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,15 +59,16 @@ def main() -> None:
     texts = books["text"].to_list()
     prefix = positive_probs(model, prepare(texts, n), label)
     spreads = positive_probs(model, prepare(texts, n, books=True), label)  # the stage's input for a book
+    runs = np.array([positive_probs(model, prepare(spread(t, n) if len(t) > n else [t], n), label).mean() for t in texts])
     whole = np.array([positive_probs(model, prepare([t[i:i + n] for i in range(0, len(t), n)], n), label).mean()
                       for t in texts])
     print(f"{len(texts)} books, {sum(map(len, texts)):,} characters; model {args.model}, prefix_chars {n:,}")
-    print(f"{'book':34} {'chars':>9} {'prefix':>7} {'spread':>7} {'whole':>7}")
-    for p, t, a, b, w in zip(books["path"], texts, prefix, spreads, whole):
-        print(f"{p.rsplit('/', 1)[-1][:34]:34} {len(t):9,} {a:7.3f} {b:7.3f} {w:7.3f}")
+    print(f"{'book':34} {'chars':>9} {'prefix':>7} {'spread':>7} {'runs':>7} {'whole':>7}")
+    for p, t, a, b, r, w in zip(books["path"], texts, prefix, spreads, runs, whole):
+        print(f"{p.rsplit('/', 1)[-1][:34]:34} {len(t):9,} {a:7.3f} {b:7.3f} {r:7.3f} {w:7.3f}")
     k = max(1, round(0.3 * len(texts)))
     top = lambda s: set(np.argsort(-s, kind="stable")[:k].tolist())  # noqa: E731
-    for name, s in (("prefix", prefix), ("spread", spreads)):
+    for name, s in (("prefix", prefix), ("spread", spreads), ("runs", runs)):
         rho = np.corrcoef(ranks(s), ranks(whole))[0, 1]
         print(f"{name}: Spearman with whole {rho:.3f}; mean |score - whole| {np.abs(s - whole).mean():.3f}; "
               f"top 30% ({k}) shared with whole's: {len(top(s) & top(whole))}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
-import io
 import json
 import os
 import tempfile
@@ -67,17 +66,15 @@ def where(root: str) -> str:
     return root if "://" in root else os.path.abspath(root)
 
 
+JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")
+
+
 def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
     name = path.lower()
     if name.endswith(".parquet"):
         return scan_parquet(path)
-    if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")):
-        # polars' JSON reader stops at a comment line or a BOM (a Windows export's, or one at each
-        # file's start in `cat a.jsonl b.jsonl`): such a file goes in as `curate run` reads it
-        data = jsonl.as_read(path) if "://" not in path else None
-        if data is not None:
-            return pl.scan_ndjson(io.BytesIO(data), infer_schema_length=infer)
+    if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
     raise ValueError(f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
 
@@ -147,14 +144,36 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
 def _readable(path: str):
     """Where to read ``path``: itself, or a bucket's JSONL file copied to a temporary folder
     (polars would read it with its own object store, which knows neither curate's endpoints,
-    STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in place (scan_parquet)."""
+    STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in place (scan_parquet).
+    A JSONL file with a comment line or a line-start BOM (polars' JSON reader stops at either: a
+    Windows export's, `cat a.jsonl b.jsonl`'s) is read from a copy as `curate run` reads it."""
     if "://" not in path or path.lower().endswith(".parquet"):
-        yield path
+        with _as_read(path) as local:
+            yield local
         return
     with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
         local = os.path.join(tmp, os.path.basename(output._fs(path)[1]))  # its name: polars reads .gz, .zst by it
         _copy(path, local)
-        yield local
+        with _as_read(local) as local:
+            yield local
+
+
+@contextlib.contextmanager
+def _as_read(path: str):
+    """``path``, or a zstd copy of it (on disk, not in memory: a dump may be many GB) without
+    what `curate run` skips, when it has such a line."""
+    pieces = jsonl.as_read(path) if path.lower().endswith(JSONL) else None
+    if pieces is None:
+        yield path
+        return
+    import zstandard
+
+    with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
+        copy = os.path.join(tmp, "as-read.jsonl.zst")
+        with open(copy, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
+            for piece in pieces:
+                out.write(piece)
+        yield copy
 
 
 def _no_records(path: str) -> bool:

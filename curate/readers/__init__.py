@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compression,  # noqa: F401
-                                   input_size, is_uri, launch_fs, open_raw, other_compression, read_batches, relpath)
+                                   input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches, relpath)
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -333,10 +333,9 @@ def plan_shards(
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = other_compression(path) if look and not tree else None
+        other = other_compression_error(path) if look and not tree else None
         if other:  # read as it is, every line of it would be quarantined
-            raise InputError(f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
-                             f"e.g. {other[1]} FILE | zstd > FILE.zst")
+            raise InputError(other)
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
             raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
                              f"(e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")

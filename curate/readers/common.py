@@ -118,6 +118,7 @@ class _Capped(io.RawIOBase):
 
     def __init__(self, raw, limit: int, path: str):
         self._raw, self._limit, self._n, self._path = raw, limit, 0, path
+        self._left = b""  # decompressed bytes a read gave beyond the buffer it filled
 
     def readable(self):
         return True
@@ -125,15 +126,19 @@ class _Capped(io.RawIOBase):
     def readinto(self, b):
         # small reads: a truncated gzip raises on the read that hits the cut, losing what
         # that read had decompressed, so keep each read (and the loss) small
-        data = self._raw.read(min(len(b), 1 << 16))
-        self._n += len(data)
-        if self._n > self._limit:
-            raise LimitExceeded(
-                "file_too_large",
-                f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
-            )
-        b[: len(data)] = data
-        return len(data)
+        data = self._left or self._raw.read(min(len(b), 1 << 16))
+        if not self._left:
+            self._n += len(data)
+            if self._n > self._limit:
+                raise LimitExceeded(
+                    "file_too_large",
+                    f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
+                )
+        # zstd gives all that a compressed read decodes (past 16:1, more than a 1 MiB buffer):
+        # what does not fit is kept for the next read
+        n = min(len(b), len(data))
+        b[:n], self._left = data[:n], memoryview(data)[n:]  # a view: no copy of the rest per read
+        return n
 
     def close(self):
         self._raw.close()
@@ -283,6 +288,14 @@ def other_compression(path: str) -> tuple[str, str] | None:
     with open_raw(path) as f:
         head = f.read(6)
     return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
+
+
+def other_compression_error(path: str) -> str | None:
+    """The one-line error for a file in a compression curate does not read (read as it is, its
+    compressed bytes would be taken for lines), else None."""
+    other = other_compression(path)
+    return other and (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
+                      f"e.g. {other[1]} FILE | zstd > FILE.zst")
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")

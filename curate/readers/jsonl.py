@@ -59,11 +59,13 @@ def _odd_line(data: bytes) -> bool:
     return ODD_LINE.search(data) is not None
 
 
-def as_read(path: str, limits: Limits | None = None) -> bytes | None:
+def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     """A JSONL file's decompressed bytes with what `curate run` skips taken out (comment lines,
     a BOM at a line's start), for a parser that reads only JSON (polars' scan_ndjson stops at
-    either); None when the file has none of it, found by one streamed pass (read it as it is)."""
-    with open_bytes(path, limits or Limits()) as f:
+    either), streamed in pieces of whole lines (never the whole file at once); None when the
+    file has none of it, found by one streamed pass (read it as it is)."""
+    limits = limits or Limits()
+    with open_bytes(path, limits) as f:
         tail = b""
         for chunk in iter(lambda: f.read(1 << 22), b""):
             data = tail + chunk
@@ -74,8 +76,13 @@ def as_read(path: str, limits: Limits | None = None) -> bytes | None:
         else:
             if not _odd_line(tail):
                 return None
-    with open_bytes(path, limits or Limits()) as f:
-        return b"".join(without_bom(line) for line in f if not without_bom(line).lstrip().startswith(COMMENT))
+    return _without_odd_lines(path, limits)
+
+
+def _without_odd_lines(path: str, limits: Limits) -> Iterator[bytes]:
+    with open_bytes(path, limits) as f:
+        for lines in iter(lambda: f.readlines(1 << 22), []):
+            yield b"".join(line for line in map(without_bom, lines) if not line.lstrip().startswith(COMMENT))
 
 
 def get_path(obj: dict, dotted: str):

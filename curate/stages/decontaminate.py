@@ -231,9 +231,12 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import Limits, open_bytes, open_raw
+    from curate.readers.common import Limits, open_bytes, open_raw, other_compression_error
     from curate.readers.jsonl import get_path, json_lines
 
+    error = other_compression_error(path)  # its compressed bytes would be read as items
+    if error:
+        raise ValueError(error)
     fields = spec["text_fields"]
     if fmt == "parquet":
         import pyarrow.parquet as pq

@@ -136,7 +136,9 @@ def prepare(texts, prefix_chars: int, books: bool = False) -> list[str]:
         from curate.stages.langid import spread
 
         texts = texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
-        texts = [spread(t, prefix_chars) if t and len(t) > prefix_chars else t for t in texts]
+        # its runs joined into one line, scored as one text (langid reads them apart and votes on
+        # the language; a book's quality is one score of them all: bench/quality_books.py)
+        texts = [" ".join(spread(t, prefix_chars)) if t and len(t) > prefix_chars else t for t in texts]
     texts = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.large_string())
     short = pc.utf8_slice_codeunits(texts, 0, prefix_chars + 1)  # one extra char tells "was cut"
     # str.splitlines' line breaks, as DCLM folds them; fastText reads all other whitespace itself

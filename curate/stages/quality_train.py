@@ -227,9 +227,12 @@ def eval_half(text: str) -> str:
 
 def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     texts, labels = [], []
-    from curate.readers.common import Limits, open_bytes
+    from curate.readers.common import Limits, open_bytes, other_compression_error
     from curate.readers.jsonl import json_lines
 
+    error = other_compression_error(path)  # its compressed bytes would be read as JSON Lines
+    if error:
+        raise ValueError(error)
     with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
         for _, r in json_lines(f, path):
             texts.append(r["text"])
