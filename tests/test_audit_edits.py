@@ -150,3 +150,30 @@ def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
     r = curate("audit", "--corpus", f, "--output", tmp_path / "audit")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["edits_in_output"] is None
+
+
+def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
+    """Cut mode on a page that is nothing but an evaluation item: nothing of it is left, so it is
+    removed under the rule "remove" mode names (a ledger row with the item), not kept in text/
+    as an empty document with an edits entry; a page with words left is kept and cut."""
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in
+                                                  {"all": ITEM, "spaced": f"\n  {ITEM}  \n", "most": ITEM + "\nThanks for reading.",
+                                                   "plain": PAGES["plain"]}.items()))
+    (tmp_path / "eval.txt").write_text(ITEM + "\n")
+    cfg = tmp_path / "cut.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "pages.jsonl"}"\ndomain = "web"\n'
+                   f'[decontaminate]\nmode = "cut"\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{tmp_path / "eval.txt"}"\n')
+    r = curate("run", cfg, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    text = pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")
+    assert sorted(text["source_id"]) == ["most", "plain"], text.select("source_id", "text").to_dicts()
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert sorted(ledger.select("source_id", "stage", "rule", "kept_id").rows()) == [
+        ("all", "decontaminate", "eval_overlap", "ev:eval.txt:1"), ("spaced", "decontaminate", "eval_overlap", "ev:eval.txt:1")]
+    assert set(ledger["snippet"]) == {" ".join(ITEM.split()[:13])}  # the n-gram, read from the text as it came in
+    most = text.filter(pl.col("source_id") == "most").row(0, named=True)
+    (e,) = most["edits"]
+    assert most["text"].strip() == "Thanks for reading." and e["chars"] == len(ITEM + "\nThanks for reading.") - len(most["text"])
+    stats = json.loads((tmp_path / "out" / "manifest.json").read_text())["stats"]
+    assert stats["decontaminate.cut_docs"] == 1 and stats["decontaminate.cut_chars"] == e["chars"]  # the removed pages' are not cuts
