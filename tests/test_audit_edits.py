@@ -140,6 +140,29 @@ def test_an_output_without_the_column_still_audits(base, out):
     assert r.returncode == 0 and "kept in text/" in r.stdout, r.stderr
     r = curate("audit", out, "--compare", old)
     assert r.returncode == 0, r.stderr
+    assert "changed inside kept documents: not recorded before (no edits column" in r.stdout, r.stdout
+
+
+def test_compare_names_the_documents_changed_inside_by_another_rule(base, out):
+    """The same documents kept with and without line dedup: no fate differs, and --compare says
+    which rule now changes which documents (read back here from both outputs' edits)."""
+    before = run(base, "ingest,filter,decontaminate", "no_linededup")
+    r = curate("audit", out, "--compare", before)
+    assert r.returncode == 0, r.stderr
+
+    def rules(o: Path) -> dict:
+        t = pl.read_parquet(o / "text" / "*.parquet").explode("edits").drop_nulls("edits")
+        return {(e["stage"] + "/" + e["rule"], i) for i, e in zip(t["id"], t["edits"])}
+
+    a, b = rules(before), rules(out)
+    changed = sorted({r for r, _ in a ^ b})
+    assert changed == ["linededup/boilerplate_lines"]
+    ids = sorted(i for _, i in a ^ b)
+    assert "removed by rule: the same counts" in r.stdout, r.stdout
+    assert (f"changed inside kept documents (edits), documents per rule:\n  linededup/boilerplate_lines 0 -> {len(ids)} "
+            f"(+{len(ids)}; e.g. {', '.join(ids)})\n") in r.stdout, r.stdout
+    r = curate("audit", out, "--compare", out)
+    assert "changed inside kept documents (edits): the same documents by the same rules" in r.stdout, r.stdout
 
 
 def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
