@@ -143,6 +143,28 @@ def test_an_output_without_the_column_still_audits(base, out):
     assert "changed inside kept documents: not recorded before (no edits column" in r.stdout, r.stdout
 
 
+def test_older_and_newer_text_files_read_together_as_the_readme_says(base, out):
+    """text/ files without the column beside files with it: the README's three readers keep
+    every row and every entry (an older file first, where the first file's columns would rule)."""
+    import duckdb
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    old = run(base, "ingest", "old_reader")
+    files = sorted(map(str, (old / "text").glob("*.parquet"))) + sorted(map(str, (out / "text").glob("*.parquet")))
+    new = pl.read_parquet(out / "text" / "*.parquet")
+    rows, entries = len(pl.read_parquet(old / "text" / "*.parquet")) + new.height, new["edits"].list.len().sum()
+    got = duckdb.sql(f"select count(*), sum(len(edits)) from read_parquet({files!r}, union_by_name = true)").fetchall()[0]
+    assert got == (rows, entries)
+    both = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed").collect()
+    assert (both.height, both["edits"].list.len().sum()) == (rows, entries)
+    assert "edits" not in ds.dataset(files).schema.names  # the README's warning: the first file's columns
+    with pytest.raises(pl.exceptions.SchemaError):
+        pl.read_parquet(files)
+    t = ds.dataset(files, schema=pq.read_schema(files[-1])).to_table()
+    assert (t.num_rows, pl.from_arrow(t)["edits"].list.len().sum()) == (rows, entries)
+
+
 def test_compare_names_the_documents_changed_inside_by_another_rule(base, out):
     """The same documents kept with and without line dedup: no fate differs, and --compare says
     which rule now changes which documents (read back here from both outputs' edits)."""
