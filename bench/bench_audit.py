@@ -1,6 +1,6 @@
 """`curate audit` time and peak RSS on a 100k-document curate output.
 
-    python bench/bench_audit.py [--docs N] [--shards S] [--keep DIR]
+    python bench/bench_audit.py [--docs N] [--shards S] [--keep DIR] [--edits]
 
 Builds the output once: `curate run --stages ingest` over the real web JSONL and code samples
 in ../shared/corpora (~1.5k documents), whose documents are then repeated with new ids up to N
@@ -46,7 +46,19 @@ def _unit(ids: pl.Series, seed: int) -> np.ndarray:
     return (ids.hash(seed=seed).to_numpy() >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def build(root: Path, docs: int, shards: int) -> dict:
+EDIT = pl.Struct({"stage": pl.String, "rule": pl.String, "count": pl.Int64, "chars": pl.Int64, "detail": pl.String})
+
+
+def edits(text: pl.DataFrame) -> pl.Series:
+    """text/'s ``edits`` as a default web run writes it: C4's line cleaning changes nearly every
+    page (a c4_lines entry on each web document), PII redaction one in 20; code unchanged."""
+    u, web = _unit(text["id"], 6), (text["domain"] == "web").to_list()
+    c4 = {"stage": "filter", "rule": "c4_lines", "count": 3, "chars": 120, "detail": "c4_lines_removed 3"}
+    pii = {"stage": "filter", "rule": "pii", "count": 1, "chars": 9, "detail": "pii_email 1"}
+    return pl.Series("edits", [([c4] + [pii] * bool(x < 0.05)) if w else None for w, x in zip(web, u.tolist())], pl.List(EDIT))
+
+
+def build(root: Path, docs: int, shards: int, with_edits: bool = False) -> dict:
     base = root.parent / "base"
     subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(CORPORA / "web" / "*.jsonl*"), "--domain", "web",
                     "--input", str(CORPORA / "code" / "code_sample.jsonl.gz"), "--domain", "code",
@@ -63,6 +75,8 @@ def build(root: Path, docs: int, shards: int) -> dict:
         repeat=pl.Series(np.where(web, 1, 2)).cast(pl.Int32),
         num_tokens=(pl.col("text").str.len_bytes() // 4).cast(pl.Int64),
     )
+    if with_edits:
+        text = text.with_columns(edits(text))
     rule = (_unit(text["id"], 5) * 25).astype(int)  # 0-4: removed by RULES[i]; else kept
     quarantine = pl.read_parquet(base / "quarantine")
     stats = {"ingest.docs_read": text.height, "ingest.docs_out": text.height, "ingest.quarantined": quarantine.height}
@@ -138,17 +152,20 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=100_000, help="documents in (text + ledger)")
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--keep", help="build the output here and keep it (default: a temporary directory)")
+    ap.add_argument("--edits", action="store_true", help="then the same output with text/'s edits column (a c4_lines entry "
+                                                         "on every web page, pii on 1 in 20), measured after it")
     ns = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(ns.keep or tmp) / "out"
-        info = build(root, ns.docs, ns.shards)
-        print(f"output: {info['docs_in']:,} documents in ({info['text_docs']:,} text, {info['ledger_rows']:,} ledger), "
-              f"{info['text_mb']:,.0f} MB of text, {info['parquet_mb']:,.0f} MB of Parquet, {ns.shards} shards per kind")
-        res = {p: measure(p, root) for p in PHASES}
-        for p, r in res.items():
-            print(f"{p:6s} {r['seconds']:7.2f} s  {info['docs_in'] / r['seconds']:>10,.0f} docs/s  "
-                  f"{info['text_mb'] / r['seconds']:7.1f} MB/s of text  peak RSS {r['rss_mb']:6.0f} MB  "
-                  f"x{r['seconds'] / res['floor']['seconds']:.1f} of floor")
+        for with_edits in (False, True)[: 1 + ns.edits]:
+            root = Path(ns.keep or tmp) / ("out_edits" if with_edits else "out")
+            info = build(root, ns.docs, ns.shards, with_edits)
+            print(f"output{' with edits' * with_edits}: {info['docs_in']:,} documents in ({info['text_docs']:,} text, {info['ledger_rows']:,} ledger), "
+                  f"{info['text_mb']:,.0f} MB of text, {info['parquet_mb']:,.0f} MB of Parquet, {ns.shards} shards per kind")
+            res = {p: measure(p, root) for p in PHASES}
+            for p, r in res.items():
+                print(f"{p:6s} {r['seconds']:7.2f} s  {info['docs_in'] / r['seconds']:>10,.0f} docs/s  "
+                      f"{info['text_mb'] / r['seconds']:7.1f} MB/s of text  peak RSS {r['rss_mb']:6.0f} MB  "
+                      f"x{r['seconds'] / res['floor']['seconds']:.1f} of floor")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,51 @@ def test_an_output_without_the_column_still_audits(base, out):
     assert r.returncode == 0 and "kept in text/" in r.stdout, r.stderr
     r = curate("audit", out, "--compare", old)
     assert r.returncode == 0, r.stderr
+    assert "changed inside kept documents: not recorded before (no edits column" in r.stdout, r.stdout
+
+
+def test_older_and_newer_text_files_read_together_as_the_readme_says(base, out):
+    """text/ files without the column beside files with it: the README's three readers keep
+    every row and every entry (an older file first, where the first file's columns would rule)."""
+    import duckdb
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    old = run(base, "ingest", "old_reader")
+    files = sorted(map(str, (old / "text").glob("*.parquet"))) + sorted(map(str, (out / "text").glob("*.parquet")))
+    new = pl.read_parquet(out / "text" / "*.parquet")
+    rows, entries = len(pl.read_parquet(old / "text" / "*.parquet")) + new.height, new["edits"].list.len().sum()
+    got = duckdb.sql(f"select count(*), sum(len(edits)) from read_parquet({files!r}, union_by_name = true)").fetchall()[0]
+    assert got == (rows, entries)
+    both = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed").collect()
+    assert (both.height, both["edits"].list.len().sum()) == (rows, entries)
+    assert "edits" not in ds.dataset(files).schema.names  # the README's warning: the first file's columns
+    with pytest.raises(pl.exceptions.SchemaError):
+        pl.read_parquet(files)
+    t = ds.dataset(files, schema=pq.read_schema(files[-1])).to_table()
+    assert (t.num_rows, pl.from_arrow(t)["edits"].list.len().sum()) == (rows, entries)
+
+
+def test_compare_names_the_documents_changed_inside_by_another_rule(base, out):
+    """The same documents kept with and without line dedup: no fate differs, and --compare says
+    which rule now changes which documents (read back here from both outputs' edits)."""
+    before = run(base, "ingest,filter,decontaminate", "no_linededup")
+    r = curate("audit", out, "--compare", before)
+    assert r.returncode == 0, r.stderr
+
+    def rules(o: Path) -> dict:
+        t = pl.read_parquet(o / "text" / "*.parquet").explode("edits").drop_nulls("edits")
+        return {(e["stage"] + "/" + e["rule"], i) for i, e in zip(t["id"], t["edits"])}
+
+    a, b = rules(before), rules(out)
+    changed = sorted({r for r, _ in a ^ b})
+    assert changed == ["linededup/boilerplate_lines"]
+    ids = sorted(i for _, i in a ^ b)
+    assert "removed by rule: the same counts" in r.stdout, r.stdout
+    assert (f"changed inside kept documents (edits), documents per rule:\n  linededup/boilerplate_lines 0 -> {len(ids)} "
+            f"(+{len(ids)}; e.g. {', '.join(ids)})\n") in r.stdout, r.stdout
+    r = curate("audit", out, "--compare", out)
+    assert "changed inside kept documents (edits): the same documents by the same rules" in r.stdout, r.stdout
 
 
 def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
@@ -150,3 +195,30 @@ def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
     r = curate("audit", "--corpus", f, "--output", tmp_path / "audit")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["edits_in_output"] is None
+
+
+def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
+    """Cut mode on a page that is nothing but an evaluation item: nothing of it is left, so it is
+    removed under the rule "remove" mode names (a ledger row with the item), not kept in text/
+    as an empty document with an edits entry; a page with words left is kept and cut."""
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in
+                                                  {"all": ITEM, "spaced": f"\n  {ITEM}  \n", "most": ITEM + "\nThanks for reading.",
+                                                   "plain": PAGES["plain"]}.items()))
+    (tmp_path / "eval.txt").write_text(ITEM + "\n")
+    cfg = tmp_path / "cut.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "pages.jsonl"}"\ndomain = "web"\n'
+                   f'[decontaminate]\nmode = "cut"\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{tmp_path / "eval.txt"}"\n')
+    r = curate("run", cfg, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    text = pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")
+    assert sorted(text["source_id"]) == ["most", "plain"], text.select("source_id", "text").to_dicts()
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert sorted(ledger.select("source_id", "stage", "rule", "kept_id").rows()) == [
+        ("all", "decontaminate", "eval_overlap", "ev:eval.txt:1"), ("spaced", "decontaminate", "eval_overlap", "ev:eval.txt:1")]
+    assert set(ledger["snippet"]) == {" ".join(ITEM.split()[:13])}  # the n-gram, read from the text as it came in
+    most = text.filter(pl.col("source_id") == "most").row(0, named=True)
+    (e,) = most["edits"]
+    assert most["text"].strip() == "Thanks for reading." and e["chars"] == len(ITEM + "\nThanks for reading.") - len(most["text"])
+    stats = json.loads((tmp_path / "out" / "manifest.json").read_text())["stats"]
+    assert stats["decontaminate.cut_docs"] == 1 and stats["decontaminate.cut_chars"] == e["chars"]  # the removed pages' are not cuts

@@ -5,7 +5,8 @@ offset), so documents are matched by id: kept in both, newly kept (and what happ
 before: removed by which rule, or not among the old inputs), no longer kept (removed now by
 which rule, or gone from the inputs). Beside that: the settings that differ, the input files
 added, removed or changed, package versions, each rule's removals and the tokens written.
-Only the id, stage and rule columns are read, every id of both outputs in memory at once."""
+Only the id, stage and rule columns are read (and text/'s ``edits``: which rule changed which
+kept document, where both outputs have it), every id of both outputs in memory at once."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ import json
 import polars as pl
 
 from curate import output, shell
-from curate.audit.scan import scan_parquet
+from curate.audit.scan import _is_edits, scan_parquet
 
 SAMPLE = 3  # ids shown per group, to look up with --why
 
@@ -25,6 +26,38 @@ def _fates(root: str, files: dict[str, list[str]]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema={"id": pl.String, "fate": pl.String})
     return pl.concat(frames).collect()
+
+
+def _edited(root: str, files: dict[str, list[str]]) -> pl.DataFrame | None:
+    """(id, "stage/rule") of every change text/'s ``edits`` column records; None where a text
+    file has no such column (an output written before it, or by a run of no stage that edits)."""
+    frames = []
+    for f in files["text"]:
+        lf = scan_parquet(f"{root}/{f}")
+        if not _is_edits(lf.collect_schema().get("edits")):
+            return None
+        e = lf.select("id", "edits").explode("edits").drop_nulls("edits")
+        frames.append(e.select("id", rule=pl.col("edits").struct.field("stage") + "/" + pl.col("edits").struct.field("rule")))
+    return pl.concat(frames).unique().collect() if frames else None
+
+
+def edit_lines(a: pl.DataFrame | None, b: pl.DataFrame | None) -> list[str]:
+    """Kept documents changed inside, per stage/rule, before and now, with a few ids whose
+    entry came or went: a setting that changes what a rewrite or cut does changes no fate."""
+    if a is None and b is None:
+        return []
+    if a is None or b is None:
+        return [f"changed inside kept documents: not recorded {'before' if a is None else 'now'} (no edits column: an output "
+                "written before 2026-12-05, or by a run without filter, linededup or decontaminate)"]
+    moved = a.join(b, on=["id", "rule"], how="anti").vstack(b.join(a, on=["id", "rule"], how="anti"))
+    ca, cb = dict(a.group_by("rule").len().iter_rows()), dict(b.group_by("rule").len().iter_rows())
+    rows = []
+    for r in sorted(ca.keys() | cb.keys()):
+        ids = sorted(moved.filter(pl.col("rule") == r)["id"].to_list())[:SAMPLE]
+        if ids:
+            rows.append(f"  {r} {ca.get(r, 0):,} -> {cb.get(r, 0):,} ({cb.get(r, 0) - ca.get(r, 0):+,}; e.g. {', '.join(ids)})")
+    return ["changed inside kept documents (edits), documents per rule:" + "".join(f"\n{r}" for r in rows) if rows
+            else "changed inside kept documents (edits): the same documents by the same rules"]
 
 
 def _flat(d, prefix: str = "") -> dict:
@@ -115,6 +148,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
     rules = [f"{r} {ra.get(r, 0):,} -> {rb.get(r, 0):,} ({rb.get(r, 0) - ra.get(r, 0):+,})" for r in sorted(ra.keys() | rb.keys())
              if ra.get(r, 0) != rb.get(r, 0)]
     lines.append("removed by rule:" + ("".join(f"\n  {r}" for r in rules) if rules else " the same counts"))
+    lines += edit_lines(_edited(old_root, old_files), _edited(new_root, new_files))
     qa, qb = ((m.get("counts") or {}).get("ingest", {}).get("quarantined", 0) for m in (old, new))
     if qa != qb:
         lines.append(f"quarantined: {qa:,} -> {qb:,}")

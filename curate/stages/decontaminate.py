@@ -5,7 +5,7 @@ Following GPT-3 and datatrove, every window of 13 words (``ngram``) of every doc
 up in the 13-word windows of the user's evaluation sets; a document with a hit is removed
 (ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
 the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
-= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept
+= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept (removed as above where nothing but whitespace would be left)
 (``decontaminate.cut_docs`` / ``cut_chars`` in the stats; per document an ``edits`` entry: rule, windows,
 characters cut, the items matched).
 
@@ -505,7 +505,8 @@ class DecontaminateStage:
         if self.cut_domains:
             cut = hit & pc.is_in(batch.column("domain"), value_set=pa.array(self.cut_domains, pa.string())).to_numpy(zero_copy_only=False)
             if cut.any():
-                batch, hit = self._cut(batch, cut, m), hit & ~cut
+                batch, emptied = self._cut(batch, cut, m)
+                hit = hit & ~cut | emptied
                 if not hit.any():
                     return batch, schema.empty(schema.LEDGER_SCHEMA)
         removed = batch.filter(pa.array(hit))
@@ -527,14 +528,19 @@ class DecontaminateStage:
         return [" ".join(w.split(" ")[a:b]) for w, a, b in zip(words, starts.tolist(), ends.tolist())]
 
     def _cut(self, batch: pa.RecordBatch, hit: np.ndarray, m: dict):
-        """``batch`` with the matches of the ``hit`` rows cut out, each with an ``edits`` entry:
+        """(``batch`` with the matches of the ``hit`` rows cut out, each with an ``edits`` entry:
         the rule the ledger would have named, its matching windows (near copies), the characters
-        cut and the items matched (the first ``EDIT_ITEMS``)."""
+        cut and the items matched (the first ``EDIT_ITEMS``); the mask of the ``hit`` rows the cut
+        would leave blank, untouched: they are removed as in "remove" mode, not kept empty)."""
         texts = batch.column("text").to_pylist()
-        rows = np.flatnonzero(hit).tolist()
+        rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
-        for i in rows:
+        for i in np.flatnonzero(hit).tolist():
             new = self.cut_text(texts[i])
+            if not new.strip():
+                emptied[i] = True
+                continue
+            rows.append(i)
             chars.append(len(texts[i]) - len(new))
             texts[i] = new
             names = [self.evals.names[k] for k in m["items"][i]]
@@ -545,7 +551,7 @@ class DecontaminateStage:
         batch = batch.set_column(i, batch.schema.field(i), pa.array(texts, pa.large_string()))
         near = m["near"][rows]
         return schema.add_edits(batch, rows, self.name, np.where(near, NEAR_RULE, RULE).tolist(),
-                                np.where(near, m["near_copies"][rows], m["windows"][rows]).tolist(), chars, details)
+                                np.where(near, m["near_copies"][rows], m["windows"][rows]).tolist(), chars, details), emptied
 
     def cut_text(self, text: str) -> str:
         """The text without the whitespace-separated tokens covered by a matching window (a
