@@ -160,3 +160,19 @@ def test_a_path_assigned_to_a_key_or_pwd_is_not_a_secret(tmp_path):
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"site.yaml": files["deploy/site.yaml"].replace(PASSWORD, "<KEY>"),
                     "build.sh": files["deploy/build.sh"], "paths.py": files["app/paths.py"]}
+
+
+def test_a_name_assigned_to_a_secret_key_is_not_a_secret(tmp_path):
+    """A literal under a secret's name was redacted if it had a letter and a digit, though a
+    word-like name in one letter case is not a secret: `eos_token = "endoftext1"`, a YAML
+    `secret: db-secret-v1`, `token = "i18n_key1"`. A random-looking value beside them still goes:
+    mixed case, a symbol, or a long hex/UUID value in one case."""
+    hex_key = _fake("0123456789abcdef", 32, 5)
+    files = {
+        "model/config.py": ('eos_token = "endoftext1"\ntoken = "i18n_key1"\n'
+                            f'db_password = "{PASSWORD}"\napi_key = "{hex_key}"\n'),
+        "deploy/app.yaml": "app:\n  secret: db-secret-v1\n  password: s3cr@t99\n",
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"config.py": files["model/config.py"].replace(PASSWORD, "<KEY>").replace(hex_key, "<KEY>"),
+                    "app.yaml": files["deploy/app.yaml"].replace("s3cr@t99", "<KEY>")}

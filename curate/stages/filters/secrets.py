@@ -6,7 +6,7 @@ A rewrite, not a filter, and one that keeps the code valid: a token is replaced 
 string, a password's value inside its quotes (the key and quotes kept), a PEM private key from
 its BEGIN line to its END line only when all between is key material (base64, its headers,
 the quotes and ``\\n`` of a string written across lines), so a redacted file still parses. An
-unquoted value (``password: s3cret42``) is taken only in the languages of
+unquoted value (``password: S3cret42``) is taken only in the languages of
 ``unquoted_languages`` (YAML, shell, ...), where it is a literal; in Python it is a name.
 """
 from __future__ import annotations
@@ -60,11 +60,27 @@ _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[
 _PATH = ("/", "./", "../", "~/")
 
 
+_WORDY = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _looks_random(v: str) -> bool:
+    """A secret's value, not a name: a name (of a token, a key, a file) is in one letter case with digits and ``_.-``
+    (``eos_token = "endoftext1"``, ``secret: db-secret-v1``, ``token = "i18n_key1"``). A value
+    mixing upper and lower case, or with another symbol (``+/=@!``), is taken as random; one in a
+    single case only when long (16+) and a fifth digits or more (hex, a UUID)."""
+    if any(c.isupper() for c in v) and any(c.islower() for c in v):
+        return True
+    if not set(v.lower()) <= _WORDY:
+        return True
+    return len(v) >= 16 and 5 * sum(c.isdigit() for c in v) >= len(v)
+
+
 def _value_ok(m: re.Match) -> bool:
     # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
     # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
     v = m.group("v")
-    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not v.startswith(_PATH)
+    return (any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not v.startswith(_PATH)
+            and _looks_random(v))
 
 
 def _named_value_ok(m: re.Match) -> bool:
