@@ -518,3 +518,24 @@ def test_length_histogram_counts_each_document_in_its_own_bin(tmp_path):
         k = max(k for k in range(40) if n**4 >= 10**k)
         want[str(k)] = want.get(str(k), 0) + 1
     assert got["by_domain"]["corpus"] == want
+
+
+@pytest.mark.parametrize("how", ["bz2", "xz", "lz4"])
+def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys, how):
+    """`audit --corpus x.jsonl.bz2` (.xz, .lz4) said 'not a Parquet or JSONL file'; it names the
+    compression in one line, as `curate run` does for an input."""
+    import bz2
+    import lzma
+
+    raw = b'{"id": "1", "text": "The harbour and the river."}\n'
+    packed = {"bz2": bz2.compress, "xz": lzma.compress,
+              "lz4": lambda b: b"\x04\x22\x4d\x18" + b}[how](raw)  # lz4: its frame's magic bytes, what is checked
+    path = tmp_path / f"x.jsonl.{how}"
+    path.write_bytes(packed)
+    from curate import cli
+
+    assert cli.main(["audit", "--corpus", str(path)]) != 0
+    err = capsys.readouterr().err
+    name = {"bz2": "bzip2", "xz": "xz", "lz4": "lz4"}[how]
+    assert f"{path} is compressed with {name}; curate reads gzip and zstd: recompress it" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

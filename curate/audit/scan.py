@@ -76,7 +76,13 @@ def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
         return scan_parquet(path)
     if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
-    raise ValueError(f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
+    from curate.readers.common import other_compression_error
+
+    try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
+        other = other_compression_error(path)
+    except OSError:
+        other = None
+    raise ValueError(other or f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
 
 
 def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
