@@ -222,3 +222,21 @@ def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
     assert most["text"].strip() == "Thanks for reading." and e["chars"] == len(ITEM + "\nThanks for reading.") - len(most["text"])
     stats = json.loads((tmp_path / "out" / "manifest.json").read_text())["stats"]
     assert stats["decontaminate.cut_docs"] == 1 and stats["decontaminate.cut_chars"] == e["chars"]  # the removed pages' are not cuts
+
+
+def test_a_placeholder_longer_than_what_it_replaced_reads_as_chars_added(tmp_path):
+    """`<EMAIL>` (7 characters) for `a@b.io` and `c@d.io` (6 each): the entry's chars is -2, and
+    --why said "-2 chars", the report's card "-2"; now "2 chars added", "2 added"."""
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "short", "text": page("short", "Write to a@b.io or c@d.io.")}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "filter"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "pages.jsonl"}"\ndomain = "web"\n[filter.domains]\nweb = ["pii"]\n')
+    assert curate("run", cfg, "--progress", "off").returncode == 0
+    (e,) = pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")["edits"][0]
+    assert (e["rule"], e["count"], e["chars"]) == ("pii", 2, -2)  # len("a@b.io") - len("<EMAIL>"), twice
+    assert curate("audit", tmp_path / "out").returncode == 0
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "1, 2, 2 added" in report and "1, 2, -2" not in report
+    r = curate("audit", tmp_path / "out", "--why", "short")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip().endswith("rewritten by filter pii (pii_email 2, 2 chars added)"), r.stdout

@@ -76,6 +76,12 @@ def _kept(r: dict) -> str:
 UNITS = {"eval_overlap": ("window", "windows"), "eval_near_copy": ("near copy", "near copies"), "boilerplate_lines": ("line", "lines")}
 
 
+def chars_removed(n: int, unit: str = " chars") -> str:
+    """An edit's ``chars`` (length before minus after) in words: "118 chars" removed, or "3 chars
+    added" where a placeholder is longer than what it replaced (``<EMAIL>`` for ``a@b.io``)."""
+    return f"{n:,}{unit}" if n >= 0 else f"{-n:,}{unit} added"
+
+
 def _edit(e: dict) -> str:
     """One change a stage made to a kept document: "cut by decontaminate (humaneval:HumanEval/0:
     2 windows, 118 chars)", "rewritten by filter secrets (secrets_token 1, 34 chars)"."""
@@ -83,7 +89,7 @@ def _edit(e: dict) -> str:
     what = e["detail"] if e["stage"] != "decontaminate" else None
     count = f"{e['count']:,} {UNITS[e['rule']][e['count'] != 1]}" if e["rule"] in UNITS else None
     head = f"{e['detail']}: " if e["stage"] == "decontaminate" and e.get("detail") else ""
-    parts = ", ".join(p for p in (what, count, f"{e['chars']:,} chars") if p)
+    parts = ", ".join(p for p in (what, count, chars_removed(e["chars"])) if p)
     return f"{verb} {e['stage']} {e['rule']} ({head}{parts})"
 
 

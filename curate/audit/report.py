@@ -13,6 +13,7 @@ import shlex
 from html import escape
 
 from curate import shell
+from curate.audit.lookup import chars_removed
 from curate.schema import STAGES, UNKNOWN_LANGUAGE
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d"]
@@ -500,7 +501,7 @@ def inside_card(s: dict) -> str:
     if edits:  # each document's trace (text's edits column), summed
         rows.append(("every stage", "kept documents changed", num(edits["documents"])))
         rows += [(e["stage"], f"{e['rule']}: documents, matches, characters removed",
-                  f"{num(e['documents'])}, {num(e['count'])}, {num(e['chars'])}") for e in edits["by_rule"]]
+                  f"{num(e['documents'])}, {num(e['count'])}, {chars_removed(e['chars'], '')}") for e in edits["by_rule"]]
     if "linededup.lines_removed" in d:
         share = d.get("linededup.chars_removed_share")
         kept = s.get("linededup_in_output") or {}
