@@ -19,26 +19,26 @@ from curate.audit.scan import _is_edits, scan_parquet
 SAMPLE = 3  # ids shown per group, to look up with --why
 
 
-def _fates(root: str, files: dict[str, list[str]]) -> pl.DataFrame:
-    """id -> fate ("kept", "stage/rule" or "quarantined") of every document of an output."""
-    frames = [scan_parquet(f"{root}/{f}").select("id", fate=pl.lit("kept")) for f in files["text"]]
-    frames += [scan_parquet(f"{root}/{f}").select("id", fate=pl.col("stage") + "/" + pl.col("rule")) for f in files["ledger"]]
-    if not frames:
-        return pl.DataFrame(schema={"id": pl.String, "fate": pl.String})
-    return pl.concat(frames).collect()
-
-
-def _edited(root: str, files: dict[str, list[str]]) -> pl.DataFrame | None:
-    """(id, "stage/rule") of every change text/'s ``edits`` column records; None where a text
-    file has no such column (an output written before it, or by a run of no stage that edits)."""
-    frames = []
+def _fates(root: str, files: dict[str, list[str]]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """id -> fate ("kept", "stage/rule" or "quarantined") of every document of an output, and
+    (id, "stage/rule") of every change text/'s ``edits`` column records (None where a text file
+    has no such column: an output written before it, or by a run of no stage that edits). Each
+    text file is read once, its id and edits together (on a bucket a second pass re-downloads)."""
+    kept, edits, recorded = [], [], True
     for f in files["text"]:
         lf = scan_parquet(f"{root}/{f}")
-        if not _is_edits(lf.collect_schema().get("edits")):
-            return None
-        e = lf.select("id", "edits").explode("edits").drop_nulls("edits")
-        frames.append(e.select("id", rule=pl.col("edits").struct.field("stage") + "/" + pl.col("edits").struct.field("rule")))
-    return pl.concat(frames).unique().collect() if frames else None
+        if recorded and _is_edits(lf.collect_schema().get("edits")):
+            rules = pl.col("edits").list.eval(pl.element().struct.field("stage") + "/" + pl.element().struct.field("rule"))
+            df = lf.select("id", rules=rules).collect()
+            edits.append(df.explode("rules").drop_nulls("rules").rename({"rules": "rule"}))
+            kept.append(df.select("id"))
+        else:
+            recorded = False
+            kept.append(lf.select("id").collect())
+    frames = [k.select("id", fate=pl.lit("kept")) for k in kept]
+    frames += [scan_parquet(f"{root}/{f}").select("id", fate=pl.col("stage") + "/" + pl.col("rule")).collect() for f in files["ledger"]]
+    fates = pl.concat(frames) if frames else pl.DataFrame(schema={"id": pl.String, "fate": pl.String})
+    return fates, (pl.concat(edits).unique() if recorded and edits else None)
 
 
 def edit_lines(a: pl.DataFrame | None, b: pl.DataFrame | None) -> list[str]:
@@ -134,7 +134,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
     va, vb = old.get("versions") or {}, new.get("versions") or {}
     vers = [f"{k} {va.get(k)} -> {vb.get(k)}{VERSION_NOTES.get(k, '')}" for k in sorted(va.keys() | vb.keys()) if va.get(k) != vb.get(k)]
     lines.append(f"versions: {', '.join(vers) if vers else 'the same'}")
-    a, b = _fates(old_root, old_files), _fates(new_root, new_files)
+    (a, edits_a), (b, edits_b) = _fates(old_root, old_files), _fates(new_root, new_files)
     j = a.join(b, on="id", how="full", coalesce=True, suffix="_new").rename({"fate": "before", "fate_new": "now"})
     j = j.with_columns(pl.col("before").fill_null("not among the inputs"), pl.col("now").fill_null("not among the inputs"))
     kept_a, kept_b = j.filter(pl.col("before") == "kept"), j.filter(pl.col("now") == "kept")
@@ -148,7 +148,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
     rules = [f"{r} {ra.get(r, 0):,} -> {rb.get(r, 0):,} ({rb.get(r, 0) - ra.get(r, 0):+,})" for r in sorted(ra.keys() | rb.keys())
              if ra.get(r, 0) != rb.get(r, 0)]
     lines.append("removed by rule:" + ("".join(f"\n  {r}" for r in rules) if rules else " the same counts"))
-    lines += edit_lines(_edited(old_root, old_files), _edited(new_root, new_files))
+    lines += edit_lines(edits_a, edits_b)
     qa, qb = ((m.get("counts") or {}).get("ingest", {}).get("quarantined", 0) for m in (old, new))
     if qa != qb:
         lines.append(f"quarantined: {qa:,} -> {qb:,}")
