@@ -180,6 +180,11 @@ def _complete_commit(root: str) -> None:
         deadline = time.monotonic() + COMMIT_WAIT
         while output.file_type(journal) == pafs.FileType.File and time.monotonic() < deadline:
             time.sleep(0.05)
+        if output.file_type(journal) == pafs.FileType.File:  # its holder stopped or hung: said as such, not "a run is writing"
+            holder = commit._holder(f"{root}/{commit.STAGING}/{commit.LOCK}") or " (its lock's holder)"
+            raise TokensError(f"{root}: a commit stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}) is being completed "
+                              f"by another process{holder}, not done after {COMMIT_WAIT:g} s: wait for that process to end, or "
+                              "end it if it is stuck (the next read completes the commit), then retry")
     except OSError as e:
         if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
             return

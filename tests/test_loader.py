@@ -1333,3 +1333,36 @@ def test_a_packed_corpus_swapped_mid_epoch_is_not_read_as_the_one_opened(tmp_pat
     with pytest.raises(TokensError, match="rewritten since this loader opened them"):
         for _ in it:
             pass
+
+
+def test_a_commit_another_process_does_not_complete_in_time_is_said_as_such(cl100k_run, tmp_path, monkeypatch):
+    """A rank waiting (COMMIT_WAIT) for another process completing a killed commit, which holds the
+    output's lock and does not finish (stopped, hung on a disk), was told at the timeout that
+    "a run is writing or replacing this output" (no manifest.json), the message of another case:
+    it says what happened, who holds the lock, and what to do."""
+    import time
+
+    from curate import commit
+    from curate import loader as L
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    hold = (f"from curate import commit, output; fs, base = output._fs({str(out)!r}); commit._lock({str(out)!r}, base); "
+            "print('held', flush=True); import time; time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(L, "COMMIT_WAIT", 1.0)
+        t = time.monotonic()
+        with pytest.raises(TokensError) as e:
+            TokenLoader(str(out), 2, 16)
+        assert 1.0 <= time.monotonic() - t < 30
+    finally:
+        holder.kill()
+        holder.wait()
+    said = str(e.value)
+    assert "\n" not in said and "a run is writing" not in said, said
+    assert said == (f"{out}: a commit stopped midway (its journal, .curate-staging/COMMIT.json) is being completed by another "
+                    f"process (process {holder.pid}), not done after 1 s: wait for that process to end, or end it if it is "
+                    "stuck (the next read completes the commit), then retry")
+    assert (out / commit.STAGING / commit.JOURNAL).exists()  # nothing done under another process's lock
+    assert len(TokenLoader(str(out), 2, 16).manifest["shards"]) == 3  # the lock free again: completed and read
