@@ -488,29 +488,55 @@ def recover(root: str) -> bool:
 
 
 def _apply(fs, base: str, journal: dict) -> None:
-    """Idempotent: each step checks what is already done."""
+    """Idempotent: each step checks what is already done. Safe beside another process applying
+    the same journal (in a bucket there is no lock: ranks opening an output at once each complete
+    it): a delete or move another did first is done, not an error (``_gone``), and the old
+    manifest is deleted only while it is the old one, the new one written back where another
+    process deleted it as the old one between its look and its delete."""
     staging = f"{base}/{STAGING}"
-    if journal.get("manifest") != "replace" and _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
+    new = _read(fs, f"{staging}/{output.MANIFEST}")  # the new manifest (None: moved into place already)
+    if journal.get("manifest") != "replace" and new is not None and _read(fs, f"{base}/{output.MANIFEST}") not in (None, new):
         # from now until the last rename, no finished output (an audit's commit adds files beside
         # the run's: its manifest is renamed over the old one)
-        fs.delete_file(f"{base}/{output.MANIFEST}")
+        _gone(fs.delete_file, fs, f"{base}/{output.MANIFEST}")
     for rel in journal["delete"]:
         if _exists(fs, f"{base}/{rel}"):
-            fs.delete_file(f"{base}/{rel}")
+            _gone(fs.delete_file, fs, f"{base}/{rel}")
             _remove_empty_parents(fs, base, rel)
     for i, rel in enumerate(journal["files"]):
         src = f"{staging}/{rel}"
         if _exists(fs, src):
             fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
-            output.rename(fs, src, f"{base}/{rel}")
+            _gone(lambda s: output.rename(fs, s, f"{base}/{rel}"), fs, src, f"{base}/{rel}")
         if i == 0:
             _fault("during_moves")
-    if _exists(fs, f"{staging}/{output.MANIFEST}"):
+    if new is not None:
         # a power cut must not keep the manifest and lose a rename or delete it stands for
         output.sync_folders(fs, base, [*journal["delete"], *journal["files"]])
-        output.rename(fs, f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
+        _gone(lambda s: output.rename(fs, s, f"{base}/{output.MANIFEST}"), fs, f"{staging}/{output.MANIFEST}")
+        if not _exists(fs, f"{base}/{output.MANIFEST}"):  # moved in, then deleted as the old one by a process beside this one
+            with fs.open_output_stream(f"{base}/{output.MANIFEST}") as f:
+                f.write(new)
         output.sync(fs, base)
-    _delete_dir(fs, staging)  # not synced: a journal found again is applied again, a no-op
+    _gone(lambda p: _delete_dir(fs, p), fs, staging)  # not synced: a journal found again is applied again, a no-op
+
+
+def _read(fs, path: str) -> bytes | None:
+    try:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _gone(step, fs, path: str, moved_to: str | None = None) -> None:
+    """``step(path)``, a delete (or a move to ``moved_to``) another process applying the same
+    journal may have done first: done if ``path`` is gone (and ``moved_to`` there)."""
+    try:
+        step(path)
+    except OSError:
+        if _exists(fs, path) or (moved_to is not None and not _exists(fs, moved_to)):
+            raise
 
 
 def _remove_empty_parents(fs, base: str, rel: str) -> None:
