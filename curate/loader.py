@@ -579,9 +579,21 @@ class TokenLoader:
         return _part(self._left(resized)[1], readers, batch_size) // batch_size
 
     def __len__(self) -> int:
-        """Batches this rank hands out in the epoch in progress (all of it; after a resize, what is left)."""
+        """Batches the next pass hands out: the rest of the epoch in progress from this loader's
+        position (after a resume, and after a resize, what is left of it; at an epoch's start,
+        all of it: ``batches_per_epoch``), so ``len(loader) == len(list(loader))``."""
+        return self._epoch_batches() - self.batch
+
+    def _epoch_batches(self) -> int:
+        """Batches the epoch in progress hands out in all (after a resize: since it)."""
         steps = self._epoch_steps(self.resized, self.world_size * self.num_workers, self.batch_size)
         return steps * (1 if self.worker is not None else self.num_workers)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches a whole epoch of this shape hands out (each epoch after a resized one too): with
+        ``len``, what an LR schedule is planned by (steps taken + len + epochs left x this)."""
+        return self.steps * (1 if self.worker is not None else self.num_workers)
 
     def _reader(self, worker: int, start: int, files: dict | None = None):
         """One reader's batches from its batch index ``start`` to the end of the epoch; ``files``:
@@ -681,7 +693,7 @@ class TokenLoader:
             files: dict = {}  # the open shards, shared by the readers: MAX_OPEN_SHARDS in all, not each
             try:
                 readers = [self._reader(w, worker_start(n, w, W), files) for w in range(W)]
-                for i in range(n, len(self)):
+                for i in range(n, self._epoch_batches()):
                     b = next(readers[i % W])
                     self.batch += 1
                     yield b
@@ -848,6 +860,10 @@ class TokenDataLoader:
 
     def __len__(self):
         return len(self.loader)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.loader.batches_per_epoch
 
     def __iter__(self):
         import torch

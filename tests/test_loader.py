@@ -1366,3 +1366,38 @@ def test_a_commit_another_process_does_not_complete_in_time_is_said_as_such(cl10
                     "stuck (the next read completes the commit), then retry")
     assert (out / commit.STAGING / commit.JOURNAL).exists()  # nothing done under another process's lock
     assert len(TokenLoader(str(out), 2, 16).manifest["shards"]) == 3  # the lock free again: completed and read
+
+
+@pytest.mark.parametrize("resized", [False, True])
+def test_len_is_what_the_next_pass_yields_after_a_resume_and_after_a_resize(tmp_path, resized):
+    """After load_state_dict mid-epoch, len(loader) said the whole epoch; after a resize (another
+    world_size), what was left of it: a schedule built on it was off by the batches already read
+    one way or the other. One rule now, both ways: len(loader) is what the next pass yields (the
+    rest of the epoch in progress), batches_per_epoch what a whole epoch of this shape yields, so
+    a resumed loop's total steps are steps taken + len(loader) + epochs left x batches_per_epoch."""
+    d = make_tokens(tmp_path, n_docs=600, shards=3)
+    first = TokenLoader(d, 2, 16, rank=1, world_size=2)
+    assert len(first) == first.batches_per_epoch == len(list(first))  # a fresh loader: a whole epoch
+    first = TokenLoader(d, 2, 16, rank=1, world_size=2)
+    it, taken = iter(first), 5
+    for _ in range(taken):
+        next(it)
+    state = first.state_dict()
+    lo = TokenLoader(d, 2, 16, world_size=1) if resized else TokenLoader(d, 2, 16, rank=1, world_size=2)
+    lo.load_state_dict(state)
+    epochs = 3
+    planned = taken + len(lo) + (epochs - 1) * lo.batches_per_epoch  # what an LR schedule is built on
+    steps = [len(list(lo))]
+    assert steps[0] == planned - taken - (epochs - 1) * lo.batches_per_epoch  # the rest of the epoch, not all of it
+    assert steps[0] < (first.batches_per_epoch if not resized else lo.batches_per_epoch)
+    for _ in range(epochs - 1):
+        assert len(lo) == lo.batches_per_epoch
+        steps.append(len(list(lo)))
+    assert taken + sum(steps) == planned
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from curate.loader import TokenDataLoader
+
+    dl = TokenDataLoader(d, 2, 16, world_size=1) if resized else TokenDataLoader(d, 2, 16, rank=1, world_size=2)
+    dl.load_state_dict(state)
+    assert len(dl) == steps[0] == len(list(dl)) and len(dl) == dl.batches_per_epoch
+
