@@ -35,7 +35,9 @@ epoch and its batch count (``resized``), so a job can be resized again before th
 seq_len (a position counts its windows) and the tokens cannot change.
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
-their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
+their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum);
+a shard opened later whose footer's hash is not the one read then (swapped since for one of the
+same shape) is refused.
 It may be in a bucket (``gs://b/out``, ``s3://``): files are listed and opened through
 ``curate.output`` (pyarrow.fs), a row group's column read in ranges, never a whole shard.
 """
@@ -68,6 +70,10 @@ class TokensError(ValueError):
     pass
 
 
+class _Swapped(ValueError):
+    """A shard whose footer is not the one the loader read when it opened the tokens."""
+
+
 def tokens_dir(path: str) -> str:
     """DIR/tokens for a curate output DIR; a tokens directory itself as it is (a path, or a URI:
     ``curate.output`` reads either, a bucket's objects in ranges)."""
@@ -84,8 +90,9 @@ def worker_start(batch: int, worker: int, num_workers: int) -> int:
     return max(0, -(-(batch - worker) // num_workers))
 
 
-def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
-    """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
+def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
+    """(tokens dir, manifest, manifest sha256, {shard: its footer's sha256}), after checking the
+    manifest against the files (no footers read with ``verify="none"``)."""
     import pyarrow as pa
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
@@ -131,7 +138,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     if m.get("format") != FORMAT:
         raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
     if verify == "none":
-        return d, m, hashlib.sha256(raw).hexdigest()
+        return d, m, hashlib.sha256(raw).hexdigest(), {}
     listed = {s["file"] for s in m["shards"]}
     sizes = output.sizes(d)
     present = {f for f in sizes if f.endswith(".parquet")}
@@ -139,6 +146,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         missing, extra = sorted(listed - present), sorted(present - listed)
         what = [f"{', '.join(missing[:3])} missing"] * bool(missing) + [f"{', '.join(extra[:3])} not listed"] * bool(extra)
         raise TokensError(f"{d}: the manifest does not match the files: {'; '.join(what)}")
+    footers = {}
     for s in m["shards"]:
         f = output.join(d, s["file"])
         if sizes[s["file"]] != s["bytes"]:
@@ -148,14 +156,31 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
         try:
             with output.open_input(f) as h:  # the footer only, in a bucket a ranged read
-                md = pq.read_metadata(h)
+                md, footers[s["file"]] = _footer(h)
         except (OSError, pa.ArrowException) as e:  # a damaged footer
             raise _no_file_left(f, e) or TokensError(f"{f}: not a readable Parquet file ({str(e).splitlines()[0][:120]}): restore it from a copy or rerun curate") from None
         if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):
             raise TokensError(
                 f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
             )
-    return d, m, hashlib.sha256(raw).hexdigest()
+    return d, m, hashlib.sha256(raw).hexdigest(), footers
+
+
+def _footer(handle) -> tuple:
+    """(metadata, sha256 of the footer's bytes) of an open Parquet file, in one read of its
+    last 64 KiB (a bucket's ranged read, as pyarrow's own; a longer footer, a second). The hash
+    tells a shard from another of the same size, rows and row groups: the footer holds each
+    column chunk's compressed size, offsets and min/max, which other tokens change."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    size = handle.size()
+    tail = handle.read_at(min(size, 1 << 16), size - min(size, 1 << 16))
+    n = int.from_bytes(tail[-8:-4], "little") + 8 if len(tail) >= 8 else 0
+    if len(tail) < n <= size:
+        tail = handle.read_at(n, size - n)
+    footer = tail[-n:] if n else tail
+    return pq.read_metadata(pa.BufferReader(footer)), hashlib.sha256(footer).hexdigest()
 
 
 def _complete_commit(root: str) -> None:
@@ -506,7 +531,7 @@ class TokenLoader:
 
         from curate import output
 
-        self.dir, self.manifest, self.manifest_sha256 = open_tokens(path, verify)
+        self.dir, self.manifest, self.manifest_sha256, self._footers = open_tokens(path, verify)
         m = self.manifest
         if tokenizer is not None:  # the model's own: tokens made with another are refused
             check_tokenizer(self.dir, m["tokenizer"], tokenizer)
@@ -665,13 +690,16 @@ class TokenLoader:
                 if len(files) >= MAX_OPEN_SHARDS:  # the one read longest ago is closed (a dict keeps insertion order)
                     files.pop(next(iter(files)))[1].close()
                 handle = output.open_input(path)
-                files[file] = (pq.ParquetFile(handle, page_checksum_verification=True), handle)
-                shard, md = self._shards[file], files[file][0].metadata
+                md, footer = _footer(handle)
+                files[file] = (pq.ParquetFile(handle, metadata=md, page_checksum_verification=True), handle)
+                shard = self._shards[file]
                 if (handle.size(), md.num_rows, md.num_row_groups) != (shard["bytes"], shard["rows"], len(shard["row_group_tokens"])):
                     # a shard replaced since the loader opened the tokens (a rerun's commit) would be read as if it were the
                     # one listed, where a row group's token count matches (each full one of a packed corpus)
                     raise ValueError(f"{handle.size()} bytes, {md.num_rows} rows in {md.num_row_groups} row groups, the manifest "
                                      f"says {shard['bytes']}, {shard['rows']} in {len(shard['row_group_tokens'])}")
+                if self._footers.setdefault(file, footer) != footer:  # the same shape, other tokens: only its footer tells
+                    raise _Swapped()
             files[file] = files.pop(file)  # the most recently read last
             flat = pc.list_flatten(files[file][0].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
             if len(flat) != tokens:
@@ -679,6 +707,10 @@ class TokenLoader:
         except (OSError, ValueError, pa.ArrowException) as e:
             if _no_file_left(path, e) is None:
                 self.check_unchanged()  # a rerun replacing the output (its commit under way, or done) is said as such
+            if isinstance(e, _Swapped):
+                raise TokensError(f"{path}: not the shard this loader opened (the same size, rows and row groups, another footer: "
+                                  "replaced since, e.g. copied over): a position is only valid in the tokens it was read from: "
+                                  "put the shard back, or start from a fresh loader") from None
             raise _no_file_left(path, e) or TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
                               "or rerun curate; verify=\"sha256\" checks every shard's checksum before training") from None
         return flat
