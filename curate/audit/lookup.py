@@ -103,7 +103,8 @@ def _removed(r: dict) -> str:
 def _fates(root: str, files: dict[str, list[str]], ledger: pl.DataFrame) -> dict[str, str]:
     """kept_id -> "origin: kept" or "origin: removed at ...": the copy each duplicate of
     ``ledger`` gave way to, kept or removed by a later stage."""
-    kept_ids = ledger["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
+    copies = ledger.filter(pl.col("stage") != "decontaminate") if "stage" in ledger.columns else ledger
+    kept_ids = copies["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
     fate: dict[str, str] = {}
     if kept_ids:
         for r in _scan(root, files["text"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
@@ -115,6 +116,8 @@ def _fates(root: str, files: dict[str, list[str]], ledger: pl.DataFrame) -> dict
 
 def _instead(r: dict, fate: dict[str, str]) -> str:
     k = r.get("kept_id")
+    if k and r.get("stage") == "decontaminate":  # its kept_id is the evaluation item matched, no copy kept
+        return f"; evaluation item {k}"
     return f"; instead: {k}" + (f" ({fate[k]})" if k in fate else "") if k else ""
 
 
