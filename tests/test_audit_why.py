@@ -217,3 +217,18 @@ def test_a_key_pasted_with_spaces_is_found_and_an_empty_one_refused(out):
         r = curate("audit", out, opt, " ")
         assert r.returncode == 2 and f"curate audit: error: {opt} ' ': an empty key" in r.stderr, r.stderr
     assert not (out / "report.html").exists()
+
+
+def test_a_key_with_blanks_that_is_a_records_own_id_is_that_record_alone(tmp_path):
+    """The key is tried without its blanks only where it is in no table as given: 'keep-1 ' is
+    another record's own id in this input, and --why 'keep-1 ' printed keep-1's line beside its
+    own (two documents for one asked, the blank not to be seen in 'your id keep-1 ')."""
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "keep-1", "text": BODY * 3}) + "\n" + json.dumps(
+        {"id": "keep-1 ", "text": "A different page about the harvest and the weather of that year. " * 3}) + "\n")
+    r = curate("run", "--input", tmp_path / "in.jsonl", "--domain", "web", "--stages", "ingest", "--output", tmp_path / "out", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    ids = dict(pl.read_parquet(tmp_path / "out" / "text" / "*.parquet").select("source_id", "id").iter_rows())
+    for key, want in (("keep-1 ", "keep-1 "), ("keep-1", "keep-1"), ("\tkeep-1", "keep-1")):
+        r = curate("audit", tmp_path / "out", "--why", key)
+        (line,) = r.stdout.splitlines() if r.returncode == 0 else [r.stderr]
+        assert line.startswith(f"{ids[want]} (web/") and f", your id {want}): kept in text/" in line, (key, r.stdout)

@@ -136,10 +136,15 @@ def why(root: str, keys: list[str]) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    # a key copied from a table or a log carries its blanks: looked up as given and without them
-    tried = {k: list(dict.fromkeys([k, k.strip()])) for k in keys}
-    lines, missing = lookup.why(root, [v for vs in tried.values() for v in vs], output_files(root, open_output(root)))
-    missing = [k for k, vs in tried.items() if set(vs) <= set(missing)]
+    files = output_files(root, open_output(root))
+    lines, missing = lookup.why(root, keys, files)
+    # a key copied from a table or a log carries its blanks: without them where it is in no table
+    # as given (a record's own id may end in a blank: 'keep-1 ' is not 'keep-1')
+    bare = {k: k.strip() for k in missing if k.strip() != k}
+    if bare:
+        more, gone = lookup.why(root, list(dict.fromkeys(bare.values())), files)
+        lines += more
+        missing = [k for k in missing if k not in bare or bare[k] in gone]
     for line in lines:
         print(line)
     for k in missing:
