@@ -213,6 +213,8 @@ def test_a_key_pasted_with_spaces_is_found_and_an_empty_one_refused(out):
     for key in (f" {kept['id']}", "keep-1\n", "\thttps://example.org/a "):
         r = curate("audit", out, "--why", key)
         assert r.returncode == 0 and r.stdout.startswith(f"{kept['id']} (web/in https://example.org/a, your id keep-1): kept"), (key, r.stdout, r.stderr)
+    r = curate("audit", out, "--rule", " exact_duplicate\n")  # --rule too (it said: removed by no rule)
+    assert r.returncode == 0 and r.stdout.startswith("exact_duplicate: 1 document removed;"), (r.stdout, r.stderr)
     for opt in ("--why", "--rule"):
         r = curate("audit", out, opt, " ")
         assert r.returncode == 2 and f"curate audit: error: {opt} ' ': an empty key" in r.stderr, r.stderr

@@ -124,7 +124,14 @@ def rule(root: str, name: str, k: int) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root)), k)
+    files = output_files(root, open_output(root))
+    try:
+        lines, total = lookup.rule_sample(root, name, files, k)
+    except ValueError:  # pasted with blanks, as --why takes a key (a custom rule's name may hold one)
+        if name.strip() == name:
+            raise
+        name = name.strip()
+        lines, total = lookup.rule_sample(root, name, files, k)
     print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):")
     for line in lines:
         print(line)
