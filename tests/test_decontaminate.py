@@ -631,3 +631,19 @@ def test_why_and_rule_name_the_evaluation_item_not_a_copy_kept_instead(tmp_path,
         line = capsys.readouterr().out.splitlines()[-1]
         assert f"removed at decontaminate by eval_overlap (value 6, threshold 13); evaluation item {item_name}; text: 'the quick" in line, line
         assert "instead" not in line, line
+
+
+def test_max_ngrams_raised_is_not_another_config(tmp_path, capsys):
+    """max_ngrams refuses an evaluation set over it and changes nothing else: a rerun with it
+    raised (as its error says to do for a larger set) said it replaced another config's output
+    ('written with another config (decontaminate)'), as curate mix refused the config."""
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text(json.dumps({"id": "q7", "text": "The quick brown fox jumps over the lazy dog while the cat watches from the old barn roof."}) + "\n")
+    rows = [{"id": "page-1", "text": "Nothing to see here at all, just a page about the weather and the roads."}]
+    run_web(tmp_path, "out", rows, ev)
+    text = sorted((tmp_path / "out" / "text").glob("*.parquet"))
+    before = [p.read_bytes() for p in text]
+    capsys.readouterr()
+    run_web(tmp_path, "out", rows, ev, "max_ngrams = 50000000")
+    assert "another config" not in capsys.readouterr().err
+    assert [p.read_bytes() for p in text] == before
