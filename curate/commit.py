@@ -254,6 +254,25 @@ def _lock(root: str, base: str) -> None:
     _LOCKS[base] = fd
 
 
+def held(root: str) -> bool:
+    """Whether another process holds the lock of the local output ``root`` now; the lock file is
+    not made (a reader watching a commit another process completes must not write in its staging
+    folder, which that process deletes)."""
+    import fcntl
+
+    try:
+        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        return e.errno in (errno.EACCES, errno.EAGAIN)
+    finally:
+        os.close(fd)  # drops the lock taken, if it was
+    return False
+
+
 def _hostname() -> str:
     import socket
 
@@ -477,14 +496,29 @@ def recover(root: str) -> bool:
         return False
     # a journal is also there while a live run moves its files into place: finishing that
     # commit beside it would delete its staging folder under it; its lock tells (and refuses)
+    mine = base in _LOCKS
     _lock(root, base)
     try:
+        if not mine and not _exists(fs, path) and "://" not in root:
+            # the holder completed it as this process took the lock, which made its staging folder
+            # and lock file again (readers retry while the holder works): left, they read as a run under way
+            _remove_lock_folder(base)
+            return False
         with fs.open_input_stream(path) as f:
             journal = json.loads(f.read())
         _apply(fs, base, journal)
     finally:
         _unlock(base)
     return True
+
+
+def _remove_lock_folder(base: str) -> None:
+    """Remove the lock file this process holds and the staging folder when nothing else is in it."""
+    try:
+        os.remove(f"{base}/{STAGING}/{LOCK}")
+        os.rmdir(f"{base}/{STAGING}")
+    except OSError:
+        pass
 
 
 def _apply(fs, base: str, journal: dict) -> None:
