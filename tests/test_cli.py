@@ -776,6 +776,42 @@ def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsy
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, capsys, monkeypatch):
+    """The audit of a read-only output goes into ./curate-audit (its DIR cannot take it), kept
+    from the audit of another output there (curate-audit-2); `curate audit --corpus` without
+    --output, run in the same folder, still wrote ./curate-audit whatever it held: the output's
+    audit lost unasked. It goes into curate-audit-2 and says so; a later audit of the same
+    corpus replaces its own."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    out = tmp_path / "a"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    real = output.write_atomic
+
+    def read_only(root, rel, data):
+        if str(root).startswith(str(out)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    monkeypatch.chdir(tmp_path)
+    source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
+    assert command.main([str(out)]) == 0
+    capsys.readouterr()
+    corpus = str(pages)
+    for _ in range(2):
+        assert command.main(["--corpus", corpus]) == 0
+        o = capsys.readouterr()
+        assert o.err.splitlines() == ["curate audit: warning: curate-audit holds the audit of another output or corpus: "
+                                      "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)"], o.err
+        assert "report:  curate-audit-2/report.html" in o.out
+    assert source("curate-audit") == str(out) and source("curate-audit-2") == corpus
+    assert not (tmp_path / "curate-audit-3").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
