@@ -164,7 +164,7 @@ def check_owned(root: str) -> dict:
         there = {rel for rel, _ in present}
         since = os.stat(os.path.join(base, output.MANIFEST))
         changed = sorted(rel for rel, sha in _hashes(root, manifest).items() if rel in there
-                         and _changed_since(os.stat(os.path.join(base, rel)), since) and output.sha256_file(root, rel) != sha)
+                         and _changed_since(st := os.stat(os.path.join(base, rel)), since) and _sha256(root, rel, st) != sha)
     if foreign:
         raise ForeignFiles(
             f"output {root!r} holds files curate did not write: {', '.join(foreign[:10])}"
@@ -173,6 +173,18 @@ def check_owned(root: str) -> dict:
     if changed:
         raise ForeignFiles(f"output {root!r}: {', '.join(changed[:10])} changed since curate wrote it; move it away or choose another --output")
     return manifest
+
+
+_HASHED: dict[tuple, str] = {}  # (path, inode, size, mtime, ctime) -> sha256: a run's commit checks again what its start hashed
+
+
+def _sha256(root: str, rel: str, st: os.stat_result) -> str:
+    """sha256 of ``root``/``rel``, hashed once while its stat says it is the same file unchanged
+    (a copied output's files, hashed at a rerun's start, are not read again by its commit)."""
+    key = (os.path.join(root, rel), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = output.sha256_file(root, rel)
+    return _HASHED[key]
 
 
 def _changed_since(st: os.stat_result, manifest: os.stat_result) -> bool:

@@ -1025,6 +1025,29 @@ def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finish
     assert hashed == [rel]
 
 
+def test_a_copied_output_is_hashed_once_by_its_rerun(tmp_path, finished_demo, monkeypatch):
+    """A copy of an output (cp -a, rsync -a: each file's ctime is the copy's) has its listed
+    files hashed by its next rerun's same-size check, ~1 s a GB: twice, at the run's start and
+    again at its commit, though no file had changed in between. Once now (by the file's stat,
+    its ctime included: a file changed in between is hashed again)."""
+    cfg, finished = finished_demo
+    out = tmp_path / "out"
+    shutil.copytree(finished, out, copy_function=shutil.copy2)  # the manifest not last: files copied after it are hashed
+    os.utime(out / output.MANIFEST, ns=(0, (out / output.MANIFEST).stat().st_mtime_ns))
+    before = (out / output.MANIFEST).stat().st_ctime_ns
+    time.sleep(0.05)  # past the kernel's clock tick
+    for p in out.rglob("*"):  # every file's ctime after the manifest's, as a copy that wrote it first leaves them
+        if p.is_file() and p.name != output.MANIFEST:
+            os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
+    assert all(p.stat().st_ctime_ns > before for p in out.rglob("*.parquet"))
+    hashed = []
+    real = output.sha256_file
+    monkeypatch.setattr(output, "sha256_file", lambda root, rel: hashed.append((root, rel)) or real(root, rel))
+    assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) == 0
+    mine = [rel for root, rel in hashed if root == str(out)]
+    assert mine and len(mine) == len(set(mine)), sorted(mine)
+
+
 @pytest.mark.parametrize("call, err", [("fsync", "EBADF"), ("fsync", "EINVAL"), ("open", "EACCES")])
 def test_an_output_whose_folders_cannot_be_fsynced_is_written(tmp_path, monkeypatch, capsys, call, err):
     """Some file systems cannot fsync a folder (SMB, 9p, FUSE mounts: EINVAL, or EBADF for a
