@@ -276,6 +276,8 @@ def held(root: str) -> bool:
         fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR)
     except FileNotFoundError:
         return False
+    except OSError:  # cannot tell: as held (the caller waits, bounded)
+        return True
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:

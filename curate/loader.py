@@ -190,6 +190,7 @@ def _complete_commit(root: str) -> None:
                               "where the output is writable (it completes the commit), then retry") from None
         except ValueError:  # a journal not curate's: said later (no manifest)
             return
+        time.sleep(0.05)
         while commit.held(root) and time.monotonic() < deadline:  # watched, not locked: it deletes the lock's folder
             time.sleep(0.05)
         if output.file_type(journal) != pafs.FileType.File:
