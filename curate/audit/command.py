@@ -219,8 +219,13 @@ def main(argv=None) -> int:
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)
+        # --corpus: not over the audit of another output or corpus (a read-only output's goes there too)
+        corpus_out = None if ns.output or ns.dir else _instead(s["source"])
         try:
-            paths = write(s, ns.output or ns.dir or CORPUS_OUT, read if ns.dir else None)
+            paths = write(s, ns.output or ns.dir or corpus_out, read if ns.dir else None)
+            if corpus_out not in (None, CORPUS_OUT):
+                print(f"curate audit: warning: {CORPUS_OUT} holds the audit of another output or corpus: wrote this one into "
+                      f"{corpus_out} instead (--output FOLDER chooses where)", file=sys.stderr)
         except Unwritable as e:  # DIR on a read-only mount: the audit done is not thrown away
             if ns.output or not ns.dir:
                 raise
