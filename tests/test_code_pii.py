@@ -176,3 +176,43 @@ def test_a_name_assigned_to_a_secret_key_is_not_a_secret(tmp_path):
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"config.py": files["model/config.py"].replace(PASSWORD, "<KEY>").replace(hex_key, "<KEY>"),
                     "app.yaml": files["deploy/app.yaml"].replace("s3cr@t99", "<KEY>")}
+
+
+def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
+    """The secrets rewrite searches only where its compiled scan finds a provider's prefix,
+    "PRIVATE KEY" or a secret's name before an operator (the line, and the next for an
+    operator that starts it). On lines built from the patterns' own pieces (names in any case,
+    the Kelvin sign and long s that ``(?i)`` takes for k and s, operators, quotes, values,
+    prefixes, keys, line ends) it gives what every pattern run over the whole text gives."""
+    from curate.stages.filters.pii import redaction
+    from curate.stages.filters.rules import TextDoc
+    from curate.stages.filters import secrets
+
+    slots = (  # one assignment a line, each part often missing or garbled; lines joined by line ends
+        ["", "  ", "export ", "set ", "x.", "é ", "{", "# "],
+        ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
+         "token", "secret_key_base", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_"],
+        ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
+        ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n="],
+        ["", " ", "\t"],
+        ["'", '"', "", "'", '"'],
+        [GITHUB, AWS, PASSWORD, "x9Y8z7W6", "Tr0ub4dor&3", "/etc/x1", "i18n_key1", "${T1}", "abc", "ı1İ2Xa",
+         "glpat-" + _fake(ALNUM, 20, 6), "xoxb-" + _fake(ALNUM, 24, 7), "sk_live_" + _fake(ALNUM, 24, 8)],
+        ["'", '"', "", ";", " ,"],
+        ["", "", " # x", PEM, "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(PEM_LINES) +
+         "\n-----END OPENSSH PRIVATE KEY-----", "PRIVATE KEY"],
+    )
+    rng = random.Random(11)
+    for lang in ("python", "yaml"):
+        table = secrets._CONFIG_PATTERNS if lang in secrets.SECRETS["unquoted_languages"] else secrets.PATTERNS
+        everywhere = {k: [(lambda t: True, rx, check) for _, rx, check in v] for k, v in table.items()}
+        reference = redaction("secrets", everywhere, secrets.SECRETS["kinds"], "<KEY>").fn
+        redact = secrets.secrets_rewrite(secrets.SECRETS).fn
+        changed = 0
+        for _ in range(1500):
+            text = rng.choice(["\n", "\r\n", "\n\n"]).join(
+                "".join(rng.choice(slot) for slot in slots) for _ in range(rng.randrange(1, 6)))
+            out = redact(TextDoc(text, lang))
+            assert out == reference(TextDoc(text, lang)), (lang, text)
+            changed += out[0] != text
+        assert changed > 200, (lang, changed)  # the texts hold secrets to find

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import re
 
+import numba
+import numpy as np
+
 from curate.stages.filters.pii import redaction
-from curate.stages.filters.rules import TextDoc, Rewrite
+from curate.stages.filters.rules import TextDoc, Rewrite, code_points
 
 SECRETS = {
     "kinds": ["private_key", "token", "password"],
@@ -91,18 +94,143 @@ def _token_ok(m: re.Match) -> bool:
     return any(c.isdigit() for c in m.group())  # random, not a word (sk-loading-spinner-...)
 
 
-# The regexes run only on texts that can match: substring tests are ~50x faster than a regex
-# that tries every position.
-_TOKEN_PREFIXES = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "AIza",
-                   "k_live_", "k_test_", "sk-", "eyJ")
-_NAME_WORDS = ("pass", "pwd", "secret", "token", "key")
+# Where a secret can be, found in one compiled pass over the code points (``_candidates``): the
+# regexes run only on a text holding "PRIVATE KEY" or a provider's prefix, and the password
+# patterns only on the lines where a secret's name is followed by an operator. A case-insensitive
+# search for the names, a regex scan for the operators of every string and fifteen substring
+# tests for the prefixes took 3/4 of the code filter's time (39 MB/s, the code rules alone 147).
+_HAS_TOKEN, _HAS_PEM = 1, 2
+
+
+@numba.njit(inline="always")
+def _fold(c):
+    """``c`` as the case-insensitive name regex sees it: ASCII lower case; the Kelvin sign is k
+    and the long s is s (``(?i)`` matches them), any other non-ASCII character 0."""
+    if 65 <= c <= 90:
+        return c + 32
+    if c < 128:
+        return c
+    return 107 if c == 0x212A else (115 if c == 0x17F else 0)
+
+
+@numba.njit(inline="always")
+def _at(codes, j, word, fold):
+    """Does ``word`` (ASCII code points) stand at ``j``?"""
+    if j < 0 or j + len(word) > len(codes):
+        return False
+    for i in range(len(word)):
+        c = codes[j + i]
+        if (_fold(c) if fold else c) != word[i]:
+            return False
+    return True
+
+
+@numba.njit(inline="always")
+def _assigned(codes, e):
+    """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
+    patterns take (``:``, ``=``, ``>``) or by a line's end (the operator on the next line)?"""
+    n = len(codes)
+    if e < n and (codes[e] == 34 or codes[e] == 39):
+        e += 1
+    while e < n and (codes[e] == 32 or codes[e] == 9):
+        e += 1
+    return e < n and (codes[e] == 58 or codes[e] == 61 or codes[e] == 62 or codes[e] == 10)
+
+
+@numba.njit(cache=True, nogil=True)
+def _candidates(codes, pairs, words):
+    """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
+    where each secret's name followed by an operator ends). A word is looked for only where
+    a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr in either case; AK, gh,
+    xo, k_, yJ, IV, ...), the characters around it compared there."""
+    (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
+     sk, eyj, private) = words
+    n = len(codes)
+    flags = 0
+    names = []
+    prev = 0
+    for j in range(n):
+        c = codes[j]
+        c = c if c < 128 else (107 if c == 0x212A else (115 if c == 0x17F else 0))  # (?i) takes K and ſ for k and s
+        t = pairs[prev, c]
+        prev = c
+        if t == 0:
+            continue
+        if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
+            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2)):
+                names.append(j)
+        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2):
+            names.append(j)
+        elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3):
+            names.append(j)
+        elif t == 4 and _at(codes, j - 2, key, True) and _assigned(codes, j + 1):
+            names.append(j)
+        elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3):
+            names.append(j)
+        elif t == 6 and (_at(codes, j - 1, akia, False) or _at(codes, j - 1, asia, False) or _at(codes, j - 1, aiza, False)):
+            flags |= _HAS_TOKEN
+        elif t == 7 and j + 2 < n and codes[j + 2] == 95 and (
+                codes[j + 1] == 112 or codes[j + 1] == 111 or codes[j + 1] == 117 or codes[j + 1] == 115 or codes[j + 1] == 114):
+            flags |= _HAS_TOKEN  # gh[pousr]_
+        elif (t == 8 and _at(codes, j - 6, github_pat, False)) or (t == 9 and _at(codes, j - 2, glpat, False)) or (
+                t == 10 and _at(codes, j - 1, xox, False)) or (t == 11 and (_at(codes, j - 1, k_live, False) or _at(codes, j - 1, k_test, False))) or (
+                t == 12 and _at(codes, j - 2, sk, False)) or (t == 13 and _at(codes, j - 2, eyj, False)):
+            flags |= _HAS_TOKEN
+        elif t == 14 and _at(codes, j - 3, private, False):
+            flags |= _HAS_PEM
+    return flags, names
+
+
+def _pairs() -> np.ndarray:
+    """The test to run where a pair of characters stands (prev, char): 0 none."""
+    pairs = np.zeros((128, 128), np.int8)
+    for t, pair in enumerate(("sw", "pw", "ok", "ey", "cr"), 1):  # a name's, either case
+        for a in {pair[0], pair[0].upper()}:
+            for b in {pair[1], pair[1].upper()}:
+                pairs[ord(a), ord(b)] = t
+    for t, group in enumerate((("AK", "AS", "AI"), ("gh",), ("b_",), ("lp",), ("xo",), ("k_",), ("k-",), ("yJ",), ("IV",)), 6):
+        for pair in group:
+            pairs[ord(pair[0]), ord(pair[1])] = t
+    return pairs
+
+
+_PAIRS = _pairs()
+_WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
+    "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY"))
+_LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text
+
+
+def candidates(text: str) -> tuple:
+    """``_candidates`` of ``text``, computed once for the patterns that ask."""
+    last = _LAST[0]  # one read: another thread may replace it
+    if last[0] is not text:
+        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS))
+    return last[1]
+
+
+def _lines(text: str) -> list:
+    """[start, end) spans of the lines holding a name followed by an operator, each with the
+    line after it (the operator may start it), merged where they meet."""
+    spans = []
+    for j in candidates(text)[1]:
+        start = text.rfind("\n", 0, j) + 1
+        end = text.find("\n", j)
+        end = len(text) if end < 0 else text.find("\n", end + 1)
+        end = len(text) if end < 0 else end
+        if spans and start <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
 PATTERNS = {
-    "private_key": [(lambda t: "PRIVATE KEY" in t, _PEM, None)],
-    "token": [(lambda t: any(p in t for p in _TOKEN_PREFIXES), _TOKEN, _token_ok)],
-    "password": [(lambda t: True, _QUOTED, _named_value_ok)],
+    "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
+    "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok)],
 }
-_CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
-    (lambda t: any(w in t.lower() for w in _NAME_WORDS), _UNQUOTED, _value_ok)]}
+_CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
