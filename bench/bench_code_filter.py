@@ -7,9 +7,9 @@ The base revision's ``curate/`` is exported with ``git archive`` into a temporar
 version runs in its own process (``Filter({})`` over the sample in batches of 1,000, the best
 of 3 in CPU seconds), the versions taking turns for ``--rounds`` rounds. Printed: MB/s (UTF-8
 bytes in / CPU second) of each, the best of the rounds, and the ratio. Identity: the kept
-text, the ledger and the edits of both versions, on the sample and on the sample with secrets
-appended to a third of its files (so that the redaction's output is compared too), must be
-byte for byte the same; any difference is printed and the exit status is 1.
+text, the ledger and the edits of both versions on the sample must be byte for byte the same
+(else the exit status is 1); on the sample with secrets appended to a third of its files, the
+number of kept texts that differ is printed (0 unless the secret rules changed between them).
 ``--profile``: the top of a cProfile of this checkout instead.
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import pyarrow as pa
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "corpora" / "code" / "code_sample.jsonl.gz"
@@ -117,16 +119,16 @@ def main() -> int:
             print(f"  {name:15s} {mb / best[name]:7.1f} MB/s")
         print(f"  ratio this checkout / {args.base}: {best[args.base] / best['this checkout']:.2f}x")
         base_out, this_out = outs[args.base], outs["this checkout"]
-        same = True
-        for name in base_out:
-            for i, (a, b) in enumerate(zip(base_out[name], this_out[name])):
-                for what, x, y in (("kept text and edits", a[0], b[0]), ("ledger", a[1], b[1])):
-                    if x != y:
-                        same = False
-                        print(f"  DIFFERENT: {name} batch {i} {what}")
-        print(f"  output (kept text, edits, ledger; sample and planted): {'byte-identical' if same else 'DIFFERENT'}")
+        same = all(a == b for a, b in zip(base_out["sample"], this_out["sample"]))
+        print(f"  output on the sample (kept text, edits, ledger): {'byte-identical' if same else 'DIFFERENT'}")
+        # with planted secrets: the same unless the secret rules themselves changed between the versions
+        texts = {name: [t for k, _ in out["planted"] for t in pa.ipc.open_stream(k).read_all().column("text").to_pylist()]
+                 for name, out in outs.items()}
+        changed = sum(a != b for a, b in zip(texts[args.base], texts["this checkout"]))
+        ledgers = all(a[1] == b[1] for a, b in zip(base_out["planted"], this_out["planted"]))
+        print(f"  with secrets planted in a third of the files: {changed} of {len(texts[args.base])} kept texts differ, "
+              f"ledger {'byte-identical' if ledgers else 'DIFFERENT'}")
         return 0 if same else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -206,7 +206,7 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
     slots = (  # one assignment a line, each part often missing or garbled; lines joined by line ends
         ["", "  ", "export ", "set ", "x.", "é ", "{", "# "],
         ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
-         "token", "secret_key_base", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_"],
+         "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_"],
         ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
         ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n="],
         ["", " ", "\t"],
@@ -218,8 +218,8 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
          "\n-----END OPENSSH PRIVATE KEY-----", "PRIVATE KEY"],
     )
     rng = random.Random(11)
-    for lang in ("python", "yaml"):
-        table = secrets._CONFIG_PATTERNS if lang in secrets.SECRETS["unquoted_languages"] else secrets.PATTERNS
+    for lang in ("python", "yaml", "tcl"):
+        table = {"yaml": secrets._CONFIG_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
         everywhere = {k: [(lambda t: True, rx, check) for _, rx, check in v] for k, v in table.items()}
         reference = redaction("secrets", everywhere, secrets.SECRETS["kinds"], "<KEY>").fn
         redact = secrets.secrets_rewrite(secrets.SECRETS).fn
@@ -231,3 +231,36 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
             assert out == reference(TextDoc(text, lang)), (lang, text)
             changed += out[0] != text
         assert changed > 200, (lang, changed)  # the texts hold secrets to find
+
+
+def test_secrets_in_tcl_dotenv_key_names_and_key_material(tmp_path):
+    """Secrets the rewrite missed: Tcl's `set password "..."` (no operator), `.env` lines
+    (`API_TOKEN=...`, language dotenv), hex and base64 keys under secret-named keys (an HMAC or
+    signing key, Rails' `secret_key_base`, base64 that starts with "/" was taken for a path), a
+    20+ character API key of lower-case letters and digits, an OpenSSH private key. Names and
+    paths beside them stay."""
+    rng = random.Random(12)
+    hex_key, b64 = rng.randbytes(32).hex(), "/" + base64.b64encode(rng.randbytes(32)).decode()[1:]
+    lower, tcl_value = _fake(string.ascii_lowercase + string.digits, 24, 13), _fake(ALNUM, 12, 14)
+    openssh = ("-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(textwrap.wrap(base64.b64encode(rng.randbytes(400)).decode(), 70))
+               + "\n-----END OPENSSH PRIVATE KEY-----")
+    files = {
+        "lib/connect.tcl": f'set db_password "{tcl_value}"\nset ::api_token {{{tcl_value}x}}\nset token_file "tokens.txt"\n',
+        "app/keys.py": (f'hmac_key = "{hex_key}"\nclient_secret = "{b64}"\napi_key = "{lower}"\n'
+                        f'eos_token = "endoftext1"\ntoken_path = "/var/lib/app/tokens_v2"\nSSH_KEY = """{openssh}\n"""\n' + PY_CODE),
+        "config/initializers/secret.rb": f'# frozen_string_literal: true\n\nRails.application.config.secret_key_base = "{hex_key}"\n' + "x = 1\n" * 4,
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {
+        "connect.tcl": files["lib/connect.tcl"].replace(tcl_value + "x", "<KEY>").replace(tcl_value, "<KEY>"),
+        "keys.py": files["app/keys.py"].replace(hex_key, "<KEY>").replace(b64, "<KEY>").replace(lower, "<KEY>").replace(openssh, "<KEY>"),
+        "secret.rb": files["config/initializers/secret.rb"].replace(hex_key, "<KEY>"),
+    }
+    ast.parse(kept["keys.py"])
+    dump, out = tmp_path / "dump.jsonl", tmp_path / "out_env"
+    env = f"API_TOKEN={tcl_value}\nexport DB_PASSWORD={tcl_value}9\nAPP_NAME=shop2\n"
+    dump.write_text(json.dumps({"path": ".env", "lang": "Dotenv", "content": env}) + "\n")
+    assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--set",
+                     "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list()
+    assert text == [env.replace(tcl_value + "9", "<KEY>").replace(tcl_value, "<KEY>")]

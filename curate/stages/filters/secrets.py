@@ -23,7 +23,9 @@ SECRETS = {
     "kinds": ["private_key", "token", "password"],
     "placeholder": "<KEY>",  # {KIND} / {kind}: the kind, upper / lower case
     # languages (of the code domain) whose `key: value` / `KEY=value` lines hold literals
-    "unquoted_languages": ["yaml", "shell", "dockerfile", "makefile"],
+    "unquoted_languages": ["yaml", "shell", "dockerfile", "makefile", "dotenv"],
+    # languages whose `set name value` lines assign a literal (Tcl: `set password "..."`, `set token {...}`)
+    "set_languages": ["tcl"],
 }
 
 # A key's material: base64 and whitespace, PEM headers (Proc-Type: 4,ENCRYPTED), and a
@@ -53,11 +55,14 @@ _TOKEN = re.compile(
 # digit: not "password", not ${VAR}, %(name)s, {{ x }}, <your-key> or os.environ[...].
 # The quoted form is found from its operator and quote (a case-insensitive search for the names
 # at every position is 8x slower), the name then checked just before it.
-_NAME = r"(?:pass(?:word|wd)|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key)"
+_NAME = (r"(?:pass(?:word|wd)|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
+         r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
 _QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?$")  # a type between: `password: &str =`
 _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*$")
+# Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
+_SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*$")
 
 
 _PATH = ("/", "./", "../", "~/")
@@ -70,20 +75,27 @@ def _looks_random(v: str) -> bool:
     """A secret's value, not a name: a name (of a token, a key, a file) is in one letter case with digits and ``_.-``
     (``eos_token = "endoftext1"``, ``secret: db-secret-v1``, ``token = "i18n_key1"``). A value
     mixing upper and lower case, or with another symbol (``+/=@!``), is taken as random; one in a
-    single case only when long (16+) and a fifth digits or more (hex, a UUID)."""
+    single case only when long (16+) and a fifth digits or more (hex, a UUID), or 20+ characters
+    without a ``_.-`` between words (an API key of lower-case letters and digits)."""
     if any(c.isupper() for c in v) and any(c.islower() for c in v):
         return True
     if not set(v.lower()) <= _WORDY:
         return True
-    return len(v) >= 16 and 5 * sum(c.isdigit() for c in v) >= len(v)
+    return len(v) >= 16 and 5 * sum(c.isdigit() for c in v) >= len(v) or len(v) >= 20 and not set(v) & set("_.-")
+
+
+def _is_path(v: str) -> bool:
+    """A path starts with /, ./, ../ or ~/ and has no part that looks random and long (16+) nor
+    a + or =: base64 key material may start with / (``/J27Nv0Ezla...+VJ4zJyPI0=``)."""
+    return v.startswith(_PATH) and not set(v) & set("+=") and not any(
+        len(part) >= 16 and _looks_random(part) for part in v.split("/"))
 
 
 def _value_ok(m: re.Match) -> bool:
     # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
     # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
     v = m.group("v")
-    return (any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not v.startswith(_PATH)
-            and _looks_random(v))
+    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v) and _looks_random(v)
 
 
 def _named_value_ok(m: re.Match) -> bool:
@@ -144,7 +156,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr in either case; AK, gh,
     xo, k_, yJ, IV, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private) = words
+     sk, eyj, private, base) = words
     n = len(codes)
     flags = 0
     names = []
@@ -163,7 +175,8 @@ def _candidates(codes, pairs, words):
             names.append(j)
         elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3):
             names.append(j)
-        elif t == 4 and _at(codes, j - 2, key, True) and _assigned(codes, j + 1):
+        elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1) or (  # key, key_?base
+                _at(codes, j + 1, base, True) and _assigned(codes, j + 5)) or (_at(codes, j + 2, base, True) and codes[j + 1] == 95 and _assigned(codes, j + 6))):
             names.append(j)
         elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3):
             names.append(j)
@@ -197,7 +210,7 @@ def _pairs() -> np.ndarray:
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text
 
 
@@ -231,14 +244,15 @@ PATTERNS = {
     "password": [(_lines, _QUOTED, _named_value_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
+# Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
+_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: True, _SET, _value_ok)]}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
-    code = redaction("secrets", PATTERNS, cfg["kinds"], cfg["placeholder"])
-    config = redaction("secrets", _CONFIG_PATTERNS, cfg["kinds"], cfg["placeholder"])
-    langs = frozenset(str(x).lower() for x in cfg["unquoted_languages"])
+    code, config, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (PATTERNS, _CONFIG_PATTERNS, _SET_PATTERNS))
+    by_language = {str(x).lower(): config for x in cfg["unquoted_languages"]} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc: TextDoc) -> tuple[str, dict]:
-        return (config if (doc.language or "").lower() in langs else code).fn(doc)
+        return by_language.get((doc.language or "").lower(), code).fn(doc)
 
     return Rewrite("secrets", redact)
