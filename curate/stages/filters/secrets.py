@@ -7,7 +7,8 @@ string, a password's value inside its quotes (the key and quotes kept), a PEM pr
 its BEGIN line to its END line only when all between is key material (base64, its headers,
 the quotes and ``\\n`` of a string written across lines), so a redacted file still parses. An
 unquoted value (``password: S3cret42``) is taken only in the languages of
-``unquoted_languages`` (YAML, shell, ...), where it is a literal; in Python it is a name.
+``unquoted_languages`` (YAML, shell, dotenv, ...), where it is a literal; in Python it is a
+name. Tcl assigns with ``set name value`` (no operator): taken in ``set_languages``.
 """
 from __future__ import annotations
 
