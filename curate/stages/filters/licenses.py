@@ -70,20 +70,16 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
                 raise ValueError
             pos += 1
             return ok
-        name = identifier().rstrip("+").lower()  # GPL-2.0+: "or later" of the same licence
-        if peek() == "WITH":  # an exception is an id too: "MIT WITH (" or "MIT WITH OR" is no expression
-            pos += 1
-            identifier()
-            return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
-        return name in allow
-
-    def identifier() -> str:
-        """The licence or exception id at ``pos``, consumed (ValueError: an operator, a bracket, nothing)."""
-        nonlocal pos
         if not peek() or peek() in (")", "AND", "OR", "WITH") or not re.match(r"[A-Za-z0-9]", tokens[pos]):
             raise ValueError
+        name = tokens[pos].rstrip("+").lower()  # GPL-2.0+: "or later" of the same licence
         pos += 1
-        return tokens[pos - 1]
+        if peek() == "WITH":
+            pos += 2
+            if pos > len(tokens):
+                raise ValueError
+            return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
+        return name in allow
 
     def chain(operand, op: str, combine):
         """operand (op operand)*: every operand is parsed (consumed) before combining."""
