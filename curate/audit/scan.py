@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import tempfile
+import zlib
 
 import polars as pl
 import pyarrow.fs as pafs
@@ -16,6 +17,8 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import jsonl
+from curate.readers.common import Limits
+from curate.readers.decompress import CorruptData
 
 
 def _field(schema_: pl.Schema, dotted: str) -> pl.Expr | None:
@@ -154,31 +157,44 @@ def _readable(path: str):
     A JSONL file with a comment line or a line-start BOM (polars' JSON reader stops at either: a
     Windows export's, `cat a.jsonl b.jsonl`'s) is read from a copy as `curate run` reads it."""
     if "://" not in path or path.lower().endswith(".parquet"):
-        with _as_read(path) as local:
+        with _as_read(path, path) as local:
             yield local
         return
     with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
         local = os.path.join(tmp, os.path.basename(output._fs(path)[1]))  # its name: polars reads .gz, .zst by it
         _copy(path, local)
-        with _as_read(local) as local:
+        with _as_read(local, path) as local:
             yield local
 
 
 @contextlib.contextmanager
-def _as_read(path: str):
+def _as_read(path: str, name: str):
     """``path``, or a zstd copy of it (on disk, not in memory: a dump may be many GB) without
-    what `curate run` skips, when it has such a line."""
-    pieces = jsonl.as_read(path) if path.lower().endswith(JSONL) else None
-    if pieces is None:
+    what `curate run` skips, when it has such a line. ``name``: the file as the user gave it."""
+    if not path.lower().endswith(JSONL):
         yield path
         return
     import zstandard
 
     with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
         copy = os.path.join(tmp, "as-read.jsonl.zst")
-        with open(copy, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
-            for piece in pieces:
-                out.write(piece)
+        try:
+            # its first pass reads the whole file; no max_file_bytes (curate run's 4 GiB a file,
+            # which quarantines the rest there): polars reads it all, so the check does too
+            pieces = jsonl.as_read(path, Limits(max_file_bytes=1 << 62))
+            if pieces is None:
+                copy = path
+            else:
+                with open(copy, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
+                    for piece in pieces:
+                        out.write(piece)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise _unreadable(name, e) from None  # a .gz that is not one, a damaged member
+            raise _no_room(name, "a JSONL file with a comment line or a line-start BOM is read from a zstd copy "
+                                 "without them (about a fifth of its decompressed size)", e) from None
+        except (EOFError, CorruptData, zstandard.ZstdError, zlib.error) as e:  # a cut download, a damaged stream: as polars' errors are said
+            raise _unreadable(name, e) from None
         yield copy
 
 
@@ -218,12 +234,16 @@ def _copy(path: str, local: str) -> None:
         with fs.open_input_stream(p, compression=None) as src, open(local, "wb") as dst:
             for block in iter(lambda: src.read(1 << 20), b""):
                 dst.write(block)
-    except OSError as e:  # a small /tmp (a container's): a one-line error, not a traceback
+    except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
-        raise ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
-                         "a bucket's JSONL files are read from a local copy, one at a time: set TMPDIR to a folder with room "
-                         "for the largest") from None
+        raise _no_room(path, "a bucket's JSONL files are read from a local copy, one at a time", e) from None
+
+
+def _no_room(path: str, why: str, e: OSError) -> ValueError:
+    """A small /tmp (a container's): a one-line error, not a traceback."""
+    return ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
+                      f"{why}: set TMPDIR to a folder with room for the largest")
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:
