@@ -248,3 +248,22 @@ def test_the_audit_reads_a_file_past_curate_runs_max_file_bytes(tmp_path, capsys
         assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"a-{name}")]) == 0, capsys.readouterr().err
         s = json.loads((tmp_path / f"a-{name}" / "stats" / "summary.json").read_text())
         assert s["documents"]["total"] == len(rows)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz", ".json.zst",
+                                    ".ndjson", ".ndjson.gz", ".ndjson.zst"])
+def test_every_jsonl_name_is_read_by_run_and_audit(tmp_path, capsys, suffix):
+    """A JSON Lines file starting with a comment line (its format not told by its first bytes) is
+    read by its name alike by `curate run` and `curate audit --corpus`: run knew neither
+    .json.zst, .ndjson.gz nor .ndjson.zst ('cannot tell the format ...; give --format'), which
+    the audit read; the audit did not know .ndjson.zst ('not a Parquet or JSONL file')."""
+    rng = random.Random(11)
+    rows = [{"id": f"d{i}", "text": sentence(rng, 40)} for i in range(5)]
+    data = odd_jsonl(tmp_path / "plain", rows).read_bytes()
+    path = tmp_path / f"dump{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else zstandard.compress(data) if suffix.endswith(".zst") else data)
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"),
+                     "--progress", "off"]) == 0, capsys.readouterr().err
+    assert pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")["id"].len() == len(rows)
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)

@@ -69,7 +69,7 @@ def where(root: str) -> str:
     return root if "://" in root else os.path.abspath(root)
 
 
-JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")
+JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst", ".ndjson.zst")  # curate run's too
 
 
 def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
@@ -85,7 +85,7 @@ def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
         other = other_compression_error(path)
     except OSError:
         other = None
-    raise ValueError(other or f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
+    raise ValueError(other or f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
 
 
 def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
