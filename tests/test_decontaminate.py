@@ -611,3 +611,40 @@ def test_a_book_loses_the_shared_words_not_the_book(tmp_path):
         cfg.write_text(f'[run]\noutput = "o"\n[decontaminate]\nmode = {mode}\n[[decontaminate.eval_sets]]\nglob = "{ev}"\n')
         with pytest.raises(config.ConfigError, match=re.escape(f"decontaminate: {error}")):
             config.load(str(cfg))
+
+
+def test_a_dataset_card_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys):
+    """An evaluation set given as its folder, as a dataset download leaves it (test.jsonl beside
+    README.md, its card): every file whose name told no format was read as text, one item a line,
+    so a page quoting the card's licence sentence was removed as contaminated (ledger kept_id
+    'README.md:3'). Such a file among files of a format is one config line now, naming it, with
+    the glob that leaves it out; that glob reads the items only."""
+    item = ("Which river flows through the old market town before it reaches the wide grey harbour "
+            "where the fishing boats wait for the morning tide")
+    licence = ("This dataset is licensed under the Creative Commons Attribution Share Alike license and "
+               "may be shared and adapted with credit given to its authors")
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    (evals / "test.jsonl").write_text(json.dumps({"id": "q1", "text": item}) + "\n")
+    (evals / "README.md").write_text(f"# River questions\n\n{licence}.\n")
+    filler = "The lantern in the orchard glowed over the meadow while the sparrow sang near the copper gate. "
+    rows = [{"id": "quotes-item", "text": filler * 3 + item + ". " + filler * 3},
+            {"id": "quotes-licence", "text": filler * 3 + licence + ". " + filler * 3}]
+    cfg = tmp_path / "c.toml"
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    head = (f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+            f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n')
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "eval_sets[0].glob: cannot tell the format of README.md from its name" in err, err
+    hint = re.search(r'glob = "([^"]+)"', err).group(1)
+    assert hint == f"{evals}/**/*.jsonl", err
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{hint}"\nid_field = "id"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert ledger["kept_id"].to_list() == ["rivers:q1"] and ledger["rule"].to_list() == ["eval_overlap"]
+    # the card named on its own (or format = "text") is read as text, as before
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{evals / "README.md"}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    assert pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")["kept_id"].to_list() == ["rivers:README.md:3"]

@@ -47,6 +47,8 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
+import os
+
 import regex
 from dataclasses import dataclass
 
@@ -265,14 +267,34 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
 
 
 def _format_of(path: str, given: str) -> str:
-    if given:
-        return given
+    return given or _format_by_name(path) or "text"
+
+
+def _format_by_name(path: str) -> str | None:
     base = path.lower().removesuffix(".gz").removesuffix(".zst")
     if base.endswith(".parquet"):
         return "parquet"
     if base.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
-    return "text"
+    return "text" if base.endswith(".txt") else None
+
+
+def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None:
+    """The error for files whose name tells no format among files whose names do (a dataset
+    download's README.md beside its test.jsonl): read as text, a card's every line was an item,
+    and each page quoting its licence was removed. None where all or none tell (a folder of
+    .csv files is read as text lines, as ever)."""
+    unknown = [rel for path, rel in files if _format_by_name(path) is None]
+    known = [rel for path, rel in files if _format_by_name(path) is not None]
+    if not unknown or not known:
+        return None
+    names = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    what = f"{names} from its name" if len(unknown) == 1 else f"{len(unknown)} files ({names}) from their names"
+    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt") if all(r.lower().endswith(s) for r in known)]
+    hint = (f'a glob that leaves {"it" if len(unknown) == 1 else "them"} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
+            if suffixes and os.path.isdir(glob) else "a glob that leaves them out")
+    return (f"cannot tell the format of {what} beside the evaluation files (read as text, each line an item: a "
+            f'dataset card\'s licence would remove every page quoting it): give {hint}, or format = "text" to read every file as text')
 
 
 def check_eval_sets(sets) -> list[dict]:
@@ -296,8 +318,12 @@ def check_eval_sets(sets) -> list[dict]:
             raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
         from curate.readers import list_files
 
-        if not list_files(s["glob"]):
+        files = list_files(s["glob"])
+        if not files:
             raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} matches no files")
+        unknown = None if s["format"] else _unknown_beside_known(s["glob"], files)
+        if unknown:
+            raise ValueError(f"eval_sets[{i}].glob: {unknown}")
         out.append(s)
     return out
 
