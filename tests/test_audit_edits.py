@@ -240,3 +240,26 @@ def test_a_placeholder_longer_than_what_it_replaced_reads_as_chars_added(tmp_pat
     r = curate("audit", tmp_path / "out", "--why", "short")
     assert r.returncode == 0, r.stderr
     assert r.stdout.rstrip().endswith("rewritten by filter pii (pii_email 2, 2 chars added)"), r.stdout
+
+
+def test_a_document_the_cut_leaves_no_letter_is_removed(tmp_path):
+    """A page that is an evaluation item under a list marker or a number ("1. <item>", "* <item>"
+    and a "* * *" break): the cut left "1." / "* * *", kept in text/ as a document of
+    punctuation with an edits entry; nothing with a letter is left, so it is removed as a blank
+    one is. A page whose remainder has a word ("Thanks.") is kept and cut."""
+    pages = {"numbered": f"1. {ITEM}", "bullet": f"* {ITEM}\n\n* * *\n", "quoted": f"« {ITEM} » — 2024",
+             "thanks": f"1. {ITEM}\nThanks."}
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in pages.items()))
+    (tmp_path / "eval.txt").write_text(ITEM + "\n")
+    cfg = tmp_path / "cut.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "pages.jsonl"}"\ndomain = "web"\n'
+                   f'[decontaminate]\nmode = "cut"\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{tmp_path / "eval.txt"}"\n')
+    r = curate("run", cfg, "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    text = pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")
+    assert text["source_id"].to_list() == ["thanks"], text.select("source_id", "text").to_dicts()
+    assert text["text"][0].split() == ["1.", "Thanks."]
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert sorted(ledger.select("source_id", "rule").rows()) == [("bullet", "eval_overlap"), ("numbered", "eval_overlap"),
+                                                                 ("quoted", "eval_overlap")]

@@ -5,7 +5,7 @@ Following GPT-3 and datatrove, every window of 13 words (``ngram``) of every doc
 up in the 13-word windows of the user's evaluation sets; a document with a hit is removed
 (ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
 the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
-= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept (removed as above where nothing but whitespace would be left)
+= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept (removed as above where no letter would be left: blank, a list marker, a number)
 (``decontaminate.cut_docs`` / ``cut_chars`` in the stats; per document an ``edits`` entry: rule, windows,
 characters cut, the items matched).
 
@@ -91,6 +91,7 @@ _CJK = f"({_CJK_CHAR}\\p{{M}}*)"
 # what "cut" mode cuts: whitespace-separated tokens, but each Han or kana character (with the
 # punctuation after it, as "word," is one token) alone: a Chinese paragraph has no spaces
 # (a half-width kana's voiced marks ﾞ ﾟ, which NFKC joins to it, with it too)
+_LETTER = regex.compile(r"\p{L}")
 _CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}\uFF9E\uFF9F]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
 
 
@@ -557,13 +558,13 @@ class DecontaminateStage:
         """(``batch`` with the matches of the ``hit`` rows cut out, each with an ``edits`` entry:
         the rule the ledger would have named, its matching windows (near copies), the characters
         cut and the items matched (the first ``EDIT_ITEMS``); the mask of the ``hit`` rows the cut
-        would leave blank, untouched: they are removed as in "remove" mode, not kept empty)."""
+        would leave with no letter, untouched: they are removed as in "remove" mode, not kept empty)."""
         texts = batch.column("text").to_pylist()
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
         for i in np.flatnonzero(hit).tolist():
             new = self.cut_text(texts[i])
-            if not new.strip():
+            if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
             rows.append(i)
