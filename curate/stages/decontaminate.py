@@ -234,7 +234,7 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import Limits, open_bytes, open_raw, other_compression_error
+    from curate.readers.common import Limits, decode_text, open_bytes, open_raw, other_compression_error
     from curate.readers.jsonl import get_path, json_lines
 
     error = other_compression_error(path)  # its compressed bytes would be read as items
@@ -251,8 +251,7 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
             rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
     else:
         with open_bytes(path, Limits()) as f:
-            data = f.read()
-        text = data.decode("utf-8", "replace")
+            text = decode_text(f.read())[0]  # UTF-16 with a BOM, cp1252, ...: as curate run reads a text input
         if spec["unit"] == "file":
             yield rel, text
         else:
