@@ -667,3 +667,40 @@ def test_an_eval_text_file_is_decoded_as_curate_run_decodes_a_text_input(tmp_pat
     kept, ledger = run_web(tmp_path, "web", rows, evals)
     assert kept == {"clean"}, ledger.select("id", "rule", "kept_id").to_dicts()
     assert sorted(ledger["kept_id"]) == ["wikitext2:items.txt:1", "wikitext2:items.txt:2"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet.gz", ".parquet.zst"])
+def test_a_compressed_parquet_eval_set_is_read(tmp_path, capsys, suffix):
+    """An evaluation set's .parquet.gz / .parquet.zst (its format told by the name under the
+    compression, as for .jsonl.gz) stopped the run: 'Could not open Parquet input source
+    <Buffer>: Parquet magic bytes not found', naming no file (its compressed bytes were handed
+    to pyarrow). It is decompressed as a JSONL or text eval file is; a file that is not Parquet
+    under its name is one line naming it."""
+    import gzip as gz
+    import io
+
+    import pyarrow.parquet as pq
+    import zstandard
+
+    q = "which river flows through the ancient city of the seven hills and into the tyrrhenian sea"
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"id": ["r1"], "question": [q]}), buf)
+    (tmp_path / f"quiz{suffix}").write_bytes((gz.compress if suffix.endswith(".gz") else zstandard.compress)(buf.getvalue()))
+    filler = "The orchard behind the mill was quiet and the meadow beyond it stretched to the woods. "
+    rows = [{"id": "holds", "text": filler * 2 + q.capitalize() + "? " + filler * 2}, {"id": "clean", "text": filler * 5}]
+    toml = f'[[decontaminate.eval_sets]]\nname = "quiz"\nglob = "{tmp_path / f"quiz{suffix}"}"\ntext_fields = ["question"]\nid_field = "id"\n'
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = tmp_path / "c.toml"
+    head = (f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+            f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n')
+    cfg.write_text(head + toml)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert ledger["source_id"].to_list() == ["holds"] and ledger["kept_id"].to_list() == ["quiz:r1"]
+    bad = tmp_path / "bad" / f"quiz{suffix}"
+    bad.parent.mkdir()
+    bad.write_bytes((gz.compress if suffix.endswith(".gz") else zstandard.compress)(b"id,question\nr1,not parquet\n"))
+    cfg.write_text(head.replace('"out"', '"out2"').replace(str(tmp_path / "out"), str(tmp_path / "out2")) + toml.replace(str(tmp_path / f"quiz{suffix}"), str(bad)))
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and "not a Parquet file" in err, err

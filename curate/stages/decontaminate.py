@@ -234,7 +234,7 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import Limits, decode_text, open_bytes, open_raw, other_compression_error
+    from curate.readers.common import Limits, decode_text, open_bytes, other_compression_error
     from curate.readers.jsonl import get_path, json_lines
 
     error = other_compression_error(path)  # its compressed bytes would be read as items
@@ -244,8 +244,12 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        with open_raw(path) as f:
-            rows = pq.read_table(f).to_pylist()
+        with open_bytes(path, Limits()) as f:  # a .parquet.gz / .zst decompressed, as a JSONL eval file is
+            data = pa.BufferReader(f.read())
+        try:
+            rows = pq.read_table(data).to_pylist()
+        except pa.ArrowInvalid as e:  # pyarrow's message names no file ('<Buffer>')
+            raise ValueError(f"{path}: not a Parquet file ({str(e).splitlines()[0]})") from None
     elif fmt == "jsonl":
         with open_bytes(path, Limits()) as f:  # gzip or zstd, as `curate run` reads an input
             rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
