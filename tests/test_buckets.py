@@ -535,13 +535,10 @@ def test_an_audit_of_a_bucket_needs_no_local_room(store, copies, tmp_path):
     bucket, local = copies
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    script = ("import resource, signal, sys\nfrom curate import cli\n"
-              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
-              "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-              "sys.exit(cli.main(sys.argv[1:]))\n")
+    from tests.test_jsonl_everywhere import SMALL_FILES
 
     def audit(*args):
-        return subprocess.run([sys.executable, "-c", script, "audit", *args], capture_output=True, text=True, timeout=300,
+        return subprocess.run([sys.executable, "-c", SMALL_FILES, "audit", *args], capture_output=True, text=True, timeout=300,
                               env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
 
     r = audit(bucket)

@@ -19,6 +19,11 @@ from curate import cli
 from curate.schema import make_id
 
 BOM = b"\xef\xbb\xbf"
+# curate's CLI where no file may grow past 4,000 bytes (RLIMIT_FSIZE): a full TMPDIR, in small
+SMALL_FILES = ("import resource, signal, sys\nfrom curate import cli\n"
+               "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+               "sys.exit(cli.main(sys.argv[1:]))\n")
 
 
 def odd_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -216,11 +221,7 @@ def test_an_audit_with_no_room_for_the_copy_without_comment_lines_is_one_line(tm
     path = odd_jsonl(tmp_path / "a.jsonl", [{"text": sentence(rng, 60)} for _ in range(2000)])
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    script = ("import resource, signal, sys\nfrom curate import cli\n"
-              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
-              "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-              "sys.exit(cli.main(sys.argv[1:]))\n")
-    r = subprocess.run([sys.executable, "-c", script, "audit", "--corpus", str(path), "--output", str(tmp_path / "audit")],
+    r = subprocess.run([sys.executable, "-c", SMALL_FILES, "audit", "--corpus", str(path), "--output", str(tmp_path / "audit")],
                        capture_output=True, text=True, timeout=300,
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TMPDIR": str(tmp)})
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr[-800:]
