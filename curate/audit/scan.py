@@ -72,8 +72,9 @@ def where(root: str) -> str:
 JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst", ".ndjson.zst")  # curate run's too
 
 
-def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
-    """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
+def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.LazyFrame:
+    """One file, its name taken as it is (polars would read "[", "*", "?" as a glob). ``given``:
+    the file as the user gave it, where ``path`` is a bucket file's local copy."""
     name = path.lower()
     if name.endswith(".parquet"):
         return scan_parquet(path)
@@ -82,10 +83,10 @@ def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     from curate.readers.common import other_compression_error
 
     try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
-        other = other_compression_error(path)
+        other = other_compression_error(path, given)
     except OSError:
         other = None
-    raise ValueError(other or f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
+    raise ValueError(other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
 
 
 def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
@@ -136,7 +137,7 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
             for infer in (1000, None):
                 one = Partial(partial.examples_k)
                 try:
-                    frame, used = doc_frame(_scan(path, infer), where=f"{f}: ", **fields)
+                    frame, used = doc_frame(_scan(path, infer, f), where=f"{f}: ", **fields)
                     for b in _batches(frame):
                         one.add_docs(b)
                     break
