@@ -644,6 +644,17 @@ def test_a_dataset_card_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys
     assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
     ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
     assert ledger["kept_id"].to_list() == ["rivers:q1"] and ledger["rule"].to_list() == ["eval_overlap"]
+    # a part in a compression curate does not read is said as such, not as a file of no format
+    import bz2
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "test.jsonl").write_text(json.dumps({"id": "q1", "text": item}) + "\n")
+    (other / "more.jsonl.bz2").write_bytes(bz2.compress(b'{"id": "q2", "text": "x"}\n'))
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{other}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{other / 'more.jsonl.bz2'} is compressed with bzip2" in err, err
     # the card named on its own (or format = "text") is read as text, as before
     cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{evals / "README.md"}"\n')
     assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err

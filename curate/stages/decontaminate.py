@@ -275,7 +275,8 @@ def _format_of(path: str, given: str) -> str:
 
 
 def _format_by_name(path: str) -> str | None:
-    base = path.lower().removesuffix(".gz").removesuffix(".zst")
+    # .bz2/.xz/.lz4 too: such a file is then refused naming its compression (_texts_of_file)
+    base = regex.sub(r"\.(gz|zst|bz2|xz|lz4)$", "", path.lower())
     if base.endswith(".parquet"):
         return "parquet"
     if base.endswith((".jsonl", ".json", ".ndjson")):
