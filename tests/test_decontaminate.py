@@ -715,3 +715,20 @@ def test_a_compressed_parquet_eval_set_is_read(tmp_path, capsys, suffix):
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(bad) in err and "not a Parquet file" in err, err
+
+
+def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
+    """An evaluation set's .jsonl.gz cut short (an interrupted download) stopped the run with a
+    traceback (EOFError from the decompressor); now one line naming the file."""
+    data = gzip.compress(b"".join(json.dumps({"text": f"item {i} " + "river stone harbour " * 5}).encode() + b"\n"
+                                  for i in range(2000)))
+    evals = tmp_path / "ev.jsonl.gz"
+    evals.write_bytes(data[: len(data) // 2])
+    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err

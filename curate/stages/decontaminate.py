@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 
 from curate import schema
 from curate.config import Check
+from curate.readers.decompress import CorruptData
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -345,7 +346,10 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
     for i, spec in enumerate(sets):
         for path, rel in list_files(spec["glob"]):
             name = spec["name"] or rel.split("/")[-1].split(".")[0]
-            items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
+            try:
+                items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
+            except (EOFError, OSError, CorruptData) as e:  # a cut download, a damaged member: one line, no traceback
+                raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])
