@@ -171,31 +171,35 @@ def _readable(path: str):
 def _as_read(path: str, name: str):
     """``path``, or a zstd copy of it (on disk, not in memory: a dump may be many GB) without
     what `curate run` skips, when it has such a line. ``name``: the file as the user gave it."""
-    if not path.lower().endswith(JSONL):
-        yield path
-        return
-    import zstandard
+    with contextlib.ExitStack() as stack:
+        yield _without_odd_lines(path, name, lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-")))
 
-    with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
-        copy = os.path.join(tmp, "as-read.jsonl.zst")
-        try:
-            # its first pass reads the whole file; no max_file_bytes (curate run's 4 GiB a file,
-            # which quarantines the rest there): polars reads it all, so the check does too
-            pieces = jsonl.as_read(path, Limits(max_file_bytes=1 << 62))
-            if pieces is None:
-                copy = path
-            else:
-                with open(copy, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
-                    for piece in pieces:
-                        out.write(piece)
-        except OSError as e:
-            if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise _unreadable(name, e) from None  # a .gz that is not one, a damaged member
-            raise _no_room(name, "a JSONL file with a comment line or a line-start BOM is read from a zstd copy "
-                                 "without them (about a fifth of its decompressed size)", e) from None
-        except (EOFError, CorruptData) as e:  # a cut download, a damaged member: as polars' read errors are said
-            raise _unreadable(name, e) from None
-        yield copy
+
+def _without_odd_lines(path: str, name: str, folder) -> str:
+    """``path``, or its copy without comment lines and line-start BOMs in ``folder()`` (made only
+    for a file that has some); a read or write failure as one line."""
+    if not path.lower().endswith(JSONL):
+        return path
+    try:
+        # its first pass reads the whole file; no max_file_bytes (curate run's 4 GiB a file,
+        # which quarantines the rest there): polars reads it all, so the check does too
+        pieces = jsonl.as_read(path, Limits(max_file_bytes=1 << 62))
+        if pieces is None:
+            return path
+        import zstandard
+
+        copy = os.path.join(folder(), "as-read.jsonl.zst")
+        with open(copy, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
+            for piece in pieces:
+                out.write(piece)
+        return copy
+    except (EOFError, CorruptData) as e:  # a cut download, a damaged member: as polars' read errors are said
+        raise _unreadable(name, e) from None
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise _no_room(name, "a JSONL file with a comment line or a line-start BOM is read from a zstd copy "
+                             "without them (about a fifth of its decompressed size)", e) from None
 
 
 def _no_records(path: str) -> bool:
