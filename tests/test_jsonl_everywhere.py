@@ -268,3 +268,28 @@ def test_every_jsonl_name_is_read_by_run_and_audit(tmp_path, capsys, suffix):
     assert pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")["id"].len() == len(rows)
     assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
+
+
+@pytest.mark.parametrize("bad", ["no_label", "cut_short"])
+def test_a_bad_eval_file_of_train_quality_is_said_before_training(tmp_path, capsys, bad):
+    """`curate train-quality --eval` read its files after training the model (minutes on a real
+    set), and a line without a label (KeyError: 'label') or a .jsonl.gz cut short (EOFError)
+    stopped it there with a traceback, the model written. The files are read first: one line
+    naming the file (and line), before anything is trained or written."""
+    rows = [{"text": sentence(random.Random(i), 30), "label": i % 2} for i in range(6)]
+    if bad == "no_label":
+        del rows[4]["label"]
+        evals = tmp_path / "eval.jsonl"
+        evals.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+        said = f"{evals}:5: expected an object with a text (a string) and a label (1 or 0)"
+    else:
+        packed = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows * 500))
+        evals = tmp_path / "eval.jsonl.gz"
+        evals.write_bytes(packed[: len(packed) // 2])
+        said = f"{evals}: cannot be read (Compressed file ended before"
+    (tmp_path / "pos.txt").write_text("The harbour and the river. " * 20)
+    rc = cli.main(["train-quality", "--positive", str(tmp_path / "pos.txt"), "--negative", str(tmp_path / "pos.txt"),
+                   "--output", str(tmp_path / "m.bin"), "--eval", str(evals)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and said in err, err
+    assert not (tmp_path / "m.bin").exists()
