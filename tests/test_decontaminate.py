@@ -613,6 +613,42 @@ def test_a_book_loses_the_shared_words_not_the_book(tmp_path):
             config.load(str(cfg))
 
 
+def test_why_and_rule_name_the_evaluation_item_not_a_copy_kept_instead(tmp_path, capsys):
+    """A decontaminated document's ledger kept_id is the evaluation item it matched; --why and
+    --rule printed it as a duplicate's ('instead: wikitext2:eval.jsonl:0', the copy kept in its place) and
+    looked it up among the documents."""
+    ev = tmp_path / "eval.jsonl"
+    item = "The quick brown fox jumps over the lazy dog while the cat watches from the old barn roof."
+    ev.write_text(json.dumps({"id": "q7", "text": item}) + "\n")
+    rows = [{"id": "page-1", "text": f"Intro line here.\n{item}\nOutro line here."},
+            {"id": "page-2", "text": "Nothing to see here at all, just a page about the weather."}]
+    kept, ledger = run_web(tmp_path, "why", rows, ev)
+    assert kept == {"page-2"}
+    (item_name,) = ledger["kept_id"].to_list()
+    for args in (["--why", "page-1"], ["--rule", "eval_overlap"]):
+        capsys.readouterr()
+        assert cli.main(["audit", str(tmp_path / "why"), *args]) == 0
+        line = capsys.readouterr().out.splitlines()[-1]
+        assert f"removed at decontaminate by eval_overlap (value 6, threshold 13); evaluation item {item_name}; text: 'the quick" in line, line
+        assert "instead" not in line, line
+
+
+def test_max_ngrams_raised_is_not_another_config(tmp_path, capsys):
+    """max_ngrams refuses an evaluation set over it and changes nothing else: a rerun with it
+    raised (as its error says to do for a larger set) said it replaced another config's output
+    ('written with another config (decontaminate)'), as curate mix refused the config."""
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text(json.dumps({"id": "q7", "text": "The quick brown fox jumps over the lazy dog while the cat watches from the old barn roof."}) + "\n")
+    rows = [{"id": "page-1", "text": "Nothing to see here at all, just a page about the weather and the roads."}]
+    run_web(tmp_path, "out", rows, ev)
+    text = sorted((tmp_path / "out" / "text").glob("*.parquet"))
+    before = [p.read_bytes() for p in text]
+    capsys.readouterr()
+    run_web(tmp_path, "out", rows, ev, "max_ngrams = 50000000")
+    assert "another config" not in capsys.readouterr().err
+    assert [p.read_bytes() for p in text] == before
+
+
 def test_a_dataset_card_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys):
     """An evaluation set given as its folder, as a dataset download leaves it (test.jsonl beside
     README.md, its card): every file whose name told no format was read as text, one item a line,

@@ -1225,6 +1225,45 @@ def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_ru
     assert sum(1 for _ in loader) > 0
 
 
+def test_a_commit_whose_completing_process_died_is_completed_by_the_reader_waiting(cl100k_run, tmp_path, monkeypatch):
+    """A reader waiting for a commit another process (a DataLoader worker, a rank) completes:
+    that process dies (OOM-killed, the job preempted) holding the lock, with the journal there.
+    The waiter only watched the journal until COMMIT_WAIT (60 s) and then went on to 'no
+    manifest.json: a run is writing or replacing this output'. The lock is free once its holder
+    is gone: the waiter completes the commit itself and reads the output. And a holder that
+    outlasts the wait is named (its pid) in the loader's one-line error."""
+    import time
+
+    from curate import commit, loader
+
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 20.0)
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import os, sys, time\nfrom curate import commit\n"
+                              "def dies(*a):\n    print('held', flush=True); time.sleep(1); os._exit(9)\n"
+                              "commit._apply = dies\ncommit.recover(sys.argv[1])\n", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "held\n"
+        t = time.monotonic()
+        lo = TokenLoader(str(out), 2, 16)
+        assert time.monotonic() - t < 10
+    finally:
+        assert other.wait(60) == 9
+    assert len(lo.manifest["shards"]) == 3 and sum(1 for _ in lo) > 0
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path / "again")
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 1.0)
+    other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curate import commit\n"
+                              "def slow(*a):\n    print('held', flush=True); time.sleep(30)\n"
+                              "commit._apply = slow\ncommit.recover(sys.argv[1])\n", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "held\n"
+        with pytest.raises(TokensError, match=rf"being completed by another process \(process {other.pid}\)"):
+            TokenLoader(str(out), 2, 16)
+    finally:
+        other.kill()
+        other.wait()
+
+
 RANK = """
 import sys, time
 from curate import commit

@@ -135,8 +135,8 @@ class _Capped(io.RawIOBase):
                     "file_too_large",
                     f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
                 )
-        # zstd gives all that a compressed read decodes (past 16:1, more than a 1 MiB buffer):
-        # what does not fit is kept for the next read
+        # a read may give more than was asked (zstd: a block, up to 128 KiB): what does not fit
+        # is kept for the next read
         n = min(len(b), len(data))
         b[:n], self._left = data[:n], memoryview(data)[n:]  # a view: no copy of the rest per read
         return n
