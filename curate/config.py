@@ -99,11 +99,13 @@ RUN_DEFAULTS = {
 # settings that say where and how a run is written, not what it produces: left out of the tokens'
 # config hash, of what --compare and a replaced output call a changed config, and of what curate
 # mix compares (dedup.hot_bucket: where a bucket is compared, the same edges either way; the
-# shuffles' shard counts; the readers' batch and byte-range sizes). Each checked to give
-# byte-identical outputs on the shared corpora before it was added (docs/dedup.md)
+# shuffles' shard counts; the readers' batch and byte-range sizes; tokenize's encoder threads;
+# decontaminate.max_ngrams, a limit that refuses a run or changes nothing).
+# Each checked to give byte-identical outputs on the shared corpora before it was added (docs/dedup.md)
 NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.shuffle_compression", "dedup.hot_bucket",
                "dedup.bucket_shards", "dedup.join_shards", "linededup.bucket_shards", "linededup.join_shards",
-               "urldedup.bucket_shards", "urldedup.join_shards", "limits.batch_size", "limits.split_bytes")
+               "urldedup.bucket_shards", "urldedup.join_shards", "limits.batch_size", "limits.split_bytes",
+               "tokenize.threads", "decontaminate.max_ngrams")
 
 
 def content(cfg: dict) -> dict:

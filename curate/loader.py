@@ -186,10 +186,11 @@ def _footer(handle) -> tuple:
 def _complete_commit(root: str) -> None:
     """Complete a commit of ``root`` that was decided and stopped midway (its journal there), as
     every read of an output does: a few renames. One another process is completing (a DataLoader
-    worker, another rank) or a live run is making (its renames) is waited for, a while (then said
-    later: being written); a read-only mount is told the command that completes it, unless its
-    manifest is there: a commit not begun or with only its staging folder's removal left (a power
-    cut may bring back the journal of a finished one), whose output is whole."""
+    worker, another rank) or a live run is making (its renames) is waited for, up to COMMIT_WAIT
+    (then its holder named), and completed here if that process dies midway; a read-only mount
+    is told the command that completes it, unless its manifest is there: a commit not begun or
+    with only its staging folder's removal left (a power cut may bring back the journal of a
+    finished one), whose output is whole."""
     import time
 
     import pyarrow.fs as pafs
@@ -199,25 +200,30 @@ def _complete_commit(root: str) -> None:
     journal = output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")
     if output.file_type(journal) != pafs.FileType.File:
         return
-    try:
-        commit.recover(root)
-    except commit.Held:
-        deadline = time.monotonic() + COMMIT_WAIT
-        while output.file_type(journal) == pafs.FileType.File and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if output.file_type(journal) == pafs.FileType.File:  # its holder stopped or hung: said as such, not "a run is writing"
-            holder = commit._holder(f"{root}/{commit.STAGING}/{commit.LOCK}") or " (its lock's holder)"
-            raise TokensError(f"{root}: a commit stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}) is being completed "
-                              f"by another process{holder}, not done after {COMMIT_WAIT:g} s: wait for that process to end, or "
-                              "end it if it is stuck (the next read completes the commit), then retry")
-    except OSError as e:
-        if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
+    deadline = time.monotonic() + COMMIT_WAIT
+    while True:  # again and again: the holder may die midway (its lock freed, the journal left)
+        try:
+            commit.recover(root)
             return
-        raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
-                          f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
-                          "where the output is writable (it completes the commit), then retry") from None
-    except ValueError:  # a journal not curate's: said later (no manifest)
-        pass
+        except commit.Held:
+            pass
+        except OSError as e:
+            if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
+                return
+            raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
+                              f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
+                              "where the output is writable (it completes the commit), then retry") from None
+        except ValueError:  # a journal not curate's: said later (no manifest)
+            return
+        time.sleep(0.05)
+        while commit.held(root) and time.monotonic() < deadline:  # watched, not locked: it deletes the lock's folder
+            time.sleep(0.05)
+        if output.file_type(journal) != pafs.FileType.File:
+            return
+        if time.monotonic() >= deadline:
+            holder = commit._holder(os.path.join(root, commit.STAGING, commit.LOCK))
+            raise TokensError(f"{root}: a run's commit stopped midway is being completed by another process{holder} for over "
+                              f"{COMMIT_WAIT:.0f} s (or a run is replacing this output): wait for it to end and retry")
 
 
 def _check_output_lists(root: str, mpath: str, sha256: str) -> None:

@@ -132,3 +132,19 @@ def test_compare_says_which_input_tables_differ_and_how(runs, tmp_path):
     assert "the [[inputs]] tables differ" not in r.stdout
     r = curate("audit", old, "--compare", new)
     assert f"  inputs[1]: removed {json.dumps(b[1], sort_keys=True)}\n" in r.stdout, r.stdout
+
+
+def test_an_input_table_given_twice_is_numbered_where_it_is(tmp_path):
+    """A table the same as another was numbered as the first of them (list.index): the second
+    input given again was 'inputs[0]: added', and the first of the two was said changed or removed."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text(json.dumps({"id": "a", "text": BODY}) + "\n")
+    args = ["--input", tmp_path / "in", "--domain", "web"]
+    for name, inputs in (("once", args), ("twice", args + args)):
+        r = curate("run", *inputs, "--stages", "ingest", "--output", tmp_path / name, "--progress", "off")
+        assert r.returncode == 0, r.stderr
+    (table,) = json.loads((tmp_path / "once" / "manifest.json").read_text())["config"]["inputs"]
+    r = curate("audit", tmp_path / "twice", "--compare", tmp_path / "once")
+    assert r.returncode == 0 and f"  inputs[1]: added {json.dumps(table, sort_keys=True)}\n" in r.stdout, r.stdout
+    r = curate("audit", tmp_path / "once", "--compare", tmp_path / "twice")
+    assert r.returncode == 0 and f"  inputs[1]: removed {json.dumps(table, sort_keys=True)}\n" in r.stdout, r.stdout

@@ -197,13 +197,10 @@ def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["edits_in_output"] is None
 
 
-def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
-    """Cut mode on a page that is nothing but an evaluation item: nothing of it is left, so it is
-    removed under the rule "remove" mode names (a ledger row with the item), not kept in text/
-    as an empty document with an edits entry; a page with words left is kept and cut."""
-    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in
-                                                  {"all": ITEM, "spaced": f"\n  {ITEM}  \n", "most": ITEM + "\nThanks for reading.",
-                                                   "plain": PAGES["plain"]}.items()))
+def cut_pages(tmp_path: Path, pages: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``pages`` (source id: text) through ingest and decontaminate in cut mode, ITEM the
+    evaluation set, by the CLI: (text/, ledger)."""
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in pages.items()))
     (tmp_path / "eval.txt").write_text(ITEM + "\n")
     cfg = tmp_path / "cut.toml"
     cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
@@ -211,9 +208,16 @@ def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
                    f'[decontaminate]\nmode = "cut"\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{tmp_path / "eval.txt"}"\n')
     r = curate("run", cfg, "--progress", "off")
     assert r.returncode == 0, r.stderr
-    text = pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")
+    return (pl.read_parquet(tmp_path / "out" / "text" / "*.parquet"), pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet"))
+
+
+def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
+    """Cut mode on a page that is nothing but an evaluation item: nothing of it is left, so it is
+    removed under the rule "remove" mode names (a ledger row with the item), not kept in text/
+    as an empty document with an edits entry; a page with words left is kept and cut."""
+    text, ledger = cut_pages(tmp_path, {"all": ITEM, "spaced": f"\n  {ITEM}  \n", "most": ITEM + "\nThanks for reading.",
+                                        "plain": PAGES["plain"]})
     assert sorted(text["source_id"]) == ["most", "plain"], text.select("source_id", "text").to_dicts()
-    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
     assert sorted(ledger.select("source_id", "stage", "rule", "kept_id").rows()) == [
         ("all", "decontaminate", "eval_overlap", "ev:eval.txt:1"), ("spaced", "decontaminate", "eval_overlap", "ev:eval.txt:1")]
     assert set(ledger["snippet"]) == {" ".join(ITEM.split()[:13])}  # the n-gram, read from the text as it came in
@@ -240,3 +244,17 @@ def test_a_placeholder_longer_than_what_it_replaced_reads_as_chars_added(tmp_pat
     r = curate("audit", tmp_path / "out", "--why", "short")
     assert r.returncode == 0, r.stderr
     assert r.stdout.rstrip().endswith("rewritten by filter pii (pii_email 2, 2 chars added)"), r.stdout
+
+
+def test_a_document_the_cut_leaves_no_letter_is_removed(tmp_path):
+    """A page that is an evaluation item under a list marker or a number ("1. <item>", "* <item>"
+    and a "* * *" break): the cut left "1." / "* * *", kept in text/ as a document of
+    punctuation with an edits entry; nothing with a letter is left, so it is removed as a blank
+    one is. A page whose remainder has a word ("Thanks.") is kept and cut."""
+    pages = {"numbered": f"1. {ITEM}", "bullet": f"* {ITEM}\n\n* * *\n", "quoted": f"« {ITEM} » — 2024",
+             "thanks": f"1. {ITEM}\nThanks."}
+    text, ledger = cut_pages(tmp_path, pages)
+    assert text["source_id"].to_list() == ["thanks"], text.select("source_id", "text").to_dicts()
+    assert text["text"][0].split() == ["1.", "Thanks."]
+    assert sorted(ledger.select("source_id", "rule").rows()) == [("bullet", "eval_overlap"), ("numbered", "eval_overlap"),
+                                                                 ("quoted", "eval_overlap")]

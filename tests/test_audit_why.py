@@ -213,7 +213,49 @@ def test_a_key_pasted_with_spaces_is_found_and_an_empty_one_refused(out):
     for key in (f" {kept['id']}", "keep-1\n", "\thttps://example.org/a "):
         r = curate("audit", out, "--why", key)
         assert r.returncode == 0 and r.stdout.startswith(f"{kept['id']} (web/in https://example.org/a, your id keep-1): kept"), (key, r.stdout, r.stderr)
+    r = curate("audit", out, "--rule", " exact_duplicate\n")  # --rule too (it said: removed by no rule)
+    assert r.returncode == 0 and r.stdout.startswith("exact_duplicate: 1 document removed;"), (r.stdout, r.stderr)
     for opt in ("--why", "--rule"):
         r = curate("audit", out, opt, " ")
         assert r.returncode == 2 and f"curate audit: error: {opt} ' ': an empty key" in r.stderr, r.stderr
     assert not (out / "report.html").exists()
+
+
+def test_a_key_with_blanks_that_is_a_records_own_id_is_that_record_alone(tmp_path):
+    """The key is tried without its blanks only where it is in no table as given: 'keep-1 ' is
+    another record's own id in this input, and --why 'keep-1 ' printed keep-1's line beside its
+    own (two documents for one asked, the blank not to be seen in 'your id keep-1 ')."""
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "keep-1", "text": BODY * 3}) + "\n" + json.dumps(
+        {"id": "keep-1 ", "text": "A different page about the harvest and the weather of that year. " * 3}) + "\n")
+    r = curate("run", "--input", tmp_path / "in.jsonl", "--domain", "web", "--stages", "ingest", "--output", tmp_path / "out", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    ids = dict(pl.read_parquet(tmp_path / "out" / "text" / "*.parquet").select("source_id", "id").iter_rows())
+    for key, want in (("keep-1 ", "keep-1 "), ("keep-1", "keep-1"), ("\tkeep-1", "keep-1")):
+        r = curate("audit", tmp_path / "out", "--why", key)
+        (line,) = r.stdout.splitlines() if r.returncode == 0 else [r.stderr]
+        assert line.startswith(f"{ids[want]} (web/") and f", your id {want}): kept in text/" in line, (key, r.stdout)
+
+
+def test_a_kept_copy_removed_as_a_duplicate_in_turn_names_the_copy_that_stayed(tmp_path):
+    """urldedup removed x for y (same URL); dedup then removed y as an exact copy of z: --why x
+    and --rule url_duplicate said y was 'removed at dedup by exact_duplicate' and stopped there,
+    as if x's page were gone; its text lives on in z, now named with its fate."""
+    page = "The river ran past the mill and the children watched the boats drift by in the evening. " * 3
+    other = "A different page about the harvest and the weather of that year, told at length by the farmers. " * 4
+    rows = [{"id": "x", "text": page, "url": "https://example.org/u1"},
+            {"id": "y", "text": other, "url": "https://example.org/u1"}]  # longer: urldedup keeps it
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "z", "text": other, "url": "https://example.org/u2"}) + "\n")
+    ins = "".join(f'[[inputs]]\nglob = "{tmp_path / f"{s}.jsonl"}"\ndomain = "web"\nsource = "{s}"\n' for s in "ab")
+    (tmp_path / "c.toml").write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "urldedup", "dedup"]\n{ins}'
+                                     '[urldedup]\n[dedup]\nsource_ranks = ["b", "a"]\n')  # z's copy is kept by dedup
+    r = curate("run", tmp_path / "c.toml", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    ids = dict(pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet").select("source_id", "id").iter_rows())
+    ids |= dict(pl.read_parquet(tmp_path / "out" / "text" / "*.parquet").select("source_id", "id").iter_rows())
+    for args in (["--why", "x"], ["--rule", "url_duplicate"]):
+        r = curate("audit", tmp_path / "out", *args)
+        assert r.returncode == 0, r.stderr
+        line = r.stdout.splitlines()[-1]
+        assert f"instead: {ids['y']} (web/" in line and "your id y: removed at dedup by exact_duplicate" in line, line
+        assert f"; instead: {ids['z']} (web/b " in line and "your id z: kept))" in line, line

@@ -4,6 +4,7 @@ replaces the output only when complete, a killed one leaves it readable, foreign
 the run refuse, the staging prefix goes) where there are no folders and no renames."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import itertools
 import json
@@ -535,13 +536,10 @@ def test_an_audit_of_a_bucket_needs_no_local_room(store, copies, tmp_path):
     bucket, local = copies
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    script = ("import resource, signal, sys\nfrom curate import cli\n"
-              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
-              "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-              "sys.exit(cli.main(sys.argv[1:]))\n")
+    from tests.test_jsonl_everywhere import SMALL_FILES
 
     def audit(*args):
-        return subprocess.run([sys.executable, "-c", script, "audit", *args], capture_output=True, text=True, timeout=300,
+        return subprocess.run([sys.executable, "-c", SMALL_FILES, "audit", *args], capture_output=True, text=True, timeout=300,
                               env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
 
     r = audit(bucket)
@@ -945,3 +943,23 @@ def test_a_process_completing_a_commit_beside_another_keeps_the_new_manifest(gcs
 def snapshot_bytes(fs, path: str) -> bytes:
     with fs.open_input_stream(path, compression=None) as f:
         return f.read()
+
+
+def test_audit_corpus_of_a_bucket_file_says_its_own_name(store, tmp_path, capsys):
+    """A bucket's JSONL file is read from a local copy in a temporary folder, and the one line for
+    a .jsonl.bz2 named that copy ('/tmp/curate-audit-.../x.jsonl.bz2 is compressed with bzip2 ...
+    e.g. bzip2 -dc /tmp/curate-audit-...'), a file gone once the audit stops; it names the
+    bucket's file, as the line for a damaged one does."""
+    import bz2
+
+    fs, uri = store
+    rows = b'# an export\n{"text": "The harbour and the river."}\n'
+    with fs.open_output_stream(f"{_path(uri)}/j/x.jsonl.bz2", compression=None) as f:
+        f.write(bz2.compress(rows))
+    with fs.open_output_stream(f"{_path(uri)}/k/cut.jsonl.gz", compression=None) as f:
+        packed = gzip.compress(b"".join(b'{"text": "The river %d."}\n' % i for i in range(5000)))
+        f.write(packed[: len(packed) // 2])
+    for name, said in (("j/x.jsonl.bz2", " is compressed with bzip2"), ("k/cut.jsonl.gz", ": cannot be read (")):
+        assert cli.main(["audit", "--corpus", f"{uri}/{name}", "--output", str(tmp_path / "a")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"curate audit: {uri}/{name}{said}") and "curate-audit-" not in err and err.count("\n") == 1, err

@@ -776,6 +776,42 @@ def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsy
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, capsys, monkeypatch):
+    """The audit of a read-only output goes into ./curate-audit (its DIR cannot take it), kept
+    from the audit of another output there (curate-audit-2); `curate audit --corpus` without
+    --output, run in the same folder, still wrote ./curate-audit whatever it held: the output's
+    audit lost unasked. It goes into curate-audit-2 and says so; a later audit of the same
+    corpus replaces its own."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    out = tmp_path / "a"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    real = output.write_atomic
+
+    def read_only(root, rel, data):
+        if str(root).startswith(str(out)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    monkeypatch.chdir(tmp_path)
+    source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
+    assert command.main([str(out)]) == 0
+    capsys.readouterr()
+    corpus = str(pages)
+    for _ in range(2):
+        assert command.main(["--corpus", corpus]) == 0
+        o = capsys.readouterr()
+        assert o.err.splitlines() == ["curate audit: warning: curate-audit holds the audit of another output or corpus: "
+                                      "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)"], o.err
+        assert "report:  curate-audit-2/report.html" in o.out
+    assert source("curate-audit") == str(out) and source("curate-audit-2") == corpus
+    assert not (tmp_path / "curate-audit-3").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
@@ -2459,6 +2495,32 @@ def test_a_part_in_another_format_across_byte_ranges_is_one_part(tmp_path, capsy
         assert json.loads((out / "manifest.json").read_text())["counts"]["ingest"]["skipped_records"] == {"comment_line": 1}
         err = capsys.readouterr().err
         assert "more such part" not in err and f"big.jsonl: not JSON Lines from {'line 21' if not split or split > start else f'byte {start}'}" in err, err
+
+
+def test_a_part_in_another_format_after_an_over_long_line_is_read_in_byte_ranges(tmp_path, capsys):
+    """A CSV right after a broken line over limits.max_record_bytes * 2 (a record_too_large row), read
+    in byte ranges: a range starting inside the CSV looked back at the over-long line whole,
+    took it for a line of the run (its length was only checked for a cut read) and skipped its
+    part as the range before's; that range had stopped at the over-long line, so the CSV's
+    lines were read by no range: no not_json_lines row, nothing in the counts. The same rows
+    as the file read whole for any split."""
+    recs = [json.dumps({"id": f"r{i}", "text": f"record {i}"}) + "\n" for i in range(6)]
+    long = json.dumps({"id": "big", "text": "x" * 300})[:-20] + "\n"  # over 2 * 100 bytes, cut short (not JSON)
+    csv = "".join(f"{i},a row of another format\n" for i in range(12))
+    dump = tmp_path / "in" / "big.jsonl"
+    dump.parent.mkdir()
+    dump.write_text("".join(recs[:3]) + long + csv + "".join(recs[3:]))
+    whole = None
+    for split in (None, 64, 100, 250, 333):
+        out = tmp_path / f"o{split}"
+        more = ["--set", f"limits.split_bytes={split}"] if split else []
+        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                       "--set", "limits.max_record_bytes=100", *more) == 0
+        q = pq.read_table(out / "quarantine").sort_by("offset")
+        rows = list(zip(q.column("offset").to_pylist(), q.column("reason").to_pylist()))
+        assert rows == [(len("".join(recs[:3])), "record_too_large"), (len("".join(recs[:3]) + long), "not_json_lines")], (split, rows)
+        assert pq.read_table(out / "text").num_rows == 6
+        capsys.readouterr()
 
 
 def test_json_lines_files_concatenated_with_their_byte_order_marks_lose_no_record(tmp_path, capsys):

@@ -29,6 +29,12 @@ RECORDS = [  # (path, licence fields, kept with ["permissive"]?, ledger value)
     ("none.py", {}, False, 2.0),
     ("null.py", {"license": None}, False, 2.0),
     ("text.py", {"license": "see LICENSE file"}, False, 2.0),
+    # cut short after WITH: no exception named, so no expression (these counted as MIT)
+    ("with_paren.py", {"license": "MIT WITH ("}, False, 2.0),
+    ("with_close.py", {"license": "(MIT WITH )"}, False, 2.0),
+    ("with_and.py", {"license": "MIT WITH AND"}, False, 2.0),
+    ("dangling_or.py", {"license": "MIT OR"}, False, 2.0),
+    ("ref.py", {"license": "LicenseRef-scancode-public-domain OR MIT"}, True, None),
 ]
 
 
@@ -60,7 +66,7 @@ def test_only_allowed_licences_are_kept(tmp_path):
 def test_a_listed_licence_and_exception(tmp_path):
     kept, _ = _run(tmp_path, _dump(tmp_path), "--set",
                    'filter.code.licenses=["MIT", "GPL-2.0-only WITH Classpath-exception-2.0"]')
-    assert {p.rsplit("/", 1)[1] for p in kept["path"]} == {"mit.py", "dual.py", "classpath.py"}
+    assert {p.rsplit("/", 1)[1] for p in kept["path"]} == {"mit.py", "dual.py", "classpath.py", "ref.py"}
 
 
 def test_licences_are_not_judged_by_default(tmp_path):

@@ -247,7 +247,8 @@ SHARDS_AND_BATCHES = ("[dedup]\nbucket_shards = 16\njoin_shards = 3\n[linededup]
                       "[urldedup]\nbucket_shards = 16\njoin_shards = 3\n[limits]\nbatch_size = 7\nsplit_bytes = 300000\n")
 
 
-@pytest.mark.parametrize("toml", ["[dedup]\nhot_bucket = 0\n", SHARDS_AND_BATCHES], ids=["hot_bucket", "shards_and_batches"])
+@pytest.mark.parametrize("toml", ["[dedup]\nhot_bucket = 0\n", SHARDS_AND_BATCHES, "[tokenize]\nthreads = 1\n"],
+                         ids=["hot_bucket", "shards_and_batches", "tokenize_threads"])
 def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, capsys, toml):
     """dedup.hot_bucket changes where a bucket is compared, not which documents are removed (its
     default went from 0 to 50,000): a config of the run's own with another value was refused
@@ -255,7 +256,8 @@ def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, c
     was any config once the default changed under an output written before; a rerun called it
     another config, and the tokens' config_hash changed (a training job's saved loader state is
     refused then). Now it plans as the run's own config does, and the rerun is the same output.
-    So do the shuffles' shard counts and the readers' batch and byte-range sizes."""
+    So do the shuffles' shard counts, the readers' batch and byte-range sizes and tokenize's
+    encoder threads (a cluster run sets 1: it was another config, tokens.json's hash changed)."""
     out = copy_of(base, tmp_path)
     other = tmp_path / "other.toml"
     other.write_text(base[0].read_text() + toml)

@@ -425,3 +425,21 @@ def test_a_book_with_a_foreign_appendix_keeps_its_language_and_score(tmp_path):
     again = run_langid(tmp_path / "again", [(tmp_path / "books", "books")], "--languages", "en,fr")
     assert {p: (r["language"], r["language_score"]) for p, r in again.items()} == {
         p: (r["language"], r["language_score"]) for p, r in got.items()}
+
+
+def test_a_run_of_a_book_in_a_table_of_numbers_or_blanks_does_not_vote(tmp_path):
+    """A run that lands in a table of numbers or a blank stretch is no sample of the book's
+    language, yet was labelled and voted: an English almanac whose tables hold all 4 runs was
+    labelled by the tables (eu 0.21, its runs oc, eu, eu, es at 0.09-0.33: removed from an English mix), an English book
+    with blank pages in its middle scored en 0.56 (its 2 blank runs en 0.12), under en's 0.65.
+    Such runs do not vote now; a book with none of words left is read from its prefix."""
+    (tmp_path / "books").mkdir()
+    body = "".join(f"LETTER {200 + i}.\n\n{_LETTER}" for i in range(60))
+    rows = "".join(" ".join(f"{(r * 7919 + c * 104729) % 100000:>6}" for c in range(8)) + "\n" for r in range(3000))
+    (tmp_path / "books" / "almanac.txt").write_text(body[:8000] + "\n\nTABLES.\n\n" + rows, encoding="utf-8")
+    (tmp_path / "books" / "blank_pages.txt").write_text(
+        body[:15000] + ("\n" + " " * 70) * 350 + body[15000:30000], encoding="utf-8")
+    got = run_langid(tmp_path, [(tmp_path / "books", "books")], "--languages", "en,fr")
+    for name in ("almanac.txt", "blank_pages.txt"):
+        assert name in got, f"{name} removed"
+        assert got[name]["language"] == "en" and got[name]["language_score"] >= 0.9, (name, got[name]["language_score"])

@@ -124,7 +124,14 @@ def rule(root: str, name: str, k: int) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    lines, total = lookup.rule_sample(root, name, output_files(root, open_output(root)), k)
+    files = output_files(root, open_output(root))
+    try:
+        lines, total = lookup.rule_sample(root, name, files, k)
+    except ValueError:  # pasted with blanks, as --why takes a key (a custom rule's name may hold one)
+        if name.strip() == name:
+            raise
+        name = name.strip()
+        lines, total = lookup.rule_sample(root, name, files, k)
     print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):")
     for line in lines:
         print(line)
@@ -136,10 +143,15 @@ def why(root: str, keys: list[str]) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    # a key copied from a table or a log carries its blanks: looked up as given and without them
-    tried = {k: list(dict.fromkeys([k, k.strip()])) for k in keys}
-    lines, missing = lookup.why(root, [v for vs in tried.values() for v in vs], output_files(root, open_output(root)))
-    missing = [k for k, vs in tried.items() if set(vs) <= set(missing)]
+    files = output_files(root, open_output(root))
+    lines, missing = lookup.why(root, keys, files)
+    # a key copied from a table or a log carries its blanks: without them where it is in no table
+    # as given (a record's own id may end in a blank: 'keep-1 ' is not 'keep-1')
+    bare = {k: k.strip() for k in missing if k.strip() != k}
+    if bare:
+        more, gone = lookup.why(root, list(dict.fromkeys(bare.values())), files)
+        lines += more
+        missing = [k for k in missing if k not in bare or bare[k] in gone]
     for line in lines:
         print(line)
     for k in missing:
@@ -207,8 +219,13 @@ def main(argv=None) -> int:
             s = audit_output(ns.dir, ns.examples, ns.top)
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)
+        # --corpus: not over the audit of another output or corpus (a read-only output's goes there too)
+        corpus_out = None if ns.output or ns.dir else _instead(s["source"])
         try:
-            paths = write(s, ns.output or ns.dir or CORPUS_OUT, read if ns.dir else None)
+            paths = write(s, ns.output or ns.dir or corpus_out, read if ns.dir else None)
+            if corpus_out not in (None, CORPUS_OUT):
+                print(f"curate audit: warning: {CORPUS_OUT} holds the audit of another output or corpus: wrote this one into "
+                      f"{corpus_out} instead (--output FOLDER chooses where)", file=sys.stderr)
         except Unwritable as e:  # DIR on a read-only mount: the audit done is not thrown away
             if ns.output or not ns.dir:
                 raise

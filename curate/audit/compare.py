@@ -91,19 +91,20 @@ def input_lines(old: list, new: list) -> list[str]:
     """The [[inputs]] tables that differ: those in both unchanged are left out, the others paired
     in order, each differing field a line (``inputs[0].source: "web" -> "c4"``, numbered as in
     NEW), and a table only one of them has said whole (``inputs[2]: added {...}``)."""
-    rest = list(new)
+    rest = list(enumerate(new))  # (position, table): a table given twice is two positions
     gone = []
-    for t in old:
-        if t in rest:
-            rest.remove(t)
+    for i, t in enumerate(old):
+        same = next((j for j, (_, u) in enumerate(rest) if u == t), None)
+        if same is None:
+            gone.append((i, t))
         else:
-            gone.append(t)
+            del rest[same]
     out = []
-    for a, b in zip(gone, rest):
-        fa, fb, at = _flat(a), _flat(b), new.index(b)
+    for (_, a), (at, b) in zip(gone, rest):
+        fa, fb = _flat(a), _flat(b)
         out += [f"inputs[{at}].{k}: {json.dumps(fa.get(k))} -> {json.dumps(fb.get(k))}" for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
-    out += [f"inputs[{old.index(t)}]: removed {json.dumps(t, sort_keys=True)}" for t in gone[len(rest):]]
-    out += [f"inputs[{new.index(t)}]: added {json.dumps(t, sort_keys=True)}" for t in rest[len(gone):]]
+    out += [f"inputs[{i}]: removed {json.dumps(t, sort_keys=True)}" for i, t in gone[len(rest):]]
+    out += [f"inputs[{i}]: added {json.dumps(t, sort_keys=True)}" for i, t in rest[len(gone):]]
     return out
 
 

@@ -100,21 +100,29 @@ def _removed(r: dict) -> str:
     return f"removed at {r['stage']} by {r['rule']} ({lang}value {_num(r.get('value'))}, threshold {_num(r.get('threshold'))})"
 
 
-def _fates(root: str, files: dict[str, list[str]], ledger: pl.DataFrame) -> dict[str, str]:
+def _fates(root: str, files: dict[str, list[str]], ledger: pl.DataFrame, depth: int = 4) -> dict[str, str]:
     """kept_id -> "origin: kept" or "origin: removed at ...": the copy each duplicate of
-    ``ledger`` gave way to, kept or removed by a later stage."""
-    kept_ids = ledger["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
+    ``ledger`` gave way to, kept or removed by a later stage (as a duplicate: and the copy kept
+    instead of it, ``depth`` copies deep; one a stage, so a few)."""
+    copies = ledger.filter(pl.col("stage") != "decontaminate") if "stage" in ledger.columns else ledger
+    kept_ids = copies["kept_id"].drop_nulls().to_list() if "kept_id" in ledger.columns else []
     fate: dict[str, str] = {}
     if kept_ids:
         for r in _scan(root, files["text"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
             fate[r["id"]] = f"{_origin(r)}: kept"
-        for r in _scan(root, files["ledger"], kept_ids).filter(pl.col("id").is_in(kept_ids)).iter_rows(named=True):
-            fate[r["id"]] = f"{_origin(r)}: {_removed(r)}"
+        removed = _scan(root, files["ledger"], kept_ids).filter(pl.col("id").is_in(kept_ids))
+        # a kept copy removed later as a duplicate in turn (url_duplicate, then exact_duplicate):
+        # its text lives on in the copy kept instead of it, said with that one's fate
+        then = _fates(root, files, removed, depth - 1) if removed.height and depth > 1 else {}
+        for r in removed.iter_rows(named=True):
+            fate[r["id"]] = f"{_origin(r)}: {_removed(r)}{_instead(r, then)}"
     return fate
 
 
 def _instead(r: dict, fate: dict[str, str]) -> str:
     k = r.get("kept_id")
+    if k and r.get("stage") == "decontaminate":  # its kept_id is the evaluation item matched, no copy kept
+        return f"; evaluation item {k}"
     return f"; instead: {k}" + (f" ({fate[k]})" if k in fate else "") if k else ""
 
 

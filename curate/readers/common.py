@@ -14,6 +14,7 @@ import codecs
 import io
 import os
 import re
+import shlex
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
@@ -134,8 +135,8 @@ class _Capped(io.RawIOBase):
                     "file_too_large",
                     f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
                 )
-        # zstd gives all that a compressed read decodes (past 16:1, more than a 1 MiB buffer):
-        # what does not fit is kept for the next read
+        # a read may give more than was asked (zstd: a block, up to 128 KiB): what does not fit
+        # is kept for the next read
         n = min(len(b), len(data))
         b[:n], self._left = data[:n], memoryview(data)[n:]  # a view: no copy of the rest per read
         return n
@@ -290,12 +291,19 @@ def other_compression(path: str) -> tuple[str, str] | None:
     return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
 
 
-def other_compression_error(path: str) -> str | None:
+def other_compression_error(path: str, name: str | None = None) -> str | None:
     """The one-line error for a file in a compression curate does not read (read as it is, its
-    compressed bytes would be taken for lines), else None."""
+    compressed bytes would be taken for lines), else None. ``name``: the file as the user gave
+    it, where ``path`` is a local copy (a bucket's)."""
     other = other_compression(path)
-    return other and (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
-                      f"e.g. {other[1]} FILE | zstd > FILE.zst")
+    if not other:
+        return None
+    path = name or path
+    # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
+    # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
+    copy = re.sub(r"\.(bz2|xz|lz4)$", "", path, flags=re.IGNORECASE) + ".zst"
+    return (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
+            f"e.g. {other[1]} {shlex.quote(path)} | zstd > {shlex.quote(copy)}")
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")

@@ -15,6 +15,12 @@ by one extra decompression pass (``verify_file``) so memory stays bounded.
 A stream that just ends inside a member (a truncated download) is not corrupt: what was
 decoded is a prefix of the original, so it counts as verified and the readers keep the
 complete records, as before.
+
+zlib's decompressobj stops at the size asked; zstandard's has no such limit, and 64 KiB of zstd
+can decode to gigabytes (a block of one repeated byte is 4 bytes on disk for 128 KiB). So a zstd
+stream is fed to its decoder one block at a time (``ZstdBlocks`` reads the frame and block
+headers): no read decodes more than 128 KiB, and ``max_file_bytes`` stops a bomb before it is in
+memory.
 """
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ from typing import Optional
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK = 1 << 16
+ZSTD_BLOCK = 128 << 10  # the most one zstd block decodes to (the format's Block_Maximum_Size)
+BLIND = 64  # bytes fed at a time where the headers cannot be read (corrupt or legacy data)
 
 _open = threading.local()  # the streams opened while a shard is read: see watch()
 
@@ -54,6 +62,65 @@ def _errors():
     return (zlib.error, zstandard.ZstdError)
 
 
+class ZstdBlocks:
+    """Where each zstd block ends in the compressed stream, from the frame and block headers
+    (RFC 8878). ``cut`` says how much of the bytes not yet fed to go on with: the rest of the
+    block being fed, or the headers before the next block and that block, never two blocks."""
+
+    def __init__(self):
+        self.at = 0  # compressed offset of the next header to read (or of the current block's end)
+        self.state = "frame"  # what is at ``at``: "frame", "block" or "checksum"
+        self.checksum = False  # the current frame ends with a 4-byte checksum
+        self.in_block = False  # ``at`` is the end of a block whose bytes are being fed
+        self.blind = False  # a header that makes no sense: feed BLIND bytes at a time
+
+    def cut(self, buf: bytes, start: int) -> int:
+        """Bytes of ``buf`` (which begins at compressed offset ``start``) to feed next; 0 when a
+        header the answer needs is not all in ``buf``."""
+        if self.blind:
+            return min(len(buf), BLIND)
+        if self.in_block and self.at > start:
+            return min(len(buf), self.at - start)
+        self.in_block = False
+        while True:
+            i = self.at - start
+            if self.state == "checksum":
+                self.at, self.state = self.at + 4, "frame"
+            elif self.state == "frame":
+                if i < 0:  # zero padding the reader skipped
+                    self.at, i = start, 0
+                if len(buf) - i < 5:
+                    return i
+                magic = int.from_bytes(buf[i:i + 4], "little")
+                if magic & 0xFFFFFFF0 == 0x184D2A50:  # skippable frame: size, then that many bytes
+                    if len(buf) < i + 8:
+                        return i
+                    self.at += 8 + int.from_bytes(buf[i + 4:i + 8], "little")
+                    continue
+                if buf[i:i + 4] != ZSTD_MAGIC:
+                    self.blind = True
+                    return min(len(buf), BLIND)
+                fhd = buf[i + 4]
+                single = fhd >> 5 & 1
+                fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+                self.checksum = bool(fhd >> 2 & 1)
+                self.at += 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+                self.state = "block"
+            else:
+                if len(buf) < i + 3:
+                    return i
+                h = int.from_bytes(buf[i:i + 3], "little")
+                kind, size = h >> 1 & 3, h >> 3
+                if kind == 3 or size > ZSTD_BLOCK:  # the decoder will refuse it: no bound from here on
+                    self.blind = True
+                    return min(len(buf), max(i, BLIND))
+                self.at += 3 + (1 if kind == 1 else size)  # an RLE block is one byte repeated
+                if h & 1:
+                    self.state = "checksum" if self.checksum else "frame"
+                self.in_block = True
+                return min(len(buf), self.at - start)
+
+
 class Members:
     """A decompressed stream of a gzip or zstd file, member by member.
 
@@ -69,6 +136,7 @@ class Members:
         self.failed: Optional[CorruptData] = None
         self.doomed: Optional[int] = None  # set by a whole-file check that found a bad member there
         self._d = _decoder(kind)
+        self._blocks = ZstdBlocks() if kind == "zstd" else None
         self._in_member = False
         self._tail = b""  # compressed bytes fed to no decoder yet
         self._eof = False
@@ -94,6 +162,7 @@ class Members:
                     return b""
             if not self._in_member:
                 if not self._tail.strip(b"\x00"):  # zero padding after the last member
+                    self.consumed += len(self._tail)
                     self._tail = b""
                     continue
                 self._in_member, self.member_start = True, self.produced
@@ -102,18 +171,39 @@ class Members:
                 return data
 
     def _feed(self, n: int) -> bytes:
+        if self._blocks:
+            return self._feed_zstd()
         try:
-            data = self._d.decompress(self._tail, n) if self.kind == "gzip" else self._d.decompress(self._tail)
+            data = self._d.decompress(self._tail, n)
         except _errors() as e:
-            self.failed = CorruptData(self.member_start, f"{self.kind} member starting at decompressed byte {self.member_start} failed: {type(e).__name__}: {e}"[:500])
-            raise self.failed from None
-        if self.kind == "gzip":
-            used = len(self._tail) - len(self._d.unconsumed_tail) - len(self._d.unused_data)
-            self.consumed += used
-            self._tail = self._d.unconsumed_tail or self._d.unused_data
-        else:  # zstandard keeps unconsumed input itself; only what follows the frame comes back
-            self.consumed += len(self._tail) - len(self._d.unused_data)
-            self._tail = self._d.unused_data if self._d.eof else b""
+            self._fail(e)
+        used = len(self._tail) - len(self._d.unconsumed_tail) - len(self._d.unused_data)
+        self.consumed += used
+        self._tail = self._d.unconsumed_tail or self._d.unused_data
+        return self._produced(data)
+
+    def _feed_zstd(self) -> bytes:
+        cut = self._blocks.cut(self._tail, self.consumed)
+        while not cut:  # a header split across reads of the file
+            more = self.raw.read(CHUNK)
+            self._tail += more
+            cut = self._blocks.cut(self._tail, self.consumed) if more else len(self._tail)
+        piece, rest = self._tail[:cut], self._tail[cut:]
+        try:
+            data = self._d.decompress(piece)
+        except _errors() as e:
+            self._fail(e)
+        # zstandard keeps unconsumed input itself; only what follows the frame comes back
+        unused = self._d.unused_data if self._d.eof else b""
+        self.consumed += len(piece) - len(unused)
+        self._tail = unused + rest
+        return self._produced(data)
+
+    def _fail(self, e):
+        self.failed = CorruptData(self.member_start, f"{self.kind} member starting at decompressed byte {self.member_start} failed: {type(e).__name__}: {e}"[:500])
+        raise self.failed from None
+
+    def _produced(self, data: bytes) -> bytes:
         self.produced += len(data)
         if self._d.eof:
             self.verified = max(self.verified, self.produced)

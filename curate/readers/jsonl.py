@@ -427,7 +427,8 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
     """What a whole line read with limit ``cap`` is to a run of lines that are not JSON: its row
     (a Bad; True without ``row``) when it is one, GAP, or None (a record, an over-long line, the
     end: the run ends)."""
-    if not line or (len(line) >= cap and not line.endswith(b"\n")):
+    # over-long as the read loop's readline(cap) finds it: also a whole line _lines_before hands back
+    if not line or len(line) - line.endswith(b"\n") >= cap:
         return None
     text = line[3:] if line.startswith(BOM) else line
     if not text.strip() or text.lstrip().startswith(COMMENT):

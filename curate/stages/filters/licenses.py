@@ -27,6 +27,8 @@ NOT_ALLOWED, UNKNOWN = 1, 2  # the ledger's value: a licence outside the list; n
 
 _NO_LICENSE = frozenset({"null", "none", "noassertion", "unknown", "other"})
 _TOKENS = re.compile(r"\(|\)|[A-Za-z0-9.+:-]+|\S")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+:-]*")  # a licence or exception id (LicenseRef-x, DocumentRef-a:LicenseRef-b)
+_OPERATORS = ("AND", "OR", "WITH")
 
 
 def check_listed(listed) -> None:
@@ -70,13 +72,13 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
                 raise ValueError
             pos += 1
             return ok
-        if not peek() or peek() in (")", "AND", "OR", "WITH") or not re.match(r"[A-Za-z0-9]", tokens[pos]):
+        if peek() in _OPERATORS or not _ID.fullmatch(tokens[pos] if pos < len(tokens) else ""):
             raise ValueError
         name = tokens[pos].rstrip("+").lower()  # GPL-2.0+: "or later" of the same licence
         pos += 1
-        if peek() == "WITH":
+        if peek() == "WITH":  # an exception is an id: "MIT WITH (" or "MIT WITH OR" is no expression
             pos += 2
-            if pos > len(tokens):
+            if pos > len(tokens) or not _ID.fullmatch(tokens[pos - 1]) or tokens[pos - 1].upper() in _OPERATORS:
                 raise ValueError
             return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
         return name in allow

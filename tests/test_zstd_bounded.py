@@ -1,0 +1,140 @@
+"""A zstd file is decoded a block at a time, so a decompression bomb meets ``max_file_bytes``
+before it is in memory: 64 KiB of zstd can decode to gigabytes in one decompress call, and
+zstandard's decompressobj has no output limit (gzip's has one)."""
+from __future__ import annotations
+
+import io
+import json
+import random
+import tracemalloc
+
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate.readers import decompress, read_shard
+from curate.readers.common import Limits, Shard
+
+BLOCK = 128 << 10  # the largest a zstd block decodes to
+
+
+def bomb(decoded_bytes: int, **kw) -> bytes:
+    """One JSON line repeated to ``decoded_bytes``: a few KB of zstd."""
+    row = json.dumps({"text": "all work and no play " * 40}).encode() + b"\n"
+    piece = row * ((1 << 20) // len(row))
+    c = zstandard.ZstdCompressor(level=3, **kw).compressobj()
+    out = [c.compress(piece) for _ in range(decoded_bytes // len(piece))]
+    return b"".join(out) + c.flush()
+
+
+def read_all(m: decompress.Members, n: int = 1 << 16) -> bytes:
+    parts = []
+    while True:
+        b = m.read(n)
+        if not b:
+            return b"".join(parts)
+        parts.append(b)
+
+
+def test_a_read_decodes_one_block_not_the_whole_bomb():
+    z = bomb(64 << 20)
+    assert len(z) < 64 << 10  # the whole bomb fits in one 64 KiB read of the file
+    m = decompress.Members(io.BytesIO(z), "zstd")
+    sizes = [len(m.read(1 << 16)) for _ in range(20)]
+    assert max(sizes) <= BLOCK and min(sizes) > 0  # was 64 MiB in the first read
+
+
+def test_a_bomb_stops_at_max_file_bytes_without_holding_it(tmp_path):
+    p = tmp_path / "bomb.jsonl.zst"
+    p.write_bytes(bomb(256 << 20))
+    tracemalloc.start()
+    try:
+        got = {"docs": 0, "quarantine": []}
+        for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=4 << 20)):
+            if kind == "docs":
+                got["docs"] += batch.num_rows
+            elif kind == "quarantine":
+                got["quarantine"] += batch.column("reason").to_pylist()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got["quarantine"] == ["file_too_large"] and got["docs"] < 5000
+    assert peak < 32 << 20  # was > 256 MiB: the whole file decoded by one call
+
+
+def _frames(draw_sizes, rnd: random.Random) -> tuple[bytes, bytes]:
+    """Frames of random settings (checksum, content size, level), skippable frames and zero
+    padding between them: (compressed, what zstd's own one-shot decoder gives)."""
+    z, want = [], []
+    for size, kind in draw_sizes:
+        if kind == "skip":
+            body = rnd.randbytes(size % 300)
+            z.append((0x184D2A50 + size % 16).to_bytes(4, "little") + len(body).to_bytes(4, "little") + body)
+            continue
+        data = (rnd.randbytes(size // 3) + b"abc" * size)[:size] if kind == "mixed" else bytes(size)
+        c = zstandard.ZstdCompressor(level=rnd.choice([1, 3, 9]), write_checksum=rnd.random() < 0.5,
+                                     write_content_size=rnd.random() < 0.5)
+        if rnd.random() < 0.5:
+            frame = c.compress(data)
+        else:  # streamed: content size unknown, several blocks flushed as they come
+            o = c.compressobj()
+            frame = b"".join(o.compress(data[i:i + 70_000]) for i in range(0, len(data), 70_000)) + o.flush()
+        z.append(frame)
+        want.append(data)
+    return b"".join(z), b"".join(want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 600_000), st.sampled_from(["mixed", "zeros", "skip"])), min_size=1, max_size=5),
+       st.integers(0, 2**32), st.sampled_from([1, 7, 4096, 1 << 16]))
+def test_block_at_a_time_decodes_what_zstd_decodes(sizes, seed, chunk):
+    z, want = _frames(sizes, random.Random(seed))
+    m = decompress.Members(io.BytesIO(z), "zstd")
+    got = read_all(m, chunk)
+    assert got == want
+    assert m.verified == m.produced == len(want) and m.consumed == len(z)
+
+
+def test_frame_ends_still_mark_what_is_verified():
+    a = zstandard.ZstdCompressor(write_checksum=True).compress(b"a" * 300_000)
+    b = zstandard.ZstdCompressor(write_checksum=True).compress(b"b" * 300_000)
+    bad = bytearray(b)
+    bad[-2] ^= 0xFF  # b's checksum fails
+    m = decompress.Members(io.BytesIO(a + bytes(bad)), "zstd")
+    seen = []
+    try:
+        while m.read(1 << 16):
+            seen.append(m.verified)
+    except decompress.CorruptData as e:
+        assert e.member_start == 300_000
+    else:
+        raise AssertionError("the damaged frame was not reported")
+    assert m.verified == 300_000 and 0 in seen  # nothing verified before a's end
+
+
+def test_zero_padding_after_the_last_frame():
+    z = zstandard.ZstdCompressor().compress(b"x" * 200_000)
+    m = decompress.Members(io.BytesIO(z + bytes(5000)), "zstd")
+    assert read_all(m) == b"x" * 200_000 and m.consumed == len(z) + 5000
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32), st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 255)), max_size=4),
+       st.integers(0, 10**9))
+def test_damaged_zstd_ends_in_an_error_or_data_never_a_hang_or_a_huge_read(seed, flips, cut):
+    z, _ = _frames([(200_000, "mixed"), (300_000, "zeros"), (5000, "skip")], random.Random(seed))
+    bad = bytearray(z)
+    for at, byte in flips:
+        bad[at % len(bad)] = byte
+    bad = bytes(bad[: max(1, cut % (len(bad) + 1))])
+    m = decompress.Members(io.BytesIO(bad), "zstd")
+    for _ in range(10_000):
+        try:
+            b = m.read(1 << 16)
+        except (decompress.CorruptData, decompress.Truncated):
+            break
+        assert len(b) <= decompress.BLIND * 32768  # where headers cannot be read, 64 bytes at a time
+        if not b:
+            break
+    else:
+        raise AssertionError("no end")
