@@ -812,6 +812,46 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+def _audit_into_the_folder_chosen(summary: dict, ready, chosen, done) -> None:
+    """In a process of its own: choose where the audit of ``summary`` goes, wait until the
+    other process has chosen too (the gap between choosing and writing), then write it."""
+    from curate.audit import command
+
+    folder = command._instead(summary["source"])
+    ready.wait(60)
+    command.write(summary, folder)
+    chosen.put(folder)
+    done.wait(60)
+
+
+def test_two_audits_at_once_take_two_folders(tmp_path, pages, monkeypatch):
+    """Two audits of different outputs (read-only ones, or --corpus) at the same moment, each
+    without --output: each checked that ./curate-audit was free and both chose it, the second
+    writing over the first. Now a folder is claimed by creating it: two processes, both choosing
+    before either writes, take curate-audit and curate-audit-2, each holding its own audit."""
+    import multiprocessing
+
+    from curate.audit.scan import audit_corpus
+
+    monkeypatch.chdir(tmp_path)
+    summary = audit_corpus([str(pages)], 0, 5)
+    ctx = multiprocessing.get_context("fork")
+    ready, done, chosen = ctx.Barrier(2), ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_audit_into_the_folder_chosen, args=({**summary, "source": f"corpus-{i}"}, ready, chosen, done))
+             for i in range(2)]
+    for p in procs:
+        p.start()
+    folders = sorted(chosen.get(timeout=60) for _ in procs)
+    done.wait(60)
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    assert folders == ["curate-audit", "curate-audit-2"]
+    held = sorted(json.loads((tmp_path / f / "stats" / "summary.json").read_text())["source"] for f in folders)
+    assert held == ["corpus-0", "corpus-1"]
+    assert not (tmp_path / "curate-audit-3").exists()
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several

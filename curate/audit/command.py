@@ -64,20 +64,40 @@ def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
 def _instead(source: str) -> str:
     """Where the audit of ``source`` goes when its DIR cannot take it: ./curate-audit, or the first
     of curate-audit-2, -3, ... that holds no audit or one of the same output (the audit of
-    another read-only output, written there earlier, is not replaced unasked)."""
+    another read-only output, written there earlier, is not replaced unasked). A free folder is
+    claimed by creating it: two audits choosing at once each checked it free and both wrote it;
+    a folder that exists without an audit is another's claim (or left empty): passed over."""
     import itertools
     import json
 
     for n in itertools.count(1):
         folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
         try:
-            held = json.loads(output.read_bytes(os.path.join(folder, "stats", "summary.json")))
-        except FileNotFoundError:
+            os.mkdir(folder)
             return folder
-        except (OSError, ValueError):  # unreadable, not JSON: not an audit to replace
+        except FileExistsError:
+            pass
+        except OSError:  # a read-only working folder: write() says so, naming it
+            return folder
+        try:
+            held = json.loads(output.read_bytes(os.path.join(folder, "stats", "summary.json")))
+        except (OSError, ValueError):  # being written by another audit, unreadable, not JSON: not ours
             continue
         if isinstance(held, dict) and held.get("format") == FORMAT and held.get("source") == source:
             return folder
+
+
+def _write_instead(summary: dict, folder: str) -> tuple[str, str]:
+    """``write`` into the folder ``_instead`` chose; one it claimed and could not write into is
+    not left empty (a next audit would pass it over)."""
+    try:
+        return write(summary, folder)
+    except BaseException:
+        try:
+            os.rmdir(folder)  # only where empty: our claim, not an earlier audit
+        except OSError:
+            pass
+        raise
 
 
 def _manifest(root: str) -> dict | None:
@@ -222,7 +242,7 @@ def main(argv=None) -> int:
         # --corpus: not over the audit of another output or corpus (a read-only output's goes there too)
         corpus_out = None if ns.output or ns.dir else _instead(s["source"])
         try:
-            paths = write(s, ns.output or ns.dir or corpus_out, read if ns.dir else None)
+            paths = _write_instead(s, corpus_out) if corpus_out else write(s, ns.output or ns.dir, read if ns.dir else None)
             if corpus_out not in (None, CORPUS_OUT):
                 print(f"curate audit: warning: {CORPUS_OUT} holds the audit of another output or corpus: wrote this one into "
                       f"{corpus_out} instead (--output FOLDER chooses where)", file=sys.stderr)
@@ -231,7 +251,7 @@ def main(argv=None) -> int:
                 raise
             try:
                 instead = _instead(s["source"])
-                paths = write(s, instead)
+                paths = _write_instead(s, instead)
             except ValueError:
                 raise e from None
             print(f"curate audit: warning: {e.why}: wrote it into {instead} instead "

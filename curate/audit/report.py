@@ -500,6 +500,8 @@ def inside_card(s: dict) -> str:
     rows = []
     if edits:  # each document's trace (text's edits column), summed
         rows.append(("every stage", "kept documents changed", num(edits["documents"])))
+        if edits.get("documents_not_recorded"):  # --corpus over older files beside newer ones
+            rows.append(("every stage", "kept documents not recorded (no edits column: unknown, not unchanged)", num(edits["documents_not_recorded"])))
         rows += [(e["stage"], f"{e['rule']}: documents, matches, characters removed",
                   f"{num(e['documents'])}, {num(e['count'])}, {chars_removed(e['chars'], '')}") for e in edits["by_rule"]]
     if "linededup.lines_removed" in d:

@@ -154,7 +154,7 @@ class Partial:
     # what line dedup cut from the documents in text/ (its stats count also those it then removed)
     ld_output: Counter = field(default_factory=Counter)  # docs_changed, lines_removed, chars_removed
     # the text's ``edits`` column: "documents" changed (the key present: the output has the column),
-    # (stage, rule, "documents" | "count" | "chars") -> sums
+    # (stage, rule, "documents" | "count" | "chars") -> sums; "not_recorded": documents of files without it
     edited: Counter = field(default_factory=Counter)
     hosts: TopK = field(default_factory=TopK)
     hll: HLL = field(default_factory=HLL)
@@ -234,6 +234,8 @@ class Partial:
                 self.edited[stage, rule, "documents"] += r["n"]
                 self.edited[stage, rule, "count"] += r["k"]
                 self.edited[stage, rule, "chars"] += r["c"]
+        else:  # a file of an output before the column (--corpus mixing them): unknown, not unchanged
+            self.edited["not_recorded"] += df.height
         h = df.filter(pl.col("host").is_not_null()).group_by("host").len()
         self.no_host += df.height - int(h["len"].sum() or 0)
         self.hosts.update(zip(h["host"].to_list(), h["len"].to_list()))
@@ -333,7 +335,7 @@ class Partial:
         """The kept documents a stage changed, and per (stage, rule) the entries, matches and
         characters removed (the ``edits`` column, summed)."""
         rules = sorted({k[:2] for k in self.edited if isinstance(k, tuple)})
-        return {"documents": self.edited["documents"],
+        return {"documents": self.edited["documents"], "documents_not_recorded": self.edited["not_recorded"],
                 "by_rule": [{"stage": st, "rule": ru, **{w: self.edited[st, ru, w] for w in ("documents", "count", "chars")}}
                             for st, ru in rules]}
 
