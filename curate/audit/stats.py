@@ -85,6 +85,11 @@ HOST_DEFINITION = "lower-cased host of the url column, without a leading 'www.'"
 
 UNKNOWN = "unknown"  # the domain or source of rows that have none (a --corpus file's)
 UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # as the tokens manifest names it
+# Ingest rules whose ledger row holds a snippet of a skipped file, not all of it (a source tree's
+# vendored, lock, minified, oversized or unknown-language file: curate.readers.code.SKIPPED_TEXT_CHARS,
+# 4 KiB of an oversized one; a notebook record of a dump): its chars is at most that, so a
+# source's characters removed is a lower bound where it has such rows.
+SNIPPET_RULES = ("vendored", "lock_file", "minified", "oversized_file", "unknown_language")
 
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -177,6 +182,7 @@ class Partial:
     src_mix_tokens: Counter = field(default_factory=Counter)
     src_removed: Counter = field(default_factory=Counter)
     src_removed_chars: Counter = field(default_factory=Counter)  # source -> the ledger's chars, summed
+    src_snippets: Counter = field(default_factory=Counter)  # source -> ledger rows of SNIPPET_RULES
     src_quarantined: Counter = field(default_factory=Counter)
 
     # -- adding batches
@@ -262,6 +268,9 @@ class Partial:
         if "chars" in df.columns:  # ledgers of older runs have no chars
             for (src,), r in _rows(df.with_columns(src=_source_key(df)), ["src"], c=pl.col("chars").sum()):
                 self.src_removed_chars[src] += r["c"]
+        snippets = df.filter((pl.col("stage") == "ingest") & pl.col("rule").is_in(SNIPPET_RULES))
+        for (src,), r in _rows(snippets.with_columns(src=_source_key(snippets)), ["src"]):
+            self.src_snippets[src] += r["n"]
         for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["stage", "language", "rule"]):
             self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
@@ -310,7 +319,7 @@ class Partial:
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output", "edited",
-                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_quarantined"):
+                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_snippets", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
             self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
@@ -378,7 +387,8 @@ class Partial:
     def _by_source(self) -> dict:
         """Per "domain/source": documents in (kept + removed + quarantined), kept, the keep rate,
         removals per "stage/rule" ([rule, n] pairs, most first), quarantined, characters kept and
-        removed (None from a ledger without chars), tokens in the mix."""
+        removed (None from a ledger without chars; a lower bound where files were counted by their
+        snippet), tokens in the mix."""
         rules: dict = {}
         for (src, rule), n in self.src_removed.items():
             rules.setdefault(src, Counter())[rule] += n
@@ -389,6 +399,7 @@ class Partial:
             out[src] = {"docs_in": docs_in, "kept": kept, "removed": removed, "quarantined": q,
                         "keep_rate": kept / docs_in if docs_in else None, "characters": self.src_chars[src],
                         "characters_removed": self.src_removed_chars[src] if self.src_removed_chars or not self.src_removed else None,
+                        "skipped_files_counted_by_snippet": self.src_snippets[src],
                         "tokens_in_mix": self.src_mix_tokens[src] if self.src_mix_tokens else None,
                         "removed_by": [[r, n] for r, n in sorted(rules.get(src, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))]}
         return out
