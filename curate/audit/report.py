@@ -201,7 +201,7 @@ def tiles(s: dict) -> str:
         ("characters", compact(s["characters"]["total"]), f"median {compact((s['length_chars'] or {}).get('all', {}).get('p50'))} / doc"),
     ]
     if s.get("tokens"):
-        items.append(("tokens", compact(s["tokens"]["in_mix"]), f"in the mix; {compact(s['tokens']['total'])} unique"))
+        items.append(("tokens", compact(s["tokens"]["in_mix"]), f"in the mix; {compact(s['tokens']['unique'])} unique"))
     items += [
         ("domains", str(len(s["domains"])), ", ".join(s["domains"])),
         ("languages", str(len(s["documents"]["by_language"])), "incl. und (no label)" if {UNKNOWN_LANGUAGE, "unknown"} & s["documents"]["by_language"].keys() else ""),
@@ -238,8 +238,8 @@ def funnel_card(s: dict) -> str:
     body += figure("funnel", hbars(rows, series, "documents per stage", label_w=90, w=WIDE, right=280))
     tok = s.get("tokens")
     if tok:
-        trows = [{"label": "tokenized", "values": {"tokens": tok["total"]}},
-                 {"label": "in the mix", "values": {"tokens": tok["in_mix"]}, "note": f"{num(tok['in_mix'])} (with repeats)"}]
+        trows = [{"label": "unique (each document once)", "values": {"tokens": tok["unique"]}},
+                 {"label": "in the mix (what training reads)", "values": {"tokens": tok["in_mix"]}, "note": f"{num(tok['in_mix'])} (with repeats)"}]
         if s.get("tokens_written") is not None:
             trows.append({"label": "written", "values": {"tokens": s["tokens_written"]}})
         body += "<h3>Tokens</h3>" + figure("tokens", hbars(trows, {"tokens": PALETTE[5]}, "tokens", label_w=90, w=WIDE, right=280, fmt=compact))

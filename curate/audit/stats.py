@@ -101,7 +101,8 @@ URL_FIELDS = ("url", "metadata.url", "metadata.warc_url", "warc_url")
 LANGUAGE_FIELDS = ("language", "lang", "metadata.language", "metadata.lang")
 
 
-FORMAT = "curate-audit/1"
+FORMAT = "curate-audit/2"  # 2: tokens.total -> tokens.unique (tokens.json's "total" is in_mix)
+FORMATS = ("curate-audit/1", FORMAT)  # summaries curate audit wrote, replaced by a new one
 
 
 AFTER_QUALITY = schema.STAGES[schema.STAGES.index("quality") + 1 :]  # their ledger rows were kept by quality
@@ -449,8 +450,10 @@ class Partial:
             },
             "characters": {"total": sum(self.chars.values()), "by_domain": dict(self.chars)},
             "tokens": {
-                "total": sum(self.tokens.values()),
-                "by_domain": dict(self.tokens),
+                # "unique": text/'s documents each once; "in_mix": every copy rebalance made, what tokens/
+                # holds and a training run reads (tokens.json's "total"; "total" here was the former)
+                "unique": sum(self.tokens.values()),
+                "unique_by_domain": dict(self.tokens),
                 "in_mix": sum(self.mix_tokens.values()),
                 "in_mix_by_domain": dict(self.mix_tokens),
                 "in_mix_by_language": dict(sorted(self.mix_tokens_lang.items(), key=lambda kv: (-kv[1], kv[0]))),
