@@ -364,8 +364,8 @@ def sources_card(s: dict, top: int = 25) -> str:
     note = ("Documents per input source (its --source; the domain's files otherwise): in = kept + removed + quarantined, "
             "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
             + ("the characters of the documents kept and of those removed (each as the stage that removed it read it; "
-               "“≥”: a lower bound, the source's skipped files, vendored, minified, oversized ..., counted by the snippet the "
-               "ledger keeps of each, at most 1,000 characters, 4 KiB of an oversized one: sources.*.skipped_files_counted_by_snippet), " if lost else "")
+               "“≥”: a lower bound, the source's vendored, lock or oversized files, read no further than their start, counted by "
+               "the snippet the ledger keeps, at most 1,000 characters, 4 KiB of an oversized one: sources.*.skipped_files_counted_by_snippet), " if lost else "")
             + f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
     return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
 

@@ -85,11 +85,11 @@ HOST_DEFINITION = "lower-cased host of the url column, without a leading 'www.'"
 
 UNKNOWN = "unknown"  # the domain or source of rows that have none (a --corpus file's)
 UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # as the tokens manifest names it
-# Ingest rules whose ledger row holds a snippet of a skipped file, not all of it (a source tree's
-# vendored, lock, minified, oversized or unknown-language file: curate.readers.code.SKIPPED_TEXT_CHARS,
-# 4 KiB of an oversized one; a notebook record of a dump): its chars is at most that, so a
+# Ingest rules whose ledger row holds the snippet of a skipped file read no further (a source
+# tree's vendored, lock and oversized files: curate.readers.code.SKIPPED_TEXT_CHARS; a file read
+# whole, minified or in no known language, has its length): its chars is at most that, so a
 # source's characters removed is a lower bound where it has such rows.
-SNIPPET_RULES = ("vendored", "lock_file", "minified", "oversized_file", "unknown_language")
+SNIPPET_RULES = ("vendored", "lock_file", "oversized_file")
 
 
 TEXT_FIELDS = ("text", "content", "raw_content")

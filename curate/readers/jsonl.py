@@ -363,7 +363,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
             meta[name] = v
     language = None
     path = None
-    skip_rule = None
+    skip_rule = skip_chars = None
     if shard.domain == "code":
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
         language = str(lang).lower() if lang is not None else None
@@ -385,7 +385,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
             except NotebookError as e:  # as in a source tree: not a notebook is quarantined
                 if e.reason != "unknown_language":
                     return Bad(offset, e.reason, str(e), user_id=uid)
-                skip_rule, text = e.reason, text[:SKIPPED_TEXT_CHARS]  # logged, never kept: a snippet
+                skip_rule, skip_chars, text = e.reason, len(text), text[:SKIPPED_TEXT_CHARS]  # logged, never kept: a snippet
     return Doc(
         text=text,
         offset=offset,
@@ -395,6 +395,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         meta=meta,
         path=path,
         skip_rule=skip_rule,
+        skip_chars=skip_chars,
     )
 
 
