@@ -185,3 +185,13 @@ def test_compare_gives_tokens_by_source_as_by_domain(tmp_path):
                     f"web/news {a['web/news']:,} -> {b['web/news']:,} ({b['web/news'] - a['web/news']:+,}); 1 source the same"), r.stdout
     r = curate("audit", new, "--compare", new)
     assert "tokens by source: the same (3 sources)" in r.stdout, r.stdout
+
+
+def test_tokens_by_source_of_a_manifest_without_them_is_not_said():
+    """A tokens.json written before ``per_source``: its sources are not known, not 0 (every
+    source of the other output would read as new); an output without tokens/ is 0."""
+    from curate.audit.compare import source_lines
+
+    now = {"total": 30, "per_domain": {"web": 30}, "per_source": {"web": {"blog": 10, "news": 20}}}
+    assert source_lines({"total": 30, "per_domain": {"web": 30}}, now) == []
+    assert source_lines({}, now) == ["tokens by source: web/blog 0 -> 10 (+10), web/news 0 -> 20 (+20)"]

@@ -123,8 +123,10 @@ def _tokens(root: str) -> dict | None:
 
 def source_lines(old: dict, new: dict) -> list[str]:
     """Tokens per domain/source (tokens.json's per_source) that differ: a source losing documents
-    while another of its domain grew leaves the domain's count as it was. [] where neither
-    tokens.json has per_source."""
+    while another of its domain grew leaves the domain's count as it was ({}: no tokens/, none).
+    [] where a tokens.json has no per_source (written before it): not a source's tokens gone."""
+    if any(t and "per_source" not in t for t in (old, new)):
+        return []
     a, b = ({f"{d}/{s}": n for d, by in (t.get("per_source") or {}).items() for s, n in by.items()} for t in (old, new))
     if not a and not b:
         return []
