@@ -156,7 +156,7 @@ def test_documents_languages_characters(curated, summary):
     assert summary["documents"]["by_language"] == dict(q("SELECT coalesce(language, 'und'), count(*) FROM {t} GROUP BY 1", t=t))
     assert summary["characters"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(length(text)) FROM {t} GROUP BY 1", t=t)}
     tok = {d: (int(a), int(b)) for d, a, b in q("SELECT domain, sum(num_tokens), sum(num_tokens * coalesce(repeat, 1)) FROM {t} GROUP BY 1", t=t)}
-    assert summary["tokens"]["by_domain"] == {d: a for d, (a, _) in tok.items()}
+    assert summary["tokens"]["unique_by_domain"] == {d: a for d, (a, _) in tok.items()}
     assert summary["tokens"]["in_mix_by_domain"] == {d: b for d, (_, b) in tok.items()}
     assert summary["mix_documents"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(repeat) FROM {t} GROUP BY 1", t=t)}
     # a multilingual corpus's tokens per language (in the mix: copies counted), as the report's languages show them
@@ -232,6 +232,20 @@ def test_funnel_and_checks(curated, summary):
     # deterministic: a second audit writes the same bytes; the report is a function of summary.json alone
     assert output.json_bytes(scan.audit_output(str(curated))) == (curated / "stats" / "summary.json").read_bytes()
     assert report.render(summary) == (curated / "report.html").read_text()
+
+
+def test_tokens_say_which_count_a_training_run_reads(curated, summary):
+    """summary.json's tokens ``total`` was text/'s documents' tokens each counted once, while
+    tokens.json's ``total``, what a training run reads, counts every copy rebalance made: one
+    word, two numbers (here the code's documents are in the mix twice). Now ``unique`` (each
+    document once) and ``in_mix`` (every copy: tokens.json's total), and no ``total``."""
+    t = f"read_parquet('{curated}/text/*.parquet')"
+    (once, copies), = q("SELECT sum(num_tokens), sum(num_tokens * coalesce(repeat, 1)) FROM {t}", t=t)
+    tok = summary["tokens"]
+    assert "total" not in tok and "by_domain" not in tok
+    assert tok["unique"] == once < copies == tok["in_mix"] == summary["tokens_written"]
+    page = (curated / "report.html").read_text()
+    assert "unique (each document once)" in page and "in the mix (what training reads)" in page
 
 
 def test_top_and_distinct_hosts(curated, summary):

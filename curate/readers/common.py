@@ -86,6 +86,7 @@ class Doc:
     skip_rule: Optional[str] = None  # readable but excluded by an ingest rule: goes to the ledger
     skip_value: Optional[float] = None
     skip_threshold: Optional[float] = None
+    skip_chars: Optional[int] = None  # a skipped record's length where ``text`` is only its snippet: the ledger's chars
     end: Optional[int] = None  # where the record ends, when the reader knows: a read error after it is quarantined there
 
 
@@ -464,7 +465,7 @@ class _Batcher:
     def __init__(self, shard: Shard, limits: Limits):
         self.shard, self.limits = shard, limits
         self.docs: list[dict] = []
-        self.skipped: list[tuple[dict, str, Optional[float], Optional[float]]] = []
+        self.skipped: list[tuple[dict, str, Optional[float], Optional[float], Optional[int]]] = []
         self.bad: list[dict] = []
         # records decoded from compressed members not yet checked: (stream, position, list, item)
         self.held: list[tuple] = []
@@ -566,9 +567,9 @@ class _Batcher:
         )
         text = row["text"]
         if rec.skip_rule:
-            self._accept(self.skipped, (row, rec.skip_rule, rec.skip_value, rec.skip_threshold), nbytes)
+            self._accept(self.skipped, (row, rec.skip_rule, rec.skip_value, rec.skip_threshold, rec.skip_chars), nbytes)
         elif not text.strip():
-            self._accept(self.skipped, (row, "empty_text", 0.0, None), nbytes)
+            self._accept(self.skipped, (row, "empty_text", 0.0, None, None), nbytes)
         else:
             self._accept(self.docs, row, nbytes)
 
@@ -590,6 +591,7 @@ class _Batcher:
                 [s[1] for s in skipped],
                 [s[2] for s in skipped],
                 [s[3] for s in skipped],
+                chars=[len(r["text"]) if n is None else n for r, *_, n in skipped],
             )
         for rows in _cut(self.bad, size, final):
             yield "quarantine", schema.quarantine_rows(rows)
