@@ -44,6 +44,23 @@ def test_a_read_decodes_one_block_not_the_whole_bomb():
     assert max(sizes) <= BLOCK and min(sizes) > 0  # was 64 MiB in the first read
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 1 << 17), min_size=1, max_size=40), st.integers(0, 2**32))
+def test_a_read_gives_at_most_what_was_asked(sizes, seed):
+    """Members.read(n) returns at most n bytes, as a file's read does (the WARC reader copies
+    each read into a buffer of n bytes); a zstd block decodes to up to 128 KiB."""
+    rnd = random.Random(seed)
+    want = rnd.randbytes(300) * 1000
+    m = decompress.Members(io.BytesIO(zstandard.ZstdCompressor().compress(want)), "zstd")
+    got = []
+    for n in sizes * (len(want) // max(1, sum(sizes)) + 1):
+        b = m.read(n)
+        assert len(b) <= n
+        got.append(b)
+    got.append(read_all(m))
+    assert b"".join(got) == want and m.verified == len(want)
+
+
 def test_a_bomb_stops_at_max_file_bytes_without_holding_it(tmp_path):
     p = tmp_path / "bomb.jsonl.zst"
     p.write_bytes(bomb(256 << 20))

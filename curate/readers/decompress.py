@@ -139,6 +139,7 @@ class Members:
         self._blocks = ZstdBlocks() if kind == "zstd" else None
         self._in_member = False
         self._tail = b""  # compressed bytes fed to no decoder yet
+        self._out, self._at = b"", 0  # a decoded zstd block and how much of it was given
         self._eof = False
         streams = getattr(_open, "streams", None)
         if streams is not None:
@@ -146,9 +147,14 @@ class Members:
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` decompressed bytes (b"" at the end). Raises CorruptData or Truncated."""
+        n = CHUNK if n is None or n < 0 else n
+        if self._at < len(self._out):  # a block decodes to more than a small read asks for
+            self._at += n
+            return self._out[self._at - n:self._at]
         if self.failed:
             raise self.failed
-        n = CHUNK if n is None or n < 0 else n
+        if n == 0:
+            return b""
         while True:
             if not self._tail:
                 if self._eof:
@@ -167,6 +173,9 @@ class Members:
                     continue
                 self._in_member, self.member_start = True, self.produced
             data = self._feed(n)
+            if len(data) > n:
+                self._out, self._at = data, n
+                return data[:n]
             if data:
                 return data
 
