@@ -115,7 +115,7 @@ def _token_ok(m: re.Match) -> bool:
 _HAS_TOKEN, _HAS_PEM = 1, 2
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _fold(c):
     """``c`` as the case-insensitive name regex sees it: ASCII lower case; the Kelvin sign is k
     and the long s is s (``(?i)`` matches them), any other non-ASCII character 0."""
@@ -126,7 +126,7 @@ def _fold(c):
     return 107 if c == 0x212A else (115 if c == 0x17F else 0)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _at(codes, j, word, fold):
     """Does ``word`` (ASCII code points) stand at ``j``?"""
     if j < 0 or j + len(word) > len(codes):
@@ -138,7 +138,7 @@ def _at(codes, j, word, fold):
     return True
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _assigned(codes, e):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
     patterns take (``:``, ``=``, ``>``) or by a line's end (the operator on the next line)?"""
