@@ -155,3 +155,35 @@ def test_damaged_zstd_ends_in_an_error_or_data_never_a_hang_or_a_huge_read(seed,
             break
     else:
         raise AssertionError("no end")
+
+
+def test_a_long_window_frame_is_named_not_called_damaged(tmp_path):
+    """A frame written with `zstd --long=28` or more needs a window over zstd's default decoder
+    limit (128 MiB): the file is not damaged, and the row says how to recompress it (it said
+    corrupt_compressed, 'Frame requires too much memory for decoding')."""
+    first = zstandard.ZstdCompressor().compress(b'{"text": "a first frame, read as usual"}\n')
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+    long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    p = tmp_path / "long.jsonl.zst"
+    p.write_bytes(first + long.compress(b'{"text": "the second"}\n') + long.flush())
+    docs, bad = 0, []
+    for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits()):
+        if kind == "docs":
+            docs += batch.num_rows
+        elif kind == "quarantine":
+            bad += zip(batch.column("reason").to_pylist(), batch.column("detail").to_pylist())
+    assert docs == 1 and [r for r, _ in bad] == ["zstd_window_too_large"]
+    assert "--long=31" in bad[0][1] and "256 MiB" in bad[0][1]
+
+
+def test_a_single_segment_frame_over_the_window_limit_names_its_size():
+    """A frame with its content size and no window descriptor (the window is the content): the
+    header is 6 bytes, and the row gives the size the decoder refused."""
+    header = decompress.ZSTD_MAGIC + bytes([0b1010_0000]) + (200 << 20).to_bytes(4, "little")  # single segment, 4-byte size
+    m = decompress.Members(io.BytesIO(header + bytes([1, 0, 0]) * 3), "zstd")
+    try:
+        m.read()
+    except decompress.CorruptData as e:
+        assert e.reason == "zstd_window_too_large" and "200 MiB window" in e.detail
+    else:
+        raise AssertionError("the frame was decoded")

@@ -653,7 +653,7 @@ def read_batches(shard: Shard, reader, limits: Limits, skipped: dict | None = No
                 st.verified = st.produced
             b.add(Bad(last, e.reason, e.detail))
         except decompress.CorruptData as e:  # nothing from the damaged member on is trusted
-            b.add(Bad(e.member_start, "corrupt_compressed", e.detail))
+            b.add(Bad(e.member_start, e.reason, e.detail))
         except decompress.Truncated as e:  # a cut download: the reason a cut .warc.gz gets
             b.add(Bad(last, "truncated_record", f"compressed stream ends early: {e}"[:500]))
         except (KeyboardInterrupt, SystemExit, GeneratorExit):

@@ -38,11 +38,11 @@ _open = threading.local()  # the streams opened while a shard is read: see watch
 
 
 class CorruptData(Exception):
-    """A member failed its check, or its data cannot be decoded."""
+    """A member failed its check, or its data cannot be decoded (``reason``: the quarantine's)."""
 
-    def __init__(self, member_start: int, detail: str):
+    def __init__(self, member_start: int, detail: str, reason: str = "corrupt_compressed"):
         super().__init__(detail)
-        self.member_start, self.detail = member_start, detail
+        self.member_start, self.detail, self.reason = member_start, detail, reason
 
 
 Truncated = EOFError  # the compressed stream ends inside a member (as Python's gzip reports it)
@@ -73,6 +73,7 @@ class ZstdBlocks:
         self.checksum = False  # the current frame ends with a 4-byte checksum
         self.in_block = False  # ``at`` is the end of a block whose bytes are being fed
         self.blind = False  # a header that makes no sense: feed BLIND bytes at a time
+        self.window = 0  # the current frame's window size (the decoder refuses one over 128 MiB)
 
     def cut(self, buf: bytes, start: int) -> int:
         """Bytes of ``buf`` (which begins at compressed offset ``start``) to feed next; 0 when a
@@ -103,8 +104,16 @@ class ZstdBlocks:
                 fhd = buf[i + 4]
                 single = fhd >> 5 & 1
                 fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+                size = 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+                if len(buf) - i < size:
+                    return i
                 self.checksum = bool(fhd >> 2 & 1)
-                self.at += 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+                if single:  # the window is the content's size
+                    self.window = int.from_bytes(buf[i + size - fcs:i + size], "little") + (256 if fcs == 2 else 0)
+                else:  # Window_Descriptor: 2^(10 + exponent), plus eighths of it
+                    base = 1 << (10 + (buf[i + 5] >> 3))
+                    self.window = base + (base >> 3) * (buf[i + 5] & 7)
+                self.at += size
                 self.state = "block"
             else:
                 if len(buf) < i + 3:
@@ -209,6 +218,12 @@ class Members:
         return self._produced(data)
 
     def _fail(self, e):
+        if self._blocks and "requires too much memory" in str(e):  # zstd's window limit: not damage
+            self.failed = CorruptData(self.member_start, (
+                f"zstd frame starting at decompressed byte {self.member_start} needs a {self._blocks.window >> 20} MiB window "
+                f"(written with zstd --long); curate, like zstd, decodes up to 128 MiB: recompress it, e.g. "
+                f"zstd -d --long=31 -c FILE | zstd > NEW.zst"), "zstd_window_too_large")
+            raise self.failed from None
         self.failed = CorruptData(self.member_start, f"{self.kind} member starting at decompressed byte {self.member_start} failed: {type(e).__name__}: {e}"[:500])
         raise self.failed from None
 
