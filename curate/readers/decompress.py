@@ -19,7 +19,7 @@ complete records, as before.
 zlib's decompressobj stops at the size asked; zstandard's has no such limit, and 64 KiB of zstd
 can decode to gigabytes (a block of one repeated byte is 4 bytes on disk for 128 KiB). So a zstd
 stream is fed to its decoder one block at a time (``ZstdBlocks`` reads the frame and block
-headers): no read decodes more than 128 KiB, and ``max_file_bytes`` stops a bomb before it is in
+headers): no read decodes more than 1 MiB (``FEED``), and ``max_file_bytes`` stops a bomb before it is in
 memory.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK = 1 << 16
 ZSTD_BLOCK = 128 << 10  # the most one zstd block decodes to (the format's Block_Maximum_Size)
+FEED = 8 * ZSTD_BLOCK  # whole blocks fed at once while what they decode to stays within this
 BLIND = 64  # bytes fed at a time where the headers cannot be read (corrupt or legacy data)
 
 _open = threading.local()  # the streams opened while a shard is read: see watch()
@@ -65,7 +66,9 @@ def _errors():
 class ZstdBlocks:
     """Where each zstd block ends in the compressed stream, from the frame and block headers
     (RFC 8878). ``cut`` says how much of the bytes not yet fed to go on with: the rest of the
-    block being fed, or the headers before the next block and that block, never two blocks."""
+    blocks being fed, or the headers before the next block and the blocks of that frame that
+    decode to ``FEED`` bytes at most (one, or small ones: a stream flushed a record at a time is
+    a block a record), never two frames."""
 
     def __init__(self):
         self.at = 0  # compressed offset of the next header to read (or of the current block's end)
@@ -83,6 +86,7 @@ class ZstdBlocks:
         if self.in_block and self.at > start:
             return min(len(buf), self.at - start)
         self.in_block = False
+        bound = 0  # what the blocks cut so far decode to, at most
         while True:
             i = self.at - start
             if self.state == "checksum":
@@ -123,11 +127,16 @@ class ZstdBlocks:
                 if kind == 3 or size > ZSTD_BLOCK:  # the decoder will refuse it: no bound from here on
                     self.blind = True
                     return min(len(buf), max(i, BLIND))
+                most = ZSTD_BLOCK if kind == 2 else size  # what it decodes to, at most (a raw or RLE block: its size)
+                if bound and bound + most > FEED:
+                    return i
+                bound += most
                 self.at += 3 + (1 if kind == 1 else size)  # an RLE block is one byte repeated
-                if h & 1:
-                    self.state = "checksum" if self.checksum else "frame"
-                self.in_block = True
-                return min(len(buf), self.at - start)
+                if h & 1 or self.at - start >= len(buf):  # the frame's end, or a block that goes on past buf
+                    if h & 1:
+                        self.state = "checksum" if self.checksum else "frame"
+                    self.in_block = True
+                    return min(len(buf), self.at - start)
 
 
 class Members:
