@@ -325,3 +325,19 @@ def test_unquoted_and_set_secrets_on_crlf_lines(tmp_path):
         if "crlf-" in path:
             original = original.replace("\n", "\r\n")
         assert text == original.replace(value, "<KEY>"), path
+
+
+def test_the_secrets_rewrite_keeps_no_reference_to_a_text():
+    """The scan's result is remembered for the patterns of one text, not after it: the last
+    text a worker redacted (a code file can be hundreds of MB) was held until the next one."""
+    import sys
+
+    from curate.stages.filters import secrets
+    from curate.stages.filters.rules import TextDoc
+
+    text = "".join(["x = 1\n" * 1000, 'password = "Tr0ub4dor&3"\n'])
+    doc = TextDoc(text, "python")
+    before = sys.getrefcount(text)
+    out, counts = secrets.secrets_rewrite(secrets.SECRETS).fn(doc)
+    assert counts["secrets_password"] == 1 and "<KEY>" in out
+    assert sys.getrefcount(text) == before

@@ -213,7 +213,7 @@ _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base"))
-_LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text
+_LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 
 
 def candidates(text: str) -> tuple:
@@ -255,6 +255,9 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
     by_language = {str(x).lower(): config for x in cfg["unquoted_languages"]} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc: TextDoc) -> tuple[str, dict]:
-        return by_language.get((doc.language or "").lower(), code).fn(doc)
+        try:
+            return by_language.get((doc.language or "").lower(), code).fn(doc)
+        finally:
+            _LAST[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
