@@ -10,7 +10,9 @@ bytes in / CPU second) of each, the best of the rounds, and the ratio. Identity:
 text, the ledger and the edits of both versions on the sample must be byte for byte the same
 (else the exit status is 1); on the sample with secrets appended to a third of its files, the
 number of kept texts that differ is printed (0 unless the secret rules changed between them).
-``--profile``: the top of a cProfile of this checkout instead.
+``--profile``: the top of a cProfile of this checkout instead. ``--cold``: a fresh worker's
+first batch instead (import, setup and the first 1,000 files, so every kernel is compiled: CPU
+seconds with an empty numba cache, ``NUMBA_CACHE_DIR``, the best of the rounds).
 """
 from __future__ import annotations
 
@@ -64,6 +66,25 @@ def ipc(batch):
 pickle.dump({"cpu_s": best, "out": {name: [(ipc(k), ipc(l)) for k, l in rs] for name, rs in results.items()}}, open(out, "wb"))
 '''
 
+# A fresh worker: nothing compiled yet (the caller gives an empty NUMBA_CACHE_DIR).
+COLD = r'''
+import pickle, sys, time
+t = time.process_time()
+from curate import schema
+from curate.stages.filters import Filter
+rows = pickle.load(open(sys.argv[1], "rb"))["sample"][:1000]
+f = Filter({})
+f.setup()
+f.process(schema.docs_from_rows(rows))
+print(time.process_time() - t)
+'''
+
+
+def cold(root: Path, inputs: Path, cache: Path) -> float:
+    r = subprocess.run([sys.executable, "-c", COLD, str(inputs)], check=True, cwd=inputs.parent, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "NUMBA_CACHE_DIR": str(cache)})
+    return float(r.stdout.split()[-1])
+
 
 def rows(plant: bool) -> list[dict]:
     """The sample as documents; with ``plant``, a third of the files get fake secrets (random,
@@ -92,6 +113,7 @@ def main() -> int:
     ap.add_argument("--base", default="main")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--cold", action="store_true", help="a fresh worker's first batch, nothing compiled")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -106,6 +128,15 @@ def main() -> int:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", args.base, "curate"], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(base_root)], input=archive.stdout, check=True)
         versions = {args.base: base_root, "this checkout": REPO}
+        if args.cold:
+            best = {name: min(cold(root, inputs, tmp / f"numba{i}{n}") for i in range(args.rounds))
+                    for n, (name, root) in enumerate(versions.items())}
+            print(f"code filter, a fresh worker's import, setup and first 1,000 files, empty numba cache, "
+                  f"best of {args.rounds}, CPU seconds:")
+            for name in versions:
+                print(f"  {name:15s} {best[name]:6.1f} s")
+            print(f"  ratio {args.base} / this checkout: {best[args.base] / best['this checkout']:.1f}x")
+            return 0
         best, outs = {}, {}
         for _ in range(args.rounds):
             for name, root in versions.items():

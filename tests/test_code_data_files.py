@@ -264,3 +264,26 @@ def test_data_line_pattern_matches_what_its_backtracking_form_matches():
         assert (_DATA_LINE.match(line) is None) == (plain.match(line) is None), line
         matched += _DATA_LINE.match(line) is not None
     assert matched > 2000
+
+
+def test_data_lines_ending_in_crlf_are_data_lines(tmp_path):
+    """A JSONL dump keeps a Windows file's CRLF line ends: its data lines ended in "\\r", which
+    no literal or separator takes, so a JSON array in a .js or a table of floats written on
+    Windows was kept as code (value 0) while its LF copy was removed."""
+    repo = _data_tree(tmp_path)
+    lang = {".js": "JavaScript", ".py": "Python"}
+    rows = []
+    for p in sorted(repo.rglob("*.*")):
+        rel = p.relative_to(repo).as_posix()
+        for ends in ("\n", "\r\n"):
+            rows.append({"id": ends.replace("\r", "crlf:").strip() + rel, "lang": lang[p.suffix], "path": rel,
+                         "content": p.read_text().replace("\n", ends)})
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(dump), "--domain", "code", "--text-field", "content", "--id-field", "id",
+                     "--stages", "ingest,filter", "--output", str(out), "--progress", "off"]) == 0
+    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    removed = sorted(ledger["source_id"].to_list())
+    assert removed == sorted([r for r in ("data/users.js", "data/table.py", "data/weights.py")]
+                             + [f"crlf:{r}" for r in ("data/users.js", "data/table.py", "data/weights.py")])

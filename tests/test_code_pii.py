@@ -15,6 +15,8 @@ import textwrap
 from pathlib import Path
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate import cli
 
@@ -264,3 +266,78 @@ def test_secrets_in_tcl_dotenv_key_names_and_key_material(tmp_path):
                      "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
     text = pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list()
     assert text == [env.replace(tcl_value + "9", "<KEY>").replace(tcl_value, "<KEY>")]
+
+
+_NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
+          "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ"]
+_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
+_VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
+           "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1"]
+_LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "  ", "export ", "set ", "ENV ", "é", "# ", "a" * 45]),
+                          st.sampled_from(_NAMES), st.sampled_from(["", "'", '"']), st.sampled_from(_OPS),
+                          st.sampled_from(["", "'", '"']), st.sampled_from(_VALUES), st.sampled_from(_LINE_ENDS)),
+                max_size=6),
+       st.sampled_from(["python", "yaml", "dotenv", "tcl"]), st.integers(0, 200))
+def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
+    """The prefilter against every pattern run over all the text, on texts whose lines end in
+    anything Python or a file may call a line's end (CRLF, a lone CR, U+2028, U+0085, form feed,
+    none at the last line), after a long first line, with names in any case (the Kelvin sign,
+    the long s) and values right after a line break: the scan and the patterns both take only
+    "\\n" for a line's end, so the rewrite must give what the patterns give."""
+    from curate.stages.filters import secrets
+    from curate.stages.filters.pii import redaction
+    from curate.stages.filters.rules import TextDoc
+
+    text = "x" * lead + "".join(pre + name + q1 + op + q2 + value + q2 + end for pre, name, q1, op, q2, value, end in lines)
+    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
+    everywhere = {k: [(lambda t: True, rx, check) for _, rx, check in v] for k, v in table.items()}
+    want = redaction("secrets", everywhere, secrets.SECRETS["kinds"], "<KEY>").fn(TextDoc(text, lang))
+    assert secrets.secrets_rewrite(secrets.SECRETS).fn(TextDoc(text, lang)) == want
+
+
+def test_unquoted_and_set_secrets_on_crlf_lines(tmp_path):
+    """A code dump's records keep their files' line ends: a YAML, .env or Tcl file written on
+    Windows ends its lines with CRLF, and its unquoted and `set` secrets were kept (the patterns
+    ended a value at "\\n" only), while the same file with LF lines was redacted."""
+    value = "S3cret" + _fake(ALNUM, 8, 21) + "9"
+    files = {"deploy/app.yaml": f"db:\n  host: db.internal\n  password: {value}\n",
+             "app/.env": f"API_TOKEN={value}\nDEBUG=1\n",
+             "lib/conf.tcl": f'set db_password "{value}"\nputs ok\n'}
+    langs = {"deploy/app.yaml": "YAML", "app/.env": "dotenv", "lib/conf.tcl": "Tcl"}
+    (tmp_path / "in").mkdir()
+    with open(tmp_path / "in" / "dump.jsonl", "w") as f:
+        for ends in ("\n", "\r\n"):
+            for path, text in files.items():
+                f.write(json.dumps({"content": text.replace("\n", ends), "path": ends.replace("\r", "crlf-").strip() + path,
+                                    "lang": langs[path]}) + "\n")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(tmp_path / "in"), "--domain", "code", "--stages", "ingest,filter",
+                     "--set", "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    got = dict(zip(kept["path"], kept["text"]))
+    assert len(got) == 6
+    for path, text in got.items():
+        original = files[path.split(":", 1)[1].removeprefix("crlf-")]
+        if "crlf-" in path:
+            original = original.replace("\n", "\r\n")
+        assert text == original.replace(value, "<KEY>"), path
+
+
+def test_the_secrets_rewrite_keeps_no_reference_to_a_text():
+    """The scan's result is remembered for the patterns of one text, not after it: the last
+    text a worker redacted (a code file can be hundreds of MB) was held until the next one."""
+    import sys
+
+    from curate.stages.filters import secrets
+    from curate.stages.filters.rules import TextDoc
+
+    text = "".join(["x = 1\n" * 1000, 'password = "Tr0ub4dor&3"\n'])
+    doc = TextDoc(text, "python")
+    before = sys.getrefcount(text)
+    out, counts = secrets.secrets_rewrite(secrets.SECRETS).fn(doc)
+    assert counts["secrets_password"] == 1 and "<KEY>" in out
+    assert sys.getrefcount(text) == before

@@ -315,6 +315,21 @@ def test_ids_do_not_depend_on_compression(tmp_path):
     assert all(v == first for v in seen.values())
 
 
+@pytest.mark.corpora
+@pytest.mark.parametrize("rel", REAL_WARCS[:2])
+def test_real_warc_recompressed_as_zstd_reads_the_same(corpora, rel, tmp_path):
+    """A .warc.zst larger than one zstd block: FastWARC reads into a buffer smaller than a
+    block, and was given the whole block (PanicException, 0 or 1 of 11 documents)."""
+    import zstandard
+
+    p = tmp_path / (Path(rel).name[: -len(".gz")] + ".zst")
+    p.write_bytes(zstandard.ZstdCompressor().compress(gzip.decompress((corpora / rel).read_bytes())))
+    want, got = read_all(corpora / rel), read_all(p)
+    assert got["quarantine"].num_rows == 0, got["quarantine"].to_pylist()
+    assert got["docs"].column("text").to_pylist() == want["docs"].column("text").to_pylist()
+    assert got["docs"].num_rows > 0 and got["ledger"].num_rows == want["ledger"].num_rows
+
+
 # --- (5) truncation -----------------------------------------------------------------------
 
 

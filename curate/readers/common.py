@@ -120,7 +120,6 @@ class _Capped(io.RawIOBase):
 
     def __init__(self, raw, limit: int, path: str):
         self._raw, self._limit, self._n, self._path = raw, limit, 0, path
-        self._left = b""  # decompressed bytes a read gave beyond the buffer it filled
 
     def readable(self):
         return True
@@ -128,19 +127,15 @@ class _Capped(io.RawIOBase):
     def readinto(self, b):
         # small reads: a truncated gzip raises on the read that hits the cut, losing what
         # that read had decompressed, so keep each read (and the loss) small
-        data = self._left or self._raw.read(min(len(b), 1 << 16))
-        if not self._left:
-            self._n += len(data)
-            if self._n > self._limit:
-                raise LimitExceeded(
-                    "file_too_large",
-                    f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
-                )
-        # a read may give more than was asked (zstd: a block, up to 128 KiB): what does not fit
-        # is kept for the next read
-        n = min(len(b), len(data))
-        b[:n], self._left = data[:n], memoryview(data)[n:]  # a view: no copy of the rest per read
-        return n
+        data = self._raw.read(min(len(b), 1 << 16))  # never more than asked (Members.read too)
+        self._n += len(data)
+        if self._n > self._limit:
+            raise LimitExceeded(
+                "file_too_large",
+                f"{self._path}: more than {self._limit} bytes after decompression (limit max_file_bytes)",
+            )
+        b[:len(data)] = data
+        return len(data)
 
     def close(self):
         self._raw.close()
@@ -668,7 +663,7 @@ def read_batches(shard: Shard, reader, limits: Limits, skipped: dict | None = No
                 st.verified = st.produced
             b.add(Bad(last, e.reason, e.detail))
         except decompress.CorruptData as e:  # nothing from the damaged member on is trusted
-            b.add(Bad(e.member_start, "corrupt_compressed", e.detail))
+            b.add(Bad(e.member_start, e.reason, e.detail))
         except decompress.Truncated as e:  # a cut download: the reason a cut .warc.gz gets
             b.add(Bad(last, "truncated_record", f"compressed stream ends early: {e}"[:500]))
         except (KeyboardInterrupt, SystemExit, GeneratorExit):

@@ -19,7 +19,7 @@ complete records, as before.
 zlib's decompressobj stops at the size asked; zstandard's has no such limit, and 64 KiB of zstd
 can decode to gigabytes (a block of one repeated byte is 4 bytes on disk for 128 KiB). So a zstd
 stream is fed to its decoder one block at a time (``ZstdBlocks`` reads the frame and block
-headers): no read decodes more than 128 KiB, and ``max_file_bytes`` stops a bomb before it is in
+headers): no read decodes more than 1 MiB (``FEED``), and ``max_file_bytes`` stops a bomb before it is in
 memory.
 """
 from __future__ import annotations
@@ -32,17 +32,18 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK = 1 << 16
 ZSTD_BLOCK = 128 << 10  # the most one zstd block decodes to (the format's Block_Maximum_Size)
+FEED = 8 * ZSTD_BLOCK  # whole blocks fed at once while what they decode to stays within this
 BLIND = 64  # bytes fed at a time where the headers cannot be read (corrupt or legacy data)
 
 _open = threading.local()  # the streams opened while a shard is read: see watch()
 
 
 class CorruptData(Exception):
-    """A member failed its check, or its data cannot be decoded."""
+    """A member failed its check, or its data cannot be decoded (``reason``: the quarantine's)."""
 
-    def __init__(self, member_start: int, detail: str):
+    def __init__(self, member_start: int, detail: str, reason: str = "corrupt_compressed"):
         super().__init__(detail)
-        self.member_start, self.detail = member_start, detail
+        self.member_start, self.detail, self.reason = member_start, detail, reason
 
 
 Truncated = EOFError  # the compressed stream ends inside a member (as Python's gzip reports it)
@@ -65,7 +66,9 @@ def _errors():
 class ZstdBlocks:
     """Where each zstd block ends in the compressed stream, from the frame and block headers
     (RFC 8878). ``cut`` says how much of the bytes not yet fed to go on with: the rest of the
-    block being fed, or the headers before the next block and that block, never two blocks."""
+    blocks being fed, or the headers before the next block and the blocks of that frame that
+    decode to ``FEED`` bytes at most (one, or small ones: a stream flushed a record at a time is
+    a block a record), never two frames."""
 
     def __init__(self):
         self.at = 0  # compressed offset of the next header to read (or of the current block's end)
@@ -73,6 +76,7 @@ class ZstdBlocks:
         self.checksum = False  # the current frame ends with a 4-byte checksum
         self.in_block = False  # ``at`` is the end of a block whose bytes are being fed
         self.blind = False  # a header that makes no sense: feed BLIND bytes at a time
+        self.window = 0  # the current frame's window size (the decoder refuses one over 128 MiB)
 
     def cut(self, buf: bytes, start: int) -> int:
         """Bytes of ``buf`` (which begins at compressed offset ``start``) to feed next; 0 when a
@@ -82,6 +86,7 @@ class ZstdBlocks:
         if self.in_block and self.at > start:
             return min(len(buf), self.at - start)
         self.in_block = False
+        bound = 0  # what the blocks cut so far decode to, at most
         while True:
             i = self.at - start
             if self.state == "checksum":
@@ -103,8 +108,16 @@ class ZstdBlocks:
                 fhd = buf[i + 4]
                 single = fhd >> 5 & 1
                 fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+                size = 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+                if len(buf) - i < size:
+                    return i
                 self.checksum = bool(fhd >> 2 & 1)
-                self.at += 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+                if single:  # the window is the content's size
+                    self.window = int.from_bytes(buf[i + size - fcs:i + size], "little") + (256 if fcs == 2 else 0)
+                else:  # Window_Descriptor: 2^(10 + exponent), plus eighths of it
+                    base = 1 << (10 + (buf[i + 5] >> 3))
+                    self.window = base + (base >> 3) * (buf[i + 5] & 7)
+                self.at += size
                 self.state = "block"
             else:
                 if len(buf) < i + 3:
@@ -114,11 +127,16 @@ class ZstdBlocks:
                 if kind == 3 or size > ZSTD_BLOCK:  # the decoder will refuse it: no bound from here on
                     self.blind = True
                     return min(len(buf), max(i, BLIND))
+                most = ZSTD_BLOCK if kind == 2 else size  # what it decodes to, at most (a raw or RLE block: its size)
+                if bound and bound + most > FEED:
+                    return i
+                bound += most
                 self.at += 3 + (1 if kind == 1 else size)  # an RLE block is one byte repeated
-                if h & 1:
-                    self.state = "checksum" if self.checksum else "frame"
-                self.in_block = True
-                return min(len(buf), self.at - start)
+                if h & 1 or self.at - start >= len(buf):  # the frame's end, or a block that goes on past buf
+                    if h & 1:
+                        self.state = "checksum" if self.checksum else "frame"
+                    self.in_block = True
+                    return min(len(buf), self.at - start)
 
 
 class Members:
@@ -139,6 +157,7 @@ class Members:
         self._blocks = ZstdBlocks() if kind == "zstd" else None
         self._in_member = False
         self._tail = b""  # compressed bytes fed to no decoder yet
+        self._out, self._at = b"", 0  # a decoded zstd block and how much of it was given
         self._eof = False
         streams = getattr(_open, "streams", None)
         if streams is not None:
@@ -146,9 +165,14 @@ class Members:
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` decompressed bytes (b"" at the end). Raises CorruptData or Truncated."""
+        n = CHUNK if n is None or n < 0 else n
+        if self._at < len(self._out):  # a block decodes to more than a small read asks for
+            self._at += n
+            return self._out[self._at - n:self._at]
         if self.failed:
             raise self.failed
-        n = CHUNK if n is None or n < 0 else n
+        if n == 0:
+            return b""
         while True:
             if not self._tail:
                 if self._eof:
@@ -167,6 +191,9 @@ class Members:
                     continue
                 self._in_member, self.member_start = True, self.produced
             data = self._feed(n)
+            if len(data) > n:
+                self._out, self._at = data, n
+                return data[:n]
             if data:
                 return data
 
@@ -200,6 +227,12 @@ class Members:
         return self._produced(data)
 
     def _fail(self, e):
+        if self._blocks and "requires too much memory" in str(e):  # zstd's window limit: not damage
+            self.failed = CorruptData(self.member_start, (
+                f"zstd frame starting at decompressed byte {self.member_start} needs a {self._blocks.window >> 20} MiB window "
+                f"(written with zstd --long); curate, like zstd, decodes up to 128 MiB: recompress it, e.g. "
+                f"zstd -d --long=31 -c FILE | zstd > NEW.zst"), "zstd_window_too_large")
+            raise self.failed from None
         self.failed = CorruptData(self.member_start, f"{self.kind} member starting at decompressed byte {self.member_start} failed: {type(e).__name__}: {e}"[:500])
         raise self.failed from None
 

@@ -77,7 +77,7 @@ class _Input(io.RawIOBase):
             self.error = ("truncated_record", f"compressed stream ends early at byte {self.pos}: {e}")
             return b""
         except decompress.CorruptData as e:
-            self.error = ("corrupt_compressed", e.detail)
+            self.error = (e.reason, e.detail)
             return b""
         except Exception as e:  # zlib.error, ZstdError, OSError: corrupt data
             self.error = ("read_error", f"decompression failed at byte {self.pos}: {type(e).__name__}: {e}"[:500])

@@ -151,7 +151,7 @@ def data_literal_frac(text: str, limit: float) -> float | None:
         start = end + 1
         if not line.strip(_BRACKETS):
             continue
-        if _DATA_LINE.match(line):
+        if _DATA_LINE.match(line.removesuffix("\r")):  # a CRLF file's line (a dump keeps them)
             data += len(line) + 1
         else:
             other += len(line) + 1

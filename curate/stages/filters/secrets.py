@@ -61,9 +61,10 @@ _NAME = (r"(?:pass(?:word|wd)|pwd|secret|token|api_?key|access_?key|auth_?key|se
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
 _QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?$")  # a type between: `password: &str =`
-_UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*$")
+# A line's end is "\n" or "\r\n" (a file from Windows: a code dump keeps its files' line ends)
+_UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*\r?$")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
-_SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*$")
+_SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
 
 
 _PATH = ("/", "./", "../", "~/")
@@ -115,7 +116,7 @@ def _token_ok(m: re.Match) -> bool:
 _HAS_TOKEN, _HAS_PEM = 1, 2
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _fold(c):
     """``c`` as the case-insensitive name regex sees it: ASCII lower case; the Kelvin sign is k
     and the long s is s (``(?i)`` matches them), any other non-ASCII character 0."""
@@ -126,7 +127,7 @@ def _fold(c):
     return 107 if c == 0x212A else (115 if c == 0x17F else 0)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _at(codes, j, word, fold):
     """Does ``word`` (ASCII code points) stand at ``j``?"""
     if j < 0 or j + len(word) > len(codes):
@@ -138,7 +139,7 @@ def _at(codes, j, word, fold):
     return True
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _assigned(codes, e):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
     patterns take (``:``, ``=``, ``>``) or by a line's end (the operator on the next line)?"""
@@ -212,7 +213,7 @@ _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base"))
-_LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text
+_LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 
 
 def candidates(text: str) -> tuple:
@@ -254,6 +255,9 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
     by_language = {str(x).lower(): config for x in cfg["unquoted_languages"]} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc: TextDoc) -> tuple[str, dict]:
-        return by_language.get((doc.language or "").lower(), code).fn(doc)
+        try:
+            return by_language.get((doc.language or "").lower(), code).fn(doc)
+        finally:
+            _LAST[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
