@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from curate import schema
+from curate import config, schema
 from curate.stages.filters import DEFAULTS, Filter
 from curate.readers.gutenberg import strip_gutenberg
 from curate.readers.common import decode_text
@@ -497,6 +497,42 @@ def test_nonspace_word_count_is_characters_per_english_word(lang, per_word):
     assert kept.num_rows == 0  # a line break is not a character
     kept, _ = Filter({**only("gopher_min_words"), "language_constants": ""}).process(batch([text[:20]], language=lang))
     assert kept.num_rows == 1  # without the table, no count (as before)
+
+
+def test_nonspace_word_count_is_switched_off_per_language(tmp_path):
+    # `nonspace_chars_per_word = 0` was the default, "unset": the shipped 5.123 still counted a
+    # Thai page's words, and no form switched the count off for one language. Now unset is {}, a
+    # table sets languages one by one (0: no word count; a code looked up as a label is: tha is
+    # th, cmn zh), a number every non-space language. Through config.load and `curate run`
+    # (langid labels the stubs th and zh).
+    import polars as pl
+
+    from curate import cli
+
+    docs = [{"id": f"{lang}-stub", "text": PROSE[lang].split("\n")[0]} for lang in ("th", "zh")]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    removed = {}
+    for name, setting in (("unset", ""), ("th_off", "nonspace_chars_per_word = { th = 0 }"),
+                          ("all_off", "nonspace_chars_per_word = 0"), ("th_20", "nonspace_chars_per_word = { tha = 20, cmn = 0 }")):
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / name}"\nstages = ["ingest", "langid", "filter"]\n'
+                       f'[[inputs]]\nglob = "{tmp_path / "in.jsonl"}"\ndomain = "web"\n[langid]\nlanguages = "all"\n'
+                       f'[filter.domains]\nweb = ["gopher_quality"]\n[filter.gopher_quality]\n{setting}\n')
+        assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+        ledger = pl.read_parquet(str(tmp_path / name / "ledger/*.parquet"))
+        removed[name] = dict(zip(ledger["source_id"], ledger["value"]))
+    # one line: its characters (not whitespace) over 5.123 (Thai) or 1.6 (Chinese), or over 20
+    th, zh = (len("".join(d["text"].split())) for d in docs)
+    assert removed == {"unset": {"th-stub": pytest.approx(th / 5.123), "zh-stub": pytest.approx(zh / 1.6)},
+                       "th_off": {"zh-stub": pytest.approx(zh / 1.6)}, "all_off": {}, "th_20": {"th-stub": pytest.approx(th / 20)}}
+    for setting, error in (("{ thai = 0 }", "nonspace_chars_per_word.thai: not a language of filter.nonspace_languages; one of bo, bod"),
+                           ("{ th = -1 }", "nonspace_chars_per_word.th: expected a number >= 0 (characters per English word; 0: no word count), got -1"),
+                           ('"off"', "nonspace_chars_per_word: expected a number >= 0 (every non-space language; 0: no word count) or a table"),
+                           ("{ tha = 0, th = 1 }", "nonspace_chars_per_word.th: the same language as tha (th), given another value; give it once")):
+        cfg = tmp_path / "bad.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / "bad"}"\n[filter.gopher_quality]\nnonspace_chars_per_word = {setting}\n')
+        with pytest.raises(config.ConfigError, match=re.escape(f"filter.gopher_quality.{error}")):
+            config.load(str(cfg))
 
 
 def test_nonspace_ngram_is_nonspace_ngram_chars_characters():

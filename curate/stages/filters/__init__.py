@@ -45,8 +45,8 @@ alphabetic-word and stop-word rules; fineweb_line_punct and fineweb_newline_rati
 the C4 per-line punctuation, word-count and word-length tests, and c4_min_sentences except
 for Chinese and Japanese (``c4.nonspace_sentences``: their sentences end in 。！？). What
 still applies to them: Gopher's word counts where the language has ``nonspace_chars_per_word``
-(``language_constants``: zh, ja, th, km, lo, my, bo; its characters over that, English words'
-worth of text), URL lists, line/paragraph repetition, Gopher's n-gram repetition (each
+(``language_constants``: zh, ja, th, km, lo, my, bo; the config's table or number over them, 0
+none; its characters over that, English words' worth of text), URL lists, line/paragraph repetition, Gopher's n-gram repetition (each
 Han, kana, Thai, Lao, Khmer or Myanmar character a word, an n-gram ``nonspace_ngram_chars``
 times as many of them), bullet/ellipsis lines, short
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
@@ -156,6 +156,7 @@ class Filter:
         check_listed(self.cfg["code"]["licenses"])
         self.nonspace = frozenset(x.lower() for x in self.cfg["nonspace_languages"])
         self._lang_consts = language_constants.load(self.cfg["language_constants"])
+        self._per_word = self._check_chars_per_word(self.cfg["gopher_quality"]["nonspace_chars_per_word"])
         self._labels: dict = {}  # label -> (the code it means, its script suffix): _lookup
         self._trust, self._trust_default = _trust_thresholds(self.cfg["trusted_language_score"])
         # Lists are loaded in setup(); the rules hold these containers and see them filled.
@@ -198,7 +199,7 @@ class Filter:
         return {
             "url": url.url_rules(c["url"], self._blocklist, self._banned),
             "gopher_repetition": gopher_repetition.gopher_repetition(c["gopher_repetition"]),
-            "gopher_quality": gopher_quality.gopher_quality(c["gopher_quality"], self._stop_words),
+            "gopher_quality": gopher_quality.gopher_quality(self._with_chars_per_word(c["gopher_quality"], None), self._stop_words),
             "fineweb": fineweb.fineweb(c["fineweb"]),
             "c4": c4.c4(c["c4"]),
             "badwords": badwords.badwords(c["badwords"], self._badwords),
@@ -207,6 +208,43 @@ class Filter:
             "secrets": [secrets_rewrite(c["secrets"])],
             "pii": [pii_rewrite(c["pii"])],
         }
+
+    def _check_chars_per_word(self, value):
+        """``gopher_quality.nonspace_chars_per_word``: a number >= 0, or a table of language codes
+        of ``nonspace_languages`` to numbers >= 0 (0: that language's word count off), each code
+        looked up as a label is (``tha`` is ``th``, ``yue`` ``zh``, whose constants they get)."""
+        where = "filter.gopher_quality.nonspace_chars_per_word"
+        number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0  # noqa: E731
+        if not isinstance(value, dict):
+            if not number(value):
+                raise ValueError(f"{where}: expected a number >= 0 (every non-space language; 0: no word count) or a "
+                                 f"table of language = number (th = 0), got {value!r}")
+            return float(value)
+        codes = sorted(x.lower() for x in self.cfg["nonspace_languages"] if not (len(x) == 4 and x.istitle()))  # not Thai, Hani
+        for lang, v in value.items():
+            if str(lang).lower() not in codes:
+                raise ValueError(f"{where}.{lang}: not a language of filter.nonspace_languages; one of {', '.join(codes)}")
+            if not number(v):
+                raise ValueError(f"{where}.{lang}: expected a number >= 0 (characters per English word; 0: no word count), got {v!r}")
+        out, keys = {}, {}
+        for lang, v in value.items():  # looked up as a label is: tha is th, yue is zh (their constants' code)
+            code = language_constants.lookup(str(lang), set(self._lang_consts))[0] or str(lang).lower()
+            if out.get(code, float(v)) != float(v):
+                raise ValueError(f"{where}.{lang}: the same language as {keys[code]} ({code}), given another value; give it once")
+            out[code], keys[code] = float(v), lang
+        return out
+
+    def _chars_per_word(self, lang: str | None, consts: dict) -> float:
+        """The non-space word count's characters per English word for ``lang`` (0: no count):
+        the config's number, its table's entry, else the language's constants (``consts``)."""
+        if not isinstance(self._per_word, dict):
+            return self._per_word
+        if lang in self._per_word:
+            return self._per_word[lang]
+        return float(consts.get("gopher_quality", {}).get("nonspace_chars_per_word", 0.0)) if lang else 0.0
+
+    def _with_chars_per_word(self, table: dict, lang: str | None, consts: dict | None = None) -> dict:
+        return {**table, "nonspace_chars_per_word": self._chars_per_word(lang, consts or {})}
 
     def _taken_names(self) -> dict:
         """Names a custom rule may not have, each with what it is: another stage's ledger rule
@@ -277,6 +315,7 @@ class Filter:
             for k, v in consts.get(name, {}).items():
                 if cfg[name].get(k) == DEFAULTS[name].get(k):
                     cfg[name][k] = v
+        cfg["gopher_quality"] = self._with_chars_per_word(cfg["gopher_quality"], lang, consts)
         return cfg, consts.get("terminal", "")
 
     def language_settings(self, language: str, labels: tuple[list[str], str] = ([], "")) -> tuple[list[str], dict]:
@@ -303,8 +342,10 @@ class Filter:
         consts = self._lang_consts.get(lang)
         if self._nonspace(language, lang):
             per = cfg["gopher_quality"]["nonspace_chars_per_word"]
-            count = (f"its words are counted as characters / {per} (gopher_quality.nonspace_chars_per_word, from "
-                     "the UDHR: characters per English word)" if per else "the word-count rules are skipped")
+            given = not isinstance(self._per_word, dict) or lang in self._per_word
+            where = "set in the config" if given else "from the UDHR: characters per English word"
+            count = (f"its words are counted as characters / {per} (gopher_quality.nonspace_chars_per_word, {where})"
+                     if per else f"the word-count rules are skipped (gopher_quality.nonspace_chars_per_word{', set in the config' if given else ''})")
             notes.append(f"{language} is a non-space language (filter.nonspace_languages): {count}; the word-length, "
                          "stop-word and per-word rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
                          "tests are skipped; short lines use short_line_chars_nonspace; the n-gram repetition rules count "
