@@ -4,6 +4,7 @@
                                  [--small-tokens 4000000] [--seq-len 2049] [--batch 8] [--repeat 5] [--share-only]
                                  [--startup [--epochs 4]] [--open-shards [--epochs 4]]
                                  [--far-epochs [--far-tokens 4000000] [--far 1 10 100 1000 10000] [--far-before 1000]]
+                                 [--footer-check [--footer-tokens 8000000] [--footer-opens 2000]]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
 ``manifest``; 16 shards, page CRCs as a run writes them) of documents with log-normal lengths
@@ -262,6 +263,41 @@ def open_shards(a) -> None:
                   f"{r['tokens']:,} tokens; peak {r['mb']:.0f} MB ({r['mb'] / base['mb']:.2f}x)")
 
 
+def footer_check(a) -> None:
+    """What a shard's open costs with its footer hashed (the loader now: ``_footer``, one read of
+    the file's tail, then ``ParquetFile(metadata=...)``) against pyarrow reading the footer itself
+    (before), interleaved in one process, on shards of few and of many row groups."""
+    import statistics
+
+    import pyarrow.parquet as pq
+
+    from curate import output
+    from curate.loader import _footer
+
+    print(f"footer check, a shard's open (handle, footer, ParquetFile), {a.footer_opens} opens each way, interleaved:")
+    for groups in (4, 64):
+        with tempfile.TemporaryDirectory() as root:
+            shards = 16
+            m = write_tokens(root, a.footer_tokens, shards=shards, group_tokens=max(1, a.footer_tokens // (shards * groups)))
+            paths = [output.join(f"{root}/tokens", s["file"]) for s in m["shards"]]
+            took: dict = {"before": [], "now": []}
+            for i in range(a.footer_opens):
+                for way in ("before", "now") if i % 2 else ("now", "before"):
+                    t = time.perf_counter()
+                    with output.open_input(paths[i % shards]) as h:
+                        if way == "now":
+                            md, _ = _footer(h)
+                            f = pq.ParquetFile(h, metadata=md, page_checksum_verification=True)
+                        else:
+                            f = pq.ParquetFile(h, page_checksum_verification=True)
+                        assert f.metadata.num_rows == m["shards"][i % shards]["rows"]
+                    took[way].append(time.perf_counter() - t)
+            rg = sum(len(s["row_group_tokens"]) for s in m["shards"]) / shards
+            med = {k: statistics.median(v) * 1e6 for k, v in took.items()}
+            print(f"  {rg:.0f} row groups a shard ({pq.read_metadata(paths[0]).serialized_size:,} B footer): before {med['before']:.0f} us, "
+                  f"now {med['now']:.0f} us ({med['now'] / med['before']:.2f}x, {med['now'] - med['before']:+.0f} us an open)")
+
+
 def own_epoch_start(root: str, batch: int, seq_len: int, epochs: int, repeat: int) -> dict:
     """curate's own work before a worker's first batch of each epoch, in this process (no worker
     processes: what the DataLoader adds is measured above): a new TokenLoader each epoch, as before,
@@ -393,6 +429,9 @@ def main():
     ap.add_argument("--far-tokens", type=int, default=4_000_000, help="tokens of the --far-epochs corpus")
     ap.add_argument("--far", type=int, nargs="+", default=[1, 10, 100, 1000, 10000], help="the epochs --far-epochs starts")
     ap.add_argument("--far-before", type=int, default=1000, help="the last epoch --far-epochs times as before (it takes minutes)")
+    ap.add_argument("--footer-check", action="store_true", help="measure what hashing a shard's footer adds to its open only")
+    ap.add_argument("--footer-tokens", type=int, default=8_000_000, help="tokens of the --footer-check corpus (16 shards)")
+    ap.add_argument("--footer-opens", type=int, default=2000, help="opens --footer-check times each way")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -412,6 +451,8 @@ def main():
         return open_shards(a)
     if a.far_epochs:
         return far_epochs(a)
+    if a.footer_check:
+        return footer_check(a)
     with tempfile.TemporaryDirectory() as root:
         t = time.perf_counter()
         m = write_tokens(root, a.tokens)

@@ -164,7 +164,7 @@ def check_owned(root: str) -> dict:
         there = {rel for rel, _ in present}
         since = os.stat(os.path.join(base, output.MANIFEST))
         changed = sorted(rel for rel, sha in _hashes(root, manifest).items() if rel in there
-                         and _changed_since(os.stat(os.path.join(base, rel)), since) and output.sha256_file(root, rel) != sha)
+                         and _changed_since(st := os.stat(os.path.join(base, rel)), since) and _sha256(root, rel, st) != sha)
     if foreign:
         raise ForeignFiles(
             f"output {root!r} holds files curate did not write: {', '.join(foreign[:10])}"
@@ -173,6 +173,18 @@ def check_owned(root: str) -> dict:
     if changed:
         raise ForeignFiles(f"output {root!r}: {', '.join(changed[:10])} changed since curate wrote it; move it away or choose another --output")
     return manifest
+
+
+_HASHED: dict[tuple, str] = {}  # (path, inode, size, mtime, ctime) -> sha256: a run's commit checks again what its start hashed
+
+
+def _sha256(root: str, rel: str, st: os.stat_result) -> str:
+    """sha256 of ``root``/``rel``, hashed once while its stat says it is the same file unchanged
+    (a copied output's files, hashed at a rerun's start, are not read again by its commit)."""
+    key = (os.path.join(root, rel), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = output.sha256_file(root, rel)
+    return _HASHED[key]
 
 
 def _changed_since(st: os.stat_result, manifest: os.stat_result) -> bool:
@@ -252,6 +264,27 @@ def _lock(root: str, base: str) -> None:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     _LOCKS[base] = fd
+
+
+def held(root: str) -> bool:
+    """Whether another process holds the lock of the local output ``root`` now; the lock file is
+    not made (a reader watching a commit another process completes must not write in its staging
+    folder, which that process deletes)."""
+    import fcntl
+
+    try:
+        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    except OSError:  # cannot tell: as held (the caller waits, bounded)
+        return True
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        return e.errno in (errno.EACCES, errno.EAGAIN)
+    finally:
+        os.close(fd)  # drops the lock taken, if it was
+    return False
 
 
 def _hostname() -> str:
@@ -477,8 +510,14 @@ def recover(root: str) -> bool:
         return False
     # a journal is also there while a live run moves its files into place: finishing that
     # commit beside it would delete its staging folder under it; its lock tells (and refuses)
+    mine = base in _LOCKS
     _lock(root, base)
     try:
+        if not mine and not _exists(fs, path) and "://" not in root:
+            # the holder completed it as this process took the lock, which made its staging folder
+            # and lock file again (readers retry while the holder works): left, they read as a run under way
+            _remove_lock_folder(base)
+            return False
         with fs.open_input_stream(path) as f:
             journal = json.loads(f.read())
         _apply(fs, base, journal)
@@ -487,30 +526,65 @@ def recover(root: str) -> bool:
     return True
 
 
+def _remove_lock_folder(base: str) -> None:
+    """Remove the lock file this process holds and the staging folder when nothing else is in it."""
+    try:
+        os.remove(f"{base}/{STAGING}/{LOCK}")
+        os.rmdir(f"{base}/{STAGING}")
+    except OSError:
+        pass
+
+
 def _apply(fs, base: str, journal: dict) -> None:
-    """Idempotent: each step checks what is already done."""
+    """Idempotent: each step checks what is already done. Safe beside another process applying
+    the same journal (in a bucket there is no lock: ranks opening an output at once each complete
+    it): a delete or move another did first is done, not an error (``_gone``), and the old
+    manifest is deleted only while it is the old one, the new one written back where another
+    process deleted it as the old one between its look and its delete."""
     staging = f"{base}/{STAGING}"
-    if journal.get("manifest") != "replace" and _exists(fs, f"{staging}/{output.MANIFEST}") and _exists(fs, f"{base}/{output.MANIFEST}"):
+    new = _read(fs, f"{staging}/{output.MANIFEST}")  # the new manifest (None: moved into place already)
+    if journal.get("manifest") != "replace" and new is not None and _read(fs, f"{base}/{output.MANIFEST}") not in (None, new):
         # from now until the last rename, no finished output (an audit's commit adds files beside
         # the run's: its manifest is renamed over the old one)
-        fs.delete_file(f"{base}/{output.MANIFEST}")
+        _gone(fs.delete_file, fs, f"{base}/{output.MANIFEST}")
     for rel in journal["delete"]:
         if _exists(fs, f"{base}/{rel}"):
-            fs.delete_file(f"{base}/{rel}")
+            _gone(fs.delete_file, fs, f"{base}/{rel}")
             _remove_empty_parents(fs, base, rel)
     for i, rel in enumerate(journal["files"]):
         src = f"{staging}/{rel}"
         if _exists(fs, src):
             fs.create_dir(f"{base}/{os.path.dirname(rel)}", recursive=True)
-            output.rename(fs, src, f"{base}/{rel}")
+            _gone(lambda s: output.rename(fs, s, f"{base}/{rel}"), fs, src, f"{base}/{rel}")
         if i == 0:
             _fault("during_moves")
-    if _exists(fs, f"{staging}/{output.MANIFEST}"):
+    if new is not None:
         # a power cut must not keep the manifest and lose a rename or delete it stands for
         output.sync_folders(fs, base, [*journal["delete"], *journal["files"]])
-        output.rename(fs, f"{staging}/{output.MANIFEST}", f"{base}/{output.MANIFEST}")
+        _gone(lambda s: output.rename(fs, s, f"{base}/{output.MANIFEST}"), fs, f"{staging}/{output.MANIFEST}")
+        if not _exists(fs, f"{base}/{output.MANIFEST}"):  # moved in, then deleted as the old one by a process beside this one
+            with fs.open_output_stream(f"{base}/{output.MANIFEST}") as f:
+                f.write(new)
         output.sync(fs, base)
-    _delete_dir(fs, staging)  # not synced: a journal found again is applied again, a no-op
+    _gone(lambda p: _delete_dir(fs, p), fs, staging)  # not synced: a journal found again is applied again, a no-op
+
+
+def _read(fs, path: str) -> bytes | None:
+    try:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _gone(step, fs, path: str, moved_to: str | None = None) -> None:
+    """``step(path)``, a delete (or a move to ``moved_to``) another process applying the same
+    journal may have done first: done if ``path`` is gone (and ``moved_to`` there)."""
+    try:
+        step(path)
+    except OSError:
+        if _exists(fs, path) or (moved_to is not None and not _exists(fs, moved_to)):
+            raise
 
 
 def _remove_empty_parents(fs, base: str, rel: str) -> None:

@@ -35,7 +35,9 @@ epoch and its batch count (``resized``), so a job can be resized again before th
 seq_len (a position counts its windows) and the tokens cannot change.
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
-their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum).
+their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum);
+a shard opened later whose footer's hash is not the one read then (swapped since for one of the
+same shape) is refused.
 It may be in a bucket (``gs://b/out``, ``s3://``): files are listed and opened through
 ``curate.output`` (pyarrow.fs), a row group's column read in ranges, never a whole shard.
 """
@@ -68,6 +70,10 @@ class TokensError(ValueError):
     pass
 
 
+class _Swapped(ValueError):
+    """A shard whose footer is not the one the loader read when it opened the tokens."""
+
+
 def tokens_dir(path: str) -> str:
     """DIR/tokens for a curate output DIR; a tokens directory itself as it is (a path, or a URI:
     ``curate.output`` reads either, a bucket's objects in ranges)."""
@@ -84,8 +90,9 @@ def worker_start(batch: int, worker: int, num_workers: int) -> int:
     return max(0, -(-(batch - worker) // num_workers))
 
 
-def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
-    """(tokens dir, manifest, manifest sha256), after checking the manifest against the files."""
+def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
+    """(tokens dir, manifest, manifest sha256, {shard: its footer's sha256}), after checking the
+    manifest against the files (no footers read with ``verify="none"``)."""
     import pyarrow as pa
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
@@ -131,7 +138,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
     if m.get("format") != FORMAT:
         raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
     if verify == "none":
-        return d, m, hashlib.sha256(raw).hexdigest()
+        return d, m, hashlib.sha256(raw).hexdigest(), {}
     listed = {s["file"] for s in m["shards"]}
     sizes = output.sizes(d)
     present = {f for f in sizes if f.endswith(".parquet")}
@@ -139,6 +146,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
         missing, extra = sorted(listed - present), sorted(present - listed)
         what = [f"{', '.join(missing[:3])} missing"] * bool(missing) + [f"{', '.join(extra[:3])} not listed"] * bool(extra)
         raise TokensError(f"{d}: the manifest does not match the files: {'; '.join(what)}")
+    footers = {}
     for s in m["shards"]:
         f = output.join(d, s["file"])
         if sizes[s["file"]] != s["bytes"]:
@@ -148,23 +156,41 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
         try:
             with output.open_input(f) as h:  # the footer only, in a bucket a ranged read
-                md = pq.read_metadata(h)
+                md, footers[s["file"]] = _footer(h)
         except (OSError, pa.ArrowException) as e:  # a damaged footer
             raise _no_file_left(f, e) or TokensError(f"{f}: not a readable Parquet file ({str(e).splitlines()[0][:120]}): restore it from a copy or rerun curate") from None
         if md.num_rows != s["rows"] or md.num_row_groups != len(s["row_group_tokens"]):
             raise TokensError(
                 f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
             )
-    return d, m, hashlib.sha256(raw).hexdigest()
+    return d, m, hashlib.sha256(raw).hexdigest(), footers
+
+
+def _footer(handle) -> tuple:
+    """(metadata, sha256 of the footer's bytes) of an open Parquet file, in one read of its
+    last 64 KiB (a bucket's ranged read, as pyarrow's own; a longer footer, a second). The hash
+    tells a shard from another of the same size, rows and row groups: the footer holds each
+    column chunk's compressed size, offsets and min/max, which other tokens change."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    size = handle.size()
+    tail = handle.read_at(min(size, 1 << 16), size - min(size, 1 << 16))
+    n = int.from_bytes(tail[-8:-4], "little") + 8 if len(tail) >= 8 else 0
+    if len(tail) < n <= size:
+        tail = handle.read_at(n, size - n)
+    footer = tail[-n:] if n else tail
+    return pq.read_metadata(pa.BufferReader(footer)), hashlib.sha256(footer).hexdigest()
 
 
 def _complete_commit(root: str) -> None:
     """Complete a commit of ``root`` that was decided and stopped midway (its journal there), as
     every read of an output does: a few renames. One another process is completing (a DataLoader
-    worker, another rank) or a live run is making (its renames) is waited for, a while (then said
-    later: being written); a read-only mount is told the command that completes it, unless its
-    manifest is there: a commit not begun or with only its staging folder's removal left (a power
-    cut may bring back the journal of a finished one), whose output is whole."""
+    worker, another rank) or a live run is making (its renames) is waited for, up to COMMIT_WAIT
+    (then its holder named), and completed here if that process dies midway; a read-only mount
+    is told the command that completes it, unless its manifest is there: a commit not begun or
+    with only its staging folder's removal left (a power cut may bring back the journal of a
+    finished one), whose output is whole."""
     import time
 
     import pyarrow.fs as pafs
@@ -174,20 +200,30 @@ def _complete_commit(root: str) -> None:
     journal = output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")
     if output.file_type(journal) != pafs.FileType.File:
         return
-    try:
-        commit.recover(root)
-    except commit.Held:
-        deadline = time.monotonic() + COMMIT_WAIT
-        while output.file_type(journal) == pafs.FileType.File and time.monotonic() < deadline:
-            time.sleep(0.05)
-    except OSError as e:
-        if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
+    deadline = time.monotonic() + COMMIT_WAIT
+    while True:  # again and again: the holder may die midway (its lock freed, the journal left)
+        try:
+            commit.recover(root)
             return
-        raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
-                          f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
-                          "where the output is writable (it completes the commit), then retry") from None
-    except ValueError:  # a journal not curate's: said later (no manifest)
-        pass
+        except commit.Held:
+            pass
+        except OSError as e:
+            if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
+                return
+            raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
+                              f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
+                              "where the output is writable (it completes the commit), then retry") from None
+        except ValueError:  # a journal not curate's: said later (no manifest)
+            return
+        time.sleep(0.05)
+        while commit.held(root) and time.monotonic() < deadline:  # watched, not locked: it deletes the lock's folder
+            time.sleep(0.05)
+        if output.file_type(journal) != pafs.FileType.File:
+            return
+        if time.monotonic() >= deadline:
+            holder = commit._holder(os.path.join(root, commit.STAGING, commit.LOCK))
+            raise TokensError(f"{root}: a run's commit stopped midway is being completed by another process{holder} for over "
+                              f"{COMMIT_WAIT:.0f} s (or a run is replacing this output): wait for it to end and retry")
 
 
 def _check_output_lists(root: str, mpath: str, sha256: str) -> None:
@@ -501,7 +537,7 @@ class TokenLoader:
 
         from curate import output
 
-        self.dir, self.manifest, self.manifest_sha256 = open_tokens(path, verify)
+        self.dir, self.manifest, self.manifest_sha256, self._footers = open_tokens(path, verify)
         m = self.manifest
         if tokenizer is not None:  # the model's own: tokens made with another are refused
             check_tokenizer(self.dir, m["tokenizer"], tokenizer)
@@ -574,9 +610,21 @@ class TokenLoader:
         return _part(self._left(resized)[1], readers, batch_size) // batch_size
 
     def __len__(self) -> int:
-        """Batches this rank hands out in the epoch in progress (all of it; after a resize, what is left)."""
+        """Batches the next pass hands out: the rest of the epoch in progress from this loader's
+        position (after a resume, and after a resize, what is left of it; at an epoch's start,
+        all of it: ``batches_per_epoch``), so ``len(loader) == len(list(loader))``."""
+        return self._epoch_batches() - self.batch
+
+    def _epoch_batches(self) -> int:
+        """Batches the epoch in progress hands out in all (after a resize: since it)."""
         steps = self._epoch_steps(self.resized, self.world_size * self.num_workers, self.batch_size)
         return steps * (1 if self.worker is not None else self.num_workers)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches a whole epoch of this shape hands out (each epoch after a resized one too): with
+        ``len``, what an LR schedule is planned by (steps taken + len + epochs left x this)."""
+        return self.steps * (1 if self.worker is not None else self.num_workers)
 
     def _reader(self, worker: int, start: int, files: dict | None = None):
         """One reader's batches from its batch index ``start`` to the end of the epoch; ``files``:
@@ -648,13 +696,16 @@ class TokenLoader:
                 if len(files) >= MAX_OPEN_SHARDS:  # the one read longest ago is closed (a dict keeps insertion order)
                     files.pop(next(iter(files)))[1].close()
                 handle = output.open_input(path)
-                files[file] = (pq.ParquetFile(handle, page_checksum_verification=True), handle)
-                shard, md = self._shards[file], files[file][0].metadata
+                md, footer = _footer(handle)
+                files[file] = (pq.ParquetFile(handle, metadata=md, page_checksum_verification=True), handle)
+                shard = self._shards[file]
                 if (handle.size(), md.num_rows, md.num_row_groups) != (shard["bytes"], shard["rows"], len(shard["row_group_tokens"])):
                     # a shard replaced since the loader opened the tokens (a rerun's commit) would be read as if it were the
                     # one listed, where a row group's token count matches (each full one of a packed corpus)
                     raise ValueError(f"{handle.size()} bytes, {md.num_rows} rows in {md.num_row_groups} row groups, the manifest "
                                      f"says {shard['bytes']}, {shard['rows']} in {len(shard['row_group_tokens'])}")
+                if self._footers.setdefault(file, footer) != footer:  # the same shape, other tokens: only its footer tells
+                    raise _Swapped()
             files[file] = files.pop(file)  # the most recently read last
             flat = pc.list_flatten(files[file][0].read_row_group(group, columns=["input_ids"]).column(0)).to_numpy()
             if len(flat) != tokens:
@@ -662,6 +713,10 @@ class TokenLoader:
         except (OSError, ValueError, pa.ArrowException) as e:
             if _no_file_left(path, e) is None:
                 self.check_unchanged()  # a rerun replacing the output (its commit under way, or done) is said as such
+            if isinstance(e, _Swapped):
+                raise TokensError(f"{path}: not the shard this loader opened (the same size, rows and row groups, another footer: "
+                                  "replaced since, e.g. copied over): a position is only valid in the tokens it was read from: "
+                                  "put the shard back, or start from a fresh loader") from None
             raise _no_file_left(path, e) or TokensError(f"{path}: row group {group} is damaged ({str(e).splitlines()[0][:120]}): restore it from a copy "
                               "or rerun curate; verify=\"sha256\" checks every shard's checksum before training") from None
         return flat
@@ -676,7 +731,7 @@ class TokenLoader:
             files: dict = {}  # the open shards, shared by the readers: MAX_OPEN_SHARDS in all, not each
             try:
                 readers = [self._reader(w, worker_start(n, w, W), files) for w in range(W)]
-                for i in range(n, len(self)):
+                for i in range(n, self._epoch_batches()):
                     b = next(readers[i % W])
                     self.batch += 1
                     yield b
@@ -843,6 +898,10 @@ class TokenDataLoader:
 
     def __len__(self):
         return len(self.loader)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.loader.batches_per_epoch
 
     def __iter__(self):
         import torch

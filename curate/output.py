@@ -156,7 +156,8 @@ SYNC = True  # fsync what is written (bench/bench_commit.py turns it off to meas
 def _full_fsync(fd: int) -> bool:
     """fcntl(F_FULLFSYNC) where there is one (macOS, whose fsync leaves the bytes in the drive's
     cache, which a power cut may lose); False where there is none or the file system refuses it
-    (some network ones): fsync then."""
+    (some network ones): fsync then. Another error (EIO: the bytes could not be written) raises:
+    an fsync after it may succeed, the bytes still lost."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -167,7 +168,9 @@ def _full_fsync(fd: int) -> bool:
     try:
         fcntl.fcntl(fd, full)
         return True
-    except OSError:
+    except OSError as e:
+        if e.errno not in _CANNOT_SYNC and e.errno != errno.ENOTTY:
+            raise
         return False
 
 

@@ -156,7 +156,7 @@ def test_documents_languages_characters(curated, summary):
     assert summary["documents"]["by_language"] == dict(q("SELECT coalesce(language, 'und'), count(*) FROM {t} GROUP BY 1", t=t))
     assert summary["characters"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(length(text)) FROM {t} GROUP BY 1", t=t)}
     tok = {d: (int(a), int(b)) for d, a, b in q("SELECT domain, sum(num_tokens), sum(num_tokens * coalesce(repeat, 1)) FROM {t} GROUP BY 1", t=t)}
-    assert summary["tokens"]["by_domain"] == {d: a for d, (a, _) in tok.items()}
+    assert summary["tokens"]["unique_by_domain"] == {d: a for d, (a, _) in tok.items()}
     assert summary["tokens"]["in_mix_by_domain"] == {d: b for d, (_, b) in tok.items()}
     assert summary["mix_documents"]["by_domain"] == {d: int(n) for d, n in q("SELECT domain, sum(repeat) FROM {t} GROUP BY 1", t=t)}
     # a multilingual corpus's tokens per language (in the mix: copies counted), as the report's languages show them
@@ -232,6 +232,20 @@ def test_funnel_and_checks(curated, summary):
     # deterministic: a second audit writes the same bytes; the report is a function of summary.json alone
     assert output.json_bytes(scan.audit_output(str(curated))) == (curated / "stats" / "summary.json").read_bytes()
     assert report.render(summary) == (curated / "report.html").read_text()
+
+
+def test_tokens_say_which_count_a_training_run_reads(curated, summary):
+    """summary.json's tokens ``total`` was text/'s documents' tokens each counted once, while
+    tokens.json's ``total``, what a training run reads, counts every copy rebalance made: one
+    word, two numbers (here the code's documents are in the mix twice). Now ``unique`` (each
+    document once) and ``in_mix`` (every copy: tokens.json's total), and no ``total``."""
+    t = f"read_parquet('{curated}/text/*.parquet')"
+    (once, copies), = q("SELECT sum(num_tokens), sum(num_tokens * coalesce(repeat, 1)) FROM {t}", t=t)
+    tok = summary["tokens"]
+    assert "total" not in tok and "by_domain" not in tok
+    assert tok["unique"] == once < copies == tok["in_mix"] == summary["tokens_written"]
+    page = (curated / "report.html").read_text()
+    assert "unique (each document once)" in page and "in the mix (what training reads)" in page
 
 
 def test_top_and_distinct_hosts(curated, summary):
@@ -539,3 +553,37 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     name = {"bz2": "bzip2", "xz": "xz", "lz4": "lz4"}[how]
     assert f"{path} is compressed with {name}; curate reads gzip and zstd: recompress it" in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("how", ["bz2", "xz"])
+def test_the_recompress_hint_run_as_written_gives_a_file_curate_reads(tmp_path, capsys, how):
+    """The one line for a .jsonl.bz2 (.xz) said 'e.g. bzip2 -dc FILE | zstd > FILE.zst': taken as
+    written, x.jsonl.bz2.zst, a name `curate audit --corpus` refuses (not a Parquet or JSONL
+    file) and `curate run` cannot place when the file starts with a comment line (give --format).
+    It names the file and the copy now (x.jsonl.zst); the command, run as said, gives a file
+    both read whole."""
+    import bz2
+    import lzma
+    import shlex
+
+    import pyarrow.parquet as pq
+
+    from curate import cli
+
+    tool = {"bz2": "bzip2", "xz": "xz"}[how]
+    if not (shutil.which(tool) and shutil.which("zstd")):
+        pytest.skip(f"needs the {tool} and zstd commands")
+    raw = b"# exported by a tool\n" + b"".join(b'{"id": "%d", "text": "The harbour and the river %d."}\n' % (i, i) for i in range(5))
+    path = tmp_path / f"x y.jsonl.{how}"  # a blank in the name: the command quotes it
+    path.write_bytes({"bz2": bz2.compress, "xz": lzma.compress}[how](raw))
+    assert cli.main(["audit", "--corpus", str(path)]) != 0
+    err = capsys.readouterr().err
+    command = err.split("e.g. ", 1)[1].strip()
+    assert command.endswith("| zstd > " + shlex.quote(str(tmp_path / "x y.jsonl.zst"))), err
+    subprocess.run(command, shell=True, check=True, cwd=tmp_path)
+    copy = tmp_path / "x y.jsonl.zst"
+    assert cli.main(["audit", "--corpus", str(copy), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 5
+    assert cli.main(["run", "--input", str(copy), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"),
+                     "--progress", "off"]) == 0, capsys.readouterr().err
+    assert pq.read_table(tmp_path / "out" / "text").num_rows == 5

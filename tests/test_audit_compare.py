@@ -148,3 +148,50 @@ def test_an_input_table_given_twice_is_numbered_where_it_is(tmp_path):
     assert r.returncode == 0 and f"  inputs[1]: added {json.dumps(table, sort_keys=True)}\n" in r.stdout, r.stdout
     r = curate("audit", tmp_path / "once", "--compare", tmp_path / "twice")
     assert r.returncode == 0 and f"  inputs[1]: removed {json.dumps(table, sort_keys=True)}\n" in r.stdout, r.stdout
+
+
+def test_compare_gives_tokens_by_source_as_by_domain(tmp_path):
+    """Two sources of one domain: --compare gave tokens per domain only, so a source that lost its
+    documents while another grew read as the same web. Now a line per source that changed (old ->
+    new, and the difference), and how many are the same. Ground truth: text/'s num_tokens summed
+    per domain/source of each output."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    write(inp / "blog.jsonl", [{"id": "b1", "text": BODY}, {"id": "b2", "text": OTHER}])
+    write(inp / "news.jsonl", [{"id": "n1", "text": OTHER.replace("farmer", "miller")}])
+    write(inp / "wiki.jsonl", [{"id": "w1", "text": BODY.replace("river", "canal")}])
+
+    def run(name: str) -> Path:
+        r = curate("run", "--input", inp / "blog.jsonl", "--domain", "web", "--source", "blog", "--input", inp / "news.jsonl",
+                   "--domain", "web", "--source", "news", "--input", inp / "wiki.jsonl", "--domain", "web", "--source", "wiki",
+                   "--stages", "ingest,tokenize", "--output", tmp_path / name, "--progress", "off")
+        assert r.returncode == 0, r.stderr
+        return tmp_path / name
+
+    def tokens(out: Path) -> dict:
+        t = pl.read_parquet(out / "text" / "*.parquet").group_by("domain", "source").agg(pl.col("num_tokens").sum())
+        return {f"{d}/{s}": n for d, s, n in t.iter_rows()}
+
+    old = run("old")
+    write(inp / "blog.jsonl", [{"id": "b1", "text": BODY}])  # the blog loses a page
+    write(inp / "news.jsonl", [{"id": "n1", "text": OTHER.replace("farmer", "miller")}, {"id": "n2", "text": OTHER}])  # news gains it
+    new = run("new")
+    a, b = tokens(old), tokens(new)
+    assert a["web/wiki"] == b["web/wiki"] and a["web/blog"] > b["web/blog"] and a["web/news"] < b["web/news"]
+    r = curate("audit", new, "--compare", old)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("tokens by source:"))
+    assert line == (f"tokens by source: web/blog {a['web/blog']:,} -> {b['web/blog']:,} ({b['web/blog'] - a['web/blog']:+,}), "
+                    f"web/news {a['web/news']:,} -> {b['web/news']:,} ({b['web/news'] - a['web/news']:+,}); 1 source the same"), r.stdout
+    r = curate("audit", new, "--compare", new)
+    assert "tokens by source: the same (3 sources)" in r.stdout, r.stdout
+
+
+def test_tokens_by_source_of_a_manifest_without_them_is_not_said():
+    """A tokens.json written before ``per_source``: its sources are not known, not 0 (every
+    source of the other output would read as new); an output without tokens/ is 0."""
+    from curate.audit.compare import source_lines
+
+    now = {"total": 30, "per_domain": {"web": 30}, "per_source": {"web": {"blog": 10, "news": 20}}}
+    assert source_lines({"total": 30, "per_domain": {"web": 30}}, now) == []
+    assert source_lines({}, now) == ["tokens by source: web/blog 0 -> 10 (+10), web/news 0 -> 20 (+20)"]

@@ -197,13 +197,10 @@ def test_another_corpus_field_named_edits_is_not_curates(tmp_path):
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["edits_in_output"] is None
 
 
-def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
-    """Cut mode on a page that is nothing but an evaluation item: nothing of it is left, so it is
-    removed under the rule "remove" mode names (a ledger row with the item), not kept in text/
-    as an empty document with an edits entry; a page with words left is kept and cut."""
-    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in
-                                                  {"all": ITEM, "spaced": f"\n  {ITEM}  \n", "most": ITEM + "\nThanks for reading.",
-                                                   "plain": PAGES["plain"]}.items()))
+def cut_pages(tmp_path: Path, pages: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``pages`` (source id: text) through ingest and decontaminate in cut mode, ITEM the
+    evaluation set, by the CLI: (text/, ledger)."""
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in pages.items()))
     (tmp_path / "eval.txt").write_text(ITEM + "\n")
     cfg = tmp_path / "cut.toml"
     cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
@@ -211,9 +208,16 @@ def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
                    f'[decontaminate]\nmode = "cut"\n[[decontaminate.eval_sets]]\nname = "ev"\nglob = "{tmp_path / "eval.txt"}"\n')
     r = curate("run", cfg, "--progress", "off")
     assert r.returncode == 0, r.stderr
-    text = pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")
+    return (pl.read_parquet(tmp_path / "out" / "text" / "*.parquet"), pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet"))
+
+
+def test_a_document_the_cut_leaves_empty_is_removed_not_kept_empty(tmp_path):
+    """Cut mode on a page that is nothing but an evaluation item: nothing of it is left, so it is
+    removed under the rule "remove" mode names (a ledger row with the item), not kept in text/
+    as an empty document with an edits entry; a page with words left is kept and cut."""
+    text, ledger = cut_pages(tmp_path, {"all": ITEM, "spaced": f"\n  {ITEM}  \n", "most": ITEM + "\nThanks for reading.",
+                                        "plain": PAGES["plain"]})
     assert sorted(text["source_id"]) == ["most", "plain"], text.select("source_id", "text").to_dicts()
-    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
     assert sorted(ledger.select("source_id", "stage", "rule", "kept_id").rows()) == [
         ("all", "decontaminate", "eval_overlap", "ev:eval.txt:1"), ("spaced", "decontaminate", "eval_overlap", "ev:eval.txt:1")]
     assert set(ledger["snippet"]) == {" ".join(ITEM.split()[:13])}  # the n-gram, read from the text as it came in
@@ -240,3 +244,79 @@ def test_a_placeholder_longer_than_what_it_replaced_reads_as_chars_added(tmp_pat
     r = curate("audit", tmp_path / "out", "--why", "short")
     assert r.returncode == 0, r.stderr
     assert r.stdout.rstrip().endswith("rewritten by filter pii (pii_email 2, 2 chars added)"), r.stdout
+
+
+def test_a_document_the_cut_leaves_no_letter_is_removed(tmp_path):
+    """A page that is an evaluation item under a list marker or a number ("1. <item>", "* <item>"
+    and a "* * *" break): the cut left "1." / "* * *", kept in text/ as a document of
+    punctuation with an edits entry; nothing with a letter is left, so it is removed as a blank
+    one is. A page whose remainder has a word ("Thanks.") is kept and cut."""
+    pages = {"numbered": f"1. {ITEM}", "bullet": f"* {ITEM}\n\n* * *\n", "quoted": f"« {ITEM} » — 2024",
+             "thanks": f"1. {ITEM}\nThanks."}
+    text, ledger = cut_pages(tmp_path, pages)
+    assert text["source_id"].to_list() == ["thanks"], text.select("source_id", "text").to_dicts()
+    assert text["text"][0].split() == ["1.", "Thanks."]
+    assert sorted(ledger.select("source_id", "rule").rows()) == [("bullet", "eval_overlap"), ("numbered", "eval_overlap"),
+                                                                 ("quoted", "eval_overlap")]
+
+
+def test_a_second_run_over_curates_own_text_keeps_what_the_first_one_said(tmp_path):
+    """Re-curating an output (text/*.parquet as the input of a stricter run): each document's
+    ``meta`` (its licence here) is the second output's metadata too, and the first run's ``edits``
+    are carried in ``meta.earlier_edits`` (a third run appends its input's after them), so
+    ``--why`` on the second output says what both runs changed. Both were dropped: the second
+    output's documents had no licence (a licence filter over them found none) and no trace of the
+    first run's rewrites."""
+    menu = "Home | About | Contact"
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": t, "license": "cc-by-4.0"}) + "\n" for k, t in
+                                                  {"menu": page("menu", menu, 2),
+                                                   "both": page("both", menu, 2) + "\nWrite to the clerk at clerk.parish@example.org."}.items()))
+
+    def run_over(glob: Path, name: str, rules: str) -> dict:
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / name}"\nstages = ["ingest", "filter"]\n'
+                       f'[[inputs]]\nglob = "{glob}"\ndomain = "web"\n[filter.domains]\nweb = [{rules}]\n')
+        r = curate("run", cfg, "--progress", "off")
+        assert r.returncode == 0, r.stderr
+        return {r["id"]: r for r in pl.read_parquet(tmp_path / name / "text" / "*.parquet").iter_rows(named=True)}
+
+    def rules(edits) -> list:
+        return [(e["stage"], e["rule"]) for e in edits or []]
+
+    first = run_over(tmp_path / "pages.jsonl", "first", '"c4"')
+    assert sorted(rules(r["edits"]) for r in first.values()) == [[("filter", "c4_lines")]] * 2
+    second = run_over(tmp_path / "first" / "text" / "*.parquet", "second", '"pii"')
+    assert sorted(r["source_id"] for r in second.values()) == sorted(first)  # the first run's ids are the records' own
+    for r in second.values():
+        before, meta = first[r["source_id"]], json.loads(r["meta"])
+        assert meta.pop("earlier_edits", None) == before["edits"], (meta, before["edits"])
+        assert meta == json.loads(before["meta"]) == {"license": "cc-by-4.0"}
+    assert sorted(rules(r["edits"]) for r in second.values()) == [[], [("filter", "pii")]]  # this run's own, in its column
+    third = run_over(tmp_path / "second" / "text" / "*.parquet", "third", "")
+    assert sorted(rules(json.loads(r["meta"])["earlier_edits"]) for r in third.values()) == [
+        [("filter", "c4_lines")], [("filter", "c4_lines"), ("filter", "pii")]]  # in the order the runs made them
+    both = next(r for r in second.values() if r["edits"])
+    r = curate("audit", tmp_path / "second", "--why", both["id"])
+    assert r.returncode == 0, r.stderr
+    (c4,) = first[both["source_id"]]["edits"]
+    assert r.stdout.rstrip().endswith(f"; rewritten by filter pii (pii_email 1, {both['edits'][0]['chars']} chars); before this run "
+                                      f"(meta.earlier_edits): rewritten by filter c4_lines (c4_lines_removed 1, {c4['chars']} chars)"), r.stdout
+
+
+def test_a_corpus_of_old_and_new_text_files_counts_the_old_ones_unknown(base, out, tmp_path):
+    """`--corpus` over text/ files with the edits column and older ones without it: the older
+    files' documents are not known to be unchanged (their run recorded no changes), so they are
+    counted apart (``documents_not_recorded``) and the report says so; they read as unchanged."""
+    old = run(base, "ingest", "old_corpus")
+    new_text = pl.read_parquet(out / "text" / "*.parquet")
+    old_rows = pl.read_parquet(old / "text" / "*.parquet").height
+    r = curate("audit", "--corpus", old / "text" / "*.parquet", "--corpus", out / "text" / "*.parquet", "--output", tmp_path / "a")
+    assert r.returncode == 0, r.stderr
+    edits = json.loads((tmp_path / "a" / "stats" / "summary.json").read_text())["edits_in_output"]
+    assert edits["documents"] == int((new_text["edits"].list.len().fill_null(0) > 0).sum()) == 7
+    assert edits["documents_not_recorded"] == old_rows == 8
+    report = (tmp_path / "a" / "report.html").read_text()
+    assert f"kept documents not recorded (no edits column: unknown, not unchanged)</td><td>{old_rows}" in report
+    r = curate("audit", "--corpus", out / "text" / "*.parquet", "--output", tmp_path / "b")  # every file has the column
+    assert json.loads((tmp_path / "b" / "stats" / "summary.json").read_text())["edits_in_output"]["documents_not_recorded"] == 0
+    assert "not recorded" not in (tmp_path / "b" / "report.html").read_text()

@@ -107,3 +107,37 @@ def test_a_ledger_written_before_chars_is_audited_without_them(out, tmp_path):
     got = json.loads((old / "stats" / "summary.json").read_text())["sources"]
     assert got["web/mydump"]["characters_removed"] is None and got["web/mydump"]["removed"] >= 3
     assert "characters removed" not in (old / "report.html").read_text()
+
+
+def test_a_source_trees_skipped_files_count_their_length_or_say_a_lower_bound(tmp_path):
+    """A source tree's skipped files kept a 1,000-character snippet in the ledger, and
+    ``characters_removed`` summed the snippets: a 60,000-character minified bundle counted as
+    1,000, with nothing saying so. A file the reader read whole (minified, in no known language)
+    now has its length in the ledger's ``chars``; one it reads no further than the snippet
+    (vendored, lock, oversized) keeps the snippet's, and its source says how many files it counted
+    so (``skipped_files_counted_by_snippet``), the report's characters removed a lower bound ("≥")."""
+    tree = tmp_path / "tree"
+    (tree / "node_modules" / "lib").mkdir(parents=True)
+    (tree / "src").mkdir()
+    bundle = "".join(f"var v{i}=require('lib{i}');" for i in range(2500)) + "\n"  # one line of ~65k characters
+    (tree / "node_modules" / "lib" / "index.js").write_text(bundle)  # vendored: read no further than its start
+    mapping = "é" * 3000 + "\n"  # 6,001 bytes
+    (tree / "src" / "app.min.js.map").write_text(mapping)  # no known language: read whole
+    (tree / "src" / "bundle.js").write_text(bundle)  # minified: read whole
+    (tree / "src" / "main.py").write_text("def main():\n    return 1\n")
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "p", "text": "Too short."}) + "\n")
+    r = curate("run", "--input", tree, "--domain", "code", "--format", "source", "--source", "tree",
+               "--input", tmp_path / "pages.jsonl", "--domain", "web", "--source", "pages",
+               "--stages", "ingest,filter", "--output", tmp_path / "out", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    led = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet").filter(pl.col("source") == "tree")
+    assert sorted(led.select("path", "rule", "chars").rows()) == [
+        ("node_modules/lib/index.js", "vendored", 1000),  # the snippet
+        ("src/app.min.js.map", "unknown_language", len(mapping)), ("src/bundle.js", "minified", len(bundle))]
+    assert curate("audit", tmp_path / "out").returncode == 0
+    got = json.loads((tmp_path / "out" / "stats" / "summary.json").read_text())["sources"]
+    tree_src, pages = got["code/tree"], got["web/pages"]
+    assert tree_src["characters_removed"] == 1000 + len(mapping) + len(bundle) and tree_src["skipped_files_counted_by_snippet"] == 1
+    assert pages["characters_removed"] == len("Too short.") and pages["skipped_files_counted_by_snippet"] == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"<td>≥ {tree_src['characters_removed'] / 1e3:,.1f}k</td>" in page and "<td>≥ 10</td>" not in page

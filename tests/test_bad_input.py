@@ -212,6 +212,58 @@ def test_ranges_of_a_large_file_read_every_line_once(tmp_path):
     assert [d["id"] for d in got] == [d["id"] for d in whole]  # ids do not depend on how the file was split
 
 
+def _rows(path, start=0, end=None, limits=None):
+    """What read_jsonl yields for a byte range of ``path``, as comparable tuples (a run of
+    lines that are not JSON by its offset and length)."""
+    import re
+
+    from curate.readers.common import Bad, Doc, Skipped
+    from curate.readers.jsonl import read_jsonl
+
+    out = []
+    for x in read_jsonl(Shard(str(path), "f.jsonl", "jsonl", "web", "s", (), start, end), limits or Limits()):
+        if isinstance(x, Doc):
+            out.append(("doc", x.offset, x.text))
+        elif isinstance(x, Bad):
+            out.append(("bad", x.offset, x.reason, re.findall(r": (\d+) lines", x.detail or "")))
+        elif isinstance(x, Skipped):
+            out.append(("skipped", tuple(sorted(x.counts.items()))))
+    return sorted(out, key=repr)
+
+
+def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
+    """Every line read once, as read whole, for any split: random files of records, runs of
+    lines that are not JSON (a CSV), comments, blanks, BOMs, CRLF, invalid UTF-8 and lines over
+    the record limit (a broken one right before a CSV: the run was read by no range), each read
+    in ranges of 1 to 40 bytes (one line or less) and one larger split."""
+    import random
+
+    limits = Limits(max_record_bytes=20)  # a line over 42 bytes is over-long
+    kinds = [lambda r: json.dumps({"text": f"r{r.randrange(100)}"}), lambda r: f"{r.randrange(100)},x", lambda r: "#c",
+             lambda r: "", lambda r: "\ufeff" + json.dumps({"text": "b"}), lambda r: "\ufeff// c", lambda r: "y" * r.randrange(35, 60),
+             lambda r: json.dumps({"text": "z" * r.randrange(40, 60)}), lambda r: "\udcff", lambda r: "  \r"]
+    differ = []
+    for seed in range(60):
+        rng = random.Random(seed)
+        lines = []
+        for _ in range(rng.randrange(1, 8)):
+            if rng.random() < 0.5:
+                lines += [rng.choice(kinds)(rng) for _ in range(rng.randrange(1, 4))]
+            else:
+                lines += [f"{i},csv" for i in range(rng.randrange(8, 15))]
+        sep = "\r\n" if rng.random() < 0.3 else "\n"
+        data = (sep.join(lines) + (sep if rng.random() < 0.7 else "")).encode("utf-8", "surrogateescape")
+        p = tmp_path / f"f{seed}.jsonl"
+        p.write_bytes(data)
+        whole = _rows(p, limits=limits)
+        for split in [*range(1, 41), rng.randrange(41, 200)]:
+            got = sorted((row for start in range(0, len(data), split) for row in _rows(p, start, min(len(data), start + split), limits)), key=repr)
+            if got != whole:
+                differ.append((seed, split))
+                break
+    assert differ == []
+
+
 def test_null_text_says_null_not_missing(tmp_path):
     # A null text field is there: "none of the fields is present" sent users looking for a typo.
     p = tmp_path / "a.jsonl"

@@ -4,6 +4,7 @@ replaces the output only when complete, a killed one leaves it readable, foreign
 the run refuse, the staging prefix goes) where there are no folders and no renames."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import itertools
 import json
@@ -535,13 +536,10 @@ def test_an_audit_of_a_bucket_needs_no_local_room(store, copies, tmp_path):
     bucket, local = copies
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    script = ("import resource, signal, sys\nfrom curate import cli\n"
-              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
-              "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-              "sys.exit(cli.main(sys.argv[1:]))\n")
+    from tests.test_jsonl_everywhere import SMALL_FILES
 
     def audit(*args):
-        return subprocess.run([sys.executable, "-c", script, "audit", *args], capture_output=True, text=True, timeout=300,
+        return subprocess.run([sys.executable, "-c", SMALL_FILES, "audit", *args], capture_output=True, text=True, timeout=300,
                               env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)})
 
     r = audit(bucket)
@@ -861,3 +859,107 @@ def test_a_changed_endpoint_or_credential_is_a_new_file_system(monkeypatch, var,
     assert built[0] is not built[1] and built[2] is built[0]
     if var == GCS_EMULATOR:
         assert not built[0].equals(built[1])  # another endpoint
+
+
+RANK = r"""
+import sys, time
+from curate.loader import TokenLoader
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+try:
+    print(len(TokenLoader(sys.argv[1], 2, 16).manifest["shards"]))
+except Exception as e:
+    print(f"{type(e).__name__}: {str(e)[:300]}")
+"""
+
+
+def _killed_after_journal(fs, uri, tmp_path):
+    """(an output whose rerun, 3 shards, was killed once its commit was decided, a clean run of that rerun)."""
+    out, clean = f"{uri}/out", f"{uri}/clean"
+    new = pages(tmp_path, 40, "new")
+    assert cli.main(run_args(pages(tmp_path, 30, "old"), out, "--stages", "ingest,tokenize", "--shards", "2")) == 0
+    assert cli.main(run_args(new, clean, "--stages", "ingest,tokenize", "--shards", "3")) == 0
+    r = run_cli(run_args(new, out, "--stages", "ingest,tokenize", "--shards", "3"), "after_journal")
+    assert r.returncode == 137, r.stderr[-2000:]
+    assert f"{commit.STAGING}/{commit.JOURNAL}" in snapshot(fs, out)
+    return out, clean
+
+
+def _same_output(fs, out, clean):
+    got, want = snapshot(fs, out), snapshot(fs, clean)
+    assert set(got) == set(want)
+    assert all(got[k] == want[k] for k in want if k != output.MANIFEST)
+    commit.verify_output(out)
+
+
+def test_ranks_completing_a_killed_commit_in_a_bucket_at_once(gcs, tmp_path):
+    """A bucket has no lock: four ranks started at one instant on an output whose rerun was killed
+    after deciding its commit each completed it, racing (a move or delete another had just done
+    failed NOT_FOUND): 3 of 4 tries left ranks with "the loader cannot complete it here". Each
+    step another process did first is done, not an error: every rank reads the completed output."""
+    fs, uri = gcs
+    out, clean = _killed_after_journal(fs, uri, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    at = time.time() + 3  # past every rank's imports
+    ranks = [subprocess.Popen([sys.executable, "-c", RANK, out, str(at)], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    said = [p.communicate(timeout=120)[0].strip() for p in ranks]
+    assert said == ["3"] * 4, said
+    _same_output(fs, out, clean)
+
+
+class _Beside:
+    """A file system whose delete of ``path`` first lets another process apply the same journal
+    whole (``other``): the interleaving of two processes completing one commit, made certain."""
+
+    def __init__(self, fs, path, other):
+        self._fs, self._path, self._other = fs, path, other
+
+    def __getattr__(self, name):
+        return getattr(self._fs, name)
+
+    def delete_file(self, path):
+        if path == self._path and self._other:
+            self._other.pop()()
+        return self._fs.delete_file(path)
+
+
+def test_a_process_completing_a_commit_beside_another_keeps_the_new_manifest(gcs, tmp_path, monkeypatch):
+    """Two processes completing one commit in a bucket: one looked at the output's manifest (the
+    old one, to delete), the other completed the whole commit meanwhile (the new manifest in
+    place, the staging prefix gone), then the first deleted the new manifest: an output of the
+    new files and no manifest.json, unreadable for good. Now the new manifest is put back."""
+    fs, uri = gcs
+    out, clean = _killed_after_journal(fs, uri, tmp_path)
+    base = _path(out)
+    journal = json.loads(snapshot_bytes(fs, f"{base}/{commit.STAGING}/{commit.JOURNAL}"))
+    other = [lambda: commit._apply(fs, base, journal)]
+    with monkeypatch.context() as m:
+        m.setattr(output, "_fs", lambda root: (_Beside(fs, f"{base}/{output.MANIFEST}", other), base))
+        assert commit.recover(out)
+    assert not other  # the other process did apply it first
+    _same_output(fs, out, clean)
+
+
+def snapshot_bytes(fs, path: str) -> bytes:
+    with fs.open_input_stream(path, compression=None) as f:
+        return f.read()
+
+
+def test_audit_corpus_of_a_bucket_file_says_its_own_name(store, tmp_path, capsys):
+    """A bucket's JSONL file is read from a local copy in a temporary folder, and the one line for
+    a .jsonl.bz2 named that copy ('/tmp/curate-audit-.../x.jsonl.bz2 is compressed with bzip2 ...
+    e.g. bzip2 -dc /tmp/curate-audit-...'), a file gone once the audit stops; it names the
+    bucket's file, as the line for a damaged one does."""
+    import bz2
+
+    fs, uri = store
+    rows = b'# an export\n{"text": "The harbour and the river."}\n'
+    with fs.open_output_stream(f"{_path(uri)}/j/x.jsonl.bz2", compression=None) as f:
+        f.write(bz2.compress(rows))
+    with fs.open_output_stream(f"{_path(uri)}/k/cut.jsonl.gz", compression=None) as f:
+        packed = gzip.compress(b"".join(b'{"text": "The river %d."}\n' % i for i in range(5000)))
+        f.write(packed[: len(packed) // 2])
+    for name, said in (("j/x.jsonl.bz2", " is compressed with bzip2"), ("k/cut.jsonl.gz", ": cannot be read (")):
+        assert cli.main(["audit", "--corpus", f"{uri}/{name}", "--output", str(tmp_path / "a")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"curate audit: {uri}/{name}{said}") and "curate-audit-" not in err and err.count("\n") == 1, err

@@ -242,3 +242,25 @@ def test_data_written_as_code_is_removed(tmp_path):
     assert ledger["value"].min() > 0.99 and set(ledger["threshold"]) == {0.9}
     kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     assert sorted(kept["path"]) == ["src/__init__.py", "src/app.py", "src/lookup.py"]
+
+
+def test_data_line_pattern_matches_what_its_backtracking_form_matches():
+    """The data-line regex gives nothing back (``*+``, ``++``: a literal never starts with a
+    separator, a CSV field never holds one). On lines built from its pieces it matches exactly
+    the lines the plain (backtracking) form of the same pattern matches."""
+    import random
+    import re
+
+    from curate.stages.filters.code import _DATA_LINE
+
+    plain = re.compile(_DATA_LINE.pattern.replace("*+", "*").replace("++", "+"))
+    assert plain.pattern != _DATA_LINE.pattern
+    pieces = ["1", "-2.5e3", "0x1F", ".5", "7uL", '"a,b"', "'x\\'y'", "true", "None", "nil", "undefined", "foo", "x=1",
+              " ", "\t", ",", ", ", ";", ":", "[", "]", "{", "}", "(", ")", "\r", ".", "e", "1.", "a b", '"', "\\"]
+    rng = random.Random(3)
+    matched = 0
+    for _ in range(20000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+        assert (_DATA_LINE.match(line) is None) == (plain.match(line) is None), line
+        matched += _DATA_LINE.match(line) is not None
+    assert matched > 2000

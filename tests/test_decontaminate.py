@@ -681,3 +681,124 @@ def test_max_ngrams_raised_is_not_another_config(tmp_path, capsys):
     run_web(tmp_path, "out", rows, ev, "max_ngrams = 50000000")
     assert "another config" not in capsys.readouterr().err
     assert [p.read_bytes() for p in text] == before
+
+
+def test_a_dataset_card_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys):
+    """An evaluation set given as its folder, as a dataset download leaves it (test.jsonl beside
+    README.md, its card): every file whose name told no format was read as text, one item a line,
+    so a page quoting the card's licence sentence was removed as contaminated (ledger kept_id
+    'README.md:3'). Such a file among files of a format is one config line now, naming it, with
+    the glob that leaves it out; that glob reads the items only."""
+    item = ("Which river flows through the old market town before it reaches the wide grey harbour "
+            "where the fishing boats wait for the morning tide")
+    licence = ("This dataset is licensed under the Creative Commons Attribution Share Alike license and "
+               "may be shared and adapted with credit given to its authors")
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    (evals / "test.jsonl").write_text(json.dumps({"id": "q1", "text": item}) + "\n")
+    (evals / "README.md").write_text(f"# River questions\n\n{licence}.\n")
+    filler = "The lantern in the orchard glowed over the meadow while the sparrow sang near the copper gate. "
+    rows = [{"id": "quotes-item", "text": filler * 3 + item + ". " + filler * 3},
+            {"id": "quotes-licence", "text": filler * 3 + licence + ". " + filler * 3}]
+    cfg = tmp_path / "c.toml"
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    head = (f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+            f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n')
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "eval_sets[0].glob: cannot tell the format of README.md from its name" in err, err
+    hint = re.search(r'glob = "([^"]+)"', err).group(1)
+    assert hint == f"{evals}/**/*.jsonl", err
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{hint}"\nid_field = "id"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert ledger["kept_id"].to_list() == ["rivers:q1"] and ledger["rule"].to_list() == ["eval_overlap"]
+    # a part in a compression curate does not read is said as such, not as a file of no format
+    import bz2
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "test.jsonl").write_text(json.dumps({"id": "q1", "text": item}) + "\n")
+    (other / "more.jsonl.bz2").write_bytes(bz2.compress(b'{"id": "q2", "text": "x"}\n'))
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{other}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{other / 'more.jsonl.bz2'} is compressed with bzip2" in err, err
+    # the card named on its own (or format = "text") is read as text, as before
+    cfg.write_text(head + f'[[decontaminate.eval_sets]]\nname = "rivers"\nglob = "{evals / "README.md"}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    assert pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")["kept_id"].to_list() == ["rivers:README.md:3"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+def test_an_eval_text_file_is_decoded_as_curate_run_decodes_a_text_input(tmp_path, encoding):
+    """An evaluation set as a text file saved by a Windows editor: UTF-16 with its byte-order mark
+    ("Unicode" in Notepad) or cp1252 ("ANSI"), CRLF line ends. It was decoded as UTF-8 with
+    replacement characters: UTF-16's items were NUL-riddled bytes and no page holding one was
+    found; cp1252's 'café', 'déjà', 'élèves' words no page has. Read as `curate run` reads a text input
+    (readers.common.decode_text), the pages holding an item are removed."""
+    items = ["le café près de la fenêtre était déjà plein quand les élèves arrivèrent après la fête du village à côté de l'église",
+             "every lantern along the pier was lit before the storm reached the town and the boats were pulled high onto the shingle"]
+    evals = tmp_path / "items.txt"
+    evals.write_bytes("\r\n".join(items).encode(encoding) + b"\r\n")
+    filler = "The orchard behind the mill was quiet and the meadow beyond it stretched to the woods. "
+    rows = [{"id": f"holds{i}", "text": filler * 2 + item.capitalize() + ". " + filler * 2} for i, item in enumerate(items)]
+    rows.append({"id": "clean", "text": filler * 5})
+    kept, ledger = run_web(tmp_path, "web", rows, evals)
+    assert kept == {"clean"}, ledger.select("id", "rule", "kept_id").to_dicts()
+    assert sorted(ledger["kept_id"]) == ["wikitext2:items.txt:1", "wikitext2:items.txt:2"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet.gz", ".parquet.zst"])
+def test_a_compressed_parquet_eval_set_is_read(tmp_path, capsys, suffix):
+    """An evaluation set's .parquet.gz / .parquet.zst (its format told by the name under the
+    compression, as for .jsonl.gz) stopped the run: 'Could not open Parquet input source
+    <Buffer>: Parquet magic bytes not found', naming no file (its compressed bytes were handed
+    to pyarrow). It is decompressed as a JSONL or text eval file is; a file that is not Parquet
+    under its name is one line naming it."""
+    import gzip as gz
+    import io
+
+    import pyarrow.parquet as pq
+    import zstandard
+
+    q = "which river flows through the ancient city of the seven hills and into the tyrrhenian sea"
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"id": ["r1"], "question": [q]}), buf)
+    (tmp_path / f"quiz{suffix}").write_bytes((gz.compress if suffix.endswith(".gz") else zstandard.compress)(buf.getvalue()))
+    filler = "The orchard behind the mill was quiet and the meadow beyond it stretched to the woods. "
+    rows = [{"id": "holds", "text": filler * 2 + q.capitalize() + "? " + filler * 2}, {"id": "clean", "text": filler * 5}]
+    toml = f'[[decontaminate.eval_sets]]\nname = "quiz"\nglob = "{tmp_path / f"quiz{suffix}"}"\ntext_fields = ["question"]\nid_field = "id"\n'
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = tmp_path / "c.toml"
+    head = (f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+            f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\nsource = "web"\n')
+    cfg.write_text(head + toml)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")
+    assert ledger["source_id"].to_list() == ["holds"] and ledger["kept_id"].to_list() == ["quiz:r1"]
+    bad = tmp_path / "bad" / f"quiz{suffix}"
+    bad.parent.mkdir()
+    bad.write_bytes((gz.compress if suffix.endswith(".gz") else zstandard.compress)(b"id,question\nr1,not parquet\n"))
+    cfg.write_text(head.replace('"out"', '"out2"').replace(str(tmp_path / "out"), str(tmp_path / "out2")) + toml.replace(str(tmp_path / f"quiz{suffix}"), str(bad)))
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and "not a Parquet file" in err, err
+
+
+def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
+    """An evaluation set's .jsonl.gz cut short (an interrupted download) stopped the run with a
+    traceback (EOFError from the decompressor); now one line naming the file."""
+    data = gzip.compress(b"".join(json.dumps({"text": f"item {i} " + "river stone harbour " * 5}).encode() + b"\n"
+                                  for i in range(2000)))
+    evals = tmp_path / "ev.jsonl.gz"
+    evals.write_bytes(data[: len(data) // 2])
+    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err

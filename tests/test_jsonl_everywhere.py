@@ -19,6 +19,11 @@ from curate import cli
 from curate.schema import make_id
 
 BOM = b"\xef\xbb\xbf"
+# curate's CLI where no file may grow past 4,000 bytes (RLIMIT_FSIZE): a full TMPDIR, in small
+SMALL_FILES = ("import resource, signal, sys\nfrom curate import cli\n"
+               "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the limit fails (EFBIG), not the process
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+               "sys.exit(cli.main(sys.argv[1:]))\n")
 
 
 def odd_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -187,3 +192,104 @@ def test_an_eval_file_in_a_compression_curate_does_not_read_is_refused(tmp_path,
                    "--output", str(tmp_path / "m.bin"), "--eval", str(evals)])
     err = capsys.readouterr().err
     assert rc != 0 and f"{evals} is compressed with {name}; curate reads gzip and zstd" in err, err
+
+
+@pytest.mark.parametrize("comment", [True, False], ids=["comment_line", "plain"])
+def test_an_audited_jsonl_gz_cut_short_is_one_line(tmp_path, capsys, comment):
+    """A .jsonl.gz cut short (an interrupted download), with a comment line or not: the audit's
+    pass looking for comment lines reads it first and stopped with a traceback (EOFError from
+    the decompressor); now one line naming the file, as polars' own read errors are said."""
+    rng = random.Random(8)
+    data = (b"# an export\n" if comment else b"") + b"".join(json.dumps({"text": sentence(rng)}).encode() + b"\n" for _ in range(3000))
+    packed = gzip.compress(data)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"curate audit: {path}: cannot be read (Compressed file ended before"), err
+
+
+def test_an_audit_with_no_room_for_the_copy_without_comment_lines_is_one_line(tmp_path):
+    """The zstd copy of a JSONL file with a comment line goes to TMPDIR: with no room there (a
+    small /tmp; a per-file limit here, RLIMIT_FSIZE) the audit stopped with a traceback (OSError
+    File too large); now one line naming the file, the folder and what to do, nothing left there."""
+    import os
+    import subprocess
+    import sys
+
+    rng = random.Random(9)
+    path = odd_jsonl(tmp_path / "a.jsonl", [{"text": sentence(rng, 60)} for _ in range(2000)])
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    r = subprocess.run([sys.executable, "-c", SMALL_FILES, "audit", "--corpus", str(path), "--output", str(tmp_path / "audit")],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TMPDIR": str(tmp)})
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr[-800:]
+    assert r.stderr.startswith(f"curate audit: {path}: cannot be copied to the temporary folder {tmp} (File too large): ")
+    assert "set TMPDIR" in r.stderr and not list(tmp.iterdir())
+
+
+def test_the_audit_reads_a_file_past_curate_runs_max_file_bytes(tmp_path, capsys, monkeypatch):
+    """curate run reads 4 GiB of a file (limits.max_file_bytes, quarantining the rest); the
+    audit's pass looking for comment lines used that limit too, so any JSONL over 4 GiB (a
+    dump, comment line or not) stopped the audit with a traceback (LimitExceeded). The default
+    is made 64 kB here (a 4 GiB file is too slow for a test): the audit reads the whole file."""
+    from curate.readers.common import Limits
+
+    defaults = list(Limits.__init__.__defaults__)
+    defaults[0] = 64 << 10  # max_file_bytes
+    monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
+    assert Limits().max_file_bytes == 64 << 10
+    rng = random.Random(10)
+    rows = [{"id": f"d{i}", "text": sentence(rng, 60)} for i in range(1000)]
+    for name, at in (("plain.jsonl", None), ("odd.jsonl", odd_jsonl)):
+        path = tmp_path / name
+        at(path, rows) if at else path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+        assert path.stat().st_size > 4 * Limits().max_file_bytes
+        assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"a-{name}")]) == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"a-{name}" / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(rows)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz", ".json.zst",
+                                    ".ndjson", ".ndjson.gz", ".ndjson.zst"])
+def test_every_jsonl_name_is_read_by_run_and_audit(tmp_path, capsys, suffix):
+    """A JSON Lines file starting with a comment line (its format not told by its first bytes) is
+    read by its name alike by `curate run` and `curate audit --corpus`: run knew neither
+    .json.zst, .ndjson.gz nor .ndjson.zst ('cannot tell the format ...; give --format'), which
+    the audit read; the audit did not know .ndjson.zst ('not a Parquet or JSONL file')."""
+    rng = random.Random(11)
+    rows = [{"id": f"d{i}", "text": sentence(rng, 40)} for i in range(5)]
+    data = odd_jsonl(tmp_path / "plain", rows).read_bytes()
+    path = tmp_path / f"dump{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else zstandard.compress(data) if suffix.endswith(".zst") else data)
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"),
+                     "--progress", "off"]) == 0, capsys.readouterr().err
+    assert pl.read_parquet(tmp_path / "out" / "text" / "*.parquet")["id"].len() == len(rows)
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
+
+
+@pytest.mark.parametrize("bad", ["no_label", "cut_short"])
+def test_a_bad_eval_file_of_train_quality_is_said_before_training(tmp_path, capsys, bad):
+    """`curate train-quality --eval` read its files after training the model (minutes on a real
+    set), and a line without a label (KeyError: 'label') or a .jsonl.gz cut short (EOFError)
+    stopped it there with a traceback, the model written. The files are read first: one line
+    naming the file (and line), before anything is trained or written."""
+    rows = [{"text": sentence(random.Random(i), 30), "label": i % 2} for i in range(6)]
+    if bad == "no_label":
+        del rows[4]["label"]
+        evals = tmp_path / "eval.jsonl"
+        evals.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+        said = f"{evals}:5: expected an object with a text (a string) and a label (1 or 0)"
+    else:
+        packed = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows * 500))
+        evals = tmp_path / "eval.jsonl.gz"
+        evals.write_bytes(packed[: len(packed) // 2])
+        said = f"{evals}: cannot be read (Compressed file ended before"
+    (tmp_path / "pos.txt").write_text("The harbour and the river. " * 20)
+    rc = cli.main(["train-quality", "--positive", str(tmp_path / "pos.txt"), "--negative", str(tmp_path / "pos.txt"),
+                   "--output", str(tmp_path / "m.bin"), "--eval", str(evals)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and said in err, err
+    assert not (tmp_path / "m.bin").exists()

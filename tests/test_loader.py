@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -1225,6 +1226,45 @@ def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_ru
     assert sum(1 for _ in loader) > 0
 
 
+def test_a_commit_whose_completing_process_died_is_completed_by_the_reader_waiting(cl100k_run, tmp_path, monkeypatch):
+    """A reader waiting for a commit another process (a DataLoader worker, a rank) completes:
+    that process dies (OOM-killed, the job preempted) holding the lock, with the journal there.
+    The waiter only watched the journal until COMMIT_WAIT (60 s) and then went on to 'no
+    manifest.json: a run is writing or replacing this output'. The lock is free once its holder
+    is gone: the waiter completes the commit itself and reads the output. And a holder that
+    outlasts the wait is named (its pid) in the loader's one-line error."""
+    import time
+
+    from curate import commit, loader
+
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 20.0)
+    out = _rerun_killed_midway(cl100k_run, tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import os, sys, time\nfrom curate import commit\n"
+                              "def dies(*a):\n    print('held', flush=True); time.sleep(1); os._exit(9)\n"
+                              "commit._apply = dies\ncommit.recover(sys.argv[1])\n", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "held\n"
+        t = time.monotonic()
+        lo = TokenLoader(str(out), 2, 16)
+        assert time.monotonic() - t < 10
+    finally:
+        assert other.wait(60) == 9
+    assert len(lo.manifest["shards"]) == 3 and sum(1 for _ in lo) > 0
+
+    out = _rerun_killed_midway(cl100k_run, tmp_path / "again")
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 1.0)
+    other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curate import commit\n"
+                              "def slow(*a):\n    print('held', flush=True); time.sleep(30)\n"
+                              "commit._apply = slow\ncommit.recover(sys.argv[1])\n", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "held\n"
+        with pytest.raises(TokensError, match=rf"being completed by another process \(process {other.pid}\)"):
+            TokenLoader(str(out), 2, 16)
+    finally:
+        other.kill()
+        other.wait()
+
+
 RANK = """
 import sys, time
 from curate import commit
@@ -1333,3 +1373,99 @@ def test_a_packed_corpus_swapped_mid_epoch_is_not_read_as_the_one_opened(tmp_pat
     with pytest.raises(TokensError, match="rewritten since this loader opened them"):
         for _ in it:
             pass
+
+
+@pytest.mark.parametrize("resized", [False, True])
+def test_len_is_what_the_next_pass_yields_after_a_resume_and_after_a_resize(tmp_path, resized):
+    """After load_state_dict mid-epoch, len(loader) said the whole epoch; after a resize (another
+    world_size), what was left of it: a schedule built on it was off by the batches already read
+    one way or the other. One rule now, both ways: len(loader) is what the next pass yields (the
+    rest of the epoch in progress), batches_per_epoch what a whole epoch of this shape yields, so
+    a resumed loop's total steps are steps taken + len(loader) + epochs left x batches_per_epoch."""
+    d = make_tokens(tmp_path, n_docs=600, shards=3)
+    first = TokenLoader(d, 2, 16, rank=1, world_size=2)
+    assert len(first) == first.batches_per_epoch == len(list(first))  # a fresh loader: a whole epoch
+    first = TokenLoader(d, 2, 16, rank=1, world_size=2)
+    it, taken = iter(first), 5
+    for _ in range(taken):
+        next(it)
+    state = first.state_dict()
+    lo = TokenLoader(d, 2, 16, world_size=1) if resized else TokenLoader(d, 2, 16, rank=1, world_size=2)
+    lo.load_state_dict(state)
+    epochs = 3
+    planned = taken + len(lo) + (epochs - 1) * lo.batches_per_epoch  # what an LR schedule is built on
+    steps = [len(list(lo))]
+    assert steps[0] == planned - taken - (epochs - 1) * lo.batches_per_epoch  # the rest of the epoch, not all of it
+    assert steps[0] < (first.batches_per_epoch if not resized else lo.batches_per_epoch)
+    for _ in range(epochs - 1):
+        assert len(lo) == lo.batches_per_epoch
+        steps.append(len(list(lo)))
+    assert taken + sum(steps) == planned
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from curate.loader import TokenDataLoader
+
+    dl = TokenDataLoader(d, 2, 16, world_size=1) if resized else TokenDataLoader(d, 2, 16, rank=1, world_size=2)
+    dl.load_state_dict(state)
+    assert len(dl) == steps[0] == len(list(dl)) and len(dl) == dl.batches_per_epoch
+
+
+def _rewrite_to_size(path, size: int) -> None:
+    """Rewrite a token shard with the same row groups (and CRCs), padded in its footer's metadata to ``size`` bytes."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path)
+    groups = [f.read_row_group(g) for g in range(f.num_row_groups)]
+    pad = 0
+    for _ in range(8):
+        with pq.ParquetWriter(path, groups[0].schema, compression="zstd", write_statistics=True, write_page_checksum=True) as w:
+            for g in groups:
+                w.write_table(g, row_group_size=max(g.num_rows, 1))
+            w.add_key_value_metadata({"pad": "x" * pad})
+        if os.path.getsize(path) == size:
+            return
+        pad += size - os.path.getsize(path)
+    raise AssertionError(f"could not pad the shard to the size {size}: {os.path.getsize(path)}, pad {pad}")
+
+
+def test_a_shard_swapped_for_one_of_the_same_size_rows_and_tokens_is_not_read(tmp_path, monkeypatch):
+    """A shard opened mid-epoch was checked against the manifest by its size, rows and row groups
+    (and each row group by its tokens) only: one swapped for another run's shard of the same size
+    and shape (other tokens; the tokens manifest untouched, e.g. files copied over) was read
+    without a word. The loader keeps each shard's footer hash from when it opened the tokens and
+    compares it at every open: the swap is said, naming the shard."""
+    import shutil
+
+    from curate import loader as L
+
+    monkeypatch.setattr(tok, "ROW_GROUP_ROWS", 16)
+    monkeypatch.setattr(L, "MAX_OPEN_SHARDS", 1)  # every change of shard reopens one
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_tokens(a, n_docs=300, shards=2)
+    rows = tok.token_rows
+    monkeypatch.setattr(tok, "token_rows", lambda docs, lists, **kw: rows(docs, pa.array(
+        [(np.array(x) ^ 1).astype(np.uint32) for x in lists.to_pylist()], pa.list_(pa.uint32())), **kw))
+    make_tokens(b, n_docs=300, shards=2)  # the same documents' lengths, other token ids
+    m = json.loads((a / tok.MANIFEST).read_text())
+    for s in m["shards"]:  # both runs' shards padded to one size; a's manifest says it
+        size = max(os.path.getsize(x / "tokens" / s["file"]) for x in (a, b)) + 64
+        for x in (a, b):
+            _rewrite_to_size(x / "tokens" / s["file"], size)
+        s["bytes"] = size
+        s["sha256"] = output.sha256_file(str(a / "tokens"), s["file"])
+    (a / tok.MANIFEST).write_text(json.dumps(m))
+    mb = json.loads((b / tok.MANIFEST).read_text())
+    assert [s["row_group_tokens"] for s in mb["shards"]] == [s["row_group_tokens"] for s in m["shards"]]
+    lo = TokenLoader(str(a), 2, 16)
+    want = list(TokenLoader(str(a), 2, 16))
+    it = iter(lo)
+    got = [next(it)]
+    for s in m["shards"]:  # swapped in; the manifest (and every size, row and token count) as it was
+        shutil.copyfile(b / "tokens" / s["file"], a / "tokens" / s["file"])
+    with pytest.raises(TokensError) as e:
+        got += list(it)
+    assert np.array_equal(got[0], want[0]) and all(np.array_equal(x, y) for x, y in zip(got, want)), "other tokens were read"
+    assert re.fullmatch(rf"{re.escape(str(a / 'tokens'))}/part-0000[01]-of-00002\.parquet: not the shard this loader opened "
+                        r"\(the same size, rows and row groups, another footer: replaced since, e\.g\. copied over\): a position "
+                        r"is only valid in the tokens it was read from: put the shard back, or start from a fresh loader", str(e.value))
+    with pytest.raises(TokensError, match="sha256 differs from the manifest"):  # a fresh loader: verify="sha256" sees it
+        TokenLoader(str(a), 2, 16, verify="sha256")

@@ -121,6 +121,22 @@ def _tokens(root: str) -> dict | None:
         return None
 
 
+def source_lines(old: dict, new: dict) -> list[str]:
+    """Tokens per domain/source (tokens.json's per_source) that differ: a source losing documents
+    while another of its domain grew leaves the domain's count as it was ({}: no tokens/, none).
+    [] where a tokens.json has no per_source (written before it): not a source's tokens gone."""
+    if any(t and "per_source" not in t for t in (old, new)):
+        return []
+    a, b = ({f"{d}/{s}": n for d, by in (t.get("per_source") or {}).items() for s, n in by.items()} for t in (old, new))
+    if not a and not b:
+        return []
+    changed = [f"{k} {a.get(k, 0):,} -> {b.get(k, 0):,} ({b.get(k, 0) - a.get(k, 0):+,})" for k in sorted(a.keys() | b.keys()) if a.get(k, 0) != b.get(k, 0)]
+    same = len(a.keys() | b.keys()) - len(changed)
+    if not changed:
+        return [f"tokens by source: the same ({same:,} source{'s' * (same != 1)})"]
+    return [f"tokens by source: {', '.join(changed)}" + (f"; {same:,} source{'s' * (same != 1)} the same" if same else "")]
+
+
 # what a versions entry that is no package's version means, said where it differs
 VERSION_NOTES = {"curate_source": " (curate's own code and data files differ: another commit, or local edits)"}
 
@@ -159,5 +175,6 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
         doms = sorted((ta.get("per_domain") or {}).keys() | (tb.get("per_domain") or {}).keys())
         per = ", ".join(f"{d} {(ta.get('per_domain') or {}).get(d, 0):,} -> {(tb.get('per_domain') or {}).get(d, 0):,}" for d in doms)
         lines.append(f"tokens: {ta.get('total', 0):,} -> {tb.get('total', 0):,}" + (f" ({per})" if per else ""))
+        lines += source_lines(ta, tb)
     lines.append(f"look a document up: curate audit {shell.quote(new_root)} --why ID (and {shell.quote(old_root)} for before)")
     return lines

@@ -70,7 +70,23 @@ def _origin(r: dict) -> str:
 def _kept(r: dict) -> str:
     extra = [f"{c} {r[c]}" if isinstance(r[c], str) else f"{c} {_num(r[c])}" for c in
              ("language", "language_score", "quality_score", "dup_group_size", "repeat", "num_tokens") if r.get(c) is not None]
-    return f"kept in {r['file']}" + (f" ({', '.join(extra)})" if extra else "") + "".join(f"; {_edit(e)}" for e in r.get("edits") or ())
+    earlier = _earlier_edits(r.get("meta"))
+    return (f"kept in {r['file']}" + (f" ({', '.join(extra)})" if extra else "") + "".join(f"; {_edit(e)}" for e in r.get("edits") or ())
+            + (f"; before this run (meta.earlier_edits): {'; '.join(map(_edit, earlier))}" if earlier else ""))
+
+
+def _earlier_edits(meta: str | None) -> list[dict]:
+    """The changes the runs before this one made to a document re-curated from a curate output's
+    text/ (``meta.earlier_edits``, carried by the readers), oldest first; [] for any other."""
+    import json
+
+    try:
+        earlier = json.loads(meta).get("earlier_edits") if meta else None
+    except (ValueError, AttributeError):
+        return []
+    ok = isinstance(earlier, list) and all(isinstance(e, dict) and isinstance(e.get("count"), int) and isinstance(e.get("chars"), int)
+                                           and {"stage", "rule"} <= e.keys() for e in earlier)
+    return [{"detail": None, **e} for e in earlier] if ok else []
 
 
 UNITS = {"eval_overlap": ("window", "windows"), "eval_near_copy": ("near copy", "near copies"), "boilerplate_lines": ("line", "lines")}

@@ -201,7 +201,7 @@ def tiles(s: dict) -> str:
         ("characters", compact(s["characters"]["total"]), f"median {compact((s['length_chars'] or {}).get('all', {}).get('p50'))} / doc"),
     ]
     if s.get("tokens"):
-        items.append(("tokens", compact(s["tokens"]["in_mix"]), f"in the mix; {compact(s['tokens']['total'])} unique"))
+        items.append(("tokens", compact(s["tokens"]["in_mix"]), f"in the mix; {compact(s['tokens']['unique'])} unique"))
     items += [
         ("domains", str(len(s["domains"])), ", ".join(s["domains"])),
         ("languages", str(len(s["documents"]["by_language"])), "incl. und (no label)" if {UNKNOWN_LANGUAGE, "unknown"} & s["documents"]["by_language"].keys() else ""),
@@ -238,8 +238,8 @@ def funnel_card(s: dict) -> str:
     body += figure("funnel", hbars(rows, series, "documents per stage", label_w=90, w=WIDE, right=280))
     tok = s.get("tokens")
     if tok:
-        trows = [{"label": "tokenized", "values": {"tokens": tok["total"]}},
-                 {"label": "in the mix", "values": {"tokens": tok["in_mix"]}, "note": f"{num(tok['in_mix'])} (with repeats)"}]
+        trows = [{"label": "unique (each document once)", "values": {"tokens": tok["unique"]}},
+                 {"label": "in the mix (what training reads)", "values": {"tokens": tok["in_mix"]}, "note": f"{num(tok['in_mix'])} (with repeats)"}]
         if s.get("tokens_written") is not None:
             trows.append({"label": "written", "values": {"tokens": s["tokens_written"]}})
         body += "<h3>Tokens</h3>" + figure("tokens", hbars(trows, {"tokens": PALETTE[5]}, "tokens", label_w=90, w=WIDE, right=280, fmt=compact))
@@ -358,11 +358,14 @@ def sources_card(s: dict, top: int = 25) -> str:
         rules = ", ".join(f"{_e(r)} {num(n)}" for r, n in e["removed_by"][:3]) + (f", {len(e['removed_by']) - 3} more" if len(e["removed_by"]) > 3 else "")
         body += (f"<tr><td>{_e(k)}</td><td>{num(e['docs_in'])}</td><td>{num(e['kept'])}</td><td>{pct(e['keep_rate']) if e['keep_rate'] is not None else ''}</td>"
                  f"<td class='rules'>{rules}</td>"
-                 + (f"<td>{compact(e['characters'])}</td><td>{compact(e.get('characters_removed') or 0)}</td>" if lost else "")
+                 + (f"<td>{compact(e['characters'])}</td><td>{'≥ ' * bool(e.get('skipped_files_counted_by_snippet'))}"
+                    f"{compact(e.get('characters_removed') or 0)}</td>" if lost else "")
                  + f"<td>{num(e['quarantined'])}</td>" + (f"<td>{compact(e.get('tokens_in_mix') or 0)}</td>" if tok else "") + "</tr>")
     note = ("Documents per input source (its --source; the domain's files otherwise): in = kept + removed + quarantined, "
             "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
-            + ("the characters of the documents kept and of those removed (each as the stage that removed it read it), " if lost else "")
+            + ("the characters of the documents kept and of those removed (each as the stage that removed it read it; "
+               "“≥”: a lower bound, the source's vendored, lock or oversized files, read no further than their start, counted by "
+               "the snippet the ledger keeps, at most 1,000 characters, 4 KiB of an oversized one: sources.*.skipped_files_counted_by_snippet), " if lost else "")
             + f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
     return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
 
@@ -500,6 +503,8 @@ def inside_card(s: dict) -> str:
     rows = []
     if edits:  # each document's trace (text's edits column), summed
         rows.append(("every stage", "kept documents changed", num(edits["documents"])))
+        if edits.get("documents_not_recorded"):  # --corpus over older files beside newer ones
+            rows.append(("every stage", "kept documents not recorded (no edits column: unknown, not unchanged)", num(edits["documents_not_recorded"])))
         rows += [(e["stage"], f"{e['rule']}: documents, matches, characters removed",
                   f"{num(e['documents'])}, {num(e['count'])}, {chars_removed(e['chars'], '')}") for e in edits["by_rule"]]
     if "linededup.lines_removed" in d:

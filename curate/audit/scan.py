@@ -16,6 +16,8 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import jsonl
+from curate.readers.common import Limits
+from curate.readers.decompress import CorruptData
 
 
 def _field(schema_: pl.Schema, dotted: str) -> pl.Expr | None:
@@ -66,11 +68,12 @@ def where(root: str) -> str:
     return root if "://" in root else os.path.abspath(root)
 
 
-JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst")
+JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst", ".ndjson.zst")  # curate run's too
 
 
-def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
-    """One file, its name taken as it is (polars would read "[", "*", "?" as a glob)."""
+def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.LazyFrame:
+    """One file, its name taken as it is (polars would read "[", "*", "?" as a glob). ``given``:
+    the file as the user gave it, where ``path`` is a bucket file's local copy."""
     name = path.lower()
     if name.endswith(".parquet"):
         return scan_parquet(path)
@@ -79,10 +82,10 @@ def _scan(path: str, infer: int | None = 1000) -> pl.LazyFrame:
     from curate.readers.common import other_compression_error
 
     try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
-        other = other_compression_error(path)
+        other = other_compression_error(path, given)
     except OSError:
         other = None
-    raise ValueError(other or f"{path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst])")
+    raise ValueError(other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
 
 
 def doc_frame(lf: pl.LazyFrame, text=None, url=None, language=None, domain: str = "corpus", where: str = "") -> tuple[pl.LazyFrame, dict]:
@@ -133,7 +136,7 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
             for infer in (1000, None):
                 one = Partial(partial.examples_k)
                 try:
-                    frame, used = doc_frame(_scan(path, infer), where=f"{f}: ", **fields)
+                    frame, used = doc_frame(_scan(path, infer, f), where=f"{f}: ", **fields)
                     for b in _batches(frame):
                         one.add_docs(b)
                     break
@@ -154,32 +157,49 @@ def _readable(path: str):
     A JSONL file with a comment line or a line-start BOM (polars' JSON reader stops at either: a
     Windows export's, `cat a.jsonl b.jsonl`'s) is read from a copy as `curate run` reads it."""
     if "://" not in path or path.lower().endswith(".parquet"):
-        with _as_read(path) as local:
+        with _as_read(path, path) as local:
             yield local
         return
     with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
         local = os.path.join(tmp, os.path.basename(output._fs(path)[1]))  # its name: polars reads .gz, .zst by it
         _copy(path, local)
-        with _as_read(local) as local:
+        with _as_read(local, path) as local:
             yield local
 
 
 @contextlib.contextmanager
-def _as_read(path: str):
+def _as_read(path: str, name: str):
     """``path``, or a zstd copy of it (on disk, not in memory: a dump may be many GB) without
-    what `curate run` skips, when it has such a line."""
-    pieces = jsonl.as_read(path) if path.lower().endswith(JSONL) else None
-    if pieces is None:
-        yield path
-        return
-    import zstandard
+    what `curate run` skips, when it has such a line. ``name``: the file as the user gave it."""
+    with contextlib.ExitStack() as stack:
+        yield _without_odd_lines(path, name, lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-")))
 
-    with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
-        copy = os.path.join(tmp, "as-read.jsonl.zst")
+
+def _without_odd_lines(path: str, name: str, folder) -> str:
+    """``path``, or its copy without comment lines and line-start BOMs in ``folder()`` (made only
+    for a file that has some); a read or write failure as one line."""
+    if not path.lower().endswith(JSONL):
+        return path
+    try:
+        # its first pass reads the whole file; no max_file_bytes (curate run's 4 GiB a file,
+        # which quarantines the rest there): polars reads it all, so the check does too
+        pieces = jsonl.as_read(path, Limits(max_file_bytes=1 << 62))
+        if pieces is None:
+            return path
+        import zstandard
+
+        copy = os.path.join(folder(), "as-read.jsonl.zst")
         with open(copy, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
             for piece in pieces:
                 out.write(piece)
-        yield copy
+        return copy
+    except (EOFError, CorruptData) as e:  # a cut download, a damaged member: as polars' read errors are said
+        raise _unreadable(name, e) from None
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise _no_room(name, "a JSONL file with a comment line or a line-start BOM is read from a zstd copy "
+                             "without them (about a fifth of its decompressed size)", e) from None
 
 
 def _no_records(path: str) -> bool:
@@ -218,12 +238,16 @@ def _copy(path: str, local: str) -> None:
         with fs.open_input_stream(p, compression=None) as src, open(local, "wb") as dst:
             for block in iter(lambda: src.read(1 << 20), b""):
                 dst.write(block)
-    except OSError as e:  # a small /tmp (a container's): a one-line error, not a traceback
+    except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
-        raise ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
-                         "a bucket's JSONL files are read from a local copy, one at a time: set TMPDIR to a folder with room "
-                         "for the largest") from None
+        raise _no_room(path, "a bucket's JSONL files are read from a local copy, one at a time", e) from None
+
+
+def _no_room(path: str, why: str, e: OSError) -> ValueError:
+    """A small /tmp (a container's): a one-line error, not a traceback."""
+    return ValueError(f"{path}: cannot be copied to the temporary folder {tempfile.gettempdir()} ({os.strerror(e.errno)}): "
+                      f"{why}: set TMPDIR to a folder with room for the largest")
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:

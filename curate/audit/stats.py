@@ -85,6 +85,11 @@ HOST_DEFINITION = "lower-cased host of the url column, without a leading 'www.'"
 
 UNKNOWN = "unknown"  # the domain or source of rows that have none (a --corpus file's)
 UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # as the tokens manifest names it
+# Ingest rules whose ledger row holds the snippet of a skipped file read no further (a source
+# tree's vendored, lock and oversized files: curate.readers.code.SKIPPED_TEXT_CHARS; a file read
+# whole, minified or in no known language, has its length): its chars is at most that, so a
+# source's characters removed is a lower bound where it has such rows.
+SNIPPET_RULES = ("vendored", "lock_file", "oversized_file")
 
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -96,7 +101,8 @@ URL_FIELDS = ("url", "metadata.url", "metadata.warc_url", "warc_url")
 LANGUAGE_FIELDS = ("language", "lang", "metadata.language", "metadata.lang")
 
 
-FORMAT = "curate-audit/1"
+FORMAT = "curate-audit/2"  # 2: tokens.total -> tokens.unique (tokens.json's "total" is in_mix)
+FORMATS = ("curate-audit/1", FORMAT)  # summaries curate audit wrote, replaced by a new one
 
 
 AFTER_QUALITY = schema.STAGES[schema.STAGES.index("quality") + 1 :]  # their ledger rows were kept by quality
@@ -154,7 +160,7 @@ class Partial:
     # what line dedup cut from the documents in text/ (its stats count also those it then removed)
     ld_output: Counter = field(default_factory=Counter)  # docs_changed, lines_removed, chars_removed
     # the text's ``edits`` column: "documents" changed (the key present: the output has the column),
-    # (stage, rule, "documents" | "count" | "chars") -> sums
+    # (stage, rule, "documents" | "count" | "chars") -> sums; "not_recorded": documents of files without it
     edited: Counter = field(default_factory=Counter)
     hosts: TopK = field(default_factory=TopK)
     hll: HLL = field(default_factory=HLL)
@@ -177,6 +183,7 @@ class Partial:
     src_mix_tokens: Counter = field(default_factory=Counter)
     src_removed: Counter = field(default_factory=Counter)
     src_removed_chars: Counter = field(default_factory=Counter)  # source -> the ledger's chars, summed
+    src_snippets: Counter = field(default_factory=Counter)  # source -> ledger rows of SNIPPET_RULES
     src_quarantined: Counter = field(default_factory=Counter)
 
     # -- adding batches
@@ -234,6 +241,8 @@ class Partial:
                 self.edited[stage, rule, "documents"] += r["n"]
                 self.edited[stage, rule, "count"] += r["k"]
                 self.edited[stage, rule, "chars"] += r["c"]
+        else:  # a file of an output before the column (--corpus mixing them): unknown, not unchanged
+            self.edited["not_recorded"] += df.height
         h = df.filter(pl.col("host").is_not_null()).group_by("host").len()
         self.no_host += df.height - int(h["len"].sum() or 0)
         self.hosts.update(zip(h["host"].to_list(), h["len"].to_list()))
@@ -260,6 +269,9 @@ class Partial:
         if "chars" in df.columns:  # ledgers of older runs have no chars
             for (src,), r in _rows(df.with_columns(src=_source_key(df)), ["src"], c=pl.col("chars").sum()):
                 self.src_removed_chars[src] += r["c"]
+        snippets = df.filter((pl.col("stage") == "ingest") & pl.col("rule").is_in(SNIPPET_RULES))
+        for (src,), r in _rows(snippets.with_columns(src=_source_key(snippets)), ["src"]):
+            self.src_snippets[src] += r["n"]
         for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["stage", "language", "rule"]):
             self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
@@ -308,7 +320,7 @@ class Partial:
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output", "edited",
-                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_quarantined"):
+                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_snippets", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
             self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
@@ -333,7 +345,7 @@ class Partial:
         """The kept documents a stage changed, and per (stage, rule) the entries, matches and
         characters removed (the ``edits`` column, summed)."""
         rules = sorted({k[:2] for k in self.edited if isinstance(k, tuple)})
-        return {"documents": self.edited["documents"],
+        return {"documents": self.edited["documents"], "documents_not_recorded": self.edited["not_recorded"],
                 "by_rule": [{"stage": st, "rule": ru, **{w: self.edited[st, ru, w] for w in ("documents", "count", "chars")}}
                             for st, ru in rules]}
 
@@ -376,7 +388,8 @@ class Partial:
     def _by_source(self) -> dict:
         """Per "domain/source": documents in (kept + removed + quarantined), kept, the keep rate,
         removals per "stage/rule" ([rule, n] pairs, most first), quarantined, characters kept and
-        removed (None from a ledger without chars), tokens in the mix."""
+        removed (None from a ledger without chars; a lower bound where files were counted by their
+        snippet), tokens in the mix."""
         rules: dict = {}
         for (src, rule), n in self.src_removed.items():
             rules.setdefault(src, Counter())[rule] += n
@@ -387,6 +400,7 @@ class Partial:
             out[src] = {"docs_in": docs_in, "kept": kept, "removed": removed, "quarantined": q,
                         "keep_rate": kept / docs_in if docs_in else None, "characters": self.src_chars[src],
                         "characters_removed": self.src_removed_chars[src] if self.src_removed_chars or not self.src_removed else None,
+                        "skipped_files_counted_by_snippet": self.src_snippets[src],
                         "tokens_in_mix": self.src_mix_tokens[src] if self.src_mix_tokens else None,
                         "removed_by": [[r, n] for r, n in sorted(rules.get(src, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))]}
         return out
@@ -436,8 +450,10 @@ class Partial:
             },
             "characters": {"total": sum(self.chars.values()), "by_domain": dict(self.chars)},
             "tokens": {
-                "total": sum(self.tokens.values()),
-                "by_domain": dict(self.tokens),
+                # "unique": text/'s documents each once; "in_mix": every copy rebalance made, what tokens/
+                # holds and a training run reads (tokens.json's "total"; "total" here was the former)
+                "unique": sum(self.tokens.values()),
+                "unique_by_domain": dict(self.tokens),
                 "in_mix": sum(self.mix_tokens.values()),
                 "in_mix_by_domain": dict(self.mix_tokens),
                 "in_mix_by_language": dict(sorted(self.mix_tokens_lang.items(), key=lambda kv: (-kv[1], kv[0]))),

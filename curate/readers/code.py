@@ -129,10 +129,12 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     max_mean = float(shard.opt("max_mean_line_length", MAX_MEAN_LINE_LENGTH))
     meta = {"file_path": path, "extension": extension(path)}
 
-    def skip(text, rule, value=None, threshold=None, language=None):
+    def skip(text, rule, value=None, threshold=None, language=None, whole=True):
+        """The ledger's row of a skipped file: a snippet of ``text``, and its length where it is
+        the whole file (``whole``; the start of a file read no further: the snippet's, a lower bound)."""
         return Doc(
             text=text[:SKIPPED_TEXT_CHARS], offset=0, language=language, meta=meta,
-            skip_rule=rule, skip_value=value, skip_threshold=threshold,
+            skip_rule=rule, skip_value=value, skip_threshold=threshold, skip_chars=len(text) if whole else None,
         )
 
     if os.path.islink(shard.path) and not os.path.exists(shard.path):  # a link to a file not built, not checked out
@@ -148,7 +150,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if skipped:  # logged, never kept: a snippet is enough, whatever the file holds
         with open_bytes(shard.path, limits) as f:
             head = f.read(SKIPPED_TEXT_CHARS).decode("utf-8", "replace")
-        yield skip(head, skipped, language=detect_language(path))
+        yield skip(head, skipped, language=detect_language(path), whole=False)
         return
     notebook = extension(path) == "ipynb"
     read_max = int(shard.opt("max_notebook_bytes", MAX_NOTEBOOK_BYTES)) if notebook else max_bytes
@@ -160,7 +162,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     if len(data) > read_max:
         size = input_size(shard.path) if compression(shard.path) is None else len(data)
         head = data[:4096].decode("utf-8", "replace")
-        yield skip(head, "oversized_file", float(size), float(read_max), detect_language(path, head))
+        yield skip(head, "oversized_file", float(size), float(read_max), detect_language(path, head), whole=False)
         return
     text, encoding = decode_text(data)
     if encoding != "utf-8":
@@ -173,7 +175,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
             return
         meta.update(more)
         if len(text.encode("utf-8", "surrogatepass")) > max_bytes:  # the script, as any source file
-            yield skip(text[:4096], "oversized_file", float(len(text.encode("utf-8", "surrogatepass"))), float(max_bytes), language)
+            yield skip(text[:4096], "oversized_file", float(len(text.encode("utf-8", "surrogatepass"))), float(max_bytes), language, whole=False)
             return
     else:
         language = detect_language(path, text[:256])

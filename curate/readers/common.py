@@ -14,6 +14,7 @@ import codecs
 import io
 import os
 import re
+import shlex
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
@@ -85,6 +86,7 @@ class Doc:
     skip_rule: Optional[str] = None  # readable but excluded by an ingest rule: goes to the ledger
     skip_value: Optional[float] = None
     skip_threshold: Optional[float] = None
+    skip_chars: Optional[int] = None  # a skipped record's length where ``text`` is only its snippet: the ledger's chars
     end: Optional[int] = None  # where the record ends, when the reader knows: a read error after it is quarantined there
 
 
@@ -290,12 +292,19 @@ def other_compression(path: str) -> tuple[str, str] | None:
     return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
 
 
-def other_compression_error(path: str) -> str | None:
+def other_compression_error(path: str, name: str | None = None) -> str | None:
     """The one-line error for a file in a compression curate does not read (read as it is, its
-    compressed bytes would be taken for lines), else None."""
+    compressed bytes would be taken for lines), else None. ``name``: the file as the user gave
+    it, where ``path`` is a local copy (a bucket's)."""
     other = other_compression(path)
-    return other and (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
-                      f"e.g. {other[1]} FILE | zstd > FILE.zst")
+    if not other:
+        return None
+    path = name or path
+    # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
+    # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
+    copy = re.sub(r"\.(bz2|xz|lz4)$", "", path, flags=re.IGNORECASE) + ".zst"
+    return (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
+            f"e.g. {other[1]} {shlex.quote(path)} | zstd > {shlex.quote(copy)}")
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
@@ -456,7 +465,7 @@ class _Batcher:
     def __init__(self, shard: Shard, limits: Limits):
         self.shard, self.limits = shard, limits
         self.docs: list[dict] = []
-        self.skipped: list[tuple[dict, str, Optional[float], Optional[float]]] = []
+        self.skipped: list[tuple[dict, str, Optional[float], Optional[float], Optional[int]]] = []
         self.bad: list[dict] = []
         # records decoded from compressed members not yet checked: (stream, position, list, item)
         self.held: list[tuple] = []
@@ -558,9 +567,9 @@ class _Batcher:
         )
         text = row["text"]
         if rec.skip_rule:
-            self._accept(self.skipped, (row, rec.skip_rule, rec.skip_value, rec.skip_threshold), nbytes)
+            self._accept(self.skipped, (row, rec.skip_rule, rec.skip_value, rec.skip_threshold, rec.skip_chars), nbytes)
         elif not text.strip():
-            self._accept(self.skipped, (row, "empty_text", 0.0, None), nbytes)
+            self._accept(self.skipped, (row, "empty_text", 0.0, None, None), nbytes)
         else:
             self._accept(self.docs, row, nbytes)
 
@@ -582,6 +591,7 @@ class _Batcher:
                 [s[1] for s in skipped],
                 [s[2] for s in skipped],
                 [s[3] for s in skipped],
+                chars=[len(r["text"]) if n is None else n for r, *_, n in skipped],
             )
         for rows in _cut(self.bad, size, final):
             yield "quarantine", schema.quarantine_rows(rows)

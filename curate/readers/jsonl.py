@@ -322,6 +322,25 @@ def _names(shard: Shard, key: str, defaults):
     return (v,) if isinstance(v, str) else tuple(v)
 
 
+def carried_meta(obj: dict) -> dict:
+    """What a record of a curate output (its text/ re-curated: a stricter run over it) carries
+    from the run that wrote it: its ``meta`` (a JSON object, as text/ holds it, or an object) as
+    this run's metadata (a licence filter still finds the licence), and its ``edits`` (what that
+    run changed inside it) under ``earlier_edits``, after those that run carried in turn."""
+    meta = obj.get("meta")
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            meta = None
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    edits = obj.get("edits")
+    if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
+        earlier = meta.get("earlier_edits")
+        meta["earlier_edits"] = (earlier if isinstance(earlier, list) else []) + edits
+    return meta
+
+
 def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one."""
     if not isinstance(obj, dict):
@@ -337,14 +356,14 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
-    meta = {}
+    meta = carried_meta(obj)
     for name in _names(shard, "meta_fields", META_FIELDS):
         v = get_path(obj, name)
         if v is not None:
             meta[name] = v
     language = None
     path = None
-    skip_rule = None
+    skip_rule = skip_chars = None
     if shard.domain == "code":
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
         language = str(lang).lower() if lang is not None else None
@@ -366,7 +385,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
             except NotebookError as e:  # as in a source tree: not a notebook is quarantined
                 if e.reason != "unknown_language":
                     return Bad(offset, e.reason, str(e), user_id=uid)
-                skip_rule, text = e.reason, text[:SKIPPED_TEXT_CHARS]  # logged, never kept: a snippet
+                skip_rule, skip_chars, text = e.reason, len(text), text[:SKIPPED_TEXT_CHARS]  # logged, never kept: a snippet
     return Doc(
         text=text,
         offset=offset,
@@ -376,6 +395,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         meta=meta,
         path=path,
         skip_rule=skip_rule,
+        skip_chars=skip_chars,
     )
 
 
@@ -427,7 +447,8 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
     """What a whole line read with limit ``cap`` is to a run of lines that are not JSON: its row
     (a Bad; True without ``row``) when it is one, GAP, or None (a record, an over-long line, the
     end: the run ends)."""
-    if not line or (len(line) >= cap and not line.endswith(b"\n")):
+    # over-long as the read loop's readline(cap) finds it: also a whole line _lines_before hands back
+    if not line or len(line) - line.endswith(b"\n") >= cap:
         return None
     text = line[3:] if line.startswith(BOM) else line
     if not text.strip() or text.lstrip().startswith(COMMENT):

@@ -5,7 +5,7 @@ Following GPT-3 and datatrove, every window of 13 words (``ngram``) of every doc
 up in the 13-word windows of the user's evaluation sets; a document with a hit is removed
 (ledger rule ``eval_overlap``, ``kept_id`` = the matched item as ``set:item id``, ``snippet`` =
 the document's overlapping n-gram, ``value`` = how many of its windows matched, ``threshold``
-= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept (removed as above where nothing but whitespace would be left)
+= n) or, with ``mode = "cut"`` (a book's default: ``DEFAULT_MODES``), the overlapping words are cut out of its text and it is kept (removed as above where no letter would be left: blank, a list marker, a number)
 (``decontaminate.cut_docs`` / ``cut_chars`` in the stats; per document an ``edits`` entry: rule, windows,
 characters cut, the items matched).
 
@@ -47,6 +47,7 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ import regex
 
 from curate import schema
 from curate.config import Check
+from curate.readers.decompress import CorruptData
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -90,6 +92,7 @@ _CJK = f"({_CJK_CHAR}\\p{{M}}*)"
 # what "cut" mode cuts: whitespace-separated tokens, but each Han or kana character (with the
 # punctuation after it, as "word," is one token) alone: a Chinese paragraph has no spaces
 # (a half-width kana's voiced marks ﾞ ﾟ, which NFKC joins to it, with it too)
+_LETTER = regex.compile(r"\p{L}")
 _CUT_TOKEN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}][\p{M}\p{P}\p{S}\uFF9E\uFF9F]*|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
 
 
@@ -275,7 +278,7 @@ def _unique_first(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     """(item id, text) of every item of one evaluation file."""
-    from curate.readers.common import Limits, open_bytes, open_raw, other_compression_error
+    from curate.readers.common import Limits, decode_text, open_bytes, other_compression_error
     from curate.readers.jsonl import get_path, json_lines
 
     error = other_compression_error(path)  # its compressed bytes would be read as items
@@ -285,15 +288,18 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        with open_raw(path) as f:
-            rows = pq.read_table(f).to_pylist()
+        with open_bytes(path, Limits()) as f:  # a .parquet.gz / .zst decompressed, as a JSONL eval file is
+            data = pa.BufferReader(f.read())
+        try:
+            rows = pq.read_table(data).to_pylist()
+        except pa.ArrowInvalid as e:  # pyarrow's message names no file ('<Buffer>')
+            raise ValueError(f"{path}: not a Parquet file ({str(e).splitlines()[0]})") from None
     elif fmt == "jsonl":
         with open_bytes(path, Limits()) as f:  # gzip or zstd, as `curate run` reads an input
             rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
     else:
         with open_bytes(path, Limits()) as f:
-            data = f.read()
-        text = data.decode("utf-8", "replace")
+            text = decode_text(f.read())[0]  # UTF-16 with a BOM, cp1252, ...: as curate run reads a text input
         if spec["unit"] == "file":
             yield rel, text
         else:
@@ -309,14 +315,35 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
 
 
 def _format_of(path: str, given: str) -> str:
-    if given:
-        return given
-    base = path.lower().removesuffix(".gz").removesuffix(".zst")
+    return given or _format_by_name(path) or "text"
+
+
+def _format_by_name(path: str) -> str | None:
+    # .bz2/.xz/.lz4 too: such a file is then refused naming its compression (_texts_of_file)
+    base = regex.sub(r"\.(gz|zst|bz2|xz|lz4)$", "", path.lower())
     if base.endswith(".parquet"):
         return "parquet"
     if base.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
-    return "text"
+    return "text" if base.endswith(".txt") else None
+
+
+def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None:
+    """The error for files whose name tells no format among files whose names do (a dataset
+    download's README.md beside its test.jsonl): read as text, a card's every line was an item,
+    and each page quoting its licence was removed. None where all or none tell (a folder of
+    .csv files is read as text lines, as ever)."""
+    unknown = [rel for path, rel in files if _format_by_name(path) is None]
+    known = [rel for path, rel in files if _format_by_name(path) is not None]
+    if not unknown or not known:
+        return None
+    names = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    what = f"{names} from its name" if len(unknown) == 1 else f"{len(unknown)} files ({names}) from their names"
+    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt") if all(r.lower().endswith(s) for r in known)]
+    hint = (f'a glob that leaves {"it" if len(unknown) == 1 else "them"} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
+            if suffixes and os.path.isdir(glob) else "a glob that leaves them out")
+    return (f"cannot tell the format of {what} beside the evaluation files (read as text, each line an item: a "
+            f'dataset card\'s licence would remove every page quoting it): give {hint}, or format = "text" to read every file as text')
 
 
 def check_eval_sets(sets) -> list[dict]:
@@ -340,8 +367,12 @@ def check_eval_sets(sets) -> list[dict]:
             raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
         from curate.readers import list_files
 
-        if not list_files(s["glob"]):
+        files = list_files(s["glob"])
+        if not files:
             raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} matches no files")
+        unknown = None if s["format"] else _unknown_beside_known(s["glob"], files)
+        if unknown:
+            raise ValueError(f"eval_sets[{i}].glob: {unknown}")
         out.append(s)
     return out
 
@@ -358,7 +389,10 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
     for i, spec in enumerate(sets):
         for path, rel in list_files(spec["glob"]):
             name = spec["name"] or rel.split("/")[-1].split(".")[0]
-            items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
+            try:
+                items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
+            except (EOFError, OSError, CorruptData) as e:  # a cut download, a damaged member: one line, no traceback
+                raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])
@@ -603,13 +637,13 @@ class DecontaminateStage:
         """(``batch`` with the matches of the ``hit`` rows cut out, each with an ``edits`` entry:
         the rule the ledger would have named, its matching windows (near copies), the characters
         cut and the items matched (the first ``EDIT_ITEMS``); the mask of the ``hit`` rows the cut
-        would leave blank, untouched: they are removed as in "remove" mode, not kept empty)."""
+        would leave with no letter, untouched: they are removed as in "remove" mode, not kept empty)."""
         texts = batch.column("text").to_pylist()
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
         for i in np.flatnonzero(hit).tolist():
             new = self.cut_text(texts[i])
-            if not new.strip():
+            if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
             rows.append(i)

@@ -233,10 +233,17 @@ def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     error = other_compression_error(path)  # its compressed bytes would be read as JSON Lines
     if error:
         raise ValueError(error)
-    with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
-        for _, r in json_lines(f, path):
-            texts.append(r["text"])
-            labels.append(int(r["label"]) == 1)
+    from curate.readers.decompress import CorruptData
+
+    try:
+        with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
+            for i, r in json_lines(f, path):
+                if not isinstance(r, dict) or not isinstance(r.get("text"), str) or r.get("label") not in (0, 1, "0", "1"):
+                    raise ValueError(f"{path}:{i}: expected an object with a text (a string) and a label (1 or 0): {str(r)[:80]}")
+                texts.append(r["text"])
+                labels.append(int(r["label"]) == 1)
+    except (EOFError, CorruptData) as e:  # a cut download, a damaged member
+        raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
     return texts, np.array(labels)
 
 
@@ -246,6 +253,7 @@ def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
 def train(args) -> dict:
     import fasttext
 
+    evals = {path: load_labelled(path) for path in args.eval}  # read first: a bad file said before the training, not after
     pos_train, pos_held, pos_counts = examples(args.positive, False, args)
     neg_train, neg_held, neg_counts = examples(args.negative, True, args)
     for c in pos_counts + neg_counts:
@@ -285,8 +293,7 @@ def train(args) -> dict:
         "fasttext": params,
         "eval": {},
     }
-    for path in args.eval:
-        texts, labels = load_labelled(path)
+    for path, (texts, labels) in evals.items():
         scores = positive_probs(model, prepare(texts, args.prefix_chars), args.positive_label)
         lengths = [len(t) for t in texts]
         report["eval"][path] = {

@@ -93,7 +93,7 @@ from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
 from curate.stages.filters.licenses import check_listed
-from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, secrets_rewrite
+from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, candidates as secret_candidates, secrets_rewrite
 from curate.stages.filters.rules import DATA, LETTER, NON_NEGATIVE, SPACE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
 
@@ -571,6 +571,7 @@ def _warm_up() -> None:
         gopher_repetition.ngram_counts(doc, 2)  # scans the words too
         code_stats(doc)
         count_flags(text)
+        secret_candidates(text)
 
 
 def _column(batch: pa.RecordBatch, name: str) -> list:

@@ -132,8 +132,10 @@ def encoded_chars(doc: TextDoc) -> int:
 # CSV/TSV row of 3+ fields without code punctuation. Blank and bracket-only lines are neither.
 _LITERAL = (r"(?:[-+]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)[uUlLfF]*(?![\w.])"
             r"|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|(?:true|false|null|None|True|False|nil|undefined)\b)")
-_SEPARATORS = r"[ \t\[\]{}(),:;]*"
-_DATA_LINE = re.compile(rf"(?:{_SEPARATORS}(?:{_LITERAL}{_SEPARATORS})+|[^\s,;=(){{}}]+(?:[,;\t][^,;\t=(){{}}]*){{2,}})\Z")
+# Possessive (*+, ++): a literal never starts with a separator and a field never holds one, so
+# giving characters back cannot make a line match; trying it was 1/3 of the rule's time.
+_SEPARATORS = r"[ \t\[\]{}(),:;]*+"
+_DATA_LINE = re.compile(rf"(?:{_SEPARATORS}(?:{_LITERAL}{_SEPARATORS})+|[^\s,;=(){{}}]++(?:[,;\t][^,;\t=(){{}}]*+){{2,}})\Z")
 _BRACKETS = " \t\r[]{}(),;:"
 
 
