@@ -8,10 +8,11 @@ import json
 import math
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from curate import schema
+from curate import config, schema
 from curate.stages.filters import DEFAULTS, Filter
 from curate.readers.gutenberg import strip_gutenberg
 from curate.readers.common import decode_text
@@ -497,6 +498,85 @@ def test_nonspace_word_count_is_characters_per_english_word(lang, per_word):
     assert kept.num_rows == 0  # a line break is not a character
     kept, _ = Filter({**only("gopher_min_words"), "language_constants": ""}).process(batch([text[:20]], language=lang))
     assert kept.num_rows == 1  # without the table, no count (as before)
+
+
+def run_labelled(tmp: Path, name: str, filter_toml: str):
+    """`curate run` of ingest, langid (every language) and filter over ``tmp``/in.jsonl as web
+    pages, with ``filter_toml`` added to the config: (ledger, kept text) as polars frames."""
+    import polars as pl
+
+    from curate import cli
+
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp / name}"\nstages = ["ingest", "langid", "filter"]\n'
+                   f'[[inputs]]\nglob = "{tmp / "in.jsonl"}"\ndomain = "web"\n[langid]\nlanguages = "all"\n{filter_toml}')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    return pl.read_parquet(str(tmp / name / "ledger/*.parquet")), pl.read_parquet(str(tmp / name / "text/*.parquet"))
+
+
+def test_nonspace_word_count_is_switched_off_per_language(tmp_path):
+    # `nonspace_chars_per_word = 0` was the default, "unset": the shipped 5.123 still counted a
+    # Thai page's words, and no form switched the count off for one language. Now unset is {}, a
+    # table sets languages one by one (0: no word count; a code looked up as a label is: tha is
+    # th, cmn zh), a number every non-space language. Through config.load and `curate run`
+    # (langid labels the stubs th and zh).
+    docs = [{"id": f"{lang}-stub", "text": PROSE[lang].split("\n")[0]} for lang in ("th", "zh")]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    removed = {}
+    for name, setting in (("unset", ""), ("th_off", "nonspace_chars_per_word = { th = 0 }"),
+                          ("all_off", "nonspace_chars_per_word = 0"), ("th_20", "nonspace_chars_per_word = { tha = 20, cmn = 0 }")):
+        ledger, _ = run_labelled(tmp_path, name, f'[filter.domains]\nweb = ["gopher_quality"]\n[filter.gopher_quality]\n{setting}\n')
+        removed[name] = dict(zip(ledger["source_id"], ledger["value"]))
+    # one line: its characters (not whitespace) over 5.123 (Thai) or 1.6 (Chinese), or over 20
+    th, zh = (len("".join(d["text"].split())) for d in docs)
+    assert removed == {"unset": {"th-stub": pytest.approx(th / 5.123), "zh-stub": pytest.approx(zh / 1.6)},
+                       "th_off": {"zh-stub": pytest.approx(zh / 1.6)}, "all_off": {}, "th_20": {"th-stub": pytest.approx(th / 20)}}
+    for setting, error in (("{ thai = 0 }", "nonspace_chars_per_word.thai: not a language of filter.nonspace_languages; one of bo, bod"),
+                           ("{ th = -1 }", "nonspace_chars_per_word.th: expected a number >= 0 (characters per English word; 0: no word count), got -1"),
+                           ('"off"', "nonspace_chars_per_word: expected a number >= 0 (every non-space language; 0: no word count) or a table"),
+                           ("{ tha = 0, th = 1 }", "nonspace_chars_per_word.th: the same language as tha (th), given another value; give it once")):
+        cfg = tmp_path / "bad.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / "bad"}"\n[filter.gopher_quality]\nnonspace_chars_per_word = {setting}\n')
+        with pytest.raises(config.ConfigError, match=re.escape(f"filter.gopher_quality.{error}")):
+            config.load(str(cfg))
+
+
+@pytest.mark.corpora
+def test_korean_written_without_spaces_is_counted_as_a_nonspace_language(corpora, tmp_path):
+    # Korean spaces its words, so the spaced rules apply; a Korean page written without spaces
+    # (chat, SMS-style forums, OCR) was one "word" per line and failed or passed by accident:
+    # every 10-sentence lingua page so written was removed (gopher_min_words), and a one-line
+    # page repeating a sentence was removed only for being one word. Under 0.1 whitespace
+    # characters per letter (filter.unspaced_languages) it is counted as a non-space language:
+    # characters over Korean's 2.021 a word (UDHR), each Hangul syllable a word of the n-gram
+    # rules. Through `curate run` with langid; the pages as written keep their fate.
+    import csv
+
+    with open(corpora / "multilingual/lingua_sentences_dev.tsv", encoding="utf-8") as f:
+        ko = [t for lang, t in list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:] if lang == "ko"]
+    glue = lambda t: re.sub(r"\s+", "", t)  # noqa: E731
+    docs = []
+    for k in range(0, 200, 10):
+        page, first = " ".join(ko[k : k + 10]), glue(ko[k])
+        docs += [{"id": f"spaced-{k}", "text": page}, {"id": f"unspaced-{k}", "text": glue(page)},
+                 {"id": f"spam-{k}", "text": (first * 40)[: len(glue(page))]}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    fate = {}
+    for name, setting in (("off", "unspaced_languages = {}"), ("on", "")):
+        ledger, kept = run_labelled(tmp_path, name, f"[filter]\n{setting}\n")
+        fate[name] = dict(zip(ledger["source_id"], zip(ledger["rule"], ledger["language"])))
+        fate[name].update(zip(kept["source_id"], zip(["kept"] * kept.height, kept["language"])))
+    kinds = lambda f, kind: [f[d["id"]] for d in docs if d["id"].startswith(kind)]  # noqa: E731
+    assert set(kinds(fate["off"], "unspaced-")) == {("gopher_min_words", "ko")}
+    assert set(kinds(fate["on"], "unspaced-")) == {("kept", "ko")}
+    spam = kinds(fate["on"], "spam-")  # (lid.176 labels a few of them en, ja or km: not Korean's rules)
+    assert "kept" not in {r for r, _ in spam} and {r[:11] for r, lang in spam if lang == "ko"} == {"gopher_top_"}
+    assert len([1 for _, lang in spam if lang == "ko"]) >= 10
+    assert kinds(fate["on"], "spaced-") == kinds(fate["off"], "spaced-") and kinds(fate["on"], "spaced-").count(("kept", "ko")) >= 18
+    with pytest.raises(config.ConfigError, match=re.escape("filter.unspaced_languages.ko: expected whitespace characters per letter, 0 to 1, got 2")):
+        cfg = tmp_path / "bad.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / "bad"}"\n[filter]\nunspaced_languages = {{ko = 2}}\n')
+        config.load(str(cfg))
 
 
 def test_nonspace_ngram_is_nonspace_ngram_chars_characters():

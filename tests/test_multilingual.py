@@ -282,8 +282,9 @@ def test_labels_outside_the_table_get_the_widest_bounds_not_englishs(tmp_path, l
     # without a UDHR translation in their script (those with one have their characters per word).
     nonspace = set(labels) & set(language_constants.NONSPACE)
     assert set(labels) - set(consts) == {"en"} | (nonspace - set(table["nonspace"]))
-    assert set(table["nonspace"]) == {"zh", "ja", "th", "km", "lo", "my", "bo"}
-    assert all(set(consts[x]["gopher_quality"]) == {"nonspace_chars_per_word"} for x in table["nonspace"])
+    assert set(table["nonspace"]) == {"zh", "ja", "th", "km", "lo", "my", "bo", "ko"}  # ko: written without spaces
+    assert all(set(consts[x]["gopher_quality"]) == {"nonspace_chars_per_word"} for x in set(table["nonspace"]) - {"ko"})
+    assert consts["ko"]["unspaced"] == {"gopher_quality": {"nonspace_chars_per_word": 2.021}}
     # English's bounds (language_constants = ""), what ml got before, remove it.
     _, ledger = Filter({"language_constants": ""}).process(batch(["\n".join(MALAYALAM)], language="ml"))
     assert ledger.column("rule").to_pylist() == ["gopher_max_mean_word_length"]

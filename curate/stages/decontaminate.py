@@ -48,13 +48,13 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 from __future__ import annotations
 
 import os
-
-import regex
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import regex
 
 from curate import schema
 from curate.config import Check
@@ -118,8 +118,6 @@ _CHUNK_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 
 
 def _chunk_tables() -> tuple[np.ndarray, np.ndarray]:
     """(in those scripts' blocks, a combining mark) per code point below 0xAA80."""
-    import unicodedata
-
     inside, mark = np.zeros(0xAA80, bool), np.zeros(0xAA80, bool)
     for lo, hi in _CHUNK_RANGES:
         inside[lo : hi + 1] = True
@@ -130,16 +128,61 @@ def _chunk_tables() -> tuple[np.ndarray, np.ndarray]:
 _INSIDE, _MARK = _chunk_tables()
 
 
-def chunk(text: str) -> str:
-    """``text`` with a space at each content-defined boundary inside its Thai, Lao, Khmer and
-    Myanmar runs (see ``CHUNK_CHARS``)."""
-    cps = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+def _piece_starts(cps: np.ndarray) -> np.ndarray:
+    """The positions in code points ``cps`` where a piece starts inside a Thai, Lao, Khmer or
+    Myanmar run (see ``CHUNK_CHARS``)."""
     low = np.minimum(cps, len(_INSIDE) - 1)
     inside = _INSIDE[low] & (cps < len(_INSIDE))
     with np.errstate(over="ignore"):
         h = (cps[:-1].astype(np.uint64) * np.uint64(0x9E3779B1) + cps[1:]) * np.uint64(0x85EBCA77)
-    cut = np.flatnonzero(inside[1:] & inside[:-1] & ~_MARK[low[1:]] & ((h >> np.uint64(29)) % np.uint64(CHUNK_CHARS) == 0)) + 1
+    return np.flatnonzero(inside[1:] & inside[:-1] & ~_MARK[low[1:]] & ((h >> np.uint64(29)) % np.uint64(CHUNK_CHARS) == 0)) + 1
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), np.uint32)
+
+
+def chunk(text: str) -> str:
+    """``text`` with a space at each content-defined boundary inside its Thai, Lao, Khmer and
+    Myanmar runs (see ``CHUNK_CHARS``)."""
+    cps = _codepoints(text)
+    cut = _piece_starts(cps)
     return np.insert(cps, cut, 32).astype("<u4").tobytes().decode("utf-32-le") if len(cut) else text
+
+
+_CLUSTER = regex.compile(r"\P{M}\p{M}*|\p{M}+")  # a character with the marks after it
+
+
+def _token_words(tokens: list[str]) -> list[tuple[list[str], list[int], list[int]]]:
+    """For each whitespace-free token (a Thai phrase), the words ``normalize_words`` makes of
+    it (its pieces, and the words punctuation separates: ``ผกก.พ.ชลน่าน``) as its characters
+    with their marks normalised one at a time make them (the caller checks they are the
+    token's); the segments of the token (their start offsets); and each word's segment. A
+    segment is a character with its marks, or several where a word starts inside one's normal
+    form (after the ํ of ำ: that character stays with the word before). Punctuation,
+    symbols and numbers are a space, format characters (a zero-width space) go, the rest is
+    NFKC and lowercase as Arrow makes it (as ``normalize`` does)."""
+    spans = [[(m.start(), m.end()) for m in _CLUSTER.finditer(t)] for t in tokens]
+    clusters = [t[a:e] for t, sp in zip(tokens, spans) for a, e in sp]
+    kept = ["".join(c for c in x if unicodedata.category(c) not in ("Cf", "Cn")) for x in clusters]
+    nf = pc.utf8_lower(pc.utf8_normalize(pa.array(kept, pa.large_string()), "NFKC")).to_pylist() if kept else []
+    forms = iter(" " if unicodedata.category(x[0])[0] in "PSN" else f for x, f in zip(clusters, nf))
+    out = []
+    for sp in spans:
+        mine = [next(forms) for _ in sp]
+        owner = np.repeat(np.array([a for a, _ in sp], np.int64), [len(f) for f in mine])
+        joined = "".join(mine)
+        cps = _codepoints(joined)
+        space = cps == 32
+        starts = np.union1d(_piece_starts(cps), np.flatnonzero(~space & np.concatenate([[True], space[:-1]]))).tolist()
+        words = [joined[a:e].rstrip(" ") for a, e in zip(starts, starts[1:] + [len(cps)])]
+        segments, of = [0], []
+        for k, a in enumerate(starts):
+            if k and owner[a] != owner[a - 1]:  # a new character: a new segment
+                segments.append(int(owner[a]))
+            of.append(len(segments) - 1)
+        out.append((words, segments, of))
+    return out
 
 
 def normalize_words(texts) -> pa.LargeStringArray:
@@ -402,6 +445,34 @@ def _cut_domains(mode) -> list[str]:
     return [d for d, m in table.items() if m == "cut"]
 
 
+def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, covered: np.ndarray, words: np.ndarray) -> list:
+    """The (start, end) character spans of ``cut_text``'s ``covered`` tokens, in order. A token
+    of several words (a Thai phrase of several pieces, ``ผกก.พ.ชลน่าน``) only some of which
+    are matched (``words``) loses only those: an item glued to the text beside it (no space)
+    took that text's phrase with it. Its segments (``_token_words``) are cut so only where
+    they make the token's words (else the whole token, as before)."""
+    hit = np.bincount(owner[words], minlength=len(tokens))
+    count = np.bincount(owner, minlength=len(tokens))
+    first = np.concatenate([[0], np.cumsum(count)])
+    partial = np.flatnonzero(covered & (hit < count)).tolist()
+    made = dict(zip(partial, _token_words([text[slice(*tokens[t])] for t in partial])))
+    spans = []
+    for t in np.flatnonzero(covered).tolist():
+        s, e = tokens[t]
+        if t not in made:
+            spans.append((s, e))
+            continue
+        words_t, segments, of = made[t]
+        if words_t != norm[t].split(" "):
+            spans.append((s, e))  # not the token's words: the whole token
+            continue
+        cut = np.zeros(len(segments), bool)
+        cut[np.array(of)[words[first[t] : first[t + 1]]]] = True
+        ends = segments[1:] + [e - s]
+        spans += [(s + a, s + b) for a, b, c in zip(segments, ends, cut) if c]
+    return spans
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -589,13 +660,15 @@ class DecontaminateStage:
                                 np.where(near, m["near_copies"][rows], m["windows"][rows]).tolist(), chars, details), emptied
 
     def cut_text(self, text: str) -> str:
-        """The text without the whitespace-separated tokens covered by a matching window (a
-        cut that spans a line break leaves one)."""
+        """The text without the tokens covered by a matching window (a cut that spans a line
+        break leaves one): whitespace-separated tokens, a Han or kana character each, and in
+        Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``)."""
         tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
-        owner = [t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])]
+        owner = np.array([t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])], np.int64)
         joined = pa.array([" ".join(w for w in norm if w)], pa.large_string())
-        covered = np.zeros(len(tokens), bool)
+        covered = np.zeros(len(tokens), bool)  # tokens from a match's first word's to its last's (an emoji between)
+        words = np.zeros(len(owner), bool)  # the words matched
         near = self.near_copies(joined)
         _, pos, _, miss = self.window_hits(joined, mismatch=True)
         # a window whose first or last word is the one that differs reaches past the shared words
@@ -603,17 +676,16 @@ class DecontaminateStage:
         starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
         for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
+            words[a:b] = True
+        cut = _covered_spans(text, tokens, norm, owner, covered, words)
         out, pos, t = [], 0, 0
-        while t < len(tokens):
-            if not covered[t]:
+        while t < len(cut):
+            s, e = cut[t]
+            while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
-                continue
-            u = t
-            while u + 1 < len(tokens) and covered[u + 1]:
-                u += 1
-            s, e = tokens[t][0], tokens[u][1]
+                e = cut[t][1]
             out.append(text[pos:s])
             out.append("\n" if "\n" in text[s:e] else "")
-            pos, t = e, u + 1
+            pos, t = e, t + 1
         out.append(text[pos:])
         return "".join(out)

@@ -45,13 +45,16 @@ alphabetic-word and stop-word rules; fineweb_line_punct and fineweb_newline_rati
 the C4 per-line punctuation, word-count and word-length tests, and c4_min_sentences except
 for Chinese and Japanese (``c4.nonspace_sentences``: their sentences end in 。！？). What
 still applies to them: Gopher's word counts where the language has ``nonspace_chars_per_word``
-(``language_constants``: zh, ja, th, km, lo, my, bo; its characters over that, English words'
-worth of text), URL lists, line/paragraph repetition, Gopher's n-gram repetition (each
+(``language_constants``: zh, ja, th, km, lo, my, bo; the config's table or number over them, 0
+none; its characters over that, English words' worth of text), URL lists, line/paragraph repetition, Gopher's n-gram repetition (each
 Han, kana, Thai, Lao, Khmer or Myanmar character a word, an n-gram ``nonspace_ngram_chars``
 times as many of them), bullet/ellipsis lines, short
 lines (a line is short at <= 10 characters instead of 30: ``short_line_chars_nonspace``),
 duplicated-line characters, lorem ipsum / curly bracket, the javascript / policy /
-citation line cleaning, and bad words (matched as substrings). Stop words and bad words
+citation line cleaning, and bad words (matched as substrings). A document labelled a language of ``unspaced_languages`` (Korean) with fewer whitespace
+characters per letter than its value (0.1) is written without spaces and treated as a
+non-space language (its characters over Korean's 2.021 a word, each Hangul syllable a word).
+Stop words and bad words
 apply only to languages that have a configured list (English by default, and a
 Chinese bad-word list); documents
 without a language (langid not run) are treated as space-separated with no lists.
@@ -91,7 +94,7 @@ from curate.stages.filters.code import CODE, code_config_for, code_rules, code_s
 from curate.stages.filters.pii import PATTERNS, PII, pii_rewrite
 from curate.stages.filters.licenses import check_listed
 from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, candidates as secret_candidates, secrets_rewrite
-from curate.stages.filters.rules import DATA, NON_NEGATIVE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
+from curate.stages.filters.rules import DATA, LETTER, NON_NEGATIVE, SPACE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
@@ -109,6 +112,10 @@ DEFAULTS = {
     },
     "disable": [],  # rule (or rewrite) names to skip, e.g. ["c4_curly_bracket"]
     "nonspace_languages": NONSPACE,
+    # Languages that space their words, treated as non-space ones in a document with fewer
+    # whitespace characters per letter than this (Korean written without spaces: 0-0.03; as
+    # written, 0.16 at the least of 417 lingua sentences, 0.35 at the least of the web pages)
+    "unspaced_languages": dict.fromkeys(language_constants.UNSPACED, 0.1),
     "language_constants": "default",  # per-language word/line constants and stop words ("" = English ones for all)
     # Language-specific rules (stop words, bad words, per-language constants) only for a label
     # scored at least its language's LID threshold: "default" (langid's shipped per-language
@@ -132,7 +139,7 @@ DEFAULTS = {
 _NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty ledger batch
 
 # Free-form maps (keys chosen by the user) inside the rule-set tables.
-_OPEN = ("stop_words", "lists", "languages", "max_top_ngram_char_frac", "max_dup_ngram_char_frac")
+_OPEN = ("stop_words", "lists", "languages", "unspaced_languages", "max_top_ngram_char_frac", "max_dup_ngram_char_frac")
 
 
 class Filter:
@@ -156,6 +163,8 @@ class Filter:
         check_listed(self.cfg["code"]["licenses"])
         self.nonspace = frozenset(x.lower() for x in self.cfg["nonspace_languages"])
         self._lang_consts = language_constants.load(self.cfg["language_constants"])
+        self._unspaced_limits = self._check_unspaced(self.cfg["unspaced_languages"])
+        self._per_word = self._check_chars_per_word(self.cfg["gopher_quality"]["nonspace_chars_per_word"])
         self._labels: dict = {}  # label -> (the code it means, its script suffix): _lookup
         self._trust, self._trust_default = _trust_thresholds(self.cfg["trusted_language_score"])
         # Lists are loaded in setup(); the rules hold these containers and see them filled.
@@ -198,7 +207,7 @@ class Filter:
         return {
             "url": url.url_rules(c["url"], self._blocklist, self._banned),
             "gopher_repetition": gopher_repetition.gopher_repetition(c["gopher_repetition"]),
-            "gopher_quality": gopher_quality.gopher_quality(c["gopher_quality"], self._stop_words),
+            "gopher_quality": gopher_quality.gopher_quality(self._with_chars_per_word(c["gopher_quality"], None), self._stop_words),
             "fineweb": fineweb.fineweb(c["fineweb"]),
             "c4": c4.c4(c["c4"]),
             "badwords": badwords.badwords(c["badwords"], self._badwords),
@@ -207,6 +216,65 @@ class Filter:
             "secrets": [secrets_rewrite(c["secrets"])],
             "pii": [pii_rewrite(c["pii"])],
         }
+
+    def _check_unspaced(self, value) -> dict:
+        """``unspaced_languages``: language code -> whitespace characters per letter (0-1), each
+        code looked up as a label is (``kor`` is ``ko``)."""
+        if not isinstance(value, dict):
+            raise ValueError(f"filter.unspaced_languages: expected a table of language = whitespace per letter (ko = 0.1), got {value!r}")
+        out = {}
+        for lang, v in value.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ValueError(f"filter.unspaced_languages.{lang}: expected whitespace characters per letter, 0 to 1, got {v!r}")
+            out[language_constants.lookup(str(lang), set(self._lang_consts))[0] or str(lang).lower()] = float(v)
+        return out
+
+    def _unspaced(self, code, text: str) -> bool:
+        """Is ``text``, in a language that spaces its words (``unspaced_languages``), written
+        without spaces: fewer whitespace characters per letter than the language's limit?"""
+        limit = self._unspaced_limits.get(code)
+        if limit is None:
+            return False
+        counts = count_flags(text)
+        return counts[LETTER] > 0 and counts[SPACE] < limit * counts[LETTER]
+
+    def _check_chars_per_word(self, value):
+        """``gopher_quality.nonspace_chars_per_word``: a number >= 0, or a table of language codes
+        of ``nonspace_languages`` to numbers >= 0 (0: that language's word count off), each code
+        looked up as a label is (``tha`` is ``th``, ``yue`` ``zh``, whose constants they get)."""
+        where = "filter.gopher_quality.nonspace_chars_per_word"
+        number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0  # noqa: E731
+        if not isinstance(value, dict):
+            if not number(value):
+                raise ValueError(f"{where}: expected a number >= 0 (every non-space language; 0: no word count) or a "
+                                 f"table of language = number (th = 0), got {value!r}")
+            return float(value)
+        codes = sorted({x.lower() for x in self.cfg["nonspace_languages"] if not (len(x) == 4 and x.istitle())}  # not Thai, Hani
+                       | set(self._unspaced_limits))
+        for lang, v in value.items():
+            if str(lang).lower() not in codes:
+                raise ValueError(f"{where}.{lang}: not a language of filter.nonspace_languages; one of {', '.join(codes)}")
+            if not number(v):
+                raise ValueError(f"{where}.{lang}: expected a number >= 0 (characters per English word; 0: no word count), got {v!r}")
+        out, keys = {}, {}
+        for lang, v in value.items():  # looked up as a label is: tha is th, yue is zh (their constants' code)
+            code = language_constants.lookup(str(lang), set(self._lang_consts))[0] or str(lang).lower()
+            if out.get(code, float(v)) != float(v):
+                raise ValueError(f"{where}.{lang}: the same language as {keys[code]} ({code}), given another value; give it once")
+            out[code], keys[code] = float(v), lang
+        return out
+
+    def _chars_per_word(self, lang: str | None, consts: dict) -> float:
+        """The non-space word count's characters per English word for ``lang`` (0: no count):
+        the config's number, its table's entry, else the language's constants (``consts``)."""
+        if not isinstance(self._per_word, dict):
+            return self._per_word
+        if lang in self._per_word:
+            return self._per_word[lang]
+        return float(consts.get("gopher_quality", {}).get("nonspace_chars_per_word", 0.0)) if lang else 0.0
+
+    def _with_chars_per_word(self, table: dict, lang: str | None, consts: dict | None = None) -> dict:
+        return {**table, "nonspace_chars_per_word": self._chars_per_word(lang, consts or {})}
 
     def _taken_names(self) -> dict:
         """Names a custom rule may not have, each with what it is: another stage's ledger rule
@@ -226,21 +294,21 @@ class Filter:
         for lang in self.cfg["code"]["languages"]:  # validate per-language overrides now
             code_config_for(self.cfg["code"], lang)
 
-    def _steps_for(self, domain: str, language, script: str | None = None) -> list:
+    def _steps_for(self, domain: str, language, script: str | None = None, unspaced: bool = False) -> list:
         """The steps for ``domain`` and a (code domain: programming) language: for other domains
         the key ``lookup`` found, and the script whose fallback bounds apply to a fallback label."""
         lang = (language or "").lower()
         if domain == "code":
-            key = (domain, lang if lang in self._code_langs() else None, None)
+            key = (domain, lang if lang in self._code_langs() else None, None, False)
         else:
-            key = (domain, lang if lang in self._lang_consts else None, script)
+            key = (domain, lang if lang in self._lang_consts else None, script, unspaced)
         steps = self._steps.get(key)
         if steps is None:
             sets = dict(self._sets)
             if key[1] is not None and domain == "code":
                 sets["code"] = code_rules(code_config_for(self.cfg["code"], key[1]))
             elif key[1] is not None:
-                sets.update(self._language_sets(key[1], script))
+                sets.update(self._language_sets(key[1], script, unspaced))
             chosen = set(self.cfg["domains"].get(domain, ()))
             disabled = set(self.cfg["disable"])
             steps = [s for name in ORDER if name in chosen for s in sets[name] if s.name not in disabled]
@@ -264,11 +332,15 @@ class Filter:
         script = self._lookup(label)[1]
         return any(x and x.lower() in self.nonspace for x in (label.split("_")[0], code, script))
 
-    def _language_cfg(self, lang: str, script: str | None = None) -> tuple[dict, str]:
+    def _language_cfg(self, lang: str, script: str | None = None, unspaced: bool = False) -> tuple[dict, str]:
         """(the Gopher quality, FineWeb and C4 tables with ``lang``'s constants wherever the
         config keeps the (English) default, its extra sentence-final marks); for a fallback
-        label, the bounds of ``script``'s languages where the table has some."""
+        label, the bounds of ``script``'s languages where the table has some; ``unspaced``: a
+        document written without spaces (``_unspaced``), counted as a non-space language's
+        (its characters per English word; English's bounds)."""
         consts = self._lang_consts.get(lang, {})
+        if unspaced:
+            consts = consts.get("unspaced", {})
         if consts.get("fallback"):
             consts = {"gopher_quality": consts["scripts"].get(script, consts["gopher_quality"])}
         cfg = {}
@@ -277,6 +349,7 @@ class Filter:
             for k, v in consts.get(name, {}).items():
                 if cfg[name].get(k) == DEFAULTS[name].get(k):
                     cfg[name][k] = v
+        cfg["gopher_quality"] = self._with_chars_per_word(cfg["gopher_quality"], lang, consts)
         return cfg, consts.get("terminal", "")
 
     def language_settings(self, language: str, labels: tuple[list[str], str] = ([], "")) -> tuple[list[str], dict]:
@@ -303,8 +376,10 @@ class Filter:
         consts = self._lang_consts.get(lang)
         if self._nonspace(language, lang):
             per = cfg["gopher_quality"]["nonspace_chars_per_word"]
-            count = (f"its words are counted as characters / {per} (gopher_quality.nonspace_chars_per_word, from "
-                     "the UDHR: characters per English word)" if per else "the word-count rules are skipped")
+            given = not isinstance(self._per_word, dict) or lang in self._per_word
+            where = "set in the config" if given else "from the UDHR: characters per English word"
+            count = (f"its words are counted as characters / {per} (gopher_quality.nonspace_chars_per_word, {where})"
+                     if per else f"the word-count rules are skipped (gopher_quality.nonspace_chars_per_word{', set in the config' if given else ''})")
             notes.append(f"{language} is a non-space language (filter.nonspace_languages): {count}; the word-length, "
                          "stop-word and per-word rules, fineweb_line_punct, fineweb_newline_ratio and C4's line "
                          "tests are skipped; short lines use short_line_chars_nonspace; the n-gram repetition rules count "
@@ -315,6 +390,12 @@ class Filter:
             notes.append(f"{language}: its own constants, derived from lingua text (filter.language_constants)")
         else:
             notes.append(f"{language}: the published (English-derived) values")
+        if lang in self._unspaced_limits and not self._nonspace(language, lang):
+            per = self._language_cfg(lang, script, unspaced=True)[0]["gopher_quality"]["nonspace_chars_per_word"]
+            count = f"its words counted as characters / {per}" if per else "no word count"
+            notes.append(f"a {language} document with under {self._unspaced_limits[lang]} whitespace characters per letter "
+                         f"(written without spaces; filter.unspaced_languages) is a non-space language: {count}, "
+                         "English's word-count bounds, each Hangul syllable a word of the n-gram rules")
         stops, bad = self._stop_words.get(lang), self._badwords.get(lang)
         notes.append(f"stop words (gopher_stop_words): {' '.join(w for w, _ in stops)}" if stops
                      else "no stop-word list: gopher_stop_words is skipped")
@@ -339,10 +420,10 @@ class Filter:
                 f"the document's letters (the file's fallback.scripts), the whole table's where none: {bounds(consts['gopher_quality'])}"
                 " (the values below)"] + [f"  in {code}: {bounds(g)}" for code, g in consts["scripts"].items()]
 
-    def _language_sets(self, lang: str, script: str | None = None) -> dict:
+    def _language_sets(self, lang: str, script: str | None = None, unspaced: bool = False) -> dict:
         """The Gopher quality, FineWeb and C4 rules with ``lang``'s constants wherever the
         config keeps the (English) default."""
-        cfg, extra = self._language_cfg(lang, script)
+        cfg, extra = self._language_cfg(lang, script, unspaced)
         return {
             "gopher_quality": gopher_quality.gopher_quality(cfg["gopher_quality"], self._stop_words),
             "fineweb": fineweb.fineweb(cfg["fineweb"], extra),
@@ -406,16 +487,17 @@ class Filter:
             lang = langs[i]
             trusted = self._trusted(lang, scores[i])
             if domains[i] == "code":
-                steps, code = self._steps_for("code", lang), lang
+                steps, code, unspaced = self._steps_for("code", lang), lang, False
             else:
                 code, script = self._lookup(lang)  # another model's label: eng_Latn -> en, amh_Ethi -> am
+                unspaced = self._unspaced(code, texts[i])  # Korean written without spaces
                 if trusted and script is None and self._lang_consts.get(code, {}).get("fallback"):
                     script = language_constants.dominant_script(texts[i], self._lang_consts[code]["scripts"])
-                steps = self._steps_for(domains[i], code if trusted else None, script if trusted else None)
+                steps = self._steps_for(domains[i], code if trusted else None, script if trusted else None, unspaced and trusted)
                 code = code or lang
             if not steps:
                 continue
-            nonspace = self._nonspace(lang, code)  # trusted or not
+            nonspace = self._nonspace(lang, code) or unspaced  # trusted or not
             doc = TextDoc(texts[i], code, urls[i], nonspace, trusted, metas[i])
             for step in steps:
                 if isinstance(step, Rewrite):

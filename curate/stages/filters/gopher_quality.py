@@ -22,8 +22,11 @@ GOPHER_QUALITY = {
     "min_stop_words": 2,  # distinct stop words present (languages with a list only)
     "stop_words": {"en": "default"},  # language -> list file ("default": curate/data/stopwords_<lang>.txt)
     # a non-space language's words, for min_words and max_words: its characters (not whitespace)
-    # over this (0: no word count; filter.language_constants gives zh, ja, th, km, lo, my, bo theirs)
-    "nonspace_chars_per_word": 0.0,
+    # over its characters per English word. {} (unset): filter.language_constants' (zh, ja, th,
+    # km, lo, my, bo; none for the others); a table {th = 0, yue = 1.6}: those languages' (0: no
+    # word count), the others' as unset; a number: every non-space language's (0: none).
+    # The filter resolves it to one number per language (Filter._chars_per_word).
+    "nonspace_chars_per_word": {},
 }
 
 

@@ -42,7 +42,8 @@ is a layout signal (menus, lists) more than a language one.
   needs as much text as Arabic, Persian or Urdu do. No stop words (none measured). A label the
   model lacks (another model's, or a language not listed here) is looked up by its language
   code (``lookup``).
-* ``nonspace``: for each non-space language (zh, ja, th, km, lo, my, bo) with a UDHR translation
+* ``nonspace``: for each non-space language (zh, ja, th, km, lo, my, bo, and Korean, ``UNSPACED``,
+  for its pages written without spaces) with a UDHR translation
   in its own script (``multilingual/udhr2``), ``chars_per_word``: that translation's characters
   (not whitespace) over the English UDHR's words (1,747), the median of its translations (zh:
   cmn_hans 1.655, cmn_hant 1.546). The same text in both, so ``gopher_quality.min_words`` (50)
@@ -80,6 +81,10 @@ NONSPACE += ["zho", "cmn", "yue", "wuu", "jpn", "tha", "mya", "khm", "lao", "bod
 # ... and the scripts they are written in (ISO 15924), for labels that name one (GlotLID's
 # dzo_Tibt, shn_Mymr: languages the codes above do not list).
 NONSPACE += ["Hani", "Hans", "Hant", "Jpan", "Hira", "Kana", "Thai", "Mymr", "Khmr", "Laoo", "Tibt"]
+# Spaced languages also written without spaces (Korean in chat, SMS-style forums, OCR): their
+# characters per English word are measured too (``nonspace``), for such a document
+# (filter.unspaced_languages).
+UNSPACED = ["ko"]
 OUTPUT = Path(__file__).resolve().parents[2] / "data" / "filter_languages.json"
 STOP_WORDS, MAX_STOP_WORDS = 8, 16
 TERMINAL_SHARE = 0.05
@@ -211,7 +216,7 @@ def nonspace_lengths(corpora: Path, nonspace=(), labels=()) -> dict:
 
     docs = udhr_documents(corpora, labels)
     en_words = len(split_words(next(t for stem, _, t in docs if stem == "eng")))
-    own = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]")
+    own = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}\p{Hangul}]")
     per = defaultdict(list)
     for stem, lang, text in docs:
         letters = len(regex.findall(r"[\p{L}\p{M}]", text))
@@ -258,7 +263,7 @@ def derive(corpora: Path, nonspace=(), labels=()) -> dict:
         "english_stop_word_pass_share": round(target, 4),
         "languages": out,
         "fallback": fallback(out, labels, nonspace),
-        "nonspace": nonspace_lengths(corpora, nonspace, labels),
+        "nonspace": nonspace_lengths(corpora, set(nonspace) | set(UNSPACED), labels),
     }
 
 
@@ -280,7 +285,11 @@ def load(spec: str) -> dict[str, dict]:
         for lang in rest["languages"]:
             table.setdefault(str(lang).lower(), consts)
         for lang, c in (data.get("nonspace") or {}).items():  # their word counts, from characters
-            table.setdefault(str(lang).lower(), {"gopher_quality": {"nonspace_chars_per_word": float(c["chars_per_word"])}})
+            counts = {"gopher_quality": {"nonspace_chars_per_word": float(c["chars_per_word"])}}
+            if str(lang).lower() in table:  # a spaced language (ko): for a document written without spaces
+                table[str(lang).lower()] = {**table[str(lang).lower()], "unspaced": counts}
+            else:
+                table[str(lang).lower()] = counts
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"filter.language_constants: cannot read {path}: {e!r}") from None
     return table

@@ -51,9 +51,10 @@ WORD_SEPARATORS = "\u1361"
 # Ethiopic full stop typed as two wordspaces (Tigrinya UDHR: every sentence), beside ።.
 ETHIOPIC_STOP = "\u1361\u1361"
 # Scripts whose characters are each a word (with their combining marks) in a non-space
-# language's words, as in dedup's split_cjk: Han, kana, Thai, Lao, Khmer, Myanmar. Without it a
-# Chinese line or a Thai phrase is one "word", and the Gopher n-gram repetition rules see nothing.
-UNIT_SCRIPTS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
+# language's words, as in dedup's split_cjk: Han, kana, Thai, Lao, Khmer, Myanmar, and Hangul
+# (Korean written without spaces: filter.unspaced_languages). Without it a Chinese line or a
+# Thai phrase is one "word", and the Gopher n-gram repetition rules see nothing.
+UNIT_SCRIPTS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Hangul}]"
 _PLANE = 0x10000
 _FLAGS = np.zeros(0, np.uint8)
 _FLAGS_LOCK = threading.Lock()
