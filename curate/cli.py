@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import os
 import re
 import sys
@@ -561,6 +562,10 @@ def previous_manifest(root: str) -> dict | None:
         return None
 
 
+def _json_keys(tables) -> list[str]:
+    return [json.dumps(t, sort_keys=True, default=str) for t in tables or []]
+
+
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
     from curate.config import USER_CODE, content
@@ -574,6 +579,8 @@ def config_changes(old: dict, new: dict) -> list[str]:
         elif k == USER_CODE:  # a rule's code edited: say which
             a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
             changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
+        elif k == "inputs" and a != b and sorted(_json_keys(a)) == sorted(_json_keys(b)):
+            changed.append("inputs reordered")  # as audit --compare says it: the first input reads a file two match
         elif a != b:
             changed.append(k)
     return changed

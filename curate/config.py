@@ -31,7 +31,10 @@ def did_you_mean(word: str, choices) -> str:
     """' (did you mean X?)' when ``word`` looks like a misspelling of one of ``choices``."""
     import difflib
 
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.7)
+    choices = [str(c) for c in choices]
+    folded = {c.lower(): c for c in choices}  # "Cut", " cut": said as cut, not left without a hint
+    close = [folded[str(word).strip().lower()]] if str(word).strip().lower() in folded else \
+        difflib.get_close_matches(str(word), choices, n=1, cutoff=0.7)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
@@ -65,7 +68,7 @@ class Check:
     def problem(self, value) -> str | None:
         if self.choices:
             bad = [v for v in (value if isinstance(value, list) else [value]) if v not in self.choices]
-            return f"{bad[0]!r} is not one of {', '.join(map(_toml, self.choices))}" if bad else None
+            return f"{bad[0]!r} is not one of {', '.join(map(_toml, self.choices))}{did_you_mean(bad[0], map(_toml, self.choices))}" if bad else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected {self.expected or 'a number'}, got {value!r}"
         lo, hi, below = self.min, self.max, self.below

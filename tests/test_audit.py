@@ -555,6 +555,37 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("how", ["zst", "gz"])
+def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how):
+    """`audit --corpus bomb.jsonl.zst` (KB decoding to GB) was decoded whole, by the pass looking
+    for comment lines and by polars, where `curate run` stops at limits.max_file_bytes: refused
+    in one line at that limit (made 1 MiB here; 4 GiB is too slow for a test), naming the
+    command that decompresses it; the file decompressed is audited whole."""
+    import gzip
+
+    import zstandard
+
+    from curate import cli
+    from curate.readers.common import Limits
+
+    defaults = list(Limits.__init__.__defaults__)
+    defaults[0] = 1 << 20  # max_file_bytes
+    monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
+    raw = b'{"text": "all work and no play makes Jack a dull boy"}\n' * ((4 << 20) // 55)  # 4 MiB decoded
+    packed = zstandard.ZstdCompressor().compress(raw) if how == "zst" else gzip.compress(raw)
+    path = tmp_path / f"bomb.jsonl.{how}"
+    path.write_bytes(packed)
+    assert len(packed) < 64 << 10
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) != 0
+    err = capsys.readouterr().err
+    assert f"{path}: decompresses to more than 1,048,576 bytes (curate run's limits.max_file_bytes" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    command = err.split("decompressed (", 1)[1].split(": read whole", 1)[0]
+    subprocess.run(command, shell=True, check=True)
+    assert cli.main(["audit", "--corpus", str(tmp_path / "bomb.jsonl"), "--output", str(tmp_path / "audit")]) == 0
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == raw.count(b"\n")
+
+
 @pytest.mark.parametrize("how", ["bz2", "xz"])
 def test_the_recompress_hint_run_as_written_gives_a_file_curate_reads(tmp_path, capsys, how):
     """The one line for a .jsonl.bz2 (.xz) said 'e.g. bzip2 -dc FILE | zstd > FILE.zst': taken as

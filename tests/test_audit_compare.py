@@ -195,3 +195,27 @@ def test_tokens_by_source_of_a_manifest_without_them_is_not_said():
     now = {"total": 30, "per_domain": {"web": 30}, "per_source": {"web": {"blog": 10, "news": 20}}}
     assert source_lines({"total": 30, "per_domain": {"web": 30}}, now) == []
     assert source_lines({}, now) == ["tokens by source: web/blog 0 -> 10 (+10), web/news 0 -> 20 (+20)"]
+
+
+def test_inputs_reordered_are_said_by_the_rerun_and_by_compare(tmp_path):
+    """[[inputs]] tables given in another order: the rerun said 'written with another config
+    (inputs)' while --compare said 'config: the same settings'. The order matters where two globs
+    match a file (the first input reads it: its source and ids; ground truth: the two outputs'
+    text read back with polars), so both say 'inputs reordered'."""
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        write(tmp_path / d / "x.jsonl", [{"id": f"{d}1", "text": BODY.replace("mill", f"mill {d}")}])
+    both, only_b = str(tmp_path / "*" / "x.jsonl"), str(tmp_path / "b" / "x.jsonl")
+    tables = {"web": f'[[inputs]]\nglob = "{both}"\ndomain = "web"\nsource = "web"\n',
+              "b": f'[[inputs]]\nglob = "{only_b}"\ndomain = "web"\nsource = "b"\n'}
+    for name, order in (("web_first", ("web", "b")), ("b_first", ("b", "web"))):
+        (tmp_path / f"{name}.toml").write_text('[run]\nstages = ["ingest"]\nprogress = "off"\n' + "\n".join(tables[t] for t in order))
+        r = curate("run", tmp_path / f"{name}.toml", "--output", tmp_path / name)
+        assert r.returncode == 0, r.stderr
+    sources = {name: sorted(pl.read_parquet(tmp_path / name / "text" / "*.parquet")["source"]) for name in ("web_first", "b_first")}
+    assert sources == {"web_first": ["web", "web"], "b_first": ["b", "web"]}  # the order changed the output
+    r = curate("audit", tmp_path / "b_first", "--compare", tmp_path / "web_first")
+    assert r.returncode == 0, r.stderr
+    assert f"  inputs reordered: {json.dumps([both, only_b])} -> {json.dumps([only_b, both])} (a file more than one glob matches" in r.stdout, r.stdout
+    r = curate("run", tmp_path / "b_first.toml", "--output", tmp_path / "web_first")  # a rerun into the other output
+    assert r.returncode == 0 and "written with another config (inputs reordered)" in r.stderr, r.stderr

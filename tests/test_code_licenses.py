@@ -96,13 +96,16 @@ def test_shared_code_sample_licences(corpora, tmp_path):
 
 def test_a_misspelt_or_empty_licence_is_a_config_error(tmp_path):
     """["permisive"] allowed no record's licence: every code file went to the ledger, without a
-    word. An empty or non-string entry was taken as an id. One line each."""
+    word. An empty or non-string entry was taken as an id; " MIT" (a blank) matched no record's
+    "MIT" and removed all the code, without a word. One line each."""
     from curate import config
 
     for value, said in [('["permisive"]', "'permisive' is not a licence (did you mean \"permissive\"?)"),
                         ('["Permissive-ish"]', "'Permissive-ish' is not a licence (did you mean \"permissive\"?)"),
                         ('["MIT", ""]', "'' is not a licence; list SPDX ids"),
-                        ("[5]", ": 5 is not a licence")]:
+                        ("[5]", ": 5 is not a licence"),
+                        ('[" MIT"]', "' MIT' has blanks around it and would match no record's licence; write \"MIT\""),
+                        ('["permissive "]', "'permissive ' has blanks around it and would match no record's licence; write \"permissive\"")]:
         with pytest.raises(config.ConfigError) as err:
             config.load(None, sets=[f"filter.code.licenses={value}"])
         (msg,) = err.value.messages

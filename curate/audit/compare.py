@@ -90,16 +90,22 @@ def config_lines(old: dict, new: dict) -> list[str]:
 def input_lines(old: list, new: list) -> list[str]:
     """The [[inputs]] tables that differ: those in both unchanged are left out, the others paired
     in order, each differing field a line (``inputs[0].source: "web" -> "c4"``, numbered as in
-    NEW), and a table only one of them has said whole (``inputs[2]: added {...}``)."""
+    NEW), and a table only one of them has said whole (``inputs[2]: added {...}``). Tables in
+    both but in another order are one line: a file that two globs match is read by the first
+    (its domain, source and ids), so the order can change the output."""
     rest = list(enumerate(new))  # (position, table): a table given twice is two positions
-    gone = []
+    gone, kept = [], []  # kept: (position in NEW, table) of those in both, in OLD's order
     for i, t in enumerate(old):
         same = next((j for j, (_, u) in enumerate(rest) if u == t), None)
         if same is None:
             gone.append((i, t))
         else:
-            del rest[same]
+            kept.append(rest.pop(same))
     out = []
+    if kept != sorted(kept, key=lambda p: p[0]):
+        globs = lambda ts: json.dumps([t.get("glob") for _, t in ts])  # noqa: E731
+        out.append(f"inputs reordered: {globs(kept)} -> {globs(sorted(kept, key=lambda p: p[0]))} "
+                   "(a file more than one glob matches is read by the first)")
     for (_, a), (at, b) in zip(gone, rest):
         fa, fb = _flat(a), _flat(b)
         out += [f"inputs[{at}].{k}: {json.dumps(fa.get(k))} -> {json.dumps(fb.get(k))}" for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]

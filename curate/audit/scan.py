@@ -8,6 +8,7 @@ import errno
 import glob
 import json
 import os
+import re
 import tempfile
 
 import polars as pl
@@ -180,10 +181,14 @@ def _without_odd_lines(path: str, name: str, folder) -> str:
     for a file that has some); a read or write failure as one line."""
     if not path.lower().endswith(JSONL):
         return path
+    from curate.readers.common import LimitExceeded, compression
+
+    # its first pass reads the whole file, before polars does: a plain file has no cap (polars
+    # reads it all), a .gz/.zst curate run's limits.max_file_bytes (a bomb: KB decoding to TB)
+    kind = compression(path)
+    limit = Limits().max_file_bytes if kind else 1 << 62
     try:
-        # its first pass reads the whole file; no max_file_bytes (curate run's 4 GiB a file,
-        # which quarantines the rest there): polars reads it all, so the check does too
-        pieces = jsonl.as_read(path, Limits(max_file_bytes=1 << 62))
+        pieces = jsonl.as_read(path, Limits(max_file_bytes=limit))
         if pieces is None:
             return path
         import zstandard
@@ -195,6 +200,11 @@ def _without_odd_lines(path: str, name: str, folder) -> str:
         return copy
     except (EOFError, CorruptData) as e:  # a cut download, a damaged member: as polars' read errors are said
         raise _unreadable(name, e) from None
+    except LimitExceeded:
+        plain = re.sub(r"\.(gz|zst)$", "", name, flags=re.IGNORECASE)
+        raise ValueError(f"{name}: decompresses to more than {limit:,} bytes (curate run's limits.max_file_bytes, past which it "
+                         f"reads no further): a decompression bomb, or a dump to audit decompressed ("
+                         f"{'gzip' if kind == 'gzip' else 'zstd'} -dc {shell.quote(name)} > {shell.quote(plain)}: read whole)") from None
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise

@@ -57,7 +57,7 @@ import pyarrow.compute as pc
 import regex
 
 from curate import schema
-from curate.config import Check
+from curate.config import Check, did_you_mean
 from curate.readers.decompress import CorruptData
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
@@ -439,9 +439,9 @@ def _cut_domains(mode) -> list[str]:
     for domain, m in table.items():
         where = f"mode.{domain}" if isinstance(mode, dict) else "mode"
         if domain not in schema.DOMAINS:
-            raise ValueError(f"{where}: {domain!r} is not one of {', '.join(schema.DOMAINS)}")
+            raise ValueError(f"{where}: {domain!r} is not one of {', '.join(schema.DOMAINS)}{did_you_mean(domain, schema.DOMAINS)}")
         if m not in MODES:
-            raise ValueError(f"{where}: {m!r} is not one of {', '.join(MODES)}")
+            raise ValueError(f"{where}: {m!r} is not one of {', '.join(MODES)}{did_you_mean(m, MODES)}")
     return [d for d, m in table.items() if m == "cut"]
 
 

@@ -38,6 +38,9 @@ def check_listed(listed) -> None:
         if not isinstance(x, str) or not x.strip():
             raise ValueError(f"filter.code.licenses: {x!r} is not a licence; list SPDX ids (\"MIT\", "
                              f"\"Apache-2.0\") or \"permissive\" for curate's list")
+        if x != x.strip():  # " MIT" matches no record's licence ("MIT"): all the code removed
+            raise ValueError(f"filter.code.licenses: {x!r} has blanks around it and would match no record's "
+                             f"licence; write {json.dumps(x.strip())}")
         if x.lower() != "permissive" and difflib.get_close_matches(x.lower(), ["permissive"], n=1, cutoff=0.7):
             raise ValueError(f"filter.code.licenses: {x!r} is not a licence (did you mean \"permissive\"?); "
                              "it would allow no record and remove all the code")

@@ -1,0 +1,33 @@
+"""A config value that is one of a setting's choices but for its case or blanks ("Cut" for cut)
+is refused with the choice it means, through ``config.load``: it was refused without a hint
+(difflib's ratio of "Cut" to "cut" is 0.67, under the 0.7 a hint needs), and a choice checked by
+``Check`` (run.progress, run.shuffle_compression, ...) had no hint at all."""
+from __future__ import annotations
+
+import pytest
+
+from curate import config
+
+CASES = [  # (--set, the message's end)
+    ('decontaminate.mode="Cut"', "mode: 'Cut' is not one of remove, cut (did you mean cut?)"),
+    ('decontaminate.mode={web = "Remove"}', "mode.web: 'Remove' is not one of remove, cut (did you mean remove?)"),
+    ('decontaminate.mode={Books = "cut"}', "mode.Books: 'Books' is not one of web, code, books (did you mean books?)"),
+    ('decontaminate.mode=" cut"', "mode: ' cut' is not one of remove, cut (did you mean cut?)"),
+    ('run.progress="On"', "'On' is not one of auto, on, off (did you mean on?)"),
+    ('run.shuffle_compression="ZSTD"', "'ZSTD' is not one of none, lz4, zstd (did you mean zstd?)"),
+    ('decontaminate.domains=["Web"]', "'Web' is not one of web, code, books (did you mean web?)"),
+]
+
+
+@pytest.mark.parametrize("setting, said", CASES)
+def test_a_choice_in_another_case_is_refused_with_the_one_meant(setting, said):
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=[setting])
+    (msg,) = err.value.messages
+    assert msg.endswith(said) and "\n" not in msg, msg
+
+
+def test_no_hint_for_a_value_like_no_choice():
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=['decontaminate.mode="delete"'])
+    assert err.value.messages == ["decontaminate: mode: 'delete' is not one of remove, cut"]
