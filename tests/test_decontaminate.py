@@ -802,3 +802,28 @@ def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err
+
+
+def test_cut_of_an_item_glued_by_punctuation_leaves_the_punctuation(tmp_path):
+    """``mode = "cut"`` on an item glued by punctuation to the words either side (``x.ITEM.y``,
+    ``ITEM's``, an emoji, a hyphen; decomposed accents, a ligature and full-width letters, which
+    NFKC changes): the text written is the page with the item's text removed and nothing more.
+    The token holding the item's last word lost the punctuation after that word with it
+    (``x.y``, a lone ``s``). Through the CLI; the expected text is the page with the item's
+    characters replaced by nothing (``str.replace``)."""
+    item = "alpha béta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron ﬁnal"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(unicodedata.normalize("NFC", item.replace("ﬁ", "fi")) + "\n", encoding="utf-8")
+    nfd = unicodedata.normalize("NFD", item)
+    wide = "".join(chr(ord(c) + 0xFEE0) if "a" <= c <= "z" else c for c in item)
+    pages = {"dots": ("Bob said x.", item, ".y and left."), "possessive": ("Bob's ", item, "'s rest."),
+             "emoji": ("Look x.\U0001F600", item, "\U0001F600.y now."), "hyphens": ("(see x-", item, "-y) then."),
+             "nfd": ("Then q:", nfd, ";r and s."), "wide": ("Ｘ．", wide, "．Ｙ end."),
+             "alone": ("Before ", item, " after.")}
+    rows = [{"id": k, "text": a + t + b} for k, (a, t, b) in pages.items()]
+    kept, ledger = run_web(tmp_path, "glued", rows, ev, 'mode = "cut"')
+    assert kept == set(pages) and ledger.height == 0
+    from curate.schema import make_id
+
+    text = dict(pl.read_parquet(tmp_path / "glued" / "text/*.parquet").select("id", "text").iter_rows())
+    assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}

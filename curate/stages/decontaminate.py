@@ -48,6 +48,7 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 from __future__ import annotations
 
 import os
+import bisect
 import unicodedata
 from dataclasses import dataclass
 
@@ -153,11 +154,12 @@ def chunk(text: str) -> str:
 _CLUSTER = regex.compile(r"\P{M}\p{M}*|\p{M}+")  # a character with the marks after it
 
 
-def _token_words(tokens: list[str]) -> list[tuple[list[str], list[int], list[int]]]:
+def _token_words(tokens: list[str]) -> list[tuple[list[str], list[int], list[int], list[int]]]:
     """For each whitespace-free token (a Thai phrase), the words ``normalize_words`` makes of
     it (its pieces, and the words punctuation separates: ``ผกก.พ.ชลน่าน``) as its characters
     with their marks normalised one at a time make them (the caller checks they are the
-    token's); the segments of the token (their start offsets); and each word's segment. A
+    token's); the segments of the token (their start offsets); each word's segment; and
+    where each segment's letters end (the punctuation after them is the rest of it). A
     segment is a character with its marks, or several where a word starts inside one's normal
     form (after the ํ of ำ: that character stays with the word before). Punctuation,
     symbols and numbers are a space, format characters (a zero-width space) go, the rest is
@@ -181,7 +183,11 @@ def _token_words(tokens: list[str]) -> list[tuple[list[str], list[int], list[int
             if k and owner[a] != owner[a - 1]:  # a new character: a new segment
                 segments.append(int(owner[a]))
             of.append(len(segments) - 1)
-        out.append((words, segments, of))
+        letters = list(segments)  # each segment's end before the punctuation after its word
+        for (a, e), f in zip(sp, mine):
+            if f.strip():
+                letters[bisect.bisect_right(segments, a) - 1] = e
+        out.append((words, segments, of, letters))
     return out
 
 
@@ -462,13 +468,14 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
         if t not in made:
             spans.append((s, e))
             continue
-        words_t, segments, of = made[t]
+        words_t, segments, of, letters = made[t]
         if words_t != norm[t].split(" "):
             spans.append((s, e))  # not the token's words: the whole token
             continue
-        cut = np.zeros(len(segments), bool)
+        cut = np.zeros(len(segments) + 1, bool)
         cut[np.array(of)[words[first[t] : first[t + 1]]]] = True
-        ends = segments[1:] + [e - s]
+        # a cut word's punctuation before a word kept stays with it (x.ITEM.y leaves x..y, ITEM's 's)
+        ends = [b if cut[k + 1] else letters[k] for k, b in enumerate(segments[1:] + [e - s])]
         spans += [(s + a, s + b) for a, b, c in zip(segments, ends, cut) if c]
     return spans
 
