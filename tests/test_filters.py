@@ -524,16 +524,19 @@ def test_nonspace_word_count_is_switched_off_per_language(tmp_path):
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     removed = {}
     for name, setting in (("unset", ""), ("th_off", "nonspace_chars_per_word = { th = 0 }"),
-                          ("all_off", "nonspace_chars_per_word = 0"), ("th_20", "nonspace_chars_per_word = { tha = 20, cmn = 0 }")):
+                          ("all_8", "nonspace_chars_per_word = 8"), ("th_20", "nonspace_chars_per_word = { tha = 20, cmn = 0 }"),
+                          # the number 0 means what it did, unset: a config `curate config` wrote before has it
+                          ("zero", "nonspace_chars_per_word = 0.0")):
         ledger, _ = run_labelled(tmp_path, name, f'[filter.domains]\nweb = ["gopher_quality"]\n[filter.gopher_quality]\n{setting}\n')
         removed[name] = dict(zip(ledger["source_id"], ledger["value"]))
     # one line: its characters (not whitespace) over 5.123 (Thai) or 1.6 (Chinese), or over 20
     th, zh = (len("".join(d["text"].split())) for d in docs)
     assert removed == {"unset": {"th-stub": pytest.approx(th / 5.123), "zh-stub": pytest.approx(zh / 1.6)},
-                       "th_off": {"zh-stub": pytest.approx(zh / 1.6)}, "all_off": {}, "th_20": {"th-stub": pytest.approx(th / 20)}}
+                       "th_off": {"zh-stub": pytest.approx(zh / 1.6)}, "all_8": {"th-stub": pytest.approx(th / 8), "zh-stub": pytest.approx(zh / 8)},
+                       "th_20": {"th-stub": pytest.approx(th / 20)}, "zero": {"th-stub": pytest.approx(th / 5.123), "zh-stub": pytest.approx(zh / 1.6)}}
     for setting, error in (("{ thai = 0 }", "nonspace_chars_per_word.thai: not a language of filter.nonspace_languages; one of bo, bod"),
                            ("{ th = -1 }", "nonspace_chars_per_word.th: expected a number >= 0 (characters per English word; 0: no word count), got -1"),
-                           ('"off"', "nonspace_chars_per_word: expected a number >= 0 (every non-space language; 0: no word count) or a table"),
+                           ('"off"', "nonspace_chars_per_word: expected a number >= 0 (every non-space language; 0: each its own, as unset) or a table"),
                            ("{ tha = 0, th = 1 }", "nonspace_chars_per_word.th: the same language as tha (th), given another value; give it once")):
         cfg = tmp_path / "bad.toml"
         cfg.write_text(f'[run]\noutput = "{tmp_path / "bad"}"\n[filter.gopher_quality]\nnonspace_chars_per_word = {setting}\n')

@@ -241,14 +241,16 @@ class Filter:
     def _check_chars_per_word(self, value):
         """``gopher_quality.nonspace_chars_per_word``: a number >= 0, or a table of language codes
         of ``nonspace_languages`` to numbers >= 0 (0: that language's word count off), each code
-        looked up as a label is (``tha`` is ``th``, ``yue`` ``zh``, whose constants they get)."""
+        looked up as a label is (``tha`` is ``th``, ``yue`` ``zh``, whose constants they get).
+        The number 0 is unset (``{}``), as it was when it was the default: a config ``curate
+        config`` wrote then holds it, and must not turn every language's count off."""
         where = "filter.gopher_quality.nonspace_chars_per_word"
         number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0  # noqa: E731
         if not isinstance(value, dict):
             if not number(value):
-                raise ValueError(f"{where}: expected a number >= 0 (every non-space language; 0: no word count) or a "
-                                 f"table of language = number (th = 0), got {value!r}")
-            return float(value)
+                raise ValueError(f"{where}: expected a number >= 0 (every non-space language; 0: each its own, as unset) "
+                                 f"or a table of language = number (th = 0), got {value!r}")
+            return float(value) or {}
         codes = sorted({x.lower() for x in self.cfg["nonspace_languages"] if not (len(x) == 4 and x.istitle())}  # not Thai, Hani
                        | set(self._unspaced_limits))
         for lang, v in value.items():
