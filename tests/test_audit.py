@@ -555,13 +555,16 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.parametrize("how", ["zst", "gz"])
-def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how):
+@pytest.mark.parametrize("how,name", [("zst", "bomb.jsonl.zst"), ("gz", "bomb.jsonl.gz"), ("gz", "bomb.jsonl"), ("zst", "dump.JSON")])
+def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how, name):
     """`audit --corpus bomb.jsonl.zst` (KB decoding to GB) was decoded whole, by the pass looking
     for comment lines and by polars, where `curate run` stops at limits.max_file_bytes: refused
     in one line at that limit (made 1 MiB here; 4 GiB is too slow for a test), naming the
-    command that decompresses it; the file decompressed is audited whole."""
+    command that decompresses it; the file decompressed is audited whole. A compressed file
+    named without .gz/.zst (the compression is told by its bytes) was told to decompress onto
+    itself (`gzip -dc bomb.jsonl > bomb.jsonl`: the shell empties it first, the dump is lost)."""
     import gzip
+    import shlex
 
     import zstandard
 
@@ -573,7 +576,7 @@ def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, caps
     monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
     raw = b'{"text": "all work and no play makes Jack a dull boy"}\n' * ((4 << 20) // 55)  # 4 MiB decoded
     packed = zstandard.ZstdCompressor().compress(raw) if how == "zst" else gzip.compress(raw)
-    path = tmp_path / f"bomb.jsonl.{how}"
+    path = tmp_path / name
     path.write_bytes(packed)
     assert len(packed) < 64 << 10
     assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) != 0
@@ -582,8 +585,20 @@ def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, caps
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     command = err.split("decompressed (", 1)[1].split(": read whole", 1)[0]
     subprocess.run(command, shell=True, check=True)
-    assert cli.main(["audit", "--corpus", str(tmp_path / "bomb.jsonl"), "--output", str(tmp_path / "audit")]) == 0
+    assert path.read_bytes() == packed  # the file given is left as it was
+    plain = Path(shlex.split(command)[-1])
+    assert plain.parent == tmp_path and plain.read_bytes() == raw
+    assert cli.main(["audit", "--corpus", str(plain), "--output", str(tmp_path / "audit")]) == 0
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == raw.count(b"\n")
+
+
+def test_the_decompress_command_for_a_bucket_file_reads_a_local_copy():
+    """The bomb's hint for a bucket's file named the URL to gzip/zstd (which read local files) and
+    wrote beside it (`> gs://b/d/x.jsonl`: a local path that does not exist)."""
+    from curate.audit.scan import decompress_command
+
+    assert decompress_command("gs://b/d/x.jsonl.gz", "gzip") == "copy it here, then gzip -dc x.jsonl.gz > x.jsonl"
+    assert decompress_command("s3://b/x.json", "zstd") == "copy it here, then zstd -dc x.json > x.decompressed.json"
 
 
 @pytest.mark.parametrize("how", ["bz2", "xz"])

@@ -176,6 +176,20 @@ def _as_read(path: str, name: str):
         yield _without_odd_lines(path, name, lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-")))
 
 
+def decompress_command(name: str, kind: str) -> str:
+    """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file the audit
+    reads whole: beside it, without its .gz/.zst, or NAME.decompressed.EXT where it has none (the
+    compression is told by the bytes; ``> NAME`` would empty the file before it is read). A
+    bucket's file is copied here first (the tools read local files)."""
+    local = name.rsplit("/", 1)[-1] if "://" in name else name
+    plain = re.sub(r"\.(gz|zst)$", "", local, flags=re.IGNORECASE)
+    if plain == local:
+        root, ext = os.path.splitext(local)
+        plain = f"{root}.decompressed{ext}"
+    command = f"{'gzip' if kind == 'gzip' else 'zstd'} -dc {shell.quote(local)} > {shell.quote(plain)}"
+    return f"copy it here, then {command}" if "://" in name else command
+
+
 def _without_odd_lines(path: str, name: str, folder) -> str:
     """``path``, or its copy without comment lines and line-start BOMs in ``folder()`` (made only
     for a file that has some); a read or write failure as one line."""
@@ -201,10 +215,9 @@ def _without_odd_lines(path: str, name: str, folder) -> str:
     except (EOFError, CorruptData) as e:  # a cut download, a damaged member: as polars' read errors are said
         raise _unreadable(name, e) from None
     except LimitExceeded:
-        plain = re.sub(r"\.(gz|zst)$", "", name, flags=re.IGNORECASE)
         raise ValueError(f"{name}: decompresses to more than {limit:,} bytes (curate run's limits.max_file_bytes, past which it "
                          f"reads no further): a decompression bomb, or a dump to audit decompressed ("
-                         f"{'gzip' if kind == 'gzip' else 'zstd'} -dc {shell.quote(name)} > {shell.quote(plain)}: read whole)") from None
+                         f"{decompress_command(name, kind)}: read whole)") from None
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
