@@ -582,6 +582,21 @@ def test_korean_written_without_spaces_is_counted_as_a_nonspace_language(corpora
         config.load(str(cfg))
 
 
+
+@pytest.mark.parametrize("key", ["en", "ja", "kro"])
+def test_unspaced_languages_names_a_language_with_unspaced_constants(tmp_path, key):
+    # `unspaced_languages = {kro = 0.1}` (a typo of kor) was taken without a word, matching no label;
+    # `{en = 0.1}` counted unspaced English as a non-space language with no constants: no word
+    # count at all. Only a language whose constants have an unspaced entry (ko; kor looked up
+    # as ko) is taken; another is a one-line config error.
+    cfg = tmp_path / "u.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n[filter]\nunspaced_languages = {{kor = 0.1, {key} = 0.1}}\n')
+    with pytest.raises(config.ConfigError, match=re.escape(f"filter.unspaced_languages.{key}: no constants for {key} written "
+                                                           "without spaces (filter.language_constants); one of ko")):
+        config.load(str(cfg))
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n[filter]\nunspaced_languages = {{kor = 0.1}}\n')
+    config.load(str(cfg))
+
 def test_nonspace_ngram_is_nonspace_ngram_chars_characters():
     # In Chinese a 5-gram of the dup rule is 5 * 4 = 20 characters: a repeated block of 20
     # distinct characters is a duplicated 5-gram (20 of 100 characters, above 0.15), one of 19

@@ -223,10 +223,17 @@ class Filter:
         if not isinstance(value, dict):
             raise ValueError(f"filter.unspaced_languages: expected a table of language = whitespace per letter (ko = 0.1), got {value!r}")
         out = {}
+        # a language without unspaced constants would be a non-space one with no word count (en),
+        # or match no label at all (kr, Korea's country code)
+        known = sorted(c for c, x in self._lang_consts.items() if isinstance(x, dict) and x.get("unspaced"))
         for lang, v in value.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise ValueError(f"filter.unspaced_languages.{lang}: expected whitespace characters per letter, 0 to 1, got {v!r}")
-            out[language_constants.lookup(str(lang), set(self._lang_consts))[0] or str(lang).lower()] = float(v)
+            code = language_constants.lookup(str(lang), set(self._lang_consts))[0] or str(lang).lower()
+            if code not in known:
+                raise ValueError(f"filter.unspaced_languages.{lang}: no constants for {lang} written without spaces "
+                                 f"(filter.language_constants); one of {', '.join(known)}")
+            out[code] = float(v)
         return out
 
     def _unspaced(self, code, text: str) -> bool:
