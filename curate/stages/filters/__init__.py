@@ -224,8 +224,8 @@ class Filter:
             raise ValueError(f"filter.unspaced_languages: expected a table of language = whitespace per letter (ko = 0.1), got {value!r}")
         out = {}
         # a language without unspaced constants would be a non-space one with no word count (en),
-        # or match no label at all (kr, Korea's country code)
-        known = sorted(c for c, x in self._lang_consts.items() if isinstance(x, dict) and x.get("unspaced"))
+        # or match no label at all (a typo); the shipped ones stay allowed without the table ("")
+        known = sorted(set(language_constants.UNSPACED) | {c for c, x in self._lang_consts.items() if isinstance(x, dict) and x.get("unspaced")})
         for lang, v in value.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise ValueError(f"filter.unspaced_languages.{lang}: expected whitespace characters per letter, 0 to 1, got {v!r}")
