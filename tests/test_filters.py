@@ -597,6 +597,21 @@ def test_unspaced_languages_names_a_language_with_unspaced_constants(tmp_path, k
     cfg.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n[filter]\nunspaced_languages = {{kor = 0.1}}\n')
     config.load(str(cfg))
 
+
+def test_curate_config_language_ko_says_the_unspaced_rule_only_where_it_applies(tmp_path, capsys):
+    # `curate config --language ko` with `unspaced_languages = {ko = 0}` (no page has under 0
+    # whitespace per letter: the rule is off) said "a ko document with under 0.0 whitespace
+    # characters per letter ... is a non-space language".
+    from curate import cli
+
+    said = {}
+    for name, table in (("default", ""), ("zero", "[filter]\nunspaced_languages = {ko = 0}\n")):
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(f'[run]\noutput = "{tmp_path / "o"}"\n{table}')
+        assert cli.main(["config", str(cfg), "--language", "ko"]) == 0
+        said[name] = "filter.unspaced_languages) is a non-space language" in capsys.readouterr().out
+    assert said == {"default": True, "zero": False}
+
 def test_nonspace_ngram_is_nonspace_ngram_chars_characters():
     # In Chinese a 5-gram of the dup rule is 5 * 4 = 20 characters: a repeated block of 20
     # distinct characters is a duplicated 5-gram (20 of 100 characters, above 0.15), one of 19

@@ -399,7 +399,7 @@ class Filter:
             notes.append(f"{language}: its own constants, derived from lingua text (filter.language_constants)")
         else:
             notes.append(f"{language}: the published (English-derived) values")
-        if lang in self._unspaced_limits and not self._nonspace(language, lang):
+        if self._unspaced_limits.get(lang) and not self._nonspace(language, lang):  # 0: no page is under it
             per = self._language_cfg(lang, script, unspaced=True)[0]["gopher_quality"]["nonspace_chars_per_word"]
             count = f"its words counted as characters / {per}" if per else "no word count"
             notes.append(f"a {language} document with under {self._unspaced_limits[lang]} whitespace characters per letter "
