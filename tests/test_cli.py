@@ -805,8 +805,8 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     for _ in range(2):
         assert command.main(["--corpus", corpus]) == 0
         o = capsys.readouterr()
-        assert o.err.splitlines() == ["curate audit: warning: curate-audit holds the audit of another output or corpus: "
-                                      "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)"], o.err
+        assert o.err.splitlines() == ["curate audit: warning: curate-audit holds the audit of another output or corpus "
+                                      "(or one being written): wrote this one into curate-audit-2 instead (--output FOLDER chooses where)"], o.err
         assert "report:  curate-audit-2/report.html" in o.out
     assert source("curate-audit") == str(out) and source("curate-audit-2") == corpus
     assert not (tmp_path / "curate-audit-3").exists()
@@ -866,6 +866,28 @@ def test_an_audit_written_before_the_tokens_rename_is_replaced_as_ours(tmp_path,
     assert capsys.readouterr().err == ""
     summary = json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())
     assert summary["format"] == "curate-audit/2" and not (tmp_path / "curate-audit-2").exists()
+
+
+def test_an_empty_curate_audit_made_by_hand_takes_the_audit(tmp_path, pages, capsys, monkeypatch):
+    """A user who made ./curate-audit to hold the report (empty, or with a notes file of
+    theirs) got it in curate-audit-2 with a warning that curate-audit "holds the audit of another
+    output or corpus": the claim was the folder's creation, so any existing folder was taken for
+    another audit's. The claim is now its stats/ folder: this audit goes into curate-audit, the
+    notes stay; a second audit of another corpus, meeting this one's, goes on to -2."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curate-audit").mkdir()
+    (tmp_path / "curate-audit" / "notes.txt").write_text("mine")
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert capsys.readouterr().err == ""
+    assert json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert (tmp_path / "curate-audit" / "notes.txt").read_text() == "mine" and not (tmp_path / "curate-audit-2").exists()
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(pages.read_bytes())
+    assert command.main(["--corpus", str(other)]) == 0
+    assert "curate-audit-2" in capsys.readouterr().err
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(other)
 
 
 @pytest.mark.parametrize("extra", [1, 2])
