@@ -305,3 +305,25 @@ def pq_batches(folder):
     import pyarrow.parquet as pq
 
     return pq.read_table(folder).to_batches()
+
+
+def test_records_held_for_a_members_check_count_their_meta(tmp_path, monkeypatch):
+    """A one-member .gz's records are held until its check at the file's end, up to HOLD_BYTES,
+    past which the file is checked in one extra pass. The bound counted the text alone, and a
+    record's ``meta`` object is carried into its row since 2026-12-05 (re-curating an output,
+    RedPajama's meta): records of short text and a large meta were all held, the meta past the
+    bound (256 MiB of text: as many 1 MB metas). The held bytes count the meta column too."""
+    from curate.readers import common, decompress
+
+    path = tmp_path / "one.jsonl.gz"
+    with gzip.open(path, "wt") as f:  # one member
+        for i in range(20):  # 20 short texts (about 1 KB of text), 20 metas of 50 KB
+            f.write(json.dumps({"id": f"d{i}", "text": f"document {i} " * 5, "meta": {"notes": "x" * 50_000}}) + "\n")
+    calls = []
+    real = decompress.verify_file
+    monkeypatch.setattr(decompress, "verify_file", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(common, "HOLD_BYTES", 100_000)
+    docs = [r for kind, b in read_shard(Shard(str(path), path.name, "jsonl", "web", "t"), Limits()) if kind == "docs"
+            for r in b.to_pylist()]
+    assert len(docs) == 20 and all(len(json.loads(r["meta"])["notes"]) == 50_000 for r in docs)
+    assert calls  # held past 100,000 bytes: checked in one extra pass, not held whole
