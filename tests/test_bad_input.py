@@ -327,3 +327,26 @@ def test_records_held_for_a_members_check_count_their_meta(tmp_path, monkeypatch
             for r in b.to_pylist()]
     assert len(docs) == 20 and all(len(json.loads(r["meta"])["notes"]) == 50_000 for r in docs)
     assert calls  # held past 100,000 bytes: checked in one extra pass, not held whole
+
+
+def test_an_inputs_meta_of_any_shape_is_carried_not_dropped(tmp_path):
+    """An input's ``meta`` is carried as the document's metadata since 2026-12-05, but only a JSON
+    object (or text of one) was: a Parquet ``meta`` column of map type (Spark writes metadata
+    so; pyarrow gives its value as a list of pairs) was dropped, with its licence, and so was
+    a meta that is a list, a number or text that is not JSON. A map is the object it holds;
+    any other value is kept under the key ``meta``, beside the ``meta_fields``."""
+    import pyarrow.parquet as pq
+
+    pairs = pa.array([[("license", "mit"), ("lang", "en")]], type=pa.map_(pa.string(), pa.string()))
+    pq.write_table(pa.table({"id": ["m"], "text": ["a page of text"], "meta": pairs}), tmp_path / "map.parquet")
+    odd = {"s": "free text, not JSON", "l": [1, 2], "n": 42, "j": "[1, 2]", "o": {"a": 1}, "t": '{"b": 2}', "z": None}
+    (tmp_path / "odd.jsonl").write_text("".join(json.dumps({"id": k, "text": "a page of text", "meta": v, "license": "x"}) + "\n"
+                                                for k, v in odd.items()))
+    got = {}
+    for name, fmt in (("map.parquet", "parquet"), ("odd.jsonl", "jsonl")):
+        for kind, b in read_shard(Shard(str(tmp_path / name), name, fmt, "web", "t"), Limits()):
+            got |= {r["source_id"]: json.loads(r["meta"]) for r in b.to_pylist()} if kind == "docs" else {}
+    assert got == {"m": {"license": "mit", "lang": "en"},
+                   "s": {"meta": "free text, not JSON", "license": "x"}, "l": {"meta": [1, 2], "license": "x"},
+                   "n": {"meta": 42, "license": "x"}, "j": {"meta": "[1, 2]", "license": "x"},
+                   "o": {"a": 1, "license": "x"}, "t": {"b": 2, "license": "x"}, "z": {"license": "x"}}
