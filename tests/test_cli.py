@@ -2653,3 +2653,23 @@ def test_json_lines_that_turn_into_another_format_are_said_in_one_line(tmp_path,
         ("mixed.jsonl.gz", start, "not_json_lines")] + [("resumed.jsonl", len(again[0]) + 1, "not_json_lines")] + [
         ("resumed.jsonl", len(again[0]) + 1 + len(csv) + len("".join(again[1:])) + 8 * i, "bad_json") for i in range(3)]
     assert pq.read_table(out / "text").num_rows == 2 * len(PAGES) + 1  # every record, before and after the CSV
+
+
+def test_a_recurated_code_output_keeps_each_files_path(tmp_path):
+    """A code dump's record has its file's path in meta.file_path and, for the ledger and the
+    audit, `dump.jsonl:octo/app/src/main.py` in the path column. Re-curating the output (its
+    meta carried since 2026-12-05) took that path column for the file's path: meta.file_path
+    became `dump.jsonl:octo/app/src/main.py`, then `part-...parquet:dump.jsonl:...` a run later,
+    growing each run. The carried file path and repository are the file's; the path column
+    says where this run read it, as for a dump: `part-....parquet:octo/app/src/main.py`."""
+    import pyarrow.parquet as pq
+
+    (tmp_path / "dump.jsonl").write_text(json.dumps({"id": "f1", "repo_name": "octo/app", "path": "src/main.py", "license": "mit",
+                                                     "content": "def main():\n    return 1\n"}) + "\n")
+    inputs = [tmp_path / "dump.jsonl", tmp_path / "o1" / "text" / "*.parquet", tmp_path / "o2" / "text" / "*.parquet"]
+    for i, given in enumerate(inputs, 1):
+        assert run_cli("run", "--input", given, "--domain", "code", "--source", "s", "--stages", "ingest",
+                       "--output", tmp_path / f"o{i}", "--progress", "off") == 0
+        [row] = pq.read_table(tmp_path / f"o{i}" / "text", columns=["path", "meta"]).to_pylist()
+        assert json.loads(row["meta"]) == {"file_path": "src/main.py", "repo_name": "octo/app", "license": "mit"}, (i, row)
+        assert row["path"].endswith(":octo/app/src/main.py") and row["path"].count(":") == 1, (i, row)

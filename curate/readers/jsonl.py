@@ -372,9 +372,13 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
         language = str(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
+        carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
+        if isinstance(carried, str) and p is not None:
+            p = carried
         if p is not None:
             meta["file_path"] = str(p)
             repo = first(obj, REPO_FIELDS)
+            repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
             if repo is not None:
                 meta["repo_name"] = str(repo)
             # Shown in the path column (ledger, audit) after the dump's name, which with the
