@@ -350,3 +350,19 @@ def test_an_inputs_meta_of_any_shape_is_carried_not_dropped(tmp_path):
                    "s": {"meta": "free text, not JSON", "license": "x"}, "l": {"meta": [1, 2], "license": "x"},
                    "n": {"meta": 42, "license": "x"}, "j": {"meta": "[1, 2]", "license": "x"},
                    "o": {"a": 1, "license": "x"}, "t": {"b": 2, "license": "x"}, "z": {"license": "x"}}
+
+
+def test_a_line_nested_too_deep_is_one_bad_line_not_the_rest_of_the_file(tmp_path):
+    """A JSON line nested deeper than Python's parser goes (a record's meta of 5,000 objects)
+    raised RecursionError, not ValueError: the file's reading stopped there, one read_error row,
+    and every record after it was lost. It is one bad_json row at its offset; the file goes on."""
+    path = tmp_path / "d.jsonl"
+    deep = '{"id": "deep", "text": "x", "meta": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}\n"
+    path.write_text(json.dumps({"id": "before", "text": "first"}) + "\n" + deep + json.dumps({"id": "after", "text": "last"}) + "\n")
+    got = {"docs": [], "quarantine": []}
+    for kind, b in read_shard(Shard(str(path), path.name, "jsonl", "web", "t"), Limits()):
+        got.setdefault(kind, []).extend(b.to_pylist())
+    assert [r["source_id"] for r in got["docs"]] == ["before", "after"]
+    [bad] = got["quarantine"]
+    assert (bad["reason"], bad["offset"]) == ("bad_json", len(json.dumps({"id": "before", "text": "first"})) + 1), bad
+    assert "nested" in bad["detail"], bad
