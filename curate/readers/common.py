@@ -111,7 +111,7 @@ class Bad:
 
 GZIP_MAGIC, ZSTD_MAGIC = decompress.GZIP_MAGIC, decompress.ZSTD_MAGIC
 # Records decoded from a compressed member are held until the member passes its check; past
-# this many held text bytes, the rest of the file is checked in one extra pass instead.
+# this many held bytes (text and meta), the rest of the file is checked in one extra pass instead.
 HOLD_BYTES = 256 << 20
 
 
@@ -478,7 +478,7 @@ class _Batcher:
             self._corrupt(row)
             return
         self.held.append((st, st.produced, target, item))
-        self.held_bytes += nbytes
+        self.held_bytes += nbytes + _meta_size(item)
         self.release()
         if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
             verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind)
@@ -495,7 +495,7 @@ class _Batcher:
             n += 1
         if n:
             del self.held[:n]
-            self.held_bytes = sum(len(item[0]["text"] if isinstance(item, tuple) else item["text"]) for *_, item in self.held)
+            self.held_bytes = sum(len(item[0]["text"] if isinstance(item, tuple) else item["text"]) + _meta_size(item) for *_, item in self.held)
 
     def _corrupt(self, row: dict) -> None:
         st = self.stream
@@ -599,6 +599,13 @@ def _cut(rows: list, size: int, final: bool) -> list[list]:
     chunks = [rows[i:i + size] for i in range(0, whole, size)]
     del rows[:whole]
     return chunks
+
+
+def _meta_size(item) -> int:
+    """A held row's ``meta`` JSON length: counted with its text towards HOLD_BYTES (an input's
+    ``meta`` object is carried whole: short texts with large metas were held past the bound)."""
+    row = item[0] if isinstance(item, tuple) else item
+    return len(row["meta"] or "")
 
 
 def _longest_line_bytes(text: str, limit: int) -> int:
