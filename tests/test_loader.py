@@ -1504,3 +1504,25 @@ def test_a_resume_in_shards_swapped_since_the_state_was_saved_is_refused(tmp_pat
                         r"the shards back, or start from a fresh loader", str(e.value))
     fresh.load_state_dict(old)  # a state that names no footers: as before
     TokenLoader(str(a), 2, 16, verify="none").load_state_dict(state)  # no footers read: nothing to compare
+
+
+def test_data_loader_keywords_torch_refuses_for_it_are_said_at_construction(tmp_path):
+    """TokenDataLoader(..., drop_last=True) (a habit, for batches of one shape) was taken, len()
+    answered, and the first iteration stopped in torch's words ('batch_size=None option disables
+    auto-batching and is mutually exclusive with drop_last'); shuffle=True the same way. Every
+    batch is whole already, so drop_last is taken either way; shuffle, sampler and batch_sampler
+    are refused at construction, in one line saying why."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path / "t", n_docs=200, shards=2)
+    want = list(TokenLoader(d, 2, 16))
+    for drop_last in (True, False):
+        got = list(TokenDataLoader(d, 2, 16, drop_last=drop_last))
+        assert len(got) == len(want) and all(np.array_equal(x.numpy(), y) for x, y in zip(got, want))
+    for key, value in (("shuffle", True), ("sampler", [0]), ("batch_sampler", [[0]])):
+        with pytest.raises(ValueError) as e:
+            TokenDataLoader(d, 2, 16, **{key: value})
+        assert re.fullmatch(rf"TokenDataLoader: {key} is not taken: the loader deals the windows to ranks and workers and "
+                            r"orders them itself \(the pipeline's shuffle, then an order seeded by each pass\): leave it out",
+                            str(e.value)), str(e.value)
