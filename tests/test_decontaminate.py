@@ -768,3 +768,31 @@ def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err
+
+
+@pytest.mark.parametrize("case", ["other_fields", "json_array"])
+def test_an_eval_file_with_no_text_field_is_one_line(tmp_path, capsys, case):
+    """An evaluation file none of whose records has a field of text_fields (GSM8K's question and
+    answer, the default text_fields being ["text"]), or a .json holding one JSON array, gave every
+    item an empty text: counted 'too short to match', no page checked against it, the run finished
+    as if decontaminated. Now one line naming the file and what to set."""
+    items = [{"question": f"item {i} " + "river stone harbour " * 5, "answer": str(i)} for i in range(3)]
+    evals = tmp_path / ("ev.jsonl" if case == "other_fields" else "ev.json")
+    evals.write_text("".join(json.dumps(x) + "\n" for x in items) if case == "other_fields" else json.dumps(items))
+    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    if case == "other_fields":
+        want = (f"{evals}: none of its 3 records has a field of text_fields ['text'] (its fields: answer, question): set "
+                'text_fields to the fields holding the text of an item, e.g. text_fields = ["answer", "question"]')
+    else:
+        want = (f"{evals}: line 1 is a JSON array, not an object: an evaluation file read as JSON Lines holds one object "
+                "a line (a file holding one JSON array: write its items one a line)")
+    assert err.count("\n") == 1 and want in err, err
+    cfg.write_text(cfg.read_text() + 'text_fields = ["question"]\n')
+    if case == "other_fields":  # the fields named: read
+        assert cli.main(["run", str(cfg), "--progress", "off"]) == 0

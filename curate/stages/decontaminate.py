@@ -47,6 +47,7 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
+import json
 import os
 
 import regex
@@ -264,11 +265,28 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
                 if line.strip():
                     yield f"{rel}:{i + 1}", line
         return
+    _check_text_fields(path, rows, fields, get_path)
     for i, row in enumerate(rows):
         parts = [get_path(row, f) for f in fields]
         text = "\n".join(str(p) for p in parts if p is not None)
         item = get_path(row, spec["id_field"]) if spec["id_field"] else None
         yield (str(item) if item is not None else f"{rel}:{i}"), text
+
+
+def _check_text_fields(path: str, rows: list, fields: list, get_path) -> None:
+    """Refuse a file whose records give no item a text: each was read as an empty item, 'too
+    short to match', and no page was checked against the file (GSM8K's question and answer
+    under the default text_fields ["text"]; a .json holding one JSON array)."""
+    bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
+    if bad is not None:
+        kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(rows[bad]), "number")
+        raise ValueError(f"{path}: line {bad + 1} is a JSON {kind}, not an object: an evaluation file read as JSON Lines holds "
+                         "one object a line (a file holding one JSON array: write its items one a line)")
+    if rows and not any(get_path(row, f) is not None for row in rows for f in fields):
+        names = sorted({k for row in rows[:1000] for k in row})
+        raise ValueError(f"{path}: none of its {len(rows):,} records has a field of text_fields {list(fields)} (its fields: "
+                         f"{', '.join(names[:10])}{', ...' if len(names) > 10 else ''}): set text_fields to the fields holding "
+                         f"the text of an item, e.g. text_fields = {json.dumps(names[:2])}")
 
 
 def _format_of(path: str, given: str) -> str:
