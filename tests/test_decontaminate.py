@@ -697,17 +697,23 @@ def test_a_dataset_card_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys
     assert pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")["kept_id"].to_list() == ["rivers:README.md:3"]
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8+cp1252"])
 def test_an_eval_text_file_is_decoded_as_curate_run_decodes_a_text_input(tmp_path, encoding):
     """An evaluation set as a text file saved by a Windows editor: UTF-16 with its byte-order mark
     ("Unicode" in Notepad) or cp1252 ("ANSI"), CRLF line ends. It was decoded as UTF-8 with
     replacement characters: UTF-16's items were NUL-riddled bytes and no page holding one was
     found; cp1252's 'café', 'déjà', 'élèves' words no page has. Read as `curate run` reads a text input
-    (readers.common.decode_text), the pages holding an item are removed."""
+    (readers.common.decode_text), the pages holding an item are removed. A UTF-8 file with one
+    cp1252 byte (a curly quote pasted from a Windows program) was decoded as cp1252 whole, its
+    every UTF-8 letter two ('cafÃ©'): the French item matched no page; its stray bytes alone are
+    cp1252 now."""
     items = ["le café près de la fenêtre était déjà plein quand les élèves arrivèrent après la fête du village à côté de l'église",
              "every lantern along the pier was lit before the storm reached the town and the boats were pulled high onto the shingle"]
     evals = tmp_path / "items.txt"
-    evals.write_bytes("\r\n".join(items).encode(encoding) + b"\r\n")
+    if encoding == "utf-8+cp1252":
+        evals.write_bytes("\r\n".join(items).encode("utf-8") + b"\r\nthe keeper\x92s log\r\n")
+    else:
+        evals.write_bytes("\r\n".join(items).encode(encoding) + b"\r\n")
     filler = "The orchard behind the mill was quiet and the meadow beyond it stretched to the woods. "
     rows = [{"id": f"holds{i}", "text": filler * 2 + item.capitalize() + ". " + filler * 2} for i, item in enumerate(items)]
     rows.append({"id": "clean", "text": filler * 5})
