@@ -759,6 +759,16 @@ def test_a_compressed_parquet_eval_set_is_read(tmp_path, capsys, suffix):
     assert err.count("\n") == 1 and str(bad) in err and "not a Parquet file" in err, err
 
 
+def _one_page_run(tmp_path, evals) -> Path:
+    """A config running ingest and decontaminate over one web page with ``evals`` as its evaluation set."""
+    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    return cfg
+
+
 def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
     """An evaluation set's .jsonl.gz cut short (an interrupted download) stopped the run with a
     traceback (EOFError from the decompressor); now one line naming the file."""
@@ -766,11 +776,7 @@ def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
                                   for i in range(2000)))
     evals = tmp_path / "ev.jsonl.gz"
     evals.write_bytes(data[: len(data) // 2])
-    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
-                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
-                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    cfg = _one_page_run(tmp_path, evals)
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err
@@ -785,11 +791,7 @@ def test_an_eval_file_with_no_text_field_is_one_line(tmp_path, capsys, case):
     items = [{"question": f"item {i} " + "river stone harbour " * 5, "answer": str(i)} for i in range(3)]
     evals = tmp_path / ("ev.jsonl" if case == "other_fields" else "ev.json")
     evals.write_text("".join(json.dumps(x) + "\n" for x in items) if case == "other_fields" else json.dumps(items))
-    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
-                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
-                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    cfg = _one_page_run(tmp_path, evals)
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     err = capsys.readouterr().err
     if case == "other_fields":
