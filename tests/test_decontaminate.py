@@ -804,3 +804,26 @@ def test_an_eval_file_with_no_text_field_is_one_line(tmp_path, capsys, case):
     cfg.write_text(cfg.read_text() + 'text_fields = ["question"]\n')
     if case == "other_fields":  # the fields named: read
         assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+
+
+@pytest.mark.parametrize("card, items", [("LICENSE.txt", "test.jsonl"), ("COPYING.txt", "items.txt"), ("README.txt", "test.jsonl")])
+def test_a_licence_or_card_named_txt_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys, card, items):
+    """A dataset folder's licence or card named .txt (LICENSE.txt, COPYING.txt beside the texts, as
+    two of the shared corpora's folders have it) told a format by its name, text, so the rule that
+    refuses a README.md beside test.jsonl let it through: its every line an item, a page quoting
+    the licence removed. Such a name among the evaluation files is the same config error; the glob
+    it offers leaves the card out (not DIR/**/*.txt beside items.txt, which would take it again)."""
+    licence = ("This dataset is licensed under the Creative Commons Attribution Share Alike license and "
+               "may be shared and adapted with credit given to its authors")
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    item = "Which river flows through the old market town before it reaches the wide grey harbour"
+    (evals / items).write_text(json.dumps({"text": item}) + "\n" if items.endswith(".jsonl") else item + "\n")
+    (evals / card).write_text(f"{licence}.\n")
+    cfg = _one_page_run(tmp_path, evals)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"eval_sets[0].glob: {card}, by its name a dataset's card or licence, beside the " \
+        "evaluation files (read as text, each line an item" in err, err
+    hint = f'glob = "{evals}/**/*.jsonl"' if items.endswith(".jsonl") else "a glob that leaves it out,"
+    assert hint in err, err

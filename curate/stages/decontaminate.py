@@ -335,17 +335,36 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
     download's README.md beside its test.jsonl): read as text, a card's every line was an item,
     and each page quoting its licence was removed. None where all or none tell (a folder of
     .csv files is read as text lines, as ever)."""
-    unknown = [rel for path, rel in files if _format_by_name(path) is None]
-    known = [rel for path, rel in files if _format_by_name(path) is not None]
-    if not unknown or not known:
+    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path)]  # LICENSE.txt: text by its name, no evaluation set
+    unknown = [rel for path, rel in files if _format_by_name(path) is None and rel not in cards]
+    known = [rel for path, rel in files if _format_by_name(path) is not None and rel not in cards]
+    if not (unknown or cards) or not known:
         return None
-    names = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-    what = f"{names} from its name" if len(unknown) == 1 else f"{len(unknown)} files ({names}) from their names"
-    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt") if all(r.lower().endswith(s) for r in known)]
-    hint = (f'a glob that leaves {"it" if len(unknown) == 1 else "them"} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
-            if suffixes and os.path.isdir(glob) else "a glob that leaves them out")
-    return (f"cannot tell the format of {what} beside the evaluation files (read as text, each line an item: a "
+    left = [*cards, *unknown]
+    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt")
+                if all(r.lower().endswith(s) for r in known) and not any(r.lower().endswith(s) for r in left)]
+    one = "it" if len(left) == 1 else "them"
+    hint = (f'a glob that leaves {one} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
+            if suffixes and os.path.isdir(glob) else f"a glob that leaves {one} out")
+
+    def listed(rels):
+        return ", ".join(rels[:5]) + (f" and {len(rels) - 5} more" if len(rels) > 5 else "")
+
+    parts = [("cannot tell the format of " + (f"{listed(unknown)} from its name" if len(unknown) == 1
+                                               else f"{len(unknown)} files ({listed(unknown)}) from their names"))] * bool(unknown)
+    parts += [f"{listed(cards)}, by {'its name' if len(cards) == 1 else 'their names'} a dataset's card or licence,"] * bool(cards)
+    what = ", and ".join(parts)
+    return (f"{what} beside the evaluation files (read as text, each line an item: a "
             f'dataset card\'s licence would remove every page quoting it): give {hint}, or format = "text" to read every file as text')
+
+
+# a dataset folder's own papers: read as items, a licence's sentence removed every page quoting it
+_CARDS = frozenset({"readme", "license", "licence", "copying", "notice", "citation", "authors", "changelog", "changes"})
+
+
+def _is_card(rel: str) -> bool:
+    """Whether a file is by its name a dataset's card or licence (LICENSE.txt, README.txt, COPYING)."""
+    return os.path.basename(rel).split(".")[0].lower() in _CARDS
 
 
 def check_eval_sets(sets) -> list[dict]:
