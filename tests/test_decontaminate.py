@@ -798,7 +798,7 @@ def test_an_eval_file_with_no_text_field_is_one_line(tmp_path, capsys, case):
         want = (f"{evals}: none of its 3 records has a field of text_fields ['text'] (its fields: answer, question): set "
                 'text_fields to the fields holding the text of an item, e.g. text_fields = ["answer", "question"]')
     else:
-        want = (f"{evals}: line 1 is a JSON array, not an object: an evaluation file read as JSON Lines holds one object "
+        want = (f"{evals}: record 1 is a JSON array, not an object: an evaluation file read as JSON Lines holds one object "
                 "a line (a file holding one JSON array: write its items one a line)")
     assert err.count("\n") == 1 and want in err, err
     cfg.write_text(cfg.read_text() + 'text_fields = ["question"]\n')

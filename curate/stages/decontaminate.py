@@ -307,7 +307,7 @@ def _check_text_fields(path: str, rows: list, fields: list, get_path) -> None:
     bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
     if bad is not None:
         kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(rows[bad]), "number")
-        raise ValueError(f"{path}: line {bad + 1} is a JSON {kind}, not an object: an evaluation file read as JSON Lines holds "
+        raise ValueError(f"{path}: record {bad + 1} is a JSON {kind}, not an object: an evaluation file read as JSON Lines holds "
                          "one object a line (a file holding one JSON array: write its items one a line)")
     if rows and not any(get_path(row, f) is not None for row in rows for f in fields):
         names = sorted({k for row in rows[:1000] for k in row})
