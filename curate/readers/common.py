@@ -345,11 +345,34 @@ def decode_text(data: bytes) -> tuple[str, str]:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            enc = _detect_legacy(data)
-            text = data.decode(enc, errors="replace")
+            if _mostly_utf8(data):
+                text, enc = data.decode("utf-8", errors=_CP1252_BYTES), "utf-8 (stray bytes as cp1252)"
+            else:
+                enc = _detect_legacy(data)
+                text = data.decode(enc, errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, enc
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bytes that are not (a quote pasted from a Windows program): its UTF-8
+    letters outnumber the stray bytes. Decoded whole as a legacy charset, each of its UTF-8
+    letters became two ('élèves' -> 'Ã©lÃ¨ves'); a file in a legacy charset has few or no
+    byte pairs that happen to be UTF-8."""
+    valid = data.decode("utf-8", errors="ignore")
+    stray = len(data) - len(valid.encode("utf-8"))
+    return sum(c > "\x7f" for c in valid) > stray
+
+
+def _cp1252_bytes(e: UnicodeDecodeError) -> tuple[str, int]:
+    """A codec error handler: each byte that is not UTF-8 as its cp1252 character (Latin-1 where cp1252 has none)."""
+    b = e.object[e.start : e.end]
+    return "".join(bytes([x]).decode("cp1252", errors="ignore") or chr(x) for x in b), e.end
+
+
+_CP1252_BYTES = "curate-cp1252-bytes"
+codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
 
 
 # Symbols that cp1252 gives for the letters of other code pages (Latin-2 "ł" -> "³"):

@@ -47,7 +47,6 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import unicodedata
@@ -301,7 +300,7 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
             rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
     else:
         with open_bytes(path, Limits()) as f:
-            text = _decode_eval_text(f.read(), decode_text)  # UTF-16 with a BOM, cp1252, ...: as curate run reads a text input
+            text = decode_text(f.read())[0]  # UTF-16 with a BOM, cp1252, UTF-8 with stray bytes: as curate run reads a text input
         if spec["unit"] == "file":
             yield rel, text
         else:
@@ -315,32 +314,6 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
         text = "\n".join(str(p) for p in parts if p is not None)
         item = get_path(row, spec["id_field"]) if spec["id_field"] else None
         yield (str(item) if item is not None else f"{rel}:{i}"), text
-
-
-def _decode_eval_text(data: bytes, decode_text) -> str:
-    """An evaluation text file's text, as ``decode_text`` reads a text input, except a UTF-8 file
-    with a few bytes that are not (a curly quote pasted from a Windows program): decoded as cp1252
-    whole, its every UTF-8 letter became two ('cafÃ©') and its accented items matched no page;
-    its stray bytes alone are cp1252 here, where its UTF-8 letters outnumber them."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        valid = data.decode("utf-8", errors="ignore")
-        stray = len(data) - len(valid.encode("utf-8"))
-        if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and sum(c > "\x7f" for c in valid) > stray:
-            text = data.decode("utf-8", errors=_CP1252_BYTES)
-            return text.replace("\r\n", "\n").replace("\r", "\n")
-    return decode_text(data)[0]
-
-
-def _cp1252_bytes(e: UnicodeDecodeError) -> tuple[str, int]:
-    """A codec error handler: each byte that is not UTF-8 as its cp1252 character (Latin-1 where cp1252 has none)."""
-    b = e.object[e.start : e.end]
-    return "".join(bytes([x]).decode("cp1252", errors="ignore") or chr(x) for x in b), e.end
-
-
-_CP1252_BYTES = "curate-cp1252-bytes"
-codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
 
 
 def _check_text_fields(path: str, rows: list, fields: list, get_path) -> None:
