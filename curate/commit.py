@@ -178,6 +178,14 @@ def check_owned(root: str) -> dict:
 _HASHED: dict[tuple, str] = {}  # (path, inode, size, mtime, ctime) -> sha256: a run's commit checks again what its start hashed
 
 
+def _forget(root: str) -> None:
+    """Drop the hashes kept for ``root`` (its run committed, failed or was refused): kept for the
+    process's life, a notebook's runs on copied outputs held ~456 bytes a listed file for good."""
+    prefix = os.path.join(root, "")
+    for key in [k for k in _HASHED if k[0].startswith(prefix)]:
+        del _HASHED[key]
+
+
 def _sha256(root: str, rel: str, st: os.stat_result) -> str:
     """sha256 of ``root``/``rel``, hashed once while its stat says it is the same file unchanged
     (a copied output's files, hashed at a rerun's start, are not read again by its commit)."""
@@ -350,7 +358,11 @@ def begin(root: str) -> str:
         _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
         _clear_staging(fs, base)
     except OSError as e:  # read-only, a file in the way, no such mount: the user's to fix, not a bug
+        _forget(root)
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
+    except BaseException:  # refused (foreign files, another run's lock): its hashes are not kept
+        _forget(root)
+        raise
     return _staging_root(root, base)
 
 
@@ -405,6 +417,7 @@ def abort(root: str) -> None:
     except (OSError, ValueError):
         pass
     _CREATED.discard(base)
+    _forget(root)
     _unlock(base)
 
 
@@ -438,6 +451,7 @@ def finish(root: str) -> dict:
         abort(root)
         raise
     _CREATED.discard(base)
+    _forget(root)  # checked for the last time
     _fault("after_journal")
     _apply(fs, base, journal)
     if _exists(fs, f"{base}/{KEPT}"):  # a stopped run's candidates (keep): this output is newer

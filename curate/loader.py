@@ -539,6 +539,9 @@ class TokenLoader:
 
         self.dir, self.manifest, self.manifest_sha256, self._footers = open_tokens(path, verify)
         m = self.manifest
+        # the shards' footers as opened (None: not read, verify="none"), saved with a position: a resume in shards
+        # swapped since (the manifest as it was) is refused as a running loader's next open refuses one
+        self._footprint = hashlib.sha256(json.dumps(sorted(self._footers.items())).encode()).hexdigest() if self._footers else None
         if tokenizer is not None:  # the model's own: tokens made with another are refused
             check_tokenizer(self.dir, m["tokenizer"], tokenizer)
         if seq_len is None:
@@ -759,7 +762,9 @@ class TokenLoader:
         """Where this rank is: (epoch, batch) and the shape it counts in; ``resized``: the shapes
         that read earlier parts of this epoch, with their batch counts (a few numbers each)."""
         worker = {"worker": self.worker} if self.worker is not None else {}
-        return {"epoch": self.epoch, "batch": self.batch, **self._identity(), **worker, "resized": [dict(r) for r in self.resized]}
+        footers = {"footers_sha256": self._footprint} if self._footprint else {}
+        return {"epoch": self.epoch, "batch": self.batch, **self._identity(), **footers, **worker,
+                "resized": [dict(r) for r in self.resized]}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue where ``state`` (any rank's: ranks step in lockstep) stopped. Saved with
@@ -773,6 +778,11 @@ class TokenLoader:
                 f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
                 f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "
                 "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
+        if state.get("footers_sha256") and self._footprint and state["footers_sha256"] != self._footprint:
+            # shards copied over since it was saved, the tokens manifest left as it was (the check a running loader makes at each open)
+            raise ValueError("loader state: saved in shards whose footers are not these (a shard replaced since, e.g. copied over, "
+                             "keeping its size, rows and row groups): a position is only valid in the tokens it was saved with: "
+                             "put the shards back, or start from a fresh loader")
         if "deal" not in state:
             raise ValueError("loader state: saved by a curate that dealt row groups to readers round-robin; this one deals "
                              "each reader a range of windows, so that position means other windows here: "
@@ -885,11 +895,17 @@ class TokenDataLoader:
     """A torch DataLoader over ``TokenDataset`` that counts the batches it hands out, so
     ``state_dict()`` / ``load_state_dict()`` resume exactly (or, saved with another world_size,
     num_workers or batch_size, deal out the rest of the epoch: ``TokenLoader.load_state_dict``).
-    Other keywords go to the DataLoader; with ``persistent_workers=True`` one DataLoader (and its
+    Other keywords go to the DataLoader (``drop_last`` aside: every batch is whole; ``shuffle``,
+    ``sampler`` and ``batch_sampler`` refused: the loader orders the windows); with ``persistent_workers=True`` one DataLoader (and its
     workers) serves epoch after epoch, a new one made only to start elsewhere."""
 
     def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", tokenizer=None,
                  **dataloader_kwargs):
+        for key in ("shuffle", "sampler", "batch_sampler"):  # torch refuses them for an IterableDataset, at the first batch
+            if dataloader_kwargs.get(key) not in (None, False):
+                raise ValueError(f"TokenDataLoader: {key} is not taken: the loader deals the windows to ranks and workers and "
+                                 "orders them itself (the pipeline's shuffle, then an order seeded by each pass): leave it out")
+        dataloader_kwargs.pop("drop_last", None)  # every batch is whole: nothing to drop (torch refuses it beside batch_size=None)
         self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
                                   verify=verify, tokenizer=tokenizer)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs

@@ -141,3 +141,23 @@ def test_a_source_trees_skipped_files_count_their_length_or_say_a_lower_bound(tm
     assert pages["characters_removed"] == len("Too short.") and pages["skipped_files_counted_by_snippet"] == 0
     page = (tmp_path / "out" / "report.html").read_text()
     assert f"<td>≥ {tree_src['characters_removed'] / 1e3:,.1f}k</td>" in page and "<td>≥ 10</td>" not in page
+
+
+def test_an_older_outputs_minified_files_counted_by_their_snippet_are_a_lower_bound():
+    """A minified or unknown-language file's ledger ``chars`` is its length since 2026-12-05;
+    an output written before holds its 1,000-character snippet's there, and the audit, taking
+    those rows for exact, showed the source's characters removed without the "≥" (a 65k bundle
+    counted 1,000, said as exact). A row of those rules holding exactly the snippet's length is
+    counted as a snippet (a file of exactly 1,000 characters too: "≥ 1,000" still holds); one
+    longer (a new output's length) or shorter (a file shorter than the snippet) is exact."""
+    from curate.audit.stats import Partial
+    from curate.readers.code import SKIPPED_TEXT_CHARS
+
+    rows = [("minified", SKIPPED_TEXT_CHARS), ("unknown_language", SKIPPED_TEXT_CHARS),  # an older output's snippets
+            ("minified", 65_001), ("unknown_language", 12), ("vendored", SKIPPED_TEXT_CHARS)]
+    led = pl.DataFrame({"id": [str(i) for i in range(len(rows))], "stage": "ingest", "rule": [r for r, _ in rows],
+                        "value": None, "threshold": None, "domain": "code", "source": "tree", "language": "javascript",
+                        "snippet": "x", "chars": [c for _, c in rows], "row": list(range(len(rows)))})
+    src = Partial().add_ledger(led, "ledger/part-0.parquet").summary()["sources"]["code/tree"]
+    assert src["characters_removed"] == 3 * SKIPPED_TEXT_CHARS + 65_001 + 12
+    assert src["skipped_files_counted_by_snippet"] == 3

@@ -305,3 +305,64 @@ def pq_batches(folder):
     import pyarrow.parquet as pq
 
     return pq.read_table(folder).to_batches()
+
+
+def test_records_held_for_a_members_check_count_their_meta(tmp_path, monkeypatch):
+    """A one-member .gz's records are held until its check at the file's end, up to HOLD_BYTES,
+    past which the file is checked in one extra pass. The bound counted the text alone, and a
+    record's ``meta`` object is carried into its row since 2026-12-05 (re-curating an output,
+    RedPajama's meta): records of short text and a large meta were all held, the meta past the
+    bound (256 MiB of text: as many 1 MB metas). The held bytes count the meta column too."""
+    from curate.readers import common, decompress
+
+    path = tmp_path / "one.jsonl.gz"
+    with gzip.open(path, "wt") as f:  # one member
+        for i in range(20):  # 20 short texts (about 1 KB of text), 20 metas of 50 KB
+            f.write(json.dumps({"id": f"d{i}", "text": f"document {i} " * 5, "meta": {"notes": "x" * 50_000}}) + "\n")
+    calls = []
+    real = decompress.verify_file
+    monkeypatch.setattr(decompress, "verify_file", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(common, "HOLD_BYTES", 100_000)
+    docs = [r for kind, b in read_shard(Shard(str(path), path.name, "jsonl", "web", "t"), Limits()) if kind == "docs"
+            for r in b.to_pylist()]
+    assert len(docs) == 20 and all(len(json.loads(r["meta"])["notes"]) == 50_000 for r in docs)
+    assert calls  # held past 100,000 bytes: checked in one extra pass, not held whole
+
+
+def test_an_inputs_meta_of_any_shape_is_carried_not_dropped(tmp_path):
+    """An input's ``meta`` is carried as the document's metadata since 2026-12-05, but only a JSON
+    object (or text of one) was: a Parquet ``meta`` column of map type (Spark writes metadata
+    so; pyarrow gives its value as a list of pairs) was dropped, with its licence, and so was
+    a meta that is a list, a number or text that is not JSON. A map is the object it holds;
+    any other value is kept under the key ``meta``, beside the ``meta_fields``."""
+    import pyarrow.parquet as pq
+
+    pairs = pa.array([[("license", "mit"), ("lang", "en")]], type=pa.map_(pa.string(), pa.string()))
+    pq.write_table(pa.table({"id": ["m"], "text": ["a page of text"], "meta": pairs}), tmp_path / "map.parquet")
+    odd = {"s": "free text, not JSON", "l": [1, 2], "n": 42, "j": "[1, 2]", "o": {"a": 1}, "t": '{"b": 2}', "z": None}
+    (tmp_path / "odd.jsonl").write_text("".join(json.dumps({"id": k, "text": "a page of text", "meta": v, "license": "x"}) + "\n"
+                                                for k, v in odd.items()))
+    got = {}
+    for name, fmt in (("map.parquet", "parquet"), ("odd.jsonl", "jsonl")):
+        for kind, b in read_shard(Shard(str(tmp_path / name), name, fmt, "web", "t"), Limits()):
+            got |= {r["source_id"]: json.loads(r["meta"]) for r in b.to_pylist()} if kind == "docs" else {}
+    assert got == {"m": {"license": "mit", "lang": "en"},
+                   "s": {"meta": "free text, not JSON", "license": "x"}, "l": {"meta": [1, 2], "license": "x"},
+                   "n": {"meta": 42, "license": "x"}, "j": {"meta": "[1, 2]", "license": "x"},
+                   "o": {"a": 1, "license": "x"}, "t": {"b": 2, "license": "x"}, "z": {"license": "x"}}
+
+
+def test_a_line_nested_too_deep_is_one_bad_line_not_the_rest_of_the_file(tmp_path):
+    """A JSON line nested deeper than Python's parser goes (a record's meta of 5,000 objects)
+    raised RecursionError, not ValueError: the file's reading stopped there, one read_error row,
+    and every record after it was lost. It is one bad_json row at its offset; the file goes on."""
+    path = tmp_path / "d.jsonl"
+    deep = '{"id": "deep", "text": "x", "meta": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}\n"
+    path.write_text(json.dumps({"id": "before", "text": "first"}) + "\n" + deep + json.dumps({"id": "after", "text": "last"}) + "\n")
+    got = {"docs": [], "quarantine": []}
+    for kind, b in read_shard(Shard(str(path), path.name, "jsonl", "web", "t"), Limits()):
+        got.setdefault(kind, []).extend(b.to_pylist())
+    assert [r["source_id"] for r in got["docs"]] == ["before", "after"]
+    [bad] = got["quarantine"]
+    assert (bad["reason"], bad["offset"]) == ("bad_json", len(json.dumps({"id": "before", "text": "first"})) + 1), bad
+    assert "nested" in bad["detail"], bad

@@ -805,8 +805,8 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     for _ in range(2):
         assert command.main(["--corpus", corpus]) == 0
         o = capsys.readouterr()
-        assert o.err.splitlines() == ["curate audit: warning: curate-audit holds the audit of another output or corpus: "
-                                      "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)"], o.err
+        assert o.err.splitlines() == ["curate audit: warning: curate-audit holds the audit of another output or corpus "
+                                      "(or one being written): wrote this one into curate-audit-2 instead (--output FOLDER chooses where)"], o.err
         assert "report:  curate-audit-2/report.html" in o.out
     assert source("curate-audit") == str(out) and source("curate-audit-2") == corpus
     assert not (tmp_path / "curate-audit-3").exists()
@@ -866,6 +866,28 @@ def test_an_audit_written_before_the_tokens_rename_is_replaced_as_ours(tmp_path,
     assert capsys.readouterr().err == ""
     summary = json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())
     assert summary["format"] == "curate-audit/2" and not (tmp_path / "curate-audit-2").exists()
+
+
+def test_an_empty_curate_audit_made_by_hand_takes_the_audit(tmp_path, pages, capsys, monkeypatch):
+    """A user who made ./curate-audit to hold the report (empty, or with a notes file of
+    theirs) got it in curate-audit-2 with a warning that curate-audit "holds the audit of another
+    output or corpus": the claim was the folder's creation, so any existing folder was taken for
+    another audit's. The claim is now its stats/ folder: this audit goes into curate-audit, the
+    notes stay; a second audit of another corpus, meeting this one's, goes on to -2."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curate-audit").mkdir()
+    (tmp_path / "curate-audit" / "notes.txt").write_text("mine")
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert capsys.readouterr().err == ""
+    assert json.loads((tmp_path / "curate-audit" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert (tmp_path / "curate-audit" / "notes.txt").read_text() == "mine" and not (tmp_path / "curate-audit-2").exists()
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(pages.read_bytes())
+    assert command.main(["--corpus", str(other)]) == 0
+    assert "curate-audit-2" in capsys.readouterr().err
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(other)
 
 
 @pytest.mark.parametrize("extra", [1, 2])
@@ -2631,3 +2653,23 @@ def test_json_lines_that_turn_into_another_format_are_said_in_one_line(tmp_path,
         ("mixed.jsonl.gz", start, "not_json_lines")] + [("resumed.jsonl", len(again[0]) + 1, "not_json_lines")] + [
         ("resumed.jsonl", len(again[0]) + 1 + len(csv) + len("".join(again[1:])) + 8 * i, "bad_json") for i in range(3)]
     assert pq.read_table(out / "text").num_rows == 2 * len(PAGES) + 1  # every record, before and after the CSV
+
+
+def test_a_recurated_code_output_keeps_each_files_path(tmp_path):
+    """A code dump's record has its file's path in meta.file_path and, for the ledger and the
+    audit, `dump.jsonl:octo/app/src/main.py` in the path column. Re-curating the output (its
+    meta carried since 2026-12-05) took that path column for the file's path: meta.file_path
+    became `dump.jsonl:octo/app/src/main.py`, then `part-...parquet:dump.jsonl:...` a run later,
+    growing each run. The carried file path and repository are the file's; the path column
+    says where this run read it, as for a dump: `part-....parquet:octo/app/src/main.py`."""
+    import pyarrow.parquet as pq
+
+    (tmp_path / "dump.jsonl").write_text(json.dumps({"id": "f1", "repo_name": "octo/app", "path": "src/main.py", "license": "mit",
+                                                     "content": "def main():\n    return 1\n"}) + "\n")
+    inputs = [tmp_path / "dump.jsonl", tmp_path / "o1" / "text" / "*.parquet", tmp_path / "o2" / "text" / "*.parquet"]
+    for i, given in enumerate(inputs, 1):
+        assert run_cli("run", "--input", given, "--domain", "code", "--source", "s", "--stages", "ingest",
+                       "--output", tmp_path / f"o{i}", "--progress", "off") == 0
+        [row] = pq.read_table(tmp_path / f"o{i}" / "text", columns=["path", "meta"]).to_pylist()
+        assert json.loads(row["meta"]) == {"file_path": "src/main.py", "repo_name": "octo/app", "license": "mit"}, (i, row)
+        assert row["path"].endswith(":octo/app/src/main.py") and row["path"].count(":") == 1, (i, row)

@@ -1048,6 +1048,37 @@ def test_a_copied_output_is_hashed_once_by_its_rerun(tmp_path, finished_demo, mo
     assert mine and len(mine) == len(set(mine)), sorted(mine)
 
 
+def test_a_runs_hashes_are_not_kept_past_its_end(tmp_path, finished_demo):
+    """The same-size check's hashes (kept by stat between a run's start and its commit) were kept
+    for the life of the process: a notebook or service running the API on copied outputs held
+    ~456 bytes a listed file for good (45.6 MB for 100,000 files, each rerun of a copy adding
+    its own). A run's hashes are dropped when it commits or fails, and a new run starts afresh."""
+    cfg, finished = finished_demo
+    out = tmp_path / "out"
+
+    def copied():  # every listed file's ctime after the manifest's, as a copy leaves them: each hashed at a run's start
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(finished, out, copy_function=shutil.copy2)
+        time.sleep(0.05)  # past the kernel's clock tick
+        for p in out.rglob("*"):
+            if p.is_file() and p.name != output.MANIFEST:
+                os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
+
+    def kept():
+        return [k for k in commit._HASHED if str(out) in repr(k)]
+
+    copied()
+    commit.check_owned(str(out))
+    assert kept()  # what the cache holds between a run's start and its commit
+    assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) == 0
+    assert not kept()
+    copied()
+    commit.check_owned(str(out))
+    (out / "stray.txt").write_text("x")  # refused at its start: nothing kept either
+    assert cli.main(["run", cfg, "--output", str(out), "--progress", "off"]) != 0
+    assert not kept()
+
+
 @pytest.mark.parametrize("call, err", [("fsync", "EBADF"), ("fsync", "EINVAL"), ("open", "EACCES")])
 def test_an_output_whose_folders_cannot_be_fsynced_is_written(tmp_path, monkeypatch, capsys, call, err):
     """Some file systems cannot fsync a folder (SMB, 9p, FUSE mounts: EINVAL, or EBADF for a

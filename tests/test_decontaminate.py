@@ -731,17 +731,23 @@ def test_a_dataset_card_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys
     assert pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet")["kept_id"].to_list() == ["rivers:README.md:3"]
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8+cp1252"])
 def test_an_eval_text_file_is_decoded_as_curate_run_decodes_a_text_input(tmp_path, encoding):
     """An evaluation set as a text file saved by a Windows editor: UTF-16 with its byte-order mark
     ("Unicode" in Notepad) or cp1252 ("ANSI"), CRLF line ends. It was decoded as UTF-8 with
     replacement characters: UTF-16's items were NUL-riddled bytes and no page holding one was
     found; cp1252's 'café', 'déjà', 'élèves' words no page has. Read as `curate run` reads a text input
-    (readers.common.decode_text), the pages holding an item are removed."""
+    (readers.common.decode_text), the pages holding an item are removed. A UTF-8 file with one
+    cp1252 byte (a curly quote pasted from a Windows program) was decoded as cp1252 whole, its
+    every UTF-8 letter two ('cafÃ©'): the French item matched no page; its stray bytes alone are
+    cp1252 now."""
     items = ["le café près de la fenêtre était déjà plein quand les élèves arrivèrent après la fête du village à côté de l'église",
              "every lantern along the pier was lit before the storm reached the town and the boats were pulled high onto the shingle"]
     evals = tmp_path / "items.txt"
-    evals.write_bytes("\r\n".join(items).encode(encoding) + b"\r\n")
+    if encoding == "utf-8+cp1252":
+        evals.write_bytes("\r\n".join(items).encode("utf-8") + b"\r\nthe keeper\x92s log\r\n")
+    else:
+        evals.write_bytes("\r\n".join(items).encode(encoding) + b"\r\n")
     filler = "The orchard behind the mill was quiet and the meadow beyond it stretched to the woods. "
     rows = [{"id": f"holds{i}", "text": filler * 2 + item.capitalize() + ". " + filler * 2} for i, item in enumerate(items)]
     rows.append({"id": "clean", "text": filler * 5})
@@ -787,6 +793,16 @@ def test_a_compressed_parquet_eval_set_is_read(tmp_path, capsys, suffix):
     assert err.count("\n") == 1 and str(bad) in err and "not a Parquet file" in err, err
 
 
+def _one_page_run(tmp_path, evals) -> Path:
+    """A config running ingest and decontaminate over one web page with ``evals`` as its evaluation set."""
+    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
+                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
+                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    return cfg
+
+
 def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
     """An evaluation set's .jsonl.gz cut short (an interrupted download) stopped the run with a
     traceback (EOFError from the decompressor); now one line naming the file."""
@@ -794,11 +810,7 @@ def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
                                   for i in range(2000)))
     evals = tmp_path / "ev.jsonl.gz"
     evals.write_bytes(data[: len(data) // 2])
-    (tmp_path / "web.jsonl").write_text(json.dumps({"id": "a", "text": "a page"}) + "\n")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest", "decontaminate"]\n'
-                   f'[[inputs]]\nglob = "{tmp_path / "web.jsonl"}"\ndomain = "web"\n'
-                   f'[[decontaminate.eval_sets]]\nglob = "{evals}"\n')
+    cfg = _one_page_run(tmp_path, evals)
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err
@@ -827,3 +839,50 @@ def test_cut_of_an_item_glued_by_punctuation_leaves_the_punctuation(tmp_path):
 
     text = dict(pl.read_parquet(tmp_path / "glued" / "text/*.parquet").select("id", "text").iter_rows())
     assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}
+
+
+@pytest.mark.parametrize("case", ["other_fields", "json_array"])
+def test_an_eval_file_with_no_text_field_is_one_line(tmp_path, capsys, case):
+    """An evaluation file none of whose records has a field of text_fields (GSM8K's question and
+    answer, the default text_fields being ["text"]), or a .json holding one JSON array, gave every
+    item an empty text: counted 'too short to match', no page checked against it, the run finished
+    as if decontaminated. Now one line naming the file and what to set."""
+    items = [{"question": f"item {i} " + "river stone harbour " * 5, "answer": str(i)} for i in range(3)]
+    evals = tmp_path / ("ev.jsonl" if case == "other_fields" else "ev.json")
+    evals.write_text("".join(json.dumps(x) + "\n" for x in items) if case == "other_fields" else json.dumps(items))
+    cfg = _one_page_run(tmp_path, evals)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    if case == "other_fields":
+        want = (f"{evals}: none of its 3 records has a field of text_fields ['text'] (its fields: answer, question): set "
+                'text_fields to the fields holding the text of an item, e.g. text_fields = ["answer", "question"]')
+    else:
+        want = (f"{evals}: record 1 is a JSON array, not an object: an evaluation file read as JSON Lines holds one object "
+                "a line (a file holding one JSON array: write its items one a line)")
+    assert err.count("\n") == 1 and want in err, err
+    cfg.write_text(cfg.read_text() + 'text_fields = ["question"]\n')
+    if case == "other_fields":  # the fields named: read
+        assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+
+
+@pytest.mark.parametrize("card, items", [("LICENSE.txt", "test.jsonl"), ("COPYING.txt", "items.txt"), ("README.txt", "test.jsonl")])
+def test_a_licence_or_card_named_txt_beside_an_eval_set_is_not_read_as_items(tmp_path, capsys, card, items):
+    """A dataset folder's licence or card named .txt (LICENSE.txt, COPYING.txt beside the texts, as
+    two of the shared corpora's folders have it) told a format by its name, text, so the rule that
+    refuses a README.md beside test.jsonl let it through: its every line an item, a page quoting
+    the licence removed. Such a name among the evaluation files is the same config error; the glob
+    it offers leaves the card out (not DIR/**/*.txt beside items.txt, which would take it again)."""
+    licence = ("This dataset is licensed under the Creative Commons Attribution Share Alike license and "
+               "may be shared and adapted with credit given to its authors")
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    item = "Which river flows through the old market town before it reaches the wide grey harbour"
+    (evals / items).write_text(json.dumps({"text": item}) + "\n" if items.endswith(".jsonl") else item + "\n")
+    (evals / card).write_text(f"{licence}.\n")
+    cfg = _one_page_run(tmp_path, evals)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"eval_sets[0].glob: {card}, by its name a dataset's card or licence, beside the " \
+        "evaluation files (read as text, each line an item" in err, err
+    hint = f'glob = "{evals}/**/*.jsonl"' if items.endswith(".jsonl") else "a glob that leaves it out,"
+    assert hint in err, err

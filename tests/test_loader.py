@@ -1427,18 +1427,10 @@ def _rewrite_to_size(path, size: int) -> None:
     raise AssertionError(f"could not pad the shard to the size {size}: {os.path.getsize(path)}, pad {pad}")
 
 
-def test_a_shard_swapped_for_one_of_the_same_size_rows_and_tokens_is_not_read(tmp_path, monkeypatch):
-    """A shard opened mid-epoch was checked against the manifest by its size, rows and row groups
-    (and each row group by its tokens) only: one swapped for another run's shard of the same size
-    and shape (other tokens; the tokens manifest untouched, e.g. files copied over) was read
-    without a word. The loader keeps each shard's footer hash from when it opened the tokens and
-    compares it at every open: the swap is said, naming the shard."""
-    import shutil
-
-    from curate import loader as L
-
+def _same_shape_other_tokens(tmp_path, monkeypatch):
+    """(a, b, a's tokens manifest): two runs' tokens of the same size, rows, row groups and token
+    counts a shard, other token ids; a's manifest lists its own shards."""
     monkeypatch.setattr(tok, "ROW_GROUP_ROWS", 16)
-    monkeypatch.setattr(L, "MAX_OPEN_SHARDS", 1)  # every change of shard reopens one
     a, b = tmp_path / "a", tmp_path / "b"
     make_tokens(a, n_docs=300, shards=2)
     rows = tok.token_rows
@@ -1455,6 +1447,21 @@ def test_a_shard_swapped_for_one_of_the_same_size_rows_and_tokens_is_not_read(tm
     (a / tok.MANIFEST).write_text(json.dumps(m))
     mb = json.loads((b / tok.MANIFEST).read_text())
     assert [s["row_group_tokens"] for s in mb["shards"]] == [s["row_group_tokens"] for s in m["shards"]]
+    return a, b, m
+
+
+def test_a_shard_swapped_for_one_of_the_same_size_rows_and_tokens_is_not_read(tmp_path, monkeypatch):
+    """A shard opened mid-epoch was checked against the manifest by its size, rows and row groups
+    (and each row group by its tokens) only: one swapped for another run's shard of the same size
+    and shape (other tokens; the tokens manifest untouched, e.g. files copied over) was read
+    without a word. The loader keeps each shard's footer hash from when it opened the tokens and
+    compares it at every open: the swap is said, naming the shard."""
+    import shutil
+
+    from curate import loader as L
+
+    monkeypatch.setattr(L, "MAX_OPEN_SHARDS", 1)  # every change of shard reopens one
+    a, b, m = _same_shape_other_tokens(tmp_path, monkeypatch)
     lo = TokenLoader(str(a), 2, 16)
     want = list(TokenLoader(str(a), 2, 16))
     it = iter(lo)
@@ -1469,3 +1476,53 @@ def test_a_shard_swapped_for_one_of_the_same_size_rows_and_tokens_is_not_read(tm
                         r"is only valid in the tokens it was read from: put the shard back, or start from a fresh loader", str(e.value))
     with pytest.raises(TokensError, match="sha256 differs from the manifest"):  # a fresh loader: verify="sha256" sees it
         TokenLoader(str(a), 2, 16, verify="sha256")
+
+
+def test_a_resume_in_shards_swapped_since_the_state_was_saved_is_refused(tmp_path, monkeypatch):
+    """A state saved, then shards copied over by another run's of the same size, rows, row groups
+    and token counts (the tokens manifest untouched): the resuming loader hashed the footers it
+    found at its own open, so the state's position was taken in other tokens without a word. The
+    state carries a hash of the footers the saving loader opened; a state saved before it did
+    (no such key) still loads."""
+    import shutil
+
+    a, b, m = _same_shape_other_tokens(tmp_path, monkeypatch)
+    lo = TokenLoader(str(a), 2, 16)
+    it = iter(lo)
+    next(it)
+    state = lo.state_dict()
+    old = {k: v for k, v in state.items() if k != "footers_sha256"}  # as a curate before this saved it
+    same = TokenLoader(str(a), 2, 16)
+    same.load_state_dict(state)  # unchanged: resumes
+    for s in m["shards"]:
+        shutil.copyfile(b / "tokens" / s["file"], a / "tokens" / s["file"])
+    fresh = TokenLoader(str(a), 2, 16)
+    with pytest.raises(ValueError) as e:
+        fresh.load_state_dict(state)
+    assert re.fullmatch(r"loader state: saved in shards whose footers are not these \(a shard replaced since, e\.g\. copied over, "
+                        r"keeping its size, rows and row groups\): a position is only valid in the tokens it was saved with: put "
+                        r"the shards back, or start from a fresh loader", str(e.value))
+    fresh.load_state_dict(old)  # a state that names no footers: as before
+    TokenLoader(str(a), 2, 16, verify="none").load_state_dict(state)  # no footers read: nothing to compare
+
+
+def test_data_loader_keywords_torch_refuses_for_it_are_said_at_construction(tmp_path):
+    """TokenDataLoader(..., drop_last=True) (a habit, for batches of one shape) was taken, len()
+    answered, and the first iteration stopped in torch's words ('batch_size=None option disables
+    auto-batching and is mutually exclusive with drop_last'); shuffle=True the same way. Every
+    batch is whole already, so drop_last is taken either way; shuffle, sampler and batch_sampler
+    are refused at construction, in one line saying why."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path / "t", n_docs=200, shards=2)
+    want = list(TokenLoader(d, 2, 16))
+    for drop_last in (True, False):
+        got = list(TokenDataLoader(d, 2, 16, drop_last=drop_last))
+        assert len(got) == len(want) and all(np.array_equal(x.numpy(), y) for x, y in zip(got, want))
+    for key, value in (("shuffle", True), ("sampler", [0]), ("batch_sampler", [[0]])):
+        with pytest.raises(ValueError) as e:
+            TokenDataLoader(d, 2, 16, **{key: value})
+        assert re.fullmatch(rf"TokenDataLoader: {key} is not taken: the loader deals the windows to ranks and workers and "
+                            r"orders them itself \(the pipeline's shuffle, then an order seeded by each pass\): leave it out",
+                            str(e.value)), str(e.value)

@@ -443,3 +443,30 @@ def test_a_run_of_a_book_in_a_table_of_numbers_or_blanks_does_not_vote(tmp_path)
     for name in ("almanac.txt", "blank_pages.txt"):
         assert name in got, f"{name} removed"
         assert got[name]["language"] == "en" and got[name]["language_score"] >= 0.9, (name, got[name]["language_score"])
+
+
+@pytest.mark.parametrize("stray", [b"\x92", b"\xe9", b"\x96\x85"])
+def test_a_utf8_book_with_a_few_stray_windows_bytes_keeps_its_utf8_letters(tmp_path, stray):
+    """A UTF-8 file with a byte or two that are not (a quote pasted from a Windows program) was
+    decoded as cp1252 whole: every accented UTF-8 letter became two ('élèves' -> 'Ã©lÃ¨ves').
+    Its stray bytes alone are read as cp1252 now; the file's UTF-8 letters are kept."""
+    body = ("Les élèves de l'école, naïfs et curieux, étaient là. " * 40 + "\n") * 5
+    p = tmp_path / "mixed.txt"
+    p.write_bytes(body.encode() + b"Fin" + stray + b" du livre.\n")
+    doc, meta = one_doc(p)
+    assert doc["text"] == body + "Fin" + stray.decode("cp1252") + " du livre.\n"
+    assert meta["encoding"] == "utf-8 (stray bytes as cp1252)"
+
+
+def test_a_utf8_source_file_with_a_stray_byte_keeps_its_utf8_letters(tmp_path):
+    from curate.readers import plan_shards, list_files
+
+    src = tmp_path / "tree" / "lib"
+    src.mkdir(parents=True)
+    text = "# Größe der Straße: naïve café\nprint('ok')\n"
+    (src / "a.py").write_bytes(text.encode() + b"# \x93quoted\x94\n")
+    docs = []
+    for sh in plan_shards(list_files(str(tmp_path / "tree")), "source", "code", "t", {}, Limits()):
+        for kind, batch in read_shard(sh, Limits()):
+            docs += batch.to_pylist() if kind == "docs" else []
+    assert [d["text"] for d in docs] == [text + "# “quoted”\n"]

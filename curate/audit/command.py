@@ -65,17 +65,19 @@ def _instead(source: str) -> str:
     """Where the audit of ``source`` goes when its DIR cannot take it: ./curate-audit, or the first
     of curate-audit-2, -3, ... that holds no audit or one of the same output (the audit of
     another read-only output, written there earlier, is not replaced unasked). A free folder is
-    claimed by creating it: two audits choosing at once each checked it free and both wrote it;
-    a folder that exists without an audit is another's claim (or left empty): passed over."""
+    claimed by creating its stats/ (two audits choosing at once each checked it free and both
+    wrote it): a folder the user made to hold the report is taken; one whose stats/ exists
+    without an audit is another's claim (or left by a killed one): passed over."""
     import itertools
     import json
 
     for n in itertools.count(1):
         folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
         try:
-            os.mkdir(folder)
+            os.makedirs(folder, exist_ok=True)
+            os.mkdir(os.path.join(folder, "stats"))
             return folder
-        except FileExistsError:
+        except FileExistsError:  # stats/ there (or a file named so): an audit, or another's claim
             pass
         except OSError:  # a read-only working folder: write() says so, naming it
             return folder
@@ -88,13 +90,14 @@ def _instead(source: str) -> str:
 
 
 def _write_instead(summary: dict, folder: str) -> tuple[str, str]:
-    """``write`` into the folder ``_instead`` chose; one it claimed and could not write into is
-    not left empty (a next audit would pass it over)."""
+    """``write`` into the folder ``_instead`` chose; the claim (its stats/) of one it could not
+    write into is not left behind (a next audit would pass it over; the folder left empty is
+    taken)."""
     try:
         return write(summary, folder)
     except BaseException:
         try:
-            os.rmdir(folder)  # only where empty: our claim, not an earlier audit
+            os.rmdir(os.path.join(folder, "stats"))  # only where empty: our claim, not an earlier audit
         except OSError:
             pass
         raise
@@ -244,7 +247,7 @@ def main(argv=None) -> int:
         try:
             paths = _write_instead(s, corpus_out) if corpus_out else write(s, ns.output or ns.dir, read if ns.dir else None)
             if corpus_out not in (None, CORPUS_OUT):
-                print(f"curate audit: warning: {CORPUS_OUT} holds the audit of another output or corpus: wrote this one into "
+                print(f"curate audit: warning: {CORPUS_OUT} holds the audit of another output or corpus (or one being written): wrote this one into "
                       f"{corpus_out} instead (--output FOLDER chooses where)", file=sys.stderr)
         except Unwritable as e:  # DIR on a read-only mount: the audit done is not thrown away
             if ns.output or not ns.dir:

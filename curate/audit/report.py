@@ -365,7 +365,7 @@ def sources_card(s: dict, top: int = 25) -> str:
             "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
             + ("the characters of the documents kept and of those removed (each as the stage that removed it read it; "
                "“≥”: a lower bound, the source's vendored, lock or oversized files, read no further than their start, counted by "
-               "the snippet the ledger keeps, at most 1,000 characters, 4 KiB of an oversized one: sources.*.skipped_files_counted_by_snippet), " if lost else "")
+               "the snippet the ledger keeps, at most 1,000 characters, 4 KiB of an oversized one, and in an output written before 2026-12-05 its minified and unknown-language files: sources.*.skipped_files_counted_by_snippet), " if lost else "")
             + f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
     return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
 

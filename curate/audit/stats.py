@@ -90,6 +90,9 @@ UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # as the tokens manifest names it
 # whole, minified or in no known language, has its length): its chars is at most that, so a
 # source's characters removed is a lower bound where it has such rows.
 SNIPPET_RULES = ("vendored", "lock_file", "oversized_file")
+# Rules whose row held the snippet's length in outputs written before 2026-12-05 and the file's
+# since: a row of exactly the snippet's length is counted as one (a file that long: "≥" holds).
+WHOLE_SINCE_RULES = ("minified", "unknown_language")
 
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -269,7 +272,10 @@ class Partial:
         if "chars" in df.columns:  # ledgers of older runs have no chars
             for (src,), r in _rows(df.with_columns(src=_source_key(df)), ["src"], c=pl.col("chars").sum()):
                 self.src_removed_chars[src] += r["c"]
-        snippets = df.filter((pl.col("stage") == "ingest") & pl.col("rule").is_in(SNIPPET_RULES))
+        from curate.readers.code import SKIPPED_TEXT_CHARS
+
+        older = pl.col("rule").is_in(WHOLE_SINCE_RULES) & (pl.col("chars") == SKIPPED_TEXT_CHARS) if "chars" in df.columns else False
+        snippets = df.filter((pl.col("stage") == "ingest") & (pl.col("rule").is_in(SNIPPET_RULES) | older))
         for (src,), r in _rows(snippets.with_columns(src=_source_key(snippets)), ["src"]):
             self.src_snippets[src] += r["n"]
         for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["stage", "language", "rule"]):

@@ -111,7 +111,7 @@ class Bad:
 
 GZIP_MAGIC, ZSTD_MAGIC = decompress.GZIP_MAGIC, decompress.ZSTD_MAGIC
 # Records decoded from a compressed member are held until the member passes its check; past
-# this many held text bytes, the rest of the file is checked in one extra pass instead.
+# this many held bytes (text and meta), the rest of the file is checked in one extra pass instead.
 HOLD_BYTES = 256 << 20
 
 
@@ -345,11 +345,34 @@ def decode_text(data: bytes) -> tuple[str, str]:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            enc = _detect_legacy(data)
-            text = data.decode(enc, errors="replace")
+            if _mostly_utf8(data):
+                text, enc = data.decode("utf-8", errors=_CP1252_BYTES), "utf-8 (stray bytes as cp1252)"
+            else:
+                enc = _detect_legacy(data)
+                text = data.decode(enc, errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, enc
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bytes that are not (a quote pasted from a Windows program): its UTF-8
+    letters outnumber the stray bytes. Decoded whole as a legacy charset, each of its UTF-8
+    letters became two ('élèves' -> 'Ã©lÃ¨ves'); a file in a legacy charset has few or no
+    byte pairs that happen to be UTF-8."""
+    valid = data.decode("utf-8", errors="ignore")
+    stray = len(data) - len(valid.encode("utf-8"))
+    return sum(c > "\x7f" for c in valid) > stray
+
+
+def _cp1252_bytes(e: UnicodeDecodeError) -> tuple[str, int]:
+    """A codec error handler: each byte that is not UTF-8 as its cp1252 character (Latin-1 where cp1252 has none)."""
+    b = e.object[e.start : e.end]
+    return "".join(bytes([x]).decode("cp1252", errors="ignore") or chr(x) for x in b), e.end
+
+
+_CP1252_BYTES = "curate-cp1252-bytes"
+codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
 
 
 # Symbols that cp1252 gives for the letters of other code pages (Latin-2 "ł" -> "³"):
@@ -478,7 +501,7 @@ class _Batcher:
             self._corrupt(row)
             return
         self.held.append((st, st.produced, target, item))
-        self.held_bytes += nbytes
+        self.held_bytes += nbytes + _meta_size(item)
         self.release()
         if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
             verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind)
@@ -495,7 +518,7 @@ class _Batcher:
             n += 1
         if n:
             del self.held[:n]
-            self.held_bytes = sum(len(item[0]["text"] if isinstance(item, tuple) else item["text"]) for *_, item in self.held)
+            self.held_bytes = sum(len(item[0]["text"] if isinstance(item, tuple) else item["text"]) + _meta_size(item) for *_, item in self.held)
 
     def _corrupt(self, row: dict) -> None:
         st = self.stream
@@ -599,6 +622,13 @@ def _cut(rows: list, size: int, final: bool) -> list[list]:
     chunks = [rows[i:i + size] for i in range(0, whole, size)]
     del rows[:whole]
     return chunks
+
+
+def _meta_size(item) -> int:
+    """A held row's ``meta`` JSON length: counted with its text towards HOLD_BYTES (an input's
+    ``meta`` object is carried whole: short texts with large metas were held past the bound)."""
+    row = item[0] if isinstance(item, tuple) else item
+    return len(row["meta"] or "")
 
 
 def _longest_line_bytes(text: str, limit: int) -> int:

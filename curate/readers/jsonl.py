@@ -29,6 +29,15 @@ COMMENT = (b"//", b"#")
 BOM = b"\xef\xbb\xbf"
 
 
+def loads(data):
+    """``json.loads``, a value nested deeper than Python's parser goes (RecursionError) a
+    ValueError like any other line that is no JSON: one bad line, not the end of the file."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read (past Python's recursion limit)") from None
+
+
 def json_lines(lines, where: str) -> Iterator[tuple[int, object]]:
     """(line number, value) of each JSON line of ``lines`` (bytes or str, a file's lines split at
     "\n" only: U+2028 may sit in a string), read as `curate run` reads them: a byte-order mark at
@@ -41,7 +50,7 @@ def json_lines(lines, where: str) -> Iterator[tuple[int, object]]:
         if not head or head.startswith(COMMENT if isinstance(line, bytes) else ("//", "#")):
             continue
         try:
-            yield i, json.loads(line)
+            yield i, loads(line)
         except ValueError as e:  # UnicodeDecodeError too
             raise ValueError(f"{where}:{i}: not a JSON object line ({e})") from None
 
@@ -197,7 +206,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                     lines += 1
                     head = head or line.removeprefix(b"\xef\xbb\xbf").strip()
                 try:
-                    obj = json.loads(line.removeprefix(b"\xef\xbb\xbf"))
+                    obj = loads(line.removeprefix(b"\xef\xbb\xbf"))
                 except ValueError:
                     continue  # a broken line: the reader quarantines it
                 if not isinstance(obj, dict):
@@ -289,7 +298,7 @@ def _value(line: bytes):
     """The JSON value a whole line holds; None when it holds none (a part of a pretty-printed
     array, a line cut at the read limit, the end of the file)."""
     try:
-        return json.loads(line.removeprefix(b"\xef\xbb\xbf")) if line.strip() else None
+        return loads(line.removeprefix(b"\xef\xbb\xbf")) if line.strip() else None
     except ValueError:
         return None
 
@@ -326,14 +335,18 @@ def carried_meta(obj: dict) -> dict:
     """What a record of a curate output (its text/ re-curated: a stricter run over it) carries
     from the run that wrote it: its ``meta`` (a JSON object, as text/ holds it, or an object) as
     this run's metadata (a licence filter still finds the licence), and its ``edits`` (what that
-    run changed inside it) under ``earlier_edits``, after those that run carried in turn."""
-    meta = obj.get("meta")
+    run changed inside it) under ``earlier_edits``, after those that run carried in turn. A
+    Parquet map is the object it holds (pyarrow gives it as pairs); any other value (a list, a
+    number, text not of an object) is kept under ``meta``, not dropped."""
+    given = meta = obj.get("meta")
     if isinstance(meta, str):
         try:
-            meta = json.loads(meta)
+            meta = loads(meta)
         except ValueError:
-            meta = None
-    meta = dict(meta) if isinstance(meta, dict) else {}
+            pass
+    if isinstance(meta, list) and meta and all(isinstance(p, tuple) and len(p) == 2 for p in meta):
+        meta = dict(meta)
+    meta = dict(meta) if isinstance(meta, dict) else {} if given in (None, "") else {"meta": given}
     edits = obj.get("edits")
     if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
         earlier = meta.get("earlier_edits")
@@ -368,9 +381,13 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
         language = str(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
+        carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
+        if isinstance(carried, str) and p is not None:
+            p = carried
         if p is not None:
             meta["file_path"] = str(p)
             repo = first(obj, REPO_FIELDS)
+            repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
             if repo is not None:
                 meta["repo_name"] = str(repo)
             # Shown in the path column (ledger, audit) after the dump's name, which with the
@@ -433,7 +450,7 @@ class _NotJson:
 def _parse(line: bytes, offset: int, end: int):
     """A line's JSON value, or the quarantine row it is (bad_json, invalid_utf8)."""
     try:
-        return json.loads(line.decode("utf-8"))
+        return loads(line.decode("utf-8"))
     except UnicodeDecodeError as e:
         return Bad(offset, "invalid_utf8", str(e)[:200], end=end)
     except ValueError as e:
@@ -457,7 +474,7 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
         bad = _parse(text, offset, offset + len(line))
         return bad if isinstance(bad, Bad) else None
     try:
-        json.loads(text.decode("utf-8"))
+        loads(text.decode("utf-8"))
         return None
     except ValueError:
         return True
@@ -545,7 +562,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     yield Skipped({"comment_line": 1})
                     continue
                 try:
-                    obj = json.loads(line.decode("utf-8"))
+                    obj = loads(line.decode("utf-8"))
                 except ValueError:  # UnicodeDecodeError too
                     last = _parse(line, offset, pos)
                     run.add(last, line, lineno)

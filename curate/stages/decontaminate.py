@@ -47,6 +47,7 @@ WikiText-2 test split make 2.4 M keys, 40 MB, and the near-copy index of its 87 
 """
 from __future__ import annotations
 
+import json
 import os
 import bisect
 import unicodedata
@@ -305,7 +306,7 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
             rows = [row for _, row in json_lines(f, path)]  # and its JSON Lines
     else:
         with open_bytes(path, Limits()) as f:
-            text = decode_text(f.read())[0]  # UTF-16 with a BOM, cp1252, ...: as curate run reads a text input
+            text = decode_text(f.read())[0]  # UTF-16 with a BOM, cp1252, UTF-8 with stray bytes: as curate run reads a text input
         if spec["unit"] == "file":
             yield rel, text
         else:
@@ -313,11 +314,28 @@ def _texts_of_file(path: str, rel: str, spec: dict, fmt: str):
                 if line.strip():
                     yield f"{rel}:{i + 1}", line
         return
+    _check_text_fields(path, rows, fields, get_path)
     for i, row in enumerate(rows):
         parts = [get_path(row, f) for f in fields]
         text = "\n".join(str(p) for p in parts if p is not None)
         item = get_path(row, spec["id_field"]) if spec["id_field"] else None
         yield (str(item) if item is not None else f"{rel}:{i}"), text
+
+
+def _check_text_fields(path: str, rows: list, fields: list, get_path) -> None:
+    """Refuse a file whose records give no item a text: each was read as an empty item, 'too
+    short to match', and no page was checked against the file (GSM8K's question and answer
+    under the default text_fields ["text"]; a .json holding one JSON array)."""
+    bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
+    if bad is not None:
+        kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(rows[bad]), "number")
+        raise ValueError(f"{path}: record {bad + 1} is a JSON {kind}, not an object: an evaluation file read as JSON Lines holds "
+                         "one object a line (a file holding one JSON array: write its items one a line)")
+    if rows and not any(get_path(row, f) is not None for row in rows for f in fields):
+        names = sorted({k for row in rows[:1000] for k in row})
+        raise ValueError(f"{path}: none of its {len(rows):,} records has a field of text_fields {list(fields)} (its fields: "
+                         f"{', '.join(names[:10])}{', ...' if len(names) > 10 else ''}): set text_fields to the fields holding "
+                         f"the text of an item, e.g. text_fields = {json.dumps(names[:2])}")
 
 
 def _format_of(path: str, given: str) -> str:
@@ -339,17 +357,36 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
     download's README.md beside its test.jsonl): read as text, a card's every line was an item,
     and each page quoting its licence was removed. None where all or none tell (a folder of
     .csv files is read as text lines, as ever)."""
-    unknown = [rel for path, rel in files if _format_by_name(path) is None]
-    known = [rel for path, rel in files if _format_by_name(path) is not None]
-    if not unknown or not known:
+    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path)]  # LICENSE.txt: text by its name, no evaluation set
+    unknown = [rel for path, rel in files if _format_by_name(path) is None and rel not in cards]
+    known = [rel for path, rel in files if _format_by_name(path) is not None and rel not in cards]
+    if not (unknown or cards) or not known:
         return None
-    names = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-    what = f"{names} from its name" if len(unknown) == 1 else f"{len(unknown)} files ({names}) from their names"
-    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt") if all(r.lower().endswith(s) for r in known)]
-    hint = (f'a glob that leaves {"it" if len(unknown) == 1 else "them"} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
-            if suffixes and os.path.isdir(glob) else "a glob that leaves them out")
-    return (f"cannot tell the format of {what} beside the evaluation files (read as text, each line an item: a "
+    left = [*cards, *unknown]
+    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt")
+                if all(r.lower().endswith(s) for r in known) and not any(r.lower().endswith(s) for r in left)]
+    one = "it" if len(left) == 1 else "them"
+    hint = (f'a glob that leaves {one} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
+            if suffixes and os.path.isdir(glob) else f"a glob that leaves {one} out")
+
+    def listed(rels):
+        return ", ".join(rels[:5]) + (f" and {len(rels) - 5} more" if len(rels) > 5 else "")
+
+    parts = [("cannot tell the format of " + (f"{listed(unknown)} from its name" if len(unknown) == 1
+                                               else f"{len(unknown)} files ({listed(unknown)}) from their names"))] * bool(unknown)
+    parts += [f"{listed(cards)}, by {'its name' if len(cards) == 1 else 'their names'} a dataset's card or licence,"] * bool(cards)
+    what = ", and ".join(parts)
+    return (f"{what} beside the evaluation files (read as text, each line an item: a "
             f'dataset card\'s licence would remove every page quoting it): give {hint}, or format = "text" to read every file as text')
+
+
+# a dataset folder's own papers: read as items, a licence's sentence removed every page quoting it
+_CARDS = frozenset({"readme", "license", "licence", "copying", "notice", "citation", "authors", "changelog", "changes"})
+
+
+def _is_card(rel: str) -> bool:
+    """Whether a file is by its name a dataset's card or licence (LICENSE.txt, README.txt, COPYING)."""
+    return os.path.basename(rel).split(".")[0].lower() in _CARDS
 
 
 def check_eval_sets(sets) -> list[dict]:
