@@ -366,3 +366,31 @@ def test_a_line_nested_too_deep_is_one_bad_line_not_the_rest_of_the_file(tmp_pat
     [bad] = got["quarantine"]
     assert (bad["reason"], bad["offset"]) == ("bad_json", len(json.dumps({"id": "before", "text": "first"})) + 1), bad
     assert "nested" in bad["detail"], bad
+
+
+def test_a_parquet_meta_map_of_any_key_type_empty_or_nested_is_its_object(tmp_path):
+    """A Parquet ``meta`` map is carried as the object it holds (review31), but pyarrow gave it
+    as pairs, turned into a dict only at the top: a map with integer keys beside a licence
+    column (a dict of int and str keys, which the sorted meta JSON cannot order) made the whole
+    file one read_error row, every record lost; an empty map (Spark writes one for a row with
+    no metadata) was kept as ``meta.meta = []``; a map inside a struct stayed a list of pairs."""
+    import pyarrow.parquet as pq
+
+    int_map = pa.array([[(1, "a")], [(2, "b")]], type=pa.map_(pa.int64(), pa.string()))
+    maps = pa.array([[], [("license", "mit")]], type=pa.map_(pa.string(), pa.string()))
+    nested = pa.array([{"license": "mit", "extra": [("k", "v")]}, None],
+                      type=pa.struct([("license", pa.string()), ("extra", pa.map_(pa.string(), pa.string()))]))
+    tables = {"int.parquet": {"meta": int_map, "license": ["x", "y"]}, "empty.parquet": {"meta": maps},
+              "nested.parquet": {"meta": nested}}
+    got, bad = {}, []
+    for name, cols in tables.items():
+        pq.write_table(pa.table({"id": [f"{name[0]}0", f"{name[0]}1"], "text": ["a page of text"] * 2, **cols}), tmp_path / name)
+        for kind, b in read_shard(Shard(str(tmp_path / name), name, "parquet", "web", "t"), Limits()):
+            if kind == "docs":
+                got |= {r["source_id"]: json.loads(r["meta"]) if r["meta"] else None for r in b.to_pylist()}
+            else:
+                bad += b.to_pylist()
+    assert not bad
+    assert got == {"i0": {"1": "a", "license": "x"}, "i1": {"2": "b", "license": "y"},
+                   "e0": None, "e1": {"license": "mit"},
+                   "n0": {"license": "mit", "extra": {"k": "v"}}, "n1": None}

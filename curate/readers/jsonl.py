@@ -336,17 +336,16 @@ def carried_meta(obj: dict) -> dict:
     from the run that wrote it: its ``meta`` (a JSON object, as text/ holds it, or an object) as
     this run's metadata (a licence filter still finds the licence), and its ``edits`` (what that
     run changed inside it) under ``earlier_edits``, after those that run carried in turn. A
-    Parquet map is the object it holds (pyarrow gives it as pairs); any other value (a list, a
-    number, text not of an object) is kept under ``meta``, not dropped."""
+    Parquet map is the object it holds (read as a dict, its keys as text); any other value (a
+    list, a number, text not of an object) is kept under ``meta``, not dropped."""
     given = meta = obj.get("meta")
     if isinstance(meta, str):
         try:
             meta = loads(meta)
         except ValueError:
             pass
-    if isinstance(meta, list) and meta and all(isinstance(p, tuple) and len(p) == 2 for p in meta):
-        meta = dict(meta)
-    meta = dict(meta) if isinstance(meta, dict) else {} if given in (None, "") else {"meta": given}
+    # a Parquet map's keys may be numbers: text, as in JSON, so the meta_fields added beside them sort with them
+    meta = {str(k): v for k, v in meta.items()} if isinstance(meta, dict) else {} if given in (None, "") else {"meta": given}
     edits = obj.get("edits")
     if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
         earlier = meta.get("earlier_edits")

@@ -82,6 +82,7 @@ def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     for g in range(first_group, last_group):
         table = pf.read_row_group(g)
         for batch in table.to_batches(max_chunksize=limits.batch_size):
-            for obj in batch.to_pylist():
+            # a map column (Spark's meta) as the dict it holds, nested ones and empty ones too (not pairs, [])
+            for obj in batch.to_pylist(maps_as_pydicts="lossy"):
                 yield record_to_doc(obj, row, shard)
                 row += 1
