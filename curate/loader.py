@@ -891,12 +891,28 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+def _check_dataloader_kwargs(num_workers: int, kwargs: dict) -> None:
+    """Torch's refusal of a DataLoader keyword (misspelt, prefetch_factor or persistent_workers
+    without workers), said when a TokenDataLoader is made: its DataLoader is made at the first
+    iteration, after the model is loaded. One over no windows checks them (no worker started)."""
+    import torch
+
+    class NoWindows(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(())
+
+    try:
+        torch.utils.data.DataLoader(NoWindows(), batch_size=None, num_workers=num_workers, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"TokenDataLoader: {' '.join(str(e).split())}") from None
+
+
 class TokenDataLoader:
     """A torch DataLoader over ``TokenDataset`` that counts the batches it hands out, so
     ``state_dict()`` / ``load_state_dict()`` resume exactly (or, saved with another world_size,
     num_workers or batch_size, deal out the rest of the epoch: ``TokenLoader.load_state_dict``).
-    Other keywords go to the DataLoader (``drop_last`` aside: every batch is whole; ``shuffle``,
-    ``sampler`` and ``batch_sampler`` refused: the loader orders the windows); with ``persistent_workers=True`` one DataLoader (and its
+    Other keywords go to the DataLoader, checked by it at construction (``drop_last`` aside: every
+    batch is whole; ``shuffle``, ``sampler`` and ``batch_sampler`` refused: the loader orders the windows); with ``persistent_workers=True`` one DataLoader (and its
     workers) serves epoch after epoch, a new one made only to start elsewhere."""
 
     def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, verify="size", tokenizer=None,
@@ -906,6 +922,7 @@ class TokenDataLoader:
                 raise ValueError(f"TokenDataLoader: {key} is not taken: the loader deals the windows to ranks and workers and "
                                  "orders them itself (the pipeline's shuffle, then an order seeded by each pass): leave it out")
         dataloader_kwargs.pop("drop_last", None)  # every batch is whole: nothing to drop (torch refuses it beside batch_size=None)
+        _check_dataloader_kwargs(num_workers, dataloader_kwargs)
         self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
                                   verify=verify, tokenizer=tokenizer)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs

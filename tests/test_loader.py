@@ -1526,3 +1526,26 @@ def test_data_loader_keywords_torch_refuses_for_it_are_said_at_construction(tmp_
         assert re.fullmatch(rf"TokenDataLoader: {key} is not taken: the loader deals the windows to ranks and workers and "
                             r"orders them itself \(the pipeline's shuffle, then an order seeded by each pass\): leave it out",
                             str(e.value)), str(e.value)
+
+
+@pytest.mark.parametrize("kwargs, said", [
+    ({"prefetch_factor": 2}, "prefetch_factor option could only be specified in multiprocessing"),
+    ({"persistent_workers": True}, "persistent_workers option needs num_workers > 0"),
+    ({"pin_mmeory": True}, "unexpected keyword argument 'pin_mmeory'"),
+    ({"timeout": -1}, "timeout option should be non-negative"),
+])
+def test_data_loader_keywords_torch_refuses_are_said_at_construction_not_at_the_first_batch(tmp_path, kwargs, said):
+    """The keywords TokenDataLoader passes to torch's DataLoader were checked by torch only when
+    the first iteration made one: a misspelt keyword (pin_mmeory), prefetch_factor or
+    persistent_workers=True with num_workers=0 (the default) were taken, len() answered, and the
+    training loop stopped at its first batch (after the model was loaded). They are refused at
+    construction, in torch's words after 'TokenDataLoader: '; those torch takes still are."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader
+
+    d = make_tokens(tmp_path / "t", n_docs=50, shards=1)
+    with pytest.raises(ValueError) as e:
+        TokenDataLoader(d, 2, 16, **kwargs)
+    assert str(e.value).startswith("TokenDataLoader: ") and said in str(e.value) and "\n" not in str(e.value), str(e.value)
+    ok = TokenDataLoader(d, 2, 16, num_workers=2, prefetch_factor=2, persistent_workers=True, pin_memory=False, shuffle=False)
+    assert ok.kwargs == {"prefetch_factor": 2, "persistent_workers": True, "pin_memory": False, "shuffle": False}
