@@ -394,3 +394,18 @@ def test_a_parquet_meta_map_of_any_key_type_empty_or_nested_is_its_object(tmp_pa
     assert got == {"i0": {"1": "a", "license": "x"}, "i1": {"2": "b", "license": "y"},
                    "e0": None, "e1": {"license": "mit"},
                    "n0": {"license": "mit", "extra": {"k": "v"}}, "n1": None}
+
+
+def test_a_field_named_inside_a_parquet_meta_map_is_found(tmp_path):
+    """url_field / id_field / meta_fields may name a field inside the meta (``meta.url``), as
+    inside a JSON object or a Parquet struct; inside a Parquet map column (pyarrow gave it as
+    pairs) the name reached nothing and every row's url was null without a word (the file has
+    the ``meta`` column, so the check for a misspelt field passed)."""
+    import pyarrow.parquet as pq
+
+    pairs = pa.array([[("url", "https://a.example/1"), ("lic", "mit")]], type=pa.map_(pa.string(), pa.string()))
+    pq.write_table(pa.table({"id": ["m"], "text": ["a page of text"], "meta": pairs}), tmp_path / "map.parquet")
+    shard = Shard(str(tmp_path / "map.parquet"), "map.parquet", "parquet", "web", "t",
+                  options=(("meta_fields", ("meta.lic",)), ("url_field", "meta.url")))
+    rows = [r for kind, b in read_shard(shard, Limits()) if kind == "docs" for r in b.to_pylist()]
+    assert [(r["url"], json.loads(r["meta"])["meta.lic"]) for r in rows] == [("https://a.example/1", "mit")]
