@@ -886,3 +886,29 @@ def test_a_licence_or_card_named_txt_beside_an_eval_set_is_not_read_as_items(tmp
         "evaluation files (read as text, each line an item" in err, err
     hint = f'glob = "{evals}/**/*.jsonl"' if items.endswith(".jsonl") else "a glob that leaves it out,"
     assert hint in err, err
+
+
+def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
+    """``mode = "cut"`` on an item inside brackets or quotes: a Han or kana character takes the
+    punctuation after it into its token (``口」、``) but not the ``「`` before its first, and a
+    token holding the item's last word takes its ``»`` or ``))`` while the opening one stays with
+    the word before (``قال«``, ``((x``): the cut took the closing half, leaving ``前文。「后文``.
+    The page keeps both halves (the page minus the item); a pair the item's tokens hold
+    (``“…”``) goes with it. Through the CLI; the expected text is the page with the item's
+    characters replaced by nothing."""
+    zh = "这是一个用于测试的评估条目内容包含足够多的汉字以便匹配窗口"
+    ja = "これは評価のための日本語の文章であり十分な長さを持っています"
+    ar = "ألفا بيتا غاما دلتا إبسيلون زيتا إيتا ثيتا يوتا كابا لامدا مو نو كسي أوميكرون نهاية"
+    en = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    ev = tmp_path / "eval.txt"
+    ev.write_text("\n".join([zh, ja, ar, en]) + "\n", encoding="utf-8")
+    pages = {"zh": ("前文。「", zh, "」、后文。"), "ja": ("前『", ja, "』後"), "ar": ("قال«", ar, "» بعد؟"),
+             "parens": ("((x ", en, ")) y"), "bracket_then_dot": ("See [x ", en, "]. Next."),
+             "both_halves": ("He said ", "“" + en + "”", " then.")}
+    rows = [{"id": k, "text": a + t + b} for k, (a, t, b) in pages.items()]
+    kept, ledger = run_web(tmp_path, "pairs", rows, ev, 'mode = "cut"')
+    assert kept == set(pages) and ledger.height == 0
+    from curate.schema import make_id
+
+    text = dict(pl.read_parquet(tmp_path / "pairs" / "text/*.parquet").select("id", "text").iter_rows())
+    assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}

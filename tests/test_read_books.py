@@ -470,3 +470,37 @@ def test_a_utf8_source_file_with_a_stray_byte_keeps_its_utf8_letters(tmp_path):
         for kind, batch in read_shard(sh, Limits()):
             docs += batch.to_pylist() if kind == "docs" else []
     assert [d["text"] for d in docs] == [text + "# “quoted”\n"]
+
+
+def test_a_utf8_book_with_a_bom_and_a_stray_byte_reads_the_byte_as_cp1252(tmp_path):
+    """The byte-order mark says UTF-8 outright, yet its stray bytes became U+FFFD ('said �hi�')
+    where the same file without the mark read them as cp1252 ('said “hi”')."""
+    body = "Les élèves de l'école étaient là. " * 20 + "\n"
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbf" + body.encode() + b"He said \x93hi\x94.\n")
+    doc, meta = one_doc(p)
+    assert doc["text"] == body + "He said “hi”.\n"
+    assert meta["encoding"] == "utf-8-sig (stray bytes as cp1252)"
+
+
+@pytest.mark.parametrize("last", ["日", "é", "😀"])
+def test_a_utf8_book_cut_mid_character_ends_in_one_replacement_character(tmp_path, last):
+    """A truncated download cut inside its last UTF-8 character: the cut bytes were read as
+    cp1252 ('日' cut to 2 bytes -> 'æ\\x97'), or the whole book in a legacy charset. The book
+    keeps its letters and the cut character is one U+FFFD, as a UTF-8 decoder would say."""
+    body = "Les élèves de l'école étaient là, 日本語も少し。\n" * 20
+    p = tmp_path / "cut.txt"
+    p.write_bytes(body.encode() + last.encode()[:-1])
+    doc, meta = one_doc(p)
+    assert doc["text"] == body + "\ufffd"
+    assert meta["encoding"] == "utf-8 (cut mid-character at its end)"
+
+
+def test_a_utf8_book_with_stray_bytes_cut_mid_character_ends_in_one_replacement_character(tmp_path):
+    """Both at once: the stray bytes read as cp1252, the cut character one U+FFFD (not 'æ\\x97')."""
+    body = "Les élèves de l'école étaient là. " * 20
+    p = tmp_path / "cut.txt"
+    p.write_bytes(body.encode() + b"He said \x93hi\x94.\n" + "日".encode()[:2])
+    doc, meta = one_doc(p)
+    assert doc["text"] == body + "He said “hi”.\n\ufffd"
+    assert meta["encoding"] == "utf-8 (stray bytes as cp1252)"

@@ -517,6 +517,29 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
     return spans
 
 
+_OPENS, _CLOSES = ("Ps", "Pi"), ("Pe", "Pf")  # brackets and quotes: ( [ 「 « “ and ) ] 」 » ”
+
+
+def _keep_unpaired(text: str, s: int, e: int) -> tuple[int, int]:
+    """The cut ``text[s:e]`` without the opening brackets or quotes before its first word, or
+    the closing ones after its last, that pair with one it leaves on the page: a Han or kana
+    character's token takes the ``」、`` after it but not the ``「`` before, a Latin token the
+    ``))`` or ``»`` after the item's last word while ``((x`` or ``قال«`` stays. A pair the cut
+    holds whole (``“item”``) goes with it."""
+    cats = [unicodedata.category(c) for c in text[s:e]]
+    words = [k for k, c in enumerate(cats) if c[0] in "LN"]
+    if not words:
+        return s, e
+    opens, closes = sum(c in _OPENS for c in cats), sum(c in _CLOSES for c in cats)
+    if closes > opens:  # keep from the first closing one after the last word
+        after = [k for k in range(words[-1] + 1, len(cats)) if cats[k] in _CLOSES]
+        e = s + after[0] if after else e
+    elif opens > closes:  # keep up to the last opening one before the first word
+        before = [k for k in range(words[0]) if cats[k] in _OPENS]
+        s = s + before[-1] + 1 if before else s
+    return s, e
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -728,6 +751,7 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
+            s, e = _keep_unpaired(text, s, e)
             out.append(text[pos:s])
             out.append("\n" if "\n" in text[s:e] else "")
             pos, t = e, t + 1
