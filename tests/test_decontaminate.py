@@ -912,3 +912,27 @@ def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
 
     text = dict(pl.read_parquet(tmp_path / "pairs" / "text/*.parquet").select("id", "text").iter_rows())
     assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}
+
+
+def test_cut_pairs_brackets_and_quotes_around_the_item_not_apostrophes_inside_it(tmp_path):
+    """An apostrophe is a closing quote by its Unicode category (’ is Pf): an item holding one
+    (``don’t``) inside ``“…”`` counted two closing quotes to one opening, and the cut left the
+    page's ``”`` alone (``He said ” then.``). German and Danish quote the other way round
+    (``»…«``: » is Pf, « Pi), so the ``«`` a token takes after the item's last word was cut as
+    if it opened something, leaving ``»``. Only the brackets and quotes before the item's
+    first word and after its last pair up, whichever way they face."""
+    en = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron don’t final"
+    de = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron sigma final"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(en + "\n" + de + "\n", encoding="utf-8")
+    pages = {"apostrophe_in_quotes": ("He said ", "“" + en + "”", " then."),
+             "apostrophe_in_parens": ("See (x ", en, ") y."),
+             "german": ("Er sagte »x ", de, "« dann."),
+             "german_whole": ("Er sagte ", "»" + de + "«", " dann.")}
+    rows = [{"id": k, "text": a + t + b} for k, (a, t, b) in pages.items()]
+    kept, ledger = run_web(tmp_path, "quotes", rows, ev, 'mode = "cut"')
+    assert kept == set(pages) and ledger.height == 0
+    from curate.schema import make_id
+
+    text = dict(pl.read_parquet(tmp_path / "quotes" / "text/*.parquet").select("id", "text").iter_rows())
+    assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}

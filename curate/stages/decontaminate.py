@@ -517,26 +517,27 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
     return spans
 
 
-_OPENS, _CLOSES = ("Ps", "Pi"), ("Pe", "Pf")  # brackets and quotes: ( [ 「 « “ and ) ] 」 » ”
+# brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi)
+_OPENS, _CLOSES = ("Ps", "Pi", "Pf"), ("Pe", "Pi", "Pf")
 
 
 def _keep_unpaired(text: str, s: int, e: int) -> tuple[int, int]:
     """The cut ``text[s:e]`` without the opening brackets or quotes before its first word, or
     the closing ones after its last, that pair with one it leaves on the page: a Han or kana
     character's token takes the ``」、`` after it but not the ``「`` before, a Latin token the
-    ``))`` or ``»`` after the item's last word while ``((x`` or ``قال«`` stays. A pair the cut
-    holds whole (``“item”``) goes with it."""
-    cats = [unicodedata.category(c) for c in text[s:e]]
-    words = [k for k, c in enumerate(cats) if c[0] in "LN"]
+    ``))`` or ``«`` after the item's last word while ``((x`` or ``»x`` stays. A pair the cut
+    holds whole (``“item”``) goes with it. Only those around the words pair up: one inside the
+    item (the apostrophe of ``don’t``, a Pf) is the item's."""
+    cut = text[s:e]
+    words = [k for k, c in enumerate(cut) if unicodedata.category(c)[0] in "LN"]
     if not words:
         return s, e
-    opens, closes = sum(c in _OPENS for c in cats), sum(c in _CLOSES for c in cats)
-    if closes > opens:  # keep from the first closing one after the last word
-        after = [k for k in range(words[-1] + 1, len(cats)) if cats[k] in _CLOSES]
-        e = s + after[0] if after else e
-    elif opens > closes:  # keep up to the last opening one before the first word
-        before = [k for k in range(words[0]) if cats[k] in _OPENS]
-        s = s + before[-1] + 1 if before else s
+    opens = [k for k in range(words[0]) if unicodedata.category(cut[k]) in _OPENS]
+    closes = [k for k in range(words[-1] + 1, len(cut)) if unicodedata.category(cut[k]) in _CLOSES]
+    if len(closes) > len(opens):  # the inner ones pair with the opening ones: keep from the next
+        e = s + closes[len(opens)]
+    elif len(opens) > len(closes):  # keep the outer opening ones the closing ones do not pair
+        s = s + opens[len(opens) - len(closes) - 1] + 1
     return s, e
 
 
