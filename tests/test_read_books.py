@@ -504,3 +504,64 @@ def test_a_utf8_book_with_stray_bytes_cut_mid_character_ends_in_one_replacement_
     doc, meta = one_doc(p)
     assert doc["text"] == body + "He said “hi”.\n\ufffd"
     assert meta["encoding"] == "utf-8 (stray bytes as cp1252)"
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_a_short_utf8_text_with_a_stray_byte_cut_mid_emoji_keeps_its_utf8_letters(tmp_path, cut):
+    """The bytes of the character cut at the end (a truncated download) counted as stray bytes
+    against the UTF-8 letters: a message whose UTF-8 letters outnumber its stray bytes (read as
+    cp1252, as without the cut) was read whole as a legacy charset ('ZoÃ«’s cafÃ©') once cut
+    inside its last emoji."""
+    body = "Zoë’s café".encode().replace("’".encode(), b"\x92")
+    p = tmp_path / "cut.txt"
+    p.write_bytes(body + "😀".encode()[:cut])
+    doc, meta = one_doc(p)
+    assert doc["text"] == "Zoë’s café\ufffd"
+    assert meta["encoding"] == "utf-8 (stray bytes as cp1252)"
+
+
+def test_a_utf8_file_with_a_bom_cut_mid_character_is_said_cut_not_stray_bytes(tmp_path):
+    """The byte-order mark says UTF-8, so an ASCII text after it cut inside its last character
+    is a cut one; its encoding said 'stray bytes as cp1252' where there are none."""
+    p = tmp_path / "cut.txt"
+    p.write_bytes(b"\xef\xbb\xbfhello " + "日".encode()[:2])
+    doc, meta = one_doc(p)
+    assert doc["text"] == "hello \ufffd"
+    assert meta["encoding"] == "utf-8-sig (cut mid-character at its end)"
+
+
+def _reference_counts(data: bytes) -> tuple[int, int]:
+    """(UTF-8 letters, stray bytes) by a decoder's own errors: every byte an error covers is
+    stray, but a character cut at the end (the decoder's 'unexpected end of data' there)."""
+    import codecs
+
+    errors = []
+
+    def note(e):
+        errors.append((e.start, e.end, e.reason))
+        return "", e.end
+
+    codecs.register_error("test-read-books-note", note)  # the latest registration is the one used
+    text = data.decode("utf-8", errors="test-read-books-note")
+    stray = sum(b - a for a, b, why in errors if not (why == "unexpected end of data" and b == len(data)))
+    return sum(ord(c) >= 0x80 for c in text), stray
+
+
+def test_mostly_utf8_counts_as_a_decoders_errors_do():
+    """_mostly_utf8 counts UTF-8 letters by their lead bytes and stray bytes by length; on
+    random bytes, UTF-8 pieces among them and a character cut at the end, its answer is that of
+    the counts a plain decoder gives."""
+    from hypothesis import given, settings, strategies as st
+
+    from curate.readers.common import _mostly_utf8
+
+    piece = st.one_of(st.binary(max_size=4), st.text(max_size=4).map(lambda t: t.encode("utf-8", "surrogatepass")))
+
+    @settings(max_examples=3000, deadline=None, derandomize=True)
+    @given(st.lists(piece, max_size=12), st.sampled_from(["é", "日", "😀"]), st.integers(0, 4))
+    def check(pieces, last, cut):
+        data = b"".join(pieces) + last.encode()[:cut]
+        letters, stray = _reference_counts(data)
+        assert _mostly_utf8(data) == (letters > stray), (data, letters, stray)
+
+    check()

@@ -345,7 +345,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         try:
             text, enc = body.decode("utf-8"), "utf-8"
         except UnicodeDecodeError as e:
-            if _cut_at_end(body, e):
+            if _cut_at_end(body, e, bom):
                 text, enc = body[: e.start].decode("utf-8") + "\ufffd", "utf-8 (cut mid-character at its end)"
             elif bom or _mostly_utf8(body):  # the mark says UTF-8 outright
                 text, enc = body.decode("utf-8", errors=_CP1252_BYTES), "utf-8 (stray bytes as cp1252)"
@@ -365,7 +365,7 @@ def _mostly_utf8(data: bytes) -> bool:
     letters became two ('élèves' -> 'Ã©lÃ¨ves'); a file in a legacy charset has few or no
     byte pairs that happen to be UTF-8."""
     valid = data.decode("utf-8", errors="ignore").encode("utf-8")
-    stray = len(data) - len(valid)
+    stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
     return letters > stray
 
@@ -373,14 +373,27 @@ def _mostly_utf8(data: bytes) -> bool:
 _UTF8_LEADS = bytes(range(0xC0, 0x100))
 
 
-def _cut_at_end(data: bytes, e: UnicodeDecodeError) -> bool:
+def _cut_tail(data: bytes) -> int:
+    """How many bytes at the end are an unfinished UTF-8 character (0 to 3): its lead byte and
+    the continuation bytes it allows ('日' cut to b'\\xe6\\x97'), as a decoder says 'unexpected end'."""
+    for k in (1, 2, 3):
+        if len(data) >= k and data[-k] >= 0xC0:  # the last lead byte begins the last character
+            try:
+                data[-k:].decode("utf-8")
+            except UnicodeDecodeError as e:
+                return k if e.start == 0 and e.reason == "unexpected end of data" else 0
+            return 0
+    return 0
+
+
+def _cut_at_end(data: bytes, e: UnicodeDecodeError, bom: bool) -> bool:
     """UTF-8 cut inside its last character (a truncated download): the only error is an
-    unfinished character at the end, and what comes before holds UTF-8 letters (a plain
-    ASCII text ending in one such byte may be cp1252, 'café' in one byte)."""
+    unfinished character at the end, and what comes before holds UTF-8 letters or a UTF-8
+    byte-order mark (a plain ASCII text ending in one such byte may be cp1252, 'café' in one byte)."""
     if e.reason != "unexpected end of data" or e.end != len(data):
         return False
     try:
-        return not data[: e.start].decode("utf-8").isascii()
+        return bom or not data[: e.start].decode("utf-8").isascii()
     except UnicodeDecodeError:
         return False
 
