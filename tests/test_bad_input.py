@@ -409,3 +409,30 @@ def test_a_field_named_inside_a_parquet_meta_map_is_found(tmp_path):
                   options=(("meta_fields", ("meta.lic",)), ("url_field", "meta.url")))
     rows = [r for kind, b in read_shard(shard, Limits()) if kind == "docs" for r in b.to_pylist()]
     assert [(r["url"], json.loads(r["meta"])["meta.lic"]) for r in rows] == [("https://a.example/1", "mit")]
+
+
+def test_a_parquet_meta_map_keyed_by_a_struct_list_or_bytes_is_read(tmp_path):
+    """A map's keys may be structs or lists (Arrow allows any type): read as dicts, such a key
+    cannot be one (unhashable), and the whole file was one read_error row, every record lost.
+    It is the key's JSON text. A binary key (Spark's map<binary,string>) was its repr, "b'lic'",
+    which no ``meta_fields = ["meta.lic"]`` reaches: it is its UTF-8 text."""
+    import pyarrow.parquet as pq
+
+    key = pa.struct([("a", pa.int64())])
+    cols = {"s": pa.array([[({"a": 1}, "x")], []], type=pa.map_(key, pa.string())),
+            "l": pa.array([[([1, 2], "x")], [([3], "y")]], type=pa.map_(pa.list_(pa.int64()), pa.string())),
+            "b": pa.array([[(b"lic", "mit")], [("ü".encode(), "y")]], type=pa.map_(pa.binary(), pa.string())),
+            "n": pa.array([[[(b"lic", "mit")]], None], type=pa.list_(pa.map_(pa.binary(), pa.string())))}
+    got, bad = {}, []
+    for name, col in cols.items():
+        pq.write_table(pa.table({"id": [f"{name}0", f"{name}1"], "text": ["a page of text"] * 2, "meta": col}),
+                       tmp_path / f"{name}.parquet")
+        shard = Shard(str(tmp_path / f"{name}.parquet"), name, "parquet", "web", "t")
+        for kind, b in read_shard(shard, Limits()):
+            if kind == "docs":
+                got |= {r["source_id"]: json.loads(r["meta"]) if r["meta"] else None for r in b.to_pylist()}
+            else:
+                bad += b.to_pylist()
+    assert not bad
+    assert got == {"s0": {'{"a": 1}': "x"}, "s1": None, "l0": {"[1, 2]": "x"}, "l1": {"[3]": "y"},
+                   "b0": {"lic": "mit"}, "b1": {"ü": "y"}, "n0": {"meta": [{"lic": "mit"}]}, "n1": None}

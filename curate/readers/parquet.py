@@ -2,6 +2,7 @@
 the offset of a record is its row index in the file."""
 from __future__ import annotations
 
+import json
 from typing import Iterator
 
 import pyarrow as pa
@@ -73,6 +74,51 @@ def _is_view(kind) -> bool:
     return getattr(pa.types, "is_string_view", lambda _: False)(kind)
 
 
+def _rows(batch: pa.RecordBatch) -> list[dict]:
+    """The batch's rows, a map column (Spark's meta) as the dict it holds, nested ones and empty
+    ones too (not pairs, []). A key a dict cannot hold, or the meta JSON cannot write, is text: a
+    struct or list key its JSON (pyarrow's maps_as_pydicts raised, the file one read_error row),
+    a binary one its UTF-8 (repr's "b'lic'" was reached by no meta.lic)."""
+    if not any(_has_map(f.type) for f in batch.schema):
+        return batch.to_pylist()
+    cols = [[_py(v, f.type) for v in c.to_pylist()] if _has_map(f.type) else c.to_pylist()
+            for f, c in zip(batch.schema, batch.columns)]
+    return [dict(zip(batch.schema.names, vals)) for vals in zip(*cols)]
+
+
+def _has_map(kind) -> bool:
+    if pa.types.is_map(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_has_map(f.type) for f in kind)
+    return _is_list(kind) and _has_map(kind.value_type)
+
+
+def _is_list(kind) -> bool:
+    return hasattr(kind, "value_type") and not pa.types.is_dictionary(kind)  # list, large, fixed-size, view
+
+
+def _py(value, kind):
+    """A value pyarrow gave with maps as pairs, its maps as dicts (the type tells a map's pairs from a list)."""
+    if value is None:
+        return None
+    if pa.types.is_map(kind):
+        return {_map_key(_py(k, kind.key_type)): _py(v, kind.item_type) for k, v in value}
+    if pa.types.is_struct(kind):
+        return {f.name: _py(value[f.name], f.type) for f in kind}
+    if _is_list(kind):
+        return [_py(x, kind.value_type) for x in value]
+    return value
+
+
+def _map_key(key):
+    if isinstance(key, bytes):
+        return key.decode("utf-8", errors="replace")
+    if isinstance(key, (dict, list)):
+        return json.dumps(key, sort_keys=True, ensure_ascii=False, default=str)
+    return key
+
+
 def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     pf = pq.ParquetFile(open_raw(shard.path))
     md = pf.metadata
@@ -82,7 +128,6 @@ def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     for g in range(first_group, last_group):
         table = pf.read_row_group(g)
         for batch in table.to_batches(max_chunksize=limits.batch_size):
-            # a map column (Spark's meta) as the dict it holds, nested ones and empty ones too (not pairs, [])
-            for obj in batch.to_pylist(maps_as_pydicts="lossy"):
+            for obj in _rows(batch):
                 yield record_to_doc(obj, row, shard)
                 row += 1
