@@ -900,16 +900,21 @@ def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
     ja = "これは評価のための日本語の文章であり十分な長さを持っています"
     ar = "ألفا بيتا غاما دلتا إبسيلون زيتا إيتا ثيتا يوتا كابا لامدا مو نو كسي أوميكرون نهاية"
     en = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
-    ev = tmp_path / "eval.txt"
-    ev.write_text("\n".join([zh, ja, ar, en]) + "\n", encoding="utf-8")
     pages = {"zh": ("前文。「", zh, "」、后文。"), "ja": ("前『", ja, "』後"), "ar": ("قال«", ar, "» بعد؟"),
              "parens": ("((x ", en, ")) y"), "bracket_then_dot": ("See [x ", en, "]. Next."),
              "both_halves": ("He said ", "“" + en + "”", " then.")}
+    _assert_the_cut_leaves_the_page_minus_the_item(tmp_path, [zh, ja, ar, en], pages)
+
+
+def _assert_the_cut_leaves_the_page_minus_the_item(tmp_path: Path, items: list[str], pages: dict) -> None:
+    """``pages`` (id: (before, item text, after)) through the CLI in cut mode: each kept as before + after."""
+    from curate.schema import make_id
+
+    ev = tmp_path / "eval.txt"
+    ev.write_text("\n".join(items) + "\n", encoding="utf-8")
     rows = [{"id": k, "text": a + t + b} for k, (a, t, b) in pages.items()]
     kept, ledger = run_web(tmp_path, "pairs", rows, ev, 'mode = "cut"')
     assert kept == set(pages) and ledger.height == 0
-    from curate.schema import make_id
-
     text = dict(pl.read_parquet(tmp_path / "pairs" / "text/*.parquet").select("id", "text").iter_rows())
     assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}
 
@@ -919,20 +924,12 @@ def test_cut_pairs_brackets_and_quotes_around_the_item_not_apostrophes_inside_it
     (``don’t``) inside ``“…”`` counted two closing quotes to one opening, and the cut left the
     page's ``”`` alone (``He said ” then.``). German and Danish quote the other way round
     (``»…«``: » is Pf, « Pi), so the ``«`` a token takes after the item's last word was cut as
-    if it opened something, leaving ``»``. Only the brackets and quotes before the item's
+    if it opened something, leaving ``»`` (and ``„x …“`` its ``„``: “ is Pi). Only the brackets and quotes before the item's
     first word and after its last pair up, whichever way they face."""
     en = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron don’t final"
     de = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron sigma final"
-    ev = tmp_path / "eval.txt"
-    ev.write_text(en + "\n" + de + "\n", encoding="utf-8")
     pages = {"apostrophe_in_quotes": ("He said ", "“" + en + "”", " then."),
              "apostrophe_in_parens": ("See (x ", en, ") y."),
-             "german": ("Er sagte »x ", de, "« dann."),
+             "german": ("Er sagte »x ", de, "« dann."), "german_low": ("Er sagte „x ", de, "“ dann."),
              "german_whole": ("Er sagte ", "»" + de + "«", " dann.")}
-    rows = [{"id": k, "text": a + t + b} for k, (a, t, b) in pages.items()]
-    kept, ledger = run_web(tmp_path, "quotes", rows, ev, 'mode = "cut"')
-    assert kept == set(pages) and ledger.height == 0
-    from curate.schema import make_id
-
-    text = dict(pl.read_parquet(tmp_path / "quotes" / "text/*.parquet").select("id", "text").iter_rows())
-    assert {k: text[make_id("web", k)] for k in pages} == {k: a + b for k, (a, _, b) in pages.items()}
+    _assert_the_cut_leaves_the_page_minus_the_item(tmp_path, [en, de], pages)
