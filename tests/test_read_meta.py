@@ -97,3 +97,23 @@ def test_dolmas_metadata_object_is_carried(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["audit", str(out), "--why", "c-gpl"]) == 0
     assert "removed at filter by code_license" in capsys.readouterr().out
+
+
+def test_a_parquet_binary_id_url_path_or_language_is_its_text(tmp_path, capsys):
+    """Hive and Spark write strings as ``binary``: such an id, url, path or language column was
+    its repr (source_id ``"b'x-1'"``, url ``"b'https://...'"``, path ``code.parquet:b'src/a.py'``,
+    language ``"b'python'"``): `curate audit --why` found the record by none of them, the code
+    filters ran no language's rules. Each is its UTF-8 text, as a binary meta value is."""
+    b = pa.binary()
+    pq.write_table(pa.table({"id": pa.array([b"x-1"], b), "url": pa.array([b"https://a.example/x"], b),
+                             "path": pa.array([b"src/a.py"], b), "lang": pa.array([b"Python"], b),
+                             "content": [CODE.format(1)]}), tmp_path / "code.parquet")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "code.parquet"), "domain": "code"}], "ingest")
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert text.select("source_id", "url", "path", "language").rows() == [
+        ("x-1", "https://a.example/x", "code.parquet:src/a.py", "python")]
+    assert meta == {"x-1": {"file_path": "src/a.py"}}
+    capsys.readouterr()
+    for key in ("x-1", "https://a.example/x"):
+        assert cli.main(["audit", str(out), "--why", key]) == 0
+        assert "a.example/x, your id x-1): kept in text/" in capsys.readouterr().out

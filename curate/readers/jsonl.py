@@ -14,7 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import meta_value
+from curate.readers.meta import as_text, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -380,7 +380,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     text_fields = _names(shard, "text_field", TEXT_FIELDS)
     text = first(obj, text_fields)
     uid = first(obj, _names(shard, "id_field", ID_FIELDS))
-    uid = str(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
+    uid = as_text(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
     if text is None:
         null = next((n for n in text_fields if _present(obj, n)), None)
         return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
@@ -398,22 +398,22 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     skip_rule = skip_chars = None
     if shard.domain == "code":
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
-        language = str(lang).lower() if lang is not None else None
+        language = as_text(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
         if isinstance(carried, str) and p is not None:
             p = carried
         if p is not None:
-            meta["file_path"] = str(p)
+            p = meta["file_path"] = as_text(p)
             repo = first(obj, REPO_FIELDS)
             repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
             if repo is not None:
-                meta["repo_name"] = str(repo)
+                repo = meta["repo_name"] = as_text(repo)
             # Shown in the path column (ledger, audit) after the dump's name, which with the
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
-            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{str(p).lstrip('/')}"
+            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{p.lstrip('/')}"
             if language is None:  # no language field: the file's name says it, as in a source tree
-                language = detect_language(str(p), without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
+                language = detect_language(p, without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
         if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
@@ -426,7 +426,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         text=text,
         offset=offset,
         user_id=uid,
-        url=str(url) if url is not None else None,
+        url=as_text(url) if url is not None else None,
         language=language,
         meta=meta,
         path=path,

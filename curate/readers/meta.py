@@ -32,6 +32,12 @@ def meta_key(key) -> str:
     return str(key)
 
 
+def as_text(value) -> str:
+    """A field read as text (an id, url, path, language): bytes their text (``bytes_text``: a
+    Parquet ``binary`` column's; ``str`` gave their repr, ``"b'x-1'"``), anything else its str."""
+    return bytes_text(value) if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
+
+
 def bytes_text(data) -> str:
     """UTF-8 text (``b"mit"`` -> ``"mit"``; its repr ``"b'mit'"`` matched no licence); a byte
     that is not UTF-8 (a digest, a legacy charset) as ``\\xNN``, the rest still text: nothing
