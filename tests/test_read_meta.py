@@ -30,8 +30,8 @@ def _run(tmp_path, inputs: list[dict], *stages: str, extra: str = "", name: str 
 
 def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(tmp_path, capsys):
     """A Parquet licence of binary type (a ``binary`` column named in ``meta_fields``, a
-    ``map<string,binary>`` meta, a struct meta's ``large_binary`` field: Spark and Hive write
-    strings so) was written as its repr, ``"b'MIT'"``: the licence filter read no SPDX
+    ``map<string,binary>`` meta, a struct meta's ``large_binary`` field, a binary meta of JSON
+    text: Spark and Hive write strings so) was written as its repr, ``"b'MIT'"``: the licence filter read no SPDX
     expression and removed every file as unlicensed (code_license 2), MIT ones too, and the
     output's meta said ``b'MIT'``. It is its UTF-8 text; a value that is not UTF-8 (a digest)
     keeps its text and says each other byte as ``\\xNN``."""
@@ -40,6 +40,7 @@ def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(
         "col": {"license": pa.array(lic, pa.binary()), "sha": pa.array([DIGEST, b"ok"], pa.large_binary())},
         "map": {"meta": pa.array([[("license", v)] for v in lic], pa.map_(pa.string(), pa.binary()))},
         "struct": {"meta": pa.array([{"license": v} for v in lic], pa.struct([("license", pa.large_binary())]))},
+        "json": {"meta": pa.array([b'{"license": "%s"}' % v for v in lic], pa.binary())},  # RedPajama's meta text, as bytes
     }
     inputs = []
     for name, cols in tables.items():
@@ -50,7 +51,7 @@ def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(
     out, meta, ledger = _run(tmp_path, inputs, "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
     assert meta == {"col-mit": {"license": "MIT", "sha": "\\x8f\\xff\\xc3-1", "file_path": "src/a.py"},
                     "map-mit": {"license": "MIT", "file_path": "src/a.py"},
-                    "struct-mit": {"license": "MIT", "file_path": "src/a.py"}}
+                    "struct-mit": {"license": "MIT", "file_path": "src/a.py"}, "json-mit": {"license": "MIT", "file_path": "src/a.py"}}
     assert sorted(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [
         (f"{n}-gpl", "code_license", 1.0) for n in sorted(tables)]  # a licence outside the list, not none
     capsys.readouterr()
