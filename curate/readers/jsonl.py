@@ -14,6 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
+from curate.readers.meta import as_text, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -332,25 +333,44 @@ def _names(shard: Shard, key: str, defaults):
 
 
 def carried_meta(obj: dict) -> dict:
-    """What a record of a curate output (its text/ re-curated: a stricter run over it) carries
-    from the run that wrote it: its ``meta`` (a JSON object, as text/ holds it, or an object) as
-    this run's metadata (a licence filter still finds the licence), and its ``edits`` (what that
-    run changed inside it) under ``earlier_edits``, after those that run carried in turn. A
-    Parquet map is the object it holds (read as a dict, its keys as text); any other value (a
-    list, a number, text not of an object) is kept under ``meta``, not dropped."""
-    given = meta = obj.get("meta")
-    if isinstance(meta, str):
-        try:
-            meta = loads(meta)
-        except ValueError:
-            pass
-    # a Parquet map's keys may be numbers: text, as in JSON, so the meta_fields added beside them sort with them
-    meta = {str(k): v for k, v in meta.items()} if isinstance(meta, dict) else {} if given in (None, "") else {"meta": given}
+    """What a record carries as the document's metadata: its ``meta`` (RedPajama's; a curate
+    output's text/, re-curated by a stricter run: a licence filter still finds the licence),
+    or where it has none Dolma's ``metadata`` (beside a ``meta``, kept whole under
+    ``metadata``), each an object, its values and keys as ``meta.meta_value`` makes them; and a
+    curate output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after
+    those that run carried in turn."""
+    meta = _as_meta(_parsed(obj.get("meta")), "meta")
+    if obj.get("metadata") is not None:
+        dolma = _parsed(obj["metadata"])
+        if meta:
+            meta.setdefault("metadata", dolma)
+        else:
+            meta = _as_meta(dolma, "metadata")
     edits = obj.get("edits")
     if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
         earlier = meta.get("earlier_edits")
         meta["earlier_edits"] = (earlier if isinstance(earlier, list) else []) + edits
     return meta
+
+
+def _parsed(value):
+    """A record's metadata field as JSON-able meta: the object its text is (RedPajama writes its
+    meta as a JSON string; Parquet bytes of one too), else the value as ``meta_value`` makes it
+    (a Parquet map or struct an object)."""
+    value = meta_value(value)
+    if isinstance(value, str):
+        try:
+            parsed = loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict) else value
+    return value
+
+
+def _as_meta(value, name: str) -> dict:
+    """An object as it is; nothing for null or empty text; any other value (a list, a number,
+    text not of an object) kept under ``name``, not dropped."""
+    return value if isinstance(value, dict) else {} if value in (None, "") else {name: value}
 
 
 def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
@@ -360,7 +380,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     text_fields = _names(shard, "text_field", TEXT_FIELDS)
     text = first(obj, text_fields)
     uid = first(obj, _names(shard, "id_field", ID_FIELDS))
-    uid = str(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
+    uid = as_text(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
     if text is None:
         null = next((n for n in text_fields if _present(obj, n)), None)
         return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
@@ -372,28 +392,28 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     for name in _names(shard, "meta_fields", META_FIELDS):
         v = get_path(obj, name)
         if v is not None:
-            meta[name] = v
+            meta[name] = meta_value(v)
     language = None
     path = None
     skip_rule = skip_chars = None
     if shard.domain == "code":
         lang = first(obj, _names(shard, "language_field", LANGUAGE_FIELDS))
-        language = str(lang).lower() if lang is not None else None
+        language = as_text(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
         if isinstance(carried, str) and p is not None:
             p = carried
         if p is not None:
-            meta["file_path"] = str(p)
+            p = meta["file_path"] = as_text(p)
             repo = first(obj, REPO_FIELDS)
             repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
             if repo is not None:
-                meta["repo_name"] = str(repo)
+                repo = meta["repo_name"] = as_text(repo)
             # Shown in the path column (ledger, audit) after the dump's name, which with the
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
-            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{str(p).lstrip('/')}"
+            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{p.lstrip('/')}"
             if language is None:  # no language field: the file's name says it, as in a source tree
-                language = detect_language(str(p), without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
+                language = detect_language(p, without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
         if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
@@ -406,7 +426,7 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
         text=text,
         offset=offset,
         user_id=uid,
-        url=str(url) if url is not None else None,
+        url=as_text(url) if url is not None else None,
         language=language,
         meta=meta,
         path=path,

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
 from curate.readers.jsonl import record_to_doc
+from curate.readers.meta import meta_key
 
 
 def text_column_error(path: str, rel: str, options: dict) -> str | None:
@@ -76,9 +77,9 @@ def _is_view(kind) -> bool:
 
 def _rows(batch: pa.RecordBatch) -> list[dict]:
     """The batch's rows, a map column (Spark's meta) as the dict it holds, nested ones and empty
-    ones too (not pairs, []). A key a dict cannot hold, or the meta JSON cannot write, is text: a
-    struct or list key its JSON (pyarrow's maps_as_pydicts raised, the file one read_error row),
-    a binary one its UTF-8 (repr's "b'lic'" was reached by no meta.lic)."""
+    ones too (not pairs, []). A key is text (``meta.meta_key``): a struct or list key its JSON
+    (pyarrow's maps_as_pydicts raised, the file one read_error row), a binary one its UTF-8
+    (repr's "b'lic'" was reached by no meta.lic), a number its str (meta.1 reaches it)."""
     if not any(_has_map(f.type) for f in batch.schema):
         return batch.to_pylist()
     cols = [[_py(v, f.type) for v in c.to_pylist()] if _has_map(f.type) else c.to_pylist()
@@ -103,20 +104,12 @@ def _py(value, kind):
     if value is None:
         return None
     if pa.types.is_map(kind):
-        return {_map_key(_py(k, kind.key_type)): _py(v, kind.item_type) for k, v in value}
+        return {meta_key(_py(k, kind.key_type)): _py(v, kind.item_type) for k, v in value}
     if pa.types.is_struct(kind):
         return {f.name: _py(value[f.name], f.type) for f in kind}
     if _is_list(kind):
         return [_py(x, kind.value_type) for x in value]
     return value
-
-
-def _map_key(key):
-    if isinstance(key, bytes):
-        return key.decode("utf-8", errors="replace")
-    if isinstance(key, (dict, list)):
-        return json.dumps(key, sort_keys=True, ensure_ascii=False, default=str)
-    return key
 
 
 def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:

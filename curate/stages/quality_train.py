@@ -8,9 +8,9 @@ VALUE):
 
 * anything ``curate run`` reads: JSONL (``text`` field; .gz/.zst), Parquet, WARC/WET, plain
   text (encoding detected, Project Gutenberg header/footer removed);
-* HTML pages (``.html``, ``.htm``, optionally ``.gz``): for ``--positive`` the main content,
+* HTML pages (``.html``, ``.htm``, each also ``.gz`` or ``.zst``): for ``--positive`` the main content,
   for ``--negative`` the boilerplate (page lines outside the main content), both by Resiliparse;
-* CSV (``.csv``) without a header, text in the last column; FIELD is a column index
+* CSV (``.csv``, ``.csv.gz``, ``.csv.zst``) without a header, text in the last column; FIELD is a column index
   (e.g. SpamAssassin's ``label,text``: ``spam.csv::0=-1``).
 
 Documents are cut at line boundaries into examples of at most ``--chunk-chars`` characters
@@ -27,8 +27,8 @@ Deterministic for a given seed (one training thread).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -43,7 +43,7 @@ import numpy as np
 
 from curate.stages.quality import positive_probs, prepare
 
-HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
+COMPRESSED = (".gz", ".zst")  # an HTML or CSV input's too, read as `curate run` reads them
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,13 +86,27 @@ def _split_spec(spec: str) -> tuple[str, tuple[str, str] | None]:
 
 
 def _open_text(path: str) -> str:
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    from curate.readers.common import decode_text
+    """A whole HTML or CSV input's text, its bytes read as `curate run` reads a file's (plain,
+    gzip or zstd; past ``max_file_bytes`` decompressed, a bomb, a one-line error)."""
+    from curate.readers.common import Limits, decode_text, open_bytes
 
-    return decode_text(data)[0]
+    with _read_errors(path), open_bytes(path, Limits()) as f:
+        return decode_text(f.read())[0]
+
+
+@contextlib.contextmanager
+def _read_errors(path: str):
+    """An input that cannot be read whole (a cut download, a damaged member, a bomb past
+    ``max_file_bytes``) as the ValueError `curate train-quality` says in one line."""
+    from curate.readers.common import LimitExceeded
+    from curate.readers.decompress import CorruptData
+
+    try:
+        yield
+    except LimitExceeded as e:  # its message names the file and the limit
+        raise ValueError(str(e)) from None
+    except (EOFError, CorruptData) as e:
+        raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
 
 
 def _html(path: str, boilerplate: bool) -> str:
@@ -140,9 +154,10 @@ def read_input(spec: str, negative: bool):
         raise ValueError(f"{spec!r} matches no files")
     for path, rel in files:  # rel: keys (held-out split) do not depend on where the data lives
         name = path.lower()
-        if name.endswith(HTML_SUFFIXES):
+        name = next((name[: -len(z)] for z in COMPRESSED if name.endswith(z)), name)
+        if name.endswith((".html", ".htm")):
             yield rel, _html(path, boilerplate=negative)
-        elif name.endswith((".csv", ".csv.gz")):
+        elif name.endswith(".csv"):
             for k, text in _csv(path, cond):
                 yield f"{rel}@{k}", text
         else:
@@ -233,17 +248,12 @@ def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     error = other_compression_error(path)  # its compressed bytes would be read as JSON Lines
     if error:
         raise ValueError(error)
-    from curate.readers.decompress import CorruptData
-
-    try:
-        with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
-            for i, r in json_lines(f, path):
-                if not isinstance(r, dict) or not isinstance(r.get("text"), str) or r.get("label") not in (0, 1, "0", "1"):
-                    raise ValueError(f"{path}:{i}: expected an object with a text (a string) and a label (1 or 0): {str(r)[:80]}")
-                texts.append(r["text"])
-                labels.append(int(r["label"]) == 1)
-    except (EOFError, CorruptData) as e:  # a cut download, a damaged member
-        raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
+    with _read_errors(path), open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
+        for i, r in json_lines(f, path):
+            if not isinstance(r, dict) or not isinstance(r.get("text"), str) or r.get("label") not in (0, 1, "0", "1"):
+                raise ValueError(f"{path}:{i}: expected an object with a text (a string) and a label (1 or 0): {str(r)[:80]}")
+            texts.append(r["text"])
+            labels.append(int(r["label"]) == 1)
     return texts, np.array(labels)
 
 

@@ -1,0 +1,65 @@
+"""`curate train-quality` reads its HTML and CSV inputs as `curate run` reads files: plain,
+gzip or zstd, and a decompression bomb stops at ``max_file_bytes`` with one line, not in memory."""
+from __future__ import annotations
+
+import gzip
+import random
+import re
+
+import zstandard
+
+from curate import cli
+from tests.test_quality import bad_text, good_text, write_jsonl
+
+
+def _inputs(tmp_path):
+    rng = random.Random(7)
+    page = ("<html><body><nav><a>Home</a> <a>Login</a> <a>Cart</a></nav><article><p>"
+            + good_text(rng, 12).replace("\n", "</p><p>") + "</p></article><footer>Privacy policy | Cookies | Terms of use | Subscribe to our newsletter | Contact us</footer></body></html>")
+    mail = "".join(f'-1,"{bad_text(rng, 3)}"\n1,"{good_text(rng, 2)}"\n' for _ in range(20)).encode()
+    plain = {"page.html": page.encode(), "mail.csv": mail}
+    for name, data in plain.items():
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / f"{name}.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(data))
+    write_jsonl(tmp_path / "neg.jsonl", [bad_text(rng, 10) for _ in range(30)])
+    return rng
+
+
+def _train(tmp_path, positive, negative):
+    return cli.main(["train-quality", "--positive", *positive, "--negative", *negative, "--output", str(tmp_path / "m.bin"),
+                     "--epoch", "1", "--min-chars", "20", "--held-out", "0.2", "--seed", "1"])
+
+
+def test_html_and_csv_inputs_compressed_with_zstd_read_as_plain_ones(tmp_path, capsys):
+    """A ``.html.zst`` or ``.csv.zst`` input was not known as HTML or CSV (gzip only, the whole
+    file decompressed in memory by hand): a page's boilerplate was not its negatives, a CSV
+    was not read by its column. Each reads as its plain and gzip twins do."""
+    _inputs(tmp_path)
+    html, csv = ([str(tmp_path / f"{n}{z}") for z in ("", ".gz", ".zst")] for n in ("page.html", "mail.csv"))
+    assert _train(tmp_path, csv, [*html, str(tmp_path / "neg.jsonl")]) == 0  # a page's negatives: its boilerplate
+    err = capsys.readouterr().err
+    counts = dict(re.findall(r"^  (\S+): (\d+ docs -> \d+ examples)", err, re.M))
+    by_kind = {}
+    for spec in html + csv:
+        kind = spec.rsplit("/", 1)[1].replace(".zst", "").replace(".gz", "")
+        by_kind.setdefault(kind, set()).add(counts[spec])
+    assert all(len(v) == 1 for v in by_kind.values()), counts
+    assert not any(c.endswith("-> 0 examples") for c in counts.values()), counts
+
+
+def test_a_gzip_bomb_given_to_train_quality_stops_at_max_file_bytes(tmp_path, capsys, monkeypatch):
+    """An HTML or CSV input was decompressed whole in memory (``gzip.decompress``): a small
+    ``.html.gz`` of gigabytes of one byte filled the memory. It is read through the readers'
+    capped stream: past ``max_file_bytes`` the command stops with one line naming the file."""
+    from curate.readers import common
+
+    _inputs(tmp_path)
+    real = common.Limits
+    monkeypatch.setattr(common, "Limits", lambda: real(max_file_bytes=1 << 20))
+    for name in ("bomb.html.gz", "bomb.csv.gz"):
+        (tmp_path / name).write_bytes(gzip.compress(b"<p>" + b"a" * (8 << 20), 9))  # 8 MiB in ~8 KiB
+        assert _train(tmp_path, [str(tmp_path / name)], [str(tmp_path / "neg.jsonl")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"curate train-quality: {tmp_path / name}: more than {1 << 20} bytes after decompression "
+                       "(limit max_file_bytes)"), err

@@ -1,0 +1,120 @@
+"""What of an input record's metadata reaches a document's ``meta`` (the output's meta column, the
+licence filter, ``meta_fields``, ``curate audit --why``), for records exported by other
+toolkits: Dolma's ``metadata`` object, a Parquet ``binary`` / ``large_binary`` column, map or
+struct field (Spark, Hive). Through the CLI, on small files written here; ground truth is the
+value as written."""
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate import cli
+
+CODE = "def area(width, height):\n    return width * height\n\n\nprint(area({}, 4))\n"
+DIGEST = b"\x8f\xff\xc3-1"  # not UTF-8: a hash column
+
+
+def _run(tmp_path, inputs: list[dict], *stages: str, extra: str = "", name: str = "out"):
+    out = tmp_path / name
+    cfg = tmp_path / f"{name}.toml"
+    blocks = "".join("[[inputs]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in i.items()) for i in inputs)
+    cfg.write_text(blocks + f'[run]\nstages = {json.dumps(list(stages))}\noutput = "{out}"\n' + extra)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    return out, {s: json.loads(m) if m else None for s, m in zip(text["source_id"], text["meta"])}, ledger
+
+
+def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(tmp_path, capsys):
+    """A Parquet licence of binary type (a ``binary`` column named in ``meta_fields``, a
+    ``map<string,binary>`` meta, a struct meta's ``large_binary`` field, a binary meta of JSON
+    text: Spark and Hive write strings so) was written as its repr, ``"b'MIT'"``: the licence filter read no SPDX
+    expression and removed every file as unlicensed (code_license 2), MIT ones too, and the
+    output's meta said ``b'MIT'``. It is its UTF-8 text; a value that is not UTF-8 (a digest)
+    keeps its text and says each other byte as ``\\xNN``."""
+    lic = [b"MIT", b"GPL-3.0-only"]
+    tables = {
+        "col": {"license": pa.array(lic, pa.binary()), "sha": pa.array([DIGEST, b"ok"], pa.large_binary())},
+        "map": {"meta": pa.array([[("license", v)] for v in lic], pa.map_(pa.string(), pa.binary()))},
+        "struct": {"meta": pa.array([{"license": v} for v in lic], pa.struct([("license", pa.large_binary())]))},
+        "json": {"meta": pa.array([b'{"license": "%s"}' % v for v in lic], pa.binary())},  # RedPajama's meta text, as bytes
+    }
+    inputs = []
+    for name, cols in tables.items():
+        pq.write_table(pa.table({"id": [f"{name}-mit", f"{name}-gpl"], "path": ["src/a.py", "src/b.py"],
+                                 "content": [CODE.format(1), CODE.format(2)], **cols}), tmp_path / f"{name}.parquet")
+        inputs.append({"glob": str(tmp_path / f"{name}.parquet"), "domain": "code", "source": name,
+                       **({"meta_fields": ["license", "sha"]} if name == "col" else {})})
+    out, meta, ledger = _run(tmp_path, inputs, "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
+    assert meta == {"col-mit": {"license": "MIT", "sha": "\\x8f\\xff\\xc3-1", "file_path": "src/a.py"},
+                    "map-mit": {"license": "MIT", "file_path": "src/a.py"},
+                    "struct-mit": {"license": "MIT", "file_path": "src/a.py"}, "json-mit": {"license": "MIT", "file_path": "src/a.py"}}
+    assert sorted(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [
+        (f"{n}-gpl", "code_license", 1.0) for n in sorted(tables)]  # a licence outside the list, not none
+    capsys.readouterr()
+    assert cli.main(["audit", str(out), "--why", "map-gpl", "--why", "map-mit"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert any("your id map-gpl" in s and "removed at filter by code_license" in s for s in said), said
+    assert any("your id map-mit" in s and "kept in text/" in s for s in said), said
+
+
+def test_parquet_map_keys_that_are_not_utf8_stay_apart(tmp_path):
+    """Two binary map keys that are not UTF-8 were both U+FFFD (``errors="replace"``): one
+    record's meta lost the other's value without a word. A key's bytes are read by the same
+    rule as a value's (``curate.readers.meta``): ``\\xff`` and ``\\xfe``, both kept."""
+    keys = pa.array([[(b"\xff", "a"), (b"\xfe", "b"), (b"lic", "mit")]], pa.map_(pa.binary(), pa.string()))
+    pq.write_table(pa.table({"id": ["k"], "text": ["A page of plain text, long enough to read."], "meta": keys}),
+                   tmp_path / "k.parquet")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "k.parquet"), "domain": "web"}], "ingest")
+    assert meta == {"k": {"\\xff": "a", "\\xfe": "b", "lic": "mit"}}
+
+
+def test_dolmas_metadata_object_is_carried(tmp_path, capsys):
+    """Dolma's records hold their metadata in ``metadata`` (RedPajama's in ``meta``), which was
+    not carried: its licence, perplexity, WARC date lost, and a licence filter over Dolma's
+    code removed every file as unlicensed (code_license 2). It is the document's metadata as
+    a ``meta`` is (an object, or JSON text of one); beside a ``meta`` it is kept whole under
+    ``meta.metadata``. Ids are the file's and offset's, as before."""
+    page = "The river ran past the mill and the children watched the boats drift by. " * 4
+    dolma = {"url": "https://a.example/1", "warc_date": "2023-05-01T10:00:00Z", "perplexity": 12.5, "license": "cc-by-4.0"}
+    records = [{"id": "d1", "text": page, "source": "cc", "added": "2024-01-01", "created": "2023-05-01", "metadata": dolma},
+               {"id": "d2", "text": page + "2", "meta": {"lang": "en"}, "metadata": {"url": "https://a.example/2"}},
+               {"id": "d3", "text": page + "3", "metadata": json.dumps({"url": "https://a.example/3"})},
+               {"id": "d4", "text": page + "4", "metadata": None}]
+    (tmp_path / "dolma.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "dolma.jsonl"), "domain": "web"}], "ingest", name="web")
+    assert meta == {"d1": {**dolma, "created": "2023-05-01"}, "d2": {"lang": "en", "metadata": {"url": "https://a.example/2"}},
+                    "d3": {"url": "https://a.example/3"}, "d4": None}
+    code = [{"id": f"c-{k}", "text": CODE.format(i), "path": f"src/{k}.py", "metadata": {"license": lic}}
+            for i, (k, lic) in enumerate((("mit", "MIT"), ("gpl", "GPL-3.0-only")))]
+    (tmp_path / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in code))
+    out, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "code.jsonl"), "domain": "code"}], "ingest", "filter",
+                             extra='[filter.code]\nlicenses = ["permissive"]\n', name="code")
+    assert meta == {"c-mit": {"license": "MIT", "file_path": "src/mit.py"}}
+    assert list(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [("c-gpl", "code_license", 1.0)]
+    capsys.readouterr()
+    assert cli.main(["audit", str(out), "--why", "c-gpl"]) == 0
+    assert "removed at filter by code_license" in capsys.readouterr().out
+
+
+def test_a_parquet_binary_id_url_path_or_language_is_its_text(tmp_path, capsys):
+    """Hive and Spark write strings as ``binary``: such an id, url, path or language column was
+    its repr (source_id ``"b'x-1'"``, url ``"b'https://...'"``, path ``code.parquet:b'src/a.py'``,
+    language ``"b'python'"``): `curate audit --why` found the record by none of them, the code
+    filters ran no language's rules. Each is its UTF-8 text, as a binary meta value is."""
+    b = pa.binary()
+    pq.write_table(pa.table({"id": pa.array([b"x-1"], b), "url": pa.array([b"https://a.example/x"], b),
+                             "path": pa.array([b"src/a.py"], b), "lang": pa.array([b"Python"], b),
+                             "content": [CODE.format(1)]}), tmp_path / "code.parquet")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "code.parquet"), "domain": "code"}], "ingest")
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert text.select("source_id", "url", "path", "language").rows() == [
+        ("x-1", "https://a.example/x", "code.parquet:src/a.py", "python")]
+    assert meta == {"x-1": {"file_path": "src/a.py"}}
+    capsys.readouterr()
+    for key in ("x-1", "https://a.example/x"):
+        assert cli.main(["audit", str(out), "--why", key]) == 0
+        assert "a.example/x, your id x-1): kept in text/" in capsys.readouterr().out
