@@ -113,7 +113,7 @@ def test_block_at_a_time_decodes_what_zstd_decodes(sizes, seed, chunk):
 
 
 def test_frame_ends_still_mark_what_is_verified():
-    a = zstandard.ZstdCompressor(write_checksum=True).compress(b"a" * 300_000)
+    a = zstandard.ZstdCompressor(write_checksum=True).compress(b"a" * 3_000_000)  # 23 blocks: several feeds
     b = zstandard.ZstdCompressor(write_checksum=True).compress(b"b" * 300_000)
     bad = bytearray(b)
     bad[-2] ^= 0xFF  # b's checksum fails
@@ -123,10 +123,10 @@ def test_frame_ends_still_mark_what_is_verified():
         while m.read(1 << 16):
             seen.append(m.verified)
     except decompress.CorruptData as e:
-        assert e.member_start == 300_000
+        assert e.member_start == 3_000_000
     else:
         raise AssertionError("the damaged frame was not reported")
-    assert m.verified == 300_000 and 0 in seen  # nothing verified before a's end
+    assert m.verified == 3_000_000 and 0 in seen  # nothing verified before a's end
 
 
 def test_zero_padding_after_the_last_frame():
@@ -214,3 +214,49 @@ def test_small_blocks_are_fed_several_at_a_time(monkeypatch):
     m = decompress.Members(io.BytesIO(z), "zstd")
     assert read_all(m) == b"".join(rows) and m.verified == len(b"".join(rows)) and m.consumed == len(z)
     assert len(calls) <= len(rows) / 4  # was one a record (3000); 8 compressed blocks fit in FEED
+
+
+def _rle_frame(blocks: int, byte: int, checksum: bool) -> tuple[bytes, bytes]:
+    """A frame of ``blocks`` RLE blocks (4 bytes each on disk, 128 KiB decoded): the most a
+    feed's bound can hold, as zstd writes a block of one repeated byte."""
+    c = zstandard.ZstdCompressor(write_checksum=checksum).compressobj()
+    d = bytes([byte]) * BLOCK
+    return b"".join(c.compress(d) + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK) for _ in range(blocks)) + c.flush(), d * blocks
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 24), st.booleans(), st.integers(0, 3)), min_size=2, max_size=4),
+       st.sampled_from([1 << 12, 1 << 16, 1 << 20, 2 << 20]))
+def test_no_decode_is_over_feed_across_a_frames_checksum_or_a_skippable_frame(frames, n):
+    """A frame's 4-byte checksum (zstd's default) was fed with the next frame's first blocks:
+    the decoder stopped at the checksum and gave them back, and the next feed held them again
+    with as many more, 2 MiB decoded by one call (a skippable frame did the same)."""
+    z, want, outs = [], [], []
+    for blocks, checksum, skip in frames:
+        if skip:
+            z.append((0x184D2A50 + skip).to_bytes(4, "little") + (skip * 5).to_bytes(4, "little") + bytes(skip * 5))
+        frame, data = _rle_frame(blocks, 65 + len(z), checksum)
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(data)) == data  # zstd's one-shot decode
+        z.append(frame)
+        want.append(data)
+
+    class Measured:
+        def __init__(self, d):
+            self.d = d
+
+        def decompress(self, piece):
+            out = self.d.decompress(piece)
+            outs.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.d, name)
+
+    real = decompress._decoder
+    decompress._decoder = lambda kind: Measured(real(kind))
+    try:
+        m = decompress.Members(io.BytesIO(b"".join(z)), "zstd")
+        assert read_all(m, n) == b"".join(want) and m.verified == m.produced == len(b"".join(want))
+    finally:
+        decompress._decoder = real
+    assert max(outs) <= decompress.FEED  # was 2 MiB where a checksum or a skippable frame came first
