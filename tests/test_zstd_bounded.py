@@ -8,6 +8,7 @@ import json
 import random
 import tracemalloc
 
+import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,6 +188,18 @@ def test_a_single_segment_frame_over_the_window_limit_names_its_size():
         assert e.reason == "zstd_window_too_large" and "200 MiB window" in e.detail
     else:
         raise AssertionError("the frame was decoded")
+
+
+@pytest.mark.parametrize("size, said", [((128 << 20) + 2, "129 MiB window"), ((200 << 20) + 1, "201 MiB window")])
+def test_a_window_just_over_the_limit_is_not_said_to_be_the_limit(size, said):
+    """The decoder takes a window up to 128 MiB + 1 byte (zstd's default limit) and refuses
+    128 MiB + 2: the row said 'needs a 128 MiB window ... decodes up to 128 MiB' (rounded down),
+    as if the file were within the limit."""
+    frame = decompress.ZSTD_MAGIC + bytes([0b1010_0000]) + size.to_bytes(4, "little") + bytes([1, 0, 0])
+    m = decompress.Members(io.BytesIO(frame), "zstd")
+    with pytest.raises(decompress.CorruptData) as e:
+        m.read()
+    assert e.value.reason == "zstd_window_too_large" and said in e.value.detail
 
 
 def test_small_blocks_are_fed_several_at_a_time(monkeypatch):

@@ -234,8 +234,9 @@ class Members:
 
     def _fail(self, e):
         if self._blocks and "requires too much memory" in str(e):  # zstd's window limit: not damage
+            # MiB rounded up: the limit is 128 MiB + 1 byte, and '128 MiB' read as within it
             self.failed = CorruptData(self.member_start, (
-                f"zstd frame starting at decompressed byte {self.member_start} needs a {self._blocks.window >> 20} MiB window "
+                f"zstd frame starting at decompressed byte {self.member_start} needs a {-(-self._blocks.window >> 20)} MiB window "
                 f"(written with zstd --long); curate, like zstd, decodes up to 128 MiB: recompress it, e.g. "
                 f"zstd -d --long=31 -c FILE | zstd > NEW.zst"), "zstd_window_too_large")
             raise self.failed from None
