@@ -49,6 +49,14 @@ class CorruptData(Exception):
 Truncated = EOFError  # the compressed stream ends inside a member (as Python's gzip reports it)
 
 
+def unreadable(path: str, e: Exception) -> str:
+    """The one line for a compressed file a command reads whole and cannot (an evaluation or
+    labelled set): a frame over zstd's window is no damage, its error says how to recompress."""
+    if getattr(e, "reason", "") == "zstd_window_too_large":
+        return f"{path}: cannot be read ({e})"
+    return f"{path}: cannot be read ({e}): a damaged or truncated file"
+
+
 def _decoder(kind: str):
     if kind == "gzip":
         return zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and trailer: CRC-32 and length checked

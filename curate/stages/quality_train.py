@@ -233,7 +233,7 @@ def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     error = other_compression_error(path)  # its compressed bytes would be read as JSON Lines
     if error:
         raise ValueError(error)
-    from curate.readers.decompress import CorruptData
+    from curate.readers.decompress import CorruptData, unreadable
 
     try:
         with open_bytes(path, Limits()) as f:  # plain, gzip or zstd JSON Lines, read as `curate run` reads them
@@ -243,7 +243,7 @@ def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
                 texts.append(r["text"])
                 labels.append(int(r["label"]) == 1)
     except (EOFError, CorruptData) as e:  # a cut download, a damaged member
-        raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
+        raise ValueError(unreadable(path, e)) from None
     return texts, np.array(labels)
 
 
