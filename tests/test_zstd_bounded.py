@@ -177,6 +177,25 @@ def test_a_long_window_frame_is_named_not_called_damaged(tmp_path):
     assert "--long=31" in bad[0][1] and "256 MiB" in bad[0][1]
 
 
+def test_curate_run_says_which_file_needs_a_long_window(tmp_path, capsys):
+    """`curate run` said only 'quarantined 1' of a .zst written with `zstd --long=28`: the
+    records from that frame on were not read, and the window and the command that recompresses
+    it were in the quarantine table alone. One line a file after the summary, as
+    train-quality and the audit say it."""
+    from curate import cli
+
+    first = zstandard.ZstdCompressor().compress(b'{"text": "a first frame, read as usual"}\n')
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+    long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "long.jsonl.zst").write_bytes(first + long.compress(b'{"text": "the second"}\n') + long.flush())
+    assert cli.main(["run", "--input", str(tmp_path / "in"), "--domain", "web", "--stages", "ingest",
+                     "--output", str(tmp_path / "out"), "--progress", "off"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "window" in line]
+    assert len(said) == 1 and "long.jsonl.zst: zstd frame starting at decompressed byte 41 needs a 256 MiB window" in said[0], said
+    assert "zstd -d --long=31" in said[0] and said[0].endswith("(zstd_window_too_large)"), said
+
+
 def test_a_single_segment_frame_over_the_window_limit_names_its_size():
     """A frame with its content size and no window descriptor (the window is the content): the
     header is 6 bytes, and the row gives the size the decoder refused."""
