@@ -499,16 +499,28 @@ def json_lines_ends(manifest: dict, root: str, said: set) -> list[str]:
     """Where a JSON Lines file read in this run stopped being JSON Lines (a CSV after its records):
     the reader's one quarantine row for those lines (readers/jsonl.NOT_LINES_RUN), as a line for
     the user; the files quarantined whole (``said``: their paths) were said before the run."""
-    if not (manifest["counts"].get("ingest") or {}).get("quarantined"):
-        return []
-    rows = sorted((r["path"], r["offset"], r["detail"]) for t in quarantine_tables(
-        manifest, root, ["path", "offset", "detail"], [("reason", "==", "not_json_lines")]) for r in t.to_pylist() if r["path"] not in said)
+    rows = [r for r in _quarantined(manifest, root, "not_json_lines") if r[0] not in said]
     lines = []
     for i, (path, _, detail) in enumerate(rows):  # one line a file: where it first stopped being JSON Lines
         if not i or rows[i - 1][0] != path:
             more = sum(r[0] == path for r in rows) - 1
             lines.append(f"{path}: {detail}" + (f"; {more} more such part{'s' * (more != 1)} after it (not_json_lines)" if more else ""))
     return lines
+
+
+def long_windows(manifest: dict, root: str) -> list[str]:
+    """The files read in this run from whose zstd frame on nothing was read, the frame needing a
+    window over 128 MiB (``zstd --long=28``): the quarantine row's detail says the window and how
+    to recompress it, one line a file (a summary's 'quarantined 1' said neither)."""
+    return [f"{path}: {detail} (zstd_window_too_large)" for path, _, detail in _quarantined(manifest, root, "zstd_window_too_large")]
+
+
+def _quarantined(manifest: dict, root: str, reason: str) -> list[tuple]:
+    """(path, offset, detail) of the ingest's quarantine rows for ``reason``, in file order."""
+    if not (manifest["counts"].get("ingest") or {}).get("quarantined"):
+        return []
+    return sorted((r["path"], r["offset"], r["detail"]) for t in quarantine_tables(
+        manifest, root, ["path", "offset", "detail"], [("reason", "==", reason)]) for r in t.to_pylist())
 
 
 def show_progress(setting: str) -> bool:
@@ -612,6 +624,8 @@ def cmd_run(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
     for line in json_lines_ends(manifest, cfg.run["output"], {s.rel for s in shards if s.opt("not_json_lines")}):
+        print(f"curate: warning: {line}", file=sys.stderr)
+    for line in long_windows(manifest, cfg.run["output"]):
         print(f"curate: warning: {line}", file=sys.stderr)
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []
     # other files under the same config (new shards, a file changed underneath) change the corpus too

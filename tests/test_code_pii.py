@@ -302,12 +302,15 @@ def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
 def test_unquoted_and_set_secrets_on_crlf_lines(tmp_path):
     """A code dump's records keep their files' line ends: a YAML, .env or Tcl file written on
     Windows ends its lines with CRLF, and its unquoted and `set` secrets were kept (the patterns
-    ended a value at "\\n" only), while the same file with LF lines was redacted."""
+    ended a value at "\\n" only), while the same file with LF lines was redacted. So was a
+    name whose operator starts the next line (`*db_password\\r\\n= "..."`): the scan took
+    only "\\n" after the name for a line's end, the name's pattern only "\\n" before the operator."""
     value = "S3cret" + _fake(ALNUM, 8, 21) + "9"
     files = {"deploy/app.yaml": f"db:\n  host: db.internal\n  password: {value}\n",
              "app/.env": f"API_TOKEN={value}\nDEBUG=1\n",
-             "lib/conf.tcl": f'set db_password "{value}"\nputs ok\n'}
-    langs = {"deploy/app.yaml": "YAML", "app/.env": "dotenv", "lib/conf.tcl": "Tcl"}
+             "lib/conf.tcl": f'set db_password "{value}"\nputs ok\n',
+             "src/db.c": f'static const char *db_password\n= "{value}";\nint port = 5432;\n'}
+    langs = {"deploy/app.yaml": "YAML", "app/.env": "dotenv", "lib/conf.tcl": "Tcl", "src/db.c": "C"}
     (tmp_path / "in").mkdir()
     with open(tmp_path / "in" / "dump.jsonl", "w") as f:
         for ends in ("\n", "\r\n"):
@@ -319,7 +322,7 @@ def test_unquoted_and_set_secrets_on_crlf_lines(tmp_path):
                      "--set", "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
     kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     got = dict(zip(kept["path"], kept["text"]))
-    assert len(got) == 6
+    assert len(got) == 8
     for path, text in got.items():
         original = files[path.split(":", 1)[1].removeprefix("crlf-")]
         if "crlf-" in path:

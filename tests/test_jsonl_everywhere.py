@@ -270,26 +270,36 @@ def test_every_jsonl_name_is_read_by_run_and_audit(tmp_path, capsys, suffix):
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
 
 
-@pytest.mark.parametrize("bad", ["no_label", "cut_short"])
+@pytest.mark.parametrize("bad", ["no_label", "cut_short", "long_window"])
 def test_a_bad_eval_file_of_train_quality_is_said_before_training(tmp_path, capsys, bad):
     """`curate train-quality --eval` read its files after training the model (minutes on a real
     set), and a line without a label (KeyError: 'label') or a .jsonl.gz cut short (EOFError)
     stopped it there with a traceback, the model written. The files are read first: one line
-    naming the file (and line), before anything is trained or written."""
+    naming the file (and line), before anything is trained or written. A .zst written with
+    `zstd --long=28` is not damaged: its line said 'a damaged or truncated file' after the
+    window it needs and the command that recompresses it (`curate run` calls it
+    zstd_window_too_large)."""
     rows = [{"text": sentence(random.Random(i), 30), "label": i % 2} for i in range(6)]
     if bad == "no_label":
         del rows[4]["label"]
         evals = tmp_path / "eval.jsonl"
         evals.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows))
         said = f"{evals}:5: expected an object with a text (a string) and a label (1 or 0)"
-    else:
+    elif bad == "cut_short":
         packed = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows * 500))
         evals = tmp_path / "eval.jsonl.gz"
         evals.write_bytes(packed[: len(packed) // 2])
         said = f"{evals}: cannot be read (Compressed file ended before"
+    else:
+        params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+        long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+        evals = tmp_path / "eval.jsonl.zst"
+        evals.write_bytes(long.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows)) + long.flush())
+        said = f"{evals}: cannot be read (zstd frame starting at decompressed byte 0 needs a 256 MiB window"
     (tmp_path / "pos.txt").write_text("The harbour and the river. " * 20)
     rc = cli.main(["train-quality", "--positive", str(tmp_path / "pos.txt"), "--negative", str(tmp_path / "pos.txt"),
                    "--output", str(tmp_path / "m.bin"), "--eval", str(evals)])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and said in err, err
+    assert ("damaged" in err) == (bad == "cut_short"), err
     assert not (tmp_path / "m.bin").exists()

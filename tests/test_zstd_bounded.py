@@ -8,6 +8,7 @@ import json
 import random
 import tracemalloc
 
+import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,7 +114,7 @@ def test_block_at_a_time_decodes_what_zstd_decodes(sizes, seed, chunk):
 
 
 def test_frame_ends_still_mark_what_is_verified():
-    a = zstandard.ZstdCompressor(write_checksum=True).compress(b"a" * 300_000)
+    a = zstandard.ZstdCompressor(write_checksum=True).compress(b"a" * 3_000_000)  # 23 blocks: several feeds
     b = zstandard.ZstdCompressor(write_checksum=True).compress(b"b" * 300_000)
     bad = bytearray(b)
     bad[-2] ^= 0xFF  # b's checksum fails
@@ -123,10 +124,10 @@ def test_frame_ends_still_mark_what_is_verified():
         while m.read(1 << 16):
             seen.append(m.verified)
     except decompress.CorruptData as e:
-        assert e.member_start == 300_000
+        assert e.member_start == 3_000_000
     else:
         raise AssertionError("the damaged frame was not reported")
-    assert m.verified == 300_000 and 0 in seen  # nothing verified before a's end
+    assert m.verified == 3_000_000 and 0 in seen  # nothing verified before a's end
 
 
 def test_zero_padding_after_the_last_frame():
@@ -176,6 +177,25 @@ def test_a_long_window_frame_is_named_not_called_damaged(tmp_path):
     assert "--long=31" in bad[0][1] and "256 MiB" in bad[0][1]
 
 
+def test_curate_run_says_which_file_needs_a_long_window(tmp_path, capsys):
+    """`curate run` said only 'quarantined 1' of a .zst written with `zstd --long=28`: the
+    records from that frame on were not read, and the window and the command that recompresses
+    it were in the quarantine table alone. One line a file after the summary, as
+    train-quality and the audit say it."""
+    from curate import cli
+
+    first = zstandard.ZstdCompressor().compress(b'{"text": "a first frame, read as usual"}\n')
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+    long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "long.jsonl.zst").write_bytes(first + long.compress(b'{"text": "the second"}\n') + long.flush())
+    assert cli.main(["run", "--input", str(tmp_path / "in"), "--domain", "web", "--stages", "ingest",
+                     "--output", str(tmp_path / "out"), "--progress", "off"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "window" in line]
+    assert len(said) == 1 and "long.jsonl.zst: zstd frame starting at decompressed byte 41 needs a 256 MiB window" in said[0], said
+    assert "zstd -d --long=31" in said[0] and said[0].endswith("(zstd_window_too_large)"), said
+
+
 def test_a_single_segment_frame_over_the_window_limit_names_its_size():
     """A frame with its content size and no window descriptor (the window is the content): the
     header is 6 bytes, and the row gives the size the decoder refused."""
@@ -187,6 +207,18 @@ def test_a_single_segment_frame_over_the_window_limit_names_its_size():
         assert e.reason == "zstd_window_too_large" and "200 MiB window" in e.detail
     else:
         raise AssertionError("the frame was decoded")
+
+
+@pytest.mark.parametrize("size, said", [((128 << 20) + 2, "129 MiB window"), ((200 << 20) + 1, "201 MiB window")])
+def test_a_window_just_over_the_limit_is_not_said_to_be_the_limit(size, said):
+    """The decoder takes a window up to 128 MiB + 1 byte (zstd's default limit) and refuses
+    128 MiB + 2: the row said 'needs a 128 MiB window ... decodes up to 128 MiB' (rounded down),
+    as if the file were within the limit."""
+    frame = decompress.ZSTD_MAGIC + bytes([0b1010_0000]) + size.to_bytes(4, "little") + bytes([1, 0, 0])
+    m = decompress.Members(io.BytesIO(frame), "zstd")
+    with pytest.raises(decompress.CorruptData) as e:
+        m.read()
+    assert e.value.reason == "zstd_window_too_large" and said in e.value.detail
 
 
 def test_small_blocks_are_fed_several_at_a_time(monkeypatch):
@@ -214,3 +246,49 @@ def test_small_blocks_are_fed_several_at_a_time(monkeypatch):
     m = decompress.Members(io.BytesIO(z), "zstd")
     assert read_all(m) == b"".join(rows) and m.verified == len(b"".join(rows)) and m.consumed == len(z)
     assert len(calls) <= len(rows) / 4  # was one a record (3000); 8 compressed blocks fit in FEED
+
+
+def _rle_frame(blocks: int, byte: int, checksum: bool) -> tuple[bytes, bytes]:
+    """A frame of ``blocks`` RLE blocks (4 bytes each on disk, 128 KiB decoded): the most a
+    feed's bound can hold, as zstd writes a block of one repeated byte."""
+    c = zstandard.ZstdCompressor(write_checksum=checksum).compressobj()
+    d = bytes([byte]) * BLOCK
+    return b"".join(c.compress(d) + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK) for _ in range(blocks)) + c.flush(), d * blocks
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 24), st.booleans(), st.integers(0, 3)), min_size=2, max_size=4),
+       st.sampled_from([1 << 12, 1 << 16, 1 << 20, 2 << 20]))
+def test_no_decode_is_over_feed_across_a_frames_checksum_or_a_skippable_frame(frames, n):
+    """A frame's 4-byte checksum (zstd's default) was fed with the next frame's first blocks:
+    the decoder stopped at the checksum and gave them back, and the next feed held them again
+    with as many more, 2 MiB decoded by one call (a skippable frame did the same)."""
+    z, want, outs = [], [], []
+    for blocks, checksum, skip in frames:
+        if skip:
+            z.append((0x184D2A50 + skip).to_bytes(4, "little") + (skip * 5).to_bytes(4, "little") + bytes(skip * 5))
+        frame, data = _rle_frame(blocks, 65 + len(z), checksum)
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(data)) == data  # zstd's one-shot decode
+        z.append(frame)
+        want.append(data)
+
+    class Measured:
+        def __init__(self, d):
+            self.d = d
+
+        def decompress(self, piece):
+            out = self.d.decompress(piece)
+            outs.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.d, name)
+
+    real = decompress._decoder
+    decompress._decoder = lambda kind: Measured(real(kind))
+    try:
+        m = decompress.Members(io.BytesIO(b"".join(z)), "zstd")
+        assert read_all(m, n) == b"".join(want) and m.verified == m.produced == len(b"".join(want))
+    finally:
+        decompress._decoder = real
+    assert max(outs) <= decompress.FEED  # was 2 MiB where a checksum or a skippable frame came first

@@ -49,6 +49,14 @@ class CorruptData(Exception):
 Truncated = EOFError  # the compressed stream ends inside a member (as Python's gzip reports it)
 
 
+def unreadable(path: str, e: Exception) -> str:
+    """The one line for a compressed file a command reads whole and cannot (an evaluation or
+    labelled set): a frame over zstd's window is no damage, its error says how to recompress."""
+    if getattr(e, "reason", "") == "zstd_window_too_large":
+        return f"{path}: cannot be read ({e})"
+    return f"{path}: cannot be read ({e}): a damaged or truncated file"
+
+
 def _decoder(kind: str):
     if kind == "gzip":
         return zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and trailer: CRC-32 and length checked
@@ -72,7 +80,7 @@ class ZstdBlocks:
 
     def __init__(self):
         self.at = 0  # compressed offset of the next header to read (or of the current block's end)
-        self.state = "frame"  # what is at ``at``: "frame", "block" or "checksum"
+        self.state = "frame"  # what is at ``at``: "frame" or "block"
         self.checksum = False  # the current frame ends with a 4-byte checksum
         self.in_block = False  # ``at`` is the end of a block whose bytes are being fed
         self.blind = False  # a header that makes no sense: feed BLIND bytes at a time
@@ -89,9 +97,7 @@ class ZstdBlocks:
         bound = 0  # what the blocks cut so far decode to, at most
         while True:
             i = self.at - start
-            if self.state == "checksum":
-                self.at, self.state = self.at + 4, "frame"
-            elif self.state == "frame":
+            if self.state == "frame":
                 if i < 0:  # zero padding the reader skipped
                     self.at, i = start, 0
                 if len(buf) - i < 5:
@@ -101,7 +107,7 @@ class ZstdBlocks:
                     if len(buf) < i + 8:
                         return i
                     self.at += 8 + int.from_bytes(buf[i + 4:i + 8], "little")
-                    continue
+                    return self._ends_feed(buf, start)
                 if buf[i:i + 4] != ZSTD_MAGIC:
                     self.blind = True
                     return min(len(buf), BLIND)
@@ -132,11 +138,19 @@ class ZstdBlocks:
                     return i
                 bound += most
                 self.at += 3 + (1 if kind == 1 else size)  # an RLE block is one byte repeated
-                if h & 1 or self.at - start >= len(buf):  # the frame's end, or a block that goes on past buf
-                    if h & 1:
-                        self.state = "checksum" if self.checksum else "frame"
-                    self.in_block = True
-                    return min(len(buf), self.at - start)
+                if h & 1:  # the frame's end, its checksum with it
+                    self.at += 4 if self.checksum else 0
+                    self.state = "frame"
+                    return self._ends_feed(buf, start)
+                if self.at - start >= len(buf):  # a block that goes on past buf
+                    return self._ends_feed(buf, start)
+
+    def _ends_feed(self, buf: bytes, start: int) -> int:
+        """The feed ends at ``at`` (the next calls feed the rest where buf ends before it). A
+        frame (a skippable one too) ends a feed with its last byte: the decoder stops there and
+        gives back what follows, which a feed that went on would count and feed twice."""
+        self.in_block = True
+        return min(len(buf), self.at - start)
 
 
 class Members:
@@ -228,8 +242,9 @@ class Members:
 
     def _fail(self, e):
         if self._blocks and "requires too much memory" in str(e):  # zstd's window limit: not damage
+            # MiB rounded up: the limit is 128 MiB + 1 byte, and '128 MiB' read as within it
             self.failed = CorruptData(self.member_start, (
-                f"zstd frame starting at decompressed byte {self.member_start} needs a {self._blocks.window >> 20} MiB window "
+                f"zstd frame starting at decompressed byte {self.member_start} needs a {-(-self._blocks.window >> 20)} MiB window "
                 f"(written with zstd --long); curate, like zstd, decodes up to 128 MiB: recompress it, e.g. "
                 f"zstd -d --long=31 -c FILE | zstd > NEW.zst"), "zstd_window_too_large")
             raise self.failed from None

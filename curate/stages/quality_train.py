@@ -99,14 +99,14 @@ def _read_errors(path: str):
     """An input that cannot be read whole (a cut download, a damaged member, a bomb past
     ``max_file_bytes``) as the ValueError `curate train-quality` says in one line."""
     from curate.readers.common import LimitExceeded
-    from curate.readers.decompress import CorruptData
+    from curate.readers.decompress import CorruptData, unreadable
 
     try:
         yield
     except LimitExceeded as e:  # its message names the file and the limit
         raise ValueError(str(e)) from None
-    except (EOFError, CorruptData) as e:
-        raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
+    except (EOFError, CorruptData) as e:  # a --long=28 frame is no damage: unreadable says how to recompress
+        raise ValueError(unreadable(path, e)) from None
 
 
 def _html(path: str, boilerplate: bool) -> str:

@@ -141,17 +141,20 @@ _BRACKETS = " \t\r[]{}(),;:"
 
 def data_literal_frac(text: str, limit: float) -> float | None:
     """Characters in data lines / characters in lines that are not blank or brackets only; None
-    as soon as the other lines alone keep it under ``limit`` (most code: a few lines read)."""
+    as soon as the other lines alone keep it under ``limit`` (most code: a few lines read). A
+    CRLF line's "\r" is not counted (a dump keeps a Windows file's line ends): it made every
+    line one longer, short data lines more than long ones, and a file's CRLF copy was removed
+    while its LF copy was kept."""
     budget = (1 - limit) * len(text)
     data = other = start = 0
     while start <= len(text):  # line by line without splitting the whole text (it stops early)
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
-        line = text[start:end]
+        line = text[start:end].removesuffix("\r")
         start = end + 1
         if not line.strip(_BRACKETS):
             continue
-        if _DATA_LINE.match(line.removesuffix("\r")):  # a CRLF file's line (a dump keeps them)
+        if _DATA_LINE.match(line):
             data += len(line) + 1
         else:
             other += len(line) + 1
@@ -187,6 +190,8 @@ def code_rules(cfg: dict) -> list:
 
     def data_literals(doc: TextDoc):
         if len(doc.text) < literal_min or (doc.language or "").lower() in not_code:
+            return None
+        if len(doc.text) - doc.text.count("\r\n") < literal_min:  # its size with LF lines, as its LF copy's
             return None
         return data_literal_frac(doc.text, literal_limit)
 

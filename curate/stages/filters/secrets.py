@@ -60,7 +60,8 @@ _NAME = (r"(?:pass(?:word|wd)|pwd|secret|token|api_?key|access_?key|auth_?key|se
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
 _QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
-_NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?$")  # a type between: `password: &str =`
+# a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
+_NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n" or "\r\n" (a file from Windows: a code dump keeps its files' line ends)
 _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*\r?$")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
@@ -142,13 +143,13 @@ def _at(codes, j, word, fold):
 @numba.njit
 def _assigned(codes, e):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
-    patterns take (``:``, ``=``, ``>``) or by a line's end (the operator on the next line)?"""
+    patterns take (``:``, ``=``, ``>``) or by a line's end, \n or \r\n (the operator on the next line)?"""
     n = len(codes)
     if e < n and (codes[e] == 34 or codes[e] == 39):
         e += 1
     while e < n and (codes[e] == 32 or codes[e] == 9):
         e += 1
-    return e < n and (codes[e] == 58 or codes[e] == 61 or codes[e] == 62 or codes[e] == 10)
+    return e < n and (codes[e] == 58 or codes[e] == 61 or codes[e] == 62 or codes[e] == 10 or codes[e] == 13)
 
 
 @numba.njit(cache=True, nogil=True)
