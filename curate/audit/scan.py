@@ -18,7 +18,7 @@ from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import jsonl
 from curate.readers.common import Limits
-from curate.readers.decompress import CorruptData
+from curate.readers.decompress import CorruptData, unreadable
 
 
 def _field(schema_: pl.Schema, dotted: str) -> pl.Expr | None:
@@ -274,7 +274,10 @@ def _no_room(path: str, why: str, e: OSError) -> ValueError:
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:
-    """Polars' message for a damaged file names no file (``parquet: File out of specification``)."""
+    """Polars' message for a damaged file names no file (``parquet: File out of specification``).
+    A zstd frame over the decoder's window is not damaged: its line says how to recompress it."""
+    if getattr(e, "reason", "") == "zstd_window_too_large":
+        return ValueError(unreadable(path, e))
     return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): a damaged or truncated file, or not of its kind")
 
 
