@@ -555,6 +555,37 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("how", ["gz", "zst", "bz2"])
+def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys, how):
+    """`audit --corpus x.parquet.gz` said 'not a Parquet or JSONL file': it is one, compressed
+    whole, which neither polars nor curate run opens (Parquet compresses its columns inside).
+    One line names it and the command that decompresses it; run as said, the copy is audited."""
+    import bz2
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zstandard
+
+    from curate import cli
+
+    plain = tmp_path / "x y.parquet"  # a blank in the name: the command quotes it
+    pq.write_table(pa.table({"id": ["1", "2"], "text": ["The harbour and the river.", "A second page."]}), plain)
+    packed = tmp_path / f"x y.parquet.{how}"
+    packed.write_bytes({"gz": gzip.compress, "zst": zstandard.ZstdCompressor().compress, "bz2": bz2.compress}[how](plain.read_bytes()))
+    plain.unlink()
+    assert cli.main(["audit", "--corpus", str(packed), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2"}[how]
+    assert err.startswith(f"curate audit: {packed}: a Parquet file compressed with {tool}; curate reads Parquet as written"), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    if not shutil.which(tool):
+        pytest.skip(f"needs the {tool} command")
+    subprocess.run(err.split("decompress it (", 1)[1].strip().removesuffix(")"), shell=True, check=True, cwd=tmp_path)
+    assert cli.main(["audit", "--corpus", str(plain), "--output", str(tmp_path / "audit")]) == 0
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 2
+
+
 @pytest.mark.parametrize("how,name", [("zst", "bomb.jsonl.zst"), ("gz", "bomb.jsonl.gz"), ("gz", "bomb.jsonl"), ("zst", "dump.JSON")])
 def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how, name):
     """`audit --corpus bomb.jsonl.zst` (KB decoding to GB) was decoded whole, by the pass looking
