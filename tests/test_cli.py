@@ -935,6 +935,21 @@ def test_an_audit_killed_holding_its_folder_leaves_it_to_the_next(tmp_path, page
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+@pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
+def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
+    """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:
+    the audit goes into curate-audit-2, the file left as it was."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / where).write_text("mine")
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert (tmp_path / where).read_text() == "mine"
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several

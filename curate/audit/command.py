@@ -76,7 +76,7 @@ def _instead(source: str) -> str:
         folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
         try:
             os.makedirs(os.path.join(folder, "stats"), exist_ok=True)
-        except FileExistsError:  # a file named so: not ours
+        except (FileExistsError, NotADirectoryError):  # a file named so (the folder or its stats): not ours
             continue
         except OSError:  # a read-only working folder: write() says so, naming it
             return folder
