@@ -558,8 +558,10 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
 @pytest.mark.parametrize("how", ["gz", "zst", "bz2"])
 def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys, how):
     """`audit --corpus x.parquet.gz` said 'not a Parquet or JSONL file': it is one, compressed
-    whole, which neither polars nor curate run opens (Parquet compresses its columns inside).
-    One line names it and the command that decompresses it; run as said, the copy is audited."""
+    whole, which neither polars nor pyarrow opens (Parquet compresses its columns inside);
+    `curate run` quarantined it whole (read_error, 'Parquet magic bytes not found in footer').
+    One line names it and the command that decompresses it, before either reads; run as said,
+    the copy is audited and curated."""
     import bz2
     import gzip
 
@@ -579,11 +581,18 @@ def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys
     tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2"}[how]
     assert err.startswith(f"curate audit: {packed}: a Parquet file compressed with {tool}; curate reads Parquet as written"), err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    run = ["run", "--input", str(packed), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"), "--progress", "off"]
+    assert cli.main(run) == 2
+    said = capsys.readouterr().err
+    assert said.strip() == f"curate: config error: inputs[0]: {err.strip().removeprefix('curate audit: ')}", said
     if not shutil.which(tool):
         pytest.skip(f"needs the {tool} command")
     subprocess.run(err.split("decompress it (", 1)[1].strip().removesuffix(")"), shell=True, check=True, cwd=tmp_path)
     assert cli.main(["audit", "--corpus", str(plain), "--output", str(tmp_path / "audit")]) == 0
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 2
+    run[2] = str(plain)
+    assert cli.main(run) == 0
+    assert pl.read_parquet(tmp_path / "out" / "text").height == 2
 
 
 @pytest.mark.parametrize("how,name", [("zst", "bomb.jsonl.zst"), ("gz", "bomb.jsonl.gz"), ("gz", "bomb.jsonl"), ("zst", "dump.JSON")])

@@ -8,7 +8,6 @@ import errno
 import glob
 import json
 import os
-import re
 import tempfile
 
 import polars as pl
@@ -17,7 +16,7 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import jsonl
-from curate.readers.common import Limits
+from curate.readers.common import Limits, decompress_command
 from curate.readers.decompress import CorruptData, unreadable
 
 
@@ -80,13 +79,11 @@ def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.L
         return scan_parquet(path)
     if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
-    packed = re.search(r"\.parquet\.(gz|zst|bz2|xz|lz4)$", name)
-    if packed:  # Parquet compresses its pages itself: a gzip of one is a file polars and curate run cannot open
-        kind = PACKERS[packed[1]]
-        raise ValueError(f"{given or path}: a Parquet file compressed with {kind}; curate reads Parquet as written (it compresses "
-                         f"its columns inside): decompress it ({decompress_command(given or path, kind)})")
-    from curate.readers.common import other_compression_error
+    from curate.readers.common import compressed_parquet_error, other_compression_error
 
+    packed = compressed_parquet_error(given or path)
+    if packed:
+        raise ValueError(packed)
     try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
         other = other_compression_error(path, given)
     except OSError:
@@ -201,23 +198,6 @@ def _as_read(path: str, name: str):
             yield read, lambda: read
         else:
             yield path, lambda: _without_odd_lines(path, name, folder)
-
-
-PACKERS = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz", "lz4": "lz4"}  # a name's suffix -> the tool (each takes -dc)
-
-
-def decompress_command(name: str, kind: str) -> str:
-    """The shell command that decompresses ``name`` (``kind``: one of PACKERS') to a file the audit
-    reads whole: beside it, without its .gz/.zst, or NAME.decompressed.EXT where it has none (the
-    compression is told by the bytes; ``> NAME`` would empty the file before it is read). A
-    bucket's file is copied here first (the tools read local files)."""
-    local = name.rsplit("/", 1)[-1] if "://" in name else name
-    plain = re.sub(r"\.(gz|zst|bz2|xz|lz4)$", "", local, flags=re.IGNORECASE)
-    if plain == local:
-        root, ext = os.path.splitext(local)
-        plain = f"{root}.decompressed{ext}"
-    command = f"{kind if kind in PACKERS.values() else 'zstd'} -dc {shell.quote(local)} > {shell.quote(plain)}"
-    return f"copy it here, then {command}" if "://" in name else command
 
 
 def _without_odd_lines(path: str, name: str, folder) -> str:

@@ -302,6 +302,36 @@ def other_compression_error(path: str, name: str | None = None) -> str | None:
             f"e.g. {other[1]} {shlex.quote(path)} | zstd > {shlex.quote(copy)}")
 
 
+PACKERS = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz", "lz4": "lz4"}  # a name's suffix -> the tool (each takes -dc)
+
+
+def decompress_command(name: str, kind: str) -> str:
+    """The shell command that decompresses ``name`` (``kind``: one of PACKERS') to a file read
+    whole: beside it, without its suffix, or NAME.decompressed.EXT where it has none (the
+    compression is told by the bytes; ``> NAME`` would empty the file before it is read). A
+    bucket's file is copied here first (the tools read local files)."""
+    from curate import shell
+
+    local = name.rsplit("/", 1)[-1] if "://" in name else name
+    plain = re.sub(r"\.(gz|zst|bz2|xz|lz4)$", "", local, flags=re.IGNORECASE)
+    if plain == local:
+        root, ext = os.path.splitext(local)
+        plain = f"{root}.decompressed{ext}"
+    command = f"{kind if kind in PACKERS.values() else 'zstd'} -dc {shell.quote(local)} > {shell.quote(plain)}"
+    return f"copy it here, then {command}" if "://" in name else command
+
+
+def compressed_parquet_error(name: str) -> str | None:
+    """The one line for a Parquet file compressed whole (``x.parquet.gz``, by its name), else None:
+    Parquet compresses its columns inside, and neither pyarrow nor polars opens such a file."""
+    packed = re.search(r"\.parquet\.(gz|zst|bz2|xz|lz4)$", name.lower())
+    if not packed:
+        return None
+    kind = PACKERS[packed[1]]
+    return (f"{name}: a Parquet file compressed with {kind}; curate reads Parquet as written (it compresses its columns "
+            f"inside): decompress it ({decompress_command(name, kind)})")
+
+
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
 UNPACK = {"tar": "tar xf {} -C DIR", "zip": "unzip {} -d DIR", "7z": "7z x {} -oDIR"}
 
