@@ -481,7 +481,7 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
 
 def _lines_before(f, pos: int, cap: int):
     """The lines before byte ``pos`` (a line's start) of the seekable ``f``, the last first; b""
-    for one over ``cap``. Leaves ``f`` anywhere."""
+    for one over-long (``cap`` bytes or more before its break). Leaves ``f`` anywhere."""
     lo, tail = pos, b""
     while True:
         cut = tail.rfind(b"\n", 0, len(tail) - 1)
@@ -492,7 +492,7 @@ def _lines_before(f, pos: int, cap: int):
             if tail:
                 yield tail
             return
-        elif len(tail) >= cap:
+        elif len(tail) > cap:  # its break aside, cap bytes or more: over-long (a line of cap with it is read whole)
             yield b""
             return
         else:
