@@ -46,12 +46,19 @@ def check_listed(listed) -> None:
                              "it would allow no record and remove all the code")
 
 
+def _later(name: str) -> str:
+    """A lower-cased id with SPDX's older "or later" spelling ("gpl-2.0+") as its newer one
+    ("gpl-2.0-or-later"): either listed allows either."""
+    return f"{name[:-1]}-or-later" if name.endswith("+") else name
+
+
 def allowed_set(listed) -> frozenset:
-    """The lower-cased ids ``filter.code.licenses`` allows ("permissive" expands to PERMISSIVE)."""
+    """The lower-cased ids ``filter.code.licenses`` allows ("permissive" expands to PERMISSIVE),
+    "X+" also as "X-or-later"."""
     out = set()
     for x in listed:
         out.update(PERMISSIVE if str(x).lower() == "permissive" else [str(x)])
-    return frozenset(x.lower() for x in out)
+    return frozenset(y for x in out for y in {x.lower(), _later(x.lower())})
 
 
 def _expression_ok(text: str, allow: frozenset) -> bool | None:
@@ -77,14 +84,18 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
             return ok
         if peek() in _OPERATORS or not _ID.fullmatch(tokens[pos] if pos < len(tokens) else ""):
             raise ValueError
-        name = tokens[pos].rstrip("+").lower()  # GPL-2.0+: "or later" of the same licence
+        name = tokens[pos].lower()
         pos += 1
         if peek() == "WITH":  # an exception is an id: "MIT WITH (" or "MIT WITH OR" is no expression
             pos += 2
             if pos > len(tokens) or not _ID.fullmatch(tokens[pos - 1]) or tokens[pos - 1].upper() in _OPERATORS:
                 raise ValueError
-            return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
-        return name in allow
+            return listed(name) or " ".join(tokens[pos - 3:pos]).lower() in allow
+        return listed(name)
+
+    def listed(name: str) -> bool:
+        """The id listed, or the licence whose "or later" it is (GPL-2.0+ when GPL-2.0 is)."""
+        return _later(name) in allow or _later(name).removesuffix("-or-later") in allow
 
     def chain(operand, op: str, combine):
         """operand (op operand)*: every operand is parsed (consumed) before combining."""
