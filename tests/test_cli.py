@@ -812,6 +812,38 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit --corpus` (and a read-only output's audit, its DIR unwritable) run from
+    inside a curate output is refused (its files would be foreign to that output); it made
+    ./curate-audit there first, to claim it, and left it: an empty folder in the user's output
+    that no manifest lists. Nothing is made now."""
+    import errno
+
+    from curate import output
+    from curate.audit import command
+
+    mine, other = tmp_path / "mine", tmp_path / "ro"
+    for out in (mine, other):
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    real = output.write_atomic
+
+    def read_only(root, rel, data):
+        if str(root).startswith(str(other)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", read_only)
+    monkeypatch.chdir(mine)
+    before = sorted(mine.rglob("*"))
+    capsys.readouterr()
+    for args, said in [(["--corpus", str(pages)], "curate audit: output 'curate-audit' is inside the curate output '.'"),
+                       ([str(other)], f"curate audit: cannot write the audit into {other} (Read-only file system)")]:
+        assert command.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and len(err.splitlines()) == 1, err
+        assert sorted(mine.rglob("*")) == before
+
+
 def _audit_into_the_folder_chosen(summary: dict, ready, chosen, done) -> None:
     """In a process of its own: choose where the audit of ``summary`` goes, wait until the
     other process has chosen too (the gap between choosing and writing), then write it."""
