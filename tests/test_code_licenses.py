@@ -76,14 +76,18 @@ def test_a_listed_or_later_licence_is_allowed_inside_an_expression(tmp_path):
     """A listed "GPL-2.0+" allowed a record's "GPL-2.0+" only as its whole licence: inside an
     expression ("(GPL-2.0+)", "GPL-2.0+ AND MIT") the "+" was dropped before the look-up, so the
     listed id matched nothing and the record was removed as not allowed. "X+" is SPDX's older
-    spelling of "X-or-later": either listed allows either. The licence alone ("GPL-2.0",
-    "GPL-2.0-only") does not allow its later versions."""
+    spelling of "X-or-later", and "GPL-3.0" (GitHub's, The Stack v1's) of "GPL-3.0-only": either
+    listed allows either; a listed "GPL-3.0-only" allowed no record's "GPL-3.0". A record under the
+    licence alone ("GPL-2.0") is not allowed by its "or later" listed."""
     records = [("whole.py", {"license": "GPL-2.0+"}, True, None), ("paren.py", {"license": "(GPL-2.0+)"}, True, None),
                ("and.py", {"license": "GPL-2.0+ AND MIT"}, True, None), ("or.py", {"license": "GPL-2.0+ OR BSD-4-Clause"}, True, None),
                ("new.py", {"license": "GPL-2.0-or-later"}, True, None), ("lgpl.py", {"license": "LGPL-2.1+ OR BSD-4-Clause"}, True, None),
-               ("only.py", {"license": "GPL-2.0"}, False, 1.0), ("three.py", {"license": "GPL-3.0+"}, False, 1.0),
-               ("lgpl_only.py", {"license": "LGPL-2.1-only AND MIT"}, False, 1.0)]
-    kept, ledger = _run(tmp_path, _dump(tmp_path, records), "--set", 'filter.code.licenses=["GPL-2.0+", "MIT", "LGPL-2.1-or-later"]')
+               ("only.py", {"license": "GPL-2.0"}, False, 1.0), ("agpl.py", {"license": "AGPL-3.0+"}, False, 1.0),
+               ("lgpl_only.py", {"license": "LGPL-2.1-only AND MIT"}, False, 1.0),
+               ("stack.py", {"max_stars_repo_licenses": ["GPL-3.0", "MIT"]}, True, None), ("gpl3.py", {"license": "GPL-3.0-only"}, True, None),
+               ("gpl3_later.py", {"license": "GPL-3.0-or-later"}, True, None), ("lgpl3.py", {"license": "LGPL-3.0"}, False, 1.0)]
+    kept, ledger = _run(tmp_path, _dump(tmp_path, records), "--set",
+                        'filter.code.licenses=["GPL-2.0+", "MIT", "LGPL-2.1-or-later", "GPL-3.0-only"]')
     assert sorted(p.rsplit("/", 1)[1] for p in kept["path"]) == sorted(n for n, _, k, _ in records if k)
     assert dict(zip(ledger["path"], ledger["value"])) == {f"dump.jsonl:src/{n}": v for n, _, k, v in records if not k}
 

@@ -46,19 +46,27 @@ def check_listed(listed) -> None:
                              "it would allow no record and remove all the code")
 
 
-def _later(name: str) -> str:
-    """A lower-cased id with SPDX's older "or later" spelling ("gpl-2.0+") as its newer one
-    ("gpl-2.0-or-later"): either listed allows either."""
-    return f"{name[:-1]}-or-later" if name.endswith("+") else name
+# GNU licences' ids SPDX deprecated for "-only" ones (GitHub's licence API, and so The Stack v1's
+# max_stars_repo_licenses, still gives "GPL-3.0"): a listed "GPL-3.0-only" allows them, and the converse
+_GNU = frozenset(f"{x}-{v}" for x, vs in (("gpl", "1.0 2.0 3.0"), ("lgpl", "2.0 2.1 3.0"), ("agpl", "1.0 3.0"),
+                                          ("gfdl", "1.1 1.2 1.3")) for v in vs.split())
+
+
+def _spdx(name: str) -> str:
+    """A lower-cased id in SPDX's current spelling: "gpl-2.0+" is "gpl-2.0-or-later", "gpl-3.0"
+    "gpl-3.0-only" (either listed allows either)."""
+    if name.endswith("+"):
+        return f"{name[:-1]}-or-later"
+    return f"{name}-only" if name in _GNU else name
 
 
 def allowed_set(listed) -> frozenset:
     """The lower-cased ids ``filter.code.licenses`` allows ("permissive" expands to PERMISSIVE),
-    "X+" also as "X-or-later"."""
+    each also in SPDX's current spelling (``_spdx``)."""
     out = set()
     for x in listed:
         out.update(PERMISSIVE if str(x).lower() == "permissive" else [str(x)])
-    return frozenset(y for x in out for y in {x.lower(), _later(x.lower())})
+    return frozenset(y for x in out for y in {x.lower(), _spdx(x.lower())})
 
 
 def _expression_ok(text: str, allow: frozenset) -> bool | None:
@@ -95,7 +103,8 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
 
     def listed(name: str) -> bool:
         """The id listed, or the licence whose "or later" it is (GPL-2.0+ when GPL-2.0 is)."""
-        return _later(name) in allow or _later(name).removesuffix("-or-later") in allow
+        base = _spdx(name).removesuffix("-or-later")
+        return _spdx(name) in allow or base in allow or _spdx(base) in allow
 
     def chain(operand, op: str, combine):
         """operand (op operand)*: every operand is parsed (consumed) before combining."""
