@@ -292,6 +292,27 @@ def test_a_line_of_the_read_limit_before_a_range_is_a_line_of_its_run(tmp_path, 
     assert sorted(_rows(p, 0, at, limits) + _rows(p, at, None, limits), key=repr) == whole
 
 
+def test_a_range_starting_inside_an_over_long_line_does_not_hold_it(tmp_path):
+    """A range starting inside a line (the previous range's) skipped it with one readline(): a
+    line over the record limit (a file of one huge line, a JSON array named .jsonl) was held in
+    memory whole from the range's start to its end, by every range inside it (a 4 GiB line in
+    64 MiB ranges: up to 4 GiB a worker), though the whole-file read skips it 1 MiB at a time."""
+    import tracemalloc
+
+    p = tmp_path / "one_line.jsonl"
+    size = 24 << 20
+    p.write_bytes(lines({"text": "x" * size}, {"text": "after"}))
+    limits = Limits(max_record_bytes=1 << 18)  # a range's look back for a run of lines holds up to a few of 512 KiB
+    tracemalloc.start()
+    try:
+        got = _rows(p, 1 << 20, 2 << 20, limits) + _rows(p, size, None, limits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == [("doc", size + 13, "after")]  # the long line is the first range's, said there
+    assert peak < 8 << 20, peak  # reads of 1 MiB, not the 23 MiB left of the line (twice: 49 MB)
+
+
 def test_null_text_says_null_not_missing(tmp_path):
     # A null text field is there: "none of the fields is present" sent users looking for a typo.
     p = tmp_path / "a.jsonl"
