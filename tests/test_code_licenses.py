@@ -85,9 +85,10 @@ def test_a_listed_or_later_licence_is_allowed_inside_an_expression(tmp_path):
                ("only.py", {"license": "GPL-2.0"}, False, 1.0), ("agpl.py", {"license": "AGPL-3.0+"}, False, 1.0),
                ("lgpl_only.py", {"license": "LGPL-2.1-only AND MIT"}, False, 1.0),
                ("stack.py", {"max_stars_repo_licenses": ["GPL-3.0", "MIT"]}, True, None), ("gpl3.py", {"license": "GPL-3.0-only"}, True, None),
-               ("gpl3_later.py", {"license": "GPL-3.0-or-later"}, True, None), ("lgpl3.py", {"license": "LGPL-3.0"}, False, 1.0)]
-    kept, ledger = _run(tmp_path, _dump(tmp_path, records), "--set",
-                        'filter.code.licenses=["GPL-2.0+", "MIT", "LGPL-2.1-or-later", "GPL-3.0-only"]')
+               ("gpl3_later.py", {"license": "GPL-3.0-or-later"}, True, None), ("lgpl3.py", {"license": "LGPL-3.0"}, False, 1.0),
+               ("jdk.py", {"license": "GPL-2.0 WITH Classpath-exception-2.0"}, True, None)]
+    kept, ledger = _run(tmp_path, _dump(tmp_path, records), "--set", 'filter.code.licenses=["GPL-2.0+", "MIT", '
+                        '"LGPL-2.1-or-later", "GPL-3.0-only", "GPL-2.0-only WITH Classpath-exception-2.0"]')
     assert sorted(p.rsplit("/", 1)[1] for p in kept["path"]) == sorted(n for n, _, k, _ in records if k)
     assert dict(zip(ledger["path"], ledger["value"])) == {f"dump.jsonl:src/{n}": v for n, _, k, v in records if not k}
 

@@ -66,7 +66,8 @@ def allowed_set(listed) -> frozenset:
     out = set()
     for x in listed:
         out.update(PERMISSIVE if str(x).lower() == "permissive" else [str(x)])
-    return frozenset(y for x in out for y in {x.lower(), _spdx(x.lower())})
+    # "GPL-2.0 WITH Classpath-exception-2.0" listed: its licence in the current spelling too
+    return frozenset(y for x in out for y in {x.lower(), " ".join(map(_spdx, x.lower().split()))})
 
 
 def _expression_ok(text: str, allow: frozenset) -> bool | None:
@@ -98,7 +99,7 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
             pos += 2
             if pos > len(tokens) or not _ID.fullmatch(tokens[pos - 1]) or tokens[pos - 1].upper() in _OPERATORS:
                 raise ValueError
-            return listed(name) or " ".join(tokens[pos - 3:pos]).lower() in allow
+            return listed(name) or " ".join(map(_spdx, (t.lower() for t in tokens[pos - 3:pos]))) in allow
         return listed(name)
 
     def listed(name: str) -> bool:
