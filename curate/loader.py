@@ -178,24 +178,15 @@ def _footer(handle) -> tuple:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from curate import output
+
     size = handle.size()
     tail = handle.read_at(min(size, 1 << 16), size - min(size, 1 << 16))
-    n = _footer_size(tail)
+    n = output.footer_size(tail)
     if len(tail) < n <= size:
         tail = handle.read_at(n, size - n)
     footer = tail[-n:] if n else tail
     return pq.read_metadata(pa.BufferReader(footer)), hashlib.sha256(footer).hexdigest()
-
-
-def _footer_size(tail: bytes) -> int:
-    """Bytes of the footer (metadata, its length, PAR1) a Parquet file's last bytes ``tail`` end with (0: too few to say)."""
-    return int.from_bytes(tail[-8:-4], "little") + 8 if len(tail) >= 8 else 0
-
-
-def footer_sha256(data: bytes) -> str:
-    """The sha256 of a whole Parquet file's footer, as ``_footer`` hashes it: tokenize records each
-    shard's in tokens.json (``footer_sha256``), which a loader's first open compares with."""
-    return hashlib.sha256(data[-_footer_size(data):]).hexdigest()
 
 
 def _complete_commit(root: str) -> None:

@@ -43,7 +43,6 @@ import pyarrow.parquet as pq
 from curate import output, schema
 from curate.config import Check, check_values
 from curate.hashing import hash64, id_u64
-from curate.loader import footer_sha256
 
 DEFAULTS = {
     "tokenizer": "cl100k_base",  # tiktoken encoding name, or path to a Hugging Face tokenizer.json
@@ -358,7 +357,7 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
     return {
         "file": shard_file(index, total), "rows": table.num_rows, "documents": docs, "tokens": int(tokens.sum()),
         "row_group_tokens": groups, **counts, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-        "footer_sha256": footer_sha256(data),  # what the loader checks at a shard's first open (it reads the footer anyway)
+        "footer_sha256": output.footer_sha256(data),  # what the loader checks at a shard's first open (it reads the footer anyway)
     }
 
 
