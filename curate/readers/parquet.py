@@ -78,7 +78,9 @@ def _rows(batch: pa.RecordBatch) -> list[dict]:
     """The batch's rows, a map column (Spark's meta) as the dict it holds, nested ones and empty
     ones too (not pairs, []). A key a dict cannot hold, or the meta JSON cannot write, is text: a
     struct or list key its JSON (pyarrow's maps_as_pydicts raised, the file one read_error row),
-    a binary one its UTF-8 (repr's "b'lic'" was reached by no meta.lic)."""
+    a binary one its UTF-8 (repr's "b'lic'" was reached by no meta.lic), bytes that are not
+    escaped (\\xff: each U+FFFD made two keys one). A binary value in a map is its UTF-8 text
+    where it is valid (Spark's map<string,binary>: "b'mit'" matched no licence)."""
     if not any(_has_map(f.type) for f in batch.schema):
         return batch.to_pylist()
     cols = [[_py(v, f.type) for v in c.to_pylist()] if _has_map(f.type) else c.to_pylist()
@@ -108,12 +110,17 @@ def _py(value, kind):
         return {f.name: _py(value[f.name], f.type) for f in kind}
     if _is_list(kind):
         return [_py(x, kind.value_type) for x in value]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
     return value
 
 
 def _map_key(key):
     if isinstance(key, bytes):
-        return key.decode("utf-8", errors="replace")
+        return key.decode("utf-8", errors="backslashreplace")
     if isinstance(key, (dict, list)):
         return json.dumps(key, sort_keys=True, ensure_ascii=False, default=str)
     return key
