@@ -933,3 +933,26 @@ def test_cut_pairs_brackets_and_quotes_around_the_item_not_apostrophes_inside_it
              "german": ("Er sagte »x ", de, "« dann."), "german_low": ("Er sagte „x ", de, "“ dann."),
              "german_whole": ("Er sagte ", "»" + de + "«", " dann.")}
     _assert_the_cut_leaves_the_page_minus_the_item(tmp_path, [en, de], pages)
+
+
+def test_a_cut_over_two_items_keeps_each_bracket_whose_partner_the_page_keeps(tmp_path):
+    """Two items one blank apart are one cut; a bracket between them was counted by nobody (only
+    those before the cut's first word and after its last pair up): ``(A) B`` left ``(`` on the
+    page and cut its ``)``, ``A (B)`` left ``)``, and ``(x A) (B y)`` cut both brackets between
+    (``(x  y)``: balanced by luck, the items' brackets gone). The page keeps what it had minus
+    the items, each of its brackets with its partner."""
+    from curate.schema import make_id
+
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    b = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(f"{a}\n{b}\n", encoding="utf-8")
+    pages = {"first_in_parens": (f"See ({a}) {b} end.", "See  end."),
+             "second_in_parens": (f"See {a} ({b}) end.", "See  end."),
+             "each_in_its_own": (f"See (x {a}) ({b} y) end.", "See (x ) ( y) end."),
+             "nested": (f"See [({a}) {b}] end.", "See  end."),
+             "one_open_between": (f"See {a} ({b} y) end.", "See ( y) end.")}
+    kept, ledger = run_web(tmp_path, "two", [{"id": k, "text": t} for k, (t, _) in pages.items()], ev, 'mode = "cut"')
+    assert kept == set(pages) and ledger.height == 0
+    text = dict(pl.read_parquet(tmp_path / "two" / "text/*.parquet").select("id", "text").iter_rows())
+    assert {k: text[make_id("web", k)] for k in pages} == {k: want for k, (_, want) in pages.items()}

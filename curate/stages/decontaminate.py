@@ -521,24 +521,40 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
 _OPENS, _CLOSES = ("Ps", "Pi", "Pf"), ("Pe", "Pi", "Pf")
 
 
-def _keep_unpaired(text: str, s: int, e: int) -> tuple[int, int]:
-    """The cut ``text[s:e]`` without the opening brackets or quotes before its first word, or
-    the closing ones after its last, that pair with one it leaves on the page: a Han or kana
-    character's token takes the ``」、`` after it but not the ``「`` before, a Latin token the
-    ``))`` or ``«`` after the item's last word while ``((x`` or ``»x`` stays. A pair the cut
-    holds whole (``“item”``) goes with it. Only those around the words pair up: one inside the
-    item (the apostrophe of ``don’t``, a Pf) is the item's."""
+def _keep_unpaired(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """The cut ``text[s:e]`` as spans without the brackets or quotes that pair with one it leaves
+    on the page: a Han or kana character's token takes the ``」、`` after it but not the ``「``
+    before, a Latin token the ``))`` or ``«`` after the item's last word while ``((x`` or ``»x``
+    stays. A pair the cut holds whole (``“item”``) goes with it. Quotes pair only before the
+    first word and after the last (one inside, the apostrophe of ``don’t``, a Pf, is the item's);
+    brackets (Ps, Pe) anywhere: a cut over two items (``(A) B``, ``(x A) (B y)``) keeps the
+    one between them whose partner is outside, splitting the cut there."""
     cut = text[s:e]
     words = [k for k, c in enumerate(cut) if unicodedata.category(c)[0] in "LN"]
     if not words:
-        return s, e
-    opens = [k for k in range(words[0]) if unicodedata.category(cut[k]) in _OPENS]
-    closes = [k for k in range(words[-1] + 1, len(cut)) if unicodedata.category(cut[k]) in _CLOSES]
-    if len(closes) > len(opens):  # the inner ones pair with the opening ones: keep from the next
-        e = s + closes[len(opens)]
-    elif len(opens) > len(closes):  # keep the outer opening ones the closing ones do not pair
-        s = s + opens[len(opens) - len(closes) - 1] + 1
-    return s, e
+        return [(s, e)]
+    marks = [(k, True) for k in range(words[0]) if unicodedata.category(cut[k]) in _OPENS]
+    marks += [(k, unicodedata.category(cut[k]) == "Ps") for k in range(words[0], words[-1])
+              if unicodedata.category(cut[k]) in ("Ps", "Pe")]
+    marks += [(k, False) for k in range(words[-1] + 1, len(cut)) if unicodedata.category(cut[k]) in _CLOSES]
+    opened, stays = [], []
+    for k, opens in marks:  # the inner ones pair first; a closing one with no opening one in the cut stays
+        if opens:
+            opened.append(k)
+        elif opened:
+            opened.pop()
+        else:
+            stays.append(k)
+    stays += opened  # an opening one with no closing one in the cut stays too
+    # the page keeps what is before one that stays ahead of the first word, after one past the last
+    lo = max([k + 1 for k in stays if k < words[0]], default=0)
+    hi = min([k for k in stays if k > words[-1]], default=len(cut))
+    spans, at = [], s + lo
+    for k in sorted(k for k in stays if words[0] < k < words[-1]):
+        spans.append((at, s + k))
+        at = s + k + 1
+    spans.append((at, s + hi))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 class DecontaminateStage:
@@ -752,9 +768,10 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            s, e = _keep_unpaired(text, s, e)
-            out.append(text[pos:s])
-            out.append("\n" if "\n" in text[s:e] else "")
-            pos, t = e, t + 1
+            for s, e in _keep_unpaired(text, s, e):
+                out.append(text[pos:s])
+                out.append("\n" if "\n" in text[s:e] else "")
+                pos = e
+            t += 1
         out.append(text[pos:])
         return "".join(out)
