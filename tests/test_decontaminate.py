@@ -956,3 +956,37 @@ def test_a_cut_over_two_items_keeps_each_bracket_whose_partner_the_page_keeps(tm
     assert kept == set(pages) and ledger.height == 0
     text = dict(pl.read_parquet(tmp_path / "two" / "text/*.parquet").select("id", "text").iter_rows())
     assert {k: text[make_id("web", k)] for k in pages} == {k: want for k, (_, want) in pages.items()}
+
+
+
+@pytest.mark.parametrize("files, card, hint", [
+    # a card named .md beside a format no name tells (.csv): both were read as text, the card's lines as items
+    ({"test.csv": "item", "README.md": "card"}, "README.md", "**/*.csv"),
+    ({"q.tsv": "item", "LICENSE": "card", "NOTICE": "card"}, "LICENSE, NOTICE", "**/*.tsv"),
+    # the glob offered is spelt as the files are (**/*.jsonl matched no TEST.JSONL)
+    ({"TEST.JSONL": "record", "README.md": "card"}, None, "**/*.JSONL"),
+    # a JSON Lines or Parquet file named like a card is data (a licence-classification set): read
+    ({"test.jsonl": "record", "license.jsonl": "record", "citation.json": "record"}, None, None)])
+def test_an_eval_folders_card_is_told_by_its_name_and_a_data_file_named_like_one_is_read(tmp_path, capsys, files, card, hint):
+    """review28 refused a card among evaluation files only where some file's name told a format:
+    a README.md or LICENSE beside .csv / .tsv items was read as text, its every line an item (a
+    page quoting the licence removed). It is the same one config line now. The glob it offers is
+    spelt as the evaluation files are, and a license.jsonl (records, not a card) is read."""
+    item = "Which river flows through the old market town before it reaches the wide grey harbour"
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    for name, kind in files.items():
+        (evals / name).write_text({"item": item + "\n", "card": "This dataset is licensed under CC BY-SA.\n",
+                                   "record": json.dumps({"text": item}) + "\n"}[kind])
+    cfg = _one_page_run(tmp_path, evals)
+    rc = cli.main(["run", str(cfg), "--progress", "off"])
+    err = capsys.readouterr().err
+    if hint is None:
+        assert rc == 0, err
+        return
+    assert rc == 2 and err.count("\n") == 1, err
+    assert card is None or f"eval_sets[0].glob: {card}, by their names" in err or f"eval_sets[0].glob: {card}, by its name" in err, err
+    offered = re.search(r'glob = "([^"]+)"', err).group(1)
+    assert offered == f"{evals}/{hint}", err
+    cfg.write_text(cfg.read_text().replace(f'glob = "{evals}"', f'glob = "{offered}"'))
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 0, capsys.readouterr().err

@@ -51,6 +51,7 @@ import json
 import os
 import bisect
 import unicodedata
+from pathlib import PurePosixPath
 from dataclasses import dataclass
 
 import numpy as np
@@ -354,17 +355,24 @@ def _format_by_name(path: str) -> str | None:
 
 def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None:
     """The error for files whose name tells no format among files whose names do (a dataset
-    download's README.md beside its test.jsonl): read as text, a card's every line was an item,
+    download's README.md beside its test.jsonl), or for a card by its name (README.md, LICENSE,
+    NOTICE.txt) beside any other file (test.csv): read as text, a card's every line was an item,
     and each page quoting its licence was removed. None where all or none tell (a folder of
     .csv files is read as text lines, as ever)."""
-    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path)]  # LICENSE.txt: text by its name, no evaluation set
-    unknown = [rel for path, rel in files if _format_by_name(path) is None and rel not in cards]
-    known = [rel for path, rel in files if _format_by_name(path) is not None and rel not in cards]
-    if not (unknown or cards) or not known:
+    # a card is text (README.md, LICENSE.txt, NOTICE); a license.jsonl holds records: an evaluation set
+    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path) in (None, "text")]
+    data = [(path, rel) for path, rel in files if rel not in cards]
+    known = [rel for path, rel in data if _format_by_name(path) is not None]
+    # a file of no format is said as such beside those of one; a card beside any other file
+    unknown = [rel for path, rel in files if _format_by_name(path) is None] if known else []
+    if not (unknown and known) and not (cards and data):
         return None
-    left = [*cards, *unknown]
-    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt")
-                if all(r.lower().endswith(s) for r in known) and not any(r.lower().endswith(s) for r in left)]
+    cards = [rel for rel in cards if rel not in unknown]  # README.md beside test.jsonl: said as of no format
+    left = unknown + cards
+    rels = [rel for _, rel in data if rel not in left]
+    # the glob offered is spelt as the files are (a case-sensitive glob): the longest ending all share
+    ends = [e for e in ("".join(PurePosixPath(rels[0]).suffixes[-k:]) for k in (2, 1)) if e] if rels else []
+    suffixes = [e for e in ends if all(r.endswith(e) for r in rels) and not any(r.endswith(e) for r in left)]
     one = "it" if len(left) == 1 else "them"
     hint = (f'a glob that leaves {one} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
             if suffixes and os.path.isdir(glob) else f"a glob that leaves {one} out")
