@@ -675,3 +675,20 @@ def test_the_recompress_hint_for_a_book_wet_or_parquet_gives_a_file_curate_run_r
     assert cli.main(["run", "--input", copy, "--domain", domain, *run, "--output", str(tmp_path / "out")]) == 0, \
         capsys.readouterr().err
     assert [t.split() for t in pq.read_table(tmp_path / "out" / "text").column("text").to_pylist()] == [text.split()]
+
+
+def test_the_recompress_command_for_a_bucket_file_reads_a_local_copy(tmp_path):
+    """The bzip2/xz hint for a bucket's file (audit --corpus gs://b/d/x.jsonl.bz2, an input or an
+    evaluation set there) named the URL to bzip2 (which reads local files) and wrote to it
+    (`| zstd > gs://b/d/x.jsonl.zst`: a local folder gs:, which does not exist). It says to copy
+    the file here first, then the command on the copy, as the gzip bomb's hint does."""
+    import bz2
+
+    from curate.readers.common import other_compression_error
+
+    local = tmp_path / "x.jsonl.bz2"
+    local.write_bytes(bz2.compress(b'{"text": "The harbour."}\n'))
+    for uri in ("gs://b/d/x.jsonl.bz2", "s3://b/x.jsonl.bz2"):
+        said = other_compression_error(str(local), uri)
+        assert said.startswith(f"{uri} is compressed with bzip2") and \
+            said.endswith("e.g. copy it here, then bzip2 -dc x.jsonl.bz2 | zstd > x.jsonl.zst"), said
