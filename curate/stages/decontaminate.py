@@ -525,43 +525,58 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
     return spans
 
 
-# brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi)
-_OPENS, _CLOSES = ("Ps", "Pi", "Pf"), ("Pe", "Pi", "Pf")
+# brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi), „de“ (Ps Pi)
+_LOW_QUOTES = "\u201a\u201e"  # ‚ „: Ps, but closed by a quote
+_APOSTROPHES = "\u2018\u2019"  # ‘ ’ inside an item: don’t, students’, ’90s (the item's, not a quote)
 
 
 def _keep_unpaired(text: str, s: int, e: int) -> list[tuple[int, int]]:
     """The cut ``text[s:e]`` as spans without the brackets or quotes that pair with one it leaves
     on the page: a Han or kana character's token takes the ``」、`` after it but not the ``「``
     before, a Latin token the ``))`` or ``«`` after the item's last word while ``((x`` or ``»x``
-    stays. A pair the cut holds whole (``“item”``) goes with it. Quotes pair only before the
-    first word and after the last (one inside, the apostrophe of ``don’t``, a Pf, is the item's);
-    brackets (Ps, Pe) anywhere: a cut over two items (``(A) B``, ``(x A) (B y)``) keeps the
-    one between them whose partner is outside, splitting the cut there."""
+    stays. A pair the cut holds whole (``“item”``) goes with it. Brackets pair with brackets and
+    quotes with quotes, inner first, anywhere in the cut: a cut over two items (``(A) B``,
+    ``(x A) (B y)``, ``«x B» {“A” y}``) keeps the one between them whose partner is outside,
+    split around it. Inside, a quote faces away from the word it touches, and ‘ ’ are the
+    item's (``don’t``, ``students’``, ``’90s``)."""
     cut = text[s:e]
     words = [k for k, c in enumerate(cut) if unicodedata.category(c)[0] in "LN"]
     if not words:
         return [(s, e)]
-    marks = [(k, True) for k in range(words[0]) if unicodedata.category(cut[k]) in _OPENS]
-    marks += [(k, unicodedata.category(cut[k]) == "Ps") for k in range(words[0], words[-1])
-              if unicodedata.category(cut[k]) in ("Ps", "Pe")]
-    marks += [(k, False) for k in range(words[-1] + 1, len(cut)) if unicodedata.category(cut[k]) in _CLOSES]
-    opened, stays = [], []
-    for k, opens in marks:  # the inner ones pair first; a closing one with no opening one in the cut stays
-        if opens:
-            opened.append(k)
-        elif opened:
-            opened.pop()
+    stacks, stays, paired = {False: [], True: []}, [], set()  # a bracket pairs with a bracket, a quote with a quote
+    for k, c in enumerate(cut):
+        cat = unicodedata.category(c)
+        quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES
+        if not quote and cat not in ("Ps", "Pe"):
+            continue
+        if k < words[0] or k > words[-1]:  # before the first word all open, after the last all close
+            if cat == ("Pe" if k < words[0] else "Ps"):
+                continue
+            opens = k < words[0]
+        elif quote and c in _APOSTROPHES:
+            continue
         else:
+            opens = cat == "Ps" if not quote else unicodedata.category(cut[k - 1])[0] not in "LNM"
+        stack = stacks[quote]
+        if opens:
+            stack.append(k)
+        elif stack:
+            paired |= {stack.pop(), k}
+        else:  # one closing nothing the cut opened stays with the page's
             stays.append(k)
-    stays += opened  # an opening one with no closing one in the cut stays too
-    # the page keeps what is before one that stays ahead of the first word, after one past the last
-    lo = max([k + 1 for k in stays if k < words[0]], default=0)
+    stays += stacks[False] + stacks[True]  # an opening one the cut does not close stays too
+    # the page keeps what is before one that stays ahead of the first word and after one past the
+    # last (the 、 of 」、), but for the marks the cut pairs
+    lo = max([k for k in stays if k < words[0]], default=-1)
     hi = min([k for k in stays if k > words[-1]], default=len(cut))
-    spans, at = [], s + lo
-    for k in sorted(k for k in stays if words[0] < k < words[-1]):
-        spans.append((at, s + k))
-        at = s + k + 1
-    spans.append((at, s + hi))
+    keep = set(stays) | {k for k in range(len(cut)) if (k < lo or k > hi) and k not in paired}
+    spans, at = [], None
+    for k in range(len(cut) + 1):
+        if k < len(cut) and k not in keep:
+            at = k if at is None else at
+        elif at is not None:
+            spans.append((s + at, s + k))
+            at = None
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
