@@ -295,11 +295,15 @@ def other_compression_error(path: str, name: str | None = None) -> str | None:
     if not other:
         return None
     path = name or path
+    # a bucket's file: the tools read and write local files (`> gs://b/x.jsonl.zst` is no such folder)
+    local, here = (path.rsplit("/", 1)[-1], "copy it here, then ") if "://" in path else (path, "")
     # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
-    copy = re.sub(r"\.(bz2|xz|lz4)$", "", path, flags=re.IGNORECASE) + ".zst"
+    copy = re.sub(r"\.(bz2|xz|lz4)$", "", local, flags=re.IGNORECASE)
+    if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
+        return f"{path} is compressed with {other[0]}; decompress it, e.g. {here}{other[1]} {shlex.quote(local)} > {shlex.quote(copy)}"
     return (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
-            f"e.g. {other[1]} {shlex.quote(path)} | zstd > {shlex.quote(copy)}")
+            f"e.g. {here}{other[1]} {shlex.quote(local)} | zstd > {shlex.quote(copy + '.zst')}")
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
