@@ -50,6 +50,11 @@ a DataLoader worker that is not persistent at epoch E of a run, which starts fro
 loader made after the loader walked epoch E's rounds (``TokenDataLoader`` does before starting
 the workers; before, every worker made every round from round 1).
 
+``--footer-check`` alone: a shard's open with its footer read and hashed by the loader against
+pyarrow reading it, and the first open of the tokens (``open_tokens``) with every footer compared
+with tokens.json's ``footer_sha256`` against the same shards and manifest without the field
+(main's open), interleaved in one process.
+
 ``--open-shards`` alone: what reopening shards costs a reader whose part spans more shards than
 ``curate.loader.MAX_OPEN_SHARDS`` (16): a corpus of ``--open-tokens`` in 256 shards of 8 row
 groups each, one reader, ``--epochs`` epochs (after the first, units in a shuffled order) with
@@ -272,7 +277,7 @@ def footer_check(a) -> None:
     import pyarrow.parquet as pq
 
     from curate import output
-    from curate.loader import _footer
+    from curate.loader import _footer, open_tokens
 
     print(f"footer check, a shard's open (handle, footer, ParquetFile), {a.footer_opens} opens each way, interleaved:")
     for groups in (4, 64):
@@ -296,6 +301,24 @@ def footer_check(a) -> None:
             med = {k: statistics.median(v) * 1e6 for k, v in took.items()}
             print(f"  {rg:.0f} row groups a shard ({pq.read_metadata(paths[0]).serialized_size:,} B footer): before {med['before']:.0f} us, "
                   f"now {med['now']:.0f} us ({med['now'] / med['before']:.2f}x, {med['now'] - med['before']:+.0f} us an open)")
+            # the first open (open_tokens: every shard's footer read and hashed) with the footers compared with the
+            # manifest's footer_sha256 (now) against the same shards and manifest without it (before: main's open)
+            old = f"{root}/before"
+            os.makedirs(f"{old}/tokens")
+            for sh in m["shards"]:
+                os.link(f"{root}/tokens/{sh['file']}", f"{old}/tokens/{sh['file']}")
+            bare = {**m, "shards": [{k: v for k, v in sh.items() if k != "footer_sha256"} for sh in m["shards"]]}
+            output.write_atomic(old, "tokens.json", output.json_bytes(bare))
+            took = {"before": [], "now": []}
+            for i in range(max(2, a.footer_opens // shards)):
+                for way in ("before", "now") if i % 2 else ("now", "before"):
+                    t = time.perf_counter()
+                    assert len(open_tokens(old if way == "before" else root)[3]) == shards
+                    took[way].append(time.perf_counter() - t)
+            med = {k: statistics.median(v) * 1e3 for k, v in took.items()}
+            print(f"    first open of the {shards} shards (open_tokens), footers checked against tokens.json's footer_sha256: "
+                  f"{med['now']:.2f} ms against {med['before']:.2f} ms without the field ({med['now'] / med['before']:.2f}x, "
+                  f"{(med['now'] - med['before']) * 1e3:+.0f} us), {len(took['now'])} opens each way")
 
 
 def own_epoch_start(root: str, batch: int, seq_len: int, epochs: int, repeat: int) -> dict:

@@ -35,9 +35,9 @@ epoch and its batch count (``resized``), so a job can be resized again before th
 seq_len (a position counts its windows) and the tokens cannot change.
 
 A tokens directory is refused unless its manifest lists exactly the shard files present, with
-their sizes, row counts and row groups (``verify="sha256"`` also checks every file's checksum);
-a shard opened later whose footer's hash is not the one read then (swapped since for one of the
-same shape) is refused.
+their sizes, row counts, row groups and footer hashes (``footer_sha256``, recorded by tokenize;
+``verify="sha256"`` also checks every file's checksum); a shard opened later whose footer's hash
+is not the one read then (swapped since for one of the same shape) is refused.
 It may be in a bucket (``gs://b/out``, ``s3://``): files are listed and opened through
 ``curate.output`` (pyarrow.fs), a row group's column read in ranges, never a whole shard.
 """
@@ -163,6 +163,10 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
             raise TokensError(
                 f"{f}: {md.num_rows} rows in {md.num_row_groups} row groups, the manifest says {s['rows']} in {len(s['row_group_tokens'])}"
             )
+        if s.get("footer_sha256", footers[s["file"]]) != footers[s["file"]]:  # a manifest from before 5 Dec has none
+            raise TokensError(f"{f}: not the shard its run wrote (the size, rows and row groups the manifest gives, another footer "
+                              "than its footer_sha256: replaced since, e.g. copied over from another run): put the run's shard "
+                              "back, or rerun curate")
     return d, m, hashlib.sha256(raw).hexdigest(), footers
 
 
@@ -174,9 +178,11 @@ def _footer(handle) -> tuple:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from curate import output
+
     size = handle.size()
     tail = handle.read_at(min(size, 1 << 16), size - min(size, 1 << 16))
-    n = int.from_bytes(tail[-8:-4], "little") + 8 if len(tail) >= 8 else 0
+    n = output.footer_size(tail)
     if len(tail) < n <= size:
         tail = handle.read_at(n, size - n)
     footer = tail[-n:] if n else tail

@@ -140,6 +140,17 @@ def sizes(folder: str) -> dict[str, int]:
     return {i.base_name: i.size for i in infos if i.type == pafs.FileType.File}
 
 
+def footer_size(tail: bytes) -> int:
+    """Bytes of the footer (metadata, its length, PAR1) a Parquet file's last bytes ``tail`` end with (0: too few to say)."""
+    return int.from_bytes(tail[-8:-4], "little") + 8 if len(tail) >= 8 else 0
+
+
+def footer_sha256(data: bytes) -> str:
+    """The sha256 of a whole Parquet file's footer, as the loader hashes it (``curate.loader._footer``):
+    tokenize records each token shard's in tokens.json, which a loader's first open compares with."""
+    return hashlib.sha256(data[-footer_size(data):]).hexdigest()
+
+
 def sha256_file(root: str, rel: str) -> str:
     """sha256 of DIR/rel, read in 1 MiB blocks (a shard may be GBs: never whole in memory)."""
     fs, base = _fs(root)

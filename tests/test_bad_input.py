@@ -239,9 +239,16 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
     import random
 
     limits = Limits(max_record_bytes=20)  # a line over 42 bytes is over-long
+    cap = 42  # bytes of a line before its break; each near-cap kind is 1 under, at or 1 over it
     kinds = [lambda r: json.dumps({"text": f"r{r.randrange(100)}"}), lambda r: f"{r.randrange(100)},x", lambda r: "#c",
              lambda r: "", lambda r: "\ufeff" + json.dumps({"text": "b"}), lambda r: "\ufeff// c", lambda r: "y" * r.randrange(35, 60),
-             lambda r: json.dumps({"text": "z" * r.randrange(40, 60)}), lambda r: "\udcff", lambda r: "  \r"]
+             lambda r: json.dumps({"text": "z" * r.randrange(40, 60)}), lambda r: "\udcff", lambda r: "  \r",
+             # a character of 2-3 bytes (cut by many splits), U+2028 raw in a string (legal JSON, no line break)
+             lambda r: json.dumps({"text": "é日\u2028"}, ensure_ascii=False), lambda r: f"{r.randrange(100)},é日",
+             lambda r: json.dumps({"text": "a\rb"}).replace("\\r", "\r"), lambda r: json.dumps({"text": "q"}) + "\r",  # a lone CR
+             lambda r: "\r", lambda r: "// c", lambda r: "\ufeff", lambda r: "\ufeffx,y", lambda r: "\udce6\udc97", lambda r: "[1,2]",
+             lambda r: "y" * (cap + r.choice([-1, 0, 1])), lambda r: "#" * (cap + r.choice([-1, 0, 1])),
+             lambda r: "日" * (cap // 3 + r.choice([-1, 0, 1])), lambda r: json.dumps({"text": "z" * (cap - 12 + r.choice([-1, 0, 1]))})]
     differ = []
     for seed in range(60):
         rng = random.Random(seed)
@@ -251,8 +258,9 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
                 lines += [rng.choice(kinds)(rng) for _ in range(rng.randrange(1, 4))]
             else:
                 lines += [f"{i},csv" for i in range(rng.randrange(8, 15))]
-        sep = "\r\n" if rng.random() < 0.3 else "\n"
-        data = (sep.join(lines) + (sep if rng.random() < 0.7 else "")).encode("utf-8", "surrogateescape")
+        seps = ["\r\n", "\n"] if rng.random() < 0.2 else ["\r\n"] if rng.random() < 0.3 else ["\n"]  # some files mix them
+        data = "".join(line + rng.choice(seps) for line in lines)
+        data = (data if rng.random() < 0.7 else data.rstrip("\r\n")).encode("utf-8", "surrogateescape")
         p = tmp_path / f"f{seed}.jsonl"
         p.write_bytes(data)
         whole = _rows(p, limits=limits)
@@ -262,6 +270,47 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
                 differ.append((seed, split))
                 break
     assert differ == []
+
+
+@pytest.mark.parametrize("max_record_bytes, gap", [(2047, 0), (3999, 192)])
+def test_a_line_of_the_read_limit_before_a_range_is_a_line_of_its_run(tmp_path, max_record_bytes, gap):
+    """A CSV line of exactly the limit a line is read with (2 x max_record_bytes + 2 bytes, its
+    break included: read whole, no record_too_large) right before a range, or before comment lines
+    before it: the range looking back met it in one read (4 KiB, then doubled) and took it for
+    an over-long line that ends a run, so it read again the run's lines the range before had
+    read on to their end (12 lines counted twice)."""
+    cap = 2 * max_record_bytes + 2
+    head = lines({"text": "a"}, *[f"{i},csv".encode() for i in range(3)], b"y" * (cap - 1))
+    between = b"#" * (gap - 1) + b"\n" if gap else b""
+    data = head + between + lines(*[f"{i},csv".encode() for i in range(12)], {"text": "b"})
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(data)
+    limits = Limits(max_record_bytes=max_record_bytes)
+    whole = _rows(p, limits=limits)
+    assert [r[2:] for r in whole if r[0] == "bad"] == [("not_json_lines", ["16"])]  # 3 + the long line + 12
+    at = len(head) + len(between)
+    assert sorted(_rows(p, 0, at, limits) + _rows(p, at, None, limits), key=repr) == whole
+
+
+def test_a_range_starting_inside_an_over_long_line_does_not_hold_it(tmp_path):
+    """A range starting inside a line (the previous range's) skipped it with one readline(): a
+    line over the record limit (a file of one huge line, a JSON array named .jsonl) was held in
+    memory whole from the range's start to its end, by every range inside it (a 4 GiB line in
+    64 MiB ranges: up to 4 GiB a worker), though the whole-file read skips it 1 MiB at a time."""
+    import tracemalloc
+
+    p = tmp_path / "one_line.jsonl"
+    size = 24 << 20
+    p.write_bytes(lines({"text": "x" * size}, {"text": "after"}))
+    limits = Limits(max_record_bytes=1 << 18)  # a range's look back for a run of lines holds up to a few of 512 KiB
+    tracemalloc.start()
+    try:
+        got = _rows(p, 1 << 20, 2 << 20, limits) + _rows(p, size, None, limits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == [("doc", size + 13, "after")]  # the long line is the first range's, said there
+    assert peak < 8 << 20, peak  # reads of 1 MiB, not the 23 MiB left of the line (twice: 49 MB)
 
 
 def test_null_text_says_null_not_missing(tmp_path):

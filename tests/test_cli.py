@@ -743,27 +743,33 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     assert (tmp_path / "audit" / "report.html").exists()
 
 
+def _read_only(monkeypatch, *outs) -> None:
+    """Writes into the outputs ``outs`` fail as on a read-only mount (EROFS); others go through."""
+    import errno
+
+    from curate import output
+
+    real = output.write_atomic
+
+    def write_atomic(root, rel, data):
+        if any(str(root) == str(o) or str(root).startswith(f"{o}/") for o in outs):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(root, rel, data)
+
+    monkeypatch.setattr(output, "write_atomic", write_atomic)
+
+
 def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch):
     """The audit of an output on a read-only mount goes into ./curate-audit: the audit of a
     second one from the same folder replaced the first one's there (reports of curate's, so not
     refused), a large output's audit lost unasked. It goes into curate-audit-2; each output's
     later audit replaces its own."""
-    import errno
-
-    from curate import output
     from curate.audit import command
 
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
         assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-    real = output.write_atomic
-
-    def read_only(root, rel, data):
-        if any(str(root) == str(o) or str(root).startswith(f"{o}/") for o in outs):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-        return real(root, rel, data)
-
-    monkeypatch.setattr(output, "write_atomic", read_only)
+    _read_only(monkeypatch, *outs)
     monkeypatch.chdir(tmp_path)
     source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
     capsys.readouterr()
@@ -783,21 +789,11 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     --output, run in the same folder, still wrote ./curate-audit whatever it held: the output's
     audit lost unasked. It goes into curate-audit-2 and says so; a later audit of the same
     corpus replaces its own."""
-    import errno
-
-    from curate import output
     from curate.audit import command
 
     out = tmp_path / "a"
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-    real = output.write_atomic
-
-    def read_only(root, rel, data):
-        if str(root).startswith(str(out)):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-        return real(root, rel, data)
-
-    monkeypatch.setattr(output, "write_atomic", read_only)
+    _read_only(monkeypatch, out)
     monkeypatch.chdir(tmp_path)
     source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
     assert command.main([str(out)]) == 0
@@ -811,6 +807,28 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
         assert "report:  curate-audit-2/report.html" in o.out
     assert source("curate-audit") == str(out) and source("curate-audit-2") == corpus
     assert not (tmp_path / "curate-audit-3").exists()
+
+
+def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit --corpus` (and a read-only output's audit, its DIR unwritable) run from
+    inside a curate output is refused (its files would be foreign to that output); it made
+    ./curate-audit there first, to claim it, and left it: an empty folder in the user's output
+    that no manifest lists. Nothing is made now."""
+    from curate.audit import command
+
+    mine, other = tmp_path / "mine", tmp_path / "ro"
+    for out in (mine, other):
+        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    _read_only(monkeypatch, other)
+    monkeypatch.chdir(mine)
+    before = sorted(mine.rglob("*"))
+    capsys.readouterr()
+    for args, said in [(["--corpus", str(pages)], "curate audit: output 'curate-audit' is inside the curate output '.'"),
+                       ([str(other)], f"curate audit: cannot write the audit into {other} (Read-only file system)")]:
+        assert command.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and len(err.splitlines()) == 1, err
+        assert sorted(mine.rglob("*")) == before
 
 
 def _audit_into_the_folder_chosen(summary: dict, ready, chosen, done) -> None:

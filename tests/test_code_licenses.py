@@ -35,13 +35,16 @@ RECORDS = [  # (path, licence fields, kept with ["permissive"]?, ledger value)
     ("with_and.py", {"license": "MIT WITH AND"}, False, 2.0),
     ("dangling_or.py", {"license": "MIT OR"}, False, 2.0),
     ("ref.py", {"license": "LicenseRef-scancode-public-domain OR MIT"}, True, None),
+    ("lower.py", {"license": "mit or apache-2.0"}, True, None),  # operators in lower case, as some tools write them
+    ("nested.py", {"license": "MIT AND (Apache-2.0 OR GPL-3.0-only)"}, True, None),
+    ("nested_gpl.py", {"license": "GPL-3.0-only AND (MIT OR Apache-2.0)"}, False, 1.0),
 ]
 
 
-def _dump(tmp_path: Path) -> Path:
+def _dump(tmp_path: Path, records=RECORDS) -> Path:
     path = tmp_path / "dump.jsonl"
     with path.open("w") as f:
-        for i, (name, fields, _, _) in enumerate(RECORDS):
+        for i, (name, fields, _, _) in enumerate(records):
             f.write(json.dumps({"path": f"src/{name}", "content": CODE.replace("3, 4", f"{i}, 4"), **fields}) + "\n")
     return path
 
@@ -66,7 +69,28 @@ def test_only_allowed_licences_are_kept(tmp_path):
 def test_a_listed_licence_and_exception(tmp_path):
     kept, _ = _run(tmp_path, _dump(tmp_path), "--set",
                    'filter.code.licenses=["MIT", "GPL-2.0-only WITH Classpath-exception-2.0"]')
-    assert {p.rsplit("/", 1)[1] for p in kept["path"]} == {"mit.py", "dual.py", "classpath.py", "ref.py"}
+    assert {p.rsplit("/", 1)[1] for p in kept["path"]} == {"mit.py", "dual.py", "classpath.py", "ref.py", "lower.py"}
+
+
+def test_a_listed_or_later_licence_is_allowed_inside_an_expression(tmp_path):
+    """A listed "GPL-2.0+" allowed a record's "GPL-2.0+" only as its whole licence: inside an
+    expression ("(GPL-2.0+)", "GPL-2.0+ AND MIT") the "+" was dropped before the look-up, so the
+    listed id matched nothing and the record was removed as not allowed. "X+" is SPDX's older
+    spelling of "X-or-later", and "GPL-3.0" (GitHub's, The Stack v1's) of "GPL-3.0-only": either
+    listed allows either; a listed "GPL-3.0-only" allowed no record's "GPL-3.0". A record under the
+    licence alone ("GPL-2.0") is not allowed by its "or later" listed."""
+    records = [("whole.py", {"license": "GPL-2.0+"}, True, None), ("paren.py", {"license": "(GPL-2.0+)"}, True, None),
+               ("and.py", {"license": "GPL-2.0+ AND MIT"}, True, None), ("or.py", {"license": "GPL-2.0+ OR BSD-4-Clause"}, True, None),
+               ("new.py", {"license": "GPL-2.0-or-later"}, True, None), ("lgpl.py", {"license": "LGPL-2.1+ OR BSD-4-Clause"}, True, None),
+               ("only.py", {"license": "GPL-2.0"}, False, 1.0), ("agpl.py", {"license": "AGPL-3.0+"}, False, 1.0),
+               ("lgpl_only.py", {"license": "LGPL-2.1-only AND MIT"}, False, 1.0),
+               ("stack.py", {"max_stars_repo_licenses": ["GPL-3.0", "MIT"]}, True, None), ("gpl3.py", {"license": "GPL-3.0-only"}, True, None),
+               ("gpl3_later.py", {"license": "GPL-3.0-or-later"}, True, None), ("lgpl3.py", {"license": "LGPL-3.0"}, False, 1.0),
+               ("jdk.py", {"license": "GPL-2.0 WITH Classpath-exception-2.0"}, True, None)]
+    kept, ledger = _run(tmp_path, _dump(tmp_path, records), "--set", 'filter.code.licenses=["GPL-2.0+", "MIT", '
+                        '"LGPL-2.1-or-later", "GPL-3.0-only", "GPL-2.0-only WITH Classpath-exception-2.0"]')
+    assert sorted(p.rsplit("/", 1)[1] for p in kept["path"]) == sorted(n for n, _, k, _ in records if k)
+    assert dict(zip(ledger["path"], ledger["value"])) == {f"dump.jsonl:src/{n}": v for n, _, k, v in records if not k}
 
 
 def test_licences_are_not_judged_by_default(tmp_path):

@@ -1444,6 +1444,8 @@ def _same_shape_other_tokens(tmp_path, monkeypatch):
             _rewrite_to_size(x / "tokens" / s["file"], size)
         s["bytes"] = size
         s["sha256"] = output.sha256_file(str(a / "tokens"), s["file"])
+        if "footer_sha256" in s:  # the padding is in the footer
+            s["footer_sha256"] = _footer_sha256(a / "tokens" / s["file"])
     (a / tok.MANIFEST).write_text(json.dumps(m))
     mb = json.loads((b / tok.MANIFEST).read_text())
     assert [s["row_group_tokens"] for s in mb["shards"]] == [s["row_group_tokens"] for s in m["shards"]]
@@ -1478,15 +1480,64 @@ def test_a_shard_swapped_for_one_of_the_same_size_rows_and_tokens_is_not_read(tm
         TokenLoader(str(a), 2, 16, verify="sha256")
 
 
+def _footer_sha256(path) -> str:
+    """sha256 of a Parquet file's footer (its metadata, their length, PAR1), found by pyarrow's metadata size."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    data = open(path, "rb").read()
+    return hashlib.sha256(data[-(pq.read_metadata(path).serialized_size + 8):]).hexdigest()
+
+
+def test_a_shard_swapped_before_the_loader_first_opens_it_is_refused(tmp_path, monkeypatch):
+    """A shard copied over by another run's of the same size, rows, row groups and token counts
+    before any loader opened the tokens was read as the run's (only ``verify="sha256"``, which
+    reads every shard whole, saw it): the footer hash a loader compares later opens with was the
+    one it found at its own first open. tokens.json records each shard's footer sha256 as
+    written (``footer_sha256``), and the first open compares the footer it reads anyway with it.
+    A manifest written before (no such field) loads as before."""
+    import shutil
+
+    a, b, m = _same_shape_other_tokens(tmp_path, monkeypatch)
+    assert [s["footer_sha256"] for s in m["shards"]] == [_footer_sha256(a / "tokens" / s["file"]) for s in m["shards"]]
+    want = list(TokenLoader(str(a), 2, 16))
+    shutil.copyfile(b / "tokens" / m["shards"][1]["file"], a / "tokens" / m["shards"][1]["file"])
+    for make in (lambda: TokenLoader(str(a), 2, 16), lambda: TokenLoader(str(a), 2, 16, world_size=2, rank=1)):
+        with pytest.raises(TokensError) as e:
+            make()
+        assert re.fullmatch(rf"{re.escape(str(a / 'tokens'))}/part-00001-of-00002\.parquet: not the shard its run wrote \(the "
+                            r"size, rows and row groups the manifest gives, another footer than its footer_sha256: replaced since, "
+                            r"e\.g\. copied over from another run\): put the run's shard back, or rerun curate", str(e.value))
+    TokenLoader(str(a), 2, 16, verify="none")  # reads no footer: checks nothing of the files
+    old = {**m, "shards": [{k: v for k, v in s.items() if k != "footer_sha256"} for s in m["shards"]]}
+    (a / tok.MANIFEST).write_text(json.dumps(old))  # a manifest from before: what it lists is checked, as before
+    got = list(TokenLoader(str(a), 2, 16))
+    assert len(got) == len(want) and not all(np.array_equal(x, y) for x, y in zip(got, want))
+
+
+def test_a_runs_tokens_manifest_records_each_shards_footer_sha256(cl100k_run):
+    """``curate run`` writes tokens.json with each shard's footer sha256, which the loader checks at its first open."""
+    m = json.loads((cl100k_run / tok.MANIFEST).read_text())
+    assert len(m["shards"]) == 2
+    for s in m["shards"]:
+        assert s["footer_sha256"] == _footer_sha256(cl100k_run / "tokens" / s["file"])
+        assert set(s) == {"file", "rows", "tokens", "row_group_tokens", "bytes", "sha256", "footer_sha256"}
+
+
 def test_a_resume_in_shards_swapped_since_the_state_was_saved_is_refused(tmp_path, monkeypatch):
     """A state saved, then shards copied over by another run's of the same size, rows, row groups
     and token counts (the tokens manifest untouched): the resuming loader hashed the footers it
     found at its own open, so the state's position was taken in other tokens without a word. The
     state carries a hash of the footers the saving loader opened; a state saved before it did
-    (no such key) still loads."""
+    (no such key) still loads. (With a manifest that gives the shards' footer hashes, a fresh loader
+    refuses the swapped shard at its open: test_a_shard_swapped_before_the_loader_first_opens_it...;
+    this is a manifest from before them.)"""
     import shutil
 
     a, b, m = _same_shape_other_tokens(tmp_path, monkeypatch)
+    m["shards"] = [{k: v for k, v in s.items() if k != "footer_sha256"} for s in m["shards"]]
+    (a / tok.MANIFEST).write_text(json.dumps(m))
     lo = TokenLoader(str(a), 2, 16)
     it = iter(lo)
     next(it)

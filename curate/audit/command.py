@@ -72,6 +72,9 @@ def _instead(source: str) -> str:
     import itertools
     import json
 
+    from curate import commit
+
+    commit.not_inside_an_output(CORPUS_OUT)  # refused before a claim is made: no folder left in that output
     for n in itertools.count(1):
         folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
         try:

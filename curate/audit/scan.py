@@ -15,7 +15,7 @@ import pyarrow.fs as pafs
 
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
-from curate.readers import jsonl
+from curate.readers import _SUFFIXES, jsonl
 from curate.readers.common import Limits, decompress_command
 from curate.readers.decompress import CorruptData, unreadable
 
@@ -68,7 +68,7 @@ def where(root: str) -> str:
     return root if "://" in root else os.path.abspath(root)
 
 
-JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst", ".ndjson.zst")  # curate run's too
+JSONL = tuple(s for s, f in _SUFFIXES if f == "jsonl")  # curate run's names, one list (two drifted: .json.zst, .ndjson.zst)
 
 
 def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.LazyFrame:

@@ -31,7 +31,9 @@ FORMATS = {
 
 _SUFFIXES = [
     (".warc.wet.gz", "wet"),
+    (".warc.wet.zst", "wet"),  # by its content a WARC: its conversion records were each quarantined
     (".wet.gz", "wet"),
+    (".wet.zst", "wet"),
     (".wet", "wet"),
     (".warc.gz", "warc"),
     (".warc", "warc"),
@@ -49,6 +51,7 @@ _SUFFIXES = [
     (".parquet", "parquet"),
     (".txt", "text"),
     (".txt.gz", "text"),
+    (".txt.zst", "text"),  # a book tells nothing by its content (the recompress hint names such a copy)
     (".html", "html"),
     (".htm", "html"),
     (".xhtml", "html"),

@@ -501,7 +501,7 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
 
 def _lines_before(f, pos: int, cap: int):
     """The lines before byte ``pos`` (a line's start) of the seekable ``f``, the last first; b""
-    for one over ``cap``. Leaves ``f`` anywhere."""
+    for one over-long (``cap`` bytes or more before its break). Leaves ``f`` anywhere."""
     lo, tail = pos, b""
     while True:
         cut = tail.rfind(b"\n", 0, len(tail) - 1)
@@ -512,7 +512,7 @@ def _lines_before(f, pos: int, cap: int):
             if tail:
                 yield tail
             return
-        elif len(tail) >= cap:
+        elif len(tail) > cap:  # its break aside, cap bytes or more: over-long (a line of cap with it is read whole)
             yield b""
             return
         else:
@@ -529,6 +529,17 @@ def _run_goes_on(f, pos: int, cap: int) -> bool:
     return kind is True
 
 
+def _skip_line(f) -> int:
+    """Read ``f`` to the end of its line, 1 MiB at a time (a line may be gigabytes: never held
+    whole); the bytes read."""
+    n = 0
+    while True:
+        chunk = f.readline(1 << 20)
+        n += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return n
+
+
 def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     ranged = shard.start > 0 or shard.end is not None
     cap = limits.max_record_bytes * 2 + 2  # a line's read
@@ -537,7 +548,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         pos = shard.start
         if pos > 0:
             f.seek(pos - 1)
-            pos += len(f.readline()) - 1  # the line straddling `start` belongs to the previous range
+            pos += _skip_line(f) - 1  # the line straddling `start` belongs to the previous range
             # so does a run of lines that are not JSON going on from it (see the end of the loop);
             # only this range's part of it is skipped: one read of a long run, by the range it starts in
             if pos > 0 and _run_goes_on(f, pos, cap):
@@ -562,12 +573,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                 lineno = lineno + 1 if lineno is not None else None
                 if not line.endswith(b"\n") and len(line) >= cap:
                     last = None
-                    # an over-long line: skip the rest of it without holding it in memory
-                    while True:
-                        chunk = f.readline(1 << 20)
-                        pos += len(chunk)
-                        if not chunk or chunk.endswith(b"\n"):
-                            break
+                    pos += _skip_line(f)  # an over-long line: the rest of it
                     yield from run.flush(at_end=False)
                     yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
                     continue

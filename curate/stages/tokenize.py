@@ -22,7 +22,7 @@ tokens/ layout::
                                   still read: ``output.folder_manifest``), written last:
                                   tokenizer (name, file sha256, vocab size, EOS),
                                   tokens and rows in total, per domain, and per language and
-                                  per source within each domain; mix, shards (rows, sha256)
+                                  per source within each domain; mix, shards (rows, sha256, footer sha256)
 
 Each copy (``repeat`` index j) of a document is one row; its shard and its place in the shard
 come from one 64-bit hash of (seed, id, j): shard = hash mod N, rows sorted by hash. The
@@ -357,6 +357,7 @@ def write_shard(root: str, index: int, total: int, batches: list, packed: bool =
     return {
         "file": shard_file(index, total), "rows": table.num_rows, "documents": docs, "tokens": int(tokens.sum()),
         "row_group_tokens": groups, **counts, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+        "footer_sha256": output.footer_sha256(data),  # what the loader checks at a shard's first open (it reads the footer anyway)
     }
 
 
@@ -425,6 +426,6 @@ def manifest(entries: list[dict], encoder_info: dict, cfg: dict, targets: dict |
         "documents": sum(e["documents"] for e in entries),  # rows: a document selected twice counts twice
         **{k: sums[k] for k in ("documents_per_domain", "documents_per_language", "documents_per_source")},
         "mix": mix,
-        "shards": [{k: e[k] for k in ("file", "rows", "tokens", "row_group_tokens", "bytes", "sha256")} for e in entries],
+        "shards": [{k: e[k] for k in ("file", "rows", "tokens", "row_group_tokens", "bytes", "sha256", "footer_sha256")} for e in entries],
         **extra,
     }

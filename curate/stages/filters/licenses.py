@@ -46,12 +46,28 @@ def check_listed(listed) -> None:
                              "it would allow no record and remove all the code")
 
 
+# GNU licences' ids SPDX deprecated for "-only" ones (GitHub's licence API, and so The Stack v1's
+# max_stars_repo_licenses, still gives "GPL-3.0"): a listed "GPL-3.0-only" allows them, and the converse
+_GNU = frozenset(f"{x}-{v}" for x, vs in (("gpl", "1.0 2.0 3.0"), ("lgpl", "2.0 2.1 3.0"), ("agpl", "1.0 3.0"),
+                                          ("gfdl", "1.1 1.2 1.3")) for v in vs.split())
+
+
+def _spdx(name: str) -> str:
+    """A lower-cased id in SPDX's current spelling: "gpl-2.0+" is "gpl-2.0-or-later", "gpl-3.0"
+    "gpl-3.0-only" (either listed allows either)."""
+    if name.endswith("+"):
+        return f"{name[:-1]}-or-later"
+    return f"{name}-only" if name in _GNU else name
+
+
 def allowed_set(listed) -> frozenset:
-    """The lower-cased ids ``filter.code.licenses`` allows ("permissive" expands to PERMISSIVE)."""
+    """The lower-cased ids ``filter.code.licenses`` allows ("permissive" expands to PERMISSIVE),
+    each also in SPDX's current spelling (``_spdx``)."""
     out = set()
     for x in listed:
         out.update(PERMISSIVE if str(x).lower() == "permissive" else [str(x)])
-    return frozenset(x.lower() for x in out)
+    # "GPL-2.0 WITH Classpath-exception-2.0" listed: its licence in the current spelling too
+    return frozenset(y for x in out for y in {x.lower(), " ".join(map(_spdx, x.lower().split()))})
 
 
 def _expression_ok(text: str, allow: frozenset) -> bool | None:
@@ -77,14 +93,19 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
             return ok
         if peek() in _OPERATORS or not _ID.fullmatch(tokens[pos] if pos < len(tokens) else ""):
             raise ValueError
-        name = tokens[pos].rstrip("+").lower()  # GPL-2.0+: "or later" of the same licence
+        name = tokens[pos].lower()
         pos += 1
         if peek() == "WITH":  # an exception is an id: "MIT WITH (" or "MIT WITH OR" is no expression
             pos += 2
             if pos > len(tokens) or not _ID.fullmatch(tokens[pos - 1]) or tokens[pos - 1].upper() in _OPERATORS:
                 raise ValueError
-            return name in allow or " ".join(tokens[pos - 3:pos]).lower() in allow
-        return name in allow
+            return listed(name) or " ".join(map(_spdx, (t.lower() for t in tokens[pos - 3:pos]))) in allow
+        return listed(name)
+
+    def listed(name: str) -> bool:
+        """The id listed, or the licence whose "or later" it is (GPL-2.0+ when GPL-2.0 is)."""
+        base = _spdx(name).removesuffix("-or-later")
+        return _spdx(name) in allow or base in allow or _spdx(base) in allow
 
     def chain(operand, op: str, combine):
         """operand (op operand)*: every operand is parsed (consumed) before combining."""
