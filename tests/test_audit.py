@@ -555,6 +555,47 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("how", ["gz", "zst", "bz2"])
+def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys, how):
+    """`audit --corpus x.parquet.gz` (.zst) said 'not a Parquet or JSONL file': it is one,
+    compressed whole, which neither polars nor pyarrow opens (Parquet compresses its columns
+    inside); `curate run` quarantined it whole (read_error, 'Parquet magic bytes not found in
+    footer'). One line names it and the command that decompresses it, before either reads, as
+    for a .parquet.bz2; run as said, the copy is audited and curated."""
+    import bz2
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zstandard
+
+    from curate import cli
+
+    plain = tmp_path / "x y.parquet"  # a blank in the name: the command quotes it
+    pq.write_table(pa.table({"id": ["1", "2"], "text": ["The harbour and the river.", "A second page."]}), plain)
+    packed = tmp_path / f"x y.parquet.{how}"
+    packed.write_bytes({"gz": gzip.compress, "zst": zstandard.ZstdCompressor().compress, "bz2": bz2.compress}[how](plain.read_bytes()))
+    plain.unlink()
+    assert cli.main(["audit", "--corpus", str(packed), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2"}[how]
+    assert err.startswith(f"curate audit: {packed} is compressed with {tool}; decompress it (curate reads Parquet as written: "
+                          "it compresses its columns inside), e.g. "), err  # bz2: as other_compression_error says it
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    run = ["run", "--input", str(packed), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"), "--progress", "off"]
+    assert cli.main(run) == 2
+    said = capsys.readouterr().err
+    assert said.strip() == f"curate: config error: inputs[0]: {err.strip().removeprefix('curate audit: ')}", said
+    if not shutil.which(tool):
+        pytest.skip(f"needs the {tool} command")
+    subprocess.run(err.split("e.g. ", 1)[1].strip(), shell=True, check=True, cwd=tmp_path)
+    assert cli.main(["audit", "--corpus", str(plain), "--output", str(tmp_path / "audit")]) == 0
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 2
+    run[2] = str(plain)
+    assert cli.main(run) == 0
+    assert pl.read_parquet(tmp_path / "out" / "text").height == 2
+
+
 @pytest.mark.parametrize("how,name", [("zst", "bomb.jsonl.zst"), ("gz", "bomb.jsonl.gz"), ("gz", "bomb.jsonl"), ("zst", "dump.JSON")])
 def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how, name):
     """`audit --corpus bomb.jsonl.zst` (KB decoding to GB) was decoded whole, by the pass looking

@@ -196,6 +196,23 @@ def test_curate_run_says_which_file_needs_a_long_window(tmp_path, capsys):
     assert "zstd -d --long=31" in said[0] and said[0].endswith("(zstd_window_too_large)"), said
 
 
+def test_audit_corpus_does_not_call_a_long_window_file_damaged(tmp_path, capsys):
+    """`curate audit --corpus long.jsonl.zst` (written with `zstd --long=28`) said the window and
+    the recompress command, then 'a damaged or truncated file, or not of its kind': it is neither.
+    One line, as train-quality and curate run say it (decompress.unreadable)."""
+    from curate import cli
+
+    first = zstandard.ZstdCompressor().compress(b'{"text": "a first frame, read as usual"}\n')
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+    long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    p = tmp_path / "long.jsonl.zst"
+    p.write_bytes(first + long.compress(b'{"text": "the second"}\n') + long.flush())
+    assert cli.main(["audit", "--corpus", str(p), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate audit: {p}: cannot be read (zstd frame starting at decompressed byte 41 needs a 256 MiB window"), err
+    assert "zstd -d --long=31" in err and "damaged" not in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_a_single_segment_frame_over_the_window_limit_names_its_size():
     """A frame with its content size and no window descriptor (the window is the content): the
     header is 6 bytes, and the row gives the size the decoder refused."""
