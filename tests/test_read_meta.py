@@ -118,3 +118,20 @@ def test_a_parquet_binary_id_url_path_or_language_is_its_text(tmp_path, capsys):
     for key in ("x-1", "https://a.example/x"):
         assert cli.main(["audit", str(out), "--why", key]) == 0
         assert "a.example/x, your id x-1): kept in text/" in capsys.readouterr().out
+
+
+def test_a_deeply_nested_meta_or_metadata_loses_no_record(tmp_path, capsys):
+    """A record's meta (or Dolma metadata) nested 600 deep, JSON the reader parses: walking it a
+    call a level (meta_value, two frames each) passed Python's recursion limit, and the file was
+    one read_error row from that record on, the records after it lost. A JSON record's values
+    are taken as JSON gives them; the meta is written as read, the records around it read."""
+    deep = 1
+    for i in range(600):
+        deep = {f"k{i % 3}": deep}
+    (tmp_path / "in").mkdir()
+    rows = [{"id": "before", "text": "A page read before."}, {"id": "meta", "text": "A deep meta.", "meta": deep},
+            {"id": "metadata", "text": "A deep metadata.", "metadata": deep}, {"id": "after", "text": "A page read after."}]
+    (tmp_path / "in" / "deep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "in" / "*.jsonl"), "domain": "web"}], "ingest")
+    assert meta == {"before": None, "meta": deep, "metadata": deep, "after": None}
+
