@@ -638,10 +638,11 @@ def cmd_run(ns, beam_args) -> int:
 
     for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
         print(f"curate: warning: {line}", file=sys.stderr)
-    for s in shards:  # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
-        if s.opt("not_json_lines") and s.start == 0:
-            print(f"curate: warning: {one_line(s.opt('not_json_lines'))}; quarantined (not_json_lines), its records are not read",
-                  file=sys.stderr)
+    # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
+    strays = [f"{s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read"
+              for s in shards if s.opt("not_json_lines") and s.start == 0]
+    for line in a_few(strays, "not_json_lines", cfg.run["output"]):
+        print(f"curate: warning: {one_line(line)}", file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)

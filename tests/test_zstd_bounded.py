@@ -336,3 +336,16 @@ def test_many_quarantined_files_are_said_in_a_few_lines(tmp_path, capsys):
     assert [line.split(": ")[2] for line in said[:10]] == [f"part-{i:02d}.jsonl.zst" for i in range(10)], said
     assert said[10] == (f"curate: warning: and 15 more files quarantined as zstd_window_too_large "
                         f"(a row each in {tmp_path / 'out' / 'quarantine'})"), said
+
+
+def test_many_stray_json_arrays_are_said_in_a_few_lines_before_the_run(tmp_path, capsys):
+    """The files quarantined whole before the run (a JSON array among JSON Lines) are said as
+    those after it: the first 10, then how many more (a share of 10,000 exports was 10,000 lines)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    for i in range(12):
+        (tmp_path / "in" / f"export-{i:02d}.json").write_text(json.dumps([{"text": "an array record"}]))
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert len(said) == 11 and all("export-" in line for line in said[:10]), said
+    assert said[10] == (f"curate: warning: and 2 more files quarantined as not_json_lines "
+                        f"(a row each in {tmp_path / 'out' / 'quarantine'})"), said
