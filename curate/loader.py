@@ -93,9 +93,7 @@ def worker_start(batch: int, worker: int, num_workers: int) -> int:
 def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     """(tokens dir, manifest, manifest sha256, {shard: its footer's sha256}), after checking the
     manifest against the files (no footers read with ``verify="none"``)."""
-    import pyarrow as pa
     import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
 
     from curate import commit, output, shell
     from curate.readers.common import read_folder
@@ -117,8 +115,9 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
 
     root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)
-    if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.NotFound \
-            and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
+    kind = output.file_type(output.join(root, MANIFEST))
+    finished = kind == pafs.FileType.File  # gone later: a commit under way
+    if kind == pafs.FileType.NotFound and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
     try:
@@ -139,6 +138,28 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
         raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
     if verify == "none":
         return d, m, hashlib.sha256(raw).hexdigest(), {}
+    try:
+        footers = _check_shards(d, m, verify)
+    except TokensError:
+        # a run's commit landing while the shards were checked (a rank started a moment after the others): the run's, not the shard's
+        try:
+            changed = output.read_bytes(mpath) != raw
+        except FileNotFoundError:
+            changed = True
+        if changed or (finished and output.file_type(output.join(root, MANIFEST)) != pafs.FileType.File):
+            raise TokensError(f"{root}: a run replaced these tokens while the loader opened them (its tokens.json changed, or "
+                              f"its {MANIFEST} is gone: a commit under way): wait for the run to finish and retry") from None
+        raise
+    return d, m, hashlib.sha256(raw).hexdigest(), footers
+
+
+def _check_shards(d: str, m: dict, verify: str) -> dict:
+    """The footer hash of each shard the tokens manifest ``m`` lists, after checking the folder
+    ``d`` holds exactly those, of the sizes, rows, row groups (and checksums, ``verify="sha256"``) listed."""
+    import pyarrow as pa
+
+    from curate import output
+
     listed = {s["file"] for s in m["shards"]}
     sizes = output.sizes(d)
     present = {f for f in sizes if f.endswith(".parquet")}
@@ -167,7 +188,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
             raise TokensError(f"{f}: not the shard its run wrote (the size, rows and row groups the manifest gives, another footer "
                               "than its footer_sha256: replaced since, e.g. copied over from another run): put the run's shard "
                               "back, or rerun curate")
-    return d, m, hashlib.sha256(raw).hexdigest(), footers
+    return footers
 
 
 def _footer(handle) -> tuple:
