@@ -793,6 +793,17 @@ class TokenLoader:
         return {"epoch": self.epoch, "batch": self.batch, **self._identity(), **footers, **worker,
                 "resized": [dict(r) for r in self.resized]}
 
+    def _sha256_before_footers(self) -> str | None:
+        """The sha256 of this tokens.json as a curate before 5 Dec wrote it, without each shard's
+        footer_sha256: a state saved in it was saved in these very tokens (each shard's sha256,
+        size and rows are in it), which a rerun of the same config by this curate rewrote identical."""
+        from curate import output
+
+        if not any("footer_sha256" in s for s in self.manifest["shards"]):
+            return None
+        shards = [{k: v for k, v in s.items() if k != "footer_sha256"} for s in self.manifest["shards"]]
+        return hashlib.sha256(output.json_bytes({**self.manifest, "shards": shards})).hexdigest()
+
     def load_state_dict(self, state: dict) -> None:
         """Continue where ``state`` (any rank's: ranks step in lockstep) stopped. Saved with
         another world_size, num_workers or batch_size, the rest of its epoch is dealt out to
@@ -800,7 +811,7 @@ class TokenLoader:
         unread) and later epochs are this shape's own, fresh ones (what was left over is not
         carried into the next); seq_len and the tokens may not change."""
         mine = self._identity()
-        if state.get("manifest_sha256") != mine["manifest_sha256"]:  # the likely case: the corpus was rerun
+        if state.get("manifest_sha256") not in (mine["manifest_sha256"], self._sha256_before_footers()):  # the corpus was rerun
             raise ValueError(
                 f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
                 f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "

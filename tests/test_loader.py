@@ -1566,6 +1566,43 @@ def test_a_rerun_committed_while_a_loader_opens_the_tokens_is_said_so(cl100k_run
         assert TokenLoader(str(out), 2, 16).manifest_sha256 == want  # the retry reads the rerun's
 
 
+def test_a_state_saved_before_footer_sha256_resumes_in_the_same_tokens_rerun_by_this_curate(cl100k_run, tmp_path):
+    """A state saved in an output written before tokens.json recorded footer_sha256, then the
+    same config rerun into it by this curate: the same shards, byte for byte, and a tokens.json
+    that differs only by that field, so the state's manifest sha256 is not the new one's and the
+    resume was refused ("saved for other tokens ... rewritten since"). A state whose manifest
+    sha256 is that of the new tokens.json without footer_sha256 was saved in these very tokens
+    (every shard's sha256, size, rows and row groups are in it): it resumes, exactly."""
+    import hashlib
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    m = json.loads((out / tok.MANIFEST).read_text())
+    before = output.json_bytes({**m, "shards": [{k: v for k, v in s.items() if k != "footer_sha256"} for s in m["shards"]]})
+    (out / tok.MANIFEST).write_bytes(before)  # the output as the curate before wrote it
+    om = json.loads((out / "manifest.json").read_text())
+    for e in om["files"]:
+        if e["file"] == tok.MANIFEST:
+            e.update(bytes=len(before), sha256=hashlib.sha256(before).hexdigest())
+    (out / "manifest.json").write_bytes(output.json_bytes(om))
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    next(it)
+    state, rest = lo.state_dict(), list(it)
+    from curate import cli
+
+    assert cli.main(["run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain", "web", "--stages", "ingest,tokenize",
+                     "--shards", "2", "--output", str(out), "--progress", "off"]) == 0  # the same config, this curate
+    assert (out / tok.MANIFEST).read_bytes() == (cl100k_run / tok.MANIFEST).read_bytes() != before
+    again = TokenLoader(str(out), 2, 16)
+    again.load_state_dict(state)
+    assert all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
+    other = {**state, "manifest_sha256": hashlib.sha256(before + b" ").hexdigest()}  # other tokens: refused as before
+    with pytest.raises(ValueError, match=r"loader state: saved for other tokens"):
+        TokenLoader(str(out), 2, 16).load_state_dict(other)
+
+
 def test_a_runs_tokens_manifest_records_each_shards_footer_sha256(cl100k_run):
     """``curate run`` writes tokens.json with each shard's footer sha256, which the loader checks at its first open."""
     m = json.loads((cl100k_run / tok.MANIFEST).read_text())
