@@ -831,6 +831,33 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
         assert sorted(mine.rglob("*")) == before
 
 
+def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch):
+    """A folder inside a curate output is refused as an audit's or a run's output (that output's
+    manifest would not list the files), but one reached through a symlink was not: the walk up
+    looked for a manifest above the link's own path, not above where it leads. `curate audit
+    --corpus` run where ./curate-audit links into an output wrote report.html and stats/ into
+    it; `curate run --output LINK` wrote a whole output inside it. Both are refused now, naming it."""
+    from curate.audit import command
+
+    mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    (mine / "text" / "sub").mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "curate-audit").symlink_to(mine / "text")
+    (elsewhere / "into").symlink_to(mine / "text" / "sub")
+    monkeypatch.chdir(elsewhere)
+    before = sorted(mine.rglob("*"))
+    capsys.readouterr()
+    for make, said in [(lambda: command.main(["--corpus", str(pages)]), "curate audit: output 'curate-audit' is inside the curate output '../mine'"),
+                       (lambda: command.main(["--corpus", str(pages), "--output", "into"]), "curate audit: output 'into' is inside the curate output '../mine'"),
+                       (lambda: run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", "into", "--progress", "off"),
+                        "curate: output 'into' is inside the curate output '../mine'")]:
+        assert make() == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and len(err.splitlines()) == 1, err
+        assert sorted(mine.rglob("*")) == before
+
+
 def _audit_into_the_folder_chosen(summary: dict, ready, chosen, done) -> None:
     """In a process of its own: choose where the audit of ``summary`` goes, wait until the
     other process has chosen too (the gap between choosing and writing), then write it."""
