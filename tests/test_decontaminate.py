@@ -882,7 +882,7 @@ def test_a_licence_or_card_named_txt_beside_an_eval_set_is_not_read_as_items(tmp
     cfg = _one_page_run(tmp_path, evals)
     assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"eval_sets[0].glob: {card}, by its name a dataset's card or licence, beside the " \
+    assert err.count("\n") == 1 and f"eval_sets[0].glob: {card}, by its name a dataset's card, licence or metadata, beside the " \
         "evaluation files (read as text, each line an item" in err, err
     hint = f'glob = "{evals}/**/*.jsonl"' if items.endswith(".jsonl") else "a glob that leaves it out,"
     assert hint in err, err
@@ -1001,7 +1001,11 @@ def test_a_cut_keeps_the_pages_straight_and_single_quotes_partner(tmp_path):
     # the glob offered is spelt as the files are (**/*.jsonl matched no TEST.JSONL)
     ({"TEST.JSONL": "record", "README.md": "card"}, None, "**/*.JSONL"),
     # a JSON Lines or Parquet file named like a card is data (a licence-classification set): read
-    ({"test.jsonl": "record", "license.jsonl": "record", "citation.json": "record"}, None, None)])
+    ({"test.jsonl": "record", "license.jsonl": "record", "citation.json": "record"}, None, None),
+    # a Hugging Face download's metadata is JSON but no items: it refused the run ("none of its 1
+    # records has a field of text_fields ['text'] ... e.g. text_fields = ["default"]")
+    ({"test.jsonl": "record", "dataset_infos.json": "info"}, "dataset_infos.json", "**/*.jsonl"),
+    ({"test.parquet": "parquet", "dataset_info.json": "info", "dataset_dict.json": "info"}, "dataset_dict.json, dataset_info.json", "**/*.parquet")])
 def test_an_eval_folders_card_is_told_by_its_name_and_a_data_file_named_like_one_is_read(tmp_path, capsys, files, card, hint):
     """review28 refused a card among evaluation files only where some file's name told a format:
     a README.md or LICENSE beside .csv / .tsv items was read as text, its every line an item (a
@@ -1010,9 +1014,15 @@ def test_an_eval_folders_card_is_told_by_its_name_and_a_data_file_named_like_one
     item = "Which river flows through the old market town before it reaches the wide grey harbour"
     evals = tmp_path / "evals"
     evals.mkdir()
+    info = {"default": {"description": item, "features": {"text": {"dtype": "string"}}, "splits": {"test": {"num_examples": 1}}}}
     for name, kind in files.items():
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.table({"text": [item]}), evals / name)
+            continue
         (evals / name).write_text({"item": item + "\n", "card": "This dataset is licensed under CC BY-SA.\n",
-                                   "record": json.dumps({"text": item}) + "\n"}[kind])
+                                   "record": json.dumps({"text": item}) + "\n", "info": json.dumps(info) + "\n"}[kind])
     cfg = _one_page_run(tmp_path, evals)
     rc = cli.main(["run", str(cfg), "--progress", "off"])
     err = capsys.readouterr().err

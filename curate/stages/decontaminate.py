@@ -360,7 +360,7 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
     and each page quoting its licence was removed. None where all or none tell (a folder of
     .csv files is read as text lines, as ever)."""
     # a card is text (README.md, LICENSE.txt, NOTICE); a license.jsonl holds records: an evaluation set
-    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path) in (None, "text")]
+    cards = [rel for path, rel in files if _is_card(rel, path)]
     data = [(path, rel) for path, rel in files if rel not in cards]
     known = [rel for path, rel in data if _format_by_name(path) is not None]
     # a file of no format is said as such beside those of one; a card beside any other file
@@ -382,7 +382,7 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
 
     parts = [("cannot tell the format of " + (f"{listed(unknown)} from its name" if len(unknown) == 1
                                                else f"{len(unknown)} files ({listed(unknown)}) from their names"))] * bool(unknown)
-    parts += [f"{listed(cards)}, by {'its name' if len(cards) == 1 else 'their names'} a dataset's card or licence,"] * bool(cards)
+    parts += [f"{listed(cards)}, by {'its name' if len(cards) == 1 else 'their names'} a dataset's card, licence or metadata,"] * bool(cards)
     what = ", and ".join(parts)
     return (f"{what} beside the evaluation files (read as text, each line an item: a "
             f'dataset card\'s licence would remove every page quoting it): give {hint}, or format = "text" to read every file as text')
@@ -392,9 +392,16 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
 _CARDS = frozenset({"readme", "license", "licence", "copying", "notice", "citation", "authors", "changelog", "changes"})
 
 
-def _is_card(rel: str) -> bool:
-    """Whether a file is by its name a dataset's card or licence (LICENSE.txt, README.txt, COPYING)."""
-    return os.path.basename(rel).split(".")[0].lower() in _CARDS
+# a Hugging Face download's metadata (features, splits, a description): JSON, but no items (its
+# records have no text field: it refused the run, or its description was an item)
+_METADATA = frozenset({"dataset_infos.json", "dataset_info.json", "dataset_dict.json"})
+
+
+def _is_card(rel: str, path: str) -> bool:
+    """Whether a file is by its name a dataset's card or licence (LICENSE.txt, README.txt, COPYING),
+    text or of no format (a license.jsonl holds records), or a Hugging Face dataset's metadata."""
+    name = os.path.basename(rel).lower()
+    return name in _METADATA or name.split(".")[0] in _CARDS and _format_by_name(path) in (None, "text")
 
 
 def check_eval_sets(sets) -> list[dict]:
