@@ -563,6 +563,14 @@ def _single_quotes(text: str) -> tuple[list[int], list[int]]:
     return [m.start() for m in _OPENS_SINGLE.finditer(text)], [m.start() for m in _CLOSES_SINGLE.finditer(text)]
 
 
+def _after_word(cut: str, k: int, marks: set) -> bool:
+    """Whether ``cut[k]`` follows a word, past the brackets and quotes counted before it (``B«"``:
+    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)."""
+    while k > 0 and k - 1 in marks:
+        k -= 1
+    return k > 0 and unicodedata.category(cut[k - 1])[0] in "LNM"
+
+
 def _page_opened_single(quotes: tuple[list[int], list[int]], s: int) -> bool:
     """Whether the page before ``s`` has a single quote (‘ or ‚) open (``_single_quotes``): the ’
     (or German ‘) after an item's last word then closes it, else it is the item's (students’)."""
@@ -588,6 +596,7 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
         return [(s, e)]
     bounds = [b - s for b in starts[bisect.bisect_right(starts, s) : bisect.bisect_left(starts, e)]]  # starts: sorted
     stacks, stays, paired = {False: [], True: []}, [], set()  # a bracket pairs with a bracket, a quote with a quote
+    marks = set()  # the brackets and quotes counted so far
     for k, c in enumerate(cut):
         cat = unicodedata.category(c)
         quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES or c in _STRAIGHT
@@ -607,7 +616,8 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
                 continue
             opens = k < words[0]
         else:
-            opens = cat == "Ps" if not quote else unicodedata.category(cut[k - 1])[0] not in "LNM"
+            opens = cat == "Ps" if not quote else not _after_word(cut, k, marks)
+        marks.add(k)
         stack = stacks[quote]
         if opens:
             stack.append(k)
