@@ -976,6 +976,7 @@ def test_a_cut_keeps_the_pages_straight_and_single_quotes_partner(tmp_path):
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     b = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
     c = "the students’ books and the teachers’ pens fit in the lockers of the old school hall by the students’"
+    d = 'חיילי צה"ל הגיעו אל העיר הגדולה בצפון הארץ אחרי מסע ארוך של שלושה ימים ולילות בדרכים הקשות של ארה"ב'
     pages = {"straight_open": (f'He said "x {a}" then.', 'He said "x " then.'),
              "straight_close": (f'He said "{a} y" then.', 'He said " y" then.'),
              "straight_whole": (f'He said "{a}" then.', "He said  then."),
@@ -988,11 +989,14 @@ def test_a_cut_keeps_the_pages_straight_and_single_quotes_partner(tmp_path):
              "german_single": (f"Er sagte ‚x {a}‘ {b} dann.", "Er sagte ‚x ‘ dann."),
              # a quote after a closing quote closes too (the " after « opened, its partner left alone)
              "marks_after_marks": (f'See ‚"»{b}«"‘, »{a} y« end.', "See » y« end."),
+             # a " inside a word is no quote: Hebrew writes its gershayim so (צה"ל, ארה"ב)
+             "gershayim": (f"הוא אמר {d} ואז.", "הוא אמר  ואז."),
+             "gershayim_quoted": (f'הוא אמר "x {d}" ואז.', 'הוא אמר "x " ואז.'),
              # the item's own ’ (students’), inside it or at its end, where the page opened no ‘
              "possessive_end": (f"He wrote {c} then.", "He wrote  then."),
              "possessive_then_item": (f"He wrote {c} {a} then.", "He wrote  then."),
              "possessive_in_quotes": (f"He wrote “look: {c}” then.", "He wrote “look: ” then.")}
-    _assert_cuts(tmp_path, [a, b, c], pages)
+    _assert_cuts(tmp_path, [a, b, c, d], pages)
 
 
 

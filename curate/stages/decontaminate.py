@@ -602,6 +602,8 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
         quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES or c in _STRAIGHT
         if not quote and cat not in ("Ps", "Pe"):
             continue
+        if c in _STRAIGHT and 0 < k < len(cut) - 1 and all(unicodedata.category(x)[0] in "LN" for x in (cut[k - 1], cut[k + 1])):
+            continue  # inside a word: Hebrew's gershayim typed as " (צה"ל), not a quote
         if c in _APOSTROPHES:  # the item's (don’t, ’90s), or a quote before or after one of its items
             edge = _item_edge(k, words, bounds)
             if edge is None or cut[k + 1 : k + 2].isdigit():
