@@ -111,6 +111,15 @@ NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.sh
                "tokenize.threads", "decontaminate.max_ngrams")
 
 
+def tuning_only(stage: str, section) -> list[str]:
+    """The keys of an opt-in stage's section when every one only tunes the run (NOT_CONTENT: a
+    shuffle's shard counts, decontaminate.max_ngrams), else none: such a section does not turn
+    the stage on (`--set linededup.bucket_shards=64`, docs/scale.md's advice, ran line dedup on
+    a config without it, changing the output); an empty section still does."""
+    keys = list(section) if isinstance(section, dict) else []
+    return keys if keys and all(f"{stage}.{k}" in NOT_CONTENT for k in keys) else []
+
+
 def content(cfg: dict) -> dict:
     """A config's dict (``Config.to_dict()``, or any of its sections by name) without the
     ``NOT_CONTENT`` settings: what decides the output."""
@@ -163,6 +172,9 @@ class Config:
     # hashes of the user's code the config names (filter.custom), by option: part of the config's
     # identity (a rule edited makes another config), derived at load, never read from a file
     user_code: dict = field(default_factory=dict)
+    # opt-in stages left off, no stages named, though their section is given: it holds only
+    # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
+    tuned_off: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
@@ -447,8 +459,9 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append(f"run.output: {uri_options(run['output'])}")
 
     chosen = []
-    # empty = every stage, opt-in ones only when their section is given
-    for s in run["stages"] or [s for s in STAGES if s not in OPT_IN_STAGES or s in raw]:
+    # empty = every stage, opt-in ones only when their section is given (and more than tunes them)
+    tuned_off = {} if run["stages"] else {s: keys for s in OPT_IN_STAGES if (keys := tuning_only(s, raw.get(s)))}
+    for s in run["stages"] or [s for s in STAGES if s not in OPT_IN_STAGES or (s in raw and s not in tuned_off)]:
         if s not in STAGES:
             errors.append(f"run.stages: {s!r} is not a stage{did_you_mean(s, STAGES)}; allowed: {', '.join(STAGES)}")
         else:
@@ -479,7 +492,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
-                  user_code=user_code)
+                  user_code=user_code, tuned_off=tuned_off)
 
 
 def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
@@ -615,7 +628,8 @@ def defaults_toml() -> str:
     )
     text = to_toml(sections).replace("[run]\n", '[run]\n# output = "DIR"  # required, here or as --output DIR\n', 1)
     if opt_in:  # printed commented out: a present section turns its stage on
-        text += "\n# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present:\n"
+        text += ("\n# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present\n"
+                 "# (one holding only bucket_shards, join_shards or max_ngrams, which tune a run, turns none on):\n")
         text += "".join(f"# {line}\n" if line else "#\n" for line in to_toml(opt_in).splitlines())
     return head + text
 

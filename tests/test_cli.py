@@ -455,6 +455,44 @@ def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys):
     assert ran == [s for s in STAGES if s not in OPT_IN_STAGES]
 
 
+@pytest.mark.parametrize("stage, toml, sets, on", [
+    ("linededup", "", ["linededup.bucket_shards=64"], False),  # docs/scale.md's tuning advice, given alone
+    ("urldedup", "", ["urldedup.join_shards=8"], False),
+    ("linededup", "[linededup]\nbucket_shards = 64\njoin_shards = 8\n", [], False),
+    ("decontaminate", "[decontaminate]\nmax_ngrams = 1000\n", [], False),
+    ("linededup", "", ["linededup.max_docs=50"], True),  # a setting of what it does: meant to run it
+    ("linededup", "[linededup]\n", [], True),  # an empty section: README's way to turn it on
+    ("linededup", "[linededup]\nbucket_shards = 64\nmax_docs = 50\n", [], True),
+    ("linededup", '[run]\nstages = ["ingest", "linededup"]\n[linededup]\nbucket_shards = 64\n', [], True),
+])
+def test_a_tuning_key_alone_does_not_turn_an_opt_in_stage_on(tmp_path, stage, toml, sets, on):
+    """A present section turns an opt-in stage on, so `--set linededup.bucket_shards=64` (how
+    docs/scale.md tunes the shuffle, changing no output) ran line dedup on a config without it,
+    changing the output. A section holding only such keys (config.NOT_CONTENT) turns nothing on."""
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    assert (stage in config.load(str(path), sets=sets).run["stages"]) == on
+
+
+def test_a_tuning_key_for_an_opt_in_stage_that_is_off_is_said(tmp_path, pages, capsys):
+    """On the command line, such a --set is one for a stage that does not run (an error, as for
+    --stages leaving it out); in a config file, one line says the stage is off and why."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off",
+                   "--set", "linededup.bucket_shards=64") == 2
+    err = capsys.readouterr().err
+    assert "--set linededup.bucket_shards=64: the linededup stage is not among the stages run" in err and not out.exists(), err
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{out}"\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n[linededup]\nbucket_shards = 64\n')
+    assert run_cli("run", cfg, "--progress", "off", "--stages", "ingest,filter") == 0  # named stages: nothing to say
+    assert "linededup" not in capsys.readouterr().err
+    assert run_cli("run", cfg, "--progress", "off") == 0
+    err = capsys.readouterr().err
+    assert ("curate: note: linededup (opt-in) is off: its section holds only bucket_shards, which tunes it without turning it on; "
+            "name it in run.stages or --stages to run it") in err, err
+    assert "linededup" not in json.loads((out / "manifest.json").read_text())["config"]["run"]["stages"]
+
+
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
     text = capsys.readouterr().out
