@@ -495,16 +495,19 @@ def quarantine_tables(manifest: dict, root: str, columns: list, filters=None):
                 yield pq.read_table(f, columns=columns, filters=filters)
 
 
-def json_lines_ends(manifest: dict, root: str, said: set) -> list[str]:
+def json_lines_ends(manifest: dict, root: str, said: set, reason: str = "not_json_lines") -> list[str]:
     """Where a JSON Lines file read in this run stopped being JSON Lines (a CSV after its records):
     the reader's one quarantine row for those lines (readers/jsonl.NOT_LINES_RUN), as a line for
-    the user; the files quarantined whole (``said``: their paths) were said before the run."""
-    rows = [r for r in _quarantined(manifest, root, "not_json_lines") if r[0] not in said]
+    the user; the files quarantined whole (``said``: their paths) were said before the run.
+    ``reason`` cr_line_ends: a part of records separated by a bare \\r, at its byte offset."""
+    rows = [r for r in _quarantined(manifest, root, reason) if r[0] not in said]
     lines = []
-    for i, (path, _, detail) in enumerate(rows):  # one line a file: where it first stopped being JSON Lines
+    for i, (path, offset, detail) in enumerate(rows):  # one line a file: where it first stopped being JSON Lines
         if not i or rows[i - 1][0] != path:
             more = sum(r[0] == path for r in rows) - 1
-            lines.append(f"{path}: {detail}" + (f"; {more} more such part{'s' * (more != 1)} after it (not_json_lines)" if more else ""))
+            at = f"from byte {offset:,}, " if reason == "cr_line_ends" else ""  # not_json_lines' detail says its line
+            lines.append(f"{path}: {at}{detail}" + (f"; {more} more such part{'s' * (more != 1)} after it" if more else "")
+                         + (f" ({reason})" if more or at else ""))
     return lines
 
 
@@ -626,8 +629,9 @@ def cmd_run(ns, beam_args) -> int:
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
-    for line in json_lines_ends(manifest, cfg.run["output"], {s.rel for s in shards if s.opt("not_json_lines")}):
-        print(f"curate: warning: {line}", file=sys.stderr)
+    for reason in ("not_json_lines", "cr_line_ends"):
+        for line in json_lines_ends(manifest, cfg.run["output"], {s.rel for s in shards if s.opt("not_json_lines")}, reason):
+            print(f"curate: warning: {line}", file=sys.stderr)
     for line in long_windows(manifest, cfg.run["output"]):
         print(f"curate: warning: {line}", file=sys.stderr)
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []

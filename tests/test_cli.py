@@ -2512,6 +2512,64 @@ def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_fo
     assert "(and 1 other file of the input: stray.json)" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o2").exists()
 
 
+def test_a_file_with_old_mac_line_ends_is_said_with_the_command_that_converts_it(tmp_path, capsys):
+    """JSON Lines with old-Mac line ends (a bare "\\r" between records, no "\\n") was one line:
+    refused as 'its one line is not a JSON object ... give the --format the file has' (it is
+    JSON Lines), or, over 64 MiB, every record quarantined as one record_too_large row, which
+    sent the user to limits.max_record_bytes. Said as it is with the command that converts it:
+    refused alone, quarantined whole beside JSON Lines, the same read whole or in byte ranges
+    (decided for the file, before its ranges), and by `curate audit --corpus`."""
+    import gzip
+
+    from curate.audit import command
+
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    data = ("\r".join(json.dumps(r) for r in rows) + "\r").encode()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    mac = folder / "mac.jsonl"
+    mac.write_bytes(data)
+    (tmp_path / "mac.jsonl.gz").write_bytes(gzip.compress(data))
+    said = " ends its lines with a bare \\r (old Mac line ends), not \\n as JSON Lines does: convert it ("
+    for path, command_line in ((mac, "tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl"),
+                               (tmp_path / "mac.jsonl.gz", "gzip -dc mac.jsonl.gz | tr '\\r' '\\n' > mac.lines.jsonl")):
+        for split in ([], ["--set", "limits.split_bytes=100"]):  # whole, or in ranges of 100 bytes
+            assert run_cli("run", "--input", path, "--domain", "web", "--output", tmp_path / "o", "--progress", "off", *split) == 2
+            err = capsys.readouterr().err
+            assert f"curate: config error: inputs[0]: {path.name}{said}{command_line})" in err and err.count("\n") == 1, err
+    assert command.main(["--corpus", str(mac), "--output", str(tmp_path / "audit")]) != 0
+    err = capsys.readouterr().err
+    assert f"{mac}{said}" in err and err.count("\n") == 1, err
+    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--set", "limits.split_bytes=100") == 0
+    assert f"curate: warning: mac.jsonl{said}" in capsys.readouterr().err
+    assert [(r["path"], r["reason"]) for r in pq.read_table(out / "quarantine").to_pylist()] == [("mac.jsonl", "not_json_lines")]
+    subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=folder, check=True)  # as said
+    assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(["a", *PAGES])
+
+
+def test_a_part_with_old_mac_line_ends_is_said_after_the_run(tmp_path, capsys):
+    """`cat new.jsonl mac.jsonl`: JSON Lines, then records separated by a bare "\\r" (one long
+    line): its row said only 'quarantined 1' (record_too_large past the limit, sending the user
+    to limits.max_record_bytes). One line a file after the summary says the part and the fix."""
+    mac = "\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items())
+    both = tmp_path / "both.jsonl"
+    both.write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n" + mac + "\r\n" + mac + "\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", both, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--set", "limits.max_record_bytes=200") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: warning: both.jsonl: from byte {len(json.dumps({'id': 'a', 'text': PAGES['en']})) + 1}, records separated by a bare \\r (old Mac line "
+            "ends), not \\n as JSON Lines does: convert the file (tr '\\r' '\\n' < FILE > NEW.jsonl; a CRLF becomes a blank "
+            "line, which is skipped); 1 more such part after it (cr_line_ends)\n") in err, err
+    assert "tr '\\r' '\\n'" in err and err.count("warning") == 1, err
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert [r["reason"] for r in q] == ["cr_line_ends"] * 2
+
+
 def test_launch_resolves_each_files_real_path_once(tmp_path, monkeypatch):
     """plan() took every local file's real path twice (same_files, then the check across
     inputs): a cost per file at launch on a big share, and a link changed in between gave the
