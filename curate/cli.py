@@ -602,7 +602,7 @@ def config_changes(old: dict, new: dict) -> list[str]:
 
 
 def cmd_run(ns, beam_args) -> int:
-    from curate import output
+    from curate import config, output
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
@@ -619,8 +619,7 @@ def cmd_run(ns, beam_args) -> int:
     for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
         print(f"curate: warning: {line}", file=sys.stderr)
     for stage, keys in cfg.tuned_off.items():  # a section given for a stage that does not run: say why
-        print(f"curate: note: {stage} (opt-in) is off: its section holds only {' and '.join(keys)}, which tune{'s' * (len(keys) == 1)} "
-              "it without turning it on; name it in run.stages or --stages to run it", file=sys.stderr)
+        print(f"curate: note: {config.tuned_off_note(stage, keys)}", file=sys.stderr)
     for s in shards:  # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
         if s.opt("not_json_lines") and s.start == 0:
             print(f"curate: warning: {s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read",

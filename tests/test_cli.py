@@ -493,6 +493,33 @@ def test_a_tuning_key_for_an_opt_in_stage_that_is_off_is_said(tmp_path, pages, c
     assert "linededup" not in json.loads((out / "manifest.json").read_text())["config"]["run"]["stages"]
 
 
+@pytest.mark.parametrize("toml, sets, said", [
+    ("", [], ["stages: the default, every stage but the opt-in ones (urldedup, linededup, decontaminate), which run when "
+              "named in run.stages or --stages, or when their section is given",
+              "urldedup, linededup, decontaminate are off: no section given"]),
+    ("[linededup]\n", [], ["linededup is on: its section is given", "urldedup, decontaminate are off: no section given"]),
+    ("", ["linededup.max_docs=9"], ["linededup is on: its section is given"]),
+    ("[urldedup]\nbucket_shards = 64\n", [], ["urldedup (opt-in) is off: its section holds only bucket_shards, which tunes it "
+                                              "without turning it on; name it in run.stages or --stages to run it",
+                                              "linededup, decontaminate are off: no section given"]),
+    ('[run]\nstages = ["dedup"]\n[linededup]\n', [], ["stages: as run.stages names them (ingest always runs)"]),
+    ("", ['run.stages=["langid"]'], ["stages: as run.stages names them (ingest always runs)"]),
+])
+def test_config_says_why_each_stage_runs_or_not(tmp_path, capsys, toml, sets, said):
+    """`curate config my.toml` printed the stages a run would use, not why: an opt-in stage
+    turned on by a section (or left off, a section holding only its shard counts) was a
+    surprise found in the output. Comments under its first line say it; still loadable."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    assert run_cli("config", cfg, *[a for s in sets for a in ("--set", s)]) == 0
+    text = capsys.readouterr().out
+    comments = [line[2:] for line in text.split("\n\n", 1)[1].split("[run]")[0].splitlines()]
+    assert all(x in comments for x in said), comments
+    printed = tmp_path / "printed.toml"
+    printed.write_text(text)
+    assert config.load(str(printed)).run["stages"] == config.load(str(cfg), sets=sets).run["stages"]
+
+
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
     text = capsys.readouterr().out
