@@ -339,6 +339,35 @@ def test_records_separated_by_a_bare_cr_are_said_so_whole_and_in_ranges(tmp_path
     assert len(said) == 2 and all("tr '\\r' '\\n'" in d for d in said), said
 
 
+def test_a_line_longer_than_a_read_is_not_held_whole_by_the_audits_first_pass(tmp_path):
+    """jsonl.as_read (audit --corpus's pass looking for comment lines and line-start BOMs) kept
+    the part of a line not yet ended and read it again with each 4 MiB read: a line of 40 MiB
+    (a JSON array named .jsonl, one huge record) was held whole and scanned quadratically (a
+    4 GiB one: ~500 GiB copied). A line's start is judged once, then the rest skipped."""
+    import time
+    import tracemalloc
+
+    from curate.readers.jsonl import as_read
+
+    p = tmp_path / "one.jsonl"
+    p.write_bytes(b'{"text": "' + b"x" * (40 << 20) + b'"}\n' + b"# a comment after it\n")
+    tracemalloc.start()
+    try:
+        t0 = time.process_time()
+        found = as_read(str(p))
+        peak, took = tracemalloc.get_traced_memory()[1], time.process_time() - t0
+    finally:
+        tracemalloc.stop()
+    assert found is not None  # the comment after the long line is found
+    assert peak < 20 << 20, peak  # a read and the line's 4 MiB before it, not the 40 MiB line
+    for data, odd in ((b"  # " + b"x" * (9 << 20) + b"\n" + lines({"text": "a"}), True),  # a long comment line
+                      (lines({"text": "a"}) + b"y" * (9 << 20) + b"\n\xef\xbb\xbf" + lines({"text": "b"}), True),  # a BOM after it
+                      (lines({"text": "a"}) + b" " * ((4 << 20) - 1) + b"#\n", True),  # white space across a read, then #
+                      (lines({"text": "a"}) + b"y" * (9 << 20) + b"\n" + lines({"text": "b"}), False)):
+        p.write_bytes(data)
+        assert (as_read(str(p)) is not None) == odd, data[:20]
+
+
 def test_null_text_says_null_not_missing(tmp_path):
     # A null text field is there: "none of the fields is present" sent users looking for a typo.
     p = tmp_path / "a.jsonl"

@@ -79,13 +79,19 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
         if _cr_line_ends(_to_line_end(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
             raise ValueError(cr_file_error(path, path))
     with open_bytes(path, limits) as f:
-        tail = b""
+        tail, inside = b"", False  # inside: in a line whose start was judged, skipped to its end
         for chunk in iter(lambda: f.read(1 << 22), b""):
+            if inside:
+                chunk, inside = chunk.partition(b"\n")[2], b"\n" not in chunk
             data = tail + chunk
             cut = data.rfind(b"\n") + 1  # a line's start is checked once its line is whole (or at the end)
-            if _odd_line(data[: cut or len(data)]):
+            if _odd_line(data[:cut]):
                 break
             tail = data[cut:]
+            if len(tail.lstrip(b" \t\r\f\v")) >= 3:  # its start can be judged (a BOM, "//"): now, not held to its end
+                if _odd_line(tail):
+                    break
+                tail, inside = b"", True
         else:
             if not _odd_line(tail):
                 return None
