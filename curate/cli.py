@@ -518,6 +518,29 @@ def long_windows(manifest: dict, root: str) -> list[str]:
     return [f"{path}: {detail} (zstd_window_too_large)" for path, _, detail in _quarantined(manifest, root, "zstd_window_too_large")]
 
 
+SAID_FILES = 10  # files said one line each after a run; the rest counted (10,000 lines buried the summary)
+
+
+def a_few(lines: list[str], reason: str, root: str) -> list[str]:
+    """The first SAID_FILES of a file's-line-each warnings, then how many more and where their rows are."""
+    if len(lines) <= SAID_FILES:
+        return lines
+    from curate import output
+
+    return lines[:SAID_FILES] + [f"and {len(lines) - SAID_FILES:,} more files quarantined as {reason} "
+                                 f"(a row each in {output.join(root, 'quarantine')})"]
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` (a file's name in it) as one terminal line: a newline or other control character
+    escaped as Python writes it (``\\n``, ``\\x1b``); a name's newline made a second line that
+    read as curate's own, its ESC reached the terminal."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _quarantined(manifest: dict, root: str, reason: str) -> list[tuple]:
     """(path, offset, detail) of the ingest's quarantine rows for ``reason``, in file order."""
     if not (manifest["counts"].get("ingest") or {}).get("quarantined"):
@@ -620,19 +643,22 @@ def cmd_run(ns, beam_args) -> int:
         print(f"curate: warning: {line}", file=sys.stderr)
     for stage, keys in cfg.tuned_off.items():  # a section given for a stage that does not run: say why
         print(f"curate: note: {config.tuned_off_note(stage, keys)}", file=sys.stderr)
-    for s in shards:  # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
-        if s.opt("not_json_lines") and s.start == 0:
-            print(f"curate: warning: {s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read",
-                  file=sys.stderr)
+    # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
+    strays = [f"{s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read"
+              for s in shards if s.opt("not_json_lines") and s.start == 0]
+    for line in a_few(strays, "not_json_lines", cfg.run["output"]):
+        print(f"curate: warning: {one_line(line)}", file=sys.stderr)
     progress = show_progress(cfg.run["progress"])
     t0 = time.time()
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
-    for reason in ("not_json_lines", "cr_line_ends"):
-        for line in json_lines_ends(manifest, cfg.run["output"], {s.rel for s in shards if s.opt("not_json_lines")}, reason):
-            print(f"curate: warning: {line}", file=sys.stderr)
-    for line in long_windows(manifest, cfg.run["output"]):
-        print(f"curate: warning: {line}", file=sys.stderr)
+    root = cfg.run["output"]
+    said = {s.rel for s in shards if s.opt("not_json_lines")}
+    for reason, lines in (("not_json_lines", json_lines_ends(manifest, root, said)),
+                          ("cr_line_ends", json_lines_ends(manifest, root, said, "cr_line_ends")),
+                          ("zstd_window_too_large", long_windows(manifest, root))):
+        for line in a_few(lines, reason, root):
+            print(f"curate: warning: {one_line(line)}", file=sys.stderr)
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []
     # other files under the same config (new shards, a file changed underneath) change the corpus too
     files = output.input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None

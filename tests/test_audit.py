@@ -555,6 +555,47 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("how", ["gz", "zst", "bz2"])
+def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys, how):
+    """`audit --corpus x.parquet.gz` (.zst) said 'not a Parquet or JSONL file': it is one,
+    compressed whole, which neither polars nor pyarrow opens (Parquet compresses its columns
+    inside); `curate run` quarantined it whole (read_error, 'Parquet magic bytes not found in
+    footer'). One line names it and the command that decompresses it, before either reads, as
+    for a .parquet.bz2; run as said, the copy is audited and curated."""
+    import bz2
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zstandard
+
+    from curate import cli
+
+    plain = tmp_path / "x y.parquet"  # a blank in the name: the command quotes it
+    pq.write_table(pa.table({"id": ["1", "2"], "text": ["The harbour and the river.", "A second page."]}), plain)
+    packed = tmp_path / f"x y.parquet.{how}"
+    packed.write_bytes({"gz": gzip.compress, "zst": zstandard.ZstdCompressor().compress, "bz2": bz2.compress}[how](plain.read_bytes()))
+    plain.unlink()
+    assert cli.main(["audit", "--corpus", str(packed), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2"}[how]
+    assert err.startswith(f"curate audit: {packed} is compressed with {tool}; decompress it (curate reads Parquet as written: "
+                          "it compresses its columns inside), e.g. "), err  # bz2: as other_compression_error says it
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    run = ["run", "--input", str(packed), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"), "--progress", "off"]
+    assert cli.main(run) == 2
+    said = capsys.readouterr().err
+    assert said.strip() == f"curate: config error: inputs[0]: {err.strip().removeprefix('curate audit: ')}", said
+    if not shutil.which(tool):
+        pytest.skip(f"needs the {tool} command")
+    subprocess.run(err.split("e.g. ", 1)[1].strip(), shell=True, check=True, cwd=tmp_path)
+    assert cli.main(["audit", "--corpus", str(plain), "--output", str(tmp_path / "audit")]) == 0
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 2
+    run[2] = str(plain)
+    assert cli.main(run) == 0
+    assert pl.read_parquet(tmp_path / "out" / "text").height == 2
+
+
 @pytest.mark.parametrize("how,name", [("zst", "bomb.jsonl.zst"), ("gz", "bomb.jsonl.gz"), ("gz", "bomb.jsonl"), ("zst", "dump.JSON")])
 def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how, name):
     """`audit --corpus bomb.jsonl.zst` (KB decoding to GB) was decoded whole, by the pass looking
@@ -633,3 +674,62 @@ def test_the_recompress_hint_run_as_written_gives_a_file_curate_reads(tmp_path, 
     assert cli.main(["run", "--input", str(copy), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "out"),
                      "--progress", "off"]) == 0, capsys.readouterr().err
     assert pq.read_table(tmp_path / "out" / "text").num_rows == 5
+
+
+@pytest.mark.parametrize("name, domain", [("book.txt", "books"), ("x.wet", "web"), ("x.parquet", "web")])
+def test_the_recompress_hint_for_a_book_wet_or_parquet_gives_a_file_curate_run_reads(tmp_path, capsys, name, domain):
+    """The hint for an input in bzip2 names its copy for what it holds (FILE.zst), but curate run
+    placed no .txt.zst by its name (a book's text tells nothing: 'cannot tell the format ...;
+    give --format'), read a .wet.zst by its content as WARC (every record quarantined,
+    no_records) and a .parquet.zst as Parquet (read_error: the whole file lost). .txt.zst and
+    .wet.zst are read by name now; a Parquet file (compressed inside) is decompressed, not
+    recompressed: bzip2 -dc x.parquet.bz2 > x.parquet. Each command run as said gives a file
+    curate run reads whole."""
+    import bz2
+    import shlex
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate import cli
+
+    if not (shutil.which("bzip2") and shutil.which("zstd")):
+        pytest.skip("needs the bzip2 and zstd commands")
+    text = "It was a bright cold day in April, and the clocks were striking thirteen. " * 20
+    if name.endswith(".parquet"):
+        buf = pa.BufferOutputStream()
+        pq.write_table(pa.table({"id": ["a"], "text": [text]}), buf)
+        raw = buf.getvalue().to_pybytes()
+    elif name.endswith(".wet"):
+        body = text.encode()
+        raw = (b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://a.example/\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+               b"WARC-Record-ID: <urn:uuid:1>\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (len(body), body))
+    else:
+        raw = text.encode()
+    path = tmp_path / f"{name}.bz2"
+    path.write_bytes(bz2.compress(raw))
+    run = ["--stages", "ingest", "--progress", "off"]
+    assert cli.main(["run", "--input", str(path), "--domain", domain, *run, "--output", str(tmp_path / "no")]) == 2
+    command = capsys.readouterr().err.split("e.g. ", 1)[1].strip()
+    subprocess.run(command, shell=True, check=True, cwd=tmp_path)
+    copy = shlex.split(command)[-1]
+    assert cli.main(["run", "--input", copy, "--domain", domain, *run, "--output", str(tmp_path / "out")]) == 0, \
+        capsys.readouterr().err
+    assert [t.split() for t in pq.read_table(tmp_path / "out" / "text").column("text").to_pylist()] == [text.split()]
+
+
+def test_the_recompress_command_for_a_bucket_file_reads_a_local_copy(tmp_path):
+    """The bzip2/xz hint for a bucket's file (audit --corpus gs://b/d/x.jsonl.bz2, an input or an
+    evaluation set there) named the URL to bzip2 (which reads local files) and wrote to it
+    (`| zstd > gs://b/d/x.jsonl.zst`: a local folder gs:, which does not exist). It says to copy
+    the file here first, then the command on the copy, as the gzip bomb's hint does."""
+    import bz2
+
+    from curate.readers.common import other_compression_error
+
+    local = tmp_path / "x.jsonl.bz2"
+    local.write_bytes(bz2.compress(b'{"text": "The harbour."}\n'))
+    for uri in ("gs://b/d/x.jsonl.bz2", "s3://b/x.jsonl.bz2"):
+        said = other_compression_error(str(local), uri)
+        assert said.startswith(f"{uri} is compressed with bzip2") and \
+            said.endswith("e.g. copy it here, then bzip2 -dc x.jsonl.bz2 | zstd > x.jsonl.zst"), said

@@ -143,6 +143,40 @@ def test_a_source_trees_skipped_files_count_their_length_or_say_a_lower_bound(tm
     assert f"<td>≥ {tree_src['characters_removed'] / 1e3:,.1f}k</td>" in page and "<td>≥ 10</td>" not in page
 
 
+def test_a_warc_record_removed_unread_makes_its_sources_characters_removed_a_lower_bound(tmp_path):
+    """A WARC response ingest skips without reading its body (a 404 page: `http_status`; an image:
+    `non_html_content`) has ledger ``chars`` 0: its text is unknown, not empty. The audit said the
+    source's characters removed as exact, under-counting it; it is a lower bound now ("≥"), its
+    source saying how many such records it holds (``skipped_records_not_read``). Its body's
+    Content-Length is not a count of characters (an image's bytes; a page's markup, ~10x its
+    text), so it is not added."""
+    from curate.audit.report import compact
+    from curate.readers.warc_writer import write_warc
+
+    (tmp_path / "crawl").mkdir()
+    page = "<html><body><article><p>" + PROSE * 3 + "</p></article></body></html>"
+    write_warc(str(tmp_path / "crawl" / "c.warc.gz"), [
+        ("https://a.example/page", page.encode(), "text/html; charset=utf-8", 200),
+        ("https://a.example/short", b"<html><body><p>Too short.</p></body></html>", "text/html", 200),
+        ("https://a.example/gone", b"<html><body><p>" + PROSE.encode() + b"</p></body></html>", "text/html", 404),
+        ("https://a.example/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "image/png", 200)])
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "p", "text": "Too short."}) + "\n")
+    r = curate("run", "--input", tmp_path / "crawl", "--domain", "web", "--source", "crawl",
+               "--input", tmp_path / "pages.jsonl", "--domain", "web", "--source", "pages",
+               "--stages", "ingest,filter", "--output", tmp_path / "out", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    led = pl.read_parquet(tmp_path / "out" / "ledger" / "*.parquet").filter(pl.col("source") == "crawl")
+    unread = led.filter(pl.col("rule").is_in(["http_status", "non_html_content"]))
+    assert sorted(unread.select("rule", "chars").rows()) == [("http_status", 0), ("non_html_content", 0)]
+    assert curate("audit", tmp_path / "out").returncode == 0
+    got = json.loads((tmp_path / "out" / "stats" / "summary.json").read_text())["sources"]
+    crawl, pages = got["web/crawl"], got["web/pages"]
+    assert crawl["characters_removed"] == led["chars"].sum() > 0 and crawl["skipped_records_not_read"] == 2
+    assert pages["skipped_records_not_read"] == 0 and crawl["skipped_files_counted_by_snippet"] == 0
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert f"<td>≥ {compact(crawl['characters_removed'])}</td>" in html and f"<td>≥ {compact(pages['characters_removed'])}</td>" not in html
+
+
 def test_an_older_outputs_minified_files_counted_by_their_snippet_are_a_lower_bound():
     """A minified or unknown-language file's ledger ``chars`` is its length since 2026-12-05;
     an output written before holds its 1,000-character snippet's there, and the audit, taking

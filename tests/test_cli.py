@@ -11,6 +11,7 @@ import tempfile
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -895,6 +896,33 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
         assert sorted(mine.rglob("*")) == before
 
 
+def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch):
+    """A folder inside a curate output is refused as an audit's or a run's output (that output's
+    manifest would not list the files), but one reached through a symlink was not: the walk up
+    looked for a manifest above the link's own path, not above where it leads. `curate audit
+    --corpus` run where ./curate-audit links into an output wrote report.html and stats/ into
+    it; `curate run --output LINK` wrote a whole output inside it. Both are refused now, naming it."""
+    from curate.audit import command
+
+    mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    (mine / "text" / "sub").mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "curate-audit").symlink_to(mine / "text")
+    (elsewhere / "into").symlink_to(mine / "text" / "sub")
+    monkeypatch.chdir(elsewhere)
+    before = sorted(mine.rglob("*"))
+    capsys.readouterr()
+    for make, said in [(lambda: command.main(["--corpus", str(pages)]), "curate audit: output 'curate-audit' is inside the curate output '../mine'"),
+                       (lambda: command.main(["--corpus", str(pages), "--output", "into"]), "curate audit: output 'into' is inside the curate output '../mine'"),
+                       (lambda: run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", "into", "--progress", "off"),
+                        "curate: output 'into' is inside the curate output '../mine'")]:
+        assert make() == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and len(err.splitlines()) == 1, err
+        assert sorted(mine.rglob("*")) == before
+
+
 def _audit_into_the_folder_chosen(summary: dict, ready, chosen, done) -> None:
     """In a process of its own: choose where the audit of ``summary`` goes, wait until the
     other process has chosen too (the gap between choosing and writing), then write it."""
@@ -971,6 +999,65 @@ def test_an_empty_curate_audit_made_by_hand_takes_the_audit(tmp_path, pages, cap
     assert command.main(["--corpus", str(other)]) == 0
     assert "curate-audit-2" in capsys.readouterr().err
     assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(other)
+
+
+_SLOW_AUDIT = """
+import sys, time
+from curate.audit import report
+render = report.render
+report.render = lambda s: (time.sleep(60), render(s))[1]  # the claim held while a large report renders
+from curate.audit.command import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_audit_killed_holding_its_folder_leaves_it_to_the_next(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit --corpus` killed (kill -9, an OOM kill) after claiming ./curate-audit, before
+    writing its report, left curate-audit/stats/ empty: every later audit took it for another's
+    claim and wrote into curate-audit-2 with a warning, for good. The claim is now a lock the
+    kernel drops when its process dies, however it dies: the next audit takes the folder, no
+    warning; one that is alive is still passed over."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "curate-audit"
+    slow = subprocess.Popen([sys.executable, "-c", _SLOW_AUDIT, "--corpus", str(pages)], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):  # the claim made, the report rendering
+            if (folder / "stats").exists() or slow.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert slow.poll() is None, slow.stderr.read()
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(pages.read_bytes())
+        assert command.main(["--corpus", str(other)]) == 0  # while it lives: passed over
+        assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    finally:
+        slow.kill()
+        slow.wait()
+    assert not (folder / "stats" / "summary.json").exists()
+    assert command.main(["--corpus", str(pages)]) == 0
+    o = capsys.readouterr()
+    assert o.err == "" and "report:  curate-audit/report.html" in o.out, o
+    assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert sorted(p.name for p in (folder / "stats").iterdir()) == ["summary.json"]  # the claim is not left in it
+    assert not (tmp_path / "curate-audit-3").exists()
+
+
+@pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
+def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
+    """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:
+    the audit goes into curate-audit-2, the file left as it was."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / where).write_text("mine")
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert (tmp_path / where).read_text() == "mine"
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
 
 
 @pytest.mark.parametrize("extra", [1, 2])

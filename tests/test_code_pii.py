@@ -268,6 +268,34 @@ def test_secrets_in_tcl_dotenv_key_names_and_key_material(tmp_path):
     assert text == [env.replace(tcl_value + "9", "<KEY>").replace(tcl_value, "<KEY>")]
 
 
+def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
+    """A source tree's `.env`, `.env.local`, `.env.production`, `prod.env` got no language from the
+    reader (no extension it knew): each went to the ledger as `unknown_language` with its text,
+    secrets and all, as the snippet; the dotenv secrets rule applied to a dump's records labelled
+    Dotenv alone. Named as linguist names Dotenv files, they are read as `dotenv` and their
+    secrets redacted. direnv's `.envrc` (a shell script linguist gives no language) stays out;
+    `.env.js`, `env.py` keep their own language."""
+    value = _fake(ALNUM, 14, 22)
+    env = f"# local settings\nDB_PASSWORD={value}\nexport API_TOKEN={value}x\nAPP_NAME=shop2\n"
+    files = {".env": env, ".env.local": env, "apps/api/.env.production": env, "deploy/prod.env": env,
+             ".envrc": "use flake\n", ".env.js": "module.exports = { port: 8080 };\n" * 2, "env.py": PY_CODE}
+    repo, out = tmp_path / "repo", tmp_path / "out"
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest,filter", "--set",
+                     "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    got = {p: (lang, t) for p, lang, t in zip(kept["path"], kept["language"], kept["text"])}
+    redacted = env.replace(value + "x", "<KEY>").replace(value, "<KEY>")
+    for rel in (".env", ".env.local", "apps/api/.env.production", "deploy/prod.env"):
+        assert got.pop(rel) == ("dotenv", redacted), rel
+    assert {p: lang for p, (lang, _) in got.items()} == {".env.js": "javascript", "env.py": "python"}, got
+    ledger = pl.read_parquet(str(out / "ledger" / "*.parquet"))
+    assert ledger.select("path", "rule").rows() == [(".envrc", "unknown_language")]
+    assert not any(value in t for t in ledger["snippet"].to_list() + kept["text"].to_list())
+
+
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ"]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]

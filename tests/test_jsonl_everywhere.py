@@ -127,6 +127,29 @@ def test_audit_finds_a_comment_line_past_its_first_read(tmp_path, capsys):
         assert s["documents"]["total"] == len(rows) + 1
 
 
+@pytest.mark.parametrize("name, odd, passes", [("clean.jsonl", b"", 0), ("odd.jsonl", b"# exported\n", 1), ("bom.jsonl", BOM, 1),
+                                               ("clean.jsonl.gz", b"", 1), ("odd.jsonl.gz", b"// x\n", 1)])
+def test_the_audit_decodes_a_clean_jsonl_file_once(tmp_path, capsys, monkeypatch, name, odd, passes):
+    """`audit --corpus x.jsonl` read every JSONL file twice: a streamed pass looking for comment
+    lines and line-start BOMs (polars stops at either), then polars. An uncompressed file is now
+    looked through only once polars has stopped at such a line (it raises at each, reading past
+    none); a compressed one still is first, that pass being its decompression-bomb bound. The
+    documents counted are the same."""
+    from curate.readers import jsonl
+
+    rng = random.Random(5)
+    rows = [json.dumps({"id": f"d{i}", "text": sentence(rng, 20)}).encode() + b"\n" for i in range(50)]
+    data = b"".join(rows[:20]) + odd + b"".join(rows[20:])
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    calls = []
+    real = jsonl.as_read
+    monkeypatch.setattr(jsonl, "as_read", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 50
+    assert len(calls) == passes, calls
+
+
 def test_a_well_compressed_zstd_file_is_read_whole_by_run_and_audit(tmp_path, capsys):
     """zstd hands back all a compressed read decodes, however much (gzip stops at what was asked):
     a .jsonl.zst over 16:1 (the same boilerplate on each line) gave more bytes than the read's

@@ -118,3 +118,36 @@ def test_a_parquet_binary_id_url_path_or_language_is_its_text(tmp_path, capsys):
     for key in ("x-1", "https://a.example/x"):
         assert cli.main(["audit", str(out), "--why", key]) == 0
         assert "a.example/x, your id x-1): kept in text/" in capsys.readouterr().out
+
+
+def test_a_deeply_nested_meta_or_metadata_loses_no_record(tmp_path, capsys):
+    """A record's meta (or Dolma metadata) nested 600 deep, JSON the reader parses: walking it a
+    call a level (meta_value, two frames each) passed Python's recursion limit, and the file was
+    one read_error row from that record on, the records after it lost. A JSON record's values
+    are taken as JSON gives them; the meta is written as read, the records around it read."""
+    deep = 1
+    for i in range(600):
+        deep = {f"k{i % 3}": deep}
+    (tmp_path / "in").mkdir()
+    rows = [{"id": "before", "text": "A page read before."}, {"id": "meta", "text": "A deep meta.", "meta": deep},
+            {"id": "metadata", "text": "A deep metadata.", "metadata": deep}, {"id": "after", "text": "A page read after."}]
+    (tmp_path / "in" / "deep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "in" / "*.jsonl"), "domain": "web"}], "ingest")
+    assert meta == {"before": None, "meta": deep, "metadata": deep, "after": None}
+
+
+def test_a_parquet_binary_meta_of_json_with_a_byte_not_utf8_is_still_its_object(tmp_path, capsys):
+    """A binary meta column of JSON text (RedPajama's meta as bytes) holding one byte that is not
+    UTF-8 (an author's name in Latin-1) was kept as one opaque text, ``{"meta": "{\\"license\\":
+    ..."}``: its ``\\xNN`` is no JSON escape, so it was no object, the licence filter found no
+    licence and removed the MIT file (code_license). It is the object it holds, the byte ``\\xNN``
+    inside its string as in any other binary value (bytes_text)."""
+    metas = [b'{"license": "MIT", "author": "Jos\xe9"}', b'{"license": "MIT", "author": "Jos\xc3\xa9 \\\\ \\"x\\""}']
+    pq.write_table(pa.table({"id": ["latin1", "utf8"], "path": ["src/a.py", "src/b.py"],
+                             "content": [CODE.format(1), CODE.format(2)], "meta": pa.array(metas, pa.binary())}),
+                   tmp_path / "m.parquet")
+    _, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "m.parquet"), "domain": "code"}], "ingest", "filter",
+                           extra='[filter.code]\nlicenses = ["permissive"]\n')
+    assert meta == {"latin1": {"license": "MIT", "author": "Jos\\xe9", "file_path": "src/a.py"},
+                    "utf8": {"license": "MIT", "author": 'José \\ "x"', "file_path": "src/b.py"}}
+    assert ledger.height == 0

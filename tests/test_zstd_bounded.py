@@ -196,6 +196,23 @@ def test_curate_run_says_which_file_needs_a_long_window(tmp_path, capsys):
     assert "zstd -d --long=31" in said[0] and said[0].endswith("(zstd_window_too_large)"), said
 
 
+def test_audit_corpus_does_not_call_a_long_window_file_damaged(tmp_path, capsys):
+    """`curate audit --corpus long.jsonl.zst` (written with `zstd --long=28`) said the window and
+    the recompress command, then 'a damaged or truncated file, or not of its kind': it is neither.
+    One line, as train-quality and curate run say it (decompress.unreadable)."""
+    from curate import cli
+
+    first = zstandard.ZstdCompressor().compress(b'{"text": "a first frame, read as usual"}\n')
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+    long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    p = tmp_path / "long.jsonl.zst"
+    p.write_bytes(first + long.compress(b'{"text": "the second"}\n') + long.flush())
+    assert cli.main(["audit", "--corpus", str(p), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"curate audit: {p}: cannot be read (zstd frame starting at decompressed byte 41 needs a 256 MiB window"), err
+    assert "zstd -d --long=31" in err and "damaged" not in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_a_single_segment_frame_over_the_window_limit_names_its_size():
     """A frame with its content size and no window descriptor (the window is the content): the
     header is 6 bytes, and the row gives the size the decoder refused."""
@@ -292,3 +309,60 @@ def test_no_decode_is_over_feed_across_a_frames_checksum_or_a_skippable_frame(fr
     finally:
         decompress._decoder = real
     assert max(outs) <= decompress.FEED  # was 2 MiB where a checksum or a skippable frame came first
+
+
+def _long_window_zst() -> bytes:
+    """A first frame read as usual, then one written with a 256 MiB window (zstd --long=28)."""
+    first = zstandard.ZstdCompressor().compress(b'{"text": "a first frame, read as usual"}\n')
+    long = zstandard.ZstdCompressor(compression_params=zstandard.ZstdCompressionParameters.from_level(3, window_log=28)).compressobj()
+    return first + long.compress(b'{"text": "the second"}\n') + long.flush()
+
+
+def _run_err(tmp_path, capsys) -> list[str]:
+    from curate import cli
+
+    assert cli.main(["run", "--input", str(tmp_path / "in"), "--domain", "web", "--stages", "ingest",
+                     "--output", str(tmp_path / "out"), "--progress", "off"]) == 0
+    return capsys.readouterr().err.splitlines()
+
+
+def test_a_files_warning_is_one_line_whatever_its_name(tmp_path, capsys):
+    """A file's warning is one line: a newline in its name (a name a tool or a user made) cut the
+    line in two, the second looking like curate's own ('curate: done ...'); a control character
+    (ESC) reached the terminal. Such characters are written escaped, as Python writes them."""
+    (tmp_path / "in").mkdir()
+    for name in ("evil\ncurate: done.jsonl.zst", "esc\x1b[2Jname.jsonl.zst"):
+        (tmp_path / "in" / name).write_bytes(_long_window_zst())
+    err = _run_err(tmp_path, capsys)
+    said = [line for line in err if "window" in line]
+    assert len(said) == 2 and all(line.startswith("curate: warning: ") for line in said), err
+    assert any("evil\\ncurate: done.jsonl.zst: zstd frame starting at decompressed byte 41" in line for line in said), said
+    assert any("esc\\x1b[2Jname.jsonl.zst: zstd frame" in line for line in said), said
+    assert not any(line.startswith("curate: done") or "\x1b" in line for line in err), err
+
+
+def test_many_quarantined_files_are_said_in_a_few_lines(tmp_path, capsys):
+    """A corpus compressed whole with `zstd --long=31` (an archive's habit) is a warning a file:
+    10,000 files were 10,000 lines after the summary, the summary scrolled away. The first 10
+    files are said, then how many more and where their rows are."""
+    (tmp_path / "in").mkdir()
+    for i in range(25):
+        (tmp_path / "in" / f"part-{i:02d}.jsonl.zst").write_bytes(_long_window_zst())
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert len(said) == 11, said
+    assert [line.split(": ")[2] for line in said[:10]] == [f"part-{i:02d}.jsonl.zst" for i in range(10)], said
+    assert said[10] == (f"curate: warning: and 15 more files quarantined as zstd_window_too_large "
+                        f"(a row each in {tmp_path / 'out' / 'quarantine'})"), said
+
+
+def test_many_stray_json_arrays_are_said_in_a_few_lines_before_the_run(tmp_path, capsys):
+    """The files quarantined whole before the run (a JSON array among JSON Lines) are said as
+    those after it: the first 10, then how many more (a share of 10,000 exports was 10,000 lines)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    for i in range(12):
+        (tmp_path / "in" / f"export-{i:02d}.json").write_text(json.dumps([{"text": "an array record"}]))
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert len(said) == 11 and all("export-" in line for line in said[:10]), said
+    assert said[10] == (f"curate: warning: and 2 more files quarantined as not_json_lines "
+                        f"(a row each in {tmp_path / 'out' / 'quarantine'})"), said

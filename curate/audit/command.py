@@ -64,10 +64,11 @@ def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
 def _instead(source: str) -> str:
     """Where the audit of ``source`` goes when its DIR cannot take it: ./curate-audit, or the first
     of curate-audit-2, -3, ... that holds no audit or one of the same output (the audit of
-    another read-only output, written there earlier, is not replaced unasked). A free folder is
-    claimed by creating its stats/ (two audits choosing at once each checked it free and both
-    wrote it): a folder the user made to hold the report is taken; one whose stats/ exists
-    without an audit is another's claim (or left by a killed one): passed over."""
+    another read-only output, written there earlier, is not replaced unasked). The folder is
+    claimed by locking its stats/.claim until the audit is written (``_write_instead``): two
+    audits choosing at once (each checked it free and both wrote it) take two folders; a folder
+    the user made to hold the report is taken, and so is one an audit killed midway left (the
+    kernel drops a lock when its process dies: an empty stats/ took every later audit to -2)."""
     import itertools
     import json
 
@@ -77,33 +78,79 @@ def _instead(source: str) -> str:
     for n in itertools.count(1):
         folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
         try:
-            os.makedirs(folder, exist_ok=True)
-            os.mkdir(os.path.join(folder, "stats"))
-            return folder
-        except FileExistsError:  # stats/ there (or a file named so): an audit, or another's claim
-            pass
+            os.makedirs(os.path.join(folder, "stats"), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a file named so (the folder or its stats): not ours
+            continue
         except OSError:  # a read-only working folder: write() says so, naming it
             return folder
+        if not _claim(folder):  # another audit is writing it
+            continue
         try:
             held = json.loads(output.read_bytes(os.path.join(folder, "stats", "summary.json")))
-        except (OSError, ValueError):  # being written by another audit, unreadable, not JSON: not ours
-            continue
+        except FileNotFoundError:  # free, or left by a killed audit
+            return folder
+        except (OSError, ValueError):  # unreadable, not JSON: not ours
+            held = None
         if isinstance(held, dict) and held.get("format") in FORMATS and held.get("source") == source:
             return folder
+        _release(folder)
+
+
+CLAIM = ".claim"  # in stats/ of the folder _instead chose, locked while its audit is written
+_CLAIMS: dict[str, int] = {}  # folder -> the locked descriptor of its claim
+
+
+def _claim(folder: str) -> bool:
+    """Lock ``folder``/stats/.claim for this process; False while another process holds it. A
+    POSIX lock, as a run's (curate.commit._lock): gone when its process ends, however it ends."""
+    import errno
+    import fcntl
+
+    path = os.path.join(folder, "stats", CLAIM)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only stats/: write() says so
+            return True
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            return e.errno not in (errno.EACCES, errno.EAGAIN)  # else no locks there (ENOLCK): unguarded, as a run
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                _CLAIMS[folder] = fd
+                return True
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its holder removed it (its audit written) between the open and the lock: again
+
+
+def _release(folder: str) -> None:
+    """Remove this process's claim of ``folder``, then unlock it."""
+    fd = _CLAIMS.pop(folder, None)
+    if fd is not None:
+        try:
+            os.unlink(os.path.join(folder, "stats", CLAIM))
+        except OSError:
+            pass
+        os.close(fd)
 
 
 def _write_instead(summary: dict, folder: str) -> tuple[str, str]:
-    """``write`` into the folder ``_instead`` chose; the claim (its stats/) of one it could not
-    write into is not left behind (a next audit would pass it over; the folder left empty is
-    taken)."""
+    """``write`` into the folder ``_instead`` chose, then release it; the stats/ of one it could
+    not write into is not left behind (only where empty: not an earlier audit's)."""
     try:
         return write(summary, folder)
     except BaseException:
+        _release(folder)
         try:
-            os.rmdir(os.path.join(folder, "stats"))  # only where empty: our claim, not an earlier audit
+            os.rmdir(os.path.join(folder, "stats"))
         except OSError:
             pass
         raise
+    finally:
+        _release(folder)
 
 
 def _manifest(root: str) -> dict | None:

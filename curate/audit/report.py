@@ -358,14 +358,15 @@ def sources_card(s: dict, top: int = 25) -> str:
         rules = ", ".join(f"{_e(r)} {num(n)}" for r, n in e["removed_by"][:3]) + (f", {len(e['removed_by']) - 3} more" if len(e["removed_by"]) > 3 else "")
         body += (f"<tr><td>{_e(k)}</td><td>{num(e['docs_in'])}</td><td>{num(e['kept'])}</td><td>{pct(e['keep_rate']) if e['keep_rate'] is not None else ''}</td>"
                  f"<td class='rules'>{rules}</td>"
-                 + (f"<td>{compact(e['characters'])}</td><td>{'≥ ' * bool(e.get('skipped_files_counted_by_snippet'))}"
+                 + (f"<td>{compact(e['characters'])}</td><td>{'≥ ' * bool(e.get('skipped_files_counted_by_snippet') or e.get('skipped_records_not_read'))}"
                     f"{compact(e.get('characters_removed') or 0)}</td>" if lost else "")
                  + f"<td>{num(e['quarantined'])}</td>" + (f"<td>{compact(e.get('tokens_in_mix') or 0)}</td>" if tok else "") + "</tr>")
     note = ("Documents per input source (its --source; the domain's files otherwise): in = kept + removed + quarantined, "
             "the rules that removed most of them over all stages (every rule: summary.json's sources.*.removed_by), "
             + ("the characters of the documents kept and of those removed (each as the stage that removed it read it; "
                "“≥”: a lower bound, the source's vendored, lock or oversized files, read no further than their start, counted by "
-               "the snippet the ledger keeps, at most 1,000 characters, 4 KiB of an oversized one, and in an output written before 2026-12-05 its minified and unknown-language files: sources.*.skipped_files_counted_by_snippet), " if lost else "")
+               "the snippet the ledger keeps, at most 1,000 characters, 4 KiB of an oversized one, and in an output written before 2026-12-05 its minified and unknown-language files: sources.*.skipped_files_counted_by_snippet; "
+               "or its WARC responses removed unread, an error status or not HTML, counted as 0: sources.*.skipped_records_not_read), " if lost else "")
             + f"and tokens in the mix.{' The ' + str(top) + ' sources with most documents.' if len(src) > top else ''}")
     return card("Sources", f"<table class='num'>{head}{body}</table>", wide=True, note=note)
 

@@ -8,7 +8,6 @@ import errno
 import glob
 import json
 import os
-import re
 import tempfile
 
 import polars as pl
@@ -16,9 +15,9 @@ import pyarrow.fs as pafs
 
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
-from curate.readers import jsonl
-from curate.readers.common import Limits
-from curate.readers.decompress import CorruptData
+from curate.readers import _SUFFIXES, jsonl
+from curate.readers.common import Limits, decompress_command
+from curate.readers.decompress import CorruptData, unreadable
 
 
 def _field(schema_: pl.Schema, dotted: str) -> pl.Expr | None:
@@ -69,7 +68,7 @@ def where(root: str) -> str:
     return root if "://" in root else os.path.abspath(root)
 
 
-JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst", ".ndjson.zst")  # curate run's too
+JSONL = tuple(s for s, f in _SUFFIXES if f == "jsonl")  # curate run's names, one list (two drifted: .json.zst, .ndjson.zst)
 
 
 def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.LazyFrame:
@@ -80,8 +79,11 @@ def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.L
         return scan_parquet(path)
     if name.endswith(JSONL):
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
-    from curate.readers.common import other_compression_error
+    from curate.readers.common import compressed_parquet_error, other_compression_error
 
+    packed = compressed_parquet_error(given or path)
+    if packed:
+        raise ValueError(packed)
     try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
         other = other_compression_error(path, given)
     except OSError:
@@ -133,61 +135,69 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     """
     used = {}
     for f in files:
-        with _readable(f) as path:
-            for infer in (1000, None):
+        with _readable(f) as (path, as_read):
+            read, infer, checked = path, 1000, False
+            while True:
                 one = Partial(partial.examples_k)
                 try:
-                    frame, used = doc_frame(_scan(path, infer, f), where=f"{f}: ", **fields)
+                    frame, used = doc_frame(_scan(read, infer, f), where=f"{f}: ", **fields)
                     for b in _batches(frame):
                         one.add_docs(b)
                     break
                 except pl.exceptions.ComputeError as e:
-                    if not f.lower().endswith(".parquet") and _no_records(path):  # polars cannot infer a schema from nothing
-                        break
-                    if infer is None or f.lower().endswith(".parquet"):
+                    if f.lower().endswith(".parquet"):
                         raise _unreadable(f, e) from None
+                    if not checked:  # a comment line, a line-start BOM: polars stops at either; read as curate run does
+                        checked, again = True, as_read()
+                        if again != read:
+                            read = again
+                            continue
+                    if _no_records(read):  # polars cannot infer a schema from nothing
+                        break
+                    if infer is None:
+                        raise _unreadable(f, e) from None
+                    infer = None
         partial.merge(one)
     return used
 
 
 @contextlib.contextmanager
 def _readable(path: str):
-    """Where to read ``path``: itself, or a bucket's JSONL file copied to a temporary folder
-    (polars would read it with its own object store, which knows neither curate's endpoints,
-    STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in place (scan_parquet).
-    A JSONL file with a comment line or a line-start BOM (polars' JSON reader stops at either: a
-    Windows export's, `cat a.jsonl b.jsonl`'s) is read from a copy as `curate run` reads it."""
+    """(where to read ``path``, ``as_read``: see _as_read): itself, or a bucket's JSONL file copied
+    to a temporary folder (polars would read it with its own object store, which knows neither
+    curate's endpoints, STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in
+    place (scan_parquet)."""
     if "://" not in path or path.lower().endswith(".parquet"):
-        with _as_read(path, path) as local:
-            yield local
+        with _as_read(path, path) as got:
+            yield got
         return
     with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
         local = os.path.join(tmp, os.path.basename(output._fs(path)[1]))  # its name: polars reads .gz, .zst by it
         _copy(path, local)
-        with _as_read(local, path) as local:
-            yield local
+        with _as_read(local, path) as got:
+            yield got
 
 
 @contextlib.contextmanager
 def _as_read(path: str, name: str):
-    """``path``, or a zstd copy of it (on disk, not in memory: a dump may be many GB) without
-    what `curate run` skips, when it has such a line. ``name``: the file as the user gave it."""
+    """(the file to read, ``as_read()``: the file to read once polars has stopped at a line). A
+    JSONL file with a comment line or a line-start BOM (polars stops at either: a Windows
+    export's, `cat a.jsonl b.jsonl`'s) is read from a zstd copy without them (on disk, not in
+    memory: a dump may be many GB), as `curate run` reads it; ``name``: the file as the user
+    gave it. A compressed file is looked through before polars reads it: that streamed pass is
+    also what stops a decompression bomb at limits.max_file_bytes, which polars has no bound
+    for. An uncompressed one only once polars has failed on it (``as_read``; itself where it has
+    no such line): polars raises at every such line, never reading past it, and a clean file,
+    the common case, was read twice for nothing."""
+    from curate.readers.common import compression
+
     with contextlib.ExitStack() as stack:
-        yield _without_odd_lines(path, name, lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-")))
-
-
-def decompress_command(name: str, kind: str) -> str:
-    """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file the audit
-    reads whole: beside it, without its .gz/.zst, or NAME.decompressed.EXT where it has none (the
-    compression is told by the bytes; ``> NAME`` would empty the file before it is read). A
-    bucket's file is copied here first (the tools read local files)."""
-    local = name.rsplit("/", 1)[-1] if "://" in name else name
-    plain = re.sub(r"\.(gz|zst)$", "", local, flags=re.IGNORECASE)
-    if plain == local:
-        root, ext = os.path.splitext(local)
-        plain = f"{root}.decompressed{ext}"
-    command = f"{'gzip' if kind == 'gzip' else 'zstd'} -dc {shell.quote(local)} > {shell.quote(plain)}"
-    return f"copy it here, then {command}" if "://" in name else command
+        folder = lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-"))  # noqa: E731
+        if not path.lower().endswith(JSONL) or compression(path):
+            read = _without_odd_lines(path, name, folder)
+            yield read, lambda: read
+        else:
+            yield path, lambda: _without_odd_lines(path, name, folder)
 
 
 def _without_odd_lines(path: str, name: str, folder) -> str:
@@ -274,7 +284,10 @@ def _no_room(path: str, why: str, e: OSError) -> ValueError:
 
 
 def _unreadable(path: str, e: Exception) -> ValueError:
-    """Polars' message for a damaged file names no file (``parquet: File out of specification``)."""
+    """Polars' message for a damaged file names no file (``parquet: File out of specification``).
+    A zstd frame over the decoder's window is not damaged: its line says how to recompress it."""
+    if getattr(e, "reason", "") == "zstd_window_too_large":
+        return ValueError(unreadable(path, e))
     return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): a damaged or truncated file, or not of its kind")
 
 

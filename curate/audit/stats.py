@@ -90,6 +90,10 @@ UNKNOWN_LANGUAGE = schema.UNKNOWN_LANGUAGE  # as the tokens manifest names it
 # whole, minified or in no known language, has its length): its chars is at most that, so a
 # source's characters removed is a lower bound where it has such rows.
 SNIPPET_RULES = ("vendored", "lock_file", "oversized_file")
+# Ingest rules of a WARC response skipped without reading its body (curate.readers.warc): its chars
+# is 0, its text unknown (its Content-Length counts bytes, a page's markup or an image's, not
+# characters), so a source's characters removed is a lower bound where it has such rows.
+UNREAD_RULES = ("http_status", "non_html_content")
 # Rules whose row held the snippet's length in outputs written before 2026-12-05 and the file's
 # since: a row of exactly the snippet's length is counted as one (a file that long: "≥" holds).
 WHOLE_SINCE_RULES = ("minified", "unknown_language")
@@ -187,6 +191,7 @@ class Partial:
     src_removed: Counter = field(default_factory=Counter)
     src_removed_chars: Counter = field(default_factory=Counter)  # source -> the ledger's chars, summed
     src_snippets: Counter = field(default_factory=Counter)  # source -> ledger rows of SNIPPET_RULES
+    src_unread: Counter = field(default_factory=Counter)  # source -> ledger rows of UNREAD_RULES
     src_quarantined: Counter = field(default_factory=Counter)
 
     # -- adding batches
@@ -278,6 +283,9 @@ class Partial:
         snippets = df.filter((pl.col("stage") == "ingest") & (pl.col("rule").is_in(SNIPPET_RULES) | older))
         for (src,), r in _rows(snippets.with_columns(src=_source_key(snippets)), ["src"]):
             self.src_snippets[src] += r["n"]
+        unread = df.filter((pl.col("stage") == "ingest") & pl.col("rule").is_in(UNREAD_RULES))
+        for (src,), r in _rows(unread.with_columns(src=_source_key(unread)), ["src"]):
+            self.src_unread[src] += r["n"]
         for (s, lang, r_), r in _rows(df.with_columns(pl.col("language").fill_null(UNKNOWN_LANGUAGE)), ["stage", "language", "rule"]):
             self.removed_lang[s, lang, r_] += r["n"]
         unsure = df.filter((pl.col("stage") == "langid") & (pl.col("rule") == "language_score_below_threshold"))
@@ -326,7 +334,7 @@ class Partial:
     def merge(self, o: "Partial") -> "Partial":
         for name in ("docs", "chars", "tokens", "mix_tokens", "mix_tokens_lang", "mix_docs", "quality_sum", "dups", "removed", "removed_lang", "unsure_lang", "unsure_stage_lang", "quarantined",
                      "quality_kept", "quality_kept_sum", "quality_removed", "quality_removed_sum", "after_quality", "ld_output", "edited",
-                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_snippets", "src_quarantined"):
+                     "src_docs", "src_chars", "src_mix_tokens", "src_removed", "src_removed_chars", "src_snippets", "src_unread", "src_quarantined"):
             getattr(self, name).update(getattr(o, name))
         for lang, t in o.quality_cutoff.items():
             self.quality_cutoff[lang] = max(self.quality_cutoff.get(lang, t), t)
@@ -395,7 +403,7 @@ class Partial:
         """Per "domain/source": documents in (kept + removed + quarantined), kept, the keep rate,
         removals per "stage/rule" ([rule, n] pairs, most first), quarantined, characters kept and
         removed (None from a ledger without chars; a lower bound where files were counted by their
-        snippet), tokens in the mix."""
+        snippet or WARC records removed unread), tokens in the mix."""
         rules: dict = {}
         for (src, rule), n in self.src_removed.items():
             rules.setdefault(src, Counter())[rule] += n
@@ -407,6 +415,7 @@ class Partial:
                         "keep_rate": kept / docs_in if docs_in else None, "characters": self.src_chars[src],
                         "characters_removed": self.src_removed_chars[src] if self.src_removed_chars or not self.src_removed else None,
                         "skipped_files_counted_by_snippet": self.src_snippets[src],
+                        "skipped_records_not_read": self.src_unread[src],
                         "tokens_in_mix": self.src_mix_tokens[src] if self.src_mix_tokens else None,
                         "removed_by": [[r, n] for r, n in sorted(rules.get(src, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))]}
         return out

@@ -15,8 +15,9 @@ from typing import Iterator
 import pyarrow as pa
 
 from curate import shell
-from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compression,  # noqa: F401
-                                   input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches, relpath)
+from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compressed_parquet_error,  # noqa: F401
+                                   compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
+                                   relpath)
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",
@@ -30,7 +31,9 @@ FORMATS = {
 
 _SUFFIXES = [
     (".warc.wet.gz", "wet"),
+    (".warc.wet.zst", "wet"),  # by its content a WARC: its conversion records were each quarantined
     (".wet.gz", "wet"),
+    (".wet.zst", "wet"),
     (".wet", "wet"),
     (".warc.gz", "warc"),
     (".warc", "warc"),
@@ -48,6 +51,7 @@ _SUFFIXES = [
     (".parquet", "parquet"),
     (".txt", "text"),
     (".txt.gz", "text"),
+    (".txt.zst", "text"),  # a book tells nothing by its content (the recompress hint names such a copy)
     (".html", "html"),
     (".htm", "html"),
     (".xhtml", "html"),
@@ -336,7 +340,8 @@ def plan_shards(
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = other_compression_error(path) if look and not tree else None
+        other = compressed_parquet_error(path) if not tree else None  # quarantined whole as read_error ('magic bytes not found')
+        other = other or (other_compression_error(path) if look and not tree else None)
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(other)
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack

@@ -98,6 +98,8 @@ def detect_language(path: str, head: str = "") -> Optional[str]:
     """Programming language of a file from its name, else from a shebang in ``head``."""
     name = posixpath.basename(path).lower()
     lang = FILENAMES.get(name) or EXTENSIONS.get(extension(path))
+    if lang is None and (name == ".env" or name.startswith(".env.")):  # .env.local, .env.production: linguist's Dotenv
+        lang = "dotenv"  # (direnv's .envrc, a shell script, is not: linguist gives it no language)
     return lang or shebang_language(head)
 
 

@@ -295,11 +295,45 @@ def other_compression_error(path: str, name: str | None = None) -> str | None:
     if not other:
         return None
     path = name or path
+    # a bucket's file: the tools read and write local files (`> gs://b/x.jsonl.zst` is no such folder)
+    local, here = (path.rsplit("/", 1)[-1], "copy it here, then ") if "://" in path else (path, "")
     # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
-    copy = re.sub(r"\.(bz2|xz|lz4)$", "", path, flags=re.IGNORECASE) + ".zst"
+    copy = re.sub(r"\.(bz2|xz|lz4)$", "", local, flags=re.IGNORECASE)
+    if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
+        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), e.g. {here}{other[1]} {shlex.quote(local)} > {shlex.quote(copy)}"
     return (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
-            f"e.g. {other[1]} {shlex.quote(path)} | zstd > {shlex.quote(copy)}")
+            f"e.g. {here}{other[1]} {shlex.quote(local)} | zstd > {shlex.quote(copy + '.zst')}")
+
+
+PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
+
+
+def decompress_command(name: str, kind: str) -> str:
+    """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file read whole:
+    beside it, without its .gz/.zst, or NAME.decompressed.EXT where it has none (the compression
+    is told by the bytes; ``> NAME`` would empty the file before it is read). A bucket's file is
+    copied here first (the tools read local files)."""
+    from curate import shell
+
+    local = name.rsplit("/", 1)[-1] if "://" in name else name
+    plain = re.sub(r"\.(gz|zst)$", "", local, flags=re.IGNORECASE)
+    if plain == local:
+        root, ext = os.path.splitext(local)
+        plain = f"{root}.decompressed{ext}"
+    command = f"{'gzip' if kind == 'gzip' else 'zstd'} -dc {shell.quote(local)} > {shell.quote(plain)}"
+    return f"copy it here, then {command}" if "://" in name else command
+
+
+def compressed_parquet_error(name: str) -> str | None:
+    """The one line for a Parquet file gzipped or zstd-compressed whole (``x.parquet.gz``, by its
+    name), else None: neither pyarrow nor polars opens one (`curate run` quarantined it whole,
+    read_error; the audit said it was no Parquet file). Other compressions: other_compression_error."""
+    packed = re.search(r"\.parquet\.(gz|zst)$", name.lower())
+    if not packed:
+        return None
+    kind = "gzip" if packed[1] == "gz" else "zstd"
+    return f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), e.g. {decompress_command(name, kind)}"
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")

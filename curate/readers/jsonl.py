@@ -14,7 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import as_text, meta_value
+from curate.readers.meta import as_text, bytes_text, json_bytes_text, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 
 TEXT_FIELDS = ("text", "content", "raw_content")
@@ -375,16 +375,17 @@ def _names(shard: Shard, key: str, defaults):
     return (v,) if isinstance(v, str) else tuple(v)
 
 
-def carried_meta(obj: dict) -> dict:
+def carried_meta(obj: dict, walk: bool = True) -> dict:
     """What a record carries as the document's metadata: its ``meta`` (RedPajama's; a curate
     output's text/, re-curated by a stricter run: a licence filter still finds the licence),
     or where it has none Dolma's ``metadata`` (beside a ``meta``, kept whole under
     ``metadata``), each an object, its values and keys as ``meta.meta_value`` makes them; and a
     curate output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after
-    those that run carried in turn."""
-    meta = _as_meta(_parsed(obj.get("meta")), "meta")
+    those that run carried in turn. ``walk`` False: ``obj`` as JSON gives it, its values what the
+    meta JSON holds already (``record_to_doc``)."""
+    meta = _as_meta(_parsed(obj.get("meta"), walk), "meta")
     if obj.get("metadata") is not None:
-        dolma = _parsed(obj["metadata"])
+        dolma = _parsed(obj["metadata"], walk)
         if meta:
             meta.setdefault("metadata", dolma)
         else:
@@ -396,11 +397,17 @@ def carried_meta(obj: dict) -> dict:
     return meta
 
 
-def _parsed(value):
+def _parsed(value, walk: bool):
     """A record's metadata field as JSON-able meta: the object its text is (RedPajama writes its
     meta as a JSON string; Parquet bytes of one too), else the value as ``meta_value`` makes it
-    (a Parquet map or struct an object)."""
-    value = meta_value(value)
+    (a Parquet map or struct an object; a JSON object a copy, its values as they are)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):  # a byte not UTF-8 in a string is \xNN there, not no object
+        try:
+            parsed = loads(json_bytes_text(value))
+        except ValueError:
+            parsed = None
+        return parsed if isinstance(parsed, dict) else bytes_text(value)
+    value = meta_value(value) if walk else dict(value) if value.__class__ is dict else value
     if isinstance(value, str):
         try:
             parsed = loads(value)
@@ -416,8 +423,12 @@ def _as_meta(value, name: str) -> dict:
     return value if isinstance(value, dict) else {} if value in (None, "") else {name: value}
 
 
-def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
-    """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one."""
+def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Doc | Bad:
+    """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one.
+    ``from_json``: ``obj`` as json.loads made it, whose values (text keys, no bytes) are what the
+    meta JSON holds: not walked by ``meta_value`` (a Parquet row's are). The walk, a call a
+    value, made reading Dolma's pages 3% slower, CCNet's 1.2x (line_ids: lists of numbers;
+    bench/bench_read_meta.py), and a meta nested 500 deep passed Python's recursion limit."""
     if not isinstance(obj, dict):
         return Bad(offset, "not_an_object", f"JSON value of type {type(obj).__name__}, expected an object")
     text_fields = _names(shard, "text_field", TEXT_FIELDS)
@@ -431,11 +442,11 @@ def record_to_doc(obj, offset: int, shard: Shard) -> Doc | Bad:
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
-    meta = carried_meta(obj)
+    meta = carried_meta(obj, walk=not from_json)
     for name in _names(shard, "meta_fields", META_FIELDS):
         v = get_path(obj, name)
         if v is not None:
-            meta[name] = meta_value(v)
+            meta[name] = v if from_json else meta_value(v)
     language = None
     path = None
     skip_rule = skip_chars = None
@@ -638,7 +649,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     continue
                 last = None
                 yield from run.flush(at_end=False)
-                rec = record_to_doc(obj, offset, shard)
+                rec = record_to_doc(obj, offset, shard, from_json=True)
                 rec.end = pos
                 yield rec
             # a run of lines that are not JSON going on past the range's end is this range's to its

@@ -60,6 +60,7 @@ _LANGS = {
     "cmake": "cmake",
     "makefile": "mk mak",
     "dockerfile": "dockerfile",
+    "dotenv": "env",  # prod.env; .env and .env.local by name (code.detect_language)
     "awk": "awk",
     "sed": "sed",
 }

@@ -3,6 +3,7 @@
 the licence filter and ``meta_fields`` see the same value whichever file it came from."""
 from __future__ import annotations
 
+import codecs
 import json
 
 
@@ -43,3 +44,15 @@ def bytes_text(data) -> str:
     that is not UTF-8 (a digest, a legacy charset) as ``\\xNN``, the rest still text: nothing
     lost, and two such keys stay two (U+FFFD made them one)."""
     return bytes(data).decode("utf-8", errors="backslashreplace")
+
+
+# a byte that is not UTF-8 as JSON's "\\xNN": inside a JSON string, the text bytes_text gives it
+codecs.register_error("curate.json_xNN", lambda e: ("".join(f"\\\\x{b:02x}" for b in e.object[e.start:e.end]), e.end))
+
+
+def json_bytes_text(data) -> str:
+    """JSON held as bytes (a Parquet binary meta, RedPajama's meta text) as text ``json.loads``
+    reads: a byte that is not UTF-8 inside a string is ``\\xNN`` in that string, as
+    ``bytes_text`` says it (its ``\\xNN`` written as is was no JSON escape: one Latin-1 letter
+    and the whole object was opaque text, its licence unseen)."""
+    return bytes(data).decode("utf-8", errors="curate.json_xNN")

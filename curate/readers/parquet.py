@@ -2,7 +2,6 @@
 the offset of a record is its row index in the file."""
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
 import pyarrow as pa
@@ -109,7 +108,7 @@ def _py(value, kind):
         return {f.name: _py(value[f.name], f.type) for f in kind}
     if _is_list(kind):
         return [_py(x, kind.value_type) for x in value]
-    return value
+    return value  # bytes too: meta.meta_value makes them text, one rule for every reader
 
 
 def read_parquet(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:

@@ -51,6 +51,7 @@ import json
 import os
 import bisect
 import unicodedata
+from pathlib import PurePosixPath
 from dataclasses import dataclass
 
 import numpy as np
@@ -354,17 +355,24 @@ def _format_by_name(path: str) -> str | None:
 
 def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None:
     """The error for files whose name tells no format among files whose names do (a dataset
-    download's README.md beside its test.jsonl): read as text, a card's every line was an item,
+    download's README.md beside its test.jsonl), or for a card by its name (README.md, LICENSE,
+    NOTICE.txt) beside any other file (test.csv): read as text, a card's every line was an item,
     and each page quoting its licence was removed. None where all or none tell (a folder of
     .csv files is read as text lines, as ever)."""
-    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path)]  # LICENSE.txt: text by its name, no evaluation set
-    unknown = [rel for path, rel in files if _format_by_name(path) is None and rel not in cards]
-    known = [rel for path, rel in files if _format_by_name(path) is not None and rel not in cards]
-    if not (unknown or cards) or not known:
+    # a card is text (README.md, LICENSE.txt, NOTICE); a license.jsonl holds records: an evaluation set
+    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path) in (None, "text")]
+    data = [(path, rel) for path, rel in files if rel not in cards]
+    known = [rel for path, rel in data if _format_by_name(path) is not None]
+    # a file of no format is said as such beside those of one; a card beside any other file
+    unknown = [rel for path, rel in files if _format_by_name(path) is None] if known else []
+    if not (unknown and known) and not (cards and data):
         return None
-    left = [*cards, *unknown]
-    suffixes = [s for s in (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet", ".txt")
-                if all(r.lower().endswith(s) for r in known) and not any(r.lower().endswith(s) for r in left)]
+    cards = [rel for rel in cards if rel not in unknown]  # README.md beside test.jsonl: said as of no format
+    left = unknown + cards
+    rels = [rel for _, rel in data if rel not in left]
+    # the glob offered is spelt as the files are (a case-sensitive glob): the longest ending all share
+    ends = [e for e in ("".join(PurePosixPath(rels[0]).suffixes[-k:]) for k in (2, 1)) if e] if rels else []
+    suffixes = [e for e in ends if all(r.endswith(e) for r in rels) and not any(r.endswith(e) for r in left)]
     one = "it" if len(left) == 1 else "them"
     hint = (f'a glob that leaves {one} out: glob = "{os.path.join(glob, "**", "*" + suffixes[0])}"'
             if suffixes and os.path.isdir(glob) else f"a glob that leaves {one} out")
@@ -517,28 +525,59 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
     return spans
 
 
-# brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi)
-_OPENS, _CLOSES = ("Ps", "Pi", "Pf"), ("Pe", "Pi", "Pf")
+# brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi), „de“ (Ps Pi)
+_LOW_QUOTES = "\u201a\u201e"  # ‚ „: Ps, but closed by a quote
+_APOSTROPHES = "\u2018\u2019"  # ‘ ’ inside an item: don’t, students’, ’90s (the item's, not a quote)
 
 
-def _keep_unpaired(text: str, s: int, e: int) -> tuple[int, int]:
-    """The cut ``text[s:e]`` without the opening brackets or quotes before its first word, or
-    the closing ones after its last, that pair with one it leaves on the page: a Han or kana
-    character's token takes the ``」、`` after it but not the ``「`` before, a Latin token the
-    ``))`` or ``«`` after the item's last word while ``((x`` or ``»x`` stays. A pair the cut
-    holds whole (``“item”``) goes with it. Only those around the words pair up: one inside the
-    item (the apostrophe of ``don’t``, a Pf) is the item's."""
+def _keep_unpaired(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """The cut ``text[s:e]`` as spans without the brackets or quotes that pair with one it leaves
+    on the page: a Han or kana character's token takes the ``」、`` after it but not the ``「``
+    before, a Latin token the ``))`` or ``«`` after the item's last word while ``((x`` or ``»x``
+    stays. A pair the cut holds whole (``“item”``) goes with it. Brackets pair with brackets and
+    quotes with quotes, inner first, anywhere in the cut: a cut over two items (``(A) B``,
+    ``(x A) (B y)``, ``«x B» {“A” y}``) keeps the one between them whose partner is outside,
+    split around it. Inside, a quote faces away from the word it touches, and ‘ ’ are the
+    item's (``don’t``, ``students’``, ``’90s``)."""
     cut = text[s:e]
     words = [k for k, c in enumerate(cut) if unicodedata.category(c)[0] in "LN"]
     if not words:
-        return s, e
-    opens = [k for k in range(words[0]) if unicodedata.category(cut[k]) in _OPENS]
-    closes = [k for k in range(words[-1] + 1, len(cut)) if unicodedata.category(cut[k]) in _CLOSES]
-    if len(closes) > len(opens):  # the inner ones pair with the opening ones: keep from the next
-        e = s + closes[len(opens)]
-    elif len(opens) > len(closes):  # keep the outer opening ones the closing ones do not pair
-        s = s + opens[len(opens) - len(closes) - 1] + 1
-    return s, e
+        return [(s, e)]
+    stacks, stays, paired = {False: [], True: []}, [], set()  # a bracket pairs with a bracket, a quote with a quote
+    for k, c in enumerate(cut):
+        cat = unicodedata.category(c)
+        quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES
+        if not quote and cat not in ("Ps", "Pe"):
+            continue
+        if k < words[0] or k > words[-1]:  # before the first word all open, after the last all close
+            if cat == ("Pe" if k < words[0] else "Ps"):
+                continue
+            opens = k < words[0]
+        elif quote and c in _APOSTROPHES:
+            continue
+        else:
+            opens = cat == "Ps" if not quote else unicodedata.category(cut[k - 1])[0] not in "LNM"
+        stack = stacks[quote]
+        if opens:
+            stack.append(k)
+        elif stack:
+            paired |= {stack.pop(), k}
+        else:  # one closing nothing the cut opened stays with the page's
+            stays.append(k)
+    stays += stacks[False] + stacks[True]  # an opening one the cut does not close stays too
+    # the page keeps what is before one that stays ahead of the first word and after one past the
+    # last (the 、 of 」、), but for the marks the cut pairs
+    lo = max([k for k in stays if k < words[0]], default=-1)
+    hi = min([k for k in stays if k > words[-1]], default=len(cut))
+    keep = set(stays) | {k for k in range(len(cut)) if (k < lo or k > hi) and k not in paired}
+    spans, at = [], None
+    for k in range(len(cut) + 1):
+        if k < len(cut) and k not in keep:
+            at = k if at is None else at
+        elif at is not None:
+            spans.append((s + at, s + k))
+            at = None
+    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 class DecontaminateStage:
@@ -752,9 +791,10 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            s, e = _keep_unpaired(text, s, e)
-            out.append(text[pos:s])
-            out.append("\n" if "\n" in text[s:e] else "")
-            pos, t = e, t + 1
+            for s, e in _keep_unpaired(text, s, e):
+                out.append(text[pos:s])
+                out.append("\n" if "\n" in text[s:e] else "")
+                pos = e
+            t += 1
         out.append(text[pos:])
         return "".join(out)

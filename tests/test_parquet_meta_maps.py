@@ -1,0 +1,43 @@
+"""A Parquet meta map's values and keys as the meta JSON and meta_fields see them (readers/parquet.py _rows)."""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.readers import read_shard
+from curate.readers.common import Limits, Shard
+
+
+def _metas(tmp_path, name: str, col: pa.Array, **options) -> dict:
+    """source id -> the meta JSON of each row of a two-row file whose meta column is ``col``."""
+    pq.write_table(pa.table({"id": [f"{name}0", f"{name}1"], "text": ["a page of text"] * 2, "meta": col}),
+                   tmp_path / f"{name}.parquet")
+    shard = Shard(str(tmp_path / f"{name}.parquet"), name, "parquet", "web", "t", options=tuple(options.items()))
+    got = {}
+    for kind, b in read_shard(shard, Limits()):
+        assert kind == "docs", b.to_pylist()
+        got |= {r["source_id"]: json.loads(r["meta"]) if r["meta"] else None for r in b.to_pylist()}
+    return got
+
+
+def test_a_binary_map_value_is_its_utf8_text_and_meta_fields_reach_it(tmp_path):
+    """Spark writes map<string,binary> metas: a binary value was its repr, "b'mit'", in the meta
+    JSON and in ``meta.lic``, so a licence filter never matched it. Valid UTF-8 is its text; bytes
+    that are not stay as they were (nothing made up)."""
+    col = pa.array([[("lic", b"mit")], [("lic", "Zoë".encode())]], type=pa.map_(pa.string(), pa.binary()))
+    assert _metas(tmp_path, "v", col, meta_fields=("meta.lic",)) == {
+        "v0": {"lic": "mit", "meta.lic": "mit"}, "v1": {"lic": "Zoë", "meta.lic": "Zoë"}}
+    for kind in (pa.large_binary(), pa.binary(3)):
+        col = pa.array([[(b"lic", b"mit")], []], type=pa.map_(kind, kind))
+        assert _metas(tmp_path, "w", col) == {"w0": {"lic": "mit"}, "w1": None}, kind
+    nested = pa.array([[("a", [("lic", b"mit")])], []], type=pa.map_(pa.string(), pa.map_(pa.string(), pa.binary())))
+    assert _metas(tmp_path, "n", nested) == {"n0": {"a": {"lic": "mit"}}, "n1": None}
+
+
+def test_binary_map_keys_that_are_not_utf8_stay_apart(tmp_path):
+    """Two keys that are not UTF-8 (b'\\xff', b'\\xfe') were both read as U+FFFD: one dict key,
+    the first value lost without a word. Each is its bytes escaped (\\xff), so both are kept."""
+    col = pa.array([[(b"\xff", "a"), (b"\xfe", "b"), (b"ok", "c")], []], type=pa.map_(pa.binary(), pa.string()))
+    assert _metas(tmp_path, "k", col) == {"k0": {"\\xff": "a", "\\xfe": "b", "ok": "c"}, "k1": None}
