@@ -816,6 +816,23 @@ def test_an_eval_set_cut_short_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and f"{evals}: cannot be read (Compressed file ended before" in err, err
 
 
+def test_an_eval_set_needing_a_long_zstd_window_is_not_called_damaged(tmp_path, capsys):
+    """An evaluation set's .zst written with `zstd --long=28` is not damaged: its line said 'a
+    damaged or truncated file' after the window it needs and how to recompress it (as
+    train-quality --eval says it: decompress.unreadable)."""
+    import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28)
+    long = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    evals = tmp_path / "ev.jsonl.zst"
+    evals.write_bytes(long.compress(json.dumps({"text": "river stone harbour " * 5}).encode() + b"\n") + long.flush())
+    cfg = _one_page_run(tmp_path, evals)
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{evals}: cannot be read (zstd frame starting at decompressed byte 0 needs a 256 MiB window" in err, err
+    assert "zstd -d --long=31" in err and "damaged" not in err, err
+
+
 def test_cut_of_an_item_glued_by_punctuation_leaves_the_punctuation(tmp_path):
     """``mode = "cut"`` on an item glued by punctuation to the words either side (``x.ITEM.y``,
     ``ITEM's``, an emoji, a hyphen; decomposed accents, a ligature and full-width letters, which

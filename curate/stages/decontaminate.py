@@ -61,7 +61,7 @@ import regex
 
 from curate import schema
 from curate.config import Check, did_you_mean
-from curate.readers.decompress import CorruptData
+from curate.readers.decompress import CorruptData, unreadable
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -450,7 +450,7 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
             try:
                 items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
             except (EOFError, OSError, CorruptData) as e:  # a cut download, a damaged member: one line, no traceback
-                raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
+                raise ValueError(unreadable(path, e)) from None
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])
