@@ -262,3 +262,23 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
             _LAST[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
+
+
+# Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
+# prose, where a false match costs only an audit's reading of a few characters.
+_ALL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok), (lambda t: True, _SET, _value_ok)]}
+# A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
+_PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
+_REDACT_ALL = [None]
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every secret the code rule finds in any language replaced by ``<KEY>``, and a
+    private key cut before its END line too (what a ledger snippet shows, curate/snippets.py)."""
+    if _REDACT_ALL[0] is None:
+        _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"]).fn
+    try:
+        text = _REDACT_ALL[0](TextDoc(text))[0]
+    finally:
+        _LAST[0] = (None, None)
+    return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text
