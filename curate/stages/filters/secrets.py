@@ -13,12 +13,12 @@ name. Tcl assigns with ``set name value`` (no operator): taken in ``set_language
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import numba
 import numpy as np
 
-from curate.stages.filters.pii import redaction
-from curate.stages.filters.rules import TextDoc, Rewrite, code_points
+from curate.stages.filters.redact import Rewrite, code_points, redaction
 
 SECRETS = {
     "kinds": ["private_key", "token", "password"],
@@ -255,7 +255,7 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
     code, config, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (PATTERNS, _CONFIG_PATTERNS, _SET_PATTERNS))
     by_language = {str(x).lower(): config for x in cfg["unquoted_languages"]} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
-    def redact(doc: TextDoc) -> tuple[str, dict]:
+    def redact(doc) -> tuple[str, dict]:  # a TextDoc
         try:
             return by_language.get((doc.language or "").lower(), code).fn(doc)
         finally:
@@ -278,7 +278,7 @@ def redact_secrets(text: str) -> str:
     if _REDACT_ALL[0] is None:
         _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"]).fn
     try:
-        text = _REDACT_ALL[0](TextDoc(text))[0]
+        text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
     finally:
         _LAST[0] = (None, None)
     return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text
