@@ -208,13 +208,15 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
     slots = (  # one assignment a line, each part often missing or garbled; lines joined by line ends
         ["", "  ", "export ", "set ", "x.", "é ", "{", "# "],
         ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
-         "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_"],
+         "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_",
+         "npm_", "pypi-", "_authToken"],
         ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
         ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n="],
         ["", " ", "\t"],
         ["'", '"', "", "'", '"'],
         [GITHUB, AWS, PASSWORD, "x9Y8z7W6", "Tr0ub4dor&3", "/etc/x1", "i18n_key1", "${T1}", "abc", "ı1İ2Xa",
-         "glpat-" + _fake(ALNUM, 20, 6), "xoxb-" + _fake(ALNUM, 24, 7), "sk_live_" + _fake(ALNUM, 24, 8)],
+         "glpat-" + _fake(ALNUM, 20, 6), "xoxb-" + _fake(ALNUM, 24, 7), "sk_live_" + _fake(ALNUM, 24, 8),
+         "npm_" + _fake(ALNUM, 36, 9), "pypi-" + _fake(ALNUM, 60, 10)],
         ["'", '"', "", ";", " ,"],
         ["", "", " # x", PEM, "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(PEM_LINES) +
          "\n-----END OPENSSH PRIVATE KEY-----", "PRIVATE KEY"],
@@ -422,3 +424,21 @@ def test_no_secret_survives_in_the_ledger(tmp_path, capsys):
     why = capsys.readouterr().out
     assert "text: '[credential file: not kept]'" in why and "text: 'Use the key <KEY> to call it.'" in why, why
     assert not [s for s in secrets if s[:20] in why]
+
+
+def test_npm_and_pypi_tokens_are_secrets(tmp_path):
+    """npm's and PyPI's tokens had no rule: a script that writes an `.npmrc` or uploads with
+    twine kept them in the corpus (and in the ledger where such a file was removed). A code
+    dump's `.npmrc` record (no language) kept its token too."""
+    npm, pypi = "npm_" + _fake(ALNUM, 36, 21), "pypi-" + _fake(ALNUM + "_-", 120, 22)
+    files = {
+        "scripts/publish.sh": f'#!/bin/sh\necho "//registry.npmjs.org/:_authToken={npm}" > ~/.npmrc\nnpm publish\n',
+        "scripts/upload.py": f'import subprocess\n\nsubprocess.run(["twine", "upload", "-p", "{pypi}", "dist/*"], check=True)\n',
+    }
+    kept = _run(tmp_path, files, sets=())
+    assert kept["publish.sh"] == files["scripts/publish.sh"].replace(npm, "<KEY>")
+    assert kept["upload.py"] == files["scripts/upload.py"].replace(pypi, "<KEY>")
+    dump, out = tmp_path / "code.jsonl", tmp_path / "dump_out"
+    dump.write_text(json.dumps({"content": f"//registry.npmjs.org/:_authToken={npm}\n", "path": "app/.npmrc", "repo_name": "octo/app"}) + "\n")
+    assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--output", str(out), "--progress", "off"]) == 0
+    assert pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list() == ["//registry.npmjs.org/:_authToken=<KEY>\n"]
