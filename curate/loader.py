@@ -811,7 +811,8 @@ class TokenLoader:
         unread) and later epochs are this shape's own, fresh ones (what was left over is not
         carried into the next); seq_len and the tokens may not change."""
         mine = self._identity()
-        if state.get("manifest_sha256") not in (mine["manifest_sha256"], self._sha256_before_footers()):  # the corpus was rerun
+        # the corpus was rerun; no legacy hash (None: no footer_sha256 to leave out) matches a state naming no tokens
+        if state.get("manifest_sha256") not in {mine["manifest_sha256"], self._sha256_before_footers()} - {None}:
             raise ValueError(
                 f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
                 f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "
