@@ -173,7 +173,11 @@ def _check_shards(d: str, m: dict, verify: str) -> dict:
         if sizes[s["file"]] != s["bytes"]:
             raise TokensError(f"{f}: {sizes[s['file']]} bytes, the manifest says {s['bytes']}")
         if verify == "sha256":
-            if output.sha256_file(d, s["file"]) != s["sha256"]:
+            try:
+                sha = output.sha256_file(d, s["file"])
+            except FileNotFoundError:  # gone since the listing (a rerun of fewer shards deletes the others)
+                raise TokensError(f"{d}: the manifest does not match the files: {s['file']} missing") from None
+            if sha != s["sha256"]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
         try:
             with output.open_input(f) as h:  # the footer only, in a bucket a ranged read

@@ -1566,6 +1566,36 @@ def test_a_rerun_committed_while_a_loader_opens_the_tokens_is_said_so(cl100k_run
         assert TokenLoader(str(out), 2, 16).manifest_sha256 == want  # the retry reads the rerun's
 
 
+@pytest.mark.parametrize("under_way", [True, False])
+def test_a_shard_gone_while_verify_sha256_hashes_the_tokens_is_said_in_one_line(cl100k_run, tmp_path, monkeypatch, under_way):
+    """verify="sha256" hashes each shard after listing them: a shard gone in between (a rerun of
+    fewer shards deletes the others, its manifest.json gone first; or a user's rm) was a
+    FileNotFoundError traceback, not the run's "a run replaced these tokens ..." (nor, with no
+    run, the listing's "... missing")."""
+    import shutil
+
+    from curate import output as out_mod
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    shard = sorted((out / "tokens").glob("*.parquet"))[-1]
+    sizes = out_mod.sizes
+
+    def gone_after_listing(d):
+        listed = sizes(d)
+        if under_way:
+            (out / "manifest.json").unlink()
+        shard.unlink()
+        return listed
+
+    monkeypatch.setattr(out_mod, "sizes", gone_after_listing)
+    with pytest.raises(TokensError) as e:
+        TokenLoader(str(out), 2, 16, verify="sha256")
+    assert str(e.value) == (f"{out}: a run replaced these tokens while the loader opened them (its tokens.json changed, or its "
+                            "manifest.json is gone: a commit under way): wait for the run to finish and retry" if under_way else
+                            f"{out / 'tokens'}: the manifest does not match the files: {shard.name} missing")
+
+
 def _as_written_before_footer_sha256(run, out) -> bytes:
     """A copy at ``out`` of the output ``run`` as a curate before 5 Dec wrote it: its tokens.json
     without footer_sha256 (canonical JSON, listed so in manifest.json); that tokens.json's bytes."""
