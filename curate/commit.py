@@ -348,6 +348,9 @@ def begin(root: str) -> str:
     link = _dangling_link(base) if info.type == pafs.FileType.NotFound and "://" not in root else None
     if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
         shown = link if os.path.isabs(root) else os.path.relpath(link)
+        if _loops(link):  # "create that folder" cannot be done: the folder named is a link of the loop
+            raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, a loop of symbolic links "
+                             "that leads to no folder: point one of them at a folder, or choose another --output")
         raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, which does not exist: "
                          "create that folder (or mount its disk), or choose another --output")
     try:
@@ -374,6 +377,15 @@ def _dangling_link(path: str) -> str | None:
             return path
         path = os.path.dirname(path)
     return None
+
+
+def _loops(link: str) -> bool:
+    """Does the symbolic link ``link`` lead back into itself (ELOOP)?"""
+    try:
+        os.stat(link)
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
 
 
 def _hold(root: str, fs, base: str) -> None:

@@ -949,6 +949,24 @@ def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, 
     assert not target.exists() and link.is_symlink()
 
 
+@pytest.mark.parametrize("where", ["output", "folder above"])
+def test_an_output_given_as_a_loop_of_links_is_named_so(tmp_path, corpora, capsys, where):
+    """A --output that is a loop of symbolic links (out -> back -> out: ELOOP) was said to be a
+    link to a folder that does not exist ("create that folder"), which the user cannot do: the
+    folder named is a link of the loop. One line saying it is a loop, nothing created."""
+    link, back = tmp_path / "out", tmp_path / "back"
+    link.symlink_to(back)
+    back.symlink_to(link)
+    out = link if where == "output" else link / "corpus"
+    args = ["run", "--input", str(corpora / "web" / "dolma_wget_sample-0000.warc.gz"), "--domain", "web",
+            "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: output {str(out)!r}: {str(link)!r} is a symbolic link to {str(back)!r}, a loop of symbolic "
+                   "links that leads to no folder: point one of them at a folder, or choose another --output\n"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["back", "out"] and link.is_symlink() and back.is_symlink()
+
+
 @pytest.mark.parametrize("which", ["text", "stats/run.json"])
 def test_a_same_size_edit_of_a_listed_file_is_not_deleted(tmp_path, finished_demo, capsys, which):
     """A user's edit that kept a listed file's size (a byte changed in a shard, a number in
