@@ -89,7 +89,8 @@ def enclosing_output(root: str) -> str | None:
     symlink, or one above it, into an output: the files land there)."""
     if "://" in root:
         return None
-    for path in dict.fromkeys((os.path.abspath(root), os.path.realpath(root))):
+    path = os.path.abspath(root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
+    for path in dict.fromkeys((path, os.path.realpath(path))):
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
             try:
