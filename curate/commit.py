@@ -89,7 +89,8 @@ def enclosing_output(root: str) -> str | None:
     symlink, or one above it, into an output: the files land there)."""
     if "://" in root:
         return None
-    for path in dict.fromkeys((os.path.abspath(root), os.path.realpath(root))):
+    path = os.path.abspath(root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
+    for path in dict.fromkeys((path, os.path.realpath(path))):
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
             try:
@@ -348,6 +349,9 @@ def begin(root: str) -> str:
     link = _dangling_link(base) if info.type == pafs.FileType.NotFound and "://" not in root else None
     if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
         shown = link if os.path.isabs(root) else os.path.relpath(link)
+        if _loops(link):  # "create that folder" cannot be done: the folder named is a link of the loop
+            raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, a loop of symbolic links "
+                             "that leads to no folder: point one of them at a folder, or choose another --output")
         raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, which does not exist: "
                          "create that folder (or mount its disk), or choose another --output")
     try:
@@ -374,6 +378,15 @@ def _dangling_link(path: str) -> str | None:
             return path
         path = os.path.dirname(path)
     return None
+
+
+def _loops(link: str) -> bool:
+    """Does the symbolic link ``link`` lead back into itself (ELOOP)?"""
+    try:
+        os.stat(link)
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
 
 
 def _hold(root: str, fs, base: str) -> None:

@@ -173,7 +173,11 @@ def _check_shards(d: str, m: dict, verify: str) -> dict:
         if sizes[s["file"]] != s["bytes"]:
             raise TokensError(f"{f}: {sizes[s['file']]} bytes, the manifest says {s['bytes']}")
         if verify == "sha256":
-            if output.sha256_file(d, s["file"]) != s["sha256"]:
+            try:
+                sha = output.sha256_file(d, s["file"])
+            except FileNotFoundError:  # gone since the listing (a rerun of fewer shards deletes the others)
+                raise TokensError(f"{d}: the manifest does not match the files: {s['file']} missing") from None
+            if sha != s["sha256"]:
                 raise TokensError(f"{f}: sha256 differs from the manifest")
         try:
             with output.open_input(f) as h:  # the footer only, in a bucket a ranged read
@@ -811,7 +815,8 @@ class TokenLoader:
         unread) and later epochs are this shape's own, fresh ones (what was left over is not
         carried into the next); seq_len and the tokens may not change."""
         mine = self._identity()
-        if state.get("manifest_sha256") not in (mine["manifest_sha256"], self._sha256_before_footers()):  # the corpus was rerun
+        # the corpus was rerun; no legacy hash (None: no footer_sha256 to leave out) matches a state naming no tokens
+        if state.get("manifest_sha256") not in {mine["manifest_sha256"], self._sha256_before_footers()} - {None}:
             raise ValueError(
                 f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
                 f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "

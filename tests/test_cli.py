@@ -923,6 +923,22 @@ def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypa
         assert sorted(mine.rglob("*")) == before
 
 
+def test_an_output_written_beside_a_symlink_into_an_output_is_not_inside_it(tmp_path, pages, monkeypatch):
+    """curate writes --output's path as written, made absolute (``into/../new`` is ./new); the
+    walk up from where a symlink leads resolved ``into`` first, so a --output ``into/../new``
+    beside a link into an output was refused as inside that output, where the run writes none
+    of it. Where the files land is the absolute path resolved: ./new, a run of its own."""
+    mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    (mine / "text" / "sub").mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "into").symlink_to(mine / "text" / "sub")
+    monkeypatch.chdir(elsewhere)
+    before = sorted(mine.rglob("*"))
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", "into/../new", "--progress", "off") == 0
+    assert (elsewhere / "new" / "manifest.json").is_file() and sorted(mine.rglob("*")) == before
+
+
 def _audit_into_the_folder_chosen(summary: dict, ready, chosen, done) -> None:
     """In a process of its own: choose where the audit of ``summary`` goes, wait until the
     other process has chosen too (the gap between choosing and writing), then write it."""

@@ -930,23 +930,27 @@ def test_a_file_whose_bytes_could_not_be_made_durable_fails_the_commit(tmp_path,
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("how", ["dangling", "loop"])
 @pytest.mark.parametrize("where", ["output", "folder above"])
-def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, where):
+def test_an_output_given_as_a_dangling_link_is_named(tmp_path, corpora, capsys, where, how):
     """A --output that is a symbolic link to a folder not there (an unmounted disk, a folder
     since deleted), or one inside such a link, was refused in pyarrow's words ("Cannot create
     directory ...: non-directory entry exists. Detail: [errno 17] File exists"): one line
-    naming the link and its missing target."""
-    target = tmp_path / "gone" / "data"
-    link = tmp_path / "out"
+    naming the link and its missing target. A loop of links (out -> back -> out: ELOOP) was
+    told to "create that folder", a link of the loop: it is said to be a loop."""
+    link, target = tmp_path / "out", tmp_path / ("gone/data" if how == "dangling" else "back")
     link.symlink_to(target)
+    if how == "loop":
+        target.symlink_to(link)
     out = link if where == "output" else link / "corpus"
     args = ["run", "--input", str(corpora / "web" / "dolma_wget_sample-0000.warc.gz"), "--domain", "web",
             "--stages", "ingest", "--output", str(out), "--progress", "off"]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert err == (f"curate: output {str(out)!r}: {str(link)!r} is a symbolic link to {str(target)!r}, which does not "
-                   "exist: create that folder (or mount its disk), or choose another --output\n"), err
-    assert not target.exists() and link.is_symlink()
+    why = ("which does not exist: create that folder (or mount its disk)" if how == "dangling" else
+           "a loop of symbolic links that leads to no folder: point one of them at a folder")
+    assert err == f"curate: output {str(out)!r}: {str(link)!r} is a symbolic link to {str(target)!r}, {why}, or choose another --output\n", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["back"] * (how == "loop") + ["out"] and link.is_symlink()  # nothing made
 
 
 @pytest.mark.parametrize("which", ["text", "stats/run.json"])

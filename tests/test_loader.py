@@ -1566,6 +1566,80 @@ def test_a_rerun_committed_while_a_loader_opens_the_tokens_is_said_so(cl100k_run
         assert TokenLoader(str(out), 2, 16).manifest_sha256 == want  # the retry reads the rerun's
 
 
+@pytest.mark.parametrize("under_way", [True, False])
+def test_a_shard_gone_while_verify_sha256_hashes_the_tokens_is_said_in_one_line(cl100k_run, tmp_path, monkeypatch, under_way):
+    """verify="sha256" hashes each shard after listing them: a shard gone in between (a rerun of
+    fewer shards deletes the others, its manifest.json gone first; or a user's rm) was a
+    FileNotFoundError traceback, not the run's "a run replaced these tokens ..." (nor, with no
+    run, the listing's "... missing")."""
+    import shutil
+
+    from curate import output as out_mod
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    shard = sorted((out / "tokens").glob("*.parquet"))[-1]
+    sizes = out_mod.sizes
+
+    def gone_after_listing(d):
+        listed = sizes(d)
+        if under_way:
+            (out / "manifest.json").unlink()
+        shard.unlink()
+        return listed
+
+    monkeypatch.setattr(out_mod, "sizes", gone_after_listing)
+    with pytest.raises(TokensError) as e:
+        TokenLoader(str(out), 2, 16, verify="sha256")
+    assert str(e.value) == (f"{out}: a run replaced these tokens while the loader opened them (its tokens.json changed, or its "
+                            "manifest.json is gone: a commit under way): wait for the run to finish and retry" if under_way else
+                            f"{out / 'tokens'}: the manifest does not match the files: {shard.name} missing")
+
+
+def _as_written_before_footer_sha256(run, out) -> bytes:
+    """A copy at ``out`` of the output ``run`` as a curate before 5 Dec wrote it: its tokens.json
+    without footer_sha256 (canonical JSON, listed so in manifest.json); that tokens.json's bytes."""
+    import hashlib
+    import shutil
+
+    shutil.copytree(run, out)
+    m = json.loads((out / tok.MANIFEST).read_text())
+    before = output.json_bytes({**m, "shards": [{k: v for k, v in s.items() if k != "footer_sha256"} for s in m["shards"]]})
+    (out / tok.MANIFEST).write_bytes(before)
+    om = json.loads((out / "manifest.json").read_text())
+    for e in om["files"]:
+        if e["file"] == tok.MANIFEST:
+            e.update(bytes=len(before), sha256=hashlib.sha256(before).hexdigest())
+    (out / "manifest.json").write_bytes(output.json_bytes(om))
+    return before
+
+
+def test_a_state_naming_no_tokens_is_refused_in_tokens_without_footer_sha256(cl100k_run, tmp_path):
+    """A state without manifest_sha256 (cut down by hand, or not a loader state) names no tokens
+    and was refused as saved for other tokens; since a state saved before footer_sha256 may
+    resume (the tokens.json hash without the field), it was taken in any output written before
+    5 Dec, whose tokens.json has no such field to leave out (the hash looked for was None)."""
+    out = tmp_path / "o"
+    _as_written_before_footer_sha256(cl100k_run, out)
+    lo = TokenLoader(str(out), 2, 16)
+    state = lo.state_dict()
+    TokenLoader(str(out), 2, 16).load_state_dict(state)  # its own tokens: taken
+    for cut in ({k: v for k, v in state.items() if k != "manifest_sha256"}, {**state, "manifest_sha256": None}):
+        with pytest.raises(ValueError, match=r"loader state: saved for other tokens \(manifest sha256 None\)"):
+            TokenLoader(str(out), 2, 16).load_state_dict(cut)
+    # nor does a state saved there resume after a rerun with another config (as many shards): other shards' sha256
+    from curate import cli
+
+    pages = tmp_path / "other.jsonl"
+    pages.write_text("".join(json.dumps({"text": f"other page {i}: " + "some other words " * (20 + i)}) + "\n" for i in range(60)))
+    assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest,tokenize", "--shards", "2",
+                     "--output", str(out), "--progress", "off"]) == 0
+    again = TokenLoader(str(out), 2, 16)
+    assert len(again.manifest["shards"]) == len(lo.manifest["shards"]) and "footer_sha256" in again.manifest["shards"][0]
+    with pytest.raises(ValueError, match=r"loader state: saved for other tokens"):
+        again.load_state_dict(state)
+
+
 def test_a_state_saved_before_footer_sha256_resumes_in_the_same_tokens_rerun_by_this_curate(cl100k_run, tmp_path):
     """A state saved in an output written before tokens.json recorded footer_sha256, then the
     same config rerun into it by this curate: the same shards, byte for byte, and a tokens.json
@@ -1574,18 +1648,9 @@ def test_a_state_saved_before_footer_sha256_resumes_in_the_same_tokens_rerun_by_
     sha256 is that of the new tokens.json without footer_sha256 was saved in these very tokens
     (every shard's sha256, size, rows and row groups are in it): it resumes, exactly."""
     import hashlib
-    import shutil
 
     out = tmp_path / "o"
-    shutil.copytree(cl100k_run, out)
-    m = json.loads((out / tok.MANIFEST).read_text())
-    before = output.json_bytes({**m, "shards": [{k: v for k, v in s.items() if k != "footer_sha256"} for s in m["shards"]]})
-    (out / tok.MANIFEST).write_bytes(before)  # the output as the curate before wrote it
-    om = json.loads((out / "manifest.json").read_text())
-    for e in om["files"]:
-        if e["file"] == tok.MANIFEST:
-            e.update(bytes=len(before), sha256=hashlib.sha256(before).hexdigest())
-    (out / "manifest.json").write_bytes(output.json_bytes(om))
+    before = _as_written_before_footer_sha256(cl100k_run, out)
     lo = TokenLoader(str(out), 2, 16)
     it = iter(lo)
     next(it)
