@@ -326,3 +326,22 @@ def test_a_bad_eval_file_of_train_quality_is_said_before_training(tmp_path, caps
     assert rc == 2 and err.count("\n") == 1 and said in err, err
     assert ("damaged" in err) == (bad == "cut_short"), err
     assert not (tmp_path / "m.bin").exists()
+
+
+@pytest.mark.parametrize("odd", [b'[{"text": "an array line"}]\n', b'{"text": "a struct", "x": {"a": 1}}\n{"text": "then a list", "x": [1]}\n'],
+                         ids=["array_line", "struct_then_list"])
+def test_an_audited_jsonl_file_polars_finds_no_type_for_is_named(tmp_path, capsys, odd):
+    """A JSON Lines file polars finds no one type for (a line holding an array among objects, a
+    field an object on one line and a list on another): polars raises a SchemaError, not the
+    ComputeError the audit names its file in, and the audit of a glob stopped with 'curate audit:
+    failed to determine supertype of struct[1] and list[struct[1]]', no file named of the many.
+    It is said as any file polars cannot read, named; the other files are not."""
+    rng = random.Random(9)
+    for name in ("a", "b"):
+        rows = b"".join(json.dumps({"text": sentence(rng)}).encode() + b"\n" for _ in range(3))
+        (tmp_path / f"{name}.jsonl").write_bytes(rows + (odd if name == "b" else b""))
+    assert cli.main(["audit", "--corpus", str(tmp_path / "*.jsonl"), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"curate audit: {tmp_path / 'b.jsonl'}: cannot be read (failed to determine supertype"), err
+    assert "polars finds no one type" in err and "damaged" not in err, err
+    assert "a.jsonl" not in err

@@ -144,7 +144,7 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
                     for b in _batches(frame):
                         one.add_docs(b)
                     break
-                except pl.exceptions.ComputeError as e:
+                except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as e:  # a SchemaError named no file
                     if f.lower().endswith(".parquet"):
                         raise _unreadable(f, e) from None
                     if not checked:  # a comment line, a line-start BOM: polars stops at either; read as curate run does
@@ -288,6 +288,9 @@ def _unreadable(path: str, e: Exception) -> ValueError:
     A zstd frame over the decoder's window is not damaged: its line says how to recompress it."""
     if getattr(e, "reason", "") == "zstd_window_too_large":
         return ValueError(unreadable(path, e))
+    if isinstance(e, pl.exceptions.SchemaError):  # not damaged: polars finds no one type for a column
+        return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): polars finds no one type for its lines or a "
+                          f"field (a line holding a JSON array among objects, a field an object in one record and a list in another)")
     return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): a damaged or truncated file, or not of its kind")
 
 
