@@ -495,16 +495,19 @@ def quarantine_tables(manifest: dict, root: str, columns: list, filters=None):
                 yield pq.read_table(f, columns=columns, filters=filters)
 
 
-def json_lines_ends(manifest: dict, root: str, said: set) -> list[str]:
+def json_lines_ends(manifest: dict, root: str, said: set, reason: str = "not_json_lines") -> list[str]:
     """Where a JSON Lines file read in this run stopped being JSON Lines (a CSV after its records):
     the reader's one quarantine row for those lines (readers/jsonl.NOT_LINES_RUN), as a line for
-    the user; the files quarantined whole (``said``: their paths) were said before the run."""
-    rows = [r for r in _quarantined(manifest, root, "not_json_lines") if r[0] not in said]
+    the user; the files quarantined whole (``said``: their paths) were said before the run.
+    ``reason`` cr_line_ends: a part of records separated by a bare \\r, at its byte offset."""
+    rows = [r for r in _quarantined(manifest, root, reason) if r[0] not in said]
     lines = []
-    for i, (path, _, detail) in enumerate(rows):  # one line a file: where it first stopped being JSON Lines
+    for i, (path, offset, detail) in enumerate(rows):  # one line a file: where it first stopped being JSON Lines
         if not i or rows[i - 1][0] != path:
             more = sum(r[0] == path for r in rows) - 1
-            lines.append(f"{path}: {detail}" + (f"; {more} more such part{'s' * (more != 1)} after it (not_json_lines)" if more else ""))
+            at = f"from byte {offset:,}, " if reason == "cr_line_ends" else ""  # not_json_lines' detail says its line
+            lines.append(f"{path}: {at}{detail}" + (f"; {more} more such part{'s' * (more != 1)} after it" if more else "")
+                         + (f" ({reason})" if more or at else ""))
     return lines
 
 
@@ -631,7 +634,7 @@ def config_changes(old: dict, new: dict) -> list[str]:
 
 
 def cmd_run(ns, beam_args) -> int:
-    from curate import output
+    from curate import config, output
     from pipelines.pipeline import run
 
     cfg, shards = prepare_run(ns)
@@ -647,6 +650,8 @@ def cmd_run(ns, beam_args) -> int:
 
     for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
         print(f"curate: warning: {line}", file=sys.stderr)
+    for stage, keys in cfg.tuned_off.items():  # a section given for a stage that does not run: say why
+        print(f"curate: note: {config.tuned_off_note(stage, keys)}", file=sys.stderr)
     # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
     strays = [f"{s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read"
               for s in shards if s.opt("not_json_lines") and s.start == 0]
@@ -657,7 +662,9 @@ def cmd_run(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
     root = cfg.run["output"]
-    for reason, lines in (("not_json_lines", json_lines_ends(manifest, root, {s.rel for s in shards if s.opt("not_json_lines")})),
+    said = {s.rel for s in shards if s.opt("not_json_lines")}
+    for reason, lines in (("not_json_lines", json_lines_ends(manifest, root, said)),
+                          ("cr_line_ends", json_lines_ends(manifest, root, said, "cr_line_ends")),
                           ("zstd_window_too_large", long_windows(manifest, root))):
         for line in a_few(lines, reason, root):
             print(f"curate: warning: {one_line(line)}", file=sys.stderr)

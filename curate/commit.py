@@ -85,18 +85,19 @@ def owned(manifest: dict) -> dict[str, int | None]:
 
 def enclosing_output(root: str) -> str | None:
     """The finished curate output a local folder ``root`` would lie inside (a folder above it
-    holding curate's manifest), else None."""
+    holding curate's manifest), else None: above its path as given, and above where it leads (a
+    symlink, or one above it, into an output: the files land there)."""
     if "://" in root:
         return None
-    path = os.path.abspath(root)
-    while os.path.dirname(path) != path:
-        path = os.path.dirname(path)
-        try:
-            with open(os.path.join(path, output.MANIFEST), "rb") as f:
-                if json.loads(f.read()).get("format") == output.FORMAT:
-                    return path
-        except (OSError, ValueError, AttributeError):  # none, unreadable, not ours
-            continue
+    for path in dict.fromkeys((os.path.abspath(root), os.path.realpath(root))):
+        while os.path.dirname(path) != path:
+            path = os.path.dirname(path)
+            try:
+                with open(os.path.join(path, output.MANIFEST), "rb") as f:
+                    if json.loads(f.read()).get("format") == output.FORMAT:
+                        return path
+            except (OSError, ValueError, AttributeError):  # none, unreadable, not ours
+                continue
     return None
 
 

@@ -111,6 +111,15 @@ NOT_CONTENT = ("run.output", "run.progress", "run.spill", "run.workers", "run.sh
                "tokenize.threads", "decontaminate.max_ngrams")
 
 
+def tuning_only(stage: str, section) -> list[str]:
+    """The keys of an opt-in stage's section when every one only tunes the run (NOT_CONTENT: a
+    shuffle's shard counts, decontaminate.max_ngrams), else none: such a section does not turn
+    the stage on (`--set linededup.bucket_shards=64`, docs/scale.md's advice, ran line dedup on
+    a config without it, changing the output); an empty section still does."""
+    keys = list(section) if isinstance(section, dict) else []
+    return keys if keys and all(f"{stage}.{k}" in NOT_CONTENT for k in keys) else []
+
+
 def content(cfg: dict) -> dict:
     """A config's dict (``Config.to_dict()``, or any of its sections by name) without the
     ``NOT_CONTENT`` settings: what decides the output."""
@@ -163,6 +172,10 @@ class Config:
     # hashes of the user's code the config names (filter.custom), by option: part of the config's
     # identity (a rule edited makes another config), derived at load, never read from a file
     user_code: dict = field(default_factory=dict)
+    # opt-in stages left off, no stages named, though their section is given: it holds only
+    # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
+    tuned_off: dict = field(default_factory=dict)
+    stages_named: bool = False  # run.stages (or --stages) named the stages, not the default (not config)
 
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
@@ -447,14 +460,16 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append(f"run.output: {uri_options(run['output'])}")
 
     chosen = []
-    # empty = every stage, opt-in ones only when their section is given
-    for s in run["stages"] or [s for s in STAGES if s not in OPT_IN_STAGES or s in raw]:
+    # empty = every stage, opt-in ones only when their section is given (and more than tunes them)
+    tuned_off = {} if run["stages"] else {s: keys for s in OPT_IN_STAGES if (keys := tuning_only(s, raw.get(s)))}
+    for s in run["stages"] or [s for s in STAGES if s not in OPT_IN_STAGES or (s in raw and s not in tuned_off)]:
         if s not in STAGES:
             errors.append(f"run.stages: {s!r} is not a stage{did_you_mean(s, STAGES)}; allowed: {', '.join(STAGES)}")
         else:
             chosen.append(s)
     # with a misspelt stage, which stages were meant is unknown: check every section given too
     misspelt = any(s not in STAGES for s in run["stages"])
+    named = bool(run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
     sections, user_code = {}, {}
     for s in STAGES:
@@ -479,7 +494,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
-                  user_code=user_code)
+                  user_code=user_code, tuned_off=tuned_off, stages_named=named)
 
 
 def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
@@ -589,6 +604,25 @@ def to_toml(sections: dict) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
+def tuned_off_note(stage: str, keys: list) -> str:
+    """Why an opt-in stage whose section is given is off (``Config.tuned_off``)."""
+    return (f"{stage} (opt-in) is off: its section holds only {' and '.join(keys)}, which tune{'s' * (len(keys) == 1)} it "
+            "without turning it on; name it in run.stages or --stages to run it")
+
+
+def stages_why(cfg: Config) -> list[str]:
+    """Why the stages a config runs are those: named, or the default and which opt-in stages
+    a section turned on, or left off."""
+    if cfg.stages_named:
+        return ["stages: as run.stages names them (ingest always runs)"]
+    on = [s for s in OPT_IN_STAGES if s in cfg.run["stages"]]
+    off = [s for s in OPT_IN_STAGES if s not in on and s not in cfg.tuned_off]
+    return ([f"stages: the default, every stage but the opt-in ones ({', '.join(OPT_IN_STAGES)}), which run when named in "
+             "run.stages or --stages, or when their section is given"]
+            + [f"{s} is on: its section is given" for s in on] + [tuned_off_note(s, k) for s, k in cfg.tuned_off.items()]
+            + [f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} off: no section given"] * bool(off))
+
+
 def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> str:
     """The config a run uses (``curate config FILE --set ...``): every section with its defaults
     filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
@@ -596,6 +630,7 @@ def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> 
     d.pop(USER_CODE, None)  # derived from the code, not an option
     where = " and ".join([path] * bool(path) + ["the --set options"] * sets)
     head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
+    head += "".join(f"# {line}\n" for line in stages_why(cfg)) + "\n"
     text = to_toml({k: v for k, v in d.items() if k != "inputs"})
     for spec in d["inputs"]:
         text += "\n[[inputs]]\n" + "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in spec.items())
@@ -615,7 +650,8 @@ def defaults_toml() -> str:
     )
     text = to_toml(sections).replace("[run]\n", '[run]\n# output = "DIR"  # required, here or as --output DIR\n', 1)
     if opt_in:  # printed commented out: a present section turns its stage on
-        text += "\n# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present:\n"
+        text += ("\n# Opt-in stages (urldedup, linededup, decontaminate) run when their section is present\n"
+                 "# (one holding only bucket_shards, join_shards or max_ngrams, which tune a run, turns none on):\n")
         text += "".join(f"# {line}\n" if line else "#\n" for line in to_toml(opt_in).splitlines())
     return head + text
 

@@ -93,9 +93,7 @@ def worker_start(batch: int, worker: int, num_workers: int) -> int:
 def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     """(tokens dir, manifest, manifest sha256, {shard: its footer's sha256}), after checking the
     manifest against the files (no footers read with ``verify="none"``)."""
-    import pyarrow as pa
     import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
 
     from curate import commit, output, shell
     from curate.readers.common import read_folder
@@ -117,8 +115,9 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
 
     root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)
-    if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.NotFound \
-            and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
+    kind = output.file_type(output.join(root, MANIFEST))
+    finished = kind == pafs.FileType.File  # gone later: a commit under way
+    if kind == pafs.FileType.NotFound and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
     try:
@@ -139,6 +138,28 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
         raise TokensError(f"{mpath}: format {m.get('format')!r}, expected {FORMAT!r}")
     if verify == "none":
         return d, m, hashlib.sha256(raw).hexdigest(), {}
+    try:
+        footers = _check_shards(d, m, verify)
+    except TokensError:
+        # a run's commit landing while the shards were checked (a rank started a moment after the others): the run's, not the shard's
+        try:
+            changed = output.read_bytes(mpath) != raw
+        except FileNotFoundError:
+            changed = True
+        if changed or (finished and output.file_type(output.join(root, MANIFEST)) != pafs.FileType.File):
+            raise TokensError(f"{root}: a run replaced these tokens while the loader opened them (its tokens.json changed, or "
+                              f"its {MANIFEST} is gone: a commit under way): wait for the run to finish and retry") from None
+        raise
+    return d, m, hashlib.sha256(raw).hexdigest(), footers
+
+
+def _check_shards(d: str, m: dict, verify: str) -> dict:
+    """The footer hash of each shard the tokens manifest ``m`` lists, after checking the folder
+    ``d`` holds exactly those, of the sizes, rows, row groups (and checksums, ``verify="sha256"``) listed."""
+    import pyarrow as pa
+
+    from curate import output
+
     listed = {s["file"] for s in m["shards"]}
     sizes = output.sizes(d)
     present = {f for f in sizes if f.endswith(".parquet")}
@@ -167,7 +188,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
             raise TokensError(f"{f}: not the shard its run wrote (the size, rows and row groups the manifest gives, another footer "
                               "than its footer_sha256: replaced since, e.g. copied over from another run): put the run's shard "
                               "back, or rerun curate")
-    return d, m, hashlib.sha256(raw).hexdigest(), footers
+    return footers
 
 
 def _footer(handle) -> tuple:
@@ -772,6 +793,17 @@ class TokenLoader:
         return {"epoch": self.epoch, "batch": self.batch, **self._identity(), **footers, **worker,
                 "resized": [dict(r) for r in self.resized]}
 
+    def _sha256_before_footers(self) -> str | None:
+        """The sha256 of this tokens.json as a curate before 5 Dec wrote it, without each shard's
+        footer_sha256: a state saved in it was saved in these very tokens (each shard's sha256,
+        size and rows are in it), which a rerun of the same config by this curate rewrote identical."""
+        from curate import output
+
+        if not any("footer_sha256" in s for s in self.manifest["shards"]):
+            return None
+        shards = [{k: v for k, v in s.items() if k != "footer_sha256"} for s in self.manifest["shards"]]
+        return hashlib.sha256(output.json_bytes({**self.manifest, "shards": shards})).hexdigest()
+
     def load_state_dict(self, state: dict) -> None:
         """Continue where ``state`` (any rank's: ranks step in lockstep) stopped. Saved with
         another world_size, num_workers or batch_size, the rest of its epoch is dealt out to
@@ -779,7 +811,7 @@ class TokenLoader:
         unread) and later epochs are this shape's own, fresh ones (what was left over is not
         carried into the next); seq_len and the tokens may not change."""
         mine = self._identity()
-        if state.get("manifest_sha256") != mine["manifest_sha256"]:  # the likely case: the corpus was rerun
+        if state.get("manifest_sha256") not in (mine["manifest_sha256"], self._sha256_before_footers()):  # the corpus was rerun
             raise ValueError(
                 f"loader state: saved for other tokens (manifest sha256 {str(state.get('manifest_sha256'))[:12]}) than {self.path} "
                 f"holds now ({mine['manifest_sha256'][:12]}): the output was rewritten since (a rerun, shards added); a position "

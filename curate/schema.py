@@ -70,7 +70,7 @@ LEDGER_SCHEMA = pa.schema(
         # the text's length in characters as the stage removed it (the snippet holds only its
         # start): what each source, rule or stage cost, summed (older ledgers lack the column)
         pa.field("chars", pa.int64()),
-        pa.field("snippet", pa.string()),  # the first SNIPPET_CHARS of the text
+        pa.field("snippet", pa.string()),  # the first SNIPPET_CHARS of the text, secrets redacted (curate/snippets.py)
     ]
 )
 
@@ -199,7 +199,9 @@ def ledger_rows(
 
     import pyarrow.compute as pc
 
-    snippet = pc.utf8_slice_codeunits(docs.column("text"), 0, SNIPPET_CHARS).cast(pa.string())
+    from curate.snippets import snippets
+
+    snippet = snippets(docs.column("text"), opt("path", pa.string()), SNIPPET_CHARS)
     return pa.RecordBatch.from_arrays(
         [
             docs.column("id"),

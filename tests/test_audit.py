@@ -676,7 +676,9 @@ def test_the_recompress_hint_run_as_written_gives_a_file_curate_reads(tmp_path, 
     assert pq.read_table(tmp_path / "out" / "text").num_rows == 5
 
 
-@pytest.mark.parametrize("name, domain", [("book.txt", "books"), ("x.wet", "web"), ("x.parquet", "web")])
+@pytest.mark.parametrize("name, domain", [("book.txt", "books"), ("x.wet", "web"), ("x.parquet", "web"),
+                                          # an XHTML page opens <?xml, a page IE saved a comment: neither tells HTML by content
+                                          ("page.xhtml", "web"), ("page.htm", "web")])
 def test_the_recompress_hint_for_a_book_wet_or_parquet_gives_a_file_curate_run_reads(tmp_path, capsys, name, domain):
     """The hint for an input in bzip2 names its copy for what it holds (FILE.zst), but curate run
     placed no .txt.zst by its name (a book's text tells nothing: 'cannot tell the format ...;
@@ -684,7 +686,8 @@ def test_the_recompress_hint_for_a_book_wet_or_parquet_gives_a_file_curate_run_r
     no_records) and a .parquet.zst as Parquet (read_error: the whole file lost). .txt.zst and
     .wet.zst are read by name now; a Parquet file (compressed inside) is decompressed, not
     recompressed: bzip2 -dc x.parquet.bz2 > x.parquet. Each command run as said gives a file
-    curate run reads whole."""
+    curate run reads whole. So were page.xhtml.zst and page.htm.zst (and page.xhtml.gz) not, by
+    name: 'cannot tell the format'."""
     import bz2
     import shlex
 
@@ -704,6 +707,11 @@ def test_the_recompress_hint_for_a_book_wet_or_parquet_gives_a_file_curate_run_r
         body = text.encode()
         raw = (b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://a.example/\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
                b"WARC-Record-ID: <urn:uuid:1>\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (len(body), body))
+    elif name.endswith(".xhtml"):
+        raw = ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>April</title>'
+               f"</head><body><p>{text}</p></body></html>\n").encode()
+    elif name.endswith(".htm"):
+        raw = f"<!-- saved from url=(0022)http://a.example/x -->\n<html><body><p>{text}</p></body></html>\n".encode()
     else:
         raw = text.encode()
     path = tmp_path / f"{name}.bz2"

@@ -235,7 +235,8 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
     """Every line read once, as read whole, for any split: random files of records, runs of
     lines that are not JSON (a CSV), comments, blanks, BOMs, CRLF, invalid UTF-8 and lines over
     the record limit (a broken one right before a CSV: the run was read by no range), each read
-    in ranges of 1 to 40 bytes (one line or less) and one larger split."""
+    in ranges of 1 to 40 bytes (one line or less) and one larger split. Records separated by
+    a bare CR are cr_line_ends rows, short or over-long, as read whole."""
     import random
 
     limits = Limits(max_record_bytes=20)  # a line over 42 bytes is over-long
@@ -248,6 +249,9 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
              lambda r: json.dumps({"text": "a\rb"}).replace("\\r", "\r"), lambda r: json.dumps({"text": "q"}) + "\r",  # a lone CR
              lambda r: "\r", lambda r: "// c", lambda r: "\ufeff", lambda r: "\ufeffx,y", lambda r: "\udce6\udc97", lambda r: "[1,2]",
              lambda r: "y" * (cap + r.choice([-1, 0, 1])), lambda r: "#" * (cap + r.choice([-1, 0, 1])),
+             # records separated by a bare CR (old Mac line ends; cr_line_ends), short or over the limit
+             lambda r: "\r".join(json.dumps({"text": f"m{i}"}) for i in range(r.randrange(2, 6))),
+             lambda r: "\r".join(["{\"text\": \"m\"}", "x,y"] * r.randrange(1, 4)),
              lambda r: "日" * (cap // 3 + r.choice([-1, 0, 1])), lambda r: json.dumps({"text": "z" * (cap - 12 + r.choice([-1, 0, 1]))})]
     differ = []
     for seed in range(60):
@@ -311,6 +315,57 @@ def test_a_range_starting_inside_an_over_long_line_does_not_hold_it(tmp_path):
         tracemalloc.stop()
     assert got == [("doc", size + 13, "after")]  # the long line is the first range's, said there
     assert peak < 8 << 20, peak  # reads of 1 MiB, not the 23 MiB left of the line (twice: 49 MB)
+
+
+def test_records_separated_by_a_bare_cr_are_said_so_whole_and_in_ranges(tmp_path):
+    """A JSON Lines part with old-Mac line ends (a bare "\\r" between records, no "\\n": `cat
+    new.jsonl mac.jsonl`) was one line: quarantined as bad_json ("Extra data"), or past the
+    record limit as record_too_large, which sent the user to limits.max_record_bytes. It is
+    cr_line_ends with the command that converts the file, in every range as read whole. A
+    "\\r" inside a broken record (raw in a string), or a CRLF line end, is no such line."""
+    mac = "\r".join(json.dumps({"text": f"record {i}"}) for i in range(3)).encode()
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(lines({"text": "first"}, mac, b'{"text": "raw \r in a string"}', {"text": "last"}).replace(b"last\"}\n", b"last\"}\r\n")
+                  + b"\r".join([json.dumps({"text": "x" * 30}).encode()] * 40) + b"\r")
+    limits = Limits(max_record_bytes=500)
+    whole = _rows(p, limits=limits)
+    data = p.read_bytes()
+    starts = [data.index(x) for x in (mac, b'{"text": "raw', b'{"text": "xxx')]
+    assert sorted(r[1:3] for r in whole if r[0] == "bad") == list(zip(starts, ["cr_line_ends", "bad_json", "cr_line_ends"])), whole
+    assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"]
+    for split in (7, 64, 333):
+        assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split, limits)), key=repr) == whole
+    said = [q["detail"] for q in read_all(p, limits=limits)["quarantine"] if q["reason"] == "cr_line_ends"]
+    assert len(said) == 2 and all("tr '\\r' '\\n'" in d for d in said), said
+
+
+def test_a_line_longer_than_a_read_is_not_held_whole_by_the_audits_first_pass(tmp_path):
+    """jsonl.as_read (audit --corpus's pass looking for comment lines and line-start BOMs) kept
+    the part of a line not yet ended and read it again with each 4 MiB read: a line of 40 MiB
+    (a JSON array named .jsonl, one huge record) was held whole and scanned quadratically (a
+    4 GiB one: ~500 GiB copied). A line's start is judged once, then the rest skipped."""
+    import time
+    import tracemalloc
+
+    from curate.readers.jsonl import as_read
+
+    p = tmp_path / "one.jsonl"
+    p.write_bytes(b'{"text": "' + b"x" * (40 << 20) + b'"}\n' + b"# a comment after it\n")
+    tracemalloc.start()
+    try:
+        t0 = time.process_time()
+        found = as_read(str(p))
+        peak, took = tracemalloc.get_traced_memory()[1], time.process_time() - t0
+    finally:
+        tracemalloc.stop()
+    assert found is not None  # the comment after the long line is found
+    assert peak < 20 << 20, peak  # a read and the line's 4 MiB before it, not the 40 MiB line
+    for data, odd in ((b"  # " + b"x" * (9 << 20) + b"\n" + lines({"text": "a"}), True),  # a long comment line
+                      (lines({"text": "a"}) + b"y" * (9 << 20) + b"\n\xef\xbb\xbf" + lines({"text": "b"}), True),  # a BOM after it
+                      (lines({"text": "a"}) + b" " * ((4 << 20) - 1) + b"#\n", True),  # white space across a read, then #
+                      (lines({"text": "a"}) + b"y" * (9 << 20) + b"\n" + lines({"text": "b"}), False)):
+        p.write_bytes(data)
+        assert (as_read(str(p)) is not None) == odd, data[:20]
 
 
 def test_null_text_says_null_not_missing(tmp_path):

@@ -456,6 +456,71 @@ def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys):
     assert ran == [s for s in STAGES if s not in OPT_IN_STAGES]
 
 
+@pytest.mark.parametrize("stage, toml, sets, on", [
+    ("linededup", "", ["linededup.bucket_shards=64"], False),  # docs/scale.md's tuning advice, given alone
+    ("urldedup", "", ["urldedup.join_shards=8"], False),
+    ("linededup", "[linededup]\nbucket_shards = 64\njoin_shards = 8\n", [], False),
+    ("decontaminate", "[decontaminate]\nmax_ngrams = 1000\n", [], False),
+    ("linededup", "", ["linededup.max_docs=50"], True),  # a setting of what it does: meant to run it
+    ("linededup", "[linededup]\n", [], True),  # an empty section: README's way to turn it on
+    ("linededup", "[linededup]\nbucket_shards = 64\nmax_docs = 50\n", [], True),
+    ("linededup", '[run]\nstages = ["ingest", "linededup"]\n[linededup]\nbucket_shards = 64\n', [], True),
+])
+def test_a_tuning_key_alone_does_not_turn_an_opt_in_stage_on(tmp_path, stage, toml, sets, on):
+    """A present section turns an opt-in stage on, so `--set linededup.bucket_shards=64` (how
+    docs/scale.md tunes the shuffle, changing no output) ran line dedup on a config without it,
+    changing the output. A section holding only such keys (config.NOT_CONTENT) turns nothing on."""
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    assert (stage in config.load(str(path), sets=sets).run["stages"]) == on
+
+
+def test_a_tuning_key_for_an_opt_in_stage_that_is_off_is_said(tmp_path, pages, capsys):
+    """On the command line, such a --set is one for a stage that does not run (an error, as for
+    --stages leaving it out); in a config file, one line says the stage is off and why."""
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off",
+                   "--set", "linededup.bucket_shards=64") == 2
+    err = capsys.readouterr().err
+    assert "--set linededup.bucket_shards=64: the linededup stage is not among the stages run" in err and not out.exists(), err
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "{out}"\n[[inputs]]\nglob = "{pages}"\ndomain = "web"\n[linededup]\nbucket_shards = 64\n')
+    assert run_cli("run", cfg, "--progress", "off", "--stages", "ingest,filter") == 0  # named stages: nothing to say
+    assert "linededup" not in capsys.readouterr().err
+    assert run_cli("run", cfg, "--progress", "off") == 0
+    err = capsys.readouterr().err
+    assert ("curate: note: linededup (opt-in) is off: its section holds only bucket_shards, which tunes it without turning it on; "
+            "name it in run.stages or --stages to run it") in err, err
+    assert "linededup" not in json.loads((out / "manifest.json").read_text())["config"]["run"]["stages"]
+
+
+@pytest.mark.parametrize("toml, sets, said", [
+    ("", [], ["stages: the default, every stage but the opt-in ones (urldedup, linededup, decontaminate), which run when "
+              "named in run.stages or --stages, or when their section is given",
+              "urldedup, linededup, decontaminate are off: no section given"]),
+    ("[linededup]\n", [], ["linededup is on: its section is given", "urldedup, decontaminate are off: no section given"]),
+    ("", ["linededup.max_docs=9"], ["linededup is on: its section is given"]),
+    ("[urldedup]\nbucket_shards = 64\n", [], ["urldedup (opt-in) is off: its section holds only bucket_shards, which tunes it "
+                                              "without turning it on; name it in run.stages or --stages to run it",
+                                              "linededup, decontaminate are off: no section given"]),
+    ('[run]\nstages = ["dedup"]\n[linededup]\n', [], ["stages: as run.stages names them (ingest always runs)"]),
+    ("", ['run.stages=["langid"]'], ["stages: as run.stages names them (ingest always runs)"]),
+])
+def test_config_says_why_each_stage_runs_or_not(tmp_path, capsys, toml, sets, said):
+    """`curate config my.toml` printed the stages a run would use, not why: an opt-in stage
+    turned on by a section (or left off, a section holding only its shard counts) was a
+    surprise found in the output. Comments under its first line say it; still loadable."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    assert run_cli("config", cfg, *[a for s in sets for a in ("--set", s)]) == 0
+    text = capsys.readouterr().out
+    comments = [line[2:] for line in text.split("\n\n", 1)[1].split("[run]")[0].splitlines()]
+    assert all(x in comments for x in said), comments
+    printed = tmp_path / "printed.toml"
+    printed.write_text(text)
+    assert config.load(str(printed)).run["stages"] == config.load(str(cfg), sets=sets).run["stages"]
+
+
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
     text = capsys.readouterr().out
@@ -826,6 +891,33 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
     for args, said in [(["--corpus", str(pages)], "curate audit: output 'curate-audit' is inside the curate output '.'"),
                        ([str(other)], f"curate audit: cannot write the audit into {other} (Read-only file system)")]:
         assert command.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and len(err.splitlines()) == 1, err
+        assert sorted(mine.rglob("*")) == before
+
+
+def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch):
+    """A folder inside a curate output is refused as an audit's or a run's output (that output's
+    manifest would not list the files), but one reached through a symlink was not: the walk up
+    looked for a manifest above the link's own path, not above where it leads. `curate audit
+    --corpus` run where ./curate-audit links into an output wrote report.html and stats/ into
+    it; `curate run --output LINK` wrote a whole output inside it. Both are refused now, naming it."""
+    from curate.audit import command
+
+    mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    (mine / "text" / "sub").mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "curate-audit").symlink_to(mine / "text")
+    (elsewhere / "into").symlink_to(mine / "text" / "sub")
+    monkeypatch.chdir(elsewhere)
+    before = sorted(mine.rglob("*"))
+    capsys.readouterr()
+    for make, said in [(lambda: command.main(["--corpus", str(pages)]), "curate audit: output 'curate-audit' is inside the curate output '../mine'"),
+                       (lambda: command.main(["--corpus", str(pages), "--output", "into"]), "curate audit: output 'into' is inside the curate output '../mine'"),
+                       (lambda: run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", "into", "--progress", "off"),
+                        "curate: output 'into' is inside the curate output '../mine'")]:
+        assert make() == 2
         err = capsys.readouterr().err
         assert err.startswith(said) and len(err.splitlines()) == 1, err
         assert sorted(mine.rglob("*")) == before
@@ -2532,6 +2624,64 @@ def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_fo
     assert run_cli("run", "--input", folder, "--domain", "web", "--output", tmp_path / "o2", "--progress", "off") == 2
     err = capsys.readouterr().err
     assert "(and 1 other file of the input: stray.json)" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o2").exists()
+
+
+def test_a_file_with_old_mac_line_ends_is_said_with_the_command_that_converts_it(tmp_path, capsys):
+    """JSON Lines with old-Mac line ends (a bare "\\r" between records, no "\\n") was one line:
+    refused as 'its one line is not a JSON object ... give the --format the file has' (it is
+    JSON Lines), or, over 64 MiB, every record quarantined as one record_too_large row, which
+    sent the user to limits.max_record_bytes. Said as it is with the command that converts it:
+    refused alone, quarantined whole beside JSON Lines, the same read whole or in byte ranges
+    (decided for the file, before its ranges), and by `curate audit --corpus`."""
+    import gzip
+
+    from curate.audit import command
+
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    data = ("\r".join(json.dumps(r) for r in rows) + "\r").encode()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    mac = folder / "mac.jsonl"
+    mac.write_bytes(data)
+    (tmp_path / "mac.jsonl.gz").write_bytes(gzip.compress(data))
+    said = " ends its lines with a bare \\r (old Mac line ends), not \\n as JSON Lines does: convert it ("
+    for path, command_line in ((mac, "tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl"),
+                               (tmp_path / "mac.jsonl.gz", "gzip -dc mac.jsonl.gz | tr '\\r' '\\n' > mac.lines.jsonl")):
+        for split in ([], ["--set", "limits.split_bytes=100"]):  # whole, or in ranges of 100 bytes
+            assert run_cli("run", "--input", path, "--domain", "web", "--output", tmp_path / "o", "--progress", "off", *split) == 2
+            err = capsys.readouterr().err
+            assert f"curate: config error: inputs[0]: {path.name}{said}{command_line})" in err and err.count("\n") == 1, err
+    assert command.main(["--corpus", str(mac), "--output", str(tmp_path / "audit")]) != 0
+    err = capsys.readouterr().err
+    assert f"{mac}{said}" in err and err.count("\n") == 1, err
+    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--set", "limits.split_bytes=100") == 0
+    assert f"curate: warning: mac.jsonl{said}" in capsys.readouterr().err
+    assert [(r["path"], r["reason"]) for r in pq.read_table(out / "quarantine").to_pylist()] == [("mac.jsonl", "not_json_lines")]
+    subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=folder, check=True)  # as said
+    assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(["a", *PAGES])
+
+
+def test_a_part_with_old_mac_line_ends_is_said_after_the_run(tmp_path, capsys):
+    """`cat new.jsonl mac.jsonl`: JSON Lines, then records separated by a bare "\\r" (one long
+    line): its row said only 'quarantined 1' (record_too_large past the limit, sending the user
+    to limits.max_record_bytes). One line a file after the summary says the part and the fix."""
+    mac = "\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items())
+    both = tmp_path / "both.jsonl"
+    both.write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n" + mac + "\r\n" + mac + "\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", both, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
+                   "--set", "limits.max_record_bytes=200") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: warning: both.jsonl: from byte {len(json.dumps({'id': 'a', 'text': PAGES['en']})) + 1}, records separated by a bare \\r (old Mac line "
+            "ends), not \\n as JSON Lines does: convert the file (tr '\\r' '\\n' < FILE > NEW.jsonl; a CRLF becomes a blank "
+            "line, which is skipped); 1 more such part after it (cr_line_ends)\n") in err, err
+    assert "tr '\\r' '\\n'" in err and err.count("warning") == 1, err
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert [r["reason"] for r in q] == ["cr_line_ends"] * 2
 
 
 def test_launch_resolves_each_files_real_path_once(tmp_path, monkeypatch):

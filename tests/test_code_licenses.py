@@ -93,6 +93,33 @@ def test_a_listed_or_later_licence_is_allowed_inside_an_expression(tmp_path):
     assert dict(zip(ledger["path"], ledger["value"])) == {f"dump.jsonl:src/{n}": v for n, _, k, v in records if not k}
 
 
+def test_a_deprecated_gpl_id_with_an_exception_is_its_with_expression(tmp_path):
+    """SPDX's deprecated "GPL-2.0-with-classpath-exception" (npm's, Maven's licence fields) is
+    "GPL-2.0-only WITH Classpath-exception-2.0": it was compared as an id of its own, so a listed
+    WITH expression (or the licence alone, which an exception only adds permissions to) allowed
+    no record's deprecated id, and a listed deprecated id no record's WITH expression: removed
+    as not allowed. Either spelling listed allows either, and "GPL-2.0-or-later WITH X" is
+    allowed where "GPL-2.0-only WITH X" is listed, as "GPL-2.0-or-later" is where "GPL-2.0-only" is."""
+    records = [("jdk.py", {"license": "GPL-2.0-with-classpath-exception"}, True, None),
+               ("jdk_or.py", {"license": "(GPL-2.0-with-classpath-exception OR BSD-4-Clause)"}, True, None),
+               ("later.py", {"license": "GPL-2.0-or-later WITH Classpath-exception-2.0"}, True, None),
+               ("gcc3.py", {"license": "GPL-3.0-with-GCC-exception"}, True, None),  # GPL-3.0-only listed: its licence
+               ("gcc2.py", {"license": "GPL-2.0-with-GCC-exception"}, False, 1.0),  # GPL-2.0 not listed, nor this exception
+               ("font.py", {"license": "GPL-2.0-with-font-exception AND MIT"}, False, 1.0)]
+    kept, ledger = _run(tmp_path, _dump(tmp_path, records), "--set",
+                        'filter.code.licenses=["GPL-2.0-only WITH Classpath-exception-2.0", "GPL-3.0-only", "MIT"]')
+    assert sorted(p.rsplit("/", 1)[1] for p in kept["path"]) == sorted(n for n, _, k, _ in records if k)
+    assert dict(zip(ledger["path"], ledger["value"])) == {f"dump.jsonl:src/{n}": v for n, _, k, v in records if not k}
+    records = [("new.py", {"license": "GPL-2.0-only WITH Classpath-exception-2.0"}, True, None),
+               ("bare.py", {"license": "GPL-2.0 WITH Classpath-exception-2.0"}, True, None),
+               ("old.py", {"license": "GPL-2.0-with-classpath-exception"}, True, None),
+               ("gpl.py", {"license": "GPL-2.0-only"}, False, 1.0),  # the exception listed, not the licence alone
+               ("autoconf.py", {"license": "GPL-2.0-only WITH Autoconf-exception-2.0"}, False, 1.0)]
+    kept, ledger = _run(tmp_path / "old", _dump(tmp_path, records), "--set", 'filter.code.licenses=["GPL-2.0-with-classpath-exception"]')
+    assert sorted(p.rsplit("/", 1)[1] for p in kept["path"]) == sorted(n for n, _, k, _ in records if k)
+    assert dict(zip(ledger["path"], ledger["value"])) == {f"dump.jsonl:src/{n}": v for n, _, k, v in records if not k}
+
+
 def test_licences_are_not_judged_by_default(tmp_path):
     kept, ledger = _run(tmp_path, _dump(tmp_path))
     assert kept.height == len(RECORDS) and ledger.height == 0

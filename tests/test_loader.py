@@ -1516,6 +1516,93 @@ def test_a_shard_swapped_before_the_loader_first_opens_it_is_refused(tmp_path, m
     assert len(got) == len(want) and not all(np.array_equal(x, y) for x, y in zip(got, want))
 
 
+@pytest.mark.parametrize("rerun", ["other_config", "same_shape", "commit_under_way"])
+def test_a_rerun_committed_while_a_loader_opens_the_tokens_is_said_so(cl100k_run, tmp_path, monkeypatch, rerun):
+    """A rerun's commit landing between a loader's read of tokens.json and its checks of the
+    shards (a rank or DataLoader started a moment later than the others) was blamed on the shard:
+    "N bytes, the manifest says M", or, for shards of the same shape, "not the shard its run
+    wrote ...: put the run's shard back" (footer_sha256), advice that undoes the rerun. A
+    mismatch found while tokens.json changed, or the output's manifest.json went (a commit
+    deletes it first), is said to be the run's, with a retry."""
+    import shutil
+
+    from curate import output as out_mod
+
+    if rerun == "same_shape":
+        a, b, _ = _same_shape_other_tokens(tmp_path, monkeypatch)
+        out, new, files = a, b, ["tokens.json"]
+        mb = json.loads((b / tok.MANIFEST).read_text())
+        for sh in mb["shards"]:  # b's manifest as its run would have written it for the padded shards
+            f = b / "tokens" / sh["file"]
+            sh.update(bytes=os.path.getsize(f), sha256=output.sha256_file(str(b / "tokens"), sh["file"]), footer_sha256=_footer_sha256(f))
+        (b / tok.MANIFEST).write_text(json.dumps(mb))
+    else:
+        out, new = tmp_path / "o", tmp_path / "new"
+        shutil.copytree(cl100k_run, out)
+        pages = tmp_path / "other.jsonl"  # another corpus, as many shards: the same file names
+        pages.write_text("".join(json.dumps({"text": f"other page {i}: " + "some other words " * (25 + i)}) + "\n" for i in range(60)))
+        from curate import cli
+
+        assert cli.main(["run", "--input", str(pages), "--domain", "web", "--stages", "ingest,tokenize", "--shards", "2",
+                         "--output", str(new), "--progress", "off"]) == 0
+        files = ["tokens.json", "manifest.json"] if rerun == "other_config" else []
+    sizes = out_mod.sizes
+
+    def commit_now(d):  # the run's renames, right after the loader read tokens.json
+        monkeypatch.setattr(out_mod, "sizes", sizes)
+        if rerun == "commit_under_way":
+            (out / "manifest.json").unlink()  # the commit's first step; the shards next, tokens.json not yet
+        for f in [*(f"tokens/{x.name}" for x in (new / "tokens").iterdir()), *files]:
+            shutil.copyfile(new / f, out / f)
+        return sizes(d)
+
+    want = TokenLoader(str(new), 2, 16).manifest_sha256
+    monkeypatch.setattr(out_mod, "sizes", commit_now)
+    with pytest.raises(TokensError) as e:
+        TokenLoader(str(out), 2, 16)
+    assert str(e.value) == (f"{out}: a run replaced these tokens while the loader opened them (its tokens.json changed, or its "
+                            "manifest.json is gone: a commit under way): wait for the run to finish and retry")
+    if rerun != "commit_under_way":
+        assert TokenLoader(str(out), 2, 16).manifest_sha256 == want  # the retry reads the rerun's
+
+
+def test_a_state_saved_before_footer_sha256_resumes_in_the_same_tokens_rerun_by_this_curate(cl100k_run, tmp_path):
+    """A state saved in an output written before tokens.json recorded footer_sha256, then the
+    same config rerun into it by this curate: the same shards, byte for byte, and a tokens.json
+    that differs only by that field, so the state's manifest sha256 is not the new one's and the
+    resume was refused ("saved for other tokens ... rewritten since"). A state whose manifest
+    sha256 is that of the new tokens.json without footer_sha256 was saved in these very tokens
+    (every shard's sha256, size, rows and row groups are in it): it resumes, exactly."""
+    import hashlib
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    m = json.loads((out / tok.MANIFEST).read_text())
+    before = output.json_bytes({**m, "shards": [{k: v for k, v in s.items() if k != "footer_sha256"} for s in m["shards"]]})
+    (out / tok.MANIFEST).write_bytes(before)  # the output as the curate before wrote it
+    om = json.loads((out / "manifest.json").read_text())
+    for e in om["files"]:
+        if e["file"] == tok.MANIFEST:
+            e.update(bytes=len(before), sha256=hashlib.sha256(before).hexdigest())
+    (out / "manifest.json").write_bytes(output.json_bytes(om))
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    next(it)
+    state, rest = lo.state_dict(), list(it)
+    from curate import cli
+
+    assert cli.main(["run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain", "web", "--stages", "ingest,tokenize",
+                     "--shards", "2", "--output", str(out), "--progress", "off"]) == 0  # the same config, this curate
+    assert (out / tok.MANIFEST).read_bytes() == (cl100k_run / tok.MANIFEST).read_bytes() != before
+    again = TokenLoader(str(out), 2, 16)
+    again.load_state_dict(state)
+    assert all(np.array_equal(a, b) for a, b in zip(rest, again, strict=True))
+    other = {**state, "manifest_sha256": hashlib.sha256(before + b" ").hexdigest()}  # other tokens: refused as before
+    with pytest.raises(ValueError, match=r"loader state: saved for other tokens"):
+        TokenLoader(str(out), 2, 16).load_state_dict(other)
+
+
 def test_a_runs_tokens_manifest_records_each_shards_footer_sha256(cl100k_run):
     """``curate run`` writes tokens.json with each shard's footer sha256, which the loader checks at its first open."""
     m = json.loads((cl100k_run / tok.MANIFEST).read_text())

@@ -57,7 +57,10 @@ _SUFFIXES = [
     (".xhtml", "html"),
     (".html.gz", "html"),
     (".htm.gz", "html"),
+    (".xhtml.gz", "html"),
     (".html.zst", "html"),
+    (".htm.zst", "html"),  # by content only a page opening <!DOCTYPE html or <html (not <?xml, nor a saved page's comment)
+    (".xhtml.zst", "html"),
 ]
 
 

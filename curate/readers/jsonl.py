@@ -76,13 +76,22 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     file has none of it, found by one streamed pass (read it as it is)."""
     limits = limits or Limits()
     with open_bytes(path, limits) as f:
-        tail = b""
+        if _cr_line_ends(_to_line_end(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
+            raise ValueError(cr_file_error(path, path))
+    with open_bytes(path, limits) as f:
+        tail, inside = b"", False  # inside: in a line whose start was judged, skipped to its end
         for chunk in iter(lambda: f.read(1 << 22), b""):
+            if inside:
+                chunk, inside = chunk.partition(b"\n")[2], b"\n" not in chunk
             data = tail + chunk
             cut = data.rfind(b"\n") + 1  # a line's start is checked once its line is whole (or at the end)
-            if _odd_line(data[: cut or len(data)]):
+            if _odd_line(data[:cut]):
                 break
             tail = data[cut:]
+            if len(tail.lstrip(b" \t\r\f\v")) >= 3:  # its start can be judged (a BOM, "//"): now, not held to its end
+                if _odd_line(tail):
+                    break
+                tail, inside = b"", True
         else:
             if not _odd_line(tail):
                 return None
@@ -269,10 +278,13 @@ def not_json_lines(path: str, rel: str) -> str | None:
             if bare:  # every line of it would be quarantined (a NUL byte beside each ASCII one)
                 return (f"{rel} is {bare} text (without a byte-order mark); JSON Lines must be UTF-8: "
                         f"convert it (iconv -f {bare} -t UTF-8)")
+            head = _to_line_end(f, head)
+            if _cr_line_ends(head):
+                return cr_file_error(path, rel)
             if not without_bom(head).lstrip().startswith(b"["):
                 return None
             # JSON Lines whose first record is an array: each line a whole JSON value, and more lines
-            line, _, after = (head if b"\n" in head else head + f.readline(1 << 20)).partition(b"\n")
+            line, _, after = head.partition(b"\n")
             first, second = _value(line), _value(after.partition(b"\n")[0] if b"\n" in after else after + f.readline(1 << 20))
     except Exception:  # noqa: BLE001 - unreadable: the reader quarantines it with the error
         return None
@@ -295,6 +307,35 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+def _to_line_end(f, head: bytes) -> bytes:
+    """A stream's first bytes ``head``, read on from ``f`` to its first line's end (up to 1 MiB
+    more) where they hold none."""
+    return head if b"\n" in head else head + f.readline(1 << 20)
+
+
+_BARE_CR = re.compile(rb"\r(?!\n)")
+TR = r"tr '\r' '\n'"
+CR_DETAIL = (r"records separated by a bare \r (old Mac line ends), not \n as JSON Lines does: convert the file "
+             f"({TR} < FILE > NEW.jsonl; a CRLF becomes a blank line, which is skipped)")
+
+
+def _cr_line_ends(data: bytes) -> bool:
+    """Whether the first line of ``data`` holds records separated by a bare "\\r" (classic Mac
+    OS line ends): what comes before its first such "\\r" is a JSON value, and more follows.
+    JSON has "\\r" only as white space or escaped, so a record with one raw in a string is no
+    such line (what comes before it is no value), nor is a CRLF line end."""
+    line = data.partition(b"\n")[0]
+    m = _BARE_CR.search(line)
+    return m is not None and bool(line[m.end() :].strip()) and _value(line[: m.start()]) is not None
+
+
+def cr_file_error(path: str, rel: str) -> str:
+    """Why a file whose first line holds records separated by a bare "\\r" is not read: the
+    reader would take its records for one line (bad_json, or record_too_large past the limit)."""
+    return (rf"{rel} ends its lines with a bare \r (old Mac line ends), not \n as JSON Lines does: convert it "
+            f"({_to_lines(path, rel, tool=TR)})")
+
+
 def _value(line: bytes):
     """The JSON value a whole line holds; None when it holds none (a part of a pretty-printed
     array, a line cut at the read limit, the end of the file)."""
@@ -304,10 +345,11 @@ def _value(line: bytes):
         return None
 
 
-def _to_lines(path: str, rel: str, each: str = ".[]") -> str:
+def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -> str:
     """The shell line that writes a JSON array file's records (``each``: ``.`` for a file of
     pretty-printed objects) as JSON Lines beside it, to a new name (`jq ... x.jsonl > x.jsonl`
-    would have the shell empty the input before jq reads it)."""
+    would have the shell empty the input before jq reads it); ``tool``: a filter of standard
+    input run instead of jq (tr)."""
     from curate.readers.common import compression
 
     name = rel.rsplit("/", 1)[-1]
@@ -315,7 +357,8 @@ def _to_lines(path: str, rel: str, each: str = ".[]") -> str:
     base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
     stem = base.rsplit(".", 1)[0] if "." in base else base
     target = f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"
-    read = f"{kind} -dc {name} | jq -c {shlex.quote(each)}" if kind else f"jq -c {shlex.quote(each)} {name}"
+    filt = tool or f"jq -c {shlex.quote(each)}"
+    read = f"{kind} -dc {name} | {filt}" if kind else f"{filt} {'< ' * bool(tool)}{name}"
     return f"{read} > {target}"
 
 
@@ -478,13 +521,13 @@ class _NotJson:
 
 
 def _parse(line: bytes, offset: int, end: int):
-    """A line's JSON value, or the quarantine row it is (bad_json, invalid_utf8)."""
+    """A line's JSON value, or the quarantine row it is (cr_line_ends, bad_json, invalid_utf8)."""
     try:
         return loads(line.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        return Bad(offset, "invalid_utf8", str(e)[:200], end=end)
-    except ValueError as e:
-        return Bad(offset, "bad_json", str(e)[:200], end=end)
+    except ValueError as e:  # UnicodeDecodeError too
+        if _cr_line_ends(line):
+            return Bad(offset, "cr_line_ends", CR_DETAIL, end=end)
+        return Bad(offset, "invalid_utf8" if isinstance(e, UnicodeDecodeError) else "bad_json", str(e)[:200], end=end)
 
 
 GAP = "gap"  # a blank or comment line: it neither ends nor continues a run of lines that are not JSON
@@ -586,7 +629,8 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     last = None
                     pos += _skip_line(f)  # an over-long line: the rest of it
                     yield from run.flush(at_end=False)
-                    yield Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes")
+                    yield (Bad(offset, "cr_line_ends", CR_DETAIL) if _cr_line_ends(line) else
+                           Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes"))
                     continue
                 # a UTF-8 BOM (Windows tools): not part of the record, at the file's start or at a
                 # line's inside it (`cat a.jsonl b.jsonl` of files each written with one)

@@ -61,7 +61,7 @@ import regex
 
 from curate import schema
 from curate.config import Check, did_you_mean
-from curate.readers.decompress import CorruptData
+from curate.readers.decompress import CorruptData, unreadable
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -360,7 +360,7 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
     and each page quoting its licence was removed. None where all or none tell (a folder of
     .csv files is read as text lines, as ever)."""
     # a card is text (README.md, LICENSE.txt, NOTICE); a license.jsonl holds records: an evaluation set
-    cards = [rel for path, rel in files if _is_card(rel) and _format_by_name(path) in (None, "text")]
+    cards = [rel for path, rel in files if _is_card(rel, path)]
     data = [(path, rel) for path, rel in files if rel not in cards]
     known = [rel for path, rel in data if _format_by_name(path) is not None]
     # a file of no format is said as such beside those of one; a card beside any other file
@@ -382,7 +382,7 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
 
     parts = [("cannot tell the format of " + (f"{listed(unknown)} from its name" if len(unknown) == 1
                                                else f"{len(unknown)} files ({listed(unknown)}) from their names"))] * bool(unknown)
-    parts += [f"{listed(cards)}, by {'its name' if len(cards) == 1 else 'their names'} a dataset's card or licence,"] * bool(cards)
+    parts += [f"{listed(cards)}, by {'its name' if len(cards) == 1 else 'their names'} a dataset's card, licence or metadata,"] * bool(cards)
     what = ", and ".join(parts)
     return (f"{what} beside the evaluation files (read as text, each line an item: a "
             f'dataset card\'s licence would remove every page quoting it): give {hint}, or format = "text" to read every file as text')
@@ -392,9 +392,16 @@ def _unknown_beside_known(glob: str, files: list[tuple[str, str]]) -> str | None
 _CARDS = frozenset({"readme", "license", "licence", "copying", "notice", "citation", "authors", "changelog", "changes"})
 
 
-def _is_card(rel: str) -> bool:
-    """Whether a file is by its name a dataset's card or licence (LICENSE.txt, README.txt, COPYING)."""
-    return os.path.basename(rel).split(".")[0].lower() in _CARDS
+# a Hugging Face download's metadata (features, splits, a description): JSON, but no items (its
+# records have no text field: it refused the run, or its description was an item)
+_METADATA = frozenset({"dataset_infos.json", "dataset_info.json", "dataset_dict.json"})
+
+
+def _is_card(rel: str, path: str) -> bool:
+    """Whether a file is by its name a dataset's card or licence (LICENSE.txt, README.txt, COPYING),
+    text or of no format (a license.jsonl holds records), or a Hugging Face dataset's metadata."""
+    name = os.path.basename(rel).lower()
+    return name in _METADATA or name.split(".")[0] in _CARDS and _format_by_name(path) in (None, "text")
 
 
 def check_eval_sets(sets) -> list[dict]:
@@ -443,7 +450,7 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
             try:
                 items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
             except (EOFError, OSError, CorruptData) as e:  # a cut download, a damaged member: one line, no traceback
-                raise ValueError(f"{path}: cannot be read ({e}): a damaged or truncated file") from None
+                raise ValueError(unreadable(path, e)) from None
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])
@@ -527,10 +534,52 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
 
 # brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi), „de“ (Ps Pi)
 _LOW_QUOTES = "\u201a\u201e"  # ‚ „: Ps, but closed by a quote
+_STRAIGHT = '"'  # Po, but a quote (Gutenberg's books, most web pages); ' is left: far more often an apostrophe
 _APOSTROPHES = "\u2018\u2019"  # ‘ ’ inside an item: don’t, students’, ’90s (the item's, not a quote)
+# a single quote opening (‘ or German ‚, not ‘90s) and one closing (after a word, not don’t)
+_OPENS_SINGLE = regex.compile(r"(?<![\p{L}\p{N}])[\u2018\u201a](?!\p{N})")
+_CLOSES_SINGLE = regex.compile(r"(?<=\S)[\u2018\u2019](?![\p{L}\p{N}])")
 
 
-def _keep_unpaired(text: str, s: int, e: int) -> list[tuple[int, int]]:
+_OPEN_SINGLE = "\u2018\u201a"
+
+
+def _item_edge(k: int, words: list[int], bounds: list[int]) -> str | None:
+    """"start" where the cut's ``k`` is before the first word of one of its items (``bounds``:
+    where those after the first begin), "end" where after the last, else None (inside one)."""
+    i = bisect.bisect(words, k)  # the cut's words before k
+    if i in (0, len(words)):
+        return "start" if i == 0 else "end"
+    j = bisect.bisect(bounds, k)
+    if j and bounds[j - 1] > words[i - 1]:
+        return "start"
+    return "end" if j < len(bounds) and bounds[j] <= words[i] else None
+
+
+def _single_quotes(text: str) -> tuple[list[int], list[int]]:
+    """Where ``text``'s single quotes open and close (one pass: a page of 4,000 cuts is not read 4,000 times)."""
+    if "\u2018" not in text and "\u201a" not in text:
+        return [], []
+    return [m.start() for m in _OPENS_SINGLE.finditer(text)], [m.start() for m in _CLOSES_SINGLE.finditer(text)]
+
+
+def _after_word(cut: str, k: int, marks: set) -> bool:
+    """Whether ``cut[k]`` follows a word, past the brackets and quotes counted before it (``B«"``:
+    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)."""
+    while k > 0 and k - 1 in marks:
+        k -= 1
+    return k > 0 and unicodedata.category(cut[k - 1])[0] in "LNM"
+
+
+def _page_opened_single(quotes: tuple[list[int], list[int]], s: int) -> bool:
+    """Whether the page before ``s`` has a single quote (‘ or ‚) open (``_single_quotes``): the ’
+    (or German ‘) after an item's last word then closes it, else it is the item's (students’)."""
+    opens, closes = quotes
+    i = bisect.bisect_left(opens, s)
+    return i > 0 and bisect.bisect_left(closes, s) == bisect.bisect_right(closes, opens[i - 1])
+
+
+def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=None) -> list[tuple[int, int]]:
     """The cut ``text[s:e]`` as spans without the brackets or quotes that pair with one it leaves
     on the page: a Han or kana character's token takes the ``」、`` after it but not the ``「``
     before, a Latin token the ``))`` or ``«`` after the item's last word while ``((x`` or ``»x``
@@ -538,25 +587,39 @@ def _keep_unpaired(text: str, s: int, e: int) -> list[tuple[int, int]]:
     quotes with quotes, inner first, anywhere in the cut: a cut over two items (``(A) B``,
     ``(x A) (B y)``, ``«x B» {“A” y}``) keeps the one between them whose partner is outside,
     split around it. Inside, a quote faces away from the word it touches, and ‘ ’ are the
-    item's (``don’t``, ``students’``, ``’90s``)."""
+    item's (``don’t``, ``students’``, ``’90s``) but for a ’ (German ‘) after an item's last
+    word (``starts``: where the cut's items begin, sorted) that closes the cut's ‘ or one the
+    page opened (``‘x A’ B``; ``quotes``: ``_single_quotes(text)``)."""
     cut = text[s:e]
     words = [k for k, c in enumerate(cut) if unicodedata.category(c)[0] in "LN"]
     if not words:
         return [(s, e)]
+    bounds = [b - s for b in starts[bisect.bisect_right(starts, s) : bisect.bisect_left(starts, e)]]  # starts: sorted
     stacks, stays, paired = {False: [], True: []}, [], set()  # a bracket pairs with a bracket, a quote with a quote
+    marks = set()  # the brackets and quotes counted so far
     for k, c in enumerate(cut):
         cat = unicodedata.category(c)
-        quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES
+        quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES or c in _STRAIGHT
         if not quote and cat not in ("Ps", "Pe"):
             continue
-        if k < words[0] or k > words[-1]:  # before the first word all open, after the last all close
+        if c in _STRAIGHT and 0 < k < len(cut) - 1 and all(unicodedata.category(x)[0] in "LN" for x in (cut[k - 1], cut[k + 1])):
+            continue  # inside a word: Hebrew's gershayim typed as " (צה"ל), not a quote
+        if c in _APOSTROPHES:  # the item's (don’t, ’90s), or a quote before or after one of its items
+            edge = _item_edge(k, words, bounds)
+            if edge is None or cut[k + 1 : k + 2].isdigit():
+                continue
+            if edge == "end" and unicodedata.category(cut[k - 1])[0] in "LNM" and not (stacks[True] and cut[stacks[True][-1]] in _OPEN_SINGLE):
+                quotes = _single_quotes(text) if quotes is None else quotes
+                if not _page_opened_single(quotes, s):
+                    continue  # students’ ending an item, no ‘ open
+            opens = edge == "start"
+        elif k < words[0] or k > words[-1]:  # before the first word all open, after the last all close
             if cat == ("Pe" if k < words[0] else "Ps"):
                 continue
             opens = k < words[0]
-        elif quote and c in _APOSTROPHES:
-            continue
         else:
-            opens = cat == "Ps" if not quote else unicodedata.category(cut[k - 1])[0] not in "LNM"
+            opens = cat == "Ps" if not quote else not _after_word(cut, k, marks)
+        marks.add(k)
         stack = stacks[quote]
         if opens:
             stack.append(k)
@@ -781,17 +844,20 @@ class DecontaminateStage:
         # a window whose first or last word is the one that differs reaches past the shared words
         # (an exact n-gram's neighbours match with one mismatch): that word is not cut
         starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
         for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
+            linked[owner[a] + 1 : owner[b - 1] + 1] = True
             words[a:b] = True
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
-        out, pos, t = [], 0, 0
+        items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
+        out, pos, t, quotes = [], 0, 0, _single_quotes(text)
         while t < len(cut):
             s, e = cut[t]
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            for s, e in _keep_unpaired(text, s, e):
+            for s, e in _keep_unpaired(text, s, e, items, quotes):
                 out.append(text[pos:s])
                 out.append("\n" if "\n" in text[s:e] else "")
                 pos = e

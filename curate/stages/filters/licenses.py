@@ -52,12 +52,19 @@ _GNU = frozenset(f"{x}-{v}" for x, vs in (("gpl", "1.0 2.0 3.0"), ("lgpl", "2.0 
                                           ("gfdl", "1.1 1.2 1.3")) for v in vs.split())
 
 
+# GPL ids with an exception SPDX deprecated for WITH expressions (npm's and Maven's licence fields still give them)
+_WITH = {f"gpl-{v}-with-{e.split('-')[0].lower()}-exception": f"gpl-{v}-only with {e}" for v, es in (
+    ("2.0", "autoconf-exception-2.0 bison-exception-2.2 classpath-exception-2.0 font-exception-2.0 gcc-exception-2.0"),
+    ("3.0", "autoconf-exception-3.0 gcc-exception-3.1")) for e in es.split()}
+
+
 def _spdx(name: str) -> str:
     """A lower-cased id in SPDX's current spelling: "gpl-2.0+" is "gpl-2.0-or-later", "gpl-3.0"
-    "gpl-3.0-only" (either listed allows either)."""
+    "gpl-3.0-only", "gpl-2.0-with-classpath-exception" "gpl-2.0-only with classpath-exception-2.0"
+    (either listed allows either)."""
     if name.endswith("+"):
         return f"{name[:-1]}-or-later"
-    return f"{name}-only" if name in _GNU else name
+    return f"{name}-only" if name in _GNU else _WITH.get(name, name)
 
 
 def allowed_set(listed) -> frozenset:
@@ -99,13 +106,16 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
             pos += 2
             if pos > len(tokens) or not _ID.fullmatch(tokens[pos - 1]) or tokens[pos - 1].upper() in _OPERATORS:
                 raise ValueError
-            return listed(name) or " ".join(map(_spdx, (t.lower() for t in tokens[pos - 3:pos]))) in allow
-        return listed(name)
+            exception = tokens[pos - 1].lower()
+        else:  # a deprecated id may be a WITH expression ("GPL-2.0-with-classpath-exception")
+            name, _, exception = _spdx(name).partition(" with ")
+        return listed(name) or bool(exception) and listed(name, f" with {exception}")
 
-    def listed(name: str) -> bool:
-        """The id listed, or the licence whose "or later" it is (GPL-2.0+ when GPL-2.0 is)."""
+    def listed(name: str, exception: str = "") -> bool:
+        """The id (with ``exception``) listed, or the licence whose "or later" it is (GPL-2.0+
+        when GPL-2.0 is; "GPL-2.0+ WITH X" when "GPL-2.0 WITH X" is)."""
         base = _spdx(name).removesuffix("-or-later")
-        return _spdx(name) in allow or base in allow or _spdx(base) in allow
+        return any(f"{x}{exception}" in allow for x in (_spdx(name), base, _spdx(base)))
 
     def chain(operand, op: str, combine):
         """operand (op operand)*: every operand is parsed (consumed) before combining."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from curate.stages.filters.rules import TextDoc, Rewrite
+from curate.stages.filters.redact import Rewrite, redaction
 
 PII = {
     "kinds": ["email", "ip", "phone"],
@@ -66,52 +66,6 @@ PATTERNS = {
         (lambda t: _MAYBE_DASHES.search(t) is not None, _PHONE_DASHES, None),
     ],
 }
-
-
-def _sub_within(rx: re.Pattern, fn, text: str, spans: list) -> str:
-    """``rx.sub(fn, text)`` for a regex whose matches are all inside ``spans`` (whole lines, in
-    order, for a regex that never matches across a line's end): only the spans are searched."""
-    parts, last = [], 0
-    for start, end in spans:
-        for m in rx.finditer(text, start, end):
-            parts += (text[last:m.start()], fn(m))
-            last = m.end()
-    return "".join(parts) + text[last:] if parts else text
-
-
-def redaction(name: str, patterns: dict, kinds: list, placeholder: str) -> Rewrite:
-    """A rewrite replacing each match of ``patterns[kind]`` (``{kind: [(cheap test, regex,
-    check or None)]}``) by the placeholder, counted as ``{name}_{kind}``. The test says False
-    (no match can be in the text), True (search it all) or which [start, end) spans of whole
-    lines to search. A regex with a group named ``v`` replaces that group only (a password's
-    value, its quotes and key kept)."""
-    subs = [(k, patterns[k], placeholder.format(KIND=k.upper(), kind=k)) for k in kinds]
-
-    def redact(doc: TextDoc) -> tuple[str, dict]:
-        text, counts = doc.text, {}
-        for kind, found, repl in subs:
-            n = 0
-
-            def sub(m: re.Match) -> str:
-                nonlocal n
-                if check is not None and not check(m):
-                    return m.group()
-                n += 1
-                if "v" not in m.re.groupindex:
-                    return repl
-                s = m.start()
-                return m.group()[: m.start("v") - s] + repl + m.group()[m.end("v") - s:]
-
-            for test, rx, check in found:
-                where = test(text)
-                if where is True:
-                    text = rx.sub(sub, text)
-                elif where:
-                    text = _sub_within(rx, sub, text, where)
-            counts[f"{name}_{kind}"] = n
-        return text, counts
-
-    return Rewrite(name, redact)
 
 
 def pii_rewrite(cfg: dict) -> Rewrite:

@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from curate.config import Check, merge_section
+from curate.stages.filters.redact import Rewrite, code_points  # noqa: F401 (here since the filters began)
 
 NON_NEGATIVE = Check(min=0)  # every filter threshold
 
@@ -90,13 +91,6 @@ def _flag_table(limit: int) -> np.ndarray:
                 flags[(unit == 0) & (cps != 0) & ~(flags & MARK).astype(bool)] |= UNIT
                 table = _FLAGS = np.concatenate((table, flags))
     return table
-
-
-def code_points(text: str) -> np.ndarray:
-    """The text's code points, one array element per character (uint8 when ASCII)."""
-    if text.isascii():
-        return np.frombuffer(text.encode("ascii"), np.uint8)
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
 
 
 def flag_table(codes: np.ndarray) -> np.ndarray:
@@ -259,17 +253,6 @@ class Rule:
         if v is None or OPS[self.op](v, self.threshold):
             return None
         return float(v)
-
-
-@dataclass(frozen=True)
-class Rewrite:
-    """A step that replaces the text (C4 line cleaning, PII redaction).
-
-    ``fn(doc) -> (new_text, counts)``; counts (e.g. lines removed) feed the stage counters.
-    """
-
-    name: str
-    fn: Callable[[TextDoc], tuple[str, dict]]
 
 
 # --- word lists ----------------------------------------------------------------------------

@@ -13,12 +13,12 @@ name. Tcl assigns with ``set name value`` (no operator): taken in ``set_language
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import numba
 import numpy as np
 
-from curate.stages.filters.pii import redaction
-from curate.stages.filters.rules import TextDoc, Rewrite, code_points
+from curate.stages.filters.redact import Rewrite, code_points, redaction
 
 SECRETS = {
     "kinds": ["private_key", "token", "password"],
@@ -48,6 +48,7 @@ _TOKEN = re.compile(
     r"|AIza[0-9A-Za-z_-]{35}"  # Google API key
     r"|[rs]k_(?:live|test)_[0-9A-Za-z]{16,247}"  # Stripe
     r"|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"  # OpenAI, Anthropic
+    r"|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{50,}"  # npm, PyPI (an .npmrc's _authToken=, a .pypirc's password =)
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"  # a signed JWT
     r"(?![\w-])"
 )
@@ -157,9 +158,9 @@ def _candidates(codes, pairs, words):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
     where each secret's name followed by an operator ends). A word is looked for only where
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr in either case; AK, gh,
-    xo, k_, yJ, IV, ...), the characters around it compared there."""
+    xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base) = words
+     sk, eyj, private, base, npm, pypi) = words
     n = len(codes)
     flags = 0
     names = []
@@ -190,7 +191,8 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_TOKEN  # gh[pousr]_
         elif (t == 8 and _at(codes, j - 6, github_pat, False)) or (t == 9 and _at(codes, j - 2, glpat, False)) or (
                 t == 10 and _at(codes, j - 1, xox, False)) or (t == 11 and (_at(codes, j - 1, k_live, False) or _at(codes, j - 1, k_test, False))) or (
-                t == 12 and _at(codes, j - 2, sk, False)) or (t == 13 and _at(codes, j - 2, eyj, False)):
+                t == 12 and _at(codes, j - 2, sk, False)) or (t == 13 and _at(codes, j - 2, eyj, False)) or (
+                t == 15 and _at(codes, j - 1, npm, False)) or (t == 16 and _at(codes, j - 1, pypi, False)):
             flags |= _HAS_TOKEN
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
@@ -204,7 +206,7 @@ def _pairs() -> np.ndarray:
         for a in {pair[0], pair[0].upper()}:
             for b in {pair[1], pair[1].upper()}:
                 pairs[ord(a), ord(b)] = t
-    for t, group in enumerate((("AK", "AS", "AI"), ("gh",), ("b_",), ("lp",), ("xo",), ("k_",), ("k-",), ("yJ",), ("IV",)), 6):
+    for t, group in enumerate((("AK", "AS", "AI"), ("gh",), ("b_",), ("lp",), ("xo",), ("k_",), ("k-",), ("yJ",), ("IV",), ("np",), ("py",)), 6):
         for pair in group:
             pairs[ord(pair[0]), ord(pair[1])] = t
     return pairs
@@ -213,7 +215,7 @@ def _pairs() -> np.ndarray:
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 
 
@@ -255,10 +257,30 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
     code, config, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (PATTERNS, _CONFIG_PATTERNS, _SET_PATTERNS))
     by_language = {str(x).lower(): config for x in cfg["unquoted_languages"]} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
-    def redact(doc: TextDoc) -> tuple[str, dict]:
+    def redact(doc) -> tuple[str, dict]:  # a TextDoc
         try:
             return by_language.get((doc.language or "").lower(), code).fn(doc)
         finally:
             _LAST[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
+
+
+# Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
+# prose, where a false match costs only an audit's reading of a few characters.
+_ALL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok), (lambda t: True, _SET, _value_ok)]}
+# A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
+_PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
+_REDACT_ALL = [None]
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every secret the code rule finds in any language replaced by ``<KEY>``, and a
+    private key cut before its END line too (what a ledger snippet shows, curate/snippets.py)."""
+    if _REDACT_ALL[0] is None:
+        _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"]).fn
+    try:
+        text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
+    finally:
+        _LAST[0] = (None, None)
+    return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text

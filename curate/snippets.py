@@ -1,0 +1,45 @@
+"""What the ledger keeps of a removed text: its ``snippet``, the first ``SNIPPET_CHARS``
+characters with their secrets redacted, as the code filter redacts them (``redact_secrets``:
+private keys, provider tokens, passwords and keys assigned as literals, quoted or not), in every
+domain: the ledger is shared more widely than the corpus, and what it holds of a removed or
+skipped document never reached the filter's rewrite (a file skipped at read, a record removed
+before the ``secrets`` step, a web page or book, where no secrets rule runs). A file whose name
+marks it as a credential store (``.npmrc``, ``id_rsa``, ``*.pem``, ...) keeps no text at all:
+``CREDENTIAL_SNIPPET``, its rule and ``chars`` as they were. PII (e-mail addresses, phones, IPs)
+is left as it is: the ``pii`` rewrite is opt-in per domain, and the audit shows what was removed.
+"""
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+CREDENTIAL_SNIPPET = "[credential file: not kept]"
+# Credential stores by name (the path's last part, after a dump's "file.jsonl:" too): package
+# registries' and HTTP/git logins, cloud credentials, SSH private keys, keys and keystores.
+CREDENTIAL_NAMES = frozenset({
+    ".npmrc", ".yarnrc.yml", ".pypirc", ".netrc", "_netrc", ".git-credentials", ".pgpass", ".htpasswd", ".s3cfg",
+    ".boto", ".dockercfg", "credentials", "credentials.json", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
+})
+CREDENTIAL_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk")
+# A secret that starts inside the snippet ends within this many characters (a token is at most
+# ~260, a password's value 200): the redaction reads this much more, so none is cut unseen.
+MARGIN = 512
+_LAST_PART = re.compile(r"[^/\\:]*\Z")
+
+
+def is_credential_file(path) -> bool:
+    name = _LAST_PART.search(path or "").group().lower()
+    return name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES)
+
+
+def snippets(texts: pa.Array, paths: pa.Array, size: int) -> pa.Array:
+    """The ledger's snippets of ``texts`` (their files' ``paths``): the first ``size``
+    characters, secrets redacted; a credential file's ``CREDENTIAL_SNIPPET``."""
+    from curate.stages.filters.secrets import redact_secrets  # numba: imported when a ledger is written
+
+    heads = pc.utf8_slice_codeunits(texts, 0, size + MARGIN).to_pylist()
+    out = [None if t is None else CREDENTIAL_SNIPPET if is_credential_file(p) else redact_secrets(t)[:size]
+           for t, p in zip(heads, paths.to_pylist())]
+    return pa.array(out, pa.string())

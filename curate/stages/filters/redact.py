@@ -1,0 +1,76 @@
+"""Text replacement shared by the rewrites: the ``Rewrite`` step, ``redaction`` (patterns to a
+placeholder, counted) and ``code_points``. A leaf module (no curate import): the ledger's
+snippets are redacted with the secrets patterns (curate/snippets.py) from ``schema``, which the
+filter rules' config checking imports.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+def code_points(text: str) -> np.ndarray:
+    """The text's code points, one array element per character (uint8 when ASCII)."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), np.uint8)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A step that replaces the text (C4 line cleaning, PII redaction).
+
+    ``fn(doc) -> (new_text, counts)``; counts (e.g. lines removed) feed the stage counters.
+    """
+
+    name: str
+    fn: Callable[..., tuple[str, dict]]  # fn(TextDoc)
+
+
+def _sub_within(rx: re.Pattern, fn, text: str, spans: list) -> str:
+    """``rx.sub(fn, text)`` for a regex whose matches are all inside ``spans`` (whole lines, in
+    order, for a regex that never matches across a line's end): only the spans are searched."""
+    parts, last = [], 0
+    for start, end in spans:
+        for m in rx.finditer(text, start, end):
+            parts += (text[last:m.start()], fn(m))
+            last = m.end()
+    return "".join(parts) + text[last:] if parts else text
+
+
+def redaction(name: str, patterns: dict, kinds: list, placeholder: str) -> Rewrite:
+    """A rewrite replacing each match of ``patterns[kind]`` (``{kind: [(cheap test, regex,
+    check or None)]}``) by the placeholder, counted as ``{name}_{kind}``. The test says False
+    (no match can be in the text), True (search it all) or which [start, end) spans of whole
+    lines to search. A regex with a group named ``v`` replaces that group only (a password's
+    value, its quotes and key kept)."""
+    subs = [(k, patterns[k], placeholder.format(KIND=k.upper(), kind=k)) for k in kinds]
+
+    def redact(doc) -> tuple[str, dict]:  # a TextDoc, or anything with its text
+        text, counts = doc.text, {}
+        for kind, found, repl in subs:
+            n = 0
+
+            def sub(m: re.Match) -> str:
+                nonlocal n
+                if check is not None and not check(m):
+                    return m.group()
+                n += 1
+                if "v" not in m.re.groupindex:
+                    return repl
+                s = m.start()
+                return m.group()[: m.start("v") - s] + repl + m.group()[m.end("v") - s:]
+
+            for test, rx, check in found:
+                where = test(text)
+                if where is True:
+                    text = rx.sub(sub, text)
+                elif where:
+                    text = _sub_within(rx, sub, text, where)
+            counts[f"{name}_{kind}"] = n
+        return text, counts
+
+    return Rewrite(name, redact)
