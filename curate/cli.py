@@ -531,14 +531,23 @@ def a_few(lines: list[str], reason: str, root: str) -> list[str]:
                                  f"(a row each in {output.join(root, 'quarantine')})"]
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one by one (a name is mostly ASCII)
+# Unicode categories written escaped: controls, format characters (bidi overrides and isolates,
+# zero-width ones), lone surrogates (a name's byte that is not UTF-8), line and paragraph separators
+_UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def one_line(text: str) -> str:
     """``text`` (a file's name in it) as one terminal line: a newline or other control character
     escaped as Python writes it (``\\n``, ``\\x1b``); a name's newline made a second line that
-    read as curate's own, its ESC reached the terminal."""
-    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    read as curate's own, its ESC reached the terminal. So is a character shown as nothing that
+    changes how the line reads: a right-to-left override (U+202E) turned the rest of the line
+    around, curate's words too; a zero-width space made two names look one. Letters of any
+    script and their spaces are written as they are."""
+    import unicodedata
+
+    return _NOT_ASCII_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii")
+                                if unicodedata.category(m.group()) in _UNSHOWN else m.group(), text)
 
 
 def _quarantined(manifest: dict, root: str, reason: str) -> list[tuple]:

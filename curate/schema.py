@@ -258,14 +258,25 @@ def meta_json(meta: dict | None) -> str | None:
     try:
         return json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str, allow_nan=False)
     except ValueError:  # NaN/Infinity from the input: not JSON, keep them as strings
-        return json.dumps(_finite(meta), sort_keys=True, ensure_ascii=False, default=str)
+        return json.dumps(finite(meta), sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _finite(x):
-    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
-        return str(x)
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
+def finite(x, to=str):
+    """``x`` with each NaN and Infinity ``to(it)``, its text by default (``"nan"``, ``"-inf"``), in
+    copies of its objects and lists. Walked with a list of what is left, not a call a level: a JSON record's meta is
+    taken as parsed (jsonl.record_to_doc), up to the ~990 levels ``json.loads`` reads, and two
+    frames a level passed Python's recursion limit at 500 (the record and those after it lost)."""
+    top = [x]
+    left = [(top, 0)]
+    while left:
+        into, key = left.pop()
+        v = into[key]
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            into[key] = to(v)
+        elif isinstance(v, dict):
+            into[key] = v = dict(v)
+            left.extend((v, k) for k in v)
+        elif isinstance(v, (list, tuple)):
+            into[key] = v = list(v)
+            left.extend((v, i) for i in range(len(v)))
+    return top[0]

@@ -341,3 +341,47 @@ def test_a_bad_eval_file_of_train_quality_is_said_before_training(tmp_path, caps
     assert rc == 2 and err.count("\n") == 1 and said in err, err
     assert ("damaged" in err) == (bad == "cut_short"), err
     assert not (tmp_path / "m.bin").exists()
+
+
+@pytest.mark.parametrize("odd", [b'[{"text": "an array line"}]\n', b'{"text": "a struct", "x": {"a": 1}}\n{"text": "then a list", "x": [1]}\n'],
+                         ids=["array_line", "struct_then_list"])
+def test_an_audited_jsonl_file_polars_finds_no_type_for_is_named(tmp_path, capsys, odd):
+    """A JSON Lines file polars finds no one type for (a line holding an array among objects, a
+    field an object on one line and a list on another): polars raises a SchemaError, not the
+    ComputeError the audit names its file in, and the audit of a glob stopped with 'curate audit:
+    failed to determine supertype of struct[1] and list[struct[1]]', no file named of the many.
+    It is said as any file polars cannot read, named; the other files are not."""
+    rng = random.Random(9)
+    for name in ("a", "b"):
+        rows = b"".join(json.dumps({"text": sentence(rng)}).encode() + b"\n" for _ in range(3))
+        (tmp_path / f"{name}.jsonl").write_bytes(rows + (odd if name == "b" else b""))
+    assert cli.main(["audit", "--corpus", str(tmp_path / "*.jsonl"), "--output", str(tmp_path / "audit")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"curate audit: {tmp_path / 'b.jsonl'}: cannot be read (failed to determine supertype"), err
+    assert "polars finds no one type" in err and "damaged" not in err, err
+    assert "a.jsonl" not in err
+
+
+def test_an_audited_jsonl_file_with_nan_is_read_as_curate_run_reads_it(tmp_path, capsys):
+    """Python's json.dumps writes a float NaN or infinity as NaN, Infinity (JSON has neither):
+    `curate run` reads such a record (json.loads does), polars stops at it, and `audit --corpus`
+    said the file 'cannot be read (... at character 38 ('N')): a damaged or truncated file'. Its
+    records are audited as `curate run` reads them, those numbers null; a line that is no JSON
+    record (a line cut short) is still said, as before."""
+    rng = random.Random(10)
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": [0.5, float("nan"), float("inf"), -float("inf")][i % 4]} for i in range(40)]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("# exported by a tool\n" + "".join(json.dumps(r) + "\n" for r in rows))
+    assert b"NaN" in path.read_bytes() and b"-Infinity" in path.read_bytes()
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                     "--output", str(tmp_path / "run")]) == 0, capsys.readouterr().err
+    kept = pl.read_parquet(tmp_path / "run" / "text" / "*.parquet")
+    assert kept.height == len(rows)
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == len(rows)
+    assert s["characters"]["total"] == sum(len(r["text"]) for r in rows) == kept["text"].str.len_chars().sum()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(path.read_bytes() + b'{"text": "a line cut sh')
+    assert cli.main(["audit", "--corpus", str(cut), "--output", str(tmp_path / "audit2")]) == 2
+    assert f"{cut}: cannot be read" in capsys.readouterr().err

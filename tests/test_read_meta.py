@@ -151,3 +151,27 @@ def test_a_parquet_binary_meta_of_json_with_a_byte_not_utf8_is_still_its_object(
     assert meta == {"latin1": {"license": "MIT", "author": "Jos\\xe9", "file_path": "src/a.py"},
                     "utf8": {"license": "MIT", "author": 'José \\ "x"', "file_path": "src/b.py"}}
     assert ledger.height == 0
+
+
+def test_a_deep_meta_holding_nan_loses_no_record(tmp_path, capsys):
+    """A meta nested 600 deep whose innermost value is NaN or Infinity (``json.loads`` reads both):
+    the meta column's JSON writes each as its text, and that rewrite walked the meta a call a
+    level (two frames each), past Python's recursion limit: the record and every record after it
+    in its file were one read_error row. The deep meta is written, its NaN ``"nan"``."""
+    def deep(leaf: str, depth: int = 600) -> str:
+        return '{"k": ' * depth + leaf + "}" * depth
+
+    def expected(leaf: str, depth: int = 600):
+        value = leaf
+        for _ in range(depth):
+            value = {"k": value}
+        return value
+
+    (tmp_path / "in").mkdir()
+    lines = ['{"id": "before", "text": "A page read before."}',
+             '{"id": "nan", "text": "A deep meta.", "meta": %s}' % deep("NaN"),
+             '{"id": "inf", "text": "A deep metadata.", "metadata": %s}' % deep("[1, -Infinity]"),
+             '{"id": "after", "text": "A page read after."}']
+    (tmp_path / "in" / "deep.jsonl").write_text("\n".join(lines) + "\n")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "in" / "*.jsonl"), "domain": "web"}], "ingest")
+    assert meta == {"before": None, "nan": expected("nan"), "inf": expected([1, "-inf"]), "after": None}

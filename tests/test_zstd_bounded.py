@@ -366,3 +366,22 @@ def test_many_stray_json_arrays_are_said_in_a_few_lines_before_the_run(tmp_path,
     assert len(said) == 11 and all("export-" in line for line in said[:10]), said
     assert said[10] == (f"curate: warning: and 2 more files quarantined as not_json_lines "
                         f"(a row each in {tmp_path / 'out' / 'quarantine'})"), said
+
+
+def test_a_files_warning_escapes_the_invisible_characters_of_its_name(tmp_path, capsys):
+    """A name's characters that are not shown but change how the line reads are escaped as Python
+    writes them: a right-to-left override (U+202E) turned the rest of the warning around in a
+    terminal that lays out bidirectional text ('...sj.txt' for 'txt.js...', curate's own words
+    too), a zero-width space (U+200B) made two names look one. Letters of any script, and their
+    spaces, are written as they are."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    names = {"invoice\u202egnp.json": "invoice\\u202egnp.json", "zero\u200bwidth.json": "zero\\u200bwidth.json",
+             "join\u2066ed\u2069.json": "join\\u2066ed\\u2069.json", "café 日本\u3000データ.json": "café 日本\u3000データ.json"}
+    for name in names:
+        (tmp_path / "in" / name).write_text(json.dumps([{"text": "an array record"}]))
+    err = _run_err(tmp_path, capsys)
+    said = [line for line in err if line.startswith("curate: warning: ")]
+    assert sorted(line.split()[2] for line in said) == sorted(n.split()[0] for n in names.values()), said
+    assert any(line.startswith("curate: warning: café 日本\u3000データ.json is one JSON array") for line in said), said
+    assert not any(c in line for line in err for c in "\u202e\u200b\u2066\u2069"), err

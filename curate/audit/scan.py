@@ -135,8 +135,8 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     """
     used = {}
     for f in files:
-        with _readable(f) as (path, as_read):
-            read, infer, checked = path, 1000, False
+        with _readable(f) as (path, as_read, folder):
+            read, infer, checked, finite = path, 1000, False, False
             while True:
                 one = Partial(partial.examples_k)
                 try:
@@ -144,7 +144,7 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
                     for b in _batches(frame):
                         one.add_docs(b)
                     break
-                except pl.exceptions.ComputeError as e:
+                except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as e:  # a SchemaError named no file
                     if f.lower().endswith(".parquet"):
                         raise _unreadable(f, e) from None
                     if not checked:  # a comment line, a line-start BOM: polars stops at either; read as curate run does
@@ -155,7 +155,11 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
                     if _no_records(read):  # polars cannot infer a schema from nothing
                         break
                     if infer is None:
-                        raise _unreadable(f, e) from None
+                        again = None if finite else _finite_copy(read, f, folder)
+                        if again is None:
+                            raise _unreadable(f, e) from None
+                        read, finite = again, True
+                        continue
                     infer = None
         partial.merge(one)
     return used
@@ -163,7 +167,7 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
 
 @contextlib.contextmanager
 def _readable(path: str):
-    """(where to read ``path``, ``as_read``: see _as_read): itself, or a bucket's JSONL file copied
+    """(where to read ``path``, ``as_read``, ``folder``: see _as_read): itself, or a bucket's JSONL file copied
     to a temporary folder (polars would read it with its own object store, which knows neither
     curate's endpoints, STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in
     place (scan_parquet)."""
@@ -180,7 +184,8 @@ def _readable(path: str):
 
 @contextlib.contextmanager
 def _as_read(path: str, name: str):
-    """(the file to read, ``as_read()``: the file to read once polars has stopped at a line). A
+    """(the file to read, ``as_read()``: the file to read once polars has stopped at a line,
+    ``folder()``: a temporary folder for a copy, made once, removed after the file is read). A
     JSONL file with a comment line or a line-start BOM (polars stops at either: a Windows
     export's, `cat a.jsonl b.jsonl`'s) is read from a zstd copy without them (on disk, not in
     memory: a dump may be many GB), as `curate run` reads it; ``name``: the file as the user
@@ -195,9 +200,9 @@ def _as_read(path: str, name: str):
         folder = lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-"))  # noqa: E731
         if not path.lower().endswith(JSONL) or compression(path):
             read = _without_odd_lines(path, name, folder)
-            yield read, lambda: read
+            yield read, lambda: read, folder
         else:
-            yield path, lambda: _without_odd_lines(path, name, folder)
+            yield path, lambda: _without_odd_lines(path, name, folder), folder
 
 
 def _without_odd_lines(path: str, name: str, folder) -> str:
@@ -233,6 +238,45 @@ def _without_odd_lines(path: str, name: str, folder) -> str:
             raise
         raise _no_room(name, "a JSONL file with a comment line or a line-start BOM is read from a zstd copy "
                              "without them (about a fifth of its decompressed size)", e) from None
+
+
+def _finite_copy(path: str, name: str, folder) -> str | None:
+    """A zstd copy of the JSONL file ``path`` in ``folder()``, each NaN and Infinity null, where it
+    has some and its every other line is a record `curate run` reads (blank and comment lines
+    left out); else None: polars' error stands (a line cut short is a damaged file). JSON has
+    neither number, but Python's json.dumps writes them (a score NaN) and json.loads reads them,
+    as `curate run` does: polars stopped at the first, the audit said the file was damaged. Only
+    a file polars failed on is decoded so, line by line."""
+    import zstandard
+
+    from curate.readers.common import open_bytes, without_bom
+
+    copy, fixed = os.path.join(folder(), "finite.jsonl.zst"), 0
+    try:  # no bound on what it decodes: a compressed input's was its first pass (_without_odd_lines)
+        with open_bytes(path, Limits(max_file_bytes=1 << 62)) as f, open(copy, "wb") as raw, \
+                zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
+            for lines in iter(lambda: f.readlines(1 << 22), []):
+                for line in map(without_bom, lines):
+                    head = line.strip()
+                    if not head or head.startswith(jsonl.COMMENT):
+                        continue
+                    try:
+                        obj = jsonl.loads(head)
+                    except ValueError:  # no JSON (UnicodeDecodeError too): a damaged line, said as polars says it
+                        return None
+                    if not isinstance(obj, dict):
+                        return None
+                    if b"NaN" in head or b"Infinity" in head:  # else no such number: the line as it is
+                        try:
+                            json.dumps(obj, allow_nan=False)
+                        except ValueError:
+                            line, fixed = json.dumps(schema.finite(obj, to=lambda _: None)).encode() + b"\n", fixed + 1
+                    out.write(line)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise _no_room(name, "a JSONL file with NaN or Infinity is read from a zstd copy with them null", e) from None
+    return copy if fixed else None
 
 
 def _no_records(path: str) -> bool:
@@ -288,6 +332,9 @@ def _unreadable(path: str, e: Exception) -> ValueError:
     A zstd frame over the decoder's window is not damaged: its line says how to recompress it."""
     if getattr(e, "reason", "") == "zstd_window_too_large":
         return ValueError(unreadable(path, e))
+    if isinstance(e, pl.exceptions.SchemaError):  # not damaged: polars finds no one type for a column
+        return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): polars finds no one type for its lines or a "
+                          f"field (a line holding a JSON array among objects, a field an object in one record and a list in another)")
     return ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]}): a damaged or truncated file, or not of its kind")
 
 
