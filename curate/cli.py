@@ -535,6 +535,8 @@ _NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one
 # Unicode categories written escaped: controls, format characters (bidi overrides and isolates,
 # zero-width ones), lone surrogates (a name's byte that is not UTF-8), line and paragraph separators
 _UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: how a script spells some of its words, kept between its letters
+_SPELT = ("L", "M", "S")  # a letter, mark (a virama, U+FE0F) or symbol (an emoji) of a script
 
 
 def one_line(text: str) -> str:
@@ -543,11 +545,31 @@ def one_line(text: str) -> str:
     read as curate's own, its ESC reached the terminal. So is a character shown as nothing that
     changes how the line reads: a right-to-left override (U+202E) turned the rest of the line
     around, curate's words too; a zero-width space made two names look one. Letters of any
-    script and their spaces are written as they are."""
+    script and their spaces are written as they are, and so is a zero-width (non-)joiner that
+    spells a word of one (_joins): Persian's ZWNJ (می‌خواهم), a ZWJ after a virama or in an
+    emoji sequence."""
     import unicodedata
 
-    return _NOT_ASCII_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii")
-                                if unicodedata.category(m.group()) in _UNSHOWN else m.group(), text)
+    def shown(m: re.Match) -> str:
+        c = m.group()
+        if unicodedata.category(c) not in _UNSHOWN or (c in _JOINERS and _joins(text, m.start())):
+            return c
+        return c.encode("unicode_escape").decode("ascii")
+
+    return _NOT_ASCII_SHOWN.sub(shown, text)
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether the ZWNJ or ZWJ at ``text[i]`` follows a virama (a Devanagari half form, a Malayalam
+    chillu at a word's end), or stands between two non-ASCII letters, marks or symbols (Persian,
+    an emoji sequence); between ASCII letters, at an edge, beside another format character, it
+    only hides a difference (pay\u200cpal), as RFC 5892's CONTEXTJ rule, joining types aside."""
+    import unicodedata
+
+    before, after = text[i - 1:i], text[i + 1:i + 2]
+    if before and unicodedata.combining(before) == 9:  # canonical combining class 9: a virama
+        return True
+    return all(c and not c.isascii() and unicodedata.category(c).startswith(_SPELT) for c in (before, after))
 
 
 def _quarantined(manifest: dict, root: str, reason: str) -> list[tuple]:

@@ -349,7 +349,13 @@ def begin(root: str) -> str:
     link = _dangling_link(base) if info.type == pafs.FileType.NotFound and "://" not in root else None
     if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
         shown = link if os.path.isabs(root) else os.path.relpath(link)
-        if _loops(link):  # "create that folder" cannot be done: the folder named is a link of the loop
+        why = _eloop(link)
+        if why == "chain":  # no loop: a folder (or nothing) past the system's limit (40 links on Linux)
+            end = os.path.realpath(link) if os.path.isabs(root) else os.path.relpath(os.path.realpath(link))
+            raise ValueError(f"output {root!r}: {shown!r} leads through more symbolic links than the system follows to "
+                             f"{end!r}{'' if os.path.isdir(end) else ', which does not exist'}: point it at that folder directly, "
+                             "or choose another --output")
+        if why == "loop":  # "create that folder" cannot be done: the folder named is a link of the loop
             raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, a loop of symbolic links "
                              "that leads to no folder: point one of them at a folder, or choose another --output")
         raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, which does not exist: "
@@ -380,13 +386,22 @@ def _dangling_link(path: str) -> str | None:
     return None
 
 
-def _loops(link: str) -> bool:
-    """Does the symbolic link ``link`` lead back into itself (ELOOP)?"""
+def _eloop(link: str) -> str | None:
+    """Why the system cannot follow the symbolic link ``link`` (ELOOP), if so: "loop", it leads back
+    into itself; "chain", more links in a row than the system follows (40 on Linux), which
+    os.path.realpath follows, telling a loop by a link seen twice."""
     try:
         os.stat(link)
+        return None
     except OSError as e:
-        return e.errno == errno.ELOOP
-    return False
+        if e.errno != errno.ELOOP:
+            return None
+    try:
+        os.path.realpath(link, strict=True)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "loop"
+    return "chain"
 
 
 def _hold(root: str, fs, base: str) -> None:

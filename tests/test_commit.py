@@ -3,6 +3,7 @@ and an interrupted, killed or failed rerun leaves the previous output verifying 
 byte-identical (issue 13, cases 1 and 2)."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -1149,3 +1150,32 @@ def test_the_process_named_as_the_lock_holder_is_the_holder(tmp_path, holder, ca
                                            "wait for it to end or choose another --output\n")
     finally:
         proc.communicate("", timeout=60)
+
+
+@pytest.mark.parametrize("end", ["folder", "nothing"])
+@pytest.mark.parametrize("where", ["output", "folder above"])
+def test_an_output_through_a_long_chain_of_links_is_not_called_a_loop(tmp_path, corpora, capsys, where, end):
+    """A chain of more links than the system follows (ELOOP past 40 on Linux: out -> l39 -> ...
+    -> l0 -> data) that is no loop was said to be 'a loop of symbolic links that leads to no
+    folder', to a folder that is there. It is said as a chain too long, and where it ends."""
+    target = tmp_path / "data"
+    if end == "folder":
+        target.mkdir()
+    prev = target
+    for i in range(41):
+        (tmp_path / f"l{i}").symlink_to(prev.name)
+        prev = tmp_path / f"l{i}"
+    link = tmp_path / "out"
+    link.symlink_to(prev.name)
+    with pytest.raises(OSError) as e:
+        os.stat(link)
+    assert e.value.errno == errno.ELOOP  # the system's limit, else this test tests nothing
+    out = link if where == "output" else link / "corpus"
+    args = ["run", "--input", str(corpora / "web" / "dolma_wget_sample-0000.warc.gz"), "--domain", "web",
+            "--stages", "ingest", "--output", str(out), "--progress", "off"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"curate: output {str(out)!r}: {str(link)!r} leads through more symbolic links than the system follows "
+                   f"to {str(target)!r}{'' if end == 'folder' else ', which does not exist'}: point it at that folder directly, "
+                   "or choose another --output\n"), err
+    assert not target.exists() or not any(target.iterdir())  # nothing made

@@ -385,3 +385,23 @@ def test_a_files_warning_escapes_the_invisible_characters_of_its_name(tmp_path, 
     assert sorted(line.split()[2] for line in said) == sorted(n.split()[0] for n in names.values()), said
     assert any(line.startswith("curate: warning: café 日本\u3000データ.json is one JSON array") for line in said), said
     assert not any(c in line for line in err for c in "\u202e\u200b\u2066\u2069"), err
+
+
+def test_a_files_warning_keeps_the_joiners_a_script_is_written_with(tmp_path, capsys):
+    """A zero-width non-joiner or joiner (U+200C, U+200D, format characters like a bidi override)
+    is part of how a name is spelt between two letters of a script that writes it: Persian puts a
+    ZWNJ inside words (می‌خواهم), Devanagari and Malayalam a ZWJ after a virama, an emoji sequence
+    a ZWJ between its emoji. Those are written as they are (escaped, a Persian name read
+    'می\\u200cخواهم'); between ASCII letters, at a name's edge, and a soft hyphen, they only make
+    two names look one, so are escaped still."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    names = {"می\u200cخواهم.json": "می\u200cخواهم.json", "क्\u200dष.json": "क्\u200dष.json",
+             "അവന്\u200d.json": "അവന്\u200d.json", "👨\u200d👩\u200d👧.json": "👨\u200d👩\u200d👧.json",
+             "🏳\ufe0f\u200d🌈.json": "🏳\ufe0f\u200d🌈.json", "pay\u200cpal.json": "pay\\u200cpal.json",
+             "\u200dedge.json": "\\u200dedge.json", "soft\u00adhyphen.json": "soft\\xadhyphen.json",
+             "ab\u200c\u202e.json": "ab\\u200c\\u202e.json"}
+    for name in names:
+        (tmp_path / "in" / name).write_text(json.dumps([{"text": "an array record"}]))
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert sorted(line.split()[2] for line in said) == sorted(names.values()), said
