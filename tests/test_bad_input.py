@@ -252,6 +252,7 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
              # records separated by a bare CR (old Mac line ends; cr_line_ends), short or over the limit
              lambda r: "\r".join(json.dumps({"text": f"m{i}"}) for i in range(r.randrange(2, 6))),
              lambda r: "\r".join(["{\"text\": \"m\"}", "x,y"] * r.randrange(1, 4)),
+             lambda r: r.choice(["// h\r", "\r", "#\r\r"]) + "\r".join(json.dumps({"text": f"m{i}"}) for i in range(r.randrange(1, 6))),
              lambda r: "日" * (cap // 3 + r.choice([-1, 0, 1])), lambda r: json.dumps({"text": "z" * (cap - 12 + r.choice([-1, 0, 1]))})]
     differ = []
     for seed in range(60):
