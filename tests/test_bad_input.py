@@ -252,6 +252,7 @@ def test_random_json_lines_read_in_ranges_give_the_rows_read_whole(tmp_path):
              # records separated by a bare CR (old Mac line ends; cr_line_ends), short or over the limit
              lambda r: "\r".join(json.dumps({"text": f"m{i}"}) for i in range(r.randrange(2, 6))),
              lambda r: "\r".join(["{\"text\": \"m\"}", "x,y"] * r.randrange(1, 4)),
+             lambda r: r.choice(["// h\r", "\r", "#\r\r"]) + "\r".join(json.dumps({"text": f"m{i}"}) for i in range(r.randrange(1, 6))),
              lambda r: "日" * (cap // 3 + r.choice([-1, 0, 1])), lambda r: json.dumps({"text": "z" * (cap - 12 + r.choice([-1, 0, 1]))})]
     differ = []
     for seed in range(60):
@@ -337,6 +338,27 @@ def test_records_separated_by_a_bare_cr_are_said_so_whole_and_in_ranges(tmp_path
         assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split, limits)), key=repr) == whole
     said = [q["detail"] for q in read_all(p, limits=limits)["quarantine"] if q["reason"] == "cr_line_ends"]
     assert len(said) == 2 and all("tr '\\r' '\\n'" in d for d in said), said
+
+
+def test_old_mac_records_after_a_comment_or_a_blank_part_are_said_not_skipped(tmp_path):
+    """An old-Mac part whose first "\\r"-separated piece is a comment (a header `// exported
+    ...`) or blank (a bare "\\r" first) was judged by that piece alone: the comment line hid
+    every record after it (skipped as one comment line, nothing said), the blank one was
+    bad_json. Both are cr_line_ends, whole and in ranges; a comment holding a raw "\\r" and
+    no record after it stays a comment."""
+    mac = "\r".join(json.dumps({"text": f"record {i}"}) for i in range(3)).encode()
+    head, blank = b"// part two, exported by the old app\r" + mac, b"\r" + mac
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(lines({"text": "first"}, head, blank, b"# a note\rwith a raw cr", {"text": "last"}))
+    whole = _rows(p)
+    data = p.read_bytes()
+    assert sorted(r[1:3] for r in whole if r[0] == "bad") == [(data.index(head), "cr_line_ends"),
+                                                              (data.index(b"\n" + blank) + 1, "cr_line_ends")], whole
+    assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"]
+    assert ("skipped", (("comment_line", 1),)) in whole  # the note
+    for split in (7, 64, 333):
+        assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split)), key=repr) == \
+            sorted(whole, key=repr)
 
 
 def test_a_line_longer_than_a_read_is_not_held_whole_by_the_audits_first_pass(tmp_path):

@@ -2681,6 +2681,20 @@ def test_a_file_with_old_mac_line_ends_is_said_with_the_command_that_converts_it
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(["a", *PAGES])
 
 
+@pytest.mark.parametrize("head", [b"// exported by the old app\r", b"\r", b"\xef\xbb\xbf\r\r"])
+def test_an_old_mac_file_opening_with_a_comment_or_blank_line_is_said(tmp_path, capsys, head):
+    """An old-Mac JSONL whose first line (to its first bare "\\r") is a comment or blank: judged
+    by that line alone, the comment hid every record (the run exited 0 with 0 docs, 'comment
+    lines, not read: 1'), the blank one was refused as 'its one line is not a JSON object ...
+    give the --format the file has'. Both are said with the command that converts them."""
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(head + ("\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items()) + "\r").encode())
+    assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
+            "JSON Lines does: convert it (tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl)\n") == err, err
+
+
 def test_a_part_with_old_mac_line_ends_is_said_after_the_run(tmp_path, capsys):
     """`cat new.jsonl mac.jsonl`: JSON Lines, then records separated by a bare "\\r" (one long
     line): its row said only 'quarantined 1' (record_too_large past the limit, sending the user

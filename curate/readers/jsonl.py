@@ -321,12 +321,17 @@ CR_DETAIL = (r"records separated by a bare \r (old Mac line ends), not \n as JSO
 
 def _cr_line_ends(data: bytes) -> bool:
     """Whether the first line of ``data`` holds records separated by a bare "\\r" (classic Mac
-    OS line ends): what comes before its first such "\\r" is a JSON value, and more follows.
-    JSON has "\\r" only as white space or escaped, so a record with one raw in a string is no
-    such line (what comes before it is no value), nor is a CRLF line end."""
-    line = data.partition(b"\n")[0]
-    m = _BARE_CR.search(line)
-    return m is not None and bool(line[m.end() :].strip()) and _value(line[: m.start()]) is not None
+    OS line ends): its first part between such "\\r"s that is neither blank nor a comment (a
+    header `// exported ...`, which would hide the records after it) is a JSON value, and more
+    follows. JSON has "\\r" only as white space or escaped, so a record with one raw in a string
+    is no such line (what comes before it is no value), nor is a CRLF line end."""
+    line, start = data.partition(b"\n")[0], 0
+    for m in _BARE_CR.finditer(line):
+        part = without_bom(line[start : m.start()]).strip()
+        if part and not part.startswith(COMMENT):
+            return bool(line[m.end() :].strip()) and _value(part) is not None
+        start = m.end()
+    return False
 
 
 def cr_file_error(path: str, rel: str) -> str:
@@ -541,7 +546,7 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
     if not line or len(line) - line.endswith(b"\n") >= cap:
         return None
     text = line[3:] if line.startswith(BOM) else line
-    if not text.strip() or text.lstrip().startswith(COMMENT):
+    if not text.strip() or text.lstrip().startswith(COMMENT) and not _cr_line_ends(text):  # as read_jsonl skips
         return GAP
     if row:
         bad = _parse(text, offset, offset + len(line))
@@ -638,7 +643,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     line = line[3:]
                 if not line.strip():
                     continue
-                if line.lstrip().startswith(COMMENT):
+                if line.lstrip().startswith(COMMENT) and not _cr_line_ends(line):  # not a header of old-Mac records
                     yield Skipped({"comment_line": 1})
                     continue
                 try:
