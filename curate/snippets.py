@@ -11,6 +11,7 @@ is left as it is: the ``pii`` rewrite is opt-in per domain, and the audit shows 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,3 +44,22 @@ def snippets(texts: pa.Array, paths: pa.Array, size: int) -> pa.Array:
     out = [None if t is None else CREDENTIAL_SNIPPET if is_credential_file(p) else redact_secrets(t)[:size]
            for t, p in zip(heads, paths.to_pylist())]
     return pa.array(out, pa.string())
+
+
+def shared_words(spans: list, texts: pa.Array, paths: pa.Array, normalize) -> list:
+    """Decontaminate's snippets: the normalised words (``spans``) a removed text shares with an
+    evaluation item, each word of a secret in the text ``<KEY>`` (the span's words are lower case
+    without digits or punctuation, which no secrets pattern finds: a word is a secret's when the
+    redacted text has fewer of it); a credential file's ``CREDENTIAL_SNIPPET``."""
+    from curate.stages.filters.secrets import SECRETS, redact_secrets
+
+    out = []
+    for span, text, path in zip(spans, texts.to_pylist(), paths.to_pylist()):
+        if is_credential_file(path):
+            span = CREDENTIAL_SNIPPET
+        elif text and (red := redact_secrets(text)) != text:
+            a, b = normalize([text, red]).to_pylist()
+            gone = Counter(a.split(" ")) - Counter(b.split(" "))
+            span = " ".join(SECRETS["placeholder"] if w in gone else w for w in span.split(" "))
+        out.append(span)
+    return out
