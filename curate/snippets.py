@@ -4,7 +4,7 @@ private keys, provider tokens, passwords and keys assigned as literals, quoted o
 domain: the ledger is shared more widely than the corpus, and what it holds of a removed or
 skipped document never reached the filter's rewrite (a file skipped at read, a record removed
 before the ``secrets`` step, a web page or book, where no secrets rule runs). A file whose name
-marks it as a credential store (``.npmrc``, ``id_rsa``, ``*.pem``, ...) keeps no text at all:
+marks it as a credential store (``.npmrc``, ``id_rsa``, ``*.pem``, ``.env``, ...) keeps no text at all:
 ``CREDENTIAL_SNIPPET``, its rule and ``chars`` as they were. PII (e-mail addresses, phones, IPs)
 is left as it is: the ``pii`` rewrite is opt-in per domain, and the audit shows what was removed.
 """
@@ -32,7 +32,9 @@ _LAST_PART = re.compile(r"[^/\\:]*\Z")
 
 def is_credential_file(path) -> bool:
     name = _LAST_PART.search(path or "").group().lower()
-    return name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES)
+    # an app's .env (.env.local, .env.production: dotenv, as readers/code.py names them) holds its
+    # database URLs and mail passwords, in forms no secrets pattern knows
+    return name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES) or name == ".env" or name.startswith(".env.")
 
 
 def snippets(texts: pa.Array, paths: pa.Array, size: int) -> pa.Array:
