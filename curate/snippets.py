@@ -4,13 +4,14 @@ private keys, provider tokens, passwords and keys assigned as literals, quoted o
 domain: the ledger is shared more widely than the corpus, and what it holds of a removed or
 skipped document never reached the filter's rewrite (a file skipped at read, a record removed
 before the ``secrets`` step, a web page or book, where no secrets rule runs). A file whose name
-marks it as a credential store (``.npmrc``, ``id_rsa``, ``*.pem``, ...) keeps no text at all:
+marks it as a credential store (``.npmrc``, ``id_rsa``, ``*.pem``, ``.env``, ...) keeps no text at all:
 ``CREDENTIAL_SNIPPET``, its rule and ``chars`` as they were. PII (e-mail addresses, phones, IPs)
 is left as it is: the ``pii`` rewrite is opt-in per domain, and the audit shows what was removed.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +32,9 @@ _LAST_PART = re.compile(r"[^/\\:]*\Z")
 
 def is_credential_file(path) -> bool:
     name = _LAST_PART.search(path or "").group().lower()
-    return name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES)
+    # an app's .env (.env.local, .env.production: dotenv, as readers/code.py names them) holds its
+    # database URLs and mail passwords, in forms no secrets pattern knows
+    return name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES) or name == ".env" or name.startswith(".env.")
 
 
 def snippets(texts: pa.Array, paths: pa.Array, size: int) -> pa.Array:
@@ -43,3 +46,22 @@ def snippets(texts: pa.Array, paths: pa.Array, size: int) -> pa.Array:
     out = [None if t is None else CREDENTIAL_SNIPPET if is_credential_file(p) else redact_secrets(t)[:size]
            for t, p in zip(heads, paths.to_pylist())]
     return pa.array(out, pa.string())
+
+
+def shared_words(spans: list, texts: pa.Array, paths: pa.Array, normalize) -> list:
+    """Decontaminate's snippets: the normalised words (``spans``) a removed text shares with an
+    evaluation item, each word of a secret in the text ``<KEY>`` (the span's words are lower case
+    without digits or punctuation, which no secrets pattern finds: a word is a secret's when the
+    redacted text has fewer of it); a credential file's ``CREDENTIAL_SNIPPET``."""
+    from curate.stages.filters.secrets import SECRETS, redact_secrets
+
+    out = []
+    for span, text, path in zip(spans, texts.to_pylist(), paths.to_pylist()):
+        if is_credential_file(path):
+            span = CREDENTIAL_SNIPPET
+        elif text and (red := redact_secrets(text)) != text:
+            a, b = normalize([text, red]).to_pylist()
+            gone = Counter(a.split(" ")) - Counter(b.split(" "))
+            span = " ".join(SECRETS["placeholder"] if w in gone else w for w in span.split(" "))
+        out.append(span)
+    return out

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -424,6 +425,25 @@ def test_no_secret_survives_in_the_ledger(tmp_path, capsys):
     why = capsys.readouterr().out
     assert "text: '[credential file: not kept]'" in why and "text: 'Use the key <KEY> to call it.'" in why, why
     assert not [s for s in secrets if s[:20] in why]
+
+
+@pytest.mark.parametrize("path,store", [
+    ("app/.env", True), ("svc/.env.production", True), ("dump.jsonl:octo/web/.env.local", True),  # dotenv, as code.detect_language
+    ("C:\\Users\\ann\\.ssh\\ID_RSA", True), ("home/.NPMRC", True), ("certs/server.key", True),  # a Windows dump's case
+    (".envrc", False), ("environment.yml", False), ("src/credentials.py", False), ("keys/README.md", False),
+    ("home/.ssh/id_rsa.pub", False), ("docs/env.md", False),
+])
+def test_a_dotenv_file_keeps_no_snippet(path, store):
+    """A `.env` file is where an app's secrets live, many in forms no secrets pattern knows (a
+    database URL's password, `SMTP_PASS=`): one removed (an exact duplicate of a fork's) kept
+    them word for word in the ledger. It is a credential store by name, as code.detect_language
+    names it dotenv (`.env`, `.env.*`); names that only look like one keep their snippet."""
+    from curate.schema import docs_from_rows, ledger_rows
+    from curate.snippets import CREDENTIAL_SNIPPET
+
+    text = "APP_ENV=production\nDATABASE_URL=postgres://app:Tr0ub4dor3x@db.internal:5432/prod\nSMTP_PASS=Kx81mQz0pLa\n"
+    row = ledger_rows(docs_from_rows([{"id": "a", "text": text, "domain": "code", "source": "s", "path": path}]), "dedup", "exact").to_pylist()[0]
+    assert (row["snippet"], row["chars"]) == (CREDENTIAL_SNIPPET if store else text, len(text))
 
 
 def test_npm_and_pypi_tokens_are_secrets(tmp_path):

@@ -468,6 +468,29 @@ def test_the_snippet_is_the_shared_words(tmp_path):
     assert snippet == {"quote": " ".join(w[5:18]), "twelve": "cactus " + " ".join(w[5:17])}
 
 
+def test_the_snippet_keeps_no_secret_beside_the_shared_words(tmp_path):
+    """The shared words are a ledger snippet as any other (curate/snippets.py): a word of a
+    secret in the page (a GitHub token pasted on a forum, the window's one mismatch beside 12
+    shared words) is ``<KEY>``, and a credential file keeps no words at all (``id_rsa`` in a code
+    dump, its 20 words the item's). Through the CLI for the page; the expected words by hand."""
+    from curate.schema import docs_from_rows
+    from curate.snippets import CREDENTIAL_SNIPPET
+
+    item = ("the copper lantern swung above a quiet harbor where seven fishing boats waited for dawn while old "
+            "sailors argued about tides and the price of salted herring in distant northern markets")
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n")
+    w = item.split()
+    token = "ghp_" + "Qw3rTy8iOpAsDfGhJkLz7cVbNm4wErTyUiOpHg"[:36]  # its last word "tyuiophg" the neighbour
+    rows = [{"id": "post", "text": f"My GITHUB_TOKEN={token}\n{' '.join(w[5:17])} more."}]
+    kept, ledger = run_web(tmp_path, "token", rows, ev)
+    assert not kept
+    assert ledger["snippet"].to_list() == ["<KEY> " + " ".join(w[5:17])]
+    doc = [{"id": "k", "text": " ".join(w[:20]), "domain": "code", "source": "s", "path": "dump.jsonl:home/.ssh/id_rsa", "offset": 0}]
+    kept, ledger = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "domains": ["code"]}).setup().process(docs_from_rows(doc))
+    assert kept.num_rows == 0 and ledger.column("snippet").to_pylist() == [CREDENTIAL_SNIPPET]
+
+
 def test_config_errors(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[run]\noutput = "o"\n[[decontaminate.eval_sets]]\nglob = "/nonexistent/*.jsonl"\n')

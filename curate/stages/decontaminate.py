@@ -21,7 +21,7 @@ Short items escape windows: an item of 15-25 words with two edits can have both 
 13-word window (3 of the 395 edited plants). Items of ``ngram`` to ``short_item_words`` - 1
 (26) words are therefore also matched whole (``near_copy``): a run of document words within
 ``short_item_edits`` (15%) of the item's words in word edit distance is a near copy, ledger
-rule ``eval_near_copy`` (``kept_id`` = the item, ``snippet`` = the document's matched words,
+rule ``eval_near_copy`` (``kept_id`` = the item, ``snippet`` = the document's matched words, a secret's ``<KEY>``,
 ``value`` = the edits, ``threshold`` = the edits allowed), cut out like a window in "cut"
 mode. A document that also has a matching window is reported under ``eval_overlap``.
 
@@ -62,6 +62,7 @@ import regex
 from curate import schema
 from curate.config import Check, did_you_mean
 from curate.readers.decompress import CorruptData, unreadable
+from curate.snippets import shared_words
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -794,7 +795,8 @@ class DecontaminateStage:
             threshold=np.where(near, m["allowed"][idx], self.n).astype(float),
             kept_id=[self.evals.names[m["item"][i]] for i in idx],
         )
-        spans = self._span_text(batch.column("text").take(pa.array(idx)), m["start"][idx], m["end"][idx])
+        texts = batch.column("text").take(pa.array(idx))
+        spans = shared_words(self._span_text(texts, m["start"][idx], m["end"][idx]), texts, ledger.column("path"), normalize_words)
         ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(spans, pa.string()))
         return batch.filter(pa.array(~hit)), ledger
 
