@@ -604,6 +604,8 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
             continue
         if c in _STRAIGHT and 0 < k < len(cut) - 1 and all(unicodedata.category(x)[0] in "LN" for x in (cut[k - 1], cut[k + 1])):
             continue  # inside a word: Hebrew's gershayim typed as " (צה"ל), not a quote
+        if c in _STRAIGHT and cut[k - 1 : k].isdigit() and _item_edge(k, words, bounds) is None:
+            continue  # after a digit inside an item: its inch or second mark (12" wide, 5' 10")
         if c in _APOSTROPHES:  # the item's (don’t, ’90s), or a quote before or after one of its items
             edge = _item_edge(k, words, bounds)
             if edge is None or cut[k + 1 : k + 2].isdigit():
