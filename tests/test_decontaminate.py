@@ -999,6 +999,21 @@ def test_a_cut_keeps_the_pages_straight_and_single_quotes_partner(tmp_path):
     _assert_cuts(tmp_path, [a, b, c, d], pages)
 
 
+def test_a_quote_after_a_words_comma_or_stop_inside_an_item_closes(tmp_path):
+    """Inside a cut a quote faced away from the character before it: ``"Ah," she went on, "I am
+    ...!"``, a book's every line of dialogue, had the ``"`` after ``Ah,`` open (a comma is no
+    word), and the cut of the whole line left ``""`` on the page (``“”``, ``»«`` likewise). A
+    quote after a word's punctuation (``Ah,"``, ``see?”``) closes as one after the word does."""
+    it = "Ah, she went on, I am so happy to have you at home with me tonight my dear child of the sea"
+    ah, sea = it.split(" she went on, ", 1)
+    pages = {"straight": (f'Intro. "{ah}," she went on, "{sea}!" Then.', "Intro.  Then."),
+             "straight_goes_on": (f'Intro. "{ah}," she went on, "{sea}! More" Then.', 'Intro. " More" Then.'),
+             "curly": (f"Intro. “{ah}!” she went on, “{sea}.” Then.", "Intro.  Then."),
+             "german": (f"Intro. »{ah},« she went on, »{sea}?« Then.", "Intro.  Then."),
+             "ellipsis": (f'Intro. "{ah}..." she went on, "{sea}" Then.', "Intro.  Then.")}
+    _assert_cuts(tmp_path, [it], pages)
+
+
 def test_an_inch_or_second_mark_inside_an_item_goes_with_it(tmp_path):
     """Since a straight ``"`` was a quote (9458362), the inch mark of an item (``a 12" board``,
     ``5' 10" tall``: web shops, recipes, specifications) closed a quote: with none open it stayed

@@ -565,8 +565,9 @@ def _single_quotes(text: str) -> tuple[list[int], list[int]]:
 
 def _after_word(cut: str, k: int, marks: set) -> bool:
     """Whether ``cut[k]`` follows a word, past the brackets and quotes counted before it (``B«"``:
-    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)."""
-    while k > 0 and k - 1 in marks:
+    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)
+    and the word's punctuation (``"Ah," she said``: it opened, and a line of dialogue left ``""``)."""
+    while k > 0 and (k - 1 in marks or unicodedata.category(cut[k - 1]) == "Po" and cut[k - 1] not in _STRAIGHT):
         k -= 1
     return k > 0 and unicodedata.category(cut[k - 1])[0] in "LNM"
 
