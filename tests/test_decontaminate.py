@@ -1010,7 +1010,10 @@ def test_a_quote_after_a_words_comma_or_stop_inside_an_item_closes(tmp_path):
              "straight_goes_on": (f'Intro. "{ah}," she went on, "{sea}! More" Then.', 'Intro. " More" Then.'),
              "curly": (f"Intro. “{ah}!” she went on, “{sea}.” Then.", "Intro.  Then."),
              "german": (f"Intro. »{ah},« she went on, »{sea}?« Then.", "Intro.  Then."),
-             "ellipsis": (f'Intro. "{ah}..." she went on, "{sea}" Then.', "Intro.  Then.")}
+             "ellipsis": (f'Intro. "{ah}..." she went on, "{sea}" Then.', "Intro.  Then."),
+             # Gutenberg's _italics_ (Pc); a dash is either way (so--" breaks off, Bible,--"Love opens)
+             "italics": (f'Intro. "_{ah}_" she went on, "{sea}" Then.', "Intro.  Then."),
+             "dash_opens": (f'Intro. "{ah}" she went on,--"{sea}" Then.', "Intro.  Then.")}
     _assert_cuts(tmp_path, [it], pages)
 
 
@@ -1025,6 +1028,7 @@ def test_an_inch_or_second_mark_inside_an_item_goes_with_it(tmp_path):
     inch = 'the board is cut to 12" wide and then the carpenter planes it down to fit the frame of the old door'
     feet = 'he stood 5\' 10" tall in his boots and the crowd at the fair looked up to him all afternoon long'
     year = "in 1999 and then the whole family moved away to the coast where the summers were long and warm"
+    ep = 'here is the second sneak peek of episode six "Sanctuary, part 1", which airs on sunday the seventeenth of july'
     pages = {"inch": (f"Notes: {inch}. Done.", "Notes:  Done."),
              "inch_quoted": (f'He said "{inch}" then.', "He said  then."),
              "inch_in_page_quote": (f'He said "x {inch}" then.', 'He said "x " then.'),
@@ -1032,8 +1036,9 @@ def test_an_inch_or_second_mark_inside_an_item_goes_with_it(tmp_path):
              "two_inches": (f'A 20" x {inch}, {feet}.', 'A 20" x '),  # ITEM. takes its .
              # a quote the item closes after a number stays a quote where the item opened it
              "year_quoted": (f'Note "{year}" here.', "Note  here."),
-             "year_then_page": (f'Note "x {a} 1999" here.', 'Note "x  1999" here.')}
-    _assert_cuts(tmp_path, [a, inch, feet, year], pages)
+             "year_then_page": (f'Note "x {a} 1999" here.', 'Note "x  1999" here.'),
+             "number_quoted_in_item": (f'Note {ep}. Here.', "Note  Here.")}
+    _assert_cuts(tmp_path, [a, inch, feet, year, ep], pages)
 
 
 
