@@ -1039,6 +1039,48 @@ def test_a_cut_keeps_the_pages_straight_and_single_quotes_partner(tmp_path):
     _assert_cuts(tmp_path, [a, b, c, d], pages)
 
 
+def test_a_quote_after_a_words_comma_or_stop_inside_an_item_closes(tmp_path):
+    """Inside a cut a quote faced away from the character before it: ``"Ah," she went on, "I am
+    ...!"``, a book's every line of dialogue, had the ``"`` after ``Ah,`` open (a comma is no
+    word), and the cut of the whole line left ``""`` on the page (``“”``, ``»«`` likewise). A
+    quote after a word's punctuation (``Ah,"``, ``see?”``) closes as one after the word does."""
+    it = "Ah, she went on, I am so happy to have you at home with me tonight my dear child of the sea"
+    ah, sea = it.split(" she went on, ", 1)
+    pages = {"straight": (f'Intro. "{ah}," she went on, "{sea}!" Then.', "Intro.  Then."),
+             "straight_goes_on": (f'Intro. "{ah}," she went on, "{sea}! More" Then.', 'Intro. " More" Then.'),
+             "curly": (f"Intro. “{ah}!” she went on, “{sea}.” Then.", "Intro.  Then."),
+             "german": (f"Intro. »{ah},« she went on, »{sea}?« Then.", "Intro.  Then."),
+             "ellipsis": (f'Intro. "{ah}..." she went on, "{sea}" Then.', "Intro.  Then."),
+             # Gutenberg's _italics_ (Pc); a dash is either way (so--" breaks off, Bible,--"Love opens)
+             "italics": (f'Intro. "_{ah}_" she went on, "{sea}" Then.', "Intro.  Then."),
+             "dash_opens": (f'Intro. "{ah}" she went on,--"{sea}" Then.', "Intro.  Then.")}
+    _assert_cuts(tmp_path, [it], pages)
+
+
+def test_an_inch_or_second_mark_inside_an_item_goes_with_it(tmp_path):
+    """Since a straight ``"`` was a quote (9458362), the inch mark of an item (``a 12" board``,
+    ``5' 10" tall``: web shops, recipes, specifications) closed a quote: with none open it stayed
+    alone on the page (``Notes: " Done.``), and inside a page's quotes it closed the page's ``"``
+    and left the other (``He said " then.``). A ``"`` right after a digit between two of an
+    item's words is the item's; one after the item's last word, or a quote the item closes
+    (``"x A in 1999" B``), still pairs."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    inch = 'the board is cut to 12" wide and then the carpenter planes it down to fit the frame of the old door'
+    feet = 'he stood 5\' 10" tall in his boots and the crowd at the fair looked up to him all afternoon long'
+    year = "in 1999 and then the whole family moved away to the coast where the summers were long and warm"
+    ep = 'here is the second sneak peek of episode six "Sanctuary, part 1", which airs on sunday the seventeenth of july'
+    pages = {"inch": (f"Notes: {inch}. Done.", "Notes:  Done."),
+             "inch_quoted": (f'He said "{inch}" then.', "He said  then."),
+             "inch_in_page_quote": (f'He said "x {inch}" then.', 'He said "x " then.'),
+             "feet": (f"Notes: {feet}. Done.", "Notes:  Done."),
+             "two_inches": (f'A 20" x {inch}, {feet}.', 'A 20" x '),  # ITEM. takes its .
+             # a quote the item closes after a number stays a quote where the item opened it
+             "year_quoted": (f'Note "{year}" here.', "Note  here."),
+             "year_then_page": (f'Note "x {a} 1999" here.', 'Note "x  1999" here.'),
+             "number_quoted_in_item": (f'Note {ep}. Here.', "Note  Here.")}
+    _assert_cuts(tmp_path, [a, inch, feet, year, ep], pages)
+
+
 
 @pytest.mark.parametrize("files, card, hint", [
     # a card named .md beside a format no name tells (.csv): both were read as text, the card's lines as items

@@ -566,8 +566,10 @@ def _single_quotes(text: str) -> tuple[list[int], list[int]]:
 
 def _after_word(cut: str, k: int, marks: set) -> bool:
     """Whether ``cut[k]`` follows a word, past the brackets and quotes counted before it (``B«"``:
-    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)."""
-    while k > 0 and k - 1 in marks:
+    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)
+    and the word's punctuation (``"Ah," she said``: it opened, and a line of dialogue left ``""``;
+    Gutenberg's ``_italics_"``; not a dash: ``so--"`` breaks off, ``Bible,--"Love`` opens)."""
+    while k > 0 and (k - 1 in marks or unicodedata.category(cut[k - 1]) in ("Po", "Pc") and cut[k - 1] not in _STRAIGHT):
         k -= 1
     return k > 0 and unicodedata.category(cut[k - 1])[0] in "LNM"
 
@@ -605,6 +607,9 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
             continue
         if c in _STRAIGHT and 0 < k < len(cut) - 1 and all(unicodedata.category(x)[0] in "LN" for x in (cut[k - 1], cut[k + 1])):
             continue  # inside a word: Hebrew's gershayim typed as " (צה"ל), not a quote
+        if (c in _STRAIGHT and cut[k - 1 : k].isdigit() and _item_edge(k, words, bounds) is None
+                and not (stacks[True] and cut[stacks[True][-1]] in _STRAIGHT and stacks[True][-1] > words[0])):
+            continue  # after a digit inside an item, closing no " it opened ("part 1"): an inch or second mark (12" wide, 5' 10")
         if c in _APOSTROPHES:  # the item's (don’t, ’90s), or a quote before or after one of its items
             edge = _item_edge(k, words, bounds)
             if edge is None or cut[k + 1 : k + 2].isdigit():
