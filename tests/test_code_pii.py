@@ -443,7 +443,8 @@ def test_a_dotenv_file_keeps_no_snippet(path, store):
 
     text = "APP_ENV=production\nDATABASE_URL=postgres://app:Tr0ub4dor3x@db.internal:5432/prod\nSMTP_PASS=Kx81mQz0pLa\n"
     row = ledger_rows(docs_from_rows([{"id": "a", "text": text, "domain": "code", "source": "s", "path": path}]), "dedup", "exact").to_pylist()[0]
-    assert (row["snippet"], row["chars"]) == (CREDENTIAL_SNIPPET if store else text, len(text))
+    redacted = text.replace("Tr0ub4dor3x", "<KEY>").replace("Kx81mQz0pLa", "<KEY>")  # both found since the URL and _PASS rules
+    assert (row["snippet"], row["chars"]) == (CREDENTIAL_SNIPPET if store else redacted, len(text))
 
 
 def test_npm_and_pypi_tokens_are_secrets(tmp_path):
@@ -462,3 +463,51 @@ def test_npm_and_pypi_tokens_are_secrets(tmp_path):
     dump.write_text(json.dumps({"content": f"//registry.npmjs.org/:_authToken={npm}\n", "path": "app/.npmrc", "repo_name": "octo/app"}) + "\n")
     assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--output", str(out), "--progress", "off"]) == 0
     assert pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list() == ["//registry.npmjs.org/:_authToken=<KEY>\n"]
+
+
+URL_PASSWORD = "Tr0ub4dor" + _fake(ALNUM, 5, 31)
+
+
+def test_a_password_in_a_urls_user_info_is_redacted(tmp_path):
+    """A connection string's password (`postgres://app:...@db`, `redis://:...@`, `mongodb+srv://`,
+    `amqp://`, `https://user:...@github.com`) matched no pattern: a kept `.env`, settings file or
+    script kept it. Only the password goes; scheme, user and host stay. A placeholder stays:
+    `user:password@`, `${DB_PASS}`, `<password>`, `xxx`, `****`, `$PASSWORD`, `%s`, `{password}`."""
+    v = URL_PASSWORD
+    secret_urls = [f"postgres://app:{v}@db.internal:5432/app", f"redis://:{v}@cache:6379/0", f"mongodb+srv://user:{v}@cluster0.x1.mongodb.net/db",
+                   f"amqp://u:{v}@mq/vhost", f"https://ann:{v}@github.com/octo/app.git", "mysql://root:1234@localhost/shop", "postgres://app:p%40ss%2Fw0rd@db/app"]
+    placeholders = ["postgres://user:password@localhost/db", "postgres://app:${DB_PASS}@db/app", "redis://:<password>@host",
+                    "mysql://root:xxx@db", "amqp://guest:****@mq", "postgres://app:$PASSWORD@db", "postgres://%s:%s@%s/%s",
+                    "postgres://{user}:{password}@{host}", "redis://:pw@host", "http://host:8080/a@b", "ssh://git@host:22/repo",
+                    "https://ann:p%(pw)s@x", "http://My%20User:My%20Pass@dummy.test/", "http://user:pa%2Fssword@x.test/"]
+    files = {
+        ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + placeholders)),
+        "app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + placeholders)),
+        "deploy/run.sh": f"#!/bin/sh\npsql postgres://app:{v}@db.internal/app -c 'select 1'\ngit clone https://ann:{v}@github.com/octo/app.git\n",
+        "src/Conn.java": f'class Conn {{\n  String url = "jdbc:postgresql://db/app?user=app";\n  String u = "postgres://app:{v}@db/app";\n}}\n',
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    redacted = {u: u.replace(f":{v}@", ":<KEY>@").replace(":1234@", ":<KEY>@").replace(":p%40ss%2Fw0rd@", ":<KEY>@") for u in secret_urls}
+    for name, rel in ((".env", ".env"), ("db.py", "app/db.py"), ("run.sh", "deploy/run.sh"), ("Conn.java", "src/Conn.java")):
+        want = files[rel]
+        for u, r in redacted.items():
+            want = want.replace(u, r)
+        want = want.replace(f"app:{v}@", "app:<KEY>@").replace(f"ann:{v}@", "ann:<KEY>@")
+        assert kept[name] == want, name
+    ast.parse(kept["db.py"])
+    assert not any(v in t for t in kept.values())
+
+
+def test_pass_passwd_and_pwd_names_hold_secrets(tmp_path):
+    """`SMTP_PASS=`, `DB_PASS: ...`, `"smtp_pass": "..."` were no secret names (pass(word|wd), pwd
+    were); a word ending in pass (`bypass`, `compass`) still is none."""
+    v = _fake(ALNUM, 10, 32) + "7"
+    files = {
+        ".env": f"SMTP_PASS={v}\nDB_PASSWD={v}\nMYSQL_PWD={v}\nBYPASS={v}\n",
+        "deploy/app.yaml": f"mail:\n  smtp_pass: {v}\n  compass: {v}\n",
+        "app/mail.py": f'SMTP = {{"smtp_pass": "{v}", "pass": "{v}", "bypass": "{v}"}}\nmail_pass = "{v}"\n',
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept[".env"] == f"SMTP_PASS=<KEY>\nDB_PASSWD=<KEY>\nMYSQL_PWD=<KEY>\nBYPASS={v}\n"
+    assert kept["app.yaml"] == f"mail:\n  smtp_pass: <KEY>\n  compass: {v}\n"
+    assert kept["mail.py"] == f'SMTP = {{"smtp_pass": "<KEY>", "pass": "<KEY>", "bypass": "{v}"}}\nmail_pass = "<KEY>"\n'
