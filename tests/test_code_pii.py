@@ -148,7 +148,8 @@ def _cpu_per_call(fn, arg) -> float:
 def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
     """A run of "sk-sk-..." (or "glpat-...") ended by a non-ASCII letter, and BEGIN lines
     without their END, made every start scan to the run's end or 64 KB on: quadratic time
-    (6 s, 3 s, 8.6 s for tens of KB before 5ee0338). Judged without a clock limit: the CPU time
+    (6 s, 3 s, 8.6 s for tens of KB before 5ee0338); so did a line of many names before an
+    operator (each looked for its line's start: 3.4 s a MB of `pass=1 `). Judged without a clock limit: the CPU time
     of 8x the text over that of the text, in this process, is far below quadratic's 64 (the
     patterns before 5ee0338 gave 63 and 55 here, these 5-7). A secret after them is still found."""
     from curate.stages.filters.rules import TextDoc
@@ -156,7 +157,9 @@ def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
 
     redact = secrets_rewrite(SECRETS).fn
     bad = {"sk": lambda n: "x = '" + "sk-" * (60 * n) + "é'\n", "glpat": lambda n: "x = '" + "glpat-" * (30 * n) + "é'\n",
-           "pem": lambda n: ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * (6 * n)}
+           "pem": lambda n: ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * (6 * n),
+           # a long line of names before an operator (or of URLs with a user-info): its line found once, not once a name
+           "names": lambda n: "x = '" + "pass=1 " * (1500 * n) + "'\n", "urls": lambda n: "x = '" + "h://a:b@c " * (200 * n) + "'\n"}
     for name, text in bad.items():
         doc = lambda n: TextDoc(text(n) + f"key = '{GITHUB}'\n" + PEM + "\n", language="python")
         growth = _cpu_per_call(redact, doc(80)) / _cpu_per_call(redact, doc(10))
@@ -210,6 +213,7 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
         ["", "  ", "export ", "set ", "x.", "é ", "{", "# "],
         ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
          "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_",
+         "SMTP_PASS", "pass", "bypass", "url=mysql://root", "git clone https://ann",
          "npm_", "pypi-", "_authToken"],
         ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
         ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n="],
@@ -300,10 +304,12 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 
 
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
-          "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ"]
+          "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
+          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url"]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
-           "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1"]
+           "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
+           "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x"]
 _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
 
 
