@@ -40,12 +40,18 @@ def is_credential_file(path) -> bool:
 def snippets(texts: pa.Array, paths: pa.Array, size: int) -> pa.Array:
     """The ledger's snippets of ``texts`` (their files' ``paths``): the first ``size``
     characters, secrets redacted; a credential file's ``CREDENTIAL_SNIPPET``."""
-    from curate.stages.filters.secrets import redact_secrets  # numba: imported when a ledger is written
-
     heads = pc.utf8_slice_codeunits(texts, 0, size + MARGIN).to_pylist()
-    out = [None if t is None else CREDENTIAL_SNIPPET if is_credential_file(p) else redact_secrets(t)[:size]
+    out = [None if t is None else CREDENTIAL_SNIPPET if is_credential_file(p) else redacted_head(t, size)
            for t, p in zip(heads, paths.to_pylist())]
     return pa.array(out, pa.string())
+
+
+def redacted_head(text: str, size: int) -> str:
+    """``text``'s first ``size`` characters, secrets redacted (a secret cut at ``size`` seen whole):
+    a snippet, or a bad line a quarantine row or an error quotes (readers/jsonl.py)."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    return redact_secrets(text[:size + MARGIN])[:size]
 
 
 def shared_words(spans: list, texts: pa.Array, paths: pa.Array, normalize) -> list:

@@ -562,3 +562,28 @@ def test_a_parquet_meta_map_keyed_by_a_struct_list_or_bytes_is_read(tmp_path):
     assert not bad
     assert got == {"s0": {'{"a": 1}': "x"}, "s1": None, "l0": {"[1, 2]": "x"}, "l1": {"[3]": "y"},
                    "b0": {"lic": "mit"}, "b1": {"ü": "y"}, "n0": {"meta": [{"lic": "mit"}]}, "n1": None}
+
+
+def test_a_quoted_bad_line_keeps_no_secret(tmp_path, capsys):
+    """A run of lines that are not JSON is one quarantine row whose detail quotes its first line's
+    first 40 characters, and a file with no JSON object is refused quoting how it starts: a bare
+    GitHub token line (a token list appended to a dump) was quoted whole. Both are redacted as the
+    ledger's snippets are (curate/snippets.py)."""
+    import polars as pl
+
+    from curate import cli
+
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fGh"
+    bad = [token, *(f"k{i},v" for i in range(12))]
+    dump, only_bad = tmp_path / "d" / "dump.jsonl", tmp_path / "bad.jsonl"
+    dump.parent.mkdir()
+    dump.write_text("\n".join([json.dumps({"text": "hello world"}), *bad]) + "\n")
+    only_bad.write_text("\n".join(bad) + "\n")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(dump.parent), "--domain", "web", "--stages", "ingest", "--output", str(out), "--progress", "off"]) == 0
+    detail = pl.read_parquet(str(out / "quarantine" / "*.parquet"))["detail"].to_list()
+    assert len(detail) == 1 and "(it reads '<KEY>')" in detail[0], detail
+    assert cli.main(["run", "--input", str(only_bad), "--domain", "web", "--stages", "ingest", "--output", str(tmp_path / "o2"), "--progress", "off"]) != 0
+    said = capsys.readouterr()
+    assert "(it starts '<KEY>')" in said.err, said.err
+    assert token[:12] not in said.out + said.err

@@ -148,7 +148,8 @@ def _cpu_per_call(fn, arg) -> float:
 def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
     """A run of "sk-sk-..." (or "glpat-...") ended by a non-ASCII letter, and BEGIN lines
     without their END, made every start scan to the run's end or 64 KB on: quadratic time
-    (6 s, 3 s, 8.6 s for tens of KB before 5ee0338). Judged without a clock limit: the CPU time
+    (6 s, 3 s, 8.6 s for tens of KB before 5ee0338); so did a line of many names before an
+    operator (each looked for its line's start: 3.4 s a MB of `pass=1 `). Judged without a clock limit: the CPU time
     of 8x the text over that of the text, in this process, is far below quadratic's 64 (the
     patterns before 5ee0338 gave 63 and 55 here, these 5-7). A secret after them is still found."""
     from curate.stages.filters.rules import TextDoc
@@ -156,7 +157,9 @@ def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
 
     redact = secrets_rewrite(SECRETS).fn
     bad = {"sk": lambda n: "x = '" + "sk-" * (60 * n) + "é'\n", "glpat": lambda n: "x = '" + "glpat-" * (30 * n) + "é'\n",
-           "pem": lambda n: ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * (6 * n)}
+           "pem": lambda n: ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * (6 * n),
+           # a long line of names before an operator (or of URLs with a user-info): its line found once, not once a name
+           "names": lambda n: "x = '" + "pass=1 " * (1500 * n) + "'\n", "urls": lambda n: "x = '" + "h://a:b@c " * (200 * n) + "'\n"}
     for name, text in bad.items():
         doc = lambda n: TextDoc(text(n) + f"key = '{GITHUB}'\n" + PEM + "\n", language="python")
         growth = _cpu_per_call(redact, doc(80)) / _cpu_per_call(redact, doc(10))
@@ -210,6 +213,7 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
         ["", "  ", "export ", "set ", "x.", "é ", "{", "# "],
         ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
          "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_",
+         "SMTP_PASS", "pass", "bypass", "url=mysql://root", "git clone https://ann",
          "npm_", "pypi-", "_authToken"],
         ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
         ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n="],
@@ -300,10 +304,12 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 
 
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
-          "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ"]
+          "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
+          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url"]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
-           "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1"]
+           "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
+           "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x"]
 _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
 
 
@@ -443,7 +449,8 @@ def test_a_dotenv_file_keeps_no_snippet(path, store):
 
     text = "APP_ENV=production\nDATABASE_URL=postgres://app:Tr0ub4dor3x@db.internal:5432/prod\nSMTP_PASS=Kx81mQz0pLa\n"
     row = ledger_rows(docs_from_rows([{"id": "a", "text": text, "domain": "code", "source": "s", "path": path}]), "dedup", "exact").to_pylist()[0]
-    assert (row["snippet"], row["chars"]) == (CREDENTIAL_SNIPPET if store else text, len(text))
+    redacted = text.replace("Tr0ub4dor3x", "<KEY>").replace("Kx81mQz0pLa", "<KEY>")  # both found since the URL and _PASS rules
+    assert (row["snippet"], row["chars"]) == (CREDENTIAL_SNIPPET if store else redacted, len(text))
 
 
 def test_npm_and_pypi_tokens_are_secrets(tmp_path):
@@ -462,3 +469,51 @@ def test_npm_and_pypi_tokens_are_secrets(tmp_path):
     dump.write_text(json.dumps({"content": f"//registry.npmjs.org/:_authToken={npm}\n", "path": "app/.npmrc", "repo_name": "octo/app"}) + "\n")
     assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--output", str(out), "--progress", "off"]) == 0
     assert pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list() == ["//registry.npmjs.org/:_authToken=<KEY>\n"]
+
+
+URL_PASSWORD = "Tr0ub4dor" + _fake(ALNUM, 5, 31)
+
+
+def test_a_password_in_a_urls_user_info_is_redacted(tmp_path):
+    """A connection string's password (`postgres://app:...@db`, `redis://:...@`, `mongodb+srv://`,
+    `amqp://`, `https://user:...@github.com`) matched no pattern: a kept `.env`, settings file or
+    script kept it. Only the password goes; scheme, user and host stay. A placeholder stays:
+    `user:password@`, `${DB_PASS}`, `<password>`, `xxx`, `****`, `$PASSWORD`, `%s`, `{password}`."""
+    v = URL_PASSWORD
+    secret_urls = [f"postgres://app:{v}@db.internal:5432/app", f"redis://:{v}@cache:6379/0", f"mongodb+srv://user:{v}@cluster0.x1.mongodb.net/db",
+                   f"amqp://u:{v}@mq/vhost", f"https://ann:{v}@github.com/octo/app.git", "mysql://root:1234@localhost/shop", "postgres://app:p%40ss%2Fw0rd@db/app"]
+    placeholders = ["postgres://user:password@localhost/db", "postgres://app:${DB_PASS}@db/app", "redis://:<password>@host",
+                    "mysql://root:xxx@db", "amqp://guest:****@mq", "postgres://app:$PASSWORD@db", "postgres://%s:%s@%s/%s",
+                    "postgres://{user}:{password}@{host}", "redis://:pw@host", "http://host:8080/a@b", "ssh://git@host:22/repo",
+                    "https://ann:p%(pw)s@x", "http://My%20User:My%20Pass@dummy.test/", "http://user:pa%2Fssword@x.test/"]
+    files = {
+        ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + placeholders)),
+        "app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + placeholders)),
+        "deploy/run.sh": f"#!/bin/sh\npsql postgres://app:{v}@db.internal/app -c 'select 1'\ngit clone https://ann:{v}@github.com/octo/app.git\n",
+        "src/Conn.java": f'class Conn {{\n  String url = "jdbc:postgresql://db/app?user=app";\n  String u = "postgres://app:{v}@db/app";\n}}\n',
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    redacted = {u: u.replace(f":{v}@", ":<KEY>@").replace(":1234@", ":<KEY>@").replace(":p%40ss%2Fw0rd@", ":<KEY>@") for u in secret_urls}
+    for name, rel in ((".env", ".env"), ("db.py", "app/db.py"), ("run.sh", "deploy/run.sh"), ("Conn.java", "src/Conn.java")):
+        want = files[rel]
+        for u, r in redacted.items():
+            want = want.replace(u, r)
+        want = want.replace(f"app:{v}@", "app:<KEY>@").replace(f"ann:{v}@", "ann:<KEY>@")
+        assert kept[name] == want, name
+    ast.parse(kept["db.py"])
+    assert not any(v in t for t in kept.values())
+
+
+def test_pass_passwd_and_pwd_names_hold_secrets(tmp_path):
+    """`SMTP_PASS=`, `DB_PASS: ...`, `"smtp_pass": "..."` were no secret names (pass(word|wd), pwd
+    were); a word ending in pass (`bypass`, `compass`) still is none."""
+    v = _fake(ALNUM, 10, 32) + "7"
+    files = {
+        ".env": f"SMTP_PASS={v}\nDB_PASSWD={v}\nMYSQL_PWD={v}\nBYPASS={v}\n",
+        "deploy/app.yaml": f"mail:\n  smtp_pass: {v}\n  compass: {v}\n",
+        "app/mail.py": f'SMTP = {{"smtp_pass": "{v}", "pass": "{v}", "bypass": "{v}"}}\nmail_pass = "{v}"\n',
+    }
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept[".env"] == f"SMTP_PASS=<KEY>\nDB_PASSWD=<KEY>\nMYSQL_PWD=<KEY>\nBYPASS={v}\n"
+    assert kept["app.yaml"] == f"mail:\n  smtp_pass: <KEY>\n  compass: {v}\n"
+    assert kept["mail.py"] == f'SMTP = {{"smtp_pass": "<KEY>", "pass": "<KEY>", "bypass": "{v}"}}\nmail_pass = "<KEY>"\n'

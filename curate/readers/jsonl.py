@@ -16,6 +16,7 @@ from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, 
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.meta import as_text, bytes_text, json_bytes_text, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
+from curate.snippets import MARGIN, redacted_head
 
 TEXT_FIELDS = ("text", "content", "raw_content")
 ID_FIELDS = ("id",)
@@ -236,7 +237,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     except Exception:  # noqa: BLE001 - unreadable from here on: the reader quarantines the rest
         whole = False
     if fields is None and lines and (lines == records or whole):  # the first 100 lines, or all of a shorter file
-        start = head[:40].decode("utf-8", "replace")
+        start = redacted_head(head[:40 + MARGIN].decode("utf-8", "replace"), 40)  # a bare token line quoted: <KEY>
         how = ("not JSON Lines; give the --format the file has" if head != b"{" else  # json.dumps(r, indent=2), jq's default
                f"records spread over several lines (pretty-printed JSON) are not JSON Lines: convert it ({_to_lines(path, rel, '.')})")
         which = "its one line is not" if whole and lines == 1 else f"none of its {'' if whole else 'first '}{lines} lines is"
@@ -509,7 +510,7 @@ class _NotJson:
 
     def add(self, bad: Bad, line: bytes, lineno: int | None):
         if not self.n:
-            self.start, self.lineno, self.head = bad.offset, lineno, line.strip()[:40].decode("utf-8", "replace")
+            self.start, self.lineno, self.head = bad.offset, lineno, line.strip()[:40 + MARGIN].decode("utf-8", "replace")
         self.n += 1
         self.last, self.end = lineno, bad.end
         self.rows = [] if self.n >= NOT_LINES_RUN else self.rows + [bad]
@@ -518,7 +519,7 @@ class _NotJson:
         if self.n >= NOT_LINES_RUN:
             where = f"line {self.lineno}" if self.lineno is not None else f"byte {self.start}"
             to = "to its end" if at_end else f"to line {self.last}" if self.last is not None else "in a row"
-            yield Bad(self.start, "not_json_lines", f"not JSON Lines from {where} (it reads {self.head!r}): {self.n} lines {to}, "
+            yield Bad(self.start, "not_json_lines", f"not JSON Lines from {where} (it reads {redacted_head(self.head, 40)!r}): {self.n} lines {to}, "
                       "none of them JSON; quarantined as one row (not_json_lines), not line by line", end=self.end)
         else:
             yield from self.rows

@@ -57,7 +57,8 @@ _TOKEN = re.compile(
 # digit: not "password", not ${VAR}, %(name)s, {{ x }}, <your-key> or os.environ[...].
 # The quoted form is found from its operator and quote (a case-insensitive search for the names
 # at every position is 8x slower), the name then checked just before it.
-_NAME = (r"(?:pass(?:word|wd)|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
+# `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
+_NAME = (r"(?:pass(?:word|wd)|(?<![^\W_])pass|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
 _QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
@@ -65,6 +66,12 @@ _QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n" or "\r\n" (a file from Windows: a code dump keeps its files' line ends)
 _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*\r?$")
+# A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
+# host kept. Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's
+# last letter checked after.
+_URL = re.compile(r"://(?P<u>[^\s:/?#@\"'`<>\\]{0,200}):(?P<v>[^\s/?#@\"'`<>\\]{1,200})@")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_URL_PLACEHOLDER = re.compile(r"[${}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
 
@@ -104,6 +111,15 @@ def _value_ok(m: re.Match) -> bool:
 
 def _named_value_ok(m: re.Match) -> bool:
     return _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
+
+
+def _url_ok(m: re.Match) -> bool:
+    """A URL's password, not a placeholder: after a scheme, with a digit or a symbol besides its
+    percent-escapes (not a word: ``user:password@``, ``guest:guest@``, Go's test ``My%20User:My%20Pass@``;
+    not ``${DB_PASS}``, ``<password>``, ``xxx``, ``****``, ``$PASSWORD``, ``%s``, ``{password}``)."""
+    s, v = m.start(), m.group("v")
+    return (s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum() and not _URL_PLACEHOLDER.search(v)
+            and any(c.isdigit() or not (c.isalnum() or c in "_.-") for c in _ESCAPE.sub("", v)))
 
 
 def _token_ok(m: re.Match) -> bool:
@@ -153,14 +169,30 @@ def _assigned(codes, e):
     return e < n and (codes[e] == 58 or codes[e] == 61 or codes[e] == 62 or codes[e] == 10 or codes[e] == 13)
 
 
+@numba.njit
+def _user_info(codes, j):
+    """Does "://" start at ``j`` with an "@" before the URL's next "/", "?", "#" or blank (as ``_URL``
+    can match: 200 + 1 + 200 characters)?"""
+    n = len(codes)
+    if j + 2 >= n or codes[j + 1] != 47 or codes[j + 2] != 47:
+        return False
+    for k in range(j + 3, min(n, j + 405)):
+        c = codes[k]
+        if c == 64:
+            return True
+        if c == 47 or c == 63 or c == 35 or c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12:
+            return False
+    return False
+
+
 @numba.njit(cache=True, nogil=True)
 def _candidates(codes, pairs, words):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
-    where each secret's name followed by an operator ends). A word is looked for only where
-    a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr in either case; AK, gh,
+    where each secret's name followed by an operator ends, and each URL with a user-info starts). A word is looked for only where
+    a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi) = words
+     sk, eyj, private, base, npm, pypi, pas) = words
     n = len(codes)
     flags = 0
     names = []
@@ -196,6 +228,10 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_TOKEN
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
+        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1):  # pass (the regex checks what stands before)
+            names.append(j)
+        elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
+            names.append(j)
     return flags, names
 
 
@@ -209,13 +245,17 @@ def _pairs() -> np.ndarray:
     for t, group in enumerate((("AK", "AS", "AI"), ("gh",), ("b_",), ("lp",), ("xo",), ("k_",), ("k-",), ("yJ",), ("IV",), ("np",), ("py",)), 6):
         for pair in group:
             pairs[ord(pair[0]), ord(pair[1])] = t
+    for a in "sS":  # pass's last two letters
+        for b in "sS":
+            pairs[ord(a), ord(b)] = 17
+    pairs[ord(":"), ord("/")] = 18  # a URL's "://"
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 
 
@@ -230,10 +270,13 @@ def candidates(text: str) -> tuple:
 def _lines(text: str) -> list:
     """[start, end) spans of the lines holding a name followed by an operator, each with the
     line after it (the operator may start it), merged where they meet."""
-    spans = []
+    spans, line_end = [], -1
     for j in candidates(text)[1]:
+        if j < line_end:  # on the last one's line: each line looked at once (a 1 MB line of `pass=1 `: 3.4 s)
+            continue
         start = text.rfind("\n", 0, j) + 1
-        end = text.find("\n", j)
+        end = line_end = text.find("\n", j)
+        line_end = len(text) if end < 0 else end
         end = len(text) if end < 0 else text.find("\n", end + 1)
         end = len(text) if end < 0 else end
         if spans and start <= spans[-1][1] + 1:
@@ -246,7 +289,7 @@ def _lines(text: str) -> list:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
