@@ -537,3 +537,17 @@ def test_a_url_password_holding_an_at_sign_or_after_an_email_user_is_redacted_wh
     assert all(w.count("<KEY>") == 1 for w in want)  # the ground truth: urllib's password, before its host
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + kept_urls))
     assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + kept_urls))
+
+
+def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept(tmp_path):
+    """Any "$" made a URL's password a placeholder: `root:Xk9$mP2q@db` (a password with a symbol,
+    as password rules ask) was kept whole. A variable starts the password (`$PASSWORD`, `${PW}`,
+    `$(cat ...)`, PHP's `$pass`, a shell's `$1`); a "$" inside it is a character of the secret."""
+    v = URL_PASSWORD
+    secrets = [f"mysql://root:Xk9${v}@db/shop", f"postgres://app:{v[:6]}$${v[6:]}@db/app", f"redis://:{v}$@cache"]
+    variables = ["mysql://root:$pass@localhost/shop", "postgres://app:${PW}@db", "postgres://app:$(cat /run/pw)@db",
+                 "postgres://$1:$2@db", "postgres://app:$DB_PASS1@db"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secrets + variables))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [u.replace(u[u.index(":", u.index("://") + 3) + 1:u.rindex("@")], "<KEY>") for u in secrets]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + variables))

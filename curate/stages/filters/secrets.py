@@ -72,7 +72,8 @@ _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[
 # Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's last letter checked after.
 _URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,200})@")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-_URL_PLACEHOLDER = re.compile(r"[${}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
+# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@)
+_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
 
