@@ -517,3 +517,37 @@ def test_pass_passwd_and_pwd_names_hold_secrets(tmp_path):
     assert kept[".env"] == f"SMTP_PASS=<KEY>\nDB_PASSWD=<KEY>\nMYSQL_PWD=<KEY>\nBYPASS={v}\n"
     assert kept["app.yaml"] == f"mail:\n  smtp_pass: <KEY>\n  compass: {v}\n"
     assert kept["mail.py"] == f'SMTP = {{"smtp_pass": "<KEY>", "pass": "<KEY>", "bypass": "{v}"}}\nmail_pass = "<KEY>"\n'
+
+
+def test_a_url_password_holding_an_at_sign_or_after_an_email_user_is_redacted_whole(tmp_path):
+    """The user-info runs to the URL's last "@" before its host (as urllib.parse.urlsplit reads it) and
+    its password from the user's first ":": a password with a raw "@" (`app:Tr@0ub4dor3@db`) was kept
+    whole or cut at its first "@" (`<KEY>@dor3@db`), and one after an e-mail user
+    (`smtp://me@mail.test:PW@smtp`, a Gmail SMTP URL) was kept whole."""
+    from urllib.parse import urlsplit
+
+    v = URL_PASSWORD
+    urls = [f"postgres://app:Tr@{v}@db.internal:5432/app", f"mysql://root:{v}@x1@db/shop", f"redis://:{v}@@cache:6379/0",
+            f"smtp://me@mail.test:{v}@smtp.mail.test:587", f"https://a@b.test:{v}@x9@git.test/octo/app.git"]
+    kept_urls = ["ssh://git@host:22/x", "https://user@host/x", "http://u@[::1]:8080/x", "smtp://me@mail.test:password@smtp"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(urls + kept_urls)),
+             ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(urls + kept_urls))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [u.replace(f":{urlsplit(u).password}@{urlsplit(u).hostname}", f":<KEY>@{urlsplit(u).hostname}") for u in urls]
+    assert all(w.count("<KEY>") == 1 for w in want)  # the ground truth: urllib's password, before its host
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + kept_urls))
+    assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + kept_urls))
+
+
+def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept(tmp_path):
+    """Any "$" made a URL's password a placeholder: `root:Xk9$mP2q@db` (a password with a symbol,
+    as password rules ask) was kept whole. A variable starts the password (`$PASSWORD`, `${PW}`,
+    `$(cat ...)`, PHP's `$pass`, a shell's `$1`); a "$" inside it is a character of the secret."""
+    v = URL_PASSWORD
+    secrets = [f"mysql://root:Xk9${v}@db/shop", f"postgres://app:{v[:6]}$${v[6:]}@db/app", f"redis://:{v}$@cache"]
+    variables = ["mysql://root:$pass@localhost/shop", "postgres://app:${PW}@db", "postgres://app:$(cat /run/pw)@db",
+                 "postgres://$1:$2@db", "postgres://app:$DB_PASS1@db"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secrets + variables))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [u.replace(u[u.index(":", u.index("://") + 3) + 1:u.rindex("@")], "<KEY>") for u in secrets]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + variables))

@@ -67,11 +67,13 @@ _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?
 # A line's end is "\n" or "\r\n" (a file from Windows: a code dump keeps its files' line ends)
 _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*\r?$")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
-# host kept. Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's
-# last letter checked after.
-_URL = re.compile(r"://(?P<u>[^\s:/?#@\"'`<>\\]{0,200}):(?P<v>[^\s/?#@\"'`<>\\]{1,200})@")
+# host kept. Read as urllib's urlsplit does: the user-info runs to the authority's last "@", the user to
+# its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
+# Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's last letter checked after.
+_URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,200})@")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-_URL_PLACEHOLDER = re.compile(r"[${}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
+# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@)
+_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
 
