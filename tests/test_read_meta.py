@@ -34,7 +34,7 @@ def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(
     text: Spark and Hive write strings so) was written as its repr, ``"b'MIT'"``: the licence filter read no SPDX
     expression and removed every file as unlicensed (code_license 2), MIT ones too, and the
     output's meta said ``b'MIT'``. It is its UTF-8 text; a value that is not UTF-8 (a digest)
-    keeps its text and says each other byte as ``\\xNN``."""
+    is its bytes literal, ``b'\\x8f\\xff\\xc3-1'`` (not ``\\xNN`` in its text: see the last test)."""
     lic = [b"MIT", b"GPL-3.0-only"]
     tables = {
         "col": {"license": pa.array(lic, pa.binary()), "sha": pa.array([DIGEST, b"ok"], pa.large_binary())},
@@ -49,7 +49,7 @@ def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(
         inputs.append({"glob": str(tmp_path / f"{name}.parquet"), "domain": "code", "source": name,
                        **({"meta_fields": ["license", "sha"]} if name == "col" else {})})
     out, meta, ledger = _run(tmp_path, inputs, "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
-    assert meta == {"col-mit": {"license": "MIT", "sha": "\\x8f\\xff\\xc3-1", "file_path": "src/a.py"},
+    assert meta == {"col-mit": {"license": "MIT", "sha": "b'\\x8f\\xff\\xc3-1'", "file_path": "src/a.py"},
                     "map-mit": {"license": "MIT", "file_path": "src/a.py"},
                     "struct-mit": {"license": "MIT", "file_path": "src/a.py"}, "json-mit": {"license": "MIT", "file_path": "src/a.py"}}
     assert sorted(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [
@@ -69,7 +69,7 @@ def test_parquet_map_keys_that_are_not_utf8_stay_apart(tmp_path):
     pq.write_table(pa.table({"id": ["k"], "text": ["A page of plain text, long enough to read."], "meta": keys}),
                    tmp_path / "k.parquet")
     _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "k.parquet"), "domain": "web"}], "ingest")
-    assert meta == {"k": {"\\xff": "a", "\\xfe": "b", "lic": "mit"}}
+    assert meta == {"k": {"b'\\xff'": "a", "b'\\xfe'": "b", "lic": "mit"}}
 
 
 def test_dolmas_metadata_object_is_carried(tmp_path, capsys):
@@ -140,15 +140,15 @@ def test_a_parquet_binary_meta_of_json_with_a_byte_not_utf8_is_still_its_object(
     """A binary meta column of JSON text (RedPajama's meta as bytes) holding one byte that is not
     UTF-8 (an author's name in Latin-1) was kept as one opaque text, ``{"meta": "{\\"license\\":
     ..."}``: its ``\\xNN`` is no JSON escape, so it was no object, the licence filter found no
-    licence and removed the MIT file (code_license). It is the object it holds, the byte ``\\xNN``
-    inside its string as in any other binary value (bytes_text)."""
+    licence and removed the MIT file (code_license). It is the object it holds, the string holding
+    that byte its bytes literal ``b'Jos\\xe9'``, as any other binary value (binary_text)."""
     metas = [b'{"license": "MIT", "author": "Jos\xe9"}', b'{"license": "MIT", "author": "Jos\xc3\xa9 \\\\ \\"x\\""}']
     pq.write_table(pa.table({"id": ["latin1", "utf8"], "path": ["src/a.py", "src/b.py"],
                              "content": [CODE.format(1), CODE.format(2)], "meta": pa.array(metas, pa.binary())}),
                    tmp_path / "m.parquet")
     _, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "m.parquet"), "domain": "code"}], "ingest", "filter",
                            extra='[filter.code]\nlicenses = ["permissive"]\n')
-    assert meta == {"latin1": {"license": "MIT", "author": "Jos\\xe9", "file_path": "src/a.py"},
+    assert meta == {"latin1": {"license": "MIT", "author": "b'Jos\\xe9'", "file_path": "src/a.py"},
                     "utf8": {"license": "MIT", "author": 'José \\ "x"', "file_path": "src/b.py"}}
     assert ledger.height == 0
 
@@ -175,3 +175,27 @@ def test_a_deep_meta_holding_nan_loses_no_record(tmp_path, capsys):
     (tmp_path / "in" / "deep.jsonl").write_text("\n".join(lines) + "\n")
     _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "in" / "*.jsonl"), "domain": "web"}], "ingest")
     assert meta == {"before": None, "nan": expected("nan"), "inf": expected([1, "-inf"]), "after": None}
+
+
+def test_a_binary_meta_value_not_utf8_is_told_from_text_holding_its_escapes(tmp_path):
+    """A binary meta value that is not UTF-8 was its text with each other byte ``\\xNN``: the
+    byte 0x8f, the four bytes ``\\x8f`` (binary, but UTF-8: that text) and the text ``\\x8f`` (a JSON
+    record's) were one meta value, as were a map's binary key 0xff and text key ``\\xff``. Such a
+    value is Python's bytes literal, ``b'\\x8f'``, which ``ast.literal_eval`` turns back into its
+    bytes (ground truth: the bytes written); bytes that are UTF-8 stay their text."""
+    import ast
+
+    pq.write_table(pa.table({"id": ["byte", "escape"], "text": ["A page of text, the first.", "A page of text, the second."],
+                             "sha": pa.array([b"\x8f", b"\\x8f"], pa.binary()),
+                             "meta": pa.array([[(b"\xff", "a")], [(b"\\xff", "b")]], pa.map_(pa.binary(), pa.string()))}),
+                   tmp_path / "b.parquet")
+    (tmp_path / "t.jsonl").write_text(json.dumps({"id": "text", "text": "A page of text, the third.", "sha": "\\x8f",
+                                                  "meta": {"\\xff": "c"}}) + "\n")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "b.parquet"), "domain": "web", "meta_fields": ["sha"]},
+                                 {"glob": str(tmp_path / "t.jsonl"), "domain": "web", "meta_fields": ["sha"]}], "ingest")
+    shas = {k: m["sha"] for k, m in meta.items()}
+    assert shas["byte"] != shas["text"], shas
+    assert ast.literal_eval(shas["byte"]) == b"\x8f" and shas["escape"] == shas["text"] == "\\x8f"
+    keys = {k: next(iter(m.keys() - {"sha"})) for k, m in meta.items()}
+    assert keys["byte"] != keys["text"], keys
+    assert ast.literal_eval(keys["byte"]) == b"\xff" and keys["escape"] == keys["text"] == "\\xff"

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import as_text, bytes_text, json_bytes_text, meta_value
+from curate.readers.meta import as_text, binary_text, json_bytes_text, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -407,12 +407,12 @@ def _parsed(value, walk: bool):
     """A record's metadata field as JSON-able meta: the object its text is (RedPajama writes its
     meta as a JSON string; Parquet bytes of one too), else the value as ``meta_value`` makes it
     (a Parquet map or struct an object; a JSON object a copy, its values as they are)."""
-    if isinstance(value, (bytes, bytearray, memoryview)):  # a byte not UTF-8 in a string is \xNN there, not no object
+    if isinstance(value, (bytes, bytearray, memoryview)):  # a string not UTF-8 is b'...' there, not no object
         try:
             parsed = loads(json_bytes_text(value))
         except ValueError:
             parsed = None
-        return parsed if isinstance(parsed, dict) else bytes_text(value)
+        return parsed if isinstance(parsed, dict) else binary_text(value)
     value = meta_value(value) if walk else dict(value) if value.__class__ is dict else value
     if isinstance(value, str):
         try:
