@@ -199,3 +199,70 @@ def test_a_binary_meta_value_not_utf8_is_told_from_text_holding_its_escapes(tmp_
     keys = {k: next(iter(m.keys() - {"sha"})) for k, m in meta.items()}
     assert keys["byte"] != keys["text"], keys
     assert ast.literal_eval(keys["byte"]) == b"\xff" and keys["escape"] == keys["text"] == "\\xff"
+
+
+def test_dolma_metadata_beside_a_meta_holding_its_own_metadata_key_is_kept_too(tmp_path):
+    """A record with Dolma's ``metadata`` and a ``meta`` that has a ``metadata`` key of its own
+    kept the meta's and dropped Dolma's without a word (``setdefault``). Both are kept: Dolma's
+    under the first free ``metadata_N`` (``metadata_2``, then ``metadata_3``...); one the same
+    as the meta's is not written twice."""
+    page = "The boats drifted past the mill while the children counted them. "
+    records = [{"id": "clash", "text": page, "meta": {"lang": "en", "metadata": {"own": 1}}, "metadata": {"license": "MIT"}},
+               {"id": "two", "text": page + "2", "meta": {"metadata": 1, "metadata_2": 2}, "metadata": {"license": "MIT"}},
+               {"id": "same", "text": page + "3", "meta": {"metadata": {"license": "MIT"}}, "metadata": {"license": "MIT"}},
+               {"id": "text", "text": page + "4", "meta": "a note", "metadata": {"license": "MIT"}}]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    for fmt in ("jsonl", "parquet"):  # a Parquet row's meta and metadata as structs: the same rule
+        glob = tmp_path / "d.jsonl"
+        if fmt == "parquet":
+            glob = tmp_path / "d.parquet"
+            pq.write_table(pa.table({"id": ["clash"], "text": [page], "meta": [records[0]["meta"]],
+                                     "metadata": [records[0]["metadata"]]}), glob)
+        _, meta, _ = _run(tmp_path, [{"glob": str(glob), "domain": "web"}], "ingest", name=fmt)
+        want = {"clash": {"lang": "en", "metadata": {"own": 1}, "metadata_2": {"license": "MIT"}},
+                "two": {"metadata": 1, "metadata_2": 2, "metadata_3": {"license": "MIT"}},
+                "same": {"metadata": {"license": "MIT"}}, "text": {"meta": "a note", "metadata": {"license": "MIT"}}}
+        assert meta == (want if fmt == "jsonl" else {"clash": want["clash"]}), fmt
+
+
+def test_meta_fields_add_to_the_default_licence_fields(tmp_path):
+    """``meta_fields = ["stars"]`` replaced the default fields (license, ..., date), so naming one
+    field of one's own dropped the licence: the licence filter removed the MIT file as unlicensed
+    (code_license 2). The named fields are added to the defaults."""
+    code = [{"id": f"c-{k}", "text": CODE.format(i), "path": f"src/{k}.py", "license": lic, "stars": i, "date": "2024-01-02"}
+            for i, (k, lic) in enumerate((("mit", "MIT"), ("gpl", "GPL-3.0-only")))]
+    (tmp_path / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in code))
+    _, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "code.jsonl"), "domain": "code", "meta_fields": ["stars"]}],
+                           "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
+    assert meta == {"c-mit": {"license": "MIT", "date": "2024-01-02", "stars": 0, "file_path": "src/mit.py"}}
+    assert list(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [("c-gpl", "code_license", 1.0)]
+
+
+def test_carry_meta_false_keeps_only_the_named_fields(tmp_path, capsys):
+    """``carry_meta = false`` in ``[[inputs]]``: the record's own ``meta`` / ``metadata`` objects
+    (an author's e-mail, a crawl's headers: privacy, size) are not carried, a JSON record's or a
+    Parquet row's; the fields ``meta_fields`` names and the default licence fields still are,
+    and a code file's path. There was no way to leave them out. Not true or false: one line."""
+    from curate import config
+
+    records = [{"id": "a", "text": CODE.format(1), "path": "src/a.py", "license": "MIT", "stars": 3,
+                "meta": {"author": "me@example.com", "headers": "x" * 50}, "metadata": {"ip": "10.0.0.1"}},
+               {"id": "b", "text": CODE.format(2), "meta": {"author": "you@example.com"}}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    pq.write_table(pa.table({"id": ["p"], "content": [CODE.format(3)], "path": ["src/p.py"],
+                             "meta": pa.array([[("author", "me@example.com")]], pa.map_(pa.string(), pa.string()))}),
+                   tmp_path / "c.parquet")
+    inputs = [{"glob": str(tmp_path / "c.jsonl"), "domain": "code", "meta_fields": ["stars"], "carry_meta": False},
+              {"glob": str(tmp_path / "c.parquet"), "domain": "code", "carry_meta": False}]
+    _, meta, _ = _run(tmp_path, inputs, "ingest")
+    assert meta == {"a": {"license": "MIT", "stars": 3, "file_path": "src/a.py"}, "b": None, "p": {"file_path": "src/p.py"}}
+    _, meta, _ = _run(tmp_path, [{**i, "carry_meta": True} for i in inputs], "ingest", name="carried")  # the default
+    assert meta["a"]["author"] == "me@example.com" and meta["a"]["metadata"] == {"ip": "10.0.0.1"}
+    assert meta["b"] == {"author": "you@example.com"} and meta["p"] == {"author": "me@example.com", "file_path": "src/p.py"}
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "c.jsonl"}"\ndomain = "code"\ncarry_meta = false\n')
+    assert config.load(str(cfg)).inputs[0]["carry_meta"] is False
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "c.jsonl"}"\ndomain = "code"\ncarry_meta = "no"\n[run]\noutput = "{tmp_path / "x"}"\n')
+    capsys.readouterr()
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    assert "inputs[0].carry_meta: expected true or false, got 'no'" in capsys.readouterr().err

@@ -1,10 +1,19 @@
 """How a value read from an input becomes a document's ``meta``: the one rule for every reader
 (a JSON record's fields, a Parquet row's columns, maps and structs), so the meta column's JSON,
-the licence filter and ``meta_fields`` see the same value whichever file it came from."""
+the licence filter and ``meta_fields`` see the same value whichever file it came from; and what
+of a record is carried (``carried_meta``: its ``meta`` / ``metadata``, ``carry_meta``; the
+fields ``meta_field_names`` lists)."""
 from __future__ import annotations
 
+import functools
 import json
 import re
+
+from curate.readers.common import loads
+
+# A record's fields copied into its meta (the first four the licence filter reads, the rest its
+# dates), whatever it carries; ``meta_fields`` in [[inputs]] names more, added to these.
+META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 
 
 def meta_value(value):
@@ -90,3 +99,76 @@ def _utf8_json_string(m) -> bytes:
     except ValueError:  # not a JSON string (a bad escape): the object is not read either
         return token
     return json.dumps(binary_text(raw)).encode()
+
+
+def meta_field_names(named) -> tuple:
+    """The fields a record's meta takes: ``META_FIELDS`` and those ``meta_fields`` names (a name
+    or a list) after them. Naming one replaced the defaults: ``meta_fields = ["stars"]`` lost the
+    licence, and the licence filter removed every file as unlicensed."""
+    return _field_names(tuple(named) if isinstance(named, list) else named)
+
+
+@functools.lru_cache(maxsize=256)  # asked once a record: an input's few option values
+def _field_names(named) -> tuple:
+    named = () if not named else (named,) if isinstance(named, str) else named
+    return META_FIELDS + tuple(n for n in dict.fromkeys(named) if n not in META_FIELDS)
+
+
+def free_key(meta: dict, name: str, value) -> str:
+    """``name``, or where ``meta`` holds another value under it, the first of ``name_2``,
+    ``name_3``... that is free or holds ``value``: two values, both kept (one the same, once)."""
+    key, n = name, 1
+    while key in meta and meta[key] != value:
+        n += 1
+        key = f"{name}_{n}"
+    return key
+
+
+def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
+    """What a record carries as the document's metadata: its ``meta`` (RedPajama's; a curate
+    output's text/, re-curated by a stricter run: a licence filter still finds the licence),
+    or where it has none Dolma's ``metadata`` (beside a ``meta``, kept whole under
+    ``metadata``, or ``metadata_2``... where that meta has a ``metadata`` of its own: it was
+    dropped), each an object, its values and keys as ``meta_value`` makes them; and a curate
+    output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after those
+    that run carried in turn. ``walk`` False: ``obj`` as JSON gives it, its values what the meta
+    JSON holds already (``record_to_doc``). ``carry`` False (``carry_meta = false``): not the
+    record's ``meta`` nor ``metadata`` (privacy, size), only curate's own ``earlier_edits``."""
+    meta = _as_meta(_parsed(obj.get("meta"), walk), "meta") if carry else {}
+    if carry and obj.get("metadata") is not None:
+        dolma = _parsed(obj["metadata"], walk)
+        if meta:
+            meta[free_key(meta, "metadata", dolma)] = dolma
+        else:
+            meta = _as_meta(dolma, "metadata")
+    edits = obj.get("edits")
+    if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
+        earlier = meta.get("earlier_edits")
+        meta["earlier_edits"] = (earlier if isinstance(earlier, list) else []) + edits
+    return meta
+
+
+def _parsed(value, walk: bool):
+    """A record's metadata field as JSON-able meta: the object its text is (RedPajama writes its
+    meta as a JSON string; Parquet bytes of one too), else the value as ``meta_value`` makes it
+    (a Parquet map or struct an object; a JSON object a copy, its values as they are)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):  # a string not UTF-8 is b'...' there, not no object
+        try:
+            parsed = loads(json_bytes_text(value))
+        except ValueError:
+            parsed = None
+        return parsed if isinstance(parsed, dict) else binary_text(value)
+    value = meta_value(value) if walk else dict(value) if value.__class__ is dict else value
+    if isinstance(value, str):
+        try:
+            parsed = loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict) else value
+    return value
+
+
+def _as_meta(value, name: str) -> dict:
+    """An object as it is; nothing for null or empty text; any other value (a list, a number,
+    text not of an object) kept under ``name``, not dropped."""
+    return value if isinstance(value, dict) else {} if value in (None, "") else {name: value}
