@@ -266,3 +266,19 @@ def test_carry_meta_false_keeps_only_the_named_fields(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
     assert "inputs[0].carry_meta: expected true or false, got 'no'" in capsys.readouterr().err
+
+
+def test_carry_meta_false_over_a_curate_output_keeps_each_files_path(tmp_path):
+    """Re-curating a code output with ``carry_meta = false``: its meta's ``file_path`` and
+    ``repo_name`` (curate's own, where the file is) were dropped with the rest, so the path
+    column an earlier run wrote, ``dump.jsonl:octo/app/src/main.py``, became the file's path and
+    grew a run at a time (``part-...parquet:dump.jsonl:...``). Those two are kept; the rest of
+    that meta (its licence too: the user's choice) is not."""
+    (tmp_path / "dump.jsonl").write_text(json.dumps({"id": "f1", "repo_name": "octo/app", "path": "src/main.py", "license": "mit",
+                                                     "content": CODE.format(1), "meta": {"author": "me@example.com"}}) + "\n")
+    _run(tmp_path, [{"glob": str(tmp_path / "dump.jsonl"), "domain": "code"}], "ingest", name="o1")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "o1" / "text" / "*.parquet"), "domain": "code", "carry_meta": False}],
+                        "ingest", name="o2")
+    assert list(meta.values()) == [{"file_path": "src/main.py", "repo_name": "octo/app"}], meta
+    [path] = pl.read_parquet(str(out / "text" / "*.parquet"))["path"]
+    assert path.endswith(".parquet:octo/app/src/main.py") and path.count(":") == 1, path

@@ -114,6 +114,10 @@ def _field_names(named) -> tuple:
     return META_FIELDS + tuple(n for n in dict.fromkeys(named) if n not in META_FIELDS)
 
 
+# A code record's meta keys saying where its file is (readers.jsonl.record_to_doc writes them)
+WHERE_KEYS = ("file_path", "repo_name")
+
+
 def free_key(meta: dict, name: str, value) -> str:
     """``name``, or where ``meta`` holds another value under it, the first of ``name_2``,
     ``name_3``... that is free or holds ``value``: two values, both kept (one the same, once)."""
@@ -133,8 +137,12 @@ def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
     output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after those
     that run carried in turn. ``walk`` False: ``obj`` as JSON gives it, its values what the meta
     JSON holds already (``record_to_doc``). ``carry`` False (``carry_meta = false``): not the
-    record's ``meta`` nor ``metadata`` (privacy, size), only curate's own ``earlier_edits``."""
-    meta = _as_meta(_parsed(obj.get("meta"), walk), "meta") if carry else {}
+    record's ``meta`` nor ``metadata`` (privacy, size), only curate's own ``earlier_edits`` and
+    a curate output's ``file_path`` and ``repo_name`` (without them its path column,
+    ``dump.jsonl:octo/app/src/main.py``, became the file's path, growing a run at a time)."""
+    meta = _as_meta(_parsed(obj.get("meta"), walk), "meta")
+    if not carry:
+        meta = {k: meta[k] for k in WHERE_KEYS if isinstance(meta.get(k), str)}
     if carry and obj.get("metadata") is not None:
         dolma = _parsed(obj["metadata"], walk)
         if meta:
