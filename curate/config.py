@@ -156,6 +156,7 @@ INPUT_KEYS = {
     "language_field": (str, list),
     "path_field": (str, list),
     "meta_fields": list,
+    "carry_meta": bool,  # false: the records' own meta/metadata objects are not carried (privacy, size)
     "max_file_bytes": int,
     "max_notebook_bytes": int,
 }
@@ -293,6 +294,8 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             if v is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
                 what = "a list of strings" if INPUT_KEYS[k] == list else "a string or a list of strings"
                 errors.append(f"{where}.{k}: expected {what}, got {v!r}")
+        elif INPUT_KEYS[k] is bool and not isinstance(v, bool):
+            errors.append(f"{where}.{k}: expected true or false, got {v!r}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
             errors.append(f"{where}.{k}: wrong type {type(v).__name__}")
     if not spec.get("glob") or not isinstance(spec["glob"], str):

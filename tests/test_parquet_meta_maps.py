@@ -38,6 +38,6 @@ def test_a_binary_map_value_is_its_utf8_text_and_meta_fields_reach_it(tmp_path):
 
 def test_binary_map_keys_that_are_not_utf8_stay_apart(tmp_path):
     """Two keys that are not UTF-8 (b'\\xff', b'\\xfe') were both read as U+FFFD: one dict key,
-    the first value lost without a word. Each is its bytes escaped (\\xff), so both are kept."""
+    the first value lost without a word. Each is its bytes literal (b'\\xff'), so both are kept."""
     col = pa.array([[(b"\xff", "a"), (b"\xfe", "b"), (b"ok", "c")], []], type=pa.map_(pa.binary(), pa.string()))
-    assert _metas(tmp_path, "k", col) == {"k0": {"\\xff": "a", "\\xfe": "b", "ok": "c"}, "k1": None}
+    assert _metas(tmp_path, "k", col) == {"k0": {"b'\\xff'": "a", "b'\\xfe'": "b", "ok": "c"}, "k1": None}

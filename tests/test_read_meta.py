@@ -34,7 +34,7 @@ def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(
     text: Spark and Hive write strings so) was written as its repr, ``"b'MIT'"``: the licence filter read no SPDX
     expression and removed every file as unlicensed (code_license 2), MIT ones too, and the
     output's meta said ``b'MIT'``. It is its UTF-8 text; a value that is not UTF-8 (a digest)
-    keeps its text and says each other byte as ``\\xNN``."""
+    is its bytes literal, ``b'\\x8f\\xff\\xc3-1'`` (not ``\\xNN`` in its text: see the last test)."""
     lic = [b"MIT", b"GPL-3.0-only"]
     tables = {
         "col": {"license": pa.array(lic, pa.binary()), "sha": pa.array([DIGEST, b"ok"], pa.large_binary())},
@@ -49,7 +49,7 @@ def test_a_parquet_binary_licence_is_its_text_in_meta_and_to_the_licence_filter(
         inputs.append({"glob": str(tmp_path / f"{name}.parquet"), "domain": "code", "source": name,
                        **({"meta_fields": ["license", "sha"]} if name == "col" else {})})
     out, meta, ledger = _run(tmp_path, inputs, "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
-    assert meta == {"col-mit": {"license": "MIT", "sha": "\\x8f\\xff\\xc3-1", "file_path": "src/a.py"},
+    assert meta == {"col-mit": {"license": "MIT", "sha": "b'\\x8f\\xff\\xc3-1'", "file_path": "src/a.py"},
                     "map-mit": {"license": "MIT", "file_path": "src/a.py"},
                     "struct-mit": {"license": "MIT", "file_path": "src/a.py"}, "json-mit": {"license": "MIT", "file_path": "src/a.py"}}
     assert sorted(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [
@@ -69,7 +69,7 @@ def test_parquet_map_keys_that_are_not_utf8_stay_apart(tmp_path):
     pq.write_table(pa.table({"id": ["k"], "text": ["A page of plain text, long enough to read."], "meta": keys}),
                    tmp_path / "k.parquet")
     _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "k.parquet"), "domain": "web"}], "ingest")
-    assert meta == {"k": {"\\xff": "a", "\\xfe": "b", "lic": "mit"}}
+    assert meta == {"k": {"b'\\xff'": "a", "b'\\xfe'": "b", "lic": "mit"}}
 
 
 def test_dolmas_metadata_object_is_carried(tmp_path, capsys):
@@ -140,15 +140,15 @@ def test_a_parquet_binary_meta_of_json_with_a_byte_not_utf8_is_still_its_object(
     """A binary meta column of JSON text (RedPajama's meta as bytes) holding one byte that is not
     UTF-8 (an author's name in Latin-1) was kept as one opaque text, ``{"meta": "{\\"license\\":
     ..."}``: its ``\\xNN`` is no JSON escape, so it was no object, the licence filter found no
-    licence and removed the MIT file (code_license). It is the object it holds, the byte ``\\xNN``
-    inside its string as in any other binary value (bytes_text)."""
+    licence and removed the MIT file (code_license). It is the object it holds, the string holding
+    that byte its bytes literal ``b'Jos\\xe9'``, as any other binary value (binary_text)."""
     metas = [b'{"license": "MIT", "author": "Jos\xe9"}', b'{"license": "MIT", "author": "Jos\xc3\xa9 \\\\ \\"x\\""}']
     pq.write_table(pa.table({"id": ["latin1", "utf8"], "path": ["src/a.py", "src/b.py"],
                              "content": [CODE.format(1), CODE.format(2)], "meta": pa.array(metas, pa.binary())}),
                    tmp_path / "m.parquet")
     _, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "m.parquet"), "domain": "code"}], "ingest", "filter",
                            extra='[filter.code]\nlicenses = ["permissive"]\n')
-    assert meta == {"latin1": {"license": "MIT", "author": "Jos\\xe9", "file_path": "src/a.py"},
+    assert meta == {"latin1": {"license": "MIT", "author": "b'Jos\\xe9'", "file_path": "src/a.py"},
                     "utf8": {"license": "MIT", "author": 'José \\ "x"', "file_path": "src/b.py"}}
     assert ledger.height == 0
 
@@ -175,3 +175,110 @@ def test_a_deep_meta_holding_nan_loses_no_record(tmp_path, capsys):
     (tmp_path / "in" / "deep.jsonl").write_text("\n".join(lines) + "\n")
     _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "in" / "*.jsonl"), "domain": "web"}], "ingest")
     assert meta == {"before": None, "nan": expected("nan"), "inf": expected([1, "-inf"]), "after": None}
+
+
+def test_a_binary_meta_value_not_utf8_is_told_from_text_holding_its_escapes(tmp_path):
+    """A binary meta value that is not UTF-8 was its text with each other byte ``\\xNN``: the
+    byte 0x8f, the four bytes ``\\x8f`` (binary, but UTF-8: that text) and the text ``\\x8f`` (a JSON
+    record's) were one meta value, as were a map's binary key 0xff and text key ``\\xff``. Such a
+    value is Python's bytes literal, ``b'\\x8f'``, which ``ast.literal_eval`` turns back into its
+    bytes (ground truth: the bytes written); bytes that are UTF-8 stay their text."""
+    import ast
+
+    pq.write_table(pa.table({"id": ["byte", "escape"], "text": ["A page of text, the first.", "A page of text, the second."],
+                             "sha": pa.array([b"\x8f", b"\\x8f"], pa.binary()),
+                             "meta": pa.array([[(b"\xff", "a")], [(b"\\xff", "b")]], pa.map_(pa.binary(), pa.string()))}),
+                   tmp_path / "b.parquet")
+    (tmp_path / "t.jsonl").write_text(json.dumps({"id": "text", "text": "A page of text, the third.", "sha": "\\x8f",
+                                                  "meta": {"\\xff": "c"}}) + "\n")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "b.parquet"), "domain": "web", "meta_fields": ["sha"]},
+                                 {"glob": str(tmp_path / "t.jsonl"), "domain": "web", "meta_fields": ["sha"]}], "ingest")
+    shas = {k: m["sha"] for k, m in meta.items()}
+    assert shas["byte"] != shas["text"], shas
+    assert ast.literal_eval(shas["byte"]) == b"\x8f" and shas["escape"] == shas["text"] == "\\x8f"
+    keys = {k: next(iter(m.keys() - {"sha"})) for k, m in meta.items()}
+    assert keys["byte"] != keys["text"], keys
+    assert ast.literal_eval(keys["byte"]) == b"\xff" and keys["escape"] == keys["text"] == "\\xff"
+
+
+def test_dolma_metadata_beside_a_meta_holding_its_own_metadata_key_is_kept_too(tmp_path):
+    """A record with Dolma's ``metadata`` and a ``meta`` that has a ``metadata`` key of its own
+    kept the meta's and dropped Dolma's without a word (``setdefault``). Both are kept: Dolma's
+    under the first free ``metadata_N`` (``metadata_2``, then ``metadata_3``...); one the same
+    as the meta's is not written twice."""
+    page = "The boats drifted past the mill while the children counted them. "
+    records = [{"id": "clash", "text": page, "meta": {"lang": "en", "metadata": {"own": 1}}, "metadata": {"license": "MIT"}},
+               {"id": "two", "text": page + "2", "meta": {"metadata": 1, "metadata_2": 2}, "metadata": {"license": "MIT"}},
+               {"id": "same", "text": page + "3", "meta": {"metadata": {"license": "MIT"}}, "metadata": {"license": "MIT"}},
+               {"id": "text", "text": page + "4", "meta": "a note", "metadata": {"license": "MIT"}}]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    for fmt in ("jsonl", "parquet"):  # a Parquet row's meta and metadata as structs: the same rule
+        glob = tmp_path / "d.jsonl"
+        if fmt == "parquet":
+            glob = tmp_path / "d.parquet"
+            pq.write_table(pa.table({"id": ["clash"], "text": [page], "meta": [records[0]["meta"]],
+                                     "metadata": [records[0]["metadata"]]}), glob)
+        _, meta, _ = _run(tmp_path, [{"glob": str(glob), "domain": "web"}], "ingest", name=fmt)
+        want = {"clash": {"lang": "en", "metadata": {"own": 1}, "metadata_2": {"license": "MIT"}},
+                "two": {"metadata": 1, "metadata_2": 2, "metadata_3": {"license": "MIT"}},
+                "same": {"metadata": {"license": "MIT"}}, "text": {"meta": "a note", "metadata": {"license": "MIT"}}}
+        assert meta == (want if fmt == "jsonl" else {"clash": want["clash"]}), fmt
+
+
+def test_meta_fields_add_to_the_default_licence_fields(tmp_path):
+    """``meta_fields = ["stars"]`` replaced the default fields (license, ..., date), so naming one
+    field of one's own dropped the licence: the licence filter removed the MIT file as unlicensed
+    (code_license 2). The named fields are added to the defaults."""
+    code = [{"id": f"c-{k}", "text": CODE.format(i), "path": f"src/{k}.py", "license": lic, "stars": i, "date": "2024-01-02"}
+            for i, (k, lic) in enumerate((("mit", "MIT"), ("gpl", "GPL-3.0-only")))]
+    (tmp_path / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in code))
+    _, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "code.jsonl"), "domain": "code", "meta_fields": ["stars"]}],
+                           "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
+    assert meta == {"c-mit": {"license": "MIT", "date": "2024-01-02", "stars": 0, "file_path": "src/mit.py"}}
+    assert list(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [("c-gpl", "code_license", 1.0)]
+
+
+def test_carry_meta_false_keeps_only_the_named_fields(tmp_path, capsys):
+    """``carry_meta = false`` in ``[[inputs]]``: the record's own ``meta`` / ``metadata`` objects
+    (an author's e-mail, a crawl's headers: privacy, size) are not carried, a JSON record's or a
+    Parquet row's; the fields ``meta_fields`` names and the default licence fields still are,
+    and a code file's path. There was no way to leave them out. Not true or false: one line."""
+    from curate import config
+
+    records = [{"id": "a", "text": CODE.format(1), "path": "src/a.py", "license": "MIT", "stars": 3,
+                "meta": {"author": "me@example.com", "headers": "x" * 50}, "metadata": {"ip": "10.0.0.1"}},
+               {"id": "b", "text": CODE.format(2), "meta": {"author": "you@example.com"}}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    pq.write_table(pa.table({"id": ["p"], "content": [CODE.format(3)], "path": ["src/p.py"],
+                             "meta": pa.array([[("author", "me@example.com")]], pa.map_(pa.string(), pa.string()))}),
+                   tmp_path / "c.parquet")
+    inputs = [{"glob": str(tmp_path / "c.jsonl"), "domain": "code", "meta_fields": ["stars"], "carry_meta": False},
+              {"glob": str(tmp_path / "c.parquet"), "domain": "code", "carry_meta": False}]
+    _, meta, _ = _run(tmp_path, inputs, "ingest")
+    assert meta == {"a": {"license": "MIT", "stars": 3, "file_path": "src/a.py"}, "b": None, "p": {"file_path": "src/p.py"}}
+    _, meta, _ = _run(tmp_path, [{**i, "carry_meta": True} for i in inputs], "ingest", name="carried")  # the default
+    assert meta["a"]["author"] == "me@example.com" and meta["a"]["metadata"] == {"ip": "10.0.0.1"}
+    assert meta["b"] == {"author": "you@example.com"} and meta["p"] == {"author": "me@example.com", "file_path": "src/p.py"}
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "c.jsonl"}"\ndomain = "code"\ncarry_meta = false\n')
+    assert config.load(str(cfg)).inputs[0]["carry_meta"] is False
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "c.jsonl"}"\ndomain = "code"\ncarry_meta = "no"\n[run]\noutput = "{tmp_path / "x"}"\n')
+    capsys.readouterr()
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    assert "inputs[0].carry_meta: expected true or false, got 'no'" in capsys.readouterr().err
+
+
+def test_carry_meta_false_over_a_curate_output_keeps_each_files_path(tmp_path):
+    """Re-curating a code output with ``carry_meta = false``: its meta's ``file_path`` and
+    ``repo_name`` (curate's own, where the file is) were dropped with the rest, so the path
+    column an earlier run wrote, ``dump.jsonl:octo/app/src/main.py``, became the file's path and
+    grew a run at a time (``part-...parquet:dump.jsonl:...``). Those two are kept; the rest of
+    that meta (its licence too: the user's choice) is not."""
+    (tmp_path / "dump.jsonl").write_text(json.dumps({"id": "f1", "repo_name": "octo/app", "path": "src/main.py", "license": "mit",
+                                                     "content": CODE.format(1), "meta": {"author": "me@example.com"}}) + "\n")
+    _run(tmp_path, [{"glob": str(tmp_path / "dump.jsonl"), "domain": "code"}], "ingest", name="o1")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "o1" / "text" / "*.parquet"), "domain": "code", "carry_meta": False}],
+                        "ingest", name="o2")
+    assert list(meta.values()) == [{"file_path": "src/main.py", "repo_name": "octo/app"}], meta
+    [path] = pl.read_parquet(str(out / "text" / "*.parquet"))["path"]
+    assert path.endswith(".parquet:octo/app/src/main.py") and path.count(":") == 1, path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 
 import io
+import json
 import os
 import re
 import shlex
@@ -55,6 +56,15 @@ class Limits:
     max_extract_seconds: float = 5.0
     # Not a limit: the HTML main-content extractor (config ingest.extractor; curate.readers.extract)
     extractor: str = "blocks"
+
+
+def loads(data):
+    """``json.loads``, a value nested deeper than Python's parser goes (RecursionError) a
+    ValueError like any other line that is no JSON: one bad line, not the end of the file."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read (past Python's recursion limit)") from None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import re
 import shlex
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, open_bytes, open_raw, without_bom
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import as_text, bytes_text, json_bytes_text, meta_value
+from curate.readers.meta import as_text, carried_meta, meta_field_names, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -22,22 +22,12 @@ TEXT_FIELDS = ("text", "content", "raw_content")
 ID_FIELDS = ("id",)
 URL_FIELDS = ("url", "metadata.url", "metadata.warc_url", "warc_url")
 LANGUAGE_FIELDS = ("lang", "language", "programming_language")  # only read for code
-META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 PATH_FIELDS = ("path", "max_stars_repo_path", "filename")
 REPO_FIELDS = ("repo_name", "max_stars_repo_name")  # The Stack v2 / v1: the path is inside this repository
 # A line starting so (after white space) is a comment some tools write (a header, a line commented
 # out): no JSON value starts with either, so it is never a record; skipped and counted, not quarantined.
 COMMENT = (b"//", b"#")
 BOM = b"\xef\xbb\xbf"
-
-
-def loads(data):
-    """``json.loads``, a value nested deeper than Python's parser goes (RecursionError) a
-    ValueError like any other line that is no JSON: one bad line, not the end of the file."""
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply to read (past Python's recursion limit)") from None
 
 
 def json_lines(lines, where: str) -> Iterator[tuple[int, object]]:
@@ -381,54 +371,6 @@ def _names(shard: Shard, key: str, defaults):
     return (v,) if isinstance(v, str) else tuple(v)
 
 
-def carried_meta(obj: dict, walk: bool = True) -> dict:
-    """What a record carries as the document's metadata: its ``meta`` (RedPajama's; a curate
-    output's text/, re-curated by a stricter run: a licence filter still finds the licence),
-    or where it has none Dolma's ``metadata`` (beside a ``meta``, kept whole under
-    ``metadata``), each an object, its values and keys as ``meta.meta_value`` makes them; and a
-    curate output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after
-    those that run carried in turn. ``walk`` False: ``obj`` as JSON gives it, its values what the
-    meta JSON holds already (``record_to_doc``)."""
-    meta = _as_meta(_parsed(obj.get("meta"), walk), "meta")
-    if obj.get("metadata") is not None:
-        dolma = _parsed(obj["metadata"], walk)
-        if meta:
-            meta.setdefault("metadata", dolma)
-        else:
-            meta = _as_meta(dolma, "metadata")
-    edits = obj.get("edits")
-    if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
-        earlier = meta.get("earlier_edits")
-        meta["earlier_edits"] = (earlier if isinstance(earlier, list) else []) + edits
-    return meta
-
-
-def _parsed(value, walk: bool):
-    """A record's metadata field as JSON-able meta: the object its text is (RedPajama writes its
-    meta as a JSON string; Parquet bytes of one too), else the value as ``meta_value`` makes it
-    (a Parquet map or struct an object; a JSON object a copy, its values as they are)."""
-    if isinstance(value, (bytes, bytearray, memoryview)):  # a byte not UTF-8 in a string is \xNN there, not no object
-        try:
-            parsed = loads(json_bytes_text(value))
-        except ValueError:
-            parsed = None
-        return parsed if isinstance(parsed, dict) else bytes_text(value)
-    value = meta_value(value) if walk else dict(value) if value.__class__ is dict else value
-    if isinstance(value, str):
-        try:
-            parsed = loads(value)
-        except ValueError:
-            return value
-        return parsed if isinstance(parsed, dict) else value
-    return value
-
-
-def _as_meta(value, name: str) -> dict:
-    """An object as it is; nothing for null or empty text; any other value (a list, a number,
-    text not of an object) kept under ``name``, not dropped."""
-    return value if isinstance(value, dict) else {} if value in (None, "") else {name: value}
-
-
 def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Doc | Bad:
     """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one.
     ``from_json``: ``obj`` as json.loads made it, whose values (text keys, no bytes) are what the
@@ -448,8 +390,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
-    meta = carried_meta(obj, walk=not from_json)
-    for name in _names(shard, "meta_fields", META_FIELDS):
+    meta = carried_meta(obj, walk=not from_json, carry=shard.opt("carry_meta", True))
+    for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
             meta[name] = v if from_json else meta_value(v)

@@ -1,15 +1,24 @@
 """How a value read from an input becomes a document's ``meta``: the one rule for every reader
 (a JSON record's fields, a Parquet row's columns, maps and structs), so the meta column's JSON,
-the licence filter and ``meta_fields`` see the same value whichever file it came from."""
+the licence filter and ``meta_fields`` see the same value whichever file it came from; and what
+of a record is carried (``carried_meta``: its ``meta`` / ``metadata``, ``carry_meta``; the
+fields ``meta_field_names`` lists)."""
 from __future__ import annotations
 
-import codecs
+import functools
 import json
+import re
+
+from curate.readers.common import loads
+
+# A record's fields copied into its meta (the first four the licence filter reads, the rest its
+# dates), whatever it carries; ``meta_fields`` in [[inputs]] names more, added to these.
+META_FIELDS = ("license", "licence", "licenses", "max_stars_repo_licenses", "created", "timestamp", "date")
 
 
 def meta_value(value):
     """``value`` as the meta JSON holds it: bytes (a Parquet ``binary`` or ``large_binary``
-    column, map or struct field) their text (``bytes_text``), a dict's keys text (``meta_key``),
+    column, map or struct field) their text (``binary_text``), a dict's keys text (``meta_key``),
     a tuple a list, each inside too; anything else as it is (a number, text; a date or a
     Decimal is its ``str`` when written, ``schema.meta_json``)."""
     if isinstance(value, dict):
@@ -17,17 +26,17 @@ def meta_value(value):
     if isinstance(value, (list, tuple)):
         return [meta_value(v) for v in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes_text(value)
+        return binary_text(value)
     return value
 
 
 def meta_key(key) -> str:
-    """A key as JSON writes one, text: bytes their text, a struct or list (a Parquet map may be
-    keyed by any type) its JSON, a number or date its ``str`` (``1`` -> ``"1"``)."""
+    """A key as JSON writes one, text: bytes their text (``binary_text``), a struct or list (a
+    Parquet map may be keyed by any type) its JSON, a number or date its ``str`` (``1`` -> ``"1"``)."""
     if isinstance(key, str):
         return key
     if isinstance(key, (bytes, bytearray, memoryview)):
-        return bytes_text(key)
+        return binary_text(key)
     if isinstance(key, (dict, list, tuple)):
         return json.dumps(meta_value(key), sort_keys=True, ensure_ascii=False, default=str)
     return str(key)
@@ -40,19 +49,134 @@ def as_text(value) -> str:
 
 
 def bytes_text(data) -> str:
-    """UTF-8 text (``b"mit"`` -> ``"mit"``; its repr ``"b'mit'"`` matched no licence); a byte
-    that is not UTF-8 (a digest, a legacy charset) as ``\\xNN``, the rest still text: nothing
-    lost, and two such keys stay two (U+FFFD made them one)."""
+    """A name shown and searched (an id, url, path: ``as_text``) as UTF-8 text (``b"x-1"`` ->
+    ``"x-1"``; its repr ``"b'x-1'"`` ``curate audit --why`` never found); a byte that is not
+    UTF-8 as ``\\xNN``, the rest still text: nothing lost. A meta value is ``binary_text``."""
     return bytes(data).decode("utf-8", errors="backslashreplace")
 
 
-# a byte that is not UTF-8 as JSON's "\\xNN": inside a JSON string, the text bytes_text gives it
-codecs.register_error("curate.json_xNN", lambda e: ("".join(f"\\\\x{b:02x}" for b in e.object[e.start:e.end]), e.end))
+def binary_text(data) -> str:
+    """A binary meta value or key as the meta JSON holds it: bytes that are UTF-8 their text
+    (``b"mit"`` -> ``"mit"``: Spark and Hive write strings so), any other Python's bytes literal,
+    ``b'\\x8f\\xff\\xc3-1'`` (``ast.literal_eval`` gives the bytes back). Not ``bytes_text``'s
+    ``\\x8f``: that is also the text of the four bytes ``\\x8f`` and of a text value holding
+    them, three values the meta JSON could not tell apart; text starting ``b'`` and holding a
+    ``\\x`` escape is the one thing this can be taken for."""
+    data = bytes(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return repr(data)
+
+
+# A JSON string (its quotes, escapes) in bytes: one of them holds a byte that is not UTF-8
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 
 
 def json_bytes_text(data) -> str:
     """JSON held as bytes (a Parquet binary meta, RedPajama's meta text) as text ``json.loads``
-    reads: a byte that is not UTF-8 inside a string is ``\\xNN`` in that string, as
-    ``bytes_text`` says it (its ``\\xNN`` written as is was no JSON escape: one Latin-1 letter
-    and the whole object was opaque text, its licence unseen)."""
-    return bytes(data).decode("utf-8", errors="curate.json_xNN")
+    reads: a string of it whose bytes are not UTF-8 is their ``binary_text``, ``b'Jos\\xe9'``,
+    as any binary value is (one Latin-1 letter and the whole object was opaque text, its
+    licence unseen). Bytes that are UTF-8 (nearly all) are decoded once, nothing more."""
+    data = bytes(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _JSON_STRING.sub(_utf8_json_string, data).decode("utf-8", errors="backslashreplace")
+
+
+def _utf8_json_string(m) -> bytes:
+    """One JSON string of ``json_bytes_text``'s as it is where UTF-8, else its bytes (its escapes
+    undone) as ``binary_text`` writes them, a JSON string again."""
+    token = m.group()
+    try:
+        token.decode("utf-8")
+        return token
+    except UnicodeDecodeError:
+        pass
+    try:  # the string's own bytes: its escapes (\", \u00e9) read by json, each other byte kept as it is
+        raw = json.loads(token.decode("utf-8", errors="surrogateescape")).encode("utf-8", errors="surrogateescape")
+    except ValueError:  # not a JSON string (a bad escape): the object is not read either
+        return token
+    return json.dumps(binary_text(raw)).encode()
+
+
+def meta_field_names(named) -> tuple:
+    """The fields a record's meta takes: ``META_FIELDS`` and those ``meta_fields`` names (a name
+    or a list) after them. Naming one replaced the defaults: ``meta_fields = ["stars"]`` lost the
+    licence, and the licence filter removed every file as unlicensed."""
+    return _field_names(tuple(named) if isinstance(named, list) else named)
+
+
+@functools.lru_cache(maxsize=256)  # asked once a record: an input's few option values
+def _field_names(named) -> tuple:
+    named = () if not named else (named,) if isinstance(named, str) else named
+    return META_FIELDS + tuple(n for n in dict.fromkeys(named) if n not in META_FIELDS)
+
+
+# A code record's meta keys saying where its file is (readers.jsonl.record_to_doc writes them)
+WHERE_KEYS = ("file_path", "repo_name")
+
+
+def free_key(meta: dict, name: str, value) -> str:
+    """``name``, or where ``meta`` holds another value under it, the first of ``name_2``,
+    ``name_3``... that is free or holds ``value``: two values, both kept (one the same, once)."""
+    key, n = name, 1
+    while key in meta and meta[key] != value:
+        n += 1
+        key = f"{name}_{n}"
+    return key
+
+
+def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
+    """What a record carries as the document's metadata: its ``meta`` (RedPajama's; a curate
+    output's text/, re-curated by a stricter run: a licence filter still finds the licence),
+    or where it has none Dolma's ``metadata`` (beside a ``meta``, kept whole under
+    ``metadata``, or ``metadata_2``... where that meta has a ``metadata`` of its own: it was
+    dropped), each an object, its values and keys as ``meta_value`` makes them; and a curate
+    output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after those
+    that run carried in turn. ``walk`` False: ``obj`` as JSON gives it, its values what the meta
+    JSON holds already (``record_to_doc``). ``carry`` False (``carry_meta = false``): not the
+    record's ``meta`` nor ``metadata`` (privacy, size), only curate's own ``earlier_edits`` and
+    a curate output's ``file_path`` and ``repo_name`` (without them its path column,
+    ``dump.jsonl:octo/app/src/main.py``, became the file's path, growing a run at a time)."""
+    meta = _as_meta(_parsed(obj.get("meta"), walk), "meta")
+    if not carry:
+        meta = {k: meta[k] for k in WHERE_KEYS if isinstance(meta.get(k), str)}
+    if carry and obj.get("metadata") is not None:
+        dolma = _parsed(obj["metadata"], walk)
+        if meta:
+            meta[free_key(meta, "metadata", dolma)] = dolma
+        else:
+            meta = _as_meta(dolma, "metadata")
+    edits = obj.get("edits")
+    if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
+        earlier = meta.get("earlier_edits")
+        meta["earlier_edits"] = (earlier if isinstance(earlier, list) else []) + edits
+    return meta
+
+
+def _parsed(value, walk: bool):
+    """A record's metadata field as JSON-able meta: the object its text is (RedPajama writes its
+    meta as a JSON string; Parquet bytes of one too), else the value as ``meta_value`` makes it
+    (a Parquet map or struct an object; a JSON object a copy, its values as they are)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):  # a string not UTF-8 is b'...' there, not no object
+        try:
+            parsed = loads(json_bytes_text(value))
+        except ValueError:
+            parsed = None
+        return parsed if isinstance(parsed, dict) else binary_text(value)
+    value = meta_value(value) if walk else dict(value) if value.__class__ is dict else value
+    if isinstance(value, str):
+        try:
+            parsed = loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict) else value
+    return value
+
+
+def _as_meta(value, name: str) -> dict:
+    """An object as it is; nothing for null or empty text; any other value (a list, a number,
+    text not of an object) kept under ``name``, not dropped."""
+    return value if isinstance(value, dict) else {} if value in (None, "") else {name: value}

@@ -1,7 +1,7 @@
 """Licences of code records: keep only those whose licence a list allows (``code_license``).
 
 The licence is the record's own field, copied into ``meta`` at ingest (``license``,
-``licence``, ``licenses``, ``max_stars_repo_licenses``; ``meta_fields`` names another). It is
+``licence``, ``licenses``, ``max_stars_repo_licenses``: ``readers.meta.META_FIELDS``). It is
 read as an SPDX expression: ``MIT OR Apache-2.0`` is allowed when either side is, ``A AND B``
 when both are, ``GPL-2.0-only WITH Classpath-exception-2.0`` when its licence is (an exception
 only adds permissions) or when the whole expression is listed. A list of licences (The Stack's
