@@ -521,6 +521,25 @@ def test_config_says_why_each_stage_runs_or_not(tmp_path, capsys, toml, sets, sa
     assert config.load(str(printed)).run["stages"] == config.load(str(cfg), sets=sets).run["stages"]
 
 
+@pytest.mark.parametrize("toml, stage, key, value", [
+    ('[run]\nstages = ["ingest", "filter"]\n[dedup]\nthreshold = 0.9\n', "dedup", "threshold", 0.9),
+    ('[run]\nstages = ["ingest"]\n[linededup]\nmax_docs = 7\n', "linededup", "max_docs", 7),
+    ("[urldedup]\nbucket_shards = 64\n", "urldedup", "bucket_shards", 64),  # tunes it, does not turn it on
+])
+def test_printed_config_keeps_the_settings_of_a_stage_turned_off(tmp_path, capsys, toml, stage, key, value):
+    """`curate config my.toml` dropped the section of a stage that does not run: a user who
+    saved that output as their config, then turned the stage back on, lost its settings. They
+    are printed (still off: the printed run.stages names the stages)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    assert run_cli("config", cfg) == 0
+    printed = tmp_path / "printed.toml"
+    printed.write_text(capsys.readouterr().out)
+    again, first = config.load(str(printed)), config.load(str(cfg))
+    assert stage not in again.run["stages"] and again.to_dict() == first.to_dict()
+    on = [f"run.stages={json.dumps([*first.run['stages'], stage])}"]
+    assert config.load(str(printed), sets=on).stages[stage][key] == value
+
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
     text = capsys.readouterr().out
