@@ -328,7 +328,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
-            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same)
+            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,
+                                  in_place=not os.path.isfile(spec["glob"]))  # a folder or a glob lists a copy beside
         except InputError as e:
             errors.append(f"inputs[{i}]: {e}")
     if errors:

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import tempfile
 import subprocess
 import sys
@@ -1604,6 +1605,71 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
         err = capsys.readouterr().err
         assert f"inputs[0]: {path} is compressed with {kind}; curate reads gzip and zstd: recompress it" in err, err
         assert not out.exists()
+
+
+COMPRESS = {"gz": ["gzip", "-c"], "zst": ["zstd", "-q", "-c"], "bz2": ["bzip2", "-c"], "xz": ["xz", "-c"], "lz4": ["lz4", "-q", "-c"]}
+
+
+def _compressed(path: Path, how: str, name: str | None = None) -> Path:
+    """``path`` compressed by the tool itself (``how``: its suffix) to ``name`` (default: PATH.how); ``path`` removed."""
+    out = path.parent / (name or f"{path.name}.{how}")
+    data = subprocess.run([*COMPRESS[how], str(path)], capture_output=True, check=True).stdout
+    path.unlink()
+    out.write_bytes(data)
+    return out
+
+
+def _hint(err: str) -> str:
+    return err.strip().split("e.g. ", 1)[1]
+
+
+@pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
+def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_run_read_it(tmp_path, pages, capsys):
+    """A x.parquet.gz (a .parquet of bzip2 bytes, a .jsonl.bz2, ...) in a folder given as
+    --input: the hint decompressed it beside itself (`gzip -dc d/x.parquet.gz > d/x.parquet`),
+    leaving the original in the folder, which the next run listed and refused again, and again.
+    Run as said, each hint now replaces the file (the tool removing it once its copy is whole),
+    and the run reads the folder: every document once. A file the compression is told of by its
+    bytes only: `bzip2 -dc x.parquet > x.parquet`, which empties it before bzip2 reads it."""
+    import pyarrow as pa
+
+    d = tmp_path / "d"
+    d.mkdir()
+    rows = [{"id": f"p{i}", "text": t} for i, t in enumerate(PAGES.values())]
+    want = set()
+    for how in COMPRESS:  # a Parquet file and a JSON Lines file in each compression
+        pq.write_table(pa.table({"id": [f"{how}-{r['id']}" for r in rows], "text": [r["text"] for r in rows]}), d / f"t {how}.parquet")
+        _compressed(d / f"t {how}.parquet", how)
+        (d / f"l-{how}.jsonl").write_text("".join(json.dumps({**r, "id": f"l{how}-{r['id']}"}) + "\n" for r in rows))
+        _compressed(d / f"l-{how}.jsonl", how)
+        want |= {f"{how}-{r['id']}" for r in rows} | {f"l{how}-{r['id']}" for r in rows}
+    pq.write_table(pa.table({"id": [f"raw-{r['id']}" for r in rows], "text": [r["text"] for r in rows]}), d / "raw.parquet")
+    _compressed(d / "raw.parquet", "bz2", "raw.parquet")  # bzip2 bytes under a .parquet name
+    want |= {f"raw-{r['id']}" for r in rows}
+    out = tmp_path / "o"
+    run = ["run", "--input", d, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off"]
+    said = []
+    for _ in range(20):
+        if run_cli(*run) == 0:
+            break
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "e.g. " in err, err
+        hint = _hint(err)
+        assert hint not in said, f"the same hint again, after it was run: {hint}"
+        said.append(hint)
+        subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    else:
+        pytest.fail(f"still refused after {said}")
+    ids = pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()
+    assert len(said) == 9 and sorted(ids) == sorted(want), said
+    # the one-file input: its copy beside it, the file itself untouched
+    one = tmp_path / "one"
+    one.mkdir()
+    pq.write_table(pa.table({"id": ["1"], "text": [PAGES["en"]]}), one / "x.parquet")
+    packed = _compressed(one / "x.parquet", "bz2", "x.parquet").read_bytes()
+    assert run_cli("run", "--input", one / "x.parquet", "--domain", "web", "--output", out, "--progress", "off") == 2
+    subprocess.run(_hint(capsys.readouterr().err), shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert (one / "x.parquet").read_bytes() == packed and pq.read_table(one / "x.decompressed.parquet").num_rows == 1
 
 
 @pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
