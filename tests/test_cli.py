@@ -3016,3 +3016,57 @@ def test_a_recurated_code_output_keeps_each_files_path(tmp_path):
         [row] = pq.read_table(tmp_path / f"o{i}" / "text", columns=["path", "meta"]).to_pylist()
         assert json.loads(row["meta"]) == {"file_path": "src/main.py", "repo_name": "octo/app", "license": "mit"}, (i, row)
         assert row["path"].endswith(":octo/app/src/main.py") and row["path"].count(":") == 1, (i, row)
+
+
+# --- the README's "Options": each documented form works, any other is one line ---------------
+
+
+def test_each_documented_option_form_gives_the_same_run(tmp_path, pages, capsys, monkeypatch):
+    """`--opt value` and `--opt=value`, repeated --set, a `~` the shell leaves (`--output=~/o`)
+    and the options after their --input: one run, whichever form is used."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spaced = ["--input", pages, "--domain", "web", "--source", "s", "--text-field", "text", "--stages", "ingest,dedup",
+              "--shards", "2", "--workers", "1", "--progress", "off", "--set", "dedup.threshold=0.9",
+              "--set", "limits.batch_size=10", "--output", tmp_path / "a"]
+    joined = [f"--input=~/{pages.name}", "--domain=web", "--source=s", "--text-field=text", "--stages=ingest,dedup",
+              "--shards=2", "--workers=1", "--progress=off", "--set=dedup.threshold=0.9", "--set=limits.batch_size=10",
+              "--output=~/b"]
+    configs = []
+    for args, out in ((spaced, tmp_path / "a"), (joined, tmp_path / "b")):
+        assert run_cli("run", *args) == 0, capsys.readouterr().err
+        m = json.loads((out / "manifest.json").read_text())["config"]
+        configs.append((m["run"]["stages"], m["run"]["shards"], m["run"]["workers"], m["dedup"]["threshold"],
+                        m["limits"]["batch_size"], [(i["domain"], i["source"], i["text_field"]) for i in m["inputs"]]))
+        assert sorted(pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()) == sorted(PAGES)
+    assert configs[0] == configs[1] == (["ingest", "dedup"], 2, 1, 0.9, 10, [("web", "s", "text")]), configs
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--domain", "web", "--input", "PAGES"], "--domain must follow the --input it applies to"),
+    (["--input", "PAGES", "--domain", "web", "--domain", "code"], "--domain given twice for --input PAGES (web, then code): give it once"),
+    (["--input", "PAGES", "--domain", "web", "--output", "OTHER"], "--output given twice (OUT, then OTHER): give it once"),
+    (["--input", "PAGES", "--domain", "web", "--stages", "ingest", "--stages", "dedup"], "--stages given twice (ingest, then dedup): give it once"),
+    (["--input", "PAGES", "--domain", "web", "--set", "run.shards", "2"],
+     "--set run.shards 2: KEY=VALUE is one word (--set run.shards=2)"),
+    (["--input", "PAGES", "--domain", "web", "--set"], "--set: expected one argument"),
+    (["--input", "PAGES", "--domain", "web", "--input"], "--input: expected one argument"),
+    (["--input", "PAGES", "--domain", "web", "--shards", "two"], "--shards: invalid int value: 'two'"),
+    (["--input", "PAGES", "--domain", "web", "--progress", "maybe"], "--progress: invalid choice: 'maybe' (choose from"),
+    (["--input", "PAGES", "--domain", "web", "--stages="], "--stages: empty: name the stages (--stages ingest,dedup), or leave it out"),
+    (["--input", "PAGES", "--domain", "web", "--languages", " "], "--languages: empty: name the languages (--languages en,de, or all)"),
+    (["--input", "PAGES", "--domain", "web", "-o", "elsewhere"], "unknown option -o: neither a curate option nor a Beam"),
+])
+def test_an_undocumented_option_form_is_one_line(tmp_path, pages, capsys, args, message):
+    """What the README's Options do not document fails in one line, before anything runs: an
+    option before its --input, argparse's own mistakes (a missing or bad value printed the whole
+    usage), an option given twice (the last one won without a word: --domain web --domain code
+    read the pages as code), `--set KEY VALUE` (its value was taken for the config: "config file
+    not found: 2"), an empty --stages (every default stage ran) or --languages (ignored)."""
+    out = tmp_path / "o"
+    names = {"PAGES": str(pages), "OUT": str(out), "OTHER": str(tmp_path / "x")}
+    args = [names.get(a, a) for a in args]
+    message = message.replace("PAGES", str(pages)).replace("OUT", str(out)).replace("OTHER", str(tmp_path / "x"))
+    assert run_cli("run", "--output", out, *args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith(f"curate: {message}") and err[1] == "(see: curate run --help)", err
+    assert not out.exists() and not (tmp_path / "x").exists()
