@@ -37,6 +37,8 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
+        message = message.replace("argument cmd: invalid choice:", "unknown command", 1)  # `curate runn`
+        message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
         raise UsageError(self.prog, message.removeprefix("argument "))
 
 

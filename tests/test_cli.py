@@ -3070,3 +3070,15 @@ def test_an_undocumented_option_form_is_one_line(tmp_path, pages, capsys, args, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith(f"curate: {message}") and err[1] == "(see: curate run --help)", err
     assert not out.exists() and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["runn"], "curate: unknown command 'runn' (choose from 'run', 'demo', 'config', 'mix'"),
+    ([], "curate: give a command: curate run, curate config, ..."),
+])
+def test_a_missing_or_unknown_command_is_one_line(capsys, argv, message):
+    """`curate runn` printed the whole usage, then "argument cmd: invalid choice", naming the
+    parser's variable (cmd), not what the user missed."""
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith(message) and err[1] == "(see: curate --help)", err
