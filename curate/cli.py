@@ -27,8 +27,24 @@ from curate.config import ConfigError, did_you_mean
 INPUT_OPTS = ("format", "domain", "source", "text_field", "id_field", "url_field")
 
 
+class UsageError(Exception):
+    """A command line argparse refuses: said in one line (argparse printed its whole usage first)."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        message = message.replace("argument cmd: invalid choice:", "unknown command", 1)  # `curate runn`
+        message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
+        raise UsageError(self.prog, message.removeprefix("argument "))
+
+
 class _InputAction(argparse.Action):
-    """--input starts a new input; --format/--domain/... set a field of the latest one."""
+    """--input starts a new input; --format/--domain/... set a field of the latest one (once:
+    a second --domain for one input won without a word, where an --input was forgotten)."""
 
     def __call__(self, parser, ns, value, option_string=None):
         inputs = getattr(ns, "inputs", None) or []
@@ -36,9 +52,31 @@ class _InputAction(argparse.Action):
             inputs.append({"glob": value})
         elif not inputs:
             parser.error(f"{option_string} must follow the --input it applies to")
+        elif self.dest in inputs[-1]:
+            parser.error(f"{option_string} given twice for --input {inputs[-1]['glob']} ({inputs[-1][self.dest]}, then {value}): "
+                         "give it once")
         else:
             inputs[-1][self.dest] = value
         ns.inputs = inputs
+
+
+class _Once(argparse.Action):
+    """An option that sets one value: given twice, the last one won without a word."""
+
+    def __call__(self, parser, ns, value, option_string=None):
+        if getattr(ns, self.dest, None) is not None:
+            parser.error(f"{option_string} given twice ({getattr(ns, self.dest)}, then {value}): give it once")
+        setattr(ns, self.dest, value)
+
+
+def _names(option: str, example: str):
+    """The type of a comma-separated list option: an empty one (`--stages=`, a script's unset
+    variable) fell back to the default without a word (every default stage ran)."""
+    def names(value: str) -> str:
+        if not [x for x in value.split(",") if x.strip()]:
+            raise argparse.ArgumentTypeError(f"empty: name the {option} ({example}), or leave it out")
+        return value
+    return names
 
 
 def _run_epilog() -> str:
@@ -62,7 +100,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     import curate
     from curate.schema import OPT_IN_STAGES
 
-    ap = argparse.ArgumentParser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
+    ap = _Parser(prog="curate", allow_abbrev=False, description="Curate raw web, code and book shards into a pre-training corpus.")
     ap.add_argument("--version", action="version", version=f"curate {curate.__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -75,15 +113,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     r.add_argument("--input", dest="glob", action=_InputAction, help="input file, directory or glob (repeatable)")
     for o in INPUT_OPTS:
         r.add_argument("--" + o.replace("_", "-"), dest=o, action=_InputAction, help=INPUT_HELP[o])
-    r.add_argument("--output", help="output directory (required here or as run.output)")
-    r.add_argument("--stages", help="comma-separated subset of stages, run in pipeline order (default: all but the "
+    r.add_argument("--output", action=_Once, help="output directory (required here or as run.output)")
+    r.add_argument("--stages", action=_Once, type=_names("stages", "--stages ingest,dedup"), help="comma-separated subset of stages, run in pipeline order (default: all but the "
                    f"opt-in {', '.join(OPT_IN_STAGES)}, which run when named here or configured)")
-    r.add_argument("--languages", help="comma-separated target languages for langid (e.g. en,de), or 'all'")
-    r.add_argument("--shards", type=int, help="Parquet files per output kind (default 4)")
-    r.add_argument("--workers", type=int, help="local runs: worker processes for the heavy steps (run.workers; "
+    r.add_argument("--languages", action=_Once, type=_names("languages", "--languages en,de, or all"), help="comma-separated target languages for langid (e.g. en,de), or 'all'")
+    r.add_argument("--shards", action=_Once, type=int, help="Parquet files per output kind (default 4)")
+    r.add_argument("--workers", action=_Once, type=int, help="local runs: worker processes for the heavy steps (run.workers; "
                    "default 0 = one per core, 1 = this process only); the output does not depend on it")
     r.add_argument(
-        "--progress", choices=["auto", "on", "off"],
+        "--progress", action=_Once, choices=["auto", "on", "off"],
         help="per-stage documents in/out and rate on stderr while running: auto = on a terminal (default), on, off",
     )
     r.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
@@ -196,6 +234,18 @@ def stray_paths(argv: list[str]) -> list[str]:
             strays.append(argv[j])
             j += 1
     return strays
+
+
+def split_sets(argv: list[str]) -> list[str]:
+    """`--set KEY VALUE`: the value, a bare word, was taken for the TOML config ("config file
+    not found: 2"); KEY=VALUE is one word."""
+    errors = []
+    for i, a in enumerate(argv):
+        text, after = (argv[i + 1:i + 2], i + 2) if a == "--set" else ([a[6:]], i + 1) if a.startswith("--set=") else ([], 0)
+        if (text and "=" not in text[0] and after < len(argv) and not argv[after].startswith("-")
+                and not argv[after].endswith(".toml")):
+            errors.append(f"--set {text[0]} {argv[after]}: KEY=VALUE is one word (--set {text[0]}={argv[after]})")
+    return errors
 
 
 # command -> (module with main(argv) -> int, help)
@@ -328,7 +378,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             continue
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
-            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same)
+            shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,
+                                  in_place=not os.path.isfile(spec["glob"]))  # a folder or a glob lists a copy beside
         except InputError as e:
             errors.append(f"inputs[{i}]: {e}")
     if errors:
@@ -925,7 +976,14 @@ def main(argv=None) -> int:
 
         ours = {o for a in commands[argv[0]]._actions for o in a.option_strings}
         argv = argv[:1] + attach_values(argv[1:], ours)
-    ns, rest = ap.parse_known_args(argv)
+    try:
+        errors = split_sets(argv) if argv and argv[0] in ("run", "config", "mix") else []
+        if errors:
+            raise UsageError(f"curate {argv[0]}", errors[0])
+        ns, rest = ap.parse_known_args(argv)
+    except UsageError as e:  # one line, not argparse's usage then its error
+        print(f"curate: {e}\n(see: {e.prog} --help)", file=sys.stderr)
+        return 2
     _signalled.clear()
     _catch_signals()
     strays = stray_paths(argv) if ns.cmd == "run" else []

@@ -626,6 +626,20 @@ def stages_why(cfg: Config) -> list[str]:
             + [f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} off: no section given"] * bool(off))
 
 
+def off_settings(cfg: Config) -> dict:
+    """{stage: its settings that differ from the defaults} of each stage given a section that
+    does not run: `curate config` printing only the stages that run lost them for a user who
+    saved its output and later turned the stage back on."""
+    out = {}
+    for s, section in cfg.stages.items():
+        if s not in cfg.run["stages"]:
+            defaults = stage_table.stage_class(s).DEFAULTS
+            given = {k: v for k, v in section.items() if k not in defaults or v != defaults[k]}
+            if given:
+                out[s] = given
+    return out
+
+
 def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> str:
     """The config a run uses (``curate config FILE --set ...``): every section with its defaults
     filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
@@ -635,6 +649,8 @@ def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> 
     head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
     head += "".join(f"# {line}\n" for line in stages_why(cfg)) + "\n"
     text = to_toml({k: v for k, v in d.items() if k != "inputs"})
+    for s, given in off_settings(cfg).items():  # still off: run.stages above names the stages
+        text += f"\n# {s} is off: the settings given for it, kept for a run that turns it on\n" + to_toml({s: given})
     for spec in d["inputs"]:
         text += "\n[[inputs]]\n" + "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in spec.items())
     return head + text

@@ -8,6 +8,7 @@ chosen runner's, whose module is imported first); what is left over is an error.
 from __future__ import annotations
 
 import difflib
+import re
 import tempfile
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -52,7 +53,8 @@ def attach_values(args: list[str], ours: set[str]) -> list[str]:
     out, i = [], 0
     while i < len(args):
         a = args[i]
-        if (a.startswith("--") and "=" not in a and a not in ours and a not in flags
+        option = a.startswith("--") or (a.startswith("-") and not re.fullmatch(r"-[\d.]*", a))  # -o x: its x is no config
+        if (option and "=" not in a and a not in ours and a not in flags
                 and i + 1 < len(args) and not args[i + 1].startswith("-")):
             out.append(f"{a}={args[i + 1]}")
             i += 2

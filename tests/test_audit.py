@@ -596,6 +596,37 @@ def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys
     assert pl.read_parquet(tmp_path / "out" / "text").height == 2
 
 
+@pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2"])), reason="needs gzip, zstd and bzip2")
+def test_the_decompress_hint_for_a_file_of_a_folder_corpus_run_as_said_lets_the_audit_read_it(tmp_path, capsys):
+    """`audit --corpus d/` with a x.parquet.gz or a .jsonl.bz2 in d/: the hint decompressed it
+    beside itself, and the next audit listed the original again and refused it again. Run as
+    said, the hint now replaces the file, and the audit reads the folder."""
+    import bz2
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate import cli
+
+    d = tmp_path / "d"
+    d.mkdir()
+    pq.write_table(pa.table({"text": ["The harbour and the river.", "A second page."]}), d / "p.parquet")
+    (d / "p.parquet.gz").write_bytes(gzip.compress((d / "p.parquet").read_bytes()))
+    (d / "p.parquet").unlink()
+    (d / "l.jsonl.bz2").write_bytes(bz2.compress(b'{"text": "A third page."}\n'))
+    said = []
+    for _ in range(5):
+        if cli.main(["audit", "--corpus", str(d), "--output", str(tmp_path / "audit")]) == 0:
+            break
+        hint = capsys.readouterr().err.strip().split("e.g. ", 1)[1]
+        assert hint not in said, f"the same hint again, after it was run: {hint}"
+        said.append(hint)
+        subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert len(said) == 2 and sorted(os.listdir(d)) == ["l.jsonl.zst", "p.parquet"], said
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 3
+
+
 @pytest.mark.parametrize("how,name", [("zst", "bomb.jsonl.zst"), ("gz", "bomb.jsonl.gz"), ("gz", "bomb.jsonl"), ("zst", "dump.JSON")])
 def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, capsys, monkeypatch, how, name):
     """`audit --corpus bomb.jsonl.zst` (KB decoding to GB) was decoded whole, by the pass looking

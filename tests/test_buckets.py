@@ -214,7 +214,8 @@ def pages(tmp_path: Path, n: int, tag: str) -> Path:
 
 
 def run_args(inp: Path, out: str, *extra: str) -> list[str]:
-    return ["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *extra]
+    stages = [] if "--stages" in extra else ["--stages", "ingest"]  # an option is given once
+    return ["run", "--input", str(inp), "--domain", "web", *stages, "--output", out, "--progress", "off", *extra]
 
 
 def run_cli(args: list[str], fault: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

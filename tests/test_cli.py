@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import tempfile
 import subprocess
 import sys
@@ -520,6 +521,25 @@ def test_config_says_why_each_stage_runs_or_not(tmp_path, capsys, toml, sets, sa
     printed.write_text(text)
     assert config.load(str(printed)).run["stages"] == config.load(str(cfg), sets=sets).run["stages"]
 
+
+@pytest.mark.parametrize("toml, stage, key, value", [
+    ('[run]\nstages = ["ingest", "filter"]\n[dedup]\nthreshold = 0.9\n', "dedup", "threshold", 0.9),
+    ('[run]\nstages = ["ingest"]\n[linededup]\nmax_docs = 7\n', "linededup", "max_docs", 7),
+    ("[urldedup]\nbucket_shards = 64\n", "urldedup", "bucket_shards", 64),  # tunes it, does not turn it on
+])
+def test_printed_config_keeps_the_settings_of_a_stage_turned_off(tmp_path, capsys, toml, stage, key, value):
+    """`curate config my.toml` dropped the section of a stage that does not run: a user who
+    saved that output as their config, then turned the stage back on, lost its settings. They
+    are printed (still off: the printed run.stages names the stages)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    assert run_cli("config", cfg) == 0
+    printed = tmp_path / "printed.toml"
+    printed.write_text(capsys.readouterr().out)
+    again, first = config.load(str(printed)), config.load(str(cfg))
+    assert stage not in again.run["stages"] and again.to_dict() == first.to_dict()
+    on = [f"run.stages={json.dumps([*first.run['stages'], stage])}"]
+    assert config.load(str(printed), sets=on).stages[stage][key] == value
 
 def test_printed_config_round_trips(tmp_path, capsys):
     assert run_cli("config") == 0
@@ -1585,6 +1605,71 @@ def test_input_compressed_with_what_curate_does_not_read(tmp_path, pages, capsys
         err = capsys.readouterr().err
         assert f"inputs[0]: {path} is compressed with {kind}; curate reads gzip and zstd: recompress it" in err, err
         assert not out.exists()
+
+
+COMPRESS = {"gz": ["gzip", "-c"], "zst": ["zstd", "-q", "-c"], "bz2": ["bzip2", "-c"], "xz": ["xz", "-c"], "lz4": ["lz4", "-q", "-c"]}
+
+
+def _compressed(path: Path, how: str, name: str | None = None) -> Path:
+    """``path`` compressed by the tool itself (``how``: its suffix) to ``name`` (default: PATH.how); ``path`` removed."""
+    out = path.parent / (name or f"{path.name}.{how}")
+    data = subprocess.run([*COMPRESS[how], str(path)], capture_output=True, check=True).stdout
+    path.unlink()
+    out.write_bytes(data)
+    return out
+
+
+def _hint(err: str) -> str:
+    return err.strip().split("e.g. ", 1)[1]
+
+
+@pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
+def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_run_read_it(tmp_path, pages, capsys):
+    """A x.parquet.gz (a .parquet of bzip2 bytes, a .jsonl.bz2, ...) in a folder given as
+    --input: the hint decompressed it beside itself (`gzip -dc d/x.parquet.gz > d/x.parquet`),
+    leaving the original in the folder, which the next run listed and refused again, and again.
+    Run as said, each hint now replaces the file (the tool removing it once its copy is whole),
+    and the run reads the folder: every document once. A file the compression is told of by its
+    bytes only: `bzip2 -dc x.parquet > x.parquet`, which empties it before bzip2 reads it."""
+    import pyarrow as pa
+
+    d = tmp_path / "d"
+    d.mkdir()
+    rows = [{"id": f"p{i}", "text": t} for i, t in enumerate(PAGES.values())]
+    want = set()
+    for how in COMPRESS:  # a Parquet file and a JSON Lines file in each compression
+        pq.write_table(pa.table({"id": [f"{how}-{r['id']}" for r in rows], "text": [r["text"] for r in rows]}), d / f"t {how}.parquet")
+        _compressed(d / f"t {how}.parquet", how)
+        (d / f"l-{how}.jsonl").write_text("".join(json.dumps({**r, "id": f"l{how}-{r['id']}"}) + "\n" for r in rows))
+        _compressed(d / f"l-{how}.jsonl", how)
+        want |= {f"{how}-{r['id']}" for r in rows} | {f"l{how}-{r['id']}" for r in rows}
+    pq.write_table(pa.table({"id": [f"raw-{r['id']}" for r in rows], "text": [r["text"] for r in rows]}), d / "raw.parquet")
+    _compressed(d / "raw.parquet", "bz2", "raw.parquet")  # bzip2 bytes under a .parquet name
+    want |= {f"raw-{r['id']}" for r in rows}
+    out = tmp_path / "o"
+    run = ["run", "--input", d, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off"]
+    said = []
+    for _ in range(20):
+        if run_cli(*run) == 0:
+            break
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "e.g. " in err, err
+        hint = _hint(err)
+        assert hint not in said, f"the same hint again, after it was run: {hint}"
+        said.append(hint)
+        subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    else:
+        pytest.fail(f"still refused after {said}")
+    ids = pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()
+    assert len(said) == 9 and sorted(ids) == sorted(want), said
+    # the one-file input: its copy beside it, the file itself untouched
+    one = tmp_path / "one"
+    one.mkdir()
+    pq.write_table(pa.table({"id": ["1"], "text": [PAGES["en"]]}), one / "x.parquet")
+    packed = _compressed(one / "x.parquet", "bz2", "x.parquet").read_bytes()
+    assert run_cli("run", "--input", one / "x.parquet", "--domain", "web", "--output", out, "--progress", "off") == 2
+    subprocess.run(_hint(capsys.readouterr().err), shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert (one / "x.parquet").read_bytes() == packed and pq.read_table(one / "x.decompressed.parquet").num_rows == 1
 
 
 @pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
@@ -2931,3 +3016,69 @@ def test_a_recurated_code_output_keeps_each_files_path(tmp_path):
         [row] = pq.read_table(tmp_path / f"o{i}" / "text", columns=["path", "meta"]).to_pylist()
         assert json.loads(row["meta"]) == {"file_path": "src/main.py", "repo_name": "octo/app", "license": "mit"}, (i, row)
         assert row["path"].endswith(":octo/app/src/main.py") and row["path"].count(":") == 1, (i, row)
+
+
+# --- the README's "Options": each documented form works, any other is one line ---------------
+
+
+def test_each_documented_option_form_gives_the_same_run(tmp_path, pages, capsys, monkeypatch):
+    """`--opt value` and `--opt=value`, repeated --set, a `~` the shell leaves (`--output=~/o`)
+    and the options after their --input: one run, whichever form is used."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spaced = ["--input", pages, "--domain", "web", "--source", "s", "--text-field", "text", "--stages", "ingest,dedup",
+              "--shards", "2", "--workers", "1", "--progress", "off", "--set", "dedup.threshold=0.9",
+              "--set", "limits.batch_size=10", "--output", tmp_path / "a"]
+    joined = [f"--input=~/{pages.name}", "--domain=web", "--source=s", "--text-field=text", "--stages=ingest,dedup",
+              "--shards=2", "--workers=1", "--progress=off", "--set=dedup.threshold=0.9", "--set=limits.batch_size=10",
+              "--output=~/b"]
+    configs = []
+    for args, out in ((spaced, tmp_path / "a"), (joined, tmp_path / "b")):
+        assert run_cli("run", *args) == 0, capsys.readouterr().err
+        m = json.loads((out / "manifest.json").read_text())["config"]
+        configs.append((m["run"]["stages"], m["run"]["shards"], m["run"]["workers"], m["dedup"]["threshold"],
+                        m["limits"]["batch_size"], [(i["domain"], i["source"], i["text_field"]) for i in m["inputs"]]))
+        assert sorted(pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()) == sorted(PAGES)
+    assert configs[0] == configs[1] == (["ingest", "dedup"], 2, 1, 0.9, 10, [("web", "s", "text")]), configs
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--domain", "web", "--input", "PAGES"], "--domain must follow the --input it applies to"),
+    (["--input", "PAGES", "--domain", "web", "--domain", "code"], "--domain given twice for --input PAGES (web, then code): give it once"),
+    (["--input", "PAGES", "--domain", "web", "--output", "OTHER"], "--output given twice (OUT, then OTHER): give it once"),
+    (["--input", "PAGES", "--domain", "web", "--stages", "ingest", "--stages", "dedup"], "--stages given twice (ingest, then dedup): give it once"),
+    (["--input", "PAGES", "--domain", "web", "--set", "run.shards", "2"],
+     "--set run.shards 2: KEY=VALUE is one word (--set run.shards=2)"),
+    (["--input", "PAGES", "--domain", "web", "--set"], "--set: expected one argument"),
+    (["--input", "PAGES", "--domain", "web", "--input"], "--input: expected one argument"),
+    (["--input", "PAGES", "--domain", "web", "--shards", "two"], "--shards: invalid int value: 'two'"),
+    (["--input", "PAGES", "--domain", "web", "--progress", "maybe"], "--progress: invalid choice: 'maybe' (choose from"),
+    (["--input", "PAGES", "--domain", "web", "--stages="], "--stages: empty: name the stages (--stages ingest,dedup), or leave it out"),
+    (["--input", "PAGES", "--domain", "web", "--languages", " "], "--languages: empty: name the languages (--languages en,de, or all)"),
+    (["--input", "PAGES", "--domain", "web", "-o", "elsewhere"], "unknown option -o: neither a curate option nor a Beam"),
+])
+def test_an_undocumented_option_form_is_one_line(tmp_path, pages, capsys, args, message):
+    """What the README's Options do not document fails in one line, before anything runs: an
+    option before its --input, argparse's own mistakes (a missing or bad value printed the whole
+    usage), an option given twice (the last one won without a word: --domain web --domain code
+    read the pages as code), `--set KEY VALUE` (its value was taken for the config: "config file
+    not found: 2"), an empty --stages (every default stage ran) or --languages (ignored)."""
+    out = tmp_path / "o"
+    names = {"PAGES": str(pages), "OUT": str(out), "OTHER": str(tmp_path / "x")}
+    args = [names.get(a, a) for a in args]
+    message = message.replace("PAGES", str(pages)).replace("OUT", str(out)).replace("OTHER", str(tmp_path / "x"))
+    assert run_cli("run", "--output", out, *args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith(f"curate: {message}") and err[1] == "(see: curate run --help)", err
+    assert not out.exists() and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["runn"], "curate: unknown command 'runn' (choose from 'run', 'demo', 'config', 'mix'"),
+    ([], "curate: give a command: curate run, curate config, ..."),
+])
+def test_a_missing_or_unknown_command_is_one_line(capsys, argv, message):
+    """`curate runn` printed the whole usage, then "argument cmd: invalid choice", naming the
+    parser's variable (cmd), not what the user missed."""
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith(message) and err[1] == "(see: curate --help)", err

@@ -206,3 +206,36 @@ def test_code_whitespace_reaches_the_tokens_byte_for_byte(tmp_path):
     decoded = {p: enc.decode(list(ids)[:-1]) for p, ids in zip(joined["path"], joined["input_ids"])}
     assert decoded == {name: want if want is not None else data.decode() for name, (data, want) in files.items()}
     assert dict(zip(text["path"], text["text"])) == decoded
+
+
+@pytest.mark.parametrize("name", [".env", "env", "py311"])
+def test_a_virtualenv_under_any_name_is_vendored(tmp_path, name):
+    """A virtualenv made as `python -m venv .env` (or env/, py311/): its activate scripts,
+    pip's launcher and site-packages are no code of the tree, as under .venv/ or venv/; only
+    the files under site-packages were ledgered as vendored, bin/activate and bin/pip kept as
+    code. A venv is told by the pyvenv.cfg the venv module writes (PEP 405), whatever its name;
+    a folder of that name without one is the tree's own."""
+    import venv
+
+    import pyarrow.parquet as pq
+
+    from curate import cli
+
+    repo = tmp_path / "repo"
+    venv.create(repo / name, with_pip=False, symlinks=False)  # the real layout: bin/, lib/pythonX.Y/, pyvenv.cfg
+    site = next((repo / name / "lib").glob("python3*/site-packages"))
+    (site / "pkg").mkdir()
+    (site / "pkg" / "core.py").write_text("def f():\n    return 1\n")
+    (repo / name / "bin" / "pip").write_text(f"#!{repo / name / 'bin' / 'python'}\nimport sys\nsys.exit(0)\n")
+    (repo / "src").mkdir()
+    (repo / "src" / "main.py").write_text("def main():\n    print('hi')\n")
+    (repo / "tools" / "env").mkdir(parents=True)  # no pyvenv.cfg: the tree's own
+    (repo / "tools" / "env" / "setup.sh").write_text("#!/bin/sh\nexport APP_HOME=/srv/app\n")
+    out = tmp_path / "o"
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest",
+                     "--output", str(out), "--progress", "off"]) == 0
+    kept = sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist())
+    assert kept == ["src/main.py", "tools/env/setup.sh"], kept
+    ledger = {r["path"]: r["rule"] for r in pq.read_table(out / "ledger").to_pylist()}
+    assert ledger[f"{name}/bin/activate"] == ledger[f"{name}/bin/pip"] == ledger[f"{name}/pyvenv.cfg"] == "vendored"
+    assert ledger[f"{site.relative_to(repo)}/pkg/core.py"] == "vendored"

@@ -71,9 +71,10 @@ def where(root: str) -> str:
 JSONL = tuple(s for s, f in _SUFFIXES if f == "jsonl")  # curate run's names, one list (two drifted: .json.zst, .ndjson.zst)
 
 
-def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.LazyFrame:
+def _scan(path: str, infer: int | None = 1000, given: str | None = None, in_place: bool = False) -> pl.LazyFrame:
     """One file, its name taken as it is (polars would read "[", "*", "?" as a glob). ``given``:
-    the file as the user gave it, where ``path`` is a bucket file's local copy."""
+    the file as the user gave it, where ``path`` is a bucket file's local copy; ``in_place``: a
+    file of a folder or glob, whose decompress hint replaces it (common.unpack_command)."""
     name = path.lower()
     if name.endswith(".parquet"):
         return scan_parquet(path)
@@ -81,11 +82,11 @@ def _scan(path: str, infer: int | None = 1000, given: str | None = None) -> pl.L
         return pl.scan_ndjson(glob.escape(path), infer_schema_length=infer)  # scan_ndjson has no glob=False
     from curate.readers.common import compressed_parquet_error, other_compression_error
 
-    packed = compressed_parquet_error(given or path)
+    packed = compressed_parquet_error(given or path, in_place)
     if packed:
         raise ValueError(packed)
     try:  # a .jsonl.bz2 / .xz / .lz4: name the compression, as curate run does
-        other = other_compression_error(path, given)
+        other = other_compression_error(path, given, in_place)
     except OSError:
         other = None
     raise ValueError(other or f"{given or path}: not a Parquet or JSONL file (.parquet, .jsonl[.gz|.zst], .json[.gz|.zst], .ndjson[.gz|.zst])")
@@ -127,20 +128,21 @@ def _is_edits(dtype) -> bool:
     return isinstance(inner, pl.Struct) and {"stage", "rule", "count", "chars"} <= {f.name for f in inner.fields}
 
 
-def audit_files(files: list[str], partial: Partial, **fields) -> dict:
-    """Add the documents of every file to ``partial``, one streamed file at a time.
+def audit_files(files: list[str], partial: Partial, listed: frozenset = frozenset(), **fields) -> dict:
+    """Add the documents of every file to ``partial``, one streamed file at a time; ``listed``:
+    those a folder or glob gave (a hint to decompress one replaces it, else it is listed again).
 
     Returns the fields used (of the last file). A JSONL file whose schema changes after the
     first lines is read again with the schema inferred from all of it.
     """
     used = {}
     for f in files:
-        with _readable(f) as (path, as_read, folder):
+        with _readable(f, f in listed) as (path, as_read, folder):
             read, infer, checked, finite = path, 1000, False, False
             while True:
                 one = Partial(partial.examples_k)
                 try:
-                    frame, used = doc_frame(_scan(read, infer, f), where=f"{f}: ", **fields)
+                    frame, used = doc_frame(_scan(read, infer, f, f in listed), where=f"{f}: ", **fields)
                     for b in _batches(frame):
                         one.add_docs(b)
                     break
@@ -166,24 +168,24 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
 
 
 @contextlib.contextmanager
-def _readable(path: str):
+def _readable(path: str, in_place: bool = False):
     """(where to read ``path``, ``as_read``, ``folder``: see _as_read): itself, or a bucket's JSONL file copied
     to a temporary folder (polars would read it with its own object store, which knows neither
     curate's endpoints, STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in
     place (scan_parquet)."""
     if "://" not in path or path.lower().endswith(".parquet"):
-        with _as_read(path, path) as got:
+        with _as_read(path, path, in_place) as got:
             yield got
         return
     with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
         local = os.path.join(tmp, os.path.basename(output._fs(path)[1]))  # its name: polars reads .gz, .zst by it
         _copy(path, local)
-        with _as_read(local, path) as got:
+        with _as_read(local, path, in_place) as got:
             yield got
 
 
 @contextlib.contextmanager
-def _as_read(path: str, name: str):
+def _as_read(path: str, name: str, in_place: bool = False):
     """(the file to read, ``as_read()``: the file to read once polars has stopped at a line,
     ``folder()``: a temporary folder for a copy, made once, removed after the file is read). A
     JSONL file with a comment line or a line-start BOM (polars stops at either: a Windows
@@ -199,13 +201,13 @@ def _as_read(path: str, name: str):
     with contextlib.ExitStack() as stack:
         folder = lambda: stack.enter_context(tempfile.TemporaryDirectory(prefix="curate-audit-"))  # noqa: E731
         if not path.lower().endswith(JSONL) or compression(path):
-            read = _without_odd_lines(path, name, folder)
+            read = _without_odd_lines(path, name, folder, in_place)
             yield read, lambda: read, folder
         else:
-            yield path, lambda: _without_odd_lines(path, name, folder), folder
+            yield path, lambda: _without_odd_lines(path, name, folder, in_place), folder
 
 
-def _without_odd_lines(path: str, name: str, folder) -> str:
+def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> str:
     """``path``, or its copy without comment lines and line-start BOMs in ``folder()`` (made only
     for a file that has some); a read or write failure as one line."""
     if not path.lower().endswith(JSONL):
@@ -232,7 +234,7 @@ def _without_odd_lines(path: str, name: str, folder) -> str:
     except LimitExceeded:
         raise ValueError(f"{name}: decompresses to more than {limit:,} bytes (curate run's limits.max_file_bytes, past which it "
                          f"reads no further): a decompression bomb, or a dump to audit decompressed ("
-                         f"{decompress_command(name, kind)}: read whole)") from None
+                         f"{decompress_command(name, kind, in_place)}: read whole)") from None
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
@@ -623,7 +625,7 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
 
 def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fields) -> dict:
     """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
-    files = []
+    files, listed = [], set()  # listed: a folder's or a glob's files, not one named itself
     for g in globs:
         if "://" in g:  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
             from curate.readers import list_uri
@@ -637,8 +639,9 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
         if not found:
             raise FileNotFoundError(f"--corpus {g!r} matches no files")
         files += found
+        listed.update(found if found != [g] else [])
     partial = Partial(examples)
-    used = audit_files(files, partial, **fields)
+    used = audit_files(files, partial, frozenset(listed), **fields)
     s = partial.summary(top)
     s.update(format=FORMAT, kind="corpus", source=", ".join(globs), files={"documents": len(files)}, fields=used,
              funnel=None, checks=[], domain_mix=domain_mix(s, None), tokens_written=None, run=None, warnings=[])

@@ -319,11 +319,13 @@ def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, 
 
 def plan_shards(
     files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits,
-    same: dict | None = None,
+    same: dict | None = None, in_place: bool = False,
 ) -> list[Shard]:
     """One Shard per file, or several byte/row-group ranges for large splittable files; a file
     in ``same`` (its relative path -> where it is read, said on its quarantine row) is one
-    shard that is not read, only accounted for."""
+    shard that is not read, only accounted for. ``in_place``: the files are a folder's or a
+    glob's, which would list a compressed file again beside its copy: a hint to decompress one
+    replaces it (common.unpack_command)."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None
@@ -343,8 +345,8 @@ def plan_shards(
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = compressed_parquet_error(path) if not tree else None  # quarantined whole as read_error ('magic bytes not found')
-        other = other or (other_compression_error(path) if look and not tree else None)
+        other = compressed_parquet_error(path, in_place) if not tree else None  # quarantined whole as read_error ('magic bytes not found')
+        other = other or (other_compression_error(path, in_place=in_place) if look and not tree else None)
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(other)
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack

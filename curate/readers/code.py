@@ -14,6 +14,7 @@ Options: ``max_file_bytes`` (default 1 MiB; a notebook's script), ``max_notebook
 """
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -103,8 +104,19 @@ def detect_language(path: str, head: str = "") -> Optional[str]:
     return lang or shebang_language(head)
 
 
-def is_vendored(path: str) -> bool:
-    return any(part.lower() in VENDORED_DIRS for part in path.split("/")[:-1])
+def is_vendored(path: str, root: str | None = None) -> bool:
+    """A file in a folder of other projects' copies or tool state (VENDORED_DIRS), or, given the
+    tree's ``root`` on disk, in a Python virtualenv under any name (`python -m venv .env`, env/,
+    py311/): a folder inside the tree holding the pyvenv.cfg every venv has (PEP 405)."""
+    parts = path.split("/")[:-1]
+    if any(part.lower() in VENDORED_DIRS for part in parts):
+        return True
+    return root is not None and any(_is_virtualenv(os.path.join(root, *parts[: i + 1])) for i in range(len(parts)))
+
+
+@functools.lru_cache(maxsize=4096)  # a folder is asked about once per file under it
+def _is_virtualenv(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
 
 
 # Text formats: a long line is a paragraph (editors that soft-wrap write one per line), never a
@@ -148,7 +160,8 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         if not target.startswith(root.rstrip(os.sep) + os.sep):
             yield Bad(0, "symlink_outside_tree", f"a link to {target}, outside the input tree: not read")
             return
-    skipped = "vendored" if is_vendored(path) else "lock_file" if is_lock_file(path) else None
+    root = shard.path[: -len(shard.rel)] if shard.path.endswith(shard.rel) else None  # the tree on disk
+    skipped = "vendored" if is_vendored(path, root) else "lock_file" if is_lock_file(path) else None
     if skipped:  # logged, never kept: a snippet is enough, whatever the file holds
         with open_bytes(shard.path, limits) as f:
             head = f.read(SKIPPED_TEXT_CHARS).decode("utf-8", "replace")

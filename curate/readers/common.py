@@ -15,14 +15,13 @@ import io
 import json
 import os
 import re
-import shlex
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 import pyarrow as pa
 
-from curate import schema
+from curate import schema, shell
 from curate.readers import decompress
 from curate.readers.extract import plain_unicode
 
@@ -288,6 +287,10 @@ def compression(path: str) -> Optional[str]:
 
 
 OTHER_COMPRESSIONS = ((b"BZh", "bzip2", "bzip2 -dc"), (b"\xfd7zXZ\x00", "xz", "xz -dc"), (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"))
+# each tool's FILE.EXT -> FILE that removes FILE.EXT only once FILE is whole and never writes
+# over a FILE there is (lz4 without an output name writes to a pipe: then --rm lost the file)
+IN_PLACE = {"gzip": "gzip -d {}", "zstd": "zstd -d --rm {}", "bzip2": "bzip2 -d {}", "xz": "xz -d {}", "lz4": "lz4 -d --rm {} {}"}
+SUFFIXES = {"gzip": "gz", "zstd": "zst", "bzip2": "bz2", "xz": "xz", "lz4": "lz4"}
 
 
 def other_compression(path: str) -> tuple[str, str] | None:
@@ -297,45 +300,67 @@ def other_compression(path: str) -> tuple[str, str] | None:
     return next(((name, cmd) for magic, name, cmd in OTHER_COMPRESSIONS if head.startswith(magic)), None)
 
 
-def other_compression_error(path: str, name: str | None = None) -> str | None:
+def plain_name(name: str, kind: str) -> str:
+    """The name of ``name``'s decompressed copy: without the compression's suffix, or
+    NAME.decompressed.EXT where it has none (the compression told by the bytes): never the
+    file itself, which ``> NAME`` empties before the tool reads it."""
+    plain = re.sub(rf"\.{SUFFIXES[kind]}$", "", name, flags=re.IGNORECASE)
+    if plain == name:
+        root, ext = os.path.splitext(name)
+        plain = f"{root}.decompressed{ext}"
+    return plain
+
+
+def unpack_command(name: str, kind: str, in_place: bool = False) -> tuple[str, str]:
+    """(the shell command that decompresses the local file ``name``, the file it writes).
+    ``in_place``: the file is one of a folder's or a glob's, which would still list it beside a
+    copy (and refuse it again): the command replaces it, removing it only once the copy is whole."""
+    plain = plain_name(name, kind)
+    q = shell.quote
+    if not in_place:
+        return f"{kind} -dc {q(name)} > {q(plain)}", plain
+    if name.lower().endswith("." + SUFFIXES[kind]):  # the tool's own name for its output
+        return IN_PLACE[kind].format(q(name), q(plain)), plain
+    return f"{kind} -dc {q(name)} > {q(plain)} && rm {q(name)}", plain
+
+
+def other_compression_error(path: str, name: str | None = None, in_place: bool = False) -> str | None:
     """The one-line error for a file in a compression curate does not read (read as it is, its
     compressed bytes would be taken for lines), else None. ``name``: the file as the user gave
-    it, where ``path`` is a local copy (a bucket's)."""
+    it, where ``path`` is a local copy (a bucket's); ``in_place``: a file of a folder or glob
+    input (unpack_command)."""
     other = other_compression(path)
     if not other:
         return None
     path = name or path
     # a bucket's file: the tools read and write local files (`> gs://b/x.jsonl.zst` is no such folder)
-    local, here = (path.rsplit("/", 1)[-1], "copy it here, then ") if "://" in path else (path, "")
+    remote = "://" in path
+    local, here = (path.rsplit("/", 1)[-1], "copy it here, then ") if remote else (path, "")
     # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
-    copy = re.sub(r"\.(bz2|xz|lz4)$", "", local, flags=re.IGNORECASE)
+    command, copy = unpack_command(local, other[0], in_place and not remote)
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
-        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), e.g. {here}{other[1]} {shlex.quote(local)} > {shlex.quote(copy)}"
-    return (f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, "
-            f"e.g. {here}{other[1]} {shlex.quote(local)} | zstd > {shlex.quote(copy + '.zst')}")
+        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), e.g. {here}{command}"
+    if in_place and not remote:  # then compressed again, as curate reads it; zstd --rm: only once the .zst is whole
+        command += f" && zstd --rm {shell.quote(copy)}"
+    else:
+        command = f"{other[1]} {shell.quote(local)} | zstd > {shell.quote(copy + '.zst')}"
+    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, e.g. {here}{command}"
 
 
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
 
 
-def decompress_command(name: str, kind: str) -> str:
-    """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file read whole:
-    beside it, without its .gz/.zst, or NAME.decompressed.EXT where it has none (the compression
-    is told by the bytes; ``> NAME`` would empty the file before it is read). A bucket's file is
-    copied here first (the tools read local files)."""
-    from curate import shell
-
+def decompress_command(name: str, kind: str, in_place: bool = False) -> str:
+    """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file read whole
+    (plain_name; ``in_place``: replacing it, unpack_command). A bucket's file is copied here
+    first (the tools read local files)."""
     local = name.rsplit("/", 1)[-1] if "://" in name else name
-    plain = re.sub(r"\.(gz|zst)$", "", local, flags=re.IGNORECASE)
-    if plain == local:
-        root, ext = os.path.splitext(local)
-        plain = f"{root}.decompressed{ext}"
-    command = f"{'gzip' if kind == 'gzip' else 'zstd'} -dc {shell.quote(local)} > {shell.quote(plain)}"
+    command = unpack_command(local, kind, in_place and "://" not in name)[0]
     return f"copy it here, then {command}" if "://" in name else command
 
 
-def compressed_parquet_error(name: str) -> str | None:
+def compressed_parquet_error(name: str, in_place: bool = False) -> str | None:
     """The one line for a Parquet file gzipped or zstd-compressed whole (``x.parquet.gz``, by its
     name), else None: neither pyarrow nor polars opens one (`curate run` quarantined it whole,
     read_error; the audit said it was no Parquet file). Other compressions: other_compression_error."""
@@ -343,7 +368,7 @@ def compressed_parquet_error(name: str) -> str | None:
     if not packed:
         return None
     kind = "gzip" if packed[1] == "gz" else "zstd"
-    return f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), e.g. {decompress_command(name, kind)}"
+    return f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), e.g. {decompress_command(name, kind, in_place)}"
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
