@@ -385,3 +385,33 @@ def test_an_audited_jsonl_file_with_nan_is_read_as_curate_run_reads_it(tmp_path,
     cut.write_bytes(path.read_bytes() + b'{"text": "a line cut sh')
     assert cli.main(["audit", "--corpus", str(cut), "--output", str(tmp_path / "audit2")]) == 2
     assert f"{cut}: cannot be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("nan", [False, True], ids=["plain", "with_nan"])
+@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "gz"])
+def test_an_audited_part_with_old_mac_line_ends_after_a_comment_is_not_dropped(tmp_path, capsys, gz, nan):
+    """JSON Lines, then a part of records separated by a bare "\\r" that opens with a comment
+    (`// exported\\r{...}\\r{...}`, `cat new.jsonl mac.jsonl`): `curate run` quarantines it
+    (cr_line_ends), as it does the same part without the comment. `audit --corpus` took the
+    part for a comment line and dropped it, its records with it: the file audited as whole with
+    two records missing, exit 0. It is refused now, as the part without the comment is, saying
+    old-Mac line ends and how to convert (the audit keeps no quarantine: a file with a line
+    curate run quarantines is not audited)."""
+    rng = random.Random(11)
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": float("nan") if nan and i == 0 else 0.5} for i in range(4)]
+    line = [json.dumps(r).encode() for r in rows]
+    mac = line[1] + b"\r" + line[2] + b"\r"
+    for head in (b"", b"// exported by the old app\r"):
+        data = line[0] + b"\n" + head + mac + b"\n" + line[3] + b"\n"
+        path = tmp_path / f"f{len(head)}.jsonl{'.gz' * gz}"
+        path.write_bytes(gzip.compress(data) if gz else data)
+        out = tmp_path / f"run{len(head)}"
+        assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                         "--output", str(out)]) == 0, capsys.readouterr().err
+        capsys.readouterr()
+        assert [r["reason"] for r in pl.read_parquet(out / "quarantine" / "*.parquet").to_dicts()] == ["cr_line_ends"]
+        assert pl.read_parquet(out / "text" / "*.parquet").height == 2
+        rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"audit{len(head)}")])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err

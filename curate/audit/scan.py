@@ -258,11 +258,13 @@ def _finite_copy(path: str, name: str, folder) -> str | None:
             for lines in iter(lambda: f.readlines(1 << 22), []):
                 for line in map(without_bom, lines):
                     head = line.strip()
-                    if not head or head.startswith(jsonl.COMMENT):
+                    if not head or jsonl.is_comment(head):
                         continue
                     try:
                         obj = jsonl.loads(head)
                     except ValueError:  # no JSON (UnicodeDecodeError too): a damaged line, said as polars says it
+                        if jsonl._cr_line_ends(head):  # a part curate run quarantines (cr_line_ends): said so, with the fix
+                            raise ValueError(f"{name}: cannot be read: a part of it holds {jsonl.CR_DETAIL}") from None
                         return None
                     if not isinstance(obj, dict):
                         return None

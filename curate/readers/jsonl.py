@@ -102,7 +102,14 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
 def _without_odd_lines(path: str, limits: Limits) -> Iterator[bytes]:
     with open_bytes(path, limits) as f:
         for lines in iter(lambda: f.readlines(1 << 22), []):
-            yield b"".join(line for line in map(without_bom, lines) if not line.lstrip().startswith(COMMENT))
+            # a comment heading old-Mac records is no comment line (read_jsonl quarantines it): kept, to be said
+            yield b"".join(line for line in map(without_bom, lines) if not is_comment(line))
+
+
+def is_comment(line: bytes) -> bool:
+    """Whether a line (its BOM dropped) is a comment line `curate run` skips: not one whose
+    comment heads records separated by a bare "\r" (``// exported\r{...}\r{...}``)."""
+    return line.lstrip().startswith(COMMENT) and not _cr_line_ends(line)
 
 
 def get_path(obj: dict, dotted: str):
@@ -547,7 +554,7 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
     if not line or len(line) - line.endswith(b"\n") >= cap:
         return None
     text = line[3:] if line.startswith(BOM) else line
-    if not text.strip() or text.lstrip().startswith(COMMENT) and not _cr_line_ends(text):  # as read_jsonl skips
+    if not text.strip() or is_comment(text):  # as read_jsonl skips
         return GAP
     if row:
         bad = _parse(text, offset, offset + len(line))
@@ -644,7 +651,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     line = line[3:]
                 if not line.strip():
                     continue
-                if line.lstrip().startswith(COMMENT) and not _cr_line_ends(line):  # not a header of old-Mac records
+                if is_comment(line):  # not a header of old-Mac records
                     yield Skipped({"comment_line": 1})
                     continue
                 try:
