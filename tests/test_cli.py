@@ -1076,6 +1076,73 @@ def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsy
     assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
 
 
+def _another_users(monkeypatch, denied) -> str:
+    """Files here seem another user's (this process's euid another), and ``denied(path)`` says
+    which opens, folder makes and stats fail as theirs do (EACCES): what a shared folder holds of
+    a colleague's. Returns the name the files' owner goes by."""
+    import errno
+    import pwd
+
+    from curate import output
+
+    def refuse(real):
+        def call(path, *a, **k):
+            if denied(os.fspath(path)):
+                raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+            return real(path, *a, **k)
+        return call
+
+    monkeypatch.setattr(os, "geteuid", lambda real=os.geteuid(): real + 1)
+    monkeypatch.setattr(os, "open", refuse(os.open))
+    monkeypatch.setattr(os, "makedirs", refuse(os.makedirs))
+    monkeypatch.setattr(output, "file_type", refuse(output.file_type))
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_a_curate_audit_folder_another_user_claimed_is_passed_over_naming_them(tmp_path, pages, capsys, monkeypatch, live):
+    """A shared working folder where a colleague's `curate audit --corpus` claimed ./curate-audit
+    (its stats/.claim theirs: not to be opened by this user, EACCES): the claim was taken for a
+    read-only folder, and the audit written into their folder over their live audit's (where
+    the folder was writable), or refused with "cannot write the audit into curate-audit
+    (Permission denied)". It is passed over as a claim held is, the warning naming whose it is."""
+    from curate import commit
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    claim = tmp_path / "curate-audit" / "stats" / ".claim"
+    claim.parent.mkdir(parents=True)
+    claim.write_text(f"{os.getpid()} {commit._hostname()}\n" if live else "")
+    who = _another_users(monkeypatch, lambda p: p == os.path.join("curate-audit", "stats", ".claim"))
+    assert command.main(["--corpus", str(pages)]) == 0
+    held = (f"their audit (process {os.getpid()}) is writing it" if live else
+            "claimed by their stats/.claim (their audit writing it, or one killed: theirs to remove)")
+    assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s{':' if live else ','} {held}: "
+                                       "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
+    assert sorted(p.name for p in (tmp_path / "curate-audit").rglob("*")) == [".claim", "stats"]  # theirs, as it was
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+
+
+def test_another_users_closed_folder_is_passed_over_or_said_in_one_line(tmp_path, pages, capsys, monkeypatch):
+    """A colleague's ./curate-audit closed to others (umask 077): `curate audit --corpus` died
+    with a PermissionError traceback (stat()ing curate-audit/manifest.json), as did one given it
+    as --output. Without --output it is passed over, naming whose it is; given as --output, a
+    one-line error says whose it is and what to do."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curate-audit").mkdir()
+    who = _another_users(monkeypatch, lambda p: p.startswith(("curate-audit/", f"{tmp_path}/curate-audit/")))
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s, not writable by this user: "
+                                       "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert command.main(["--corpus", str(pages), "--output", "curate-audit"]) == 2
+    assert capsys.readouterr().err == (f"curate audit: cannot write the audit into curate-audit (Permission denied; it is user {who}'s): "
+                                       "give --output FOLDER for report.html and stats/summary.json\n")
+    assert list((tmp_path / "curate-audit").iterdir()) == []
+
+
 @pytest.mark.parametrize("extra", [1, 2])
 def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     """`curate run --input books/*.txt --domain books ...` unquoted: the shell passes several
