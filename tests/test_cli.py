@@ -1061,6 +1061,58 @@ def test_an_audit_killed_holding_its_folder_leaves_it_to_the_next(tmp_path, page
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+_KILLED_WRITING = """
+import sys, time
+from curate import output
+rename = output.rename
+output.rename = lambda fs, a, b: (time.sleep(60) if b.endswith("report.html") else None, rename(fs, a, b))[1]
+from curate.audit.command import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit --corpus A` killed between writing stats/summary.json and report.html (each
+    written under .tmp-NAME-PID, then renamed) left ./curate-audit half-written: A's summary, no
+    report, its .tmp-report.html-PID and its claim. The audit of another corpus took it for A's
+    and went to curate-audit-2 with a warning, that one and every later one: the folder was never
+    reused nor its leftovers removed. Its claim left (its audit killed) and its report not
+    written after its summary, the folder is taken over: replaced are only the files an audit
+    writes (a file of the user's in it stays); a whole audit of A whose claim was left (killed
+    after its last rename) is still passed over."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "curate-audit"
+    (folder / "notes.txt").parent.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    slow = subprocess.Popen([sys.executable, "-c", _KILLED_WRITING, "--corpus", str(pages)], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):  # its summary written, its report under its temporary name
+            if list(folder.glob(".tmp-report.html-*")) or slow.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert slow.poll() is None, slow.stderr.read()
+    finally:
+        slow.kill()
+        slow.wait()
+    left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert left == [f".tmp-report.html-{slow.pid}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(pages.read_bytes()[: len(pages.read_bytes()) // 2].rsplit(b"\n", 1)[0] + b"\n")
+    assert command.main(["--corpus", str(other)]) == 0
+    o = capsys.readouterr()
+    assert o.err == "" and "report:  curate-audit/report.html" in o.out, o
+    assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(other)
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == ["notes.txt", "report.html", "stats", "stats/summary.json"]
+    assert (folder / "notes.txt").read_text() == "mine" and not (tmp_path / "curate-audit-2").exists()
+    (folder / "stats" / ".claim").write_text("")  # a whole audit, its process killed before it let go of the folder
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(other)
+
+
 @pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
 def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
     """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:

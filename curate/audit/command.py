@@ -83,8 +83,26 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
             raise Unwritable(f"the audit is not written into {out}: {e}") from None
     else:
         for rel, data in files.items():
+            _remove_leftover(out, rel)
             output.write_atomic(out, rel, data)
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
+
+
+def _remove_leftover(out: str, rel: str) -> None:
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID) an audit
+    killed while writing it left in the local folder ``out``: only a process that is gone's."""
+    from curate import commit
+
+    if "://" in out:
+        return
+    folder, name = os.path.split(os.path.join(out, rel))
+    prefix = f".tmp-{name}-"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            pid = entry.name[len(prefix):]
+            if entry.name.startswith(prefix) and pid.isdigit() and entry.is_file(follow_symlinks=False) and not commit.alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _instead(source: str, others: dict[str, str] | None = None) -> str:
@@ -130,11 +148,31 @@ def _instead(source: str, others: dict[str, str] | None = None) -> str:
             held = None
         if isinstance(held, dict) and held.get("format") in FORMATS and held.get("source") == source:
             return folder
+        if folder in _LEFT and _half_written(folder):  # another's audit, killed midway: not one to keep
+            return folder
         _release(folder)
 
 
 CLAIM = ".claim"  # in stats/ of the folder _instead chose, locked while its audit is written
 _CLAIMS: dict[str, int] = {}  # folder -> the locked descriptor of its claim
+_LEFT: set[str] = set()  # folders claimed whose claim was there unheld: its audit killed before it let go
+
+
+def _half_written(folder: str) -> bool:
+    """Whether ``folder``'s audit was stopped between its two files: its report.html missing, or
+    older than its stats/summary.json (each is written, then renamed, summary first: a whole
+    audit's report is the newer). Such a folder, its claim left by a killed audit, is taken
+    over by the next audit, whatever it audited (it sent every later audit to curate-audit-2)."""
+    try:
+        summary = os.stat(os.path.join(folder, "stats", "summary.json")).st_mtime_ns
+    except OSError:
+        return False
+    try:
+        return os.stat(os.path.join(folder, "report.html")).st_mtime_ns < summary
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def _claim(folder: str) -> bool | str:
@@ -149,6 +187,7 @@ def _claim(folder: str) -> bool | str:
 
     path = os.path.join(folder, "stats", CLAIM)
     while True:
+        left = os.path.lexists(path)  # made by an audit before: if it is not held, one killed (_half_written)
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:  # a read-only stats/: write() says so
@@ -168,6 +207,8 @@ def _claim(folder: str) -> bool | str:
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 _CLAIMS[folder] = fd
+                if left:
+                    _LEFT.add(folder)
                 with contextlib.suppress(OSError):  # who holds it, for another user's audit passing it over
                     os.ftruncate(fd, 0)
                     os.pwrite(fd, f"{os.getpid()} {commit._hostname()}\n".encode(), 0)
@@ -180,6 +221,7 @@ def _claim(folder: str) -> bool | str:
 def _release(folder: str) -> None:
     """Remove this process's claim of ``folder``, then unlock it."""
     fd = _CLAIMS.pop(folder, None)
+    _LEFT.discard(folder)
     if fd is not None:
         try:
             os.unlink(os.path.join(folder, "stats", CLAIM))
