@@ -415,3 +415,35 @@ def test_an_audited_part_with_old_mac_line_ends_after_a_comment_is_not_dropped(t
         err = capsys.readouterr().err
         assert rc == 2 and err.count("\n") == 1, err
         assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
+
+
+def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path, capsys, monkeypatch):
+    """The copy `audit --corpus` reads a file with NaN or Infinity from (each one null) read the
+    file by readlines: a line of any length was held whole, then decoded (a 20 MB line: 60 MB
+    held; a dump's single multi-GB line, all of it). A line up to curate run's record bound
+    (limits.max_record_bytes x 2; a longer one it quarantines, record_too_large) is decoded as
+    before; a longer one is copied as it is, a piece at a time: bounded memory. Every record is
+    audited as before (json.loads the ground truth)."""
+    import tracemalloc
+
+    from curate.audit import scan
+
+    monkeypatch.setattr(scan, "FINITE_LINE_BYTES", 1 << 20, raising=False)  # the bound, small: a 20 MB line past it
+    rng = random.Random(12)
+    rows = [{"id": "d0", "text": sentence(rng), "score": float("nan")},
+            {"id": "long", "text": "lantern " * (20 << 17), "score": 0.5},
+            {"id": "d2", "text": sentence(rng), "score": float("inf")}]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    truth = [json.loads(line) for line in path.read_text().splitlines()]
+    tracemalloc.start()
+    try:
+        rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rc == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == len(truth)
+    assert s["characters"]["total"] == sum(len(r["text"]) for r in truth)
+    assert peak < 12 << 20, f"{peak:,} bytes held at most"
