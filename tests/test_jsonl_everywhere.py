@@ -447,3 +447,29 @@ def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path,
     assert s["documents"]["total"] == len(truth)
     assert s["characters"]["total"] == sum(len(r["text"]) for r in truth)
     assert peak < 12 << 20, f"{peak:,} bytes held at most"
+
+
+def test_the_copy_of_an_audited_file_with_a_comment_holds_no_long_line_whole(tmp_path, capsys):
+    """The copy without comment lines and line-start BOMs `audit --corpus` reads such a file
+    from was written from readlines: a line of any length held whole, and once more joined (a
+    20 MB line: 40 MB and more). It is copied in pieces of at most 4 MiB (a line's start judged
+    at its first), every record audited as before (json.loads the ground truth)."""
+    import tracemalloc
+
+    rng = random.Random(13)
+    peaks = []
+    for n in (1, 20 << 17):  # a short line (what the audit holds anyway: its 4 MiB reads), then a 20 MB one
+        rows = [{"id": "d0", "text": sentence(rng)}, {"id": "long", "text": "lantern " * n}, {"id": "d2", "text": sentence(rng)}]
+        path = tmp_path / f"odd{n}.jsonl"
+        path.write_bytes(b"# exported\n" + BOM + b"".join(json.dumps(r).encode() + b"\n" for r in rows) + b"// the end\n")
+        tracemalloc.start()
+        try:
+            rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"audit{n}")])
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert rc == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"audit{n}" / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(rows)
+        assert s["characters"]["total"] == sum(len(r["text"]) for r in rows)
+    assert peaks[1] - peaks[0] < 12 << 20, f"{peaks}: bytes held at most"

@@ -99,11 +99,26 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     return _without_odd_lines(path, limits)
 
 
-def _without_odd_lines(path: str, limits: Limits) -> Iterator[bytes]:
+def _without_odd_lines(path: str, limits: Limits, piece: int = 1 << 22) -> Iterator[bytes]:
+    """The file's bytes without comment lines and line-start BOMs, in pieces of about ``piece``
+    bytes; a line longer than 1 MiB read 1 MiB at a time, its start judged at its first (it
+    was held whole, and once more joined: a dump's one line of gigabytes)."""
     with open_bytes(path, limits) as f:
-        for lines in iter(lambda: f.readlines(1 << 22), []):
-            # a comment heading old-Mac records is no comment line (read_jsonl quarantines it): kept, to be said
-            yield b"".join(line for line in map(without_bom, lines) if not is_comment(line))
+        out, held, inside, skip = [], 0, False, False
+        for part in iter(lambda: f.readline(1 << 20), b""):
+            if not inside:
+                part = without_bom(part)
+                # a comment heading old-Mac records is no comment line (read_jsonl quarantines it): kept, to be said
+                skip = is_comment(part)
+            inside = not part.endswith(b"\n")
+            if not skip:
+                out.append(part)
+                held += len(part)
+            if held >= piece:
+                yield b"".join(out)
+                out, held = [], 0
+        if out:
+            yield b"".join(out)
 
 
 def is_comment(line: bytes) -> bool:
