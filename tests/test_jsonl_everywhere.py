@@ -473,3 +473,21 @@ def test_the_copy_of_an_audited_file_with_a_comment_holds_no_long_line_whole(tmp
         assert s["documents"]["total"] == len(rows)
         assert s["characters"]["total"] == sum(len(r["text"]) for r in rows)
     assert peaks[1] - peaks[0] < 12 << 20, f"{peaks}: bytes held at most"
+
+
+def test_an_audited_gz_with_nan_is_looked_through_for_records_once(tmp_path, capsys, monkeypatch):
+    """A .jsonl.gz polars stops at (a NaN) was read for whether it holds any record
+    (scan._no_records, up to its first MiB decompressed) after each of polars' two tries, the
+    same file twice: once now, its records audited as before."""
+    from curate.audit import scan
+
+    rng = random.Random(14)
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": float("nan") if i == 3 else 0.5} for i in range(20)]
+    path = tmp_path / "scores.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    calls = []
+    real = scan._no_records
+    monkeypatch.setattr(scan, "_no_records", lambda p: calls.append(p) or real(p))
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
+    assert calls == [str(path)]

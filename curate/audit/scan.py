@@ -136,7 +136,7 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
     used = {}
     for f in files:
         with _readable(f) as (path, as_read, folder):
-            read, infer, checked, finite = path, 1000, False, False
+            read, infer, checked, finite, empty = path, 1000, False, False, {}
             while True:
                 one = Partial(partial.examples_k)
                 try:
@@ -152,7 +152,9 @@ def audit_files(files: list[str], partial: Partial, **fields) -> dict:
                         if again != read:
                             read = again
                             continue
-                    if _no_records(read):  # polars cannot infer a schema from nothing
+                    if read not in empty and not finite:  # once a file (a finite copy holds a record)
+                        empty[read] = _no_records(read)
+                    if empty.get(read):  # polars cannot infer a schema from nothing
                         break
                     if infer is None:
                         again = None if finite else _finite_copy(read, f, folder)
