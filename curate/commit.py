@@ -126,13 +126,18 @@ def _holder(lock: str) -> str:
         return ""
     if host and host != _hostname():
         return f" (process {pid} on {host})"
+    return f" (process {pid})" if alive(int(pid)) else ""
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this machine has the id ``pid`` (another user's too)."""
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return ""
+        return False
     except (PermissionError, OverflowError, ValueError):  # another user's process: there
         pass
-    return f" (process {pid})"
+    return True
 
 
 def check_owned(root: str) -> dict:

@@ -1081,6 +1081,58 @@ def test_an_audit_killed_holding_its_folder_leaves_it_to_the_next(tmp_path, page
     assert not (tmp_path / "curate-audit-3").exists()
 
 
+_KILLED_WRITING = """
+import sys, time
+from curate import output
+rename = output.rename
+output.rename = lambda fs, a, b: (time.sleep(60) if b.endswith("report.html") else None, rename(fs, a, b))[1]
+from curate.audit.command import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, pages, capsys, monkeypatch):
+    """`curate audit --corpus A` killed between writing stats/summary.json and report.html (each
+    written under .tmp-NAME-PID, then renamed) left ./curate-audit half-written: A's summary, no
+    report, its .tmp-report.html-PID and its claim. The audit of another corpus took it for A's
+    and went to curate-audit-2 with a warning, that one and every later one: the folder was never
+    reused nor its leftovers removed. Its claim left (its audit killed) and its report not
+    written after its summary, the folder is taken over: replaced are only the files an audit
+    writes (a file of the user's in it stays); a whole audit of A whose claim was left (killed
+    after its last rename) is still passed over."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "curate-audit"
+    (folder / "notes.txt").parent.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    slow = subprocess.Popen([sys.executable, "-c", _KILLED_WRITING, "--corpus", str(pages)], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):  # its summary written, its report under its temporary name
+            if list(folder.glob(".tmp-report.html-*")) or slow.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert slow.poll() is None, slow.stderr.read()
+    finally:
+        slow.kill()
+        slow.wait()
+    left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert left == [f".tmp-report.html-{slow.pid}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(pages.read_bytes()[: len(pages.read_bytes()) // 2].rsplit(b"\n", 1)[0] + b"\n")
+    assert command.main(["--corpus", str(other)]) == 0
+    o = capsys.readouterr()
+    assert o.err == "" and "report:  curate-audit/report.html" in o.out, o
+    assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(other)
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == ["notes.txt", "report.html", "stats", "stats/summary.json"]
+    assert (folder / "notes.txt").read_text() == "mine" and not (tmp_path / "curate-audit-2").exists()
+    (folder / "stats" / ".claim").write_text("")  # a whole audit, its process killed before it let go of the folder
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(other)
+
+
 @pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
 def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
     """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:
@@ -1094,6 +1146,73 @@ def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsy
     assert "wrote this one into curate-audit-2" in capsys.readouterr().err
     assert (tmp_path / where).read_text() == "mine"
     assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+
+
+def _another_users(monkeypatch, denied) -> str:
+    """Files here seem another user's (this process's euid another), and ``denied(path)`` says
+    which opens, folder makes and stats fail as theirs do (EACCES): what a shared folder holds of
+    a colleague's. Returns the name the files' owner goes by."""
+    import errno
+    import pwd
+
+    from curate import output
+
+    def refuse(real):
+        def call(path, *a, **k):
+            if denied(os.fspath(path)):
+                raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+            return real(path, *a, **k)
+        return call
+
+    monkeypatch.setattr(os, "geteuid", lambda real=os.geteuid(): real + 1)
+    monkeypatch.setattr(os, "open", refuse(os.open))
+    monkeypatch.setattr(os, "makedirs", refuse(os.makedirs))
+    monkeypatch.setattr(output, "file_type", refuse(output.file_type))
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_a_curate_audit_folder_another_user_claimed_is_passed_over_naming_them(tmp_path, pages, capsys, monkeypatch, live):
+    """A shared working folder where a colleague's `curate audit --corpus` claimed ./curate-audit
+    (its stats/.claim theirs: not to be opened by this user, EACCES): the claim was taken for a
+    read-only folder, and the audit written into their folder over their live audit's (where
+    the folder was writable), or refused with "cannot write the audit into curate-audit
+    (Permission denied)". It is passed over as a claim held is, the warning naming whose it is."""
+    from curate import commit
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    claim = tmp_path / "curate-audit" / "stats" / ".claim"
+    claim.parent.mkdir(parents=True)
+    claim.write_text(f"{os.getpid()} {commit._hostname()}\n" if live else "")
+    who = _another_users(monkeypatch, lambda p: p == os.path.join("curate-audit", "stats", ".claim"))
+    assert command.main(["--corpus", str(pages)]) == 0
+    held = (f"their audit (process {os.getpid()}) is writing it" if live else
+            "claimed by their stats/.claim (their audit writing it, or one killed: theirs to remove)")
+    assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s{':' if live else ','} {held}: "
+                                       "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
+    assert sorted(p.name for p in (tmp_path / "curate-audit").rglob("*")) == [".claim", "stats"]  # theirs, as it was
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+
+
+def test_another_users_closed_folder_is_passed_over_or_said_in_one_line(tmp_path, pages, capsys, monkeypatch):
+    """A colleague's ./curate-audit closed to others (umask 077): `curate audit --corpus` died
+    with a PermissionError traceback (stat()ing curate-audit/manifest.json), as did one given it
+    as --output. Without --output it is passed over, naming whose it is; given as --output, a
+    one-line error says whose it is and what to do."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curate-audit").mkdir()
+    who = _another_users(monkeypatch, lambda p: p.startswith(("curate-audit/", f"{tmp_path}/curate-audit/")))
+    assert command.main(["--corpus", str(pages)]) == 0
+    assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s, not writable by this user: "
+                                       "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert command.main(["--corpus", str(pages), "--output", "curate-audit"]) == 2
+    assert capsys.readouterr().err == (f"curate audit: cannot write the audit into curate-audit (Permission denied; it is user {who}'s): "
+                                       "give --output FOLDER for report.html and stats/summary.json\n")
+    assert list((tmp_path / "curate-audit").iterdir()) == []
 
 
 @pytest.mark.parametrize("extra", [1, 2])

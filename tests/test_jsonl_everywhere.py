@@ -385,3 +385,109 @@ def test_an_audited_jsonl_file_with_nan_is_read_as_curate_run_reads_it(tmp_path,
     cut.write_bytes(path.read_bytes() + b'{"text": "a line cut sh')
     assert cli.main(["audit", "--corpus", str(cut), "--output", str(tmp_path / "audit2")]) == 2
     assert f"{cut}: cannot be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("nan", [False, True], ids=["plain", "with_nan"])
+@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "gz"])
+def test_an_audited_part_with_old_mac_line_ends_after_a_comment_is_not_dropped(tmp_path, capsys, gz, nan):
+    """JSON Lines, then a part of records separated by a bare "\\r" that opens with a comment
+    (`// exported\\r{...}\\r{...}`, `cat new.jsonl mac.jsonl`): `curate run` quarantines it
+    (cr_line_ends), as it does the same part without the comment. `audit --corpus` took the
+    part for a comment line and dropped it, its records with it: the file audited as whole with
+    two records missing, exit 0. It is refused now, as the part without the comment is, saying
+    old-Mac line ends and how to convert (the audit keeps no quarantine: a file with a line
+    curate run quarantines is not audited)."""
+    rng = random.Random(11)
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": float("nan") if nan and i == 0 else 0.5} for i in range(4)]
+    line = [json.dumps(r).encode() for r in rows]
+    mac = line[1] + b"\r" + line[2] + b"\r"
+    for head in (b"", b"// exported by the old app\r"):
+        data = line[0] + b"\n" + head + mac + b"\n" + line[3] + b"\n"
+        path = tmp_path / f"f{len(head)}.jsonl{'.gz' * gz}"
+        path.write_bytes(gzip.compress(data) if gz else data)
+        out = tmp_path / f"run{len(head)}"
+        assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                         "--output", str(out)]) == 0, capsys.readouterr().err
+        capsys.readouterr()
+        assert [r["reason"] for r in pl.read_parquet(out / "quarantine" / "*.parquet").to_dicts()] == ["cr_line_ends"]
+        assert pl.read_parquet(out / "text" / "*.parquet").height == 2
+        rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"audit{len(head)}")])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
+
+
+def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path, capsys, monkeypatch):
+    """The copy `audit --corpus` reads a file with NaN or Infinity from (each one null) read the
+    file by readlines: a line of any length was held whole, then decoded (a 20 MB line: 60 MB
+    held; a dump's single multi-GB line, all of it). A line up to curate run's record bound
+    (limits.max_record_bytes x 2; a longer one it quarantines, record_too_large) is decoded as
+    before; a longer one is copied as it is, a piece at a time: bounded memory. Every record is
+    audited as before (json.loads the ground truth)."""
+    import tracemalloc
+
+    from curate.audit import scan
+
+    monkeypatch.setattr(scan, "FINITE_LINE_BYTES", 1 << 20, raising=False)  # the bound, small: a 20 MB line past it
+    rng = random.Random(12)
+    rows = [{"id": "d0", "text": sentence(rng), "score": float("nan")},
+            {"id": "long", "text": "lantern " * (20 << 17), "score": 0.5},
+            {"id": "d2", "text": sentence(rng), "score": float("inf")}]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    truth = [json.loads(line) for line in path.read_text().splitlines()]
+    tracemalloc.start()
+    try:
+        rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rc == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == len(truth)
+    assert s["characters"]["total"] == sum(len(r["text"]) for r in truth)
+    assert peak < 12 << 20, f"{peak:,} bytes held at most"
+
+
+def test_the_copy_of_an_audited_file_with_a_comment_holds_no_long_line_whole(tmp_path, capsys):
+    """The copy without comment lines and line-start BOMs `audit --corpus` reads such a file
+    from was written from readlines: a line of any length held whole, and once more joined (a
+    20 MB line: 40 MB and more). It is copied in pieces of at most 4 MiB (a line's start judged
+    at its first), every record audited as before (json.loads the ground truth)."""
+    import tracemalloc
+
+    rng = random.Random(13)
+    peaks = []
+    for n in (1, 20 << 17):  # a short line (what the audit holds anyway: its 4 MiB reads), then a 20 MB one
+        rows = [{"id": "d0", "text": sentence(rng)}, {"id": "long", "text": "lantern " * n}, {"id": "d2", "text": sentence(rng)}]
+        path = tmp_path / f"odd{n}.jsonl"
+        path.write_bytes(b"# exported\n" + BOM + b"".join(json.dumps(r).encode() + b"\n" for r in rows) + b"// the end\n")
+        tracemalloc.start()
+        try:
+            rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / f"audit{n}")])
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert rc == 0, capsys.readouterr().err
+        s = json.loads((tmp_path / f"audit{n}" / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(rows)
+        assert s["characters"]["total"] == sum(len(r["text"]) for r in rows)
+    assert peaks[1] - peaks[0] < 12 << 20, f"{peaks}: bytes held at most"
+
+
+def test_an_audited_gz_with_nan_is_looked_through_for_records_once(tmp_path, capsys, monkeypatch):
+    """A .jsonl.gz polars stops at (a NaN) was read for whether it holds any record
+    (scan._no_records, up to its first MiB decompressed) after each of polars' two tries, the
+    same file twice: once now, its records audited as before."""
+    from curate.audit import scan
+
+    rng = random.Random(14)
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": float("nan") if i == 3 else 0.5} for i in range(20)]
+    path = tmp_path / "scores.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    calls = []
+    real = scan._no_records
+    monkeypatch.setattr(scan, "_no_records", lambda p: calls.append(p) or real(p))
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
+    assert calls == [str(path)]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
 
@@ -29,6 +31,34 @@ CORPUS_OUT = "curate-audit"  # where --corpus's report goes without --output, an
 def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
     """Write OUT/stats/summary.json and OUT/report.html; return their paths. ``read``: the
     manifest of the output audited, as it was read (into its own folder: not if replaced since)."""
+    try:
+        return _write(summary, out, read)
+    except OSError as e:  # a read-only mount, a full disk, another user's folder: the user's to fix, not a bug
+        why = os.strerror(e.errno) if e.errno else str(e)
+        owner = _whose(out) if e.errno in (errno.EACCES, errno.EPERM) else None
+        raise Unwritable(f"cannot write the audit into {out} ({why}" + (f"; it is user {owner}'s)" if owner else ")")) from None
+
+
+def _whose(path: str) -> str | None:
+    """The user ``path`` (else the folder it would go in) belongs to where not this process's
+    (their name, else their uid); None where it is ours or cannot be looked at."""
+    import pwd
+
+    for p in (path, os.path.dirname(os.path.abspath(path))):
+        try:
+            uid = os.stat(p).st_uid
+        except OSError:
+            continue
+        if uid == os.geteuid():
+            return None
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:  # a uid with no name here (a container's, an NFS share's)
+            return f"uid {uid}"
+    return None
+
+
+def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
     from curate.audit import report
 
     from curate import commit
@@ -46,44 +76,69 @@ def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
     for rel in files:  # replaced only where an earlier audit wrote it: a site's report.html is not ours
         if rel not in listed and not _audits(output.join(out, rel), rel):
             raise ValueError(f"{out!r}: {rel} is not a report curate audit wrote; move it away or give --output another folder")
-    try:
-        if own and output.file_type(output.join(out, output.MANIFEST)) == pafs.FileType.File:
-            try:
-                commit.add_derived(out, files, read)
-            except commit.Busy as e:
-                raise Unwritable(f"the audit is not written into {out}: {e}") from None
-        else:
-            for rel, data in files.items():
-                output.write_atomic(out, rel, data)
-    except OSError as e:  # a read-only mount, a full disk: the user's to fix, not a bug
-        why = os.strerror(e.errno) if e.errno else str(e)
-        raise Unwritable(f"cannot write the audit into {out} ({why})") from None
+    if own and output.file_type(output.join(out, output.MANIFEST)) == pafs.FileType.File:
+        try:
+            commit.add_derived(out, files, read)
+        except commit.Busy as e:
+            raise Unwritable(f"the audit is not written into {out}: {e}") from None
+    else:
+        for rel, data in files.items():
+            _remove_leftover(out, rel)
+            output.write_atomic(out, rel, data)
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
 
 
-def _instead(source: str) -> str:
+def _remove_leftover(out: str, rel: str) -> None:
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID) an audit
+    killed while writing it left in the local folder ``out``: only a process that is gone's."""
+    from curate import commit
+
+    if "://" in out:
+        return
+    folder, name = os.path.split(os.path.join(out, rel))
+    prefix = f".tmp-{name}-"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            pid = entry.name[len(prefix):]
+            if entry.name.startswith(prefix) and pid.isdigit() and entry.is_file(follow_symlinks=False) and not commit.alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _instead(source: str, others: dict[str, str] | None = None) -> str:
     """Where the audit of ``source`` goes when its DIR cannot take it: ./curate-audit, or the first
     of curate-audit-2, -3, ... that holds no audit or one of the same output (the audit of
     another read-only output, written there earlier, is not replaced unasked). The folder is
     claimed by locking its stats/.claim until the audit is written (``_write_instead``): two
     audits choosing at once (each checked it free and both wrote it) take two folders; a folder
     the user made to hold the report is taken, and so is one an audit killed midway left (the
-    kernel drops a lock when its process dies: an empty stats/ took every later audit to -2)."""
+    kernel drops a lock when its process dies: an empty stats/ took every later audit to -2). A
+    folder of another user's that this one may not claim (their claim or folder not writable by
+    it) is passed over too, said in ``others`` (folder -> whose it is): it was taken as a
+    read-only folder, the audit written over their live one's, or refused with a traceback."""
     import itertools
     import json
 
     from curate import commit
 
     commit.not_inside_an_output(CORPUS_OUT)  # refused before a claim is made: no folder left in that output
+    others = {} if others is None else others
     for n in itertools.count(1):
         folder = CORPUS_OUT if n == 1 else f"{CORPUS_OUT}-{n}"
         try:
             os.makedirs(os.path.join(folder, "stats"), exist_ok=True)
         except (FileExistsError, NotADirectoryError):  # a file named so (the folder or its stats): not ours
             continue
-        except OSError:  # a read-only working folder: write() says so, naming it
-            return folder
-        if not _claim(folder):  # another audit is writing it
+        except OSError as e:  # a read-only working folder: write() says so, naming it
+            owner = _whose(folder) if e.errno in (errno.EACCES, errno.EPERM) and os.path.lexists(folder) else None
+            if not owner:
+                return folder
+            others[folder] = f"is user {owner}'s, not writable by this user"
+            continue
+        held = _claim(folder)
+        if held is not True:  # another audit is writing it (another user's: named)
+            if held:
+                others[folder] = held
             continue
         try:
             held = json.loads(output.read_bytes(os.path.join(folder, "stats", "summary.json")))
@@ -93,25 +148,57 @@ def _instead(source: str) -> str:
             held = None
         if isinstance(held, dict) and held.get("format") in FORMATS and held.get("source") == source:
             return folder
+        if folder in _LEFT and _half_written(folder):  # another's audit, killed midway: not one to keep
+            return folder
         _release(folder)
 
 
 CLAIM = ".claim"  # in stats/ of the folder _instead chose, locked while its audit is written
 _CLAIMS: dict[str, int] = {}  # folder -> the locked descriptor of its claim
+_LEFT: set[str] = set()  # folders claimed whose claim was there unheld: its audit killed before it let go
 
 
-def _claim(folder: str) -> bool:
-    """Lock ``folder``/stats/.claim for this process; False while another process holds it. A
-    POSIX lock, as a run's (curate.commit._lock): gone when its process ends, however it ends."""
-    import errno
+def _half_written(folder: str) -> bool:
+    """Whether ``folder``'s audit was stopped between its two files: its report.html missing, or
+    older than its stats/summary.json (each is written, then renamed, summary first: a whole
+    audit's report is the newer). Such a folder, its claim left by a killed audit, is taken
+    over by the next audit, whatever it audited (it sent every later audit to curate-audit-2)."""
+    try:
+        summary = os.stat(os.path.join(folder, "stats", "summary.json")).st_mtime_ns
+    except OSError:
+        return False
+    try:
+        return os.stat(os.path.join(folder, "report.html")).st_mtime_ns < summary
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def _claim(folder: str) -> bool | str:
+    """Lock ``folder``/stats/.claim for this process; False while another process holds it, the
+    user whose claim or folder it is where this one may not open it (theirs to write: their
+    audit's, live or killed). A POSIX lock, as a run's (curate.commit._lock): gone when its
+    process ends, however it ends. Made writable by whoever the umask lets (a group's shared
+    folder): a member's audit killed would else leave a claim no other member could take."""
     import fcntl
+
+    from curate import commit
 
     path = os.path.join(folder, "stats", CLAIM)
     while True:
+        left = os.path.lexists(path)  # made by an audit before: if it is not held, one killed (_half_written)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:  # a read-only stats/: write() says so
-            return True
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as e:  # a read-only stats/: write() says so
+            owner = _whose(path) or _whose(os.path.dirname(path)) if e.errno in (errno.EACCES, errno.EPERM) else None
+            if not owner:
+                return True
+            if not os.path.lexists(path):
+                return f"is user {owner}'s, not writable by this user"
+            holder = commit._holder(path)  # its pid, where their audit wrote it and lives
+            return (f"is user {owner}'s: their audit{holder} is writing it" if holder else
+                    f"is user {owner}'s, claimed by their stats/{CLAIM} (their audit writing it, or one killed: theirs to remove)")
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -120,6 +207,11 @@ def _claim(folder: str) -> bool:
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 _CLAIMS[folder] = fd
+                if left:
+                    _LEFT.add(folder)
+                with contextlib.suppress(OSError):  # who holds it, for another user's audit passing it over
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{os.getpid()} {commit._hostname()}\n".encode(), 0)
                 return True
         except FileNotFoundError:
             pass
@@ -129,6 +221,7 @@ def _claim(folder: str) -> bool:
 def _release(folder: str) -> None:
     """Remove this process's claim of ``folder``, then unlock it."""
     fd = _CLAIMS.pop(folder, None)
+    _LEFT.discard(folder)
     if fd is not None:
         try:
             os.unlink(os.path.join(folder, "stats", CLAIM))
@@ -293,11 +386,13 @@ def main(argv=None) -> int:
         else:
             s = audit_corpus(ns.corpus, ns.examples, ns.top, text=ns.text_field, url=ns.url_field, language=ns.language_field, domain=ns.domain)
         # --corpus: not over the audit of another output or corpus (a read-only output's goes there too)
-        corpus_out = None if ns.output or ns.dir else _instead(s["source"])
+        others: dict[str, str] = {}
+        corpus_out = None if ns.output or ns.dir else _instead(s["source"], others)
         try:
             paths = _write_instead(s, corpus_out) if corpus_out else write(s, ns.output or ns.dir, read if ns.dir else None)
             if corpus_out not in (None, CORPUS_OUT):
-                print(f"curate audit: warning: {CORPUS_OUT} holds the audit of another output or corpus (or one being written): wrote this one into "
+                held = others.get(CORPUS_OUT, "holds the audit of another output or corpus (or one being written)")
+                print(f"curate audit: warning: {CORPUS_OUT} {held}: wrote this one into "
                       f"{corpus_out} instead (--output FOLDER chooses where)", file=sys.stderr)
         except Unwritable as e:  # DIR on a read-only mount: the audit done is not thrown away
             if ns.output or not ns.dir:

@@ -138,7 +138,7 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
     used = {}
     for f in files:
         with _readable(f, f in listed) as (path, as_read, folder):
-            read, infer, checked, finite = path, 1000, False, False
+            read, infer, checked, finite, empty = path, 1000, False, False, {}
             while True:
                 one = Partial(partial.examples_k)
                 try:
@@ -154,7 +154,9 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
                         if again != read:
                             read = again
                             continue
-                    if _no_records(read):  # polars cannot infer a schema from nothing
+                    if read not in empty and not finite:  # once a file (a finite copy holds a record)
+                        empty[read] = _no_records(read)
+                    if empty.get(read):  # polars cannot infer a schema from nothing
                         break
                     if infer is None:
                         again = None if finite else _finite_copy(read, f, folder)
@@ -242,38 +244,50 @@ def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> 
                              "without them (about a fifth of its decompressed size)", e) from None
 
 
+FINITE_LINE_BYTES = Limits().max_record_bytes * 2 + 2  # the longest line _finite_copy decodes: curate run's read of one
+
+
 def _finite_copy(path: str, name: str, folder) -> str | None:
     """A zstd copy of the JSONL file ``path`` in ``folder()``, each NaN and Infinity null, where it
     has some and its every other line is a record `curate run` reads (blank and comment lines
     left out); else None: polars' error stands (a line cut short is a damaged file). JSON has
     neither number, but Python's json.dumps writes them (a score NaN) and json.loads reads them,
     as `curate run` does: polars stopped at the first, the audit said the file was damaged. Only
-    a file polars failed on is decoded so, line by line."""
+    a file polars failed on is decoded so, line by line; a line longer than FINITE_LINE_BYTES
+    (curate run quarantines one: record_too_large) is copied as it is, never held whole (a
+    dump's one line of gigabytes was read, then decoded, whole)."""
     import zstandard
 
     from curate.readers.common import open_bytes, without_bom
 
-    copy, fixed = os.path.join(folder(), "finite.jsonl.zst"), 0
+    copy, fixed, cap = os.path.join(folder(), "finite.jsonl.zst"), 0, FINITE_LINE_BYTES
     try:  # no bound on what it decodes: a compressed input's was its first pass (_without_odd_lines)
         with open_bytes(path, Limits(max_file_bytes=1 << 62)) as f, open(copy, "wb") as raw, \
                 zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
-            for lines in iter(lambda: f.readlines(1 << 22), []):
-                for line in map(without_bom, lines):
-                    head = line.strip()
-                    if not head or head.startswith(jsonl.COMMENT):
-                        continue
+            long = False  # inside a line past the bound: copied as it is, a piece at a time, never held whole
+            for line in iter(lambda: f.readline(cap), b""):
+                if long or len(line) == cap and not line.endswith(b"\n"):
+                    out.write(line if long else without_bom(line))
+                    long = not line.endswith(b"\n")
+                    continue
+                line = without_bom(line)
+                head = line.strip()
+                if not head or jsonl.is_comment(head):
+                    continue
+                try:
+                    obj = jsonl.loads(head)
+                except ValueError:  # no JSON (UnicodeDecodeError too): a damaged line, said as polars says it
+                    if jsonl._cr_line_ends(head):  # a part curate run quarantines (cr_line_ends): said so, with the fix
+                        raise ValueError(f"{name}: cannot be read: a part of it holds {jsonl.CR_DETAIL}") from None
+                    return None
+                if not isinstance(obj, dict):
+                    return None
+                if b"NaN" in head or b"Infinity" in head:  # else no such number: the line as it is
                     try:
-                        obj = jsonl.loads(head)
-                    except ValueError:  # no JSON (UnicodeDecodeError too): a damaged line, said as polars says it
-                        return None
-                    if not isinstance(obj, dict):
-                        return None
-                    if b"NaN" in head or b"Infinity" in head:  # else no such number: the line as it is
-                        try:
-                            json.dumps(obj, allow_nan=False)
-                        except ValueError:
-                            line, fixed = json.dumps(schema.finite(obj, to=lambda _: None)).encode() + b"\n", fixed + 1
-                    out.write(line)
+                        json.dumps(obj, allow_nan=False)
+                    except ValueError:
+                        line, fixed = json.dumps(schema.finite(obj, to=lambda _: None)).encode() + b"\n", fixed + 1
+                out.write(line)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise

@@ -89,10 +89,32 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     return _without_odd_lines(path, limits)
 
 
-def _without_odd_lines(path: str, limits: Limits) -> Iterator[bytes]:
+def _without_odd_lines(path: str, limits: Limits, piece: int = 1 << 22) -> Iterator[bytes]:
+    """The file's bytes without comment lines and line-start BOMs, in pieces of about ``piece``
+    bytes; a line longer than 1 MiB read 1 MiB at a time, its start judged at its first (it
+    was held whole, and once more joined: a dump's one line of gigabytes)."""
     with open_bytes(path, limits) as f:
-        for lines in iter(lambda: f.readlines(1 << 22), []):
-            yield b"".join(line for line in map(without_bom, lines) if not line.lstrip().startswith(COMMENT))
+        out, held, inside, skip = [], 0, False, False
+        for part in iter(lambda: f.readline(1 << 20), b""):
+            if not inside:
+                part = without_bom(part)
+                # a comment heading old-Mac records is no comment line (read_jsonl quarantines it): kept, to be said
+                skip = is_comment(part)
+            inside = not part.endswith(b"\n")
+            if not skip:
+                out.append(part)
+                held += len(part)
+            if held >= piece:
+                yield b"".join(out)
+                out, held = [], 0
+        if out:
+            yield b"".join(out)
+
+
+def is_comment(line: bytes) -> bool:
+    """Whether a line (its BOM dropped) is a comment line `curate run` skips: not one whose
+    comment heads records separated by a bare "\r" (``// exported\r{...}\r{...}``)."""
+    return line.lstrip().startswith(COMMENT) and not _cr_line_ends(line)
 
 
 def get_path(obj: dict, dotted: str):
@@ -489,7 +511,7 @@ def _kind(line: bytes, offset: int, cap: int, row: bool = True):
     if not line or len(line) - line.endswith(b"\n") >= cap:
         return None
     text = line[3:] if line.startswith(BOM) else line
-    if not text.strip() or text.lstrip().startswith(COMMENT) and not _cr_line_ends(text):  # as read_jsonl skips
+    if not text.strip() or is_comment(text):  # as read_jsonl skips
         return GAP
     if row:
         bad = _parse(text, offset, offset + len(line))
@@ -586,7 +608,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     line = line[3:]
                 if not line.strip():
                     continue
-                if line.lstrip().startswith(COMMENT) and not _cr_line_ends(line):  # not a header of old-Mac records
+                if is_comment(line):  # not a header of old-Mac records
                     yield Skipped({"comment_line": 1})
                     continue
                 try:
