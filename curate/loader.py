@@ -881,9 +881,12 @@ def _make_dataset_class():
             # so an epoch reads no manifest and deals no windows again, and makes only its own round.
             self.loader = _opened or TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size,
                                                  num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer)
-            self.sha256 = manifest_sha256 or self.loader.manifest_sha256  # the tokens its positions belong to
-            if self.sha256 != self.loader.manifest_sha256:
-                raise rewritten(self.loader.dir)
+            self.sha256 = self.loader.manifest_sha256  # the tokens its positions belong to
+            # a saved state's hash: these tokens', or (saved before tokens.json had footer_sha256) theirs without it, as load_state_dict takes
+            if manifest_sha256 not in {None, self.sha256, self.loader._sha256_before_footers()}:
+                raise TokensError(f"TokenDataset: manifest_sha256 {str(manifest_sha256)[:12]}: other tokens than {self.loader.dir} "
+                                  f"holds ({self.sha256[:12]}): the output was rewritten since (a rerun, shards added); a position "
+                                  "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
             self.start = start  # (epoch, batches handed out, the shapes that read earlier parts of the epoch)
             # Epochs each worker began, in shared memory: a DataLoader's workers (fresh each epoch,
             # or persistent) hold copies of this dataset, so a plain attribute would start every

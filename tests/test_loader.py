@@ -1752,3 +1752,28 @@ def test_data_loader_keywords_torch_refuses_are_said_at_construction_not_at_the_
     assert str(e.value).startswith("TokenDataLoader: ") and said in str(e.value) and "\n" not in str(e.value), str(e.value)
     ok = TokenDataLoader(d, 2, 16, num_workers=2, prefetch_factor=2, persistent_workers=True, pin_memory=False, shuffle=False)
     assert ok.kwargs == {"prefetch_factor": 2, "persistent_workers": True, "pin_memory": False, "shuffle": False}
+
+
+def test_a_token_dataset_takes_the_manifest_sha256_of_a_state_saved_before_footer_sha256(cl100k_run, tmp_path):
+    """``TokenDataset(manifest_sha256=state["manifest_sha256"], start=...)`` with a state saved in
+    tokens written before tokens.json recorded footer_sha256, the same config since rerun by this
+    curate (the same shards): ``load_state_dict`` resumes it, the dataset was refused, telling
+    the user the tokens were "rewritten since this loader opened them" (a fresh dataset). It
+    now takes the hash as load_state_dict does and resumes exactly; a hash of other tokens is
+    refused saying it names other tokens than the folder holds."""
+    torch = pytest.importorskip("torch")
+    from curate import cli
+    from curate.loader import TokenDataset
+
+    out = tmp_path / "o"
+    _as_written_before_footer_sha256(cl100k_run, out)
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    next(it)
+    state, rest = lo.state_dict(), windows(it)
+    assert cli.main(["run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain", "web", "--stages", "ingest,tokenize",
+                     "--shards", "2", "--output", str(out), "--progress", "off"]) == 0  # the same config, this curate
+    ds = TokenDataset(str(out), 2, 16, manifest_sha256=state["manifest_sha256"], start=(state["epoch"], state["batch"]))
+    assert windows(torch.utils.data.DataLoader(ds, batch_size=None)) == rest
+    with pytest.raises(TokensError, match=r"manifest_sha256 0{12}: other tokens than .* holds \([0-9a-f]{12}\)"):
+        TokenDataset(str(out), 2, 16, manifest_sha256="0" * 64)
