@@ -121,6 +121,12 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     if kind == pafs.FileType.NotFound and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
+    if root != d and kind == pafs.FileType.NotFound and output.file_type(output.join(root, "stats/run.json")) == pafs.FileType.File:
+        # a run's output without its record, no commit under way: tokens.json cannot be checked against the run's (in a
+        # bucket, a process completing a commit beside another killed between deleting the new manifest and writing it back)
+        raise TokensError(f"{root}: a run's output without its {MANIFEST}, and no commit under way: deleted, or its commit cut "
+                          f"short (docs/datapath.md), so its tokens cannot be checked against the run's record; rerun curate "
+                          f"into a new --output (this one is refused as not curate's), or put its {MANIFEST} back")
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:

@@ -1799,3 +1799,26 @@ def test_a_state_saved_with_the_rounds_resumes_in_epoch_0_and_is_refused_after(t
     with pytest.raises(ValueError, match=r"^loader state: saved at epoch 1 by a curate whose later epochs continued each "
                                          r"reader's rounds \(window-ranges/2\).*set_epoch\(epoch\)$"):
         TokenLoader(d, 3, 16, num_workers=2).load_state_dict({**state, "epoch": 1})
+
+
+def test_a_runs_output_without_its_manifest_is_refused_saying_so(cl100k_run, tmp_path):
+    """An output whose manifest.json is gone with no commit under way (deleted, or in a bucket a
+    process completing a commit beside another killed between deleting the new manifest as the
+    old one and writing it back: test_buckets) was read as a tokens folder standing alone:
+    tokens.json taken unchecked against the run's record, which `curate audit` calls not a
+    finished output and a rerun refuses as not curate's. The loader now says so in one line;
+    a tokens folder with its tokens.json and no run's files around it still loads."""
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    (out / "manifest.json").unlink()
+    for path in (out, out / "tokens"):
+        with pytest.raises(TokensError, match=rf"^{re.escape(str(out))}: a run's output without its manifest.json, and no commit "
+                                              r"under way: .* rerun curate into a new --output .*, or put its manifest.json back$"):
+            TokenLoader(str(path), 2, 16)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copytree(out / "tokens", alone / "tokens")
+    shutil.copy(out / tok.MANIFEST, alone / tok.MANIFEST)
+    assert len(TokenLoader(str(alone), 2, 16).manifest["shards"]) == 2
