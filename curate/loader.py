@@ -387,7 +387,7 @@ class _Streams:
             rank = rng.permutation(len(sizes))
             order = np.lexsort((rng.random(total), np.repeat(rank, sizes)))  # units by drawn rank, windows by drawn number
             keep = np.ones(total, bool)
-            keep[(total - (e + 1) * k + np.arange(k)) % total] = False  # the block this epoch leaves
+            keep[(-(e + 1) * k % total + np.arange(k)) % total] = False  # the block this epoch leaves (Python ints: any epoch)
             order = order[keep[order]]
         self._epochs[c] = (e, order)
         return order
@@ -507,8 +507,14 @@ class TokenLoader:
         self._shapes: dict = {}
         self.steps = self._streams(consumers, batch_size).steps  # batches per reader per epoch, equal for all
         if self.steps == 0:
+            tokens, largest = sum(t for _, _, t in self._units), max((t for _, _, t in self._units), default=0)
+            # windows never cross a row group's end: row groups shorter than seq_len (a small corpus cut into many shards)
+            # make none, however many tokens there are in all
+            why = (f" (windows do not cross row groups, the largest of which holds {largest:,} tokens: the {tokens:,} tokens in all "
+                   f"would make {tokens // seq_len:,}; fewer token shards make larger row groups)"
+                   if tokens // seq_len > self._offsets[-1] else "")
             raise ValueError(f"{self.dir}: {self._offsets[-1]:,} windows of {seq_len} tokens, too few for one batch of "
-                             f"{batch_size} per reader ({consumers} readers: world_size x num_workers): use fewer readers, "
+                             f"{batch_size} per reader ({consumers} readers: world_size x num_workers){why}: use fewer readers, "
                              "a smaller batch_size or seq_len, or more tokens")
         self.epoch = 0
         self.batch = 0  # batches this rank handed out in this epoch
@@ -808,6 +814,13 @@ def _make_dataset_class():
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
+            readers = info.num_workers if info is not None else 1
+            if readers != self.loader.num_workers:
+                # the windows are dealt to the dataset's num_workers readers: fewer DataLoader workers read only some
+                # readers' parts (an epoch of half the windows, silently), more had a worker fail on a reader not there
+                raise ValueError(f"TokenDataset: made with num_workers={self.loader.num_workers}, iterated by a DataLoader with "
+                                 f"{info.num_workers if info is not None else 0} workers: each worker reads its own part of the "
+                                 "windows, so give both the same num_workers (or use TokenDataLoader, which does)")
             epoch, batch, resized = (*self.start, [])[:3]  # (epoch, batch): as saved before resizing
             slot = info.id if info is not None else 0
             pinned = int(self.pinned[0])

@@ -1052,7 +1052,7 @@ def test_a_far_epoch_costs_what_epoch_one_does(tmp_path, small_groups, monkeypat
     read = [windows(ran) for _ in range(9)]
     made, default_rng = [0], np.random.default_rng
     monkeypatch.setattr(np.random, "default_rng", lambda *a, **k: (made.__setitem__(0, made[0] + 1), default_rng(*a, **k))[1])
-    for e in (1, 7, 60, 1000, 10**9):
+    for e in (1, 7, 60, 1000, 10**9, 2**64 + 3):
         lo = TokenLoader(d, 3, 16, num_workers=2)
         lo.set_epoch(e)
         made[0] = 0
@@ -1822,3 +1822,42 @@ def test_a_runs_output_without_its_manifest_is_refused_saying_so(cl100k_run, tmp
     shutil.copytree(out / "tokens", alone / "tokens")
     shutil.copy(out / tok.MANIFEST, alone / tok.MANIFEST)
     assert len(TokenLoader(str(alone), 2, 16).manifest["shards"]) == 2
+
+
+def test_too_few_windows_because_row_groups_are_shorter_than_seq_len_says_so(tmp_path, monkeypatch):
+    """A small corpus cut into many shards, each one row group shorter than seq_len: no window
+    (they never cross a row group's end), and the loader said "0 windows of 400 tokens, too few
+    ... or more tokens" of a corpus of thousands of tokens. It now says the row groups are the
+    cause, with the largest one's tokens and what the tokens in all would make."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(tok, "ROW_GROUP_ROWS", 4)
+    d = make_tokens(tmp_path, n_docs=60, shards=3)
+    groups = [pq.ParquetFile(f).read_row_group(g, columns=["input_ids"]).column(0) for f in sorted((tmp_path / "tokens").glob("*.parquet"))
+              for g in range(pq.ParquetFile(f).num_row_groups)]
+    sizes = [sum(len(x) for x in c.to_pylist()) for c in groups]
+    L = max(sizes) + 1
+    assert sum(sizes) // L >= 2
+    with pytest.raises(ValueError, match=rf"0 windows of {L} tokens, too few for one batch of 1 per reader \(1 readers: world_size x "
+                                         rf"num_workers\) \(windows do not cross row groups, the largest of which holds {max(sizes):,} "
+                                         rf"tokens: the {sum(sizes):,} tokens in all would make {sum(sizes) // L:,}; fewer token shards"):
+        TokenLoader(d, 1, L)
+
+
+def test_a_token_dataset_in_a_dataloader_of_other_workers_is_refused(tmp_path, small_groups):
+    """TokenDataset(num_workers=2) in a DataLoader of 1 worker (or none) read worker 0's part
+    only: an epoch of half the windows, without a word; in one of 3 workers the third failed
+    with a bare IndexError. Each worker reads its own part, so the counts must agree: said."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path, n_docs=300, shards=2)
+    said = r"TokenDataset: made with num_workers=2, iterated by a DataLoader with {} workers: .* give both the same num_workers"
+    with pytest.raises(ValueError, match=said.format(0)):
+        windows(torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2), batch_size=None, num_workers=0))
+    for workers in (1, 3):
+        with pytest.raises(Exception, match=said.format(workers)):
+            windows(torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2), batch_size=None, num_workers=workers))
+    for made, workers in ((0, 0), (1, 0), (0, 1), (2, 2)):  # 0 and 1 are one reader either way
+        got = windows(torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=made), batch_size=None, num_workers=workers))
+        assert got == windows(TokenLoader(d, 4, 16, num_workers=max(1, made)))
