@@ -341,27 +341,15 @@ def own_epoch_start(root: str, batch: int, seq_len: int, epochs: int, repeat: in
     return {**times, "windows": int(lo._offsets[-1]) // 2}
 
 
-def _loader_at(rev: str):
-    """curate/loader.py as it was at git revision ``rev``, imported as a module of its own (the
-    rest of curate as it is now): the "before" of ``--far-epochs``."""
-    import importlib.util
-
-    src = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:curate/loader.py"], capture_output=True, text=True, check=True).stdout
-    path = Path(tempfile.mkdtemp()) / "loader_before.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("loader_before", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def far_epochs(a) -> None:
     """Where epoch E of a reader starts, found by a resumed job (a fresh loader at epoch E: what
     a worker of a DataLoader started at epoch E does too), now and with the loader of
     ``--far-before-rev``: curate's order work alone (the first batch also reads a unit: a few ms)."""
     from curate import loader as L
 
-    before = _loader_at(a.far_before_rev)
+    from bench_zstd_read import module_at
+
+    before = module_at(a.far_before_rev, tempfile.mkdtemp(), "curate/loader.py")
 
     def position(module, root, seq_len: int, e: int) -> float:
         """Seconds for a fresh loader of ``module`` told epoch e to find reader 0's first windows of it."""

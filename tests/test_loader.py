@@ -1618,6 +1618,22 @@ def _as_written_before_footer_sha256(run, out) -> bytes:
     return before
 
 
+def _saved_then_rerun(run, out) -> tuple[bytes, dict, list]:
+    """An output ``out`` as written before footer_sha256 (``_as_written_before_footer_sha256``), a
+    state saved there after one batch and the rest of its epoch, then the same config rerun into
+    it by this curate: (that tokens.json's bytes, the state, the rest as arrays)."""
+    from curate import cli
+
+    before = _as_written_before_footer_sha256(run, out)
+    lo = TokenLoader(str(out), 2, 16)
+    it = iter(lo)
+    next(it)
+    state, rest = lo.state_dict(), list(it)
+    assert cli.main(["run", "--input", str(run.parent / "p.jsonl"), "--domain", "web", "--stages", "ingest,tokenize",
+                     "--shards", "2", "--output", str(out), "--progress", "off"]) == 0  # the same config, this curate
+    return before, state, rest
+
+
 def test_a_state_naming_no_tokens_is_refused_in_tokens_without_footer_sha256(cl100k_run, tmp_path):
     """A state without manifest_sha256 (cut down by hand, or not a loader state) names no tokens
     and was refused as saved for other tokens; since a state saved before footer_sha256 may
@@ -1654,15 +1670,7 @@ def test_a_state_saved_before_footer_sha256_resumes_in_the_same_tokens_rerun_by_
     import hashlib
 
     out = tmp_path / "o"
-    before = _as_written_before_footer_sha256(cl100k_run, out)
-    lo = TokenLoader(str(out), 2, 16)
-    it = iter(lo)
-    next(it)
-    state, rest = lo.state_dict(), list(it)
-    from curate import cli
-
-    assert cli.main(["run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain", "web", "--stages", "ingest,tokenize",
-                     "--shards", "2", "--output", str(out), "--progress", "off"]) == 0  # the same config, this curate
+    before, state, rest = _saved_then_rerun(cl100k_run, out)
     assert (out / tok.MANIFEST).read_bytes() == (cl100k_run / tok.MANIFEST).read_bytes() != before
     again = TokenLoader(str(out), 2, 16)
     again.load_state_dict(state)
@@ -1766,19 +1774,12 @@ def test_a_token_dataset_takes_the_manifest_sha256_of_a_state_saved_before_foote
     now takes the hash as load_state_dict does and resumes exactly; a hash of other tokens is
     refused saying it names other tokens than the folder holds."""
     torch = pytest.importorskip("torch")
-    from curate import cli
     from curate.loader import TokenDataset
 
+    _, state, rest = _saved_then_rerun(cl100k_run, tmp_path / "o")
     out = tmp_path / "o"
-    _as_written_before_footer_sha256(cl100k_run, out)
-    lo = TokenLoader(str(out), 2, 16)
-    it = iter(lo)
-    next(it)
-    state, rest = lo.state_dict(), windows(it)
-    assert cli.main(["run", "--input", str(cl100k_run.parent / "p.jsonl"), "--domain", "web", "--stages", "ingest,tokenize",
-                     "--shards", "2", "--output", str(out), "--progress", "off"]) == 0  # the same config, this curate
     ds = TokenDataset(str(out), 2, 16, manifest_sha256=state["manifest_sha256"], start=(state["epoch"], state["batch"]))
-    assert windows(torch.utils.data.DataLoader(ds, batch_size=None)) == rest
+    assert windows(torch.utils.data.DataLoader(ds, batch_size=None)) == windows(rest)
     with pytest.raises(TokensError, match=r"manifest_sha256 0{12}: other tokens than .* holds \([0-9a-f]{12}\)"):
         TokenDataset(str(out), 2, 16, manifest_sha256="0" * 64)
 
