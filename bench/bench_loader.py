@@ -3,7 +3,7 @@
     python bench/bench_loader.py [--tokens 40000000] [--long-tokens 40000000] [--share-tokens 60000000]
                                  [--small-tokens 4000000] [--seq-len 2049] [--batch 8] [--repeat 5] [--share-only]
                                  [--startup [--epochs 4]] [--open-shards [--epochs 4]]
-                                 [--far-epochs [--far-tokens 4000000] [--far 1 10 100 1000 10000] [--far-before 1000]]
+                                 [--far-epochs [--far-tokens 4000000] [--far 0 1 10 100 1000 10000] [--far-before-rev 304d768]]
                                  [--footer-check [--footer-tokens 8000000] [--footer-opens 2000]]
 
 Writes a tokens directory with the pipeline's own functions (``token_rows``, ``write_shard``,
@@ -42,13 +42,11 @@ DataLoader over zero batches (torch's worker start-up, the baseline); then curat
 before a worker's first batch, epoch by epoch, in one process (a new loader each epoch against
 one kept), on these windows and on 16x as many per reader (windows of 129 tokens), 17 epochs.
 
-``--far-epochs`` alone: the time to find where epoch E (E = 1 ... 10,000) starts, one process, a
-corpus of ``--far-tokens`` in windows of 2049 and of 129 tokens (16x the windows), 2 readers: a
-fresh loader (a job resumed at epoch E), now against the rounds made as before
-(``bench/rounds_before.py``: each round sorted whole, from round 1, up to ``--far-before``); and
-a DataLoader worker that is not persistent at epoch E of a run, which starts from a copy of its
-loader made after the loader walked epoch E's rounds (``TokenDataLoader`` does before starting
-the workers; before, every worker made every round from round 1).
+``--far-epochs`` alone: the time to find where epoch E (E = 0 ... 10,000) starts in a fresh loader
+(a job resumed at epoch E, or a DataLoader worker started at epoch E), one process, a corpus of
+``--far-tokens`` in windows of 2049 and of 129 tokens (16x the windows), 2 readers: now against
+the loader of git revision ``--far-before-rev`` (304d768: each epoch continued its reader's
+rounds, which windows each round put last found by a chain from round 1).
 
 ``--footer-check`` alone: a shard's open with its footer read and hashed by the loader against
 pyarrow reading it, and the first open of the tokens (``open_tokens``) with every footer compared
@@ -344,58 +342,42 @@ def own_epoch_start(root: str, batch: int, seq_len: int, epochs: int, repeat: in
 
 
 def far_epochs(a) -> None:
-    """Where epoch E of a reader starts, found by a resumed job (a fresh loader at epoch E) and by
-    a non-persistent worker of a run at epoch E (a copy of a loader that walked the rounds to E),
-    now and before: curate's order work alone (the first batch also reads a unit: a few ms)."""
-    import copy
-
-    from rounds_before import sorted_round
-
+    """Where epoch E of a reader starts, found by a resumed job (a fresh loader at epoch E: what
+    a worker of a DataLoader started at epoch E does too), now and with the loader of
+    ``--far-before-rev``: curate's order work alone (the first batch also reads a unit: a few ms)."""
     from curate import loader as L
 
-    now = L._Streams._round
+    from bench_zstd_read import module_at
 
-    def position(lo, e: int) -> float:
-        """Seconds to find reader 0's windows of epoch e (its first round's part), in loader ``lo``."""
+    before = module_at(a.far_before_rev, tempfile.mkdtemp(), "curate/loader.py")
+
+    def position(module, root, seq_len: int, e: int) -> float:
+        """Seconds for a fresh loader of ``module`` told epoch e to find reader 0's first windows of it."""
+        lo = module.TokenLoader(root, a.batch, seq_len, num_workers=2, verify="none")
         s = lo._streams(2, a.batch)
         t = time.perf_counter()
+        lo.set_epoch(e)
         next(s.windows(0, e * s.per_epoch, (e + 1) * s.per_epoch))
         return time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as root:
         m = write_tokens(root, a.far_tokens)
         print(f"far epochs: {m['tokens']['total']:,} tokens, {len(m['shards'])} shards, 2 readers, batches of {a.batch}: the time "
-              f"to find where reader 0's epoch E starts (its windows' order), best of {a.repeat} (1 from epoch 1,000)")
+              f"to find where reader 0's epoch E starts (its windows' order) in a fresh loader, best of {a.repeat} "
+              f"(1 from epoch 1,000), now against {a.far_before_rev}'s loader")
         for seq_len in (2049, 129):
-            lo = L.TokenLoader(root, a.batch, seq_len, num_workers=2, verify="none")
-            s = lo._streams(2, a.batch)
+            s = L.TokenLoader(root, a.batch, seq_len, num_workers=2, verify="none")._streams(2, a.batch)
             print(f"  windows of {seq_len}: {s.bounds[1]:,} a reader in {len(s._units(0)[1])} units, {s.per_epoch:,} an epoch")
-            print(f"    {'epoch':>6} {'resumed: now':>14} {'before':>11} {'ratio':>7}   {'run worker: now':>16} {'before':>11} {'ratio':>7}")
+            print(f"    {'epoch':>6} {'now':>11} {'before':>11} {'ratio':>8}")
             for e in a.far:
                 times = {}
-                for how in ("resume", "resume_before", "worker", "worker_before"):
-                    if how.endswith("before") and e > a.far_before:
+                for how, module in (("now", L), ("before", before)):
+                    if how == "before" and e > a.far_before:
                         continue
-                    best = np.inf
-                    for _ in range(a.repeat if e < 1000 else 1):
-                        L._Streams._round = sorted_round if how.endswith("before") else now
-                        try:
-                            fresh = L.TokenLoader(root, a.batch, seq_len, num_workers=2, verify="none")
-                            if how == "worker":
-                                fresh._walk(e - 1)  # the run walked the rounds to epoch e - 1 already: untimed
-                            t = time.perf_counter()
-                            if how == "worker":
-                                fresh._walk(e)  # TokenDataLoader, before starting epoch e's workers
-                            worker = copy.deepcopy(fresh) if how.startswith("worker") else fresh  # what a worker starts from
-                            best = min(best, time.perf_counter() - t + position(worker, e))
-                        finally:
-                            L._Streams._round = now
-                    times[how] = best
-                cells = []
-                for how in ("resume", "worker"):
-                    b = times.get(how + "_before")
-                    cells.append(f"{times[how] * 1e3:11.1f} ms " + (f"{b * 1e3:8.1f} ms {b / times[how]:6.1f}x" if b else f"{'-':>11} {'-':>7}"))
-                print(f"    {e:>6} {cells[0]}   {cells[1]}")
+                    times[how] = min(position(module, root, seq_len, e) for _ in range(a.repeat if e < 1000 else 1))
+                b = times.get("before")
+                cell = f"{b * 1e3:8.1f} ms {b / times['now']:7.1f}x" if b is not None else f"{'-':>11} {'-':>8}"
+                print(f"    {e:>6} {times['now'] * 1e3:8.1f} ms {cell}")
 
 
 def startup(a) -> None:
@@ -450,8 +432,10 @@ def main():
     ap.add_argument("--open-tokens", type=int, default=16_000_000, help="tokens of the --open-shards corpus (256 shards)")
     ap.add_argument("--far-epochs", action="store_true", help="measure the wait for a far epoch's first batch only")
     ap.add_argument("--far-tokens", type=int, default=4_000_000, help="tokens of the --far-epochs corpus")
-    ap.add_argument("--far", type=int, nargs="+", default=[1, 10, 100, 1000, 10000], help="the epochs --far-epochs starts")
-    ap.add_argument("--far-before", type=int, default=1000, help="the last epoch --far-epochs times as before (it takes minutes)")
+    ap.add_argument("--far", type=int, nargs="+", default=[0, 1, 10, 100, 1000, 10000], help="the epochs --far-epochs starts")
+    ap.add_argument("--far-before", type=int, default=10000, help="the last epoch --far-epochs times before")
+    ap.add_argument("--far-before-rev", default="304d768", help="the git revision whose loader --far-epochs times as before "
+                    "(304d768: each epoch continued its reader's rounds, a chain walked from round 1)")
     ap.add_argument("--footer-check", action="store_true", help="measure what hashing a shard's footer adds to its open only")
     ap.add_argument("--footer-tokens", type=int, default=8_000_000, help="tokens of the --footer-check corpus (16 shards)")
     ap.add_argument("--footer-opens", type=int, default=2000, help="opens --footer-check times each way")

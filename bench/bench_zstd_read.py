@@ -40,13 +40,15 @@ from curate.readers import decompress  # noqa: E402
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
 
 
-def module_at(rev: str, folder: str):
-    """curate/readers/decompress.py as it is at ``rev`` (it imports nothing of curate's)."""
-    src = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:curate/readers/decompress.py"],
+def module_at(rev: str, folder: str, source: str = "curate/readers/decompress.py"):
+    """``source`` as it is at ``rev``, imported as a module of its own, NAME_before (curate's
+    other modules as they are now; decompress.py imports none of them)."""
+    src = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:{source}"],
                          check=True, capture_output=True).stdout
-    path = Path(folder) / "decompress_before.py"
+    name = f"{Path(source).stem}_before"
+    path = Path(folder) / f"{name}.py"
     path.write_bytes(src)
-    spec = importlib.util.spec_from_file_location("decompress_before", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

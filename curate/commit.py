@@ -595,6 +595,11 @@ def _apply(fs, base: str, journal: dict) -> None:
         # from now until the last rename, no finished output (an audit's commit adds files beside
         # the run's: its manifest is renamed over the old one)
         _gone(fs.delete_file, fs, f"{base}/{output.MANIFEST}")
+        if _read(fs, f"{staging}/{output.MANIFEST}") is None:
+            # moved in by another process since this one looked, then deleted here as the old one (the other may have
+            # completed the commit and removed the journal): written back now, before any other step, not after a look
+            # at every file of the journal (a kill from the delete to here still leaves no manifest.json: one request)
+            _put_back(fs, base, new)
     for rel in journal["delete"]:
         if _exists(fs, f"{base}/{rel}"):
             _gone(fs.delete_file, fs, f"{base}/{rel}")
@@ -610,11 +615,16 @@ def _apply(fs, base: str, journal: dict) -> None:
         # a power cut must not keep the manifest and lose a rename or delete it stands for
         output.sync_folders(fs, base, [*journal["delete"], *journal["files"]])
         _gone(lambda s: output.rename(fs, s, f"{base}/{output.MANIFEST}"), fs, f"{staging}/{output.MANIFEST}")
-        if not _exists(fs, f"{base}/{output.MANIFEST}"):  # moved in, then deleted as the old one by a process beside this one
-            with fs.open_output_stream(f"{base}/{output.MANIFEST}") as f:
-                f.write(new)
+        _put_back(fs, base, new)  # moved in, then deleted as the old one by a process beside this one
         output.sync(fs, base)
     _gone(lambda p: _delete_dir(fs, p), fs, staging)  # not synced: a journal found again is applied again, a no-op
+
+
+def _put_back(fs, base: str, manifest: bytes) -> None:
+    """Write the commit's new manifest into ``base`` where there is none (deleted as the old one by a process beside this one)."""
+    if not _exists(fs, f"{base}/{output.MANIFEST}"):
+        with fs.open_output_stream(f"{base}/{output.MANIFEST}") as f:
+            f.write(manifest)
 
 
 def _read(fs, path: str) -> bytes | None:

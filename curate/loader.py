@@ -17,10 +17,11 @@ straddle two units and a position is a window count. The windows, numbered in ma
 are dealt to the C = world_size * num_workers consumers (c = rank * num_workers + worker) as
 contiguous ranges a window apart in size at most (``deal``: a unit cut by a range's end is read
 by both). Every consumer yields the same number of batches per epoch (the smallest range's
-whole batches), so an epoch reads all but fewer than C * batch_size windows; each epoch
-continues a consumer's stream where the last one stopped (round its range), so what one epoch
-leaves is read in the next; each round after the first takes the units, and the windows in
-each, in an order seeded by the round, no epoch reading a window twice. Ranks step in lockstep
+whole batches), so an epoch reads all but fewer than C * batch_size windows; the few a
+consumer's epoch leaves go round its range, so what one epoch leaves is read in the next; each
+epoch after the first takes the units, and the windows in each, in an order seeded by the epoch
+(made from the epoch's number alone: a resume at epoch E costs what one at epoch 1 does), no
+epoch reading a window twice. Ranks step in lockstep
 and a DataLoader's round-robin over workers is fixed: the rank's position is (epoch, batches
 handed out this epoch), the same on every rank.
 
@@ -30,7 +31,7 @@ their count and position (the dealing is deterministic), listed consumer by cons
 dealt to the new consumers as contiguous parts of whole batches, the same for all (fewer than
 C * batch_size windows, what is left over, go unread this epoch); nothing of the epoch is read
 twice, and the next epoch is the new shape's own (a fresh one: what is left over is not carried
-into it, but the new shape's rounds read every window). The state names each earlier shape of the
+into it, but the new shape's epochs read every window). The state names each earlier shape of the
 epoch and its batch count (``resized``), so a job can be resized again before the epoch ends.
 seq_len (a position counts its windows) and the tokens cannot change.
 
@@ -56,7 +57,7 @@ import numpy as np
 
 MANIFEST = "manifest.json"
 FORMAT = "curate-tokens/1"
-DEAL = "window-ranges/2"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
+DEAL = "window-ranges/3"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
 SHAPE = ("world_size", "num_workers", "batch_size")  # what a saved state may change (``load_state_dict``)
 COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers (and each ``resized`` entry's batch and SHAPE)
 # shards a reader keeps open at once (a loader playing several readers: all of them together):
@@ -120,6 +121,12 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     if kind == pafs.FileType.NotFound and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
+    if root != d and kind == pafs.FileType.NotFound and output.file_type(output.join(root, "stats/run.json")) == pafs.FileType.File:
+        # a run's output without its record, no commit under way: tokens.json cannot be checked against the run's (in a
+        # bucket, a process completing a commit beside another killed between deleting the new manifest and writing it back)
+        raise TokensError(f"{root}: a run's output without its {MANIFEST}, and no commit under way: deleted, or its commit cut "
+                          f"short (docs/datapath.md), so its tokens cannot be checked against the run's record; rerun curate "
+                          f"into a new --output (this one is refused as not curate's), or put its {MANIFEST} back")
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:
@@ -334,54 +341,55 @@ def deal(windows: int, readers: int) -> list[int]:
 
 class _Streams:
     """The order in which each of ``readers`` readers of batches of ``batch_size`` reads its
-    windows, epoch after epoch: rounds of its range, the first in manifest order (the
-    pipeline's shuffle), each later one in an order seeded by the round (``_round``). Window
-    ids are global: numbered through every unit's whole windows in manifest order."""
+    windows, epoch after epoch (``_epoch``): epoch e reads its range but for k windows (what is
+    over its whole batches: fewer than a batch and one), which go round the range, a block of k
+    consecutive windows each epoch, back from its end, so what one epoch leaves the next reads.
+    Epoch 0 reads in manifest order (the pipeline's shuffle), each later one takes the units,
+    and the windows in each, in an order seeded by the epoch. Each epoch's order is made from its
+    number alone, so reaching epoch E costs what one epoch does. Window ids are global:
+    numbered through every unit's whole windows in manifest order."""
 
     def __init__(self, offsets: np.ndarray, readers: int, batch_size: int, seed: int):
         self.offsets, self.seed = offsets, seed & (2**64 - 1)  # a negative tokenize.seed is valid
         self.bounds = deal(int(offsets[-1]), readers)
         self.steps = (self.bounds[1] - self.bounds[0]) // batch_size  # the smallest share: the first
         self.per_epoch = self.steps * batch_size  # windows each reader reads an epoch
-        self._rounds: dict = {}  # reader -> (round, its order): the last one made
-        self._tails: dict = {}  # reader -> {round: the windows it puts last (``_tail``)}: the last few found
+        self._epochs: dict = {}  # reader -> (epoch, its order): the last one made
 
     def windows(self, c: int, start: int, stop: int):
-        """Reader ``c``'s windows at positions ``start`` to ``stop`` of its stream, as arrays (a round's part each)."""
-        lo, hi = self.bounds[c], self.bounds[c + 1]
-        total = hi - lo
-        rnd, skip = divmod(start, total)
-        while start < stop:  # at most a few rounds: an epoch reads no more than a share
-            take = min(total - skip, stop - start)
-            yield lo + self._round(c, rnd)[skip : skip + take]
-            start, rnd, skip = start + take, rnd + 1, 0
+        """Reader ``c``'s windows at positions ``start`` to ``stop`` of its stream (epoch e at
+        e * per_epoch to (e + 1) * per_epoch), as arrays (an epoch's part each)."""
+        S = self.per_epoch
+        while start < stop and S:
+            e, skip = divmod(start, S)
+            take = min(S - skip, stop - start)
+            yield self.bounds[c] + self._epoch(c, e)[skip : skip + take]
+            start += take
 
-    def _round(self, c: int, rnd: int) -> np.ndarray:
-        """The order of reader ``c``'s windows (numbered through its range) in round ``rnd``.
-
-        Round 0 is the units' own order (the pipeline's shuffle). Each later round draws the
-        units (their parts in the range), and windows in each, in an order seeded by the round,
-        except that an epoch spanning the end of the last round and the start of this one must
-        not read a window twice: the windows that epoch read at the end of the last round
-        (``_tail``) come last in this one, after the rest of the units they are in."""
-        made = self._rounds.get(c)
-        if made is not None and made[0] == rnd:
+    def _epoch(self, c: int, e: int) -> np.ndarray:
+        """The order of the ``per_epoch`` windows reader ``c`` reads in epoch ``e`` (numbered
+        through its range). Of its ``total`` windows, the k = total - per_epoch it leaves are
+        positions total - (e + 1) k to total - e k, round the range: two epochs in a row leave
+        no window both (2 k <= total: k is at most a batch, and per_epoch at least one), and
+        epoch 0 reads the first per_epoch in manifest order, as the pipeline shuffled them.
+        (Until DEAL window-ranges/3 an epoch continued the reader's stream of rounds, each round
+        ordered by which windows the last one put last: a chain, epoch E cost E steps to find.)"""
+        made = self._epochs.get(c)
+        if made is not None and made[0] == e:
             return made[1]
         starts, sizes = self._units(c)
         total = int(sizes.sum())
-        if rnd == 0:
-            order = np.arange(total)
+        k = total - self.per_epoch
+        if e == 0:
+            order = np.arange(self.per_epoch)
         else:
-            full, part = self._tail(c, rnd)
-            read = _members(starts, sizes, full, part)
-            unit = np.repeat(np.arange(len(sizes)), sizes)
-            group = np.zeros(total, dtype=np.int8)
-            group[np.repeat(np.isin(np.arange(len(sizes)), [*full, *part]), sizes)] = 1  # units it read from: after the others
-            group[read] = 2  # the windows it read: last
-            rng = np.random.default_rng([self.seed, c, rnd])
-            rank = rng.permutation(len(sizes))[unit]
-            order = np.lexsort((rng.random(total), rank, group))
-        self._rounds[c] = (rnd, order)
+            rng = np.random.default_rng([self.seed, c, e])
+            rank = rng.permutation(len(sizes))
+            order = np.lexsort((rng.random(total), np.repeat(rank, sizes)))  # units by drawn rank, windows by drawn number
+            keep = np.ones(total, bool)
+            keep[(-(e + 1) * k % total + np.arange(k)) % total] = False  # the block this epoch leaves (Python ints: any epoch)
+            order = order[keep[order]]
+        self._epochs[c] = (e, order)
         return order
 
     def _units(self, c: int) -> tuple[np.ndarray, np.ndarray]:
@@ -390,104 +398,6 @@ class _Streams:
         sizes = np.diff(np.clip(self.offsets, lo, hi))
         sizes = sizes[sizes > 0]
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64), sizes
-
-    def _tail(self, c: int, rnd: int) -> tuple[np.ndarray, dict]:
-        """The windows of round ``rnd - 1`` that the epoch across its end read (its last
-        ``rnd * total % per_epoch``), as (units read whole, {unit: windows read of it}).
-
-        Round r's tail is the last windows of round r - 1's order, which puts round r - 1's own
-        tail last: a chain from round 1. Each step finds only which windows come last (the
-        units by their drawn rank, the windows of the one cut by the boundary by their drawn
-        numbers), not the whole order, so reaching round R costs R small steps (sorting every
-        round's order, epoch 10,000 cost minutes); the last few found are kept for the next."""
-        starts, sizes = self._units(c)
-        total, S = int(sizes.sum()), self.per_epoch
-        kept = self._tails.setdefault(c, {})
-        r = max((k for k in kept if k <= rnd), default=0)
-        tail = kept[r] if r else _as_units(starts, sizes, np.arange(total - total % S, total))  # round 1's: the units' own order's
-        r = max(r, 1)
-        while r < rnd:
-            tail, r = _last(self.seed, c, r, starts, sizes, tail, (r + 1) * total % S), r + 1
-        kept[r] = tail
-        for old in sorted(kept)[:-4]:  # the last few: an epoch reads two rounds, a DataLoader's walk runs ahead
-            del kept[old]
-        return tail
-
-
-def _members(starts: np.ndarray, sizes: np.ndarray, full, part: dict) -> np.ndarray:
-    """The windows of (units read whole, {unit: windows read of it}), sorted."""
-    blocks = [np.arange(starts[u], starts[u] + sizes[u]) for u in full] + list(part.values())
-    return np.sort(np.concatenate(blocks)) if blocks else np.zeros(0, np.int64)
-
-
-def _as_units(starts: np.ndarray, sizes: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Sorted windows as (units they fill, {unit: its windows among them})."""
-    unit = np.searchsorted(starts, windows, side="right") - 1
-    us, first, n = np.unique(unit, return_index=True, return_counts=True)
-    whole = n == sizes[us]
-    return us[whole], {int(u): windows[f : f + k] for u, f, k, w in zip(us, first, n, whole) if not w}
-
-
-def _last(seed: int, c: int, r: int, starts: np.ndarray, sizes: np.ndarray, tail: tuple, k: int) -> tuple[np.ndarray, dict]:
-    """The last ``k`` windows of reader ``c``'s round ``r`` (r >= 1), given round r's ``tail``,
-    without sorting the round. Its order (``_Streams._round``) sorts by group (2: the tail, 1: the
-    rest of the units the tail touches, 0: the other units), then the unit's drawn rank, then the
-    window's drawn number (then the window: lexsort is stable). So its last windows are those of
-    the highest groups, of the group cut the highest-ranked units', and of the unit cut the
-    windows of the highest numbers: only that unit's numbers are drawn (PCG64 skips to them)."""
-    full, part = tail
-    if k == 0:
-        return np.zeros(0, np.int64), {}
-    rng = np.random.default_rng([seed, c, r])
-    rank = rng.permutation(len(sizes))  # the windows' numbers follow, one 64-bit draw each
-
-    def top(u: int, skip: np.ndarray | None, n: int) -> np.ndarray:
-        """Unit u's ``n`` windows of the highest numbers (ties: the later window), ``skip`` aside (once a step)."""
-        rng.bit_generator.advance(int(starts[u]))
-        drawn = rng.random(int(sizes[u]))
-        if skip is not None:
-            drawn[skip - starts[u]] = -1.0  # below every number drawn (they are in [0, 1))
-        cut = np.partition(drawn, len(drawn) - n)[len(drawn) - n]  # the n-th highest
-        above = np.flatnonzero(drawn > cut)
-        return starts[u] + np.sort(np.concatenate([above, np.flatnonzero(drawn == cut)[len(above) - n :]]))
-
-    parted = np.fromiter(part, np.int64, len(part))
-    touched = np.concatenate([np.asarray(full, np.int64), parted])
-    by_rank = np.empty(len(sizes), np.int64)
-    by_rank[len(sizes) - 1 - rank] = np.arange(len(sizes))  # the units from the highest rank down
-    free = np.ones(len(sizes), bool)
-    free[touched] = False
-    others = by_rank[free[by_rank]]
-    held = np.array([len(part[u]) for u in parted.tolist()], np.int64)
-    tiers = [  # group 2, 1, 0: (its units, how many windows of each it holds, (unit -> its windows not in it) for the cut)
-        (touched, np.concatenate([sizes[full], held]).astype(np.int64),
-         lambda u: np.setdiff1d(np.arange(starts[u], starts[u] + sizes[u]), part[u], assume_unique=True) if u in part else None),
-        (parted, sizes[parted] - held, lambda u: part[u]),
-        (others, sizes[others], lambda u: None),
-    ]
-    new_full, new_part = [], {}
-    for group, (units, n, skip) in zip((2, 1, 0), tiers):
-        if k == 0:
-            break
-        if group != 0:  # ``others`` are in rank order already
-            order = np.argsort(-rank[units], kind="stable")
-            units, n = units[order], n[order]
-        units = units.tolist()
-        cum = np.cumsum(n)
-        whole = int(np.searchsorted(cum, k, side="right"))  # the units taken whole
-        k -= int(cum[whole - 1]) if whole else 0
-        for u in units[:whole]:
-            if group == 2 and u in part:
-                new_part[u] = part[u]
-            else:  # a whole unit of group 2 or 0; group 1's rest of a unit: with its tail, all of it
-                new_part.pop(u, None)
-                new_full.append(u)
-        if k and whole < len(units):  # the unit cut by the boundary: its windows of the highest numbers
-            u = units[whole]
-            got = top(u, skip(u), k)
-            new_part[u] = np.sort(np.concatenate([part[u], got])) if group == 1 else got
-            k = 0
-    return np.array(sorted(new_full), np.int64), new_part
 
 
 def _close(files: dict) -> None:
@@ -597,8 +507,14 @@ class TokenLoader:
         self._shapes: dict = {}
         self.steps = self._streams(consumers, batch_size).steps  # batches per reader per epoch, equal for all
         if self.steps == 0:
+            tokens, largest = sum(t for _, _, t in self._units), max((t for _, _, t in self._units), default=0)
+            # windows never cross a row group's end: row groups shorter than seq_len (a small corpus cut into many shards)
+            # make none, however many tokens there are in all
+            why = (f" (windows do not cross row groups, the largest of which holds {largest:,} tokens: the {tokens:,} tokens in all "
+                   f"would make {tokens // seq_len:,}; fewer token shards make larger row groups)"
+                   if tokens // seq_len > self._offsets[-1] else "")
             raise ValueError(f"{self.dir}: {self._offsets[-1]:,} windows of {seq_len} tokens, too few for one batch of "
-                             f"{batch_size} per reader ({consumers} readers: world_size x num_workers): use fewer readers, "
+                             f"{batch_size} per reader ({consumers} readers: world_size x num_workers){why}: use fewer readers, "
                              "a smaller batch_size or seq_len, or more tokens")
         self.epoch = 0
         self.batch = 0  # batches this rank handed out in this epoch
@@ -609,17 +525,6 @@ class TokenLoader:
         if key not in self._shapes:
             self._shapes[key] = _Streams(self._offsets, readers, batch_size, self.manifest.get("seed") or 0)
         return self._shapes[key]
-
-    def _walk(self, epoch: int) -> None:
-        """Find the tails (``_Streams._tail``) of the rounds epoch ``epoch`` of this rank's readers
-        reads, here, before DataLoader workers start: each starts from a copy of this loader, so
-        it makes its rounds' orders only, not their chain from round 1 (a worker that is not
-        persistent, every epoch: a run of E epochs made E * E / 2 rounds). A few steps an epoch."""
-        s = self._streams(self.world_size * self.num_workers, self.batch_size)
-        for c in range(self.rank * self.num_workers, (self.rank + 1) * self.num_workers):
-            total = s.bounds[c + 1] - s.bounds[c]
-            for rnd in range(max(1, epoch * s.per_epoch // total), ((epoch + 1) * s.per_epoch - 1) // total + 1):
-                s._tail(c, rnd)
 
     def _left(self, resized: list[dict]) -> tuple[_Streams, list[tuple]]:
         """What this epoch has left after the shapes in ``resized`` read their batches: (the
@@ -670,9 +575,8 @@ class TokenLoader:
             N = _part(left, self.world_size * self.num_workers, B)
             segments = _cut(left, c * N + start * B, (c + 1) * N)
         else:
-            # A reader holds more windows than the steps * B an epoch takes from it: each epoch
-            # continues where the last one stopped, going round its range, so those wait for the
-            # next epoch instead of never being read.
+            # A reader holds more windows than the steps * B an epoch takes from it: the few an
+            # epoch leaves go round its range (``_Streams._epoch``), so the next epoch reads them.
             s = self._streams(self.world_size * self.num_workers, B)
             segments = [(c, (self.epoch * s.steps + start) * B, (self.epoch + 1) * s.per_epoch)]
         own = files is None
@@ -830,7 +734,13 @@ class TokenLoader:
             raise ValueError("loader state: saved by a curate that dealt row groups to readers round-robin; this one deals "
                              "each reader a range of windows, so that position means other windows here: "
                              "resume with the curate that saved it, or start the data from a fresh loader")
-        if state["deal"] != DEAL:
+        if state["deal"] == "window-ranges/2" and _whole("epoch", state.get("epoch")) != 0:
+            # its epoch 0 is this one's window for window (each reader's range in manifest order); a later epoch is not
+            raise ValueError(f"loader state: saved at epoch {state.get('epoch')} by a curate whose later epochs continued each "
+                             f"reader's rounds (window-ranges/2), a chain this one no longer walks ({DEAL}: each epoch's order "
+                             "made from its number), so that position means other windows here: resume with the curate that "
+                             "saved it, or continue from a fresh loader with set_epoch(epoch)")
+        if state["deal"] not in (DEAL, "window-ranges/2"):
             raise ValueError(f"loader state: saved by a curate that dealt whole row groups to readers ({state['deal']}); this "
                              f"one deals each reader a range of windows ({DEAL}), so that position means other windows here: "
                              "resume with the curate that saved it, or start the data from a fresh loader")
@@ -877,13 +787,16 @@ def _make_dataset_class():
             super().__init__()
             # The tokens opened once, here (a bad directory is refused here, not in a worker; ``_opened``:
             # TokenDataLoader's loader of them, the same arguments): each worker starts from its copy of
-            # this dataset, and a persistent one keeps it, with the rounds it made, from epoch to epoch,
-            # so an epoch reads no manifest and deals no windows again, and makes only its own round.
+            # this dataset, and a persistent one keeps it from epoch to epoch, so an epoch reads no
+            # manifest and deals no windows again, and makes only its own order.
             self.loader = _opened or TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size,
                                                  num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer)
-            self.sha256 = manifest_sha256 or self.loader.manifest_sha256  # the tokens its positions belong to
-            if self.sha256 != self.loader.manifest_sha256:
-                raise rewritten(self.loader.dir)
+            self.sha256 = self.loader.manifest_sha256  # the tokens its positions belong to
+            # a saved state's hash: these tokens', or (saved before tokens.json had footer_sha256) theirs without it, as load_state_dict takes
+            if manifest_sha256 not in {None, self.sha256, self.loader._sha256_before_footers()}:
+                raise TokensError(f"TokenDataset: manifest_sha256 {str(manifest_sha256)[:12]}: other tokens than {self.loader.dir} "
+                                  f"holds ({self.sha256[:12]}): the output was rewritten since (a rerun, shards added); a position "
+                                  "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
             self.start = start  # (epoch, batches handed out, the shapes that read earlier parts of the epoch)
             # Epochs each worker began, in shared memory: a DataLoader's workers (fresh each epoch,
             # or persistent) hold copies of this dataset, so a plain attribute would start every
@@ -898,10 +811,16 @@ def _make_dataset_class():
             ``list(ds)`` to count), instead of moving on to the next epoch each time: as
             DistributedSampler's ``set_epoch``, call it at the top of each epoch's loop."""
             self.pinned[0] = _epoch_number("TokenDataset", epoch)
-            self.loader._walk(epoch)  # in this process: the workers a DataLoader starts next copy what it found
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
+            readers = info.num_workers if info is not None else 1
+            if readers != self.loader.num_workers:
+                # the windows are dealt to the dataset's num_workers readers: fewer DataLoader workers read only some
+                # readers' parts (an epoch of half the windows, silently), more had a worker fail on a reader not there
+                raise ValueError(f"TokenDataset: made with num_workers={self.loader.num_workers}, iterated by a DataLoader with "
+                                 f"{info.num_workers if info is not None else 0} workers: each worker reads its own part of the "
+                                 "windows, so give both the same num_workers (or use TokenDataLoader, which does)")
             epoch, batch, resized = (*self.start, [])[:3]  # (epoch, batch): as saved before resizing
             slot = info.id if info is not None else 0
             pinned = int(self.pinned[0])
@@ -915,7 +834,7 @@ def _make_dataset_class():
             W = self.loader.num_workers
             # a fresh DataLoader asks worker 0 first, so worker 0 plays the reader whose turn is next
             worker = ((info.id if info is not None else 0) + batch) % W
-            loader = copy.copy(self.loader)  # its own position; the deal and the rounds made are shared
+            loader = copy.copy(self.loader)  # its own position; the deal and the orders made are shared
             loader.worker, loader.epoch, loader.batch, loader.resized = worker, epoch, worker_start(batch, worker, W), list(resized)
             for b in loader:
                 yield torch.from_numpy(b)
@@ -987,7 +906,6 @@ class TokenDataLoader:
         if kept is not None and (kept[0], 0, []) == (lo.epoch, lo.batch, lo.resized):
             dl = kept[1]  # its workers' dataset goes on to the next epoch itself (TokenDataset counts them)
         else:  # the first epoch, or another position (a loop that stopped mid-epoch, a loaded state): start there
-            lo._walk(lo.epoch)
             ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
                                              num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), _opened=lo)
             dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs)
