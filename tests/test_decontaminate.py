@@ -1164,3 +1164,26 @@ def test_random_cuts_around_and_between_items_keep_the_pages_brackets_balanced(t
                    if not (low and low in page)) or minus.count('"') % 2 != cut.count('"') % 2:
                 bad.append((page, cut))
     assert not bad, bad[:3]
+
+
+def test_quotes_in_code_and_straight_quotes_facing_no_word_inside_an_item_pair(tmp_path):
+    """Inside a cut a straight ``"`` opened unless it followed a word, past the marks counted
+    before it, opening brackets too: ``is(":visible")`` (jQuery in a Q&A page) had its first
+    ``"`` close (``is(`` walked past) and its second close, and the page kept ``""``. One that
+    touches no word either side (``the " " to ":"``, ``happy--" The``, ``/ / /," when``) opened,
+    so the item's pairs stayed on the page; it closes a ``"`` the cut opened. A shell's
+    ``'"'"'`` (a ' inside '…') read its ``"`` after a ``'`` as after a word. The page minus
+    the item, by hand."""
+    c = 'you can use is(":visible") but classes are better for tests since many libraries never render the components'
+    d = 'then he changed the " " to ":" and the output was the same as before for every line of the file'
+    e = "run echo 'it'\"'\"'s here' in the shell and the quote inside the single quoted string comes out right"
+    f = '"I want to help to make her life happy--" The hand which held the letter suddenly dropped lifeless'
+    g = 'composing a canon, "Grossen Dank, / / /," when on returning home with the intention of writing it out'
+    pages = {"jquery": (f"Answer. {c} Then.", "Answer.  Then."),
+             "spaced": (f"Said {d}. End.", "Said  End."),
+             "shell": (f"Try: {e} Done.", "Try:  Done."),
+             "dash": (f"He read:\n\n{f}.\n\nNext.", "He read:\n\n\n\nNext."),
+             "slashes": (f"I was {g}. Next.", "I was  Next."),
+             # a quote after a closing mark still faces as that one does (B«" closes)
+             "jquery_in_page_quotes": (f'He wrote "x {c}" then.', 'He wrote "x " then.')}
+    _assert_cuts(tmp_path, [c, d, e, f, g], pages)

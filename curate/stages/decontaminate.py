@@ -536,6 +536,7 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
 # brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi), „de“ (Ps Pi)
 _LOW_QUOTES = "\u201a\u201e"  # ‚ „: Ps, but closed by a quote
 _STRAIGHT = '"'  # Po, but a quote (Gutenberg's books, most web pages); ' is left: far more often an apostrophe
+_QUOTE_LIKE = "\"'"  # straight quotes: Po, but no word's punctuation
 _APOSTROPHES = "\u2018\u2019"  # ‘ ’ inside an item: don’t, students’, ’90s (the item's, not a quote)
 # a single quote opening (‘ or German ‚, not ‘90s) and one closing (after a word, not don’t)
 _OPENS_SINGLE = regex.compile(r"(?<![\p{L}\p{N}])[\u2018\u201a](?!\p{N})")
@@ -564,14 +565,25 @@ def _single_quotes(text: str) -> tuple[list[int], list[int]]:
     return [m.start() for m in _OPENS_SINGLE.finditer(text)], [m.start() for m in _CLOSES_SINGLE.finditer(text)]
 
 
-def _after_word(cut: str, k: int, marks: set) -> bool:
-    """Whether ``cut[k]`` follows a word, past the brackets and quotes counted before it (``B«"``:
-    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)
+def _after_word(cut: str, k: int, closing: set) -> bool:
+    """Whether ``cut[k]`` follows a word, past the closing brackets and quotes counted before it
+    (``B«"``: the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left
+    alone; not an opening one: ``is(":visible")``'s first ``"`` closed, and the page kept ``""``)
     and the word's punctuation (``"Ah," she said``: it opened, and a line of dialogue left ``""``;
-    Gutenberg's ``_italics_"``; not a dash: ``so--"`` breaks off, ``Bible,--"Love`` opens)."""
-    while k > 0 and (k - 1 in marks or unicodedata.category(cut[k - 1]) in ("Po", "Pc") and cut[k - 1] not in _STRAIGHT):
+    Gutenberg's ``_italics_"``; not a dash: ``so--"`` breaks off, ``Bible,--"Love`` opens; not a
+    straight ``'``: a shell's ``'"'"'``)."""
+    while k > 0 and (k - 1 in closing or unicodedata.category(cut[k - 1]) in ("Po", "Pc") and cut[k - 1] not in _QUOTE_LIKE):
         k -= 1
     return k > 0 and unicodedata.category(cut[k - 1])[0] in "LNM"
+
+
+def _before_word(cut: str, k: int) -> bool:
+    """Whether ``cut[k]`` comes before a word, past the punctuation and opening marks before it
+    (``"¿Qué``, ``"(x``, ``"_italics_``)."""
+    k += 1
+    while k < len(cut) and unicodedata.category(cut[k]) in ("Po", "Pc", "Ps", "Pi") and cut[k] not in _QUOTE_LIKE:
+        k += 1
+    return k < len(cut) and unicodedata.category(cut[k])[0] in "LNM"
 
 
 def _page_opened_single(quotes: tuple[list[int], list[int]], s: int) -> bool:
@@ -599,7 +611,7 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
         return [(s, e)]
     bounds = [b - s for b in starts[bisect.bisect_right(starts, s) : bisect.bisect_left(starts, e)]]  # starts: sorted
     stacks, stays, paired = {False: [], True: []}, [], set()  # a bracket pairs with a bracket, a quote with a quote
-    marks = set()  # the brackets and quotes counted so far
+    closing = set()  # the brackets and quotes counted so far that closed (or closed nothing)
     for k, c in enumerate(cut):
         cat = unicodedata.category(c)
         quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES or c in _STRAIGHT
@@ -624,8 +636,12 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
                 continue
             opens = k < words[0]
         else:
-            opens = cat == "Ps" if not quote else not _after_word(cut, k, marks)
-        marks.add(k)
+            opens = cat == "Ps" if not quote else not _after_word(cut, k, closing)
+            if (opens and c in _STRAIGHT and stacks[True] and cut[stacks[True][-1]] in _STRAIGHT
+                    and not _before_word(cut, k)):
+                opens = False  # touching no word either side (the " " to ":", happy--" The): closes the cut's "
+        if not opens:
+            closing.add(k)
         stack = stacks[quote]
         if opens:
             stack.append(k)
