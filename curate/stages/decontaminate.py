@@ -665,6 +665,53 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
+_BLANK = " \t\u00a0\u202f"  # a line's blanks (NBSP, French's narrow one) a cut's seam tidies
+_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022\u2023\u25e6>]|\d{1,3}[.)]|#{1,6})?[ \t]*")  # a list item's or heading's
+_SPACED_PAIRS = {"\u00ab": "\u00bb", "\u2039": "\u203a", "\u00bb": "\u00ab", "\u201e": "\u201c\u201d", "\u201c": "\u201d",
+                 '"': '"', "(": ")", "[": "]", "{": "}"}  # « ITEM », ( ITEM ): the marks a blank apart from the item
+
+
+def _spaced_pair(text: str, s: int, e: int) -> tuple[int, int]:
+    """The cut ``text[s:e]`` with the pair of marks around it a blank apart (French ``« ITEM »``:
+    their tokens hold no word, and the page kept ``«  »``)."""
+    a, b = s, e
+    while a > 0 and text[a - 1] in _BLANK:
+        a -= 1
+    while b < len(text) and text[b] in _BLANK:
+        b += 1
+    if (a < s and b > e and a > 0 and b < len(text) and text[b] in _SPACED_PAIRS.get(text[a - 1], "")
+            and (a == 1 or text[a - 2].isspace()) and (b + 1 == len(text) or not text[b + 1].isalnum())):
+        return a - 1, b + 1
+    return s, e
+
+
+def _seam(text: str, pos: int, s: int, e: int, newline: bool) -> tuple[int, int]:
+    """Where the page resumes either side of the cut ``text[s:e]`` (``pos``: where the text kept
+    before it starts): the blanks either side are one, none before a line's end (``newline``: the
+    cut spans one, and leaves it) or a comma or stop (a page that spaces them: ``"ITEM" , x``), the
+    indentation of the line kept; a stray comma beside another goes (``x, ITEM , y``; ``y, ITEM .``),
+    and a line left with only a list item's or heading's marker (``- ITEM``) is empty. It left the
+    page's blanks and punctuation either side as they were (``Before  after``, ``x,  , y``)."""
+    a, b = s, e
+    while a > pos and text[a - 1] in _BLANK:
+        a -= 1
+    while b < len(text) and text[b] in _BLANK:
+        b += 1
+    nl = text.rfind("\n", max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
+    line = nl + 1 if nl >= 0 else 0 if pos == 0 else -1  # -1: the line starts before the last cut
+    if newline or b == len(text) or text[b] in "\r\n":
+        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) else a), b
+    if a == line:  # the line's indentation
+        return s, b
+    if a == s:
+        return s, e
+    if text[b] in ",." and text[b : b + 2] != ".." and (b + 1 == len(text) or not text[b + 1].isalnum()):
+        if a > pos and text[a - 1] in ",;:":  # two marks either side of the cut: the comma goes, the stop stays
+            return (a - 1, b) if text[b] == "." else (a, b + 1)
+        return a, b
+    return s, b
+
+
 class DecontaminateStage:
     name = "decontaminate"
     DEFAULTS = {
@@ -880,9 +927,11 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            for s, e in _keep_unpaired(text, s, e, items, quotes):
+            for s, e in _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes):
+                newline = "\n" in text[s:e]
+                s, e = _seam(text, pos, s, e, newline)
                 out.append(text[pos:s])
-                out.append("\n" if "\n" in text[s:e] else "")
+                out.append("\n" if newline else "")
                 pos = e
             t += 1
         out.append(text[pos:])
