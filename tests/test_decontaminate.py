@@ -1216,3 +1216,18 @@ def test_a_cut_leaves_no_double_blank_orphaned_comma_or_dangling_list_marker(tmp
              "kept_quote": (f'He said "x {a}" then.', 'He said "x " then.'),
              "each_in_its_own": (f"See (x {a}) end.", "See (x ) end.")}
     _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_cut_over_a_paragraph_break_leaves_one(tmp_path):
+    """A cut spanning a line break leaves one: spanning a paragraph's end (a blank line) it left a
+    single ``\\n``, and the paragraphs either side became one; a page of ``\\r\\n`` lines got a bare
+    ``\\n``. The cut leaves the break it spans, a blank line as one, in the page's own line ends.
+    Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    first, second = a.split(" iota ")
+    pages = {"paragraphs": (f"Intro x {first} iota\n\n{second} y more.", "Intro x\n\ny more."),
+             "blank_with_blanks": (f"Intro x {first} iota\n  \n{second} y more.", "Intro x\n\ny more."),
+             "crlf": (f"Intro x {first} iota\r\n{second} y more.", "Intro x\r\ny more."),
+             "crlf_paragraphs": (f"Intro x {first} iota\r\n\r\n{second} y more.", "Intro x\r\n\r\ny more."),
+             "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more.")}
+    _assert_cuts(tmp_path, [a], pages)

@@ -685,6 +685,18 @@ def _spaced_pair(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+_BLANK_LINE = regex.compile(r"\n[ \t\r]*\n")
+
+
+def _line_break(cut: str) -> str:
+    """The line break a cut leaves: none, or the one it spans, a paragraph's (a blank line) as
+    one, in the page's line ends (a single ``\n`` joined the paragraphs either side)."""
+    if "\n" not in cut:
+        return ""
+    nl = "\r\n" if "\r\n" in cut else "\n"
+    return nl * 2 if _BLANK_LINE.search(cut) else nl
+
+
 def _seam(text: str, pos: int, s: int, e: int, newline: bool) -> tuple[int, int]:
     """Where the page resumes either side of the cut ``text[s:e]`` (``pos``: where the text kept
     before it starts): the blanks either side are one, none before a line's end (``newline``: the
@@ -901,7 +913,8 @@ class DecontaminateStage:
 
     def cut_text(self, text: str) -> str:
         """The text without the tokens covered by a matching window (a cut that spans a line
-        break leaves one): whitespace-separated tokens, a Han or kana character each, and in
+        break leaves one, a paragraph's as one: ``_line_break``; its seams tidied: ``_seam``):
+        whitespace-separated tokens, a Han or kana character each, and in
         Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``)."""
         tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
@@ -928,10 +941,10 @@ class DecontaminateStage:
                 t += 1
                 e = cut[t][1]
             for s, e in _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes):
-                newline = "\n" in text[s:e]
-                s, e = _seam(text, pos, s, e, newline)
+                brk = _line_break(text[s:e])
+                s, e = _seam(text, pos, s, e, bool(brk))
                 out.append(text[pos:s])
-                out.append("\n" if newline else "")
+                out.append(brk)
                 pos = e
             t += 1
         out.append(text[pos:])
