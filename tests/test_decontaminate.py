@@ -1211,6 +1211,10 @@ def test_a_cut_leaves_no_double_blank_orphaned_comma_or_dangling_list_marker(tmp
              "list": (f"List:\n- {a}\n- next", "List:\n\n- next"),
              "heading": (f"## {a}\nText.", "\nText."),
              "french": (f"Il a dit « {a} » puis.", "Il a dit puis."),
+             # two quotations either side of the item keep their marks (» ITEM « is no pair)
+             "french_between": (f"« Oui » {a} « Non ».", "« Oui » « Non »."),
+             "spaced_straight": (f'"Hi " {a} " there"', '"Hi " " there"'),
+             "dialogue": (f"— {a}\n— Next.", "\n— Next."),
              "dotnet": (f"Visit {a} .NET now", "Visit .NET now"),
              # a mark whose partner the page keeps stays, and the blank beside it
              "kept_quote": (f'He said "x {a}" then.', 'He said "x " then.'),

@@ -666,9 +666,10 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
 
 
 _BLANK = " \t\u00a0\u202f"  # a line's blanks (NBSP, French's narrow one) a cut's seam tidies
-_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022\u2023\u25e6>]|\d{1,3}[.)]|#{1,6})?[ \t]*")  # a list item's or heading's
-_SPACED_PAIRS = {"\u00ab": "\u00bb", "\u2039": "\u203a", "\u00bb": "\u00ab", "\u201e": "\u201c\u201d", "\u201c": "\u201d",
-                 '"': '"', "(": ")", "[": "]", "{": "}"}  # « ITEM », ( ITEM ): the marks a blank apart from the item
+_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2013\u2014\u2022\u2023\u25e6>]|\d{1,3}[.)]|#{1,6})?[ \t]*")  # a list item's or heading's
+# « ITEM », ( ITEM ): the marks a blank apart from the item; only those that open one way (» ITEM «
+# and " ITEM " are as often two quotations' ends: « Oui » ITEM « Non »)
+_SPACED_PAIRS = {"\u00ab": "\u00bb", "\u2039": "\u203a", "\u201e": "\u201c\u201d", "\u201c": "\u201d", "(": ")", "[": "]", "{": "}"}
 
 
 def _spaced_pair(text: str, s: int, e: int) -> tuple[int, int]:
