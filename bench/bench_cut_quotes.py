@@ -7,6 +7,10 @@ Pages: the Dolma web sample (526), data-juicer's demo samples, and 6 Gutenberg b
 paragraph in the books) of 15 or more words and an even number of ``"`` is the evaluation item
 (seeded choice). Ground truth, independent of the cut: the page minus that sentence holds
 ``page.count('"') - sentence.count('"')``; a cut page with another count kept or lost a quote.
+That truth fails where the page holds a second copy of its sentence or another page's (a wiki
+page's markup and plain text, Gutenberg's licence in every book): those are cut too. The wrong
+pages are also counted without them (``alone``: no 13 words of the page, as ``re`` reads words,
+are another sentence's, nor more of them the sentence's than it has).
 
     python bench/bench_cut_quotes.py [--base 69950eb,298fb65] [--corpora ../shared/corpora]
 """
@@ -14,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +58,34 @@ json.dump({"pages": [p for _, p in pages], "plan": plan, "out": [st.cut_text(p) 
 """
 
 
+def _grams(text: str) -> list[tuple]:
+    """``text``'s 13-word windows, words as runs of letters, lower case (no stage code)."""
+    w = re.findall(r"[^\W\d_]+", text.lower())
+    return [tuple(w[i : i + 13]) for i in range(len(w) - 12)]
+
+
+def _alone(pages: list[str], plan: list) -> set[int]:
+    """The pages whose item is their one: no window of another item, none of their own twice."""
+    owner: dict[tuple, set] = {}
+    for i, s in enumerate(plan):
+        for g in _grams(s or ""):
+            owner.setdefault(g, set()).add(i)
+    alone = set()
+    for i, s in enumerate(plan):
+        if s is None:
+            continue
+        own, seen = set(_grams(s)), Counter()
+        for g in _grams(pages[i]):
+            if g in own:
+                seen[g] += 1
+            elif g in owner:
+                break
+        else:
+            if all(n <= 1 for n in seen.values()):
+                alone.add(i)
+    return alone
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default="69950eb,298fb65")
@@ -77,8 +111,10 @@ def main() -> None:
         cut = [i for i in planned if r["out"][i] != r["pages"][i]]
         wrong = [i for i in cut if r["out"][i].count('"') != r["pages"][i].count('"') - r["plan"][i].count('"')]
         differ = sum(x != y for x, y in zip(r["out"], runs[first]["out"]))
+        alone = _alone(r["pages"], r["plan"])
         print(f"{name:>8}: {len(r['pages']):,} pages, {len(planned)} with an item, {len(cut)} cut, "
-              f'{len(wrong)} with a wrong number of " ; {differ} differ from {first}')
+              f'{len(wrong)} with a wrong number of " ({len(alone & set(wrong))} of the {len(alone & set(cut))} cut '
+              f"holding their item alone); {differ} differ from {first}")
 
 
 if __name__ == "__main__":

@@ -536,6 +536,7 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
 # brackets open one way (Ps ( [ 「, Pe ) ] 」); quotes face either way: “en” (Pi Pf), »de« (Pf Pi), „de“ (Ps Pi)
 _LOW_QUOTES = "\u201a\u201e"  # ‚ „: Ps, but closed by a quote
 _STRAIGHT = '"'  # Po, but a quote (Gutenberg's books, most web pages); ' is left: far more often an apostrophe
+_QUOTE_LIKE = "\"'"  # straight quotes: Po, but no word's punctuation
 _APOSTROPHES = "\u2018\u2019"  # ‘ ’ inside an item: don’t, students’, ’90s (the item's, not a quote)
 # a single quote opening (‘ or German ‚, not ‘90s) and one closing (after a word, not don’t)
 _OPENS_SINGLE = regex.compile(r"(?<![\p{L}\p{N}])[\u2018\u201a](?!\p{N})")
@@ -564,14 +565,25 @@ def _single_quotes(text: str) -> tuple[list[int], list[int]]:
     return [m.start() for m in _OPENS_SINGLE.finditer(text)], [m.start() for m in _CLOSES_SINGLE.finditer(text)]
 
 
-def _after_word(cut: str, k: int, marks: set) -> bool:
-    """Whether ``cut[k]`` follows a word, past the brackets and quotes counted before it (``B«"``:
-    the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left alone)
+def _after_word(cut: str, k: int, closing: set) -> bool:
+    """Whether ``cut[k]`` follows a word, past the closing brackets and quotes counted before it
+    (``B«"``: the ``"`` closes as the ``«`` does; it opened, and its partner on the page was left
+    alone; not an opening one: ``is(":visible")``'s first ``"`` closed, and the page kept ``""``)
     and the word's punctuation (``"Ah," she said``: it opened, and a line of dialogue left ``""``;
-    Gutenberg's ``_italics_"``; not a dash: ``so--"`` breaks off, ``Bible,--"Love`` opens)."""
-    while k > 0 and (k - 1 in marks or unicodedata.category(cut[k - 1]) in ("Po", "Pc") and cut[k - 1] not in _STRAIGHT):
+    Gutenberg's ``_italics_"``; not a dash: ``so--"`` breaks off, ``Bible,--"Love`` opens; not a
+    straight ``'``: a shell's ``'"'"'``)."""
+    while k > 0 and (k - 1 in closing or unicodedata.category(cut[k - 1]) in ("Po", "Pc") and cut[k - 1] not in _QUOTE_LIKE):
         k -= 1
     return k > 0 and unicodedata.category(cut[k - 1])[0] in "LNM"
+
+
+def _before_word(cut: str, k: int) -> bool:
+    """Whether ``cut[k]`` comes before a word, past the punctuation and opening marks before it
+    (``"¿Qué``, ``"(x``, ``"_italics_``)."""
+    k += 1
+    while k < len(cut) and unicodedata.category(cut[k]) in ("Po", "Pc", "Ps", "Pi") and cut[k] not in _QUOTE_LIKE:
+        k += 1
+    return k < len(cut) and unicodedata.category(cut[k])[0] in "LNM"
 
 
 def _page_opened_single(quotes: tuple[list[int], list[int]], s: int) -> bool:
@@ -599,7 +611,7 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
         return [(s, e)]
     bounds = [b - s for b in starts[bisect.bisect_right(starts, s) : bisect.bisect_left(starts, e)]]  # starts: sorted
     stacks, stays, paired = {False: [], True: []}, [], set()  # a bracket pairs with a bracket, a quote with a quote
-    marks = set()  # the brackets and quotes counted so far
+    closing = set()  # the brackets and quotes counted so far that closed (or closed nothing)
     for k, c in enumerate(cut):
         cat = unicodedata.category(c)
         quote = cat in ("Pi", "Pf") or c in _LOW_QUOTES or c in _STRAIGHT
@@ -624,8 +636,12 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
                 continue
             opens = k < words[0]
         else:
-            opens = cat == "Ps" if not quote else not _after_word(cut, k, marks)
-        marks.add(k)
+            opens = cat == "Ps" if not quote else not _after_word(cut, k, closing)
+            if (opens and c in _STRAIGHT and stacks[True] and cut[stacks[True][-1]] in _STRAIGHT
+                    and not _before_word(cut, k)):
+                opens = False  # touching no word either side (the " " to ":", happy--" The): closes the cut's "
+        if not opens:
+            closing.add(k)
         stack = stacks[quote]
         if opens:
             stack.append(k)
@@ -647,6 +663,66 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
             spans.append((s + at, s + k))
             at = None
     return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+_BLANK = " \t\u00a0\u202f"  # a line's blanks (NBSP, French's narrow one) a cut's seam tidies
+_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2013\u2014\u2022\u2023\u25e6>]|\d{1,3}[.)]|#{1,6})?[ \t]*")  # a list item's or heading's
+# « ITEM », ( ITEM ): the marks a blank apart from the item; only those that open one way (» ITEM «
+# and " ITEM " are as often two quotations' ends: « Oui » ITEM « Non »)
+_SPACED_PAIRS = {"\u00ab": "\u00bb", "\u2039": "\u203a", "\u201e": "\u201c\u201d", "\u201c": "\u201d", "(": ")", "[": "]", "{": "}"}
+
+
+def _spaced_pair(text: str, s: int, e: int) -> tuple[int, int]:
+    """The cut ``text[s:e]`` with the pair of marks around it a blank apart (French ``« ITEM »``:
+    their tokens hold no word, and the page kept ``«  »``)."""
+    a, b = s, e
+    while a > 0 and text[a - 1] in _BLANK:
+        a -= 1
+    while b < len(text) and text[b] in _BLANK:
+        b += 1
+    if (a < s and b > e and a > 0 and b < len(text) and text[b] in _SPACED_PAIRS.get(text[a - 1], "")
+            and (a == 1 or text[a - 2].isspace()) and (b + 1 == len(text) or not text[b + 1].isalnum())):
+        return a - 1, b + 1
+    return s, e
+
+
+_BLANK_LINE = regex.compile(r"\n[ \t\r]*\n")
+
+
+def _line_break(cut: str) -> str:
+    """The line break a cut leaves: none, or the one it spans, a paragraph's (a blank line) as
+    one, in the page's line ends (a single ``\n`` joined the paragraphs either side)."""
+    if "\n" not in cut:
+        return ""
+    nl = "\r\n" if "\r\n" in cut else "\n"
+    return nl * 2 if _BLANK_LINE.search(cut) else nl
+
+
+def _seam(text: str, pos: int, s: int, e: int, newline: bool) -> tuple[int, int]:
+    """Where the page resumes either side of the cut ``text[s:e]`` (``pos``: where the text kept
+    before it starts): the blanks either side are one, none before a line's end (``newline``: the
+    cut spans one, and leaves it) or a comma or stop (a page that spaces them: ``"ITEM" , x``), the
+    indentation of the line kept; a stray comma beside another goes (``x, ITEM , y``; ``y, ITEM .``),
+    and a line left with only a list item's or heading's marker (``- ITEM``) is empty. It left the
+    page's blanks and punctuation either side as they were (``Before  after``, ``x,  , y``)."""
+    a, b = s, e
+    while a > pos and text[a - 1] in _BLANK:
+        a -= 1
+    while b < len(text) and text[b] in _BLANK:
+        b += 1
+    nl = text.rfind("\n", max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
+    line = nl + 1 if nl >= 0 else 0 if pos == 0 else -1  # -1: the line starts before the last cut
+    if newline or b == len(text) or text[b] in "\r\n":
+        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) else a), b
+    if a == line:  # the line's indentation
+        return s, b
+    if a == s:
+        return s, e
+    if text[b] in ",." and text[b : b + 2] != ".." and (b + 1 == len(text) or not text[b + 1].isalnum()):
+        if a > pos and text[a - 1] in ",;:":  # two marks either side of the cut: the comma goes, the stop stays
+            return (a - 1, b) if text[b] == "." else (a, b + 1)
+        return a, b
+    return s, b
 
 
 class DecontaminateStage:
@@ -838,7 +914,8 @@ class DecontaminateStage:
 
     def cut_text(self, text: str) -> str:
         """The text without the tokens covered by a matching window (a cut that spans a line
-        break leaves one): whitespace-separated tokens, a Han or kana character each, and in
+        break leaves one, a paragraph's as one: ``_line_break``; its seams tidied: ``_seam``):
+        whitespace-separated tokens, a Han or kana character each, and in
         Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``)."""
         tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
@@ -864,9 +941,11 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            for s, e in _keep_unpaired(text, s, e, items, quotes):
+            for s, e in _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes):
+                brk = _line_break(text[s:e])
+                s, e = _seam(text, pos, s, e, bool(brk))
                 out.append(text[pos:s])
-                out.append("\n" if "\n" in text[s:e] else "")
+                out.append(brk)
                 pos = e
             t += 1
         out.append(text[pos:])
