@@ -536,7 +536,11 @@ _NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one
 # zero-width ones), lone surrogates (a name's byte that is not UTF-8), line and paragraph separators
 _UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: how a script spells some of its words, kept between its letters
-_SPELT = ("L", "M", "S")  # a letter, mark (a virama, U+FE0F) or symbol (an emoji) of a script
+# The scripts a joiner shapes (the first word of a character's Unicode name): Arabic and the
+# other joining scripts, the Indic ones and Sinhala. Between Latin, Greek, Cyrillic, Hebrew or
+# CJK letters it changes nothing shown: от\u200cчёт was said as отчёт, another file's name.
+_SHAPED = frozenset({"ARABIC", "SYRIAC", "NKO", "MANDAIC", "MONGOLIAN", "ADLAM", "HANIFI", "DEVANAGARI", "BENGALI",
+                     "GURMUKHI", "GUJARATI", "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA"})
 
 
 def one_line(text: str) -> str:
@@ -561,15 +565,20 @@ def one_line(text: str) -> str:
 
 def _joins(text: str, i: int) -> bool:
     """Whether the ZWNJ or ZWJ at ``text[i]`` follows a virama (a Devanagari half form, a Malayalam
-    chillu at a word's end), or stands between two non-ASCII letters, marks or symbols (Persian,
-    an emoji sequence); between ASCII letters, at an edge, beside another format character, it
-    only hides a difference (pay\u200cpal), as RFC 5892's CONTEXTJ rule, joining types aside."""
+    chillu at a word's end), stands between two letters or marks of a script it shapes
+    (_SHAPED: Persian, Bengali's ra-phala), or a ZWJ inside an emoji sequence; between letters
+    of another script (pay\u200cpal, от\u200cчёт), at an edge, beside another format character,
+    it only hides a difference, as RFC 5892's CONTEXTJ rule, joining types aside."""
     import unicodedata
 
     before, after = text[i - 1:i], text[i + 1:i + 2]
     if before and unicodedata.combining(before) == 9:  # canonical combining class 9: a virama
         return True
-    return all(c and not c.isascii() and unicodedata.category(c).startswith(_SPELT) for c in (before, after))
+    if not (before and after):
+        return False
+    if text[i] == "\u200d" and unicodedata.category(after) == "So":  # an emoji sequence: after an emoji, its skin tone, U+FE0F
+        return unicodedata.category(before) in ("So", "Sk") or before == "\ufe0f"
+    return all(unicodedata.category(c)[0] in "LM" and unicodedata.name(c, "").split(" ")[0] in _SHAPED for c in (before, after))
 
 
 def _quarantined(manifest: dict, root: str, reason: str) -> list[tuple]:
@@ -944,8 +953,8 @@ def main(argv=None) -> int:
                 prepare_run(ns)
             except ConfigError as e:
                 errors += [f"config error: {m}" for m in e.messages]
-        for e in errors:
-            print(f"curate: {e}", file=sys.stderr)
+        for e in errors:  # a file's name in them escaped (one_line), as in a warning
+            print(f"curate: {one_line(e)}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
         return 2
     if ns.cmd in ("run", "demo"):
@@ -954,15 +963,15 @@ def main(argv=None) -> int:
         rest = quiet_workers(rest)
     try:
         return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config, "mix": cmd_mix}[ns.cmd](ns, rest)
-    except ConfigError as e:
+    except ConfigError as e:  # a file's name in it escaped (one_line), as in a warning: a refused input's newline, ESC, bidi override
         for m in e.messages:
-            print(f"curate: config error: {m}", file=sys.stderr)
+            print(f"curate: config error: {one_line(m)}", file=sys.stderr)
         return 2
     except ValueError as e:  # e.g. an output directory that is not ours, a mix that cannot be met
-        print(f"curate: {str(e).split(' [while running')[0]}", file=sys.stderr)  # Beam names the step it was raised in
+        print(f"curate: {one_line(str(e).split(' [while running')[0])}", file=sys.stderr)  # Beam names the step it was raised in
         return 2
     except RunFailed as e:
-        print(f"curate: {e}", file=sys.stderr)
+        print(f"curate: {one_line(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
         out = getattr(e, "root", None)

@@ -341,6 +341,26 @@ def test_a_files_warning_is_one_line_whatever_its_name(tmp_path, capsys):
     assert not any(line.startswith("curate: done") or "\x1b" in line for line in err), err
 
 
+def test_a_joiner_between_letters_of_a_script_it_does_not_shape_is_escaped(tmp_path, capsys):
+    """A zero-width (non-)joiner was kept raw between any two non-ASCII letters, marks or
+    symbols: in a Cyrillic, Greek, CJK or accented Latin name it changes nothing shown, so
+    'от\\u200cчёт.json' was said as 'отчёт.json', another file's name (the same for ZWJ
+    between an emoji and a letter). Kept where a script is shaped by it: Arabic-script letters
+    (Persian), an Indic script's letters and marks (Bengali's ra-phala ZWJ before a virama),
+    after a virama (Sinhala), inside an emoji sequence; escaped elsewhere."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    names = {"от\u200cчёт.json": "от\\u200cчёт.json", "αβ\u200dγ.json": "αβ\\u200dγ.json",
+             "報\u200c告.json": "報\\u200c告.json", "ÆØ\u200dÅ.json": "ÆØ\\u200dÅ.json",
+             "👨\u200dé.json": "👨\\u200dé.json", "ש\u200cלום.json": "ש\\u200cלום.json",
+             "می\u200cخواهم.json": "می\u200cخواهم.json", "র\u200d্যাব.json": "র\u200d্যাব.json",
+             "ශ්\u200dරී.json": "ශ්\u200dරී.json", "👩🏽\u200d💻.json": "👩🏽\u200d💻.json"}
+    for name in names:
+        (tmp_path / "in" / name).write_text(json.dumps([{"text": "an array record"}]))
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert sorted(line.split()[2] for line in said) == sorted(names.values()), said
+
+
 def test_many_quarantined_files_are_said_in_a_few_lines(tmp_path, capsys):
     """A corpus compressed whole with `zstd --long=31` (an archive's habit) is a warning a file:
     10,000 files were 10,000 lines after the summary, the summary scrolled away. The first 10

@@ -355,16 +355,18 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
     """The shell line that writes a JSON array file's records (``each``: ``.`` for a file of
     pretty-printed objects) as JSON Lines beside it, to a new name (`jq ... x.jsonl > x.jsonl`
     would have the shell empty the input before jq reads it); ``tool``: a filter of standard
-    input run instead of jq (tr)."""
+    input run instead of jq (tr). Each name is one shell word (bare, 'my export.jsonl' was two,
+    and a name's $(...) or ';' ran when the line was pasted)."""
+    from curate import shell
     from curate.readers.common import compression
 
     name = rel.rsplit("/", 1)[-1]
     kind = compression(path)
     base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    target = f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"
+    target = shell.quote(f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl")
     filt = tool or f"jq -c {shlex.quote(each)}"
-    read = f"{kind} -dc {name} | {filt}" if kind else f"{filt} {'< ' * bool(tool)}{name}"
+    read = f"{kind} -dc {shell.quote(name)} | {filt}" if kind else f"{filt} {'< ' * bool(tool)}{shell.quote(name)}"
     return f"{read} > {target}"
 
 
