@@ -361,6 +361,25 @@ def test_a_joiner_between_letters_of_a_script_it_does_not_shape_is_escaped(tmp_p
     assert sorted(line.split()[2] for line in said) == sorted(names.values()), said
 
 
+def test_a_stray_file_whose_name_is_not_utf8_is_said_once(tmp_path, capsys):
+    """A file quarantined whole before the run (old-Mac line ends, a JSON array) is said then,
+    and not again after it: its quarantine row's path has a name's byte that is not UTF-8 as
+    "?" (Arrow strings are UTF-8), so 'bad\\udcffname.jsonl' said before the run was said again
+    after it, as 'bad?name.jsonl: bad?name.jsonl ends its lines ...'."""
+    import os
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    folder = os.fsencode(tmp_path / "in")
+    with open(folder + b"/bad\xffname.jsonl", "wb") as f:
+        f.write(b'{"text": "one"}\r{"text": "two"}\r')
+    with open(folder + b"/arr\xfe.json", "wb") as f:
+        f.write(json.dumps([{"text": "an array record"}]).encode())
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert len(said) == 2 and sum("name.jsonl" in line for line in said) == 1, said
+    assert any(line.startswith("curate: warning: bad\\udcffname.jsonl ends its lines with a bare") for line in said), said
+
+
 def test_many_quarantined_files_are_said_in_a_few_lines(tmp_path, capsys):
     """A corpus compressed whole with `zstd --long=31` (an archive's habit) is a warning a file:
     10,000 files were 10,000 lines after the summary, the summary scrolled away. The first 10
