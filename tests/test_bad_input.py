@@ -361,6 +361,25 @@ def test_old_mac_records_after_a_comment_or_a_blank_part_are_said_not_skipped(tm
             sorted(whole, key=repr)
 
 
+def test_old_mac_records_after_a_broken_first_record_are_said_so(tmp_path):
+    """An old-Mac part was judged by its first record alone: one cut short, or holding a raw "\\r"
+    in a string, made the part (every record of it) one bad_json row, 'Extra data', nothing
+    said of the line ends. Two JSON objects among the parts after it make it cr_line_ends,
+    whole and in ranges; a broken line whose parts hold no object stays bad_json."""
+    mac = "\r".join(json.dumps({"text": f"record {i}"}) for i in range(3)).encode()
+    cut, raw, alone = b'{"text": "cut sho\r' + mac, b'{"text": "a raw \r in it"}\r' + mac, b'{"a": 1, \r"b": \r[1]}x'
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(lines({"text": "first"}, cut, raw, alone, {"text": "last"}))
+    whole = _rows(p)
+    data = p.read_bytes()
+    assert sorted(r[1:3] for r in whole if r[0] == "bad") == [(data.index(cut), "cr_line_ends"), (data.index(raw), "cr_line_ends"),
+                                                              (data.index(alone), "bad_json")], whole
+    assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"]
+    for split in (7, 64, 333):
+        assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split)), key=repr) == \
+            sorted(whole, key=repr)
+
+
 def test_a_line_longer_than_a_read_is_not_held_whole_by_the_audits_first_pass(tmp_path):
     """jsonl.as_read (audit --corpus's pass looking for comment lines and line-start BOMs) kept
     the part of a line not yet ended and read it again with each 4 MiB read: a line of 40 MiB

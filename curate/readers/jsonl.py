@@ -320,19 +320,32 @@ CR_DETAIL = (r"records separated by a bare \r (old Mac line ends), not \n as JSO
              f"({TR} < FILE > NEW.jsonl; a CRLF becomes a blank line, which is skipped)")
 
 
+_PARTS = 5  # parts of a line looked at after a first one that is no record
+_MORE = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # what bytes.strip() keeps
+
+
 def _cr_line_ends(data: bytes) -> bool:
     """Whether the first line of ``data`` holds records separated by a bare "\\r" (classic Mac
     OS line ends): its first part between such "\\r"s that is neither blank nor a comment (a
     header `// exported ...`, which would hide the records after it) is a JSON value, and more
-    follows. JSON has "\\r" only as white space or escaped, so a record with one raw in a string
-    is no such line (what comes before it is no value), nor is a CRLF line end."""
-    line, start = data.partition(b"\n")[0], 0
+    follows; or, that part being no value (a record cut short, one with a raw "\\r" in a string:
+    the whole file was said to be no JSON Lines), two of the next _PARTS are JSON objects. JSON
+    has "\\r" only as white space or escaped, so a broken record with one raw in a string is no
+    such line (no part of it is an object), nor is a CRLF line end."""
+    line, start, parts = data.partition(b"\n")[0], 0, []
     for m in _BARE_CR.finditer(line):
         part = without_bom(line[start : m.start()]).strip()
-        if part and not part.startswith(COMMENT):
-            return bool(line[m.end() :].strip()) and _value(part) is not None
         start = m.end()
-    return False
+        if part and not part.startswith(COMMENT):
+            more = _MORE.search(line, start) is not None
+            if not parts and (not more or _value(part) is not None):  # (nothing follows: a CRLF line end, not parsed)
+                return more
+            parts.append(part)
+            if len(parts) > _PARTS or not more:
+                break
+    else:
+        parts.append(line[start:])  # after the last bare "\r"
+    return len(parts) > 2 and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
 
 
 def cr_file_error(path: str, rel: str) -> str:
