@@ -318,6 +318,52 @@ def test_a_range_starting_inside_an_over_long_line_does_not_hold_it(tmp_path):
     assert peak < 8 << 20, peak  # reads of 1 MiB, not the 23 MiB left of the line (twice: 49 MB)
 
 
+def test_the_ranges_inside_an_over_long_line_read_it_once_between_them(tmp_path, monkeypatch):
+    """A range starting inside a line (the previous range's) read on to that line's end: inside
+    a line longer than many ranges (old-Mac records with no "\n", a file of one huge line) every
+    range read the rest of the file, so a file of n ranges was read ~n/2 times over (24 MiB in
+    ranges of 1 MiB: 300 MiB). A range reads that line only up to its own end: no line starts in
+    it after that. The rows are those of the file read whole."""
+    from curate.readers import jsonl
+
+    p = tmp_path / "one_line.jsonl"
+    size = 24 << 20
+    p.write_bytes(lines({"text": "x" * size}, {"text": "after"}))
+    limits = Limits(max_record_bytes=1 << 18)
+    read = [0]
+
+    class Counted:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def read(self, *a):
+            b = self.f.read(*a)
+            read[0] += len(b)
+            return b
+
+        def readline(self, *a):
+            b = self.f.readline(*a)
+            read[0] += len(b)
+            return b
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    real = jsonl.open_raw
+    monkeypatch.setattr(jsonl, "open_raw", lambda path: Counted(real(path)))
+    whole = _rows(p, limits=limits)
+    step = 1 << 20
+    ranges = [r for at in range(0, p.stat().st_size, step) for r in _rows(p, at, at + step, limits)]
+    assert sorted(ranges, key=repr) == sorted(whole, key=repr) and len(whole) == 2, whole
+    assert read[0] < 3 * p.stat().st_size, read[0] / p.stat().st_size
+
+
 def test_records_separated_by_a_bare_cr_are_said_so_whole_and_in_ranges(tmp_path):
     """A JSON Lines part with old-Mac line ends (a bare "\\r" between records, no "\\n": `cat
     new.jsonl mac.jsonl`) was one line: quarantined as bad_json ("Extra data"), or past the

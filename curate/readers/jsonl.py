@@ -604,14 +604,14 @@ def _run_goes_on(f, pos: int, cap: int) -> bool:
     return kind is True
 
 
-def _skip_line(f) -> int:
+def _skip_line(f, most: int | None = None) -> int:
     """Read ``f`` to the end of its line, 1 MiB at a time (a line may be gigabytes: never held
-    whole); the bytes read."""
+    whole), or ``most`` bytes; the bytes read."""
     n = 0
     while True:
-        chunk = f.readline(1 << 20)
+        chunk = f.readline(1 << 20 if most is None else min(1 << 20, most - n))
         n += len(chunk)
-        if not chunk or chunk.endswith(b"\n"):
+        if not chunk or chunk.endswith(b"\n") or n == most:
             return n
 
 
@@ -623,10 +623,13 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         pos = shard.start
         if pos > 0:
             f.seek(pos - 1)
-            pos += _skip_line(f) - 1  # the line straddling `start` belongs to the previous range
+            # the line straddling `start` belongs to the previous range, read only to this range's
+            # end (a break past it starts no line of this one): inside a line longer than many
+            # ranges, each read the rest of the file (n ranges: the file ~n/2 times)
+            pos += _skip_line(f, None if shard.end is None else shard.end - pos + 1) - 1
             # so does a run of lines that are not JSON going on from it (see the end of the loop);
             # only this range's part of it is skipped: one read of a long run, by the range it starts in
-            if pos > 0 and _run_goes_on(f, pos, cap):
+            if 0 < pos and (shard.end is None or pos < shard.end) and _run_goes_on(f, pos, cap):
                 while (shard.end is None or pos < shard.end) and _kind(line := f.readline(cap), pos, cap, row=False) is not None:
                     pos += len(line)
                 f.seek(pos)
