@@ -2746,6 +2746,22 @@ def test_a_refused_files_name_is_escaped_in_the_error(tmp_path, capsys):
         assert not any(c in err for c in "\x1b\u202e\u2066"), err
 
 
+def test_audit_of_a_corpus_escapes_a_files_name_in_its_error(tmp_path, capsys):
+    """`curate audit --corpus` stops on an old-Mac file with the line curate run says, which
+    names the file: printed raw, a newline in the name made a second line, an ESC reached the
+    terminal, a U+202E turned the line around. Escaped as curate run's errors are."""
+    from curate.audit import command
+
+    mac = ("\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items()) + "\r").encode()
+    for i, (name, shown) in enumerate((("evil\ncurate: done.jsonl", "evil\\ncurate: done.jsonl"),
+                                       ("esc\x1b[2J.jsonl", "esc\\x1b[2J.jsonl"), ("a\u202egnp.jsonl", "a\\u202egnp.jsonl"))):
+        (tmp_path / name).write_bytes(mac)
+        assert command.main(["--corpus", str(tmp_path / name), "--output", str(tmp_path / f"audit{i}")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"curate audit: {tmp_path}/{shown} ends its lines with a bare \\r") and err.count("\n") == 1, err
+        assert not any(c in err for c in "\x1b\u202e"), err
+
+
 @pytest.mark.parametrize("broken", [b'{"id": "cut", "text": "cut sho', b'{"id": "raw", "text": "a raw \r in its string"}'])
 def test_an_old_mac_file_whose_first_record_is_broken_is_said_with_the_command(tmp_path, capsys, broken):
     """An old-Mac file was judged by its first record alone: one cut short, or holding a raw
