@@ -2487,7 +2487,9 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
         enc = "UTF-16" if name == "ps.jsonl" else "UTF-32"
-        assert f"inputs[0]: {name} is {enc} text (it starts with a byte-order mark); JSON Lines must be UTF-8: convert it (iconv -f {enc} -t UTF-8)" in err, err
+        command = f"iconv -f {enc} -t UTF-8 < ps.jsonl" if name == "ps.jsonl" else f"gzip -dc ps.jsonl.gz | iconv -f {enc} -t UTF-8"
+        assert (f"inputs[0]: {name} is {enc} text (it starts with a byte-order mark); JSON Lines must be UTF-8: convert it "
+                f"({command} > ps.lines.jsonl)") in err, err
         assert len(err.strip().splitlines()) == 1 and not out.exists()
         path.unlink()
 
@@ -2515,9 +2517,9 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
             "pretty_long": "dump.jsonl: none of its first 100 lines is a JSON object (it starts '{'): records spread over "
                            "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . dump.jsonl > dump.lines.jsonl)",
             "utf16le": "dump.jsonl is UTF-16LE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
-                       "(iconv -f UTF-16LE -t UTF-8)",
+                       "(iconv -f UTF-16LE -t UTF-8 < dump.jsonl > dump.lines.jsonl)",
             "utf16be": "dump.jsonl is UTF-16BE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
-                       "(iconv -f UTF-16BE -t UTF-8)",
+                       "(iconv -f UTF-16BE -t UTF-8 < dump.jsonl > dump.lines.jsonl)",
             "values": f"dump.jsonl: none of its {len(rows)} lines is a JSON object (it starts {json.dumps(PAGES['en'])[:40]!r}): "
                       "not JSON Lines; give the --format the file has",
             "one": "dump.jsonl: its one line is not a JSON object (it starts 'id,text'): not JSON Lines; give the --format the file has"}[kind]
@@ -2744,6 +2746,34 @@ def test_a_refused_files_name_is_escaped_in_the_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"curate: config error: inputs[0]: {shown} ") and err.count("\n") == 1, err
         assert not any(c in err for c in "\x1b\u202e\u2066"), err
+
+
+def test_the_command_said_for_utf16_json_lines_converts_it_whole(tmp_path, capsys):
+    """A UTF-16/32 file was said with 'convert it (iconv -f UTF-16 -t UTF-8)': no file named (run
+    as said, iconv waits on the terminal), and one with old-Mac line ends, converted so, was
+    refused again for its bare \\r. The command names the file (and where it writes) and, for
+    old-Mac line ends, pipes iconv into tr: run by bash as said, every record is read."""
+    import gzip
+
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    crlf = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows)  # PowerShell's > dump.jsonl
+    mac = "\r".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r"
+    for i, (name, data) in enumerate((("ps.jsonl", crlf.encode("utf-16")), ("mac.jsonl", mac.encode("utf-16")),
+                                      ("le.jsonl", mac.encode("utf-16-le")), ("my ps.jsonl.gz", gzip.compress(mac.encode("utf-32"))))):
+        folder = tmp_path / f"in{i}"
+        folder.mkdir()
+        (folder / name).write_bytes(data)
+        assert run_cli("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and ("old Mac line ends" in err) == (name != "ps.jsonl"), err
+        command = err.split("convert it (", 1)[1].rstrip().removesuffix(")")
+        subprocess.run(["bash", "-c", command], cwd=folder, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        made = [p for p in folder.iterdir() if p.name != name]
+        assert len(made) == 1, (command, made)
+        out = tmp_path / f"out{i}"
+        assert run_cli("run", "--input", made[0], "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        capsys.readouterr()
+        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES), command
 
 
 def test_audit_of_a_corpus_escapes_a_files_name_in_its_error(tmp_path, capsys):

@@ -272,13 +272,14 @@ def not_json_lines(path: str, rel: str) -> str | None:
         with open_bytes(path, Limits()) as f:
             head = f.read(4096)
             wide = wide_encoding(head)
-            if wide:
-                return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
-                        f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
-            bare = _utf16_without_bom(head)
-            if bare:  # every line of it would be quarantined (a NUL byte beside each ASCII one)
-                return (f"{rel} is {bare} text (without a byte-order mark); JSON Lines must be UTF-8: "
-                        f"convert it (iconv -f {bare} -t UTF-8)")
+            bare = None if wide else _utf16_without_bom(head)  # every line quarantined (a NUL byte beside each ASCII one)
+            if wide or bare:  # said with the command that converts it, old-Mac line ends too (converted, refused again)
+                enc = wide[:6].upper() if wide else bare
+                cr = _cr_line_ends(_to_line_end(f, head).decode(wide[:6] if wide else bare, "ignore").encode("utf-8"))
+                tool = f"iconv -f {enc} -t UTF-8" + f" | {TR}" * cr
+                ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
+                return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
+                        f"must be UTF-8{ends}: convert it ({_to_lines(path, rel, tool=tool)})")
             head = _to_line_end(f, head)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
@@ -379,7 +380,11 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
     stem = base.rsplit(".", 1)[0] if "." in base else base
     target = shell.quote(f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl")
     filt = tool or f"jq -c {shlex.quote(each)}"
-    read = f"{kind} -dc {shell.quote(name)} | {filt}" if kind else f"{filt} {'< ' * bool(tool)}{shell.quote(name)}"
+    if kind:
+        read = f"{kind} -dc {shell.quote(name)} | {filt}"
+    else:  # a filter reads the file on its standard input, the first of a pipe ("iconv ... | tr ...")
+        first, bar, rest = filt.partition(" | ")
+        read = f"{first} < {shell.quote(name)}{bar}{rest}" if tool else f"{filt} {shell.quote(name)}"
     return f"{read} > {target}"
 
 
