@@ -2707,23 +2707,30 @@ def test_the_command_that_converts_a_file_quotes_its_name(tmp_path, capsys):
 
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
     mac = ("\r".join(json.dumps(r) for r in rows) + "\r").encode()
-    for name, data in (("my export.jsonl", mac), ("it's $(touch pwned); x.jsonl", mac),
-                       ("a b.jsonl.gz", gzip.compress(mac)), ("an (array).json", json.dumps(rows).encode())):
-        folder = tmp_path / f"in{len(list(tmp_path.iterdir()))}"
-        folder.mkdir()
-        (folder / name).write_bytes(data)
-        assert run_cli("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "convert it (" in err, err
-        command = err.split("convert it (", 1)[1].rstrip().removesuffix(")")
-        subprocess.run(["bash", "-c", command], cwd=folder, check=True, capture_output=True)
-        assert not (folder / "pwned").exists(), command
-        made = [p for p in folder.iterdir() if p.name != name]
-        assert len(made) == 1, (command, made)
-        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
-        assert run_cli("run", "--input", made[0], "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-        capsys.readouterr()
-        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES), command
+    for i, (name, data) in enumerate((("my export.jsonl", mac), ("it's $(touch pwned); x.jsonl", mac),
+                                      ("a b.jsonl.gz", gzip.compress(mac)), ("an (array).json", json.dumps(rows).encode()))):
+        err = _converted_as_said(tmp_path, capsys, i, name, data)
+        assert not (tmp_path / f"in{i}" / "pwned").exists(), err
+
+
+def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
+    """A file ``name`` of ``data`` given alone is refused with a convert-it command: run by bash
+    in its folder as said, it makes one new file, whose records (PAGES) curate reads. The error."""
+    folder = tmp_path / f"in{i}"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    assert run_cli("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "convert it (" in err, err
+    command = err.split("convert it (", 1)[1].rstrip().removesuffix(")")
+    subprocess.run(["bash", "-c", command], cwd=folder, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+    made = [p for p in folder.iterdir() if p.name != name]
+    assert len(made) == 1, (command, made)
+    out = tmp_path / f"out{i}"
+    assert run_cli("run", "--input", made[0], "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    capsys.readouterr()
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES), command
+    return err
 
 
 def test_a_refused_files_name_is_escaped_in_the_error(tmp_path, capsys):
@@ -2760,20 +2767,8 @@ def test_the_command_said_for_utf16_json_lines_converts_it_whole(tmp_path, capsy
     mac = "\r".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r"
     for i, (name, data) in enumerate((("ps.jsonl", crlf.encode("utf-16")), ("mac.jsonl", mac.encode("utf-16")),
                                       ("le.jsonl", mac.encode("utf-16-le")), ("my ps.jsonl.gz", gzip.compress(mac.encode("utf-32"))))):
-        folder = tmp_path / f"in{i}"
-        folder.mkdir()
-        (folder / name).write_bytes(data)
-        assert run_cli("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and ("old Mac line ends" in err) == (name != "ps.jsonl"), err
-        command = err.split("convert it (", 1)[1].rstrip().removesuffix(")")
-        subprocess.run(["bash", "-c", command], cwd=folder, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
-        made = [p for p in folder.iterdir() if p.name != name]
-        assert len(made) == 1, (command, made)
-        out = tmp_path / f"out{i}"
-        assert run_cli("run", "--input", made[0], "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-        capsys.readouterr()
-        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES), command
+        err = _converted_as_said(tmp_path, capsys, i, name, data)
+        assert ("old Mac line ends" in err) == (name != "ps.jsonl"), err
 
 
 def test_audit_of_a_corpus_escapes_a_files_name_in_its_error(tmp_path, capsys):
