@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow.fs as pafs
 
 from curate import output, shell
-from curate.cli import one_line
+from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
 from curate.readers.common import read_folder
