@@ -22,6 +22,7 @@ import sys
 import time
 
 from curate import shell
+from curate.shell import one_line
 from curate.config import ConfigError, did_you_mean
 
 INPUT_OPTS = ("format", "domain", "source", "text_field", "id_field", "url_field")
@@ -582,47 +583,6 @@ def a_few(lines: list[str], reason: str, root: str) -> list[str]:
                                  f"(a row each in {output.join(root, 'quarantine')})"]
 
 
-_NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one by one (a name is mostly ASCII)
-# Unicode categories written escaped: controls, format characters (bidi overrides and isolates,
-# zero-width ones), lone surrogates (a name's byte that is not UTF-8), line and paragraph separators
-_UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: how a script spells some of its words, kept between its letters
-_SPELT = ("L", "M", "S")  # a letter, mark (a virama, U+FE0F) or symbol (an emoji) of a script
-
-
-def one_line(text: str) -> str:
-    """``text`` (a file's name in it) as one terminal line: a newline or other control character
-    escaped as Python writes it (``\\n``, ``\\x1b``); a name's newline made a second line that
-    read as curate's own, its ESC reached the terminal. So is a character shown as nothing that
-    changes how the line reads: a right-to-left override (U+202E) turned the rest of the line
-    around, curate's words too; a zero-width space made two names look one. Letters of any
-    script and their spaces are written as they are, and so is a zero-width (non-)joiner that
-    spells a word of one (_joins): Persian's ZWNJ (می‌خواهم), a ZWJ after a virama or in an
-    emoji sequence."""
-    import unicodedata
-
-    def shown(m: re.Match) -> str:
-        c = m.group()
-        if unicodedata.category(c) not in _UNSHOWN or (c in _JOINERS and _joins(text, m.start())):
-            return c
-        return c.encode("unicode_escape").decode("ascii")
-
-    return _NOT_ASCII_SHOWN.sub(shown, text)
-
-
-def _joins(text: str, i: int) -> bool:
-    """Whether the ZWNJ or ZWJ at ``text[i]`` follows a virama (a Devanagari half form, a Malayalam
-    chillu at a word's end), or stands between two non-ASCII letters, marks or symbols (Persian,
-    an emoji sequence); between ASCII letters, at an edge, beside another format character, it
-    only hides a difference (pay\u200cpal), as RFC 5892's CONTEXTJ rule, joining types aside."""
-    import unicodedata
-
-    before, after = text[i - 1:i], text[i + 1:i + 2]
-    if before and unicodedata.combining(before) == 9:  # canonical combining class 9: a virama
-        return True
-    return all(c and not c.isascii() and unicodedata.category(c).startswith(_SPELT) for c in (before, after))
-
-
 def _quarantined(manifest: dict, root: str, reason: str) -> list[tuple]:
     """(path, offset, detail) of the ingest's quarantine rows for ``reason``, in file order."""
     if not (manifest["counts"].get("ingest") or {}).get("quarantined"):
@@ -735,7 +695,9 @@ def cmd_run(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
     root = cfg.run["output"]
-    said = {s.rel for s in shards if s.opt("not_json_lines")}
+    from curate.readers.common import _utf8
+
+    said = {_utf8(s.rel) for s in shards if s.opt("not_json_lines")}  # as its row's path: a byte not UTF-8 a "?"
     for reason, lines in (("not_json_lines", json_lines_ends(manifest, root, said)),
                           ("cr_line_ends", json_lines_ends(manifest, root, said, "cr_line_ends")),
                           ("zstd_window_too_large", long_windows(manifest, root))):
@@ -1002,8 +964,8 @@ def main(argv=None) -> int:
                 prepare_run(ns)
             except ConfigError as e:
                 errors += [f"config error: {m}" for m in e.messages]
-        for e in errors:
-            print(f"curate: {e}", file=sys.stderr)
+        for e in errors:  # a file's name in them escaped (one_line), as in a warning
+            print(f"curate: {one_line(e)}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
         return 2
     if ns.cmd in ("run", "demo"):
@@ -1012,15 +974,15 @@ def main(argv=None) -> int:
         rest = quiet_workers(rest)
     try:
         return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config, "mix": cmd_mix}[ns.cmd](ns, rest)
-    except ConfigError as e:
+    except ConfigError as e:  # a file's name in it escaped (one_line), as in a warning: a refused input's newline, ESC, bidi override
         for m in e.messages:
-            print(f"curate: config error: {m}", file=sys.stderr)
+            print(f"curate: config error: {one_line(m)}", file=sys.stderr)
         return 2
     except ValueError as e:  # e.g. an output directory that is not ours, a mix that cannot be met
-        print(f"curate: {str(e).split(' [while running')[0]}", file=sys.stderr)  # Beam names the step it was raised in
+        print(f"curate: {one_line(str(e).split(' [while running')[0])}", file=sys.stderr)  # Beam names the step it was raised in
         return 2
     except RunFailed as e:
-        print(f"curate: {e}", file=sys.stderr)
+        print(f"curate: {one_line(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
         out = getattr(e, "root", None)

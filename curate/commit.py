@@ -357,9 +357,10 @@ def begin(root: str) -> str:
         why = _eloop(link)
         if why == "chain":  # no loop: a folder (or nothing) past the system's limit (40 links on Linux)
             end = os.path.realpath(link) if os.path.isabs(root) else os.path.relpath(os.path.realpath(link))
+            how = (": point it at that folder directly, or" if os.path.isdir(end) else ", a file, not a folder:"
+                   if os.path.lexists(end) else ", which does not exist: point it at that folder directly, or")
             raise ValueError(f"output {root!r}: {shown!r} leads through more symbolic links than the system follows to "
-                             f"{end!r}{'' if os.path.isdir(end) else ', which does not exist'}: point it at that folder directly, "
-                             "or choose another --output")
+                             f"{end!r}{how} choose another --output")
         if why == "loop":  # "create that folder" cannot be done: the folder named is a link of the loop
             raise ValueError(f"output {root!r}: {shown!r} is a symbolic link to {os.readlink(link)!r}, a loop of symbolic links "
                              "that leads to no folder: point one of them at a folder, or choose another --output")

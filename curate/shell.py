@@ -1,6 +1,8 @@
-"""Paths in the commands curate prints for the next step, to copy into a shell as they are."""
+"""Paths in the commands curate prints for the next step, to copy into a shell as they are, and
+names in its messages written so a terminal shows them as they are (one_line)."""
 from __future__ import annotations
 
+import re
 import shlex
 
 
@@ -8,3 +10,53 @@ def quote(path: str) -> str:
     """``path`` as one shell word: quoted, and ``./`` before a relative path that starts with
     ``-`` (printed bare, ``curate audit -old`` reads it as an option, not a folder)."""
     return shlex.quote("./" + path if path.startswith("-") else path)
+
+
+_NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one by one (a name is mostly ASCII)
+# Unicode categories written escaped: controls, format characters (bidi overrides and isolates,
+# zero-width ones), lone surrogates (a name's byte that is not UTF-8), line and paragraph separators
+_UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: how a script spells some of its words, kept between its letters
+# The scripts a joiner shapes (the first word of a character's Unicode name): Arabic and the
+# other joining scripts, the Indic ones and Sinhala. Between Latin, Greek, Cyrillic, Hebrew or
+# CJK letters it changes nothing shown: от\u200cчёт was said as отчёт, another file's name.
+_SHAPED = frozenset({"ARABIC", "SYRIAC", "NKO", "MANDAIC", "MONGOLIAN", "ADLAM", "HANIFI", "DEVANAGARI", "BENGALI",
+                     "GURMUKHI", "GUJARATI", "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA"})
+
+
+def one_line(text: str) -> str:
+    """``text`` (a file's name in it) as one terminal line: a newline or other control character
+    escaped as Python writes it (``\\n``, ``\\x1b``); a name's newline made a second line that
+    read as curate's own, its ESC reached the terminal. So is a character shown as nothing that
+    changes how the line reads: a right-to-left override (U+202E) turned the rest of the line
+    around, curate's words too; a zero-width space made two names look one. Letters of any
+    script and their spaces are written as they are, and so is a zero-width (non-)joiner that
+    spells a word of one (_joins): Persian's ZWNJ (می‌خواهم), a ZWJ after a virama or in an
+    emoji sequence."""
+    import unicodedata
+
+    def shown(m: re.Match) -> str:
+        c = m.group()
+        if unicodedata.category(c) not in _UNSHOWN or (c in _JOINERS and _joins(text, m.start())):
+            return c
+        return c.encode("unicode_escape").decode("ascii")
+
+    return _NOT_ASCII_SHOWN.sub(shown, text)
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether the ZWNJ or ZWJ at ``text[i]`` follows a virama (a Devanagari half form, a Malayalam
+    chillu at a word's end), stands between two letters or marks of a script it shapes
+    (_SHAPED: Persian, Bengali's ra-phala), or a ZWJ inside an emoji sequence; between letters
+    of another script (pay\u200cpal, от\u200cчёт), at an edge, beside another format character,
+    it only hides a difference, as RFC 5892's CONTEXTJ rule, joining types aside."""
+    import unicodedata
+
+    before, after = text[i - 1:i], text[i + 1:i + 2]
+    if before and unicodedata.combining(before) == 9:  # canonical combining class 9: a virama
+        return True
+    if not (before and after):
+        return False
+    if text[i] == "\u200d" and unicodedata.category(after) == "So":  # an emoji sequence: after an emoji, its skin tone, U+FE0F
+        return unicodedata.category(before) in ("So", "Sk") or before == "\ufe0f"
+    return all(unicodedata.category(c)[0] in "LM" and unicodedata.name(c, "").split(" ")[0] in _SHAPED for c in (before, after))

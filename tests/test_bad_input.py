@@ -318,6 +318,52 @@ def test_a_range_starting_inside_an_over_long_line_does_not_hold_it(tmp_path):
     assert peak < 8 << 20, peak  # reads of 1 MiB, not the 23 MiB left of the line (twice: 49 MB)
 
 
+def test_the_ranges_inside_an_over_long_line_read_it_once_between_them(tmp_path, monkeypatch):
+    """A range starting inside a line (the previous range's) read on to that line's end: inside
+    a line longer than many ranges (old-Mac records with no "\n", a file of one huge line) every
+    range read the rest of the file, so a file of n ranges was read ~n/2 times over (24 MiB in
+    ranges of 1 MiB: 300 MiB). A range reads that line only up to its own end: no line starts in
+    it after that. The rows are those of the file read whole."""
+    from curate.readers import jsonl
+
+    p = tmp_path / "one_line.jsonl"
+    size = 24 << 20
+    p.write_bytes(lines({"text": "x" * size}, {"text": "after"}))
+    limits = Limits(max_record_bytes=1 << 18)
+    read = [0]
+
+    class Counted:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def read(self, *a):
+            b = self.f.read(*a)
+            read[0] += len(b)
+            return b
+
+        def readline(self, *a):
+            b = self.f.readline(*a)
+            read[0] += len(b)
+            return b
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    real = jsonl.open_raw
+    monkeypatch.setattr(jsonl, "open_raw", lambda path: Counted(real(path)))
+    whole = _rows(p, limits=limits)
+    step = 1 << 20
+    ranges = [r for at in range(0, p.stat().st_size, step) for r in _rows(p, at, at + step, limits)]
+    assert sorted(ranges, key=repr) == sorted(whole, key=repr) and len(whole) == 2, whole
+    assert read[0] < 3 * p.stat().st_size, read[0] / p.stat().st_size
+
+
 def test_records_separated_by_a_bare_cr_are_said_so_whole_and_in_ranges(tmp_path):
     """A JSON Lines part with old-Mac line ends (a bare "\\r" between records, no "\\n": `cat
     new.jsonl mac.jsonl`) was one line: quarantined as bad_json ("Extra data"), or past the
@@ -356,6 +402,25 @@ def test_old_mac_records_after_a_comment_or_a_blank_part_are_said_not_skipped(tm
                                                               (data.index(b"\n" + blank) + 1, "cr_line_ends")], whole
     assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"]
     assert ("skipped", (("comment_line", 1),)) in whole  # the note
+    for split in (7, 64, 333):
+        assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split)), key=repr) == \
+            sorted(whole, key=repr)
+
+
+def test_old_mac_records_after_a_broken_first_record_are_said_so(tmp_path):
+    """An old-Mac part was judged by its first record alone: one cut short, or holding a raw "\\r"
+    in a string, made the part (every record of it) one bad_json row, 'Extra data', nothing
+    said of the line ends. Two JSON objects among the parts after it make it cr_line_ends,
+    whole and in ranges; a broken line whose parts hold no object stays bad_json."""
+    mac = "\r".join(json.dumps({"text": f"record {i}"}) for i in range(3)).encode()
+    cut, raw, alone = b'{"text": "cut sho\r' + mac, b'{"text": "a raw \r in it"}\r' + mac, b'{"a": 1, \r"b": \r[1]}x'
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(lines({"text": "first"}, cut, raw, alone, {"text": "last"}))
+    whole = _rows(p)
+    data = p.read_bytes()
+    assert sorted(r[1:3] for r in whole if r[0] == "bad") == [(data.index(cut), "cr_line_ends"), (data.index(raw), "cr_line_ends"),
+                                                              (data.index(alone), "bad_json")], whole
+    assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"]
     for split in (7, 64, 333):
         assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split)), key=repr) == \
             sorted(whole, key=repr)

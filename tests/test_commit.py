@@ -1152,15 +1152,19 @@ def test_the_process_named_as_the_lock_holder_is_the_holder(tmp_path, holder, ca
         proc.communicate("", timeout=60)
 
 
-@pytest.mark.parametrize("end", ["folder", "nothing"])
+@pytest.mark.parametrize("end", ["folder", "nothing", "file"])
 @pytest.mark.parametrize("where", ["output", "folder above"])
 def test_an_output_through_a_long_chain_of_links_is_not_called_a_loop(tmp_path, corpora, capsys, where, end):
     """A chain of more links than the system follows (ELOOP past 40 on Linux: out -> l39 -> ...
     -> l0 -> data) that is no loop was said to be 'a loop of symbolic links that leads to no
-    folder', to a folder that is there. It is said as a chain too long, and where it ends."""
+    folder', to a folder that is there. It is said as a chain too long, and where it ends; one
+    ending at a file was said to end at one 'which does not exist' (the file is there), and
+    to 'point it at that folder'."""
     target = tmp_path / "data"
     if end == "folder":
         target.mkdir()
+    elif end == "file":
+        target.write_text("a file, not a folder")
     prev = target
     for i in range(41):
         (tmp_path / f"l{i}").symlink_to(prev.name)
@@ -1175,7 +1179,9 @@ def test_an_output_through_a_long_chain_of_links_is_not_called_a_loop(tmp_path, 
             "--stages", "ingest", "--output", str(out), "--progress", "off"]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
+    said = {"folder": ": point it at that folder directly, or", "nothing": ", which does not exist: point it at that folder "
+            "directly, or", "file": ", a file, not a folder:"}[end]
     assert err == (f"curate: output {str(out)!r}: {str(link)!r} leads through more symbolic links than the system follows "
-                   f"to {str(target)!r}{'' if end == 'folder' else ', which does not exist'}: point it at that folder directly, "
-                   "or choose another --output\n"), err
-    assert not target.exists() or not any(target.iterdir())  # nothing made
+                   f"to {str(target)!r}{said} choose another --output\n"), err
+    assert not target.exists() or target.is_file() or not any(target.iterdir())  # nothing made
+    assert not target.is_file() or target.read_text() == "a file, not a folder"

@@ -341,6 +341,40 @@ def test_a_files_warning_is_one_line_whatever_its_name(tmp_path, capsys):
     assert not any(line.startswith("curate: done") or "\x1b" in line for line in err), err
 
 
+def test_a_joiner_between_letters_of_a_script_it_does_not_shape_is_escaped(tmp_path, capsys):
+    """A zero-width (non-)joiner was kept raw between any two non-ASCII letters, marks or
+    symbols: in a Cyrillic, Greek, CJK or accented Latin name it changes nothing shown, so
+    'от\\u200cчёт.json' was said as 'отчёт.json', another file's name (the same for ZWJ
+    between an emoji and a letter). Kept where a script is shaped by it: Arabic-script letters
+    (Persian), an Indic script's letters and marks (Bengali's ra-phala ZWJ before a virama),
+    after a virama (Sinhala), inside an emoji sequence; escaped elsewhere."""
+    names = {"от\u200cчёт.json": "от\\u200cчёт.json", "αβ\u200dγ.json": "αβ\\u200dγ.json",
+             "報\u200c告.json": "報\\u200c告.json", "ÆØ\u200dÅ.json": "ÆØ\\u200dÅ.json",
+             "👨\u200dé.json": "👨\\u200dé.json", "ש\u200cלום.json": "ש\\u200cלום.json",
+             "می\u200cخواهم.json": "می\u200cخواهم.json", "র\u200d্যাব.json": "র\u200d্যাব.json",
+             "ශ්\u200dරී.json": "ශ්\u200dරී.json", "👩🏽\u200d💻.json": "👩🏽\u200d💻.json"}
+    _names_said(tmp_path, capsys, names)
+
+
+def test_a_stray_file_whose_name_is_not_utf8_is_said_once(tmp_path, capsys):
+    """A file quarantined whole before the run (old-Mac line ends, a JSON array) is said then,
+    and not again after it: its quarantine row's path has a name's byte that is not UTF-8 as
+    "?" (Arrow strings are UTF-8), so 'bad\\udcffname.jsonl' said before the run was said again
+    after it, as 'bad?name.jsonl: bad?name.jsonl ends its lines ...'."""
+    import os
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    folder = os.fsencode(tmp_path / "in")
+    with open(folder + b"/bad\xffname.jsonl", "wb") as f:
+        f.write(b'{"text": "one"}\r{"text": "two"}\r')
+    with open(folder + b"/arr\xfe.json", "wb") as f:
+        f.write(json.dumps([{"text": "an array record"}]).encode())
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert len(said) == 2 and sum("name.jsonl" in line for line in said) == 1, said
+    assert any(line.startswith("curate: warning: bad\\udcffname.jsonl ends its lines with a bare") for line in said), said
+
+
 def test_many_quarantined_files_are_said_in_a_few_lines(tmp_path, capsys):
     """A corpus compressed whole with `zstd --long=31` (an archive's habit) is a warning a file:
     10,000 files were 10,000 lines after the summary, the summary scrolled away. The first 10
@@ -387,6 +421,17 @@ def test_a_files_warning_escapes_the_invisible_characters_of_its_name(tmp_path, 
     assert not any(c in line for line in err for c in "\u202e\u200b\u2066\u2069"), err
 
 
+def _names_said(tmp_path, capsys, names: dict) -> None:
+    """Run an input of one JSON Lines file and a JSON array file under each of ``names``: each
+    is said in a warning as ``names`` maps it."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
+    for name in names:
+        (tmp_path / "in" / name).write_text(json.dumps([{"text": "an array record"}]))
+    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
+    assert sorted(line.split()[2] for line in said) == sorted(names.values()), said
+
+
 def test_a_files_warning_keeps_the_joiners_a_script_is_written_with(tmp_path, capsys):
     """A zero-width non-joiner or joiner (U+200C, U+200D, format characters like a bidi override)
     is part of how a name is spelt between two letters of a script that writes it: Persian puts a
@@ -394,14 +439,9 @@ def test_a_files_warning_keeps_the_joiners_a_script_is_written_with(tmp_path, ca
     a ZWJ between its emoji. Those are written as they are (escaped, a Persian name read
     'می\\u200cخواهم'); between ASCII letters, at a name's edge, and a soft hyphen, they only make
     two names look one, so are escaped still."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.jsonl").write_text('{"text": "a page read as usual"}\n')
     names = {"می\u200cخواهم.json": "می\u200cخواهم.json", "क्\u200dष.json": "क्\u200dष.json",
              "അവന്\u200d.json": "അവന്\u200d.json", "👨\u200d👩\u200d👧.json": "👨\u200d👩\u200d👧.json",
              "🏳\ufe0f\u200d🌈.json": "🏳\ufe0f\u200d🌈.json", "pay\u200cpal.json": "pay\\u200cpal.json",
              "\u200dedge.json": "\\u200dedge.json", "soft\u00adhyphen.json": "soft\\xadhyphen.json",
              "ab\u200c\u202e.json": "ab\\u200c\\u202e.json"}
-    for name in names:
-        (tmp_path / "in" / name).write_text(json.dumps([{"text": "an array record"}]))
-    said = [line for line in _run_err(tmp_path, capsys) if line.startswith("curate: warning: ")]
-    assert sorted(line.split()[2] for line in said) == sorted(names.values()), said
+    _names_said(tmp_path, capsys, names)

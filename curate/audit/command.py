@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow.fs as pafs
 
 from curate import output, shell
+from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
 from curate.readers.common import read_folder
@@ -404,11 +405,11 @@ def main(argv=None) -> int:
                 raise e from None
             print(f"curate audit: warning: {e.why}: wrote it into {instead} instead "
                   "(--output FOLDER chooses where)", file=sys.stderr)
-    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:
-        print(f"curate audit: {e}", file=sys.stderr)
+    except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:  # a file's name in it escaped, as curate run's
+        print(f"curate audit: {one_line(str(e))}", file=sys.stderr)
         return 2
     for w in s["warnings"]:
-        print(f"curate audit: warning: {w}", file=sys.stderr)
+        print(f"curate audit: warning: {one_line(w)}", file=sys.stderr)
     failed = [c for c in s["checks"] if not c["ok"]]
     for c in failed:
         detail = c.get("detail") or []

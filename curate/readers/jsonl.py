@@ -284,13 +284,14 @@ def not_json_lines(path: str, rel: str) -> str | None:
         with open_bytes(path, Limits()) as f:
             head = f.read(4096)
             wide = wide_encoding(head)
-            if wide:
-                return (f"{rel} is {wide[:6].upper()} text (it starts with a byte-order mark); JSON Lines must be UTF-8: "
-                        f"convert it (iconv -f {wide[:6].upper()} -t UTF-8)")
-            bare = _utf16_without_bom(head)
-            if bare:  # every line of it would be quarantined (a NUL byte beside each ASCII one)
-                return (f"{rel} is {bare} text (without a byte-order mark); JSON Lines must be UTF-8: "
-                        f"convert it (iconv -f {bare} -t UTF-8)")
+            bare = None if wide else _utf16_without_bom(head)  # every line quarantined (a NUL byte beside each ASCII one)
+            if wide or bare:  # said with the command that converts it, old-Mac line ends too (converted, refused again)
+                enc = wide[:6].upper() if wide else bare
+                cr = _cr_line_ends(_to_line_end(f, head).decode(wide[:6] if wide else bare, "ignore").encode("utf-8"))
+                tool = f"iconv -f {enc} -t UTF-8" + f" | {TR}" * cr
+                ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
+                return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
+                        f"must be UTF-8{ends}: convert it ({_to_lines(path, rel, tool=tool)})")
             head = _to_line_end(f, head)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
@@ -332,19 +333,32 @@ CR_DETAIL = (r"records separated by a bare \r (old Mac line ends), not \n as JSO
              f"({TR} < FILE > NEW.jsonl; a CRLF becomes a blank line, which is skipped)")
 
 
+_PARTS = 5  # parts of a line looked at after a first one that is no record
+_MORE = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # what bytes.strip() keeps
+
+
 def _cr_line_ends(data: bytes) -> bool:
     """Whether the first line of ``data`` holds records separated by a bare "\\r" (classic Mac
     OS line ends): its first part between such "\\r"s that is neither blank nor a comment (a
     header `// exported ...`, which would hide the records after it) is a JSON value, and more
-    follows. JSON has "\\r" only as white space or escaped, so a record with one raw in a string
-    is no such line (what comes before it is no value), nor is a CRLF line end."""
-    line, start = data.partition(b"\n")[0], 0
+    follows; or, that part being no value (a record cut short, one with a raw "\\r" in a string:
+    the whole file was said to be no JSON Lines), two of the next _PARTS are JSON objects. JSON
+    has "\\r" only as white space or escaped, so a broken record with one raw in a string is no
+    such line (no part of it is an object), nor is a CRLF line end."""
+    line, start, parts = data.partition(b"\n")[0], 0, []
     for m in _BARE_CR.finditer(line):
         part = without_bom(line[start : m.start()]).strip()
-        if part and not part.startswith(COMMENT):
-            return bool(line[m.end() :].strip()) and _value(part) is not None
         start = m.end()
-    return False
+        if part and not part.startswith(COMMENT):
+            more = _MORE.search(line, start) is not None
+            if not parts and (not more or _value(part) is not None):  # (nothing follows: a CRLF line end, not parsed)
+                return more
+            parts.append(part)
+            if len(parts) > _PARTS or not more:
+                break
+    else:
+        parts.append(line[start:])  # after the last bare "\r"
+    return len(parts) > 2 and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
 
 
 def cr_file_error(path: str, rel: str) -> str:
@@ -367,16 +381,22 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
     """The shell line that writes a JSON array file's records (``each``: ``.`` for a file of
     pretty-printed objects) as JSON Lines beside it, to a new name (`jq ... x.jsonl > x.jsonl`
     would have the shell empty the input before jq reads it); ``tool``: a filter of standard
-    input run instead of jq (tr)."""
+    input run instead of jq (tr). Each name is one shell word (bare, 'my export.jsonl' was two,
+    and a name's $(...) or ';' ran when the line was pasted)."""
+    from curate import shell
     from curate.readers.common import compression
 
     name = rel.rsplit("/", 1)[-1]
     kind = compression(path)
     base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    target = f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"
+    target = shell.quote(f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl")
     filt = tool or f"jq -c {shlex.quote(each)}"
-    read = f"{kind} -dc {name} | {filt}" if kind else f"{filt} {'< ' * bool(tool)}{name}"
+    if kind:
+        read = f"{kind} -dc {shell.quote(name)} | {filt}"
+    else:  # a filter reads the file on its standard input, the first of a pipe ("iconv ... | tr ...")
+        first, bar, rest = filt.partition(" | ")
+        read = f"{first} < {shell.quote(name)}{bar}{rest}" if tool else f"{filt} {shell.quote(name)}"
     return f"{read} > {target}"
 
 
@@ -553,14 +573,14 @@ def _run_goes_on(f, pos: int, cap: int) -> bool:
     return kind is True
 
 
-def _skip_line(f) -> int:
+def _skip_line(f, most: int | None = None) -> int:
     """Read ``f`` to the end of its line, 1 MiB at a time (a line may be gigabytes: never held
-    whole); the bytes read."""
+    whole), or ``most`` bytes; the bytes read."""
     n = 0
     while True:
-        chunk = f.readline(1 << 20)
+        chunk = f.readline(1 << 20 if most is None else min(1 << 20, most - n))
         n += len(chunk)
-        if not chunk or chunk.endswith(b"\n"):
+        if not chunk or chunk.endswith(b"\n") or n == most:
             return n
 
 
@@ -572,10 +592,13 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
         pos = shard.start
         if pos > 0:
             f.seek(pos - 1)
-            pos += _skip_line(f) - 1  # the line straddling `start` belongs to the previous range
+            # the line straddling `start` belongs to the previous range, read only to this range's
+            # end (a break past it starts no line of this one): inside a line longer than many
+            # ranges, each read the rest of the file (n ranges: the file ~n/2 times)
+            pos += _skip_line(f, None if shard.end is None else shard.end - pos + 1) - 1
             # so does a run of lines that are not JSON going on from it (see the end of the loop);
             # only this range's part of it is skipped: one read of a long run, by the range it starts in
-            if pos > 0 and _run_goes_on(f, pos, cap):
+            if 0 < pos and (shard.end is None or pos < shard.end) and _run_goes_on(f, pos, cap):
                 while (shard.end is None or pos < shard.end) and _kind(line := f.readline(cap), pos, cap, row=False) is not None:
                     pos += len(line)
                 f.seek(pos)
