@@ -14,7 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import as_text, carried_meta, meta_field_names, meta_value
+from curate.readers.meta import add_field, as_text, carried_meta, meta_field_names, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -394,7 +394,7 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            meta[name] = v if from_json else meta_value(v)
+            add_field(meta, name, v if from_json else meta_value(v))
     language = None
     path = None
     skip_rule = skip_chars = None
