@@ -343,3 +343,45 @@ def test_a_licence_meta_fields_reaches_inside_the_meta_is_read_by_the_licence_fi
                                        "carry_meta": False}], "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
     assert meta == {"c-mit": {"meta.license": "MIT", "file_path": "src/mit.py"}}
     assert list(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [("c-gpl", "code_license", 1.0)]
+
+
+def test_record_options_for_an_input_of_no_records_are_said_before_running(tmp_path, capsys):
+    """``carry_meta``, ``meta_fields``, ``text_field`` (and the other options that name a
+    record's fields) given for an input of plain text, WARC or a source tree were ignored
+    without a word: ``carry_meta = false`` meant to keep an author's e-mail out did nothing
+    there. They apply to JSON Lines and Parquet records only: an input none of whose files is
+    one is refused, naming them; a folder holding a JSON Lines file among others still runs."""
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "book.txt").write_text("A short book about boats and rivers and the sea.\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "books"}"\ndomain = "books"\ncarry_meta = false\nmeta_fields = ["stars"]\n'
+                   f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest"]\n')
+    capsys.readouterr()
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert "inputs[0]: carry_meta, meta_fields apply to JSON Lines and Parquet records only; its files are text " \
+           "(book.txt)" in err, err
+    assert not (tmp_path / "out" / "text").exists()
+    capsys.readouterr()
+    assert cli.main(["run", "--input", str(tmp_path / "books"), "--domain", "books", "--text-field", "body",
+                     "--output", str(tmp_path / "out"), "--stages", "ingest", "--progress", "off"]) != 0
+    assert "inputs[0]: text_field applies to JSON Lines and Parquet records only" in capsys.readouterr().err
+    (tmp_path / "books" / "more.jsonl").write_text(json.dumps({"text": "Another book about the mill and its wheel."}) + "\n")
+    out, _, _ = _run(tmp_path, [{"glob": str(tmp_path / "books"), "domain": "books", "carry_meta": False}], "ingest")
+    assert pl.read_parquet(str(out / "text" / "*.parquet")).height == 2
+
+
+def test_record_options_for_a_format_of_no_records_are_a_config_error(tmp_path):
+    """An input whose ``format`` is not jsonl or parquet (warc, text, source...) with an option
+    naming a record's fields: ``config.load`` (and so ``curate config``) says so, not only the run."""
+    import pytest
+
+    from curate import config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[inputs]]\nglob = "crawl/*.warc.gz"\ndomain = "web"\nformat = "warc"\ncarry_meta = false\n')
+    with pytest.raises(config.ConfigError, match=r"inputs\[0\]: carry_meta applies to JSON Lines and Parquet records only, "
+                                                 r"not format 'warc'"):
+        config.load(str(cfg))
+    cfg.write_text('[[inputs]]\nglob = "d/*.parquet"\ndomain = "web"\nformat = "parquet"\ncarry_meta = false\n')
+    assert config.load(str(cfg)).inputs[0]["carry_meta"] is False
