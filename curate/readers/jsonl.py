@@ -419,7 +419,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
         if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
-                meta.update(more)
+                for k, v in more.items():  # the record's own meta.notebook kept (update replaced it)
+                    add_field(meta, k, v)
             except NotebookError as e:  # as in a source tree: not a notebook is quarantined
                 if e.reason != "unknown_language":
                     return Bad(offset, e.reason, str(e), user_id=uid)
