@@ -385,3 +385,17 @@ def test_record_options_for_a_format_of_no_records_are_a_config_error(tmp_path):
         config.load(str(cfg))
     cfg.write_text('[[inputs]]\nglob = "d/*.parquet"\ndomain = "web"\nformat = "parquet"\ncarry_meta = false\n')
     assert config.load(str(cfg)).inputs[0]["carry_meta"] is False
+
+
+def test_carry_meta_false_keeps_the_edits_of_every_earlier_run(tmp_path):
+    """``carry_meta = false`` over a curate output that was itself re-curated: its
+    ``meta.earlier_edits`` (the runs before it) went with the rest of its meta, so only its own
+    ``edits`` were carried and ``curate audit --why`` no longer said what the first run changed.
+    Curate's own edits are kept, oldest first; the record's other meta (an e-mail) is not."""
+    first = {"stage": "filter", "rule": "pii_email", "count": 1, "chars": 3, "detail": None}
+    second = {"stage": "filter", "rule": "c4_lines", "count": 1, "chars": 23, "detail": None}
+    (tmp_path / "o.jsonl").write_text(json.dumps({"id": "x", "text": "A page of text about the mill and the river.",
+                                                  "meta": {"earlier_edits": [first], "author": "me@example.com"},
+                                                  "edits": [second]}) + "\n")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "o.jsonl"), "domain": "web", "carry_meta": False}], "ingest")
+    assert meta == {"x": {"earlier_edits": [first, second]}}

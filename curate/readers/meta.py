@@ -143,8 +143,9 @@ def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
     a curate output's ``file_path`` and ``repo_name`` (without them its path column,
     ``dump.jsonl:octo/app/src/main.py``, became the file's path, growing a run at a time)."""
     meta = _as_meta(_parsed(obj.get("meta"), walk), "meta")
-    if not carry:
-        meta = {k: meta[k] for k in WHERE_KEYS if isinstance(meta.get(k), str)}
+    if not carry:  # the runs before a re-curated output's too (they went with the rest: its first run's edits lost)
+        meta = {k: meta[k] for k in WHERE_KEYS if isinstance(meta.get(k), str)} | (
+            {"earlier_edits": meta["earlier_edits"]} if meta.get("earlier_edits") and _are_edits(meta["earlier_edits"]) else {})
     if carry and obj.get("metadata") is not None:
         dolma = _parsed(obj["metadata"], walk)
         if meta:
