@@ -399,3 +399,14 @@ def test_carry_meta_false_keeps_the_edits_of_every_earlier_run(tmp_path):
                                                   "edits": [second]}) + "\n")
     _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "o.jsonl"), "domain": "web", "carry_meta": False}], "ingest")
     assert meta == {"x": {"earlier_edits": [first, second]}}
+
+
+def test_a_records_own_meta_repo_name_is_kept_beside_the_files_repository(tmp_path):
+    """A code record whose own ``meta`` names a ``repo_name`` (a fork's upstream, say) other than
+    its top-level ``repo_name``: curate's ``meta.repo_name`` (the file's repository, in its path
+    column) replaced the record's without a word. The record's is kept under ``repo_name_2``."""
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "f", "text": CODE.format(1), "path": "src/a.py", "repo_name": "me/fork",
+                                                  "meta": {"repo_name": "octo/upstream"}}) + "\n")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code"}], "ingest")
+    assert meta == {"f": {"repo_name": "me/fork", "repo_name_2": "octo/upstream", "file_path": "src/a.py"}}
+    assert pl.read_parquet(str(out / "text" / "*.parquet"))["path"].to_list() == ["c.jsonl:me/fork/src/a.py"]

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import add_field, as_text, carried_meta, meta_field_names, meta_value
+from curate.readers.meta import add_field, as_text, carried_meta, free_key, meta_field_names, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -410,7 +410,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
             repo = first(obj, REPO_FIELDS)
             repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
             if repo is not None:
-                repo = meta["repo_name"] = as_text(repo)
+                repo = as_text(repo)
+                if meta.get("repo_name", repo) != repo:  # the record's own (not the file's repository): kept, not replaced
+                    own = meta.pop("repo_name")
+                    meta[free_key(meta, "repo_name", own, 2)] = own
+                meta["repo_name"] = repo
             # Shown in the path column (ledger, audit) after the dump's name, which with the
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
             path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{p.lstrip('/')}"
