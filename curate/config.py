@@ -305,11 +305,15 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
         errors.append(f"{where}.domain: required, one of {', '.join(DOMAINS)} (on the command line: --domain after the --input)")
     elif domain not in DOMAINS:
         errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
-    from curate.readers import FORMATS
+    from curate.readers import FORMATS, RECORD_OPTIONS
 
     fmt = spec.get("format")
     if fmt is not None and fmt not in FORMATS:
         errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    given = [k for k in spec if k in RECORD_OPTIONS]
+    if given and fmt in FORMATS and fmt not in ("jsonl", "parquet"):  # ignored there without a word (plan_shards: by its files)
+        errors.append(f"{where}: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet "
+                      f"records only, not format {fmt!r}: leave {'it' if len(given) == 1 else 'them'} out")
     out = dict(spec)
     if isinstance(spec.get("glob"), str) and spec["glob"]:
         out["glob"] = home_path(spec["glob"])

@@ -237,3 +237,16 @@ def test_a_record_starting_with_a_byte_order_mark(tmp_path):
 
 def test_notebook_script_reads_past_a_byte_order_mark():
     assert notebook_script("\ufeff" + json.dumps(ANALYSIS))[0] == ANALYSIS_SCRIPT
+
+
+def test_a_jsonl_notebooks_own_meta_notebook_key_is_kept(tmp_path):
+    """A notebook record whose own ``meta`` has a ``notebook`` key: the cell counts curate adds
+    replaced it without a word (``meta.update``). The record's is kept; curate's go under the
+    first free ``notebook_2`` (``readers.meta.add_field``, as every field added to a meta)."""
+    row = {"id": "a", "lang": "Jupyter Notebook", "path": "nb/analysis.ipynb", "content": json.dumps(ANALYSIS),
+           "meta": {"notebook": "reviewed by the data team"}}
+    (tmp_path / "dump.jsonl").write_text(json.dumps(row) + "\n")
+    got = _run(tmp_path, "--input", str(tmp_path / "dump.jsonl"), "--domain", "code", "--text-field", "content")
+    [meta] = [json.loads(m) for m in got["text"]["meta"]]
+    counts = notebook_script(json.dumps(ANALYSIS))[2]["notebook"]
+    assert meta["notebook"] == "reviewed by the data team" and meta["notebook_2"] == counts, meta

@@ -41,3 +41,15 @@ def test_binary_map_keys_that_are_not_utf8_stay_apart(tmp_path):
     the first value lost without a word. Each is its bytes literal (b'\\xff'), so both are kept."""
     col = pa.array([[(b"\xff", "a"), (b"\xfe", "b"), (b"ok", "c")], []], type=pa.map_(pa.binary(), pa.string()))
     assert _metas(tmp_path, "k", col) == {"k0": {"b'\\xff'": "a", "b'\\xfe'": "b", "ok": "c"}, "k1": None}
+
+
+def test_map_keys_that_read_as_one_keep_every_value(tmp_path):
+    """A map's pairs whose keys read as one text key (a key given twice, which Parquet allows;
+    the byte 0xff beside the UTF-8 text ``b'\\xff'``, its bytes literal) kept only the last
+    value, the others lost without a word. Each later one takes the first free ``key_2``, ...
+    (as ``readers.meta.free_key``); one the same is kept once. Ground truth: the pairs pyarrow reads back."""
+    col = pa.array([[(b"k", "a"), (b"k", "b"), (b"k", "a")], [(b"\xff", "x"), (b"b'\\xff'", "y")]],
+                   type=pa.map_(pa.binary(), pa.string()))
+    pairs = pa.table({"m": col}).column("m").to_pylist()
+    assert pairs[0] == [(b"k", "a"), (b"k", "b"), (b"k", "a")]  # what was written, read back
+    assert _metas(tmp_path, "d", col) == {"d0": {"k": "a", "k_2": "b"}, "d1": {"b'\\xff'": "x", "b'\\xff'_2": "y"}}

@@ -282,3 +282,131 @@ def test_carry_meta_false_over_a_curate_output_keeps_each_files_path(tmp_path):
     assert list(meta.values()) == [{"file_path": "src/main.py", "repo_name": "octo/app"}], meta
     [path] = pl.read_parquet(str(out / "text" / "*.parquet"))["path"]
     assert path.endswith(".parquet:octo/app/src/main.py") and path.count(":") == 1, path
+
+
+def test_a_field_named_like_a_key_of_the_records_meta_keeps_both_values(tmp_path):
+    """A default field (``license``) or a ``meta_fields`` one (``stars``) overwrote the key of
+    the same name in the record's own ``meta`` without a word: its ``license: MIT`` became the
+    top-level ``GPL-3.0-only``, its ``stars: 5`` the top-level 9. The record's meta keeps its
+    key, the field takes the first free ``name_2``, ``name_3`` (as Dolma's ``metadata_2``), one
+    the same as the meta's is written once; the licence filter reads both licences, and allows
+    the file only when each is allowed (a GPL beside an MIT is not permissive). Ground truth:
+    the values as written."""
+    records = [{"id": "two", "text": CODE.format(1), "path": "a.py", "license": "GPL-3.0-only", "stars": 9,
+                "meta": {"license": "MIT", "stars": 5, "license_2": "x"}},
+               {"id": "same", "text": CODE.format(2), "path": "b.py", "license": "MIT", "stars": 5,
+                "meta": {"license": "MIT", "stars": 5}}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    pq.write_table(pa.table({"id": ["pq"], "content": [CODE.format(3)], "path": ["p.py"], "license": ["GPL-3.0-only"],
+                             "meta": pa.array([[("license", "MIT")]], pa.map_(pa.string(), pa.string()))}),
+                   tmp_path / "c.parquet")
+    inputs = [{"glob": str(tmp_path / "c.jsonl"), "domain": "code", "meta_fields": ["stars"]},
+              {"glob": str(tmp_path / "c.parquet"), "domain": "code"}]
+    _, meta, _ = _run(tmp_path, inputs, "ingest")
+    assert meta == {"two": {"license": "MIT", "stars": 5, "license_2": "x", "license_3": "GPL-3.0-only", "stars_2": 9,
+                            "file_path": "a.py"},
+                    "same": {"license": "MIT", "stars": 5, "file_path": "b.py"},
+                    "pq": {"license": "MIT", "license_2": "GPL-3.0-only", "file_path": "p.py"}}
+    _, meta, ledger = _run(tmp_path, inputs, "ingest", "filter", extra='[filter.code]\nlicenses = ["MIT", "x"]\n', name="f")
+    assert list(meta) == ["same"]
+    assert sorted(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [("pq", "code_license", 1.0),
+                                                                                ("two", "code_license", 1.0)]
+
+
+def test_a_records_own_earlier_edits_that_are_not_edits_are_kept(tmp_path):
+    """A record's own ``meta.earlier_edits`` that is not a list of curate's edits (a note, a
+    list of words) was replaced by the edits of the curate output it came from, or had them
+    appended to it (the audit then read none of them). It is kept, under the first free
+    ``earlier_edits_2``, ...; ``earlier_edits`` holds the edits, as ``curate audit --why`` reads
+    them; a list of edits still gets the next run's appended."""
+    edit = {"stage": "filter", "rule": "pii_email", "count": 1, "chars": 3, "detail": None}
+    records = [{"id": "note", "text": CODE.format(1), "meta": {"earlier_edits": "my note"}, "edits": [edit]},
+               {"id": "words", "text": CODE.format(2), "meta": {"earlier_edits": ["a", "b"], "earlier_edits_2": 1},
+                "edits": [edit]},
+               {"id": "chain", "text": CODE.format(3), "meta": {"earlier_edits": [edit]}, "edits": [edit]}]
+    (tmp_path / "e.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "e.jsonl"), "domain": "web"}], "ingest")
+    assert meta == {"note": {"earlier_edits": [edit], "earlier_edits_2": "my note"},
+                    "words": {"earlier_edits": [edit], "earlier_edits_2": 1, "earlier_edits_3": ["a", "b"]},
+                    "chain": {"earlier_edits": [edit, edit]}}
+
+
+def test_a_licence_meta_fields_reaches_inside_the_meta_is_read_by_the_licence_filter(tmp_path):
+    """``meta_fields = ["meta.license"]`` (with ``carry_meta = false``: the one field of the
+    meta to keep) carried the licence under the key ``meta.license``, which the licence filter
+    never read: the MIT file was removed as unlicensed (code_license 2) with the GPL one. A
+    key whose last dotted part is a licence field is read as one."""
+    records = [{"id": f"c-{k}", "text": CODE.format(i), "path": f"src/{k}.py", "meta": {"license": lic, "author": "me@example.com"}}
+               for i, (k, lic) in enumerate((("mit", "MIT"), ("gpl", "GPL-3.0-only")))]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    _, meta, ledger = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code", "meta_fields": ["meta.license"],
+                                       "carry_meta": False}], "ingest", "filter", extra='[filter.code]\nlicenses = ["permissive"]\n')
+    assert meta == {"c-mit": {"meta.license": "MIT", "file_path": "src/mit.py"}}
+    assert list(zip(ledger["source_id"], ledger["rule"], ledger["value"])) == [("c-gpl", "code_license", 1.0)]
+
+
+def test_record_options_for_an_input_of_no_records_are_said_before_running(tmp_path, capsys):
+    """``carry_meta``, ``meta_fields``, ``text_field`` (and the other options that name a
+    record's fields) given for an input of plain text, WARC or a source tree were ignored
+    without a word: ``carry_meta = false`` meant to keep an author's e-mail out did nothing
+    there. They apply to JSON Lines and Parquet records only: an input none of whose files is
+    one is refused, naming them; a folder holding a JSON Lines file among others still runs."""
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "book.txt").write_text("A short book about boats and rivers and the sea.\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "books"}"\ndomain = "books"\ncarry_meta = false\nmeta_fields = ["stars"]\n'
+                   f'[run]\noutput = "{tmp_path / "out"}"\nstages = ["ingest"]\n')
+    capsys.readouterr()
+    assert cli.main(["run", str(cfg), "--progress", "off"]) != 0
+    err = capsys.readouterr().err
+    assert "inputs[0]: carry_meta, meta_fields apply to JSON Lines and Parquet records only; its files are text " \
+           "(book.txt)" in err, err
+    assert not (tmp_path / "out" / "text").exists()
+    capsys.readouterr()
+    assert cli.main(["run", "--input", str(tmp_path / "books"), "--domain", "books", "--text-field", "body",
+                     "--output", str(tmp_path / "out"), "--stages", "ingest", "--progress", "off"]) != 0
+    assert "inputs[0]: text_field applies to JSON Lines and Parquet records only" in capsys.readouterr().err
+    (tmp_path / "books" / "more.jsonl").write_text(json.dumps({"text": "Another book about the mill and its wheel."}) + "\n")
+    out, _, _ = _run(tmp_path, [{"glob": str(tmp_path / "books"), "domain": "books", "carry_meta": False}], "ingest")
+    assert pl.read_parquet(str(out / "text" / "*.parquet")).height == 2
+
+
+def test_record_options_for_a_format_of_no_records_are_a_config_error(tmp_path):
+    """An input whose ``format`` is not jsonl or parquet (warc, text, source...) with an option
+    naming a record's fields: ``config.load`` (and so ``curate config``) says so, not only the run."""
+    import pytest
+
+    from curate import config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[inputs]]\nglob = "crawl/*.warc.gz"\ndomain = "web"\nformat = "warc"\ncarry_meta = false\n')
+    with pytest.raises(config.ConfigError, match=r"inputs\[0\]: carry_meta applies to JSON Lines and Parquet records only, "
+                                                 r"not format 'warc'"):
+        config.load(str(cfg))
+    cfg.write_text('[[inputs]]\nglob = "d/*.parquet"\ndomain = "web"\nformat = "parquet"\ncarry_meta = false\n')
+    assert config.load(str(cfg)).inputs[0]["carry_meta"] is False
+
+
+def test_carry_meta_false_keeps_the_edits_of_every_earlier_run(tmp_path):
+    """``carry_meta = false`` over a curate output that was itself re-curated: its
+    ``meta.earlier_edits`` (the runs before it) went with the rest of its meta, so only its own
+    ``edits`` were carried and ``curate audit --why`` no longer said what the first run changed.
+    Curate's own edits are kept, oldest first; the record's other meta (an e-mail) is not."""
+    first = {"stage": "filter", "rule": "pii_email", "count": 1, "chars": 3, "detail": None}
+    second = {"stage": "filter", "rule": "c4_lines", "count": 1, "chars": 23, "detail": None}
+    (tmp_path / "o.jsonl").write_text(json.dumps({"id": "x", "text": "A page of text about the mill and the river.",
+                                                  "meta": {"earlier_edits": [first], "author": "me@example.com"},
+                                                  "edits": [second]}) + "\n")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "o.jsonl"), "domain": "web", "carry_meta": False}], "ingest")
+    assert meta == {"x": {"earlier_edits": [first, second]}}
+
+
+def test_a_records_own_meta_repo_name_is_kept_beside_the_files_repository(tmp_path):
+    """A code record whose own ``meta`` names a ``repo_name`` (a fork's upstream, say) other than
+    its top-level ``repo_name``: curate's ``meta.repo_name`` (the file's repository, in its path
+    column) replaced the record's without a word. The record's is kept under ``repo_name_2``."""
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "f", "text": CODE.format(1), "path": "src/a.py", "repo_name": "me/fork",
+                                                  "meta": {"repo_name": "octo/upstream"}}) + "\n")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code"}], "ingest")
+    assert meta == {"f": {"repo_name": "me/fork", "repo_name_2": "octo/upstream", "file_path": "src/a.py"}}
+    assert pl.read_parquet(str(out / "text" / "*.parquet"))["path"].to_list() == ["c.jsonl:me/fork/src/a.py"]

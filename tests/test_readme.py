@@ -162,7 +162,7 @@ def test_config_example(tmp_path, monkeypatch):
     path.write_text(block("[run]\noutput"))
     cfg = config.load(str(path))
     assert cfg.stages["langid"]["languages"] == ["en", "de"] and cfg.inputs[0]["format"] == "warc"
-    assert cfg.inputs[0]["meta_fields"] == ["stars"] and cfg.inputs[0]["carry_meta"] is True
+    assert cfg.inputs[1]["meta_fields"] == ["stars"] and cfg.inputs[1]["carry_meta"] is True
 
 
 def test_custom_rules_example(shell):

@@ -317,6 +317,11 @@ def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, 
     return out
 
 
+# An input's options naming a record's fields (readers.jsonl.record_to_doc): of no use to any
+# other format, where they were ignored without a word (carry_meta = false kept nothing out)
+RECORD_OPTIONS = ("text_field", "id_field", "url_field", "language_field", "path_field", "meta_fields", "carry_meta")
+
+
 def plan_shards(
     files: list[tuple[str, str]], fmt: str | None, domain: str, source: str, options: dict, limits: Limits,
     same: dict | None = None, in_place: bool = False,
@@ -398,6 +403,12 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
+    given = [k for k in options if k in RECORD_OPTIONS]  # as the user wrote them
+    if given and shards and not any(sh.fmt in ("jsonl", "parquet") for sh in shards):
+        raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet records "
+                         f"only; its files are {shards[0].fmt} ({shards[0].rel}{', ...' if len(shards) > 1 else ''}): "
+                         f"leave {'it' if len(given) == 1 else 'them'} out, or give its format (format = \"jsonl\") if "
+                         "its files are JSON Lines")
     if not_lines and not lines_ok:  # nothing of the input would be read: the user's to convert
         files_rel = [sh.rel for sh in shards]
         others = [files_rel[i] for i, _ in not_lines[1:]]

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import as_text, carried_meta, meta_field_names, meta_value
+from curate.readers.meta import add_field, as_text, carried_meta, free_key, meta_field_names, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -436,7 +436,7 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            meta[name] = v if from_json else meta_value(v)
+            add_field(meta, name, v if from_json else meta_value(v))
     language = None
     path = None
     skip_rule = skip_chars = None
@@ -452,7 +452,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
             repo = first(obj, REPO_FIELDS)
             repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
             if repo is not None:
-                repo = meta["repo_name"] = as_text(repo)
+                repo = as_text(repo)
+                if meta.get("repo_name", repo) != repo:  # the record's own (not the file's repository): kept, not replaced
+                    own = meta.pop("repo_name")
+                    meta[free_key(meta, "repo_name", own, 2)] = own
+                meta["repo_name"] = repo
             # Shown in the path column (ledger, audit) after the dump's name, which with the
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
             path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{p.lstrip('/')}"
@@ -461,7 +465,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
         if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
-                meta.update(more)
+                for k, v in more.items():  # the record's own meta.notebook kept (update replaced it)
+                    add_field(meta, k, v)
             except NotebookError as e:  # as in a source tree: not a notebook is quarantined
                 if e.reason != "unknown_language":
                     return Bad(offset, e.reason, str(e), user_id=uid)

@@ -118,10 +118,11 @@ def _field_names(named) -> tuple:
 WHERE_KEYS = ("file_path", "repo_name")
 
 
-def free_key(meta: dict, name: str, value) -> str:
+def free_key(meta: dict, name: str, value, n: int = 1) -> str:
     """``name``, or where ``meta`` holds another value under it, the first of ``name_2``,
-    ``name_3``... that is free or holds ``value``: two values, both kept (one the same, once)."""
-    key, n = name, 1
+    ``name_3``... that is free or holds ``value``: two values, both kept (one the same, once).
+    ``n`` 2: not ``name`` itself (it is taken for another)."""
+    key = name if n == 1 else f"{name}_{n}"
     while key in meta and meta[key] != value:
         n += 1
         key = f"{name}_{n}"
@@ -135,14 +136,16 @@ def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
     ``metadata``, or ``metadata_2``... where that meta has a ``metadata`` of its own: it was
     dropped), each an object, its values and keys as ``meta_value`` makes them; and a curate
     output's ``edits`` (what that run changed inside it) under ``earlier_edits``, after those
-    that run carried in turn. ``walk`` False: ``obj`` as JSON gives it, its values what the meta
+    that run carried in turn (a record's own ``earlier_edits`` that are not edits kept under
+    ``earlier_edits_2``...: they were replaced). ``walk`` False: ``obj`` as JSON gives it, its values what the meta
     JSON holds already (``record_to_doc``). ``carry`` False (``carry_meta = false``): not the
     record's ``meta`` nor ``metadata`` (privacy, size), only curate's own ``earlier_edits`` and
     a curate output's ``file_path`` and ``repo_name`` (without them its path column,
     ``dump.jsonl:octo/app/src/main.py``, became the file's path, growing a run at a time)."""
     meta = _as_meta(_parsed(obj.get("meta"), walk), "meta")
-    if not carry:
-        meta = {k: meta[k] for k in WHERE_KEYS if isinstance(meta.get(k), str)}
+    if not carry:  # the runs before a re-curated output's too (they went with the rest: its first run's edits lost)
+        meta = {k: meta[k] for k in WHERE_KEYS if isinstance(meta.get(k), str)} | (
+            {"earlier_edits": meta["earlier_edits"]} if meta.get("earlier_edits") and _are_edits(meta["earlier_edits"]) else {})
     if carry and obj.get("metadata") is not None:
         dolma = _parsed(obj["metadata"], walk)
         if meta:
@@ -150,10 +153,25 @@ def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
         else:
             meta = _as_meta(dolma, "metadata")
     edits = obj.get("edits")
-    if isinstance(edits, list) and edits and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in edits):
+    if _are_edits(edits) and edits:
         earlier = meta.get("earlier_edits")
-        meta["earlier_edits"] = (earlier if isinstance(earlier, list) else []) + edits
+        if earlier is not None and not _are_edits(earlier):  # the record's own (a note): kept, not replaced nor mixed in
+            meta[free_key(meta, "earlier_edits", meta.pop("earlier_edits"), 2)] = earlier
+            earlier = None
+        meta["earlier_edits"] = (earlier or []) + edits
     return meta
+
+
+def add_field(meta: dict, name: str, value) -> None:
+    """A record's field (``meta_field_names``) into its ``meta``: under ``name``, or where the
+    record's own meta holds another value there, the first free ``name_2``... (``free_key``):
+    a top-level ``license`` overwrote the meta's own without a word."""
+    meta[free_key(meta, name, value)] = value
+
+
+def _are_edits(value) -> bool:
+    """A list of curate's edits (a curate output's ``edits``, its ``meta.earlier_edits``)."""
+    return isinstance(value, list) and all(isinstance(e, dict) and {"stage", "rule"} <= e.keys() for e in value)
 
 
 def _parsed(value, walk: bool):

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
 from curate.readers.jsonl import record_to_doc
-from curate.readers.meta import meta_key
+from curate.readers.meta import free_key, meta_key
 
 
 def text_column_error(path: str, rel: str, options: dict) -> str | None:
@@ -102,8 +102,12 @@ def _py(value, kind):
     """A value pyarrow gave with maps as pairs, its maps as dicts (the type tells a map's pairs from a list)."""
     if value is None:
         return None
-    if pa.types.is_map(kind):
-        return {meta_key(_py(k, kind.key_type)): _py(v, kind.item_type) for k, v in value}
+    if pa.types.is_map(kind):  # keys that read as one (given twice, 0xff and the text b'\xff'): each value kept
+        out: dict = {}
+        for k, v in value:
+            v = _py(v, kind.item_type)
+            out[free_key(out, meta_key(_py(k, kind.key_type)), v)] = v
+        return out
     if pa.types.is_struct(kind):
         return {f.name: _py(value[f.name], f.type) for f in kind}
     if _is_list(kind):

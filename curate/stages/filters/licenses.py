@@ -138,14 +138,35 @@ def _expression_ok(text: str, allow: frozenset) -> bool | None:
     return ok if pos == len(tokens) else None
 
 
+# A meta key holding a licence: one of LICENSE_KEYS; after the record's own meta held that key,
+# name_2, name_3 (readers.meta.add_field); a meta_fields name reaching inside, meta.license
+_LICENCE_KEY = re.compile(rf"(?:.*\.)?({'|'.join(LICENSE_KEYS)})(?:_[0-9]+)?", re.S)
+
+
+def licence_values(fields) -> list:
+    """The licences a record's meta gives (each a value: text, a list): those of the first of
+    LICENSE_KEYS it has, with its ``license_2``... and dotted ``meta.license`` (every one of
+    them, so a GPL ``license_2`` beside an MIT ``license`` is not taken for MIT alone)."""
+    if not isinstance(fields, dict):
+        return []
+    keys = [k for k in fields if "lic" in k]  # a comprehension first: the rest of the meta at C speed
+    if len(keys) == 1 and keys[0] in LICENSE_KEYS:  # nearly every record: one licence field
+        return [fields[keys[0]]] if fields[keys[0]] not in (None, "", []) else []
+    found: dict = {}
+    for k in keys:
+        m = _LICENCE_KEY.fullmatch(k)
+        if m and fields[k] not in (None, "", []):
+            found.setdefault(m.group(1), []).append(fields[k])
+    return next((found[k] for k in LICENSE_KEYS if k in found), [])
+
+
 def license_verdict(meta: str | None, allow: frozenset) -> int:
     """0 (allowed), NOT_ALLOWED or UNKNOWN for a record's ``meta`` JSON."""
     try:
         fields = json.loads(meta) if meta else {}
     except ValueError:
         return UNKNOWN
-    value = next((fields[k] for k in LICENSE_KEYS if fields.get(k) not in (None, "", [])), None)
-    values = value if isinstance(value, list) else [value]
+    values = [x for v in licence_values(fields) for x in (v if isinstance(v, list) else [v])] or [None]
     verdicts = [_expression_ok(v, allow) if isinstance(v, str) else None for v in values]
     if any(v is None for v in verdicts):
         return UNKNOWN
