@@ -551,3 +551,50 @@ def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept(tmp_
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     want = [u.replace(u[u.index(":", u.index("://") + 3) + 1:u.rindex("@")], "<KEY>") for u in secrets]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + variables))
+
+
+def _url_want(u: str) -> str:
+    """``u`` with the password urllib.parse.urlsplit reads replaced by <KEY> (the ground truth)."""
+    from urllib.parse import urlsplit
+
+    p = urlsplit(u)
+    assert p.password, u
+    at = u.index("@" + p.hostname) if p.hostname else u.rindex("@")
+    start = u.index(":", u.index("://") + 3, at) + 1
+    assert u[start:at] == p.password, (u, p.password)
+    return u[:start] + "<KEY>" + u[at:]
+
+
+def test_a_urls_password_is_what_urlsplit_reads_not_how_random_it_looks(tmp_path):
+    """A URL's password with no digit or symbol was taken for a placeholder and kept
+    (`postgres://app:hunter@db`, a passphrase `correcthorsebatterystaple`, `letmein`): what
+    urlsplit reads as the password is one, however ordinary the word. Kept: a word that says
+    "password" (`user:password@`, `My%20Pass`, `your_password`), the user's own name (a default:
+    `guest:guest@`, `postgres:postgres@`), two characters or fewer (a test's `gopher:go@`,
+    `:pw@`), and the placeholder marks as before."""
+    secret_urls = ["postgres://app:hunter@db.internal:5432/app", "amqp://u:correcthorsebatterystaple@mq/v",
+                   "redis://:letmein@cache:6379/0", "https://ann:swordfish@github.com/octo/app.git",
+                   "mongodb://admin:Dragon@mongo1,mongo2/db", "ftp://anonymous:abc@ftp.test/pub"]
+    placeholders = ["postgres://user:password@localhost/db", "http://My%20User:My%20Pass@dummy.test/", "redis://:pw@host",
+                    "https://gopher:go@test.com", "amqp://guest:guest@localhost:5672/", "postgres://postgres:postgres@db/app",
+                    "mysql://root:your_password@db", "postgres://u:PASSWORD@db", "smtp://me:MyPassword@smtp", "http://user:***@x"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + placeholders)),
+             ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + placeholders))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [_url_want(u) for u in secret_urls]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + placeholders))
+    assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + placeholders))
+
+
+def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
+    """Any "%" not of a %XX escape made a URL's password a placeholder: `root:Xk9%!q2@db` (a
+    symbol as password rules ask) was kept whole. A format's directive is the placeholder (`%s`,
+    `%(pw)s`, Go's `%v`, `%1$s`); another "%" is the password's."""
+    secret_urls = ["mysql://root:Xk9%!q2@db/shop", "postgres://app:50%off@db/app", "redis://:p%zz9w@cache",
+                   "amqp://u:Tr0ub%_dor@mq", "postgres://app:100%Secure@db"]
+    formats = ["postgres://%s:%s@%s/%s", "https://ann:p%(pw)s@x", "redis://:%v@host", "mysql://%1$s:%2$s@db",
+               "postgres://app:%(password)s@db", "amqp://u:%-10s@mq"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + formats))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [_url_want(u) for u in secret_urls]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + formats))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import numba
 import numpy as np
@@ -71,9 +72,12 @@ _UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
 # Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's last letter checked after.
 _URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,200})@")
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@)
-_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
+# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@); a
+# format's directive (%s, %(pw)s, Go's %v, %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
+_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z")
+# a password that says it is one (user:password@, My%20Pass, your_password, Go's test pa%2Fssword, changeme),
+# escapes, separators and case aside
+_PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db)?(?:pass(?:word|wd|phrase)?|pwd|pw|secret)|changeme")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
 
@@ -116,12 +120,16 @@ def _named_value_ok(m: re.Match) -> bool:
 
 
 def _url_ok(m: re.Match) -> bool:
-    """A URL's password, not a placeholder: after a scheme, with a digit or a symbol besides its
-    percent-escapes (not a word: ``user:password@``, ``guest:guest@``, Go's test ``My%20User:My%20Pass@``;
-    not ``${DB_PASS}``, ``<password>``, ``xxx``, ``****``, ``$PASSWORD``, ``%s``, ``{password}``)."""
+    """A URL's password as urlsplit reads it, after a scheme, however ordinary the word
+    (``app:hunter@``), unless it tells nothing: a placeholder (``${DB_PASS}``, ``<password>``,
+    ``xxx``, ``****``, ``$PASSWORD``, ``%s``, ``{password}``), a word saying "password"
+    (``user:password@``, Go's test ``My%20User:My%20Pass@``), the user's own name (a default:
+    ``guest:guest@``), or two characters or fewer (a test's ``gopher:go@``, ``:pw@``)."""
     s, v = m.start(), m.group("v")
-    return (s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum() and not _URL_PLACEHOLDER.search(v)
-            and any(c.isdigit() or not (c.isalnum() or c in "_.-") for c in _ESCAPE.sub("", v)))
+    if not (s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum()) or _URL_PLACEHOLDER.search(v):
+        return False
+    word = unquote(v).lower()
+    return len(word) > 2 and word != unquote(m.group("u")).lower() and not _PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word))
 
 
 def _token_ok(m: re.Match) -> bool:
