@@ -323,8 +323,9 @@ def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
     """The prefilter against every pattern run over all the text, on texts whose lines end in
     anything Python or a file may call a line's end (CRLF, a lone CR, U+2028, U+0085, form feed,
     none at the last line), after a long first line, with names in any case (the Kelvin sign,
-    the long s) and values right after a line break: the scan and the patterns both take only
-    "\\n" for a line's end, so the rewrite must give what the patterns give."""
+    the long s) and values right after a line break: the scan's spans are whole "\\n" lines
+    (the patterns' lines end in "\\n", "\\r\\n" or a lone "\\r", whole inside one), so the rewrite
+    must give what the patterns give."""
     from curate.stages.filters import secrets
     from curate.stages.filters.pii import redaction
     from curate.stages.filters.rules import TextDoc
@@ -598,3 +599,24 @@ def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     want = [_url_want(u) for u in secret_urls]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + formats))
+
+
+def test_unquoted_and_set_secrets_on_old_mac_lines(tmp_path):
+    """A code dump's record keeps its file's line ends, and one whose lines end with a lone "\\r"
+    (old Mac) kept its unquoted and `set` secrets: the patterns took only "\\n" for a line's start
+    and end, so `PASSWORD=...` after a "\\r" was inside a line (a source tree's file is read
+    with universal newlines, and the quoted and URL forms need no line's end). Its ledger
+    snippet, where such a record is removed, likewise."""
+    from curate.snippets import redacted_head
+
+    value = "S3cret" + _fake(ALNUM, 8, 41) + "9"
+    files = {"deploy/app.yaml": (f"db:\r  host: db.internal\r  password: {value}\r  port: 5432\r", "YAML"),
+             "app/.env": (f"APP=shop\rDB_PASSWORD={value}\rexport API_TOKEN={value}\rDEBUG=1\r", "Dotenv"),
+             "lib/conf.tcl": (f'puts start\rset db_password "{value}"\rputs ok\r', "Tcl")}
+    dump, out = tmp_path / "dump.jsonl", tmp_path / "out"
+    dump.write_text("".join(json.dumps({"content": t, "path": p, "lang": lang}) + "\n" for p, (t, lang) in files.items()))
+    assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--set",
+                     "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert dict(zip(kept["path"], kept["text"])) == {f"dump.jsonl:{p}": t.replace(value, "<KEY>") for p, (t, _) in files.items()}
+    assert [redacted_head(t, 1000) for t, _ in files.values()] == [t.replace(value, "<KEY>") for t, _ in files.values()]

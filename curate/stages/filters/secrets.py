@@ -65,8 +65,10 @@ _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
 _QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
-# A line's end is "\n" or "\r\n" (a file from Windows: a code dump keeps its files' line ends)
-_UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*\r?$")
+# A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
+# its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
+_BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
+_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
 # host kept. Read as urllib's urlsplit does: the user-info runs to the authority's last "@", the user to
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
@@ -79,7 +81,7 @@ _URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?
 # escapes, separators and case aside
 _PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db)?(?:pass(?:word|wd|phrase)?|pwd|pw|secret)|changeme")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
-_SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
+_SET = re.compile(rf"(?im){_BOL}[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*{_EOL}")
 
 
 _PATH = ("/", "./", "../", "~/")
