@@ -159,7 +159,9 @@ def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
     bad = {"sk": lambda n: "x = '" + "sk-" * (60 * n) + "é'\n", "glpat": lambda n: "x = '" + "glpat-" * (30 * n) + "é'\n",
            "pem": lambda n: ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * (6 * n),
            # a long line of names before an operator (or of URLs with a user-info): its line found once, not once a name
-           "names": lambda n: "x = '" + "pass=1 " * (1500 * n) + "'\n", "urls": lambda n: "x = '" + "h://a:b@c " * (200 * n) + "'\n"}
+           "names": lambda n: "x = '" + "pass=1 " * (1500 * n) + "'\n", "urls": lambda n: "x = '" + "h://a:b@c " * (200 * n) + "'\n",
+           # a line of URLs with a "/" in what could be a password, an "@" at its end: each "://" tried to 400 on
+           "slash_urls": lambda n: "x = '" + "h://a:b/c" * (200 * n) + "@'\n"}
     for name, text in bad.items():
         doc = lambda n: TextDoc(text(n) + f"key = '{GITHUB}'\n" + PEM + "\n", language="python")
         growth = _cpu_per_call(redact, doc(80)) / _cpu_per_call(redact, doc(10))
@@ -309,7 +311,8 @@ _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secr
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
-           "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x"]
+           "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x",
+           "mysql://r:Xk9/mP2q@db/x", "h://u:8080/a@b", "a://b:c1/\r@d"]
 _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
 
 
@@ -599,6 +602,32 @@ def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     want = [_url_want(u) for u in secret_urls]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + formats))
+
+
+def test_a_url_password_holding_a_raw_slash_is_redacted_whole(tmp_path):
+    """A password with a raw "/" (`postgres://u:ab/cd9@h/db`, unescaped as a config writer may
+    leave it) was kept whole: urlsplit ends the authority at the first "/" and reads no password
+    at all. Read as the writer meant it, as urlsplit reads it once the "/" is escaped (%2F): the
+    whole password goes, none of it left. A port, a path's "@" (`/users/@me`, `/@scope/pkg`)
+    and an e-mail in a path after a port are no password."""
+    from urllib.parse import quote
+
+    secret_urls = ["postgres://u:ab/cd9@h/db", "mysql://root:Xk9/mP2q/z@db.internal:3306/shop",
+                   "redis://:s3/cr3t@cache:6379/0", "amqp://svc:Tr0ub/4dor@mq"]
+    kept_urls = ["http://host:8080/a@b", "https://discord.com:443/api/users/@me", "https://www.npmjs.com/package/@babel/core",
+                 "git+ssh://git@github.com:npm/cli.git", "http://localhost:$PORT/x@y", "http://host:port/users/ann@x",
+                 "http://example.com:80/~user@host", "https://host:{port}/u@x", "https://me:pw@host/path/ann@example.com"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + kept_urls)),
+             ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + kept_urls))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = []
+    for u in secret_urls:
+        start, at = u.index(":", u.index("://") + 3) + 1, u.index("@")
+        escaped = u[:start] + quote(u[start:at], safe="") + u[at:]
+        want.append(_url_want(escaped).replace(quote(u[start:at], safe=""), u[start:at]))
+        assert want[-1] == u[:start] + "<KEY>" + u[at:]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + kept_urls))
+    assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + kept_urls))
 
 
 def test_unquoted_and_set_secrets_on_old_mac_lines(tmp_path):

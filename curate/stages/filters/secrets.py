@@ -74,6 +74,10 @@ _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_N
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
 # Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's last letter checked after.
 _URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,200})@")
+# A password holding a raw "/" (`u:ab/cd9@h`, left unescaped): urlsplit ends the authority at its first
+# "/" and reads no password at all; read as the writer meant it, as urlsplit reads it with the "/" escaped.
+# No "@" in it (an "@" before the "/" is the form above's); a host after the "@" (not a path's /users/@me).
+_URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}):(?P<v>[^\s/?#\"'`<>\\@]{1,200}/[^\s?#\"'`<>\\@]{0,200})@(?=[\w\[])")
 # a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@); a
 # format's directive (%s, %(pw)s, Go's %v, %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
 _URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z")
@@ -134,6 +138,14 @@ def _url_ok(m: re.Match) -> bool:
     return len(word) > 2 and word != unquote(m.group("u")).lower() and not _PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word))
 
 
+def _url_slash_ok(m: re.Match) -> bool:
+    """As ``_url_ok``, where the part before the first "/" is no port (``host:8080/a@b``,
+    ``host:port/...``) and the "@" starts no path's part (``/users/@me``)."""
+    v = m.group("v")
+    first = v.split("/", 1)[0]
+    return not first.isdigit() and first.lower() != "port" and not v.endswith("/") and _url_ok(m)
+
+
 def _token_ok(m: re.Match) -> bool:
     return any(c.isdigit() for c in m.group())  # random, not a word (sk-loading-spinner-...)
 
@@ -183,8 +195,8 @@ def _assigned(codes, e):
 
 @numba.njit
 def _user_info(codes, j):
-    """Does "://" start at ``j`` with an "@" before the URL's next "/", "?", "#" or blank (as ``_URL``
-    can match: 200 + 1 + 200 characters)?"""
+    """Does "://" start at ``j`` with an "@" before the URL's next "?", "#", blank, quote or ``<>\\``
+    (as ``_URL`` and ``_URL_SLASH`` can match: 200 + 1 + 200 characters)?"""
     n = len(codes)
     if j + 2 >= n or codes[j + 1] != 47 or codes[j + 2] != 47:
         return False
@@ -192,7 +204,8 @@ def _user_info(codes, j):
         c = codes[k]
         if c == 64:
             return True
-        if c == 47 or c == 63 or c == 35 or c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12:
+        if (c == 63 or c == 35 or c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12
+                or c == 34 or c == 39 or c == 96 or c == 60 or c == 62 or c == 92):
             return False
     return False
 
@@ -301,7 +314,7 @@ def _lines(text: str) -> list:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
