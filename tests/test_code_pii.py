@@ -307,7 +307,8 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
-          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url"]
+          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
+          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass"]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
@@ -649,3 +650,37 @@ def test_unquoted_and_set_secrets_on_old_mac_lines(tmp_path):
     kept = pl.read_parquet(str(out / "text" / "*.parquet"))
     assert dict(zip(kept["path"], kept["text"])) == {f"dump.jsonl:{p}": t.replace(value, "<KEY>") for p, (t, _) in files.items()}
     assert [redacted_head(t, 1000) for t, _ in files.values()] == [t.replace(value, "<KEY>") for t, _ in files.values()]
+
+
+def test_a_password_in_a_query_or_connection_string_is_redacted(tmp_path):
+    """A password given as a URL's query parameter (`jdbc:mysql://db/app?user=app&password=...`,
+    libpq's `?password=`, a login URL's `&pass=`) or a connection string's key (JDBC SQL Server's
+    `;password=...;`, ADO.NET's `Password=...;`, ODBC's `Pwd=...;`) matched no pattern (no quote
+    after its `=`, no line's end): kept in the corpus. The value goes, to its `&`, `;` or quote;
+    a placeholder stays (`Password=myPassword;`, `{0}`, `%s`, `${DB_PASS}`, `****`), and so does
+    code that only looks like one (`i=0;pwd=cwd;`, `bypass=`)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    secret_urls = ["jdbc:mysql://db:3306/app?user=app&password=Tr0ub4dor3&useSSL=true",
+                   "postgresql://db/app?user=app&password=letmein", "https://api.test/login?user=ann&pass=hunter22#top",
+                   "mongodb://db/?authSource=admin&db_password=Xk9mP2qL"]
+    secret_conns = ["jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=Xk9mP2qL7;encrypt=true",
+                    "Server=tcp:db,1433;Database=app;User Id=sa;Password=Tr0ub4 dor3;", "Driver={PostgreSQL};Server=db;Uid=app;Pwd=hunter22;"]
+    kept_ones = ["Server=db;Database=app;User Id=sa;Password=myPassword;", "Server=db;User Id=sa;Password={0};",
+                 "jdbc:mysql://db/app?user=app&password=%s", "postgresql://db/app?user=app&password=${DB_PASS}",
+                 "Server=db;Uid=sa;Pwd=****;", "https://x.test/a?user=u&bypass=Xk9mP2qL", "https://x.test/a?user=u&password=",
+                 "i=0;pwd=cwd;"]
+    lines = secret_urls + secret_conns + kept_ones
+    files = {"app/db.py": "".join(f'DSN_{i} = "{u}"\n' for i, u in enumerate(lines)),
+             "src/Db.java": "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(lines)) + "}\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = []
+    for u in secret_urls:  # the ground truth: urllib's query parameter
+        (name, (value,)), = [(k, v) for k, v in parse_qs(urlsplit(u.removeprefix("jdbc:")).query).items() if "pass" in k]
+        want.append(u.replace(f"{name}={value}", f"{name}=<KEY>"))
+    for u in secret_conns:  # a connection string's key=value pairs, split on ";"
+        (key, value), = [p.split("=", 1) for p in u.split(";") if p.split("=", 1)[0].lower() in ("password", "pwd")]
+        want.append(u.replace(f"{key}={value}", f"{key}=<KEY>"))
+    want += kept_ones
+    assert kept["db.py"] == "".join(f'DSN_{i} = "{u}"\n' for i, u in enumerate(want))
+    assert kept["Db.java"] == "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(want)) + "}\n"

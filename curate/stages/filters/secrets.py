@@ -84,6 +84,13 @@ _URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?
 # a password that says it is one (user:password@, My%20Pass, your_password, Go's test pa%2Fssword, changeme),
 # escapes, separators and case aside
 _PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db)?(?:pass(?:word|wd|phrase)?|pwd|pw|secret)|changeme")
+# A password as a URL's query parameter (jdbc:mysql://db/app?user=app&password=..., a login's &pass=) to its
+# "&", "#", blank or quote, or a connection string's key (JDBC's ;password=...;, ADO.NET's Password=...;,
+# ODBC's Pwd=...;) to its ";" or quote, blanks inside (ADO.NET's values may hold them); a name after "_.-"
+# too (db_password), not bypass=. Taken where the line holds a URL or another connection key (``_param_ok``).
+_QUERY = re.compile(r"(?i)[?&](?:[\w.-]*[_.-])?(?:pass(?:word|wd)?|pwd)=(?P<v>[^&#\s\"'`<>\\]{1,200})")
+_CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?P<v>[^;\"'`<>\\\r\n]{0,199}[^;\"'`<>\\\s])")
+_CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im){_BOL}[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*{_EOL}")
 
@@ -127,15 +134,29 @@ def _named_value_ok(m: re.Match) -> bool:
 
 def _url_ok(m: re.Match) -> bool:
     """A URL's password as urlsplit reads it, after a scheme, however ordinary the word
-    (``app:hunter@``), unless it tells nothing: a placeholder (``${DB_PASS}``, ``<password>``,
-    ``xxx``, ``****``, ``$PASSWORD``, ``%s``, ``{password}``), a word saying "password"
-    (``user:password@``, Go's test ``My%20User:My%20Pass@``), the user's own name (a default:
-    ``guest:guest@``), or two characters or fewer (a test's ``gopher:go@``, ``:pw@``)."""
-    s, v = m.start(), m.group("v")
-    if not (s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum()) or _URL_PLACEHOLDER.search(v):
-        return False
+    (``app:hunter@``), unless it tells nothing (``_tells_nothing``: ``user:password@``, Go's test
+    ``My%20User:My%20Pass@``, ``guest:guest@``, ``gopher:go@``, ``${DB_PASS}``, ``$PASSWORD``, ``%s``)."""
+    s = m.start()
+    return s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum() and not _tells_nothing(m.group("v"), m.group("u"))
+
+
+def _tells_nothing(v: str, user: str = "") -> bool:
+    """A password that hides nothing: a placeholder (``${DB_PASS}``, ``<password>``, ``%s``,
+    ``****``), a word saying password (``myPassword``, ``My%20Pass``), the user's own name (a
+    default: ``guest:guest``), two characters or fewer (a test's ``gopher:go``)."""
+    if _URL_PLACEHOLDER.search(v):
+        return True
     word = unquote(v).lower()
-    return len(word) > 2 and word != unquote(m.group("u")).lower() and not _PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word))
+    return len(word) <= 2 or word == unquote(user).lower() or bool(_PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word)))
+
+
+def _param_ok(m: re.Match) -> bool:
+    """A query's or connection string's password (``_QUERY``, ``_CONN``) where its line holds a URL
+    or another connection key (not ``i=0;pwd=cwd;`` in code), and it tells something."""
+    line_start = max(m.string.rfind("\n", 0, m.start()), m.string.rfind("\r", 0, m.start())) + 1
+    ends = [e for e in (m.string.find("\n", m.end()), m.string.find("\r", m.end())) if e >= 0]
+    line = m.string[line_start:min(ends, default=len(m.string))]
+    return _CONN_CONTEXT.search(line) is not None and not _tells_nothing(m.group("v"))
 
 
 def _url_slash_ok(m: re.Match) -> bool:
@@ -314,7 +335,8 @@ def _lines(text: str) -> list:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
+                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
