@@ -684,3 +684,36 @@ def test_a_password_in_a_query_or_connection_string_is_redacted(tmp_path):
     want += kept_ones
     assert kept["db.py"] == "".join(f'DSN_{i} = "{u}"\n' for i, u in enumerate(want))
     assert kept["Db.java"] == "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(want)) + "}\n"
+
+
+def test_an_unquoted_secret_before_a_comment_is_redacted(tmp_path):
+    """An unquoted value followed by a comment (`password: S3cret42  # prod`, `export API_TOKEN=...
+    # CI`) was kept: the pattern wanted the line's end right after the value. A `#` after a blank
+    starts a comment in YAML, shell, `.env` files and Makefiles; a `#` inside the value is the
+    value's (`Xk9#mP2q`), and a commented-out value (`# password: ...`) is no different."""
+    v = "S3cret" + _fake(ALNUM, 8, 51) + "9"
+    files = {"deploy/app.yaml": f"db:\n  password: {v}  # prod, rotate monthly\n  token: {v}x #\n  pin: 4#x\n",
+             ".env": f"DB_PASSWORD={v} # the staging one\nexport API_TOKEN={v}y\t# CI\nSECRET=Xk9#{v}\n",
+             "ci/deploy.sh": f"#!/bin/sh\nexport DEPLOY_TOKEN={v}z # from the vault\necho ok\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"app.yaml": files["deploy/app.yaml"].replace(f"{v}x", "<KEY>").replace(v, "<KEY>"),
+                    ".env": files[".env"].replace(f"Xk9#{v}", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>"),
+                    "deploy.sh": files["ci/deploy.sh"].replace(f"{v}z", "<KEY>")}
+
+
+def test_a_quoted_secret_with_a_prefix_a_dollar_or_past_200_characters_is_redacted(tmp_path):
+    """Quoted secrets the pattern passed over: a string with a prefix between the operator and its
+    quote (Python's `SECRET_KEY = b'...'`, `r'...'`, C#'s `@"..."`), a `$` inside the value
+    (`"Xk9$mP2q"`, as a URL's password since d6987c3), and a value past 200 characters (a base64
+    DER key on one line): each kept whole. A `$` that starts it (`"$DB_PASSWORD"`, `"${X}"`) or
+    opens an interpolation (`"pre${x}1"`) still marks no literal."""
+    rng = random.Random(52)
+    v, der = "Xk9" + _fake(ALNUM, 9, 53) + "7", base64.b64encode(rng.randbytes(500)).decode()
+    files = {"app/settings.py": (f"SECRET_KEY = b'{v}'\nAPI_TOKEN = r\"{v}a\"\nDB_PASSWORD = 'Xk9${v}'\n"
+                                 f"PRIVATE_KEY = \"{der}\"\nTOKEN_VAR = '$DB_PASSWORD1'\nTOKEN_TPL = 'a${{x}}1b2C'\n" + PY_CODE),
+             "src/Conf.cs": f'class Conf {{\n  string password = @"{v}b";\n}}\n'}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["settings.py"] == files["app/settings.py"].replace(f"Xk9${v}", "<KEY>").replace(f"{v}a", "<KEY>").replace(
+        v, "<KEY>").replace(der, "<KEY>")
+    assert kept["Conf.cs"] == files["src/Conf.cs"].replace(f"{v}b", "<KEY>")
+    ast.parse(kept["settings.py"])

@@ -62,13 +62,17 @@ _TOKEN = re.compile(
 _NAME = (r"(?:pass(?:word|wd)|(?<![^\W_])pass|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
-_QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
+# Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
+# one that starts it is a variable, ``_named_value_ok``; "${", "$(" stop it), up to 4 KB (a base64 key on one line)
+_QUOTED = re.compile(r"[=:>][ \t]*(?:[bBrRuUfF]{1,2}|@)?(?P<q>[\"'])(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,4096})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
-_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*{_EOL}")
+# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles
+_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}"
+                       rf"(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
 # host kept. Read as urllib's urlsplit does: the user-info runs to the authority's last "@", the user to
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
@@ -129,7 +133,7 @@ def _value_ok(m: re.Match) -> bool:
 
 
 def _named_value_ok(m: re.Match) -> bool:
-    return _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
+    return not m.group("v").startswith("$") and _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
 
 
 def _url_ok(m: re.Match) -> bool:
