@@ -717,3 +717,20 @@ def test_a_quoted_secret_with_a_prefix_a_dollar_or_past_200_characters_is_redact
         v, "<KEY>").replace(der, "<KEY>")
     assert kept["Conf.cs"] == files["src/Conf.cs"].replace(f"{v}b", "<KEY>")
     ast.parse(kept["settings.py"])
+
+
+def test_a_long_quoted_secret_cut_by_the_snippet_keeps_none_of_it():
+    """A ledger snippet is the redaction of the text's first 200 + 512 characters, cut to 200: a
+    quoted secret that starts inside the snippet and ends past those 712 (a base64 key on one line,
+    quoted secrets now taken to 4 KB) had no closing quote there and kept its first characters in
+    the snippet. Its value running to the cut is taken from its quote on, as a PEM key cut before
+    its END line is."""
+    from curate.snippets import redacted_head
+
+    der = base64.b64encode(random.Random(61).randbytes(900)).decode()
+    for text in (f'import os\n\nPRIVATE_KEY = "{der}"\n', f"import os\nCONFIG = {{'signing_key': b'{der}'}}\n"):
+        head = redacted_head(text, 200)
+        assert der[:8] not in head, head
+        assert head == text[:text.index(der)] + "<KEY>", head
+    plain = "x = '" + "a1" * 600 + "'\n"  # no secret's name before it
+    assert redacted_head(plain, 200) == plain[:200]
