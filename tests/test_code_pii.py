@@ -313,7 +313,7 @@ _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n"
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
            "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x",
-           "mysql://r:Xk9/mP2q@db/x", "h://u:8080/a@b", "a://b:c1/\r@d"]
+           "mysql://r:Xk9/mP2q@db/x", "h://u:8080/a@b", "a://b:c1/\r@d", "a://b:c1?d#e@f", "h://u:80?a@b"]
 _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
 
 
@@ -605,17 +605,21 @@ def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + formats))
 
 
-def test_a_url_password_holding_a_raw_slash_is_redacted_whole(tmp_path):
+@pytest.mark.parametrize("hash_or_question", [False, True])
+def test_a_url_password_holding_a_raw_slash_is_redacted_whole(tmp_path, hash_or_question):
     """A password with a raw "/" (`postgres://u:ab/cd9@h/db`, unescaped as a config writer may
     leave it) was kept whole: urlsplit ends the authority at the first "/" and reads no password
     at all. Read as the writer meant it, as urlsplit reads it once the "/" is escaped (%2F): the
     whole password goes, none of it left. A port, a path's "@" (`/users/@me`, `/@scope/pkg`)
-    and an e-mail in a path after a port are no password."""
+    and an e-mail in a path after a port are no password. A raw "?" or "#" likewise."""
     from urllib.parse import quote
 
     secret_urls = ["postgres://u:ab/cd9@h/db", "mysql://root:Xk9/mP2q/z@db.internal:3306/shop",
                    "redis://:s3/cr3t@cache:6379/0", "amqp://svc:Tr0ub/4dor@mq"]
-    kept_urls = ["http://host:8080/a@b", "https://discord.com:443/api/users/@me", "https://www.npmjs.com/package/@babel/core",
+    if hash_or_question:  # urlsplit ends the authority at a "?" or "#" as at a "/"
+        secret_urls = ["postgres://u:ab?cd9@h/db", "redis://:s3#cr3t@cache:6379/0", "amqp://svc:Tr0#ub/4?dor@mq"]
+    kept_urls = ["http://host:8080/a@b", "https://discord.com:443/api/users/@me", "http://localhost:3000?email=a@b.test",
+                 "https://x.test:443#/u@x", "https://www.npmjs.com/package/@babel/core",
                  "git+ssh://git@github.com:npm/cli.git", "http://localhost:$PORT/x@y", "http://host:port/users/ann@x",
                  "http://example.com:80/~user@host", "https://host:{port}/u@x", "https://me:pw@host/path/ann@example.com"]
     files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + kept_urls)),

@@ -79,10 +79,10 @@ _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_N
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
 # Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's last letter checked after.
 _URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,200})@")
-# A password holding a raw "/" (`u:ab/cd9@h`, left unescaped): urlsplit ends the authority at its first
-# "/" and reads no password at all; read as the writer meant it, as urlsplit reads it with the "/" escaped.
+# A password holding a raw "/", "?" or "#" (`u:ab/cd9@h`, left unescaped): urlsplit ends the authority at
+# the first and reads no password at all; read as the writer meant it, as urlsplit reads it with the "/" escaped.
 # No "@" in it (an "@" before the "/" is the form above's); a host after the "@" (not a path's /users/@me).
-_URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}):(?P<v>[^\s/?#\"'`<>\\@]{1,200}/[^\s?#\"'`<>\\@]{0,200})@(?=[\w\[])")
+_URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}):(?P<v>[^\s/?#\"'`<>\\@]{1,200}[/?#][^\s\"'`<>\\@]{0,200})@(?=[\w\[])")
 # a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@); a
 # format's directive (%s, %(pw)s, Go's %v, %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
 _URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z")
@@ -165,10 +165,10 @@ def _param_ok(m: re.Match) -> bool:
 
 
 def _url_slash_ok(m: re.Match) -> bool:
-    """As ``_url_ok``, where the part before the first "/" is no port (``host:8080/a@b``,
+    """As ``_url_ok``, where the part before the first "/", "?" or "#" is no port (``host:8080/a@b``,
     ``host:port/...``) and the "@" starts no path's part (``/users/@me``)."""
     v = m.group("v")
-    first = v.split("/", 1)[0]
+    first = re.split(r"[/?#]", v, maxsplit=1)[0]
     return not first.isdigit() and first.lower() != "port" and not v.endswith("/") and _url_ok(m)
 
 
@@ -221,7 +221,7 @@ def _assigned(codes, e):
 
 @numba.njit
 def _user_info(codes, j):
-    """Does "://" start at ``j`` with an "@" before the URL's next "?", "#", blank, quote or ``<>\\``
+    """Does "://" start at ``j`` with an "@" before the URL's next blank, quote or ``<>\\``
     (as ``_URL`` and ``_URL_SLASH`` can match: 200 + 1 + 200 characters)?"""
     n = len(codes)
     if j + 2 >= n or codes[j + 1] != 47 or codes[j + 2] != 47:
@@ -230,7 +230,7 @@ def _user_info(codes, j):
         c = codes[k]
         if c == 64:
             return True
-        if (c == 63 or c == 35 or c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12
+        if (c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12
                 or c == 34 or c == 39 or c == 96 or c == 60 or c == 62 or c == 92):
             return False
     return False
