@@ -308,12 +308,12 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
           "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
-          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass"]
+          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password"]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
            "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x",
-           "mysql://r:Xk9/mP2q@db/x", "h://u:8080/a@b", "a://b:c1/\r@d", "a://b:c1?d#e@f", "h://u:80?a@b"]
+           "mysql://r:Xk9/mP2q@db/x", "h://u:8080/a@b", "a://b:c1/\r@d", "a://b:c1?d#e@f", "h://u:80?a@b", "Xk9mP2q1</db_password>", "Xk9$mP2q1"]
 _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
 
 
@@ -738,3 +738,41 @@ def test_a_long_quoted_secret_cut_by_the_snippet_keeps_none_of_it():
         assert head == text[:text.index(der)] + "<KEY>", head
     plain = "x = '" + "a1" * 600 + "'\n"  # no secret's name before it
     assert redacted_head(plain, 200) == plain[:200]
+
+
+def test_a_secret_in_a_triple_quoted_or_backtick_string_or_unquoted_with_a_dollar_is_redacted(tmp_path):
+    """Literal forms the patterns passed over, each kept whole: Python's triple-quoted string
+    (`password = \"\"\"...\"\"\"`), a JavaScript template literal or Go raw string without a
+    substitution (`const apiKey = \\`...\\``), and an unquoted YAML or `.env` value with a `$`
+    inside (`DB_PASSWORD=Xk9$mP2q`; one that starts it, `$DB_PASS`, `${X}`, is a variable)."""
+    v = "Xk9" + _fake(ALNUM, 9, 71) + "7"
+    files = {"app/settings.py": f'DB_PASSWORD = """{v}"""\nAPI_TOKEN = \'\'\'{v}a\'\'\'\nDOC = """{v}b"""\n' + PY_CODE,
+             "web/client.js": f"const apiKey = `{v}c`;\nconst token = `${{prefix}}{v}`;\n" + JS_CODE,
+             "cmd/main.go": f"package main\n\nvar secretKey = `{v}d`\n",
+             "deploy/app.yaml": f"db:\n  password: Xk9${v}\n  token: $DB_TOKEN1\n",
+             ".env": f"DB_PASSWORD={v[:5]}$${v[5:]}\nAPI_TOKEN=$OTHER_TOKEN1\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["settings.py"] == files["app/settings.py"].replace(f"{v}a", "<KEY>").replace(f'"""{v}"""', '"""<KEY>"""')
+    assert kept["client.js"] == files["web/client.js"].replace(f"{v}c", "<KEY>")
+    assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
+    assert kept["app.yaml"] == files["deploy/app.yaml"].replace(f"Xk9${v}", "<KEY>")
+    assert kept[".env"] == files[".env"].replace(f"{v[:5]}$${v[5:]}", "<KEY>")
+    ast.parse(kept["settings.py"])
+
+
+def test_a_secret_in_an_xml_element_is_redacted(tmp_path):
+    """An XML element named as a secret (Maven's `<password>...</password>`, `<apiKey>`,
+    `<client-secret>`) kept its value: no operator but the tag's `>`, no quote. Its text goes; a
+    property reference (`${db.password}`) or a name stays. A removed file's ledger snippet
+    likewise."""
+    from curate.snippets import redacted_head
+
+    v = "Xk9" + _fake(ALNUM, 9, 72) + "7"
+    text = (f"<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <username>deploy</username>\n"
+            f"      <password>{v}</password>\n      <apiKey>{v}x</apiKey>\n    </server>\n  </servers>\n"
+            f"  <client-secret>{v}y</client-secret>\n  <db.password>${{db.password1}}</db.password>\n"
+            f"  <token>access_token</token>\n</settings>\n")
+    kept = _run(tmp_path, {"conf/settings.xml": text}, ("filter.code.data_min_chars=0",))
+    want = text.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
+    assert kept["settings.xml"] == want
+    assert redacted_head(text, 200) == want[:200]

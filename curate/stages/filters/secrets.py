@@ -61,10 +61,11 @@ _TOKEN = re.compile(
 # `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
 _NAME = (r"(?:pass(?:word|wd)|(?<![^\W_])pass|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
-_VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
+_VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
 # Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
 # one that starts it is a variable, ``_named_value_ok``; "${", "$(" stop it), up to 4 KB (a base64 key on one line)
-_OPEN_QUOTE, _QCHARS = r"[=:>][ \t]*(?:[bBrRuUfF]{1,2}|@)?(?P<q>[\"'])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+# Python's triple quotes and a JavaScript template literal or Go raw string (a `${` in one stops the value)
+_OPEN_QUOTE, _QCHARS = r"[=:>][ \t]*(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
 _QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
@@ -96,6 +97,8 @@ _PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db)?(?:pass(?:word|wd|phr
 _QUERY = re.compile(r"(?i)[?&](?:[\w.-]*[_.-])?(?:pass(?:word|wd)?|pwd)=(?P<v>[^&#\s\"'`<>\\]{1,200})")
 _CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?P<v>[^;\"'`<>\\\r\n]{0,199}[^;\"'`<>\\\s])")
 _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
+# An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
+_XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im){_BOL}[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*{_EOL}")
 
@@ -130,11 +133,12 @@ def _value_ok(m: re.Match) -> bool:
     # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
     # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
     v = m.group("v")
-    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v) and _looks_random(v)
+    return (not v.startswith("$") and any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v)
+            and _looks_random(v))
 
 
 def _named_value_ok(m: re.Match) -> bool:
-    return not m.group("v").startswith("$") and _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
+    return _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
 
 
 def _url_ok(m: re.Match) -> bool:
@@ -162,6 +166,11 @@ def _param_ok(m: re.Match) -> bool:
     ends = [e for e in (m.string.find("\n", m.end()), m.string.find("\r", m.end())) if e >= 0]
     line = m.string[line_start:min(ends, default=len(m.string))]
     return _CONN_CONTEXT.search(line) is not None and not _tells_nothing(m.group("v"))
+
+
+def _xml_ok(m: re.Match) -> bool:
+    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``)."""
+    return not _URL_PLACEHOLDER.search(m.group("v")) and _value_ok(m)
 
 
 def _url_slash_ok(m: re.Match) -> bool:
@@ -347,7 +356,7 @@ PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
-                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok)],
+                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
