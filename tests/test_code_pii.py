@@ -308,8 +308,8 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
           "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
-          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password"]
-_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
+          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey"]
+_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
            "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x",
@@ -776,3 +776,21 @@ def test_a_secret_in_an_xml_element_is_redacted(tmp_path):
     want = text.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
     assert kept["settings.xml"] == want
     assert redacted_head(text, 200) == want[:200]
+
+
+def test_a_secret_given_to_a_setter_or_beside_its_name_as_an_argument_is_redacted(tmp_path):
+    """A literal secret passed to a setter (`ds.setPassword("...")`, `.withPassword('...')`,
+    `builder.password("...")`) or beside its name in a call (`props.setProperty("db.password",
+    "...")`, `os.Setenv("DB_PASSWORD", "...")`, `ENV.fetch("SECRET_KEY_BASE", "...")`) had no
+    operator before its quote: kept. The literal goes; a variable, an empty default and a
+    getter's name argument stay."""
+    v = "Xk9" + _fake(ALNUM, 9, 81) + "7"
+    java = (f'class Db {{\n  void init() {{\n    ds.setPassword("{v}");\n    props.setProperty("db.password", "{v}a");\n'
+            f'    b.withApiKey("{v}b").password("{v}c");\n    ds.setPassword(password);\n    props.getProperty("password", "");\n'
+            f'    String t = vault.getSecret("DbPassword2");\n  }}\n}}\n')
+    files = {"src/Db.java": java, "cmd/main.go": f'package main\n\nfunc init() {{\n\tos.Setenv("DB_PASSWORD", "{v}d")\n}}\n',
+             "config/secrets.rb": f'SECRET = ENV.fetch("SECRET_KEY_BASE", "{v}e")\nTOKEN = ENV.fetch("API_TOKEN", nil)\n' + "x = 1\n" * 4}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["Db.java"] == java.replace(f"{v}a", "<KEY>").replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>").replace(v, "<KEY>")
+    assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
+    assert kept["secrets.rb"] == files["config/secrets.rb"].replace(f"{v}e", "<KEY>")

@@ -65,8 +65,13 @@ _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q),
 # Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
 # one that starts it is a variable, ``_named_value_ok``; "${", "$(" stop it), up to 4 KB (a base64 key on one line)
 # Python's triple quotes and a JavaScript template literal or Go raw string (a `${` in one stops the value)
-_OPEN_QUOTE, _QCHARS = r"[=:>][ \t]*(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_STRING_QUOTE, _QCHARS = r"(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
 _QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+# A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
+# quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
+_CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*{_NAME}[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
@@ -219,13 +224,18 @@ def _at(codes, j, word, fold):
 @numba.njit
 def _assigned(codes, e):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
-    patterns take (``:``, ``=``, ``>``) or by a line's end, \n or \r\n (the operator on the next line)?"""
+    patterns take (``:``, ``=``, ``>``) or by a line's end, \n or \r\n (the operator on the next line);
+    unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
     n = len(codes)
-    if e < n and (codes[e] == 34 or codes[e] == 39):
+    quoted = e < n and (codes[e] == 34 or codes[e] == 39)
+    if quoted:
         e += 1
     while e < n and (codes[e] == 32 or codes[e] == 9):
         e += 1
-    return e < n and (codes[e] == 58 or codes[e] == 61 or codes[e] == 62 or codes[e] == 10 or codes[e] == 13)
+    if e >= n:
+        return False
+    c = codes[e]
+    return c == 58 or c == 61 or c == 62 or c == 10 or c == 13 or (c == 44 if quoted else c == 40)
 
 
 @numba.njit
@@ -356,7 +366,8 @@ PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
-                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok)],
+                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
+                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _value_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
