@@ -309,7 +309,7 @@ _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secr
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
           "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
           "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey"]
-_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
+_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", " ?= ", "+=", "::=", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
            "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x",
@@ -318,11 +318,11 @@ _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["", "  ", "export ", "set ", "ENV ", "é", "# ", "a" * 45]),
+@given(st.lists(st.tuples(st.sampled_from(["", "  ", "export ", "set ", "ENV ", "é", "# ", "a" * 45, "ARG ", "readonly "]),
                           st.sampled_from(_NAMES), st.sampled_from(["", "'", '"']), st.sampled_from(_OPS),
                           st.sampled_from(["", "'", '"']), st.sampled_from(_VALUES), st.sampled_from(_LINE_ENDS)),
                 max_size=6),
-       st.sampled_from(["python", "yaml", "dotenv", "tcl"]), st.integers(0, 200))
+       st.sampled_from(["python", "yaml", "dotenv", "tcl", "dockerfile"]), st.integers(0, 200))
 def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
     """The prefilter against every pattern run over all the text, on texts whose lines end in
     anything Python or a file may call a line's end (CRLF, a lone CR, U+2028, U+0085, form feed,
@@ -335,7 +335,7 @@ def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
     from curate.stages.filters.rules import TextDoc
 
     text = "x" * lead + "".join(pre + name + q1 + op + q2 + value + q2 + end for pre, name, q1, op, q2, value, end in lines)
-    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
+    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "dockerfile": secrets._CONFIG_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
     everywhere = {k: [(lambda t: True, rx, check) for _, rx, check in v] for k, v in table.items()}
     want = redaction("secrets", everywhere, secrets.SECRETS["kinds"], "<KEY>").fn(TextDoc(text, lang))
     assert secrets.secrets_rewrite(secrets.SECRETS).fn(TextDoc(text, lang)) == want
@@ -794,3 +794,19 @@ def test_a_secret_given_to_a_setter_or_beside_its_name_as_an_argument_is_redacte
     assert kept["Db.java"] == java.replace(f"{v}a", "<KEY>").replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>").replace(v, "<KEY>")
     assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
     assert kept["secrets.rb"] == files["config/secrets.rb"].replace(f"{v}e", "<KEY>")
+
+
+def test_a_dockerfile_arg_or_env_and_a_makefile_conditional_assignment_hold_secrets(tmp_path):
+    """Config forms the unquoted pattern did not know, each kept: a Dockerfile's `ARG
+    DB_PASSWORD=...` (a build argument's default) and `ENV API_TOKEN ...` (the older form, a
+    blank for its `=`), a Makefile's `DB_PASSWORD ?= ...` and `+=`, a shell's `readonly` and
+    `local`. A variable stays (`ARG API_TOKEN`, `ENV TOKEN_FILE /run/secrets/token1`)."""
+    v = "Xk9" + _fake(ALNUM, 9, 91) + "7"
+    files = {"Dockerfile": (f"FROM python:3.12\nARG DB_PASSWORD={v}\nARG API_TOKEN\nENV API_TOKEN {v}a\n"
+                            f"ENV TOKEN_FILE /run/secrets/token1\nRUN pip install app\n"),
+             "Makefile": f"DB_PASSWORD ?= {v}b\nAPI_TOKEN += {v}c\n\nall:\n\t./build.sh\n",
+             "ci/run.sh": f"#!/bin/sh\nreadonly DEPLOY_TOKEN={v}d\nf() {{\n  local db_password={v}e\n}}\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["Dockerfile"] == files["Dockerfile"].replace(f"{v}a", "<KEY>").replace(v, "<KEY>")
+    assert kept["Makefile"] == files["Makefile"].replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>")
+    assert kept["run.sh"] == files["ci/run.sh"].replace(f"{v}d", "<KEY>").replace(f"{v}e", "<KEY>")

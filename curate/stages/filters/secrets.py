@@ -78,8 +78,11 @@ _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
 # a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles
-_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}"
-                       rf"(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
+# shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
+_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*{_NAME}"
+                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
+# a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
+_ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
 # host kept. Read as urllib's urlsplit does: the user-info runs to the authority's last "@", the user to
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
@@ -106,6 +109,10 @@ _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET = re.compile(rf"(?im){_BOL}[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*{_EOL}")
+# the same where no line ends with a lone "\r": "^" lets the regex find line starts fast (the lone-"\r" form made the code
+# filter 0.86x main on the sample's Tcl files; ``_set_lines``)
+_SET_LF = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 _PATH = ("/", "./", "../", "~/")
@@ -224,7 +231,7 @@ def _at(codes, j, word, fold):
 @numba.njit
 def _assigned(codes, e):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
-    patterns take (``:``, ``=``, ``>``) or by a line's end, \n or \r\n (the operator on the next line);
+    patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
     unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
     n = len(codes)
     quoted = e < n and (codes[e] == 34 or codes[e] == 39)
@@ -235,6 +242,8 @@ def _assigned(codes, e):
     if e >= n:
         return False
     c = codes[e]
+    if (c == 63 or c == 43) and e + 1 < n and codes[e + 1] == 61:  # Make's ?= and +=
+        return True
     return c == 58 or c == 61 or c == 62 or c == 10 or c == 13 or (c == 44 if quoted else c == 40)
 
 
@@ -327,6 +336,7 @@ _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
+_LAST_LINES = [(None, None)]  # (text, its _lines), likewise
 
 
 def candidates(text: str) -> tuple:
@@ -339,7 +349,11 @@ def candidates(text: str) -> tuple:
 
 def _lines(text: str) -> list:
     """[start, end) spans of the lines holding a name followed by an operator, each with the
-    line after it (the operator may start it), merged where they meet."""
+    line after it (the operator may start it), merged where they meet; computed once for the
+    patterns that ask (nine: each made them again)."""
+    last = _LAST_LINES[0]  # one read, as candidates'
+    if last[0] is text:
+        return last[1]
     spans, line_end = [], -1
     for j in candidates(text)[1]:
         if j < line_end:  # on the last one's line: each line looked at once (a 1 MB line of `pass=1 `: 3.4 s)
@@ -353,7 +367,27 @@ def _lines(text: str) -> list:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
             spans.append((start, end))
+    _LAST_LINES[0] = (text, spans)
     return spans
+
+
+def _env_lines(text: str) -> list:
+    """The [start, end) spans of the lines holding "ENV" (str.find: the regex over a whole shell
+    script or YAML file, its line's start found after a "\n" or a lone "\r", made the code filter 0.86x)."""
+    spans, i = [], text.find("ENV")
+    while i >= 0:
+        start, end = text.rfind("\n", 0, i) + 1, text.find("\n", i)
+        end = len(text) if end < 0 else end
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        i = text.find("ENV", end)
+    return spans
+
+
+def _lone_cr(text: str) -> bool:
+    return "\r" in text and _LONE_CR.search(text) is not None
 
 
 def _has_set(text: str) -> bool:
@@ -369,9 +403,10 @@ PATTERNS = {
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines, _CALL, _value_ok), (_lines, _PAIR, _value_ok)],
 }
-_CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
+_CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
+    (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
-_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_has_set, _SET, _value_ok)]}
+_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
@@ -382,14 +417,14 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
         try:
             return by_language.get((doc.language or "").lower(), code).fn(doc)
         finally:
-            _LAST[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
+            _LAST[0] = _LAST_LINES[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
 
 
 # Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
 # prose, where a false match costs only an audit's reading of a few characters.
-_ALL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok), (_has_set, _SET, _value_ok)]}
+_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
@@ -405,7 +440,7 @@ def redact_secrets(text: str) -> str:
     try:
         text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
     finally:
-        _LAST[0] = (None, None)
+        _LAST[0] = _LAST_LINES[0] = (None, None)
     q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
     m = _QUOTED_OPEN.search(text, max(0, q - 40)) if q >= 0 and len(text) - q > 6 else None
     if m and _named_value_ok(m):
