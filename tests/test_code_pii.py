@@ -810,3 +810,23 @@ def test_a_dockerfile_arg_or_env_and_a_makefile_conditional_assignment_hold_secr
     assert kept["Dockerfile"] == files["Dockerfile"].replace(f"{v}a", "<KEY>").replace(v, "<KEY>")
     assert kept["Makefile"] == files["Makefile"].replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>")
     assert kept["run.sh"] == files["ci/run.sh"].replace(f"{v}d", "<KEY>").replace(f"{v}e", "<KEY>")
+
+
+def test_a_wordpress_salt_given_beside_its_name_is_redacted(tmp_path):
+    """wp-config.php's keys and salts (`define('AUTH_KEY', '...')`) are 64 random printable
+    characters, `|`, `<`, `]`, `;`, `(`, blanks among them, which the literal's characters did
+    not take: kept whole. A value beside its name in a call that mixes upper and lower case,
+    digits and symbols goes whatever its symbols; the placeholder `put your unique phrase here`
+    and a database name stay. (LOGGED_IN_KEY, NONCE_KEY and the *_SALT names are no secret's name.)"""
+    rng = random.Random(101)
+    alphabet = string.ascii_letters + string.digits + "!@#$%^&*()-_ []{}<>~+=,.;:/?|"
+    salts = ["".join(rng.choice(alphabet) for _ in range(64)) for _ in range(2)]
+    salts = [s if s[0] not in " $" and s[-1] != " " else "x" + s[1:-1] + "y" for s in salts]
+    php = ("<?php\ndefine( 'DB_NAME', 'wordpress_db1' );\ndefine( 'DB_PASSWORD', 'Xk9mP2q|L7z;' );\n"
+           + "".join(f"define( '{k}', '{s}' );\n" for k, s in zip(["AUTH_KEY", "SECURE_AUTH_KEY"], salts))
+           + "define( 'AUTH_SALT', 'put your unique phrase here' );\n$table_prefix = 'wp_';\n" + "$x = 1;\n" * 4)
+    kept = _run(tmp_path, {"wp-config.php": php}, ("filter.code.data_min_chars=0",))
+    want = php.replace("Xk9mP2q|L7z;", "<KEY>")
+    for s in salts:
+        want = want.replace(s, "<KEY>")
+    assert kept["wp-config.php"] == want

@@ -71,7 +71,9 @@ _QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
 _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
-_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*{_NAME}[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+# its value any printable characters but its quote and a backslash (wp-config.php's define('AUTH_KEY', '...'): 64
+# random characters, "|<];( " among them), taken where it mixes cases, digits and symbols (``_wide_ok``)
+_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*{_NAME}[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
@@ -178,6 +180,19 @@ def _param_ok(m: re.Match) -> bool:
     ends = [e for e in (m.string.find("\n", m.end()), m.string.find("\r", m.end())) if e >= 0]
     line = m.string[line_start:min(ends, default=len(m.string))]
     return _CONN_CONTEXT.search(line) is not None and not _tells_nothing(m.group("v"))
+
+
+_WIDE_PLACEHOLDER = re.compile(r"\$\{|\{\{|%\(\w+\)|\{[A-Za-z_]{3,}\}|<[A-Za-z_ -]{3,}>")  # ${X}, {{ x }}, %(x)s, {password}, <your key>
+
+
+def _wide_ok(m: re.Match) -> bool:
+    """A literal of any characters (``_PAIR``): one of ``_QCHARS`` as ``_value_ok`` judges it; another with
+    upper and lower case and a digit, no placeholder (``$X`` starting it, ``${X}``, ``{{ x }}``, ``{password}``) nor blank at its ends."""
+    v = m.group("v")
+    if re.fullmatch(f"{_QCHARS}+", v):
+        return _value_ok(m)
+    return (v == v.strip() and not v.startswith("$") and not _WIDE_PLACEHOLDER.search(v)
+            and any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v))
 
 
 def _xml_ok(m: re.Match) -> bool:
@@ -401,7 +416,7 @@ PATTERNS = {
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
-                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _value_ok)],
+                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok)]}
