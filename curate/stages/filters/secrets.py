@@ -110,10 +110,11 @@ _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|
 # An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
-_SET = re.compile(rf"(?im){_BOL}[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*{_EOL}")
-# the same where no line ends with a lone "\r": "^" lets the regex find line starts fast (the lone-"\r" form made the code
-# filter 0.86x main on the sample's Tcl files; ``_set_lines``)
-_SET_LF = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
+_SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
+_SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
+# the same where no line ends with a lone "\r" (``_lone_cr``): "^" lets the regex find line starts fast (the lone-"\r"
+# form over whole Tcl files made the secrets rewrite on the code sample 0.78x main's)
+_SET_LF = re.compile(rf"(?im)^{_SET_LINE}\r?$")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
