@@ -830,3 +830,25 @@ def test_a_wordpress_salt_given_beside_its_name_is_redacted(tmp_path):
     for s in salts:
         want = want.replace(s, "<KEY>")
     assert kept["wp-config.php"] == want
+
+
+def test_a_password_in_an_http_basic_auth_pair_is_redacted(tmp_path):
+    """requests' `auth=("ann", "...")` and `HTTPBasicAuth("ann", "...")` hold a password beside its
+    user, with no name or operator before it: kept. It goes as a URL's password does, whatever the
+    word, unless it tells nothing (`auth=("user", "password")`, a variable)."""
+    v = "hunter" + _fake(ALNUM, 4, 111)
+    py = (f'import requests\n\nr = requests.get(URL, auth=("ann", "{v}"))\ns.auth = ("deploy", \'{v}x\')\n'
+          f'a = HTTPBasicAuth("ann", "{v}y")\nb = requests.get(URL, auth=("user", "password"))\nc = HTTPBasicAuth(user, pw)\n' + PY_CODE)
+    kept = _run(tmp_path, {"app/client.py": py}, ("filter.code.data_min_chars=0",))
+    assert kept["client.py"] == py.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
+
+
+def test_a_line_holding_auth_twice_is_searched_once():
+    """The spans searched for HTTP basic auth's pair are merged: a line holding "auth" and "Auth"
+    was two spans, and the pair on it would be replaced twice (the text around it doubled)."""
+    from curate.stages.filters.rules import TextDoc
+    from curate.stages.filters.secrets import SECRETS, secrets_rewrite
+
+    text = 'x = 1\ns.auth = HTTPBasicAuth("ann", "Xk9mP2qL7") # Auth AUTH\ny = 2\n'
+    out, counts = secrets_rewrite(SECRETS).fn(TextDoc(text, "python"))
+    assert out == text.replace("Xk9mP2qL7", "<KEY>") and counts["secrets_password"] == 1

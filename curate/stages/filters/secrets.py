@@ -109,6 +109,9 @@ _CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?
 _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
 # An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
+# HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
+_AUTH = re.compile(rf"(?:(?:auth|Auth|AUTH)[ \t]*=[ \t]*\(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
+                   rf"{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
 _SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
@@ -194,6 +197,10 @@ def _wide_ok(m: re.Match) -> bool:
         return _value_ok(m)
     return (v == v.strip() and not v.startswith("$") and not _WIDE_PLACEHOLDER.search(v)
             and any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v))
+
+
+def _auth_ok(m: re.Match) -> bool:
+    return not _tells_nothing(m.group("v"), m.group("u"))
 
 
 def _xml_ok(m: re.Match) -> bool:
@@ -387,10 +394,10 @@ def _lines(text: str) -> list:
     return spans
 
 
-def _env_lines(text: str) -> list:
-    """The [start, end) spans of the lines holding "ENV" (str.find: the regex over a whole shell
-    script or YAML file, its line's start found after a "\n" or a lone "\r", made the code filter 0.86x)."""
-    spans, i = [], text.find("ENV")
+def _word_lines(text: str, word: str) -> list:
+    """The [start, end) spans of the lines holding ``word`` (str.find: a regex over every text, or
+    one whose line's start is found after a "\n" or a lone "\r", costs more than the patterns)."""
+    spans, i = [], text.find(word)
     while i >= 0:
         start, end = text.rfind("\n", 0, i) + 1, text.find("\n", i)
         end = len(text) if end < 0 else end
@@ -398,7 +405,22 @@ def _env_lines(text: str) -> list:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
-        i = text.find("ENV", end)
+        i = text.find(word, end)
+    return spans
+
+
+def _env_lines(text: str) -> list:
+    return _word_lines(text, "ENV")
+
+
+def _auth_lines(text: str) -> list:
+    """Lines holding "auth", "Auth" or "AUTH", where ``_AUTH`` can match (merged: a line holding two is searched once)."""
+    spans = []
+    for start, end in sorted(_word_lines(text, "auth") + _word_lines(text, "Auth") + _word_lines(text, "AUTH")):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
     return spans
 
 
@@ -417,7 +439,8 @@ PATTERNS = {
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
-                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok)],
+                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
+                 (_auth_lines, _AUTH, _auth_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok)]}
