@@ -308,7 +308,7 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
           "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
-          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey"]
+          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey", "HTTPBasicAuth(\"ann\", ", "auth=(\"u\", "]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", " ?= ", "+=", "::=", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
@@ -844,11 +844,11 @@ def test_a_password_in_an_http_basic_auth_pair_is_redacted(tmp_path):
 
 
 def test_a_line_holding_auth_twice_is_searched_once():
-    """The spans searched for HTTP basic auth's pair are merged: a line holding "auth" and "Auth"
+    """The spans searched for HTTP basic auth's pair are merged: a line holding "BasicAuth(" and "auth=("
     was two spans, and the pair on it would be replaced twice (the text around it doubled)."""
     from curate.stages.filters.rules import TextDoc
     from curate.stages.filters.secrets import SECRETS, secrets_rewrite
 
-    text = 'x = 1\ns.auth = HTTPBasicAuth("ann", "Xk9mP2qL7") # Auth AUTH\ny = 2\n'
+    text = 'x = 1\ns.auth = HTTPBasicAuth("ann", "Xk9mP2qL7") # auth=( auth = (\ny = 2\n'
     out, counts = secrets_rewrite(SECRETS).fn(TextDoc(text, "python"))
     assert out == text.replace("Xk9mP2qL7", "<KEY>") and counts["secrets_password"] == 1

@@ -110,7 +110,7 @@ _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|
 # An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
-_AUTH = re.compile(rf"(?:(?:auth|Auth|AUTH)[ \t]*=[ \t]*\(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
+_AUTH = re.compile(rf"(?:auth=\(|auth = \(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
                    rf"{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
@@ -294,7 +294,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth) = words
     n = len(codes)
     flags = 0
     names = []
@@ -334,6 +334,10 @@ def _candidates(codes, pairs, words):
             names.append(j)
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
             names.append(j)
+        elif (t == 19 and _at(codes, j - 5, auth, False)) or (  # HTTP basic auth's pair: auth=(, auth = (, BasicAuth(
+                t == 20 and j >= 3 and codes[j - 2] == 61 and codes[j - 3] == 32 and _at(codes, j - 7, auth, False)) or (
+                t == 21 and _at(codes, j - 9, basic_auth, False)):
+            names.append(j)
     return flags, names
 
 
@@ -351,13 +355,14 @@ def _pairs() -> np.ndarray:
         for b in "sS":
             pairs[ord(a), ord(b)] = 17
     pairs[ord(":"), ord("/")] = 18  # a URL's "://"
+    pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _lines), likewise
 
@@ -413,17 +418,6 @@ def _env_lines(text: str) -> list:
     return _word_lines(text, "ENV")
 
 
-def _auth_lines(text: str) -> list:
-    """Lines holding "auth", "Auth" or "AUTH", where ``_AUTH`` can match (merged: a line holding two is searched once)."""
-    spans = []
-    for start, end in sorted(_word_lines(text, "auth") + _word_lines(text, "Auth") + _word_lines(text, "AUTH")):
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-        else:
-            spans.append((start, end))
-    return spans
-
-
 def _lone_cr(text: str) -> bool:
     return "\r" in text and _LONE_CR.search(text) is not None
 
@@ -440,7 +434,7 @@ PATTERNS = {
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_auth_lines, _AUTH, _auth_ok)],
+                 (_lines, _AUTH, _auth_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok)]}
