@@ -159,7 +159,9 @@ def test_secrets_take_linear_time_on_text_built_to_make_the_patterns_rescan():
     bad = {"sk": lambda n: "x = '" + "sk-" * (60 * n) + "é'\n", "glpat": lambda n: "x = '" + "glpat-" * (30 * n) + "é'\n",
            "pem": lambda n: ("-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n") * (6 * n),
            # a long line of names before an operator (or of URLs with a user-info): its line found once, not once a name
-           "names": lambda n: "x = '" + "pass=1 " * (1500 * n) + "'\n", "urls": lambda n: "x = '" + "h://a:b@c " * (200 * n) + "'\n"}
+           "names": lambda n: "x = '" + "pass=1 " * (1500 * n) + "'\n", "urls": lambda n: "x = '" + "h://a:b@c " * (200 * n) + "'\n",
+           # a line of URLs with a "/" in what could be a password, an "@" at its end: each "://" tried to 400 on
+           "slash_urls": lambda n: "x = '" + "h://a:b/c" * (200 * n) + "@'\n"}
     for name, text in bad.items():
         doc = lambda n: TextDoc(text(n) + f"key = '{GITHUB}'\n" + PEM + "\n", language="python")
         growth = _cpu_per_call(redact, doc(80)) / _cpu_per_call(redact, doc(10))
@@ -305,32 +307,35 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
-          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url"]
-_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
+          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
+          "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey", "HTTPBasicAuth(\"ann\", ", "auth=(\"u\", "]
+_OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", " ?= ", "+=", "::=", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
            "AKIAABCDEFGHIJKLMNOP", "sk-" + "Ab1" * 12, "xoxb-1234567890ab", "eyJabcdefgh.eyJabcdefgh.abcdefghijklmnop1",
-           "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x"]
+           "postgres://app:Tr0ub4dor3@db:5432/x", "redis://:x9Y8z7@h", "a://b:c1\u2028@d", "h://u:" + "p1" * 101 + "@x",
+           "mysql://r:Xk9/mP2q@db/x", "h://u:8080/a@b", "a://b:c1/\r@d", "a://b:c1?d#e@f", "h://u:80?a@b", "Xk9mP2q1</db_password>", "Xk9$mP2q1"]
 _LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\x85", "\u2029", "\x0b", "\x0c", "\x1c", "", " ; "]
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["", "  ", "export ", "set ", "ENV ", "é", "# ", "a" * 45]),
+@given(st.lists(st.tuples(st.sampled_from(["", "  ", "export ", "set ", "ENV ", "é", "# ", "a" * 45, "ARG ", "readonly "]),
                           st.sampled_from(_NAMES), st.sampled_from(["", "'", '"']), st.sampled_from(_OPS),
                           st.sampled_from(["", "'", '"']), st.sampled_from(_VALUES), st.sampled_from(_LINE_ENDS)),
                 max_size=6),
-       st.sampled_from(["python", "yaml", "dotenv", "tcl"]), st.integers(0, 200))
+       st.sampled_from(["python", "yaml", "dotenv", "tcl", "dockerfile"]), st.integers(0, 200))
 def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
     """The prefilter against every pattern run over all the text, on texts whose lines end in
     anything Python or a file may call a line's end (CRLF, a lone CR, U+2028, U+0085, form feed,
     none at the last line), after a long first line, with names in any case (the Kelvin sign,
-    the long s) and values right after a line break: the scan and the patterns both take only
-    "\\n" for a line's end, so the rewrite must give what the patterns give."""
+    the long s) and values right after a line break: the scan's spans are whole "\\n" lines
+    (the patterns' lines end in "\\n", "\\r\\n" or a lone "\\r", whole inside one), so the rewrite
+    must give what the patterns give."""
     from curate.stages.filters import secrets
     from curate.stages.filters.pii import redaction
     from curate.stages.filters.rules import TextDoc
 
     text = "x" * lead + "".join(pre + name + q1 + op + q2 + value + q2 + end for pre, name, q1, op, q2, value, end in lines)
-    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
+    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "dockerfile": secrets._CONFIG_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
     everywhere = {k: [(lambda t: True, rx, check) for _, rx, check in v] for k, v in table.items()}
     want = redaction("secrets", everywhere, secrets.SECRETS["kinds"], "<KEY>").fn(TextDoc(text, lang))
     assert secrets.secrets_rewrite(secrets.SECRETS).fn(TextDoc(text, lang)) == want
@@ -551,3 +556,299 @@ def test_a_url_password_with_a_dollar_inside_is_redacted_a_variable_is_kept(tmp_
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     want = [u.replace(u[u.index(":", u.index("://") + 3) + 1:u.rindex("@")], "<KEY>") for u in secrets]
     assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + variables))
+
+
+def _url_want(u: str) -> str:
+    """``u`` with the password urllib.parse.urlsplit reads replaced by <KEY> (the ground truth)."""
+    from urllib.parse import urlsplit
+
+    p = urlsplit(u)
+    assert p.password, u
+    at = u.index("@" + p.hostname) if p.hostname else u.rindex("@")
+    start = u.index(":", u.index("://") + 3, at) + 1
+    assert u[start:at] == p.password, (u, p.password)
+    return u[:start] + "<KEY>" + u[at:]
+
+
+def test_a_urls_password_is_what_urlsplit_reads_not_how_random_it_looks(tmp_path):
+    """A URL's password with no digit or symbol was taken for a placeholder and kept
+    (`postgres://app:hunter@db`, a passphrase `correcthorsebatterystaple`, `letmein`): what
+    urlsplit reads as the password is one, however ordinary the word. Kept: a word that says
+    "password" (`user:password@`, `My%20Pass`, `your_password`), the user's own name (a default:
+    `guest:guest@`, `postgres:postgres@`), two characters or fewer (a test's `gopher:go@`,
+    `:pw@`), and the placeholder marks as before."""
+    secret_urls = ["postgres://app:hunter@db.internal:5432/app", "amqp://u:correcthorsebatterystaple@mq/v",
+                   "redis://:letmein@cache:6379/0", "https://ann:swordfish@github.com/octo/app.git",
+                   "mongodb://admin:Dragon@mongo1,mongo2/db", "ftp://anonymous:abc@ftp.test/pub"]
+    placeholders = ["postgres://user:password@localhost/db", "http://My%20User:My%20Pass@dummy.test/", "redis://:pw@host",
+                    "https://gopher:go@test.com", "amqp://guest:guest@localhost:5672/", "postgres://postgres:postgres@db/app",
+                    "mysql://root:your_password@db", "postgres://u:PASSWORD@db", "smtp://me:MyPassword@smtp", "http://user:***@x"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + placeholders)),
+             ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + placeholders))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [_url_want(u) for u in secret_urls]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + placeholders))
+    assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + placeholders))
+
+
+def test_a_url_password_with_a_percent_not_of_an_escape_is_redacted(tmp_path):
+    """Any "%" not of a %XX escape made a URL's password a placeholder: `root:Xk9%!q2@db` (a
+    symbol as password rules ask) was kept whole. A format's directive is the placeholder (`%s`,
+    `%(pw)s`, Go's `%v`, `%1$s`); another "%" is the password's."""
+    secret_urls = ["mysql://root:Xk9%!q2@db/shop", "postgres://app:50%off@db/app", "redis://:p%zz9w@cache",
+                   "amqp://u:Tr0ub%_dor@mq", "postgres://app:100%Secure@db"]
+    formats = ["postgres://%s:%s@%s/%s", "https://ann:p%(pw)s@x", "redis://:%v@host", "mysql://%1$s:%2$s@db",
+               "postgres://app:%(password)s@db", "amqp://u:%-10s@mq"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + formats))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = [_url_want(u) for u in secret_urls]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + formats))
+
+
+@pytest.mark.parametrize("hash_or_question", [False, True])
+def test_a_url_password_holding_a_raw_slash_is_redacted_whole(tmp_path, hash_or_question):
+    """A password with a raw "/" (`postgres://u:ab/cd9@h/db`, unescaped as a config writer may
+    leave it) was kept whole: urlsplit ends the authority at the first "/" and reads no password
+    at all. Read as the writer meant it, as urlsplit reads it once the "/" is escaped (%2F): the
+    whole password goes, none of it left. A port, a path's "@" (`/users/@me`, `/@scope/pkg`)
+    and an e-mail in a path after a port are no password. A raw "?" or "#" likewise."""
+    from urllib.parse import quote
+
+    secret_urls = ["postgres://u:ab/cd9@h/db", "mysql://root:Xk9/mP2q/z@db.internal:3306/shop",
+                   "redis://:s3/cr3t@cache:6379/0", "amqp://svc:Tr0ub/4dor@mq"]
+    if hash_or_question:  # urlsplit ends the authority at a "?" or "#" as at a "/"
+        secret_urls = ["postgres://u:ab?cd9@h/db", "redis://:s3#cr3t@cache:6379/0", "amqp://svc:Tr0#ub/4?dor@mq"]
+    kept_urls = ["http://host:8080/a@b", "https://discord.com:443/api/users/@me", "http://localhost:3000?email=a@b.test",
+                 "https://x.test:443#/u@x", "https://www.npmjs.com/package/@babel/core",
+                 "git+ssh://git@github.com:npm/cli.git", "http://localhost:$PORT/x@y", "http://host:port/users/ann@x",
+                 "http://example.com:80/~user@host", "https://host:{port}/u@x", "https://me:pw@host/path/ann@example.com"]
+    files = {"app/db.py": "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(secret_urls + kept_urls)),
+             ".env": "".join(f"URL_{i}={u}\n" for i, u in enumerate(secret_urls + kept_urls))}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = []
+    for u in secret_urls:
+        start, at = u.index(":", u.index("://") + 3) + 1, u.index("@")
+        escaped = u[:start] + quote(u[start:at], safe="") + u[at:]
+        want.append(_url_want(escaped).replace(quote(u[start:at], safe=""), u[start:at]))
+        assert want[-1] == u[:start] + "<KEY>" + u[at:]
+    assert kept["db.py"] == "".join(f'URL_{i} = "{u}"\n' for i, u in enumerate(want + kept_urls))
+    assert kept[".env"] == "".join(f"URL_{i}={u}\n" for i, u in enumerate(want + kept_urls))
+
+
+def test_unquoted_and_set_secrets_on_old_mac_lines(tmp_path):
+    """A code dump's record keeps its file's line ends, and one whose lines end with a lone "\\r"
+    (old Mac) kept its unquoted and `set` secrets: the patterns took only "\\n" for a line's start
+    and end, so `PASSWORD=...` after a "\\r" was inside a line (a source tree's file is read
+    with universal newlines, and the quoted and URL forms need no line's end). Its ledger
+    snippet, where such a record is removed, likewise."""
+    from curate.snippets import redacted_head
+
+    value = "S3cret" + _fake(ALNUM, 8, 41) + "9"
+    files = {"deploy/app.yaml": (f"db:\r  host: db.internal\r  password: {value}\r  port: 5432\r", "YAML"),
+             "app/.env": (f"APP=shop\rDB_PASSWORD={value}\rexport API_TOKEN={value}\rDEBUG=1\r", "Dotenv"),
+             "lib/conf.tcl": (f'puts start\rset db_password "{value}"\rputs ok\r', "Tcl")}
+    dump, out = tmp_path / "dump.jsonl", tmp_path / "out"
+    dump.write_text("".join(json.dumps({"content": t, "path": p, "lang": lang}) + "\n" for p, (t, lang) in files.items()))
+    assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--set",
+                     "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    kept = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert dict(zip(kept["path"], kept["text"])) == {f"dump.jsonl:{p}": t.replace(value, "<KEY>") for p, (t, _) in files.items()}
+    assert [redacted_head(t, 1000) for t, _ in files.values()] == [t.replace(value, "<KEY>") for t, _ in files.values()]
+
+
+def test_a_password_in_a_query_or_connection_string_is_redacted(tmp_path):
+    """A password given as a URL's query parameter (`jdbc:mysql://db/app?user=app&password=...`,
+    libpq's `?password=`, a login URL's `&pass=`) or a connection string's key (JDBC SQL Server's
+    `;password=...;`, ADO.NET's `Password=...;`, ODBC's `Pwd=...;`) matched no pattern (no quote
+    after its `=`, no line's end): kept in the corpus. The value goes, to its `&`, `;` or quote;
+    a placeholder stays (`Password=myPassword;`, `{0}`, `%s`, `${DB_PASS}`, `****`), and so does
+    code that only looks like one (`i=0;pwd=cwd;`, `bypass=`)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    secret_urls = ["jdbc:mysql://db:3306/app?user=app&password=Tr0ub4dor3&useSSL=true",
+                   "postgresql://db/app?user=app&password=letmein", "https://api.test/login?user=ann&pass=hunter22#top",
+                   "mongodb://db/?authSource=admin&db_password=Xk9mP2qL"]
+    secret_conns = ["jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=Xk9mP2qL7;encrypt=true",
+                    "Server=tcp:db,1433;Database=app;User Id=sa;Password=Tr0ub4 dor3;", "Driver={PostgreSQL};Server=db;Uid=app;Pwd=hunter22;"]
+    kept_ones = ["Server=db;Database=app;User Id=sa;Password=myPassword;", "Server=db;User Id=sa;Password={0};",
+                 "jdbc:mysql://db/app?user=app&password=%s", "postgresql://db/app?user=app&password=${DB_PASS}",
+                 "Server=db;Uid=sa;Pwd=****;", "https://x.test/a?user=u&bypass=Xk9mP2qL", "https://x.test/a?user=u&password=",
+                 "i=0;pwd=cwd;"]
+    lines = secret_urls + secret_conns + kept_ones
+    files = {"app/db.py": "".join(f'DSN_{i} = "{u}"\n' for i, u in enumerate(lines)),
+             "src/Db.java": "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(lines)) + "}\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = []
+    for u in secret_urls:  # the ground truth: urllib's query parameter
+        (name, (value,)), = [(k, v) for k, v in parse_qs(urlsplit(u.removeprefix("jdbc:")).query).items() if "pass" in k]
+        want.append(u.replace(f"{name}={value}", f"{name}=<KEY>"))
+    for u in secret_conns:  # a connection string's key=value pairs, split on ";"
+        (key, value), = [p.split("=", 1) for p in u.split(";") if p.split("=", 1)[0].lower() in ("password", "pwd")]
+        want.append(u.replace(f"{key}={value}", f"{key}=<KEY>"))
+    want += kept_ones
+    assert kept["db.py"] == "".join(f'DSN_{i} = "{u}"\n' for i, u in enumerate(want))
+    assert kept["Db.java"] == "class Db {\n" + "".join(f'  String dsn{i} = "{u}";\n' for i, u in enumerate(want)) + "}\n"
+
+
+def test_an_unquoted_secret_before_a_comment_is_redacted(tmp_path):
+    """An unquoted value followed by a comment (`password: S3cret42  # prod`, `export API_TOKEN=...
+    # CI`) was kept: the pattern wanted the line's end right after the value. A `#` after a blank
+    starts a comment in YAML, shell, `.env` files and Makefiles; a `#` inside the value is the
+    value's (`Xk9#mP2q`), and a commented-out value (`# password: ...`) is no different."""
+    v = "S3cret" + _fake(ALNUM, 8, 51) + "9"
+    files = {"deploy/app.yaml": f"db:\n  password: {v}  # prod, rotate monthly\n  token: {v}x #\n  pin: 4#x\n",
+             ".env": f"DB_PASSWORD={v} # the staging one\nexport API_TOKEN={v}y\t# CI\nSECRET=Xk9#{v}\n",
+             "ci/deploy.sh": f"#!/bin/sh\nexport DEPLOY_TOKEN={v}z # from the vault\necho ok\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"app.yaml": files["deploy/app.yaml"].replace(f"{v}x", "<KEY>").replace(v, "<KEY>"),
+                    ".env": files[".env"].replace(f"Xk9#{v}", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>"),
+                    "deploy.sh": files["ci/deploy.sh"].replace(f"{v}z", "<KEY>")}
+
+
+def test_a_quoted_secret_with_a_prefix_a_dollar_or_past_200_characters_is_redacted(tmp_path):
+    """Quoted secrets the pattern passed over: a string with a prefix between the operator and its
+    quote (Python's `SECRET_KEY = b'...'`, `r'...'`, C#'s `@"..."`), a `$` inside the value
+    (`"Xk9$mP2q"`, as a URL's password since d6987c3), and a value past 200 characters (a base64
+    DER key on one line): each kept whole. A `$` that starts it (`"$DB_PASSWORD"`, `"${X}"`) or
+    opens an interpolation (`"pre${x}1"`) still marks no literal."""
+    rng = random.Random(52)
+    v, der = "Xk9" + _fake(ALNUM, 9, 53) + "7", base64.b64encode(rng.randbytes(500)).decode()
+    files = {"app/settings.py": (f"SECRET_KEY = b'{v}'\nAPI_TOKEN = r\"{v}a\"\nDB_PASSWORD = 'Xk9${v}'\n"
+                                 f"PRIVATE_KEY = \"{der}\"\nTOKEN_VAR = '$DB_PASSWORD1'\nTOKEN_TPL = 'a${{x}}1b2C'\n" + PY_CODE),
+             "src/Conf.cs": f'class Conf {{\n  string password = @"{v}b";\n}}\n'}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["settings.py"] == files["app/settings.py"].replace(f"Xk9${v}", "<KEY>").replace(f"{v}a", "<KEY>").replace(
+        v, "<KEY>").replace(der, "<KEY>")
+    assert kept["Conf.cs"] == files["src/Conf.cs"].replace(f"{v}b", "<KEY>")
+    ast.parse(kept["settings.py"])
+
+
+def test_a_long_quoted_secret_cut_by_the_snippet_keeps_none_of_it():
+    """A ledger snippet is the redaction of the text's first 200 + 512 characters, cut to 200: a
+    quoted secret that starts inside the snippet and ends past those 712 (a base64 key on one line,
+    quoted secrets now taken to 4 KB) had no closing quote there and kept its first characters in
+    the snippet. Its value running to the cut is taken from its quote on, as a PEM key cut before
+    its END line is."""
+    from curate.snippets import redacted_head
+
+    der = base64.b64encode(random.Random(61).randbytes(900)).decode()
+    for text in (f'import os\n\nPRIVATE_KEY = "{der}"\n', f"import os\nCONFIG = {{'signing_key': b'{der}'}}\n"):
+        head = redacted_head(text, 200)
+        assert der[:8] not in head, head
+        assert head == text[:text.index(der)] + "<KEY>", head
+    plain = "x = '" + "a1" * 600 + "'\n"  # no secret's name before it
+    assert redacted_head(plain, 200) == plain[:200]
+
+
+def test_a_secret_in_a_triple_quoted_or_backtick_string_or_unquoted_with_a_dollar_is_redacted(tmp_path):
+    """Literal forms the patterns passed over, each kept whole: Python's triple-quoted string
+    (`password = \"\"\"...\"\"\"`), a JavaScript template literal or Go raw string without a
+    substitution (`const apiKey = \\`...\\``), and an unquoted YAML or `.env` value with a `$`
+    inside (`DB_PASSWORD=Xk9$mP2q`; one that starts it, `$DB_PASS`, `${X}`, is a variable)."""
+    v = "Xk9" + _fake(ALNUM, 9, 71) + "7"
+    files = {"app/settings.py": f'DB_PASSWORD = """{v}"""\nAPI_TOKEN = \'\'\'{v}a\'\'\'\nDOC = """{v}b"""\n' + PY_CODE,
+             "web/client.js": f"const apiKey = `{v}c`;\nconst token = `${{prefix}}{v}`;\n" + JS_CODE,
+             "cmd/main.go": f"package main\n\nvar secretKey = `{v}d`\n",
+             "deploy/app.yaml": f"db:\n  password: Xk9${v}\n  token: $DB_TOKEN1\n",
+             ".env": f"DB_PASSWORD={v[:5]}$${v[5:]}\nAPI_TOKEN=$OTHER_TOKEN1\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["settings.py"] == files["app/settings.py"].replace(f"{v}a", "<KEY>").replace(f'"""{v}"""', '"""<KEY>"""')
+    assert kept["client.js"] == files["web/client.js"].replace(f"{v}c", "<KEY>")
+    assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
+    assert kept["app.yaml"] == files["deploy/app.yaml"].replace(f"Xk9${v}", "<KEY>")
+    assert kept[".env"] == files[".env"].replace(f"{v[:5]}$${v[5:]}", "<KEY>")
+    ast.parse(kept["settings.py"])
+
+
+def test_a_secret_in_an_xml_element_is_redacted(tmp_path):
+    """An XML element named as a secret (Maven's `<password>...</password>`, `<apiKey>`,
+    `<client-secret>`) kept its value: no operator but the tag's `>`, no quote. Its text goes; a
+    property reference (`${db.password}`) or a name stays. A removed file's ledger snippet
+    likewise."""
+    from curate.snippets import redacted_head
+
+    v = "Xk9" + _fake(ALNUM, 9, 72) + "7"
+    text = (f"<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <username>deploy</username>\n"
+            f"      <password>{v}</password>\n      <apiKey>{v}x</apiKey>\n    </server>\n  </servers>\n"
+            f"  <client-secret>{v}y</client-secret>\n  <db.password>${{db.password1}}</db.password>\n"
+            f"  <token>access_token</token>\n</settings>\n")
+    kept = _run(tmp_path, {"conf/settings.xml": text}, ("filter.code.data_min_chars=0",))
+    want = text.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
+    assert kept["settings.xml"] == want
+    assert redacted_head(text, 200) == want[:200]
+
+
+def test_a_secret_given_to_a_setter_or_beside_its_name_as_an_argument_is_redacted(tmp_path):
+    """A literal secret passed to a setter (`ds.setPassword("...")`, `.withPassword('...')`,
+    `builder.password("...")`) or beside its name in a call (`props.setProperty("db.password",
+    "...")`, `os.Setenv("DB_PASSWORD", "...")`, `ENV.fetch("SECRET_KEY_BASE", "...")`) had no
+    operator before its quote: kept. The literal goes; a variable, an empty default and a
+    getter's name argument stay."""
+    v = "Xk9" + _fake(ALNUM, 9, 81) + "7"
+    java = (f'class Db {{\n  void init() {{\n    ds.setPassword("{v}");\n    props.setProperty("db.password", "{v}a");\n'
+            f'    b.withApiKey("{v}b").password("{v}c");\n    ds.setPassword(password);\n    props.getProperty("password", "");\n'
+            f'    String t = vault.getSecret("DbPassword2");\n  }}\n}}\n')
+    files = {"src/Db.java": java, "cmd/main.go": f'package main\n\nfunc init() {{\n\tos.Setenv("DB_PASSWORD", "{v}d")\n}}\n',
+             "config/secrets.rb": f'SECRET = ENV.fetch("SECRET_KEY_BASE", "{v}e")\nTOKEN = ENV.fetch("API_TOKEN", nil)\n' + "x = 1\n" * 4}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["Db.java"] == java.replace(f"{v}a", "<KEY>").replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>").replace(v, "<KEY>")
+    assert kept["main.go"] == files["cmd/main.go"].replace(f"{v}d", "<KEY>")
+    assert kept["secrets.rb"] == files["config/secrets.rb"].replace(f"{v}e", "<KEY>")
+
+
+def test_a_dockerfile_arg_or_env_and_a_makefile_conditional_assignment_hold_secrets(tmp_path):
+    """Config forms the unquoted pattern did not know, each kept: a Dockerfile's `ARG
+    DB_PASSWORD=...` (a build argument's default) and `ENV API_TOKEN ...` (the older form, a
+    blank for its `=`), a Makefile's `DB_PASSWORD ?= ...` and `+=`, a shell's `readonly` and
+    `local`. A variable stays (`ARG API_TOKEN`, `ENV TOKEN_FILE /run/secrets/token1`)."""
+    v = "Xk9" + _fake(ALNUM, 9, 91) + "7"
+    files = {"Dockerfile": (f"FROM python:3.12\nARG DB_PASSWORD={v}\nARG API_TOKEN\nENV API_TOKEN {v}a\n"
+                            f"ENV TOKEN_FILE /run/secrets/token1\nRUN pip install app\n"),
+             "Makefile": f"DB_PASSWORD ?= {v}b\nAPI_TOKEN += {v}c\n\nall:\n\t./build.sh\n",
+             "ci/run.sh": f"#!/bin/sh\nreadonly DEPLOY_TOKEN={v}d\nf() {{\n  local db_password={v}e\n}}\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept["Dockerfile"] == files["Dockerfile"].replace(f"{v}a", "<KEY>").replace(v, "<KEY>")
+    assert kept["Makefile"] == files["Makefile"].replace(f"{v}b", "<KEY>").replace(f"{v}c", "<KEY>")
+    assert kept["run.sh"] == files["ci/run.sh"].replace(f"{v}d", "<KEY>").replace(f"{v}e", "<KEY>")
+
+
+def test_a_wordpress_salt_given_beside_its_name_is_redacted(tmp_path):
+    """wp-config.php's keys and salts (`define('AUTH_KEY', '...')`) are 64 random printable
+    characters, `|`, `<`, `]`, `;`, `(`, blanks among them, which the literal's characters did
+    not take: kept whole. A value beside its name in a call that mixes upper and lower case,
+    digits and symbols goes whatever its symbols; the placeholder `put your unique phrase here`
+    and a database name stay. (LOGGED_IN_KEY, NONCE_KEY and the *_SALT names are no secret's name.)"""
+    rng = random.Random(101)
+    alphabet = string.ascii_letters + string.digits + "!@#$%^&*()-_ []{}<>~+=,.;:/?|"
+    salts = ["".join(rng.choice(alphabet) for _ in range(64)) for _ in range(2)]
+    salts = [s if s[0] not in " $" and s[-1] != " " else "x" + s[1:-1] + "y" for s in salts]
+    php = ("<?php\ndefine( 'DB_NAME', 'wordpress_db1' );\ndefine( 'DB_PASSWORD', 'Xk9mP2q|L7z;' );\n"
+           + "".join(f"define( '{k}', '{s}' );\n" for k, s in zip(["AUTH_KEY", "SECURE_AUTH_KEY"], salts))
+           + "define( 'AUTH_SALT', 'put your unique phrase here' );\n$table_prefix = 'wp_';\n" + "$x = 1;\n" * 4)
+    kept = _run(tmp_path, {"wp-config.php": php}, ("filter.code.data_min_chars=0",))
+    want = php.replace("Xk9mP2q|L7z;", "<KEY>")
+    for s in salts:
+        want = want.replace(s, "<KEY>")
+    assert kept["wp-config.php"] == want
+
+
+def test_a_password_in_an_http_basic_auth_pair_is_redacted(tmp_path):
+    """requests' `auth=("ann", "...")` and `HTTPBasicAuth("ann", "...")` hold a password beside its
+    user, with no name or operator before it: kept. It goes as a URL's password does, whatever the
+    word, unless it tells nothing (`auth=("user", "password")`, a variable)."""
+    v = "hunter" + _fake(ALNUM, 4, 111)
+    py = (f'import requests\n\nr = requests.get(URL, auth=("ann", "{v}"))\ns.auth = ("deploy", \'{v}x\')\n'
+          f'a = HTTPBasicAuth("ann", "{v}y")\nb = requests.get(URL, auth=("user", "password"))\nc = HTTPBasicAuth(user, pw)\n' + PY_CODE)
+    kept = _run(tmp_path, {"app/client.py": py}, ("filter.code.data_min_chars=0",))
+    assert kept["client.py"] == py.replace(f"{v}x", "<KEY>").replace(f"{v}y", "<KEY>").replace(v, "<KEY>")
+
+
+def test_a_line_holding_auth_twice_is_searched_once():
+    """The spans searched for HTTP basic auth's pair are merged: a line holding "BasicAuth(" and "auth=("
+    was two spans, and the pair on it would be replaced twice (the text around it doubled)."""
+    from curate.stages.filters.rules import TextDoc
+    from curate.stages.filters.secrets import SECRETS, secrets_rewrite
+
+    text = 'x = 1\ns.auth = HTTPBasicAuth("ann", "Xk9mP2qL7") # auth=( auth = (\ny = 2\n'
+    out, counts = secrets_rewrite(SECRETS).fn(TextDoc(text, "python"))
+    assert out == text.replace("Xk9mP2qL7", "<KEY>") and counts["secrets_password"] == 1

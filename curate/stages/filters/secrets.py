@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import numba
 import numpy as np
@@ -60,22 +61,64 @@ _TOKEN = re.compile(
 # `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
 _NAME = (r"(?:pass(?:word|wd)|(?<![^\W_])pass|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
-_VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~-]{6,200})"
-_QUOTED = re.compile(rf"[=:>][ \t]*(?P<q>[\"']){_VALUE}(?P=q)")
+_VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
+# Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
+# one that starts it is a variable, ``_named_value_ok``; "${", "$(" stop it), up to 4 KB (a base64 key on one line)
+# Python's triple quotes and a JavaScript template literal or Go raw string (a `${` in one stops the value)
+_STRING_QUOTE, _QCHARS = r"(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
+_QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+# A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
+# quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
+_CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+# its value any printable characters but its quote and a backslash (wp-config.php's define('AUTH_KEY', '...'): 64
+# random characters, "|<];( " among them), taken where it mixes cases, digits and symbols (``_wide_ok``)
+_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*{_NAME}[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
-# A line's end is "\n" or "\r\n" (a file from Windows: a code dump keeps its files' line ends)
-_UNQUOTED = re.compile(rf"(?im)^[ \t]*(?:export[ \t]+|ENV[ \t]+)?[\w.-]*{_NAME}[ \t]*(?:=|:=|:)[ \t]*{_VALUE}[ \t]*\r?$")
+# A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
+# its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
+_BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
+# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles
+# shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
+_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*{_NAME}"
+                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
+# a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
+_ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
 # host kept. Read as urllib's urlsplit does: the user-info runs to the authority's last "@", the user to
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
 # Searched on the lines where the scan finds "://" then "@" (``_user_info``), the scheme's last letter checked after.
 _URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,200})@")
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@)
-_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?![0-9A-Fa-f]{2})|\A[xX*.]+\Z")
+# A password holding a raw "/", "?" or "#" (`u:ab/cd9@h`, left unescaped): urlsplit ends the authority at
+# the first and reads no password at all; read as the writer meant it, as urlsplit reads it with the "/" escaped.
+# No "@" in it (an "@" before the "/" is the form above's); a host after the "@" (not a path's /users/@me).
+_URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}):(?P<v>[^\s/?#\"'`<>\\@]{1,200}[/?#][^\s\"'`<>\\@]{0,200})@(?=[\w\[])")
+# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@); a
+# format's directive (%s, %(pw)s, Go's %v, %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
+_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z")
+# a password that says it is one (user:password@, My%20Pass, your_password, Go's test pa%2Fssword, changeme),
+# escapes, separators and case aside
+_PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db)?(?:pass(?:word|wd|phrase)?|pwd|pw|secret)|changeme")
+# A password as a URL's query parameter (jdbc:mysql://db/app?user=app&password=..., a login's &pass=) to its
+# "&", "#", blank or quote, or a connection string's key (JDBC's ;password=...;, ADO.NET's Password=...;,
+# ODBC's Pwd=...;) to its ";" or quote, blanks inside (ADO.NET's values may hold them); a name after "_.-"
+# too (db_password), not bypass=. Taken where the line holds a URL or another connection key (``_param_ok``).
+_QUERY = re.compile(r"(?i)[?&](?:[\w.-]*[_.-])?(?:pass(?:word|wd)?|pwd)=(?P<v>[^&#\s\"'`<>\\]{1,200})")
+_CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?P<v>[^;\"'`<>\\\r\n]{0,199}[^;\"'`<>\\\s])")
+_CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
+# An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
+_XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
+# HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
+_AUTH = re.compile(rf"(?:auth=\(|auth = \(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
+                   rf"{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
-_SET = re.compile(rf"(?im)^[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*\r?$")
+_SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
+_SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
+# the same where no line ends with a lone "\r" (``_lone_cr``): "^" lets the regex find line starts fast (the lone-"\r"
+# form over whole Tcl files made the secrets rewrite on the code sample 0.78x main's)
+_SET_LF = re.compile(rf"(?im)^{_SET_LINE}\r?$")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 _PATH = ("/", "./", "../", "~/")
@@ -108,7 +151,8 @@ def _value_ok(m: re.Match) -> bool:
     # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
     # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
     v = m.group("v")
-    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v) and _looks_random(v)
+    return (not v.startswith("$") and any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v)
+            and _looks_random(v))
 
 
 def _named_value_ok(m: re.Match) -> bool:
@@ -116,12 +160,60 @@ def _named_value_ok(m: re.Match) -> bool:
 
 
 def _url_ok(m: re.Match) -> bool:
-    """A URL's password, not a placeholder: after a scheme, with a digit or a symbol besides its
-    percent-escapes (not a word: ``user:password@``, ``guest:guest@``, Go's test ``My%20User:My%20Pass@``;
-    not ``${DB_PASS}``, ``<password>``, ``xxx``, ``****``, ``$PASSWORD``, ``%s``, ``{password}``)."""
-    s, v = m.start(), m.group("v")
-    return (s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum() and not _URL_PLACEHOLDER.search(v)
-            and any(c.isdigit() or not (c.isalnum() or c in "_.-") for c in _ESCAPE.sub("", v)))
+    """A URL's password as urlsplit reads it, after a scheme, however ordinary the word
+    (``app:hunter@``), unless it tells nothing (``_tells_nothing``: ``user:password@``, Go's test
+    ``My%20User:My%20Pass@``, ``guest:guest@``, ``gopher:go@``, ``${DB_PASS}``, ``$PASSWORD``, ``%s``)."""
+    s = m.start()
+    return s > 0 and m.string[s - 1].isascii() and m.string[s - 1].isalnum() and not _tells_nothing(m.group("v"), m.group("u"))
+
+
+def _tells_nothing(v: str, user: str = "") -> bool:
+    """A password that hides nothing: a placeholder (``${DB_PASS}``, ``<password>``, ``%s``,
+    ``****``), a word saying password (``myPassword``, ``My%20Pass``), the user's own name (a
+    default: ``guest:guest``), two characters or fewer (a test's ``gopher:go``)."""
+    if _URL_PLACEHOLDER.search(v):
+        return True
+    word = unquote(v).lower()
+    return len(word) <= 2 or word == unquote(user).lower() or bool(_PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word)))
+
+
+def _param_ok(m: re.Match) -> bool:
+    """A query's or connection string's password (``_QUERY``, ``_CONN``) where its line holds a URL
+    or another connection key (not ``i=0;pwd=cwd;`` in code), and it tells something."""
+    line_start = max(m.string.rfind("\n", 0, m.start()), m.string.rfind("\r", 0, m.start())) + 1
+    ends = [e for e in (m.string.find("\n", m.end()), m.string.find("\r", m.end())) if e >= 0]
+    line = m.string[line_start:min(ends, default=len(m.string))]
+    return _CONN_CONTEXT.search(line) is not None and not _tells_nothing(m.group("v"))
+
+
+_WIDE_PLACEHOLDER = re.compile(r"\$\{|\{\{|%\(\w+\)|\{[A-Za-z_]{3,}\}|<[A-Za-z_ -]{3,}>")  # ${X}, {{ x }}, %(x)s, {password}, <your key>
+
+
+def _wide_ok(m: re.Match) -> bool:
+    """A literal of any characters (``_PAIR``): one of ``_QCHARS`` as ``_value_ok`` judges it; another with
+    upper and lower case and a digit, no placeholder (``$X`` starting it, ``${X}``, ``{{ x }}``, ``{password}``) nor blank at its ends."""
+    v = m.group("v")
+    if re.fullmatch(f"{_QCHARS}+", v):
+        return _value_ok(m)
+    return (v == v.strip() and not v.startswith("$") and not _WIDE_PLACEHOLDER.search(v)
+            and any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v))
+
+
+def _auth_ok(m: re.Match) -> bool:
+    return not _tells_nothing(m.group("v"), m.group("u"))
+
+
+def _xml_ok(m: re.Match) -> bool:
+    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``)."""
+    return not _URL_PLACEHOLDER.search(m.group("v")) and _value_ok(m)
+
+
+def _url_slash_ok(m: re.Match) -> bool:
+    """As ``_url_ok``, where the part before the first "/", "?" or "#" is no port (``host:8080/a@b``,
+    ``host:port/...``) and the "@" starts no path's part (``/users/@me``)."""
+    v = m.group("v")
+    first = re.split(r"[/?#]", v, maxsplit=1)[0]
+    return not first.isdigit() and first.lower() != "port" and not v.endswith("/") and _url_ok(m)
 
 
 def _token_ok(m: re.Match) -> bool:
@@ -162,19 +254,26 @@ def _at(codes, j, word, fold):
 @numba.njit
 def _assigned(codes, e):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
-    patterns take (``:``, ``=``, ``>``) or by a line's end, \n or \r\n (the operator on the next line)?"""
+    patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
+    unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
     n = len(codes)
-    if e < n and (codes[e] == 34 or codes[e] == 39):
+    quoted = e < n and (codes[e] == 34 or codes[e] == 39)
+    if quoted:
         e += 1
     while e < n and (codes[e] == 32 or codes[e] == 9):
         e += 1
-    return e < n and (codes[e] == 58 or codes[e] == 61 or codes[e] == 62 or codes[e] == 10 or codes[e] == 13)
+    if e >= n:
+        return False
+    c = codes[e]
+    if (c == 63 or c == 43) and e + 1 < n and codes[e + 1] == 61:  # Make's ?= and +=
+        return True
+    return c == 58 or c == 61 or c == 62 or c == 10 or c == 13 or (c == 44 if quoted else c == 40)
 
 
 @numba.njit
 def _user_info(codes, j):
-    """Does "://" start at ``j`` with an "@" before the URL's next "/", "?", "#" or blank (as ``_URL``
-    can match: 200 + 1 + 200 characters)?"""
+    """Does "://" start at ``j`` with an "@" before the URL's next blank, quote or ``<>\\``
+    (as ``_URL`` and ``_URL_SLASH`` can match: 200 + 1 + 200 characters)?"""
     n = len(codes)
     if j + 2 >= n or codes[j + 1] != 47 or codes[j + 2] != 47:
         return False
@@ -182,7 +281,8 @@ def _user_info(codes, j):
         c = codes[k]
         if c == 64:
             return True
-        if c == 47 or c == 63 or c == 35 or c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12:
+        if (c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12
+                or c == 34 or c == 39 or c == 96 or c == 60 or c == 62 or c == 92):
             return False
     return False
 
@@ -194,7 +294,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth) = words
     n = len(codes)
     flags = 0
     names = []
@@ -234,6 +334,10 @@ def _candidates(codes, pairs, words):
             names.append(j)
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
             names.append(j)
+        elif (t == 19 and _at(codes, j - 5, auth, False)) or (  # HTTP basic auth's pair: auth=(, auth = (, BasicAuth(
+                t == 20 and j >= 3 and codes[j - 2] == 61 and codes[j - 3] == 32 and _at(codes, j - 7, auth, False)) or (
+                t == 21 and _at(codes, j - 9, basic_auth, False)):
+            names.append(j)
     return flags, names
 
 
@@ -251,14 +355,16 @@ def _pairs() -> np.ndarray:
         for b in "sS":
             pairs[ord(a), ord(b)] = 17
     pairs[ord(":"), ord("/")] = 18  # a URL's "://"
+    pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
+_LAST_LINES = [(None, None)]  # (text, its _lines), likewise
 
 
 def candidates(text: str) -> tuple:
@@ -271,7 +377,11 @@ def candidates(text: str) -> tuple:
 
 def _lines(text: str) -> list:
     """[start, end) spans of the lines holding a name followed by an operator, each with the
-    line after it (the operator may start it), merged where they meet."""
+    line after it (the operator may start it), merged where they meet; computed once for the
+    patterns that ask (nine: each made them again)."""
+    last = _LAST_LINES[0]  # one read, as candidates'
+    if last[0] is text:
+        return last[1]
     spans, line_end = [], -1
     for j in candidates(text)[1]:
         if j < line_end:  # on the last one's line: each line looked at once (a 1 MB line of `pass=1 `: 3.4 s)
@@ -285,17 +395,51 @@ def _lines(text: str) -> list:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
             spans.append((start, end))
+    _LAST_LINES[0] = (text, spans)
     return spans
+
+
+def _word_lines(text: str, word: str) -> list:
+    """The [start, end) spans of the lines holding ``word`` (str.find: a regex over every text, or
+    one whose line's start is found after a "\n" or a lone "\r", costs more than the patterns)."""
+    spans, i = [], text.find(word)
+    while i >= 0:
+        start, end = text.rfind("\n", 0, i) + 1, text.find("\n", i)
+        end = len(text) if end < 0 else end
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        i = text.find(word, end)
+    return spans
+
+
+def _env_lines(text: str) -> list:
+    return _word_lines(text, "ENV")
+
+
+def _lone_cr(text: str) -> bool:
+    return "\r" in text and _LONE_CR.search(text) is not None
+
+
+def _has_set(text: str) -> bool:
+    """Can ``_SET`` match? (casefold: ``(?i)`` takes the long s for s; 0.9 us for a snippet, where
+    the search, its line's start found after a "\n" or a lone "\r", takes 14)"""
+    return "set" in text.casefold()
 
 
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
+                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
+                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
+                 (_lines, _AUTH, _auth_ok)],
 }
-_CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok)]}
+_CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
+    (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
-_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: True, _SET, _value_ok)]}
+_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
@@ -306,16 +450,18 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
         try:
             return by_language.get((doc.language or "").lower(), code).fn(doc)
         finally:
-            _LAST[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
+            _LAST[0] = _LAST_LINES[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
 
 
 # Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
 # prose, where a false match costs only an audit's reading of a few characters.
-_ALL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(_lines, _UNQUOTED, _value_ok), (lambda t: True, _SET, _value_ok)]}
+_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
+# A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
+_QUOTED_OPEN = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,}})\Z")
 _REDACT_ALL = [None]
 
 
@@ -327,5 +473,9 @@ def redact_secrets(text: str) -> str:
     try:
         text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
     finally:
-        _LAST[0] = (None, None)
+        _LAST[0] = _LAST_LINES[0] = (None, None)
+    q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
+    m = _QUOTED_OPEN.search(text, max(0, q - 40)) if q >= 0 and len(text) - q > 6 else None
+    if m and _named_value_ok(m):
+        text = text[:m.start("v")] + SECRETS["placeholder"]
     return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text
