@@ -1195,6 +1195,46 @@ def test_a_curate_audit_folder_another_user_claimed_is_passed_over_naming_them(t
     assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
 
 
+_HOLDS = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("pid", [True, False], ids=["this_version", "older_version"])
+def test_another_users_live_audit_whose_claim_this_user_can_open_is_named(tmp_path, pages, capsys, monkeypatch, pid):
+    """A colleague's live audit of ./curate-audit whose stats/.claim this user can open (made
+    0o666 under umask 000, a group's shared folder): the claim's lock held, the folder was
+    passed over with the generic warning ('holds the audit of another output or corpus (or one
+    being written)'), not naming whose it is, as the claim this user cannot open is named. An
+    older curate's claim holds no process id: their audit is named without one."""
+    from curate import commit
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    claim = tmp_path / "curate-audit" / "stats" / ".claim"
+    claim.parent.mkdir(parents=True)
+    claim.write_text("")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDS, str(claim)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        if pid:
+            claim.write_text(f"{holder.pid} {commit._hostname()}\n")
+        who = _another_users(monkeypatch, lambda p: False)
+        assert command.main(["--corpus", str(pages)]) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    process = f" (process {holder.pid})" if pid else ""
+    assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s: their audit{process} is writing it: "
+                                       "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
+    assert sorted(p.name for p in (tmp_path / "curate-audit").rglob("*")) == [".claim", "stats"]  # theirs, as it was
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+
+
 def test_another_users_closed_folder_is_passed_over_or_said_in_one_line(tmp_path, pages, capsys, monkeypatch):
     """A colleague's ./curate-audit closed to others (umask 077): `curate audit --corpus` died
     with a PermissionError traceback (stat()ing curate-audit/manifest.json), as did one given it

@@ -178,7 +178,7 @@ def _half_written(folder: str) -> bool:
 def _claim(folder: str) -> bool | str:
     """Lock ``folder``/stats/.claim for this process; False while another process holds it, the
     user whose claim or folder it is where this one may not open it (theirs to write: their
-    audit's, live or killed). A POSIX lock, as a run's (curate.commit._lock): gone when its
+    audit's, live or killed) or their audit holds it (a claim this user could open: said too). A POSIX lock, as a run's (curate.commit._lock): gone when its
     process ends, however it ends. Made writable by whoever the umask lets (a group's shared
     folder): a member's audit killed would else leave a claim no other member could take."""
     import fcntl
@@ -203,7 +203,10 @@ def _claim(folder: str) -> bool | str:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             os.close(fd)
-            return e.errno not in (errno.EACCES, errno.EAGAIN)  # else no locks there (ENOLCK): unguarded, as a run
+            if e.errno not in (errno.EACCES, errno.EAGAIN):
+                return True  # no locks there (ENOLCK): unguarded, as a run
+            owner = _whose(path)  # a claim this user could open (a group's, umask 000): its user named too
+            return f"is user {owner}'s: their audit{commit._holder(path)} is writing it" if owner else False
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 _CLAIMS[folder] = fd
