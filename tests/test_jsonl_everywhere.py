@@ -449,6 +449,48 @@ def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path,
     assert peak < 12 << 20, f"{peak:,} bytes held at most"
 
 
+def test_nan_in_an_audited_line_past_the_copys_bound_is_null_too(tmp_path, capsys, monkeypatch):
+    """A line longer than the NaN copy's bound (FINITE_LINE_BYTES, curate run's record bound x 2)
+    is copied a piece at a time, not decoded: its own NaN or Infinity was copied as it was, and
+    polars stopped at it in the copy too: "cannot be read (TapeError ...): a damaged or
+    truncated file" for a file every line of which json.loads reads (before the bound, it was
+    decoded whole). Its NaN and Infinity outside strings are null now, piece by piece; the words
+    inside its strings stay (json.loads the ground truth: documents and characters)."""
+    from curate.audit import scan
+
+    monkeypatch.setattr(scan, "FINITE_LINE_BYTES", 1 << 20, raising=False)
+    rng = random.Random(15)
+    text = 'lantern "NaN" \\ Infinity \n ' * (1 << 16)  # 1.9 MB: past the bound; the words in a string kept
+    rows = [{"id": "d0", "text": sentence(rng), "score": 0.5},
+            {"id": "long", "text": text, "score": float("nan"), "more": [float("-inf"), 1, "NaN", float("inf")]},
+            {"id": "d2", "text": sentence(rng), "score": float("inf")}]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    truth = [json.loads(line) for line in path.read_text().splitlines()]
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == len(truth)
+    assert s["characters"]["total"] == sum(len(r["text"]) for r in truth)
+
+
+def test_a_long_lines_nan_is_null_wherever_its_pieces_split_it():
+    """scan._FiniteLine, fed a line past the bound a piece at a time: each NaN, Infinity and
+    -Infinity outside a string null, wherever a piece ends (inside a token, after a backslash,
+    at a quote); strings as they were. json.loads (NaN read as float) the ground truth."""
+    from curate import schema
+    from curate.audit import scan
+
+    obj = {"a": float("nan"), "t\\\"NaN": 'x\\"Infinity\\', "b": [float("-inf"), -1.5e3, float("inf"), "-Infinity"], "c": {"d": float("nan")}}
+    line = json.dumps(obj).encode() + b"\n"
+    want = schema.finite(json.loads(line), to=lambda _: None)
+    for size in (1, 2, 3, 5, 8, 9, 13):
+        for start in range(size):
+            pieces = [line[:start]] + [line[i : i + size] for i in range(start, len(line), size)]
+            f = scan._FiniteLine()
+            got = b"".join(f.feed(p, last=i == len(pieces) - 1) for i, p in enumerate(pieces))
+            assert json.loads(got) == want and f.fixed == 4 and got.endswith(b"\n"), (size, start, got)
+
+
 def test_the_copy_of_an_audited_file_with_a_comment_holds_no_long_line_whole(tmp_path, capsys):
     """The copy without comment lines and line-start BOMs `audit --corpus` reads such a file
     from was written from readlines: a line of any length held whole, and once more joined (a
