@@ -533,3 +533,29 @@ def test_an_audited_gz_with_nan_is_looked_through_for_records_once(tmp_path, cap
     assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
     assert calls == [str(path)]
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "gz"])
+def test_an_audited_file_with_nan_is_not_read_again_with_full_schema_inference(tmp_path, capsys, monkeypatch, gz):
+    """polars stopping at a NaN (a syntax error to it, "TapeError") was retried with the schema
+    inferred from the whole file (what a schema changing after its first 1,000 lines needs),
+    which stops at the same NaN: a second full read for nothing. Its copy with NaN null is read
+    straight away, the copy read again with full inference where it needs it (a file of 20 lines,
+    and one of 1,200 whose score changes type after the first 1,000; json.loads the ground truth)."""
+    from curate.audit import scan
+
+    rng, real = random.Random(16), scan._scan
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": float("nan") if i == 7 else 1} for i in range(1200)]
+    rows[1100]["score"] = "high"  # after the first 1,000 lines: full inference needed
+    for change in (False, True):
+        data = "".join(json.dumps(r) + "\n" for r in (rows if change else rows[:20])).encode()
+        path = tmp_path / f"scores{change}.jsonl{'.gz' * gz}"
+        path.write_bytes(gzip.compress(data) if gz else data)
+        calls = []
+        monkeypatch.setattr(scan, "_scan", lambda p, infer=1000, *a, **k: calls.append((p, infer)) or real(p, infer, *a, **k))
+        out = tmp_path / f"audit{change}"
+        assert cli.main(["audit", "--corpus", str(path), "--output", str(out)]) == 0, capsys.readouterr().err
+        truth = [json.loads(line) for line in data.splitlines()]
+        s = json.loads((out / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(truth) and s["characters"]["total"] == sum(len(r["text"]) for r in truth)
+        assert [infer for p, infer in calls if p == str(path)] == [1000] and calls[-1][0].endswith("finite.jsonl.zst"), calls

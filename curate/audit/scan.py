@@ -159,7 +159,8 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
                         empty[read] = _no_records(read)
                     if empty.get(read):  # polars cannot infer a schema from nothing
                         break
-                    if infer is None:
+                    # a line polars cannot parse (a NaN: "TapeError") stops it whatever the schema: not read again to infer it
+                    if infer is None or "TapeError" in str(e):
                         again = None if finite else _finite_copy(read, f, folder)
                         if again is None:
                             raise _unreadable(f, e) from None
