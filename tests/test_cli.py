@@ -1133,6 +1133,40 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
     assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(other)
 
 
+@pytest.mark.parametrize("mine", ["stats/summary.json", "report.html", "read-only"])
+def test_a_folder_left_claimed_is_taken_over_only_where_the_audit_may_replace_it(tmp_path, pages, capsys, monkeypatch, mine):
+    """./curate-audit whose stats/.claim an audit killed left, holding a file of the user's where
+    an audit writes (a stats/summary.json or a report.html of theirs, no audit's), or not
+    writable by this user: it was taken over as half-written (its report missing or older than
+    its summary), and the audit refused ('stats/summary.json is not a report curate audit wrote',
+    'cannot write the audit into curate-audit (Permission denied)'), exit 2; before, and for
+    any folder not an audit's, it is passed over to curate-audit-2, the user's file kept."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    stats = tmp_path / "curate-audit" / "stats"
+    stats.mkdir(parents=True)
+    (stats / ".claim").write_text("")  # its audit killed before it let go
+    theirs = stats / "summary.json" if mine == "stats/summary.json" else tmp_path / "curate-audit" / "report.html"
+    if mine != "stats/summary.json":  # an audit's summary, newer than the report
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(pages.read_bytes().split(b"\n", 1)[0] + b"\n")
+        assert command.main(["--corpus", str(other), "--output", str(tmp_path / "first")]) == 0
+        shutil.copy(tmp_path / "first" / "stats" / "summary.json", stats / "summary.json")
+        os.utime(stats / "summary.json", (time.time() + 5,) * 2)
+    if mine == "read-only":  # root writes anyway: the folder seen as this user sees one not theirs
+        theirs.unlink(missing_ok=True)
+        monkeypatch.setattr(os, "access", lambda p, mode, *a, real=os.access, **k: False if "curate-audit" in os.fspath(p) and mode & os.W_OK else real(p, mode, *a, **k))
+    else:
+        theirs.write_text('{"mine": 1}' if mine == "stats/summary.json" else "<p>my page</p>")
+    capsys.readouterr()
+    assert command.main(["--corpus", str(pages)]) == 0, capsys.readouterr().err
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    if mine != "read-only":
+        assert theirs.read_text() in ('{"mine": 1}', "<p>my page</p>")
+
+
 @pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
 def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
     """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:

@@ -148,8 +148,8 @@ def _instead(source: str, others: dict[str, str] | None = None) -> str:
             held = None
         if isinstance(held, dict) and held.get("format") in FORMATS and held.get("source") == source:
             return folder
-        if folder in _LEFT and _half_written(folder):  # another's audit, killed midway: not one to keep
-            return folder
+        if folder in _LEFT and isinstance(held, dict) and held.get("format") in FORMATS and _half_written(folder):
+            return folder  # another's audit, killed midway: not one to keep (where its files are an audit's, ours to write)
         _release(folder)
 
 
@@ -163,12 +163,15 @@ def _half_written(folder: str) -> bool:
     older than its stats/summary.json (each is written, then renamed, summary first: a whole
     audit's report is the newer). Such a folder, its claim left by a killed audit, is taken
     over by the next audit, whatever it audited (it sent every later audit to curate-audit-2)."""
+    if not all(os.access(p, os.W_OK) for p in (folder, os.path.join(folder, "stats"))):  # its writing would fail: passed over
+        return False
     try:
         summary = os.stat(os.path.join(folder, "stats", "summary.json")).st_mtime_ns
     except OSError:
         return False
+    report = os.path.join(folder, "report.html")
     try:
-        return os.stat(os.path.join(folder, "report.html")).st_mtime_ns < summary
+        return os.stat(report).st_mtime_ns < summary and _audits(report, "report.html")  # a user's page is not replaced
     except FileNotFoundError:
         return True
     except OSError:
