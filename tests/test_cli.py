@@ -1167,6 +1167,25 @@ def test_a_folder_left_claimed_is_taken_over_only_where_the_audit_may_replace_it
         assert theirs.read_text() in ('{"mine": 1}', "<p>my page</p>")
 
 
+def test_a_link_in_place_of_the_audits_claim_is_not_written_through(tmp_path, pages, capsys, monkeypatch):
+    """./curate-audit/stats/.claim a symbolic link (to a file of the user's; in a shared folder,
+    one another user can plant): the claim now holds its audit's process id, written through the
+    link: the user's file was emptied and overwritten ('4242 host'). A link is no claim: the
+    folder is passed over to curate-audit-2, the file as it was."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curate-audit" / "stats").mkdir(parents=True)
+    precious = tmp_path / "notes.txt"
+    precious.write_text("my notes")
+    os.symlink("../../notes.txt", tmp_path / "curate-audit" / "stats" / ".claim")
+    assert command.main(["--corpus", str(pages)]) == 0, capsys.readouterr().err
+    assert precious.read_text() == "my notes"
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert os.path.islink(tmp_path / "curate-audit" / "stats" / ".claim")
+
+
 @pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
 def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
     """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:

@@ -192,8 +192,10 @@ def _claim(folder: str) -> bool | str:
     while True:
         left = os.path.lexists(path)  # made by an audit before: if it is not held, one killed (_half_written)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # its pid is written in: never through a link
         except OSError as e:  # a read-only stats/: write() says so
+            if e.errno == errno.ELOOP:  # a link in its place (one planted in a shared folder): no claim, passed over
+                return False
             owner = _whose(path) or _whose(os.path.dirname(path)) if e.errno in (errno.EACCES, errno.EPERM) else None
             if not owner:
                 return True
