@@ -417,6 +417,31 @@ def test_an_audited_part_with_old_mac_line_ends_after_a_comment_is_not_dropped(t
         assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
 
 
+@pytest.mark.parametrize("end", [b"\r", b"", b"\r\n", b"\r\r"], ids=["cr", "none", "crlf", "cr_cr"])
+def test_one_old_mac_record_after_a_comment_is_not_dropped(tmp_path, capsys, end):
+    """A comment then ONE record, old-Mac style (`// exported\r{...}\r`, the file's last line):
+    a record was taken to end an old-Mac part only where more followed it (a record with a
+    stray \r after it is JSON's white space), so this line was a comment line: `curate run`
+    skipped it, its record lost without a ledger or quarantine row, and `audit --corpus` left
+    it out (exit 0). Quarantined now (cr_line_ends) as two such records are; the audit refuses
+    the file with the tr hint. A comment line with a \r and no record after it is still one."""
+    rng = random.Random(17)
+    first, hidden = ({"id": f"d{i}", "text": sentence(rng)} for i in range(2))
+    data = json.dumps(first).encode() + b"\n// exported by the old app\r" + json.dumps(hidden).encode() + end
+    assert json.loads(data.split(b"\r")[1]) == hidden  # the record is there, whole
+    path = tmp_path / "mac.jsonl"
+    path.write_bytes(b"// a note\r\n// another\r// more\r\n" + data)  # its last line
+    out = tmp_path / "run"
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                     "--output", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert [r["reason"] for r in pl.read_parquet(out / "quarantine" / "*.parquet").to_dicts()] == ["cr_line_ends"]
+    assert pl.read_parquet(out / "text" / "*.parquet").height == 1
+    rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
+
+
 def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path, capsys, monkeypatch):
     """The copy `audit --corpus` reads a file with NaN or Infinity from (each one null) read the
     file by readlines: a line of any length was held whole, then decoded (a 20 MB line: 60 MB

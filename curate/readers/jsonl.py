@@ -336,15 +336,17 @@ def _cr_line_ends(data: bytes) -> bool:
     """Whether the first line of ``data`` holds records separated by a bare "\\r" (classic Mac
     OS line ends): its first part between such "\\r"s that is neither blank nor a comment (a
     header `// exported ...`, which would hide the records after it) is a JSON value, and more
-    follows. JSON has "\\r" only as white space or escaped, so a record with one raw in a string
-    is no such line (what comes before it is no value), nor is a CRLF line end."""
-    line, start = data.partition(b"\n")[0], 0
+    follows (after such a header, one record is enough: the header hides it). JSON has "\\r"
+    only as white space or escaped, so a record with one raw in a string is no such line (what
+    comes before it is no value), nor is a CRLF line end."""
+    line, start, commented = data.partition(b"\n")[0], 0, False
     for m in _BARE_CR.finditer(line):
         part = without_bom(line[start : m.start()]).strip()
-        if part and not part.startswith(COMMENT):
-            return bool(line[m.end() :].strip()) and _value(part) is not None
-        start = m.end()
-    return False
+        if part and not part.startswith(COMMENT):  # after a comment, one record is hidden too (`// exported\r{...}\r`)
+            return (commented or bool(line[m.end() :].strip())) and _value(part) is not None
+        commented, start = commented or bool(part), m.end()
+    last = without_bom(line[start:]).strip()  # a comment, then a record with no \r after it
+    return commented and bool(last) and not last.startswith(COMMENT) and _value(last) is not None
 
 
 def cr_file_error(path: str, rel: str) -> str:
