@@ -1133,6 +1133,59 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
     assert json.loads((folder / "stats" / "summary.json").read_text())["source"] == str(other)
 
 
+@pytest.mark.parametrize("mine", ["stats/summary.json", "report.html", "read-only"])
+def test_a_folder_left_claimed_is_taken_over_only_where_the_audit_may_replace_it(tmp_path, pages, capsys, monkeypatch, mine):
+    """./curate-audit whose stats/.claim an audit killed left, holding a file of the user's where
+    an audit writes (a stats/summary.json or a report.html of theirs, no audit's), or not
+    writable by this user: it was taken over as half-written (its report missing or older than
+    its summary), and the audit refused ('stats/summary.json is not a report curate audit wrote',
+    'cannot write the audit into curate-audit (Permission denied)'), exit 2; before, and for
+    any folder not an audit's, it is passed over to curate-audit-2, the user's file kept."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    stats = tmp_path / "curate-audit" / "stats"
+    stats.mkdir(parents=True)
+    (stats / ".claim").write_text("")  # its audit killed before it let go
+    theirs = stats / "summary.json" if mine == "stats/summary.json" else tmp_path / "curate-audit" / "report.html"
+    if mine != "stats/summary.json":  # an audit's summary, newer than the report
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(pages.read_bytes().split(b"\n", 1)[0] + b"\n")
+        assert command.main(["--corpus", str(other), "--output", str(tmp_path / "first")]) == 0
+        shutil.copy(tmp_path / "first" / "stats" / "summary.json", stats / "summary.json")
+        os.utime(stats / "summary.json", (time.time() + 5,) * 2)
+    if mine == "read-only":  # root writes anyway: the folder seen as this user sees one not theirs
+        theirs.unlink(missing_ok=True)
+        monkeypatch.setattr(os, "access", lambda p, mode, *a, real=os.access, **k: False if "curate-audit" in os.fspath(p) and mode & os.W_OK else real(p, mode, *a, **k))
+    else:
+        theirs.write_text('{"mine": 1}' if mine == "stats/summary.json" else "<p>my page</p>")
+    capsys.readouterr()
+    assert command.main(["--corpus", str(pages)]) == 0, capsys.readouterr().err
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    if mine != "read-only":
+        assert theirs.read_text() in ('{"mine": 1}', "<p>my page</p>")
+
+
+def test_a_link_in_place_of_the_audits_claim_is_not_written_through(tmp_path, pages, capsys, monkeypatch):
+    """./curate-audit/stats/.claim a symbolic link (to a file of the user's; in a shared folder,
+    one another user can plant): the claim now holds its audit's process id, written through the
+    link: the user's file was emptied and overwritten ('4242 host'). A link is no claim: the
+    folder is passed over to curate-audit-2, the file as it was."""
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curate-audit" / "stats").mkdir(parents=True)
+    precious = tmp_path / "notes.txt"
+    precious.write_text("my notes")
+    os.symlink("../../notes.txt", tmp_path / "curate-audit" / "stats" / ".claim")
+    assert command.main(["--corpus", str(pages)]) == 0, capsys.readouterr().err
+    assert precious.read_text() == "my notes"
+    assert "wrote this one into curate-audit-2" in capsys.readouterr().err
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+    assert os.path.islink(tmp_path / "curate-audit" / "stats" / ".claim")
+
+
 @pytest.mark.parametrize("where", ["curate-audit", "curate-audit/stats"])
 def test_a_file_named_as_the_audits_folder_is_passed_over(tmp_path, pages, capsys, monkeypatch, where):
     """A file of the user's named curate-audit (or curate-audit/stats) is not an audit's folder:
@@ -1190,6 +1243,46 @@ def test_a_curate_audit_folder_another_user_claimed_is_passed_over_naming_them(t
     held = (f"their audit (process {os.getpid()}) is writing it" if live else
             "claimed by their stats/.claim (their audit writing it, or one killed: theirs to remove)")
     assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s{':' if live else ','} {held}: "
+                                       "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
+    assert sorted(p.name for p in (tmp_path / "curate-audit").rglob("*")) == [".claim", "stats"]  # theirs, as it was
+    assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)
+
+
+_HOLDS = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("pid", [True, False], ids=["this_version", "older_version"])
+def test_another_users_live_audit_whose_claim_this_user_can_open_is_named(tmp_path, pages, capsys, monkeypatch, pid):
+    """A colleague's live audit of ./curate-audit whose stats/.claim this user can open (made
+    0o666 under umask 000, a group's shared folder): the claim's lock held, the folder was
+    passed over with the generic warning ('holds the audit of another output or corpus (or one
+    being written)'), not naming whose it is, as the claim this user cannot open is named. An
+    older curate's claim holds no process id: their audit is named without one."""
+    from curate import commit
+    from curate.audit import command
+
+    monkeypatch.chdir(tmp_path)
+    claim = tmp_path / "curate-audit" / "stats" / ".claim"
+    claim.parent.mkdir(parents=True)
+    claim.write_text("")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDS, str(claim)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        if pid:
+            claim.write_text(f"{holder.pid} {commit._hostname()}\n")
+        who = _another_users(monkeypatch, lambda p: False)
+        assert command.main(["--corpus", str(pages)]) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    process = f" (process {holder.pid})" if pid else ""
+    assert capsys.readouterr().err == (f"curate audit: warning: curate-audit is user {who}'s: their audit{process} is writing it: "
                                        "wrote this one into curate-audit-2 instead (--output FOLDER chooses where)\n")
     assert sorted(p.name for p in (tmp_path / "curate-audit").rglob("*")) == [".claim", "stats"]  # theirs, as it was
     assert json.loads((tmp_path / "curate-audit-2" / "stats" / "summary.json").read_text())["source"] == str(pages)

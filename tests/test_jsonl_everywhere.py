@@ -417,6 +417,31 @@ def test_an_audited_part_with_old_mac_line_ends_after_a_comment_is_not_dropped(t
         assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
 
 
+@pytest.mark.parametrize("end", [b"\r", b"", b"\r\n", b"\r\r"], ids=["cr", "none", "crlf", "cr_cr"])
+def test_one_old_mac_record_after_a_comment_is_not_dropped(tmp_path, capsys, end):
+    """A comment then ONE record, old-Mac style (`// exported\r{...}\r`, the file's last line):
+    a record was taken to end an old-Mac part only where more followed it (a record with a
+    stray \r after it is JSON's white space), so this line was a comment line: `curate run`
+    skipped it, its record lost without a ledger or quarantine row, and `audit --corpus` left
+    it out (exit 0). Quarantined now (cr_line_ends) as two such records are; the audit refuses
+    the file with the tr hint. A comment line with a \r and no record after it is still one."""
+    rng = random.Random(17)
+    first, hidden = ({"id": f"d{i}", "text": sentence(rng)} for i in range(2))
+    data = json.dumps(first).encode() + b"\n// exported by the old app\r" + json.dumps(hidden).encode() + end
+    assert json.loads(data.split(b"\r")[1]) == hidden  # the record is there, whole
+    path = tmp_path / "mac.jsonl"
+    path.write_bytes(b"// a note\r\n// another\r// more\r\n" + data)  # its last line
+    out = tmp_path / "run"
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                     "--output", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert [r["reason"] for r in pl.read_parquet(out / "quarantine" / "*.parquet").to_dicts()] == ["cr_line_ends"]
+    assert pl.read_parquet(out / "text" / "*.parquet").height == 1
+    rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
+
+
 def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path, capsys, monkeypatch):
     """The copy `audit --corpus` reads a file with NaN or Infinity from (each one null) read the
     file by readlines: a line of any length was held whole, then decoded (a 20 MB line: 60 MB
@@ -447,6 +472,48 @@ def test_the_copy_of_an_audited_file_with_nan_holds_no_long_line_whole(tmp_path,
     assert s["documents"]["total"] == len(truth)
     assert s["characters"]["total"] == sum(len(r["text"]) for r in truth)
     assert peak < 12 << 20, f"{peak:,} bytes held at most"
+
+
+def test_nan_in_an_audited_line_past_the_copys_bound_is_null_too(tmp_path, capsys, monkeypatch):
+    """A line longer than the NaN copy's bound (FINITE_LINE_BYTES, curate run's record bound x 2)
+    is copied a piece at a time, not decoded: its own NaN or Infinity was copied as it was, and
+    polars stopped at it in the copy too: "cannot be read (TapeError ...): a damaged or
+    truncated file" for a file every line of which json.loads reads (before the bound, it was
+    decoded whole). Its NaN and Infinity outside strings are null now, piece by piece; the words
+    inside its strings stay (json.loads the ground truth: documents and characters)."""
+    from curate.audit import scan
+
+    monkeypatch.setattr(scan, "FINITE_LINE_BYTES", 1 << 20, raising=False)
+    rng = random.Random(15)
+    text = 'lantern "NaN" \\ Infinity \n ' * (1 << 16)  # 1.9 MB: past the bound; the words in a string kept
+    rows = [{"id": "d0", "text": sentence(rng), "score": 0.5},
+            {"id": "long", "text": text, "score": float("nan"), "more": [float("-inf"), 1, "NaN", float("inf")]},
+            {"id": "d2", "text": sentence(rng), "score": float("inf")}]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    truth = [json.loads(line) for line in path.read_text().splitlines()]
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == len(truth)
+    assert s["characters"]["total"] == sum(len(r["text"]) for r in truth)
+
+
+def test_a_long_lines_nan_is_null_wherever_its_pieces_split_it():
+    """scan._FiniteLine, fed a line past the bound a piece at a time: each NaN, Infinity and
+    -Infinity outside a string null, wherever a piece ends (inside a token, after a backslash,
+    at a quote); strings as they were. json.loads (NaN read as float) the ground truth."""
+    from curate import schema
+    from curate.audit import scan
+
+    obj = {"a": float("nan"), "t\\\"NaN": 'x\\"Infinity\\', "b": [float("-inf"), -1.5e3, float("inf"), "-Infinity"], "c": {"d": float("nan")}}
+    line = json.dumps(obj).encode() + b"\n"
+    want = schema.finite(json.loads(line), to=lambda _: None)
+    for size in (1, 2, 3, 5, 8, 9, 13):
+        for start in range(size):
+            pieces = [line[:start]] + [line[i : i + size] for i in range(start, len(line), size)]
+            f = scan._FiniteLine()
+            got = b"".join(f.feed(p, last=i == len(pieces) - 1) for i, p in enumerate(pieces))
+            assert json.loads(got) == want and f.fixed == 4 and got.endswith(b"\n"), (size, start, got)
 
 
 def test_the_copy_of_an_audited_file_with_a_comment_holds_no_long_line_whole(tmp_path, capsys):
@@ -491,3 +558,29 @@ def test_an_audited_gz_with_nan_is_looked_through_for_records_once(tmp_path, cap
     assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(rows)
     assert calls == [str(path)]
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "gz"])
+def test_an_audited_file_with_nan_is_not_read_again_with_full_schema_inference(tmp_path, capsys, monkeypatch, gz):
+    """polars stopping at a NaN (a syntax error to it, "TapeError") was retried with the schema
+    inferred from the whole file (what a schema changing after its first 1,000 lines needs),
+    which stops at the same NaN: a second full read for nothing. Its copy with NaN null is read
+    straight away, the copy read again with full inference where it needs it (a file of 20 lines,
+    and one of 1,200 whose score changes type after the first 1,000; json.loads the ground truth)."""
+    from curate.audit import scan
+
+    rng, real = random.Random(16), scan._scan
+    rows = [{"id": f"d{i}", "text": sentence(rng), "score": float("nan") if i == 7 else 1} for i in range(1200)]
+    rows[1100]["score"] = "high"  # after the first 1,000 lines: full inference needed
+    for change in (False, True):
+        data = "".join(json.dumps(r) + "\n" for r in (rows if change else rows[:20])).encode()
+        path = tmp_path / f"scores{change}.jsonl{'.gz' * gz}"
+        path.write_bytes(gzip.compress(data) if gz else data)
+        calls = []
+        monkeypatch.setattr(scan, "_scan", lambda p, infer=1000, *a, **k: calls.append((p, infer)) or real(p, infer, *a, **k))
+        out = tmp_path / f"audit{change}"
+        assert cli.main(["audit", "--corpus", str(path), "--output", str(out)]) == 0, capsys.readouterr().err
+        truth = [json.loads(line) for line in data.splitlines()]
+        s = json.loads((out / "stats" / "summary.json").read_text())
+        assert s["documents"]["total"] == len(truth) and s["characters"]["total"] == sum(len(r["text"]) for r in truth)
+        assert [infer for p, infer in calls if p == str(path)] == [1000] and calls[-1][0].endswith("finite.jsonl.zst"), calls

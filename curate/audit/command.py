@@ -149,8 +149,8 @@ def _instead(source: str, others: dict[str, str] | None = None) -> str:
             held = None
         if isinstance(held, dict) and held.get("format") in FORMATS and held.get("source") == source:
             return folder
-        if folder in _LEFT and _half_written(folder):  # another's audit, killed midway: not one to keep
-            return folder
+        if folder in _LEFT and isinstance(held, dict) and held.get("format") in FORMATS and _half_written(folder):
+            return folder  # another's audit, killed midway: not one to keep (where its files are an audit's, ours to write)
         _release(folder)
 
 
@@ -164,12 +164,15 @@ def _half_written(folder: str) -> bool:
     older than its stats/summary.json (each is written, then renamed, summary first: a whole
     audit's report is the newer). Such a folder, its claim left by a killed audit, is taken
     over by the next audit, whatever it audited (it sent every later audit to curate-audit-2)."""
+    if not all(os.access(p, os.W_OK) for p in (folder, os.path.join(folder, "stats"))):  # its writing would fail: passed over
+        return False
     try:
         summary = os.stat(os.path.join(folder, "stats", "summary.json")).st_mtime_ns
     except OSError:
         return False
+    report = os.path.join(folder, "report.html")
     try:
-        return os.stat(os.path.join(folder, "report.html")).st_mtime_ns < summary
+        return os.stat(report).st_mtime_ns < summary and _audits(report, "report.html")  # a user's page is not replaced
     except FileNotFoundError:
         return True
     except OSError:
@@ -179,7 +182,7 @@ def _half_written(folder: str) -> bool:
 def _claim(folder: str) -> bool | str:
     """Lock ``folder``/stats/.claim for this process; False while another process holds it, the
     user whose claim or folder it is where this one may not open it (theirs to write: their
-    audit's, live or killed). A POSIX lock, as a run's (curate.commit._lock): gone when its
+    audit's, live or killed) or their audit holds it (a claim this user could open: said too). A POSIX lock, as a run's (curate.commit._lock): gone when its
     process ends, however it ends. Made writable by whoever the umask lets (a group's shared
     folder): a member's audit killed would else leave a claim no other member could take."""
     import fcntl
@@ -190,8 +193,10 @@ def _claim(folder: str) -> bool | str:
     while True:
         left = os.path.lexists(path)  # made by an audit before: if it is not held, one killed (_half_written)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # its pid is written in: never through a link
         except OSError as e:  # a read-only stats/: write() says so
+            if e.errno == errno.ELOOP:  # a link in its place (one planted in a shared folder): no claim, passed over
+                return False
             owner = _whose(path) or _whose(os.path.dirname(path)) if e.errno in (errno.EACCES, errno.EPERM) else None
             if not owner:
                 return True
@@ -204,7 +209,10 @@ def _claim(folder: str) -> bool | str:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             os.close(fd)
-            return e.errno not in (errno.EACCES, errno.EAGAIN)  # else no locks there (ENOLCK): unguarded, as a run
+            if e.errno not in (errno.EACCES, errno.EAGAIN):
+                return True  # no locks there (ENOLCK): unguarded, as a run
+            owner = _whose(path)  # a claim this user could open (a group's, umask 000): its user named too
+            return f"is user {owner}'s: their audit{commit._holder(path)} is writing it" if owner else False
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 _CLAIMS[folder] = fd

@@ -8,6 +8,7 @@ import errno
 import glob
 import json
 import os
+import re
 import tempfile
 
 import polars as pl
@@ -158,7 +159,8 @@ def audit_files(files: list[str], partial: Partial, listed: frozenset = frozense
                         empty[read] = _no_records(read)
                     if empty.get(read):  # polars cannot infer a schema from nothing
                         break
-                    if infer is None:
+                    # a line polars cannot parse (a NaN: "TapeError") stops it whatever the schema: not read again to infer it
+                    if infer is None or "TapeError" in str(e):
                         again = None if finite else _finite_copy(read, f, folder)
                         if again is None:
                             raise _unreadable(f, e) from None
@@ -254,8 +256,9 @@ def _finite_copy(path: str, name: str, folder) -> str | None:
     neither number, but Python's json.dumps writes them (a score NaN) and json.loads reads them,
     as `curate run` does: polars stopped at the first, the audit said the file was damaged. Only
     a file polars failed on is decoded so, line by line; a line longer than FINITE_LINE_BYTES
-    (curate run quarantines one: record_too_large) is copied as it is, never held whole (a
-    dump's one line of gigabytes was read, then decoded, whole)."""
+    (curate run quarantines one: record_too_large) is copied a piece at a time, its NaN and
+    Infinity null (_FiniteLine), never held whole (a dump's one line of gigabytes was read, then
+    decoded, whole)."""
     import zstandard
 
     from curate.readers.common import open_bytes, without_bom
@@ -264,11 +267,14 @@ def _finite_copy(path: str, name: str, folder) -> str | None:
     try:  # no bound on what it decodes: a compressed input's was its first pass (_without_odd_lines)
         with open_bytes(path, Limits(max_file_bytes=1 << 62)) as f, open(copy, "wb") as raw, \
                 zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
-            long = False  # inside a line past the bound: copied as it is, a piece at a time, never held whole
+            long = None  # inside a line past the bound: copied a piece at a time (its NaN null), never held whole
             for line in iter(lambda: f.readline(cap), b""):
                 if long or len(line) == cap and not line.endswith(b"\n"):
-                    out.write(line if long else without_bom(line))
-                    long = not line.endswith(b"\n")
+                    if long is None:
+                        long, line = _FiniteLine(), without_bom(line)
+                    out.write(long.feed(line, last=line.endswith(b"\n")))
+                    if line.endswith(b"\n"):
+                        fixed, long = fixed + long.fixed, None
                     continue
                 line = without_bom(line)
                 head = line.strip()
@@ -288,11 +294,58 @@ def _finite_copy(path: str, name: str, folder) -> str | None:
                     except ValueError:
                         line, fixed = json.dumps(schema.finite(obj, to=lambda _: None)).encode() + b"\n", fixed + 1
                 out.write(line)
+            if long:  # the file's last line, past the bound, with no line end
+                out.write(long.feed(b"", last=True))
+                fixed += long.fixed
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
         raise _no_room(name, "a JSONL file with NaN or Infinity is read from a zstd copy with them null", e) from None
     return copy if fixed else None
+
+
+class _FiniteLine:
+    """A line past _finite_copy's bound, fed a piece at a time: each NaN, Infinity and -Infinity
+    outside a string written null (what json.loads then schema.finite make of them), the rest as
+    it is. Holds at most a token's start (8 bytes) or an escape's backslash between pieces."""
+
+    _TOKEN = re.compile(rb'"|NaN|-?Infinity')
+    _BODY = re.compile(rb'(?:[^"\\]++|\\.)*+', re.S)  # a string's inside up to its quote
+    _KEEP = len(b"-Infinit")  # the longest start of a token a piece may end in
+
+    def __init__(self):
+        self.inside, self.carry, self.fixed = False, b"", 0
+
+    def feed(self, piece: bytes, last: bool) -> bytes:
+        buf, out, i, n = self.carry + piece, [], 0, len(self.carry) + len(piece)
+        self.carry = b""
+        while i < n:
+            if self.inside:
+                j = self._BODY.match(buf, i).end()
+                if j < n and buf[j : j + 1] == b'"':
+                    out.append(buf[i : j + 1])
+                    i, self.inside = j + 1, False
+                    continue
+                if j < n and not last:  # a backslash ending the piece: its escaped byte is in the next
+                    out.append(buf[i:j])
+                    self.carry = buf[j:]
+                else:
+                    out.append(buf[i:])
+                break
+            m = self._TOKEN.search(buf, i)
+            if m is None:
+                keep = n if last else max(i, n - self._KEEP)
+                out.append(buf[i:keep])
+                self.carry = buf[keep:]
+                break
+            if m.group() == b'"':
+                out.append(buf[i : m.end()])
+                self.inside = True
+            else:
+                out += (buf[i : m.start()], b"null")
+                self.fixed += 1
+            i = m.end()
+        return b"".join(out)
 
 
 def _no_records(path: str) -> bool:

@@ -341,22 +341,33 @@ def _cr_line_ends(data: bytes) -> bool:
     """Whether the first line of ``data`` holds records separated by a bare "\\r" (classic Mac
     OS line ends): its first part between such "\\r"s that is neither blank nor a comment (a
     header `// exported ...`, which would hide the records after it) is a JSON value, and more
-    follows; or, that part being no value (a record cut short, one with a raw "\\r" in a string:
-    the whole file was said to be no JSON Lines), two of the next _PARTS are JSON objects. JSON
-    has "\\r" only as white space or escaped, so a broken record with one raw in a string is no
-    such line (no part of it is an object), nor is a CRLF line end."""
-    line, start, parts = data.partition(b"\n")[0], 0, []
+    follows (after such a header, one record is enough: the header hides it); or, that part
+    being no value (a record cut short, one with a raw "\\r" in a string: the whole file was said
+    to be no JSON Lines), two of the next _PARTS are JSON objects. JSON has "\\r" only as white
+    space or escaped, so a broken record with one raw in a string is no such line (no part of it
+    is an object), nor is a CRLF line end."""
+    line, start, parts, commented = data.partition(b"\n")[0], 0, [], False
     for m in _BARE_CR.finditer(line):
         part = without_bom(line[start : m.start()]).strip()
         start = m.end()
         if part and not part.startswith(COMMENT):
             more = _MORE.search(line, start) is not None
-            if not parts and (not more or _value(part) is not None):  # (nothing follows: a CRLF line end, not parsed)
-                return more
+            if not parts:
+                if not more and not commented:  # a CRLF line end, not parsed
+                    return False
+                if _value(part) is not None:  # after a comment, one record is hidden too (`// exported\r{...}\r`)
+                    return True
+                if not more:
+                    return False
             parts.append(part)
             if len(parts) > _PARTS or not more:
                 break
+        else:
+            commented = commented or bool(part)
     else:
+        last = without_bom(line[start:]).strip()
+        if not parts:  # a comment, then a record with no \r after it
+            return commented and bool(last) and not last.startswith(COMMENT) and _value(last) is not None
         parts.append(line[start:])  # after the last bare "\r"
     return len(parts) > 2 and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
 
