@@ -1672,6 +1672,63 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
     assert (one / "x.parquet").read_bytes() == packed and pq.read_table(one / "x.decompressed.parquet").num_rows == 1
 
 
+def _hint_for(path: Path, kind: str, in_place: bool) -> str:
+    """The hint curate gives for ``path``: gzip/zstd as the audit's bomb and the .parquet.gz
+    refusal say it, bzip2/xz/lz4 as curate run's refusal does."""
+    from curate.readers.common import decompress_command, other_compression_error
+
+    if kind in ("gzip", "zstd"):
+        return decompress_command(str(path), kind, in_place)
+    return _hint(other_compression_error(str(path), in_place=in_place))
+
+
+@pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
+@pytest.mark.parametrize("in_place", [False, True])
+@pytest.mark.parametrize("how", list(COMPRESS))
+@pytest.mark.parametrize("name", ["x y.jsonl.{}", "it's.parquet.{}", "-x.jsonl.{}", b"caf\xe9.jsonl.{}", "raw.parquet", "up.jsonl.{}"])
+def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fails(tmp_path, how, in_place, name):
+    """The hint for one file given (`gzip -dc x.parquet.gz > x.parquet`, `bzip2 -dc x.jsonl.bz2 |
+    zstd > x.jsonl.zst`) wrote over an x.parquet (x.jsonl.zst) already there, and a damaged file
+    left a cut-short copy: gzip's part and an error, the pipe's whole-looking .zst of half the
+    lines and exit 0 (lz4 -d leaves its part too, even replacing a folder's file). Each hint, for
+    one file or a folder's (in_place), run as said: a file there is refused and kept, a damaged
+    file is kept with no copy beside it, else the copy is whole (the original kept unless the
+    hint replaces it). Names with a blank, a quote, a leading -, a byte that is not UTF-8, the
+    suffix in capitals (bzip2 -d x.BZ2 wrote x.BZ2.out, xz and zstd refused it)."""
+    tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz", "lz4": "lz4"}[how]
+    raw = b"".join(b'{"id": "%d", "text": "line %d of the harbour"}\n' % (i, i) for i in range(20000))
+    if isinstance(name, bytes):
+        name = os.fsdecode(name.replace(b"{}", how.encode()))
+    name = name.replace("up.jsonl.{}", f"up.jsonl.{how.upper()}").format(how)
+    packed = subprocess.run(COMPRESS[how], input=raw, capture_output=True, check=True).stdout
+    src = tmp_path / name
+    # what the copy is called (ground truth: the name without the suffix, or NAME.decompressed.EXT), and
+    # what curate then reads: a JSONL file recompressed with zstd, a Parquet file decompressed
+    root, ext = os.path.splitext(name)
+    copy = root if ext.lower() == "." + how else "{}.decompressed{}".format(*os.path.splitext(name))
+    final = tmp_path / (copy + ".zst" if tool in ("bzip2", "xz", "lz4") and not copy.endswith(".parquet") else copy)
+    for case in ("there", "damaged", "whole"):
+        for f in tmp_path.iterdir():
+            f.unlink()
+        src.write_bytes(packed[: len(packed) // 2] if case == "damaged" else packed)
+        hint = _hint_for(src, tool, in_place)
+        if case == "there":
+            final.write_bytes(b"mine")
+        done = subprocess.run(hint, shell=True, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True)
+        if case == "whole":
+            assert done.returncode == 0, (hint, done.stderr)
+            got = final.read_bytes()
+            got = subprocess.run(["zstd", "-dc"], input=got, capture_output=True, check=True).stdout if final.name != copy else got
+            assert got == raw, hint
+            assert sorted(os.listdir(tmp_path)) == sorted([final.name] + [src.name] * (not in_place)), (hint, os.listdir(tmp_path))
+            continue
+        assert done.returncode != 0, (case, hint)
+        assert src.read_bytes() == (packed if case == "there" else packed[: len(packed) // 2]), (case, hint, os.listdir(tmp_path))
+        assert sorted(os.listdir(tmp_path)) == sorted([src.name] + [final.name] * (case == "there")), (case, hint, os.listdir(tmp_path))
+        if case == "there":
+            assert final.read_bytes() == b"mine", hint
+
+
 @pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
 def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name):
     """A downloaded dump.tar.gz / dump.zip of JSONL files said "cannot tell the format ...; give
