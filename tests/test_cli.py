@@ -222,6 +222,9 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
      "curate: --environment_type: invalid choice: 'EXTRENAL' (did you mean EXTERNAL?) (choose from DOCKER, PROCESS, EXTERNAL, "
      "LOOPBACK, or a beam:env: URN)"),
     (["--runner=FlinkRunner", "--environment_type=loopback"], "curate: --environment_type: invalid choice: 'loopback' (did you mean LOOPBACK?)"),
+    # given twice, the last one won without a word, as curate's own options did (an error since small24)
+    (["--direct_num_workers=2", "--direct_num_workers", "3"], "curate: --direct_num_workers given twice (2, then 3): give it once"),
+    (["--runner=PortableRunner", "--runner", "DirectRunner"], "curate: --runner given twice (PortableRunner, then DirectRunner): give it once"),
 ])
 def test_a_beam_option_with_a_bad_value_is_one_line(tmp_path, pages, capsys, args, message):
     """A Beam option's value its parser refuses printed the usage of every Beam option (126
@@ -237,6 +240,7 @@ def test_known_beam_options_pass():
     ap, commands = cli._parser()
     ok = ["--direct_num_workers=2", "--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level=ERROR"]
     assert cli.check_rest("run", commands["run"], ok) == []
+    assert cli.check_rest("run", commands["run"], ["--experiments=a", "--experiments=b"]) == []  # Beam's list options are repeated
     flink = ["--runner=FlinkRunner", "--flink_master=localhost:8081", "--parallelism=4", "--environment_type=LOOPBACK"]
     assert cli.check_rest("run", commands["run"], flink) == []
     from apache_beam.portability import common_urns, python_urns
