@@ -1686,7 +1686,7 @@ def _hint_for(path: Path, kind: str, in_place: bool) -> str:
     return _hint(other_compression_error(str(path), in_place=in_place))
 
 
-@pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
+@pytest.mark.skipif(not all(map(shutil.which, ["bash", "gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
 @pytest.mark.parametrize("in_place", [False, True])
 @pytest.mark.parametrize("how", list(COMPRESS))
 @pytest.mark.parametrize("name", ["x y.jsonl.{}", "it's.parquet.{}", "-x.jsonl.{}", b"caf\xe9.jsonl.{}", "raw.parquet", "up.jsonl.{}"])
@@ -1718,7 +1718,7 @@ def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fai
         hint = _hint_for(src, tool, in_place)
         if case == "there":
             final.write_bytes(b"mine")
-        done = subprocess.run(hint, shell=True, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True)
+        done = subprocess.run(hint, shell=True, executable="bash", cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True)
         if case == "whole":
             assert done.returncode == 0, (hint, done.stderr)
             got = final.read_bytes()
@@ -1731,6 +1731,32 @@ def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fai
         assert sorted(os.listdir(tmp_path)) == sorted([src.name] + [final.name] * (case == "there")), (case, hint, os.listdir(tmp_path))
         if case == "there":
             assert final.read_bytes() == b"mine", hint
+
+
+@pytest.mark.skipif(not (shutil.which("bash") and shutil.which("gzip")), reason="needs bash and gzip")
+def test_the_hint_for_a_file_named_in_bytes_not_utf8_names_that_file(tmp_path, capsys):
+    """A folder's caf\xe9.parquet.gz (a Latin-1 name): the hint printed 'gzip -d
+    .../caf\\udce9.parquet.gz' (Python's escape of the byte, the stream's backslashreplace), a
+    file that is not there. Such a name is printed as $'...' with the byte as \\xe9 (bash, zsh,
+    ksh; POSIX.1-2024): run as printed, it decompresses that file."""
+    import gzip
+    import pyarrow as pa
+
+    d = tmp_path / "d"
+    d.mkdir()
+    name = os.fsdecode(b"caf\xe9 it's.parquet.gz")
+    pq.write_table(pa.table({"id": ["1"], "text": [PAGES["en"]]}), d / "x.parquet")
+    io_bytes = (d / "x.parquet").read_bytes()
+    (d / "x.parquet").unlink()
+    (d / name).write_bytes(gzip.compress(io_bytes))
+    out = tmp_path / "o"
+    run = ["run", "--input", d, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off"]
+    said = subprocess.run([sys.executable, "-m", "curate", *map(str, run)], capture_output=True)  # stderr as a terminal gets it
+    assert said.returncode == 2, said.stderr
+    subprocess.run(_hint(said.stderr.decode()), shell=True, executable="bash", check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    plain = os.fsdecode(b"caf\xe9 it's.parquet")
+    assert os.listdir(d) == [plain] and (d / plain).read_bytes() == io_bytes
+    assert run_cli(*run) == 0, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
