@@ -3160,6 +3160,21 @@ def test_an_undocumented_option_form_is_one_line(tmp_path, pages, capsys, args, 
 
 
 @pytest.mark.parametrize("argv, message", [
+    (["demo", "--output", "A", "--output", "B"], "curate: --output given twice (A, then B): give it once"),
+    (["demo", "--progress", "off", "--progress", "on"], "curate: --progress given twice (off, then on): give it once"),
+    (["config", "--language", "en", "--language", "de"], "curate: --language given twice (en, then de): give it once"),
+])
+def test_an_option_given_twice_to_demo_or_config_is_one_line(tmp_path, monkeypatch, capsys, argv, message):
+    """`curate run` refuses an option given twice (small24); `curate demo --output a --output b`
+    wrote the demo to b, `curate config --language en --language de` printed de's, without a word."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == message and err[1].startswith("(see: curate "), err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("argv, message", [
     (["runn"], "curate: unknown command 'runn' (choose from 'run', 'demo', 'config', 'mix'"),
     ([], "curate: give a command: curate run, curate config, ..."),
 ])
