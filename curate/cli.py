@@ -62,11 +62,14 @@ class _InputAction(argparse.Action):
 
 
 class _Once(argparse.Action):
-    """An option that sets one value: given twice, the last one won without a word."""
+    """An option that sets one value: given twice, the last one won without a word. Told by the
+    options seen, not by a value set (demo's --output has a default)."""
 
     def __call__(self, parser, ns, value, option_string=None):
-        if getattr(ns, self.dest, None) is not None:
+        seen = ns.__dict__.setdefault("_given", set())
+        if self.dest in seen:
             parser.error(f"{option_string} given twice ({getattr(ns, self.dest)}, then {value}): give it once")
+        seen.add(self.dest)
         setattr(ns, self.dest, value)
 
 
@@ -131,15 +134,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     d = sub.add_parser("demo", help="generate sample shards and run the whole pipeline on them", allow_abbrev=False,
                        epilog="Other options go to Apache Beam, as for `curate run`.")
-    d.add_argument("--output", default="curate-demo", help="where to write the sample shards and the result")
-    d.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
+    d.add_argument("--output", action=_Once, default="curate-demo", help="where to write the sample shards and the result")
+    d.add_argument("--progress", action=_Once, choices=["auto", "on", "off"], default="auto", help="as for `curate run`")
 
     c = sub.add_parser("config", help="print every option with its default, as TOML; with a config file (and --set), "
                        "the config a run of it would use", allow_abbrev=False)
     c.add_argument("config", nargs="?", help="TOML config file: print it as `curate run` reads it, defaults filled in "
                    "(with --language: the config whose [filter] to apply)")
     c.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="as for `curate run`")
-    c.add_argument("--language", help="print instead the filter thresholds, stop words and sentence marks that apply "
+    c.add_argument("--language", action=_Once, help="print instead the filter thresholds, stop words and sentence marks that apply "
                    "to web documents with this language label, and where they come from")
 
     m = sub.add_parser("mix", help="a dry run of [rebalance]: re-plan the mix from an output's candidates in seconds",

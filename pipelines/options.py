@@ -7,6 +7,7 @@ chosen runner's, whose module is imported first); what is left over is an error.
 """
 from __future__ import annotations
 
+import argparse
 import difflib
 import re
 import tempfile
@@ -78,6 +79,9 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         runner = create_runner(runner_name)  # imports the runner's module and its options classes
     except Exception as e:  # noqa: BLE001 - unknown runner, missing extra (e.g. apache-beam[gcp])
         return [f"--runner={runner_name}: {e}"]
+    twice = given_twice(args)
+    if twice:
+        return [twice]
     from apache_beam.options.pipeline_options import PortableOptions
     from apache_beam.runners.portability.portable_runner import PortableRunner
 
@@ -107,6 +111,27 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         hint = f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
     return out + other_runner_options(args)
+
+
+def given_twice(args: list[str]) -> str | None:
+    """The one line for a Beam option of one value given twice (``--direct_num_workers=2
+    --direct_num_workers=3``: Beam's parser kept the last without a word; of two --runner,
+    attach_values took the first for the runner's options), as for curate's own options; an
+    option that gathers (``--experiments``, ``--label``) is repeated."""
+    try:
+        actions = _beam_parser(args)._option_string_actions
+    except BadOptionValue:  # said with its value by unknown_options
+        return None
+    seen = {}
+    for a in args:
+        name, _, value = a.partition("=")
+        action = actions.get(name) if a.startswith("--") else None
+        if type(action) is not argparse._StoreAction:  # a flag, or one that gathers (append, a comma list, a dict)
+            continue
+        if action.dest in seen:
+            return f"{name} given twice ({seen[action.dest]}, then {value}): give it once"
+        seen[action.dest] = value
+    return None
 
 
 # The --environment_type values Beam's Environment.from_options takes besides a beam:env: URN.

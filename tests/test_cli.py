@@ -222,6 +222,9 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
      "curate: --environment_type: invalid choice: 'EXTRENAL' (did you mean EXTERNAL?) (choose from DOCKER, PROCESS, EXTERNAL, "
      "LOOPBACK, or a beam:env: URN)"),
     (["--runner=FlinkRunner", "--environment_type=loopback"], "curate: --environment_type: invalid choice: 'loopback' (did you mean LOOPBACK?)"),
+    # given twice, the last one won without a word, as curate's own options did (an error since small24)
+    (["--direct_num_workers=2", "--direct_num_workers", "3"], "curate: --direct_num_workers given twice (2, then 3): give it once"),
+    (["--runner=PortableRunner", "--runner", "DirectRunner"], "curate: --runner given twice (PortableRunner, then DirectRunner): give it once"),
 ])
 def test_a_beam_option_with_a_bad_value_is_one_line(tmp_path, pages, capsys, args, message):
     """A Beam option's value its parser refuses printed the usage of every Beam option (126
@@ -237,6 +240,7 @@ def test_known_beam_options_pass():
     ap, commands = cli._parser()
     ok = ["--direct_num_workers=2", "--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level=ERROR"]
     assert cli.check_rest("run", commands["run"], ok) == []
+    assert cli.check_rest("run", commands["run"], ["--experiments=a", "--experiments=b"]) == []  # Beam's list options are repeated
     flink = ["--runner=FlinkRunner", "--flink_master=localhost:8081", "--parallelism=4", "--environment_type=LOOPBACK"]
     assert cli.check_rest("run", commands["run"], flink) == []
     from apache_beam.portability import common_urns, python_urns
@@ -1884,6 +1888,89 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
     assert (one / "x.parquet").read_bytes() == packed and pq.read_table(one / "x.decompressed.parquet").num_rows == 1
 
 
+def _hint_for(path: Path, kind: str, in_place: bool) -> str:
+    """The hint curate gives for ``path``: gzip/zstd as the audit's bomb and the .parquet.gz
+    refusal say it, bzip2/xz/lz4 as curate run's refusal does."""
+    from curate.readers.common import decompress_command, other_compression_error
+
+    if kind in ("gzip", "zstd"):
+        return decompress_command(str(path), kind, in_place)
+    return _hint(other_compression_error(str(path), in_place=in_place))
+
+
+@pytest.mark.skipif(not all(map(shutil.which, ["bash", "gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
+@pytest.mark.parametrize("in_place", [False, True])
+@pytest.mark.parametrize("how", list(COMPRESS))
+@pytest.mark.parametrize("name", ["x y.jsonl.{}", "it's.parquet.{}", "-x.jsonl.{}", b"caf\xe9.jsonl.{}", "raw.parquet", "up.jsonl.{}"])
+def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fails(tmp_path, how, in_place, name):
+    """The hint for one file given (`gzip -dc x.parquet.gz > x.parquet`, `bzip2 -dc x.jsonl.bz2 |
+    zstd > x.jsonl.zst`) wrote over an x.parquet (x.jsonl.zst) already there, and a damaged file
+    left a cut-short copy: gzip's part and an error, the pipe's whole-looking .zst of half the
+    lines and exit 0 (lz4 -d leaves its part too, even replacing a folder's file). Each hint, for
+    one file or a folder's (in_place), run as said: a file there is refused and kept, a damaged
+    file is kept with no copy beside it, else the copy is whole (the original kept unless the
+    hint replaces it). Names with a blank, a quote, a leading -, a byte that is not UTF-8, the
+    suffix in capitals (bzip2 -d x.BZ2 wrote x.BZ2.out, xz and zstd refused it)."""
+    tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz", "lz4": "lz4"}[how]
+    raw = b"".join(b'{"id": "%d", "text": "line %d of the harbour"}\n' % (i, i) for i in range(20000))
+    if isinstance(name, bytes):
+        name = os.fsdecode(name.replace(b"{}", how.encode()))
+    name = name.replace("up.jsonl.{}", f"up.jsonl.{how.upper()}").format(how)
+    packed = subprocess.run(COMPRESS[how], input=raw, capture_output=True, check=True).stdout
+    src = tmp_path / name
+    # what the copy is called (ground truth: the name without the suffix, or NAME.decompressed.EXT), and
+    # what curate then reads: a JSONL file recompressed with zstd, a Parquet file decompressed
+    root, ext = os.path.splitext(name)
+    copy = root if ext.lower() == "." + how else "{}.decompressed{}".format(*os.path.splitext(name))
+    final = tmp_path / (copy + ".zst" if tool in ("bzip2", "xz", "lz4") and not copy.endswith(".parquet") else copy)
+    for case in ("there", "damaged", "whole"):
+        for f in tmp_path.iterdir():
+            f.unlink()
+        src.write_bytes(packed[: len(packed) // 2] if case == "damaged" else packed)
+        hint = _hint_for(src, tool, in_place)
+        if case == "there":
+            final.write_bytes(b"mine")
+        done = subprocess.run(hint, shell=True, executable="bash", cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True)
+        if case == "whole":
+            assert done.returncode == 0, (hint, done.stderr)
+            got = final.read_bytes()
+            got = subprocess.run(["zstd", "-dc"], input=got, capture_output=True, check=True).stdout if final.name != copy else got
+            assert got == raw, hint
+            assert sorted(os.listdir(tmp_path)) == sorted([final.name] + [src.name] * (not in_place)), (hint, os.listdir(tmp_path))
+            continue
+        assert done.returncode != 0, (case, hint)
+        assert src.read_bytes() == (packed if case == "there" else packed[: len(packed) // 2]), (case, hint, os.listdir(tmp_path))
+        assert sorted(os.listdir(tmp_path)) == sorted([src.name] + [final.name] * (case == "there")), (case, hint, os.listdir(tmp_path))
+        if case == "there":
+            assert final.read_bytes() == b"mine", hint
+
+
+@pytest.mark.skipif(not (shutil.which("bash") and shutil.which("gzip")), reason="needs bash and gzip")
+def test_the_hint_for_a_file_named_in_bytes_not_utf8_names_that_file(tmp_path, capsys):
+    """A folder's caf\xe9.parquet.gz (a Latin-1 name): the hint printed 'gzip -d
+    .../caf\\udce9.parquet.gz' (Python's escape of the byte, the stream's backslashreplace), a
+    file that is not there. Such a name is printed as $'...' with the byte as \\xe9 (bash, zsh,
+    ksh; POSIX.1-2024): run as printed, it decompresses that file."""
+    import gzip
+    import pyarrow as pa
+
+    d = tmp_path / "d"
+    d.mkdir()
+    name = os.fsdecode(b"caf\xe9 it's.parquet.gz")
+    pq.write_table(pa.table({"id": ["1"], "text": [PAGES["en"]]}), d / "x.parquet")
+    io_bytes = (d / "x.parquet").read_bytes()
+    (d / "x.parquet").unlink()
+    (d / name).write_bytes(gzip.compress(io_bytes))
+    out = tmp_path / "o"
+    run = ["run", "--input", d, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off"]
+    said = subprocess.run([sys.executable, "-m", "curate", *map(str, run)], capture_output=True)  # stderr as a terminal gets it
+    assert said.returncode == 2, said.stderr
+    subprocess.run(_hint(said.stderr.decode()), shell=True, executable="bash", check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    plain = os.fsdecode(b"caf\xe9 it's.parquet")
+    assert os.listdir(d) == [plain] and (d / plain).read_bytes() == io_bytes
+    assert run_cli(*run) == 0, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", ["dump.tar.gz", "dump.tar", "dump.zip"])
 def test_an_archive_is_said_with_how_to_unpack_it(tmp_path, pages, capsys, name):
     """A downloaded dump.tar.gz / dump.zip of JSONL files said "cannot tell the format ...; give
@@ -3395,6 +3482,21 @@ def test_an_undocumented_option_form_is_one_line(tmp_path, pages, capsys, args, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith(f"curate: {message}") and err[1] == "(see: curate run --help)", err
     assert not out.exists() and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--output", "A", "--output", "B"], "curate: --output given twice (A, then B): give it once"),
+    (["demo", "--progress", "off", "--progress", "on"], "curate: --progress given twice (off, then on): give it once"),
+    (["config", "--language", "en", "--language", "de"], "curate: --language given twice (en, then de): give it once"),
+])
+def test_an_option_given_twice_to_demo_or_config_is_one_line(tmp_path, monkeypatch, capsys, argv, message):
+    """`curate run` refuses an option given twice (small24); `curate demo --output a --output b`
+    wrote the demo to b, `curate config --language en --language de` printed de's, without a word."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == message and err[1].startswith("(see: curate "), err
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -239,3 +239,38 @@ def test_a_virtualenv_under_any_name_is_vendored(tmp_path, name):
     ledger = {r["path"]: r["rule"] for r in pq.read_table(out / "ledger").to_pylist()}
     assert ledger[f"{name}/bin/activate"] == ledger[f"{name}/bin/pip"] == ledger[f"{name}/pyvenv.cfg"] == "vendored"
     assert ledger[f"{site.relative_to(repo)}/pkg/core.py"] == "vendored"
+
+
+def test_a_pyvenv_cfg_fixture_or_a_venv_made_in_a_project_folder_drops_none_of_its_code(tmp_path):
+    """Any folder holding a pyvenv.cfg was taken for a virtualenv, all of it vendored: a project's
+    tests/data/ shipping a sample pyvenv.cfg lost its fixtures, and `python -m venv .` made in a
+    service's own folder (services/api/, its app.py and lib/ beside the venv's bin/ and
+    lib/pythonX.Y/) lost the service's code. A venv has an interpreter (bin/python, or
+    Scripts/python.exe), and only its own parts (bin/, lib/pythonX.Y/, include/, pyvenv.cfg) are
+    vendored."""
+    import venv
+
+    import pyarrow.parquet as pq
+
+    from curate import cli
+
+    repo = tmp_path / "repo"
+    data = repo / "tests" / "data"
+    data.mkdir(parents=True)
+    (data / "pyvenv.cfg").write_text("home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.7\n")
+    (data / "sample.py").write_text("def sample():\n    return 2\n")
+    (repo / "tests" / "test_env.py").write_text("def test_env():\n    assert True\n")
+    api = repo / "services" / "api"
+    venv.create(api, with_pip=False, symlinks=False)  # `python -m venv .` in the service's folder
+    (api / "app.py").write_text("def app():\n    return 'ok'\n")
+    (api / "lib" / "helpers.py").write_text("def helper():\n    return 3\n")
+    site = next((api / "lib").glob("python3*/site-packages"))
+    (site / "dep.py").write_text("def dep():\n    return 4\n")
+    out = tmp_path / "o"
+    assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest",
+                     "--output", str(out), "--progress", "off"]) == 0
+    kept = sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist())
+    assert kept == ["services/api/app.py", "services/api/lib/helpers.py", "tests/data/sample.py", "tests/test_env.py"], kept
+    ledger = {r["path"]: r["rule"] for r in pq.read_table(out / "ledger").to_pylist()}
+    assert ledger["services/api/bin/activate"] == ledger["services/api/pyvenv.cfg"] == "vendored"
+    assert ledger[f"{site.relative_to(repo)}/dep.py"] == "vendored"

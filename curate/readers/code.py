@@ -107,16 +107,32 @@ def detect_language(path: str, head: str = "") -> Optional[str]:
 def is_vendored(path: str, root: str | None = None) -> bool:
     """A file in a folder of other projects' copies or tool state (VENDORED_DIRS), or, given the
     tree's ``root`` on disk, in a Python virtualenv under any name (`python -m venv .env`, env/,
-    py311/): a folder inside the tree holding the pyvenv.cfg every venv has (PEP 405)."""
-    parts = path.split("/")[:-1]
-    if any(part.lower() in VENDORED_DIRS for part in parts):
+    py311/): one of the venv's own parts (_in_venv) in a folder inside the tree holding the
+    pyvenv.cfg every venv has (PEP 405) and an interpreter."""
+    names = path.split("/")
+    if any(part.lower() in VENDORED_DIRS for part in names[:-1]):
         return True
-    return root is not None and any(_is_virtualenv(os.path.join(root, *parts[: i + 1])) for i in range(len(parts)))
+    return root is not None and any(
+        _in_venv(names[i + 1:]) and _is_virtualenv(os.path.join(root, *names[: i + 1])) for i in range(len(names) - 1))
+
+
+def _in_venv(rest: list[str]) -> bool:
+    """Whether a file at ``rest`` under a venv's folder is the venv's: its pyvenv.cfg, bin/ (Scripts/),
+    include/, lib/pythonX.Y/ (Lib/). Not the rest: a venv made in a project's own folder (`python
+    -m venv .` in services/api/) sits beside the project's files, and lib/helpers.py is one."""
+    first = rest[0]
+    if len(rest) == 1:
+        return first == "pyvenv.cfg"
+    return first in ("bin", "Scripts", "include", "Include", "Lib") or (
+        first in ("lib", "lib64") and len(rest) > 2 and rest[1].startswith(("python", "pypy")))
 
 
 @functools.lru_cache(maxsize=4096)  # a folder is asked about once per file under it
 def _is_virtualenv(folder: str) -> bool:
-    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+    """A pyvenv.cfg and the interpreter the venv module (or virtualenv) puts beside it: a project's
+    tests/data/ shipping a sample pyvenv.cfg is no venv."""
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg")) and any(
+        os.path.lexists(os.path.join(folder, *p)) for p in (("bin", "python"), ("bin", "python3"), ("Scripts", "python.exe")))
 
 
 # Text formats: a long line is a paragraph (editors that soft-wrap write one per line), never a

@@ -287,9 +287,14 @@ def compression(path: str) -> Optional[str]:
 
 
 OTHER_COMPRESSIONS = ((b"BZh", "bzip2", "bzip2 -dc"), (b"\xfd7zXZ\x00", "xz", "xz -dc"), (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"))
-# each tool's FILE.EXT -> FILE that removes FILE.EXT only once FILE is whole and never writes
-# over a FILE there is (lz4 without an output name writes to a pipe: then --rm lost the file)
-IN_PLACE = {"gzip": "gzip -d {}", "zstd": "zstd -d --rm {}", "bzip2": "bzip2 -d {}", "xz": "xz -d {}", "lz4": "lz4 -d --rm {} {}"}
+# Each tool's command from FILE.EXT to FILE: KEEP keeps FILE.EXT, IN_PLACE removes it once FILE is
+# whole. None writes over a FILE there is (`> FILE` did, and left a cut-short one from a damaged
+# input); each removes its part of FILE when the input is damaged, but lz4, so it tests it first
+# (lz4 without an output name writes to a pipe: then --rm lost the file, so it is named).
+KEEP = {"gzip": "gzip -dk {0}", "zstd": "zstd -d {0} -o {1}", "bzip2": "bzip2 -dk {0}", "xz": "xz -dk {0}",
+        "lz4": "lz4 -t {0} && lz4 -d {0} {1}"}
+IN_PLACE = {"gzip": "gzip -d {0}", "zstd": "zstd -d --rm {0} -o {1}", "bzip2": "bzip2 -d {0}", "xz": "xz -d {0}",
+            "lz4": "lz4 -t {0} && lz4 -d --rm {0} {1}"}
 SUFFIXES = {"gzip": "gz", "zstd": "zst", "bzip2": "bz2", "xz": "xz", "lz4": "lz4"}
 
 
@@ -311,17 +316,22 @@ def plain_name(name: str, kind: str) -> str:
     return plain
 
 
-def unpack_command(name: str, kind: str, in_place: bool = False) -> tuple[str, str]:
-    """(the shell command that decompresses the local file ``name``, the file it writes).
+def unpack_command(name: str, kind: str, in_place: bool = False, into: str | None = None) -> tuple[str, str]:
+    """(the shell command that decompresses the local file ``name``, the file it writes), never
+    writing over a file there is nor leaving a cut-short copy of a damaged one, which is kept.
     ``in_place``: the file is one of a folder's or a glob's, which would still list it beside a
-    copy (and refuse it again): the command replaces it, removing it only once the copy is whole."""
+    copy (and refuse it again): the command replaces it, removing it only once the copy is whole.
+    ``into``: ``zstd``, recompressed (to the copy's name .zst) rather than decompressed."""
     plain = plain_name(name, kind)
     q = shell.quote
-    if not in_place:
-        return f"{kind} -dc {q(name)} > {q(plain)}", plain
-    if name.lower().endswith("." + SUFFIXES[kind]):  # the tool's own name for its output
-        return IN_PLACE[kind].format(q(name), q(plain)), plain
-    return f"{kind} -dc {q(name)} > {q(plain)} && rm {q(name)}", plain
+    if into == "zstd":  # tested first: a pipe cut short still gives a whole-looking .zst, and exit 0
+        plain += ".zst"
+        command = f"{kind} -t {q(name)} && {kind} -dc {q(name)} | zstd -q -o {q(plain)}"
+    elif name.endswith("." + SUFFIXES[kind]) or kind in ("zstd", "lz4"):  # the tool's own name, or it takes one
+        return (IN_PLACE if in_place else KEEP)[kind].format(q(name), q(plain)), plain
+    else:  # x.parquet of gzip bytes, X.GZ (gzip, bzip2, xz skip a name without their suffix): set -C refuses a file there
+        command = f"{kind} -t {q(name)} && (set -C; {kind} -dc {q(name)} > {q(plain)})"
+    return command + f" && rm {q(name)}" * in_place, plain
 
 
 def other_compression_error(path: str, name: str | None = None, in_place: bool = False) -> str | None:
@@ -341,10 +351,7 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     command, copy = unpack_command(local, other[0], in_place and not remote)
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
         return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), e.g. {here}{command}"
-    if in_place and not remote:  # then compressed again, as curate reads it; zstd --rm: only once the .zst is whole
-        command += f" && zstd --rm {shell.quote(copy)}"
-    else:
-        command = f"{other[1]} {shell.quote(local)} | zstd > {shell.quote(copy + '.zst')}"
+    command = unpack_command(local, other[0], in_place and not remote, into="zstd")[0]
     return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, e.g. {here}{command}"
 
 
