@@ -1784,22 +1784,94 @@ def test_a_token_dataset_takes_the_manifest_sha256_of_a_state_saved_before_foote
         TokenDataset(str(out), 2, 16, manifest_sha256="0" * 64)
 
 
-def test_a_state_saved_with_the_rounds_resumes_in_epoch_0_and_is_refused_after(tmp_path, small_groups):
-    """States saved under DEAL window-ranges/2 (each epoch continued the reader's rounds): its
-    epoch 0 is this loader's window for window, so such a state resumes there, exactly; at a
-    later epoch its position means other windows now, refused in one line saying what to do."""
-    d = make_tokens(tmp_path, n_docs=700, shards=3)
-    lo = TokenLoader(d, 3, 16, num_workers=2)
-    it = iter(lo)
+def loader_before(folder):
+    """curate/loader.py of 304d768 (DEAL window-ranges/2: each epoch continued its readers' rounds), imported apart."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    try:
+        from bench_zstd_read import module_at
+    finally:
+        sys.path.pop(0)
+    folder.mkdir()
+    return module_at("304d768", str(folder), "curate/loader.py")
+
+
+@pytest.mark.parametrize("shape", [dict(num_workers=2), dict(rank=1, world_size=3)])
+def test_a_state_saved_with_the_rounds_resumes_exactly_at_any_epoch(tmp_path, small_groups, shape):
+    """A job mid-run that upgrades curate resumes its state saved by the earlier loader (DEAL
+    window-ranges/2) exactly: the rest of its epoch is the windows that loader would have read
+    (its rounds walked for that epoch only), a state saved meanwhile resumes so again, and the
+    epochs after it are this curate's (window-ranges/3). Until 6 Dec one saved past epoch 0 was
+    refused (a team mid-run had to go back to the old curate or lose its position)."""
+    from curate import loader as L
+
+    before = loader_before(tmp_path / "before")
+    d = make_tokens(tmp_path / "t", n_docs=700, shards=3)
+    old = before.TokenLoader(d, 3, 16, **shape)
+    for _ in range(2):  # epochs 0 and 1
+        windows(old)
+    it = iter(old)
     for _ in range(5):
         next(it)
-    state, rest = {**lo.state_dict(), "deal": "window-ranges/2"}, windows(it)
-    again = TokenLoader(d, 3, 16, num_workers=2)
-    again.load_state_dict(state)
-    assert windows(again) == rest
-    with pytest.raises(ValueError, match=r"^loader state: saved at epoch 1 by a curate whose later epochs continued each "
-                                         r"reader's rounds \(window-ranges/2\).*set_epoch\(epoch\)$"):
-        TokenLoader(d, 3, 16, num_workers=2).load_state_dict({**state, "epoch": 1})
+    state = json.loads(json.dumps(old.state_dict()))
+    assert (state["deal"], state["epoch"], state["batch"]) == ("window-ranges/2", 2, 5)
+    rest = windows(it)
+    later = windows(old)  # epoch 3, the old way
+    lo = TokenLoader(d, 3, 16, **shape)
+    lo.load_state_dict(state)
+    assert len(lo) == len(rest) // 3 and lo.state_dict()["deal"] == "window-ranges/2"
+    it = iter(lo)
+    got = windows(next(it) for _ in range(2))
+    mid = lo.state_dict()  # saved within the old epoch: still its position
+    assert mid["deal"] == "window-ranges/2" and got == rest[:6]
+    got += windows(it)
+    assert got == rest
+    again = TokenLoader(d, 3, 16, **shape)
+    again.load_state_dict(mid)
+    assert windows(again) == rest[6:]
+    # the next epoch: this curate's own, as a fresh loader reads it, every window once
+    assert lo.state_dict()["deal"] == L.DEAL and lo.epoch == 3
+    fresh = TokenLoader(d, 3, 16, **shape)
+    fresh.set_epoch(3)
+    nxt = windows(lo)
+    assert nxt == windows(fresh) and len(nxt) == len(later) and len(set(nxt)) == len(nxt)
+    # resized onto another shape: the rest of the old epoch dealt out as the old loader deals it
+    other = dict(num_workers=1, batch_size=2)
+    mine, theirs = TokenLoader(d, seq_len=16, **other), before.TokenLoader(d, seq_len=16, **other)
+    mine.load_state_dict(state)
+    theirs.load_state_dict(state)
+    assert windows(mine) == windows(theirs)
+    # set_epoch to another epoch leaves the old order: that epoch is this curate's
+    moved = TokenLoader(d, 3, 16, **shape)
+    moved.load_state_dict(state)
+    moved.set_epoch(4)
+    fresh.set_epoch(4)
+    assert moved.state_dict()["deal"] == L.DEAL and windows(moved) == windows(fresh)
+
+
+def test_a_state_saved_with_the_rounds_resumes_exactly_through_dataloader_workers(tmp_path, small_groups):
+    """The same through torch: TokenDataLoader (fresh and persistent workers) and a TokenDataset
+    given the state's deal, the rest of the old epoch as the old loader reads it, then this curate's."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader, TokenDataset
+
+    before = loader_before(tmp_path / "before")
+    d = make_tokens(tmp_path / "t", n_docs=700, shards=3)
+    old = before.TokenLoader(d, 3, 16, num_workers=2)
+    windows(old)
+    it = iter(old)
+    for _ in range(3):
+        next(it)
+    state, rest = old.state_dict(), windows(it)
+    fresh = TokenLoader(d, 3, 16, num_workers=2)
+    fresh.set_epoch(2)
+    nxt = windows(fresh)
+    for persistent in (False, True):
+        dl = TokenDataLoader(d, 3, 16, num_workers=2, persistent_workers=persistent)
+        dl.load_state_dict(state)
+        assert windows(dl) == rest and windows(dl) == nxt
+    ds = TokenDataset(d, 3, 16, num_workers=2, start=(state["epoch"], state["batch"]), deal=state["deal"])
+    dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True)
+    assert windows(dl) == rest and windows(dl) == nxt
 
 
 def test_a_runs_output_without_its_manifest_is_refused_saying_so(cl100k_run, tmp_path):
@@ -1862,3 +1934,4 @@ def test_a_token_dataset_in_a_dataloader_of_other_workers_is_refused(tmp_path, s
     for made, workers in ((0, 0), (1, 0), (0, 1), (2, 2)):  # 0 and 1 are one reader either way
         got = windows(torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=made), batch_size=None, num_workers=workers))
         assert got == windows(TokenLoader(d, 4, 16, num_workers=max(1, made)))
+
