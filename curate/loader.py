@@ -125,11 +125,16 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
     if root != d and kind == pafs.FileType.NotFound and output.file_type(output.join(root, "stats/run.json")) == pafs.FileType.File:
-        # a run's output without its record, no commit under way: tokens.json cannot be checked against the run's (in a
-        # bucket, a process completing a commit beside another killed between deleting the new manifest and writing it back)
-        raise TokensError(f"{root}: a run's output without its {MANIFEST}, and no commit under way: deleted, or its commit cut "
-                          f"short (docs/datapath.md), so its tokens cannot be checked against the run's record; rerun curate "
-                          f"into a new --output (this one is refused as not curate's), or put its {MANIFEST} back")
+        # looked for again: a live run's commit that landed since the first look (its staging folder gone with it) is whole
+        kind = output.file_type(output.join(root, MANIFEST))
+        finished = kind == pafs.FileType.File
+        if not finished:
+            # a run's output without its record, no commit under way: tokens.json cannot be checked against the run's (in a
+            # bucket, a process completing a commit beside another killed between deleting the new manifest and writing it back)
+            raise TokensError(f"{root}: a run's output without its {MANIFEST}, and no commit under way: deleted, left out of a copy, "
+                              f"or its commit cut short (docs/datapath.md), so its tokens cannot be checked against the run's record; "
+                              f"copy it too (or tokens/ with tokens.json alone), rerun curate into a new --output (this one is refused "
+                              f"as not curate's), or put its {MANIFEST} back")
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:
@@ -520,7 +525,7 @@ class TokenLoader:
             # make none, however many tokens there are in all
             why = (f" (windows do not cross row groups, the largest of which holds {largest:,} tokens: the {tokens:,} tokens in all "
                    f"would make {tokens // seq_len:,}; fewer token shards make larger row groups)"
-                   if tokens // seq_len > self._offsets[-1] else "")
+                   if tokens // seq_len >= consumers * batch_size else "")  # only where they are why
             raise ValueError(f"{self.dir}: {self._offsets[-1]:,} windows of {seq_len} tokens, too few for one batch of "
                              f"{batch_size} per reader ({consumers} readers: world_size x num_workers){why}: use fewer readers, "
                              "a smaller batch_size or seq_len, or more tokens")
@@ -752,6 +757,8 @@ class TokenLoader:
                  **({"worker": _whole("worker", state["worker"])} if state.get("worker") is not None else {}),
                  "resized": [{k: _whole(f"resized[{i}].{k}", r.get(k)) for k in (*SHAPE, "batch")}
                              for i, r in enumerate(state.get("resized", []))]}
+        if state["epoch"] < 0:  # its order's seed would fail at the first batch, inside numpy
+            raise ValueError(f"loader state: epoch {state['epoch']} is negative: pass the values state_dict() returned")
         if state.get("seq_len") != self.seq_len:
             raise ValueError(f"loader state: saved with seq_len {state.get('seq_len')}, this loader has {self.seq_len}: a position "
                              "counts windows of seq_len tokens, so it cannot move to another: resume with seq_len="
@@ -819,7 +826,11 @@ def _make_dataset_class():
             ``start``'s epoch), as many times as it is iterated (a train loop and an eval loop, a
             ``list(ds)`` to count), instead of moving on to the next epoch each time: as
             DistributedSampler's ``set_epoch``, call it at the top of each epoch's loop."""
-            self.pinned[0] = _epoch_number("TokenDataset", epoch)
+            epoch = _epoch_number("TokenDataset", epoch)
+            if epoch >= 2**63:  # shared with the workers in an int64 tensor (TokenLoader takes any)
+                raise ValueError(f"TokenDataset.set_epoch: epoch {epoch} is past 2**63 - 1, the most its workers share; "
+                                 "start=(epoch, batch) takes any")
+            self.pinned[0] = epoch
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()

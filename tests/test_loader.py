@@ -1890,11 +1890,45 @@ def test_a_runs_output_without_its_manifest_is_refused_saying_so(cl100k_run, tmp
         with pytest.raises(TokensError, match=rf"^{re.escape(str(out))}: a run's output without its manifest.json, and no commit "
                                               r"under way: .* rerun curate into a new --output .*, or put its manifest.json back$"):
             TokenLoader(str(path), 2, 16)
+    # copied with its stats/ but not manifest.json (cp -r o/tokens o/tokens.json o/stats /data/): the copy is named
+    copied = tmp_path / "copied"
+    copied.mkdir()
+    for name in ("tokens", "stats"):
+        shutil.copytree(out / name, copied / name)
+    shutil.copy(out / tok.MANIFEST, copied / tok.MANIFEST)
+    with pytest.raises(TokensError, match=r"deleted, left out of a copy, or .*; copy it too \(or tokens/ with tokens.json alone\)"):
+        TokenLoader(str(copied), 2, 16)
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.copytree(out / "tokens", alone / "tokens")
     shutil.copy(out / tok.MANIFEST, alone / tok.MANIFEST)
     assert len(TokenLoader(str(alone), 2, 16).manifest["shards"]) == 2
+
+
+def test_a_commit_landing_between_the_loaders_looks_is_not_taken_for_a_lost_manifest(cl100k_run, tmp_path, monkeypatch):
+    """A live run's commit that lands between the loader's look for manifest.json (not there
+    yet: the commit deleted it first) and its look for the staging folder (gone: the commit
+    done) was refused as an output whose manifest was deleted or lost for good ("rerun curate
+    into a new --output"), where a moment later it was whole: the manifest is looked for once
+    more before refusing. (A rank started as the run committed; in a bucket the looks are
+    requests apart.)"""
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    file_type, looks = output.file_type, []
+
+    def before_the_commit_landed(path):
+        if str(path) == str(out / "manifest.json") and not looks:  # the first look: the commit had deleted it
+            looks.append(path)
+            import pyarrow.fs as pafs
+
+            return pafs.FileType.NotFound
+        return file_type(path)
+
+    monkeypatch.setattr(output, "file_type", before_the_commit_landed)
+    lo = TokenLoader(str(out), 2, 16)
+    assert looks and len(lo.manifest["shards"]) == 2 and len(list(lo)) == len(lo)
 
 
 def test_too_few_windows_because_row_groups_are_shorter_than_seq_len_says_so(tmp_path, monkeypatch):
@@ -1917,6 +1951,18 @@ def test_too_few_windows_because_row_groups_are_shorter_than_seq_len_says_so(tmp
         TokenLoader(d, 1, L)
 
 
+def test_too_few_windows_for_the_batch_does_not_blame_row_groups(tmp_path):
+    """A batch larger than a reader's windows, where windows crossing row groups would not make
+    one either: the message blamed row groups ("the tokens in all would make 2,051" for a batch
+    of 1,026 on each of 2 readers, 2,052 needed) whenever a row group's last partial window was
+    dropped, which every corpus has. Only where the tokens in all would make a batch per reader."""
+    d = make_tokens(tmp_path, n_docs=500, shards=3)
+    n = every_window(d, 16)
+    with pytest.raises(ValueError, match=rf"{n:,} windows of 16 tokens, too few for one batch of {n // 2 + 1} per reader "
+                                         r"\(2 readers: world_size x num_workers\): use fewer readers"):
+        TokenLoader(d, n // 2 + 1, 16, world_size=2)
+
+
 def test_a_token_dataset_in_a_dataloader_of_other_workers_is_refused(tmp_path, small_groups):
     """TokenDataset(num_workers=2) in a DataLoader of 1 worker (or none) read worker 0's part
     only: an epoch of half the windows, without a word; in one of 3 workers the third failed
@@ -1935,3 +1981,30 @@ def test_a_token_dataset_in_a_dataloader_of_other_workers_is_refused(tmp_path, s
         got = windows(torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=made), batch_size=None, num_workers=workers))
         assert got == windows(TokenLoader(d, 4, 16, num_workers=max(1, made)))
 
+
+def test_a_state_of_a_negative_epoch_is_refused_in_one_line(tmp_path):
+    """A state whose epoch is negative (hand-edited, or a counter that wrapped) loaded, and the
+    first batch failed inside numpy ('expected non-negative integer', the epoch's seed): now
+    load_state_dict refuses it, as set_epoch refuses a negative epoch."""
+    d = make_tokens(tmp_path)
+    state = TokenLoader(d, 3, 16).state_dict()
+    for e in (-1, -(2**63)):
+        with pytest.raises(ValueError, match=rf"^loader state: epoch {e} is negative: pass the values state_dict\(\) returned$"):
+            TokenLoader(d, 3, 16).load_state_dict({**state, "epoch": e})
+
+
+def test_token_dataset_set_epoch_past_int64_is_one_line(tmp_path):
+    """TokenDataset.set_epoch shares the epoch with its workers in an int64 tensor: 2**63 failed
+    with torch's 'Overflow when unpacking long long'; now a one-line ValueError naming the bound,
+    and 2**63 - 1 reads that epoch as TokenLoader does."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path)
+    ds = TokenDataset(d, 3, 16)
+    lo = TokenLoader(d, 3, 16)
+    ds.set_epoch(2**63 - 1)
+    lo.set_epoch(2**63 - 1)
+    assert windows(torch.utils.data.DataLoader(ds, batch_size=None)) == windows(lo)
+    with pytest.raises(ValueError, match=r"^TokenDataset.set_epoch: epoch 9223372036854775808 is past 2\*\*63 - 1"):
+        ds.set_epoch(2**63)
