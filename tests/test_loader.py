@@ -1038,6 +1038,37 @@ def test_each_epochs_order_is_made_from_its_number_and_leaves_what_the_next_read
     assert checked == 3 * (2 + 3 + 2 + 1 + 2 + 2)
 
 
+def test_every_window_is_read_equally_often_over_epochs_and_the_order_is_the_same_in_any_process(tmp_path):
+    """Over any run of consecutive epochs (from 0, and near 2**62, 2**63, 2**64), each reader reads
+    every window of its range the same number of times, give or take one (no window starved: what
+    an epoch leaves moves round the range), with readers that do not divide the windows evenly, a
+    batch of one, one window a reader; and the order is the same in processes of other
+    PYTHONHASHSEEDs (nothing of it hangs on Python's hash)."""
+    from curate.loader import _Streams
+
+    for units, readers, B in [([7, 1, 30, 2, 2, 90, 5], 3, 4), ([1] * 10, 10, 1), ([3, 11, 2], 5, 2), ([50, 50, 61], 7, 6)]:
+        offsets = np.concatenate([[0], np.cumsum(units)]).astype(np.int64)
+        s = _Streams(offsets, readers, B, 11)
+        for first in (0, 2**62 - 5, 2**63 - 5, 2**64 - 5):
+            for c in range(readers):
+                reads = np.zeros(s.bounds[c + 1] - s.bounds[c], int)
+                for e in range(first, first + 45):
+                    got = np.concatenate(list(s.windows(c, e * s.per_epoch, (e + 1) * s.per_epoch))) - s.bounds[c]
+                    assert len(np.unique(got)) == len(got) == s.per_epoch
+                    reads[got] += 1
+                    assert reads.max() - reads.min() <= 1, (units, readers, B, first, c, e)
+    d = make_tokens(tmp_path, n_docs=200, shards=2)
+    code = ("import hashlib, sys; from curate.loader import TokenLoader\n"
+            "h = hashlib.sha256()\n"
+            "for e in (0, 1, 7, 2**64 + 1):\n"
+            "    lo = TokenLoader(sys.argv[1], 3, 16, num_workers=2, world_size=3, rank=2); lo.set_epoch(e)\n"
+            "    for b in lo: h.update(b.tobytes())\n"
+            "print(h.hexdigest())")
+    said = {subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "4242")}
+    assert len(said) == 1 and len(said.pop().strip()) == 64
+
+
 def test_a_far_epoch_costs_what_epoch_one_does(tmp_path, small_groups, monkeypatch):
     """A job resumed at epoch E (a state saved there, or set_epoch(E)) found its position by
     walking every earlier epoch's rounds: each round's order depended on which windows the last
