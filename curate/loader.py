@@ -810,6 +810,12 @@ def _make_dataset_class():
                                   f"holds ({self.sha256[:12]}): the output was rewritten since (a rerun, shards added); a position "
                                   "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
             self.start = start  # (epoch, batches handed out, the shapes that read earlier parts of the epoch)
+            try:  # plain ints (a state round-tripped through torch or numpy); a negative epoch failed in a worker, in numpy
+                self.start = (*(_whole("start", v) for v in start[:2]), *start[2:])
+                if self.start[0] < 0 or len(self.start) < 2:
+                    raise ValueError
+            except (ValueError, TypeError, KeyError):
+                raise ValueError(f"TokenDataset: start={start!r}: expected (epoch, batch) of a saved state, epoch 0, 1, 2, ...") from None
             if deal is not None:  # a saved state's ``deal``: ROUNDS (an earlier curate's) holds for start's epoch
                 if deal not in (DEAL, ROUNDS):
                     raise ValueError(f"TokenDataset: deal {deal!r}: a state's deal this curate resumes is {DEAL!r} or {ROUNDS!r}")

@@ -2039,3 +2039,20 @@ def test_token_dataset_set_epoch_past_int64_is_one_line(tmp_path):
     assert windows(torch.utils.data.DataLoader(ds, batch_size=None)) == windows(lo)
     with pytest.raises(ValueError, match=r"^TokenDataset.set_epoch: epoch 9223372036854775808 is past 2\*\*63 - 1"):
         ds.set_epoch(2**63)
+
+
+def test_token_dataset_started_at_a_negative_epoch_is_refused_in_one_line(tmp_path):
+    """TokenDataset(start=(-1, 0)) was made, and its first batch failed inside numpy ('expected
+    non-negative integer', the epoch's seed) in a worker; refused when made now, as a loaded
+    state's negative epoch is."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path)
+    with pytest.raises(ValueError, match=r"^TokenDataset: start=\(-1, 0\): expected \(epoch, batch\) of a saved state, "
+                                         r"epoch 0, 1, 2, \.\.\.$"):
+        TokenDataset(d, 3, 16, start=(-1, 0))
+    assert len(windows(TokenDataset(d, 3, 16, start=(np.int64(2), 0)))) == len(windows(TokenLoader(d, 3, 16)))
+    import torch
+
+    assert len(windows(TokenDataset(d, 3, 16, start=(torch.tensor(1), 2)))) == len(windows(TokenLoader(d, 3, 16))) - 2 * 3
