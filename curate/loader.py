@@ -55,9 +55,12 @@ import os
 
 import numpy as np
 
+from curate.loader_rounds import Rounds
+
 MANIFEST = "manifest.json"
 FORMAT = "curate-tokens/1"
 DEAL = "window-ranges/3"  # how windows are dealt to readers (``deal``): a saved position is only valid under it
+ROUNDS = "window-ranges/2"  # the earlier one: a state saved under it finishes its epoch so (``curate.loader_rounds``)
 SHAPE = ("world_size", "num_workers", "batch_size")  # what a saved state may change (``load_state_dict``)
 COUNTS = ("epoch", "batch", "seq_len", *SHAPE)  # a saved state's whole numbers (and each ``resized`` entry's batch and SHAPE)
 # shards a reader keeps open at once (a loader playing several readers: all of them together):
@@ -122,11 +125,16 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
                           f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
     if root != d and kind == pafs.FileType.NotFound and output.file_type(output.join(root, "stats/run.json")) == pafs.FileType.File:
-        # a run's output without its record, no commit under way: tokens.json cannot be checked against the run's (in a
-        # bucket, a process completing a commit beside another killed between deleting the new manifest and writing it back)
-        raise TokensError(f"{root}: a run's output without its {MANIFEST}, and no commit under way: deleted, or its commit cut "
-                          f"short (docs/datapath.md), so its tokens cannot be checked against the run's record; rerun curate "
-                          f"into a new --output (this one is refused as not curate's), or put its {MANIFEST} back")
+        # looked for again: a live run's commit that landed since the first look (its staging folder gone with it) is whole
+        kind = output.file_type(output.join(root, MANIFEST))
+        finished = kind == pafs.FileType.File
+        if not finished:
+            # a run's output without its record, no commit under way: tokens.json cannot be checked against the run's (in a
+            # bucket, a process completing a commit beside another killed between deleting the new manifest and writing it back)
+            raise TokensError(f"{root}: a run's output without its {MANIFEST}, and no commit under way: deleted, left out of a copy, "
+                              f"or its commit cut short (docs/datapath.md), so its tokens cannot be checked against the run's record; "
+                              f"copy it too (or tokens/ with tokens.json alone), rerun curate into a new --output (this one is refused "
+                              f"as not curate's), or put its {MANIFEST} back")
     try:
         raw = output.read_bytes(mpath)
     except FileNotFoundError:
@@ -400,6 +408,10 @@ class _Streams:
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64), sizes
 
 
+class _RoundStreams(Rounds, _Streams):
+    """ROUNDS' order: only for the rest of the epoch a state saved under it was in (``TokenLoader._deal``)."""
+
+
 def _close(files: dict) -> None:
     """Close a reader's open shards (``_read_unit``'s ``files``)."""
     for _, handle in files.values():
@@ -505,6 +517,7 @@ class TokenLoader:
         self._offsets = np.concatenate([[0], np.cumsum([t // seq_len for _, _, t in self._units])]).astype(np.int64)
         consumers = world_size * num_workers
         self._shapes: dict = {}
+        self._deal = DEAL  # the epoch in progress's order: ROUNDS for the rest of one a state saved so was in
         self.steps = self._streams(consumers, batch_size).steps  # batches per reader per epoch, equal for all
         if self.steps == 0:
             tokens, largest = sum(t for _, _, t in self._units), max((t for _, _, t in self._units), default=0)
@@ -512,7 +525,7 @@ class TokenLoader:
             # make none, however many tokens there are in all
             why = (f" (windows do not cross row groups, the largest of which holds {largest:,} tokens: the {tokens:,} tokens in all "
                    f"would make {tokens // seq_len:,}; fewer token shards make larger row groups)"
-                   if tokens // seq_len > self._offsets[-1] else "")
+                   if tokens // seq_len >= consumers * batch_size else "")  # only where they are why
             raise ValueError(f"{self.dir}: {self._offsets[-1]:,} windows of {seq_len} tokens, too few for one batch of "
                              f"{batch_size} per reader ({consumers} readers: world_size x num_workers){why}: use fewer readers, "
                              "a smaller batch_size or seq_len, or more tokens")
@@ -521,9 +534,10 @@ class TokenLoader:
         self.resized: list[dict] = []  # the shapes that read earlier parts of this epoch (``load_state_dict``)
 
     def _streams(self, readers: int, batch_size: int) -> _Streams:
-        key = (readers, batch_size)
+        key = (readers, batch_size, self._deal)
         if key not in self._shapes:
-            self._shapes[key] = _Streams(self._offsets, readers, batch_size, self.manifest.get("seed") or 0)
+            kind = _RoundStreams if self._deal == ROUNDS else _Streams
+            self._shapes[key] = kind(self._offsets, readers, batch_size, self.manifest.get("seed") or 0)
         return self._shapes[key]
 
     def _left(self, resized: list[dict]) -> tuple[_Streams, list[tuple]]:
@@ -678,7 +692,7 @@ class TokenLoader:
         self.next_epoch()
 
     def next_epoch(self) -> None:
-        self.epoch, self.batch, self.resized = self.epoch + 1, 0, []
+        self.epoch, self.batch, self.resized, self._deal = self.epoch + 1, 0, [], DEAL
 
     def set_epoch(self, epoch: int) -> None:
         """The next iteration reads epoch ``epoch``: from where this loader stopped when it is in
@@ -687,11 +701,11 @@ class TokenLoader:
         epoch to its end still moves on to the next one, as ``state_dict`` then says."""
         epoch = _epoch_number(type(self).__name__, epoch)
         if epoch != self.epoch:
-            self.epoch, self.batch, self.resized = epoch, 0, []
+            self.epoch, self.batch, self.resized, self._deal = epoch, 0, [], DEAL
 
     def _identity(self) -> dict:
         return {"manifest_sha256": self.manifest_sha256, "batch_size": self.batch_size, "seq_len": self.seq_len,
-                "rank": self.rank, "world_size": self.world_size, "num_workers": self.num_workers, "deal": DEAL}
+                "rank": self.rank, "world_size": self.world_size, "num_workers": self.num_workers, "deal": self._deal}
 
     def state_dict(self) -> dict:
         """Where this rank is: (epoch, batch) and the shape it counts in; ``resized``: the shapes
@@ -734,13 +748,7 @@ class TokenLoader:
             raise ValueError("loader state: saved by a curate that dealt row groups to readers round-robin; this one deals "
                              "each reader a range of windows, so that position means other windows here: "
                              "resume with the curate that saved it, or start the data from a fresh loader")
-        if state["deal"] == "window-ranges/2" and _whole("epoch", state.get("epoch")) != 0:
-            # its epoch 0 is this one's window for window (each reader's range in manifest order); a later epoch is not
-            raise ValueError(f"loader state: saved at epoch {state.get('epoch')} by a curate whose later epochs continued each "
-                             f"reader's rounds (window-ranges/2), a chain this one no longer walks ({DEAL}: each epoch's order "
-                             "made from its number), so that position means other windows here: resume with the curate that "
-                             "saved it, or continue from a fresh loader with set_epoch(epoch)")
-        if state["deal"] not in (DEAL, "window-ranges/2"):
+        if state["deal"] not in (DEAL, ROUNDS):
             raise ValueError(f"loader state: saved by a curate that dealt whole row groups to readers ({state['deal']}); this "
                              f"one deals each reader a range of windows ({DEAL}), so that position means other windows here: "
                              "resume with the curate that saved it, or start the data from a fresh loader")
@@ -749,6 +757,8 @@ class TokenLoader:
                  **({"worker": _whole("worker", state["worker"])} if state.get("worker") is not None else {}),
                  "resized": [{k: _whole(f"resized[{i}].{k}", r.get(k)) for k in (*SHAPE, "batch")}
                              for i, r in enumerate(state.get("resized", []))]}
+        if state["epoch"] < 0:  # its order's seed would fail at the first batch, inside numpy
+            raise ValueError(f"loader state: epoch {state['epoch']} is negative: pass the values state_dict() returned")
         if state.get("seq_len") != self.seq_len:
             raise ValueError(f"loader state: saved with seq_len {state.get('seq_len')}, this loader has {self.seq_len}: a position "
                              "counts windows of seq_len tokens, so it cannot move to another: resume with seq_len="
@@ -769,7 +779,9 @@ class TokenLoader:
         if shape != own:  # resized: the rest of the epoch goes to this shape
             resized += [{**shape, "batch": batch}] if batch else []
             batch = 0
-        self.epoch, self.batch, self.resized = state["epoch"], batch, resized
+        # a state of the earlier order (ROUNDS, a job mid-run that upgraded curate): the rest of its epoch read as that
+        # loader would have (its rounds walked once, for this epoch only); the epochs after it are DEAL's
+        self.epoch, self.batch, self.resized, self._deal = state["epoch"], batch, resized, state["deal"]
 
 
 # --- PyTorch (imported only when used) ---------------------------------------------------
@@ -783,7 +795,7 @@ def _make_dataset_class():
         reads its own part. Use with ``DataLoader(ds, batch_size=None, num_workers=...)``."""
 
         def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0, []), verify="size",
-                     tokenizer=None, manifest_sha256=None, _opened=None):
+                     tokenizer=None, manifest_sha256=None, deal=None, _opened=None):
             super().__init__()
             # The tokens opened once, here (a bad directory is refused here, not in a worker; ``_opened``:
             # TokenDataLoader's loader of them, the same arguments): each worker starts from its copy of
@@ -798,6 +810,16 @@ def _make_dataset_class():
                                   f"holds ({self.sha256[:12]}): the output was rewritten since (a rerun, shards added); a position "
                                   "is only valid in the tokens it was saved with: keep those to resume, or start from a fresh loader")
             self.start = start  # (epoch, batches handed out, the shapes that read earlier parts of the epoch)
+            try:  # plain ints (a state round-tripped through torch or numpy); a negative epoch failed in a worker, in numpy
+                self.start = (*(_whole("start", v) for v in start[:2]), *start[2:])
+                if self.start[0] < 0 or len(self.start) < 2:
+                    raise ValueError
+            except (ValueError, TypeError, KeyError):
+                raise ValueError(f"TokenDataset: start={start!r}: expected (epoch, batch) of a saved state, epoch 0, 1, 2, ...") from None
+            if deal is not None:  # a saved state's ``deal``: ROUNDS (an earlier curate's) holds for start's epoch
+                if deal not in (DEAL, ROUNDS):
+                    raise ValueError(f"TokenDataset: deal {deal!r}: a state's deal this curate resumes is {DEAL!r} or {ROUNDS!r}")
+                self.loader._deal = deal
             # Epochs each worker began, in shared memory: a DataLoader's workers (fresh each epoch,
             # or persistent) hold copies of this dataset, so a plain attribute would start every
             # epoch from ``start`` again; each worker counts only its own slot.
@@ -810,7 +832,11 @@ def _make_dataset_class():
             ``start``'s epoch), as many times as it is iterated (a train loop and an eval loop, a
             ``list(ds)`` to count), instead of moving on to the next epoch each time: as
             DistributedSampler's ``set_epoch``, call it at the top of each epoch's loop."""
-            self.pinned[0] = _epoch_number("TokenDataset", epoch)
+            epoch = _epoch_number("TokenDataset", epoch)
+            if epoch >= 2**63:  # shared with the workers in an int64 tensor (TokenLoader takes any)
+                raise ValueError(f"TokenDataset.set_epoch: epoch {epoch} is past 2**63 - 1, the most its workers share; "
+                                 "start=(epoch, batch) takes any")
+            self.pinned[0] = epoch
 
         def __iter__(self):
             info = torch.utils.data.get_worker_info()
@@ -836,6 +862,8 @@ def _make_dataset_class():
             worker = ((info.id if info is not None else 0) + batch) % W
             loader = copy.copy(self.loader)  # its own position; the deal and the orders made are shared
             loader.worker, loader.epoch, loader.batch, loader.resized = worker, epoch, worker_start(batch, worker, W), list(resized)
+            if epoch != self.start[0]:  # an earlier order (a state saved under ROUNDS) holds for its own epoch only
+                loader._deal = DEAL
             for b in loader:
                 yield torch.from_numpy(b)
 

@@ -1038,6 +1038,37 @@ def test_each_epochs_order_is_made_from_its_number_and_leaves_what_the_next_read
     assert checked == 3 * (2 + 3 + 2 + 1 + 2 + 2)
 
 
+def test_every_window_is_read_equally_often_over_epochs_and_the_order_is_the_same_in_any_process(tmp_path):
+    """Over any run of consecutive epochs (from 0, and near 2**62, 2**63, 2**64), each reader reads
+    every window of its range the same number of times, give or take one (no window starved: what
+    an epoch leaves moves round the range), with readers that do not divide the windows evenly, a
+    batch of one, one window a reader; and the order is the same in processes of other
+    PYTHONHASHSEEDs (nothing of it hangs on Python's hash)."""
+    from curate.loader import _Streams
+
+    for units, readers, B in [([7, 1, 30, 2, 2, 90, 5], 3, 4), ([1] * 10, 10, 1), ([3, 11, 2], 5, 2), ([50, 50, 61], 7, 6)]:
+        offsets = np.concatenate([[0], np.cumsum(units)]).astype(np.int64)
+        s = _Streams(offsets, readers, B, 11)
+        for first in (0, 2**62 - 5, 2**63 - 5, 2**64 - 5):
+            for c in range(readers):
+                reads = np.zeros(s.bounds[c + 1] - s.bounds[c], int)
+                for e in range(first, first + 45):
+                    got = np.concatenate(list(s.windows(c, e * s.per_epoch, (e + 1) * s.per_epoch))) - s.bounds[c]
+                    assert len(np.unique(got)) == len(got) == s.per_epoch
+                    reads[got] += 1
+                    assert reads.max() - reads.min() <= 1, (units, readers, B, first, c, e)
+    d = make_tokens(tmp_path, n_docs=200, shards=2)
+    code = ("import hashlib, sys; from curate.loader import TokenLoader\n"
+            "h = hashlib.sha256()\n"
+            "for e in (0, 1, 7, 2**64 + 1):\n"
+            "    lo = TokenLoader(sys.argv[1], 3, 16, num_workers=2, world_size=3, rank=2); lo.set_epoch(e)\n"
+            "    for b in lo: h.update(b.tobytes())\n"
+            "print(h.hexdigest())")
+    said = {subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "4242")}
+    assert len(said) == 1 and len(said.pop().strip()) == 64
+
+
 def test_a_far_epoch_costs_what_epoch_one_does(tmp_path, small_groups, monkeypatch):
     """A job resumed at epoch E (a state saved there, or set_epoch(E)) found its position by
     walking every earlier epoch's rounds: each round's order depended on which windows the last
@@ -1784,22 +1815,94 @@ def test_a_token_dataset_takes_the_manifest_sha256_of_a_state_saved_before_foote
         TokenDataset(str(out), 2, 16, manifest_sha256="0" * 64)
 
 
-def test_a_state_saved_with_the_rounds_resumes_in_epoch_0_and_is_refused_after(tmp_path, small_groups):
-    """States saved under DEAL window-ranges/2 (each epoch continued the reader's rounds): its
-    epoch 0 is this loader's window for window, so such a state resumes there, exactly; at a
-    later epoch its position means other windows now, refused in one line saying what to do."""
-    d = make_tokens(tmp_path, n_docs=700, shards=3)
-    lo = TokenLoader(d, 3, 16, num_workers=2)
-    it = iter(lo)
+def loader_before(folder):
+    """curate/loader.py of 304d768 (DEAL window-ranges/2: each epoch continued its readers' rounds), imported apart."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    try:
+        from bench_zstd_read import module_at
+    finally:
+        sys.path.pop(0)
+    folder.mkdir()
+    return module_at("304d768", str(folder), "curate/loader.py")
+
+
+@pytest.mark.parametrize("shape", [dict(num_workers=2), dict(rank=1, world_size=3)])
+def test_a_state_saved_with_the_rounds_resumes_exactly_at_any_epoch(tmp_path, small_groups, shape):
+    """A job mid-run that upgrades curate resumes its state saved by the earlier loader (DEAL
+    window-ranges/2) exactly: the rest of its epoch is the windows that loader would have read
+    (its rounds walked for that epoch only), a state saved meanwhile resumes so again, and the
+    epochs after it are this curate's (window-ranges/3). Until 6 Dec one saved past epoch 0 was
+    refused (a team mid-run had to go back to the old curate or lose its position)."""
+    from curate import loader as L
+
+    before = loader_before(tmp_path / "before")
+    d = make_tokens(tmp_path / "t", n_docs=700, shards=3)
+    old = before.TokenLoader(d, 3, 16, **shape)
+    for _ in range(2):  # epochs 0 and 1
+        windows(old)
+    it = iter(old)
     for _ in range(5):
         next(it)
-    state, rest = {**lo.state_dict(), "deal": "window-ranges/2"}, windows(it)
-    again = TokenLoader(d, 3, 16, num_workers=2)
-    again.load_state_dict(state)
-    assert windows(again) == rest
-    with pytest.raises(ValueError, match=r"^loader state: saved at epoch 1 by a curate whose later epochs continued each "
-                                         r"reader's rounds \(window-ranges/2\).*set_epoch\(epoch\)$"):
-        TokenLoader(d, 3, 16, num_workers=2).load_state_dict({**state, "epoch": 1})
+    state = json.loads(json.dumps(old.state_dict()))
+    assert (state["deal"], state["epoch"], state["batch"]) == ("window-ranges/2", 2, 5)
+    rest = windows(it)
+    later = windows(old)  # epoch 3, the old way
+    lo = TokenLoader(d, 3, 16, **shape)
+    lo.load_state_dict(state)
+    assert len(lo) == len(rest) // 3 and lo.state_dict()["deal"] == "window-ranges/2"
+    it = iter(lo)
+    got = windows(next(it) for _ in range(2))
+    mid = lo.state_dict()  # saved within the old epoch: still its position
+    assert mid["deal"] == "window-ranges/2" and got == rest[:6]
+    got += windows(it)
+    assert got == rest
+    again = TokenLoader(d, 3, 16, **shape)
+    again.load_state_dict(mid)
+    assert windows(again) == rest[6:]
+    # the next epoch: this curate's own, as a fresh loader reads it, every window once
+    assert lo.state_dict()["deal"] == L.DEAL and lo.epoch == 3
+    fresh = TokenLoader(d, 3, 16, **shape)
+    fresh.set_epoch(3)
+    nxt = windows(lo)
+    assert nxt == windows(fresh) and len(nxt) == len(later) and len(set(nxt)) == len(nxt)
+    # resized onto another shape: the rest of the old epoch dealt out as the old loader deals it
+    other = dict(num_workers=1, batch_size=2)
+    mine, theirs = TokenLoader(d, seq_len=16, **other), before.TokenLoader(d, seq_len=16, **other)
+    mine.load_state_dict(state)
+    theirs.load_state_dict(state)
+    assert windows(mine) == windows(theirs)
+    # set_epoch to another epoch leaves the old order: that epoch is this curate's
+    moved = TokenLoader(d, 3, 16, **shape)
+    moved.load_state_dict(state)
+    moved.set_epoch(4)
+    fresh.set_epoch(4)
+    assert moved.state_dict()["deal"] == L.DEAL and windows(moved) == windows(fresh)
+
+
+def test_a_state_saved_with_the_rounds_resumes_exactly_through_dataloader_workers(tmp_path, small_groups):
+    """The same through torch: TokenDataLoader (fresh and persistent workers) and a TokenDataset
+    given the state's deal, the rest of the old epoch as the old loader reads it, then this curate's."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader, TokenDataset
+
+    before = loader_before(tmp_path / "before")
+    d = make_tokens(tmp_path / "t", n_docs=700, shards=3)
+    old = before.TokenLoader(d, 3, 16, num_workers=2)
+    windows(old)
+    it = iter(old)
+    for _ in range(3):
+        next(it)
+    state, rest = old.state_dict(), windows(it)
+    fresh = TokenLoader(d, 3, 16, num_workers=2)
+    fresh.set_epoch(2)
+    nxt = windows(fresh)
+    for persistent in (False, True):
+        dl = TokenDataLoader(d, 3, 16, num_workers=2, persistent_workers=persistent)
+        dl.load_state_dict(state)
+        assert windows(dl) == rest and windows(dl) == nxt
+    ds = TokenDataset(d, 3, 16, num_workers=2, start=(state["epoch"], state["batch"]), deal=state["deal"])
+    dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True)
+    assert windows(dl) == rest and windows(dl) == nxt
 
 
 def test_a_runs_output_without_its_manifest_is_refused_saying_so(cl100k_run, tmp_path):
@@ -1818,11 +1921,45 @@ def test_a_runs_output_without_its_manifest_is_refused_saying_so(cl100k_run, tmp
         with pytest.raises(TokensError, match=rf"^{re.escape(str(out))}: a run's output without its manifest.json, and no commit "
                                               r"under way: .* rerun curate into a new --output .*, or put its manifest.json back$"):
             TokenLoader(str(path), 2, 16)
+    # copied with its stats/ but not manifest.json (cp -r o/tokens o/tokens.json o/stats /data/): the copy is named
+    copied = tmp_path / "copied"
+    copied.mkdir()
+    for name in ("tokens", "stats"):
+        shutil.copytree(out / name, copied / name)
+    shutil.copy(out / tok.MANIFEST, copied / tok.MANIFEST)
+    with pytest.raises(TokensError, match=r"deleted, left out of a copy, or .*; copy it too \(or tokens/ with tokens.json alone\)"):
+        TokenLoader(str(copied), 2, 16)
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.copytree(out / "tokens", alone / "tokens")
     shutil.copy(out / tok.MANIFEST, alone / tok.MANIFEST)
     assert len(TokenLoader(str(alone), 2, 16).manifest["shards"]) == 2
+
+
+def test_a_commit_landing_between_the_loaders_looks_is_not_taken_for_a_lost_manifest(cl100k_run, tmp_path, monkeypatch):
+    """A live run's commit that lands between the loader's look for manifest.json (not there
+    yet: the commit deleted it first) and its look for the staging folder (gone: the commit
+    done) was refused as an output whose manifest was deleted or lost for good ("rerun curate
+    into a new --output"), where a moment later it was whole: the manifest is looked for once
+    more before refusing. (A rank started as the run committed; in a bucket the looks are
+    requests apart.)"""
+    import shutil
+
+    out = tmp_path / "o"
+    shutil.copytree(cl100k_run, out)
+    file_type, looks = output.file_type, []
+
+    def before_the_commit_landed(path):
+        if str(path) == str(out / "manifest.json") and not looks:  # the first look: the commit had deleted it
+            looks.append(path)
+            import pyarrow.fs as pafs
+
+            return pafs.FileType.NotFound
+        return file_type(path)
+
+    monkeypatch.setattr(output, "file_type", before_the_commit_landed)
+    lo = TokenLoader(str(out), 2, 16)
+    assert looks and len(lo.manifest["shards"]) == 2 and len(list(lo)) == len(lo)
 
 
 def test_too_few_windows_because_row_groups_are_shorter_than_seq_len_says_so(tmp_path, monkeypatch):
@@ -1845,6 +1982,18 @@ def test_too_few_windows_because_row_groups_are_shorter_than_seq_len_says_so(tmp
         TokenLoader(d, 1, L)
 
 
+def test_too_few_windows_for_the_batch_does_not_blame_row_groups(tmp_path):
+    """A batch larger than a reader's windows, where windows crossing row groups would not make
+    one either: the message blamed row groups ("the tokens in all would make 2,051" for a batch
+    of 1,026 on each of 2 readers, 2,052 needed) whenever a row group's last partial window was
+    dropped, which every corpus has. Only where the tokens in all would make a batch per reader."""
+    d = make_tokens(tmp_path, n_docs=500, shards=3)
+    n = every_window(d, 16)
+    with pytest.raises(ValueError, match=rf"{n:,} windows of 16 tokens, too few for one batch of {n // 2 + 1} per reader "
+                                         r"\(2 readers: world_size x num_workers\): use fewer readers"):
+        TokenLoader(d, n // 2 + 1, 16, world_size=2)
+
+
 def test_a_token_dataset_in_a_dataloader_of_other_workers_is_refused(tmp_path, small_groups):
     """TokenDataset(num_workers=2) in a DataLoader of 1 worker (or none) read worker 0's part
     only: an epoch of half the windows, without a word; in one of 3 workers the third failed
@@ -1862,3 +2011,48 @@ def test_a_token_dataset_in_a_dataloader_of_other_workers_is_refused(tmp_path, s
     for made, workers in ((0, 0), (1, 0), (0, 1), (2, 2)):  # 0 and 1 are one reader either way
         got = windows(torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=made), batch_size=None, num_workers=workers))
         assert got == windows(TokenLoader(d, 4, 16, num_workers=max(1, made)))
+
+
+def test_a_state_of_a_negative_epoch_is_refused_in_one_line(tmp_path):
+    """A state whose epoch is negative (hand-edited, or a counter that wrapped) loaded, and the
+    first batch failed inside numpy ('expected non-negative integer', the epoch's seed): now
+    load_state_dict refuses it, as set_epoch refuses a negative epoch."""
+    d = make_tokens(tmp_path)
+    state = TokenLoader(d, 3, 16).state_dict()
+    for e in (-1, -(2**63)):
+        with pytest.raises(ValueError, match=rf"^loader state: epoch {e} is negative: pass the values state_dict\(\) returned$"):
+            TokenLoader(d, 3, 16).load_state_dict({**state, "epoch": e})
+
+
+def test_token_dataset_set_epoch_past_int64_is_one_line(tmp_path):
+    """TokenDataset.set_epoch shares the epoch with its workers in an int64 tensor: 2**63 failed
+    with torch's 'Overflow when unpacking long long'; now a one-line ValueError naming the bound,
+    and 2**63 - 1 reads that epoch as TokenLoader does."""
+    torch = pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path)
+    ds = TokenDataset(d, 3, 16)
+    lo = TokenLoader(d, 3, 16)
+    ds.set_epoch(2**63 - 1)
+    lo.set_epoch(2**63 - 1)
+    assert windows(torch.utils.data.DataLoader(ds, batch_size=None)) == windows(lo)
+    with pytest.raises(ValueError, match=r"^TokenDataset.set_epoch: epoch 9223372036854775808 is past 2\*\*63 - 1"):
+        ds.set_epoch(2**63)
+
+
+def test_token_dataset_started_at_a_negative_epoch_is_refused_in_one_line(tmp_path):
+    """TokenDataset(start=(-1, 0)) was made, and its first batch failed inside numpy ('expected
+    non-negative integer', the epoch's seed) in a worker; refused when made now, as a loaded
+    state's negative epoch is."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path)
+    with pytest.raises(ValueError, match=r"^TokenDataset: start=\(-1, 0\): expected \(epoch, batch\) of a saved state, "
+                                         r"epoch 0, 1, 2, \.\.\.$"):
+        TokenDataset(d, 3, 16, start=(-1, 0))
+    assert len(windows(TokenDataset(d, 3, 16, start=(np.int64(2), 0)))) == len(windows(TokenLoader(d, 3, 16)))
+    import torch
+
+    assert len(windows(TokenDataset(d, 3, 16, start=(torch.tensor(1), 2)))) == len(windows(TokenLoader(d, 3, 16))) - 2 * 3
