@@ -1288,3 +1288,20 @@ def test_a_cut_in_code_leaves_the_code_beside_the_item(tmp_path):
              "shell": (f"ls {a} ./build\n", "ls  ./build\n"),
              "python": (f"def f():\n    x = 1  # {a}\n    return x\n", "def f():\n    x = 1  # \n    return x\n")}
     _assert_cuts(tmp_path, [a], pages, domain="code")
+
+
+
+def test_a_cut_over_lines_keeps_the_indentation_of_the_line_it_resumes(tmp_path):
+    """A cut from one line into the next, the page resuming on that next line, took the
+    indentation of the line it resumes (the blanks after the cut went with them): a web page's
+    Python ``if x:`` block lost its body's indentation (``if x:\\n\\ny = 1``, an error), a poem's
+    indented line its indent. The line the page resumes keeps it. Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    first, second = a.split(" iota ")
+    pages = {"python": (f"Example:\n\nif x:\n    {first} iota\n    {second} y = 1\n", "Example:\n\nif x:\n\n    y = 1\n"),
+             "poem": (f"  The line one {first} iota\n  {second} more words\n", "  The line one\n  more words\n"),
+             "tab": (f"Code:\n\tx = {first} iota\n\t{second}  y = 1\n", "Code:\n\tx =\n\ty = 1\n"),
+             # controls: a line resumed with no indentation; one the cut ends at its end
+             "flush": (f"So x {first} iota\n{second} y.", "So x\ny."),
+             "to_the_end": (f"So x {first} iota\n    {second}\n    next", "So x\n\n    next")}
+    _assert_cuts(tmp_path, [a], pages)

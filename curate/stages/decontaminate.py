@@ -703,6 +703,13 @@ def _line_break(cut: str) -> str:
     return m.group() * 2 if _BLANK_LINE.search(cut) else m.group()
 
 
+def _indentation(text: str, s: int, e: int) -> str:
+    """The indentation of the line the cut ``text[s:e]`` ends on, after its last line break: the
+    page resumes on that line (``if x:`` / ``    ITEM y = 1``: ``y`` lost its block's indent)."""
+    m = _LAST_BREAK.search(text, s, e)
+    return regex.match(r"[ \t]*", text[m.end() : e]).group() if m else ""
+
+
 def _ends_clause(text: str, b: int) -> bool:
     """Whether the comma or stop ``text[b]`` ends a clause the page spaced (``ITEM , x``,
     ``ITEM .``): a blank, a line's or the page's end, a closing mark after it; not a path's
@@ -961,6 +968,8 @@ class DecontaminateStage:
                 brk = _line_break(text[s:e])
                 if prose:
                     s, e = _seam(text, pos, s, e, bool(brk))
+                    if brk and e < len(text) and text[e] not in _LINE_ENDS:
+                        brk += _indentation(text, s, e)
                 out.append(text[pos:s])
                 out.append(brk)
                 pos = e
