@@ -1305,3 +1305,22 @@ def test_a_cut_over_lines_keeps_the_indentation_of_the_line_it_resumes(tmp_path)
              "flush": (f"So x {first} iota\n{second} y.", "So x\ny."),
              "to_the_end": (f"So x {first} iota\n    {second}\n    next", "So x\n\n    next")}
     _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_list_marker_whose_item_goes_on_below_stays(tmp_path):
+    """A line left with only its list marker is empty, but the marker took what the lines
+    indented under it belong to: a nested list's parent (``- ITEM`` / ``  - child``: the child
+    became a list of its own), an item's continuation (``1. ITEM`` / ``   more of it``: a
+    paragraph outside the list), a YAML sequence's mapping (``- ITEM`` / ``    sub: 1``: ``key``
+    became that mapping). The marker stays where the next line is indented deeper than its own
+    (an empty item, as the page wrote it). Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    pages = {"nested": (f"List:\n- {a}\n  - child\n- next", "List:\n-\n  - child\n- next"),
+             "continued": (f"Steps:\n1. {a}\n   more of it\n2. next", "Steps:\n1.\n   more of it\n2. next"),
+             "yaml": (f"key:\n  - {a}\n    sub: 1\n  - other\n", "key:\n  -\n    sub: 1\n  - other\n"),
+             "crlf": (f"List:\r\n- {a}\r\n  - child", "List:\r\n-\r\n  - child"),
+             # controls: the next item at the marker's own depth, a blank line, the page's end
+             "sibling": (f"List:\n- {a}\n- next", "List:\n\n- next"),
+             "then_blank": (f"List:\n  - {a}\n\n    code", "List:\n\n\n    code"),
+             "last": (f"List:\n- {a}", "List:\n")}
+    _assert_cuts(tmp_path, [a], pages)

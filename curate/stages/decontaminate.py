@@ -703,11 +703,25 @@ def _line_break(cut: str) -> str:
     return m.group() * 2 if _BLANK_LINE.search(cut) else m.group()
 
 
+_LEADING = regex.compile(r"[ \t]*")
+
+
 def _indentation(text: str, s: int, e: int) -> str:
     """The indentation of the line the cut ``text[s:e]`` ends on, after its last line break: the
     page resumes on that line (``if x:`` / ``    ITEM y = 1``: ``y`` lost its block's indent)."""
     m = _LAST_BREAK.search(text, s, e)
-    return regex.match(r"[ \t]*", text[m.end() : e]).group() if m else ""
+    return text[m.end() : _LEADING.match(text, m.end(), e).end()] if m else ""
+
+
+def _goes_on(text: str, line: int, b: int) -> bool:
+    """Whether the line after the one ending at ``b`` (``line``: where that one starts) is indented
+    deeper: a list item's continuation, its nested list, a YAML item's mapping, which its marker
+    holds (``- ITEM`` / ``  - child``: emptied, the child was a list of its own)."""
+    brk = _BREAK.match(text, b)
+    if brk is None:
+        return False
+    k = _LEADING.match(text, brk.end()).end()
+    return k < len(text) and not text[k].isspace() and k - brk.end() > _LEADING.match(text, line).end() - line
 
 
 def _ends_clause(text: str, b: int) -> bool:
@@ -735,7 +749,7 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool) -> tuple[int, int]
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
     if newline or b == len(text) or text[b] in _LINE_ENDS:
-        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) else a), b
+        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) and not _goes_on(text, line, b) else a), b
     if line >= 0 and not text[line:a].strip(" \t"):  # the line's indentation (a tab's too)
         return s, b
     if a == s:
