@@ -198,14 +198,14 @@ def spread_edits(nwords: int) -> list[int]:
     return [6, 12, 18] if nwords == 25 else [nwords - N, 12]
 
 
-def run_web(tmp: Path, name: str, rows: list[dict], evals: Path, toml: str = "") -> tuple[set, pl.DataFrame]:
-    """Run ingest + decontaminate through the CLI on web ``rows``: (input ids kept, ledger)."""
+def run_web(tmp: Path, name: str, rows: list[dict], evals: Path, toml: str = "", domain: str = "web") -> tuple[set, pl.DataFrame]:
+    """Run ingest + decontaminate through the CLI on web (or ``domain``) ``rows``: (input ids kept, ledger)."""
     from curate.schema import make_id
 
     (tmp / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     cfg = tmp / f"{name}.toml"
     cfg.write_text(f'[run]\noutput = "{tmp / name}"\nstages = ["ingest", "decontaminate"]\n'
-                   f'[[inputs]]\nglob = "{tmp / f"{name}.jsonl"}"\ndomain = "web"\nsource = "web"\n'
+                   f'[[inputs]]\nglob = "{tmp / f"{name}.jsonl"}"\ndomain = "{domain}"\nsource = "web"\n'
                    f'[decontaminate]\n{toml}\n[[decontaminate.eval_sets]]\nname = "wikitext2"\nglob = "{evals}"\n')
     assert cli.main(["run", str(cfg), "--progress", "off"]) == 0
     cid = {make_id("web", r["id"]): r["id"] for r in rows}
@@ -952,13 +952,13 @@ def _assert_the_cut_leaves_the_page_minus_the_item(tmp_path: Path, items: list[s
     _assert_cuts(tmp_path, items, {k: (a + t + b, a + b[a.endswith(" ") and b.startswith(" "):]) for k, (a, t, b) in pages.items()})
 
 
-def _assert_cuts(tmp_path: Path, items: list[str], pages: dict) -> None:
+def _assert_cuts(tmp_path: Path, items: list[str], pages: dict, domain: str = "web") -> None:
     """``pages`` (id: (text, text after the cut)) through the CLI in cut mode, ``items`` the evaluation set."""
     from curate.schema import make_id
 
     ev = tmp_path / "eval.txt"
     ev.write_text("\n".join(items) + "\n", encoding="utf-8")
-    kept, ledger = run_web(tmp_path, "pairs", [{"id": k, "text": t} for k, (t, _) in pages.items()], ev, 'mode = "cut"')
+    kept, ledger = run_web(tmp_path, "pairs", [{"id": k, "text": t} for k, (t, _) in pages.items()], ev, 'mode = "cut"', domain)
     assert kept == set(pages) and ledger.height == 0
     text = dict(pl.read_parquet(tmp_path / "pairs" / "text/*.parquet").select("id", "text").iter_rows())
     assert {k: text[make_id("web", k)] for k in pages} == {k: want for k, (_, want) in pages.items()}
@@ -1234,4 +1234,93 @@ def test_a_cut_over_a_paragraph_break_leaves_one(tmp_path):
              "crlf": (f"Intro x {first} iota\r\n{second} y more.", "Intro x\r\ny more."),
              "crlf_paragraphs": (f"Intro x {first} iota\r\n\r\n{second} y more.", "Intro x\r\n\r\ny more."),
              "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more.")}
+    _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_cut_keeps_the_pages_tabs_paths_and_spaced_ellipsis(tmp_path):
+    """The seam took the page's own characters beside the cut for stray blanks: a tab (a table's
+    column: ``name<TAB>ITEM<TAB>value`` left two columns of three, ``name<TAB>value`` at a line's
+    end too), the blank before a ``.`` that starts a path or a spaced ellipsis (``ls ITEM ./build``
+    left ``ls./build``; ``paused ITEM . . . then``, ``paused. . . then``). A tab stays where it
+    is; a stop is one before a blank, a line's end or the page's end. Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    pages = {"tsv": (f"name\t{a}\tvalue\nx\ty\tz", "name\t\tvalue\nx\ty\tz"),
+             "tsv_first": (f"{a}\tvalue\tz\nx\ty\tz", "\tvalue\tz\nx\ty\tz"),
+             "tsv_last": (f"name\tvalue\t{a}\nx\ty\tz", "name\tvalue\t\nx\ty\tz"),
+             "tsv_spaced": (f"name\t {a} \tvalue", "name\t \tvalue"),
+             "path": (f"Run ls {a} ./build now.", "Run ls ./build now."),
+             "ellipsis": (f"He paused {a} . . . then went.", "He paused . . . then went."),
+             # controls: a tab indenting the line stays, the blanks after the cut go; a spaced stop
+             "tab_indented": (f"Code:\n\t{a}  next", "Code:\n\tnext"),
+             "stop_after": (f"He said, {a} .", "He said."),
+             "stop_then_line": (f"So {a} .\nNext.", "So.\nNext.")}
+    _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_cut_over_a_line_break_of_any_kind_leaves_it(tmp_path):
+    """A cut spanning a line break leaves one, in the page's own line ends: a page of old-Mac
+    ``\\r`` lines (a JSONL field keeps them) or one broken by U+2028 had its lines either side
+    joined (``Intro x y more.``), its paragraphs too, and a list item's marker stayed. Expected
+    texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    first, second = a.split(" iota ")
+    pages = {"cr": (f"Intro x {first} iota\r{second} y more.", "Intro x\ry more."),
+             "cr_paragraphs": (f"Intro x {first} iota\r\r{second} y more.", "Intro x\r\ry more."),
+             "line_separator": (f"Intro x {first} iota\u2028{second} y more.", "Intro x\u2028y more."),
+             "cr_list": (f"List:\r- {a}\r- next", "List:\r\r- next"),
+             # controls
+             "crlf_paragraphs": (f"Intro x {first} iota\r\n\r\n{second} y more.", "Intro x\r\n\r\ny more."),
+             "lf_list": (f"List:\n- {a}\n- next", "List:\n\n- next")}
+    _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_cut_in_code_leaves_the_code_beside_the_item(tmp_path):
+    """The seam's clean-up is for prose: in a code document (``mode = "cut"`` for every domain) it
+    took the brackets spaced around the item (``data = [ ITEM ]`` left ``data =``, a syntax
+    error, where ``[  ]`` is an empty list; ``if ( ITEM ) {`` left ``if {``), a diff line's ``-``
+    (the hunk then counts one line short) and the blank before ``./``. In code the cut takes the
+    item's words and nothing else. Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    pages = {"list": (f"data = [ {a} ]\nprint(data)\n", "data = [  ]\nprint(data)\n"),
+             "block": (f"int main() {{ {a} }}\n", "int main() {  }\n"),
+             "condition": (f"if ( {a} ) {{\n  go();\n}}\n", "if (  ) {\n  go();\n}\n"),
+             "diff": (f"@@ -1,3 +1,3 @@\n ctx\n- {a}\n+new\n ctx\n", "@@ -1,3 +1,3 @@\n ctx\n- \n+new\n ctx\n"),
+             "shell": (f"ls {a} ./build\n", "ls  ./build\n"),
+             "python": (f"def f():\n    x = 1  # {a}\n    return x\n", "def f():\n    x = 1  # \n    return x\n")}
+    _assert_cuts(tmp_path, [a], pages, domain="code")
+
+
+
+def test_a_cut_over_lines_keeps_the_indentation_of_the_line_it_resumes(tmp_path):
+    """A cut from one line into the next, the page resuming on that next line, took the
+    indentation of the line it resumes (the blanks after the cut went with them): a web page's
+    Python ``if x:`` block lost its body's indentation (``if x:\\n\\ny = 1``, an error), a poem's
+    indented line its indent. The line the page resumes keeps it. Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    first, second = a.split(" iota ")
+    pages = {"python": (f"Example:\n\nif x:\n    {first} iota\n    {second} y = 1\n", "Example:\n\nif x:\n\n    y = 1\n"),
+             "poem": (f"  The line one {first} iota\n  {second} more words\n", "  The line one\n  more words\n"),
+             "tab": (f"Code:\n\tx = {first} iota\n\t{second}  y = 1\n", "Code:\n\tx =\n\ty = 1\n"),
+             # controls: a line resumed with no indentation; one the cut ends at its end
+             "flush": (f"So x {first} iota\n{second} y.", "So x\ny."),
+             "to_the_end": (f"So x {first} iota\n    {second}\n    next", "So x\n\n    next")}
+    _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_list_marker_whose_item_goes_on_below_stays(tmp_path):
+    """A line left with only its list marker is empty, but the marker took what the lines
+    indented under it belong to: a nested list's parent (``- ITEM`` / ``  - child``: the child
+    became a list of its own), an item's continuation (``1. ITEM`` / ``   more of it``: a
+    paragraph outside the list), a YAML sequence's mapping (``- ITEM`` / ``    sub: 1``: ``key``
+    became that mapping). The marker stays where the next line is indented deeper than its own
+    (an empty item, as the page wrote it). Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    pages = {"nested": (f"List:\n- {a}\n  - child\n- next", "List:\n-\n  - child\n- next"),
+             "continued": (f"Steps:\n1. {a}\n   more of it\n2. next", "Steps:\n1.\n   more of it\n2. next"),
+             "yaml": (f"key:\n  - {a}\n    sub: 1\n  - other\n", "key:\n  -\n    sub: 1\n  - other\n"),
+             "crlf": (f"List:\r\n- {a}\r\n  - child", "List:\r\n-\r\n  - child"),
+             # controls: the next item at the marker's own depth, a blank line, the page's end
+             "sibling": (f"List:\n- {a}\n- next", "List:\n\n- next"),
+             "then_blank": (f"List:\n  - {a}\n\n    code", "List:\n\n\n    code"),
+             "last": (f"List:\n- {a}", "List:\n")}
     _assert_cuts(tmp_path, [a], pages)

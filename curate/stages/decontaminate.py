@@ -665,7 +665,10 @@ def _keep_unpaired(text: str, s: int, e: int, starts: list[int] = (), quotes=Non
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
-_BLANK = " \t\u00a0\u202f"  # a line's blanks (NBSP, French's narrow one) a cut's seam tidies
+_BLANK = " \u00a0\u202f"  # a line's blanks (NBSP, French's narrow one) a cut's seam tidies; not a tab: a table's column
+_LINE_ENDS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # str.splitlines' line ends (old Mac's \r, U+2028)
+_BREAK = regex.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_LAST_BREAK = regex.compile(r"(?r)[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2013\u2014\u2022\u2023\u25e6>]|\d{1,3}[.)]|#{1,6})?[ \t]*")  # a list item's or heading's
 # « ITEM », ( ITEM ): the marks a blank apart from the item; only those that open one way (» ITEM «
 # and " ITEM " are as often two quotations' ends: « Oui » ITEM « Non »)
@@ -686,16 +689,49 @@ def _spaced_pair(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
-_BLANK_LINE = regex.compile(r"\n[ \t\r]*\n")
+# two line ends with only blanks between (a \r\n one line end: atomic, not \r then \n)
+_BLANK_LINE = regex.compile(r"(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])[ \t]*(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
 
 
 def _line_break(cut: str) -> str:
     """The line break a cut leaves: none, or the one it spans, a paragraph's (a blank line) as
-    one, in the page's line ends (a single ``\n`` joined the paragraphs either side)."""
-    if "\n" not in cut:
+    one, in the page's line ends (a single ``\n`` joined the paragraphs either side; a page of
+    ``\r`` or U+2028 lines had them joined)."""
+    m = _BREAK.search(cut)
+    if m is None:
         return ""
-    nl = "\r\n" if "\r\n" in cut else "\n"
-    return nl * 2 if _BLANK_LINE.search(cut) else nl
+    return m.group() * 2 if _BLANK_LINE.search(cut) else m.group()
+
+
+_LEADING = regex.compile(r"[ \t]*")
+
+
+def _indentation(text: str, s: int, e: int) -> str:
+    """The indentation of the line the cut ``text[s:e]`` ends on, after its last line break: the
+    page resumes on that line (``if x:`` / ``    ITEM y = 1``: ``y`` lost its block's indent)."""
+    m = _LAST_BREAK.search(text, s, e)
+    return text[m.end() : _LEADING.match(text, m.end(), e).end()] if m else ""
+
+
+def _goes_on(text: str, line: int, b: int) -> bool:
+    """Whether the line after the one ending at ``b`` (``line``: where that one starts) is indented
+    deeper: a list item's continuation, its nested list, a YAML item's mapping, which its marker
+    holds (``- ITEM`` / ``  - child``: emptied, the child was a list of its own)."""
+    brk = _BREAK.match(text, b)
+    if brk is None:
+        return False
+    k = _LEADING.match(text, brk.end()).end()
+    return k < len(text) and not text[k].isspace() and k - brk.end() > _LEADING.match(text, line).end() - line
+
+
+def _ends_clause(text: str, b: int) -> bool:
+    """Whether the comma or stop ``text[b]`` ends a clause the page spaced (``ITEM , x``,
+    ``ITEM .``): a blank, a line's or the page's end, a closing mark after it; not a path's
+    ``./build`` or ``.NET``, nor a spaced ellipsis's ``. . .``."""
+    nxt = text[b + 1 : b + 2]
+    if text[b] not in ",." or text[b] == "." and (nxt == "." or text[b + 1 : b + 3] == " ."):
+        return False
+    return not nxt or nxt.isspace() or nxt in _QUOTE_LIKE or unicodedata.category(nxt) in ("Pe", "Pf")
 
 
 def _seam(text: str, pos: int, s: int, e: int, newline: bool) -> tuple[int, int]:
@@ -710,15 +746,15 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool) -> tuple[int, int]
         a -= 1
     while b < len(text) and text[b] in _BLANK:
         b += 1
-    nl = text.rfind("\n", max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
-    line = nl + 1 if nl >= 0 else 0 if pos == 0 else -1  # -1: the line starts before the last cut
-    if newline or b == len(text) or text[b] in "\r\n":
-        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) else a), b
-    if a == line:  # the line's indentation
+    nl = _LAST_BREAK.search(text, max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
+    line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
+    if newline or b == len(text) or text[b] in _LINE_ENDS:
+        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) and not _goes_on(text, line, b) else a), b
+    if line >= 0 and not text[line:a].strip(" \t"):  # the line's indentation (a tab's too)
         return s, b
     if a == s:
         return s, e
-    if text[b] in ",." and text[b : b + 2] != ".." and (b + 1 == len(text) or not text[b + 1].isalnum()):
+    if _ends_clause(text, b):
         if a > pos and text[a - 1] in ",;:":  # two marks either side of the cut: the comma goes, the stop stays
             return (a - 1, b) if text[b] == "." else (a, b + 1)
         return a, b
@@ -891,11 +927,11 @@ class DecontaminateStage:
         the rule the ledger would have named, its matching windows (near copies), the characters
         cut and the items matched (the first ``EDIT_ITEMS``); the mask of the ``hit`` rows the cut
         would leave with no letter, untouched: they are removed as in "remove" mode, not kept empty)."""
-        texts = batch.column("text").to_pylist()
+        texts, domains = batch.column("text").to_pylist(), batch.column("domain").to_pylist()
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
         for i in np.flatnonzero(hit).tolist():
-            new = self.cut_text(texts[i])
+            new = self.cut_text(texts[i], prose=domains[i] != "code")  # web pages and books: prose
             if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
@@ -912,9 +948,10 @@ class DecontaminateStage:
         return schema.add_edits(batch, rows, self.name, np.where(near, NEAR_RULE, RULE).tolist(),
                                 np.where(near, m["near_copies"][rows], m["windows"][rows]).tolist(), chars, details), emptied
 
-    def cut_text(self, text: str) -> str:
+    def cut_text(self, text: str, prose: bool = True) -> str:
         """The text without the tokens covered by a matching window (a cut that spans a line
-        break leaves one, a paragraph's as one: ``_line_break``; its seams tidied: ``_seam``):
+        break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
+        ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
         whitespace-separated tokens, a Han or kana character each, and in
         Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``)."""
         tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
@@ -941,9 +978,12 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            for s, e in _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes):
+            for s, e in _keep_unpaired(text, *(_spaced_pair(text, s, e) if prose else (s, e)), items, quotes):
                 brk = _line_break(text[s:e])
-                s, e = _seam(text, pos, s, e, bool(brk))
+                if prose:
+                    s, e = _seam(text, pos, s, e, bool(brk))
+                    if brk and e < len(text) and text[e] not in _LINE_ENDS:
+                        brk += _indentation(text, s, e)
                 out.append(text[pos:s])
                 out.append(brk)
                 pos = e
