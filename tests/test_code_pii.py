@@ -921,3 +921,20 @@ def test_wordpress_salts_env_lines_yaml_blocks_and_mail_urls_keep_no_secret(tmp_
         want["Dockerfile"], want["db.yml"] = want["Dockerfile"].replace(x, "<KEY>"), want["db.yml"].replace(x, "<KEY>")
     assert kept == want
 
+
+def test_a_password_given_to_curl_or_mysql_on_a_command_line_is_redacted(tmp_path):
+    """`curl -u ann:PW` (`--user`, quoted or not) and `mysql -pPW` (mysqldump, mysqladmin) hold a
+    password with no name before it: kept. It goes unless it tells nothing (`-u "$USER:$TOKEN"`,
+    `-u admin:admin`, `-p"$MYSQL_PWD"`, `-p` alone prompting); `-pthread` after no mysql stays."""
+    v = [_fake(ALNUM, 7, 590 + i) + "7q" for i in range(5)]
+    sh = (f"#!/bin/sh\ncurl -u ann:{v[0]} https://api.example.test/v1\ncurl -s --user 'deploy:{v[1]}' https://x.test\n"
+          f"mysql -u root -p{v[2]} appdb < dump.sql\nmysqldump -uroot -p{v[3]} --all-databases > all.sql\n"
+          'curl -u "$USER:$TOKEN" https://api.example.test/v1\ncurl -u admin:admin http://localhost:9200\n'
+          'mysql -u root -p"$MYSQL_PWD" -e "SELECT 1"\nmysql -u root -p appdb\ncc -pthread -o app app.c\n'
+          + "echo done\n" * 3)
+    py = f'import subprocess\n\nsubprocess.run("curl -u ann:{v[4]} https://x.test", shell=True)\n' + PY_CODE
+    kept = _run(tmp_path, {"deploy.sh": sh, "app/run.py": py}, ("filter.code.data_min_chars=0",))
+    want_sh = sh
+    for x in v[:4]:
+        want_sh = want_sh.replace(x, "<KEY>")
+    assert kept == {"deploy.sh": want_sh, "run.py": py.replace(v[4], "<KEY>")}

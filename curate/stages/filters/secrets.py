@@ -123,6 +123,12 @@ _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n
 # HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
 _AUTH = re.compile(rf"(?:auth=\(|auth = \(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
                    rf"{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
+# A command line's password with no name before it: curl's `-u ann:PW` / `--user 'ann:PW'` (judged as a URL's)
+# and mysql's `-pPW` (mysqldump, mysqladmin; `-p` alone prompts); searched on the lines where the scan finds them
+_CURL_USER = re.compile(r"(?<![\w-])curl[ \t](?:[^\r\n|;&]{0,500}?[ \t])?(?:-u|--user)(?:[ \t]*|=)(?P<q>[\"']?)"
+                        r"(?P<u>[^\s:\"']{0,200}):(?P<v>[^\s\"']{1,200})(?P=q)(?=[\s\"'`;|&)]|\Z)")
+_MYSQL_P = re.compile(r"(?<![\w-])mysql(?:dump|admin|import|check|show|slap)?[ \t](?:[^\r\n|;&]{0,500}?[ \t])?"
+                      r"-p(?P<v>[^\s\"'`;|&)-][^\s\"'`;|&)]{0,199})")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
 _SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
@@ -212,7 +218,7 @@ def _wide_ok(m: re.Match) -> bool:
 
 
 def _auth_ok(m: re.Match) -> bool:
-    return not _tells_nothing(m.group("v"), m.group("u"))
+    return not _tells_nothing(m.group("v"), m.group("u") if "u" in m.re.groupindex else "")
 
 
 def _xml_ok(m: re.Match) -> bool:
@@ -311,7 +317,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql) = words
     n = len(codes)
     flags = 0
     names = []
@@ -357,6 +363,14 @@ def _candidates(codes, pairs, words):
             names.append(j)
         elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2):  # wp-config's AUTH_SALT', ...
             names.append(j)
+        elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
+            names.append(j)
+        elif t == 24 and _at(codes, j - 4, mysql, False):  # "mysql" then a blank, or "dump ", "admin ", ...
+            k = j + 1
+            while k < n and k < j + 7 and 97 <= codes[k] <= 122:
+                k += 1
+            if k < n and (codes[k] == 32 or codes[k] == 9):
+                names.append(j)
     return flags, names
 
 
@@ -376,13 +390,14 @@ def _pairs() -> np.ndarray:
     pairs[ord(":"), ord("/")] = 18  # a URL's "://"
     pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
     pairs[ord("A"), ord("L")] = 22  # _SALT
+    pairs[ord("r"), ord("l")], pairs[ord("q"), ord("l")] = 23, 24  # curl, mysql
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _lines), likewise
 
@@ -454,7 +469,7 @@ PATTERNS = {
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_lines, _AUTH, _auth_ok)],
+                 (_lines, _AUTH, _auth_ok), (_lines, _CURL_USER, _auth_ok), (_lines, _MYSQL_P, _auth_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
