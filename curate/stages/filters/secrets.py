@@ -248,7 +248,7 @@ def _token_ok(m: re.Match) -> bool:
 # patterns only on the lines where a secret's name is followed by an operator. A case-insensitive
 # search for the names, a regex scan for the operators of every string and fifteen substring
 # tests for the prefixes took 3/4 of the code filter's time (39 MB/s, the code rules alone 147).
-_HAS_TOKEN, _HAS_PEM = 1, 2
+_HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL = 1, 2, 4, 8
 
 
 @numba.njit
@@ -365,12 +365,14 @@ def _candidates(codes, pairs, words):
             names.append(j)
         elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
             names.append(j)
+            flags |= _HAS_CURL
         elif t == 24 and _at(codes, j - 4, mysql, False):  # "mysql" then a blank, or "dump ", "admin ", ...
             k = j + 1
             while k < n and k < j + 7 and 97 <= codes[k] <= 122:
                 k += 1
             if k < n and (codes[k] == 32 or codes[k] == 9):
                 names.append(j)
+                flags |= _HAS_MYSQL
     return flags, names
 
 
@@ -449,6 +451,15 @@ def _word_lines(text: str, word: str) -> list:
     return spans
 
 
+def _curl_lines(text: str) -> list:
+    """``_lines`` where the scan found "curl " (a literal test first: the regex over every text's lines cost)."""
+    return _lines(text) if candidates(text)[0] & _HAS_CURL else []
+
+
+def _mysql_lines(text: str) -> list:
+    return _lines(text) if candidates(text)[0] & _HAS_MYSQL else []
+
+
 def _env_lines(text: str) -> list:
     return _word_lines(text, "ENV")
 
@@ -469,7 +480,7 @@ PATTERNS = {
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_lines, _AUTH, _auth_ok), (_lines, _CURL_USER, _auth_ok), (_lines, _MYSQL_P, _auth_ok)],
+                 (_lines, _AUTH, _auth_ok), (_curl_lines, _CURL_USER, _auth_ok), (_mysql_lines, _MYSQL_P, _auth_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
