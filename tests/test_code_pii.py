@@ -852,3 +852,89 @@ def test_a_line_holding_auth_twice_is_searched_once():
     text = 'x = 1\ns.auth = HTTPBasicAuth("ann", "Xk9mP2qL7") # auth=( auth = (\ny = 2\n'
     out, counts = secrets_rewrite(SECRETS).fn(TextDoc(text, "python"))
     assert out == text.replace("Xk9mP2qL7", "<KEY>") and counts["secrets_password"] == 1
+
+
+LOOKALIKES = {  # written here: ordinary code whose secret-named calls and URLs hold no secret
+    "src/Messages.java": (
+        "class Messages {\n"
+        "    void init() {\n"
+        '        messages.put("password", "Password must be at least 8 characters");\n'
+        '        messages.put("error.password", "At least 8 characters and 1 digit");\n'
+        '        String label = i18n.t("login.password", "Password (min 8)");\n'
+        '        map.put("secret_key", "Secret Key (v2)");\n'
+        '        model.addAttribute("token", "Token expired at 12:00");\n'
+        '        log.info("token", "Refreshing token for user 42 Now");\n'
+        '        String a = "https://oauth2:TOKEN@gitlab.example.test/g/p.git";\n'
+        '        String b = "https://x-access-token:GITHUB_TOKEN@github.com/o/r.git";\n'
+        '        String c = "https://api:YOUR_API_KEY@api.example.test/v3";\n'
+        '        String d = "https://USERNAME:APP_PASSWORD@bitbucket.example.test/o/r.git";\n'
+        '        String e = "https://user:PERSONAL_ACCESS_TOKEN@dev.example.test/org";\n'
+        '        String f = "https://user:token@github.com/o/r.git";\n'
+        '        String g = "https://username:api_key@api.example.test";\n'
+        "    }\n"
+        "}\n"),
+    "scripts/setup.bat": (
+        "@echo off\nset PASSWORD=%DB_PASSWORD%\n"
+        "git clone https://%GIT_USER%:%GIT_TOKEN%@git.example.test/org/repo.git\n"
+        "git clone https://!GIT_USER!:!GIT_TOKEN!@git.example.test/org/repo.git\n"
+        "sqlcmd -S . -U sa -P %SA_PASSWORD% -Q \"SELECT 1\"\n"),
+    "src/Settings.cs": (
+        "class Settings {\n"
+        '    const string Env = "Server=db;Database=App;User Id=app;Password=%DB_PASSWORD%;";\n'
+        '    const string Conf = "Server=db;Database=App;User Id=app;Password=@DB_PASSWORD@;";\n'
+        "}\n"),
+}
+
+
+def test_messages_env_references_and_placeholder_words_are_no_secrets(tmp_path):
+    """A message beside a secret's name in a call (`messages.put("password", "Password must be at
+    least 8 characters")`: words and blanks, not a salt's random characters), a Windows variable
+    (`%DB_PASSWORD%`, `!GIT_TOKEN!`), an autoconf substitution (`@DB_PASSWORD@`) and a URL's placeholder
+    word for a token or key (`oauth2:TOKEN@`, `api:YOUR_API_KEY@`, `user:token@`) are kept."""
+    kept = _run(tmp_path, LOOKALIKES, ("filter.code.data_min_chars=0",))
+    for path, text in LOOKALIKES.items():
+        assert kept[path.rsplit("/", 1)[-1]] == text
+
+
+def test_wordpress_salts_env_lines_yaml_blocks_and_mail_urls_keep_no_secret(tmp_path):
+    """Left by the forms before: wp-config's LOGGED_IN_KEY, NONCE_KEY and *_SALT (no secret's name), a
+    Dockerfile's or shell's line of several assignments (`ENV A=1 DB_PASSWORD=...`, the value not at the
+    line's end), a YAML block scalar (`password: |`, the value on the next line) and a mail URL's e-mail
+    user before a password holding a raw "/" (`smtp://me@x.test:ab/cd@h`). A pip ref after an scp-like
+    path (`git+ssh://git@github.com:org/repo.git@v1.0`) is no password."""
+    rng = random.Random(58)
+    alphabet = string.ascii_letters + string.digits + "!@#%^&*()-_[]{}<>~+=,.;:/?|"
+    names = ["LOGGED_IN_KEY", "NONCE_KEY", "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"]
+    salts = ["".join(rng.choice(alphabet) for _ in range(64)) for _ in names]
+    php = "<?php\n" + "".join(f"define( '{k}', '{s}' );\n" for k, s in zip(names, salts)) + "$x = 1;\n" * 4
+    v = [_fake(ALNUM, 6, 580 + i) + "9aZ" for i in range(6)]
+    docker = f"FROM alpine:3.20\nENV A=1 DB_PASSWORD={v[0]}\nENV API_TOKEN={v[1]} B=2\nRUN make\n"
+    yml = f"db:\n  password: |\n    {v[2]}\n  token: >-\n    {v[3]}\n  name: app\n"
+    py = (f'SMTP = "smtp://me@x.test:ab/{v[4]}@smtp.example.test"\n'
+          'REQ = "git+ssh://git@github.com:org/repo.git@v1.0"\n' + PY_CODE)
+    files = {"wp-config.php": php, "Dockerfile": docker, "conf/db.yml": yml, "app/mail.py": py}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = {"wp-config.php": php, "Dockerfile": docker, "db.yml": yml, "mail.py": py.replace(f"ab/{v[4]}", "<KEY>")}
+    for s in salts:
+        want["wp-config.php"] = want["wp-config.php"].replace(s, "<KEY>")
+    for x in v[:4]:
+        want["Dockerfile"], want["db.yml"] = want["Dockerfile"].replace(x, "<KEY>"), want["db.yml"].replace(x, "<KEY>")
+    assert kept == want
+
+
+def test_a_password_given_to_curl_or_mysql_on_a_command_line_is_redacted(tmp_path):
+    """`curl -u ann:PW` (`--user`, quoted or not) and `mysql -pPW` (mysqldump, mysqladmin) hold a
+    password with no name before it: kept. It goes unless it tells nothing (`-u "$USER:$TOKEN"`,
+    `-u admin:admin`, `-p"$MYSQL_PWD"`, `-p` alone prompting); `-pthread` after no mysql stays."""
+    v = [_fake(ALNUM, 7, 590 + i) + "7q" for i in range(5)]
+    sh = (f"#!/bin/sh\ncurl -u ann:{v[0]} https://api.example.test/v1\ncurl -s --user 'deploy:{v[1]}' https://x.test\n"
+          f"mysql -u root -p{v[2]} appdb < dump.sql\nmysqldump -uroot -p{v[3]} --all-databases > all.sql\n"
+          'curl -u "$USER:$TOKEN" https://api.example.test/v1\ncurl -u admin:admin http://localhost:9200\n'
+          'mysql -u root -p"$MYSQL_PWD" -e "SELECT 1"\nmysql -u root -p appdb\ncc -pthread -o app app.c\n'
+          + "echo done\n" * 3)
+    py = f'import subprocess\n\nsubprocess.run("curl -u ann:{v[4]} https://x.test", shell=True)\n' + PY_CODE
+    kept = _run(tmp_path, {"deploy.sh": sh, "app/run.py": py}, ("filter.code.data_min_chars=0",))
+    want_sh = sh
+    for x in v[:4]:
+        want_sh = want_sh.replace(x, "<KEY>")
+    assert kept == {"deploy.sh": want_sh, "run.py": py.replace(v[4], "<KEY>")}

@@ -73,7 +73,8 @@ _QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
 _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
 # its value any printable characters but its quote and a backslash (wp-config.php's define('AUTH_KEY', '...'): 64
 # random characters, "|<];( " among them), taken where it mixes cases, digits and symbols (``_wide_ok``)
-_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*{_NAME}[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
+# wp-config's other keys and salts (LOGGED_IN_KEY, NONCE_KEY, AUTH_SALT, ...) by their names
+_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*(?:{_NAME}|(?:logged_in|nonce)_key|(?:auth|logged_in|nonce)_salt)[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
@@ -83,6 +84,10 @@ _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
 # shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
 _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*{_NAME}"
                        rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
+# a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
+_ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?i:{_NAME})={_VALUE}(?=[ \t]|{_EOL})")
+# a YAML block scalar (`password: |`, `token: >-`): its next line, a value alone
+_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n[ \t]+{_VALUE}[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
 _ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
@@ -93,13 +98,19 @@ _URL = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\]{0,200}):(?P<v>[^\s/?#\"'`<>\\]{1,
 # A password holding a raw "/", "?" or "#" (`u:ab/cd9@h`, left unescaped): urlsplit ends the authority at
 # the first and reads no password at all; read as the writer meant it, as urlsplit reads it with the "/" escaped.
 # No "@" in it (an "@" before the "/" is the form above's); a host after the "@" (not a path's /users/@me).
-_URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}):(?P<v>[^\s/?#\"'`<>\\@]{1,200}[/?#][^\s\"'`<>\\@]{0,200})@(?=[\w\[])")
-# a variable starts it ($PASSWORD, $pass, $1); a "$" inside is the password's (root:Xk9$mP2q@); a
-# format's directive (%s, %(pw)s, Go's %v, %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
-_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z")
+# An e-mail user (`smtp://me@x.test:ab/cd@h`) only after a mail scheme (``_url_slash_ok``): pip's
+# `git+ssh://git@github.com:org/repo.git@v1.0` reads the same.
+_URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}|[^\s:/?#\"'`<>\\@]{1,64}@[^\s:/?#\"'`<>\\@]{1,200}):(?P<v>[^\s/?#\"'`<>\\@]{1,200}[/?#][^\s\"'`<>\\@]{0,200})@(?=[\w\[])")
+# a variable starts it ($PASSWORD, $pass, $1) or is it whole (Windows' %DB_PASSWORD% and !TOKEN!, autoconf's
+# @DB_PASSWORD@); a "$" inside is the password's (root:Xk9$mP2q@); a format's directive (%s, %(pw)s, Go's %v,
+# %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
+_URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z"
+                              r"|\A(?:%[A-Za-z_][\w.-]*%|![A-Za-z_]\w*!|@[A-Za-z_]\w*@)\Z")
 # a password that says it is one (user:password@, My%20Pass, your_password, Go's test pa%2Fssword, changeme),
+# or names the token or key it stands for (oauth2:TOKEN@, api:YOUR_API_KEY@, user:PERSONAL_ACCESS_TOKEN@),
 # escapes, separators and case aside
-_PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db)?(?:pass(?:word|wd|phrase)?|pwd|pw|secret)|changeme")
+_PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db|app|api|access|auth|personal|private|secret|git|github|gitlab|oauth2?)*"
+                            r"(?:pass(?:word|wd|phrase)?|pwd|pw|secret|token|key|apikey)|changeme")
 # A password as a URL's query parameter (jdbc:mysql://db/app?user=app&password=..., a login's &pass=) to its
 # "&", "#", blank or quote, or a connection string's key (JDBC's ;password=...;, ADO.NET's Password=...;,
 # ODBC's Pwd=...;) to its ";" or quote, blanks inside (ADO.NET's values may hold them); a name after "_.-"
@@ -112,6 +123,15 @@ _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n
 # HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
 _AUTH = re.compile(rf"(?:auth=\(|auth = \(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
                    rf"{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
+# A command line's password with no name before it: curl's `-u ann:PW` / `--user 'ann:PW'` (judged as a URL's)
+# and mysql's `-pPW` (mysqldump, mysqladmin; `-p` alone prompts); searched on the lines where the scan finds them.
+# The option is found, its command checked before it (``_curl_ok``, ``_mysql_ok``: a lazy scan from each "curl "
+# to its option ran 500 characters from each, 0.3 MB/s on a line of `curl -u a ` repeated)
+_CURL_USER = re.compile(r"(?<=[ \t])(?:-u|--user)(?:[ \t]*|=)(?P<q>[\"']?)"
+                        r"(?P<u>[^\s:\"']{0,200}):(?P<v>[^\s\"']{1,200})(?P=q)(?=[\s\"'`;|&)]|\Z)")
+_MYSQL_P = re.compile(r"(?<=[ \t])-p(?P<v>[^\s\"'`;|&)-][^\s\"'`;|&)]{0,199})")
+_CURL_CMD = re.compile(r"(?<![\w-])curl[ \t]")
+_MYSQL_CMD = re.compile(r"(?<![\w-])mysql(?:dump|admin|import|check|show|slap)?[ \t]")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
 _SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
 _SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
@@ -195,12 +215,29 @@ def _wide_ok(m: re.Match) -> bool:
     v = m.group("v")
     if re.fullmatch(f"{_QCHARS}+", v):
         return _value_ok(m)
-    return (v == v.strip() and not v.startswith("$") and not _WIDE_PLACEHOLDER.search(v)
+    # a salt's blanks are few (one of its ~90 characters); a message's words are not (`"Password (min 8)"`)
+    return (v == v.strip() and not v.startswith("$") and not _WIDE_PLACEHOLDER.search(v) and 16 * v.count(" ") <= len(v)
             and any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v))
 
 
+def _command_before(m: re.Match, cmd: re.Pattern) -> bool:
+    """Does ``cmd`` stand before the option, within 500 characters, on its line and in its command
+    (no "|", ";" or "&" between)?"""
+    lo = max(0, m.start() - 502)
+    lo = max([lo] + [m.string.rfind(c, lo, m.start()) + 1 for c in "\r\n|;&"])
+    return cmd.search(m.string, lo, m.start()) is not None
+
+
+def _curl_ok(m: re.Match) -> bool:
+    return _command_before(m, _CURL_CMD) and _auth_ok(m)
+
+
+def _mysql_ok(m: re.Match) -> bool:
+    return _command_before(m, _MYSQL_CMD) and _auth_ok(m)
+
+
 def _auth_ok(m: re.Match) -> bool:
-    return not _tells_nothing(m.group("v"), m.group("u"))
+    return not _tells_nothing(m.group("v"), m.group("u") if "u" in m.re.groupindex else "")
 
 
 def _xml_ok(m: re.Match) -> bool:
@@ -208,11 +245,16 @@ def _xml_ok(m: re.Match) -> bool:
     return not _URL_PLACEHOLDER.search(m.group("v")) and _value_ok(m)
 
 
+_MAIL_SCHEME = re.compile(r"(?i)(?<![\w+.-])(?:smtps?|imaps?|pop3?s?|submission)\Z")
+
+
 def _url_slash_ok(m: re.Match) -> bool:
     """As ``_url_ok``, where the part before the first "/", "?" or "#" is no port (``host:8080/a@b``,
     ``host:port/...``) and the "@" starts no path's part (``/users/@me``)."""
     v = m.group("v")
     first = re.split(r"[/?#]", v, maxsplit=1)[0]
+    if "@" in m.group("u") and not _MAIL_SCHEME.search(m.string, max(0, m.start() - 12), m.start()):
+        return False
     return not first.isdigit() and first.lower() != "port" and not v.endswith("/") and _url_ok(m)
 
 
@@ -225,7 +267,7 @@ def _token_ok(m: re.Match) -> bool:
 # patterns only on the lines where a secret's name is followed by an operator. A case-insensitive
 # search for the names, a regex scan for the operators of every string and fifteen substring
 # tests for the prefixes took 3/4 of the code filter's time (39 MB/s, the code rules alone 147).
-_HAS_TOKEN, _HAS_PEM = 1, 2
+_HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL = 1, 2, 4, 8
 
 
 @numba.njit
@@ -294,7 +336,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql) = words
     n = len(codes)
     flags = 0
     names = []
@@ -338,6 +380,18 @@ def _candidates(codes, pairs, words):
                 t == 20 and j >= 3 and codes[j - 2] == 61 and codes[j - 3] == 32 and _at(codes, j - 7, auth, False)) or (
                 t == 21 and _at(codes, j - 9, basic_auth, False)):
             names.append(j)
+        elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2):  # wp-config's AUTH_SALT', ...
+            names.append(j)
+        elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
+            names.append(j)
+            flags |= _HAS_CURL
+        elif t == 24 and _at(codes, j - 4, mysql, False):  # "mysql" then a blank, or "dump ", "admin ", ...
+            k = j + 1
+            while k < n and k < j + 7 and 97 <= codes[k] <= 122:
+                k += 1
+            if k < n and (codes[k] == 32 or codes[k] == 9):
+                names.append(j)
+                flags |= _HAS_MYSQL
     return flags, names
 
 
@@ -356,13 +410,15 @@ def _pairs() -> np.ndarray:
             pairs[ord(a), ord(b)] = 17
     pairs[ord(":"), ord("/")] = 18  # a URL's "://"
     pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
+    pairs[ord("A"), ord("L")] = 22  # _SALT
+    pairs[ord("r"), ord("l")], pairs[ord("q"), ord("l")] = 23, 24  # curl, mysql
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _lines), likewise
 
@@ -414,6 +470,15 @@ def _word_lines(text: str, word: str) -> list:
     return spans
 
 
+def _curl_lines(text: str) -> list:
+    """``_lines`` where the scan found "curl " (a literal test first: the regex over every text's lines cost)."""
+    return _lines(text) if candidates(text)[0] & _HAS_CURL else []
+
+
+def _mysql_lines(text: str) -> list:
+    return _lines(text) if candidates(text)[0] & _HAS_MYSQL else []
+
+
 def _env_lines(text: str) -> list:
     return _word_lines(text, "ENV")
 
@@ -434,10 +499,11 @@ PATTERNS = {
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_lines, _AUTH, _auth_ok)],
+                 (_lines, _AUTH, _auth_ok), (_curl_lines, _CURL_USER, _curl_ok), (_mysql_lines, _MYSQL_P, _mysql_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
-    (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok)]}
+    (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
+    (_lines, _YAML_BLOCK, _value_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 
