@@ -8,8 +8,23 @@ import shlex
 
 def quote(path: str) -> str:
     """``path`` as one shell word: quoted, and ``./`` before a relative path that starts with
-    ``-`` (printed bare, ``curate audit -old`` reads it as an option, not a folder)."""
-    return shlex.quote("./" + path if path.startswith("-") else path)
+    ``-`` (printed bare, ``curate audit -old`` reads it as an option, not a folder). A name
+    holding a character one_line escapes (a newline, an ESC, a byte that is not UTF-8) is a bash
+    ``$'...'`` word whose escapes are its bytes: inside '...' one_line's ``\\n`` named another
+    file, and a raw one broke the line."""
+    path = "./" + path if path.startswith("-") else path
+    if not any(_hidden(path, i) for i in range(len(path))):
+        return shlex.quote(path)
+    return "$'" + "".join(_ansi_c(path, i) for i in range(len(path))) + "'"
+
+
+def _ansi_c(text: str, i: int) -> str:
+    """``text[i]`` inside bash's ``$'...'``: its bytes as ``\\xHH`` where one_line escapes it (a
+    lone surrogate: the name's byte that is not UTF-8), a quote or backslash escaped."""
+    c = text[i]
+    if _hidden(text, i):
+        return "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
+    return "\\" + c if c in "'\\" else c
 
 
 _NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one by one (a name is mostly ASCII)
@@ -33,15 +48,21 @@ def one_line(text: str) -> str:
     script and their spaces are written as they are, and so is a zero-width (non-)joiner that
     spells a word of one (_joins): Persian's ZWNJ (می‌خواهم), a ZWJ after a virama or in an
     emoji sequence."""
-    import unicodedata
-
     def shown(m: re.Match) -> str:
         c = m.group()
-        if unicodedata.category(c) not in _UNSHOWN or (c in _JOINERS and _joins(text, m.start())):
-            return c
-        return c.encode("unicode_escape").decode("ascii")
+        return c.encode("unicode_escape").decode("ascii") if _hidden(text, m.start()) else c
 
     return _NOT_ASCII_SHOWN.sub(shown, text)
+
+
+def _hidden(text: str, i: int) -> bool:
+    """Whether one_line escapes ``text[i]``."""
+    import unicodedata
+
+    c = text[i]
+    if " " <= c <= "~":
+        return False
+    return unicodedata.category(c) in _UNSHOWN and not (c in _JOINERS and _joins(text, i))
 
 
 def _joins(text: str, i: int) -> bool:

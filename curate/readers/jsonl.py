@@ -381,23 +381,28 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
     """The shell line that writes a JSON array file's records (``each``: ``.`` for a file of
     pretty-printed objects) as JSON Lines beside it, to a new name (`jq ... x.jsonl > x.jsonl`
     would have the shell empty the input before jq reads it); ``tool``: a filter of standard
-    input run instead of jq (tr). Each name is one shell word (bare, 'my export.jsonl' was two,
-    and a name's $(...) or ';' ran when the line was pasted)."""
+    input run instead of jq (tr). The file is named by its path (its base name alone was found
+    only from its own folder), a bucket's copied here first as other_compression_error says;
+    each name is one shell word (bare, 'my export.jsonl' was two, and a name's $(...) or ';' ran
+    when the line was pasted)."""
     from curate import shell
     from curate.readers.common import compression
 
-    name = rel.rsplit("/", 1)[-1]
+    remote = "://" in path
+    where = path.rsplit("/", 1)[-1] if remote else path
+    name = where.rsplit("/", 1)[-1]
+    folder = where[: len(where) - len(name)]  # "/data/" ("" for a bucket's copy here)
     kind = compression(path)
     base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    target = shell.quote(f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl")
+    target = shell.quote(folder + (f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"))
     filt = tool or f"jq -c {shlex.quote(each)}"
     if kind:
-        read = f"{kind} -dc {shell.quote(name)} | {filt}"
+        read = f"{kind} -dc {shell.quote(where)} | {filt}"
     else:  # a filter reads the file on its standard input, the first of a pipe ("iconv ... | tr ...")
         first, bar, rest = filt.partition(" | ")
-        read = f"{first} < {shell.quote(name)}{bar}{rest}" if tool else f"{filt} {shell.quote(name)}"
-    return f"{read} > {target}"
+        read = f"{first} < {shell.quote(where)}{bar}{rest}" if tool else f"{filt} {shell.quote(where)}"
+    return ("copy it here, then " if remote else "") + f"{read} > {target}"
 
 
 def _present(obj: dict, dotted: str) -> bool:
