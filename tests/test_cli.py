@@ -3344,3 +3344,49 @@ def test_a_missing_or_unknown_command_is_one_line(capsys, argv, message):
     assert run_cli(*argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith(message) and err[1] == "(see: curate --help)", err
+
+
+def test_the_paths_a_user_typed_are_escaped_in_what_a_run_prints(tmp_path, capsys):
+    """'output: DIR', 'replaced the previous output in DIR, ... 1 file added (NAME)' and 'the
+    --input options replace the ... [[inputs]] of CONFIG' printed the --output, a file's name and
+    --config raw: an ESC in them reached the terminal, a newline made a line that read as
+    curate's own, a U+202E turned the line around. Escaped as the warnings and errors are."""
+    crawl, out = tmp_path / "crawl", tmp_path / "o\x1b[2J\u202eut\ncurate: done"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text(json.dumps({"id": "en", "text": PAGES["en"]}) + "\n")
+    cfg = tmp_path / "c\x1b]0;x\x07.toml"
+    cfg.write_text(f'[[inputs]]\npath = "{crawl}/none*.jsonl"\ndomain = "web"\n')
+    args = ("run", cfg, "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off")
+    assert run_cli(*args) == 0
+    (crawl / "b\x1b[31m\u202e.jsonl").write_text(json.dumps({"id": "de", "text": PAGES["de"]}) + "\n")
+    capsys.readouterr()
+    assert run_cli(*args) == 0
+    said = capsys.readouterr()
+    shown = str(out).replace("\x1b", "\\x1b").replace("\u202e", "\\u202e").replace("\n", "\\n")
+    assert f"output: {shown}\n" in said.out, said.out
+    assert (f"curate: replaced the previous output in {shown}, whose input files differ: 1 file added "
+            "(crawl/b\\x1b[31m\\u202e.jsonl)") in said.err, said.err
+    assert "[[inputs]] of " + str(cfg).replace("\x1b", "\\x1b").replace("\x07", "\\x07") in said.err, said.err
+    assert not any(c in said.out + said.err for c in "\x1b\u202e\x07"), said
+    assert not any(line.startswith("curate: done") for line in (said.out + said.err).splitlines()), said
+
+
+def test_the_paths_an_audit_prints_are_escaped(tmp_path, capsys):
+    """curate audit printed the --output it wrote to ('summary: DIR/summary.json'), --why's lines
+    (a document's path, an input file's name) and a missing key raw: an ESC reached the terminal,
+    a newline made a second line. Each line is escaped as its errors are."""
+    from curate.audit import command
+
+    crawl, out = tmp_path / "crawl", tmp_path / "out"
+    crawl.mkdir()
+    page = crawl / "p\x1b[2J\ncurate audit: ok.jsonl"
+    page.write_text(json.dumps({"id": "en", "text": PAGES["en"]}) + "\n")
+    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    capsys.readouterr()
+    assert command.main([str(out), "--output", str(tmp_path / "a\x1b[31m")]) == 0
+    assert command.main([str(out), "--why", "en"]) == 0
+    assert command.main([str(out), "--why", "nope\x1b[2J"]) == 1
+    said = capsys.readouterr()
+    assert f"summary: {tmp_path}/a\\x1b[31m/" in said.out, said.out
+    assert "\\x1b[2J\\ncurate audit: ok.jsonl" in said.out and "nope\\x1b[2J:" in said.err, said
+    assert "\x1b" not in said.out + said.err and not any(line.startswith("curate audit: ok") for line in said.out.splitlines()), said
