@@ -336,7 +336,8 @@ def compare(old: str, new: str) -> int:
     for r, m in zip(roots, manifests):
         if m is None:
             raise ValueError(f"{r}: no {output.MANIFEST}: not a finished curate output; --compare needs two")
-    print("\n".join(map(one_line, lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests))))))
+    said = lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))
+    print("\n".join(one_line(line) for item in said for line in item.split("\n")))  # an item may be several lines
     return 0
 
 
