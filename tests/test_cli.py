@@ -3390,3 +3390,19 @@ def test_the_paths_an_audit_prints_are_escaped(tmp_path, capsys):
     assert f"summary: {tmp_path}/a\\x1b[31m/" in said.out, said.out
     assert "\\x1b[2J\\ncurate audit: ok.jsonl" in said.out and "nope\\x1b[2J:" in said.err, said
     assert "\x1b" not in said.out + said.err and not any(line.startswith("curate audit: ok") for line in said.out.splitlines()), said
+
+
+def test_json_lines_whose_first_line_is_broken_around_bare_crs_is_read(tmp_path, capsys):
+    """A JSON Lines file (\\n line ends) whose first line is broken by raw \\r in a string that
+    holds '{}' parts was refused whole as old-Mac since 2f11866 (two of the next five parts are
+    JSON objects): the lines after it, JSON objects ending in \\n, say the file is JSON Lines.
+    It runs; the broken line is one quarantine row, every other record read."""
+    rows = [{"id": f"r{i}", "text": PAGES["en"] + f" {i}"} for i in range(5)]
+    path = tmp_path / "jl.jsonl"
+    path.write_bytes(b'{"id": "broken", "text": "old code:\r{}\r{}\r}"}\n' + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, \
+        capsys.readouterr().err
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(r["id"] for r in rows)
+    # one row (the reader judges a line alone: it is labelled cr_line_ends, not bad_json)
+    assert [r["offset"] for r in pq.read_table(out / "quarantine").to_pylist()] == [0]

@@ -344,8 +344,10 @@ def _cr_line_ends(data: bytes) -> bool:
     follows; or, that part being no value (a record cut short, one with a raw "\\r" in a string:
     the whole file was said to be no JSON Lines), two of the next _PARTS are JSON objects. JSON
     has "\\r" only as white space or escaped, so a broken record with one raw in a string is no
-    such line (no part of it is an object), nor is a CRLF line end."""
-    line, start, parts = data.partition(b"\n")[0], 0, []
+    such line (no part of it is an object), nor is a CRLF line end, nor one followed by a line
+    holding a JSON object (JSON Lines whose first record is broken by raw "\\r"s)."""
+    line, _, after = data.partition(b"\n")
+    start, parts = 0, []
     for m in _BARE_CR.finditer(line):
         part = without_bom(line[start : m.start()]).strip()
         start = m.end()
@@ -358,7 +360,9 @@ def _cr_line_ends(data: bytes) -> bool:
                 break
     else:
         parts.append(line[start:])  # after the last bare "\r"
-    return len(parts) > 2 and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
+    # a JSON object on the line after: the file's records end in \n, its broken first line is one bad_json row
+    lines_after = isinstance(_value(after.partition(b"\n")[0]), dict)
+    return len(parts) > 2 and not lines_after and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
 
 
 def cr_file_error(path: str, rel: str) -> str:
