@@ -3406,3 +3406,15 @@ def test_json_lines_whose_first_line_is_broken_around_bare_crs_is_read(tmp_path,
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(r["id"] for r in rows)
     # one row (the reader judges a line alone: it is labelled cr_line_ends, not bad_json)
     assert [r["offset"] for r in pq.read_table(out / "quarantine").to_pylist()] == [0]
+
+
+def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
+    """curate audit's argparse error printed a stray word raw ('unrecognized arguments:
+    nope\\x1b[2J' cleared the terminal). It is escaped as the audit's other errors are."""
+    from curate.audit import command
+
+    with pytest.raises(SystemExit) as e:
+        command.main([str(tmp_path), "--why", "a", "nope\x1b[2J\u202e"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "unrecognized arguments: nope\\x1b[2J\\u202e" in err, err
+    assert not any(c in err for c in "\x1b\u202e"), err

@@ -341,8 +341,13 @@ def compare(old: str, new: str) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # a stray word typed ('unrecognized arguments: ...') escaped as the audit's errors are
+        super().error(one_line(message))
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
+    ap = _Parser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
     ap.add_argument("dir", nargs="?", help="a curate output directory (report.html and stats/summary.json go into it)")
     ap.add_argument("--corpus", action="append", metavar="GLOB", help="audit any Parquet or JSONL files instead (repeatable)")
     ap.add_argument("--text-field", help=f"text column for --corpus (default: first of {', '.join(TEXT_FIELDS)}); dotted names reach nested fields")
