@@ -508,7 +508,7 @@ def report(manifest: dict, root: str, seconds: float) -> None:
         print(line)
     from curate.readers import is_uri
 
-    print(f"output: {root if is_uri(root) else os.path.abspath(root)}")
+    print(f"output: {one_line(root if is_uri(root) else os.path.abspath(root))}")  # the --output typed, escaped as in a warning
 
 
 # what to change when a reason quarantined every record
@@ -681,7 +681,7 @@ def cmd_run(ns, beam_args) -> int:
         raise ConfigError(*local)
     before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed
     if cfg.replaced_inputs:  # the config's own inputs are not read: say so
-        print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {ns.config}", file=sys.stderr)
+        print(f"curate: the --input options replace the {cfg.replaced_inputs} [[inputs]] of {one_line(str(ns.config))}", file=sys.stderr)
     from curate.stages.quality import language_warnings
 
     for line in language_warnings(cfg):  # a keep rule on languages the model does not know: say so, once
@@ -711,7 +711,7 @@ def cmd_run(ns, beam_args) -> int:
     files = output.input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
     why = [f"written with another config ({', '.join(changed)})"] * bool(changed) + [f"whose input files differ: {files}"] * bool(files)
     if why:
-        print(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}", file=sys.stderr)
+        print(one_line(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}"), file=sys.stderr)
     return 0
 
 
@@ -820,7 +820,7 @@ def cmd_demo(ns, beam_args) -> int:
     cfg = config.load(cfg_path, for_run=True)
     shards = plan(cfg)
     manifest = _interruptible(run, cfg, shards, beam_args, progress=show_progress(ns.progress))
-    print(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}")
+    print(one_line(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}"))
     report(manifest, cfg.run["output"], time.time() - t0)
     print(f"next: curate audit {shell.quote(cfg.run['output'])}  (writes report.html)")
     return 0
@@ -867,8 +867,8 @@ def cmd_mix(ns, beam_args) -> int:
         return 0
     tok = manifest["candidates"]["tokenizer"]
     stopped = " (kept from the run its mix stopped)" if where != ns.output else ""
-    print(f"curate mix: {cands.num_rows:,} documents reached rebalance in {where}{stopped}, counted with {tok['name']}; "
-          f"re-planned in {time.time() - t0:.2f} s. A run with these settings would print:")
+    print(one_line(f"curate mix: {cands.num_rows:,} documents reached rebalance in {where}{stopped}, counted with {tok['name']}; "
+                   f"re-planned in {time.time() - t0:.2f} s. A run with these settings would print:"))
     if "tokenize" in cfg.run["stages"]:
         reb, per = cfg.stages["rebalance"], {}
         for g, *_, n, _avail, _ep in mixplan.rows(stats):
@@ -989,7 +989,7 @@ def main(argv=None) -> int:
         return 1
     except KeyboardInterrupt as e:
         out = getattr(e, "root", None)
-        where = f" in {out}" if out else ""
+        where = f" in {one_line(str(out))}" if out else ""
         print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
         return INTERRUPTED
 

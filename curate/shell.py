@@ -6,32 +6,35 @@ import re
 import shlex
 
 
-def _bytes_word(path: str) -> str:
-    """A name holding bytes that are not UTF-8 (Python's surrogate escapes, which stderr prints as
-    ``\\udce9``: no such file) as ``$'...'``, each such byte ``\\xNN`` (bash, zsh, ksh; POSIX.1-2024)."""
-    import os
-
-    return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in os.fsencode(path)) + "'"
-
-
 def quote(path: str) -> str:
     """``path`` as one shell word: quoted, and ``./`` before a relative path that starts with
-    ``-`` (printed bare, ``curate audit -old`` reads it as an option, not a folder)."""
-    if any("\udc80" <= c <= "\udcff" for c in path):  # a byte that is not UTF-8
-        return _bytes_word("./" + path if path.startswith("-") else path)
-    return shlex.quote("./" + path if path.startswith("-") else path)
+    ``-`` (printed bare, ``curate audit -old`` reads it as an option, not a folder). A name
+    holding a character one_line escapes (a newline, an ESC, a byte that is not UTF-8) is a bash
+    ``$'...'`` word whose escapes are its bytes: inside '...' one_line's ``\\n`` named another
+    file, and a raw one broke the line."""
+    path = "./" + path if path.startswith("-") else path
+    if not any(_hidden(path, i) for i in range(len(path))):
+        return shlex.quote(path)
+    return "$'" + "".join(_ansi_c(path, i) for i in range(len(path))) + "'"
+
+
+def _ansi_c(text: str, i: int) -> str:
+    """``text[i]`` inside bash's ``$'...'``: its bytes as ``\\xHH`` where one_line escapes it (a
+    lone surrogate: the name's byte that is not UTF-8), a quote or backslash escaped."""
+    c = text[i]
+    if _hidden(text, i):
+        return "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
+    return "\\" + c if c in "'\\" else c
 
 
 _NOT_ASCII_SHOWN = re.compile(r"[^ -~]")  # what may be unprinted: looked up one by one (a name is mostly ASCII)
-# Unicode categories written escaped: controls, format characters (bidi overrides and isolates,
-# zero-width ones), lone surrogates (a name's byte that is not UTF-8), line and paragraph separators
-_UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: how a script spells some of its words, kept between its letters
 # The scripts a joiner shapes (the first word of a character's Unicode name): Arabic and the
 # other joining scripts, the Indic ones and Sinhala. Between Latin, Greek, Cyrillic, Hebrew or
 # CJK letters it changes nothing shown: от\u200cчёт was said as отчёт, another file's name.
 _SHAPED = frozenset({"ARABIC", "SYRIAC", "NKO", "MANDAIC", "MONGOLIAN", "ADLAM", "HANIFI", "DEVANAGARI", "BENGALI",
-                     "GURMUKHI", "GUJARATI", "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA"})
+                     "GURMUKHI", "GUJARATI", "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA", "KHMER",
+                     "MYANMAR"})
 
 
 def one_line(text: str) -> str:
@@ -43,15 +46,79 @@ def one_line(text: str) -> str:
     script and their spaces are written as they are, and so is a zero-width (non-)joiner that
     spells a word of one (_joins): Persian's ZWNJ (می‌خواهم), a ZWJ after a virama or in an
     emoji sequence."""
-    import unicodedata
-
     def shown(m: re.Match) -> str:
         c = m.group()
-        if unicodedata.category(c) not in _UNSHOWN or (c in _JOINERS and _joins(text, m.start())):
-            return c
-        return c.encode("unicode_escape").decode("ascii")
+        return c.encode("unicode_escape").decode("ascii") if _hidden(text, m.start()) else c
 
     return _NOT_ASCII_SHOWN.sub(shown, text)
+
+
+def _hidden(text: str, i: int) -> bool:
+    """Whether one_line escapes ``text[i]``: a control, a lone surrogate, a line or paragraph
+    separator, and a format character or other of Unicode's default ignorable code points (shown
+    as nothing: U+034F, a variation selector, a Hangul filler, a tag, an unassigned one), unless
+    it shapes the name there (_shapes)."""
+    import unicodedata
+
+    c = text[i]
+    if " " <= c <= "~":
+        return False
+    category = unicodedata.category(c)
+    if category in ("Cc", "Cs", "Zl", "Zp"):
+        return True
+    return (category == "Cf" or _ignorable(c)) and not _shapes(text, i)
+
+
+_TAGS = ("\U000e0020", "\U000e007e")  # tag characters; U+E007F ends a run of them
+
+
+def _shapes(text: str, i: int) -> bool:
+    """Whether the default ignorable ``text[i]`` changes what its neighbours show: a ZWNJ/ZWJ
+    (_joins); an emoji variation selector after a symbol (❤️) or in a keycap (1️⃣); another one
+    after an ideograph (an ideographic variation sequence) or a math symbol; a Mongolian one after
+    a Mongolian letter, its vowel separator between two; a Hangul filler inside a jamo syllable;
+    tags ended by U+E007F after an emoji (a flag: England's). Anywhere else it only hides a
+    difference (pay\u034fpal read paypal)."""
+    import unicodedata
+
+    c, before, after = text[i], text[i - 1:i], text[i + 1:i + 2]
+    name = unicodedata.name(before, "") if before else ""
+    if c in _JOINERS:
+        return _joins(text, i)
+    if c in "\ufe0e\ufe0f":
+        return bool(before) and ((not before.isascii() and unicodedata.category(before)[0] in "SP")
+                                 or (before in "0123456789#*" and after == "\u20e3"))
+    if "\ufe00" <= c <= "\ufe0d" or "\U000e0100" <= c <= "\U000e01ef":
+        return name.startswith("CJK") or (bool(before) and unicodedata.category(before) == "Sm")
+    if c in "\u180b\u180c\u180d\u180f":
+        return name.startswith("MONGOLIAN LETTER")
+    if c == "\u180e":
+        return name.startswith("MONGOLIAN LETTER") and unicodedata.name(after, "").startswith("MONGOLIAN LETTER")
+    if c == "\u1160":
+        return name.startswith("HANGUL CHOSEONG")
+    if c == "\u115f":
+        return unicodedata.name(after, "").startswith("HANGUL JUNGSEONG")
+    if _TAGS[0] <= c <= "\U000e007f":
+        j = k = i
+        while j and _TAGS[0] <= text[j - 1] <= _TAGS[1]:
+            j -= 1
+        while k < len(text) and _TAGS[0] <= text[k] <= _TAGS[1]:
+            k += 1
+        return j < k and j > 0 and unicodedata.category(text[j - 1]) == "So" and text[k:k + 1] == "\U000e007f"
+    return False
+
+
+_DEFAULT_IGNORABLE = []
+
+
+def _ignorable(c: str) -> bool:
+    """Whether ``c`` is a Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties: the
+    regex module's data, newer than unicodedata's)."""
+    if not _DEFAULT_IGNORABLE:
+        import regex
+
+        _DEFAULT_IGNORABLE.append(regex.compile(r"\p{Default_Ignorable_Code_Point}"))
+    return _DEFAULT_IGNORABLE[0].match(c) is not None
 
 
 def _joins(text: str, i: int) -> bool:

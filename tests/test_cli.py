@@ -2871,9 +2871,9 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         assert run_cli("run", "--input", path, "--domain", "web", "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
         enc = "UTF-16" if name == "ps.jsonl" else "UTF-32"
-        command = f"iconv -f {enc} -t UTF-8 < ps.jsonl" if name == "ps.jsonl" else f"gzip -dc ps.jsonl.gz | iconv -f {enc} -t UTF-8"
+        command = f"iconv -f {enc} -t UTF-8 < {path}" if name == "ps.jsonl" else f"gzip -dc {path} | iconv -f {enc} -t UTF-8"
         assert (f"inputs[0]: {name} is {enc} text (it starts with a byte-order mark); JSON Lines must be UTF-8: convert it "
-                f"({command} > ps.lines.jsonl)") in err, err
+                f"({command} > {tmp_path}/ps.lines.jsonl)") in err, err
         assert len(err.strip().splitlines()) == 1 and not out.exists()
         path.unlink()
 
@@ -2897,16 +2897,17 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
     said = {"pretty": f"dump.jsonl: none of its {4 * len(rows)} lines is a JSON object (it starts '{{'): records spread over "
-                      "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . dump.jsonl > dump.lines.jsonl)",
+                      "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . {d}/dump.jsonl > {d}/dump.lines.jsonl)",
             "pretty_long": "dump.jsonl: none of its first 100 lines is a JSON object (it starts '{'): records spread over "
-                           "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . dump.jsonl > dump.lines.jsonl)",
+                           "several lines (pretty-printed JSON) are not JSON Lines: convert it (jq -c . {d}/dump.jsonl > {d}/dump.lines.jsonl)",
             "utf16le": "dump.jsonl is UTF-16LE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
-                       "(iconv -f UTF-16LE -t UTF-8 < dump.jsonl > dump.lines.jsonl)",
+                       "(iconv -f UTF-16LE -t UTF-8 < {d}/dump.jsonl > {d}/dump.lines.jsonl)",
             "utf16be": "dump.jsonl is UTF-16BE text (without a byte-order mark); JSON Lines must be UTF-8: convert it "
-                       "(iconv -f UTF-16BE -t UTF-8 < dump.jsonl > dump.lines.jsonl)",
+                       "(iconv -f UTF-16BE -t UTF-8 < {d}/dump.jsonl > {d}/dump.lines.jsonl)",
             "values": f"dump.jsonl: none of its {len(rows)} lines is a JSON object (it starts {json.dumps(PAGES['en'])[:40]!r}): "
                       "not JSON Lines; give the --format the file has",
             "one": "dump.jsonl: its one line is not a JSON object (it starts 'id,text'): not JSON Lines; give the --format the file has"}[kind]
+    said = said.replace("{d}", str(tmp_path))
     assert err == f"curate: config error: inputs[0]: {said}\n", err
     assert not out.exists()
     (tmp_path / "pages.jsonl").write_text(lines)  # among JSON Lines: the run goes on, the file's records not read
@@ -2964,10 +2965,11 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
     # The command given writes a new file: `jq ... pretty.jsonl > pretty.jsonl` would have the
     # shell empty the input before jq reads it (the user's only copy lost), and jq reads no gzip.
-    for name, data, command in (("dump.json", json.dumps(rows), "jq -c '.[]' dump.json > dump.jsonl"),
-                                ("pretty.jsonl", json.dumps(rows, indent=2), "jq -c '.[]' pretty.jsonl > pretty.lines.jsonl"),
-                                ("v1.2.json", json.dumps(rows), "jq -c '.[]' v1.2.json > v1.2.jsonl"),
-                                ("z.jsonl.gz", gzip.compress(json.dumps(rows).encode()), "gzip -dc z.jsonl.gz | jq -c '.[]' > z.lines.jsonl")):
+    d = tmp_path
+    for name, data, command in (("dump.json", json.dumps(rows), f"jq -c '.[]' {d}/dump.json > {d}/dump.jsonl"),
+                                ("pretty.jsonl", json.dumps(rows, indent=2), f"jq -c '.[]' {d}/pretty.jsonl > {d}/pretty.lines.jsonl"),
+                                ("v1.2.json", json.dumps(rows), f"jq -c '.[]' {d}/v1.2.json > {d}/v1.2.jsonl"),
+                                ("z.jsonl.gz", gzip.compress(json.dumps(rows).encode()), f"gzip -dc {d}/z.jsonl.gz | jq -c '.[]' > {d}/z.lines.jsonl")):
         path, stem = tmp_path / name, name.split(".")[0]
         path.write_bytes(data if isinstance(data, bytes) else data.encode())
         out = tmp_path / f"o-{stem}"
@@ -3016,7 +3018,7 @@ def test_a_stray_json_array_among_a_folders_json_lines_is_quarantined_not_the_fo
     assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     err = capsys.readouterr().err
     assert ("curate: warning: stray.json is one JSON array, not JSON Lines (one object per line): convert it "
-            "(jq -c '.[]' stray.json > stray.jsonl); quarantined (not_json_lines), its records are not read") in err, err
+            f"(jq -c '.[]' {folder}/stray.json > {folder}/stray.jsonl); quarantined (not_json_lines), its records are not read") in err, err
     assert "curate: warning: ps.jsonl is UTF-16 text" in err and "Traceback" not in err
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
     q = pq.read_table(out / "quarantine").to_pylist()
@@ -3047,8 +3049,8 @@ def test_a_file_with_old_mac_line_ends_is_said_with_the_command_that_converts_it
     mac.write_bytes(data)
     (tmp_path / "mac.jsonl.gz").write_bytes(gzip.compress(data))
     said = " ends its lines with a bare \\r (old Mac line ends), not \\n as JSON Lines does: convert it ("
-    for path, command_line in ((mac, "tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl"),
-                               (tmp_path / "mac.jsonl.gz", "gzip -dc mac.jsonl.gz | tr '\\r' '\\n' > mac.lines.jsonl")):
+    for path, command_line in ((mac, f"tr '\\r' '\\n' < {mac} > {folder}/mac.lines.jsonl"),
+                               (tmp_path / "mac.jsonl.gz", f"gzip -dc {tmp_path}/mac.jsonl.gz | tr '\\r' '\\n' > {tmp_path}/mac.lines.jsonl")):
         for split in ([], ["--set", "limits.split_bytes=100"]):  # whole, or in ranges of 100 bytes
             assert run_cli("run", "--input", path, "--domain", "web", "--output", tmp_path / "o", "--progress", "off", *split) == 2
             err = capsys.readouterr().err
@@ -3078,7 +3080,7 @@ def test_an_old_mac_file_opening_with_a_comment_or_blank_line_is_said(tmp_path, 
     assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
     err = capsys.readouterr().err
     assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
-            "JSON Lines does: convert it (tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl)\n") == err, err
+            f"JSON Lines does: convert it (tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)\n") == err, err
 
 
 def test_the_command_that_converts_a_file_quotes_its_name(tmp_path, capsys):
@@ -3099,7 +3101,7 @@ def test_the_command_that_converts_a_file_quotes_its_name(tmp_path, capsys):
 
 def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
     """A file ``name`` of ``data`` given alone is refused with a convert-it command: run by bash
-    in its folder as said, it makes one new file, whose records (PAGES) curate reads. The error."""
+    as said from another folder, it makes one new file beside it, whose records (PAGES) curate reads. The error."""
     folder = tmp_path / f"in{i}"
     folder.mkdir()
     (folder / name).write_bytes(data)
@@ -3107,7 +3109,10 @@ def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "convert it (" in err, err
     command = err.split("convert it (", 1)[1].rstrip().removesuffix(")")
-    subprocess.run(["bash", "-c", command], cwd=folder, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+    elsewhere = tmp_path / f"elsewhere{i}"  # run from another folder: the command names the file where it is
+    elsewhere.mkdir()
+    subprocess.run(["bash", "-c", command], cwd=elsewhere, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert not any(elsewhere.iterdir()), command
     made = [p for p in folder.iterdir() if p.name != name]
     assert len(made) == 1, (command, made)
     out = tmp_path / f"out{i}"
@@ -3115,6 +3120,31 @@ def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
     capsys.readouterr()
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES), command
     return err
+
+
+def test_the_command_that_converts_a_file_names_it_where_it_is_whatever_its_name(tmp_path, capsys):
+    """The convert-it command named the file by its base name alone (`tr '\\r' '\\n' < mac.jsonl
+    > ...`): run from any folder but the file's own, it found no file. It names the file's path
+    (and writes beside it), and a name with a newline, an ESC, a right-to-left override or a byte
+    that is not UTF-8, printed escaped (one_line), is one bash $'...' word that names the file
+    itself (inside '...' the escape named another file); a leading '-' or a '$(...)' stays a name."""
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = ("\r".join(json.dumps(r) for r in rows) + "\r").encode()
+    names = ("evil\ncurate: done.jsonl", "esc\x1b[2J.jsonl", "a\u202egnp.jsonl", "-n.jsonl",
+             "-n $(touch pwned) it's.json", "tab\t\\x41.jsonl", "plain.jsonl")
+    for i, name in enumerate(names):
+        data = json.dumps(rows).encode() if name.endswith(".json") else mac
+        err = _converted_as_said(tmp_path, capsys, i, name, data)
+        assert err.count("\n") == 1 and not any(c in err for c in "\x1b\u202e\udce9\t"), err
+        assert not (tmp_path / f"in{i}" / "pwned").exists() and not (Path.cwd() / "pwned").exists(), err
+    from curate import shell
+
+    one_line = shell.one_line
+    byte = tmp_path / "caf\udce9 \x1b'.jsonl"  # a name's byte not UTF-8 (curate reads no such input yet): the word names it
+    said = shell.quote(str(byte))
+    assert said == one_line(said) and said.isascii(), said
+    subprocess.run(["bash", "-c", f"printf x > {said}"], check=True, timeout=30)
+    assert byte.read_bytes() == b"x"
 
 
 def test_a_refused_files_name_is_escaped_in_the_error(tmp_path, capsys):
@@ -3184,7 +3214,7 @@ def test_an_old_mac_file_whose_first_record_is_broken_is_said_with_the_command(t
     assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
     err = capsys.readouterr().err
     assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
-            "JSON Lines does: convert it (tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl)\n") == err, err
+            f"JSON Lines does: convert it (tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)\n") == err, err
     subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=mac.parent, check=True)
     out = tmp_path / "o"
     assert run_cli("run", "--input", mac.parent, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
@@ -3509,3 +3539,77 @@ def test_a_missing_or_unknown_command_is_one_line(capsys, argv, message):
     assert run_cli(*argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith(message) and err[1] == "(see: curate --help)", err
+
+
+def test_the_paths_a_user_typed_are_escaped_in_what_a_run_prints(tmp_path, capsys):
+    """'output: DIR', 'replaced the previous output in DIR, ... 1 file added (NAME)' and 'the
+    --input options replace the ... [[inputs]] of CONFIG' printed the --output, a file's name and
+    --config raw: an ESC in them reached the terminal, a newline made a line that read as
+    curate's own, a U+202E turned the line around. Escaped as the warnings and errors are."""
+    crawl, out = tmp_path / "crawl", tmp_path / "o\x1b[2J\u202eut\ncurate: done"
+    crawl.mkdir()
+    (crawl / "a.jsonl").write_text(json.dumps({"id": "en", "text": PAGES["en"]}) + "\n")
+    cfg = tmp_path / "c\x1b]0;x\x07.toml"
+    cfg.write_text(f'[[inputs]]\npath = "{crawl}/none*.jsonl"\ndomain = "web"\n')
+    args = ("run", cfg, "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off")
+    assert run_cli(*args) == 0
+    (crawl / "b\x1b[31m\u202e.jsonl").write_text(json.dumps({"id": "de", "text": PAGES["de"]}) + "\n")
+    capsys.readouterr()
+    assert run_cli(*args) == 0
+    said = capsys.readouterr()
+    shown = str(out).replace("\x1b", "\\x1b").replace("\u202e", "\\u202e").replace("\n", "\\n")
+    assert f"output: {shown}\n" in said.out, said.out
+    assert (f"curate: replaced the previous output in {shown}, whose input files differ: 1 file added "
+            "(crawl/b\\x1b[31m\\u202e.jsonl)") in said.err, said.err
+    assert "[[inputs]] of " + str(cfg).replace("\x1b", "\\x1b").replace("\x07", "\\x07") in said.err, said.err
+    assert not any(c in said.out + said.err for c in "\x1b\u202e\x07"), said
+    assert not any(line.startswith("curate: done") for line in (said.out + said.err).splitlines()), said
+
+
+def test_the_paths_an_audit_prints_are_escaped(tmp_path, capsys):
+    """curate audit printed the --output it wrote to ('summary: DIR/summary.json'), --why's lines
+    (a document's path, an input file's name) and a missing key raw: an ESC reached the terminal,
+    a newline made a second line. Each line is escaped as its errors are."""
+    from curate.audit import command
+
+    crawl, out = tmp_path / "crawl", tmp_path / "out"
+    crawl.mkdir()
+    page = crawl / "p\x1b[2J\ncurate audit: ok.jsonl"
+    page.write_text(json.dumps({"id": "en", "text": PAGES["en"]}) + "\n")
+    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    capsys.readouterr()
+    assert command.main([str(out), "--output", str(tmp_path / "a\x1b[31m")]) == 0
+    assert command.main([str(out), "--why", "en"]) == 0
+    assert command.main([str(out), "--why", "nope\x1b[2J"]) == 1
+    said = capsys.readouterr()
+    assert f"summary: {tmp_path}/a\\x1b[31m/" in said.out, said.out
+    assert "\\x1b[2J\\ncurate audit: ok.jsonl" in said.out and "nope\\x1b[2J:" in said.err, said
+    assert "\x1b" not in said.out + said.err and not any(line.startswith("curate audit: ok") for line in said.out.splitlines()), said
+
+
+def test_json_lines_whose_first_line_is_broken_around_bare_crs_is_read(tmp_path, capsys):
+    """A JSON Lines file (\\n line ends) whose first line is broken by raw \\r in a string that
+    holds '{}' parts was refused whole as old-Mac since 2f11866 (two of the next five parts are
+    JSON objects): the lines after it, JSON objects ending in \\n, say the file is JSON Lines.
+    It runs; the broken line is one quarantine row, every other record read."""
+    rows = [{"id": f"r{i}", "text": PAGES["en"] + f" {i}"} for i in range(5)]
+    path = tmp_path / "jl.jsonl"
+    path.write_bytes(b'{"id": "broken", "text": "old code:\r{}\r{}\r}"}\n' + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0, \
+        capsys.readouterr().err
+    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(r["id"] for r in rows)
+    # one row (the reader judges a line alone: it is labelled cr_line_ends, not bad_json)
+    assert [r["offset"] for r in pq.read_table(out / "quarantine").to_pylist()] == [0]
+
+
+def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
+    """curate audit's argparse error printed a stray word raw ('unrecognized arguments:
+    nope\\x1b[2J' cleared the terminal). It is escaped as the audit's other errors are."""
+    from curate.audit import command
+
+    with pytest.raises(SystemExit) as e:
+        command.main([str(tmp_path), "--why", "a", "nope\x1b[2J\u202e"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "unrecognized arguments: nope\\x1b[2J\\u202e" in err, err
+    assert not any(c in err for c in "\x1b\u202e"), err

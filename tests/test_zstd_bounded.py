@@ -445,3 +445,28 @@ def test_a_files_warning_keeps_the_joiners_a_script_is_written_with(tmp_path, ca
              "\u200dedge.json": "\\u200dedge.json", "soft\u00adhyphen.json": "soft\\xadhyphen.json",
              "ab\u200c\u202e.json": "ab\\u200c\\u202e.json"}
     _names_said(tmp_path, capsys, names)
+
+
+def test_a_default_ignorable_character_is_escaped_unless_it_shapes_the_name(tmp_path, capsys):
+    """one_line escaped controls and format characters (Cc, Cf), but Unicode's other default
+    ignorable code points, shown as nothing, were printed raw: a combining grapheme joiner
+    (U+034F), a variation selector after a Latin letter, Hangul fillers (U+3164, U+115F, U+FFA0),
+    a Mongolian variation selector, Khmer's inherent vowels, an unassigned one (U+2065): each
+    made 'pay?pal' read 'paypal'. They are escaped, except where they shape what is shown: a
+    variation selector after an emoji, a keycap's digit or an ideograph, a Mongolian one after a
+    Mongolian letter, a Hangul filler inside a jamo syllable, tags in an emoji flag (England); a
+    ZWNJ/ZWJ between Khmer or Myanmar letters too (Thai is shaped by neither: escaped)."""
+    flag = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    kept = ["\u2764\ufe0f.json", "1\ufe0f\u20e3.json", "\u845b\U000e0100.json", "\u1820\u180b\u1822.json",
+            "\u1100\u1160x.json", "\u115f\u1161x.json", f"{flag}.json", "\u1780\u200c\u1781.json",
+            "\u1019\u200c\u1014.json", "\u0628\u200d\u0640.json"]
+    names = {n: n for n in kept}
+    for spoof in ("\u034f", "\ufe0f", "\ufe00", "\U000e0100", "\u3164", "\u115f", "\u1160", "\uffa0", "\u180b",
+                  "\u180e", "\u17b4", "\u2065", "\U000e0041", "\U000e007f"):
+        names[f"pay{spoof}pal.json"] = f"pay{spoof.encode('unicode_escape').decode()}pal.json"
+    names["\u0e01\u200d\u0e02.json"] = "\u0e01\\u200d\u0e02.json"
+    names["\U000e0067\U000e007fx.json"] = "\\U000e0067\\U000e007fx.json"  # tags without an emoji before them
+    items = list(names.items())
+    for k in range(0, len(items), 10):  # ten files said a run, not 'and N more'
+        (tmp_path / str(k)).mkdir()
+        _names_said(tmp_path / str(k), capsys, dict(items[k:k + 10]))

@@ -307,9 +307,9 @@ def rule(root: str, name: str, k: int) -> int:
             raise
         name = name.strip()
         lines, total = lookup.rule_sample(root, name, files, k)
-    print(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):")
-    for line in lines:
-        print(line)
+    print(one_line(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):"))
+    for line in lines:  # a document's path, url, id: the corpus's, escaped as an error's file name
+        print(one_line(line))
     return 0
 
 
@@ -328,10 +328,10 @@ def why(root: str, keys: list[str]) -> int:
         lines += more
         missing = [k for k in missing if k not in bare or bare[k] in gone]
     for line in lines:
-        print(line)
+        print(one_line(line))
     for k in missing:
-        print(f"curate audit: {k}: no document of {root} has this id, source_id, url or path (not among the run's inputs, "
-              f"or a WARC record that is not a document: requests and metadata are counted in the manifest, not listed)", file=sys.stderr)
+        print(one_line(f"curate audit: {k}: no document of {root} has this id, source_id, url or path (not among the run's inputs, "
+                       f"or a WARC record that is not a document: requests and metadata are counted in the manifest, not listed)"), file=sys.stderr)
     return 1 if missing else 0
 
 
@@ -344,12 +344,18 @@ def compare(old: str, new: str) -> int:
     for r, m in zip(roots, manifests):
         if m is None:
             raise ValueError(f"{r}: no {output.MANIFEST}: not a finished curate output; --compare needs two")
-    print("\n".join(lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))))
+    said = lines(*roots, *manifests, *(output_files(r, m) for r, m in zip(roots, manifests)))
+    print("\n".join(one_line(line) for item in said for line in item.split("\n")))  # an item may be several lines
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # a stray word typed ('unrecognized arguments: ...') escaped as the audit's errors are
+        super().error(one_line(message))
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
+    ap = _Parser(prog="curate audit", description="Statistics and an HTML report for a curate output directory or any Parquet/JSONL corpus.")
     ap.add_argument("dir", nargs="?", help="a curate output directory (report.html and stats/summary.json go into it)")
     ap.add_argument("--corpus", action="append", metavar="GLOB", help="audit any Parquet or JSONL files instead (repeatable)")
     ap.add_argument("--text-field", help=f"text column for --corpus (default: first of {', '.join(TEXT_FIELDS)}); dotted names reach nested fields")
@@ -402,7 +408,7 @@ def main(argv=None) -> int:
             if corpus_out not in (None, CORPUS_OUT):
                 held = others.get(CORPUS_OUT, "holds the audit of another output or corpus (or one being written)")
                 print(f"curate audit: warning: {CORPUS_OUT} {held}: wrote this one into "
-                      f"{corpus_out} instead (--output FOLDER chooses where)", file=sys.stderr)
+                      f"{one_line(corpus_out)} instead (--output FOLDER chooses where)", file=sys.stderr)
         except Unwritable as e:  # DIR on a read-only mount: the audit done is not thrown away
             if ns.output or not ns.dir:
                 raise
@@ -411,8 +417,8 @@ def main(argv=None) -> int:
                 paths = _write_instead(s, instead)
             except ValueError:
                 raise e from None
-            print(f"curate audit: warning: {e.why}: wrote it into {instead} instead "
-                  "(--output FOLDER chooses where)", file=sys.stderr)
+            print(one_line(f"curate audit: warning: {e.why}: wrote it into {instead} instead (--output FOLDER chooses where)"),
+                  file=sys.stderr)
     except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as e:  # a file's name in it escaped, as curate run's
         print(f"curate audit: {one_line(str(e))}", file=sys.stderr)
         return 2
@@ -422,11 +428,11 @@ def main(argv=None) -> int:
     for c in failed:
         detail = c.get("detail") or []
         more = f" and {len(detail) - 10} more" if len(detail) > 10 else ""
-        print(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}"
-              + (f" ({'; '.join(detail[:10])}{more})" if detail else ""), file=sys.stderr)
+        print(one_line(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}"
+                       + (f" ({'; '.join(detail[:10])}{more})" if detail else "")), file=sys.stderr)
     d = s["documents"]
     print(f"{d['total']:,} documents ({', '.join(f'{k} {v:,}' for k, v in sorted(d['by_domain'].items()))}); "
           f"{s['removed']['total']:,} removed; {s['quarantine']['total']:,} quarantined")
-    print(f"summary: {paths[0]}\nreport:  {paths[1]}")
+    print(f"summary: {one_line(str(paths[0]))}\nreport:  {one_line(str(paths[1]))}")
     return 1 if failed else 0  # a script (CI) checking an output stops on a damaged or tampered one
 

@@ -345,8 +345,10 @@ def _cr_line_ends(data: bytes) -> bool:
     being no value (a record cut short, one with a raw "\\r" in a string: the whole file was said
     to be no JSON Lines), two of the next _PARTS are JSON objects. JSON has "\\r" only as white
     space or escaped, so a broken record with one raw in a string is no such line (no part of it
-    is an object), nor is a CRLF line end."""
-    line, start, parts, commented = data.partition(b"\n")[0], 0, [], False
+    is an object), nor is a CRLF line end, nor one followed by a line holding a JSON object (JSON
+    Lines whose first record is broken by raw "\\r"s)."""
+    line, _, after = data.partition(b"\n")
+    start, parts, commented = 0, [], False
     for m in _BARE_CR.finditer(line):
         part = without_bom(line[start : m.start()]).strip()
         start = m.end()
@@ -369,7 +371,9 @@ def _cr_line_ends(data: bytes) -> bool:
         if not parts:  # a comment, then a record with no \r after it
             return commented and bool(last) and not last.startswith(COMMENT) and _value(last) is not None
         parts.append(line[start:])  # after the last bare "\r"
-    return len(parts) > 2 and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
+    # a JSON object on the line after: the file's records end in \n, its broken first line is one bad_json row
+    lines_after = isinstance(_value(after.partition(b"\n")[0]), dict)
+    return len(parts) > 2 and not lines_after and sum(isinstance(_value(p), dict) for p in parts[1:]) >= 2
 
 
 def cr_file_error(path: str, rel: str) -> str:
@@ -392,23 +396,28 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
     """The shell line that writes a JSON array file's records (``each``: ``.`` for a file of
     pretty-printed objects) as JSON Lines beside it, to a new name (`jq ... x.jsonl > x.jsonl`
     would have the shell empty the input before jq reads it); ``tool``: a filter of standard
-    input run instead of jq (tr). Each name is one shell word (bare, 'my export.jsonl' was two,
-    and a name's $(...) or ';' ran when the line was pasted)."""
+    input run instead of jq (tr). The file is named by its path (its base name alone was found
+    only from its own folder), a bucket's copied here first as other_compression_error says;
+    each name is one shell word (bare, 'my export.jsonl' was two, and a name's $(...) or ';' ran
+    when the line was pasted)."""
     from curate import shell
     from curate.readers.common import compression
 
-    name = rel.rsplit("/", 1)[-1]
+    remote = "://" in path
+    where = path.rsplit("/", 1)[-1] if remote else path
+    name = where.rsplit("/", 1)[-1]
+    folder = where[: len(where) - len(name)]  # "/data/" ("" for a bucket's copy here)
     kind = compression(path)
     base = name.removesuffix(".gz").removesuffix(".zst")  # dump.json.gz -> dump.json
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    target = shell.quote(f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl")
+    target = shell.quote(folder + (f"{stem}.jsonl" if f"{stem}.jsonl" not in (name, base) else f"{stem}.lines.jsonl"))
     filt = tool or f"jq -c {shlex.quote(each)}"
     if kind:
-        read = f"{kind} -dc {shell.quote(name)} | {filt}"
+        read = f"{kind} -dc {shell.quote(where)} | {filt}"
     else:  # a filter reads the file on its standard input, the first of a pipe ("iconv ... | tr ...")
         first, bar, rest = filt.partition(" | ")
-        read = f"{first} < {shell.quote(name)}{bar}{rest}" if tool else f"{filt} {shell.quote(name)}"
-    return f"{read} > {target}"
+        read = f"{first} < {shell.quote(where)}{bar}{rest}" if tool else f"{filt} {shell.quote(where)}"
+    return ("copy it here, then " if remote else "") + f"{read} > {target}"
 
 
 def _present(obj: dict, dotted: str) -> bool:
