@@ -279,11 +279,28 @@ def compression(path: str) -> Optional[str]:
     """'gzip', 'zstd' or None, from the file's magic bytes (extensions lie)."""
     with open_raw(path) as f:
         head = f.read(4)
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head == ZSTD_MAGIC:
-        return "zstd"
-    return None
+        if head.startswith(GZIP_MAGIC):
+            return "gzip"
+        return "zstd" if head == ZSTD_MAGIC or _zstd_after_skippable(f, head) else None
+
+
+def _zstd_after_skippable(f, head: bytes) -> bool:
+    """zstd skippable frames (magic 0x184D2A50-5F, a size, that many bytes) lead the file and a
+    zstd frame or the end follows: pzstd starts every file with one, as ``zstd -d`` reads. LZ4
+    frames share the skippable magic, so the frame after them decides."""
+    for _ in range(16):
+        if len(head) < 4 or int.from_bytes(head, "little") & 0xFFFFFFF0 != 0x184D2A50:
+            return False
+        size = f.read(4)
+        if len(size) < 4:
+            return False
+        skip = int.from_bytes(size, "little")
+        if skip > 1 << 20 or len(f.read(skip)) < skip:  # a tag or index, not megabytes
+            return False
+        head = f.read(4)
+        if head == ZSTD_MAGIC or not head:
+            return True
+    return False
 
 
 OTHER_COMPRESSIONS = ((b"BZh", "bzip2", "bzip2 -dc"), (b"\xfd7zXZ\x00", "xz", "xz -dc"), (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"))
