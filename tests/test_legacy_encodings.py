@@ -80,3 +80,27 @@ def test_legacy_code_pages_read_as_their_utf8_twin(tmp_path, cases):
     got = _read_through_curate_run(tmp_path, cases)
     wrong = {f"{lang} {enc}": got[(lang, enc)][:80] for lang, enc in cases if got[(lang, enc)] != got[(lang, "utf-8")]}
     assert not wrong, wrong
+
+
+PAGE_CASES = FIXED + KEPT
+
+
+def test_a_page_without_a_charset_reads_as_its_utf8_twin(tmp_path):
+    """An HTML page that names no charset (no HTTP header, no <meta>) was decoded in the page
+    resiliparse guessed: an Italian cp1252 page as ISO-8859-13 ("č" for "è", "ą" for "à")."""
+    d = tmp_path / "pages"
+    d.mkdir()
+    names = {}
+    for lang, enc in sorted(set(PAGE_CASES) | {(lang, "utf-8") for lang, _ in PAGE_CASES}):
+        paras = "".join(f"<p>{s}</p>" for s in [SENTENCES[lang]] * 3)
+        page = f"<html><head><title>{lang}</title></head><body><article>{paras}</article></body></html>"
+        name = f"{lang}-{enc}.html"
+        (d / name).write_bytes(page.encode(enc))
+        names[name] = (lang, enc)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d), "--format", "html", "--domain", "web", "--output", str(out),
+                     "--stages", "ingest"]) == 0
+    got = {names[row["path"].rsplit("/", 1)[-1]]: row["text"] for row in pl.read_parquet(str(out / "text" / "*.parquet")).iter_rows(named=True)}
+    assert len(got) == len(names)
+    wrong = {f"{lang} {enc}": got[(lang, enc)][:80] for lang, enc in PAGE_CASES if got[(lang, enc)] != got[(lang, "utf-8")]}
+    assert not wrong, wrong

@@ -521,6 +521,18 @@ def _detect_legacy(data: bytes) -> str:
     ("³", "¹", "¾") or undefined bytes. Text of that shape, or one a Latin code page reads as a
     language (``_latin_charset``), gets that code page; the rest is left to charset_normalizer.
     """
+    latin = latin_charset(data)
+    if latin:
+        return latin
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    return best.encoding if best is not None else "latin_1"
+
+
+def latin_charset(data: bytes) -> str | None:
+    """The Latin code page of bytes that are not UTF-8 (``_detect_legacy``), or None when the
+    text is not Latin-script text in one (Cyrillic, Greek, CJK ...)."""
     sample = data[: 1 << 20]
     try:
         text = sample.decode("cp1252")
@@ -542,13 +554,7 @@ def _detect_legacy(data: bytes) -> str:
                 elif not (c.isspace() or unicodedata.category(c)[0] in "PS"):
                     bad += 1  # C1 controls and the like
         western = chars <= 1.5 * len(spans) and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1)
-    latin = _latin_charset(sample, western)
-    if latin:
-        return latin
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None else "latin_1"
+    return _latin_charset(sample, western)
 
 
 # The non-ASCII letters of languages written in the Latin code pages below (lower case). A
