@@ -507,3 +507,36 @@ def test_a_zstd_file_that_starts_with_a_skippable_frame_is_read_through_curate_r
     assert quarantine.height == 0, quarantine.to_dicts()
     assert sorted(t for t in text["text"] if "Garden notes" not in t) == sorted(r["text"] for r in rows)
     assert sum("Garden notes for a padded archive" in t for t in text["text"]) == 3
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["raw-dictionary", "compressed-dictionary"])
+def test_a_warc_zst_with_its_dictionary_in_the_first_skippable_frame_is_read_through_curate_run(tmp_path, packed):
+    """The WARC zstd format (IIPC, what Archive Team's .warc.zst files are) puts the dictionary
+    its records were compressed with in a skippable frame (magic 0x184D2A5D) at the file's start,
+    zstd-compressed or not. curate skipped it, so every record failed ('Dictionary mismatch') and
+    the run could not even tell the file's format."""
+    import gzip
+
+    import polars as pl
+
+    from curate import cli
+    from curate.readers.warc_writer import write_warc
+
+    pages = [(f"https://dict.example/{i}", f"<html><body><article><p>{'Harbour log for the dictionary archive, entry %d. ' % i * 8}</p></article></body></html>".encode(), "text/html", 200)
+             for i in range(60)]
+    write_warc(str(tmp_path / "w.warc.gz"), pages)
+    records = [b"WARC/1.0" + r for r in gzip.decompress((tmp_path / "w.warc.gz").read_bytes()).split(b"WARC/1.0")[1:]]
+    dictionary = zstandard.train_dictionary(2048, records * 4)
+    c = zstandard.ZstdCompressor(dict_data=dictionary)
+    payload = dictionary.as_bytes()
+    if packed:
+        payload = zstandard.ZstdCompressor().compress(payload)
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "pages.warc.zst").write_bytes(_skippable(payload, 0xD) + b"".join(c.compress(r) for r in records))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d / "pages.warc.zst"), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
+    quarantine = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+    assert quarantine.height == 0, quarantine.to_dicts()
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert sorted(text["url"].to_list()) == sorted(u for u, *_ in pages)

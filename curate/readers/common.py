@@ -295,7 +295,7 @@ def _zstd_after_skippable(f, head: bytes) -> bool:
         if len(size) < 4:
             return False
         skip = int.from_bytes(size, "little")
-        if skip > 1 << 20 or len(f.read(skip)) < skip:  # a tag or index, not megabytes
+        if skip > 64 << 20 or len(f.read(skip)) < skip:  # a tag, an index, a WARC zstd file's dictionary
             return False
         head = f.read(4)
         if head == ZSTD_MAGIC or not head:
