@@ -295,7 +295,11 @@ def _zstd_after_skippable(f, head: bytes) -> bool:
         if len(size) < 4:
             return False
         skip = int.from_bytes(size, "little")
-        if skip > 64 << 20 or len(f.read(skip)) < skip:  # a tag, an index, a WARC zstd file's dictionary
+        if skip > 64 << 20:  # a tag, an index, a WARC zstd file's dictionary: not more
+            return False
+        if f.seekable():
+            f.seek(skip, io.SEEK_CUR)  # past the end: the read below is empty, and the decoder says truncated
+        elif len(f.read(skip)) < skip:
             return False
         head = f.read(4)
         if head == ZSTD_MAGIC or not head:
