@@ -470,3 +470,73 @@ def test_a_default_ignorable_character_is_escaped_unless_it_shapes_the_name(tmp_
     for k in range(0, len(items), 10):  # ten files said a run, not 'and N more'
         (tmp_path / str(k)).mkdir()
         _names_said(tmp_path / str(k), capsys, dict(items[k:k + 10]))
+
+
+def _skippable(payload: bytes, nibble: int = 0) -> bytes:
+    """A zstd skippable frame (magic 0x184D2A50-5F, size, payload): pzstd starts every file
+    with one (the size of the frame after it), other tools pad or tag files with them."""
+    return (0x184D2A50 + nibble).to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload
+
+
+@pytest.mark.parametrize("lead", [_skippable(b"\x0f\x04\x00\x00"), _skippable(b"tag", 0xE) + _skippable(b"", 3)])
+def test_a_zstd_file_that_starts_with_a_skippable_frame_is_read_through_curate_run(tmp_path, lead):
+    """``zstd -d`` reads a file that starts with a skippable frame (every pzstd file does): curate
+    took its magic for no compression, so a .jsonl.zst stopped the run ('none of its 2 lines is a
+    JSON object ... not JSON Lines') and a .warc.zst was no WARC. Trailing zeros and skippable
+    frames after the data were read already."""
+    import polars as pl
+
+    from curate import cli
+    from curate.readers.warc_writer import write_warc
+
+    d = tmp_path / "in"
+    d.mkdir()
+    rows = [{"id": f"r{i}", "text": f"Row number {i} of a padded file, long enough to keep. " * 3} for i in range(40)]
+    jsonl = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    z = zstandard.ZstdCompressor()
+    (d / "rows.jsonl.zst").write_bytes(lead + z.compress(jsonl) + _skippable(bytes(16)) + bytes(100))
+    write_warc(str(tmp_path / "w.warc.gz"), [(f"https://pad.example/{i}", f"<html><body><article><p>{'Garden notes for a padded archive, page %d. ' % i * 8}</p></article></body></html>".encode(), "text/html", 200) for i in range(3)])
+    import gzip
+
+    (d / "pages.warc.zst").write_bytes(lead + z.compress(gzip.decompress((tmp_path / "w.warc.gz").read_bytes())))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d / "rows.jsonl.zst"), "--domain", "web", "--input", str(d / "pages.warc.zst"),
+                     "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    quarantine = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+    assert quarantine.height == 0, quarantine.to_dicts()
+    assert sorted(t for t in text["text"] if "Garden notes" not in t) == sorted(r["text"] for r in rows)
+    assert sum("Garden notes for a padded archive" in t for t in text["text"]) == 3
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["raw-dictionary", "compressed-dictionary"])
+def test_a_warc_zst_with_its_dictionary_in_the_first_skippable_frame_is_read_through_curate_run(tmp_path, packed):
+    """The WARC zstd format (IIPC, what Archive Team's .warc.zst files are) puts the dictionary
+    its records were compressed with in a skippable frame (magic 0x184D2A5D) at the file's start,
+    zstd-compressed or not. curate skipped it, so every record failed ('Dictionary mismatch') and
+    the run could not even tell the file's format."""
+    import gzip
+
+    import polars as pl
+
+    from curate import cli
+    from curate.readers.warc_writer import write_warc
+
+    pages = [(f"https://dict.example/{i}", f"<html><body><article><p>{'Harbour log for the dictionary archive, entry %d. ' % i * 8}</p></article></body></html>".encode(), "text/html", 200)
+             for i in range(60)]
+    write_warc(str(tmp_path / "w.warc.gz"), pages)
+    records = [b"WARC/1.0" + r for r in gzip.decompress((tmp_path / "w.warc.gz").read_bytes()).split(b"WARC/1.0")[1:]]
+    dictionary = zstandard.train_dictionary(2048, records * 4)
+    c = zstandard.ZstdCompressor(dict_data=dictionary)
+    payload = dictionary.as_bytes()
+    if packed:
+        payload = zstandard.ZstdCompressor().compress(payload)
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "pages.warc.zst").write_bytes(_skippable(payload, 0xD) + b"".join(c.compress(r) for r in records))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d / "pages.warc.zst"), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
+    quarantine = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+    assert quarantine.height == 0, quarantine.to_dicts()
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    assert sorted(text["url"].to_list()) == sorted(u for u, *_ in pages)

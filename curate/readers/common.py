@@ -279,11 +279,32 @@ def compression(path: str) -> Optional[str]:
     """'gzip', 'zstd' or None, from the file's magic bytes (extensions lie)."""
     with open_raw(path) as f:
         head = f.read(4)
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head == ZSTD_MAGIC:
-        return "zstd"
-    return None
+        if head.startswith(GZIP_MAGIC):
+            return "gzip"
+        return "zstd" if head == ZSTD_MAGIC or _zstd_after_skippable(f, head) else None
+
+
+def _zstd_after_skippable(f, head: bytes) -> bool:
+    """zstd skippable frames (magic 0x184D2A50-5F, a size, that many bytes) lead the file and a
+    zstd frame or the end follows: pzstd starts every file with one, as ``zstd -d`` reads. LZ4
+    frames share the skippable magic, so the frame after them decides."""
+    for _ in range(16):
+        if len(head) < 4 or int.from_bytes(head, "little") & 0xFFFFFFF0 != 0x184D2A50:
+            return False
+        size = f.read(4)
+        if len(size) < 4:
+            return False
+        skip = int.from_bytes(size, "little")
+        if skip > 64 << 20:  # a tag, an index, a WARC zstd file's dictionary: not more
+            return False
+        if f.seekable():
+            f.seek(skip, io.SEEK_CUR)  # past the end: the read below is empty, and the decoder says truncated
+        elif len(f.read(skip)) < skip:
+            return False
+        head = f.read(4)
+        if head == ZSTD_MAGIC or not head:
+            return True
+    return False
 
 
 OTHER_COMPRESSIONS = ((b"BZh", "bzip2", "bzip2 -dc"), (b"\xfd7zXZ\x00", "xz", "xz -dc"), (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"))
@@ -501,13 +522,27 @@ def _detect_legacy(data: bytes) -> str:
     "č"). Western text has a recognisable shape under cp1252: its few non-ASCII characters
     are letters or punctuation, standing alone among ASCII letters. Cyrillic, Greek or CJK
     bytes decode to long runs instead, and Central European text to symbols inside words
-    ("³", "¹", "¾") or undefined bytes; those are left to charset_normalizer.
+    ("³", "¹", "¾") or undefined bytes. Text of that shape, or one a Latin code page reads as a
+    language (``_latin_charset``), gets that code page; the rest is left to charset_normalizer.
     """
+    latin = latin_charset(data)
+    if latin:
+        return latin
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    return best.encoding if best is not None else "latin_1"
+
+
+def latin_charset(data: bytes) -> str | None:
+    """The Latin code page of bytes that are not UTF-8 (``_detect_legacy``), or None when the
+    text is not Latin-script text in one (Cyrillic, Greek, CJK ...)."""
     sample = data[: 1 << 20]
     try:
         text = sample.decode("cp1252")
     except UnicodeDecodeError:
         text = None
+    western = False
     if text is not None:  # not UTF-8, so there is at least one non-ASCII run
         spans = [m.span() for m in re.finditer(r"[^\x00-\x7f]+", text)]
         chars = sum(j - i for i, j in spans)
@@ -522,23 +557,81 @@ def _detect_legacy(data: bytes) -> str:
                     rare += c in _RARE
                 elif not (c.isspace() or unicodedata.category(c)[0] in "PS"):
                     bad += 1  # C1 controls and the like
-        if chars <= 1.5 * len(spans) and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1):
-            return _western_or_central(sample)
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None else "latin_1"
+        western = chars <= 1.5 * len(spans) and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1)
+    return _latin_charset(sample, western)
 
 
-def _western_or_central(sample: bytes) -> str:
-    """cp1252, unless cp1250 reads clearly more like a language (Slovene "č" is cp1252 "è")."""
-    from charset_normalizer import from_bytes
+# The non-ASCII letters of languages written in the Latin code pages below (lower case). A
+# Latin text uses one alphabet's letters; read in the wrong code page its letters scatter over
+# several (Polish cp1250 as cp1252: "siê", "gra¿", "mo¿na"; Czech ISO-8859-2 as cp1250: "ąkola").
+_ALPHABETS = (
+    "àâæçéèêëîïôœùûüÿ",  # French
+    "äöüß", "áéíñóúü", "áâãàçéêíóôõú", "àèéìíîòóùú", "àçèéíïòóúü",  # German, Spanish, Portuguese, Italian, Catalan
+    "áéëèêíïóöúü", "åäöé", "æøåéó", "äöåšž", "äöõüšž", "áðéíóúýþæö",  # Dutch, Swedish, Danish/Norwegian, Finnish, Estonian, Icelandic
+    "áéíóú", "çë", "âêîñôùü", "àáçèéíïòóúü", "áäéëíïñóöúü",  # Irish, Albanian, Breton, Occitan, Quechua/Aymara
+    "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "ąćęłńóśźż", "áéíóöőúüű",  # Czech, Slovak, Polish, Hungarian
+    "čćđšž", "ăâîșțşţ", "čćěłńóřšźž", "çğıöşüâîû",  # Croatian/Serbian/Bosnian/Slovene, Romanian, Sorbian, Turkish
+    "ąčęėįšųūž", "āčēģīķļņšūž",  # Lithuanian, Latvian
+)
+# cp1252 unless another reads the text as one language (ISO-8859-16 is left out: Romanian reads
+# the same in cp1250, and it took Latin-1 texts of other languages).
+_LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso8859_4", "cp1254")
+_IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
+_HIGH = re.compile(rb"[\x80-\xff]+")
+_AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
+_NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
-    score = {m.encoding: m.coherence for m in from_bytes(sample[: 1 << 18], cp_isolation=["cp1252", "cp1250"])}
-    if "cp1250" in score and score["cp1250"] > score.get("cp1252", 0.0) + 0.05:
-        if sample.decode("cp1250", errors="replace") != sample.decode("cp1252"):
-            return "cp1250"
-    return "cp1252"
+
+def _latin_score(counts: dict, in_word: dict, after_lower: dict, enc: str) -> tuple[int, int, int, int]:
+    """(score, letters of the best alphabet, letters, bad) for the high bytes read in ``enc``:
+    the score is the best alphabet's letters, less the other letters, less twice the bytes
+    that read as no text (undefined, C1 controls, a symbol inside a word, a capital after a
+    small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
+    letters: dict = {}
+    bad = total = 0
+    for b, n in counts.items():
+        c = bytes([b]).decode(enc, errors="replace")
+        if c == "\ufffd" or "\x80" <= c <= "\x9f":
+            bad += n
+        elif c.isalpha():
+            bad += after_lower.get(b, 0) if c.isupper() else 0
+            low = c.lower() if len(c.lower()) == 1 else c
+            letters[low] = letters.get(low, 0) + n
+            total += n
+        elif c in _NOT_IN_WORDS:
+            bad += in_word.get(b, 0)
+    best = max(sum(letters.get(c, 0) for c in alphabet) for alphabet in _ALPHABETS)
+    return best - (total - best) - 2 * bad, best, total, bad
+
+
+def _reads_as_one_language(score: tuple, high: int) -> bool:
+    """Nearly all its letters are one alphabet's, most high bytes are letters, few are noise."""
+    _, best, total, bad = score
+    return best >= 0.97 * total and total >= 0.5 * high and bad <= 0.01 * high
+
+
+def _latin_charset(sample: bytes, western: bool) -> str | None:
+    """The Latin code page of the sample: another than cp1252 when it reads the text as one
+    language (``_ALPHABETS``) and cp1252 reads it worse by 2 letters or more (Hungarian "ő" is
+    cp1252 "õ", Czech ISO-8859-2 "š" cp1250 "ą"); cp1252 when the text has Western shape
+    (``western``) or cp1252 reads it as one language (Icelandic "ð", "þ"); else None (Cyrillic,
+    Greek, CJK: long runs of high bytes, or no page reads it as a language). Languages without
+    an alphabet here keep cp1252, which had them before."""
+    from collections import Counter
+
+    sample = sample[: 1 << 18]  # a quarter of the gate's MiB: the regexes cost ~0.1 s per MiB
+    high = sample.translate(None, bytes(range(0x80)))
+    if not western and len(high) > 1.5 * len(_HIGH.findall(sample)):
+        return None
+    counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
+    in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
+    scores = {enc: _latin_score(counts, in_word, after_lower, enc) for enc in _LATIN_PAGES}
+    west = scores["cp1252"]
+    better = [(sc[0], -i, enc) for i, (enc, sc) in enumerate(scores.items())
+              if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, len(high))]
+    if better:
+        return max(better)[2]
+    return "cp1252" if western or _reads_as_one_language(west, len(high)) else None
 
 
 def without_bom(data):

@@ -24,6 +24,7 @@ memory.
 """
 from __future__ import annotations
 
+import io
 import threading
 import zlib
 from typing import Optional
@@ -57,12 +58,28 @@ def unreadable(path: str, e: Exception) -> str:
     return f"{path}: cannot be read ({e}): a damaged or truncated file"
 
 
-def _decoder(kind: str):
+def _decoder(kind: str, dictionary=None):
     if kind == "gzip":
         return zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and trailer: CRC-32 and length checked
     import zstandard
 
-    return zstandard.ZstdDecompressor().decompressobj()
+    return zstandard.ZstdDecompressor(dict_data=dictionary).decompressobj()
+
+
+DICT_MAGIC = b"\x5d\x2a\x4d\x18"  # skippable frame 0x184D2A5D: the WARC zstd format's dictionary
+MAX_DICT = 64 << 20  # a dictionary, compressed or not, larger than this is refused (a bomb)
+
+
+def _dictionary(payload: bytes):
+    """The zstd dictionary a WARC zstd file (IIPC) carries first, as its skippable frame holds it:
+    itself, or zstd-compressed."""
+    import zstandard
+
+    if payload.startswith(ZSTD_MAGIC):
+        payload = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)).read(MAX_DICT + 1)
+        if len(payload) > MAX_DICT:
+            raise zstandard.ZstdError(f"its dictionary frame decodes to more than {MAX_DICT >> 20} MiB")
+    return zstandard.ZstdCompressionDict(payload)
 
 
 def _errors():
@@ -168,6 +185,7 @@ class Members:
         self.failed: Optional[CorruptData] = None
         self.doomed: Optional[int] = None  # set by a whole-file check that found a bad member there
         self._d = _decoder(kind)
+        self._dict = None  # a WARC zstd file's dictionary (DICT_MAGIC), read at its start
         self._blocks = ZstdBlocks() if kind == "zstd" else None
         self._in_member = False
         self._tail = b""  # compressed bytes fed to no decoder yet
@@ -224,6 +242,8 @@ class Members:
         return self._produced(data)
 
     def _feed_zstd(self) -> bytes:
+        if self.consumed == 0 and self._tail.startswith(DICT_MAGIC):
+            self._read_dictionary()
         cut = self._blocks.cut(self._tail, self.consumed)
         while not cut:  # a header split across reads of the file
             more = self.raw.read(CHUNK)
@@ -239,6 +259,22 @@ class Members:
         self.consumed += len(piece) - len(unused)
         self._tail = unused + rest
         return self._produced(data)
+
+    def _read_dictionary(self):
+        """The dictionary frame first in the file: its frames decode with it (each decoder made
+        from here on); the frame itself is fed and skipped as any skippable frame."""
+        while len(self._tail) < 8 and (more := self.raw.read(CHUNK)):
+            self._tail += more
+        size = int.from_bytes(self._tail[4:8], "little")
+        if size > MAX_DICT:
+            self._fail(ValueError(f"its dictionary frame holds {size} bytes, over {MAX_DICT >> 20} MiB"))
+        while len(self._tail) < 8 + size and (more := self.raw.read(CHUNK)):
+            self._tail += more
+        try:
+            self._dict = _dictionary(self._tail[8:8 + size])
+        except _errors() as e:
+            self._fail(e)
+        self._d = _decoder(self.kind, self._dict)
 
     def _fail(self, e):
         if self._blocks and "requires too much memory" in str(e):  # zstd's window limit: not damage
@@ -256,7 +292,7 @@ class Members:
         if self._d.eof:
             self.verified = max(self.verified, self.produced)
             self._in_member = False
-            self._d = _decoder(self.kind)
+            self._d = _decoder(self.kind, self._dict) if self._dict else _decoder(self.kind)
         return data
 
     def close(self):

@@ -2,12 +2,13 @@
 HTTP charset, <meta charset>), the depth check and main-content text (curate.readers.extract)."""
 from __future__ import annotations
 
+import codecs
 import functools
 import io
 import re
 import zlib
 
-from curate.readers.common import LimitExceeded, decode_text, looks_binary
+from curate.readers.common import LimitExceeded, decode_text, latin_charset, looks_binary
 from curate.readers.extract import DEFAULT as DEFAULT_EXTRACTOR
 
 
@@ -76,7 +77,11 @@ def _html_encoding(body: bytes, http_charset: str | None) -> str:
         body.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
-        return detect_encoding(body)
+        pass
+    # Latin-script text: the code page that reads it as one language, as for a text file
+    # (resiliparse took an Italian cp1252 page for ISO-8859-13, "è" as "č"); the rest its guess.
+    latin = latin_charset(body)
+    return codecs.lookup(latin).name if latin else detect_encoding(body)
 
 
 @functools.lru_cache(maxsize=4)

@@ -253,6 +253,10 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
         how = ("not JSON Lines; give the --format the file has" if head != b"{" else  # json.dumps(r, indent=2), jq's default
                f"records spread over several lines (pretty-printed JSON) are not JSON Lines: convert it ({_to_lines(path, rel, '.')})")
         which = "its one line is not" if whole and lines == 1 else f"none of its {'' if whole else 'first '}{lines} lines is"
+        legacy = _legacy_json(head)
+        if legacy:  # JSON Lines are UTF-8: a legacy dump is converted, not read by guess
+            return (f"{rel}: {which} a JSON object in UTF-8 (it starts {start!r}); it reads as JSON in {legacy}, not UTF-8, "
+                    f"which JSON Lines are: convert it ({_to_lines(path, rel, tool=f'iconv -f {_iconv_name(legacy)} -t UTF-8')})")
         return f"{rel}: {which} a JSON object (it starts {start!r}): {how}"
     if fields is None:
         return UNTOLD
@@ -418,6 +422,28 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
         first, bar, rest = filt.partition(" | ")
         read = f"{first} < {shell.quote(where)}{bar}{rest}" if tool else f"{filt} {shell.quote(where)}"
     return ("copy it here, then " if remote else "") + f"{read} > {target}"
+
+
+def _legacy_json(line: bytes) -> str | None:
+    """The legacy code page a line that is not UTF-8 reads as a JSON object in (as a text
+    file's is detected), else None."""
+    from curate.readers.common import decode_text
+
+    try:
+        line.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    text, enc = decode_text(line)
+    try:
+        return enc if not enc.startswith("utf") and isinstance(json.loads(text), dict) else None
+    except ValueError:
+        return None
+
+
+def _iconv_name(enc: str) -> str:
+    """iconv's name of a Python codec's: cp1250 -> CP1250, iso8859_2 -> ISO-8859-2, shift_jis -> SHIFT-JIS."""
+    return enc.upper().replace("ISO8859_", "ISO-8859-").replace("_", "-")
 
 
 def _present(obj: dict, dotted: str) -> bool:

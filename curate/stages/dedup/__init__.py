@@ -9,7 +9,13 @@ cluster    survivor choice on Arrow entry tables: partition (bucket shards) -> b
            batch); dedup_inprocess / dedup_reference for tests
 hot        bucket_edges' star for buckets too big for one process, in passes over pieces
 """
-from .cluster import (
+import os as _os
+
+from curate.stages.numba_cache import use_a_writable_cache
+
+use_a_writable_cache(_os.path.dirname(__file__))  # before minhash's kernels are compiled
+
+from .cluster import (  # noqa: E402
     absorbed,
     apply_dedup,
     batch_priorities,

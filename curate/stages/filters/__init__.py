@@ -82,12 +82,17 @@ names to skip, and one table per rule set holds its thresholds (see each module)
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 
 from curate import schema, stages
+from curate.stages.numba_cache import use_a_writable_cache
+
+use_a_writable_cache(os.path.dirname(__file__))  # before the rule modules' kernels are compiled
+
 from curate.stages.filters import badwords, c4, custom, fineweb, gopher_quality, gopher_repetition, language_constants, url
 from curate.stages.filters.books import BOOKS, book_rules
 from curate.stages.filters.code import CODE, code_config_for, code_rules, code_stats

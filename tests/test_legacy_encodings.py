@@ -1,0 +1,135 @@
+"""Text in a legacy code page with no label (a book, a source file, a plain-text page): Central
+European (cp1250, ISO-8859-2) and Baltic (cp1257, ISO-8859-13) text was read as cp1252 or the
+wrong Central European page (mojibake: Polish "siê", Hungarian "esõ", Czech ISO-8859-2 "ąkola",
+Lithuanian "ðeðtadiená"), and Icelandic cp1252 as cp1250 ("đ", "ţ"). Each sample is read by
+``curate run`` beside the same words in UTF-8, which is the truth. The sentences are our own."""
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from curate import cli
+
+SENTENCES = {
+    "cs": "Včera večer jsme šli s dědečkem na procházku podél řeky. Počasí bylo chladné, ale slunce ještě svítilo nad "
+          "střechami domů. Na mostě jsme potkali souseda, který nesl tašku plnou čerstvého chleba a řekl nám, že zítra "
+          "bude pršet. Dědeček se usmál a odpověděl, že déšť je pro zahradu užitečný.",
+    "pl": "W zeszłym tygodniu pojechałam z siostrą nad jezioro. Woda była zimna, ale dzieci i tak kąpały się przez całe "
+          "popołudnie. Wieczorem usiedliśmy przy ognisku, piekliśmy kiełbaski i słuchaliśmy, jak wiatr szumi w gałęziach "
+          "sosen. Następnego dnia wróciliśmy do miasta zmęczeni, lecz szczęśliwi.",
+    "hu": "Tegnap a nagymamámmal elmentünk a piacra, ahol friss gyümölcsöt és zöldséget vásároltunk. Az árus kedvesen "
+          "mosolygott, és megkérdezte, hogy ízlett-e a múlt heti körte. Hazafelé esni kezdett az eső, ezért betértünk "
+          "egy kis kávézóba, és forró csokoládét ittunk.",
+    "sk": "Minulý týždeň sme s kamarátmi išli do hôr. Cesta bola dlhá a strmá, no výhľad z vrcholu stál za každú kvapku "
+          "potu. Večer sme si v chate uvarili čaj a rozprávali sa o tom, kam pôjdeme budúce leto.",
+    "hr": "Prošlog ljeta putovali smo uz obalu i posjetili nekoliko malih gradića. Svako jutro kupovali smo svježi kruh "
+          "u pekari, a poslijepodne smo se kupali u čistom moru. Najviše nam se svidjela stara kamena kuća s pogledom na luku.",
+    "lt": "Praėjusį šeštadienį mes su draugais važiavome į kaimą pas senelius. Močiutė iškepė skanų pyragą su obuoliais, "
+          "o senelis parodė mums naują šiltnamį. Vakare visi sėdėjome prie stalo, kalbėjomės apie orus ir juokėmės iki "
+          "vėlyvos nakties.",
+    "lv": "Pagājušajā nedēļā mēs ar ģimeni braucām uz jūru. Ūdens bija vēss, bet bērni tomēr peldējās visu dienu. Vakarā "
+          "mēs sēdējām kāpās, ēdām maizi ar sieru un skatījāmies, kā saule lēnām nolaižas aiz horizonta.",
+    # Western and other pages that must stay as they were (Icelandic was read as cp1250)
+    "fr": "La semaine dernière, nous sommes allés à la mer avec toute la famille. L'eau était fraîche, mais les enfants "
+          "se sont baignés toute la journée. Le soir, nous avons mangé des crêpes et regardé le soleil se coucher.",
+    "de": "Letzte Woche sind wir mit der ganzen Familie ans Meer gefahren. Das Wasser war kühl, aber die Kinder haben "
+          "trotzdem den ganzen Tag gebadet. Am Abend aßen wir Fischbrötchen und schauten zu, wie die Sonne unterging.",
+    "es": "La semana pasada fuimos a la playa con toda la familia. El agua estaba fría, pero los niños se bañaron todo "
+          "el día. Por la noche comimos pescado y miramos cómo el sol se escondía; ¡qué día más bonito!",
+    "it": "La settimana scorsa siamo andati al mare con tutta la famiglia. L'acqua era fredda, però i bambini hanno "
+          "nuotato tutto il giorno. La sera abbiamo mangiato il pesce e guardato il tramonto: è stata una bella giornata.",
+    "pt": "Na semana passada fomos à praia com toda a família. A água estava fria, mas as crianças nadaram o dia inteiro. "
+          "À noite comemos peixe grelhado e vimos o pôr do sol atrás das dunas; foi um dia memorável, não é?",
+    "sv": "Förra veckan åkte vi till havet med hela familjen. Vattnet var kallt, men barnen badade ändå hela dagen. "
+          "På kvällen åt vi fisk och tittade på när solen gick ner bakom sanddynerna.",
+    "is": "Í síðustu viku fórum við með allri fjölskyldunni á ströndina. Vatnið var kalt en börnin syntu samt allan "
+          "daginn. Um kvöldið borðuðum við fisk og horfðum á sólina setjast bak við hæðirnar.",
+    "tr": "Geçen hafta bütün aileyle birlikte denize gittik. Su biraz soğuktu ama çocuklar bütün gün yüzdüler. Akşam "
+          "balık yedik ve güneşin tepelerin arkasında yavaşça batışını izledik.",
+    "ru": "На прошлой неделе мы всей семьёй ездили на море. Вода была прохладной, но дети всё равно купались целый "
+          "день. Вечером мы ели рыбу и смотрели, как солнце медленно садится за холмы.",
+}
+FIXED = [("cs", "cp1250"), ("cs", "iso-8859-2"), ("pl", "cp1250"), ("pl", "iso-8859-2"), ("hu", "cp1250"),
+         ("hu", "iso-8859-2"), ("sk", "iso-8859-2"), ("hr", "cp1250"), ("lt", "cp1257"), ("lt", "iso-8859-13"),
+         ("lv", "cp1257"), ("lv", "iso-8859-13"), ("lv", "iso-8859-4"), ("is", "cp1252")]
+KEPT = [("cs", "cp1250"), ("sk", "cp1250"), ("fr", "cp1252"), ("fr", "latin-1"), ("de", "cp1252"), ("es", "cp1252"),
+        ("it", "cp1252"), ("pt", "cp1252"), ("sv", "cp1252"), ("tr", "cp1254"), ("ru", "cp1251")]
+
+
+def _read_through_curate_run(tmp_path, cases) -> dict:
+    """{(lang, encoding): text} for each sample written as a book in ``encoding``, and for "utf-8"."""
+    d = tmp_path / "books"
+    d.mkdir()
+    names = {}
+    for lang, enc in sorted(set(cases) | {(lang, "utf-8") for lang, _ in cases}):
+        name = f"{lang}-{enc}.txt"
+        (d / name).write_bytes((SENTENCES[lang] + "\n\n" + SENTENCES[lang] + "\n").encode(enc))
+        names[name] = (lang, enc)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d), "--format", "text", "--domain", "books", "--output", str(out),
+                     "--stages", "ingest"]) == 0
+    text = pl.read_parquet(str(out / "text" / "*.parquet"))
+    got = {}
+    for row in text.iter_rows(named=True):
+        got[names[row["path"].rsplit("/", 1)[-1]]] = row["text"]
+    return got
+
+
+@pytest.mark.parametrize("cases", [FIXED, KEPT], ids=["fixed", "kept"])
+def test_legacy_code_pages_read_as_their_utf8_twin(tmp_path, cases):
+    got = _read_through_curate_run(tmp_path, cases)
+    wrong = {f"{lang} {enc}": got[(lang, enc)][:80] for lang, enc in cases if got[(lang, enc)] != got[(lang, "utf-8")]}
+    assert not wrong, wrong
+
+
+PAGE_CASES = FIXED + KEPT
+
+
+def test_a_page_without_a_charset_reads_as_its_utf8_twin(tmp_path):
+    """An HTML page that names no charset (no HTTP header, no <meta>) was decoded in the page
+    resiliparse guessed: an Italian cp1252 page as ISO-8859-13 ("č" for "è", "ą" for "à")."""
+    d = tmp_path / "pages"
+    d.mkdir()
+    names = {}
+    for lang, enc in sorted(set(PAGE_CASES) | {(lang, "utf-8") for lang, _ in PAGE_CASES}):
+        paras = "".join(f"<p>{s}</p>" for s in [SENTENCES[lang]] * 3)
+        page = f"<html><head><title>{lang}</title></head><body><article>{paras}</article></body></html>"
+        name = f"{lang}-{enc}.html"
+        (d / name).write_bytes(page.encode(enc))
+        names[name] = (lang, enc)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d), "--format", "html", "--domain", "web", "--output", str(out),
+                     "--stages", "ingest"]) == 0
+    got = {names[row["path"].rsplit("/", 1)[-1]]: row["text"] for row in pl.read_parquet(str(out / "text" / "*.parquet")).iter_rows(named=True)}
+    assert len(got) == len(names)
+    wrong = {f"{lang} {enc}": got[(lang, enc)][:80] for lang, enc in PAGE_CASES if got[(lang, enc)] != got[(lang, "utf-8")]}
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("lang, enc, iconv", [("pl", "cp1250", "CP1250"), ("cs", "iso8859_2", "ISO-8859-2"), ("lt", "cp1257", "CP1257"),
+                                              ("fr", "cp1252", "CP1252")])
+def test_a_jsonl_file_in_a_legacy_code_page_is_said_with_the_line_that_converts_it(tmp_path, capsys, lang, enc, iconv):
+    """JSON Lines are UTF-8, so a dump written in cp1250 is not read by guess; the run said 'none of
+    its 3 lines is a JSON object ... not JSON Lines; give the --format the file has', which it is.
+    Now it says the lines are JSON in that code page and gives the iconv line that converts it."""
+    import shutil
+    import subprocess
+
+    rows = [{"id": f"{lang}{i}", "text": f"{i}. {SENTENCES[lang]}"} for i in range(3)]
+    src = tmp_path / "dump.jsonl"
+    src.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(enc))
+    out = tmp_path / "out"
+    argv = ["run", "--input", str(src), "--domain", "web", "--output", str(out), "--stages", "ingest"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"JSON in {enc}, not UTF-8" in err, err
+    line = err.split("convert it (", 1)[1].rsplit(")", 1)[0]
+    assert line == f"iconv -f {iconv} -t UTF-8 < {src} > {tmp_path / 'dump.lines.jsonl'}", err
+    if shutil.which("iconv"):
+        subprocess.run(line, shell=True, check=True)
+        argv[2] = str(tmp_path / "dump.lines.jsonl")
+        assert cli.main(argv) == 0
+        got = pl.read_parquet(str(out / "text" / "*.parquet"))
+        assert sorted(got["text"].to_list()) == sorted(r["text"] for r in rows)
