@@ -151,8 +151,18 @@ def is_words(run: str) -> bool:
     """Is a book's run a sample of its language: at least half its non-blank characters letters
     (or their marks)? A run in a table of numbers or a blank stretch is labelled at random (eu 0.27,
     oc 0.37, en 0.12 for blanks) and its vote pulled an English book's score under en's 0.65."""
-    letters = sum(c.isalpha() or unicodedata.category(c)[0] == "M" for c in run)
-    return letters > 0 and 2 * letters >= len(run) - sum(c.isspace() for c in run)
+    # ASCII counted in C (bytes.translate on the UTF-8, whose other bytes are all >= 0x80), the rest
+    # a character at a time as before: ~0.08 us a character in Python, 2.6 M characters at 1x
+    b = run.encode("utf-8", "surrogatepass")
+    wide = b.translate(None, _ASCII).decode("utf-8", "surrogatepass")  # the characters past ASCII (no mark below)
+    letters = len(b) - len(b.translate(None, _ASCII_LETTERS)) + sum(c.isalpha() or unicodedata.category(c)[0] == "M" for c in wide)
+    blanks = len(b) - len(b.translate(None, _ASCII_SPACES)) + sum(c.isspace() for c in wide)
+    return letters > 0 and 2 * letters >= len(run) - blanks
+
+
+_ASCII = bytes(range(128))
+_ASCII_LETTERS = bytes(c for c in range(128) if chr(c).isalpha())
+_ASCII_SPACES = bytes(c for c in range(128) if chr(c).isspace())
 
 
 def vote(langs: list, scores) -> tuple:
