@@ -198,6 +198,8 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
 def unused_workers(workers: int, beam_args: list[str], given: str = "") -> list[str]:
     """--workers (or ``given``: --set run.workers=N) on a runner that brings its own workers: it
     would be ignored without a word."""
+    if not beam_args:  # the DirectRunner in its default mode: used (no Beam import, ~1 s, for a usage error)
+        return []
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.pipeline import local_runner, runs_here
@@ -671,10 +673,12 @@ def config_changes(old: dict, new: dict) -> list[str]:
 
 def cmd_run(ns, beam_args) -> int:
     from curate import config, output
+
+    cfg, shards = prepare_run(ns)  # a config's mistakes said before Beam is imported (~1 CPU-s)
+    from pipelines.options import local_paths_on_remote_workers, quiet_workers
     from pipelines.pipeline import run
 
-    cfg, shards = prepare_run(ns)
-    from pipelines.options import local_paths_on_remote_workers
+    beam_args = quiet_workers(beam_args)
 
     local = local_paths_on_remote_workers(beam_args, cfg.inputs, cfg.run["output"])
     if local:  # before the job is submitted, not after its workers found nothing
@@ -813,7 +817,10 @@ def _interruptible(run, cfg, *args, **kw):
 
 def cmd_demo(ns, beam_args) -> int:
     from curate import config, demo
+    from pipelines.options import quiet_workers
     from pipelines.pipeline import run
+
+    beam_args = quiet_workers(beam_args)
 
     t0 = time.time()
     cfg_path = demo.write_demo(ns.output)
@@ -971,10 +978,6 @@ def main(argv=None) -> int:
             print(f"curate: {one_line(e)}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
         return 2
-    if ns.cmd in ("run", "demo"):
-        from pipelines.options import quiet_workers
-
-        rest = quiet_workers(rest)
     try:
         return {"run": cmd_run, "demo": cmd_demo, "config": cmd_config, "mix": cmd_mix}[ns.cmd](ns, rest)
     except ConfigError as e:  # a file's name in it escaped (one_line), as in a warning: a refused input's newline, ESC, bidi override

@@ -12,7 +12,8 @@ import difflib
 import re
 import tempfile
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+# Beam (~1 CPU-s to import) is imported by the functions that need it: `curate run --help` and a
+# config's mistakes are said without it
 
 
 class BadOptionValue(ValueError):
@@ -25,6 +26,8 @@ def _one_line(message: str):
 
 
 def _beam_parser(args: list[str]):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     parser = []
 
     def keep(p):  # get_all_options builds the parser from every PipelineOptions class; keep a handle on it
@@ -41,6 +44,8 @@ def attach_values(args: list[str], ours: set[str]) -> list[str]:
 
     Any option that is not curate's and not a Beam flag (``--streaming``) is taken to have a
     value when a bare word follows it; a misspelt one is then reported with its value."""
+    if not any(_may_take(args, i, ours) for i in range(len(args))):  # no such option: Beam's flags not needed (~1 s import)
+        return list(args)
     from apache_beam.runners.runner import create_runner
 
     runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), None)
@@ -54,15 +59,20 @@ def attach_values(args: list[str], ours: set[str]) -> list[str]:
     out, i = [], 0
     while i < len(args):
         a = args[i]
-        option = a.startswith("--") or (a.startswith("-") and not re.fullmatch(r"-[\d.]*", a))  # -o x: its x is no config
-        if (option and "=" not in a and a not in ours and a not in flags
-                and i + 1 < len(args) and not args[i + 1].startswith("-")):
+        if _may_take(args, i, ours) and a not in flags:
             out.append(f"{a}={args[i + 1]}")
             i += 2
         else:
             out.append(a)
             i += 1
     return out
+
+
+def _may_take(args: list[str], i: int, ours: set[str]) -> bool:
+    """Whether ``args[i]`` is an option that is not curate's, followed by a bare word."""
+    a = args[i]
+    option = a.startswith("--") or (a.startswith("-") and not re.fullmatch(r"-[\d.]*", a))  # -o x: its x is no config
+    return option and "=" not in a and a not in ours and i + 1 < len(args) and not args[i + 1].startswith("-")
 
 
 def unknown_options(args: list[str], extra_known=()) -> list[str]:
@@ -72,6 +82,7 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
     the job server's own options only when the job is submitted; for them only misspellings
     of known options are reported, the rest is left to the job service.
     """
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
     from apache_beam.runners.runner import create_runner
 
     runner_name = PipelineOptions(args).view_as(StandardOptions).runner or "DirectRunner"
@@ -142,7 +153,7 @@ ENVIRONMENT_TYPES = ("DOCKER", "PROCESS", "EXTERNAL", "LOOPBACK")
 def environment_type_error(args: list[str]) -> str | None:
     """A one-line error for an --environment_type Beam would refuse (``EXTRENAL``, ``loopback``), as
     argparse words one for an option with choices; None when it is one of them or not given."""
-    from apache_beam.options.pipeline_options import PortableOptions
+    from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions
 
     value = PipelineOptions(args).view_as(PortableOptions).environment_type
     if not value or value in ENVIRONMENT_TYPES or value.startswith("beam:env:"):
@@ -207,7 +218,7 @@ def other_runner_options(args: list[str]) -> list[str]:
     WorkerOptions'), so on a remote runner only DirectRunner options are reported."""
     import argparse
 
-    from apache_beam.options.pipeline_options import DirectOptions
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args).view_as(StandardOptions).runner
     direct = is_direct(runner)
@@ -236,6 +247,8 @@ def quiet_workers(args: list[str]) -> list[str]:
     """On the DirectRunner, worker processes log errors only unless the user chose a level: a
     multi-process run's workers otherwise print a dozen INFO/WARNING lines each. Remote
     runners keep their own logging (their workers log to the runner, not to this terminal)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
     runner = PipelineOptions(args).view_as(StandardOptions).runner or "DirectRunner"
     if "direct" not in runner.lower() or any(a.split("=", 1)[0] == "--default_sdk_harness_log_level" for a in args):
         return list(args)

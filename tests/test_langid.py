@@ -274,3 +274,24 @@ def test_language_alias_table_is_the_one_iso_639_gives():
     shipped = json.loads(language_codes.OUTPUT.read_text(encoding="utf-8"))
     assert shipped == language_codes.build()
     assert shipped["deu"] == shipped["ger"] == shipped["german"] == "de" and shipped["cmn"] == "zh" and shipped["arb"] == "ar"
+
+
+def _is_words_by_character(run: str) -> bool:
+    """is_words' definition, a character at a time (its code until 6 Dec)."""
+    import unicodedata
+
+    letters = sum(c.isalpha() or unicodedata.category(c)[0] == "M" for c in run)
+    return letters > 0 and 2 * letters >= len(run) - sum(c.isspace() for c in run)
+
+
+def test_is_words_counts_as_the_per_character_definition(corpora):
+    from curate.stages.langid import is_words
+
+    made = ["", " ", "\x1c\x1d ab", "12 34 5", "ab 12", "a1", "ab1 2", "क्ष ि १२", "\U0001d400\U0001d401 12",
+            "\u0301\u0301 1", "ᄀ한 ㄱ", "日本語 123", "—–-!!?", "a\u00a0\u2028b 1 2", "\U000e0100x 12", "\ud800 ab", "a\u0301\u0301\u0301 1 2 3"]
+    texts = made + [p.read_text(encoding="utf-8", errors="replace")[:3000]
+                    for p in sorted((corpora / "multilingual" / "udhr2").glob("*.txt"))[:300]]
+    runs = [t[i: i + 997] for t in texts for i in range(0, max(1, len(t)), 700)]
+    assert len(runs) > 300
+    assert [is_words(r) for r in runs] == [_is_words_by_character(r) for r in runs]
+    assert {True, False} <= {is_words(r) for r in runs}

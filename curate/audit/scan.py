@@ -410,7 +410,7 @@ def _unreadable(path: str, e: Exception) -> ValueError:
 def trust_thresholds(manifest: dict | None) -> tuple[dict, float] | None:
     """The thresholds a label had to reach to be trusted in the run (its
     ``filter.trusted_language_score``, langid's shipped table by default); None: every label trusted."""
-    from curate.stages.filters import _trust_thresholds
+    from curate.stages.lid_table import trust_thresholds as _trust_thresholds  # not the filters: no numba (~0.3 s)
 
     spec = ((manifest or {}).get("config") or {}).get("filter", {}).get("trusted_language_score", "default")
     try:

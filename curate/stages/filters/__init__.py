@@ -101,6 +101,7 @@ from curate.stages.filters.licenses import check_listed
 from curate.stages.filters.secrets import PATTERNS as SECRET_PATTERNS, SECRETS, candidates as secret_candidates, secrets_rewrite
 from curate.stages.filters.rules import DATA, LETTER, NON_NEGATIVE, SPACE, TextDoc, Rewrite, Rule, check_choices, count_flags, load_list, merge
 from curate.stages.filters.text import compile_words
+from curate.stages.lid_table import trust_thresholds as _trust_thresholds
 
 # Cheap rule sets first: the set of removed documents does not depend on the order (every
 # page-level rule sees the same text), only which reason is reported, and a short page is
@@ -560,20 +561,6 @@ class Filter:
 def _with_texts(batch: pa.RecordBatch, texts: list) -> pa.RecordBatch:
     idx = batch.schema.get_field_index("text")
     return batch.set_column(idx, batch.schema.field(idx), pa.array(texts, type=pa.large_string()))
-
-
-def _trust_thresholds(spec) -> tuple[dict | None, float]:
-    """``filter.trusted_language_score``: the per-language LID thresholds a label must reach
-    (langid's table and default, so "trusted" means what langid would keep had the language
-    been listed)."""
-    from curate.stages.langid import DEFAULTS as LANGID, load_thresholds
-
-    if spec == "":
-        return None, 0.0
-    try:
-        return load_thresholds(spec), LANGID["threshold"]
-    except ValueError as e:
-        raise ValueError(str(e).replace("langid.thresholds", "filter.trusted_language_score")) from None
 
 
 def _warm_up() -> None:

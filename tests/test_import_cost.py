@@ -1,0 +1,100 @@
+"""Commands that run no pipeline import no Apache Beam (~1 CPU-second) nor other heavy modules
+they do not use: help, a usage or config error, `curate config`, `curate audit OUT`, the
+loader's import. Each command runs in a fresh interpreter; the modules it imported are read
+from its ``sys.modules`` at exit."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("apache_beam", "torch", "polars", "numba", "fasttext", "tiktoken")
+
+# at exit (argparse's --help and errors exit through SystemExit), the heavy packages imported
+_DRIVER = """
+import atexit, json, sys
+HEAVY = {heavy!r}
+atexit.register(lambda: sys.__stderr__.write("\\nMODULES " + json.dumps(sorted(
+    {{m.split(".")[0] for m in sys.modules}} & set(HEAVY))) + "\\n"))
+sys.argv = ["curate", *{args!r}]
+from curate.cli import entry
+entry()
+"""
+
+
+def imported(args: list[str], cwd: Path = REPO) -> tuple[set[str], subprocess.CompletedProcess]:
+    code = _DRIVER.format(heavy=HEAVY, args=list(args))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    line = [x for x in r.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    return set(json.loads(line[len("MODULES "):])), r
+
+
+@pytest.mark.parametrize("args, code", [
+    (["--help"], 0),
+    (["--bogus"], 2),
+    (["run", "--help"], 0),
+    (["demo", "--help"], 0),
+    (["run", "--stages", "nope"], 2),                     # a usage/config error: no pipeline runs
+    (["run", "missing-config.toml"], 2),
+    (["run", "--output", "OUT"], 2),                      # no inputs
+    (["run", "--input", "nothing-here.jsonl", "--domain", "web", "--output", "OUT", "--workers", "2"], 2),
+    (["config"], 0),
+    (["audit", "--help"], 0),
+    (["mix", "--help"], 0),
+])
+def test_a_command_that_runs_no_pipeline_imports_no_beam(args, code, tmp_path):
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    mods, r = imported(args, cwd=tmp_path)
+    assert r.returncode == code, r.stderr
+    # tiktoken and fasttext may be (~10 ms each): a config's tokenizer name and models are checked
+    assert not mods & {"apache_beam", "torch"}, (args, sorted(mods))
+
+
+def test_curate_config_of_a_file_imports_no_beam(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "hello"}\n')
+    cfg = tmp_path / "x.toml"
+    cfg.write_text('[run]\noutput = "out"\n\n[[inputs]]\nglob = "a.jsonl"\ndomain = "web"\nformat = "jsonl"\n')
+    mods, r = imported(["config", str(cfg)], cwd=tmp_path)
+    assert r.returncode == 0 and "[[inputs]]" in r.stdout, r.stderr
+    assert not mods & {"apache_beam", "torch", "polars"}, sorted(mods)
+
+
+@pytest.fixture(scope="module")
+def small_output(tmp_path_factory) -> Path:
+    """An output of `curate run --stages ingest` on a few JSON Lines records."""
+    root = tmp_path_factory.mktemp("small")
+    (root / "in.jsonl").write_text("".join(json.dumps({"text": f"document number {i} says hello to the world"}) + "\n"
+                                           for i in range(20)))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-m", "curate.cli", "run", "--input", str(root / "in.jsonl"), "--domain", "web",
+                        "--output", str(root / "out"), "--stages", "ingest", "--progress", "off", "--workers", "1"],
+                       capture_output=True, text=True, env=env, cwd=root, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return root / "out"
+
+
+def test_curate_audit_of_an_output_imports_no_beam_nor_the_filters_kernels(small_output):
+    mods, r = imported(["audit", str(small_output)], cwd=small_output.parent)
+    assert r.returncode == 0, r.stderr
+    assert (small_output / "report.html").is_file()
+    # polars reads the output; numba (the filters' compiled kernels) only for a label's trust thresholds, a table
+    assert not mods & {"apache_beam", "torch", "numba", "tiktoken", "fasttext"}, sorted(mods)
+
+
+def test_importing_the_loader_imports_no_beam_polars_nor_torch():
+    code = ("import sys, curate.loader; heavy = {'apache_beam', 'polars', 'torch', 'numba'} & {m.split('.')[0] for m in sys.modules}; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_the_token_dataset_imports_torch_but_no_beam_nor_polars():
+    pytest.importorskip("torch")
+    code = ("import sys; from curate.loader import TokenDataset; mods = {m.split('.')[0] for m in sys.modules}; "
+            "assert 'torch' in mods and not {'apache_beam', 'polars', 'numba'} & mods, mods")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
