@@ -653,7 +653,7 @@ def _json_keys(tables) -> list[str]:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from curate.config import USER_CODE, content
+    from curate.config import DATA_FILES, USER_CODE, content
 
     changed = []
     old, new = content(old), content(new)
@@ -664,6 +664,9 @@ def config_changes(old: dict, new: dict) -> list[str]:
         elif k == USER_CODE:  # a rule's code edited: say which
             a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
             changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
+        elif k == DATA_FILES:  # a file an option names edited (one named or no longer: its section says)
+            a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
+            changed += [f"the content of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
         elif k == "inputs" and a != b and sorted(_json_keys(a)) == sorted(_json_keys(b)):
             changed.append("inputs reordered")  # as audit --compare says it: the first input reads a file two match
         elif a != b:

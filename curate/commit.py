@@ -197,9 +197,23 @@ def _sha256(root: str, rel: str, st: os.stat_result) -> str:
     """sha256 of ``root``/``rel``, hashed once while its stat says it is the same file unchanged
     (a copied output's files, hashed at a rerun's start, are not read again by its commit)."""
     key = (os.path.join(root, rel), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    if key not in _HASHED:
-        _HASHED[key] = output.sha256_file(root, rel)
-    return _HASHED[key]
+    if key in _HASHED:
+        return _HASHED[key]
+    sha = output.sha256_file(root, rel)
+    if not _coarse(st):  # coarse times: a same-size rewrite within one tick has this very stat
+        _HASHED[key] = sha
+    return sha
+
+
+COARSE_NS = 1_000_000  # times on a whole millisecond: kept by a file system that keeps ms or coarser
+
+
+def _coarse(st: os.stat_result) -> bool:
+    """Whether ``st``'s times look kept coarsely (exFAT 10 ms; HFS+, ext3, some NFS 1 s; FAT 2 s),
+    an edit within one tick leaving them as they were. A file system keeping nanoseconds gives the
+    kernel clock's time of the change, on a whole millisecond once in a million: hashing it again
+    then costs a read, never a wrong answer."""
+    return st.st_mtime_ns % COARSE_NS == 0 or st.st_ctime_ns % COARSE_NS == 0
 
 
 def _changed_since(st: os.stat_result, manifest: os.stat_result) -> bool:
@@ -208,8 +222,12 @@ def _changed_since(st: os.stat_result, manifest: os.stat_result) -> bool:
     manifest's second the same one. Or its ctime after the manifest's: the kernel sets it on
     every write, rename or utime, so an edit that kept or put back an older mtime (``touch -r``,
     ``cp -p``, ``rsync -t``, a backup restored) is seen too; strictly after, for a commit renames
-    its files in within the manifest's clock tick."""
-    return st.st_mtime_ns >= manifest.st_mtime_ns or st.st_ctime_ns > manifest.st_ctime_ns
+    its files in within the manifest's clock tick; at or after where the manifest's times are
+    coarse (_coarse: an edit with its mtime put back in the manifest's second has its ctime), so a
+    file renamed in within that second is hashed too."""
+    if st.st_mtime_ns >= manifest.st_mtime_ns:
+        return True
+    return st.st_ctime_ns >= manifest.st_ctime_ns if _coarse(manifest) else st.st_ctime_ns > manifest.st_ctime_ns
 
 
 def _hashes(root: str, manifest: dict) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -144,6 +145,7 @@ RUN_CHECKS = {
 
 
 USER_CODE = "user_code"  # Config.to_dict()'s entry of the user_code hashes (a manifest's config has it)
+DATA_FILES = "data_files"  # Config.to_dict()'s entry of the sha256 of each file an option names (data_files)
 
 INPUT_KEYS = {
     "glob": str,
@@ -173,6 +175,10 @@ class Config:
     # hashes of the user's code the config names (filter.custom), by option: part of the config's
     # identity (a rule edited makes another config), derived at load, never read from a file
     user_code: dict = field(default_factory=dict)
+    # sha256 of the bytes of each file an option names (a word list, a model, an evaluation set), by
+    # option: an edited file makes another config, as an edited rule does; derived at load too
+    data_files: dict = field(default_factory=dict)
+    data_paths: dict = field(default_factory=dict)  # option -> the path or glob it names (stats/run.json; not config)
     # opt-in stages left off, no stages named, though their section is given: it holds only
     # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
     tuned_off: dict = field(default_factory=dict)
@@ -181,7 +187,12 @@ class Config:
     def to_dict(self) -> dict:
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
         return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages,
-                **({USER_CODE: self.user_code} if self.user_code else {})}
+                **({USER_CODE: self.user_code} if self.user_code else {}),
+                **({DATA_FILES: self.data_files} if self.data_files else {})}
+
+    def hashed_files(self) -> dict:
+        """{option: {"path", "sha256"}} of the files whose content the config hash covers (stats/run.json)."""
+        return {k: {"path": self.data_paths[k], "sha256": sha} for k, sha in self.data_files.items()}
 
 
 def _check_type(where: str, value, default):
@@ -195,6 +206,7 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return type(default)(value)  # 13.0 as 13, 0 as 0.0: one spelling of a number, one config hash
     elif isinstance(default, str):
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
@@ -419,6 +431,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     """
     raw: dict[str, Any] = copy.deepcopy(base) if base else {}
     raw.pop(USER_CODE, None)  # a manifest's: derived again below from the code as it is now
+    raw.pop(DATA_FILES, None)  # the same, from the files as they are now
     if path:
         try:
             with open(path, "rb") as f:
@@ -478,7 +491,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     misspelt = any(s not in STAGES for s in run["stages"])
     named = bool(run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
-    sections, user_code = {}, {}
+    sections, user_code, data_paths = {}, {}, {}
     for s in STAGES:
         given = raw.get(s, {})
         if s not in run["stages"] and not given:
@@ -494,14 +507,45 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
+            if len(errors) == before and hasattr(cls, "normalize"):  # one spelling of what runs: one hash
+                sections[s] = cls.normalize(sections[s])
         if s in run["stages"] and len(errors) == before and hasattr(cls, "user_code"):
             user_code.update(cls.user_code(sections[s]))
+        if s in run["stages"] and len(errors) == before and hasattr(cls, "data_files"):
+            data_paths.update(cls.data_files(sections[s]))
+    data_files = _hash_data_files(data_paths, errors)
     errors += _rebalance_languages(run["stages"], sections)
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
-                  user_code=user_code, tuned_off=tuned_off, stages_named=named)
+                  user_code=user_code, data_files=data_files, data_paths={k: v for k, (v, _) in data_paths.items()},
+                  tuned_off=tuned_off, stages_named=named)
+
+
+def _hash_data_files(paths: dict, errors: list) -> dict:
+    """{option: sha256} of the files a stage's ``data_files`` names (option -> (path or glob as
+    given, [(file, its path relative to the glob)])): one file, the sha256 of its bytes; several
+    (a glob), the sha256 of their ``sha256sum`` listing (hash, two spaces, the relative path, a
+    line each, in the order listed), so that where the files are is not what is hashed. A file
+    that cannot be read is a config error naming the option."""
+    from curate.output import sha256_file
+
+    out = {}
+    for option, (_, files) in sorted(paths.items()):
+        try:
+            shas = [sha256_file(os.path.dirname(f) or ".", os.path.basename(f)) for f, _ in files]
+        except OSError as e:
+            errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
+            continue
+        out[option] = shas[0] if len(files) == 1 else hashlib.sha256(
+            "".join(f"{sha}  {rel}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()
+    return out
+
+
+def one_file(path: str) -> tuple[str, list]:
+    """A ``data_files`` entry of an option naming one file."""
+    return path, [(path, os.path.basename(path))]
 
 
 def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
@@ -649,6 +693,7 @@ def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> 
     filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
     d = cfg.to_dict()
     d.pop(USER_CODE, None)  # derived from the code, not an option
+    d.pop(DATA_FILES, None)  # derived from the files
     where = " and ".join([path] * bool(path) + ["the --set options"] * sets)
     head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
     head += "".join(f"# {line}\n" for line in stages_why(cfg)) + "\n"

@@ -52,8 +52,10 @@ def before(cfg: dict) -> dict:
     sections, the inputs and limits (``cfg``: ``Config.to_dict()``)."""
     stages = cfg["run"]["stages"]
     names = stages[: stages.index("rebalance")]
+    files = {k: v for k, v in (cfg.get("data_files") or {}).items() if k.split(".")[0] in names}  # their files' bytes
     return _plain({"stages": names, **{k: cfg.get(k) for k in ("inputs", "limits", *names)},
-                   **({"user_code": cfg["user_code"]} if cfg.get("user_code") else {})})  # a custom rule's code
+                   **({"user_code": cfg["user_code"]} if cfg.get("user_code") else {}),  # a custom rule's code
+                   **({"data_files": files} if files else {})})
 
 
 def tokenizer(section: dict | None) -> dict:

@@ -152,10 +152,11 @@ def footer_sha256(data: bytes) -> str:
 
 
 def sha256_file(root: str, rel: str) -> str:
-    """sha256 of DIR/rel, read in 1 MiB blocks (a shard may be GBs: never whole in memory)."""
+    """sha256 of DIR/rel, read in 1 MiB blocks (a shard may be GBs: never whole in memory); of
+    its bytes, a .gz or .zst file's too (pyarrow would decompress it by its name)."""
     fs, base = _fs(root)
     h = hashlib.sha256()
-    with fs.open_input_stream(f"{base}/{rel}") as f:
+    with fs.open_input_stream(f"{base}/{rel}", compression=None) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

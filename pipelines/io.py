@@ -206,13 +206,15 @@ class WriteKind(beam.PTransform):
 class WriteManifest(beam.PTransform):
     """Write manifest.json last, once every shard file exists (it lists them all)."""
 
-    def __init__(self, root: str, base: dict):
+    def __init__(self, root: str, base: dict, hashed_files: dict | None = None):
         super().__init__()
-        self.root, self.base = root, base
+        self.root, self.base, self.hashed_files = root, base, hashed_files or {}
 
     def expand(self, pcolls):
         entries, stats, files = pcolls
         root, base, stages = self.root, self.base, self.base["config"]["run"]["stages"]
+        # the files whose bytes the config hash covers, with their paths (Config.hashed_files)
+        hashed = {"data_files": self.hashed_files} if self.hashed_files else {}
 
         def write(_, entries, stats, files):
             manifest = dict(base)
@@ -224,7 +226,7 @@ class WriteManifest(beam.PTransform):
                 kind: sorted((e for e in entries if e["kind"] == kind), key=lambda e: e["file"])
                 for kind in output.KINDS if kind in ("text", "ledger", "quarantine") or any(e["kind"] == kind for e in entries)
             }
-            output.write_atomic(root, "stats/run.json", output.json_bytes({"counts": manifest["counts"], "stats": stats}))
+            output.write_atomic(root, "stats/run.json", output.json_bytes({"counts": manifest["counts"], "stats": stats, **hashed}))
             output.write_manifest(root, manifest)
             return manifest["counts"]
 

@@ -263,7 +263,7 @@ def build(p: beam.Pipeline, cfg: Config, shards: list, root: str, progress: str 
     ) | "Entries" >> beam.Flatten()
     if spill:
         p | f"Release/{done_name}" >> Release(spill, done_labels, [*done, entries])
-    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg))
+    return (entries, counts, read["files"]) | "Manifest" >> WriteManifest(root, manifest_base(cfg), cfg.hashed_files())
 
 
 def manifest_base(cfg: Config) -> dict:

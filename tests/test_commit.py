@@ -975,14 +975,21 @@ class _Stat:
     """A stat result whose times are all one instant: a file system that keeps coarse times
     (HFS+ 1 s, FAT 2 s), seen within one of its ticks."""
 
-    def __init__(self, st):
-        self._st = st
+    def __init__(self, st, times=("st_mtime_ns", "st_ctime_ns")):
+        self._st, self._times = st, times
 
     def __getattr__(self, name):
-        return 1_700_000_000 * 10**9 if name in ("st_mtime_ns", "st_ctime_ns") else getattr(self._st, name)
+        return 1_700_000_000 * 10**9 if name in self._times else getattr(self._st, name)
 
 
-@pytest.mark.parametrize("how", ["touch -r", "restored from a backup", "coarse times"])
+def _coarse_stat(monkeypatch, out, times=("st_mtime_ns", "st_ctime_ns")) -> None:
+    """os.stat of the files under ``out`` as a file system keeping seconds gives them within one tick."""
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **kw: _Stat(real(p, *a, **kw), times) if str(p).startswith(str(out))
+                        else real(p, *a, **kw))
+
+
+@pytest.mark.parametrize("how", ["touch -r", "restored from a backup", "coarse times", "touch -r, coarse times"])
 def test_a_same_size_edit_that_keeps_an_older_mtime_is_not_deleted(tmp_path, finished_demo, monkeypatch, capsys, how):
     """The same-size check hashed only files whose mtime was strictly after the manifest's: an
     edit whose mtime was put back (``touch -r``, ``cp -p``, ``rsync -t``), a file restored from a
@@ -1003,16 +1010,34 @@ def test_a_same_size_edit_that_keeps_an_older_mtime_is_not_deleted(tmp_path, fin
         shutil.copy2(backup, path)
     else:
         path.write_bytes(bytes(data))
-    if how == "touch -r":
+    if how.startswith("touch -r"):
         os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
     if how == "coarse times":
-        real = os.stat
-        monkeypatch.setattr(os, "stat", lambda p, *a, **kw: _Stat(real(p, *a, **kw)) if str(p).startswith(str(out)) else real(p, *a, **kw))
+        _coarse_stat(monkeypatch, out)
+    if how == "touch -r, coarse times":  # the edit's ctime in the manifest's second: not after it
+        _coarse_stat(monkeypatch, out, ("st_ctime_ns",))
     edited = snapshot(out)
     assert cli.main(args) == 2
     assert capsys.readouterr().err == (f"curate: output {str(out)!r}: {rel} changed since curate wrote it; move it away "
                                        "or choose another --output\n")
     assert snapshot(out) == edited
+
+
+def test_an_edit_between_a_runs_start_and_its_commit_on_coarse_times_is_seen(tmp_path, finished_demo, monkeypatch):
+    """A file hashed by a run's start was not hashed again by its commit while its stat (inode,
+    size, mtime, ctime) was the same: on a file system keeping seconds (HFS+, ext3, some NFS;
+    FAT 2 s) a same-size rewrite in place within the second has the same stat, and the commit
+    took the start's hash, then deleted the edit. A hash is kept only where the times are fine
+    enough to tell such an edit (below a millisecond)."""
+    out, _, _ = _demo_rerun(tmp_path, finished_demo)
+    _coarse_stat(monkeypatch, out)
+    commit.check_owned(str(out))  # the run's start: every file's times at the manifest's, hashed
+    rel = commit.read_manifest(str(out))["outputs"]["text"][0]["file"]
+    data = bytearray((out / rel).read_bytes())
+    data[len(data) // 2] ^= 1
+    (out / rel).write_bytes(bytes(data))  # in place: the same inode and size, times in the same second
+    with pytest.raises(commit.ForeignFiles, match=f"{rel} changed since curate wrote it"):
+        commit.check_owned(str(out))  # the commit's look
 
 
 def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finished_demo, monkeypatch):

@@ -405,6 +405,17 @@ def _is_card(rel: str, path: str) -> bool:
     return name in _METADATA or name.split(".")[0] in _CARDS and _format_by_name(path) in (None, "text")
 
 
+def _absolute(glob: str) -> str:
+    """A local path or glob made absolute (./ and .. resolved where it names no pattern): the same
+    files named from here or from /; a URI as it is."""
+    from curate.readers import has_magic, is_uri
+
+    if is_uri(glob):
+        return glob
+    return os.path.join(os.getcwd(), glob) if has_magic(glob) and not os.path.isabs(glob) else \
+        glob if has_magic(glob) else os.path.abspath(glob)
+
+
 def check_eval_sets(sets) -> list[dict]:
     if not isinstance(sets, list):
         raise ValueError(f"eval_sets: expected a list of tables, got {sets!r}")
@@ -775,6 +786,32 @@ class DecontaminateStage:
     }
     CHECKS = {"domains": Check(choices=schema.DOMAINS)}  # a misspelt domain would match no document
     SHAPES = {"mode": (str, dict)}  # checked by _cut_domains
+
+    @staticmethod
+    def normalize(section: dict) -> dict:
+        """The section as one canonical spelling of what it runs (config.load, after its checks),
+        so that configs running the same way hash the same: domains in pipeline order, once; mode
+        as the domains it cuts, books always named (the default, {books = "cut"}, as before); an
+        eval set without the keys at their defaults (text_fields = "text" is ["text"]), its local
+        path absolute. The sets' order stays: an n-gram two sets share is the first one's item."""
+        from curate.config import home_path
+
+        table = {**DEFAULT_MODES, **section["mode"]} if isinstance(section["mode"], dict) else dict.fromkeys(schema.DOMAINS, section["mode"])
+        sets = []
+        for s in section["eval_sets"]:
+            s = {**EVAL_SET_DEFAULTS, **s}
+            s["text_fields"] = [s["text_fields"]] if isinstance(s["text_fields"], str) else s["text_fields"]
+            s["glob"] = _absolute(home_path(s["glob"]))
+            sets.append({k: v for k, v in s.items() if k == "glob" or v != EVAL_SET_DEFAULTS[k]})
+        return {**section, "eval_sets": sets, "domains": [d for d in schema.DOMAINS if d in section["domains"]],
+                "mode": {d: m for d, m in table.items() if d == "books" or m == "cut"}}
+
+    @staticmethod
+    def data_files(section: dict) -> dict:
+        """Each evaluation set's files, by option (config.load hashes their bytes)."""
+        from curate.readers import list_files
+
+        return {f"decontaminate.eval_sets[{i}]": (s["glob"], list_files(s["glob"])) for i, s in enumerate(section["eval_sets"])}
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}

@@ -71,7 +71,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.config import Check, check_values
+from curate.config import Check, check_values, one_file
 from curate.stages.filters.rules import DATA, merge
 from curate.stages.lid_table import THRESHOLD, THRESHOLDS_FILE, load_thresholds  # noqa: F401 (langid's, read by others here)
 
@@ -221,6 +221,14 @@ class LangID:
                 out[str(code)] = float(thr)
             return out
         raise ValueError(f'{where}: expected a list of codes, a {{code = threshold}} table or "all", got {langs!r}')
+
+    @staticmethod
+    def data_files(section: dict) -> dict:
+        """The user's files the section names, by option (config.load hashes their bytes): a model
+        given by path (not a shipped one, curate's), a thresholds file."""
+        m, t = section["model"], section["thresholds"]
+        return ({"langid.model": one_file(m)} if os.sep in m or os.path.exists(m) else {}) | (
+            {"langid.thresholds": one_file(t)} if isinstance(t, str) and t not in ("default", "") else {})
 
     def model_path(self) -> str:
         import curate.models

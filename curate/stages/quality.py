@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import hashing, schema
-from curate.config import merge_section
+from curate.config import merge_section, one_file
 
 DEFAULT_MODEL = "quality_default.ftz"
 
@@ -295,6 +295,12 @@ class QualityStage:
 
     name = "quality"
     DEFAULTS = DEFAULTS
+
+    @staticmethod
+    def data_files(section: dict) -> dict:
+        """Each domain's model given by path (not "default", curate's), by option (config.load hashes its bytes)."""
+        return {f"quality.{d}.model": one_file(c["model"]) for d, c in section.items()
+                if isinstance(c, dict) and isinstance(c.get("model"), str) and c["model"] not in ("default", "")}
 
     def __init__(self, cfg: dict | None = None):
         self.cfg = merge_section("quality", DEFAULTS, cfg or {})

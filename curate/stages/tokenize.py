@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.config import Check, check_values
+from curate.config import Check, check_values, one_file
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -237,6 +237,11 @@ class TokenizeStage:
 
     DEFAULTS = DEFAULTS
     CHECKS = CHECKS
+
+    @staticmethod
+    def data_files(section: dict) -> dict:
+        """A Hugging Face tokenizer.json given by path, by option (config.load hashes its bytes)."""
+        return {"tokenize.tokenizer": one_file(section["tokenizer"])} if _is_hf(section["tokenizer"]) else {}
 
     def __init__(self, cfg: dict):
         self.cfg = _check(cfg)

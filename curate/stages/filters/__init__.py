@@ -89,6 +89,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema, stages
+from curate.config import one_file
 from curate.stages.numba_cache import use_a_writable_cache
 
 use_a_writable_cache(os.path.dirname(__file__))  # before the rule modules' kernels are compiled
@@ -148,6 +149,19 @@ _NO_LEDGER = schema.empty(schema.LEDGER_SCHEMA)  # immutable: one shared empty l
 _OPEN = ("stop_words", "lists", "languages", "unspaced_languages", "max_top_ngram_char_frac", "max_dup_ngram_char_frac")
 
 
+def _list_specs(c: dict) -> dict:
+    """(kind, key) -> (config field, file spec, shipped file name) of the word lists a section names."""
+    specs = {
+        ("url", "blocklist"): ("filter.url.domain_blocklist", c["url"]["domain_blocklist"], "url_blocklist.txt"),
+        ("url", "banned"): ("filter.url.banned_words", c["url"]["banned_words"], "url_banned_words.txt"),
+    }
+    for lang, spec in c["gopher_quality"]["stop_words"].items():
+        specs[("stop", lang)] = (f"filter.gopher_quality.stop_words.{lang}", spec, f"stopwords_{lang}.txt")
+    for lang, spec in c["badwords"]["lists"].items():
+        specs[("bad", lang)] = (f"filter.badwords.lists.{lang}", spec, f"badwords_{lang}.txt")
+    return specs
+
+
 class Filter:
     """The ``filter`` stage: rule sets by domain; (kept docs, ledger rows) per batch."""
 
@@ -191,15 +205,7 @@ class Filter:
     def _list_specs(self) -> dict:
         """(kind, key) -> (config field, file spec, shipped file name); files are checked to
         exist now, so a bad path fails at config time rather than on a worker."""
-        c = self.cfg
-        specs = {
-            ("url", "blocklist"): ("filter.url.domain_blocklist", c["url"]["domain_blocklist"], "url_blocklist.txt"),
-            ("url", "banned"): ("filter.url.banned_words", c["url"]["banned_words"], "url_banned_words.txt"),
-        }
-        for lang, spec in c["gopher_quality"]["stop_words"].items():
-            specs[("stop", lang)] = (f"filter.gopher_quality.stop_words.{lang}", spec, f"stopwords_{lang}.txt")
-        for lang, spec in c["badwords"]["lists"].items():
-            specs[("bad", lang)] = (f"filter.badwords.lists.{lang}", spec, f"badwords_{lang}.txt")
+        specs = _list_specs(self.cfg)
         for field, spec, default_name in specs.values():
             if not isinstance(spec, str):
                 raise ValueError(f'{field}: expected a file path, "default" or "", got {spec!r}')
@@ -207,6 +213,14 @@ class Filter:
             if spec and not path.is_file():
                 raise ValueError(f"{field}: file {path} not found")
         return specs
+
+    @staticmethod
+    def data_files(section: dict) -> dict:
+        """The user's files the section names (word lists, constants, thresholds), by option
+        (config.load hashes their bytes): not the shipped ones ("default"), which are curate's."""
+        named = [(field, spec) for field, spec, _ in _list_specs(section).values()]
+        named += [(f"filter.{k}", section[k]) for k in ("language_constants", "trusted_language_score")]
+        return {field: one_file(spec) for field, spec in named if isinstance(spec, str) and spec not in ("default", "")}
 
     def _build_sets(self) -> dict:
         c = self.cfg

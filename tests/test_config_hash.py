@@ -1,0 +1,149 @@
+"""The config hash says what a run did: the content of the files a config names is hashed (not
+only their paths), and configs that run the same way hash the same."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from curate import cli, config, demo
+from pipelines.pipeline import config_hash
+from pipelines.tokenize import content_hash
+
+
+def _load(tmp_path, body: str, stages: str = "filter") -> config.Config:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[run]\nstages = ["{stages}"]\n' + body)
+    return config.load(str(path))
+
+
+def _hashes(cfg: config.Config) -> tuple[str, str]:
+    return config_hash(cfg), content_hash(cfg.to_dict())
+
+
+# option, section body naming {path}, stage, the file's two contents
+FILES = [
+    ("filter.badwords.lists.en", '[filter.badwords.lists]\nen = "{path}"\n', "filter", "darn\n", "heck\n"),
+    ("filter.url.domain_blocklist", '[filter.url]\ndomain_blocklist = "{path}"\n', "filter", "a.example\n", "b.example\n"),
+    ("filter.gopher_quality.stop_words.en", '[filter.gopher_quality.stop_words]\nen = "{path}"\n', "filter", "the\nand\n", "the\nof\n"),
+    ("langid.thresholds", '[langid]\nthresholds = "{path}"\n', "langid", '{"en": 0.5}', '{"en": 0.6}'),
+    ("decontaminate.eval_sets[0]", '[[decontaminate.eval_sets]]\nglob = "{path}"\n', "decontaminate",
+     '{"text": "one two three"}\n', '{"text": "four five six"}\n'),
+]
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", FILES, ids=[f[0] for f in FILES])
+def test_a_file_the_config_names_is_hashed_by_its_content(tmp_path, option, body, stage, one, other):
+    """A word list, a thresholds file or an evaluation set the config names was hashed by its path
+    alone: the same config over an edited file had the same hash, and a rerun kept or compared it
+    as the same config. Its bytes' sha256 is part of the config now."""
+    f = tmp_path / ("data.jsonl" if stage == "decontaminate" else "data.json" if stage == "langid" else "data.txt")
+    f.write_text(one)
+    a = _load(tmp_path, body.format(path=f), stage)
+    f.write_text(other)
+    b = _load(tmp_path, body.format(path=f), stage)
+    assert b.data_files == {option: hashlib.sha256(other.encode()).hexdigest()}
+    assert _hashes(a)[0] != _hashes(b)[0] and _hashes(a)[1] != _hashes(b)[1]
+    f.write_text(one)
+    assert _hashes(_load(tmp_path, body.format(path=f), stage)) == _hashes(a)
+    assert config.load(base=b.to_dict()).data_files == a.data_files  # a manifest's config: hashed again, as the file is now
+    assert "data_files" not in config.effective_toml(a)  # derived, not an option
+    assert "data_files" not in _load(tmp_path, "").to_dict()  # no file named: the config as before
+
+
+def test_a_run_says_which_files_it_hashed_and_a_rerun_sees_one_edited(tmp_path, capsys):
+    """stats/run.json lists the files the config's hash covers (option, path, sha256); a rerun
+    after one of them changed replaces the output and says which."""
+    cfg = demo.write_demo(str(tmp_path / "d"))
+    words = tmp_path / "bad.txt"
+    words.write_bytes(b"zzzqqq\n")
+    out = tmp_path / "out"
+    args = ["run", cfg, "--output", str(out), "--stages", "ingest,filter", "--progress", "off",
+            "--set", f"filter.badwords.lists.en={words}"]
+    assert cli.main(args) == 0
+    run = json.loads((out / "stats/run.json").read_text())
+    assert run["data_files"] == {"filter.badwords.lists.en": {"path": str(words), "sha256": hashlib.sha256(b"zzzqqq\n").hexdigest()}}
+    capsys.readouterr()
+    words.write_bytes(b"zzzqqx\n")
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "written with another config (the content of filter.badwords.lists.en)" in err, err
+
+
+def _eval(tmp_path, name="mmlu.jsonl", text="the quick brown fox"):
+    (tmp_path / name).write_text(json.dumps({"text": text}) + "\n")
+    return name
+
+
+# (what, the first decontaminate section, the second, whether they run the same way)
+PAIRS = [
+    ("a default written out", "", "ngram = 13\nmax_edits = 1\n", True),
+    ("a whole number as a float", "", "ngram = 13.0\nshort_item_edits = 0.15\n", True),
+    ("a float as a whole number", "short_item_edits = 0.0\n", "short_item_edits = 0\n", True),
+    ("domains in another order", 'domains = ["web", "code"]\n', 'domains = ["code", "web"]\n', True),
+    ("mode's default written out", "", 'mode = {web = "remove", code = "remove", books = "cut"}\n', True),
+    ("mode as a table or a word", 'mode = "remove"\n', 'mode = {books = "remove"}\n', True),
+    ("another mode", "", 'mode = "remove"\n', False),
+    ("another ngram", "", "ngram = 8\n", False),
+    ("fewer domains", "", 'domains = ["web"]\n', False),
+    ("an eval set's defaults written out", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\nname = ""\nformat = ""\ntext_fields = ["text"]\nid_field = ""\nunit = "line"\n',
+     True),
+    ("text_fields as a word", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = "text"\n',
+     '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
+    ("a path relative or absolute", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "{tmp}/mmlu.jsonl"\n', True),
+    ("a path through ./ and ..", '[[decontaminate.eval_sets]]\nglob = "./sub/../mmlu.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
+    ("another text field", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = ["question"]\n', False),
+    # the first set's item is the one a shared n-gram is attributed to (the ledger names it): not the same run
+    ("eval sets in another order", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n[[decontaminate.eval_sets]]\nglob = "arc.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "arc.jsonl"\n[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', False),
+    ("another eval set file", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', '[[decontaminate.eval_sets]]\nglob = "arc.jsonl"\n', False),
+]
+
+
+@pytest.mark.parametrize("what, one, other, same", PAIRS, ids=[p[0] for p in PAIRS])
+def test_equivalent_decontaminate_configs_hash_the_same(tmp_path, monkeypatch, what, one, other, same):
+    """A decontaminate section written two ways that run the same (a default written out or left
+    out, a whole number written 13.0, domains in another order, mode's table or word, an eval set's
+    path relative or absolute) hashed differently: a rerun replaced an output that it would have
+    written the same. Different ones still differ."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    _eval(tmp_path)
+    _eval(tmp_path, "arc.jsonl", "jumps over the lazy dog")
+    sets = '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n'  # a section needs one: where a pair gives none
+    a, b = (_load(tmp_path, "[decontaminate]\n" + s.replace("{tmp}", str(tmp_path)) + sets * ("eval_sets" not in s), "decontaminate")
+            for s in (one, other))
+    assert (_hashes(a) == _hashes(b)) is same, (a.stages["decontaminate"], b.stages["decontaminate"])
+    assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
+
+
+def test_a_compressed_file_is_hashed_by_its_bytes(tmp_path):
+    """A .gz evaluation set is hashed as it is on disk, not decompressed (pyarrow's streams
+    decompress by the file's name): a recompressed file is another file."""
+    import gzip
+
+    f = tmp_path / "ev.jsonl.gz"
+    f.write_bytes(gzip.compress(b'{"text": "one two three"}\n', mtime=0))
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{f}"\n', "decontaminate")
+    assert cfg.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(f.read_bytes()).hexdigest()}
+    assert cfg.hashed_files() == {"decontaminate.eval_sets[0]": {"path": str(f), "sha256": cfg.data_files["decontaminate.eval_sets[0]"]}}
+
+
+def test_an_eval_set_folder_is_hashed_by_its_files_relative_paths(tmp_path):
+    """A folder (or glob) of several files: the sha256 of their sha256sum listing, by the paths
+    relative to it, so the same files in another folder are the same config."""
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / "x.jsonl").write_text('{"text": "one two three"}\n')
+        (tmp_path / where / "y.jsonl").write_text('{"text": "four five six"}\n')
+    a, b = (_load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / w}"\n', "decontaminate") for w in "ab")
+    listing = "".join(f"{hashlib.sha256((tmp_path / 'a' / n).read_bytes()).hexdigest()}  {n}\n" for n in ("x.jsonl", "y.jsonl"))
+    assert a.data_files == b.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(listing.encode()).hexdigest()}
+    (tmp_path / "b" / "y.jsonl").write_text('{"text": "four five seven"}\n')
+    assert _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "b"}"\n', "decontaminate").data_files != a.data_files
