@@ -456,7 +456,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            add_field(meta, name, v if from_json else meta_value(v))
+            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked)
+            add_field(meta, name, meta_value(v) if not from_json or isinstance(v, str) else v)
     language = None
     path = None
     skip_rule = skip_chars = None
