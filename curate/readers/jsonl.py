@@ -433,6 +433,13 @@ def _names(shard: Shard, key: str, defaults):
     return (v,) if isinstance(v, str) else tuple(v)
 
 
+def _output_path(path: str, file_path: str, repo) -> bool:
+    """Whether ``path`` is a curate output's path column for its meta's ``file_path`` (and
+    ``repo_name``): ``dump.jsonl:octo/app/src/main.py``, as ``record_to_doc`` writes it."""
+    repo = f"{repo}/" if isinstance(repo, str) else ""
+    return path.endswith(f":{repo}{file_path.lstrip('/')}")
+
+
 def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Doc | Bad:
     """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one.
     ``from_json``: ``obj`` as json.loads made it, whose values (text keys, no bytes) are what the
@@ -467,7 +474,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
         if isinstance(carried, str) and p is not None:
-            p = carried
+            p = as_text(p)
+            if _output_path(p, carried, meta.get("repo_name")):
+                p = carried
+            elif p != carried:  # the record's own meta.file_path (not its path): kept, not replaced
+                meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
         if p is not None:
             p = meta["file_path"] = as_text(p)
             repo = first(obj, REPO_FIELDS)
