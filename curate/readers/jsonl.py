@@ -440,7 +440,25 @@ def _output_path(path: str, file_path: str, repo) -> bool:
     return path.endswith(f":{repo}{file_path.lstrip('/')}")
 
 
-def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Doc | Bad:
+def _text_twice(line: bytes, obj: dict, names) -> str | None:
+    """Why a JSON line giving its text field twice with two values (``{"text": "a", "text": "b"}``)
+    is no record: ``json.loads`` keeps the last, the first text was lost without a word. Looked
+    for only where the field's quoted name is in the line more than once (a key or a value; a
+    string's own quotes are escaped): one count a line; the line parsed again then, its pairs seen."""
+    for name in names:
+        if "." in name or name not in obj:
+            continue
+        if line.count(b'"%s"' % name.encode("utf-8")) > 1:
+            pairs = json.loads(line, object_pairs_hook=lambda p: p)  # the top-level object's pairs, last
+            values = [v for k, v in pairs if k == name]
+            if len({json.dumps(v) for v in values}) > 1:
+                return f"text field {name!r} given {len(values)} times with different values (a JSON reader keeps the last only)"
+        if obj[name] is not None:
+            return None
+    return None
+
+
+def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line: bytes | None = None) -> Doc | Bad:
     """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one.
     ``from_json``: ``obj`` as json.loads made it, whose values (text keys, no bytes) are what the
     meta JSON holds: not walked by ``meta_value`` (a Parquet row's are). The walk, a call a
@@ -458,6 +476,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
                    else f"none of the fields {list(text_fields)} is present", user_id=uid)
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
+    if line is not None and (twice := _text_twice(line, obj, text_fields)):
+        return Bad(offset, "duplicate_text_field", twice, user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
     meta = carried_meta(obj, walk=not from_json, carry=shard.opt("carry_meta", True))
     for name in meta_field_names(shard.opt("meta_fields")):
@@ -679,7 +699,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     continue
                 last = None
                 yield from run.flush(at_end=False)
-                rec = record_to_doc(obj, offset, shard, from_json=True)
+                rec = record_to_doc(obj, offset, shard, from_json=True, line=line)
                 rec.end = pos
                 yield rec
             # a run of lines that are not JSON going on past the range's end is this range's to its
