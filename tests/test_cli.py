@@ -3069,6 +3069,28 @@ def test_a_file_with_old_mac_line_ends_is_said_with_the_command_that_converts_it
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(["a", *PAGES])
 
 
+@pytest.mark.parametrize("head", [b"", b"// exported by the old app\r"], ids=["plain", "comment"])
+def test_an_old_mac_file_whose_first_record_is_over_a_mib_is_said_before_the_run(tmp_path, capsys, head):
+    """An old-Mac JSONL whose first record is over 1 MiB: its first line was read to 1 MiB to
+    find its first bare "\r" and held none, so the file was not refused up front with the tr
+    line as a smaller one is; `curate run` read it and quarantined it during the run
+    (cr_line_ends), and `audit --corpus` did not say it either. Both say it as for a small one."""
+    from curate.audit import command
+
+    rows = [{"id": "big", "text": "A long page of words. " * 60_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(head + ("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert len(json.dumps(rows[0])) > 1 << 20
+    said = ("mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as JSON Lines does: convert it "
+            f"(tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)")
+    assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == f"curate: config error: inputs[0]: {said}\n", err
+    assert command.main(["--corpus", str(mac), "--output", str(tmp_path / "audit")]) != 0
+    err = capsys.readouterr().err
+    assert f"{mac.parent}/{said}" in err and err.count("\n") == 1, err
+
+
 @pytest.mark.parametrize("head", [b"// exported by the old app\r", b"\r", b"\xef\xbb\xbf\r\r"])
 def test_an_old_mac_file_opening_with_a_comment_or_blank_line_is_said(tmp_path, capsys, head):
     """An old-Mac JSONL whose first line (to its first bare "\\r") is a comment or blank: judged

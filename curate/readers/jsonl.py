@@ -67,7 +67,7 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     file has none of it, found by one streamed pass (read it as it is)."""
     limits = limits or Limits()
     with open_bytes(path, limits) as f:
-        if _cr_line_ends(_to_line_end(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
+        if _cr_line_ends(_first_line(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
             raise ValueError(cr_file_error(path, path))
     with open_bytes(path, limits) as f:
         tail, inside = b"", False  # inside: in a line whose start was judged, skipped to its end
@@ -100,6 +100,9 @@ def _without_odd_lines(path: str, limits: Limits, piece: int = 1 << 22) -> Itera
                 part = without_bom(part)
                 # a comment heading old-Mac records is no comment line (read_jsonl quarantines it): kept, to be said
                 skip = is_comment(part)
+                if skip and not part.endswith(b"\n") and b"\r" in part:  # its first record past this piece: judged
+                    part = _line_on(f, part, limits.max_record_bytes * 2 + 2)  # on as much as read_jsonl reads (its cap)
+                    skip = is_comment(part)
             inside = not part.endswith(b"\n")
             if not skip:
                 out.append(part)
@@ -292,7 +295,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
                 ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
                 return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
                         f"must be UTF-8{ends}: convert it ({_to_lines(path, rel, tool=tool)})")
-            head = _to_line_end(f, head)
+            head = _first_line(f, head)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
             if not without_bom(head).lstrip().startswith(b"["):
@@ -325,6 +328,57 @@ def _to_line_end(f, head: bytes) -> bytes:
     """A stream's first bytes ``head``, read on from ``f`` to its first line's end (up to 1 MiB
     more) where they hold none."""
     return head if b"\n" in head else head + f.readline(1 << 20)
+
+
+def _line_on(f, line: bytes, cap: int) -> bytes:
+    """``line``, a line's first bytes, read on from ``f`` to its end or ``cap`` bytes."""
+    parts, n = [line], len(line)
+    while n < cap and not parts[-1].endswith(b"\n"):
+        more = f.readline(min(1 << 20, cap - n))
+        if not more:
+            break
+        parts.append(more)
+        n += len(more)
+    return b"".join(parts)
+
+
+def _first_line(f, head: bytes) -> bytes:
+    """``head`` read on to its first line's end (``_to_line_end``: 1 MiB more at most), for
+    ``_cr_line_ends``. Where that MiB ends inside the line's first record (not blank nor a
+    comment), the record is read on (to as much as ``read_jsonl`` reads of a line, never held:
+    a line may be gigabytes) to its end at a bare "\\r": a record over 1 MiB opening ``{`` and
+    ending ``}`` there stands as ``{}`` before the bytes after it. It held no bare "\\r" in the
+    first MiB, so such a file was read, and quarantined in the run, not refused with the tr line
+    as a smaller one is. Such a record not an object: judged by the first MiB, as before."""
+    data = _to_line_end(f, head)
+    if b"\n" in data or len(data) < len(head) + (1 << 20):
+        return data
+    start = 0
+    for m in _BARE_CR.finditer(data):  # the parts before the first record: blank, comments
+        part = without_bom(data[start : m.start()]).strip()
+        if part and not part.startswith(COMMENT):
+            return data  # the first record ends inside: judged as it is
+        start = m.end()
+    record = without_bom(data[start:]).lstrip()
+    if not record.startswith(b"{"):
+        return data
+    last, n, cap = record.rstrip()[-1:], len(data), Limits().max_record_bytes * 2 + 2
+    while n < cap:
+        chunk = f.readline(min(1 << 20, cap - n))
+        if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
+            chunk += f.read(1)
+        if not chunk:
+            return data
+        n += len(chunk)
+        m = _BARE_CR.search(chunk)
+        if m is None:
+            if chunk.endswith(b"\n"):  # the line ended: no old-Mac records
+                return data
+            last = chunk.rstrip()[-1:] or last
+            continue
+        last = chunk[: m.start()].rstrip()[-1:] or last
+        return data[:start] + b"{}" + chunk[m.start():] if last == b"}" else data
+    return data
 
 
 _BARE_CR = re.compile(rb"\r(?!\n)")
