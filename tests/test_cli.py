@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import shutil
+import socket
 import tempfile
 import subprocess
 import sys
@@ -1095,6 +1096,30 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
+    """The leftovers of an audit killed while writing (output.write_atomic's .tmp-NAME-PID)
+    were judged by the pid on this machine alone: in a folder on a shared disk (NFS) another
+    host's live writer's temporary file, its pid no process here, was removed under it. The
+    name holds the writer's host (.tmp-NAME-PID@HOST); only this host's are judged (a dead
+    writer's removed, as an older curate's with no host), another host's left, said in one line."""
+    import socket
+
+    from curate.audit import command
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is no process now
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())
+    out = tmp_path / "audit"
+    (out / "stats").mkdir(parents=True)
+    names = [f".tmp-summary.json-{dead.pid}@{host}", f".tmp-summary.json-{dead.pid}", f".tmp-summary.json-{dead.pid}@other-node7"]
+    for name in names:
+        (out / "stats" / name).write_text("{")
+    assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"]
+    assert err.count("\n") == 1 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
+
+
 def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, pages, capsys, monkeypatch):
     """`curate audit --corpus A` killed between writing stats/summary.json and report.html (each
     written under .tmp-NAME-PID, then renamed) left ./curate-audit half-written: A's summary, no
@@ -1122,7 +1147,8 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
         slow.kill()
         slow.wait()
     left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    assert left == [f".tmp-report.html-{slow.pid}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())  # the writer's host in its name (a shared disk)
+    assert left == [f".tmp-report.html-{slow.pid}@{host}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
     other = tmp_path / "other.jsonl"
     other.write_bytes(pages.read_bytes()[: len(pages.read_bytes()) // 2].rsplit(b"\n", 1)[0] + b"\n")
     assert command.main(["--corpus", str(other)]) == 0
