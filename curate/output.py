@@ -233,6 +233,33 @@ def rename(fs, src: str, dst: str) -> None:
         fs.move(src, dst)
 
 
+def host() -> str:
+    """This machine's name as a file name holds it (a character other than a letter, digit,
+    ``.``, ``_`` or ``-`` as ``_``)."""
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()) or "_"
+
+
+def tmp_name(name: str) -> str:
+    """The temporary name ``write_atomic`` writes ``name`` under: ``.tmp-NAME-PID@HOST``, its
+    writer's process and machine (``tmp_writer`` reads them back): an output folder on a shared
+    disk (NFS) may be written from several hosts, and a pid says which process only on its own."""
+    return f".tmp-{name}-{os.getpid()}@{host()}"
+
+
+def tmp_writer(entry: str, name: str) -> tuple[int, str | None] | None:
+    """(pid, host) of the writer of ``entry``, a temporary copy of ``name`` (``tmp_name``; host
+    None for an older curate's ``.tmp-NAME-PID``, written on this machine then); None for a
+    file of any other name."""
+    prefix = f".tmp-{name}-"
+    if not entry.startswith(prefix):
+        return None
+    pid, at, where = entry[len(prefix):].partition("@")
+    return (int(pid), where if at else None) if pid.isdigit() and (where or not at) else None
+
+
 def write_atomic(root: str, rel: str, data: bytes) -> None:
     """Write DIR/rel under a temporary name, then rename it into place: durable when it
     returns (its bytes fsynced before the rename, its folder after)."""
@@ -240,7 +267,7 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     final = f"{base}/{rel}"
     folder, name = os.path.split(rel)
     # no "./" for a top-level file: an S3 key keeps it, and the copy that renames it missed it
-    tmp = f"{base}/{folder + '/' if folder else ''}.tmp-{name}-{os.getpid()}"
+    tmp = f"{base}/{folder + '/' if folder else ''}{tmp_name(name)}"
     fs.create_dir(os.path.dirname(final), recursive=True)
     with fs.open_output_stream(tmp) as f:
         f.write(data)

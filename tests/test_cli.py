@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import shutil
+import socket
 import tempfile
 import subprocess
 import sys
@@ -1095,6 +1096,30 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
+    """The leftovers of an audit killed while writing (output.write_atomic's .tmp-NAME-PID)
+    were judged by the pid on this machine alone: in a folder on a shared disk (NFS) another
+    host's live writer's temporary file, its pid no process here, was removed under it. The
+    name holds the writer's host (.tmp-NAME-PID@HOST); only this host's are judged (a dead
+    writer's removed, as an older curate's with no host), another host's left, said in one line."""
+    import socket
+
+    from curate.audit import command
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is no process now
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())
+    out = tmp_path / "audit"
+    (out / "stats").mkdir(parents=True)
+    names = [f".tmp-summary.json-{dead.pid}@{host}", f".tmp-summary.json-{dead.pid}", f".tmp-summary.json-{dead.pid}@other-node7"]
+    for name in names:
+        (out / "stats" / name).write_text("{")
+    assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"]
+    assert err.count("\n") == 1 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
+
+
 def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, pages, capsys, monkeypatch):
     """`curate audit --corpus A` killed between writing stats/summary.json and report.html (each
     written under .tmp-NAME-PID, then renamed) left ./curate-audit half-written: A's summary, no
@@ -1122,7 +1147,8 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
         slow.kill()
         slow.wait()
     left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    assert left == [f".tmp-report.html-{slow.pid}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())  # the writer's host in its name (a shared disk)
+    assert left == [f".tmp-report.html-{slow.pid}@{host}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
     other = tmp_path / "other.jsonl"
     other.write_bytes(pages.read_bytes()[: len(pages.read_bytes()) // 2].rsplit(b"\n", 1)[0] + b"\n")
     assert command.main(["--corpus", str(other)]) == 0
@@ -3067,6 +3093,28 @@ def test_a_file_with_old_mac_line_ends_is_said_with_the_command_that_converts_it
     subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=folder, check=True)  # as said
     assert run_cli("run", "--input", folder, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(["a", *PAGES])
+
+
+@pytest.mark.parametrize("head", [b"", b"// exported by the old app\r"], ids=["plain", "comment"])
+def test_an_old_mac_file_whose_first_record_is_over_a_mib_is_said_before_the_run(tmp_path, capsys, head):
+    """An old-Mac JSONL whose first record is over 1 MiB: its first line was read to 1 MiB to
+    find its first bare "\r" and held none, so the file was not refused up front with the tr
+    line as a smaller one is; `curate run` read it and quarantined it during the run
+    (cr_line_ends), and `audit --corpus` did not say it either. Both say it as for a small one."""
+    from curate.audit import command
+
+    rows = [{"id": "big", "text": "A long page of words. " * 60_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(head + ("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert len(json.dumps(rows[0])) > 1 << 20
+    said = ("mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as JSON Lines does: convert it "
+            f"(tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)")
+    assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == f"curate: config error: inputs[0]: {said}\n", err
+    assert command.main(["--corpus", str(mac), "--output", str(tmp_path / "audit")]) != 0
+    err = capsys.readouterr().err
+    assert f"{mac.parent}/{said}" in err and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize("head", [b"// exported by the old app\r", b"\r", b"\xef\xbb\xbf\r\r"])

@@ -417,6 +417,30 @@ def test_an_audited_part_with_old_mac_line_ends_after_a_comment_is_not_dropped(t
         assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
 
 
+def test_an_audited_old_mac_part_after_a_comment_with_a_record_over_a_mib_is_not_dropped(tmp_path, capsys):
+    """As above, the part's first record over 1 MiB: the audit judged the part by its first
+    1 MiB (`// exported\\r{...` with no "\\r" after the record begun), a comment line, and
+    dropped the part, its records with it (exit 0); `curate run` reads the line whole and
+    quarantines it (cr_line_ends). The audit refuses it, as the small part."""
+    rng = random.Random(23)
+    rows = [{"id": f"d{i}", "text": sentence(rng)} for i in range(4)]
+    rows[1]["text"] = "A long page of words. " * 60_000
+    line = [json.dumps(r).encode() for r in rows]
+    assert len(line[1]) > 1 << 20
+    data = line[0] + b"\n// exported by the old app\r" + line[1] + b"\r" + line[2] + b"\r\n" + line[3] + b"\n"
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    out = tmp_path / "run"
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--stages", "ingest", "--progress", "off",
+                     "--output", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert [r["reason"] for r in pl.read_parquet(out / "quarantine" / "*.parquet").to_dicts()] == ["cr_line_ends"]
+    rc = cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"curate audit: {path}: ") and "old Mac line ends" in err and "tr '\\r' '\\n'" in err, err
+
+
 @pytest.mark.parametrize("end", [b"\r", b"", b"\r\n", b"\r\r"], ids=["cr", "none", "crlf", "cr_cr"])
 def test_one_old_mac_record_after_a_comment_is_not_dropped(tmp_path, capsys, end):
     """A comment then ONE record, old-Mac style (`// exported\r{...}\r`, the file's last line):

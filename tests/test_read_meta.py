@@ -410,3 +410,77 @@ def test_a_records_own_meta_repo_name_is_kept_beside_the_files_repository(tmp_pa
     out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code"}], "ingest")
     assert meta == {"f": {"repo_name": "me/fork", "repo_name_2": "octo/upstream", "file_path": "src/a.py"}}
     assert pl.read_parquet(str(out / "text" / "*.parquet"))["path"].to_list() == ["c.jsonl:me/fork/src/a.py"]
+
+
+def _meta_read(value):
+    """A meta JSON string by the documented rule (README, Re-curating an output): starting ``b'``
+    or ``b"`` Python's bytes literal (``ast.literal_eval``), a backslash more before such text
+    the text, anything else itself."""
+    import ast
+
+    if value.startswith(("b'", 'b"')):
+        return ast.literal_eval(value)
+    stripped = value.lstrip("\\")
+    return value[1:] if stripped != value and stripped.startswith(("b'", 'b"')) else value
+
+
+def test_a_text_meta_value_that_reads_as_a_bytes_literal_is_still_text(tmp_path):
+    """A text value that is itself ``b'\\x8f'`` (seven characters: a Parquet string column, a
+    JSON record's field) was written as it is, the meta JSON's form of the byte 0x8f: read back
+    (``ast.literal_eval``, as documented) it was binary. Text starting ``b'``/``b"`` (after any
+    backslashes) takes one backslash more; ground truth: the values written, read back by the
+    documented rule."""
+    texts = ["b'\\x8f'", 'b"x"', "\\b'\\x8f'", "b'", "MIT", "\\x8f", "\\\\b'y'"]
+    pq.write_table(pa.table({"id": [f"t{i}" for i in range(len(texts))] + ["bin"],
+                             "text": [f"A page of text, number {i}." for i in range(len(texts) + 1)],
+                             "sha": pa.array([t.encode() for t in texts] + [b"\x8f"], pa.binary()),
+                             "note": texts + ["b'\\x8f'"],
+                             "meta": pa.array([[(t, "k")] for t in texts] + [[(b"\x8f", "k")]],
+                                              pa.map_(pa.binary(), pa.string()))}),
+                   tmp_path / "b.parquet")
+    (tmp_path / "t.jsonl").write_text(json.dumps({"id": "json", "text": "A page of text, from JSON.", "note": "b'\\x8f'"}) + "\n")
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "b.parquet"), "domain": "web", "meta_fields": ["sha", "note"]},
+                                 {"glob": str(tmp_path / "t.jsonl"), "domain": "web", "meta_fields": ["note"]}], "ingest")
+    for i, t in enumerate(texts):
+        m = meta[f"t{i}"]
+        assert _meta_read(m["sha"]) == t and _meta_read(m["note"]) == t, (t, m)
+        assert [_meta_read(k) for k in m if k not in ("sha", "note")] == [t], (t, m)
+    assert _meta_read(meta["bin"]["sha"]) == b"\x8f" and _meta_read(meta["bin"]["note"]) == "b'\\x8f'"
+    assert [_meta_read(k) for k in meta["bin"] if k not in ("sha", "note")] == [b"\x8f"]
+    assert _meta_read(meta["json"]["note"]) == "b'\\x8f'"
+    assert meta["t4"] == {"sha": "MIT", "note": "MIT", "MIT": "k"}  # normal text as ever
+
+
+def test_a_records_own_meta_file_path_and_its_path_are_both_kept(tmp_path):
+    """A code record with a top-level ``path`` and a ``meta.file_path`` of its own that differ:
+    the meta's won (taken for a curate output's) and the record's path was lost without a word.
+    The record's path (the field ``path_field`` names) is the file's; its own ``meta.file_path``
+    is kept under ``file_path_2``. A curate output re-curated (its path column ends with its
+    meta's repository and file path) keeps its file path, nothing added."""
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "f", "text": CODE.format(1), "path": "src/a.py",
+                                                  "meta": {"file_path": "orig/b.py"}}) + "\n")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code"}], "ingest", name="o1")
+    assert meta == {"f": {"file_path": "src/a.py", "file_path_2": "orig/b.py"}}
+    assert pl.read_parquet(str(out / "text" / "*.parquet"))["path"].to_list() == ["c.jsonl:src/a.py"]
+    out2, meta, _ = _run(tmp_path, [{"glob": str(out / "text" / "*.parquet"), "domain": "code"}], "ingest", name="o2")
+    assert list(meta.values()) == [{"file_path": "src/a.py", "file_path_2": "orig/b.py"}]
+    [path] = pl.read_parquet(str(out2 / "text" / "*.parquet"))["path"]
+    assert path.endswith(".parquet:src/a.py") and path.count(":") == 1, path
+
+
+def test_a_record_giving_its_text_field_twice_loses_no_text(tmp_path):
+    """A JSON line with its text field twice (``{"text": "a", "text": "b"}``) kept the last
+    value (``json.loads``) and lost the first text without a word. Such a record is quarantined,
+    ``duplicate_text_field`` (both texts differ; the same text twice loses nothing and is read);
+    another key given twice keeps its last value, as every JSON reader does (documented).
+    Ground truth: the values written (json.loads' object_pairs_hook sees both)."""
+    lines = ['{"id": "two", "text": "The first text of the record.", "text": "The second text of it."}',
+             '{"id": "same", "text": "The same text twice.", "text": "The same text twice."}',
+             '{"id": "ok", "text": "A page that says \\"text\\": fine.", "kind": "text", "meta": {"a": 1, "a": 2}}',
+             '{"id": "content", "content": "One text.", "content" : "Another text."}']
+    (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "d.jsonl"), "domain": "web"}], "ingest")
+    assert sorted(meta) == ["ok", "same"] and meta["ok"] == {"a": 2}
+    q = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+    assert sorted(zip(q["source_id"].to_list(), q["reason"].to_list())) == [
+        ("content", "duplicate_text_field"), ("two", "duplicate_text_field")], q

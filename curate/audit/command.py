@@ -90,18 +90,27 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
 
 
 def _remove_leftover(out: str, rel: str) -> None:
-    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID) an audit
-    killed while writing it left in the local folder ``out``: only a process that is gone's."""
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID@HOST) an audit
+    killed while writing it left in the local folder ``out``: only a process that is gone's, of
+    this host (an older curate's, with no host, taken for this host's). Another host's (a
+    folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
+    live there (it was removed under it)."""
     from curate import commit
 
     if "://" in out:
         return
     folder, name = os.path.split(os.path.join(out, rel))
-    prefix = f".tmp-{name}-"
+    here = output.host()
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
-            pid = entry.name[len(prefix):]
-            if entry.name.startswith(prefix) and pid.isdigit() and entry.is_file(follow_symlinks=False) and not commit.alive(int(pid)):
+            writer = output.tmp_writer(entry.name, name)
+            if writer is None or not entry.is_file(follow_symlinks=False):
+                continue
+            pid, host = writer
+            if host not in (None, here):
+                print(one_line(f"curate audit: warning: {entry.path}: a temporary file of a writer on host {host} "
+                               f"(process {pid}), left: remove it once that writer is gone"), file=sys.stderr)
+            elif not commit.alive(pid):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 

@@ -67,7 +67,7 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     file has none of it, found by one streamed pass (read it as it is)."""
     limits = limits or Limits()
     with open_bytes(path, limits) as f:
-        if _cr_line_ends(_to_line_end(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
+        if _cr_line_ends(_first_line(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
             raise ValueError(cr_file_error(path, path))
     with open_bytes(path, limits) as f:
         tail, inside = b"", False  # inside: in a line whose start was judged, skipped to its end
@@ -100,6 +100,9 @@ def _without_odd_lines(path: str, limits: Limits, piece: int = 1 << 22) -> Itera
                 part = without_bom(part)
                 # a comment heading old-Mac records is no comment line (read_jsonl quarantines it): kept, to be said
                 skip = is_comment(part)
+                if skip and not part.endswith(b"\n") and b"\r" in part:  # its first record past this piece: judged
+                    part = _line_on(f, part, limits.max_record_bytes * 2 + 2)  # on as much as read_jsonl reads (its cap)
+                    skip = is_comment(part)
             inside = not part.endswith(b"\n")
             if not skip:
                 out.append(part)
@@ -296,7 +299,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
                 ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
                 return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
                         f"must be UTF-8{ends}: convert it ({_to_lines(path, rel, tool=tool)})")
-            head = _to_line_end(f, head)
+            head = _first_line(f, head)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
             if not without_bom(head).lstrip().startswith(b"["):
@@ -329,6 +332,57 @@ def _to_line_end(f, head: bytes) -> bytes:
     """A stream's first bytes ``head``, read on from ``f`` to its first line's end (up to 1 MiB
     more) where they hold none."""
     return head if b"\n" in head else head + f.readline(1 << 20)
+
+
+def _line_on(f, line: bytes, cap: int) -> bytes:
+    """``line``, a line's first bytes, read on from ``f`` to its end or ``cap`` bytes."""
+    parts, n = [line], len(line)
+    while n < cap and not parts[-1].endswith(b"\n"):
+        more = f.readline(min(1 << 20, cap - n))
+        if not more:
+            break
+        parts.append(more)
+        n += len(more)
+    return b"".join(parts)
+
+
+def _first_line(f, head: bytes) -> bytes:
+    """``head`` read on to its first line's end (``_to_line_end``: 1 MiB more at most), for
+    ``_cr_line_ends``. Where that MiB ends inside the line's first record (not blank nor a
+    comment), the record is read on (to as much as ``read_jsonl`` reads of a line, never held:
+    a line may be gigabytes) to its end at a bare "\\r": a record over 1 MiB opening ``{`` and
+    ending ``}`` there stands as ``{}`` before the bytes after it. It held no bare "\\r" in the
+    first MiB, so such a file was read, and quarantined in the run, not refused with the tr line
+    as a smaller one is. Such a record not an object: judged by the first MiB, as before."""
+    data = _to_line_end(f, head)
+    if b"\n" in data or len(data) < len(head) + (1 << 20):
+        return data
+    start = 0
+    for m in _BARE_CR.finditer(data):  # the parts before the first record: blank, comments
+        part = without_bom(data[start : m.start()]).strip()
+        if part and not part.startswith(COMMENT):
+            return data  # the first record ends inside: judged as it is
+        start = m.end()
+    record = without_bom(data[start:]).lstrip()
+    if not record.startswith(b"{"):
+        return data
+    last, n, cap = record.rstrip()[-1:], len(data), Limits().max_record_bytes * 2 + 2
+    while n < cap:
+        chunk = f.readline(min(1 << 20, cap - n))
+        if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
+            chunk += f.read(1)
+        if not chunk:
+            return data
+        n += len(chunk)
+        m = _BARE_CR.search(chunk)
+        if m is None:
+            if chunk.endswith(b"\n"):  # the line ended: no old-Mac records
+                return data
+            last = chunk.rstrip()[-1:] or last
+            continue
+        last = chunk[: m.start()].rstrip()[-1:] or last
+        return data[:start] + b"{}" + chunk[m.start():] if last == b"}" else data
+    return data
 
 
 _BARE_CR = re.compile(rb"\r(?!\n)")
@@ -459,7 +513,32 @@ def _names(shard: Shard, key: str, defaults):
     return (v,) if isinstance(v, str) else tuple(v)
 
 
-def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Doc | Bad:
+def _output_path(path: str, file_path: str, repo) -> bool:
+    """Whether ``path`` is a curate output's path column for its meta's ``file_path`` (and
+    ``repo_name``): ``dump.jsonl:octo/app/src/main.py``, as ``record_to_doc`` writes it."""
+    repo = f"{repo}/" if isinstance(repo, str) else ""
+    return path.endswith(f":{repo}{file_path.lstrip('/')}")
+
+
+def _text_twice(line: bytes, obj: dict, names) -> str | None:
+    """Why a JSON line giving its text field twice with two values (``{"text": "a", "text": "b"}``)
+    is no record: ``json.loads`` keeps the last, the first text was lost without a word. Looked
+    for only where the field's quoted name is in the line more than once (a key or a value; a
+    string's own quotes are escaped): one count a line; the line parsed again then, its pairs seen."""
+    for name in names:
+        if "." in name or name not in obj:
+            continue
+        if line.count(b'"%s"' % name.encode("utf-8")) > 1:
+            pairs = json.loads(line, object_pairs_hook=lambda p: p)  # the top-level object's pairs, last
+            values = [v for k, v in pairs if k == name]
+            if len({json.dumps(v) for v in values}) > 1:
+                return f"text field {name!r} given {len(values)} times with different values (a JSON reader keeps the last only)"
+        if obj[name] is not None:
+            return None
+    return None
+
+
+def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line: bytes | None = None) -> Doc | Bad:
     """Map one parsed record (a dict) to a Doc, or a Bad with the reason it cannot be one.
     ``from_json``: ``obj`` as json.loads made it, whose values (text keys, no bytes) are what the
     meta JSON holds: not walked by ``meta_value`` (a Parquet row's are). The walk, a call a
@@ -477,12 +556,15 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
                    else f"none of the fields {list(text_fields)} is present", user_id=uid)
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
+    if line is not None and (twice := _text_twice(line, obj, text_fields)):
+        return Bad(offset, "duplicate_text_field", twice, user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
     meta = carried_meta(obj, walk=not from_json, carry=shard.opt("carry_meta", True))
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            add_field(meta, name, v if from_json else meta_value(v))
+            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked)
+            add_field(meta, name, meta_value(v) if not from_json or isinstance(v, str) else v)
     language = None
     path = None
     skip_rule = skip_chars = None
@@ -492,7 +574,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False) -> Do
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
         if isinstance(carried, str) and p is not None:
-            p = carried
+            p = as_text(p)
+            if _output_path(p, carried, meta.get("repo_name")):
+                p = carried
+            elif p != carried:  # the record's own meta.file_path (not its path): kept, not replaced
+                meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
         if p is not None:
             p = meta["file_path"] = as_text(p)
             repo = first(obj, REPO_FIELDS)
@@ -693,7 +779,7 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                     continue
                 last = None
                 yield from run.flush(at_end=False)
-                rec = record_to_doc(obj, offset, shard, from_json=True)
+                rec = record_to_doc(obj, offset, shard, from_json=True, line=line)
                 rec.end = pos
                 yield rec
             # a run of lines that are not JSON going on past the range's end is this range's to its

@@ -27,14 +27,39 @@ def meta_value(value):
         return [meta_value(v) for v in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
         return binary_text(value)
+    if isinstance(value, str):
+        return meta_text(value)
     return value
+
+
+# Text the meta JSON would read as a bytes literal (``b'...'``, ``b"..."``), or as such text
+# escaped (a backslash more before it): the text takes a backslash more (``meta_text``)
+_LIKE_BYTES = re.compile(r"\\*b['\"]")
+
+
+def meta_text(text: str) -> str:
+    """A text value or key as the meta JSON holds it: itself, but text starting ``b'`` or ``b"``
+    after any backslashes with one backslash more (``b'\\x8f'``, seven characters, ->
+    ``\\b'\\x8f'``): as it was, it was the meta JSON's form of the byte 0x8f (``binary_text``),
+    read back as binary. The rule to read a value back: ``b'``/``b"`` first, ``ast.literal_eval``'s
+    bytes; a backslash, then only backslashes, then ``b'``/``b"``: the text less that backslash;
+    anything else the text."""
+    return "\\" + text if text[:1] in ("b", "\\") and _LIKE_BYTES.match(text) else text
+
+
+class MetaKey(str):
+    """A key made text already (a Parquet map's, ``meta_key`` then ``free_key``: its pairs are
+    told apart as they are read): the walk after (``meta_value``) keeps it as it is, not
+    escaped twice (``meta_text``)."""
+
+    __slots__ = ()
 
 
 def meta_key(key) -> str:
     """A key as JSON writes one, text: bytes their text (``binary_text``), a struct or list (a
     Parquet map may be keyed by any type) its JSON, a number or date its ``str`` (``1`` -> ``"1"``)."""
     if isinstance(key, str):
-        return key
+        return key if key.__class__ is MetaKey else meta_text(key)
     if isinstance(key, (bytes, bytearray, memoryview)):
         return binary_text(key)
     if isinstance(key, (dict, list, tuple)):
@@ -60,11 +85,11 @@ def binary_text(data) -> str:
     (``b"mit"`` -> ``"mit"``: Spark and Hive write strings so), any other Python's bytes literal,
     ``b'\\x8f\\xff\\xc3-1'`` (``ast.literal_eval`` gives the bytes back). Not ``bytes_text``'s
     ``\\x8f``: that is also the text of the four bytes ``\\x8f`` and of a text value holding
-    them, three values the meta JSON could not tell apart; text starting ``b'`` and holding a
-    ``\\x`` escape is the one thing this can be taken for."""
+    them, three values the meta JSON could not tell apart; text starting ``b'`` is escaped
+    (``meta_text``), not taken for it."""
     data = bytes(data)
     try:
-        return data.decode("utf-8")
+        return meta_text(data.decode("utf-8"))  # b"b'x'": text like a bytes literal, escaped
     except UnicodeDecodeError:
         return repr(data)
 

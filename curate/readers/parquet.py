@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from curate.readers.common import Bad, Doc, Limits, Shard, open_raw
 from curate.readers.jsonl import record_to_doc
-from curate.readers.meta import free_key, meta_key
+from curate.readers.meta import MetaKey, free_key, meta_key
 
 
 def text_column_error(path: str, rel: str, options: dict) -> str | None:
@@ -106,7 +106,7 @@ def _py(value, kind):
         out: dict = {}
         for k, v in value:
             v = _py(v, kind.item_type)
-            out[free_key(out, meta_key(_py(k, kind.key_type)), v)] = v
+            out[MetaKey(free_key(out, meta_key(_py(k, kind.key_type)), v))] = v  # not escaped again by meta_value
         return out
     if pa.types.is_struct(kind):
         return {f.name: _py(value[f.name], f.type) for f in kind}
