@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -312,8 +313,8 @@ def fingerprint(path: str, block: int = 1 << 16) -> dict:
 
 def input_entry(shard) -> dict:
     """The manifest's ``inputs`` entry of the file a shard reads: source, path, format, fingerprint."""
-    rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
-    return {"source": shard.source, "path": rel, "format": shard.fmt, **fingerprint(shard.path)}
+    # a name that is not UTF-8 as it is (json_bytes escapes it): as "?", two such files were one
+    return {"source": shard.source, "path": shard.rel, "format": shard.fmt, **fingerprint(shard.path)}
 
 
 def stage_counts(stats: dict, stages: list[str]) -> dict:
@@ -371,8 +372,18 @@ def check_conservation(counts: dict, stages: list[str]) -> None:
 
 
 def json_bytes(obj) -> bytes:
-    """Canonical JSON (sorted keys, fixed indent): byte-identical for equal content."""
-    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """Canonical JSON (sorted keys, fixed indent): byte-identical for equal content. A lone
+    surrogate (a file name that is not UTF-8, as Python holds it: caf\\udce9) is written as its
+    JSON escape, ``"caf\\udce9"``, which json.loads reads back as that name: UTF-8 cannot hold it,
+    and the whole run failed with ``curate: 'utf-8``."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a surrogate is only ever inside a JSON string: its escape is one too
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def write_manifest(root: str, manifest: dict) -> None:
