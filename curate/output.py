@@ -242,11 +242,28 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     # no "./" for a top-level file: an S3 key keeps it, and the copy that renames it missed it
     tmp = f"{base}/{folder + '/' if folder else ''}.tmp-{name}-{os.getpid()}"
     fs.create_dir(os.path.dirname(final), recursive=True)
-    with fs.open_output_stream(tmp) as f:
+    with create_new(fs, tmp) as f:
         f.write(data)
     sync(fs, tmp)
     rename(fs, tmp, final)
     sync(fs, os.path.dirname(final))
+
+
+def create_new(fs, path: str):
+    """A file curate names in an output or staging folder (a ``.tmp-NAME-PID``, a spill's record),
+    opened to be written. On a local disk never through a link put there (a shared folder's
+    other user pointing it at a file of yours: pyarrow's open follows it and truncates that
+    file): made with O_EXCL | O_NOFOLLOW, whatever was at that name removed first (a killed
+    run's leftover, or the link itself; its target untouched)."""
+    if not isinstance(fs, pafs.LocalFileSystem):
+        return fs.open_output_stream(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, flags, 0o666)  # a link put back in between: FileExistsError, the write fails
+    return os.fdopen(fd, "wb")
 
 
 def group_bounds(weights: np.ndarray, rows: int, limit: int) -> list[tuple[int, int]]:
