@@ -112,3 +112,20 @@ def test_a_codec_error_is_said_whole(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_run", fail)
     assert run("run", "--input", "x.jsonl", "--domain", "web", "--output", "o") == 2
     assert capsys.readouterr().err == "curate: 'utf-8' codec can't encode character '\\udce9' in position 3: surrogates not allowed\n"
+
+
+def test_compare_prints_a_name_holding_a_newline_as_one_item(tmp_path, monkeypatch, capsys):
+    """`curate audit --compare`: each item was escaped line by line after being split at every
+    newline, a file's or folder's name's too: `input files: 1 file added (in/x` then `y.jsonl)`."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "in" / "a.jsonl")
+    assert run("run", "--input", "in", "--domain", "web", "--stages", "ingest", "--output", "old") == 0
+    write_pages(tmp_path / "in" / "x\ny.jsonl")
+    assert run("run", "--input", "in", "--domain", "web", "--stages", "ingest", "--output", "new\nout") == 0
+    capsys.readouterr()
+    assert audit("new\nout", "--compare", "old") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "comparing new\\nout (new) with old (old)"
+    assert "input files: 1 file added (in/x\\ny.jsonl)" in out
+    assert not [line for line in out if line.startswith(("y.jsonl", "out (new)"))]
+    assert out[-1] == "look a document up: curate audit $'new\\x0aout' --why ID (and old for before)"
