@@ -129,3 +129,55 @@ def test_compare_prints_a_name_holding_a_newline_as_one_item(tmp_path, monkeypat
     assert "input files: 1 file added (in/x\\ny.jsonl)" in out
     assert not [line for line in out if line.startswith(("y.jsonl", "out (new)"))]
     assert out[-1] == "look a document up: curate audit $'new\\x0aout' --why ID (and old for before)"
+
+
+@pytest.mark.parametrize("name", [LATIN1 + " it's.json", "x\ny.json", "plain it's.json"])
+def test_a_convert_hint_says_bash_where_it_quotes_as_bash_does(tmp_path, capsys, name):
+    """The convert-it command quotes a name one_line escapes as $'...', which bash, zsh and ksh
+    read and dash (Debian's sh) does not: said `convert it in bash (...)` then; a name with no
+    such character a POSIX word, said as before and run by dash. Either, run as said, converts."""
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_text(json.dumps([{"text": PAGE}, {"text": PAGE + " again"}]))
+    assert run("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    bash = name != "plain it's.json"
+    lead = "convert it in bash (" if bash else "convert it ("
+    assert err.count("\n") == 1 and lead in err, err
+    command = err.split(lead, 1)[1].rstrip().removesuffix(")")
+    assert command.startswith("jq -c '.[]' " + ("$'" if bash else "'"))
+    if not shutil.which("jq"):
+        pytest.skip("needs jq to run the command")
+    shells = ["bash"] + (["dash"] if not bash and shutil.which("dash") else [])
+    for sh in shells:
+        for f in folder.iterdir():
+            if f.name != name:
+                f.unlink()
+        subprocess.run([sh, "-c", command], check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        (made,) = [f for f in folder.iterdir() if f.name != name]
+        assert [json.loads(x)["text"] for x in made.read_text().splitlines()] == [PAGE, PAGE + " again"], sh
+
+
+@pytest.mark.parametrize("stem", [LATIN1, "plain"])
+def test_every_kind_of_hint_says_bash_where_it_quotes_as_bash_does(tmp_path, capsys, stem):
+    """A gzipped Parquet file, a bzip2 JSONL file, an EPUB book, a tar archive: the command said
+    for each is marked `in bash` where a name in it is a $'...' word, and only there."""
+    import bz2
+    import gzip
+    import tarfile
+
+    files = {f"{stem}.parquet.gz": gzip.compress(b"PAR1"), f"{stem}.jsonl.bz2": bz2.compress(b'{"text": "x"}\n'),
+             f"{stem}.epub": b"PK\x03\x04", f"{stem}.tar": None}
+    for name, data in files.items():
+        path = tmp_path / name
+        if data is None:
+            with tarfile.open(path, "w") as t:
+                t.addfile(tarfile.TarInfo("a.jsonl"))
+        else:
+            path.write_bytes(data)
+        assert run("run", "--input", path, "--domain", "web", "--output", tmp_path / "o") == 2
+        err = capsys.readouterr().err
+        assert ("in bash " in err) == (stem == LATIN1), err
+        assert ("$'" in err) == (stem == LATIN1), err

@@ -363,9 +363,9 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
     command, copy = unpack_command(local, other[0], in_place and not remote)
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
-        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), e.g. {here}{command}"
+        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. {here}{command}"
     command = unpack_command(local, other[0], in_place and not remote, into="zstd")[0]
-    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, e.g. {here}{command}"
+    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, {shell.in_bash(local)}e.g. {here}{command}"
 
 
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
@@ -388,7 +388,9 @@ def compressed_parquet_error(name: str, in_place: bool = False) -> str | None:
     if not packed:
         return None
     kind = "gzip" if packed[1] == "gz" else "zstd"
-    return f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), e.g. {decompress_command(name, kind, in_place)}"
+    local = name.rsplit("/", 1)[-1] if "://" in name else name
+    return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "
+            f"{decompress_command(name, kind, in_place)}")
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
