@@ -780,12 +780,10 @@ def name_utf8(s: Optional[str]) -> Optional[str]:
     is not UTF-8 (os.listdir's lone surrogate, caf\\udce9) as ``\\xNN``, as a Parquet input's
     binary path is (readers/meta.bytes_text): it was "?", the name of another file (caf?.jsonl).
     The record's id keeps the name itself (schema.make_id), so two such names never share one."""
-    from curate.readers.meta import bytes_text  # meta imports this module
-
     if s is None or s.isascii() or not _has_surrogates(s):
         return s
-    try:
-        return bytes_text(s.encode("utf-8", "surrogateescape"))
+    try:  # the bytes, then each one that is not UTF-8 as \xNN (meta.bytes_text's rule: meta imports this module)
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate no byte gives (JSON's "\\ud800" in a record's path field)
         return _utf8(s)
 
