@@ -988,7 +988,10 @@ def main(argv=None) -> int:
             print(f"curate: config error: {one_line(m)}", file=sys.stderr)
         return 2
     except ValueError as e:  # e.g. an output directory that is not ours, a mix that cannot be met
-        print(f"curate: {one_line(str(e).split(' [while running')[0])}", file=sys.stderr)  # Beam names the step it was raised in
+        # Beam names the step it was raised in, inside the message: a codec error's first word
+        # ("'utf-8 [while running 'X']' codec can't ..."), whose cut left only `curate: 'utf-8`
+        said = re.sub(r" \[while running '.*?'\]", "", str(e))
+        print(f"curate: {one_line(said)}", file=sys.stderr)
         return 2
     except RunFailed as e:
         print(f"curate: {one_line(str(e))}", file=sys.stderr)

@@ -278,7 +278,13 @@ def _lock(root: str, base: str) -> None:
     _unlock(base)
     while True:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                raise
+            raise ValueError(f"output {root!r}: {STAGING}/{LOCK} is a link, not curate's lock file: a run would write "
+                             "through it; remove it (after checking who put it there)") from None
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -306,9 +312,12 @@ def held(root: str) -> bool:
     import fcntl
 
     try:
-        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR)
+        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
+    except OSError as e:
+        if e.errno == errno.ELOOP:  # a link, not a lock: no run holds it
+            return False
     except OSError:  # cannot tell: as held (the caller waits, bounded)
         return True
     try:
@@ -641,9 +650,16 @@ def _apply(fs, base: str, journal: dict) -> None:
 
 def _put_back(fs, base: str, manifest: bytes) -> None:
     """Write the commit's new manifest into ``base`` where there is none (deleted as the old one by a process beside this one)."""
-    if not _exists(fs, f"{base}/{output.MANIFEST}"):
-        with fs.open_output_stream(f"{base}/{output.MANIFEST}") as f:
+    path = f"{base}/{output.MANIFEST}"
+    if not _exists(fs, path):
+        if not isinstance(fs, pafs.LocalFileSystem):
+            with fs.open_output_stream(path) as f:
+                f.write(manifest)
+            return
+        tmp = f"{base}/.tmp-{output.MANIFEST}-{os.getpid()}"  # a dangling link at the manifest's name: renamed over, not written through
+        with output.create_new(fs, tmp) as f:
             f.write(manifest)
+        output.rename(fs, tmp, path)
 
 
 def _read(fs, path: str) -> bytes | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate import stages as stage_table
-from curate.readers.common import Limits, uri_options
+from curate.readers.common import Limits, not_utf8, uri_options
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
@@ -478,6 +478,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         run["output"] = home_path(run["output"])
     if isinstance(run["output"], str) and uri_options(run["output"]):
         errors.append(f"run.output: {uri_options(run['output'])}")
+    elif isinstance(run["output"], str) and run["output"] and not_utf8(run["output"]):
+        errors.append(f"run.output {not_utf8(run['output'])}")
 
     chosen = []
     # empty = every stage, opt-in ones only when their section is given (and more than tunes them)

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -269,11 +270,28 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     # no "./" for a top-level file: an S3 key keeps it, and the copy that renames it missed it
     tmp = f"{base}/{folder + '/' if folder else ''}{tmp_name(name)}"
     fs.create_dir(os.path.dirname(final), recursive=True)
-    with fs.open_output_stream(tmp) as f:
+    with create_new(fs, tmp) as f:
         f.write(data)
     sync(fs, tmp)
     rename(fs, tmp, final)
     sync(fs, os.path.dirname(final))
+
+
+def create_new(fs, path: str):
+    """A file curate names in an output or staging folder (a ``.tmp-NAME-PID``, a spill's record),
+    opened to be written. On a local disk never through a link put there (a shared folder's
+    other user pointing it at a file of yours: pyarrow's open follows it and truncates that
+    file): made with O_EXCL | O_NOFOLLOW, whatever was at that name removed first (a killed
+    run's leftover, or the link itself; its target untouched)."""
+    if not isinstance(fs, pafs.LocalFileSystem):
+        return fs.open_output_stream(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, flags, 0o666)  # a link put back in between: FileExistsError, the write fails
+    return os.fdopen(fd, "wb")
 
 
 def group_bounds(weights: np.ndarray, rows: int, limit: int) -> list[tuple[int, int]]:
@@ -340,8 +358,8 @@ def fingerprint(path: str, block: int = 1 << 16) -> dict:
 
 def input_entry(shard) -> dict:
     """The manifest's ``inputs`` entry of the file a shard reads: source, path, format, fingerprint."""
-    rel = shard.rel.encode("utf-8", "replace").decode("utf-8")  # non-UTF-8 file names
-    return {"source": shard.source, "path": rel, "format": shard.fmt, **fingerprint(shard.path)}
+    # a name that is not UTF-8 as it is (json_bytes escapes it): as "?", two such files were one
+    return {"source": shard.source, "path": shard.rel, "format": shard.fmt, **fingerprint(shard.path)}
 
 
 def stage_counts(stats: dict, stages: list[str]) -> dict:
@@ -399,8 +417,18 @@ def check_conservation(counts: dict, stages: list[str]) -> None:
 
 
 def json_bytes(obj) -> bytes:
-    """Canonical JSON (sorted keys, fixed indent): byte-identical for equal content."""
-    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """Canonical JSON (sorted keys, fixed indent): byte-identical for equal content. A lone
+    surrogate (a file name that is not UTF-8, as Python holds it: caf\\udce9) is written as its
+    JSON escape, ``"caf\\udce9"``, which json.loads reads back as that name: UTF-8 cannot hold it,
+    and the whole run failed with ``curate: 'utf-8``."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a surrogate is only ever inside a JSON string: its escape is one too
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def write_manifest(root: str, manifest: dict) -> None:

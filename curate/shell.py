@@ -18,6 +18,14 @@ def quote(path: str) -> str:
     return "$'" + "".join(_ansi_c(path, i) for i in range(len(path))) + "'"
 
 
+def in_bash(*names: str) -> str:
+    """``"in bash "``, said before a command (``convert it in bash (...)``, ``in bash e.g. ...``)
+    that quotes one of ``names`` as ``$'...'``: a word of bash, zsh and ksh (POSIX.1-2024), which
+    dash and older sh read as a ``$`` before a quoted word, another name; ``""`` where each is a
+    POSIX word, run by any shell."""
+    return "in bash " if any(_hidden(n, i) for n in names for i in range(len(n))) else ""
+
+
 def _ansi_c(text: str, i: int) -> str:
     """``text[i]`` inside bash's ``$'...'``: its bytes as ``\\xHH`` where one_line escapes it (a
     lone surrogate: the name's byte that is not UTF-8), a quote or backslash escaped."""

@@ -1,6 +1,7 @@
 """Reading input shards and writing the output directory, as Beam transforms."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -67,7 +68,8 @@ class ReadShardFn(beam.DoFn):
             self.files.inc()
             if skipped:
                 entry["skipped_records"] = dict(sorted(skipped.items()))
-            yield beam.pvalue.TaggedOutput("files", entry)
+            # as JSON: Beam's coder writes a str as strict UTF-8, and a name that is not UTF-8 failed the run
+            yield beam.pvalue.TaggedOutput("files", output.json_bytes(entry))
         elif skipped:  # a later range of a big JSON Lines file (its comment lines): counted, its file said by the first
             yield beam.pvalue.TaggedOutput("stats", {f"ingest.skipped_records.{k}": n for k, n in skipped.items()})
         if self._progress:
@@ -221,7 +223,7 @@ class WriteManifest(beam.PTransform):
             manifest["counts"] = output.stage_counts(stats, stages)
             output.check_conservation(manifest["counts"], stages)
             manifest["stats"] = stats
-            manifest["inputs"] = sorted(files, key=lambda f: (f["source"], f["path"]))
+            manifest["inputs"] = sorted(map(json.loads, files), key=lambda f: (f["source"], f["path"]))
             manifest["outputs"] = {  # every kind written (candidates only where rebalance ran)
                 kind: sorted((e for e in entries if e["kind"] == kind), key=lambda e: e["file"])
                 for kind in output.KINDS if kind in ("text", "ledger", "quarantine") or any(e["kind"] == kind for e in entries)

@@ -38,8 +38,10 @@ from pipelines.progress import count as count_progress, count_stat, report as pr
 from pipelines.spill import Release, Spiller, enabled as spill_enabled, folder as spill_folder
 
 
-def file_stats(f: dict) -> dict:
-    """An input file's counts: the file, its bytes, and its records that are not documents."""
+def file_stats(f: bytes) -> dict:
+    """An input file's counts: the file, its bytes, and its records that are not documents (its
+    manifest entry, as JSON: pipelines/io.py)."""
+    f = json.loads(f)
     return {"ingest.files": 1, "ingest.bytes_in": f["bytes"],
             **{f"ingest.skipped_records.{k}": n for k, n in f.get("skipped_records", {}).items()}}
 

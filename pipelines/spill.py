@@ -392,7 +392,7 @@ def release(root: str, labels: tuple) -> None:
     fs.create_dir(f"{base}/{RELEASED}", recursive=True)
     for label, (files, nbytes) in sizes.items():
         record = json.dumps({"files": files, "bytes": nbytes, "live_before": live}).encode()
-        with fs.open_output_stream(f"{base}/{RELEASED}/{label}.json") as f:
+        with output.create_new(fs, f"{base}/{RELEASED}/{label}.json") as f:  # never through a link put there
             f.write(record)
         fs.delete_dir(f"{base}/{label}")
 

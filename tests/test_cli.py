@@ -3155,8 +3155,8 @@ def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
     (folder / name).write_bytes(data)
     assert run_cli("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "convert it (" in err, err
-    command = err.split("convert it (", 1)[1].rstrip().removesuffix(")")
+    assert err.count("\n") == 1 and re.search(r"convert it (in bash )?\(", err), err  # in bash: a $'...' word in it
+    command = re.split(r"convert it (?:in bash )?\(", err, maxsplit=1)[1].rstrip().removesuffix(")")
     elsewhere = tmp_path / f"elsewhere{i}"  # run from another folder: the command names the file where it is
     elsewhere.mkdir()
     subprocess.run(["bash", "-c", command], cwd=elsewhere, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)

@@ -14,6 +14,7 @@ import json
 import polars as pl
 
 from curate import output, shell
+from curate.shell import one_line
 from curate.audit.scan import _is_edits, scan_parquet
 
 SAMPLE = 3  # ids shown per group, to look up with --why
@@ -55,8 +56,8 @@ def edit_lines(a: pl.DataFrame | None, b: pl.DataFrame | None) -> list[str]:
     for r in sorted(ca.keys() | cb.keys()):
         ids = sorted(moved.filter(pl.col("rule") == r)["id"].to_list())[:SAMPLE]
         if ids:
-            rows.append(f"  {r} {ca.get(r, 0):,} -> {cb.get(r, 0):,} ({cb.get(r, 0) - ca.get(r, 0):+,}; e.g. {', '.join(ids)})")
-    return ["changed inside kept documents (edits), documents per rule:" + "".join(f"\n{r}" for r in rows) if rows
+            rows.append(one_line(f"  {r} {ca.get(r, 0):,} -> {cb.get(r, 0):,} ({cb.get(r, 0) - ca.get(r, 0):+,}; e.g. {', '.join(ids)})"))
+    return [Block("changed inside kept documents (edits), documents per rule:" + "".join(f"\n{r}" for r in rows)) if rows
             else "changed inside kept documents (edits): the same documents by the same rules"]
 
 
@@ -148,10 +149,13 @@ VERSION_NOTES = {"curate_source": " (curate's own code and data files differ: an
 
 
 def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict, new_files: dict) -> list[str]:
-    """The lines ``--compare`` prints: OLD's manifest and files against NEW's."""
-    lines = [f"comparing {new_root} (new) with {old_root} (old)"]
+    """The items ``--compare`` prints: OLD's manifest and files against NEW's. An item of several
+    lines breaks at "\n" alone, each line's names escaped (one_line) as it is made: split at every
+    newline afterwards, a name holding one read as two items."""
+    lines = _Items()
+    lines.append(f"comparing {new_root} (new) with {old_root} (old)")
     settings = config_lines(old.get("config") or {}, new.get("config") or {})
-    lines.append(f"config: {len(settings)} setting{'s differ' if len(settings) != 1 else ' differs'}" + "".join(f"\n  {s}" for s in settings)
+    lines.append(Block(f"config: {len(settings)} setting{'s differ' if len(settings) != 1 else ' differs'}" + "".join(f"\n  {one_line(s)}" for s in settings))
                  if settings else "config: the same settings")
     lines.append(f"input files: {output.input_changes(old.get('inputs'), new.get('inputs')) or 'the same files (size and fingerprint)'}")
     va, vb = old.get("versions") or {}, new.get("versions") or {}
@@ -170,7 +174,7 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
     rb = dict(b.filter(pl.col("fate") != "kept").group_by("fate").len().iter_rows())
     rules = [f"{r} {ra.get(r, 0):,} -> {rb.get(r, 0):,} ({rb.get(r, 0) - ra.get(r, 0):+,})" for r in sorted(ra.keys() | rb.keys())
              if ra.get(r, 0) != rb.get(r, 0)]
-    lines.append("removed by rule:" + ("".join(f"\n  {r}" for r in rules) if rules else " the same counts"))
+    lines.append(Block("removed by rule:" + ("".join(f"\n  {one_line(r)}" for r in rules) if rules else " the same counts")))
     lines += edit_lines(edits_a, edits_b)
     qa, qb = ((m.get("counts") or {}).get("ingest", {}).get("quarantined", 0) for m in (old, new))
     if qa != qb:
@@ -183,4 +187,20 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
         lines.append(f"tokens: {ta.get('total', 0):,} -> {tb.get('total', 0):,}" + (f" ({per})" if per else ""))
         lines += source_lines(ta, tb)
     lines.append(f"look a document up: curate audit {shell.quote(new_root)} --why ID (and {shell.quote(old_root)} for before)")
-    return lines
+    return list(lines)
+
+
+class Block(str):
+    """An item of several lines, each escaped (one_line) as it was made."""
+
+
+class _Items(list):
+    """compare's items: a Block as it is, any other escaped whole (one_line) as it is added."""
+
+    def append(self, item: str) -> None:
+        super().append(item if isinstance(item, Block) else one_line(item))
+
+    def __iadd__(self, items):
+        for item in items:
+            self.append(item)
+        return self

@@ -356,13 +356,13 @@ def plan_shards(
             raise InputError(other)
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack
             raise InputError(f"{path} is an EPUB book, a format curate does not read: convert it to plain text "
-                             f"(e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")
+                             f"({shell.in_bash(path)}e.g. pandoc -t plain {shell.quote(path)} -o BOOK.txt) and give the .txt files as --input")
         f = fmt or detect_format(path, domain)
         # JSON Lines too (a tar czf dump.jsonl.gz, a zip saved as .jsonl): their first bytes are read anyway
         kind = archive(path) if look and not tree and (f in (None, "jsonl") or path.lower().endswith(ARCHIVE_NAMES)) else None
         if kind:
             raise InputError(f"{path} is a {kind} archive: curate reads the files in it, not the archive; unpack it "
-                             f"({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input")
+                             f"{shell.in_bash(path)}({UNPACK[kind].format(shell.quote(path))}) and give DIR as --input")
         if f is None:
             unknown.append((path, rel))
             continue

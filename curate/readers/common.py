@@ -199,6 +199,19 @@ def _bucket_fs(scheme: str, bucket: str, query: str):
     return fs
 
 
+def not_utf8(folder: str) -> str | None:
+    """Why an output folder whose path is not UTF-8 (a Latin-1 ``out\\xe9``, or a folder above
+    it) cannot be used, or None: outputs are written and read through ``pyarrow.fs``, which
+    takes UTF-8 paths alone (a run failed at its end with ``curate: 'utf-8``)."""
+    where = folder if is_uri(folder) else os.path.abspath(folder)
+    try:
+        where.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return (f"{shell.quote(folder)}: a folder name that is not UTF-8 (or one above it) cannot hold a curate output "
+                "(written through pyarrow, which takes UTF-8 paths); rename it or choose another")
+
+
 def uri_options(uri: str) -> str | None:
     """Why a URI with options (``gs://b/out?endpoint_override=...``, as pyarrow's docs show)
     cannot be used, or None: curate names each file by adding to the URI (the options would
@@ -371,9 +384,9 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
     command, copy = unpack_command(local, other[0], in_place and not remote)
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
-        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), e.g. {here}{command}"
+        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. {here}{command}"
     command = unpack_command(local, other[0], in_place and not remote, into="zstd")[0]
-    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, e.g. {here}{command}"
+    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, {shell.in_bash(local)}e.g. {here}{command}"
 
 
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
@@ -396,7 +409,9 @@ def compressed_parquet_error(name: str, in_place: bool = False) -> str | None:
     if not packed:
         return None
     kind = "gzip" if packed[1] == "gz" else "zstd"
-    return f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), e.g. {decompress_command(name, kind, in_place)}"
+    local = name.rsplit("/", 1)[-1] if "://" in name else name
+    return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "
+            f"{decompress_command(name, kind, in_place)}")
 
 
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip", ".7z")
@@ -740,7 +755,7 @@ class _Batcher:
     def quarantine(self, path: str, offset: int, reason: str, detail: str, source_id: str | None = None) -> None:
         sh = self.shard
         self.bad.append(
-            dict(path=_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=_utf8(sh.source), domain=sh.domain,
+            dict(path=name_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=name_utf8(sh.source), domain=sh.domain,
                  source_id=None if source_id in (None, "") else _utf8(source_id))
         )
 
@@ -758,7 +773,7 @@ class _Batcher:
         nbytes = len(utf8) if utf8 is not None else len(rec.text.encode("utf-8", "surrogatepass"))
         # Arrow strings must be UTF-8: lone surrogates (JSON "\ud800" escapes, non-UTF-8 file
         # names as os.listdir gives them) become "?" in every column; ids keep the original.
-        id_, path = schema.make_id(sh.source, key), _utf8(path)
+        id_, path = schema.make_id(sh.source, key), name_utf8(path)
         if nbytes > self.limits.max_record_bytes:
             self.quarantine(path, rec.offset, "record_too_large", f"{nbytes} bytes of text > max_record_bytes {self.limits.max_record_bytes}",
                             rec.user_id)
@@ -780,7 +795,7 @@ class _Batcher:
             source_id=_utf8(rec.user_id) if rec.user_id not in (None, "") else None,
             text=text,
             domain=sh.domain,
-            source=_utf8(sh.source),
+            source=name_utf8(sh.source),
             path=path,
             offset=rec.offset,
             url=_utf8(rec.url),
@@ -851,6 +866,19 @@ def _longest_line_bytes(text: str, limit: int) -> int:
 def _utf8(s: Optional[str]) -> Optional[str]:
     """``s`` with lone surrogates (not encodable as UTF-8) replaced by "?"."""
     return s.encode("utf-8", "replace").decode("utf-8") if s is not None and not s.isascii() and _has_surrogates(s) else s
+
+
+def name_utf8(s: Optional[str]) -> Optional[str]:
+    """A file's name (a path, a source named after a folder) as UTF-8 text: each byte of it that
+    is not UTF-8 (os.listdir's lone surrogate, caf\\udce9) as ``\\xNN``, as a Parquet input's
+    binary path is (readers/meta.bytes_text): it was "?", the name of another file (caf?.jsonl).
+    The record's id keeps the name itself (schema.make_id), so two such names never share one."""
+    if s is None or s.isascii() or not _has_surrogates(s):
+        return s
+    try:  # the bytes, then each one that is not UTF-8 as \xNN (meta.bytes_text's rule: meta imports this module)
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte gives (JSON's "\\ud800" in a record's path field)
+        return _utf8(s)
 
 
 def _has_surrogates(text: str) -> bool:

@@ -254,12 +254,12 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     if fields is None and lines and (lines == records or whole):  # the first 100 lines, or all of a shorter file
         start = redacted_head(head[:40 + MARGIN].decode("utf-8", "replace"), 40)  # a bare token line quoted: <KEY>
         how = ("not JSON Lines; give the --format the file has" if head != b"{" else  # json.dumps(r, indent=2), jq's default
-               f"records spread over several lines (pretty-printed JSON) are not JSON Lines: convert it ({_to_lines(path, rel, '.')})")
+               f"records spread over several lines (pretty-printed JSON) are not JSON Lines: convert it {_in_bash(path)}({_to_lines(path, rel, '.')})")
         which = "its one line is not" if whole and lines == 1 else f"none of its {'' if whole else 'first '}{lines} lines is"
         legacy = _legacy_json(head)
         if legacy:  # JSON Lines are UTF-8: a legacy dump is converted, not read by guess
             return (f"{rel}: {which} a JSON object in UTF-8 (it starts {start!r}); it reads as JSON in {legacy}, not UTF-8, "
-                    f"which JSON Lines are: convert it ({_to_lines(path, rel, tool=f'iconv -f {_iconv_name(legacy)} -t UTF-8')})")
+                    f"which JSON Lines are: convert it {_in_bash(path)}({_to_lines(path, rel, tool=f'iconv -f {_iconv_name(legacy)} -t UTF-8')})")
         return f"{rel}: {which} a JSON object (it starts {start!r}): {how}"
     if fields is None:
         return UNTOLD
@@ -298,7 +298,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
                 tool = f"iconv -f {enc} -t UTF-8" + f" | {TR}" * cr
                 ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
                 return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
-                        f"must be UTF-8{ends}: convert it ({_to_lines(path, rel, tool=tool)})")
+                        f"must be UTF-8{ends}: convert it {_in_bash(path)}({_to_lines(path, rel, tool=tool)})")
             head = _first_line(f, head)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
@@ -314,7 +314,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
     if isinstance(first, list) and isinstance(second, list):  # jq -c '.[]' would cut every record into its fields
         return (f"{rel} holds a JSON array on each line, not an object: JSON Lines records are objects "
                 "(one per line, with a text field)")
-    return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it ({_to_lines(path, rel)})"
+    return f"{rel} is one JSON array, not JSON Lines (one object per line): convert it {_in_bash(path)}({_to_lines(path, rel)})"
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -438,7 +438,7 @@ def cr_file_error(path: str, rel: str) -> str:
     """Why a file whose first line holds records separated by a bare "\\r" is not read: the
     reader would take its records for one line (bad_json, or record_too_large past the limit)."""
     return (rf"{rel} ends its lines with a bare \r (old Mac line ends), not \n as JSON Lines does: convert it "
-            f"({_to_lines(path, rel, tool=TR)})")
+            f"{_in_bash(path)}({_to_lines(path, rel, tool=TR)})")
 
 
 def _value(line: bytes):
@@ -448,6 +448,13 @@ def _value(line: bytes):
         return loads(line.removeprefix(b"\xef\xbb\xbf")) if line.strip() else None
     except ValueError:
         return None
+
+
+def _in_bash(path: str) -> str:
+    """"in bash " before _to_lines's command where it quotes the file's name as $'...' (shell.in_bash)."""
+    from curate import shell
+
+    return shell.in_bash(path.rsplit("/", 1)[-1] if "://" in path else path)
 
 
 def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -> str:

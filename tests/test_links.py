@@ -1,0 +1,108 @@
+"""No file curate makes or truncates in an output or its staging folder is written through a
+symbolic link put there (in a shared folder, another user's link at a file of yours): the
+run's lock, its staged files' temporary names, the journal, the manifests, the spill's records,
+the audit's report. Each test plants a link at every such path and checks its target."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from curate import cli, commit, output
+
+PAGE = ("The old library near the harbour opens every morning at nine, and the neighbours often meet there "
+        "to read the newspapers and talk about the weather before they go to work.")
+
+
+def victim(tmp_path: Path) -> Path:
+    v = tmp_path / "precious.txt"
+    v.write_text("mine\n")
+    return v
+
+
+def run(*args) -> int:
+    return cli.main([str(a) for a in args])
+
+
+def test_a_link_at_the_runs_lock_is_not_written_through(tmp_path, monkeypatch, capsys):
+    """curate run opened STAGING/lock without O_NOFOLLOW and wrote its pid into the link's
+    target (main: precious.txt read "11665 host")."""
+    monkeypatch.chdir(tmp_path)
+    v = victim(tmp_path)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"text": PAGE}) + "\n")
+    (tmp_path / "out" / commit.STAGING).mkdir(parents=True)
+    (tmp_path / "out" / commit.STAGING / commit.LOCK).symlink_to(v)
+    assert run("run", "--input", "in.jsonl", "--domain", "web", "--stages", "ingest", "--output", "out") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert v.read_text() == "mine\n"
+    assert len(err) == 1 and "lock is a link, not curate's lock file" in err[0], err
+    assert not commit.held("out")  # a reader waiting on a run: a link is no run's lock
+
+
+def test_links_at_every_file_a_run_and_an_audit_write_are_replaced_not_followed(tmp_path, monkeypatch, capsys):
+    """Links planted in the staging folder just after the run made it (at the temporary names
+    write_atomic uses for the staged manifest, journal, stats/run.json and each Parquet part),
+    and in the output at the audit's temporary names: every target is left as it was, every
+    file written (main: the target held the staged manifest)."""
+    monkeypatch.chdir(tmp_path)
+    v = victim(tmp_path)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+    pid = os.getpid()
+    planted = []
+
+    def plant(folder: str, names) -> None:
+        for name in names:
+            path = os.path.join(folder, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.symlink(v, path)
+            planted.append(path)
+
+    begin = commit.begin
+
+    def begin_then_plant(root):
+        staging = begin(root)
+        parts = [f"{k}/.tmp-part-{i:05d}-of-00002.parquet-{pid}" for k in ("text", "ledger", "quarantine") for i in range(2)]
+        plant(staging, [f".tmp-{output.MANIFEST}-{pid}", f".tmp-{commit.JOURNAL}-{pid}", f"stats/.tmp-run.json-{pid}", *parts])
+        return staging
+
+    monkeypatch.setattr(commit, "begin", begin_then_plant)
+    assert run("run", "--input", "in.jsonl", "--domain", "web", "--stages", "ingest,filter", "--shards", "2", "--workers", "1",
+               "--output", "out") == 0, capsys.readouterr().err
+    assert v.read_text() == "mine\n"
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["counts"]
+    assert len(glob.glob(str(tmp_path / "out" / "text" / "*.parquet"))) == 2
+    plant(str(tmp_path / "out"), [f"stats/.tmp-summary.json-{pid}", f".tmp-report.html-{pid}"])
+    from curate.audit import command
+
+    assert command.main(["out"]) == 1  # its check says the links are files the manifest does not list; then writes
+    assert ".tmp-report.html-" in capsys.readouterr().err
+    assert v.read_text() == "mine\n" and (tmp_path / "out" / "report.html").is_file() and not (tmp_path / "out" / "report.html").is_symlink()
+
+
+def test_a_missing_manifest_put_back_replaces_a_dangling_link(tmp_path):
+    """commit._put_back wrote the manifest through a link at its name (a dangling one: no
+    manifest there), creating the link's target."""
+    target = tmp_path / "elsewhere.json"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / output.MANIFEST).symlink_to(target)
+    commit._put_back(output._fs(str(out))[0], str(out), b'{"x": 1}\n')
+    assert not target.exists() and (out / output.MANIFEST).read_bytes() == b'{"x": 1}\n'
+
+
+def test_a_spill_release_record_replaces_a_link(tmp_path):
+    """pipelines/spill.release wrote TMP/_released/LABEL.json through a link at that name."""
+    from pipelines import spill
+
+    v = victim(tmp_path)
+    staging = tmp_path / "staging"
+    (staging / commit.TMP / "read").mkdir(parents=True)
+    (staging / commit.TMP / "read" / "a.arrow").write_bytes(b"x" * 10)
+    (staging / commit.TMP / commit.RELEASED).mkdir()
+    (staging / commit.TMP / commit.RELEASED / "read.json").symlink_to(v)
+    spill.release(str(staging), ("read",))
+    assert v.read_text() == "mine\n"
+    assert json.loads((staging / commit.TMP / commit.RELEASED / "read.json").read_text())["files"] == 1

@@ -1,0 +1,183 @@
+"""File names that are not UTF-8 (a Latin-1 ``caf\\xe9.jsonl``: on Linux a legal name, Python's
+surrogateescape str) work end to end through the ``curate`` command line: read, ledger and
+quarantine rows, stats/, the audit of that output and ``audit --compare``."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate import cli
+
+REPO = Path(__file__).resolve().parents[1]
+LATIN1 = os.fsdecode(b"caf\xe9")  # 'caf\udce9'
+
+PAGE = ("The old library near the harbour opens every morning at nine, and the neighbours often meet there "
+        "to read the newspapers and talk about the weather before they go to work.")
+
+
+def write_pages(path: Path) -> None:
+    """One kept page, one empty text (ledger) and one broken line (quarantine); no id field: a
+    record's id is made of its file's name and offset."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((json.dumps({"text": PAGE}) + "\n" + json.dumps({"text": ""}) + "\n{broken\n").encode())
+
+
+def run(*args) -> int:
+    return cli.main([str(a) for a in args])
+
+
+def audit(*args) -> int:
+    from curate.audit import command
+
+    return command.main([str(a) for a in args])
+
+
+def paths(out: Path) -> set[str]:
+    got = set()
+    for kind in ("text", "ledger", "quarantine"):
+        if (out / kind).exists():
+            got |= set(pq.read_table(out / kind, columns=["path"]).column("path").to_pylist())
+    return got
+
+
+def test_an_input_whose_name_is_not_utf8_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    """It failed with only `curate: 'utf-8` (the manifest's JSON could not hold the name)."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "sub" / (LATIN1 + ".jsonl"))
+    assert run("run", "--input", f"sub/{LATIN1}.jsonl", "--domain", "web", "--stages", "ingest,filter", "--output", "out") == 0, capsys.readouterr().err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_bytes())  # UTF-8 JSON, the name escaped
+    assert [i["path"] for i in manifest["inputs"]] == [f"{LATIN1}.jsonl"]
+    assert paths(tmp_path / "out") == {"caf\\xe9.jsonl"}
+    json.loads((tmp_path / "out" / "stats" / "run.json").read_bytes())
+    assert audit("out") == 0, capsys.readouterr().err
+    assert run("run", "--input", f"sub/{LATIN1}.jsonl", "--domain", "web", "--stages", "ingest", "--output", "out2") == 0
+    capsys.readouterr()
+    assert audit("out2", "--compare", "out") == 0, capsys.readouterr().err
+
+
+def test_folder_glob_code_tree_and_config_named_so(tmp_path, monkeypatch, capsys):
+    """A folder input holding such a file next to the UTF-8 name ``caf\\xe9.jsonl`` (a backslash,
+    an x, e, 9: the path column's form of the other), a glob, a config file and a code tree named
+    so. Their ids differ and are stable; the manifest lists both files, each as it is."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "sub" / (LATIN1 + ".jsonl"))
+    write_pages(tmp_path / "sub" / "caf\\xe9.jsonl")
+    (tmp_path / "tree" / "src").mkdir(parents=True)
+    (tmp_path / "tree" / "src" / (LATIN1 + ".py")).write_text("def f(x):\n    return x * 2\n\n\nprint(f(21))\n")
+    (tmp_path / (LATIN1 + ".toml")).write_text('[run]\nstages = ["ingest"]\n')
+    ids = []
+    for out in ("a", "b"):
+        assert run("run", "--input", "sub", "--domain", "web", "--stages", "ingest", "--output", out) == 0, capsys.readouterr().err
+        ids.append(pq.read_table(tmp_path / out / "text", columns=["id"]).column("id").to_pylist())
+    assert ids[0] == ids[1] and len(set(ids[0])) == 2  # stable; one per file
+    inputs = json.loads((tmp_path / "a" / "manifest.json").read_bytes())["inputs"]
+    assert sorted(i["path"] for i in inputs) == sorted([LATIN1 + ".jsonl", "caf\\xe9.jsonl"])
+    assert run("run", LATIN1 + ".toml", "--input", "sub/*.jsonl", "--domain", "web", "--output", "g") == 0, capsys.readouterr().err
+    assert sorted(pq.read_table(tmp_path / "g" / "text", columns=["id"]).column("id").to_pylist()) == sorted(ids[0])
+    assert run("run", "--input", "tree", "--domain", "code", "--stages", "ingest", "--output", "c") == 0, capsys.readouterr().err
+    assert paths(tmp_path / "c") == {"src/caf\\xe9.py"}
+    capsys.readouterr()
+    assert audit("c") == 0 and audit("a", "--compare", "g") == 0, capsys.readouterr().err
+
+
+def test_an_output_folder_named_so_is_refused_in_one_line_before_the_run(tmp_path, monkeypatch, capsys):
+    """pyarrow's file systems take UTF-8 paths alone: the run read every input, then failed with
+    `curate: 'utf-8' codec can't encode ...`; the audit of such a folder so too."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "in.jsonl")
+    assert run("run", "--input", "in.jsonl", "--domain", "web", "--output", "out" + LATIN1[3:]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("curate: config error: run.output $'out\\xe9': a folder name that is not UTF-8")
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
+    (tmp_path / LATIN1).mkdir()
+    for args in ([LATIN1], ["in.jsonl", "--compare", LATIN1], ["--corpus", "in.jsonl", "--output", LATIN1]):
+        assert audit(*args) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and err[0].startswith("curate audit: $'caf\\xe9': a folder name that is not UTF-8"), err
+
+
+def test_a_codec_error_is_said_whole(monkeypatch, capsys):
+    """Beam puts the step into a codec error's first word: the message was cut to `curate: 'utf-8`."""
+    import pipelines.pipeline
+
+    def fail(*a, **k):
+        raise UnicodeEncodeError("utf-8 [while running 'Ingest/Read']", LATIN1, 3, 4, "surrogates not allowed")
+
+    monkeypatch.setattr(cli, "cmd_run", fail)
+    assert run("run", "--input", "x.jsonl", "--domain", "web", "--output", "o") == 2
+    assert capsys.readouterr().err == "curate: 'utf-8' codec can't encode character '\\udce9' in position 3: surrogates not allowed\n"
+
+
+def test_compare_prints_a_name_holding_a_newline_as_one_item(tmp_path, monkeypatch, capsys):
+    """`curate audit --compare`: each item was escaped line by line after being split at every
+    newline, a file's or folder's name's too: `input files: 1 file added (in/x` then `y.jsonl)`."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "in" / "a.jsonl")
+    assert run("run", "--input", "in", "--domain", "web", "--stages", "ingest", "--output", "old") == 0
+    write_pages(tmp_path / "in" / "x\ny.jsonl")
+    assert run("run", "--input", "in", "--domain", "web", "--stages", "ingest", "--output", "new\nout") == 0
+    capsys.readouterr()
+    assert audit("new\nout", "--compare", "old") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "comparing new\\nout (new) with old (old)"
+    assert "input files: 1 file added (in/x\\ny.jsonl)" in out
+    assert not [line for line in out if line.startswith(("y.jsonl", "out (new)"))]
+    assert out[-1] == "look a document up: curate audit $'new\\x0aout' --why ID (and old for before)"
+
+
+@pytest.mark.parametrize("name", [LATIN1 + " it's.json", "x\ny.json", "plain it's.json"])
+def test_a_convert_hint_says_bash_where_it_quotes_as_bash_does(tmp_path, capsys, name):
+    """The convert-it command quotes a name one_line escapes as $'...', which bash, zsh and ksh
+    read and dash (Debian's sh) does not: said `convert it in bash (...)` then; a name with no
+    such character a POSIX word, said as before and run by dash. Either, run as said, converts."""
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_text(json.dumps([{"text": PAGE}, {"text": PAGE + " again"}]))
+    assert run("run", "--input", folder / name, "--domain", "web", "--output", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    bash = name != "plain it's.json"
+    lead = "convert it in bash (" if bash else "convert it ("
+    assert err.count("\n") == 1 and lead in err, err
+    command = err.split(lead, 1)[1].rstrip().removesuffix(")")
+    assert command.startswith("jq -c '.[]' " + ("$'" if bash else "'"))
+    if not shutil.which("jq"):
+        pytest.skip("needs jq to run the command")
+    shells = ["bash"] + (["dash"] if not bash and shutil.which("dash") else [])
+    for sh in shells:
+        for f in folder.iterdir():
+            if f.name != name:
+                f.unlink()
+        subprocess.run([sh, "-c", command], check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        (made,) = [f for f in folder.iterdir() if f.name != name]
+        assert [json.loads(x)["text"] for x in made.read_text().splitlines()] == [PAGE, PAGE + " again"], sh
+
+
+@pytest.mark.parametrize("stem", [LATIN1, "plain"])
+def test_every_kind_of_hint_says_bash_where_it_quotes_as_bash_does(tmp_path, capsys, stem):
+    """A gzipped Parquet file, a bzip2 JSONL file, an EPUB book, a tar archive: the command said
+    for each is marked `in bash` where a name in it is a $'...' word, and only there."""
+    import bz2
+    import gzip
+    import tarfile
+
+    files = {f"{stem}.parquet.gz": gzip.compress(b"PAR1"), f"{stem}.jsonl.bz2": bz2.compress(b'{"text": "x"}\n'),
+             f"{stem}.epub": b"PK\x03\x04", f"{stem}.tar": None}
+    for name, data in files.items():
+        path = tmp_path / name
+        if data is None:
+            with tarfile.open(path, "w") as t:
+                t.addfile(tarfile.TarInfo("a.jsonl"))
+        else:
+            path.write_bytes(data)
+        assert run("run", "--input", path, "--domain", "web", "--output", tmp_path / "o") == 2
+        err = capsys.readouterr().err
+        assert ("in bash " in err) == (stem == LATIN1), err
+        assert ("$'" in err) == (stem == LATIN1), err
