@@ -67,7 +67,8 @@ _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q),
 # Python's triple quotes and a JavaScript template literal or Go raw string (a `${` in one stops the value)
 _STRING_QUOTE, _QCHARS = r"(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
 _OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
-_QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+# a password's may hold single blanks (`password = "two words here"`); a key's or token's not (``_named_value_ok``)
+_QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
 _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
@@ -76,7 +77,7 @@ _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([
 # wp-config's other keys and salts (LOGGED_IN_KEY, NONCE_KEY, AUTH_SALT, ...) by their names
 _PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*(?:{_NAME}|(?:logged_in|nonce)_key|(?:auth|logged_in|nonce)_salt)[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
-_NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
+_NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
@@ -86,8 +87,11 @@ _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?
                        rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?i:{_NAME})={_VALUE}(?=[ \t]|{_EOL})")
-# a YAML block scalar (`password: |`, `token: >-`): its next line, a value alone
-_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n[ \t]+{_VALUE}[ \t]*{_EOL}")
+# a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
+# whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
+_VCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n(?P<i>[ \t]+)"
+                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i){_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
 _ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
@@ -118,6 +122,12 @@ _PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db|app|api|access|auth|pe
 _QUERY = re.compile(r"(?i)[?&](?:[\w.-]*[_.-])?(?:pass(?:word|wd)?|pwd)=(?P<v>[^&#\s\"'`<>\\]{1,200})")
 _CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?P<v>[^;\"'`<>\\\r\n]{0,199}[^;\"'`<>\\\s])")
 _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
+# libpq's key/value string (`host=db user=app password=... dbname=app`): keys between blanks, a value unquoted to its
+# blank or single-quoted (blanks inside); taken where the line holds another of libpq's keys (``_libpq_ok``)
+_LIBPQ = re.compile(r"(?<=[\s\"'`])password[ \t]*=[ \t]*(?P<q>')?(?P<v>(?(q)[^'\\\r\n]|[^\s'\"`\\;]){1,200})(?(q)'|(?=[\s\"'`;]|\Z))")
+_LIBPQ_CONTEXT = re.compile(r"(?:^|[\s\"'`])(?:host|hostaddr|port|dbname|user|sslmode|connect_timeout)[ \t]*=")
+# libcurl's user:password option (PHP's curl_setopt($ch, CURLOPT_USERPWD, "ann:..."), pycurl's USERPWD), judged as a URL's
+_USERPWD = re.compile(rf"USERPWD[ \t]*,[ \t]*{_STRING_QUOTE}(?P<u>[^:\"'`\\\r\n]{{0,200}}):(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
 # An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
@@ -168,15 +178,42 @@ def _is_path(v: str) -> bool:
 
 
 def _value_ok(m: re.Match) -> bool:
-    # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
-    # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
-    v = m.group("v")
+    return _literal_ok(m.group("v"))
+
+
+def _literal_ok(v: str) -> bool:
+    """A key's or token's literal: random-looking (``_looks_random``), a letter and a digit in it. Not a path: a key's
+    file (private_key: /etc/ssl/private/site1.key), a working directory (PWD=/var/lib/app2), an endpoint (token = "/oauth/v2/token")."""
     return (not v.startswith("$") and any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v)
             and _looks_random(v))
 
 
+# a name that says password (not a token's or key's), and a value that is a label or message for one (a locale file's
+# `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
+_LABEL = re.compile(r"(?i)passw|\bpasse\b|kennwort|wachtwoord|contrase|senha|salasana|parola|\bhas[lł]o|heslo|sifre|jelsz"
+                    r"|l[oö]senord|adgangskode|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?)\b")
+_CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
+
+
+def _password_ok(v: str) -> bool:
+    """A password's literal, as a URL's is judged (``_tells_nothing``), however plain its words (`correcthorsebattery`,
+    `two words here`): not a path, a label (``_LABEL``), nor an upper-case code unless it looks random (``_literal_ok``)."""
+    if len(v) < 6 or v.startswith("$") or _is_path(v) or _tells_nothing(v) or _LABEL.search(v):
+        return False
+    return _literal_ok(v) if _CODE.fullmatch(v) else True
+
+
 def _named_value_ok(m: re.Match) -> bool:
-    return _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
+    """A quoted literal after a secret's name (``_NAMED``): a password's as ``_password_ok``, a key's or token's (no blank
+    in it) as ``_literal_ok``."""
+    named = _NAMED.search(m.string, max(0, m.start() - 40), m.start())
+    if named is None:
+        return False
+    v = m.group("v")
+    if _PASSWORD_NAME.fullmatch(named.group("n")):
+        return _password_ok(v)
+    return len(v) >= 6 and " " not in v and _literal_ok(v)
 
 
 def _url_ok(m: re.Match) -> bool:
@@ -193,26 +230,38 @@ def _tells_nothing(v: str, user: str = "") -> bool:
     default: ``guest:guest``), two characters or fewer (a test's ``gopher:go``)."""
     if _URL_PLACEHOLDER.search(v):
         return True
-    word = unquote(v).lower()
-    return len(word) <= 2 or word == unquote(user).lower() or bool(_PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word)))
+    word, user = unquote(v).lower(), unquote(user).lower()
+    # anonymous FTP's custom: `anonymous:guest@` (another password there, anonymous:abc@, is still one)
+    return len(word) <= 2 or word == user or (user, word) == ("anonymous", "guest") or bool(_PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word)))
 
 
 def _param_ok(m: re.Match) -> bool:
     """A query's or connection string's password (``_QUERY``, ``_CONN``) where its line holds a URL
     or another connection key (not ``i=0;pwd=cwd;`` in code), and it tells something."""
+    return _CONN_CONTEXT.search(_line_of(m)) is not None and not _tells_nothing(m.group("v"))
+
+
+def _line_of(m: re.Match) -> str:
+    """The line (ended by "\n", "\r\n" or a lone "\r") holding the match."""
     line_start = max(m.string.rfind("\n", 0, m.start()), m.string.rfind("\r", 0, m.start())) + 1
     ends = [e for e in (m.string.find("\n", m.end()), m.string.find("\r", m.end())) if e >= 0]
-    line = m.string[line_start:min(ends, default=len(m.string))]
-    return _CONN_CONTEXT.search(line) is not None and not _tells_nothing(m.group("v"))
+    return m.string[line_start:min(ends, default=len(m.string))]
 
 
 _WIDE_PLACEHOLDER = re.compile(r"\$\{|\{\{|%\(\w+\)|\{[A-Za-z_]{3,}\}|<[A-Za-z_ -]{3,}>")  # ${X}, {{ x }}, %(x)s, {password}, <your key>
 
 
+# an assertion's arguments are values, the first the one expected (assertEquals("password", "Password1"): no name)
+_ASSERTION = re.compile(r"(?i)(?:assert|expect)\w*[ \t]*\Z")
+
+
 def _wide_ok(m: re.Match) -> bool:
     """A literal of any characters (``_PAIR``): one of ``_QCHARS`` as ``_value_ok`` judges it; another with
-    upper and lower case and a digit, no placeholder (``$X`` starting it, ``${X}``, ``{{ x }}``, ``{password}``) nor blank at its ends."""
+    upper and lower case and a digit, no placeholder (``$X`` starting it, ``${X}``, ``{{ x }}``, ``{password}``) nor blank at its ends.
+    Not an assertion's (``_ASSERTION``)."""
     v = m.group("v")
+    if _ASSERTION.search(m.string, max(0, m.start() - 40), m.start()):
+        return False
     if re.fullmatch(f"{_QCHARS}+", v):
         return _value_ok(m)
     # a salt's blanks are few (one of its ~90 characters); a message's words are not (`"Password (min 8)"`)
@@ -241,8 +290,26 @@ def _auth_ok(m: re.Match) -> bool:
 
 
 def _xml_ok(m: re.Match) -> bool:
-    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``)."""
-    return not _URL_PLACEHOLDER.search(m.group("v")) and _value_ok(m)
+    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``); Maven's
+    master-encrypted password (``{base64}``) is one: settings-security.xml's master, often beside it, decrypts it."""
+    v = m.group("v")
+    if _MAVEN_ENCRYPTED.fullmatch(v):
+        return _literal_ok(v[1:-1])
+    return not _URL_PLACEHOLDER.search(v) and _value_ok(m)
+
+
+_MAVEN_ENCRYPTED = re.compile(r"\{[A-Za-z0-9+/]{8,}={0,2}\}")
+
+
+def _block_ok(m: re.Match) -> bool:
+    """A YAML block's lines (``_YAML_BLOCK``), joined, as ``_literal_ok`` judges a value."""
+    v = re.sub(r"\s+", "", m.group("v"))
+    return len(v) >= 6 and _literal_ok(v)
+
+
+def _libpq_ok(m: re.Match) -> bool:
+    """libpq's password (``_LIBPQ``) where its line holds another of libpq's keys, and it tells something."""
+    return _LIBPQ_CONTEXT.search(_line_of(m)) is not None and not _tells_nothing(m.group("v"))
 
 
 _MAIL_SCHEME = re.compile(r"(?i)(?<![\w+.-])(?:smtps?|imaps?|pop3?s?|submission)\Z")
@@ -336,7 +403,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd) = words
     n = len(codes)
     flags = 0
     names = []
@@ -351,7 +418,7 @@ def _candidates(codes, pairs, words):
         if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
             if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2)):
                 names.append(j)
-        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2):
+        elif t == 2 and _at(codes, j - 1, pwd, True) and (_assigned(codes, j + 2) or _at(codes, j - 5, userpwd, False)):
             names.append(j)
         elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3):
             names.append(j)
@@ -418,7 +485,7 @@ def _pairs() -> np.ndarray:
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _lines), likewise
 
@@ -452,6 +519,22 @@ def _lines(text: str) -> list:
         else:
             spans.append((start, end))
     _LAST_LINES[0] = (text, spans)
+    return spans
+
+
+def _block_lines(text: str) -> list:
+    """``_lines``, each span run on over the lines after it that start with a blank (a YAML block scalar's, 100 at most)."""
+    spans = []
+    for start, end in _lines(text):
+        for _ in range(100):
+            if end + 1 >= len(text) or text[end + 1] not in " \t\r\n":
+                break
+            nxt = text.find("\n", end + 1)
+            end = len(text) if nxt < 0 else nxt
+        if spans and start <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
     return spans
 
 
@@ -499,11 +582,11 @@ PATTERNS = {
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
                  (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_lines, _AUTH, _auth_ok), (_curl_lines, _CURL_USER, _curl_ok), (_mysql_lines, _MYSQL_P, _mysql_ok)],
+                 (_lines, _AUTH, _auth_ok), (_lines, _USERPWD, _auth_ok), (_lines, _LIBPQ, _libpq_ok), (_curl_lines, _CURL_USER, _curl_ok), (_mysql_lines, _MYSQL_P, _mysql_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
-    (_lines, _YAML_BLOCK, _value_ok)]}
+    (_block_lines, _YAML_BLOCK, _block_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 
