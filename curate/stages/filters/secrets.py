@@ -124,7 +124,7 @@ _CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?
 _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
 # libpq's key/value string (`host=db user=app password=... dbname=app`): keys between blanks, a value unquoted to its
 # blank or single-quoted (blanks inside); taken where the line holds another of libpq's keys (``_libpq_ok``)
-_LIBPQ = re.compile(r"(?<=[\s\"'`])password[ \t]*=[ \t]*(?P<q>')?(?P<v>(?(q)[^'\\\r\n]|[^\s'\"`\\;]){1,200})(?(q)'|(?=[\s\"'`;]|\Z))")
+_LIBPQ = re.compile(r"password(?<=[\s\"'`]password)[ \t]*=[ \t]*(?P<q>')?(?P<v>(?(q)[^'\\\r\n]|[^\s'\"`\\;]){1,200})(?(q)'|(?=[\s\"'`;]|\Z))")
 _LIBPQ_CONTEXT = re.compile(r"(?:^|[\s\"'`])(?:host|hostaddr|port|dbname|user|sslmode|connect_timeout)[ \t]*=")
 # libcurl's user:password option (PHP's curl_setopt($ch, CURLOPT_USERPWD, "ann:..."), pycurl's USERPWD), judged as a URL's
 _USERPWD = re.compile(rf"USERPWD[ \t]*,[ \t]*{_STRING_QUOTE}(?P<u>[^:\"'`\\\r\n]{{0,200}}):(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
@@ -334,7 +334,9 @@ def _token_ok(m: re.Match) -> bool:
 # patterns only on the lines where a secret's name is followed by an operator. A case-insensitive
 # search for the names, a regex scan for the operators of every string and fifteen substring
 # tests for the prefixes took 3/4 of the code filter's time (39 MB/s, the code rules alone 147).
-_HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL = 1, 2, 4, 8
+# Which forms can match, told by the names the scan found: a form is searched only on a text holding its own
+# (a password's name for the query, connection and libpq keys; a URL's user-info; auth's pair; USERPWD; curl; mysql)
+_HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 
 
 @numba.njit
@@ -418,8 +420,13 @@ def _candidates(codes, pairs, words):
         if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
             if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2)):
                 names.append(j)
-        elif t == 2 and _at(codes, j - 1, pwd, True) and (_assigned(codes, j + 2) or _at(codes, j - 5, userpwd, False)):
+                flags |= _HAS_PASS
+        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2):
             names.append(j)
+            flags |= _HAS_PASS
+        elif t == 2 and _at(codes, j - 5, userpwd, False):  # USERPWD, then its "," (``_USERPWD``)
+            names.append(j)
+            flags |= _HAS_USERPWD
         elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3):
             names.append(j)
         elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1) or (  # key, key_?base
@@ -441,12 +448,15 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_PEM
         elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1):  # pass (the regex checks what stands before)
             names.append(j)
+            flags |= _HAS_PASS
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
             names.append(j)
+            flags |= _HAS_URL
         elif (t == 19 and _at(codes, j - 5, auth, False)) or (  # HTTP basic auth's pair: auth=(, auth = (, BasicAuth(
                 t == 20 and j >= 3 and codes[j - 2] == 61 and codes[j - 3] == 32 and _at(codes, j - 7, auth, False)) or (
                 t == 21 and _at(codes, j - 9, basic_auth, False)):
             names.append(j)
+            flags |= _HAS_AUTH
         elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2):  # wp-config's AUTH_SALT', ...
             names.append(j)
         elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
@@ -553,13 +563,10 @@ def _word_lines(text: str, word: str) -> list:
     return spans
 
 
-def _curl_lines(text: str) -> list:
-    """``_lines`` where the scan found "curl " (a literal test first: the regex over every text's lines cost)."""
-    return _lines(text) if candidates(text)[0] & _HAS_CURL else []
-
-
-def _mysql_lines(text: str) -> list:
-    return _lines(text) if candidates(text)[0] & _HAS_MYSQL else []
+def _lines_with(flag: int):
+    """``_lines``, where the scan found the names of ``flag``'s form (none else: each form's regex over every text's
+    candidate lines cost, "curl " searched for on all of them)."""
+    return lambda text: _lines(text) if candidates(text)[0] & flag else []
 
 
 def _env_lines(text: str) -> list:
@@ -579,10 +586,11 @@ def _has_set(text: str) -> bool:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
-                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
-                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_lines, _AUTH, _auth_ok), (_lines, _USERPWD, _auth_ok), (_lines, _LIBPQ, _libpq_ok), (_curl_lines, _CURL_USER, _curl_ok), (_mysql_lines, _MYSQL_P, _mysql_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
+                 (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
+                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
+                 (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
+                 (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
