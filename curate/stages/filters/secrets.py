@@ -335,8 +335,10 @@ def _token_ok(m: re.Match) -> bool:
 # search for the names, a regex scan for the operators of every string and fifteen substring
 # tests for the prefixes took 3/4 of the code filter's time (39 MB/s, the code rules alone 147).
 # Which forms can match, told by the names the scan found: a form is searched only on a text holding its own
-# (a password's name for the query, connection and libpq keys; a URL's user-info; auth's pair; USERPWD; curl; mysql)
+# (a password's name for the query, connection and libpq keys; a URL's user-info; auth's pair; USERPWD; curl; mysql;
+# a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
+_HAS_SETTER, _HAS_ARGUMENT = 256, 512
 
 
 @numba.njit
@@ -363,7 +365,7 @@ def _at(codes, j, word, fold):
 
 
 @numba.njit
-def _assigned(codes, e):
+def _assigned(codes, e, found):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
     patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
     unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
@@ -378,7 +380,13 @@ def _assigned(codes, e):
     c = codes[e]
     if (c == 63 or c == 43) and e + 1 < n and codes[e + 1] == 61:  # Make's ?= and +=
         return True
-    return c == 58 or c == 61 or c == 62 or c == 10 or c == 13 or (c == 44 if quoted else c == 40)
+    if quoted and c == 44:
+        found[0] |= _HAS_ARGUMENT
+        return True
+    if not quoted and c == 40:
+        found[0] |= _HAS_SETTER
+        return True
+    return c == 58 or c == 61 or c == 62 or c == 10 or c == 13
 
 
 @numba.njit
@@ -408,6 +416,7 @@ def _candidates(codes, pairs, words):
      sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd) = words
     n = len(codes)
     flags = 0
+    found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
     names = []
     prev = 0
     for j in range(n):
@@ -418,21 +427,21 @@ def _candidates(codes, pairs, words):
         if t == 0:
             continue
         if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
-            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2)):
+            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4, found)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
                 names.append(j)
                 flags |= _HAS_PASS
-        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2):
+        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2, found):
             names.append(j)
             flags |= _HAS_PASS
         elif t == 2 and _at(codes, j - 5, userpwd, False):  # USERPWD, then its "," (``_USERPWD``)
             names.append(j)
             flags |= _HAS_USERPWD
-        elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3):
+        elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3, found):
             names.append(j)
-        elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1) or (  # key, key_?base
-                _at(codes, j + 1, base, True) and _assigned(codes, j + 5)) or (_at(codes, j + 2, base, True) and codes[j + 1] == 95 and _assigned(codes, j + 6))):
+        elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1, found) or (  # key, key_?base
+                _at(codes, j + 1, base, True) and _assigned(codes, j + 5, found)) or (_at(codes, j + 2, base, True) and codes[j + 1] == 95 and _assigned(codes, j + 6, found))):
             names.append(j)
-        elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3):
+        elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3, found):
             names.append(j)
         elif t == 6 and (_at(codes, j - 1, akia, False) or _at(codes, j - 1, asia, False) or _at(codes, j - 1, aiza, False)):
             flags |= _HAS_TOKEN
@@ -446,7 +455,7 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_TOKEN
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
-        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1):  # pass (the regex checks what stands before)
+        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1, found):  # pass (the regex checks what stands before)
             names.append(j)
             flags |= _HAS_PASS
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
@@ -457,7 +466,7 @@ def _candidates(codes, pairs, words):
                 t == 21 and _at(codes, j - 9, basic_auth, False)):
             names.append(j)
             flags |= _HAS_AUTH
-        elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2):  # wp-config's AUTH_SALT', ...
+        elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2, found):  # wp-config's AUTH_SALT', ...
             names.append(j)
         elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
             names.append(j)
@@ -469,7 +478,7 @@ def _candidates(codes, pairs, words):
             if k < n and (codes[k] == 32 or codes[k] == 9):
                 names.append(j)
                 flags |= _HAS_MYSQL
-    return flags, names
+    return flags | found[0], names
 
 
 def _pairs() -> np.ndarray:
@@ -588,7 +597,7 @@ PATTERNS = {
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
-                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
+                 (_lines_with(_HAS_SETTER), _CALL, _value_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
                  (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
                  (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok)],
 }
