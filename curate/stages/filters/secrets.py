@@ -506,7 +506,7 @@ _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
-_LAST_LINES = [(None, None)]  # (text, its _lines), likewise
+_LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
 
 def candidates(text: str) -> tuple:
@@ -519,13 +519,28 @@ def candidates(text: str) -> tuple:
 
 def _lines(text: str) -> list:
     """[start, end) spans of the lines holding a name followed by an operator, each with the
-    line after it (the operator may start it), merged where they meet; computed once for the
-    patterns that ask (nine: each made them again)."""
+    line after it (the operator may start it), merged where they meet."""
+    return _where(text)[0]
+
+
+def _lines_with(flag: int):
+    """``_lines``, where the scan found the names of ``flag``'s form (none else: each form's regex over every text's
+    candidate lines cost, "curl " searched for on all of them)."""
+    def lines(text: str) -> list:
+        spans, flags = _where(text)
+        return spans if flags & flag else []
+    return lines
+
+
+def _where(text: str) -> tuple:
+    """(``_lines``, the scan's flags), computed once for the patterns that ask (thirteen: each made them again, and
+    asking the scan's cache and the lines' cost 5% of the code filter)."""
     last = _LAST_LINES[0]  # one read, as candidates'
     if last[0] is text:
         return last[1]
+    flags, names = candidates(text)
     spans, line_end = [], -1
-    for j in candidates(text)[1]:
+    for j in names:
         if j < line_end:  # on the last one's line: each line looked at once (a 1 MB line of `pass=1 `: 3.4 s)
             continue
         start = text.rfind("\n", 0, j) + 1
@@ -537,8 +552,8 @@ def _lines(text: str) -> list:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
             spans.append((start, end))
-    _LAST_LINES[0] = (text, spans)
-    return spans
+    _LAST_LINES[0] = (text, (spans, flags))
+    return spans, flags
 
 
 def _block_lines(text: str) -> list:
@@ -572,10 +587,6 @@ def _word_lines(text: str, word: str) -> list:
     return spans
 
 
-def _lines_with(flag: int):
-    """``_lines``, where the scan found the names of ``flag``'s form (none else: each form's regex over every text's
-    candidate lines cost, "curl " searched for on all of them)."""
-    return lambda text: _lines(text) if candidates(text)[0] & flag else []
 
 
 def _env_lines(text: str) -> list:
