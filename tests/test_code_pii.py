@@ -952,7 +952,7 @@ def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces
     v = [_fake(ALNUM, 8, 600 + i) + "4k" for i in range(8)]
     libpq = [f"host=db user=app password={v[0]} dbname=app", f"host=db port=5432 dbname=app user=app password='{v[1][:4]} {v[1][4:]}'"]
     py = ("".join(f'DSN_{i} = "{c}"\n' for i, c in enumerate(libpq)) + f'c.setopt(pycurl.USERPWD, "ann:{v[2]}")\n'
-          'password = "correcthorsebattery"\nDB_PASSWORD = "two words here"\n' + PY_CODE)
+          'password = "correcthorsebattery"\nDB_PASSWORD = "two words here"\nADMIN_PASSWORD = "Password123"\n' + PY_CODE)
     php = f'<?php\n$ch = curl_init();\ncurl_setopt($ch, CURLOPT_USERPWD, "ann:{v[3]}");\n' + "$x = 1;\n" * 4
     yml = f"db:\n  password: |\n    {v[4]}\n    {v[5]}\n    {v[6]}\n  name: app\n"
     enc = "{" + base64.b64encode(random.Random(601).randbytes(24)).decode() + "}"
@@ -963,7 +963,8 @@ def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces
     for c in libpq:  # the ground truth: libpq's values as a shell word splitter reads them (quotes, blanks); quotes kept
         value = dict(w.split("=", 1) for w in shlex.split(c))["password"]
         want_py = want_py.replace(c, c.replace(value, "<KEY>"))
-    want_py = want_py.replace(v[2], "<KEY>").replace("correcthorsebattery", "<KEY>").replace("two words here", "<KEY>")
+    want_py = want_py.replace(v[2], "<KEY>").replace("correcthorsebattery", "<KEY>").replace("two words here", "<KEY>").replace(
+        "Password123", "<KEY>")
     assert kept == {"db.py": want_py, "fetch.php": php.replace(v[3], "<KEY>"),
                     "db.yml": f"db:\n  password: |\n    <KEY>\n  name: app\n", "settings.xml": xml.replace(enc, "<KEY>")}
 
@@ -974,12 +975,13 @@ def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets(tmp_pa
     value a test expects, and its fixture no credential), anonymous FTP's `anonymous:guest` (any
     password is taken, "guest" by custom), message codes and labels under a password's name
     (`PASSWORD_TOO_SHORT = "E1042"`, `INVALID_PASSWORD = "E10421"`, `password: "Mot de passe"`,
-    `password: "Enter your password"`, `password = "Passwort"`)."""
+    `password: "Enter your password"`, `password = "Passwort"`, `"At least 8 characters"`)."""
     java = ('class LoginTest {\n  void t() {\n    assertEquals("password", "Password1");\n'
             '    Assert.assertEquals("api_token", "Xk9mP2qL7");\n    expect("password", "Password2");\n  }\n}\n')
     py = ('URL = "ftp://anonymous:guest@ftp.example.test/pub"\nPASSWORD_TOO_SHORT = "E1042"\nINVALID_PASSWORD = "E10421"\n'
           'ERR_PASSWORD = "PW_TOO_SHORT_1"\npassword = "Passwort"\npwd_label = "Enter your password"\n' + PY_CODE)
-    yml = 'fr:\n  password: "Mot de passe"\n  new_password: "Nouveau mot de passe"\nen:\n  password: "Enter your password:"\n'
+    yml = ('fr:\n  password: "Mot de passe"\n  new_password: "Nouveau mot de passe"\nen:\n  password: "Enter your password:"\n'
+           '  confirm_password: "At least 8 characters"\n  old_password: "Too short."\n')
     files = {"src/test/LoginTest.java": java, "app/codes.py": py, "config/locales.yml": yml}
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"LoginTest.java": java, "codes.py": py, "locales.yml": yml}

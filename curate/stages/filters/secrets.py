@@ -192,16 +192,20 @@ def _literal_ok(v: str) -> bool:
 # `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
 _PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
 _LABEL = re.compile(r"(?i)passw|\bpasse\b|kennwort|wachtwoord|contrase|senha|salasana|parola|\bhas[lł]o|heslo|sifre|jelsz"
-                    r"|l[oö]senord|adgangskode|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?)\b")
+                    r"|l[oö]senord|adgangskode|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
+                    r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length)\b")
 _CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
 
 
 def _password_ok(v: str) -> bool:
-    """A password's literal, as a URL's is judged (``_tells_nothing``), however plain its words (`correcthorsebattery`,
-    `two words here`): not a path, a label (``_LABEL``), nor an upper-case code unless it looks random (``_literal_ok``)."""
-    if len(v) < 6 or v.startswith("$") or _is_path(v) or _tells_nothing(v) or _LABEL.search(v):
+    """A password's literal: one a key's would be (``_literal_ok``: `MyPassword123`, as before), else judged as a URL's
+    (``_tells_nothing``) however plain its words (`correcthorsebattery`, `two words here`), but not a label or message
+    (``_LABEL``; one with blanks ending in "." or "!"), nor an upper-case code (``_CODE``: E10421), nor a path."""
+    if len(v) < 6 or v.startswith("$") or _is_path(v):
         return False
-    return _literal_ok(v) if _CODE.fullmatch(v) else True
+    if " " not in v and _literal_ok(v):
+        return True
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!")
 
 
 def _named_value_ok(m: re.Match) -> bool:
