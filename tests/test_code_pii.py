@@ -216,14 +216,14 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
         ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
          "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_",
          "SMTP_PASS", "pass", "bypass", "url=mysql://root", "git clone https://ann",
-         "npm_", "pypi-", "_authToken"],
+         "npm_", "pypi-", "_authToken", "CURLOPT_USERPWD", "host=db user=app password", "s.auth=(\"ann\""],
         ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
-        ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n="],
+        ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n=", ","],
         ["", " ", "\t"],
         ["'", '"', "", "'", '"'],
         [GITHUB, AWS, PASSWORD, "x9Y8z7W6", "Tr0ub4dor&3", "/etc/x1", "i18n_key1", "${T1}", "abc", "ı1İ2Xa",
          "glpat-" + _fake(ALNUM, 20, 6), "xoxb-" + _fake(ALNUM, 24, 7), "sk_live_" + _fake(ALNUM, 24, 8),
-         "npm_" + _fake(ALNUM, 36, 9), "pypi-" + _fake(ALNUM, 60, 10)],
+         "npm_" + _fake(ALNUM, 36, 9), "pypi-" + _fake(ALNUM, 60, 10), "ann:Tr0ub4dor&3", "two words here"],
         ["'", '"', "", ";", " ,"],
         ["", "", " # x", PEM, "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(PEM_LINES) +
          "\n-----END OPENSSH PRIVATE KEY-----", "PRIVATE KEY"],
@@ -938,3 +938,50 @@ def test_a_password_given_to_curl_or_mysql_on_a_command_line_is_redacted(tmp_pat
     for x in v[:4]:
         want_sh = want_sh.replace(x, "<KEY>")
     assert kept == {"deploy.sh": want_sh, "run.py": py.replace(v[4], "<KEY>")}
+
+
+def test_libpq_curl_userpwd_yaml_blocks_plain_words_passphrases_and_maven_braces_keep_no_secret(tmp_path):
+    """Leaks of the forms before: libpq's key/value string (`"host=db user=app password=..."`: blanks
+    between its keys, not ";"), PHP's `curl_setopt($ch, CURLOPT_USERPWD, "ann:...")` and pycurl's
+    `USERPWD` (a user:password pair after no name's operator), a YAML block scalar's lines past its
+    first, a password of plain words (`password = "correcthorsebattery"`: no digit, one case) or with
+    blanks (`"two words here"`), and Maven's master-encrypted `<password>{...}</password>` (the braces
+    read as a placeholder; it decrypts with settings-security.xml's master, often beside it: a secret)."""
+    import shlex
+
+    v = [_fake(ALNUM, 8, 600 + i) + "4k" for i in range(8)]
+    libpq = [f"host=db user=app password={v[0]} dbname=app", f"host=db port=5432 dbname=app user=app password='{v[1][:4]} {v[1][4:]}'"]
+    py = ("".join(f'DSN_{i} = "{c}"\n' for i, c in enumerate(libpq)) + f'c.setopt(pycurl.USERPWD, "ann:{v[2]}")\n'
+          'password = "correcthorsebattery"\nDB_PASSWORD = "two words here"\nADMIN_PASSWORD = "Password123"\n' + PY_CODE)
+    php = f'<?php\n$ch = curl_init();\ncurl_setopt($ch, CURLOPT_USERPWD, "ann:{v[3]}");\n' + "$x = 1;\n" * 4
+    yml = f"db:\n  password: |\n    {v[4]}\n    {v[5]}\n    {v[6]}\n  name: app\n"
+    enc = "{" + base64.b64encode(random.Random(601).randbytes(24)).decode() + "}"
+    xml = f"<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <password>{enc}</password>\n    </server>\n  </servers>\n</settings>\n"
+    files = {"app/db.py": py, "web/fetch.php": php, "conf/db.yml": yml, "conf/settings.xml": xml}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want_py = py
+    for c in libpq:  # the ground truth: libpq's values as a shell word splitter reads them (quotes, blanks); quotes kept
+        value = dict(w.split("=", 1) for w in shlex.split(c))["password"]
+        want_py = want_py.replace(c, c.replace(value, "<KEY>"))
+    want_py = want_py.replace(v[2], "<KEY>").replace("correcthorsebattery", "<KEY>").replace("two words here", "<KEY>").replace(
+        "Password123", "<KEY>")
+    assert kept == {"db.py": want_py, "fetch.php": php.replace(v[3], "<KEY>"),
+                    "db.yml": f"db:\n  password: |\n    <KEY>\n  name: app\n", "settings.xml": xml.replace(enc, "<KEY>")}
+
+
+def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets(tmp_path):
+    """Kept, as before the password rule took plain words and blanks: an assertion's expected value
+    beside a literal (`assertEquals("password", "Password1")`: "password" is no name there but the
+    value a test expects, and its fixture no credential), anonymous FTP's `anonymous:guest` (any
+    password is taken, "guest" by custom), message codes and labels under a password's name
+    (`PASSWORD_TOO_SHORT = "E1042"`, `INVALID_PASSWORD = "E10421"`, `password: "Mot de passe"`,
+    `password: "Enter your password"`, `password = "Passwort"`, `"At least 8 characters"`)."""
+    java = ('class LoginTest {\n  void t() {\n    assertEquals("password", "Password1");\n'
+            '    Assert.assertEquals("api_token", "Xk9mP2qL7");\n    expect("password", "Password2");\n  }\n}\n')
+    py = ('URL = "ftp://anonymous:guest@ftp.example.test/pub"\nPASSWORD_TOO_SHORT = "E1042"\nINVALID_PASSWORD = "E10421"\n'
+          'ERR_PASSWORD = "PW_TOO_SHORT_1"\npassword = "Passwort"\npwd_label = "Enter your password"\n' + PY_CODE)
+    yml = ('fr:\n  password: "Mot de passe"\n  new_password: "Nouveau mot de passe"\nen:\n  password: "Enter your password:"\n'
+           '  confirm_password: "At least 8 characters"\n  old_password: "Too short."\n')
+    files = {"src/test/LoginTest.java": java, "app/codes.py": py, "config/locales.yml": yml}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"LoginTest.java": java, "codes.py": py, "locales.yml": yml}

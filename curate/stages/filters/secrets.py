@@ -67,7 +67,8 @@ _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q),
 # Python's triple quotes and a JavaScript template literal or Go raw string (a `${` in one stops the value)
 _STRING_QUOTE, _QCHARS = r"(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
 _OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
-_QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+# a password's may hold single blanks (`password = "two words here"`); a key's or token's not (``_named_value_ok``)
+_QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
 _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
@@ -76,7 +77,7 @@ _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([
 # wp-config's other keys and salts (LOGGED_IN_KEY, NONCE_KEY, AUTH_SALT, ...) by their names
 _PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*(?:{_NAME}|(?:logged_in|nonce)_key|(?:auth|logged_in|nonce)_salt)[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
-_NAMED = re.compile(rf"(?i){_NAME}[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
+_NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
@@ -86,8 +87,11 @@ _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?
                        rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?i:{_NAME})={_VALUE}(?=[ \t]|{_EOL})")
-# a YAML block scalar (`password: |`, `token: >-`): its next line, a value alone
-_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n[ \t]+{_VALUE}[ \t]*{_EOL}")
+# a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
+# whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
+_VCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n(?P<i>[ \t]+)"
+                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i){_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
 _ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
@@ -118,6 +122,12 @@ _PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db|app|api|access|auth|pe
 _QUERY = re.compile(r"(?i)[?&](?:[\w.-]*[_.-])?(?:pass(?:word|wd)?|pwd)=(?P<v>[^&#\s\"'`<>\\]{1,200})")
 _CONN = re.compile(r"(?i)(?<=[;\"'])[ \t]*(?:password|passwd|pwd)[ \t]*=[ \t]*(?P<v>[^;\"'`<>\\\r\n]{0,199}[^;\"'`<>\\\s])")
 _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|name)?|uid|server|data[ \t]source|host|database|initial[ \t]catalog|driver|dsn)[ \t]*=")
+# libpq's key/value string (`host=db user=app password=... dbname=app`): keys between blanks, a value unquoted to its
+# blank or single-quoted (blanks inside); taken where the line holds another of libpq's keys (``_libpq_ok``)
+_LIBPQ = re.compile(r"password(?<=[\s\"'`]password)[ \t]*=[ \t]*(?P<q>')?(?P<v>(?(q)[^'\\\r\n]|[^\s'\"`\\;]){1,200})(?(q)'|(?=[\s\"'`;]|\Z))")
+_LIBPQ_CONTEXT = re.compile(r"(?:^|[\s\"'`])(?:host|hostaddr|port|dbname|user|sslmode|connect_timeout)[ \t]*=")
+# libcurl's user:password option (PHP's curl_setopt($ch, CURLOPT_USERPWD, "ann:..."), pycurl's USERPWD), judged as a URL's
+_USERPWD = re.compile(rf"USERPWD[ \t]*,[ \t]*{_STRING_QUOTE}(?P<u>[^:\"'`\\\r\n]{{0,200}}):(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
 # An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
@@ -168,15 +178,46 @@ def _is_path(v: str) -> bool:
 
 
 def _value_ok(m: re.Match) -> bool:
-    # Not a path: a key's file (private_key: /etc/ssl/private/site1.key), a working directory
-    # (PWD=/var/lib/app2, pwd = './build/v1'), an endpoint (token = "/oauth/v2/token").
-    v = m.group("v")
+    return _literal_ok(m.group("v"))
+
+
+def _literal_ok(v: str) -> bool:
+    """A key's or token's literal: random-looking (``_looks_random``), a letter and a digit in it. Not a path: a key's
+    file (private_key: /etc/ssl/private/site1.key), a working directory (PWD=/var/lib/app2), an endpoint (token = "/oauth/v2/token")."""
     return (not v.startswith("$") and any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not _is_path(v)
             and _looks_random(v))
 
 
+# a name that says password (not a token's or key's), and a value that is a label or message for one (a locale file's
+# `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
+_LABEL = re.compile(r"(?i)passw|\bpasse\b|kennwort|wachtwoord|contrase|senha|salasana|parola|\bhas[lł]o|heslo|sifre|jelsz"
+                    r"|l[oö]senord|adgangskode|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
+                    r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length)\b")
+_CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
+
+
+def _password_ok(v: str) -> bool:
+    """A password's literal: one a key's would be (``_literal_ok``: `MyPassword123`, as before), else judged as a URL's
+    (``_tells_nothing``) however plain its words (`correcthorsebattery`, `two words here`), but not a label or message
+    (``_LABEL``; one with blanks ending in "." or "!"), nor an upper-case code (``_CODE``: E10421), nor a path."""
+    if len(v) < 6 or v.startswith("$") or _is_path(v):
+        return False
+    if " " not in v and _literal_ok(v):
+        return True
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!")
+
+
 def _named_value_ok(m: re.Match) -> bool:
-    return _value_ok(m) and _NAMED.search(m.string, max(0, m.start() - 40), m.start()) is not None
+    """A quoted literal after a secret's name (``_NAMED``): a password's as ``_password_ok``, a key's or token's (no blank
+    in it) as ``_literal_ok``."""
+    named = _NAMED.search(m.string, max(0, m.start() - 40), m.start())
+    if named is None:
+        return False
+    v = m.group("v")
+    if _PASSWORD_NAME.fullmatch(named.group("n")):
+        return _password_ok(v)
+    return len(v) >= 6 and " " not in v and _literal_ok(v)
 
 
 def _url_ok(m: re.Match) -> bool:
@@ -193,26 +234,38 @@ def _tells_nothing(v: str, user: str = "") -> bool:
     default: ``guest:guest``), two characters or fewer (a test's ``gopher:go``)."""
     if _URL_PLACEHOLDER.search(v):
         return True
-    word = unquote(v).lower()
-    return len(word) <= 2 or word == unquote(user).lower() or bool(_PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word)))
+    word, user = unquote(v).lower(), unquote(user).lower()
+    # anonymous FTP's custom: `anonymous:guest@` (another password there, anonymous:abc@, is still one)
+    return len(word) <= 2 or word == user or (user, word) == ("anonymous", "guest") or bool(_PASSWORD_WORD.fullmatch(re.sub(r"[\s_./-]", "", word)))
 
 
 def _param_ok(m: re.Match) -> bool:
     """A query's or connection string's password (``_QUERY``, ``_CONN``) where its line holds a URL
     or another connection key (not ``i=0;pwd=cwd;`` in code), and it tells something."""
+    return _CONN_CONTEXT.search(_line_of(m)) is not None and not _tells_nothing(m.group("v"))
+
+
+def _line_of(m: re.Match) -> str:
+    """The line (ended by "\n", "\r\n" or a lone "\r") holding the match."""
     line_start = max(m.string.rfind("\n", 0, m.start()), m.string.rfind("\r", 0, m.start())) + 1
     ends = [e for e in (m.string.find("\n", m.end()), m.string.find("\r", m.end())) if e >= 0]
-    line = m.string[line_start:min(ends, default=len(m.string))]
-    return _CONN_CONTEXT.search(line) is not None and not _tells_nothing(m.group("v"))
+    return m.string[line_start:min(ends, default=len(m.string))]
 
 
 _WIDE_PLACEHOLDER = re.compile(r"\$\{|\{\{|%\(\w+\)|\{[A-Za-z_]{3,}\}|<[A-Za-z_ -]{3,}>")  # ${X}, {{ x }}, %(x)s, {password}, <your key>
 
 
+# an assertion's arguments are values, the first the one expected (assertEquals("password", "Password1"): no name)
+_ASSERTION = re.compile(r"(?i)(?:assert|expect)\w*[ \t]*\Z")
+
+
 def _wide_ok(m: re.Match) -> bool:
     """A literal of any characters (``_PAIR``): one of ``_QCHARS`` as ``_value_ok`` judges it; another with
-    upper and lower case and a digit, no placeholder (``$X`` starting it, ``${X}``, ``{{ x }}``, ``{password}``) nor blank at its ends."""
+    upper and lower case and a digit, no placeholder (``$X`` starting it, ``${X}``, ``{{ x }}``, ``{password}``) nor blank at its ends.
+    Not an assertion's (``_ASSERTION``)."""
     v = m.group("v")
+    if _ASSERTION.search(m.string, max(0, m.start() - 40), m.start()):
+        return False
     if re.fullmatch(f"{_QCHARS}+", v):
         return _value_ok(m)
     # a salt's blanks are few (one of its ~90 characters); a message's words are not (`"Password (min 8)"`)
@@ -241,8 +294,26 @@ def _auth_ok(m: re.Match) -> bool:
 
 
 def _xml_ok(m: re.Match) -> bool:
-    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``)."""
-    return not _URL_PLACEHOLDER.search(m.group("v")) and _value_ok(m)
+    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``); Maven's
+    master-encrypted password (``{base64}``) is one: settings-security.xml's master, often beside it, decrypts it."""
+    v = m.group("v")
+    if _MAVEN_ENCRYPTED.fullmatch(v):
+        return _literal_ok(v[1:-1])
+    return not _URL_PLACEHOLDER.search(v) and _value_ok(m)
+
+
+_MAVEN_ENCRYPTED = re.compile(r"\{[A-Za-z0-9+/]{8,}={0,2}\}")
+
+
+def _block_ok(m: re.Match) -> bool:
+    """A YAML block's lines (``_YAML_BLOCK``), joined, as ``_literal_ok`` judges a value."""
+    v = re.sub(r"\s+", "", m.group("v"))
+    return len(v) >= 6 and _literal_ok(v)
+
+
+def _libpq_ok(m: re.Match) -> bool:
+    """libpq's password (``_LIBPQ``) where its line holds another of libpq's keys, and it tells something."""
+    return _LIBPQ_CONTEXT.search(_line_of(m)) is not None and not _tells_nothing(m.group("v"))
 
 
 _MAIL_SCHEME = re.compile(r"(?i)(?<![\w+.-])(?:smtps?|imaps?|pop3?s?|submission)\Z")
@@ -267,7 +338,11 @@ def _token_ok(m: re.Match) -> bool:
 # patterns only on the lines where a secret's name is followed by an operator. A case-insensitive
 # search for the names, a regex scan for the operators of every string and fifteen substring
 # tests for the prefixes took 3/4 of the code filter's time (39 MB/s, the code rules alone 147).
-_HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL = 1, 2, 4, 8
+# Which forms can match, told by the names the scan found: a form is searched only on a text holding its own
+# (a password's name for the query, connection and libpq keys; a URL's user-info; auth's pair; USERPWD; curl; mysql;
+# a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
+_HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
+_HAS_SETTER, _HAS_ARGUMENT = 256, 512
 
 
 @numba.njit
@@ -294,7 +369,7 @@ def _at(codes, j, word, fold):
 
 
 @numba.njit
-def _assigned(codes, e):
+def _assigned(codes, e, found):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
     patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
     unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
@@ -309,7 +384,13 @@ def _assigned(codes, e):
     c = codes[e]
     if (c == 63 or c == 43) and e + 1 < n and codes[e + 1] == 61:  # Make's ?= and +=
         return True
-    return c == 58 or c == 61 or c == 62 or c == 10 or c == 13 or (c == 44 if quoted else c == 40)
+    if quoted and c == 44:
+        found[0] |= _HAS_ARGUMENT
+        return True
+    if not quoted and c == 40:
+        found[0] |= _HAS_SETTER
+        return True
+    return c == 58 or c == 61 or c == 62 or c == 10 or c == 13
 
 
 @numba.njit
@@ -336,9 +417,10 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd) = words
     n = len(codes)
     flags = 0
+    found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
     names = []
     prev = 0
     for j in range(n):
@@ -349,16 +431,21 @@ def _candidates(codes, pairs, words):
         if t == 0:
             continue
         if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
-            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2)):
+            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4, found)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
                 names.append(j)
-        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2):
+                flags |= _HAS_PASS
+        elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2, found):
             names.append(j)
-        elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3):
+            flags |= _HAS_PASS
+        elif t == 2 and _at(codes, j - 5, userpwd, False):  # USERPWD, then its "," (``_USERPWD``)
             names.append(j)
-        elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1) or (  # key, key_?base
-                _at(codes, j + 1, base, True) and _assigned(codes, j + 5)) or (_at(codes, j + 2, base, True) and codes[j + 1] == 95 and _assigned(codes, j + 6))):
+            flags |= _HAS_USERPWD
+        elif t == 3 and _at(codes, j - 2, tok, True) and _at(codes, j + 1, en, True) and _assigned(codes, j + 3, found):
             names.append(j)
-        elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3):
+        elif t == 4 and _at(codes, j - 2, key, True) and (_assigned(codes, j + 1, found) or (  # key, key_?base
+                _at(codes, j + 1, base, True) and _assigned(codes, j + 5, found)) or (_at(codes, j + 2, base, True) and codes[j + 1] == 95 and _assigned(codes, j + 6, found))):
+            names.append(j)
+        elif t == 5 and _at(codes, j - 3, sec, True) and _at(codes, j, ret, True) and _assigned(codes, j + 3, found):
             names.append(j)
         elif t == 6 and (_at(codes, j - 1, akia, False) or _at(codes, j - 1, asia, False) or _at(codes, j - 1, aiza, False)):
             flags |= _HAS_TOKEN
@@ -372,15 +459,18 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_TOKEN
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
-        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1):  # pass (the regex checks what stands before)
+        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1, found):  # pass (the regex checks what stands before)
             names.append(j)
+            flags |= _HAS_PASS
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
             names.append(j)
+            flags |= _HAS_URL
         elif (t == 19 and _at(codes, j - 5, auth, False)) or (  # HTTP basic auth's pair: auth=(, auth = (, BasicAuth(
                 t == 20 and j >= 3 and codes[j - 2] == 61 and codes[j - 3] == 32 and _at(codes, j - 7, auth, False)) or (
                 t == 21 and _at(codes, j - 9, basic_auth, False)):
             names.append(j)
-        elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2):  # wp-config's AUTH_SALT', ...
+            flags |= _HAS_AUTH
+        elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2, found):  # wp-config's AUTH_SALT', ...
             names.append(j)
         elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
             names.append(j)
@@ -392,7 +482,7 @@ def _candidates(codes, pairs, words):
             if k < n and (codes[k] == 32 or codes[k] == 9):
                 names.append(j)
                 flags |= _HAS_MYSQL
-    return flags, names
+    return flags | found[0], names
 
 
 def _pairs() -> np.ndarray:
@@ -418,9 +508,9 @@ def _pairs() -> np.ndarray:
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
-_LAST_LINES = [(None, None)]  # (text, its _lines), likewise
+_LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
 
 def candidates(text: str) -> tuple:
@@ -433,13 +523,28 @@ def candidates(text: str) -> tuple:
 
 def _lines(text: str) -> list:
     """[start, end) spans of the lines holding a name followed by an operator, each with the
-    line after it (the operator may start it), merged where they meet; computed once for the
-    patterns that ask (nine: each made them again)."""
+    line after it (the operator may start it), merged where they meet."""
+    return _where(text)[0]
+
+
+def _lines_with(flag: int):
+    """``_lines``, where the scan found the names of ``flag``'s form (none else: each form's regex over every text's
+    candidate lines cost, "curl " searched for on all of them)."""
+    def lines(text: str) -> list:
+        spans, flags = _where(text)
+        return spans if flags & flag else []
+    return lines
+
+
+def _where(text: str) -> tuple:
+    """(``_lines``, the scan's flags), computed once for the patterns that ask (thirteen: each made them again, and
+    asking the scan's cache and the lines' cost 5% of the code filter)."""
     last = _LAST_LINES[0]  # one read, as candidates'
     if last[0] is text:
         return last[1]
+    flags, names = candidates(text)
     spans, line_end = [], -1
-    for j in candidates(text)[1]:
+    for j in names:
         if j < line_end:  # on the last one's line: each line looked at once (a 1 MB line of `pass=1 `: 3.4 s)
             continue
         start = text.rfind("\n", 0, j) + 1
@@ -451,7 +556,23 @@ def _lines(text: str) -> list:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
             spans.append((start, end))
-    _LAST_LINES[0] = (text, spans)
+    _LAST_LINES[0] = (text, (spans, flags))
+    return spans, flags
+
+
+def _block_lines(text: str) -> list:
+    """``_lines``, each span run on over the lines after it that start with a blank (a YAML block scalar's, 100 at most)."""
+    spans = []
+    for start, end in _lines(text):
+        for _ in range(100):
+            if end + 1 >= len(text) or text[end + 1] not in " \t\r\n":
+                break
+            nxt = text.find("\n", end + 1)
+            end = len(text) if nxt < 0 else nxt
+        if spans and start <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
     return spans
 
 
@@ -470,13 +591,6 @@ def _word_lines(text: str, word: str) -> list:
     return spans
 
 
-def _curl_lines(text: str) -> list:
-    """``_lines`` where the scan found "curl " (a literal test first: the regex over every text's lines cost)."""
-    return _lines(text) if candidates(text)[0] & _HAS_CURL else []
-
-
-def _mysql_lines(text: str) -> list:
-    return _lines(text) if candidates(text)[0] & _HAS_MYSQL else []
 
 
 def _env_lines(text: str) -> list:
@@ -496,14 +610,15 @@ def _has_set(text: str) -> bool:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _URL, _url_ok), (_lines, _URL_SLASH, _url_slash_ok),
-                 (_lines, _QUERY, _param_ok), (_lines, _CONN, _param_ok), (_lines, _XML, _xml_ok),
-                 (_lines, _CALL, _value_ok), (_lines, _PAIR, _wide_ok),
-                 (_lines, _AUTH, _auth_ok), (_curl_lines, _CURL_USER, _curl_ok), (_mysql_lines, _MYSQL_P, _mysql_ok)],
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
+                 (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
+                 (_lines_with(_HAS_SETTER), _CALL, _value_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
+                 (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
+                 (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
-    (_lines, _YAML_BLOCK, _value_ok)]}
+    (_block_lines, _YAML_BLOCK, _block_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
 
