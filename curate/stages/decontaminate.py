@@ -769,13 +769,15 @@ _SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f"
 _STOPS = ".!?\u2026\u3002\uff01\uff1f"
 
 
-def _sentence_mark(text: str, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
+def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
     """The cut ``spans`` (``_keep_unpaired``'s, in order) without the sentence's marks right after
     the item's last word or its closing quote or bracket (``"ITEM", he said`` lost its comma,
     ``He said "ITEM".`` its stop), and whether they stay. They go where the text before the cut
     ends in one already (``Before. ITEM. After.``, ``x, ITEM, y``) and, at a line's start (its
     marker's), a stop (``ITEM. Rest``) or one the line holds nothing after (``- ITEM.``); the
-    marks inside the item's quotes (``"ITEM," he said``) are the item's."""
+    marks inside the item's quotes (``"ITEM," he said``) are the item's. ``pos``: where the text
+    kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
+    read once)."""
     a, b = spans[-1]
     r = b
     while r > a and text[r - 1] in _SENTENCE:
@@ -788,8 +790,9 @@ def _sentence_mark(text: str, spans: list[tuple[int, int]]) -> tuple[list[tuple[
         k -= 1
     if k and text[k - 1] in _SENTENCE:
         return spans, False
-    nl = _LAST_BREAK.search(text, 0, k)
-    if _MARKER_ONLY.fullmatch(text, nl.end() if nl else 0, k):  # the line's first words
+    nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
+    line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
+    if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words
         end = _BREAK.search(text, b)
         if any(c in _STOPS for c in text[r:b]) or not text[b : end.start() if end else len(text)].strip():
             return spans, False
@@ -914,7 +917,15 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 _BLANK_THEN_BREAK = regex.compile(r"[ \t]*(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
-_ENDS_BLANK_LINE = regex.compile(r"(?r)(?:^|(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]))[ \t]*(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])$")
+
+
+def _blank_line_before(text: str, s: int) -> bool:
+    """Whether the line before the one starting at ``s`` is blank (or there is none)."""
+    j = s - 1 - (s > 1 and text[s - 2 : s] == "\r\n")  # that line's break
+    k = j
+    while k > 0 and text[k - 1] in " \t":
+        k -= 1
+    return s == 0 or k == 0 or text[k - 1] in _LINE_ENDS
 
 
 def _whole_lines(text: str, s: int, e: int, brk: str) -> tuple[int, int, str]:
@@ -937,7 +948,7 @@ def _whole_lines(text: str, s: int, e: int, brk: str) -> tuple[int, int, str]:
     if m:
         e = m.end()
         blank = _BLANK_THEN_BREAK.match(text, e)
-        if not brk and blank and (s == 0 or _ENDS_BLANK_LINE.search(text, 0, s)):  # a blank line either side: one stays
+        if not brk and blank and _blank_line_before(text, s):  # a blank line either side: one stays
             e = blank.end()
     return s, e, brk
 
@@ -1161,7 +1172,7 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            spans, glued = _sentence_mark(text, _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes))
+            spans, glued = _sentence_mark(text, pos, _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes))
             for k, (s, e) in enumerate(spans):
                 brk = _line_break(text[s:e])
                 s, e = _seam(text, pos, s, e, bool(brk), glued and k == len(spans) - 1)
