@@ -62,3 +62,67 @@ def test_curate_run_from_a_read_only_install_with_no_writable_home(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert sorted(p for p in tmp.rglob("*") if p.suffix in (".nbi", ".nbc")) == cached
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items() if p.suffix == ".nbc")
+
+
+def _fallback_only(tmp_path: Path, monkeypatch) -> Path:
+    """Neither the package's __pycache__ nor the user cache can be made (each under a plain
+    file: refused for root too); TMPDIR is tmp_path/tmp. Returns TMPDIR."""
+    import tempfile
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    config = sys.modules.get("numba.core.config")
+    if config is not None:  # restored after the test
+        monkeypatch.setattr(config, "CACHE_DIR", config.CACHE_DIR)
+    return tmp
+
+
+def _chosen(tmp_path: Path) -> str | None:
+    from curate.stages.numba_cache import use_a_writable_cache
+
+    use_a_writable_cache(str(tmp_path / "a-file" / "package"))
+    return os.environ.get("NUMBA_CACHE_DIR")
+
+
+@pytest.mark.parametrize("planted", ["symlink", "other-owner", "world-writable"])
+def test_a_cache_folder_planted_in_tmpdir_is_not_used(tmp_path, monkeypatch, planted):
+    """numba loads pickled code from its cache: a $TMPDIR/curate-numba-<uid> that another user
+    made first (a shared /tmp), a link to their folder, or one others may write in, would run
+    their code. Such a folder is not used; the kernels go to a fresh private folder instead."""
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    uid = os.getuid()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o777)
+    os.chmod(theirs, 0o777)
+    planted_at = tmp / f"curate-numba-{uid}"
+    if planted == "symlink":
+        planted_at.symlink_to(theirs)
+    elif planted == "other-owner":  # made by "another user": we pretend to be uid+1
+        planted_at.mkdir(mode=0o700)
+        monkeypatch.setattr(os, "getuid", lambda: uid + 1)
+        planted_at = planted_at.rename(tmp / f"curate-numba-{uid + 1}")
+    else:
+        planted_at.mkdir()
+        os.chmod(planted_at, 0o777)
+    chosen = _chosen(tmp_path)
+    assert chosen, "no cache folder chosen"
+    real = Path(chosen).resolve()
+    assert real != theirs.resolve() and real != planted_at.resolve(), chosen
+    st = os.lstat(chosen)
+    import stat as _stat
+
+    assert _stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and st.st_mode & 0o077 == 0, oct(st.st_mode)
+
+
+def test_the_tmpdir_cache_folder_is_made_private_and_reused(tmp_path, monkeypatch):
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    chosen = _chosen(tmp_path)
+    assert chosen == str(tmp / f"curate-numba-{os.getuid()}")
+    assert os.lstat(chosen).st_mode & 0o777 == 0o700
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert _chosen(tmp_path) == chosen  # a second process: the same folder, kept between runs
