@@ -288,20 +288,23 @@ def compression(path: str) -> Optional[str]:
 def _zstd_after_skippable(f, head: bytes) -> bool:
     """zstd skippable frames (magic 0x184D2A50-5F, a size, that many bytes) lead the file and a
     zstd frame or the end follows: pzstd starts every file with one, as ``zstd -d`` reads. LZ4
-    frames share the skippable magic, so the frame after them decides."""
-    for _ in range(16):
+    frames share the skippable magic, so the frame after them decides. A file that can seek is
+    seeked past frames of any size (``zstd -d`` reads up to 4 GiB each; one that says more than
+    the file holds ends in the decoder's 'truncated'); one that cannot is read 64 MiB at most."""
+    budget = 64 << 20
+    for _ in range(4096):  # bytes to seek over, not read: a few KiB of tags at most in practice
         if len(head) < 4 or int.from_bytes(head, "little") & 0xFFFFFFF0 != 0x184D2A50:
             return False
         size = f.read(4)
         if len(size) < 4:
             return False
         skip = int.from_bytes(size, "little")
-        if skip > 64 << 20:  # a tag, an index, a WARC zstd file's dictionary: not more
-            return False
         if f.seekable():
             f.seek(skip, io.SEEK_CUR)  # past the end: the read below is empty, and the decoder says truncated
-        elif len(f.read(skip)) < skip:
-            return False
+        else:
+            budget -= skip
+            if budget < 0 or len(f.read(skip)) < skip:  # a tag, an index, a WARC zstd file's dictionary: not more
+                return False
         head = f.read(4)
         if head == ZSTD_MAGIC or not head:
             return True
