@@ -649,8 +649,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
 
     sample = sample[: 1 << 18]  # a quarter of the gate's MiB: the regexes cost ~0.1 s per MiB
     high = sample.translate(None, bytes(range(0x80)))
-    if not western and len(high) > 1.5 * len(_HIGH.findall(sample)):
-        return None
+    if not western and len(high) > 2 * len(_HIGH.findall(sample)):
+        return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
     scores = {enc: _latin_score(counts, in_word, after_lower, enc) for enc in _LATIN_PAGES}
