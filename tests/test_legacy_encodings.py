@@ -155,3 +155,25 @@ def test_a_short_western_text_whose_accents_stand_together_reads_as_cp1252(tmp_p
     got = {int(r["path"].rsplit("/", 1)[-1][:-4]): r["text"] for r in pl.read_parquet(str(out / "text" / "*.parquet")).iter_rows(named=True)}
     wrong = {SHORT_WESTERN[i]: got.get(i) for i in range(len(SHORT_WESTERN)) if (got.get(i) or "").strip() != SHORT_WESTERN[i]}
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("enc", sorted(e for e in __import__("charset_normalizer.constant").constant.IANA_SUPPORTED if not e.startswith("utf")))
+def test_the_line_that_converts_a_legacy_jsonl_runs_for_every_code_page_it_can_name(tmp_path, enc):
+    """The hint's converter for each code page decode_text can answer: 'iconv -f LATIN-1' (the
+    answer where nothing else fits), MAC-ROMAN, PTCP154, ISO2022-JP or CP1006 made iconv say
+    'conversion from ... unsupported'. iconv gets the name it knows; a code page it lacks is
+    converted by Python, which named it."""
+    import shutil
+    import subprocess
+
+    from curate.readers.jsonl import _to_lines, _to_utf8
+
+    if not shutil.which("iconv"):
+        pytest.skip("no iconv here")  # the names are checked where iconv is (CI's image has it)
+    row = '{"id": "a", "text": "plain words"}\n'
+    src = tmp_path / "d.jsonl"
+    src.write_bytes(row.encode(enc))
+    line = _to_lines(str(src), "d.jsonl", tool=_to_utf8(enc))
+    done = subprocess.run(line, shell=True, capture_output=True, text=True)
+    assert done.returncode == 0, (line, done.stderr)
+    assert (tmp_path / "d.lines.jsonl").read_text("utf-8").rstrip("\n\x85") == row.rstrip("\n")
