@@ -645,8 +645,6 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     (``western``) or cp1252 reads it as one language (Icelandic "ð", "þ"); else None (Cyrillic,
     Greek, CJK: long runs of high bytes, or no page reads it as a language). Languages without
     an alphabet here keep cp1252, which had them before."""
-    from collections import Counter
-
     sample = sample[: 1 << 18]  # a quarter of the gate's MiB: the regexes cost ~0.1 s per MiB
     high = sample.translate(None, bytes(range(0x80)))
     if not western and len(high) > 2 * len(_HIGH.findall(sample)):
