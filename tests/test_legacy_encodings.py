@@ -133,3 +133,47 @@ def test_a_jsonl_file_in_a_legacy_code_page_is_said_with_the_line_that_converts_
         assert cli.main(argv) == 0
         got = pl.read_parquet(str(out / "text" / "*.parquet"))
         assert sorted(got["text"].to_list()) == sorted(r["text"] for r in rows)
+
+
+# Our own short lines: a title or a name whose accented letters stand side by side ("çã", "öß").
+SHORT_WESTERN = ["Informação", "Größe der Stadt", "Meeting with Conceição on Monday.", "Ibáñez y Muñoz", "Þórr og Guðrún",
+                 "Título: Ação e Reação", "São João", "Crème brûlée", "Bäckström"]
+
+
+def test_a_short_western_text_whose_accents_stand_together_reads_as_cp1252(tmp_path):
+    """A title or a line of cp1252 whose accented letters stand two together ("Informação",
+    "Größe") went to charset_normalizer, which reads a few bytes as anything: Big5 'A誽o',
+    EBCDIC cp037 'åÊ6ÿÁ', cp1250 'Conceiçăo'. Two-letter runs are Western words, not Cyrillic,
+    Greek or CJK (whose runs are longer); a code page that reads them as one language gets them."""
+    d = tmp_path / "lines"
+    d.mkdir()
+    for i, line in enumerate(SHORT_WESTERN):
+        (d / f"{i}.txt").write_bytes((line + "\n").encode("cp1252"))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(d), "--format", "text", "--domain", "books", "--output", str(out),
+                     "--stages", "ingest"]) == 0
+    got = {int(r["path"].rsplit("/", 1)[-1][:-4]): r["text"] for r in pl.read_parquet(str(out / "text" / "*.parquet")).iter_rows(named=True)}
+    wrong = {SHORT_WESTERN[i]: got.get(i) for i in range(len(SHORT_WESTERN)) if (got.get(i) or "").strip() != SHORT_WESTERN[i]}
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("enc", sorted(e for e in __import__("charset_normalizer.constant").constant.IANA_SUPPORTED if not e.startswith("utf")))
+def test_the_line_that_converts_a_legacy_jsonl_runs_for_every_code_page_it_can_name(tmp_path, enc):
+    """The hint's converter for each code page decode_text can answer: 'iconv -f LATIN-1' (the
+    answer where nothing else fits), MAC-ROMAN, PTCP154, ISO2022-JP or CP1006 made iconv say
+    'conversion from ... unsupported'. iconv gets the name it knows; a code page it lacks is
+    converted by Python, which named it."""
+    import shutil
+    import subprocess
+
+    from curate.readers.jsonl import _to_lines, _to_utf8
+
+    if not shutil.which("iconv"):
+        pytest.skip("no iconv here")  # the names are checked where iconv is (CI's image has it)
+    row = '{"id": "a", "text": "plain words"}\n'
+    src = tmp_path / "d.jsonl"
+    src.write_bytes(row.encode(enc))
+    line = _to_lines(str(src), "d.jsonl", tool=_to_utf8(enc))
+    done = subprocess.run(line, shell=True, capture_output=True, text=True)
+    assert done.returncode == 0, (line, done.stderr)
+    assert (tmp_path / "d.lines.jsonl").read_text("utf-8").rstrip("\n\x85") == row.rstrip("\n")

@@ -17,27 +17,30 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _read_only_runner(tmp_path: Path) -> tuple[list[str], Path]:
-    """A read-only copy of the package (and a read-only HOME in it), and the command prefix
-    that runs something where both are read-only: chmod for a user, a read-only bind mount
-    in a user namespace for root (chmod does not stop root)."""
+def _read_only_runner(tmp_path: Path) -> tuple[list[str], Path, Path]:
+    """A read-only copy of the package (and a read-only HOME in it), the command prefix
+    that runs something where both are read-only, and HOME: chmod for a user, a read-only bind mount
+    in a user namespace for root (chmod does not stop root). Where root cannot mount (no
+    unshare, no user namespaces: a container), a plain file named __pycache__ in each package
+    folder and HOME a plain file block the same places for root too: never a skip."""
     site = tmp_path / "site"
     shutil.copytree(REPO / "curate", site / "curate", ignore=shutil.ignore_patterns("__pycache__"))
     if os.geteuid() != 0:
         subprocess.run(["chmod", "-R", "a-w", str(site)], check=True)
-        return [], site
-    if not shutil.which("unshare"):
-        pytest.skip("root without unshare: no way to make the copy read-only")
+        return [], site, site
     prefix = ["unshare", "-r", "-m", "sh", "-c",
               f'mount --bind "{site}" "{site}" && mount -o remount,bind,ro "{site}" && exec "$@"', "sh"]
-    probe = subprocess.run(prefix + ["touch", str(site / "probe")], capture_output=True, text=True)
-    if probe.returncode == 0 or "Read-only" not in probe.stderr:
-        pytest.skip(f"cannot make a read-only mount here: {probe.stderr.strip()}")
-    return prefix, site
+    if shutil.which("unshare"):
+        probe = subprocess.run(prefix + ["touch", str(site / "probe")], capture_output=True, text=True)
+        if probe.returncode != 0 and "Read-only" in probe.stderr:
+            return prefix, site, site
+    for folder in [p for p in site.rglob("*") if p.is_dir()]:
+        (folder / "__pycache__").write_text("")
+    return [], site, site / "curate" / "__pycache__"  # ~/.cache under a plain file
 
 
 def test_curate_run_from_a_read_only_install_with_no_writable_home(tmp_path):
-    prefix, site = _read_only_runner(tmp_path)
+    prefix, site, home = _read_only_runner(tmp_path)
     data = tmp_path / "in.jsonl"
     words = "river stone bridge garden window lantern meadow harbour orchard valley".split()
     rows = [{"id": f"d{i}", "text": " ".join(words[(i + k) % 10] for k in range(120)) + ". The end of it."} for i in range(30)]
@@ -45,7 +48,7 @@ def test_curate_run_from_a_read_only_install_with_no_writable_home(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
-    env.update(HOME=str(site), PYTHONPATH=str(site), TMPDIR=str(tmp), PYTHONDONTWRITEBYTECODE="1")
+    env.update(HOME=str(home), PYTHONPATH=str(site), TMPDIR=str(tmp), PYTHONDONTWRITEBYTECODE="1")
 
     def run(out: str) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-W", "always", "-m", "curate", "run", "--input", str(data), "--domain", "web",
@@ -62,3 +65,67 @@ def test_curate_run_from_a_read_only_install_with_no_writable_home(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert sorted(p for p in tmp.rglob("*") if p.suffix in (".nbi", ".nbc")) == cached
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items() if p.suffix == ".nbc")
+
+
+def _fallback_only(tmp_path: Path, monkeypatch) -> Path:
+    """Neither the package's __pycache__ nor the user cache can be made (each under a plain
+    file: refused for root too); TMPDIR is tmp_path/tmp. Returns TMPDIR."""
+    import tempfile
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    config = sys.modules.get("numba.core.config")
+    if config is not None:  # restored after the test
+        monkeypatch.setattr(config, "CACHE_DIR", config.CACHE_DIR)
+    return tmp
+
+
+def _chosen(tmp_path: Path) -> str | None:
+    from curate.stages.numba_cache import use_a_writable_cache
+
+    use_a_writable_cache(str(tmp_path / "a-file" / "package"))
+    return os.environ.get("NUMBA_CACHE_DIR")
+
+
+@pytest.mark.parametrize("planted", ["symlink", "other-owner", "world-writable"])
+def test_a_cache_folder_planted_in_tmpdir_is_not_used(tmp_path, monkeypatch, planted):
+    """numba loads pickled code from its cache: a $TMPDIR/curate-numba-<uid> that another user
+    made first (a shared /tmp), a link to their folder, or one others may write in, would run
+    their code. Such a folder is not used; the kernels go to a fresh private folder instead."""
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    uid = os.getuid()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o777)
+    os.chmod(theirs, 0o777)
+    planted_at = tmp / f"curate-numba-{uid}"
+    if planted == "symlink":
+        planted_at.symlink_to(theirs)
+    elif planted == "other-owner":  # made by "another user": we pretend to be uid+1
+        planted_at.mkdir(mode=0o700)
+        monkeypatch.setattr(os, "getuid", lambda: uid + 1)
+        planted_at = planted_at.rename(tmp / f"curate-numba-{uid + 1}")
+    else:
+        planted_at.mkdir()
+        os.chmod(planted_at, 0o777)
+    chosen = _chosen(tmp_path)
+    assert chosen, "no cache folder chosen"
+    real = Path(chosen).resolve()
+    assert real != theirs.resolve() and real != planted_at.resolve(), chosen
+    st = os.lstat(chosen)
+    import stat as _stat
+
+    assert _stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and st.st_mode & 0o077 == 0, oct(st.st_mode)
+
+
+def test_the_tmpdir_cache_folder_is_made_private_and_reused(tmp_path, monkeypatch):
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    chosen = _chosen(tmp_path)
+    assert chosen == str(tmp / f"curate-numba-{os.getuid()}")
+    assert os.lstat(chosen).st_mode & 0o777 == 0o700
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert _chosen(tmp_path) == chosen  # a second process: the same folder, kept between runs

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import shutil
+import subprocess
 import tracemalloc
 
 import pytest
@@ -540,3 +542,48 @@ def test_a_warc_zst_with_its_dictionary_in_the_first_skippable_frame_is_read_thr
     assert quarantine.height == 0, quarantine.to_dicts()
     text = pl.read_parquet(str(out / "text" / "*.parquet"))
     assert sorted(text["url"].to_list()) == sorted(u for u, *_ in pages)
+
+
+@pytest.mark.parametrize("lead", ["20-frames", "65-MiB-frame"])
+def test_many_or_large_leading_skippable_frames_are_read_as_zstd_reads_them(tmp_path, lead):
+    """``zstd -d`` reads any number of leading skippable frames of any size (up to 4 GiB each);
+    curate looked past 16 at most and none over 64 MiB, so such a .jsonl.zst stopped the run
+    ('none of its lines is a JSON object ... not JSON Lines') or, with its format given, was
+    read as raw bytes and quarantined. A file that can seek is seeked past them."""
+    import polars as pl
+
+    from curate import cli
+
+    rows = [{"id": f"r{i}", "text": f"Row number {i} behind the skippable frames, long enough to keep. " * 3} for i in range(30)]
+    frame = zstandard.ZstdCompressor().compress("".join(json.dumps(r) + "\n" for r in rows).encode())
+    path = tmp_path / "rows.jsonl.zst"
+    with open(path, "wb") as f:
+        if lead == "20-frames":
+            f.write(b"".join(_skippable(b"tag%d" % i, i % 16) for i in range(20)))
+        else:  # a sparse file: the frame's bytes are a hole
+            f.write(_skippable(b"")[:4] + (65 << 20).to_bytes(4, "little"))
+            f.seek(65 << 20, 1)
+        f.write(frame)
+    if shutil.which("zstd"):  # the ground truth
+        assert subprocess.run(["zstd", "-dc", str(path)], capture_output=True).stdout.count(b"\n") == 30
+    out = tmp_path / "out"
+    assert cli.main(["run", "--input", str(path), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
+    assert not list((out / "quarantine").glob("*.parquet")) or pl.read_parquet(str(out / "quarantine" / "*.parquet")).height == 0
+    assert sorted(pl.read_parquet(str(out / "text" / "*.parquet"))["text"]) == sorted(r["text"] for r in rows)
+
+
+def test_a_skippable_frame_that_says_more_bytes_than_the_file_has_is_a_truncated_zstd_file(tmp_path):
+    """A leading skippable frame whose size runs past the end (4 GiB said, a few bytes there):
+    ``zstd -d`` says 'premature end'; curate said the .jsonl.zst was not JSON Lines (it read its
+    bytes as text) where the size was over 64 MiB, and quarantined it as truncated under it."""
+    import polars as pl
+
+    from curate import cli
+
+    frame = zstandard.ZstdCompressor().compress(b'{"id": "a", "text": "a row that is never reached"}\n')
+    for i, said in enumerate((0xFFFFFFFF, 1 << 20)):
+        (tmp_path / f"cut{i}.jsonl.zst").write_bytes(_skippable(b"")[:4] + said.to_bytes(4, "little") + frame)
+        out = tmp_path / f"out{i}"
+        assert cli.main(["run", "--input", str(tmp_path / f"cut{i}.jsonl.zst"), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
+        quarantine = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+        assert quarantine["reason"].to_list() == ["truncated_record"], quarantine.to_dicts()  # what zstd -d says

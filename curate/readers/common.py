@@ -10,12 +10,13 @@ with the exception as its reason.
 from __future__ import annotations
 
 import codecs
-
+import functools
 import io
 import json
 import os
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
@@ -300,20 +301,23 @@ def compression(path: str) -> Optional[str]:
 def _zstd_after_skippable(f, head: bytes) -> bool:
     """zstd skippable frames (magic 0x184D2A50-5F, a size, that many bytes) lead the file and a
     zstd frame or the end follows: pzstd starts every file with one, as ``zstd -d`` reads. LZ4
-    frames share the skippable magic, so the frame after them decides."""
-    for _ in range(16):
+    frames share the skippable magic, so the frame after them decides. A file that can seek is
+    seeked past frames of any size (``zstd -d`` reads up to 4 GiB each; one that says more than
+    the file holds ends in the decoder's 'truncated'); one that cannot is read 64 MiB at most."""
+    budget = 64 << 20
+    for _ in range(4096):  # bytes to seek over, not read: a few KiB of tags at most in practice
         if len(head) < 4 or int.from_bytes(head, "little") & 0xFFFFFFF0 != 0x184D2A50:
             return False
         size = f.read(4)
         if len(size) < 4:
             return False
         skip = int.from_bytes(size, "little")
-        if skip > 64 << 20:  # a tag, an index, a WARC zstd file's dictionary: not more
-            return False
         if f.seekable():
             f.seek(skip, io.SEEK_CUR)  # past the end: the read below is empty, and the decoder says truncated
-        elif len(f.read(skip)) < skip:
-            return False
+        else:
+            budget -= skip
+            if budget < 0 or len(f.read(skip)) < skip:  # a tag, an index, a WARC zstd file's dictionary: not more
+                return False
         head = f.read(4)
         if head == ZSTD_MAGIC or not head:
             return True
@@ -527,6 +531,11 @@ codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
 _SYMBOLS = frozenset("¡¢£¥¦©ª«¬®¯±²³µ¶¹º»¼½¾¿")
 # Turkish (ISO-8859-9) letters read as cp1252 ("ş" -> "þ", "ı" -> "ý"); Western text has few.
 _RARE = frozenset("ðþýÐÞÝ")
+_CP1252 = {b: bytes([b]).decode("cp1252", errors="replace") for b in range(0x80, 0x100)}
+_CP1252_UNDEFINED = frozenset(b for b, c in _CP1252.items() if c == "\ufffd")
+_CP1252_LETTER = b"A-Za-z" + b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c.isalpha())
+_SYMBOL_IN_WORD = re.compile(b"(?<=[%s])[%s](?=[%s])" % (
+    _CP1252_LETTER, b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c in _SYMBOLS), _CP1252_LETTER))
 
 
 def _detect_legacy(data: bytes) -> str:
@@ -553,26 +562,23 @@ def latin_charset(data: bytes) -> str | None:
     """The Latin code page of bytes that are not UTF-8 (``_detect_legacy``), or None when the
     text is not Latin-script text in one (Cyrillic, Greek, CJK ...)."""
     sample = data[: 1 << 20]
-    try:
-        text = sample.decode("cp1252")
-    except UnicodeDecodeError:
-        text = None
+    high = sample.translate(None, bytes(range(0x80)))  # the non-ASCII bytes: cp1252 reads each as one character
+    counts = Counter(high)
     western = False
-    if text is not None:  # not UTF-8, so there is at least one non-ASCII run
-        spans = [m.span() for m in re.finditer(r"[^\x00-\x7f]+", text)]
-        chars = sum(j - i for i, j in spans)
+    if not any(b in counts for b in _CP1252_UNDEFINED):  # not UTF-8, so there is at least one non-ASCII run
         letters = rare = bad = 0
-        for i, j in spans:
-            for k in range(i, j):
-                c = text[k]
-                if c in _SYMBOLS:
-                    bad += text[k - 1 : k].isalpha() and text[k + 1 : k + 2].isalpha()
-                elif c.isalpha():
-                    letters += 1
-                    rare += c in _RARE
-                elif not (c.isspace() or unicodedata.category(c)[0] in "PS"):
-                    bad += 1  # C1 controls and the like
-        western = chars <= 1.5 * len(spans) and bad <= 0.01 * chars and rare <= 0.3 * max(letters, 1)
+        for b, n in counts.items():  # by byte, not character: a book has few distinct ones
+            c = _CP1252[b]
+            if c in _SYMBOLS:
+                continue  # counted below, where it stands between two letters
+            elif c.isalpha():
+                letters += n
+                rare += n if c in _RARE else 0
+            elif not (c.isspace() or unicodedata.category(c)[0] in "PS"):
+                bad += n  # C1 controls and the like
+        if any(_CP1252[b] in _SYMBOLS for b in counts):
+            bad += len(_SYMBOL_IN_WORD.findall(sample))
+        western = len(high) <= 1.5 * len(_HIGH.findall(sample)) and bad <= 0.01 * len(high) and rare <= 0.3 * max(letters, 1)
     return _latin_charset(sample, western)
 
 
@@ -602,21 +608,43 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, enc: str) -> tu
     the score is the best alphabet's letters, less the other letters, less twice the bytes
     that read as no text (undefined, C1 controls, a symbol inside a word, a capital after a
     small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
-    letters: dict = {}
+    table = _page_table(enc)
+    in_alphabet = [0] * len(_ALPHABETS)
     bad = total = 0
     for b, n in counts.items():
-        c = bytes([b]).decode(enc, errors="replace")
-        if c == "\ufffd" or "\x80" <= c <= "\x9f":
+        kind, alphabets = table[b]
+        if kind == "bad":
             bad += n
-        elif c.isalpha():
-            bad += after_lower.get(b, 0) if c.isupper() else 0
-            low = c.lower() if len(c.lower()) == 1 else c
-            letters[low] = letters.get(low, 0) + n
+        elif kind in ("lower", "upper"):
+            bad += after_lower.get(b, 0) if kind == "upper" else 0
+            for i in alphabets:
+                in_alphabet[i] += n
             total += n
-        elif c in _NOT_IN_WORDS:
+        elif kind == "symbol":
             bad += in_word.get(b, 0)
-    best = max(sum(letters.get(c, 0) for c in alphabet) for alphabet in _ALPHABETS)
+    best = max(in_alphabet)
     return best - (total - best) - 2 * bad, best, total, bad
+
+
+@functools.lru_cache(maxsize=None)
+def _page_table(enc: str) -> dict:
+    """byte -> (what ``enc`` reads it as: bad, lower, upper, symbol or other; the indices of
+    the alphabets its letter is in), made once per code page: scoring is a loop over the
+    distinct bytes of a text, a few dozen."""
+    table = {}
+    for b in range(0x80, 0x100):
+        c = bytes([b]).decode(enc, errors="replace")
+        alphabets: tuple = ()
+        if c == "\ufffd" or "\x80" <= c <= "\x9f":
+            kind = "bad"
+        elif c.isalpha():
+            kind = "upper" if c.isupper() else "lower"
+            low = c.lower() if len(c.lower()) == 1 else c
+            alphabets = tuple(i for i, alphabet in enumerate(_ALPHABETS) if low in alphabet)
+        else:
+            kind = "symbol" if c in _NOT_IN_WORDS else "other"
+        table[b] = (kind, alphabets)
+    return table
 
 
 def _reads_as_one_language(score: tuple, high: int) -> bool:
@@ -632,12 +660,10 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     (``western``) or cp1252 reads it as one language (Icelandic "ð", "þ"); else None (Cyrillic,
     Greek, CJK: long runs of high bytes, or no page reads it as a language). Languages without
     an alphabet here keep cp1252, which had them before."""
-    from collections import Counter
-
     sample = sample[: 1 << 18]  # a quarter of the gate's MiB: the regexes cost ~0.1 s per MiB
     high = sample.translate(None, bytes(range(0x80)))
-    if not western and len(high) > 1.5 * len(_HIGH.findall(sample)):
-        return None
+    if not western and len(high) > 2 * len(_HIGH.findall(sample)):
+        return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
     scores = {enc: _latin_score(counts, in_word, after_lower, enc) for enc in _LATIN_PAGES}

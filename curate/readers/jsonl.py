@@ -259,7 +259,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
         legacy = _legacy_json(head)
         if legacy:  # JSON Lines are UTF-8: a legacy dump is converted, not read by guess
             return (f"{rel}: {which} a JSON object in UTF-8 (it starts {start!r}); it reads as JSON in {legacy}, not UTF-8, "
-                    f"which JSON Lines are: convert it {_in_bash(path)}({_to_lines(path, rel, tool=f'iconv -f {_iconv_name(legacy)} -t UTF-8')})")
+                    f"which JSON Lines are: convert it {_in_bash(path)}({_to_lines(path, rel, tool=_to_utf8(legacy))})")
         return f"{rel}: {which} a JSON object (it starts {start!r}): {how}"
     if fields is None:
         return UNTOLD
@@ -502,9 +502,21 @@ def _legacy_json(line: bytes) -> str | None:
         return None
 
 
-def _iconv_name(enc: str) -> str:
-    """iconv's name of a Python codec's: cp1250 -> CP1250, iso8859_2 -> ISO-8859-2, shift_jis -> SHIFT-JIS."""
-    return enc.upper().replace("ISO8859_", "ISO-8859-").replace("_", "-")
+# iconv's names where they are not the codec's spelled its way; and codecs iconv lacks.
+_ICONV = {"latin_1": "ISO-8859-1", "mac_roman": "MACINTOSH", "mac_latin2": "MAC-CENTRALEUROPE", "mac_iceland": "MAC-IS",
+          "ptcp154": "PT154", "kz1048": "RK1048", "shift_jisx0213": "SHIFT_JISX0213", "shift_jis_2004": "SHIFT_JISX0213",
+          "euc_jis_2004": "EUC-JISX0213"}
+_NOT_IN_ICONV = frozenset({"cp1006", "cp720", "hz", "iso2022_jp_1", "iso2022_jp_2004", "iso2022_jp_ext", "mac_greek", "mac_turkish"})
+
+
+def _to_utf8(enc: str) -> str:
+    """The filter that converts text in the Python codec ``enc`` to UTF-8: iconv with its name
+    for it (cp1250 -> CP1250, iso8859_2 -> ISO-8859-2, latin_1 -> ISO-8859-1: 'LATIN-1' it
+    refused), Python where iconv lacks the code page."""
+    if enc in _NOT_IN_ICONV:
+        return f"python3 -c 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().decode(\"{enc}\").encode())'"
+    name = _ICONV.get(enc) or enc.upper().replace("ISO8859_", "ISO-8859-").replace("ISO2022_", "ISO-2022-").replace("_", "-")
+    return f"iconv -f {name} -t UTF-8"
 
 
 def _present(obj: dict, dotted: str) -> bool:

@@ -4,12 +4,14 @@ numba keeps them in the package's ``__pycache__``, else in ``$XDG_CACHE_HOME/num
 ``~/.cache/numba``; with neither writable (a system or container install run by a user whose
 HOME is read-only or unset) it raises "cannot cache function ...: no locator available" when
 the module is imported. Then the kernels go to ``$TMPDIR/curate-numba-<uid>`` (kept between
-runs while TMPDIR lasts). NUMBA_CACHE_DIR, when set, is the user's choice and is left alone.
+runs while TMPDIR lasts; made 0700, and used only while it is ours, not a link and written by
+no one else, else a fresh private folder is). NUMBA_CACHE_DIR, when set, is the user's choice and is left alone.
 Called by the packages whose modules compile kernels, before those modules are imported; it
 does not import numba (a second of start-up for commands that never compile)."""
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 
@@ -24,6 +26,27 @@ def _writable(path: str) -> bool:
         return False
 
 
+def _private(path: str) -> bool:
+    """``path`` is a folder of ours that no one else can write in: numba loads pickled code
+    from its cache, so a folder another user made first in a shared TMPDIR, a link they
+    planted, or one others may write in would run their code. Made 0700 when missing."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        st = os.lstat(path)  # not stat: a link is refused, not followed
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return False
+    if st.st_mode & 0o077:  # ours and written by no one else: a folder made 0755 before
+        os.chmod(path, 0o700)
+    return _writable(path)
+
+
 def use_a_writable_cache(package_dir: str) -> None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
@@ -32,8 +55,14 @@ def use_a_writable_cache(package_dir: str) -> None:
         return
     uid = os.getuid() if hasattr(os, "getuid") else os.getpid()
     fallback = os.path.join(tempfile.gettempdir(), f"curate-numba-{uid}")
-    if not _writable(fallback):
-        return  # nowhere to write: numba says so itself
+    if not hasattr(os, "getuid"):  # no owners to check (Windows): TMPDIR is the user's own
+        if not _writable(fallback):
+            return
+    elif not _private(fallback):  # not ours: a fresh private folder, compiled again each run
+        try:
+            fallback = tempfile.mkdtemp(prefix=f"curate-numba-{uid}-")
+        except OSError:
+            return  # nowhere to write: numba says so itself
     os.environ["NUMBA_CACHE_DIR"] = fallback  # worker processes inherit it
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba read the environment when it was imported
