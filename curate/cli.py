@@ -705,9 +705,9 @@ def cmd_run(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=progress)
     report(manifest, cfg.run["output"], time.time() - t0)
     root = cfg.run["output"]
-    from curate.readers.common import _utf8
+    from curate.readers.common import name_utf8
 
-    said = {_utf8(s.rel) for s in shards if s.opt("not_json_lines")}  # as its row's path: a byte not UTF-8 a "?"
+    said = {name_utf8(s.rel) for s in shards if s.opt("not_json_lines")}  # as its row's path: a byte not UTF-8 as \xNN
     for reason, lines in (("not_json_lines", json_lines_ends(manifest, root, said)),
                           ("cr_line_ends", json_lines_ends(manifest, root, said, "cr_line_ends")),
                           ("zstd_window_too_large", long_windows(manifest, root))):

@@ -781,7 +781,7 @@ class _Batcher:
     def quarantine(self, path: str, offset: int, reason: str, detail: str, source_id: str | None = None) -> None:
         sh = self.shard
         self.bad.append(
-            dict(path=name_utf8(path), offset=offset, reason=reason, detail=_utf8(detail), source=name_utf8(sh.source), domain=sh.domain,
+            dict(path=name_utf8(path), offset=offset, reason=reason, detail=name_utf8(detail), source=name_utf8(sh.source), domain=sh.domain,
                  source_id=None if source_id in (None, "") else _utf8(source_id))
         )
 
