@@ -345,6 +345,29 @@ def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     assert run_cli("run", "--auto_unique_labels", cfg, "--progress", "off") == 0, capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("args, before", [
+    (["--runner", "DataflowRunner", "--project", "p", "--region", "us-central1", "--temp_location", "gs://b/t"], False),
+    (["--runner", "DataflowRunner", "--project", "p"], True),  # the config after a Beam option's bare value
+    (["--runner=DataflowRunner", "--project=p", "--experiments=use_runner_v2", "--experiments=shuffle_mode=service",
+      "--setup_file", "./setup.py"], False),
+    (["--experiments", "a", "--experiments", "b"], False),
+    (["--setup_file", "./setup.py"], True),
+    (["--save_main_session", "--experiments", "a"], True),  # a Beam flag, then an option's bare value
+    (["--stages", "ingest", "--runner", "DirectRunner"], True),  # a curate option's value, then Beam's
+])
+def test_beam_options_as_the_readme_writes_them_reach_the_config_check(tmp_path, capsys, args, before):
+    """Beam's options in either form, before or after the config, are checked the same with or
+    without Beam imported up front (perf27 imports it only where an option takes a bare word): the
+    run stops at the config's own mistake, its only message, and no value was taken for the config."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[run]\noutput = "gs://b/out"\nstages = ["ingest"]\n[[inputs]]\nglob = "{tmp_path / "none.jsonl"}"\ndomain = "web"\n')
+    argv = [*args, cfg] if before else [cfg, *args]
+    assert run_cli("run", *argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"curate: config error: inputs[0].glob: '{tmp_path / 'none.jsonl'}' matches no files"], err
+
+
 # --- progress ------------------------------------------------------------------------------
 
 

@@ -295,3 +295,19 @@ def test_is_words_counts_as_the_per_character_definition(corpora):
     assert len(runs) > 300
     assert [is_words(r) for r in runs] == [_is_words_by_character(r) for r in runs]
     assert {True, False} <= {is_words(r) for r in runs}
+
+
+@pytest.mark.slow  # ~8 CPU-s: 2.2 M runs each way
+def test_is_words_counts_every_code_point_as_the_per_character_definition():
+    """perf27's bytes.translate count against the per-character definition on every code point
+    (lone surrogates, NUL, C0/C1 blanks, combining marks, noncharacters): alone (True: a letter or
+    mark) and after a letter and a digit (True: also a blank), so each character's class is checked;
+    all 256 Latin-1 characters in one run; surrogate halves apart and split by ASCII."""
+    from curate.stages.langid import is_words
+
+    wrong = [hex(cp) for cp in range(0x110000)
+             if is_words(chr(cp)) != _is_words_by_character(chr(cp)) or is_words("a1" + chr(cp)) != _is_words_by_character("a1" + chr(cp))]
+    assert not wrong, wrong[:20]
+    odd = ["".join(map(chr, range(256))), "\ud83d\ude00 12", "\ud83d 1 \ude00", "\ud83da\ude00", "\x00" * 5 + "ab",
+           "\u0301" * 4 + "\x00" * 4, "\ufeff\u200b\u00ad 1", "\U0010ffff\ufffe\uffff a"]
+    assert [is_words(r) for r in odd] == [_is_words_by_character(r) for r in odd]

@@ -64,7 +64,6 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
