@@ -484,3 +484,35 @@ def test_a_record_giving_its_text_field_twice_loses_no_text(tmp_path):
     q = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
     assert sorted(zip(q["source_id"].to_list(), q["reason"].to_list())) == [
         ("content", "duplicate_text_field"), ("two", "duplicate_text_field")], q
+
+
+def test_a_text_field_given_twice_under_an_escaped_name_or_nested_loses_no_text(tmp_path):
+    """The text field given twice, once under an escaped name (``"te\\u0078t"``, the same key to
+    JSON) or under a nested ``text_field`` (``a.b``: twice in its object, or its parent object
+    twice), kept the last value and lost the first text without a word; a text then a null kept
+    nothing and was quarantined as a null text. Each is ``duplicate_text_field``; a text and a
+    null before it, or the same text twice, lose nothing and are read. Ground truth: the pairs
+    json.loads' object_pairs_hook sees."""
+    flat = {"esc": '{"id": "esc", "text": "First text.", "te\\u0078t": "Second text."}',
+            "esc2": '{"id": "esc2", "\\u0074ext": "First text.", "text": "Second text.", "kind": "text"}',
+            "content": '{"id": "content", "content": "First text.", "c\\u006Fntent": "Second text."}',
+            "nulled": '{"id": "nulled", "text": "First text.", "text": null}',
+            "null_first": '{"id": "null_first", "text": null, "text": "The only text."}',
+            "same": '{"id": "same", "te\\u0078t": "Same.", "text": "Same."}',
+            "value": '{"id": "value", "text": "Says \\u0074ext: fine.", "note": "\\u0074ext"}'}
+    nested = {"n1": '{"id": "n1", "a": {"b": "First text.", "b": "Second text."}}',
+              "n2": '{"id": "n2", "a": {"b": "First text."}, "a": {"b": "Second text."}}',
+              "n3": '{"id": "n3", "a": {"\\u0062": "First text.", "b": "Second text."}}',
+              "n4": '{"id": "n4", "a": {"b": "Same."}, "a": {"b": "Same."}}',
+              "n5": '{"id": "n5", "a": {"b": "One text."}, "b": "x", "b": "y"}'}
+    (tmp_path / "d.jsonl").write_text("\n".join(flat.values()) + "\n")
+    (tmp_path / "n.jsonl").write_text("\n".join(nested.values()) + "\n")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "d.jsonl"), "domain": "web"},
+                                   {"glob": str(tmp_path / "n.jsonl"), "domain": "web", "text_field": "a.b"}], "ingest")
+    q = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+    assert sorted(zip(q["source_id"].to_list(), q["reason"].to_list())) == [
+        (k, "duplicate_text_field") for k in ("content", "esc", "esc2", "n1", "n2", "n3", "nulled")], q
+    assert sorted(meta) == ["n4", "n5", "null_first", "same", "value"]
+    for k in ("content", "esc", "esc2", "n1", "n2", "n3"):  # both texts are in the line, json.loads gives the second
+        line = {**flat, **nested}[k]
+        assert "First text." in str(json.loads(line, object_pairs_hook=list)) and "First text." not in str(json.loads(line))
