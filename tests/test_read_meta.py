@@ -516,3 +516,23 @@ def test_a_text_field_given_twice_under_an_escaped_name_or_nested_loses_no_text(
     for k in ("content", "esc", "esc2", "n1", "n2", "n3"):  # both texts are in the line, json.loads gives the second
         line = {**flat, **nested}[k]
         assert "First text." in str(json.loads(line, object_pairs_hook=list)) and "First text." not in str(json.loads(line))
+
+
+def test_a_dotted_meta_field_into_a_json_meta_reads_as_the_meta_it_names(tmp_path):
+    """A JSON record's ``meta`` / ``metadata`` object is taken as the meta JSON holds it (README),
+    but ``meta_fields = ["meta.note"]`` escaped its text as a record field's (``meta_text``): the
+    one value ``b'x'`` was ``note: "b'x'"`` (bytes, read back) and ``meta.note: "\\\\b'x'"`` (text)
+    in one meta. A dotted name into them is that meta's value, as it is; a field of another object
+    (``info.note``) is escaped as ever. Ground truth: the meta's own value beside it."""
+    texts = ["b'x'", "\\\\b'x'", 'b"\\\\x8f"', "MIT", "\\\\"]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"id": f"m{i}", "text": f"A page of text, number {i}.",
+                                                          "meta": {"note": t}, "info": {"note": t}}) + "\n"
+                                              for i, t in enumerate(texts)))
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": f"d{i}", "text": f"A page of Dolma, number {i}.",
+                                                          "metadata": {"note": t}}) + "\n" for i, t in enumerate(texts)))
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "m.jsonl"), "domain": "web", "meta_fields": ["meta.note", "info.note"]},
+                                 {"glob": str(tmp_path / "d.jsonl"), "domain": "web", "meta_fields": ["metadata.note"]}], "ingest")
+    for i, t in enumerate(texts):
+        assert meta[f"m{i}"]["meta.note"] == meta[f"m{i}"]["note"] == t, meta[f"m{i}"]
+        assert _meta_read(meta[f"m{i}"]["info.note"]) == t
+        assert meta[f"d{i}"]["metadata.note"] == meta[f"d{i}"]["note"] == t, meta[f"d{i}"]

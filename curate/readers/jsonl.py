@@ -629,8 +629,10 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked)
-            add_field(meta, name, meta_value(v) if not from_json or isinstance(v, str) else v)
+            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked),
+            # and a JSON meta's value (meta.x, metadata.x), as that meta is taken (carried_meta)
+            raw = from_json and (not isinstance(v, str) or name.partition(".")[0] in ("meta", "metadata"))
+            add_field(meta, name, v if raw else meta_value(v))
     language = None
     path = None
     skip_rule = skip_chars = None
