@@ -536,3 +536,18 @@ def test_a_dotted_meta_field_into_a_json_meta_reads_as_the_meta_it_names(tmp_pat
         assert meta[f"m{i}"]["meta.note"] == meta[f"m{i}"]["note"] == t, meta[f"m{i}"]
         assert _meta_read(meta[f"m{i}"]["info.note"]) == t
         assert meta[f"d{i}"]["metadata.note"] == meta[f"d{i}"]["note"] == t, meta[f"d{i}"]
+
+
+def test_a_parquet_file_with_two_text_columns_is_said_not_a_traceback(tmp_path, capsys):
+    """A Parquet file may hold two columns of one name (pyarrow writes it; its own reader refuses
+    ``read_table``): two ``text`` columns made ``curate run`` end in a KeyError traceback while
+    planning (``schema.field``). The text given twice, which is the text cannot be told: the
+    file is refused before the run in one line naming the column, as a file with no text column."""
+    pq.write_table(pa.Table.from_arrays([pa.array(["a"]), pa.array(["The first text."]), pa.array(["The second text."])],
+                                        names=["id", "text", "text"]), tmp_path / "d.parquet")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "d.parquet"}"\ndomain = "web"\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "out"}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "d.parquet has 2 columns named 'text'" in err and "Traceback" not in err, err
