@@ -3693,3 +3693,21 @@ def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and "unrecognized arguments: nope\\x1b[2J\\u202e" in err, err
     assert not any(c in err for c in "\x1b\u202e"), err
+
+
+def test_an_old_mac_file_is_said_before_the_run_as_far_as_its_limit_reads(tmp_path, capsys):
+    """The up-front look for old-Mac line ends read a first record on to its bare "\\r" as far
+    as the default limits' read does (twice max_record_bytes, 64 MiB), whatever limit the run
+    was given: with `limits.max_record_bytes` raised to read it, a 70 MB first record's file was
+    not refused with the tr line but read, all of its records one quarantine row. It reads on
+    as far as the run's limits do."""
+    rows = [{"id": "big", "text": "A long page of words. " * 3_200_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert 64 << 20 < len(json.dumps(rows[0])) < 96 << 20
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = {96 << 20}\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err

@@ -68,7 +68,7 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     file has none of it, found by one streamed pass (read it as it is)."""
     limits = limits or Limits()
     with open_bytes(path, limits) as f:
-        if _cr_line_ends(_first_line(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
+        if _cr_line_ends(_first_line(f, f.read(4096), limits)):  # as `curate run` refuses it (not_json_lines), not one long line
             raise ValueError(cr_file_error(path, path))
     with open_bytes(path, limits) as f:
         tail, inside = b"", False  # inside: in a line whose start was judged, skipped to its end
@@ -281,7 +281,7 @@ def _not_text(obj: dict, names) -> tuple[str, str] | None:
     return None if value is None or isinstance(value, str) else (name, JSON_KINDS.get(type(value), type(value).__name__))
 
 
-def not_json_lines(path: str, rel: str) -> str | None:
+def not_json_lines(path: str, rel: str, limits: Limits | None = None) -> str | None:
     """Why a file given as JSON Lines is not, from its first bytes: UTF-16/32 text (PowerShell's
     `> x.jsonl`), one JSON array (json.dump(records)) or arrays, one a line, whose records would
     all be quarantined (every line, or the one line); None when it may be (a first line holding
@@ -300,7 +300,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
                 ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
                 return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
                         f"must be UTF-8{ends}: convert it ({_to_lines(path, rel, tool=tool)})")
-            head = _first_line(f, head)
+            head = _first_line(f, head, limits)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
             if not without_bom(head).lstrip().startswith(b"["):
@@ -347,7 +347,7 @@ def _line_on(f, line: bytes, cap: int) -> bytes:
     return b"".join(parts)
 
 
-def _first_line(f, head: bytes) -> bytes:
+def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     """``head`` read on to its first line's end (``_to_line_end``: 1 MiB more at most), for
     ``_cr_line_ends``. Where that MiB ends inside the line's first record (not blank nor a
     comment), the record is read on (to as much as ``read_jsonl`` reads of a line, never held:
@@ -367,7 +367,7 @@ def _first_line(f, head: bytes) -> bytes:
     record = without_bom(data[start:]).lstrip()
     if not record.startswith(b"{"):
         return data
-    last, n, cap = record.rstrip()[-1:], len(data), Limits().max_record_bytes * 2 + 2
+    last, n, cap = record.rstrip()[-1:], len(data), (limits or Limits()).max_record_bytes * 2 + 2  # the run's limits
     while n < cap:
         chunk = f.readline(min(1 << 20, cap - n))
         if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
