@@ -235,12 +235,13 @@ def rename(fs, src: str, dst: str) -> None:
 
 
 def host() -> str:
-    """This machine's name as a file name holds it (a character other than a letter, digit,
-    ``.``, ``_`` or ``-`` as ``_``)."""
-    import re
+    """This machine's name as a file name holds it: percent-encoded, a character other than a
+    letter, digit, ``.``, ``_``, ``-`` or ``~`` as its UTF-8 bytes (``nodé-1`` -> ``nod%C3%A9-1``),
+    one name a host (each such character made ``_``, ``nodé-1`` and ``nodè-1`` were one host)."""
     import socket
+    from urllib.parse import quote
 
-    return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()) or "_"
+    return quote(socket.gethostname(), safe="") or "_"
 
 
 def tmp_name(name: str) -> str:
@@ -258,7 +259,8 @@ def tmp_writer(entry: str, name: str) -> tuple[int, str | None] | None:
     if not entry.startswith(prefix):
         return None
     pid, at, where = entry[len(prefix):].partition("@")
-    return (int(pid), where if at else None) if pid.isdigit() and (where or not at) else None
+    ok = pid.isascii() and pid.isdigit() and (where or not at)  # "²" is a digit int() refuses
+    return (int(pid), where if at else None) if ok else None
 
 
 def write_atomic(root: str, rel: str, data: bytes) -> None:

@@ -1131,7 +1131,9 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # its pid is no process now
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())
+    from urllib.parse import quote
+
+    host = quote(socket.gethostname(), safe="")
     out = tmp_path / "audit"
     (out / "stats").mkdir(parents=True)
     names = [f".tmp-summary.json-{dead.pid}@{host}", f".tmp-summary.json-{dead.pid}", f".tmp-summary.json-{dead.pid}@other-node7"]
@@ -1141,6 +1143,34 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     err = capsys.readouterr().err
     assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"]
     assert err.count("\n") == 1 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
+
+
+def test_an_audit_tells_hosts_apart_whose_names_are_not_ascii(tmp_path, pages, capsys, monkeypatch):
+    """A temporary file's host was its name with each character other than a letter, digit,
+    ``.``, ``_`` or ``-`` made ``_``: hosts ``nodé-1`` and ``nodè-1`` (or ``node 1`` and
+    ``node_1``) were one, and an audit on one removed the other's live writer's file (its pid no
+    process here). The host is percent-encoded (one name a host); a name like a temporary
+    copy's whose pid is a non-ASCII digit (``-²``; ``int`` refuses it) is left, not a traceback."""
+    from curate import output
+    from curate.audit import command
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is no process now
+    out = tmp_path / "audit"
+    (out / "stats").mkdir(parents=True)
+    names = []
+    for host in ("nod\u00e8-1", "node 1"):
+        monkeypatch.setattr(socket, "gethostname", lambda host=host: host)
+        names.append(output.tmp_name("summary.json").replace(f"-{os.getpid()}@", f"-{dead.pid}@"))
+    names.append(".tmp-summary.json-\u00b2")
+    for name in names:
+        (out / "stats" / name).write_text("{")
+    for here in ("nod\u00e9-1", "node_1"):
+        monkeypatch.setattr(socket, "gethostname", lambda here=here: here)
+        assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
+        assert sorted(p.name for p in (out / "stats").iterdir()) == sorted(names + ["summary.json"])
+    err = capsys.readouterr().err
+    assert err.count("left: remove it once that writer is gone") == 4, err
 
 
 def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, pages, capsys, monkeypatch):
@@ -1170,7 +1200,9 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
         slow.kill()
         slow.wait()
     left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())  # the writer's host in its name (a shared disk)
+    from urllib.parse import quote
+
+    host = quote(socket.gethostname(), safe="")  # the writer's host in its name (a shared disk)
     assert left == [f".tmp-report.html-{slow.pid}@{host}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
     other = tmp_path / "other.jsonl"
     other.write_bytes(pages.read_bytes()[: len(pages.read_bytes()) // 2].rsplit(b"\n", 1)[0] + b"\n")
@@ -3684,3 +3716,21 @@ def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and "unrecognized arguments: nope\\x1b[2J\\u202e" in err, err
     assert not any(c in err for c in "\x1b\u202e"), err
+
+
+def test_an_old_mac_file_is_said_before_the_run_as_far_as_its_limit_reads(tmp_path, capsys):
+    """The up-front look for old-Mac line ends read a first record on to its bare "\\r" as far
+    as the default limits' read does (twice max_record_bytes, 64 MiB), whatever limit the run
+    was given: with `limits.max_record_bytes` raised to read it, a 70 MB first record's file was
+    not refused with the tr line but read, all of its records one quarantine row. It reads on
+    as far as the run's limits do."""
+    rows = [{"id": "big", "text": "A long page of words. " * 3_200_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert 64 << 20 < len(json.dumps(rows[0])) < 96 << 20
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = {96 << 20}\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err

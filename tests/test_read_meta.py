@@ -484,3 +484,70 @@ def test_a_record_giving_its_text_field_twice_loses_no_text(tmp_path):
     q = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
     assert sorted(zip(q["source_id"].to_list(), q["reason"].to_list())) == [
         ("content", "duplicate_text_field"), ("two", "duplicate_text_field")], q
+
+
+def test_a_text_field_given_twice_under_an_escaped_name_or_nested_loses_no_text(tmp_path):
+    """The text field given twice, once under an escaped name (``"te\\u0078t"``, the same key to
+    JSON) or under a nested ``text_field`` (``a.b``: twice in its object, or its parent object
+    twice), kept the last value and lost the first text without a word; a text then a null kept
+    nothing and was quarantined as a null text. Each is ``duplicate_text_field``; a text and a
+    null before it, or the same text twice, lose nothing and are read. Ground truth: the pairs
+    json.loads' object_pairs_hook sees."""
+    flat = {"esc": '{"id": "esc", "text": "First text.", "te\\u0078t": "Second text."}',
+            "esc2": '{"id": "esc2", "\\u0074ext": "First text.", "text": "Second text.", "kind": "text"}',
+            "content": '{"id": "content", "content": "First text.", "c\\u006Fntent": "Second text."}',
+            "nulled": '{"id": "nulled", "text": "First text.", "text": null}',
+            "null_first": '{"id": "null_first", "text": null, "text": "The only text."}',
+            "same": '{"id": "same", "te\\u0078t": "Same.", "text": "Same."}',
+            "value": '{"id": "value", "text": "Says \\u0074ext: fine.", "note": "\\u0074ext"}'}
+    nested = {"n1": '{"id": "n1", "a": {"b": "First text.", "b": "Second text."}}',
+              "n2": '{"id": "n2", "a": {"b": "First text."}, "a": {"b": "Second text."}}',
+              "n3": '{"id": "n3", "a": {"\\u0062": "First text.", "b": "Second text."}}',
+              "n4": '{"id": "n4", "a": {"b": "Same."}, "a": {"b": "Same."}}',
+              "n5": '{"id": "n5", "a": {"b": "One text."}, "b": "x", "b": "y"}'}
+    (tmp_path / "d.jsonl").write_text("\n".join(flat.values()) + "\n")
+    (tmp_path / "n.jsonl").write_text("\n".join(nested.values()) + "\n")
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "d.jsonl"), "domain": "web"},
+                                   {"glob": str(tmp_path / "n.jsonl"), "domain": "web", "text_field": "a.b"}], "ingest")
+    q = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
+    assert sorted(zip(q["source_id"].to_list(), q["reason"].to_list())) == [
+        (k, "duplicate_text_field") for k in ("content", "esc", "esc2", "n1", "n2", "n3", "nulled")], q
+    assert sorted(meta) == ["n4", "n5", "null_first", "same", "value"]
+    for k in ("content", "esc", "esc2", "n1", "n2", "n3"):  # both texts are in the line, json.loads gives the second
+        line = {**flat, **nested}[k]
+        assert "First text." in str(json.loads(line, object_pairs_hook=list)) and "First text." not in str(json.loads(line))
+
+
+def test_a_dotted_meta_field_into_a_json_meta_reads_as_the_meta_it_names(tmp_path):
+    """A JSON record's ``meta`` / ``metadata`` object is taken as the meta JSON holds it (README),
+    but ``meta_fields = ["meta.note"]`` escaped its text as a record field's (``meta_text``): the
+    one value ``b'x'`` was ``note: "b'x'"`` (bytes, read back) and ``meta.note: "\\\\b'x'"`` (text)
+    in one meta. A dotted name into them is that meta's value, as it is; a field of another object
+    (``info.note``) is escaped as ever. Ground truth: the meta's own value beside it."""
+    texts = ["b'x'", "\\\\b'x'", 'b"\\\\x8f"', "MIT", "\\\\"]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"id": f"m{i}", "text": f"A page of text, number {i}.",
+                                                          "meta": {"note": t}, "info": {"note": t}}) + "\n"
+                                              for i, t in enumerate(texts)))
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": f"d{i}", "text": f"A page of Dolma, number {i}.",
+                                                          "metadata": {"note": t}}) + "\n" for i, t in enumerate(texts)))
+    _, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "m.jsonl"), "domain": "web", "meta_fields": ["meta.note", "info.note"]},
+                                 {"glob": str(tmp_path / "d.jsonl"), "domain": "web", "meta_fields": ["metadata.note"]}], "ingest")
+    for i, t in enumerate(texts):
+        assert meta[f"m{i}"]["meta.note"] == meta[f"m{i}"]["note"] == t, meta[f"m{i}"]
+        assert _meta_read(meta[f"m{i}"]["info.note"]) == t
+        assert meta[f"d{i}"]["metadata.note"] == meta[f"d{i}"]["note"] == t, meta[f"d{i}"]
+
+
+def test_a_parquet_file_with_two_text_columns_is_said_not_a_traceback(tmp_path, capsys):
+    """A Parquet file may hold two columns of one name (pyarrow writes it; its own reader refuses
+    ``read_table``): two ``text`` columns made ``curate run`` end in a KeyError traceback while
+    planning (``schema.field``). The text given twice, which is the text cannot be told: the
+    file is refused before the run in one line naming the column, as a file with no text column."""
+    pq.write_table(pa.Table.from_arrays([pa.array(["a"]), pa.array(["The first text."]), pa.array(["The second text."])],
+                                        names=["id", "text", "text"]), tmp_path / "d.parquet")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{tmp_path / "d.parquet"}"\ndomain = "web"\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "out"}"\n')
+    assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "d.parquet has 2 columns named 'text'" in err and "Traceback" not in err, err

@@ -380,7 +380,7 @@ def plan_shards(
         if f == "jsonl" and look:
             from curate.readers.jsonl import not_json_lines
 
-            error = not_json_lines(path, rel)
+            error = not_json_lines(path, rel, limits)
             if error:  # one stray file among JSON Lines is quarantined whole; refused if no file is JSON Lines
                 not_lines.append((len(shards), error))
                 shards.append(Shard(path, rel, f, domain, source, tuple(sorted(opts + (("not_json_lines", error),)))))

@@ -7,6 +7,7 @@ re-reading in byte ranges.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -67,7 +68,7 @@ def as_read(path: str, limits: Limits | None = None) -> Iterator[bytes] | None:
     file has none of it, found by one streamed pass (read it as it is)."""
     limits = limits or Limits()
     with open_bytes(path, limits) as f:
-        if _cr_line_ends(_first_line(f, f.read(4096))):  # as `curate run` refuses it (not_json_lines), not one long line
+        if _cr_line_ends(_first_line(f, f.read(4096), limits)):  # as `curate run` refuses it (not_json_lines), not one long line
             raise ValueError(cr_file_error(path, path))
     with open_bytes(path, limits) as f:
         tail, inside = b"", False  # inside: in a line whose start was judged, skipped to its end
@@ -280,7 +281,7 @@ def _not_text(obj: dict, names) -> tuple[str, str] | None:
     return None if value is None or isinstance(value, str) else (name, JSON_KINDS.get(type(value), type(value).__name__))
 
 
-def not_json_lines(path: str, rel: str) -> str | None:
+def not_json_lines(path: str, rel: str, limits: Limits | None = None) -> str | None:
     """Why a file given as JSON Lines is not, from its first bytes: UTF-16/32 text (PowerShell's
     `> x.jsonl`), one JSON array (json.dump(records)) or arrays, one a line, whose records would
     all be quarantined (every line, or the one line); None when it may be (a first line holding
@@ -299,7 +300,7 @@ def not_json_lines(path: str, rel: str) -> str | None:
                 ends = r", with a \n after each record, not a bare \r (old Mac line ends)" if cr else ""
                 return (f"{rel} is {enc} text ({'it starts with' if wide else 'without'} a byte-order mark); JSON Lines "
                         f"must be UTF-8{ends}: convert it {_in_bash(path)}({_to_lines(path, rel, tool=tool)})")
-            head = _first_line(f, head)
+            head = _first_line(f, head, limits)
             if _cr_line_ends(head):
                 return cr_file_error(path, rel)
             if not without_bom(head).lstrip().startswith(b"["):
@@ -346,7 +347,7 @@ def _line_on(f, line: bytes, cap: int) -> bytes:
     return b"".join(parts)
 
 
-def _first_line(f, head: bytes) -> bytes:
+def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     """``head`` read on to its first line's end (``_to_line_end``: 1 MiB more at most), for
     ``_cr_line_ends``. Where that MiB ends inside the line's first record (not blank nor a
     comment), the record is read on (to as much as ``read_jsonl`` reads of a line, never held:
@@ -366,7 +367,7 @@ def _first_line(f, head: bytes) -> bytes:
     record = without_bom(data[start:]).lstrip()
     if not record.startswith(b"{"):
         return data
-    last, n, cap = record.rstrip()[-1:], len(data), Limits().max_record_bytes * 2 + 2
+    last, n, cap = record.rstrip()[-1:], len(data), (limits or Limits()).max_record_bytes * 2 + 2  # the run's limits
     while n < cap:
         chunk = f.readline(min(1 << 20, cap - n))
         if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
@@ -539,20 +540,85 @@ def _output_path(path: str, file_path: str, repo) -> bool:
     return path.endswith(f":{repo}{file_path.lstrip('/')}")
 
 
-def _text_twice(line: bytes, obj: dict, names) -> str | None:
-    """Why a JSON line giving its text field twice with two values (``{"text": "a", "text": "b"}``)
-    is no record: ``json.loads`` keeps the last, the first text was lost without a word. Looked
-    for only where the field's quoted name is in the line more than once (a key or a value; a
-    string's own quotes are escaped): one count a line; the line parsed again then, its pairs seen."""
+class _Pairs(list):
+    """A JSON object as its pairs in order, a key given twice there twice (``object_pairs_hook``)."""
+
+    __slots__ = ()
+
+
+def _given(pairs: _Pairs, parts: list[str]) -> list:
+    """Every value a line's pairs give the dotted name ``parts``, each time a key on its way is given."""
+    out = []
+    for k, v in pairs:
+        if k == parts[0]:
+            if len(parts) == 1:
+                out.append(v)
+            elif isinstance(v, _Pairs):
+                out.extend(_given(v, parts[1:]))
+    return out
+
+
+# The escapes JSON may spell a key's character with besides \uXXXX
+_SHORT_ESCAPES = {'"': rb'\\"', "\\": rb"\\\\", "/": rb"\\/", "\b": rb"\\b", "\f": rb"\\f", "\n": rb"\\n",
+                  "\r": rb"\\r", "\t": rb"\\t"}
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(names: tuple) -> tuple[dict[str, list[tuple[bytes, re.Pattern]]], re.Pattern]:
+    """The text field names' parts (``a.b``: ``a``, ``b``) quoted as written plainly (and that
+    followed by a colon: a key, not a value, ``"kind": "text"``), and a pattern
+    of the escapes JSON may spell one of their characters with (``\\u0074`` for ``t``, either
+    case; ``\\/``): a key spelled so, ``"te\\u0078t"``, is ``text`` to JSON, unseen by its plain name."""
+    parts = sorted({p for n in names for p in n.split(".")})
+    units, short = set(), set()
+    for c in "".join(parts):
+        utf16 = c.encode("utf-16-be")  # \uXXXX a unit, an astral character's two
+        units.update(utf16[i : i + 2].hex().encode() for i in range(0, len(utf16), 2))
+        if c in _SHORT_ESCAPES:
+            short.add(_SHORT_ESCAPES[c])
+    pattern = b"|".join([rb"\\u(?i:" + b"|".join(sorted(units)) + b")"] * bool(units) + sorted(short))
+    quoted = {p: b'"%s"' % p.encode("utf-8") for p in parts}
+    keys = {p: (q, re.compile(re.escape(q) + rb"\s*:")) for p, q in quoted.items()}
+    return {n: [keys[p] for p in n.split(".")] for n in names}, re.compile(pattern or rb"(?!)")
+
+
+def _given_names(obj: dict, names: tuple) -> Iterator[str]:
+    """The text field names a record may have given twice: up to the one its text was taken from
+    (``first``), each one it has, null or not (a name it has not was never given: JSON keeps a
+    key's last value), or a dotted one whose first part it has (that part given twice)."""
     for name in names:
-        if "." in name or name not in obj:
-            continue
-        if line.count(b'"%s"' % name.encode("utf-8")) > 1:
-            pairs = json.loads(line, object_pairs_hook=lambda p: p)  # the top-level object's pairs, last
-            values = [v for k, v in pairs if k == name]
-            if len({json.dumps(v) for v in values}) > 1:
-                return f"text field {name!r} given {len(values)} times with different values (a JSON reader keeps the last only)"
-        if obj[name] is not None:
+        if name.partition(".")[0] in obj:
+            yield name
+            if get_path(obj, name) is not None:
+                return
+
+
+def _text_twice(line: bytes, obj: dict, names) -> str | None:
+    """Why a JSON line giving its text field twice (``{"text": "a", "text": "b"}``; a key spelled
+    with escapes, ``"te\\u0078t"``, is the same; a dotted ``text_field``'s key, or one on its way)
+    is no record: ``json.loads`` keeps the last, the first text was lost without a word (a text
+    then null: quarantined as a null text). Two values that are not null and differ, or a null
+    last, are; the same text twice, or a null then a text, lose nothing. Looked for only where a
+    name's part is a key twice in the line or a character of one is escaped (``_spellings``): a
+    count and a search a line (its keys counted where the name is quoted twice: a line holding
+    "text" as a value too was parsed again, a 100 MB one 2.3 s and 200 MB), then the line parsed
+    again for its pairs."""
+    names = tuple(names)
+    quoted, escaped = _spellings(names)
+    if escaped.search(line) is None and not any(
+            line.count(q) > 1 and len(key.findall(line)) > 1 for n in _given_names(obj, names) for q, key in quoted[n]):
+        return None
+    try:
+        pairs = json.loads(line.decode("utf-8"), object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return None
+    for name in names:  # up to the name the text was taken from (``first``)
+        value = get_path(obj, name)
+        given = [v for v in _given(pairs, name.split(".")) if v is not None]
+        if len({json.dumps(v, sort_keys=True) for v in given}) > 1 or (value is None and given):
+            last = "" if value is not None else ", the last null"
+            return f"text field {name!r} given {len(given) + (value is None)} times{last} (a JSON reader keeps the last only)"
+        if value is not None:
             return None
     return None
 
@@ -569,21 +635,23 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
     text = first(obj, text_fields)
     uid = first(obj, _names(shard, "id_field", ID_FIELDS))
     uid = as_text(uid) if uid is not None else None  # kept on a quarantine row too: found by the user's own id
+    if line is not None and (twice := _text_twice(line, obj, text_fields)):
+        return Bad(offset, "duplicate_text_field", twice, user_id=uid)
     if text is None:
         null = next((n for n in text_fields if _present(obj, n)), None)
         return Bad(offset, "missing_text_field", f"text field {null!r} is null" if null
                    else f"none of the fields {list(text_fields)} is present", user_id=uid)
     if not isinstance(text, str):
         return Bad(offset, "text_not_string", f"text field holds a {type(text).__name__}", user_id=uid)
-    if line is not None and (twice := _text_twice(line, obj, text_fields)):
-        return Bad(offset, "duplicate_text_field", twice, user_id=uid)
     url = first(obj, _names(shard, "url_field", URL_FIELDS))
     meta = carried_meta(obj, walk=not from_json, carry=shard.opt("carry_meta", True))
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked)
-            add_field(meta, name, meta_value(v) if not from_json or isinstance(v, str) else v)
+            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked),
+            # and a JSON meta's value (meta.x, metadata.x), as that meta is taken (carried_meta)
+            raw = from_json and (not isinstance(v, str) or name.partition(".")[0] in ("meta", "metadata"))
+            add_field(meta, name, v if raw else meta_value(v))
     language = None
     path = None
     skip_rule = skip_chars = None

@@ -25,6 +25,9 @@ def text_column_error(path: str, rel: str, options: dict) -> str | None:
         return None
     columns = schema.names
     found = [n for n in names if n.split(".", 1)[0] in columns]  # a dotted name reaches into a struct column
+    if found and (twice := columns.count(top := found[0].split(".", 1)[0])) > 1:  # pyarrow writes such a file
+        return (f"{rel} has {twice} columns named {top!r} (its columns: {', '.join(columns)}): which holds the text "
+                "cannot be told; write it with one text column, or give --text-field naming another")
     if found:  # the reader takes the first one a row has: a column of lists or numbers gives nothing
         kind = _column_type(schema, found[0])
         if kind is None or pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind) or (
