@@ -985,3 +985,36 @@ def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets(tmp_pa
     files = {"src/test/LoginTest.java": java, "app/codes.py": py, "config/locales.yml": yml}
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"LoginTest.java": java, "codes.py": py, "locales.yml": yml}
+
+
+def test_a_maven_master_password_a_plain_xml_password_and_a_plain_yaml_block_password_are_redacted(tmp_path):
+    """Leaks after the password rule took plain words (`password = "letmein"`): settings-security.xml's
+    `<master>{...}</master>` (it decrypts every `<password>{...}</password>` of settings.xml; its element is
+    no secret's name), an XML `<password>` of plain words (Maven's, Tomcat's: the element judged as a key's,
+    where a quoted `password = "..."` of the same words went) and a YAML `password: |` block of plain words.
+    A property reference (`${env.DB_PASSWORD}`), a `<master>` of no braces and another element's words kept."""
+    enc = "{" + base64.b64encode(random.Random(602).randbytes(24)).decode() + "}"
+    sec = f"<settingsSecurity>\n  <master>{enc}</master>\n</settingsSecurity>\n"
+    xml = ("<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <password>letmein</password>\n    </server>\n"
+           "    <server>\n      <id>ci</id>\n      <password>${env.DB_PASSWORD}</password>\n    </server>\n  </servers>\n"
+           "  <master>trunk</master>\n  <description>letmein</description>\n</settings>\n")
+    yml = "db:\n  password: |\n    correcthorsebattery\n  name: app\n"
+    files = {"conf/settings-security.xml": sec, "conf/settings.xml": xml, "conf/db.yml": yml}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"settings-security.xml": sec.replace(enc, "<KEY>"),
+                    "settings.xml": xml.replace("<password>letmein<", "<password><KEY><"),
+                    "db.yml": yml.replace("correcthorsebattery", "<KEY>")}
+
+
+def test_password_labels_in_more_languages_and_test_outcomes_are_no_secrets(tmp_path):
+    """Kept: a locale file's label for "password" in Norwegian, Croatian/Serbian, Estonian, Latvian, Indonesian,
+    Malay, Danish, Galician, Afrikaans, Basque, Albanian, Welsh (the plain-word password rule took each, the
+    labels it knew being German's, French's, Spanish's, ...), and a test's outcome under a `pass` name
+    (`PASS = "success"`, `test_pass = "passed"`)."""
+    labels = {"nb": "Passord", "hr": "Lozinka", "et": "Parool", "lv": "Parole", "id": "Kata sandi", "ms": "Kata laluan",
+              "da": "Kodeord", "gl": "Contrasinal", "af": "Wagwoord", "eu": "Pasahitza", "sq": "Fjalekalimi", "cy": "Cyfrinair"}
+    yml = "".join(f'{lang}:\n  password: "{label}"\n' for lang, label in labels.items())
+    py = 'PASS = "success"\nFAIL = "failure"\ntest_pass = "passed"\nSTATUS_PASS = "succeeded"\n' + PY_CODE
+    files = {"config/locales.yml": yml, "tests/outcomes.py": py}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"locales.yml": yml, "outcomes.py": py}

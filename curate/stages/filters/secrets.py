@@ -90,7 +90,7 @@ _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
 # whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
 _VCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
-_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n(?P<i>[ \t]+)"
+_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n(?P<i>[ \t]+)"
                          rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i){_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
 _ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
@@ -191,9 +191,12 @@ def _literal_ok(v: str) -> bool:
 # a name that says password (not a token's or key's), and a value that is a label or message for one (a locale file's
 # `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
 _PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
-_LABEL = re.compile(r"(?i)passw|\bpasse\b|kennwort|wachtwoord|contrase|senha|salasana|parola|\bhas[lł]o|heslo|sifre|jelsz"
-                    r"|l[oö]senord|adgangskode|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
-                    r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length)\b")
+# Norwegian's passord to Welsh's cyfrinair ASCII labels too (non-ASCII ones never match a value); a test's outcome under `pass`
+_LABEL = re.compile(r"(?i)passw|passord|\bpasse\b|kennwort|wachtwoord|wagwoord|contras[ei]|senha|salasana|parol[aeo]|parool|\bhas[lł]o|heslo|sifre|jelsz"
+                    r"|l[oö]senord|adgangskode|kodeord|lozinka|kata (?:sandi|laluan)|pasahitz|fjalekalim|cyfrinair"
+                    r"|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
+                    r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length"
+                    r"|passed|success|succeeded|failed|failure|skipped)\b")
 _CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
 
 
@@ -294,21 +297,38 @@ def _auth_ok(m: re.Match) -> bool:
 
 
 def _xml_ok(m: re.Match) -> bool:
-    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``); Maven's
+    """An element's text that is a literal (``_value_ok``; a password's element's as ``_password_ok``, as a quoted
+    one's: Maven's `<password>letmein</password>`), not a property reference (``${db.password}``); Maven's
     master-encrypted password (``{base64}``) is one: settings-security.xml's master, often beside it, decrypts it."""
     v = m.group("v")
     if _MAVEN_ENCRYPTED.fullmatch(v):
         return _literal_ok(v[1:-1])
-    return not _URL_PLACEHOLDER.search(v) and _value_ok(m)
+    if _URL_PLACEHOLDER.search(v):
+        return False
+    return _password_ok(v) if _PASSWORD_END.search(m.group("n")) else _value_ok(m)
 
 
 _MAVEN_ENCRYPTED = re.compile(r"\{[A-Za-z0-9+/]{8,}={0,2}\}")
+# a name ending in a password's word (db.password, smtpPass, PWD), not a key's or token's
+_PASSWORD_END = re.compile(r"(?i)(?:pass(?:word|wd)|(?<![^\W_])pass|pwd)\Z")
+# settings-security.xml's master password (it decrypts settings.xml's `{...}` passwords): its braces' text, a
+# comment beside them allowed (Maven's "{...} reset on 2024-01-01"); searched where "<master>" is (``_has_master``)
+_MASTER = re.compile(rf"<master>[^<>{{}}\r\n]{{0,200}}(?P<v>{_MAVEN_ENCRYPTED.pattern})[^<>{{}}\r\n]{{0,200}}</master>")
+
+
+def _master_ok(m: re.Match) -> bool:
+    return _literal_ok(m.group("v")[1:-1])
+
+
+def _has_master(text: str) -> bool:
+    return "<master>" in text
 
 
 def _block_ok(m: re.Match) -> bool:
-    """A YAML block's lines (``_YAML_BLOCK``), joined, as ``_literal_ok`` judges a value."""
+    """A YAML block's lines (``_YAML_BLOCK``), joined, as ``_literal_ok`` judges a value (a password's as
+    ``_password_ok``, as a quoted one's: `password: |` then `correcthorsebattery`)."""
     v = re.sub(r"\s+", "", m.group("v"))
-    return len(v) >= 6 and _literal_ok(v)
+    return len(v) >= 6 and (_password_ok(v) if _PASSWORD_NAME.fullmatch(m.group("n")) else _literal_ok(v))
 
 
 def _libpq_ok(m: re.Match) -> bool:
@@ -614,7 +634,8 @@ PATTERNS = {
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines_with(_HAS_SETTER), _CALL, _value_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
                  (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
-                 (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok)],
+                 (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok),
+                 (_has_master, _MASTER, _master_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
