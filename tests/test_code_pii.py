@@ -1018,3 +1018,20 @@ def test_password_labels_in_more_languages_and_test_outcomes_are_no_secrets(tmp_
     files = {"config/locales.yml": yml, "tests/outcomes.py": py}
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"locales.yml": yml, "outcomes.py": py}
+
+
+def test_a_url_password_holding_a_slash_far_from_its_scheme_is_redacted(tmp_path):
+    """A URL's password with a raw "/" (``_URL_SLASH``: a user of up to 200 characters, a password of up to 401) whose
+    "@" stands more than 405 characters after "://": the scan looked that far only (``_URL``'s reach), so the line was
+    no candidate; caught before the merge of secrets59 only beside another name (`DB_PASSWORD = ...; URL = ...`), where
+    the gated search (the URL forms only where the scan saw a user-info) lost it. Ground truth: urlsplit's password
+    with the "/" escaped, as the writer meant it."""
+    from urllib.parse import unquote, urlsplit
+
+    user, pw = "svc" + _fake(string.ascii_lowercase, 197, 701), _fake(ALNUM, 198, 702) + "/" + _fake(ALNUM, 150, 703)
+    url = f"https://{user}:{pw}@db.example.test/app"
+    assert unquote(urlsplit(url.replace(pw, pw.replace("/", "%2F"))).password) == pw
+    py = f'DB_PASSWORD = "Xk9mP2qw7z"; URL = "{url}"\n' + PY_CODE
+    alone = f'conn = connect("{url}")\n' + PY_CODE
+    kept = _run(tmp_path, {"app/db.py": py, "app/conn.py": alone}, ("filter.code.data_min_chars=0",))
+    assert kept == {"db.py": py.replace("Xk9mP2qw7z", "<KEY>").replace(pw, "<KEY>"), "conn.py": alone.replace(pw, "<KEY>")}

@@ -416,11 +416,12 @@ def _assigned(codes, e, found):
 @numba.njit
 def _user_info(codes, j):
     """Does "://" start at ``j`` with an "@" before the URL's next blank, quote or ``<>\\``
-    (as ``_URL`` and ``_URL_SLASH`` can match: 200 + 1 + 200 characters)?"""
+    (as ``_URL`` and ``_URL_SLASH`` can match: ``_URL_SLASH``'s user 64 + 1 + 200, ":", its password 200 + 1 + 200;
+    ``_URL``'s 200 + 1 + 200 only, as this looked: a slash-holding password's "@" past it was lost)?"""
     n = len(codes)
     if j + 2 >= n or codes[j + 1] != 47 or codes[j + 2] != 47:
         return False
-    for k in range(j + 3, min(n, j + 405)):
+    for k in range(j + 3, min(n, j + 3 + 265 + 1 + 401 + 1)):
         c = codes[k]
         if c == 64:
             return True
