@@ -1035,3 +1035,23 @@ def test_a_url_password_holding_a_slash_far_from_its_scheme_is_redacted(tmp_path
     alone = f'conn = connect("{url}")\n' + PY_CODE
     kept = _run(tmp_path, {"app/db.py": py, "app/conn.py": alone}, ("filter.code.data_min_chars=0",))
     assert kept == {"db.py": py.replace("Xk9mP2qw7z", "<KEY>").replace(pw, "<KEY>"), "conn.py": alone.replace(pw, "<KEY>")}
+
+
+def test_a_yaml_block_password_with_deeper_lines_or_an_indentation_indicator_is_redacted_whole(tmp_path):
+    """A YAML block scalar's lines indented deeper than its first (part of the value, their extra blanks kept by
+    YAML) and a block header with an indentation indicator (`|2`, `>-2`): the block form took the lines at the first's
+    indent only (its deeper lines were left) and no digit in the header (nothing taken). Ground truth: PyYAML's
+    value, every part of the password in it before, none after."""
+    yaml = pytest.importorskip("yaml")
+    v = [_fake(ALNUM, 10, 710 + i) + "4k" for i in range(6)]
+    files = {"conf/a.yml": f"password: |\n  {v[0]}\n    {v[1]}\n  {v[2]}\nname: app\n",
+             "conf/b.yml": f"password: |2\n  {v[3]}\nname: app\n",
+             "conf/c.yml": f"password: >-2\n  {v[4]}\n  {v[5]}\nname: app\n"}
+    for rel, text in files.items():
+        value = yaml.safe_load(text)["password"]
+        assert all(x in value for x in v if x in text), rel
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    for rel in files:
+        got = kept[rel.rsplit("/", 1)[-1]]
+        assert yaml.safe_load(got) == {"password": yaml.safe_load(got)["password"], "name": "app"}, rel
+        assert yaml.safe_load(got)["password"].strip() == "<KEY>", (rel, got)

@@ -90,8 +90,9 @@ _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
 # whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
 _VCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
-_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n(?P<i>[ \t]+)"
-                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i){_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
+# a header's indentation indicator (`|2`, `>-2`, `|+1`) and lines deeper than the first (the value's, their blanks kept) too
+_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})[ \t]*:[ \t]*[|>](?:[1-9][+-]?|[+-][1-9]?)?[ \t]*\r?\n(?P<i>[ \t]+)"
+                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i)[ \t]*{_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
 _ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
