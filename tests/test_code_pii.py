@@ -307,7 +307,8 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
-          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
+          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url", "passwort", "DB_KENNWORT", "\u212aennwort", "mot_de_passe", "impasse",
+          "\u017fenha", "SENHA", "setPasswort",
           "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey", "HTTPBasicAuth(\"ann\", ", "auth=(\"u\", "]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", " ?= ", "+=", "::=", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
@@ -1055,3 +1056,18 @@ def test_a_yaml_block_password_with_deeper_lines_or_an_indentation_indicator_is_
         got = kept[rel.rsplit("/", 1)[-1]]
         assert yaml.safe_load(got) == {"password": yaml.safe_load(got)["password"], "name": "app"}, rel
         assert yaml.safe_load(got)["password"].strip() == "<KEY>", (rel, got)
+
+
+def test_a_password_named_in_german_french_or_portuguese_is_redacted(tmp_path):
+    """A password under a name in another language (`passwort`, `kennwort`, `mot_de_passe`, `senha`; their
+    labels, `"Passwort"`, `"Mot de passe"`, kept): the names were English only, so each was kept in clear."""
+    v = [_fake(ALNUM, 10, 720 + i) + "4k" for i in range(6)]
+    py = (f'passwort = "{v[0]}"\nDB_KENNWORT = "{v[1]}"\nmot_de_passe = "{v[2]}"\nsenha = "{v[3]}"\n'
+          f'conn.setPasswort("{v[4]}")\nlabel_passwort = "Passwort"\nmot_de_passe_label = "Mot de passe"\nimpasse = "{v[5]}"\n'
+          + PY_CODE)
+    yml = f"db:\n  passwort: {v[0]}\n  user: app\n  senha: '{v[3]}'\n"
+    kept = _run(tmp_path, {"app/db.py": py, "conf/db.yml": yml}, ("filter.code.data_min_chars=0",))
+    want_py = py
+    for x in v[:5]:
+        want_py = want_py.replace(x, "<KEY>")
+    assert kept == {"db.py": want_py, "db.yml": yml.replace(v[0], "<KEY>").replace(v[3], "<KEY>")}

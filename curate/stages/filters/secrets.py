@@ -59,7 +59,8 @@ _TOKEN = re.compile(
 # The quoted form is found from its operator and quote (a case-insensitive search for the names
 # at every position is 8x slower), the name then checked just before it.
 # `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
-_NAME = (r"(?:pass(?:word|wd)|(?<![^\W_])pass|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
+# German's passwort and kennwort, French's mot_de_passe (passe as a whole word), Portuguese's senha too
+_NAME = (r"(?:pass(?:word|wd|wort)|kennwort|(?<![^\W_])passe?|senha|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
 # Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
@@ -191,7 +192,7 @@ def _literal_ok(v: str) -> bool:
 
 # a name that says password (not a token's or key's), and a value that is a label or message for one (a locale file's
 # `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
-_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|wort|e)?|kennwort|senha|pwd")
 # Norwegian's passord to Welsh's cyfrinair ASCII labels too (non-ASCII ones never match a value); a test's outcome under `pass`
 _LABEL = re.compile(r"(?i)passw|passord|\bpasse\b|kennwort|wachtwoord|wagwoord|contras[ei]|senha|salasana|parol[aeo]|parool|\bhas[lł]o|heslo|sifre|jelsz"
                     r"|l[oö]senord|adgangskode|kodeord|lozinka|kata (?:sandi|laluan)|pasahitz|fjalekalim|cyfrinair"
@@ -311,7 +312,7 @@ def _xml_ok(m: re.Match) -> bool:
 
 _MAVEN_ENCRYPTED = re.compile(r"\{[A-Za-z0-9+/]{8,}={0,2}\}")
 # a name ending in a password's word (db.password, smtpPass, PWD), not a key's or token's
-_PASSWORD_END = re.compile(r"(?i)(?:pass(?:word|wd)|(?<![^\W_])pass|pwd)\Z")
+_PASSWORD_END = re.compile(r"(?i)(?:pass(?:word|wd|wort)|kennwort|(?<![^\W_])passe?|senha|pwd)\Z")
 # settings-security.xml's master password (it decrypts settings.xml's `{...}` passwords): its braces' text, a
 # comment beside them allowed (Maven's "{...} reset on 2024-01-01"); searched where "<master>" is (``_has_master``)
 _MASTER = re.compile(rf"<master>[^<>{{}}\r\n]{{0,200}}(?P<v>{_MAVEN_ENCRYPTED.pattern})[^<>{{}}\r\n]{{0,200}}</master>")
@@ -439,7 +440,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha) = words
     n = len(codes)
     flags = 0
     found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
@@ -452,8 +453,9 @@ def _candidates(codes, pairs, words):
         prev = c
         if t == 0:
             continue
-        if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
-            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4, found)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
+        if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d|ort)
+            if ((_at(codes, j + 1, ord_, True) or _at(codes, j + 1, ort, True)) and _assigned(codes, j + 4, found)) or (
+                    _at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
                 names.append(j)
                 flags |= _HAS_PASS
         elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2, found):
@@ -481,9 +483,13 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_TOKEN
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
-        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1, found):  # pass (the regex checks what stands before)
+        elif t == 17 and _at(codes, j - 3, pas, True) and (_assigned(codes, j + 1, found) or (  # pass, passe (the regex checks what stands before)
+                j + 1 < len(codes) and _fold(codes[j + 1]) == 101 and _assigned(codes, j + 2, found))):
             names.append(j)
             flags |= _HAS_PASS
+        elif (t == 25 and _at(codes, j - 4, kennwort, True) and _assigned(codes, j + 4, found)) or (
+                t == 26 and _at(codes, j - 3, senha, True) and _assigned(codes, j + 2, found)):  # kennwort, senha
+            names.append(j)
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
             names.append(j)
             flags |= _HAS_URL
@@ -524,13 +530,17 @@ def _pairs() -> np.ndarray:
     pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
     pairs[ord("A"), ord("L")] = 22  # _SALT
     pairs[ord("r"), ord("l")], pairs[ord("q"), ord("l")] = 23, 24  # curl, mysql
+    for a in "nN":  # kennwort's nw, senha's nh, either case
+        for b, t in (("w", 25), ("h", 26)):
+            pairs[ord(a), ord(b)] = pairs[ord(a), ord(b.upper())] = t
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD",
+    "ort", "kennwort", "senha"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
