@@ -307,7 +307,8 @@ def test_env_files_of_a_source_tree_are_dotenv(tmp_path):
 
 _NAMES = ["password", "PASSWD", "pwd", "secret", "token", "key", "apiKey", "secret_key_base", "KEY_BASE", "jwt_key",
           "to\u212aen", "\u212aey", "pa\u017f\u017fword", "\u017fecret", "passw", "tok", "ke", "mytoken", "token_x", "é", "名前", "İ",
-          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url",
+          "pass", "SMTP_PASS", "bypass", "Pa\u017f\u017f", "x://u", "db_url", "passwort", "DB_KENNWORT", "\u212aennwort", "mot_de_passe", "impasse",
+          "\u017fenha", "SENHA", "setPasswort",
           "h://x/?u=1&db_password", "Server=s;Pwd", "User Id=sa; Password", "i=0;pass", "<db_password", "(\"db.password", "ds.setPassword", ".apiKey", "HTTPBasicAuth(\"ann\", ", "auth=(\"u\", "]
 _OPS = ["=", ":", ":=", "=>", ">", " = ", ": &str = ", "", " ", "(", "->", ", ", "( ", " ?= ", "+=", "::=", "=\n", "\n=", "\n", "\r\n=", "\r=", "\u2028=", "\x85="]
 _VALUES = ["Tr0ub4dor&3", "x9Y8z7W6", "abc123def456ghi789jkl0", "/etc/x1", "${T1}", "ghp_" + "aB1" * 12,
@@ -985,3 +986,88 @@ def test_assertions_anonymous_ftp_message_codes_and_labels_are_no_secrets(tmp_pa
     files = {"src/test/LoginTest.java": java, "app/codes.py": py, "config/locales.yml": yml}
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     assert kept == {"LoginTest.java": java, "codes.py": py, "locales.yml": yml}
+
+
+def test_a_maven_master_password_a_plain_xml_password_and_a_plain_yaml_block_password_are_redacted(tmp_path):
+    """Leaks after the password rule took plain words (`password = "letmein"`): settings-security.xml's
+    `<master>{...}</master>` (it decrypts every `<password>{...}</password>` of settings.xml; its element is
+    no secret's name), an XML `<password>` of plain words (Maven's, Tomcat's: the element judged as a key's,
+    where a quoted `password = "..."` of the same words went) and a YAML `password: |` block of plain words.
+    A property reference (`${env.DB_PASSWORD}`), a `<master>` of no braces and another element's words kept."""
+    enc = "{" + base64.b64encode(random.Random(602).randbytes(24)).decode() + "}"
+    sec = f"<settingsSecurity>\n  <master>{enc}</master>\n</settingsSecurity>\n"
+    xml = ("<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <password>letmein</password>\n    </server>\n"
+           "    <server>\n      <id>ci</id>\n      <password>${env.DB_PASSWORD}</password>\n    </server>\n  </servers>\n"
+           "  <master>trunk</master>\n  <description>letmein</description>\n</settings>\n")
+    yml = "db:\n  password: |\n    correcthorsebattery\n  name: app\n"
+    files = {"conf/settings-security.xml": sec, "conf/settings.xml": xml, "conf/db.yml": yml}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"settings-security.xml": sec.replace(enc, "<KEY>"),
+                    "settings.xml": xml.replace("<password>letmein<", "<password><KEY><"),
+                    "db.yml": yml.replace("correcthorsebattery", "<KEY>")}
+
+
+def test_password_labels_in_more_languages_and_test_outcomes_are_no_secrets(tmp_path):
+    """Kept: a locale file's label for "password" in Norwegian, Croatian/Serbian, Estonian, Latvian, Indonesian,
+    Malay, Danish, Galician, Afrikaans, Basque, Albanian, Welsh (the plain-word password rule took each, the
+    labels it knew being German's, French's, Spanish's, ...), and a test's outcome under a `pass` name
+    (`PASS = "success"`, `test_pass = "passed"`)."""
+    labels = {"nb": "Passord", "hr": "Lozinka", "et": "Parool", "lv": "Parole", "id": "Kata sandi", "ms": "Kata laluan",
+              "da": "Kodeord", "gl": "Contrasinal", "af": "Wagwoord", "eu": "Pasahitza", "sq": "Fjalekalimi", "cy": "Cyfrinair"}
+    yml = "".join(f'{lang}:\n  password: "{label}"\n' for lang, label in labels.items())
+    py = 'PASS = "success"\nFAIL = "failure"\ntest_pass = "passed"\nSTATUS_PASS = "succeeded"\n' + PY_CODE
+    files = {"config/locales.yml": yml, "tests/outcomes.py": py}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {"locales.yml": yml, "outcomes.py": py}
+
+
+def test_a_url_password_holding_a_slash_far_from_its_scheme_is_redacted(tmp_path):
+    """A URL's password with a raw "/" (``_URL_SLASH``: a user of up to 200 characters, a password of up to 401) whose
+    "@" stands more than 405 characters after "://": the scan looked that far only (``_URL``'s reach), so the line was
+    no candidate; caught before the merge of secrets59 only beside another name (`DB_PASSWORD = ...; URL = ...`), where
+    the gated search (the URL forms only where the scan saw a user-info) lost it. Ground truth: urlsplit's password
+    with the "/" escaped, as the writer meant it."""
+    from urllib.parse import unquote, urlsplit
+
+    user, pw = "svc" + _fake(string.ascii_lowercase, 197, 701), _fake(ALNUM, 198, 702) + "/" + _fake(ALNUM, 150, 703)
+    url = f"https://{user}:{pw}@db.example.test/app"
+    assert unquote(urlsplit(url.replace(pw, pw.replace("/", "%2F"))).password) == pw
+    py = f'DB_PASSWORD = "Xk9mP2qw7z"; URL = "{url}"\n' + PY_CODE
+    alone = f'conn = connect("{url}")\n' + PY_CODE
+    kept = _run(tmp_path, {"app/db.py": py, "app/conn.py": alone}, ("filter.code.data_min_chars=0",))
+    assert kept == {"db.py": py.replace("Xk9mP2qw7z", "<KEY>").replace(pw, "<KEY>"), "conn.py": alone.replace(pw, "<KEY>")}
+
+
+def test_a_yaml_block_password_with_deeper_lines_or_an_indentation_indicator_is_redacted_whole(tmp_path):
+    """A YAML block scalar's lines indented deeper than its first (part of the value, their extra blanks kept by
+    YAML) and a block header with an indentation indicator (`|2`, `>-2`): the block form took the lines at the first's
+    indent only (its deeper lines were left) and no digit in the header (nothing taken). Ground truth: PyYAML's
+    value, every part of the password in it before, none after."""
+    yaml = pytest.importorskip("yaml")
+    v = [_fake(ALNUM, 10, 710 + i) + "4k" for i in range(6)]
+    files = {"conf/a.yml": f"password: |\n  {v[0]}\n    {v[1]}\n  {v[2]}\nname: app\n",
+             "conf/b.yml": f"password: |2\n  {v[3]}\nname: app\n",
+             "conf/c.yml": f"password: >-2\n  {v[4]}\n  {v[5]}\nname: app\n"}
+    for rel, text in files.items():
+        value = yaml.safe_load(text)["password"]
+        assert all(x in value for x in v if x in text), rel
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    for rel in files:
+        got = kept[rel.rsplit("/", 1)[-1]]
+        assert yaml.safe_load(got) == {"password": yaml.safe_load(got)["password"], "name": "app"}, rel
+        assert yaml.safe_load(got)["password"].strip() == "<KEY>", (rel, got)
+
+
+def test_a_password_named_in_german_french_or_portuguese_is_redacted(tmp_path):
+    """A password under a name in another language (`passwort`, `kennwort`, `mot_de_passe`, `senha`; their
+    labels, `"Passwort"`, `"Mot de passe"`, kept): the names were English only, so each was kept in clear."""
+    v = [_fake(ALNUM, 10, 720 + i) + "4k" for i in range(6)]
+    py = (f'passwort = "{v[0]}"\nDB_KENNWORT = "{v[1]}"\nmot_de_passe = "{v[2]}"\nsenha = "{v[3]}"\n'
+          f'conn.setPasswort("{v[4]}")\nlabel_passwort = "Passwort"\nmot_de_passe_label = "Mot de passe"\nimpasse = "{v[5]}"\n'
+          + PY_CODE)
+    yml = f"db:\n  passwort: {v[0]}\n  user: app\n  senha: '{v[3]}'\n"
+    kept = _run(tmp_path, {"app/db.py": py, "conf/db.yml": yml}, ("filter.code.data_min_chars=0",))
+    want_py = py
+    for x in v[:5]:
+        want_py = want_py.replace(x, "<KEY>")
+    assert kept == {"db.py": want_py, "db.yml": yml.replace(v[0], "<KEY>").replace(v[3], "<KEY>")}

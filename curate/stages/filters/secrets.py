@@ -59,7 +59,8 @@ _TOKEN = re.compile(
 # The quoted form is found from its operator and quote (a case-insensitive search for the names
 # at every position is 8x slower), the name then checked just before it.
 # `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
-_NAME = (r"(?:pass(?:word|wd)|(?<![^\W_])pass|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
+# German's passwort and kennwort, French's mot_de_passe (passe as a whole word), Portuguese's senha too
+_NAME = (r"(?:pass(?:word|wd|wort)|kennwort|(?<![^\W_])passe?|senha|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
 _VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
 # Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
@@ -90,8 +91,9 @@ _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
 # whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
 _VCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
-_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*{_NAME}[ \t]*:[ \t]*[|>][+-]?[ \t]*\r?\n(?P<i>[ \t]+)"
-                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i){_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
+# a header's indentation indicator (`|2`, `>-2`, `|+1`) and lines deeper than the first (the value's, their blanks kept) too
+_YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})[ \t]*:[ \t]*[|>](?:[1-9][+-]?|[+-][1-9]?)?[ \t]*\r?\n(?P<i>[ \t]+)"
+                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i)[ \t]*{_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
 _ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
@@ -190,10 +192,13 @@ def _literal_ok(v: str) -> bool:
 
 # a name that says password (not a token's or key's), and a value that is a label or message for one (a locale file's
 # `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
-_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd)?|pwd")
-_LABEL = re.compile(r"(?i)passw|\bpasse\b|kennwort|wachtwoord|contrase|senha|salasana|parola|\bhas[lł]o|heslo|sifre|jelsz"
-                    r"|l[oö]senord|adgangskode|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
-                    r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length)\b")
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|wort|e)?|kennwort|senha|pwd")
+# Norwegian's passord to Welsh's cyfrinair ASCII labels too (non-ASCII ones never match a value); a test's outcome under `pass`
+_LABEL = re.compile(r"(?i)passw|passord|\bpasse\b|kennwort|wachtwoord|wagwoord|contras[ei]|senha|salasana|parol[aeo]|parool|\bhas[lł]o|heslo|sifre|jelsz"
+                    r"|l[oö]senord|adgangskode|kodeord|lozinka|kata (?:sandi|laluan)|pasahitz|fjalekalim|cyfrinair"
+                    r"|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
+                    r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length"
+                    r"|passed|success|succeeded|failed|failure|skipped)\b")
 _CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
 
 
@@ -294,21 +299,35 @@ def _auth_ok(m: re.Match) -> bool:
 
 
 def _xml_ok(m: re.Match) -> bool:
-    """An element's text that is a literal (``_value_ok``), not a property reference (``${db.password}``); Maven's
+    """An element's text that is a literal (``_value_ok``; a password's element's as ``_password_ok``, as a quoted
+    one's: Maven's `<password>letmein</password>`), not a property reference (``${db.password}``); Maven's
     master-encrypted password (``{base64}``) is one: settings-security.xml's master, often beside it, decrypts it."""
     v = m.group("v")
     if _MAVEN_ENCRYPTED.fullmatch(v):
         return _literal_ok(v[1:-1])
-    return not _URL_PLACEHOLDER.search(v) and _value_ok(m)
+    if _URL_PLACEHOLDER.search(v):
+        return False
+    return _password_ok(v) if _PASSWORD_END.search(m.group("n")) else _value_ok(m)
 
 
 _MAVEN_ENCRYPTED = re.compile(r"\{[A-Za-z0-9+/]{8,}={0,2}\}")
+# a name ending in a password's word (db.password, smtpPass, PWD), not a key's or token's
+_PASSWORD_END = re.compile(r"(?i)(?:pass(?:word|wd|wort)|kennwort|(?<![^\W_])passe?|senha|pwd)\Z")
+# settings-security.xml's master password (it decrypts settings.xml's `{...}` passwords): its braces' text, a
+# comment beside them allowed (Maven's "{...} reset on 2024-01-01"); searched where the scan finds "<master>" (a
+# `"<master>" in text` over every text cost 4 ms of the sample's 48 in the rewrite)
+_MASTER = re.compile(rf"<master>[^<>{{}}\r\n]{{0,200}}(?P<v>{_MAVEN_ENCRYPTED.pattern})[^<>{{}}\r\n]{{0,200}}</master>")
+
+
+def _master_ok(m: re.Match) -> bool:
+    return _literal_ok(m.group("v")[1:-1])
 
 
 def _block_ok(m: re.Match) -> bool:
-    """A YAML block's lines (``_YAML_BLOCK``), joined, as ``_literal_ok`` judges a value."""
+    """A YAML block's lines (``_YAML_BLOCK``), joined, as ``_literal_ok`` judges a value (a password's as
+    ``_password_ok``, as a quoted one's: `password: |` then `correcthorsebattery`)."""
     v = re.sub(r"\s+", "", m.group("v"))
-    return len(v) >= 6 and _literal_ok(v)
+    return len(v) >= 6 and (_password_ok(v) if _PASSWORD_NAME.fullmatch(m.group("n")) else _literal_ok(v))
 
 
 def _libpq_ok(m: re.Match) -> bool:
@@ -342,7 +361,7 @@ def _token_ok(m: re.Match) -> bool:
 # (a password's name for the query, connection and libpq keys; a URL's user-info; auth's pair; USERPWD; curl; mysql;
 # a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
-_HAS_SETTER, _HAS_ARGUMENT = 256, 512
+_HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
 
 
 @numba.njit
@@ -396,11 +415,12 @@ def _assigned(codes, e, found):
 @numba.njit
 def _user_info(codes, j):
     """Does "://" start at ``j`` with an "@" before the URL's next blank, quote or ``<>\\``
-    (as ``_URL`` and ``_URL_SLASH`` can match: 200 + 1 + 200 characters)?"""
+    (as ``_URL`` and ``_URL_SLASH`` can match: ``_URL_SLASH``'s user 64 + 1 + 200, ":", its password 200 + 1 + 200;
+    ``_URL``'s 200 + 1 + 200 only, as this looked: a slash-holding password's "@" past it was lost)?"""
     n = len(codes)
     if j + 2 >= n or codes[j + 1] != 47 or codes[j + 2] != 47:
         return False
-    for k in range(j + 3, min(n, j + 405)):
+    for k in range(j + 3, min(n, j + 3 + 265 + 1 + 401 + 1)):
         c = codes[k]
         if c == 64:
             return True
@@ -417,7 +437,7 @@ def _candidates(codes, pairs, words):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha, master) = words
     n = len(codes)
     flags = 0
     found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
@@ -430,8 +450,9 @@ def _candidates(codes, pairs, words):
         prev = c
         if t == 0:
             continue
-        if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d)
-            if (_at(codes, j + 1, ord_, True) and _assigned(codes, j + 4, found)) or (_at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
+        if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d|ort)
+            if ((_at(codes, j + 1, ord_, True) or _at(codes, j + 1, ort, True)) and _assigned(codes, j + 4, found)) or (
+                    _at(codes, j + 1, pwd[2:], True) and _assigned(codes, j + 2, found)):
                 names.append(j)
                 flags |= _HAS_PASS
         elif t == 2 and _at(codes, j - 1, pwd, True) and _assigned(codes, j + 2, found):
@@ -459,9 +480,13 @@ def _candidates(codes, pairs, words):
             flags |= _HAS_TOKEN
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
-        elif t == 17 and _at(codes, j - 3, pas, True) and _assigned(codes, j + 1, found):  # pass (the regex checks what stands before)
+        elif t == 17 and _at(codes, j - 3, pas, True) and (_assigned(codes, j + 1, found) or (  # pass, passe (the regex checks what stands before)
+                j + 1 < len(codes) and _fold(codes[j + 1]) == 101 and _assigned(codes, j + 2, found))):
             names.append(j)
             flags |= _HAS_PASS
+        elif (t == 25 and _at(codes, j - 4, kennwort, True) and _assigned(codes, j + 4, found)) or (
+                t == 26 and _at(codes, j - 3, senha, True) and _assigned(codes, j + 2, found)):  # kennwort, senha
+            names.append(j)
         elif t == 18 and _user_info(codes, j - 1):  # j: the "/" after the ":"
             names.append(j)
             flags |= _HAS_URL
@@ -482,6 +507,8 @@ def _candidates(codes, pairs, words):
             if k < n and (codes[k] == 32 or codes[k] == 9):
                 names.append(j)
                 flags |= _HAS_MYSQL
+        elif t == 27 and _at(codes, j - 7, master, False):  # settings-security.xml's <master>
+            flags |= _HAS_MASTER
     return flags | found[0], names
 
 
@@ -502,13 +529,18 @@ def _pairs() -> np.ndarray:
     pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
     pairs[ord("A"), ord("L")] = 22  # _SALT
     pairs[ord("r"), ord("l")], pairs[ord("q"), ord("l")] = 23, 24  # curl, mysql
+    for a in "nN":  # kennwort's nw, senha's nh, either case
+        for b, t in (("w", 25), ("h", 26)):
+            pairs[ord(a), ord(b)] = pairs[ord(a), ord(b.upper())] = t
+    pairs[ord("r"), ord(">")] = 27  # <master>
     return pairs
 
 
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD"))
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD",
+    "ort", "kennwort", "senha", "<master>"))
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
@@ -614,7 +646,8 @@ PATTERNS = {
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines_with(_HAS_SETTER), _CALL, _value_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
                  (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
-                 (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok)],
+                 (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok),
+                 (lambda t: bool(candidates(t)[0] & _HAS_MASTER), _MASTER, _master_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
