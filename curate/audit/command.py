@@ -90,7 +90,7 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
 
 
 def _remove_leftover(out: str, rel: str) -> None:
-    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID@HOST) an audit
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST) an audit
     killed while writing it left in the local folder ``out``: only a process that is gone's, of
     this host (an older curate's, with no host, taken for this host's). Another host's (a
     folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
