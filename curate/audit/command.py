@@ -66,7 +66,7 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
 
     own = summary.get("kind") == "curate" and where(out) == summary.get("source")
     if not own and output.file_type(output.join(out, output.MANIFEST)) != pafs.FileType.NotFound:  # would replace that output's own audit
-        raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {shell.quote(out)}): choose another --output")
+        raise ValueError(f"{out}: a curate output; its own audit goes there ({shell.said(f'curate audit {shell.quote(out)}', out)}): choose another --output")
     if not own:  # its files would be foreign to that output
         commit.not_inside_an_output(out)
     # Rendered before anything is written. Into DIR itself as a commit (curate.commit.add_derived):
@@ -316,7 +316,7 @@ def rule(root: str, name: str, k: int) -> int:
             raise
         name = name.strip()
         lines, total = lookup.rule_sample(root, name, files, k)
-    print(one_line(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):"))
+    print(one_line(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id ({shell.said(f'curate audit {shell.quote(root)} --why ID', root)} for one):"))
     for line in lines:  # a document's path, url, id: the corpus's, escaped as an error's file name
         print(one_line(line))
     return 0
