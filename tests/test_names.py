@@ -183,6 +183,30 @@ def test_every_kind_of_hint_says_bash_where_it_quotes_as_bash_does(tmp_path, cap
         assert ("$'" in err) == (stem == LATIN1), err
 
 
+def test_why_takes_a_name_typed_as_its_bytes_and_says_when_it_names_two_files(tmp_path, monkeypatch, capsys):
+    """`audit --why` with a path typed as the file's own bytes (caf\\xe9 in Latin-1) failed with
+    `curate audit: 'utf-8' codec can't encode character '\\udce9'`; typed as the path column writes
+    it, it listed the rows of both caf\\xe9.jsonl files (the Latin-1 one and the one literally so
+    named, the README's collision) under one origin, as if one file's. It now reads the bytes as
+    the column writes them, and a note says which two files the key names (each quoted as a shell
+    word: $'caf\\xe9.jsonl' is the Latin-1 one)."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "sub" / (LATIN1 + ".jsonl"))
+    write_pages(tmp_path / "sub" / "caf\\xe9.jsonl")
+    assert run("run", "--input", "sub", "--domain", "web", "--stages", "ingest,filter", "--output", "out") == 0, capsys.readouterr().err
+    capsys.readouterr()
+    said = {}
+    for key in (LATIN1 + ".jsonl", "caf\\xe9.jsonl", "sub/" + LATIN1 + ".jsonl"):
+        assert audit("out", "--why", key) == 0, capsys.readouterr().err
+        said[key] = capsys.readouterr()
+    for got in said.values():
+        assert got.out == said["caf\\xe9.jsonl"].out and "2 input files of sub" in got.err
+    lines = said["caf\\xe9.jsonl"].out.splitlines()
+    assert len(lines) == 6  # each file's kept page, removed empty text and quarantined line
+    err = said["caf\\xe9.jsonl"].err
+    assert err.count("\n") == 1 and "2 input files" in err and "('caf\\xe9.jsonl', $'caf\\xe9.jsonl')" in err, err
+
+
 def _bash_words(command: str) -> list[str]:
     """The words bash makes of ``command`` (ground truth: bash itself, not curate's quoting)."""
     got = subprocess.run(["bash", "-c", f"printf '%s\\0' {command}"], capture_output=True, check=True).stdout

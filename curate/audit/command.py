@@ -14,7 +14,7 @@ from curate import output, shell
 from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
-from curate.readers.common import not_utf8, read_folder
+from curate.readers.common import name_utf8, not_utf8, read_folder
 
 
 class Unwritable(ValueError):
@@ -327,7 +327,9 @@ def why(root: str, keys: list[str]) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    files = output_files(root, open_output(root))
+    manifest = open_output(root)
+    files = output_files(root, manifest)
+    keys = [name_utf8(k) for k in keys]  # a name typed as its bytes (caf\xe9 in Latin-1): as the path column writes it
     lines, missing = lookup.why(root, keys, files)
     # a key copied from a table or a log carries its blanks: without them where it is in no table
     # as given (a record's own id may end in a blank: 'keep-1 ' is not 'keep-1')
@@ -338,6 +340,8 @@ def why(root: str, keys: list[str]) -> int:
         missing = [k for k in missing if k not in bare or bare[k] in gone]
     for line in lines:
         print(one_line(line))
+    for note in lookup.twins((manifest or {}).get("inputs") or [], [k for k in keys if k not in missing]):
+        print(one_line(f"curate audit: note: {note}"), file=sys.stderr)
     for k in missing:
         print(one_line(f"curate audit: {k}: no document of {root} has this id, source_id, url or path (not among the run's inputs, "
                        f"or a WARC record that is not a document: requests and metadata are counted in the manifest, not listed)"), file=sys.stderr)
