@@ -537,7 +537,7 @@ def all_quarantined(manifest: dict, root: str) -> str | None:
     said = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
     hints = "".join(f"; {QUARANTINE_HINTS[k]}" for k in sorted(reasons) if k in QUARANTINE_HINTS)
     return (f"every record read was quarantined, no document written ({n:,} record{'s' * (n != 1)}: {said}): each one's "
-            f"reason is in {output.join(root, 'quarantine')} (curate audit {shell.quote(root)}){hints}")
+            f"reason is in {output.join(root, 'quarantine')} ({shell.said(f'curate audit {shell.quote(root)}', root)}){hints}")
 
 
 def quarantine_tables(manifest: dict, root: str, columns: list, filters=None):
@@ -832,7 +832,8 @@ def cmd_demo(ns, beam_args) -> int:
     manifest = _interruptible(run, cfg, shards, beam_args, progress=show_progress(ns.progress))
     print(one_line(f"curate demo: raw sample shards in {os.path.join(ns.output, 'raw')}, config {cfg_path}"))
     report(manifest, cfg.run["output"], time.time() - t0)
-    print(f"next: curate audit {shell.quote(cfg.run['output'])}  (writes report.html)")
+    out = cfg.run["output"]
+    print(f"next: {shell.said(f'curate audit {shell.quote(out)}', out)}  (writes report.html)")
     return 0
 
 

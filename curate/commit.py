@@ -315,11 +315,8 @@ def held(root: str) -> bool:
         fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
-    except OSError as e:
-        if e.errno == errno.ELOOP:  # a link, not a lock: no run holds it
-            return False
-    except OSError:  # cannot tell: as held (the caller waits, bounded)
-        return True
+    except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
+        return e.errno != errno.ELOOP
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
@@ -656,8 +653,8 @@ def _put_back(fs, base: str, manifest: bytes) -> None:
             with fs.open_output_stream(path) as f:
                 f.write(manifest)
             return
-        tmp = f"{base}/.tmp-{output.MANIFEST}-{os.getpid()}"  # a dangling link at the manifest's name: renamed over, not written through
-        with output.create_new(fs, tmp) as f:
+        tmp, f = output.new_tmp(fs, f"{base}/", output.MANIFEST)  # a dangling link at the manifest's name: renamed over, not written through
+        with f:
             f.write(manifest)
         output.rename(fs, tmp, path)
 

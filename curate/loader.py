@@ -123,7 +123,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     finished = kind == pafs.FileType.File  # gone later: a commit under way
     if kind == pafs.FileType.NotFound and output.file_type(output.join(root, commit.STAGING)) == pafs.FileType.Directory:
         raise TokensError(f"{root}: no {MANIFEST}: a run is writing or replacing this output (or one crashed doing so): "
-                          f"wait for it to finish and retry; curate audit {shell.quote(root)} says which")
+                          f"wait for it to finish and retry; {shell.said(f'curate audit {shell.quote(root)}', root)} says which")
     if root != d and kind == pafs.FileType.NotFound and output.file_type(output.join(root, "stats/run.json")) == pafs.FileType.File:
         # looked for again: a live run's commit that landed since the first look (its staging folder gone with it) is whole
         kind = output.file_type(output.join(root, MANIFEST))
@@ -257,7 +257,7 @@ def _complete_commit(root: str) -> None:
             if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
                 return
             raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
-                              f"and the loader cannot complete it here ({e.strerror or e}): run `curate audit {shell.quote(root)}` "
+                              f"and the loader cannot complete it here ({e.strerror or e}): run {shell.said(f'`curate audit {shell.quote(root)}`', root)} "
                               "where the output is writable (it completes the commit), then retry") from None
         except ValueError:  # a journal not curate's: said later (no manifest)
             return

@@ -245,22 +245,32 @@ def host() -> str:
 
 
 def tmp_name(name: str) -> str:
-    """The temporary name ``write_atomic`` writes ``name`` under: ``.tmp-NAME-PID@HOST``, its
-    writer's process and machine (``tmp_writer`` reads them back): an output folder on a shared
-    disk (NFS) may be written from several hosts, and a pid says which process only on its own."""
-    return f".tmp-{name}-{os.getpid()}@{host()}"
+    """A temporary name ``write_atomic`` writes ``name`` under: ``.tmp-NAME-PID-RANDOM@HOST``, its
+    writer's process and machine (``tmp_writer`` reads them back) and 32 random bits: an output
+    folder on a shared disk (NFS) may be written from several hosts, and a pid says which process
+    only on its own; two containers (a pid namespace each) that share a host name (docker's
+    --network host) and a folder may both be pid 7, and the second's write_atomic removed the
+    first's file, which the first then renamed into place half-written."""
+    return f".tmp-{name}-{os.getpid()}-{_token()}@{host()}"
+
+
+def _token() -> str:
+    return os.urandom(4).hex()
 
 
 def tmp_writer(entry: str, name: str) -> tuple[int, str | None] | None:
     """(pid, host) of the writer of ``entry``, a temporary copy of ``name`` (``tmp_name``; host
-    None for an older curate's ``.tmp-NAME-PID``, written on this machine then); None for a
-    file of any other name."""
+    None for an older curate's ``.tmp-NAME-PID``, written on this machine then; an older one's
+    ``.tmp-NAME-PID@HOST`` has no random part); None for a file of any other name."""
     prefix = f".tmp-{name}-"
     if not entry.startswith(prefix):
         return None
-    pid, at, where = entry[len(prefix):].partition("@")
-    ok = pid.isascii() and pid.isdigit() and (where or not at)  # "²" is a digit int() refuses
-    return (int(pid), where if at else None) if ok else None
+    writer, at, where = entry[len(prefix):].partition("@")
+    pid, _, token = writer.partition("-")
+    ok = pid.isascii() and pid.isdigit()  # "²" is a digit int() refuses
+    if not ok or (token and not re.fullmatch("[0-9a-f]{8}", token)) or (at and not where):
+        return None
+    return int(pid), where if at else None
 
 
 def write_atomic(root: str, rel: str, data: bytes) -> None:
@@ -270,27 +280,42 @@ def write_atomic(root: str, rel: str, data: bytes) -> None:
     final = f"{base}/{rel}"
     folder, name = os.path.split(rel)
     # no "./" for a top-level file: an S3 key keeps it, and the copy that renames it missed it
-    tmp = f"{base}/{folder + '/' if folder else ''}{tmp_name(name)}"
     fs.create_dir(os.path.dirname(final), recursive=True)
-    with create_new(fs, tmp) as f:
+    tmp, f = new_tmp(fs, f"{base}/{folder + '/' if folder else ''}", name)
+    with f:
         f.write(data)
     sync(fs, tmp)
     rename(fs, tmp, final)
     sync(fs, os.path.dirname(final))
 
 
-def create_new(fs, path: str):
-    """A file curate names in an output or staging folder (a ``.tmp-NAME-PID``, a spill's record),
+def new_tmp(fs, folder: str, name: str):
+    """(path, file opened to write) of a new temporary copy of ``name`` in ``folder`` (a path
+    ending in ``/``, or ""): a name no file has (``tmp_name``: another draw where one has; nothing
+    there removed, whoever's it is)."""
+    for _ in range(16):
+        tmp = f"{folder}{tmp_name(name)}"
+        try:
+            return tmp, create_new(fs, tmp, replace=False)
+        except FileExistsError:  # a link or file put at a name that was to be new
+            continue
+    raise FileExistsError(errno.EEXIST, f"16 temporary names for {name} taken", folder)
+
+
+def create_new(fs, path: str, replace: bool = True):
+    """A file curate names in an output or staging folder (a ``.tmp-NAME-...``, a spill's record),
     opened to be written. On a local disk never through a link put there (a shared folder's
     other user pointing it at a file of yours: pyarrow's open follows it and truncates that
-    file): made with O_EXCL | O_NOFOLLOW, whatever was at that name removed first (a killed
-    run's leftover, or the link itself; its target untouched)."""
+    file): made with O_EXCL | O_NOFOLLOW; ``replace``: a file (or link) at that name removed
+    first (its target untouched; a folder never: IsADirectoryError), else FileExistsError."""
     if not isinstance(fs, pafs.LocalFileSystem):
         return fs.open_output_stream(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, 0o666)
     except FileExistsError:
+        if not replace:
+            raise
         os.unlink(path)
         fd = os.open(path, flags, 0o666)  # a link put back in between: FileExistsError, the write fails
     return os.fdopen(fd, "wb")

@@ -26,6 +26,14 @@ def in_bash(*names: str) -> str:
     return "in bash " if any(_hidden(n, i) for n in names for i in range(len(n))) else ""
 
 
+def said(command: str, *names: str) -> str:
+    """A printed command that quotes ``names`` (each with ``quote``), for copying: after "in bash: "
+    where one is a ``$'...'`` word (``in_bash``), outside the command so that it still copies
+    whole. Every command curate prints for the next step is said through this (``next:``, an
+    ``--input`` glob, an audit's or compare's look-up line), as the convert-it hints say theirs."""
+    return f"in bash: {command}" if in_bash(*names) else command
+
+
 def _ansi_c(text: str, i: int) -> str:
     """``text[i]`` inside bash's ``$'...'``: its bytes as ``\\xHH`` where one_line escapes it (a
     lone surrogate: the name's byte that is not UTF-8), a quote or backslash escaped."""

@@ -1136,7 +1136,8 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     host = quote(socket.gethostname(), safe="")
     out = tmp_path / "audit"
     (out / "stats").mkdir(parents=True)
-    names = [f".tmp-summary.json-{dead.pid}@{host}", f".tmp-summary.json-{dead.pid}", f".tmp-summary.json-{dead.pid}@other-node7"]
+    names = [f".tmp-summary.json-{dead.pid}@{host}", f".tmp-summary.json-{dead.pid}", f".tmp-summary.json-{dead.pid}-0badf00d@other-node7",
+             f".tmp-summary.json-{dead.pid}-0123abcd@{host}"]  # an older curate's names, and this one's (random bits after the pid)
     for name in names:
         (out / "stats" / name).write_text("{")
     assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
@@ -1203,7 +1204,8 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
     from urllib.parse import quote
 
     host = quote(socket.gethostname(), safe="")  # the writer's host in its name (a shared disk)
-    assert left == [f".tmp-report.html-{slow.pid}@{host}", "notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
+    assert re.fullmatch(rf"\.tmp-report\.html-{slow.pid}-[0-9a-f]{{8}}@{re.escape(host)}", left[0]), left
+    assert left[1:] == ["notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
     other = tmp_path / "other.jsonl"
     other.write_bytes(pages.read_bytes()[: len(pages.read_bytes()) // 2].rsplit(b"\n", 1)[0] + b"\n")
     assert command.main(["--corpus", str(other)]) == 0

@@ -50,8 +50,10 @@ def test_links_at_every_file_a_run_and_an_audit_write_are_replaced_not_followed(
     monkeypatch.chdir(tmp_path)
     v = victim(tmp_path)
     (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
-    pid = os.getpid()
+    pid, host = os.getpid(), output.host()
     planted = []
+    draws = iter(["planted", "fresh"] * 1000)  # each temporary name's first draw is the planted one: another drawn
+    monkeypatch.setattr(output, "_token", lambda: next(draws))
 
     def plant(folder: str, names) -> None:
         for name in names:
@@ -64,8 +66,9 @@ def test_links_at_every_file_a_run_and_an_audit_write_are_replaced_not_followed(
 
     def begin_then_plant(root):
         staging = begin(root)
-        parts = [f"{k}/.tmp-part-{i:05d}-of-00002.parquet-{pid}" for k in ("text", "ledger", "quarantine") for i in range(2)]
-        plant(staging, [f".tmp-{output.MANIFEST}-{pid}", f".tmp-{commit.JOURNAL}-{pid}", f"stats/.tmp-run.json-{pid}", *parts])
+        at = f"{pid}-planted@{host}"
+        parts = [f"{k}/.tmp-part-{i:05d}-of-00002.parquet-{at}" for k in ("text", "ledger", "quarantine") for i in range(2)]
+        plant(staging, [f".tmp-{output.MANIFEST}-{at}", f".tmp-{commit.JOURNAL}-{at}", f"stats/.tmp-run.json-{at}", *parts])
         return staging
 
     monkeypatch.setattr(commit, "begin", begin_then_plant)
@@ -74,7 +77,7 @@ def test_links_at_every_file_a_run_and_an_audit_write_are_replaced_not_followed(
     assert v.read_text() == "mine\n"
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["counts"]
     assert len(glob.glob(str(tmp_path / "out" / "text" / "*.parquet"))) == 2
-    plant(str(tmp_path / "out"), [f"stats/.tmp-summary.json-{pid}", f".tmp-report.html-{pid}"])
+    plant(str(tmp_path / "out"), [f"stats/.tmp-summary.json-{pid}-planted@{host}", f".tmp-report.html-{pid}-planted@{host}"])
     from curate.audit import command
 
     assert command.main(["out"]) == 1  # its check says the links are files the manifest does not list; then writes
@@ -106,3 +109,56 @@ def test_a_spill_release_record_replaces_a_link(tmp_path):
     spill.release(str(staging), ("read",))
     assert v.read_text() == "mine\n"
     assert json.loads((staging / commit.TMP / commit.RELEASED / "read.json").read_text())["files"] == 1
+
+
+def test_held_says_held_where_the_lock_cannot_be_opened(tmp_path):
+    """commit.held took a link for no run's lock, and any other error that opening it gave (a
+    folder at its name, another user's lock it may not open) fell through to an unbound fd:
+    UnboundLocalError in the loader waiting on a commit."""
+    (tmp_path / "out" / commit.STAGING / commit.LOCK).mkdir(parents=True)
+    assert commit.held(str(tmp_path / "out")) is True
+
+
+def test_a_writer_of_the_same_pid_and_host_keeps_its_temporary_file(tmp_path):
+    """Two containers sharing a host name (docker's --network host) and a folder, each its own
+    pid namespace: both pid 7. write_atomic's temporary name was .tmp-NAME-PID@HOST and it removed
+    what was there: the other writer's file, which that one then renamed into place half written.
+    Its name now has random bits too, and nothing at a name it draws is removed."""
+    other = tmp_path / "stats" / f".tmp-summary.json-{os.getpid()}@{output.host()}"
+    other.parent.mkdir()
+    other.write_bytes(b"the other writer's, half written")
+    output.write_atomic(str(tmp_path), "stats/summary.json", b"{}\n")
+    assert other.read_bytes() == b"the other writer's, half written"
+    assert (tmp_path / "stats" / "summary.json").read_bytes() == b"{}\n"
+    assert sorted(p.name for p in other.parent.iterdir()) == [other.name, "summary.json"]
+
+
+def test_a_name_drawn_twice_is_drawn_again_not_removed(tmp_path, monkeypatch):
+    """A file (or folder) at the temporary name drawn is nobody's to remove: another name is drawn."""
+    draws = iter(["taken", "taken", "free"])
+    monkeypatch.setattr(output, "_token", lambda: next(draws))
+    taken = tmp_path / f".tmp-x.json-{os.getpid()}-taken@{output.host()}"
+    taken.mkdir()
+    (taken / "keep").write_text("k")
+    output.write_atomic(str(tmp_path), "x.json", b"1")
+    assert (taken / "keep").read_text() == "k" and (tmp_path / "x.json").read_bytes() == b"1"
+
+
+def test_an_output_and_its_staging_folder_may_be_links_to_another_disk(tmp_path, monkeypatch, capsys):
+    """Only a link at the lock's own name is refused: an output (out -> /mnt/big/out) or its
+    staging folder that is a link to a folder on another disk runs, runs again and is audited."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+    (tmp_path / "big" / "out").mkdir(parents=True)
+    (tmp_path / "out").symlink_to(tmp_path / "big" / "out")
+    (tmp_path / "big" / "staging").mkdir()
+    (tmp_path / "out2").mkdir()
+    (tmp_path / "out2" / commit.STAGING).symlink_to(tmp_path / "big" / "staging")
+    for out in ("out", "out2"):
+        for _ in range(2):
+            assert run("run", "--input", "in.jsonl", "--domain", "web", "--stages", "ingest", "--output", out) == 0, capsys.readouterr().err
+            assert json.loads((tmp_path / out / "manifest.json").read_text())["counts"]
+        from curate.audit import command
+
+        assert command.main([out]) == 0, capsys.readouterr().err
+    assert (tmp_path / "out").is_symlink() and (tmp_path / "big" / "out" / "manifest.json").is_file()

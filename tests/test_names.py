@@ -128,7 +128,7 @@ def test_compare_prints_a_name_holding_a_newline_as_one_item(tmp_path, monkeypat
     assert out[0] == "comparing new\\nout (new) with old (old)"
     assert "input files: 1 file added (in/x\\ny.jsonl)" in out
     assert not [line for line in out if line.startswith(("y.jsonl", "out (new)"))]
-    assert out[-1] == "look a document up: curate audit $'new\\x0aout' --why ID (and old for before)"
+    assert out[-1] == "look a document up: in bash: curate audit $'new\\x0aout' --why ID (and old for before)"
 
 
 @pytest.mark.parametrize("name", [LATIN1 + " it's.json", "x\ny.json", "plain it's.json"])
@@ -181,3 +181,68 @@ def test_every_kind_of_hint_says_bash_where_it_quotes_as_bash_does(tmp_path, cap
         err = capsys.readouterr().err
         assert ("in bash " in err) == (stem == LATIN1), err
         assert ("$'" in err) == (stem == LATIN1), err
+
+
+def test_why_takes_a_name_typed_as_its_bytes_and_says_when_it_names_two_files(tmp_path, monkeypatch, capsys):
+    """`audit --why` with a path typed as the file's own bytes (caf\\xe9 in Latin-1) failed with
+    `curate audit: 'utf-8' codec can't encode character '\\udce9'`; typed as the path column writes
+    it, it listed the rows of both caf\\xe9.jsonl files (the Latin-1 one and the one literally so
+    named, the README's collision) under one origin, as if one file's. It now reads the bytes as
+    the column writes them, and a note says which two files the key names (each quoted as a shell
+    word: $'caf\\xe9.jsonl' is the Latin-1 one)."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "sub" / (LATIN1 + ".jsonl"))
+    write_pages(tmp_path / "sub" / "caf\\xe9.jsonl")
+    assert run("run", "--input", "sub", "--domain", "web", "--stages", "ingest,filter", "--output", "out") == 0, capsys.readouterr().err
+    capsys.readouterr()
+    said = {}
+    for key in (LATIN1 + ".jsonl", "caf\\xe9.jsonl", "sub/" + LATIN1 + ".jsonl"):
+        assert audit("out", "--why", key) == 0, capsys.readouterr().err
+        said[key] = capsys.readouterr()
+    for got in said.values():
+        assert got.out == said["caf\\xe9.jsonl"].out and "2 input files of sub" in got.err
+    lines = said["caf\\xe9.jsonl"].out.splitlines()
+    assert len(lines) == 6  # each file's kept page, removed empty text and quarantined line
+    err = said["caf\\xe9.jsonl"].err
+    assert err.count("\n") == 1 and "2 input files" in err and "('caf\\xe9.jsonl', $'caf\\xe9.jsonl')" in err, err
+
+
+def _bash_words(command: str) -> list[str]:
+    """The words bash makes of ``command`` (ground truth: bash itself, not curate's quoting)."""
+    got = subprocess.run(["bash", "-c", f"printf '%s\\0' {command}"], capture_output=True, check=True).stdout
+    return [os.fsdecode(w) for w in got.split(b"\0")[:-1]]
+
+
+def test_every_printed_command_that_quotes_as_bash_does_says_in_bash(tmp_path, monkeypatch, capsys):
+    """A command curate prints for the next step that quotes a name as $'...' (a newline in an
+    output folder's name) said 'in bash' only in the convert-it hints: --rule's look-up, the
+    manifest-given-for-the-folder error, the report's look-up and a folder-input's glob hint
+    printed `curate audit $'new\\nout' ...` bare, which dash runs as another name. Each now
+    follows "in bash: " (shell.said), and bash reads it back to the name."""
+    monkeypatch.chdir(tmp_path)
+    write_pages(tmp_path / "in.jsonl")
+    name = "new\nout"
+    assert run("run", "--input", "in.jsonl", "--domain", "web", "--stages", "ingest", "--output", name) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    said = []
+    assert audit(name, "--rule", "empty_text") == 0
+    said.append(capsys.readouterr().out.splitlines()[0].split(" (", 1)[1].rsplit(" for one):", 1)[0])
+    assert audit(f"{name}/manifest.json") == 2
+    said.append(capsys.readouterr().err.split("give the output directory: ", 1)[1].strip())
+    assert audit(name) == 0
+    import html
+    import re
+
+    said.append(html.unescape(re.search(r"names: <code>(.*?)</code>", (tmp_path / name / "report.html").read_text()).group(1)))
+    for s in said:
+        assert s.startswith("in bash: curate audit $'") and "new\\x0aout'" in s, s
+        words = _bash_words(s.removeprefix("in bash: "))
+        assert words[:2] == ["curate", "audit"] and words[2] in (name, str(tmp_path / name)), s
+    (tmp_path / "mixed\nin").mkdir()
+    write_pages(tmp_path / "mixed\nin" / "a.jsonl")
+    (tmp_path / "mixed\nin" / "b.weird").write_text("?")
+    assert run("run", "--input", "mixed\nin", "--domain", "web", "--stages", "ingest", "--output", "o3") == 2
+    err = capsys.readouterr().err
+    assert "leaves it out: in bash: --input $'" in err, err
+    glob = err.split("leaves it out: in bash: ", 1)[1].split()[:2]
+    assert _bash_words(" ".join(glob))[1] == f"{tmp_path}/mixed\nin/*.jsonl", err

@@ -14,7 +14,7 @@ from curate import output, shell
 from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
-from curate.readers.common import not_utf8, read_folder
+from curate.readers.common import name_utf8, not_utf8, read_folder
 
 
 class Unwritable(ValueError):
@@ -66,7 +66,7 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
 
     own = summary.get("kind") == "curate" and where(out) == summary.get("source")
     if not own and output.file_type(output.join(out, output.MANIFEST)) != pafs.FileType.NotFound:  # would replace that output's own audit
-        raise ValueError(f"{out}: a curate output; its own audit goes there (curate audit {shell.quote(out)}): choose another --output")
+        raise ValueError(f"{out}: a curate output; its own audit goes there ({shell.said(f'curate audit {shell.quote(out)}', out)}): choose another --output")
     if not own:  # its files would be foreign to that output
         commit.not_inside_an_output(out)
     # Rendered before anything is written. Into DIR itself as a commit (curate.commit.add_derived):
@@ -90,7 +90,7 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
 
 
 def _remove_leftover(out: str, rel: str) -> None:
-    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID@HOST) an audit
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST) an audit
     killed while writing it left in the local folder ``out``: only a process that is gone's, of
     this host (an older curate's, with no host, taken for this host's). Another host's (a
     folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
@@ -316,7 +316,7 @@ def rule(root: str, name: str, k: int) -> int:
             raise
         name = name.strip()
         lines, total = lookup.rule_sample(root, name, files, k)
-    print(one_line(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id (curate audit {shell.quote(root)} --why ID for one):"))
+    print(one_line(f"{name}: {total:,} document{'s' * (total != 1)} removed; {len(lines)} of smallest id ({shell.said(f'curate audit {shell.quote(root)} --why ID', root)} for one):"))
     for line in lines:  # a document's path, url, id: the corpus's, escaped as an error's file name
         print(one_line(line))
     return 0
@@ -327,7 +327,9 @@ def why(root: str, keys: list[str]) -> int:
     from curate.audit import lookup
 
     root = read_folder(root).rstrip("/")
-    files = output_files(root, open_output(root))
+    manifest = open_output(root)
+    files = output_files(root, manifest)
+    keys = [name_utf8(k) for k in keys]  # a name typed as its bytes (caf\xe9 in Latin-1): as the path column writes it
     lines, missing = lookup.why(root, keys, files)
     # a key copied from a table or a log carries its blanks: without them where it is in no table
     # as given (a record's own id may end in a blank: 'keep-1 ' is not 'keep-1')
@@ -338,6 +340,8 @@ def why(root: str, keys: list[str]) -> int:
         missing = [k for k in missing if k not in bare or bare[k] in gone]
     for line in lines:
         print(one_line(line))
+    for note in lookup.twins((manifest or {}).get("inputs") or [], [k for k in keys if k not in missing]):
+        print(one_line(f"curate audit: note: {note}"), file=sys.stderr)
     for k in missing:
         print(one_line(f"curate audit: {k}: no document of {root} has this id, source_id, url or path (not among the run's inputs, "
                        f"or a WARC record that is not a document: requests and metadata are counted in the manifest, not listed)"), file=sys.stderr)

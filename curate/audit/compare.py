@@ -186,7 +186,8 @@ def compare(old_root: str, new_root: str, old: dict, new: dict, old_files: dict,
         per = ", ".join(f"{d} {(ta.get('per_domain') or {}).get(d, 0):,} -> {(tb.get('per_domain') or {}).get(d, 0):,}" for d in doms)
         lines.append(f"tokens: {ta.get('total', 0):,} -> {tb.get('total', 0):,}" + (f" ({per})" if per else ""))
         lines += source_lines(ta, tb)
-    lines.append(f"look a document up: curate audit {shell.quote(new_root)} --why ID (and {shell.quote(old_root)} for before)")
+    lines.append("look a document up: " + shell.said(f"curate audit {shell.quote(new_root)} --why ID (and {shell.quote(old_root)} for before)",
+                                                     new_root, old_root))
     return list(lines)
 
 

@@ -171,6 +171,27 @@ def why(root: str, keys: list[str], files: dict[str, list[str]]) -> tuple[list[s
     return lines, [k for k in keys if k not in found and norm[k] not in found]
 
 
+def twins(inputs: list[dict], keys: list[str]) -> list[str]:
+    """A note per key that names several input files of one source as the path and source
+    columns write names (``name_utf8``: a byte that is not UTF-8 as ``\\xNN``): a Latin-1
+    ``caf\\xe9.jsonl`` and one literally so named. The rows of both are listed under one
+    origin; the note names each file as a shell word (``$'caf\\xe9.jsonl'``: the Latin-1 one)."""
+    from curate import shell
+    from curate.readers.common import name_utf8
+
+    written: dict[tuple, set] = {}
+    for i in inputs:
+        written.setdefault((name_utf8(i["source"]), name_utf8(i["path"])), set()).add((i["source"], i["path"]))
+    notes = []
+    for (source, path), files in sorted(written.items()):
+        for k in keys:
+            if len(files) > 1 and k in (path, f"{source}/{path}"):
+                names = ", ".join(shell.quote(p) for _, p in sorted(files))
+                notes.append(f"{k}: {len(files)} input files of {source} are written so in the path column ({names}): "
+                             "the rows of each are listed")
+    return notes
+
+
 def rule_sample(root: str, rule: str, files: dict[str, list[str]], k: int) -> tuple[list[str], int]:
     """(a line per removed document, the rule's total): the ``k`` ledger rows of ``rule`` (or
     ``stage/rule``) with the smallest ids, a deterministic sample since ids are hashes."""

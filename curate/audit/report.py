@@ -491,7 +491,7 @@ def examples_card(s: dict) -> str:
     look = "python -c " + shlex.quote(f"import polars as pl; print(pl.read_parquet({ledger!r}).filter(pl.col('id') == 'ID').to_dicts())")
     hint = (f"Examples are the removed documents of smallest id per rule (“your id”: the record's own id field, the ledger's "
             f"<code>source_id</code>). Look one up: <code>{_e(look)}</code>, or with the copy a duplicate's <code>kept_id</code> "
-            f"names: <code>curate audit {_e(shell.quote(src))} --why ID</code>.")
+            f"names: <code>{_e(shell.said(f'curate audit {shell.quote(src)} --why ID', src))}</code>.")
     return card("Removed examples", "".join(parts), wide=True, sid="examples", note=hint)
 
 

@@ -615,8 +615,8 @@ def open_output(root: str) -> dict | None:
     if kind == pafs.FileType.File:
         parent = os.path.dirname(root) or "."
         if os.path.basename(root) == output.MANIFEST and is_dir(f"{parent}/text"):
-            raise ValueError(f"{root}: the manifest of a curate output; give the output directory: curate audit {shell.quote(parent)}")
-        raise ValueError(f"{root}: a file, not a curate output directory; audit files with --corpus {shell.quote(glob.escape(root))}")
+            raise ValueError(f"{root}: the manifest of a curate output; give the output directory: {shell.said(f'curate audit {shell.quote(parent)}', parent)}")
+        raise ValueError(f"{root}: a file, not a curate output directory; audit files with {shell.said(f'--corpus {shell.quote(glob.escape(root))}', root)}")
     if kind != pafs.FileType.Directory:
         raise FileNotFoundError(f"{root}: no such directory")
     with contextlib.suppress(OSError, ValueError):  # a live run's commit (its lock held): said below
@@ -625,7 +625,7 @@ def open_output(root: str) -> dict | None:
     if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
         # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
         raise ValueError(f"{root}/{output.MANIFEST} is not a curate manifest (no \"format\": \"{output.FORMAT}\"): not a curate "
-                         f"output; audit its data files with --corpus {shell.quote(glob.escape(root) + '/**/*.parquet')} --output FOLDER")
+                         f"output; audit its data files with {shell.said(f'--corpus {shell.quote(glob.escape(root) + _ALL)} --output FOLDER', root)}")
     if manifest is None and is_dir(f"{root}/{commit.STAGING}"):
         raise ValueError(f"{root}: no {output.MANIFEST}: a curate run is writing this output (or one was stopped before "
                          f"it finished: run it again); audit it once the run has ended")
@@ -633,8 +633,11 @@ def open_output(root: str) -> dict | None:
         # e.g. DIR/text itself, or a folder of one's own files: nothing to audit, and the
         # report must not be written into it
         raise ValueError(f"{root}: not a curate output (no {output.MANIFEST}, text/ or ledger/); give the output "
-                         f"directory itself, or audit any Parquet/JSONL files with --corpus {shell.quote(glob.escape(root) + '/*.parquet')}")
+                         f"directory itself, or audit any Parquet/JSONL files with {shell.said(f'--corpus {shell.quote(glob.escape(root) + _TOP)}', root)}")
     return manifest
+
+
+_ALL, _TOP = "/**/*.parquet", "/*.parquet"
 
 
 def output_files(root: str, manifest: dict | None) -> dict[str, list[str]]:

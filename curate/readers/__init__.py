@@ -116,7 +116,8 @@ def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]
         suffix = max(suffixes, key=len)
         cased = {r[-len(suffix):] for r in known}  # globs match case: a.txt and B.TXT need *.[tT][xX][tT]
         suffix = cased.pop() if len(cased) == 1 else "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in suffix)
-        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: --input {shell.quote(_glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix)}"
+        pattern = _glob.escape(root) + '/' + '**/' * any('/' in r for r in known) + '*' + suffix
+        hint = f", or a glob that leaves {'it' if len(unknown) == 1 else 'them'} out: {shell.said(f'--input {shell.quote(pattern)}', pattern)}"
     return f"cannot tell the format {what} or content; give --format ({', '.join(FORMATS)}){hint}"
 
 
