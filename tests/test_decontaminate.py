@@ -1474,3 +1474,75 @@ def test_a_cut_keeps_the_sentences_punctuation_after_the_item(tmp_path):
              "between_commas": (f"x, {a}, y", "x, y"),
              "sentence_at_line_start": (f"{a}. Rest here.", "Rest here.")}
     _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_crlf_code_line_the_cut_leaves_blank_goes_and_its_hunk_is_recounted(tmp_path):
+    """A code document with CRLF line ends: a line left with only its indentation, or a diff's
+    hunk line left with only its marker, stayed (``-\\r\\n``: a removed empty line the old file
+    never had, the hunk not recounted) where the same line with LF goes. Expected texts by hand
+    (the LF ones of test_a_cut_in_a_diff_takes_the_items_lines_and_recounts_the_hunk with CRLF)."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    head = "diff --git a/x.txt b/x.txt\n--- a/x.txt\n+++ b/x.txt\n"
+    crlf = lambda t: t.replace("\n", "\r\n")  # noqa: E731
+    pages = {"diff": (crlf(head + f"@@ -1,3 +1,3 @@\n ctx\n-{a}\n+new\n ctx\n"), crlf(head + "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n")),
+             "python": (crlf(f"def f():\n    x = 1\n    {a}\n    return x\n"), crlf("def f():\n    x = 1\n    return x\n")),
+             # controls: LF
+             "diff_lf": (head + f"@@ -1,3 +1,3 @@\n ctx\n-{a}\n+new\n ctx\n", head + "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n"),
+             "python_lf": (f"def f():\n    x = 1\n    {a}\n    return x\n", "def f():\n    x = 1\n    return x\n")}
+    _assert_cuts(tmp_path, [a], pages, domain="code")
+
+
+def test_a_hunk_left_with_no_change_goes_and_the_diff_still_applies(tmp_path):
+    """A hunk whose only added or removed lines were the item's kept its header and context
+    lines: a hunk with no change, which ``git apply`` calls a corrupt patch and ``patch`` a
+    malformed one (every later hunk lost with it). Such a hunk goes whole; a removed line's
+    ``\\ No newline at end of file`` goes with it. Ground truth from ``diff -u`` and ``git
+    apply``: random files with the item's line added or removed among other changes, diffed
+    with 0, 1 or 3 lines of context; the cut diff applies (``git apply``) to the old file
+    without the item's line and gives the new file without it."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("git") and shutil.which("diff")):
+        pytest.skip("git or diff not installed")
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    rng = random.Random(65)
+    pages, files = {}, {}
+    for k in range(40):
+        old = [f"line {i} x" for i in range(rng.randrange(5, 40))]
+        new = list(old)
+        for _ in range(rng.randrange(1, 6)):
+            op, i = rng.choice(["del", "add", "item_add", "item_del"]), rng.randrange(len(new) + 1)
+            if op == "del" and i < len(new):
+                new.pop(i)
+            elif op in ("add", "item_add"):
+                new.insert(i, a if op == "item_add" else f"added {k} {i}")
+            elif op == "item_del":
+                old.insert(rng.randrange(len(old) + 1), a)
+        ctx = rng.choice([0, 1, 3])
+        (tmp_path / "old").write_text("".join(f"{x}\n" for x in old))
+        (tmp_path / "new").write_text("".join(f"{x}\n" for x in new))
+        d = subprocess.run(["diff", f"-U{ctx}", "--label", "a/f", "--label", "b/f", "old", "new"], capture_output=True, text=True, cwd=tmp_path).stdout
+        if a in d and any(x != a for x in old) and [x for x in old if x != a] != [x for x in new if x != a]:
+            pages[f"p{k}"], files[f"p{k}"] = d, ([x for x in old if x != a], [x for x in new if x != a], ctx)
+    from curate.schema import make_id
+
+    ev = tmp_path / "eval.txt"
+    ev.write_text(a + "\n", encoding="utf-8")
+    run_web(tmp_path, "diffs", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())
+    bad = {}
+    for k, (old, new, ctx) in files.items():
+        work = tmp_path / k
+        work.mkdir()
+        (work / "f").write_text("".join(f"{x}\n" for x in old))
+        (work / "p.diff").write_text(out[make_id("web", k)])
+        r = subprocess.run(["git", "apply"] + (["--unidiff-zero"] if ctx == 0 else []) + ["p.diff"], capture_output=True, text=True, cwd=work)
+        if r.returncode or (work / "f").read_text() != "".join(f"{x}\n" for x in new):
+            bad[k] = (pages[k], out[make_id("web", k)], r.stderr)
+    assert len(pages) > 20 and not bad, f"{len(bad)} of {len(pages)}: " + repr(next(iter(bad.values())))
+    # a removed last line without its newline: the marker goes with it
+    head = "--- a/f\n+++ b/f\n"
+    (tmp_path / "noeol").mkdir()
+    _assert_cuts(tmp_path / "noeol", [a], {"noeol": (head + f"@@ -1,3 +1,2 @@\n ctx\n-x\n-{a}\n\\ No newline at end of file\n+y\n",
+                                                     head + "@@ -1,2 +1,2 @@\n ctx\n-x\n+y\n")}, domain="code")

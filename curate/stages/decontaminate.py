@@ -817,41 +817,50 @@ def _line_starts(text: str) -> list[int]:
 _HUNK = regex.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
-def _hunks(text: str, starts: list[int]) -> tuple[dict, list]:
+def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
     """A unified diff's hunks in ``text`` (``starts``: its lines' starts): {line start: (hunk,
-    marker)} for the lines of each hunk's body, and per hunk its header's match and file (a
-    ``--- `` line starts the next file)."""
-    lines, hunks, file, left = {}, [], 0, (0, 0)
+    marker)} for the lines of each hunk's body; per hunk its header's match, its file (a ``--- ``
+    line starts the next file), where its header line starts, where its body ends and how many
+    lines it adds or removes; and {line start: (start, end)} of the ``\\ No newline at end of
+    file`` line after a body line."""
+    lines, hunks, nonl, file, left, prev = {}, [], {}, 0, (0, 0), None
     for i, st in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         c = text[st : st + 1]
-        if left[0] > 0 or left[1] > 0:
+        if left[0] > 0 or left[1] > 0 or (c == "\\" and prev is not None):
             if c in ("", "\r", "\n") or c in " -+\\":
                 c = " " if c in ("", "\r", "\n") else c
                 if c != "\\":
-                    lines[st] = (len(hunks) - 1, c)
+                    lines[st], prev = (len(hunks) - 1, c), st
                     left = (left[0] - (c != "+"), left[1] - (c != "-"))
+                    hunks[-1][4] += c != " "
+                elif prev is not None:
+                    nonl[prev], prev = (st, end), None
+                hunks[-1][3] = end
                 continue
             left = (0, 0)
+        prev = None
         m = _HUNK.match(text, st, end)
         if m:
-            hunks.append((m, file))
+            hunks.append([m, file, st, end, 0])
             left = (int(m[2] if m[2] is not None else 1), int(m[4] if m[4] is not None else 1))
         elif text.startswith("--- ", st):
             file += 1
-    return lines, hunks
+    return lines, hunks, nonl
 
 
-def _hunk_headers(hunks: list, gone: dict) -> list[tuple[int, int, str]]:
+def _hunk_headers(hunks: list, gone: dict, dropped: set) -> list[tuple[int, int, str]]:
     """The headers of ``hunks`` (``_hunks``) recounted for their lines that went (``gone``: {hunk:
     [old, new] lines fewer}), each later hunk of a file starting that many lines earlier: (start,
-    end, header) edits. A side left with no line starts at the line before (as ``diff -u`` writes it)."""
+    end, header) edits, none for the ``dropped`` hunks (they go whole). A side left with no line
+    starts at the line before (as ``diff -u`` writes it)."""
     edits, shift, file = [], [0, 0], None
-    for h, (m, f) in enumerate(hunks):
+    for h, (m, f, *_) in enumerate(hunks):
         if f != file:
             shift, file = [0, 0], f
         less = gone.get(h, (0, 0))
-        if not (less[0] or less[1] or shift[0] or shift[1]):
+        if h in dropped or not (less[0] or less[1] or shift[0] or shift[1]):
+            shift = [shift[0] + less[0], shift[1] + less[1]]
             continue
         side = []
         for j, (start, count) in enumerate(((m[1], m[2]), (m[3], m[4]))):
@@ -881,8 +890,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
-    hunk_lines, hunks = _hunks(text, starts) if "@@ -" in text else ({}, [])
-    edits, gone = [], {}
+    hunk_lines, hunks, nonl = _hunks(text, starts) if "@@ -" in text else ({}, [], {})
+    edits, gone, changes = [], {}, {}
     for i, line_spans in by_line.items():
         worded = [k for k, (s, e) in enumerate(line_spans) if _LETTER.search(text, s, e)]
         if not worded:
@@ -901,6 +910,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         brk = _LAST_BREAK.search(text, st, end)
         stop = brk.start() if brk and brk.end() == end else end  # the line's content ends
+        stop -= stop > st and text[stop - 1 : stop + 1] == "\r\n"  # (a CRLF line's \r is its break's)
         hunk = hunk_lines.get(st)
         lead = st + (hunk is not None)  # a hunk's line: its marker, then the code
         s0, e0 = merged[0]
@@ -915,10 +925,17 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
                 less = gone.setdefault(hunk[0], [0, 0])
                 less[0] += hunk[1] != "+"
                 less[1] += hunk[1] != "-"
+                changes[hunk[0]] = changes.get(hunk[0], 0) + (hunk[1] != " ")
+                if st in nonl:  # its "\\ No newline at end of file" goes with it
+                    edits.append((*nonl[st], ""))
             edits.append((st, end, ""))  # the whole line, with its break
         else:
             edits += [(s, e, "") for s, e in merged]
-    edits += _hunk_headers(hunks, gone)
+    # a hunk whose every added and removed line went is no hunk (git apply: corrupt patch): it goes whole
+    dropped = {h for h, n in changes.items() if n == hunks[h][4]}
+    whole = sorted((hunks[h][2], hunks[h][3]) for h in dropped)
+    edits = [(s, e, new) for s, e, new in edits if not any(a <= s and e <= b for a, b in whole)]
+    edits += [(a, b, "") for a, b in whole] + _hunk_headers(hunks, gone, dropped)
     out, pos = [], 0
     for s, e, new in sorted(edits):
         out += [text[pos:s], new]
