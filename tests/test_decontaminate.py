@@ -1462,7 +1462,7 @@ def test_a_cut_keeps_the_sentences_punctuation_after_the_item(tmp_path):
     already ends in is not doubled (``Before. ITEM. After.``, ``x, ITEM, y``), and a line left
     with its marker and the stop alone goes. Expected texts by hand."""
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
-    pages = {"quoted_comma": (f'"{a}", he said.', ", he said."),
+    pages = {"quoted_comma": (f'"{a}", he said.', "he said."),  # at a line's start the mark goes (test_a_line_does_not_start_...)
              "quoted_comma_mid": (f'She read "{a}", he said.', "She read, he said."),
              "quoted_stop": (f'He said "{a}".', "He said."),
              "bracket_comma": (f"See ({a}), then.", "See, then."),
@@ -1546,3 +1546,22 @@ def test_a_hunk_left_with_no_change_goes_and_the_diff_still_applies(tmp_path):
     (tmp_path / "noeol").mkdir()
     _assert_cuts(tmp_path / "noeol", [a], {"noeol": (head + f"@@ -1,3 +1,2 @@\n ctx\n-x\n-{a}\n\\ No newline at end of file\n+y\n",
                                                      head + "@@ -1,2 +1,2 @@\n ctx\n-x\n+y\n")}, domain="code")
+
+
+def test_a_line_does_not_start_with_the_items_comma_nor_keep_a_spanish_items_closing_mark(tmp_path):
+    """The sentence-mark rule kept the comma after an item that started a line or the page
+    (``"ITEM", he said.`` -> ``, he said.``; ``Intro.\\nITEM, he said.`` -> ``Intro.\\n, he
+    said.``), where main left ``he said.``: a line starting with a comma. And Spanish opens a
+    question or exclamation with ``¿``/``¡``, which the item's first token took, leaving its
+    closing ``?``/``!`` (``Dijo ¿ITEM? Sí.`` -> ``Dijo? Sí.``): the pair is the item's. Expected
+    texts by hand; controls: the mark after an item mid-sentence stays."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    pages = {"page_start": (f'"{a}", he said.', "he said."),
+             "line_start": (f"Intro.\n{a}, he said.", "Intro.\nhe said."),
+             "list_line": (f"List:\n- {a}; and more\n- next", "List:\n- and more\n- next"),
+             "spanish_question": (f"Dijo ¿{a}? Sí.", "Dijo Sí."),
+             "spanish_exclamation": (f"Dijo ¡{a}! Sí.", "Dijo Sí."),
+             # controls
+             "mid_sentence": (f"She read {a}, he said.", "She read, he said."),
+             "question": (f"Was it {a}? Yes.", "Was it? Yes.")}
+    _assert_cuts(tmp_path, [a], pages)

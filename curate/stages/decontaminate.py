@@ -777,16 +777,16 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
 
 # a sentence's marks: after an item (``"ITEM", he said``, ``He said ITEM.``) they are the sentence's, not the item's
 _SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f"
-_STOPS = ".!?\u2026\u3002\uff01\uff1f"
 
 
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
     """The cut ``spans`` (``_keep_unpaired``'s, in order) without the sentence's marks right after
     the item's last word or its closing quote or bracket (``"ITEM", he said`` lost its comma,
     ``He said "ITEM".`` its stop), and whether they stay. They go where the text before the cut
-    ends in one already (``Before. ITEM. After.``, ``x, ITEM, y``) and, at a line's start (its
-    marker's), a stop (``ITEM. Rest``) or one the line holds nothing after (``- ITEM.``); the
-    marks inside the item's quotes (``"ITEM," he said``) are the item's. ``pos``: where the text
+    ends in one already (``Before. ITEM. After.``, ``x, ITEM, y``), at a line's start (its
+    marker's: ``ITEM. Rest``, ``"ITEM", he said`` -> ``he said``, not ``, he said``) and after
+    a Spanish ``¿ITEM?`` / ``¡ITEM!`` (the item took the opening mark); the marks inside the
+    item's quotes (``"ITEM," he said``) are the item's. ``pos``: where the text
     kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
     read once)."""
     a, b = spans[-1]
@@ -803,10 +803,10 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
         return spans, False
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
-    if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words
-        end = _BREAK.search(text, b)
-        if any(c in _STOPS for c in text[r:b]) or not text[b : end.start() if end else len(text)].strip():
-            return spans, False
+    if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
+        return spans, False
+    if text[spans[0][0]] in "\u00bf\u00a1":  # Spanish's ¿ITEM? / ¡ITEM!: the item took the pair's opening mark
+        return spans, False
     return spans[:-1] + [(a, r)], True
 
 
