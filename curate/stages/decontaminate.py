@@ -934,7 +934,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
     # a hunk whose every added and removed line went is no hunk (git apply: corrupt patch): it goes whole
     dropped = {h for h, n in changes.items() if n == hunks[h][4]}
     whole = sorted((hunks[h][2], hunks[h][3]) for h in dropped)
-    edits = [(s, e, new) for s, e, new in edits if not any(a <= s and e <= b for a, b in whole)]
+    if whole:  # the edits inside a dropped hunk go with it (by bisection: a diff may hold thousands)
+        at = [a for a, _ in whole]
+        edits = [(s, e, new) for s, e, new in edits if (j := bisect.bisect_right(at, s) - 1) < 0 or e > whole[j][1]]
     edits += [(a, b, "") for a, b in whole] + _hunk_headers(hunks, gone, dropped)
     out, pos = [], 0
     for s, e, new in sorted(edits):
