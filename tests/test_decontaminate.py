@@ -1565,3 +1565,21 @@ def test_a_line_does_not_start_with_the_items_comma_nor_keep_a_spanish_items_clo
              "mid_sentence": (f"She read {a}, he said.", "She read, he said."),
              "question": (f"Was it {a}? Yes.", "Was it? Yes.")}
     _assert_cuts(tmp_path, [a], pages)
+
+
+def test_a_cut_over_a_line_break_leaves_no_line_starting_with_the_sentences_mark(tmp_path):
+    """A cut that ends on the line after the one it starts on leaves that line break, and kept
+    the sentence's mark after the item, which then began the line (``He said ITEM1\\nITEM2, and
+    left.`` -> ``He said\\n, and left.``; 8 of 147 Gutenberg pages cut of one of their own
+    passages showed such a line, none on main). There the mark goes with the item, as on main.
+    Expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    first, second = a.split(" iota ")
+    pages = {"comma": (f"He said {first} iota\n{second}, and left.\nNext.", "He said\nand left.\nNext."),
+             "stop": (f"He said {first} iota\n{second}. Then.", "He said\nThen."),
+             "paragraphs": (f"He said {first} iota\n\n{second}. Then.", "He said\n\nThen."),
+             "quoted": (f'in den "{first} iota\n{second}", Marten', "in den\nMarten"),
+             "verse": (f"    Vive de {first} iota\n    {second},\n    Vive, o Roem", "    Vive de\n    Vive, o Roem"),
+             # control: on one line the mark stays
+             "one_line": (f"He said {a}, and left.", "He said, and left.")}
+    _assert_cuts(tmp_path, [a], pages)

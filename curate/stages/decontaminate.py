@@ -784,10 +784,10 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
     the item's last word or its closing quote or bracket (``"ITEM", he said`` lost its comma,
     ``He said "ITEM".`` its stop), and whether they stay. They go where the text before the cut
     ends in one already (``Before. ITEM. After.``, ``x, ITEM, y``), at a line's start (its
-    marker's: ``ITEM. Rest``, ``"ITEM", he said`` -> ``he said``, not ``, he said``) and after
-    a Spanish ``¿ITEM?`` / ``¡ITEM!`` (the item took the opening mark); the marks inside the
-    item's quotes (``"ITEM," he said``) are the item's. ``pos``: where the text
-    kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
+    marker's: ``ITEM. Rest``, ``"ITEM", he said`` -> ``he said``, not ``, he said``), after a
+    cut over a line break (``He said\\n, and left``) and after a Spanish ``¿ITEM?`` / ``¡ITEM!``
+    (the item took the opening mark); the marks inside the item's quotes (``"ITEM," he said``)
+    are the item's. ``pos``: where the text kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
     read once)."""
     a, b = spans[-1]
     r = b
@@ -806,6 +806,8 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
     if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
         return spans, False
     if text[spans[0][0]] in "\u00bf\u00a1":  # Spanish's ¿ITEM? / ¡ITEM!: the item took the pair's opening mark
+        return spans, False
+    if _BREAK.search(text, spans[0][0], r):  # the cut leaves a line break: the mark would start the line
         return spans, False
     return spans[:-1] + [(a, r)], True
 
