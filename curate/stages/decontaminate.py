@@ -777,17 +777,17 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
 
 # a sentence's marks: after an item (``"ITEM", he said``, ``He said ITEM.``) they are the sentence's, not the item's
 _SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f"
-_STOPS = ".!?\u2026\u3002\uff01\uff1f"
 
 
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
     """The cut ``spans`` (``_keep_unpaired``'s, in order) without the sentence's marks right after
     the item's last word or its closing quote or bracket (``"ITEM", he said`` lost its comma,
     ``He said "ITEM".`` its stop), and whether they stay. They go where the text before the cut
-    ends in one already (``Before. ITEM. After.``, ``x, ITEM, y``) and, at a line's start (its
-    marker's), a stop (``ITEM. Rest``) or one the line holds nothing after (``- ITEM.``); the
-    marks inside the item's quotes (``"ITEM," he said``) are the item's. ``pos``: where the text
-    kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
+    ends in one already (``Before. ITEM. After.``, ``x, ITEM, y``), at a line's start (its
+    marker's: ``ITEM. Rest``, ``"ITEM", he said`` -> ``he said``, not ``, he said``), after a
+    cut over a line break (``He said\\n, and left``) and after a Spanish ``¿ITEM?`` / ``¡ITEM!``
+    (the item took the opening mark); the marks inside the item's quotes (``"ITEM," he said``)
+    are the item's. ``pos``: where the text kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
     read once)."""
     a, b = spans[-1]
     r = b
@@ -803,10 +803,12 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
         return spans, False
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), k)
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
-    if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words
-        end = _BREAK.search(text, b)
-        if any(c in _STOPS for c in text[r:b]) or not text[b : end.start() if end else len(text)].strip():
-            return spans, False
+    if line >= 0 and _MARKER_ONLY.fullmatch(text, line, k):  # the line's first words: no line starts with ", he said"
+        return spans, False
+    if text[spans[0][0]] in "\u00bf\u00a1":  # Spanish's ¿ITEM? / ¡ITEM!: the item took the pair's opening mark
+        return spans, False
+    if _BREAK.search(text, spans[0][0], r):  # the cut leaves a line break: the mark would start the line
+        return spans, False
     return spans[:-1] + [(a, r)], True
 
 
@@ -817,41 +819,50 @@ def _line_starts(text: str) -> list[int]:
 _HUNK = regex.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
-def _hunks(text: str, starts: list[int]) -> tuple[dict, list]:
+def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
     """A unified diff's hunks in ``text`` (``starts``: its lines' starts): {line start: (hunk,
-    marker)} for the lines of each hunk's body, and per hunk its header's match and file (a
-    ``--- `` line starts the next file)."""
-    lines, hunks, file, left = {}, [], 0, (0, 0)
+    marker)} for the lines of each hunk's body; per hunk its header's match, its file (a ``--- ``
+    line starts the next file), where its header line starts, where its body ends and how many
+    lines it adds or removes; and {line start: (start, end)} of the ``\\ No newline at end of
+    file`` line after a body line."""
+    lines, hunks, nonl, file, left, prev = {}, [], {}, 0, (0, 0), None
     for i, st in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         c = text[st : st + 1]
-        if left[0] > 0 or left[1] > 0:
+        if left[0] > 0 or left[1] > 0 or (c == "\\" and prev is not None):
             if c in ("", "\r", "\n") or c in " -+\\":
                 c = " " if c in ("", "\r", "\n") else c
                 if c != "\\":
-                    lines[st] = (len(hunks) - 1, c)
+                    lines[st], prev = (len(hunks) - 1, c), st
                     left = (left[0] - (c != "+"), left[1] - (c != "-"))
+                    hunks[-1][4] += c != " "
+                elif prev is not None:
+                    nonl[prev], prev = (st, end), None
+                hunks[-1][3] = end
                 continue
             left = (0, 0)
+        prev = None
         m = _HUNK.match(text, st, end)
         if m:
-            hunks.append((m, file))
+            hunks.append([m, file, st, end, 0])
             left = (int(m[2] if m[2] is not None else 1), int(m[4] if m[4] is not None else 1))
         elif text.startswith("--- ", st):
             file += 1
-    return lines, hunks
+    return lines, hunks, nonl
 
 
-def _hunk_headers(hunks: list, gone: dict) -> list[tuple[int, int, str]]:
+def _hunk_headers(hunks: list, gone: dict, dropped: set) -> list[tuple[int, int, str]]:
     """The headers of ``hunks`` (``_hunks``) recounted for their lines that went (``gone``: {hunk:
     [old, new] lines fewer}), each later hunk of a file starting that many lines earlier: (start,
-    end, header) edits. A side left with no line starts at the line before (as ``diff -u`` writes it)."""
+    end, header) edits, none for the ``dropped`` hunks (they go whole). A side left with no line
+    starts at the line before (as ``diff -u`` writes it)."""
     edits, shift, file = [], [0, 0], None
-    for h, (m, f) in enumerate(hunks):
+    for h, (m, f, *_) in enumerate(hunks):
         if f != file:
             shift, file = [0, 0], f
         less = gone.get(h, (0, 0))
-        if not (less[0] or less[1] or shift[0] or shift[1]):
+        if h in dropped or not (less[0] or less[1] or shift[0] or shift[1]):
+            shift = [shift[0] + less[0], shift[1] + less[1]]
             continue
         side = []
         for j, (start, count) in enumerate(((m[1], m[2]), (m[3], m[4]))):
@@ -881,8 +892,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
-    hunk_lines, hunks = _hunks(text, starts) if "@@ -" in text else ({}, [])
-    edits, gone = [], {}
+    hunk_lines, hunks, nonl = _hunks(text, starts) if "@@ -" in text else ({}, [], {})
+    edits, gone, changes = [], {}, {}
     for i, line_spans in by_line.items():
         worded = [k for k, (s, e) in enumerate(line_spans) if _LETTER.search(text, s, e)]
         if not worded:
@@ -901,6 +912,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         brk = _LAST_BREAK.search(text, st, end)
         stop = brk.start() if brk and brk.end() == end else end  # the line's content ends
+        stop -= stop > st and text[stop - 1 : stop + 1] == "\r\n"  # (a CRLF line's \r is its break's)
         hunk = hunk_lines.get(st)
         lead = st + (hunk is not None)  # a hunk's line: its marker, then the code
         s0, e0 = merged[0]
@@ -915,10 +927,19 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
                 less = gone.setdefault(hunk[0], [0, 0])
                 less[0] += hunk[1] != "+"
                 less[1] += hunk[1] != "-"
+                changes[hunk[0]] = changes.get(hunk[0], 0) + (hunk[1] != " ")
+                if st in nonl:  # its "\\ No newline at end of file" goes with it
+                    edits.append((*nonl[st], ""))
             edits.append((st, end, ""))  # the whole line, with its break
         else:
             edits += [(s, e, "") for s, e in merged]
-    edits += _hunk_headers(hunks, gone)
+    # a hunk whose every added and removed line went is no hunk (git apply: corrupt patch): it goes whole
+    dropped = {h for h, n in changes.items() if n == hunks[h][4]}
+    whole = sorted((hunks[h][2], hunks[h][3]) for h in dropped)
+    if whole:  # the edits inside a dropped hunk go with it (by bisection: a diff may hold thousands)
+        at = [a for a, _ in whole]
+        edits = [(s, e, new) for s, e, new in edits if (j := bisect.bisect_right(at, s) - 1) < 0 or e > whole[j][1]]
+    edits += [(a, b, "") for a, b in whole] + _hunk_headers(hunks, gone, dropped)
     out, pos = [], 0
     for s, e, new in sorted(edits):
         out += [text[pos:s], new]
