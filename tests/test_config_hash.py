@@ -224,3 +224,20 @@ def test_an_eval_set_path_through_a_link_and_dotdot_is_the_file_it_names(tmp_pat
     assert open(glob).read() == open("link/../mmlu.jsonl").read() == '{"text": "the far one"}\n', glob
     assert cfg.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(b'{"text": "the far one"}\n').hexdigest()}
 
+
+@pytest.mark.parametrize("option, stage", [("filter.language_constants", "filter"), ("filter.trusted_language_score", "filter"),
+                                           ("langid.thresholds", "langid")])
+def test_a_fifo_named_as_a_file_is_one_line_not_a_hang(tmp_path, option, stage):
+    """A FIFO (or /dev/zero) named where a JSON file goes was opened and read: `curate config`
+    waited for a writer for ever (read /dev/zero until memory ran out). One line now."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cmd = [sys.executable, "-m", "curate.cli", "config", "--set", f'run.stages=["{stage}"]', "--set", f'{option}="{fifo}"']
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{option} = a FIFO: still waiting after 30 s")
+    assert r.returncode == 2 and "not a regular file" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
