@@ -545,6 +545,22 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                   tuned_off=tuned_off, stages_named=named)
 
 
+def respelt(stage: str, section: dict) -> dict:
+    """A stage's section from a manifest, spelt as config.load spells it now (numbers as their
+    option's type, ``normalize``): an older curate's spelling of the same options compares
+    equal. As it is where it is no stage's or no longer checks."""
+    if stage not in STAGES:
+        return section
+    try:
+        cls = stage_table.stage_class(stage)
+        errors: list[str] = []
+        out = merge_section(stage, dict(cls.DEFAULTS), section, errors, getattr(cls, "SHAPES", None),
+                            getattr(cls, "CHECKS", None), getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None))
+        return section if errors else cls.normalize(out) if hasattr(cls, "normalize") else out
+    except Exception:  # noqa: BLE001 (an old manifest's section: compared as written)
+        return section
+
+
 def _hash_data_files(paths: dict, errors: list) -> dict:
     """{option: sha256} of the files a stage's ``data_files`` names (option -> (path or glob as
     given, [(file, its path relative to the glob)])): a file named itself, the sha256 of its bytes

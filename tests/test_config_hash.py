@@ -241,3 +241,23 @@ def test_a_fifo_named_as_a_file_is_one_line_not_a_hang(tmp_path, option, stage):
     except subprocess.TimeoutExpired:
         pytest.fail(f"{option} = a FIFO: still waiting after 30 s")
     assert r.returncode == 2 and "not a regular file" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_rerun_over_an_output_written_before_files_were_hashed_says_why(tmp_path, monkeypatch):
+    """An output written by a curate that hashed no file's bytes (its manifest's config has no
+    data_files, its [decontaminate] in the spelling given): a rerun said 'written with another
+    config (decontaminate)' of the very same config, and nothing of the files. It says the
+    content of each file is hashed now, and a section that only reads another way is the same."""
+    monkeypatch.chdir(tmp_path)
+    _eval(tmp_path)
+    (tmp_path / "bad.txt").write_text("zzzqqq\n")
+    new = _load(tmp_path, '[filter.badwords.lists]\nen = "bad.txt"\n[decontaminate]\nngram = 13.0\ndomains = ["code", "web"]\n'
+                '[[decontaminate.eval_sets]]\nglob = "./mmlu.jsonl"\ntext_fields = "text"\n', "filter\", \"decontaminate").to_dict()
+    old = json.loads(json.dumps(new))
+    del old["data_files"]
+    old["decontaminate"].update(ngram=13.0, domains=["code", "web"], mode={"books": "cut"},
+                                eval_sets=[{"glob": "./mmlu.jsonl", "text_fields": "text", "name": ""}])
+    assert cli.config_changes(old, new) == [
+        "the content of decontaminate.eval_sets[0] and filter.badwords.lists.en, which the curate that wrote it did not hash"]
+    old["decontaminate"]["ngram"] = 8  # another section still says so
+    assert cli.config_changes(old, new)[0] == "decontaminate"
