@@ -655,10 +655,16 @@ def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
     from curate.config import DATA_FILES, USER_CODE, content
 
-    changed = []
+    from curate.config import respelt
+
+    changed, unhashed = [], []
+    # a section an older curate spelt another way (13.0, relative paths): as config.load spells it now
+    old = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
     old, new = content(old), content(new)
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)
+        if k == DATA_FILES and a is None and isinstance(b, dict):  # written by a curate that hashed no file's bytes
+            unhashed = sorted(b)
         if k == "run" and isinstance(a, dict) and isinstance(b, dict):
             changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
         elif k == USER_CODE:  # a rule's code edited: say which
@@ -671,7 +677,9 @@ def config_changes(old: dict, new: dict) -> list[str]:
             changed.append("inputs reordered")  # as audit --compare says it: the first input reads a file two match
         elif a != b:
             changed.append(k)
-    return changed
+    sections = {c for c in changed if " " not in c}  # a section changed says its files' options itself
+    unhashed = [x for x in unhashed if x.split(".")[0] not in sections]
+    return changed + [f"the content of {' and '.join(unhashed)}, which the curate that wrote it did not hash"] * bool(unhashed)
 
 
 def cmd_run(ns, beam_args) -> int:

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 import pyarrow.fs as pafs
 
@@ -199,10 +200,20 @@ def _sha256(root: str, rel: str, st: os.stat_result) -> str:
     key = (os.path.join(root, rel), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key in _HASHED:
         return _HASHED[key]
+    now = _now_ns()
     sha = output.sha256_file(root, rel)
-    if not _coarse(st):  # coarse times: a same-size rewrite within one tick has this very stat
+    # kept where no rewrite can have this stat: times settled (a rewrite after the hash has later
+    # ones, whatever the file system's tick: seconds, 2 s on FAT, a kernel tick of 1-10 ms on
+    # ext4 before Linux 6.13, whose times are not on a whole ms), or finer than a ms; else (a file
+    # renamed in within the tick on coarse times) hashed again by the commit
+    if now - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS or not _coarse(st) and now - st.st_ctime_ns > TICK_NS:
         _HASHED[key] = sha
     return sha
+
+
+SETTLED_NS = 5 * 10**9  # older than any file system's time tick (FAT 2 s), with room for a clock's skew
+TICK_NS = 20 * 10**6  # the kernel's time tick (1-10 ms at HZ 1000-100), twice over
+_now_ns = time.time_ns  # the clock the file's times are compared with (tests move it)
 
 
 COARSE_NS = 1_000_000  # times on a whole millisecond: kept by a file system that keeps ms or coarser

@@ -175,20 +175,41 @@ class Config:
     # hashes of the user's code the config names (filter.custom), by option: part of the config's
     # identity (a rule edited makes another config), derived at load, never read from a file
     user_code: dict = field(default_factory=dict)
-    # sha256 of the bytes of each file an option names (a word list, a model, an evaluation set), by
-    # option: an edited file makes another config, as an edited rule does; derived at load too
-    data_files: dict = field(default_factory=dict)
-    data_paths: dict = field(default_factory=dict)  # option -> the path or glob it names (stats/run.json; not config)
+    # option -> (the path or glob it names, [(file, path relative to it)]) of each file an option
+    # names (a word list, a model, an evaluation set): listed at load, hashed when first asked for
+    data_listing: dict = field(default_factory=dict)
+    _data_files: dict | None = field(default=None, repr=False, compare=False)  # data_files, once hashed
     # opt-in stages left off, no stages named, though their section is given: it holds only
     # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
     tuned_off: dict = field(default_factory=dict)
     stages_named: bool = False  # run.stages (or --stages) named the stages, not the default (not config)
 
-    def to_dict(self) -> dict:
+    @property
+    def data_files(self) -> dict:
+        """{option: sha256 of the bytes of the file(s) it names}: an edited file makes another
+        config, as an edited rule does. Hashed on first use, once per Config: an evaluation set of
+        GBs is read by what needs the hash (a run, curate mix's comparison), not by `curate config`."""
+        if self._data_files is None:
+            errors: list[str] = []
+            hashed = _hash_data_files(self.data_listing, errors)
+            if errors:
+                raise ConfigError(*errors)
+            self._data_files = hashed
+        return self._data_files
+
+    @property
+    def data_paths(self) -> dict:
+        """option -> the path or glob it names, as given (stats/run.json; not config)."""
+        return {k: given for k, (given, _) in self.data_listing.items()}
+
+    def to_dict(self, data_files: bool = True) -> dict:
+        """The config as a run uses it (its hash's input); ``data_files=False``: without the
+        hashes of the files it names (not read then: `curate config` prints no hash)."""
         stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
+        files = self.data_files if data_files else {}
         return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages,
                 **({USER_CODE: self.user_code} if self.user_code else {}),
-                **({DATA_FILES: self.data_files} if self.data_files else {})}
+                **({DATA_FILES: files} if files else {})}
 
     def hashed_files(self) -> dict:
         """{option: {"path", "sha256"}} of the files whose content the config hash covers (stats/run.json)."""
@@ -515,32 +536,57 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             user_code.update(cls.user_code(sections[s]))
         if s in run["stages"] and len(errors) == before and hasattr(cls, "data_files"):
             data_paths.update(cls.data_files(sections[s]))
-    data_files = _hash_data_files(data_paths, errors)
+    # a run needs the hash: its files' mistakes are said with the config's; else hashed when asked
+    data_files = _hash_data_files(data_paths, errors) if for_run else None
     errors += _rebalance_languages(run["stages"], sections)
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
-                  user_code=user_code, data_files=data_files, data_paths={k: v for k, (v, _) in data_paths.items()},
+                  user_code=user_code, data_listing=data_paths, _data_files=data_files,
                   tuned_off=tuned_off, stages_named=named)
+
+
+def respelt(stage: str, section: dict) -> dict:
+    """A stage's section from a manifest, spelt as config.load spells it now (numbers as their
+    option's type, ``normalize``): an older curate's spelling of the same options compares
+    equal. As it is where it is no stage's or no longer checks."""
+    if stage not in STAGES:
+        return section
+    try:
+        cls = stage_table.stage_class(stage)
+        errors: list[str] = []
+        out = merge_section(stage, dict(cls.DEFAULTS), section, errors, getattr(cls, "SHAPES", None),
+                            getattr(cls, "CHECKS", None), getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None))
+        return section if errors else cls.normalize(out) if hasattr(cls, "normalize") else out
+    except Exception:  # noqa: BLE001 (an old manifest's section: compared as written)
+        return section
 
 
 def _hash_data_files(paths: dict, errors: list) -> dict:
     """{option: sha256} of the files a stage's ``data_files`` names (option -> (path or glob as
-    given, [(file, its path relative to the glob)])): one file, the sha256 of its bytes; several
-    (a glob), the sha256 of their ``sha256sum`` listing (hash, two spaces, the relative path, a
-    line each, in the order listed), so that where the files are is not what is hashed. A file
-    that cannot be read is a config error naming the option."""
+    given, [(file, its path relative to the glob)])): a file named itself, the sha256 of its bytes
+    (its name is in the config); a folder or glob, the sha256 of its files' ``sha256sum`` listing
+    (hash, two spaces, the relative path, a line each, in the order listed), one file or several:
+    their names are read (an evaluation set's items are named by their file), where they are is
+    not. A file that cannot be read, or is no regular file (a FIFO, /dev/zero: read for ever), is
+    a config error naming the option."""
+    import stat
+
     from curate.output import sha256_file
+    from curate.readers import is_uri
 
     out = {}
-    for option, (_, files) in sorted(paths.items()):
+    for option, (given, files) in sorted(paths.items()):
         try:
+            for f, _ in files:
+                if not is_uri(f) and not stat.S_ISREG(os.stat(f).st_mode):
+                    raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
             shas = [sha256_file(os.path.dirname(f) or ".", os.path.basename(f)) for f, _ in files]
         except OSError as e:
             errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
             continue
-        out[option] = shas[0] if len(files) == 1 else hashlib.sha256(
+        out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
             "".join(f"{sha}  {rel}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()
     return out
 
@@ -693,9 +739,8 @@ def off_settings(cfg: Config) -> dict:
 def effective_toml(cfg: Config, path: str | None = None, sets: bool = False) -> str:
     """The config a run uses (``curate config FILE --set ...``): every section with its defaults
     filled in, the stages spelt out, the inputs as [[inputs]]; loadable as it is."""
-    d = cfg.to_dict()
+    d = cfg.to_dict(data_files=False)  # derived from the files, not an option: not read
     d.pop(USER_CODE, None)  # derived from the code, not an option
-    d.pop(DATA_FILES, None)  # derived from the files
     where = " and ".join([path] * bool(path) + ["the --set options"] * sets)
     head = f"# curate: the config `curate run` reads from {where}, defaults filled in\n\n"
     head += "".join(f"# {line}\n" for line in stages_why(cfg)) + "\n"

@@ -975,17 +975,18 @@ class _Stat:
     """A stat result whose times are all one instant: a file system that keeps coarse times
     (HFS+ 1 s, FAT 2 s), seen within one of its ticks."""
 
-    def __init__(self, st, times=("st_mtime_ns", "st_ctime_ns")):
-        self._st, self._times = st, times
+    def __init__(self, st, times=("st_mtime_ns", "st_ctime_ns"), at=1_700_000_000 * 10**9):
+        self._st, self._times, self._at = st, times, at
 
     def __getattr__(self, name):
-        return 1_700_000_000 * 10**9 if name in self._times else getattr(self._st, name)
+        return self._at if name in self._times else getattr(self._st, name)
 
 
 def _coarse_stat(monkeypatch, out, times=("st_mtime_ns", "st_ctime_ns")) -> None:
-    """os.stat of the files under ``out`` as a file system keeping seconds gives them within one tick."""
-    real = os.stat
-    monkeypatch.setattr(os, "stat", lambda p, *a, **kw: _Stat(real(p, *a, **kw), times) if str(p).startswith(str(out))
+    """os.stat of the files under ``out`` as a file system keeping seconds gives them within one
+    tick: this second (an edit now has it)."""
+    real, at = os.stat, time.time_ns() // 10**9 * 10**9
+    monkeypatch.setattr(os, "stat", lambda p, *a, **kw: _Stat(real(p, *a, **kw), times, at) if str(p).startswith(str(out))
                         else real(p, *a, **kw))
 
 
@@ -1038,6 +1039,25 @@ def test_an_edit_between_a_runs_start_and_its_commit_on_coarse_times_is_seen(tmp
     (out / rel).write_bytes(bytes(data))  # in place: the same inode and size, times in the same second
     with pytest.raises(commit.ForeignFiles, match=f"{rel} changed since curate wrote it"):
         commit.check_owned(str(out))  # the commit's look
+
+
+def test_a_rerun_on_coarse_times_hashes_a_settled_output_once(tmp_path, finished_demo, monkeypatch):
+    """On a file system keeping seconds, a commit renames its files in within its manifest's
+    second, so the same-size check hashes them all (a ctime at or after the manifest's); its hash
+    was kept for the commit only where times are finer than a ms: an untouched output of GBs was
+    read twice a rerun (start and commit). Kept now where the file's times are settled (older
+    than any file system's tick, commit.SETTLED_NS, when hashed): a rewrite since then has
+    other times."""
+    out, _, _ = _demo_rerun(tmp_path, finished_demo)
+    _coarse_stat(monkeypatch, out)
+    real_now = time.time_ns
+    monkeypatch.setattr(commit, "_now_ns", lambda: real_now() + 60 * 10**9, raising=False)  # the rerun a minute after the files' times
+    hashed = []
+    real = output.sha256_file
+    monkeypatch.setattr(output, "sha256_file", lambda root, rel: hashed.append(rel) or real(root, rel))
+    commit.check_owned(str(out))  # the run's start
+    commit.check_owned(str(out))  # its commit
+    assert hashed and len(hashed) == len(set(hashed)), sorted(hashed)
 
 
 def test_an_untouched_output_is_not_hashed_again_before_a_rerun(tmp_path, finished_demo, monkeypatch):
@@ -1093,6 +1113,7 @@ def test_a_runs_hashes_are_not_kept_past_its_end(tmp_path, finished_demo):
         for p in out.rglob("*"):
             if p.is_file() and p.name != output.MANIFEST:
                 os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
+        time.sleep(0.05)  # a hash taken within the kernel's tick of the change is not kept (commit.TICK_NS)
 
     def kept():
         return [k for k in commit._HASHED if str(out) in repr(k)]

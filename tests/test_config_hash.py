@@ -16,7 +16,9 @@ from pipelines.tokenize import content_hash
 def _load(tmp_path, body: str, stages: str = "filter") -> config.Config:
     path = tmp_path / "c.toml"
     path.write_text(f'[run]\nstages = ["{stages}"]\n' + body)
-    return config.load(str(path))
+    cfg = config.load(str(path))
+    cfg.data_files  # hashed now, as a run's load does (else when first asked for)
+    return cfg
 
 
 def _hashes(cfg: config.Config) -> tuple[str, str]:
@@ -147,3 +149,115 @@ def test_an_eval_set_folder_is_hashed_by_its_files_relative_paths(tmp_path):
     assert a.data_files == b.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(listing.encode()).hexdigest()}
     (tmp_path / "b" / "y.jsonl").write_text('{"text": "four five seven"}\n')
     assert _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "b"}"\n', "decontaminate").data_files != a.data_files
+
+
+def _count_hashes(monkeypatch) -> list:
+    """The files config.load's hashing reads (output.sha256_file, as it calls it)."""
+    from curate import output
+
+    read, real = [], output.sha256_file
+    monkeypatch.setattr(output, "sha256_file", lambda root, rel: read.append(os.path.join(root, rel)) or real(root, rel))
+    return read
+
+
+def test_curate_config_reads_no_named_files_bytes_and_a_run_reads_each_once(tmp_path, monkeypatch, capsys):
+    """An evaluation set folder of GBs (or a bucket) was hashed on every config load: `curate
+    config` (which prints no hash), `curate config --language`, `curate mix` without a config
+    paid it for nothing. They read no file's bytes now; a run hashes each file once."""
+    (tmp_path / "evals").mkdir()
+    for n in ("a", "b"):
+        (tmp_path / "evals" / f"{n}.jsonl").write_text(json.dumps({"text": f"{n} the quick brown fox jumps"}) + "\n")
+    words = tmp_path / "bad.txt"
+    words.write_text("zzzqqq\n")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[run]\nstages = ["filter", "decontaminate"]\n[filter.badwords.lists]\nen = "{words}"\n'
+                    f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals"}"\n')
+    read = _count_hashes(monkeypatch)
+    assert cli.main(["config", str(path)]) == 0
+    assert cli.main(["config", str(path), "--language", "en"]) == 0
+    assert read == []
+    cfg = config.load(str(path))  # the hash when asked for: once
+    first = config_hash(cfg)
+    assert config_hash(cfg) == first and len(read) == 3, read
+    read.clear()
+    demo_cfg = demo.write_demo(str(tmp_path / "d"))
+    args = ["run", demo_cfg, "--output", str(tmp_path / "out"), "--stages", "ingest,filter", "--progress", "off",
+            "--set", f"filter.badwords.lists.en={words}"]
+    assert cli.main(args) == 0
+    # the run's load, its manifest, tokens.json, stats/run.json: one read (the commit hashes the output's files)
+    assert [p for p in read if not p.startswith(str(tmp_path / "out"))] == [str(words)], read
+
+
+def test_an_eval_set_folder_of_one_file_renamed_is_another_config(tmp_path):
+    """A folder (or glob) matching one file was hashed by that file's bytes alone: renamed, the
+    config hashed the same, though the ledger names its items by the file's name (mmlu:0 ->
+    arc:0). A folder's or glob's files are hashed with their names, one file or several."""
+    (tmp_path / "evals").mkdir()
+    f = tmp_path / "evals" / "mmlu.jsonl"
+    f.write_text('{"text": "one two three"}\n')
+    body = f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals"}"\n'
+    glob = f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals"}/*.jsonl"\n'
+    a, ga = _load(tmp_path, body, "decontaminate"), _load(tmp_path, glob, "decontaminate")
+    f.rename(tmp_path / "evals" / "arc.jsonl")
+    b, gb = _load(tmp_path, body, "decontaminate"), _load(tmp_path, glob, "decontaminate")
+    assert _hashes(a) != _hashes(b) and _hashes(ga) != _hashes(gb)
+    assert cli.config_changes(a.to_dict(), b.to_dict()) == ["the content of decontaminate.eval_sets[0]"]
+    sha = hashlib.sha256(b'{"text": "one two three"}\n').hexdigest()
+    listing = f"{sha}  arc.jsonl\n"
+    assert b.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(listing.encode()).hexdigest()}
+    # one file named itself: its bytes (its name is in the config)
+    one = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals" / "arc.jsonl"}"\n', "decontaminate")
+    assert one.data_files == {"decontaminate.eval_sets[0]": sha}
+
+
+def test_an_eval_set_path_through_a_link_and_dotdot_is_the_file_it_names(tmp_path, monkeypatch):
+    """``link/../mmlu.jsonl``, where link is a link to a folder elsewhere, names the file beside
+    that folder (the kernel follows the link, then goes up): made absolute by its letters
+    (os.path.abspath) it named ./mmlu.jsonl, another file, which the run then read and hashed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "far" / "deep").mkdir(parents=True)
+    (tmp_path / "far" / "mmlu.jsonl").write_text('{"text": "the far one"}\n')
+    (tmp_path / "mmlu.jsonl").write_text('{"text": "the near one"}\n')
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep")
+    cfg = _load(tmp_path, '[[decontaminate.eval_sets]]\nglob = "link/../mmlu.jsonl"\n', "decontaminate")
+    glob = cfg.stages["decontaminate"]["eval_sets"][0]["glob"]
+    assert open(glob).read() == open("link/../mmlu.jsonl").read() == '{"text": "the far one"}\n', glob
+    assert cfg.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(b'{"text": "the far one"}\n').hexdigest()}
+
+
+@pytest.mark.parametrize("option, stage", [("filter.language_constants", "filter"), ("filter.trusted_language_score", "filter"),
+                                           ("langid.thresholds", "langid")])
+def test_a_fifo_named_as_a_file_is_one_line_not_a_hang(tmp_path, option, stage):
+    """A FIFO (or /dev/zero) named where a JSON file goes was opened and read: `curate config`
+    waited for a writer for ever (read /dev/zero until memory ran out). One line now."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cmd = [sys.executable, "-m", "curate.cli", "config", "--set", f'run.stages=["{stage}"]', "--set", f'{option}="{fifo}"']
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{option} = a FIFO: still waiting after 30 s")
+    assert r.returncode == 2 and "not a regular file" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_rerun_over_an_output_written_before_files_were_hashed_says_why(tmp_path, monkeypatch):
+    """An output written by a curate that hashed no file's bytes (its manifest's config has no
+    data_files, its [decontaminate] in the spelling given): a rerun said 'written with another
+    config (decontaminate)' of the very same config, and nothing of the files. It says the
+    content of each file is hashed now, and a section that only reads another way is the same."""
+    monkeypatch.chdir(tmp_path)
+    _eval(tmp_path)
+    (tmp_path / "bad.txt").write_text("zzzqqq\n")
+    new = _load(tmp_path, '[filter.badwords.lists]\nen = "bad.txt"\n[decontaminate]\nngram = 13.0\ndomains = ["code", "web"]\n'
+                '[[decontaminate.eval_sets]]\nglob = "./mmlu.jsonl"\ntext_fields = "text"\n', "filter\", \"decontaminate").to_dict()
+    old = json.loads(json.dumps(new))
+    del old["data_files"]
+    old["decontaminate"].update(ngram=13.0, domains=["code", "web"], mode={"books": "cut"},
+                                eval_sets=[{"glob": "./mmlu.jsonl", "text_fields": "text", "name": ""}])
+    assert cli.config_changes(old, new) == [
+        "the content of decontaminate.eval_sets[0] and filter.badwords.lists.en, which the curate that wrote it did not hash"]
+    old["decontaminate"]["ngram"] = 8  # another section still says so
+    assert cli.config_changes(old, new)[0] == "decontaminate"

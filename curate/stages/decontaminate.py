@@ -406,14 +406,22 @@ def _is_card(rel: str, path: str) -> bool:
 
 
 def _absolute(glob: str) -> str:
-    """A local path or glob made absolute (./ and .. resolved where it names no pattern): the same
-    files named from here or from /; a URI as it is."""
+    """A local path or glob made absolute (./ resolved, and .. where it names no pattern): the
+    same files named from here or from /; a URI as it is. ``..`` is resolved as the kernel does,
+    after the links before it (``link/../x`` is beside the link's target, not ./x), by realpath
+    of the part up to the last ``..``; the names after it are kept (an item is named by its file)."""
     from curate.readers import has_magic, is_uri
 
     if is_uri(glob):
         return glob
-    return os.path.join(os.getcwd(), glob) if has_magic(glob) and not os.path.isabs(glob) else \
-        glob if has_magic(glob) else os.path.abspath(glob)
+    path = os.path.join(os.getcwd(), glob)
+    if has_magic(glob):
+        return path
+    parts = path.split(os.sep)
+    if ".." not in parts:
+        return os.path.normpath(path)  # no "..": only "." and doubled separators go
+    last = len(parts) - parts[::-1].index("..")
+    return os.path.join(os.path.realpath(os.sep.join(parts[:last])), *[p for p in parts[last:] if p not in ("", ".")])
 
 
 def check_eval_sets(sets) -> list[dict]:

@@ -11,6 +11,14 @@ THRESHOLDS_FILE = "lid_thresholds.json"
 THRESHOLD = 0.65  # for listed languages the thresholds file lacks (FineWeb's English threshold)
 
 
+def read_file_text(path: Path) -> str:
+    """A JSON file's text; OSError where ``path`` is no regular file (a FIFO waits for a writer,
+    /dev/zero reads until memory runs out: named as a file, one line, not a hang)."""
+    if path.exists() and not path.is_file():
+        raise OSError("not a regular file (a FIFO, a device or a folder): name a JSON file")
+    return path.read_text(encoding="utf-8")
+
+
 def load_thresholds(spec: str) -> dict[str, float]:
     """Per-language thresholds: ``"default"`` (the shipped file), a JSON file of
     ``{"thresholds": {code: threshold}}`` (or a plain ``{code: threshold}``), or ``""``."""
@@ -20,7 +28,7 @@ def load_thresholds(spec: str) -> dict[str, float]:
         return {}
     path = DATA / THRESHOLDS_FILE if spec == "default" else Path(spec)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_file_text(path))
     except (OSError, ValueError) as e:
         raise ValueError(f"langid.thresholds: cannot read {path}: {e}") from None
     table = data.get("thresholds", data) if isinstance(data, dict) else None

@@ -277,7 +277,9 @@ def load(spec: str) -> dict[str, dict]:
         return {}
     path = OUTPUT if spec == "default" else Path(spec)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        from curate.stages.lid_table import read_file_text
+
+        data = json.loads(read_file_text(path))
         table = {str(k).lower(): v for k, v in data["languages"].items()}
         rest = data.get("fallback") or {"languages": []}
         scripts = {code: c["gopher_quality"] for code, c in (rest.get("scripts") or {}).items()}
@@ -291,7 +293,7 @@ def load(spec: str) -> dict[str, dict]:
             else:
                 table[str(lang).lower()] = counts
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"filter.language_constants: cannot read {path}: {e!r}") from None
+        raise ValueError(f"filter.language_constants: cannot read {path}: {e if type(e) is OSError else repr(e)}") from None
     return table
 
 
