@@ -54,3 +54,18 @@ def test_map_keys_that_read_as_one_keep_every_value(tmp_path):
     assert pairs[0] == [(b"k", "a"), (b"k", "b"), (b"k", "a")]  # what was written, read back
     # the text b'\xff' is its own key now, \b'\xff' (readers.meta.meta_text): no longer read as the byte's
     assert _metas(tmp_path, "d", col) == {"d0": {"k": "a", "k_2": "b"}, "d1": {"b'\\xff'": "x", "\\b'\\xff'": "y"}}
+
+
+def test_every_key_a_map_given_twice_writes_reads_back_by_the_readme_rule(tmp_path):
+    """A binary key that is not UTF-8 given twice (b'\\xff' twice, two values) took ``b'\\xff'``
+    and ``b'\\xff'_2``: the README's rule (a key starting b' is bytes, ast.literal_eval) raised on
+    the second. A bytes literal's later keys take the number inside the literal, ``b'\\xff_2'``,
+    the key's bytes then ``_2`` as a text key's ``k_2``. Ground truth: ast.literal_eval."""
+    import ast
+
+    col = pa.array([[(b"\xff", "x"), (b"\xff", "y"), (b"\xff_2", "z"), (b"\xfe", "w")], []],
+                   type=pa.map_(pa.binary(), pa.string()))
+    meta = _metas(tmp_path, "r", col)["r0"]
+    read = {ast.literal_eval(k) if k.startswith(("b'", 'b"')) else k: v for k, v in meta.items()}
+    assert len(read) == len(meta) == 4 and sorted(read.values()) == ["w", "x", "y", "z"], meta
+    assert read == {b"\xff": "x", b"\xff_2": "y", b"\xff_2_2": "z", b"\xfe": "w"}, read  # a key b"\xff_2" of its own: numbered too
