@@ -540,6 +540,14 @@ def _output_path(path: str, file_path: str, repo) -> bool:
     return path.endswith(f":{repo}{file_path.lstrip('/')}")
 
 
+_LEADING = re.compile(r"\A(?:\.?/)+")  # a path's leading "/", "./": no other file
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two spellings of a file's path differ only by leading ``/`` or ``./``."""
+    return _LEADING.sub("", a, count=1) == _LEADING.sub("", b, count=1)
+
+
 class _Pairs(list):
     """A JSON object as its pairs in order, a key given twice there twice (``object_pairs_hook``)."""
 
@@ -663,6 +671,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
         if isinstance(carried, str) and p is not None:
             p = as_text(p)
             if _output_path(p, carried, meta.get("repo_name")):
+                p = carried
+            elif _same_path(p, carried):  # /src/a.py and src/a.py: one file, the meta's spelling kept
                 p = carried
             elif p != carried:  # the record's own meta.file_path (not its path): kept, not replaced
                 meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
