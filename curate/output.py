@@ -239,9 +239,16 @@ def host() -> str:
     letter, digit, ``.``, ``_``, ``-`` or ``~`` as its UTF-8 bytes (``nodé-1`` -> ``nod%C3%A9-1``),
     one name a host (each such character made ``_``, ``nodé-1`` and ``nodè-1`` were one host)."""
     import socket
+
+    return quote_host(socket.gethostname())
+
+
+def quote_host(name: str) -> str:
+    """A host's name as ``host`` writes it in a file name (percent-encoded; as typed, it reads
+    the same where it needs no encoding)."""
     from urllib.parse import quote
 
-    return quote(socket.gethostname(), safe="") or "_"
+    return quote(name, safe="") or "_"
 
 
 def tmp_name(name: str) -> str:

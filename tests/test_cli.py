@@ -1146,6 +1146,27 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     assert err.count("\n") == 1 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
 
 
+def test_another_hosts_temporary_file_is_removed_when_the_user_says_its_writer_is_gone(tmp_path, pages, capsys):
+    """Another host's temporary file (a folder on a shared disk) was left and warned about on
+    every audit, forever: a renamed or retired host's never goes. The warning names the file and
+    the option that removes it, ``--remove-tmp-of HOST``, given once the user knows no curate on
+    HOST writes there; only that host's are removed (another's still left, said)."""
+    from curate.audit import command
+
+    out = tmp_path / "audit"
+    (out / "stats").mkdir(parents=True)
+    names = [".tmp-summary.json-7-0badf00d@old-node", ".tmp-summary.json-8-0123abcd@live-node"]
+    for name in names:
+        (out / "stats" / name).write_text("{")
+    assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "--remove-tmp-of old-node" in err and names[0] in err, err
+    assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", "old-node"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[1], "summary.json"]
+    assert err.count("\n") == 2 and f"removed {out / 'stats' / names[0]}" in err and "live-node" in err, err
+
+
 def test_an_audit_tells_hosts_apart_whose_names_are_not_ascii(tmp_path, pages, capsys, monkeypatch):
     """A temporary file's host was its name with each character other than a letter, digit,
     ``.``, ``_`` or ``-`` made ``_``: hosts ``nodé-1`` and ``nodè-1`` (or ``node 1`` and
