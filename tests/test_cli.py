@@ -3741,6 +3741,23 @@ def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
     assert not any(c in err for c in "\x1b\u202e"), err
 
 
+def test_an_old_mac_file_whose_first_record_is_over_the_limit_is_said_before_the_run(tmp_path, capsys):
+    """An old-Mac JSONL whose first record is over twice max_record_bytes (past the run's read of
+    a line): the up-front look stopped there, found no bare "\\r", and the run read the file,
+    all of its records one record_too_large row. It reads on to the first record's end (1 MiB at
+    a time, never held: a 500 MB record costs a read, not memory) and refuses it in one line."""
+    rows = [{"id": "big", "text": "A long page of words. " * 50_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert len(json.dumps(rows[0])) > (1 << 20) + 4096 > 2 * 4096
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = 4096\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err
+
+
 def test_an_old_mac_file_is_said_before_the_run_as_far_as_its_limit_reads(tmp_path, capsys):
     """The up-front look for old-Mac line ends read a first record on to its bare "\\r" as far
     as the default limits' read does (twice max_record_bytes, 64 MiB), whatever limit the run
