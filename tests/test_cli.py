@@ -1222,9 +1222,9 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
         slow.kill()
         slow.wait()
     left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    from urllib.parse import quote
+    from curate import output
 
-    host = quote(socket.gethostname(), safe="")  # the writer's host in its name (a shared disk)
+    host = output.writer_place()  # the writer's host and pid namespace in its name (a shared disk, containers)
     assert re.fullmatch(rf"\.tmp-report\.html-{slow.pid}-[0-9a-f]{{8}}@{re.escape(host)}", left[0]), left
     assert left[1:] == ["notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
     other = tmp_path / "other.jsonl"

@@ -91,9 +91,10 @@ def _write(summary: dict, out: str, read: dict | None, gone: tuple = ()) -> tupl
 
 
 def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
-    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST) an audit
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST+NS) an audit
     killed while writing it left in the local folder ``out``: only a process that is gone's, of
-    this host (an older curate's, with no host, taken for this host's). Another host's (a
+    this host and pid namespace (an older curate's, with no host or namespace, taken for this
+    host's). Another host's or namespace's (a container's sharing this host's name; a
     folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
     live there (it was removed under it), with the option that removes it: ``--remove-tmp-of
     HOST`` (``gone``), given once the user knows no curate on HOST writes there (a renamed or
@@ -103,13 +104,14 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
     if "://" in out:
         return
     folder, name = os.path.split(os.path.join(out, rel))
-    here = output.host()
+    here = output.writer_place()
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             writer = output.tmp_writer(entry.name, name)
             if writer is None or not entry.is_file(follow_symlinks=False):
                 continue
             pid, host = writer
+            host = None if host == output.host() else host  # an older curate's @HOST: this host's, as before
             if host not in (None, here) and host in gone:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
