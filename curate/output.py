@@ -239,19 +239,43 @@ def host() -> str:
     letter, digit, ``.``, ``_``, ``-`` or ``~`` as its UTF-8 bytes (``nodé-1`` -> ``nod%C3%A9-1``),
     one name a host (each such character made ``_``, ``nodé-1`` and ``nodè-1`` were one host)."""
     import socket
+
+    return quote_host(socket.gethostname())
+
+
+def quote_host(name: str) -> str:
+    """A host's name as ``host`` writes it in a file name (percent-encoded; as typed, it reads
+    the same where it needs no encoding)."""
     from urllib.parse import quote
 
-    return quote(socket.gethostname(), safe="") or "_"
+    return quote(name, safe="") or "_"
 
 
 def tmp_name(name: str) -> str:
-    """A temporary name ``write_atomic`` writes ``name`` under: ``.tmp-NAME-PID-RANDOM@HOST``, its
-    writer's process and machine (``tmp_writer`` reads them back) and 32 random bits: an output
+    """A temporary name ``write_atomic`` writes ``name`` under: ``.tmp-NAME-PID-RANDOM@HOST+NS``, its
+    writer's process, machine and pid namespace (``writer_place``; ``tmp_writer`` reads them back) and 32 random bits: an output
     folder on a shared disk (NFS) may be written from several hosts, and a pid says which process
     only on its own; two containers (a pid namespace each) that share a host name (docker's
     --network host) and a folder may both be pid 7, and the second's write_atomic removed the
     first's file, which the first then renamed into place half-written."""
-    return f".tmp-{name}-{os.getpid()}-{_token()}@{host()}"
+    return f".tmp-{name}-{os.getpid()}-{_token()}@{writer_place()}"
+
+
+def writer_place() -> str:
+    """Where a pid names a process, as a temporary name holds it: ``HOST+NS``, this machine's
+    name (``host``) and its pid namespace (the inode of /proc/self/ns/pid; ``+`` is never in
+    ``host``'s encoding). Two containers sharing a host name each have a namespace of their own,
+    so an audit's clean-up in one took the other's live writer's file for its own host's and,
+    its pid no process there, removed it. ``HOST`` alone where /proc is not there."""
+    ns = _pid_namespace()
+    return f"{host()}+{ns}" if ns else host()
+
+
+def _pid_namespace() -> str:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
 
 
 def _token() -> str:

@@ -1146,6 +1146,27 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     assert err.count("\n") == 1 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
 
 
+def test_another_hosts_temporary_file_is_removed_when_the_user_says_its_writer_is_gone(tmp_path, pages, capsys):
+    """Another host's temporary file (a folder on a shared disk) was left and warned about on
+    every audit, forever: a renamed or retired host's never goes. The warning names the file and
+    the option that removes it, ``--remove-tmp-of HOST``, given once the user knows no curate on
+    HOST writes there; only that host's are removed (another's still left, said)."""
+    from curate.audit import command
+
+    out = tmp_path / "audit"
+    (out / "stats").mkdir(parents=True)
+    names = [".tmp-summary.json-7-0badf00d@old-node", ".tmp-summary.json-8-0123abcd@live-node"]
+    for name in names:
+        (out / "stats" / name).write_text("{")
+    assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "--remove-tmp-of old-node" in err and names[0] in err, err
+    assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", "old-node"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[1], "summary.json"]
+    assert err.count("\n") == 2 and f"removed {out / 'stats' / names[0]}" in err and "live-node" in err, err
+
+
 def test_an_audit_tells_hosts_apart_whose_names_are_not_ascii(tmp_path, pages, capsys, monkeypatch):
     """A temporary file's host was its name with each character other than a letter, digit,
     ``.``, ``_`` or ``-`` made ``_``: hosts ``nodé-1`` and ``nodè-1`` (or ``node 1`` and
@@ -1201,9 +1222,9 @@ def test_an_audit_killed_while_writing_leaves_its_folder_to_the_next(tmp_path, p
         slow.kill()
         slow.wait()
     left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    from urllib.parse import quote
+    from curate import output
 
-    host = quote(socket.gethostname(), safe="")  # the writer's host in its name (a shared disk)
+    host = output.writer_place()  # the writer's host and pid namespace in its name (a shared disk, containers)
     assert re.fullmatch(rf"\.tmp-report\.html-{slow.pid}-[0-9a-f]{{8}}@{re.escape(host)}", left[0]), left
     assert left[1:] == ["notes.txt", "stats", "stats/.claim", "stats/summary.json"], left
     other = tmp_path / "other.jsonl"
@@ -3718,6 +3739,23 @@ def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and "unrecognized arguments: nope\\x1b[2J\\u202e" in err, err
     assert not any(c in err for c in "\x1b\u202e"), err
+
+
+def test_an_old_mac_file_whose_first_record_is_over_the_limit_is_said_before_the_run(tmp_path, capsys):
+    """An old-Mac JSONL whose first record is over twice max_record_bytes (past the run's read of
+    a line): the up-front look stopped there, found no bare "\\r", and the run read the file,
+    all of its records one record_too_large row. It reads on to the first record's end (1 MiB at
+    a time, never held: a 500 MB record costs a read, not memory) and refuses it in one line."""
+    rows = [{"id": "big", "text": "A long page of words. " * 50_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert len(json.dumps(rows[0])) > (1 << 20) + 4096 > 2 * 4096
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = 4096\n'
+                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
+    assert run_cli("run", cfg, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err
 
 
 def test_an_old_mac_file_is_said_before_the_run_as_far_as_its_limit_reads(tmp_path, capsys):

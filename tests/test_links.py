@@ -50,7 +50,7 @@ def test_links_at_every_file_a_run_and_an_audit_write_are_replaced_not_followed(
     monkeypatch.chdir(tmp_path)
     v = victim(tmp_path)
     (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
-    pid, host = os.getpid(), output.host()
+    pid, host = os.getpid(), output.writer_place()
     planted = []
     draws = iter(["planted", "fresh"] * 1000)  # each temporary name's first draw is the planted one: another drawn
     monkeypatch.setattr(output, "_token", lambda: next(draws))
@@ -133,11 +133,40 @@ def test_a_writer_of_the_same_pid_and_host_keeps_its_temporary_file(tmp_path):
     assert sorted(p.name for p in other.parent.iterdir()) == [other.name, "summary.json"]
 
 
+def test_an_audit_leaves_a_temporary_file_of_another_pid_namespace_on_its_host(tmp_path, monkeypatch, capsys):
+    """Two containers sharing a host name (docker's --network host) and a folder, each its own
+    pid namespace: the audit's clean-up took the other's live writer's .tmp-NAME-PID-RANDOM@HOST
+    for this host's and, its pid no process here, removed it under it (the random bits keep two
+    writers' names apart, not the clean-up's judgement of a pid). A name holds its writer's pid
+    namespace too (``@HOST+NS``): another namespace's is left, said, as another host's; this
+    namespace's dead writer's is removed as before."""
+    import subprocess
+    import sys
+
+    from curate.audit import command
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is no process here
+    mine = output.tmp_name("summary.json").replace(f"-{os.getpid()}-", f"-{dead.pid}-")
+    monkeypatch.setattr(output, "_pid_namespace", lambda: "4026539999", raising=False)  # the other container's
+    other = output.tmp_name("summary.json").replace(f"-{os.getpid()}-", f"-{dead.pid}-")
+    monkeypatch.undo()
+    pages = tmp_path / "p.jsonl"
+    pages.write_text("".join(json.dumps({"text": f"{i} A page of plain words for the audit to count."}) + "\n" for i in range(3)))
+    (tmp_path / "a" / "stats").mkdir(parents=True)
+    for name in (mine, other):
+        (tmp_path / "a" / "stats" / name).write_text("{")
+    assert command.main(["--corpus", str(pages), "--output", str(tmp_path / "a")]) == 0
+    assert sorted(p.name for p in (tmp_path / "a" / "stats").iterdir()) == [other, "summary.json"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and other in err and "left" in err, err
+
+
 def test_a_name_drawn_twice_is_drawn_again_not_removed(tmp_path, monkeypatch):
     """A file (or folder) at the temporary name drawn is nobody's to remove: another name is drawn."""
     draws = iter(["taken", "taken", "free"])
     monkeypatch.setattr(output, "_token", lambda: next(draws))
-    taken = tmp_path / f".tmp-x.json-{os.getpid()}-taken@{output.host()}"
+    taken = tmp_path / f".tmp-x.json-{os.getpid()}-taken@{output.writer_place()}"
     taken.mkdir()
     (taken / "keep").write_text("k")
     output.write_atomic(str(tmp_path), "x.json", b"1")

@@ -246,3 +246,27 @@ def test_every_printed_command_that_quotes_as_bash_does_says_in_bash(tmp_path, m
     assert "leaves it out: in bash: --input $'" in err, err
     glob = err.split("leaves it out: in bash: ", 1)[1].split()[:2]
     assert _bash_words(" ".join(glob))[1] == f"{tmp_path}/mixed\nin/*.jsonl", err
+
+
+def test_audit_corpus_reads_files_and_globs_whose_names_are_not_utf8(tmp_path, monkeypatch, capsys):
+    """`curate audit --corpus $'caf\\xe9*.jsonl'` (or the file itself) died with a traceback,
+    polars' "TypeError: Object does not have a .read() method" (it takes UTF-8 names alone); the
+    file is read through a link named in UTF-8, a Parquet file too, and the summary's source
+    names the glob with the byte as ``\\xe9``. Ground truth: the same files named in ASCII."""
+    import pyarrow as pa
+
+    monkeypatch.chdir(tmp_path)
+    for name in (LATIN1, "cafe"):
+        (tmp_path / "d").mkdir(exist_ok=True)
+        (tmp_path / "d" / f"{name}-1.jsonl").write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+        buf = pa.BufferOutputStream()  # pyarrow writes to UTF-8 names alone
+        pq.write_table(pa.table({"text": [PAGE, PAGE + " Again."]}), buf)
+        (tmp_path / "d" / f"{name}-2.parquet").write_bytes(buf.getvalue().to_pybytes())
+    for n, given in enumerate([f"d/{LATIN1}*.jsonl", f"d/{LATIN1}-2.parquet", f"d/{LATIN1}*"]):
+        got = []
+        for name in (LATIN1, "cafe"):
+            assert audit("--corpus", given.replace(LATIN1, name), "--output", f"a{n}{name == LATIN1}") == 0, capsys.readouterr().err
+            got.append(json.loads((tmp_path / f"a{n}{name == LATIN1}" / "stats" / "summary.json").read_bytes()))
+        assert got[0]["source"] == given.replace(LATIN1, "caf\\xe9"), got[0]["source"]
+        assert got[0]["documents"] == got[1]["documents"] and got[0]["characters"] == got[1]["characters"], got
+        assert got[0]["documents"]["total"] == (3, 2, 5)[n]

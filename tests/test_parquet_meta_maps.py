@@ -54,3 +54,34 @@ def test_map_keys_that_read_as_one_keep_every_value(tmp_path):
     assert pairs[0] == [(b"k", "a"), (b"k", "b"), (b"k", "a")]  # what was written, read back
     # the text b'\xff' is its own key now, \b'\xff' (readers.meta.meta_text): no longer read as the byte's
     assert _metas(tmp_path, "d", col) == {"d0": {"k": "a", "k_2": "b"}, "d1": {"b'\\xff'": "x", "\\b'\\xff'": "y"}}
+
+
+def test_every_key_a_map_given_twice_writes_reads_back_by_the_readme_rule(tmp_path):
+    """A binary key that is not UTF-8 given twice (b'\\xff' twice, two values) took ``b'\\xff'``
+    and ``b'\\xff'_2``: the README's rule (a key starting b' is bytes, ast.literal_eval) raised on
+    the second. A bytes literal's later keys take the number inside the literal, ``b'\\xff_2'``,
+    the key's bytes then ``_2`` as a text key's ``k_2``. Ground truth: ast.literal_eval."""
+    import ast
+
+    col = pa.array([[(b"\xff", "x"), (b"\xff", "y"), (b"\xff_2", "z"), (b"\xfe", "w")], []],
+                   type=pa.map_(pa.binary(), pa.string()))
+    meta = _metas(tmp_path, "r", col)["r0"]
+    read = {ast.literal_eval(k) if k.startswith(("b'", 'b"')) else k: v for k, v in meta.items()}
+    assert len(read) == len(meta) == 4 and sorted(read.values()) == ["w", "x", "y", "z"], meta
+    assert read == {b"\xff": "x", b"\xff_2": "y", b"\xff_2_2": "z", b"\xfe": "w"}, read  # a key b"\xff_2" of its own: numbered too
+
+
+def test_a_struct_meta_with_a_field_name_twice_keeps_both_values(tmp_path):
+    """pyarrow writes a struct with two fields of one name (``struct<lic, lic>``); its to_pylist
+    raised ("duplicate field names"), and the whole file was one read_error row. Each field is
+    kept, the later under ``lic_2`` as a map's key given twice (nested, and one the same kept
+    once). Ground truth: the child arrays pyarrow reads back."""
+    inner = pa.StructArray.from_arrays([pa.array(["x", "y"]), pa.array(["x", "z"])], names=["a", "a"])
+    col = pa.StructArray.from_arrays([pa.array(["MIT", None]), pa.array(["GPL-3.0-only", "MIT"]), inner],
+                                     names=["lic", "lic", "in"])
+    pq.write_table(pa.table({"id": ["s0", "s1"], "text": ["a page of text"] * 2, "meta": col}), tmp_path / "s.parquet")
+    back = pq.read_table(tmp_path / "s.parquet").column("meta").combine_chunks()
+    assert [f.name for f in back.type] == ["lic", "lic", "in"] and back.field(1).to_pylist() == ["GPL-3.0-only", "MIT"]
+    assert _metas(tmp_path, "s", col, meta_fields=("meta.lic_2",)) == {
+        "s0": {"lic": "MIT", "lic_2": "GPL-3.0-only", "in": {"a": "x"}, "meta.lic_2": "GPL-3.0-only"},
+        "s1": {"lic": None, "lic_2": "MIT", "in": {"a": "y", "a_2": "z"}, "meta.lic_2": "MIT"}}

@@ -468,6 +468,21 @@ def test_a_records_own_meta_file_path_and_its_path_are_both_kept(tmp_path):
     assert path.endswith(".parquet:src/a.py") and path.count(":") == 1, path
 
 
+def test_a_meta_file_path_spelled_with_a_leading_slash_is_the_same_path(tmp_path):
+    """A record's ``meta.file_path`` that differs from its ``path`` only by a leading ``/`` or
+    ``./`` (``/src/a.py`` beside ``src/a.py``) is the same file: it gave a needless
+    ``file_path_2``. Compared without those, the meta's own spelling kept; a path that differs
+    otherwise is still kept twice."""
+    rows = [{"id": "s", "path": "src/a.py", "meta": {"file_path": "/src/a.py"}},
+            {"id": "d", "path": "./src/a.py", "meta": {"file_path": "src/a.py"}},
+            {"id": "o", "path": "src/a.py", "meta": {"file_path": "/src/b.py"}}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r | {"text": CODE.format(i)}) + "\n" for i, r in enumerate(rows)))
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code"}], "ingest")
+    assert meta == {"s": {"file_path": "/src/a.py"}, "d": {"file_path": "src/a.py"},
+                    "o": {"file_path": "src/a.py", "file_path_2": "/src/b.py"}}, meta
+    assert sorted(pl.read_parquet(str(out / "text" / "*.parquet"))["path"]) == ["c.jsonl:src/a.py"] * 3
+
+
 def test_a_record_giving_its_text_field_twice_loses_no_text(tmp_path):
     """A JSON line with its text field twice (``{"text": "a", "text": "b"}``) kept the last
     value (``json.loads``) and lost the first text without a word. Such a record is quarantined,

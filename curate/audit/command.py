@@ -29,11 +29,12 @@ class Unwritable(ValueError):
 CORPUS_OUT = "curate-audit"  # where --corpus's report goes without --output, and DIR's when DIR cannot take it
 
 
-def write(summary: dict, out: str, read: dict | None = None) -> tuple[str, str]:
+def write(summary: dict, out: str, read: dict | None = None, gone: tuple = ()) -> tuple[str, str]:
     """Write OUT/stats/summary.json and OUT/report.html; return their paths. ``read``: the
-    manifest of the output audited, as it was read (into its own folder: not if replaced since)."""
+    manifest of the output audited, as it was read (into its own folder: not if replaced since).
+    ``gone``: hosts whose temporary files are removed (``--remove-tmp-of``, ``_remove_leftover``)."""
     try:
-        return _write(summary, out, read)
+        return _write(summary, out, read, gone)
     except OSError as e:  # a read-only mount, a full disk, another user's folder: the user's to fix, not a bug
         why = os.strerror(e.errno) if e.errno else str(e)
         owner = _whose(out) if e.errno in (errno.EACCES, errno.EPERM) else None
@@ -59,7 +60,7 @@ def _whose(path: str) -> str | None:
     return None
 
 
-def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
+def _write(summary: dict, out: str, read: dict | None, gone: tuple = ()) -> tuple[str, str]:
     from curate.audit import report
 
     from curate import commit
@@ -84,32 +85,42 @@ def _write(summary: dict, out: str, read: dict | None) -> tuple[str, str]:
             raise Unwritable(f"the audit is not written into {out}: {e}") from None
     else:
         for rel, data in files.items():
-            _remove_leftover(out, rel)
+            _remove_leftover(out, rel, gone)
             output.write_atomic(out, rel, data)
     return output.join(out, "stats/summary.json"), output.join(out, "report.html")
 
 
-def _remove_leftover(out: str, rel: str) -> None:
-    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST) an audit
+def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
+    """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST+NS) an audit
     killed while writing it left in the local folder ``out``: only a process that is gone's, of
-    this host (an older curate's, with no host, taken for this host's). Another host's (a
+    this host and pid namespace (an older curate's, with no host or namespace, taken for this
+    host's). Another host's or namespace's (a container's sharing this host's name; a
     folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
-    live there (it was removed under it)."""
+    live there (it was removed under it), with the option that removes it: ``--remove-tmp-of
+    HOST`` (``gone``), given once the user knows no curate on HOST writes there (a renamed or
+    retired host's was else warned about on every audit, forever)."""
     from curate import commit
 
     if "://" in out:
         return
     folder, name = os.path.split(os.path.join(out, rel))
-    here = output.host()
+    here = output.writer_place()
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             writer = output.tmp_writer(entry.name, name)
             if writer is None or not entry.is_file(follow_symlinks=False):
                 continue
             pid, host = writer
-            if host not in (None, here):
+            host = None if host == output.host() else host  # an older curate's @HOST: this host's, as before
+            if host not in (None, here) and host in gone:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                print(one_line(f"curate audit: removed {entry.path}: a temporary file of a writer on host {host} "
+                               f"(process {pid}), gone (--remove-tmp-of)"), file=sys.stderr)
+            elif host not in (None, here):
                 print(one_line(f"curate audit: warning: {entry.path}: a temporary file of a writer on host {host} "
-                               f"(process {pid}), left: remove it once that writer is gone"), file=sys.stderr)
+                               f"(process {pid}), left: remove it once that writer is gone (give --remove-tmp-of "
+                               f"{shell.quote(host)} once no curate on {host} writes here)"), file=sys.stderr)
             elif not commit.alive(pid):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
@@ -248,11 +259,11 @@ def _release(folder: str) -> None:
         os.close(fd)
 
 
-def _write_instead(summary: dict, folder: str) -> tuple[str, str]:
+def _write_instead(summary: dict, folder: str, gone: tuple = ()) -> tuple[str, str]:
     """``write`` into the folder ``_instead`` chose, then release it; the stats/ of one it could
     not write into is not left behind (only where empty: not an earlier audit's)."""
     try:
-        return write(summary, folder)
+        return write(summary, folder, gone=gone)
     except BaseException:
         _release(folder)
         try:
@@ -387,6 +398,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rule", help="a sample of the documents one rule removed (RULE or STAGE/RULE, e.g. gopher_min_words): "
                     "id, origin, value, threshold and the text's start, smallest ids first (a deterministic sample: ids are hashes); "
                     "prints, writes no report")
+    ap.add_argument("--remove-tmp-of", action="append", metavar="HOST", help="remove the temporary files another host's "
+                    "writer left in the folder the audit is written to (named in a warning): give it once no curate on "
+                    "HOST writes there (repeatable)")
     ns = ap.parse_args(argv)
     if bool(ns.dir) == bool(ns.corpus):
         ap.error("give either a curate output DIR or --corpus GLOB")
@@ -421,7 +435,8 @@ def main(argv=None) -> int:
         others: dict[str, str] = {}
         corpus_out = None if ns.output or ns.dir else _instead(s["source"], others)
         try:
-            paths = _write_instead(s, corpus_out) if corpus_out else write(s, ns.output or ns.dir, read if ns.dir else None)
+            gone = tuple({h for g in ns.remove_tmp_of or [] for h in (g, output.quote_host(g))})
+            paths = _write_instead(s, corpus_out, gone) if corpus_out else write(s, ns.output or ns.dir, read if ns.dir else None, gone)
             if corpus_out not in (None, CORPUS_OUT):
                 held = others.get(CORPUS_OUT, "holds the audit of another output or corpus (or one being written)")
                 print(f"curate audit: warning: {CORPUS_OUT} {held}: wrote this one into "
@@ -431,7 +446,7 @@ def main(argv=None) -> int:
                 raise
             try:
                 instead = _instead(s["source"])
-                paths = _write_instead(s, instead)
+                paths = _write_instead(s, instead, gone)
             except ValueError:
                 raise e from None
             print(one_line(f"curate audit: warning: {e.why}: wrote it into {instead} instead (--output FOLDER chooses where)"),

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import _SUFFIXES, jsonl
-from curate.readers.common import Limits, decompress_command
+from curate.readers.common import Limits, decompress_command, name_utf8
 from curate.readers.decompress import CorruptData, unreadable
 
 
@@ -176,7 +176,16 @@ def _readable(path: str, in_place: bool = False):
     """(where to read ``path``, ``as_read``, ``folder``: see _as_read): itself, or a bucket's JSONL file copied
     to a temporary folder (polars would read it with its own object store, which knows neither
     curate's endpoints, STORAGE_EMULATOR_HOST, nor a percent-encoded name); Parquet is read in
-    place (scan_parquet)."""
+    place (scan_parquet). A local file whose name is not UTF-8 (``caf\\xe9.jsonl``) is read through
+    a link named in UTF-8: polars takes UTF-8 names alone (it raised a TypeError, "Object does
+    not have a .read() method", a traceback)."""
+    if "://" not in path and not _is_utf8(path):
+        with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
+            local = os.path.join(tmp, os.fsencode(os.path.basename(path)).decode("utf-8", "replace"))  # its suffix kept
+            os.symlink(os.path.abspath(path), local)
+            with _as_read(local, path, in_place) as got:
+                yield got
+        return
     if "://" not in path or path.lower().endswith(".parquet"):
         with _as_read(path, path, in_place) as got:
             yield got
@@ -186,6 +195,14 @@ def _readable(path: str, in_place: bool = False):
         _copy(path, local)
         with _as_read(local, path, in_place) as got:
             yield got
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a byte os.fsdecode made a surrogate
+        return False
 
 
 @contextlib.contextmanager
@@ -713,7 +730,7 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
     partial = Partial(examples)
     used = audit_files(files, partial, frozenset(listed), **fields)
     s = partial.summary(top)
-    s.update(format=FORMAT, kind="corpus", source=", ".join(globs), files={"documents": len(files)}, fields=used,
+    s.update(format=FORMAT, kind="corpus", source=name_utf8(", ".join(globs)), files={"documents": len(files)}, fields=used,
              funnel=None, checks=[], domain_mix=domain_mix(s, None), tokens_written=None, run=None, warnings=[])
     return s
 

@@ -350,11 +350,13 @@ def _line_on(f, line: bytes, cap: int) -> bytes:
 def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     """``head`` read on to its first line's end (``_to_line_end``: 1 MiB more at most), for
     ``_cr_line_ends``. Where that MiB ends inside the line's first record (not blank nor a
-    comment), the record is read on (to as much as ``read_jsonl`` reads of a line, never held:
-    a line may be gigabytes) to its end at a bare "\\r": a record over 1 MiB opening ``{`` and
-    ending ``}`` there stands as ``{}`` before the bytes after it. It held no bare "\\r" in the
-    first MiB, so such a file was read, and quarantined in the run, not refused with the tr line
-    as a smaller one is. Such a record not an object: judged by the first MiB, as before."""
+    comment), the record is read on to its end at a bare "\\r" or the line's (1 MiB at a time,
+    never held: a line may be gigabytes; past ``read_jsonl``'s read of a line too, twice
+    max_record_bytes, where it stopped and the run quarantined the whole file as one record too
+    large): a record over 1 MiB opening ``{`` and ending ``}`` there stands as ``{}`` before
+    the bytes after it. It held no bare "\\r" in the first MiB, so such a file was read, and
+    quarantined in the run, not refused with the tr line as a smaller one is. Such a record not
+    an object: judged by the first MiB, as before. ``limits`` is no longer read."""
     data = _to_line_end(f, head)
     if b"\n" in data or len(data) < len(head) + (1 << 20):
         return data
@@ -367,15 +369,14 @@ def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     record = without_bom(data[start:]).lstrip()
     if not record.startswith(b"{"):
         return data
-    last, n, cap = record.rstrip()[-1:], len(data), (limits or Limits()).max_record_bytes * 2 + 2  # the run's limits
-    while n < cap:
-        chunk = f.readline(min(1 << 20, cap - n))
+    last = record.rstrip()[-1:]
+    while True:
+        chunk = f.readline(1 << 20)
         if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
             chunk += f.read(1)
         if not chunk:
             return data
-        n += len(chunk)
-        m = _BARE_CR.search(chunk)
+        m = _BARE_CR.search(chunk) if b"\r" in chunk else None  # a record's MiB: a find, no regex
         if m is None:
             if chunk.endswith(b"\n"):  # the line ended: no old-Mac records
                 return data
@@ -383,7 +384,6 @@ def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
             continue
         last = chunk[: m.start()].rstrip()[-1:] or last
         return data[:start] + b"{}" + chunk[m.start():] if last == b"}" else data
-    return data
 
 
 _BARE_CR = re.compile(rb"\r(?!\n)")
@@ -540,6 +540,14 @@ def _output_path(path: str, file_path: str, repo) -> bool:
     return path.endswith(f":{repo}{file_path.lstrip('/')}")
 
 
+_LEADING = re.compile(r"\A(?:\.?/)+")  # a path's leading "/", "./": no other file
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two spellings of a file's path differ only by leading ``/`` or ``./``."""
+    return _LEADING.sub("", a, count=1) == _LEADING.sub("", b, count=1)
+
+
 class _Pairs(list):
     """A JSON object as its pairs in order, a key given twice there twice (``object_pairs_hook``)."""
 
@@ -663,6 +671,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
         if isinstance(carried, str) and p is not None:
             p = as_text(p)
             if _output_path(p, carried, meta.get("repo_name")):
+                p = carried
+            elif _same_path(p, carried):  # /src/a.py and src/a.py: one file, the meta's spelling kept
                 p = carried
             elif p != carried:  # the record's own meta.file_path (not its path): kept, not replaced
                 meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried

@@ -146,12 +146,20 @@ WHERE_KEYS = ("file_path", "repo_name")
 def free_key(meta: dict, name: str, value, n: int = 1) -> str:
     """``name``, or where ``meta`` holds another value under it, the first of ``name_2``,
     ``name_3``... that is free or holds ``value``: two values, both kept (one the same, once).
-    ``n`` 2: not ``name`` itself (it is taken for another)."""
-    key = name if n == 1 else f"{name}_{n}"
+    ``n`` 2: not ``name`` itself (it is taken for another). A key that is a bytes literal
+    (``binary_text``'s ``b'\\xff'``) takes its number inside it, ``b'\\xff_2'``: the key's bytes
+    then ``_2``, as ``ast.literal_eval`` reads it (``b'\\xff'_2`` it could not read)."""
+    key = name if n == 1 else _numbered(name, n)
     while key in meta and meta[key] != value:
         n += 1
-        key = f"{name}_{n}"
+        key = _numbered(name, n)
     return key
+
+
+def _numbered(name: str, n: int) -> str:
+    if name[:2] in ("b'", 'b"') and len(name) > 2 and name[-1] == name[1]:  # a bytes literal: in its quotes
+        return f"{name[:-1]}_{n}{name[-1]}"
+    return f"{name}_{n}"
 
 
 def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:

@@ -84,17 +84,53 @@ def _rows(batch: pa.RecordBatch) -> list[dict]:
     (repr's "b'lic'" was reached by no meta.lic), a number its str (meta.1 reaches it)."""
     if not any(_has_map(f.type) for f in batch.schema):
         return batch.to_pylist()
-    cols = [[_py(v, f.type) for v in c.to_pylist()] if _has_map(f.type) else c.to_pylist()
-            for f, c in zip(batch.schema, batch.columns)]
+    cols = [[_py_scalar(v, f.type) for v in c] if _twice(f.type) else [_py(v, f.type) for v in c.to_pylist()]
+            if _has_map(f.type) else c.to_pylist() for f, c in zip(batch.schema, batch.columns)]
     return [dict(zip(batch.schema.names, vals)) for vals in zip(*cols)]
 
 
 def _has_map(kind) -> bool:
+    """Whether a column's values are walked (``_py``): it holds a map, or a struct with a field
+    name twice (``_twice``)."""
     if pa.types.is_map(kind):
         return True
     if pa.types.is_struct(kind):
-        return any(_has_map(f.type) for f in kind)
+        return _twice(kind) or any(_has_map(f.type) for f in kind)
     return _is_list(kind) and _has_map(kind.value_type)
+
+
+def _twice(kind) -> bool:
+    """Whether ``kind`` holds a struct with a field name twice (pyarrow writes one; its
+    to_pylist raises, and the file was one read_error row)."""
+    if pa.types.is_struct(kind):
+        names = [f.name for f in kind]
+        return len(set(names)) < len(names) or any(_twice(f.type) for f in kind)
+    if pa.types.is_map(kind):
+        return _twice(kind.key_type) or _twice(kind.item_type)
+    return _is_list(kind) and _twice(kind.value_type)
+
+
+def _py_scalar(value, kind):
+    """``_py`` of a pyarrow scalar whose type holds a struct with a field name twice: each field
+    kept, a later one of a name under ``name_2``... (``free_key``, as a map's key given twice).
+    Scalar by scalar: only such a column's (rare) values go this slower way."""
+    if not value.is_valid:
+        return None
+    if pa.types.is_struct(kind):
+        out: dict = {}
+        for i, f in enumerate(kind):
+            v = _py_scalar(value[i], f.type)
+            out[free_key(out, f.name, v)] = v
+        return out
+    if pa.types.is_map(kind):
+        out = {}
+        for pair in value.values or []:
+            k, v = _py_scalar(pair[0], kind.key_type), _py_scalar(pair[1], kind.item_type)
+            out[MetaKey(free_key(out, meta_key(k), v))] = v
+        return out
+    if _is_list(kind):
+        return [_py_scalar(x, kind.value_type) for x in value.values or []]
+    return _py(value.as_py(), kind)
 
 
 def _is_list(kind) -> bool:
