@@ -768,7 +768,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     import traceback
 
     from curate.stages.filters.custom import RuleError
-    from pipelines.pipeline import OutputNotShared
+    from pipelines.pipeline import DataFilesChanged, OutputNotShared
     from pipelines.pool import WorkerDied
 
     seen = set()
@@ -783,7 +783,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
                     "rerun once its cause is fixed")
         if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
             return f"no SDK worker pool answers at {_pool_address(beam_args)}"
-        if isinstance(e, (WorkerDied, RuleError, OutputNotShared)):  # RuleError: the user's rule failed, not curate
+        if isinstance(e, (WorkerDied, RuleError, OutputNotShared, DataFilesChanged)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):
