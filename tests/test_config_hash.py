@@ -304,6 +304,9 @@ def test_inputs_spelt_two_ways_naming_the_same_files_hash_the_same(tmp_path, mon
     a, b = _inputs(one, "out"), _inputs(other, "out")
     assert (config_hash(a) == config_hash(b)) is same, (a.inputs, b.inputs)
     assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
+    written = json.loads(json.dumps(a.to_dict()))
+    written["inputs"][0]["glob"] = one  # the manifest of a curate that kept the glob as given: read as tidied now
+    assert (cli.config_changes(written, b.to_dict()) == []) is same
 
 
 @pytest.mark.parametrize("edit", ["another size", "the same size, its mtime put back"])
