@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from base_tree import export  # bench/ is first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
@@ -69,10 +71,7 @@ def main() -> None:
         mb, stored = len(data) * args.copies / 1e6, path.stat().st_size / 1e6
         assert as_read(str(path)) is None  # clean: polars reads it as it is
         check = best(lambda: as_read(str(path)))
-        base = Path(tmp) / "base"
-        base.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.base, "curate"], check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        base = export(args.base, Path(tmp) / "base")
         audits = {}
         for name, root in ((args.base, base), ("now", REPO)):
             env = {**os.environ, "PYTHONPATH": str(root)}

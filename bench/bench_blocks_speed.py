@@ -179,13 +179,12 @@ def main() -> None:
         with open(args.out, "wb") as f:
             pickle.dump(res, f)
         return
+    from base_tree import export  # this folder is first on sys.path (here, not on import: tests load this file alone)
+
     sys.path.insert(0, str(REPO))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        base_root = tmp / "base"
-        base_root.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.base, "curate"], check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(base_root)], input=archive.stdout, check=True)
+        base_root = export(args.base, tmp / "base")
         inputs, pages = corpus_inputs(Path(args.corpora), tmp)
         inputs_file = tmp / "inputs.pkl"
         with open(inputs_file, "wb") as f:

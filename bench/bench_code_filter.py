@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from base_tree import export  # bench/ is first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "corpora" / "code" / "code_sample.jsonl.gz"
 ALNUM = string.ascii_letters + string.digits
@@ -123,10 +125,7 @@ def main() -> int:
         if args.profile:
             run(REPO, inputs, "profile", tmp / "out.pkl")
             return 0
-        base_root = tmp / "base"
-        base_root.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.base, "curate"], check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(base_root)], input=archive.stdout, check=True)
+        base_root = export(args.base, tmp / "base")
         versions = {args.base: base_root, "this checkout": REPO}
         if args.cold:
             best = {name: min(cold(root, inputs, tmp / f"numba{i}{n}") for i in range(args.rounds))

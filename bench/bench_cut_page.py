@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from base_tree import export  # bench/ is first on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 
 CUT = """
@@ -42,10 +44,7 @@ def main() -> None:
     ap.add_argument("--base", default="69950eb")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        base.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", a.base, "curate"], check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        base = export(a.base, Path(tmp) / "base")
         print(f"one page of N items, each ending in ’{' inside ‘…’' if a.quoted else ''}; best of {a.rounds}")
         for n in [int(x) for x in a.items.split(",")]:
             best = {}

@@ -25,6 +25,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from base_tree import export  # bench/ is first on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 
 CUT = """
@@ -95,11 +97,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trees = [("this", REPO)]
         for ref in a.base.split(","):
-            tree = Path(tmp) / ref
-            tree.mkdir()
-            archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "curate"], check=True, capture_output=True)
-            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-            trees.append((ref, tree))
+            trees.append((ref, export(ref, Path(tmp) / ref)))
         for name, tree in trees:
             out = subprocess.run([sys.executable, "-c", CUT, str(Path(a.corpora).resolve()), tmp], cwd=tree,
                                  env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True)

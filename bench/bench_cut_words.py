@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from base_tree import export  # bench/ is first on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 
 CUT = """
@@ -94,11 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trees = [("this", REPO)]
         for ref in filter(None, a.base.split(",")):
-            tree = Path(tmp) / ref.replace("/", "_")
-            tree.mkdir()
-            archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "curate"], check=True, capture_output=True)
-            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-            trees.append((ref, tree))
+            trees.append((ref, export(ref, Path(tmp) / ref.replace("/", "_"))))
         for name, tree in trees:
             r = subprocess.run([sys.executable, "-c", CUT, str(Path(a.corpora).resolve()), tmp], cwd=tree,
                                env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True)

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from base_tree import export  # bench/ is first on sys.path
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = """
 import atexit, sys
@@ -50,9 +52,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as root:
-        base = os.path.join(root, "base")
-        os.makedirs(base)
-        subprocess.run(f"git -C {HERE} archive {a.base} curate pipelines models | tar -x -C {base}", shell=True, check=True)
+        base = str(export(a.base, os.path.join(root, "base"), ("curate", "pipelines", "models")))
         data = os.path.join(root, "data")
         os.makedirs(data)
         with open(os.path.join(data, "in.jsonl"), "w") as f:

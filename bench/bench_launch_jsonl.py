@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from base_tree import export  # bench/ is first on sys.path
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIME = """
 import sys, time
@@ -60,9 +62,7 @@ def main() -> None:
     ap.add_argument("--long", type=int, default=300)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as root:
-        base = os.path.join(root, "base")
-        os.makedirs(base)
-        subprocess.run(f"git -C {HERE} archive {a.base} curate pipelines | tar -x -C {base}", shell=True, check=True)
+        base = str(export(a.base, os.path.join(root, "base"), ("curate", "pipelines")))
         folders = make(os.path.join(root, "data"), a.small, a.long)
         print(f"{'folder':<22} {a.base:>10} {'this tree':>10} {'ratio':>6}")
         for name, folder in folders.items():

@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from base_tree import export  # bench/ is first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
 CODE = CORPORA / "code" / "code_sample.jsonl.gz"
@@ -75,10 +77,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        base.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.base, "curate"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        base = export(args.base, Path(tmp) / "base")
         results: dict = {"base": [], "this": []}
         for _ in range(args.rounds):
             for name, root in (("base", base), ("this", REPO)):

@@ -15,9 +15,10 @@ import argparse
 import json
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from base_tree import export  # bench/ is first on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,12 +65,7 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        base = tmp / "baseline"
-        base.mkdir()
-        archive = subprocess.run(["git", "archive", a.baseline, "curate"], cwd=REPO, capture_output=True, check=True).stdout
-        (tmp / "b.tar").write_bytes(archive)
-        with tarfile.open(tmp / "b.tar") as t:
-            t.extractall(base)
+        base = export(a.baseline, tmp / "baseline")
         files = _write(tmp, a.rows, a.keys, a.binary)
         best = {}
         for _ in range(a.rounds):

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from base_tree import export  # bench/ is first on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = Path(os.environ.get("CURATE_CORPORA", REPO.parent / "shared" / "corpora"))
@@ -68,15 +68,6 @@ def build(tmp: Path, name: str, rows: int) -> Path:
     return path
 
 
-def tree_at(rev: str, folder: Path) -> Path:
-    out = folder / rev.replace("/", "_")
-    out.mkdir()
-    data = subprocess.run(["git", "-C", str(REPO), "archive", rev, "curate", "pipelines"], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as t:
-        t.extractall(out)
-    return out
-
-
 def phase(tree: Path, path: Path) -> tuple[int, int, float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([sys.executable, "-c", PHASE, str(tree), str(path)], check=True, capture_output=True, text=True, env=env)
@@ -94,7 +85,7 @@ def main():
         tmp = Path(tmp)
         ways = {"this tree": REPO}
         for rev in a.baseline or ["ede18fc", "main"]:
-            ways[rev] = tree_at(rev, tmp)
+            ways[rev] = export(rev, tmp / rev.replace("/", "_"), ("curate", "pipelines"))
         for name in SOURCES:
             path = build(tmp, name, a.rows)
             best, got = {w: float("inf") for w in ways}, {}

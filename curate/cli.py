@@ -660,6 +660,11 @@ def config_changes(old: dict, new: dict) -> list[str]:
     changed, unhashed = [], []
     # a section an older curate spelt another way (13.0, relative paths): as config.load spells it now
     old = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+    if isinstance(old.get("inputs"), list) and old["inputs"] != new.get("inputs"):  # ./*.jsonl, data/: tidied since
+        from curate.readers import tidy_glob
+
+        old["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
+                         for i in old["inputs"]]
     old, new = content(old), content(new)
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)
@@ -768,7 +773,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
     import traceback
 
     from curate.stages.filters.custom import RuleError
-    from pipelines.pipeline import OutputNotShared
+    from pipelines.pipeline import DataFilesChanged, OutputNotShared
     from pipelines.pool import WorkerDied
 
     seen = set()
@@ -783,7 +788,7 @@ def _machine_failure(e: BaseException, beam_args=()) -> str | None:
                     "rerun once its cause is fixed")
         if re.search(r"start_?worker", str(e), re.IGNORECASE) and "UNAVAILABLE" in str(e):  # EXTERNAL: nothing at the address
             return f"no SDK worker pool answers at {_pool_address(beam_args)}"
-        if isinstance(e, (WorkerDied, RuleError, OutputNotShared)):  # RuleError: the user's rule failed, not curate
+        if isinstance(e, (WorkerDied, RuleError, OutputNotShared, DataFilesChanged)):  # RuleError: the user's rule failed, not curate
             return str(e).split(" [while running")[0]
         starting = (os.path.join("portability", "job_server.py"), os.path.join("utils", "subprocess_server.py"))
         if any(f.filename.endswith(starting) for f in traceback.extract_tb(e.__traceback__)):

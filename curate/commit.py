@@ -183,7 +183,7 @@ def check_owned(root: str) -> dict:
     return manifest
 
 
-_HASHED: dict[tuple, str] = {}  # (path, inode, size, mtime, ctime) -> sha256: a run's commit checks again what its start hashed
+_HASHED: dict[tuple, str] = {}  # (path, *stat_key) -> sha256: a run's commit checks again what its start hashed
 
 
 def _forget(root: str) -> None:
@@ -197,18 +197,29 @@ def _forget(root: str) -> None:
 def _sha256(root: str, rel: str, st: os.stat_result) -> str:
     """sha256 of ``root``/``rel``, hashed once while its stat says it is the same file unchanged
     (a copied output's files, hashed at a rerun's start, are not read again by its commit)."""
-    key = (os.path.join(root, rel), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    key = (os.path.join(root, rel), *stat_key(st))
     if key in _HASHED:
         return _HASHED[key]
     now = _now_ns()
     sha = output.sha256_file(root, rel)
-    # kept where no rewrite can have this stat: times settled (a rewrite after the hash has later
-    # ones, whatever the file system's tick: seconds, 2 s on FAT, a kernel tick of 1-10 ms on
-    # ext4 before Linux 6.13, whose times are not on a whole ms), or finer than a ms; else (a file
-    # renamed in within the tick on coarse times) hashed again by the commit
-    if now - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS or not _coarse(st) and now - st.st_ctime_ns > TICK_NS:
+    if settled(st, now):  # else (a file renamed in within the tick on coarse times) hashed again by the commit
         _HASHED[key] = sha
     return sha
+
+
+def stat_key(st: os.stat_result) -> tuple:
+    """What tells a file's bytes unchanged without reading them (where ``settled``): its inode
+    (a file renamed over it), size and times (ctime: also an edit that put the mtime back)."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def settled(st: os.stat_result, now: int) -> bool:
+    """Whether no rewrite of the file after ``now`` (a hash read at ``now``) can leave it with
+    this stat: times settled (a rewrite after the hash has later ones, whatever the file system's
+    tick: seconds, 2 s on FAT, a kernel tick of 1-10 ms on ext4 before Linux 6.13, whose times
+    are not on a whole ms), or finer than a ms. Else a size and times unchanged prove nothing:
+    read it again."""
+    return now - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS or not _coarse(st) and now - st.st_ctime_ns > TICK_NS
 
 
 SETTLED_NS = 5 * 10**9  # older than any file system's time tick (FAT 2 s), with room for a clock's skew

@@ -179,6 +179,8 @@ class Config:
     # names (a word list, a model, an evaluation set): listed at load, hashed when first asked for
     data_listing: dict = field(default_factory=dict)
     _data_files: dict | None = field(default=None, repr=False, compare=False)  # data_files, once hashed
+    # option -> [(file, its stat when hashed, its sha256, settled)]: what changed_files compares
+    _data_stats: dict = field(default_factory=dict, repr=False, compare=False)
     # opt-in stages left off, no stages named, though their section is given: it holds only
     # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
     tuned_off: dict = field(default_factory=dict)
@@ -191,11 +193,35 @@ class Config:
         GBs is read by what needs the hash (a run, curate mix's comparison), not by `curate config`."""
         if self._data_files is None:
             errors: list[str] = []
-            hashed = _hash_data_files(self.data_listing, errors)
+            hashed = _hash_data_files(self.data_listing, errors, self._data_stats)
             if errors:
                 raise ConfigError(*errors)
             self._data_files = hashed
         return self._data_files
+
+    def changed_files(self) -> list[str]:
+        """'OPTION: FILE' for each local file whose bytes the hash covers that changed since it
+        was hashed (a run's stages read it after: the hash would not say what they read). Its
+        size, inode and times compared, none read again; a file hashed within its file system's
+        time tick (``commit.settled``), where an edit can leave them as they were, read again.
+        A folder or glob listed again: a file added or gone changes what was read too. A bucket's
+        files are not looked at again (their objects' times: not compared)."""
+        from curate.commit import stat_key
+        from curate.output import sha256_file
+        from curate.readers import is_uri, list_files
+
+        out = [f"{option}: {given} (its files)" for option, (given, files) in sorted(self.data_listing.items())
+               if option in self._data_stats and not is_uri(given) and [f for f, _ in files] != [given]
+               and [f for f, _ in list_files(given)] != [f for f, _ in files]]
+        for option, files in sorted(self._data_stats.items()):
+            for path, key, sha, settled in files:
+                try:
+                    same = stat_key(os.stat(path)) == key and (settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha)
+                except OSError:
+                    same = False
+                if not same:
+                    out.append(f"{option}: {path}")
+        return out
 
     @property
     def data_paths(self) -> dict:
@@ -349,7 +375,9 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
                       f"records only, not format {fmt!r}: leave {'it' if len(given) == 1 else 'them'} out")
     out = dict(spec)
     if isinstance(spec.get("glob"), str) and spec["glob"]:
-        out["glob"] = home_path(spec["glob"])
+        from curate.readers import tidy_glob
+
+        out["glob"] = tidy_glob(home_path(spec["glob"]))  # ./*.jsonl is *.jsonl, data/ is data: one config
         why = uri_options(spec["glob"])
         if why:
             errors.append(f"{where}.glob: {why}")
@@ -537,13 +565,14 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         if s in run["stages"] and len(errors) == before and hasattr(cls, "data_files"):
             data_paths.update(cls.data_files(sections[s]))
     # a run needs the hash: its files' mistakes are said with the config's; else hashed when asked
-    data_files = _hash_data_files(data_paths, errors) if for_run else None
+    data_stats: dict = {}
+    data_files = _hash_data_files(data_paths, errors, data_stats) if for_run else None
     errors += _rebalance_languages(run["stages"], sections)
     errors[:] = _from_set(errors, sets or [])
     if errors and not collect:
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
-                  user_code=user_code, data_listing=data_paths, _data_files=data_files,
+                  user_code=user_code, data_listing=data_paths, _data_files=data_files, _data_stats=data_stats,
                   tuned_off=tuned_off, stages_named=named)
 
 
@@ -563,29 +592,37 @@ def respelt(stage: str, section: dict) -> dict:
         return section
 
 
-def _hash_data_files(paths: dict, errors: list) -> dict:
+def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> dict:
     """{option: sha256} of the files a stage's ``data_files`` names (option -> (path or glob as
     given, [(file, its path relative to the glob)])): a file named itself, the sha256 of its bytes
     (its name is in the config); a folder or glob, the sha256 of its files' ``sha256sum`` listing
     (hash, two spaces, the relative path, a line each, in the order listed), one file or several:
     their names are read (an evaluation set's items are named by their file), where they are is
     not. A file that cannot be read, or is no regular file (a FIFO, /dev/zero: read for ever), is
-    a config error naming the option."""
+    a config error naming the option. ``stats`` (a dict) gets option -> [(file, its stat before
+    the read, sha256, whether settled)] of each local file (Config.changed_files)."""
     import stat
+    import time
 
+    from curate.commit import stat_key, settled
     from curate.output import sha256_file
     from curate.readers import is_uri
 
     out = {}
     for option, (given, files) in sorted(paths.items()):
         try:
+            now, seen = time.time_ns(), {}
             for f, _ in files:
-                if not is_uri(f) and not stat.S_ISREG(os.stat(f).st_mode):
-                    raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
+                if not is_uri(f):
+                    seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
+                    if not stat.S_ISREG(seen[f].st_mode):
+                        raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
             shas = [sha256_file(os.path.dirname(f) or ".", os.path.basename(f)) for f, _ in files]
         except OSError as e:
             errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
             continue
+        if stats is not None:
+            stats[option] = [(f, stat_key(st), sha, settled(st, now)) for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
         out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
             "".join(f"{sha}  {rel}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()
     return out

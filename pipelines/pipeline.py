@@ -385,6 +385,11 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     finally:
         gc.unfreeze()
         pool.shutdown()  # worker processes of pooled steps (already ended after a normal run)
+    changed = cfg.changed_files()
+    if changed:  # the stages read them after the hash: the manifest's config would not say what was read
+        commit.abort(root)
+        raise DataFilesChanged(f"{' and '.join(changed)} changed during the run, after the config's hash was taken "
+                               "from it: the stages may have read other bytes; run again once it is settled")
     if "://" not in staging and not os.path.exists(os.path.join(staging, output.MANIFEST)):
         commit.abort(root)  # the workers wrote it on disks of their own: nothing here to commit
         raise OutputNotShared(
@@ -392,6 +397,11 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
             f"{output.MANIFEST}; their files are left on the workers' disks): a local output must be at the same absolute "
             "path on every worker and this machine (a shared filesystem), or give a bucket URI (gs://BUCKET/...)")
     return commit.finish(root)
+
+
+class DataFilesChanged(RuntimeError):
+    """A file the config names (a word list, an evaluation set) edited while the run read it
+    (curate.cli: one line)."""
 
 
 class OutputNotShared(RuntimeError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import pytest
 
@@ -55,15 +56,21 @@ def test_a_file_the_config_names_is_hashed_by_its_content(tmp_path, option, body
     assert "data_files" not in _load(tmp_path, "").to_dict()  # no file named: the config as before
 
 
-def test_a_run_says_which_files_it_hashed_and_a_rerun_sees_one_edited(tmp_path, capsys):
-    """stats/run.json lists the files the config's hash covers (option, path, sha256); a rerun
-    after one of them changed replaces the output and says which."""
-    cfg = demo.write_demo(str(tmp_path / "d"))
+def _run_with_words(tmp_path):
+    """(a word list, the output, the arguments of a run of one page through the filter that names it)."""
+    page = tmp_path / "page.jsonl"
+    page.write_text(json.dumps({"text": "A short page of plain words, written for this test alone."}) + "\n")
     words = tmp_path / "bad.txt"
     words.write_bytes(b"zzzqqq\n")
     out = tmp_path / "out"
-    args = ["run", cfg, "--output", str(out), "--stages", "ingest,filter", "--progress", "off",
-            "--set", f"filter.badwords.lists.en={words}"]
+    return words, out, ["run", "--input", str(page), "--domain", "web", "--output", str(out), "--stages", "ingest,filter",
+                        "--progress", "off", "--workers", "1", "--set", f"filter.badwords.lists.en={words}"]
+
+
+def test_a_run_says_which_files_it_hashed_and_a_rerun_sees_one_edited(tmp_path, capsys):
+    """stats/run.json lists the files the config's hash covers (option, path, sha256); a rerun
+    after one of them changed replaces the output and says which."""
+    words, out, args = _run_with_words(tmp_path)
     assert cli.main(args) == 0
     run = json.loads((out / "stats/run.json").read_text())
     assert run["data_files"] == {"filter.badwords.lists.en": {"path": str(words), "sha256": hashlib.sha256(b"zzzqqq\n").hexdigest()}}
@@ -99,6 +106,9 @@ PAIRS = [
      '[[decontaminate.eval_sets]]\nglob = "{tmp}/mmlu.jsonl"\n', True),
     ("a path through ./ and ..", '[[decontaminate.eval_sets]]\nglob = "./sub/../mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
+    ("a glob through ./", '[[decontaminate.eval_sets]]\nglob = "./m*.jsonl"\n', '[[decontaminate.eval_sets]]\nglob = "m*.jsonl"\n', True),
+    ("a glob through a folder and ..", '[[decontaminate.eval_sets]]\nglob = "sub/../m*.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "{tmp}/m*.jsonl"\n', True),
     ("another text field", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = ["question"]\n', False),
     # the first set's item is the one a shared n-gram is attributed to (the ledger names it): not the same run
@@ -261,3 +271,101 @@ def test_a_rerun_over_an_output_written_before_files_were_hashed_says_why(tmp_pa
         "the content of decontaminate.eval_sets[0] and filter.badwords.lists.en, which the curate that wrote it did not hash"]
     old["decontaminate"]["ngram"] = 8  # another section still says so
     assert cli.config_changes(old, new)[0] == "decontaminate"
+
+
+def _inputs(glob: str, out: str) -> config.Config:
+    """The config a run with ``--input GLOB --domain web`` loads (cli._overrides' shape)."""
+    return config.load(overrides={"run": {"output": out}, "inputs": [{"glob": glob, "domain": "web"}]}, for_run=True)
+
+
+# (the first --input, the second, whether they name the same files)
+INPUT_PAIRS = [
+    ("./*.jsonl", "*.jsonl", True),
+    ("a/../a/*.jsonl", "a/*.jsonl", True),
+    ("a/", "a", True),
+    ("./a//x.jsonl", "a/x.jsonl", True),
+    ("link/../a/x.jsonl", "a/x.jsonl", False),  # link -> far/deep: far/a/x.jsonl, another file
+    ("a/*.jsonl", "b/*.jsonl", False),
+    ("*/", "*", False),  # folders only, or files and folders
+]
+
+
+@pytest.mark.parametrize("one, other, same", INPUT_PAIRS, ids=[f"{p[0]} vs {p[1]}" for p in INPUT_PAIRS])
+def test_inputs_spelt_two_ways_naming_the_same_files_hash_the_same(tmp_path, monkeypatch, one, other, same):
+    """``--input './*.jsonl'`` and ``--input '*.jsonl'`` (``a/../a/x.jsonl``, ``data/`` and
+    ``data``) read the same files into the same output, but their configs hashed differently: a
+    rerun replaced its output saying `written with another config (inputs)`. One spelling now;
+    inputs naming other files (through a link's ``..``, a glob of folders only) still differ."""
+    monkeypatch.chdir(tmp_path)
+    for d in ("a", "b", "far/deep", "far/a"):
+        (tmp_path / d).mkdir(parents=True)
+    for d in ("a", "b", "far/a", "."):
+        (tmp_path / d / "x.jsonl").write_text('{"text": "one two three"}\n')
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep")
+    a, b = _inputs(one, "out"), _inputs(other, "out")
+    assert (config_hash(a) == config_hash(b)) is same, (a.inputs, b.inputs)
+    assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
+    written = json.loads(json.dumps(a.to_dict()))
+    written["inputs"][0]["glob"] = one  # the manifest of a curate that kept the glob as given: read as tidied now
+    assert (cli.config_changes(written, b.to_dict()) == []) is same
+
+
+def test_a_named_file_edited_between_its_hash_and_the_stages_read_fails_the_run(tmp_path, monkeypatch, capsys):
+    """A word list edited after the run hashed it (at its start) and before the filter read it
+    (here the same size, its mtime put back: only its ctime tells): the run committed a manifest
+    whose config hash described bytes it had not read. It fails in one line now, its output not
+    committed (the previous one kept)."""
+    from pipelines import pipeline
+
+    words, out, args = _run_with_words(tmp_path)
+    time.sleep(0.05)  # settled (commit.settled) on a file system keeping ns: its stat alone is compared
+    build = pipeline.build
+
+    def edited_then_built(*a, **k):  # after config.load's hash, before any stage reads the file
+        st = words.stat()
+        words.write_bytes(b"zzzqqx\n")
+        os.utime(words, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return build(*a, **k)
+
+    monkeypatch.setattr(pipeline, "build", edited_then_built)
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"filter.badwords.lists.en: {words} changed during the run" in err and len(err.splitlines()) == 1, err
+    assert "previous output" in err and not (out / "manifest.json").exists()  # left as it is, it commits (above)
+
+
+def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, monkeypatch):
+    """A rule of your own that opens a word list of its own: the list was not hashed (only the
+    rule's code), so an edited list was the same config and a rerun kept its output as the same.
+    The rule's table names such files (``files = [...]``) and their bytes are in the hash, as a
+    built-in rule's word list's are."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h28.py").write_text(
+        "def listed(batch):\n    words = set(open('titles.txt').read().split())\n"
+        "    return [t in words for t in batch.column('text').to_pylist()]\n")
+    titles = tmp_path / "titles.txt"
+    titles.write_text("spam\n")
+    body = '[filter.custom]\nlisted = {function = "titlerule_h28:listed", files = ["titles.txt"]}\n'
+    a = _load(tmp_path, body)
+    assert a.data_files == {"filter.custom.listed.files[0]": hashlib.sha256(b"spam\n").hexdigest()}
+    assert a.hashed_files()["filter.custom.listed.files[0]"]["path"] == "titles.txt"
+    titles.write_text("eggs\n")
+    b = _load(tmp_path, body)
+    assert _hashes(a)[0] != _hashes(b)[0] and _hashes(a)[1] != _hashes(b)[1]
+    assert cli.config_changes(a.to_dict(), b.to_dict()) == ["the content of filter.custom.listed.files[0]"]
+    with pytest.raises(config.ConfigError, match=r"filter\.custom\.listed\.files: expected a list"):
+        _load(tmp_path, body.replace('["titles.txt"]', '"titles.txt"'))
+    with pytest.raises(config.ConfigError, match=r"filter\.custom\.listed\.files\[0\]: cannot read nope\.txt"):
+        _load(tmp_path, body.replace("titles.txt", "nope.txt"))
+
+
+def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path):
+    """The check a run makes before its commit (Config.changed_files) lists an eval set folder
+    again: a file added after the hash would be read by the stage, not described by the hash."""
+    (tmp_path / "evals").mkdir()
+    (tmp_path / "evals" / "a.jsonl").write_text('{"text": "one two three"}\n')
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals"}"\n', "decontaminate")
+    assert cfg.changed_files() == []
+    (tmp_path / "evals" / "b.jsonl").write_text('{"text": "four five six"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: {tmp_path / 'evals'} (its files)"]

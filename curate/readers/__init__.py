@@ -154,6 +154,35 @@ def glob_root(pattern: str) -> str:
     return root
 
 
+def tidy_glob(pattern: str) -> str:
+    """One spelling of a local path or glob that names the same files (a config's hash: the same
+    files, one config): ``.`` parts and doubled separators go (``./*.jsonl`` is ``*.jsonl``),
+    a folder's trailing separator goes (``data/`` is ``data``; a glob's stays: ``*/`` matches
+    folders only), and ``name/..`` goes where ``name`` is a folder that is no link, before the
+    first wildcard: the kernel takes ``link/..`` to the link's target's parent, kept as written.
+    Relative stays relative; a URI is as it is (only its bucket knows what it names)."""
+    if is_uri(pattern) or not pattern:
+        return pattern
+    parts = pattern.split(os.sep)
+    out: list[str] = []
+    magic = False
+    for i, part in enumerate(parts):
+        magic = magic or has_magic(part)
+        if part == "" and i == 0:
+            out.append(part)  # the root of an absolute path
+        elif part in ("", "."):
+            continue
+        elif (part == ".." and not magic and out and out[-1] not in ("", "..") and "[" not in out[-1]
+              and os.path.isdir(os.sep.join(out) or os.sep) and not os.path.islink(os.sep.join(out))):
+            out.pop()
+        else:
+            out.append(part)
+    tidy = os.sep.join(out) or (os.sep if out else ".")
+    if pattern.endswith(os.sep) and (magic or not os.path.isdir(tidy)) and not tidy.endswith(os.sep):
+        tidy += os.sep  # */ matches folders only; x.jsonl/ names no file: kept as written
+    return tidy
+
+
 def _glob_regex(pattern: str) -> re.Pattern:
     """A glob as a regex over "/"-separated paths: ``*`` and ``?`` stay within a path part,
     ``**/`` spans any number of directories, ``[...]`` is a character class."""

@@ -220,7 +220,8 @@ class Filter:
         (config.load hashes their bytes): not the shipped ones ("default"), which are curate's."""
         named = [(field, spec) for field, spec, _ in _list_specs(section).values()]
         named += [(f"filter.{k}", section[k]) for k in ("language_constants", "trusted_language_score")]
-        return {field: one_file(spec) for field, spec in named if isinstance(spec, str) and spec not in ("default", "")}
+        return {field: one_file(spec) for field, spec in named if isinstance(spec, str) and spec not in ("default", "")} | \
+            custom.data_files(section.get("custom", {}))
 
     def _build_sets(self) -> dict:
         c = self.cfg

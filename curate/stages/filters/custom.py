@@ -40,7 +40,8 @@ from curate.schema import DOMAINS
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-TABLE = {"function": "", "domains": list(DOMAINS)}  # the table form's keys and defaults
+# the table form's keys and defaults; files: those the rule opens itself, hashed with the config
+TABLE = {"function": "", "domains": list(DOMAINS), "files": []}
 EXAMPLE = '"myrules:too_many_emoji"'
 
 
@@ -128,7 +129,10 @@ def parse(custom, taken: dict) -> list[CustomRule]:
             raise ValueError(f"{where}: {name} is {taken[name]}; give your rule another name")
         spec = custom[name]
         if isinstance(spec, dict):
-            spec, where = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)}), f"{where}.function"
+            spec = merge_section(where, TABLE, spec, checks={"domains": Check(choices=DOMAINS)})
+            if not all(isinstance(f, str) and f for f in spec["files"]):
+                raise ValueError(f"{where}.files: expected a list of the paths of files the rule opens, got {spec['files']!r}")
+            where = f"{where}.function"
         elif isinstance(spec, str):
             spec = {"function": spec, "domains": list(DOMAINS)}
         else:
@@ -165,6 +169,17 @@ def resolve(where: str, spec: str) -> Callable:
                 if isinstance(obj, (int, float, str)) else f"a {type(obj).__name__}")
         raise ValueError(f"{where}: {spec} is {what}, not a function of a batch")
     return obj
+
+
+def data_files(custom) -> dict:
+    """``{"filter.custom.NAME.files[i]": one_file(path)}`` of each file a rule's table says it
+    opens itself (``files``): config.load hashes their bytes, as it does the built-in rules' word
+    lists (read by the rule, not by curate: without them, an edited list was the same config)."""
+    from curate.config import one_file
+
+    tables = {name: spec for name, spec in custom.items() if isinstance(spec, dict)} if isinstance(custom, dict) else {}
+    return {f"filter.custom.{name}.files[{i}]": one_file(f) for name, spec in sorted(tables.items())
+            for i, f in enumerate(spec.get("files") or []) if isinstance(f, str) and f}
 
 
 def fingerprints(rules: list[CustomRule]) -> dict:
