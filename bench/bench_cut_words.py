@@ -16,6 +16,7 @@ run lost outside the items is the items' words but for 15% of it, or one word).
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import json
 import re
@@ -87,6 +88,14 @@ def _check(d: dict) -> str:
     return "copies"
 
 
+def _parses(src: str) -> bool:
+    try:
+        ast.parse(src)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default="main")
@@ -109,6 +118,10 @@ def main() -> None:
                         f"order: {verdict.count('ok'):,}, besides a second copy cut: {verdict.count('copies')}, "
                         f"a word lost or changed: {verdict.count('wrong')}")
                 print(line)
+                if kind == "code":  # the items are code themselves: a Python file that parsed and no longer does
+                    py = [d for d in ds if d["lang"].lower() == "python" and _parses(d["text"])]
+                    print(f"{'':>8} {'':>5}  Python files that parsed: {len(py):,}, cut: {sum(d['out'] != d['text'] for d in py):,}, "
+                          f"no longer parse: {sum(not _parses(d['out']) for d in py):,}")
                 for d in [d for d, v in zip(ds, verdict) if v == "wrong"][: a.show]:
                     w, g = WORD.findall(d["text"]), WORD.findall(d["out"])
                     ops = [o for o in difflib.SequenceMatcher(None, w, g, autojunk=False).get_opcodes() if o[0] != "equal"]

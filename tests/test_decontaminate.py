@@ -940,7 +940,8 @@ def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
     ja = "これは評価のための日本語の文章であり十分な長さを持っています"
     ar = "ألفا بيتا غاما دلتا إبسيلون زيتا إيتا ثيتا يوتا كابا لامدا مو نو كسي أوميكرون نهاية"
     en = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
-    pages = {"zh": ("前文。「", zh, "」、后文。"), "ja": ("前『", ja, "』後"), "ar": ("قال«", ar, "» بعد؟"),
+    # (a CJK pair emptied goes: test_arabic_marks_and_cjk_brackets_after_an_item_as_latin_ones)
+    pages = {"zh": ("前文。「文", zh, "」、后文。"), "ja": ("前『の", ja, "』後"), "ar": ("قال«", ar, "» بعد؟"),
              "parens": ("((x ", en, ")) y"), "bracket_then_dot": ("See [x ", en, "]. Next."),
              "both_halves": ("He said ", "“" + en + "”", " then.")}
     _assert_the_cut_leaves_the_page_minus_the_item(tmp_path, [zh, ja, ar, en], pages)
@@ -1398,9 +1399,9 @@ def test_a_cut_in_a_diff_takes_the_items_lines_and_recounts_the_hunk(tmp_path):
     """In a diff (a code document) a line holding only an item (``-ITEM``, ``- ITEM``, ``+ITEM``,
     a context line) was emptied: ``-ITEM`` lost its marker too, an empty line that reads as
     context, so the hunk's counts were wrong (``git apply``: corrupt patch), and ``- ITEM``
-    left a lone ``-`` line (a removed line the old file never had). The line goes with its
-    marker, and its hunk's header counts one line fewer on its side(s) (the later hunks of the
-    file start that much earlier); a line with more than the item keeps its marker and the rest. Ground truth: ``git apply --stat`` parses every
+    left a lone ``-`` line (a removed line the old file never had). An added or removed line
+    goes with its marker, and its hunk's header counts one line fewer on its side (the later
+    hunks of the file start that much earlier); a context line stays, emptied; a line with more than the item keeps its marker and the rest. Ground truth: ``git apply --stat`` parses every
     output (it refuses a hunk whose lines do not add up), and the expected texts by hand."""
     import shutil
     import subprocess
@@ -1411,7 +1412,8 @@ def test_a_cut_in_a_diff_takes_the_items_lines_and_recounts_the_hunk(tmp_path):
     pages = {"removed": (head + f"@@ -1,3 +1,3 @@\n ctx\n-{a}\n+new\n ctx\n", head + "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n"),
              "removed_spaced": (head + f"@@ -1,3 +1,3 @@\n ctx\n- {a}\n+new\n ctx\n", head + "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n"),
              "added": (head + f"@@ -1,3 +1,4 @@\n ctx\n-old\n+{a}\n+new\n ctx\n", head + "@@ -1,3 +1,3 @@\n ctx\n-old\n+new\n ctx\n"),
-             "context": (head + f"@@ -10,2 +10,3 @@ def f():\n {a}\n+new\n ctx\n", head + "@@ -10,1 +10,2 @@ def f():\n+new\n ctx\n"),
+             # a context line stays, emptied (test_an_item_as_a_hunks_context_line_leaves_a_diff_that_applies)
+             "context": (head + f"@@ -10,2 +10,3 @@ def f():\n {a}\n+new\n ctx\n", head + "@@ -10,2 +10,3 @@ def f():\n \n+new\n ctx\n"),
              "two_lines": (head + f"@@ -1,4 +1,3 @@\n ctx\n-{first} iota\n-{second}\n+new\n ctx\n", head + "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n"),
              "in_a_line": (head + f'@@ -1,2 +1,2 @@\n-x = "{a}"\n+x = ""\n ctx\n', head + '@@ -1,2 +1,2 @@\n-x = ""\n+x = ""\n ctx\n'),
              "two_hunks": (head + f"@@ -1,2 +1,2 @@\n-old\n+{a}\n ctx\n@@ -9 +9 @@\n-{a}\n+new\n",
@@ -1583,3 +1585,183 @@ def test_a_cut_over_a_line_break_leaves_no_line_starting_with_the_sentences_mark
              # control: on one line the mark stays
              "one_line": (f"He said {a}, and left.", "He said, and left.")}
     _assert_cuts(tmp_path, [a], pages)
+
+
+def _apply(tmp: Path, old: list[str], patch: str, zero: bool) -> tuple[int, str, str]:
+    """``git apply`` of ``patch`` to a file of ``old``'s lines: (exit status, stderr, the file after)."""
+    import subprocess
+
+    tmp.mkdir()
+    (tmp / "f").write_text("".join(f"{x}\n" for x in old))
+    (tmp / "p.diff").write_text(patch)
+    r = subprocess.run(["git", "apply"] + (["--unidiff-zero"] if zero else []) + ["p.diff"], capture_output=True, text=True, cwd=tmp)
+    return r.returncode, r.stderr, (tmp / "f").read_text()
+
+
+def test_an_item_as_a_hunks_context_line_leaves_a_diff_that_applies(tmp_path):
+    """An item that is a hunk's context line went with its line, the hunk recounted: as its last
+    context line the hunk was left with no trailing context, which ``git apply`` (and ``patch``)
+    anchor at the file's end, so the diff no longer applied (``patch does not apply``). A context
+    line the cut empties stays, empty: the diff applies to the original with that line emptied.
+    Ground truth from ``diff -u`` and ``git apply``: random files holding the item as a line both
+    sides keep (and some lines added), diffed with 1 or 3 lines of context, the item
+    just after a change; the cut diff applies to the old file with the item's line emptied and
+    gives the new file so."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("git") and shutil.which("diff")):
+        pytest.skip("git or diff not installed")
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    rng = random.Random(26)
+    pages, files = {}, {}
+    for k in range(40):
+        base = [f"line {i} x" for i in range(rng.randrange(8, 30))]
+        at = rng.randrange(1, len(base) - 2)
+        base.insert(at, a)  # kept by both sides: a context line
+        old, new = list(base), list(base)
+        new[at - 1] = f"changed {k}"  # a change just before it: the item its hunk's first trailing line
+        for _ in range(rng.randrange(0, 3)):
+            i = rng.randrange(len(new) + 1)
+            new.insert(i, f"added {k} {i}")
+        ctx = rng.choice([1, 3])
+        (tmp_path / "old").write_text("".join(f"{x}\n" for x in old))
+        (tmp_path / "new").write_text("".join(f"{x}\n" for x in new))
+        d = subprocess.run(["diff", f"-U{ctx}", "--label", "a/f", "--label", "b/f", "old", "new"], capture_output=True, text=True, cwd=tmp_path).stdout
+        if f"\n {a}\n" in d:
+            pages[f"p{k}"], files[f"p{k}"] = d, ([x if x != a else "" for x in old], [x if x != a else "" for x in new])
+    from curate.schema import make_id
+
+    ev = tmp_path / "eval.txt"
+    ev.write_text(a + "\n", encoding="utf-8")
+    run_web(tmp_path, "diffs", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())
+    bad = {}
+    for k, (old, new) in files.items():
+        rc, err, after = _apply(tmp_path / k, old, out[make_id("web", k)], False)
+        if rc or after != "".join(f"{x}\n" for x in new):
+            bad[k] = (pages[k], out[make_id("web", k)], err)
+    assert len(pages) > 20 and not bad, f"{len(bad)} of {len(pages)}: " + repr(next(iter(bad.values())))
+
+
+def _combined_counts_hold(diff: str) -> bool:
+    """Whether every combined hunk (``@@@ -a,b -c,d +e,f @@@``, ``git diff`` of a merge) of ``diff``
+    holds the lines its header counts: per parent, the lines with ``-`` in its column or in no
+    column; for the result, the lines with ``-`` in none (git's diff-format docs)."""
+    lines, k, n = diff.split("\n"), 0, 0
+    while k < len(lines):
+        m = re.match(r"(@{3,}) ((?:-\d+(?:,\d+)? )+)\+\d+(?:,(\d+))? \1", lines[k])
+        k += 1
+        if not m:
+            continue
+        n += 1
+        parents = [int(r.split(",")[1]) if "," in r else 1 for r in m[2].split()]
+        result = int(m[3]) if m[3] is not None else 1
+        p = len(m[1]) - 1
+        have, res = [0] * p, 0
+        while k < len(lines) and (any(have[i] < parents[i] for i in range(p)) or res < result):
+            cols = lines[k][:p]
+            if len(cols) < p or set(cols) - set(" +-"):
+                return False
+            for i in range(p):
+                have[i] += cols[i] == "-" or (cols[i] == " " and "-" not in cols)
+            res += "-" not in cols
+            k += 1
+        if have != parents or res != result:
+            return False
+    return n > 0
+
+
+def test_a_cut_in_a_combined_diff_keeps_its_hunks_counts(tmp_path):
+    """A combined diff (``@@@ -1,3 -1,3 +1,4 @@@``, ``git diff`` of a merge: a marker column per
+    parent) was read as code: a line left with only its two markers' blanks (``  ITEM``) went
+    with its break, the header not recounted, so the hunk held a line fewer than it counts. Its
+    lines stay (emptied of the item's words, their markers kept), the counts right. Ground truth:
+    the counts by git's description of the format (``_combined_counts_hold``); expected texts by hand."""
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    head = "diff --cc f.txt\nindex 1..2,3..4\n--- a/f.txt\n+++ b/f.txt\n"
+    pages = {"context": (head + f"@@@ -1,5 -1,3 +1,5 @@@\n  ctx\n  {a}\n- one\n +two\n++both\n  end\n",
+                         head + "@@@ -1,5 -1,3 +1,5 @@@\n  ctx\n  \n- one\n +two\n++both\n  end\n"),
+             "added": (head + f"@@@ -1,2 -1,2 +1,3 @@@\n  ctx\n++{a}\n  end\n", head + "@@@ -1,2 -1,2 +1,3 @@@\n  ctx\n++\n  end\n"),
+             "removed": (head + f"@@@ -1,3 -1,2 +1,2 @@@\n  ctx\n- {a}\n  end\n", head + "@@@ -1,3 -1,2 +1,2 @@@\n  ctx\n- \n  end\n"),
+             "in_a_line": (head + f'@@@ -1,1 -1,1 +1,1 @@@\n  x = "{a}"\n', head + '@@@ -1,1 -1,1 +1,1 @@@\n  x = ""\n')}
+    for text, _ in pages.values():
+        assert _combined_counts_hold(text)
+    _assert_cuts(tmp_path, [a], pages, domain="code")
+    for _, want in pages.values():
+        assert _combined_counts_hold(want)
+
+
+def test_a_list_item_in_code_left_with_only_its_marker_goes_with_its_line(tmp_path):
+    """In a code document a line holding a list item (a docstring's Markdown, a YAML file: ``- ITEM``,
+    ``1. ITEM``, ``* ITEM``) kept its marker, a lone ``- `` line: in YAML a null item the file never had
+    (``[None, 'other']``). The line goes with its break, as on a web page, but where the next line is
+    indented deeper (the item's YAML mapping); in a diff the hunk's line goes and the hunk is recounted.
+    Ground truth: ``yaml.safe_load``, ``ast.parse``, ``git apply --stat``; expected texts by hand."""
+    import ast
+    import shutil
+    import subprocess
+
+    yaml = pytest.importorskip("yaml")
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    dq = '"""'
+    pages = {"yaml": (f"items:\n  - {a}\n  - other\n", "items:\n  - other\n"),
+             "yaml_mapping": (f"items:\n  - {a}\n    sub: 1\n  - other\n", "items:\n  - \n    sub: 1\n  - other\n"),
+             "docstring": (f'def f():\n    {dq}Notes:\n\n    - {a}\n    1. {a}\n    * other\n    {dq}\n', f'def f():\n    {dq}Notes:\n\n    * other\n    {dq}\n'),
+             "diff": (f"--- a/x.yml\n+++ b/x.yml\n@@ -1,2 +1,4 @@\n items:\n+  - {a}\n+  - new\n   - other\n",
+                      "--- a/x.yml\n+++ b/x.yml\n@@ -1,2 +1,3 @@\n items:\n+  - new\n   - other\n"),
+             # controls: a marker with more than the item, a subtraction in code
+             "more": (f"items:\n  - {a} x\n", "items:\n  -  x\n"),
+             "minus": (f"y = (x -\n     {a})\n", "y = (x -\n     )\n")}
+    _assert_cuts(tmp_path, [a], pages, domain="code")
+    assert yaml.safe_load(pages["yaml"][1]) == {"items": ["other"]}
+    assert yaml.safe_load(pages["yaml_mapping"][1]) == {"items": [{"sub": 1}, "other"]}
+    ast.parse(pages["docstring"][1])
+    if shutil.which("git"):
+        (tmp_path / "p.diff").write_text(pages["diff"][1])
+        r = subprocess.run(["git", "apply", "--stat", "p.diff"], capture_output=True, text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+
+
+def test_cut_chars_counts_the_characters_removed(tmp_path):
+    """``decontaminate.cut_chars`` (and a cut document's ``edits`` ``chars``) was the text's length
+    before less after: a recounted hunk header that grows (``@@ -9 +9 @@`` -> ``@@ -8,0 +9 @@``)
+    offset the characters cut. It counts the original's characters the cut removes (of a header,
+    those its rewrite does not keep). Ground truth: ``difflib``'s matching blocks between the text
+    before and after (the characters kept, in order)."""
+    import difflib
+
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    texts = {"grows": f"--- a/f\n+++ b/f\n@@ -9 +9 @@\n-{a}\n+new\n",
+             "web": f"Before {a}, after.\n"}
+    ev = tmp_path / "eval.txt"
+    ev.write_text(a + "\n", encoding="utf-8")
+    for domain in ("code", "web"):
+        run_web(tmp_path, domain, [{"id": k, "text": t} for k, t in texts.items()], ev, 'mode = "cut"', domain)
+        rows = pl.read_parquet(tmp_path / domain / "text/*.parquet").select("source_id", "text", "edits").to_dicts()
+        for r in rows:
+            before = texts[r["source_id"]]
+            kept = sum(b.size for b in difflib.SequenceMatcher(None, before, r["text"], autojunk=False).get_matching_blocks())
+            assert [e["chars"] for e in r["edits"]] == [len(before) - kept], (domain, r["text"])
+
+
+def test_arabic_marks_and_cjk_brackets_after_an_item_as_latin_ones(tmp_path):
+    """Arabic's comma ``،``, semicolon ``؛`` and question mark ``؟`` after an item went with it
+    (``قال ITEM، ثم`` -> ``قال ثم``) where a Latin ``,`` ``;`` ``?`` is the sentence's and stays,
+    but at a line's start or after another mark; and a CJK item in ``「ITEM」``, ``『ITEM』``,
+    ``（ITEM）`` left the pair empty (``前『』後``) where a Latin ``(ITEM)`` goes whole. Expected
+    texts by hand, each the Latin case's (test_a_cut_keeps_the_sentences_punctuation_after_the_item)."""
+    ar = "ألفا بيتا غاما دلتا إبسيلون زيتا إيتا ثيتا يوتا كابا لامدا مو نو كسي أوميكرون نهاية"
+    zh = "这是一个用于测试的评估条目内容包含足够多的汉字以便匹配窗口"
+    ja = "これは評価のための日本語の文章であり十分な長さを持っています"
+    pages = {"ar_comma": (f"قال {ar}، ثم ذهب.", "قال، ثم ذهب."),
+             "ar_question": (f"هل هو {ar}؟ نعم.", "هل هو؟ نعم."),
+             "ar_semicolon": (f"قال {ar}؛ ثم ذهب.", "قال؛ ثم ذهب."),
+             "ar_between_commas": (f"س، {ar}، ص", "س، ص"),
+             "ar_line_start": (f"مقدمة.\n{ar}، ثم ذهب.", "مقدمة.\nثم ذهب."),
+             "zh_corner": (f"前文。「{zh}」、后文。", "前文。后文。"),
+             "ja_white_corner": (f"前『{ja}』後", "前後"),
+             "zh_parens": (f"他说（{zh}）了。", "他说了。"),
+             # control: a bracket whose partner is not beside the cut stays
+             "zh_partner_kept": (f"前「文{zh}」后", "前「文」后")}
+    _assert_cuts(tmp_path, [ar, zh, ja], pages)

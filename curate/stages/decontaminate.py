@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import os
 import bisect
+import difflib
 import unicodedata
 from pathlib import PurePosixPath
 from dataclasses import dataclass
@@ -749,7 +750,7 @@ def _ends_clause(text: str, b: int) -> bool:
     ``ITEM .``): a blank, a line's or the page's end, a closing mark after it; not a path's
     ``./build`` or ``.NET``, nor a spaced ellipsis's ``. . .``."""
     nxt = text[b + 1 : b + 2]
-    if text[b] not in ",." or text[b] == "." and (nxt == "." or text[b + 1 : b + 3] == " ."):
+    if text[b] not in ",.\u060c" or text[b] == "." and (nxt == "." or text[b + 1 : b + 3] == " ."):
         return False
     return not nxt or nxt.isspace() or nxt in _QUOTE_LIKE or unicodedata.category(nxt) in ("Pe", "Pf")
 
@@ -784,7 +785,25 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
 
 
 # a sentence's marks: after an item (``"ITEM", he said``, ``He said ITEM.``) they are the sentence's, not the item's
-_SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f"
+_SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u060c\u061b\u061f"  # and Arabic's ، ؛ ؟
+# CJK brackets: an item's Han or kana tokens hold neither (「ITEM」), so an emptied pair stayed (前『』後)
+_CJK_PAIRS = {"\u300c": "\u300d", "\u300e": "\u300f", "\uff08": "\uff09", "\u3010": "\u3011", "\u3008": "\u3009",
+              "\u300a": "\u300b", "\u3014": "\u3015", "\uff3b": "\uff3d", "\uff5b": "\uff5d"}
+
+
+def _emptied_pair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The cut ``spans`` with the CJK bracket pair right around them (``「ITEM」``, ``（ITEM）``), and
+    the sentence's marks after it (``_sentence_mark`` then keeps or takes them, as after a Latin
+    ``(ITEM)``): the cut emptied the pair, which stayed."""
+    a, b = spans[0][0], spans[-1][1]
+    if not (a > 0 and b < len(text) and _CJK_PAIRS.get(text[a - 1]) == text[b]):
+        return spans
+    b += 1
+    while b < len(text) and text[b] in _SENTENCE:
+        b += 1
+    if len(spans) == 1:
+        return [(a - 1, b)]
+    return [(a - 1, spans[0][1])] + spans[1:-1] + [(spans[-1][0], b)]
 
 
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
@@ -825,6 +844,8 @@ def _line_starts(text: str) -> list[int]:
 
 
 _HUNK = regex.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+# a combined diff's (git diff of a merge): a range per parent, one more @ than parents, a marker column each
+_COMBINED = regex.compile(r"(@{3,}) ((?:-\d+(?:,\d+)? )+)\+\d+(?:,(\d+))? \1")
 
 
 def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
@@ -832,9 +853,12 @@ def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
     marker)} for the lines of each hunk's body; per hunk its header's match, its file (a ``--- ``
     line starts the next file), where its header line starts, where its body ends and how many
     lines it adds or removes; and {line start: (start, end)} of the ``\\ No newline at end of
-    file`` line after a body line."""
+    file`` line after a body line. A combined hunk's (``@@@``) lines' marker is its columns
+    (``_combined_body``); the hunk is None: its lines stay, so its counts hold."""
     lines, hunks, nonl, file, left, prev = {}, [], {}, 0, (0, 0), None
-    for i, st in enumerate(starts):
+    i = 0
+    while i < len(starts):
+        st = starts[i]
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         c = text[st : st + 1]
         if left[0] > 0 or left[1] > 0 or (c == "\\" and prev is not None):
@@ -847,6 +871,7 @@ def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
                 elif prev is not None:
                     nonl[prev], prev = (st, end), None
                 hunks[-1][3] = end
+                i += 1
                 continue
             left = (0, 0)
         prev = None
@@ -854,9 +879,33 @@ def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
         if m:
             hunks.append([m, file, st, end, 0])
             left = (int(m[2] if m[2] is not None else 1), int(m[4] if m[4] is not None else 1))
+        elif text.startswith("@@@", st) and (m := _COMBINED.match(text, st, end)):
+            i = _combined_body(text, starts, i + 1, m, lines)
+            continue
         elif text.startswith("--- ", st):
             file += 1
+        i += 1
     return lines, hunks, nonl
+
+
+def _combined_body(text: str, starts: list[int], i: int, m, lines: dict) -> int:
+    """Marks the body lines of the combined hunk ``m`` starting at line ``i`` in ``lines`` (``_hunks``)
+    and returns the line after it. Per parent it counts the lines with ``-`` in its column or
+    in none, for the result those with ``-`` in none (git's diff format)."""
+    p = len(m[1]) - 1
+    want = [int(r.split(",")[1]) if "," in r else 1 for r in m[2].split()] + [int(m[3]) if m[3] is not None else 1]
+    have = [0] * (p + 1)
+    while i < len(starts) and any(h < w for h, w in zip(have, want)):
+        cols = text[starts[i] : starts[i] + p]
+        if len(cols) < p or not set(cols) <= set(" +-"):
+            break
+        gone = "-" in cols
+        for j, c in enumerate(cols):
+            have[j] += c == "-" or (c == " " and not gone)
+        have[p] += not gone
+        lines[starts[i]] = (None, cols)
+        i += 1
+    return i
 
 
 def _hunk_headers(hunks: list, gone: dict, dropped: set) -> list[tuple[int, int, str]]:
@@ -888,19 +937,42 @@ _WORDISH = regex.compile(r"[\p{L}\p{N}\p{M}]")
 _LAST_WORDISH = regex.compile(r"(?r)[\p{L}\p{N}\p{M}]")
 
 
-def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
+# a list item's marker (a docstring's Markdown, a YAML sequence): a line left with it alone goes
+_LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
+
+
+def _deeper_below(text: str, lead: int, b: int, skip: int) -> bool:
+    """Whether the line after the one whose code starts at ``lead`` and ends at ``b`` is indented
+    deeper (``_goes_on``; ``skip``: the diff markers before each line's code)."""
+    brk = _BREAK.match(text, b)
+    if brk is None:
+        return False
+    k = _LEADING.match(text, brk.end() + skip).end()
+    return k < len(text) and not text[k].isspace() and k - brk.end() - skip > _LEADING.match(text, lead).end() - lead
+
+
+def _header_removed(old: str, new: str) -> int:
+    """The characters of a hunk's header ``old`` its rewrite ``new`` does not keep."""
+    return len(old) - sum(b.size for b in difflib.SequenceMatcher(None, old, new, autojunk=False).get_matching_blocks())
+
+
+def _code_cut(text: str, spans: list[tuple[int, int]]) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
-    line: on each, from its first word to its last, so the indentation, a comment's ``#`` or
-    ``*``, a string's quotes and brackets around it stay (``    # ITEM`` / ``    # ITEM y``: the
-    cut joined the lines and left `` y``, an IndentationError; a docstring lost its quotes); a
-    cut right after the indentation takes the blanks after it (``    ITEM y = 1``), and a line
-    left with only its indentation goes with its break. In a unified diff a hunk's line left
-    with only its marker goes, and the hunk's header is recounted (``_hunk_headers``)."""
+    line, and the characters it removes: on each, from its first word to its last, so the
+    indentation, a comment's ``#`` or ``*``, a string's quotes and brackets around it stay
+    (``    # ITEM`` / ``    # ITEM y``: the cut joined the lines and left `` y``, an
+    IndentationError; a docstring lost its quotes); a cut right after the indentation takes
+    the blanks after it (``    ITEM y = 1``), and a line left with only its indentation, or a
+    list item's marker (``- ITEM`` in a docstring or YAML file; but where the next line is
+    indented deeper, ``_goes_on``), goes with its break. In a unified diff an added or removed
+    line left so goes, and the hunk's header is recounted (``_hunk_headers``); a context line
+    stays, emptied (gone, a hunk's last context line left it no trailing context, which git
+    apply anchors at the file's end); a combined diff's (``@@@``) lines all stay, emptied."""
     starts = _line_starts(text)
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
-    hunk_lines, hunks, nonl = _hunks(text, starts) if "@@ -" in text else ({}, [], {})
+    hunk_lines, hunks, nonl = _hunks(text, starts) if "@@ -" in text or "@@@ -" in text else ({}, [], {})
     edits, gone, changes = [], {}, {}
     for i, line_spans in by_line.items():
         worded = [k for k, (s, e) in enumerate(line_spans) if _LETTER.search(text, s, e)]
@@ -922,7 +994,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
         stop = brk.start() if brk and brk.end() == end else end  # the line's content ends
         stop -= stop > st and text[stop - 1 : stop + 1] == "\r\n"  # (a CRLF line's \r is its break's)
         hunk = hunk_lines.get(st)
-        lead = st + (hunk is not None)  # a hunk's line: its marker, then the code
+        skip = 0 if hunk is None else len(hunk[1])
+        lead = st + skip  # a hunk's line: its marker(s), then the code
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _LEADING.match(text, e0, stop).end()  # the line resumes at its own indentation
@@ -930,7 +1003,10 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
         left = text[lead:stop]
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
-        if not left.strip(" \t") and text[lead:stop].strip():
+        emptied = not left.strip(" \t") or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip))
+        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " "):
+            edits.append((lead, stop, ""))  # a context line, a combined hunk's: it stays, emptied
+        elif emptied and text[lead:stop].strip():
             if hunk is not None:
                 less = gone.setdefault(hunk[0], [0, 0])
                 less[0] += hunk[1] != "+"
@@ -948,12 +1024,13 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> str:
         at = [a for a, _ in whole]
         edits = [(s, e, new) for s, e, new in edits if (j := bisect.bisect_right(at, s) - 1) < 0 or e > whole[j][1]]
     edits += [(a, b, "") for a, b in whole] + _hunk_headers(hunks, gone, dropped)
-    out, pos = [], 0
+    out, pos, removed = [], 0, 0
     for s, e, new in sorted(edits):
         out += [text[pos:s], new]
+        removed += (e - s) if not new else _header_removed(text[s:e], new)
         pos = e
     out.append(text[pos:])
-    return "".join(out)
+    return "".join(out), removed
 
 
 _BLANK_THEN_BREAK = regex.compile(r"[ \t]*(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
@@ -1189,12 +1266,12 @@ class DecontaminateStage:
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
         for i in np.flatnonzero(hit).tolist():
-            new = self.cut_text(texts[i], prose=domains[i] != "code")  # web pages and books: prose
+            new, removed = self.cut_counted(texts[i], prose=domains[i] != "code")  # web pages and books: prose
             if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
             rows.append(i)
-            chars.append(len(texts[i]) - len(new))
+            chars.append(removed)
             texts[i] = new
             names = [self.evals.names[k] for k in m["items"][i]]
             details.append(", ".join(names[:EDIT_ITEMS]) + (f" and {len(names) - EDIT_ITEMS} more" if len(names) > EDIT_ITEMS else ""))
@@ -1207,11 +1284,17 @@ class DecontaminateStage:
                                 np.where(near, m["near_copies"][rows], m["windows"][rows]).tolist(), chars, details), emptied
 
     def cut_text(self, text: str, prose: bool = True) -> str:
+        """``cut_counted``'s text."""
+        return self.cut_counted(text, prose)[0]
+
+    def cut_counted(self, text: str, prose: bool = True) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
         whitespace-separated tokens, a Han or kana character each, and in
-        Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``)."""
+        Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``); and
+        the characters of ``text`` it removes (``cut_chars``: the text's own characters only, a
+        recounted hunk header's new digits not offsetting them; prose writes none of its own)."""
         tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
         owner = np.array([t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])], np.int64)
@@ -1238,7 +1321,7 @@ class DecontaminateStage:
             while t + 1 < len(cut) and not text[e : cut[t + 1][0]].strip():  # only whitespace between: one cut
                 t += 1
                 e = cut[t][1]
-            spans, glued = _sentence_mark(text, pos, _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes))
+            spans, glued = _sentence_mark(text, pos, _emptied_pair(text, _keep_unpaired(text, *_spaced_pair(text, s, e), items, quotes)))
             for k, (s, e) in enumerate(spans):
                 brk = _line_break(text[s:e])
                 s, e = _seam(text, pos, s, e, bool(brk), glued and k == len(spans) - 1)
@@ -1248,4 +1331,5 @@ class DecontaminateStage:
                 pos = e
             t += 1
         out.append(text[pos:])
-        return "".join(out)
+        new = "".join(out)
+        return new, len(text) - len(new)  # each break or indentation it writes is one the cut held
