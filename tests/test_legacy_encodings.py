@@ -142,7 +142,8 @@ def test_a_jsonl_file_in_a_legacy_code_page_is_said_with_the_line_that_converts_
 
 # Our own short lines: a title or a name whose accented letters stand side by side ("çã", "öß").
 SHORT_WESTERN = ["Informação", "Größe der Stadt", "Meeting with Conceição on Monday.", "Ibáñez y Muñoz", "Þórr og Guðrún",
-                 "Título: Ação e Reação", "São João", "Crème brûlée", "Bäckström"]
+                 "Título: Ação e Reação", "São João", "Crème brûlée", "Bäckström",
+                 "Llegó el 1º de mayo", "Vivo en la 2ª planta", "Nº 5, el 3º piso"]  # ordinals: "1ē" (ISO-8859-4), "2Ş", "Nş" (cp1250) before
 
 
 def test_a_short_western_text_whose_accents_stand_together_reads_as_cp1252(tmp_path):

@@ -659,15 +659,18 @@ _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
+_BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])")
+_AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\x80-\xff]")
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
 
-def _latin_score(counts: dict, in_word: dict, after_lower: dict, enc: str) -> tuple[int, int, int, int, int]:
+def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: dict, after_digit: dict,
+                 enc: str) -> tuple[int, int, int, int, int]:
     """(score, letters of the best alphabet, letters, bad, the best alphabet's index in
     ``_ALPHABETS`` or -1 where two tie) for the high bytes read in ``enc``:
     the score is the best alphabet's letters, less the other letters, less twice the bytes
-    that read as no text (undefined, C1 controls, a symbol inside a word, a capital after a
-    small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
+    that read as no text (undefined, C1 controls, a symbol inside a word, an ordinal before a
+    letter, a letter after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
     table = _page_table(enc)
     in_alphabet = [0] * len(_ALPHABETS)
     bad = total = 0
@@ -677,11 +680,14 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, enc: str) -> tu
             bad += n
         elif kind in ("lower", "upper"):
             bad += after_lower.get(b, 0) if kind == "upper" else 0
+            bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş" (French "1ère" is cp1252's)
             for i in alphabets:
                 in_alphabet[i] += n
             total += n
         elif kind == "symbol":
             bad += in_word.get(b, 0)
+        elif kind == "ordinal":
+            bad += before_letter.get(b, 0)  # Romanian "și" is cp1252 "ºi"
     best = max(in_alphabet)
     which = in_alphabet.index(best) if in_alphabet.count(best) == 1 else -1
     return best - (total - best) - 2 * bad, best, total, bad, which
@@ -689,7 +695,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, enc: str) -> tu
 
 @functools.lru_cache(maxsize=None)
 def _page_table(enc: str) -> dict:
-    """byte -> (what ``enc`` reads it as: bad, lower, upper, symbol or other; the indices of
+    """byte -> (what ``enc`` reads it as: bad, lower, upper, symbol, ordinal or other; the indices of
     the alphabets its letter is in), made once per code page: scoring is a loop over the
     distinct bytes of a text, a few dozen."""
     table = {}
@@ -698,12 +704,16 @@ def _page_table(enc: str) -> dict:
         alphabets: tuple = ()
         if c == "\ufffd" or "\x80" <= c <= "\x9f":
             kind = "bad"
+        elif c in "ºª":  # letters to Python, ordinals to text ("1º", "Nº 5", "2ª"): none has a letter after it
+            kind = "ordinal"
+        elif c in _NOT_IN_WORDS:  # before letters: "µ" is one to Python, a unit to text
+            kind = "symbol"
         elif c.isalpha():
             kind = "upper" if c.isupper() else "lower"
             low = c.lower() if len(c.lower()) == 1 else c
             alphabets = tuple(i for i, alphabet in enumerate(_ALPHABETS) if low in alphabet)
         else:
-            kind = "symbol" if c in _NOT_IN_WORDS else "other"
+            kind = "other"
         table[b] = (kind, alphabets)
     return table
 
@@ -726,16 +736,19 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
-    scores = {enc: _latin_score(counts, in_word, after_lower, enc) for enc in _LATIN_PAGES + ("iso8859_16",)}
+    before_letter, after_digit = Counter(b"".join(_BEFORE_LETTER.findall(sample))), Counter(b"".join(_AFTER_DIGIT.findall(sample)))
+    # ISO-8859-16 for Romanian only, and before cp1250 or ISO-8859-2 where it reads as well (a tie
+    # goes to the page listed first): their "ş"/"ţ" (cedilla) are its "ș"/"ț" (comma below, what
+    # Romanian writes; a cedilla writer had no other), "ă", "â", "î" the same bytes. The bytes tell
+    # them apart where the text has them: cp1250's quotes (0x84, 0x94) are control codes in
+    # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
+    pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
+    scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
     west = scores["cp1252"]
-    # ISO-8859-16 for Romanian only, and before cp1250 or ISO-8859-2 where it reads as well: their
-    # "ş"/"ţ" (cedilla) are its "ș"/"ț" (comma below, what Romanian writes; a cedilla writer had no
-    # other), "ă", "â", "î" the same bytes. The bytes tell them apart where the text has them:
-    # cp1250's quotes (0x84, 0x94) are control codes in ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
-    better = [(sc[0], enc == "iso8859_16", -i, enc) for i, (enc, sc) in enumerate(scores.items())
+    better = [(sc[0], -i, enc) for i, (enc, sc) in enumerate(scores.items())
               if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, len(high)) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
-        return max(better)[3]
+        return max(better)[2]
     return "cp1252" if western or _reads_as_one_language(west, len(high)) else None
 
 
