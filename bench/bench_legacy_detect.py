@@ -99,17 +99,17 @@ def short(mods: dict, max_words: int = 6) -> None:
                     if not high:
                         continue
                     data = (text + "\n").encode(enc)
-                    row, lrow = table[min(high, 8)], by_lang[lang]
+                    row, lrow = table[(min(high, 8), enc in ("cp1252", "latin_1"))], by_lang[lang]
                     row[1] += 1
                     lrow[1] += 1
                     for name, m in mods.items():
                         ok = _same(m.decode_text(data)[0], text + "\n")
                         row[0][name] += ok
                         lrow[0][name] += ok
-    print("short texts, right / all by non-ASCII letters (8 = 8 or more):")
-    for high in sorted(table):
-        rights, n = table[high]
-        print(f"  {high}: n={n:5}  " + "  ".join(f"{name} {rights[name] / n:6.1%}" for name in mods))
+    print("short texts, right / all by non-ASCII letters (8 = 8 or more), Western (cp1252, Latin-1) or other pages:")
+    for high, west in sorted(table):
+        rights, n = table[(high, west)]
+        print(f"  {high} {'Western' if west else 'other  '}: n={n:5}  " + "  ".join(f"{name} {rights[name] / n:6.1%}" for name in mods))
     print("  by language: " + ", ".join(f"{lang} " + "/".join(f"{r[0][name] / r[1]:.0%}" for name in mods) for lang, r in by_lang.items()))
 
 
