@@ -31,6 +31,8 @@ SENTENCES = {
           "vėlyvos nakties.",
     "lv": "Pagājušajā nedēļā mēs ar ģimeni braucām uz jūru. Ūdens bija vēss, bet bērni tomēr peldējās visu dienu. Vakarā "
           "mēs sēdējām kāpās, ēdām maizi ar sieru un skatījāmies, kā saule lēnām nolaižas aiz horizonta.",
+    "ro": "Săptămâna trecută am mers cu toată familia la mare. Apa era cam rece, dar copiii s-au scăldat toată ziua. "
+          "Seara am mâncat pește la grătar și ne-am uitat cum apune soarele în spatele dealurilor. Țara noastră e frumoasă.",
     # Western and other pages that must stay as they were (Icelandic was read as cp1250)
     "fr": "La semaine dernière, nous sommes allés à la mer avec toute la famille. L'eau était fraîche, mais les enfants "
           "se sont baignés toute la journée. Le soir, nous avons mangé des crêpes et regardé le soleil se coucher.",
@@ -51,9 +53,12 @@ SENTENCES = {
     "ru": "На прошлой неделе мы всей семьёй ездили на море. Вода была прохладной, но дети всё равно купались целый "
           "день. Вечером мы ели рыбу и смотрели, как солнце медленно садится за холмы.",
 }
+# Romanian as cp1250 and ISO-8859-2 must write it: cedilla ş/ţ (the same bytes as ISO-8859-16's comma-below ș/ț)
+ROMANIAN_CEDILLA = SENTENCES["ro"].translate(str.maketrans("șțȘȚ", "şţŞŢ"))
 FIXED = [("cs", "cp1250"), ("cs", "iso-8859-2"), ("pl", "cp1250"), ("pl", "iso-8859-2"), ("hu", "cp1250"),
          ("hu", "iso-8859-2"), ("sk", "iso-8859-2"), ("hr", "cp1250"), ("lt", "cp1257"), ("lt", "iso-8859-13"),
-         ("lv", "cp1257"), ("lv", "iso-8859-13"), ("lv", "iso-8859-4"), ("is", "cp1252")]
+         ("lv", "cp1257"), ("lv", "iso-8859-13"), ("lv", "iso-8859-4"), ("is", "cp1252"),
+         ("ro", "iso-8859-16")]
 KEPT = [("cs", "cp1250"), ("sk", "cp1250"), ("fr", "cp1252"), ("fr", "latin-1"), ("de", "cp1252"), ("es", "cp1252"),
         ("it", "cp1252"), ("pt", "cp1252"), ("sv", "cp1252"), ("tr", "cp1254"), ("ru", "cp1251")]
 
@@ -137,7 +142,8 @@ def test_a_jsonl_file_in_a_legacy_code_page_is_said_with_the_line_that_converts_
 
 # Our own short lines: a title or a name whose accented letters stand side by side ("çã", "öß").
 SHORT_WESTERN = ["Informação", "Größe der Stadt", "Meeting with Conceição on Monday.", "Ibáñez y Muñoz", "Þórr og Guðrún",
-                 "Título: Ação e Reação", "São João", "Crème brûlée", "Bäckström"]
+                 "Título: Ação e Reação", "São João", "Crème brûlée", "Bäckström",
+                 "Llegó el 1º de mayo", "Vivo en la 2ª planta", "Nº 5, el 3º piso"]  # ordinals: "1ē" (ISO-8859-4), "2Ş", "Nş" (cp1250) before
 
 
 def test_a_short_western_text_whose_accents_stand_together_reads_as_cp1252(tmp_path):
@@ -177,3 +183,30 @@ def test_the_line_that_converts_a_legacy_jsonl_runs_for_every_code_page_it_can_n
     done = subprocess.run(line, shell=True, capture_output=True, text=True)
     assert done.returncode == 0, (line, done.stderr)
     assert (tmp_path / "d.lines.jsonl").read_text("utf-8").rstrip("\n\x85") == row.rstrip("\n")
+
+
+def test_romanian_reads_with_comma_below_letters_unless_the_bytes_say_cp1250():
+    """Romanian in ISO-8859-16 was read as cp1250 (FIXED's "ro"): "ș"/"ț" (comma below) became
+    "ş"/"ţ" (cedilla), the same bytes. Romanian that cp1250 or ISO-8859-2 reads is read as
+    ISO-8859-16, whose letters a cedilla writer meant, unless the bytes say otherwise: cp1250's
+    quotes (0x84, 0x94) are control codes in ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ"."""
+    from curate.readers.common import decode_text
+
+    quoted = 'El a spus: „Mâine plecăm la țară și stăm acolo o săptămână.” Apoi a tăcut.\n' + SENTENCES["ro"]
+    cedilla = quoted.translate(str.maketrans("șțȘȚ", "şţŞŢ"))
+    cases = [(SENTENCES["ro"], "iso8859_16", SENTENCES["ro"]), (quoted, "iso8859_16", quoted),
+             (ROMANIAN_CEDILLA, "iso8859_2", SENTENCES["ro"]), (cedilla, "cp1250", cedilla)]
+    got = [decode_text(text.encode(enc)) for text, enc, _ in cases]
+    assert [g[0] for g in got] == [want for *_, want in cases], [g[1] for g in got]
+
+
+def test_legacy_letters_after_an_ascii_head_are_read_in_their_code_page():
+    """A file was scored on its first 256 KiB only: Polish cp1250 after 300 KiB of ASCII (a licence,
+    a table of contents) was read as cp1252 ("siê", "gra¿"), Russian cp1251 as cp1252 too. The
+    high bytes wherever they are are scored, a window around each, up to a bounded sample."""
+    from curate.readers.common import decode_text
+
+    head = "Plain ASCII lines of a licence or a table of contents come first.\n" * 4700
+    for lang, enc in (("pl", "cp1250"), ("lt", "cp1257"), ("ru", "cp1251")):
+        text, got = decode_text((head + SENTENCES[lang] + "\n").encode(enc))
+        assert text == head + SENTENCES[lang] + "\n", (lang, got)

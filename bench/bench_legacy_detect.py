@@ -1,0 +1,208 @@
+"""How often the legacy code page of a text input is chosen right, here against another commit.
+
+``decode_text`` on bytes that are not UTF-8 picks a code page (``common._detect_legacy``). This
+decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git show REF:...``):
+* samples: our own sentences (``tests/test_legacy_encodings.py``'s, plus Romanian) encoded by
+  Python's codecs, right when the text is the sentence (Romanian: ş/ţ and ș/ț count as the same
+  letter, as the bytes are the same);
+* short: the same sentences cut to windows of 1 to 6 words holding a non-ASCII letter, right by
+  how many non-ASCII letters the window has;
+* late: a sample after an ASCII head of 300 KiB (the detection read the head only);
+* corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
+  zip's legacy members, each decoding that differs between REF and here printed;
+* speed (``--mb``): decode_text MB/s on a file of MB whose legacy letters come after an ASCII head.
+
+    python bench/bench_legacy_detect.py [--ref main] [--corpora] [--mb 100]
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import subprocess
+import sys
+import time
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from curate.readers import common  # noqa: E402
+from test_legacy_encodings import ROMANIAN_CEDILLA, SENTENCES  # noqa: E402
+
+ENCODINGS = {
+    "cs": ["cp1250", "iso8859_2"], "pl": ["cp1250", "iso8859_2"], "hu": ["cp1250", "iso8859_2"], "sk": ["cp1250", "iso8859_2"],
+    "hr": ["cp1250", "iso8859_2"], "lt": ["cp1257", "iso8859_13"], "lv": ["cp1257", "iso8859_13", "iso8859_4"],
+    "ro": ["iso8859_16", "cp1250", "iso8859_2"], "fr": ["cp1252", "latin_1"], "de": ["cp1252", "latin_1"],
+    "es": ["cp1252", "latin_1"], "it": ["cp1252", "latin_1"], "pt": ["cp1252", "latin_1"], "sv": ["cp1252", "latin_1"],
+    "is": ["cp1252", "latin_1"], "tr": ["cp1254", "iso8859_9"], "ru": ["cp1251", "koi8_r"],
+}
+CORPORA = REPO.parent / "shared" / "corpora"
+
+
+def _ref_module(ref: str):
+    src = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:curate/readers/common.py"], capture_output=True, text=True, check=True).stdout
+    spec = importlib.util.spec_from_loader("ref_common", loader=None)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["ref_common"] = mod  # its dataclasses look their module up
+    exec(compile(src, f"{ref}:curate/readers/common.py", "exec"), mod.__dict__)
+    return mod
+
+
+FOLD = str.maketrans("şţŞŢ", "șțȘȚ")
+
+
+def _same(got: str, want: str) -> bool:
+    """The text, Romanian ş/ţ and ș/ț the same letter (the same bytes in cp1250/ISO-8859-2/-16)."""
+    return got.translate(FOLD) == want.translate(FOLD)
+
+
+def _text(lang: str, enc: str) -> str:
+    return ROMANIAN_CEDILLA if lang == "ro" and enc != "iso8859_16" else SENTENCES[lang]
+
+
+def samples(mods: dict) -> None:
+    right = {name: 0 for name in mods}
+    strict = {name: 0 for name in mods}
+    n = 0
+    for lang, encs in ENCODINGS.items():
+        for enc in encs:
+            text = _text(lang, enc)
+            data = (text + "\n\n" + text + "\n").encode(enc)
+            n += 1
+            got = {name: m.decode_text(data) for name, m in mods.items()}
+            for name, (t, e) in got.items():
+                right[name] += _same(t, text + "\n\n" + text + "\n")
+                strict[name] += t == text + "\n\n" + text + "\n"
+            if len({g[1] for g in got.values()}) > 1 or not all(_same(t, text + "\n\n" + text + "\n") for t, _ in got.values()):
+                print(f"  {lang} {enc:11}", "  ".join(f"{name}: {e}{'' if _same(t, text + chr(10) * 2 + text + chr(10)) else ' WRONG'}" for name, (t, e) in got.items()))
+    print(f"samples ({n}): " + ", ".join(f"{name} {r} right, {n - r} wrong" for name, r in right.items())
+          + "; the very letters (ş is not ș): " + ", ".join(f"{name} {r} right" for name, r in strict.items()))
+
+
+def short(mods: dict, max_words: int = 6) -> None:
+    # by non-ASCII letters in the window: [right per module], n
+    table: dict = defaultdict(lambda: [dict.fromkeys(mods, 0), 0])
+    by_lang: dict = defaultdict(lambda: [dict.fromkeys(mods, 0), 0])
+    for lang, encs in ENCODINGS.items():
+        if lang == "ru":
+            continue
+        for enc in encs:
+            words = _text(lang, enc).split()
+            for k in range(1, max_words + 1):
+                for i in range(len(words) - k + 1):
+                    text = " ".join(words[i : i + k])
+                    high = sum(c > "\x7f" for c in text)
+                    if not high:
+                        continue
+                    data = (text + "\n").encode(enc)
+                    row, lrow = table[(min(high, 8), enc in ("cp1252", "latin_1"))], by_lang[lang]
+                    row[1] += 1
+                    lrow[1] += 1
+                    for name, m in mods.items():
+                        ok = _same(m.decode_text(data)[0], text + "\n")
+                        row[0][name] += ok
+                        lrow[0][name] += ok
+    print("short texts, right / all by non-ASCII letters (8 = 8 or more), Western (cp1252, Latin-1) or other pages:")
+    for high, west in sorted(table):
+        rights, n = table[(high, west)]
+        print(f"  {high} {'Western' if west else 'other  '}: n={n:5}  " + "  ".join(f"{name} {rights[name] / n:6.1%}" for name in mods))
+    print("  by language: " + ", ".join(f"{lang} " + "/".join(f"{r[0][name] / r[1]:.0%}" for name in mods) for lang, r in by_lang.items()))
+
+
+def late(mods: dict) -> None:
+    head = ("Plain ASCII lines of a licence or a table of contents come first.\n" * 5000).encode()  # 330 kB
+    right = dict.fromkeys(mods, 0)
+    n = 0
+    for lang, encs in ENCODINGS.items():
+        for enc in encs:
+            text = _text(lang, enc)
+            n += 1
+            for name, m in mods.items():
+                t, e = m.decode_text(head + text.encode(enc))
+                right[name] += _same(t, head.decode() + text)
+                if not _same(t, head.decode() + text):
+                    print(f"  late {lang} {enc}: {name} {e}")
+    print(f"late ({n}, after {len(head) // 1024} KiB of ASCII): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
+def _legacy_files():
+    for p in sorted(CORPORA.rglob("*")):
+        if not p.is_file() or p.suffix in (".zip", ".parquet", ".warc", ".zst") or p.name.endswith(".warc.gz"):
+            continue
+        data = p.read_bytes()
+        if p.suffix == ".gz":
+            try:
+                data = gzip.decompress(data)
+            except OSError:
+                continue
+        if b"\x00" in data[:8192]:
+            continue
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            yield str(p.relative_to(CORPORA)), data
+    with zipfile.ZipFile(CORPORA / "multilingual" / "nltk_udhr_legacy_encodings.zip") as z:
+        for name in sorted(z.namelist()):
+            if name.endswith("/") or name.endswith("-UTF8"):
+                continue
+            data = z.read(name)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                yield "udhr.zip:" + name, data
+
+
+def corpora(mods: dict) -> None:
+    (a, ma), (b, mb) = mods.items()
+    n = diff = 0
+    for name, data in _legacy_files():
+        n += 1
+        (ta, ea), (tb, eb) = ma.decode_text(data), mb.decode_text(data)
+        if ta != tb:
+            diff += 1
+            at = next(i for i in range(min(len(ta), len(tb)) + 1) if i == min(len(ta), len(tb)) or ta[i] != tb[i])
+            print(f"  {name}: {a} {ea}, {b} {eb}: {ta[max(0, at - 20):at + 20]!r} -> {tb[max(0, at - 20):at + 20]!r}")
+    print(f"corpora: {n} legacy files/members, {diff} decoded differently")
+
+
+def speed(mods: dict, mb: int) -> None:
+    body = "\n".join(_text(lang, "cp1250") for lang in ("pl", "cs", "hu")).encode("cp1250")
+    line = b"ASCII line of a plain text file, repeated for size.\n"
+    head = line * (mb * 1_000_000 // 52)
+    sparse = (line * 1000 + "It\u2019s\n".encode("cp1250")) * (mb * 1_000_000 // 52_000)  # a quote every 52 kB
+    for data, what in ((head + body, "Polish after ASCII"), (sparse + body, "a quote every 52 kB, Polish after")):
+        _speed(mods, data, body, what)
+
+
+def _speed(mods: dict, data: bytes, body: bytes, what: str) -> None:
+    for name, m in mods.items():
+        best = float("inf")
+        for _ in range(3):
+            t = time.process_time()
+            text, enc = m.decode_text(data)
+            best = min(best, time.process_time() - t)
+        print(f"speed {name}: {len(data) / 1e6 / best:7.1f} MB/s on {len(data) / 1e6:.0f} MB, {what} ({enc}, {'right' if text.endswith(body.decode('cp1250')) else 'WRONG'})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref", default="main")
+    ap.add_argument("--corpora", action="store_true")
+    ap.add_argument("--mb", type=int, default=0)
+    a = ap.parse_args()
+    mods = {a.ref: _ref_module(a.ref), "here": common}
+    samples(mods)
+    late(mods)
+    short(mods)
+    if a.corpora:
+        corpora(mods)
+    if a.mb:
+        speed(mods, a.mb)
+
+
+if __name__ == "__main__":
+    main()
