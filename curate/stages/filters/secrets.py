@@ -497,7 +497,7 @@ def _unicode_name(codes, j, unames, found):
 
 
 @numba.njit(cache=True, nogil=True)
-def _candidates(codes, pairs, words, unames):
+def _candidates(codes, pairs, words, unames, ustarts):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
     where each secret's name followed by an operator ends, and each URL with a user-info starts). A word is looked for only where
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
@@ -511,8 +511,8 @@ def _candidates(codes, pairs, words, unames):
     prev = 0
     for j in range(n):
         c = codes[j]
-        if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here)
-            if _unicode_name(codes, j, unames, found):
+        if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
+            if c < len(ustarts) and ustarts[c] and _unicode_name(codes, j, unames, found):
                 names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
@@ -615,6 +615,9 @@ _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
 # the non-ASCII names of ``_PW_WORDS`` (lower case), each led by the offset of its first non-ASCII character
 _UNAMES = tuple(np.array([next(i for i, ch in enumerate(w) if ord(ch) >= 128)] + [ord(ch) for ch in w], np.int64)
                 for w in ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호"))
+_USTARTS = np.zeros(0x10000, np.bool_)  # their first non-ASCII characters, either case: the others are looked up only
+for _w in _UNAMES:
+    _USTARTS[[_w[_w[0] + 1], ord(chr(_w[_w[0] + 1]).upper())]] = True
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
@@ -623,7 +626,7 @@ def candidates(text: str) -> tuple:
     """``_candidates`` of ``text``, computed once for the patterns that ask."""
     last = _LAST[0]  # one read: another thread may replace it
     if last[0] is not text:
-        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS, _UNAMES))
+        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS, _UNAMES, _USTARTS))
     return last[1]
 
 
