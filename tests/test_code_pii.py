@@ -1083,8 +1083,8 @@ def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_propertie
     `set_password("letmein")`) and in INI and Java properties files (no language, no unquoted form). Kept: a
     placeholder (`changeme`), a label (`required`), a token's plain word (`API_TOKEN=tokenname`), a variable."""
     files = {".env": "DB_PASSWORD=letmein\nADMIN_PASSWORD=changeme\nAPI_TOKEN=tokenname\n",
-             "deploy.sh": "#!/bin/sh\nexport DB_PASSWORD=letmein\nSMTP_PASS=$1\n",
-             "conf/db.yml": "db:\n  password: letmein\n  new_password: required\n  user: app\n",
+             "deploy.sh": "#!/bin/sh\nexport DB_PASSWORD=letmein\nSMTP_PASS=$1\nPWD=workdir\n",
+             "conf/db.yml": "db:\n  password: letmein\n  new_password: required\n  old_password: settings.admin.old\n  user: app\n",
              "src/Db.java": 'class Db {\n  void init() {\n    ds.setPassword("letmein");\n    ds.setPassword(pw);\n  }\n}\n',
              "app/users.py": 'def make(user):\n    user.set_password("letmein")\n    user.set_password("password")\n' + PY_CODE,
              "conf/db.ini": "[db]\nhost = db.internal\npassword=letmein\nuser = app\n",
@@ -1092,6 +1092,11 @@ def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_propertie
     kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
     want = {p.rsplit("/", 1)[-1]: t.replace("letmein", "<KEY>") for p, t in files.items()}
     assert kept == want
+    # a ledger snippet's redaction takes every form in any language: Go's `pwd := a.Package.Dir` (the shell's working
+    # directory's name, a dotted reference) is no password
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact_secrets("\tpwd := a.Package.Dir\n\tpassword := cfg.Password\n") == "\tpwd := a.Package.Dir\n\tpassword := cfg.Password\n"
 
 
 def test_a_password_named_in_spanish_russian_polish_turkish_or_cjk_is_redacted(tmp_path):

@@ -247,8 +247,16 @@ _SECRET_KEY_NAME = re.compile(r"(?i)secret_?key")
 
 def _unquoted_ok(m: re.Match) -> bool:
     """An unquoted value (``_UNQUOTED``, ``_ENV_MULTI``, ``_ENV_BLANK``, Tcl's ``set``): a password's as ``_password_ok``
-    (`DB_PASSWORD=letmein`), a key's or token's as ``_literal_ok``."""
-    return _password_ok(m.group("v")) if _PASSWORD_NAME.fullmatch(m.group("n")) else _value_ok(m)
+    (`DB_PASSWORD=letmein`) but not a dotted reference (Go's `password := cfg.Password`, YAML's `settings.admin.old`),
+    a key's or token's as ``_literal_ok``; so is a name that is `pwd` whole (the shell's working directory, Go's `pwd := ...`)."""
+    n, v = m.group("n"), m.group("v")
+    whole = m.start("n") == 0 or not (m.string[m.start("n") - 1].isalnum() or m.string[m.start("n") - 1] in "_.-")
+    if not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or whole and n.lower() == "pwd":
+        return _value_ok(m)
+    return _password_ok(v)
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
 
 _ONE_ARGUMENT = re.compile(r"[ \t]*\)")
