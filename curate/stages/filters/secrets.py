@@ -477,10 +477,15 @@ def _user_info(codes, j):
 
 @numba.njit
 def _ufold(c):
-    """``c`` in lower case for the non-ASCII names (``_UNAMES``): ASCII, Latin-1 (Ñ), Cyrillic (П), Ł and Ş."""
+    """``c`` in lower case for the non-ASCII names (``_UNAMES``): ASCII, Latin-1 (Ñ), Cyrillic (П), Ł and Ş; and as
+    ``(?i)`` reads it: the long s is s (contraſeña), the dotted and dotless I are i (şİfre), the Kelvin sign k."""
     if 65 <= c <= 90 or (0xC0 <= c <= 0xDE and c != 0xD7) or 0x410 <= c <= 0x42F:
         return c + 32
-    return c + 1 if c == 0x141 or c == 0x15E else c
+    if c == 0x141 or c == 0x15E:
+        return c + 1
+    if c == 0x17F or c == 0x130 or c == 0x131 or c == 0x212A:
+        return 115 if c == 0x17F else (107 if c == 0x212A else 105)
+    return c
 
 
 @numba.njit
