@@ -216,14 +216,16 @@ def test_secrets_prefilter_changes_nothing_the_patterns_would_find():
         ["password", "PassWd", "pwd", "SECRET", "to\u212aen", "\u212aey", "pa\u017f\u017fword", "api_key", "apiKey",
          "token", "secret_key_base", "KeyBase", "hmac_key", "passw", "tok", "keys", "AKIA", "ghp_", "sk-", "eyJ", "xox", "glpat-", "k_live_",
          "SMTP_PASS", "pass", "bypass", "url=mysql://root", "git clone https://ann",
-         "npm_", "pypi-", "_authToken", "CURLOPT_USERPWD", "host=db user=app password", "s.auth=(\"ann\""],
+         "npm_", "pypi-", "_authToken", "CURLOPT_USERPWD", "host=db user=app password", "s.auth=(\"ann\"",
+         "contraseña", "DB_CONTRASEÑA", "contra\u017feña", "Пароль", "hasło", "HASŁO", "şifre", "Şİfre", "ŞIFRE", "密码", "パスワード",
+         "비밀번호", "define('auth_salt'", "define(\"AUTH_SALT\""],
         ["", "", "'", '"', " ", "\t", ": &str ", "\n"],
         ["=", ":", ":=", "=>", ">", " ", "", "\n", "(", "\n=", ","],
         ["", " ", "\t"],
         ["'", '"', "", "'", '"'],
         [GITHUB, AWS, PASSWORD, "x9Y8z7W6", "Tr0ub4dor&3", "/etc/x1", "i18n_key1", "${T1}", "abc", "ı1İ2Xa",
          "glpat-" + _fake(ALNUM, 20, 6), "xoxb-" + _fake(ALNUM, 24, 7), "sk_live_" + _fake(ALNUM, 24, 8),
-         "npm_" + _fake(ALNUM, 36, 9), "pypi-" + _fake(ALNUM, 60, 10), "ann:Tr0ub4dor&3", "two words here"],
+         "npm_" + _fake(ALNUM, 36, 9), "pypi-" + _fake(ALNUM, 60, 10), "ann:Tr0ub4dor&3", "two words here", "letmein"],
         ["'", '"', "", ";", " ,"],
         ["", "", " # x", PEM, "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(PEM_LINES) +
          "\n-----END OPENSSH PRIVATE KEY-----", "PRIVATE KEY"],
@@ -1071,3 +1073,67 @@ def test_a_password_named_in_german_french_or_portuguese_is_redacted(tmp_path):
     for x in v[:5]:
         want_py = want_py.replace(x, "<KEY>")
     assert kept == {"db.py": want_py, "db.yml": yml.replace(v[0], "<KEY>").replace(v[3], "<KEY>")}
+
+
+# Ground truth for the tests below, independent of the rule: a password is whatever a login would accept, so a plain
+# word ("letmein", one of the most common leaked passwords) is one; a form's button or label text ("Submit", "Log in"),
+# a word saying "required" or "changeme" (a placeholder to be replaced) is no credential; a key's or token's name
+# given a plain word is its name, not its value.
+def test_plain_word_passwords_unquoted_given_to_a_setter_or_in_ini_and_properties_are_redacted(tmp_path):
+    """Leaks on main: a plain-word password unquoted (`.env`'s `DB_PASSWORD=letmein`, a shell's `export`, YAML's
+    `password: letmein`: judged as a key's, no digit so kept), given to a setter (`setPassword("letmein")`,
+    `set_password("letmein")`) and in INI and Java properties files (no language, no unquoted form). Kept: a
+    placeholder (`changeme`), a label (`required`), a token's plain word (`API_TOKEN=tokenname`), a variable."""
+    files = {".env": "DB_PASSWORD=letmein\nADMIN_PASSWORD=changeme\nAPI_TOKEN=tokenname\n",
+             "deploy.sh": "#!/bin/sh\nexport DB_PASSWORD=letmein\nSMTP_PASS=$1\nPWD=workdir\n",
+             "conf/db.yml": "db:\n  password: letmein\n  new_password: required\n  old_password: settings.admin.old\n  user: app\n",
+             "src/Db.java": 'class Db {\n  void init() {\n    ds.setPassword("letmein");\n    ds.setPassword(pw);\n  }\n}\n',
+             "app/users.py": 'def make(user):\n    user.set_password("letmein")\n    user.set_password("password")\n' + PY_CODE,
+             "conf/db.ini": "[db]\nhost = db.internal\npassword=letmein\nuser = app\n",
+             "conf/app.properties": "db.url=jdbc:postgresql://db/app\ndb.password = letmein\ndb.user=app\n"}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want = {p.rsplit("/", 1)[-1]: t.replace("letmein", "<KEY>") for p, t in files.items()}
+    assert kept == want
+    # a ledger snippet's redaction takes every form in any language: Go's `pwd := a.Package.Dir` (the shell's working
+    # directory's name, a dotted reference) is no password
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact_secrets("\tpwd := a.Package.Dir\n\tpassword := cfg.Password\n") == "\tpwd := a.Package.Dir\n\tpassword := cfg.Password\n"
+
+
+def test_a_password_named_in_spanish_russian_polish_turkish_or_cjk_is_redacted(tmp_path):
+    """The scan for a secret's name read ASCII only: `contraseña = "..."`, `пароль = "..."` (any case), `hasło`,
+    `şifre`, 密码, パスワード, 비밀번호 kept their values (`mot_de_passe` was taken). A label under them stays."""
+    v = ["Xk9" + _fake(ALNUM, 9, 1100 + i) + "7" for i in range(8)]
+    py = (f'contraseña = "{v[0]}"\nDB_CONTRASEÑA = "{v[1]}"\nпароль = "{v[2]}"\nПАРОЛЬ: str = "{v[3]}"\n'
+          f'hasło = "{v[4]}"\nşifre = "letmein"\n' + PY_CODE)
+    js = f'const 密码 = "{v[5]}";\nconst パスワード = "{v[6]}";\nlet 비밀번호 = "{v[7]}";\nconst label = {{contraseña: "Contrasena"}};\n'
+    yml = "db:\n  пароль: letmein\n  contraseña: Contrasena\n"
+    files = {"app/db.py": py, "web/login.js": js, "conf/db.yml": yml}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    want_py = py.replace("letmein", "<KEY>")
+    for x in v:
+        want_py, js = want_py.replace(x, "<KEY>"), js.replace(x, "<KEY>")
+    assert kept == {"db.py": want_py, "login.js": js, "db.yml": yml.replace("letmein", "<KEY>")}
+
+
+def test_a_secret_key_of_words_and_a_lower_case_wordpress_salt_are_redacted(tmp_path):
+    """Flask's `app.secret_key = "super secret key"` and `SECRET_KEY = '...'` of words with blanks (a key's
+    value with a blank was no key's) and wp-config's salts named in lower case (`define('auth_salt', ...)`: the
+    scan looked for `_SALT` in upper case) kept their values. A message under the name stays."""
+    py = ('app = Flask(__name__)\napp.secret_key = "super secret key"\nSECRET_KEY = \'this is my secret\'\n'
+          'HELP_SECRET_KEY = "Enter your secret key"\n' + PY_CODE)
+    salt = "k9#mP2q;L7z|x8<y]W(3vQ" + _fake(ALNUM, 30, 1200)
+    php = f"<?php\ndefine('auth_salt', '{salt}');\ndefine('logged_in_salt', '{salt}x');\n" + "$x = 1;\n" * 4
+    kept = _run(tmp_path, {"app/web.py": py, "wp-config.php": php}, ("filter.code.data_min_chars=0",))
+    assert kept == {"web.py": py.replace("super secret key", "<KEY>").replace("this is my secret", "<KEY>"),
+                    "wp-config.php": php.replace(f"{salt}x", "<KEY>").replace(salt, "<KEY>")}
+
+
+def test_a_forms_button_or_label_under_a_pass_name_is_no_secret(tmp_path):
+    """Over-redaction on main: `login_pass = "submit"` (a login form's field value: the plain-word password
+    rule took it) went to `<KEY>`; so did `"Log in"`, `"Sign in"`. A real password under the same name goes."""
+    py = ('login_pass = "submit"\nLOGIN_PASS = "Log in"\nsignin_pass = "Sign in"\nform_pass = "Cancel"\n'
+          'smtp_pass = "letmein"\n' + PY_CODE)
+    kept = _run(tmp_path, {"app/form.py": py}, ("filter.code.data_min_chars=0",))
+    assert kept == {"form.py": py.replace("letmein", "<KEY>")}

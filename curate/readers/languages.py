@@ -54,6 +54,8 @@ _LANGS = {
     "json": "json",
     "yaml": "yaml yml",
     "toml": "toml",
+    "ini": "ini",
+    "java properties": "properties",  # linguist's name; its unquoted `db.password=...` a literal (secrets)
     "xml": "xml xsd",
     "xslt": "xsl xslt",  # code, unlike other XML: the filter's XML-declaration rule keeps it
     "protocol buffer": "proto",

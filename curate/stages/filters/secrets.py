@@ -25,7 +25,7 @@ SECRETS = {
     "kinds": ["private_key", "token", "password"],
     "placeholder": "<KEY>",  # {KIND} / {kind}: the kind, upper / lower case
     # languages (of the code domain) whose `key: value` / `KEY=value` lines hold literals
-    "unquoted_languages": ["yaml", "shell", "dockerfile", "makefile", "dotenv"],
+    "unquoted_languages": ["yaml", "shell", "dockerfile", "makefile", "dotenv", "ini", "java properties"],
     # languages whose `set name value` lines assign a literal (Tcl: `set password "..."`, `set token {...}`)
     "set_languages": ["tcl"],
 }
@@ -59,24 +59,37 @@ _TOKEN = re.compile(
 # The quoted form is found from its operator and quote (a case-insensitive search for the names
 # at every position is 8x slower), the name then checked just before it.
 # `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
-# German's passwort and kennwort, French's mot_de_passe (passe as a whole word), Portuguese's senha too
-_NAME = (r"(?:pass(?:word|wd|wort)|kennwort|(?<![^\W_])passe?|senha|pwd|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
+# German's passwort and kennwort, French's mot_de_passe (passe as a whole word), Portuguese's senha, Spanish's contraseña,
+# Russian's (Ukrainian's) пароль, Polish's hasło, Turkish's şifre, Chinese's 密码, Japanese's パスワード, Korean's 비밀번호 too:
+# the names a password's are (``_PASSWORD_NAME``); the non-ASCII ones found by ``_UNAMES`` in the scan
+_PW_WORDS = r"pass(?:word|wd|wort)|kennwort|senha|contraseña|пароль|hasło|şifre|密码|パスワード|비밀번호|pwd"
+_NAME = (rf"(?:{_PW_WORDS}|(?<![^\W_])passe?|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
-_VALUE = r"(?P<v>[A-Za-z0-9_+/=.@!#%^&*~$-]{6,200})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
+# a value's characters, quoted or not, a YAML block's lines' too (one class: three copies of it were kept alike)
+_QCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_VALUE = rf"(?P<v>{_QCHARS}{{6,200}})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
 # Quoted: a string's prefix before its quote (Python's b'...', r"...", C#'s @"..."), a "$" inside (Xk9$mP2q:
 # one that starts it is a variable, ``_named_value_ok``; "${", "$(" stop it), up to 4 KB (a base64 key on one line)
 # Python's triple quotes and a JavaScript template literal or Go raw string (a `${` in one stops the value)
-_STRING_QUOTE, _QCHARS = r"(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])", r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
+_STRING_QUOTE = r"(?:[bBrRuUfF]{1,2}|@)?(?P<q>\"\"\"|'{3}|[\"'`])"
+
+
+def _until_quote(n: int, m: int) -> str:
+    """A string's text of ``n`` to ``m`` characters, any but its quote and a backslash, then its quote (``_PAIR``,
+    ``_USERPWD``, ``_AUTH``)."""
+    return rf"(?P<v>(?:(?!(?P=q))[^\\\r\n]){{{n},{m}}})(?P=q)"
+
+
 _OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
 # a password's may hold single blanks (`password = "two words here"`); a key's or token's not (``_named_value_ok``)
 _QUOTED = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
-_CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.){_NAME}[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
+_CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.)(?P<n>{_NAME})[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
 # its value any printable characters but its quote and a backslash (wp-config.php's define('AUTH_KEY', '...'): 64
 # random characters, "|<];( " among them), taken where it mixes cases, digits and symbols (``_wide_ok``)
 # wp-config's other keys and salts (LOGGED_IN_KEY, NONCE_KEY, AUTH_SALT, ...) by their names
-_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*(?:{_NAME}|(?:logged_in|nonce)_key|(?:auth|logged_in|nonce)_salt)[\"'][ \t]*,[ \t]*{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{6,4096}})(?P=q)")
+_PAIR = re.compile(rf"(?i)\([ \t]*[\"'][\w.-]*(?:{_NAME}|(?:logged_in|nonce)_key|(?:auth|logged_in|nonce)_salt)[\"'][ \t]*,[ \t]*{_STRING_QUOTE}{_until_quote(6, 4096)}")
 # a type between: `password: &str =`; "\r" before the "\n" the window ends in: the operator starts a CRLF file's next line
 _NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1,30}})?[:=]?\r?$")
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
@@ -84,18 +97,17 @@ _NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
 # a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles
 # shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
-_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*{_NAME}"
+_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*(?P<n>{_NAME})"
                        rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
-_ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?i:{_NAME})={_VALUE}(?=[ \t]|{_EOL})")
+_ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))={_VALUE}(?=[ \t]|{_EOL})")
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
 # whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
-_VCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
 # a header's indentation indicator (`|2`, `>-2`, `|+1`) and lines deeper than the first (the value's, their blanks kept) too
 _YAML_BLOCK = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})[ \t]*:[ \t]*[|>](?:[1-9][+-]?|[+-][1-9]?)?[ \t]*\r?\n(?P<i>[ \t]+)"
-                         rf"(?P<v>{_VCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i)[ \t]*{_VCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
+                         rf"(?P<v>{_QCHARS}{{1,200}}(?:(?:[ \t]*\r?\n)+(?P=i)[ \t]*{_QCHARS}{{1,200}}){{0,100}})[ \t]*{_EOL}")
 # a Dockerfile's older `ENV NAME value` (a blank for its "="): searched on the lines holding "ENV" (``_env_lines``)
-_ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?i:{_NAME})[ \t]+{_VALUE}[ \t]*{_EOL}")
+_ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?P<n>(?i:{_NAME}))[ \t]+{_VALUE}[ \t]*{_EOL}")
 # A password in a URL's user-info (postgres://app:PW@db, redis://:PW@host): its value, scheme, user and
 # host kept. Read as urllib's urlsplit does: the user-info runs to the authority's last "@", the user to
 # its first ":" (a raw "@" in a password, `app:Tr@0ub4@db`, or an e-mail user, `smtp://me@x.test:PW@smtp`).
@@ -112,11 +124,13 @@ _URL_SLASH = re.compile(r"://(?P<u>[^\s:/?#\"'`<>\\@]{0,200}|[^\s:/?#\"'`<>\\@]{
 # %1$s, %-10s: a template's), not another "%" (Xk9%!q2, 50%off)
 _URL_PLACEHOLDER = re.compile(r"\A\$|[{}<>\[\]]|%(?:\d+\$|\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[A-Za-z](?![A-Za-z0-9])|\A[xX*.]+\Z"
                               r"|\A(?:%[A-Za-z_][\w.-]*%|![A-Za-z_]\w*!|@[A-Za-z_]\w*@)\Z")
-# a password that says it is one (user:password@, My%20Pass, your_password, Go's test pa%2Fssword, changeme),
+# a password that says it is one (user:password@, My%20Pass, your_password, Go's test pa%2Fssword) or is a placeholder
+# (changeme, example, dummy, required, none, ...),
 # or names the token or key it stands for (oauth2:TOKEN@, api:YOUR_API_KEY@, user:PERSONAL_ACCESS_TOKEN@),
 # escapes, separators and case aside
 _PASSWORD_WORD = re.compile(r"(?:my|your|the|some|user|db|app|api|access|auth|personal|private|secret|git|github|gitlab|oauth2?)*"
-                            r"(?:pass(?:word|wd|phrase)?|pwd|pw|secret|token|key|apikey)|changeme")
+                            r"(?:pass(?:word|wd|phrase)?|pwd|pw|secret|token|key|apikey)"
+                            r"|changeme|placeholder|example|sample|dummy|redacted|hidden|notset|unset|none|null|undefined|required|optional")
 # A password as a URL's query parameter (jdbc:mysql://db/app?user=app&password=..., a login's &pass=) to its
 # "&", "#", blank or quote, or a connection string's key (JDBC's ;password=...;, ADO.NET's Password=...;,
 # ODBC's Pwd=...;) to its ";" or quote, blanks inside (ADO.NET's values may hold them); a name after "_.-"
@@ -129,12 +143,12 @@ _CONN_CONTEXT = re.compile(r"(?i)://|jdbc:|(?:^|[;\"'])[ \t]*(?:user(?:[ \t]?id|
 _LIBPQ = re.compile(r"password(?<=[\s\"'`]password)[ \t]*=[ \t]*(?P<q>')?(?P<v>(?(q)[^'\\\r\n]|[^\s'\"`\\;]){1,200})(?(q)'|(?=[\s\"'`;]|\Z))")
 _LIBPQ_CONTEXT = re.compile(r"(?:^|[\s\"'`])(?:host|hostaddr|port|dbname|user|sslmode|connect_timeout)[ \t]*=")
 # libcurl's user:password option (PHP's curl_setopt($ch, CURLOPT_USERPWD, "ann:..."), pycurl's USERPWD), judged as a URL's
-_USERPWD = re.compile(rf"USERPWD[ \t]*,[ \t]*{_STRING_QUOTE}(?P<u>[^:\"'`\\\r\n]{{0,200}}):(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
+_USERPWD = re.compile(rf"USERPWD[ \t]*,[ \t]*{_STRING_QUOTE}(?P<u>[^:\"'`\\\r\n]{{0,200}}):{_until_quote(1, 200)}")
 # An XML element named as a secret (Maven's <password>...</password>, <apiKey>, <client-secret>): its text
 _XML = re.compile(rf"(?i)<(?P<n>[\w.:-]*{_NAME})>(?P<v>[^<>\s]{{6,4096}})</(?P=n)>")
 # HTTP basic auth's pair (requests' auth=("ann", "..."), HTTPBasicAuth("ann", "...")): its password, judged as a URL's
 _AUTH = re.compile(rf"(?:auth=\(|auth = \(|BasicAuth\()[ \t]*[\"'](?P<u>[^\"'\\\r\n]{{0,200}})[\"'][ \t]*,[ \t]*"
-                   rf"{_STRING_QUOTE}(?P<v>(?:(?!(?P=q))[^\\\r\n]){{1,200}})(?P=q)")
+                   rf"{_STRING_QUOTE}{_until_quote(1, 200)}")
 # A command line's password with no name before it: curl's `-u ann:PW` / `--user 'ann:PW'` (judged as a URL's)
 # and mysql's `-pPW` (mysqldump, mysqladmin; `-p` alone prompts); searched on the lines where the scan finds them.
 # The option is found, its command checked before it (``_curl_ok``, ``_mysql_ok``: a lazy scan from each "curl "
@@ -145,7 +159,7 @@ _MYSQL_P = re.compile(r"(?<=[ \t])-p(?P<v>[^\s\"'`;|&)-][^\s\"'`;|&)]{0,199})")
 _CURL_CMD = re.compile(r"(?<![\w-])curl[ \t]")
 _MYSQL_CMD = re.compile(r"(?<![\w-])mysql(?:dump|admin|import|check|show|slap)?[ \t]")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
-_SET_LINE = rf"[ \t]*set[ \t]+[\w:]*{_NAME}[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
+_SET_LINE = rf"[ \t]*set[ \t]+[\w:]*(?P<n>{_NAME})[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
 _SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
 # the same where no line ends with a lone "\r" (``_lone_cr``): "^" lets the regex find line starts fast (the lone-"\r"
 # form over whole Tcl files made the secrets rewrite on the code sample 0.78x main's)
@@ -192,13 +206,15 @@ def _literal_ok(v: str) -> bool:
 
 # a name that says password (not a token's or key's), and a value that is a label or message for one (a locale file's
 # `password: "Mot de passe"`, `"Passwort"`, `"Enter your password"`)
-_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|wort|e)?|kennwort|senha|pwd")
+_PASSWORD_NAME = re.compile(rf"(?i){_PW_WORDS}|passe?")
 # Norwegian's passord to Welsh's cyfrinair ASCII labels too (non-ASCII ones never match a value); a test's outcome under `pass`
 _LABEL = re.compile(r"(?i)passw|passord|\bpasse\b|kennwort|wachtwoord|wagwoord|contras[ei]|senha|salasana|parol[aeo]|parool|\bhas[lł]o|heslo|sifre|jelsz"
                     r"|l[oö]senord|adgangskode|kodeord|lozinka|kata (?:sandi|laluan)|pasahitz|fjalekalim|cyfrinair"
                     r"|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
                     r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length"
-                    r"|passed|success|succeeded|failed|failure|skipped)\b")
+                    r"|passed|success|succeeded|failed|failure|skipped"
+                    # a login form's button or field text (`login_pass = "submit"`, `"Log in"`)
+                    r"|submit|log ?in|log ?on|sign ?in|sign ?up|cancel|reset|remember|button|field)\b")
 _CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
 
 
@@ -220,9 +236,38 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if _PASSWORD_NAME.fullmatch(named.group("n")):
+    if _PASSWORD_NAME.fullmatch(named.group("n")) or " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
         return _password_ok(v)
     return len(v) >= 6 and " " not in v and _literal_ok(v)
+
+
+# a secret key of words is a passphrase (Flask's `app.secret_key = "super secret key"`), judged as a password's
+_SECRET_KEY_NAME = re.compile(r"(?i)secret_?key")
+
+
+def _unquoted_ok(m: re.Match) -> bool:
+    """An unquoted value (``_UNQUOTED``, ``_ENV_MULTI``, ``_ENV_BLANK``, Tcl's ``set``): a password's as ``_password_ok``
+    (`DB_PASSWORD=letmein`) but not a dotted reference (Go's `password := cfg.Password`, YAML's `settings.admin.old`),
+    a key's or token's as ``_literal_ok``; so is a name that is `pwd` whole (the shell's working directory, Go's `pwd := ...`)."""
+    n, v = m.group("n"), m.group("v")
+    whole = m.start("n") == 0 or not (m.string[m.start("n") - 1].isalnum() or m.string[m.start("n") - 1] in "_.-")
+    if not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or whole and n.lower() == "pwd":
+        return _value_ok(m)
+    return _password_ok(v)
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+_ONE_ARGUMENT = re.compile(r"[ \t]*\)")
+
+
+def _setter_ok(m: re.Match) -> bool:
+    """A setter's literal (``_CALL``): a password's, its one argument (`setPassword("letmein")`), as ``_password_ok``;
+    else as ``_literal_ok``."""
+    if _PASSWORD_NAME.fullmatch(m.group("n")) and _ONE_ARGUMENT.match(m.string, m.end()):
+        return _password_ok(m.group("v"))
+    return _value_ok(m)
 
 
 def _url_ok(m: re.Match) -> bool:
@@ -312,7 +357,7 @@ def _xml_ok(m: re.Match) -> bool:
 
 _MAVEN_ENCRYPTED = re.compile(r"\{[A-Za-z0-9+/]{8,}={0,2}\}")
 # a name ending in a password's word (db.password, smtpPass, PWD), not a key's or token's
-_PASSWORD_END = re.compile(r"(?i)(?:pass(?:word|wd|wort)|kennwort|(?<![^\W_])passe?|senha|pwd)\Z")
+_PASSWORD_END = re.compile(rf"(?i)(?:{_PW_WORDS}|(?<![^\W_])passe?)\Z")
 # settings-security.xml's master password (it decrypts settings.xml's `{...}` passwords): its braces' text, a
 # comment beside them allowed (Maven's "{...} reset on 2024-01-01"); searched where the scan finds "<master>" (a
 # `"<master>" in text` over every text cost 4 ms of the sample's 48 in the rewrite)
@@ -430,8 +475,42 @@ def _user_info(codes, j):
     return False
 
 
+@numba.njit
+def _ufold(c):
+    """``c`` in lower case for the non-ASCII names (``_UNAMES``): ASCII, Latin-1 (Ñ), Cyrillic (П), Ł and Ş; and as
+    ``(?i)`` reads it: the long s is s (contraſeña), the dotted and dotless I are i (şİfre), the Kelvin sign k."""
+    if 65 <= c <= 90 or (0xC0 <= c <= 0xDE and c != 0xD7) or 0x410 <= c <= 0x42F:
+        return c + 32
+    if c == 0x141 or c == 0x15E:
+        return c + 1
+    if c == 0x17F or c == 0x130 or c == 0x131 or c == 0x212A:
+        return 115 if c == 0x17F else (107 if c == 0x212A else 105)
+    return c
+
+
+@numba.njit
+def _unicode_name(codes, j, unames, found):
+    """Does a non-ASCII name (``_UNAMES``: each with the offset of its first non-ASCII character, the one at ``j``)
+    stand around ``j``, followed by an operator (``_assigned``)?"""
+    c = _ufold(codes[j])
+    for k in range(len(unames)):
+        word = unames[k]
+        o = word[0]
+        s = j - o
+        if word[o + 1] != c or s < 0 or s + len(word) - 1 > len(codes):
+            continue
+        ok = True
+        for i in range(1, len(word)):
+            if _ufold(codes[s + i - 1]) != word[i]:
+                ok = False
+                break
+        if ok and _assigned(codes, s + len(word) - 1, found):
+            return True
+    return False
+
+
 @numba.njit(cache=True, nogil=True)
-def _candidates(codes, pairs, words):
+def _candidates(codes, pairs, words, unames, ustarts):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
     where each secret's name followed by an operator ends, and each URL with a user-info starts). A word is looked for only where
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
@@ -445,7 +524,10 @@ def _candidates(codes, pairs, words):
     prev = 0
     for j in range(n):
         c = codes[j]
-        c = c if c < 128 else (107 if c == 0x212A else (115 if c == 0x17F else 0))  # (?i) takes K and ſ for k and s
+        if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
+            if c < len(ustarts) and ustarts[c] and _unicode_name(codes, j, unames, found):
+                names.append(j)
+            c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
         prev = c
         if t == 0:
@@ -495,7 +577,7 @@ def _candidates(codes, pairs, words):
                 t == 21 and _at(codes, j - 9, basic_auth, False)):
             names.append(j)
             flags |= _HAS_AUTH
-        elif t == 22 and _at(codes, j - 3, salt, False) and _assigned(codes, j + 2, found):  # wp-config's AUTH_SALT', ...
+        elif t == 22 and _at(codes, j - 5, salt, True) and _assigned(codes, j, found):  # wp-config's AUTH_SALT', auth_salt", ...
             names.append(j)
         elif t == 23 and j + 1 < n and (codes[j + 1] == 32 or codes[j + 1] == 9) and _at(codes, j - 3, curl, False):  # "curl "
             names.append(j)
@@ -527,7 +609,9 @@ def _pairs() -> np.ndarray:
             pairs[ord(a), ord(b)] = 17
     pairs[ord(":"), ord("/")] = 18  # a URL's "://"
     pairs[ord("="), ord("(")], pairs[ord(" "), ord("(")], pairs[ord("h"), ord("(")] = 19, 20, 21  # auth=(, auth = (, BasicAuth(
-    pairs[ord("A"), ord("L")] = 22  # _SALT
+    for a in "tT":  # _SALT's, _salt's last letter and its quote
+        for b in "'\"":
+            pairs[ord(a), ord(b)] = 22
     pairs[ord("r"), ord("l")], pairs[ord("q"), ord("l")] = 23, 24  # curl, mysql
     for a in "nN":  # kennwort's nw, senha's nh, either case
         for b, t in (("w", 25), ("h", 26)):
@@ -539,8 +623,14 @@ def _pairs() -> np.ndarray:
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
-    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_SALT", "curl", "mysql", "USERPWD",
+    "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_salt", "curl", "mysql", "USERPWD",
     "ort", "kennwort", "senha", "<master>"))
+# the non-ASCII names of ``_PW_WORDS`` (lower case), each led by the offset of its first non-ASCII character
+_UNAMES = tuple(np.array([next(i for i, ch in enumerate(w) if ord(ch) >= 128)] + [ord(ch) for ch in w], np.int64)
+                for w in ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호"))
+_USTARTS = np.zeros(0x10000, np.bool_)  # their first non-ASCII characters, either case: the others are looked up only
+for _w in _UNAMES:
+    _USTARTS[[_w[_w[0] + 1], ord(chr(_w[_w[0] + 1]).upper())]] = True
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
@@ -549,7 +639,7 @@ def candidates(text: str) -> tuple:
     """``_candidates`` of ``text``, computed once for the patterns that ask."""
     last = _LAST[0]  # one read: another thread may replace it
     if last[0] is not text:
-        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS))
+        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS, _UNAMES, _USTARTS))
     return last[1]
 
 
@@ -644,16 +734,17 @@ PATTERNS = {
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
-                 (_lines_with(_HAS_SETTER), _CALL, _value_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
+                 (_lines_with(_HAS_SETTER), _CALL, _setter_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
                  (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
                  (_lines_with(_HAS_CURL), _CURL_USER, _curl_ok), (_lines_with(_HAS_MYSQL), _MYSQL_P, _mysql_ok),
                  (lambda t: bool(candidates(t)[0] & _HAS_MASTER), _MASTER, _master_ok)],
 }
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
-    (_lines, _UNQUOTED, _value_ok), (_env_lines, _ENV_BLANK, _value_ok), (_lines, _ENV_MULTI, _value_ok),
+    (_lines, _UNQUOTED, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
-_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
+_SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _unquoted_ok)]
+_SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
@@ -671,7 +762,7 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
 
 # Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
 # prose, where a false match costs only an audit's reading of a few characters.
-_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _value_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _value_ok)]}
+_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + _SET_FORMS}
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
