@@ -98,3 +98,35 @@ def test_the_token_dataset_imports_torch_but_no_beam_nor_polars():
     code = ("import sys; from curate.loader import TokenDataset; mods = {m.split('.')[0] for m in sys.modules}; "
             "assert 'torch' in mods and not {'apache_beam', 'polars', 'numba'} & mods, mods")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+@pytest.mark.parametrize("args, code", [(["config"], 0), (["--help"], 0), (["run", "--bogus"], 2)])
+def test_a_command_that_compiles_no_kernel_imports_no_numba(args, code, tmp_path):
+    """The filters' and dedup's kernels import numba (~0.3 CPU-s) at their first call, not at import:
+    `curate config` reads the filter modules' defaults, an unknown option's error their names."""
+    mods, r = imported(args, cwd=tmp_path)
+    assert r.returncode == code, r.stderr
+    assert "numba" not in mods, (args, sorted(mods))
+
+
+def test_the_kernels_compile_on_first_use_once_a_process():
+    """Each lazy kernel becomes numba's dispatcher at its first call, the module's others with it
+    (secrets' _candidates calls _at, _fold, ...), and gives what numba's own compile of it gives."""
+    code = """
+import sys
+from curate.stages.filters import rules, secrets
+assert "numba" not in sys.modules
+lazy = rules._count_flags
+assert rules.count_flags("ab 1") and "numba" in sys.modules
+import numba
+from numba.core.registry import CPUDispatcher
+assert isinstance(rules._count_flags, CPUDispatcher) and isinstance(rules._scan_words, CPUDispatcher)
+assert lazy.dispatcher is rules._count_flags and lazy.compiled() is rules._count_flags  # made once
+flags, names = secrets.candidates("password = 12 and https://u:p@h")
+assert isinstance(secrets._at, CPUDispatcher)
+codes = secrets.code_points("password = 12 and https://u:p@h")
+want = numba.njit(secrets._candidates.py_func)(codes, secrets._PAIRS, secrets._WORDS)
+assert (flags, list(names)) == (want[0], list(want[1])), (flags, names, want)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
