@@ -5,7 +5,7 @@ numba keeps them in the package's ``__pycache__``, else in ``$XDG_CACHE_HOME/num
 HOME is read-only or unset) it raises "cannot cache function ...: no locator available" when
 the module is imported. Then the kernels go to ``$TMPDIR/curate-numba-<uid>`` (kept between
 runs while TMPDIR lasts; made 0700, and used only while it is ours, not a link and written by
-no one else, else a fresh private folder is).
+no one else, else the private ``curate-numba-<uid>-*`` folder an earlier run made, else a fresh one).
 NUMBA_CACHE_DIR, when set, is the user's choice and is left alone. Called by the packages whose
 modules compile kernels, before those modules are imported; it does not import numba: ``njit``
 below imports it at a kernel's first call (0.3 CPU-s that commands compiling nothing never pay)."""
@@ -50,6 +50,17 @@ def _private(path: str) -> bool:
     return _writable(path)
 
 
+def _earlier(prefix: str) -> str | None:
+    """The first ``prefix``* folder that passes ``_private`` (mkdtemp made it for an earlier run):
+    without it every run behind a planted folder compiled every kernel again in a new one."""
+    folder, start = os.path.split(prefix)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(start))
+    except OSError:
+        return None
+    return next((os.path.join(folder, n) for n in names if _private(os.path.join(folder, n))), None)
+
+
 def use_a_writable_cache(package_dir: str) -> None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
@@ -61,11 +72,13 @@ def use_a_writable_cache(package_dir: str) -> None:
     if not hasattr(os, "getuid"):  # no owners to check (Windows): TMPDIR is the user's own
         if not _writable(fallback):
             return
-    elif not _private(fallback):  # not ours: a fresh private folder, compiled again each run
-        try:
-            fallback = tempfile.mkdtemp(prefix=f"curate-numba-{uid}-")
-        except OSError:
-            return  # nowhere to write: numba says so itself
+    elif not _private(fallback):  # not ours: the private folder an earlier run made, else a fresh one
+        fallback = _earlier(fallback + "-")
+        if fallback is None:
+            try:
+                fallback = tempfile.mkdtemp(prefix=f"curate-numba-{uid}-")
+            except OSError:
+                return  # nowhere to write: numba says so itself
     os.environ["NUMBA_CACHE_DIR"] = fallback  # worker processes inherit it
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba read the environment when it was imported
