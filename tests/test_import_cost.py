@@ -130,3 +130,28 @@ assert (flags, list(names)) == (want[0], list(want[1])), (flags, names, want)
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
 
+
+def test_the_html_extraction_helper_imports_no_pyarrow_nor_numpy():
+    """Each reading process starts a helper process for HTML extraction (curate.readers.extract_helper):
+    it imported pyarrow and numpy through curate.readers (0.21 CPU-s a start, Resiliparse alone 0.05).
+    A page goes through the helper's own loop; the modules are read from its sys.modules at exit."""
+    import pickle
+    import struct
+
+    from curate.readers.extract_helper import _HELPER_CMD
+
+    head = struct.Struct("<Q")
+    page = b"<html><body><article><p>" + b"A short paragraph about rivers and the stones in them. " * 8 + b"</p></article></body></html>"
+    request = pickle.dumps((page, None, 64))
+    code = ("import atexit, sys; atexit.register(lambda: sys.__stderr__.write('MODULES ' + ' '.join(sorted("
+            "{m.split('.')[0] for m in sys.modules})) + '\\n')); " + _HELPER_CMD)
+    r = subprocess.run([sys.executable, "-c", code], input=head.pack(len(request)) + request, capture_output=True,
+                       cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    replies, out = [], r.stdout
+    while out:
+        n = head.unpack(out[:head.size])[0]
+        replies.append(pickle.loads(out[head.size:head.size + n]))
+        out = out[head.size + n:]
+    assert r.returncode == 0 and replies[0] == "ready" and replies[1][0] == "ok" and "rivers" in replies[1][1], (replies, r.stderr[-2000:])
+    mods = set(r.stderr.decode().split("MODULES ")[-1].split())
+    assert "resiliparse" in mods and not mods & {"pyarrow", "numpy", "apache_beam", "numba"}, sorted(mods)
