@@ -98,3 +98,60 @@ def test_the_token_dataset_imports_torch_but_no_beam_nor_polars():
     code = ("import sys; from curate.loader import TokenDataset; mods = {m.split('.')[0] for m in sys.modules}; "
             "assert 'torch' in mods and not {'apache_beam', 'polars', 'numba'} & mods, mods")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+@pytest.mark.parametrize("args, code", [(["config"], 0), (["--help"], 0), (["run", "--bogus"], 2)])
+def test_a_command_that_compiles_no_kernel_imports_no_numba(args, code, tmp_path):
+    """The filters' and dedup's kernels import numba (~0.3 CPU-s) at their first call, not at import:
+    `curate config` reads the filter modules' defaults, an unknown option's error their names."""
+    mods, r = imported(args, cwd=tmp_path)
+    assert r.returncode == code, r.stderr
+    assert "numba" not in mods, (args, sorted(mods))
+
+
+def test_the_kernels_compile_on_first_use_once_a_process():
+    """Each lazy kernel becomes numba's dispatcher at its first call, the module's others with it
+    (secrets' _candidates calls _at, _fold, ...), and gives what numba's own compile of it gives."""
+    code = """
+import sys
+from curate.stages.filters import rules, secrets
+assert "numba" not in sys.modules
+lazy = rules._count_flags
+assert rules.count_flags("ab 1") and "numba" in sys.modules
+import numba
+from numba.core.registry import CPUDispatcher
+assert isinstance(rules._count_flags, CPUDispatcher) and isinstance(rules._scan_words, CPUDispatcher)
+assert lazy.dispatcher is rules._count_flags and lazy.compiled() is rules._count_flags  # made once
+flags, names = secrets.candidates("password = 12 and https://u:p@h")
+assert isinstance(secrets._at, CPUDispatcher)
+codes = secrets.code_points("password = 12 and https://u:p@h")
+want = numba.njit(secrets._candidates.py_func)(codes, secrets._PAIRS, secrets._WORDS)
+assert (flags, list(names)) == (want[0], list(want[1])), (flags, names, want)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_the_html_extraction_helper_imports_no_pyarrow_nor_numpy():
+    """Each reading process starts a helper process for HTML extraction (curate.readers.extract_helper):
+    it imported pyarrow and numpy through curate.readers (0.21 CPU-s a start, Resiliparse alone 0.05).
+    A page goes through the helper's own loop; the modules are read from its sys.modules at exit."""
+    import pickle
+    import struct
+
+    from curate.readers.extract_helper import _HELPER_CMD
+
+    head = struct.Struct("<Q")
+    page = b"<html><body><article><p>" + b"A short paragraph about rivers and the stones in them. " * 8 + b"</p></article></body></html>"
+    request = pickle.dumps((page, None, 64))
+    code = ("import atexit, sys; atexit.register(lambda: sys.__stderr__.write('MODULES ' + ' '.join(sorted("
+            "{m.split('.')[0] for m in sys.modules})) + '\\n')); " + _HELPER_CMD)
+    r = subprocess.run([sys.executable, "-c", code], input=head.pack(len(request)) + request, capture_output=True,
+                       cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    replies, out = [], r.stdout
+    while out:
+        n = head.unpack(out[:head.size])[0]
+        replies.append(pickle.loads(out[head.size:head.size + n]))
+        out = out[head.size + n:]
+    assert r.returncode == 0 and replies[0] == "ready" and replies[1][0] == "ok" and "rivers" in replies[1][1], (replies, r.stderr[-2000:])
+    mods = set(r.stderr.decode().split("MODULES ")[-1].split())
+    assert "resiliparse" in mods and not mods & {"pyarrow", "numpy", "apache_beam", "numba"}, sorted(mods)

@@ -129,3 +129,31 @@ def test_the_tmpdir_cache_folder_is_made_private_and_reused(tmp_path, monkeypatc
     assert os.lstat(chosen).st_mode & 0o777 == 0o700
     monkeypatch.delenv("NUMBA_CACHE_DIR")
     assert _chosen(tmp_path) == chosen  # a second process: the same folder, kept between runs
+
+
+@pytest.mark.parametrize("planted", ["symlink", "world-writable"])
+def test_a_planted_cache_folder_leaves_one_private_folder_reused_by_every_run(tmp_path, monkeypatch, planted):
+    """With $TMPDIR/curate-numba-<uid> planted, each run took a fresh mkdtemp folder and compiled
+    every kernel again (seconds a run, and folders piling up). The next run finds the private
+    folder an earlier one made (ours, 0700, not a link) and uses it; a look-alike it did not make is passed over."""
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    uid = os.getuid()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    planted_at = tmp / f"curate-numba-{uid}"
+    if planted == "symlink":
+        planted_at.symlink_to(theirs)
+    else:
+        planted_at.mkdir()
+        os.chmod(planted_at, 0o777)
+    (tmp / f"curate-numba-{uid}-0look").symlink_to(theirs)  # a link named as ours, sorted first
+    shared = tmp / f"curate-numba-{uid}-1open"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    first = _chosen(tmp_path)
+    assert first and Path(first).parent == tmp and Path(first).resolve() not in (theirs.resolve(), shared)
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert _chosen(tmp_path) == first  # a second run: the same folder, its kernels compiled once
+    st = os.lstat(first)
+    assert st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o700
+    assert len(list(tmp.iterdir())) == 4  # no folder made for the second run

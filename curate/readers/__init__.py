@@ -10,14 +10,15 @@ import glob as _glob
 import importlib
 import os
 import re
-from typing import Iterator
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
 from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compressed_parquet_error,  # noqa: F401
                                    compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
                                    relpath)
+
+if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
+    import pyarrow as pa
 
 FORMATS = {
     "warc": "curate.readers.warc:read_warc",

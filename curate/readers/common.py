@@ -18,13 +18,14 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
-import pyarrow as pa
-
-from curate import schema, shell
+from curate import shell
 from curate.readers import decompress
 from curate.readers.extract import plain_unicode
+
+if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
+    import pyarrow as pa
 
 
 class LimitExceeded(Exception):
@@ -863,6 +864,8 @@ class _Batcher:
         )
 
     def add(self, rec) -> None:
+        from curate import schema  # here, not at the top: the HTML helper process imports this module, not pyarrow/numpy
+
         sh = self.shard
         if isinstance(rec, Bad):
             self.quarantine(sh.rel, rec.offset, rec.reason, rec.detail, rec.user_id)
@@ -919,6 +922,8 @@ class _Batcher:
         .gz: the whole file at its end), still as batches of ``batch_size``: one batch of the
         whole file was held at once by each step after (the launching process's split by id
         partition: its peak, docs/scale.md)."""
+        from curate import schema
+
         if final:
             self.drop_held()
         size = self.limits.batch_size

@@ -5,15 +5,18 @@ numba keeps them in the package's ``__pycache__``, else in ``$XDG_CACHE_HOME/num
 HOME is read-only or unset) it raises "cannot cache function ...: no locator available" when
 the module is imported. Then the kernels go to ``$TMPDIR/curate-numba-<uid>`` (kept between
 runs while TMPDIR lasts; made 0700, and used only while it is ours, not a link and written by
-no one else, else a fresh private folder is). NUMBA_CACHE_DIR, when set, is the user's choice and is left alone.
-Called by the packages whose modules compile kernels, before those modules are imported; it
-does not import numba (a second of start-up for commands that never compile)."""
+no one else, else the private ``curate-numba-<uid>-*`` folder an earlier run made, else a fresh one).
+NUMBA_CACHE_DIR, when set, is the user's choice and is left alone. Called by the packages whose
+modules compile kernels, before those modules are imported; it does not import numba: ``njit``
+below imports it at a kernel's first call (0.3 CPU-s that commands compiling nothing never pay)."""
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import sys
 import tempfile
+import threading
 
 
 def _writable(path: str) -> bool:
@@ -47,6 +50,17 @@ def _private(path: str) -> bool:
     return _writable(path)
 
 
+def _earlier(prefix: str) -> str | None:
+    """The first ``prefix``* folder that passes ``_private`` (mkdtemp made it for an earlier run):
+    without it every run behind a planted folder compiled every kernel again in a new one."""
+    folder, start = os.path.split(prefix)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(start))
+    except OSError:
+        return None
+    return next((os.path.join(folder, n) for n in names if _private(os.path.join(folder, n))), None)
+
+
 def use_a_writable_cache(package_dir: str) -> None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
@@ -58,12 +72,57 @@ def use_a_writable_cache(package_dir: str) -> None:
     if not hasattr(os, "getuid"):  # no owners to check (Windows): TMPDIR is the user's own
         if not _writable(fallback):
             return
-    elif not _private(fallback):  # not ours: a fresh private folder, compiled again each run
-        try:
-            fallback = tempfile.mkdtemp(prefix=f"curate-numba-{uid}-")
-        except OSError:
-            return  # nowhere to write: numba says so itself
+    elif not _private(fallback):  # not ours: the private folder an earlier run made, else a fresh one
+        fallback = _earlier(fallback + "-")
+        if fallback is None:
+            try:
+                fallback = tempfile.mkdtemp(prefix=f"curate-numba-{uid}-")
+            except OSError:
+                return  # nowhere to write: numba says so itself
     os.environ["NUMBA_CACHE_DIR"] = fallback  # worker processes inherit it
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba read the environment when it was imported
         config.CACHE_DIR = fallback
+
+
+_LOCK = threading.RLock()
+
+
+class _Kernel:
+    """``numba.njit(**opts)(fn)``, made on the first call: numba is imported then, not when the
+    module is (``import numba`` is ~0.3 CPU-s that `curate config`, help and errors never need).
+    Made once a process; then every kernel of the module is made too and stands in its globals
+    (a kernel calls another by its global name, and numba resolves that name when it compiles)."""
+
+    def __init__(self, fn, opts: dict):
+        functools.update_wrapper(self, fn)
+        self.py_func, self.opts, self.dispatcher = fn, opts, None
+
+    def __call__(self, *args):
+        return (self.dispatcher or self.compiled())(*args)
+
+    def compiled(self):
+        with _LOCK:
+            if self.dispatcher is None:
+                import numba  # after use_a_writable_cache (the packages call it on import): numba reads NUMBA_CACHE_DIR now
+
+                self.dispatcher = numba.njit(**self.opts)(self.py_func)
+                names = self.py_func.__globals__
+                for name, value in list(names.items()):
+                    if isinstance(value, _Kernel):
+                        names[name] = value.compiled()
+        return self.dispatcher
+
+    def __reduce__(self):  # by reference, as a function is
+        return _kernel_at, (self.py_func.__module__, self.py_func.__qualname__)
+
+
+def _kernel_at(module: str, name: str):
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def njit(fn=None, **opts):
+    """``numba.njit`` (``@njit`` or ``@njit(cache=True, ...)``) compiled on first use: see ``_Kernel``."""
+    return _Kernel(fn, opts) if fn is not None else (lambda f: _Kernel(f, opts))

@@ -49,8 +49,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import numba
 import numpy as np
+
+from curate.stages.numba_cache import njit
 
 from .normalize import DEFAULT as DEFAULT_NORMALIZE
 from .normalize import NormalizeConfig, doc_chunks, normalize, string_buffers
@@ -235,7 +236,7 @@ def _scheme_input(h64: np.ndarray, scheme: str, hashed: bool) -> np.ndarray:
 # no temporaries. (A numpy version needs three passes over all shingles per permutation and
 # is 4x slower.) ``nogil``: threads of one worker can run it in parallel.
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _min_affine32(hv, lo, hi, a, b, docs, sigs):
     P = a.shape[0]
     acc = np.empty(P, dtype=np.uint32)
@@ -250,7 +251,7 @@ def _min_affine32(hv, lo, hi, a, b, docs, sigs):
         sigs[docs[k], :] = acc
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _min_u64(hv, lo, hi, a, b, docs, sigs, legacy):
     P = a.shape[0]
     acc = np.empty(P, dtype=np.uint64)
@@ -283,7 +284,7 @@ def _permute_min(hv, lo, hi, docs, a, b, scheme: str, sigs: np.ndarray) -> None:
 
 # --- the batch kernel ------------------------------------------------------------------------
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _fmix64_nb(h):
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -292,7 +293,7 @@ def _fmix64_nb(h):
     return h ^ (h >> np.uint64(33))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _shingle_kernel(data, offs, ngram, out, counts):
     """Shingle hashes of documents data[offs[d]:offs[d+1]], packed into ``out`` (document d's
     are the next counts[d] values); returns how many were written. One pass over the bytes:

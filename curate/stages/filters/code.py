@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 
-import numba
 import numpy as np
 
 from curate.stages.filters.generated import generated_note
 from curate.stages.filters.licenses import allowed_set, license_verdict
 from curate.stages.filters.rules import ALNUM, TextDoc, Rule, code_points, flag_table, merge
+from curate.stages.numba_cache import njit
 
 CODE = {
     # Licences a record may have (SPDX ids; "permissive" = licenses.PERMISSIVE), read from its
@@ -75,7 +75,7 @@ _BYTE_ARRAY = re.compile(r"[0\\]x[0-9A-Fa-f]{2}\s*,?\s*(?:[0\\]x[0-9A-Fa-f]{2}\s
 _U_ESCAPES = re.compile(r"\\u[0-9A-Fa-f]{4}(?:\\u[0-9A-Fa-f]{4}){7,}")  # 8+ escapes
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _scan(codes, flags, b64):
     """One pass over a file's code points: (longest line, lines, characters in lines,
     alphanumeric characters, characters in runs of 64+ base64-alphabet characters,

@@ -28,11 +28,11 @@ the two Dolma pages a game guide's list of places and a dental clinic's repeated
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from curate.stages.filters.rules import TextDoc, Rule
 from curate.stages.filters.text import line_repeats, para_repeats
+from curate.stages.numba_cache import njit
 
 GOPHER_REPETITION = {
     "max_dup_line_frac": 0.30,
@@ -47,7 +47,7 @@ GOPHER_REPETITION = {
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _ngram_counts(hashes, lengths, max_n):
     """For n = 1..max_n (index n of each result): the count of the most frequent word n-gram
     when it repeats (else 0) and its length in characters (the longest among equally frequent

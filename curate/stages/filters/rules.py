@@ -17,11 +17,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Optional
 
-import numba
 import numpy as np
 
 from curate.config import Check, merge_section
 from curate.stages.filters.redact import Rewrite, code_points  # noqa: F401 (here since the filters began)
+from curate.stages.numba_cache import njit
 
 NON_NEGATIVE = Check(min=0)  # every filter threshold
 
@@ -114,7 +114,7 @@ def split_words(text: str, maxsplit: int = -1) -> list[str]:
     return text.split(None, maxsplit)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _scan_words(codes, flags, split):
     n = len(codes)
     cap = n if split else (n + 1) // 2  # words need a separator between them, unless split
@@ -154,7 +154,7 @@ def scan_words(text: str, split: bool = False) -> tuple[np.ndarray, np.ndarray, 
     return _scan_words(codes, flag_table(codes), split)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _count_flags(codes, flags):
     space = alpha = alnum = letter = mark = 0
     for c in codes:

@@ -16,10 +16,10 @@ import re
 from types import SimpleNamespace
 from urllib.parse import unquote
 
-import numba
 import numpy as np
 
 from curate.stages.filters.redact import Rewrite, code_points, redaction
+from curate.stages.numba_cache import njit
 
 SECRETS = {
     "kinds": ["private_key", "token", "password"],
@@ -409,7 +409,7 @@ _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HA
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
 
 
-@numba.njit
+@njit
 def _fold(c):
     """``c`` as the case-insensitive name regex sees it: ASCII lower case; the Kelvin sign is k
     and the long s is s (``(?i)`` matches them), any other non-ASCII character 0."""
@@ -420,7 +420,7 @@ def _fold(c):
     return 107 if c == 0x212A else (115 if c == 0x17F else 0)
 
 
-@numba.njit
+@njit
 def _at(codes, j, word, fold):
     """Does ``word`` (ASCII code points) stand at ``j``?"""
     if j < 0 or j + len(word) > len(codes):
@@ -432,7 +432,7 @@ def _at(codes, j, word, fold):
     return True
 
 
-@numba.njit
+@njit
 def _assigned(codes, e, found):
     """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
     patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
@@ -457,7 +457,7 @@ def _assigned(codes, e, found):
     return c == 58 or c == 61 or c == 62 or c == 10 or c == 13
 
 
-@numba.njit
+@njit
 def _user_info(codes, j):
     """Does "://" start at ``j`` with an "@" before the URL's next blank, quote or ``<>\\``
     (as ``_URL`` and ``_URL_SLASH`` can match: ``_URL_SLASH``'s user 64 + 1 + 200, ":", its password 200 + 1 + 200;
@@ -475,7 +475,7 @@ def _user_info(codes, j):
     return False
 
 
-@numba.njit
+@njit
 def _ufold(c):
     """``c`` in lower case for the non-ASCII names (``_UNAMES``): ASCII, Latin-1 (Ñ), Cyrillic (П), Ł and Ş; and as
     ``(?i)`` reads it: the long s is s (contraſeña), the dotted and dotless I are i (şİfre), the Kelvin sign k."""
@@ -488,7 +488,7 @@ def _ufold(c):
     return c
 
 
-@numba.njit
+@njit
 def _unicode_name(codes, j, unames, found):
     """Does a non-ASCII name (``_UNAMES``: each with the offset of its first non-ASCII character, the one at ``j``)
     stand around ``j``, followed by an operator (``_assigned``)?"""
@@ -509,7 +509,7 @@ def _unicode_name(codes, j, unames, found):
     return False
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _candidates(codes, pairs, words, unames, ustarts):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
     where each secret's name followed by an operator ends, and each URL with a user-info starts). A word is looked for only where
