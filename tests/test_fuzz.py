@@ -195,7 +195,10 @@ def test_real_slow_page_against_a_tiny_time_limit(tmp_path):
     slow = page("<div>" * 60 + "<span>w</span>" * 8_000 + "</div>" * 60)
     p = tmp_path / "slow.warc.gz"
     write_warc(str(p), [("https://a.example/slow", slow, "text/html", 200), ("https://a.example/ok", GOOD, "text/html", 200)])
-    r = read_all(p, "warc", limits=Limits(max_extract_seconds=0.005))
+    for _ in range(3):  # a process starved of CPU for a second (a loaded shared machine) meets the deadline first
+        r = read_all(p, "warc", limits=Limits(max_extract_seconds=0.005))
+        if not any("still running after" in q["detail"] for q in r["quarantine"]):
+            break
     assert [q["reason"] for q in r["quarantine"]] == ["extract_timeout"]
     assert "CPU" in r["quarantine"][0]["detail"]
     assert [d["url"] for d in r["docs"]] == ["https://a.example/ok"]
