@@ -26,14 +26,26 @@ def corpora() -> Path:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     """`curate demo --progress on` run once, stderr not a terminal: (its folder, the finished
-    process). The README-example and progress tests read its output and its stderr."""
+    process). The README-example and progress tests read its output and its stderr (and copy
+    it before they change anything). Under pytest-xdist the workers share one run (30 s of
+    CPU): the first to get here runs it under a lock, the others read what it left."""
+    import fcntl
+    import json
     import subprocess
     import sys
 
-    root = tmp_path_factory.mktemp("demo")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, "-m", "curate.cli", "demo", "--output", str(root), "--progress", "on"],
-                       capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    root, done = shared / "demo-shared", shared / "demo-shared.json"
+    with open(shared / "demo-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            env = {**os.environ, "PYTHONPATH": str(REPO)}
+            r = subprocess.run([sys.executable, "-m", "curate.cli", "demo", "--output", str(root), "--progress", "on"],
+                               capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+            done.write_text(json.dumps({"args": r.args, "returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr}))
+    r = subprocess.CompletedProcess(**json.loads(done.read_text()))
     assert r.returncode == 0, r.stderr
     return root, r
 

@@ -44,3 +44,25 @@ def test_skips_fail_under_ci(pytester, monkeypatch, ci):
         assert result.ret != 0
     else:
         result.assert_outcomes(skipped=1)
+
+
+def test_skips_fail_under_ci_with_xdist_workers(pytester, monkeypatch):
+    """The README's command runs the tests in pytest-xdist workers (-n): a skip there (in a
+    test, at import) is still a failure under CI=true, and the run's exit status says so."""
+    monkeypatch.setenv("CI", "true")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_a=TESTS, test_b=IMPORT_SKIP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile")
+    result.assert_outcomes(passed=1, failed=1, errors=2, xfailed=1)  # skipif and the import skip: errors
+    result.stdout.fnmatch_lines_random(["*skipped under CI=true*no chromium*", "*skipped under CI=true*no torch*"])
+    assert result.ret != 0
+
+
+def test_ci_runs_the_readmes_test_command():
+    """.ci/run ends with exactly the README's one test command (a clean venv, the install, pytest)."""
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    command = next(line for line in readme.splitlines() if line.startswith("python3 -m venv .venv && ") and "pytest" in line)
+    assert " -m pytest " in command and " -n " in command, command  # the tests run in parallel workers
+    ci = [line for line in (repo / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert ci[-1] == command

@@ -44,12 +44,10 @@ def run(*args) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory) -> Path:
-    """The demo's whole pipeline: every kind of output, tokens included."""
-    tmp = tmp_path_factory.mktemp("readers")
-    out = tmp / "out"
-    run(demo.write_demo(str(tmp / "d")), "--output", out)
-    return out
+def demo_out(demo) -> Path:
+    """The demo's whole pipeline: every kind of output, tokens included (the session's `demo`
+    run, shared with other tests: read it, copy it before changing anything)."""
+    return demo[0] / "out"
 
 
 @pytest.fixture(scope="module")
