@@ -288,8 +288,8 @@ def not_json_lines(path: str, rel: str, limits: Limits | None = None) -> str | N
     a whole array followed by an object: that line alone is quarantined)."""
     from curate.readers.common import wide_encoding
 
-    try:
-        with open_bytes(path, Limits()) as f:
+    try:  # the run's limits: a first record read on to its end stops at its max_file_bytes, as the run does
+        with open_bytes(path, limits or Limits()) as f:
             head = f.read(4096)
             wide = wide_encoding(head)
             bare = None if wide else _utf16_without_bom(head)  # every line quarantined (a NUL byte beside each ASCII one)
