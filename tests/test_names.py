@@ -270,3 +270,22 @@ def test_audit_corpus_reads_files_and_globs_whose_names_are_not_utf8(tmp_path, m
         assert got[0]["source"] == given.replace(LATIN1, "caf\\xe9"), got[0]["source"]
         assert got[0]["documents"] == got[1]["documents"] and got[0]["characters"] == got[1]["characters"], got
         assert got[0]["documents"]["total"] == (3, 2, 5)[n]
+
+
+def test_audit_corpus_says_a_damaged_file_whose_name_is_not_utf8_by_its_bytes(tmp_path, monkeypatch, capsys):
+    """A damaged file named in Latin-1 (``caf\\xe9.jsonl.gz`` cut short, ``caf\\xe9.parquet`` not
+    Parquet), now read through a link: its one line named it ``caf\\udce9``, Python's stand-in
+    for the byte, a name no shell reads; it is ``caf\\xe9`` as the summary's source writes it
+    (the same line as an ASCII name's otherwise)."""
+    import gzip
+
+    monkeypatch.chdir(tmp_path)
+    for name in (LATIN1, "cafe"):
+        (tmp_path / f"{name}.jsonl.gz").write_bytes(gzip.compress(f'{{"text": "{PAGE}"}}\n'.encode() * 50)[:40])
+        (tmp_path / f"{name}.parquet").write_bytes(b"PAR1 not a Parquet file")
+    for suffix in (".jsonl.gz", ".parquet"):
+        said = []
+        for name in (LATIN1, "cafe"):
+            assert audit("--corpus", name + suffix, "--output", "a") == 2
+            said.append(capsys.readouterr().err)
+        assert said[0] == said[1].replace("cafe", "caf\\xe9") and "cannot be read" in said[0], said

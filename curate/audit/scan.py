@@ -415,7 +415,10 @@ def _no_room(path: str, why: str, e: OSError) -> ValueError:
 
 def _unreadable(path: str, e: Exception) -> ValueError:
     """Polars' message for a damaged file names no file (``parquet: File out of specification``).
-    A zstd frame over the decoder's window is not damaged: its line says how to recompress it."""
+    A zstd frame over the decoder's window is not damaged: its line says how to recompress it.
+    A name that is not UTF-8 (read through a link) with its bytes as ``\\xe9``, as the summary's
+    source (it was ``caf\\udce9``, Python's stand-in for the byte)."""
+    path = name_utf8(path)
     if getattr(e, "reason", "") == "zstd_window_too_large":
         return ValueError(unreadable(path, e))
     if isinstance(e, pl.exceptions.SchemaError):  # not damaged: polars finds no one type for a column
