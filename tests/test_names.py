@@ -289,3 +289,17 @@ def test_audit_corpus_says_a_damaged_file_whose_name_is_not_utf8_by_its_bytes(tm
             assert audit("--corpus", name + suffix, "--output", "a") == 2
             said.append(capsys.readouterr().err)
         assert said[0] == said[1].replace("cafe", "caf\\xe9") and "cannot be read" in said[0], said
+
+
+def test_audit_corpus_reads_a_long_name_that_is_not_utf8(tmp_path, monkeypatch, capsys):
+    """A name of 200 Latin-1 bytes (``\\xe9`` each, 206 with ``.jsonl``: the file system takes it)
+    was read through a link named with each byte as U+FFFD, three bytes: 606, over the 255 a
+    name may have, a traceback (``OSError: [Errno 36] File name too long``). The link's name is
+    the name's end, its suffix, as long as a name may be. Ground truth: the file named in ASCII."""
+    monkeypatch.chdir(tmp_path)
+    long = os.fsdecode(b"\xe9" * 200 + b".jsonl")
+    for name in (long, "cafe.jsonl"):
+        (tmp_path / name).write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+        assert audit("--corpus", name, "--output", f"a{name == long}") == 0, capsys.readouterr().err
+    got = [json.loads((tmp_path / f"a{b}" / "stats" / "summary.json").read_bytes()) for b in (True, False)]
+    assert got[0]["documents"] == got[1]["documents"] and got[0]["documents"]["total"] == 3, got

@@ -181,7 +181,10 @@ def _readable(path: str, in_place: bool = False):
     not have a .read() method", a traceback)."""
     if "://" not in path and not _is_utf8(path):
         with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
-            local = os.path.join(tmp, os.fsencode(os.path.basename(path)).decode("utf-8", "replace"))  # its suffix kept
+            local = os.fsencode(os.path.basename(path)).decode("utf-8", "replace")  # its suffix kept
+            while len(local.encode("utf-8")) > 200:  # a byte is U+FFFD's three: 206 bytes of name made 606, over 255
+                local = local[len(local) // 4:]
+            local = os.path.join(tmp, local)
             os.symlink(os.path.abspath(path), local)
             with _as_read(local, path, in_place) as got:
                 yield got
