@@ -303,3 +303,45 @@ def test_audit_corpus_reads_a_long_name_that_is_not_utf8(tmp_path, monkeypatch, 
         assert audit("--corpus", name, "--output", f"a{name == long}") == 0, capsys.readouterr().err
     got = [json.loads((tmp_path / f"a{b}" / "stats" / "summary.json").read_bytes()) for b in (True, False)]
     assert got[0]["documents"] == got[1]["documents"] and got[0]["documents"]["total"] == 3, got
+
+
+_SLOW_READ = """
+import sys, time
+from curate.audit import scan
+as_read = scan._as_read
+def slow(*a, **k):
+    print("reading", flush=True)
+    time.sleep(60)
+    return as_read(*a, **k)
+scan._as_read = slow
+sys.argv = ["curate"] + sys.argv[1:]
+from curate import cli
+cli.entry()
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_an_audit_stopped_while_reading_through_a_link_leaves_no_temporary_folder(tmp_path, signal_name):
+    """``audit --corpus $'caf\\xe9.jsonl'`` reads the file through a link in a temporary folder
+    (TMPDIR). Stopped by SIGTERM (a scheduler, ``kill``), an audit died at once, the folder and its
+    link left behind in /tmp (and so a copy without comment lines, which may be GBs): a
+    delegated command had no handler, only ``curate run`` did. Either signal is an interrupt:
+    the folder removed, ``curate: interrupted``, exit 130."""
+    import signal
+    import time
+
+    (tmp_path / "tmp").mkdir()
+    name = tmp_path / f"{LATIN1}.jsonl"
+    name.write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_READ, "audit", "--corpus", str(name), "--output", str(tmp_path / "a")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        assert proc.stdout.readline() == b"reading\n"
+        assert len(os.listdir(tmp_path / "tmp")) == 1  # the link's folder
+        proc.send_signal(getattr(signal, signal_name))
+        assert proc.wait(timeout=30) == 130, proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert os.listdir(tmp_path / "tmp") == [] and b"curate: interrupted" in proc.stderr.read()
