@@ -953,6 +953,8 @@ def main(argv=None) -> int:
         except ModuleNotFoundError:
             print(f"curate: {argv[0]} is not available in this version", file=sys.stderr)
             return 2
+        _signalled.clear()  # SIGTERM an interrupt too: an audit killed outright left its temporary folders
+        _catch_signals()
         return module.main(argv[1:])
 
     # Beam's optional GCP clients warn at import time; not useful to a local user.

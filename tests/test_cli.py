@@ -1167,6 +1167,36 @@ def test_another_hosts_temporary_file_is_removed_when_the_user_says_its_writer_i
     assert err.count("\n") == 2 and f"removed {out / 'stats' / names[0]}" in err and "live-node" in err, err
 
 
+def test_remove_tmp_of_a_host_removes_its_files_of_every_pid_namespace_never_this_hosts(tmp_path, pages, capsys):
+    """A temporary name holds its writer's host and pid namespace (``@HOST+NS``, every Linux
+    curate's): ``--remove-tmp-of old-node``, the host as the README says, removed none of
+    old-node's such files (only ``--remove-tmp-of old-node+4026531836`` did) and the warning
+    called ``old-node+4026531836`` a host. HOST names the host's files of every namespace; this
+    host's own name none (an audit of it runs here): another container's of this host's name
+    goes by its ``HOST+NS`` alone, as its warning says; a host typed as named (``nodé-1+NS``) too."""
+    import socket
+
+    from curate import output
+    from curate.audit import command
+
+    out = tmp_path / "audit"
+    (out / "stats").mkdir(parents=True)
+    me = output.host()
+    names = [".tmp-summary.json-7-0badf00d@old-node+4026531836", ".tmp-summary.json-8-0badf00d@old-node",
+             f".tmp-summary.json-9-0badf00d@{me}+4026539999", ".tmp-summary.json-6-0badf00d@nod%C3%A9-1+4026531836"]
+    for name in names:
+        (out / "stats" / name).write_text("{")
+    assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", "old-node",
+                         "--remove-tmp-of", socket.gethostname()]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == sorted(names[2:] + ["summary.json"]), err
+    assert f"--remove-tmp-of {me}+4026539999" in err and "host old-node+" not in err, err
+    assert "--remove-tmp-of nod%C3%A9-1 " in err, err  # another host: its name, every namespace of it
+    assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", f"{me}+4026539999",
+                         "--remove-tmp-of", "nodé-1+4026531836"]) == 0
+    assert sorted(p.name for p in (out / "stats").iterdir()) == ["summary.json"], capsys.readouterr().err
+
+
 def test_an_audit_tells_hosts_apart_whose_names_are_not_ascii(tmp_path, pages, capsys, monkeypatch):
     """A temporary file's host was its name with each character other than a letter, digit,
     ``.``, ``_`` or ``-`` made ``_``: hosts ``nodé-1`` and ``nodè-1`` (or ``node 1`` and

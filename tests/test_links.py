@@ -162,6 +162,48 @@ def test_an_audit_leaves_a_temporary_file_of_another_pid_namespace_on_its_host(t
     assert err.count("\n") == 1 and other in err and "left" in err, err
 
 
+def test_a_writer_without_proc_names_its_host_alone_and_an_audit_still_cleans_up(tmp_path, monkeypatch, capsys):
+    """Where /proc is not there or cannot be read (macOS, a sandbox), a temporary name holds the
+    host alone (``@HOST``), which ``tmp_writer`` reads back and the audit's clean-up takes for
+    this host's (a dead writer's removed, another host's and another namespace's left); another
+    process of this container names the same namespace (a pid judged where it names one)."""
+    import subprocess
+    import sys
+
+    from curate.audit import command
+
+    here = subprocess.run([sys.executable, "-c", "from curate import output; print(output.writer_place())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert here == output.writer_place()
+    stat = os.stat
+
+    def no_proc(error):
+        def stat_but_proc(path, *a, **k):
+            if str(path).startswith("/proc/"):
+                raise error(0, "as without /proc", path)
+            return stat(path, *a, **k)
+        return stat_but_proc
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for error in (FileNotFoundError, PermissionError):
+        monkeypatch.setattr(os, "stat", no_proc(error))
+        assert output.writer_place() == output.host()
+        mine = output.tmp_name("summary.json").replace(f"-{os.getpid()}-", f"-{dead.pid}-")
+        assert mine.endswith(f"@{output.host()}") and output.tmp_writer(mine, "summary.json") == (dead.pid, output.host())
+        folder = tmp_path / error.__name__ / "stats"
+        folder.mkdir(parents=True)
+        others = [f".tmp-summary.json-{dead.pid}-0badf00d@{here}", f".tmp-summary.json-{dead.pid}-0badf00d@other-node+4026531836"]
+        for name in [mine] + others:
+            (folder / name).write_text("{")
+        pages = tmp_path / "p.jsonl"
+        pages.write_text("".join(json.dumps({"text": f"{i} A page of plain words for the audit to count."}) + "\n" for i in range(3)))
+        assert command.main(["--corpus", str(pages), "--output", str(folder.parent)]) == 0
+        left = sorted(p.name for p in folder.iterdir())
+        assert left == sorted(others + ["summary.json"]) or (here == output.host() and left == [others[1], "summary.json"]), left
+        assert capsys.readouterr().err.count("\n") == 2 - (here == output.host()), left
+
+
 def test_a_name_drawn_twice_is_drawn_again_not_removed(tmp_path, monkeypatch):
     """A file (or folder) at the temporary name drawn is nobody's to remove: another name is drawn."""
     draws = iter(["taken", "taken", "free"])

@@ -270,3 +270,78 @@ def test_audit_corpus_reads_files_and_globs_whose_names_are_not_utf8(tmp_path, m
         assert got[0]["source"] == given.replace(LATIN1, "caf\\xe9"), got[0]["source"]
         assert got[0]["documents"] == got[1]["documents"] and got[0]["characters"] == got[1]["characters"], got
         assert got[0]["documents"]["total"] == (3, 2, 5)[n]
+
+
+def test_audit_corpus_says_a_damaged_file_whose_name_is_not_utf8_by_its_bytes(tmp_path, monkeypatch, capsys):
+    """A damaged file named in Latin-1 (``caf\\xe9.jsonl.gz`` cut short, ``caf\\xe9.parquet`` not
+    Parquet), now read through a link: its one line named it ``caf\\udce9``, Python's stand-in
+    for the byte, a name no shell reads; it is ``caf\\xe9`` as the summary's source writes it
+    (the same line as an ASCII name's otherwise)."""
+    import gzip
+
+    monkeypatch.chdir(tmp_path)
+    for name in (LATIN1, "cafe"):
+        (tmp_path / f"{name}.jsonl.gz").write_bytes(gzip.compress(f'{{"text": "{PAGE}"}}\n'.encode() * 50)[:40])
+        (tmp_path / f"{name}.parquet").write_bytes(b"PAR1 not a Parquet file")
+    for suffix in (".jsonl.gz", ".parquet"):
+        said = []
+        for name in (LATIN1, "cafe"):
+            assert audit("--corpus", name + suffix, "--output", "a") == 2
+            said.append(capsys.readouterr().err)
+        assert said[0] == said[1].replace("cafe", "caf\\xe9") and "cannot be read" in said[0], said
+
+
+def test_audit_corpus_reads_a_long_name_that_is_not_utf8(tmp_path, monkeypatch, capsys):
+    """A name of 200 Latin-1 bytes (``\\xe9`` each, 206 with ``.jsonl``: the file system takes it)
+    was read through a link named with each byte as U+FFFD, three bytes: 606, over the 255 a
+    name may have, a traceback (``OSError: [Errno 36] File name too long``). The link's name is
+    the name's end, its suffix, as long as a name may be. Ground truth: the file named in ASCII."""
+    monkeypatch.chdir(tmp_path)
+    long = os.fsdecode(b"\xe9" * 200 + b".jsonl")
+    for name in (long, "cafe.jsonl"):
+        (tmp_path / name).write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+        assert audit("--corpus", name, "--output", f"a{name == long}") == 0, capsys.readouterr().err
+    got = [json.loads((tmp_path / f"a{b}" / "stats" / "summary.json").read_bytes()) for b in (True, False)]
+    assert got[0]["documents"] == got[1]["documents"] and got[0]["documents"]["total"] == 3, got
+
+
+_SLOW_READ = """
+import sys, time
+from curate.audit import scan
+as_read = scan._as_read
+def slow(*a, **k):
+    print("reading", flush=True)
+    time.sleep(60)
+    return as_read(*a, **k)
+scan._as_read = slow
+sys.argv = ["curate"] + sys.argv[1:]
+from curate import cli
+cli.entry()
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_an_audit_stopped_while_reading_through_a_link_leaves_no_temporary_folder(tmp_path, signal_name):
+    """``audit --corpus $'caf\\xe9.jsonl'`` reads the file through a link in a temporary folder
+    (TMPDIR). Stopped by SIGTERM (a scheduler, ``kill``), an audit died at once, the folder and its
+    link left behind in /tmp (and so a copy without comment lines, which may be GBs): a
+    delegated command had no handler, only ``curate run`` did. Either signal is an interrupt:
+    the folder removed, ``curate: interrupted``, exit 130."""
+    import signal
+    import time
+
+    (tmp_path / "tmp").mkdir()
+    name = tmp_path / f"{LATIN1}.jsonl"
+    name.write_text("".join(json.dumps({"text": f"{i} {PAGE}"}) + "\n" for i in range(3)))
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_READ, "audit", "--corpus", str(name), "--output", str(tmp_path / "a")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        assert proc.stdout.readline() == b"reading\n"
+        assert len(os.listdir(tmp_path / "tmp")) == 1  # the link's folder
+        proc.send_signal(getattr(signal, signal_name))
+        assert proc.wait(timeout=30) == 130, proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert os.listdir(tmp_path / "tmp") == [] and b"curate: interrupted" in proc.stderr.read()

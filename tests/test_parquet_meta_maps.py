@@ -85,3 +85,16 @@ def test_a_struct_meta_with_a_field_name_twice_keeps_both_values(tmp_path):
     assert _metas(tmp_path, "s", col, meta_fields=("meta.lic_2",)) == {
         "s0": {"lic": "MIT", "lic_2": "GPL-3.0-only", "in": {"a": "x"}, "meta.lic_2": "GPL-3.0-only"},
         "s1": {"lic": None, "lic_2": "MIT", "in": {"a": "y", "a_2": "z"}, "meta.lic_2": "MIT"}}
+
+
+def test_a_struct_field_named_like_a_bytes_literal_given_twice_reads_back_as_text(tmp_path):
+    """A struct's field named ``b'x'`` (text, written ``\\b'x'``) given twice took its number
+    inside the quotes as a bytes key's does, ``\\b'x_2'``: the README's rule reads the text
+    ``b'x_2'`` back, not ``b'x'_2`` as a map's such key gives (the field name was numbered
+    before it was made the meta JSON's key). Ground truth: ast.literal_eval's rule, the map's keys."""
+    names = ["b'x'", "b'x'", 'b"\\xff"', 'b"\\xff"', "k", "k"]
+    col = pa.StructArray.from_arrays([pa.array([f"v{i}", "z"]) for i in range(len(names))], names=names)
+    as_map = pa.array([list(zip([n.encode() for n in names], [f"v{i}" for i in range(len(names))])), []],
+                      type=pa.map_(pa.binary(), pa.string()))
+    struct, mapped = _metas(tmp_path, "s", col)["s0"], _metas(tmp_path, "m", as_map)["m0"]
+    assert struct == mapped == {"\\b'x'": "v0", "\\b'x'_2": "v1", '\\b"\\xff"': "v2", '\\b"\\xff"_2': "v3", "k": "v4", "k_2": "v5"}, struct

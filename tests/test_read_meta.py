@@ -483,6 +483,29 @@ def test_a_meta_file_path_spelled_with_a_leading_slash_is_the_same_path(tmp_path
     assert sorted(pl.read_parquet(str(out / "text" / "*.parquet"))["path"]) == ["c.jsonl:src/a.py"] * 3
 
 
+def test_a_code_records_path_column_is_its_path_without_a_leading_slash_or_dot_slash(tmp_path, capsys):
+    """The path column (ledger, quarantine, ``audit --why``) of a code record whose ``path`` is
+    ``src/a.py`` and ``meta.file_path`` ``./src/a.py`` became ``c.jsonl:./src/a.py`` when the two
+    were made one file (the meta's spelling): ``curate audit --why src/a.py`` found it no more,
+    and a file's path column depended on which spelling the record held where. It is the path
+    without its leading ``/`` or ``./`` (as a leading ``/`` was taken off), however spelled, and
+    ``--why`` finds it by either spelling; ids are the dump's and offset's, unchanged."""
+    from curate.audit import command
+
+    rows = [{"id": "m", "path": "src/a.py", "meta": {"file_path": "./src/a.py"}},
+            {"id": "p", "path": "./src/b.py"}, {"id": "q", "path": "//src/c.py", "meta": {"file_path": "./src/c.py"}}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r | {"text": CODE.format(i)}) + "\n" for i, r in enumerate(rows)))
+    out, meta, _ = _run(tmp_path, [{"glob": str(tmp_path / "c.jsonl"), "domain": "code"}], "ingest")
+    text = pl.read_parquet(str(out / "text" / "*.parquet")).sort("source_id")
+    assert text["path"].to_list() == ["c.jsonl:src/a.py", "c.jsonl:src/b.py", "c.jsonl:src/c.py"], text["path"]
+    assert meta == {"m": {"file_path": "./src/a.py"}, "p": {"file_path": "./src/b.py"}, "q": {"file_path": "./src/c.py"}}, meta
+    capsys.readouterr()
+    for key, sid in [("src/a.py", "m"), ("./src/a.py", "m"), ("/src/b.py", "p"), ("src/c.py", "q")]:
+        assert command.main([str(out), "--why", key]) == 0, key
+        got = capsys.readouterr().out
+        assert got.count("\n") == 1 and text.filter(pl.col("source_id") == sid)["id"][0] in got, (key, got)
+
+
 def test_a_record_giving_its_text_field_twice_loses_no_text(tmp_path):
     """A JSON line with its text field twice (``{"text": "a", "text": "b"}``) kept the last
     value (``json.loads``) and lost the first text without a word. Such a record is quarantined,

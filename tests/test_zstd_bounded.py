@@ -587,3 +587,20 @@ def test_a_skippable_frame_that_says_more_bytes_than_the_file_has_is_a_truncated
         assert cli.main(["run", "--input", str(tmp_path / f"cut{i}.jsonl.zst"), "--domain", "web", "--output", str(out), "--stages", "ingest"]) == 0
         quarantine = pl.read_parquet(str(out / "quarantine" / "*.parquet"))
         assert quarantine["reason"].to_list() == ["truncated_record"], quarantine.to_dicts()  # what zstd -d says
+
+
+def test_the_up_front_look_at_a_long_first_line_reads_no_further_than_max_file_bytes(tmp_path, monkeypatch):
+    """The up-front look at a JSONL file (not_json_lines: old-Mac line ends, arrays) now reads
+    a first record longer than 1 MiB on to its end, however long: it opened the file with the
+    default limits, so the run's ``limits.max_file_bytes`` did not bound it (a one-line 2 GB
+    dump, or a bomb, read to 4 GiB before the run, which reads no further than the limit set).
+    It stops at the run's limit (the run then quarantines the file, file_too_large)."""
+    from curate.readers import common, jsonl
+
+    one = tmp_path / "one.jsonl"
+    one.write_bytes(b'{"text": "' + b"A long line of words. " * 150_000 + b'"}')  # 3.3 MB, no line end
+    reads = []  # each stream of the file opened (decompressed, capped): its bytes read at the end
+    init = common._Capped.__init__
+    monkeypatch.setattr(common._Capped, "__init__", lambda self, *a: (reads.append(self), init(self, *a))[1])
+    assert jsonl.not_json_lines(str(one), "one.jsonl", common.Limits(max_file_bytes=2 << 20)) is None
+    assert reads and max(r._n for r in reads) <= (2 << 20) + (1 << 16), [r._n for r in reads]  # a read's bytes more at most

@@ -104,26 +104,43 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
     if "://" in out:
         return
     folder, name = os.path.split(os.path.join(out, rel))
-    here = output.writer_place()
+    me, here = output.host(), output.writer_place()
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             writer = output.tmp_writer(entry.name, name)
             if writer is None or not entry.is_file(follow_symlinks=False):
                 continue
-            pid, host = writer
-            host = None if host == output.host() else host  # an older curate's @HOST: this host's, as before
-            if host not in (None, here) and host in gone:
+            pid, place = writer
+            if place in (None, me, here):  # an older curate's @HOST: this host's, as before
+                if not commit.alive(pid):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                continue
+            host, _, ns = place.rpartition("+") if "+" in place else (place, "", "")
+            # HOST: its every namespace's (no curate on it writes here), never this host's own name's
+            # (this audit runs on it: another container's of its name goes by its HOST+NS alone)
+            said = place if host == me else host
+            writer = f"a writer on host {host} ({f'pid namespace {ns}, ' if ns else ''}process {pid})"
+            if place in gone or (host != me and host in gone):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
-                print(one_line(f"curate audit: removed {entry.path}: a temporary file of a writer on host {host} "
-                               f"(process {pid}), gone (--remove-tmp-of)"), file=sys.stderr)
-            elif host not in (None, here):
-                print(one_line(f"curate audit: warning: {entry.path}: a temporary file of a writer on host {host} "
-                               f"(process {pid}), left: remove it once that writer is gone (give --remove-tmp-of "
-                               f"{shell.quote(host)} once no curate on {host} writes here)"), file=sys.stderr)
-            elif not commit.alive(pid):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+                print(one_line(f"curate audit: removed {entry.path}: a temporary file of {writer}, gone (--remove-tmp-of)"),
+                      file=sys.stderr)
+            else:
+                print(one_line(f"curate audit: warning: {entry.path}: a temporary file of {writer}, left: remove it once "
+                               f"that writer is gone (give --remove-tmp-of {shell.quote(said)} once no curate on "
+                               f"{'that pid namespace of ' * (said != host)}{host} writes here)"), file=sys.stderr)
+
+
+def _places(typed: str) -> set[str]:
+    """``--remove-tmp-of``'s word as a temporary name may hold it: as printed (percent-encoded),
+    or as the host is named (``nodé-1`` -> ``nod%C3%A9-1``), each with a pid namespace after a
+    ``+`` (``nodé-1+4026531836``) or none."""
+    out = {typed, output.quote_host(typed)}
+    host, plus, ns = typed.rpartition("+")
+    if plus and ns.isascii() and ns.isdigit():
+        out.add(f"{output.quote_host(host)}+{ns}")
+    return out
 
 
 def _instead(source: str, others: dict[str, str] | None = None) -> str:
@@ -435,7 +452,7 @@ def main(argv=None) -> int:
         others: dict[str, str] = {}
         corpus_out = None if ns.output or ns.dir else _instead(s["source"], others)
         try:
-            gone = tuple({h for g in ns.remove_tmp_of or [] for h in (g, output.quote_host(g))})
+            gone = tuple({h for g in ns.remove_tmp_of or [] for h in _places(g)})
             paths = _write_instead(s, corpus_out, gone) if corpus_out else write(s, ns.output or ns.dir, read if ns.dir else None, gone)
             if corpus_out not in (None, CORPUS_OUT):
                 held = others.get(CORPUS_OUT, "holds the audit of another output or corpus (or one being written)")

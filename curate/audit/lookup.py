@@ -32,8 +32,12 @@ def url_key(url: pl.Expr) -> pl.Expr:
 def _record_file(path: pl.Expr, key: str) -> pl.Expr:
     """Whether ``key`` is a code dump record's file, ``dump.jsonl:octo/app/src/main.py`` after a
     colon: the path's end, since the dump's name may hold colons (``2024-01-01T00:00.jsonl``)
-    and so may the repository's (``gitlab:octo/app``)."""
-    return path.str.ends_with(":" + key)
+    and so may the repository's (``gitlab:octo/app``); a leading ``/`` or ``./`` of ``key`` as
+    the path column leaves it out (``jsonl.file_part``)."""
+    from curate.readers.jsonl import file_part
+
+    hit = path.str.ends_with(":" + key)
+    return hit if file_part(key) in (key, "") else hit | path.str.ends_with(":" + file_part(key))
 
 
 def _input_file(df) -> pl.Expr | None:

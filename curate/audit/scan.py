@@ -181,7 +181,10 @@ def _readable(path: str, in_place: bool = False):
     not have a .read() method", a traceback)."""
     if "://" not in path and not _is_utf8(path):
         with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
-            local = os.path.join(tmp, os.fsencode(os.path.basename(path)).decode("utf-8", "replace"))  # its suffix kept
+            local = os.fsencode(os.path.basename(path)).decode("utf-8", "replace")  # its suffix kept
+            while len(local.encode("utf-8")) > 200:  # a byte is U+FFFD's three: 206 bytes of name made 606, over 255
+                local = local[len(local) // 4:]
+            local = os.path.join(tmp, local)
             os.symlink(os.path.abspath(path), local)
             with _as_read(local, path, in_place) as got:
                 yield got
@@ -415,7 +418,10 @@ def _no_room(path: str, why: str, e: OSError) -> ValueError:
 
 def _unreadable(path: str, e: Exception) -> ValueError:
     """Polars' message for a damaged file names no file (``parquet: File out of specification``).
-    A zstd frame over the decoder's window is not damaged: its line says how to recompress it."""
+    A zstd frame over the decoder's window is not damaged: its line says how to recompress it.
+    A name that is not UTF-8 (read through a link) with its bytes as ``\\xe9``, as the summary's
+    source (it was ``caf\\udce9``, Python's stand-in for the byte)."""
+    path = name_utf8(path)
     if getattr(e, "reason", "") == "zstd_window_too_large":
         return ValueError(unreadable(path, e))
     if isinstance(e, pl.exceptions.SchemaError):  # not damaged: polars finds no one type for a column

@@ -288,8 +288,8 @@ def not_json_lines(path: str, rel: str, limits: Limits | None = None) -> str | N
     a whole array followed by an object: that line alone is quarantined)."""
     from curate.readers.common import wide_encoding
 
-    try:
-        with open_bytes(path, Limits()) as f:
+    try:  # the run's limits: a first record read on to its end stops at its max_file_bytes, as the run does
+        with open_bytes(path, limits or Limits()) as f:
             head = f.read(4096)
             wide = wide_encoding(head)
             bare = None if wide else _utf16_without_bom(head)  # every line quarantined (a NUL byte beside each ASCII one)
@@ -535,17 +535,24 @@ def _names(shard: Shard, key: str, defaults):
 
 def _output_path(path: str, file_path: str, repo) -> bool:
     """Whether ``path`` is a curate output's path column for its meta's ``file_path`` (and
-    ``repo_name``): ``dump.jsonl:octo/app/src/main.py``, as ``record_to_doc`` writes it."""
+    ``repo_name``): ``dump.jsonl:octo/app/src/main.py``, as ``record_to_doc`` writes it (an
+    older curate's kept a leading ``./``, ``dump.jsonl:./src/a.py``)."""
     repo = f"{repo}/" if isinstance(repo, str) else ""
-    return path.endswith(f":{repo}{file_path.lstrip('/')}")
+    return path.endswith(f":{repo}{file_path.lstrip('/')}") or path.endswith(f":{repo}{file_part(file_path)}")
 
 
 _LEADING = re.compile(r"\A(?:\.?/)+")  # a path's leading "/", "./": no other file
 
 
+def file_part(path: str) -> str:
+    """A code file's path as the path column ends with it (``audit --why`` finds it so): without
+    its leading ``/`` and ``./`` (``./src/a.py``, ``//src/a.py`` -> ``src/a.py``)."""
+    return _LEADING.sub("", path, count=1)
+
+
 def _same_path(a: str, b: str) -> bool:
     """Whether two spellings of a file's path differ only by leading ``/`` or ``./``."""
-    return _LEADING.sub("", a, count=1) == _LEADING.sub("", b, count=1)
+    return file_part(a) == file_part(b)
 
 
 class _Pairs(list):
@@ -688,7 +695,8 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
                 meta["repo_name"] = repo
             # Shown in the path column (ledger, audit) after the dump's name, which with the
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
-            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{p.lstrip('/')}"
+            # (the path without a leading / or ./: it held a ./, and which of two such spellings a record gave where)
+            path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{file_part(p)}"
             if language is None:  # no language field: the file's name says it, as in a source tree
                 language = detect_language(p, without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
         if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script

@@ -118,9 +118,9 @@ def _py_scalar(value, kind):
         return None
     if pa.types.is_struct(kind):
         out: dict = {}
-        for i, f in enumerate(kind):
+        for i, f in enumerate(kind):  # numbered as the meta JSON's key (\b'x'_2), not as the name (\b'x_2')
             v = _py_scalar(value[i], f.type)
-            out[free_key(out, f.name, v)] = v
+            out[MetaKey(free_key(out, meta_key(f.name), v))] = v
         return out
     if pa.types.is_map(kind):
         out = {}
