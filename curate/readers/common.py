@@ -557,6 +557,12 @@ def _detect_legacy(data: bytes) -> str:
     # The head where one byte in 1024 is not ASCII: charset_normalizer reads a short text's
     # words better whole (Faroese, Aguaruna), and named a page by a mostly ASCII head (Russian
     # after 300 KiB of it as cp1252; a head of ASCII alone "ascii", every later letter lost).
+    # An ASCII head (a licence, a table of contents) is left out: charset_normalizer reads a few
+    # chunks spread over what it is given, and 20 KiB of ASCII before 4 KiB of Russian cp1251,
+    # Korean EUC-KR or Japanese EUC-JP had it answer cp1250 or Big5.
+    first = next(_high_runs(data), None)
+    if first is not None and first.start() > _ASCII_HEAD:
+        data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
     best = from_bytes(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10))).best()
     return best.encoding if best is not None else "latin_1"
@@ -590,6 +596,7 @@ def latin_charset(data: bytes) -> str | None:
 # is read on where the rest are.
 _ENOUGH_HIGH = 1024
 _AROUND = 16  # bytes kept either side of a run of high bytes: its word and its neighbours
+_ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer (_detect_legacy)
 
 
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
@@ -614,8 +621,19 @@ def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
         if have >= _ENOUGH_HIGH or end - start >= room:
             break
     if start >= 0:
-        parts.append(data[start:min(end, start + room)])
+        parts.append(data[start:_whole_runs(data, start, min(end, start + room))])
     return b"\n".join(parts)
+
+
+def _whole_runs(data: bytes, start: int, end: int) -> int:
+    """``end`` moved back to before the run of non-ASCII bytes it would cut or end on: the last
+    window stops where it is full, and a character cut there ("\\xba" alone of EUC-KR's two
+    bytes) failed the decoders of the right page (Korean after 1 MiB of ASCII read as latin_1)."""
+    if end >= len(data):
+        return len(data)
+    while end > start and data[end - 1] >= 0x80:
+        end -= 1
+    return end
 
 
 def _high_runs(data: bytes, steps: tuple = (1 << 16, 1 << 12)):
