@@ -243,3 +243,22 @@ def test_the_last_window_of_a_sample_never_cuts_a_character():
     head = line + "Plain ASCII lines of a table or a listing come next.\n" * 20200
     text, got = decode_text((head + line * 40).encode(enc))
     assert text == head + line * 40, got
+
+
+# Our own words with a number joined to a letter, as Czech, Slovak, Hungarian write them.
+JOINED = {"cs": " Naše 3členná rodina má auto se 4válcovým motorem.",
+          "sk": " Naša 3členná rodina má auto so 4valcovým motorom a 2ročného psa.",
+          "hu": " A 2ütemű motor és a 4ütemű motor különbsége."}
+
+
+@pytest.mark.parametrize("lang, enc", [("cs", "cp1250"), ("cs", "iso8859_2"), ("sk", "iso8859_2"), ("hu", "cp1250"), ("hu", "iso8859_2")])
+def test_a_letter_right_after_a_digit_keeps_a_central_european_page(lang, enc):
+    """Any letter right after a digit counted against every page but cp1252 (for Spanish "1º",
+    "2ª", which other pages read "1ş", "2Ş"), and one such in a paragraph ("3členná", "2ütemű")
+    left its own page short of reading as one language: Czech ISO-8859-2 read as cp1250 ("3členná"
+    "š" as "ą", "ť" as "»"), Hungarian as cp1252 ("ű" as "û"). Only the bytes cp1252 reads º, ª count so."""
+    from curate.readers.common import decode_text
+
+    text = SENTENCES[lang] + JOINED[lang]
+    got, enc_got = decode_text(text.encode(enc))
+    assert got == text, enc_got

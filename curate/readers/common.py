@@ -678,7 +678,8 @@ _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])"
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])")
-_AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\x80-\xff]")
+# cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
+_AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
 
@@ -688,7 +689,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
     ``_ALPHABETS`` or -1 where two tie) for the high bytes read in ``enc``:
     the score is the best alphabet's letters, less the other letters, less twice the bytes
     that read as no text (undefined, C1 controls, a symbol inside a word, an ordinal before a
-    letter, a letter after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
+    letter, a letter on cp1252's º/ª byte after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
     table = _page_table(enc)
     in_alphabet = [0] * len(_ALPHABETS)
     bad = total = 0
@@ -698,7 +699,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
             bad += n
         elif kind in ("lower", "upper"):
             bad += after_lower.get(b, 0) if kind == "upper" else 0
-            bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş" (French "1ère" is cp1252's)
+            bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş"
             for i in alphabets:
                 in_alphabet[i] += n
             total += n
