@@ -7,7 +7,9 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   letter, as the bytes are the same);
 * short: the same sentences cut to windows of 1 to 6 words holding a non-ASCII letter, right by
   how many non-ASCII letters the window has;
-* late: a sample after an ASCII head of 300 KiB (the detection read the head only);
+* late: a sample after an ASCII head of 300 KiB (the detection read the head only); late pages:
+  20 lines of Russian, Korean, Chinese, Japanese (charset_normalizer's pages) after 20 KiB, 300
+  KiB, and a title + 1 MiB of ASCII;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
   zip's legacy members, each decoding that differs between REF and here printed;
 * speed (``--mb``): decode_text MB/s on a file of MB whose legacy letters come after an ASCII head.
@@ -31,7 +33,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from curate.readers import common  # noqa: E402
-from test_legacy_encodings import ROMANIAN_CEDILLA, SENTENCES  # noqa: E402
+from test_legacy_encodings import CJK, ROMANIAN_CEDILLA, SENTENCES  # noqa: E402
 
 ENCODINGS = {
     "cs": ["cp1250", "iso8859_2"], "pl": ["cp1250", "iso8859_2"], "hu": ["cp1250", "iso8859_2"], "sk": ["cp1250", "iso8859_2"],
@@ -129,6 +131,24 @@ def late(mods: dict) -> None:
     print(f"late ({n}, after {len(head) // 1024} KiB of ASCII): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
 
 
+def late_pages(mods: dict) -> None:
+    line = b"Plain ASCII lines of a licence or a table of contents come first.\n"
+    right = dict.fromkeys(mods, 0)
+    n = 0
+    texts = [(CJK[k][0], e) for k in CJK for e in {"ko": ["euc_kr"], "zh": ["gbk", "gb2312"], "ja": ["euc_jp", "shift_jis"]}[k]]
+    for text, enc in texts + [(SENTENCES["ru"] + "\n", "cp1251"), (SENTENCES["ru"] + "\n", "koi8_r")]:
+        for head in (line * 300, line * 4700, text.encode(enc) + line * 16300):
+            n += 1
+            data = head + (text * 20).encode(enc)
+            for name, m in mods.items():
+                t, e = m.decode_text(data)
+                ok = t == data.decode(enc)
+                right[name] += ok
+                if not ok:
+                    print(f"  late page {enc} after {len(head) // 1024} KiB: {name} {e}")
+    print(f"late pages ({n}): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
 def _legacy_files():
     for p in sorted(CORPORA.rglob("*")):
         if not p.is_file() or p.suffix in (".zip", ".parquet", ".warc", ".zst") or p.name.endswith(".warc.gz"):
@@ -197,6 +217,7 @@ def main() -> None:
     mods = {a.ref: _ref_module(a.ref), "here": common}
     samples(mods)
     late(mods)
+    late_pages(mods)
     short(mods)
     if a.corpora:
         corpora(mods)

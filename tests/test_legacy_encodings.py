@@ -210,3 +210,55 @@ def test_legacy_letters_after_an_ascii_head_are_read_in_their_code_page():
     for lang, enc in (("pl", "cp1250"), ("lt", "cp1257"), ("ru", "cp1251")):
         text, got = decode_text((head + SENTENCES[lang] + "\n").encode(enc))
         assert text == head + SENTENCES[lang] + "\n", (lang, got)
+
+
+# Our own lines in scripts whose code pages charset_normalizer names (two bytes a character).
+CJK = {"ko": ("우리는 어제 시장에 가서 신선한 과일과 채소를 샀습니다. 저녁에는 가족과 함께 밥을 먹었습니다.\n", "euc_kr"),
+       "zh": ("我们昨天去市场买了新鲜的水果和蔬菜。晚上我们和家人一起吃饭。\n", "gbk"),
+       "ja": ("ロシアの天気は寒いです。私たちは昨日、市場で新しい果物を買いました。\n", "euc_jp")}
+
+
+@pytest.mark.parametrize("lang, enc", [("ko", "euc_kr"), ("zh", "gbk"), ("ja", "euc_jp"), ("ru", "cp1251"), ("ru", "koi8_r")])
+def test_text_after_an_ascii_head_is_read_in_its_code_page_by_charset_normalizer(lang, enc):
+    """charset_normalizer reads a few chunks spread over what it is given: 20 KiB of ASCII (a
+    licence, a table of contents) before 2-4 KiB of Russian cp1251 or KOI8-R, Korean EUC-KR,
+    Chinese GBK or Japanese EUC-JP had it answer cp1250, Big5 or EUC-JIS, every letter wrong.
+    The ASCII head is left out of what it reads."""
+    from curate.readers.common import decode_text
+
+    line = CJK[lang][0] if lang in CJK else SENTENCES[lang] + "\n"
+    head = "Plain ASCII lines of a licence or a table of contents come first.\n" * 300
+    text, got = decode_text((head + line * 20).encode(enc))
+    assert text == head + line * 20, got
+
+
+def test_the_last_window_of_a_sample_never_cuts_a_character():
+    """Where the first MiB holds few non-ASCII bytes, windows around the first 1,024 are read;
+    the last ended 16 bytes after its run, inside the next word: b"\\xba", half of an EUC-KR
+    letter, made charset_normalizer refuse EUC-KR, and Korean after a title and 1 MiB of ASCII
+    was read as latin_1 or cp874."""
+    from curate.readers.common import decode_text
+
+    line, enc = CJK["ko"]
+    head = line + "Plain ASCII lines of a table or a listing come next.\n" * 20200
+    text, got = decode_text((head + line * 40).encode(enc))
+    assert text == head + line * 40, got
+
+
+# Our own words with a number joined to a letter, as Czech, Slovak, Hungarian write them.
+JOINED = {"cs": " Naše 3členná rodina má auto se 4válcovým motorem.",
+          "sk": " Naša 3členná rodina má auto so 4valcovým motorom a 2ročného psa.",
+          "hu": " A 2ütemű motor és a 4ütemű motor különbsége."}
+
+
+@pytest.mark.parametrize("lang, enc", [("cs", "cp1250"), ("cs", "iso8859_2"), ("sk", "iso8859_2"), ("hu", "cp1250"), ("hu", "iso8859_2")])
+def test_a_letter_right_after_a_digit_keeps_a_central_european_page(lang, enc):
+    """Any letter right after a digit counted against every page but cp1252 (for Spanish "1º",
+    "2ª", which other pages read "1ş", "2Ş"), and one such in a paragraph ("3členná", "2ütemű")
+    left its own page short of reading as one language: Czech ISO-8859-2 read as cp1250 ("3členná"
+    "š" as "ą", "ť" as "»"), Hungarian as cp1252 ("ű" as "û"). Only the bytes cp1252 reads º, ª count so."""
+    from curate.readers.common import decode_text
+
+    text = SENTENCES[lang] + JOINED[lang]
+    got, enc_got = decode_text(text.encode(enc))
+    assert got == text, enc_got

@@ -558,6 +558,12 @@ def _detect_legacy(data: bytes) -> str:
     # The head where one byte in 1024 is not ASCII: charset_normalizer reads a short text's
     # words better whole (Faroese, Aguaruna), and named a page by a mostly ASCII head (Russian
     # after 300 KiB of it as cp1252; a head of ASCII alone "ascii", every later letter lost).
+    # An ASCII head (a licence, a table of contents) is left out: charset_normalizer reads a few
+    # chunks spread over what it is given, and 20 KiB of ASCII before 4 KiB of Russian cp1251,
+    # Korean EUC-KR or Japanese EUC-JP had it answer cp1250 or Big5.
+    first = next(_high_runs(data), None)
+    if first is not None and first.start() > _ASCII_HEAD:
+        data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
     best = from_bytes(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10))).best()
     return best.encoding if best is not None else "latin_1"
@@ -591,6 +597,7 @@ def latin_charset(data: bytes) -> str | None:
 # is read on where the rest are.
 _ENOUGH_HIGH = 1024
 _AROUND = 16  # bytes kept either side of a run of high bytes: its word and its neighbours
+_ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer (_detect_legacy)
 
 
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
@@ -615,8 +622,19 @@ def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
         if have >= _ENOUGH_HIGH or end - start >= room:
             break
     if start >= 0:
-        parts.append(data[start:min(end, start + room)])
+        parts.append(data[start:_whole_runs(data, start, min(end, start + room))])
     return b"\n".join(parts)
+
+
+def _whole_runs(data: bytes, start: int, end: int) -> int:
+    """``end`` moved back to before the run of non-ASCII bytes it would cut or end on: the last
+    window stops where it is full, and a character cut there ("\\xba" alone of EUC-KR's two
+    bytes) failed the decoders of the right page (Korean after 1 MiB of ASCII read as latin_1)."""
+    if end >= len(data):
+        return len(data)
+    while end > start and data[end - 1] >= 0x80:
+        end -= 1
+    return end
 
 
 def _high_runs(data: bytes, steps: tuple = (1 << 16, 1 << 12)):
@@ -661,7 +679,8 @@ _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])"
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])")
-_AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\x80-\xff]")
+# cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
+_AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
 
@@ -671,7 +690,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
     ``_ALPHABETS`` or -1 where two tie) for the high bytes read in ``enc``:
     the score is the best alphabet's letters, less the other letters, less twice the bytes
     that read as no text (undefined, C1 controls, a symbol inside a word, an ordinal before a
-    letter, a letter after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
+    letter, a letter on cp1252's º/ª byte after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
     table = _page_table(enc)
     in_alphabet = [0] * len(_ALPHABETS)
     bad = total = 0
@@ -681,7 +700,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
             bad += n
         elif kind in ("lower", "upper"):
             bad += after_lower.get(b, 0) if kind == "upper" else 0
-            bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş" (French "1ère" is cp1252's)
+            bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş"
             for i in alphabets:
                 in_alphabet[i] += n
             total += n
