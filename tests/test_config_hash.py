@@ -10,6 +10,8 @@ import time
 import pytest
 
 from curate import cli, config, demo
+from curate.readers import list_files
+from curate.stages.decontaminate import _absolute
 from pipelines.pipeline import config_hash
 from pipelines.tokenize import content_hash
 
@@ -287,6 +289,9 @@ INPUT_PAIRS = [
     ("link/../a/x.jsonl", "a/x.jsonl", False),  # link -> far/deep: far/a/x.jsonl, another file
     ("a/*.jsonl", "b/*.jsonl", False),
     ("*/", "*", False),  # folders only, or files and folders
+    ("*/.", "*", False),  # the same: a trailing /. is a trailing / (it was tidied to *, reading x.jsonl too)
+    ("*/.", "*/", True),
+    ("x.jsonl/.", "x.jsonl", False),  # a file's /. names nothing (ENOTDIR): it read x.jsonl once tidied
 ]
 
 
@@ -305,9 +310,30 @@ def test_inputs_spelt_two_ways_naming_the_same_files_hash_the_same(tmp_path, mon
     a, b = _inputs(one, "out"), _inputs(other, "out")
     assert (config_hash(a) == config_hash(b)) is same, (a.inputs, b.inputs)
     assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
+    for typed, cfg in ((one, a), (other, b)):  # the tidied glob reads what the typed one names (Python's glob, the kernel)
+        assert list_files(cfg.inputs[0]["glob"]) == list_files(typed), (typed, cfg.inputs[0]["glob"])
+        assert list_files(_absolute(typed)) == list_files(typed)  # an evaluation set's glob: tidied the same way
     written = json.loads(json.dumps(a.to_dict()))
     written["inputs"][0]["glob"] = one  # the manifest of a curate that kept the glob as given: read as tidied now
     assert (cli.config_changes(written, b.to_dict()) == []) is same
+
+
+def test_an_input_through_a_links_dotdot_reads_the_file_the_kernel_opens(tmp_path, monkeypatch):
+    """``--input link/../a/x.jsonl`` (link -> far/deep) is kept as written (tidy_glob), and the
+    kernel opens far/a/x.jsonl; but list_files gave each file's absolute path made by
+    os.path.abspath, which drops ``link/..`` as text: the run read ./a/x.jsonl, another file,
+    under the config of this one. The file read is the one ``open`` of the typed path opens."""
+    monkeypatch.chdir(tmp_path)
+    for d in ("a", "far/deep", "far/a"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "a" / "x.jsonl").write_text('{"text": "beside the link"}\n')
+    (tmp_path / "far" / "a" / "x.jsonl").write_text('{"text": "where the kernel goes"}\n')
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep")
+    kernel = open("link/../a/x.jsonl").read()
+    for typed in ("link/../a/x.jsonl", "link/../a/*.jsonl", "link/../a", "link/../a/", "link/../**/x.jsonl", "./link/../a"):
+        glob = _inputs(typed, "out").inputs[0]["glob"]
+        assert [(open(p).read(), rel) for p, rel in list_files(glob)] == [(kernel, "a/x.jsonl" if "**" in typed else "x.jsonl")], typed
+    assert list_files("a/../a/x.jsonl") == list_files("a/x.jsonl")  # no link: the path as before
 
 
 def test_a_named_file_edited_between_its_hash_and_the_stages_read_fails_the_run(tmp_path, monkeypatch, capsys):
