@@ -202,8 +202,10 @@ class Config:
     def changed_files(self) -> list[str]:
         """'OPTION: FILE' for each local file whose bytes the hash covers that changed since it
         was hashed (a run's stages read it after: the hash would not say what they read). Its
-        size, inode and times compared, none read again; a file hashed within its file system's
-        time tick (``commit.settled``), where an edit can leave them as they were, read again.
+        size, inode and times compared, not read again where they are the same; read again where
+        they differ (a file touched or copied anew with the same bytes is no change) and where it
+        was hashed within its file system's time tick (``commit.settled``), where an edit can
+        leave them as they were.
         A folder or glob listed again: a file added or gone changes what was read too. A bucket's
         files are not looked at again (their objects' times: not compared)."""
         from curate.commit import stat_key
@@ -215,8 +217,8 @@ class Config:
                and [f for f, _ in list_files(given)] != [f for f, _ in files]]
         for option, files in sorted(self._data_stats.items()):
             for path, key, sha, settled in files:
-                try:
-                    same = stat_key(os.stat(path)) == key and (settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha)
+                try:  # its stat differing, its bytes read again: touched (chmod, a copy of the same bytes) is no change
+                    same = stat_key(os.stat(path)) == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
                 except OSError:
                     same = False
                 if not same:

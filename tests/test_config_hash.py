@@ -386,6 +386,28 @@ def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, 
         _load(tmp_path, body.replace("titles.txt", "nope.txt"))
 
 
+def test_a_named_file_touched_with_its_bytes_unchanged_is_no_change(tmp_path):
+    """A word list touched, chmod-ed or written anew with the same bytes while the run read it
+    (a sync tool's copy, a cron job's download, `touch`): its stat differs, and the run failed,
+    a false alarm the user could not avoid. Its bytes are read again where the stat differs: the
+    same bytes go on; other bytes (here the same size, the mtime put back) still fail."""
+    words = tmp_path / "bad.txt"
+    words.write_bytes(b"darn\n")
+    old = time.time() - 60
+    os.utime(words, (old, old))  # settled: its stat alone would be compared
+    cfg = _load(tmp_path, f'[filter.badwords.lists]\nen = "{words}"\n')
+    os.utime(words)  # touch
+    words.chmod(0o600)
+    assert cfg.changed_files() == []
+    (tmp_path / "new.txt").write_bytes(b"darn\n")
+    os.replace(tmp_path / "new.txt", words)  # another inode, the same bytes
+    assert cfg.changed_files() == []
+    st = words.stat()
+    words.write_bytes(b"dang\n")
+    os.utime(words, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cfg.changed_files() == [f"filter.badwords.lists.en: {words}"]
+
+
 def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path):
     """The check a run makes before its commit (Config.changed_files) lists an eval set folder
     again: a file added after the hash would be read by the stage, not described by the hash."""
