@@ -408,6 +408,20 @@ def test_a_named_file_touched_with_its_bytes_unchanged_is_no_change(tmp_path):
     assert cfg.changed_files() == [f"filter.badwords.lists.en: {words}"]
 
 
+def test_an_eval_set_file_whose_name_is_not_utf8_is_hashed_and_said_as_bash_writes_it(tmp_path):
+    """An evaluation set folder holding caf\\xe9.jsonl (Latin-1: a legal name on Linux): its hash
+    died in pyarrow's open ('utf-8' codec can't encode '\\udce9': a traceback at the run's start);
+    edited mid-run, the one line names it as every other curate line does, $'...caf\\xe9.jsonl'."""
+    (tmp_path / "evals").mkdir()
+    name = tmp_path / "evals" / (os.fsdecode(b"caf\xe9") + ".jsonl")
+    name.write_text('{"text": "one two three"}\n')
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals"}"\n', "decontaminate")
+    sha = hashlib.sha256(b'{"text": "one two three"}\n').hexdigest()
+    assert cfg.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(f"{sha}  caf\\xe9.jsonl\n".encode()).hexdigest()}
+    name.write_text('{"text": "four five six"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: $'{tmp_path}/evals/caf\\xe9.jsonl'"]
+
+
 def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path):
     """The check a run makes before its commit (Config.changed_files) lists an eval set folder
     again: a file added after the hash would be read by the stage, not described by the hash."""
