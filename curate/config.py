@@ -202,10 +202,13 @@ class Config:
     def changed_files(self) -> list[str]:
         """'OPTION: FILE' for each local file whose bytes the hash covers that changed since it
         was hashed (a run's stages read it after: the hash would not say what they read). Its
-        size, inode and times compared, none read again; a file hashed within its file system's
-        time tick (``commit.settled``), where an edit can leave them as they were, read again.
+        size, inode and times compared, not read again where they are the same; read again where
+        they differ (a file touched or copied anew with the same bytes is no change) and where it
+        was hashed within its file system's time tick (``commit.settled``), where an edit can
+        leave them as they were.
         A folder or glob listed again: a file added or gone changes what was read too. A bucket's
         files are not looked at again (their objects' times: not compared)."""
+        from curate import shell
         from curate.commit import stat_key
         from curate.output import sha256_file
         from curate.readers import is_uri, list_files
@@ -215,12 +218,12 @@ class Config:
                and [f for f, _ in list_files(given)] != [f for f, _ in files]]
         for option, files in sorted(self._data_stats.items()):
             for path, key, sha, settled in files:
-                try:
-                    same = stat_key(os.stat(path)) == key and (settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha)
+                try:  # its stat differing, its bytes read again: touched (chmod, a copy of the same bytes) is no change
+                    same = stat_key(os.stat(path)) == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
                 except OSError:
                     same = False
-                if not same:
-                    out.append(f"{option}: {path}")
+                if not same:  # a name's byte that is not UTF-8 as bash writes it, $'caf\xe9', as curate's other lines do
+                    out.append(f"{option}: {shell.quote(path)}")
         return out
 
     @property
@@ -607,6 +610,7 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
     from curate.commit import stat_key, settled
     from curate.output import sha256_file
     from curate.readers import is_uri
+    from curate.readers.common import name_utf8
 
     out = {}
     for option, (given, files) in sorted(paths.items()):
@@ -624,7 +628,7 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
         if stats is not None:
             stats[option] = [(f, stat_key(st), sha, settled(st, now)) for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
         out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
-            "".join(f"{sha}  {rel}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()
+            "".join(f"{sha}  {name_utf8(rel)}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()  # caf\xe9: its byte as \xe9
     return out
 
 

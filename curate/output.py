@@ -157,7 +157,8 @@ def sha256_file(root: str, rel: str) -> str:
     its bytes, a .gz or .zst file's too (pyarrow would decompress it by its name)."""
     fs, base = _fs(root)
     h = hashlib.sha256()
-    with fs.open_input_stream(f"{base}/{rel}", compression=None) as f:
+    # a local file by open(): pyarrow takes only UTF-8 names (an evaluation set's caf\xe9.jsonl raised)
+    with open(os.path.join(root, rel), "rb") if "://" not in root else fs.open_input_stream(f"{base}/{rel}", compression=None) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

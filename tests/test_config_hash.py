@@ -10,6 +10,8 @@ import time
 import pytest
 
 from curate import cli, config, demo
+from curate.readers import list_files
+from curate.stages.decontaminate import _absolute
 from pipelines.pipeline import config_hash
 from pipelines.tokenize import content_hash
 
@@ -287,6 +289,9 @@ INPUT_PAIRS = [
     ("link/../a/x.jsonl", "a/x.jsonl", False),  # link -> far/deep: far/a/x.jsonl, another file
     ("a/*.jsonl", "b/*.jsonl", False),
     ("*/", "*", False),  # folders only, or files and folders
+    ("*/.", "*", False),  # the same: a trailing /. is a trailing / (it was tidied to *, reading x.jsonl too)
+    ("*/.", "*/", True),
+    ("x.jsonl/.", "x.jsonl", False),  # a file's /. names nothing (ENOTDIR): it read x.jsonl once tidied
 ]
 
 
@@ -305,9 +310,30 @@ def test_inputs_spelt_two_ways_naming_the_same_files_hash_the_same(tmp_path, mon
     a, b = _inputs(one, "out"), _inputs(other, "out")
     assert (config_hash(a) == config_hash(b)) is same, (a.inputs, b.inputs)
     assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
+    for typed, cfg in ((one, a), (other, b)):  # the tidied glob reads what the typed one names (Python's glob, the kernel)
+        assert list_files(cfg.inputs[0]["glob"]) == list_files(typed), (typed, cfg.inputs[0]["glob"])
+        assert list_files(_absolute(typed)) == list_files(typed)  # an evaluation set's glob: tidied the same way
     written = json.loads(json.dumps(a.to_dict()))
     written["inputs"][0]["glob"] = one  # the manifest of a curate that kept the glob as given: read as tidied now
     assert (cli.config_changes(written, b.to_dict()) == []) is same
+
+
+def test_an_input_through_a_links_dotdot_reads_the_file_the_kernel_opens(tmp_path, monkeypatch):
+    """``--input link/../a/x.jsonl`` (link -> far/deep) is kept as written (tidy_glob), and the
+    kernel opens far/a/x.jsonl; but list_files gave each file's absolute path made by
+    os.path.abspath, which drops ``link/..`` as text: the run read ./a/x.jsonl, another file,
+    under the config of this one. The file read is the one ``open`` of the typed path opens."""
+    monkeypatch.chdir(tmp_path)
+    for d in ("a", "far/deep", "far/a"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "a" / "x.jsonl").write_text('{"text": "beside the link"}\n')
+    (tmp_path / "far" / "a" / "x.jsonl").write_text('{"text": "where the kernel goes"}\n')
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep")
+    kernel = open("link/../a/x.jsonl").read()
+    for typed in ("link/../a/x.jsonl", "link/../a/*.jsonl", "link/../a", "link/../a/", "link/../**/x.jsonl", "./link/../a"):
+        glob = _inputs(typed, "out").inputs[0]["glob"]
+        assert [(open(p).read(), rel) for p, rel in list_files(glob)] == [(kernel, "a/x.jsonl" if "**" in typed else "x.jsonl")], typed
+    assert list_files("a/../a/x.jsonl") == list_files("a/x.jsonl")  # no link: the path as before
 
 
 def test_a_named_file_edited_between_its_hash_and_the_stages_read_fails_the_run(tmp_path, monkeypatch, capsys):
@@ -358,6 +384,42 @@ def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, 
         _load(tmp_path, body.replace('["titles.txt"]', '"titles.txt"'))
     with pytest.raises(config.ConfigError, match=r"filter\.custom\.listed\.files\[0\]: cannot read nope\.txt"):
         _load(tmp_path, body.replace("titles.txt", "nope.txt"))
+
+
+def test_a_named_file_touched_with_its_bytes_unchanged_is_no_change(tmp_path):
+    """A word list touched, chmod-ed or written anew with the same bytes while the run read it
+    (a sync tool's copy, a cron job's download, `touch`): its stat differs, and the run failed,
+    a false alarm the user could not avoid. Its bytes are read again where the stat differs: the
+    same bytes go on; other bytes (here the same size, the mtime put back) still fail."""
+    words = tmp_path / "bad.txt"
+    words.write_bytes(b"darn\n")
+    old = time.time() - 60
+    os.utime(words, (old, old))  # settled: its stat alone would be compared
+    cfg = _load(tmp_path, f'[filter.badwords.lists]\nen = "{words}"\n')
+    os.utime(words)  # touch
+    words.chmod(0o600)
+    assert cfg.changed_files() == []
+    (tmp_path / "new.txt").write_bytes(b"darn\n")
+    os.replace(tmp_path / "new.txt", words)  # another inode, the same bytes
+    assert cfg.changed_files() == []
+    st = words.stat()
+    words.write_bytes(b"dang\n")
+    os.utime(words, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cfg.changed_files() == [f"filter.badwords.lists.en: {words}"]
+
+
+def test_an_eval_set_file_whose_name_is_not_utf8_is_hashed_and_said_as_bash_writes_it(tmp_path):
+    """An evaluation set folder holding caf\\xe9.jsonl (Latin-1: a legal name on Linux): its hash
+    died in pyarrow's open ('utf-8' codec can't encode '\\udce9': a traceback at the run's start);
+    edited mid-run, the one line names it as every other curate line does, $'...caf\\xe9.jsonl'."""
+    (tmp_path / "evals").mkdir()
+    name = tmp_path / "evals" / (os.fsdecode(b"caf\xe9") + ".jsonl")
+    name.write_text('{"text": "one two three"}\n')
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path / "evals"}"\n', "decontaminate")
+    sha = hashlib.sha256(b'{"text": "one two three"}\n').hexdigest()
+    assert cfg.data_files == {"decontaminate.eval_sets[0]": hashlib.sha256(f"{sha}  caf\\xe9.jsonl\n".encode()).hexdigest()}
+    name.write_text('{"text": "four five six"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: $'{tmp_path}/evals/caf\\xe9.jsonl'"]
 
 
 def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path):

@@ -6,6 +6,7 @@ splittable ones into ranges, so one big file does not pin a worker for the whole
 """
 from __future__ import annotations
 
+import functools
 import glob as _glob
 import importlib
 import os
@@ -159,7 +160,7 @@ def tidy_glob(pattern: str) -> str:
     """One spelling of a local path or glob that names the same files (a config's hash: the same
     files, one config): ``.`` parts and doubled separators go (``./*.jsonl`` is ``*.jsonl``),
     a folder's trailing separator goes (``data/`` is ``data``; a glob's stays: ``*/`` matches
-    folders only), and ``name/..`` goes where ``name`` is a folder that is no link, before the
+    folders only, and so does ``*/.``, as ``*/``), and ``name/..`` goes where ``name`` is a folder that is no link, before the
     first wildcard: the kernel takes ``link/..`` to the link's target's parent, kept as written.
     Relative stays relative; a URI is as it is (only its bucket knows what it names)."""
     if is_uri(pattern) or not pattern:
@@ -179,7 +180,8 @@ def tidy_glob(pattern: str) -> str:
         else:
             out.append(part)
     tidy = os.sep.join(out) or (os.sep if out else ".")
-    if pattern.endswith(os.sep) and (magic or not os.path.isdir(tidy)) and not tidy.endswith(os.sep):
+    # a last part "." as a trailing separator: */. matches folders only (was *, files too), x.jsonl/. no file
+    if parts[-1] in ("", ".") and (magic or not os.path.isdir(tidy)) and not tidy.endswith(os.sep):
         tidy += os.sep  # */ matches folders only; x.jsonl/ names no file: kept as written
     return tidy
 
@@ -315,9 +317,29 @@ def list_files(
                 (out if tree else links).append(m)
     if unreadable is not None:
         unreadable += sorted((relpath(p, root), why) for p, why in bad)
+    absolute = os.path.abspath
+    if ".." in pattern.split(os.sep):  # link/../a: os.path.abspath's a/, not the file the kernel opens (the same spelling where they agree)
+        prefix = functools.lru_cache(None)(lambda pre: os.path.normpath(pre) if os.path.realpath(os.path.normpath(pre)) == os.path.realpath(pre)
+                                           else os.path.realpath(pre))
+        absolute = lambda p: kernel_path(p, prefix)  # noqa: E731
     if dangling is not None:
-        dangling += sorted({(os.path.abspath(p), relpath(p, root)) for p in links}, key=lambda x: x[1])
-    return sorted({(os.path.abspath(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
+        dangling += sorted({(absolute(p), relpath(p, root)) for p in links}, key=lambda x: x[1])
+    return sorted({(absolute(p), relpath(p, root)) for p in out}, key=lambda x: x[1])
+
+
+def kernel_path(path: str, resolve=os.path.realpath) -> str:
+    """``path`` made absolute, ``..`` resolved as the kernel does, after the links before it
+    (``link/../x`` is beside the link's target, not ./x): ``resolve`` (realpath) of the part up to
+    the last ``..``, the names after it kept; without ``..``, only ``.`` and doubled separators go.
+    A trailing ``/`` or ``/.`` after no folder stays ``/``: ``x.jsonl/`` names no file (ENOTDIR)."""
+    path = os.path.join(os.getcwd(), path)
+    parts = path.split(os.sep)
+    if ".." not in parts:
+        out = os.path.normpath(path)
+    else:
+        last = len(parts) - parts[::-1].index("..")
+        out = os.path.join(resolve(os.sep.join(parts[:last])), *[p for p in parts[last:] if p not in ("", ".")])
+    return out + os.sep if parts[-1] in ("", ".") and not out.endswith(os.sep) and not os.path.isdir(out) else out
 
 
 def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, reals: dict | None = None) -> dict[str, str]:

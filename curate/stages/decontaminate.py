@@ -411,18 +411,13 @@ def _absolute(glob: str) -> str:
     same files named from here or from /; a URI as it is. ``..`` is resolved as the kernel does,
     after the links before it (``link/../x`` is beside the link's target, not ./x), by realpath
     of the part up to the last ``..``; the names after it are kept (an item is named by its file)."""
-    from curate.readers import has_magic, is_uri, tidy_glob
+    from curate.readers import has_magic, is_uri, kernel_path, tidy_glob
 
     if is_uri(glob):
         return glob
-    path = os.path.join(os.getcwd(), glob)
     if has_magic(glob):
-        return tidy_glob(path)  # ./*.jsonl as *.jsonl: /work/./*.jsonl was another config
-    parts = path.split(os.sep)
-    if ".." not in parts:
-        return os.path.normpath(path)  # no "..": only "." and doubled separators go
-    last = len(parts) - parts[::-1].index("..")
-    return os.path.join(os.path.realpath(os.sep.join(parts[:last])), *[p for p in parts[last:] if p not in ("", ".")])
+        return tidy_glob(os.path.join(os.getcwd(), glob))  # ./*.jsonl as *.jsonl: /work/./*.jsonl was another config
+    return kernel_path(glob)
 
 
 def check_eval_sets(sets) -> list[dict]:
