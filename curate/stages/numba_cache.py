@@ -106,11 +106,16 @@ class _Kernel:
             if self.dispatcher is None:
                 import numba  # after use_a_writable_cache (the packages call it on import): numba reads NUMBA_CACHE_DIR now
 
-                self.dispatcher = numba.njit(**self.opts)(self.py_func)
                 names = self.py_func.__globals__
+                made = {}  # each kernel named here (and this one) -> its dispatcher
+                for k in [self] + [v for v in list(names.values()) if isinstance(v, _Kernel)]:
+                    if k not in made:  # another module's kernel: made (and published) by its own module
+                        made[k] = k.dispatcher or (numba.njit(**k.opts)(k.py_func) if k.py_func.__globals__ is names else k.compiled())
                 for name, value in list(names.items()):
                     if isinstance(value, _Kernel):
-                        names[name] = value.compiled()
+                        names[name] = made[value]
+                for k, dispatcher in made.items():  # published last: __call__ reads it without the lock, and
+                    k.dispatcher = dispatcher  # numba resolves the names a kernel calls when it compiles
         return self.dispatcher
 
     def __reduce__(self):  # by reference, as a function is
