@@ -221,3 +221,45 @@ def test_a_kernel_is_seen_made_only_once_every_kernel_it_calls_is(tmp_path, monk
     assert seen == [], f"dispatchers visible while a wrapper stood in the module: {seen}"
     assert len(calls) == 3  # one numba.njit a kernel, whichever thread came first
     assert not any(isinstance(v, numba_cache._Kernel) for v in vars(mod).values())
+
+
+@pytest.mark.parametrize("inside", ["link", "other-owner", "open-subfolder-of-a-0755-folder"])
+def test_a_cache_folder_of_ours_with_something_planted_inside_is_not_used(tmp_path, monkeypatch, inside):
+    """numba loads the pickled index files under the folder: the folder being ours and 0700 is not
+    enough when what is inside was not made by us: a link, a file another user owns (root, or a
+    folder traversable before: 0755 as made before 1d7612f, chmod'ed 0700 then unchecked), or, in
+    such a folder, a subfolder others may write in (a run with umask 0 made it 0777)."""
+    if inside == "other-owner" and os.geteuid() != 0:
+        pytest.skip("chown to another user needs root")
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    ours = tmp / f"curate-numba-{os.getuid()}"
+    sub = ours / "work_curate_stages"
+    sub.mkdir(parents=True)
+    os.chmod(ours, 0o700)
+    if inside == "link":
+        (tmp_path / "evil.nbi").write_bytes(b"")
+        (sub / "rules._scan_words-117.py311.nbi").symlink_to(tmp_path / "evil.nbi")
+    elif inside == "other-owner":
+        (sub / "rules._scan_words-117.py311.nbi").write_bytes(b"")
+        os.chown(sub / "rules._scan_words-117.py311.nbi", 4242, 4242)
+    else:
+        os.chmod(ours, 0o755)
+        os.chmod(sub, 0o777)
+    chosen = _chosen(tmp_path)
+    assert chosen and Path(chosen) != ours and Path(chosen).parent == tmp, chosen
+    st = os.lstat(chosen)
+    assert st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o700
+
+
+def test_a_cache_folder_of_ours_holding_our_own_kernels_is_still_used(tmp_path, monkeypatch):
+    """The check above passes our own files: 0700 folder, subfolders and files as numba makes
+    them (umask 002: group-writable under a folder no one else can enter)."""
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    ours = tmp / f"curate-numba-{os.getuid()}"
+    sub = ours / "work_curate_stages"
+    sub.mkdir(parents=True, mode=0o775)
+    os.chmod(sub, 0o775)
+    os.chmod(ours, 0o700)
+    (sub / "rules._scan_words-117.py311.nbi").write_bytes(b"")
+    os.chmod(sub / "rules._scan_words-117.py311.nbi", 0o664)
+    assert _chosen(tmp_path) == str(ours)
