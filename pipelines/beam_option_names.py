@@ -1,7 +1,8 @@
 """The option names of Beam 2.77.0's parser for the DirectRunner: ``curate run --bogus``
-is told without importing Beam (pipelines/options.py ``_unknown_without_beam``). Made by
-``python -c 'from pipelines.options import write_option_names; write_option_names()'``;
+is told without importing Beam (pipelines/options.py ``_unknown_without_beam``), when that Beam is the one
+installed. Made by ``python -c 'from pipelines.options import write_option_names; write_option_names()'``;
 tests/test_options_table.py checks it equals the installed Beam's parser."""
+BEAM_VERSION = '2.77.0'
 DIRECT_RUNNER = frozenset({
     '--allow_non_deterministic_key_coders',
     '--allow_unsafe_triggers',

@@ -46,9 +46,8 @@ def attach_values(args: list[str], ours: set[str]) -> list[str]:
     value when a bare word follows it; a misspelt one is then reported with its value."""
     if not any(_may_take(args, i, ours) for i in range(len(args))):  # no such option: Beam's flags not needed (~1 s import)
         return list(args)
-    from pipelines.beam_option_names import DIRECT_RUNNER
-
-    if any(a.split("=", 1)[0] in DIRECT_RUNNER for a in args):  # else no --runner, no Beam flag: Beam not needed
+    known = _direct_runner_names()
+    if not known or any(a.split("=", 1)[0] in known for a in args):  # else no --runner, no Beam flag: Beam not needed
         flags = _beam_flags(args)
     else:
         flags = set()
@@ -137,17 +136,29 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
     return out + other_runner_options(args)
 
 
+def _direct_runner_names() -> frozenset:
+    """pipelines/beam_option_names.py's table when it was made from the installed Beam, else
+    empty (another Beam may have other options: its parser is asked)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from pipelines.beam_option_names import BEAM_VERSION, DIRECT_RUNNER
+
+    try:
+        return DIRECT_RUNNER if version("apache-beam") == BEAM_VERSION else frozenset()
+    except PackageNotFoundError:
+        return frozenset()
+
+
 def _unknown_without_beam(args: list[str], extra_known=()) -> list[str] | None:
     """``unknown_options``' messages when no argument names a Beam option (``curate run --bogus``):
     then the runner is the DirectRunner, Beam's parser (allow_abbrev=False) leaves every argument
     over and has no value to refuse nor option given twice, so its option names, kept in
     pipelines/beam_option_names.py, say it without importing Beam (~1.5 CPU-s). None otherwise."""
-    from pipelines.beam_option_names import DIRECT_RUNNER
-
-    if not args or any(a.startswith("-") and (not a.startswith("--") or a == "--" or a.split("=", 1)[0] in DIRECT_RUNNER)
+    names = _direct_runner_names()
+    if not names or not args or any(a.startswith("-") and (not a.startswith("--") or a == "--" or a.split("=", 1)[0] in names)
                        for a in args):  # a single dash may be a short option or a negative number: Beam's parser says
         return None
-    known = sorted(DIRECT_RUNNER) + list(extra_known)
+    known = sorted(names) + list(extra_known)
     out = []
     for arg in args:
         if not arg.startswith("-"):
@@ -176,9 +187,10 @@ def write_option_names(path: str = "pipelines/beam_option_names.py") -> None:
     names = "".join(f"    {n!r},\n" for n in direct_runner_option_names())
     with open(path, "w") as f:
         f.write(f'''"""The option names of Beam {apache_beam.__version__}'s parser for the DirectRunner: ``curate run --bogus``
-is told without importing Beam (pipelines/options.py ``_unknown_without_beam``). Made by
-``python -c 'from pipelines.options import write_option_names; write_option_names()'``;
+is told without importing Beam (pipelines/options.py ``_unknown_without_beam``), when that Beam is the one
+installed. Made by ``python -c 'from pipelines.options import write_option_names; write_option_names()'``;
 tests/test_options_table.py checks it equals the installed Beam's parser."""
+BEAM_VERSION = {apache_beam.__version__!r}
 DIRECT_RUNNER = frozenset({{
 {names}}})
 ''')
