@@ -122,18 +122,7 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         return [bad_env]
     _, rest = parser.parse_known_args(args)
     known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)
-    out = []
-    for arg in rest:
-        if not arg.startswith("-"):
-            out.append(f"unexpected argument {arg!r}")
-            continue
-        name = arg.split("=", 1)[0]
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-        if lenient and not close:
-            continue
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
-    return out + other_runner_options(args)
+    return _left_over(rest, known, runner_name, lenient) + other_runner_options(args)
 
 
 def _direct_runner_names() -> frozenset:
@@ -158,16 +147,23 @@ def _unknown_without_beam(args: list[str], extra_known=()) -> list[str] | None:
     if not names or not args or any(a.startswith("-") and (not a.startswith("--") or a == "--" or a.split("=", 1)[0] in names)
                        for a in args):  # a single dash may be a short option or a negative number: Beam's parser says
         return None
-    known = sorted(names) + list(extra_known)
+    return _left_over(args, sorted(names) + list(extra_known), "DirectRunner", lenient=False)
+
+
+def _left_over(rest: list[str], known: list[str], runner_name: str, lenient: bool) -> list[str]:
+    """One message per argument Beam's parser left over; ``lenient`` (a job service's runner):
+    only misspellings of known options."""
     out = []
-    for arg in args:
+    for arg in rest:
         if not arg.startswith("-"):
             out.append(f"unexpected argument {arg!r}")
             continue
         name = arg.split("=", 1)[0]
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        if lenient and not close:
+            continue
         hint = f" (did you mean {close[0]}?)" if close else ""
-        out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for DirectRunner")
+        out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
     return out
 
 
