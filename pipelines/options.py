@@ -46,16 +46,11 @@ def attach_values(args: list[str], ours: set[str]) -> list[str]:
     value when a bare word follows it; a misspelt one is then reported with its value."""
     if not any(_may_take(args, i, ours) for i in range(len(args))):  # no such option: Beam's flags not needed (~1 s import)
         return list(args)
-    from apache_beam.runners.runner import create_runner
-
-    runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), None)
-    if runner is None and "--runner" in args[:-1]:
-        runner = args[args.index("--runner") + 1]
-    try:
-        create_runner(runner or "DirectRunner")  # registers the runner's options classes (flags among them)
-    except Exception:  # noqa: BLE001 - an unknown runner is reported by unknown_options
-        pass
-    flags = {o for a in _beam_parser([])._actions if a.nargs == 0 for o in a.option_strings}
+    known = _direct_runner_names()
+    if not known or any(a.split("=", 1)[0] in known for a in args):  # else no --runner, no Beam flag: Beam not needed
+        flags = _beam_flags(args)
+    else:
+        flags = set()
     out, i = [], 0
     while i < len(args):
         a = args[i]
@@ -66,6 +61,20 @@ def attach_values(args: list[str], ours: set[str]) -> list[str]:
             out.append(a)
             i += 1
     return out
+
+
+def _beam_flags(args: list[str]) -> set[str]:
+    """The options of the chosen runner's Beam parser that take no value."""
+    from apache_beam.runners.runner import create_runner
+
+    runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), None)
+    if runner is None and "--runner" in args[:-1]:
+        runner = args[args.index("--runner") + 1]
+    try:
+        create_runner(runner or "DirectRunner")  # registers the runner's options classes (flags among them)
+    except Exception:  # noqa: BLE001 - an unknown runner is reported by unknown_options
+        pass
+    return {o for a in _beam_parser([])._actions if a.nargs == 0 for o in a.option_strings}
 
 
 def _may_take(args: list[str], i: int, ours: set[str]) -> bool:
@@ -82,6 +91,9 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
     the job server's own options only when the job is submitted; for them only misspellings
     of known options are reported, the rest is left to the job service.
     """
+    quick = _unknown_without_beam(args, extra_known)
+    if quick is not None:
+        return quick
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
     from apache_beam.runners.runner import create_runner
 
@@ -110,6 +122,37 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
         return [bad_env]
     _, rest = parser.parse_known_args(args)
     known = [o for a in parser._actions for o in a.option_strings] + list(extra_known)
+    return _left_over(rest, known, runner_name, lenient) + other_runner_options(args)
+
+
+def _direct_runner_names() -> frozenset:
+    """pipelines/beam_option_names.py's table when it was made from the installed Beam, else
+    empty (another Beam may have other options: its parser is asked)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from pipelines.beam_option_names import BEAM_VERSION, DIRECT_RUNNER
+
+    try:
+        return DIRECT_RUNNER if version("apache-beam") == BEAM_VERSION else frozenset()
+    except PackageNotFoundError:
+        return frozenset()
+
+
+def _unknown_without_beam(args: list[str], extra_known=()) -> list[str] | None:
+    """``unknown_options``' messages when no argument names a Beam option (``curate run --bogus``):
+    then the runner is the DirectRunner, Beam's parser (allow_abbrev=False) leaves every argument
+    over and has no value to refuse nor option given twice, so its option names, kept in
+    pipelines/beam_option_names.py, say it without importing Beam (~1.5 CPU-s). None otherwise."""
+    names = _direct_runner_names()
+    if not names or not args or any(a.startswith("-") and (not a.startswith("--") or a == "--" or a.split("=", 1)[0] in names)
+                       for a in args):  # a single dash may be a short option or a negative number: Beam's parser says
+        return None
+    return _left_over(args, sorted(names) + list(extra_known), "DirectRunner", lenient=False)
+
+
+def _left_over(rest: list[str], known: list[str], runner_name: str, lenient: bool) -> list[str]:
+    """One message per argument Beam's parser left over; ``lenient`` (a job service's runner):
+    only misspellings of known options."""
     out = []
     for arg in rest:
         if not arg.startswith("-"):
@@ -121,7 +164,32 @@ def unknown_options(args: list[str], extra_known=()) -> list[str]:
             continue
         hint = f" (did you mean {close[0]}?)" if close else ""
         out.append(f"unknown option {name}{hint}: neither a curate option nor a Beam pipeline option for {runner_name}")
-    return out + other_runner_options(args)
+    return out
+
+
+def direct_runner_option_names() -> list[str]:
+    """The option names of Beam's parser for the DirectRunner, as unknown_options builds it
+    (imports Beam): what pipelines/beam_option_names.py holds (tests/test_options_table.py)."""
+    from apache_beam.runners.runner import create_runner
+
+    create_runner("DirectRunner")
+    return sorted({o for a in _beam_parser([])._actions for o in a.option_strings})
+
+
+def write_option_names(path: str = "pipelines/beam_option_names.py") -> None:
+    """Writes ``direct_runner_option_names`` as pipelines/beam_option_names.py (after a Beam upgrade)."""
+    import apache_beam
+
+    names = "".join(f"    {n!r},\n" for n in direct_runner_option_names())
+    with open(path, "w") as f:
+        f.write(f'''"""The option names of Beam {apache_beam.__version__}'s parser for the DirectRunner: ``curate run --bogus``
+is told without importing Beam (pipelines/options.py ``_unknown_without_beam``), when that Beam is the one
+installed. Made by ``python -c 'from pipelines.options import write_option_names; write_option_names()'``;
+tests/test_options_table.py checks it equals the installed Beam's parser."""
+BEAM_VERSION = {apache_beam.__version__!r}
+DIRECT_RUNNER = frozenset({{
+{names}}})
+''')
 
 
 def given_twice(args: list[str]) -> str | None:

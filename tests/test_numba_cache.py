@@ -157,3 +157,109 @@ def test_a_planted_cache_folder_leaves_one_private_folder_reused_by_every_run(tm
     st = os.lstat(first)
     assert st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o700
     assert len(list(tmp.iterdir())) == 4  # no folder made for the second run
+
+
+_TWO_KERNELS = '''
+from curate.stages.numba_cache import njit
+
+
+@njit
+def _inner(x):
+    return x + 1
+
+
+@njit(cache=False)
+def _outer(x):
+    return _inner(x) * 2
+
+
+@njit
+def _last(x):
+    return x - 1
+'''
+
+
+def test_a_kernel_is_seen_made_only_once_every_kernel_it_calls_is(tmp_path, monkeypatch):
+    """``__call__`` reads ``dispatcher`` without the lock (DirectRunner's threads call kernels at
+    once): a kernel's dispatcher was set before the module's other kernels replaced their lazy
+    wrappers in its globals, so another thread could compile it while the kernel it calls was
+    still a wrapper numba cannot type. Each time numba.njit is called (mid-replacement), no
+    dispatcher may be visible while a wrapper stands in the globals; threads all get one compile."""
+    import threading
+
+    import numba
+
+    from curate.stages import numba_cache
+
+    (tmp_path / "two_kernels_mod.py").write_text(_TWO_KERNELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import two_kernels_mod as mod
+
+    real, seen, calls = numba.njit, [], []
+
+    def watching(*args, **opts):
+        if args:  # numba's own use of it
+            return real(*args, **opts)
+        kernels = [v for v in vars(mod).values() if isinstance(v, numba_cache._Kernel)]
+        seen.extend(k.__name__ for k in (mod._inner, mod._outer, mod._last)
+                    if isinstance(k, numba_cache._Kernel) and k.dispatcher is not None and kernels)
+        calls.append(opts)
+        return real(**opts)
+
+    monkeypatch.setattr(numba, "njit", watching)
+    start = threading.Barrier(4)
+    results = []
+
+    def call():
+        start.wait()
+        results.append(mod._outer(3))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert results == [8] * 4
+    assert seen == [], f"dispatchers visible while a wrapper stood in the module: {seen}"
+    assert len(calls) == 3  # one numba.njit a kernel, whichever thread came first
+    assert not any(isinstance(v, numba_cache._Kernel) for v in vars(mod).values())
+
+
+@pytest.mark.parametrize("inside", ["link", "other-owner", "open-subfolder-of-a-0755-folder"])
+def test_a_cache_folder_of_ours_with_something_planted_inside_is_not_used(tmp_path, monkeypatch, inside):
+    """numba loads the pickled index files under the folder: the folder being ours and 0700 is not
+    enough when what is inside was not made by us: a link, a file another user owns (root, or a
+    folder traversable before: 0755 as made before 1d7612f, chmod'ed 0700 then unchecked), or, in
+    such a folder, a subfolder others may write in (a run with umask 0 made it 0777)."""
+    if inside == "other-owner" and os.geteuid() != 0:
+        pytest.skip("chown to another user needs root")
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    ours = tmp / f"curate-numba-{os.getuid()}"
+    sub = ours / "work_curate_stages"
+    sub.mkdir(parents=True)
+    os.chmod(ours, 0o700)
+    if inside == "link":
+        (tmp_path / "evil.nbi").write_bytes(b"")
+        (sub / "rules._scan_words-117.py311.nbi").symlink_to(tmp_path / "evil.nbi")
+    elif inside == "other-owner":
+        (sub / "rules._scan_words-117.py311.nbi").write_bytes(b"")
+        os.chown(sub / "rules._scan_words-117.py311.nbi", 4242, 4242)
+    else:
+        os.chmod(ours, 0o755)
+        os.chmod(sub, 0o777)
+    chosen = _chosen(tmp_path)
+    assert chosen and Path(chosen) != ours and Path(chosen).parent == tmp, chosen
+    st = os.lstat(chosen)
+    assert st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o700
+
+
+def test_a_cache_folder_of_ours_holding_our_own_kernels_is_still_used(tmp_path, monkeypatch):
+    """The check above passes our own files: 0700 folder, subfolders and files as numba makes
+    them (umask 002: group-writable under a folder no one else can enter)."""
+    tmp = _fallback_only(tmp_path, monkeypatch)
+    ours = tmp / f"curate-numba-{os.getuid()}"
+    sub = ours / "work_curate_stages"
+    sub.mkdir(parents=True, mode=0o775)
+    os.chmod(sub, 0o775)
+    os.chmod(ours, 0o700)
+    (sub / "rules._scan_words-117.py311.nbi").write_bytes(b"")
+    os.chmod(sub / "rules._scan_words-117.py311.nbi", 0o664)
+    assert _chosen(tmp_path) == str(ours)

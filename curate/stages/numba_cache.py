@@ -5,7 +5,7 @@ numba keeps them in the package's ``__pycache__``, else in ``$XDG_CACHE_HOME/num
 HOME is read-only or unset) it raises "cannot cache function ...: no locator available" when
 the module is imported. Then the kernels go to ``$TMPDIR/curate-numba-<uid>`` (kept between
 runs while TMPDIR lasts; made 0700, and used only while it is ours, not a link and written by
-no one else, else the private ``curate-numba-<uid>-*`` folder an earlier run made, else a fresh one).
+no one else, nor anything inside it, else the private ``curate-numba-<uid>-*`` folder an earlier run made, else a fresh one).
 NUMBA_CACHE_DIR, when set, is the user's choice and is left alone. Called by the packages whose
 modules compile kernels, before those modules are imported; it does not import numba: ``njit``
 below imports it at a kernel's first call (0.3 CPU-s that commands compiling nothing never pay)."""
@@ -45,9 +45,27 @@ def _private(path: str) -> bool:
         return False
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
         return False
+    if not _untouched(path, strict=bool(st.st_mode & 0o077)):
+        return False
     if st.st_mode & 0o077:  # ours and written by no one else: a folder made 0755 before
         os.chmod(path, 0o700)
     return _writable(path)
+
+
+def _untouched(path: str, strict: bool) -> bool:
+    """Everything under ``path`` is ours and no link (numba loads pickled code from there, so a
+    file root or anyone else put there would run); where others could enter ``path`` (``strict``:
+    a folder made 0755 before), also nothing others may write (a subfolder a run with umask 0 made)."""
+    uid, failed = os.getuid(), []
+    for top, dirs, files in os.walk(path, onerror=failed.append):  # links are not followed
+        for name in dirs + files:
+            try:
+                st = os.lstat(os.path.join(top, name))
+            except OSError:
+                return False
+            if stat.S_ISLNK(st.st_mode) or st.st_uid != uid or (strict and st.st_mode & 0o022):
+                return False
+    return not failed
 
 
 def _earlier(prefix: str) -> str | None:
@@ -106,11 +124,16 @@ class _Kernel:
             if self.dispatcher is None:
                 import numba  # after use_a_writable_cache (the packages call it on import): numba reads NUMBA_CACHE_DIR now
 
-                self.dispatcher = numba.njit(**self.opts)(self.py_func)
                 names = self.py_func.__globals__
+                made = {}  # each kernel named here (and this one) -> its dispatcher
+                for k in [self] + [v for v in list(names.values()) if isinstance(v, _Kernel)]:
+                    if k not in made:  # another module's kernel: made (and published) by its own module
+                        made[k] = k.dispatcher or (numba.njit(**k.opts)(k.py_func) if k.py_func.__globals__ is names else k.compiled())
                 for name, value in list(names.items()):
                     if isinstance(value, _Kernel):
-                        names[name] = value.compiled()
+                        names[name] = made[value]
+                for k, dispatcher in made.items():  # published last: __call__ reads it without the lock, and
+                    k.dispatcher = dispatcher  # numba resolves the names a kernel calls when it compiles
         return self.dispatcher
 
     def __reduce__(self):  # by reference, as a function is
