@@ -1137,3 +1137,30 @@ def test_a_forms_button_or_label_under_a_pass_name_is_no_secret(tmp_path):
           'smtp_pass = "letmein"\n' + PY_CODE)
     kept = _run(tmp_path, {"app/form.py": py}, ("filter.code.data_min_chars=0",))
     assert kept == {"form.py": py.replace("letmein", "<KEY>")}
+
+
+def test_a_type_name_or_a_settings_word_under_a_password_name_is_no_secret(tmp_path):
+    """Over-redaction once plain words were judged (secrets60): an API schema's type (`password: string`, Swagger's
+    example body `{"password": "string"}`, quoted on main too), a setting's word (`password: prompt`, `default`,
+    `keyring`, `show_password: always`), a UI action's label (`show_password: Mostrar`), the shell's OLDPWD and a test's `pass=passing` went to <KEY>. None is a
+    credential a login would take for one. A plain-word password beside them still goes."""
+    yml = ("components:\n  User:\n    username: string\n    password: string\n    admin: boolean\n"
+           "auth:\n  password: prompt\n  old_password: default\n  vault_password: keyring\n  show_password: always\n"
+           "db:\n  password: letmein\n")
+    # a UI action's label under its name (a locale file's `show_password: Mostrar`), Ansible's `update_password: on_create`
+    es = "es:\n  password: Contraseña\n  show_password: Mostrar\n  hide_password: Ocultar\n  reset_password: Restablecer\n"
+    play = "- user:\n    name: app\n    update_password: on_create\n    password: letmein\n"
+    sh = "#!/bin/sh\nOLDPWD=somedir\npass=passing\nfail=failing\nDB_PASSWORD=letmein\n"
+    ini = "[auth]\npassword = prompt\n[db]\npassword = letmein\n"
+    py = 'EXAMPLE = {"username": "string", "password": "string"}\nsmtp_pass = "letmein"\n' + PY_CODE
+    files = {"api/spec.yml": yml, "locale/es.yml": es, "play.yml": play, "run.sh": sh, "conf/app.ini": ini, "app/example.py": py}
+    kept = _run(tmp_path, files, ("filter.code.data_min_chars=0",))
+    assert kept == {p.rsplit("/", 1)[-1]: t.replace("letmein", "<KEY>") for p, t in files.items()}
+
+
+def test_an_ini_lines_semicolon_comment_does_not_hide_its_password(tmp_path):
+    """A leak: `password = letmein ; prod` in an INI file (";" starts its comments, "#" too) kept its value: only a
+    "#" comment was allowed after an unquoted value. PHP's parse_ini_file and git's config read `letmein` alone."""
+    ini = "[db]\nhost = db.internal\npassword = letmein ; prod\ntoken = Xk9mP2qLz7Wq ; rotated\n"
+    kept = _run(tmp_path, {"conf/db.ini": ini}, ("filter.code.data_min_chars=0",))
+    assert kept == {"db.ini": ini.replace("letmein", "<KEY>").replace("Xk9mP2qLz7Wq", "<KEY>")}

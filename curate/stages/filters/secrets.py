@@ -95,10 +95,11 @@ _NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
-# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles
+# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles;
+# ";" after a blank in INI files (`password = letmein ; prod`; elsewhere the value before it is one too)
 # shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
 _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*(?P<n>{_NAME})"
-                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
+                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))={_VALUE}(?=[ \t]|{_EOL})")
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
@@ -212,10 +213,16 @@ _LABEL = re.compile(r"(?i)passw|passord|\bpasse\b|kennwort|wachtwoord|wagwoord|c
                     r"|l[oö]senord|adgangskode|kodeord|lozinka|kata (?:sandi|laluan)|pasahitz|fjalekalim|cyfrinair"
                     r"|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
                     r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length"
-                    r"|passed|success|succeeded|failed|failure|skipped"
+                    r"|passed|passing|success|succeeded|failed|failing|failure|skipped"
                     # a login form's button or field text (`login_pass = "submit"`, `"Log in"`)
                     r"|submit|log ?in|log ?on|sign ?in|sign ?up|cancel|reset|remember|button|field)\b")
 _CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
+# a plain word that is a schema's type (an API spec's `password: string`, Swagger's example body `{"password": "string"}`)
+# or a setting's (`password: prompt`, `default`, `keyring`, `show_password: always`), whole, case and "_-" aside
+_SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolean|bool|object|array|list|dict|map|bytes|binary"
+                      r"|char|varchar|uuid|email|date|datetime|default|prompt|ask|inherit(?:ed)?|enabled?|disabled?|always|never"
+                      r"|auto(?:matic)?|manual|env(?:ironment)?|keyring|keychain|stdin|plain(?:text)?|encrypted|hashed|masked"
+                      r"|sensitive|secure|write_?only|read_?only|unknown|unused|ignored|description|format|todo|tbd|fixme)")
 
 
 def _password_ok(v: str) -> bool:
@@ -226,7 +233,8 @@ def _password_ok(v: str) -> bool:
         return False
     if " " not in v and _literal_ok(v):
         return True
-    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!")
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!"
+                or _SETTING.fullmatch(re.sub(r"[-_]", "", v)))
 
 
 def _named_value_ok(m: re.Match) -> bool:
@@ -236,9 +244,21 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if _PASSWORD_NAME.fullmatch(named.group("n")) or " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
+    if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")) or (
+            " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n"))):
         return _password_ok(v)
     return len(v) >= 6 and " " not in v and _literal_ok(v)
+
+
+# a UI action's or a setting's name (`show_password: Mostrar`, a locale's label; Ansible's `update_password: on_create`):
+# its plain word is no password (a random-looking one still is, as a key's)
+_ACTION = re.compile(r"(?i)(?<![^\W_])(?:show|hide|toggle|reveal|reset|change|forgot|forgotten|update|edit|remember|save"
+                     r"|require|ask|prompt|enable|disable|allow|use)[_.-]?\Z")
+
+
+def _action(text: str, start: int) -> bool:
+    """Does an action's word (``_ACTION``) end the name before the password's word at ``start``?"""
+    return _ACTION.search(text, max(0, start - 10), start) is not None
 
 
 # a secret key of words is a passphrase (Flask's `app.secret_key = "super secret key"`), judged as a password's
@@ -248,15 +268,17 @@ _SECRET_KEY_NAME = re.compile(r"(?i)secret_?key")
 def _unquoted_ok(m: re.Match) -> bool:
     """An unquoted value (``_UNQUOTED``, ``_ENV_MULTI``, ``_ENV_BLANK``, Tcl's ``set``): a password's as ``_password_ok``
     (`DB_PASSWORD=letmein`) but not a dotted reference (Go's `password := cfg.Password`, YAML's `settings.admin.old`),
-    a key's or token's as ``_literal_ok``; so is a name that is `pwd` whole (the shell's working directory, Go's `pwd := ...`)."""
+    a key's or token's as ``_literal_ok``; so is an action's (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v")
-    whole = m.start("n") == 0 or not (m.string[m.start("n") - 1].isalnum() or m.string[m.start("n") - 1] in "_.-")
-    if not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or whole and n.lower() == "pwd":
+    if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
+            or _action(m.string, m.start("n"))):
         return _value_ok(m)
     return _password_ok(v)
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+# the shell's working directories, PWD and OLDPWD, whole names (`DB_PWD` is a password's)
+_SHELL_PWD = re.compile(r"(?i)(?<![\w.-])(?:old)?pwd\Z")
 
 
 _ONE_ARGUMENT = re.compile(r"[ \t]*\)")
