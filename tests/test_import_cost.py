@@ -125,7 +125,7 @@ assert lazy.dispatcher is rules._count_flags and lazy.compiled() is rules._count
 flags, names = secrets.candidates("password = 12 and https://u:p@h")
 assert isinstance(secrets._at, CPUDispatcher)
 codes = secrets.code_points("password = 12 and https://u:p@h")
-want = numba.njit(secrets._candidates.py_func)(codes, secrets._PAIRS, secrets._WORDS)
+want = numba.njit(secrets._candidates.py_func)(codes, secrets._PAIRS, secrets._WORDS, secrets._UNAMES, secrets._USTARTS)
 assert (flags, list(names)) == (want[0], list(want[1])), (flags, names, want)
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
