@@ -95,10 +95,11 @@ _NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
-# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles
+# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles;
+# ";" after a blank in INI files (`password = letmein ; prod`; elsewhere the value before it is one too)
 # shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
 _UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*(?P<n>{_NAME})"
-                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+#[^\r\n]*)?[ \t]*{_EOL}")
+                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))={_VALUE}(?=[ \t]|{_EOL})")
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
@@ -212,10 +213,16 @@ _LABEL = re.compile(r"(?i)passw|passord|\bpasse\b|kennwort|wachtwoord|wagwoord|c
                     r"|l[oö]senord|adgangskode|kodeord|lozinka|kata (?:sandi|laluan)|pasahitz|fjalekalim|cyfrinair"
                     r"|\b(?:enter|your|must|invalid|incorrect|wrong|required|confirm|forgot|characters?"
                     r"|least|short|long|match|valid|please|new|old|current|again|digits?|letters?|length"
-                    r"|passed|success|succeeded|failed|failure|skipped"
+                    r"|passed|passing|success|succeeded|failed|failing|failure|skipped"
                     # a login form's button or field text (`login_pass = "submit"`, `"Log in"`)
                     r"|submit|log ?in|log ?on|sign ?in|sign ?up|cancel|reset|remember|button|field)\b")
 _CODE = re.compile(r"[A-Z0-9_.-]+")  # a constant's code in one case (E10421, PW_TOO_SHORT_1)
+# a plain word that is a schema's type (an API spec's `password: string`, Swagger's example body `{"password": "string"}`)
+# or a setting's (`password: prompt`, `default`, `keyring`, `show_password: always`), whole, case and "_-" aside
+_SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolean|bool|object|array|list|dict|map|bytes|binary"
+                      r"|char|varchar|uuid|email|date|datetime|default|prompt|ask|inherit(?:ed)?|enabled?|disabled?|always|never"
+                      r"|auto(?:matic)?|manual|env(?:ironment)?|keyring|keychain|stdin|plain(?:text)?|encrypted|hashed|masked"
+                      r"|sensitive|secure|write_?only|read_?only|unknown|unused|ignored|description|format|todo|tbd|fixme)")
 
 
 def _password_ok(v: str) -> bool:
@@ -226,7 +233,8 @@ def _password_ok(v: str) -> bool:
         return False
     if " " not in v and _literal_ok(v):
         return True
-    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!")
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!"
+                or _SETTING.fullmatch(re.sub(r"[-_]", "", v)))
 
 
 def _named_value_ok(m: re.Match) -> bool:
@@ -236,9 +244,21 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if _PASSWORD_NAME.fullmatch(named.group("n")) or " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
+    if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")) or (
+            " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n"))):
         return _password_ok(v)
     return len(v) >= 6 and " " not in v and _literal_ok(v)
+
+
+# a UI action's or a setting's name (`show_password: Mostrar`, a locale's label; Ansible's `update_password: on_create`):
+# its plain word is no password (a random-looking one still is, as a key's)
+_ACTION = re.compile(r"(?i)(?<![^\W_])(?:show|hide|toggle|reveal|reset|change|forgot|forgotten|update|edit|remember|save"
+                     r"|require|ask|prompt|enable|disable|allow|use)[_.-]?\Z")
+
+
+def _action(text: str, start: int) -> bool:
+    """Does an action's word (``_ACTION``) end the name before the password's word at ``start``?"""
+    return _ACTION.search(text, max(0, start - 10), start) is not None
 
 
 # a secret key of words is a passphrase (Flask's `app.secret_key = "super secret key"`), judged as a password's
@@ -248,15 +268,17 @@ _SECRET_KEY_NAME = re.compile(r"(?i)secret_?key")
 def _unquoted_ok(m: re.Match) -> bool:
     """An unquoted value (``_UNQUOTED``, ``_ENV_MULTI``, ``_ENV_BLANK``, Tcl's ``set``): a password's as ``_password_ok``
     (`DB_PASSWORD=letmein`) but not a dotted reference (Go's `password := cfg.Password`, YAML's `settings.admin.old`),
-    a key's or token's as ``_literal_ok``; so is a name that is `pwd` whole (the shell's working directory, Go's `pwd := ...`)."""
+    a key's or token's as ``_literal_ok``; so is an action's (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v")
-    whole = m.start("n") == 0 or not (m.string[m.start("n") - 1].isalnum() or m.string[m.start("n") - 1] in "_.-")
-    if not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or whole and n.lower() == "pwd":
+    if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
+            or _action(m.string, m.start("n"))):
         return _value_ok(m)
     return _password_ok(v)
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+# the shell's working directories, PWD and OLDPWD, whole names (`DB_PWD` is a password's)
+_SHELL_PWD = re.compile(r"(?i)(?<![\w.-])(?:old)?pwd\Z")
 
 
 _ONE_ARGUMENT = re.compile(r"[ \t]*\)")
@@ -475,7 +497,7 @@ def _user_info(codes, j):
     return False
 
 
-@njit
+@njit(inline="always")
 def _ufold(c):
     """``c`` in lower case for the non-ASCII names (``_UNAMES``): ASCII, Latin-1 (Ñ), Cyrillic (П), Ł and Ş; and as
     ``(?i)`` reads it: the long s is s (contraſeña), the dotted and dotless I are i (şİfre), the Kelvin sign k."""
@@ -488,25 +510,18 @@ def _ufold(c):
     return c
 
 
-@njit
-def _unicode_name(codes, j, unames, found):
-    """Does a non-ASCII name (``_UNAMES``: each with the offset of its first non-ASCII character, the one at ``j``)
-    stand around ``j``, followed by an operator (``_assigned``)?"""
-    c = _ufold(codes[j])
-    for k in range(len(unames)):
-        word = unames[k]
-        o = word[0]
-        s = j - o
-        if word[o + 1] != c or s < 0 or s + len(word) - 1 > len(codes):
-            continue
-        ok = True
-        for i in range(1, len(word)):
-            if _ufold(codes[s + i - 1]) != word[i]:
-                ok = False
-                break
-        if ok and _assigned(codes, s + len(word) - 1, found):
-            return True
-    return False
+@njit(inline="always")
+def _unicode_name(codes, j, unames, k, found):
+    """Does the non-ASCII name of ``_UNAMES``' row ``k`` (the one whose first non-ASCII character is at ``j``) stand
+    around ``j``, followed by an operator (``_assigned``)?"""
+    o, length = unames[k, 0], unames[k, 1]  # indexed in place: a row fetched as an array is reference-counted
+    s = j - o
+    if s < 0 or s + length > len(codes):
+        return False
+    for i in range(length):
+        if _ufold(codes[s + i]) != unames[k, 2 + i]:
+            return False
+    return _assigned(codes, s + length, found)
 
 
 @njit(cache=True, nogil=True)
@@ -525,7 +540,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     for j in range(n):
         c = codes[j]
         if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
-            if c < len(ustarts) and ustarts[c] and _unicode_name(codes, j, unames, found):
+            if c < len(ustarts) and ustarts[c] and _unicode_name(codes, j, unames, ustarts[c] - 1, found):
                 names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
@@ -625,12 +640,18 @@ _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_salt", "curl", "mysql", "USERPWD",
     "ort", "kennwort", "senha", "<master>"))
-# the non-ASCII names of ``_PW_WORDS`` (lower case), each led by the offset of its first non-ASCII character
-_UNAMES = tuple(np.array([next(i for i, ch in enumerate(w) if ord(ch) >= 128)] + [ord(ch) for ch in w], np.int64)
-                for w in ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호"))
-_USTARTS = np.zeros(0x10000, np.bool_)  # their first non-ASCII characters, either case: the others are looked up only
-for _w in _UNAMES:
-    _USTARTS[[_w[_w[0] + 1], ord(chr(_w[_w[0] + 1]).upper())]] = True
+# the non-ASCII names of ``_PW_WORDS`` (lower case), a row each: the offset of its first non-ASCII character, its
+# length, its characters (zero-padded): one array, not a tuple of them (a text dense with "п" or 密 ran the scan at
+# 23 MB/s, fetching each name's array at each; 1,060 on main)
+_UNAMES_LIST = ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호")
+_UNAMES = np.zeros((len(_UNAMES_LIST), 2 + max(map(len, _UNAMES_LIST))), np.int64)
+for _k, _w in enumerate(_UNAMES_LIST):
+    _UNAMES[_k, :2 + len(_w)] = [next(i for i, ch in enumerate(_w) if ord(ch) >= 128), len(_w)] + [ord(ch) for ch in _w]
+# their first non-ASCII characters, either case (each starts one name): its row + 1; the others are looked up only
+_USTARTS = np.zeros(0x10000, np.int8)
+for _k, _w in enumerate(_UNAMES):
+    _USTARTS[[_w[2 + _w[0]], ord(chr(_w[2 + _w[0]]).upper())]] = _k + 1
+assert np.count_nonzero(_USTARTS) == 2 * len(_UNAMES_LIST) - sum(chr(w[2 + w[0]]).upper() == chr(w[2 + w[0]]) for w in _UNAMES)
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
 _LAST_LINES = [(None, None)]  # (text, its _where), likewise
 
