@@ -1765,3 +1765,38 @@ def test_arabic_marks_and_cjk_brackets_after_an_item_as_latin_ones(tmp_path):
              # control: a bracket whose partner is not beside the cut stays
              "zh_partner_kept": (f"前「文{zh}」后", "前「文」后")}
     _assert_cuts(tmp_path, [ar, zh, ja], pages)
+
+
+def test_an_emptied_context_line_without_a_newline_at_the_files_end_goes_with_its_marker(tmp_path):
+    """A context line the cut empties stays as `` ``; but one followed by ``\\ No newline at end
+    of file`` (the item the file's last line, both sides) then claimed an empty last line with no
+    newline, which no file holds: ``git apply`` refused it (``patch does not apply``) against the
+    original with that line emptied, i.e. gone. It goes with its marker and the hunk is recounted
+    (its end is the file's, so no trailing context is right). Ground truth: ``diff -u`` and
+    ``git apply``; a context line with a newline (control) stays emptied."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("git") and shutil.which("diff")):
+        pytest.skip("git or diff not installed")
+    from curate.schema import make_id
+
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    cases = {"last": (["x", "b", a], ["x", "c", a], False), "indented": (["x", "b", "    " + a], ["x", "c", "    " + a], False),
+             "control": (["x", "b", a, "y"], ["x", "c", a, "y"], True)}
+    pages, files = {}, {}
+    for k, (old, new, eol) in cases.items():
+        (tmp_path / "old").write_text("\n".join(old) + "\n" * eol)
+        (tmp_path / "new").write_text("\n".join(new) + "\n" * eol)
+        pages[k] = subprocess.run(["diff", "-U1", "--label", "a/f", "--label", "b/f", "old", "new"], capture_output=True, text=True, cwd=tmp_path).stdout
+        assert (f"{a}\n\\ No newline" in pages[k]) != eol
+        emptied = [[x for x in side if a not in x] if not eol else [x if a not in x else "" for x in side] for side in (old, new)]
+        files[k] = emptied
+    ev = tmp_path / "eval.txt"
+    ev.write_text(a + "\n", encoding="utf-8")
+    run_web(tmp_path, "diffs", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())
+    for k, (old, new) in files.items():
+        rc, err, after = _apply(tmp_path / k, old, out[make_id("web", k)], False)
+        assert rc == 0 and after == "".join(f"{x}\n" for x in new), (k, out[make_id("web", k)], err)
+    assert "\n \n" in out[make_id("web", "control")] and "No newline" not in out[make_id("web", "last")]

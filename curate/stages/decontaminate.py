@@ -967,7 +967,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> tuple[str, int]:
     indented deeper, ``_goes_on``), goes with its break. In a unified diff an added or removed
     line left so goes, and the hunk's header is recounted (``_hunk_headers``); a context line
     stays, emptied (gone, a hunk's last context line left it no trailing context, which git
-    apply anchors at the file's end); a combined diff's (``@@@``) lines all stay, emptied."""
+    apply anchors at the file's end), but the file's last without a newline goes (there, its
+    end); a combined diff's (``@@@``) lines all stay, emptied."""
     starts = _line_starts(text)
     by_line: dict[int, list] = {}
     for s, e in spans:
@@ -1004,8 +1005,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> tuple[str, int]:
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
         emptied = not left.strip(" \t") or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip))
-        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " "):
+        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " " and st not in nonl):
             edits.append((lead, stop, ""))  # a context line, a combined hunk's: it stays, emptied
+            # (but the file's last, "\\ No newline" after it: an empty line with no newline is no line; it goes)
         elif emptied and text[lead:stop].strip():
             if hunk is not None:
                 less = gone.setdefault(hunk[0], [0, 0])
