@@ -1800,3 +1800,28 @@ def test_an_emptied_context_line_without_a_newline_at_the_files_end_goes_with_it
         rc, err, after = _apply(tmp_path / k, old, out[make_id("web", k)], False)
         assert rc == 0 and after == "".join(f"{x}\n" for x in new), (k, out[make_id("web", k)], err)
     assert "\n \n" in out[make_id("web", "control")] and "No newline" not in out[make_id("web", "last")]
+
+
+def test_nested_cjk_pairs_bidi_marks_and_urdu_and_hindi_stops_after_an_item_as_latin_ones(tmp_path):
+    """An emptied CJK pair went, but not the pair around it (``前「『ITEM』」後`` left ``前「」後``,
+    where a Latin ``("ITEM")`` goes whole); a bidi mark between the item and the sentence's comma
+    (``ITEM\\u200f،``, RTL text's, or ``ITEM\\u200e,``) or after it (``ITEM،\\u200f``) made the comma
+    the item's, cut with it (``x, y`` -> ``x y``); Urdu's full stop ``۔`` and Hindi's danda ``।``
+    went with the item where a Latin ``.`` stays. Expected texts by hand, each the Latin case's
+    (test_arabic_marks_and_cjk_brackets_after_an_item_as_latin_ones)."""
+    ar = "ألفا بيتا غاما دلتا إبسيلون زيتا إيتا ثيتا يوتا كابا لامدا مو نو كسي أوميكرون نهاية"
+    zh = "这是一个用于测试的评估条目内容包含足够多的汉字以便匹配窗口"
+    hi = "एक दो तीन चार पांच छह सात आठ नौ दस ग्यारह बारह तेरह चौदह"
+    en = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    pages = {"zh_nested": (f"前「『{zh}』」後", "前後"),
+             "zh_nested_three": (f"他说（「『{zh}』」）了。", "他说了。"),
+             "zh_nested_then_comma": (f"前「『{zh}』」，後", "前，後"),
+             "ar_rlm_around": (f"قال \u200f{ar}\u200f، ثم ذهب.", "قال، ثم ذهب."),
+             "ar_rlm_after_comma": (f"قال {ar}،\u200f ثم ذهب.", "قال،\u200f ثم ذهب."),
+             "en_lrm": (f"x \u200e{en}\u200e, y", "x, y"),
+             "ur_stop": (f"قال {ar}۔ پھر گیا۔", "قال۔ پھر گیا۔"),
+             "hi_danda": (f"उसने कहा {hi}। फिर गया।", "उसने कहा। फिर गया।"),
+             # controls: Latin, and a pair whose other half the page keeps
+             "en_nested": (f'He said ("{en}") and left.', "He said and left."),
+             "zh_outer_kept": (f"前「文『{zh}』」後", "前「文」後")}
+    _assert_cuts(tmp_path, [ar, zh, hi, en], pages)

@@ -785,7 +785,7 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
 
 
 # a sentence's marks: after an item (``"ITEM", he said``, ``He said ITEM.``) they are the sentence's, not the item's
-_SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u060c\u061b\u061f"  # and Arabic's ، ؛ ؟
+_SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u060c\u061b\u061f\u06d4\u0964\u0965"  # and Arabic's ، ؛ ؟, Urdu's ۔, Hindi's । ॥
 # CJK brackets: an item's Han or kana tokens hold neither (「ITEM」), so an emptied pair stayed (前『』後)
 _CJK_PAIRS = {"\u300c": "\u300d", "\u300e": "\u300f", "\uff08": "\uff09", "\u3010": "\u3011", "\u3008": "\u3009",
               "\u300a": "\u300b", "\u3014": "\u3015", "\uff3b": "\uff3d", "\uff5b": "\uff5d"}
@@ -794,16 +794,24 @@ _CJK_PAIRS = {"\u300c": "\u300d", "\u300e": "\u300f", "\uff08": "\uff09", "\u301
 def _emptied_pair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The cut ``spans`` with the CJK bracket pair right around them (``「ITEM」``, ``（ITEM）``), and
     the sentence's marks after it (``_sentence_mark`` then keeps or takes them, as after a Latin
-    ``(ITEM)``): the cut emptied the pair, which stayed."""
+    ``(ITEM)``): the cut emptied the pair, which stayed; and the pairs around it (``「『ITEM』」``)."""
     a, b = spans[0][0], spans[-1][1]
-    if not (a > 0 and b < len(text) and _CJK_PAIRS.get(text[a - 1]) == text[b]):
+    while a > 0 and b < len(text) and _CJK_PAIRS.get(text[a - 1]) == text[b]:
+        a, b = a - 1, b + 1
+    if a == spans[0][0]:
         return spans
-    b += 1
     while b < len(text) and text[b] in _SENTENCE:
         b += 1
     if len(spans) == 1:
-        return [(a - 1, b)]
-    return [(a - 1, spans[0][1])] + spans[1:-1] + [(spans[-1][0], b)]
+        return [(a, b)]
+    return [(a, spans[0][1])] + spans[1:-1] + [(spans[-1][0], b)]
+
+
+def _after_format(text: str, a: int, b: int) -> int:
+    """``b`` less the format characters (Cf: RTL text's bidi marks, U+200F) right before it, not before ``a``."""
+    while b > a and unicodedata.category(text[b - 1]) == "Cf":
+        b -= 1
+    return b
 
 
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
@@ -817,11 +825,13 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
     are the item's. ``pos``: where the text kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
     read once)."""
     a, b = spans[-1]
-    r = b
+    end = _after_format(text, a, b)  # a bidi mark after the marks (``ITEM،\u200f``) stays with them
+    r = end
     while r > a and text[r - 1] in _SENTENCE:
         r -= 1
-    if r in (a, b) or not (unicodedata.category(text[r - 1])[0] in "LNM" or unicodedata.category(text[r - 1]) in ("Pe", "Pf")
-                           or text[r - 1] in _STRAIGHT):
+    q = _after_format(text, a, r)  # one between the item and its marks (``ITEM\u200f،``) is the item's
+    if r in (a, end) or q == a or not (unicodedata.category(text[q - 1])[0] in "LNM" or unicodedata.category(text[q - 1]) in ("Pe", "Pf")
+                                       or text[q - 1] in _STRAIGHT):
         return spans, False
     k = spans[0][0]
     while k > 0 and text[k - 1] in _BLANK:
