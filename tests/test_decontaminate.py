@@ -1825,3 +1825,29 @@ def test_nested_cjk_pairs_bidi_marks_and_urdu_and_hindi_stops_after_an_item_as_l
              "en_nested": (f'He said ("{en}") and left.', "He said and left."),
              "zh_outer_kept": (f"前「文『{zh}』」後", "前「文」後")}
     _assert_cuts(tmp_path, [ar, zh, hi, en], pages)
+
+
+def test_a_cut_that_joins_an_items_words_around_it_cuts_again(tmp_path):
+    """A page holding an item split around another copy of it (``alpha .. zeta ITEM eta .. final``)
+    was cut once: the words either side of the cut then made the item again, kept verbatim in
+    the output (and a second cut changed it). The cut repeats until nothing matches: cut again,
+    its output is the same. Ground truth: the item's words (``re``'s ``[^\\W_]+``, lowercased) are
+    no run of the output's; a page with one copy (control) is cut once."""
+    from curate.schema import make_id
+
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    w = a.split()
+    pages = {"split": " ".join(w[:6]) + f" {a} " + " ".join(w[6:]) + " end.", "control": f"Before {a}, after."}
+    ev = tmp_path / "eval.txt"
+    ev.write_text(a + "\n", encoding="utf-8")
+    for domain in ("web", "code"):
+        run_web(tmp_path, domain, [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', domain)
+        out = dict(pl.read_parquet(tmp_path / domain / "text/*.parquet").select("id", "text").iter_rows())
+        for k in pages:
+            words = " ".join(re.findall(r"[^\W_]+", out[make_id("web", k)].lower()))
+            assert " ".join(w) not in words and "end" in words or k == "control", (domain, out[make_id("web", k)])
+        (tmp_path / f"{domain}2.jsonl").write_text("")
+        assert run_web(tmp_path, f"{domain}2", [{"id": k, "text": out[make_id("web", k)]} for k in pages], ev, 'mode = "cut"', domain)[1].height == 0
+        again = dict(pl.read_parquet(tmp_path / f"{domain}2" / "text/*.parquet").select("id", "text").iter_rows())
+        assert again == out, domain
+    assert out[make_id("web", "control")] == "Before , after."

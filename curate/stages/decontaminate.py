@@ -1300,6 +1300,17 @@ class DecontaminateStage:
         return self.cut_counted(text, prose)[0]
 
     def cut_counted(self, text: str, prose: bool = True) -> tuple[str, int]:
+        """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
+        make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
+        each pass shortens it (or is the last). The text, and the characters of ``text`` removed."""
+        removed = 0
+        while True:
+            new, n = self._cut_once(text, prose)
+            if new == text or len(new) >= len(text):
+                return new, removed + n
+            text, removed = new, removed + n
+
+    def _cut_once(self, text: str, prose: bool = True) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
