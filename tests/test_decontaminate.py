@@ -1851,3 +1851,17 @@ def test_a_cut_that_joins_an_items_words_around_it_cuts_again(tmp_path):
         again = dict(pl.read_parquet(tmp_path / f"{domain}2" / "text/*.parquet").select("id", "text").iter_rows())
         assert again == out, domain
     assert out[make_id("web", "control")] == "Before , after."
+
+
+def test_near_copy_unique_rows_is_numpys_unique_of_rows():
+    """``near_copy.unique_rows`` (a lexsort, for speed) returns what ``np.unique(a, axis=0)`` does:
+    the distinct rows in order, on random arrays with repeats, negatives, one row and none."""
+    import numpy as np
+
+    from curate.stages.near_copy import unique_rows
+
+    rng = np.random.default_rng(68)
+    for n, cols in ((0, 3), (1, 3), (2, 6), (500, 3), (2000, 6)):
+        a = rng.integers(-3, 4, (n, cols)).astype(np.int64)
+        got = unique_rows(a)
+        assert got.dtype == a.dtype and np.array_equal(got, np.unique(a, axis=0).reshape(-1, cols)), n
