@@ -1865,3 +1865,26 @@ def test_near_copy_unique_rows_is_numpys_unique_of_rows():
         a = rng.integers(-3, 4, (n, cols)).astype(np.int64)
         got = unique_rows(a)
         assert got.dtype == a.dtype and np.array_equal(got, np.unique(a, axis=0).reshape(-1, cols)), n
+
+
+def test_a_list_marker_left_on_a_diffs_last_line_without_a_newline_goes(tmp_path):
+    """In a diff a line left with only a list marker goes unless the next line is indented deeper
+    (the item's YAML mapping); a ``\\ No newline at end of file`` after it was read as that deeper
+    line (its blank after the marker column), so ``+- ITEM`` at a file's end kept ``+- ``: a null
+    item the file never had. The marker line goes with its ``\\`` line, the hunk recounted.
+    Ground truth: ``git apply`` of the cut diff and ``yaml.safe_load`` of the file it makes."""
+    import shutil
+
+    yaml = pytest.importorskip("yaml")
+    if not shutil.which("git"):
+        pytest.skip("git not installed")
+    from curate.schema import make_id
+
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
+    page = f"--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n items:\n-- other\n+- other2\n+- {a}\n\\ No newline at end of file\n"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(a + "\n", encoding="utf-8")
+    run_web(tmp_path, "diffs", [{"id": "p", "text": page}], ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())[make_id("web", "p")]
+    rc, err, after = _apply(tmp_path / "p", ["items:", "- other"], out, False)
+    assert rc == 0 and yaml.safe_load(after) == {"items": ["other2"]}, (out, err, after)

@@ -955,7 +955,7 @@ def _deeper_below(text: str, lead: int, b: int, skip: int) -> bool:
     """Whether the line after the one whose code starts at ``lead`` and ends at ``b`` is indented
     deeper (``_goes_on``; ``skip``: the diff markers before each line's code)."""
     brk = _BREAK.match(text, b)
-    if brk is None:
+    if brk is None or skip and text.startswith("\\", brk.end()):  # a diff's "\\ No newline": the file's end
         return False
     k = _LEADING.match(text, brk.end() + skip).end()
     return k < len(text) and not text[k].isspace() and k - brk.end() - skip > _LEADING.match(text, lead).end() - lead
