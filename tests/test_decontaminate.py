@@ -1832,7 +1832,8 @@ def test_a_cut_that_joins_an_items_words_around_it_cuts_again(tmp_path):
     was cut once: the words either side of the cut then made the item again, kept verbatim in
     the output (and a second cut changed it). The cut repeats until nothing matches: cut again,
     its output is the same. Ground truth: the item's words (``re``'s ``[^\\W_]+``, lowercased) are
-    no run of the output's; a page with one copy (control) is cut once."""
+    no run of the output's; a page with one copy (control) is cut once. Through the CLI for a
+    web page, the stage's ``cut_text`` for code and for the second cut."""
     from curate.schema import make_id
 
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
@@ -1840,17 +1841,17 @@ def test_a_cut_that_joins_an_items_words_around_it_cuts_again(tmp_path):
     pages = {"split": " ".join(w[:6]) + f" {a} " + " ".join(w[6:]) + " end.", "control": f"Before {a}, after."}
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
-    for domain in ("web", "code"):
-        run_web(tmp_path, domain, [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', domain)
-        out = dict(pl.read_parquet(tmp_path / domain / "text/*.parquet").select("id", "text").iter_rows())
-        for k in pages:
-            words = " ".join(re.findall(r"[^\W_]+", out[make_id("web", k)].lower()))
-            assert " ".join(w) not in words and "end" in words or k == "control", (domain, out[make_id("web", k)])
-        (tmp_path / f"{domain}2.jsonl").write_text("")
-        assert run_web(tmp_path, f"{domain}2", [{"id": k, "text": out[make_id("web", k)]} for k in pages], ev, 'mode = "cut"', domain)[1].height == 0
-        again = dict(pl.read_parquet(tmp_path / f"{domain}2" / "text/*.parquet").select("id", "text").iter_rows())
-        assert again == out, domain
-    assert out[make_id("web", "control")] == "Before , after."
+    run_web(tmp_path, "web", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"')
+    web = {k: t for k, t in pl.read_parquet(tmp_path / "web" / "text/*.parquet").select("id", "text").iter_rows()}
+    stage = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "mode": "cut"}).setup()
+    for prose in (True, False):
+        out = {k: web[make_id("web", k)] if prose else stage.cut_text(t, prose=False) for k, t in pages.items()}
+        for k, text in out.items():
+            words = " ".join(re.findall(r"[^\W_]+", text.lower()))
+            assert " ".join(w) not in words and "end" in words or k == "control", (prose, text)
+            assert stage.cut_text(text, prose) == text, (prose, text)
+        assert out["control"] == ("Before, after." if prose else "Before , after.")
+
 
 
 def test_near_copy_unique_rows_is_numpys_unique_of_rows():
