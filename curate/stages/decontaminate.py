@@ -1334,6 +1334,8 @@ class DecontaminateStage:
             covered[owner[a] : owner[b - 1] + 1] = True
             linked[owner[a] + 1 : owner[b - 1] + 1] = True
             words[a:b] = True
+        if not covered.any():  # nothing matched (cut_counted's last pass): a diff's hunks are not read
+            return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if not prose:
             return _code_cut(text, cut)
