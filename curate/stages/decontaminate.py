@@ -780,7 +780,7 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
 
 
 # a sentence's marks: after an item (``"ITEM", he said``, ``He said ITEM.``) they are the sentence's, not the item's
-_SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u060c\u061b\u061f"  # and Arabic's ، ؛ ؟
+_SENTENCE = ",.;:!?\u2026\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u060c\u061b\u061f\u06d4\u0964\u0965"  # and Arabic's ، ؛ ؟, Urdu's ۔, Hindi's । ॥
 # CJK brackets: an item's Han or kana tokens hold neither (「ITEM」), so an emptied pair stayed (前『』後)
 _CJK_PAIRS = {"\u300c": "\u300d", "\u300e": "\u300f", "\uff08": "\uff09", "\u3010": "\u3011", "\u3008": "\u3009",
               "\u300a": "\u300b", "\u3014": "\u3015", "\uff3b": "\uff3d", "\uff5b": "\uff5d"}
@@ -789,16 +789,24 @@ _CJK_PAIRS = {"\u300c": "\u300d", "\u300e": "\u300f", "\uff08": "\uff09", "\u301
 def _emptied_pair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The cut ``spans`` with the CJK bracket pair right around them (``「ITEM」``, ``（ITEM）``), and
     the sentence's marks after it (``_sentence_mark`` then keeps or takes them, as after a Latin
-    ``(ITEM)``): the cut emptied the pair, which stayed."""
+    ``(ITEM)``): the cut emptied the pair, which stayed; and the pairs around it (``「『ITEM』」``)."""
     a, b = spans[0][0], spans[-1][1]
-    if not (a > 0 and b < len(text) and _CJK_PAIRS.get(text[a - 1]) == text[b]):
+    while a > 0 and b < len(text) and _CJK_PAIRS.get(text[a - 1]) == text[b]:
+        a, b = a - 1, b + 1
+    if a == spans[0][0]:
         return spans
-    b += 1
     while b < len(text) and text[b] in _SENTENCE:
         b += 1
     if len(spans) == 1:
-        return [(a - 1, b)]
-    return [(a - 1, spans[0][1])] + spans[1:-1] + [(spans[-1][0], b)]
+        return [(a, b)]
+    return [(a, spans[0][1])] + spans[1:-1] + [(spans[-1][0], b)]
+
+
+def _after_format(text: str, a: int, b: int) -> int:
+    """``b`` less the format characters (Cf: RTL text's bidi marks, U+200F) right before it, not before ``a``."""
+    while b > a and unicodedata.category(text[b - 1]) == "Cf":
+        b -= 1
+    return b
 
 
 def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
@@ -812,11 +820,13 @@ def _sentence_mark(text: str, pos: int, spans: list[tuple[int, int]]) -> tuple[l
     are the item's. ``pos``: where the text kept before the cut starts (the line's start is looked for after it: a page of 4,000 cuts is
     read once)."""
     a, b = spans[-1]
-    r = b
+    end = _after_format(text, a, b)  # a bidi mark after the marks (``ITEM،\u200f``) stays with them
+    r = end
     while r > a and text[r - 1] in _SENTENCE:
         r -= 1
-    if r in (a, b) or not (unicodedata.category(text[r - 1])[0] in "LNM" or unicodedata.category(text[r - 1]) in ("Pe", "Pf")
-                           or text[r - 1] in _STRAIGHT):
+    q = _after_format(text, a, r)  # one between the item and its marks (``ITEM\u200f،``) is the item's
+    if r in (a, end) or q == a or not (unicodedata.category(text[q - 1])[0] in "LNM" or unicodedata.category(text[q - 1]) in ("Pe", "Pf")
+                                       or text[q - 1] in _STRAIGHT):
         return spans, False
     k = spans[0][0]
     while k > 0 and text[k - 1] in _BLANK:
@@ -940,7 +950,7 @@ def _deeper_below(text: str, lead: int, b: int, skip: int) -> bool:
     """Whether the line after the one whose code starts at ``lead`` and ends at ``b`` is indented
     deeper (``_goes_on``; ``skip``: the diff markers before each line's code)."""
     brk = _BREAK.match(text, b)
-    if brk is None:
+    if brk is None or skip and text.startswith("\\", brk.end()):  # a diff's "\\ No newline": the file's end
         return False
     k = _LEADING.match(text, brk.end() + skip).end()
     return k < len(text) and not text[k].isspace() and k - brk.end() - skip > _LEADING.match(text, lead).end() - lead
@@ -962,7 +972,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> tuple[str, int]:
     indented deeper, ``_goes_on``), goes with its break. In a unified diff an added or removed
     line left so goes, and the hunk's header is recounted (``_hunk_headers``); a context line
     stays, emptied (gone, a hunk's last context line left it no trailing context, which git
-    apply anchors at the file's end); a combined diff's (``@@@``) lines all stay, emptied."""
+    apply anchors at the file's end), but the file's last without a newline goes (there, its
+    end); a combined diff's (``@@@``) lines all stay, emptied."""
     starts = _line_starts(text)
     by_line: dict[int, list] = {}
     for s, e in spans:
@@ -999,8 +1010,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]]) -> tuple[str, int]:
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
         emptied = not left.strip(" \t") or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip))
-        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " "):
+        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " " and st not in nonl):
             edits.append((lead, stop, ""))  # a context line, a combined hunk's: it stays, emptied
+            # (but the file's last, "\\ No newline" after it: an empty line with no newline is no line; it goes)
         elif emptied and text[lead:stop].strip():
             if hunk is not None:
                 less = gone.setdefault(hunk[0], [0, 0])
@@ -1283,6 +1295,17 @@ class DecontaminateStage:
         return self.cut_counted(text, prose)[0]
 
     def cut_counted(self, text: str, prose: bool = True) -> tuple[str, int]:
+        """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
+        make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
+        each pass shortens it (or is the last). The text, and the characters of ``text`` removed."""
+        removed = 0
+        while True:
+            new, n = self._cut_once(text, prose)
+            if new == text or len(new) >= len(text):
+                return new, removed + n
+            text, removed = new, removed + n
+
+    def _cut_once(self, text: str, prose: bool = True) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
@@ -1306,6 +1329,8 @@ class DecontaminateStage:
             covered[owner[a] : owner[b - 1] + 1] = True
             linked[owner[a] + 1 : owner[b - 1] + 1] = True
             words[a:b] = True
+        if not covered.any():  # nothing matched (cut_counted's last pass): a diff's hunks are not read
+            return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if not prose:
             return _code_cut(text, cut)

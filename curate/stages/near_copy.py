@@ -108,6 +108,16 @@ def align(items: np.ndarray, lengths: np.ndarray, x: np.ndarray):
     return best // B, W - best % B, end
 
 
+def unique_rows(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a, axis=0)`` of a 2-D integer array, by a lexsort of its columns: unique sorts
+    the rows as a structured view, which grew super-linearly (a 16,000-hunk diff's candidates:
+    0.04 s at 4,000 hunks, 0.45 s at 16,000; this 3-8x faster)."""
+    if len(a) < 2:
+        return a
+    a = a[np.lexsort(a.T[::-1])]
+    return a[np.concatenate([[True], (a[1:] != a[:-1]).any(axis=1)])]
+
+
 def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     """Near copies in the texts whose word hashes are ``w`` (text d: ``w[offs[d]:offs[d+1]]``):
     (text, first word, end word, item name index, edits, edits allowed), sorted, one row per
@@ -128,11 +138,11 @@ def find(ix: NearCopyIndex, w: np.ndarray, offs: np.ndarray):
     p = np.repeat(p, cnt)
     item, s = ix.item[row].astype(np.int64), p - ix.offset[row]
     doc = np.searchsorted(offs, p, side="right") - 1
-    cand = np.unique(np.stack([doc, s, item], axis=1), axis=0)  # one placement per (text, start, item)
+    cand = unique_rows(np.stack([doc, s, item], axis=1))  # one placement per (text, start, item)
     doc, s, item = cand[:, 0], cand[:, 1], cand[:, 2]
     out = [_verify(ix, w, offs, doc[i : i + _CHUNK], s[i : i + _CHUNK], item[i : i + _CHUNK])
            for i in range(0, len(doc), _CHUNK)]
-    out = np.unique(np.concatenate(out), axis=0)  # sorted by text, start, end, item
+    out = unique_rows(np.concatenate(out))  # sorted by text, start, end, item
     return tuple(out[:, i] for i in range(6))
 
 
