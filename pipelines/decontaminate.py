@@ -2,10 +2,26 @@
 (``setup``) from the evaluation files; no shuffle and no side input (docs/scale.md: size)."""
 from __future__ import annotations
 
+import os
+
 import apache_beam as beam
 
 from curate.stages.decontaminate import DecontaminateStage as Stage
 from pipelines.common import StageContext, emit
+
+
+# The evaluation n-grams the transform loaded to measure them, handed to the first worker set
+# up in this same process (the direct runner's; a forked or remote worker loads its own):
+# one load a run there, not two. Taken, not kept: nothing stays in memory after the run.
+_LOADED: dict = {}
+
+
+def _files_key(stage: Stage) -> tuple:
+    """The evaluation files as loaded: the settings, and each file's path, size and mtime."""
+    from curate.readers import list_files
+
+    return (repr(stage.cfg),) + tuple((p, st.st_size, st.st_mtime_ns) for s in stage.sets
+                                      for p, _ in list_files(s["glob"]) for st in [os.stat(p)])
 
 
 class _DecontaminateFn(beam.DoFn):
@@ -13,7 +29,11 @@ class _DecontaminateFn(beam.DoFn):
         self.section = section
 
     def setup(self):
-        self.stage = Stage(self.section).setup()
+        self.stage = Stage(self.section)
+        key, evals = _LOADED.pop("last", (None, None))
+        if evals is not None and key == _files_key(self.stage):
+            self.stage.evals = evals
+        self.stage.setup()
 
     def process(self, batch):
         before = dict(self.stage.counters)
@@ -34,6 +54,8 @@ class Decontaminate(beam.PTransform):
     def expand(self, docs):
         out = docs | "Match" >> beam.ParDo(self.context.pooled(_DecontaminateFn(self.section))).with_outputs("ledger", "stats", main="docs")
         # the evaluation sets' size, measured once here (the same files every worker loads)
-        sizes = {f"decontaminate.{k}": v for k, v in Stage(self.section).setup().evals.stats.items()}
+        loaded = Stage(self.section).setup()
+        _LOADED["last"] = (_files_key(loaded), loaded.evals)
+        sizes = {f"decontaminate.{k}": v for k, v in loaded.evals.stats.items()}
         info = docs.pipeline | "EvalSets" >> beam.Create([sizes])
         return {"docs": out.docs, "ledger": out.ledger, "stats": (out.stats, info) | "Stats" >> beam.Flatten()}
