@@ -3771,35 +3771,24 @@ def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
     assert not any(c in err for c in "\x1b\u202e"), err
 
 
-def test_an_old_mac_file_whose_first_record_is_over_the_limit_is_said_before_the_run(tmp_path, capsys):
-    """An old-Mac JSONL whose first record is over twice max_record_bytes (past the run's read of
-    a line): the up-front look stopped there, found no bare "\\r", and the run read the file,
-    all of its records one record_too_large row. It reads on to the first record's end (1 MiB at
-    a time, never held: a 500 MB record costs a read, not memory) and refuses it in one line."""
-    rows = [{"id": "big", "text": "A long page of words. " * 50_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+@pytest.mark.parametrize("words,max_record", [(50_000, 4096), (150_000, 2 << 20)], ids=["past_the_run", "its_limit"])
+def test_an_old_mac_file_whose_first_record_is_long_is_said_before_the_run(tmp_path, capsys, monkeypatch, words, max_record):
+    """An old-Mac JSONL whose first record is long: the up-front look read it on to its bare
+    "\\r" and refused the file in one line (the tr line), where before (past_the_run) it stopped
+    at the run's read of a line (twice max_record_bytes) and the run read the file, all of its
+    records one record_too_large row, and (its_limit) it stopped at the default limits' read
+    whatever limit the run was given: with max_record_bytes raised to read it, the file was read,
+    not refused. It reads on as far as the run's limits read a line, jsonl.HEAD_BYTES at least
+    (the default's 64 MiB, lowered here to 2 MiB so that the file is 3 MB, not 70)."""
+    from curate.readers import jsonl
+
+    monkeypatch.setattr(jsonl, "HEAD_BYTES", 2 << 20)
+    rows = [{"id": "big", "text": "A long page of words. " * words}] + [{"id": k, "text": v} for k, v in PAGES.items()]
     mac = tmp_path / "mac.jsonl"
     mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
-    assert len(json.dumps(rows[0])) > (1 << 20) + 4096 > 2 * 4096
+    assert 2 * max_record < len(json.dumps(rows[0])) < 2 << 20 or 2 << 20 < len(json.dumps(rows[0])) < 2 * max_record
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = 4096\n'
-                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
-    assert run_cli("run", cfg, "--progress", "off") == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err
-
-
-def test_an_old_mac_file_is_said_before_the_run_as_far_as_its_limit_reads(tmp_path, capsys):
-    """The up-front look for old-Mac line ends read a first record on to its bare "\\r" as far
-    as the default limits' read does (twice max_record_bytes, 64 MiB), whatever limit the run
-    was given: with `limits.max_record_bytes` raised to read it, a 70 MB first record's file was
-    not refused with the tr line but read, all of its records one quarantine row. It reads on
-    as far as the run's limits do."""
-    rows = [{"id": "big", "text": "A long page of words. " * 3_200_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
-    mac = tmp_path / "mac.jsonl"
-    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
-    assert 64 << 20 < len(json.dumps(rows[0])) < 96 << 20
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = {96 << 20}\n'
+    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = {max_record}\n'
                    f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
     assert run_cli("run", cfg, "--progress", "off") == 2
     err = capsys.readouterr().err
