@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
 import unicodedata
 
 import pyarrow as pa
@@ -193,6 +195,40 @@ def test_decompression_bomb_is_capped(tmp_path):
     r = read_all(p, limits=Limits(max_file_bytes=1 << 20))
     assert len(r["docs"]) < 1100
     assert [q["reason"] for q in r["quarantine"]] == ["file_too_large"]
+
+
+def test_the_up_front_look_at_a_one_line_bomb_reads_its_head_only(tmp_path, monkeypatch):
+    """The up-front look (not_json_lines) read a first line with no line end on to its end to
+    find old-Mac records, up to max_file_bytes: a one-line dump or a bomb was decompressed to
+    4 GiB (~36 s) and then read again by the run. It reads the head only: as far as the run
+    reads a line (twice max_record_bytes), at least jsonl.HEAD_BYTES (lowered here)."""
+    from curate.readers import common, jsonl
+
+    p = tmp_path / "bomb.jsonl.gz"
+    p.write_bytes(gzip.compress(b'{"text": "' + b"a" * (24 << 20), compresslevel=1))
+    monkeypatch.setattr(jsonl, "HEAD_BYTES", 1 << 20, raising=False)
+    read, readinto = [], common._Capped.readinto
+    monkeypatch.setattr(common._Capped, "readinto", lambda self, b: read.append(readinto(self, b)) or read[-1])
+    assert jsonl.not_json_lines(str(p), "bomb.jsonl.gz", Limits(max_record_bytes=1024)) is None
+    assert sum(read) <= 3 << 20, sum(read)
+
+
+def test_a_bomb_says_its_compressed_size_and_ratio(tmp_path):
+    """file_too_large said the decompressed bytes only: which file was a bomb (KB decoding to GB)
+    and which was merely big was not told. It says the compressed bytes read and the ratio."""
+    p = tmp_path / "bomb.jsonl.gz"
+    p.write_bytes(gzip.compress(b'{"text": "' + b"a" * (8 << 20), compresslevel=9))
+    r = read_all(p, limits=Limits(max_file_bytes=4 << 20))
+    [q] = r["quarantine"]
+    m = re.search(r"from ([\d,]+) compressed bytes \(([\d,]+) to 1: a decompression bomb", q["detail"])
+    assert q["reason"] == "file_too_large" and m, q
+    consumed, ratio = (int(g.replace(",", "")) for g in m.groups())
+    assert consumed <= p.stat().st_size and ratio > 500 and abs(ratio / ((4 << 20) / consumed) - 1) < 0.05, q
+    # a file that is merely big: its ratio said, no bomb
+    p = tmp_path / "big.jsonl.gz"
+    p.write_bytes(gzip.compress(os.urandom(1 << 20).hex().encode()))
+    [q] = read_all(p, limits=Limits(max_file_bytes=1 << 20))["quarantine"]
+    assert q["reason"] == "file_too_large" and " to 1)" in q["detail"] and "decompression bomb" not in q["detail"], q
 
 
 def test_ranges_of_a_large_file_read_every_line_once(tmp_path):

@@ -1124,7 +1124,11 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     were judged by the pid on this machine alone: in a folder on a shared disk (NFS) another
     host's live writer's temporary file, its pid no process here, was removed under it. The
     name holds the writer's host (.tmp-NAME-PID@HOST); only this host's are judged (a dead
-    writer's removed, as an older curate's with no host), another host's left, said in one line."""
+    writer's removed, as an older curate's with no host), another host's left, said in one line.
+    An older curate's ``@HOST`` of this host's name (no pid namespace) was judged by its pid here
+    and removed, yet another container of this host's name (docker's --network host) or a host
+    of the same name on the shared disk (``localhost``) may have written it, live: left, said with
+    the --remove-tmp-of HOST that removes it, as another host's."""
     import socket
 
     from curate.audit import command
@@ -1137,13 +1141,17 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     out = tmp_path / "audit"
     (out / "stats").mkdir(parents=True)
     names = [f".tmp-summary.json-{dead.pid}@{host}", f".tmp-summary.json-{dead.pid}", f".tmp-summary.json-{dead.pid}-0badf00d@other-node7",
-             f".tmp-summary.json-{dead.pid}-0123abcd@{host}"]  # an older curate's names, and this one's (random bits after the pid)
+             f".tmp-summary.json-{dead.pid}-0123abcd@{host}"]  # an older curate's names (random bits after the pid, no namespace)
     for name in names:
         (out / "stats" / name).write_text("{")
     assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"]
-    assert err.count("\n") == 1 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == sorted([names[0], names[2], names[3], "summary.json"])
+    assert err.count("\n") == 3 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
+    assert f"{names[0]}: a temporary file of an older curate" in err and f"--remove-tmp-of {host} " in err, err
+    assert f"{names[3]}: a temporary file of an older curate" in err, err
+    assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", socket.gethostname()]) == 0
+    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"], capsys.readouterr().err
 
 
 def test_another_hosts_temporary_file_is_removed_when_the_user_says_its_writer_is_gone(tmp_path, pages, capsys):
@@ -3771,35 +3779,24 @@ def test_an_audit_usage_error_escapes_what_was_typed(tmp_path, capsys):
     assert not any(c in err for c in "\x1b\u202e"), err
 
 
-def test_an_old_mac_file_whose_first_record_is_over_the_limit_is_said_before_the_run(tmp_path, capsys):
-    """An old-Mac JSONL whose first record is over twice max_record_bytes (past the run's read of
-    a line): the up-front look stopped there, found no bare "\\r", and the run read the file,
-    all of its records one record_too_large row. It reads on to the first record's end (1 MiB at
-    a time, never held: a 500 MB record costs a read, not memory) and refuses it in one line."""
-    rows = [{"id": "big", "text": "A long page of words. " * 50_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+@pytest.mark.parametrize("words,max_record", [(50_000, 4096), (150_000, 2 << 20)], ids=["past_the_run", "its_limit"])
+def test_an_old_mac_file_whose_first_record_is_long_is_said_before_the_run(tmp_path, capsys, monkeypatch, words, max_record):
+    """An old-Mac JSONL whose first record is long: the up-front look read it on to its bare
+    "\\r" and refused the file in one line (the tr line), where before (past_the_run) it stopped
+    at the run's read of a line (twice max_record_bytes) and the run read the file, all of its
+    records one record_too_large row, and (its_limit) it stopped at the default limits' read
+    whatever limit the run was given: with max_record_bytes raised to read it, the file was read,
+    not refused. It reads on as far as the run's limits read a line, jsonl.HEAD_BYTES at least
+    (the default's 64 MiB, lowered here to 2 MiB so that the file is 3 MB, not 70)."""
+    from curate.readers import jsonl
+
+    monkeypatch.setattr(jsonl, "HEAD_BYTES", 2 << 20)
+    rows = [{"id": "big", "text": "A long page of words. " * words}] + [{"id": k, "text": v} for k, v in PAGES.items()]
     mac = tmp_path / "mac.jsonl"
     mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
-    assert len(json.dumps(rows[0])) > (1 << 20) + 4096 > 2 * 4096
+    assert 2 * max_record < len(json.dumps(rows[0])) < 2 << 20 or 2 << 20 < len(json.dumps(rows[0])) < 2 * max_record
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = 4096\n'
-                   f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
-    assert run_cli("run", cfg, "--progress", "off") == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err
-
-
-def test_an_old_mac_file_is_said_before_the_run_as_far_as_its_limit_reads(tmp_path, capsys):
-    """The up-front look for old-Mac line ends read a first record on to its bare "\\r" as far
-    as the default limits' read does (twice max_record_bytes, 64 MiB), whatever limit the run
-    was given: with `limits.max_record_bytes` raised to read it, a 70 MB first record's file was
-    not refused with the tr line but read, all of its records one quarantine row. It reads on
-    as far as the run's limits do."""
-    rows = [{"id": "big", "text": "A long page of words. " * 3_200_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
-    mac = tmp_path / "mac.jsonl"
-    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
-    assert 64 << 20 < len(json.dumps(rows[0])) < 96 << 20
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = {96 << 20}\n'
+    cfg.write_text(f'[[inputs]]\nglob = "{mac}"\ndomain = "web"\n[limits]\nmax_record_bytes = {max_record}\n'
                    f'[run]\nstages = ["ingest"]\noutput = "{tmp_path / "o"}"\n')
     assert run_cli("run", cfg, "--progress", "off") == 2
     err = capsys.readouterr().err

@@ -589,3 +589,32 @@ def test_a_parquet_file_with_two_text_columns_is_said_not_a_traceback(tmp_path, 
     assert cli.main(["run", str(cfg), "--progress", "off"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "d.parquet has 2 columns named 'text'" in err and "Traceback" not in err, err
+
+
+def test_a_meta_fields_name_that_reads_as_a_bytes_literal_is_still_text(tmp_path):
+    """A JSON record's field named in ``meta_fields`` went into meta under its name as it is,
+    unescaped: a field named ``b'x'`` (text) was the key ``b'x'``, which the meta JSON's rule
+    reads back as the byte x (a Parquet column of that name was ``\\b'x'``, escaped). Its key is
+    escaped as any text key is (``meta_text``). Ground truth: the documented read rule
+    (``_meta_read``) gives each field's name back, and the Parquet column's key is the same. Read
+    through config.load and `curate run`'s plan and reader."""
+    names = ["b'x'", "\\b'y'", 'b"z"', "plain"]
+    (tmp_path / "m.jsonl").write_text(json.dumps({"id": "j", "text": "A page of text, number one.",
+                                                  **{n: f"v{i}" for i, n in enumerate(names)}}) + "\n")
+    pq.write_table(pa.table({"id": ["p"], "text": ["A page of Parquet, number two."], **{n: [f"v{i}"] for i, n in enumerate(names)}}),
+                   tmp_path / "m.parquet")
+    from curate import config
+    from curate.readers import read_shard
+    from curate.readers.common import Limits
+
+    cfg = config.load(None, {"run": {"output": str(tmp_path / "out")},
+                             "inputs": [{"glob": str(tmp_path / f"m.{ext}"), "domain": "web", "meta_fields": names}
+                                        for ext in ("jsonl", "parquet")]}, for_run=True)
+    meta = {}
+    for shard in cli.plan(cfg):  # as `curate run` reads them (its Beam run costs 5 s)
+        for kind, batch in read_shard(shard, Limits()):
+            rows = batch.to_pylist() if kind == "docs" else []
+            meta.update({r["source_id"]: json.loads(r["meta"]) for r in rows})
+    for doc in ("j", "p"):
+        assert {_meta_read(k): v for k, v in meta[doc].items()} == {n: f"v{i}" for i, n in enumerate(names)}, meta[doc]
+    assert meta["j"] == meta["p"]

@@ -502,6 +502,9 @@ def test_file_size_limit_applies_to_decompressed_bytes(tmp_path):
     docs, bads = docs_and_bads(p, limits=Limits(max_file_bytes=total // 2))
     assert 0 < len(docs) < 10
     assert [b.reason for b in bads] == ["file_too_large"]
+    # said as any reader's file_too_large: the compressed bytes read and the ratio (no bomb: pages
+    # compress a few times over), which told a bomb from a big file nowhere in a WARC's row
+    assert " compressed bytes (" in bads[0].detail and " to 1)" in bads[0].detail, bads[0].detail
 
 
 def test_dechunk():

@@ -93,8 +93,9 @@ def _write(summary: dict, out: str, read: dict | None, gone: tuple = ()) -> tupl
 def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
     """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST+NS) an audit
     killed while writing it left in the local folder ``out``: only a process that is gone's, of
-    this host and pid namespace (an older curate's, with no host or namespace, taken for this
-    host's). Another host's or namespace's (a container's sharing this host's name; a
+    this host and pid namespace (an older curate's with no host, taken for this host's; one's
+    ``@HOST`` of this host's name, no namespace, is left: another container or machine of that
+    name may have written it). Another host's or namespace's (a container's sharing this host's name; a
     folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
     live there (it was removed under it), with the option that removes it: ``--remove-tmp-of
     HOST`` (``gone``), given once the user knows no curate on HOST writes there (a renamed or
@@ -111,7 +112,11 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
             if writer is None or not entry.is_file(follow_symlinks=False):
                 continue
             pid, place = writer
-            if place in (None, me, here):  # an older curate's @HOST: this host's, as before
+            # an older curate's @HOST of this host's name where this one writes HOST+NS: whose is not
+            # known (another container of this name, a machine named alike on the shared disk:
+            # localhost), its pid not judged here, as another host's
+            older = place == me != here
+            if place in (None, here) or (place == me and not older):
                 if not commit.alive(pid):
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)
@@ -120,7 +125,9 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
             # HOST: its every namespace's (no curate on it writes here), never this host's own name's
             # (this audit runs on it: another container's of its name goes by its HOST+NS alone)
             said = place if host == me else host
-            writer = f"a writer on host {host} ({f'pid namespace {ns}, ' if ns else ''}process {pid})"
+            writer = (f"an older curate on host {host} (process {pid}; its name holds no pid namespace: "
+                      "it may be another container's or machine's of this name)" if older else
+                      f"a writer on host {host} ({f'pid namespace {ns}, ' if ns else ''}process {pid})")
             if place in gone or (host != me and host in gone):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
@@ -129,7 +136,7 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
             else:
                 print(one_line(f"curate audit: warning: {entry.path}: a temporary file of {writer}, left: remove it once "
                                f"that writer is gone (give --remove-tmp-of {shell.quote(said)} once no curate on "
-                               f"{'that pid namespace of ' * (said != host)}{host} writes here)"), file=sys.stderr)
+                               f"{'that pid namespace of ' * (said != host)}{'older curate on ' * older}{host} writes here)"), file=sys.stderr)
 
 
 def _places(typed: str) -> set[str]:

@@ -356,10 +356,14 @@ def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     large): a record over 1 MiB opening ``{`` and ending ``}`` there stands as ``{}`` before
     the bytes after it. It held no bare "\\r" in the first MiB, so such a file was read, and
     quarantined in the run, not refused with the tr line as a smaller one is. Such a record not
-    an object: judged by the first MiB, as before. ``limits`` is no longer read."""
+    an object: judged by the first MiB, as before. The record is read on as far as the run reads
+    a line (twice ``limits.max_record_bytes``), HEAD_BYTES at least, never to the file's end: a
+    one-line dump or a bomb was decompressed up to max_file_bytes (4 GiB) here, then again by the
+    run; a first record longer is judged as it is (the run quarantines the line)."""
     data = _to_line_end(f, head)
     if b"\n" in data or len(data) < len(head) + (1 << 20):
         return data
+    budget = max(HEAD_BYTES, (limits or Limits()).max_record_bytes * 2 + 2) - len(data)
     start = 0
     for m in _BARE_CR.finditer(data):  # the parts before the first record: blank, comments
         part = without_bom(data[start : m.start()]).strip()
@@ -370,12 +374,13 @@ def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     if not record.startswith(b"{"):
         return data
     last = record.rstrip()[-1:]
-    while True:
+    while budget > 0:
         chunk = f.readline(1 << 20)
         if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
             chunk += f.read(1)
         if not chunk:
             return data
+        budget -= len(chunk)
         m = _BARE_CR.search(chunk) if b"\r" in chunk else None  # a record's MiB: a find, no regex
         if m is None:
             if chunk.endswith(b"\n"):  # the line ended: no old-Mac records
@@ -384,8 +389,10 @@ def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
             continue
         last = chunk[: m.start()].rstrip()[-1:] or last
         return data[:start] + b"{}" + chunk[m.start():] if last == b"}" else data
+    return data
 
 
+HEAD_BYTES = 64 << 20  # the least the up-front look reads of a first record on: the default's line read
 _BARE_CR = re.compile(rb"\r(?!\n)")
 TR = r"tr '\r' '\n'"
 CR_DETAIL = (r"records separated by a bare \r (old Mac line ends), not \n as JSON Lines does: convert the file "

@@ -198,8 +198,10 @@ def carried_meta(obj: dict, walk: bool = True, carry: bool = True) -> dict:
 def add_field(meta: dict, name: str, value) -> None:
     """A record's field (``meta_field_names``) into its ``meta``: under ``name``, or where the
     record's own meta holds another value there, the first free ``name_2``... (``free_key``):
-    a top-level ``license`` overwrote the meta's own without a word."""
-    meta[free_key(meta, name, value)] = value
+    a top-level ``license`` overwrote the meta's own without a word. The name is a text key,
+    escaped as one (``meta_text``): a field named ``b'x'`` was the key ``b'x'``, the byte x to
+    the meta JSON's reader (a Parquet column of that name is ``\\b'x'``)."""
+    meta[free_key(meta, meta_text(name), value)] = value
 
 
 def _are_edits(value) -> bool:
