@@ -637,6 +637,36 @@ def one_file(path: str) -> tuple[str, list]:
     return path, [(path, os.path.basename(path))]
 
 
+def file_path(path: str) -> str:
+    """One spelling of a file an option names (a word list, a model): absolute, ``~`` the home
+    folder, ``..`` resolved as the kernel does after the links before it (``kernel_path``), so
+    that ``bad.txt``, ``./bad.txt`` and ``/work/bad.txt`` run from ``/work`` are one config and a
+    ``bad.txt`` of another folder is not; a URI as written (only its bucket knows)."""
+    from curate.readers import is_uri, kernel_path
+
+    return path if not path or is_uri(path) else kernel_path(home_path(path))
+
+
+def files_spelt(stage: str, section: dict, named: dict) -> dict:
+    """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
+    entry) as ``file_path`` spells it, where its option is (``filter.custom.x.files[0]``): a stage's
+    ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
+    import re
+
+    out = copy.deepcopy(section)
+    for option, (given, files) in named.items():
+        keys = [int(i) if i else k for k, i in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", option[len(stage):])]
+        try:
+            place = out
+            for k in keys[:-1]:
+                place = place[k]
+            if place[keys[-1]] == given and [f for f, _ in files] == [given]:
+                place[keys[-1]] = file_path(given)
+        except (KeyError, IndexError, TypeError):  # a key with a dot in it: as written
+            continue
+    return out
+
+
 def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
     """The values the language column can hold for a domain, and what sets them: the
     programming languages the code reader names, else the labels of the langid model the run
