@@ -185,6 +185,18 @@ class Config:
     # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
     tuned_off: dict = field(default_factory=dict)
     stages_named: bool = False  # run.stages (or --stages) named the stages, not the default (not config)
+    # each input's glob as typed (inputs holds it tidied, one config): messages, the manifest's input_globs (not config)
+    input_globs: list = field(default_factory=list)
+
+    def glob_said(self, i: int) -> str:
+        """inputs[i]'s glob for a message: as typed (``'./data/'``, not ``'data'``), and what it was
+        read as where more than ``.`` parts and separators went (``a/../b``, ``~``)."""
+        tidy = self.inputs[i]["glob"]
+        typed = self.input_globs[i] if i < len(self.input_globs) else None
+        if not isinstance(typed, str) or typed == tidy:
+            return repr(tidy)
+        changed = typed.startswith("~") or ".." in typed.split(os.sep)
+        return f"{typed!r} (read as {tidy!r})" if changed else repr(typed)
 
     @property
     def data_files(self) -> dict:
@@ -521,6 +533,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     if not isinstance(inputs, list):
         errors.append("inputs: expected a list of tables ([[inputs]] in TOML)")
         inputs = []
+    typed = [s.get("glob") if isinstance(s, dict) else None for s in inputs]
     inputs = [check_input(i, s, errors) for i, s in enumerate(inputs)]
     if for_run and not inputs:
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
@@ -576,7 +589,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
                   user_code=user_code, data_listing=data_paths, _data_files=data_files, _data_stats=data_stats,
-                  tuned_off=tuned_off, stages_named=named)
+                  tuned_off=tuned_off, stages_named=named, input_globs=typed)
 
 
 def respelt(stage: str, section: dict) -> dict:
