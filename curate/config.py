@@ -219,19 +219,21 @@ class Config:
         was hashed within its file system's time tick (``commit.settled``), where an edit can
         leave them as they were.
         A folder or glob listed again: a file added or gone changes what was read too. A bucket's
-        files are not looked at again (their objects' times: not compared)."""
+        object: its size and update time compared (``object_key``, one metadata call), its bytes
+        read again only where they differ."""
         from curate import shell
         from curate.commit import stat_key
         from curate.output import sha256_file
         from curate.readers import is_uri, list_files
 
         out = [f"{option}: {given} (its files)" for option, (given, files) in sorted(self.data_listing.items())
-               if option in self._data_stats and not is_uri(given) and [f for f, _ in files] != [given]
+               if option in self._data_stats and [f for f, _ in files] != [given]
                and [f for f, _ in list_files(given)] != [f for f, _ in files]]
         for option, files in sorted(self._data_stats.items()):
             for path, key, sha, settled in files:
                 try:  # its stat differing, its bytes read again: touched (chmod, a copy of the same bytes) is no change
-                    same = stat_key(os.stat(path)) == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
+                    now = object_key(path) if is_uri(path) else stat_key(os.stat(path))
+                    same = now == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
                 except OSError:
                     same = False
                 if not same:  # a name's byte that is not UTF-8 as bash writes it, $'caf\xe9', as curate's other lines do
@@ -630,19 +632,32 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
         try:
             now, seen = time.time_ns(), {}
             for f, _ in files:
-                if not is_uri(f):
-                    seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
-                    if not stat.S_ISREG(seen[f].st_mode):
-                        raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
+                if is_uri(f):
+                    seen[f] = object_key(f)  # a bucket's object: its size and update time, before the read
+                    continue
+                seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
+                if not stat.S_ISREG(seen[f].st_mode):
+                    raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
             shas = [sha256_file(os.path.dirname(f) or ".", os.path.basename(f)) for f, _ in files]
         except OSError as e:
             errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
             continue
-        if stats is not None:
-            stats[option] = [(f, stat_key(st), sha, settled(st, now)) for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
+        if stats is not None:  # an object's key is compared as it is (a bucket's times: ms or finer, not a disk's tick)
+            stats[option] = [(f, st, sha, True) if is_uri(f) else (f, stat_key(st), sha, settled(st, now))
+                             for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
         out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
             "".join(f"{sha}  {name_utf8(rel)}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()  # caf\xe9: its byte as \xe9
     return out
+
+
+def object_key(uri: str) -> tuple:
+    """(size, update time in ns) of a bucket's object, one metadata call (not its bytes): what
+    Config.changed_files compares for a file the workers read again after the launch hashed it."""
+    from curate.readers.common import launch_fs
+
+    fs, path = launch_fs(uri)
+    info = fs.get_file_info(path)
+    return info.size, info.mtime_ns
 
 
 def one_file(path: str) -> tuple[str, list]:
