@@ -337,7 +337,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
         except OSError as e:  # a bucket offline, without credentials, misspelt: the user's to fix
             if not is_uri(spec["glob"]):
                 raise
-            errors.append(f"inputs[{i}]: {spec['glob']!r} cannot be listed: {str(e)[:400]}")
+            errors.append(f"inputs[{i}]: {cfg.glob_said(i)} cannot be listed: {str(e)[:400]}")
             continue
         errors += [f"inputs[{i}]: {rel!r} is a link to {os.readlink(path)!r}, which does not exist; fix or remove the link"
                    for path, rel in dangling if not inside(path)]
@@ -364,7 +364,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
                 what += f" (a relative path is taken from the current directory, {os.getcwd()}"
-                there = os.path.join(config_dir, spec["glob"]) if config_dir and config_dir != os.getcwd() else None
+                typed = cfg.input_globs[i] if i < len(cfg.input_globs) else spec["glob"]  # link/.. is tidied from here
+                there = os.path.join(config_dir, typed) if config_dir and config_dir != os.getcwd() else None
                 with contextlib.suppress(OSError):
                     there = there if there and list_files(there, hidden=True, tree=tree) else None
                 if there:
@@ -372,7 +373,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     what += (f", not from the config's folder, where it matches files: run curate from {config_dir}, "
                              "or give paths from where it runs or absolute ones")
                 what += ")"
-            errors.append(f"inputs[{i}].glob: {spec['glob']!r} matches {what}")
+            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} matches {what}")
             continue
         for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
             other = seen.setdefault((spec["source"], rel), (i, path))

@@ -185,6 +185,18 @@ class Config:
     # these keys, which tune a stage without turning it on (tuning_only; said by the run, not config)
     tuned_off: dict = field(default_factory=dict)
     stages_named: bool = False  # run.stages (or --stages) named the stages, not the default (not config)
+    # each input's glob as typed (inputs holds it tidied, one config): messages, the manifest's input_globs (not config)
+    input_globs: list = field(default_factory=list)
+
+    def glob_said(self, i: int) -> str:
+        """inputs[i]'s glob for a message: as typed (``'./data/'``, not ``'data'``), and what it was
+        read as where more than ``.`` parts and separators went (``a/../b``, ``~``)."""
+        tidy = self.inputs[i]["glob"]
+        typed = self.input_globs[i] if i < len(self.input_globs) else None
+        if not isinstance(typed, str) or typed == tidy:
+            return repr(tidy)
+        changed = typed.startswith("~") or ".." in typed.split(os.sep)
+        return f"{typed!r} (read as {tidy!r})" if changed else repr(typed)
 
     @property
     def data_files(self) -> dict:
@@ -207,19 +219,21 @@ class Config:
         was hashed within its file system's time tick (``commit.settled``), where an edit can
         leave them as they were.
         A folder or glob listed again: a file added or gone changes what was read too. A bucket's
-        files are not looked at again (their objects' times: not compared)."""
+        object: its size and update time compared (``object_key``, one metadata call), its bytes
+        read again only where they differ."""
         from curate import shell
         from curate.commit import stat_key
         from curate.output import sha256_file
         from curate.readers import is_uri, list_files
 
         out = [f"{option}: {given} (its files)" for option, (given, files) in sorted(self.data_listing.items())
-               if option in self._data_stats and not is_uri(given) and [f for f, _ in files] != [given]
+               if option in self._data_stats and [f for f, _ in files] != [given]
                and [f for f, _ in list_files(given)] != [f for f, _ in files]]
         for option, files in sorted(self._data_stats.items()):
             for path, key, sha, settled in files:
                 try:  # its stat differing, its bytes read again: touched (chmod, a copy of the same bytes) is no change
-                    same = stat_key(os.stat(path)) == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
+                    now = object_key(path) if is_uri(path) else stat_key(os.stat(path))
+                    same = now == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
                 except OSError:
                     same = False
                 if not same:  # a name's byte that is not UTF-8 as bash writes it, $'caf\xe9', as curate's other lines do
@@ -521,6 +535,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     if not isinstance(inputs, list):
         errors.append("inputs: expected a list of tables ([[inputs]] in TOML)")
         inputs = []
+    typed = [s.get("glob") if isinstance(s, dict) else None for s in inputs]
     inputs = [check_input(i, s, errors) for i, s in enumerate(inputs)]
     if for_run and not inputs:
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
@@ -576,7 +591,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         raise ConfigError(*errors)
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
                   user_code=user_code, data_listing=data_paths, _data_files=data_files, _data_stats=data_stats,
-                  tuned_off=tuned_off, stages_named=named)
+                  tuned_off=tuned_off, stages_named=named, input_globs=typed)
 
 
 def respelt(stage: str, section: dict) -> dict:
@@ -617,24 +632,67 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
         try:
             now, seen = time.time_ns(), {}
             for f, _ in files:
-                if not is_uri(f):
-                    seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
-                    if not stat.S_ISREG(seen[f].st_mode):
-                        raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
+                if is_uri(f):
+                    seen[f] = object_key(f)  # a bucket's object: its size and update time, before the read
+                    continue
+                seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
+                if not stat.S_ISREG(seen[f].st_mode):
+                    raise OSError(0, "not a regular file (a FIFO, a device or a folder): name a file", f)
             shas = [sha256_file(os.path.dirname(f) or ".", os.path.basename(f)) for f, _ in files]
         except OSError as e:
             errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
             continue
-        if stats is not None:
-            stats[option] = [(f, stat_key(st), sha, settled(st, now)) for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
+        if stats is not None:  # an object's key is compared as it is (a bucket's times: ms or finer, not a disk's tick)
+            stats[option] = [(f, st, sha, True) if is_uri(f) else (f, stat_key(st), sha, settled(st, now))
+                             for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
         out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
             "".join(f"{sha}  {name_utf8(rel)}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()  # caf\xe9: its byte as \xe9
     return out
 
 
+def object_key(uri: str) -> tuple:
+    """(size, update time in ns) of a bucket's object, one metadata call (not its bytes): what
+    Config.changed_files compares for a file the workers read again after the launch hashed it."""
+    from curate.readers.common import launch_fs
+
+    fs, path = launch_fs(uri)
+    info = fs.get_file_info(path)
+    return info.size, info.mtime_ns
+
+
 def one_file(path: str) -> tuple[str, list]:
     """A ``data_files`` entry of an option naming one file."""
     return path, [(path, os.path.basename(path))]
+
+
+def file_path(path: str) -> str:
+    """One spelling of a file an option names (a word list, a model): absolute, ``~`` the home
+    folder, ``..`` resolved as the kernel does after the links before it (``kernel_path``), so
+    that ``bad.txt``, ``./bad.txt`` and ``/work/bad.txt`` run from ``/work`` are one config and a
+    ``bad.txt`` of another folder is not; a URI as written (only its bucket knows)."""
+    from curate.readers import is_uri, kernel_path
+
+    return path if not path or is_uri(path) else kernel_path(home_path(path))
+
+
+def files_spelt(stage: str, section: dict, named: dict) -> dict:
+    """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
+    entry) as ``file_path`` spells it, where its option is (``filter.custom.x.files[0]``): a stage's
+    ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
+    import re
+
+    out = copy.deepcopy(section)
+    for option, (given, files) in named.items():
+        keys = [int(i) if i else k for k, i in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", option[len(stage):])]
+        try:
+            place = out
+            for k in keys[:-1]:
+                place = place[k]
+            if place[keys[-1]] == given and [f for f, _ in files] == [given]:
+                place[keys[-1]] = file_path(given)
+        except (KeyError, IndexError, TypeError):  # a key with a dot in it: as written
+            continue
+    return out
 
 
 def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:

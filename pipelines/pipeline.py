@@ -274,6 +274,8 @@ def manifest_base(cfg: Config) -> dict:
     base = {"format": output.FORMAT, "versions": versions(used_packages(cfg)), "config": cfg.to_dict(), "config_hash": config_hash(cfg)}
     if cfg.sets:  # which values of the config came from the command line, not the shared file
         base["set"] = cfg.sets
+    if any(g != i["glob"] for g, i in zip(cfg.input_globs, cfg.inputs)):  # as typed, where config.inputs holds them tidied
+        base["input_globs"] = cfg.input_globs
     if "rebalance" in cfg.run["stages"]:
         base["candidates"] = mixplan.record(cfg)
     return base

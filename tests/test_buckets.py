@@ -1016,3 +1016,33 @@ def test_audit_corpus_of_a_bucket_file_says_its_own_name(store, tmp_path, capsys
         assert cli.main(["audit", "--corpus", f"{uri}/{name}", "--output", str(tmp_path / "a")]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"curate audit: {uri}/{name}{said}") and "curate-audit-" not in err and err.count("\n") == 1, err
+
+
+def test_an_eval_set_object_replaced_after_its_hash_is_a_change(gcs, tmp_path):
+    """A bucket's evaluation set is hashed at launch and read again by the workers; an object
+    replaced in between was not looked at again (`changed_files` passed over URIs), so the run
+    committed a config hash of bytes its workers had not read. Its size and update time are
+    compared now (one metadata call a file), its bytes read again only where they differ; a
+    folder's listing is compared too (an object added)."""
+    from curate import config
+
+    fs, uri = gcs
+
+    def write(rel, body):
+        with fs.open_output_stream(f"{_path(uri)}/{rel}", compression=None) as f:
+            f.write(body)
+
+    write("mmlu.jsonl", b'{"text": "one two three"}\n')
+    write("sets/a.jsonl", b'{"text": "four five six"}\n')
+    path = tmp_path / "c.toml"
+    path.write_text(f'[run]\nstages = ["decontaminate"]\n[[decontaminate.eval_sets]]\nglob = "{uri}/mmlu.jsonl"\n'
+                    f'[[decontaminate.eval_sets]]\nglob = "{uri}/sets"\n')
+    cfg = config.load(str(path))
+    cfg.data_files
+    assert cfg.changed_files() == []
+    time.sleep(0.01)
+    write("mmlu.jsonl", b'{"text": "one two three"}\n')  # the same bytes anew: no change
+    assert cfg.changed_files() == []
+    write("mmlu.jsonl", b'{"text": "one two four!"}\n')  # the same size, other bytes
+    write("sets/b.jsonl", b'{"text": "seven"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[1]: {uri}/sets (its files)", f"decontaminate.eval_sets[0]: {uri}/mmlu.jsonl"]

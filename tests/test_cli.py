@@ -1634,6 +1634,24 @@ def test_parquet_text_column_that_is_not_text_is_said_before_running(tmp_path, c
     assert pq.read_table(out / "text").column("source_id").to_pylist() == ["b"]
 
 
+def test_an_input_glob_is_said_and_recorded_as_typed(tmp_path, pages, capsys, monkeypatch):
+    """`--input ./nodata/` that matches nothing said `'nodata' matches no files`, the glob as tidied
+    for the config hash, not as typed; the manifest held only the tidied one. Both say what was
+    typed now (the manifest's config keeps the tidied glob: one config), with what it was read as
+    where that differs by more than `.` parts and separators (a `..` gone)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "p.jsonl").write_bytes(pages.read_bytes())
+    assert run_cli("run", "--input", "./nodata/", "--domain", "web", "--input", "data/../nodata/*.jsonl", "--domain", "web",
+                   "--output", "out", "--progress", "off") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"curate: config error: inputs[{i}].glob: {said} matches no files (a relative path is taken from the current directory, {tmp_path})"
+        for i, said in enumerate(["'./nodata/'", "'data/../nodata/*.jsonl' (read as 'nodata/*.jsonl')"])]
+    assert run_cli("run", "--input", "./data/", "--domain", "web", "--output", "out", "--progress", "off", "--stages", "ingest") == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [i["glob"] for i in manifest["config"]["inputs"]] == ["data"] and manifest["input_globs"] == ["./data/"]
+
+
 def test_relative_glob_that_matches_nothing_says_where_it_looked(tmp_path, pages, capsys, monkeypatch):
     """`curate run ../proj/my.toml` with `glob = "data/*.jsonl"` in it: "matches no files" did
     not say that relative globs are taken from the current directory, not the config's."""

@@ -375,15 +375,38 @@ def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, 
     body = '[filter.custom]\nlisted = {function = "titlerule_h28:listed", files = ["titles.txt"]}\n'
     a = _load(tmp_path, body)
     assert a.data_files == {"filter.custom.listed.files[0]": hashlib.sha256(b"spam\n").hexdigest()}
-    assert a.hashed_files()["filter.custom.listed.files[0]"]["path"] == "titles.txt"
+    assert a.hashed_files()["filter.custom.listed.files[0]"]["path"] == str(titles)  # one spelling: absolute
     titles.write_text("eggs\n")
     b = _load(tmp_path, body)
     assert _hashes(a)[0] != _hashes(b)[0] and _hashes(a)[1] != _hashes(b)[1]
     assert cli.config_changes(a.to_dict(), b.to_dict()) == ["the content of filter.custom.listed.files[0]"]
     with pytest.raises(config.ConfigError, match=r"filter\.custom\.listed\.files: expected a list"):
         _load(tmp_path, body.replace('["titles.txt"]', '"titles.txt"'))
-    with pytest.raises(config.ConfigError, match=r"filter\.custom\.listed\.files\[0\]: cannot read nope\.txt"):
+    with pytest.raises(config.ConfigError, match=r"filter\.custom\.listed\.files\[0\]: no file 'nope\.txt'"):
         _load(tmp_path, body.replace("titles.txt", "nope.txt"))
+
+
+@pytest.mark.parametrize("named, files, said", [
+    ("t*.txt", [], "filter.custom.listed.files[0]: 't*.txt' matches no file (a glob is not expanded here: name each file)"),
+    ("t*.txt", ["t1.txt", "t2.txt"], "filter.custom.listed.files[0]: 't*.txt' is a glob (of 2 files: t1.txt, t2.txt); "
+                                     "name each file"),
+    ("./nope.txt", [], "filter.custom.listed.files[0]: no file './nope.txt' (a relative path is taken from the current directory, {tmp})"),
+    ("sub", [], "filter.custom.listed.files[0]: 'sub' is a folder; name each file"),
+])
+def test_a_custom_rules_file_that_names_no_file_says_what_was_typed_and_why(tmp_path, monkeypatch, named, files, said):
+    """A rule's ``files`` entry that is a glob, matching nothing or some files, said only
+    `cannot read t*.txt: No such file or directory`: not that it is a glob, nor what it matched.
+    Each is said as typed now, with why, at config time."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h29b.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    (tmp_path / "sub").mkdir()
+    for f in files:
+        (tmp_path / f).write_text("spam\n")
+    body = f'[filter.custom]\nlisted = {{function = "titlerule_h29b:listed", files = ["{named}"]}}\n'
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, body)
+    assert e.value.messages == [said.replace("{tmp}", str(tmp_path))]
 
 
 def test_a_named_file_touched_with_its_bytes_unchanged_is_no_change(tmp_path):
@@ -431,3 +454,39 @@ def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path)
     assert cfg.changed_files() == []
     (tmp_path / "evals" / "b.jsonl").write_text('{"text": "four five six"}\n')
     assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: {tmp_path / 'evals'} (its files)"]
+
+
+SPELT = FILES[:4] + [
+    ("filter.custom.listed.files[0]", '[filter.custom]\nlisted = {{function = "titlerule_h29:listed", files = ["{path}"]}}\n', "filter", "a\n", "b\n"),
+    ("tokenize.tokenizer", '[tokenize]\ntokenizer = "{path}"\n', "tokenize", "", ""),
+]
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f[0] for f in SPELT])
+def test_a_named_file_spelt_two_ways_is_one_config_and_another_file_is_not(tmp_path, monkeypatch, option, body, stage, one, other):
+    """A word list named ``./bad.txt``, ``bad.txt``, ``sub/../bad.txt`` or by its absolute path is
+    one file, but each spelling was another config (the section held the path as written): a
+    rerun replaced its output as `written with another config (filter)`. One spelling now, as an
+    evaluation set's; a file of the same name and bytes in another folder is still another."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
+    for d in (tmp_path, tmp_path / "sub", tmp_path / "far"):
+        d.mkdir(exist_ok=True)
+        if stage == "tokenize":  # a tokenizer.json, made by its own library
+            from tokenizers import Tokenizer, models
+
+            Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(d / name))
+        else:
+            (d / name).write_text(one)
+    spellings = [name, f"./{name}", f"sub/../{name}", str(tmp_path / name), f".//{name}"]
+    cfgs = [_load(tmp_path, body.format(path=p), stage) for p in spellings]
+    for p, cfg in zip(spellings, cfgs):
+        assert _hashes(cfg) == _hashes(cfgs[0]), p
+        assert cli.config_changes(cfg.to_dict(), cfgs[0].to_dict()) == [], p
+    far = _load(tmp_path, body.format(path=f"far/{name}"), stage)  # the same name and bytes, another file
+    assert far.data_files == cfgs[0].data_files and _hashes(far) != _hashes(cfgs[0])
+    written = json.loads(json.dumps(cfgs[0].to_dict()))  # an older curate's manifest: the path as written
+    written[stage] = json.loads(json.dumps(cfgs[1].to_dict()))[stage]
+    assert cli.config_changes(written, cfgs[0].to_dict()) == []

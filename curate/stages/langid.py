@@ -70,7 +70,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.config import Check, check_values, one_file
+from curate.config import Check, check_values, files_spelt, one_file
 from curate.stages.filters.rules import DATA, merge
 from curate.stages.lid_table import THRESHOLD, THRESHOLDS_FILE, load_thresholds  # noqa: F401 (langid's, read by others here)
 
@@ -220,6 +220,11 @@ class LangID:
                 out[str(code)] = float(thr)
             return out
         raise ValueError(f'{where}: expected a list of codes, a {{code = threshold}} table or "all", got {langs!r}')
+
+    @staticmethod
+    def normalize(section: dict) -> dict:
+        """The files the section names spelt one way (config.files_spelt: ./m.bin is m.bin)."""
+        return files_spelt("langid", section, LangID.data_files(section))
 
     @staticmethod
     def data_files(section: dict) -> dict:

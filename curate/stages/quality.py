@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import hashing, schema
-from curate.config import merge_section, one_file
+from curate.config import files_spelt, merge_section, one_file
 
 DEFAULT_MODEL = "quality_default.ftz"
 
@@ -295,6 +295,11 @@ class QualityStage:
 
     name = "quality"
     DEFAULTS = DEFAULTS
+
+    @staticmethod
+    def normalize(section: dict) -> dict:
+        """The files the section names spelt one way (config.files_spelt: ./m.bin is m.bin)."""
+        return files_spelt("quality", section, QualityStage.data_files(section))
 
     @staticmethod
     def data_files(section: dict) -> dict:

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.config import Check, check_values, one_file
+from curate.config import Check, check_values, files_spelt, one_file
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -237,6 +237,11 @@ class TokenizeStage:
 
     DEFAULTS = DEFAULTS
     CHECKS = CHECKS
+
+    @staticmethod
+    def normalize(section: dict) -> dict:
+        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json)."""
+        return files_spelt("tokenize", section, TokenizeStage.data_files(section))
 
     @staticmethod
     def data_files(section: dict) -> dict:

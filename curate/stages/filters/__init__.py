@@ -89,7 +89,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema, stages
-from curate.config import one_file
+from curate.config import files_spelt, one_file
 from curate.stages.numba_cache import use_a_writable_cache
 
 use_a_writable_cache(os.path.dirname(__file__))  # before the rule modules' kernels are compiled
@@ -213,6 +213,15 @@ class Filter:
             if spec and not path.is_file():
                 raise ValueError(f"{field}: file {path} not found")
         return specs
+
+    def check(self) -> None:
+        """Config time only (config.check_stage): the files the custom rules' tables name."""
+        custom.check_files(self.cfg["custom"])
+
+    @staticmethod
+    def normalize(section: dict) -> dict:
+        """The files the section names spelt one way (config.files_spelt: ./bad.txt is bad.txt)."""
+        return files_spelt("filter", section, Filter.data_files(section))
 
     @staticmethod
     def data_files(section: dict) -> dict:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import os
 import re
 import sys
 import traceback
@@ -180,6 +181,30 @@ def data_files(custom) -> dict:
     tables = {name: spec for name, spec in custom.items() if isinstance(spec, dict)} if isinstance(custom, dict) else {}
     return {f"filter.custom.{name}.files[{i}]": one_file(f) for name, spec in sorted(tables.items())
             for i, f in enumerate(spec.get("files") or []) if isinstance(f, str) and f}
+
+
+def check_files(custom) -> None:
+    """ValueError, as typed, for a rule's ``files`` entry that names no file to hash (config time,
+    not on a worker: the rule opens its files itself): a glob, which is not expanded here (what it
+    matches, if anything), a folder, or a path to nothing (a relative one: from where curate runs)."""
+    import glob as _glob
+
+    from curate.readers import has_magic, is_uri
+
+    for option, (path, _) in data_files(custom).items():
+        if is_uri(path) or os.path.isfile(path):
+            continue
+        if os.path.isdir(path):
+            raise ValueError(f"{option}: {path!r} is a folder; name each file")
+        matched = sorted(_glob.glob(path)) if any(has_magic(p) for p in path.split(os.sep)) else None
+        if matched:
+            shown = ", ".join(matched[:3]) + (f" and {len(matched) - 3} more" if len(matched) > 3 else "")
+            raise ValueError(f"{option}: {path!r} is a glob (of {len(matched)} file{'s' * (len(matched) != 1)}: {shown}); name each file")
+        if matched is not None:
+            raise ValueError(f"{option}: {path!r} matches no file (a glob is not expanded here: name each file)")
+        if not os.path.lexists(path):
+            where = "" if os.path.isabs(path) else f" (a relative path is taken from the current directory, {os.getcwd()})"
+            raise ValueError(f"{option}: no file {path!r}{where}")
 
 
 def fingerprints(rules: list[CustomRule]) -> dict:
