@@ -302,6 +302,8 @@ def _lock(root: str, base: str) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except FileNotFoundError:  # the folder removed since it was made (a commit ending, a reader's lock folder): again
+            continue
         except OSError as e:
             if e.errno != errno.ELOOP:
                 raise
@@ -474,7 +476,8 @@ def _clear_staging(fs, base: str) -> None:
     staging = f"{base}/{STAGING}"
     for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):
         if os.path.basename(old.path) != LOCK:
-            _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else fs.delete_file(old.path)
+            # gone already: deleted by the process whose commit ended as this one took the lock (_remove_staging)
+            _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else _gone(fs.delete_file, fs, old.path)
     fs.create_dir(staging, recursive=True)
 
 
@@ -664,7 +667,36 @@ def _apply(fs, base: str, journal: dict) -> None:
         _gone(lambda s: output.rename(fs, s, f"{base}/{output.MANIFEST}"), fs, f"{staging}/{output.MANIFEST}")
         _put_back(fs, base, new)  # moved in, then deleted as the old one by a process beside this one
         output.sync(fs, base)
-    _gone(lambda p: _delete_dir(fs, p), fs, staging)  # not synced: a journal found again is applied again, a no-op
+    # not synced: a journal found again is applied again, a no-op. The journal first: the commit is done, a reader
+    # looking from here on finds nothing to complete and takes no lock
+    _gone(fs.delete_file, fs, f"{staging}/{JOURNAL}")
+    _remove_staging(fs, base)
+
+
+def _remove_staging(fs, base: str) -> None:
+    """Delete the staging folder of a completed commit (its journal deleted). pyarrow deletes its
+    files, then the folder: a process taking the lock in between (a reader that saw the journal
+    before; a run beginning) makes a new lock file in it, and the folder is not empty. What it
+    holds then is that process's (every process making anything there takes the lock first): a
+    reader removes its lock folder on finding no journal (``recover``), one that dies leaves a
+    lock file no one holds beside a finished output (the next run's staging keeps it); a run
+    clears the rest. The commit is complete: not an error (a DataLoader worker crashed on it)."""
+    staging = f"{base}/{STAGING}"
+    try:
+        _gone(lambda p: _delete_dir(fs, p), fs, staging)
+    except OSError:  # not empty; or an entry it listed deleted first by a run clearing the folder (_clear_staging)
+        if not (isinstance(fs, pafs.LocalFileSystem) and _others_lock(base)):
+            raise
+
+
+def _others_lock(base: str) -> bool:
+    """Whether the staging folder of ``base`` holds a lock file that is not the one this process holds."""
+    try:
+        st = os.stat(f"{base}/{STAGING}/{LOCK}", follow_symlinks=False)
+    except OSError:
+        return False
+    held = _LOCKS.get(base)
+    return held is None or (os.fstat(held).st_dev, os.fstat(held).st_ino) != (st.st_dev, st.st_ino)
 
 
 def _put_back(fs, base: str, manifest: bytes) -> None:

@@ -262,7 +262,8 @@ def _complete_commit(root: str) -> None:
         except ValueError:  # a journal not curate's: said later (no manifest)
             return
         time.sleep(0.05)
-        while commit.held(root) and time.monotonic() < deadline:  # watched, not locked: it deletes the lock's folder
+        # watched, not locked: it deletes the lock's folder; till the journal is gone, not the lock (a run beginning takes it)
+        while commit.held(root) and output.file_type(journal) == pafs.FileType.File and time.monotonic() < deadline:
             time.sleep(0.05)
         if output.file_type(journal) != pafs.FileType.File:
             return

@@ -1231,3 +1231,123 @@ def test_an_output_through_a_long_chain_of_links_is_not_called_a_loop(tmp_path, 
                    f"to {str(target)!r}{said} choose another --output\n"), err
     assert not target.exists() or target.is_file() or not any(target.iterdir())  # nothing made
     assert not target.is_file() or target.read_text() == "a file, not a folder"
+
+
+# A reader (a DataLoader worker, a rank) that found the journal of a commit another process is
+# completing, and takes the lock just as that process deletes the staging folder: _lock makes
+# the folder and a new lock file (the holder's is deleted); it then finds no journal and removes
+# them (``recover``), or dies first.
+READER = """
+import os, sys
+from curate import commit
+looked = []
+def exists(fs, path):  # the journal was there when it looked, before the holder deleted it
+    if not looked:
+        looked.append(path)
+        return True
+    return real(fs, path)
+def locked(base):
+    print("locked", flush=True)
+    if sys.stdin.readline() == "die\\n":
+        os._exit(9)
+    remove(base)
+real, remove = commit._exists, commit._remove_lock_folder
+commit._exists, commit._remove_lock_folder = exists, locked
+print(commit.recover(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("reader", ["removes its lock", "dies holding it"])
+def test_a_reader_locking_as_the_commit_removes_its_staging_folder_does_not_fail_it(tmp_path, monkeypatch, reader):
+    """A process completing a commit (a reader, or the run itself) deletes the staging folder
+    last: pyarrow deletes its files, then the folder. A reader that looked at the journal before
+    and takes the lock between the two made the folder's removal fail ("Directory not empty"):
+    the commit, complete, was reported failed (a DataLoader worker crashed; CI's flaky
+    test_a_commit_another_reader_completes_or_already_finished_is_read). The folder then holds
+    only the reader's lock file: the reader's to remove, and harmless if it dies first (no
+    journal, the manifest there: a finished output, which the next run's staging clears)."""
+    out = tmp_path / "out"
+    staging = out / commit.STAGING
+    staging.mkdir(parents=True)
+    (staging / "a.txt").write_text("new\n")
+    manifest = {"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}
+    (staging / output.MANIFEST).write_text(json.dumps(manifest))
+    (staging / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": ["a.txt"]}))
+    procs = []
+    delete_dir = commit._delete_dir
+
+    def files_then_folder(fs, path):  # as pyarrow's delete_dir does it, the reader taking the lock in between
+        if path != str(staging):
+            return delete_dir(fs, path)
+        fs.delete_dir_contents(path)
+        procs.append(subprocess.Popen([sys.executable, "-c", READER, str(out)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, cwd=REPO))
+        assert procs[0].stdout.readline() == "locked\n"
+        os.rmdir(path)
+
+    monkeypatch.setattr(commit, "_delete_dir", files_then_folder)
+    try:
+        assert commit.recover(str(out)) is True
+    finally:
+        for p in procs:
+            out_, _ = p.communicate("die\n" if reader == "dies holding it" else "go on\n", timeout=60)
+    monkeypatch.undo()
+    assert (out / "a.txt").read_text() == "new\n" and json.loads((out / output.MANIFEST).read_text()) == manifest
+    if reader == "removes its lock":
+        assert (procs[0].returncode, out_) == (0, "False\n") and not staging.exists()
+    else:
+        assert procs[0].returncode == 9 and [p.name for p in staging.iterdir()] == [commit.LOCK]
+        assert not commit.held(str(out)) and commit.read_manifest(str(out)) == manifest
+        assert commit.begin(str(out)) == str(staging)  # the next run: its staging folder, the lock file its own
+        commit.abort(str(out))
+        assert not staging.exists() and (out / "a.txt").exists()
+
+
+def test_a_lock_taken_as_another_process_removes_the_staging_folder_is_taken(tmp_path, monkeypatch):
+    """_lock makes the staging folder, then opens the lock file in it: a commit ending (or a
+    reader removing its lock folder) removed the folder between the two, and the open's ENOENT
+    failed a run beginning ("output cannot be created or written (No such file or
+    directory)"). The folder is made again."""
+    out = tmp_path / "out"
+    out.mkdir()
+    makedirs, removed = os.makedirs, []
+
+    def then_removed(path, *a, **k):
+        makedirs(path, *a, **k)
+        if not removed:
+            removed.append(os.rmdir(path))
+
+    monkeypatch.setattr(os, "makedirs", then_removed)
+    try:
+        commit._lock(str(out), str(out))
+        monkeypatch.undo()
+        assert removed and commit._holder(str(out / commit.STAGING / commit.LOCK)) == f" (process {os.getpid()})"
+    finally:
+        commit._unlock(str(out))
+
+
+def test_a_run_clearing_a_staging_folder_its_last_holder_deletes_begins(tmp_path):
+    """A run that took the lock as the process before it deleted the staging folder of its
+    completed commit (after the old lock file) lists what is there and deletes it, beside that
+    process: a file deleted by the other between the listing and this run's delete failed the
+    run ("cannot be created or written (No such file or directory)")."""
+    import pyarrow.fs as pafs
+
+    staging = tmp_path / "out" / commit.STAGING
+    (staging / "stats").mkdir(parents=True)
+    (staging / ".tmp-x").write_text("left")
+    (staging / commit.LOCK).write_text("")
+    real = pafs.LocalFileSystem()
+
+    class Beside:  # the listing, then the other process deletes the file
+        def get_file_info(self, sel):
+            infos = real.get_file_info(sel)
+            if isinstance(sel, pafs.FileSelector):
+                os.remove(staging / ".tmp-x")
+            return infos
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    commit._clear_staging(Beside(), str(staging.parent))
+    assert [p.name for p in staging.iterdir()] == [commit.LOCK]

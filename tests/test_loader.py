@@ -1300,6 +1300,32 @@ def test_a_commit_whose_completing_process_died_is_completed_by_the_reader_waiti
         other.wait()
 
 
+def test_a_reader_waiting_for_a_commit_completed_meanwhile_does_not_wait_for_the_next_run(tmp_path, monkeypatch):
+    """A reader found a commit another process was completing (its lock held) and watched the
+    lock until it was free: that process completed it, and a run beginning then took the lock for
+    its whole length. The reader waited COMMIT_WAIT (60 s) for that run, which it need not wait
+    for, before it read the output, whole all along. It stops watching once the journal is gone."""
+    import shutil
+    import time
+
+    from curate import commit, loader
+
+    out = tmp_path / "o"
+    (out / commit.STAGING).mkdir(parents=True)
+    (out / commit.STAGING / commit.JOURNAL).write_text("{}")
+
+    def completed_by_another(root):  # held as this reader looked; completed just after
+        shutil.rmtree(out / commit.STAGING)
+        raise commit.Held("held")
+
+    monkeypatch.setattr(commit, "recover", completed_by_another)
+    monkeypatch.setattr(commit, "held", lambda root: True)  # the next run's lock
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 3.0)
+    t = time.monotonic()
+    loader._complete_commit(str(out))
+    assert time.monotonic() - t < 2
+
+
 RANK = """
 import sys, time
 from curate import commit
