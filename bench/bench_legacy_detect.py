@@ -10,6 +10,8 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
 * late: a sample after an ASCII head of 300 KiB (the detection read the head only); late pages:
   20 lines of Russian, Korean, Chinese, Japanese (charset_normalizer's pages) after 20 KiB, 300
   KiB, and a title + 1 MiB of ASCII;
+* damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
+  after them, right when the text is the window and the byte's cp1252 character;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
   zip's legacy members, each decoding that differs between REF and here printed;
 * speed (``--mb``): decode_text MB/s on a file of MB whose legacy letters come after an ASCII head.
@@ -113,6 +115,23 @@ def short(mods: dict, max_words: int = 6) -> None:
         rights, n = table[(high, west)]
         print(f"  {high} {'Western' if west else 'other  '}: n={n:5}  " + "  ".join(f"{name} {rights[name] / n:6.1%}" for name in mods))
     print("  by language: " + ", ".join(f"{lang} " + "/".join(f"{r[0][name] / r[1]:.0%}" for name in mods) for lang, r in by_lang.items()))
+
+
+def damaged(mods: dict, max_words: int = 6) -> None:
+    right, n = dict.fromkeys(mods, 0), 0
+    for lang, text in SENTENCES.items():
+        words = text.split()
+        for k in range(1, max_words + 1):
+            for i in range(len(words) - k + 1):
+                window = " ".join(words[i : i + k])
+                if window.isascii():
+                    continue
+                for stray in "’€–é":
+                    n += 1
+                    data = window.encode() + b" " + stray.encode("cp1252") + b"\n"
+                    for name, m in mods.items():
+                        right[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
+    print(f"damaged UTF-8 ({n}, one stray byte): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
 
 
 def late(mods: dict) -> None:
@@ -219,6 +238,7 @@ def main() -> None:
     late(mods)
     late_pages(mods)
     short(mods)
+    damaged(mods)
     if a.corpora:
         corpora(mods)
     if a.mb:

@@ -262,3 +262,24 @@ def test_a_letter_right_after_a_digit_keeps_a_central_european_page(lang, enc):
     text = SENTENCES[lang] + JOINED[lang]
     got, enc_got = decode_text(text.encode(enc))
     assert got == text, enc_got
+
+
+# enc29: (what it is, bytes, the text they hold). Our own words; each written by Python's codecs.
+_KO = CJK["ko"][0]
+_ASCII = "Plain ASCII lines of a licence or a table of contents come next.\n"
+_QUOTED = "\u201cQuoted\u201d word and \u201canother\u201d. "
+LEFTOVERS = [
+    # a stray byte in UTF-8 beside one UTF-8 letter: damage, not cp1252 ('CafÃ©')
+    ("utf-8 letter + stray", "Café au lait, 3 €\n".encode().replace("€".encode(), b"\x80"), "Café au lait, 3 €\n"),
+    ("utf-8 letter + stray ’", "Où est l’hôtel".encode().replace("’".encode(), b"\x92").replace("ô".encode(), b"o"),
+     "Où est l’hotel"),
+    ("Polish capitals cp1250", "RÓŻE SĄ CZERWONE\n".encode("cp1250"), "RÓŻE SĄ CZERWONE\n"),  # "ÓŻ" is UTF-8 "ӯ", Cyrillic: cp1250
+]
+
+
+@pytest.mark.parametrize("what, data, want", LEFTOVERS, ids=[c[0] for c in LEFTOVERS])
+def test_leftover_cases_read_as_written(what, data, want):
+    from curate.readers.common import decode_text
+
+    text, enc = decode_text(data)
+    assert text == want, (enc, text[-80:])

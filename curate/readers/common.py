@@ -484,7 +484,20 @@ def _mostly_utf8(data: bytes) -> bool:
     valid = data.decode("utf-8", errors="ignore").encode("utf-8")
     stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
+    if letters == stray > 0:  # "café" beside one stray byte (damage) was read as cp1252 'cafÃ©'
+        return _latin_or_wide(valid)
     return letters > stray
+
+
+def _latin_or_wide(valid: bytes) -> bool:
+    """A tie between UTF-8 letters and stray bytes goes to UTF-8 where its letters are what damaged
+    UTF-8 text holds: Latin letters (U+00A0-U+024F, U+1E00-U+1EFF) and punctuation, currency and
+    the like (U+2000-U+218F: ’ – € ™). A legacy text whose bytes happen to be UTF-8 reads as other
+    scripts: cp1250 "ÓŻ" (RÓŻE) is Cyrillic "ӯ", Czech "éšť" CJK "隝"."""
+    return _NOT_DAMAGE.search(valid.decode("utf-8")) is None
+
+
+_NOT_DAMAGE = re.compile("[^\x00-\x7f\xa0-\u024f\u1e00-\u1eff\u2000-\u218f]")
 
 
 _UTF8_LEADS = bytes(range(0xC0, 0x100))
