@@ -274,6 +274,9 @@ LEFTOVERS = [
     ("utf-8 letter + stray ’", "Où est l’hôtel".encode().replace("’".encode(), b"\x92").replace("ô".encode(), b"o"),
      "Où est l’hotel"),
     ("Polish capitals cp1250", "RÓŻE SĄ CZERWONE\n".encode("cp1250"), "RÓŻE SĄ CZERWONE\n"),  # "ÓŻ" is UTF-8 "ӯ", Cyrillic: cp1250
+    # the plural of an ordinal abbreviation: "números" (it read Romanian "nșs")
+    ("pt nºs", "Os nºs 3 e 4 da revista\n".encode("cp1252"), "Os nºs 3 e 4 da revista\n"),
+    ("pt Nºs", "Nºs 12 a 15\n".encode("cp1252"), "Nºs 12 a 15\n"),
 ]
 
 

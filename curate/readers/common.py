@@ -548,8 +548,11 @@ _RARE = frozenset("ðþýÐÞÝ")
 _CP1252 = {b: bytes([b]).decode("cp1252", errors="replace") for b in range(0x80, 0x100)}
 _CP1252_UNDEFINED = frozenset(b for b, c in _CP1252.items() if c == "\ufffd")
 _CP1252_LETTER = b"A-Za-z" + b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c.isalpha())
-_SYMBOL_IN_WORD = re.compile(b"(?<=[%s])[%s](?=[%s])" % (
-    _CP1252_LETTER, b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c in _SYMBOLS), _CP1252_LETTER))
+# An ordinal's plural ends a word ("nºs", números; "2ªs"): no symbol inside a word (Romanian "ș" has no "s" after it there).
+_PLURAL = b"(?!s(?![%s]))" % _CP1252_LETTER
+_SYMBOL_IN_WORD = re.compile(b"(?<=[%s])(?:[%s]|[\xaa\xba]%s)(?=[%s])" % (
+    _CP1252_LETTER, b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c in _SYMBOLS - {"º", "ª"}), _PLURAL,
+    _CP1252_LETTER))
 
 
 def _detect_legacy(data: bytes) -> str:
@@ -691,7 +694,7 @@ _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
-_BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])")
+_BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
