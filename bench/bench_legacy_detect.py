@@ -10,6 +10,7 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
 * late: a sample after an ASCII head of 300 KiB (the detection read the head only); late pages:
   20 lines of Russian, Korean, Chinese, Japanese (charset_normalizer's pages) after 20 KiB, 300
   KiB, and a title + 1 MiB of ASCII;
+* quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
 * damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
   after them, right when the text is the window and the byte's cp1252 character;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
@@ -150,6 +151,20 @@ def late(mods: dict) -> None:
     print(f"late ({n}, after {len(head) // 1024} KiB of ASCII): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
 
 
+def quoted(mods: dict) -> None:
+    right, n = dict.fromkeys(mods, 0), 0
+    for lang, encs in ENCODINGS.items():
+        for enc in (e for e in encs if e.startswith("cp")):
+            text = _text(lang, enc)
+            for gap in (0, 200):
+                head = ("\u201cQuoted\u201d word and \u201canother\u201d. " + "word " * gap) * 275
+                n += 1
+                for name, m in mods.items():
+                    t, e = m.decode_text((head + text).encode(enc))
+                    right[name] += _same(t, head + text)
+    print(f"quoted ({n}, after 1,100 curly quotes): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
 def late_pages(mods: dict) -> None:
     line = b"Plain ASCII lines of a licence or a table of contents come first.\n"
     right = dict.fromkeys(mods, 0)
@@ -237,6 +252,7 @@ def main() -> None:
     samples(mods)
     late(mods)
     late_pages(mods)
+    quoted(mods)
     short(mods)
     damaged(mods)
     if a.corpora:

@@ -277,6 +277,10 @@ LEFTOVERS = [
     # the plural of an ordinal abbreviation: "números" (it read Romanian "nșs")
     ("pt nºs", "Os nºs 3 e 4 da revista\n".encode("cp1252"), "Os nºs 3 e 4 da revista\n"),
     ("pt Nºs", "Nºs 12 a 15\n".encode("cp1252"), "Nºs 12 a 15\n"),
+    # curly quotes read the same in every Windows page: 1,100 of them before the Polish letters
+    ("pl after 1,100 quotes", (_QUOTED * 275 + SENTENCES["pl"]).encode("cp1250"), _QUOTED * 275 + SENTENCES["pl"]),
+    ("pl after spread quotes", ((_QUOTED + "word " * 200) * 300 + SENTENCES["pl"]).encode("cp1250"),
+     (_QUOTED + "word " * 200) * 300 + SENTENCES["pl"]),
 ]
 
 

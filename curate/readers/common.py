@@ -605,7 +605,8 @@ def latin_charset(data: bytes) -> str | None:
                 bad += n  # C1 controls and the like
         if any(_CP1252[b] in _SYMBOLS for b in counts):
             bad += len(_SYMBOL_IN_WORD.findall(sample))
-        western = len(high) <= 1.5 * len(_HIGH.findall(sample)) and bad <= 0.01 * len(high) and rare <= 0.3 * max(letters, 1)
+        lone = len(_LONE_QUOTE.findall(sample))  # many short runs, but they say nothing: Russian after 1,100 quotes
+        western = len(high) - lone <= 1.5 * (len(_HIGH.findall(sample)) - lone) and bad <= 0.01 * len(high) and rare <= 0.3 * max(letters, 1)
     return _latin_charset(_legacy_sample(data, 1 << 18), western)  # a quarter of the gate's: the regexes cost ~0.1 s per MiB
 
 
@@ -616,6 +617,13 @@ _AROUND = 16  # bytes kept either side of a run of high bytes: its word and its 
 _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer (_detect_legacy)
 
 
+# Windows quotes, dashes and the ellipsis: the same bytes in cp1250, cp1251, cp1252, cp1254, cp1257,
+# so no count of them tells a page (1,100 curly quotes before a Polish paragraph filled the sample).
+# Counted where they stand alone between ASCII bytes: Shift-JIS "‚l" (Ｌ), "–¾" are no quotes.
+_QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
+_LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
+
+
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
     """The first ``size`` bytes, or where they hold fewer than ``enough`` non-ASCII bytes
     (a short text, or an ASCII licence or table of contents before the text) the runs of them
@@ -624,7 +632,8 @@ def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
     read as cp1252, Russian cp1251 after it as cp1252, and charset_normalizer, given a mostly
     ASCII head, named a page by it. Bounded: one scan in C to the end at most, ``size`` bytes kept."""
     head = data[:size]
-    if len(head) - len(head.translate(None, bytes(range(0x80, 0x100)))) >= enough:
+    high = len(head) - len(head.translate(None, bytes(range(0x80, 0x100))))
+    if high >= enough and high - len(_LONE_QUOTE.findall(head)) >= enough:
         return head
     parts, start, end, room, have = [], -1, -1, size, 0
     for m in _high_runs(data):
@@ -634,7 +643,7 @@ def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
                 room -= end - start
             start = max(m.start() - _AROUND, 0)
         end = m.end() + _AROUND
-        have += m.end() - m.start()
+        have += m.end() - m.start() - (m.end() - m.start() == 1 and data[m.start()] in _QUOTES)  # _LONE_QUOTE
         if have >= _ENOUGH_HIGH or end - start >= room:
             break
     if start >= 0:
@@ -755,7 +764,8 @@ def _page_table(enc: str) -> dict:
 
 
 def _reads_as_one_language(score: tuple, high: int) -> bool:
-    """Nearly all its letters are one alphabet's, most high bytes are letters, few are noise."""
+    """Nearly all its letters are one alphabet's, most high bytes are letters, few are noise. ``high``
+    leaves out the quotes that stand alone (``_LONE_QUOTE``)."""
     _, best, total, bad, _ = score
     return best >= 0.97 * total and total >= 0.5 * high and bad <= 0.01 * high
 
@@ -768,7 +778,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     Greek, CJK: long runs of high bytes, or no page reads it as a language). Languages without
     an alphabet here keep cp1252, which had them before."""
     high = sample.translate(None, bytes(range(0x80)))
-    if not western and len(high) > 2 * len(_HIGH.findall(sample)):
+    lone = len(_LONE_QUOTE.findall(sample))
+    if not western and len(high) - lone > 2 * (len(_HIGH.findall(sample)) - lone):
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
@@ -781,11 +792,14 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
     scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
     west = scores["cp1252"]
+    # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
+    # Polish paragraph left its letters too few of the high bytes, and it was read as cp1252
+    words = len(high) - lone
     better = [(sc[0], -i, enc) for i, (enc, sc) in enumerate(scores.items())
-              if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, len(high)) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
+              if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, words) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
         return max(better)[2]
-    return "cp1252" if western or _reads_as_one_language(west, len(high)) else None
+    return "cp1252" if western or _reads_as_one_language(west, words) else None
 
 
 def without_bom(data):
