@@ -9,7 +9,8 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   how many non-ASCII letters the window has;
 * late: a sample after an ASCII head of 300 KiB (the detection read the head only); late pages:
   20 lines of Russian, Korean, Chinese, Japanese (charset_normalizer's pages) after 20 KiB, 300
-  KiB, and a title + 1 MiB of ASCII;
+  KiB, and a title + 1 MiB of ASCII; ASCII in the middle: a line, 8 or 66 KiB of ASCII, a line; 10
+  lines, 66 KiB, 20 lines;
 * quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
 * damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
   after them, right when the text is the window and the byte's cp1252 character;
@@ -171,9 +172,10 @@ def late_pages(mods: dict) -> None:
     n = 0
     texts = [(CJK[k][0], e) for k in CJK for e in {"ko": ["euc_kr"], "zh": ["gbk", "gb2312"], "ja": ["euc_jp", "shift_jis"]}[k]]
     for text, enc in texts + [(SENTENCES["ru"] + "\n", "cp1251"), (SENTENCES["ru"] + "\n", "koi8_r")]:
-        for head in (line * 300, line * 4700, text.encode(enc) + line * 16300):
+        for head, k in ((line * 300, 20), (line * 4700, 20), (text.encode(enc) + line * 16300, 20),
+                        (text.encode(enc) + line * 120, 1), (text.encode(enc) + line * 1000, 1), ((text * 10).encode(enc) + line * 1000, 20)):
             n += 1
-            data = head + (text * 20).encode(enc)
+            data = head + (text * k).encode(enc)
             for name, m in mods.items():
                 t, e = m.decode_text(data)
                 ok = t == data.decode(enc)

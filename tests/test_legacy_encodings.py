@@ -281,6 +281,9 @@ LEFTOVERS = [
     ("pl after 1,100 quotes", (_QUOTED * 275 + SENTENCES["pl"]).encode("cp1250"), _QUOTED * 275 + SENTENCES["pl"]),
     ("pl after spread quotes", ((_QUOTED + "word " * 200) * 300 + SENTENCES["pl"]).encode("cp1250"),
      (_QUOTED + "word " * 200) * 300 + SENTENCES["pl"]),
+    # ASCII in the middle, not the head: Korean read as cp874
+    ("ko around ASCII", (_KO + _ASCII * 120 + _KO).encode("euc_kr"), _KO + _ASCII * 120 + _KO),
+    ("ko around more ASCII", (_KO * 10 + _ASCII * 1000 + _KO * 20).encode("euc_kr"), _KO * 10 + _ASCII * 1000 + _KO * 20),
 ]
 
 

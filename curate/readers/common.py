@@ -581,8 +581,34 @@ def _detect_legacy(data: bytes) -> str:
     if first is not None and first.start() > _ASCII_HEAD:
         data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
-    best = from_bytes(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10))).best()
+    best = from_bytes(_without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))).best()
     return best.encoding if best is not None else "latin_1"
+
+
+def _without_ascii_stretches(sample: bytes, block: int = 1024) -> bytes:
+    """``sample`` with each stretch of whole ``block``-sized ASCII blocks cut to its first and last
+    ``_AROUND`` bytes: charset_normalizer reads a few chunks spread over what it is given, and 8 KiB
+    of ASCII in the middle (not the head, ``_detect_legacy``) between two lines of Korean EUC-KR had
+    it answer cp874. A block that holds a non-ASCII byte is kept whole, words and all. Only where the
+    high bytes come in runs longer than two (Cyrillic, Greek, CJK words)."""
+    if len(sample) <= 2 * block or sample.isascii():
+        return sample
+    high = len(sample) - len(sample.translate(None, bytes(range(0x80, 0x100))))
+    if high <= 2 * len(_HIGH.findall(sample)):  # a mostly ASCII text with a quote here and there (Big5 "’"): its words help
+        return sample
+    parts, ascii_from = [], None
+    for at in range(0, len(sample), block):
+        if sample[at:at + block].isascii():
+            if ascii_from is None:
+                ascii_from = at
+            continue
+        if ascii_from is not None:  # its edges: a Shift-JIS or Big5 letter's second byte may be ASCII
+            parts += [sample[ascii_from:ascii_from + _AROUND], b"\n", sample[at - _AROUND:at]]
+            ascii_from = None
+        parts.append(sample[at:at + block])
+    if ascii_from is not None:
+        parts.append(sample[ascii_from:ascii_from + _AROUND])
+    return b"".join(parts)
 
 
 def latin_charset(data: bytes) -> str | None:
