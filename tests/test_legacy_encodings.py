@@ -274,6 +274,11 @@ LEFTOVERS = [
     ("utf-8 letter + stray ’", "Où est l’hôtel".encode().replace("’".encode(), b"\x92").replace("ô".encode(), b"o"),
      "Où est l’hotel"),
     ("Polish capitals cp1250", "RÓŻE SĄ CZERWONE\n".encode("cp1250"), "RÓŻE SĄ CZERWONE\n"),  # "ÓŻ" is UTF-8 "ӯ", Cyrillic: cp1250
+    # Latvian "ē" is cp1252's "ç", which French, Portuguese, Catalan write before a, o, u only
+    ("lv mēs", "mēs\n".encode("cp1257"), "mēs\n"),
+    ("lv tomēr", "Vakarā mēs sēdējām\n".encode("iso8859_13"), "Vakarā mēs sēdējām\n"),
+    ("fr ç before a, o, u", "Le garçon a reçu ça.\n".encode("cp1252"), "Le garçon a reçu ça.\n"),
+    ("tr ç before i", "Bu için geçti\n".encode("cp1254"), "Bu için geçti\n"),
     # the plural of an ordinal abbreviation: "números" (it read Romanian "nșs")
     ("pt nºs", "Os nºs 3 e 4 da revista\n".encode("cp1252"), "Os nºs 3 e 4 da revista\n"),
     ("pt Nºs", "Nºs 12 a 15\n".encode("cp1252"), "Nºs 12 a 15\n"),

@@ -732,6 +732,12 @@ _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
+# cp1252's "ç" before e, i or a consonant: French, Portuguese, Catalan write it before a, o, u only
+# (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
+_CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])")
+# ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
+# ISO-8859-4 "Geįen") go to cp1254 in a tie
+_E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
 
@@ -817,14 +823,19 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
     pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
     scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
+    cedilla = len(_CEDILLA_BEFORE_E.findall(sample)) if 0xE7 in counts else 0
+    if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
+        scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
+                  b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
+    turkish = cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None  # cp1254 first in a tie
     west = scores["cp1252"]
     # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
     # Polish paragraph left its letters too few of the high bytes, and it was read as cp1252
     words = len(high) - lone
-    better = [(sc[0], -i, enc) for i, (enc, sc) in enumerate(scores.items())
+    better = [(sc[0], turkish and enc == "cp1254", -i, enc) for i, (enc, sc) in enumerate(scores.items())
               if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, words) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
-        return max(better)[2]
+        return max(better)[-1]
     return "cp1252" if western or _reads_as_one_language(west, words) else None
 
 
