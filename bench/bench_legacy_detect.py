@@ -9,7 +9,11 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   how many non-ASCII letters the window has;
 * late: a sample after an ASCII head of 300 KiB (the detection read the head only); late pages:
   20 lines of Russian, Korean, Chinese, Japanese (charset_normalizer's pages) after 20 KiB, 300
-  KiB, and a title + 1 MiB of ASCII;
+  KiB, and a title + 1 MiB of ASCII; ASCII in the middle: a line, 8 or 66 KiB of ASCII, a line; 10
+  lines, 66 KiB, 20 lines;
+* quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
+* damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
+  after them, right when the text is the window and the byte's cp1252 character;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
   zip's legacy members, each decoding that differs between REF and here printed;
 * speed (``--mb``): decode_text MB/s on a file of MB whose legacy letters come after an ASCII head.
@@ -115,6 +119,23 @@ def short(mods: dict, max_words: int = 6) -> None:
     print("  by language: " + ", ".join(f"{lang} " + "/".join(f"{r[0][name] / r[1]:.0%}" for name in mods) for lang, r in by_lang.items()))
 
 
+def damaged(mods: dict, max_words: int = 6) -> None:
+    right, n = dict.fromkeys(mods, 0), 0
+    for lang, text in SENTENCES.items():
+        words = text.split()
+        for k in range(1, max_words + 1):
+            for i in range(len(words) - k + 1):
+                window = " ".join(words[i : i + k])
+                if window.isascii():
+                    continue
+                for stray in "’€–é":
+                    n += 1
+                    data = window.encode() + b" " + stray.encode("cp1252") + b"\n"
+                    for name, m in mods.items():
+                        right[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
+    print(f"damaged UTF-8 ({n}, one stray byte): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
 def late(mods: dict) -> None:
     head = ("Plain ASCII lines of a licence or a table of contents come first.\n" * 5000).encode()  # 330 kB
     right = dict.fromkeys(mods, 0)
@@ -131,15 +152,30 @@ def late(mods: dict) -> None:
     print(f"late ({n}, after {len(head) // 1024} KiB of ASCII): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
 
 
+def quoted(mods: dict) -> None:
+    right, n = dict.fromkeys(mods, 0), 0
+    for lang, encs in ENCODINGS.items():
+        for enc in (e for e in encs if e.startswith("cp")):
+            text = _text(lang, enc)
+            for gap in (0, 200):
+                head = ("\u201cQuoted\u201d word and \u201canother\u201d. " + "word " * gap) * 275
+                n += 1
+                for name, m in mods.items():
+                    t, e = m.decode_text((head + text).encode(enc))
+                    right[name] += _same(t, head + text)
+    print(f"quoted ({n}, after 1,100 curly quotes): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
 def late_pages(mods: dict) -> None:
     line = b"Plain ASCII lines of a licence or a table of contents come first.\n"
     right = dict.fromkeys(mods, 0)
     n = 0
     texts = [(CJK[k][0], e) for k in CJK for e in {"ko": ["euc_kr"], "zh": ["gbk", "gb2312"], "ja": ["euc_jp", "shift_jis"]}[k]]
     for text, enc in texts + [(SENTENCES["ru"] + "\n", "cp1251"), (SENTENCES["ru"] + "\n", "koi8_r")]:
-        for head in (line * 300, line * 4700, text.encode(enc) + line * 16300):
+        for head, k in ((line * 300, 20), (line * 4700, 20), (text.encode(enc) + line * 16300, 20),
+                        (text.encode(enc) + line * 120, 1), (text.encode(enc) + line * 1000, 1), ((text * 10).encode(enc) + line * 1000, 20)):
             n += 1
-            data = head + (text * 20).encode(enc)
+            data = head + (text * k).encode(enc)
             for name, m in mods.items():
                 t, e = m.decode_text(data)
                 ok = t == data.decode(enc)
@@ -218,7 +254,9 @@ def main() -> None:
     samples(mods)
     late(mods)
     late_pages(mods)
+    quoted(mods)
     short(mods)
+    damaged(mods)
     if a.corpora:
         corpora(mods)
     if a.mb:

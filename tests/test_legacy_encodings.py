@@ -262,3 +262,39 @@ def test_a_letter_right_after_a_digit_keeps_a_central_european_page(lang, enc):
     text = SENTENCES[lang] + JOINED[lang]
     got, enc_got = decode_text(text.encode(enc))
     assert got == text, enc_got
+
+
+# enc29: (what it is, bytes, the text they hold). Our own words; each written by Python's codecs.
+_KO = CJK["ko"][0]
+_ASCII = "Plain ASCII lines of a licence or a table of contents come next.\n"
+_QUOTED = "\u201cQuoted\u201d word and \u201canother\u201d. "
+LEFTOVERS = [
+    # a stray byte in UTF-8 beside one UTF-8 letter: damage, not cp1252 ('CafÃ©')
+    ("utf-8 letter + stray", "Café au lait, 3 €\n".encode().replace("€".encode(), b"\x80"), "Café au lait, 3 €\n"),
+    ("utf-8 letter + stray ’", "Où est l’hôtel".encode().replace("’".encode(), b"\x92").replace("ô".encode(), b"o"),
+     "Où est l’hotel"),
+    ("Polish capitals cp1250", "RÓŻE SĄ CZERWONE\n".encode("cp1250"), "RÓŻE SĄ CZERWONE\n"),  # "ÓŻ" is UTF-8 "ӯ", Cyrillic: cp1250
+    # Latvian "ē" is cp1252's "ç", which French, Portuguese, Catalan write before a, o, u only
+    ("lv mēs", "mēs\n".encode("cp1257"), "mēs\n"),
+    ("lv tomēr", "Vakarā mēs sēdējām\n".encode("iso8859_13"), "Vakarā mēs sēdējām\n"),
+    ("fr ç before a, o, u", "Le garçon a reçu ça.\n".encode("cp1252"), "Le garçon a reçu ça.\n"),
+    ("tr ç before i", "Bu için geçti\n".encode("cp1254"), "Bu için geçti\n"),
+    # the plural of an ordinal abbreviation: "números" (it read Romanian "nșs")
+    ("pt nºs", "Os nºs 3 e 4 da revista\n".encode("cp1252"), "Os nºs 3 e 4 da revista\n"),
+    ("pt Nºs", "Nºs 12 a 15\n".encode("cp1252"), "Nºs 12 a 15\n"),
+    # curly quotes read the same in every Windows page: 1,100 of them before the Polish letters
+    ("pl after 1,100 quotes", (_QUOTED * 275 + SENTENCES["pl"]).encode("cp1250"), _QUOTED * 275 + SENTENCES["pl"]),
+    ("pl after spread quotes", ((_QUOTED + "word " * 200) * 300 + SENTENCES["pl"]).encode("cp1250"),
+     (_QUOTED + "word " * 200) * 300 + SENTENCES["pl"]),
+    # ASCII in the middle, not the head: Korean read as cp874
+    ("ko around ASCII", (_KO + _ASCII * 120 + _KO).encode("euc_kr"), _KO + _ASCII * 120 + _KO),
+    ("ko around more ASCII", (_KO * 10 + _ASCII * 1000 + _KO * 20).encode("euc_kr"), _KO * 10 + _ASCII * 1000 + _KO * 20),
+]
+
+
+@pytest.mark.parametrize("what, data, want", LEFTOVERS, ids=[c[0] for c in LEFTOVERS])
+def test_leftover_cases_read_as_written(what, data, want):
+    from curate.readers.common import decode_text
+
+    text, enc = decode_text(data)
+    assert text == want, (enc, text[-80:])

@@ -496,7 +496,20 @@ def _mostly_utf8(data: bytes) -> bool:
     valid = data.decode("utf-8", errors="ignore").encode("utf-8")
     stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
+    if letters == stray > 0:  # "café" beside one stray byte (damage) was read as cp1252 'cafÃ©'
+        return _latin_or_wide(valid)
     return letters > stray
+
+
+def _latin_or_wide(valid: bytes) -> bool:
+    """A tie between UTF-8 letters and stray bytes goes to UTF-8 where its letters are what damaged
+    UTF-8 text holds: Latin letters (U+00A0-U+024F, U+1E00-U+1EFF) and punctuation, currency and
+    the like (U+2000-U+218F: ’ – € ™). A legacy text whose bytes happen to be UTF-8 reads as other
+    scripts: cp1250 "ÓŻ" (RÓŻE) is Cyrillic "ӯ", Czech "éšť" CJK "隝"."""
+    return _NOT_DAMAGE.search(valid.decode("utf-8")) is None
+
+
+_NOT_DAMAGE = re.compile("[^\x00-\x7f\xa0-\u024f\u1e00-\u1eff\u2000-\u218f]")
 
 
 _UTF8_LEADS = bytes(range(0xC0, 0x100))
@@ -547,8 +560,11 @@ _RARE = frozenset("ðþýÐÞÝ")
 _CP1252 = {b: bytes([b]).decode("cp1252", errors="replace") for b in range(0x80, 0x100)}
 _CP1252_UNDEFINED = frozenset(b for b, c in _CP1252.items() if c == "\ufffd")
 _CP1252_LETTER = b"A-Za-z" + b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c.isalpha())
-_SYMBOL_IN_WORD = re.compile(b"(?<=[%s])[%s](?=[%s])" % (
-    _CP1252_LETTER, b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c in _SYMBOLS), _CP1252_LETTER))
+# An ordinal's plural ends a word ("nºs", números; "2ªs"): no symbol inside a word (Romanian "ș" has no "s" after it there).
+_PLURAL = b"(?!s(?![%s]))" % _CP1252_LETTER
+_SYMBOL_IN_WORD = re.compile(b"(?<=[%s])(?:[%s]|[\xaa\xba]%s)(?=[%s])" % (
+    _CP1252_LETTER, b"".join(re.escape(bytes([b])) for b, c in _CP1252.items() if c in _SYMBOLS - {"º", "ª"}), _PLURAL,
+    _CP1252_LETTER))
 
 
 def _detect_legacy(data: bytes) -> str:
@@ -577,8 +593,34 @@ def _detect_legacy(data: bytes) -> str:
     if first is not None and first.start() > _ASCII_HEAD:
         data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
-    best = from_bytes(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10))).best()
+    best = from_bytes(_without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))).best()
     return best.encoding if best is not None else "latin_1"
+
+
+def _without_ascii_stretches(sample: bytes, block: int = 1024) -> bytes:
+    """``sample`` with each stretch of whole ``block``-sized ASCII blocks cut to its first and last
+    ``_AROUND`` bytes: charset_normalizer reads a few chunks spread over what it is given, and 8 KiB
+    of ASCII in the middle (not the head, ``_detect_legacy``) between two lines of Korean EUC-KR had
+    it answer cp874. A block that holds a non-ASCII byte is kept whole, words and all. Only where the
+    high bytes come in runs longer than two (Cyrillic, Greek, CJK words)."""
+    if len(sample) <= 2 * block or sample.isascii():
+        return sample
+    high = len(sample) - len(sample.translate(None, bytes(range(0x80, 0x100))))
+    if high <= 2 * len(_HIGH.findall(sample)):  # a mostly ASCII text with a quote here and there (Big5 "’"): its words help
+        return sample
+    parts, ascii_from = [], None
+    for at in range(0, len(sample), block):
+        if sample[at:at + block].isascii():
+            if ascii_from is None:
+                ascii_from = at
+            continue
+        if ascii_from is not None:  # its edges: a Shift-JIS or Big5 letter's second byte may be ASCII
+            parts += [sample[ascii_from:ascii_from + _AROUND], b"\n", sample[at - _AROUND:at]]
+            ascii_from = None
+        parts.append(sample[at:at + block])
+    if ascii_from is not None:
+        parts.append(sample[ascii_from:ascii_from + _AROUND])
+    return b"".join(parts)
 
 
 def latin_charset(data: bytes) -> str | None:
@@ -601,7 +643,8 @@ def latin_charset(data: bytes) -> str | None:
                 bad += n  # C1 controls and the like
         if any(_CP1252[b] in _SYMBOLS for b in counts):
             bad += len(_SYMBOL_IN_WORD.findall(sample))
-        western = len(high) <= 1.5 * len(_HIGH.findall(sample)) and bad <= 0.01 * len(high) and rare <= 0.3 * max(letters, 1)
+        lone = len(_LONE_QUOTE.findall(sample))  # many short runs, but they say nothing: Russian after 1,100 quotes
+        western = len(high) - lone <= 1.5 * (len(_HIGH.findall(sample)) - lone) and bad <= 0.01 * len(high) and rare <= 0.3 * max(letters, 1)
     return _latin_charset(_legacy_sample(data, 1 << 18), western)  # a quarter of the gate's: the regexes cost ~0.1 s per MiB
 
 
@@ -612,6 +655,13 @@ _AROUND = 16  # bytes kept either side of a run of high bytes: its word and its 
 _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer (_detect_legacy)
 
 
+# Windows quotes, dashes and the ellipsis: the same bytes in cp1250, cp1251, cp1252, cp1254, cp1257,
+# so no count of them tells a page (1,100 curly quotes before a Polish paragraph filled the sample).
+# Counted where they stand alone between ASCII bytes: Shift-JIS "‚l" (Ｌ), "–¾" are no quotes.
+_QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
+_LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
+
+
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
     """The first ``size`` bytes, or where they hold fewer than ``enough`` non-ASCII bytes
     (a short text, or an ASCII licence or table of contents before the text) the runs of them
@@ -620,7 +670,8 @@ def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
     read as cp1252, Russian cp1251 after it as cp1252, and charset_normalizer, given a mostly
     ASCII head, named a page by it. Bounded: one scan in C to the end at most, ``size`` bytes kept."""
     head = data[:size]
-    if len(head) - len(head.translate(None, bytes(range(0x80, 0x100)))) >= enough:
+    high = len(head) - len(head.translate(None, bytes(range(0x80, 0x100))))
+    if high >= enough and high - len(_LONE_QUOTE.findall(head)) >= enough:
         return head
     parts, start, end, room, have = [], -1, -1, size, 0
     for m in _high_runs(data):
@@ -630,7 +681,7 @@ def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
                 room -= end - start
             start = max(m.start() - _AROUND, 0)
         end = m.end() + _AROUND
-        have += m.end() - m.start()
+        have += m.end() - m.start() - (m.end() - m.start() == 1 and data[m.start()] in _QUOTES)  # _LONE_QUOTE
         if have >= _ENOUGH_HIGH or end - start >= room:
             break
     if start >= 0:
@@ -690,9 +741,15 @@ _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
-_BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])")
+_BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
+# cp1252's "ç" before e, i or a consonant: French, Portuguese, Catalan write it before a, o, u only
+# (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
+_CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])")
+# ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
+# ISO-8859-4 "Geįen") go to cp1254 in a tie
+_E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
 
@@ -751,7 +808,8 @@ def _page_table(enc: str) -> dict:
 
 
 def _reads_as_one_language(score: tuple, high: int) -> bool:
-    """Nearly all its letters are one alphabet's, most high bytes are letters, few are noise."""
+    """Nearly all its letters are one alphabet's, most high bytes are letters, few are noise. ``high``
+    leaves out the quotes that stand alone (``_LONE_QUOTE``)."""
     _, best, total, bad, _ = score
     return best >= 0.97 * total and total >= 0.5 * high and bad <= 0.01 * high
 
@@ -764,7 +822,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     Greek, CJK: long runs of high bytes, or no page reads it as a language). Languages without
     an alphabet here keep cp1252, which had them before."""
     high = sample.translate(None, bytes(range(0x80)))
-    if not western and len(high) > 2 * len(_HIGH.findall(sample)):
+    lone = len(_LONE_QUOTE.findall(sample))
+    if not western and len(high) - lone > 2 * (len(_HIGH.findall(sample)) - lone):
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
@@ -776,12 +835,20 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
     pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
     scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
+    cedilla = len(_CEDILLA_BEFORE_E.findall(sample)) if 0xE7 in counts else 0
+    if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
+        scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
+                  b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
+    turkish = cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None  # cp1254 first in a tie
     west = scores["cp1252"]
-    better = [(sc[0], -i, enc) for i, (enc, sc) in enumerate(scores.items())
-              if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, len(high)) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
+    # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
+    # Polish paragraph left its letters too few of the high bytes, and it was read as cp1252
+    words = len(high) - lone
+    better = [(sc[0], turkish and enc == "cp1254", -i, enc) for i, (enc, sc) in enumerate(scores.items())
+              if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, words) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
-        return max(better)[2]
-    return "cp1252" if western or _reads_as_one_language(west, len(high)) else None
+        return max(better)[-1]
+    return "cp1252" if western or _reads_as_one_language(west, words) else None
 
 
 def without_bom(data):
