@@ -1023,3 +1023,55 @@ def test_a_python_document_cut_through_the_cli_still_parses(tmp_path):
     assert kept == {"f"} and ledger["rule"].to_list() == ["eval_overlap"]
     assert out[make_id("web", "f")] == "\n\ndef g():\n    return 2\n"
     ast.parse(out[make_id("web", "f")])
+
+
+def test_a_recounted_headers_characters_removed_are_exact():
+    """``_header_removed`` (the characters of a hunk header its recount does not keep) is the
+    header's length less the longest common subsequence, by a plain dynamic programme over the
+    whole strings (the independent ground truth), on random headers and rewrites."""
+    from curate.stages.decontaminate import _header_removed
+
+    def lcs(a, b):
+        t = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+        for i, c in enumerate(a):
+            for j, d in enumerate(b):
+                t[i + 1][j + 1] = t[i][j] + 1 if c == d else max(t[i][j + 1], t[i + 1][j])
+        return t[-1][-1]
+
+    rng = random.Random(27)
+
+    def header():
+        side = lambda: f"{rng.randrange(0, 2000)}" + rng.choice(["", f",{rng.randrange(0, 30)}"])  # noqa: E731
+        return f"@@ -{side()} +{side()} @@"
+
+    pairs = [(header(), header()) for _ in range(400)] + [("@@ -5,10 +10,4 @@", "@@ -5,1 +10,4 @@"), ("@@ -9 +9 @@", "@@ -8,0 +9 @@"),
+                                                          ("@@ -1 +1 @@", "@@ -1 +1 @@"), ("@@ -5,10 +5,10 @@", "@@ -10,4 +10,4 @@")]
+    assert [_header_removed(a, b) for a, b in pairs] == [len(a) - lcs(a, b) for a, b in pairs]
+
+
+def _lcs(a: str, b: str) -> int:
+    row = [0] * (len(b) + 1)
+    for c in a:
+        prev = 0
+        for j, d in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if c == d else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def test_a_cut_over_several_passes_counts_the_originals_characters_removed(tmp_path):
+    """A diff whose item is split around another copy (``alpha .. zeta`` / ``ITEM`` / ``eta .. final``
+    on three added lines) is cut twice, each pass recounting the hunk's header; the count summed
+    each pass's, so the second took the digit the first had written for the original's (``+1,5``
+    -> ``+1,4`` -> ``+1,2``: 2 digits for 1), and a later hunk's too. It counts the original's
+    characters the output lacks. Ground truth: the text's length less its longest common
+    subsequence with the output (a plain dynamic programme)."""
+    w = _A.split()
+    split = f"+{' '.join(w[:6])}\n+{_A}\n+{' '.join(w[6:])}\n"
+    stage = _stage(tmp_path)
+    texts = [f"--- a/f\n+++ b/f\n@@ -1,3 +1,5 @@\n ctx\n-old\n{split} ctx\n",
+             f"--- a/f\n+++ b/f\n@@ -8,3 +8,9 @@\n ctx\n-old\n{split}+x\n+y\n+z\n+q\n ctx\n@@ -98,2 +104,2 @@\n-p\n+r\n",
+             f"--- a/f\n+++ b/f\n@@ -9,3 +9,4 @@\n ctx\n-old\n{split} ctx\n",
+             f"--- a/f\n+++ b/f\n@@ -1,2 +1,4 @@\n ctx\n{split} ctx\n@@ -20,2 +22,2 @@\n-p\n+r\n"]  # the first hunk goes whole
+    for t in texts:
+        out, removed = stage.cut_counted(t, prose=False)
+        assert _A not in out and removed == len(t) - _lcs(t, out), (t, out)
