@@ -1075,3 +1075,24 @@ def test_a_cut_over_several_passes_counts_the_originals_characters_removed(tmp_p
     for t in texts:
         out, removed = stage.cut_counted(t, prose=False)
         assert _A not in out and removed == len(t) - _lcs(t, out), (t, out)
+
+
+def test_a_combined_hunks_emptied_last_line_before_no_newline_goes_with_its_marker(tmp_path):
+    """A combined diff's (``@@@``) lines stay, emptied; but its last line followed by ``\\ No newline
+    at end of file`` then claimed an empty last line with no newline, which no file holds (as in
+    a unified diff: test_an_emptied_context_line_without_a_newline_at_the_files_end_goes_with_its_marker).
+    It goes with its marker and the header is recounted for the sides that held it. Ground truth:
+    the counts by git's description of the format (``_combined_counts_hold``), the characters cut
+    by the longest common subsequence; expected texts by hand. Control: an emptied line before
+    another stays."""
+    head = "diff --cc f.txt\nindex 1..2,3..4\n--- a/f.txt\n+++ b/f.txt\n"
+    nonl = "\\ No newline at end of file\n"
+    pages = {head + f"@@@ -1,2 -1,2 +1,3 @@@\n  ctx\n++x\n  {_A}\n{nonl}": head + "@@@ -1,1 -1,1 +1,2 @@@\n  ctx\n++x\n",
+             head + f"@@@ -1,1 -1,1 +1,3 @@@\n  ctx\n++x\n++{_A}\n{nonl}": head + "@@@ -1,1 -1,1 +1,2 @@@\n  ctx\n++x\n",
+             head + f"@@@ -1,2 -1 +1,2 @@@\n  ctx\n +{_A}\n{nonl}": head + "@@@ -1,1 -1 +1,1 @@@\n  ctx\n",
+             head + f"@@@ -1,2 -1,2 +1,2 @@@\n  {_A}\n  end\n{nonl}": head + f"@@@ -1,2 -1,2 +1,2 @@@\n  \n  end\n{nonl}"}  # control
+    stage = _stage(tmp_path)
+    for text, want in pages.items():
+        assert _combined_counts_hold(text)
+        out, removed = stage.cut_counted(text, prose=False)
+        assert out == want and _combined_counts_hold(out) and removed == len(text) - _lcs(text, out), (text, out)

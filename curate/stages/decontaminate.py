@@ -886,7 +886,7 @@ def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
             hunks.append([m, file, st, end, 0])
             left = (int(m[2] if m[2] is not None else 1), int(m[4] if m[4] is not None else 1))
         elif text.startswith("@@@", st) and (m := _COMBINED.match(text, st, end)):
-            i = _combined_body(text, starts, i + 1, m, lines)
+            i = _combined_body(text, starts, i + 1, m, lines, nonl)
             continue
         elif text.startswith("--- ", st):
             file += 1
@@ -894,10 +894,11 @@ def _hunks(text: str, starts: list[int]) -> tuple[dict, list, dict]:
     return lines, hunks, nonl
 
 
-def _combined_body(text: str, starts: list[int], i: int, m, lines: dict) -> int:
-    """Marks the body lines of the combined hunk ``m`` starting at line ``i`` in ``lines`` (``_hunks``)
-    and returns the line after it. Per parent it counts the lines with ``-`` in its column or
-    in none, for the result those with ``-`` in none (git's diff format)."""
+def _combined_body(text: str, starts: list[int], i: int, m, lines: dict, nonl: dict) -> int:
+    """Marks the body lines of the combined hunk ``m`` starting at line ``i`` in ``lines`` (``_hunks``:
+    the hunk None, its columns, ``m``), its last's ``\\ No newline at end of file`` in ``nonl``, and
+    returns the line after it. Per parent it counts the lines with ``-`` in its column or in
+    none, for the result those with ``-`` in none (git's diff format)."""
     p = len(m[1]) - 1
     want = [int(r.split(",")[1]) if "," in r else 1 for r in m[2].split()] + [int(m[3]) if m[3] is not None else 1]
     have = [0] * (p + 1)
@@ -909,9 +910,23 @@ def _combined_body(text: str, starts: list[int], i: int, m, lines: dict) -> int:
         for j, c in enumerate(cols):
             have[j] += c == "-" or (c == " " and not gone)
         have[p] += not gone
-        lines[starts[i]] = (None, cols)
+        lines[starts[i]] = (None, cols, m)
         i += 1
+    if i > 0 and starts[i - 1] in lines and i < len(starts) and text.startswith("\\", starts[i]):
+        nonl[starts[i - 1]] = (starts[i], starts[i + 1] if i + 1 < len(starts) else len(text))
     return i
+
+
+def _combined_header(m, less: list[int]) -> str:
+    """The combined hunk header ``m`` with ``less`` lines per parent and for the result (a side left
+    with none starts at the line before, as ``_hunk_headers``)."""
+    sides = regex.findall(r"([-+])(\d+)(?:,(\d+))?", m[0][len(m[1]) :])
+    out = []
+    for (sign, start, count), k in zip(sides, less):
+        n = (int(count) if count else 1) - k
+        at = int(start) - (n == 0 and k > 0)
+        out.append(f"{sign}{max(at, 0)}" + (f",{n}" if count or n != 1 else ""))
+    return f"{m[1]} {' '.join(out)} {m[1]}"
 
 
 def _hunk_headers(hunks: list, gone: dict, dropped: set) -> list[tuple[int, int, str]]:
@@ -999,7 +1014,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
     hunk_lines, hunks, nonl = _hunks(text, starts) if "@@ -" in text or "@@@ -" in text else ({}, [], {})
-    edits, gone, changes = [], {}, {}
+    edits, gone, changes, combined = [], {}, {}, {}
     for i, line_spans in by_line.items():
         worded = [k for k, (s, e) in enumerate(line_spans) if _LETTER.search(text, s, e)]
         if not worded:
@@ -1035,9 +1050,16 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
             m = _TRAILING_COMMENT.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
             if m and m.end() == merged[-1][0]:
                 merged[-1] = (m.start(), stop)
-        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " " and st not in nonl):
+        if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " ") and st not in nonl:
             edits.append((lead, stop, ""))  # a context line, a combined hunk's: it stays, emptied
             # (but the file's last, "\\ No newline" after it: an empty line with no newline is no line; it goes)
+        elif emptied and text[lead:stop].strip() and hunk is not None and hunk[0] is None:  # a combined hunk's last
+            m, cols = hunk[2], hunk[1]
+            less = combined.setdefault(m.start(), (m, [0] * (len(cols) + 1)))[1]
+            for j, c in enumerate(cols):
+                less[j] += c == "-" or (c == " " and "-" not in cols)
+            less[-1] += "-" not in cols
+            edits += [(st, end, ""), (*nonl[st], "")]
         elif emptied and text[lead:stop].strip():
             if hunk is not None:
                 less = gone.setdefault(hunk[0], [0, 0])
@@ -1056,10 +1078,12 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         at = [a for a, _ in whole]
         edits = [(s, e, new) for s, e, new in edits if (j := bisect.bisect_right(at, s) - 1) < 0 or e > whole[j][1]]
     headers = _hunk_headers(hunks, gone, dropped)
-    edits += [(a, b, "") for a, b in whole] + headers
+    rewritten = [(m.start(), m.end(), _combined_header(m, less)) for m, less in combined.values()]
+    edits += [(a, b, "") for a, b in whole] + headers + rewritten
     if heads is not None:
         new_of = {a: new for a, _, new in headers}
         heads += [(m[0], None if h in dropped else new_of.get(m.start(), m[0])) for h, (m, *_) in enumerate(hunks)]
+        heads += [(text[a:b], new, "combined") for a, b, new in rewritten]  # rewritten once: its "\\ No newline" goes
     out, pos, removed = [], 0, 0
     for s, e, new in sorted(edits):
         out += [text[pos:s], new]
@@ -1413,10 +1437,12 @@ class DecontaminateStage:
         in code those the output lacks but for a recounted hunk header's new characters, each header
         compared with the original's (a pass's own count took the header's digits an earlier pass
         wrote for the original's: 181 for 179 characters cut)."""
-        original, removed, chain = text, 0, None  # chain: (the original's header, now) of each hunk
+        original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
         while True:
             heads = None if prose else []
             new, n = self._cut_once(text, prose, heads)
+            combined += [h[:2] for h in heads or () if len(h) == 3]
+            heads = [h for h in heads or () if len(h) == 2]
             if heads and chain is None:
                 chain = [(old, now) for old, now in heads if now is not None]
             elif heads and chain is not False:  # the hunks read again as the last pass wrote them, or the count is each pass's
@@ -1428,7 +1454,7 @@ class DecontaminateStage:
                 break
         if prose or chain is False:
             return text, removed
-        written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in chain or () if now != old)
+        written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
     def _cut_once(self, text: str, prose: bool = True, heads: list | None = None) -> tuple[str, int]:
