@@ -330,7 +330,8 @@ def test_a_cut_in_code_leaves_the_code_beside_the_item(tmp_path):
              # the removed line goes with its marker, its hunk recounted (test_a_cut_in_a_diff_takes_the_items_lines_...)
              "diff": (f"@@ -1,3 +1,3 @@\n ctx\n- {a}\n+new\n ctx\n", "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n"),
              "shell": (f"ls {a} ./build\n", "ls  ./build\n"),
-             "python": (f"def f():\n    x = 1  # {a}\n    return x\n", "def f():\n    x = 1\n    return x\n")}  # the emptied comment goes (test_a_comment_or_quote_...)
+             # the emptied comment goes (test_a_comment_or_quote_marker_the_cut_empties_goes_with_the_item)
+             "python": (f"def f():\n    x = 1  # {a}\n    return x\n", "def f():\n    x = 1\n    return x\n")}
     _assert_cuts(tmp_path, [a], pages, domain="code")
 
 
@@ -962,7 +963,8 @@ def test_a_comment_or_quote_marker_the_cut_empties_goes_with_the_item(tmp_path):
              # controls
              f"# {a} more\n": "#  more\n",
              f'x = "# {a}"\n': 'x = "# "\n',
-             f"/* x\n   {a} */\n": "/* x\n   */\n", f'"""\n# {a}"""\n': '"""\n# """\n', f"/* x\n// {a} */\n": "/* x\n//  */\n", f"/* {a}\n   x */\n": "/* \n   x */\n",
+             f"/* x\n   {a} */\n": "/* x\n   */\n", f'"""\n# {a}"""\n': '"""\n# """\n',
+             f"/* x\n// {a} */\n": "/* x\n//  */\n", f"/* {a}\n   x */\n": "/* \n   x */\n",
              f"y = (x -\n     {a})\n": "y = (x -\n     )\n"}
     got = {t: stage.cut_text(t, prose=False) for t in pages}
     assert got == pages
@@ -1096,3 +1098,20 @@ def test_a_combined_hunks_emptied_last_line_before_no_newline_goes_with_its_mark
         assert _combined_counts_hold(text)
         out, removed = stage.cut_counted(text, prose=False)
         assert out == want and _combined_counts_hold(out) and removed == len(text) - _lcs(text, out), (text, out)
+
+
+def test_python_lines_are_numbered_as_ast_numbers_them():
+    """``cut_python`` drops statements by ``ast``'s line numbers: a form feed (old GNU sources put
+    one between functions) or U+2028 is no line break to Python, but ``str.splitlines`` broke there,
+    so every statement after it was taken a line too early. Ground truth: ``ast``'s ``lineno`` of
+    each statement is the index of the line that starts it."""
+    import ast
+
+    from curate.stages.decontaminate import _py_lines
+
+    for src in ("a = 1\n\x0c\ndef f():\n    return 2\nb = '\u2028'\r\nc = 3\rd = 4\n", "x = 1", ""):
+        lines = _py_lines(src)
+        assert "".join(lines) == src
+        for node in ast.parse(src).body:
+            assert lines[node.lineno - 1].lstrip(" \x0c").startswith(ast.get_source_segment(src, node)[:1]), (src, node.lineno)
+        assert len(lines) == len(src.splitlines()) - ("\x0c" in src) - ("\u2028" in src)

@@ -53,6 +53,7 @@ import os
 import bisect
 import difflib
 import unicodedata
+import warnings
 from pathlib import PurePosixPath
 from dataclasses import dataclass
 
@@ -1094,18 +1095,29 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
 
 
 def _parses(src: str) -> bool:
-    """Whether Python's own parser accepts ``src``."""
+    """Whether Python's own parser accepts ``src`` (its warnings, ``"\\d"``'s invalid escape, unsaid)."""
     try:
-        ast.parse(src)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(src)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
         return False
     return True
 
 
+_PY_LINE = regex.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _py_lines(text: str) -> list[str]:
+    """``text``'s lines as Python numbers them (``ast``'s ``lineno``): a form feed or U+2028,
+    which ``str.splitlines`` breaks at, is inside a line."""
+    return _PY_LINE.findall(text)
+
+
 def _changed_lines(before: str, after: str) -> list[int]:
     """The lines (0-based) of ``before`` that ``after`` (a code cut: lines emptied or shortened,
     none added) no longer holds as they were."""
-    a, b = before.splitlines(True), after.splitlines(True)
+    a, b = _py_lines(before), _py_lines(after)
     ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     return sorted({k for op, i1, i2, _, _ in ops if op != "equal" for k in range(i1, max(i2, i1 + 1)) if k < len(a)})
 
@@ -1411,7 +1423,10 @@ class DecontaminateStage:
         new, removed = self.cut_counted(text, prose=False)
         if new == text or _parses(new) or not _parses(text):
             return new, removed
-        tree, changed, lines = ast.parse(text), _changed_lines(text, new), text.splitlines(True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+        changed, lines = _changed_lines(text, new), _py_lines(text)
         for top in (False, True):
             spans = _statement_lines(tree, changed, top)
             if not spans:
