@@ -965,7 +965,8 @@ def test_a_comment_or_quote_marker_the_cut_empties_goes_with_the_item(tmp_path):
              f'x = "# {a}"\n': 'x = "# "\n',
              f"/* x\n   {a} */\n": "/* x\n   */\n", f'"""\n# {a}"""\n': '"""\n# """\n',
              f"/* x\n// {a} */\n": "/* x\n//  */\n", f"/* {a}\n   x */\n": "/* \n   x */\n",
-             f"y = (x -\n     {a})\n": "y = (x -\n     )\n"}
+             f"y = (x -\n     {a})\n": "y = (x -\n     )\n",
+             f"std::map<K,\n         {a}>\n": "std::map<K,\n         >\n", f"x\n{a}--\n": "x\n--\n"}
     got = {t: stage.cut_text(t, prose=False) for t in pages}
     assert got == pages
 

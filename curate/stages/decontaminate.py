@@ -961,10 +961,12 @@ _LAST_WORDISH = regex.compile(r"(?r)[\p{L}\p{N}\p{M}]")
 
 # a list item's marker (a docstring's Markdown, a YAML sequence): a line left with it alone goes
 _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
-# a comment's or quote's marker left alone (``# ITEM``, ``// ITEM``, ``-- ITEM``, ``> > ITEM``, ``/* ITEM */``,
-# ``<!-- ITEM -->``), or with only the item's punctuation after it (``# ITEM))``): an emptied comment goes
-# with its line; a trailing one (``x = 1  # ITEM``) with its blanks. Not a string's quote (``    # ITEM"""``
-# in a docstring), not half a block comment (``/* ITEM`` / `` ITEM */``: its other half is on another line), nor ``;`` (C's ``if (x)\n ;``)
+# a comment's or quote's marker before the item left alone (``# ITEM``, ``// ITEM``, ``-- ITEM``, ``> > ITEM``,
+# ``/* ITEM */``, ``<!-- ITEM -->``), or with only the item's punctuation after it (``# ITEM))``): an emptied
+# comment goes with its line; a trailing one (``x = 1  # ITEM``) with its blanks. Not a string's quote
+# (``    # ITEM"""`` in a docstring), not a mark after the item (``    ITEM>``: a C++ template's, a tag's
+# end), not half a block comment (``/* ITEM`` / `` ITEM */``: its other half is on another line), nor ``;``
+# (C's ``if (x)\n ;``)
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = regex.compile(r"(?r)(?<=\S)[ \t]+(?:#+|//+)[ \t]*")
@@ -1045,7 +1047,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         left = text[lead:stop]
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
-        emptied = (not left.strip(" \t") or _COMMENT_ONLY.fullmatch(left)
+        emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and _COMMENT_ONLY.fullmatch(left)  # the marker before the item
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
             m = _TRAILING_COMMENT.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
