@@ -8,7 +8,10 @@ in a plural possessive (``students’``, a ’ after its last word) and, with ``
 British ‘…’ opened before it: the pages where a cut asks whether the page opened a single quote.
 Each tree runs in its own process, alternating, ``--rounds`` times; the best of each is printed.
 
-    python bench/bench_cut_page.py [--items 250,1000,4000] [--quoted] [--rounds 3] [--base 69950eb]
+``--diff``: the page is a unified diff of N hunks (cut as code), the first removing an item's line, so
+each later hunk's header is recounted (``_header_removed`` per header).
+
+    python bench/bench_cut_page.py [--items 250,1000,4000] [--quoted | --diff] [--rounds 3] [--base 69950eb]
 """
 from __future__ import annotations
 
@@ -31,8 +34,12 @@ items = [" ".join(rng.choice(vocab) for _ in range(15)) for _ in range(1000)]
 open(ev, "w").write("\\n".join(items) + "\\n")
 st = DecontaminateStage({"eval_sets": [{"glob": ev}], "mode": "cut"}).setup()
 sep = " and then he said that it was all written down by hand " + ("‘" if quoted else "")
-page = sep.join(f"{it}’" for it in (items * (n // len(items) + 1))[:n])
-t = time.perf_counter(); st.cut_text(page); print(time.perf_counter() - t)
+if sys.argv[4] == "1":  # a unified diff of n hunks, the first removing an item's line: each later header recounted
+    page = "--- a/f\\n+++ b/f\\n" + f"@@ -1,4 +1,3 @@\\n ctx\\n-{items[0]}\\n-old\\n+new\\n ctx\\n" + "".join(
+        f"@@ -{10 * h + 1},3 +{10 * h},3 @@\\n ctx{h}\\n-old{h}\\n+new{h}\\n ctx{h}\\n" for h in range(1, n))
+else:
+    page = sep.join(f"{it}’" for it in (items * (n // len(items) + 1))[:n])
+t = time.perf_counter(); st.cut_text(page, prose=sys.argv[4] != "1"); print(time.perf_counter() - t)
 """
 
 
@@ -40,17 +47,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", default="250,1000,4000")
     ap.add_argument("--quoted", action="store_true", help="each item in ‘…’ (the page opened the quote)")
+    ap.add_argument("--diff", action="store_true", help="a unified diff of N hunks (cut as code), the first holding the item")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--base", default="69950eb")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = export(a.base, Path(tmp) / "base")
-        print(f"one page of N items, each ending in ’{' inside ‘…’' if a.quoted else ''}; best of {a.rounds}")
+        print(f"a diff of N hunks, the first cut, the rest recounted; best of {a.rounds}" if a.diff else
+              f"one page of N items, each ending in ’{' inside ‘…’' if a.quoted else ''}; best of {a.rounds}")
         for n in [int(x) for x in a.items.split(",")]:
             best = {}
             for _ in range(a.rounds):
                 for name, tree in (("this", REPO), (a.base, base)):
-                    out = subprocess.run([sys.executable, "-c", CUT, str(n), str(int(a.quoted)), str(Path(tmp) / "ev.txt")], cwd=tree,
+                    out = subprocess.run([sys.executable, "-c", CUT, str(n), str(int(a.quoted)), str(Path(tmp) / "ev.txt"), str(int(a.diff))],
+                                         cwd=tree,
                                          env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True)
                     best[name] = min(best.get(name, float("inf")), float(out.stdout))
             print(f"  {n:>6,} items: this {best['this']:.3f} s  {a.base} {best[a.base]:.3f} s  ratio {best['this'] / best[a.base]:.2f}")

@@ -56,7 +56,9 @@ for n, (kind, text, lang) in enumerate(docs):
     ev = f"{tmp}/ev{n}.txt"
     open(ev, "w", encoding="utf-8").write("\\n".join(" ".join(text[s:e].split()) for s, e in spans) + "\\n")
     st = DecontaminateStage({"eval_sets": [{"glob": ev}], "mode": "cut"}).setup()
-    out.append({"kind": kind, "lang": lang, "text": text, "spans": sorted(spans), "out": st.cut_text(text, prose=kind != "code")})
+    py = getattr(st, "cut_python", None) if kind == "code" and lang.lower() == "python" else None
+    out.append({"kind": kind, "lang": lang, "text": text, "spans": sorted(spans), "out": st.cut_text(text, prose=kind != "code"),
+                "py": py(text) if py else None})
     os.remove(ev)
 json.dump(out, sys.stdout)
 """
@@ -122,6 +124,13 @@ def main() -> None:
                     py = [d for d in ds if d["lang"].lower() == "python" and _parses(d["text"])]
                     print(f"{'':>8} {'':>5}  Python files that parsed: {len(py):,}, cut: {sum(d['out'] != d['text'] for d in py):,}, "
                           f"no longer parse: {sum(not _parses(d['out']) for d in py):,}")
+                    if any(d["py"] for d in py):  # cut_python: statements whole, else the document removed
+                        kept = [d for d in py if d["py"] and d["py"][0] != d["text"]]
+                        lost = sum(len(d["text"]) - len(d["py"][0]) - sum(e - s for s, e in d["spans"]) for d in kept)
+                        print(f"{'':>8} {'':>5}  cut_python: kept {len(kept):,} (parse: {sum(_parses(d['py'][0]) for d in kept):,}; "
+                              f"cut line by line {sum(d['py'][0] == d['out'] for d in kept):,}, statements whole "
+                              f"{sum(d['py'][0] != d['out'] for d in kept):,}, characters beyond the items' {lost:,} of "
+                              f"{sum(len(d['text']) for d in kept):,}), removed {sum(d['py'] is None for d in py):,}")
                 for d in [d for d, v in zip(ds, verdict) if v == "wrong"][: a.show]:
                     w, g = WORD.findall(d["text"]), WORD.findall(d["out"])
                     ops = [o for o in difflib.SequenceMatcher(None, w, g, autojunk=False).get_opcodes() if o[0] != "equal"]
