@@ -25,6 +25,94 @@ def redact(text: str, language: str) -> str:
     return _REDACT(TextDoc(text, language))[0]
 
 
+# --- Java properties: a blank for a separator, a "\" continuing a value's line ------------------------------------
+@pytest.mark.parametrize("text,want", [
+    ("db.password letmein\ndb.user app\n", "db.password <KEY>\ndb.user app\n"),
+    ("db.password\tletmein\n", "db.password\t<KEY>\n"),
+    ("db.password   Xk9mP2qLz7Wq\n", "db.password   <KEY>\n"),
+    ("api.token Xk9mP2qLz7Wq\n", "api.token <KEY>\n"),
+    ("db.password = let\\\n  mein\ndb.user = app\n", "db.password = <KEY>\ndb.user = app\n"),
+    ("db.password = Xk9mP2\\\n    qLz7Wq\n", "db.password = <KEY>\n"),
+    ("db.password=ab;cd(ef,gh\n", "db.password=<KEY>\n"),
+    ("db.password : two words # all of it\n", "db.password : <KEY>\n"),
+    # kept: a reference, a label, a key's plain word, a comment line's words
+    ("db.password ${DB_PASSWORD}\n", None),
+    ("db.password.label Enter your password\n", None),
+    ("api.token tokenname\n", None),
+    ("# the password below\n", None),
+])
+def test_a_java_properties_password_after_a_blank_or_across_a_continued_line_is_redacted(text, want):
+    """Leaks on main: the properties format separates a key from its value by "=", ":" or blanks alone
+    (`db.password letmein`), continues a value after a line-ending backslash, and its value is the rest of the
+    line (";", "(", "," and " #" in it): each was kept whole, or the first line's part was."""
+    assert redact(text, "java properties") == (text if want is None else want)
+
+
+# --- unquoted values holding ";", "(", "," or several words, read by the format's parser ----------------------------
+def _yaml(text):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _ini(text):
+    c = configparser.ConfigParser(interpolation=None)
+    c.read_string(text)
+    return {s: dict(c[s]) for s in c.sections()}
+
+
+def _dotenv(text):
+    dotenv = pytest.importorskip("dotenv")
+    return dict(dotenv.dotenv_values(stream=io.StringIO(text)))
+
+
+FORMATS = {  # language: (a file with a password of `value` beside other keys, its parser)
+    "yaml": ("db:\n  host: db.internal\n  password: {v}\n  user: app\n", _yaml),
+    "ini": ("[db]\nhost = db.internal\npassword = {v}\nuser = app\n", _ini),
+    "dotenv": ("DB_HOST=db.internal\nDB_PASSWORD={v}\nDB_USER=app\n", _dotenv),
+}
+
+
+@pytest.mark.parametrize("value", ["ab;cd(ef,gh", "Xk9(mP2q),L7z", "letme;in", "correct horse battery staple"])
+@pytest.mark.parametrize("language", sorted(FORMATS))
+def test_an_unquoted_password_with_semicolons_brackets_commas_or_words_is_redacted_whole(language, value):
+    """Leaks on main: an unquoted value's characters were `[A-Za-z0-9_+/=.@!#%^&*~$-]` with no blank, so a
+    password holding ";", "(", "," or several words (`password: correct horse battery staple`) matched nothing and
+    was kept whole. Each format's own parser reads `<KEY>` for it after, every other key as before."""
+    template, parse = FORMATS[language]
+    text = template.format(v=value)
+    before = parse(text)
+    assert value in str(before)  # the parser reads the value whole
+    got = redact(text, language)
+    assert parse(got) == parse(template.format(v="<KEY>")), got
+
+
+@pytest.mark.parametrize("language,text", [
+    ("yaml", "db:\n  password: Enter your password\n"),  # a label
+    ("yaml", "db:\n  password: The admin user's password.\n"),  # a sentence
+    ("yaml", "db:\n  password: !vault |\n    $ANSIBLE_VAULT;1.1;AES256\n"),  # a tag, then a block
+    ("yaml", "db:\n  password: *default_password\n"),  # an alias
+    ("yaml", "db:\n  password: [a, b]\n"),  # a flow sequence
+    ("yaml", "db:\n  password: {{ vault_db_password }}\n"),
+    ("yaml", "db:\n  token: some words here\n"),  # a key's or token's value has no blank
+    ("ini", "[db]\npassword = %(common_password)s\n"),  # interpolation
+    ("dotenv", "DB_PASSWORD=${VAULT_PASSWORD}\n"),
+])
+def test_placeholders_labels_and_yaml_indicators_stay_when_values_widen(language, text):
+    """What the wider unquoted value must not take: a label or sentence, YAML's tag, alias, flow collection and
+    template, INI's interpolation, a variable, and a token's value of words."""
+    assert redact(text, language) == text
+
+
+def test_a_shell_password_before_a_semicolon_is_redacted_and_a_dockerfile_env_line_keeps_its_next_pair():
+    """Leak on main: `export DB_PASSWORD=letmein; echo ok` (the value ends at ";", the shell's) was kept. The shell
+    and a Dockerfile keep a blank as a value's end (`ENV DB_PASSWORD=letmein OTHER=2`: OTHER=2 stays)."""
+    sh = "#!/bin/sh\nexport DB_PASSWORD=letmein; echo ok\nDB_PASSWORD=letmein run_app --flag\n"
+    assert redact(sh, "shell") == sh.replace("letmein", "<KEY>")
+    docker = "FROM alpine\nENV DB_PASSWORD=letmein OTHER=2\n"
+    assert redact(docker, "dockerfile") == docker.replace("letmein", "<KEY>")
+
+
 # --- .cfg files ---------------------------------------------------------------------------------------------------
 def test_a_cfg_file_is_ini():
     """setup.cfg, tox's and flake8's .cfg files are INI; they had no language, so their unquoted

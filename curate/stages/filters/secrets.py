@@ -95,11 +95,27 @@ _NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1
 # A line's end is "\n", "\r\n" or a lone "\r" (a file from Windows or an old Mac: a code dump keeps
 # its files' line ends); ``_lines`` spans whole "\n" lines, each holding whole "\r" lines
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
-# a comment may follow (`password: S3cret42  # prod`): "#" after a blank starts one in YAML, shell, .env, Makefiles;
-# ";" after a blank in INI files (`password = letmein ; prod`; elsewhere the value before it is one too)
 # shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
-_UNQUOTED = re.compile(rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*(?P<n>{_NAME})"
-                       rf"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*{_VALUE}(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
+_UNQUOTED_NAME = (rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*(?P<n>{_NAME})"
+                  r"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*")
+# In a config file (YAML, .env, INI, Makefiles: ``_CONFIG_PATTERNS``) a value is the rest of its line, ";", "(", ",", blanks
+# and all (`password: ab;cd(ef,gh`, `password: correct horse battery staple`: PyYAML, configparser and python-dotenv read
+# them whole; the value's characters were ``_QCHARS``, so each matched nothing and was kept), 6 to 200 characters, up to a
+# comment: "#" after a blank starts one in YAML, .env and Makefiles, ";" after a blank in INI files (`password = letmein ; prod`;
+# elsewhere the value before it is one too). Not starting with a quote (the quoted form's) nor one of YAML's indicators:
+# a tag (`!vault |`), an anchor or alias (`*default`), a block's header, a flow collection (`[a, b]`, `{{ x }}`), INI's
+# `%(name)s`, autoconf's `@X@`. A password's several words are judged as a quoted one's (``_password_ok``); a key's or token's has no blank.
+_UNQUOTED = re.compile(rf"{_UNQUOTED_NAME}(?P<v>[^\s\"'`!&*|>\[{{%@#][^\r\n]{{4,198}}?[^\s])(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
+# In a shell script or a Dockerfile (``_SHELL_PATTERNS``) a blank ends a value (`DB_PASSWORD=letmein run_app`, `ENV DB_PASSWORD=...
+# OTHER=2`), and so does the shell's ";", "&", "|" or ")" (`export DB_PASSWORD=letmein; echo ok`: kept, the value was to the line's end)
+_UNQUOTED_SHELL = re.compile(rf"{_UNQUOTED_NAME}{_VALUE}(?=[ \t;&|)]|{_EOL})")
+# A Java properties file: a key, then "=", ":" or blanks alone (`db.password letmein`), then its value to the line's end, "#"
+# and ";" in it, continued past a line that ends in a backslash (the next line's leading blanks dropped): as
+# java.util.Properties.load reads it; a "#" or "!" line is a comment. The key's name is found by the regex (the scan finds
+# a name before an operator only): searched on the whole text of a properties file.
+_PROPERTIES = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})(?:[ \t]*[=:][ \t]*|[ \t]+(?![=:]))"
+                         r"(?P<v>(?:[^\\\s]|\\[^\r\n])(?:[^\\\r\n]|\\[^\r\n]){0,200}(?:\\\r?\n[ \t]*(?:[^\\\r\n]|\\[^\r\n]){0,200}){0,20})"
+                         rf"[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))={_VALUE}(?=[ \t]|{_EOL})")
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
@@ -265,15 +281,26 @@ def _action(text: str, start: int) -> bool:
 _SECRET_KEY_NAME = re.compile(r"(?i)secret_?key")
 
 
-def _unquoted_ok(m: re.Match) -> bool:
-    """An unquoted value (``_UNQUOTED``, ``_ENV_MULTI``, ``_ENV_BLANK``, Tcl's ``set``): a password's as ``_password_ok``
-    (`DB_PASSWORD=letmein`) but not a dotted reference (Go's `password := cfg.Password`, YAML's `settings.admin.old`),
-    a key's or token's as ``_literal_ok``; so is an action's (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
-    n, v = m.group("n"), m.group("v")
+def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
+    """An unquoted value ``v`` (``_UNQUOTED``, ``_ENV_MULTI``, ``_ENV_BLANK``, Tcl's ``set``; the match's ``v``): a password's as
+    ``_password_ok`` (`DB_PASSWORD=letmein`, several words too) but not a dotted reference (Go's `password := cfg.Password`, YAML's
+    `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
+    (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
+    n, v = m.group("n"), m.group("v") if v is None else v
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
-        return _value_ok(m)
+        if " " in v or "\t" in v:
+            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v)
+        return _literal_ok(v)
     return _password_ok(v)
+
+
+_CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+
+
+def _properties_ok(m: re.Match) -> bool:
+    """A properties file's value (``_PROPERTIES``), its continued lines joined, as ``_unquoted_ok`` judges it."""
+    return _unquoted_ok(m, _CONTINUATION.sub("", m.group("v")).rstrip())
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
@@ -763,14 +790,22 @@ PATTERNS = {
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}
+# the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
+_SHELL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
+    (_lines, _UNQUOTED_SHELL, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
+    (_block_lines, _YAML_BLOCK, _block_ok)]}  # a heredoc's YAML
+_SHELL_LANGUAGES = ("shell", "dockerfile")
+_PROPERTIES_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: True, _PROPERTIES, _properties_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
 _SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _unquoted_ok)]
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
-    code, config, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (PATTERNS, _CONFIG_PATTERNS, _SET_PATTERNS))
-    by_language = {str(x).lower(): config for x in cfg["unquoted_languages"]} | {str(x).lower(): tcl for x in cfg["set_languages"]}
+    code, config, shell, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
+        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
+    by_language = {x: shell if x in _SHELL_LANGUAGES else properties if x == "java properties" else config
+                   for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc
         try:
@@ -783,7 +818,8 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
 
 # Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
 # prose, where a false match costs only an audit's reading of a few characters.
-_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + _SET_FORMS}
+_ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _unquoted_ok)]
+                             + _PROPERTIES_PATTERNS["password"][-1:] + _SET_FORMS}
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
