@@ -97,11 +97,25 @@ def test_an_unquoted_password_with_semicolons_brackets_commas_or_words_is_redact
     ("yaml", "db:\n  token: some words here\n"),  # a key's or token's value has no blank
     ("ini", "[db]\npassword = %(common_password)s\n"),  # interpolation
     ("dotenv", "DB_PASSWORD=${VAULT_PASSWORD}\n"),
+    # a call's expression (code under a config name, as in the corpora's web pages: `fbAccessToken = unescape(RegExp.$1);`)
+    ("yaml", "auth:\n  token: unescape(RegExp.$1);\n"),
+    ("ini", "[t]\nresult.pass = actual.isSame(expected);\n"),
 ])
 def test_placeholders_labels_and_yaml_indicators_stay_when_values_widen(language, text):
     """What the wider unquoted value must not take: a label or sentence, YAML's tag, alias, flow collection and
     template, INI's interpolation, a variable, and a token's value of words."""
     assert redact(text, language) == text
+
+
+def test_a_ledger_snippets_prose_keeps_pass_lines_a_properties_password_goes():
+    """A ledger snippet is redacted by every form in any language (``redact_secrets``), prose among it: the properties
+    form's blank separator took a book's line starting with "Pass" (`Pass the remainder of our hateful days?`,
+    7 lines of the corpora's books read so) for a key `Pass` and its value. A properties password still goes."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    prose = "Pass the remainder of our hateful days?\npasse heere: no, though it were as vertuous to lye\n"
+    assert redact_secrets(prose) == prose
+    assert redact_secrets("db.password letmein\n") == "db.password <KEY>\n"
 
 
 def test_a_shell_password_before_a_semicolon_is_redacted_and_a_dockerfile_env_line_keeps_its_next_pair():

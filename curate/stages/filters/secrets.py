@@ -287,6 +287,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
     (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v") if v is None else v
+    if _CALL_VALUE.fullmatch(v):
+        return False
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
@@ -295,11 +297,19 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     return _password_ok(v)
 
 
+# a call's expression, code under a config name (`token: unescape(RegExp.$1);`, `result.pass = actual.isSame(expected);`: the
+# corpora's web pages read as YAML), not a literal; a value holding "(" otherwise is one (`ab;cd(ef,gh`)
+_CALL_VALUE = re.compile(r"[\w.$]+\(.*\)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
+_BARE_PASS = re.compile(r"(?i)[ \t]*passe?")
 
 
 def _properties_ok(m: re.Match) -> bool:
-    """A properties file's value (``_PROPERTIES``), its continued lines joined, as ``_unquoted_ok`` judges it."""
+    """A properties file's value (``_PROPERTIES``), its continued lines joined, as ``_unquoted_ok`` judges it; not after
+    a key that is the word pass alone and a blank (a ledger snippet's prose is searched so: `Pass the remainder of our
+    hateful days?`)."""
+    if not m.string[m.end("n"):m.start("v")].strip(" \t") and _BARE_PASS.fullmatch(m.string, m.start(), m.end("n")):
+        return False
     return _unquoted_ok(m, _CONTINUATION.sub("", m.group("v")).rstrip())
 
 
