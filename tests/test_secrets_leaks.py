@@ -127,6 +127,50 @@ def test_a_shell_password_before_a_semicolon_is_redacted_and_a_dockerfile_env_li
     assert redact(docker, "dockerfile") == docker.replace("letmein", "<KEY>")
 
 
+# --- a password's name in ASCII spelling --------------------------------------------------------------------------
+NAMES = ["wachtwoord", "contrasena", "contrasenya", "haslo", "sifre", "salasana", "losenord", "adgangskode",
+         "passord", "heslo", "jelszo", "lozinka"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_password_named_in_another_language_spelled_in_ascii_is_redacted(name):
+    """Leaks on main: Dutch `wachtwoord`, Spanish `contrasena` (no ñ), Catalan `contrasenya`, Polish `haslo`,
+    Turkish `sifre`, Finnish `salasana`, Swedish `losenord`, Danish `adgangskode`, Norwegian `passord`, Czech
+    `heslo`, Hungarian `jelszo`, Croatian `lozinka`: the names were `passwort`, `kennwort`, `senha`, `mot_de_passe`
+    and the non-ASCII spellings only."""
+    py = f'{name} = "letmein"\nDB_{name.upper()} = "Xk9mP2qLz7Wq"\nconn.set_{name}("letmein")\n'
+    assert redact(py, "python") == py.replace("letmein", "<KEY>").replace("Xk9mP2qLz7Wq", "<KEY>")
+    yml = f"db:\n  {name}: letmein\n  user: app\n"
+    assert redact(yml, "yaml") == yml.replace("letmein", "<KEY>")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prose_and_labels_naming_a_password_in_another_language_are_kept(name):
+    """No prose false positive: a README's sentence, a comment and a label (the name's own word) are no secret."""
+    md = f"# Setup\n\nChange your {name} before you log in: {name} rules are in the wiki.\n"
+    assert redact(md, "markdown") == md
+    py = f'# set the {name}: see the docs\nlabel = {{"{name}": "{name.capitalize()}"}}\nLABEL_{name.upper()} = "Enter your {name}"\n'
+    assert redact(py, "python") == py
+
+
+# --- names of a secret's words -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["passphrase", "key_passphrase", "app_key", "APP_KEY", "client_key", "cookie_key",
+                                  "webhook_key", "license_key", "decryption_key", "aes_key", "shared_key", "totp_key"])
+def test_a_secret_under_a_passphrase_app_cookie_webhook_or_other_key_name_is_redacted(name):
+    """Leaks on main: `passphrase` and `app_key`-like names (Laravel's APP_KEY, a webhook's, a cookie's signing key)
+    were no secret's names (`session_key`, `signing_key`, `*_secret` were)."""
+    py = f'{name} = "Xk9mP2qLz7Wq"\nother = 1\n'
+    assert redact(py, "python") == py.replace("Xk9mP2qLz7Wq", "<KEY>")
+    env = f"{name.upper()}=base64:Xk9mP2qLz7WqT5r8\n"
+    assert redact(env, "dotenv") == f"{name.upper()}=<KEY>\n"
+
+
+@pytest.mark.parametrize("text", ['app_key = "settings"\n', 'client_key = "/etc/ssl/client.key"\n',
+                                  'webhook_key = "X-Hub-Signature"\n', 'cookie_key = "session_id"\n'])
+def test_a_key_names_plain_word_path_or_header_is_kept(text):
+    assert redact(text, "python") == text
+
+
 # --- .cfg files ---------------------------------------------------------------------------------------------------
 def test_a_cfg_file_is_ini():
     """setup.cfg, tox's and flake8's .cfg files are INI; they had no language, so their unquoted

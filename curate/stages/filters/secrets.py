@@ -61,10 +61,16 @@ _TOKEN = re.compile(
 # `pass` as a whole word of a name only (SMTP_PASS, "pass":), not a word's end (bypass, compass)
 # German's passwort and kennwort, French's mot_de_passe (passe as a whole word), Portuguese's senha, Spanish's contraseña,
 # Russian's (Ukrainian's) пароль, Polish's hasło, Turkish's şifre, Chinese's 密码, Japanese's パスワード, Korean's 비밀번호 too:
-# the names a password's are (``_PASSWORD_NAME``); the non-ASCII ones found by ``_UNAMES`` in the scan
-_PW_WORDS = r"pass(?:word|wd|wort)|kennwort|senha|contraseña|пароль|hasło|şifre|密码|パスワード|비밀번호|pwd"
+# the names a password's are (``_PASSWORD_NAME``); the non-ASCII ones found by ``_UNAMES`` in the scan, and their ASCII spellings
+# (contrasena, haslo, sifre) with Dutch's wachtwoord, Catalan's contrasenya, Finnish's salasana, Swedish's losenord, Danish's
+# adgangskode, Norwegian's passord, Czech's heslo, Hungarian's jelszo, Croatian's lozinka (``_ANAMES_LIST``); a passphrase.
+# Not Italian's parola ("word": a word game's `parola = "benvenuto"`) nor Russian's transliterated parol.
+_PW_WORDS = (r"pass(?:word|wd|wort|ord|phrase)|kennwort|senha|contrase(?:ña|na|nya)|пароль|hasło|şifre|密码|パスワード|비밀번호|pwd"
+             r"|wachtwoord|haslo|sifre|salasana|losenord|adgangskode|heslo|jelszo|lozinka")
+# a key named for what it signs or opens (Laravel's APP_KEY, a cookie's or webhook's signing key, a licence's, a TOTP seed)
 _NAME = (rf"(?:{_PW_WORDS}|(?<![^\W_])passe?|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
-         r"|(?:hmac|signing|encryption|master|session|jwt)_?key|key_?base)")  # key_base: Rails' secret_key_base
+         r"|(?:hmac|signing|encryption|decryption|master|session|jwt|app|client|cookie|webhook|licen[cs]e|aes|shared|t?otp)_?key"
+         r"|key_?base)")  # key_base: Rails' secret_key_base
 # a value's characters, quoted or not, a YAML block's lines' too (one class: three copies of it were kept alike)
 _QCHARS = r"[A-Za-z0-9_+/=.@!#%^&*~$-]"
 _VALUE = rf"(?P<v>{_QCHARS}{{6,200}})"  # a "$" inside (Xk9$mP2q), not starting it (``_value_ok``)
@@ -568,7 +574,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha, master) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha, master, phrase) = words
     n = len(codes)
     flags = 0
     found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
@@ -583,6 +589,10 @@ def _candidates(codes, pairs, words, unames, ustarts):
         t = pairs[prev, c]
         prev = c
         if t == 0:
+            continue
+        if t >= _ASCII_ROW:  # an ASCII name of ``_ANAMES_LIST`` (wachtwoord, haslo, ...): first, its pairs are common in code
+            if _unicode_name(codes, j, unames, t - _ASCII_ROW + _N_UNICODE, found):
+                names.append(j)
             continue
         if t == 1 and _at(codes, j - 4, passw, True):  # passw(ord|d|ort)
             if ((_at(codes, j + 1, ord_, True) or _at(codes, j + 1, ort, True)) and _assigned(codes, j + 4, found)) or (
@@ -615,7 +625,9 @@ def _candidates(codes, pairs, words, unames, ustarts):
         elif t == 14 and _at(codes, j - 3, private, False):
             flags |= _HAS_PEM
         elif t == 17 and _at(codes, j - 3, pas, True) and (_assigned(codes, j + 1, found) or (  # pass, passe (the regex checks what stands before)
-                j + 1 < len(codes) and _fold(codes[j + 1]) == 101 and _assigned(codes, j + 2, found))):
+                j + 1 < len(codes) and _fold(codes[j + 1]) == 101 and _assigned(codes, j + 2, found)) or (
+                _at(codes, j + 1, ord_, True) and _assigned(codes, j + 4, found)) or (  # passord, passphrase
+                _at(codes, j + 1, phrase, True) and _assigned(codes, j + 7, found))):
             names.append(j)
             flags |= _HAS_PASS
         elif (t == 25 and _at(codes, j - 4, kennwort, True) and _assigned(codes, j + 4, found)) or (
@@ -669,24 +681,38 @@ def _pairs() -> np.ndarray:
         for b, t in (("w", 25), ("h", 26)):
             pairs[ord(a), ord(b)] = pairs[ord(a), ord(b.upper())] = t
     pairs[ord("r"), ord(">")] = 27  # <master>
+    for k, (w, pair) in enumerate(_ANAMES_LIST):  # an ASCII name of ``_ANAMES``: its row, after _ASCII_ROW
+        for a in {pair[0], pair[0].upper()}:
+            for b in {pair[1], pair[1].upper()}:
+                assert pairs[ord(a), ord(b)] == 0, pair
+                pairs[ord(a), ord(b)] = _ASCII_ROW + k
     return pairs
 
 
+# The ASCII names of ``_PW_WORDS`` that no pair above finds, each with the pair that sends the scan to it (one pair a
+# name: the rarest in code of the name's own), looked for as the non-ASCII ones are (``_unicode_name``, rows of ``_UNAMES``
+# after theirs: a row's "offset" is the pair's second character's)
+_ANAMES_LIST = (("wachtwoord", "tw"), ("contrasena", "na"), ("contrasenya", "ny"), ("haslo", "ha"), ("heslo", "sl"),
+                ("sifre", "fr"), ("salasana", "sa"), ("losenord", "rd"), ("adgangskode", "dg"), ("jelszo", "sz"), ("lozinka", "oz"))
+_ASCII_ROW = 40  # a pair's test from 40 on: an ASCII name's row
 _PAIRS = _pairs()
 _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_salt", "curl", "mysql", "USERPWD",
-    "ort", "kennwort", "senha", "<master>"))
+    "ort", "kennwort", "senha", "<master>", "phrase"))
 # the non-ASCII names of ``_PW_WORDS`` (lower case), a row each: the offset of its first non-ASCII character, its
 # length, its characters (zero-padded): one array, not a tuple of them (a text dense with "п" or 密 ran the scan at
 # 23 MB/s, fetching each name's array at each; 1,060 on main)
 _UNAMES_LIST = ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호")
-_UNAMES = np.zeros((len(_UNAMES_LIST), 2 + max(map(len, _UNAMES_LIST))), np.int64)
+_N_UNICODE = len(_UNAMES_LIST)
+_UNAMES = np.zeros((_N_UNICODE + len(_ANAMES_LIST), 2 + max(len(w) for w in _UNAMES_LIST + tuple(w for w, _ in _ANAMES_LIST))), np.int64)
 for _k, _w in enumerate(_UNAMES_LIST):
     _UNAMES[_k, :2 + len(_w)] = [next(i for i, ch in enumerate(_w) if ord(ch) >= 128), len(_w)] + [ord(ch) for ch in _w]
+for _k, (_w, _pair) in enumerate(_ANAMES_LIST):
+    _UNAMES[_N_UNICODE + _k, :2 + len(_w)] = [_w.index(_pair) + 1, len(_w)] + [ord(ch) for ch in _w]
 # their first non-ASCII characters, either case (each starts one name): its row + 1; the others are looked up only
 _USTARTS = np.zeros(0x10000, np.int8)
-for _k, _w in enumerate(_UNAMES):
+for _k, _w in enumerate(_UNAMES[:_N_UNICODE]):
     _USTARTS[[_w[2 + _w[0]], ord(chr(_w[2 + _w[0]]).upper())]] = _k + 1
 assert np.count_nonzero(_USTARTS) == 2 * len(_UNAMES_LIST) - sum(chr(w[2 + w[0]]).upper() == chr(w[2 + w[0]]) for w in _UNAMES)
 _LAST = [(None, None)]  # (text, its _candidates): the patterns of one redaction ask for the same text; cleared after it
