@@ -270,7 +270,9 @@ def test_a_pyvenv_cfg_fixture_or_a_venv_made_in_a_project_folder_drops_none_of_i
     assert cli.main(["run", "--input", str(repo), "--domain", "code", "--format", "source", "--stages", "ingest",
                      "--output", str(out), "--progress", "off"]) == 0
     kept = sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist())
-    assert kept == ["services/api/app.py", "services/api/lib/helpers.py", "tests/data/sample.py", "tests/test_env.py"], kept
+    # the fixture pyvenv.cfg is the project's own file, INI (a .cfg) since secrets61: kept as code, not vendored
+    assert kept == ["services/api/app.py", "services/api/lib/helpers.py", "tests/data/pyvenv.cfg", "tests/data/sample.py",
+                    "tests/test_env.py"], kept
     ledger = {r["path"]: r["rule"] for r in pq.read_table(out / "ledger").to_pylist()}
     assert ledger["services/api/bin/activate"] == ledger["services/api/pyvenv.cfg"] == "vendored"
     assert ledger[f"{site.relative_to(repo)}/dep.py"] == "vendored"

@@ -54,7 +54,7 @@ _LANGS = {
     "json": "json",
     "yaml": "yaml yml",
     "toml": "toml",
-    "ini": "ini",
+    "ini": "ini cfg cnf",  # setup.cfg, tox's and flake8's; MySQL's my.cnf (linguist's INI too): `password = ...` a literal (secrets)
     "java properties": "properties",  # linguist's name; its unquoted `db.password=...` a literal (secrets)
     "xml": "xml xsd",
     "xslt": "xsl xslt",  # code, unlike other XML: the filter's XML-declaration rule keeps it
