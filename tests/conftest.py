@@ -67,3 +67,39 @@ def pytest_runtest_makereport(item, call):
 def pytest_make_collect_report(collector):
     outcome = yield  # a module-level importorskip skips at collection
     _fail_skip(outcome.get_result())
+
+
+# --- the order files run in under pytest-xdist ---------------------------------------------
+# `-n auto --dist loadfile` hands whole files to whichever worker is free, by default most tests
+# first. Files of a few slow tests (test_bench: 15 tests, 534 s; test_portable: 8, 266 s) went
+# out last, and one worker ran them alone while the other had finished. They go out slowest
+# first instead (longest-processing-time first: the last files are short, so the workers finish
+# together). Seconds: `--durations=0` summed by file, one worker, on the 2 shared cores under
+# load ~10 (about 3x an idle machine; test_decontaminate*, test_fuzz: ci28/ci29's idle seconds x 3);
+# a file not listed counts 3 s a test (test_cli's mean).
+# A stale number costs only balance, never a result.
+FILE_SECONDS = {
+    "test_cli.py": 1100, "test_bench.py": 534, "test_mixplan.py": 311, "test_portable.py": 266,
+    "test_dedup_pipeline.py": 236, "test_decontaminate.py": 219, "test_fuzz.py": 210, "test_decontaminate_cut.py": 192,
+    "test_audit_compare.py": 151, "test_determinism.py": 104,
+    "test_audit_why.py": 96, "test_linededup.py": 93, "test_numba_cache.py": 90, "test_boilerplate_determinism.py": 89,
+    "test_audit_edits.py": 82, "test_names.py": 75, "test_reliability.py": 59, "test_ids.py": 55,
+    "test_code_licenses.py": 55, "test_corpora_ingest.py": 51, "test_audit_sources.py": 48, "test_damaged_input.py": 32,
+    "test_tokenize.py": 31, "test_code_data_files.py": 31, "test_ci.py": 30, "test_pool.py": 20, "test_links.py": 18,
+    "test_boilerplate_fuzz.py": 13, "test_audit_verify.py": 12, "test_beam_memo.py": 8, "test_options_table.py": 6,
+    "test_read_pages.py": 6, "test_quality_train.py": 2, "test_config_hints.py": 2, "test_layout.py": 1,
+    "test_parquet_meta_maps.py": 0.4, "test_blocks_skip.py": 0.2, "test_coders.py": 0.1,
+}
+
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist's: keep the order given below
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = {}
+    for item in items:
+        tests[item.path] = tests.get(item.path, 0) + 1
+    # stable: a file's tests stay together, in their order
+    items.sort(key=lambda item: -FILE_SECONDS.get(item.path.name, 3 * tests[item.path]))

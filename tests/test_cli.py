@@ -3275,15 +3275,19 @@ def test_the_command_that_converts_a_file_quotes_its_name(tmp_path, capsys):
 
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
     mac = ("\r".join(json.dumps(r) for r in rows) + "\r").encode()
+    made = []
     for i, (name, data) in enumerate((("my export.jsonl", mac), ("it's $(touch pwned); x.jsonl", mac),
                                       ("a b.jsonl.gz", gzip.compress(mac)), ("an (array).json", json.dumps(rows).encode()))):
-        err = _converted_as_said(tmp_path, capsys, i, name, data)
+        err, m = _converted_as_said(tmp_path, capsys, i, name, data)
+        made.append(m)
         assert not (tmp_path / f"in{i}" / "pwned").exists(), err
+    _every_page_read(tmp_path, capsys, made)
 
 
-def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
+def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> tuple[str, Path]:
     """A file ``name`` of ``data`` given alone is refused with a convert-it command: run by bash
-    as said from another folder, it makes one new file beside it, whose records (PAGES) curate reads. The error."""
+    as said from another folder, it makes one new file beside it (_every_page_read checks that curate
+    reads its records). The error and the new file."""
     folder = tmp_path / f"in{i}"
     folder.mkdir()
     (folder / name).write_bytes(data)
@@ -3297,11 +3301,19 @@ def _converted_as_said(tmp_path, capsys, i: int, name: str, data: bytes) -> str:
     assert not any(elsewhere.iterdir()), command
     made = [p for p in folder.iterdir() if p.name != name]
     assert len(made) == 1, (command, made)
-    out = tmp_path / f"out{i}"
-    assert run_cli("run", "--input", made[0], "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    return err, made[0]
+
+
+def _every_page_read(tmp_path, capsys, made: list[Path]) -> None:
+    """One curate run over the converted files (one pipeline run, not one a file; each its own
+    source) reads every record (PAGES) of each."""
+    inputs = [a for i, m in enumerate(made) for a in ("--input", m, "--domain", "web", "--source", f"made{i}")]
+    out = tmp_path / "out"
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0
     capsys.readouterr()
-    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES), command
-    return err
+    rows = pq.read_table(out / "text", columns=["source", "source_id"]).to_pylist()
+    for i, m in enumerate(made):
+        assert sorted(r["source_id"] for r in rows if r["source"] == f"made{i}") == sorted(PAGES), m
 
 
 def test_the_command_that_converts_a_file_names_it_where_it_is_whatever_its_name(tmp_path, capsys):
@@ -3314,11 +3326,14 @@ def test_the_command_that_converts_a_file_names_it_where_it_is_whatever_its_name
     mac = ("\r".join(json.dumps(r) for r in rows) + "\r").encode()
     names = ("evil\ncurate: done.jsonl", "esc\x1b[2J.jsonl", "a\u202egnp.jsonl", "-n.jsonl",
              "-n $(touch pwned) it's.json", "tab\t\\x41.jsonl", "plain.jsonl")
+    made = []
     for i, name in enumerate(names):
         data = json.dumps(rows).encode() if name.endswith(".json") else mac
-        err = _converted_as_said(tmp_path, capsys, i, name, data)
+        err, m = _converted_as_said(tmp_path, capsys, i, name, data)
+        made.append(m)
         assert err.count("\n") == 1 and not any(c in err for c in "\x1b\u202e\udce9\t"), err
         assert not (tmp_path / f"in{i}" / "pwned").exists() and not (Path.cwd() / "pwned").exists(), err
+    _every_page_read(tmp_path, capsys, made)
     from curate import shell
 
     one_line = shell.one_line
@@ -3361,10 +3376,13 @@ def test_the_command_said_for_utf16_json_lines_converts_it_whole(tmp_path, capsy
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
     crlf = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows)  # PowerShell's > dump.jsonl
     mac = "\r".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r"
+    made = []
     for i, (name, data) in enumerate((("ps.jsonl", crlf.encode("utf-16")), ("mac.jsonl", mac.encode("utf-16")),
                                       ("le.jsonl", mac.encode("utf-16-le")), ("my ps.jsonl.gz", gzip.compress(mac.encode("utf-32"))))):
-        err = _converted_as_said(tmp_path, capsys, i, name, data)
+        err, m = _converted_as_said(tmp_path, capsys, i, name, data)
+        made.append(m)
         assert ("old Mac line ends" in err) == (name != "ps.jsonl"), err
+    _every_page_read(tmp_path, capsys, made)
 
 
 def test_audit_of_a_corpus_escapes_a_files_name_in_its_error(tmp_path, capsys):
