@@ -462,6 +462,35 @@ def test_old_mac_records_after_a_broken_first_record_are_said_so(tmp_path):
             sorted(whole, key=repr)
 
 
+def test_old_mac_records_after_a_first_record_over_the_line_read_are_said_so(tmp_path):
+    """An old-Mac part whose first record is longer than the run's read of a line (twice
+    max_record_bytes): the read stopped inside that record, found no bare "\\r", and the part,
+    every record of it, was one record_too_large row sending the user to max_record_bytes (the
+    up-front look reads no further than the run now, so a file opening with one was no longer
+    refused with the tr line either). The rest of the line, skipped anyway, is looked at: a
+    record ending ``}`` then records after a bare "\\r" make it cr_line_ends with the tr line,
+    whole and in ranges; a long record with a CRLF end, or a raw "\\r" in its string (no ``}``
+    before it), stays record_too_large."""
+    long = json.dumps({"text": "w" * 2000})
+    mac = "\r".join([long] + [json.dumps({"text": f"record {i}"}) for i in range(3)]).encode() + b"\r"
+    crlf, cr_text = long.encode() + b"\r", long[:-2].encode() + b'\r raw in its string"}\r{"text": "x"}\r{"text": "y"}'
+    for first in (True, False):
+        p = tmp_path / "f.jsonl"
+        p.write_bytes(lines(*([mac] if first else [{"text": "first"}, mac]), crlf, cr_text, {"text": "last"}))
+        limits = Limits(max_record_bytes=500)
+        whole = _rows(p, limits=limits)
+        data = p.read_bytes()
+        assert sorted(r[1:3] for r in whole if r[0] == "bad") == [
+            (data.index(mac), "cr_line_ends"), (data.index(crlf + b"\n"), "record_too_large"),
+            (data.index(cr_text), "record_too_large")], whole
+        assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"][first:]
+        for split in (64, 1500):
+            assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split, limits)), key=repr) == \
+                sorted(whole, key=repr)
+        said = [q["detail"] for q in read_all(p, limits=limits)["quarantine"] if q["reason"] == "cr_line_ends"]
+        assert len(said) == 1 and "tr '\\r' '\\n'" in said[0], said
+
+
 def test_a_line_longer_than_a_read_is_not_held_whole_by_the_audits_first_pass(tmp_path):
     """jsonl.as_read (audit --corpus's pass looking for comment lines and line-start BOMs) kept
     the part of a line not yet ended and read it again with each 4 MiB read: a line of 40 MiB
