@@ -231,6 +231,18 @@ def test_a_bomb_says_its_compressed_size_and_ratio(tmp_path):
     assert q["reason"] == "file_too_large" and " to 1)" in q["detail"] and "decompression bomb" not in q["detail"], q
 
 
+def test_a_ratio_said_as_100_to_1_is_said_to_be_a_bomb_and_one_under_is_not():
+    """The ratio was judged unrounded and said rounded: 99.6 to 1 read '(100 to 1)' with no word
+    of a bomb, where '(100 to 1: a decompression bomb ...)' was said of 100.0. The word goes with
+    the ratio said (BOMB_RATIO on); a file not compressed says nothing."""
+    from curate.readers.common import BOMB_RATIO, bomb_ratio
+
+    for produced in range(99_400, 100_600, 50):
+        said = bomb_ratio(produced, 1_000)
+        shown = int(re.search(r"\(([\d,]+) to 1", said).group(1).replace(",", ""))
+        assert shown == round(produced / 1_000) and ("decompression bomb" in said) == (shown >= BOMB_RATIO), said
+    assert bomb_ratio(5 << 20, 0) == bomb_ratio(5 << 20, None) == ""
+
 def test_ranges_of_a_large_file_read_every_line_once(tmp_path):
     p = tmp_path / "big.jsonl"
     rows = [{"text": f"row {i} " + "w" * (i % 97)} for i in range(3000)]

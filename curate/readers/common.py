@@ -160,9 +160,9 @@ def bomb_ratio(produced: int, consumed: int | None) -> str:
     decoding to GB) so that a bomb is told from a big file; "" for a file not compressed."""
     if not consumed:
         return ""
-    ratio = produced / consumed
+    ratio = round(produced / consumed)  # judged as said: 99.6 was '100 to 1', no bomb
     said = ": a decompression bomb, no text compresses so far" if ratio >= BOMB_RATIO else ""
-    return f", from {consumed:,} compressed bytes ({ratio:,.0f} to 1{said})"
+    return f", from {consumed:,} compressed bytes ({ratio:,} to 1{said})"
 
 
 def is_uri(path: str) -> bool:
