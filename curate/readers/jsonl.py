@@ -15,7 +15,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import add_field, as_text, carried_meta, free_key, meta_field_names, meta_value
+from curate.readers.meta import add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -680,10 +680,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked),
-            # and a JSON meta's value (meta.x, metadata.x), as that meta is taken (carried_meta)
-            raw = from_json and (not isinstance(v, str) or name.partition(".")[0] in ("meta", "metadata"))
-            add_field(meta, name, v if raw else meta_value(v))
+            # a field's text, keys and text inside as a Parquet column's (meta_text: an object's b'v' was
+            # the byte v to the meta JSON's reader), a JSON meta's value (meta.x, metadata.x) as that
+            # meta is taken (carried_meta)
+            own = from_json and name.partition(".")[0] in ("meta", "metadata")
+            add_field(meta, name, v if own else json_meta_value(v) if from_json else meta_value(v))
     language = None
     path = None
     skip_rule = skip_chars = None
