@@ -49,8 +49,14 @@ def json_meta_value(value):
             parent[at] = new = dict.fromkeys(keys)  # in its order; meta_text is one-to-one
             todo.extend(zip(v.values(), [new] * len(keys), keys))
         elif isinstance(v, list):
-            parent[at] = new = [None] * len(v)
-            todo.extend((x, new, i) for i, x in enumerate(v))
+            kinds = set(map(type, v))
+            if not kinds & {str, dict, list}:  # numbers, booleans, nulls (CCNet's line_ids): a copy, not a walk
+                parent[at] = v[:]
+            elif kinds == {str}:
+                parent[at] = [meta_text(x) for x in v]
+            else:
+                parent[at] = new = [None] * len(v)
+                todo.extend((x, new, i) for i, x in enumerate(v))
         else:
             parent[at] = meta_text(v) if isinstance(v, str) else v
     return out[0]
