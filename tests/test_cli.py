@@ -1149,6 +1149,7 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     assert sorted(p.name for p in (out / "stats").iterdir()) == sorted([names[0], names[2], names[3], "summary.json"])
     assert err.count("\n") == 3 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
     assert f"{names[0]}: a temporary file of an older curate" in err and f"--remove-tmp-of {host} " in err, err
+    assert f"once no older curate on {host} writes here)" in err and "curate on older" not in err, err  # it said 'no curate on older curate on HOST'
     assert f"{names[3]}: a temporary file of an older curate" in err, err
     assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", socket.gethostname()]) == 0
     assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"], capsys.readouterr().err
