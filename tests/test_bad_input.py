@@ -257,6 +257,19 @@ def test_a_page_repeated_over_100_to_1_is_not_said_to_be_a_bomb_outright(tmp_pat
     assert q["reason"] == "file_too_large" and ratio > 100 and "no text compresses so far" not in q["detail"], q
     assert "a decompression bomb, or the same text over and over" in q["detail"], q
 
+def test_a_plain_file_over_max_file_bytes_is_not_said_to_be_decompressed(tmp_path):
+    """file_too_large said 'more than N bytes after decompression' of a file not compressed
+    (limits.max_file_bytes caps every file read whole): nothing was decompressed. A compressed
+    one still says it, with its compressed bytes and ratio."""
+    rows = lines(*({"text": f"A short page, number {i}."} for i in range(400)))
+    (tmp_path / "plain.jsonl").write_bytes(rows)
+    (tmp_path / "packed.jsonl.gz").write_bytes(gzip.compress(rows))
+    [plain] = read_all(tmp_path / "plain.jsonl", limits=Limits(max_file_bytes=4096))["quarantine"]
+    [packed] = read_all(tmp_path / "packed.jsonl.gz", limits=Limits(max_file_bytes=4096))["quarantine"]
+    assert plain["reason"] == packed["reason"] == "file_too_large", (plain, packed)
+    assert plain["detail"].endswith("plain.jsonl: more than 4096 bytes (limit max_file_bytes)"), plain
+    assert "more than 4096 bytes after decompression (limit max_file_bytes), from " in packed["detail"], packed
+
 def test_ranges_of_a_large_file_read_every_line_once(tmp_path):
     p = tmp_path / "big.jsonl"
     rows = [{"text": f"row {i} " + "w" * (i % 97)} for i in range(3000)]

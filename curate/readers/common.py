@@ -141,8 +141,7 @@ class _Capped(io.RawIOBase):
         data = self._raw.read(min(len(b), 1 << 16))  # never more than asked (Members.read too)
         self._n += len(data)
         if self._n > self._limit:
-            raise LimitExceeded("file_too_large", f"{self._path}: more than {self._limit} bytes after decompression "
-                                f"(limit max_file_bytes){bomb_ratio(self._n, getattr(self._raw, 'consumed', None))}")
+            raise LimitExceeded("file_too_large", f"{self._path}: {too_large(self._limit, self._n, self._raw)}")
         b[:len(data)] = data
         return len(data)
 
@@ -154,6 +153,15 @@ class _Capped(io.RawIOBase):
 # decompressed to compressed: 853 .gz of text and HTML measured 1.8-27 (most 3-8); gzip tops out near 1,030 (229 at -1),
 # zstd's zeros 32,000; yet one page repeated (a crawl's soft-404s) 143 with gzip, 545 with zstd: a bomb or that, not told
 BOMB_RATIO = 100
+
+
+def too_large(limit: int, produced: int, stream) -> str:
+    """A file_too_large detail: ``produced`` bytes read of ``stream`` passed ``limit``; 'after
+    decompression', with the compressed bytes and ratio (``bomb_ratio``), where ``stream`` is a
+    decompressed one (``decompress.Members``): it was said of a file not compressed too."""
+    consumed = getattr(stream, "consumed", None)
+    after = " after decompression" if consumed is not None else ""
+    return f"more than {limit} bytes{after} (limit max_file_bytes){bomb_ratio(produced, consumed)}"
 
 
 def bomb_ratio(produced: int, consumed: int | None) -> str:
