@@ -231,6 +231,45 @@ def test_a_bomb_says_its_compressed_size_and_ratio(tmp_path):
     assert q["reason"] == "file_too_large" and " to 1)" in q["detail"] and "decompression bomb" not in q["detail"], q
 
 
+def test_a_ratio_said_as_100_to_1_is_said_to_be_a_bomb_and_one_under_is_not():
+    """The ratio was judged unrounded and said rounded: 99.6 to 1 read '(100 to 1)' with no word
+    of a bomb, where '(100 to 1: a decompression bomb ...)' was said of 100.0. The word goes with
+    the ratio said (BOMB_RATIO on); a file not compressed says nothing."""
+    from curate.readers.common import BOMB_RATIO, bomb_ratio
+
+    for produced in range(99_400, 100_600, 50):
+        said = bomb_ratio(produced, 1_000)
+        shown = int(re.search(r"\(([\d,]+) to 1", said).group(1).replace(",", ""))
+        assert shown == round(produced / 1_000) and ("decompression bomb" in said) == (shown >= BOMB_RATIO), said
+    assert bomb_ratio(5 << 20, 0) == bomb_ratio(5 << 20, None) == ""
+
+def test_a_page_repeated_over_100_to_1_is_not_said_to_be_a_bomb_outright(tmp_path):
+    """Past 100 to 1 file_too_large said 'a decompression bomb, no text compresses so far', yet
+    a crawl's soft-404 page repeated under every item's URL compresses 111 to 1 with gzip -9 here
+    (143 over 63 MB, zstd 545), near gzip -1's bomb of zeros (229): a big file of it was called a
+    bomb, as a fact. The ratio says which it may be, both named."""
+    page = "This page has been removed by its owner. The content you are looking for is no longer here. " * 12
+    p = tmp_path / "shop.jsonl.gz"
+    p.write_bytes(gzip.compress(b"".join(json.dumps({"id": i, "url": f"https://shop.example.com/item/{i}", "text": page}).encode()
+                                         + b"\n" for i in range(3000)), 9))
+    [q] = read_all(p, limits=Limits(max_file_bytes=1 << 20))["quarantine"]
+    ratio = int(re.search(r"\(([\d,]+) to 1", q["detail"]).group(1).replace(",", ""))
+    assert q["reason"] == "file_too_large" and ratio > 100 and "no text compresses so far" not in q["detail"], q
+    assert "a decompression bomb, or the same text over and over" in q["detail"], q
+
+def test_a_plain_file_over_max_file_bytes_is_not_said_to_be_decompressed(tmp_path):
+    """file_too_large said 'more than N bytes after decompression' of a file not compressed
+    (limits.max_file_bytes caps every file read whole): nothing was decompressed. A compressed
+    one still says it, with its compressed bytes and ratio."""
+    rows = lines(*({"text": f"A short page, number {i}."} for i in range(400)))
+    (tmp_path / "plain.jsonl").write_bytes(rows)
+    (tmp_path / "packed.jsonl.gz").write_bytes(gzip.compress(rows))
+    [plain] = read_all(tmp_path / "plain.jsonl", limits=Limits(max_file_bytes=4096))["quarantine"]
+    [packed] = read_all(tmp_path / "packed.jsonl.gz", limits=Limits(max_file_bytes=4096))["quarantine"]
+    assert plain["reason"] == packed["reason"] == "file_too_large", (plain, packed)
+    assert plain["detail"].endswith("plain.jsonl: more than 4096 bytes (limit max_file_bytes)"), plain
+    assert "more than 4096 bytes after decompression (limit max_file_bytes), from " in packed["detail"], packed
+
 def test_ranges_of_a_large_file_read_every_line_once(tmp_path):
     p = tmp_path / "big.jsonl"
     rows = [{"text": f"row {i} " + "w" * (i % 97)} for i in range(3000)]
@@ -460,6 +499,35 @@ def test_old_mac_records_after_a_broken_first_record_are_said_so(tmp_path):
     for split in (7, 64, 333):
         assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split)), key=repr) == \
             sorted(whole, key=repr)
+
+
+def test_old_mac_records_after_a_first_record_over_the_line_read_are_said_so(tmp_path):
+    """An old-Mac part whose first record is longer than the run's read of a line (twice
+    max_record_bytes): the read stopped inside that record, found no bare "\\r", and the part,
+    every record of it, was one record_too_large row sending the user to max_record_bytes (the
+    up-front look reads no further than the run now, so a file opening with one was no longer
+    refused with the tr line either). The rest of the line, skipped anyway, is looked at: a
+    record ending ``}`` then records after a bare "\\r" make it cr_line_ends with the tr line,
+    whole and in ranges; a long record with a CRLF end, or a raw "\\r" in its string (no ``}``
+    before it), stays record_too_large."""
+    long = json.dumps({"text": "w" * 2000})
+    mac = "\r".join([long] + [json.dumps({"text": f"record {i}"}) for i in range(3)]).encode() + b"\r"
+    crlf, cr_text = long.encode() + b"\r", long[:-2].encode() + b'\r raw in its string"}\r{"text": "x"}\r{"text": "y"}'
+    for first in (True, False):
+        p = tmp_path / "f.jsonl"
+        p.write_bytes(lines(*([mac] if first else [{"text": "first"}, mac]), crlf, cr_text, {"text": "last"}))
+        limits = Limits(max_record_bytes=500)
+        whole = _rows(p, limits=limits)
+        data = p.read_bytes()
+        assert sorted(r[1:3] for r in whole if r[0] == "bad") == [
+            (data.index(mac), "cr_line_ends"), (data.index(crlf + b"\n"), "record_too_large"),
+            (data.index(cr_text), "record_too_large")], whole
+        assert sorted(r[2] for r in whole if r[0] == "doc") == ["first", "last"][first:]
+        for split in (64, 1500):
+            assert sorted((r for at in range(0, p.stat().st_size, split) for r in _rows(p, at, at + split, limits)), key=repr) == \
+                sorted(whole, key=repr)
+        said = [q["detail"] for q in read_all(p, limits=limits)["quarantine"] if q["reason"] == "cr_line_ends"]
+        assert len(said) == 1 and "tr '\\r' '\\n'" in said[0], said
 
 
 def test_a_line_longer_than_a_read_is_not_held_whole_by_the_audits_first_pass(tmp_path):

@@ -1149,6 +1149,7 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     assert sorted(p.name for p in (out / "stats").iterdir()) == sorted([names[0], names[2], names[3], "summary.json"])
     assert err.count("\n") == 3 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
     assert f"{names[0]}: a temporary file of an older curate" in err and f"--remove-tmp-of {host} " in err, err
+    assert f"once no older curate on {host} writes here)" in err and "curate on older" not in err, err  # it said 'no curate on older curate on HOST'
     assert f"{names[3]}: a temporary file of an older curate" in err, err
     assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", socket.gethostname()]) == 0
     assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"], capsys.readouterr().err
@@ -3837,3 +3838,30 @@ def test_an_old_mac_file_whose_first_record_is_long_is_said_before_the_run(tmp_p
     assert run_cli("run", cfg, "--progress", "off") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "mac.jsonl ends its lines with a bare \\r (old Mac line ends)" in err, err
+
+
+def test_an_old_mac_file_whose_first_record_is_past_the_look_is_one_cr_line_ends_row(tmp_path, monkeypatch):
+    """An old-Mac JSONL whose first record is longer than the up-front look reads (as far as the
+    run's limits read a line, jsonl.HEAD_BYTES at least; lowered here to 2 MiB) is read, its
+    records one cr_line_ends row with the tr line: the run looks at the rest of the line it
+    skips (it was one record_too_large row naming max_record_bytes). The look reads as far as
+    the run's own limits (max_record_bytes 4096 here): given the default limits, it read on
+    64 MiB and refused the file, which the case its_limit above cannot tell (its file is 3 MB).
+    Through config.load, the run's plan and reader (a Beam run costs seconds)."""
+    from curate import config
+    from curate.readers import jsonl, read_shard
+    from curate.readers.common import Limits
+
+    monkeypatch.setattr(jsonl, "HEAD_BYTES", 2 << 20)
+    rows = [{"id": "big", "text": "A long page of words. " * 150_000}] + [{"id": k, "text": v} for k, v in PAGES.items()]
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes(("\r".join(json.dumps(r) for r in rows) + "\r").encode())
+    assert 2 << 20 < len(json.dumps(rows[0])) < 4 << 20
+    cfg = config.load(None, {"run": {"output": str(tmp_path / "o")}, "limits": {"max_record_bytes": 4096},
+                             "inputs": [{"glob": str(mac), "domain": "web"}]}, for_run=True)
+    [shard] = cli.plan(cfg)
+    out = {"docs": [], "quarantine": []}
+    for kind, batch in read_shard(shard, Limits(**cfg.limits)):
+        out.setdefault(kind, []).extend(batch.to_pylist())
+    assert not out["docs"] and [q["reason"] for q in out["quarantine"]] == ["cr_line_ends"], out["quarantine"]
+    assert "tr '\\r' '\\n'" in out["quarantine"][0]["detail"], out["quarantine"]

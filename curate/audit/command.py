@@ -135,8 +135,8 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
                       file=sys.stderr)
             else:
                 print(one_line(f"curate audit: warning: {entry.path}: a temporary file of {writer}, left: remove it once "
-                               f"that writer is gone (give --remove-tmp-of {shell.quote(said)} once no curate on "
-                               f"{'that pid namespace of ' * (said != host)}{'older curate on ' * older}{host} writes here)"), file=sys.stderr)
+                               f"that writer is gone (give --remove-tmp-of {shell.quote(said)} once no {'older ' * older}curate on "
+                               f"{'that pid namespace of ' * (said != host)}{host} writes here)"), file=sys.stderr)
 
 
 def _places(typed: str) -> set[str]:

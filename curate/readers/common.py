@@ -141,8 +141,7 @@ class _Capped(io.RawIOBase):
         data = self._raw.read(min(len(b), 1 << 16))  # never more than asked (Members.read too)
         self._n += len(data)
         if self._n > self._limit:
-            raise LimitExceeded("file_too_large", f"{self._path}: more than {self._limit} bytes after decompression "
-                                f"(limit max_file_bytes){bomb_ratio(self._n, getattr(self._raw, 'consumed', None))}")
+            raise LimitExceeded("file_too_large", f"{self._path}: {too_large(self._limit, self._n, self._raw)}")
         b[:len(data)] = data
         return len(data)
 
@@ -151,18 +150,30 @@ class _Capped(io.RawIOBase):
         super().close()
 
 
-BOMB_RATIO = 100  # decompressed to compressed: 853 .gz of text and HTML measured 1.8-27 (most 3-8); gzip tops out near 1,030
+# decompressed to compressed: 853 .gz of text and HTML measured 1.8-27 (most 3-8); gzip tops out near 1,030 (229 at -1),
+# zstd's zeros 32,000; yet one page repeated (a crawl's soft-404s) 143 with gzip, 545 with zstd: a bomb or that, not told
+BOMB_RATIO = 100
+
+
+def too_large(limit: int, produced: int, stream) -> str:
+    """A file_too_large detail: ``produced`` bytes read of ``stream`` passed ``limit``; 'after
+    decompression', with the compressed bytes and ratio (``bomb_ratio``), where ``stream`` is a
+    decompressed one (``decompress.Members``): it was said of a file not compressed too."""
+    consumed = getattr(stream, "consumed", None)
+    after = " after decompression" if consumed is not None else ""
+    return f"more than {limit} bytes{after} (limit max_file_bytes){bomb_ratio(produced, consumed)}"
 
 
 def bomb_ratio(produced: int, consumed: int | None) -> str:
     """What a file_too_large detail adds for a compressed file: the compressed bytes read for the
-    ``produced`` bytes it decoded to, and their ratio, said to be a bomb's past BOMB_RATIO (KB
-    decoding to GB) so that a bomb is told from a big file; "" for a file not compressed."""
+    ``produced`` bytes it decoded to, and their ratio, said to be a bomb's from BOMB_RATIO on (KB
+    decoding to GB) so that a bomb is told from a big file, or a page repeated (which compresses
+    as far); "" for a file not compressed."""
     if not consumed:
         return ""
-    ratio = produced / consumed
-    said = ": a decompression bomb, no text compresses so far" if ratio >= BOMB_RATIO else ""
-    return f", from {consumed:,} compressed bytes ({ratio:,.0f} to 1{said})"
+    ratio = round(produced / consumed)  # judged as said: 99.6 was '100 to 1', no bomb
+    said = ": a decompression bomb, or the same text over and over" if ratio >= BOMB_RATIO else ""
+    return f", from {consumed:,} compressed bytes ({ratio:,} to 1{said})"
 
 
 def is_uri(path: str) -> bool:

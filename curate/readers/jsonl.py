@@ -15,7 +15,7 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import add_field, as_text, carried_meta, free_key, meta_field_names, meta_value
+from curate.readers.meta import add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_value
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -373,23 +373,33 @@ def _first_line(f, head: bytes, limits: Limits | None = None) -> bytes:
     record = without_bom(data[start:]).lstrip()
     if not record.startswith(b"{"):
         return data
-    last = record.rstrip()[-1:]
-    while budget > 0:
+    after = _after_record(f, record.rstrip()[-1:], budget)[0]
+    return data[:start] + b"{}" + after if after else data
+
+
+def _after_record(f, last: bytes, budget: int | None = None) -> tuple[bytes, int, bool]:
+    """A line's record, its last bytes read so far ending ``last``, read on from ``f`` to its
+    first bare "\r" (1 MiB at a time, never held), or the line's end, or ``budget`` bytes:
+    (the bytes from that "\r" to the end of their MiB where the record before it ends ``}``,
+    else b""; the bytes read; whether the line ended). The up-front look's (``_first_line``)
+    and the run's at a line over its read (``read_jsonl``): such a record's old-Mac records."""
+    n = 0
+    while budget is None or n < budget:
         chunk = f.readline(1 << 20)
         if chunk.endswith(b"\r"):  # a CRLF's "\r", or a bare one: the next byte tells
             chunk += f.read(1)
+        n += len(chunk)
         if not chunk:
-            return data
-        budget -= len(chunk)
+            return b"", n, True
         m = _BARE_CR.search(chunk) if b"\r" in chunk else None  # a record's MiB: a find, no regex
         if m is None:
             if chunk.endswith(b"\n"):  # the line ended: no old-Mac records
-                return data
+                return b"", n, True
             last = chunk.rstrip()[-1:] or last
             continue
         last = chunk[: m.start()].rstrip()[-1:] or last
-        return data[:start] + b"{}" + chunk[m.start():] if last == b"}" else data
-    return data
+        return (chunk[m.start():] if last == b"}" else b""), n, chunk.endswith(b"\n")
+    return b"", n, False
 
 
 HEAD_BYTES = 64 << 20  # the least the up-front look reads of a first record on: the default's line read
@@ -670,10 +680,11 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
     for name in meta_field_names(shard.opt("meta_fields")):
         v = get_path(obj, name)
         if v is not None:
-            # a field's text as a Parquet column's (meta_text); a JSON object or list as read (not walked),
-            # and a JSON meta's value (meta.x, metadata.x), as that meta is taken (carried_meta)
-            raw = from_json and (not isinstance(v, str) or name.partition(".")[0] in ("meta", "metadata"))
-            add_field(meta, name, v if raw else meta_value(v))
+            # a field's text, keys and text inside as a Parquet column's (meta_text: an object's b'v' was
+            # the byte v to the meta JSON's reader), a JSON meta's value (meta.x, metadata.x) as that
+            # meta is taken (carried_meta)
+            own = from_json and name.partition(".")[0] in ("meta", "metadata")
+            add_field(meta, name, v if own else json_meta_value(v) if from_json else meta_value(v))
     language = None
     path = None
     skip_rule = skip_chars = None
@@ -869,9 +880,17 @@ def read_jsonl(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
                 lineno = lineno + 1 if lineno is not None else None
                 if not line.endswith(b"\n") and len(line) >= cap:
                     last = None
-                    pos += _skip_line(f)  # an over-long line: the rest of it
+                    cr = _cr_line_ends(line)
+                    if not cr and b"\r" not in line and without_bom(line).lstrip().startswith(b"{"):
+                        # its first record longer than the read: old-Mac records after it were one
+                        # record_too_large row (as a file opening so, past the up-front look's read)
+                        after, n, ended = _after_record(f, line.rstrip()[-1:])
+                        cr, pos = _cr_line_ends(b"{}" + after) if after else False, pos + n
+                        pos += 0 if ended else _skip_line(f)
+                    else:
+                        pos += _skip_line(f)  # an over-long line: the rest of it
                     yield from run.flush(at_end=False)
-                    yield (Bad(offset, "cr_line_ends", CR_DETAIL) if _cr_line_ends(line) else
+                    yield (Bad(offset, "cr_line_ends", CR_DETAIL) if cr else
                            Bad(offset, "record_too_large", f"JSON line over {limits.max_record_bytes * 2} bytes"))
                     continue
                 # a UTF-8 BOM (Windows tools): not part of the record, at the file's start or at a

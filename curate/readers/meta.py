@@ -32,6 +32,36 @@ def meta_value(value):
     return value
 
 
+def json_meta_value(value):
+    """A value JSON parsed (objects, lists, text, numbers) as the meta JSON holds it: ``meta_value``'s
+    walk, every text and key ``meta_text``, without recursion (a value nested 500 deep passed
+    Python's limit) and into a copy (the record's value is read again by another name): a
+    ``meta_fields`` object's ``b'v'`` was taken as read, the byte v to the meta JSON's reader,
+    where a Parquet struct's was ``\\b'v'``."""
+    if not isinstance(value, (dict, list)):
+        return meta_text(value) if isinstance(value, str) else value
+    out = [None]
+    todo = [(value, out, 0)]
+    while todo:
+        v, parent, at = todo.pop()
+        if isinstance(v, dict):
+            keys = [meta_text(k) for k in v]
+            parent[at] = new = dict.fromkeys(keys)  # in its order; meta_text is one-to-one
+            todo.extend(zip(v.values(), [new] * len(keys), keys))
+        elif isinstance(v, list):
+            kinds = set(map(type, v))
+            if not kinds & {str, dict, list}:  # numbers, booleans, nulls (CCNet's line_ids): a copy, not a walk
+                parent[at] = v[:]
+            elif kinds == {str}:
+                parent[at] = [meta_text(x) for x in v]
+            else:
+                parent[at] = new = [None] * len(v)
+                todo.extend((x, new, i) for i, x in enumerate(v))
+        else:
+            parent[at] = meta_text(v) if isinstance(v, str) else v
+    return out[0]
+
+
 # Text the meta JSON would read as a bytes literal (``b'...'``, ``b"..."``), or as such text
 # escaped (a backslash more before it): the text takes a backslash more (``meta_text``)
 _LIKE_BYTES = re.compile(r"\\*b['\"]")

@@ -24,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, bomb_ratio, compression, open_raw
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, compression, open_raw, too_large
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
@@ -83,8 +83,7 @@ class _Input(io.RawIOBase):
             self.error = ("read_error", f"decompression failed at byte {self.pos}: {type(e).__name__}: {e}"[:500])
             return b""
         if self.pos + len(data) > self.limit:
-            self.error = ("file_too_large", f"more than {self.limit} bytes after decompression (limit max_file_bytes)"
-                          f"{bomb_ratio(self.pos + len(data), getattr(self._src, 'consumed', None))}")
+            self.error = ("file_too_large", too_large(self.limit, self.pos + len(data), self._src))
             return b""
         self.pos += len(data)
         return data
