@@ -274,6 +274,11 @@ LEFTOVERS = [
     ("utf-8 letter + stray ’", "Où est l’hôtel".encode().replace("’".encode(), b"\x92").replace("ô".encode(), b"o"),
      "Où est l’hotel"),
     ("Polish capitals cp1250", "RÓŻE SĄ CZERWONE\n".encode("cp1250"), "RÓŻE SĄ CZERWONE\n"),  # "ÓŻ" is UTF-8 "ӯ", Cyrillic: cp1250
+    # review75: a capital and the punctuation that closes a word are a UTF-8 pair (É… is "Ʌ", Ã” "Ô", Å” "Ŕ"), beside one stray
+    ("cp1252 É… + ’", "CAFÉ… c’est fini\n".encode("cp1252"), "CAFÉ… c’est fini\n"),
+    ("cp1252 Ã” + “", "Disse “AMANH\u00c3\u201d e saiu\n".encode("cp1252"), "Disse “AMANH\u00c3\u201d e saiu\n"),
+    ("cp1252 Å” + ”", "Han sagde ”NÅ” og gik\n".encode("cp1252"), "Han sagde ”NÅ” og gik\n"),
+    ("utf-8 û + stray", "Il est sûr, 5 ".encode() + b"\x80\n", "Il est sûr, 5 €\n"),  # û before a letter: UTF-8
     # Latvian "ē" is cp1252's "ç", which French, Portuguese, Catalan write before a, o, u only
     ("lv mēs", "mēs\n".encode("cp1257"), "mēs\n"),
     ("lv tomēr", "Vakarā mēs sēdējām\n".encode("iso8859_13"), "Vakarā mēs sēdējām\n"),

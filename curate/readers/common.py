@@ -497,8 +497,19 @@ def _mostly_utf8(data: bytes) -> bool:
     stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
     if letters == stray > 0:  # "café" beside one stray byte (damage) was read as cp1252 'cafÃ©'
-        return _latin_or_wide(valid)
+        return _latin_or_wide(valid) and not _closing_pair(data)
     return letters > stray
+
+
+def _closing_pair(data: bytes) -> bool:
+    """A UTF-8 pair that reads in cp1252 as a capital and the punctuation that closes a word, and
+    is no small letter or ends a word in capitals: "CAFÉ…" (C9 85, UTF-8 "Ʌ"), "AMANHÃ”" ("Ô"),
+    "NÅ”" ("Ŕ"), "CAFÄ…" ("ą"). Beside one stray byte (’, “) that is legacy text; damaged UTF-8
+    ends words so with small letters after small ones ("są", "mě", "dû")."""
+    return any(m[1] or not m[2].decode("utf-8").islower() for m in _CLOSING_PAIR.finditer(data))
+
+
+_CLOSING_PAIR = re.compile(rb"([A-Z]{2})?([\xc3-\xdf][\x85\x92\x94\x9b\xbb])(?![A-Za-z])")
 
 
 def _latin_or_wide(valid: bytes) -> bool:
