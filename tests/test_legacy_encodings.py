@@ -303,3 +303,16 @@ def test_leftover_cases_read_as_written(what, data, want):
 
     text, enc = decode_text(data)
     assert text == want, (enc, text[-80:])
+
+
+# review75: bytes without a NUL are no UTF-16/32 without a byte-order mark (their spaces and line
+# ends would be NUL bytes); charset_normalizer named it for a few short capitals ("ŁÓŻKO\n" read
+# "ꏓ꽋伊", the line end inside a CJK letter).
+@pytest.mark.parametrize("text, enc", [("ŁÓŻKO\n", "cp1250"), ("DÉŠŤ JE\n", "iso8859_2"), ("МОРЕ.\n", "cp1251"),
+                                       ("ВСЁ\n", "cp1251"), ("ЦЕЛЫЙ\n", "cp1251")])
+def test_bytes_without_a_nul_are_never_read_as_utf16(text, enc):
+    from curate.readers.common import decode_text
+
+    got, how = decode_text(text.encode(enc))
+    assert not how.startswith(("utf_16", "utf_32")), (how, got)
+    assert [c for c in got if c.isascii()] == [c for c in text if c.isascii()], (how, got)  # its ASCII as written

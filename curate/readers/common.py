@@ -604,8 +604,14 @@ def _detect_legacy(data: bytes) -> str:
     if first is not None and first.start() > _ASCII_HEAD:
         data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
-    best = from_bytes(_without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))).best()
+    sample = _without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))
+    # no NUL byte, no UTF-16/32 (without a byte-order mark here): its spaces and line ends would be
+    # NULs. Short capitals were ("ŁÓŻKO\n" cp1250 read "ꏓ꽋伊", the line end inside a CJK letter).
+    best = from_bytes(sample, cp_exclusion=None if b"\x00" in sample else _WIDE).best()
     return best.encoding if best is not None else "latin_1"
+
+
+_WIDE = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
 
 
 def _without_ascii_stretches(sample: bytes, block: int = 1024) -> bytes:
