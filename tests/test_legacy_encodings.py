@@ -316,3 +316,14 @@ def test_bytes_without_a_nul_are_never_read_as_utf16(text, enc):
     got, how = decode_text(text.encode(enc))
     assert not how.startswith(("utf_16", "utf_32")), (how, got)
     assert [c for c in got if c.isascii()] == [c for c in text if c.isascii()], (how, got)  # its ASCII as written
+
+
+# review75: Albanian, Catalan write "ç" after a vowel and before e, i or a consonant too ("kuçedër",
+# "feliçment"); cp1254 took them in a tie with the same letters, and the meta said Turkish Windows.
+@pytest.mark.parametrize("text, want", [("Kuçedra është e tmerrshme.\n", "cp1252"), ("Visc feliçment aquí.\n", "cp1252"),
+                                        ("Bu için geçti\n", "cp1252"),  # the same letters in both: the Western name
+                                        ("Geçen yıl için\n", "cp1254")])  # "ı" is cp1254's own
+def test_a_text_cp1254_reads_as_cp1252_keeps_the_western_name(text, want):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(want)) == (text, want)

@@ -864,8 +864,14 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     better = [(sc[0], turkish and enc == "cp1254", -i, enc) for i, (enc, sc) in enumerate(scores.items())
               if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, words) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
-        return max(better)[-1]
+        enc = max(better)[-1]
+        # cp1254 reads the text as cp1252 does (no "ğ", "ı", "ş" ...): the Western name, as before the
+        # cedilla counted (Albanian "kuçedër", Catalan "feliçment" were said to be Turkish Windows)
+        return "cp1252" if enc == "cp1254" and len(sample.translate(None, _CP1254_OWN)) == len(sample) else enc
     return "cp1252" if western or _reads_as_one_language(west, words) else None
+
+
+_CP1254_OWN = bytes(b for b in range(0x80, 0x100) if bytes([b]).decode("cp1252", "replace") != bytes([b]).decode("cp1254", "replace"))
 
 
 def without_bom(data):
