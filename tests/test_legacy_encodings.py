@@ -284,6 +284,10 @@ LEFTOVERS = [
     ("lv tomēr", "Vakarā mēs sēdējām\n".encode("iso8859_13"), "Vakarā mēs sēdējām\n"),
     ("fr ç before a, o, u", "Le garçon a reçu ça.\n".encode("cp1252"), "Le garçon a reçu ça.\n"),
     ("tr ç before i", "Bu için geçti\n".encode("cp1254"), "Bu için geçti\n"),
+    # review75: Catalan writes "ç" before a consonant too ("calçs"); its "ç" before a, o, u (començar,
+    # llençol) say Western, which Latvian "ē" seldom stands before: è, ò, ç read all Latvian in cp1257
+    ("ca calçs, començar", "Les calçs del tècnic, començar això.\n".encode("cp1252"), "Les calçs del tècnic, començar això.\n"),
+    ("ca calçs, llençol", "Les calçs i el llençol del tècnic.\n".encode("cp1252"), "Les calçs i el llençol del tècnic.\n"),
     # the plural of an ordinal abbreviation: "números" (it read Romanian "nșs")
     ("pt nºs", "Os nºs 3 e 4 da revista\n".encode("cp1252"), "Os nºs 3 e 4 da revista\n"),
     ("pt Nºs", "Nºs 12 a 15\n".encode("cp1252"), "Nºs 12 a 15\n"),

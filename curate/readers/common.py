@@ -764,6 +764,7 @@ _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
 # cp1252's "ç" before e, i or a consonant: French, Portuguese, Catalan write it before a, o, u only
 # (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
 _CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])")
+_CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
@@ -852,7 +853,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
     pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
     scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
-    cedilla = len(_CEDILLA_BEFORE_E.findall(sample)) if 0xE7 in counts else 0
+    # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
+    cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
