@@ -14,6 +14,8 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
 * quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
 * damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
   after them, right when the text is the window and the byte's cp1252 character;
+* capitals: cp1252 lines where a capital and the punctuation closing a word (``CAFÉ…``, ``NÅ”``)
+  make a UTF-8 pair, beside one other high byte, right when the text is the line;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
   zip's legacy members, each decoding that differs between REF and here printed;
 * speed (``--mb``): decode_text MB/s on a file of MB whose legacy letters come after an ASCII head.
@@ -134,6 +136,19 @@ def damaged(mods: dict, max_words: int = 6) -> None:
                     for name, m in mods.items():
                         right[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
     print(f"damaged UTF-8 ({n}, one stray byte): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
+def capitals(mods: dict) -> None:
+    right, n = dict.fromkeys(mods, 0), 0
+    for cap in "ÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜ":
+        for close in "…’”›»":
+            for other in "’é“–":
+                for frame in ("ON DIT CAF{}{} et c{}est tout\n", "{2}LA{0}{1} dit-il\n", "Mot {2} XY{0}{1}\n"):
+                    text = frame.format(cap, close, other)
+                    n += 1
+                    for name, m in mods.items():
+                        right[name] += m.decode_text(text.encode("cp1252"))[0] == text
+    print(f"capitals ({n}, a capital and a closing quote, one other high byte): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
 
 
 def late(mods: dict) -> None:
@@ -257,6 +272,7 @@ def main() -> None:
     quoted(mods)
     short(mods)
     damaged(mods)
+    capitals(mods)
     if a.corpora:
         corpora(mods)
     if a.mb:

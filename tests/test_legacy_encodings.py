@@ -274,11 +274,20 @@ LEFTOVERS = [
     ("utf-8 letter + stray ’", "Où est l’hôtel".encode().replace("’".encode(), b"\x92").replace("ô".encode(), b"o"),
      "Où est l’hotel"),
     ("Polish capitals cp1250", "RÓŻE SĄ CZERWONE\n".encode("cp1250"), "RÓŻE SĄ CZERWONE\n"),  # "ÓŻ" is UTF-8 "ӯ", Cyrillic: cp1250
+    # review75: a capital and the punctuation that closes a word are a UTF-8 pair (É… is "Ʌ", Ã” "Ô", Å” "Ŕ"), beside one stray
+    ("cp1252 É… + ’", "CAFÉ… c’est fini\n".encode("cp1252"), "CAFÉ… c’est fini\n"),
+    ("cp1252 Ã” + “", "Disse “AMANH\u00c3\u201d e saiu\n".encode("cp1252"), "Disse “AMANH\u00c3\u201d e saiu\n"),
+    ("cp1252 Å” + ”", "Han sagde ”NÅ” og gik\n".encode("cp1252"), "Han sagde ”NÅ” og gik\n"),
+    ("utf-8 û + stray", "Il est sûr, 5 ".encode() + b"\x80\n", "Il est sûr, 5 €\n"),  # û before a letter: UTF-8
     # Latvian "ē" is cp1252's "ç", which French, Portuguese, Catalan write before a, o, u only
     ("lv mēs", "mēs\n".encode("cp1257"), "mēs\n"),
     ("lv tomēr", "Vakarā mēs sēdējām\n".encode("iso8859_13"), "Vakarā mēs sēdējām\n"),
     ("fr ç before a, o, u", "Le garçon a reçu ça.\n".encode("cp1252"), "Le garçon a reçu ça.\n"),
     ("tr ç before i", "Bu için geçti\n".encode("cp1254"), "Bu için geçti\n"),
+    # review75: Catalan writes "ç" before a consonant too ("calçs"); its "ç" before a, o, u (començar,
+    # llençol) say Western, which Latvian "ē" seldom stands before: è, ò, ç read all Latvian in cp1257
+    ("ca calçs, començar", "Les calçs del tècnic, començar això.\n".encode("cp1252"), "Les calçs del tècnic, començar això.\n"),
+    ("ca calçs, llençol", "Les calçs i el llençol del tècnic.\n".encode("cp1252"), "Les calçs i el llençol del tècnic.\n"),
     # the plural of an ordinal abbreviation: "números" (it read Romanian "nșs")
     ("pt nºs", "Os nºs 3 e 4 da revista\n".encode("cp1252"), "Os nºs 3 e 4 da revista\n"),
     ("pt Nºs", "Nºs 12 a 15\n".encode("cp1252"), "Nºs 12 a 15\n"),
@@ -298,3 +307,27 @@ def test_leftover_cases_read_as_written(what, data, want):
 
     text, enc = decode_text(data)
     assert text == want, (enc, text[-80:])
+
+
+# review75: bytes without a NUL are no UTF-16/32 without a byte-order mark (their spaces and line
+# ends would be NUL bytes); charset_normalizer named it for a few short capitals ("ŁÓŻKO\n" read
+# "ꏓ꽋伊", the line end inside a CJK letter).
+@pytest.mark.parametrize("text, enc", [("ŁÓŻKO\n", "cp1250"), ("DÉŠŤ JE\n", "iso8859_2"), ("МОРЕ.\n", "cp1251"),
+                                       ("ВСЁ\n", "cp1251"), ("ЦЕЛЫЙ\n", "cp1251")])
+def test_bytes_without_a_nul_are_never_read_as_utf16(text, enc):
+    from curate.readers.common import decode_text
+
+    got, how = decode_text(text.encode(enc))
+    assert not how.startswith(("utf_16", "utf_32")), (how, got)
+    assert [c for c in got if c.isascii()] == [c for c in text if c.isascii()], (how, got)  # its ASCII as written
+
+
+# review75: Albanian, Catalan write "ç" after a vowel and before e, i or a consonant too ("kuçedër",
+# "feliçment"); cp1254 took them in a tie with the same letters, and the meta said Turkish Windows.
+@pytest.mark.parametrize("text, want", [("Kuçedra është e tmerrshme.\n", "cp1252"), ("Visc feliçment aquí.\n", "cp1252"),
+                                        ("Bu için geçti\n", "cp1252"),  # the same letters in both: the Western name
+                                        ("Geçen yıl için\n", "cp1254")])  # "ı" is cp1254's own
+def test_a_text_cp1254_reads_as_cp1252_keeps_the_western_name(text, want):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(want)) == (text, want)

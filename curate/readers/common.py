@@ -508,8 +508,19 @@ def _mostly_utf8(data: bytes) -> bool:
     stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
     if letters == stray > 0:  # "café" beside one stray byte (damage) was read as cp1252 'cafÃ©'
-        return _latin_or_wide(valid)
+        return _latin_or_wide(valid) and not _closing_pair(data)
     return letters > stray
+
+
+def _closing_pair(data: bytes) -> bool:
+    """A UTF-8 pair that reads in cp1252 as a capital and the punctuation that closes a word, and
+    is no small letter or ends a word in capitals: "CAFÉ…" (C9 85, UTF-8 "Ʌ"), "AMANHÃ”" ("Ô"),
+    "NÅ”" ("Ŕ"), "CAFÄ…" ("ą"). Beside one stray byte (’, “) that is legacy text; damaged UTF-8
+    ends words so with small letters after small ones ("są", "mě", "dû")."""
+    return any(m[1] or not m[2].decode("utf-8").islower() for m in _CLOSING_PAIR.finditer(data))
+
+
+_CLOSING_PAIR = re.compile(rb"([A-Z]{2})?([\xc3-\xdf][\x85\x92\x94\x9b\xbb])(?![A-Za-z])")
 
 
 def _latin_or_wide(valid: bytes) -> bool:
@@ -604,8 +615,14 @@ def _detect_legacy(data: bytes) -> str:
     if first is not None and first.start() > _ASCII_HEAD:
         data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
-    best = from_bytes(_without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))).best()
+    sample = _without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))
+    # no NUL byte, no UTF-16/32 (without a byte-order mark here): its spaces and line ends would be
+    # NULs. Short capitals were ("ŁÓŻKO\n" cp1250 read "ꏓ꽋伊", the line end inside a CJK letter).
+    best = from_bytes(sample, cp_exclusion=None if b"\x00" in sample else _WIDE).best()
     return best.encoding if best is not None else "latin_1"
+
+
+_WIDE = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
 
 
 def _without_ascii_stretches(sample: bytes, block: int = 1024) -> bytes:
@@ -758,6 +775,7 @@ _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
 # cp1252's "ç" before e, i or a consonant: French, Portuguese, Catalan write it before a, o, u only
 # (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
 _CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])")
+_CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
@@ -846,7 +864,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
     pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
     scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
-    cedilla = len(_CEDILLA_BEFORE_E.findall(sample)) if 0xE7 in counts else 0
+    # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
+    cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
@@ -858,8 +877,14 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     better = [(sc[0], turkish and enc == "cp1254", -i, enc) for i, (enc, sc) in enumerate(scores.items())
               if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, words) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
-        return max(better)[-1]
+        enc = max(better)[-1]
+        # cp1254 reads the text as cp1252 does (no "ğ", "ı", "ş" ...): the Western name, as before the
+        # cedilla counted (Albanian "kuçedër", Catalan "feliçment" were said to be Turkish Windows)
+        return "cp1252" if enc == "cp1254" and len(sample.translate(None, _CP1254_OWN)) == len(sample) else enc
     return "cp1252" if western or _reads_as_one_language(west, words) else None
+
+
+_CP1254_OWN = bytes(b for b in range(0x80, 0x100) if bytes([b]).decode("cp1252", "replace") != bytes([b]).decode("cp1254", "replace"))
 
 
 def without_bom(data):
