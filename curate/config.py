@@ -666,13 +666,22 @@ def one_file(path: str) -> tuple[str, list]:
 
 
 def file_path(path: str) -> str:
-    """One spelling of a file an option names (a word list, a model): absolute, ``~`` the home
-    folder, ``..`` resolved as the kernel does after the links before it (``kernel_path``), so
-    that ``bad.txt``, ``./bad.txt`` and ``/work/bad.txt`` run from ``/work`` are one config and a
-    ``bad.txt`` of another folder is not; a URI as written (only its bucket knows)."""
+    """One spelling of a file an option names (a word list, a model): ``.`` parts and doubled
+    separators gone, ``..`` resolved as the kernel does after the links before it
+    (``kernel_path``), ``~`` the home folder, so that ``bad.txt``, ``./bad.txt`` and
+    ``sub/../bad.txt`` are one config. A path typed relative stays relative to the current
+    directory (as an input's glob: a copy of the project in another folder is the same config, and
+    a worker reads it from its own), one typed absolute (or with ``~``) stays absolute; a URI as
+    written (only its bucket knows)."""
     from curate.readers import is_uri, kernel_path
 
-    return path if not path or is_uri(path) else kernel_path(home_path(path))
+    if not path or is_uri(path):
+        return path
+    full = kernel_path(home_path(path))
+    if os.path.isabs(home_path(path)):
+        return full
+    out = os.path.relpath(full)  # the kernel's reading of it, from the current directory (a real path)
+    return out + os.sep if full.endswith(os.sep) and not out.endswith(os.sep) else out  # x.txt/ names no file
 
 
 def files_spelt(stage: str, section: dict, named: dict) -> dict:
