@@ -654,13 +654,10 @@ def _json_keys(tables) -> list[str]:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from curate.config import DATA_FILES, USER_CODE, content
-
-    from curate.config import respelt
+    from curate.config import DATA_FILES, USER_CODE, content, respelt_sections
 
     changed, unhashed = [], []
-    # a section an older curate spelt another way (13.0, relative paths): as config.load spells it now
-    old = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+    old = respelt_sections(old, new)  # a section an older curate spelt another way (13.0, ./bad.txt)
     if isinstance(old.get("inputs"), list) and old["inputs"] != new.get("inputs"):  # ./*.jsonl, data/: tidied since
         from curate.readers import tidy_glob
 

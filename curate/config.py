@@ -610,6 +610,13 @@ def respelt(stage: str, section: dict) -> dict:
         return section
 
 
+def respelt_sections(old: dict, new: dict) -> dict:
+    """A config dict an older curate wrote (a manifest's config, the candidates' ``before``) with
+    each stage section that differs from ``new``'s spelt as config.load spells it now (``respelt``:
+    13.0, ./bad.txt): what compares with ``new``."""
+    return {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+
+
 def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> dict:
     """{option: sha256} of the files a stage's ``data_files`` names (option -> (path or glob as
     given, [(file, its path relative to the glob)])): a file named itself, the sha256 of its bytes
