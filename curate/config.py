@@ -219,20 +219,22 @@ class Config:
         was hashed within its file system's time tick (``commit.settled``), where an edit can
         leave them as they were.
         A folder or glob listed again: a file added or gone changes what was read too. A bucket's
-        object: its size and update time compared (``object_key``, one metadata call), its bytes
-        read again only where they differ."""
+        object: its size and update time compared (a folder's from its listing, a file named
+        itself by ``object_key``), its bytes read again where they differ or where it was written
+        within ``commit.SETTLED_NS`` of its hash, or its store keeps no time (``object_settled``)."""
         from curate import shell
         from curate.commit import stat_key
         from curate.output import sha256_file
-        from curate.readers import is_uri, list_files
+        from curate.readers import is_uri, list_files, list_uri
 
+        keys: dict = {}  # a bucket folder's objects: (size, update time) from its listing, not a request each
         out = [f"{option}: {given} (its files)" for option, (given, files) in sorted(self.data_listing.items())
                if option in self._data_stats and [f for f, _ in files] != [given]
-               and [f for f, _ in list_files(given)] != [f for f, _ in files]]
+               and [f for f, _ in (list_uri(given, keys) if is_uri(given) else list_files(given))] != [f for f, _ in files]]
         for option, files in sorted(self._data_stats.items()):
             for path, key, sha, settled in files:
                 try:  # its stat differing, its bytes read again: touched (chmod, a copy of the same bytes) is no change
-                    now = object_key(path) if is_uri(path) else stat_key(os.stat(path))
+                    now = (keys.get(path) or object_key(path)) if is_uri(path) else stat_key(os.stat(path))
                     same = now == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
                 except OSError:
                     same = False
@@ -631,16 +633,18 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
 
     from curate.commit import stat_key, settled
     from curate.output import sha256_file
-    from curate.readers import is_uri
+    from curate.readers import is_uri, list_uri
     from curate.readers.common import name_utf8
 
     out = {}
     for option, (given, files) in sorted(paths.items()):
         try:
-            now, seen = time.time_ns(), {}
+            now, seen, keys = time.time_ns(), {}, {}
+            if is_uri(given) and [f for f, _ in files] != [given]:
+                list_uri(given, keys)  # a folder's objects: their keys from one listing, not a request each
             for f, _ in files:
                 if is_uri(f):
-                    seen[f] = object_key(f)  # a bucket's object: its size and update time, before the read
+                    seen[f] = keys.get(f) or object_key(f)  # a bucket's object: its size and update time, before the read
                     continue
                 seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
                 if not stat.S_ISREG(seen[f].st_mode):
@@ -649,8 +653,8 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
         except OSError as e:
             errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
             continue
-        if stats is not None:  # an object's key is compared as it is (a bucket's times: ms or finer, not a disk's tick)
-            stats[option] = [(f, st, sha, True) if is_uri(f) else (f, stat_key(st), sha, settled(st, now))
+        if stats is not None:
+            stats[option] = [(f, st, sha, object_settled(st, now)) if is_uri(f) else (f, stat_key(st), sha, settled(st, now))
                              for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
         out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
             "".join(f"{sha}  {name_utf8(rel)}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()  # caf\xe9: its byte as \xe9
@@ -665,6 +669,16 @@ def object_key(uri: str) -> tuple:
     fs, path = launch_fs(uri)
     info = fs.get_file_info(path)
     return info.size, info.mtime_ns
+
+
+def object_settled(key: tuple, now: int) -> bool:
+    """Whether an object's (size, update time) unchanged tells its bytes unchanged since a hash read
+    at ``now``: its time older than ``commit.SETTLED_NS`` (S3 keeps whole seconds: a replacement of
+    the same size within the second keeps both; room for the clocks' skew). An object without a
+    time (a store that keeps none), or newer: its bytes are read again."""
+    from curate.commit import SETTLED_NS
+
+    return key[1] is not None and now - key[1] > SETTLED_NS
 
 
 def one_file(path: str) -> tuple[str, list]:

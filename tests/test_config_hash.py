@@ -529,3 +529,73 @@ def test_a_project_copied_to_another_folder_is_the_same_config(tmp_path, monkeyp
     monkeypatch.chdir(first)
     typed = _load(first, body.format(path=f"{first}/lists/./{name}"), stage)  # absolute: as typed, tidied
     assert typed.hashed_files()[option]["path"] == f"{first}/lists/{name}"
+
+
+def _counting_fs(monkeypatch) -> list:
+    """The paths curate asks a bucket's metadata of one by one (get_file_info of a path, not of a
+    listing): a request each on GCS or S3."""
+    import curate.readers
+    import curate.readers.common
+
+    asked, real = [], curate.readers.common.launch_fs
+
+    class Counting:
+        def __init__(self, fs):
+            self._fs = fs
+
+        def get_file_info(self, what):
+            if isinstance(what, str):
+                asked.append(what)
+            return self._fs.get_file_info(what)
+
+        def __getattr__(self, name):
+            return getattr(self._fs, name)
+
+    def launch_fs(uri, *a, **k):
+        fs, path = real(uri, *a, **k)
+        return Counting(fs), path
+
+    monkeypatch.setattr(curate.readers.common, "launch_fs", launch_fs)
+    monkeypatch.setattr(curate.readers, "launch_fs", launch_fs)
+    return asked
+
+
+def test_a_bucket_folders_objects_are_compared_from_one_listing_not_a_request_each(tmp_path, monkeypatch):
+    """An evaluation set folder in a bucket: its objects' size and update time were asked one
+    request each, at launch and again at the run's end (10,000 files: 10,000 requests, minutes on
+    GCS at the end of every run), though its listing (one request a 1,000) gives them. Here
+    file:// stands for the bucket; an object replaced is still told."""
+    (tmp_path / "evals").mkdir()
+    for i in range(20):
+        (tmp_path / "evals" / f"{i:02}.jsonl").write_text(f'{{"text": "item {i} one two"}}\n')
+    old = time.time() - 60
+    for p in (tmp_path / "evals").iterdir():
+        os.utime(p, (old, old))
+    asked = _counting_fs(monkeypatch)
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{tmp_path}/evals"\n', "decontaminate")
+    assert cfg.changed_files() == []
+    assert len(asked) <= 4, asked  # the folder itself, once or twice: not each file
+    (tmp_path / "evals" / "07.jsonl").write_text('{"text": "item 7 one six"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{tmp_path}/evals/07.jsonl"]
+
+
+def test_a_bucket_object_replaced_within_its_stores_time_resolution_is_told(tmp_path, monkeypatch):
+    """S3 keeps an object's update time in whole seconds (HeadObject's Last-Modified), and a store
+    may keep none (mtime None): an object replaced by one of the same size within the second the
+    launch hashed it in kept its (size, time) and was not read again, though a local file hashed so
+    recently is (commit.settled). An object written within SETTLED_NS of the hash, or without a
+    time, is read again at the end (its bytes, where they are the same: no change)."""
+    words = tmp_path / "mmlu.jsonl"
+    words.write_text('{"text": "one two three"}\n')
+    second = int(time.time())
+    os.utime(words, (second, second))  # a time on a whole second, as S3 gives it
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{words}"\n', "decontaminate")
+    assert cfg.changed_files() == []
+    words.write_text('{"text": "one two four!"}\n')  # the same size, in the same second
+    os.utime(words, (second, second))
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{words}"]
+    monkeypatch.setattr(config, "object_key", lambda uri: (words.stat().st_size, None))  # a store without times
+    words.write_text('{"text": "one two three"}\n')
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{words}"\n', "decontaminate")
+    words.write_text('{"text": "one two five!"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{words}"]
