@@ -290,3 +290,25 @@ def test_a_config_naming_its_files_as_an_older_curate_spelt_them_is_the_runs(tmp
     rec["before"]["filter"]["badwords"]["lists"]["en"] = "other.txt"  # another file still is another config
     with pytest.raises(ValueError, match="differs from the config that wrote these candidates in filter"):
         mixplan.config(manifest, "c.toml", [])
+
+
+def test_the_runs_own_config_replans_from_a_copy_of_the_project_in_another_folder(tmp_path, monkeypatch):
+    """`curate mix OUT` (no CONFIG) reads the run's config from its manifest; an output copied with
+    its project to another folder (a colleague's checkout) re-plans there: a word list typed
+    relative is recorded relative (hash29's absolute /first/bad.txt: 'file ... not found')."""
+    import shutil
+
+    from curate import config, mixplan
+
+    first = tmp_path / "alice"
+    first.mkdir()
+    (first / "bad.txt").write_text("darn\n")
+    (first / "c.toml").write_text('[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                                  '[filter.badwords.lists]\nen = "bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
+    monkeypatch.chdir(first)
+    cfg = config.load("c.toml")
+    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    shutil.copytree(first, tmp_path / "bob")
+    shutil.rmtree(first)
+    monkeypatch.chdir(tmp_path / "bob")
+    assert mixplan.config(manifest, None, []).stages["filter"]["badwords"]["lists"]["en"] == "bad.txt"
