@@ -7,6 +7,7 @@ Stage sections are checked against the stage's ``DEFAULTS`` and then by the stag
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import hashlib
@@ -574,6 +575,9 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
         )
         if (s in run["stages"] or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
+            if hasattr(cls, "data_files") and _tilde(sections[s]):  # ~/bad.txt: checked where it is read (file_path)
+                with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                    sections[s] = files_spelt(s, sections[s], cls.data_files(sections[s]), home_path)
             try:
                 check_stage(s, sections[s])
             except ConfigError as e:
@@ -594,6 +598,16 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     return Config(run=run, limits=limits, inputs=inputs, stages=sections, replaced_inputs=replaced, sets=list(sets or []),
                   user_code=user_code, data_listing=data_paths, _data_files=data_files, _data_stats=data_stats,
                   tuned_off=tuned_off, stages_named=named, input_globs=typed)
+
+
+def _tilde(value) -> bool:
+    """Whether a section holds a string starting with ``~`` (a file in the home folder, perhaps):
+    its ``data_files`` asked only then (an evaluation set's folder is listed by it)."""
+    if isinstance(value, dict):
+        return any(_tilde(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_tilde(v) for v in value)
+    return isinstance(value, str) and value.startswith("~")
 
 
 def respelt(stage: str, section: dict) -> dict:
@@ -705,10 +719,11 @@ def file_path(path: str) -> str:
     return out + os.sep if full.endswith(os.sep) and not out.endswith(os.sep) else out  # x.txt/ names no file
 
 
-def files_spelt(stage: str, section: dict, named: dict) -> dict:
+def files_spelt(stage: str, section: dict, named: dict, spell=None) -> dict:
     """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
-    entry) as ``file_path`` spells it, where its option is (``filter.custom.x.files[0]``): a stage's
-    ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
+    entry) as ``spell`` (``file_path``) spells it, where its option is (``filter.custom.x.files[0]``):
+    a stage's ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
+    spell = spell or file_path
     import re
 
     out = copy.deepcopy(section)
@@ -719,7 +734,7 @@ def files_spelt(stage: str, section: dict, named: dict) -> dict:
             for k in keys[:-1]:
                 place = place[k]
             if place[keys[-1]] == given and [f for f, _ in files] == [given]:
-                place[keys[-1]] = file_path(given)
+                place[keys[-1]] = spell(given)
         except (KeyError, IndexError, TypeError):  # a key with a dot in it: as written
             continue
     return out

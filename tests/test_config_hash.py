@@ -599,3 +599,27 @@ def test_a_bucket_object_replaced_within_its_stores_time_resolution_is_told(tmp_
     cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{words}"\n', "decontaminate")
     words.write_text('{"text": "one two five!"}\n')
     assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{words}"]
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f[0] for f in SPELT])
+def test_a_named_file_under_the_home_folder_by_tilde_is_read_there(tmp_path, monkeypatch, option, body, stage, one, other):
+    """``~/lists/bad.txt``: config.file_path spells it in the home folder (as an input's glob and
+    run.output are read), but each stage's check at load looked for a folder named ``~`` in the
+    current directory first ('file ~/lists/bad.txt not found', 'cannot read ~/...', for a custom
+    rule's file 'a relative path is taken from the current directory'). The checks read it where
+    the stage and the hash do."""
+    home = tmp_path / "home"
+    (home / "lists").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
+    if stage == "tokenize":
+        from tokenizers import Tokenizer, models
+
+        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(home / "lists" / name))
+    else:
+        (home / "lists" / name).write_text(one)
+    cfg = _load(tmp_path, body.format(path=f"~/lists/{name}"), stage)
+    assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name)
