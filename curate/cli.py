@@ -657,12 +657,7 @@ def config_changes(old: dict, new: dict) -> list[str]:
     from curate.config import DATA_FILES, USER_CODE, content, respelt_sections
 
     changed, unhashed = [], []
-    old = respelt_sections(old, new)  # a section an older curate spelt another way (13.0, ./bad.txt)
-    if isinstance(old.get("inputs"), list) and old["inputs"] != new.get("inputs"):  # ./*.jsonl, data/: tidied since
-        from curate.readers import tidy_glob
-
-        old["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
-                         for i in old["inputs"]]
+    old = respelt_sections(old, new)  # what an older curate spelt another way (13.0, ./bad.txt, ./*.jsonl)
     old, new = content(old), content(new)
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)

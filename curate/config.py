@@ -629,8 +629,14 @@ def respelt(stage: str, section: dict) -> dict:
 def respelt_sections(old: dict, new: dict) -> dict:
     """A config dict an older curate wrote (a manifest's config, the candidates' ``before``) with
     each stage section that differs from ``new``'s spelt as config.load spells it now (``respelt``:
-    13.0, ./bad.txt): what compares with ``new``."""
-    return {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+    13.0, ./bad.txt) and its inputs' globs tidied (./*.jsonl, data/): what compares with ``new``."""
+    from curate.readers import tidy_glob
+
+    out = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+    if isinstance(out.get("inputs"), list) and out["inputs"] != new.get("inputs"):
+        out["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
+                         for i in out["inputs"]]
+    return out
 
 
 def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> dict:
