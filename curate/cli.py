@@ -654,18 +654,10 @@ def _json_keys(tables) -> list[str]:
 
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
-    from curate.config import DATA_FILES, USER_CODE, content
-
-    from curate.config import respelt
+    from curate.config import DATA_FILES, USER_CODE, content, respelt_sections
 
     changed, unhashed = [], []
-    # a section an older curate spelt another way (13.0, relative paths): as config.load spells it now
-    old = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
-    if isinstance(old.get("inputs"), list) and old["inputs"] != new.get("inputs"):  # ./*.jsonl, data/: tidied since
-        from curate.readers import tidy_glob
-
-        old["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
-                         for i in old["inputs"]]
+    old = respelt_sections(old, new)  # what an older curate spelt another way (13.0, ./bad.txt, ./*.jsonl)
     old, new = content(old), content(new)
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)

@@ -7,6 +7,7 @@ Stage sections are checked against the stage's ``DEFAULTS`` and then by the stag
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import hashlib
@@ -219,20 +220,22 @@ class Config:
         was hashed within its file system's time tick (``commit.settled``), where an edit can
         leave them as they were.
         A folder or glob listed again: a file added or gone changes what was read too. A bucket's
-        object: its size and update time compared (``object_key``, one metadata call), its bytes
-        read again only where they differ."""
+        object: its size and update time compared (a folder's from its listing, a file named
+        itself by ``object_key``), its bytes read again where they differ or where it was written
+        within ``commit.SETTLED_NS`` of its hash, or its store keeps no time (``object_settled``)."""
         from curate import shell
         from curate.commit import stat_key
         from curate.output import sha256_file
-        from curate.readers import is_uri, list_files
+        from curate.readers import is_uri, list_files, list_uri
 
+        keys: dict = {}  # a bucket folder's objects: (size, update time) from its listing, not a request each
         out = [f"{option}: {given} (its files)" for option, (given, files) in sorted(self.data_listing.items())
                if option in self._data_stats and [f for f, _ in files] != [given]
-               and [f for f, _ in list_files(given)] != [f for f, _ in files]]
+               and [f for f, _ in (list_uri(given, keys) if is_uri(given) else list_files(given))] != [f for f, _ in files]]
         for option, files in sorted(self._data_stats.items()):
             for path, key, sha, settled in files:
                 try:  # its stat differing, its bytes read again: touched (chmod, a copy of the same bytes) is no change
-                    now = object_key(path) if is_uri(path) else stat_key(os.stat(path))
+                    now = (keys.get(path) or object_key(path)) if is_uri(path) else stat_key(os.stat(path))
                     same = now == key and settled or sha256_file(os.path.dirname(path) or ".", os.path.basename(path)) == sha
                 except OSError:
                     same = False
@@ -572,6 +575,9 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
         )
         if (s in run["stages"] or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
+            if hasattr(cls, "data_files") and _tilde(sections[s]):  # ~/bad.txt: checked where it is read (file_path)
+                with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                    sections[s] = files_spelt(s, sections[s], cls.data_files(sections[s]), home_path)
             try:
                 check_stage(s, sections[s])
             except ConfigError as e:
@@ -594,6 +600,16 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                   tuned_off=tuned_off, stages_named=named, input_globs=typed)
 
 
+def _tilde(value) -> bool:
+    """Whether a section holds a string starting with ``~`` (a file in the home folder, perhaps):
+    its ``data_files`` asked only then (an evaluation set's folder is listed by it)."""
+    if isinstance(value, dict):
+        return any(_tilde(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_tilde(v) for v in value)
+    return isinstance(value, str) and value.startswith("~")
+
+
 def respelt(stage: str, section: dict) -> dict:
     """A stage's section from a manifest, spelt as config.load spells it now (numbers as their
     option's type, ``normalize``): an older curate's spelling of the same options compares
@@ -610,6 +626,19 @@ def respelt(stage: str, section: dict) -> dict:
         return section
 
 
+def respelt_sections(old: dict, new: dict) -> dict:
+    """A config dict an older curate wrote (a manifest's config, the candidates' ``before``) with
+    each stage section that differs from ``new``'s spelt as config.load spells it now (``respelt``:
+    13.0, ./bad.txt) and its inputs' globs tidied (./*.jsonl, data/): what compares with ``new``."""
+    from curate.readers import tidy_glob
+
+    out = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+    if isinstance(out.get("inputs"), list) and out["inputs"] != new.get("inputs"):
+        out["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
+                         for i in out["inputs"]]
+    return out
+
+
 def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> dict:
     """{option: sha256} of the files a stage's ``data_files`` names (option -> (path or glob as
     given, [(file, its path relative to the glob)])): a file named itself, the sha256 of its bytes
@@ -624,16 +653,18 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
 
     from curate.commit import stat_key, settled
     from curate.output import sha256_file
-    from curate.readers import is_uri
+    from curate.readers import is_uri, list_uri
     from curate.readers.common import name_utf8
 
     out = {}
     for option, (given, files) in sorted(paths.items()):
         try:
-            now, seen = time.time_ns(), {}
+            now, seen, keys = time.time_ns(), {}, {}
+            if is_uri(given) and [f for f, _ in files] != [given]:
+                list_uri(given, keys)  # a folder's objects: their keys from one listing, not a request each
             for f, _ in files:
                 if is_uri(f):
-                    seen[f] = object_key(f)  # a bucket's object: its size and update time, before the read
+                    seen[f] = keys.get(f) or object_key(f)  # a bucket's object: its size and update time, before the read
                     continue
                 seen[f] = os.stat(f)  # before the read: an edit while it is read changes it
                 if not stat.S_ISREG(seen[f].st_mode):
@@ -642,8 +673,8 @@ def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> di
         except OSError as e:
             errors.append(f"{option}: cannot read {getattr(e, 'filename', None) or files[0][0]}: {e.strerror or e}")
             continue
-        if stats is not None:  # an object's key is compared as it is (a bucket's times: ms or finer, not a disk's tick)
-            stats[option] = [(f, st, sha, True) if is_uri(f) else (f, stat_key(st), sha, settled(st, now))
+        if stats is not None:
+            stats[option] = [(f, st, sha, object_settled(st, now)) if is_uri(f) else (f, stat_key(st), sha, settled(st, now))
                              for (f, _), sha in zip(files, shas) if (st := seen.get(f))]
         out[option] = shas[0] if [f for f, _ in files] == [given] else hashlib.sha256(
             "".join(f"{sha}  {name_utf8(rel)}\n" for sha, (_, rel) in zip(shas, files)).encode()).hexdigest()  # caf\xe9: its byte as \xe9
@@ -660,25 +691,45 @@ def object_key(uri: str) -> tuple:
     return info.size, info.mtime_ns
 
 
+def object_settled(key: tuple, now: int) -> bool:
+    """Whether an object's (size, update time) unchanged tells its bytes unchanged since a hash read
+    at ``now``: its time older than ``commit.SETTLED_NS`` (S3 keeps whole seconds: a replacement of
+    the same size within the second keeps both; room for the clocks' skew). An object without a
+    time (a store that keeps none), or newer: its bytes are read again."""
+    from curate.commit import SETTLED_NS
+
+    return key[1] is not None and now - key[1] > SETTLED_NS
+
+
 def one_file(path: str) -> tuple[str, list]:
     """A ``data_files`` entry of an option naming one file."""
     return path, [(path, os.path.basename(path))]
 
 
 def file_path(path: str) -> str:
-    """One spelling of a file an option names (a word list, a model): absolute, ``~`` the home
-    folder, ``..`` resolved as the kernel does after the links before it (``kernel_path``), so
-    that ``bad.txt``, ``./bad.txt`` and ``/work/bad.txt`` run from ``/work`` are one config and a
-    ``bad.txt`` of another folder is not; a URI as written (only its bucket knows)."""
+    """One spelling of a file an option names (a word list, a model): ``.`` parts and doubled
+    separators gone, ``..`` resolved as the kernel does after the links before it
+    (``kernel_path``), ``~`` the home folder, so that ``bad.txt``, ``./bad.txt`` and
+    ``sub/../bad.txt`` are one config. A path typed relative stays relative to the current
+    directory (as an input's glob: a copy of the project in another folder is the same config, and
+    a worker reads it from its own), one typed absolute (or with ``~``) stays absolute; a URI as
+    written (only its bucket knows)."""
     from curate.readers import is_uri, kernel_path
 
-    return path if not path or is_uri(path) else kernel_path(home_path(path))
+    if not path or is_uri(path):
+        return path
+    full = kernel_path(home_path(path))
+    if os.path.isabs(home_path(path)):
+        return full
+    out = os.path.relpath(full)  # the kernel's reading of it, from the current directory (a real path)
+    return out + os.sep if full.endswith(os.sep) and not out.endswith(os.sep) else out  # x.txt/ names no file
 
 
-def files_spelt(stage: str, section: dict, named: dict) -> dict:
+def files_spelt(stage: str, section: dict, named: dict, spell=None) -> dict:
     """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
-    entry) as ``file_path`` spells it, where its option is (``filter.custom.x.files[0]``): a stage's
-    ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
+    entry) as ``spell`` (``file_path``) spells it, where its option is (``filter.custom.x.files[0]``):
+    a stage's ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
+    spell = spell or file_path
     import re
 
     out = copy.deepcopy(section)
@@ -689,7 +740,7 @@ def files_spelt(stage: str, section: dict, named: dict) -> dict:
             for k in keys[:-1]:
                 place = place[k]
             if place[keys[-1]] == given and [f for f, _ in files] == [given]:
-                place[keys[-1]] = file_path(given)
+                place[keys[-1]] = spell(given)
         except (KeyError, IndexError, TypeError):  # a key with a dot in it: as written
             continue
     return out

@@ -121,7 +121,8 @@ def config(manifest: dict, path: str | None, sets: list[str]):
     if path:
         rec = manifest["candidates"]
         # what changes no document (dedup.hot_bucket) left out: an output of an older default too
-        was, now = config_mod.content(rec["before"]), config_mod.content(before(cfg.to_dict()))
+        now = before(cfg.to_dict())  # the record as an older curate spelt it (./bad.txt): as load spells it now
+        was, now = config_mod.content(config_mod.respelt_sections(rec["before"], now)), config_mod.content(now)
         changed = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
         if changed:
             raise ValueError(f"{path} differs from the config that wrote these candidates in {', '.join(changed)} (before "

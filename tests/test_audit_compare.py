@@ -219,3 +219,23 @@ def test_inputs_reordered_are_said_by_the_rerun_and_by_compare(tmp_path):
     assert f"  inputs reordered: {json.dumps([both, only_b])} -> {json.dumps([only_b, both])} (a file more than one glob matches" in r.stdout, r.stdout
     r = curate("run", tmp_path / "b_first.toml", "--output", tmp_path / "web_first")  # a rerun into the other output
     assert r.returncode == 0 and "written with another config (inputs reordered)" in r.stderr, r.stderr
+
+
+def test_compare_of_a_config_an_older_curate_spelt_otherwise_says_no_setting(tmp_path, monkeypatch):
+    """An output of an older curate records a word list and an input as typed (`./bad.txt`,
+    `./in/`), which config.load now spells `bad.txt` and `in`: a rerun takes it as the same config
+    (cli.config_changes reads it respelt), but audit --compare said both as settings changed."""
+    from curate import cli, config
+    from curate.audit.compare import config_lines
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.txt").write_text("darn\n")
+    (tmp_path / "c.toml").write_text('[run]\nstages = ["filter"]\n[[inputs]]\nglob = "./in/"\ndomain = "web"\n'
+                                     '[filter.badwords.lists]\nen = "./bad.txt"\n')
+    new = json.loads(json.dumps(config.load("c.toml").to_dict()))
+    old = json.loads(json.dumps(new))
+    old["filter"]["badwords"]["lists"]["en"], old["inputs"][0]["glob"] = "./bad.txt", "./in/"  # as the older curate wrote them
+    assert cli.config_changes(old, new) == []
+    assert config_lines(old, new) == []
+    old["filter"]["badwords"]["lists"]["en"] = "other.txt"
+    assert config_lines(old, new) == ['filter.badwords.lists.en: "other.txt" -> "bad.txt"']

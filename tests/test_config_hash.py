@@ -375,7 +375,7 @@ def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, 
     body = '[filter.custom]\nlisted = {function = "titlerule_h28:listed", files = ["titles.txt"]}\n'
     a = _load(tmp_path, body)
     assert a.data_files == {"filter.custom.listed.files[0]": hashlib.sha256(b"spam\n").hexdigest()}
-    assert a.hashed_files()["filter.custom.listed.files[0]"]["path"] == str(titles)  # one spelling: absolute
+    assert a.hashed_files()["filter.custom.listed.files[0]"]["path"] == "titles.txt"  # typed relative: relative
     titles.write_text("eggs\n")
     b = _load(tmp_path, body)
     assert _hashes(a)[0] != _hashes(b)[0] and _hashes(a)[1] != _hashes(b)[1]
@@ -464,10 +464,11 @@ SPELT = FILES[:4] + [
 
 @pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f[0] for f in SPELT])
 def test_a_named_file_spelt_two_ways_is_one_config_and_another_file_is_not(tmp_path, monkeypatch, option, body, stage, one, other):
-    """A word list named ``./bad.txt``, ``bad.txt``, ``sub/../bad.txt`` or by its absolute path is
-    one file, but each spelling was another config (the section held the path as written): a
-    rerun replaced its output as `written with another config (filter)`. One spelling now, as an
-    evaluation set's; a file of the same name and bytes in another folder is still another."""
+    """A word list named ``./bad.txt``, ``bad.txt`` or ``sub/../bad.txt`` is one file, but each
+    spelling was another config (the section held the path as written): a rerun replaced its
+    output as `written with another config (filter)`. One spelling now; an absolute path stays
+    absolute (one spelling of its own, as an input's glob); a file of the same name and bytes in
+    another folder is still another."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
@@ -480,13 +481,145 @@ def test_a_named_file_spelt_two_ways_is_one_config_and_another_file_is_not(tmp_p
             Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(d / name))
         else:
             (d / name).write_text(one)
-    spellings = [name, f"./{name}", f"sub/../{name}", str(tmp_path / name), f".//{name}"]
+    spellings = [name, f"./{name}", f"sub/../{name}", f".//{name}"]
     cfgs = [_load(tmp_path, body.format(path=p), stage) for p in spellings]
     for p, cfg in zip(spellings, cfgs):
         assert _hashes(cfg) == _hashes(cfgs[0]), p
         assert cli.config_changes(cfg.to_dict(), cfgs[0].to_dict()) == [], p
+    spellings = [str(tmp_path / name), f"{tmp_path}/sub/../{name}", f"{tmp_path}//./{name}"]  # absolute: kept so, one
+    absolute = [_load(tmp_path, body.format(path=p), stage) for p in spellings]
+    for p, cfg in zip(spellings, absolute):
+        assert _hashes(cfg) == _hashes(absolute[0]) != _hashes(cfgs[0]), p
     far = _load(tmp_path, body.format(path=f"far/{name}"), stage)  # the same name and bytes, another file
     assert far.data_files == cfgs[0].data_files and _hashes(far) != _hashes(cfgs[0])
     written = json.loads(json.dumps(cfgs[0].to_dict()))  # an older curate's manifest: the path as written
     written[stage] = json.loads(json.dumps(cfgs[1].to_dict()))[stage]
     assert cli.config_changes(written, cfgs[0].to_dict()) == []
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f[0] for f in SPELT])
+def test_a_project_copied_to_another_folder_is_the_same_config(tmp_path, monkeypatch, option, body, stage, one, other):
+    """A config naming ``lists/data.txt``, run from a copy of the project in another folder (a
+    colleague's checkout, the output copied along): each named file was spelt by its absolute path,
+    so the copy was another config and its rerun replaced the output as `written with another
+    config (filter)`. A path typed relative stays relative (its ``..`` resolved as the kernel does);
+    one typed absolute stays absolute, as an input's glob does (a remote worker reads it as typed)."""
+    import shutil
+
+    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
+    first = tmp_path / "alice"
+    (first / "lists" / "sub").mkdir(parents=True)
+    (first / "titlerule_h29c.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    if stage == "tokenize":
+        from tokenizers import Tokenizer, models
+
+        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(first / "lists" / name))
+    else:
+        (first / "lists" / name).write_text(one)
+    body = body.replace("titlerule_h29:", "titlerule_h29c:")
+    shutil.copytree(first, tmp_path / "bob")
+    monkeypatch.syspath_prepend(str(first))
+    cfgs = []
+    for d in (first, tmp_path / "bob"):
+        monkeypatch.chdir(d)
+        cfgs.append(_load(d, body.format(path=f"lists/sub/../{name}"), stage))
+    assert cli.config_changes(cfgs[0].to_dict(), cfgs[1].to_dict()) == []
+    assert _hashes(cfgs[0]) == _hashes(cfgs[1])
+    assert cfgs[1].hashed_files()[option]["path"] == f"lists/{name}"
+    monkeypatch.chdir(first)
+    typed = _load(first, body.format(path=f"{first}/lists/./{name}"), stage)  # absolute: as typed, tidied
+    assert typed.hashed_files()[option]["path"] == f"{first}/lists/{name}"
+
+
+def _counting_fs(monkeypatch) -> list:
+    """The paths curate asks a bucket's metadata of one by one (get_file_info of a path, not of a
+    listing): a request each on GCS or S3."""
+    import curate.readers
+    import curate.readers.common
+
+    asked, real = [], curate.readers.common.launch_fs
+
+    class Counting:
+        def __init__(self, fs):
+            self._fs = fs
+
+        def get_file_info(self, what):
+            if isinstance(what, str):
+                asked.append(what)
+            return self._fs.get_file_info(what)
+
+        def __getattr__(self, name):
+            return getattr(self._fs, name)
+
+    def launch_fs(uri, *a, **k):
+        fs, path = real(uri, *a, **k)
+        return Counting(fs), path
+
+    monkeypatch.setattr(curate.readers.common, "launch_fs", launch_fs)
+    monkeypatch.setattr(curate.readers, "launch_fs", launch_fs)
+    return asked
+
+
+def test_a_bucket_folders_objects_are_compared_from_one_listing_not_a_request_each(tmp_path, monkeypatch):
+    """An evaluation set folder in a bucket: its objects' size and update time were asked one
+    request each, at launch and again at the run's end (10,000 files: 10,000 requests, minutes on
+    GCS at the end of every run), though its listing (one request a 1,000) gives them. Here
+    file:// stands for the bucket; an object replaced is still told."""
+    (tmp_path / "evals").mkdir()
+    for i in range(20):
+        (tmp_path / "evals" / f"{i:02}.jsonl").write_text(f'{{"text": "item {i} one two"}}\n')
+    old = time.time() - 60
+    for p in (tmp_path / "evals").iterdir():
+        os.utime(p, (old, old))
+    asked = _counting_fs(monkeypatch)
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{tmp_path}/evals"\n', "decontaminate")
+    assert cfg.changed_files() == []
+    assert len(asked) <= 4, asked  # the folder itself, once or twice: not each file
+    (tmp_path / "evals" / "07.jsonl").write_text('{"text": "item 7 one six"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{tmp_path}/evals/07.jsonl"]
+
+
+def test_a_bucket_object_replaced_within_its_stores_time_resolution_is_told(tmp_path, monkeypatch):
+    """S3 keeps an object's update time in whole seconds (HeadObject's Last-Modified), and a store
+    may keep none (mtime None): an object replaced by one of the same size within the second the
+    launch hashed it in kept its (size, time) and was not read again, though a local file hashed so
+    recently is (commit.settled). An object written within SETTLED_NS of the hash, or without a
+    time, is read again at the end (its bytes, where they are the same: no change)."""
+    words = tmp_path / "mmlu.jsonl"
+    words.write_text('{"text": "one two three"}\n')
+    second = int(time.time())
+    os.utime(words, (second, second))  # a time on a whole second, as S3 gives it
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{words}"\n', "decontaminate")
+    assert cfg.changed_files() == []
+    words.write_text('{"text": "one two four!"}\n')  # the same size, in the same second
+    os.utime(words, (second, second))
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{words}"]
+    monkeypatch.setattr(config, "object_key", lambda uri: (words.stat().st_size, None))  # a store without times
+    words.write_text('{"text": "one two three"}\n')
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "file://{words}"\n', "decontaminate")
+    words.write_text('{"text": "one two five!"}\n')
+    assert cfg.changed_files() == [f"decontaminate.eval_sets[0]: file://{words}"]
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f[0] for f in SPELT])
+def test_a_named_file_under_the_home_folder_by_tilde_is_read_there(tmp_path, monkeypatch, option, body, stage, one, other):
+    """``~/lists/bad.txt``: config.file_path spells it in the home folder (as an input's glob and
+    run.output are read), but each stage's check at load looked for a folder named ``~`` in the
+    current directory first ('file ~/lists/bad.txt not found', 'cannot read ~/...', for a custom
+    rule's file 'a relative path is taken from the current directory'). The checks read it where
+    the stage and the hash do."""
+    home = tmp_path / "home"
+    (home / "lists").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
+    if stage == "tokenize":
+        from tokenizers import Tokenizer, models
+
+        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(home / "lists" / name))
+    else:
+        (home / "lists" / name).write_text(one)
+    cfg = _load(tmp_path, body.format(path=f"~/lists/{name}"), stage)
+    assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name)

@@ -268,3 +268,47 @@ def test_a_config_differing_only_in_how_dedup_runs_is_the_runs(base, tmp_path, c
     assert cli.main(["run", str(other), "--stages", STAGES, "--progress", "off", "--output", str(out)]) == 0
     assert "replaced the previous output" not in capsys.readouterr().err
     assert (out / "tokens.json").read_bytes() == tokens
+
+
+def test_a_config_naming_its_files_as_an_older_curate_spelt_them_is_the_runs(tmp_path, monkeypatch):
+    """An output an older curate wrote records a word list as typed (`./bad.txt`); config.load
+    now spells it `bad.txt`, so `curate mix OUT c.toml` with that very config was refused
+    (`c.toml differs from the config that wrote these candidates in filter`). The record is read in
+    today's spelling, as a rerun's config comparison reads an older manifest's."""
+    from curate import config, mixplan
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.txt").write_text("darn\n")
+    (tmp_path / "c.toml").write_text('[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                                     '[filter.badwords.lists]\nen = "./bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
+    cfg = config.load("c.toml")
+    rec = json.loads(json.dumps(mixplan.record(cfg)))
+    assert rec["before"]["filter"]["badwords"]["lists"]["en"] == "bad.txt"
+    rec["before"]["filter"]["badwords"]["lists"]["en"] = "./bad.txt"  # as the older curate wrote it
+    manifest = {"config": json.loads(json.dumps(cfg.to_dict())), "candidates": rec}
+    assert mixplan.config(manifest, "c.toml", []).stages["filter"]["badwords"]["lists"]["en"] == "bad.txt"
+    rec["before"]["filter"]["badwords"]["lists"]["en"] = "other.txt"  # another file still is another config
+    with pytest.raises(ValueError, match="differs from the config that wrote these candidates in filter"):
+        mixplan.config(manifest, "c.toml", [])
+
+
+def test_the_runs_own_config_replans_from_a_copy_of_the_project_in_another_folder(tmp_path, monkeypatch):
+    """`curate mix OUT` (no CONFIG) reads the run's config from its manifest; an output copied with
+    its project to another folder (a colleague's checkout) re-plans there: a word list typed
+    relative is recorded relative (hash29's absolute /first/bad.txt: 'file ... not found')."""
+    import shutil
+
+    from curate import config, mixplan
+
+    first = tmp_path / "alice"
+    first.mkdir()
+    (first / "bad.txt").write_text("darn\n")
+    (first / "c.toml").write_text('[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                                  '[filter.badwords.lists]\nen = "bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
+    monkeypatch.chdir(first)
+    cfg = config.load("c.toml")
+    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    shutil.copytree(first, tmp_path / "bob")
+    shutil.rmtree(first)
+    monkeypatch.chdir(tmp_path / "bob")
+    assert mixplan.config(manifest, None, []).stages["filter"]["badwords"]["lists"]["en"] == "bad.txt"

@@ -74,9 +74,10 @@ def config_lines(old: dict, new: dict) -> list[str]:
     """Every setting that differs, ``key old -> new`` (where and how a run was written left out);
     a stage only one of the runs ran (its section absent from the other's config) is one line,
     ``langid: not run -> run``, not each of its settings from null."""
-    from curate.config import NOT_CONTENT
+    from curate.config import NOT_CONTENT, respelt_sections
     from curate.schema import STAGES
 
+    old = respelt_sections(old, new)  # an older curate's spelling (13.0, ./bad.txt, ./in/): as a rerun compares it
     once = {s for s in STAGES if (s in old) != (s in new)}
     a, b = (_flat({k: v for k, v in c.items() if k != "inputs" and k not in once}) for c in (old, new))
     out = []

@@ -214,10 +214,11 @@ def _glob_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out) + r"(?:/.*)?\Z")  # a matched directory: everything under it
 
 
-def list_uri(pattern: str) -> list[tuple[str, str]]:
+def list_uri(pattern: str, keys: dict | None = None) -> list[tuple[str, str]]:
     """``list_files`` for a ``scheme://`` glob, through pyarrow.fs: list everything under
     the part before the first wildcard (found as for a local glob: an escaped ``[*]`` is a
-    name), keep the files the glob matches."""
+    name), keep the files the glob matches. ``keys`` (a dict) gets each file's URI -> (size,
+    update time in ns), from the listing (no request a file: config.object_key's)."""
     from urllib.parse import quote, unquote
 
     import pyarrow.fs as pafs
@@ -229,7 +230,9 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
     root = "/".join(_ESCAPED.sub(lambda m: quote(m.group(1), safe=""), p) for p in parts[:n])
     fs, base = launch_fs(f"{scheme}://{root}")  # a bucket out of reach is said in seconds, not 15 minutes
     info = fs.get_file_info(base)
+    keys = {} if keys is None else keys
     if info.type == pafs.FileType.File:  # a single file: ids relative to its directory
+        keys[f"{scheme}://{root}"] = info.size, info.mtime_ns
         return [(f"{scheme}://{root}", unquote(root.rsplit("/", 1)[-1]))]
     if info.type != pafs.FileType.Directory:
         return []
@@ -240,6 +243,7 @@ def list_uri(pattern: str) -> list[tuple[str, str]]:
         rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
         if f.type == pafs.FileType.File and rx.match(rel):  # the URI encodes the name ("a b%" -> a%20b%25)
             out.append((f"{scheme}://{root.rstrip('/')}/{quote(rel)}", rel))
+            keys[out[-1][0]] = f.size, f.mtime_ns
     return sorted(out, key=lambda x: x[1])
 
 
