@@ -111,7 +111,10 @@ _UNQUOTED_NAME = (rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t
 # elsewhere the value before it is one too). Not starting with a quote (the quoted form's) nor one of YAML's indicators:
 # a tag (`!vault |`), an anchor or alias (`*default`), a block's header, a flow collection (`[a, b]`, `{{ x }}`), INI's
 # `%(name)s`, autoconf's `@X@`. A password's several words are judged as a quoted one's (``_password_ok``); a key's or token's has no blank.
-_UNQUOTED = re.compile(rf"{_UNQUOTED_NAME}(?P<v>[^\s\"'`!&*|>\[{{%@#][^\r\n]{{4,198}}?[^\s])(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
+# A YAML anchor (`&pw`) or the core `!!str` tag before the value is no part of it (`password: &pw letmein`: kept before). A ";"
+# after a blank starts no value but a comment (`password = ; set in ~/.my.cnf`: an empty value).
+_UNQUOTED = re.compile(rf"{_UNQUOTED_NAME}(?:(?:&[^\s,\[\]{{}}]+|!!str)[ \t]+){{0,2}}"
+                       rf"(?P<v>(?!(?<=[ \t]);)[^\s\"'`!&*|>\[{{%@#][^\r\n]{{4,198}}?[^\s])(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
 # In a shell script or a Dockerfile (``_SHELL_PATTERNS``) a blank ends a value (`DB_PASSWORD=letmein run_app`, `ENV DB_PASSWORD=...
 # OTHER=2`), and so does the shell's ";", "&", "|" or ")" (`export DB_PASSWORD=letmein; echo ok`: kept, the value was to the line's end)
 _UNQUOTED_SHELL = re.compile(rf"{_UNQUOTED_NAME}{_VALUE}(?=[ \t;&|)]|{_EOL})")
@@ -293,8 +296,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
     (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v") if v is None else v
-    if _CALL_VALUE.fullmatch(v):
-        return False
+    if _CALL_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
+        return False  # a quoted value's characters are ASCII (``_QCHARS``)
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
@@ -308,6 +311,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
 _CALL_VALUE = re.compile(r"[\w.$]+\(.*\)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
 _BARE_PASS = re.compile(r"(?i)[ \t]*passe?")
+# a properties value's \uXXXX escape, read as Properties.load reads it (native2ascii's messages_ru.properties: `\u041f...`, Пароль)
+_U_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
 
 def _properties_ok(m: re.Match) -> bool:
@@ -316,7 +321,7 @@ def _properties_ok(m: re.Match) -> bool:
     hateful days?`)."""
     if not m.string[m.end("n"):m.start("v")].strip(" \t") and _BARE_PASS.fullmatch(m.string, m.start(), m.end("n")):
         return False
-    return _unquoted_ok(m, _CONTINUATION.sub("", m.group("v")).rstrip())
+    return _unquoted_ok(m, _U_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), _CONTINUATION.sub("", m.group("v")).rstrip()))
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
