@@ -236,3 +236,14 @@ def test_a_yaml_password_after_an_anchor_or_a_str_tag_is_redacted(text):
 
     got = redact(text, "yaml")
     assert yaml.safe_load(got)["db"]["password"] == "<KEY>", got
+
+
+def test_a_dockerfile_env_password_holding_shell_punctuation_is_redacted_whole():
+    """Leak (on secrets61's base too): a Dockerfile's ENV and ARG are no shell, their value runs to a blank (`=` form) or
+    the line's end (`ENV NAME value`), ";", "|", "(" and all (Docker's reference: only quotes and a backslash escape);
+    the shell's form ended it at ";&|)" and `ENV DB_PASSWORD=ab;cd9f` kept the whole password. OTHER=2 stays."""
+    docker = "FROM alpine\nENV DB_PASSWORD=ab;cd9f OTHER=2\nARG ADMIN_PASSWORD=pa|ss(w0rd)\nENV API_TOKEN Xk9;mP2qLz7Wq\n"
+    want = "FROM alpine\nENV DB_PASSWORD=<KEY> OTHER=2\nARG ADMIN_PASSWORD=<KEY>\nENV API_TOKEN <KEY>\n"
+    assert redact(docker, "dockerfile") == want
+    sh = "export DB_PASSWORD=letmein2; echo ok\n"  # the shell's ";" still ends it
+    assert redact(sh, "shell") == sh.replace("letmein2", "<KEY>")

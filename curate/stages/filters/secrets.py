@@ -127,6 +127,12 @@ _PROPERTIES = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})(?:[ \t]*[=:][
                          rf"[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))={_VALUE}(?=[ \t]|{_EOL})")
+# A Dockerfile's ENV and ARG are no shell: a value runs to a blank (`ENV A=1 DB_PASSWORD=ab;cd9f B=2`) or, after a blank for
+# the "=" (`ENV DB_PASSWORD ab;cd9f`), to the line's end, ";|&()" in it; only quotes and a backslash are the parser's. The shell's
+# form (``_UNQUOTED_SHELL``, ``_ENV_MULTI``, ``_ENV_BLANK``) ended it at ";&|)", leaving `ab;cd9f` whole (its 2 characters before ";").
+_DOCKER_ENV = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|ARG)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))="
+                         rf"(?P<v>[^\s\"'`\\$][^\s\"'`\\]{{5,199}})(?=[ \t]|{_EOL})")
+_DOCKER_ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?P<n>(?i:{_NAME}))[ \t]+(?P<v>[^\s\"'`\\$][^\r\n]{{4,198}}?[^\s\\])[ \t]*{_EOL}")
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
 # whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
 # a header's indentation indicator (`|2`, `>-2`, `|+1`) and lines deeper than the first (the value's, their blanks kept) too
@@ -835,7 +841,9 @@ _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
 _SHELL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED_SHELL, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}  # a heredoc's YAML
-_SHELL_LANGUAGES = ("shell", "dockerfile")
+_DOCKER_PATTERNS = PATTERNS | {"password": _SHELL_PATTERNS["password"] + [
+    (_lines, _DOCKER_ENV, _unquoted_ok), (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)]}
+_SHELL_LANGUAGES = ("shell",)
 _PROPERTIES_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: True, _PROPERTIES, _properties_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
 _SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _unquoted_ok)]
@@ -843,9 +851,9 @@ _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
-    code, config, shell, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
-        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
-    by_language = {x: shell if x in _SHELL_LANGUAGES else properties if x == "java properties" else config
+    code, config, shell, docker, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
+        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
+    by_language = {x: shell if x in _SHELL_LANGUAGES else docker if x == "dockerfile" else properties if x == "java properties" else config
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc
@@ -862,7 +870,8 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
 # (the properties form on the scan's lines only: searched on every snippet's whole text it made them 6x slower, 34 -> 200 ms
 # over the code sample's 954 heads; a blank separator's `db.password letmein` is left to the filter's rewrite)
 _ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _unquoted_ok),
-                                                                        (_lines, _PROPERTIES, _properties_ok)] + _SET_FORMS}
+                                                                        (_lines, _PROPERTIES, _properties_ok), (_lines, _DOCKER_ENV, _unquoted_ok),
+                                                                        (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)] + _SET_FORMS}
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
