@@ -247,3 +247,13 @@ def test_a_dockerfile_env_password_holding_shell_punctuation_is_redacted_whole()
     assert redact(docker, "dockerfile") == want
     sh = "export DB_PASSWORD=letmein2; echo ok\n"  # the shell's ";" still ends it
     assert redact(sh, "shell") == sh.replace("letmein2", "<KEY>")
+
+
+@pytest.mark.parametrize("language", ["shell", "dockerfile", "makefile"])
+def test_a_shell_command_substitution_in_backticks_is_kept(language):
+    """Over-redaction (on secrets61's base too): the shell's `PASSWORD=\\`cat /run/secrets/db\\`` is a command, not a
+    string (POSIX sh's command substitution), and went as a password of words; a JavaScript template literal is one still."""
+    text = "PASSWORD=`cat /run/secrets/db`\nDB_PASSWORD=`head -c 12 /dev/urandom`\n"
+    assert redact(text, language) == text
+    js = "const password = `correct horse battery`;\n"
+    assert redact(js, "javascript") == js.replace("correct horse battery", "<KEY>")

@@ -837,12 +837,26 @@ PATTERNS = {
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}
+
+
+def _not_command_ok(m: re.Match) -> bool:
+    """``_named_value_ok``, where a backquote is the shell's command substitution (PASSWORD=$(cat ...) written with backquotes:
+    a command, redacted as a password of words before), not a string's quote (JavaScript's template literal)."""
+    return m.group("q") != "`" and _named_value_ok(m)
+
+
+def _commands(forms: list) -> list:
+    """``forms`` with the quoted one's check ``_not_command_ok`` (a shell's, a Dockerfile's RUN, a Makefile's recipe)."""
+    return [(test, rx, _not_command_ok if rx is _QUOTED else check) for test, rx, check in forms]
+
+
 # the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
-_SHELL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
+_SHELL_PATTERNS = PATTERNS | {"password": _commands(PATTERNS["password"]) + [
     (_lines, _UNQUOTED_SHELL, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}  # a heredoc's YAML
 _DOCKER_PATTERNS = PATTERNS | {"password": _SHELL_PATTERNS["password"] + [
     (_lines, _DOCKER_ENV, _unquoted_ok), (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)]}
+_MAKE_PATTERNS = _CONFIG_PATTERNS | {"password": _commands(_CONFIG_PATTERNS["password"])}  # a recipe's, a variable's backquotes: the shell's
 _SHELL_LANGUAGES = ("shell",)
 _PROPERTIES_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: True, _PROPERTIES, _properties_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
@@ -851,9 +865,9 @@ _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
-    code, config, shell, docker, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
-        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
-    by_language = {x: shell if x in _SHELL_LANGUAGES else docker if x == "dockerfile" else properties if x == "java properties" else config
+    code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
+        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
+    by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc
