@@ -338,7 +338,7 @@ def test_secrets_prefilter_on_any_line_end(lines, lang, lead):
     from curate.stages.filters.rules import TextDoc
 
     text = "x" * lead + "".join(pre + name + q1 + op + q2 + value + q2 + end for pre, name, q1, op, q2, value, end in lines)
-    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "dockerfile": secrets._SHELL_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
+    table = {"yaml": secrets._CONFIG_PATTERNS, "dotenv": secrets._CONFIG_PATTERNS, "dockerfile": secrets._DOCKER_PATTERNS, "tcl": secrets._SET_PATTERNS}.get(lang, secrets.PATTERNS)
     everywhere = {k: [(lambda t: True, rx, check) for _, rx, check in v] for k, v in table.items()}
     want = redaction("secrets", everywhere, secrets.SECRETS["kinds"], "<KEY>").fn(TextDoc(text, lang))
     assert secrets.secrets_rewrite(secrets.SECRETS).fn(TextDoc(text, lang)) == want

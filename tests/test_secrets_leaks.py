@@ -178,3 +178,82 @@ def test_a_cfg_file_is_ini():
     """setup.cfg, tox's and flake8's .cfg files are INI; they had no language, so their unquoted
     `password = letmein` was no literal."""
     assert detect_language("setup.cfg") == detect_language("conf/app.cfg") == "ini"
+
+
+# --- review77: a locale file's labels, INI's comment, YAML's anchor ------------------------------------------------
+def _java_unescape(v: str) -> str:
+    """A properties value's \\uXXXX escapes read as Properties.load reads them (json's decoder, not the code's)."""
+    import json
+
+    return json.loads('"' + v.replace('"', '\\"') + '"')
+
+
+@pytest.mark.parametrize("language,text", [
+    ("yaml", "ru:\n  password: Пароль\n  new_password: Новый пароль\n  current_password: Текущий пароль\n"),
+    ("yaml", "el:\n  password: Κωδικός πρόσβασης\n"),
+    ("yaml", "vi:\n  password: Mật khẩu mới\n"),
+    ("yaml", "tr:\n  sifre: Şifrenizi girin\n"),
+    ("yaml", "th:\n  password: รหัสผ่านของคุณ\n"),
+    ("java properties", "login.password=Пароль\n"),
+    # native2ascii's escapes, as most messages_xx.properties are written: Пароль, Contraseña, Hasło
+    ("java properties", "login.password=\\u041f\\u0430\\u0440\\u043e\\u043b\\u044c\n"),
+    ("java properties", "login.password=Contrase\\u00f1a\n"),
+    ("java properties", "login.password Has\\u0142o\n"),
+])
+def test_a_locale_files_label_in_another_script_is_kept(language, text):
+    """Over-redaction after secrets61 (kept on its merge's base): an unquoted config value now runs to its line's end, any
+    characters, where it was ASCII `[A-Za-z0-9_+/=.@!#%^&*~$-]` (as a quoted one still is); a Rails locale's
+    `password: Пароль` or a Java messages file's `login.password=\\u041f...` (Пароль escaped) went as a password."""
+    if language == "java properties":
+        value = text.split("=", 1)[-1].split(" ", 1)[-1].strip()
+        assert not _java_unescape(value).isascii()  # the value Properties.load reads is a word of another script
+    assert redact(text, language) == text
+
+
+def test_a_locale_files_neighbour_password_still_goes():
+    yml = "ru:\n  password: Пароль\ndb:\n  password: Xk9mP2qLz7Wq\n"
+    assert redact(yml, "yaml") == yml.replace("Xk9mP2qLz7Wq", "<KEY>")
+    props = "login.password=\\u041f\\u0430\\u0440\\u043e\\u043b\\u044c\ndb.password=Xk9mP2qLz7Wq\n"
+    assert redact(props, "java properties") == props.replace("Xk9mP2qLz7Wq", "<KEY>")
+
+
+def test_an_ini_comment_after_an_empty_value_is_kept():
+    """Over-redaction after secrets61: `password = ; no value` (an empty value, then a comment: configparser with
+    ";" for an inline comment reads "") had its comment taken for the password."""
+    text = "[client]\npassword = ; set in ~/.my.cnf\nuser = app\n"
+    c = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
+    c.read_string(text)
+    assert c["client"]["password"] == ""
+    assert redact(text, "ini") == text
+
+
+@pytest.mark.parametrize("text", ["db:\n  password: &db_pw letmein2\n  other: *db_pw\n",
+                                  "db:\n  password: !!str Xk9mP2qLz7Wq\n"])
+def test_a_yaml_password_after_an_anchor_or_a_str_tag_is_redacted(text):
+    """Leak: an anchor (`&db_pw`) or the core `!!str` tag before a value made it no value (the value may not start
+    with YAML's indicators), so the password after it was kept. PyYAML reads `<KEY>` for it after."""
+    import yaml
+
+    got = redact(text, "yaml")
+    assert yaml.safe_load(got)["db"]["password"] == "<KEY>", got
+
+
+def test_a_dockerfile_env_password_holding_shell_punctuation_is_redacted_whole():
+    """Leak (on secrets61's base too): a Dockerfile's ENV and ARG are no shell, their value runs to a blank (`=` form) or
+    the line's end (`ENV NAME value`), ";", "|", "(" and all (Docker's reference: only quotes and a backslash escape);
+    the shell's form ended it at ";&|)" and `ENV DB_PASSWORD=ab;cd9f` kept the whole password. OTHER=2 stays."""
+    docker = "FROM alpine\nENV DB_PASSWORD=ab;cd9f OTHER=2\nARG ADMIN_PASSWORD=pa|ss(w0rd)\nENV API_TOKEN Xk9;mP2qLz7Wq\n"
+    want = "FROM alpine\nENV DB_PASSWORD=<KEY> OTHER=2\nARG ADMIN_PASSWORD=<KEY>\nENV API_TOKEN <KEY>\n"
+    assert redact(docker, "dockerfile") == want
+    sh = "export DB_PASSWORD=letmein2; echo ok\n"  # the shell's ";" still ends it
+    assert redact(sh, "shell") == sh.replace("letmein2", "<KEY>")
+
+
+@pytest.mark.parametrize("language", ["shell", "dockerfile", "makefile"])
+def test_a_shell_command_substitution_in_backticks_is_kept(language):
+    """Over-redaction (on secrets61's base too): the shell's `PASSWORD=\\`cat /run/secrets/db\\`` is a command, not a
+    string (POSIX sh's command substitution), and went as a password of words; a JavaScript template literal is one still."""
+    text = "PASSWORD=`cat /run/secrets/db`\nDB_PASSWORD=`head -c 12 /dev/urandom`\n"
+    assert redact(text, language) == text
+    js = "const password = `correct horse battery`;\n"
+    assert redact(js, "javascript") == js.replace("correct horse battery", "<KEY>")

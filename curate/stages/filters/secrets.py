@@ -111,7 +111,10 @@ _UNQUOTED_NAME = (rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t
 # elsewhere the value before it is one too). Not starting with a quote (the quoted form's) nor one of YAML's indicators:
 # a tag (`!vault |`), an anchor or alias (`*default`), a block's header, a flow collection (`[a, b]`, `{{ x }}`), INI's
 # `%(name)s`, autoconf's `@X@`. A password's several words are judged as a quoted one's (``_password_ok``); a key's or token's has no blank.
-_UNQUOTED = re.compile(rf"{_UNQUOTED_NAME}(?P<v>[^\s\"'`!&*|>\[{{%@#][^\r\n]{{4,198}}?[^\s])(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
+# A YAML anchor (`&pw`) or the core `!!str` tag before the value is no part of it (`password: &pw letmein`: kept before). A ";"
+# after a blank starts no value but a comment (`password = ; set in ~/.my.cnf`: an empty value).
+_UNQUOTED = re.compile(rf"{_UNQUOTED_NAME}(?:(?:&[^\s,\[\]{{}}]+|!!str)[ \t]+){{0,2}}"
+                       rf"(?P<v>(?!(?<=[ \t]);)[^\s\"'`!&*|>\[{{%@#][^\r\n]{{4,198}}?[^\s])(?:[ \t]+[#;][^\r\n]*)?[ \t]*{_EOL}")
 # In a shell script or a Dockerfile (``_SHELL_PATTERNS``) a blank ends a value (`DB_PASSWORD=letmein run_app`, `ENV DB_PASSWORD=...
 # OTHER=2`), and so does the shell's ";", "&", "|" or ")" (`export DB_PASSWORD=letmein; echo ok`: kept, the value was to the line's end)
 _UNQUOTED_SHELL = re.compile(rf"{_UNQUOTED_NAME}{_VALUE}(?=[ \t;&|)]|{_EOL})")
@@ -124,6 +127,12 @@ _PROPERTIES = re.compile(rf"(?im){_BOL}[ \t]*[\w.-]*(?P<n>{_NAME})(?:[ \t]*[=:][
                          rf"[ \t]*{_EOL}")
 # a line of several assignments (`ENV A=1 DB_PASSWORD=... B=2`, `export A=1 TOKEN=...`): the value to a blank
 _ENV_MULTI = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|export)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))={_VALUE}(?=[ \t]|{_EOL})")
+# A Dockerfile's ENV and ARG are no shell: a value runs to a blank (`ENV A=1 DB_PASSWORD=ab;cd9f B=2`) or, after a blank for
+# the "=" (`ENV DB_PASSWORD ab;cd9f`), to the line's end, ";|&()" in it; only quotes and a backslash are the parser's. The shell's
+# form (``_UNQUOTED_SHELL``, ``_ENV_MULTI``, ``_ENV_BLANK``) ended it at ";&|)", leaving `ab;cd9f` whole (its 2 characters before ";").
+_DOCKER_ENV = re.compile(rf"(?m){_BOL}[ \t]*(?:ENV|ARG)[ \t]+(?:[\w.-]+=[^\s\"']*[ \t]+)*[\w.-]*(?P<n>(?i:{_NAME}))="
+                         rf"(?P<v>[^\s\"'`\\$][^\s\"'`\\]{{5,199}})(?=[ \t]|{_EOL})")
+_DOCKER_ENV_BLANK = re.compile(rf"(?m){_BOL}[ \t]*ENV[ \t]+[\w.-]*(?P<n>(?i:{_NAME}))[ \t]+(?P<v>[^\s\"'`\\$][^\r\n]{{4,198}}?[^\s\\])[ \t]*{_EOL}")
 # a YAML block scalar (`password: |`, `token: >-`): its lines at the first's indent (blank ones between), each a value alone, taken
 # whole (one placeholder) and judged joined (``_block_ok``); searched on the indented lines after a name's (``_block_lines``)
 # a header's indentation indicator (`|2`, `>-2`, `|+1`) and lines deeper than the first (the value's, their blanks kept) too
@@ -293,8 +302,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
     (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v") if v is None else v
-    if _CALL_VALUE.fullmatch(v):
-        return False
+    if _CALL_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
+        return False  # a quoted value's characters are ASCII (``_QCHARS``)
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
@@ -308,6 +317,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
 _CALL_VALUE = re.compile(r"[\w.$]+\(.*\)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
 _BARE_PASS = re.compile(r"(?i)[ \t]*passe?")
+# a properties value's \uXXXX escape, read as Properties.load reads it (native2ascii's messages_ru.properties: `\u041f...`, Пароль)
+_U_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
 
 def _properties_ok(m: re.Match) -> bool:
@@ -316,7 +327,7 @@ def _properties_ok(m: re.Match) -> bool:
     hateful days?`)."""
     if not m.string[m.end("n"):m.start("v")].strip(" \t") and _BARE_PASS.fullmatch(m.string, m.start(), m.end("n")):
         return False
-    return _unquoted_ok(m, _CONTINUATION.sub("", m.group("v")).rstrip())
+    return _unquoted_ok(m, _U_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), _CONTINUATION.sub("", m.group("v")).rstrip()))
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
@@ -826,11 +837,27 @@ PATTERNS = {
 _CONFIG_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
     (_lines, _UNQUOTED, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}
+
+
+def _not_command_ok(m: re.Match) -> bool:
+    """``_named_value_ok``, where a backquote is the shell's command substitution (PASSWORD=$(cat ...) written with backquotes:
+    a command, redacted as a password of words before), not a string's quote (JavaScript's template literal)."""
+    return m.group("q") != "`" and _named_value_ok(m)
+
+
+def _commands(forms: list) -> list:
+    """``forms`` with the quoted one's check ``_not_command_ok`` (a shell's, a Dockerfile's RUN, a Makefile's recipe)."""
+    return [(test, rx, _not_command_ok if rx is _QUOTED else check) for test, rx, check in forms]
+
+
 # the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
-_SHELL_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [
+_SHELL_PATTERNS = PATTERNS | {"password": _commands(PATTERNS["password"]) + [
     (_lines, _UNQUOTED_SHELL, _unquoted_ok), (_env_lines, _ENV_BLANK, _unquoted_ok), (_lines, _ENV_MULTI, _unquoted_ok),
     (_block_lines, _YAML_BLOCK, _block_ok)]}  # a heredoc's YAML
-_SHELL_LANGUAGES = ("shell", "dockerfile")
+_DOCKER_PATTERNS = PATTERNS | {"password": _SHELL_PATTERNS["password"] + [
+    (_lines, _DOCKER_ENV, _unquoted_ok), (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)]}
+_MAKE_PATTERNS = _CONFIG_PATTERNS | {"password": _commands(_CONFIG_PATTERNS["password"])}  # a recipe's, a variable's backquotes: the shell's
+_SHELL_LANGUAGES = ("shell",)
 _PROPERTIES_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + [(lambda t: True, _PROPERTIES, _properties_ok)]}
 # Tcl files are few: `set` lines are searched in the whole text (a name there has no operator)
 _SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok), (lambda t: _has_set(t) and _lone_cr(t), _SET, _unquoted_ok)]
@@ -838,9 +865,9 @@ _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
-    code, config, shell, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
-        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
-    by_language = {x: shell if x in _SHELL_LANGUAGES else properties if x == "java properties" else config
+    code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
+        PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
+    by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc
@@ -857,7 +884,8 @@ def secrets_rewrite(cfg: dict) -> Rewrite:
 # (the properties form on the scan's lines only: searched on every snippet's whole text it made them 6x slower, 34 -> 200 ms
 # over the code sample's 954 heads; a blank separator's `db.password letmein` is left to the filter's rewrite)
 _ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _unquoted_ok),
-                                                                        (_lines, _PROPERTIES, _properties_ok)] + _SET_FORMS}
+                                                                        (_lines, _PROPERTIES, _properties_ok), (_lines, _DOCKER_ENV, _unquoted_ok),
+                                                                        (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)] + _SET_FORMS}
 # A key whose END line is past the text's end (a snippet cut inside it): its BEGIN line on, all of it
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
