@@ -827,7 +827,12 @@ def _interruptible(run, cfg, *args, **kw):
         if not (isinstance(e, KeyboardInterrupt) or _signalled):
             reason = _machine_failure(e, args[1] if len(args) > 1 else ())  # run(cfg, shards, beam_args)
             if reason:  # not a bug in curate: said in one line
-                raise RunFailed(f"{reason}; the previous output in {cfg.run['output']} is unchanged") from None
+                out = cfg.run["output"]
+                if commit.decided(out):  # failed midway through its moves (a folder made on a full disk): not unchanged
+                    audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
+                    raise RunFailed(f"{reason}; the commit of {out} was decided and stopped midway: the next command reading it "
+                                    f"completes it ({audit})") from None
+                raise RunFailed(f"{reason}; the previous output in {out} is unchanged") from None
             raise
         raise Interrupted(cfg.run["output"], commit.abort(cfg.run["output"])) from None
 

@@ -1427,3 +1427,21 @@ def test_ctrl_c_during_the_commit_leaves_the_new_output_whole(tmp_path, finished
     m = commit.verify_output(str(out))
     assert m["config"]["run"]["stages"] == ["ingest", "langid"] and snapshot(out) != before
 
+
+def test_a_full_disk_during_the_commit_is_not_said_to_leave_the_output_unchanged(tmp_path):
+    """The disk filling up as a commit moved its files in (a folder made for them: ENOSPC) was said
+    '...; the previous output in OUT is unchanged' over an output whose old manifest and dropped
+    files were gone: the journal stays, and the next read completes the commit; said so."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    (out / commit.STAGING / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": []}))
+    cfg = type("Cfg", (), {"run": {"output": str(out)}})()
+
+    def fills(cfg):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "text"))
+
+    with pytest.raises(cli.RunFailed) as e:
+        cli._interruptible(fills, cfg)
+    assert str(e.value).endswith(f"; the commit of {out} was decided and stopped midway: the next command reading it "
+                                 f"completes it (`curate audit {out}`)"), str(e.value)
+    assert (out / commit.STAGING / commit.JOURNAL).exists()
