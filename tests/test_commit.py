@@ -1445,3 +1445,36 @@ def test_a_full_disk_during_the_commit_is_not_said_to_leave_the_output_unchanged
     assert str(e.value).endswith(f"; the commit of {out} was decided and stopped midway: the next command reading it "
                                  f"completes it (`curate audit {out}`)"), str(e.value)
     assert (out / commit.STAGING / commit.JOURNAL).exists()
+
+
+def _decided(tmp_path) -> Path:
+    """An output whose commit is decided, nothing of it applied: a.txt staged, its journal written."""
+    out = tmp_path / "out"
+    staging = out / commit.STAGING
+    staging.mkdir(parents=True)
+    (staging / "a.txt").write_text("new\n")
+    (staging / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}))
+    (staging / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": ["a.txt"]}))
+    return out
+
+
+def test_the_staging_folder_goes_after_the_journal_and_a_real_failure_there_is_raised(tmp_path, monkeypatch):
+    """_apply deletes the journal before the staging folder (a reader taking the lock the holder's
+    deleted lock file left free must find no commit to complete), and the staging folder's removal
+    fails the commit only where no other process's lock file is in it: a failure with this
+    process's own lock file still there (permission denied) is raised, not taken for a reader's."""
+    out = _decided(tmp_path)
+    seen = []
+
+    def denied(fs, path):
+        if path == str(out / commit.STAGING):
+            seen.append(sorted(p.name for p in Path(path).iterdir()))
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return delete_dir(fs, path)
+
+    delete_dir = commit._delete_dir
+    monkeypatch.setattr(commit, "_delete_dir", denied)
+    with pytest.raises(PermissionError):
+        commit.recover(str(out))
+    assert seen == [[commit.LOCK]]  # the journal gone first; the lock file this process's
+    assert (out / "a.txt").read_text() == "new\n" and (out / output.MANIFEST).exists()
