@@ -1266,13 +1266,9 @@ def test_a_reader_locking_as_the_commit_removes_its_staging_folder_does_not_fail
     test_a_commit_another_reader_completes_or_already_finished_is_read). The folder then holds
     only the reader's lock file: the reader's to remove, and harmless if it dies first (no
     journal, the manifest there: a finished output, which the next run's staging clears)."""
-    out = tmp_path / "out"
+    out = _decided(tmp_path)
     staging = out / commit.STAGING
-    staging.mkdir(parents=True)
-    (staging / "a.txt").write_text("new\n")
-    manifest = {"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}
-    (staging / output.MANIFEST).write_text(json.dumps(manifest))
-    (staging / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": ["a.txt"]}))
+    manifest = json.loads((staging / output.MANIFEST).read_text())
     procs = []
     delete_dir = commit._delete_dir
 
