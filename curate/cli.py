@@ -729,9 +729,10 @@ def cmd_run(ns, beam_args) -> int:
 
 
 class Interrupted(KeyboardInterrupt):
-    def __init__(self, root: str):
+    def __init__(self, root: str, committed: bool | None = None):
         super().__init__(root)
         self.root = root
+        self.committed = committed  # commit.abort's: a decided commit completed (True), left to the next read (False)
 
 
 class RunFailed(Exception):
@@ -818,10 +819,14 @@ def _interruptible(run, cfg, *args, **kw):
         if not (isinstance(e, KeyboardInterrupt) or _signalled):
             reason = _machine_failure(e, args[1] if len(args) > 1 else ())  # run(cfg, shards, beam_args)
             if reason:  # not a bug in curate: said in one line
-                raise RunFailed(f"{reason}; the previous output in {cfg.run['output']} is unchanged") from None
+                out = cfg.run["output"]
+                if commit.decided(out):  # failed midway through its moves (a folder made on a full disk): not unchanged
+                    audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
+                    raise RunFailed(f"{reason}; the commit of {out} was decided and stopped midway: the next command reading it "
+                                    f"completes it ({audit})") from None
+                raise RunFailed(f"{reason}; the previous output in {out} is unchanged") from None
             raise
-        commit.abort(cfg.run["output"])
-        raise Interrupted(cfg.run["output"]) from None
+        raise Interrupted(cfg.run["output"], commit.abort(cfg.run["output"])) from None
 
 
 def cmd_demo(ns, beam_args) -> int:
@@ -1008,7 +1013,16 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as e:
         out = getattr(e, "root", None)
         where = f" in {one_line(str(out))}" if out else ""
-        print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
+        committed = getattr(e, "committed", None)
+        if committed is None:
+            print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
+        elif committed:  # its commit was decided (the journal written): rolled forward, never undone midway
+            print(f"\ncurate: interrupted as the output{where} was committed: the commit was decided, and is completed "
+                  "(the output is whole)", file=sys.stderr)
+        else:
+            audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
+            print(f"\ncurate: interrupted as the output{where} was committed: the commit was decided; the next command "
+                  f"reading the output completes it ({audit})", file=sys.stderr)
         return INTERRUPTED
 
 

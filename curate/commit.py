@@ -487,15 +487,36 @@ def _staging_root(root: str, base: str) -> str:
     return f"{root.rstrip('/')}/{STAGING}" if "://" in root else f"{base}/{STAGING}"
 
 
-def abort(root: str) -> None:
+def decided(root: str) -> bool:
+    """Whether a commit of ``root`` is decided and not completed (its journal there)."""
+    try:
+        fs, base = output._fs(root)
+        return _exists(fs, f"{base}/{STAGING}/{JOURNAL}")
+    except (OSError, ValueError):
+        return False
+
+
+def abort(root: str) -> bool | None:
     """Remove this run's staging folder (best effort: the next run removes what is left). Not
     while another run holds the output's lock: a run interrupted before it was refused (or before
-    it began) would delete that run's staged files."""
+    it began) would delete that run's staged files. Nor a decided commit's (its journal there: a
+    Ctrl-C as the run's commit, or its begin completing a killed one's, moved files in): deleting
+    the journal midway left an output with neither manifest (deleted first) nor a way to complete
+    it. That commit is completed (True), or left to the next read where it cannot be now (False);
+    None: none was decided."""
     fs, base = output._fs(root)
+    done = None
     try:
         if _exists(fs, f"{base}/{STAGING}"):
             _lock(root, base)  # this run's already, or no live run's: raises while another run holds it
-            _delete_dir(fs, f"{base}/{STAGING}")
+            if _exists(fs, f"{base}/{STAGING}/{JOURNAL}"):
+                done = False
+                try:
+                    done = recover(root)
+                except KeyboardInterrupt:  # a second Ctrl-C: the journal stays, the next read completes it
+                    done = not decided(root)
+            else:
+                _delete_dir(fs, f"{base}/{STAGING}")
         if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
     except (OSError, ValueError):
@@ -503,6 +524,7 @@ def abort(root: str) -> None:
     _CREATED.discard(base)
     _forget(root)
     _unlock(base)
+    return done
 
 
 def finish(root: str) -> dict:
@@ -532,6 +554,12 @@ def finish(root: str) -> dict:
         # syncs the staging folder, holding each folder of the run's files)
         output.write_atomic(staged, JOURNAL, output.json_bytes(journal))
     except BaseException:
+        # its write failed (renamed in, its folder's fsync not: EIO), or never done: not decided, undone
+        # with the rest (abort completes a journal it finds); nothing of it was applied (the lock held)
+        try:
+            _gone(fs.delete_file, fs, f"{staging}/{JOURNAL}")
+        except OSError:
+            pass
         abort(root)
         raise
     _CREATED.discard(base)
@@ -661,6 +689,7 @@ def _apply(fs, base: str, journal: dict) -> None:
             _gone(lambda s: output.rename(fs, s, f"{base}/{rel}"), fs, src, f"{base}/{rel}")
         if i == 0:
             _fault("during_moves")
+            _fault("sigint_during_moves")
     if new is not None:
         # a power cut must not keep the manifest and lose a rename or delete it stands for
         output.sync_folders(fs, base, [*journal["delete"], *journal["files"]])
@@ -753,14 +782,19 @@ def _delete_dir(fs, path: str) -> None:
             raise
 
 
+_PRESSED: set = set()  # the sigint_* fault points that sent their Ctrl-C
+
+
 def _fault(point: str) -> None:
     """Crash here when CURATE_FAULT names this point: how the tests kill a run midway
-    (``sigint_*`` points send this process a Ctrl-C instead)."""
+    (``sigint_*`` points send this process a Ctrl-C instead, once: one press)."""
     if os.environ.get("CURATE_FAULT") == point:
         if point.startswith("sigint"):
             import signal
 
-            os.kill(os.getpid(), signal.SIGINT)
+            if point not in _PRESSED:
+                _PRESSED.add(point)
+                os.kill(os.getpid(), signal.SIGINT)
         else:
             os._exit(137)
 

@@ -1266,13 +1266,9 @@ def test_a_reader_locking_as_the_commit_removes_its_staging_folder_does_not_fail
     test_a_commit_another_reader_completes_or_already_finished_is_read). The folder then holds
     only the reader's lock file: the reader's to remove, and harmless if it dies first (no
     journal, the manifest there: a finished output, which the next run's staging clears)."""
-    out = tmp_path / "out"
+    out = _decided(tmp_path)
     staging = out / commit.STAGING
-    staging.mkdir(parents=True)
-    (staging / "a.txt").write_text("new\n")
-    manifest = {"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}
-    (staging / output.MANIFEST).write_text(json.dumps(manifest))
-    (staging / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": ["a.txt"]}))
+    manifest = json.loads((staging / output.MANIFEST).read_text())
     procs = []
     delete_dir = commit._delete_dir
 
@@ -1351,3 +1347,130 @@ def test_a_run_clearing_a_staging_folder_its_last_holder_deletes_begins(tmp_path
 
     commit._clear_staging(Beside(), str(staging.parent))
     assert [p.name for p in staging.iterdir()] == [commit.LOCK]
+
+
+def test_an_abort_after_the_journal_rolls_the_commit_forward(tmp_path):
+    """A Ctrl-C (or SIGTERM) while a run's commit moved its files in (or while a run beginning
+    completed a killed one's) made the run abort: it deleted the staging folder, the journal with
+    it, half way. The old manifest and the files the new run drops were deleted, the new files
+    not yet moved in were lost, and nothing told how to complete it: an output with no manifest,
+    said to be 'the previous output, unchanged'. The journal decides the commit: abort completes
+    it (True), never undoes it."""
+    out = tmp_path / "out"
+    staging = out / commit.STAGING
+    staging.mkdir(parents=True)
+    (out / "old.txt").write_text("old\n")
+    old = {"format": output.FORMAT, "files": [{"file": "old.txt", "bytes": 4}]}
+    (out / output.MANIFEST).write_text(json.dumps(old))
+    new = {"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}, {"file": "b.txt", "bytes": 4}]}
+    for name in ("a.txt", "b.txt"):
+        (staging / name).write_text("new\n")
+    (staging / output.MANIFEST).write_text(json.dumps(new))
+    (staging / commit.JOURNAL).write_text(json.dumps({"delete": ["old.txt"], "files": ["a.txt", "b.txt"]}))
+    commit._lock(str(out), str(out))  # the run's, since its begin
+    (out / output.MANIFEST).unlink()  # interrupted after the first move: the old manifest and file deleted, a.txt in
+    (out / "old.txt").unlink()
+    os.rename(staging / "a.txt", out / "a.txt")
+    done = commit.abort(str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", output.MANIFEST]
+    assert json.loads((out / output.MANIFEST).read_text()) == new and commit.verify_output(str(out)) == new
+    assert done is True
+    assert commit.abort(str(out)) is None  # nothing decided: nothing to say
+
+
+def test_a_failed_journal_write_is_undone_by_the_run_failing(tmp_path, monkeypatch):
+    """The journal renamed in and its folder's fsync failing (EIO): the run fails, and says the
+    previous output is unchanged, so the commit is undone, not completed (abort, called with the
+    journal there, would now roll it forward)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old\n")
+    old = {"format": output.FORMAT, "files": [{"file": "old.txt", "bytes": 4}]}
+    (out / output.MANIFEST).write_text(json.dumps(old))
+    staged = commit.begin(str(out))
+    Path(staged, "a.txt").write_text("new\n")
+    output.write_manifest(staged, {"format": output.FORMAT})
+    sync, calls = output.sync, []
+
+    def fails_after_the_journal(fs, path):
+        if path == staged:
+            calls.append(path)
+            if os.path.exists(os.path.join(staged, commit.JOURNAL)):
+                raise OSError(errno.EIO, "Input/output error", path)
+        return sync(fs, path)
+
+    monkeypatch.setattr(output, "sync", fails_after_the_journal)
+    with pytest.raises(OSError):
+        commit.finish(str(out))
+    monkeypatch.undo()
+    assert calls and json.loads((out / output.MANIFEST).read_text()) == old
+    assert sorted(p.name for p in out.iterdir()) == [output.MANIFEST, "old.txt"]
+
+
+def test_ctrl_c_during_the_commit_leaves_the_new_output_whole(tmp_path, finished_demo):
+    """Ctrl-C as a rerun moved its files in: the run deleted its staging folder, the journal with
+    it, and said 'the previous output in OUT is unchanged' over an output with no manifest, the
+    previous run's dropped files deleted and the new ones not moved in lost. The commit is
+    completed, and said so."""
+    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    env = dict(os.environ, CURATE_FAULT="sigint_during_moves")
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args, "--stages", "ingest,langid"], cwd=REPO,
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 130, r.stderr
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()][-1] == (
+        f"curate: interrupted as the output in {out} was committed: the commit was decided, and is completed (the output is whole)")
+    assert not (out / commit.STAGING).exists()
+    m = commit.verify_output(str(out))
+    assert m["config"]["run"]["stages"] == ["ingest", "langid"] and snapshot(out) != before
+
+
+def test_a_full_disk_during_the_commit_is_not_said_to_leave_the_output_unchanged(tmp_path):
+    """The disk filling up as a commit moved its files in (a folder made for them: ENOSPC) was said
+    '...; the previous output in OUT is unchanged' over an output whose old manifest and dropped
+    files were gone: the journal stays, and the next read completes the commit; said so."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    (out / commit.STAGING / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": []}))
+    cfg = type("Cfg", (), {"run": {"output": str(out)}})()
+
+    def fills(cfg):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "text"))
+
+    with pytest.raises(cli.RunFailed) as e:
+        cli._interruptible(fills, cfg)
+    assert str(e.value).endswith(f"; the commit of {out} was decided and stopped midway: the next command reading it "
+                                 f"completes it (`curate audit {out}`)"), str(e.value)
+    assert (out / commit.STAGING / commit.JOURNAL).exists()
+
+
+def _decided(tmp_path) -> Path:
+    """An output whose commit is decided, nothing of it applied: a.txt staged, its journal written."""
+    out = tmp_path / "out"
+    staging = out / commit.STAGING
+    staging.mkdir(parents=True)
+    (staging / "a.txt").write_text("new\n")
+    (staging / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}))
+    (staging / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": ["a.txt"]}))
+    return out
+
+
+def test_the_staging_folder_goes_after_the_journal_and_a_real_failure_there_is_raised(tmp_path, monkeypatch):
+    """_apply deletes the journal before the staging folder (a reader taking the lock the holder's
+    deleted lock file left free must find no commit to complete), and the staging folder's removal
+    fails the commit only where no other process's lock file is in it: a failure with this
+    process's own lock file still there (permission denied) is raised, not taken for a reader's."""
+    out = _decided(tmp_path)
+    seen = []
+
+    def denied(fs, path):
+        if path == str(out / commit.STAGING):
+            seen.append(sorted(p.name for p in Path(path).iterdir()))
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return delete_dir(fs, path)
+
+    delete_dir = commit._delete_dir
+    monkeypatch.setattr(commit, "_delete_dir", denied)
+    with pytest.raises(PermissionError):
+        commit.recover(str(out))
+    assert seen == [[commit.LOCK]]  # the journal gone first; the lock file this process's
+    assert (out / "a.txt").read_text() == "new\n" and (out / output.MANIFEST).exists()
