@@ -270,7 +270,7 @@ def test_shards_bench_runs_each_shard_count_on_one_corpus(corpora, capsys):
     """bench/bench_shards.py (docs/scale.md's shard-count table) runs the same corpus with each
     run.shards and says whether every count removed and kept the same documents."""
     bs = load_bench("bench_shards")
-    assert bs.main(["--docs", "300", "--shards", "1,4", "--repeat", "1"]) == 0
+    assert bs.main(["--docs", "80", "--shards", "1,4", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "same counts at every shard count: yes" in out
     rows = [line for line in out.splitlines() if line.startswith("| 1 |") or line.startswith("| 4 |")]

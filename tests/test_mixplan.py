@@ -123,18 +123,36 @@ def test_the_dry_run_gives_what_a_rerun_writes(base, tmp_path, capsys, sets):
     assert any("/" in k or ":" in k for k in dry) == any("sources" in s or "languages" in s for s in sets)
 
 
-def test_an_infeasible_mix_says_the_same_and_its_candidates_are_kept(base, tmp_path, capsys):
-    out = copy_of(base, tmp_path)
+@pytest.fixture(scope="module")
+def stopped(base, tmp_path_factory):
+    """A copy of the output, its mix refused (`curate mix` first, then `curate run`, budget 90000):
+    (the output, its manifest's bytes before, the mix's stderr, the run's exit code and stderr).
+    One run for the tests that read it; each works on a copy of its own."""
+    import contextlib
+    import io
+
+    out = copy_of(base, tmp_path_factory.mktemp("stopped"))
     before = (out / "manifest.json").read_bytes()
     sets = ["--set", "rebalance.budget=90000"]
-    code, _, mix_err = mix(capsys, out, *sets)
+    errs, codes = [], []
+    for argv in (["mix", str(out), *sets], ["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out), *sets]):
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            codes.append(cli.main(argv))
+        errs.append(err.getvalue())
+    return out, before, codes, errs
+
+
+def test_an_infeasible_mix_says_the_same_and_its_candidates_are_kept(base, stopped, tmp_path, capsys):
+    stopped_out, before, (code, run_code), (mix_err, run_err) = stopped
     assert code == 2 and len(mix_err.strip().splitlines()) == 1
     assert mix_err.startswith("curate: rebalance: the target mix is infeasible: ") and "--set rebalance.budget=" in mix_err
-    assert cli.main(["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out), *sets]) == 2
-    run_err = capsys.readouterr().err
+    assert run_code == 2
     assert len(run_err.strip().splitlines()) == 1
+    kept = stopped_out / ".curate-candidates"
+    assert run_err.startswith(mix_err.strip()) and f"kept in {kept}" in run_err and f"curate mix {stopped_out} --set" in run_err
+    out = copy_of((None, stopped_out), tmp_path)  # what follows changes it
     kept = out / ".curate-candidates"
-    assert run_err.startswith(mix_err.strip()) and f"kept in {kept}" in run_err and f"curate mix {out} --set" in run_err
     # nothing of the stopped run in the output, the previous one as it was
     assert (out / "manifest.json").read_bytes() == before and commit.verify_output(str(out))
     assert commit.verify_output(str(kept))["outputs"]["candidates"]
@@ -208,38 +226,39 @@ def test_the_candidates_are_listed_and_hold_what_reached_rebalance(base):
     assert cands["dup_group_size"].max() > 1 and set(cands["language"].drop_nulls()) >= {"en", "de"}
 
 
-def test_the_audit_of_an_output_beside_kept_candidates_passes(base, tmp_path, capsys):
+def test_the_audit_of_an_output_beside_kept_candidates_passes(stopped, tmp_path, capsys):
     """A run its mix stopped keeps its candidates in DIR/.curate-candidates beside the previous
     output, which it leaves as it was: `curate audit DIR` still passes its file checks (the
     kept folder is curate's, not a stray file in the output)."""
-    out = copy_of(base, tmp_path)
-    assert cli.main(["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out),
-                     "--set", "rebalance.budget=90000"]) == 2
-    assert (out / ".curate-candidates").is_dir()
+    out = copy_of((None, stopped[0]), tmp_path)
+    assert stopped[2][1] == 2 and (out / ".curate-candidates").is_dir()
     capsys.readouterr()
     assert cli.main(["audit", str(out)]) == 0, capsys.readouterr()
 
 
-def test_the_dry_run_says_when_the_input_files_changed_since_the_run(base, tmp_path, capsys):
+def test_the_dry_run_says_when_the_input_files_changed_since_the_run(base, capsys):
     """The candidates are the documents the run read: a file changed, added or gone since then
-    means `curate run` would plan other documents, which the dry run says (and still plans)."""
-    shutil.copytree(base[0].parent / "in", tmp_path / "in")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(base[0].read_text().replace(str(base[0].parent), str(tmp_path)))
-    assert cli.main(["run", str(cfg), "--stages", STAGES, "--progress", "off"]) == 0
-    out = tmp_path / "out"
-    code, plan, err = mix(capsys, out)
-    assert code == 0 and err == "", err
-    with open(tmp_path / "in" / "cc.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps({"id": "late", "text": "A page added to the file after the run was made."}) + "\n")
-    code, text, err = mix(capsys, out)
-    assert code == 0 and text.splitlines()[1:] == plan.splitlines()[1:]  # the plan of the run's documents, as before
-    assert err == (f"curate: warning: the input files differ from those the run read (1 file changed (cc/cc.jsonl)): this "
-                   "plan is of the documents that run read; `curate run` reads the files as they are now\n")
-    (tmp_path / "in" / "books.jsonl").unlink()
-    code, text, err = mix(capsys, out, "--json")
-    assert code == 0 and len(err.splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith("curate: warning: the run's inputs cannot be listed to check them (") and "books.jsonl" in err, err
+    means `curate run` would plan other documents, which the dry run says (and still plans).
+    The module's own run and inputs (no run of its own): the files are put back as they were
+    (the fingerprint is of their bytes), whatever the test's end."""
+    out, cc, books = base[1], base[0].parent / "in" / "cc.jsonl", base[0].parent / "in" / "books.jsonl"
+    saved = {cc: cc.read_bytes(), books: books.read_bytes()}
+    try:
+        code, plan, err = mix(capsys, out)
+        assert code == 0 and err == "", err
+        with open(cc, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": "late", "text": "A page added to the file after the run was made."}) + "\n")
+        code, text, err = mix(capsys, out)
+        assert code == 0 and text.splitlines()[1:] == plan.splitlines()[1:]  # the plan of the run's documents, as before
+        assert err == (f"curate: warning: the input files differ from those the run read (1 file changed (cc/cc.jsonl)): this "
+                       "plan is of the documents that run read; `curate run` reads the files as they are now\n")
+        books.unlink()
+        code, text, err = mix(capsys, out, "--json")
+        assert code == 0 and len(err.splitlines()) == 1 and "Traceback" not in err
+        assert err.startswith("curate: warning: the run's inputs cannot be listed to check them (") and "books.jsonl" in err, err
+    finally:
+        for path, data in saved.items():
+            path.write_bytes(data)
 
 
 # how-it-runs settings (config.NOT_CONTENT), each checked to give byte-identical outputs (docs/dedup.md)
