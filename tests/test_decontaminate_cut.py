@@ -1140,3 +1140,19 @@ def test_cut_python_finds_the_cut_lines_in_linear_time(tmp_path):
     names = [n.name for n in ast.parse(out).body]
     assert names == [n.name for n in ast.parse(text).body if n.name != "g"] and removed == len(text) - len(out)
     assert took < 15, took
+
+
+def test_a_python_file_opening_with_a_byte_order_mark_is_read_as_python_reads_it(tmp_path):
+    """A Python file's text may open with U+FEFF (a JSONL record of a file saved with a BOM): Python
+    runs it (a file's bytes), but ``ast.parse`` of the text refused it, so it counted as a file
+    that never parsed and was cut line by line, left ``))``. Ground truth: Python's compile of its
+    UTF-8 bytes, before and after."""
+    import ast
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item])
+    text = f"\ufeffdef f(x):\n    {item}\n\n\ndef g():\n    return 2\n"
+    ast.parse(text.encode("utf-8"))
+    out, removed = stage.cut_python(text)
+    ast.parse(out.encode("utf-8"))
+    assert out == "\n\ndef g():\n    return 2\n" and removed == len(text) - len(out)

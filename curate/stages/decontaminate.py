@@ -1103,7 +1103,7 @@ def _parses(src: str) -> bool:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(src)
+            ast.parse(src.removeprefix("\ufeff"))  # a BOM: Python reads a file's, ast.parse a text's not
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
         return False
     return True
@@ -1442,7 +1442,7 @@ class DecontaminateStage:
             return new, removed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+            tree = ast.parse(text.removeprefix("\ufeff"))  # (no line more or less)
         lines = _py_lines(text)
         changed = _changed_lines(lines, passes)
         for top in (False, True):
