@@ -1156,3 +1156,27 @@ def test_a_python_file_opening_with_a_byte_order_mark_is_read_as_python_reads_it
     out, removed = stage.cut_python(text)
     ast.parse(out.encode("utf-8"))
     assert out == "\n\ndef g():\n    return 2\n" and removed == len(text) - len(out)
+
+
+def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cut(tmp_path):
+    """Where a method was its class's only statement (or a def its ``else:``'s), taking it left an
+    empty block, and ``cut_python`` then took every top-level statement holding a cut line whole:
+    another class's every method with it. A line in a class's own body (an attribute) took the
+    class. Now a statement of a class's body goes alone, and a block the cut empties takes the
+    statement that opens it, the rest kept. Ground truth ``ast``: the output parses and keeps the
+    statements named (expected texts by hand)."""
+    import ast
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item])
+    ms = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(3))
+    pages = {f"class C:\n    x = [\n        {item[7:]}\n    ]\n\n{ms}": f"class C:\n\n{ms}",
+             f"class C:\n    def f(self):\n        {item}\n\n{ms}\nclass D:\n    def g(self):\n        {item}\n":
+                 f"class C:\n\n{ms}\n",
+             f"def g(x):\n    if x:\n        return 1\n    else:\n        def h():\n            {item}\n    return 3\n":
+                 "def g(x):\n    return 3\n",
+             f"try:\n    import a\nexcept ImportError:\n    def f():\n        {item}\nx = 1\n": "x = 1\n"}
+    for text, want in pages.items():
+        out, removed = stage.cut_python(text)
+        ast.parse(out)
+        assert out == want and removed == len(text) - len(out), (text, out)

@@ -1138,33 +1138,52 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
     return sorted(k for k in changed if k < len(lines))
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _statement_lines(tree: ast.Module, changed: list[int], top: bool) -> list[tuple[int, int]]:
     """The (first, end) lines (0-based, end exclusive; decorators included) of the statements of
-    ``tree`` that hold a ``changed`` line: the innermost function or class around it, else (and
-    with ``top``) the top-level statement; merged, in order. A line outside every statement (a
-    comment between two) is in none."""
+    ``tree`` that hold a ``changed`` line: the innermost function around it, or the statement of
+    a class's body (the class where none: its header), else the top-level statement; a block
+    (a body, ``else:``, ``except:``) left with none takes the statement that opens it (took every
+    top-level statement: another class's methods with it). With ``top``, the top-level statements.
+    Merged, in order. A line outside every statement (a comment between two) is in none."""
     def span(node):
         return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1, node.end_lineno
 
-    spans = []
+    def holding(body, line):
+        return next((n for n in body if span(n)[0] <= line < span(n)[1]), None)
+
+    picks = {}
     for line in changed:
-        best = None
-        for node in tree.body:
-            a, b = span(node)
-            if a <= line < b:
-                best = (a, b)
-                while not top:  # down to the innermost def or class holding the line
-                    inner = [n for n in ast.walk(node) if n is not node and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                             and span(n)[0] <= line < span(n)[1]]
-                    if not inner:
-                        break
-                    node = max(inner, key=lambda n: span(n)[0])
-                    best = span(node)
-                break
-        if best:
-            spans.append(best)
+        node = holding(tree.body, line)
+        while node is not None and not top:  # down to the innermost def, or a class body's statement
+            inner = [n for n in ast.walk(node) if n is not node and isinstance(n, _DEFS) and span(n)[0] <= line < span(n)[1]]
+            if inner:
+                node = max(inner, key=lambda n: span(n)[0])
+                continue
+            if isinstance(node, ast.ClassDef) and (own := holding(node.body, line)) is not None:
+                node = own
+            break
+        if node is not None:
+            picks[id(node)] = node
+    if not top:  # a block all of whose statements go takes its opener (an empty body does not parse)
+        blocks = []  # (the statement opening it, its statements)
+        for n in ast.walk(tree):
+            owner = n if isinstance(n, ast.stmt) else None
+            for sub in [n] + list(getattr(n, "handlers", [])) + list(getattr(n, "cases", [])):
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(sub, field, None)
+                    if owner is not None and isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                        blocks.append((owner, block))
+        grew = True
+        while grew:
+            grew = False
+            for owner, block in blocks:
+                if id(owner) not in picks and all(id(x) in picks for x in block):
+                    picks[id(owner)], grew = owner, True
     merged = []
-    for a, b in sorted(spans):
+    for a, b in sorted(span(n) for n in picks.values()):
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
         else:
