@@ -1180,3 +1180,31 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
         out, removed = stage.cut_python(text)
         ast.parse(out)
         assert out == want and removed == len(text) - len(out), (text, out)
+
+
+def test_an_operator_line_the_cut_empties_keeps_its_closing_brackets(tmp_path):
+    """``>`` and ``--`` mark a quote or a comment, but in code they are operators too: a condition's
+    continuation line ``    > ITEM) {`` was read as a quote left with the item's punctuation and
+    went whole, its ``)`` and ``{`` with it (every brace of the file after it unpaired). It stays,
+    emptied, where the marks left do not pair among themselves; a quote's ``> (ITEM).`` and a
+    comment's ``# (ITEM))`` go. Ground truth: the file's brackets pair before and after."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"if (x\n    > {a}) {{\n  y();\n}}\n": "if (x\n    > ) {\n  y();\n}\n",
+             f"v = w[x\n      >> {a}];\n": "v = w[x\n      >> ];\n",
+             f"while (n\n       -- {a}) {{\n}}\n": "while (n\n       -- ) {\n}\n",
+             # controls
+             f"Text\n> ({a}).\nmore\n": "Text\nmore\n", f"x\n# ({a}))\n": "x\n", f"> {a}\n": ""}
+
+    def pairs(t):
+        stack = []
+        for c in t:
+            if c in "([{":
+                stack.append(c)
+            elif c in ")]}" and (not stack or "([{"[")]}".index(c)] != stack.pop()):
+                return False
+        return not stack
+
+    got = {t: stage.cut_text(t, prose=False) for t in pages}
+    assert got == pages
+    assert all(pairs(out) for t, out in got.items() if pairs(t))

@@ -971,6 +971,18 @@ _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = regex.compile(r"(?r)(?<=\S)[ \t]+(?:#+|//+)[ \t]*")
 
 
+def _brackets_pair(s: str) -> bool:
+    """Whether the brackets of ``s`` pair among themselves (a quote's ``> (ITEM).``, not a condition's
+    ``    > ITEM) {``: ``>`` and ``--`` are operators in code too, and the line going took its ``)``)."""
+    stack = []
+    for c in s:
+        if c in "([{":
+            stack.append(c)
+        elif c in ")]}" and (not stack or stack.pop() != "([{"[")]}".index(c)]):
+            return False
+    return not stack
+
+
 def _deeper_below(text: str, lead: int, b: int, skip: int) -> bool:
     """Whether the line after the one whose code starts at ``lead`` and ends at ``b`` is indented
     deeper (``_goes_on``; ``skip``: the diff markers before each line's code)."""
@@ -1048,6 +1060,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
         emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and _COMMENT_ONLY.fullmatch(left)  # the marker before the item
+                   and (left.lstrip(" \t")[:1] not in "->" or _brackets_pair(left))  # an operator's line: ``    > ITEM) {``
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
             m = _TRAILING_COMMENT.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
