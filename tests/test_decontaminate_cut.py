@@ -1168,14 +1168,19 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
     import ast
 
     item = _CODE_ITEM
-    stage = _stage(tmp_path, [item])
+    note = "red orange yellow green blue indigo violet black white grey brown pink cyan teal navy gold"
+    stage = _stage(tmp_path, [item, note])
     ms = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(3))
     pages = {f"class C:\n    x = [\n        {item[7:]}\n    ]\n\n{ms}": f"class C:\n\n{ms}",
              f"class C:\n    def f(self):\n        {item}\n\n{ms}\nclass D:\n    def g(self):\n        {item}\n":
                  f"class C:\n\n{ms}\n",
              f"def g(x):\n    if x:\n        return 1\n    else:\n        def h():\n            {item}\n    return 3\n":
                  "def g(x):\n    return 3\n",
-             f"try:\n    import a\nexcept ImportError:\n    def f():\n        {item}\nx = 1\n": "x = 1\n"}
+             f"try:\n    import a\nexcept ImportError:\n    def f():\n        {item}\nx = 1\n": "x = 1\n",
+             # a comment between a class's methods is in none of its statements: cut line by line
+             f"class C:\n    def m(self):\n        return 0\n    # {note}\n    x = 1\n\ndef f():\n    {item}\n":
+                 "class C:\n    def m(self):\n        return 0\n    x = 1\n\n",
+             f"class C(\n        {item[7:]}):\n    x = 1\ny = 2\n": "y = 2\n"}  # its header: the class
     for text, want in pages.items():
         out, removed = stage.cut_python(text)
         ast.parse(out)

@@ -1175,8 +1175,8 @@ def _statement_lines(tree: ast.Module, changed: list[int], top: bool) -> list[tu
             if inner:
                 node = max(inner, key=lambda n: span(n)[0])
                 continue
-            if isinstance(node, ast.ClassDef) and (own := holding(node.body, line)) is not None:
-                node = own
+            if isinstance(node, ast.ClassDef) and line >= span(node.body[0])[0]:  # not its header
+                node = holding(node.body, line)  # None: a comment between its statements
             break
         if node is not None:
             picks[id(node)] = node
