@@ -51,7 +51,6 @@ import ast
 import json
 import os
 import bisect
-import difflib
 import unicodedata
 import warnings
 from pathlib import PurePosixPath
@@ -972,6 +971,18 @@ _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = regex.compile(r"(?r)(?<=\S)[ \t]+(?:#+|//+)[ \t]*")
 
 
+def _brackets_pair(s: str) -> bool:
+    """Whether the brackets of ``s`` pair among themselves (a quote's ``> (ITEM).``, not a condition's
+    ``    > ITEM) {``: ``>`` and ``--`` are operators in code too, and the line going took its ``)``)."""
+    stack = []
+    for c in s:
+        if c in "([{":
+            stack.append(c)
+        elif c in ")]}" and (not stack or stack.pop() != "([{"[")]}".index(c)]):
+            return False
+    return not stack
+
+
 def _deeper_below(text: str, lead: int, b: int, skip: int) -> bool:
     """Whether the line after the one whose code starts at ``lead`` and ends at ``b`` is indented
     deeper (``_goes_on``; ``skip``: the diff markers before each line's code)."""
@@ -998,7 +1009,7 @@ def _header_removed(old: str, new: str) -> int:
     return len(x) - row[-1]
 
 
-def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None) -> tuple[str, int]:
+def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
     line, and the characters it removes: on each, from its first word to its last, so the
     indentation, a comment's ``#`` or ``*``, a string's quotes and brackets around it stay
@@ -1011,7 +1022,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     stays, emptied (gone, a hunk's last context line left it no trailing context, which git
     apply anchors at the file's end), but the file's last without a newline goes (there, its
     end); a combined diff's (``@@@``) lines all stay, emptied. ``heads``: gets each unified hunk's
-    (header, header after: None where the hunk goes), for ``cut_counted``'s count over passes."""
+    (header, header after: None where the hunk goes), for ``cut_counted``'s count over passes;
+    ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut)."""
     starts = _line_starts(text)
     by_line: dict[int, list] = {}
     for s, e in spans:
@@ -1048,6 +1060,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
         emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and _COMMENT_ONLY.fullmatch(left)  # the marker before the item
+                   and (left.lstrip(" \t")[:1] not in "->" or _brackets_pair(left))  # an operator's line: ``    > ITEM) {``
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
             m = _TRAILING_COMMENT.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
@@ -1087,8 +1100,10 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         new_of = {a: new for a, _, new in headers}
         heads += [(m[0], None if h in dropped else new_of.get(m.start(), m[0])) for h, (m, *_) in enumerate(hunks)]
         heads += [(text[a:b], new, "combined") for a, b, new in rewritten]  # rewritten once: its "\\ No newline" goes
-    out, pos, removed = [], 0, 0
-    for s, e, new in sorted(edits):
+    out, pos, removed, edits = [], 0, 0, sorted(edits)
+    if applied is not None:
+        applied.append(edits)
+    for s, e, new in edits:
         out += [text[pos:s], new]
         removed += (e - s) if not new else _header_removed(text[s:e], new)
         pos = e
@@ -1101,7 +1116,7 @@ def _parses(src: str) -> bool:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(src)
+            ast.parse(src.removeprefix("\ufeff"))  # a BOM: Python reads a file's, ast.parse a text's not
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
         return False
     return True
@@ -1116,41 +1131,72 @@ def _py_lines(text: str) -> list[str]:
     return _PY_LINE.findall(text)
 
 
-def _changed_lines(before: str, after: str) -> list[int]:
-    """The lines (0-based) of ``before`` that ``after`` (a code cut: lines emptied or shortened,
-    none added) no longer holds as they were."""
-    a, b = _py_lines(before), _py_lines(after)
-    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    return sorted({k for op, i1, i2, _, _ in ops if op != "equal" for k in range(i1, max(i2, i1 + 1)) if k < len(a)})
+def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
+    """The lines (0-based, ``_py_lines``) of a text that a cut's ``passes`` (each its ``_code_cut``
+    edits, on the text the pass before left) changed: each edit traced back to the text's own
+    characters (``difflib`` over the lines was quadratic in a file of alike lines: 17 s for 112 KB)."""
+    ends = np.cumsum([len(x) for x in lines], dtype=np.int64)
+    origin = np.arange(int(ends[-1]) if len(lines) else 0)  # each character's place in the text
+    changed = set()
+    for edits in passes:
+        pieces, pos = [], 0
+        for s, e, new in edits:  # sorted, apart: a line's words, a line, a hunk; a header rewritten
+            if e > s:
+                first, last = np.searchsorted(ends, origin[[s, e - 1]], "right").tolist()
+                changed.update(range(first, last + 1))
+            at = origin[min(s, origin.size - 1)] if origin.size else 0  # a header's new digits: its place
+            pieces += [origin[pos:s], np.full(len(new), at)]
+            pos = e
+        origin = np.concatenate(pieces + [origin[pos:]])
+    return sorted(k for k in changed if k < len(lines))
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _statement_lines(tree: ast.Module, changed: list[int], top: bool) -> list[tuple[int, int]]:
     """The (first, end) lines (0-based, end exclusive; decorators included) of the statements of
-    ``tree`` that hold a ``changed`` line: the innermost function or class around it, else (and
-    with ``top``) the top-level statement; merged, in order. A line outside every statement (a
-    comment between two) is in none."""
+    ``tree`` that hold a ``changed`` line: the innermost function around it, or the statement of
+    a class's body (the class where none: its header), else the top-level statement; a block
+    (a body, ``else:``, ``except:``) left with none takes the statement that opens it (took every
+    top-level statement: another class's methods with it). With ``top``, the top-level statements.
+    Merged, in order. A line outside every statement (a comment between two) is in none."""
     def span(node):
         return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1, node.end_lineno
 
-    spans = []
+    def holding(body, line):
+        return next((n for n in body if span(n)[0] <= line < span(n)[1]), None)
+
+    picks = {}
     for line in changed:
-        best = None
-        for node in tree.body:
-            a, b = span(node)
-            if a <= line < b:
-                best = (a, b)
-                while not top:  # down to the innermost def or class holding the line
-                    inner = [n for n in ast.walk(node) if n is not node and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                             and span(n)[0] <= line < span(n)[1]]
-                    if not inner:
-                        break
-                    node = max(inner, key=lambda n: span(n)[0])
-                    best = span(node)
-                break
-        if best:
-            spans.append(best)
+        node = holding(tree.body, line)
+        while node is not None and not top:  # down to the innermost def, or a class body's statement
+            inner = [n for n in ast.walk(node) if n is not node and isinstance(n, _DEFS) and span(n)[0] <= line < span(n)[1]]
+            if inner:
+                node = max(inner, key=lambda n: span(n)[0])
+                continue
+            if isinstance(node, ast.ClassDef) and line >= span(node.body[0])[0]:  # not its header
+                node = holding(node.body, line)  # None: a comment between its statements
+            break
+        if node is not None:
+            picks[id(node)] = node
+    if not top:  # a block all of whose statements go takes its opener (an empty body does not parse)
+        blocks = []  # (the statement opening it, its statements)
+        for n in ast.walk(tree):
+            owner = n if isinstance(n, ast.stmt) else None
+            for sub in [n] + list(getattr(n, "handlers", [])) + list(getattr(n, "cases", [])):
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(sub, field, None)
+                    if owner is not None and isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                        blocks.append((owner, block))
+        grew = True
+        while grew:
+            grew = False
+            for owner, block in blocks:
+                if id(owner) not in picks and all(id(x) in picks for x in block):
+                    picks[id(owner)], grew = owner, True
     merged = []
-    for a, b in sorted(spans):
+    for a, b in sorted(span(n) for n in picks.values()):
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
         else:
@@ -1422,13 +1468,15 @@ class DecontaminateStage:
         innermost function or class around each, else the top-level statement), then the
         top-level statements; None where that does not parse either (the document is removed,
         as in "remove" mode). Ground truth ``ast.parse``."""
-        new, removed = self.cut_counted(text, prose=False)
+        passes = []
+        new, removed = self.cut_counted(text, prose=False, passes=passes)
         if new == text or _parses(new) or not _parses(text):
             return new, removed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-        changed, lines = _changed_lines(text, new), _py_lines(text)
+            tree = ast.parse(text.removeprefix("\ufeff"))  # (no line more or less)
+        lines = _py_lines(text)
+        changed = _changed_lines(lines, passes)
         for top in (False, True):
             spans = _statement_lines(tree, changed, top)
             if not spans:
@@ -1447,17 +1495,17 @@ class DecontaminateStage:
         """``cut_counted``'s text."""
         return self.cut_counted(text, prose)[0]
 
-    def cut_counted(self, text: str, prose: bool = True) -> tuple[str, int]:
+    def cut_counted(self, text: str, prose: bool = True, passes: list | None = None) -> tuple[str, int]:
         """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
         make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
         each pass shortens it (or is the last). The text, and the characters of ``text`` removed:
         in code those the output lacks but for a recounted hunk header's new characters, each header
         compared with the original's (a pass's own count took the header's digits an earlier pass
-        wrote for the original's: 181 for 179 characters cut)."""
+        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``)."""
         original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
         while True:
             heads = None if prose else []
-            new, n = self._cut_once(text, prose, heads)
+            new, n = self._cut_once(text, prose, heads, passes)
             combined += [h[:2] for h in heads or () if len(h) == 3]
             heads = [h for h in heads or () if len(h) == 2]
             if heads and chain is None:
@@ -1474,7 +1522,7 @@ class DecontaminateStage:
         written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
-    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None) -> tuple[str, int]:
+    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
@@ -1502,7 +1550,7 @@ class DecontaminateStage:
             return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if not prose:
-            return _code_cut(text, cut, heads)
+            return _code_cut(text, cut, heads, applied)
         items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
         out, pos, t, quotes = [], 0, 0, _single_quotes(text)
         while t < len(cut):
