@@ -11,7 +11,7 @@ import pytest
 
 from curate import cli, config, demo
 from curate.readers import list_files
-from curate.stages.decontaminate import _absolute
+from curate.stages.decontaminate import spelt_glob
 from pipelines.pipeline import config_hash
 from pipelines.tokenize import content_hash
 
@@ -104,12 +104,17 @@ PAIRS = [
      True),
     ("text_fields as a word", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = "text"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
+    # absolute stays absolute (a copy of the project elsewhere is the same config), as another file an option names
     ("a path relative or absolute", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "{tmp}/mmlu.jsonl"\n', False),
+    ("an absolute path through ./ and ..", '[[decontaminate.eval_sets]]\nglob = "{tmp}/./sub/../mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "{tmp}/mmlu.jsonl"\n', True),
     ("a path through ./ and ..", '[[decontaminate.eval_sets]]\nglob = "./sub/../mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
     ("a glob through ./", '[[decontaminate.eval_sets]]\nglob = "./m*.jsonl"\n', '[[decontaminate.eval_sets]]\nglob = "m*.jsonl"\n', True),
     ("a glob through a folder and ..", '[[decontaminate.eval_sets]]\nglob = "sub/../m*.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "m*.jsonl"\n', True),
+    ("an absolute glob through a folder and ..", '[[decontaminate.eval_sets]]\nglob = "{tmp}/sub/../m*.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "{tmp}/m*.jsonl"\n', True),
     ("another text field", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = ["question"]\n', False),
@@ -312,7 +317,7 @@ def test_inputs_spelt_two_ways_naming_the_same_files_hash_the_same(tmp_path, mon
     assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
     for typed, cfg in ((one, a), (other, b)):  # the tidied glob reads what the typed one names (Python's glob, the kernel)
         assert list_files(cfg.inputs[0]["glob"]) == list_files(typed), (typed, cfg.inputs[0]["glob"])
-        assert list_files(_absolute(typed)) == list_files(typed)  # an evaluation set's glob: tidied the same way
+        assert list_files(spelt_glob(typed)) == list_files(typed)  # an evaluation set's glob: tidied the same way
     written = json.loads(json.dumps(a.to_dict()))
     written["inputs"][0]["glob"] = one  # the manifest of a curate that kept the glob as given: read as tidied now
     assert (cli.config_changes(written, b.to_dict()) == []) is same
@@ -459,6 +464,9 @@ def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path)
 SPELT = FILES[:4] + [
     ("filter.custom.listed.files[0]", '[filter.custom]\nlisted = {{function = "titlerule_h29:listed", files = ["{path}"]}}\n', "filter", "a\n", "b\n"),
     ("tokenize.tokenizer", '[tokenize]\ntokenizer = "{path}"\n', "tokenize", "", ""),
+    FILES[4],  # an evaluation set named by its file
+    ("decontaminate.eval_sets[0]", '[[decontaminate.eval_sets]]\nglob = "{path}*"\n', "decontaminate",  # by a glob
+     '{"text": "one two three"}\n', '{"text": "four five six"}\n'),
 ]
 
 
@@ -525,10 +533,11 @@ def test_a_project_copied_to_another_folder_is_the_same_config(tmp_path, monkeyp
         cfgs.append(_load(d, body.format(path=f"lists/sub/../{name}"), stage))
     assert cli.config_changes(cfgs[0].to_dict(), cfgs[1].to_dict()) == []
     assert _hashes(cfgs[0]) == _hashes(cfgs[1])
-    assert cfgs[1].hashed_files()[option]["path"] == f"lists/{name}"
+    star = "*" * ("*" in body)  # an evaluation set's glob
+    assert cfgs[1].hashed_files()[option]["path"] == f"lists/{name}{star}"
     monkeypatch.chdir(first)
     typed = _load(first, body.format(path=f"{first}/lists/./{name}"), stage)  # absolute: as typed, tidied
-    assert typed.hashed_files()[option]["path"] == f"{first}/lists/{name}"
+    assert typed.hashed_files()[option]["path"] == f"{first}/lists/{name}{star}"
 
 
 def _counting_fs(monkeypatch) -> list:
@@ -622,4 +631,4 @@ def test_a_named_file_under_the_home_folder_by_tilde_is_read_there(tmp_path, mon
     else:
         (home / "lists" / name).write_text(one)
     cfg = _load(tmp_path, body.format(path=f"~/lists/{name}"), stage)
-    assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name)
+    assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name) + "*" * ("*" in body)  # an evaluation set's glob too
