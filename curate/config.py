@@ -165,6 +165,15 @@ INPUT_KEYS = {
 }
 
 
+def glob_said(typed, tidy: str) -> str:
+    """An input's glob for a message: as typed (``'./data/'``, not ``'data'``), and what it was
+    read as (``tidy``, the config's) where more than ``.`` parts and separators went (``a/../b``, ``~``)."""
+    if not isinstance(typed, str) or typed == tidy:
+        return repr(tidy)
+    changed = typed.startswith("~") or ".." in typed.split(os.sep)
+    return f"{typed!r} (read as {tidy!r})" if changed else repr(typed)
+
+
 @dataclass
 class Config:
     run: dict
@@ -190,14 +199,8 @@ class Config:
     input_globs: list = field(default_factory=list)
 
     def glob_said(self, i: int) -> str:
-        """inputs[i]'s glob for a message: as typed (``'./data/'``, not ``'data'``), and what it was
-        read as where more than ``.`` parts and separators went (``a/../b``, ``~``)."""
-        tidy = self.inputs[i]["glob"]
-        typed = self.input_globs[i] if i < len(self.input_globs) else None
-        if not isinstance(typed, str) or typed == tidy:
-            return repr(tidy)
-        changed = typed.startswith("~") or ".." in typed.split(os.sep)
-        return f"{typed!r} (read as {tidy!r})" if changed else repr(typed)
+        """inputs[i]'s glob for a message (``glob_said``)."""
+        return glob_said(self.input_globs[i] if i < len(self.input_globs) else None, self.inputs[i]["glob"])
 
     @property
     def data_files(self) -> dict:
