@@ -414,6 +414,16 @@ def home_path(path: str) -> str:
     return os.path.expanduser(path) if path.startswith("~") else path
 
 
+def relative_from(path: str) -> str:
+    """What a message about a missing file adds for a path typed relative: where it was looked for
+    (the current directory, not the config's folder, which a team's config may be written from)."""
+    from curate.readers import is_uri
+
+    if not path or is_uri(path) or os.path.isabs(path):
+        return ""
+    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+
+
 def default_source(pattern: str) -> str:
     """A readable source name from a glob: its last fixed path component."""
     import urllib.parse

@@ -395,7 +395,8 @@ def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, 
     ("t*.txt", [], "filter.custom.listed.files[0]: 't*.txt' matches no file (a glob is not expanded here: name each file)"),
     ("t*.txt", ["t1.txt", "t2.txt"], "filter.custom.listed.files[0]: 't*.txt' is a glob (of 2 files: t1.txt, t2.txt); "
                                      "name each file"),
-    ("./nope.txt", [], "filter.custom.listed.files[0]: no file './nope.txt' (a relative path is taken from the current directory, {tmp})"),
+    ("./nope.txt", [], "filter.custom.listed.files[0]: no file './nope.txt' (a relative path is taken from the current directory, {tmp}, "
+                     "not from the config's folder)"),
     ("sub", [], "filter.custom.listed.files[0]: 'sub' is a folder; name each file"),
 ])
 def test_a_custom_rules_file_that_names_no_file_says_what_was_typed_and_why(tmp_path, monkeypatch, named, files, said):
@@ -632,3 +633,21 @@ def test_a_named_file_under_the_home_folder_by_tilde_is_read_there(tmp_path, mon
         (home / "lists" / name).write_text(one)
     cfg = _load(tmp_path, body.format(path=f"~/lists/{name}"), stage)
     assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name) + "*" * ("*" in body)  # an evaluation set's glob too
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT[:3] + SPELT[4:5], ids=[f[0] for f in SPELT[:3] + SPELT[4:5]])
+def test_a_missing_word_list_says_where_a_relative_path_is_taken_from(tmp_path, monkeypatch, option, body, stage, one, other):
+    """A config in conf/ naming ``lists/bad.txt`` that is not in the current directory said only
+    'file lists/bad.txt not found' (a custom rule's file said where relative paths are read from,
+    the word lists did not): a team's config run from elsewhere, or written as if relative to its
+    folder, gave no clue. Each now says the current directory, not the config's folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    (tmp_path / "conf" / "lists").mkdir(parents=True)
+    (tmp_path / "conf" / "lists" / "data.txt").write_text(one)  # beside the config: not where it is read
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path / "conf", body.format(path="lists/data.txt"), stage)
+    said = "\n".join(e.value.messages)
+    assert f"{option}: " in said and "'lists/data.txt'" in said, said
+    assert f"(a relative path is taken from the current directory, {tmp_path}, not from the config's folder)" in said, said
