@@ -656,3 +656,26 @@ def test_a_missing_word_list_says_where_a_relative_path_is_taken_from(tmp_path, 
     said = "\n".join(e.value.messages)
     assert f"{option}: " in said and "'lists/data.txt'" in said, said
     assert f"(a relative path is taken from the current directory, {tmp_path}, not from the config's folder)" in said, said
+
+
+def test_an_older_manifests_absolute_paths_are_read_as_the_relative_ones_they_name(tmp_path, monkeypatch):
+    """An output an older curate wrote records an evaluation set (and a word list: hash29) by the
+    absolute path it made of ``mmlu.jsonl``; config.load now keeps it relative, so the rerun (and
+    `curate mix OUT c.toml`, audit --compare) said 'written with another config (decontaminate)' for
+    the very config that wrote it. An absolute path the relative one names from here is the same;
+    one naming another file is not."""
+    monkeypatch.chdir(tmp_path)
+    _eval(tmp_path)
+    _eval(tmp_path, "arc.jsonl", "jumps over the lazy dog")
+    (tmp_path / "bad.txt").write_text("darn\n")
+    for glob in ("mmlu.jsonl", "m*.jsonl"):
+        cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{glob}"\n[filter.badwords.lists]\nen = "bad.txt"\n',
+                    'filter", "decontaminate')
+        assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == glob
+        written = json.loads(json.dumps(cfg.to_dict()))
+        written["decontaminate"]["eval_sets"][0]["glob"] = f"{tmp_path}/{glob}"  # as the older curate wrote it
+        written["filter"]["badwords"]["lists"]["en"] = str(tmp_path / "bad.txt")
+        assert cli.config_changes(written, cfg.to_dict()) == [], glob
+        written["decontaminate"]["eval_sets"][0]["glob"] = str(tmp_path / "arc.jsonl")  # another file
+        written["filter"]["badwords"]["lists"]["en"] = str(tmp_path / "sub" / "bad.txt")
+        assert cli.config_changes(written, cfg.to_dict()) == ["decontaminate", "filter"], glob
