@@ -165,6 +165,15 @@ INPUT_KEYS = {
 }
 
 
+def glob_said(typed, tidy: str) -> str:
+    """An input's glob for a message: as typed (``'./data/'``, not ``'data'``), and what it was
+    read as (``tidy``, the config's) where more than ``.`` parts and separators went (``a/../b``, ``~``)."""
+    if not isinstance(typed, str) or typed == tidy:
+        return repr(tidy)
+    changed = typed.startswith("~") or ".." in typed.split(os.sep)
+    return f"{typed!r} (read as {tidy!r})" if changed else repr(typed)
+
+
 @dataclass
 class Config:
     run: dict
@@ -190,14 +199,8 @@ class Config:
     input_globs: list = field(default_factory=list)
 
     def glob_said(self, i: int) -> str:
-        """inputs[i]'s glob for a message: as typed (``'./data/'``, not ``'data'``), and what it was
-        read as where more than ``.`` parts and separators went (``a/../b``, ``~``)."""
-        tidy = self.inputs[i]["glob"]
-        typed = self.input_globs[i] if i < len(self.input_globs) else None
-        if not isinstance(typed, str) or typed == tidy:
-            return repr(tidy)
-        changed = typed.startswith("~") or ".." in typed.split(os.sep)
-        return f"{typed!r} (read as {tidy!r})" if changed else repr(typed)
+        """inputs[i]'s glob for a message (``glob_said``)."""
+        return glob_said(self.input_globs[i] if i < len(self.input_globs) else None, self.inputs[i]["glob"])
 
     @property
     def data_files(self) -> dict:
@@ -409,6 +412,16 @@ def home_path(path: str) -> str:
     """A leading ``~`` (``~user``) is the home folder, as a shell would have it: a config's
     ``output = "~/corpus"`` is not a new folder named ``~`` in the current directory."""
     return os.path.expanduser(path) if path.startswith("~") else path
+
+
+def relative_from(path: str) -> str:
+    """What a message about a missing file adds for a path typed relative: where it was looked for
+    (the current directory, not the config's folder, which a team's config may be written from)."""
+    from curate.readers import is_uri
+
+    if not path or is_uri(path) or os.path.isabs(path):
+        return ""
+    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
 
 
 def default_source(pattern: str) -> str:
@@ -629,14 +642,34 @@ def respelt(stage: str, section: dict) -> dict:
 def respelt_sections(old: dict, new: dict) -> dict:
     """A config dict an older curate wrote (a manifest's config, the candidates' ``before``) with
     each stage section that differs from ``new``'s spelt as config.load spells it now (``respelt``:
-    13.0, ./bad.txt) and its inputs' globs tidied (./*.jsonl, data/): what compares with ``new``."""
+    13.0, ./bad.txt; an absolute path where it is the relative one ``new`` names: ``_relative_again``)
+    and its inputs' globs tidied (./*.jsonl, data/): what compares with ``new``."""
     from curate.readers import tidy_glob
 
     out = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
+    out = {k: _relative_again(v, new[k]) if k in STAGES and isinstance(v, dict) and isinstance(new.get(k), dict) and v != new[k] else v
+           for k, v in out.items()}
     if isinstance(out.get("inputs"), list) and out["inputs"] != new.get("inputs"):
         out["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
                          for i in out["inputs"]]
     return out
+
+
+def _relative_again(old, new):
+    """``old`` (an older manifest's section) with each absolute path that ``new``'s relative one at
+    the same place names from here as ``new`` spells it: a file an option names (an evaluation set's
+    glob, a word list, a tokenizer.json) was stored absolute by an older curate, relative now."""
+    from curate.readers import is_uri, kernel_path, tidy_glob
+
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {k: _relative_again(v, new[k]) if k in new else v for k, v in old.items()}
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [_relative_again(a, b) for a, b in zip(old, new)]
+    if (isinstance(old, str) and isinstance(new, str) and old != new and os.path.isabs(old) and new
+            and not os.path.isabs(new) and not new.startswith("~") and not is_uri(new)
+            and old in (kernel_path(new), tidy_glob(os.path.join(os.getcwd(), new)))):
+        return new
+    return old
 
 
 def _hash_data_files(paths: dict, errors: list, stats: dict | None = None) -> dict:

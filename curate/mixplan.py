@@ -70,6 +70,15 @@ def tokenizer(section: dict | None) -> dict:
         enc.close()
 
 
+def same_tokenizer(now: dict, was: dict) -> bool:
+    """Whether two tokenizers' info count alike: a tokenizer.json by its bytes (its sha256), not by
+    where it lay (an older curate recorded its absolute path; a copy of the project is elsewhere)."""
+    def key(info: dict) -> dict:
+        return {k: v for k, v in info.items() if k != "name"} if info.get("kind") == "huggingface" else info
+
+    return key(now) == key(was)
+
+
 def record(cfg) -> dict:
     """The manifest's ``candidates`` entry of a run (``cfg``: its Config)."""
     return {"tokenizer": tokenizer(cfg.stages.get("tokenize")), "before": before(cfg.to_dict()), "files": "candidates/*.parquet"}
@@ -129,7 +138,7 @@ def config(manifest: dict, path: str | None, sets: list[str]):
                              "rebalance): other documents would reach the mix; run `curate run` with it, or give curate mix "
                              "no config (the run's own) and --set rebalance.* only")
         tok = tokenizer(cfg.stages.get("tokenize"))
-        if tok != rec["tokenizer"]:
+        if not same_tokenizer(tok, rec["tokenizer"]):
             diff = ", ".join(f"{k} {rec['tokenizer'].get(k)!r} -> {tok.get(k)!r}" for k in sorted(tok) if tok.get(k) != rec["tokenizer"].get(k))
             raise ValueError(f"{path}: its tokenizer differs from the one that counted these candidates' tokens ({diff}): "
                              "the mix's token counts would differ; run `curate run` with it")

@@ -261,20 +261,22 @@ def is_direct(runner: str | None) -> bool:
     return runner is None or "direct" in runner.lower()  # DirectRunner, BundleBasedDirectRunner, direct
 
 
-def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str) -> list[str]:
+def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str, said: list[str] | None = None) -> list[str]:
     """One message per input glob or output that is a path on this machine when the runner's
     workers run on machines of their own (Dataflow): they would read nothing there, and write
     the output where no one finds it. Flink and Spark workers may share a filesystem with the
-    launcher (or be on it, an EXTERNAL worker pool), so their paths are not judged."""
+    launcher (or be on it, an EXTERNAL worker pool), so their paths are not judged. ``said``:
+    each input's glob as a message says it (``Config.glob_said``: as typed, not tidied)."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
     if "dataflow" not in runner.lower():
         return []
-    local = [(f"inputs[{i}].glob", spec["glob"]) for i, spec in enumerate(inputs) if "://" not in spec["glob"] or spec["glob"].startswith("file://")]
+    local = [(f"inputs[{i}].glob", said[i] if said and i < len(said) else repr(spec["glob"])) for i, spec in enumerate(inputs)
+             if "://" not in spec["glob"] or spec["glob"].startswith("file://")]
     if "://" not in output or output.startswith("file://"):
-        local.append(("run.output", output))
-    return [f"{field} {path!r} is a path on this machine: the {runner}'s workers run on machines of their own and "
+        local.append(("run.output", repr(output)))
+    return [f"{field} {path} is a path on this machine: the {runner}'s workers run on machines of their own and "
             f"cannot {'write' if field == 'run.output' else 'read'} it; give a bucket URI (gs://BUCKET/...)" for field, path in local]
 
 

@@ -771,3 +771,20 @@ def test_the_recompress_command_for_a_bucket_file_reads_a_local_copy(tmp_path):
         said = other_compression_error(str(local), uri)
         assert said.startswith(f"{uri} is compressed with bzip2") and \
             said.endswith("e.g. copy it here, then bzip2 -t x.jsonl.bz2 && bzip2 -dc x.jsonl.bz2 | zstd -q -o x.jsonl.zst"), said
+
+
+def test_the_report_says_the_inputs_as_the_run_was_given_them():
+    """The manifest keeps the globs a run read as typed (``input_globs``: ``./data/``,
+    ``a/../b/*.jsonl``) where its config holds them tidied, but `curate audit` showed neither: the
+    summary's run and the report's heading name them now, as typed (and what ``..`` was read as)."""
+    manifest = {"config_hash": "ab" * 32, "format": output.FORMAT,
+                "config": {"inputs": [{"glob": "data", "domain": "web"}, {"glob": "b/*.jsonl", "domain": "code"}]},
+                "input_globs": ["./data/", "a/../b/*.jsonl"]}
+    run = scan.run_of(manifest, ["ingest", "filter"])
+    assert run["input_globs"] == ["./data/", "a/../b/*.jsonl"] and run["stages"] == ["ingest", "filter"]
+    assert run["inputs"] == ["data", "b/*.jsonl"]
+    line = report.heading({"kind": "curate", "source": "out", "run": run})
+    assert "inputs <code>&#x27;./data/&#x27;</code>, <code>&#x27;a/../b/*.jsonl&#x27; (read as &#x27;b/*.jsonl&#x27;)</code>" in line, line
+    del manifest["input_globs"]  # typed as kept: no input_globs written, the config's are the typed ones
+    assert scan.run_of(manifest, ["ingest"])["input_globs"] == ["data", "b/*.jsonl"]
+    assert scan.run_of(None, ["ingest"]) == {"config_hash": None, "format": None, "stages": ["ingest"]}

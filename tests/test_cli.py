@@ -327,6 +327,18 @@ def test_local_paths_with_the_dataflow_runner_fail_before_submission(tmp_path, p
     assert not out.exists()
 
 
+def test_a_local_input_with_the_dataflow_runner_is_said_as_typed(tmp_path, pages, capsys, monkeypatch):
+    """The Dataflow launch check said the tidied glob ('pages.jsonl') where the user typed
+    './sub/../pages.jsonl': a spelling they never wrote. As typed now, and what it was read as."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    dataflow = ["--runner=DataflowRunner", "--project=my-project-1", "--region=us-central1", "--temp_location=gs://bucket/tmp"]
+    assert run_cli("run", "--input", "./sub/../pages.jsonl", "--domain", "web", "--output", "gs://bucket/o", *dataflow) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "curate: config error: inputs[0].glob './sub/../pages.jsonl' (read as 'pages.jsonl') is a path on this machine: the "
+        "DataflowRunner's workers run on machines of their own and cannot read it; give a bucket URI (gs://BUCKET/...)"]
+
+
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
     accepts): the value used to be taken for the TOML config, and Beam's parser then printed

@@ -11,7 +11,7 @@ import pytest
 
 from curate import cli, config, demo
 from curate.readers import list_files
-from curate.stages.decontaminate import _absolute
+from curate.stages.decontaminate import spelt_glob
 from pipelines.pipeline import config_hash
 from pipelines.tokenize import content_hash
 
@@ -104,12 +104,17 @@ PAIRS = [
      True),
     ("text_fields as a word", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = "text"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
+    # absolute stays absolute (a copy of the project elsewhere is the same config), as another file an option names
     ("a path relative or absolute", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "{tmp}/mmlu.jsonl"\n', False),
+    ("an absolute path through ./ and ..", '[[decontaminate.eval_sets]]\nglob = "{tmp}/./sub/../mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "{tmp}/mmlu.jsonl"\n', True),
     ("a path through ./ and ..", '[[decontaminate.eval_sets]]\nglob = "./sub/../mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n', True),
     ("a glob through ./", '[[decontaminate.eval_sets]]\nglob = "./m*.jsonl"\n', '[[decontaminate.eval_sets]]\nglob = "m*.jsonl"\n', True),
     ("a glob through a folder and ..", '[[decontaminate.eval_sets]]\nglob = "sub/../m*.jsonl"\n',
+     '[[decontaminate.eval_sets]]\nglob = "m*.jsonl"\n', True),
+    ("an absolute glob through a folder and ..", '[[decontaminate.eval_sets]]\nglob = "{tmp}/sub/../m*.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "{tmp}/m*.jsonl"\n', True),
     ("another text field", '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n',
      '[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\ntext_fields = ["question"]\n', False),
@@ -312,7 +317,7 @@ def test_inputs_spelt_two_ways_naming_the_same_files_hash_the_same(tmp_path, mon
     assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
     for typed, cfg in ((one, a), (other, b)):  # the tidied glob reads what the typed one names (Python's glob, the kernel)
         assert list_files(cfg.inputs[0]["glob"]) == list_files(typed), (typed, cfg.inputs[0]["glob"])
-        assert list_files(_absolute(typed)) == list_files(typed)  # an evaluation set's glob: tidied the same way
+        assert list_files(spelt_glob(typed)) == list_files(typed)  # an evaluation set's glob: tidied the same way
     written = json.loads(json.dumps(a.to_dict()))
     written["inputs"][0]["glob"] = one  # the manifest of a curate that kept the glob as given: read as tidied now
     assert (cli.config_changes(written, b.to_dict()) == []) is same
@@ -390,7 +395,8 @@ def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, 
     ("t*.txt", [], "filter.custom.listed.files[0]: 't*.txt' matches no file (a glob is not expanded here: name each file)"),
     ("t*.txt", ["t1.txt", "t2.txt"], "filter.custom.listed.files[0]: 't*.txt' is a glob (of 2 files: t1.txt, t2.txt); "
                                      "name each file"),
-    ("./nope.txt", [], "filter.custom.listed.files[0]: no file './nope.txt' (a relative path is taken from the current directory, {tmp})"),
+    ("./nope.txt", [], "filter.custom.listed.files[0]: no file './nope.txt' (a relative path is taken from the current directory, {tmp}, "
+                     "not from the config's folder)"),
     ("sub", [], "filter.custom.listed.files[0]: 'sub' is a folder; name each file"),
 ])
 def test_a_custom_rules_file_that_names_no_file_says_what_was_typed_and_why(tmp_path, monkeypatch, named, files, said):
@@ -459,7 +465,33 @@ def test_a_file_added_to_an_eval_set_folder_after_its_hash_is_a_change(tmp_path)
 SPELT = FILES[:4] + [
     ("filter.custom.listed.files[0]", '[filter.custom]\nlisted = {{function = "titlerule_h29:listed", files = ["{path}"]}}\n', "filter", "a\n", "b\n"),
     ("tokenize.tokenizer", '[tokenize]\ntokenizer = "{path}"\n', "tokenize", "", ""),
+    FILES[4],  # an evaluation set named by its file
+    ("decontaminate.eval_sets[0]", '[[decontaminate.eval_sets]]\nglob = "{path}*"\n', "decontaminate",  # by a glob
+     '{"text": "one two three"}\n', '{"text": "four five six"}\n'),
+    ("quality.web.model", '[quality.web]\nmodel = "{path}"\n', "quality", "", ""),  # a copy of the shipped model
 ]
+
+
+def _named_file(stage: str, folder, one: str) -> str:
+    """Write the file a SPELT option names into ``folder``; its name. A tokenizer.json is made by its
+    own library; a quality model is a copy of curate's shipped one (a fastText model trained in the
+    test process diverged: fasttext-numpy2 0.10.4's third train_supervised call in one process gives
+    'Encountered NaN' with seed 0 and thread 1, loaded model or not; copied, nothing is trained)."""
+    name = {"langid": "data.json", "tokenize": "data.json", "quality": "data.ftz"}.get(stage, "data.txt")
+    if stage == "tokenize":
+        from tokenizers import Tokenizer, models
+
+        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(folder / name))
+    elif stage == "quality":
+        import shutil
+
+        import curate.models
+        from curate.stages.quality import DEFAULT_MODEL
+
+        shutil.copyfile(curate.models.path(DEFAULT_MODEL), folder / name)
+    else:
+        (folder / name).write_text(one)
+    return name
 
 
 @pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f[0] for f in SPELT])
@@ -472,15 +504,9 @@ def test_a_named_file_spelt_two_ways_is_one_config_and_another_file_is_not(tmp_p
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
-    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
     for d in (tmp_path, tmp_path / "sub", tmp_path / "far"):
         d.mkdir(exist_ok=True)
-        if stage == "tokenize":  # a tokenizer.json, made by its own library
-            from tokenizers import Tokenizer, models
-
-            Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(d / name))
-        else:
-            (d / name).write_text(one)
+        name = _named_file(stage, d, one)
     spellings = [name, f"./{name}", f"sub/../{name}", f".//{name}"]
     cfgs = [_load(tmp_path, body.format(path=p), stage) for p in spellings]
     for p, cfg in zip(spellings, cfgs):
@@ -506,16 +532,10 @@ def test_a_project_copied_to_another_folder_is_the_same_config(tmp_path, monkeyp
     one typed absolute stays absolute, as an input's glob does (a remote worker reads it as typed)."""
     import shutil
 
-    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
     first = tmp_path / "alice"
     (first / "lists" / "sub").mkdir(parents=True)
     (first / "titlerule_h29c.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
-    if stage == "tokenize":
-        from tokenizers import Tokenizer, models
-
-        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(first / "lists" / name))
-    else:
-        (first / "lists" / name).write_text(one)
+    name = _named_file(stage, first / "lists", one)
     body = body.replace("titlerule_h29:", "titlerule_h29c:")
     shutil.copytree(first, tmp_path / "bob")
     monkeypatch.syspath_prepend(str(first))
@@ -525,10 +545,11 @@ def test_a_project_copied_to_another_folder_is_the_same_config(tmp_path, monkeyp
         cfgs.append(_load(d, body.format(path=f"lists/sub/../{name}"), stage))
     assert cli.config_changes(cfgs[0].to_dict(), cfgs[1].to_dict()) == []
     assert _hashes(cfgs[0]) == _hashes(cfgs[1])
-    assert cfgs[1].hashed_files()[option]["path"] == f"lists/{name}"
+    star = "*" * ("*" in body)  # an evaluation set's glob
+    assert cfgs[1].hashed_files()[option]["path"] == f"lists/{name}{star}"
     monkeypatch.chdir(first)
     typed = _load(first, body.format(path=f"{first}/lists/./{name}"), stage)  # absolute: as typed, tidied
-    assert typed.hashed_files()[option]["path"] == f"{first}/lists/{name}"
+    assert typed.hashed_files()[option]["path"] == f"{first}/lists/{name}{star}"
 
 
 def _counting_fs(monkeypatch) -> list:
@@ -614,12 +635,47 @@ def test_a_named_file_under_the_home_folder_by_tilde_is_read_there(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
-    name = "data.json" if stage in ("langid", "tokenize") else "data.txt"
-    if stage == "tokenize":
-        from tokenizers import Tokenizer, models
-
-        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")).save(str(home / "lists" / name))
-    else:
-        (home / "lists" / name).write_text(one)
+    name = _named_file(stage, home / "lists", one)
     cfg = _load(tmp_path, body.format(path=f"~/lists/{name}"), stage)
-    assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name)
+    assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name) + "*" * ("*" in body)  # an evaluation set's glob too
+
+
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT[:3] + SPELT[4:5], ids=[f[0] for f in SPELT[:3] + SPELT[4:5]])
+def test_a_missing_word_list_says_where_a_relative_path_is_taken_from(tmp_path, monkeypatch, option, body, stage, one, other):
+    """A config in conf/ naming ``lists/bad.txt`` that is not in the current directory said only
+    'file lists/bad.txt not found' (a custom rule's file said where relative paths are read from,
+    the word lists did not): a team's config run from elsewhere, or written as if relative to its
+    folder, gave no clue. Each now says the current directory, not the config's folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
+    (tmp_path / "conf" / "lists").mkdir(parents=True)
+    (tmp_path / "conf" / "lists" / "data.txt").write_text(one)  # beside the config: not where it is read
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path / "conf", body.format(path="lists/data.txt"), stage)
+    said = "\n".join(e.value.messages)
+    assert f"{option}: " in said and "'lists/data.txt'" in said, said
+    assert f"(a relative path is taken from the current directory, {tmp_path}, not from the config's folder)" in said, said
+
+
+def test_an_older_manifests_absolute_paths_are_read_as_the_relative_ones_they_name(tmp_path, monkeypatch):
+    """An output an older curate wrote records an evaluation set (and a word list: hash29) by the
+    absolute path it made of ``mmlu.jsonl``; config.load now keeps it relative, so the rerun (and
+    `curate mix OUT c.toml`, audit --compare) said 'written with another config (decontaminate)' for
+    the very config that wrote it. An absolute path the relative one names from here is the same;
+    one naming another file is not."""
+    monkeypatch.chdir(tmp_path)
+    _eval(tmp_path)
+    _eval(tmp_path, "arc.jsonl", "jumps over the lazy dog")
+    (tmp_path / "bad.txt").write_text("darn\n")
+    for glob in ("mmlu.jsonl", "m*.jsonl"):
+        cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{glob}"\n[filter.badwords.lists]\nen = "bad.txt"\n',
+                    'filter", "decontaminate')
+        assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == glob
+        written = json.loads(json.dumps(cfg.to_dict()))
+        written["decontaminate"]["eval_sets"][0]["glob"] = f"{tmp_path}/{glob}"  # as the older curate wrote it
+        written["filter"]["badwords"]["lists"]["en"] = str(tmp_path / "bad.txt")
+        assert cli.config_changes(written, cfg.to_dict()) == [], glob
+        written["decontaminate"]["eval_sets"][0]["glob"] = str(tmp_path / "arc.jsonl")  # another file
+        written["filter"]["badwords"]["lists"]["en"] = str(tmp_path / "sub" / "bad.txt")
+        assert cli.config_changes(written, cfg.to_dict()) == ["decontaminate", "filter"], glob

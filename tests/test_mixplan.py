@@ -331,3 +331,38 @@ def test_the_runs_own_config_replans_from_a_copy_of_the_project_in_another_folde
     shutil.rmtree(first)
     monkeypatch.chdir(tmp_path / "bob")
     assert mixplan.config(manifest, None, []).stages["filter"]["badwords"]["lists"]["en"] == "bad.txt"
+
+
+def test_a_tokenizer_typed_relative_is_recorded_relative_and_its_copy_elsewhere_is_the_runs(tmp_path, monkeypatch):
+    """A tokenizer.json typed relative (``tok/./t.json``) was recorded by its absolute path (the
+    mix record's tokenizer, tokens.json's): `curate mix OUT c.toml` in a copy of the project in
+    another folder was refused ('its tokenizer differs ... name '/alice/tok/t.json' ->
+    '/bob/tok/t.json''). It is recorded as config.load spells it, relative; a record an older curate
+    wrote (absolute) is the same tokenizer where the file's bytes are; other bytes still are not."""
+    import shutil
+
+    from tokenizers import Tokenizer, models
+
+    from curate import config, mixplan
+    from curate.stages.tokenize import TokenizeStage
+
+    first = tmp_path / "alice"
+    (first / "tok").mkdir(parents=True)
+    Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save(str(first / "tok" / "t.json"))
+    (first / "c.toml").write_text('[run]\nstages = ["rebalance", "tokenize"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                                  '[rebalance]\ntargets = {web = 1.0}\n[tokenize]\ntokenizer = "tok/./t.json"\neos = "<eos>"\n')
+    monkeypatch.chdir(first)
+    cfg = config.load("c.toml")
+    assert TokenizeStage(cfg.stages["tokenize"]).cfg["tokenizer"] == "tok/t.json"  # what tokens.json's tokenizer names
+    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    assert manifest["candidates"]["tokenizer"]["name"] == "tok/t.json"
+    old = json.loads(json.dumps(manifest))
+    old["candidates"]["tokenizer"]["name"] = str(first / "tok" / "t.json")  # as an older curate recorded it
+    shutil.copytree(first, tmp_path / "bob")
+    shutil.rmtree(first)
+    monkeypatch.chdir(tmp_path / "bob")
+    for m in (manifest, old):
+        assert mixplan.config(m, "c.toml", []).stages["tokenize"]["tokenizer"] == "tok/t.json"
+    Tokenizer(models.WordLevel({"[UNK]": 0, "b": 1, "<eos>": 2}, unk_token="[UNK]")).save("tok/t.json")  # other bytes
+    with pytest.raises(ValueError, match="its tokenizer differs from the one that counted"):
+        mixplan.config(old, "c.toml", [])

@@ -580,14 +580,27 @@ footer{color:var(--mute);font-size:12px;margin-top:22px}
 """
 
 
+def heading(s: dict) -> str:
+    """The line under the title: what was audited, the run's stages, config hash and inputs (each
+    glob as typed, what it was read as where ``..`` or ``~`` went: ``config.glob_said``), a corpus's fields."""
+    from curate.config import glob_said
+
+    sub = f"{'curate output' if s['kind'] == 'curate' else 'corpus'} <code>{_e(s['source'])}</code>"
+    run = s.get("run") or {}
+    if run.get("config_hash"):
+        sub += f" · stages {_e(', '.join(run['stages']))} · config <code>{_e(run['config_hash'][:12])}</code>"
+    if run.get("inputs"):
+        sub += " · inputs " + ", ".join(f"<code>{_e(glob_said(typed, tidy))}</code>"
+                                        for typed, tidy in zip(run.get("input_globs") or run["inputs"], run["inputs"]))
+    if s.get("fields"):
+        sub += " · fields " + ", ".join(f"{k}=<code>{_e(v)}</code>" for k, v in s["fields"].items() if v)
+    return sub
+
+
 def render(s: dict) -> str:
     """The report page for a summary (``curate.audit.scan`` summary dict)."""
     cols = colors(s["domains"])
-    sub = f"{'curate output' if s['kind'] == 'curate' else 'corpus'} <code>{_e(s['source'])}</code>"
-    if s.get("run") and s["run"].get("config_hash"):
-        sub += f" · stages {_e(', '.join(s['run']['stages']))} · config <code>{_e(s['run']['config_hash'][:12])}</code>"
-    if s.get("fields"):
-        sub += " · fields " + ", ".join(f"{k}=<code>{_e(v)}</code>" for k, v in s["fields"].items() if v)
+    sub = heading(s)
     warn = "".join(f'<p class="banner bad">{_e(w)}</p>' for w in s.get("warnings", []))
     cards = [
         funnel_card(s),

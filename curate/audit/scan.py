@@ -710,10 +710,24 @@ def audit_output(root: str, examples: int = EXAMPLES, top: int = 25) -> dict:
         domain_mix=domain_mix(s, target_mix(tok_manifest, manifest or run, s["domains"])),
         source_mix=source_mix((manifest or {}).get("stats") or run.get("stats") or {}),
         budget=budget_of((manifest or {}).get("stats") or run.get("stats") or {}),
-        run={k: (manifest or {}).get(k) for k in ("config_hash", "format")} | {"stages": [e["stage"] for e in fun]},
+        run=run_of(manifest, [e["stage"] for e in fun]),
         warnings=warnings,
     )
     return s
+
+
+def run_of(manifest: dict | None, stages: list[str]) -> dict:
+    """The summary's ``run``: the config hash, the stages, and each input's glob as the run read it
+    (``inputs``, its config's) and as typed (``input_globs``: the manifest's where it keeps them,
+    ``./data/`` for ``data``; else the same)."""
+    m = manifest or {}
+    out = {k: m.get(k) for k in ("config_hash", "format")} | {"stages": stages}
+    inputs = (m.get("config") or {}).get("inputs") if isinstance(m.get("config"), dict) else None
+    if isinstance(inputs, list) and inputs:
+        out["inputs"] = [i.get("glob") if isinstance(i, dict) else None for i in inputs]
+        typed = m.get("input_globs")
+        out["input_globs"] = typed if isinstance(typed, list) and len(typed) == len(inputs) else out["inputs"]
+    return out
 
 
 def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fields) -> dict:

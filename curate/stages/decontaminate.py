@@ -407,18 +407,19 @@ def _is_card(rel: str, path: str) -> bool:
     return name in _METADATA or name.split(".")[0] in _CARDS and _format_by_name(path) in (None, "text")
 
 
-def _absolute(glob: str) -> str:
-    """A local path or glob made absolute (./ resolved, and .. where it names no pattern): the
-    same files named from here or from /; a URI as it is. ``..`` is resolved as the kernel does,
-    after the links before it (``link/../x`` is beside the link's target, not ./x), by realpath
-    of the part up to the last ``..``; the names after it are kept (an item is named by its file)."""
-    from curate.readers import has_magic, is_uri, kernel_path, tidy_glob
+def spelt_glob(glob: str) -> str:
+    """One spelling of an evaluation set's path or glob (its config's hash), as another file an
+    option names (config.file_path): ``.`` parts and doubled separators gone, ``..`` resolved as
+    the kernel does where it names no pattern, ``~`` the home folder. Typed relative it stays
+    relative to the current directory (a copy of the project in another folder is the same config;
+    it was made absolute, so such a copy's rerun started over), typed absolute it stays absolute;
+    a URI as it is."""
+    from curate.config import file_path, home_path
+    from curate.readers import has_magic, is_uri, tidy_glob
 
     if is_uri(glob):
         return glob
-    if has_magic(glob):
-        return tidy_glob(os.path.join(os.getcwd(), glob))  # ./*.jsonl as *.jsonl: /work/./*.jsonl was another config
-    return kernel_path(glob)
+    return tidy_glob(home_path(glob)) if has_magic(glob) else file_path(glob)  # ./*.jsonl as *.jsonl
 
 
 def check_eval_sets(sets) -> list[dict]:
@@ -440,15 +441,17 @@ def check_eval_sets(sets) -> list[dict]:
             raise ValueError(f"eval_sets[{i}].format: {s['format']!r} is not one of jsonl, parquet, text")
         if s["unit"] not in UNITS:
             raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
+        from curate.config import home_path
         from curate.readers import list_files
 
-        files = list_files(s["glob"])
+        glob = home_path(s["glob"])  # ~/evals/*.jsonl: in the home folder, where the run reads it
+        files = list_files(glob)
         if not files:
             raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} matches no files")
-        unknown = None if s["format"] else _unknown_beside_known(s["glob"], files)
+        unknown = None if s["format"] else _unknown_beside_known(glob, files)
         if unknown:
             raise ValueError(f"eval_sets[{i}].glob: {unknown}")
-        out.append(s)
+        out.append({**s, "glob": glob})
     return out
 
 
@@ -1262,15 +1265,13 @@ class DecontaminateStage:
         so that configs running the same way hash the same: domains in pipeline order, once; mode
         as the domains it cuts, books always named (the default, {books = "cut"}, as before); an
         eval set without the keys at their defaults (text_fields = "text" is ["text"]), its local
-        path absolute. The sets' order stays: an n-gram two sets share is the first one's item."""
-        from curate.config import home_path
-
+        path spelt once (``spelt_glob``). The sets' order stays: an n-gram two sets share is the first one's item."""
         table = {**DEFAULT_MODES, **section["mode"]} if isinstance(section["mode"], dict) else dict.fromkeys(schema.DOMAINS, section["mode"])
         sets = []
         for s in section["eval_sets"]:
             s = {**EVAL_SET_DEFAULTS, **s}
             s["text_fields"] = [s["text_fields"]] if isinstance(s["text_fields"], str) else s["text_fields"]
-            s["glob"] = _absolute(home_path(s["glob"]))
+            s["glob"] = spelt_glob(s["glob"])
             sets.append({k: v for k, v in s.items() if k == "glob" or v != EVAL_SET_DEFAULTS[k]})
         return {**section, "eval_sets": sets, "domains": [d for d in schema.DOMAINS if d in section["domains"]],
                 "mode": {d: m for d, m in table.items() if d == "books" or m == "cut"}}
@@ -1280,7 +1281,13 @@ class DecontaminateStage:
         """Each evaluation set's files, by option (config.load hashes their bytes)."""
         from curate.readers import list_files
 
-        return {f"decontaminate.eval_sets[{i}]": (s["glob"], list_files(s["glob"])) for i, s in enumerate(section["eval_sets"])}
+        out = {}
+        for i, s in enumerate(section["eval_sets"]):
+            files = list_files(s["glob"])
+            if len(files) == 1 and os.path.isfile(s["glob"]):  # a file named itself (relative as typed): its bytes hashed
+                files = [(s["glob"], files[0][1])]
+            out[f"decontaminate.eval_sets[{i}]"] = (s["glob"], files)
+        return out
 
     def __init__(self, cfg: dict | None = None):
         c = {**self.DEFAULTS, **(cfg or {})}

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.config import Check, check_values, files_spelt, one_file
+from curate.config import Check, check_values, file_path, files_spelt, one_file
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -214,7 +214,9 @@ def _check(cfg: dict) -> dict:
             Tokenizer.from_file(name)
         except Exception as e:  # noqa: BLE001 - the Rust side raises a bare Exception
             raise ValueError(f"tokenize.tokenizer: {name} is not a Hugging Face tokenizer.json ({str(e)[:120]})") from None
-        cfg["tokenizer"] = os.path.abspath(name)  # workers may run elsewhere in the tree
+        # as config.load spells it (tok/./t.json is tok/t.json), relative where typed relative: tokens.json and the
+        # mix record name it so, and a copy of the project in another folder is the same run (read from the current directory)
+        cfg["tokenizer"] = file_path(name)
     else:
         try:
             resolved = _tiktoken_name(name)

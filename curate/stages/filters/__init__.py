@@ -89,7 +89,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate import schema, stages
-from curate.config import files_spelt, one_file
+from curate.config import files_spelt, one_file, relative_from
 from curate.stages.numba_cache import use_a_writable_cache
 
 use_a_writable_cache(os.path.dirname(__file__))  # before the rule modules' kernels are compiled
@@ -211,7 +211,7 @@ class Filter:
                 raise ValueError(f'{field}: expected a file path, "default" or "", got {spec!r}')
             path = DATA / default_name if spec == "default" else Path(spec)
             if spec and not path.is_file():
-                raise ValueError(f"{field}: file {path} not found")
+                raise ValueError(f"{field}: no file {str(path)!r}{relative_from(spec) if spec != 'default' else ''}")
         return specs
 
     def check(self) -> None:

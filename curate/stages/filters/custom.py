@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate import user_code
-from curate.config import Check, did_you_mean, merge_section
+from curate.config import Check, did_you_mean, merge_section, relative_from
 from curate.schema import DOMAINS
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -203,8 +203,7 @@ def check_files(custom) -> None:
         if matched is not None:
             raise ValueError(f"{option}: {path!r} matches no file (a glob is not expanded here: name each file)")
         if not os.path.lexists(path):
-            where = "" if os.path.isabs(path) else f" (a relative path is taken from the current directory, {os.getcwd()})"
-            raise ValueError(f"{option}: no file {path!r}{where}")
+            raise ValueError(f"{option}: no file {path!r}{relative_from(path)}")
 
 
 def fingerprints(rules: list[CustomRule]) -> dict:

@@ -267,7 +267,9 @@ def load_list(spec: str, default_name: str) -> list[str]:
         return []
     path = DATA / default_name if spec == "default" else Path(spec)
     if not path.is_file():
-        raise ValueError(f"word list {spec!r}: file {path} not found")
+        from curate.config import relative_from
+
+        raise ValueError(f"word list {spec!r}: no file {str(path)!r}{relative_from(spec) if spec != 'default' else ''}")
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip().lower()
