@@ -324,12 +324,12 @@ def test_a_cut_in_code_leaves_the_code_beside_the_item(tmp_path):
     (the hunk then counts one line short) and the blank before ``./``. In code the cut takes the
     item's words and nothing else. Expected texts by hand."""
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
-    pages = {"list": (f"data = [ {a} ]\nprint(data)\n", "data = [  ]\nprint(data)\n"),
-             "block": (f"int main() {{ {a} }}\n", "int main() {  }\n"),
-             "condition": (f"if ( {a} ) {{\n  go();\n}}\n", "if (  ) {\n  go();\n}\n"),
+    pages = {"list": (f"data = [ {a} ]\nprint(data)\n", "data = [ ]\nprint(data)\n"),
+             "block": (f"int main() {{ {a} }}\n", "int main() { }\n"),
+             "condition": (f"if ( {a} ) {{\n  go();\n}}\n", "if ( ) {\n  go();\n}\n"),
              # the removed line goes with its marker, its hunk recounted (test_a_cut_in_a_diff_takes_the_items_lines_...)
              "diff": (f"@@ -1,3 +1,3 @@\n ctx\n- {a}\n+new\n ctx\n", "@@ -1,2 +1,3 @@\n ctx\n+new\n ctx\n"),
-             "shell": (f"ls {a} ./build\n", "ls  ./build\n"),
+             "shell": (f"ls {a} ./build\n", "ls ./build\n"),
              # the emptied comment goes (test_a_comment_or_quote_marker_the_cut_empties_goes_with_the_item)
              "python": (f"def f():\n    x = 1  # {a}\n    return x\n", "def f():\n    x = 1\n    return x\n")}
     _assert_cuts(tmp_path, [a], pages, domain="code")
@@ -749,12 +749,12 @@ def test_a_list_item_in_code_left_with_only_its_marker_goes_with_its_line(tmp_pa
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     dq = '"""'
     pages = {"yaml": (f"items:\n  - {a}\n  - other\n", "items:\n  - other\n"),
-             "yaml_mapping": (f"items:\n  - {a}\n    sub: 1\n  - other\n", "items:\n  - \n    sub: 1\n  - other\n"),
+             "yaml_mapping": (f"items:\n  - {a}\n    sub: 1\n  - other\n", "items:\n  -\n    sub: 1\n  - other\n"),
              "docstring": (f'def f():\n    {dq}Notes:\n\n    - {a}\n    1. {a}\n    * other\n    {dq}\n', f'def f():\n    {dq}Notes:\n\n    * other\n    {dq}\n'),
              "diff": (f"--- a/x.yml\n+++ b/x.yml\n@@ -1,2 +1,4 @@\n items:\n+  - {a}\n+  - new\n   - other\n",
                       "--- a/x.yml\n+++ b/x.yml\n@@ -1,2 +1,3 @@\n items:\n+  - new\n   - other\n"),
              # controls: a marker with more than the item, a subtraction in code
-             "more": (f"items:\n  - {a} x\n", "items:\n  -  x\n"),
+             "more": (f"items:\n  - {a} x\n", "items:\n  - x\n"),
              "minus": (f"y = (x -\n     {a})\n", "y = (x -\n     )\n")}
     _assert_cuts(tmp_path, [a], pages, domain="code")
     assert yaml.safe_load(pages["yaml"][1]) == {"items": ["other"]}
@@ -961,10 +961,10 @@ def test_a_comment_or_quote_marker_the_cut_empties_goes_with_the_item(tmp_path):
              f"int x;  // {a}\n": "int x;\n",
              f"--- a/f\n+++ b/f\n@@ -1,2 +1,4 @@\n x\n+# {a}\n+z\n y\n": "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n x\n+z\n y\n",
              # controls
-             f"# {a} more\n": "#  more\n",
+             f"# {a} more\n": "# more\n",
              f'x = "# {a}"\n': 'x = "# "\n',
              f"/* x\n   {a} */\n": "/* x\n   */\n", f'"""\n# {a}"""\n': '"""\n# """\n',
-             f"/* x\n// {a} */\n": "/* x\n//  */\n", f"/* {a}\n   x */\n": "/* \n   x */\n",
+             f"/* x\n// {a} */\n": "/* x\n// */\n", f"/* {a}\n   x */\n": "/*\n   x */\n",
              f"y = (x -\n     {a})\n": "y = (x -\n     )\n",
              f"std::map<K,\n         {a}>\n": "std::map<K,\n         >\n", f"x\n{a}--\n": "x\n--\n"}
     got = {t: stage.cut_text(t, prose=False) for t in pages}
@@ -992,11 +992,11 @@ def test_a_python_file_the_cut_would_leave_unparsable_loses_the_statements_that_
              "method": (f"class C:\n    def f(self):\n        {item}\n\n    def h(self):\n        return 1\n",
                         "class C:\n\n    def h(self):\n        return 1\n"),
              "only_method": (f"class C:\n    def f(self):\n        {item}\n{g}", g),
-             "module_level": (f"x = 1\ny = [\n    {item[7:]}\n]\n{g}", f"x = 1\n{g}"),
+             "module_level": (f"x = 1\ny = [\n    {item[7:]}.x\n]\n{g}", f"x = 1\n{g}"),
              "comment_too": (f"# {item}\ndef f(x):\n    {item}\n{g}", g),
              # controls
              "comment": (f"x = 1  # {item}\n{g}", f"x = 1\n{g}"),
-             "unparsable": (f"def f(x:\n    {item}\n", "def f(x:\n    ))\n")}
+             "unparsable": (f"def f(x:\n    {item}\n", "def f(x:\n")}
     for k, (text, want) in pages.items():
         got = stage.cut_python(text)
         assert got is not None and got[0] == want, (k, got)
@@ -1170,7 +1170,7 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
     note = "red orange yellow green blue indigo violet black white grey brown pink cyan teal navy gold"
     stage = _stage(tmp_path, [item, note])
     ms = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(3))
-    pages = {f"class C:\n    x = [\n        {item[7:]}\n    ]\n\n{ms}": f"class C:\n\n{ms}",
+    pages = {f"class C:\n    x = [\n        {item[7:]}.x\n    ]\n\n{ms}": f"class C:\n\n{ms}",
              f"class C:\n    def f(self):\n        {item}\n\n{ms}\nclass D:\n    def g(self):\n        {item}\n":
                  f"class C:\n\n{ms}\n",
              f"def g(x):\n    if x:\n        return 1\n    else:\n        def h():\n            {item}\n    return 3\n":
@@ -1179,7 +1179,7 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
              # a comment between a class's methods is in none of its statements: cut line by line
              f"class C:\n    def m(self):\n        return 0\n    # {note}\n    x = 1\n\ndef f():\n    {item}\n":
                  "class C:\n    def m(self):\n        return 0\n    x = 1\n\n",
-             f"class C(\n        {item[7:]}):\n    x = 1\ny = 2\n": "y = 2\n"}  # its header: the class
+             f"class C(\n        {item[7:]}.x):\n    x = 1\ny = 2\n": "y = 2\n"}  # its header: the class
     for text, want in pages.items():
         out, removed = stage.cut_python(text)
         ast.parse(out)
@@ -1200,15 +1200,142 @@ def test_an_operator_line_the_cut_empties_keeps_its_closing_brackets(tmp_path):
              # controls
              f"Text\n> ({a}).\nmore\n": "Text\nmore\n", f"x\n# ({a}))\n": "x\n", f"> {a}\n": ""}
 
-    def pairs(t):
-        stack = []
-        for c in t:
-            if c in "([{":
-                stack.append(c)
-            elif c in ")]}" and (not stack or "([{"[")]}".index(c)] != stack.pop()):
-                return False
-        return not stack
-
     got = {t: stage.cut_text(t, prose=False) for t in pages}
     assert got == pages
-    assert all(pairs(out) for t, out in got.items() if pairs(t))
+    assert all(_brackets_pair(out) for t, out in got.items() if _brackets_pair(t))
+
+
+def _brackets_pair(t: str) -> bool:
+    stack = []
+    for c in t:
+        if c in "([{":
+            stack.append(c)
+        elif c in ")]}" and (not stack or "([{"[")]}".index(c)] != stack.pop()):
+            return False
+    return not stack
+
+
+def test_a_line_cut_takes_the_brackets_the_items_own_brackets_pair_with(tmp_path):
+    """A line-level cut (a file that never parsed, or any code) ran from the item's first word to
+    its last, so the brackets after its last word that close one it opened stayed: ``    ))`` (the
+    ``omicron(final))`` of a call). Those go with it; a bracket whose partner is outside the item
+    stays (``f(ITEM)``, ``y = (x -\\n ITEM)``). Ground truth: the brackets pair in the output
+    where they did in the input (a plain stack), expected texts by hand."""
+    item, a = _CODE_ITEM, _A
+    stage = _stage(tmp_path, [item, a])
+    pages = {f"y = {item[7:]}\n": "y =\n",
+             f"z = [(({a.replace(' beta ', ') beta ')}), 1]\n": "z = [(), 1]\n",  # ``((alpha) beta .. final)``: the nearer ( is the item's
+             # controls: the partner outside the item
+             f"x = f({a}) + 1\n": "x = f() + 1\n", f"y = (x -\n     {a})\n": "y = (x -\n     )\n"}
+    got = {t: stage.cut_text(t, prose=False) for t in pages}
+    assert got == pages
+    assert all(_brackets_pair(out) for t, out in got.items() if _brackets_pair(t))
+    assert stage.cut_python(f"def f(x:\n    {item}\n") == ("def f(x:\n", len(item) + 5)  # never parsed: line by line
+
+
+def test_a_mid_line_cut_leaves_one_blank_and_none_at_the_lines_end(tmp_path):
+    """A cut inside a line took the item's words only, so the blanks either side of it both stayed
+    (``#  more``, ``x = 1 +  + 2``) and one at the line's end stayed there (``x = 1 ``). The blanks
+    after it go where one stays before it; at the line's end, those before it. Controls: a blank
+    with a quote or bracket beside it (``"# "``, ``(x - )``) is the code's."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"# {a} more\n": "# more\n", f"x = 1 + {a} + 2\n": "x = 1 + + 2\n", f"x = 1 {a}  \n": "x = 1\n",
+             f"/* {a}\n   x */\n": "/*\n   x */\n",
+             f"--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n+y = 1 {a}\n": "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n+y = 1\n",
+             # controls
+             f'x = "# {a}"\n': 'x = "# "\n', f"y = (x - {a})\n": "y = (x - )\n"}
+    got = {t: stage.cut_text(t, prose=False) for t in pages}
+    assert got == pages
+
+
+def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_breaks_parsing(tmp_path):
+    """Where the cut of one function broke parsing, every line the cut changed took its function
+    whole: a comment line elsewhere (``# ITEM`` inside ``f``), which the line cut alone leaves
+    valid, took ``f`` too. A changed comment line (first mark ``#``, not inside a string) now goes
+    line by line; only the statements of the other cut lines go (then, where that does not parse,
+    as before). Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
+    ``# ITEM`` line inside a docstring is no comment (its statement goes, as before)."""
+    import ast
+
+    item, a = _CODE_ITEM, _A
+    stage = _stage(tmp_path, [item, a])
+    g = f"\n\ndef g(x):\n    {item}\n"
+    pages = {f"def f():\n    # {a}\n    return 1\n{g}": "def f():\n    return 1\n\n\n",
+             # control
+             f'def f():\n    """Doc.\n# {a}\n    """\n    return 1\n{g}': "\n\n"}
+    for text, want in pages.items():
+        out, removed = stage.cut_python(text)
+        ast.parse(out)
+        assert out == want and removed == len(text) - len(out), (text, out)
+
+
+def test_a_comment_after_a_functions_last_statement_goes_with_the_function(tmp_path):
+    """A function's ``end_lineno`` is its last statement's, so where ``cut_python`` took it, a comment
+    after that statement indented as its body stayed, indented, under whatever came before. The
+    comment lines after a statement it takes, indented deeper than the statement, go with it.
+    Controls: a comment at the statement's own indentation (the next method's) stays. Ground truth
+    ``ast`` (the output parses), expected texts by hand."""
+    import ast
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item])
+    pages = {f"def g(x):\n    {item}\n    # done\n\n    # really\n\n\ndef f():\n    return 1\n": "\n\ndef f():\n    return 1\n",
+             f"class C:\n    def g(self):\n        {item}\n        # done\n    # next\n    def f(self):\n        return 1\n":
+                 "class C:\n    # next\n    def f(self):\n        return 1\n"}
+    for text, want in pages.items():
+        out, removed = stage.cut_python(text)
+        ast.parse(out)
+        assert out == want and removed == len(text) - len(out), (text, out)
+
+
+def test_cut_python_reads_python_3_11s_grammar_on_any_python(tmp_path, monkeypatch):
+    """Whether a file "parsed" was the running Python's grammar: ``type X = int`` (3.12) parsed on 3.12,
+    so there its function went whole, and on 3.11 it never parsed and was cut line by line. It is read
+    with the oldest supported Python's grammar (``feature_version=(3, 11)``, requires-python) on every
+    Python. Here (3.11 may be all there is) a 3.12 ``ast.parse`` is imitated: it takes ``type`` unless
+    asked for an older grammar; the output is the same as with the real one."""
+    import ast
+    import sys
+
+    from curate.stages import decontaminate
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item])
+    text = f"type X = int\n\n\ndef g(x):\n    {item}.x\n"  # cut line by line, ``.x`` is left
+    real = ast.parse
+    want = stage.cut_python(text)
+
+    def parse_312(src, *args, feature_version=None, **kw):  # ``type X = int`` read as ``X = int``
+        if feature_version is None or feature_version >= (3, 12):
+            src = src.replace("type X = int", "X = int")
+        return real(src, *args, feature_version=feature_version, **kw)
+
+    monkeypatch.setattr(ast, "parse", parse_312)
+    assert stage.cut_python(text) == want == ("type X = int\n\n\ndef g(x):\n    .x\n", len(text) - len(want[0]))
+    monkeypatch.undo()
+    if sys.version_info >= (3, 12):
+        assert not decontaminate._parses("type X = int\n") and not decontaminate._parses("def f[T](x: T): pass\n")
+
+
+def test_cut_python_parses_each_text_once_and_counts_each_header_once(tmp_path, monkeypatch):
+    """``cut_python`` parsed the original three times (does it parse, then again for its tree) and
+    ``cut_counted`` counted each recounted hunk header's characters twice (the pass's count, then the
+    original's against the output's): each text is parsed once, each (header, header after) counted once."""
+    import ast
+    from collections import Counter
+
+    from curate.stages import decontaminate
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item, _A])
+    parsed, counted = Counter(), Counter()
+    real_parse, real_count = ast.parse, decontaminate._header_removed
+    monkeypatch.setattr(ast, "parse", lambda src, *a, **k: (parsed.update([src]), real_parse(src, *a, **k))[1])
+    monkeypatch.setattr(decontaminate, "_header_removed", lambda old, new: (counted.update([(old, new)]), real_count(old, new))[1])
+    out, _ = stage.cut_python(f"def f(x):\n    {item}\n\n\ndef g():\n    return 2\n")
+    assert out == "\n\ndef g():\n    return 2\n" and parsed and max(parsed.values()) == 1, parsed
+    diff = f"--- a/f\n+++ b/f\n@@ -1,2 +1,4 @@\n x\n+{_A}\n+w\n y\n@@ -9,2 +11,3 @@\n x\n+z\n y\n"
+    out, removed = stage.cut_counted(diff, prose=False)
+    assert out == "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n x\n+w\n y\n@@ -9,2 +10,3 @@\n x\n+z\n y\n" and removed == len(diff) - _lcs(diff, out)
+    assert counted and max(counted.values()) == 1, counted

@@ -1012,6 +1012,47 @@ def _header_removed(old: str, new: str) -> int:
     return len(x) - row[-1]
 
 
+_OPENS, _CLOSES = "([{", ")]}"
+
+
+def _own_brackets(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
+    """The cut ``text[s:e]`` (a line's, from a word to a word) with the brackets beside it that pair
+    with one inside it: ``omicron(final))`` left ``))``, the item's own (a plain stack over its
+    brackets; those it leaves open are closed after it, in order, those it closes opened before it)."""
+    opened, closed = [], []
+    for c in text[s:e]:
+        if c in _OPENS:
+            opened.append(c)
+        elif c in _CLOSES:
+            if opened and _OPENS.index(opened[-1]) == _CLOSES.index(c):
+                opened.pop()
+            else:
+                closed.append(c)
+    while opened and e < stop and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
+        opened.pop()
+        e += 1
+    for c in closed:  # the nearest opener before the cut pairs with its first unpaired closer
+        if s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
+            s -= 1
+        else:
+            break
+    return s, e
+
+
+def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
+    """The edit cutting ``text[s:e]`` from inside a line (``lead``: its code's start, ``stop``: its
+    end): with a blank before it, the blanks after it go too (``#  more`` left two); at the line's
+    end, the blanks before it (a trailing blank)."""
+    if s > lead and text[s - 1] in " \t":
+        after = _LEADING.match(text, e, stop).end()
+        if after == stop:
+            s = len(text[lead:s].rstrip(" \t")) + lead
+            e = stop
+        else:
+            e = after
+    return s, e, ""
+
+
 def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
     line, and the characters it removes: on each, from its first word to its last, so the
@@ -1043,7 +1084,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         line_spans[-1] = (line_spans[-1][0], last)
         merged = [line_spans[0]]
         for s, e in line_spans[1:]:
-            if text[merged[-1][1] : s].isspace() and not _BREAK.search(text, merged[-1][1], s):
+            gap = text[merged[-1][1] : s]  # none: a token's pieces (``omicron(`` and ``final``), one cut
+            if (not gap or gap.isspace()) and not _BREAK.search(text, merged[-1][1], s):
                 merged[-1] = (merged[-1][0], e)
             else:
                 merged.append((s, e))
@@ -1055,6 +1097,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
+        merged = [_own_brackets(text, s, e, lead, stop) for s, e in merged]
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _LEADING.match(text, e0, stop).end()  # the line resumes at its own indentation
@@ -1089,7 +1132,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
                     edits.append((*nonl[st], ""))
             edits.append((st, end, ""))  # the whole line, with its break
         else:
-            edits += [(s, e, "") for s, e in merged]
+            edits += [_tidy_cut(text, s, e, lead, stop) for s, e in merged]
     # a hunk whose every added and removed line went is no hunk (git apply: corrupt patch): it goes whole
     dropped = {h for h, n in changes.items() if n == hunks[h][4]}
     whole = sorted((hunks[h][2], hunks[h][3]) for h in dropped)
@@ -1108,21 +1151,31 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         applied.append(edits)
     for s, e, new in edits:
         out += [text[pos:s], new]
-        removed += (e - s) if not new else _header_removed(text[s:e], new)
+        # a rewritten header's count: here, or by cut_counted (``heads``) once over its passes
+        removed += (e - s) if not new else 0 if heads is not None else _header_removed(text[s:e], new)
         pos = e
     out.append(text[pos:])
     return "".join(out), removed
 
 
-def _parses(src: str) -> bool:
-    """Whether Python's own parser accepts ``src`` (its warnings, ``"\\d"``'s invalid escape, unsaid)."""
+PY_GRAMMAR = (3, 11)  # requires-python's oldest: a file "parses" alike on every Python it runs on
+
+
+def _tree(src: str) -> ast.Module | None:
+    """``src``'s tree by Python 3.11's grammar (``feature_version``: 3.12's ``type X = int`` parsed on
+    3.12 and not on 3.11, so the cut differed by the Python running it; CPython checks it best-effort,
+    not 3.12's f-string quotes), None where it does not parse (its warnings, ``"\\d"``'s invalid escape, unsaid)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(src.removeprefix("\ufeff"))  # a BOM: Python reads a file's, ast.parse a text's not
+            return ast.parse(src.removeprefix("\ufeff"), feature_version=PY_GRAMMAR)  # a BOM: Python reads a file's, ast.parse a text's not
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
-        return False
-    return True
+        return None
+
+
+def _parses(src: str) -> bool:
+    """Whether ``src`` parses (``_tree``)."""
+    return _tree(src) is not None
 
 
 _PY_LINE = regex.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -1157,13 +1210,42 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _statement_lines(tree: ast.Module, changed: list[int], top: bool) -> list[tuple[int, int]]:
+def _code_lines(tree: ast.Module, lines: list[str], changed: list[int]) -> list[int]:
+    """The ``changed`` lines but comment lines (first mark ``#``, not inside a string spanning lines)."""
+    comments = [k for k in changed if lines[k].lstrip(" \t\f").startswith("#")]
+    if not comments:
+        return changed
+    inside = set()  # the lines after a string's first (ast lineno is 1-based: its own line is lineno - 1)
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Constant, ast.JoinedStr)) and n.end_lineno > n.lineno and not isinstance(getattr(n, "value", ""), (int, float, complex)):
+            inside.update(range(n.lineno, n.end_lineno))
+    gone = {k for k in comments if k not in inside}
+    return [k for k in changed if k not in gone]
+
+
+def _comment_after(lines: list[str], b: int, col: int) -> int:
+    """``b`` past the comment lines right after it indented deeper than ``col`` (a statement's last
+    body comments: its ``end_lineno`` is its last statement's), blank lines between them too."""
+    k = b
+    while k < len(lines):
+        rest = lines[k].lstrip(" \t\f")
+        if rest.startswith("#") and len(lines[k]) - len(rest) > col:
+            b = k = k + 1
+        elif not rest.strip():
+            k += 1
+        else:
+            break
+    return b
+
+
+def _statement_lines(tree: ast.Module, lines: list[str], changed: list[int], top: bool) -> list[tuple[int, int]]:
     """The (first, end) lines (0-based, end exclusive; decorators included) of the statements of
     ``tree`` that hold a ``changed`` line: the innermost function around it, or the statement of
     a class's body (the class where none: its header), else the top-level statement; a block
     (a body, ``else:``, ``except:``) left with none takes the statement that opens it (took every
     top-level statement: another class's methods with it). With ``top``, the top-level statements.
-    Merged, in order. A line outside every statement (a comment between two) is in none."""
+    Merged, in order, each with the comment lines after it indented as its body (``_comment_after``).
+    A line outside every statement (a comment between two) is in none."""
     def span(node):
         return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1, node.end_lineno
 
@@ -1199,7 +1281,7 @@ def _statement_lines(tree: ast.Module, changed: list[int], top: bool) -> list[tu
                 if id(owner) not in picks and all(id(x) in picks for x in block):
                     picks[id(owner)], grew = owner, True
     merged = []
-    for a, b in sorted(span(n) for n in picks.values()):
+    for a, b in sorted((span(n)[0], _comment_after(lines, span(n)[1], n.col_offset)) for n in picks.values()):
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
         else:
@@ -1472,22 +1554,26 @@ class DecontaminateStage:
         before: the items are code themselves (a HumanEval prompt), and a cut of their words left
         an unmatched ``)`` or a body with no statement (72 of the 83 cut Python files of the code
         sample). Where it does not parse, the statements that held the cut lines go whole (the
-        innermost function or class around each, else the top-level statement), then the
-        top-level statements; None where that does not parse either (the document is removed,
+        innermost function or class around each, else the top-level statement): first those of
+        the cut lines but comment lines (cut line by line), then of all, then the top-level
+        statements; None where that does not parse either (the document is removed,
         as in "remove" mode). Ground truth ``ast.parse``."""
         passes = []
         new, removed = self.cut_counted(text, prose=False, passes=passes)
-        if new == text or _parses(new) or not _parses(text):
+        if new == text or _parses(new):
             return new, removed
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text.removeprefix("\ufeff"))  # (no line more or less)
+        tree = _tree(text)  # (a BOM removed: no line more or less)
+        if tree is None:  # it never parsed: line by line
+            return new, removed
         lines = _py_lines(text)
         changed = _changed_lines(lines, passes)
-        for top in (False, True):
-            spans = _statement_lines(tree, changed, top)
-            if not spans:
-                break
+        code = _code_lines(tree, lines, changed)  # a comment line's cut parses alone: not its function
+        tried = []
+        for some, top in ((code, False), (changed, False), (changed, True)):
+            spans = _statement_lines(tree, lines, some, top)
+            if not spans or spans in tried:
+                continue
+            tried.append(spans)
             keep, at = [], 0
             for a, b in spans:
                 keep += lines[at:a]
@@ -1510,11 +1596,14 @@ class DecontaminateStage:
         compared with the original's (a pass's own count took the header's digits an earlier pass
         wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``)."""
         original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
+        rewritten = []  # each pass's (header, header after): its count where the chain breaks
         while True:
             heads = None if prose else []
-            new, n = self._cut_once(text, prose, heads, passes)
-            combined += [h[:2] for h in heads or () if len(h) == 3]
+            new, n = self._cut_once(text, prose, heads, passes)  # (code: its headers' count not in n)
+            now = [h[:2] for h in heads or () if len(h) == 3]
+            combined += now
             heads = [h for h in heads or () if len(h) == 2]
+            rewritten += [(old, new_) for old, new_ in heads if new_ is not None and new_ != old] + now
             if heads and chain is None:
                 chain = [(old, now) for old, now in heads if now is not None]
             elif heads and chain is not False:  # the hunks read again as the last pass wrote them, or the count is each pass's
@@ -1524,8 +1613,10 @@ class DecontaminateStage:
             text, removed = new, removed + n
             if last:
                 break
-        if prose or chain is False:
+        if prose:
             return text, removed
+        if chain is False:
+            return text, removed + sum(_header_removed(old, now) for old, now in rewritten)
         written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
@@ -1536,7 +1627,8 @@ class DecontaminateStage:
         whitespace-separated tokens, a Han or kana character each, and in
         Thai, Lao, Khmer and Myanmar the token's pieces that are covered (``_token_words``); and
         the characters of ``text`` it removes (``cut_chars``: the text's own characters only, a
-        recounted hunk header's new digits not offsetting them; prose writes none of its own)."""
+        recounted hunk header's new digits not offsetting them; prose writes none of its own; with
+        ``heads``, a header's not at all: ``cut_counted`` counts each once)."""
         tokens = [(m.start(), m.end()) for m in _CUT_TOKEN.finditer(text)]
         norm = normalize_words([text[s:e] for s, e in tokens]).to_pylist()
         owner = np.array([t for t, w in enumerate(norm) for _ in (w.split(" ") if w else [])], np.int64)
