@@ -24,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, compression, open_raw, too_large, bomb_stop
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, bomb_stop, compression, open_raw, too_large
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
