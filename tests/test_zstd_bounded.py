@@ -644,3 +644,29 @@ def test_a_warc_bomb_stops_at_its_ratio(tmp_path):
     while s.read(1 << 16):
         pass
     assert s.error and s.error[0] == "file_too_large" and s.pos <= 3 << 20, (s.pos, s.error)
+
+
+def test_the_check_pass_of_a_big_member_reads_no_further_than_max_file_bytes(tmp_path, monkeypatch):
+    """Past HOLD_BYTES of records held (one big gzip member: its check at its end), the rest of
+    the file was checked by one extra pass (verify_file) read to the file's end, though the read
+    stops at max_file_bytes: a big file (or a bomb under the ratio stop) was decoded whole, 24 MiB
+    here for a read that stops at 8 MiB. The pass stops where the read will, what it decoded a
+    prefix (as a stopped read's): the records before the limit kept, as before."""
+    import gzip
+
+    from curate.readers import common
+
+    made, init = [], decompress.Members.__init__
+    monkeypatch.setattr(decompress.Members, "__init__", lambda self, *a, **k: (made.append(self), init(self, *a, **k))[1])
+    monkeypatch.setattr(common, "HOLD_BYTES", 1 << 20)
+    row = json.dumps({"text": "A page about the mill by the river, and the road to the town. " * 12}).encode() + b"\n"
+    p = tmp_path / "big.jsonl.gz"
+    p.write_bytes(gzip.compress(row * ((24 << 20) // len(row)), 6))  # one member, ~215 to 1: under the stop
+    got = {"docs": 0, "quarantine": []}
+    for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=8 << 20)):
+        if kind == "docs":
+            got["docs"] += batch.num_rows
+        elif kind == "quarantine":
+            got["quarantine"] += batch.column("reason").to_pylist()
+    assert got["quarantine"] == ["file_too_large"] and got["docs"] == (8 << 20) // len(row), got
+    assert len(made) == 2 and max(m.produced for m in made) <= 10 << 20, [m.produced for m in made]

@@ -990,7 +990,7 @@ class _Batcher:
         self.held_bytes += nbytes + _meta_size(item)
         self.release()
         if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
-            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind)
+            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind, self.limits.max_file_bytes)
             st.verified = max(st.verified, verified)
             st.doomed = verified if err else None
             self.release()
