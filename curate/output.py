@@ -285,7 +285,7 @@ def _token() -> str:
 
 def tmp_writer(entry: str, name: str) -> tuple[int, str | None] | None:
     """(pid, host) of the writer of ``entry``, a temporary copy of ``name`` (``tmp_name``; host
-    None for an older curate's ``.tmp-NAME-PID``, written on this machine then; an older one's
+    None for an older curate's ``.tmp-NAME-PID``, whose host is not known: any machine's on a shared disk; an older one's
     ``.tmp-NAME-PID@HOST`` has no random part); None for a file of any other name."""
     prefix = f".tmp-{name}-"
     if not entry.startswith(prefix):

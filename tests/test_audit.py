@@ -664,6 +664,27 @@ def test_a_corpus_decompression_bomb_is_refused_at_max_file_bytes(tmp_path, caps
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == raw.count(b"\n")
 
 
+def test_a_corpus_bomb_is_refused_at_its_ratio_before_max_file_bytes(tmp_path, capsys, monkeypatch):
+    """A bomb is stopped at BOMB_STOP to 1 past max_file_bytes/64 decoded, as curate run stops it:
+    the one line said it decoded to more than max_file_bytes, which it was not read to."""
+    import zstandard
+
+    from curate import cli
+    from curate.readers.common import Limits
+
+    defaults = list(Limits.__init__.__defaults__)
+    defaults[0] = 128 << 20  # max_file_bytes: judged past 2 MiB
+    monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
+    piece = b'{"text": "all work and no play makes Jack a dull boy"}\n' * ((1 << 20) // 55)
+    c = zstandard.ZstdCompressor().compressobj()
+    path = tmp_path / "bomb.jsonl.zst"
+    path.write_bytes(b"".join(c.compress(piece) for _ in range(16)) + c.flush())  # 16 MiB, over 1,000 to 1
+    assert cli.main(["audit", "--corpus", str(path), "--output", str(tmp_path / "audit")]) != 0
+    err = capsys.readouterr().err
+    assert f"{path}: decompresses at 1,000 to 1 or more past 2,097,152 bytes (curate run's stop for a bomb, past which it " \
+           "reads no further): a decompression bomb" in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_the_decompress_command_for_a_bucket_file_reads_a_local_copy():
     """The bomb's hint for a bucket's file named the URL to gzip/zstd (which read local files) and
     wrote beside it (`> gs://b/d/x.jsonl`: a local path that does not exist)."""

@@ -217,13 +217,14 @@ def test_a_bomb_says_its_compressed_size_and_ratio(tmp_path):
     """file_too_large said the decompressed bytes only: which file was a bomb (KB decoding to GB)
     and which was merely big was not told. It says the compressed bytes read and the ratio."""
     p = tmp_path / "bomb.jsonl.gz"
-    p.write_bytes(gzip.compress(b'{"text": "' + b"a" * (8 << 20), compresslevel=9))
+    # gzip -1: 229 to 1, under BOMB_STOP (gzip -9's 1,027 stops past 1 MiB: the cap's detail is the one here)
+    p.write_bytes(gzip.compress(b'{"text": "' + b"a" * (8 << 20), compresslevel=1))
     r = read_all(p, limits=Limits(max_file_bytes=4 << 20))
     [q] = r["quarantine"]
     m = re.search(r"from ([\d,]+) compressed bytes \(([\d,]+) to 1: a decompression bomb", q["detail"])
-    assert q["reason"] == "file_too_large" and m, q
+    assert q["reason"] == "file_too_large" and m and "(limit max_file_bytes)" in q["detail"], q
     consumed, ratio = (int(g.replace(",", "")) for g in m.groups())
-    assert consumed <= p.stat().st_size and ratio > 500 and abs(ratio / ((4 << 20) / consumed) - 1) < 0.05, q
+    assert consumed <= p.stat().st_size and ratio > 200 and abs(ratio / ((4 << 20) / consumed) - 1) < 0.05, q
     # a file that is merely big: its ratio said, no bomb
     p = tmp_path / "big.jsonl.gz"
     p.write_bytes(gzip.compress(os.urandom(1 << 20).hex().encode()))

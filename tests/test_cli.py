@@ -1136,7 +1136,10 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
     were judged by the pid on this machine alone: in a folder on a shared disk (NFS) another
     host's live writer's temporary file, its pid no process here, was removed under it. The
     name holds the writer's host (.tmp-NAME-PID@HOST); only this host's are judged (a dead
-    writer's removed, as an older curate's with no host), another host's left, said in one line.
+    writer's removed), another host's left, said in one line. An older curate's with no host
+    (``.tmp-NAME-PID``) was judged by its pid here, as this host's, and removed, yet any machine
+    or container on the shared disk may have written it: left, said with the ``rm`` that removes
+    it (no host to give ``--remove-tmp-of``; no curate since writes such a name).
     An older curate's ``@HOST`` of this host's name (no pid namespace) was judged by its pid here
     and removed, yet another container of this host's name (docker's --network host) or a host
     of the same name on the shared disk (``localhost``) may have written it, live: left, said with
@@ -1158,13 +1161,17 @@ def test_an_audit_leaves_another_hosts_temporary_file(tmp_path, pages, capsys):
         (out / "stats" / name).write_text("{")
     assert command.main(["--corpus", str(pages), "--output", str(out)]) == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in (out / "stats").iterdir()) == sorted([names[0], names[2], names[3], "summary.json"])
-    assert err.count("\n") == 3 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == sorted(names + ["summary.json"])
+    assert err.count("\n") == 4 and f"{names[2]}" in err and "other-node7" in err and "left" in err, err
     assert f"{names[0]}: a temporary file of an older curate" in err and f"--remove-tmp-of {host} " in err, err
     assert f"once no older curate on {host} writes here)" in err and "curate on older" not in err, err  # it said 'no curate on older curate on HOST'
     assert f"{names[3]}: a temporary file of an older curate" in err, err
+    # no host in its name: it may be another machine's or container's, live; no host to name, rm said
+    hostless = out / "stats" / names[1]
+    assert f"{hostless}: a temporary file of an older curate (process {dead.pid}; its name holds no host" in err, err
+    assert f"(rm -- {hostless})" in err, err
     assert command.main(["--corpus", str(pages), "--output", str(out), "--remove-tmp-of", socket.gethostname()]) == 0
-    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[2], "summary.json"], capsys.readouterr().err
+    assert sorted(p.name for p in (out / "stats").iterdir()) == [names[1], names[2], "summary.json"], capsys.readouterr().err
 
 
 def test_another_hosts_temporary_file_is_removed_when_the_user_says_its_writer_is_gone(tmp_path, pages, capsys):

@@ -11,6 +11,7 @@ import pytest
 from curate.readers import list_files, plan_shards, read_shard
 from curate.readers.code import detect_language, is_vendored, shebang_language
 from curate.readers.common import Limits, Shard
+from tests.test_read_meta import _meta_read  # the documented rule that reads a meta value back
 
 MAX = 2000  # max_file_bytes for the tree below
 
@@ -276,3 +277,33 @@ def test_a_pyvenv_cfg_fixture_or_a_venv_made_in_a_project_folder_drops_none_of_i
     ledger = {r["path"]: r["rule"] for r in pq.read_table(out / "ledger").to_pylist()}
     assert ledger["services/api/bin/activate"] == ledger["services/api/pyvenv.cfg"] == "vendored"
     assert ledger[f"{site.relative_to(repo)}/dep.py"] == "vendored"
+
+
+def test_a_files_path_goes_into_meta_escaped_as_any_meta_text(tmp_path):
+    """A source file's path went into meta as it was: ``b'x.py`` was the meta JSON's form of
+    bytes (read back, the bytes ``x.py``), and a name whose bytes are not UTF-8 was ``caf?.py``
+    (another file's name). Escaped as every meta value (meta.py): read back by the documented
+    rule, each gives the name (its bytes where they are not UTF-8); a newline is JSON's."""
+    names = [b"b'x.py", b"\\b'y.py", b"caf\xe9.py", b"a\nb.py", b'b"q.py']
+    for name in names:
+        (tmp_path / name.decode("utf-8", "surrogateescape")).write_bytes(b"import os\nprint(os.sep)\n")
+    shards = plan_shards(list_files(str(tmp_path)), "source", "code", "repo", {}, Limits())
+    metas = [json.loads(d["meta"]) for s in shards for kind, b in read_shard(s, Limits()) if kind == "docs" for d in b.to_pylist()]
+    got = {_meta_read(m["file_path"]) for m in metas}
+    assert got == {n.decode() for n in names if n != b"caf\xe9.py"} | {b"caf\xe9.py"}, metas
+
+
+def test_a_code_records_path_and_repository_go_into_meta_escaped(tmp_path):
+    """A JSONL code record's ``path`` and ``repo_name`` went into meta as they were (``b'x.py``:
+    bytes to the meta JSON's reader); escaped, read back they are the record's. Its output
+    re-curated keeps them (no backslash more a run), its path column the record's names."""
+    p = tmp_path / "d.jsonl"
+    p.write_text(json.dumps({"id": "f", "text": "import os\nprint(os.sep)\n", "path": "b'x.py", "repo_name": "b'org/r\n"}) + "\n")
+    [doc] = [d for kind, b in read_shard(Shard(str(p), "d.jsonl", "jsonl", "code", "t"), Limits()) if kind == "docs" for d in b.to_pylist()]
+    meta = json.loads(doc["meta"])
+    assert (_meta_read(meta["file_path"]), _meta_read(meta["repo_name"])) == ("b'x.py", "b'org/r\n"), meta
+    assert doc["path"] == "d.jsonl:b'org/r\n/b'x.py", doc["path"]
+    p = tmp_path / "out.jsonl"  # the output's record, read again
+    p.write_text(json.dumps({"id": "f", "text": doc["text"], "path": doc["path"], "meta": meta}) + "\n")
+    [again] = [d for kind, b in read_shard(Shard(str(p), "out.jsonl", "jsonl", "code", "t"), Limits()) if kind == "docs" for d in b.to_pylist()]
+    assert json.loads(again["meta"]) == meta and again["path"] == "out.jsonl:b'org/r\n/b'x.py", again

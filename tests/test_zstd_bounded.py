@@ -604,3 +604,69 @@ def test_the_up_front_look_at_a_long_first_line_reads_no_further_than_max_file_b
     monkeypatch.setattr(common._Capped, "__init__", lambda self, *a: (reads.append(self), init(self, *a))[1])
     assert jsonl.not_json_lines(str(one), "one.jsonl", common.Limits(max_file_bytes=2 << 20)) is None
     assert reads and max(r._n for r in reads) <= (2 << 20) + (1 << 16), [r._n for r in reads]  # a read's bytes more at most
+
+
+def test_a_bomb_stops_at_its_ratio_long_before_max_file_bytes(tmp_path, monkeypatch):
+    """A bomb was read on to max_file_bytes (4 GiB, ~36 s) before it was quarantined, though its
+    ratio (thousands to 1; no real file in the corpora over 37) said what it was from its first
+    MiBs. Past limit/64 decoded (64 MiB of 4 GiB), BOMB_STOP to 1 or more stops it: the same
+    file_too_large row, saying why. Counted in bytes read; a page repeated (~140 to 1) reads on."""
+    import gzip
+
+    from curate.readers import common
+
+    p = tmp_path / "bomb.jsonl.zst"
+    p.write_bytes(bomb(64 << 20))  # ~10,800 to 1
+    read, readinto = [], common._Capped.readinto
+    monkeypatch.setattr(common._Capped, "readinto", lambda self, b: read.append(readinto(self, b)) or read[-1])
+    shard = Shard(str(p), p.name, "jsonl", "web", "t")
+    [q] = [q for kind, t in read_shard(shard, Limits(max_file_bytes=128 << 20)) if kind == "quarantine" for q in t.to_pylist()]
+    assert q["reason"] == "file_too_large" and sum(read) <= 3 << 20, (sum(read), q)
+    assert " to 1: a decompression bomb" in q["detail"] and "read no further" in q["detail"], q
+    page = "This page has been removed by its owner. The content you are looking for is no longer here. " * 12
+    rows = b"".join(json.dumps({"id": i, "text": page}).encode() + b"\n" for i in range(3000))  # 3.4 MiB
+    p = tmp_path / "shop.jsonl.gz"
+    p.write_bytes(gzip.compress(rows, 9))
+    assert len(rows) > 100 * len(p.read_bytes()), len(rows) / len(p.read_bytes())  # over 100 to 1 (a bomb, said)
+    got = [(kind, t.num_rows) for kind, t in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=8 << 20))]
+    assert sum(n for kind, n in got if kind == "docs") == 3000 and not [k for k, _ in got if k == "quarantine"], got
+
+
+def test_a_warc_bomb_stops_at_its_ratio(tmp_path):
+    """The WARC reader's own capped stream stops a bomb at its ratio too, as file_too_large."""
+    import gzip
+
+    from curate.readers.warc import _Input
+
+    p = tmp_path / "bomb.warc.gz"
+    p.write_bytes(gzip.compress(b"WARC/1.0\r\n" + bytes(32 << 20), 9))  # ~1,000 to 1
+    s = _Input(str(p), Limits(max_file_bytes=128 << 20))
+    while s.read(1 << 16):
+        pass
+    assert s.error and s.error[0] == "file_too_large" and s.pos <= 3 << 20, (s.pos, s.error)
+
+
+def test_the_check_pass_of_a_big_member_reads_no_further_than_max_file_bytes(tmp_path, monkeypatch):
+    """Past HOLD_BYTES of records held (one big gzip member: its check at its end), the rest of
+    the file was checked by one extra pass (verify_file) read to the file's end, though the read
+    stops at max_file_bytes: a big file (or a bomb under the ratio stop) was decoded whole, 24 MiB
+    here for a read that stops at 8 MiB. The pass stops where the read will, what it decoded a
+    prefix (as a stopped read's): the records before the limit kept, as before."""
+    import gzip
+
+    from curate.readers import common
+
+    made, init = [], decompress.Members.__init__
+    monkeypatch.setattr(decompress.Members, "__init__", lambda self, *a, **k: (made.append(self), init(self, *a, **k))[1])
+    monkeypatch.setattr(common, "HOLD_BYTES", 1 << 20)
+    row = json.dumps({"text": "A page about the mill by the river, and the road to the town. " * 12}).encode() + b"\n"
+    p = tmp_path / "big.jsonl.gz"
+    p.write_bytes(gzip.compress(row * ((24 << 20) // len(row)), 6))  # one member, ~215 to 1: under the stop
+    got = {"docs": 0, "quarantine": []}
+    for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=8 << 20)):
+        if kind == "docs":
+            got["docs"] += batch.num_rows
+        elif kind == "quarantine":
+            got["quarantine"] += batch.column("reason").to_pylist()
+    assert got["quarantine"] == ["file_too_large"] and got["docs"] == (8 << 20) // len(row), got
+    assert len(made) == 2 and max(m.produced for m in made) <= 10 << 20, [m.produced for m in made]

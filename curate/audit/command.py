@@ -93,9 +93,10 @@ def _write(summary: dict, out: str, read: dict | None, gone: tuple = ()) -> tupl
 def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
     """Remove the temporary copies of ``rel`` (output.write_atomic's .tmp-NAME-PID-RANDOM@HOST+NS) an audit
     killed while writing it left in the local folder ``out``: only a process that is gone's, of
-    this host and pid namespace (an older curate's with no host, taken for this host's; one's
-    ``@HOST`` of this host's name, no namespace, is left: another container or machine of that
-    name may have written it). Another host's or namespace's (a container's sharing this host's name; a
+    this host and pid namespace (an older curate's ``@HOST`` of this host's name, no namespace, is
+    left: another container or machine of that name may have written it; so is one's with no host,
+    ``.tmp-NAME-PID``, any machine's or container's on a shared disk, said with the ``rm`` that
+    removes it: it names no host for ``--remove-tmp-of``, and no curate since writes such a name). Another host's or namespace's (a container's sharing this host's name; a
     folder on a shared disk) is left, said: its pid is no process here, yet its writer may be
     live there (it was removed under it), with the option that removes it: ``--remove-tmp-of
     HOST`` (``gone``), given once the user knows no curate on HOST writes there (a renamed or
@@ -112,11 +113,17 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
             if writer is None or not entry.is_file(follow_symlinks=False):
                 continue
             pid, place = writer
+            if place is None:  # an older curate's, its host not known: its pid means nothing here
+                said = shell.said(f"rm -- {shell.quote(entry.path)}", entry.path)
+                print(one_line(f"curate audit: warning: {entry.path}: a temporary file of an older curate (process {pid}; its "
+                               "name holds no host: it may be another machine's or container's), left: remove it once no "
+                               f"older curate writes here ({said})"), file=sys.stderr)
+                continue
             # an older curate's @HOST of this host's name where this one writes HOST+NS: whose is not
             # known (another container of this name, a machine named alike on the shared disk:
             # localhost), its pid not judged here, as another host's
             older = place == me != here
-            if place in (None, here) or (place == me and not older):
+            if place == here or (place == me and not older):
                 if not commit.alive(pid):
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)

@@ -236,7 +236,7 @@ def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> 
     for a file that has some); a read or write failure as one line."""
     if not path.lower().endswith(JSONL):
         return path
-    from curate.readers.common import LimitExceeded, compression
+    from curate.readers.common import BOMB_STOP, BombStopped, LimitExceeded, bomb_judged, compression
 
     # its first pass reads the whole file, before polars does: a plain file has no cap (polars
     # reads it all), a .gz/.zst curate run's limits.max_file_bytes (a bomb: KB decoding to TB)
@@ -255,8 +255,10 @@ def _without_odd_lines(path: str, name: str, folder, in_place: bool = False) -> 
         return copy
     except (EOFError, CorruptData) as e:  # a cut download, a damaged member: as polars' read errors are said
         raise _unreadable(name, e) from None
-    except LimitExceeded:
-        raise ValueError(f"{name}: decompresses to more than {limit:,} bytes (curate run's limits.max_file_bytes, past which it "
+    except LimitExceeded as e:
+        how = (f"at {BOMB_STOP:,} to 1 or more past {bomb_judged(limit):,} bytes (curate run's stop for a bomb"
+               if isinstance(e, BombStopped) else f"to more than {limit:,} bytes (curate run's limits.max_file_bytes")
+        raise ValueError(f"{name}: decompresses {how}, past which it "
                          f"reads no further): a decompression bomb, or a dump to audit decompressed ("
                          f"{decompress_command(name, kind, in_place)}: read whole)") from None
     except OSError as e:

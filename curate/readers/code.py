@@ -22,6 +22,7 @@ from typing import Iterator, Optional
 
 from curate.readers.common import Bad, Doc, Limits, Shard, compression, decode_text, input_size, looks_binary, open_bytes
 from curate.readers.languages import EXTENSIONS
+from curate.readers.meta import name_meta
 from curate.readers.notebook import NotebookError, notebook_script
 
 MAX_FILE_BYTES = 1 << 20
@@ -157,7 +158,7 @@ def read_source(shard: Shard, limits: Limits) -> Iterator[Doc | Bad]:
     path = shard.rel
     max_bytes = int(shard.opt("max_file_bytes", MAX_FILE_BYTES))
     max_mean = float(shard.opt("max_mean_line_length", MAX_MEAN_LINE_LENGTH))
-    meta = {"file_path": path, "extension": extension(path)}
+    meta = {"file_path": name_meta(path), "extension": extension(path)}  # escaped as any meta text (b'x.py was bytes)
 
     def skip(text, rule, value=None, threshold=None, language=None, whole=True):
         """The ledger's row of a skipped file: a snippet of ``text``, and its length where it is

@@ -142,6 +142,8 @@ class _Capped(io.RawIOBase):
         self._n += len(data)
         if self._n > self._limit:
             raise LimitExceeded("file_too_large", f"{self._path}: {too_large(self._limit, self._n, self._raw)}")
+        if stop := bomb_stop(self._limit, self._n, self._raw):
+            raise BombStopped("file_too_large", f"{self._path}: {stop}")
         b[:len(data)] = data
         return len(data)
 
@@ -153,6 +155,33 @@ class _Capped(io.RawIOBase):
 # decompressed to compressed: 853 .gz of text and HTML measured 1.8-27 (most 3-8); gzip tops out near 1,030 (229 at -1),
 # zstd's zeros 32,000; yet one page repeated (a crawl's soft-404s) 143 with gzip, 545 with zstd: a bomb or that, not told
 BOMB_RATIO = 100
+# Past this ratio a file is read no further once limit/64 of it is decoded (64 MiB of the 4 GiB
+# default; 1 MiB at least): a bomb was read on to max_file_bytes (~36 s at 4 GiB). The corpora's
+# highest: 27 as stored (the 853 .gz), 37 for their text recompressed with zstd -19 (833 for a
+# 20 KB file of one label, judged by no run: it is short). A page repeated is 186 (gzip -9) to
+# 10,000 (zstd, 2 KB of it): no text to read on for; zeros 1,027 (gzip -9) and 32,750 (zstd).
+BOMB_STOP = 1000
+
+
+class BombStopped(LimitExceeded):
+    """file_too_large before ``max_file_bytes``: the file decodes at BOMB_STOP to 1 or more."""
+
+
+def bomb_judged(limit: int) -> int:
+    """Decoded bytes past which ``bomb_stop`` judges a file's ratio: limit/64, 1 MiB at least."""
+    return max(limit >> 6, 1 << 20)
+
+
+def bomb_stop(limit: int, produced: int, stream) -> str | None:
+    """The file_too_large detail (less the path) where ``produced`` bytes read of ``stream``, a
+    decompressed one (``decompress.Members``), came from BOMB_STOP times fewer compressed bytes or
+    more, past limit/64 of them (1 MiB at least; none where that is the limit); None: read on."""
+    consumed = getattr(stream, "consumed", None)
+    judged = bomb_judged(limit)
+    if not consumed or judged >= limit or produced < judged or produced < BOMB_STOP * consumed:
+        return None
+    return (f"{produced} bytes after decompression{bomb_ratio(produced, consumed)}, read no further: "
+            f"{BOMB_STOP:,} to 1 or more past {judged} bytes stops a file before limit max_file_bytes ({limit})")
 
 
 def too_large(limit: int, produced: int, stream) -> str:
@@ -961,7 +990,7 @@ class _Batcher:
         self.held_bytes += nbytes + _meta_size(item)
         self.release()
         if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
-            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind)
+            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind, self.limits.max_file_bytes)
             st.verified = max(st.verified, verified)
             st.doomed = verified if err else None
             self.release()

@@ -299,8 +299,11 @@ class Members:
         self.raw.close()
 
 
-def verify_file(open_raw, kind: str) -> tuple[int, Optional[CorruptData]]:
-    """Decompress a whole file, discarding the output: (verified offset, error or None)."""
+def verify_file(open_raw, kind: str, limit: Optional[int] = None) -> tuple[int, Optional[CorruptData]]:
+    """Decompress a whole file, discarding the output: (verified offset, error or None). Past
+    ``limit`` decoded bytes (the read's max_file_bytes, where it stops) no further: ``limit``
+    counts as verified, a prefix, as a read stopped there takes what it decoded (it was decoded
+    to the end: a big file, or a bomb, whole for a read of 4 GiB)."""
     with open_raw() as raw:
         m = Members(raw, kind)
         _open_streams = getattr(_open, "streams", None)
@@ -308,7 +311,8 @@ def verify_file(open_raw, kind: str) -> tuple[int, Optional[CorruptData]]:
             _open_streams.pop()  # a check, not a stream the reader reads
         try:
             while m.read(1 << 20):
-                pass
+                if limit is not None and m.produced > limit:
+                    return limit, None
         except CorruptData as e:
             return m.verified, e
         except Truncated:

@@ -15,7 +15,8 @@ from typing import Iterator
 
 from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
-from curate.readers.meta import add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_value
+from curate.readers.meta import (add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_name, meta_value,
+                                 name_meta)
 from curate.readers.notebook import NotebookError, is_notebook_record, notebook_script
 from curate.snippets import MARGIN, redacted_head
 
@@ -693,31 +694,38 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
         language = as_text(lang).lower() if lang is not None else None
         p = first(obj, _names(shard, "path_field", PATH_FIELDS))
         carried = meta.get("file_path")  # a curate output's: its path column is where that run read it (dump.jsonl:repo/path)
+        pm = None  # p as the meta JSON holds it (name_meta), where the carried meta's is kept
         if isinstance(carried, str) and p is not None:
-            p = as_text(p)
-            if _output_path(p, carried, meta.get("repo_name")):
-                p = carried
-            elif _same_path(p, carried):  # /src/a.py and src/a.py: one file, the meta's spelling kept
-                p = carried
-            elif p != carried:  # the record's own meta.file_path (not its path): kept, not replaced
+            # compared as the path column spells names (meta_name: the meta's escaped b'x.py is b'x.py there)
+            p, was, had = as_text(p), meta_name(carried), meta.get("repo_name")
+            if _output_path(p, was, meta_name(had) if isinstance(had, str) else had):
+                p, pm = was, carried
+            elif _same_path(p, was):  # /src/a.py and src/a.py: one file, the meta's spelling kept
+                p, pm = was, carried
+            elif p != was:  # the record's own meta.file_path (not its path): kept, not replaced
                 meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
         if p is not None:
-            p = meta["file_path"] = as_text(p)
+            meta["file_path"] = pm if pm is not None else name_meta(p)  # escaped as any meta text: b'x.py was bytes
+            p = as_text(p)
             repo = first(obj, REPO_FIELDS)
-            repo = meta.get("repo_name") if repo is None and isinstance(carried, str) else repo
+            rm = None  # repo as the meta holds it, where the carried meta's is kept
+            if repo is None and isinstance(carried, str):
+                repo = rm = meta.get("repo_name")
+                repo = meta_name(repo) if isinstance(repo, str) else repo
             if repo is not None:
+                rm = rm if isinstance(rm, str) else name_meta(repo)
                 repo = as_text(repo)
-                if meta.get("repo_name", repo) != repo:  # the record's own (not the file's repository): kept, not replaced
+                if meta.get("repo_name", rm) != rm:  # the record's own (not the file's repository): kept, not replaced
                     own = meta.pop("repo_name")
                     meta[free_key(meta, "repo_name", own, 2)] = own
-                meta["repo_name"] = repo
+                meta["repo_name"] = rm
             # Shown in the path column (ledger, audit) after the dump's name, which with the
             # offset still says where the record is: dump.jsonl:octo/app/src/main.py
             # (the path without a leading / or ./: it held a ./, and which of two such spellings a record gave where)
             path = f"{shard.rel}:{f'{repo}/' if repo is not None else ''}{file_part(p)}"
             if language is None:  # no language field: the file's name says it, as in a source tree
                 language = detect_language(p, without_bom(text[:256]))  # a BOM before a shebang, as a tree's file
-        if is_notebook_record(language, meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
+        if is_notebook_record(language, p if p is not None else meta.get("file_path")) and without_bom(text).lstrip().startswith("{"):  # not yet a script
             try:
                 text, language, more = notebook_script(text)
                 for k, v in more.items():  # the record's own meta.notebook kept (update replaced it)

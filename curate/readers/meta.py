@@ -77,6 +77,35 @@ def meta_text(text: str) -> str:
     return "\\" + text if text[:1] in ("b", "\\") and _LIKE_BYTES.match(text) else text
 
 
+def name_meta(name) -> str:
+    """A file's path or repository (a code file's ``file_path``, a record's ``repo_name``) as the
+    meta JSON holds it: escaped as any text (``meta_text``: ``b'x.py`` -> ``\\b'x.py``, no bytes
+    to its reader), bytes (a Parquet binary column) and a name whose bytes are not UTF-8
+    (os.listdir's lone surrogates: it was ``caf?.py``, another file's name) as binary values are
+    (``binary_text``: ``b'caf\\xe9.py'``). ``meta_name`` reads it back."""
+    if isinstance(name, str):
+        try:
+            name = name.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate no byte gives (JSON's "\ud800"): no bytes to say
+            return meta_text(name)
+    return binary_text(name) if isinstance(name, (bytes, bytearray, memoryview)) else meta_text(str(name))
+
+
+def meta_name(value: str) -> str:
+    """The name a ``name_meta`` value (a curate output's ``file_path``, ``repo_name``) is of, as
+    ``as_text`` gives it (the path column's spelling): ``\\b'x.py`` -> ``b'x.py``, ``b'caf\\xe9.py'``
+    -> ``caf\\xe9.py`` (``bytes_text``); anything else itself."""
+    if value[:2] in ("b'", 'b"'):
+        import ast
+
+        try:
+            data = ast.literal_eval(value)
+        except (ValueError, SyntaxError):  # an older curate's, unescaped: the text it was
+            return value
+        return bytes_text(data) if isinstance(data, bytes) else value
+    return value[1:] if value[:1] == "\\" and _LIKE_BYTES.match(value) else value
+
+
 class MetaKey(str):
     """A key made text already (a Parquet map's, ``meta_key`` then ``free_key``: its pairs are
     told apart as they are read): the walk after (``meta_value``) keeps it as it is, not

@@ -24,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, compression, open_raw, too_large
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, bomb_stop, compression, open_raw, too_large
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
@@ -84,6 +84,9 @@ class _Input(io.RawIOBase):
             return b""
         if self.pos + len(data) > self.limit:
             self.error = ("file_too_large", too_large(self.limit, self.pos + len(data), self._src))
+            return b""
+        if stop := bomb_stop(self.limit, self.pos + len(data), self._src):
+            self.error = ("file_too_large", stop)
             return b""
         self.pos += len(data)
         return data
