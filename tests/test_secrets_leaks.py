@@ -111,7 +111,7 @@ def test_a_ledger_snippets_prose_keeps_pass_lines_a_properties_password_goes():
     """A ledger snippet is redacted by every form in any language (``redact_secrets``), prose among it: the properties
     form's blank separator took a book's line starting with "Pass" (`Pass the remainder of our hateful days?`,
     7 lines of the corpora's books read so) for a key `Pass` and its value. A properties password after "=" still goes,
-    continued lines and all (the blank separator's form is the filter rewrite's: on every snippet's whole text it made
+    continued lines and all (the blank separator's form is a properties file's snippet's, its language's: on every snippet's whole text it made
     the snippets' redaction 6x slower)."""
     from curate.stages.filters.secrets import redact_secrets
 
@@ -257,3 +257,28 @@ def test_a_shell_command_substitution_in_backticks_is_kept(language):
     assert redact(text, language) == text
     js = "const password = `correct horse battery`;\n"
     assert redact(js, "javascript") == js.replace("correct horse battery", "<KEY>")
+
+
+# --- secrets62: a ledger snippet redacted as the filter redacts its file; look-alike names; prose; short values ---
+def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_language():
+    """Snippet text only, on main (the filter is right): a code file's snippet was redacted by every language's forms,
+    so C++'s statements under a `pass` name went as a config file's unquoted passwords (`pass = false;` and
+    `pass = !strcmp( expected, found );`, the code sample's xmltest.cpp), and a properties file's `db.password letmein`
+    (its blank separator, searched on the properties language only) was kept. A code document's snippet now takes its
+    language's forms, the filter's own choice (the code reader gives every file its language, a skipped one too); a web
+    page's, a book's or a code record's of no language every form still."""
+    from curate.schema import docs_from_rows, ledger_rows
+
+    cpp = "int main() {\n\tpass = false;\n\tpass = !strcmp( expected, found );\n}\n"
+    props = "db.password letmein\ndb.user app\n"
+    prose = "Notes\npassword: letmein\n"
+    rows = [{"id": "a", "text": cpp, "domain": "code", "language": "c++", "source": "s", "path": "xmltest.cpp"},
+            {"id": "b", "text": props, "domain": "code", "language": "java properties", "source": "s", "path": "app.properties"},
+            {"id": "c", "text": cpp, "domain": "code", "source": "s", "path": "conf/x"},  # a record of no language: every form
+            {"id": "d", "text": prose, "domain": "web", "language": "en", "source": "s", "path": "https://x.test/a.properties"}]
+    got = [r["snippet"] for r in ledger_rows(docs_from_rows(rows), "dedup", "exact").to_pylist()]
+    assert got[0] == redact(cpp, "c++") == cpp
+    assert got[1] == redact(props, "java properties") == "db.password <KEY>\ndb.user app\n"
+    assert got[2] == "int main() {\n\tpass = <KEY>\n\tpass = <KEY>\n}\n"
+    assert got[3] == "Notes\npassword: <KEY>\n"
+

@@ -864,25 +864,31 @@ _SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok)
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
-def secrets_rewrite(cfg: dict) -> Rewrite:
+def _by_language(cfg: dict):
+    """The redaction of each language's forms: a function of the language (any case; None or another: the code's)."""
     code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
     by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
+    return lambda language: by_language.get((language or "").lower(), code)
+
+
+def secrets_rewrite(cfg: dict) -> Rewrite:
+    of_language = _by_language(cfg)
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc
         try:
-            return by_language.get((doc.language or "").lower(), code).fn(doc)
+            return of_language(doc.language).fn(doc)
         finally:
             _LAST[0] = _LAST_LINES[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
 
 
-# Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
-# prose, where a false match costs only an audit's reading of a few characters.
+# Every form, whatever the language, for a text with no programming language (``redact_secrets``): a web page, a book, a
+# skipped file of no known language, where a false match costs only an audit's reading of a few characters.
 # (the properties form on the scan's lines only: searched on every snippet's whole text it made them 6x slower, 34 -> 200 ms
-# over the code sample's 954 heads; a blank separator's `db.password letmein` is left to the filter's rewrite)
+# over the code sample's 954 heads; a properties file's blank separator, `db.password letmein`, is its language's: ``redact_secrets``)
 _ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _unquoted_ok),
                                                                         (_lines, _PROPERTIES, _properties_ok), (_lines, _DOCKER_ENV, _unquoted_ok),
                                                                         (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)] + _SET_FORMS}
@@ -890,16 +896,20 @@ _ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines,
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
 _QUOTED_OPEN = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,}})\Z")
-_REDACT_ALL = [None]
+_REDACT_ALL = [None, None]  # every form's redaction, each language's (``_by_language``, the default config's)
 
 
-def redact_secrets(text: str) -> str:
-    """``text`` with every secret the code rule finds in any language replaced by ``<KEY>``, and a
-    private key cut before its END line too (what a ledger snippet shows, curate/snippets.py)."""
+def redact_secrets(text: str, language: str | None = None) -> str:
+    """``text`` with its secrets replaced by ``<KEY>``, and a private key or quoted value cut at the text's end too (what
+    a ledger snippet shows, curate/snippets.py): a code file's (``language``, a programming language) as the filter's
+    rewrite finds them in that language (C's `pass = false;` is a statement, a properties file's `db.password letmein`
+    a password: one owner for each form's languages); a text of no language's by every form (``_ALL_PATTERNS``)."""
     if _REDACT_ALL[0] is None:
         _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"]).fn
+        _REDACT_ALL[1] = _by_language(SECRETS)
+    fn = _REDACT_ALL[0] if language is None else _REDACT_ALL[1](language).fn
     try:
-        text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
+        text = fn(SimpleNamespace(text=text))[0]
     finally:
         _LAST[0] = _LAST_LINES[0] = (None, None)
     q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
