@@ -282,3 +282,32 @@ def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_langu
     assert got[2] == "int main() {\n\tpass = <KEY>\n\tpass = <KEY>\n}\n"
     assert got[3] == "Notes\npassword: <KEY>\n"
 
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("python", 'p\u0430ssword = "letmein2"\n', "letmein2"),  # CYRILLIC SMALL LETTER A
+    ("python", 'DB_P\u0410SSWORD = "Xk9mP2qLz7Wq"\n', "Xk9mP2qLz7Wq"),  # CYRILLIC CAPITAL LETTER A
+    ("yaml", "db:\n  passw\u03bfrd: letmein2\n", "letmein2"),  # GREEK SMALL LETTER OMICRON
+    ("python", 'api_t\u043eken = "Xk9mP2qLz7Wq"\n', "Xk9mP2qLz7Wq"),  # CYRILLIC SMALL LETTER O
+    ("javascript", 'const s\u0435cret = "Xk9mP2qLz7Wq";\n', "Xk9mP2qLz7Wq"),  # CYRILLIC SMALL LETTER IE
+    ("dotenv", "\u0420ASSWORD=letmein2\n", "letmein2"),  # CYRILLIC CAPITAL LETTER ER
+])
+def test_a_secret_under_a_name_spelled_with_cyrillic_or_greek_look_alikes_is_redacted(language, text, secret):
+    """Leak on main: a name written with a Cyrillic or Greek letter that looks Latin (`p\u0430ssword`, its "\u0430" Cyrillic)
+    was no secret's name, to the scan and to the patterns, and its value was kept. The value goes; the name keeps its
+    own letters, every other character as it was; a ledger snippet's redaction finds it too."""
+    import unicodedata
+
+    look = next(c for c in text if not c.isascii())
+    assert unicodedata.name(look).split()[0] in ("CYRILLIC", "GREEK")
+    assert redact(text, language) == text.replace(secret, "<KEY>")
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact_secrets(text) == text.replace(secret, "<KEY>")
+
+
+@pytest.mark.parametrize("language,text", [
+    ("yaml", "ru:\n  password: \u041f\u0430\u0440\u043e\u043b\u044c\n  \u0441\u043e\u0441\u043e: letmein2\n"),  # Пароль; сосо (all look-alikes: "coco")
+    ("python", '\u0440\u0430\u0441\u0441\u0432\u0435\u0442 = "Xk9mP2qLz7Wq"\n'),  # рассвет: Cyrillic, "\u0432" and "\u0442" no Latin look-alikes
+])
+def test_a_word_in_cyrillic_is_no_look_alike_name(language, text):
+    assert redact(text, language) == text

@@ -483,6 +483,7 @@ def _token_ok(m: re.Match) -> bool:
 # a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
+_HAS_LOOK_ALIKE, _LOOK = 2048, 64  # a word mixing Latin letters and their look-alikes (``_look_alikes``)
 
 
 @njit
@@ -594,7 +595,11 @@ def _candidates(codes, pairs, words, unames, ustarts):
     for j in range(n):
         c = codes[j]
         if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
-            if c < len(ustarts) and ustarts[c] and _unicode_name(codes, j, unames, ustarts[c] - 1, found):
+            u = ustarts[c] if c < len(ustarts) else 0
+            if u == _LOOK:  # a Latin letter's look-alike after a Latin letter, or before one
+                if 65 <= (prev | 32) - 32 <= 90 or (j + 1 < n and 65 <= (codes[j + 1] | 32) - 32 <= 90):
+                    flags |= _HAS_LOOK_ALIKE
+            elif u and _unicode_name(codes, j, unames, u - 1, found):
                 names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
@@ -864,9 +869,36 @@ _SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok)
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
+# Latin letters' look-alikes in Cyrillic and Greek (Unicode's confusables.txt, the letters alike in most fonts: not
+# Cyrillic's small к, м, н, т, of small-capital shape), read as Latin in a word of Latin letters and look-alikes, both
+# (``_look_alikes``): a name typed or planted as `p\u0430ssword` (a Cyrillic "\u0430") is a password's. A word of one script
+# (Пароль, рассвет, сосо) is that script's, read as it is.
+_LOOK_ALIKE = str.maketrans("\u0430\u0441\u0435\u04bb\u0456\u0458\u04cf\u043e\u0440\u051b\u0455\u051d\u0445\u0443\u0501"
+                            "\u0410\u0412\u0421\u0415\u041d\u0406\u0408\u041a\u041c\u041e\u0420\u0405\u0422\u0425\u04ae\u051a\u051c"
+                            "\u03b1\u03bf\u03c1\u03b9\u03bd\u03c5\u03c7\u03b3"
+                            "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+                            "acehijlopqswxyd" "ABCEHIJKMOPSTXYQW" "aopivuxy" "ABEZHIKMNOPTYX")
+_LOOKS = "".join(chr(c) for c in _LOOK_ALIKE)
+_LOOK_ALIKE_WORD = re.compile(rf"(?<![^\W\d_])[A-Za-z{_LOOKS}]*[{_LOOKS}][A-Za-z{_LOOKS}]*(?![^\W\d_])")
+# a look-alike's code point is ``_LOOK`` in ``_USTARTS`` (one look-up a character: the scan tells a text with one beside a
+# Latin letter, ``_HAS_LOOK_ALIKE``; a table of its own cost a non-ASCII text 0.81x the scan's speed)
+assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
+_USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
+_LATIN = re.compile("[A-Za-z]")
+
+
+def _look_alikes(text: str) -> str | None:
+    """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``) read as Latin, of its length;
+    None where it has none."""
+    if text.isascii() or not candidates(text)[0] & _HAS_LOOK_ALIKE:  # the scan's (a regex search for the pair: 2x the time)
+        return None
+    read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), text)
+    return None if read == text else read
+
+
 def _by_language(cfg: dict):
     """The redaction of each language's forms: a function of the language (any case; None or another: the code's)."""
-    code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
+    code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"], _look_alikes) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
     by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
@@ -905,7 +937,7 @@ def redact_secrets(text: str, language: str | None = None) -> str:
     rewrite finds them in that language (C's `pass = false;` is a statement, a properties file's `db.password letmein`
     a password: one owner for each form's languages); a text of no language's by every form (``_ALL_PATTERNS``)."""
     if _REDACT_ALL[0] is None:
-        _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"]).fn
+        _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"], _look_alikes).fn
         _REDACT_ALL[1] = _by_language(SECRETS)
     fn = _REDACT_ALL[0] if language is None else _REDACT_ALL[1](language).fn
     try:
