@@ -256,15 +256,28 @@ _SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolea
                       r"|sensitive|secure|write_?only|read_?only|unknown|unused|ignored|description|format|todo|tbd|fixme)")
 
 
+# Several words of letters (a "," or the like ending one), one of them a word of English grammar: a note where the value
+# would be (`password: see the docs`, `same as above`, `"ask the admin"`), quoted or not; a passphrase's words have none
+# (`correct horse battery staple`), or a digit or a symbol (``_prose``)
+_PROSE = re.compile(r"[A-Za-z]+[,;:]?(?: [A-Za-z]+[,;:]?)+")
+_GRAMMAR = frozenset("a an the to of in on at by for from with as is are be was see use ask not no and or if it this that"
+                     " same above below here there your my our its".split())
+
+
+def _prose(v: str) -> bool:
+    return _PROSE.fullmatch(v) is not None and not _GRAMMAR.isdisjoint(w.rstrip(",;:").lower() for w in v.split(" "))
+
+
 def _password_ok(v: str) -> bool:
     """A password's literal: one a key's would be (``_literal_ok``: `MyPassword123`, as before), else judged as a URL's
     (``_tells_nothing``) however plain its words (`correcthorsebattery`, `two words here`), but not a label or message
-    (``_LABEL``; one with blanks ending in "." or "!"), nor an upper-case code (``_CODE``: E10421), nor a path."""
+    (``_LABEL``; one with blanks ending in "." or "!"; prose, ``_prose``), nor an upper-case code (``_CODE``: E10421), nor
+    a path. Under 6 characters none (the corpora's are `str`, `true`, `None`, `xxx`: a type, a flag, a placeholder)."""
     if len(v) < 6 or v.startswith("$") or _is_path(v):
         return False
     if " " not in v and _literal_ok(v):
         return True
-    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!"
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and (v[-1] in ".!" or _prose(v))
                 or _SETTING.fullmatch(re.sub(r"[-_]", "", v)))
 
 
