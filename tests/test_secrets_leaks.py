@@ -335,6 +335,8 @@ def test_a_password_value_of_prose_words_is_kept(language, text):
     ("ini", "[db]\npassword = purple monkey dishwasher\n", "purple monkey dishwasher"),
     ("python", 'password = "the 4 quick brown foxes"\n', "the 4 quick brown foxes"),  # a digit: no prose
     ("yaml", "db:\n  password: see-the-docs9\n", "see-the-docs9"),  # one word
+    ("python", "DB_PASSWORD = 'two words here'\n", "two words here"),
+    ("python", "SECRET_KEY = 'this is my secret'\n", "this is my secret"),  # a secret key's words are its value
 ])
 def test_a_passphrase_of_words_without_a_grammar_word_still_goes(language, text, secret):
     assert redact(text, language) == text.replace(secret, "<KEY>")

@@ -257,27 +257,29 @@ _SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolea
 
 
 # Several words of letters (a "," or the like ending one), one of them a word of English grammar: a note where the value
-# would be (`password: see the docs`, `same as above`, `"ask the admin"`), quoted or not; a passphrase's words have none
+# would be (`password: see the docs`, `same as above`, `"ask the admin"`), quoted or not, under a password's name (a secret key's
+# words are its value: Flask's `'this is my secret'`); a passphrase's words have none
 # (`correct horse battery staple`), or a digit or a symbol (``_prose``)
 _PROSE = re.compile(r"[A-Za-z]+[,;:]?(?: [A-Za-z]+[,;:]?)+")
 _GRAMMAR = frozenset("a an the to of in on at by for from with as is are be was see use ask not no and or if it this that"
-                     " same above below here there your my our its".split())
+                     " your my our its".split())  # not here, there, above: a test's passphrase is "two words here"
 
 
 def _prose(v: str) -> bool:
     return _PROSE.fullmatch(v) is not None and not _GRAMMAR.isdisjoint(w.rstrip(",;:").lower() for w in v.split(" "))
 
 
-def _password_ok(v: str) -> bool:
+def _password_ok(v: str, notes: bool = True) -> bool:
     """A password's literal: one a key's would be (``_literal_ok``: `MyPassword123`, as before), else judged as a URL's
     (``_tells_nothing``) however plain its words (`correcthorsebattery`, `two words here`), but not a label or message
-    (``_LABEL``; one with blanks ending in "." or "!"; prose, ``_prose``), nor an upper-case code (``_CODE``: E10421), nor
-    a path. Under 6 characters none (the corpora's are `str`, `true`, `None`, `xxx`: a type, a flag, a placeholder)."""
+    (``_LABEL``; one with blanks ending in "." or "!"; prose, ``_prose``, where ``notes``: a password's, not a secret key's
+    words, Flask's `'this is my secret'`), nor an upper-case code (``_CODE``: E10421), nor a path. Under 6 characters none
+    (the corpora's are `str`, `true`, `None`, `xxx`: a type, a flag, a placeholder)."""
     if len(v) < 6 or v.startswith("$") or _is_path(v):
         return False
     if " " not in v and _literal_ok(v):
         return True
-    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and (v[-1] in ".!" or _prose(v))
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and (v[-1] in ".!" or notes and _prose(v))
                 or _SETTING.fullmatch(re.sub(r"[-_]", "", v)))
 
 
@@ -288,9 +290,10 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")) or (
-            " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n"))):
+    if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
         return _password_ok(v)
+    if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
+        return _password_ok(v, notes=False)
     return len(v) >= 6 and " " not in v and _literal_ok(v)
 
 
@@ -320,7 +323,7 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
-            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v)
+            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False)
         return _literal_ok(v)
     return _password_ok(v)
 
