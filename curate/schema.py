@@ -199,9 +199,10 @@ def ledger_rows(
 
     import pyarrow.compute as pc
 
-    from curate.snippets import snippets
+    from curate.snippets import code_languages, snippets
 
-    snippet = snippets(docs.column("text"), opt("path", pa.string()), SNIPPET_CHARS)
+    langs = code_languages(opt("domain", pa.string()), opt("language", pa.string()))  # a code file's: its language's forms
+    snippet = snippets(docs.column("text"), opt("path", pa.string()), SNIPPET_CHARS, langs)
     return pa.RecordBatch.from_arrays(
         [
             docs.column("id"),

@@ -64,7 +64,7 @@ import regex
 from curate import schema
 from curate.config import Check, did_you_mean
 from curate.readers.decompress import CorruptData, unreadable
-from curate.snippets import shared_words
+from curate.snippets import code_languages, shared_words
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
 from curate.stages.dedup.normalize import normalize
@@ -1508,7 +1508,8 @@ class DecontaminateStage:
             kept_id=[self.evals.names[m["item"][i]] for i in idx],
         )
         texts = batch.column("text").take(pa.array(idx))
-        spans = shared_words(self._span_text(texts, m["start"][idx], m["end"][idx]), texts, ledger.column("path"), normalize_words)
+        langs = code_languages(ledger.column("domain"), ledger.column("language"))
+        spans = shared_words(self._span_text(texts, m["start"][idx], m["end"][idx]), texts, ledger.column("path"), normalize_words, langs)
         ledger = ledger.set_column(ledger.schema.get_field_index("snippet"), "snippet", pa.array(spans, pa.string()))
         return batch.filter(pa.array(~hit)), ledger
 

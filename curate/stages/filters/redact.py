@@ -41,16 +41,38 @@ def _sub_within(rx: re.Pattern, fn, text: str, spans: list) -> str:
     return "".join(parts) + text[last:] if parts else text
 
 
-def redaction(name: str, patterns: dict, kinds: list, placeholder: str) -> Rewrite:
+def _sub_read(rx: re.Pattern, fn, text: str, read: str, spans: list) -> tuple[str, str]:
+    """``_sub_within`` on ``read`` (``text`` as the patterns read it, of its length), each replacement made at the same
+    place in ``text`` too, where only the replaced group ``v`` (or the whole match) takes the new characters."""
+    parts, read_parts, last = [], [], 0
+    for start, end in spans:
+        for m in rx.finditer(read, start, end):
+            new = fn(m)
+            if new == m.group():
+                continue
+            a, b = (m.span("v") if "v" in m.re.groupindex else m.span())
+            mid = new[a - m.start():len(new) - (m.end() - b)]
+            parts += (text[last:a], mid)
+            read_parts += (read[last:a], mid)
+            last = b
+    if not parts:
+        return text, read
+    return "".join(parts) + text[last:], "".join(read_parts) + read[last:]
+
+
+def redaction(name: str, patterns: dict, kinds: list, placeholder: str, read=None) -> Rewrite:
     """A rewrite replacing each match of ``patterns[kind]`` (``{kind: [(cheap test, regex,
     check or None)]}``) by the placeholder, counted as ``{name}_{kind}``. The test says False
     (no match can be in the text), True (search it all) or which [start, end) spans of whole
     lines to search. A regex with a group named ``v`` replaces that group only (a password's
-    value, its quotes and key kept)."""
+    value, its quotes and key kept). ``read(text)``: the text as the patterns read it, of the
+    same length, or None where it is the text (the secrets' Latin look-alikes read as Latin);
+    the text's own characters are kept outside what is replaced."""
     subs = [(k, patterns[k], placeholder.format(KIND=k.upper(), kind=k)) for k in kinds]
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc, or anything with its text
         text, counts = doc.text, {}
+        seen = read(text) if read is not None else None
         for kind, found, repl in subs:
             n = 0
 
@@ -65,6 +87,11 @@ def redaction(name: str, patterns: dict, kinds: list, placeholder: str) -> Rewri
                 return m.group()[: m.start("v") - s] + repl + m.group()[m.end("v") - s:]
 
             for test, rx, check in found:
+                if seen is not None:
+                    where = test(seen)
+                    if where:
+                        text, seen = _sub_read(rx, sub, text, seen, [(0, len(seen))] if where is True else where)
+                    continue
                 where = test(text)
                 if where is True:
                     text = rx.sub(sub, text)

@@ -256,15 +256,30 @@ _SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolea
                       r"|sensitive|secure|write_?only|read_?only|unknown|unused|ignored|description|format|todo|tbd|fixme)")
 
 
-def _password_ok(v: str) -> bool:
+# Several words of letters (a "," or the like ending one), one of them a word of English grammar: a note where the value
+# would be (`password: see the docs`, `same as above`, `"ask the admin"`), quoted or not, under a password's name (a secret key's
+# words are its value: Flask's `'this is my secret'`); a passphrase's words have none
+# (`correct horse battery staple`), or a digit or a symbol (``_prose``)
+_PROSE = re.compile(r"[A-Za-z]+[,;:]?(?: [A-Za-z]+[,;:]?)+")
+_GRAMMAR = frozenset("a an the to of in on at by for from with as is are be was see use ask not no and or if it this that"
+                     " your my our its".split())  # not here, there, above: a test's passphrase is "two words here"
+
+
+def _prose(v: str) -> bool:
+    return _PROSE.fullmatch(v) is not None and not _GRAMMAR.isdisjoint(w.rstrip(",;:").lower() for w in v.split(" "))
+
+
+def _password_ok(v: str, notes: bool = True) -> bool:
     """A password's literal: one a key's would be (``_literal_ok``: `MyPassword123`, as before), else judged as a URL's
     (``_tells_nothing``) however plain its words (`correcthorsebattery`, `two words here`), but not a label or message
-    (``_LABEL``; one with blanks ending in "." or "!"), nor an upper-case code (``_CODE``: E10421), nor a path."""
+    (``_LABEL``; one with blanks ending in "." or "!"; prose, ``_prose``, where ``notes``: a password's, not a secret key's
+    words, Flask's `'this is my secret'`), nor an upper-case code (``_CODE``: E10421), nor a path. Under 6 characters none
+    (the corpora's are `str`, `true`, `None`, `xxx`: a type, a flag, a placeholder)."""
     if len(v) < 6 or v.startswith("$") or _is_path(v):
         return False
     if " " not in v and _literal_ok(v):
         return True
-    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and v[-1] in ".!"
+    return not (_tells_nothing(v) or _LABEL.search(v) or _CODE.fullmatch(v) or " " in v and (v[-1] in ".!" or notes and _prose(v))
                 or _SETTING.fullmatch(re.sub(r"[-_]", "", v)))
 
 
@@ -275,9 +290,10 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")) or (
-            " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n"))):
+    if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
         return _password_ok(v)
+    if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
+        return _password_ok(v, notes=False)
     return len(v) >= 6 and " " not in v and _literal_ok(v)
 
 
@@ -307,7 +323,7 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
-            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v)
+            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False)
         return _literal_ok(v)
     return _password_ok(v)
 
@@ -483,6 +499,7 @@ def _token_ok(m: re.Match) -> bool:
 # a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
+_HAS_LOOK_ALIKE, _LOOK = 2048, 64  # a word mixing Latin letters and their look-alikes (``_look_alikes``)
 
 
 @njit
@@ -594,7 +611,11 @@ def _candidates(codes, pairs, words, unames, ustarts):
     for j in range(n):
         c = codes[j]
         if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
-            if c < len(ustarts) and ustarts[c] and _unicode_name(codes, j, unames, ustarts[c] - 1, found):
+            u = ustarts[c] if c < len(ustarts) else 0
+            if u == _LOOK:  # a Latin letter's look-alike after a Latin letter, or before one
+                if 65 <= (prev | 32) - 32 <= 90 or (j + 1 < n and 65 <= (codes[j + 1] | 32) - 32 <= 90):
+                    flags |= _HAS_LOOK_ALIKE
+            elif u and _unicode_name(codes, j, unames, u - 1, found):
                 names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
@@ -864,25 +885,58 @@ _SET_FORMS = [(lambda t: _has_set(t) and not _lone_cr(t), _SET_LF, _unquoted_ok)
 _SET_PATTERNS = PATTERNS | {"password": PATTERNS["password"] + _SET_FORMS}
 
 
-def secrets_rewrite(cfg: dict) -> Rewrite:
-    code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"]) for p in (
+# Latin letters' look-alikes in Cyrillic and Greek (Unicode's confusables.txt, the letters alike in most fonts: not
+# Cyrillic's small к, м, н, т, of small-capital shape), read as Latin in a word of Latin letters and look-alikes, both
+# (``_look_alikes``): a name typed or planted as `p\u0430ssword` (a Cyrillic "\u0430") is a password's. A word of one script
+# (Пароль, рассвет, сосо) is that script's, read as it is.
+_LOOK_ALIKE = str.maketrans("\u0430\u0441\u0435\u04bb\u0456\u0458\u04cf\u043e\u0440\u051b\u0455\u051d\u0445\u0443\u0501"
+                            "\u0410\u0412\u0421\u0415\u041d\u0406\u0408\u041a\u041c\u041e\u0420\u0405\u0422\u0425\u04ae\u051a\u051c"
+                            "\u03b1\u03bf\u03c1\u03b9\u03bd\u03c5\u03c7\u03b3"
+                            "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+                            "acehijlopqswxyd" "ABCEHIJKMOPSTXYQW" "aopivuxy" "ABEZHIKMNOPTYX")
+_LOOKS = "".join(chr(c) for c in _LOOK_ALIKE)
+_LOOK_ALIKE_WORD = re.compile(rf"(?<![^\W\d_])[A-Za-z{_LOOKS}]*[{_LOOKS}][A-Za-z{_LOOKS}]*(?![^\W\d_])")
+# a look-alike's code point is ``_LOOK`` in ``_USTARTS`` (one look-up a character: the scan tells a text with one beside a
+# Latin letter, ``_HAS_LOOK_ALIKE``; a table of its own cost a non-ASCII text 0.81x the scan's speed)
+assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
+_USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
+_LATIN = re.compile("[A-Za-z]")
+
+
+def _look_alikes(text: str) -> str | None:
+    """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``) read as Latin, of its length;
+    None where it has none."""
+    if text.isascii() or not candidates(text)[0] & _HAS_LOOK_ALIKE:  # the scan's (a regex search for the pair: 2x the time)
+        return None
+    read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), text)
+    return None if read == text else read
+
+
+def _by_language(cfg: dict):
+    """The redaction of each language's forms: a function of the language (any case; None or another: the code's)."""
+    code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"], _look_alikes) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
     by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
+    return lambda language: by_language.get((language or "").lower(), code)
+
+
+def secrets_rewrite(cfg: dict) -> Rewrite:
+    of_language = _by_language(cfg)
 
     def redact(doc) -> tuple[str, dict]:  # a TextDoc
         try:
-            return by_language.get((doc.language or "").lower(), code).fn(doc)
+            return of_language(doc.language).fn(doc)
         finally:
             _LAST[0] = _LAST_LINES[0] = (None, None)  # not the text after it (a code file can be hundreds of MB)
 
     return Rewrite("secrets", redact)
 
 
-# Every form, whatever the language: a ledger snippet's text may have none (a skipped file) or be
-# prose, where a false match costs only an audit's reading of a few characters.
+# Every form, whatever the language, for a text with no programming language (``redact_secrets``): a web page, a book, a
+# skipped file of no known language, where a false match costs only an audit's reading of a few characters.
 # (the properties form on the scan's lines only: searched on every snippet's whole text it made them 6x slower, 34 -> 200 ms
-# over the code sample's 954 heads; a blank separator's `db.password letmein` is left to the filter's rewrite)
+# over the code sample's 954 heads; a properties file's blank separator, `db.password letmein`, is its language's: ``redact_secrets``)
 _ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines, _UNQUOTED_SHELL, _unquoted_ok),
                                                                         (_lines, _PROPERTIES, _properties_ok), (_lines, _DOCKER_ENV, _unquoted_ok),
                                                                         (_env_lines, _DOCKER_ENV_BLANK, _unquoted_ok)] + _SET_FORMS}
@@ -890,16 +944,20 @@ _ALL_PATTERNS = PATTERNS | {"password": _CONFIG_PATTERNS["password"] + [(_lines,
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s\"'\\,:.]|-(?!----))*\Z")
 # A quoted value whose closing quote is past the text's end (a 4 KB key cut by the snippet's 512 more): from its quote on
 _QUOTED_OPEN = re.compile(rf"{_OPEN_QUOTE}(?P<v>{_QCHARS}{{6,}})\Z")
-_REDACT_ALL = [None]
+_REDACT_ALL = [None, None]  # every form's redaction, each language's (``_by_language``, the default config's)
 
 
-def redact_secrets(text: str) -> str:
-    """``text`` with every secret the code rule finds in any language replaced by ``<KEY>``, and a
-    private key cut before its END line too (what a ledger snippet shows, curate/snippets.py)."""
+def redact_secrets(text: str, language: str | None = None) -> str:
+    """``text`` with its secrets replaced by ``<KEY>``, and a private key or quoted value cut at the text's end too (what
+    a ledger snippet shows, curate/snippets.py): a code file's (``language``, a programming language) as the filter's
+    rewrite finds them in that language (C's `pass = false;` is a statement, a properties file's `db.password letmein`
+    a password: one owner for each form's languages); a text of no language's by every form (``_ALL_PATTERNS``)."""
     if _REDACT_ALL[0] is None:
-        _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"]).fn
+        _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"], _look_alikes).fn
+        _REDACT_ALL[1] = _by_language(SECRETS)
+    fn = _REDACT_ALL[0] if language is None else _REDACT_ALL[1](language).fn
     try:
-        text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
+        text = fn(SimpleNamespace(text=text))[0]
     finally:
         _LAST[0] = _LAST_LINES[0] = (None, None)
     q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
