@@ -331,3 +331,27 @@ def test_a_text_cp1254_reads_as_cp1252_keeps_the_western_name(text, want):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(want)) == (text, want)
+
+
+# enc32: old Mac (Mac Roman) and DOS (cp850; cp437 has the same bytes for these letters) text read
+# as cp1252: its letters are cp1252's quotes and symbols ("mang‚", "gar‡on", "Vi Œt"). Windows
+# text with quotes stays cp1252: its ’ “ ” — are Mac Roman's "í ì î ó" ("donít" read as Spanish).
+OLD_PAGES = [("Le garçon a mangé une pêche mûre près de la fenêtre.\n", "mac_roman"),
+             ("Le garçon a mangé une pêche mûre près de la fenêtre.\n", "cp850"),
+             ("LE GARÇON A MANGÉ UNE PÊCHE MÛRE PRÈS DE LA FENÊTRE.\n", "cp850"),
+             ("Perché la città è così bella di sera?\n", "cp850"),
+             ("Vi åt frukost på altanen och läste tidningen.\n", "mac_roman"),
+             ("Vi åt frukost på altanen och läste tidningen.\n", "cp437"),
+             ("Við fórum í sund og borðuðum þorramat á eftir.\n", "cp850"),
+             ("VI GIK EN TUR I SKOVEN OG SÅ EN RØD RÆV.\n", "cp850"),  # not Mac's "Sè", "Rù": a small letter between capitals
+             ("DIE GROßE STRAßE ÜBER DIE BRÜCKE.\n", "cp1252"),  # but "ß", written in capitals
+             ("He said—twice—“don’t” and ‘won’t’… fine.\n", "cp1252"),
+             ("It’s the café’s “best” crêpe – they’re sure.\n", "cp1252")]
+
+
+@pytest.mark.parametrize("text, enc", OLD_PAGES)
+def test_old_mac_and_dos_text_reads_in_its_page(text, enc):
+    from curate.readers.common import decode_text
+
+    got, how = decode_text(text.encode(enc))
+    assert got == text, (how, got)

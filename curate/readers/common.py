@@ -688,6 +688,7 @@ _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer
 # Counted where they stand alone between ASCII bytes: Shift-JIS "‚l" (Ｌ), "–¾" are no quotes.
 _QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
 _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
+_QUOTE_RUN = re.compile(rb"(?<![\x80-\xff])[%s]+(?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))  # "—“", "’…"
 
 
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
@@ -765,10 +766,17 @@ _ALPHABETS = (
 # cp1252 unless another reads the text as one language; ISO-8859-16 only as Romanian (read as
 # any language, it took Latin-1 texts of other languages).
 _LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso8859_4", "cp1254")
+# Old Mac and DOS text (Mac Roman; cp850, whose letters are cp437's where Western text has them:
+# "ä", "é", "ñ", "ß"): their letters are cp1252's quotes and symbols ("é" -> "‚", "ä" -> "„"). Last:
+# a tie goes to a Windows or ISO page.
+_OLD_PAGES = ("mac_roman", "cp850")
 _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
+# a small letter between two capitals: a page that reads capitals as small letters (cp850's "SÅ" as Mac
+# Roman's "Sè", Mac's "PRÈS" as cp1252's "PRés"); "ß" is written in capitals ("STRAßE")
+_BETWEEN_CAPITALS = re.compile(rb"(?<=[A-Z])[\x80-\xff](?=[A-Z])")
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
@@ -779,16 +787,18 @@ _CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
+_SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
 
 
 def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: dict, after_digit: dict,
-                 enc: str) -> tuple[int, int, int, int, int]:
+                 enc: str, between_capitals: dict | None = None) -> tuple[int, int, int, int, int]:
     """(score, letters of the best alphabet, letters, bad, the best alphabet's index in
     ``_ALPHABETS`` or -1 where two tie) for the high bytes read in ``enc``:
     the score is the best alphabet's letters, less the other letters, less twice the bytes
     that read as no text (undefined, C1 controls, a symbol inside a word, an ordinal before a
-    letter, a letter on cp1252's º/ª byte after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
+    letter, a letter on cp1252's º/ª byte after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s",
+    a small letter but "ß" between two capitals)."""
     table = _page_table(enc)
     in_alphabet = [0] * len(_ALPHABETS)
     bad = total = 0
@@ -798,6 +808,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
             bad += n
         elif kind in ("lower", "upper"):
             bad += after_lower.get(b, 0) if kind == "upper" else 0
+            bad += (between_capitals or {}).get(b, 0) if kind == "lower" and alphabets != _SHARP_S else 0
             bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş"
             for i in alphabets:
                 in_alphabet[i] += n
@@ -852,18 +863,28 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     an alphabet here keep cp1252, which had them before."""
     high = sample.translate(None, bytes(range(0x80)))
     lone = len(_LONE_QUOTE.findall(sample))
+    quotes = b"".join(_QUOTE_RUN.findall(sample))
+    if high and len(quotes) == len(high):  # punctuation alone ("said—twice—“don’t”"): charset_normalizer said mac_iceland
+        return "cp1252"
     if not western and len(high) - lone > 2 * (len(_HIGH.findall(sample)) - lone):
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
+    between_capitals = Counter(b"".join(_BETWEEN_CAPITALS.findall(sample)))
     before_letter, after_digit = Counter(b"".join(_BEFORE_LETTER.findall(sample))), Counter(b"".join(_AFTER_DIGIT.findall(sample)))
     # ISO-8859-16 for Romanian only, and before cp1250 or ISO-8859-2 where it reads as well (a tie
     # goes to the page listed first): their "ş"/"ţ" (cedilla) are its "ș"/"ț" (comma below, what
     # Romanian writes; a cedilla writer had no other), "ă", "â", "î" the same bytes. The bytes tell
     # them apart where the text has them: cp1250's quotes (0x84, 0x94) are control codes in
     # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
-    pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
-    scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
+    pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:] + _OLD_PAGES
+    # cp1252's quotes and no-break space are no letters of the Mac and DOS pages: its ’ “ ” – —
+    # (0x92-0x97) are their "í ì î ñ ó" ("ù ô ö û"), and an English text's "don’t" read "donít" as
+    # Spanish, "—“" "óì"; 0xA0 is cp850's "á" (14 UDHR Latin-1 members whose only high byte it was)
+    letters = counts - Counter(quotes)
+    letters.pop(0xA0, None)
+    scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
+                                after_digit, enc, between_capitals) for enc in pages}
     # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
     cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
