@@ -355,3 +355,13 @@ def test_old_mac_and_dos_text_reads_in_its_page(text, enc):
 
     got, how = decode_text(text.encode(enc))
     assert got == text, (how, got)
+
+
+# enc32: a short text whose non-ASCII letters stand together (a word in capitals, Latvian "ēļā") was
+# left to charset_normalizer as if Cyrillic or CJK, which read "ŁÓŻKO" as cp932 "｣ﾓｯKO", "nedēļā" cp1006
+@pytest.mark.parametrize("text, enc", [("ŁÓŻKO\n", "cp1250"), ("ŻÓŁW\n", "cp1250"), ("nedēļā\n", "cp1257")])
+def test_three_letters_in_a_row_read_in_their_page(text, enc):
+    from curate.readers.common import decode_text
+
+    got, how = decode_text(text.encode(enc))
+    assert got == text, (how, got)

@@ -680,6 +680,10 @@ def latin_charset(data: bytes) -> str | None:
 # is read on where the rest are.
 _ENOUGH_HIGH = 1024
 _AROUND = 16  # bytes kept either side of a run of high bytes: its word and its neighbours
+# up to this many non-ASCII bytes are scored whatever their runs: a word in capitals, "ŁÓŻKO" or
+# Latvian "nedēļā", is one run of three (charset_normalizer read them cp932, cp1006); more read
+# Russian as Western (8: cp866 "ВЧЕРА" as cp850 "éùàÉÇ", "УТОК" as cp1252 "“’ŽŠ")
+_FEW_HIGH = 3
 _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer (_detect_legacy)
 
 
@@ -866,7 +870,7 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     quotes = b"".join(_QUOTE_RUN.findall(sample))
     if high and len(quotes) == len(high):  # punctuation alone ("said—twice—“don’t”"): charset_normalizer said mac_iceland
         return "cp1252"
-    if not western and len(high) - lone > 2 * (len(_HIGH.findall(sample)) - lone):
+    if not western and len(high) - lone > max(2 * (len(_HIGH.findall(sample)) - lone), _FEW_HIGH):
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
