@@ -15,7 +15,7 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   lines, 66 KiB, 20 lines;
 * quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
 * damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
-  after them, right when the text is the window and the byte's cp1252 character;
+  after them, or two (’“, ’ x “, €€), right when the text is the window and the byte's cp1252 character;
 * capitals: cp1252 lines where a capital and the punctuation closing a word (``CAFÉ…``, ``NÅ”``)
   make a UTF-8 pair, beside one other high byte, right when the text is the line;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
@@ -177,6 +177,7 @@ def table(mods: dict) -> None:
 
 def damaged(mods: dict, max_words: int = 6) -> None:
     right, n = dict.fromkeys(mods, 0), 0
+    right2, n2 = dict.fromkeys(mods, 0), 0
     for lang, text in SENTENCES.items():
         words = text.split()
         for k in range(1, max_words + 1):
@@ -189,7 +190,13 @@ def damaged(mods: dict, max_words: int = 6) -> None:
                     data = window.encode() + b" " + stray.encode("cp1252") + b"\n"
                     for name, m in mods.items():
                         right[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
+                for stray in ("’“", "’ x “", "€€"):  # two stray bytes
+                    n2 += 1
+                    data = window.encode() + b" " + stray.encode("cp1252") + b"\n"
+                    for name, m in mods.items():
+                        right2[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
     print(f"damaged UTF-8 ({n}, one stray byte): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+    print(f"damaged UTF-8 ({n2}, two stray bytes): " + ", ".join(f"{name} {r} right" for name, r in right2.items()))
 
 
 def capitals(mods: dict) -> None:

@@ -365,3 +365,20 @@ def test_three_letters_in_a_row_read_in_their_page(text, enc):
 
     got, how = decode_text(text.encode(enc))
     assert got == text, (how, got)
+
+
+# enc32: UTF-8 with two stray bytes beside one UTF-8 letter went legacy whole ("café ’“" read cp932
+# "cafﾃｩ 駐"), and a cp1250 text whose capitals hold two UTF-8 pairs was read as UTF-8 ("STÓŁ" as "STӣ")
+STRAYS = [("café ’“\n".encode("utf-8")[:6] + "’“\n".encode("cp1252"), "café ’“\n"),
+          ("Il est sûr ".encode() + "– ’\n".encode("cp1252"), "Il est sûr – ’\n"),
+          ("ŁÓŻKO I STÓŁ\n".encode("cp1250"), "ŁÓŻKO I STÓŁ\n"),
+          ("MOT Å¯ é è\n".encode("cp1252"), "MOT Å¯ é è\n"),  # "Å¯" is UTF-8 "ů", but é, è are cp1252's letters
+          ("Привет мир ’\n".encode()[:-4] + "’\n".encode("cp1252"), "Привет мир ’\n")]
+
+
+@pytest.mark.parametrize("data, want", STRAYS)
+def test_a_few_stray_bytes_keep_utf8_and_chance_pairs_do_not(data, want):
+    from curate.readers.common import decode_text
+
+    text, how = decode_text(data)
+    assert text == want, (how, text)

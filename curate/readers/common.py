@@ -507,9 +507,45 @@ def _mostly_utf8(data: bytes) -> bool:
     valid = data.decode("utf-8", errors="ignore").encode("utf-8")
     stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
+    if letters > stray:
+        return letters > _FEW_PAIRS or not _inside_latin_words(valid)
     if letters == stray > 0:  # "café" beside one stray byte (damage) was read as cp1252 'cafÃ©'
         return _latin_or_wide(valid) and not _closing_pair(data)
-    return letters > stray
+    if 0 < letters < stray <= 2 * letters <= 2 * _FEW_PAIRS:  # "café ’“" was cp932 "cafﾃｩ 駐"
+        return _small_or_punctuation(valid) and not _letters_among(data, valid) and not _closing_pair(data)
+    return False
+
+
+_FEW_PAIRS = 64  # UTF-8 letters few enough to be a legacy text's chance pairs
+
+
+def _inside_latin_words(valid: bytes) -> bool:
+    """Each letter of another script (``_NOT_DAMAGE``) stands beside an ASCII letter: a legacy
+    text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO" "£ӯKO".
+    Damaged UTF-8 writes such letters in words of their own ("Привет ’")."""
+    text = valid.decode("utf-8")
+    others = [m.start() for m in _NOT_DAMAGE.finditer(text)]
+    return bool(others) and all(text[i - 1:i].isascii() and text[i - 1:i].isalpha() or
+                                text[i + 1:i + 2].isascii() and text[i + 1:i + 2].isalpha() for i in others)
+
+
+def _small_or_punctuation(valid: bytes) -> bool:
+    """The UTF-8 letters are small Latin letters (U+00DF-U+017F) or punctuation (U+2000-U+218F):
+    what damaged text holds, and what a cp1252 text's chance pairs seldom are: those are a capital
+    and a symbol, "É‡" (U+0247), "Ã·" (÷), beside the text's other high bytes."""
+    return all("\u00df" <= c <= "\u017f" and c.islower() or "\u2000" <= c <= "\u218f"
+               for c in _NON_ASCII.findall(valid.decode("utf-8")))
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _letters_among(data: bytes, valid: bytes) -> bool:
+    """A stray byte reads in cp1252 as a letter: a cp1252 text's own ("MOT Å¯ é è", its "Å¯"
+    the UTF-8 "ů"); what is pasted into UTF-8 from a Windows program is quotes, dashes, "€"."""
+    ascii_ = bytes(range(0x80))
+    stray = Counter(data[:len(data) - _cut_tail(data)].translate(None, ascii_)) - Counter(valid.translate(None, ascii_))
+    return any(_CP1252[b].isalpha() for b in stray)
 
 
 def _closing_pair(data: bytes) -> bool:
@@ -792,7 +828,7 @@ _CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
 _SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
-_NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
+_NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
 
 def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: dict, after_digit: dict,
@@ -835,7 +871,7 @@ def _page_table(enc: str) -> dict:
     for b in range(0x80, 0x100):
         c = bytes([b]).decode(enc, errors="replace")
         alphabets: tuple = ()
-        if c == "\ufffd" or "\x80" <= c <= "\x9f":
+        if c == "\ufffd" or "\x80" <= c <= "\x9f" or c == "\uf8ff":  # Mac Roman's Apple logo (0xF0)
             kind = "bad"
         elif c in "ºª":  # letters to Python, ordinals to text ("1º", "Nº 5", "2ª"): none has a letter after it
             kind = "ordinal"
@@ -870,7 +906,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     quotes = b"".join(_QUOTE_RUN.findall(sample))
     if high and len(quotes) == len(high):  # punctuation alone ("said—twice—“don’t”"): charset_normalizer said mac_iceland
         return "cp1252"
-    if not western and len(high) - lone > max(2 * (len(_HIGH.findall(sample)) - lone), _FEW_HIGH):
+    words = len(high) - lone
+    if not western and words > max((3 if words <= 16 else 2) * (len(_HIGH.findall(sample)) - lone), _FEW_HIGH):
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
