@@ -382,3 +382,13 @@ def test_a_few_stray_bytes_keep_utf8_and_chance_pairs_do_not(data, want):
 
     text, how = decode_text(data)
     assert text == want, (how, text)
+
+
+# enc32: Russian cp1251 after 1,100 curly quotes: charset_normalizer, given the quotes, said cp1250
+@pytest.mark.parametrize("gap", [0, 200])
+def test_russian_after_many_quotes_reads_as_cp1251(gap):
+    from curate.readers.common import decode_text
+
+    text = (_QUOTED + "word " * gap) * 275 + SENTENCES["ru"] + "\n"
+    got, how = decode_text(text.encode("cp1251"))
+    assert got == text, (how, got[-60:])

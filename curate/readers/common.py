@@ -651,7 +651,18 @@ def _detect_legacy(data: bytes) -> str:
     if first is not None and first.start() > _ASCII_HEAD:
         data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
-    sample = _without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))
+    sample = _legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10))
+    # quotes alone between ASCII are the same in every Windows page, and where they outnumber the
+    # other high bytes they kept the text's ASCII whole: 1,100 of them before Russian cp1251 had
+    # charset_normalizer answer cp1250. As ASCII apostrophes, for this guess only, where what is left
+    # is words of long runs (Cyrillic, Greek, CJK), not a no-break space or "·" (cp1252 read cp850).
+    quotes = len(_LONE_QUOTE.findall(sample))
+    if quotes > len(sample) - len(sample.translate(None, bytes(range(0x80, 0x100)))) - quotes:
+        rest = _LONE_QUOTE.sub(b"'", sample)
+        high = rest.translate(None, bytes(range(0x80)) + b"\xa0")
+        if len(high) > 2 * len(_HIGH.findall(rest.replace(b"\xa0", b" "))):
+            sample = rest
+    sample = _without_ascii_stretches(sample)
     # no NUL byte, no UTF-16/32 (without a byte-order mark here): its spaces and line ends would be
     # NULs. Short capitals were ("ŁÓŻKO\n" cp1250 read "ꏓ꽋伊", the line end inside a CJK letter).
     best = from_bytes(sample, cp_exclusion=None if b"\x00" in sample else _WIDE).best()
