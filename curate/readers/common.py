@@ -838,6 +838,9 @@ _CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
+# ... or begins a word before a vowel: Turkish "çok", "çocuk", "çalış"; Latvian words that begin with
+# "ē" have a consonant after it ("ēdiens", "ēka", "ērglis"): "Su çok soğuk" read cp1257 "Su ēok sošuk"
+_E7_STARTS_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])\xe7(?=[aeiouAEIOU\xfc])")
 _SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
@@ -942,7 +945,7 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
-    turkish = cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None  # cp1254 first in a tie
+    turkish = (cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None) or _E7_STARTS_WORD.search(sample) is not None  # cp1254 first in a tie
     west = scores["cp1252"]
     # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
     # Polish paragraph left its letters too few of the high bytes, and it was read as cp1252
