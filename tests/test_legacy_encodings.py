@@ -348,6 +348,9 @@ OLD_PAGES = [("Le garçon a mangé une pêche mûre près de la fenêtre.\n", "m
              ("Við fórum í sund og borðuðum þorramat á eftir.\n", "cp850"),
              ("VI GIK EN TUR I SKOVEN OG SÅ EN RØD RÆV.\n", "cp850"),  # not Mac's "Sè", "Rù": a small letter between capitals
              ("DIE GROßE STRAßE ÜBER DIE BRÜCKE.\n", "cp1252"),  # but "ß", written in capitals
+             # a low quote between two letters is no quote: cp850's "ä" ("w„hrend"), beside a letter of its own
+             ("Die Kinder spielen im Garten, während Großvater schläft.\n", "cp850"),
+             ("Er sagte„ja“und ging„weg“.\n", "cp1252"),  # a missing space, no letter beside
              ("He said—twice—“don’t” and ‘won’t’… fine.\n", "cp1252"),
              ("It’s the café’s “best” crêpe – they’re sure.\n", "cp1252")]
 

@@ -739,6 +739,9 @@ _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer
 # Counted where they stand alone between ASCII bytes: Shift-JIS "‚l" (Ｌ), "–¾" are no quotes.
 _QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
 _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
+# ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
+# "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
+_QUOTE_IN_WORD = re.compile(rb"(?<=[A-Za-z])[\x82\x84\x8b\x9b](?=[A-Za-z])")
 _QUOTE_RUN = re.compile(rb"(?<![\x80-\xff])[%s]+(?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))  # "—“", "’…"
 
 
@@ -918,7 +921,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     high = sample.translate(None, bytes(range(0x80)))
     lone = len(_LONE_QUOTE.findall(sample))
     quotes = b"".join(_QUOTE_RUN.findall(sample))
-    if high and len(quotes) == len(high):  # punctuation alone ("said—twice—“don’t”"): charset_normalizer said mac_iceland
+    inside = _QUOTE_IN_WORD.findall(sample)
+    if high and len(quotes) == len(high) and not inside:  # punctuation alone ("said—twice—“don’t”"): charset_normalizer said mac_iceland
         return "cp1252"
     words = len(high) - lone
     if not western and words > max((3 if words <= 16 else 2) * (len(_HIGH.findall(sample)) - lone), _FEW_HIGH):
@@ -938,6 +942,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # Spanish, "—“" "óì"; 0xA0 is cp850's "á" (14 UDHR Latin-1 members whose only high byte it was)
     letters = counts - Counter(quotes)
     letters.pop(0xA0, None)
+    if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
+        letters += Counter(b"".join(inside))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
                                 after_digit, enc, between_capitals) for enc in pages}
     # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
