@@ -523,10 +523,16 @@ def _inside_latin_words(valid: bytes) -> bool:
     """Each letter of another script (``_NOT_DAMAGE``) stands beside an ASCII letter: a legacy
     text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO" "£ӯKO".
     Damaged UTF-8 writes such letters in words of their own ("Привет ’")."""
-    text = valid.decode("utf-8")
-    others = [m.start() for m in _NOT_DAMAGE.finditer(text)]
-    return bool(others) and all(text[i - 1:i].isascii() and text[i - 1:i].isalpha() or
-                                text[i + 1:i + 2].isascii() and text[i + 1:i + 2].isalpha() for i in others)
+    found = False
+    for run in _high_runs(valid):  # the ASCII skipped in C: a 30 MB text ran at half the speed
+        chars = run.group().decode("utf-8")
+        before, after = valid[run.start() - 1:run.start()], valid[run.end():run.end() + 1]
+        for i, c in enumerate(chars):
+            if _NOT_DAMAGE.match(c):
+                if not (i == 0 and before.isalpha() or i == len(chars) - 1 and after.isalpha()):
+                    return False
+                found = True
+    return found
 
 
 def _small_or_punctuation(valid: bytes) -> bool:
