@@ -747,8 +747,8 @@ _QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
 _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
-_QUOTE_IN_WORD = re.compile(rb"(?<=[A-Za-z])[\x82\x84\x8b\x9b](?=[A-Za-z])")
-_QUOTE_RUN = re.compile(rb"(?<![\x80-\xff])[%s]+(?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))  # "—“", "’…"
+_QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
+_QUOTE_RUN = re.compile(rb"[%s](?<![\x80-\xff].)[%s]*(?![\x80-\xff])" % ((re.escape(bytes(sorted(_QUOTES))),) * 2), re.S)  # "—“", "’…"
 
 
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
@@ -836,7 +836,7 @@ _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
 # a small letter between two capitals: a page that reads capitals as small letters (cp850's "SÅ" as Mac
 # Roman's "Sè", Mac's "PRÈS" as cp1252's "PRés"); "ß" is written in capitals ("STRAßE")
-_BETWEEN_CAPITALS = re.compile(rb"(?<=[A-Z])[\x80-\xff](?=[A-Z])")
+_BETWEEN_CAPITALS = re.compile(rb"[\x80-\xff](?<=[A-Z].)(?=[A-Z])", re.S)  # the byte first: 2.5 times faster than a lookbehind first
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
