@@ -286,6 +286,7 @@ LEFTOVERS = [
     ("tr ç before i", "Bu için geçti\n".encode("cp1254"), "Bu için geçti\n"),
     # enc32: a "ç" that begins a word before a vowel is Turkish ("çok"); Latvian "ē" begins few words, before a consonant
     ("tr çok", "Su çok soğuk\n".encode("cp1254"), "Su çok soğuk\n"),
+    ("tr ÇOK", "SU ÇOK SOĞUK\n".encode("cp1254"), "SU ÇOK SOĞUK\n"),
     ("lv ēdiens", "Vakarā ēdiens bija garšīgs\n".encode("cp1257"), "Vakarā ēdiens bija garšīgs\n"),
     # review75: Catalan writes "ç" before a consonant too ("calçs"); its "ç" before a, o, u (començar,
     # llençol) say Western, which Latvian "ē" seldom stands before: è, ò, ç read all Latvian in cp1257

@@ -849,7 +849,7 @@ _CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
 # ... or begins a word before a vowel: Turkish "çok", "çocuk", "çalış"; Latvian words that begin with
 # "ē" have a consonant after it ("ēdiens", "ēka", "ērglis"): "Su çok soğuk" read cp1257 "Su ēok sošuk"
-_E7_STARTS_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])\xe7(?=[aeiouAEIOU\xfc])")
+_E7_STARTS_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])(?:\xe7(?=[aeiouAEIOU\xfc])|\xc7(?=[AEIOU\xdc]))")  # "ÇOCUK" too
 _SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
