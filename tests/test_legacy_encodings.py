@@ -348,6 +348,8 @@ OLD_PAGES = [("Le garçon a mangé une pêche mûre près de la fenêtre.\n", "m
              ("Vi åt frukost på altanen och läste tidningen.\n", "cp437"),
              ("Við fórum í sund og borðuðum þorramat á eftir.\n", "cp850"),
              ("VI GIK EN TUR I SKOVEN OG SÅ EN RØD RÆV.\n", "cp850"),  # not Mac's "Sè", "Rù": a small letter between capitals
+             ("NO PARQUE ATÉ O\n", "cp850"),  # not Mac's "ATê": a small letter after two capitals, at the word's end
+             ("ER IST GROß.\n", "cp1252"),
              ("DIE GROßE STRAßE ÜBER DIE BRÜCKE.\n", "cp1252"),  # but "ß", written in capitals
              # a low quote between two letters is no quote: cp850's "ä" ("w„hrend"), beside a letter of its own
              ("Die Kinder spielen im Garten, während Großvater schläft.\n", "cp850"),
