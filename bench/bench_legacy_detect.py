@@ -7,13 +7,15 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   letter, as the bytes are the same);
 * short: the same sentences cut to windows of 1 to 6 words holding a non-ASCII letter, right by
   how many non-ASCII letters the window has;
+* table: one short sentence of our own per language (23) and code page, as written and in capitals
+  (Mac Roman, cp850, cp437 among them), right when the text is the sentence;
 * late: a sample after an ASCII head of 300 KiB (the detection read the head only); late pages:
   20 lines of Russian, Korean, Chinese, Japanese (charset_normalizer's pages) after 20 KiB, 300
   KiB, and a title + 1 MiB of ASCII; ASCII in the middle: a line, 8 or 66 KiB of ASCII, a line; 10
   lines, 66 KiB, 20 lines;
 * quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
 * damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
-  after them, right when the text is the window and the byte's cp1252 character;
+  after them, or two (’“, ’ x “, €€), right when the text is the window and the byte's cp1252 character;
 * capitals: cp1252 lines where a capital and the punctuation closing a word (``CAFÉ…``, ``NÅ”``)
   make a UTF-8 pair, beside one other high byte, right when the text is the line;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
@@ -47,6 +49,32 @@ ENCODINGS = {
     "ro": ["iso8859_16", "cp1250", "iso8859_2"], "fr": ["cp1252", "latin_1"], "de": ["cp1252", "latin_1"],
     "es": ["cp1252", "latin_1"], "it": ["cp1252", "latin_1"], "pt": ["cp1252", "latin_1"], "sv": ["cp1252", "latin_1"],
     "is": ["cp1252", "latin_1"], "tr": ["cp1254", "iso8859_9"], "ru": ["cp1251", "koi8_r"],
+}
+# the table: our own short sentences, one per language, in each code page that writes it
+TABLE = {
+    "cs": ("Dnes ráno jsme pili čaj u řeky a děti se smály.", ["cp1250", "iso8859_2"]),
+    "pl": ("Wczoraj w łóżku czytałam książkę o źródłach rzeki.", ["cp1250", "iso8859_2"]),
+    "hu": ("A kertben ülő öregember csendesen olvasta az újságot.", ["cp1250", "iso8859_2"]),
+    "sk": ("Na lúke pri potoku sa pásli kone a ovce.", ["cp1250", "iso8859_2"]),
+    "hr": ("Djeca su se igrala u dvorištu do kasno navečer, a mačka je spavala.", ["cp1250", "iso8859_2"]),
+    "sl": ("Včeraj smo šli na izlet v gore in videli žabo.", ["cp1250", "iso8859_2"]),
+    "ro": ("Bunica a gătit o ciorbă gustoasă pentru toți nepoții.", ["iso8859_16", "cp1250", "iso8859_2"]),
+    "lt": ("Šiandien mūsų kieme žydi gražios gėlės ir čiulba paukščiai.", ["cp1257", "iso8859_13", "iso8859_4"]),
+    "lv": ("Šonedēļ mēs gājām uz mežu lasīt sēnes un ogas.", ["cp1257", "iso8859_13", "iso8859_4"]),
+    "et": ("Täna hommikul jõime kohvi ja sõime värsket leiba.", ["cp1257", "iso8859_13", "cp1252", "iso8859_15"]),
+    "tr": ("Kış geldiğinde çocuklar karda oynamayı çok sever.", ["cp1254", "iso8859_9"]),
+    "fr": ("Le garçon a mangé une pêche mûre près de la fenêtre.", ["cp1252", "latin_1", "mac_roman", "cp850"]),
+    "de": ("Die Kinder spielen im Garten, während Großvater schläft.", ["cp1252", "latin_1", "mac_roman", "cp850", "cp437"]),
+    "es": ("El niño pequeño comió una manzana en el jardín.", ["cp1252", "latin_1", "mac_roman", "cp850", "cp437"]),
+    "pt": ("A criança brincou no parque até o pôr do sol.", ["cp1252", "latin_1", "mac_roman", "cp850"]),
+    "it": ("Perché la città è così bella di sera?", ["cp1252", "latin_1", "mac_roman", "cp850"]),
+    "sv": ("Vi åt frukost på altanen och läste tidningen.", ["cp1252", "latin_1", "mac_roman", "cp850", "cp437"]),
+    "da": ("Vi gik en tur i skoven og så en rød ræv.", ["cp1252", "latin_1", "mac_roman", "cp850"]),
+    "is": ("Við fórum í sund og borðuðum þorramat á eftir.", ["cp1252", "latin_1", "cp850"]),
+    "ca": ("La plaça del poble és plena de gent que balla.", ["cp1252", "latin_1", "mac_roman", "cp850"]),
+    "ru": ("Вчера вечером мы гуляли по парку и кормили уток.", ["cp1251", "koi8_r", "cp866"]),
+    "uk": ("Діти гралися на подвір'ї до пізнього вечора.", ["cp1251", "koi8_u"]),
+    "el": ("Χθες το βράδυ περπατήσαμε δίπλα στη θάλασσα.", ["cp1253", "iso8859_7"]),
 }
 CORPORA = REPO.parent / "shared" / "corpora"
 
@@ -121,8 +149,35 @@ def short(mods: dict, max_words: int = 6) -> None:
     print("  by language: " + ", ".join(f"{lang} " + "/".join(f"{r[0][name] / r[1]:.0%}" for name in mods) for lang, r in by_lang.items()))
 
 
+def table(mods: dict) -> None:
+    """One short sentence per language and code page, as written and in capitals: right when the text is it."""
+    right, n = dict.fromkeys(mods, 0), 0
+    per: dict = defaultdict(lambda: [dict.fromkeys(mods, 0), 0])
+    for lang, (sentence, encs) in TABLE.items():
+        for enc in encs:
+            if lang == "ro" and enc != "iso8859_16":
+                sentence = sentence.translate(str.maketrans("șțȘȚ", "şţŞŢ"))  # cp1250's cedilla letters
+            for text in (sentence + "\n", sentence.upper() + "\n"):
+                try:
+                    data = text.encode(enc)
+                except UnicodeEncodeError:  # cp437 has no "Ó", "Í": those capitals are not written in it
+                    continue
+                n += 1
+                per[lang][1] += 1
+                got = {name: m.decode_text(data) for name, m in mods.items()}
+                for name, (t, e) in got.items():
+                    right[name] += _same(t, text)
+                    per[lang][0][name] += _same(t, text)
+                if len({_same(t, text) for t, _ in got.values()}) > 1:
+                    print(f"  table {lang} {enc} {'capitals' if text.isupper() else 'as written'}: "
+                          + "  ".join(f"{name} {e}{'' if _same(t, text) else ' WRONG'}" for name, (t, e) in got.items()))
+    print(f"table ({n}, {len(TABLE)} languages): " + ", ".join(f"{name} {r} right ({r / n:.1%})" for name, r in right.items()))
+    print("  by language: " + ", ".join(f"{lang} " + "/".join(str(r[0][name]) for name in mods) + f" of {r[1]}" for lang, r in per.items()))
+
+
 def damaged(mods: dict, max_words: int = 6) -> None:
     right, n = dict.fromkeys(mods, 0), 0
+    right2, n2 = dict.fromkeys(mods, 0), 0
     for lang, text in SENTENCES.items():
         words = text.split()
         for k in range(1, max_words + 1):
@@ -135,7 +190,13 @@ def damaged(mods: dict, max_words: int = 6) -> None:
                     data = window.encode() + b" " + stray.encode("cp1252") + b"\n"
                     for name, m in mods.items():
                         right[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
+                for stray in ("’“", "’ x “", "€€"):  # two stray bytes
+                    n2 += 1
+                    data = window.encode() + b" " + stray.encode("cp1252") + b"\n"
+                    for name, m in mods.items():
+                        right2[name] += m.decode_text(data)[0] == window + " " + stray + "\n"
     print(f"damaged UTF-8 ({n}, one stray byte): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+    print(f"damaged UTF-8 ({n2}, two stray bytes): " + ", ".join(f"{name} {r} right" for name, r in right2.items()))
 
 
 def capitals(mods: dict) -> None:
@@ -267,6 +328,7 @@ def main() -> None:
     a = ap.parse_args()
     mods = {a.ref: _ref_module(a.ref), "here": common}
     samples(mods)
+    table(mods)
     late(mods)
     late_pages(mods)
     quoted(mods)

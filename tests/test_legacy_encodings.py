@@ -284,6 +284,10 @@ LEFTOVERS = [
     ("lv tomēr", "Vakarā mēs sēdējām\n".encode("iso8859_13"), "Vakarā mēs sēdējām\n"),
     ("fr ç before a, o, u", "Le garçon a reçu ça.\n".encode("cp1252"), "Le garçon a reçu ça.\n"),
     ("tr ç before i", "Bu için geçti\n".encode("cp1254"), "Bu için geçti\n"),
+    # enc32: a "ç" that begins a word before a vowel is Turkish ("çok"); Latvian "ē" begins few words, before a consonant
+    ("tr çok", "Su çok soğuk\n".encode("cp1254"), "Su çok soğuk\n"),
+    ("tr ÇOK", "SU ÇOK SOĞUK\n".encode("cp1254"), "SU ÇOK SOĞUK\n"),
+    ("lv ēdiens", "Vakarā ēdiens bija garšīgs\n".encode("cp1257"), "Vakarā ēdiens bija garšīgs\n"),
     # review75: Catalan writes "ç" before a consonant too ("calçs"); its "ç" before a, o, u (començar,
     # llençol) say Western, which Latvian "ē" seldom stands before: è, ò, ç read all Latvian in cp1257
     ("ca calçs, començar", "Les calçs del tècnic, començar això.\n".encode("cp1252"), "Les calçs del tècnic, començar això.\n"),
@@ -331,3 +335,69 @@ def test_a_text_cp1254_reads_as_cp1252_keeps_the_western_name(text, want):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(want)) == (text, want)
+
+
+# enc32: old Mac (Mac Roman) and DOS (cp850; cp437 has the same bytes for these letters) text read
+# as cp1252: its letters are cp1252's quotes and symbols ("mang‚", "gar‡on", "Vi Œt"). Windows
+# text with quotes stays cp1252: its ’ “ ” — are Mac Roman's "í ì î ó" ("donít" read as Spanish).
+OLD_PAGES = [("Le garçon a mangé une pêche mûre près de la fenêtre.\n", "mac_roman"),
+             ("Le garçon a mangé une pêche mûre près de la fenêtre.\n", "cp850"),
+             ("LE GARÇON A MANGÉ UNE PÊCHE MÛRE PRÈS DE LA FENÊTRE.\n", "cp850"),
+             ("Perché la città è così bella di sera?\n", "cp850"),
+             ("Vi åt frukost på altanen och läste tidningen.\n", "mac_roman"),
+             ("Vi åt frukost på altanen och läste tidningen.\n", "cp437"),
+             ("Við fórum í sund og borðuðum þorramat á eftir.\n", "cp850"),
+             ("VI GIK EN TUR I SKOVEN OG SÅ EN RØD RÆV.\n", "cp850"),  # not Mac's "Sè", "Rù": a small letter between capitals
+             ("NO PARQUE ATÉ O\n", "cp850"),  # not Mac's "ATê": a small letter after two capitals, at the word's end
+             ("ER IST GROß.\n", "cp1252"),
+             ("DIE GROßE STRAßE ÜBER DIE BRÜCKE.\n", "cp1252"),  # but "ß", written in capitals
+             # a low quote between two letters is no quote: cp850's "ä" ("w„hrend"), beside a letter of its own
+             ("Die Kinder spielen im Garten, während Großvater schläft.\n", "cp850"),
+             ("Er sagte„ja“und ging„weg“.\n", "cp1252"),  # a missing space, no letter beside
+             ("He said—twice—“don’t” and ‘won’t’… fine.\n", "cp1252"),
+             ("It’s the café’s “best” crêpe – they’re sure.\n", "cp1252")]
+
+
+@pytest.mark.parametrize("text, enc", OLD_PAGES)
+def test_old_mac_and_dos_text_reads_in_its_page(text, enc):
+    from curate.readers.common import decode_text
+
+    got, how = decode_text(text.encode(enc))
+    assert got == text, (how, got)
+
+
+# enc32: a short text whose non-ASCII letters stand together (a word in capitals, Latvian "ēļā") was
+# left to charset_normalizer as if Cyrillic or CJK, which read "ŁÓŻKO" as cp932 "｣ﾓｯKO", "nedēļā" cp1006
+@pytest.mark.parametrize("text, enc", [("ŁÓŻKO\n", "cp1250"), ("ŻÓŁW\n", "cp1250"), ("nedēļā\n", "cp1257")])
+def test_three_letters_in_a_row_read_in_their_page(text, enc):
+    from curate.readers.common import decode_text
+
+    got, how = decode_text(text.encode(enc))
+    assert got == text, (how, got)
+
+
+# enc32: UTF-8 with two stray bytes beside one UTF-8 letter went legacy whole ("café ’“" read cp932
+# "cafﾃｩ 駐"), and a cp1250 text whose capitals hold two UTF-8 pairs was read as UTF-8 ("STÓŁ" as "STӣ")
+STRAYS = [("café ’“\n".encode("utf-8")[:6] + "’“\n".encode("cp1252"), "café ’“\n"),
+          ("Il est sûr ".encode() + "– ’\n".encode("cp1252"), "Il est sûr – ’\n"),
+          ("ŁÓŻKO I STÓŁ\n".encode("cp1250"), "ŁÓŻKO I STÓŁ\n"),
+          ("MOT Å¯ é è\n".encode("cp1252"), "MOT Å¯ é è\n"),  # "Å¯" is UTF-8 "ů", but é, è are cp1252's letters
+          ("Привет мир ’\n".encode()[:-4] + "’\n".encode("cp1252"), "Привет мир ’\n")]
+
+
+@pytest.mark.parametrize("data, want", STRAYS)
+def test_a_few_stray_bytes_keep_utf8_and_chance_pairs_do_not(data, want):
+    from curate.readers.common import decode_text
+
+    text, how = decode_text(data)
+    assert text == want, (how, text)
+
+
+# enc32: Russian cp1251 after 1,100 curly quotes: charset_normalizer, given the quotes, said cp1250
+@pytest.mark.parametrize("gap", [0, 200])
+def test_russian_after_many_quotes_reads_as_cp1251(gap):
+    from curate.readers.common import decode_text
+
+    text = (_QUOTED + "word " * gap) * 275 + SENTENCES["ru"] + "\n"
+    got, how = decode_text(text.encode("cp1251"))
+    assert got == text, (how, got[-60:])

@@ -536,9 +536,51 @@ def _mostly_utf8(data: bytes) -> bool:
     valid = data.decode("utf-8", errors="ignore").encode("utf-8")
     stray = len(data) - len(valid) - _cut_tail(data)  # a character cut at the end is no stray byte
     letters = len(valid) - len(valid.translate(None, _UTF8_LEADS))  # one lead byte per letter; a Python loop took 3 s per 100 MB
+    if letters > stray:
+        return letters > _FEW_PAIRS or not _inside_latin_words(valid)
     if letters == stray > 0:  # "café" beside one stray byte (damage) was read as cp1252 'cafÃ©'
         return _latin_or_wide(valid) and not _closing_pair(data)
-    return letters > stray
+    if 0 < letters < stray <= 2 * letters <= 2 * _FEW_PAIRS:  # "café ’“" was cp932 "cafﾃｩ 駐"
+        return _small_or_punctuation(valid) and not _letters_among(data, valid) and not _closing_pair(data)
+    return False
+
+
+_FEW_PAIRS = 64  # UTF-8 letters few enough to be a legacy text's chance pairs
+
+
+def _inside_latin_words(valid: bytes) -> bool:
+    """Each letter of another script (``_NOT_DAMAGE``) stands beside an ASCII letter: a legacy
+    text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO" "£ӯKO".
+    Damaged UTF-8 writes such letters in words of their own ("Привет ’")."""
+    found = False
+    for run in _high_runs(valid):  # the ASCII skipped in C: a 30 MB text ran at half the speed
+        chars = run.group().decode("utf-8")
+        before, after = valid[run.start() - 1:run.start()], valid[run.end():run.end() + 1]
+        for i, c in enumerate(chars):
+            if _NOT_DAMAGE.match(c):
+                if not (i == 0 and before.isalpha() or i == len(chars) - 1 and after.isalpha()):
+                    return False
+                found = True
+    return found
+
+
+def _small_or_punctuation(valid: bytes) -> bool:
+    """The UTF-8 letters are small Latin letters (U+00DF-U+017F) or punctuation (U+2000-U+218F):
+    what damaged text holds, and what a cp1252 text's chance pairs seldom are: those are a capital
+    and a symbol, "É‡" (U+0247), "Ã·" (÷), beside the text's other high bytes."""
+    return all("\u00df" <= c <= "\u017f" and c.islower() or "\u2000" <= c <= "\u218f"
+               for c in _NON_ASCII.findall(valid.decode("utf-8")))
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _letters_among(data: bytes, valid: bytes) -> bool:
+    """A stray byte reads in cp1252 as a letter: a cp1252 text's own ("MOT Å¯ é è", its "Å¯"
+    the UTF-8 "ů"); what is pasted into UTF-8 from a Windows program is quotes, dashes, "€"."""
+    ascii_ = bytes(range(0x80))
+    stray = Counter(data[:len(data) - _cut_tail(data)].translate(None, ascii_)) - Counter(valid.translate(None, ascii_))
+    return any(_CP1252[b].isalpha() for b in stray)
 
 
 def _closing_pair(data: bytes) -> bool:
@@ -644,7 +686,18 @@ def _detect_legacy(data: bytes) -> str:
     if first is not None and first.start() > _ASCII_HEAD:
         data = data[first.start() - _AROUND:]
     head = data[: 1 << 20]
-    sample = _without_ascii_stretches(_legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10)))
+    sample = _legacy_sample(data, 1 << 20, min(_ENOUGH_HIGH, len(head) >> 10))
+    # quotes alone between ASCII are the same in every Windows page, and where they outnumber the
+    # other high bytes they kept the text's ASCII whole: 1,100 of them before Russian cp1251 had
+    # charset_normalizer answer cp1250. As ASCII apostrophes, for this guess only, where what is left
+    # is words of long runs (Cyrillic, Greek, CJK), not a no-break space or "·" (cp1252 read cp850).
+    quotes = len(_LONE_QUOTE.findall(sample))
+    if quotes > len(sample) - len(sample.translate(None, bytes(range(0x80, 0x100)))) - quotes:
+        rest = _LONE_QUOTE.sub(b"'", sample)
+        high = rest.translate(None, bytes(range(0x80)) + b"\xa0")
+        if len(high) > 2 * len(_HIGH.findall(rest.replace(b"\xa0", b" "))):
+            sample = rest
+    sample = _without_ascii_stretches(sample)
     # no NUL byte, no UTF-16/32 (without a byte-order mark here): its spaces and line ends would be
     # NULs. Short capitals were ("ŁÓŻKO\n" cp1250 read "ꏓ꽋伊", the line end inside a CJK letter).
     best = from_bytes(sample, cp_exclusion=None if b"\x00" in sample else _WIDE).best()
@@ -709,6 +762,10 @@ def latin_charset(data: bytes) -> str | None:
 # is read on where the rest are.
 _ENOUGH_HIGH = 1024
 _AROUND = 16  # bytes kept either side of a run of high bytes: its word and its neighbours
+# up to this many non-ASCII bytes are scored whatever their runs: a word in capitals, "ŁÓŻKO" or
+# Latvian "nedēļā", is one run of three (charset_normalizer read them cp932, cp1006); more read
+# Russian as Western (8: cp866 "ВЧЕРА" as cp850 "éùàÉÇ", "УТОК" as cp1252 "“’ŽŠ")
+_FEW_HIGH = 3
 _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer (_detect_legacy)
 
 
@@ -717,6 +774,10 @@ _ASCII_HEAD = 8 << 10  # an ASCII head longer is not given to charset_normalizer
 # Counted where they stand alone between ASCII bytes: Shift-JIS "‚l" (Ｌ), "–¾" are no quotes.
 _QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
 _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
+# ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
+# "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
+_QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
+_QUOTE_RUN = re.compile(rb"[%s](?<![\x80-\xff].)[%s]*(?![\x80-\xff])" % ((re.escape(bytes(sorted(_QUOTES))),) * 2), re.S)  # "—“", "’…"
 
 
 def _legacy_sample(data: bytes, size: int, enough: int = _ENOUGH_HIGH) -> bytes:
@@ -794,10 +855,18 @@ _ALPHABETS = (
 # cp1252 unless another reads the text as one language; ISO-8859-16 only as Romanian (read as
 # any language, it took Latin-1 texts of other languages).
 _LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso8859_4", "cp1254")
+# Old Mac and DOS text (Mac Roman; cp850, whose letters are cp437's where Western text has them:
+# "ä", "é", "ñ", "ß"): their letters are cp1252's quotes and symbols ("é" -> "‚", "ä" -> "„"). Last:
+# a tie goes to a Windows or ISO page.
+_OLD_PAGES = ("mac_roman", "cp850")
 _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
+# a small letter between two capitals, or after two at a word's end: a page that reads capitals as small
+# letters (cp850's "SÅ" as Mac Roman's "Sè", "ATÉ" as "ATê", Mac's "PRÈS" as cp1252's "PRés"); "ß" is
+# written in capitals ("STRAßE", "GROß")
+_BETWEEN_CAPITALS = re.compile(rb"[\x80-\xff](?:(?<=[A-Z].)(?=[A-Z])|(?<=[A-Z]{2}.)(?![A-Za-z\x80-\xff]))", re.S)  # the byte first: 2.5 times faster than a lookbehind first
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
@@ -808,16 +877,21 @@ _CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
-_NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ")
+# ... or begins a word before a vowel: Turkish "çok", "çocuk", "çalış"; Latvian words that begin with
+# "ē" have a consonant after it ("ēdiens", "ēka", "ērglis"): "Su çok soğuk" read cp1257 "Su ēok sošuk"
+_E7_STARTS_WORD = re.compile(rb"(?<![A-Za-z\x80-\xff])(?:\xe7(?=[aeiouAEIOU\xfc])|\xc7(?=[AEIOU\xdc]))")  # "ÇOCUK" too
+_SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
+_NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
 
 def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: dict, after_digit: dict,
-                 enc: str) -> tuple[int, int, int, int, int]:
+                 enc: str, between_capitals: dict | None = None) -> tuple[int, int, int, int, int]:
     """(score, letters of the best alphabet, letters, bad, the best alphabet's index in
     ``_ALPHABETS`` or -1 where two tie) for the high bytes read in ``enc``:
     the score is the best alphabet's letters, less the other letters, less twice the bytes
     that read as no text (undefined, C1 controls, a symbol inside a word, an ordinal before a
-    letter, a letter on cp1252's º/ª byte after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s")."""
+    letter, a letter on cp1252's º/ª byte after a digit but in cp1252, a capital after a small letter: Big5's "’" is ISO-8859-2's "ĄŚ" in "Nation\xa1\xa6s",
+    a small letter but "ß" between two capitals)."""
     table = _page_table(enc)
     in_alphabet = [0] * len(_ALPHABETS)
     bad = total = 0
@@ -827,6 +901,7 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
             bad += n
         elif kind in ("lower", "upper"):
             bad += after_lower.get(b, 0) if kind == "upper" else 0
+            bad += (between_capitals or {}).get(b, 0) if kind == "lower" and alphabets != _SHARP_S else 0
             bad += after_digit.get(b, 0) if enc != "cp1252" else 0  # "3º", "2ª" read "3ş", "2Ş"
             for i in alphabets:
                 in_alphabet[i] += n
@@ -849,7 +924,7 @@ def _page_table(enc: str) -> dict:
     for b in range(0x80, 0x100):
         c = bytes([b]).decode(enc, errors="replace")
         alphabets: tuple = ()
-        if c == "\ufffd" or "\x80" <= c <= "\x9f":
+        if c == "\ufffd" or "\x80" <= c <= "\x9f" or c == "\uf8ff":  # Mac Roman's Apple logo (0xF0)
             kind = "bad"
         elif c in "ºª":  # letters to Python, ordinals to text ("1º", "Nº 5", "2ª"): none has a letter after it
             kind = "ordinal"
@@ -881,24 +956,38 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     an alphabet here keep cp1252, which had them before."""
     high = sample.translate(None, bytes(range(0x80)))
     lone = len(_LONE_QUOTE.findall(sample))
-    if not western and len(high) - lone > 2 * (len(_HIGH.findall(sample)) - lone):
+    quotes = b"".join(_QUOTE_RUN.findall(sample))
+    inside = _QUOTE_IN_WORD.findall(sample)
+    if high and len(quotes) == len(high) and not inside:  # punctuation alone ("said—twice—“don’t”"): charset_normalizer said mac_iceland
+        return "cp1252"
+    words = len(high) - lone
+    if not western and words > max((3 if words <= 16 else 2) * (len(_HIGH.findall(sample)) - lone), _FEW_HIGH):
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
+    between_capitals = Counter(b"".join(_BETWEEN_CAPITALS.findall(sample)))
     before_letter, after_digit = Counter(b"".join(_BEFORE_LETTER.findall(sample))), Counter(b"".join(_AFTER_DIGIT.findall(sample)))
     # ISO-8859-16 for Romanian only, and before cp1250 or ISO-8859-2 where it reads as well (a tie
     # goes to the page listed first): their "ş"/"ţ" (cedilla) are its "ș"/"ț" (comma below, what
     # Romanian writes; a cedilla writer had no other), "ă", "â", "î" the same bytes. The bytes tell
     # them apart where the text has them: cp1250's quotes (0x84, 0x94) are control codes in
     # ISO-8859-16, its „” (0xA5, 0xB5) cp1250's "Ą", "µ".
-    pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:]
-    scores = {enc: _latin_score(counts, in_word, after_lower, before_letter, after_digit, enc) for enc in pages}
+    pages = ("cp1252", "iso8859_16") + _LATIN_PAGES[1:] + _OLD_PAGES
+    # cp1252's quotes and no-break space are no letters of the Mac and DOS pages: its ’ “ ” – —
+    # (0x92-0x97) are their "í ì î ñ ó" ("ù ô ö û"), and an English text's "don’t" read "donít" as
+    # Spanish, "—“" "óì"; 0xA0 is cp850's "á" (14 UDHR Latin-1 members whose only high byte it was)
+    letters = counts - Counter(quotes)
+    letters.pop(0xA0, None)
+    if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
+        letters += Counter(b"".join(inside))
+    scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
+                                after_digit, enc, between_capitals) for enc in pages}
     # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
     cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
-    turkish = cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None  # cp1254 first in a tie
+    turkish = (cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None) or _E7_STARTS_WORD.search(sample) is not None  # cp1254 first in a tie
     west = scores["cp1252"]
     # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
     # Polish paragraph left its letters too few of the high bytes, and it was read as cp1252
