@@ -47,6 +47,7 @@ TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spi
 RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
 KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix stopped (keep; curate mix)
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
+LOCK_TRIES = 100  # times _lock makes the staging folder again when it is removed under it (a commit ending)
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
@@ -298,7 +299,7 @@ def _lock(root: str, base: str) -> None:
     if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
         return  # this process holds it already (closing another fd of the file would drop it)
     _unlock(base)
-    while True:
+    for _ in range(LOCK_TRIES):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
@@ -326,6 +327,9 @@ def _lock(root: str, base: str) -> None:
         except FileNotFoundError:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
+    else:  # a commit ends once: a folder removed every time is another process's doing (or a file system's), not a race
+        raise ValueError(f"output {root!r}: its {STAGING} folder was removed {LOCK_TRIES} times as curate made it to take "
+                         "the lock (another process deleting it?); retry, or choose another --output")
     _LOCKS[base] = fd
 
 
