@@ -67,6 +67,12 @@ def _files(fs, base: str) -> list[tuple[str, int]]:
     return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
 
 
+def _bucket(root: str) -> bool:
+    """Whether ``root`` is in an object store (gs://, s3://: no locks, no local checks). A
+    file:// URI is the local folder it names: until 6 Dec it took no lock (two runs into it at once)."""
+    return "://" in root and root.split("://", 1)[0].lower() != "file"
+
+
 def _exists(fs, path: str) -> bool:
     return fs.get_file_info(path).type != pafs.FileType.NotFound
 
@@ -89,9 +95,9 @@ def enclosing_output(root: str) -> str | None:
     """The finished curate output a local folder ``root`` would lie inside (a folder above it
     holding curate's manifest), else None: above its path as given, and above where it leads (a
     symlink, or one above it, into an output: the files land there)."""
-    if "://" in root:
+    if _bucket(root):
         return None
-    path = os.path.abspath(root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
+    path = os.path.abspath(output._fs(root)[1] if "://" in root else root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
     for path in dict.fromkeys((path, os.path.realpath(path))):
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
@@ -109,7 +115,7 @@ def not_inside_an_output(root: str) -> None:
     would not list the files: that output's audit would fail and its next run refuse them."""
     outer = enclosing_output(root)
     if outer:
-        shown = outer if os.path.isabs(root) else os.path.relpath(outer)
+        shown = outer if os.path.isabs(root) or "://" in root else os.path.relpath(outer)
         raise ForeignFiles(f"output {root!r} is inside the curate output {shown!r}, whose manifest would not list its files "
                            "(that output's audit would fail and its next run refuse): choose an --output outside it")
 
@@ -166,7 +172,7 @@ def check_owned(root: str) -> dict:
                            "not a manifest curate wrote; move the output away or choose another --output")
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
-    if not changed and not foreign and "://" not in root:
+    if not changed and not foreign and not _bucket(root):
         # an edit that kept the size, by the hashes listed, of the files changed after the manifest
         # (a run writes its files before its manifest): an untouched output is not read again (hashing
         # it all cost ~1 s a GB twice a rerun); not in a bucket, where it would download the whole output
@@ -271,7 +277,7 @@ def _may_change(root: str, base: str, rels) -> None:
     """Refuse before anything is changed when this process may not delete or rename files in a
     folder that holds (or will hold) one of ``rels`` (another user's, read-only): the commit
     would fail after deleting the previous manifest, leaving no readable output."""
-    if "://" in root:
+    if _bucket(root):
         return
     folders = set()
     for rel in rels:
@@ -290,7 +296,7 @@ def _lock(root: str, base: str) -> None:
     delete the first one's staged files (and recover or commit over it). A POSIX lock: gone
     when the process ends, however it ends, and not inherited by forked worker processes.
     Local outputs only (object stores have no locks)."""
-    if "://" in root:
+    if _bucket(root):
         return
     import fcntl
 
@@ -403,7 +409,7 @@ def begin(root: str) -> str:
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory")
-    link = _dangling_link(base) if info.type == pafs.FileType.NotFound and "://" not in root else None
+    link = _dangling_link(base) if info.type == pafs.FileType.NotFound and not _bucket(root) else None
     if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
         shown = link if os.path.isabs(root) else os.path.relpath(link)
         why = _eloop(link)
@@ -479,7 +485,7 @@ def _clear_staging(fs, base: str) -> None:
     process holds."""
     staging = f"{base}/{STAGING}"
     for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):
-        if os.path.basename(old.path) != LOCK:
+        if os.path.basename(old.path) != LOCK and not _nfs_file(os.path.basename(old.path)):  # an .nfs file: deleted, EBUSY
             # gone already: deleted by the process whose commit ended as this one took the lock (_remove_staging)
             _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else _gone(fs.delete_file, fs, old.path)
     fs.create_dir(staging, recursive=True)
@@ -541,7 +547,7 @@ def finish(root: str) -> dict:
         manifest = read_manifest(staged)
         manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
         written = [(rel, size) for rel, size in _files(fs, staging)
-                   if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
+                   if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-") and not _nfs_file(rel)]
         # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
         # sha256) get theirs here, so the manifest's hashes cover every byte of the output
         manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
@@ -643,7 +649,7 @@ def recover(root: str) -> bool:
     mine = base in _LOCKS
     _lock(root, base)
     try:
-        if not mine and not _exists(fs, path) and "://" not in root:
+        if not mine and not _exists(fs, path) and not _bucket(root):
             # the holder completed it as this process took the lock, which made its staging folder
             # and lock file again (readers retry while the holder works): left, they read as a run under way
             _remove_lock_folder(base)
@@ -718,8 +724,23 @@ def _remove_staging(fs, base: str) -> None:
     try:
         _gone(lambda p: _delete_dir(fs, p), fs, staging)
     except OSError:  # not empty; or an entry it listed deleted first by a run clearing the folder (_clear_staging)
-        if not (isinstance(fs, pafs.LocalFileSystem) and _others_lock(base)):
+        if not (isinstance(fs, pafs.LocalFileSystem) and (_others_lock(base) or _nfs_left(staging))):
             raise
+
+
+def _nfs_file(name: str) -> bool:
+    """Whether ``name`` is NFS's for a file deleted while a process holds it open (the lock file,
+    deleted by the process completing the commit): it cannot be deleted (EBUSY) and goes when closed."""
+    return name.startswith(".nfs")
+
+
+def _nfs_left(folder: str) -> bool:
+    """Whether ``folder`` holds nothing but NFS's ``.nfsXXXX`` files (and folders without files):
+    a staging folder whose removal failed on them is the file system's to clear, not an error."""
+    for dirpath, _, names in os.walk(folder):
+        if any(not (dirpath == folder and _nfs_file(n)) for n in names):
+            return False
+    return True
 
 
 def _others_lock(base: str) -> bool:
@@ -849,7 +870,7 @@ def _no_run_staged(root: str, fs, base: str, files) -> None:
     live run's (or a killed one's, which cannot be told apart), which clearing it for the audit
     would delete. What a killed ``add_derived`` left (its files, manifest) may go."""
     staging = f"{base}/{STAGING}"
-    if "://" not in root or not _exists(fs, staging):
+    if not _bucket(root) or not _exists(fs, staging):
         return
     ours = {*files, output.MANIFEST}
     run = [rel for rel, _ in _files(fs, staging) if rel not in ours and not os.path.basename(rel).startswith(".tmp-")]
