@@ -48,6 +48,12 @@ RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held wh
 KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix stopped (keep; curate mix)
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
 LOCK_TRIES = 100  # times _lock makes the staging folder again when it is removed under it (a commit ending)
+# A writer (a run, an audit's commit, a reader completing a commit) holds the lock exclusively; a
+# reader looking (``held``, ``recover`` before it completes anything) holds it shared, for an
+# instant: a writer meeting only shared holds tries again, every PAUSE s, SHARED_TRIES times
+PAUSE = 0.01
+SHARED_TRIES = 500
+_pause = time.sleep  # the wait before the lock is tried again (tests go on there)
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
@@ -305,11 +311,13 @@ def _lock(root: str, base: str) -> None:
     if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
         return  # this process holds it already (closing another fd of the file would drop it)
     _unlock(base)
-    for _ in range(LOCK_TRIES):
+    vanished = read = 0
+    while True:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except FileNotFoundError:  # the folder removed since it was made (a commit ending, a reader's lock folder): again
+            vanished = _vanished(root, vanished)
             continue
         except OSError as e:
             if e.errno != errno.ELOOP:
@@ -322,37 +330,82 @@ def _lock(root: str, base: str) -> None:
             if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
                 _no_locks(root, base, e)
                 break
+            looks = _shared_only(fd)  # readers looking (held, a reader's recover): for an instant, not a run
             os.close(fd)
-            raise Held(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
-                             "choose another --output") from None
+            if not looks:
+                raise _held(root, path) from None
+            read += 1
+            if read > SHARED_TRIES:
+                raise _read_for_long(root) from None
+            _pause(PAUSE)
+            continue
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                os.ftruncate(fd, 0)  # who holds it, for the message of a command refused (a run, an audit or a mix)
-                os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
+                _write_pid(fd)
                 break
         except FileNotFoundError:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
-    else:  # a commit ends once: a folder removed every time is another process's doing (or a file system's), not a race
-        raise ValueError(f"output {root!r}: its {STAGING} folder was removed {LOCK_TRIES} times as curate made it to take "
-                         "the lock (another process deleting it?); retry, or choose another --output")
+        vanished = _vanished(root, vanished)
     _LOCKS[base] = fd
 
 
-def held(root: str) -> bool:
-    """Whether another process holds the lock of the local output ``root`` now; the lock file is
-    not made (a reader watching a commit another process completes must not write in its staging
-    folder, which that process deletes)."""
+def _vanished(root: str, times: int) -> int:
+    """One more time the lock file vanished as _lock took it; a commit ends once: a folder removed
+    every time is another process's doing (or a file system's), not a race: said, not tried forever."""
+    times += 1
+    if times >= LOCK_TRIES:
+        raise ValueError(f"output {root!r}: its {STAGING} folder was removed {LOCK_TRIES} times as curate made it to take "
+                         "the lock (another process deleting it?); retry, or choose another --output")
+    return times
+
+
+def _write_pid(fd: int) -> None:
+    """Who holds the lock, for the message of a command refused (a run, an audit or a mix)."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
+
+
+def _held(root: str, lock: str) -> Held:
+    return Held(f"output {root!r} is being written by another curate command{_holder(lock)}; wait for it to end or "
+                "choose another --output")
+
+
+def _read_for_long(root: str) -> Held:
+    return Held(f"output {root!r} is being read by another process, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s "
+                "(stopped?); retry when it is done, or choose another --output")
+
+
+def _shared_only(fd: int) -> bool:
+    """Whether the lock file ``fd`` is held shared alone (readers looking: ``held``, ``recover``'s
+    look), not by a writer: a shared lock is taken (and dropped) where no exclusive one is held."""
     import fcntl
 
     try:
-        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR | os.O_NOFOLLOW)
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.lockf(fd, fcntl.LOCK_UN)
+    return True
+
+
+def held(root: str) -> bool:
+    """Whether another process holds the lock of the local output ``root`` now (exclusively: a
+    writer); the lock file is not made (a reader watching a commit another process completes
+    must not write in its staging folder, which that process deletes). A shared look, opened
+    for reading: a run beginning meanwhile tells it from a writer's (until 6 Dec it took the
+    lock exclusively, and a run beginning in that instant was refused), and a user who may
+    not write there can look too."""
+    import fcntl
+
+    try:
+        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
     except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
         return e.errno != errno.ELOOP
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError as e:
         return e.errno in (errno.EACCES, errno.EAGAIN)
     finally:
@@ -644,6 +697,10 @@ def recover(root: str) -> bool:
     path = f"{base}/{STAGING}/{JOURNAL}"
     if not _exists(fs, path):
         return False
+    if base not in _LOCKS and not _bucket(root):
+        done = _look(root, fs, base)
+        if done is not None:
+            return done
     # a journal is also there while a live run moves its files into place: finishing that
     # commit beside it would delete its staging folder under it; its lock tells (and refuses)
     mine = base in _LOCKS
@@ -660,6 +717,81 @@ def recover(root: str) -> bool:
     finally:
         _unlock(base)
     return True
+
+
+def _look(root: str, fs, base: str) -> bool | None:
+    """``recover`` by a process not holding the lock: look under a shared hold (a run beginning
+    meanwhile is not refused, ``_shared_only``), completing the commit only when its journal is
+    still there, the hold turned exclusive with no other let in between (a holder cannot have
+    completed it meanwhile). Held while a writer holds the lock (the caller waits). None where
+    there is no lock file (a journal copied, or an older curate's): taken by ``_lock``.
+
+    A process that may not write there (a read-only mount, another user's output) cannot
+    complete it: where the output's manifest is there the output is whole (nothing of the
+    commit done, or all but the staging folder's removal), read as it is (False); else the
+    open's error is raised (``stopped_midway`` says it)."""
+    import fcntl
+
+    lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
+    denied = None
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:  # the holder removed the staging folder with the journal (a commit ending)
+        return None if _exists(fs, journal) else False
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return None  # a link (ELOOP): _lock says it
+        denied = e
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:  # not even readable: whole where the manifest is
+            if _exists(fs, f"{base}/{output.MANIFEST}"):
+                return False
+            raise e from None
+    locks = True
+    try:
+        for _ in range(SHARED_TRIES):
+            if locks:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError as e:
+                    if e.errno in (errno.EACCES, errno.EAGAIN):
+                        raise _held(root, lock) from None
+                    locks = False  # no locks there (ENOLCK): unguarded, as _lock
+                    if denied is None:
+                        _no_locks(root, base, e)
+            if not _exists(fs, journal):
+                return False
+            if denied is not None:
+                if _exists(fs, f"{base}/{output.MANIFEST}"):
+                    return False
+                raise denied
+            if locks:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # from shared: no writer got in between
+                except OSError as e:
+                    if e.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise
+                    fcntl.lockf(fd, fcntl.LOCK_UN)  # other readers looking (one may be about to complete it): again
+                    _pause(PAUSE)
+                    continue
+                try:
+                    if os.fstat(fd).st_ino != os.stat(lock).st_ino:
+                        return None  # not the lock file there now (deleted after this open): _lock takes that one
+                except FileNotFoundError:
+                    return None
+                _write_pid(fd)
+            _LOCKS[base], fd = fd, None
+            try:
+                with fs.open_input_stream(journal) as f:
+                    _apply(fs, base, json.loads(f.read()))
+            finally:
+                _unlock(base)
+            return True
+        raise _read_for_long(root)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _remove_lock_folder(base: str) -> None:
@@ -880,16 +1012,30 @@ def _no_run_staged(root: str, fs, base: str, files) -> None:
 
 
 def read_manifest(root: str) -> dict:
+    stuck = None
     try:
         recover(root)  # a commit killed midway is completed before anyone reads the output
-    except OSError:
-        pass
+    except OSError as e:  # one this process may not complete: read where whole (its manifest there), else said
+        stuck = e
     fs, base = output._fs(root)
     try:
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
             return json.loads(f.read())
     except FileNotFoundError:
+        if stuck is not None and decided(root):
+            raise FileNotFoundError(stopped_midway(root, "curate", stuck)) from None
         raise FileNotFoundError(f"{root}: no {output.MANIFEST}; not a finished curate output") from None
+
+
+def stopped_midway(root: str, who: str, e: OSError) -> str:
+    """What a reader (``who``: the loader, curate audit) says of a commit stopped midway (its
+    journal there, no manifest) that it cannot complete (``e``: a read-only mount, another
+    user's output): someone who may write there completes it once, by reading it."""
+    from curate import shell
+
+    return (f"{root}: a run's commit was stopped midway (its journal, {STAGING}/{JOURNAL}, is there) and {who} cannot "
+            f"complete it here ({e.strerror or e}): run {shell.said(f'`curate audit {shell.quote(root)}`', root)} where the "
+            "output is writable (it completes the commit), then retry")
 
 
 class OutputError(ValueError):

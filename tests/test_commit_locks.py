@@ -108,3 +108,185 @@ def test_an_nfs_leftover_in_the_staging_folder_leaves_the_commit_complete(tmp_pa
     assert [e["file"] for e in commit.finish(str(out))["files"]] == ["b.txt"]
     assert sorted(p.name for p in out.iterdir()) == [commit.STAGING, "b.txt", output.MANIFEST]
     assert sorted(p.name for p in staging.iterdir()) == [NFS, NFS[:-1] + "2"]  # this run's lock file, left so
+
+
+# A reader of the output (the loader, the audit, verify_output) in another process, stopped at
+# the moment it holds the lock (its first lockf), until told to go on: the instant a run
+# beginning then may meet, made as long as the test needs.
+PAUSED = """
+import fcntl, sys
+from curate import commit
+real, paused = fcntl.lockf, []
+def lockf(fd, op, *a):
+    out = real(fd, op, *a)
+    if op != fcntl.LOCK_UN and not paused:
+        paused.append(op)
+        print("held", flush=True)
+        sys.stdin.readline()
+    return out
+fcntl.lockf = lockf
+print(getattr(commit, sys.argv[1])(sys.argv[2]), flush=True)
+"""
+
+
+def _paused_reader(call: str, out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED, call, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    assert proc.stdout.readline() == "held\n"
+    return proc
+
+
+def _finished(tmp_path) -> Path:
+    """A finished output whose staging folder holds only a lock file no one holds (a reader's, left)."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    (out / "a.txt").write_text("old\n")
+    (out / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}))
+    return out
+
+
+def _go_on_at_first_pause(monkeypatch, proc) -> list:
+    """commit._pause, the wait before the lock is tried again: the reader goes on then, and ends."""
+    pauses = []
+
+    def pause(seconds):
+        if not pauses:
+            assert proc.communicate("go\n", timeout=60)[0] in ("False\n", "True\n")
+        pauses.append(seconds)
+
+    monkeypatch.setattr(commit, "_pause", pause, raising=False)
+    return pauses
+
+
+@pytest.mark.parametrize("reader", ["held", "recover"])
+def test_a_run_beginning_as_a_reader_looks_at_the_lock_is_not_refused(tmp_path, monkeypatch, reader):
+    """commit.held (a loader watching a commit) and a reader's recover took the output's lock
+    for an instant: a run beginning in that instant was refused, 'being written by another
+    curate command', while no command was writing it. A reader's look holds the lock shared,
+    a writer's exclusively: a run meeting only shared holds tries again (and the reader that
+    found a journal completes it first); a writer's hold is still refused (the tests of
+    test_cli.py and test_commit.py)."""
+    if reader == "held":
+        out = _finished(tmp_path)
+    else:  # a commit killed midway: the reader completes it, the run begins on the whole output
+        out = _decided(tmp_path)
+        (out / commit.STAGING / commit.LOCK).write_text("")
+    proc = _paused_reader(reader, out)
+    try:
+        pauses = _go_on_at_first_pause(monkeypatch, proc)
+        staged = commit.begin(str(out))
+        assert pauses and proc.returncode == 0
+        assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK]
+        assert commit._holder(str(out / commit.STAGING / commit.LOCK)) == f" (process {os.getpid()})"
+        assert json.loads((out / output.MANIFEST).read_text())["files"][0]["file"] == "a.txt"
+        assert (out / "a.txt").read_text() == ("old\n" if reader == "held" else "new\n")
+    finally:
+        commit.abort(str(out))
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_reader_holding_the_lock_for_long_is_said_as_one(tmp_path, monkeypatch):
+    """A reader's shared hold that does not end (a stopped process) is waited for a bounded
+    time, then said as a reader's, not as 'another curate command' writing the output; and it
+    is no writer's hold to ``held`` (a loader watching a commit)."""
+    out = _finished(tmp_path)
+    proc = _paused_reader("held", out)
+    try:
+        pauses = []
+        monkeypatch.setattr(commit, "_pause", pauses.append, raising=False)
+        assert not commit.held(str(out))
+        with pytest.raises(commit.Held) as e:
+            commit.begin(str(out))
+        assert len(pauses) == commit.SHARED_TRIES
+        assert str(e.value) == (f"output {str(out)!r} is being read by another process, which has held its lock for "
+                                f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done, or choose another --output")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert str(out) not in commit._LOCKS
+
+
+def _may_not_write(monkeypatch, out: Path) -> None:
+    """This process may not write in ``out`` (another user's output): chmod where it is not root,
+    else (root writes anyway, as CI runs) every open for writing under it refused, EACCES."""
+    if os.geteuid() != 0:
+        for p in [out, *out.rglob("*")]:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        monkeypatch.callback = lambda: [p.chmod(0o755) for p in [out, *out.rglob("*")] if p.is_dir()]
+        return
+    real = os.open
+
+    def denied(path, flags, *a, **kw):
+        if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, "open", denied)
+
+
+def _interrupted(tmp_path, state: str) -> Path:
+    """A rerun's commit, decided (its journal written) and stopped: before its first step (the
+    previous output whole), or midway (its first step deleted the previous manifest)."""
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    (out / "old.txt").write_text("old\n")
+    if state == "before its first step":
+        (out / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "old.txt", "bytes": 4}]}))
+    return out
+
+
+@pytest.mark.parametrize("state", ["before its first step", "midway"])
+def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_it(tmp_path, monkeypatch, capsys, state):
+    """A reader that may not write in the output (another user's, a read-only mount) found a
+    commit stopped after its journal: verify_output said 'no manifest.json; not a finished
+    curate output' and `curate audit` 'a curate run is writing this output (or one was stopped
+    ...: run it again)', of a commit that only a user who may write there can complete, by
+    reading it once. Said so; and an output whose manifest is there (nothing of the commit done)
+    is read as it is, nothing written."""
+    from curate.audit import command
+
+    out = _interrupted(tmp_path, state)
+    before = sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*"))
+    _may_not_write(monkeypatch, out)
+    try:
+        if state == "before its first step":
+            assert commit.verify_output(str(out))["files"] == [{"file": "old.txt", "bytes": 4}]
+            return
+        said = (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
+                f"and curate cannot complete it here (Permission denied): run `curate audit {out}` where the output is "
+                "writable (it completes the commit), then retry")
+        with pytest.raises(commit.OutputError) as e:
+            commit.verify_output(str(out))
+        assert str(e.value) == said
+        assert command.main([str(out)]) == 2
+        assert capsys.readouterr().err == f"curate audit: {said.replace('and curate cannot', 'and curate audit cannot')}\n"
+    finally:
+        monkeypatch.undo()
+        assert sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*")) == before  # nothing made, changed or deleted
+
+
+def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monkeypatch):
+    """A commit under way (its writer holding the lock, the previous manifest deleted) was taken
+    by a reader that may not write there for one stopped midway: the loader said 'cannot
+    complete it here (Permission denied): run curate audit ...' instead of waiting for it, as
+    a reader that may write does (and verify_output 'not a finished curate output'). Its look
+    at the lock needs no write access: it sees the writer, and waits (or says it holds it)."""
+    from curate import loader
+
+    out = _interrupted(tmp_path, "midway")
+    hold = "import sys; from curate import commit; commit._lock(sys.argv[1], sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        _may_not_write(monkeypatch, out)
+        with pytest.raises(commit.Held, match=rf"being written by another curate command \(process {proc.pid}\)"):
+            commit.verify_output(str(out))
+        monkeypatch.setattr(loader, "COMMIT_WAIT", 0.1)
+        with pytest.raises(loader.TokensError, match=rf"being completed by another process \(process {proc.pid}\) for over"):
+            loader._complete_commit(str(out))
+    finally:
+        monkeypatch.undo()
+        proc.communicate("", timeout=60)
