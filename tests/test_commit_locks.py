@@ -209,14 +209,18 @@ def test_a_reader_holding_the_lock_for_long_is_said_as_one(tmp_path, monkeypatch
     assert str(out) not in commit._LOCKS
 
 
-def _may_not_write(monkeypatch, out: Path) -> None:
-    """This process may not write in ``out`` (another user's output): chmod where it is not root,
-    else (root writes anyway, as CI runs) every open for writing under it refused, EACCES."""
+def _may_not_write(monkeypatch, out: Path):
+    """This process may not write in ``out`` (another user's output): chmod where it is not root
+    (the returned call makes it writable again), else (root writes anyway, as CI runs) every open
+    for writing under it refused, EACCES (monkeypatch.undo ends it)."""
     if os.geteuid() != 0:
-        for p in [out, *out.rglob("*")]:
-            p.chmod(0o555 if p.is_dir() else 0o444)
-        monkeypatch.callback = lambda: [p.chmod(0o755) for p in [out, *out.rglob("*")] if p.is_dir()]
-        return
+        folders = [out, *(p for p in out.rglob("*") if p.is_dir())]
+        for p in out.rglob("*"):
+            if not p.is_dir():
+                p.chmod(0o444)
+        for p in folders:
+            p.chmod(0o555)
+        return lambda: [p.chmod(0o755) for p in folders]
     real = os.open
 
     def denied(path, flags, *a, **kw):
@@ -225,6 +229,7 @@ def _may_not_write(monkeypatch, out: Path) -> None:
         return real(path, flags, *a, **kw)
 
     monkeypatch.setattr(os, "open", denied)
+    return lambda: None
 
 
 def _interrupted(tmp_path, state: str) -> Path:
@@ -250,7 +255,7 @@ def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_
 
     out = _interrupted(tmp_path, state)
     before = sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*"))
-    _may_not_write(monkeypatch, out)
+    writable = _may_not_write(monkeypatch, out)
     try:
         if state == "before its first step":
             assert commit.verify_output(str(out))["files"] == [{"file": "old.txt", "bytes": 4}]
@@ -265,6 +270,7 @@ def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_
         assert capsys.readouterr().err == f"curate audit: {said.replace('and curate cannot', 'and curate audit cannot')}\n"
     finally:
         monkeypatch.undo()
+        writable()
         assert sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*")) == before  # nothing made, changed or deleted
 
 
@@ -281,7 +287,7 @@ def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monk
     proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert proc.stdout.readline() == "held\n"
-        _may_not_write(monkeypatch, out)
+        writable = _may_not_write(monkeypatch, out)
         with pytest.raises(commit.Held, match=rf"being written by another curate command \(process {proc.pid}\)"):
             commit.verify_output(str(out))
         monkeypatch.setattr(loader, "COMMIT_WAIT", 0.1)
@@ -289,4 +295,5 @@ def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monk
             loader._complete_commit(str(out))
     finally:
         monkeypatch.undo()
+        writable()
         proc.communicate("", timeout=60)
