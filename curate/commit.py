@@ -47,6 +47,13 @@ TMP = "tmp"  # STAGING/tmp: data the run staged between its steps (pipelines/spi
 RELEASED = "_released"  # TMP/_released/LABEL.json: what a step's folder held when it was deleted early
 KEPT = ".curate-candidates"  # DIR/KEPT: rebalance's candidates of a run its mix stopped (keep; curate mix)
 LOCK = "lock"  # STAGING/lock: held (POSIX lock) by the run writing a local output
+LOCK_TRIES = 100  # times _lock makes the staging folder again when it is removed under it (a commit ending)
+# A writer (a run, an audit's commit, a reader completing a commit) holds the lock exclusively; a
+# reader looking (``held``, ``recover`` before it completes anything) holds it shared, for an
+# instant: a writer meeting only shared holds tries again, every PAUSE s, SHARED_TRIES times
+PAUSE = 0.01
+SHARED_TRIES = 500
+_pause = time.sleep  # the wait before the lock is tried again (tests go on there)
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
 _CREATED: set = set()  # output dirs this process made for a run not finished yet
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
@@ -64,6 +71,12 @@ def _files(fs, base: str) -> list[tuple[str, int]]:
     """(relative path, size) of every file under ``base``, sorted."""
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
     return sorted((os.path.relpath(i.path, base).replace(os.sep, "/"), i.size) for i in infos if i.type == pafs.FileType.File)
+
+
+def _bucket(root: str) -> bool:
+    """Whether ``root`` is in an object store (gs://, s3://: no locks, no local checks). A
+    file:// URI is the local folder it names: until 6 Dec it took no lock (two runs into it at once)."""
+    return "://" in root and root.split("://", 1)[0].lower() != "file"
 
 
 def _exists(fs, path: str) -> bool:
@@ -88,9 +101,9 @@ def enclosing_output(root: str) -> str | None:
     """The finished curate output a local folder ``root`` would lie inside (a folder above it
     holding curate's manifest), else None: above its path as given, and above where it leads (a
     symlink, or one above it, into an output: the files land there)."""
-    if "://" in root:
+    if _bucket(root):
         return None
-    path = os.path.abspath(root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
+    path = os.path.abspath(output._fs(root)[1] if "://" in root else root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
     for path in dict.fromkeys((path, os.path.realpath(path))):
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
@@ -108,7 +121,7 @@ def not_inside_an_output(root: str) -> None:
     would not list the files: that output's audit would fail and its next run refuse them."""
     outer = enclosing_output(root)
     if outer:
-        shown = outer if os.path.isabs(root) else os.path.relpath(outer)
+        shown = outer if os.path.isabs(root) or "://" in root else os.path.relpath(outer)
         raise ForeignFiles(f"output {root!r} is inside the curate output {shown!r}, whose manifest would not list its files "
                            "(that output's audit would fail and its next run refuse): choose an --output outside it")
 
@@ -165,7 +178,7 @@ def check_owned(root: str) -> dict:
                            "not a manifest curate wrote; move the output away or choose another --output")
     foreign = [rel for rel, _ in present if rel not in ours]
     changed = [rel for rel, size in present if rel in ours and ours[rel] is not None and ours[rel] != size]
-    if not changed and not foreign and "://" not in root:
+    if not changed and not foreign and not _bucket(root):
         # an edit that kept the size, by the hashes listed, of the files changed after the manifest
         # (a run writes its files before its manifest): an untouched output is not read again (hashing
         # it all cost ~1 s a GB twice a rerun); not in a bucket, where it would download the whole output
@@ -270,7 +283,7 @@ def _may_change(root: str, base: str, rels) -> None:
     """Refuse before anything is changed when this process may not delete or rename files in a
     folder that holds (or will hold) one of ``rels`` (another user's, read-only): the commit
     would fail after deleting the previous manifest, leaving no readable output."""
-    if "://" in root:
+    if _bucket(root):
         return
     folders = set()
     for rel in rels:
@@ -289,7 +302,7 @@ def _lock(root: str, base: str) -> None:
     delete the first one's staged files (and recover or commit over it). A POSIX lock: gone
     when the process ends, however it ends, and not inherited by forked worker processes.
     Local outputs only (object stores have no locks)."""
-    if "://" in root:
+    if _bucket(root):
         return
     import fcntl
 
@@ -298,11 +311,13 @@ def _lock(root: str, base: str) -> None:
     if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
         return  # this process holds it already (closing another fd of the file would drop it)
     _unlock(base)
+    vanished = read = 0
     while True:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except FileNotFoundError:  # the folder removed since it was made (a commit ending, a reader's lock folder): again
+            vanished = _vanished(root, vanished)
             continue
         except OSError as e:
             if e.errno != errno.ELOOP:
@@ -315,34 +330,82 @@ def _lock(root: str, base: str) -> None:
             if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
                 _no_locks(root, base, e)
                 break
+            looks = _shared_only(fd)  # readers looking (held, a reader's recover): for an instant, not a run
             os.close(fd)
-            raise Held(f"output {root!r} is being written by another curate command{_holder(path)}; wait for it to end or "
-                             "choose another --output") from None
+            if not looks:
+                raise _held(root, path) from None
+            read += 1
+            if read > SHARED_TRIES:
+                raise _read_for_long(root) from None
+            _pause(PAUSE)
+            continue
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                os.ftruncate(fd, 0)  # who holds it, for the message of a command refused (a run, an audit or a mix)
-                os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
+                _write_pid(fd)
                 break
         except FileNotFoundError:
             pass
         os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
+        vanished = _vanished(root, vanished)
     _LOCKS[base] = fd
 
 
-def held(root: str) -> bool:
-    """Whether another process holds the lock of the local output ``root`` now; the lock file is
-    not made (a reader watching a commit another process completes must not write in its staging
-    folder, which that process deletes)."""
+def _vanished(root: str, times: int) -> int:
+    """One more time the lock file vanished as _lock took it; a commit ends once: a folder removed
+    every time is another process's doing (or a file system's), not a race: said, not tried forever."""
+    times += 1
+    if times >= LOCK_TRIES:
+        raise ValueError(f"output {root!r}: its {STAGING} folder was removed {LOCK_TRIES} times as curate made it to take "
+                         "the lock (another process deleting it?); retry, or choose another --output")
+    return times
+
+
+def _write_pid(fd: int) -> None:
+    """Who holds the lock, for the message of a command refused (a run, an audit or a mix)."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
+
+
+def _held(root: str, lock: str) -> Held:
+    return Held(f"output {root!r} is being written by another curate command{_holder(lock)}; wait for it to end or "
+                "choose another --output")
+
+
+def _read_for_long(root: str) -> Held:
+    return Held(f"output {root!r} is being read by another process, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s "
+                "(stopped?); retry when it is done, or choose another --output")
+
+
+def _shared_only(fd: int) -> bool:
+    """Whether the lock file ``fd`` is held shared alone (readers looking: ``held``, ``recover``'s
+    look), not by a writer: a shared lock is taken (and dropped) where no exclusive one is held."""
     import fcntl
 
     try:
-        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDWR | os.O_NOFOLLOW)
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.lockf(fd, fcntl.LOCK_UN)
+    return True
+
+
+def held(root: str) -> bool:
+    """Whether another process holds the lock of the local output ``root`` now (exclusively: a
+    writer); the lock file is not made (a reader watching a commit another process completes
+    must not write in its staging folder, which that process deletes). A shared look, opened
+    for reading: a run beginning meanwhile tells it from a writer's (until 6 Dec it took the
+    lock exclusively, and a run beginning in that instant was refused), and a user who may
+    not write there can look too."""
+    import fcntl
+
+    try:
+        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
     except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
         return e.errno != errno.ELOOP
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError as e:
         return e.errno in (errno.EACCES, errno.EAGAIN)
     finally:
@@ -399,7 +462,7 @@ def begin(root: str) -> str:
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
         raise ValueError(f"output {root!r} exists and is not a directory")
-    link = _dangling_link(base) if info.type == pafs.FileType.NotFound and "://" not in root else None
+    link = _dangling_link(base) if info.type == pafs.FileType.NotFound and not _bucket(root) else None
     if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
         shown = link if os.path.isabs(root) else os.path.relpath(link)
         why = _eloop(link)
@@ -475,7 +538,7 @@ def _clear_staging(fs, base: str) -> None:
     process holds."""
     staging = f"{base}/{STAGING}"
     for old in fs.get_file_info(pafs.FileSelector(staging, allow_not_found=True)):
-        if os.path.basename(old.path) != LOCK:
+        if os.path.basename(old.path) != LOCK and not _nfs_file(os.path.basename(old.path)):  # an .nfs file: deleted, EBUSY
             # gone already: deleted by the process whose commit ended as this one took the lock (_remove_staging)
             _delete_dir(fs, old.path) if old.type == pafs.FileType.Directory else _gone(fs.delete_file, fs, old.path)
     fs.create_dir(staging, recursive=True)
@@ -537,7 +600,7 @@ def finish(root: str) -> dict:
         manifest = read_manifest(staged)
         manifest["staged"] = _remove_tmp(fs, f"{staging}/{TMP}")
         written = [(rel, size) for rel, size in _files(fs, staging)
-                   if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-")]
+                   if rel not in (output.MANIFEST, LOCK) and not os.path.basename(rel).startswith(".tmp-") and not _nfs_file(rel)]
         # the small JSON files (stats/run.json, tokens.json, which holds the token shards'
         # sha256) get theirs here, so the manifest's hashes cover every byte of the output
         manifest["files"] = [{"file": rel, "bytes": size} | ({"sha256": output.sha256_file(staged, rel)} if rel.endswith(".json") else {})
@@ -634,12 +697,16 @@ def recover(root: str) -> bool:
     path = f"{base}/{STAGING}/{JOURNAL}"
     if not _exists(fs, path):
         return False
+    if base not in _LOCKS and not _bucket(root):
+        done = _look(root, fs, base)
+        if done is not None:
+            return done
     # a journal is also there while a live run moves its files into place: finishing that
     # commit beside it would delete its staging folder under it; its lock tells (and refuses)
     mine = base in _LOCKS
     _lock(root, base)
     try:
-        if not mine and not _exists(fs, path) and "://" not in root:
+        if not mine and not _exists(fs, path) and not _bucket(root):
             # the holder completed it as this process took the lock, which made its staging folder
             # and lock file again (readers retry while the holder works): left, they read as a run under way
             _remove_lock_folder(base)
@@ -650,6 +717,81 @@ def recover(root: str) -> bool:
     finally:
         _unlock(base)
     return True
+
+
+def _look(root: str, fs, base: str) -> bool | None:
+    """``recover`` by a process not holding the lock: look under a shared hold (a run beginning
+    meanwhile is not refused, ``_shared_only``), completing the commit only when its journal is
+    still there, the hold turned exclusive with no other let in between (a holder cannot have
+    completed it meanwhile). Held while a writer holds the lock (the caller waits). None where
+    there is no lock file (a journal copied, or an older curate's): taken by ``_lock``.
+
+    A process that may not write there (a read-only mount, another user's output) cannot
+    complete it: where the output's manifest is there the output is whole (nothing of the
+    commit done, or all but the staging folder's removal), read as it is (False); else the
+    open's error is raised (``stopped_midway`` says it)."""
+    import fcntl
+
+    lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
+    denied = None
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:  # the holder removed the staging folder with the journal (a commit ending)
+        return None if _exists(fs, journal) else False
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return None  # a link (ELOOP): _lock says it
+        denied = e
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:  # not even readable: whole where the manifest is
+            if _exists(fs, f"{base}/{output.MANIFEST}"):
+                return False
+            raise e from None
+    locks = True
+    try:
+        for _ in range(SHARED_TRIES):
+            if locks:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError as e:
+                    if e.errno in (errno.EACCES, errno.EAGAIN):
+                        raise _held(root, lock) from None
+                    locks = False  # no locks there (ENOLCK): unguarded, as _lock
+                    if denied is None:
+                        _no_locks(root, base, e)
+            if not _exists(fs, journal):
+                return False
+            if denied is not None:
+                if _exists(fs, f"{base}/{output.MANIFEST}"):
+                    return False
+                raise denied
+            if locks:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # from shared: no writer got in between
+                except OSError as e:
+                    if e.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise
+                    fcntl.lockf(fd, fcntl.LOCK_UN)  # other readers looking (one may be about to complete it): again
+                    _pause(PAUSE)
+                    continue
+                try:
+                    if os.fstat(fd).st_ino != os.stat(lock).st_ino:
+                        return None  # not the lock file there now (deleted after this open): _lock takes that one
+                except FileNotFoundError:
+                    return None
+                _write_pid(fd)
+            _LOCKS[base], fd = fd, None
+            try:
+                with fs.open_input_stream(journal) as f:
+                    _apply(fs, base, json.loads(f.read()))
+            finally:
+                _unlock(base)
+            return True
+        raise _read_for_long(root)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _remove_lock_folder(base: str) -> None:
@@ -714,8 +856,23 @@ def _remove_staging(fs, base: str) -> None:
     try:
         _gone(lambda p: _delete_dir(fs, p), fs, staging)
     except OSError:  # not empty; or an entry it listed deleted first by a run clearing the folder (_clear_staging)
-        if not (isinstance(fs, pafs.LocalFileSystem) and _others_lock(base)):
+        if not (isinstance(fs, pafs.LocalFileSystem) and (_others_lock(base) or _nfs_left(staging))):
             raise
+
+
+def _nfs_file(name: str) -> bool:
+    """Whether ``name`` is NFS's for a file deleted while a process holds it open (the lock file,
+    deleted by the process completing the commit): it cannot be deleted (EBUSY) and goes when closed."""
+    return name.startswith(".nfs")
+
+
+def _nfs_left(folder: str) -> bool:
+    """Whether ``folder`` holds nothing but NFS's ``.nfsXXXX`` files (and folders without files):
+    a staging folder whose removal failed on them is the file system's to clear, not an error."""
+    for dirpath, _, names in os.walk(folder):
+        if any(not (dirpath == folder and _nfs_file(n)) for n in names):
+            return False
+    return True
 
 
 def _others_lock(base: str) -> bool:
@@ -845,7 +1002,7 @@ def _no_run_staged(root: str, fs, base: str, files) -> None:
     live run's (or a killed one's, which cannot be told apart), which clearing it for the audit
     would delete. What a killed ``add_derived`` left (its files, manifest) may go."""
     staging = f"{base}/{STAGING}"
-    if "://" not in root or not _exists(fs, staging):
+    if not _bucket(root) or not _exists(fs, staging):
         return
     ours = {*files, output.MANIFEST}
     run = [rel for rel, _ in _files(fs, staging) if rel not in ours and not os.path.basename(rel).startswith(".tmp-")]
@@ -855,16 +1012,30 @@ def _no_run_staged(root: str, fs, base: str, files) -> None:
 
 
 def read_manifest(root: str) -> dict:
+    stuck = None
     try:
         recover(root)  # a commit killed midway is completed before anyone reads the output
-    except OSError:
-        pass
+    except OSError as e:  # one this process may not complete: read where whole (its manifest there), else said
+        stuck = e
     fs, base = output._fs(root)
     try:
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
             return json.loads(f.read())
     except FileNotFoundError:
+        if stuck is not None and decided(root):
+            raise FileNotFoundError(stopped_midway(root, "curate", stuck)) from None
         raise FileNotFoundError(f"{root}: no {output.MANIFEST}; not a finished curate output") from None
+
+
+def stopped_midway(root: str, who: str, e: OSError) -> str:
+    """What a reader (``who``: the loader, curate audit) says of a commit stopped midway (its
+    journal there, no manifest) that it cannot complete (``e``: a read-only mount, another
+    user's output): someone who may write there completes it once, by reading it."""
+    from curate import shell
+
+    return (f"{root}: a run's commit was stopped midway (its journal, {STAGING}/{JOURNAL}, is there) and {who} cannot "
+            f"complete it here ({e.strerror or e}): run {shell.said(f'`curate audit {shell.quote(root)}`', root)} where the "
+            "output is writable (it completes the commit), then retry")
 
 
 class OutputError(ValueError):

@@ -241,7 +241,7 @@ def _complete_commit(root: str) -> None:
 
     import pyarrow.fs as pafs
 
-    from curate import commit, output, shell
+    from curate import commit, output
 
     journal = output.join(root, f"{commit.STAGING}/{commit.JOURNAL}")
     if output.file_type(journal) != pafs.FileType.File:
@@ -256,9 +256,7 @@ def _complete_commit(root: str) -> None:
         except OSError as e:
             if output.file_type(output.join(root, MANIFEST)) == pafs.FileType.File:  # a commit's first step deletes it
                 return
-            raise TokensError(f"{root}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
-                              f"and the loader cannot complete it here ({e.strerror or e}): run {shell.said(f'`curate audit {shell.quote(root)}`', root)} "
-                              "where the output is writable (it completes the commit), then retry") from None
+            raise TokensError(commit.stopped_midway(root, "the loader", e)) from None
         except ValueError:  # a journal not curate's: said later (no manifest)
             return
         time.sleep(0.05)

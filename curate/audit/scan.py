@@ -644,13 +644,20 @@ def open_output(root: str) -> dict | None:
         raise ValueError(f"{root}: a file, not a curate output directory; audit files with {shell.said(f'--corpus {shell.quote(glob.escape(root))}', root)}")
     if kind != pafs.FileType.Directory:
         raise FileNotFoundError(f"{root}: no such directory")
-    with contextlib.suppress(OSError, ValueError):  # a live run's commit (its lock held): said below
+    stuck = None
+    try:
         commit.recover(root)  # a commit killed midway is completed before the output is read, as runs do
+    except OSError as e:  # one this user may not complete (read-only, another's): read where whole, else said below
+        stuck = e
+    except ValueError:  # a live run's commit (its lock held): said below
+        pass
     manifest = _read_json(f"{root}/{output.MANIFEST}")
     if manifest is not None and (not isinstance(manifest, dict) or manifest.get("format") != output.FORMAT):
         # another tool's manifest.json: its folder is not ours to judge, nor to write a report into
         raise ValueError(f"{root}/{output.MANIFEST} is not a curate manifest (no \"format\": \"{output.FORMAT}\"): not a curate "
                          f"output; audit its data files with {shell.said(f'--corpus {shell.quote(glob.escape(root) + _ALL)} --output FOLDER', root)}")
+    if manifest is None and stuck is not None and commit.decided(root):
+        raise ValueError(commit.stopped_midway(root, "curate audit", stuck))
     if manifest is None and is_dir(f"{root}/{commit.STAGING}"):
         raise ValueError(f"{root}: no {output.MANIFEST}: a curate run is writing this output (or one was stopped before "
                          f"it finished: run it again); audit it once the run has ended")

@@ -1,0 +1,299 @@
+"""The output's lock (curate/commit.py): who holds it, and readers of a commit under way."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curate import commit, output
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_staging_folder_that_keeps_vanishing_is_said_not_retried_forever(tmp_path, monkeypatch):
+    """_lock made the staging folder and opened its lock file, again as long as the open said
+    ENOENT (the folder removed in between by a commit ending): a folder removed every time
+    (another process deleting it in a loop, a file system that drops it) hung the run for good.
+    The retries are bounded and end in one clear error."""
+    out = tmp_path / "out"
+    out.mkdir()
+    makedirs, made = os.makedirs, []
+
+    def removed_at_once(path, *a, **k):
+        made.append(path)
+        assert len(made) < 10_000, "retried without bound"
+        makedirs(path, *a, **k)
+        os.rmdir(path)
+
+    monkeypatch.setattr(os, "makedirs", removed_at_once)
+    with pytest.raises(ValueError) as e:
+        commit._lock(str(out), str(out))
+    monkeypatch.undo()
+    assert len(made) == commit.LOCK_TRIES
+    assert str(e.value) == (f"output {str(out)!r}: its {commit.STAGING} folder was removed {commit.LOCK_TRIES} times as "
+                            f"curate made it to take the lock (another process deleting it?); retry, or choose another --output")
+    assert str(out) not in commit._LOCKS
+
+
+def test_a_file_uri_output_is_locked_and_checked_as_its_path(tmp_path, capsys):
+    """`--output file:///data/out` (README: outputs may be URIs) took no lock: commit.py took
+    every '://' for a bucket, so a second run into it ran beside the first (deleting its staged
+    files), and one inside another output was not refused. A file:// output is its local path."""
+    from curate import cli
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"text": "a document of a few words " * 10}) + "\n")
+    out = tmp_path / "out"
+    uri = f"file://{out}"
+    hold = "import sys; from curate import commit; commit.begin(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+    proc = subprocess.Popen([sys.executable, "-c", hold, uri], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        assert cli.main(["run", "--input", str(inp), "--domain", "web", "--stages", "ingest", "--output", uri,
+                         "--progress", "off"]) == 2
+        assert capsys.readouterr().err == (f"curate: output {uri!r} is being written by another curate command (process "
+                                           f"{proc.pid}); wait for it to end or choose another --output\n")
+    finally:
+        proc.communicate("", timeout=60)
+    (out / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT}))
+    assert commit.enclosing_output(f"file://{out}/inner") == str(out)
+
+
+def _decided(tmp_path) -> Path:
+    """An output whose commit is decided, nothing of it applied: a.txt staged, its journal written."""
+    out = tmp_path / "out"
+    staging = out / commit.STAGING
+    (staging / "stats").mkdir(parents=True)  # a folder the run's files were moved out of
+    (staging / "a.txt").write_text("new\n")
+    (staging / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}))
+    (staging / commit.JOURNAL).write_text(json.dumps({"delete": [], "files": ["a.txt"]}))
+    return out
+
+
+NFS = ".nfs000000000a3b0c1d00000001"  # the name NFS gives a file deleted while a process holds it open
+
+
+def test_an_nfs_leftover_in_the_staging_folder_leaves_the_commit_complete(tmp_path, monkeypatch):
+    """On NFS a file deleted while open (the lock file, held by the process completing the
+    commit) is renamed .nfsXXXX until closed, and cannot be deleted: the staging folder's removal
+    failed ("Directory not empty", or EBUSY) after a complete commit, which was reported failed
+    (a run's last step; a loader's read). Such a leftover is the file system's, as another's lock
+    file is: not an error. The next run leaves it (deleting it fails while it is open), and does
+    not take it for a file of its own."""
+    out = _decided(tmp_path)
+    staging = out / commit.STAGING
+    delete_dir = commit._delete_dir
+
+    def on_nfs(fs, path):  # pyarrow's delete_dir stopped at the silly-renamed lock file
+        if path != str(staging):
+            return delete_dir(fs, path)
+        left = f"{NFS[:-1]}{len(list(staging.glob('.nfs*'))) + 1}"
+        os.rename(staging / commit.LOCK, staging / left)
+        raise OSError(errno.EBUSY, "Device or resource busy", str(staging / left))
+
+    monkeypatch.setattr(commit, "_delete_dir", on_nfs)
+    assert commit.recover(str(out)) is True
+    manifest = json.loads((out / output.MANIFEST).read_text())
+    assert commit.verify_output(str(out)) == manifest and (out / "a.txt").read_text() == "new\n"
+    assert sorted(p.name for p in staging.iterdir()) == [NFS, "stats"]
+    staged = commit.begin(str(out))  # the next run: the leftover is not its to delete, nor to commit
+    assert sorted(p.name for p in staging.iterdir()) == [NFS, commit.LOCK]
+    Path(staged, "b.txt").write_text("b\n")
+    output.write_manifest(staged, {"format": output.FORMAT})
+    assert [e["file"] for e in commit.finish(str(out))["files"]] == ["b.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [commit.STAGING, "b.txt", output.MANIFEST]
+    assert sorted(p.name for p in staging.iterdir()) == [NFS, NFS[:-1] + "2"]  # this run's lock file, left so
+
+
+# A reader of the output (the loader, the audit, verify_output) in another process, stopped at
+# the moment it holds the lock (its first lockf), until told to go on: the instant a run
+# beginning then may meet, made as long as the test needs.
+PAUSED = """
+import fcntl, sys
+from curate import commit
+real, paused = fcntl.lockf, []
+def lockf(fd, op, *a):
+    out = real(fd, op, *a)
+    if op != fcntl.LOCK_UN and not paused:
+        paused.append(op)
+        print("held", flush=True)
+        sys.stdin.readline()
+    return out
+fcntl.lockf = lockf
+print(getattr(commit, sys.argv[1])(sys.argv[2]), flush=True)
+"""
+
+
+def _paused_reader(call: str, out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED, call, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    assert proc.stdout.readline() == "held\n"
+    return proc
+
+
+def _finished(tmp_path) -> Path:
+    """A finished output whose staging folder holds only a lock file no one holds (a reader's, left)."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    (out / "a.txt").write_text("old\n")
+    (out / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "a.txt", "bytes": 4}]}))
+    return out
+
+
+def _go_on_at_first_pause(monkeypatch, proc) -> list:
+    """commit._pause, the wait before the lock is tried again: the reader goes on then, and ends."""
+    pauses = []
+
+    def pause(seconds):
+        if not pauses:
+            assert proc.communicate("go\n", timeout=60)[0] in ("False\n", "True\n")
+        pauses.append(seconds)
+
+    monkeypatch.setattr(commit, "_pause", pause, raising=False)
+    return pauses
+
+
+@pytest.mark.parametrize("reader", ["held", "recover"])
+def test_a_run_beginning_as_a_reader_looks_at_the_lock_is_not_refused(tmp_path, monkeypatch, reader):
+    """commit.held (a loader watching a commit) and a reader's recover took the output's lock
+    for an instant: a run beginning in that instant was refused, 'being written by another
+    curate command', while no command was writing it. A reader's look holds the lock shared,
+    a writer's exclusively: a run meeting only shared holds tries again (and the reader that
+    found a journal completes it first); a writer's hold is still refused (the tests of
+    test_cli.py and test_commit.py)."""
+    if reader == "held":
+        out = _finished(tmp_path)
+    else:  # a commit killed midway: the reader completes it, the run begins on the whole output
+        out = _decided(tmp_path)
+        (out / commit.STAGING / commit.LOCK).write_text("")
+    proc = _paused_reader(reader, out)
+    try:
+        pauses = _go_on_at_first_pause(monkeypatch, proc)
+        staged = commit.begin(str(out))
+        assert pauses and proc.returncode == 0
+        assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK]
+        assert commit._holder(str(out / commit.STAGING / commit.LOCK)) == f" (process {os.getpid()})"
+        assert json.loads((out / output.MANIFEST).read_text())["files"][0]["file"] == "a.txt"
+        assert (out / "a.txt").read_text() == ("old\n" if reader == "held" else "new\n")
+    finally:
+        commit.abort(str(out))
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_reader_holding_the_lock_for_long_is_said_as_one(tmp_path, monkeypatch):
+    """A reader's shared hold that does not end (a stopped process) is waited for a bounded
+    time, then said as a reader's, not as 'another curate command' writing the output; and it
+    is no writer's hold to ``held`` (a loader watching a commit)."""
+    out = _finished(tmp_path)
+    proc = _paused_reader("held", out)
+    try:
+        pauses = []
+        monkeypatch.setattr(commit, "_pause", pauses.append, raising=False)
+        assert not commit.held(str(out))
+        with pytest.raises(commit.Held) as e:
+            commit.begin(str(out))
+        assert len(pauses) == commit.SHARED_TRIES
+        assert str(e.value) == (f"output {str(out)!r} is being read by another process, which has held its lock for "
+                                f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done, or choose another --output")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert str(out) not in commit._LOCKS
+
+
+def _may_not_write(monkeypatch, out: Path):
+    """This process may not write in ``out`` (another user's output): chmod where it is not root
+    (the returned call makes it writable again), else (root writes anyway, as CI runs) every open
+    for writing under it refused, EACCES (monkeypatch.undo ends it)."""
+    if os.geteuid() != 0:
+        folders = [out, *(p for p in out.rglob("*") if p.is_dir())]
+        for p in out.rglob("*"):
+            if not p.is_dir():
+                p.chmod(0o444)
+        for p in folders:
+            p.chmod(0o555)
+        return lambda: [p.chmod(0o755) for p in folders]
+    real = os.open
+
+    def denied(path, flags, *a, **kw):
+        if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, "open", denied)
+    return lambda: None
+
+
+def _interrupted(tmp_path, state: str) -> Path:
+    """A rerun's commit, decided (its journal written) and stopped: before its first step (the
+    previous output whole), or midway (its first step deleted the previous manifest)."""
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    (out / "old.txt").write_text("old\n")
+    if state == "before its first step":
+        (out / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT, "files": [{"file": "old.txt", "bytes": 4}]}))
+    return out
+
+
+@pytest.mark.parametrize("state", ["before its first step", "midway"])
+def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_it(tmp_path, monkeypatch, capsys, state):
+    """A reader that may not write in the output (another user's, a read-only mount) found a
+    commit stopped after its journal: verify_output said 'no manifest.json; not a finished
+    curate output' and `curate audit` 'a curate run is writing this output (or one was stopped
+    ...: run it again)', of a commit that only a user who may write there can complete, by
+    reading it once. Said so; and an output whose manifest is there (nothing of the commit done)
+    is read as it is, nothing written."""
+    from curate.audit import command
+
+    out = _interrupted(tmp_path, state)
+    before = sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*"))
+    writable = _may_not_write(monkeypatch, out)
+    try:
+        if state == "before its first step":
+            assert commit.verify_output(str(out))["files"] == [{"file": "old.txt", "bytes": 4}]
+            return
+        said = (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is there) "
+                f"and curate cannot complete it here (Permission denied): run `curate audit {out}` where the output is "
+                "writable (it completes the commit), then retry")
+        with pytest.raises(commit.OutputError) as e:
+            commit.verify_output(str(out))
+        assert str(e.value) == said
+        assert command.main([str(out)]) == 2
+        assert capsys.readouterr().err == f"curate audit: {said.replace('and curate cannot', 'and curate audit cannot')}\n"
+    finally:
+        monkeypatch.undo()
+        writable()
+        assert sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*")) == before  # nothing made, changed or deleted
+
+
+def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monkeypatch):
+    """A commit under way (its writer holding the lock, the previous manifest deleted) was taken
+    by a reader that may not write there for one stopped midway: the loader said 'cannot
+    complete it here (Permission denied): run curate audit ...' instead of waiting for it, as
+    a reader that may write does (and verify_output 'not a finished curate output'). Its look
+    at the lock needs no write access: it sees the writer, and waits (or says it holds it)."""
+    from curate import loader
+
+    out = _interrupted(tmp_path, "midway")
+    hold = "import sys; from curate import commit; commit._lock(sys.argv[1], sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        writable = _may_not_write(monkeypatch, out)
+        with pytest.raises(commit.Held, match=rf"being written by another curate command \(process {proc.pid}\)"):
+            commit.verify_output(str(out))
+        monkeypatch.setattr(loader, "COMMIT_WAIT", 0.1)
+        with pytest.raises(loader.TokensError, match=rf"being completed by another process \(process {proc.pid}\) for over"):
+            loader._complete_commit(str(out))
+    finally:
+        monkeypatch.undo()
+        writable()
+        proc.communicate("", timeout=60)
