@@ -232,7 +232,12 @@ def environment_type_error(args: list[str]) -> str | None:
 
 
 def beam_option(name: str) -> bool:
-    """Whether ``--name`` is an option of any of Beam's option groups (any runner's)."""
+    """Whether ``--name`` is an option of any of Beam's option groups (any runner's). A name not
+    in the DirectRunner's table (a superset of these groups: tests/test_options_table.py) is not,
+    said without importing Beam (``curate run --inptu x``: a misspelt curate option)."""
+    names = _direct_runner_names()
+    if names and name not in names:
+        return False
     return any(name in a.option_strings for a in _beam_parser([])._actions)
 
 

@@ -79,9 +79,11 @@ def pytest_make_collect_report(collector):
 # a file not listed counts 3 s a test (test_cli's mean). test_bench, test_mixplan (after ci31's
 # cuts), test_portable, test_dedup_pipeline: one worker at load 7-10 in one sitting (they read
 # 534, 311, 266, 236 in the earlier one, where unchanged code measured 1.2-1.8x of these).
+# test_commit (85 tests, unlisted: counted 255) read 613 at load ~9, less ci32's cuts (its changed
+# tests 181 -> 137 in one sitting); test_bench less ci32's dedup-bench cut (50 -> 31).
 # A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 1100, "test_bench.py": 231, "test_mixplan.py": 109, "test_portable.py": 179,
+    "test_cli.py": 1100, "test_commit.py": 570, "test_bench.py": 212, "test_mixplan.py": 109, "test_portable.py": 179,
     "test_dedup_pipeline.py": 198, "test_decontaminate.py": 219, "test_fuzz.py": 210, "test_decontaminate_cut.py": 192,
     "test_audit_compare.py": 151, "test_determinism.py": 104,
     "test_audit_why.py": 96, "test_linededup.py": 93, "test_numba_cache.py": 90, "test_boilerplate_determinism.py": 89,

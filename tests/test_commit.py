@@ -27,11 +27,19 @@ def snapshot(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def run_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], capture_output=True, text=True, cwd=REPO)
+@pytest.fixture
+def run_here(capsys):
+    """`curate ARGS` in this process (no interpreter start nor Beam import, ~2-3 s a call): what
+    these tests check (exit code, stderr) does not depend on the process boundary."""
+    def run(*args) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        code = cli.main(list(map(str, args)))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+    return run
 
 
-def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
+def test_foreign_files_survive_and_run_refuses(tmp_path, corpora, run_here):
     """The issue's reproduction: files at depth 1 and 2 in a folder curate did not write."""
     warc = corpora / "web" / "dolma_wget_sample-0000.warc.gz"
     f = tmp_path / "f"
@@ -40,7 +48,7 @@ def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
     (f / "text" / "mydata.parquet").write_text("mine\n")
     (f / "stats" / "notes.json").write_text("{}\n")
     before = snapshot(f)
-    r = run_cli("run", "--input", warc, "--domain", "web", "--stages", "ingest", "--output", f)
+    r = run_here("run", "--input", warc, "--domain", "web", "--stages", "ingest", "--output", f)
     assert r.returncode == 2
     assert "stats/notes.json" in r.stderr and "text/mydata.parquet" in r.stderr
     assert r.stderr.splitlines() == [f"curate: output '{f}' is not empty and is not a curate output (no manifest.json; it holds "
@@ -49,7 +57,7 @@ def test_foreign_files_survive_and_run_refuses(tmp_path, corpora):
 
 
 @pytest.mark.parametrize("command", ["audit", "run"])
-def test_nothing_is_written_inside_another_curate_output(tmp_path, finished_demo, command):
+def test_nothing_is_written_inside_another_curate_output(tmp_path, finished_demo, command, run_here):
     """`curate audit corpus --output corpus/audit` (the report kept beside the corpus), or a run
     with `--output corpus/sample`, wrote files corpus's manifest does not list: its audit then
     failed ("files the manifest does not list: expected 0, found 2") and its next run refused
@@ -57,22 +65,22 @@ def test_nothing_is_written_inside_another_curate_output(tmp_path, finished_demo
     out, args, before = _demo_rerun(tmp_path, finished_demo)
     inner = out / "stats" / "sub"
     if command == "audit":
-        r = run_cli("audit", out, "--output", inner)
+        r = run_here("audit", out, "--output", inner)
     else:
-        r = run_cli("run", *args[1:2], "--stages", "ingest", "--output", inner, "--progress", "off")
+        r = run_here("run", *args[1:2], "--stages", "ingest", "--output", inner, "--progress", "off")
     assert r.returncode == 2, r.stderr
     assert r.stderr == (f"curate{' audit' * (command == 'audit')}: output {str(inner)!r} is inside the "
                         f"curate output {str(out)!r}, whose manifest would not list its files (that output's audit would fail "
                         f"and its next run refuse): choose an --output outside it\n"), r.stderr
     assert snapshot(out) == before
-    assert run_cli("audit", out).returncode == 0
+    assert run_here("audit", out).returncode == 0
 
 
-def test_foreign_manifest_is_not_overwritten(tmp_path, corpora):
+def test_foreign_manifest_is_not_overwritten(tmp_path, corpora, run_here):
     f = tmp_path / "f"
     f.mkdir()
     (f / "manifest.json").write_text("{}\n")
-    r = run_cli("run", "--input", corpora / "web" / "dolma_wget_sample-0000.warc.gz", "--domain", "web", "--stages", "ingest", "--output", f)
+    r = run_here("run", "--input", corpora / "web" / "dolma_wget_sample-0000.warc.gz", "--domain", "web", "--stages", "ingest", "--output", f)
     assert r.returncode == 2 and "not a curate manifest" in r.stderr
     assert (f / "manifest.json").read_text() == "{}\n"
 
@@ -295,13 +303,20 @@ def test_stopped_first_run_leaves_no_empty_output_folder(tmp_path):
     assert not out.exists()
 
 
+@pytest.fixture(scope="module")
+def clean_rerun(tmp_path_factory, finished_demo) -> Path:
+    """What the rerun of ``_demo_rerun`` writes into a new output: run once for the module."""
+    clean = tmp_path_factory.mktemp("clean") / "out"
+    assert cli.main(["run", finished_demo[0], "--output", str(clean), "--progress", "off"]) == 0
+    return clean
+
+
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
-def test_commit_killed_midway_completes_on_next_read(tmp_path, finished_demo, fault):
+def test_commit_killed_midway_completes_on_next_read(tmp_path, finished_demo, clean_rerun, fault):
     """A kill after the commit was decided is rolled forward by whoever reads the output next:
     the result is the new run's output, whole."""
     out, args, before = _demo_rerun(tmp_path, finished_demo)
-    clean = tmp_path / "clean"
-    assert cli.main([*args[:2], "--output", str(clean), "--progress", "off"]) == 0
+    clean = clean_rerun
     env = dict(os.environ, CURATE_FAULT=fault)
     r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
     assert r.returncode == 137, r.stderr
@@ -316,7 +331,7 @@ def test_commit_killed_midway_completes_on_next_read(tmp_path, finished_demo, fa
     assert m["counts"] == commit.read_manifest(str(clean))["counts"]
 
 
-def test_failed_run_keeps_previous_output(tmp_path, finished_demo):
+def test_failed_run_keeps_previous_output(tmp_path, finished_demo, run_here):
     """A run that fails once the pipeline is being built (here: a broken tokenizer file)
     leaves the old output and no staging folder."""
     out, args, before = _demo_rerun(tmp_path, finished_demo)
@@ -324,7 +339,7 @@ def test_failed_run_keeps_previous_output(tmp_path, finished_demo):
     broken.write_text("{not json")
     bad = tmp_path / "bad.toml"
     bad.write_text(Path(args[1]).read_text() + f"\n[tokenize]\ntokenizer = {str(broken)!r}\n".replace("'", '"'))
-    r = run_cli("run", bad, "--output", out, "--progress", "off")
+    r = run_here("run", bad, "--output", out, "--progress", "off")
     assert r.returncode != 0
     commit.verify_output(str(out))
     assert snapshot(out) == before
@@ -378,28 +393,35 @@ def test_full_disk_is_said_in_one_line(tmp_path, finished_demo, monkeypatch, cap
 KILL_AT_CHANGE = """
 import os, sys
 from curate import output
-n = int(sys.argv.pop(1))
-count = [0]
-class Dying:
-    def __init__(self, fs):
-        self.fs = fs
-    def __getattr__(self, name):
-        call = getattr(self.fs, name)
-        if name not in ("open_output_stream", "move", "delete_file", "delete_dir", "create_dir"):
-            return call
-        def dying(*a, **kw):
-            count[0] += 1
-            if count[0] == n and name != "open_output_stream":
-                os._exit(137)
-            result = call(*a, **kw)
-            if count[0] == n:  # the file made, nothing in it yet
-                os._exit(137)
-            return result
-        return dying
+import curate.audit.command  # imported once: each try is a fork of this process (an interpreter's start
+from curate.cli import entry  # and imports were most of a try's 2-3 s)
 fs_of = output._fs
-output._fs = lambda root: (Dying(fs_of(root)[0]), fs_of(root)[1])
-from curate.cli import entry
-entry()
+for line in sys.stdin:  # N: a `curate audit DIR` killed (os._exit) at its Nth change to DIR; its exit code back
+    pid = os.fork()
+    if pid:
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+        continue
+    os.dup2(2, 1)  # the audit's own output to stderr: stdout is the exit codes
+    n, count = int(line), [0]
+    class Dying:
+        def __init__(self, fs):
+            self.fs = fs
+        def __getattr__(self, name):
+            call = getattr(self.fs, name)
+            if name not in ("open_output_stream", "move", "delete_file", "delete_dir", "create_dir"):
+                return call
+            def dying(*a, **kw):
+                count[0] += 1
+                if count[0] == n and name != "open_output_stream":
+                    os._exit(137)
+                result = call(*a, **kw)
+                if count[0] == n:  # the file made, nothing in it yet
+                    os._exit(137)
+                return result
+            return dying
+    output._fs = lambda root: (Dying(fs_of(root)[0]), fs_of(root)[1])
+    sys.argv = ["curate", *sys.argv[1:]]
+    entry()  # exits the child as `curate` exits, atexit and all
 """
 
 
@@ -413,22 +435,32 @@ def test_audit_killed_at_any_point_leaves_the_output_replaceable(tmp_path, finis
     out, args, before = _demo_rerun(tmp_path, finished_demo)
     pristine = tmp_path / "pristine"
     shutil.copytree(out, pristine)
-    for n in range(1, 40):
-        shutil.rmtree(out)
-        shutil.copytree(pristine, out)
-        r = subprocess.run([sys.executable, "-c", KILL_AT_CHANGE, str(n), "audit", str(out)], cwd=REPO, capture_output=True, text=True)
-        if r.returncode == 0:  # the audit made fewer changes: all were tried
-            break
-        assert r.returncode == 137, r.stderr
-        commit.verify_output(str(out))
-        commit.check_owned(str(out))  # what the next run checks first: nothing it did not write
-        assert command.main([str(out)]) == 0, f"killed at change {n}"
+    err = tmp_path / "audits.err"
+    with open(err, "w") as e:
+        audits = subprocess.Popen([sys.executable, "-c", KILL_AT_CHANGE, "audit", str(out)], cwd=REPO, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=e)
+    try:
+        for n in range(1, 40):
+            shutil.rmtree(out)
+            shutil.copytree(pristine, out)
+            audits.stdin.write(f"{n}\n")
+            audits.stdin.flush()
+            code = int(audits.stdout.readline() or -1)
+            if code == 0:  # the audit made fewer changes: all were tried
+                break
+            assert code == 137, err.read_text()[-3000:]
+            commit.verify_output(str(out))
+            commit.check_owned(str(out))  # what the next run checks first: nothing it did not write
+            assert command.main([str(out)]) == 0, f"killed at change {n}"
+    finally:
+        audits.kill()
+        audits.communicate()
     assert n > 3, "the audit was not killed while it wrote"
     assert cli.main(args) == 0
     commit.verify_output(str(out))
 
 
-def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo):
+def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo, run_here):
     """`curate audit DIR` while a run was writing DIR wrote report.html into DIR and rewrote
     DIR's manifest (read, then written back with the report listed): landing while the run
     committed, it put the old manifest back over the new output's. And the run's commit then
@@ -441,7 +473,7 @@ def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo)
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         _wait_for(busy.exists, proc)
-        r = run_cli("audit", out)
+        r = run_here("audit", out)  # the lock is the other process's
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
     finally:
@@ -450,7 +482,7 @@ def test_audit_while_a_run_writes_the_output_is_refused(tmp_path, finished_demo)
     assert r.stderr.splitlines()[-1] == (f"curate audit: output {str(out)!r} is being written by another curate command "
                                          f"(process {proc.pid}); wait for it to end or choose another --output"), r.stderr
     assert snapshot(out) == before
-    assert run_cli("audit", out).returncode == 0
+    assert run_here("audit", out).returncode == 0
 
 
 HOLD_LOCK = """
@@ -541,7 +573,7 @@ def test_run_failing_as_it_commits_removes_its_staging_folder(tmp_path, finished
     assert snapshot(out) == before
 
 
-def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo):
+def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo, run_here):
     """After a run killed while it moved its files into place, `curate audit DIR` said "no
     manifest.json: a curate run is writing this output" (exit 2), though the journal lets any
     read complete the commit (as the next run and verify_output do). It completes it, and audits
@@ -551,7 +583,7 @@ def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo):
                        env=dict(os.environ, CURATE_FAULT="during_moves"))
     assert r.returncode == 137, r.stderr
     assert not (out / "manifest.json").exists()
-    r = run_cli("audit", out)
+    r = run_here("audit", out)
     assert r.returncode == 0, r.stderr
     assert not (out / commit.STAGING).exists()
     assert commit.verify_output(str(out))["config"]["run"]["stages"][-1] == "tokenize"
@@ -647,7 +679,7 @@ def test_rerun_into_an_output_it_may_not_change_keeps_the_previous_one(tmp_path,
 
 
 @pytest.mark.parametrize("listed", ["../victim.txt", "{victim}", "text/../../victim.txt"])
-def test_manifest_listing_a_path_outside_the_output_is_refused(tmp_path, finished_demo, listed):
+def test_manifest_listing_a_path_outside_the_output_is_refused(tmp_path, finished_demo, listed, run_here):
     """A manifest (edited by hand, or damaged) that listed a path outside DIR: the next run
     deleted that file, which curate had not written (`../victim.txt` beside DIR, an absolute
     path). Refused, naming it, nothing deleted."""
@@ -658,7 +690,7 @@ def test_manifest_listing_a_path_outside_the_output_is_refused(tmp_path, finishe
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["derived"] = [{"file": listed, "bytes": 9}]
     (out / "manifest.json").write_text(json.dumps(manifest))
-    r = run_cli(*args)
+    r = run_here(*args)
     assert r.returncode == 2, r.stderr
     assert r.stderr == (f"curate: output {str(out)!r}: {output.MANIFEST} lists {listed!r}, which is not a path inside it: "
                         "not a manifest curate wrote; move the output away or choose another --output\n"), r.stderr

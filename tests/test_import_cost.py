@@ -56,6 +56,14 @@ def test_a_command_that_runs_no_pipeline_imports_no_beam(args, code, tmp_path):
     assert not mods & {"apache_beam", "torch"}, (args, sorted(mods))
 
 
+@pytest.mark.parametrize("args, hint", [(["run", "--inptu", "x"], "--input"), (["demo", "--outptu=x"], "--output")])
+def test_a_misspelt_curate_option_is_said_before_beams_import(args, hint, tmp_path):
+    """Asking whether a name close to a curate option is Beam's imported Beam (1-2 s) for the error."""
+    mods, r = imported(args, cwd=tmp_path)
+    assert r.returncode == 2 and f"unknown option {args[1].split('=')[0]} (did you mean {hint}?)" in r.stderr, r.stderr
+    assert "apache_beam" not in mods, sorted(mods)
+
+
 def test_curate_config_of_a_file_imports_no_beam(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "hello"}\n')
     cfg = tmp_path / "x.toml"

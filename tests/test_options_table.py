@@ -14,14 +14,29 @@ from test_import_cost import REPO, imported
 
 
 def test_the_table_equals_the_installed_beams_parser():
-    code = "from pipelines.options import direct_runner_option_names as n; print('\\n'.join(n()))"
+    """And holds every option of the parser beam_option asks (Beam's option groups before a
+    runner's module is imported): a name not in the table is no Beam option, said without Beam."""
+    code = ("from pipelines.options import _beam_parser, direct_runner_option_names as n\n"
+            "groups = sorted({o for a in _beam_parser([])._actions for o in a.option_strings})\n"
+            "print(' '.join(groups)); print(' '.join(n()))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120, check=True)
     from importlib.metadata import version
 
     from pipelines.beam_option_names import BEAM_VERSION, DIRECT_RUNNER
 
-    assert BEAM_VERSION == version("apache-beam") and set(r.stdout.split()) == DIRECT_RUNNER, (
+    groups, direct = (set(line.split()) for line in r.stdout.splitlines())
+    assert BEAM_VERSION == version("apache-beam") and direct == DIRECT_RUNNER, (
         "Beam's options changed: python -c 'from pipelines.options import write_option_names; write_option_names()'")
+    assert groups and groups <= DIRECT_RUNNER, sorted(groups - DIRECT_RUNNER)
+
+
+def test_beam_option_without_beam_agrees_with_beams_groups(monkeypatch):
+    from pipelines.beam_option_names import DIRECT_RUNNER
+
+    names = ["--inptu", "--outptu", "--runner", "--num_workers", "--direct_num_workers", "--flink_master", "--bogus"]
+    quick = [options.beam_option(n) for n in names]
+    monkeypatch.setattr(options, "_direct_runner_names", lambda: frozenset())  # as for another Beam: its parser asked
+    assert quick == [options.beam_option(n) for n in names] == [n in DIRECT_RUNNER for n in names]
 
 
 @pytest.mark.parametrize("args", [
