@@ -202,7 +202,7 @@ class BombWatch:
     def _said(self, produced: int, ratio: str) -> str:
         return (f"{produced} bytes after decompression{ratio}, read no further: {BOMB_STOP:,} to 1 or more (in all, or "
                 f"over the last {self.judged} bytes) past {self.judged} bytes (limit max_file_bytes/64, of {self.limit}) "
-                f"stops a file; raise max_file_bytes to read on (the records before kept)")
+                f"stops a file; raise max_file_bytes to read on")  # a run keeps the records before (a prefix)
 
 
 def too_large(limit: int, produced: int, stream) -> str:
