@@ -1,7 +1,7 @@
 """What the bomb stop saves, and the real ratios its threshold is measured against.
 
 A compressed input decoding at ``common.BOMB_STOP`` to 1 or more once ``bomb_judged`` bytes
-(``max_file_bytes``/64, 1 MiB at least) are read is read no further (``common.bomb_stop``); a bomb
+(``max_file_bytes``/64, 1 MiB at least) are read is read no further (``common.BombWatch``); a bomb
 was read on to ``max_file_bytes`` before. Printed:
 * the highest decompressed/compressed ratios of the files under ``--corpora`` (default
   ../shared/corpora): the .gz/.zst as stored, and every file of 4 KiB or more (decompressed)

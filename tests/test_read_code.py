@@ -307,3 +307,25 @@ def test_a_code_records_path_and_repository_go_into_meta_escaped(tmp_path):
     p.write_text(json.dumps({"id": "f", "text": doc["text"], "path": doc["path"], "meta": meta}) + "\n")
     [again] = [d for kind, b in read_shard(Shard(str(p), "out.jsonl", "jsonl", "code", "t"), Limits()) if kind == "docs" for d in b.to_pylist()]
     assert json.loads(again["meta"]) == meta and again["path"] == "out.jsonl:b'org/r\n/b'x.py", again
+
+
+def test_an_older_outputs_name_like_a_bytes_literal_is_read_back_as_its_name(tmp_path):
+    """An older curate wrote a name into meta as it was: a file ``b'x.py'`` of repository
+    ``b'o/r'`` (its path column ``d.jsonl:b'o/r'/b'x.py'`` says so). Read back as a bytes
+    literal, ``x.py``, it no longer matched the path column, which became the file's path
+    (``file_path`` the whole column, the real one moved to ``file_path_2``, the repository
+    ``o/r``), growing a run at a time. A bytes literal of UTF-8 bytes is none curate writes
+    (such bytes are their text, ``binary_text``): the older text itself, escaped as meta now."""
+    def read(rec: dict, name: str) -> dict:
+        p = tmp_path / name
+        p.write_text(json.dumps(rec) + "\n")
+        [d] = [d for kind, b in read_shard(Shard(str(p), name, "jsonl", "code", "t"), Limits()) if kind == "docs" for d in b.to_pylist()]
+        return d
+
+    old = {"id": "f", "text": "import os\n", "path": "d.jsonl:b'o/r'/b'x.py'", "meta": {"file_path": "b'x.py'", "repo_name": "b'o/r'"}}
+    once = read(old, "out.jsonl")
+    meta = json.loads(once["meta"])
+    assert once["path"] == "out.jsonl:b'o/r'/b'x.py'" and set(meta) == {"file_path", "repo_name"}, once
+    assert (_meta_read(meta["file_path"]), _meta_read(meta["repo_name"])) == ("b'x.py'", "b'o/r'"), meta
+    twice = read({**old, "path": once["path"], "meta": meta}, "out2.jsonl")
+    assert json.loads(twice["meta"]) == meta and twice["path"] == "out2.jsonl:b'o/r'/b'x.py'", twice

@@ -670,3 +670,51 @@ def test_the_check_pass_of_a_big_member_reads_no_further_than_max_file_bytes(tmp
             got["quarantine"] += batch.column("reason").to_pylist()
     assert got["quarantine"] == ["file_too_large"] and got["docs"] == (8 << 20) // len(row), got
     assert len(made) == 2 and max(m.produced for m in made) <= 10 << 20, [m.produced for m in made]
+
+
+def test_a_bomb_after_a_head_of_real_text_stops_at_its_ratio(tmp_path, monkeypatch):
+    """The ratio was judged over the whole file read: a bomb after a head of real text (1.5 MiB
+    at ~2 to 1, then 8 MiB at ~10,000 to 1) stayed under 1,000 to 1 in all (a 64 MiB head at
+    the 4 GiB default: past 12 GB, never) and was read on to max_file_bytes. Each limit/64
+    decoded is judged too: it stops one such window into the bomb, the head's records kept and
+    the row saying how to read on."""
+    from curate.readers import common
+
+    rnd = random.Random(5)
+    head = [json.dumps({"id": f"h{i}", "text": rnd.randbytes(1000).hex()}).encode() + b"\n" for i in range(750)]
+    c = zstandard.ZstdCompressor(level=3).compressobj()
+    data = c.compress(b"".join(head))
+    row = json.dumps({"text": "all work and no play " * 40}).encode() + b"\n"
+    piece = row * ((1 << 20) // len(row))
+    data += b"".join(c.compress(piece) for _ in range(8)) + c.flush()
+    p = tmp_path / "late.jsonl.zst"
+    p.write_bytes(data)
+    read, readinto = [], common._Capped.readinto
+    monkeypatch.setattr(common._Capped, "readinto", lambda self, b: read.append(readinto(self, b)) or read[-1])
+    ids, bad = set(), []
+    for kind, t in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=64 << 20)):  # judged: 1 MiB
+        if kind == "docs":
+            ids.update(t.column("source_id").to_pylist())
+        elif kind == "quarantine":
+            bad += t.to_pylist()
+    assert [q["reason"] for q in bad] == ["file_too_large"] and sum(read) <= 4 << 20, (sum(read), bad)
+    assert " to 1: a decompression bomb" in bad[0]["detail"] and "raise max_file_bytes" in bad[0]["detail"], bad
+    assert {f"h{i}" for i in range(750)} <= ids, len(ids)  # the records before the stop: kept
+
+
+def test_the_check_pass_of_a_big_member_stops_at_the_bombs_ratio(tmp_path, monkeypatch):
+    """With max_file_bytes raised (over 16 GiB: limit/64 past HOLD_BYTES), the extra pass that
+    checks a big member once HOLD_BYTES of its records are held ignored the ratio stop and decoded
+    a bomb to max_file_bytes or its end (24 MiB here, for a read stopped at 4 MiB): the pass stops
+    at the bomb's ratio as the read does."""
+    from curate.readers import common
+
+    made, init = [], decompress.Members.__init__
+    monkeypatch.setattr(decompress.Members, "__init__", lambda self, *a, **k: (made.append(self), init(self, *a, **k))[1])
+    monkeypatch.setattr(common, "HOLD_BYTES", 1 << 20)
+    p = tmp_path / "bomb.jsonl.zst"
+    p.write_bytes(bomb(24 << 20))
+    kinds = [kind for kind, t in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=256 << 20))
+             for q in (t.to_pylist() if kind == "quarantine" else [None])]
+    assert kinds.count("quarantine") == 1 and len(made) == 2, (kinds, len(made))
+    assert max(m.produced for m in made) <= 6 << 20, [m.produced for m in made]

@@ -131,6 +131,7 @@ class _Capped(io.RawIOBase):
 
     def __init__(self, raw, limit: int, path: str):
         self._raw, self._limit, self._n, self._path = raw, limit, 0, path
+        self._bomb = BombWatch(limit)
 
     def readable(self):
         return True
@@ -142,7 +143,7 @@ class _Capped(io.RawIOBase):
         self._n += len(data)
         if self._n > self._limit:
             raise LimitExceeded("file_too_large", f"{self._path}: {too_large(self._limit, self._n, self._raw)}")
-        if stop := bomb_stop(self._limit, self._n, self._raw):
+        if stop := self._bomb.check(self._n, self._raw):
             raise BombStopped("file_too_large", f"{self._path}: {stop}")
         b[:len(data)] = data
         return len(data)
@@ -168,20 +169,40 @@ class BombStopped(LimitExceeded):
 
 
 def bomb_judged(limit: int) -> int:
-    """Decoded bytes past which ``bomb_stop`` judges a file's ratio: limit/64, 1 MiB at least."""
+    """Decoded bytes past which ``BombWatch`` judges a file's ratio: limit/64, 1 MiB at least."""
     return max(limit >> 6, 1 << 20)
 
 
-def bomb_stop(limit: int, produced: int, stream) -> str | None:
-    """The file_too_large detail (less the path) where ``produced`` bytes read of ``stream``, a
-    decompressed one (``decompress.Members``), came from BOMB_STOP times fewer compressed bytes or
-    more, past limit/64 of them (1 MiB at least; none where that is the limit); None: read on."""
-    consumed = getattr(stream, "consumed", None)
-    judged = bomb_judged(limit)
-    if not consumed or judged >= limit or produced < judged or produced < BOMB_STOP * consumed:
+class BombWatch:
+    """The bomb stop of one decompressed stream (a read's, or ``decompress.verify_file``'s pass):
+    ``check`` is the file_too_large detail (less the path) once what was decoded past limit/64
+    (``bomb_judged``) came from BOMB_STOP times fewer compressed bytes or more: all of it, or the
+    last limit/64 decoded (a bomb after a head of real text, 64 MiB at 5 to 1 then 100,000 to 1,
+    was under 1,000 to 1 in all up to 12 GB, and was read on to max_file_bytes). None: read on.
+    Judged at each read, on byte counts alone: a rerun or resumed run stops the same files, at
+    the same read (a window's ratio on real text was the same at reads of 1,000 B to 1 MiB)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.judged = limit, bomb_judged(limit)
+        self.mark = (0, 0)  # (decoded, compressed) where the window being judged began
+
+    def check(self, produced: int, stream) -> str | None:
+        consumed = getattr(stream, "consumed", None)
+        if not consumed or self.judged >= self.limit or produced < self.judged:
+            return None
+        if produced >= BOMB_STOP * consumed:
+            return self._said(produced, bomb_ratio(produced, consumed))
+        at, fed = self.mark
+        if produced - at >= self.judged:
+            if at and produced - at >= BOMB_STOP * (consumed - fed):
+                return self._said(produced, f", the last {produced - at}{bomb_ratio(produced - at, max(consumed - fed, 1))}")
+            self.mark = (produced, consumed)
         return None
-    return (f"{produced} bytes after decompression{bomb_ratio(produced, consumed)}, read no further: "
-            f"{BOMB_STOP:,} to 1 or more past {judged} bytes stops a file before limit max_file_bytes ({limit})")
+
+    def _said(self, produced: int, ratio: str) -> str:
+        return (f"{produced} bytes after decompression{ratio}, read no further: {BOMB_STOP:,} to 1 or more (in all, or "
+                f"over the last {self.judged} bytes) past {self.judged} bytes (limit max_file_bytes/64, of {self.limit}) "
+                f"stops a file; raise max_file_bytes to read on")  # a run keeps the records before (a prefix)
 
 
 def too_large(limit: int, produced: int, stream) -> str:
@@ -1079,7 +1100,9 @@ class _Batcher:
         self.held_bytes += nbytes + _meta_size(item)
         self.release()
         if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
-            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind, self.limits.max_file_bytes)
+            bomb = BombWatch(self.limits.max_file_bytes)  # the pass stops where the read will: a bomb's ratio too
+            verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind, self.limits.max_file_bytes,
+                                                   lambda m: bomb.check(m.produced, m))
             st.verified = max(st.verified, verified)
             st.doomed = verified if err else None
             self.release()

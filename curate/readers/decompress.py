@@ -299,11 +299,13 @@ class Members:
         self.raw.close()
 
 
-def verify_file(open_raw, kind: str, limit: Optional[int] = None) -> tuple[int, Optional[CorruptData]]:
+def verify_file(open_raw, kind: str, limit: Optional[int] = None, stop=None) -> tuple[int, Optional[CorruptData]]:
     """Decompress a whole file, discarding the output: (verified offset, error or None). Past
     ``limit`` decoded bytes (the read's max_file_bytes, where it stops) no further: ``limit``
     counts as verified, a prefix, as a read stopped there takes what it decoded (it was decoded
-    to the end: a big file, or a bomb, whole for a read of 4 GiB)."""
+    to the end: a big file, or a bomb, whole for a read of 4 GiB). So too where ``stop(stream)``
+    says the read stops before (the bomb stop, ``common.BombWatch``: a bomb was decoded to
+    ``limit`` or its end here, past 16 GiB of ``limit`` the read's stop before this pass)."""
     with open_raw() as raw:
         m = Members(raw, kind)
         _open_streams = getattr(_open, "streams", None)
@@ -311,7 +313,7 @@ def verify_file(open_raw, kind: str, limit: Optional[int] = None) -> tuple[int, 
             _open_streams.pop()  # a check, not a stream the reader reads
         try:
             while m.read(1 << 20):
-                if limit is not None and m.produced > limit:
+                if limit is not None and (m.produced > limit or (stop is not None and stop(m))):
                     return limit, None
         except CorruptData as e:
             return m.verified, e

@@ -698,10 +698,12 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
         if isinstance(carried, str) and p is not None:
             # compared as the path column spells names (meta_name: the meta's escaped b'x.py is b'x.py there)
             p, was, had = as_text(p), meta_name(carried), meta.get("repo_name")
+            # an older curate's unescaped name (meta_name gives it as it is) escaped as meta now
+            kept = carried if was != carried else name_meta(was)
             if _output_path(p, was, meta_name(had) if isinstance(had, str) else had):
-                p, pm = was, carried
+                p, pm = was, kept
             elif _same_path(p, was):  # /src/a.py and src/a.py: one file, the meta's spelling kept
-                p, pm = was, carried
+                p, pm = was, kept
             elif p != was:  # the record's own meta.file_path (not its path): kept, not replaced
                 meta[free_key(meta, "file_path", meta.pop("file_path"), 2)] = carried
         if p is not None:
@@ -709,13 +711,14 @@ def record_to_doc(obj, offset: int, shard: Shard, from_json: bool = False, line:
             p = as_text(p)
             repo = first(obj, REPO_FIELDS)
             rm = None  # repo as the meta holds it, where the carried meta's is kept
-            if repo is None and isinstance(carried, str):
+            from_meta = repo is None and isinstance(carried, str)  # a curate output's own: no other to keep
+            if from_meta:
                 repo = rm = meta.get("repo_name")
                 repo = meta_name(repo) if isinstance(repo, str) else repo
             if repo is not None:
-                rm = rm if isinstance(rm, str) else name_meta(repo)
+                rm = rm if isinstance(rm, str) and rm != repo else name_meta(repo)  # an older curate's unescaped: escaped
                 repo = as_text(repo)
-                if meta.get("repo_name", rm) != rm:  # the record's own (not the file's repository): kept, not replaced
+                if not from_meta and meta.get("repo_name", rm) != rm:  # the record's own (not the file's repository): kept, not replaced
                     own = meta.pop("repo_name")
                     meta[free_key(meta, "repo_name", own, 2)] = own
                 meta["repo_name"] = rm

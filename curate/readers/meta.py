@@ -94,7 +94,9 @@ def name_meta(name) -> str:
 def meta_name(value: str) -> str:
     """The name a ``name_meta`` value (a curate output's ``file_path``, ``repo_name``) is of, as
     ``as_text`` gives it (the path column's spelling): ``\\b'x.py`` -> ``b'x.py``, ``b'caf\\xe9.py'``
-    -> ``caf\\xe9.py`` (``bytes_text``); anything else itself."""
+    -> ``caf\\xe9.py`` (``bytes_text``); anything else itself, as is a bytes literal of UTF-8
+    bytes, which ``name_meta`` never writes (such bytes are their text): an older curate's name
+    ``b'x.py'``, unescaped (read as ``x.py`` it was another file, and the path column became its path)."""
     if value[:2] in ("b'", 'b"'):
         import ast
 
@@ -102,7 +104,12 @@ def meta_name(value: str) -> str:
             data = ast.literal_eval(value)
         except (ValueError, SyntaxError):  # an older curate's, unescaped: the text it was
             return value
-        return bytes_text(data) if isinstance(data, bytes) else value
+        if isinstance(data, bytes):
+            try:
+                data.decode("utf-8")  # UTF-8: an older curate's text
+            except UnicodeDecodeError:
+                return bytes_text(data)
+        return value
     return value[1:] if value[:1] == "\\" and _LIKE_BYTES.match(value) else value
 
 

@@ -24,7 +24,7 @@ import io
 from typing import Iterator
 
 from curate.readers import decompress
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, bomb_stop, compression, open_raw, too_large
+from curate.readers.common import Bad, BombWatch, Doc, Limits, Shard, Skipped, compression, open_raw, too_large
 from curate.readers.extract_helper import extract_page
 from curate.readers.html import decode_body, text_body
 
@@ -53,6 +53,7 @@ class _Input(io.RawIOBase):
     def __init__(self, path: str, limits: Limits):
         super().__init__()
         self.path, self.limit, self.pos, self.error = path, limits.max_file_bytes, 0, None
+        self._bomb = BombWatch(self.limit)
         kind = compression(path)
         self._raw = open_raw(path)
         if kind:  # member by member, each checked (curate.readers.decompress)
@@ -85,7 +86,7 @@ class _Input(io.RawIOBase):
         if self.pos + len(data) > self.limit:
             self.error = ("file_too_large", too_large(self.limit, self.pos + len(data), self._src))
             return b""
-        if stop := bomb_stop(self.limit, self.pos + len(data), self._src):
+        if stop := self._bomb.check(self.pos + len(data), self._src):
             self.error = ("file_too_large", stop)
             return b""
         self.pos += len(data)
