@@ -683,3 +683,24 @@ def test_an_older_manifests_absolute_paths_are_read_as_the_relative_ones_they_na
         written["decontaminate"]["eval_sets"][0]["glob"] = str(tmp_path / "arc.jsonl")  # another file
         written["filter"]["badwords"]["lists"]["en"] = str(tmp_path / "sub" / "bad.txt")
         assert cli.config_changes(written, cfg.to_dict()) == ["decontaminate", "filter"], glob
+
+
+def test_an_older_manifests_absolute_path_is_read_as_relative_only_where_an_option_names_a_file(tmp_path, monkeypatch):
+    """respelt_sections read any absolute string of an older manifest as the relative one at the
+    same place where it named it from the current directory, not only a file an option names: run
+    from / (a container's default working directory), a secrets placeholder, an EOS token or a custom
+    rule's argument changed from "/KEY" to "KEY" was no change to a rerun, `curate mix OUT c.toml`
+    (whose candidates then came from other documents) or audit --compare. Only the options the config
+    hashes the files of (its data_files: an evaluation set's glob, a word list, a tokenizer.json) are
+    read so; any other string compares as written."""
+    _eval(tmp_path)
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path}/mmlu.jsonl"\n[filter.secrets]\nplaceholder = "KEY"\n',
+                'filter", "decontaminate')
+    monkeypatch.chdir("/")
+    new = json.loads(json.dumps(cfg.to_dict()))
+    new["decontaminate"]["eval_sets"][0]["glob"] = os.path.relpath(tmp_path / "mmlu.jsonl")  # as a config typed relative holds it
+    written = json.loads(json.dumps(new))
+    written["decontaminate"]["eval_sets"][0]["glob"] = str(tmp_path / "mmlu.jsonl")  # as an older curate wrote it
+    assert cli.config_changes(written, new) == []
+    written["filter"]["secrets"]["placeholder"] = "/KEY"  # another placeholder, not a file
+    assert cli.config_changes(written, new) == ["filter"]
