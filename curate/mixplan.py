@@ -129,10 +129,11 @@ def config(manifest: dict, path: str | None, sets: list[str]):
         raise ValueError(f"{where}: the rebalance stage is not among its stages ({', '.join(cfg.run['stages'])}): nothing to re-plan")
     if path:
         rec = manifest["candidates"]
-        # what changes no document (dedup.hot_bucket) left out: an output of an older default too
-        now = before(cfg.to_dict())  # the record as an older curate spelt it (./bad.txt): as load spells it now
-        was, now = config_mod.content(config_mod.respelt_sections(rec["before"], now)), config_mod.content(now)
-        changed = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+        from curate.cli import config_changes
+
+        # what changes no document (dedup.hot_bucket) left out: an output of an older default too; the record as an
+        # older curate spelt it (./bad.txt) as load spells it now; a file's bytes by its option (as a rerun says it)
+        changed = config_changes(rec["before"], before(cfg.to_dict()))
         if changed:
             raise ValueError(f"{path} differs from the config that wrote these candidates in {', '.join(changed)} (before "
                              "rebalance): other documents would reach the mix; run `curate run` with it, or give curate mix "

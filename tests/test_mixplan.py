@@ -366,3 +366,29 @@ def test_a_tokenizer_typed_relative_is_recorded_relative_and_its_copy_elsewhere_
     Tokenizer(models.WordLevel({"[UNK]": 0, "b": 1, "<eos>": 2}, unk_token="[UNK]")).save("tok/t.json")  # other bytes
     with pytest.raises(ValueError, match="its tokenizer differs from the one that counted"):
         mixplan.config(old, "c.toml", [])
+
+
+def test_a_config_whose_evaluation_set_holds_other_items_is_refused_naming_it(tmp_path, monkeypatch):
+    """An evaluation set is stored relative as typed: a copy of the project elsewhere is the same
+    config where its files hold the same bytes. Where they differ (the copy's evals/ edited), curate
+    mix OUT c.toml was refused 'in data_files', a key the user never wrote; it names the option, as a
+    rerun's message does (the content of decontaminate.eval_sets[0])."""
+    import shutil
+
+    from curate import config, mixplan
+
+    first = tmp_path / "alice"
+    (first / "evals").mkdir(parents=True)
+    (first / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    (first / "c.toml").write_text('[run]\nstages = ["decontaminate", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                                  '[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\n[rebalance]\ntargets = {web = 1.0}\n')
+    monkeypatch.chdir(first)
+    cfg = config.load("c.toml")
+    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    shutil.copytree(first, tmp_path / "bob")
+    monkeypatch.chdir(tmp_path / "bob")
+    assert mixplan.config(manifest, "c.toml", []).stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl"
+    (tmp_path / "bob" / "evals" / "mmlu.jsonl").write_text('{"text": "five six seven eight"}\n')
+    with pytest.raises(ValueError, match=r"differs from the config that wrote these candidates in the content of "
+                                         r"decontaminate\.eval_sets\[0\] \(before rebalance\)"):
+        mixplan.config(manifest, "c.toml", [])
