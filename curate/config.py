@@ -773,6 +773,19 @@ def option_keys(option: str) -> tuple:
     return (stage, *(int(i) if i else k for k, i in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", "." + rest)))
 
 
+def from_here(path: str) -> str:
+    """A path or glob an option names as the launch reads it, absolute (``~`` the home folder, a
+    URI as it is): what a run hands its workers, which may run in another directory (a worker pool
+    on a shared filesystem) where a path kept relative as typed would name another file or none.
+    The config, its hash and the records keep it as typed (``file_path``)."""
+    from curate.readers import has_magic, is_uri, kernel_path, tidy_glob
+
+    if not path or is_uri(path):
+        return path
+    path = home_path(path)
+    return tidy_glob(os.path.join(os.getcwd(), path)) if has_magic(path) else kernel_path(path)
+
+
 def files_spelt(stage: str, section: dict, named: dict, spell=None) -> dict:
     """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
     entry) as ``spell`` (``file_path``) spells it, where its option is (``filter.custom.x.files[0]``):

@@ -704,3 +704,52 @@ def test_an_older_manifests_absolute_path_is_read_as_relative_only_where_an_opti
     assert cli.config_changes(written, new) == []
     written["filter"]["secrets"]["placeholder"] = "/KEY"  # another placeholder, not a file
     assert cli.config_changes(written, new) == ["filter"]
+
+
+def test_a_runs_workers_in_another_directory_read_the_evaluation_set_and_tokenizer_the_launch_named(tmp_path, monkeypatch):
+    """An evaluation set's and a tokenizer.json's path stay relative as typed in the config (hash33),
+    and the Beam steps handed them so to their workers, which read them from their own current
+    directory: a worker pool on a shared filesystem started in another folder (the README's Flink
+    sidecar) failed, or, where that folder has an evals/mmlu.jsonl and tok/t.json of its own, read
+    other items and counted and encoded in another token space silently (the launch hashed and
+    recorded its own). Before hash33 both were absolute. The workers get them absolute
+    (config.from_here), as an input's files and the output are; the config keeps them as typed."""
+    import pickle
+
+    import pyarrow as pa
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from curate import schema
+    from pipelines.common import StageContext
+    from pipelines.decontaminate import Decontaminate, _DecontaminateFn
+    from pipelines.rebalance import Rebalance, _CountFn
+    from pipelines.tokenize import Tokenize, _EncodeFn
+
+    for folder, words in (("a", "alpha beta gamma delta"), ("b", "one two three four")):
+        (tmp_path / folder / "evals").mkdir(parents=True)
+        (tmp_path / folder / "tok").mkdir()
+        (tmp_path / folder / "evals" / "mmlu.jsonl").write_text(json.dumps({"text": f"{words} {words} {words} {words}"}) + "\n")
+        t = Tokenizer(models.WordLevel({"[UNK]": 0, "<eos>": 1, **{w: i + 2 for i, w in enumerate(words.split())}}, unk_token="[UNK]"))
+        t.pre_tokenizer = pre_tokenizers.Whitespace()
+        t.save(str(tmp_path / folder / "tok" / "t.json"))
+    monkeypatch.chdir(tmp_path / "a")
+    cfg = _load(tmp_path / "a", '[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\nname = "mmlu"\n[rebalance]\ntargets = {web = 1.0}\n'
+                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n', 'decontaminate", "rebalance", "tokenize')
+    assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl" and cfg.stages["tokenize"]["tokenizer"] == "tok/t.json"
+    peers = {"rebalance": cfg.stages["rebalance"], "tokenize": cfg.stages["tokenize"]}
+    context = lambda name: StageContext(name=name, run=cfg.run, limits=cfg.limits, root=str(tmp_path / "out"),  # noqa: E731
+                                        config=cfg.to_dict(), peers=peers)
+    dec = Decontaminate(cfg.stages["decontaminate"], context("decontaminate"))
+    tok = Tokenize(cfg.stages["tokenize"], context("tokenize"))
+    reb = Rebalance(cfg.stages["rebalance"], context("rebalance"))
+    assert tok.info["name"] == "tok/t.json"  # tokens.json's: as the config spells it
+    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg)])  # as Beam ships them
+    monkeypatch.chdir(tmp_path / "b")  # a worker's own directory, with files of the same names
+    monkeypatch.setattr("pipelines.decontaminate._LOADED", {})  # another process: nothing loaded there
+    fns = pickle.loads(sent)
+    for fn in fns:
+        fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files
+    a = "alpha beta gamma delta"
+    batch = pa.RecordBatch.from_pylist([{"id": "d1", "text": f"{a} {a} {a} {a}", "domain": "web"}], schema=schema.DOC_SCHEMA)
+    assert fns[0].stage.process(batch)[1].num_rows == 1  # a's item found in it
+    assert fns[1].stage.encoder.info()["sha256"] == fns[2].tok.encoder.info()["sha256"] == tok.info["sha256"]
