@@ -311,22 +311,30 @@ def test_a_config_naming_its_files_as_an_older_curate_spelt_them_is_the_runs(tmp
         mixplan.config(manifest, "c.toml", [])
 
 
+def _recorded(monkeypatch, folder, toml: str) -> dict:
+    """What curate mix reads of a run of ``toml`` (written as c.toml in ``folder`` and loaded
+    there): its manifest's config and candidates record."""
+    from curate import config, mixplan
+
+    (folder / "c.toml").write_text(toml)
+    monkeypatch.chdir(folder)
+    cfg = config.load("c.toml")
+    return json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+
+
 def test_the_runs_own_config_replans_from_a_copy_of_the_project_in_another_folder(tmp_path, monkeypatch):
     """`curate mix OUT` (no CONFIG) reads the run's config from its manifest; an output copied with
     its project to another folder (a colleague's checkout) re-plans there: a word list typed
     relative is recorded relative (hash29's absolute /first/bad.txt: 'file ... not found')."""
     import shutil
 
-    from curate import config, mixplan
+    from curate import mixplan
 
     first = tmp_path / "alice"
     first.mkdir()
     (first / "bad.txt").write_text("darn\n")
-    (first / "c.toml").write_text('[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
-                                  '[filter.badwords.lists]\nen = "bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
-    monkeypatch.chdir(first)
-    cfg = config.load("c.toml")
-    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    manifest = _recorded(monkeypatch, first, '[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                         '[filter.badwords.lists]\nen = "bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
     shutil.copytree(first, tmp_path / "bob")
     shutil.rmtree(first)
     monkeypatch.chdir(tmp_path / "bob")
@@ -375,16 +383,13 @@ def test_a_config_whose_evaluation_set_holds_other_items_is_refused_naming_it(tm
     rerun's message does (the content of decontaminate.eval_sets[0])."""
     import shutil
 
-    from curate import config, mixplan
+    from curate import mixplan
 
     first = tmp_path / "alice"
     (first / "evals").mkdir(parents=True)
     (first / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
-    (first / "c.toml").write_text('[run]\nstages = ["decontaminate", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
-                                  '[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\n[rebalance]\ntargets = {web = 1.0}\n')
-    monkeypatch.chdir(first)
-    cfg = config.load("c.toml")
-    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    manifest = _recorded(monkeypatch, first, '[run]\nstages = ["decontaminate", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\n'
+                         'domain = "web"\n[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\n[rebalance]\ntargets = {web = 1.0}\n')
     shutil.copytree(first, tmp_path / "bob")
     monkeypatch.chdir(tmp_path / "bob")
     assert mixplan.config(manifest, "c.toml", []).stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl"
