@@ -397,3 +397,31 @@ def test_a_config_whose_evaluation_set_holds_other_items_is_refused_naming_it(tm
     with pytest.raises(ValueError, match=r"differs from the config that wrote these candidates in the content of "
                                          r"decontaminate\.eval_sets\[0\] \(before rebalance\)"):
         mixplan.config(manifest, "c.toml", [])
+
+
+def test_the_runs_own_config_replans_from_any_folder_though_its_files_are_named_relative(tmp_path, monkeypatch):
+    """`curate mix OUT` (no CONFIG) re-plans from the candidates alone, and a relative input that no
+    longer lists from here is only a warning (README); but the run's evaluation sets (relative since
+    hash33: absolute before), word lists and tokenizer.json were checked again from the current
+    directory: from another folder, "decontaminate: eval_sets[0].glob: 'evals/mmlu.jsonl' matches no
+    files", no re-plan. The stages a re-plan does not run are taken as the run recorded them."""
+    first = tmp_path / "alice"
+    (first / "evals").mkdir(parents=True)
+    (first / "tok").mkdir()
+    (first / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    (first / "bad.txt").write_text("darn\n")
+    from tokenizers import Tokenizer, models
+
+    from curate import mixplan
+
+    Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save(str(first / "tok" / "t.json"))
+    manifest = _recorded(monkeypatch, first, '[run]\nstages = ["filter", "decontaminate", "rebalance", "tokenize"]\n[[inputs]]\n'
+                         'glob = "in.jsonl"\ndomain = "web"\n[filter.badwords.lists]\nen = "bad.txt"\n[[decontaminate.eval_sets]]\n'
+                         'glob = "evals/mmlu.jsonl"\n[rebalance]\ntargets = {web = 1.0}\n[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n')
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cfg = mixplan.config(manifest, None, ["rebalance.targets={web = 1.0}"])
+    assert cfg.run["stages"] == ["ingest", "filter", "decontaminate", "rebalance", "tokenize"]
+    assert cfg.stages["rebalance"]["targets"] == {"web": 1.0}
+    with pytest.raises(ValueError, match="rebalance.budget"):  # the re-plan's own settings are still checked
+        mixplan.config(manifest, None, ["rebalance.budget=-5"])
