@@ -786,6 +786,13 @@ def from_here(path: str) -> str:
     return tidy_glob(os.path.join(os.getcwd(), path)) if has_magic(path) else kernel_path(path)
 
 
+def files_from_here(stage: str, section: dict) -> dict:
+    """A stage's section as a run hands it to its workers: each file an option names itself (its
+    ``data_files``: a word list, a model, a tokenizer.json) by ``from_here``, absolute."""
+    cls = stage_table.stage_class(stage)
+    return files_spelt(stage, section, cls.data_files(section), from_here) if hasattr(cls, "data_files") else section
+
+
 def files_spelt(stage: str, section: dict, named: dict, spell=None) -> dict:
     """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
     entry) as ``spell`` (``file_path``) spells it, where its option is (``filter.custom.x.files[0]``):

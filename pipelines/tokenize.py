@@ -14,7 +14,7 @@ import json
 import apache_beam as beam
 
 from curate import output
-from curate.config import NOT_CONTENT, content
+from curate.config import NOT_CONTENT, content, files_from_here
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
 from pipelines.meter import measure
@@ -65,7 +65,7 @@ class Tokenize(beam.PTransform):
         self.section = c = lib.TokenizeStage(section).cfg
         enc = lib.Encoder(c["tokenizer"], c["eos"], c["eos_id"], 1)  # EOS errors now, not on a worker
         self.info = enc.info()  # its name as the config spells it (tokens.json)
-        self.encoding = lib.for_workers(c)  # what the workers encode with: the file this directory names
+        self.encoding = files_from_here("tokenize", c)  # what the workers encode with: the file this directory names
         self.shards = self.section["shards"] or context.run["shards"]
         self.root = context.root
         self.spill = context.spiller("rows")

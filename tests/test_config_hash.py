@@ -706,21 +706,22 @@ def test_an_older_manifests_absolute_path_is_read_as_relative_only_where_an_opti
     assert cli.config_changes(written, new) == ["filter"]
 
 
-def test_a_runs_workers_in_another_directory_read_the_evaluation_set_and_tokenizer_the_launch_named(tmp_path, monkeypatch):
+def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp_path, monkeypatch):
     """An evaluation set's and a tokenizer.json's path stay relative as typed in the config (hash33),
     and the Beam steps handed them so to their workers, which read them from their own current
     directory: a worker pool on a shared filesystem started in another folder (the README's Flink
     sidecar) failed, or, where that folder has an evals/mmlu.jsonl and tok/t.json of its own, read
     other items and counted and encoded in another token space silently (the launch hashed and
     recorded its own). Before hash33 both were absolute. The workers get them absolute
-    (config.from_here), as an input's files and the output are; the config keeps them as typed."""
+    (config.from_here), as an input's files and the output are; the config keeps them as typed.
+    A word list (relative since hash29) the same: its filter read the worker's own."""
     import pickle
 
     import pyarrow as pa
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     from curate import schema
-    from pipelines.common import StageContext
+    from pipelines.common import BatchStages, StageContext, _StagesFn
     from pipelines.decontaminate import Decontaminate, _DecontaminateFn
     from pipelines.rebalance import Rebalance, _CountFn
     from pipelines.tokenize import Tokenize, _EncodeFn
@@ -732,9 +733,10 @@ def test_a_runs_workers_in_another_directory_read_the_evaluation_set_and_tokeniz
         t = Tokenizer(models.WordLevel({"[UNK]": 0, "<eos>": 1, **{w: i + 2 for i, w in enumerate(words.split())}}, unk_token="[UNK]"))
         t.pre_tokenizer = pre_tokenizers.Whitespace()
         t.save(str(tmp_path / folder / "tok" / "t.json"))
+        (tmp_path / folder / "bad.txt").write_text(words.split()[0] + "\n")
     monkeypatch.chdir(tmp_path / "a")
-    cfg = _load(tmp_path / "a", '[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\nname = "mmlu"\n[rebalance]\ntargets = {web = 1.0}\n'
-                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n', 'decontaminate", "rebalance", "tokenize')
+    cfg = _load(tmp_path / "a", '[filter]\ndomains = {web = ["badwords"]}\n[filter.badwords.lists]\nen = "bad.txt"\n[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\nname = "mmlu"\n[rebalance]\ntargets = {web = 1.0}\n'
+                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n', 'filter", "decontaminate", "rebalance", "tokenize')
     assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl" and cfg.stages["tokenize"]["tokenizer"] == "tok/t.json"
     peers = {"rebalance": cfg.stages["rebalance"], "tokenize": cfg.stages["tokenize"]}
     context = lambda name: StageContext(name=name, run=cfg.run, limits=cfg.limits, root=str(tmp_path / "out"),  # noqa: E731
@@ -742,14 +744,17 @@ def test_a_runs_workers_in_another_directory_read_the_evaluation_set_and_tokeniz
     dec = Decontaminate(cfg.stages["decontaminate"], context("decontaminate"))
     tok = Tokenize(cfg.stages["tokenize"], context("tokenize"))
     reb = Rebalance(cfg.stages["rebalance"], context("rebalance"))
+    per_batch = BatchStages({"filter": cfg.stages["filter"]}, context("filter"))
     assert tok.info["name"] == "tok/t.json"  # tokens.json's: as the config spells it
-    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg)])  # as Beam ships them
+    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg), _StagesFn(per_batch.sections)])  # as Beam ships them
     monkeypatch.chdir(tmp_path / "b")  # a worker's own directory, with files of the same names
     monkeypatch.setattr("pipelines.decontaminate._LOADED", {})  # another process: nothing loaded there
     fns = pickle.loads(sent)
     for fn in fns:
         fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files
     a = "alpha beta gamma delta"
-    batch = pa.RecordBatch.from_pylist([{"id": "d1", "text": f"{a} {a} {a} {a}", "domain": "web"}], schema=schema.DOC_SCHEMA)
+    batch = pa.RecordBatch.from_pylist([{"id": "d1", "text": f"{a} {a} {a} {a}", "domain": "web", "language": "en"}],
+                                       schema=schema.DOC_SCHEMA)
     assert fns[0].stage.process(batch)[1].num_rows == 1  # a's item found in it
     assert fns[1].stage.encoder.info()["sha256"] == fns[2].tok.encoder.info()["sha256"] == tok.info["sha256"]
+    assert [r["rule"] for r in fns[3].stages[0][1].process(batch)[1].to_pylist()] == ["badwords"]  # a's word, alpha

@@ -73,16 +73,6 @@ def _is_hf(name: str) -> bool:
     return name.endswith(".json") or os.path.sep in name or os.path.exists(name)
 
 
-def for_workers(cfg: dict) -> dict:
-    """A tokenize section (its stage's ``cfg``) as a run's workers get it: a tokenizer.json by its
-    absolute path as the launch reads it (``config.from_here``; a worker may run in another
-    directory, where the path kept relative as typed names another file or none); a tiktoken name
-    as it is. What the launch records (tokens.json, the mix record) keeps it as typed."""
-    from curate.config import from_here
-
-    return {**cfg, "tokenizer": from_here(cfg["tokenizer"])} if _is_hf(cfg["tokenizer"]) else cfg
-
-
 def _tiktoken_name(name: str) -> str:
     import tiktoken
 
