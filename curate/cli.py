@@ -689,7 +689,8 @@ def cmd_run(ns, beam_args) -> int:
 
     beam_args = quiet_workers(beam_args)
 
-    local = local_paths_on_remote_workers(beam_args, cfg.inputs, cfg.run["output"], [cfg.glob_said(i) for i in range(len(cfg.inputs))])
+    local = local_paths_on_remote_workers(beam_args, cfg.inputs, cfg.run["output"], [cfg.glob_said(i) for i in range(len(cfg.inputs))],
+                                          cfg.data_paths)
     if local:  # before the job is submitted, not after its workers found nothing
         raise ConfigError(*local)
     before = previous_manifest(cfg.run["output"])  # replaced without a word, another config's output could go unnoticed

@@ -647,7 +647,9 @@ def respelt_sections(old: dict, new: dict) -> dict:
     from curate.readers import tidy_glob
 
     out = {k: respelt(k, v) if isinstance(v, dict) and v != new.get(k) else v for k, v in old.items()}
-    out = {k: _relative_again(v, new[k]) if k in STAGES and isinstance(v, dict) and isinstance(new.get(k), dict) and v != new[k] else v
+    files = {option_keys(o) for o in new.get(DATA_FILES) or {}} if isinstance(new.get(DATA_FILES), dict) else set()
+    out = {k: _relative_again(v, new[k], files, (k,))
+           if k in STAGES and isinstance(v, dict) and isinstance(new.get(k), dict) and v != new[k] else v
            for k, v in out.items()}
     if isinstance(out.get("inputs"), list) and out["inputs"] != new.get("inputs"):
         out["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
@@ -655,17 +657,21 @@ def respelt_sections(old: dict, new: dict) -> dict:
     return out
 
 
-def _relative_again(old, new):
-    """``old`` (an older manifest's section) with each absolute path that ``new``'s relative one at
-    the same place names from here as ``new`` spells it: a file an option names (an evaluation set's
-    glob, a word list, a tokenizer.json) was stored absolute by an older curate, relative now."""
+def _relative_again(old, new, files: set, at: tuple):
+    """``old`` (an older manifest's section, at keys ``at``) with each absolute path that ``new``'s
+    relative one at the same place names from here as ``new`` spells it: a file an option names (an
+    evaluation set's glob, a word list, a tokenizer.json) was stored absolute by an older curate,
+    relative now. Only at a place in ``files`` (the keys of the options whose files ``new`` hashed,
+    ``option_keys``; an evaluation set's ``glob``): another string that happens to be the current
+    directory's path joined (run from /, a placeholder "/KEY" changed to "KEY") is a change."""
     from curate.readers import is_uri, kernel_path, tidy_glob
 
     if isinstance(old, dict) and isinstance(new, dict):
-        return {k: _relative_again(v, new[k]) if k in new else v for k, v in old.items()}
+        return {k: _relative_again(v, new[k], files, (*at, k)) if k in new else v for k, v in old.items()}
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [_relative_again(a, b) for a, b in zip(old, new)]
-    if (isinstance(old, str) and isinstance(new, str) and old != new and os.path.isabs(old) and new
+        return [_relative_again(a, b, files, (*at, i)) for i, (a, b) in enumerate(zip(old, new))]
+    named = at in files or at[-1:] == ("glob",) and at[:-1] in files
+    if (named and isinstance(old, str) and isinstance(new, str) and old != new and os.path.isabs(old) and new
             and not os.path.isabs(new) and not new.startswith("~") and not is_uri(new)
             and old in (kernel_path(new), tidy_glob(os.path.join(os.getcwd(), new)))):
         return new
@@ -758,16 +764,43 @@ def file_path(path: str) -> str:
     return out + os.sep if full.endswith(os.sep) and not out.endswith(os.sep) else out  # x.txt/ names no file
 
 
+def option_keys(option: str) -> tuple:
+    """The keys of an option's place in the config dict: ``filter.custom.x.files[0]`` is
+    ("filter", "custom", "x", "files", 0) (a key with a dot in it is not told apart)."""
+    import re
+
+    stage, _, rest = option.partition(".")
+    return (stage, *(int(i) if i else k for k, i in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", "." + rest)))
+
+
+def from_here(path: str) -> str:
+    """A path or glob an option names as the launch reads it, absolute (``~`` the home folder, a
+    URI as it is): what a run hands its workers, which may run in another directory (a worker pool
+    on a shared filesystem) where a path kept relative as typed would name another file or none.
+    The config, its hash and the records keep it as typed (``file_path``)."""
+    from curate.readers import has_magic, is_uri, kernel_path, tidy_glob
+
+    if not path or is_uri(path):
+        return path
+    path = home_path(path)
+    return tidy_glob(os.path.join(os.getcwd(), path)) if has_magic(path) else kernel_path(path)
+
+
+def files_from_here(stage: str, section: dict) -> dict:
+    """A stage's section as a run hands it to its workers: each file an option names itself (its
+    ``data_files``: a word list, a model, a tokenizer.json) by ``from_here``, absolute."""
+    cls = stage_table.stage_class(stage)
+    return files_spelt(stage, section, cls.data_files(section), from_here) if hasattr(cls, "data_files") else section
+
+
 def files_spelt(stage: str, section: dict, named: dict, spell=None) -> dict:
     """``section`` with each file of ``named`` (its stage's ``data_files``: option -> ``one_file``
     entry) as ``spell`` (``file_path``) spells it, where its option is (``filter.custom.x.files[0]``):
     a stage's ``normalize`` (one spelling of what runs, one hash). The stage reads the same file by it."""
     spell = spell or file_path
-    import re
-
     out = copy.deepcopy(section)
     for option, (given, files) in named.items():
-        keys = [int(i) if i else k for k, i in re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", option[len(stage):])]
+        keys = option_keys(option)[1:]
         try:
             place = out
             for k in keys[:-1]:

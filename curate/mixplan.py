@@ -122,17 +122,17 @@ def config(manifest: dict, path: str | None, sets: list[str]):
             raise ValueError(f"--set {text}: curate mix changes rebalance.* only; {'.'.join(key)} changes the documents "
                              "that reach rebalance or their token counts: use `curate run` for it")
     # a CONFIG gives the stages' sections and the inputs; [run] (its stages, output, shards) is the run's
-    cfg = config_mod.load(path, {"run": manifest["config"]["run"]} if path else None, sets=sets,
-                          base=None if path else _without_custom_rules(manifest["config"]))
+    cfg = config_mod.load(path, {"run": manifest["config"]["run"]}, sets=sets) if path else _own_config(manifest["config"], sets)
     where = path or "the run's config"
     if "rebalance" not in cfg.run["stages"]:
         raise ValueError(f"{where}: the rebalance stage is not among its stages ({', '.join(cfg.run['stages'])}): nothing to re-plan")
     if path:
         rec = manifest["candidates"]
-        # what changes no document (dedup.hot_bucket) left out: an output of an older default too
-        now = before(cfg.to_dict())  # the record as an older curate spelt it (./bad.txt): as load spells it now
-        was, now = config_mod.content(config_mod.respelt_sections(rec["before"], now)), config_mod.content(now)
-        changed = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+        from curate.cli import config_changes
+
+        # what changes no document (dedup.hot_bucket) left out: an output of an older default too; the record as an
+        # older curate spelt it (./bad.txt) as load spells it now; a file's bytes by its option (as a rerun says it)
+        changed = config_changes(rec["before"], before(cfg.to_dict()))
         if changed:
             raise ValueError(f"{path} differs from the config that wrote these candidates in {', '.join(changed)} (before "
                              "rebalance): other documents would reach the mix; run `curate run` with it, or give curate mix "
@@ -142,6 +142,26 @@ def config(manifest: dict, path: str | None, sets: list[str]):
             diff = ", ".join(f"{k} {rec['tokenizer'].get(k)!r} -> {tok.get(k)!r}" for k in sorted(tok) if tok.get(k) != rec["tokenizer"].get(k))
             raise ValueError(f"{path}: its tokenizer differs from the one that counted these candidates' tokens ({diff}): "
                              "the mix's token counts would differ; run `curate run` with it")
+    return cfg
+
+
+# the stages whose sections a re-plan reads: rebalance's, and langid's (the labels rebalance.languages may name)
+REPLANNED = ("langid", "rebalance")
+
+
+def _own_config(run_config: dict, sets: list[str]):
+    """The run's own config (its manifest's) with the ``--set``s: rebalance's section (and langid's)
+    checked as a run checks them, the other stages' as the run recorded them, not checked again: a
+    re-plan runs none of them, and the files they name (an evaluation set, a word list, a
+    tokenizer.json, kept relative to the folder the run was started from) need not be found from
+    here, as its inputs need not (``inputs_since`` warns)."""
+    from curate import config as config_mod
+
+    base = _without_custom_rules(run_config)
+    stages = list(base["run"]["stages"])
+    base["run"] = {**base["run"], "stages": [s for s in stages if s in REPLANNED]}
+    cfg = config_mod.load(base=base, sets=sets)
+    cfg.run["stages"] = stages
     return cfg
 
 

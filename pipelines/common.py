@@ -157,6 +157,10 @@ class BatchStages(beam.PTransform):
     one pooled step. Returns {"docs", "ledgers": {stage: removals}, "stats"}."""
 
     def __init__(self, sections: dict, context: StageContext):
+        from curate.config import files_from_here
+
+        # a word list, a model by the path this directory names: a worker elsewhere (a pool on a shared filesystem) reads the same file
+        sections = {name: files_from_here(name, section) for name, section in sections.items()}
         super().__init__(label=context.name)
         self.sections, self.context = sections, context
 

@@ -6,6 +6,7 @@ import os
 
 import apache_beam as beam
 
+from curate.config import from_here
 from curate.stages.decontaminate import DecontaminateStage as Stage
 from pipelines.common import StageContext, emit
 
@@ -47,6 +48,8 @@ class _DecontaminateFn(beam.DoFn):
 class Decontaminate(beam.PTransform):
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
+        # the sets as this directory names them: a worker elsewhere (a pool on a shared filesystem) reads the same files
+        section = {**section, "eval_sets": [{**s, "glob": from_here(s["glob"])} for s in section["eval_sets"]]}
         self.stage = Stage(section)  # validates (and finds the files) now, not on a worker
         self.section = section
         self.context = context

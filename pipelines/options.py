@@ -266,12 +266,15 @@ def is_direct(runner: str | None) -> bool:
     return runner is None or "direct" in runner.lower()  # DirectRunner, BundleBasedDirectRunner, direct
 
 
-def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str, said: list[str] | None = None) -> list[str]:
+def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str, said: list[str] | None = None,
+                                  files: dict | None = None) -> list[str]:
     """One message per input glob or output that is a path on this machine when the runner's
     workers run on machines of their own (Dataflow): they would read nothing there, and write
     the output where no one finds it. Flink and Spark workers may share a filesystem with the
     launcher (or be on it, an EXTERNAL worker pool), so their paths are not judged. ``said``:
-    each input's glob as a message says it (``Config.glob_said``: as typed, not tidied)."""
+    each input's glob as a message says it (``Config.glob_said``: as typed, not tidied).
+    ``files``: option -> the path it names (``Config.data_paths``: an evaluation set, a word list,
+    a tokenizer.json), which the workers read too (each in its setup, after its VM is up)."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
@@ -281,6 +284,7 @@ def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: s
              if "://" not in spec["glob"] or spec["glob"].startswith("file://")]
     if "://" not in output or output.startswith("file://"):
         local.append(("run.output", repr(output)))
+    local += [(option, repr(path)) for option, path in sorted((files or {}).items()) if "://" not in path or path.startswith("file://")]
     return [f"{field} {path} is a path on this machine: the {runner}'s workers run on machines of their own and "
             f"cannot {'write' if field == 'run.output' else 'read'} it; give a bucket URI (gs://BUCKET/...)" for field, path in local]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from curate.config import files_from_here
 from curate.stages.quality import QualityStage as Stage, add_counts, cutoff, group_fraction, histogram, key_domain
 from pipelines.common import StageContext, emit
 from pipelines.meter import measure
@@ -78,7 +79,7 @@ def _cutoff_stats(key: str, c: dict) -> dict:
 class Quality(beam.PTransform):
     def __init__(self, section: dict, context: StageContext):
         super().__init__(label=context.name)
-        self.stage = Stage(section)  # validate now, not on a worker
+        self.stage = Stage(files_from_here("quality", section))  # validate now, not on a worker; its model as named from here
         self.section = self.stage.cfg
         self.spill = context.spiller("scored")
         self.context = context

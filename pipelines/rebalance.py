@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from curate.config import files_from_here
 from curate.stages.rebalance import RebalanceStage as Stage
 from curate.stages.tokenize import DEFAULTS as TOKENIZE_DEFAULTS, TokenizeStage as Tokenizer
 from curate import mixplan
@@ -80,7 +81,7 @@ class Rebalance(beam.PTransform):
         Stage(section)  # validate now, not on a worker
         self.section = section
         tokenize = context.peers["tokenize"] or {}
-        self.tok_cfg = Tokenizer({**TOKENIZE_DEFAULTS, **tokenize}).cfg  # the tokenizer tokenize uses
+        self.tok_cfg = files_from_here("tokenize", Tokenizer({**TOKENIZE_DEFAULTS, **tokenize}).cfg)  # the tokenizer tokenize uses (the file named from here)
         self.spill = context.spiller("counted")
         self.context = context
 

@@ -14,7 +14,7 @@ import json
 import apache_beam as beam
 
 from curate import output
-from curate.config import NOT_CONTENT, content
+from curate.config import NOT_CONTENT, content, files_from_here
 from curate.stages import tokenize as lib
 from pipelines.common import StageContext
 from pipelines.meter import measure
@@ -64,7 +64,8 @@ class Tokenize(beam.PTransform):
         super().__init__(label=context.name)
         self.section = c = lib.TokenizeStage(section).cfg
         enc = lib.Encoder(c["tokenizer"], c["eos"], c["eos_id"], 1)  # EOS errors now, not on a worker
-        self.info = enc.info()
+        self.info = enc.info()  # its name as the config spells it (tokens.json)
+        self.encoding = files_from_here("tokenize", c)  # what the workers encode with: the file this directory names
         self.shards = self.section["shards"] or context.run["shards"]
         self.root = context.root
         self.spill = context.spiller("rows")
@@ -77,7 +78,7 @@ class Tokenize(beam.PTransform):
 
     def expand(self, docs):
         c, n, root = self.section, self.shards, self.root
-        enc = docs | "Encode" >> beam.ParDo(self.context.pooled(_EncodeFn(c, n, self.spill))).with_outputs("rows", main="docs")
+        enc = docs | "Encode" >> beam.ParDo(self.context.pooled(_EncodeFn(self.encoding, n, self.spill))).with_outputs("rows", main="docs")
         entries = (
             measure(enc.rows, "tokenize.rows")
             | "ByShard" >> ByKey(n, self.spill, every=True)

@@ -339,6 +339,21 @@ def test_a_local_input_with_the_dataflow_runner_is_said_as_typed(tmp_path, pages
         "DataflowRunner's workers run on machines of their own and cannot read it; give a bucket URI (gs://BUCKET/...)"]
 
 
+def test_a_local_evaluation_set_with_the_dataflow_runner_is_refused_at_launch(tmp_path, pages, capsys, monkeypatch):
+    """The Dataflow launch check judged the inputs and the output only: an evaluation set (or a
+    tokenizer.json, a word list) on this machine was submitted, and every worker stopped in its
+    setup ('matches no files') once its VM was up. It is said with them, as the config names it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evals").mkdir()
+    (tmp_path / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    dataflow = ["--runner=DataflowRunner", "--project=my-project-1", "--region=us-central1", "--temp_location=gs://bucket/tmp"]
+    assert run_cli("run", "--input", "pages.jsonl", "--domain", "web", "--output", "gs://bucket/o", "--stages", "ingest,decontaminate",
+                   "--set", 'decontaminate.eval_sets=[{glob = "./evals/mmlu.jsonl"}]', *dataflow) == 2
+    assert capsys.readouterr().err.strip().splitlines()[1:] == [
+        "curate: config error: decontaminate.eval_sets[0] 'evals/mmlu.jsonl' is a path on this machine: the "
+        "DataflowRunner's workers run on machines of their own and cannot read it; give a bucket URI (gs://BUCKET/...)"]
+
+
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
     accepts): the value used to be taken for the TOML config, and Beam's parser then printed

@@ -640,12 +640,15 @@ def test_a_named_file_under_the_home_folder_by_tilde_is_read_there(tmp_path, mon
     assert cfg.hashed_files()[option]["path"] == str(home / "lists" / name) + "*" * ("*" in body)  # an evaluation set's glob too
 
 
-@pytest.mark.parametrize("option, body, stage, one, other", SPELT[:3] + SPELT[4:5], ids=[f[0] for f in SPELT[:3] + SPELT[4:5]])
+@pytest.mark.parametrize("option, body, stage, one, other", SPELT, ids=[f"{f[0]}{'*' * ('*' in f[1])}" for f in SPELT])
 def test_a_missing_word_list_says_where_a_relative_path_is_taken_from(tmp_path, monkeypatch, option, body, stage, one, other):
     """A config in conf/ naming ``lists/bad.txt`` that is not in the current directory said only
     'file lists/bad.txt not found' (a custom rule's file said where relative paths are read from,
     the word lists did not): a team's config run from elsewhere, or written as if relative to its
-    folder, gave no clue. Each now says the current directory, not the config's folder."""
+    folder, gave no clue. Each now says the current directory, not the config's folder: an
+    evaluation set and a tokenizer.json too, stored relative since hash33 (`curate mix OUT`, the
+    run's own config, from another folder said only "'evals/mmlu.jsonl' matches no files" and
+    "file not found: tok/t.json"), the langid thresholds and a quality model."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "titlerule_h29.py").write_text("def listed(batch):\n    return [False] * len(batch)\n")
@@ -654,7 +657,8 @@ def test_a_missing_word_list_says_where_a_relative_path_is_taken_from(tmp_path, 
     with pytest.raises(config.ConfigError) as e:
         _load(tmp_path / "conf", body.format(path="lists/data.txt"), stage)
     said = "\n".join(e.value.messages)
-    assert f"{option}: " in said and "'lists/data.txt'" in said, said
+    typed = "lists/data.txt" + "*" * ("*" in body)  # an evaluation set's glob too
+    assert option.split(".", 1)[1] in said and typed in said, said
     assert f"(a relative path is taken from the current directory, {tmp_path}, not from the config's folder)" in said, said
 
 
@@ -679,3 +683,78 @@ def test_an_older_manifests_absolute_paths_are_read_as_the_relative_ones_they_na
         written["decontaminate"]["eval_sets"][0]["glob"] = str(tmp_path / "arc.jsonl")  # another file
         written["filter"]["badwords"]["lists"]["en"] = str(tmp_path / "sub" / "bad.txt")
         assert cli.config_changes(written, cfg.to_dict()) == ["decontaminate", "filter"], glob
+
+
+def test_an_older_manifests_absolute_path_is_read_as_relative_only_where_an_option_names_a_file(tmp_path, monkeypatch):
+    """respelt_sections read any absolute string of an older manifest as the relative one at the
+    same place where it named it from the current directory, not only a file an option names: run
+    from / (a container's default working directory), a secrets placeholder, an EOS token or a custom
+    rule's argument changed from "/KEY" to "KEY" was no change to a rerun, `curate mix OUT c.toml`
+    (whose candidates then came from other documents) or audit --compare. Only the options the config
+    hashes the files of (its data_files: an evaluation set's glob, a word list, a tokenizer.json) are
+    read so; any other string compares as written."""
+    _eval(tmp_path)
+    cfg = _load(tmp_path, f'[[decontaminate.eval_sets]]\nglob = "{tmp_path}/mmlu.jsonl"\n[filter.secrets]\nplaceholder = "KEY"\n',
+                'filter", "decontaminate')
+    monkeypatch.chdir("/")
+    new = json.loads(json.dumps(cfg.to_dict()))
+    new["decontaminate"]["eval_sets"][0]["glob"] = os.path.relpath(tmp_path / "mmlu.jsonl")  # as a config typed relative holds it
+    written = json.loads(json.dumps(new))
+    written["decontaminate"]["eval_sets"][0]["glob"] = str(tmp_path / "mmlu.jsonl")  # as an older curate wrote it
+    assert cli.config_changes(written, new) == []
+    written["filter"]["secrets"]["placeholder"] = "/KEY"  # another placeholder, not a file
+    assert cli.config_changes(written, new) == ["filter"]
+
+
+def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp_path, monkeypatch):
+    """An evaluation set's and a tokenizer.json's path stay relative as typed in the config (hash33),
+    and the Beam steps handed them so to their workers, which read them from their own current
+    directory: a worker pool on a shared filesystem started in another folder (the README's Flink
+    sidecar) failed, or, where that folder has an evals/mmlu.jsonl and tok/t.json of its own, read
+    other items and counted and encoded in another token space silently (the launch hashed and
+    recorded its own). Before hash33 both were absolute. The workers get them absolute
+    (config.from_here), as an input's files and the output are; the config keeps them as typed.
+    A word list (relative since hash29) the same: its filter read the worker's own."""
+    import pickle
+
+    import pyarrow as pa
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from curate import schema
+    from pipelines.common import BatchStages, StageContext, _StagesFn
+    from pipelines.decontaminate import Decontaminate, _DecontaminateFn
+    from pipelines.rebalance import Rebalance, _CountFn
+    from pipelines.tokenize import Tokenize, _EncodeFn
+
+    for folder, words in (("a", "alpha beta gamma delta"), ("b", "one two three four")):
+        (tmp_path / folder / "evals").mkdir(parents=True)
+        (tmp_path / folder / "tok").mkdir()
+        (tmp_path / folder / "evals" / "mmlu.jsonl").write_text(json.dumps({"text": f"{words} {words} {words} {words}"}) + "\n")
+        t = Tokenizer(models.WordLevel({"[UNK]": 0, "<eos>": 1, **{w: i + 2 for i, w in enumerate(words.split())}}, unk_token="[UNK]"))
+        t.pre_tokenizer = pre_tokenizers.Whitespace()
+        t.save(str(tmp_path / folder / "tok" / "t.json"))
+        (tmp_path / folder / "bad.txt").write_text(words.split()[0] + "\n")
+    monkeypatch.chdir(tmp_path / "a")
+    cfg = _load(tmp_path / "a", '[filter]\ndomains = {web = ["badwords"]}\n[filter.badwords.lists]\nen = "bad.txt"\n[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\nname = "mmlu"\n[rebalance]\ntargets = {web = 1.0}\n'
+                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n', 'filter", "decontaminate", "rebalance", "tokenize')
+    assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl" and cfg.stages["tokenize"]["tokenizer"] == "tok/t.json"
+    peers = {"rebalance": cfg.stages["rebalance"], "tokenize": cfg.stages["tokenize"]}
+    context = lambda name: StageContext(name=name, run=cfg.run, limits=cfg.limits, root=str(tmp_path / "out"),  # noqa: E731
+                                        config=cfg.to_dict(), peers=peers)
+    dec = Decontaminate(cfg.stages["decontaminate"], context("decontaminate"))
+    tok = Tokenize(cfg.stages["tokenize"], context("tokenize"))
+    reb = Rebalance(cfg.stages["rebalance"], context("rebalance"))
+    per_batch = BatchStages({"filter": cfg.stages["filter"]}, context("filter"))
+    assert tok.info["name"] == "tok/t.json"  # tokens.json's: as the config spells it
+    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg), _StagesFn(per_batch.sections)])  # as Beam ships them
+    monkeypatch.chdir(tmp_path / "b")  # a worker's own directory, with files of the same names
+    monkeypatch.setattr("pipelines.decontaminate._LOADED", {})  # another process: nothing loaded there
+    fns = pickle.loads(sent)
+    for fn in fns:
+        fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files
+    a = "alpha beta gamma delta"
+    batch = pa.RecordBatch.from_pylist([{"id": "d1", "text": f"{a} {a} {a} {a}", "domain": "web", "language": "en"}],
+                                       schema=schema.DOC_SCHEMA)
+    assert fns[0].stage.process(batch)[1].num_rows == 1  # a's item found in it
+    assert fns[1].stage.encoder.info()["sha256"] == fns[2].tok.encoder.info()["sha256"] == tok.info["sha256"]
+    assert [r["rule"] for r in fns[3].stages[0][1].process(batch)[1].to_pylist()] == ["badwords"]  # a's word, alpha

@@ -311,22 +311,30 @@ def test_a_config_naming_its_files_as_an_older_curate_spelt_them_is_the_runs(tmp
         mixplan.config(manifest, "c.toml", [])
 
 
+def _recorded(monkeypatch, folder, toml: str) -> dict:
+    """What curate mix reads of a run of ``toml`` (written as c.toml in ``folder`` and loaded
+    there): its manifest's config and candidates record."""
+    from curate import config, mixplan
+
+    (folder / "c.toml").write_text(toml)
+    monkeypatch.chdir(folder)
+    cfg = config.load("c.toml")
+    return json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+
+
 def test_the_runs_own_config_replans_from_a_copy_of_the_project_in_another_folder(tmp_path, monkeypatch):
     """`curate mix OUT` (no CONFIG) reads the run's config from its manifest; an output copied with
     its project to another folder (a colleague's checkout) re-plans there: a word list typed
     relative is recorded relative (hash29's absolute /first/bad.txt: 'file ... not found')."""
     import shutil
 
-    from curate import config, mixplan
+    from curate import mixplan
 
     first = tmp_path / "alice"
     first.mkdir()
     (first / "bad.txt").write_text("darn\n")
-    (first / "c.toml").write_text('[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
-                                  '[filter.badwords.lists]\nen = "bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
-    monkeypatch.chdir(first)
-    cfg = config.load("c.toml")
-    manifest = json.loads(json.dumps({"config": cfg.to_dict(), "candidates": mixplan.record(cfg)}))
+    manifest = _recorded(monkeypatch, first, '[run]\nstages = ["filter", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+                         '[filter.badwords.lists]\nen = "bad.txt"\n[rebalance]\ntargets = {web = 1.0}\n')
     shutil.copytree(first, tmp_path / "bob")
     shutil.rmtree(first)
     monkeypatch.chdir(tmp_path / "bob")
@@ -366,3 +374,54 @@ def test_a_tokenizer_typed_relative_is_recorded_relative_and_its_copy_elsewhere_
     Tokenizer(models.WordLevel({"[UNK]": 0, "b": 1, "<eos>": 2}, unk_token="[UNK]")).save("tok/t.json")  # other bytes
     with pytest.raises(ValueError, match="its tokenizer differs from the one that counted"):
         mixplan.config(old, "c.toml", [])
+
+
+def test_a_config_whose_evaluation_set_holds_other_items_is_refused_naming_it(tmp_path, monkeypatch):
+    """An evaluation set is stored relative as typed: a copy of the project elsewhere is the same
+    config where its files hold the same bytes. Where they differ (the copy's evals/ edited), curate
+    mix OUT c.toml was refused 'in data_files', a key the user never wrote; it names the option, as a
+    rerun's message does (the content of decontaminate.eval_sets[0])."""
+    import shutil
+
+    from curate import mixplan
+
+    first = tmp_path / "alice"
+    (first / "evals").mkdir(parents=True)
+    (first / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    manifest = _recorded(monkeypatch, first, '[run]\nstages = ["decontaminate", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\n'
+                         'domain = "web"\n[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\n[rebalance]\ntargets = {web = 1.0}\n')
+    shutil.copytree(first, tmp_path / "bob")
+    monkeypatch.chdir(tmp_path / "bob")
+    assert mixplan.config(manifest, "c.toml", []).stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl"
+    (tmp_path / "bob" / "evals" / "mmlu.jsonl").write_text('{"text": "five six seven eight"}\n')
+    with pytest.raises(ValueError, match=r"differs from the config that wrote these candidates in the content of "
+                                         r"decontaminate\.eval_sets\[0\] \(before rebalance\)"):
+        mixplan.config(manifest, "c.toml", [])
+
+
+def test_the_runs_own_config_replans_from_any_folder_though_its_files_are_named_relative(tmp_path, monkeypatch):
+    """`curate mix OUT` (no CONFIG) re-plans from the candidates alone, and a relative input that no
+    longer lists from here is only a warning (README); but the run's evaluation sets (relative since
+    hash33: absolute before), word lists and tokenizer.json were checked again from the current
+    directory: from another folder, "decontaminate: eval_sets[0].glob: 'evals/mmlu.jsonl' matches no
+    files", no re-plan. The stages a re-plan does not run are taken as the run recorded them."""
+    first = tmp_path / "alice"
+    (first / "evals").mkdir(parents=True)
+    (first / "tok").mkdir()
+    (first / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    (first / "bad.txt").write_text("darn\n")
+    from tokenizers import Tokenizer, models
+
+    from curate import mixplan
+
+    Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save(str(first / "tok" / "t.json"))
+    manifest = _recorded(monkeypatch, first, '[run]\nstages = ["filter", "decontaminate", "rebalance", "tokenize"]\n[[inputs]]\n'
+                         'glob = "in.jsonl"\ndomain = "web"\n[filter.badwords.lists]\nen = "bad.txt"\n[[decontaminate.eval_sets]]\n'
+                         'glob = "evals/mmlu.jsonl"\n[rebalance]\ntargets = {web = 1.0}\n[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n')
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cfg = mixplan.config(manifest, None, ["rebalance.targets={web = 1.0}"])
+    assert cfg.run["stages"] == ["ingest", "filter", "decontaminate", "rebalance", "tokenize"]
+    assert cfg.stages["rebalance"]["targets"] == {"web": 1.0}
+    with pytest.raises(ValueError, match="rebalance.budget"):  # the re-plan's own settings are still checked
+        mixplan.config(manifest, None, ["rebalance.budget=-5"])

@@ -441,13 +441,13 @@ def check_eval_sets(sets) -> list[dict]:
             raise ValueError(f"eval_sets[{i}].format: {s['format']!r} is not one of jsonl, parquet, text")
         if s["unit"] not in UNITS:
             raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
-        from curate.config import home_path
+        from curate.config import home_path, relative_from
         from curate.readers import list_files
 
         glob = home_path(s["glob"])  # ~/evals/*.jsonl: in the home folder, where the run reads it
         files = list_files(glob)
-        if not files:
-            raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} matches no files")
+        if not files:  # stored relative: a rerun or `curate mix OUT` from another folder reads it from there
+            raise ValueError(f"eval_sets[{i}].glob: {s['glob']!r} matches no files{relative_from(glob)}")
         unknown = None if s["format"] else _unknown_beside_known(glob, files)
         if unknown:
             raise ValueError(f"eval_sets[{i}].glob: {unknown}")

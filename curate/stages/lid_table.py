@@ -30,7 +30,10 @@ def load_thresholds(spec: str) -> dict[str, float]:
     try:
         data = json.loads(read_file_text(path))
     except (OSError, ValueError) as e:
-        raise ValueError(f"langid.thresholds: cannot read {path}: {e}") from None
+        from curate.config import relative_from
+
+        where = relative_from(spec) if isinstance(e, FileNotFoundError) and spec != "default" else ""
+        raise ValueError(f"langid.thresholds: cannot read {path}: {e}{where}") from None
     table = data.get("thresholds", data) if isinstance(data, dict) else None
     if not isinstance(table, dict) or not all(
         isinstance(v, (int, float)) and 0 <= v <= 1 for v in table.values()

@@ -113,7 +113,9 @@ def model_path(name: str, where: str = "quality.model") -> str:
         except FileNotFoundError as e:
             raise ValueError(f"{where}: {e}") from None
     if not os.path.isfile(name):
-        raise ValueError(f"{where}: no model file at {name!r} (give \"default\", a path to a fastText model, or \"\")")
+        from curate.config import relative_from
+
+        raise ValueError(f"{where}: no model file at {name!r}{relative_from(name)} (give \"default\", a path to a fastText model, or \"\")")
     return name
 
 

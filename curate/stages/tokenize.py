@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.config import Check, check_values, file_path, files_spelt, one_file
+from curate.config import Check, check_values, file_path, files_spelt, one_file, relative_from
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -207,7 +207,7 @@ def _check(cfg: dict) -> dict:
         raise ValueError("tokenize.tokenizer: expected a tiktoken encoding name or a tokenizer.json path")
     if _is_hf(name):
         if not os.path.isfile(name):
-            raise ValueError(f"tokenize.tokenizer: file not found: {name}")
+            raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}")  # stored relative
         from tokenizers import Tokenizer
 
         try:  # here, not when the tokenize step starts after every input was read
