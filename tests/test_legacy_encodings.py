@@ -401,3 +401,22 @@ def test_russian_after_many_quotes_reads_as_cp1251(gap):
     text = (_QUOTED + "word " * gap) * 275 + SENTENCES["ru"] + "\n"
     got, how = decode_text(text.encode("cp1251"))
     assert got == text, (how, got[-60:])
+
+
+# review82: enc32's chance-pairs rule took real UTF-8 with one stray byte for a legacy text's
+# capitals wherever each letter of another script stood beside an ASCII letter: NFD accents
+# (macOS), "5μm", emoji after a word, "Hawaiʻi" were read cp1250/latin_1 ("5ÎĽm", "cafeÌ\x81").
+# A chance pair is two bytes that read as two letters, beside a capital ("STÓŁ" is UTF-8 "ӣ").
+REAL_UTF8 = ["Le cafe\u0301 est pre\u0300s de la gare ’\n", "Cells were 5μm wide, 10μm long and 3μm thick’\n",
+             "Great👍 job👍 nice👍 thanks’\n", "Hawaiʻi and Oʻahu are nice’\n", "the sound tʃ in chip and dʒ in jam’\n",
+             "CAFE\u0301 PRE\u0300S ’\n", "ΔT and ΔH rose ’\n"]
+
+
+@pytest.mark.parametrize("text", REAL_UTF8)
+def test_utf8_with_a_stray_byte_is_no_chance_pair(text):
+    from curate.readers.common import decode_text
+
+    data = text[:-2].encode() + "’".encode("cp1252") + b"\n"
+    got, how = decode_text(data)
+    assert (got, how) == (text, "utf-8 (stray bytes as cp1252)")
+

@@ -549,19 +549,29 @@ _FEW_PAIRS = 64  # UTF-8 letters few enough to be a legacy text's chance pairs
 
 
 def _inside_latin_words(valid: bytes) -> bool:
-    """Each letter of another script (``_NOT_DAMAGE``) stands beside an ASCII letter: a legacy
-    text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO" "£ӯKO".
-    Damaged UTF-8 writes such letters in words of their own ("Привет ’")."""
+    """Each letter of another script (``_NOT_DAMAGE``) is a chance pair beside an ASCII capital:
+    a legacy text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO"
+    "£ӯKO". Damaged UTF-8 writes such letters in words of their own ("Привет ’"), or they are
+    no two letters of a Latin page beside a capital: "5μm", "Great👍", NFD "cafe\u0301",
+    "Hawaiʻi" (review82: those were read cp1250, latin_1)."""
     found = False
     for run in _high_runs(valid):  # the ASCII skipped in C: a 30 MB text ran at half the speed
         chars = run.group().decode("utf-8")
         before, after = valid[run.start() - 1:run.start()], valid[run.end():run.end() + 1]
         for i, c in enumerate(chars):
             if _NOT_DAMAGE.match(c):
-                if not (i == 0 and before.isalpha() or i == len(chars) - 1 and after.isalpha()):
+                if not (i == 0 and before.isupper() or i == len(chars) - 1 and after.isupper()) or not _chance_pair(c):
                     return False
                 found = True
     return found
+
+
+def _chance_pair(c: str) -> bool:
+    """``c``'s UTF-8 is two bytes that a Latin page reads as two letters (cp1250 "ÓŁ" is "ӣ"), and
+    no accent or modifier (U+02B0-U+036F) that NFD text or "Hawaiʻi" writes after an ASCII letter."""
+    pair = c.encode("utf-8")
+    return len(pair) == 2 and not "\u02b0" <= c <= "\u036f" and any(
+        pair.decode(enc, errors="replace").isalpha() for enc in ("cp1250", "cp1252"))
 
 
 def _small_or_punctuation(valid: bytes) -> bool:
