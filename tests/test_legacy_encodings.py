@@ -420,3 +420,15 @@ def test_utf8_with_a_stray_byte_is_no_chance_pair(text):
     got, how = decode_text(data)
     assert (got, how) == (text, "utf-8 (stray bytes as cp1252)")
 
+
+# review82: a cp1252 text whose only high bytes are symbols standing alone (a bullet, "€", "§")
+# was read as Mac Roman or cp850, whose letters those bytes are ("•" Mac "ï", "€" Mac "Ä", "·" cp850 "À")
+ALONE = ["Item one • item two • item three\n", "NOTE: € FIRST € SECOND\n", "See § 5 and § 6 of the act\n",
+         "Size 10 × 20 · 30 × 40\n", "Done † 1990 and † 2001\n"]
+
+
+@pytest.mark.parametrize("text", ALONE)
+def test_symbols_standing_alone_are_no_old_mac_or_dos_letters(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1252")) == (text, "cp1252")

@@ -787,6 +787,12 @@ _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(byt
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
 _QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
+# ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
+# "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
+# in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š")
+_ALONE = re.compile(rb"(?<![A-Za-z\x80-\xff])[\x80-\xff](?![A-Za-z\x80-\xff])")
+_CP1252_MARKS = frozenset(b for b in range(0x80, 0x100) if unicodedata.category(bytes([b]).decode("cp1252", "replace"))[0] in "PS"
+                          and bytes([b]).decode("cp1252", "replace") != "\ufffd")  # undefined: Mac's "è", "ç"
 _QUOTE_RUN = re.compile(rb"[%s](?<![\x80-\xff].)[%s]*(?![\x80-\xff])" % ((re.escape(bytes(sorted(_QUOTES))),) * 2), re.S)  # "—“", "’…"
 
 
@@ -986,7 +992,7 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # cp1252's quotes and no-break space are no letters of the Mac and DOS pages: its ’ “ ” – —
     # (0x92-0x97) are their "í ì î ñ ó" ("ù ô ö û"), and an English text's "don’t" read "donít" as
     # Spanish, "—“" "óì"; 0xA0 is cp850's "á" (14 UDHR Latin-1 members whose only high byte it was)
-    letters = counts - Counter(quotes)
+    letters = counts - Counter(quotes) - Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
     letters.pop(0xA0, None)
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
