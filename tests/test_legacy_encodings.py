@@ -432,3 +432,11 @@ def test_symbols_standing_alone_are_no_old_mac_or_dos_letters(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp1252")) == (text, "cp1252")
+
+
+# review82: ... nor "™", "®" after names: "Windows™ and Office™" was read Mac Roman "Windowsô and Officeô"
+@pytest.mark.parametrize("text", ["Windows™ and Office™ are ours\n", "Acme® and Foo® inc\n", "Acme™ by Foo©\n"])
+def test_marks_after_names_are_no_old_mac_or_dos_letters(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1252")) == (text, "cp1252")
