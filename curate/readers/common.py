@@ -790,7 +790,7 @@ _QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
 # in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š")
-_ALONE = re.compile(rb"(?<![A-Za-z\x80-\xff])[\x80-\xff](?![A-Za-z\x80-\xff])")
+_ALONE = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?![A-Za-z\x80-\xff])", re.S)  # the byte first, as _QUOTE_RUN
 _CP1252_MARKS = frozenset(b for b in range(0x80, 0x100) if unicodedata.category(bytes([b]).decode("cp1252", "replace"))[0] in "PS"
                           and bytes([b]).decode("cp1252", "replace") != "\ufffd")  # undefined: Mac's "è", "ç"
 # ... nor its marks written after a name, "Windows™", "Acme®" (Mac's "ô", "Æ"), but inside a word
