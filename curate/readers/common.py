@@ -789,12 +789,13 @@ _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(byt
 _QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
-# in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š")
+# in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
+# but Icelandic "í", Portuguese "À" are cp850's ¡ and ·)
 _ALONE = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?![A-Za-z\x80-\xff])", re.S)  # the byte first, as _QUOTE_RUN
 _CP1252_MARKS = frozenset(b for b in range(0x80, 0x100) if unicodedata.category(bytes([b]).decode("cp1252", "replace"))[0] in "PS"
                           and bytes([b]).decode("cp1252", "replace") != "\ufffd")  # undefined: Mac's "è", "ç"
-# ... nor its marks written after a name, "Windows™", "Acme®" (Mac's "ô", "Æ"), but inside a word
-_MARKS_AFTER_NAMES = frozenset(b"\x99\xa9\xae")
+# ... nor are its marks written after a name, "Windows™", "Acme®" (Mac's "ô", "Æ")
+_AFTER_NAME = re.compile(rb"[\x99\xa9\xae](?<=[a-z].)(?![A-Za-z\x80-\xff])", re.S)  # "Windows™"; not cp850's "ÖVER", "SJÖ"
 _QUOTE_RUN = re.compile(rb"[%s](?<![\x80-\xff].)[%s]*(?![\x80-\xff])" % ((re.escape(bytes(sorted(_QUOTES))),) * 2), re.S)  # "—“", "’…"
 
 
@@ -994,8 +995,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # cp1252's quotes and no-break space are no letters of the Mac and DOS pages: its ’ “ ” – —
     # (0x92-0x97) are their "í ì î ñ ó" ("ù ô ö û"), and an English text's "don’t" read "donít" as
     # Spanish, "—“" "óì"; 0xA0 is cp850's "á" (14 UDHR Latin-1 members whose only high byte it was)
-    letters = counts - Counter(quotes) - Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
-    letters -= Counter({b: n - in_word.get(b, 0) for b, n in letters.items() if b in _MARKS_AFTER_NAMES})
+    letters = counts - Counter(quotes) - Counter(b"".join(_AFTER_NAME.findall(sample)))
+    letters -= Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
     letters.pop(0xA0, None)
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
