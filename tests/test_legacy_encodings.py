@@ -448,3 +448,12 @@ def test_cp850_capital_o_umlaut_is_no_mark_after_a_name(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp850")) == (text, "cp850")
+
+
+# review82: a word in capitals that begins with its non-ASCII letter: cp850 "L'ÉTÉ" read Mac "L'êTê"
+# (cp850 on 47efdde^1, by charset_normalizer); a small letter before a capital begins no word
+@pytest.mark.parametrize("text", ["L'ÉTÉ DERNIER,\n", "ÉTAIT\n"])
+def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp850")) == (text, "cp850")

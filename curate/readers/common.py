@@ -886,6 +886,9 @@ _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
 # letters (cp850's "SÅ" as Mac Roman's "Sè", "ATÉ" as "ATê", Mac's "PRÈS" as cp1252's "PRés"); "ß" is
 # written in capitals ("STRAßE", "GROß")
 _BETWEEN_CAPITALS = re.compile(rb"[\x80-\xff](?:(?<=[A-Z].)(?=[A-Z])|(?<=[A-Z]{2}.)(?![A-Za-z\x80-\xff]))", re.S)  # the byte first: 2.5 times faster than a lookbehind first
+# ... and, in Mac Roman and cp850 (whose capitals and small letters share no bytes with cp1252's),
+# one that begins a word before a capital: cp850's "L'ÉTÉ" read Mac "L'êTê" (review82)
+_STARTS_CAPITALS = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?=[A-Z](?![a-z]))", re.S)
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
@@ -1000,8 +1003,9 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     letters.pop(0xA0, None)
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
+    old_capitals = between_capitals + Counter(b"".join(_STARTS_CAPITALS.findall(sample)))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
-                                after_digit, enc, between_capitals) for enc in pages}
+                                after_digit, enc, old_capitals if enc in _OLD_PAGES else between_capitals) for enc in pages}
     # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
     cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
