@@ -401,3 +401,59 @@ def test_russian_after_many_quotes_reads_as_cp1251(gap):
     text = (_QUOTED + "word " * gap) * 275 + SENTENCES["ru"] + "\n"
     got, how = decode_text(text.encode("cp1251"))
     assert got == text, (how, got[-60:])
+
+
+# review82: enc32's chance-pairs rule took real UTF-8 with one stray byte for a legacy text's
+# capitals wherever each letter of another script stood beside an ASCII letter: NFD accents
+# (macOS), "5μm", emoji after a word, "Hawaiʻi" were read cp1250/latin_1 ("5ÎĽm", "cafeÌ\x81").
+# A chance pair is two bytes that read as two letters, beside a capital ("STÓŁ" is UTF-8 "ӣ").
+REAL_UTF8 = ["Le cafe\u0301 est pre\u0300s de la gare ’\n", "Cells were 5μm wide, 10μm long and 3μm thick’\n",
+             "Great👍 job👍 nice👍 thanks’\n", "Hawaiʻi and Oʻahu are nice’\n", "the sound tʃ in chip and dʒ in jam’\n",
+             "CAFE\u0301 PRE\u0300S ’\n", "ΔT and ΔH rose ’\n"]
+
+
+@pytest.mark.parametrize("text", REAL_UTF8)
+def test_utf8_with_a_stray_byte_is_no_chance_pair(text):
+    from curate.readers.common import decode_text
+
+    data = text[:-2].encode() + "’".encode("cp1252") + b"\n"
+    got, how = decode_text(data)
+    assert (got, how) == (text, "utf-8 (stray bytes as cp1252)")
+
+
+# review82: a cp1252 text whose only high bytes are symbols standing alone (a bullet, "€", "§")
+# was read as Mac Roman or cp850, whose letters those bytes are ("•" Mac "ï", "€" Mac "Ä", "·" cp850 "À")
+ALONE = ["Item one • item two • item three\n", "NOTE: € FIRST € SECOND\n", "See § 5 and § 6 of the act\n",
+         "Size 10 × 20 · 30 × 40\n", "Done † 1990 and † 2001\n"]
+
+
+@pytest.mark.parametrize("text", ALONE)
+def test_symbols_standing_alone_are_no_old_mac_or_dos_letters(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1252")) == (text, "cp1252")
+
+
+# review82: ... nor "™", "®" after names: "Windows™ and Office™" was read Mac Roman "Windowsô and Officeô"
+@pytest.mark.parametrize("text", ["Windows™ and Office™ are ours\n", "Acme® and Foo® inc\n", "Acme™ by Foo©\n"])
+def test_marks_after_names_are_no_old_mac_or_dos_letters(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1252")) == (text, "cp1252")
+
+
+# review82: ... but cp850's "Ö" is that byte too, after a capital or before a letter: "SJÖ", "ÖVER"
+@pytest.mark.parametrize("text", ["RÖD STUGA VID EN SJÖ\n", "ROPADE ÖVER SJÖN\n"])
+def test_cp850_capital_o_umlaut_is_no_mark_after_a_name(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp850")) == (text, "cp850")
+
+
+# review82: a word in capitals that begins with its non-ASCII letter: cp850 "L'ÉTÉ" read Mac "L'êTê"
+# (cp850 on 47efdde^1, by charset_normalizer); a small letter before a capital begins no word
+@pytest.mark.parametrize("text", ["L'ÉTÉ DERNIER,\n", "ÉTAIT\n"])
+def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp850")) == (text, "cp850")

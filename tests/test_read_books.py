@@ -592,8 +592,13 @@ def test_mostly_utf8_counts_as_a_decoders_errors_do():
         # that are no cp1252 letters, beside small Latin letters or punctuation, are damage ("café ’“")
         other = [i for i, c in enumerate(text) if not (ord(c) < 0x80 or 0xA0 <= ord(c) <= 0x24F or 0x1E00 <= ord(c) <= 0x1EFF
                                                        or 0x2000 <= ord(c) <= 0x218F)]
-        beside = bool(other) and all(any(0 <= j < len(text) and text[j].isascii() and text[j].isalpha() for j in (i - 1, i + 1))
-                                     for i in other)
+        # review82: ... beside an ASCII capital, two bytes that cp1250 or cp1252 read as two letters, no
+        # accent or modifier letter (U+02B0-U+036F: NFD "cafe\u0301", "Hawaiʻi", "5μm" are UTF-8)
+        pair = [len(text[i].encode()) == 2 and not 0x2B0 <= ord(text[i]) <= 0x36F
+                and any(all(bytes([b]).decode(enc, "ignore").isalpha() for b in text[i].encode()) for enc in ("cp1250", "cp1252"))
+                for i in other]
+        beside = bool(other) and all(pair) and all(any(0 <= j < len(text) and text[j].isascii() and text[j].isupper() for j in (i - 1, i + 1))
+                                                   for i in other)
         small = all(c.isascii() or "\u00df" <= c <= "\u017f" and c.islower() or "\u2000" <= c <= "\u218f" for c in text)
         stray_letters = any(bytes([b]).decode("cp1252", "ignore").isalpha() for b in _reference_stray_bytes(data))
         want = ((letters > stray and (letters > 64 or not beside)) or (letters == stray > 0 and latin and not closing)

@@ -570,19 +570,29 @@ _FEW_PAIRS = 64  # UTF-8 letters few enough to be a legacy text's chance pairs
 
 
 def _inside_latin_words(valid: bytes) -> bool:
-    """Each letter of another script (``_NOT_DAMAGE``) stands beside an ASCII letter: a legacy
-    text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO" "£ӯKO".
-    Damaged UTF-8 writes such letters in words of their own ("Привет ’")."""
+    """Each letter of another script (``_NOT_DAMAGE``) is a chance pair beside an ASCII capital:
+    a legacy text's capitals that happen to be UTF-8 pairs, cp1250 "STÓŁ" read "STӣ", "ŁÓŻKO"
+    "£ӯKO". Damaged UTF-8 writes such letters in words of their own ("Привет ’"), or they are
+    no two letters of a Latin page beside a capital: "5μm", "Great👍", NFD "cafe\u0301",
+    "Hawaiʻi" (review82: those were read cp1250, latin_1)."""
     found = False
     for run in _high_runs(valid):  # the ASCII skipped in C: a 30 MB text ran at half the speed
         chars = run.group().decode("utf-8")
         before, after = valid[run.start() - 1:run.start()], valid[run.end():run.end() + 1]
         for i, c in enumerate(chars):
             if _NOT_DAMAGE.match(c):
-                if not (i == 0 and before.isalpha() or i == len(chars) - 1 and after.isalpha()):
+                if not (i == 0 and before.isupper() or i == len(chars) - 1 and after.isupper()) or not _chance_pair(c):
                     return False
                 found = True
     return found
+
+
+def _chance_pair(c: str) -> bool:
+    """``c``'s UTF-8 is two bytes that a Latin page reads as two letters (cp1250 "ÓŁ" is "ӣ"), and
+    no accent or modifier (U+02B0-U+036F) that NFD text or "Hawaiʻi" writes after an ASCII letter."""
+    pair = c.encode("utf-8")
+    return len(pair) == 2 and not "\u02b0" <= c <= "\u036f" and any(
+        pair.decode(enc, errors="replace").isalpha() for enc in ("cp1250", "cp1252"))
 
 
 def _small_or_punctuation(valid: bytes) -> bool:
@@ -798,6 +808,15 @@ _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(byt
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
 _QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
+# ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
+# "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
+# in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
+# but Icelandic "í", Portuguese "À" are cp850's ¡ and ·)
+_ALONE = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?![A-Za-z\x80-\xff])", re.S)  # the byte first, as _QUOTE_RUN
+_CP1252_MARKS = frozenset(b for b in range(0x80, 0x100) if unicodedata.category(bytes([b]).decode("cp1252", "replace"))[0] in "PS"
+                          and bytes([b]).decode("cp1252", "replace") != "\ufffd")  # undefined: Mac's "è", "ç"
+# ... nor are its marks written after a name, "Windows™", "Acme®" (Mac's "ô", "Æ")
+_AFTER_NAME = re.compile(rb"[\x99\xa9\xae](?<=[a-z].)(?![A-Za-z\x80-\xff])", re.S)  # "Windows™"; not cp850's "ÖVER", "SJÖ"
 _QUOTE_RUN = re.compile(rb"[%s](?<![\x80-\xff].)[%s]*(?![\x80-\xff])" % ((re.escape(bytes(sorted(_QUOTES))),) * 2), re.S)  # "—“", "’…"
 
 
@@ -888,6 +907,9 @@ _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
 # letters (cp850's "SÅ" as Mac Roman's "Sè", "ATÉ" as "ATê", Mac's "PRÈS" as cp1252's "PRés"); "ß" is
 # written in capitals ("STRAßE", "GROß")
 _BETWEEN_CAPITALS = re.compile(rb"[\x80-\xff](?:(?<=[A-Z].)(?=[A-Z])|(?<=[A-Z]{2}.)(?![A-Za-z\x80-\xff]))", re.S)  # the byte first: 2.5 times faster than a lookbehind first
+# ... and, in Mac Roman and cp850 (whose capitals and small letters share no bytes with cp1252's),
+# one that begins a word before a capital: cp850's "L'ÉTÉ" read Mac "L'êTê" (review82)
+_STARTS_CAPITALS = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?=[A-Z](?![a-z]))", re.S)
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
@@ -997,12 +1019,14 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # cp1252's quotes and no-break space are no letters of the Mac and DOS pages: its ’ “ ” – —
     # (0x92-0x97) are their "í ì î ñ ó" ("ù ô ö û"), and an English text's "don’t" read "donít" as
     # Spanish, "—“" "óì"; 0xA0 is cp850's "á" (14 UDHR Latin-1 members whose only high byte it was)
-    letters = counts - Counter(quotes)
+    letters = counts - Counter(quotes) - Counter(b"".join(_AFTER_NAME.findall(sample)))
+    letters -= Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
     letters.pop(0xA0, None)
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
+    old_capitals = between_capitals + Counter(b"".join(_STARTS_CAPITALS.findall(sample)))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
-                                after_digit, enc, between_capitals) for enc in pages}
+                                after_digit, enc, old_capitals if enc in _OLD_PAGES else between_capitals) for enc in pages}
     # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
     cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
