@@ -265,8 +265,9 @@ def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_langu
     so C++'s statements under a `pass` name went as a config file's unquoted passwords (`pass = false;` and
     `pass = !strcmp( expected, found );`, the code sample's xmltest.cpp), and a properties file's `db.password letmein`
     (its blank separator, searched on the properties language only) was kept. A code document's snippet now takes its
-    language's forms, the filter's own choice (the code reader gives every file its language, a skipped one too); a web
-    page's, a book's or a code record's of no language every form still."""
+    language's forms, the filter's own choice (the code reader gives every file its language, a skipped one too), after
+    every form (review81: a label the table does not know, a wrong one, a config inside code; the statements' values go
+    again); a web page's, a book's or a code record's of no language every form."""
     from curate.schema import docs_from_rows, ledger_rows
 
     cpp = "int main() {\n\tpass = false;\n\tpass = !strcmp( expected, found );\n}\n"
@@ -277,7 +278,8 @@ def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_langu
             {"id": "c", "text": cpp, "domain": "code", "source": "s", "path": "conf/x"},  # a record of no language: every form
             {"id": "d", "text": prose, "domain": "web", "language": "en", "source": "s", "path": "https://x.test/a.properties"}]
     got = [r["snippet"] for r in ledger_rows(docs_from_rows(rows), "dedup", "exact").to_pylist()]
-    assert got[0] == redact(cpp, "c++") == cpp
+    assert redact(cpp, "c++") == cpp  # the filter's: statements
+    assert got[0] == got[2]  # review81: a snippet takes every form too (a statement's value, a few characters, is the cost)
     assert got[1] == redact(props, "java properties") == "db.password <KEY>\ndb.user app\n"
     assert got[2] == "int main() {\n\tpass = <KEY>\n\tpass = <KEY>\n}\n"
     assert got[3] == "Notes\npassword: <KEY>\n"
@@ -355,3 +357,37 @@ def test_a_password_value_under_six_characters_is_kept(language, text, kept):
     are types, flags and placeholders (`str` 17, `true`, `false`, `None`, `nil`, `0x0`, `xxx`), no password; a 5-character
     password is one a guess finds. docs/filters.md says so."""
     assert (redact(text, language) == text) is kept
+
+
+# --- review81: what the all-form pass caught stays caught in a ledger snippet; passphrases of grammar words; look-alikes ---
+@pytest.mark.parametrize("language,text,secret", [
+    ("yml", "db:\n  password: letmein2\n", "letmein2"),  # an alias the filter's table does not know
+    ("bash", "export DB_PASSWORD=letmein2\n", "letmein2"),
+    ("env", "DB_PASSWORD=letmein2\n", "letmein2"),
+    ("", "db:\n  password: letmein2\n", "letmein2"),  # an empty label
+    ("java", "db.password=letmein2\n", "letmein2"),  # a .properties file under its repository's language
+    ("python", 'CFG = """\n[db]\npassword = hunter22x\n"""\n', "hunter22x"),  # a config in a string
+    ("markdown", "```\npassword: letmein2\n```\n", "letmein2"),  # a README's block
+])
+def test_a_code_files_ledger_snippet_keeps_no_secret_every_form_finds(language, text, secret):
+    """Leak in ledger snippets after secrets62: a code document's snippet was redacted by its language's forms only, so a
+    label the filter's table does not know (`yml`, `bash`, `env`, ``""``), a wrong one, or config text inside code kept
+    a value every form (main's snippet redaction) took. A snippet is public audit text: every form, and its language's."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact_secrets(text) == text.replace(secret, "<KEY>")  # every form (a text of no language)
+    assert redact_secrets(text, language) == text.replace(secret, "<KEY>")
+
+
+@pytest.mark.parametrize("text", [
+    '{"p\u0430ssword": "Xk9mP2qLz7WqXk9mP2qLz7Wq',  # a snippet cut inside the value; its name's "\u0430" Cyrillic
+    '  "api_t\u043eken": "Xk9mP2qLz7WqXk9mP2qLz7Wq',
+])
+def test_a_quoted_value_cut_at_the_snippets_end_under_a_look_alike_name_goes(text):
+    """Leak: the step that replaces a quoted value whose closing quote is past the snippet's end read the text's own
+    letters, so a look-alike name (``_look_alikes``) was no name there, and the value was kept."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    want = text[:text.rindex('"') + 1] + "<KEY>"
+    assert redact_secrets(text) == want
+    assert redact_secrets(text, "json") == want

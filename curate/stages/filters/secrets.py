@@ -949,19 +949,25 @@ _REDACT_ALL = [None, None]  # every form's redaction, each language's (``_by_lan
 
 def redact_secrets(text: str, language: str | None = None) -> str:
     """``text`` with its secrets replaced by ``<KEY>``, and a private key or quoted value cut at the text's end too (what
-    a ledger snippet shows, curate/snippets.py): a code file's (``language``, a programming language) as the filter's
-    rewrite finds them in that language (C's `pass = false;` is a statement, a properties file's `db.password letmein`
-    a password: one owner for each form's languages); a text of no language's by every form (``_ALL_PATTERNS``)."""
+    a ledger snippet shows, curate/snippets.py): by every form (``_ALL_PATTERNS``), whatever the language, then a code
+    file's (``language``) by its own language's forms too, as the filter's rewrite finds them (a properties file's
+    `db.password letmein`). Every form first: a label the filter's table does not know (`yml`, `bash`, ``""``), a wrong one
+    (a `.properties` file under its repository's `java`) or a config inside code (a test's INI string) kept a value there
+    that every form takes; a false match (C's `pass = false;`) costs the audit a few characters, a kept one the secret."""
     if _REDACT_ALL[0] is None:
         _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"], _look_alikes).fn
         _REDACT_ALL[1] = _by_language(SECRETS)
-    fn = _REDACT_ALL[0] if language is None else _REDACT_ALL[1](language).fn
+    own = None if language is None else _REDACT_ALL[1](language)
     try:
-        text = fn(SimpleNamespace(text=text))[0]
+        text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
+        if own is not None and own is not _REDACT_ALL[1](None):  # the code's forms are every form's already
+            text = own.fn(SimpleNamespace(text=text))[0]
     finally:
         _LAST[0] = _LAST_LINES[0] = (None, None)
+    read = _look_alikes(text) or text  # a look-alike name is a name here too
+    _LAST[0] = _LAST_LINES[0] = (None, None)
     q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
-    m = _QUOTED_OPEN.search(text, max(0, q - 40)) if q >= 0 and len(text) - q > 6 else None
+    m = _QUOTED_OPEN.search(read, max(0, q - 40)) if q >= 0 and len(text) - q > 6 else None
     if m and _named_value_ok(m):
         text = text[:m.start("v")] + SECRETS["placeholder"]
     return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text
