@@ -391,3 +391,20 @@ def test_a_quoted_value_cut_at_the_snippets_end_under_a_look_alike_name_goes(tex
     want = text[:text.rindex('"') + 1] + "<KEY>"
     assert redact_secrets(text) == want
     assert redact_secrets(text, "json") == want
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("yaml", "db:\n  password: in the cold night\n", "in the cold night"),
+    ("python", 'password = "not my dog"\n', "not my dog"),
+    ("python", 'password = "the quick brown fox"\n', "the quick brown fox"),
+    ("yaml", "password: use the force luke\n", "use the force luke"),
+    ("yaml", "password: lamb as tide cobra in\n", "lamb as tide cobra in"),  # diceware's words, two of grammar
+    ("dotenv", "DB_PASSWORD=a dog is my friend\n", "a dog is my friend"),
+    ("ini", "[db]\npassword = see you later alligator\n", "see you later alligator"),
+    ("python", 'passphrase = "to be or not to be"\n', "to be or not to be"),
+])
+def test_a_passphrase_holding_a_grammar_word_goes(language, text, secret):
+    """Leak after secrets62: a password's value of several plain words with one English grammar word (the, in, not, my,
+    a, as, ...) was kept as prose; a passphrase has them as often as a note. A note is kept only where it reads as one:
+    a pointer's word first (see, ask, same, set, not set, ...), a place's last (docs, admin, vault, above, here, ...)."""
+    assert redact(text, language) == text.replace(secret, "<KEY>")

@@ -256,17 +256,25 @@ _SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolea
                       r"|sensitive|secure|write_?only|read_?only|unknown|unused|ignored|description|format|todo|tbd|fixme)")
 
 
-# Several words of letters (a "," or the like ending one), one of them a word of English grammar: a note where the value
-# would be (`password: see the docs`, `same as above`, `"ask the admin"`), quoted or not, under a password's name (a secret key's
-# words are its value: Flask's `'this is my secret'`); a passphrase's words have none
-# (`correct horse battery staple`), or a digit or a symbol (``_prose``)
+# Several words of letters (a "," or the like ending one) that point elsewhere: a note where the value would be
+# (`password: see the docs`, `same as above`, `"ask the admin"`, `set in the vault`, `not set here`), quoted or not, under a
+# password's name (a secret key's words are its value: Flask's `'this is my secret'`): a pointer's word first, a place's last.
+# A passphrase's words read as anything (`correct horse battery staple`, diceware's); one English grammar word anywhere
+# (secrets62's rule) kept `in the cold night`, `not my dog`, `the quick brown fox`, `lamb as tide cobra in` (``_prose``)
 _PROSE = re.compile(r"[A-Za-z]+[,;:]?(?: [A-Za-z]+[,;:]?)+")
-_GRAMMAR = frozenset("a an the to of in on at by for from with as is are be was see use ask not no and or if it this that"
-                     " your my our its".split())  # not here, there, above: a test's passphrase is "two words here"
+_NOTE_FIRST = frozenset("see refer ask check consult contact same set use stored defined provided configured managed supplied"
+                        " injected loaded kept taken generated read get from in via not".split())
+_NOTE_LAST = frozenset("docs doc documentation readme wiki manual guide admin admins administrator sysadmin ops devops team owner"
+                       " maintainer vault env environment variable variables vars keychain keyring keepass lastpass bitwarden manager"
+                       " above below here elsewhere config configuration settings file secrets ci server runtime deployment"
+                       " me us someone support".split())  # not there, later, it: `see you there`, `use it or lose it`
 
 
 def _prose(v: str) -> bool:
-    return _PROSE.fullmatch(v) is not None and not _GRAMMAR.isdisjoint(w.rstrip(",;:").lower() for w in v.split(" "))
+    if _PROSE.fullmatch(v) is None:
+        return False
+    words = v.lower().split(" ")
+    return words[0].rstrip(",;:") in _NOTE_FIRST and words[-1].rstrip(",;:") in _NOTE_LAST
 
 
 def _password_ok(v: str, notes: bool = True) -> bool:
