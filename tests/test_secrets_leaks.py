@@ -408,3 +408,37 @@ def test_a_passphrase_holding_a_grammar_word_goes(language, text, secret):
     a, as, ...) was kept as prose; a passphrase has them as often as a note. A note is kept only where it reads as one:
     a pointer's word first (see, ask, same, set, not set, ...), a place's last (docs, admin, vault, above, here, ...)."""
     assert redact(text, language) == text.replace(secret, "<KEY>")
+
+
+@pytest.mark.parametrize("name", [
+    "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44",  # fullwidth: ｐａｓｓｗｏｒｄ
+    "\U0001d429\U0001d41a\U0001d42c\U0001d42c\U0001d430\U0001d428\U0001d42b\U0001d41d",  # mathematical bold
+    "DB_\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24",
+])
+def test_a_name_python_reads_as_password_through_nfkc_is_a_secrets_name(name):
+    """Leak: Python reads an identifier as its NFKC form (PEP 3131), so `ｐａｓｓｗｏｒｄ = "..."` assigns `password`;
+    fullwidth and mathematical letters were no name to the patterns, the value kept. They are read as their ASCII letters."""
+    import unicodedata
+
+    from curate.stages.filters.secrets import redact_secrets
+
+    text = f'{name} = "hunter22x"\n'
+    ns = {}
+    exec(text, ns)  # Python's own reading: the ASCII name
+    assert ns[unicodedata.normalize("NFKC", name)] == "hunter22x" and unicodedata.normalize("NFKC", name).lower().endswith("password")
+    assert redact(text, "python") == text.replace("hunter22x", "<KEY>")
+    assert redact_secrets(text) == text.replace("hunter22x", "<KEY>")
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("python", 'DB_\u0420\u0410\u0405\u0405 = "hunter22x"\n', "hunter22x"),  # DB_ then PASS all in Cyrillic look-alikes
+    ("dotenv", "APP_\u0420\u0410\u0405\u0405WORD=hunter22x\n", "hunter22x"),
+    ("yaml", "db.\u0440\u0430\u0455\u0455: hunter22x\n", "hunter22x"),
+])
+def test_a_look_alike_word_joined_to_latin_in_a_name_is_read_as_latin(language, text, secret):
+    """Leak: a word of look-alikes only (Cyrillic РАЅЅ) was read as Cyrillic even where it is one part of a Latin name
+    (`DB_РАЅЅ`, `db.раѕѕ`): a name's parts joined by "_", ".", "-" or digits are one word to the reading."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact(text, language) == text.replace(secret, "<KEY>")
+    assert redact_secrets(text) == text.replace(secret, "<KEY>")

@@ -507,7 +507,7 @@ def _token_ok(m: re.Match) -> bool:
 # a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
-_HAS_LOOK_ALIKE, _LOOK = 2048, 64  # a word mixing Latin letters and their look-alikes (``_look_alikes``)
+_HAS_LOOK_ALIKE, _LOOK, _HAS_FOLD, _FOLD = 2048, 64, 4096, 65  # a word mixing Latin letters and look-alikes; a fullwidth letter (``_look_alikes``)
 
 
 @njit
@@ -603,6 +603,22 @@ def _unicode_name(codes, j, unames, k, found):
     return _assigned(codes, s + length, found)
 
 
+@njit
+def _latin(codes, k):
+    return 0 <= k < len(codes) and 65 <= (codes[k] | 32) - 32 <= 90
+
+
+@njit
+def _joins_latin(codes, j, step):
+    """Is the character beside ``j`` (``step``: -1 before, 1 after) a Latin letter, or "_", "." or "-" with one beyond it
+    (`DB_РАЅЅ`, `db.раѕѕ`: a name's parts)?"""
+    k = j + step
+    if _latin(codes, k):
+        return True
+    return 0 <= k < len(codes) and (codes[k] == 95 or codes[k] == 46 or codes[k] == 45) and (
+        _latin(codes, k + step) or 48 <= (codes[k + step] if 0 <= k + step < len(codes) else 0) <= 57)
+
+
 @njit(cache=True, nogil=True)
 def _candidates(codes, pairs, words, unames, ustarts):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
@@ -619,12 +635,20 @@ def _candidates(codes, pairs, words, unames, ustarts):
     for j in range(n):
         c = codes[j]
         if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
-            u = ustarts[c] if c < len(ustarts) else 0
-            if u == _LOOK:  # a Latin letter's look-alike after a Latin letter, or before one
-                if 65 <= (prev | 32) - 32 <= 90 or (j + 1 < n and 65 <= (codes[j + 1] | 32) - 32 <= 90):
-                    flags |= _HAS_LOOK_ALIKE
-            elif u and _unicode_name(codes, j, unames, u - 1, found):
-                names.append(j)
+            u = ustarts[c] if c < len(ustarts) else (_FOLD if 0x1D400 <= c <= 0x1D7FF else 0)  # a mathematical letter's: _FOLD
+            if u:  # (a test a character: each more made a Cyrillic text's scan 0.84x)
+                if u == _LOOK:  # a Latin letter's look-alike beside a Latin letter, or a name's "_", "." or "-" after one
+                    b = codes[j + 1] if j + 1 < n else 0
+                    if 65 <= (prev | 32) - 32 <= 90 or 65 <= (b | 32) - 32 <= 90:
+                        flags |= _HAS_LOOK_ALIKE
+                    elif ((prev == 95 or prev == 46 or prev == 45) and _joins_latin(codes, j, -1)) or (
+                            (b == 95 or b == 46 or b == 45) and _joins_latin(codes, j, 1)):
+                        flags |= _HAS_LOOK_ALIKE
+                elif u == _FOLD:  # a fullwidth or mathematical Latin letter (Python's NFKC reads it as one) ending a name
+                    if _assigned(codes, j + 1, found):  # before its operator (not a CJK text's ＯＫ: 600 -> 53 MB/s read)
+                        flags |= _HAS_FOLD
+                elif _unicode_name(codes, j, unames, u - 1, found):
+                    names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
         prev = c
@@ -903,7 +927,9 @@ _LOOK_ALIKE = str.maketrans("\u0430\u0441\u0435\u04bb\u0456\u0458\u04cf\u043e\u0
                             "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
                             "acehijlopqswxyd" "ABCEHIJKMOPSTXYQW" "aopivuxy" "ABEZHIKMNOPTYX")
 _LOOKS = "".join(chr(c) for c in _LOOK_ALIKE)
-_LOOK_ALIKE_WORD = re.compile(rf"(?<![^\W\d_])[A-Za-z{_LOOKS}]*[{_LOOKS}][A-Za-z{_LOOKS}]*(?![^\W\d_])")
+# a word: a name's parts ("_", ".", "-", digits) joined (`DB_РАЅЅ`, `db.раѕѕ`: Cyrillic PASS, pass), not next to another letter; tried
+# where a name starts only (after none of its characters: from each "_" of a long `a_a_a...` it ran to the end, quadratic)
+_LOOK_ALIKE_WORD = re.compile(rf"(?<![\w.-])[A-Za-z0-9_.{_LOOKS}-]*[{_LOOKS}][A-Za-z0-9_.{_LOOKS}-]*(?![^\W\d_])")
 # a look-alike's code point is ``_LOOK`` in ``_USTARTS`` (one look-up a character: the scan tells a text with one beside a
 # Latin letter, ``_HAS_LOOK_ALIKE``; a table of its own cost a non-ASCII text 0.81x the scan's speed)
 assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
@@ -911,12 +937,51 @@ _USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
 _LATIN = re.compile("[A-Za-z]")
 
 
+def _nfkc_latin() -> list:
+    """Latin letters and digits Python reads as ASCII in a name (PEP 3131's NFKC: `ｐａｓｓｗｏｒｄ = ...` assigns password):
+    the fullwidth forms and the mathematical alphanumerics (𝐩𝐚𝐬𝐬), one character each: [(first code point, each one's
+    ASCII code point or 0)] (a numpy look-up: ``str.translate`` read a CJK text at 15 MB/s)."""
+    import unicodedata
+
+    out = []
+    for lo, hi in ((0xFF10, 0xFF5A), (0x1D400, 0x1D7FF)):
+        table = np.zeros(hi + 1 - lo, np.uint32)
+        for c in range(lo, hi + 1):
+            a = unicodedata.normalize("NFKC", chr(c))
+            if len(a) == 1 and a.isascii() and (a.isalnum() or a == "_"):
+                table[c - lo] = ord(a)
+        out.append((lo, table))
+    return out
+
+
+_NFKC_LATIN = _nfkc_latin()
+# a fullwidth letter is ``_FOLD`` in ``_USTARTS`` (not a digit: a CJK text's ２０２４ is read as it is, unless a letter is near);
+# a mathematical one is told by its range in the scan
+_FULLWIDTH_LETTERS = [lo + i for lo, t in _NFKC_LATIN[:1] for i in np.flatnonzero(t) if chr(t[i]).isalpha()]
+assert not _USTARTS[_FULLWIDTH_LETTERS].any()
+_USTARTS[_FULLWIDTH_LETTERS] = _FOLD
+
+
+def _fold_latin(text: str) -> str:
+    """``text`` with its fullwidth and mathematical Latin letters and digits as ASCII (``_NFKC_LATIN``), of its length."""
+    cp = code_points(text).astype(np.uint32)
+    for lo, table in _NFKC_LATIN:
+        i = cp - np.uint32(lo)  # (wraps below lo: out of the table)
+        at = np.flatnonzero((i < len(table)))
+        new = table[i[at]]
+        cp[at[new != 0]] = new[new != 0]
+    return cp.tobytes().decode("utf-32-le", "surrogatepass")
+
+
 def _look_alikes(text: str) -> str | None:
     """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``) read as Latin, of its length;
     None where it has none."""
-    if text.isascii() or not candidates(text)[0] & _HAS_LOOK_ALIKE:  # the scan's (a regex search for the pair: 2x the time)
+    flags = 0 if text.isascii() else candidates(text)[0]  # the scan's (a regex search for the pair: 2x the time)
+    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD):
         return None
-    read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), text)
+    read = _fold_latin(text) if flags & _HAS_FOLD else text
+    if flags & _HAS_LOOK_ALIKE:
+        read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), read)
     return None if read == text else read
 
 
