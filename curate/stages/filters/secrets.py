@@ -1037,10 +1037,12 @@ def redact_secrets(text: str, language: str | None = None) -> str:
             text = own.fn(SimpleNamespace(text=text))[0]
     finally:
         _LAST[0] = _LAST_LINES[0] = (None, None)
-    read = _look_alikes(text) or text  # a look-alike name is a name here too
-    _LAST[0] = _LAST_LINES[0] = (None, None)
     q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
-    m = _QUOTED_OPEN.search(read, max(0, q - 40)) if q >= 0 and len(text) - q > 6 else None
+    m = None
+    if q >= 0 and len(text) - q > 6:
+        read = _look_alikes(text) or text  # a look-alike name is a name here too
+        _LAST[0] = _LAST_LINES[0] = (None, None)
+        m = _QUOTED_OPEN.search(read, max(0, q - 40))
     if m and _named_value_ok(m):
         text = text[:m.start("v")] + SECRETS["placeholder"]
     return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text
