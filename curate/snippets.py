@@ -3,8 +3,8 @@ characters with their secrets redacted, as the code filter redacts them (``redac
 private keys, provider tokens, passwords and keys assigned as literals, quoted or not), in every
 domain: the ledger is shared more widely than the corpus, and what it holds of a removed or
 skipped document never reached the filter's rewrite (a file skipped at read, a record removed
-before the ``secrets`` step, a web page or book, where no secrets rule runs). A code document's
-by its language's forms, as the filter picks them (``code_languages``); any other text's by every form. A file whose name
+before the ``secrets`` step, a web page or book, where no secrets rule runs). Every text's by every form, a code
+document's by its language's forms too, as the filter picks them (``code_languages``). A file whose name
 marks it as a credential store (``.npmrc``, ``id_rsa``, ``*.pem``, ``.env``, ...) keeps no text at all:
 ``CREDENTIAL_SNIPPET``, its rule and ``chars`` as they were. PII (e-mail addresses, phones, IPs)
 is left as it is: the ``pii`` rewrite is opt-in per domain, and the audit shows what was removed.
@@ -39,9 +39,9 @@ def is_credential_file(path) -> bool:
 
 
 def code_languages(domains: pa.Array, langs: pa.Array) -> list:
-    """The language each text's secrets are redacted in (``redact_secrets``): a code document's own (the code reader
-    gives every file one, a skipped file too), as the code filter's rewrite picks its forms; None for any other document
-    (a web page's or book's ``language`` is a natural one) and a code record of none: every form."""
+    """The language whose forms each text's secrets are redacted in too, after every form's (``redact_secrets``): a code
+    document's own (the code reader gives every file one, a skipped file too), as the code filter's rewrite picks its
+    forms; None for any other document (a web page's or book's ``language`` is a natural one) and a code record of none."""
     return [lang if d == "code" else None for d, lang in zip(domains.to_pylist(), langs.to_pylist())]
 
 

@@ -265,8 +265,9 @@ def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_langu
     so C++'s statements under a `pass` name went as a config file's unquoted passwords (`pass = false;` and
     `pass = !strcmp( expected, found );`, the code sample's xmltest.cpp), and a properties file's `db.password letmein`
     (its blank separator, searched on the properties language only) was kept. A code document's snippet now takes its
-    language's forms, the filter's own choice (the code reader gives every file its language, a skipped one too); a web
-    page's, a book's or a code record's of no language every form still."""
+    language's forms, the filter's own choice (the code reader gives every file its language, a skipped one too), after
+    every form (review81: a label the table does not know, a wrong one, a config inside code; the statements' values go
+    again); a web page's, a book's or a code record's of no language every form."""
     from curate.schema import docs_from_rows, ledger_rows
 
     cpp = "int main() {\n\tpass = false;\n\tpass = !strcmp( expected, found );\n}\n"
@@ -277,7 +278,8 @@ def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_langu
             {"id": "c", "text": cpp, "domain": "code", "source": "s", "path": "conf/x"},  # a record of no language: every form
             {"id": "d", "text": prose, "domain": "web", "language": "en", "source": "s", "path": "https://x.test/a.properties"}]
     got = [r["snippet"] for r in ledger_rows(docs_from_rows(rows), "dedup", "exact").to_pylist()]
-    assert got[0] == redact(cpp, "c++") == cpp
+    assert redact(cpp, "c++") == cpp  # the filter's: statements
+    assert got[0] == got[2]  # review81: a snippet takes every form too (a statement's value, a few characters, is the cost)
     assert got[1] == redact(props, "java properties") == "db.password <KEY>\ndb.user app\n"
     assert got[2] == "int main() {\n\tpass = <KEY>\n\tpass = <KEY>\n}\n"
     assert got[3] == "Notes\npassword: <KEY>\n"
@@ -355,3 +357,88 @@ def test_a_password_value_under_six_characters_is_kept(language, text, kept):
     are types, flags and placeholders (`str` 17, `true`, `false`, `None`, `nil`, `0x0`, `xxx`), no password; a 5-character
     password is one a guess finds. docs/filters.md says so."""
     assert (redact(text, language) == text) is kept
+
+
+# --- review81: what the all-form pass caught stays caught in a ledger snippet; passphrases of grammar words; look-alikes ---
+@pytest.mark.parametrize("language,text,secret", [
+    ("yml", "db:\n  password: letmein2\n", "letmein2"),  # an alias the filter's table does not know
+    ("bash", "export DB_PASSWORD=letmein2\n", "letmein2"),
+    ("env", "DB_PASSWORD=letmein2\n", "letmein2"),
+    ("", "db:\n  password: letmein2\n", "letmein2"),  # an empty label
+    ("java", "db.password=letmein2\n", "letmein2"),  # a .properties file under its repository's language
+    ("python", 'CFG = """\n[db]\npassword = hunter22x\n"""\n', "hunter22x"),  # a config in a string
+    ("markdown", "```\npassword: letmein2\n```\n", "letmein2"),  # a README's block
+])
+def test_a_code_files_ledger_snippet_keeps_no_secret_every_form_finds(language, text, secret):
+    """Leak in ledger snippets after secrets62: a code document's snippet was redacted by its language's forms only, so a
+    label the filter's table does not know (`yml`, `bash`, `env`, ``""``), a wrong one, or config text inside code kept
+    a value every form (main's snippet redaction) took. A snippet is public audit text: every form, and its language's."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact_secrets(text) == text.replace(secret, "<KEY>")  # every form (a text of no language)
+    assert redact_secrets(text, language) == text.replace(secret, "<KEY>")
+
+
+@pytest.mark.parametrize("text", [
+    '{"p\u0430ssword": "Xk9mP2qLz7WqXk9mP2qLz7Wq',  # a snippet cut inside the value; its name's "\u0430" Cyrillic
+    '  "api_t\u043eken": "Xk9mP2qLz7WqXk9mP2qLz7Wq',
+])
+def test_a_quoted_value_cut_at_the_snippets_end_under_a_look_alike_name_goes(text):
+    """Leak: the step that replaces a quoted value whose closing quote is past the snippet's end read the text's own
+    letters, so a look-alike name (``_look_alikes``) was no name there, and the value was kept."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    want = text[:text.rindex('"') + 1] + "<KEY>"
+    assert redact_secrets(text) == want
+    assert redact_secrets(text, "json") == want
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("yaml", "db:\n  password: in the cold night\n", "in the cold night"),
+    ("python", 'password = "not my dog"\n', "not my dog"),
+    ("python", 'password = "the quick brown fox"\n', "the quick brown fox"),
+    ("yaml", "password: use the force luke\n", "use the force luke"),
+    ("yaml", "password: lamb as tide cobra in\n", "lamb as tide cobra in"),  # diceware's words, two of grammar
+    ("dotenv", "DB_PASSWORD=a dog is my friend\n", "a dog is my friend"),
+    ("ini", "[db]\npassword = see you later alligator\n", "see you later alligator"),
+    ("python", 'passphrase = "to be or not to be"\n', "to be or not to be"),
+])
+def test_a_passphrase_holding_a_grammar_word_goes(language, text, secret):
+    """Leak after secrets62: a password's value of several plain words with one English grammar word (the, in, not, my,
+    a, as, ...) was kept as prose; a passphrase has them as often as a note. A note is kept only where it reads as one:
+    a pointer's word first (see, ask, same, set, not set, ...), a place's last (docs, admin, vault, above, here, ...)."""
+    assert redact(text, language) == text.replace(secret, "<KEY>")
+
+
+@pytest.mark.parametrize("name", [
+    "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44",  # fullwidth: ｐａｓｓｗｏｒｄ
+    "\U0001d429\U0001d41a\U0001d42c\U0001d42c\U0001d430\U0001d428\U0001d42b\U0001d41d",  # mathematical bold
+    "DB_\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24",
+])
+def test_a_name_python_reads_as_password_through_nfkc_is_a_secrets_name(name):
+    """Leak: Python reads an identifier as its NFKC form (PEP 3131), so `ｐａｓｓｗｏｒｄ = "..."` assigns `password`;
+    fullwidth and mathematical letters were no name to the patterns, the value kept. They are read as their ASCII letters."""
+    import unicodedata
+
+    from curate.stages.filters.secrets import redact_secrets
+
+    text = f'{name} = "hunter22x"\n'
+    ns = {}
+    exec(text, ns)  # Python's own reading: the ASCII name
+    assert ns[unicodedata.normalize("NFKC", name)] == "hunter22x" and unicodedata.normalize("NFKC", name).lower().endswith("password")
+    assert redact(text, "python") == text.replace("hunter22x", "<KEY>")
+    assert redact_secrets(text) == text.replace("hunter22x", "<KEY>")
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    ("python", 'DB_\u0420\u0410\u0405\u0405 = "hunter22x"\n', "hunter22x"),  # DB_ then PASS all in Cyrillic look-alikes
+    ("dotenv", "APP_\u0420\u0410\u0405\u0405WORD=hunter22x\n", "hunter22x"),
+    ("yaml", "db.\u0440\u0430\u0455\u0455: hunter22x\n", "hunter22x"),
+])
+def test_a_look_alike_word_joined_to_latin_in_a_name_is_read_as_latin(language, text, secret):
+    """Leak: a word of look-alikes only (Cyrillic РАЅЅ) was read as Cyrillic even where it is one part of a Latin name
+    (`DB_РАЅЅ`, `db.раѕѕ`): a name's parts joined by "_", ".", "-" or digits are one word to the reading."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact(text, language) == text.replace(secret, "<KEY>")
+    assert redact_secrets(text) == text.replace(secret, "<KEY>")

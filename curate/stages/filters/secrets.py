@@ -256,17 +256,25 @@ _SETTING = re.compile(r"(?i)(?:string|str|text|integer|int|number|numeric|boolea
                       r"|sensitive|secure|write_?only|read_?only|unknown|unused|ignored|description|format|todo|tbd|fixme)")
 
 
-# Several words of letters (a "," or the like ending one), one of them a word of English grammar: a note where the value
-# would be (`password: see the docs`, `same as above`, `"ask the admin"`), quoted or not, under a password's name (a secret key's
-# words are its value: Flask's `'this is my secret'`); a passphrase's words have none
-# (`correct horse battery staple`), or a digit or a symbol (``_prose``)
+# Several words of letters (a "," or the like ending one) that point elsewhere: a note where the value would be
+# (`password: see the docs`, `same as above`, `"ask the admin"`, `set in the vault`, `not set here`), quoted or not, under a
+# password's name (a secret key's words are its value: Flask's `'this is my secret'`): a pointer's word first, a place's last.
+# A passphrase's words read as anything (`correct horse battery staple`, diceware's); one English grammar word anywhere
+# (secrets62's rule) kept `in the cold night`, `not my dog`, `the quick brown fox`, `lamb as tide cobra in` (``_prose``)
 _PROSE = re.compile(r"[A-Za-z]+[,;:]?(?: [A-Za-z]+[,;:]?)+")
-_GRAMMAR = frozenset("a an the to of in on at by for from with as is are be was see use ask not no and or if it this that"
-                     " your my our its".split())  # not here, there, above: a test's passphrase is "two words here"
+_NOTE_FIRST = frozenset("see refer ask check consult contact same set use stored defined provided configured managed supplied"
+                        " injected loaded kept taken generated read get from in via not".split())
+_NOTE_LAST = frozenset("docs doc documentation readme wiki manual guide admin admins administrator sysadmin ops devops team owner"
+                       " maintainer vault env environment variable variables vars keychain keyring keepass lastpass bitwarden manager"
+                       " above below here elsewhere config configuration settings file secrets ci server runtime deployment"
+                       " me us someone support".split())  # not there, later, it: `see you there`, `use it or lose it`
 
 
 def _prose(v: str) -> bool:
-    return _PROSE.fullmatch(v) is not None and not _GRAMMAR.isdisjoint(w.rstrip(",;:").lower() for w in v.split(" "))
+    if _PROSE.fullmatch(v) is None:
+        return False
+    words = v.lower().split(" ")
+    return words[0].rstrip(",;:") in _NOTE_FIRST and words[-1].rstrip(",;:") in _NOTE_LAST
 
 
 def _password_ok(v: str, notes: bool = True) -> bool:
@@ -499,7 +507,7 @@ def _token_ok(m: re.Match) -> bool:
 # a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
-_HAS_LOOK_ALIKE, _LOOK = 2048, 64  # a word mixing Latin letters and their look-alikes (``_look_alikes``)
+_HAS_LOOK_ALIKE, _LOOK, _HAS_FOLD, _FOLD = 2048, 64, 4096, 65  # a word mixing Latin letters and look-alikes; a fullwidth letter (``_look_alikes``)
 
 
 @njit
@@ -595,6 +603,22 @@ def _unicode_name(codes, j, unames, k, found):
     return _assigned(codes, s + length, found)
 
 
+@njit
+def _latin(codes, k):
+    return 0 <= k < len(codes) and 65 <= (codes[k] | 32) - 32 <= 90
+
+
+@njit
+def _joins_latin(codes, j, step):
+    """Is the character beside ``j`` (``step``: -1 before, 1 after) a Latin letter, or "_", "." or "-" with one beyond it
+    (`DB_РАЅЅ`, `db.раѕѕ`: a name's parts)?"""
+    k = j + step
+    if _latin(codes, k):
+        return True
+    return 0 <= k < len(codes) and (codes[k] == 95 or codes[k] == 46 or codes[k] == 45) and (
+        _latin(codes, k + step) or 48 <= (codes[k + step] if 0 <= k + step < len(codes) else 0) <= 57)
+
+
 @njit(cache=True, nogil=True)
 def _candidates(codes, pairs, words, unames, ustarts):
     """(flags: _HAS_TOKEN if a provider's prefix is in the text, _HAS_PEM if "PRIVATE KEY" is;
@@ -611,12 +635,20 @@ def _candidates(codes, pairs, words, unames, ustarts):
     for j in range(n):
         c = codes[j]
         if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
-            u = ustarts[c] if c < len(ustarts) else 0
-            if u == _LOOK:  # a Latin letter's look-alike after a Latin letter, or before one
-                if 65 <= (prev | 32) - 32 <= 90 or (j + 1 < n and 65 <= (codes[j + 1] | 32) - 32 <= 90):
-                    flags |= _HAS_LOOK_ALIKE
-            elif u and _unicode_name(codes, j, unames, u - 1, found):
-                names.append(j)
+            u = ustarts[c] if c < len(ustarts) else (_FOLD if 0x1D400 <= c <= 0x1D7FF else 0)  # a mathematical letter's: _FOLD
+            if u:  # (a test a character: each more made a Cyrillic text's scan 0.84x)
+                if u == _LOOK:  # a Latin letter's look-alike beside a Latin letter, or a name's "_", "." or "-" after one
+                    b = codes[j + 1] if j + 1 < n else 0
+                    if 65 <= (prev | 32) - 32 <= 90 or 65 <= (b | 32) - 32 <= 90:
+                        flags |= _HAS_LOOK_ALIKE
+                    elif ((prev == 95 or prev == 46 or prev == 45) and _joins_latin(codes, j, -1)) or (
+                            (b == 95 or b == 46 or b == 45) and _joins_latin(codes, j, 1)):
+                        flags |= _HAS_LOOK_ALIKE
+                elif u == _FOLD:  # a fullwidth or mathematical Latin letter (Python's NFKC reads it as one) ending a name
+                    if _assigned(codes, j + 1, found):  # before its operator (not a CJK text's ＯＫ: 600 -> 53 MB/s read)
+                        flags |= _HAS_FOLD
+                elif _unicode_name(codes, j, unames, u - 1, found):
+                    names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
         t = pairs[prev, c]
         prev = c
@@ -895,7 +927,9 @@ _LOOK_ALIKE = str.maketrans("\u0430\u0441\u0435\u04bb\u0456\u0458\u04cf\u043e\u0
                             "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
                             "acehijlopqswxyd" "ABCEHIJKMOPSTXYQW" "aopivuxy" "ABEZHIKMNOPTYX")
 _LOOKS = "".join(chr(c) for c in _LOOK_ALIKE)
-_LOOK_ALIKE_WORD = re.compile(rf"(?<![^\W\d_])[A-Za-z{_LOOKS}]*[{_LOOKS}][A-Za-z{_LOOKS}]*(?![^\W\d_])")
+# a word: a name's parts ("_", ".", "-", digits) joined (`DB_РАЅЅ`, `db.раѕѕ`: Cyrillic PASS, pass), not next to another letter; tried
+# where a name starts only (after none of its characters: from each "_" of a long `a_a_a...` it ran to the end, quadratic)
+_LOOK_ALIKE_WORD = re.compile(rf"(?<![\w.-])[A-Za-z0-9_.{_LOOKS}-]*[{_LOOKS}][A-Za-z0-9_.{_LOOKS}-]*(?![^\W\d_])")
 # a look-alike's code point is ``_LOOK`` in ``_USTARTS`` (one look-up a character: the scan tells a text with one beside a
 # Latin letter, ``_HAS_LOOK_ALIKE``; a table of its own cost a non-ASCII text 0.81x the scan's speed)
 assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
@@ -903,12 +937,51 @@ _USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
 _LATIN = re.compile("[A-Za-z]")
 
 
+def _nfkc_latin() -> list:
+    """Latin letters and digits Python reads as ASCII in a name (PEP 3131's NFKC: `ｐａｓｓｗｏｒｄ = ...` assigns password):
+    the fullwidth forms and the mathematical alphanumerics (𝐩𝐚𝐬𝐬), one character each: [(first code point, each one's
+    ASCII code point or 0)] (a numpy look-up: ``str.translate`` read a CJK text at 15 MB/s)."""
+    import unicodedata
+
+    out = []
+    for lo, hi in ((0xFF10, 0xFF5A), (0x1D400, 0x1D7FF)):
+        table = np.zeros(hi + 1 - lo, np.uint32)
+        for c in range(lo, hi + 1):
+            a = unicodedata.normalize("NFKC", chr(c))
+            if len(a) == 1 and a.isascii() and (a.isalnum() or a == "_"):
+                table[c - lo] = ord(a)
+        out.append((lo, table))
+    return out
+
+
+_NFKC_LATIN = _nfkc_latin()
+# a fullwidth letter is ``_FOLD`` in ``_USTARTS`` (not a digit: a CJK text's ２０２４ is read as it is, unless a letter is near);
+# a mathematical one is told by its range in the scan
+_FULLWIDTH_LETTERS = [lo + i for lo, t in _NFKC_LATIN[:1] for i in np.flatnonzero(t) if chr(t[i]).isalpha()]
+assert not _USTARTS[_FULLWIDTH_LETTERS].any()
+_USTARTS[_FULLWIDTH_LETTERS] = _FOLD
+
+
+def _fold_latin(text: str) -> str:
+    """``text`` with its fullwidth and mathematical Latin letters and digits as ASCII (``_NFKC_LATIN``), of its length."""
+    cp = code_points(text).astype(np.uint32)
+    for lo, table in _NFKC_LATIN:
+        i = cp - np.uint32(lo)  # (wraps below lo: out of the table)
+        at = np.flatnonzero((i < len(table)))
+        new = table[i[at]]
+        cp[at[new != 0]] = new[new != 0]
+    return cp.tobytes().decode("utf-32-le", "surrogatepass")
+
+
 def _look_alikes(text: str) -> str | None:
     """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``) read as Latin, of its length;
     None where it has none."""
-    if text.isascii() or not candidates(text)[0] & _HAS_LOOK_ALIKE:  # the scan's (a regex search for the pair: 2x the time)
+    flags = 0 if text.isascii() else candidates(text)[0]  # the scan's (a regex search for the pair: 2x the time)
+    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD):
         return None
-    read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), text)
+    read = _fold_latin(text) if flags & _HAS_FOLD else text
+    if flags & _HAS_LOOK_ALIKE:
+        read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), read)
     return None if read == text else read
 
 
@@ -949,19 +1022,27 @@ _REDACT_ALL = [None, None]  # every form's redaction, each language's (``_by_lan
 
 def redact_secrets(text: str, language: str | None = None) -> str:
     """``text`` with its secrets replaced by ``<KEY>``, and a private key or quoted value cut at the text's end too (what
-    a ledger snippet shows, curate/snippets.py): a code file's (``language``, a programming language) as the filter's
-    rewrite finds them in that language (C's `pass = false;` is a statement, a properties file's `db.password letmein`
-    a password: one owner for each form's languages); a text of no language's by every form (``_ALL_PATTERNS``)."""
+    a ledger snippet shows, curate/snippets.py): by every form (``_ALL_PATTERNS``), whatever the language, then a code
+    file's (``language``) by its own language's forms too, as the filter's rewrite finds them (a properties file's
+    `db.password letmein`). Every form first: a label the filter's table does not know (`yml`, `bash`, ``""``), a wrong one
+    (a `.properties` file under its repository's `java`) or a config inside code (a test's INI string) kept a value there
+    that every form takes; a false match (C's `pass = false;`) costs the audit a few characters, a kept one the secret."""
     if _REDACT_ALL[0] is None:
         _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"], _look_alikes).fn
         _REDACT_ALL[1] = _by_language(SECRETS)
-    fn = _REDACT_ALL[0] if language is None else _REDACT_ALL[1](language).fn
+    own = None if language is None else _REDACT_ALL[1](language)
     try:
-        text = fn(SimpleNamespace(text=text))[0]
+        text = _REDACT_ALL[0](SimpleNamespace(text=text))[0]
+        if own is not None and own is not _REDACT_ALL[1](None):  # the code's forms are every form's already
+            text = own.fn(SimpleNamespace(text=text))[0]
     finally:
         _LAST[0] = _LAST_LINES[0] = (None, None)
     q = max(text.rfind('"'), text.rfind("'"))  # the last quote's value runs to the end, its operator just before
-    m = _QUOTED_OPEN.search(text, max(0, q - 40)) if q >= 0 and len(text) - q > 6 else None
+    m = None
+    if q >= 0 and len(text) - q > 6:
+        read = _look_alikes(text) or text  # a look-alike name is a name here too
+        _LAST[0] = _LAST_LINES[0] = (None, None)
+        m = _QUOTED_OPEN.search(read, max(0, q - 40))
     if m and _named_value_ok(m):
         text = text[:m.start("v")] + SECRETS["placeholder"]
     return _PEM_OPEN.sub(SECRETS["placeholder"], text) if "PRIVATE KEY" in text else text
