@@ -50,6 +50,47 @@ def demo(tmp_path_factory):
     return root, r
 
 
+@pytest.fixture
+def deny_writes():
+    """``deny_writes(folder, code)``: this process may not write under ``folder``, every open
+    for writing there refused with ``code``: EROFS (a read-only mount) or EACCES (another user's
+    output; where the tests are not root, the folder and its files chmod'ed read-only instead,
+    the real thing: root writes anyway, as CI runs). Returns the call that allows writes again,
+    also made at the test's end."""
+    import errno
+
+    undo = []
+
+    def allow():
+        while undo:
+            undo.pop()()
+
+    def deny(folder, code):
+        folder = Path(folder)
+        if code == errno.EACCES and os.geteuid() != 0:
+            folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
+            for p in folder.rglob("*"):
+                if not p.is_dir():
+                    p.chmod(0o444)
+            for p in folders:
+                p.chmod(0o555)
+            undo.append(lambda: [p.chmod(0o755) for p in folders])
+            return allow
+        real = os.open
+
+        def refused(path, flags, *a, **kw):
+            if str(path).startswith(str(folder)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                raise OSError(code, os.strerror(code), str(path))
+            return real(path, flags, *a, **kw)
+
+        os.open = refused
+        undo.append(lambda: setattr(os, "open", real))
+        return allow
+
+    yield deny
+    allow()
+
+
 def _fail_skip(rep) -> None:
     if IN_CI and rep.skipped and not hasattr(rep, "wasxfail"):
         reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
