@@ -2703,9 +2703,20 @@ def test_a_code_trees_links_to_nothing_are_quarantined_not_an_error(tmp_path, ca
         assert [p.split("/")[-1] for p in pq.read_table(out / "text").column("path").to_pylist()] == ["main.py"]
 
 
-def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys):
+def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys, monkeypatch):
     """README, Adding shards: the same command over a folder with a new file keeps the old
-    documents' ids (path-keyed here: no id field) and dedups the new shard against the old."""
+    documents' ids (path-keyed here: no id field) and dedups the new shard against the old. What
+    a rerun says of its files (none for the same files, a file changed underneath) is what
+    output.input_changes says of the manifest's files and those the command plans to read."""
+    from curate import output
+
+    def planned() -> list[dict]:  # the input files the command would read, as its manifest lists them
+        with monkeypatch.context() as m:
+            got = []
+            m.setattr(cli, "cmd_run", lambda ns, beam_args: got.append(cli.prepare_run(ns)[1]) or 0)
+            assert run_cli(*args) == 0
+        return [output.input_entry(s) for s in got[0] if s.start == 0]
+
     crawl, out = tmp_path / "crawl", tmp_path / "corpus"
     crawl.mkdir()
     (crawl / "a.jsonl").write_text("".join(json.dumps({"text": PAGES[k]}) + "\n" for k in ("en", "fr")))
@@ -2722,10 +2733,11 @@ def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys):
     ledger = pq.read_table(out / "ledger").to_pylist()
     assert old < new and len(new) == 3
     assert [(r["path"], r["rule"], r["kept_id"] in old) for r in ledger] == [("b.jsonl", "exact_duplicate", True)]
-    assert run_cli(*args) == 0 and "replaced" not in capsys.readouterr().err  # the same files: nothing to say
+    inputs = json.loads((out / "manifest.json").read_text())["inputs"]
+    assert [{k: v for k, v in i.items() if k != "skipped_records"} for i in inputs] == planned()
+    assert output.input_changes(inputs, planned()) is None  # the same files: nothing to say
     (crawl / "a.jsonl").write_text(json.dumps({"text": PAGES["en"] + " Updated."}) + "\n")  # changed underneath
-    assert run_cli(*args) == 0
-    assert "whose input files differ: 1 file changed (crawl/a.jsonl)" in capsys.readouterr().err
+    assert output.input_changes(inputs, planned()) == "1 file changed (crawl/a.jsonl)"
 
 
 def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
