@@ -123,11 +123,12 @@ def pytest_make_collect_report(collector):
 # test_commit (85 tests, unlisted: counted 255) read 613 at load ~9, less ci32's cuts (its changed
 # tests 181 -> 137 in one sitting); test_bench less ci32's dedup-bench cut (50 -> 31).
 # ci33: test_commit less its interrupted reruns' SIGINT reruns (137 -> 94 at load ~10), test_cli
-# less the option-form runs (33 -> 0.1); test_import_cost and test_commit_locks measured (two
+# less the option-form runs (33 -> 0.1), the two byte-range tests' runs (26 + 25 -> 3) and two of
+# adding-shards' runs (44 -> 18); test_import_cost and test_commit_locks measured (two
 # pytest at once, load ~10), unlisted they counted 60 and 33 and went out late.
 # A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 1067, "test_commit.py": 527, "test_bench.py": 212, "test_mixplan.py": 109, "test_portable.py": 179,
+    "test_cli.py": 992, "test_commit.py": 527, "test_bench.py": 212, "test_mixplan.py": 109, "test_portable.py": 179,
     "test_dedup_pipeline.py": 198, "test_decontaminate.py": 219, "test_fuzz.py": 210, "test_decontaminate_cut.py": 192,
     "test_audit_compare.py": 151, "test_determinism.py": 104,
     "test_audit_why.py": 96, "test_linededup.py": 93, "test_numba_cache.py": 90, "test_boilerplate_determinism.py": 89,
