@@ -2718,9 +2718,20 @@ def test_a_code_trees_links_to_nothing_are_quarantined_not_an_error(tmp_path, ca
         assert [p.split("/")[-1] for p in pq.read_table(out / "text").column("path").to_pylist()] == ["main.py"]
 
 
-def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys):
+def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys, monkeypatch):
     """README, Adding shards: the same command over a folder with a new file keeps the old
-    documents' ids (path-keyed here: no id field) and dedups the new shard against the old."""
+    documents' ids (path-keyed here: no id field) and dedups the new shard against the old. What
+    a rerun says of its files (none for the same files, a file changed underneath) is what
+    output.input_changes says of the manifest's files and those the command plans to read."""
+    from curate import output
+
+    def planned() -> list[dict]:  # the input files the command would read, as its manifest lists them
+        with monkeypatch.context() as m:
+            got = []
+            m.setattr(cli, "cmd_run", lambda ns, beam_args: got.append(cli.prepare_run(ns)[1]) or 0)
+            assert run_cli(*args) == 0
+        return [output.input_entry(s) for s in got[0] if s.start == 0]
+
     crawl, out = tmp_path / "crawl", tmp_path / "corpus"
     crawl.mkdir()
     (crawl / "a.jsonl").write_text("".join(json.dumps({"text": PAGES[k]}) + "\n" for k in ("en", "fr")))
@@ -2737,10 +2748,11 @@ def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys):
     ledger = pq.read_table(out / "ledger").to_pylist()
     assert old < new and len(new) == 3
     assert [(r["path"], r["rule"], r["kept_id"] in old) for r in ledger] == [("b.jsonl", "exact_duplicate", True)]
-    assert run_cli(*args) == 0 and "replaced" not in capsys.readouterr().err  # the same files: nothing to say
+    inputs = json.loads((out / "manifest.json").read_text())["inputs"]
+    assert [{k: v for k, v in i.items() if k != "skipped_records"} for i in inputs] == planned()
+    assert output.input_changes(inputs, planned()) is None  # the same files: nothing to say
     (crawl / "a.jsonl").write_text(json.dumps({"text": PAGES["en"] + " Updated."}) + "\n")  # changed underneath
-    assert run_cli(*args) == 0
-    assert "whose input files differ: 1 file changed (crawl/a.jsonl)" in capsys.readouterr().err
+    assert output.input_changes(inputs, planned()) == "1 file changed (crawl/a.jsonl)"
 
 
 def test_input_options_replacing_the_configs_inputs_say_so(tmp_path, pages, capsys):
@@ -3565,7 +3577,7 @@ def test_comment_lines_in_json_lines_are_skipped_and_counted(tmp_path, capsys):
         capsys.readouterr()
 
 
-def test_a_part_in_another_format_across_byte_ranges_is_one_part(tmp_path, capsys):
+def test_a_part_in_another_format_across_byte_ranges_is_one_part(tmp_path):
     """A big uncompressed dump read in byte ranges (limits.split_bytes) with a CSV inside it: a
     range's end fell inside the CSV, so its lines were cut into parts, a part of fewer than 10
     lines quarantined a bad_json row a line, and the run said the file stopped being JSON Lines
@@ -3574,6 +3586,9 @@ def test_a_part_in_another_format_across_byte_ranges_is_one_part(tmp_path, capsy
     the range's where it starts, to its last line (the next range skips it): the same one
     not_json_lines row, at the CSV's first byte, as the file read whole. A CSV line that falls
     at a range's start after a record is still read (its own run)."""
+    from curate.readers import list_files, plan_shards, read_shard
+    from curate.readers.common import Limits
+
     recs = [json.dumps({"id": f"r{i}", "text": f"record {i} of the dump"}) + "\n" for i in range(40)]
     rows = [f"{i},a row of another format {i}\n" for i in range(40)]
     csv = "id,text\n" + "".join(rows[:20]) + "# a comment\n\n" + "".join(rows[20:])  # neither ends nor is a line of it
@@ -3581,44 +3596,51 @@ def test_a_part_in_another_format_across_byte_ranges_is_one_part(tmp_path, capsy
     dump.parent.mkdir()
     dump.write_text("".join(recs[:20]) + csv + "".join(recs[20:30]) + "x,y\n" * 3 + "".join(recs[30:]))
     start = len("".join(recs[:20]))
-    for split in (None, 150, 333, 700, 1000):
-        out = tmp_path / f"o{split}"
-        more = ["--set", f"limits.split_bytes={split}"] if split else []
-        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off", *more) == 0
-        q = pq.read_table(out / "quarantine").sort_by("offset")
-        assert list(zip(q.column("offset").to_pylist(), q.column("reason").to_pylist()))[:1] == [(start, "not_json_lines")], split
-        assert q.column("reason").to_pylist() == ["not_json_lines"] + ["bad_json"] * 3, split
-        assert "41 lines" in q.column("detail")[0].as_py(), q.column("detail")[0].as_py()
-        assert pq.read_table(out / "text").num_rows == 40
-        assert json.loads((out / "manifest.json").read_text())["counts"]["ingest"]["skipped_records"] == {"comment_line": 1}
-        err = capsys.readouterr().err
-        assert "more such part" not in err and f"big.jsonl: not JSON Lines from {'line 21' if not split or split > start else f'byte {start}'}" in err, err
+    for split in (None, 150, 333, 700, 1000):  # the readers' ranges as a run plans them: no pipeline needed
+        limits = Limits(**({"split_bytes": split} if split else {}))
+        shards = plan_shards(list_files(str(dump)), None, "web", "s", {}, limits)
+        assert (len(shards) > 1) == bool(split), (split, len(shards))
+        got, skipped = {"docs": [], "ledger": [], "quarantine": []}, {}
+        for shard in shards:
+            for kind, batch in read_shard(shard, limits, skipped):
+                got[kind] += batch.to_pylist()
+        q = sorted(got["quarantine"], key=lambda r: r["offset"])
+        assert [(r["offset"], r["reason"]) for r in q][:1] == [(start, "not_json_lines")], split
+        assert [r["reason"] for r in q] == ["not_json_lines"] + ["bad_json"] * 3, split  # one part: no 'more such part' said
+        assert "41 lines" in q[0]["detail"], q[0]["detail"]
+        assert len(got["docs"]) == 40 and skipped == {"comment_line": 1}, (split, skipped)
+        # the run says `big.jsonl: {this detail}`
+        assert q[0]["detail"].startswith(f"not JSON Lines from {'line 21' if not split or split > start else f'byte {start}'}"), q[0]
 
 
-def test_a_part_in_another_format_after_an_over_long_line_is_read_in_byte_ranges(tmp_path, capsys):
+def test_a_part_in_another_format_after_an_over_long_line_is_read_in_byte_ranges(tmp_path):
     """A CSV right after a broken line over limits.max_record_bytes * 2 (a record_too_large row), read
     in byte ranges: a range starting inside the CSV looked back at the over-long line whole,
     took it for a line of the run (its length was only checked for a cut read) and skipped its
     part as the range before's; that range had stopped at the over-long line, so the CSV's
     lines were read by no range: no not_json_lines row, nothing in the counts. The same rows
-    as the file read whole for any split."""
+    as the file read whole for any split (the readers' ranges as a run plans them: no pipeline
+    needed to see them)."""
+    from curate.readers import list_files, plan_shards, read_shard
+    from curate.readers.common import Limits
+
     recs = [json.dumps({"id": f"r{i}", "text": f"record {i}"}) + "\n" for i in range(6)]
     long = json.dumps({"id": "big", "text": "x" * 300})[:-20] + "\n"  # over 2 * 100 bytes, cut short (not JSON)
     csv = "".join(f"{i},a row of another format\n" for i in range(12))
     dump = tmp_path / "in" / "big.jsonl"
     dump.parent.mkdir()
     dump.write_text("".join(recs[:3]) + long + csv + "".join(recs[3:]))
-    whole = None
     for split in (None, 64, 100, 250, 333):
-        out = tmp_path / f"o{split}"
-        more = ["--set", f"limits.split_bytes={split}"] if split else []
-        assert run_cli("run", "--input", dump, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
-                       "--set", "limits.max_record_bytes=100", *more) == 0
-        q = pq.read_table(out / "quarantine").sort_by("offset")
-        rows = list(zip(q.column("offset").to_pylist(), q.column("reason").to_pylist()))
+        limits = Limits(max_record_bytes=100, **({"split_bytes": split} if split else {}))
+        shards = plan_shards(list_files(str(dump)), None, "web", "s", {}, limits)
+        assert (len(shards) > 1) == bool(split), (split, len(shards))
+        got = {"docs": [], "ledger": [], "quarantine": []}
+        for shard in shards:
+            for kind, batch in read_shard(shard, limits):
+                got[kind] += batch.to_pylist()
+        rows = sorted((r["offset"], r["reason"]) for r in got["quarantine"])
         assert rows == [(len("".join(recs[:3])), "record_too_large"), (len("".join(recs[:3]) + long), "not_json_lines")], (split, rows)
-        assert pq.read_table(out / "text").num_rows == 6
-        capsys.readouterr()
+        assert len(got["docs"]) == 6
 
 
 def test_json_lines_files_concatenated_with_their_byte_order_marks_lose_no_record(tmp_path, capsys):
@@ -3700,7 +3722,8 @@ def test_a_recurated_code_output_keeps_each_files_path(tmp_path):
 
 def test_each_documented_option_form_gives_the_same_run(tmp_path, pages, capsys, monkeypatch):
     """`--opt value` and `--opt=value`, repeated --set, a `~` the shell leaves (`--output=~/o`)
-    and the options after their --input: one run, whichever form is used."""
+    and the options after their --input: one run, whichever form is used (the same config, the
+    same input files, the same Beam arguments handed to the run, which is then any run's)."""
     monkeypatch.setenv("HOME", str(tmp_path))
     spaced = ["--input", pages, "--domain", "web", "--source", "s", "--text-field", "text", "--stages", "ingest,dedup",
               "--shards", "2", "--workers", "1", "--progress", "off", "--set", "dedup.threshold=0.9",
@@ -3708,14 +3731,22 @@ def test_each_documented_option_form_gives_the_same_run(tmp_path, pages, capsys,
     joined = [f"--input=~/{pages.name}", "--domain=web", "--source=s", "--text-field=text", "--stages=ingest,dedup",
               "--shards=2", "--workers=1", "--progress=off", "--set=dedup.threshold=0.9", "--set=limits.batch_size=10",
               "--output=~/b"]
-    configs = []
-    for args, out in ((spaced, tmp_path / "a"), (joined, tmp_path / "b")):
+    runs = []
+
+    def run(ns, beam_args):
+        cfg, shards = cli.prepare_run(ns)
+        runs.append((cfg.to_dict(), shards, beam_args, ns.progress))
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_run", run)
+    for args in (spaced, joined):
         assert run_cli("run", *args) == 0, capsys.readouterr().err
-        m = json.loads((out / "manifest.json").read_text())["config"]
-        configs.append((m["run"]["stages"], m["run"]["shards"], m["run"]["workers"], m["dedup"]["threshold"],
-                        m["limits"]["batch_size"], [(i["domain"], i["source"], i["text_field"]) for i in m["inputs"]]))
-        assert sorted(pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()) == sorted(PAGES)
-    assert configs[0] == configs[1] == (["ingest", "dedup"], 2, 1, 0.9, 10, [("web", "s", "text")]), configs
+    (a, *rest_a), (b, *rest_b) = runs
+    assert (a["run"].pop("output"), b["run"].pop("output")) == (str(tmp_path / "a"), str(tmp_path / "b"))
+    assert a == b and rest_a == rest_b and rest_a[0], (a, b, rest_a, rest_b)
+    assert (a["run"]["stages"], a["run"]["shards"], a["run"]["workers"], a["dedup"]["threshold"], a["limits"]["batch_size"],
+            [(i["domain"], i["source"], i["text_field"]) for i in a["inputs"]], rest_a[2]) == (
+        ["ingest", "dedup"], 2, 1, 0.9, 10, [("web", "s", "text")], "off"), (a, rest_a)
 
 
 @pytest.mark.parametrize("args, message", [

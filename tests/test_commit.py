@@ -194,6 +194,8 @@ def test_interrupted_rerun_keeps_previous_output(tmp_path, finished_demo, sig, p
         assert proc.returncode == -signal.SIGKILL
     commit.verify_output(str(out))
     assert {k: v for k, v in snapshot(out).items() if not k.startswith(commit.STAGING)} == before
+    if sig == signal.SIGINT:
+        return  # the output as it was, nothing left: its next run is any rerun's (not run again here)
     # the next run clears what the killed one left and completes
     assert cli.main(args) == 0
     commit.verify_output(str(out))

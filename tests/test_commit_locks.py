@@ -209,29 +209,6 @@ def test_a_reader_holding_the_lock_for_long_is_said_as_one(tmp_path, monkeypatch
     assert str(out) not in commit._LOCKS
 
 
-def _may_not_write(monkeypatch, out: Path):
-    """This process may not write in ``out`` (another user's output): chmod where it is not root
-    (the returned call makes it writable again), else (root writes anyway, as CI runs) every open
-    for writing under it refused, EACCES (monkeypatch.undo ends it)."""
-    if os.geteuid() != 0:
-        folders = [out, *(p for p in out.rglob("*") if p.is_dir())]
-        for p in out.rglob("*"):
-            if not p.is_dir():
-                p.chmod(0o444)
-        for p in folders:
-            p.chmod(0o555)
-        return lambda: [p.chmod(0o755) for p in folders]
-    real = os.open
-
-    def denied(path, flags, *a, **kw):
-        if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-        return real(path, flags, *a, **kw)
-
-    monkeypatch.setattr(os, "open", denied)
-    return lambda: None
-
-
 def _interrupted(tmp_path, state: str) -> Path:
     """A rerun's commit, decided (its journal written) and stopped: before its first step (the
     previous output whole), or midway (its first step deleted the previous manifest)."""
@@ -244,7 +221,7 @@ def _interrupted(tmp_path, state: str) -> Path:
 
 
 @pytest.mark.parametrize("state", ["before its first step", "midway"])
-def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_it(tmp_path, monkeypatch, capsys, state):
+def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_it(tmp_path, deny_writes, capsys, state):
     """A reader that may not write in the output (another user's, a read-only mount) found a
     commit stopped after its journal: verify_output said 'no manifest.json; not a finished
     curate output' and `curate audit` 'a curate run is writing this output (or one was stopped
@@ -255,7 +232,7 @@ def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_
 
     out = _interrupted(tmp_path, state)
     before = sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*"))
-    writable = _may_not_write(monkeypatch, out)
+    writable = deny_writes(out, errno.EACCES)
     try:
         if state == "before its first step":
             assert commit.verify_output(str(out))["files"] == [{"file": "old.txt", "bytes": 4}]
@@ -269,12 +246,11 @@ def test_a_reader_that_may_not_write_reads_a_whole_output_or_says_who_completes_
         assert command.main([str(out)]) == 2
         assert capsys.readouterr().err == f"curate audit: {said.replace('and curate cannot', 'and curate audit cannot')}\n"
     finally:
-        monkeypatch.undo()
         writable()
         assert sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*")) == before  # nothing made, changed or deleted
 
 
-def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monkeypatch):
+def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monkeypatch, deny_writes):
     """A commit under way (its writer holding the lock, the previous manifest deleted) was taken
     by a reader that may not write there for one stopped midway: the loader said 'cannot
     complete it here (Permission denied): run curate audit ...' instead of waiting for it, as
@@ -287,7 +263,7 @@ def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monk
     proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert proc.stdout.readline() == "held\n"
-        writable = _may_not_write(monkeypatch, out)
+        writable = deny_writes(out, errno.EACCES)
         with pytest.raises(commit.Held, match=rf"being written by another curate command \(process {proc.pid}\)"):
             commit.verify_output(str(out))
         monkeypatch.setattr(loader, "COMMIT_WAIT", 0.1)

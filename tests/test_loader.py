@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import errno
 import json
 import re
 import shlex
@@ -1192,22 +1193,8 @@ def _rerun_killed_midway(cl100k_run, tmp_path):
     return out
 
 
-def _mount_read_only(monkeypatch, out):
-    """Nothing under ``out`` may be opened for writing, as on a read-only mount."""
-    import errno
-
-    real = os.open
-
-    def read_only(path, flags, *a, **kw):
-        if str(path).startswith(str(out)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
-        return real(path, flags, *a, **kw)
-
-    monkeypatch.setattr(os, "open", read_only)
-
-
 @pytest.mark.parametrize("writable", [True, False])
-def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, monkeypatch, writable):
+def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tmp_path, deny_writes, writable):
     """After a rerun killed while it moved its files into place (its commit decided: the journal
     written), the loader said the output was being written until some other command read it.
     It completes the commit, as runs, verify_output and the audit do, and reads the new output;
@@ -1221,7 +1208,7 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
         assert len(loader.manifest["shards"]) == 3 and not (out / commit.STAGING).exists()  # the rerun's output, whole
         assert commit.verify_output(str(out))["config"]["run"]["shards"] == 3
         return
-    _mount_read_only(monkeypatch, out)
+    deny_writes(out, errno.EROFS)
     with pytest.raises(TokensError) as e:
         TokenLoader(str(out), 2, 16)
     assert str(e.value) == (f"{out}: a run's commit was stopped midway (its journal, {commit.STAGING}/{commit.JOURNAL}, is "
@@ -1230,7 +1217,7 @@ def test_a_commit_killed_midway_is_completed_or_its_command_named(cl100k_run, tm
 
 
 @pytest.mark.parametrize("case", ["another process completing it", "read-only, its manifest renamed in"])
-def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_run, tmp_path, monkeypatch, case):
+def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_run, tmp_path, deny_writes, case):
     """Two DataLoader workers (or ranks) opening an output whose commit was killed midway: the
     one that did not take the lock was told 'a run is writing or replacing this output' while
     the other completed it in milliseconds; it waits for it. And on a read-only mount, a journal
@@ -1255,7 +1242,7 @@ def test_a_commit_another_reader_completes_or_already_finished_is_read(cl100k_ru
         commit.recover(str(out))
         journal.parent.mkdir()
         journal.write_bytes(saved)
-        _mount_read_only(monkeypatch, out)
+        deny_writes(out, errno.EROFS)
         loader = TokenLoader(str(out), 2, 16)
     assert len(loader.manifest["shards"]) == 3
     assert sum(1 for _ in loader) > 0
