@@ -1013,14 +1013,21 @@ def _header_removed(old: str, new: str) -> int:
 
 
 _OPENS, _CLOSES = "([{", ")]}"
+_APOSTROPHE = regex.compile(r"(?<=\p{L})'(?=\p{L})")  # ``don't``: no quote
+_QUOTED = regex.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`[^`]*`""")
 
 
 def _own_brackets(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
     """The cut ``text[s:e]`` (a line's, from a word to a word) with the brackets beside it that pair
     with one inside it: ``omicron(final))`` left ``))``, the item's own (a plain stack over its
-    brackets; those it leaves open are closed after it, in order, those it closes opened before it)."""
+    brackets; those it leaves open are closed after it, in order, those it closes opened before it).
+    A quoted bracket is none (``(ITEM)`` with a ``')'`` in the item took the ``(``), and a cut that
+    leaves a quote open (it starts or ends inside a string) takes no bracket."""
+    cut = _QUOTED.sub("", _APOSTROPHE.sub("", text[s:e]))
+    if any(q in cut for q in "'\"`"):
+        return s, e
     opened, closed = [], []
-    for c in text[s:e]:
+    for c in cut:
         if c in _OPENS:
             opened.append(c)
         elif c in _CLOSES:
@@ -1039,14 +1046,17 @@ def _own_brackets(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int,
     return s, e
 
 
+_SPACES = regex.compile(r" *")
+
+
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
     """The edit cutting ``text[s:e]`` from inside a line (``lead``: its code's start, ``stop``: its
     end): with a blank before it, the blanks after it go too (``#  more`` left two); at the line's
-    end, the blanks before it (a trailing blank)."""
-    if s > lead and text[s - 1] in " \t":
-        after = _LEADING.match(text, e, stop).end()
+    end, the blanks before it (a trailing blank). Spaces: a tab stays (a tab-separated row's column)."""
+    if s > lead and text[s - 1] == " ":
+        after = _SPACES.match(text, e, stop).end()
         if after == stop:
-            s = len(text[lead:s].rstrip(" \t")) + lead
+            s = len(text[lead:s].rstrip(" ")) + lead
             e = stop
         else:
             e = after
@@ -1059,8 +1069,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     indentation, a comment's ``#`` or ``*``, a string's quotes and brackets around it stay
     (``    # ITEM`` / ``    # ITEM y``: the cut joined the lines and left `` y``, an
     IndentationError; a docstring lost its quotes); a cut right after the indentation takes
-    the blanks after it (``    ITEM y = 1``), and a line left with only its indentation, or a
-    list item's marker (``- ITEM`` in a docstring or YAML file; but where the next line is
+    the spaces after it (``    ITEM y = 1``; a tab stays, a column), and a line left with only
+    its indentation, or a list item's marker (``- ITEM`` in a docstring or YAML file; but where the next line is
     indented deeper, ``_goes_on``), goes with its break. In a unified diff an added or removed
     line left so goes, and the hunk's header is recounted (``_hunk_headers``); a context line
     stays, emptied (gone, a hunk's last context line left it no trailing context, which git
@@ -1100,7 +1110,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         merged = [_own_brackets(text, s, e, lead, stop) for s, e in merged]
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
-            e0 = _LEADING.match(text, e0, stop).end()  # the line resumes at its own indentation
+            e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
             merged[0] = (s0, e0)
         left = text[lead:stop]
         for s, e in reversed(merged):
