@@ -1013,37 +1013,78 @@ def _header_removed(old: str, new: str) -> int:
 
 
 _OPENS, _CLOSES = "([{", ")]}"
-_APOSTROPHE = regex.compile(r"(?<=\p{L})'(?=\p{L})")  # ``don't``: no quote
-_QUOTED = regex.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`[^`]*`""")
+_QUOTES = "'\"`"
+_BRACKET_OR_QUOTE = regex.compile(r"[()\[\]{}'\"`\\]")
+_PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
-def _own_brackets(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
-    """The cut ``text[s:e]`` (a line's, from a word to a word) with the brackets beside it that pair
-    with one inside it: ``omicron(final))`` left ``))``, the item's own (a plain stack over its
-    brackets; those it leaves open are closed after it, in order, those it closes opened before it).
-    A quoted bracket is none (``(ITEM)`` with a ``')'`` in the item took the ``(``), and a cut that
-    leaves a quote open (it starts or ends inside a string) takes no bracket."""
-    cut = _QUOTED.sub("", _APOSTROPHE.sub("", text[s:e]))
-    if any(q in cut for q in "'\"`"):
-        return s, e
-    opened, closed = [], []
-    for c in cut:
-        if c in _OPENS:
-            opened.append(c)
-        elif c in _CLOSES:
-            if opened and _OPENS.index(opened[-1]) == _CLOSES.index(c):
-                opened.pop()
+def _quote_at(text: str, i: int, q: str | None, stop: int) -> bool:
+    """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
+    string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
+    ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix)."""
+    c = text[i]
+    if q is not None:
+        return c == q
+    if c != "'":
+        return c in _QUOTES
+    if text.find("'", i + 1, stop) < 0:
+        return False
+    if not (i > 0 and text[i - 1].isalnum() and i + 1 < stop and text[i + 1].isalpha()):
+        return True
+    k = i - 1  # the word before it: a prefix (two letters at most) or a word's apostrophe
+    while k > 0 and i - k < 3 and text[k - 1].isalnum():
+        k -= 1
+    return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
+
+
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
+    """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
+    each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
+    its brackets; those it leaves open are closed after it, in order, those it closes opened before
+    it). A bracket pairs only with one in the same string, or both outside strings, read from the
+    line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
+    ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``."""
+    out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
+
+    def scan(end, stacks=None, closed=None):
+        nonlocal i, q, ctx, n
+        while i < end:
+            m = _BRACKET_OR_QUOTE.search(text, i, end)
+            if m is None:
+                i = end
+                break
+            i = m.start()
+            c = text[i]
+            if q is not None and c == "\\":
+                i += 2
+                continue
+            if _quote_at(text, i, q, stop):
+                q, ctx, n = (c, n + 1, n + 1) if q is None else (None, 0, n)
+            elif stacks is not None and c in _OPENS:
+                stacks.setdefault(ctx, []).append(c)
+            elif stacks is not None and c in _CLOSES:
+                stack = stacks.get(ctx)
+                if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
+                    stack.pop()
+                else:
+                    closed.setdefault(ctx, []).append(c)
+            i += 1
+
+    for s, e in spans:
+        scan(s)
+        at_s, stacks, closed = ctx, {}, {}
+        scan(e, stacks, closed)
+        opened = stacks.get(ctx, [])  # (the string, or none, the line goes on in after the cut)
+        while opened and e < stop and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
+            opened.pop()
+            e += 1
+        for c in closed.get(at_s, []):  # the nearest opener before the cut pairs with its first unpaired closer
+            if s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
+                s -= 1
             else:
-                closed.append(c)
-    while opened and e < stop and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
-        opened.pop()
-        e += 1
-    for c in closed:  # the nearest opener before the cut pairs with its first unpaired closer
-        if s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
-            s -= 1
-        else:
-            break
-    return s, e
+                break
+        out.append((s, e))
+    return out
 
 
 _SPACES = regex.compile(r" *")
@@ -1052,8 +1093,8 @@ _SPACES = regex.compile(r" *")
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
     """The edit cutting ``text[s:e]`` from inside a line (``lead``: its code's start, ``stop``: its
     end): with a blank before it, the blanks after it go too (``#  more`` left two); at the line's
-    end, the blanks before it (a trailing blank). Spaces: a tab stays (a tab-separated row's column)."""
-    if s > lead and text[s - 1] == " ":
+    end, the blanks before it (a trailing blank). Spaces only: a tab stays (a tab-separated row's column)."""
+    if s > lead and text[s - 1] in " \t":
         after = _SPACES.match(text, e, stop).end()
         if after == stop:
             s = len(text[lead:s].rstrip(" ")) + lead
@@ -1107,7 +1148,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
-        merged = [_own_brackets(text, s, e, lead, stop) for s, e in merged]
+        merged = _own_brackets(text, merged, lead, stop)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
