@@ -1303,7 +1303,9 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
     whole: a comment line elsewhere (``# ITEM`` inside ``f``), which the line cut alone leaves
     valid, took ``f`` too. A changed comment line (first mark ``#``, not inside a string) now goes
     line by line; only the statements of the other cut lines go (then, where that does not parse,
-    as before). Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
+    as before). A comment between the parts of a string spanning lines (``("a"\\n # ITEM\\n "b")``,
+    one ``ast.Constant`` over its lines) was read as the string's and took ``f``: comment lines are
+    ``tokenize``'s. Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
     ``# ITEM`` line inside a docstring is no comment (its statement goes, as before)."""
     import ast
 
@@ -1311,6 +1313,8 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
     stage = _stage(tmp_path, [item, a])
     g = f"\n\ndef g(x):\n    {item}\n"
     pages = {f"def f():\n    # {a}\n    return 1\n{g}": "def f():\n    return 1\n\n\n",
+             # between two parts of a string spanning lines ("a" "b": one ast.Constant), a comment still
+             f'def f():\n    s = ("a"\n         # {a}\n         "b")\n    return s\n{g}': 'def f():\n    s = ("a"\n         "b")\n    return s\n\n\n',
              # control
              f'def f():\n    """Doc.\n# {a}\n    """\n    return 1\n{g}': "\n\n"}
     for text, want in pages.items():

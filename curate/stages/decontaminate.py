@@ -51,6 +51,7 @@ import ast
 import json
 import os
 import bisect
+import tokenize
 import unicodedata
 import warnings
 from pathlib import PurePosixPath
@@ -1261,17 +1262,25 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _code_lines(tree: ast.Module, lines: list[str], changed: list[int]) -> list[int]:
-    """The ``changed`` lines but comment lines (first mark ``#``, not inside a string spanning lines)."""
-    comments = [k for k in changed if lines[k].lstrip(" \t\f").startswith("#")]
+def _code_lines(lines: list[str], changed: list[int]) -> list[int]:
+    """The ``changed`` lines but comment lines: those whose first token is a comment (``tokenize``
+    of the text that parsed; ``#`` first on a string's line is none, but a comment between the parts
+    of a string spanning lines, ``("a"\\n # c\\n "b")``, one ``ast.Constant``, is)."""
+    comments = {k for k in changed if lines[k].lstrip(" \t\f").startswith("#")}
     if not comments:
         return changed
-    inside = set()  # the lines after a string's first (ast lineno is 1-based: its own line is lineno - 1)
-    for n in ast.walk(tree):
-        if isinstance(n, (ast.Constant, ast.JoinedStr)) and n.end_lineno > n.lineno and not isinstance(getattr(n, "value", ""), (int, float, complex)):
-            inside.update(range(n.lineno, n.end_lineno))
-    gone = {k for k in comments if k not in inside}
-    return [k for k in changed if k not in gone]
+    last, it = max(comments), iter([lines[0].removeprefix("\ufeff")] + lines[1:])  # (a BOM: no column more)
+    found = set()
+    try:
+        for tok in tokenize.generate_tokens(lambda: next(it, "")):
+            k = tok.start[0] - 1
+            if k > last:
+                break
+            if tok.type == tokenize.COMMENT and k in comments and not lines[k][: tok.start[1]].lstrip("\ufeff").strip(" \t\f"):
+                found.add(k)
+    except (tokenize.TokenError, SyntaxError):  # (it parsed: not expected)
+        return changed
+    return [k for k in changed if k not in found]
 
 
 def _comment_after(lines: list[str], b: int, col: int) -> int:
@@ -1618,7 +1627,7 @@ class DecontaminateStage:
             return new, removed
         lines = _py_lines(text)
         changed = _changed_lines(lines, passes)
-        code = _code_lines(tree, lines, changed)  # a comment line's cut parses alone: not its function
+        code = _code_lines(lines, changed)  # a comment line's cut parses alone: not its function
         tried = []
         for some, top in ((code, False), (changed, False), (changed, True)):
             spans = _statement_lines(tree, lines, some, top)
