@@ -1249,12 +1249,63 @@ def test_a_mid_line_cut_leaves_one_blank_and_none_at_the_lines_end(tmp_path):
     assert got == pages
 
 
+def test_a_line_cut_takes_no_bracket_for_one_quoted_inside_the_item(tmp_path):
+    """The brackets beside a line cut that pair with one inside the item go with it; but a bracket
+    inside a string of the item (``')'``, ``'('``: HumanEval's ``correct_bracketing("(")``) was
+    counted as the item's own, so the cut took the code's bracket beside it: ``x = (ITEM)`` with a
+    ``')'`` in the item left ``x = )``, ``print(f(ITEM))`` with a ``'('`` left ``print(f()``. A quoted
+    bracket is no bracket, and where a quote of the cut is left open (the cut starts or ends inside a
+    string) a bracket pairs with one of that string only. Ground truth ``ast.parse``: the output parses
+    where the input did. Controls: a quoted pair beside the item's own bracket (that one goes), a cut
+    inside a string, one ending inside a string (its ``}`` goes, not the code's ``)``)."""
+    import ast
+
+    w = _A.replace("lambda", "lam").split()  # (a Python keyword)
+    stage = _stage(tmp_path, [" ".join(w)])
+    pages = {f"x = ({w[0]} + ')' + {' + '.join(w[1:])})\n": "x = ()\n",
+             f"print(f({' + '.join(w[:-1])} + '(' + {w[-1]}))\n": "print(f())\n",
+             # controls: a quoted pair, the item's own bracket in a string the cut is inside
+             f'y = g({w[0]} + "()" + {" + ".join(w[1:-1])}({w[-1]}))\n': "y = g()\n",
+             f's = "{" ".join(w[:-1])} ({w[-1]})"\n': 's = ""\n',
+             # a cut ending inside a string: its } goes (the item's {), not the code's )
+             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g("), 2)\n'}
+    got = {t: stage.cut_text(t, prose=False) for t in pages}
+    assert got == pages
+    for t, out in list(got.items())[:-1]:
+        ast.parse(t)
+        ast.parse(out)
+
+
+def test_a_mid_line_cut_leaves_a_tab_beside_it(tmp_path):
+    """A mid-line cut with a blank before it took the blanks after it, and at the line's end those
+    before it, tabs too: a tab-separated row (a TSV file, a literal tab in a string, a Makefile's
+    tab-aligned columns) lost a column, ``1<TAB>ITEM<TAB>3`` left ``1<TAB>3`` and ``1<TAB>2<TAB>ITEM``
+    ``1<TAB>2``, and a cut starting the line the tab after it (``ITEM<TAB>2<TAB>3``: that one is older).
+    A tab stays, as in prose (a table's column); the spaces after the cut go where a blank stays before
+    it. Ground truth:
+    ``csv`` reads as many fields in the row after the cut as before. Controls: spaces."""
+    import csv
+
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"1\t{a}\t3\n": "1\t\t3\n", f"1\t2\t{a}\n": "1\t2\t\n", f"1 \t{a} \t3\n": "1 \t\t3\n", f"{a}\t2\t3\n": "\t2\t3\n",
+             # controls
+             f"x = 1 + {a} + 2\n": "x = 1 + + 2\n", f"x = 1 {a}  \n": "x = 1\n", f"    {a}  x = 1\n": "    x = 1\n",
+             f"//\t{a} more\n": "//\tmore\n"}
+    got = {t: stage.cut_text(t, prose=False) for t in pages}
+    assert got == pages
+    for t in list(pages)[:4]:
+        assert len(next(csv.reader([t], delimiter="\t"))) == len(next(csv.reader([got[t]], delimiter="\t")))
+
+
 def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_breaks_parsing(tmp_path):
     """Where the cut of one function broke parsing, every line the cut changed took its function
     whole: a comment line elsewhere (``# ITEM`` inside ``f``), which the line cut alone leaves
     valid, took ``f`` too. A changed comment line (first mark ``#``, not inside a string) now goes
     line by line; only the statements of the other cut lines go (then, where that does not parse,
-    as before). Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
+    as before). A comment between the parts of a string spanning lines (``("a"\\n # ITEM\\n "b")``,
+    one ``ast.Constant`` over its lines) was read as the string's and took ``f``: comment lines are
+    ``tokenize``'s. Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
     ``# ITEM`` line inside a docstring is no comment (its statement goes, as before)."""
     import ast
 
@@ -1262,6 +1313,8 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
     stage = _stage(tmp_path, [item, a])
     g = f"\n\ndef g(x):\n    {item}\n"
     pages = {f"def f():\n    # {a}\n    return 1\n{g}": "def f():\n    return 1\n\n\n",
+             # between two parts of a string spanning lines ("a" "b": one ast.Constant), a comment still
+             f'def f():\n    s = ("a"\n         # {a}\n         "b")\n    return s\n{g}': 'def f():\n    s = ("a"\n         "b")\n    return s\n\n\n',
              # control
              f'def f():\n    """Doc.\n# {a}\n    """\n    return 1\n{g}': "\n\n"}
     for text, want in pages.items():

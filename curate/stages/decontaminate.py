@@ -51,6 +51,7 @@ import ast
 import json
 import os
 import bisect
+import tokenize
 import unicodedata
 import warnings
 from pathlib import PurePosixPath
@@ -1013,40 +1014,91 @@ def _header_removed(old: str, new: str) -> int:
 
 
 _OPENS, _CLOSES = "([{", ")]}"
+_QUOTES = "'\"`"
+_BRACKET_OR_QUOTE = regex.compile(r"[()\[\]{}'\"`\\]")
+_PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
-def _own_brackets(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int]:
-    """The cut ``text[s:e]`` (a line's, from a word to a word) with the brackets beside it that pair
-    with one inside it: ``omicron(final))`` left ``))``, the item's own (a plain stack over its
-    brackets; those it leaves open are closed after it, in order, those it closes opened before it)."""
-    opened, closed = [], []
-    for c in text[s:e]:
-        if c in _OPENS:
-            opened.append(c)
-        elif c in _CLOSES:
-            if opened and _OPENS.index(opened[-1]) == _CLOSES.index(c):
-                opened.pop()
+def _quote_at(text: str, i: int, q: str | None, stop: int) -> bool:
+    """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
+    string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
+    ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix)."""
+    c = text[i]
+    if q is not None:
+        return c == q
+    if c != "'":
+        return c in _QUOTES
+    if text.find("'", i + 1, stop) < 0:
+        return False
+    if not (i > 0 and text[i - 1].isalnum() and i + 1 < stop and text[i + 1].isalpha()):
+        return True
+    k = i - 1  # the word before it: a prefix (two letters at most) or a word's apostrophe
+    while k > 0 and i - k < 3 and text[k - 1].isalnum():
+        k -= 1
+    return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
+
+
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
+    """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
+    each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
+    its brackets; those it leaves open are closed after it, in order, those it closes opened before
+    it). A bracket pairs only with one in the same string, or both outside strings, read from the
+    line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
+    ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``."""
+    out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
+
+    def scan(end, stacks=None, closed=None):
+        nonlocal i, q, ctx, n
+        while i < end:
+            m = _BRACKET_OR_QUOTE.search(text, i, end)
+            if m is None:
+                i = end
+                break
+            i = m.start()
+            c = text[i]
+            if q is not None and c == "\\":
+                i += 2
+                continue
+            if _quote_at(text, i, q, stop):
+                q, ctx, n = (c, n + 1, n + 1) if q is None else (None, 0, n)
+            elif stacks is not None and c in _OPENS:
+                stacks.setdefault(ctx, []).append(c)
+            elif stacks is not None and c in _CLOSES:
+                stack = stacks.get(ctx)
+                if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
+                    stack.pop()
+                else:
+                    closed.setdefault(ctx, []).append(c)
+            i += 1
+
+    for s, e in spans:
+        scan(s)
+        at_s, stacks, closed = ctx, {}, {}
+        scan(e, stacks, closed)
+        opened = stacks.get(ctx, [])  # (the string, or none, the line goes on in after the cut)
+        while opened and e < stop and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
+            opened.pop()
+            e += 1
+        for c in closed.get(at_s, []):  # the nearest opener before the cut pairs with its first unpaired closer
+            if s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
+                s -= 1
             else:
-                closed.append(c)
-    while opened and e < stop and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
-        opened.pop()
-        e += 1
-    for c in closed:  # the nearest opener before the cut pairs with its first unpaired closer
-        if s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
-            s -= 1
-        else:
-            break
-    return s, e
+                break
+        out.append((s, e))
+    return out
+
+
+_SPACES = regex.compile(r" *")
 
 
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
     """The edit cutting ``text[s:e]`` from inside a line (``lead``: its code's start, ``stop``: its
     end): with a blank before it, the blanks after it go too (``#  more`` left two); at the line's
-    end, the blanks before it (a trailing blank)."""
+    end, the blanks before it (a trailing blank). Spaces only: a tab stays (a tab-separated row's column)."""
     if s > lead and text[s - 1] in " \t":
-        after = _LEADING.match(text, e, stop).end()
+        after = _SPACES.match(text, e, stop).end()
         if after == stop:
-            s = len(text[lead:s].rstrip(" \t")) + lead
+            s = len(text[lead:s].rstrip(" ")) + lead
             e = stop
         else:
             e = after
@@ -1059,8 +1111,8 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     indentation, a comment's ``#`` or ``*``, a string's quotes and brackets around it stay
     (``    # ITEM`` / ``    # ITEM y``: the cut joined the lines and left `` y``, an
     IndentationError; a docstring lost its quotes); a cut right after the indentation takes
-    the blanks after it (``    ITEM y = 1``), and a line left with only its indentation, or a
-    list item's marker (``- ITEM`` in a docstring or YAML file; but where the next line is
+    the spaces after it (``    ITEM y = 1``; a tab stays, a column), and a line left with only
+    its indentation, or a list item's marker (``- ITEM`` in a docstring or YAML file; but where the next line is
     indented deeper, ``_goes_on``), goes with its break. In a unified diff an added or removed
     line left so goes, and the hunk's header is recounted (``_hunk_headers``); a context line
     stays, emptied (gone, a hunk's last context line left it no trailing context, which git
@@ -1097,10 +1149,10 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
-        merged = [_own_brackets(text, s, e, lead, stop) for s, e in merged]
+        merged = _own_brackets(text, merged, lead, stop)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
-            e0 = _LEADING.match(text, e0, stop).end()  # the line resumes at its own indentation
+            e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
             merged[0] = (s0, e0)
         left = text[lead:stop]
         for s, e in reversed(merged):
@@ -1210,17 +1262,25 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _code_lines(tree: ast.Module, lines: list[str], changed: list[int]) -> list[int]:
-    """The ``changed`` lines but comment lines (first mark ``#``, not inside a string spanning lines)."""
-    comments = [k for k in changed if lines[k].lstrip(" \t\f").startswith("#")]
+def _code_lines(lines: list[str], changed: list[int]) -> list[int]:
+    """The ``changed`` lines but comment lines: those whose first token is a comment (``tokenize``
+    of the text that parsed; ``#`` first on a string's line is none, but a comment between the parts
+    of a string spanning lines, ``("a"\\n # c\\n "b")``, one ``ast.Constant``, is)."""
+    comments = {k for k in changed if lines[k].lstrip(" \t\f").startswith("#")}
     if not comments:
         return changed
-    inside = set()  # the lines after a string's first (ast lineno is 1-based: its own line is lineno - 1)
-    for n in ast.walk(tree):
-        if isinstance(n, (ast.Constant, ast.JoinedStr)) and n.end_lineno > n.lineno and not isinstance(getattr(n, "value", ""), (int, float, complex)):
-            inside.update(range(n.lineno, n.end_lineno))
-    gone = {k for k in comments if k not in inside}
-    return [k for k in changed if k not in gone]
+    last, it = max(comments), iter([lines[0].removeprefix("\ufeff")] + lines[1:])  # (a BOM: no column more)
+    found = set()
+    try:
+        for tok in tokenize.generate_tokens(lambda: next(it, "")):
+            k = tok.start[0] - 1
+            if k > last:
+                break
+            if tok.type == tokenize.COMMENT and k in comments and not lines[k][: tok.start[1]].lstrip("\ufeff").strip(" \t\f"):
+                found.add(k)
+    except (tokenize.TokenError, SyntaxError):  # (it parsed: not expected)
+        return changed
+    return [k for k in changed if k not in found]
 
 
 def _comment_after(lines: list[str], b: int, col: int) -> int:
@@ -1568,7 +1628,7 @@ class DecontaminateStage:
             return new, removed
         lines = _py_lines(text)
         changed = _changed_lines(lines, passes)
-        code = _code_lines(tree, lines, changed)  # a comment line's cut parses alone: not its function
+        code = _code_lines(lines, changed)  # a comment line's cut parses alone: not its function
         tried = []
         for some, top in ((code, False), (changed, False), (changed, True)):
             spans = _statement_lines(tree, lines, some, top)
