@@ -103,8 +103,12 @@ def enclosing_output(root: str) -> str | None:
     symlink, or one above it, into an output: the files land there)."""
     if _bucket(root):
         return None
-    path = os.path.abspath(output._fs(root)[1] if "://" in root else root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
-    for path in dict.fromkeys((path, os.path.realpath(path))):
+    if "://" in root:  # file://: pyarrow gives the system the path as it is, "link/../x" the folder above where link leads
+        where = (os.path.realpath(output._fs(root)[1]),)
+    else:  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
+        path = os.path.abspath(root)
+        where = tuple(dict.fromkeys((path, os.path.realpath(path))))
+    for path in where:
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
             try:

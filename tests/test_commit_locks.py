@@ -64,6 +64,24 @@ def test_a_file_uri_output_is_locked_and_checked_as_its_path(tmp_path, capsys):
     assert commit.enclosing_output(f"file://{out}/inner") == str(out)
 
 
+
+def test_a_file_uri_through_a_link_then_up_is_checked_where_it_lands(tmp_path):
+    """pyarrow hands a file:// URI's path to the system as it is, which takes `link/..` as the
+    folder above where the link leads (a plain path is made absolute first, `link/..` dropped):
+    `--output file:///data/link/../new`, the link into a curate output, wrote its files inside
+    that output (its next run refuses them), not refused as the same folder given as a path is.
+    Where pyarrow writes is the ground truth here."""
+    outer = tmp_path / "outer"
+    (outer / "sub").mkdir(parents=True)
+    (outer / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT}))
+    (tmp_path / "link").symlink_to(outer / "sub")
+    uri = f"file://{tmp_path}/link/../new"
+    fs, path = output._fs(uri)
+    fs.create_dir(path)
+    assert (outer / "new").is_dir() and not (tmp_path / "new").exists()  # where the run's files would go
+    assert commit.enclosing_output(uri) == str(outer)
+    assert commit.enclosing_output(f"{tmp_path}/link/../new") is None  # a path: ./new, beside the link
+
 def _decided(tmp_path) -> Path:
     """An output whose commit is decided, nothing of it applied: a.txt staged, its journal written."""
     out = tmp_path / "out"
