@@ -319,7 +319,7 @@ def _lock(root: str, base: str) -> None:
     while True:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # writable as the umask lets (a group's output: a member completes another's commit, as audit's claim)
         except FileNotFoundError:  # the folder removed since it was made (a commit ending, a reader's lock folder): again
             vanished = _vanished(root, vanished)
             continue

@@ -82,6 +82,28 @@ def test_a_file_uri_through_a_link_then_up_is_checked_where_it_lands(tmp_path):
     assert commit.enclosing_output(uri) == str(outer)
     assert commit.enclosing_output(f"{tmp_path}/link/../new") is None  # a path: ./new, beside the link
 
+
+def test_the_lock_file_is_as_writable_as_the_umask_lets(tmp_path):
+    """The lock file was made 0644 whatever the umask: in a group's shared output (umask 002,
+    every staged file group-writable) another member could not open it for writing, so could
+    neither complete a commit a member's killed run left ('cannot complete it here (Permission
+    denied)') nor run into the output at all ('cannot be created or written') until its owner
+    came back. Made as the audit's claim is, 0666 less the umask (022 still gives 0644)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    modes = []
+    for umask in (0o002, 0o022):
+        old = os.umask(umask)
+        try:
+            commit._lock(str(out), str(out))
+        finally:
+            os.umask(old)
+            commit._unlock(str(out))
+        lock = out / commit.STAGING / commit.LOCK
+        modes.append(oct(lock.stat().st_mode & 0o777))
+        lock.unlink()
+    assert modes == ["0o664", "0o644"]
+
 def _decided(tmp_path) -> Path:
     """An output whose commit is decided, nothing of it applied: a.txt staged, its journal written."""
     out = tmp_path / "out"
