@@ -403,7 +403,7 @@ def held(root: str) -> bool:
     import fcntl
 
     try:
-        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(lock_file(root), os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
     except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
@@ -415,6 +415,11 @@ def held(root: str) -> bool:
     finally:
         os.close(fd)  # drops the lock taken, if it was
     return False
+
+
+def lock_file(root: str) -> str:
+    """The lock file of the local output ``root`` (a path, or a file:// URI: its path, not ``root`` joined)."""
+    return f"{output._fs(root)[1]}/{STAGING}/{LOCK}"
 
 
 def _hostname() -> str:

@@ -337,3 +337,21 @@ def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monk
         monkeypatch.undo()
         writable()
         proc.communicate("", timeout=60)
+
+
+def test_a_file_uri_output_s_commit_holder_is_named_by_the_loader(tmp_path, monkeypatch):
+    """The loader named the process holding a commit it waited on past COMMIT_WAIT by the lock
+    file at os.path.join(root, ...): of a file:// output, a path that is no file, so never named."""
+    from curate import loader
+
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text(f"{os.getpid()} {commit._hostname()}\n")
+
+    def held(root):
+        raise commit.Held("held")
+
+    monkeypatch.setattr(commit, "recover", held)
+    monkeypatch.setattr(commit, "held", lambda root: True)
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 0.0)
+    with pytest.raises(loader.TokensError, match=rf"by another process \(process {os.getpid()}\) for over"):
+        loader._complete_commit(f"file://{out}")
