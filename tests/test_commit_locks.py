@@ -355,3 +355,54 @@ def test_a_file_uri_output_s_commit_holder_is_named_by_the_loader(tmp_path, monk
     monkeypatch.setattr(loader, "COMMIT_WAIT", 0.0)
     with pytest.raises(loader.TokensError, match=rf"by another process \(process {os.getpid()}\) for over"):
         loader._complete_commit(f"file://{out}")
+
+
+# A reader stopped after it opened the lock file, before its first lockf (a process stopped,
+# swapped out), until told to go on.
+OPENED = """
+import fcntl, sys
+from curate import commit
+real, paused = fcntl.lockf, []
+def lockf(fd, op, *a):
+    if not paused:
+        paused.append(op)
+        print("opened", flush=True)
+        sys.stdin.readline()
+    return real(fd, op, *a)
+fcntl.lockf = lockf
+try:
+    print(commit.recover(sys.argv[1]), flush=True)
+except ValueError as e:
+    print(type(e).__name__, e, flush=True)
+"""
+
+
+def test_a_reader_holding_a_lock_file_deleted_since_does_not_apply_a_new_commit(tmp_path):
+    """A reader opens the lock file, then takes it shared, finds a journal and turns its hold
+    exclusive. Between its open and its hold, the commit it saw may have been completed (the
+    lock file deleted with the staging folder) and a new run begun and reached its own commit
+    (a new lock file, held): the reader's hold, on the deleted file, excludes no one. It must
+    not apply that run's journal beside it (two processes moving files, the run's staging
+    folder deleted under it): it takes the lock file there now, held, and is refused."""
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    proc = subprocess.Popen([sys.executable, "-c", OPENED, str(out)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "opened\n"
+        assert commit.recover(str(out)) is True  # the old commit, completed here: its lock file deleted
+        staged = Path(commit.begin(str(out)))  # a new run, holding a new lock file, at its commit
+        (staged / "b.txt").write_text("b\n")
+        output.write_manifest(str(staged), {"format": output.FORMAT, "files": [{"file": "b.txt", "bytes": 2}]})
+        (staged / commit.JOURNAL).write_text(json.dumps({"delete": ["a.txt"], "files": ["b.txt"]}))
+        said = proc.communicate("go\n", timeout=60)[0]
+        assert said == (f"Held output {str(out)!r} is being written by another curate command (process {os.getpid()}); "
+                        "wait for it to end or choose another --output\n")
+        assert sorted(p.name for p in staged.iterdir()) == sorted([commit.JOURNAL, commit.LOCK, output.MANIFEST, "b.txt"])
+        assert commit._LOCKS[str(out)] and commit._holder(str(staged / commit.LOCK)) == f" (process {os.getpid()})"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+        commit.abort(str(out))  # completes this run's commit
+    assert (out / "b.txt").read_text() == "b\n" and not (out / "a.txt").exists()
