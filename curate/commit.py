@@ -103,8 +103,12 @@ def enclosing_output(root: str) -> str | None:
     symlink, or one above it, into an output: the files land there)."""
     if _bucket(root):
         return None
-    path = os.path.abspath(output._fs(root)[1] if "://" in root else root)  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
-    for path in dict.fromkeys((path, os.path.realpath(path))):
+    if "://" in root:  # file://: pyarrow gives the system the path as it is, "link/../x" the folder above where link leads
+        where = (os.path.realpath(output._fs(root)[1]),)
+    else:  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
+        path = os.path.abspath(root)
+        where = tuple(dict.fromkeys((path, os.path.realpath(path))))
+    for path in where:
         while os.path.dirname(path) != path:
             path = os.path.dirname(path)
             try:
@@ -315,7 +319,7 @@ def _lock(root: str, base: str) -> None:
     while True:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # writable as the umask lets (a group's output: a member completes another's commit, as audit's claim)
         except FileNotFoundError:  # the folder removed since it was made (a commit ending, a reader's lock folder): again
             vanished = _vanished(root, vanished)
             continue
@@ -399,7 +403,7 @@ def held(root: str) -> bool:
     import fcntl
 
     try:
-        fd = os.open(f"{output._fs(root)[1]}/{STAGING}/{LOCK}", os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(lock_file(root), os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
     except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
@@ -411,6 +415,11 @@ def held(root: str) -> bool:
     finally:
         os.close(fd)  # drops the lock taken, if it was
     return False
+
+
+def lock_file(root: str) -> str:
+    """The lock file of the local output ``root`` (a path, or a file:// URI: its path, not ``root`` joined)."""
+    return f"{output._fs(root)[1]}/{STAGING}/{LOCK}"
 
 
 def _hostname() -> str:

@@ -266,7 +266,7 @@ def _complete_commit(root: str) -> None:
         if output.file_type(journal) != pafs.FileType.File:
             return
         if time.monotonic() >= deadline:
-            holder = commit._holder(os.path.join(root, commit.STAGING, commit.LOCK))
+            holder = commit._holder(commit.lock_file(root))
             raise TokensError(f"{root}: a run's commit stopped midway is being completed by another process{holder} for over "
                               f"{COMMIT_WAIT:.0f} s (or a run is replacing this output): wait for it to end and retry")
 

@@ -64,6 +64,46 @@ def test_a_file_uri_output_is_locked_and_checked_as_its_path(tmp_path, capsys):
     assert commit.enclosing_output(f"file://{out}/inner") == str(out)
 
 
+
+def test_a_file_uri_through_a_link_then_up_is_checked_where_it_lands(tmp_path):
+    """pyarrow hands a file:// URI's path to the system as it is, which takes `link/..` as the
+    folder above where the link leads (a plain path is made absolute first, `link/..` dropped):
+    `--output file:///data/link/../new`, the link into a curate output, wrote its files inside
+    that output (its next run refuses them), not refused as the same folder given as a path is.
+    Where pyarrow writes is the ground truth here."""
+    outer = tmp_path / "outer"
+    (outer / "sub").mkdir(parents=True)
+    (outer / output.MANIFEST).write_text(json.dumps({"format": output.FORMAT}))
+    (tmp_path / "link").symlink_to(outer / "sub")
+    uri = f"file://{tmp_path}/link/../new"
+    fs, path = output._fs(uri)
+    fs.create_dir(path)
+    assert (outer / "new").is_dir() and not (tmp_path / "new").exists()  # where the run's files would go
+    assert commit.enclosing_output(uri) == str(outer)
+    assert commit.enclosing_output(f"{tmp_path}/link/../new") is None  # a path: ./new, beside the link
+
+
+def test_the_lock_file_is_as_writable_as_the_umask_lets(tmp_path):
+    """The lock file was made 0644 whatever the umask: in a group's shared output (umask 002,
+    every staged file group-writable) another member could not open it for writing, so could
+    neither complete a commit a member's killed run left ('cannot complete it here (Permission
+    denied)') nor run into the output at all ('cannot be created or written') until its owner
+    came back. Made as the audit's claim is, 0666 less the umask (022 still gives 0644)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    modes = []
+    for umask in (0o002, 0o022):
+        old = os.umask(umask)
+        try:
+            commit._lock(str(out), str(out))
+        finally:
+            os.umask(old)
+            commit._unlock(str(out))
+        lock = out / commit.STAGING / commit.LOCK
+        modes.append(oct(lock.stat().st_mode & 0o777))
+        lock.unlink()
+    assert modes == ["0o664", "0o644"]
+
 def _decided(tmp_path) -> Path:
     """An output whose commit is decided, nothing of it applied: a.txt staged, its journal written."""
     out = tmp_path / "out"
@@ -273,3 +313,72 @@ def test_a_reader_that_may_not_write_waits_for_a_commit_under_way(tmp_path, monk
         monkeypatch.undo()
         writable()
         proc.communicate("", timeout=60)
+
+
+def test_a_file_uri_output_s_commit_holder_is_named_by_the_loader(tmp_path, monkeypatch):
+    """The loader named the process holding a commit it waited on past COMMIT_WAIT by the lock
+    file at os.path.join(root, ...): of a file:// output, a path that is no file, so never named."""
+    from curate import loader
+
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text(f"{os.getpid()} {commit._hostname()}\n")
+
+    def held(root):
+        raise commit.Held("held")
+
+    monkeypatch.setattr(commit, "recover", held)
+    monkeypatch.setattr(commit, "held", lambda root: True)
+    monkeypatch.setattr(loader, "COMMIT_WAIT", 0.0)
+    with pytest.raises(loader.TokensError, match=rf"by another process \(process {os.getpid()}\) for over"):
+        loader._complete_commit(f"file://{out}")
+
+
+# A reader stopped after it opened the lock file, before its first lockf (a process stopped,
+# swapped out), until told to go on.
+OPENED = """
+import fcntl, sys
+from curate import commit
+real, paused = fcntl.lockf, []
+def lockf(fd, op, *a):
+    if not paused:
+        paused.append(op)
+        print("opened", flush=True)
+        sys.stdin.readline()
+    return real(fd, op, *a)
+fcntl.lockf = lockf
+try:
+    print(commit.recover(sys.argv[1]), flush=True)
+except ValueError as e:
+    print(type(e).__name__, e, flush=True)
+"""
+
+
+def test_a_reader_holding_a_lock_file_deleted_since_does_not_apply_a_new_commit(tmp_path):
+    """A reader opens the lock file, then takes it shared, finds a journal and turns its hold
+    exclusive. Between its open and its hold, the commit it saw may have been completed (the
+    lock file deleted with the staging folder) and a new run begun and reached its own commit
+    (a new lock file, held): the reader's hold, on the deleted file, excludes no one. It must
+    not apply that run's journal beside it (two processes moving files, the run's staging
+    folder deleted under it): it takes the lock file there now, held, and is refused."""
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    proc = subprocess.Popen([sys.executable, "-c", OPENED, str(out)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "opened\n"
+        assert commit.recover(str(out)) is True  # the old commit, completed here: its lock file deleted
+        staged = Path(commit.begin(str(out)))  # a new run, holding a new lock file, at its commit
+        (staged / "b.txt").write_text("b\n")
+        output.write_manifest(str(staged), {"format": output.FORMAT, "files": [{"file": "b.txt", "bytes": 2}]})
+        (staged / commit.JOURNAL).write_text(json.dumps({"delete": ["a.txt"], "files": ["b.txt"]}))
+        said = proc.communicate("go\n", timeout=60)[0]
+        assert said == (f"Held output {str(out)!r} is being written by another curate command (process {os.getpid()}); "
+                        "wait for it to end or choose another --output\n")
+        assert sorted(p.name for p in staged.iterdir()) == sorted([commit.JOURNAL, commit.LOCK, output.MANIFEST, "b.txt"])
+        assert commit._LOCKS[str(out)] and commit._holder(str(staged / commit.LOCK)) == f" (process {os.getpid()})"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+        commit.abort(str(out))  # completes this run's commit
+    assert (out / "b.txt").read_text() == "b\n" and not (out / "a.txt").exists()
