@@ -1015,7 +1015,9 @@ def main(argv=None) -> int:
         out = getattr(e, "root", None)
         where = f" in {one_line(str(out))}" if out else ""
         committed = getattr(e, "committed", None)
-        if committed is None:
+        if committed is None and out and not _holds_output(str(out)):  # a first run: there was none to keep
+            print(f"\ncurate: interrupted; no output was written to {one_line(str(out))}", file=sys.stderr)
+        elif committed is None:
             print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
         elif committed:  # its commit was decided (the journal written): rolled forward, never undone midway
             print(f"\ncurate: interrupted as the output{where} was committed: the commit was decided, and is completed "
@@ -1028,6 +1030,16 @@ def main(argv=None) -> int:
 
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+
+
+def _holds_output(root: str) -> bool:
+    """Whether ``root`` holds a finished output (its manifest): what an interrupted run left unchanged."""
+    from curate import output
+
+    try:
+        return output.file_type(output.join(root, output.MANIFEST)) == output.pafs.FileType.File
+    except (OSError, ValueError):  # a bucket that cannot be asked now: say what was true before
+        return True
 
 
 _signalled: list = []  # the signals received (SIGINT, SIGTERM)
