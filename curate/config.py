@@ -543,7 +543,13 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
 
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
-        if k not in known:
+        if k in known:
+            continue
+        home = "[run]" if k in RUN_DEFAULTS else "[limits]" if k in LIMIT_DEFAULTS else "[[inputs]]" if k in INPUT_KEYS else None
+        if home and not isinstance(raw[k], dict):  # `output = "x"` above any [run]: the key of a section, not one
+            dotted = f" ({home.strip('[]')}.{k})" if home != "[[inputs]]" else ""  # as --set names it
+            errors.append(f"{k}: not a section; a key of {home}: write it under {home}{dotted}")
+        else:
             errors.append(f"{k}: unknown section{did_you_mean(k, known)}; allowed: {', '.join(sorted(known))}")
     run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors, RUN_SHAPES, RUN_CHECKS)
     limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}), errors, checks=LIMIT_CHECKS)

@@ -128,6 +128,20 @@ def test_config_file_errors_name_the_field(tmp_path):
         config.load(str(bad))
 
 
+@pytest.mark.parametrize("toml, said", [
+    ('output = "x"\n', 'output: not a section; a key of [run]: write it under [run] (run.output)'),
+    ('glob = "x"\n', 'glob: not a section; a key of [[inputs]]: write it under [[inputs]]'),
+])
+def test_a_sections_key_at_the_top_of_the_file_says_where_it_goes(tmp_path, toml, said):
+    """`output = "x"` at the top of the file, before any [run] (a first config's likeliest slip),
+    was 'output: unknown section; allowed: decontaminate, dedup, ...' with no word of [run]."""
+    bad = tmp_path / "c.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError) as e:
+        config.load(str(bad))
+    assert said in e.value.messages, e.value.messages
+
+
 def test_format_option_must_follow_input(tmp_path, capsys):
     assert run_cli("run", "--domain", "web", "--output", tmp_path / "o") == 2
     assert "--domain must follow the --input it applies to" in capsys.readouterr().err
