@@ -386,12 +386,12 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     if domain is None:
         errors.append(f"{where}.domain: required, one of {', '.join(DOMAINS)} (on the command line: --domain after the --input)")
     elif domain not in DOMAINS:
-        errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
+        errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}{did_you_mean(domain, DOMAINS)}")
     from curate.readers import FORMATS, RECORD_OPTIONS
 
     fmt = spec.get("format")
     if fmt is not None and fmt not in FORMATS:
-        errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
     given = [k for k in spec if k in RECORD_OPTIONS]
     if given and fmt in FORMATS and fmt not in ("jsonl", "parquet"):  # ignored there without a word (plan_shards: by its files)
         errors.append(f"{where}: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet "
