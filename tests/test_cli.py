@@ -3959,3 +3959,18 @@ def test_audit_into_a_file_says_it_is_not_a_folder(tmp_path, pages, capsys):
     assert command.main(["--corpus", str(pages), "--output", str(where)]) == 2
     assert capsys.readouterr().err == f"curate audit: output {str(where)!r} exists and is not a directory\n"
     assert where.read_text() == "mine\n"
+
+
+def test_an_audit_command_line_mistake_is_one_line_not_the_usage(capsys):
+    """`curate audit` with no folder, or `--why` without its key, or a misspelt option printed
+    argparse's whole usage (7 lines) above the error, where `curate run`'s and `curate mix`'s are
+    one line and a pointer to --help."""
+    from curate.audit import command
+
+    for args, said in [([], "give either a curate output DIR or --corpus GLOB"),
+                       (["o", "--why"], "--why: expected one argument"),
+                       (["o", "--bogus"], "unrecognized arguments: --bogus")]:
+        with pytest.raises(SystemExit) as e:
+            command.main(args)
+        assert e.value.code == 2
+        assert capsys.readouterr().err.splitlines() == [f"curate audit: {said}", "(see: curate audit --help)"]

@@ -407,8 +407,9 @@ def compare(old: str, new: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # a stray word typed ('unrecognized arguments: ...') escaped as the audit's errors are
-        super().error(one_line(message))
+    def error(self, message):  # one line, as curate run's (argparse printed its whole usage first); a stray word escaped
+        print(f"{self.prog}: {one_line(message.removeprefix('argument '))}\n(see: {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv=None) -> int:
