@@ -146,11 +146,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                    "to web documents with this language label, and where they come from")
 
     m = sub.add_parser("mix", help="a dry run of [rebalance]: re-plan the mix from an output's candidates in seconds",
-                       allow_abbrev=False, description="Re-plan the mix from the documents that reached rebalance in OUTPUT "
+                       allow_abbrev=False, description="Re-plan the mix from the documents that reached rebalance in DIR "
                        "(its candidates/ table, or those of a run the mix stopped) and print what a run with these settings "
                        "would give: its mix:/tokens: line and stats, or the error that would stop it.")
-    m.add_argument("output", help="the output of a run with the rebalance stage")
-    m.add_argument("config", nargs="?", help="TOML config (default: the one that run used); its stages before rebalance "
+    m.add_argument("output", metavar="DIR", help="the output of a run with the rebalance stage")  # DIR, as the README says it
+    m.add_argument("config", nargs="?", metavar="CONFIG", help="TOML config (default: the one that run used); its stages before rebalance "
                    "and its tokenizer must be that run's")
     m.add_argument("--set", dest="sets", action="append", metavar="rebalance.KEY=VALUE",
                    help="as for `curate run`, for rebalance.* only (targets, budget, tolerance, sources, languages, "

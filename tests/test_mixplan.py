@@ -427,3 +427,10 @@ def test_the_runs_own_config_replans_from_any_folder_though_its_files_are_named_
     assert cfg.stages["rebalance"]["targets"] == {"web": 1.0}
     with pytest.raises(ValueError, match="rebalance.budget"):  # the re-plan's own settings are still checked
         mixplan.config(manifest, None, ["rebalance.budget=-5"])
+
+
+def test_mix_without_its_folder_names_it_as_the_readme_does(capsys):
+    """`curate mix` alone said 'the following arguments are required: output' (the README and
+    the usage write DIR)."""
+    assert cli.main(["mix"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == "curate: the following arguments are required: DIR"
