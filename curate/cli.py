@@ -38,7 +38,12 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        message = message.replace("argument cmd: invalid choice:", "unknown command", 1)  # `curate runn`
+        typed = re.match(r"argument cmd: invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        if typed:  # `curate runn`: the command it likely means, as a misspelt option's
+            from curate.config import did_you_mean
+
+            names = re.findall(r"'([^']*)'", typed.group(2))
+            message = f"unknown command {typed.group(1)!r}{did_you_mean(typed.group(1), names)} (choose from {typed.group(2)})"
         message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
         raise UsageError(self.prog, message.removeprefix("argument "))
 

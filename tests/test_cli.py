@@ -3796,7 +3796,8 @@ def test_an_option_given_twice_to_demo_or_config_is_one_line(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["runn"], "curate: unknown command 'runn' (choose from 'run', 'demo', 'config', 'mix'"),
+    # the command it likely means, as a misspelt option says it (it listed the commands only)
+    (["runn"], "curate: unknown command 'runn' (did you mean run?) (choose from 'run', 'demo', 'config', 'mix'"),
     ([], "curate: give a command: curate run, curate config, ..."),
 ])
 def test_a_missing_or_unknown_command_is_one_line(capsys, argv, message):
@@ -3974,3 +3975,4 @@ def test_an_audit_command_line_mistake_is_one_line_not_the_usage(capsys):
             command.main(args)
         assert e.value.code == 2
         assert capsys.readouterr().err.splitlines() == [f"curate audit: {said}", "(see: curate audit --help)"]
+
