@@ -3975,4 +3975,3 @@ def test_an_audit_command_line_mistake_is_one_line_not_the_usage(capsys):
             command.main(args)
         assert e.value.code == 2
         assert capsys.readouterr().err.splitlines() == [f"curate audit: {said}", "(see: curate audit --help)"]
-
