@@ -38,7 +38,12 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        message = message.replace("argument cmd: invalid choice:", "unknown command", 1)  # `curate runn`
+        typed = re.match(r"argument cmd: invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        if typed:  # `curate runn`: the command it likely means, as a misspelt option's
+            from curate.config import did_you_mean
+
+            names = re.findall(r"'([^']*)'", typed.group(2))
+            message = f"unknown command {typed.group(1)!r}{did_you_mean(typed.group(1), names)} (choose from {typed.group(2)})"
         message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
         raise UsageError(self.prog, message.removeprefix("argument "))
 
@@ -146,11 +151,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                    "to web documents with this language label, and where they come from")
 
     m = sub.add_parser("mix", help="a dry run of [rebalance]: re-plan the mix from an output's candidates in seconds",
-                       allow_abbrev=False, description="Re-plan the mix from the documents that reached rebalance in OUTPUT "
+                       allow_abbrev=False, description="Re-plan the mix from the documents that reached rebalance in DIR "
                        "(its candidates/ table, or those of a run the mix stopped) and print what a run with these settings "
                        "would give: its mix:/tokens: line and stats, or the error that would stop it.")
-    m.add_argument("output", help="the output of a run with the rebalance stage")
-    m.add_argument("config", nargs="?", help="TOML config (default: the one that run used); its stages before rebalance "
+    m.add_argument("output", metavar="DIR", help="the output of a run with the rebalance stage")  # DIR, as the README says it
+    m.add_argument("config", nargs="?", metavar="CONFIG", help="TOML config (default: the one that run used); its stages before rebalance "
                    "and its tokenizer must be that run's")
     m.add_argument("--set", dest="sets", action="append", metavar="rebalance.KEY=VALUE",
                    help="as for `curate run`, for rebalance.* only (targets, budget, tolerance, sources, languages, "
@@ -1015,7 +1020,9 @@ def main(argv=None) -> int:
         out = getattr(e, "root", None)
         where = f" in {one_line(str(out))}" if out else ""
         committed = getattr(e, "committed", None)
-        if committed is None:
+        if committed is None and out and not _holds_output(str(out)):  # a first run: there was none to keep
+            print(f"\ncurate: interrupted; no output was written to {one_line(str(out))}", file=sys.stderr)
+        elif committed is None:
             print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
         elif committed:  # its commit was decided (the journal written): rolled forward, never undone midway
             print(f"\ncurate: interrupted as the output{where} was committed: the commit was decided, and is completed "
@@ -1028,6 +1035,16 @@ def main(argv=None) -> int:
 
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+
+
+def _holds_output(root: str) -> bool:
+    """Whether ``root`` holds a finished output (its manifest): what an interrupted run left unchanged."""
+    from curate import output
+
+    try:
+        return output.file_type(output.join(root, output.MANIFEST)) == output.pafs.FileType.File
+    except (OSError, ValueError):  # a bucket that cannot be asked now: say what was true before
+        return True
 
 
 _signalled: list = []  # the signals received (SIGINT, SIGTERM)

@@ -386,12 +386,12 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     if domain is None:
         errors.append(f"{where}.domain: required, one of {', '.join(DOMAINS)} (on the command line: --domain after the --input)")
     elif domain not in DOMAINS:
-        errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}")
+        errors.append(f"{where}.domain: {domain!r} is not one of {', '.join(DOMAINS)}{did_you_mean(domain, DOMAINS)}")
     from curate.readers import FORMATS, RECORD_OPTIONS
 
     fmt = spec.get("format")
     if fmt is not None and fmt not in FORMATS:
-        errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
     given = [k for k in spec if k in RECORD_OPTIONS]
     if given and fmt in FORMATS and fmt not in ("jsonl", "parquet"):  # ignored there without a word (plan_shards: by its files)
         errors.append(f"{where}: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet "
@@ -543,7 +543,13 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
 
     known = {"run", "limits", "inputs", *STAGES}
     for k in raw:
-        if k not in known:
+        if k in known:
+            continue
+        home = "[run]" if k in RUN_DEFAULTS else "[limits]" if k in LIMIT_DEFAULTS else "[[inputs]]" if k in INPUT_KEYS else None
+        if home and not isinstance(raw[k], dict):  # `output = "x"` above any [run]: the key of a section, not one
+            dotted = f" ({home.strip('[]')}.{k})" if home != "[[inputs]]" else ""  # as --set names it
+            errors.append(f"{k}: not a section; a key of {home}: write it under {home}{dotted}")
+        else:
             errors.append(f"{k}: unknown section{did_you_mean(k, known)}; allowed: {', '.join(sorted(known))}")
     run = merge_section("run", RUN_DEFAULTS, raw.get("run", {}), errors, RUN_SHAPES, RUN_CHECKS)
     limits = merge_section("limits", LIMIT_DEFAULTS, raw.get("limits", {}), errors, checks=LIMIT_CHECKS)

@@ -473,6 +473,26 @@ def _cut(segments: list[tuple], start: int, stop: int, ends: list[int] | None = 
     return out
 
 
+def bad_argument(**kw) -> str | None:
+    """The first loader argument (batch_size, seq_len, world_size, num_workers, rank) that is not
+    what it takes, said: one message of them all ('bad loader arguments: ...') named none, and a
+    string was a TypeError of '>='."""
+    def whole(v) -> int | None:  # _whole's reading (numpy ints, 0-d arrays or tensors; no bool), None where it refuses
+        try:
+            return _whole("", v)
+        except ValueError:
+            return None
+
+    for name in ("batch_size", "seq_len", "world_size", "num_workers"):
+        n = whole(kw[name])
+        if n is None or n < 1:
+            return f"{name}: expected a whole number >= 1, got {kw[name]!r}"
+    rank, world = whole(kw["rank"]), whole(kw["world_size"])
+    if rank is None or not 0 <= rank < world:
+        return f"rank: expected 0 .. world_size - 1 (0 .. {world - 1}), got {kw['rank']!r}"
+    return None
+
+
 class TokenLoader:
     """This rank's batches, as numpy arrays ``[batch_size, seq_len]``.
 
@@ -500,10 +520,9 @@ class TokenLoader:
             if not m["packed"]:
                 raise ValueError("seq_len: required for unpacked tokens (packed ones default to their rows, seq_len + 1)")
             seq_len = m["seq_len"] + 1
-        if not (batch_size >= 1 and seq_len >= 1 and 0 <= rank < world_size and num_workers >= 1):
-            raise ValueError(
-                f"bad loader arguments: batch_size={batch_size} seq_len={seq_len} rank={rank}/{world_size} num_workers={num_workers}"
-            )
+        bad = bad_argument(batch_size=batch_size, seq_len=seq_len, world_size=world_size, num_workers=num_workers, rank=rank)
+        if bad:
+            raise ValueError(f"TokenLoader: {bad}")
         self.path, self.batch_size, self.seq_len, self.dtype = path, batch_size, seq_len, dtype
         self.eos_id = m["tokenizer"].get("eos_id")  # what ends each document (None: no EOS); see document_positions
         self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker

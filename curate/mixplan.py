@@ -94,6 +94,8 @@ def find(root: str) -> tuple[str, dict]:
     try:
         manifest = commit.read_manifest(where)
     except FileNotFoundError:
+        if fs.get_file_info(base).type == pafs.FileType.NotFound:  # not there at all: no folder lacking a manifest
+            raise ValueError(f"{root}: no such directory") from None
         raise ValueError(f"{root}: no {output.MANIFEST}; not a finished curate output (give the --output of a run)") from None
     stages = (manifest.get("config") or {}).get("run", {}).get("stages", [])
     if "rebalance" not in stages:

@@ -217,7 +217,7 @@ def test_a_key_pasted_with_spaces_is_found_and_an_empty_one_refused(out):
     assert r.returncode == 0 and r.stdout.startswith("exact_duplicate: 1 document removed;"), (r.stdout, r.stderr)
     for opt in ("--why", "--rule"):
         r = curate("audit", out, opt, " ")
-        assert r.returncode == 2 and f"curate audit: error: {opt} ' ': an empty key" in r.stderr, r.stderr
+        assert r.returncode == 2 and f"curate audit: {opt} ' ': an empty key" in r.stderr, r.stderr
     assert not (out / "report.html").exists()
 
 

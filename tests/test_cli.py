@@ -3796,7 +3796,8 @@ def test_an_option_given_twice_to_demo_or_config_is_one_line(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["runn"], "curate: unknown command 'runn' (choose from 'run', 'demo', 'config', 'mix'"),
+    # the command it likely means, as a misspelt option says it (it listed the commands only)
+    (["runn"], "curate: unknown command 'runn' (did you mean run?) (choose from 'run', 'demo', 'config', 'mix'"),
     ([], "curate: give a command: curate run, curate config, ..."),
 ])
 def test_a_missing_or_unknown_command_is_one_line(capsys, argv, message):
@@ -3930,3 +3931,47 @@ def test_an_old_mac_file_whose_first_record_is_past_the_look_is_one_cr_line_ends
         out.setdefault(kind, []).extend(batch.to_pylist())
     assert not out["docs"] and [q["reason"] for q in out["quarantine"]] == ["cr_line_ends"], out["quarantine"]
     assert "tr '\\r' '\\n'" in out["quarantine"][0]["detail"], out["quarantine"]
+
+def test_an_interrupted_first_run_says_no_output_was_written(tmp_path, pages, monkeypatch, capsys):
+    """Ctrl-C during a first run into a new folder said 'the previous output in OUT is unchanged'
+    where there was none (and the folder was removed): it says no output was written there; a
+    rerun's interrupt still says the previous output is unchanged."""
+    from pipelines import pipeline
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt  # Ctrl-C as the pipeline is built
+
+    monkeypatch.setattr(pipeline, "build", interrupted)
+    out = tmp_path / "new"
+    args = ["run", "--input", pages, "--domain", "web", "--stages", "ingest", "--progress", "off", "--output", out]
+    assert run_cli(*args) == cli.INTERRUPTED
+    assert capsys.readouterr().err.strip() == f"curate: interrupted; no output was written to {out}"
+    assert not out.exists()
+
+
+def test_audit_into_a_file_says_it_is_not_a_folder(tmp_path, pages, capsys):
+    """`curate audit --corpus X --output FILE` said "'FILE': stats/summary.json is not a report
+    curate audit wrote", as if FILE were a folder holding one; it says what `curate run` says of
+    such an output, and leaves the file as it was."""
+    from curate.audit import command
+
+    where = tmp_path / "afile"
+    where.write_text("mine\n")
+    assert command.main(["--corpus", str(pages), "--output", str(where)]) == 2
+    assert capsys.readouterr().err == f"curate audit: output {str(where)!r} exists and is not a directory\n"
+    assert where.read_text() == "mine\n"
+
+
+def test_an_audit_command_line_mistake_is_one_line_not_the_usage(capsys):
+    """`curate audit` with no folder, or `--why` without its key, or a misspelt option printed
+    argparse's whole usage (7 lines) above the error, where `curate run`'s and `curate mix`'s are
+    one line and a pointer to --help."""
+    from curate.audit import command
+
+    for args, said in [([], "give either a curate output DIR or --corpus GLOB"),
+                       (["o", "--why"], "--why: expected one argument"),
+                       (["o", "--bogus"], "unrecognized arguments: --bogus")]:
+        with pytest.raises(SystemExit) as e:
+            command.main(args)
+        assert e.value.code == 2
+        assert capsys.readouterr().err.splitlines() == [f"curate audit: {said}", "(see: curate audit --help)"]

@@ -2074,3 +2074,23 @@ def test_token_dataset_started_at_a_negative_epoch_is_refused_in_one_line(tmp_pa
     import torch
 
     assert len(windows(TokenDataset(d, 3, 16, start=(torch.tensor(1), 2)))) == len(windows(TokenLoader(d, 3, 16))) - 2 * 3
+
+
+@pytest.mark.parametrize("kw, said", [
+    ({"rank": 1, "world_size": 1}, "rank: expected 0 .. world_size - 1 (0 .. 0), got 1"),
+    ({"rank": -1, "world_size": 2}, "rank: expected 0 .. world_size - 1 (0 .. 1), got -1"),
+    ({"batch_size": "8"}, "batch_size: expected a whole number >= 1, got '8'"),
+    ({"seq_len": 0}, "seq_len: expected a whole number >= 1, got 0"),
+    ({"num_workers": 2.0}, "num_workers: expected a whole number >= 1, got 2.0"),
+    ({"world_size": True}, "world_size: expected a whole number >= 1, got True"),
+])
+def test_bad_loader_arguments_name_the_one_at_fault(tmp_path, kw, said):
+    """rank=1 of world_size=1 said 'bad loader arguments: batch_size=8 seq_len=20 rank=1/1
+    num_workers=1' (which one?), and batch_size="8" a TypeError ('>=' not supported between
+    instances of 'str' and 'int'). Each names the argument and what it takes."""
+    d = make_tokens(tmp_path, n_docs=20, shards=1)
+    args = {"batch_size": 8, "seq_len": 20, **kw}
+    with pytest.raises(ValueError) as e:
+        TokenLoader(d, **args)
+    assert str(e.value) == f"TokenLoader: {said}"
+    TokenLoader(d, np.int64(2), 20, rank=np.int32(0), world_size=1)  # numpy ints are whole numbers

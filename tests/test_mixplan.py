@@ -189,7 +189,9 @@ def test_errors_are_one_line(base, tmp_path, capsys):
         ([out, "--set", "limits.split_bytes=1000"],
          "curate: --set limits.split_bytes=1000: curate mix changes rebalance.* only; limits.split_bytes says how a run runs, "
          "not which documents reach rebalance (the same documents either way): leave it out"),
-        ([tmp_path / "nothing"], f"curate: {tmp_path / 'nothing'}: no manifest.json; not a finished curate output"),
+        # a folder that is not there was said to lack a manifest.json, as if it were there
+        ([tmp_path / "nothing"], f"curate: {tmp_path / 'nothing'}: no such directory"),
+        ([tmp_path], f"curate: {tmp_path}: no manifest.json; not a finished curate output"),
         ([out, other], f"curate: {other} differs from the config that wrote these candidates in langid (before rebalance)"),
         ([out, other.with_suffix(".tok.toml")],
          f"curate: {other.with_suffix('.tok.toml')}: its tokenizer differs from the one that counted these candidates' tokens "
@@ -425,3 +427,10 @@ def test_the_runs_own_config_replans_from_any_folder_though_its_files_are_named_
     assert cfg.stages["rebalance"]["targets"] == {"web": 1.0}
     with pytest.raises(ValueError, match="rebalance.budget"):  # the re-plan's own settings are still checked
         mixplan.config(manifest, None, ["rebalance.budget=-5"])
+
+
+def test_mix_without_its_folder_names_it_as_the_readme_does(capsys):
+    """`curate mix` alone said 'the following arguments are required: output' (the README and
+    the usage write DIR)."""
+    assert cli.main(["mix"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == "curate: the following arguments are required: DIR"

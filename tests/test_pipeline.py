@@ -128,6 +128,35 @@ def test_config_file_errors_name_the_field(tmp_path):
         config.load(str(bad))
 
 
+@pytest.mark.parametrize("toml, said", [
+    ('output = "x"\n', 'output: not a section; a key of [run]: write it under [run] (run.output)'),
+    ('glob = "x"\n', 'glob: not a section; a key of [[inputs]]: write it under [[inputs]]'),
+])
+def test_a_sections_key_at_the_top_of_the_file_says_where_it_goes(tmp_path, toml, said):
+    """`output = "x"` at the top of the file, before any [run] (a first config's likeliest slip),
+    was 'output: unknown section; allowed: decontaminate, dedup, ...' with no word of [run]."""
+    bad = tmp_path / "c.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError) as e:
+        config.load(str(bad))
+    assert said in e.value.messages, e.value.messages
+
+
+def test_an_inputs_domain_or_format_in_another_case_says_the_one_it_means(tmp_path):
+    """`--domain Web`, `--format JSONL` (and a misspelt `jsnl`) were "'Web' is not one of web, code,
+    books" with no hint, where the README promises a choice in another case is said with the one it means."""
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"text": "x"}\n')
+    with pytest.raises(ConfigError) as e:
+        config.load(overrides={"run": {"output": str(tmp_path / "o")}, "inputs": [
+            {"glob": str(f), "domain": "Web", "format": "JSONL"}, {"glob": str(f), "domain": " code", "format": "jsnl"}]})
+    assert {"inputs[0].domain: 'Web' is not one of web, code, books (did you mean web?)",
+            "inputs[0].format: 'JSONL' is not one of warc, wet, jsonl, parquet, html, text, source (did you mean jsonl?)",
+            "inputs[1].domain: ' code' is not one of web, code, books (did you mean code?)",
+            "inputs[1].format: 'jsnl' is not one of warc, wet, jsonl, parquet, html, text, source (did you mean jsonl?)",
+            } <= set(e.value.messages), e.value.messages
+
+
 def test_format_option_must_follow_input(tmp_path, capsys):
     assert run_cli("run", "--domain", "web", "--output", tmp_path / "o") == 2
     assert "--domain must follow the --input it applies to" in capsys.readouterr().err

@@ -66,6 +66,8 @@ def _write(summary: dict, out: str, read: dict | None, gone: tuple = ()) -> tupl
     from curate import commit
 
     own = summary.get("kind") == "curate" and where(out) == summary.get("source")
+    if output.file_type(out) not in (pafs.FileType.NotFound, pafs.FileType.Directory):  # as `curate run` says it
+        raise ValueError(f"output {out!r} exists and is not a directory")
     if not own and output.file_type(output.join(out, output.MANIFEST)) != pafs.FileType.NotFound:  # would replace that output's own audit
         raise ValueError(f"{out}: a curate output; its own audit goes there ({shell.said(f'curate audit {shell.quote(out)}', out)}): choose another --output")
     if not own:  # its files would be foreign to that output
@@ -405,8 +407,9 @@ def compare(old: str, new: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # a stray word typed ('unrecognized arguments: ...') escaped as the audit's errors are
-        super().error(one_line(message))
+    def error(self, message):  # one line, as curate run's (argparse printed its whole usage first); a stray word escaped
+        print(f"{self.prog}: {one_line(message.removeprefix('argument '))}\n(see: {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv=None) -> int:
