@@ -254,7 +254,7 @@ class Config:
     def to_dict(self, data_files: bool = True) -> dict:
         """The config as a run uses it (its hash's input); ``data_files=False``: without the
         hashes of the files it names (not read then: `curate config` prints no hash)."""
-        stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
+        stages = {k: v for k, v in self.stages.items() if (k in self.run["stages"] or k in read_peers(self.run["stages"])) and v}
         files = self.data_files if data_files else {}
         return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages,
                 **({USER_CODE: self.user_code} if self.user_code else {}),
@@ -406,6 +406,13 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
+
+
+def read_peers(stages: list) -> list[str]:
+    """The stages that do not run whose section one that runs reads for what it writes: rebalance
+    counts tokens with [tokenize]'s tokenizer (tokenize reads rebalance's only when it runs). Their
+    sections, when given, are checked, spelt one way and hashed (their files too) as a run's."""
+    return ["tokenize"] if "rebalance" in stages and "tokenize" not in stages else []
 
 
 def home_path(path: str) -> str:
@@ -577,6 +584,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     named = bool(run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
     sections, user_code, data_paths = {}, {}, {}
+    read = [*run["stages"], *read_peers(run["stages"])]  # the sections a run reads
     for s in STAGES:
         given = raw.get(s, {})
         if s not in run["stages"] and not given:
@@ -587,7 +595,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None),
             getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
         )
-        if (s in run["stages"] or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
+        if (s in read or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
             if hasattr(cls, "data_files") and _tilde(sections[s]):  # ~/bad.txt: checked where it is read (file_path)
                 with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
                     sections[s] = files_spelt(s, sections[s], cls.data_files(sections[s]), home_path)
@@ -599,7 +607,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 sections[s] = cls.normalize(sections[s])
         if s in run["stages"] and len(errors) == before and hasattr(cls, "user_code"):
             user_code.update(cls.user_code(sections[s]))
-        if s in run["stages"] and len(errors) == before and hasattr(cls, "data_files"):
+        if s in read and len(errors) == before and hasattr(cls, "data_files"):
             data_paths.update(cls.data_files(sections[s]))
     # a run needs the hash: its files' mistakes are said with the config's; else hashed when asked
     data_stats: dict = {}

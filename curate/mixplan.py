@@ -154,9 +154,10 @@ def _own_config(run_config: dict, sets: list[str]):
     checked as a run checks them, the other stages' as the run recorded them, not checked again: a
     re-plan runs none of them, and the files they name (an evaluation set, a word list, a
     tokenizer.json, kept relative to the folder the run was started from) need not be found from
-    here, as its inputs need not (``inputs_since`` warns). Langid's own mistakes (its model or
-    thresholds file typed relative, not found from here) are none either: no ``--set`` changes it
-    and a re-plan runs none of it; its labels are checked where its model is found."""
+    here, as its inputs need not (``inputs_since`` warns). Langid's and tokenize's own mistakes
+    (a model, thresholds file or tokenizer.json typed relative, not found from here) are none
+    either: no ``--set`` changes them and a re-plan runs neither; langid's labels are checked
+    where its model is found."""
     from curate import config as config_mod
 
     base = _without_custom_rules(run_config)
@@ -164,7 +165,7 @@ def _own_config(run_config: dict, sets: list[str]):
     base["run"] = {**base["run"], "stages": [s for s in stages if s in REPLANNED]}
     errors: list = []
     cfg = config_mod.load(base=base, sets=sets, errors=errors)
-    errors = [e for e in errors if not e.startswith("langid")]
+    errors = [e for e in errors if not e.startswith(("langid", "tokenize"))]
     if errors:
         raise config_mod.ConfigError(*errors)
     cfg.run["stages"] = stages

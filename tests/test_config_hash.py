@@ -758,3 +758,22 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
     assert fns[0].stage.process(batch)[1].num_rows == 1  # a's item found in it
     assert fns[1].stage.encoder.info()["sha256"] == fns[2].tok.encoder.info()["sha256"] == tok.info["sha256"]
     assert [r["rule"] for r in fns[3].stages[0][1].process(batch)[1].to_pylist()] == ["badwords"]  # a's word, alpha
+
+
+def test_the_tokenizer_rebalance_counts_with_is_hashed_where_tokenize_does_not_run(tmp_path, monkeypatch):
+    """Rebalance counts tokens with [tokenize]'s tokenizer, tokenize run or not; without tokenize in
+    the stages that section was left out of the config (to_dict, its hash) and neither spelt one way
+    nor its tokenizer.json's bytes hashed: an edited or other tokenizer, other num_tokens and another
+    mix, was the same config. It is the config's as a stage's whose transform reads it (``needs``)."""
+    from tokenizers import Tokenizer, models
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tok").mkdir()
+    body = '[rebalance]\ntargets = {web = 1.0}\n[tokenize]\ntokenizer = "./tok/t.json"\neos = "<eos>"\n'
+    hashes = []
+    for vocab in ({"[UNK]": 0, "a": 1, "<eos>": 2}, {"[UNK]": 0, "a b": 1, "<eos>": 2}):
+        Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")).save("tok/t.json")
+        cfg = _load(tmp_path, body, "rebalance")
+        assert cfg.to_dict()["tokenize"]["tokenizer"] == "tok/t.json"
+        hashes.append(_hashes(cfg))
+    assert hashes[0][0] != hashes[1][0] and hashes[0][1] != hashes[1][1]
