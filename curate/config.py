@@ -785,13 +785,19 @@ def from_here(path: str) -> str:
     """A path or glob an option names as the launch reads it, absolute (``~`` the home folder, a
     URI as it is): what a run hands its workers, which may run in another directory (a worker pool
     on a shared filesystem) where a path kept relative as typed would name another file or none.
-    The config, its hash and the records keep it as typed (``file_path``)."""
+    The config, its hash and the records keep it as typed (``file_path``). A glob is joined to the
+    current directory's name escaped (``glob.escape``): from a folder runs[1], ``evals/*.jsonl``
+    matches there, not in runs1; a path that exists is one (``list_files`` takes it as named)."""
+    import glob
+
     from curate.readers import has_magic, is_uri, kernel_path, tidy_glob
 
     if not path or is_uri(path):
         return path
     path = home_path(path)
-    return tidy_glob(os.path.join(os.getcwd(), path)) if has_magic(path) else kernel_path(path)
+    if has_magic(path) and not os.path.exists(path):
+        return tidy_glob(os.path.join(glob.escape(os.getcwd()), path))
+    return kernel_path(path)
 
 
 def files_from_here(stage: str, section: dict) -> dict:

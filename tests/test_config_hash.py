@@ -777,3 +777,23 @@ def test_the_tokenizer_rebalance_counts_with_is_hashed_where_tokenize_does_not_r
         assert cfg.to_dict()["tokenize"]["tokenizer"] == "tok/t.json"
         hashes.append(_hashes(cfg))
     assert hashes[0][0] != hashes[1][0] and hashes[0][1] != hashes[1][1]
+
+
+def test_an_evaluation_sets_glob_handed_to_the_workers_matches_its_files_from_a_folder_named_with_wildcards(tmp_path, monkeypatch):
+    """config.from_here joined the current directory to a relative glob as it is: from a folder
+    named runs[1] 'evals/*.jsonl' became a glob whose folder part is a character
+    class, matching runs1/ and not runs[1]/: the Decontaminate transform's check said 'matches no
+    files' for a set the config had found (or a worker read another folder's). The folder's own
+    name is escaped: the glob matches what the relative one matches."""
+    import glob
+
+    from curate.config import from_here
+
+    folder = "runs[1]"
+    (tmp_path / "runs1" / "evals").mkdir(parents=True)  # what [1] matches
+    (tmp_path / "runs1" / "evals" / "other.jsonl").write_text('{"text": "five six seven eight"}\n')
+    (tmp_path / folder / "evals").mkdir(parents=True)
+    (tmp_path / folder / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    monkeypatch.chdir(tmp_path / folder)
+    for typed in ("evals/*.jsonl", "./evals/mm?u.jsonl", "evals/[m]mlu.jsonl"):
+        assert [p for p, _ in list_files(from_here(typed))] == [os.path.abspath(p) for p in glob.glob(typed)] != [], typed
