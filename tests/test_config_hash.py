@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -723,6 +724,7 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
     from curate import schema
     from pipelines.common import BatchStages, StageContext, _StagesFn
     from pipelines.decontaminate import Decontaminate, _DecontaminateFn
+    from pipelines.quality import Quality, _ScoreFn
     from pipelines.rebalance import Rebalance, _CountFn
     from pipelines.tokenize import Tokenize, _EncodeFn
 
@@ -734,9 +736,11 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
         t.pre_tokenizer = pre_tokenizers.Whitespace()
         t.save(str(tmp_path / folder / "tok" / "t.json"))
         (tmp_path / folder / "bad.txt").write_text(words.split()[0] + "\n")
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "models", "quality_default.ftz"), tmp_path / "a" / "q.ftz")  # b has none
     monkeypatch.chdir(tmp_path / "a")
     cfg = _load(tmp_path / "a", '[filter]\ndomains = {web = ["badwords"]}\n[filter.badwords.lists]\nen = "bad.txt"\n[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\nname = "mmlu"\n[rebalance]\ntargets = {web = 1.0}\n'
-                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n', 'filter", "decontaminate", "rebalance", "tokenize')
+                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n[quality.web]\nmodel = "q.ftz"\n',
+                'filter", "decontaminate", "quality", "rebalance", "tokenize')
     assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl" and cfg.stages["tokenize"]["tokenizer"] == "tok/t.json"
     peers = {"rebalance": cfg.stages["rebalance"], "tokenize": cfg.stages["tokenize"]}
     context = lambda name: StageContext(name=name, run=cfg.run, limits=cfg.limits, root=str(tmp_path / "out"),  # noqa: E731
@@ -745,13 +749,15 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
     tok = Tokenize(cfg.stages["tokenize"], context("tokenize"))
     reb = Rebalance(cfg.stages["rebalance"], context("rebalance"))
     per_batch = BatchStages({"filter": cfg.stages["filter"]}, context("filter"))
+    quality = Quality(cfg.stages["quality"], context("quality"))
     assert tok.info["name"] == "tok/t.json"  # tokens.json's: as the config spells it
-    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg), _StagesFn(per_batch.sections)])  # as Beam ships them
+    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg), _StagesFn(per_batch.sections),
+                         _ScoreFn(quality.section)])  # as Beam ships them
     monkeypatch.chdir(tmp_path / "b")  # a worker's own directory, with files of the same names
     monkeypatch.setattr("pipelines.decontaminate._LOADED", {})  # another process: nothing loaded there
     fns = pickle.loads(sent)
     for fn in fns:
-        fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files
+        fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files; 'no model file at q.ftz'
     a = "alpha beta gamma delta"
     batch = pa.RecordBatch.from_pylist([{"id": "d1", "text": f"{a} {a} {a} {a}", "domain": "web", "language": "en"}],
                                        schema=schema.DOC_SCHEMA)
