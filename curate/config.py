@@ -834,7 +834,9 @@ def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
         from curate.readers import code
 
         return sorted({*code.EXTENSIONS.values(), *code.FILENAMES.values(), *code.INTERPRETERS.values()}), "the code reader's languages"
-    stage = stage_table.stage_class("langid")({**langid_cfg, "languages": "all"})  # by name: no import cycle
+    # by name: no import cycle; no thresholds (its labels are the model's: a thresholds file not found here, as a re-plan from
+    # another folder may have it, does not hide them)
+    stage = stage_table.stage_class("langid")({**langid_cfg, "languages": "all", "thresholds": ""})
     stage.setup()
     return sorted(stage._model_labels()), f"langid's model {stage.cfg['model']!r}"
 
