@@ -128,11 +128,9 @@ def config(manifest: dict, path: str | None, sets: list[str]):
         raise ValueError(f"{where}: the rebalance stage is not among its stages ({', '.join(cfg.run['stages'])}): nothing to re-plan")
     if path:
         rec = manifest["candidates"]
-        from curate.cli import config_changes
-
         # what changes no document (dedup.hot_bucket) left out: an output of an older default too; the record as an
         # older curate spelt it (./bad.txt) as load spells it now; a file's bytes by its option (as a rerun says it)
-        changed = config_changes(rec["before"], before(cfg.to_dict()))
+        changed = config_mod.config_changes(rec["before"], before(cfg.to_dict()))
         if changed:
             raise ValueError(f"{path} differs from the config that wrote these candidates in {', '.join(changed)} (before "
                              "rebalance): other documents would reach the mix; run `curate run` with it, or give curate mix "
