@@ -653,36 +653,11 @@ def previous_manifest(root: str) -> dict | None:
         return None
 
 
-def _json_keys(tables) -> list[str]:
-    return [json.dumps(t, sort_keys=True, default=str) for t in tables or []]
-
-
 def config_changes(old: dict, new: dict) -> list[str]:
-    """The sections (run: its keys) in which two configs differ in what they produce."""
-    from curate.config import DATA_FILES, USER_CODE, content, respelt_sections
+    """``curate.config.config_changes`` (curate mix reads it there: the library imports no cli)."""
+    from curate.config import config_changes as changes
 
-    changed, unhashed = [], []
-    old = respelt_sections(old, new)  # what an older curate spelt another way (13.0, ./bad.txt, ./*.jsonl)
-    old, new = content(old), content(new)
-    for k in sorted(set(old) | set(new)):
-        a, b = old.get(k), new.get(k)
-        if k == DATA_FILES and a is None and isinstance(b, dict):  # written by a curate that hashed no file's bytes
-            unhashed = sorted(b)
-        if k == "run" and isinstance(a, dict) and isinstance(b, dict):
-            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
-        elif k == USER_CODE:  # a rule's code edited: say which
-            a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
-            changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
-        elif k == DATA_FILES:  # a file an option names edited (one named or no longer: its section says)
-            a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
-            changed += [f"the content of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
-        elif k == "inputs" and a != b and sorted(_json_keys(a)) == sorted(_json_keys(b)):
-            changed.append("inputs reordered")  # as audit --compare says it: the first input reads a file two match
-        elif a != b:
-            changed.append(k)
-    sections = {c for c in changed if " " not in c}  # a section changed says its files' options itself
-    unhashed = [x for x in unhashed if x.split(".")[0] not in sections]
-    return changed + [f"the content of {' and '.join(unhashed)}, which the curate that wrote it did not hash"] * bool(unhashed)
+    return changes(old, new)
 
 
 def cmd_run(ns, beam_args) -> int:

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import datetime
 import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -254,7 +255,7 @@ class Config:
     def to_dict(self, data_files: bool = True) -> dict:
         """The config as a run uses it (its hash's input); ``data_files=False``: without the
         hashes of the files it names (not read then: `curate config` prints no hash)."""
-        stages = {k: v for k, v in self.stages.items() if k in self.run["stages"] and v}
+        stages = {k: v for k, v in self.stages.items() if (k in self.run["stages"] or k in read_peers(self.run["stages"])) and v}
         files = self.data_files if data_files else {}
         return {"run": self.run, "limits": self.limits, "inputs": self.inputs, **stages,
                 **({USER_CODE: self.user_code} if self.user_code else {}),
@@ -406,6 +407,13 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
+
+
+def read_peers(stages: list) -> list[str]:
+    """The stages that do not run whose section one that runs reads for what it writes: rebalance
+    counts tokens with [tokenize]'s tokenizer (tokenize reads rebalance's only when it runs). Their
+    sections, when given, are checked, spelt one way and hashed (their files too) as a run's."""
+    return ["tokenize"] if "rebalance" in stages and "tokenize" not in stages else []
 
 
 def home_path(path: str) -> str:
@@ -583,6 +591,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     named = bool(run["stages"])
     run["stages"] = [s for s in STAGES if s in chosen or s == "ingest"]  # always pipeline order
     sections, user_code, data_paths = {}, {}, {}
+    read = [*run["stages"], *read_peers(run["stages"])]  # the sections a run reads
     for s in STAGES:
         given = raw.get(s, {})
         if s not in run["stages"] and not given:
@@ -593,7 +602,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             s, dict(cls.DEFAULTS), given, errors, getattr(cls, "SHAPES", None), getattr(cls, "CHECKS", None),
             getattr(cls, "OPEN_KEYS", ()), getattr(cls, "NUMBERS", None),
         )
-        if (s in run["stages"] or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
+        if (s in read or (misspelt and s in raw)) and len(errors) == before:  # the stage's own checks need well-typed values
             if hasattr(cls, "data_files") and _tilde(sections[s]):  # ~/bad.txt: checked where it is read (file_path)
                 with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
                     sections[s] = files_spelt(s, sections[s], cls.data_files(sections[s]), home_path)
@@ -605,7 +614,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
                 sections[s] = cls.normalize(sections[s])
         if s in run["stages"] and len(errors) == before and hasattr(cls, "user_code"):
             user_code.update(cls.user_code(sections[s]))
-        if s in run["stages"] and len(errors) == before and hasattr(cls, "data_files"):
+        if s in read and len(errors) == before and hasattr(cls, "data_files"):
             data_paths.update(cls.data_files(sections[s]))
     # a run needs the hash: its files' mistakes are said with the config's; else hashed when asked
     data_stats: dict = {}
@@ -661,6 +670,36 @@ def respelt_sections(old: dict, new: dict) -> dict:
         out["inputs"] = [{**i, "glob": tidy_glob(i["glob"])} if isinstance(i, dict) and isinstance(i.get("glob"), str) else i
                          for i in out["inputs"]]
     return out
+
+
+def _json_keys(tables) -> list[str]:
+    return [json.dumps(t, sort_keys=True, default=str) for t in tables or []]
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """The sections (run: its keys) in which two configs differ in what they produce."""
+    changed, unhashed = [], []
+    old = respelt_sections(old, new)  # what an older curate spelt another way (13.0, ./bad.txt, ./*.jsonl)
+    old, new = content(old), content(new)
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if k == DATA_FILES and a is None and isinstance(b, dict):  # written by a curate that hashed no file's bytes
+            unhashed = sorted(b)
+        if k == "run" and isinstance(a, dict) and isinstance(b, dict):
+            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
+        elif k == USER_CODE:  # a rule's code edited: say which
+            a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
+            changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
+        elif k == DATA_FILES:  # a file an option names edited (one named or no longer: its section says)
+            a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
+            changed += [f"the content of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
+        elif k == "inputs" and a != b and sorted(_json_keys(a)) == sorted(_json_keys(b)):
+            changed.append("inputs reordered")  # as audit --compare says it: the first input reads a file two match
+        elif a != b:
+            changed.append(k)
+    sections = {c for c in changed if " " not in c}  # a section changed says its files' options itself
+    unhashed = [x for x in unhashed if x.split(".")[0] not in sections]
+    return changed + [f"the content of {' and '.join(unhashed)}, which the curate that wrote it did not hash"] * bool(unhashed)
 
 
 def _relative_again(old, new, files: set, at: tuple):
@@ -783,13 +822,19 @@ def from_here(path: str) -> str:
     """A path or glob an option names as the launch reads it, absolute (``~`` the home folder, a
     URI as it is): what a run hands its workers, which may run in another directory (a worker pool
     on a shared filesystem) where a path kept relative as typed would name another file or none.
-    The config, its hash and the records keep it as typed (``file_path``)."""
+    The config, its hash and the records keep it as typed (``file_path``). A glob is joined to the
+    current directory's name escaped (``glob.escape``): from a folder runs[1], ``evals/*.jsonl``
+    matches there, not in runs1; a path that exists is one (``list_files`` takes it as named)."""
+    import glob
+
     from curate.readers import has_magic, is_uri, kernel_path, tidy_glob
 
     if not path or is_uri(path):
         return path
     path = home_path(path)
-    return tidy_glob(os.path.join(os.getcwd(), path)) if has_magic(path) else kernel_path(path)
+    if has_magic(path) and not os.path.exists(path):
+        return tidy_glob(os.path.join(glob.escape(os.getcwd()), path))
+    return kernel_path(path)
 
 
 def files_from_here(stage: str, section: dict) -> dict:
@@ -826,7 +871,9 @@ def _language_labels(domain: str, langid_cfg: dict) -> tuple[list[str], str]:
         from curate.readers import code
 
         return sorted({*code.EXTENSIONS.values(), *code.FILENAMES.values(), *code.INTERPRETERS.values()}), "the code reader's languages"
-    stage = stage_table.stage_class("langid")({**langid_cfg, "languages": "all"})  # by name: no import cycle
+    # by name: no import cycle; no thresholds (its labels are the model's: a thresholds file not found here, as a re-plan from
+    # another folder may have it, does not hide them)
+    stage = stage_table.stage_class("langid")({**langid_cfg, "languages": "all", "thresholds": ""})
     stage.setup()
     return sorted(stage._model_labels()), f"langid's model {stage.cfg['model']!r}"
 

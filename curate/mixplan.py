@@ -130,11 +130,9 @@ def config(manifest: dict, path: str | None, sets: list[str]):
         raise ValueError(f"{where}: the rebalance stage is not among its stages ({', '.join(cfg.run['stages'])}): nothing to re-plan")
     if path:
         rec = manifest["candidates"]
-        from curate.cli import config_changes
-
         # what changes no document (dedup.hot_bucket) left out: an output of an older default too; the record as an
         # older curate spelt it (./bad.txt) as load spells it now; a file's bytes by its option (as a rerun says it)
-        changed = config_changes(rec["before"], before(cfg.to_dict()))
+        changed = config_mod.config_changes(rec["before"], before(cfg.to_dict()))
         if changed:
             raise ValueError(f"{path} differs from the config that wrote these candidates in {', '.join(changed)} (before "
                              "rebalance): other documents would reach the mix; run `curate run` with it, or give curate mix "
@@ -156,13 +154,20 @@ def _own_config(run_config: dict, sets: list[str]):
     checked as a run checks them, the other stages' as the run recorded them, not checked again: a
     re-plan runs none of them, and the files they name (an evaluation set, a word list, a
     tokenizer.json, kept relative to the folder the run was started from) need not be found from
-    here, as its inputs need not (``inputs_since`` warns)."""
+    here, as its inputs need not (``inputs_since`` warns). Langid's and tokenize's own mistakes
+    (a model, thresholds file or tokenizer.json typed relative, not found from here) are none
+    either: no ``--set`` changes them and a re-plan runs neither; langid's labels are checked
+    where its model is found."""
     from curate import config as config_mod
 
     base = _without_custom_rules(run_config)
     stages = list(base["run"]["stages"])
     base["run"] = {**base["run"], "stages": [s for s in stages if s in REPLANNED]}
-    cfg = config_mod.load(base=base, sets=sets)
+    errors: list = []
+    cfg = config_mod.load(base=base, sets=sets, errors=errors)
+    errors = [e for e in errors if not e.startswith(("langid", "tokenize"))]
+    if errors:
+        raise config_mod.ConfigError(*errors)
     cfg.run["stages"] = stages
     return cfg
 

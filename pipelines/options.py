@@ -266,6 +266,10 @@ def is_direct(runner: str | None) -> bool:
     return runner is None or "direct" in runner.lower()  # DirectRunner, BundleBasedDirectRunner, direct
 
 
+# the options whose files curate reads from a bucket too (pyarrow.fs): "give a bucket URI" is advice they can take
+BUCKET_FILES = ("decontaminate.eval_sets[",)
+
+
 def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: str, said: list[str] | None = None,
                                   files: dict | None = None) -> list[str]:
     """One message per input glob or output that is a path on this machine when the runner's
@@ -273,8 +277,10 @@ def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: s
     the output where no one finds it. Flink and Spark workers may share a filesystem with the
     launcher (or be on it, an EXTERNAL worker pool), so their paths are not judged. ``said``:
     each input's glob as a message says it (``Config.glob_said``: as typed, not tidied).
-    ``files``: option -> the path it names (``Config.data_paths``: an evaluation set, a word list,
-    a tokenizer.json), which the workers read too (each in its setup, after its VM is up)."""
+    ``files``: option -> the path it names (``Config.data_paths``), which the workers read too (each
+    in its setup, after its VM is up): an evaluation set's only (``BUCKET_FILES``), which a bucket
+    can hold; the others (a word list, a model, a tokenizer.json, a custom rule's files) curate or
+    the rule reads from a local path only: in the workers' container, not judged here."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
@@ -284,7 +290,8 @@ def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: s
              if "://" not in spec["glob"] or spec["glob"].startswith("file://")]
     if "://" not in output or output.startswith("file://"):
         local.append(("run.output", repr(output)))
-    local += [(option, repr(path)) for option, path in sorted((files or {}).items()) if "://" not in path or path.startswith("file://")]
+    local += [(option, repr(path)) for option, path in sorted((files or {}).items())
+              if option.startswith(BUCKET_FILES) and ("://" not in path or path.startswith("file://"))]
     return [f"{field} {path} is a path on this machine: the {runner}'s workers run on machines of their own and "
             f"cannot {'write' if field == 'run.output' else 'read'} it; give a bucket URI (gs://BUCKET/...)" for field, path in local]
 

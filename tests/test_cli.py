@@ -354,6 +354,22 @@ def test_a_local_evaluation_set_with_the_dataflow_runner_is_refused_at_launch(tm
         "DataflowRunner's workers run on machines of their own and cannot read it; give a bucket URI (gs://BUCKET/...)"]
 
 
+def test_the_dataflow_launch_check_refuses_no_local_file_that_no_bucket_can_hold():
+    """The Dataflow launch check refused every file an option names on this machine, saying "give
+    a bucket URI": only an evaluation set is read from a bucket; a tokenizer.json, a word list,
+    langid's thresholds, a model (curate reads them from a local path: gs:// is 'file not found')
+    and a custom rule's files (its own code opens them) can only be in the workers' container, at
+    the path the launch names, as before: refusing them left no way to run them on Dataflow."""
+    from pipelines.options import local_paths_on_remote_workers
+
+    dataflow = ["--runner=DataflowRunner", "--project=my-project-1", "--region=us-central1", "--temp_location=gs://bucket/tmp"]
+    files = {"tokenize.tokenizer": "tok/t.json", "filter.badwords.lists.en": "bad.txt", "langid.thresholds": "/opt/th.json",
+             "quality.web.model": "m.bin", "filter.custom.x.files[0]": "rule.txt", "decontaminate.eval_sets[0]": "evals/mmlu.jsonl",
+             "decontaminate.eval_sets[1]": "gs://bucket/evals/*.jsonl"}
+    said = local_paths_on_remote_workers(dataflow, [{"glob": "gs://bucket/in/*.jsonl"}], "gs://bucket/o", None, files)
+    assert [m.split(" is a path")[0] for m in said] == ["decontaminate.eval_sets[0] 'evals/mmlu.jsonl'"]
+
+
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
     """`--runner DirectRunner --direct_num_workers 2` (argparse's other form, which Beam
     accepts): the value used to be taken for the TOML config, and Beam's parser then printed

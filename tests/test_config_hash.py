@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -723,6 +724,7 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
     from curate import schema
     from pipelines.common import BatchStages, StageContext, _StagesFn
     from pipelines.decontaminate import Decontaminate, _DecontaminateFn
+    from pipelines.quality import Quality, _ScoreFn
     from pipelines.rebalance import Rebalance, _CountFn
     from pipelines.tokenize import Tokenize, _EncodeFn
 
@@ -734,9 +736,11 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
         t.pre_tokenizer = pre_tokenizers.Whitespace()
         t.save(str(tmp_path / folder / "tok" / "t.json"))
         (tmp_path / folder / "bad.txt").write_text(words.split()[0] + "\n")
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "models", "quality_default.ftz"), tmp_path / "a" / "q.ftz")  # b has none
     monkeypatch.chdir(tmp_path / "a")
     cfg = _load(tmp_path / "a", '[filter]\ndomains = {web = ["badwords"]}\n[filter.badwords.lists]\nen = "bad.txt"\n[[decontaminate.eval_sets]]\nglob = "evals/mmlu.jsonl"\nname = "mmlu"\n[rebalance]\ntargets = {web = 1.0}\n'
-                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n', 'filter", "decontaminate", "rebalance", "tokenize')
+                '[tokenize]\ntokenizer = "tok/t.json"\neos = "<eos>"\n[quality.web]\nmodel = "q.ftz"\n',
+                'filter", "decontaminate", "quality", "rebalance", "tokenize')
     assert cfg.stages["decontaminate"]["eval_sets"][0]["glob"] == "evals/mmlu.jsonl" and cfg.stages["tokenize"]["tokenizer"] == "tok/t.json"
     peers = {"rebalance": cfg.stages["rebalance"], "tokenize": cfg.stages["tokenize"]}
     context = lambda name: StageContext(name=name, run=cfg.run, limits=cfg.limits, root=str(tmp_path / "out"),  # noqa: E731
@@ -745,16 +749,57 @@ def test_a_runs_workers_in_another_directory_read_the_files_the_launch_named(tmp
     tok = Tokenize(cfg.stages["tokenize"], context("tokenize"))
     reb = Rebalance(cfg.stages["rebalance"], context("rebalance"))
     per_batch = BatchStages({"filter": cfg.stages["filter"]}, context("filter"))
+    quality = Quality(cfg.stages["quality"], context("quality"))
     assert tok.info["name"] == "tok/t.json"  # tokens.json's: as the config spells it
-    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg), _StagesFn(per_batch.sections)])  # as Beam ships them
+    sent = pickle.dumps([_DecontaminateFn(dec.section), _EncodeFn(tok.encoding, 2, tok.spill), _CountFn(reb.tok_cfg), _StagesFn(per_batch.sections),
+                         _ScoreFn(quality.section)])  # as Beam ships them
     monkeypatch.chdir(tmp_path / "b")  # a worker's own directory, with files of the same names
     monkeypatch.setattr("pipelines.decontaminate._LOADED", {})  # another process: nothing loaded there
     fns = pickle.loads(sent)
     for fn in fns:
-        fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files
+        fn.setup()  # before: 'matches no files' / 'file not found' from an empty folder; from b, b's files; 'no model file at q.ftz'
     a = "alpha beta gamma delta"
     batch = pa.RecordBatch.from_pylist([{"id": "d1", "text": f"{a} {a} {a} {a}", "domain": "web", "language": "en"}],
                                        schema=schema.DOC_SCHEMA)
     assert fns[0].stage.process(batch)[1].num_rows == 1  # a's item found in it
     assert fns[1].stage.encoder.info()["sha256"] == fns[2].tok.encoder.info()["sha256"] == tok.info["sha256"]
     assert [r["rule"] for r in fns[3].stages[0][1].process(batch)[1].to_pylist()] == ["badwords"]  # a's word, alpha
+
+
+def test_the_tokenizer_rebalance_counts_with_is_hashed_where_tokenize_does_not_run(tmp_path, monkeypatch):
+    """Rebalance counts tokens with [tokenize]'s tokenizer, tokenize run or not; without tokenize in
+    the stages that section was left out of the config (to_dict, its hash) and neither spelt one way
+    nor its tokenizer.json's bytes hashed: an edited or other tokenizer, other num_tokens and another
+    mix, was the same config. It is the config's as a stage's whose transform reads it (``needs``)."""
+    from tokenizers import Tokenizer, models
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tok").mkdir()
+    body = '[rebalance]\ntargets = {web = 1.0}\n[tokenize]\ntokenizer = "./tok/t.json"\neos = "<eos>"\n'
+    hashes = []
+    for vocab in ({"[UNK]": 0, "a": 1, "<eos>": 2}, {"[UNK]": 0, "a b": 1, "<eos>": 2}):
+        Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")).save("tok/t.json")
+        cfg = _load(tmp_path, body, "rebalance")
+        assert cfg.to_dict()["tokenize"]["tokenizer"] == "tok/t.json"
+        hashes.append(_hashes(cfg))
+    assert hashes[0][0] != hashes[1][0] and hashes[0][1] != hashes[1][1]
+
+
+def test_an_evaluation_sets_glob_handed_to_the_workers_matches_its_files_from_a_folder_named_with_wildcards(tmp_path, monkeypatch):
+    """config.from_here joined the current directory to a relative glob as it is: from a folder
+    named runs[1] 'evals/*.jsonl' became a glob whose folder part is a character
+    class, matching runs1/ and not runs[1]/: the Decontaminate transform's check said 'matches no
+    files' for a set the config had found (or a worker read another folder's). The folder's own
+    name is escaped: the glob matches what the relative one matches."""
+    import glob
+
+    from curate.config import from_here
+
+    folder = "runs[1]"
+    (tmp_path / "runs1" / "evals").mkdir(parents=True)  # what [1] matches
+    (tmp_path / "runs1" / "evals" / "other.jsonl").write_text('{"text": "five six seven eight"}\n')
+    (tmp_path / folder / "evals").mkdir(parents=True)
+    (tmp_path / folder / "evals" / "mmlu.jsonl").write_text('{"text": "one two three four"}\n')
+    monkeypatch.chdir(tmp_path / folder)
+    for typed in ("evals/*.jsonl", "./evals/mm?u.jsonl", "evals/[m]mlu.jsonl"):
+        assert [p for p, _ in list_files(from_here(typed))] == [os.path.abspath(p) for p in glob.glob(typed)] != [], typed

@@ -434,3 +434,27 @@ def test_mix_without_its_folder_names_it_as_the_readme_does(capsys):
     the usage write DIR)."""
     assert cli.main(["mix"]) == 2
     assert capsys.readouterr().err.splitlines()[0] == "curate: the following arguments are required: DIR"
+
+
+def test_the_runs_own_config_replans_from_any_folder_though_langid_names_its_files_relative(tmp_path, monkeypatch):
+    """`curate mix OUT` from another folder took the stages it does not run as recorded, but
+    langid's section was still checked there (for rebalance.languages' labels): its thresholds
+    file and model typed relative stopped the re-plan ("langid.thresholds: cannot read th.json").
+    A re-plan runs no langid and no --set changes it: its files' absence here is no error; the
+    labels are checked where its model is found."""
+    from curate import config, mixplan
+
+    first = tmp_path / "alice"
+    first.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "models" / "lid.176.ftz", first / "my.ftz")
+    (first / "th.json").write_text('{"en": 0.5}')
+    toml = ('[run]\nstages = ["langid", "rebalance"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n'
+            '[langid]\nmodel = "my.ftz"\nthresholds = "th.json"\n[rebalance]\ntargets = {web = 1.0}\n')
+    manifest = _recorded(monkeypatch, first, toml)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cfg = mixplan.config(manifest, None, ["rebalance.languages={web = {en = 0.5, \"*\" = 0.5}}"])
+    assert cfg.stages["langid"] == manifest["config"]["langid"] and cfg.stages["rebalance"]["languages"]["web"]["en"] == 0.5
+    shutil.copy(first / "my.ftz", "my.ftz")  # where the model is found (its thresholds not), its labels still are checked
+    with pytest.raises(config.ConfigError, match="rebalance.languages.web.xx"):
+        mixplan.config(manifest, None, ["rebalance.languages={web = {xx = 0.5, \"*\" = 0.5}}"])
