@@ -39,6 +39,17 @@ def read_all(m: decompress.Members, n: int = 1 << 16) -> bytes:
         parts.append(b)
 
 
+def read_counts(p, limits: Limits) -> dict:
+    """A JSONL shard read as the pipeline reads it: how many documents, which quarantine reasons."""
+    got = {"docs": 0, "quarantine": []}
+    for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), limits):
+        if kind == "docs":
+            got["docs"] += batch.num_rows
+        elif kind == "quarantine":
+            got["quarantine"] += batch.column("reason").to_pylist()
+    return got
+
+
 def test_a_read_decodes_one_block_not_the_whole_bomb():
     z = bomb(64 << 20)
     assert len(z) < 64 << 10  # the whole bomb fits in one 64 KiB read of the file
@@ -69,12 +80,7 @@ def test_a_bomb_stops_at_max_file_bytes_without_holding_it(tmp_path):
     p.write_bytes(bomb(256 << 20))
     tracemalloc.start()
     try:
-        got = {"docs": 0, "quarantine": []}
-        for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=4 << 20)):
-            if kind == "docs":
-                got["docs"] += batch.num_rows
-            elif kind == "quarantine":
-                got["quarantine"] += batch.column("reason").to_pylist()
+        got = read_counts(p, Limits(max_file_bytes=4 << 20))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -662,12 +668,7 @@ def test_the_check_pass_of_a_big_member_reads_no_further_than_max_file_bytes(tmp
     row = json.dumps({"text": "A page about the mill by the river, and the road to the town. " * 12}).encode() + b"\n"
     p = tmp_path / "big.jsonl.gz"
     p.write_bytes(gzip.compress(row * ((24 << 20) // len(row)), 6))  # one member, ~215 to 1: under the stop
-    got = {"docs": 0, "quarantine": []}
-    for kind, batch in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(max_file_bytes=8 << 20)):
-        if kind == "docs":
-            got["docs"] += batch.num_rows
-        elif kind == "quarantine":
-            got["quarantine"] += batch.column("reason").to_pylist()
+    got = read_counts(p, Limits(max_file_bytes=8 << 20))
     assert got["quarantine"] == ["file_too_large"] and got["docs"] == (8 << 20) // len(row), got
     assert len(made) == 2 and max(m.produced for m in made) <= 10 << 20, [m.produced for m in made]
 
