@@ -33,6 +33,7 @@ import errno
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 
@@ -409,6 +410,8 @@ def held(root: str) -> bool:
     except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
         return e.errno != errno.ELOOP
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
+            return True
         fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError as e:
         return e.errno in (errno.EACCES, errno.EAGAIN)
