@@ -166,7 +166,7 @@ def test_the_manifest_given_instead_of_its_folder(copy):
 def test_a_negative_count_is_a_usage_error(finished, tmp_path):
     for opt in ("--examples", "--top"):
         r = curate("audit", finished, opt, "-1", "--output", tmp_path / "a")
-        assert r.returncode == 2 and f"argument {opt}: -1: give 0 or more" in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 2 and f"curate audit: {opt}: -1: give 0 or more" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 def test_verify_output_catches_an_edited_tokens_manifest(copy):
