@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -606,8 +607,10 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             if hasattr(cls, "data_files") and _tilde(sections[s]):  # ~/bad.txt: checked where it is read (file_path)
                 with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
                     sections[s] = files_spelt(s, sections[s], cls.data_files(sections[s]), home_path)
+            errors += in_buckets(s, cls, sections[s])
             try:
-                check_stage(s, sections[s])
+                if len(errors) == before:  # a file in a bucket: not looked for as a local one
+                    check_stage(s, sections[s])
             except ConfigError as e:
                 errors.extend(e.messages)
             if len(errors) == before and hasattr(cls, "normalize"):  # one spelling of what runs: one hash
@@ -783,6 +786,34 @@ def object_settled(key: tuple, now: int) -> bool:
     from curate.commit import SETTLED_NS
 
     return key[1] is not None and now - key[1] > SETTLED_NS
+
+
+# the options whose files may be in a bucket: an evaluation set (read through pyarrow.fs), a custom rule's files (the
+# rule opens them itself); a tokenizer.json, a word list, a model is opened by a local path (tokenizers, fastText, open)
+BUCKET_READ = ("decontaminate.eval_sets[", "filter.custom.")
+
+
+def in_buckets(stage: str, cls, section: dict) -> list[str]:
+    """One error per file an option names by a URI (gs://, s3://, file://) where curate reads it
+    from a local path only: said at config time, not as a worker's traceback (or a misleading
+    'file not found'), before any bucket is asked."""
+    from curate.readers import is_uri
+
+    if stage == "decontaminate":  # evaluation sets only, read from a bucket (its data_files lists a folder's: a request)
+        return []
+    try:
+        named = cls.data_files(section) if hasattr(cls, "data_files") else {}
+    except (ValueError, TypeError, KeyError, AttributeError):  # a malformed section: its own checks say it
+        return []
+    out = []
+    for option, (given, _) in sorted(named.items()):
+        if option.startswith(BUCKET_READ) or not isinstance(given, str) or not is_uri(given):
+            continue
+        where = (f"give its path ({urllib.parse.unquote(given[len('file://'):])})" if given.startswith("file://") else
+                 "copy it where the workers run (Dataflow: into the worker container) and give that path")
+        out.append(f"{option}: {given}: curate reads this file from a local path only (only an evaluation set is read "
+                   f"from a bucket): {where}")
+    return out
 
 
 def one_file(path: str) -> tuple[str, list]:

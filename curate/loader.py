@@ -316,7 +316,7 @@ def rewritten(d: str) -> TokensError:
 def check_tokenizer(d: str, made: dict, expected: str) -> None:
     """Refuse tokens made with another tokenizer than ``expected`` (a tiktoken encoding name,
     or a tokenizer.json path, compared by its sha256)."""
-    from curate.stages.tokenize import _is_hf, _sha256_file
+    from curate.stages.tokenize import _is_hf, _sha256_file, encoding_name
 
     if _is_hf(expected):
         if not os.path.isfile(expected):
@@ -324,8 +324,8 @@ def check_tokenizer(d: str, made: dict, expected: str) -> None:
         sha = _sha256_file(expected)
         same, named = made.get("kind") == "huggingface" and made.get("sha256") == sha, f"{expected} (sha256 {sha[:12]})"
     else:
-        expected = expected.removesuffix("_offline")
-        same, named = made.get("kind") == "tiktoken" and made.get("name") == expected, expected
+        expected = encoding_name(expected)  # the bundled copy is the encoding (tokenize.same_tokenizer's rule)
+        same, named = made.get("kind") == "tiktoken" and encoding_name(made.get("name")) == expected, expected
     if not same:
         vocab = made.get("vocab_size")
         what = f"{made.get('kind')}, vocab {vocab:,}" if isinstance(vocab, int) else made.get("kind")

@@ -70,15 +70,6 @@ def tokenizer(section: dict | None) -> dict:
         enc.close()
 
 
-def same_tokenizer(now: dict, was: dict) -> bool:
-    """Whether two tokenizers' info count alike: a tokenizer.json by its bytes (its sha256), not by
-    where it lay (an older curate recorded its absolute path; a copy of the project is elsewhere)."""
-    def key(info: dict) -> dict:
-        return {k: v for k, v in info.items() if k != "name"} if info.get("kind") == "huggingface" else info
-
-    return key(now) == key(was)
-
-
 def record(cfg) -> dict:
     """The manifest's ``candidates`` entry of a run (``cfg``: its Config)."""
     return {"tokenizer": tokenizer(cfg.stages.get("tokenize")), "before": before(cfg.to_dict()), "files": "candidates/*.parquet"}
@@ -137,6 +128,8 @@ def config(manifest: dict, path: str | None, sets: list[str]):
             raise ValueError(f"{path} differs from the config that wrote these candidates in {', '.join(changed)} (before "
                              "rebalance): other documents would reach the mix; run `curate run` with it, or give curate mix "
                              "no config (the run's own) and --set rebalance.* only")
+        from curate.stages.tokenize import same_tokenizer  # one rule, the loader's too
+
         tok = tokenizer(cfg.stages.get("tokenize"))
         if not same_tokenizer(tok, rec["tokenizer"]):
             diff = ", ".join(f"{k} {rec['tokenizer'].get(k)!r} -> {tok.get(k)!r}" for k in sorted(tok) if tok.get(k) != rec["tokenizer"].get(k))

@@ -357,7 +357,7 @@ def test_a_local_evaluation_set_with_the_dataflow_runner_is_refused_at_launch(tm
 def test_the_dataflow_launch_check_refuses_no_local_file_that_no_bucket_can_hold():
     """The Dataflow launch check refused every file an option names on this machine, saying "give
     a bucket URI": only an evaluation set is read from a bucket; a tokenizer.json, a word list,
-    langid's thresholds, a model (curate reads them from a local path: gs:// is 'file not found')
+    langid's thresholds, a model (curate reads them from a local path: a URI is a config error, config.in_buckets)
     and a custom rule's files (its own code opens them) can only be in the workers' container, at
     the path the launch names, as before: refusing them left no way to run them on Dataflow."""
     from pipelines.options import local_paths_on_remote_workers

@@ -803,3 +803,26 @@ def test_an_evaluation_sets_glob_handed_to_the_workers_matches_its_files_from_a_
     monkeypatch.chdir(tmp_path / folder)
     for typed in ("evals/*.jsonl", "./evals/mm?u.jsonl", "evals/[m]mlu.jsonl"):
         assert [p for p, _ in list_files(from_here(typed))] == [os.path.abspath(p) for p in glob.glob(typed)] != [], typed
+
+
+@pytest.mark.parametrize("option, body, stage", [
+    ("tokenize.tokenizer", '[tokenize]\ntokenizer = "{uri}/t.json"\n', "tokenize"),
+    ("filter.badwords.lists.en", '[filter.badwords.lists]\nen = "{uri}/bad.txt"\n', "filter"),
+    ("langid.model", '[langid]\nmodel = "{uri}/lid.bin"\n', "langid"),
+    ("quality.web.model", '[quality.web]\nmodel = "{uri}/m.bin"\n', "quality"),
+], ids=["tokenizer", "word-list", "langid-model", "quality-model"])
+@pytest.mark.parametrize("uri", ["gs://b/models", "s3://b/models", "file://{tmp}"], ids=["gs", "s3", "file"])
+def test_a_named_file_in_a_bucket_is_a_one_line_config_error(tmp_path, option, body, stage, uri):
+    """An evaluation set is read from a bucket, but a tokenizer.json, a word list or a model is read
+    from a local path only (tokenizers, fastText and the filters open a path): given as gs://...
+    config.load said 'file not found' or 'no model file at', or went on to fail in a worker. Said
+    at config time now, one line naming the option, before any bucket is asked (no network here);
+    a file:// URL names the local path to give instead."""
+    uri = uri.format(tmp=tmp_path)
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, body.format(uri=uri), stage)
+    said = [m for m in e.value.messages if m.startswith(option)]
+    assert len(said) == 1 and "\n" not in said[0], e.value.messages
+    assert f"{option}: {uri}/" in said[0] and "local path only" in said[0] and "evaluation set" in said[0], said
+    if uri.startswith("file://"):
+        assert f"give its path ({tmp_path}/" in said[0], said

