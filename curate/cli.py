@@ -805,7 +805,8 @@ def _interruptible(run, cfg, *args, **kw):
                     audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
                     raise RunFailed(f"{reason}; the commit of {out} was decided and stopped midway: the next command reading it "
                                     f"completes it ({audit})") from None
-                raise RunFailed(f"{reason}; the previous output in {out} is unchanged") from None
+                kept = f"the previous output in {out} is unchanged" if _holds_output(out) else f"no output was written to {out}"
+                raise RunFailed(f"{reason}; {kept}") from None  # a first run had no previous output to keep
             raise
         raise Interrupted(cfg.run["output"], commit.abort(cfg.run["output"])) from None
 

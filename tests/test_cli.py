@@ -2284,7 +2284,7 @@ def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monke
     jar = "https://repo.maven.apache.org/maven2/org/apache/beam/beam-runners-flink-"
     assert err.startswith(f"curate: the runner's job server could not be started: Beam could not download its jar ({jar}"), err
     assert re.search(r"-job-server-[\d.]+\.jar\); offline, copy that jar here and pass --flink_job_server_jar=PATH; ", err), err
-    assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
+    assert err.rstrip().endswith(f"no output was written to {out}") and len(err.strip().splitlines()) == 1, err
 
 
 def test_code_tree_json_files_are_source_without_format(tmp_path, capsys):
@@ -2474,14 +2474,15 @@ def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
 def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     """--runner=PortableRunner --job_endpoint=HOST:PORT with nothing listening: after
     --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message;
-    then a line that named neither the address nor the timeout given (it said 300)."""
+    then a line that named neither the address nor the timeout given (it said 300). A first run
+    (no output there before) said 'the previous output in OUT is unchanged': there was none."""
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
                    "--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=LOOPBACK", "--job_server_timeout=1") == 1
     err = capsys.readouterr().err
     assert err.startswith("curate: the runner's job server could not be reached: nothing answered at --job_endpoint=localhost:1 "
-                          "within 1 s (--job_server_timeout): start the job service there, or fix the address; the previous "
-                          f"output in {out} is unchanged"), err
+                          f"within 1 s (--job_server_timeout): start the job service there, or fix the address; no output "
+                          f"was written to {out}"), err
     assert len(err.strip().splitlines()) == 1, err
 
 
