@@ -678,17 +678,29 @@ def _json_keys(tables) -> list[str]:
     return [json.dumps(t, sort_keys=True, default=str) for t in tables or []]
 
 
+def stage_change(old: list, new: list) -> str:
+    """'run.stages: X added; Y dropped': how ``config_changes`` says a change of the stages alone."""
+    said = [f"{', '.join(s for s in b if s not in a)} {how}" for a, b, how in ((old, new, "added"), (new, old, "dropped"))
+            if set(b) - set(a)]
+    return f"run.stages: {'; '.join(said)}"
+
+
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
     changed, unhashed = [], []
     old = respelt_sections(old, new)  # what an older curate spelt another way (13.0, ./bad.txt, ./*.jsonl)
     old, new = content(old), content(new)
+    ran = [c.get("run", {}).get("stages") if isinstance(c.get("run"), dict) else None for c in (old, new)]
+    moved = set(ran[0]) ^ set(ran[1]) if all(isinstance(r, list) for r in ran) else set()
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)
         if k == DATA_FILES and a is None and isinstance(b, dict):  # written by a curate that hashed no file's bytes
             unhashed = sorted(b)
+        if k in moved:  # a stage added or dropped: its section comes or goes with it (run.stages says so)
+            continue
         if k == "run" and isinstance(a, dict) and isinstance(b, dict):
-            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
+            changed += [stage_change(*ran) if x == "stages" and moved else f"run.{x}"
+                        for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
         elif k == USER_CODE:  # a rule's code edited: say which
             a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
             changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]

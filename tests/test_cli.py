@@ -1879,7 +1879,12 @@ def test_a_rerun_with_another_config_says_it_replaced_the_output(tmp_path, pages
     assert "replaced" not in capsys.readouterr().err
     assert run_cli(*base, "--stages", "ingest,langid", "--languages", "all") == 0
     err = capsys.readouterr().err
-    assert f"curate: replaced the previous output in {out}, written with another config (langid, run.stages)" in err, err
+    # only --stages changed: said as a stage change, not as the config of langid (a section it had not run)
+    assert f"curate: replaced the previous output in {out}, made by other stages (langid added)\n" in err, err
+    assert run_cli(*base, "--stages", "ingest", "--set", "limits.max_line_bytes=100000") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: replaced the previous output in {out}, made by other stages (langid dropped); written with another "
+            "config (limits)\n") in err, err
 
 
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
