@@ -1646,6 +1646,21 @@ def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, de
     assert counts[0] == counts[1]
 
 
+def test_a_file_given_as_parquet_that_is_not_is_refused_at_launch(tmp_path, capsys):
+    """A .txt given --format parquet was read by a worker and quarantined whole (read_error,
+    pyarrow's 'Parquet magic bytes not found in footer'), after a full run: a run of nothing. It
+    is refused at launch now, naming the file and what it looks like; one stray file among
+    Parquet files is still quarantined (readers.not_parquet, tested there)."""
+    path = tmp_path / "notes.txt"
+    path.write_text("hello world, some notes of mine\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--format", "parquet", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == ("curate: config error: inputs[0]: notes.txt is not a Parquet file (those start with the magic bytes PAR1; it starts "
+                   "with b'hello wo' and looks like text): give --format text (format in [[inputs]]), or leave the format out\n"), err
+    assert not out.exists()
+
+
 def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
     """A Parquet dump whose text column has another name: every row used to be quarantined as
     missing_text_field (one row each) after a full run; the columns are known before running."""
