@@ -136,7 +136,7 @@ def content(cfg: dict) -> dict:
     return out
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
-LIMIT_CHECKS = {f: Check(min=1) for f in LIMIT_DEFAULTS}
+LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAULTS}  # max_ratio 0: no bomb stop
 
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
 RUN_CHECKS = {
@@ -643,7 +643,10 @@ def _tilde(value) -> bool:
 def respelt(stage: str, section: dict) -> dict:
     """A stage's section from a manifest, spelt as config.load spells it now (numbers as their
     option's type, ``normalize``): an older curate's spelling of the same options compares
-    equal. As it is where it is no stage's or no longer checks."""
+    equal. As it is where it is no stage's or no longer checks. [limits] gets the keys added
+    since, at their defaults (limits.max_ratio: 1,000, the stop before it had a key)."""
+    if stage == "limits":
+        return {**LIMIT_DEFAULTS, **section}
     if stage not in STAGES:
         return section
     try:

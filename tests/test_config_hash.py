@@ -803,3 +803,12 @@ def test_an_evaluation_sets_glob_handed_to_the_workers_matches_its_files_from_a_
     monkeypatch.chdir(tmp_path / folder)
     for typed in ("evals/*.jsonl", "./evals/mm?u.jsonl", "evals/[m]mlu.jsonl"):
         assert [p for p, _ in list_files(from_here(typed))] == [os.path.abspath(p) for p in glob.glob(typed)] != [], typed
+
+
+def test_an_output_written_before_limits_max_ratio_is_the_same_config():
+    """limits.max_ratio is new (the bomb stop's ratio, 1,000 before it was a key): a manifest
+    written without it is the same config at its default, not 'another config (limits)'."""
+    new = config.load(None).to_dict()
+    old = {**new, "limits": {k: v for k, v in new["limits"].items() if k != "max_ratio"}}
+    assert cli.config_changes(old, new) == []
+    assert cli.config_changes({**old, "limits": {**old["limits"], "max_file_bytes": 1 << 20}}, new) == ["limits"]
