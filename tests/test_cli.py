@@ -156,7 +156,7 @@ def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, 
     cfg = tmp_path / "bad.toml"
     cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "wbe"\n')
     assert run_cli("config", cfg) == 2
-    assert capsys.readouterr().err == ("curate: config error: inputs[0].domain: 'wbe' is not one of web, code, books\n"
+    assert capsys.readouterr().err == ("curate: config error: inputs[0].domain: 'wbe' is not one of web, code, books (did you mean web?)\n"
                                        f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files\n")
     cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "web"\n')
     assert run_cli("config", cfg) == 2
