@@ -703,7 +703,10 @@ def cmd_run(ns, beam_args) -> int:
     changed = config_changes(before["config"], manifest["config"]) if before is not None else []
     # other files under the same config (new shards, a file changed underneath) change the corpus too
     files = output.input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
-    why = [f"written with another config ({', '.join(changed)})"] * bool(changed) + [f"whose input files differ: {files}"] * bool(files)
+    stages = [c.split(": ", 1)[1] for c in changed if c.startswith("run.stages: ")]  # --stages alone is no other config
+    changed = [c for c in changed if not c.startswith("run.stages: ")]
+    why = ([f"made by other stages ({'; '.join(stages)})"] * bool(stages) + [f"written with another config ({', '.join(changed)})"] * bool(changed)
+           + [f"whose input files differ: {files}"] * bool(files))
     if why:
         print(one_line(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}"), file=sys.stderr)
     return 0
@@ -805,7 +808,8 @@ def _interruptible(run, cfg, *args, **kw):
                     audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
                     raise RunFailed(f"{reason}; the commit of {out} was decided and stopped midway: the next command reading it "
                                     f"completes it ({audit})") from None
-                raise RunFailed(f"{reason}; the previous output in {out} is unchanged") from None
+                kept = f"the previous output in {out} is unchanged" if _holds_output(out) else f"no output was written to {out}"
+                raise RunFailed(f"{reason}; {kept}") from None  # a first run had no previous output to keep
             raise
         raise Interrupted(cfg.run["output"], commit.abort(cfg.run["output"])) from None
 

@@ -37,8 +37,10 @@ def did_you_mean(word: str, choices) -> str:
 
     choices = [str(c) for c in choices]
     folded = {c.lower(): c for c in choices}  # "Cut", " cut": said as cut, not left without a hint
-    close = [folded[str(word).strip().lower()]] if str(word).strip().lower() in folded else \
-        difflib.get_close_matches(str(word), choices, n=1, cutoff=0.7)
+    key = str(word).strip().lower()
+    # two letters swapped (wbe for web: difflib's 0.67, under the cutoff) is a slip of the fingers too
+    swapped = [folded[w] for i in range(len(key) - 1) if (w := key[:i] + key[i + 1] + key[i] + key[i + 2:]) in folded]
+    close = [folded[key]] if key in folded else swapped[:1] or difflib.get_close_matches(str(word), choices, n=1, cutoff=0.7)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
@@ -135,7 +137,7 @@ def content(cfg: dict) -> dict:
     return out
 # [limits]: the readers' Limits, less the extractor (that one is ingest.extractor)
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
-LIMIT_CHECKS = {f: Check(min=1) for f in LIMIT_DEFAULTS}
+LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAULTS}  # max_ratio 0: no bomb stop
 
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
 RUN_CHECKS = {
@@ -644,7 +646,10 @@ def _tilde(value) -> bool:
 def respelt(stage: str, section: dict) -> dict:
     """A stage's section from a manifest, spelt as config.load spells it now (numbers as their
     option's type, ``normalize``): an older curate's spelling of the same options compares
-    equal. As it is where it is no stage's or no longer checks."""
+    equal. As it is where it is no stage's or no longer checks. [limits] gets the keys added
+    since, at their defaults (limits.max_ratio: 1,000, the stop before it had a key)."""
+    if stage == "limits":
+        return {**LIMIT_DEFAULTS, **section}
     if stage not in STAGES:
         return section
     try:
@@ -679,17 +684,29 @@ def _json_keys(tables) -> list[str]:
     return [json.dumps(t, sort_keys=True, default=str) for t in tables or []]
 
 
+def stage_change(old: list, new: list) -> str:
+    """'run.stages: X added; Y dropped': how ``config_changes`` says a change of the stages alone."""
+    said = [f"{', '.join(s for s in b if s not in a)} {how}" for a, b, how in ((old, new, "added"), (new, old, "dropped"))
+            if set(b) - set(a)]
+    return f"run.stages: {'; '.join(said)}"
+
+
 def config_changes(old: dict, new: dict) -> list[str]:
     """The sections (run: its keys) in which two configs differ in what they produce."""
     changed, unhashed = [], []
     old = respelt_sections(old, new)  # what an older curate spelt another way (13.0, ./bad.txt, ./*.jsonl)
     old, new = content(old), content(new)
+    ran = [c.get("run", {}).get("stages") if isinstance(c.get("run"), dict) else None for c in (old, new)]
+    moved = set(ran[0]) ^ set(ran[1]) if all(isinstance(r, list) for r in ran) else set()
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k), new.get(k)
         if k == DATA_FILES and a is None and isinstance(b, dict):  # written by a curate that hashed no file's bytes
             unhashed = sorted(b)
+        if k in moved:  # a stage added or dropped: its section comes or goes with it (run.stages says so)
+            continue
         if k == "run" and isinstance(a, dict) and isinstance(b, dict):
-            changed += [f"run.{x}" for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
+            changed += [stage_change(*ran) if x == "stages" and moved else f"run.{x}"
+                        for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
         elif k == USER_CODE:  # a rule's code edited: say which
             a, b = a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}
             changed += [f"the code of {x}" for x in sorted(set(a) & set(b)) if a[x] != b[x]]
@@ -923,7 +940,7 @@ def _rebalance_languages(stages: list, sections: dict) -> list[str]:
     kept = sections["langid"].get("languages") if "langid" in stages else None
     for d, split in splits.items():
         codes = [c for c in split if c != "*"] if isinstance(split, dict) else []
-        if not codes:
+        if not codes or d not in DOMAINS:  # a domain misspelt: rebalance's own check says which was meant
             continue
         if d != "code" and "langid" not in stages:
             errors.append(f"rebalance.languages.{d}: {d} documents get their language from langid, which this run does "

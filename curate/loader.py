@@ -504,7 +504,7 @@ class TokenLoader:
 
     def __init__(self, path: str, batch_size: int, seq_len: int | None = None, *, rank: int = 0, world_size: int = 1,
                  num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64,
-                 tokenizer: str | None = None):
+                 tokenizer: str | None = None, _called: str = "TokenLoader"):
         import pyarrow.fs as pafs
 
         from curate import output
@@ -522,7 +522,7 @@ class TokenLoader:
             seq_len = m["seq_len"] + 1
         bad = bad_argument(batch_size=batch_size, seq_len=seq_len, world_size=world_size, num_workers=num_workers, rank=rank)
         if bad:
-            raise ValueError(f"TokenLoader: {bad}")
+            raise ValueError(f"{_called}: {bad}")  # the class the user called (TokenDataset makes a TokenLoader)
         self.path, self.batch_size, self.seq_len, self.dtype = path, batch_size, seq_len, dtype
         self.eos_id = m["tokenizer"].get("eos_id")  # what ends each document (None: no EOS); see document_positions
         self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker
@@ -820,7 +820,8 @@ def _make_dataset_class():
             # this dataset, and a persistent one keeps it from epoch to epoch, so an epoch reads no
             # manifest and deals no windows again, and makes only its own order.
             self.loader = _opened or TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size,
-                                                 num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer)
+                                                 num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer,
+                                                 _called="TokenDataset")
             self.sha256 = self.loader.manifest_sha256  # the tokens its positions belong to
             # a saved state's hash: these tokens', or (saved before tokens.json had footer_sha256) theirs without it, as load_state_dict takes
             if manifest_sha256 not in {None, self.sha256, self.loader._sha256_before_footers()}:
@@ -932,7 +933,7 @@ class TokenDataLoader:
         dataloader_kwargs.pop("drop_last", None)  # every batch is whole: nothing to drop (torch refuses it beside batch_size=None)
         _check_dataloader_kwargs(num_workers, dataloader_kwargs)
         self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
-                                  verify=verify, tokenizer=tokenizer)
+                                  verify=verify, tokenizer=tokenizer, _called="TokenDataLoader")
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs
         self.eos_id = self.loader.eos_id
         self._kept = None  # (epoch its next iteration starts, DataLoader): persistent_workers keeps one across epochs

@@ -757,3 +757,19 @@ def test_a_quoted_bad_line_keeps_no_secret(tmp_path, capsys):
     said = capsys.readouterr()
     assert "(it starts '<KEY>')" in said.err, said.err
     assert token[:12] not in said.out + said.err
+
+
+def test_one_stray_file_among_parquet_files_is_quarantined_not_refused(tmp_path):
+    """A folder given as Parquet that holds one file that is not (a README) is read: the stray one
+    is quarantined whole as before (read_error); a run of no Parquet file at all is refused
+    (readers.not_parquet, tests/test_cli.py's test_a_file_given_as_parquet_that_is_not_...)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": ["a page of text"]}), tmp_path / "a.parquet")
+    (tmp_path / "README").write_text("about this dump\n")
+    shards = plan_shards(list_files(str(tmp_path)), "parquet", "web", "t", {}, Limits())
+    assert sorted(s.rel for s in shards) == ["README", "a.parquet"]
+    read = {s.rel: [k for k, _ in read_shard(s, Limits())] for s in shards}
+    assert read["README"] == ["quarantine"] and "docs" in read["a.parquet"], read
+    with pytest.raises(ValueError, match=r"^README is not a Parquet file \(.*b'about th'\): give its format \(--format\)$"):
+        plan_shards([(str(tmp_path / "README"), "README")], "parquet", "web", "t", {}, Limits())

@@ -156,7 +156,7 @@ def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, 
     cfg = tmp_path / "bad.toml"
     cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "wbe"\n')
     assert run_cli("config", cfg) == 2
-    assert capsys.readouterr().err == ("curate: config error: inputs[0].domain: 'wbe' is not one of web, code, books\n"
+    assert capsys.readouterr().err == ("curate: config error: inputs[0].domain: 'wbe' is not one of web, code, books (did you mean web?)\n"
                                        f"curate: config error: inputs[0].glob: {str(missing)!r} matches no files\n")
     cfg.write_text(f'[[inputs]]\nglob = "{missing}"\ndomain = "web"\n')
     assert run_cli("config", cfg) == 2
@@ -1646,6 +1646,21 @@ def test_demo_into_a_folder_with_glob_characters_and_quotes(tmp_path, capsys, de
     assert counts[0] == counts[1]
 
 
+def test_a_file_given_as_parquet_that_is_not_is_refused_at_launch(tmp_path, capsys):
+    """A .txt given --format parquet was read by a worker and quarantined whole (read_error,
+    pyarrow's 'Parquet magic bytes not found in footer'), after a full run: a run of nothing. It
+    is refused at launch now, naming the file and what it looks like; one stray file among
+    Parquet files is still quarantined (readers.not_parquet, tested there)."""
+    path = tmp_path / "notes.txt"
+    path.write_text("hello world, some notes of mine\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--format", "parquet", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert err == ("curate: config error: inputs[0]: notes.txt is not a Parquet file (those start with the magic bytes PAR1; it starts "
+                   "with b'hello wo' and looks like text): give --format text (format in [[inputs]]), or leave the format out\n"), err
+    assert not out.exists()
+
+
 def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
     """A Parquet dump whose text column has another name: every row used to be quarantined as
     missing_text_field (one row each) after a full run; the columns are known before running."""
@@ -1879,7 +1894,12 @@ def test_a_rerun_with_another_config_says_it_replaced_the_output(tmp_path, pages
     assert "replaced" not in capsys.readouterr().err
     assert run_cli(*base, "--stages", "ingest,langid", "--languages", "all") == 0
     err = capsys.readouterr().err
-    assert f"curate: replaced the previous output in {out}, written with another config (langid, run.stages)" in err, err
+    # only --stages changed: said as a stage change, not as the config of langid (a section it had not run)
+    assert f"curate: replaced the previous output in {out}, made by other stages (langid added)\n" in err, err
+    assert run_cli(*base, "--stages", "ingest", "--set", "limits.max_line_bytes=100000") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: replaced the previous output in {out}, made by other stages (langid dropped); written with another "
+            "config (limits)\n") in err, err
 
 
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
@@ -2284,7 +2304,7 @@ def test_job_server_that_cannot_start_is_one_line(tmp_path, pages, capsys, monke
     jar = "https://repo.maven.apache.org/maven2/org/apache/beam/beam-runners-flink-"
     assert err.startswith(f"curate: the runner's job server could not be started: Beam could not download its jar ({jar}"), err
     assert re.search(r"-job-server-[\d.]+\.jar\); offline, copy that jar here and pass --flink_job_server_jar=PATH; ", err), err
-    assert err.rstrip().endswith(f"the previous output in {out} is unchanged") and len(err.strip().splitlines()) == 1, err
+    assert err.rstrip().endswith(f"no output was written to {out}") and len(err.strip().splitlines()) == 1, err
 
 
 def test_code_tree_json_files_are_source_without_format(tmp_path, capsys):
@@ -2474,14 +2494,15 @@ def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
 def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     """--runner=PortableRunner --job_endpoint=HOST:PORT with nothing listening: after
     --job_server_timeout (Beam's default: 300 s) a FutureTimeoutError traceback with no message;
-    then a line that named neither the address nor the timeout given (it said 300)."""
+    then a line that named neither the address nor the timeout given (it said 300). A first run
+    (no output there before) said 'the previous output in OUT is unchanged': there was none."""
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off",
                    "--runner=PortableRunner", "--job_endpoint=localhost:1", "--environment_type=LOOPBACK", "--job_server_timeout=1") == 1
     err = capsys.readouterr().err
     assert err.startswith("curate: the runner's job server could not be reached: nothing answered at --job_endpoint=localhost:1 "
-                          "within 1 s (--job_server_timeout): start the job service there, or fix the address; the previous "
-                          f"output in {out} is unchanged"), err
+                          f"within 1 s (--job_server_timeout): start the job service there, or fix the address; no output "
+                          f"was written to {out}"), err
     assert len(err.strip().splitlines()) == 1, err
 
 

@@ -363,7 +363,7 @@ def test_a_named_file_edited_between_its_hash_and_the_stages_read_fails_the_run(
     assert cli.main(args) == 1
     err = capsys.readouterr().err.strip()
     assert f"filter.badwords.lists.en: {words} changed during the run" in err and len(err.splitlines()) == 1, err
-    assert "previous output" in err and not (out / "manifest.json").exists()  # left as it is, it commits (above)
+    assert f"no output was written to {out}" in err and not (out / "manifest.json").exists()  # a first run: none was there
 
 
 def test_a_file_a_custom_rule_opens_is_hashed_when_its_table_names_it(tmp_path, monkeypatch):
@@ -826,3 +826,12 @@ def test_a_named_file_in_a_bucket_is_a_one_line_config_error(tmp_path, option, b
     assert f"{option}: {uri}/" in said[0] and "local path only" in said[0] and "evaluation set" in said[0], said
     if uri.startswith("file://"):
         assert f"give its path ({tmp_path}/" in said[0], said
+
+
+def test_an_output_written_before_limits_max_ratio_is_the_same_config():
+    """limits.max_ratio is new (the bomb stop's ratio, 1,000 before it was a key): a manifest
+    written without it is the same config at its default, not 'another config (limits)'."""
+    new = config.load(None).to_dict()
+    old = {**new, "limits": {k: v for k, v in new["limits"].items() if k != "max_ratio"}}
+    assert cli.config_changes(old, new) == []
+    assert cli.config_changes({**old, "limits": {**old["limits"], "max_file_bytes": 1 << 20}}, new) == ["limits"]

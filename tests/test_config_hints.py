@@ -31,3 +31,18 @@ def test_no_hint_for_a_value_like_no_choice():
     with pytest.raises(config.ConfigError) as err:
         config.load(None, sets=['decontaminate.mode="delete"'])
     assert err.value.messages == ["decontaminate: mode: 'delete' is not one of remove, cut"]
+
+
+@pytest.mark.parametrize("setting, said", [
+    ('rebalance.targets={web = 0.5, bookz = 0.5}', "rebalance.targets.bookz: 'bookz' is not one of web, code, books (did you mean books?)"),
+    ('rebalance.languages={wbe = {en = 1.0}}', "rebalance.languages.wbe: 'wbe' is not one of web, code, books (did you mean web?)"),
+    ('rebalance.sources={Code = {a = 1.0}}', "rebalance.sources.Code: 'Code' is not one of web, code, books (did you mean code?)"),
+    ('rebalance.max_epochs={boks = 2}', "rebalance.max_epochs.boks: 'boks' is not one of web, code, books (did you mean books?)"),
+])
+def test_a_misspelt_rebalance_domain_is_said_with_the_one_meant(setting, said):
+    """rebalance's domains had no hint; and rebalance.languages.wbe was said a second time as
+    'wbe documents get their language from langid, which this run does not run'."""
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=['run.stages=["ingest", "rebalance"]', setting])
+    (msg,) = err.value.messages  # "rebalance.targets.bookz (from --set ...): 'bookz' is not one of ..."
+    assert msg.startswith(said.split(": ")[0]) and msg.endswith(said.split(": ", 1)[1]), msg

@@ -2094,3 +2094,16 @@ def test_bad_loader_arguments_name_the_one_at_fault(tmp_path, kw, said):
         TokenLoader(d, **args)
     assert str(e.value) == f"TokenLoader: {said}"
     TokenLoader(d, np.int64(2), 20, rank=np.int32(0), world_size=1)  # numpy ints are whole numbers
+
+
+def test_bad_loader_arguments_name_the_class_called(tmp_path):
+    """TokenDataset(d, 0, 20) and TokenDataLoader(..., rank=3) said 'TokenLoader: batch_size: ...',
+    a class the user did not call: each names its own."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataLoader, TokenDataset
+
+    d = make_tokens(tmp_path, n_docs=20, shards=1)
+    with pytest.raises(ValueError, match=r"^TokenDataset: batch_size: expected a whole number >= 1, got 0$"):
+        TokenDataset(d, 0, 20)
+    with pytest.raises(ValueError, match=r"^TokenDataLoader: rank: expected 0 \.\. world_size - 1 \(0 \.\. 0\), got 3$"):
+        TokenDataLoader(d, 8, 20, rank=3)

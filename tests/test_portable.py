@@ -128,8 +128,8 @@ def test_a_worker_that_cannot_see_a_local_input_is_one_line(tmp_path):
     assert len(err) == 1, err
     assert re.fullmatch(rf"curate: input file {re.escape(str(tmp_path))}/demo/raw/\S+ was listed at launch but is not on the "
                         r"worker reading it \(host \S+\): deleted since, or a worker on another machine: local paths must be "
-                        rf"at the same absolute path on every worker \(mount them there\), or give the inputs as bucket URIs; the previous output in "
-                        rf"{re.escape(str(out))} is unchanged", err[0]), err[0]
+                        rf"at the same absolute path on every worker \(mount them there\), or give the inputs as bucket URIs; no output was "
+                        rf"written to {re.escape(str(out))}", err[0]), err[0]
     assert not out.exists()
 
 
@@ -145,7 +145,7 @@ def test_no_worker_pool_at_the_address_is_one_line(tmp_path):
     err = [line for line in res.stderr.splitlines() if "apitools" not in line]
     assert err == [f"curate: no SDK worker pool answers at --environment_config=localhost:{port}: start one there "
                    f"(`python -m apache_beam.runners.worker.worker_pool_main --service_port={port}`, in an environment "
-                   f"with curate installed), or fix the address; the previous output in {out} is unchanged"], err
+                   f"with curate installed), or fix the address; no output was written to {out}"], err
     assert not out.exists()
 
 
@@ -179,7 +179,7 @@ def test_a_worker_killed_mid_run_is_one_line(tmp_path, where):
     # Beam's multi_processing workers start under `sh -c`, whose "Killed" this is
     err = [line for line in res.stderr.splitlines() if "apitools" not in line and line not in ("Killed", "INFO:__main__:Logging handler created.")]
     assert err == ["curate: an SDK worker of the runner died mid-run (killed, out of memory?) and the job failed; rerun once "
-                   f"its cause is fixed; the previous output in {out} is unchanged"], err
+                   f"its cause is fixed; no output was written to {out}"], err
     assert not out.exists()
 
 
@@ -222,7 +222,7 @@ def test_a_local_output_the_workers_write_elsewhere_is_one_line(tmp_path):
     assert err == [f"curate: the runner's workers wrote the output where this machine does not see it ({out}/.curate-staging "
                    "has no manifest.json; their files are left on the workers' disks): a local output must be at the same "
                    "absolute path on every worker and this machine (a shared filesystem), or give a bucket URI "
-                   f"(gs://BUCKET/...); the previous output in {out} is unchanged"], err
+                   f"(gs://BUCKET/...); no output was written to {out}"], err
     assert not out.exists()
 
 

@@ -699,7 +699,7 @@ def test_a_bomb_after_a_head_of_real_text_stops_at_its_ratio(tmp_path, monkeypat
         elif kind == "quarantine":
             bad += t.to_pylist()
     assert [q["reason"] for q in bad] == ["file_too_large"] and sum(read) <= 4 << 20, (sum(read), bad)
-    assert " to 1: a decompression bomb" in bad[0]["detail"] and "raise max_file_bytes" in bad[0]["detail"], bad
+    assert " to 1: a decompression bomb" in bad[0]["detail"] and "set limits.max_ratio = 0 to read on" in bad[0]["detail"], bad
     assert {f"h{i}" for i in range(750)} <= ids, len(ids)  # the records before the stop: kept
 
 
@@ -719,3 +719,47 @@ def test_the_check_pass_of_a_big_member_stops_at_the_bombs_ratio(tmp_path, monke
              for q in (t.to_pylist() if kind == "quarantine" else [None])]
     assert kinds.count("quarantine") == 1 and len(made) == 2, (kinds, len(made))
     assert max(m.produced for m in made) <= 6 << 20, [m.produced for m in made]
+
+
+def test_limits_max_ratio_moves_or_turns_off_the_bomb_stop(tmp_path):
+    """The bomb stop (1,000 to 1 past max_file_bytes/64) had no switch: a corpus of one page
+    repeated, wanted whole, could only raise max_file_bytes (which moves where it is judged, not
+    the ratio). limits.max_ratio sets the ratio, 0 turns the stop off (max_file_bytes still caps)."""
+    from curate import config
+
+    p = tmp_path / "same.jsonl.zst"
+    p.write_bytes(bomb(4 << 20))  # one line over and over, about 3,000 to 1
+    rows = 4 * ((1 << 20) // len(json.dumps({"text": "all work and no play " * 40}).encode() + b"\n"))
+    judged = {"max_file_bytes": 64 << 20}  # judged past 1 MiB
+    assert read_counts(p, Limits(**judged))["quarantine"] == ["file_too_large"]
+    stopped = [t.to_pylist()[0]["detail"] for kind, t in read_shard(Shard(str(p), p.name, "jsonl", "web", "t"), Limits(**judged))
+               if kind == "quarantine"][0]
+    assert stopped.endswith("(limits.max_ratio): set limits.max_ratio = 0 to read on, or raise it"), stopped
+    assert read_counts(p, Limits(**judged, max_ratio=0)) == {"docs": rows, "quarantine": []}
+    assert read_counts(p, Limits(**judged, max_ratio=100_000)) == {"docs": rows, "quarantine": []}
+    assert config.load(None, sets=["limits.max_ratio=0"]).limits["max_ratio"] == 0
+    with pytest.raises(config.ConfigError, match=r"limits\.max_ratio.*must be >= 0, got -1"):
+        config.load(None, sets=["limits.max_ratio=-1"])
+
+
+@pytest.mark.parametrize("who", ["train-quality", "eval set"])
+def test_a_bomb_read_by_a_command_without_limits_says_what_it_takes(tmp_path, who):
+    """train-quality's inputs and decontaminate's evaluation sets stopped a bomb with 'raise
+    max_file_bytes to read on', an option neither takes (nor audit --corpus, which says its own
+    line): they say to decompress the file and give the plain one, which is read whole."""
+    from curate.stages import decontaminate, quality_train
+
+    p = tmp_path / "items.jsonl.zst"
+    row = json.dumps({"text": "all work and no play " * 40, "label": 1}).encode() + b"\n"  # train-quality's rows have a label
+    c = zstandard.ZstdCompressor(level=3).compressobj()
+    p.write_bytes(b"".join(c.compress(row * ((1 << 20) // len(row))) for _ in range(72)) + c.flush())  # judged past 64 MiB
+    with pytest.raises(ValueError) as e:
+        if who == "train-quality":
+            quality_train.load_labelled(str(p))
+        else:
+            spec = {"glob": str(p), "name": "", "format": "jsonl", "text_fields": ["text"], "id_field": None, "unit": "item"}
+            decontaminate.load_eval_ngrams([spec], 13)
+    said = str(e.value)
+    assert "max_file_bytes" not in said and "max_ratio" not in said and "\n" not in said, said
+    assert said.startswith(f"{p}: ") and said.endswith(f"stops a file (curate's stop for a bomb): to read it, decompress it "
+                                                       f"(zstd -d {p} -o {tmp_path}/items.jsonl) and give the plain file"), said

@@ -104,6 +104,25 @@ def sniff_format(path: str) -> str | None:
     return None
 
 
+def not_parquet(path: str, rel: str, domain: str) -> str | None:
+    """Why a file given as Parquet is not one (its first bytes are not the magic bytes PAR1),
+    with what it looks like; None when it is, or is empty (the reader says so)."""
+    from curate.readers.common import open_raw
+
+    try:
+        with open_raw(path) as f:
+            head = f.read(8)
+    except OSError:
+        return None  # unreadable: the reader quarantines it with the error
+    if not head or head.startswith(b"PAR1"):
+        return None
+    by_name = detect_format(path, domain)
+    looks = sniff_format(path) or (by_name if by_name != "parquet" else None)
+    like = f" and looks like {looks}" if looks else ""
+    fix = f"give --format {looks} (format in [[inputs]]), or leave the format out" if looks else "give its format (--format)"
+    return f"{rel} is not a Parquet file (those start with the magic bytes PAR1; it starts with {head!r}{like}): {fix}"
+
+
 def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]) -> str:
     """The error for files whose format cannot be told, all named at once (a README.md or
     NOTES among the books), with a glob that leaves them out when the others share a suffix."""
@@ -398,6 +417,8 @@ def plan_shards(
     unknown: list = []  # files whose format neither name nor content tells: named together
     not_lines: list = []  # (shard index, why) of files given as JSON Lines that are not (one JSON array)
     lines_ok = False  # a file of the input was JSON Lines: the others are quarantined, not refused
+    strays: list = []  # why files given as Parquet are not: refused where no file is (a .txt given --format parquet)
+    parquet_ok = False
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
             f = fmt or detect_format(path, domain) or "text"  # not read: any reader will do
@@ -424,6 +445,12 @@ def plan_shards(
             unknown.append((path, rel))
             continue
         size = input_size(path)
+        stray = not_parquet(path, rel, domain) if f == "parquet" and look else None
+        if stray:  # one stray file among Parquet ones is quarantined whole by the reader (read_error)
+            strays.append(stray)
+            shards.append(Shard(path, rel, f, domain, source, opts))
+            continue
+        parquet_ok = parquet_ok or f == "parquet"
         if f == "parquet" and look:
             from curate.readers.parquet import text_column_error
 
@@ -460,6 +487,8 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
+    if strays and not parquet_ok:  # nothing of the input would be read
+        raise InputError(strays[0] + (f" (and {len(strays) - 1} other file{'s' * (len(strays) > 2)} of the input)" if len(strays) > 1 else ""))
     given = [k for k in options if k in RECORD_OPTIONS]  # as the user wrote them
     if given and shards and not any(sh.fmt in ("jsonl", "parquet") for sh in shards):
         raise InputError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet records "

@@ -40,6 +40,9 @@ class LimitExceeded(Exception):
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int = 4 << 30  # decompressed bytes read from one input file
+    # a compressed file decoding at this many to 1 or more (past max_file_bytes/64) is read no
+    # further (BOMB_STOP, BombWatch); 0: no such stop (one page repeated, wanted whole)
+    max_ratio: int = 1000
     max_record_bytes: int = 32 << 20  # one record's text (UTF-8 bytes)
     batch_size: int = 1000  # documents per RecordBatch
     split_bytes: int = 64 << 20  # uncompressed JSONL files larger than this are read in ranges
@@ -129,9 +132,9 @@ HOLD_BYTES = 256 << 20
 class _Capped(io.RawIOBase):
     """A read-only stream that raises LimitExceeded after ``limit`` bytes (decompression bombs)."""
 
-    def __init__(self, raw, limit: int, path: str):
+    def __init__(self, raw, limit: int, path: str, ratio: int = Limits.max_ratio):
         self._raw, self._limit, self._n, self._path = raw, limit, 0, path
-        self._bomb = BombWatch(limit)
+        self._bomb = BombWatch(limit, ratio)
 
     def readable(self):
         return True
@@ -144,7 +147,7 @@ class _Capped(io.RawIOBase):
         if self._n > self._limit:
             raise LimitExceeded("file_too_large", f"{self._path}: {too_large(self._limit, self._n, self._raw)}")
         if stop := self._bomb.check(self._n, self._raw):
-            raise BombStopped("file_too_large", f"{self._path}: {stop}")
+            raise BombStopped("file_too_large", f"{self._path}: {stop}", f"{self._path}: {self._bomb.head}")
         b[:len(data)] = data
         return len(data)
 
@@ -161,11 +164,23 @@ BOMB_RATIO = 100
 # highest: 27 as stored (the 853 .gz), 37 for their text recompressed with zstd -19 (833 for a
 # 20 KB file of one label, judged by no run: it is short). A page repeated is 186 (gzip -9) to
 # 10,000 (zstd, 2 KB of it): no text to read on for; zeros 1,027 (gzip -9) and 32,750 (zstd).
-BOMB_STOP = 1000
+BOMB_STOP = Limits.max_ratio
 
 
 class BombStopped(LimitExceeded):
-    """file_too_large before ``max_file_bytes``: the file decodes at BOMB_STOP to 1 or more."""
+    """file_too_large before ``max_file_bytes``: the file decodes at ``max_ratio`` to 1 or more.
+    ``head``: the path and what was read, less how a run reads on (``bomb_elsewhere``)."""
+
+    def __init__(self, reason: str, detail: str, head: str = ""):
+        super().__init__(reason, detail)
+        self.head = head or detail
+
+
+def bomb_elsewhere(e: BombStopped, path: str) -> str:
+    """A bomb stopped in a command that takes no [limits] (train-quality's inputs, evaluation
+    sets): how to read it there, not `curate run`'s limits.max_ratio."""
+    return (f"{e.head} stops a file (curate's stop for a bomb): to read it, decompress it "
+            f"({decompress_command(path, compression(path) or 'gzip')}) and give the plain file")
 
 
 def bomb_judged(limit: int) -> int:
@@ -182,27 +197,29 @@ class BombWatch:
     Judged at each read, on byte counts alone: a rerun or resumed run stops the same files, at
     the same read (a window's ratio on real text was the same at reads of 1,000 B to 1 MiB)."""
 
-    def __init__(self, limit: int):
-        self.limit, self.judged = limit, bomb_judged(limit)
+    def __init__(self, limit: int, ratio: int = BOMB_STOP):
+        self.limit, self.judged, self.ratio = limit, bomb_judged(limit), ratio
         self.mark = (0, 0)  # (decoded, compressed) where the window being judged began
+        self.head = ""  # the message less how a run reads on (BombStopped.head)
 
     def check(self, produced: int, stream) -> str | None:
         consumed = getattr(stream, "consumed", None)
-        if not consumed or self.judged >= self.limit or produced < self.judged:
+        if not consumed or not self.ratio or self.judged >= self.limit or produced < self.judged:
             return None
-        if produced >= BOMB_STOP * consumed:
+        if produced >= self.ratio * consumed:
             return self._said(produced, bomb_ratio(produced, consumed))
         at, fed = self.mark
         if produced - at >= self.judged:
-            if at and produced - at >= BOMB_STOP * (consumed - fed):
+            if at and produced - at >= self.ratio * (consumed - fed):
                 return self._said(produced, f", the last {produced - at}{bomb_ratio(produced - at, max(consumed - fed, 1))}")
             self.mark = (produced, consumed)
         return None
 
     def _said(self, produced: int, ratio: str) -> str:
-        return (f"{produced} bytes after decompression{ratio}, read no further: {BOMB_STOP:,} to 1 or more (in all, or "
-                f"over the last {self.judged} bytes) past {self.judged} bytes (limit max_file_bytes/64, of {self.limit}) "
-                f"stops a file; raise max_file_bytes to read on")  # a run keeps the records before (a prefix)
+        self.head = (f"{produced} bytes after decompression{ratio}, read no further: {self.ratio:,} to 1 or more (in all, "
+                     f"or over the last {self.judged} bytes) past {self.judged} bytes")
+        return (f"{self.head} (limit max_file_bytes/64, of {self.limit}) stops a file (limits.max_ratio): set "
+                "limits.max_ratio = 0 to read on, or raise it")  # a run keeps the records before (a prefix)
 
 
 def too_large(limit: int, produced: int, stream) -> str:
@@ -518,7 +535,7 @@ def open_bytes(path: str, limits: Limits) -> io.BufferedReader:
     kind = compression(path)
     raw = open_raw(path)
     stream = decompress.Members(raw, kind, path) if kind else raw
-    return io.BufferedReader(_Capped(stream, limits.max_file_bytes, path), buffer_size=1 << 20)
+    return io.BufferedReader(_Capped(stream, limits.max_file_bytes, path, limits.max_ratio), buffer_size=1 << 20)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -1124,7 +1141,7 @@ class _Batcher:
         self.held_bytes += nbytes + _meta_size(item)
         self.release()
         if self.held_bytes > HOLD_BYTES and st.doomed is None and st.failed is None:
-            bomb = BombWatch(self.limits.max_file_bytes)  # the pass stops where the read will: a bomb's ratio too
+            bomb = BombWatch(self.limits.max_file_bytes, self.limits.max_ratio)  # the pass stops where the read will: a bomb's ratio too
             verified, err = decompress.verify_file(lambda: open_raw(st.path), st.kind, self.limits.max_file_bytes,
                                                    lambda m: bomb.check(m.produced, m))
             st.verified = max(st.verified, verified)

@@ -53,7 +53,7 @@ class _Input(io.RawIOBase):
     def __init__(self, path: str, limits: Limits):
         super().__init__()
         self.path, self.limit, self.pos, self.error = path, limits.max_file_bytes, 0, None
-        self._bomb = BombWatch(self.limit)
+        self._bomb = BombWatch(self.limit, limits.max_ratio)
         kind = compression(path)
         self._raw = open_raw(path)
         if kind:  # member by member, each checked (curate.readers.decompress)

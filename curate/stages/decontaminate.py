@@ -64,6 +64,7 @@ import regex
 
 from curate import schema
 from curate.config import Check, did_you_mean
+from curate.readers.common import BombStopped, bomb_elsewhere
 from curate.readers.decompress import CorruptData, unreadable
 from curate.snippets import code_languages, shared_words
 from curate.stages import near_copy
@@ -472,6 +473,8 @@ def load_eval_ngrams(sets: list[dict], n: int, max_ngrams: int = 0, edits: int =
                 items = list(_texts_of_file(path, rel, spec, _format_of(path, spec["format"])))
             except (EOFError, OSError, CorruptData) as e:  # a cut download, a damaged member: one line, no traceback
                 raise ValueError(unreadable(path, e)) from None
+            except BombStopped as e:  # a traceback before; an evaluation set takes no [limits]
+                raise ValueError(bomb_elsewhere(e, path)) from None
             if not items:
                 continue
             norm = normalize_words([t for _, t in items])

@@ -98,11 +98,13 @@ def _open_text(path: str) -> str:
 def _read_errors(path: str):
     """An input that cannot be read whole (a cut download, a damaged member, a bomb past
     ``max_file_bytes``) as the ValueError `curate train-quality` says in one line."""
-    from curate.readers.common import LimitExceeded
+    from curate.readers.common import BombStopped, LimitExceeded, bomb_elsewhere
     from curate.readers.decompress import CorruptData, unreadable
 
     try:
         yield
+    except BombStopped as e:  # not curate run's limits.max_ratio: train-quality takes no [limits]
+        raise ValueError(bomb_elsewhere(e, path)) from None
     except LimitExceeded as e:  # its message names the file and the limit
         raise ValueError(str(e)) from None
     except (EOFError, CorruptData) as e:  # a --long=28 frame is no damage: unreadable says how to recompress

@@ -67,6 +67,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate import hashing, schema
+from curate.config import did_you_mean
 from curate.schema import DOMAINS
 
 DEFAULTS = {
@@ -104,7 +105,7 @@ def _fractions(where: str, d: dict, allowed=None) -> dict:
         raise ValueError(f"{where}: expected a table of fractions, got {d!r}")
     for k, v in d.items():
         if allowed is not None and k not in allowed:
-            raise ValueError(f"{where}.{k}: {k!r} is not one of {', '.join(allowed)}")
+            raise ValueError(f"{where}.{k}: {k!r} is not one of {', '.join(allowed)}{did_you_mean(k, allowed)}")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
             raise ValueError(f"{where}.{k}: expected a fraction >= 0, got {v!r}")
     if d and abs(sum(d.values()) - 1) > 1e-6:
@@ -120,7 +121,7 @@ def _splits(cfg: dict, key: str, what: str, hint: str = "") -> dict:
     out = {}
     for d, split in table.items():
         if d not in DOMAINS:
-            raise ValueError(f"rebalance.{key}.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+            raise ValueError(f"rebalance.{key}.{d}: {d!r} is not one of {', '.join(DOMAINS)}{did_you_mean(d, DOMAINS)}")
         out[d] = _fractions(f"rebalance.{key}.{d}", split)
         if not out[d]:
             raise ValueError(f"rebalance.{key}.{d}: empty; list the {what}s and their fractions{hint}")
@@ -145,7 +146,7 @@ def _check(cfg: dict) -> dict:
         raise ValueError(f"rebalance.max_epochs: expected a table of domain -> epochs, got {ep!r}")
     for d, v in ep.items():
         if d not in DOMAINS:
-            raise ValueError(f"rebalance.max_epochs.{d}: {d!r} is not one of {', '.join(DOMAINS)}")
+            raise ValueError(f"rebalance.max_epochs.{d}: {d!r} is not one of {', '.join(DOMAINS)}{did_you_mean(d, DOMAINS)}")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= MAX_EPOCHS:
             raise ValueError(f"rebalance.max_epochs.{d}: expected a number in (0, {MAX_EPOCHS}], got {v!r}")
     out["max_epochs"] = {d: float(ep.get(d, 1.0)) for d in DOMAINS}
