@@ -1392,3 +1392,82 @@ def test_cut_python_parses_each_text_once_and_counts_each_header_once(tmp_path, 
     out, removed = stage.cut_counted(diff, prose=False)
     assert out == "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n x\n+w\n y\n@@ -9,2 +10,3 @@\n x\n+z\n y\n" and removed == len(diff) - _lcs(diff, out)
     assert counted and max(counted.values()) == 1, counted
+
+
+def test_a_trailing_comment_the_cut_changes_keeps_its_function_when_a_cut_elsewhere_breaks_parsing(tmp_path):
+    """A changed comment line is cut alone, its function kept, where the cut of another function
+    breaks parsing; but a comment after code (``x = 1  # ITEM``) made its line a "code" line, and
+    its function went whole with the other. A line the cut changed only from its comment on (the
+    blanks before the ``#`` too) is a comment line (``tokenize``: the comment's start, the code's
+    end). Ground truth ``ast``: the output parses and keeps ``f``. Control: a cut reaching into the
+    code before the comment (its function goes, as before)."""
+    import ast
+
+    item, a = _CODE_ITEM, _A
+    stage = _stage(tmp_path, [item, a])
+    g = f"\n\ndef g(x):\n    {item}\n"
+    w = a.split()
+    pages = {f"def f():\n    x = 1  # {a}\n    return x\n{g}": "def f():\n    x = 1\n    return x\n\n\n",
+             f"def f():\n    x = 1  # {a} more\n    return x\n{g}": "def f():\n    x = 1  # more\n    return x\n\n\n",
+             f'def f():\n    s = """a\n    b"""  # {a}\n    return s\n{g}': 'def f():\n    s = """a\n    b"""\n    return s\n\n\n',
+             # control: the item starts in the code
+             f"def f():\n    x = {w[0]}  # {' '.join(w[1:])}\n    return x\n{g}": "\n\n"}
+    for text, want in pages.items():
+        out, removed = stage.cut_python(text)
+        ast.parse(out)
+        assert out == want and removed == len(text) - len(out), (text, out)
+
+
+def test_a_cut_before_a_markdown_hard_break_keeps_it(tmp_path):
+    """A line ending in two blanks or a backslash is a Markdown hard break; a cut of the line's
+    last words took the blanks after the item (none before a line's end) and the backslash glued
+    to its last word (``final\\``), so the line merged with the next one when rendered
+    (``One ITEM  \\nTwo`` -> ``One\\nTwo``). The break stays: ``One  \\nTwo``, ``One\\\\\\nTwo``.
+    Controls: a line the cut empties goes with its break, the hard break of the line before stays;
+    one blank before the line's end is no break (it goes, as before)."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"One {a}  \nTwo\n": "One  \nTwo\n", f"One {a}\\\nTwo\n": "One\\\nTwo\n",
+             f"One {a} \\\nTwo\n": "One\\\nTwo\n", f"One {a}   \r\nTwo": "One   \r\nTwo",
+             # controls
+             f"One  \n{a}  \nTwo\n": "One  \nTwo\n", f"One\\\n{a}\\\nTwo\n": "One\\\nTwo\n",
+             f"One {a} \nTwo\n": "One\nTwo\n", f"One {a}\nTwo\n": "One\nTwo\n", f"One {a}\\": "One"}
+    got = {t: stage.cut_text(t) for t in pages}
+    assert got == pages
+
+
+def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
+    """In Rust a ``'`` opens a char literal (``'x'``, ``'\\n'``) or is a lifetime or a label (``'a``,
+    ``&'static str``, ``'outer:``), never a string; the bracket pairing read a lifetime as a quote
+    whose string ran to the next ``'`` on the line, so a cut took the wrong brackets: ``let r: &'a u8
+    = ITEM;`` with a ``&'beta`` in the item left ``);``. With ``language`` rust, ``'`` is a quote only
+    as a char literal's. Ground truth: the brackets pair after the cut where they did before.
+    Control: without a language (or in Python) ``'a b'`` is a string, as before."""
+    w = _A.split()
+    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
+    stage = _stage(tmp_path, [item])
+    pages = {f"    let r: &'a u8 = {item};\n": "    let r: &'a u8 = ;\n",
+             f"    let c = g({item}, 'x');\n": "    let c = g(, 'x');\n",
+             f"    let c = g({item}, '(', '\\'');\n": "    let c = g(, '(', '\\'');\n",
+             f"fn f<'a, 'b>(x: &'a u8) -> u8 {{ {item} }} // y: &'b\n": "fn f<'a, 'b>(x: &'a u8) -> u8 { } // y: &'b\n",
+             f"    'outer: loop {{ {item}; break 'outer; }}\n": "    'outer: loop { ; break 'outer; }\n"}
+    got = {t: stage.cut_counted(t, prose=False, language="rust")[0] for t in pages}
+    assert got == pages
+    assert all(_brackets_pair(out) for out in got.values())
+    # control: a Python string of a word and more
+    assert stage.cut_text(f"x = (1, 'a (', {item})\n", prose=False) == "x = (1, 'a (', )\n"
+
+
+def test_a_rust_document_is_cut_with_its_lifetimes_read_through_the_cli(tmp_path):
+    """Through ``curate run`` (``lang = "rust"``): the document's language reaches the cut, whose
+    brackets then pair (``let r: &'a u8 = ITEM;`` left ``);``)."""
+    from curate.schema import make_id
+
+    w = _A.split()
+    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n", encoding="utf-8")
+    rows = [{"id": "r", "text": f"fn f<'a>() {{\n    let r: &'a u8 = {item};\n}}\n", "lang": "rust"}]
+    kept, _ = run_web(tmp_path, "rs", rows, ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "rs" / "text/*.parquet").select("id", "text").iter_rows())
+    assert kept == {"r"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"

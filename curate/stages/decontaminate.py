@@ -1239,10 +1239,11 @@ def _py_lines(text: str) -> list[str]:
     return _PY_LINE.findall(text)
 
 
-def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
+def _changed_lines(lines: list[str], passes: list[list], cols: dict | None = None) -> list[int]:
     """The lines (0-based, ``_py_lines``) of a text that a cut's ``passes`` (each its ``_code_cut``
     edits, on the text the pass before left) changed: each edit traced back to the text's own
-    characters (``difflib`` over the lines was quadratic in a file of alike lines: 17 s for 112 KB)."""
+    characters (``difflib`` over the lines was quadratic in a file of alike lines: 17 s for 112 KB).
+    ``cols``: gets each changed line's first changed column (``_code_lines``: a comment's cut alone)."""
     ends = np.cumsum([len(x) for x in lines], dtype=np.int64)
     origin = np.arange(int(ends[-1]) if len(lines) else 0)  # each character's place in the text
     changed = set()
@@ -1250,8 +1251,13 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
         pieces, pos = [], 0
         for s, e, new in edits:  # sorted, apart: a line's words, a line, a hunk; a header rewritten
             if e > s:
-                first, last = np.searchsorted(ends, origin[[s, e - 1]], "right").tolist()
+                at = origin[[s, e - 1]]
+                first, last = np.searchsorted(ends, at, "right").tolist()
                 changed.update(range(first, last + 1))
+                if cols is not None and first < len(lines):
+                    col = int(at[0]) - (int(ends[first - 1]) if first else 0)
+                    cols[first] = min(cols.get(first, col), col)
+                    cols.update({k: 0 for k in range(first + 1, last + 1)})
             at = origin[min(s, origin.size - 1)] if origin.size else 0  # a header's new digits: its place
             pieces += [origin[pos:s], np.full(len(new), at)]
             pos = e
@@ -1262,22 +1268,30 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _code_lines(lines: list[str], changed: list[int]) -> list[int]:
+def _code_lines(lines: list[str], changed: list[int], cols: dict | None = None) -> list[int]:
     """The ``changed`` lines but comment lines: those whose first token is a comment (``tokenize``
     of the text that parsed; ``#`` first on a string's line is none, but a comment between the parts
-    of a string spanning lines, ``("a"\\n # c\\n "b")``, one ``ast.Constant``, is)."""
-    comments = {k for k in changed if lines[k].lstrip(" \t\f").startswith("#")}
+    of a string spanning lines, ``("a"\\n # c\\n "b")``, one ``ast.Constant``, is), and those
+    changed only from the end of their code on (``cols``: each line's first changed column,
+    ``_changed_lines``): ``x = 1  # ITEM`` took its function whole with a cut elsewhere."""
+    cols = cols or {}
+    comments = {k for k in changed if "#" in lines[k]}
     if not comments:
         return changed
     last, it = max(comments), iter([lines[0].removeprefix("\ufeff")] + lines[1:])  # (a BOM: no column more)
-    found = set()
+    bom = lines[0].startswith("\ufeff")
+    code_end, found = {}, set()  # where each line's code ends (a token's end on it)
     try:
         for tok in tokenize.generate_tokens(lambda: next(it, "")):
             k = tok.start[0] - 1
             if k > last:
                 break
-            if tok.type == tokenize.COMMENT and k in comments and not lines[k][: tok.start[1]].lstrip("\ufeff").strip(" \t\f"):
-                found.add(k)
+            if tok.type == tokenize.COMMENT and k in comments:
+                col = cols.get(k, 0) - (bom and k == 0)
+                if not lines[k][: tok.start[1]].lstrip("\ufeff").strip(" \t\f") or col >= code_end.get(k, 0):
+                    found.add(k)
+            elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+                code_end[tok.end[0] - 1] = tok.end[1]
     except (tokenize.TokenError, SyntaxError):  # (it parsed: not expected)
         return changed
     return [k for k in changed if k not in found]
@@ -1627,8 +1641,9 @@ class DecontaminateStage:
         if tree is None:  # it never parsed: line by line
             return new, removed
         lines = _py_lines(text)
-        changed = _changed_lines(lines, passes)
-        code = _code_lines(lines, changed)  # a comment line's cut parses alone: not its function
+        cols = {}
+        changed = _changed_lines(lines, passes, cols)
+        code = _code_lines(lines, changed, cols)  # a comment's cut parses alone: not its function
         tried = []
         for some, top in ((code, False), (changed, False), (changed, True)):
             spans = _statement_lines(tree, lines, some, top)
