@@ -755,6 +755,10 @@ def _ends_clause(text: str, b: int) -> bool:
     return not nxt or nxt.isspace() or nxt in _QUOTE_LIKE or unicodedata.category(nxt) in ("Pe", "Pf")
 
 
+# Markdown's hard break: two blanks or a backslash ending a line
+_HARD_BREAK = regex.compile(r"(?: {2,}| *\\)(?=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
+
+
 def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = False) -> tuple[int, int]:
     """Where the page resumes either side of the cut ``text[s:e]`` (``pos``: where the text kept
     before it starts): the blanks either side are one, none before a line's end (``newline``: the
@@ -771,8 +775,12 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
         b += 1
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
-    if newline or b == len(text) or text[b] in _LINE_ENDS:
-        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) and not _goes_on(text, line, b) else a), b
+    hard = None if newline else _HARD_BREAK.match(text, e)
+    if newline or b == len(text) or text[b] in _LINE_ENDS or hard:
+        if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) and not _goes_on(text, line, b):
+            return line, hard.end() if hard else b
+        # a Markdown hard break after the cut stays (``One ITEM  \n``: the line merged with the next)
+        return a, b if hard is None else hard.end() - 1 if text[hard.end() - 1] == "\\" else e
     if line >= 0 and not text[line:a].strip(" \t"):  # the line's indentation (a tab's too)
         return s, b
     if a == s:
@@ -1726,6 +1734,8 @@ class DecontaminateStage:
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if not prose:
             return _code_cut(text, cut, heads, applied)
+        # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
+        cut = [(s, e - 1) if e - s > 1 and text[e - 1] == "\\" and _BREAK.match(text, e) else (s, e) for s, e in cut]
         items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
         out, pos, t, quotes = [], 0, 0, _single_quotes(text)
         while t < len(cut):
