@@ -1453,7 +1453,7 @@ def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
              f"    'outer: loop {{ {item}; break 'outer; }}\n": "    'outer: loop { ; break 'outer; }\n"}
     got = {t: stage.cut_counted(t, prose=False, language="rust")[0] for t in pages}
     assert got == pages
-    assert all(_brackets_pair(out) for out in got.values())
+    assert all(_brackets_pair(out) for t, out in got.items() if _brackets_pair(t))
     # control: a Python string of a word and more
     assert stage.cut_text(f"x = (1, 'a (', {item})\n", prose=False) == "x = (1, 'a (', )\n"
 

@@ -1024,18 +1024,25 @@ def _header_removed(old: str, new: str) -> int:
 _OPENS, _CLOSES = "([{", ")]}"
 _QUOTES = "'\"`"
 _BRACKET_OR_QUOTE = regex.compile(r"[()\[\]{}'\"`\\]")
+_CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|x[0-9a-fA-F]{2}|.))'")  # Rust's: 'x', '\n', '\u{1F600}'
+# languages whose ' opens a char literal only, else a lifetime or label (``&'a T``); C's ' is a char's too, but none is a lifetime
+_CHAR_QUOTE_LANGUAGES = frozenset({"rust"})
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
-def _quote_at(text: str, i: int, q: str | None, stop: int) -> bool:
+def _quote_at(text: str, i: int, q: str | None, stop: int, chars: bool = False) -> bool:
     """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
     string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
-    ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix)."""
+    ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix).
+    ``chars``: a ``'`` opens only a char literal (``'x'``, ``'\\n'``): Rust's lifetimes and labels
+    (``&'a T``, ``'outer:``) are none (a string ran from one to the next)."""
     c = text[i]
     if q is not None:
         return c == q
     if c != "'":
         return c in _QUOTES
+    if chars:
+        return _CHAR_LITERAL.match(text, i, stop) is not None
     if text.find("'", i + 1, stop) < 0:
         return False
     if not (i > 0 and text[i - 1].isalnum() and i + 1 < stop and text[i + 1].isalpha()):
@@ -1046,13 +1053,14 @@ def _quote_at(text: str, i: int, q: str | None, stop: int) -> bool:
     return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
 
 
-def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: bool = False) -> list[tuple[int, int]]:
     """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
     each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
     its brackets; those it leaves open are closed after it, in order, those it closes opened before
     it). A bracket pairs only with one in the same string, or both outside strings, read from the
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
-    ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``."""
+    ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
+    ``chars``: a ``'`` is a char literal's only (Rust, ``_quote_at``)."""
     out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
 
     def scan(end, stacks=None, closed=None):
@@ -1067,7 +1075,7 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int)
             if q is not None and c == "\\":
                 i += 2
                 continue
-            if _quote_at(text, i, q, stop):
+            if _quote_at(text, i, q, stop, chars):
                 q, ctx, n = (c, n + 1, n + 1) if q is None else (None, 0, n)
             elif stacks is not None and c in _OPENS:
                 stacks.setdefault(ctx, []).append(c)
@@ -1113,7 +1121,8 @@ def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int
     return s, e, ""
 
 
-def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
+def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None,
+              language: str | None = None) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
     line, and the characters it removes: on each, from its first word to its last, so the
     indentation, a comment's ``#`` or ``*``, a string's quotes and brackets around it stay
@@ -1127,8 +1136,10 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     apply anchors at the file's end), but the file's last without a newline goes (there, its
     end); a combined diff's (``@@@``) lines all stay, emptied. ``heads``: gets each unified hunk's
     (header, header after: None where the hunk goes), for ``cut_counted``'s count over passes;
-    ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut)."""
+    ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut);
+    ``language``: the document's (Rust's ``'a`` is no quote, ``_quote_at``)."""
     starts = _line_starts(text)
+    chars = (language or "").lower() in _CHAR_QUOTE_LANGUAGES
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1157,7 +1168,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
-        merged = _own_brackets(text, merged, lead, stop)
+        merged = _own_brackets(text, merged, lead, stop, chars)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
@@ -1615,7 +1626,7 @@ class DecontaminateStage:
                 cut = self.cut_python(texts[i])  # None: no cut of it parses
                 new, removed = cut if cut is not None else ("", 0)
             else:
-                new, removed = self.cut_counted(texts[i], prose=domains[i] != "code")  # web pages and books: prose
+                new, removed = self.cut_counted(texts[i], prose=domains[i] != "code", language=languages[i])  # web pages and books: prose
             if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
@@ -1672,18 +1683,19 @@ class DecontaminateStage:
         """``cut_counted``'s text."""
         return self.cut_counted(text, prose)[0]
 
-    def cut_counted(self, text: str, prose: bool = True, passes: list | None = None) -> tuple[str, int]:
+    def cut_counted(self, text: str, prose: bool = True, passes: list | None = None, language: str | None = None) -> tuple[str, int]:
         """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
         make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
         each pass shortens it (or is the last). The text, and the characters of ``text`` removed:
         in code those the output lacks but for a recounted hunk header's new characters, each header
         compared with the original's (a pass's own count took the header's digits an earlier pass
-        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``)."""
+        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``);
+        ``language``: a code document's (``_code_cut``)."""
         original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
         rewritten = []  # each pass's (header, header after): its count where the chain breaks
         while True:
             heads = None if prose else []
-            new, n = self._cut_once(text, prose, heads, passes)  # (code: its headers' count not in n)
+            new, n = self._cut_once(text, prose, heads, passes, language)  # (code: its headers' count not in n)
             now = [h[:2] for h in heads or () if len(h) == 3]
             combined += now
             heads = [h for h in heads or () if len(h) == 2]
@@ -1704,7 +1716,8 @@ class DecontaminateStage:
         written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
-    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
+    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
+                  language: str | None = None) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
@@ -1733,7 +1746,7 @@ class DecontaminateStage:
             return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if not prose:
-            return _code_cut(text, cut, heads, applied)
+            return _code_cut(text, cut, heads, applied, language)
         # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
         cut = [(s, e - 1) if e - s > 1 and text[e - 1] == "\\" and _BREAK.match(text, e) else (s, e) for s, e in cut]
         items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
