@@ -1471,3 +1471,54 @@ def test_a_rust_document_is_cut_with_its_lifetimes_read_through_the_cli(tmp_path
     kept, _ = run_web(tmp_path, "rs", rows, ev, 'mode = "cut"', "code")
     out = dict(pl.read_parquet(tmp_path / "rs" / "text/*.parquet").select("id", "text").iter_rows())
     assert kept == {"r"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"
+
+
+_F_STRINGS = ['f"{d["k"]}"', 'f"{\'#\'}"', 'f"{x # c\n}"', 'f"{\'\\n\'.join(a)}"', 'f"{x:\\n}"', 'f"{x!r:>{w}}"', "f'{x\n}'",
+              'f"""{x\n}"""', 'f"""{\'\'\'a\'\'\'}"""', 'f"""{"a"}"""', "f'{f\"{1}\"}'", "f'{f\"{f\'{1}\'}\"}'", 'f"{1}" "{"',
+              'f"{x}"\n # c\n "y"', 'f"{x = }"', 'f"{\'a\' if x else \'b\'}"', 'f"{{x}}"', 'rf"{x}\\d"', 'f"{x:{"y"}}"',
+              'f"{x:{y}}}}"', 'f"{(lambda: 1)()}"', 'f"{x:=5}"', 'f"{x\\\n}"', 'f"{[1,\n2]}"', "f'''{x #c\n}'''",
+              'f"{\'\'\'a\nb\'\'\'}"', 'F"{x}" f\'{y}\'', 'f"{x!r:{"a"}}"', 'f"{x:{y:{z}}}"', 'f"""{\'a\nb\'}"""',
+              'f"\\N{EM DASH} {x}"', 'f"{x != y}"', 'f"{a[\'}\']}"', 'f"{ {1: 2}[1] }"', 'f"{x}" r"\\"" f"{y!s:^{w}.{p}}"']
+# CPython 3.11.7's ast.parse of each (in brackets): 3.12 and later take them all
+_F_STRINGS_311 = [0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1]
+
+
+def test_f_strings_are_read_by_python_3_11s_rules_on_python_3_12_and_later(tmp_path, monkeypatch):
+    """On Python 3.12 and later ``ast.parse(feature_version=(3, 11))`` reads f-strings by PEP 701
+    whatever the version asked (``f"{d["k"]}"``, a backslash or a comment in a field), so a file
+    holding one "parsed" there and not on 3.11: there ``cut_python`` took its cut function whole,
+    on 3.11 it was cut line by line. ``_tree`` checks a tree's f-strings by 3.11's rules where the
+    Python is 3.12 or later (``_strings_311``). Ground truth: CPython 3.11's ``ast.parse`` of each
+    (here where it is 3.11, else its results kept). A 3.12 ``ast.parse`` is imitated on 3.11 (it
+    takes the same-quote f-string)."""
+    import ast
+    import sys
+
+    from curate.stages import decontaminate
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item])
+    text = f'KEY = f"{{d["k"]}}"\n\n\ndef g(x):\n    {item}.x\n'  # 3.11: never parsed, cut line by line
+    real = ast.parse
+
+    def parse_312(src, *args, **kw):  # the same-quote field read as 3.12 reads it
+        return real(src.replace('f"{d["k"]}"', "f\"{d['k']}\""), *args, **kw)
+
+    want = ('KEY = f"{d["k"]}"\n\n\ndef g(x):\n    .x\n', len(text) - len('KEY = f"{d["k"]}"\n\n\ndef g(x):\n    .x\n'))
+    if sys.version_info < (3, 12):
+        assert stage.cut_python(text) == want
+        monkeypatch.setattr(ast, "parse", parse_312)
+        monkeypatch.setattr(decontaminate, "_PEP701", True, raising=False)
+    assert stage.cut_python(text) == want
+    assert decontaminate._tree('x = f"{y!r:>{w}}" f\'{z}\'\n') is not None  # 3.11's own f-strings parse
+    monkeypatch.undo()
+
+    if sys.version_info < (3, 12):
+        def parses(src):
+            try:
+                ast.parse("(" + src + "\n)")
+                return 1
+            except SyntaxError:
+                return 0
+        assert [parses(s) for s in _F_STRINGS] == _F_STRINGS_311
+    assert [int(decontaminate._strings_311(s)) for s in _F_STRINGS] == _F_STRINGS_311

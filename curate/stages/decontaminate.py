@@ -51,6 +51,7 @@ import ast
 import json
 import os
 import bisect
+import sys
 import tokenize
 import unicodedata
 import warnings
@@ -1230,18 +1231,144 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
 
 
 PY_GRAMMAR = (3, 11)  # requires-python's oldest: a file "parses" alike on every Python it runs on
+# 3.12's parser reads f-strings by PEP 701 whatever ``feature_version`` says: they are checked by 3.11's rules here
+_PEP701 = sys.version_info >= (3, 12)
+_F_PREFIX = regex.compile(r"(?i)(?<![\w])(?:rf|fr|f)['\"]")
 
 
 def _tree(src: str) -> ast.Module | None:
     """``src``'s tree by Python 3.11's grammar (``feature_version``: 3.12's ``type X = int`` parsed on
     3.12 and not on 3.11, so the cut differed by the Python running it; CPython checks it best-effort,
-    not 3.12's f-string quotes), None where it does not parse (its warnings, ``"\\d"``'s invalid escape, unsaid)."""
+    not 3.12's f-strings: those ``_joined_311`` checks), None where it does not parse (its warnings,
+    ``"\\d"``'s invalid escape, unsaid)."""
+    src = src.removeprefix("\ufeff")  # a BOM: Python reads a file's, ast.parse a text's not
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(src.removeprefix("\ufeff"), feature_version=PY_GRAMMAR)  # a BOM: Python reads a file's, ast.parse a text's not
+            tree = ast.parse(src, feature_version=PY_GRAMMAR)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
         return None
+    if _PEP701 and _F_PREFIX.search(src) and not _joined_311(src, tree):
+        return None
+    return tree
+
+
+def _joined_311(src: str, tree: ast.Module) -> bool:
+    """Whether the f-strings of ``src`` (its ``tree``'s ``JoinedStr`` nodes, read by Python 3.12 or
+    later) are Python 3.11's (``_strings_311``): ``f"{d["k"]}"``, a backslash or comment in a field
+    parse on 3.12 only."""
+    if all(_string_end_311(src, m.start()) > 0 for m in _F_PREFIX.finditer(src)):
+        return True  # each f-string read alone as 3.11 reads it (a prefix in a comment too): no tree walked
+    lines, joined, specs = _py_lines(src), [], set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.JoinedStr):
+            joined.append(n)
+        elif isinstance(n, ast.FormattedValue) and n.format_spec:
+            specs.add(id(n.format_spec))
+    for n in joined:
+        if id(n) not in specs:
+            a, b = lines[n.lineno - 1].encode(), lines[n.end_lineno - 1].encode()  # (columns: UTF-8 bytes)
+            if n.lineno == n.end_lineno:
+                seg = a[n.col_offset : n.end_col_offset].decode()
+            else:
+                seg = a[n.col_offset :].decode() + "".join(lines[n.lineno : n.end_lineno - 1]) + b[: n.end_col_offset].decode()
+            if not _strings_311(seg):
+                return False
+    return True
+
+
+_STRING_OPENS = regex.compile(r"(?i)([rbuf]{0,2})('\'\'|\"\"\"|'|\")")
+_BETWEEN_STRINGS = regex.compile(r"(?:[ \t\f\r\n]|\\\r?\n|#[^\r\n]*)*")  # blanks, line joins, comments
+
+
+def _strings_311(seg: str) -> bool:
+    """Whether the string literals of ``seg`` (one after another, blanks and comments between) are
+    read as Python 3.11 reads them: each ends at its first unescaped closing quote, a one-quote
+    one on its line (3.12 reads an f-string's fields first: ``f"{d["k"]}"``), each f-string's fields
+    as ``_fields_311``."""
+    i = 0
+    while True:
+        i = _BETWEEN_STRINGS.match(seg, i).end()
+        if i == len(seg):
+            return True
+        i = _string_end_311(seg, i)
+        if i < 0:
+            return False
+
+
+def _string_end_311(text: str, i: int) -> int:
+    """Where the string literal at ``text[i]`` ends as Python 3.11 reads it, -1 where it does not
+    (none there: 3.11 ended the one before; no closing quote; an f-string's fields, ``_fields_311``)."""
+    m = _STRING_OPENS.match(text, i)
+    if m is None:
+        return -1
+    q, k = m.group(2), m.end()
+    while not text.startswith(q, k):
+        if k >= len(text) or len(q) == 1 and text[k] in "\r\n":
+            return -1
+        k += 2 if text[k] == "\\" else 1
+    prefix = m.group(1).lower()
+    if "f" in prefix and not _fields_311(text[m.end() : k], "r" in prefix):
+        return -1
+    return k + len(q)
+
+
+def _fields_311(body: str, raw: bool) -> bool:
+    """Whether the replacement fields of the f-string ``body`` are Python 3.11's (``_field_311``)."""
+    i = 0
+    while i < len(body):
+        if not raw and body.startswith("\\N{", i):  # a named escape's braces
+            i = body.find("}", i) + 1 or len(body)
+        elif body.startswith(("{{", "}}"), i):
+            i += 2
+        elif body[i] == "{":
+            i = _field_311(body, i + 1, 0)
+            if i < 0:
+                return False
+        else:
+            i += 1
+    return True
+
+
+def _field_311(body: str, i: int, depth: int) -> int:
+    """Where the f-string field whose expression starts at ``body[i]`` ends (after its ``}``), -1 where
+    Python 3.11 refuses it: a backslash in its expression, a comment, a one-quote string over a
+    line, a format spec's field in a format spec's field (CPython 3.11's ``fstring_find_expr``)."""
+    if depth > 1:
+        return -1
+    quote, nest = None, 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" or quote is not None and len(quote) == 1 and c in "\r\n":
+            return -1
+        if quote is not None:
+            if body.startswith(quote, i):
+                i, quote = i + len(quote), None
+            else:
+                i += 1
+            continue
+        if c in "'\"":
+            quote = c * 3 if body.startswith(c * 3, i) else c
+            i += len(quote)
+            continue
+        if c == "#":
+            return -1
+        if c in "([{":
+            nest += 1
+        elif c in ")]}" and nest:
+            nest -= 1
+        elif nest == 0 and (c in "}:" or c == "!" and not body.startswith("!=", i)):
+            break
+        i += 1
+    if i < len(body) and body[i] == "!":
+        i += 2  # its conversion's letter
+    if i < len(body) and body[i] == ":":
+        i += 1
+        while i < len(body) and body[i] != "}":
+            i = _field_311(body, i + 1, depth + 1) if body[i] == "{" else i + 1
+            if i < 0:
+                return -1
+    return i + 1 if i < len(body) and body[i] == "}" else -1
 
 
 def _parses(src: str) -> bool:
