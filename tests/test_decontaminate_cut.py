@@ -1164,8 +1164,6 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
     class. Now a statement of a class's body goes alone, and a block the cut empties takes the
     statement that opens it, the rest kept. Ground truth ``ast``: the output parses and keeps the
     statements named (expected texts by hand)."""
-    import ast
-
     item = _CODE_ITEM
     note = "red orange yellow green blue indigo violet black white grey brown pink cyan teal navy gold"
     stage = _stage(tmp_path, [item, note])
@@ -1180,10 +1178,7 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
              f"class C:\n    def m(self):\n        return 0\n    # {note}\n    x = 1\n\ndef f():\n    {item}\n":
                  "class C:\n    def m(self):\n        return 0\n    x = 1\n\n",
              f"class C(\n        {item[7:]}.x):\n    x = 1\ny = 2\n": "y = 2\n"}  # its header: the class
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_an_operator_line_the_cut_empties_keeps_its_closing_brackets(tmp_path):
@@ -1298,6 +1293,16 @@ def test_a_mid_line_cut_leaves_a_tab_beside_it(tmp_path):
         assert len(next(csv.reader([t], delimiter="\t"))) == len(next(csv.reader([got[t]], delimiter="\t")))
 
 
+def _assert_cut_python(stage, pages: dict) -> None:
+    """``stage.cut_python`` of each of ``pages`` (text: text after) gives it, parsing, its count the length lost."""
+    import ast
+
+    for text, want in pages.items():
+        out, removed = stage.cut_python(text)
+        ast.parse(out)
+        assert out == want and removed == len(text) - len(out), (text, out)
+
+
 def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_breaks_parsing(tmp_path):
     """Where the cut of one function broke parsing, every line the cut changed took its function
     whole: a comment line elsewhere (``# ITEM`` inside ``f``), which the line cut alone leaves
@@ -1307,8 +1312,6 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
     one ``ast.Constant`` over its lines) was read as the string's and took ``f``: comment lines are
     ``tokenize``'s. Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
     ``# ITEM`` line inside a docstring is no comment (its statement goes, as before)."""
-    import ast
-
     item, a = _CODE_ITEM, _A
     stage = _stage(tmp_path, [item, a])
     g = f"\n\ndef g(x):\n    {item}\n"
@@ -1317,10 +1320,7 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
              f'def f():\n    s = ("a"\n         # {a}\n         "b")\n    return s\n{g}': 'def f():\n    s = ("a"\n         "b")\n    return s\n\n\n',
              # control
              f'def f():\n    """Doc.\n# {a}\n    """\n    return 1\n{g}': "\n\n"}
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_a_comment_after_a_functions_last_statement_goes_with_the_function(tmp_path):
@@ -1329,17 +1329,12 @@ def test_a_comment_after_a_functions_last_statement_goes_with_the_function(tmp_p
     comment lines after a statement it takes, indented deeper than the statement, go with it.
     Controls: a comment at the statement's own indentation (the next method's) stays. Ground truth
     ``ast`` (the output parses), expected texts by hand."""
-    import ast
-
     item = _CODE_ITEM
     stage = _stage(tmp_path, [item])
     pages = {f"def g(x):\n    {item}\n    # done\n\n    # really\n\n\ndef f():\n    return 1\n": "\n\ndef f():\n    return 1\n",
              f"class C:\n    def g(self):\n        {item}\n        # done\n    # next\n    def f(self):\n        return 1\n":
                  "class C:\n    # next\n    def f(self):\n        return 1\n"}
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_cut_python_reads_python_3_11s_grammar_on_any_python(tmp_path, monkeypatch):
@@ -1401,8 +1396,6 @@ def test_a_trailing_comment_the_cut_changes_keeps_its_function_when_a_cut_elsewh
     blanks before the ``#`` too) is a comment line (``tokenize``: the comment's start, the code's
     end). Ground truth ``ast``: the output parses and keeps ``f``. Control: a cut reaching into the
     code before the comment (its function goes, as before)."""
-    import ast
-
     item, a = _CODE_ITEM, _A
     stage = _stage(tmp_path, [item, a])
     g = f"\n\ndef g(x):\n    {item}\n"
@@ -1412,10 +1405,7 @@ def test_a_trailing_comment_the_cut_changes_keeps_its_function_when_a_cut_elsewh
              f'def f():\n    s = """a\n    b"""  # {a}\n    return s\n{g}': 'def f():\n    s = """a\n    b"""\n    return s\n\n\n',
              # control: the item starts in the code
              f"def f():\n    x = {w[0]}  # {' '.join(w[1:])}\n    return x\n{g}": "\n\n"}
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_a_cut_before_a_markdown_hard_break_keeps_it(tmp_path):
