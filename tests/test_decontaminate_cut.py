@@ -1164,8 +1164,6 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
     class. Now a statement of a class's body goes alone, and a block the cut empties takes the
     statement that opens it, the rest kept. Ground truth ``ast``: the output parses and keeps the
     statements named (expected texts by hand)."""
-    import ast
-
     item = _CODE_ITEM
     note = "red orange yellow green blue indigo violet black white grey brown pink cyan teal navy gold"
     stage = _stage(tmp_path, [item, note])
@@ -1180,10 +1178,7 @@ def test_cut_python_takes_the_least_that_parses_not_every_top_level_statement_cu
              f"class C:\n    def m(self):\n        return 0\n    # {note}\n    x = 1\n\ndef f():\n    {item}\n":
                  "class C:\n    def m(self):\n        return 0\n    x = 1\n\n",
              f"class C(\n        {item[7:]}.x):\n    x = 1\ny = 2\n": "y = 2\n"}  # its header: the class
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_an_operator_line_the_cut_empties_keeps_its_closing_brackets(tmp_path):
@@ -1298,6 +1293,16 @@ def test_a_mid_line_cut_leaves_a_tab_beside_it(tmp_path):
         assert len(next(csv.reader([t], delimiter="\t"))) == len(next(csv.reader([got[t]], delimiter="\t")))
 
 
+def _assert_cut_python(stage, pages: dict) -> None:
+    """``stage.cut_python`` of each of ``pages`` (text: text after) gives it, parsing, its count the length lost."""
+    import ast
+
+    for text, want in pages.items():
+        out, removed = stage.cut_python(text)
+        ast.parse(out)
+        assert out == want and removed == len(text) - len(out), (text, out)
+
+
 def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_breaks_parsing(tmp_path):
     """Where the cut of one function broke parsing, every line the cut changed took its function
     whole: a comment line elsewhere (``# ITEM`` inside ``f``), which the line cut alone leaves
@@ -1307,8 +1312,6 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
     one ``ast.Constant`` over its lines) was read as the string's and took ``f``: comment lines are
     ``tokenize``'s. Ground truth ``ast``: the output parses and keeps ``f``'s statements. Control: a
     ``# ITEM`` line inside a docstring is no comment (its statement goes, as before)."""
-    import ast
-
     item, a = _CODE_ITEM, _A
     stage = _stage(tmp_path, [item, a])
     g = f"\n\ndef g(x):\n    {item}\n"
@@ -1317,10 +1320,7 @@ def test_a_comment_line_the_cut_empties_keeps_its_function_when_a_cut_elsewhere_
              f'def f():\n    s = ("a"\n         # {a}\n         "b")\n    return s\n{g}': 'def f():\n    s = ("a"\n         "b")\n    return s\n\n\n',
              # control
              f'def f():\n    """Doc.\n# {a}\n    """\n    return 1\n{g}': "\n\n"}
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_a_comment_after_a_functions_last_statement_goes_with_the_function(tmp_path):
@@ -1329,17 +1329,12 @@ def test_a_comment_after_a_functions_last_statement_goes_with_the_function(tmp_p
     comment lines after a statement it takes, indented deeper than the statement, go with it.
     Controls: a comment at the statement's own indentation (the next method's) stays. Ground truth
     ``ast`` (the output parses), expected texts by hand."""
-    import ast
-
     item = _CODE_ITEM
     stage = _stage(tmp_path, [item])
     pages = {f"def g(x):\n    {item}\n    # done\n\n    # really\n\n\ndef f():\n    return 1\n": "\n\ndef f():\n    return 1\n",
              f"class C:\n    def g(self):\n        {item}\n        # done\n    # next\n    def f(self):\n        return 1\n":
                  "class C:\n    # next\n    def f(self):\n        return 1\n"}
-    for text, want in pages.items():
-        out, removed = stage.cut_python(text)
-        ast.parse(out)
-        assert out == want and removed == len(text) - len(out), (text, out)
+    _assert_cut_python(stage, pages)
 
 
 def test_cut_python_reads_python_3_11s_grammar_on_any_python(tmp_path, monkeypatch):
@@ -1392,3 +1387,128 @@ def test_cut_python_parses_each_text_once_and_counts_each_header_once(tmp_path, 
     out, removed = stage.cut_counted(diff, prose=False)
     assert out == "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n x\n+w\n y\n@@ -9,2 +10,3 @@\n x\n+z\n y\n" and removed == len(diff) - _lcs(diff, out)
     assert counted and max(counted.values()) == 1, counted
+
+
+def test_a_trailing_comment_the_cut_changes_keeps_its_function_when_a_cut_elsewhere_breaks_parsing(tmp_path):
+    """A changed comment line is cut alone, its function kept, where the cut of another function
+    breaks parsing; but a comment after code (``x = 1  # ITEM``) made its line a "code" line, and
+    its function went whole with the other. A line the cut changed only from its comment on (the
+    blanks before the ``#`` too) is a comment line (``tokenize``: the comment's start, the code's
+    end). Ground truth ``ast``: the output parses and keeps ``f``. Control: a cut reaching into the
+    code before the comment (its function goes, as before)."""
+    item, a = _CODE_ITEM, _A
+    stage = _stage(tmp_path, [item, a])
+    g = f"\n\ndef g(x):\n    {item}\n"
+    w = a.split()
+    pages = {f"def f():\n    x = 1  # {a}\n    return x\n{g}": "def f():\n    x = 1\n    return x\n\n\n",
+             f"def f():\n    x = 1  # {a} more\n    return x\n{g}": "def f():\n    x = 1  # more\n    return x\n\n\n",
+             f'def f():\n    s = """a\n    b"""  # {a}\n    return s\n{g}': 'def f():\n    s = """a\n    b"""\n    return s\n\n\n',
+             # control: the item starts in the code
+             f"def f():\n    x = {w[0]}  # {' '.join(w[1:])}\n    return x\n{g}": "\n\n"}
+    _assert_cut_python(stage, pages)
+
+
+def test_a_cut_before_a_markdown_hard_break_keeps_it(tmp_path):
+    """A line ending in two blanks or a backslash is a Markdown hard break; a cut of the line's
+    last words took the blanks after the item (none before a line's end) and the backslash glued
+    to its last word (``final\\``), so the line merged with the next one when rendered
+    (``One ITEM  \\nTwo`` -> ``One\\nTwo``). The break stays: ``One  \\nTwo``, ``One\\\\\\nTwo``.
+    Controls: a line the cut empties goes with its break, the hard break of the line before stays;
+    one blank before the line's end is no break (it goes, as before)."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"One {a}  \nTwo\n": "One  \nTwo\n", f"One {a}\\\nTwo\n": "One\\\nTwo\n",
+             f"One {a} \\\nTwo\n": "One\\\nTwo\n", f"One {a}   \r\nTwo": "One   \r\nTwo",
+             # controls
+             f"One  \n{a}  \nTwo\n": "One  \nTwo\n", f"One\\\n{a}\\\nTwo\n": "One\\\nTwo\n",
+             f"One {a} \nTwo\n": "One\nTwo\n", f"One {a}\nTwo\n": "One\nTwo\n", f"One {a}\\": "One"}
+    got = {t: stage.cut_text(t) for t in pages}
+    assert got == pages
+
+
+def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
+    """In Rust a ``'`` opens a char literal (``'x'``, ``'\\n'``) or is a lifetime or a label (``'a``,
+    ``&'static str``, ``'outer:``), never a string; the bracket pairing read a lifetime as a quote
+    whose string ran to the next ``'`` on the line, so a cut took the wrong brackets: ``let r: &'a u8
+    = ITEM;`` with a ``&'beta`` in the item left ``);``. With ``language`` rust, ``'`` is a quote only
+    as a char literal's. Ground truth: the brackets pair after the cut where they did before.
+    Control: without a language (or in Python) ``'a b'`` is a string, as before."""
+    w = _A.split()
+    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
+    stage = _stage(tmp_path, [item])
+    pages = {f"    let r: &'a u8 = {item};\n": "    let r: &'a u8 = ;\n",
+             f"    let c = g({item}, 'x');\n": "    let c = g(, 'x');\n",
+             f"    let c = g({item}, '(', '\\'');\n": "    let c = g(, '(', '\\'');\n",
+             f"fn f<'a, 'b>(x: &'a u8) -> u8 {{ {item} }} // y: &'b\n": "fn f<'a, 'b>(x: &'a u8) -> u8 { } // y: &'b\n",
+             f"    'outer: loop {{ {item}; break 'outer; }}\n": "    'outer: loop { ; break 'outer; }\n"}
+    got = {t: stage.cut_counted(t, prose=False, language="rust")[0] for t in pages}
+    assert got == pages
+    assert all(_brackets_pair(out) for t, out in got.items() if _brackets_pair(t))
+    # control: a Python string of a word and more
+    assert stage.cut_text(f"x = (1, 'a (', {item})\n", prose=False) == "x = (1, 'a (', )\n"
+
+
+def test_a_rust_document_is_cut_with_its_lifetimes_read_through_the_cli(tmp_path):
+    """Through ``curate run`` (``lang = "rust"``): the document's language reaches the cut, whose
+    brackets then pair (``let r: &'a u8 = ITEM;`` left ``);``)."""
+    from curate.schema import make_id
+
+    w = _A.split()
+    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n", encoding="utf-8")
+    rows = [{"id": "r", "text": f"fn f<'a>() {{\n    let r: &'a u8 = {item};\n}}\n", "lang": "rust"}]
+    kept, _ = run_web(tmp_path, "rs", rows, ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "rs" / "text/*.parquet").select("id", "text").iter_rows())
+    assert kept == {"r"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"
+
+
+_F_STRINGS = ['f"{d["k"]}"', 'f"{\'#\'}"', 'f"{x # c\n}"', 'f"{\'\\n\'.join(a)}"', 'f"{x:\\n}"', 'f"{x!r:>{w}}"', "f'{x\n}'",
+              'f"""{x\n}"""', 'f"""{\'\'\'a\'\'\'}"""', 'f"""{"a"}"""', "f'{f\"{1}\"}'", "f'{f\"{f\'{1}\'}\"}'", 'f"{1}" "{"',
+              'f"{x}"\n # c\n "y"', 'f"{x = }"', 'f"{\'a\' if x else \'b\'}"', 'f"{{x}}"', 'rf"{x}\\d"', 'f"{x:{"y"}}"',
+              'f"{x:{y}}}}"', 'f"{(lambda: 1)()}"', 'f"{x:=5}"', 'f"{x\\\n}"', 'f"{[1,\n2]}"', "f'''{x #c\n}'''",
+              'f"{\'\'\'a\nb\'\'\'}"', 'F"{x}" f\'{y}\'', 'f"{x!r:{"a"}}"', 'f"{x:{y:{z}}}"', 'f"""{\'a\nb\'}"""',
+              'f"\\N{EM DASH} {x}"', 'f"{x != y}"', 'f"{a[\'}\']}"', 'f"{ {1: 2}[1] }"', 'f"{x}" r"\\"" f"{y!s:^{w}.{p}}"']
+# CPython 3.11.7's ast.parse of each (in brackets): 3.12 and later take them all
+_F_STRINGS_311 = [0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1]
+
+
+def test_f_strings_are_read_by_python_3_11s_rules_on_python_3_12_and_later(tmp_path, monkeypatch):
+    """On Python 3.12 and later ``ast.parse(feature_version=(3, 11))`` reads f-strings by PEP 701
+    whatever the version asked (``f"{d["k"]}"``, a backslash or a comment in a field), so a file
+    holding one "parsed" there and not on 3.11: there ``cut_python`` took its cut function whole,
+    on 3.11 it was cut line by line. ``_tree`` checks a tree's f-strings by 3.11's rules where the
+    Python is 3.12 or later (``_strings_311``). Ground truth: CPython 3.11's ``ast.parse`` of each
+    (here where it is 3.11, else its results kept). A 3.12 ``ast.parse`` is imitated on 3.11 (it
+    takes the same-quote f-string)."""
+    import ast
+    import sys
+
+    from curate.stages import decontaminate
+
+    item = _CODE_ITEM
+    stage = _stage(tmp_path, [item])
+    text = f'KEY = f"{{d["k"]}}"\n\n\ndef g(x):\n    {item}.x\n'  # 3.11: never parsed, cut line by line
+    real = ast.parse
+
+    def parse_312(src, *args, **kw):  # the same-quote field read as 3.12 reads it
+        return real(src.replace('f"{d["k"]}"', "f\"{d['k']}\""), *args, **kw)
+
+    want = ('KEY = f"{d["k"]}"\n\n\ndef g(x):\n    .x\n', len(text) - len('KEY = f"{d["k"]}"\n\n\ndef g(x):\n    .x\n'))
+    if sys.version_info < (3, 12):
+        assert stage.cut_python(text) == want
+        monkeypatch.setattr(ast, "parse", parse_312)
+        monkeypatch.setattr(decontaminate, "_PEP701", True, raising=False)
+    assert stage.cut_python(text) == want
+    assert decontaminate._tree('x = f"{y!r:>{w}}" f\'{z}\'\n') is not None  # 3.11's own f-strings parse
+    monkeypatch.undo()
+
+    if sys.version_info < (3, 12):
+        def parses(src):
+            try:
+                ast.parse("(" + src + "\n)")
+                return 1
+            except SyntaxError:
+                return 0
+        assert [parses(s) for s in _F_STRINGS] == _F_STRINGS_311
+    assert [int(decontaminate._strings_311(s)) for s in _F_STRINGS] == _F_STRINGS_311

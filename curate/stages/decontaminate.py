@@ -51,6 +51,7 @@ import ast
 import json
 import os
 import bisect
+import sys
 import tokenize
 import unicodedata
 import warnings
@@ -758,6 +759,10 @@ def _ends_clause(text: str, b: int) -> bool:
     return not nxt or nxt.isspace() or nxt in _QUOTE_LIKE or unicodedata.category(nxt) in ("Pe", "Pf")
 
 
+# Markdown's hard break: two blanks or a backslash ending a line
+_HARD_BREAK = regex.compile(r"(?: {2,}| *\\)(?=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
+
+
 def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = False) -> tuple[int, int]:
     """Where the page resumes either side of the cut ``text[s:e]`` (``pos``: where the text kept
     before it starts): the blanks either side are one, none before a line's end (``newline``: the
@@ -774,8 +779,12 @@ def _seam(text: str, pos: int, s: int, e: int, newline: bool, glued: bool = Fals
         b += 1
     nl = _LAST_BREAK.search(text, max(pos - 1, 0), a)  # not past the last cut: a page of 4,000 cuts is read once
     line = nl.end() if nl else 0 if pos == 0 else -1  # -1: the line starts before the last cut
-    if newline or b == len(text) or text[b] in _LINE_ENDS:
-        return (line if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) and not _goes_on(text, line, b) else a), b
+    hard = None if newline else _HARD_BREAK.match(text, e)
+    if newline or b == len(text) or text[b] in _LINE_ENDS or hard:
+        if line >= pos and _MARKER_ONLY.fullmatch(text, line, a) and not _goes_on(text, line, b):
+            return line, hard.end() if hard else b
+        # a Markdown hard break after the cut stays (``One ITEM  \n``: the line merged with the next)
+        return a, b if hard is None else hard.end() - 1 if text[hard.end() - 1] == "\\" else e
     if line >= 0 and not text[line:a].strip(" \t"):  # the line's indentation (a tab's too)
         return s, b
     if a == s:
@@ -1019,18 +1028,25 @@ def _header_removed(old: str, new: str) -> int:
 _OPENS, _CLOSES = "([{", ")]}"
 _QUOTES = "'\"`"
 _BRACKET_OR_QUOTE = regex.compile(r"[()\[\]{}'\"`\\]")
+_CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|x[0-9a-fA-F]{2}|.))'")  # Rust's: 'x', '\n', '\u{1F600}'
+# languages whose ' opens a char literal only, else a lifetime or label (``&'a T``); C's ' is a char's too, but none is a lifetime
+_CHAR_QUOTE_LANGUAGES = frozenset({"rust"})
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
-def _quote_at(text: str, i: int, q: str | None, stop: int) -> bool:
+def _quote_at(text: str, i: int, q: str | None, stop: int, chars: bool = False) -> bool:
     """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
     string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
-    ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix)."""
+    ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix).
+    ``chars``: a ``'`` opens only a char literal (``'x'``, ``'\\n'``): Rust's lifetimes and labels
+    (``&'a T``, ``'outer:``) are none (a string ran from one to the next)."""
     c = text[i]
     if q is not None:
         return c == q
     if c != "'":
         return c in _QUOTES
+    if chars:
+        return _CHAR_LITERAL.match(text, i, stop) is not None
     if text.find("'", i + 1, stop) < 0:
         return False
     if not (i > 0 and text[i - 1].isalnum() and i + 1 < stop and text[i + 1].isalpha()):
@@ -1041,13 +1057,14 @@ def _quote_at(text: str, i: int, q: str | None, stop: int) -> bool:
     return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
 
 
-def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: bool = False) -> list[tuple[int, int]]:
     """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
     each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
     its brackets; those it leaves open are closed after it, in order, those it closes opened before
     it). A bracket pairs only with one in the same string, or both outside strings, read from the
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
-    ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``."""
+    ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
+    ``chars``: a ``'`` is a char literal's only (Rust, ``_quote_at``)."""
     out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
 
     def scan(end, stacks=None, closed=None):
@@ -1062,7 +1079,7 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int)
             if q is not None and c == "\\":
                 i += 2
                 continue
-            if _quote_at(text, i, q, stop):
+            if _quote_at(text, i, q, stop, chars):
                 q, ctx, n = (c, n + 1, n + 1) if q is None else (None, 0, n)
             elif stacks is not None and c in _OPENS:
                 stacks.setdefault(ctx, []).append(c)
@@ -1108,7 +1125,8 @@ def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int
     return s, e, ""
 
 
-def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
+def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None, applied: list | None = None,
+              language: str | None = None) -> tuple[str, int]:
     """``text`` without the code document's cut ``spans`` (tokens, none over a line break), line by
     line, and the characters it removes: on each, from its first word to its last, so the
     indentation, a comment's ``#`` or ``*``, a string's quotes and brackets around it stay
@@ -1122,8 +1140,10 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     apply anchors at the file's end), but the file's last without a newline goes (there, its
     end); a combined diff's (``@@@``) lines all stay, emptied. ``heads``: gets each unified hunk's
     (header, header after: None where the hunk goes), for ``cut_counted``'s count over passes;
-    ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut)."""
+    ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut);
+    ``language``: the document's (Rust's ``'a`` is no quote, ``_quote_at``)."""
     starts = _line_starts(text)
+    chars = (language or "").lower() in _CHAR_QUOTE_LANGUAGES
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1152,7 +1172,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
-        merged = _own_brackets(text, merged, lead, stop)
+        merged = _own_brackets(text, merged, lead, stop, chars)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
@@ -1214,18 +1234,144 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
 
 
 PY_GRAMMAR = (3, 11)  # requires-python's oldest: a file "parses" alike on every Python it runs on
+# 3.12's parser reads f-strings by PEP 701 whatever ``feature_version`` says: they are checked by 3.11's rules here
+_PEP701 = sys.version_info >= (3, 12)
+_F_PREFIX = regex.compile(r"(?i)(?<![\w])(?:rf|fr|f)['\"]")
 
 
 def _tree(src: str) -> ast.Module | None:
     """``src``'s tree by Python 3.11's grammar (``feature_version``: 3.12's ``type X = int`` parsed on
     3.12 and not on 3.11, so the cut differed by the Python running it; CPython checks it best-effort,
-    not 3.12's f-string quotes), None where it does not parse (its warnings, ``"\\d"``'s invalid escape, unsaid)."""
+    not 3.12's f-strings: those ``_joined_311`` checks), None where it does not parse (its warnings,
+    ``"\\d"``'s invalid escape, unsaid)."""
+    src = src.removeprefix("\ufeff")  # a BOM: Python reads a file's, ast.parse a text's not
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(src.removeprefix("\ufeff"), feature_version=PY_GRAMMAR)  # a BOM: Python reads a file's, ast.parse a text's not
+            tree = ast.parse(src, feature_version=PY_GRAMMAR)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
         return None
+    if _PEP701 and _F_PREFIX.search(src) and not _joined_311(src, tree):
+        return None
+    return tree
+
+
+def _joined_311(src: str, tree: ast.Module) -> bool:
+    """Whether the f-strings of ``src`` (its ``tree``'s ``JoinedStr`` nodes, read by Python 3.12 or
+    later) are Python 3.11's (``_strings_311``): ``f"{d["k"]}"``, a backslash or comment in a field
+    parse on 3.12 only."""
+    if all(_string_end_311(src, m.start()) > 0 for m in _F_PREFIX.finditer(src)):
+        return True  # each f-string read alone as 3.11 reads it (a prefix in a comment too): no tree walked
+    lines, joined, specs = _py_lines(src), [], set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.JoinedStr):
+            joined.append(n)
+        elif isinstance(n, ast.FormattedValue) and n.format_spec:
+            specs.add(id(n.format_spec))
+    for n in joined:
+        if id(n) not in specs:
+            a, b = lines[n.lineno - 1].encode(), lines[n.end_lineno - 1].encode()  # (columns: UTF-8 bytes)
+            if n.lineno == n.end_lineno:
+                seg = a[n.col_offset : n.end_col_offset].decode()
+            else:
+                seg = a[n.col_offset :].decode() + "".join(lines[n.lineno : n.end_lineno - 1]) + b[: n.end_col_offset].decode()
+            if not _strings_311(seg):
+                return False
+    return True
+
+
+_STRING_OPENS = regex.compile(r"(?i)([rbuf]{0,2})('\'\'|\"\"\"|'|\")")
+_BETWEEN_STRINGS = regex.compile(r"(?:[ \t\f\r\n]|\\\r?\n|#[^\r\n]*)*")  # blanks, line joins, comments
+
+
+def _strings_311(seg: str) -> bool:
+    """Whether the string literals of ``seg`` (one after another, blanks and comments between) are
+    read as Python 3.11 reads them: each ends at its first unescaped closing quote, a one-quote
+    one on its line (3.12 reads an f-string's fields first: ``f"{d["k"]}"``), each f-string's fields
+    as ``_fields_311``."""
+    i = 0
+    while True:
+        i = _BETWEEN_STRINGS.match(seg, i).end()
+        if i == len(seg):
+            return True
+        i = _string_end_311(seg, i)
+        if i < 0:
+            return False
+
+
+def _string_end_311(text: str, i: int) -> int:
+    """Where the string literal at ``text[i]`` ends as Python 3.11 reads it, -1 where it does not
+    (none there: 3.11 ended the one before; no closing quote; an f-string's fields, ``_fields_311``)."""
+    m = _STRING_OPENS.match(text, i)
+    if m is None:
+        return -1
+    q, k = m.group(2), m.end()
+    while not text.startswith(q, k):
+        if k >= len(text) or len(q) == 1 and text[k] in "\r\n":
+            return -1
+        k += 2 if text[k] == "\\" else 1
+    prefix = m.group(1).lower()
+    if "f" in prefix and not _fields_311(text[m.end() : k], "r" in prefix):
+        return -1
+    return k + len(q)
+
+
+def _fields_311(body: str, raw: bool) -> bool:
+    """Whether the replacement fields of the f-string ``body`` are Python 3.11's (``_field_311``)."""
+    i = 0
+    while i < len(body):
+        if not raw and body.startswith("\\N{", i):  # a named escape's braces
+            i = body.find("}", i) + 1 or len(body)
+        elif body.startswith(("{{", "}}"), i):
+            i += 2
+        elif body[i] == "{":
+            i = _field_311(body, i + 1, 0)
+            if i < 0:
+                return False
+        else:
+            i += 1
+    return True
+
+
+def _field_311(body: str, i: int, depth: int) -> int:
+    """Where the f-string field whose expression starts at ``body[i]`` ends (after its ``}``), -1 where
+    Python 3.11 refuses it: a backslash in its expression, a comment, a one-quote string over a
+    line, a format spec's field in a format spec's field (CPython 3.11's ``fstring_find_expr``)."""
+    if depth > 1:
+        return -1
+    quote, nest = None, 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" or quote is not None and len(quote) == 1 and c in "\r\n":
+            return -1
+        if quote is not None:
+            if body.startswith(quote, i):
+                i, quote = i + len(quote), None
+            else:
+                i += 1
+            continue
+        if c in "'\"":
+            quote = c * 3 if body.startswith(c * 3, i) else c
+            i += len(quote)
+            continue
+        if c == "#":
+            return -1
+        if c in "([{":
+            nest += 1
+        elif c in ")]}" and nest:
+            nest -= 1
+        elif nest == 0 and (c in "}:" or c == "!" and not body.startswith("!=", i)):
+            break
+        i += 1
+    if i < len(body) and body[i] == "!":
+        i += 2  # its conversion's letter
+    if i < len(body) and body[i] == ":":
+        i += 1
+        while i < len(body) and body[i] != "}":
+            i = _field_311(body, i + 1, depth + 1) if body[i] == "{" else i + 1
+            if i < 0:
+                return -1
+    return i + 1 if i < len(body) and body[i] == "}" else -1
 
 
 def _parses(src: str) -> bool:
@@ -1242,10 +1388,11 @@ def _py_lines(text: str) -> list[str]:
     return _PY_LINE.findall(text)
 
 
-def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
+def _changed_lines(lines: list[str], passes: list[list], cols: dict | None = None) -> list[int]:
     """The lines (0-based, ``_py_lines``) of a text that a cut's ``passes`` (each its ``_code_cut``
     edits, on the text the pass before left) changed: each edit traced back to the text's own
-    characters (``difflib`` over the lines was quadratic in a file of alike lines: 17 s for 112 KB)."""
+    characters (``difflib`` over the lines was quadratic in a file of alike lines: 17 s for 112 KB).
+    ``cols``: gets each changed line's first changed column (``_code_lines``: a comment's cut alone)."""
     ends = np.cumsum([len(x) for x in lines], dtype=np.int64)
     origin = np.arange(int(ends[-1]) if len(lines) else 0)  # each character's place in the text
     changed = set()
@@ -1253,8 +1400,13 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
         pieces, pos = [], 0
         for s, e, new in edits:  # sorted, apart: a line's words, a line, a hunk; a header rewritten
             if e > s:
-                first, last = np.searchsorted(ends, origin[[s, e - 1]], "right").tolist()
+                at = origin[[s, e - 1]]
+                first, last = np.searchsorted(ends, at, "right").tolist()
                 changed.update(range(first, last + 1))
+                if cols is not None and first < len(lines):
+                    col = int(at[0]) - (int(ends[first - 1]) if first else 0)
+                    cols[first] = min(cols.get(first, col), col)
+                    cols.update({k: 0 for k in range(first + 1, last + 1)})
             at = origin[min(s, origin.size - 1)] if origin.size else 0  # a header's new digits: its place
             pieces += [origin[pos:s], np.full(len(new), at)]
             pos = e
@@ -1265,22 +1417,30 @@ def _changed_lines(lines: list[str], passes: list[list]) -> list[int]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _code_lines(lines: list[str], changed: list[int]) -> list[int]:
+def _code_lines(lines: list[str], changed: list[int], cols: dict | None = None) -> list[int]:
     """The ``changed`` lines but comment lines: those whose first token is a comment (``tokenize``
     of the text that parsed; ``#`` first on a string's line is none, but a comment between the parts
-    of a string spanning lines, ``("a"\\n # c\\n "b")``, one ``ast.Constant``, is)."""
-    comments = {k for k in changed if lines[k].lstrip(" \t\f").startswith("#")}
+    of a string spanning lines, ``("a"\\n # c\\n "b")``, one ``ast.Constant``, is), and those
+    changed only from the end of their code on (``cols``: each line's first changed column,
+    ``_changed_lines``): ``x = 1  # ITEM`` took its function whole with a cut elsewhere."""
+    cols = cols or {}
+    comments = {k for k in changed if "#" in lines[k]}
     if not comments:
         return changed
     last, it = max(comments), iter([lines[0].removeprefix("\ufeff")] + lines[1:])  # (a BOM: no column more)
-    found = set()
+    bom = lines[0].startswith("\ufeff")
+    code_end, found = {}, set()  # where each line's code ends (a token's end on it)
     try:
         for tok in tokenize.generate_tokens(lambda: next(it, "")):
             k = tok.start[0] - 1
             if k > last:
                 break
-            if tok.type == tokenize.COMMENT and k in comments and not lines[k][: tok.start[1]].lstrip("\ufeff").strip(" \t\f"):
-                found.add(k)
+            if tok.type == tokenize.COMMENT and k in comments:
+                col = cols.get(k, 0) - (bom and k == 0)
+                if not lines[k][: tok.start[1]].lstrip("\ufeff").strip(" \t\f") or col >= code_end.get(k, 0):
+                    found.add(k)
+            elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+                code_end[tok.end[0] - 1] = tok.end[1]
     except (tokenize.TokenError, SyntaxError):  # (it parsed: not expected)
         return changed
     return [k for k in changed if k not in found]
@@ -1596,7 +1756,7 @@ class DecontaminateStage:
                 cut = self.cut_python(texts[i])  # None: no cut of it parses
                 new, removed = cut if cut is not None else ("", 0)
             else:
-                new, removed = self.cut_counted(texts[i], prose=domains[i] != "code")  # web pages and books: prose
+                new, removed = self.cut_counted(texts[i], prose=domains[i] != "code", language=languages[i])  # web pages and books: prose
             if not _LETTER.search(new):  # blank, or a list marker, a number, a "* * *" left: no document
                 emptied[i] = True
                 continue
@@ -1630,8 +1790,9 @@ class DecontaminateStage:
         if tree is None:  # it never parsed: line by line
             return new, removed
         lines = _py_lines(text)
-        changed = _changed_lines(lines, passes)
-        code = _code_lines(lines, changed)  # a comment line's cut parses alone: not its function
+        cols = {}
+        changed = _changed_lines(lines, passes, cols)
+        code = _code_lines(lines, changed, cols)  # a comment's cut parses alone: not its function
         tried = []
         for some, top in ((code, False), (changed, False), (changed, True)):
             spans = _statement_lines(tree, lines, some, top)
@@ -1652,18 +1813,19 @@ class DecontaminateStage:
         """``cut_counted``'s text."""
         return self.cut_counted(text, prose)[0]
 
-    def cut_counted(self, text: str, prose: bool = True, passes: list | None = None) -> tuple[str, int]:
+    def cut_counted(self, text: str, prose: bool = True, passes: list | None = None, language: str | None = None) -> tuple[str, int]:
         """``_cut_once`` until nothing matches: a cut joins the words either side of it, which can
         make an item again (``alpha .. zeta ITEM eta .. final``: cut once, the item stayed verbatim);
         each pass shortens it (or is the last). The text, and the characters of ``text`` removed:
         in code those the output lacks but for a recounted hunk header's new characters, each header
         compared with the original's (a pass's own count took the header's digits an earlier pass
-        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``)."""
+        wrote for the original's: 181 for 179 characters cut). ``passes``: gets each code pass's edits (``_code_cut``);
+        ``language``: a code document's (``_code_cut``)."""
         original, removed, chain, combined = text, 0, None, []  # chain: (the original's header, now) of each hunk
         rewritten = []  # each pass's (header, header after): its count where the chain breaks
         while True:
             heads = None if prose else []
-            new, n = self._cut_once(text, prose, heads, passes)  # (code: its headers' count not in n)
+            new, n = self._cut_once(text, prose, heads, passes, language)  # (code: its headers' count not in n)
             now = [h[:2] for h in heads or () if len(h) == 3]
             combined += now
             heads = [h for h in heads or () if len(h) == 2]
@@ -1684,7 +1846,8 @@ class DecontaminateStage:
         written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
-    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None) -> tuple[str, int]:
+    def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
+                  language: str | None = None) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
         break leaves one, a paragraph's as one: ``_line_break``; in ``prose`` its seams tidied,
         ``_spaced_pair`` and ``_seam``: in code the brackets and blanks beside it are the code's):
@@ -1713,7 +1876,9 @@ class DecontaminateStage:
             return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if not prose:
-            return _code_cut(text, cut, heads, applied)
+            return _code_cut(text, cut, heads, applied, language)
+        # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
+        cut = [(s, e - 1) if e - s > 1 and text[e - 1] == "\\" and _BREAK.match(text, e) else (s, e) for s, e in cut]
         items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
         out, pos, t, quotes = [], 0, 0, _single_quotes(text)
         while t < len(cut):
