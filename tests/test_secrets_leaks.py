@@ -442,3 +442,50 @@ def test_a_look_alike_word_joined_to_latin_in_a_name_is_read_as_latin(language, 
 
     assert redact(text, language) == text.replace(secret, "<KEY>")
     assert redact_secrets(text) == text.replace(secret, "<KEY>")
+
+
+# --- secrets63: names wholly in look-alikes or with zero-width characters, fullwidth values, label aliases, a key's words ---
+# A ground-truth table (keys made up here, none real): (language, text, the secret or None where the text must stay as it
+# is). ``redact`` must replace each secret by <KEY> and change nothing else; a text of None stays whole.
+_KEPT_63 = [
+    # kept: prose and notes, plain words, a look-alike word that is no secret's name, zero-width joiners in emoji, a label
+    ("yaml", "api_token: see the docs\n", None),
+    ("yaml", "token: abc def ghi\n", None),  # plain words under a token's name: a description, no key
+    ("python", 'token = "expires in 3600 seconds"\n', None),
+    ("python", 'api_key = "Get one at https://example.com/v2/keys"\n', None),
+    ("yaml", "token: Invalid token 42\n", None),
+    ("yml", "db:\n  password: see the docs\n", None),
+    ("sh", 'echo "token: see the docs"\n', None),
+    ("python", '\u0441\u043e\u0441\u043e = "Xk9mP2qLz7Wq"\n', None),  # сосо: "coco", no secret's name
+    ("python", '\u0440\u0430\u0441\u0445\u043e\u0434 = "hunter22x"\n', None),  # расход: Russian "expense"
+    ("yaml", "ru:\n  \u043f\u0430\u0440\u043e\u043b\u044c: \u041f\u0430\u0440\u043e\u043b\u044c\n", None),  # пароль: Пароль
+    ("markdown", "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467 token: see the docs\n", None),
+    ("python", 'label = "\uff2f\uff2b\uff11\uff12\uff13\uff14\uff15\uff16"\n', None),  # ＯＫ１２３４５６ under no secret's name
+    ("yaml", "password: \uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44\n", None),  # ｐａｓｓｗｏｒｄ: a word saying password
+    ("yml", "token: none\n", None),
+    ("yml", "password: changeme\n", None),
+]
+_ALIASES_63 = [
+    # a label the code reader's table knows as an extension (readers/languages.py)
+    ("yml", "db:\n  password: letmein2\n", "letmein2"),
+    ("sh", "export DB_PASSWORD=letmein2; echo ok\n", "letmein2"),
+    ("bash", "export DB_PASSWORD=letmein2; echo ok\n", "letmein2"),
+    ("env", "DB_PASSWORD=letmein2\n", "letmein2"),
+    ("cfg", "[db]\npassword = letmein2\n", "letmein2"),
+    ("properties", "db.password letmein2\n", "letmein2"),
+]
+TABLE_63 = _KEPT_63 + _ALIASES_63
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_63)
+def test_secrets63_table(language, text, secret):
+    """Leaks on main (each a positive row): a name wholly in look-alikes (`раѕѕ`, `ТОКЕΝ`) was read as Cyrillic, a
+    zero-width character split a name (`pass\\u200bword`), a fullwidth value was no value to the patterns outside a few
+    forms, a label the code reader's table knows by an extension (`yml`, `sh`, `bash`, `env`, `cfg`, `properties`) got the
+    code's forms only, and a key's value with a blank (`Bearer Xk9...`) was kept. The negative rows stay whole."""
+    want = text if secret is None else text.replace(secret, "<KEY>")
+    assert redact(text, language) == want
+    if secret is not None:
+        from curate.stages.filters.secrets import redact_secrets
+
+        assert secret not in redact_secrets(text, language)

@@ -986,12 +986,15 @@ def _look_alikes(text: str) -> str | None:
 
 
 def _by_language(cfg: dict):
-    """The redaction of each language's forms: a function of the language (any case; None or another: the code's)."""
+    """The redaction of each language's forms: a function of the language (any case; an extension's or interpreter's
+    label, `yml`, `bash`, `env`, as ``languages.canonical`` names it: it got the code's forms only; None or another: the code's)."""
     code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"], _look_alikes) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
     by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
-    return lambda language: by_language.get((language or "").lower(), code)
+    from curate.readers.languages import canonical  # the one table of labels: `yml`, `sh`, `bash`, `env` are its languages'
+
+    return lambda language: by_language.get((language or "").lower()) or by_language.get(canonical(language), code)
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
