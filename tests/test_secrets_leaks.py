@@ -474,7 +474,13 @@ _ALIASES_63 = [
     ("cfg", "[db]\npassword = letmein2\n", "letmein2"),
     ("properties", "db.password letmein2\n", "letmein2"),
 ]
-TABLE_63 = _KEPT_63 + _ALIASES_63
+_WORDS_63 = [
+    # a key's or token's value of several words, one of them a key
+    ("yaml", "api_token: Bearer Xk9mP2qLz7WqR4tY\n", "Bearer Xk9mP2qLz7WqR4tY"),
+    ("python", 'API_KEY = "Bearer Xk9mP2qLz7WqR4tY"\n', "Bearer Xk9mP2qLz7WqR4tY"),
+    ("ini", "[api]\ntoken = Basic YW5uOlhrOW1QMnFMejdXcQ== # rotated\n", "Basic YW5uOlhrOW1QMnFMejdXcQ=="),
+]
+TABLE_63 = _KEPT_63 + _ALIASES_63 + _WORDS_63
 
 
 @pytest.mark.parametrize("language,text,secret", TABLE_63)

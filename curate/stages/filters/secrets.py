@@ -302,7 +302,17 @@ def _named_value_ok(m: re.Match) -> bool:
         return _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
         return _password_ok(v, notes=False)
-    return len(v) >= 6 and " " not in v and _literal_ok(v)
+    if " " in v:
+        return _key_words_ok(v)
+    return len(v) >= 6 and _literal_ok(v)
+
+
+def _key_words_ok(v: str) -> bool:
+    """A key's or token's value of several words, taken whole (as YAML or configparser reads it): one where a word is a
+    key's literal (``_literal_ok``) of 12+ characters, no URL (`Bearer Xk9mP2qLz7WqR4tY`, `Basic YW5u...==`, a scheme's
+    word before the key). Plain words are a note or a description (`token: see the docs`, `abc def ghi`, `Invalid token
+    42`, `expires in 3600 seconds`): kept."""
+    return any(len(w) >= 12 and "://" not in w and _literal_ok(w) for w in v.split())
 
 
 # a UI action's or a setting's name (`show_password: Mostrar`, a locale's label; Ansible's `update_password: on_create`):
@@ -331,7 +341,9 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
-            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False)
+            if _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False):
+                return True
+            return _key_words_ok(v)
         return _literal_ok(v)
     return _password_ok(v)
 
