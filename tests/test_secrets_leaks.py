@@ -480,7 +480,32 @@ _WORDS_63 = [
     ("python", 'API_KEY = "Bearer Xk9mP2qLz7WqR4tY"\n', "Bearer Xk9mP2qLz7WqR4tY"),
     ("ini", "[api]\ntoken = Basic YW5uOlhrOW1QMnFMejdXcQ== # rotated\n", "Basic YW5uOlhrOW1QMnFMejdXcQ=="),
 ]
-TABLE_63 = _KEPT_63 + _ALIASES_63 + _WORDS_63
+_LOOKS_63 = [
+    # a name wholly in Cyrillic or Greek look-alikes (no Latin letter beside them)
+    ("python", '\u0440\u0430\u0455\u0455 = "hunter22x"\n', "hunter22x"),  # раѕѕ: Cyrillic p, a, dze, dze
+    ("yaml", "db:\n  \u0440\u0430\u0455\u0455: hunter22x\n", "hunter22x"),
+    ("dotenv", "\u0420\u0410\u0405\u0405=hunter22x\n", "hunter22x"),  # РАЅЅ
+    ("python", '\u0422\u041e\u041a\u0415\u039d = "Xk9mP2qLz7Wq"\n', "Xk9mP2qLz7Wq"),  # ТОКЕΝ: Cyrillic T, O, K, E, Greek N
+    ("python", '\u0440\u051d\u0501 = "hunter22x"\n', "hunter22x"),  # рԝԁ: pwd
+    ("python", '\u0440\u0430\u0455\u0455word = "hunter22x"\n', "hunter22x"),  # раѕѕword: Cyrillic pass, Latin word
+]
+_ZERO_WIDTH_63 = [
+    # a zero-width character inside the name
+    ("python", 'pass\u200bword = "hunter22x"\n', "hunter22x"),
+    ("yaml", "db:\n  pass\u200cword: hunter22x\n", "hunter22x"),
+    ("dotenv", "DB_PASS\u2060WORD=hunter22x\n", "hunter22x"),
+    ("json", '{"sec\ufeffret": "Xk9mP2qLz7Wq", "user": "ann"}\n', "Xk9mP2qLz7Wq"),
+    ("python", 'to\u200dken = "Xk9mP2qLz7Wq"\n', "Xk9mP2qLz7Wq"),
+    ("python", '\u0440\u200b\u0430\u0455\u0455word = "hunter22x"\n', "hunter22x"),  # look-alikes and a zero-width one
+]
+_WIDE_63 = [
+    # the value in fullwidth letters and digits
+    ("python", 'password = "\uff48\uff55\uff4e\uff54\uff45\uff52\uff12\uff12\uff58"\n', "\uff48\uff55\uff4e\uff54\uff45\uff52\uff12\uff12\uff58"),
+    ("yaml", "password: \uff48\uff55\uff4e\uff54\uff45\uff52\uff12\uff12\uff58\n", "\uff48\uff55\uff4e\uff54\uff45\uff52\uff12\uff12\uff58"),
+    ("json", '{"api_key": "\uff38\uff4b\uff19\uff4d\uff30\uff12\uff51\uff2c\uff5a\uff17\uff37\uff51"}\n',
+     "\uff38\uff4b\uff19\uff4d\uff30\uff12\uff51\uff2c\uff5a\uff17\uff37\uff51"),
+]
+TABLE_63 = _KEPT_63 + _ALIASES_63 + _WORDS_63 + _LOOKS_63 + _ZERO_WIDTH_63 + _WIDE_63
 
 
 @pytest.mark.parametrize("language,text,secret", TABLE_63)

@@ -520,6 +520,9 @@ def _token_ok(m: re.Match) -> bool:
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
 _HAS_LOOK_ALIKE, _LOOK, _HAS_FOLD, _FOLD = 2048, 64, 4096, 65  # a word mixing Latin letters and look-alikes; a fullwidth letter (``_look_alikes``)
+# a zero-width character beside an ASCII letter, digit, "_" or a look-alike (`pass\u200bword`); a fullwidth letter anywhere (a value's: read as
+# ASCII where the scan found a secret's name, ``_look_alikes``)
+_HAS_ZERO_WIDTH, _ZERO_WIDTH, _HAS_WIDE = 8192, 66, 16384
 
 
 @njit
@@ -615,6 +618,29 @@ def _unicode_name(codes, j, unames, k, found):
     return _assigned(codes, s + length, found)
 
 
+@njit(inline="always")
+def _word_ascii(c):
+    return 48 <= c <= 57 or 65 <= (c | 32) - 32 <= 90 or c == 95
+
+
+@njit
+def _look_alikes_only(codes, j, ustarts):
+    """Is the word ending at ``j`` look-alikes only, with a name's "_", ".", "-", digits and zero-width characters (not
+    Russian's `задача:`, a word of its own letters: each such before a ":" sent a Cyrillic text to the reading's regex)?"""
+    k = j
+    while k >= 0:
+        c = codes[k]
+        if c < 128:
+            if c == 95 or c == 46 or c == 45 or 48 <= c <= 57:
+                k -= 1
+                continue
+            return not _word_ascii(c)  # a blank, quote or line's start before it (a Latin letter: the mixed word's test)
+        if c >= len(ustarts) or (ustarts[c] != _LOOK and ustarts[c] != _ZERO_WIDTH):
+            return False
+        k -= 1
+    return True
+
+
 @njit
 def _latin(codes, k):
     return 0 <= k < len(codes) and 65 <= (codes[k] | 32) - 32 <= 90
@@ -656,9 +682,18 @@ def _candidates(codes, pairs, words, unames, ustarts):
                     elif ((prev == 95 or prev == 46 or prev == 45) and _joins_latin(codes, j, -1)) or (
                             (b == 95 or b == 46 or b == 45) and _joins_latin(codes, j, 1)):
                         flags |= _HAS_LOOK_ALIKE
+                    elif b != 10 and b != 13 and _assigned(codes, j + 1, found) and _look_alikes_only(codes, j, ustarts):
+                        flags |= _HAS_LOOK_ALIKE  # a word of look-alikes only before an operator (`раѕѕ = ...`): ``_look_alikes``
                 elif u == _FOLD:  # a fullwidth or mathematical Latin letter (Python's NFKC reads it as one) ending a name
                     if _assigned(codes, j + 1, found):  # before its operator (not a CJK text's ＯＫ: 600 -> 53 MB/s read)
                         flags |= _HAS_FOLD
+                    flags |= _HAS_WIDE
+                elif u == _ZERO_WIDTH:  # beside an ASCII letter, digit or "_" or a look-alike: inside a name (`pass\u200bword`,
+                    a = codes[j - 1] if j > 0 else 0  # `р\u200bаѕѕword`), a BOM before one
+                    b = codes[j + 1] if j + 1 < n else 0
+                    if _word_ascii(a) or _word_ascii(b) or (a < len(ustarts) and ustarts[a] == _LOOK) or (
+                            b < len(ustarts) and ustarts[b] == _LOOK):
+                        flags |= _HAS_ZERO_WIDTH
                 elif _unicode_name(codes, j, unames, u - 1, found):
                     names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
@@ -947,6 +982,28 @@ _LOOK_ALIKE_WORD = re.compile(rf"(?<![\w.-])[A-Za-z0-9_.{_LOOKS}-]*[{_LOOKS}][A-
 assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
 _USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
 _LATIN = re.compile("[A-Za-z]")
+# a word of look-alikes only is read as Latin where its skeleton ends in a secret's name (`раѕѕ`, `ТОКЕΝ`, `рԝԁ`: Cyrillic's
+# dze, Komi's de and we, a Greek N; Russian's own letters spell none: `сосо`, `расход` stay)
+_NAME_END = re.compile(rf"(?i)(?:{_NAME})\Z")
+# Zero-width characters (ZWSP, ZWNJ, ZWJ, WORD JOINER, ZWNBSP/BOM) inside a word: invisible, so `pass\u200bword` reads as
+# password; the word is read without them, as many "_" before it (of its length: a name's "_" is the patterns' own)
+_ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
+_ZERO_WIDTH_WORD = re.compile(rf"[\w{_ZERO_WIDTHS}]*[{_ZERO_WIDTHS}][\w{_ZERO_WIDTHS}]*")
+_NO_ZERO_WIDTH = str.maketrans("", "", _ZERO_WIDTHS)
+assert not _USTARTS[[ord(c) for c in _ZERO_WIDTHS]].any()
+_USTARTS[[ord(c) for c in _ZERO_WIDTHS]] = _ZERO_WIDTH
+
+
+def _without_zero_width(word: str) -> str:
+    bare = word.translate(_NO_ZERO_WIDTH)
+    return "_" * (len(word) - len(bare)) + bare
+
+
+def _as_latin(word: str) -> str:
+    """A look-alike word (``_LOOK_ALIKE_WORD``) as ``_look_alikes`` reads it: in Latin letters where it holds one or its
+    skeleton ends in a secret's name (``_NAME_END``); else as it is."""
+    latin = word.translate(_LOOK_ALIKE)
+    return latin if _LATIN.search(word) or _NAME_END.search(latin) else word
 
 
 def _nfkc_latin() -> list:
@@ -986,14 +1043,21 @@ def _fold_latin(text: str) -> str:
 
 
 def _look_alikes(text: str) -> str | None:
-    """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``) read as Latin, of its length;
-    None where it has none."""
-    flags = 0 if text.isascii() else candidates(text)[0]  # the scan's (a regex search for the pair: 2x the time)
-    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD):
+    """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``), or are look-alikes spelling a
+    secret's name, read as Latin, its words' zero-width characters as "_" before them (``_without_zero_width``), its fullwidth
+    letters as ASCII where a name or, with a secret's name in the text, a value holds them; of its length; None where it has none."""
+    if text.isascii():
         return None
-    read = _fold_latin(text) if flags & _HAS_FOLD else text
+    flags, names = candidates(text)  # the scan's (a regex search for the pair: 2x the time)
+    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD | _HAS_ZERO_WIDTH | _HAS_WIDE):
+        return None
+    read = text
+    if flags & _HAS_ZERO_WIDTH:
+        read = _ZERO_WIDTH_WORD.sub(lambda m: _without_zero_width(m.group()), read)
+    if flags & _HAS_FOLD or flags & _HAS_WIDE and (names or read is not text):  # a fullwidth value (`password = "ｈｕｎｔｅｒ２２ｘ"`)
+        read = _fold_latin(read)
     if flags & _HAS_LOOK_ALIKE:
-        read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), read)
+        read = _LOOK_ALIKE_WORD.sub(lambda m: _as_latin(m.group()), read)
     return None if read == text else read
 
 
