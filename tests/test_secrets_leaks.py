@@ -520,3 +520,22 @@ def test_secrets63_table(language, text, secret):
         from curate.stages.filters.secrets import redact_secrets
 
         assert secret not in redact_secrets(text, language)
+
+
+def test_a_dumps_extension_label_gets_its_languages_forms_in_a_run(tmp_path):
+    """Leak on main, seen by a user: a code dump's record labelled by an extension (`yml`, `bash`, as some dumps label
+    them) got the code's forms only from the filter, so its unquoted password reached the corpus."""
+    import json
+
+    import polars as pl
+
+    from curate import cli
+
+    dump, out = tmp_path / "dump.jsonl", tmp_path / "out"
+    rows = [{"path": "deploy/app.yml", "lang": "yml", "content": "db:\n  host: db.internal\n  password: letmein2\n"},
+            {"path": "bin/deploy", "lang": "bash", "content": "#!/bin/bash\nexport DB_PASSWORD=letmein2; ./migrate\n"}]
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli.main(["run", "--input", str(dump), "--domain", "code", "--stages", "ingest,filter", "--set",
+                     "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
+    text = sorted(pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list())
+    assert text == sorted(r["content"].replace("letmein2", "<KEY>") for r in rows)
