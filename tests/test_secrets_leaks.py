@@ -281,7 +281,7 @@ def test_a_code_files_ledger_snippet_is_redacted_as_the_filter_redacts_its_langu
     assert redact(cpp, "c++") == cpp  # the filter's: statements
     assert got[0] == got[2]  # review81: a snippet takes every form too (a statement's value, a few characters, is the cost)
     assert got[1] == redact(props, "java properties") == "db.password <KEY>\ndb.user app\n"
-    assert got[2] == "int main() {\n\tpass = <KEY>\n\tpass = <KEY>\n}\n"
+    assert got[2] == cpp  # secrets63: a keyword literal and a negated call are no password's value (below)
     assert got[3] == "Notes\npassword: <KEY>\n"
 
 
@@ -539,3 +539,19 @@ def test_a_dumps_extension_label_gets_its_languages_forms_in_a_run(tmp_path):
                      "filter.code.data_min_chars=0", "--output", str(out), "--progress", "off"]) == 0
     text = sorted(pl.read_parquet(str(out / "text" / "*.parquet"))["text"].to_list())
     assert text == sorted(r["content"].replace("letmein2", "<KEY>") for r in rows)
+
+
+@pytest.mark.parametrize("text", [
+    "int main() {\n\tbool pass = false;\n}\n",
+    "\tpass = !strcmp( expected, found );\n",  # a negated call (the code sample's xmltest.cpp)
+    "ok = true;\npass = NULL;\npasswd = nullptr,\n",
+])
+def test_a_statements_keyword_or_negated_call_under_a_pass_name_is_no_password_in_a_snippet(text):
+    """Over-redaction in ledger snippets (every form, a config file's unquoted ones among them): C's `bool pass = false;`
+    and `pass = !strcmp( expected, found );` went as passwords. A language's keyword literal (true, false, null, nullptr,
+    none, nil, undefined) with its statement's `;` or `,`, and a call's expression negated, are no password's value."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    assert redact_secrets(text) == text
+    assert redact_secrets(text, "c++") == text
+    assert redact("pass: falsehood9\n", "yaml") == "pass: <KEY>\n"  # a word that starts as one is still a password

@@ -336,7 +336,7 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
     (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v") if v is None else v
-    if _CALL_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
+    if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
         return False  # a quoted value's characters are ASCII (``_QCHARS``)
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
@@ -350,7 +350,9 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
 
 # a call's expression, code under a config name (`token: unescape(RegExp.$1);`, `result.pass = actual.isSame(expected);`: the
 # corpora's web pages read as YAML), not a literal; a value holding "(" otherwise is one (`ab;cd(ef,gh`)
-_CALL_VALUE = re.compile(r"[\w.$]+\(.*\)[;,]?")
+_CALL_VALUE = re.compile(r"!?[\w.$]+\(.*\)[;,]?")  # negated too (C's `pass = !strcmp( expected, found );`)
+# a language's keyword literal ending its statement (C's `bool pass = false;`, `pass = NULL;`): no password's value
+_KEYWORD_VALUE = re.compile(r"(?i)(?:true|false|null|nullptr|none|nil|undefined)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
 _BARE_PASS = re.compile(r"(?i)[ \t]*passe?")
 # a properties value's \uXXXX escape, read as Properties.load reads it (native2ascii's messages_ru.properties: `\u041f...`, Пароль)
@@ -1105,7 +1107,7 @@ def redact_secrets(text: str, language: str | None = None) -> str:
     file's (``language``) by its own language's forms too, as the filter's rewrite finds them (a properties file's
     `db.password letmein`). Every form first: a label the filter's table does not know (`yml`, `bash`, ``""``), a wrong one
     (a `.properties` file under its repository's `java`) or a config inside code (a test's INI string) kept a value there
-    that every form takes; a false match (C's `pass = false;`) costs the audit a few characters, a kept one the secret."""
+    that every form takes; a false match (C's `pass = x;`) costs the audit a few characters, a kept one the secret."""
     if _REDACT_ALL[0] is None:
         _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"], _look_alikes).fn
         _REDACT_ALL[1] = _by_language(SECRETS)
