@@ -67,3 +67,11 @@ _LANGS = {
     "sed": "sed",
 }
 EXTENSIONS = {ext: lang for lang, exts in _LANGS.items() for ext in exts.split()}
+
+
+def canonical(label: str | None) -> str:
+    """A language label as this module names it: a language's name as it is, any case; else the language of the extension
+    it is (`yml` -> yaml, `sh`, `bash`, `zsh` -> shell, `env` -> dotenv, `cfg` -> ini, `properties` -> java
+    properties: a JSONL dump's or a Markdown fence's label); else as it is, lower case (the secrets filter's forms)."""
+    x = (label or "").lower()
+    return x if x in _LANGS else EXTENSIONS.get(x) or x

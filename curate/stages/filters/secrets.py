@@ -302,7 +302,17 @@ def _named_value_ok(m: re.Match) -> bool:
         return _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
         return _password_ok(v, notes=False)
-    return len(v) >= 6 and " " not in v and _literal_ok(v)
+    if " " in v:
+        return _key_words_ok(v)
+    return len(v) >= 6 and _literal_ok(v)
+
+
+def _key_words_ok(v: str) -> bool:
+    """A key's or token's value of several words, taken whole (as YAML or configparser reads it): one where a word is a
+    key's literal (``_literal_ok``) of 12+ characters, no URL (`Bearer Xk9mP2qLz7WqR4tY`, `Basic YW5u...==`, a scheme's
+    word before the key). Plain words are a note or a description (`token: see the docs`, `abc def ghi`, `Invalid token
+    42`, `expires in 3600 seconds`): kept."""
+    return any(len(w) >= 12 and "://" not in w and _literal_ok(w) for w in v.split())
 
 
 # a UI action's or a setting's name (`show_password: Mostrar`, a locale's label; Ansible's `update_password: on_create`):
@@ -326,19 +336,23 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
     (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v") if v is None else v
-    if _CALL_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
+    if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
         return False  # a quoted value's characters are ASCII (``_QCHARS``)
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
-            return _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False)
+            if _SECRET_KEY_NAME.fullmatch(n) is not None and _password_ok(v, notes=False):
+                return True
+            return _key_words_ok(v)
         return _literal_ok(v)
     return _password_ok(v)
 
 
 # a call's expression, code under a config name (`token: unescape(RegExp.$1);`, `result.pass = actual.isSame(expected);`: the
 # corpora's web pages read as YAML), not a literal; a value holding "(" otherwise is one (`ab;cd(ef,gh`)
-_CALL_VALUE = re.compile(r"[\w.$]+\(.*\)[;,]?")
+_CALL_VALUE = re.compile(r"!?[\w.$]+\(.*\)[;,]?")  # negated too (C's `pass = !strcmp( expected, found );`)
+# a language's keyword literal ending its statement (C's `bool pass = false;`, `pass = NULL;`): no password's value
+_KEYWORD_VALUE = re.compile(r"(?i)(?:true|false|null|nullptr|none|nil|undefined)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
 _BARE_PASS = re.compile(r"(?i)[ \t]*passe?")
 # a properties value's \uXXXX escape, read as Properties.load reads it (native2ascii's messages_ru.properties: `\u041f...`, Пароль)
@@ -508,6 +522,9 @@ def _token_ok(m: re.Match) -> bool:
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
 _HAS_LOOK_ALIKE, _LOOK, _HAS_FOLD, _FOLD = 2048, 64, 4096, 65  # a word mixing Latin letters and look-alikes; a fullwidth letter (``_look_alikes``)
+# a zero-width character beside an ASCII letter, digit, "_" or a look-alike (`pass\u200bword`); a fullwidth letter anywhere (a value's: read as
+# ASCII where the scan found a secret's name, ``_look_alikes``)
+_HAS_ZERO_WIDTH, _ZERO_WIDTH, _HAS_WIDE = 8192, 66, 16384
 
 
 @njit
@@ -603,6 +620,29 @@ def _unicode_name(codes, j, unames, k, found):
     return _assigned(codes, s + length, found)
 
 
+@njit(inline="always")
+def _word_ascii(c):
+    return 48 <= c <= 57 or 65 <= (c | 32) - 32 <= 90 or c == 95
+
+
+@njit
+def _look_alikes_only(codes, j, ustarts):
+    """Is the word ending at ``j`` look-alikes only, with a name's "_", ".", "-", digits and zero-width characters (not
+    Russian's `задача:`, a word of its own letters: each such before a ":" sent a Cyrillic text to the reading's regex)?"""
+    k = j
+    while k >= 0:
+        c = codes[k]
+        if c < 128:
+            if c == 95 or c == 46 or c == 45 or 48 <= c <= 57:
+                k -= 1
+                continue
+            return not _word_ascii(c)  # a blank, quote or line's start before it (a Latin letter: the mixed word's test)
+        if c >= len(ustarts) or (ustarts[c] != _LOOK and ustarts[c] != _ZERO_WIDTH):
+            return False
+        k -= 1
+    return True
+
+
 @njit
 def _latin(codes, k):
     return 0 <= k < len(codes) and 65 <= (codes[k] | 32) - 32 <= 90
@@ -644,9 +684,18 @@ def _candidates(codes, pairs, words, unames, ustarts):
                     elif ((prev == 95 or prev == 46 or prev == 45) and _joins_latin(codes, j, -1)) or (
                             (b == 95 or b == 46 or b == 45) and _joins_latin(codes, j, 1)):
                         flags |= _HAS_LOOK_ALIKE
+                    elif b != 10 and b != 13 and _assigned(codes, j + 1, found) and _look_alikes_only(codes, j, ustarts):
+                        flags |= _HAS_LOOK_ALIKE  # a word of look-alikes only before an operator (`раѕѕ = ...`): ``_look_alikes``
                 elif u == _FOLD:  # a fullwidth or mathematical Latin letter (Python's NFKC reads it as one) ending a name
                     if _assigned(codes, j + 1, found):  # before its operator (not a CJK text's ＯＫ: 600 -> 53 MB/s read)
                         flags |= _HAS_FOLD
+                    flags |= _HAS_WIDE
+                elif u == _ZERO_WIDTH:  # beside an ASCII letter, digit or "_" or a look-alike: inside a name (`pass\u200bword`,
+                    a = codes[j - 1] if j > 0 else 0  # `р\u200bаѕѕword`), a BOM before one
+                    b = codes[j + 1] if j + 1 < n else 0
+                    if _word_ascii(a) or _word_ascii(b) or (a < len(ustarts) and ustarts[a] == _LOOK) or (
+                            b < len(ustarts) and ustarts[b] == _LOOK):
+                        flags |= _HAS_ZERO_WIDTH
                 elif _unicode_name(codes, j, unames, u - 1, found):
                     names.append(j)
             c = 107 if c == 0x212A else (115 if c == 0x17F else 0)  # (?i) takes K and ſ for k and s
@@ -935,6 +984,28 @@ _LOOK_ALIKE_WORD = re.compile(rf"(?<![\w.-])[A-Za-z0-9_.{_LOOKS}-]*[{_LOOKS}][A-
 assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
 _USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
 _LATIN = re.compile("[A-Za-z]")
+# a word of look-alikes only is read as Latin where its skeleton ends in a secret's name (`раѕѕ`, `ТОКЕΝ`, `рԝԁ`: Cyrillic's
+# dze, Komi's de and we, a Greek N; Russian's own letters spell none: `сосо`, `расход` stay)
+_NAME_END = re.compile(rf"(?i)(?:{_NAME})\Z")
+# Zero-width characters (ZWSP, ZWNJ, ZWJ, WORD JOINER, ZWNBSP/BOM) inside a word: invisible, so `pass\u200bword` reads as
+# password; the word is read without them, as many "_" before it (of its length: a name's "_" is the patterns' own)
+_ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
+_ZERO_WIDTH_WORD = re.compile(rf"[\w{_ZERO_WIDTHS}]*[{_ZERO_WIDTHS}][\w{_ZERO_WIDTHS}]*")
+_NO_ZERO_WIDTH = str.maketrans("", "", _ZERO_WIDTHS)
+assert not _USTARTS[[ord(c) for c in _ZERO_WIDTHS]].any()
+_USTARTS[[ord(c) for c in _ZERO_WIDTHS]] = _ZERO_WIDTH
+
+
+def _without_zero_width(word: str) -> str:
+    bare = word.translate(_NO_ZERO_WIDTH)
+    return "_" * (len(word) - len(bare)) + bare
+
+
+def _as_latin(word: str) -> str:
+    """A look-alike word (``_LOOK_ALIKE_WORD``) as ``_look_alikes`` reads it: in Latin letters where it holds one or its
+    skeleton ends in a secret's name (``_NAME_END``); else as it is."""
+    latin = word.translate(_LOOK_ALIKE)
+    return latin if _LATIN.search(word) or _NAME_END.search(latin) else word
 
 
 def _nfkc_latin() -> list:
@@ -974,24 +1045,34 @@ def _fold_latin(text: str) -> str:
 
 
 def _look_alikes(text: str) -> str | None:
-    """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``) read as Latin, of its length;
-    None where it has none."""
-    flags = 0 if text.isascii() else candidates(text)[0]  # the scan's (a regex search for the pair: 2x the time)
-    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD):
+    """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``), or are look-alikes spelling a
+    secret's name, read as Latin, its words' zero-width characters as "_" before them (``_without_zero_width``), its fullwidth
+    letters as ASCII where a name or, with a secret's name in the text, a value holds them; of its length; None where it has none."""
+    if text.isascii():
         return None
-    read = _fold_latin(text) if flags & _HAS_FOLD else text
+    flags, names = candidates(text)  # the scan's (a regex search for the pair: 2x the time)
+    if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD | _HAS_ZERO_WIDTH | _HAS_WIDE):
+        return None
+    read = text
+    if flags & _HAS_ZERO_WIDTH:
+        read = _ZERO_WIDTH_WORD.sub(lambda m: _without_zero_width(m.group()), read)
+    if flags & _HAS_FOLD or flags & _HAS_WIDE and (names or read is not text):  # a fullwidth value (`password = "ｈｕｎｔｅｒ２２ｘ"`)
+        read = _fold_latin(read)
     if flags & _HAS_LOOK_ALIKE:
-        read = _LOOK_ALIKE_WORD.sub(lambda m: m.group().translate(_LOOK_ALIKE) if _LATIN.search(m.group()) else m.group(), read)
+        read = _LOOK_ALIKE_WORD.sub(lambda m: _as_latin(m.group()), read)
     return None if read == text else read
 
 
 def _by_language(cfg: dict):
-    """The redaction of each language's forms: a function of the language (any case; None or another: the code's)."""
+    """The redaction of each language's forms: a function of the language (any case; an extension's or interpreter's
+    label, `yml`, `bash`, `env`, as ``languages.canonical`` names it: it got the code's forms only; None or another: the code's)."""
     code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"], _look_alikes) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
     by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
                    for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
-    return lambda language: by_language.get((language or "").lower(), code)
+    from curate.readers.languages import canonical  # the one table of labels: `yml`, `sh`, `bash`, `env` are its languages'
+
+    return lambda language: by_language.get((language or "").lower()) or by_language.get(canonical(language), code)
 
 
 def secrets_rewrite(cfg: dict) -> Rewrite:
@@ -1026,7 +1107,7 @@ def redact_secrets(text: str, language: str | None = None) -> str:
     file's (``language``) by its own language's forms too, as the filter's rewrite finds them (a properties file's
     `db.password letmein`). Every form first: a label the filter's table does not know (`yml`, `bash`, ``""``), a wrong one
     (a `.properties` file under its repository's `java`) or a config inside code (a test's INI string) kept a value there
-    that every form takes; a false match (C's `pass = false;`) costs the audit a few characters, a kept one the secret."""
+    that every form takes; a false match (C's `pass = x;`) costs the audit a few characters, a kept one the secret."""
     if _REDACT_ALL[0] is None:
         _REDACT_ALL[0] = redaction("secrets", _ALL_PATTERNS, SECRETS["kinds"], SECRETS["placeholder"], _look_alikes).fn
         _REDACT_ALL[1] = _by_language(SECRETS)
