@@ -457,3 +457,18 @@ def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp850")) == (text, "cp850")
+
+
+# enc34: a line or a few words of Cyrillic or Greek: charset_normalizer named nearly any page
+# (cp866 "ЧАЙ" cp850 "ùÇë", KOI8-R "вчера" cp1251 "ЧЮЕТБ", cp1253 capitals cp932, cp1251 "ПРИВЕТ" cp949)
+@pytest.mark.parametrize("text, enc", [
+    ("ЧАЙ\n", "cp866"), ("вчера вечером\n", "koi8_r"), ("ВЧЕРА ВЕЧЕРОМ\n", "koi8_r"), ("вчера вечером\n", "cp866"),
+    ("ПРИВЕТ, МИР\n", "cp1251"), ("Москва\n", "cp1251"), ("Кошка спала на окне весь день.\n", "koi8_r"),
+    ("Діти гралися на подвір'ї.\n", "koi8_u"), ("ΘΑΛΑΣΣΑ\n", "cp1253"), ("Καλημέρα σας\n", "iso8859_7"),
+    ("Plain words first. ΚΑΛΗΜΈΡΑ ΣΑΣ and after.\n", "cp1253"),
+])
+def test_a_few_words_of_cyrillic_or_greek_read_in_their_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text  # cp1253 and ISO-8859-7 read most Greek the same
+

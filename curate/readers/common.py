@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from curate import shell
-from curate.readers import decompress
+from curate.readers import decompress, legacy_scripts
 from curate.readers.extract import plain_unicode
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -702,6 +702,11 @@ def _detect_legacy(data: bytes) -> str:
     ("³", "¹", "¾") or undefined bytes. Text of that shape, or one a Latin code page reads as a
     language (``_latin_charset``), gets that code page; the rest is left to charset_normalizer.
     """
+    short = _legacy_sample(data, 1 << 18)
+    if len(short) - len(short.translate(None, bytes(range(0x80, 0x100)))) < _ENOUGH_HIGH:  # a short text, or a few words
+        script = legacy_scripts.charset(short)  # Cyrillic or Greek: all its high bytes letters of one script
+        if script:
+            return script
     latin = latin_charset(data)
     if latin:
         return latin
