@@ -472,3 +472,24 @@ def test_a_few_words_of_cyrillic_or_greek_read_in_their_page(text, enc):
 
     assert decode_text(text.encode(enc))[0] == text  # cp1253 and ISO-8859-7 read most Greek the same
 
+
+# enc34: cp850's "ö" is cp1252's "”": between two letters no closing quote ("Möwen über" read Mac
+# Roman "Mîwen Åber", the "ö" taken for a quote and the tie going to Mac Roman)
+@pytest.mark.parametrize("enc", ["cp850", "cp437"])
+def test_a_closing_quote_byte_between_letters_is_a_dos_letter(enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text("Möwen über dem Meer\n".encode(enc))[0] == "Möwen über dem Meer\n"
+
+
+# enc34: words in capitals in Mac Roman and cp850: cp1252 reads their letters as marks inside the
+# word ("GR™SSE", "NI„O", "SJ…N") or a small letter before capitals ("šBER")
+@pytest.mark.parametrize("text, enc", [
+    ("GRÖSSE ÜBER ALLES\n", "cp850"), ("GRÖSSE ÜBER ALLES\n", "mac_roman"), ("SCHÖNE GRÜSSE\n", "mac_roman"),
+    ("NIÑO PEQUEÑO\n", "mac_roman"), ("SJÖN ÄR KALL\n", "cp850"), ("SJÖN ÄR KALL\n", "mac_roman"),
+    ("FRANÇAIS\n", "mac_roman"),
+])
+def test_words_in_capitals_read_in_their_mac_or_dos_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc)) == (text, enc)

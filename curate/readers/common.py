@@ -812,7 +812,7 @@ _QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
 _LONE_QUOTE = re.compile(rb"(?<![\x80-\xff])[%s](?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))))
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
-_QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
+_QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x94\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
 # in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
@@ -932,6 +932,10 @@ _SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
 
+# what a word in capitals may hold: an apostrophe, a dash, Catalan's "L·L", a space
+_IN_CAPITALS = frozenset("’‘–—·\xa0\xad")
+
+
 def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: dict, after_digit: dict,
                  enc: str, between_capitals: dict | None = None) -> tuple[int, int, int, int, int]:
     """(score, letters of the best alphabet, letters, bad, the best alphabet's index in
@@ -958,6 +962,8 @@ def _latin_score(counts: dict, in_word: dict, after_lower: dict, before_letter: 
             bad += in_word.get(b, 0)
         elif kind == "ordinal":
             bad += before_letter.get(b, 0)  # Romanian "și" is cp1252 "ºi"
+        elif kind == "mark":  # cp850's "GRÖSSE" read cp1252 "GR™SSE", Mac's "NIÑO" "NI„O"
+            bad += (between_capitals or {}).get(b, 0)
     best = max(in_alphabet)
     which = in_alphabet.index(best) if in_alphabet.count(best) == 1 else -1
     return best - (total - best) - 2 * bad, best, total, bad, which
@@ -982,8 +988,10 @@ def _page_table(enc: str) -> dict:
             kind = "upper" if c.isupper() else "lower"
             low = c.lower() if len(c.lower()) == 1 else c
             alphabets = tuple(i for i, alphabet in enumerate(_ALPHABETS) if low in alphabet)
-        else:
+        elif c in _IN_CAPITALS:
             kind = "other"
+        else:
+            kind = "mark"  # no part of a word in capitals
         table[b] = (kind, alphabets)
     return table
 
