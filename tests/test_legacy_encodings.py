@@ -493,3 +493,16 @@ def test_words_in_capitals_read_in_their_mac_or_dos_page(text, enc):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc)) == (text, enc)
+
+
+# enc34: cp1252 symbols glued to a number or a name, a few times over, were read as Central European
+# capitals ("£10" ISO-8859-2/cp1250 "Ł10", "±5mm" "ą5mm", "©Acme" "ŠAcme"); a capital between a
+# capital and a small letter is none either (Mac "Zürich" cp1252 "ZŸrich", cp850 Mac "ZÅrich")
+@pytest.mark.parametrize("text, enc", [
+    ("Cost: £10, temp 25°C. " * 6 + "\n", "cp1252"), ("The ©Acme logo. " * 6 + "\n", "cp1252"),
+    ("±5mm " * 8 + "\n", "cp1252"), ("Zürich\n", "cp850"), ("Ärger im Büro\n", "cp850"), ("Ärger im Büro\n", "mac_roman"),
+])
+def test_symbols_glued_to_numbers_and_names_and_capitals_inside_words(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc)) == (text, enc)

@@ -908,6 +908,9 @@ _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _IN_WORD = re.compile(rb"(?<=[A-Za-z\x80-\xff])[\x80-\xff](?=[A-Za-z\x80-\xff])")
 _HIGH = re.compile(rb"[\x80-\xff]+")
 _AFTER_LOWER = re.compile(rb"(?<=[a-z])[\x80-\xff]")
+# ... or where no capital stands: at a word's start before a capital and a small letter, after a capital
+# before a small letter (cp1252's "©Acme" read ISO-8859-2 "ŠAcme", Mac's "Zürich" cp1252 "ZŸrich")
+_NO_CAPITAL = re.compile(rb"[\x80-\xff](?:(?<![A-Za-z\x80-\xff].)(?=[A-Z][a-z])|(?<=[A-Z].)(?=[a-z]))", re.S)
 # a small letter between two capitals, or after two at a word's end: a page that reads capitals as small
 # letters (cp850's "SÅ" as Mac Roman's "Sè", "ATÉ" as "ATê", Mac's "PRÈS" as cp1252's "PRés"); "ß" is
 # written in capitals ("STRAßE", "GROß")
@@ -918,6 +921,8 @@ _STARTS_CAPITALS = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?=[A-Z](?![a
 _BEFORE_LETTER = re.compile(rb"[\x80-\xff](?=[A-Za-z\x80-\xff])" + _PLURAL)  # the ordinals' count: "ºi" (Romanian "și"), not "nºs"
 # cp1252's ª, º after a digit ("1º", "2ª"); not any letter: Czech "3členná", Hungarian "2ütemű" write them
 _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
+# ... and a word of one letter glued to a number is a symbol: cp1252's "£10", "±5mm" (ISO-8859-2 "Ł10", "ą5mm")
+_BEFORE_DIGIT = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?=[0-9])", re.S)
 # cp1252's "ç" before e, i or a consonant: French, Portuguese, Catalan write it before a, o, u only
 # (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
 _CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])")
@@ -1021,8 +1026,10 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
         return None  # Cyrillic, Greek, CJK: runs longer than a Western word's two ('ção', 'öß')
     counts = Counter(high)  # byte -> count, and of those inside a word, after a small letter:
     in_word, after_lower = Counter(b"".join(_IN_WORD.findall(sample))), Counter(b"".join(_AFTER_LOWER.findall(sample)))
+    after_lower += Counter(b"".join(_NO_CAPITAL.findall(sample)))
     between_capitals = Counter(b"".join(_BETWEEN_CAPITALS.findall(sample)))
     before_letter, after_digit = Counter(b"".join(_BEFORE_LETTER.findall(sample))), Counter(b"".join(_AFTER_DIGIT.findall(sample)))
+    after_digit += Counter(b"".join(_BEFORE_DIGIT.findall(sample)))
     # ISO-8859-16 for Romanian only, and before cp1250 or ISO-8859-2 where it reads as well (a tie
     # goes to the page listed first): their "ş"/"ţ" (cedilla) are its "ș"/"ț" (comma below, what
     # Romanian writes; a cedilla writer had no other), "ă", "â", "î" the same bytes. The bytes tell
