@@ -506,3 +506,18 @@ def test_symbols_glued_to_numbers_and_names_and_capitals_inside_words(text, enc)
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc)) == (text, enc)
+
+
+# enc34: Turkish words whose only letters are "ğ", "ş", "ı" read as cp1252's Icelandic "ð", "þ", "ý"
+# ("soðuk"), Latvian ISO-8859-4 "ē", "Ū" as ISO-8859-16's Romanian "ș", "Ț" before a consonant ("vșss"),
+# Latvian capitals "VĒSS" as cp1252 "VÇSS" (French and Portuguese write "Ç" before A, O, U); Icelandic
+# with "ð" last or after a consonant stays cp1252
+@pytest.mark.parametrize("text, enc", [
+    ("soğuk\n", "cp1254"), ("Su soğuk.\n", "iso8859_9"), ("şeker\n", "cp1254"), ("Işık\n", "iso8859_9"),
+    ("vēss\n", "iso8859_4"), ("Ūdens bija vēss.\n", "iso8859_4"), ("VĒSS\n", "cp1257"), ("Það var gott\n", "cp1252"),
+    ("Hann var að borða\n", "cp1252"),
+])
+def test_turkish_and_latvian_letters_that_other_pages_read_as_letters(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text

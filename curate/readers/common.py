@@ -925,8 +925,17 @@ _AFTER_DIGIT = re.compile(rb"(?<=[0-9])[\xaa\xba]")
 _BEFORE_DIGIT = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?=[0-9])", re.S)
 # cp1252's "ç" before e, i or a consonant: French, Portuguese, Catalan write it before a, o, u only
 # (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
-_CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])")
-_CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])")
+_CEDILLA_BEFORE_E = re.compile(rb"(?<=[A-Za-z])\xe7(?=[b-df-hj-np-tv-zei\xe8-\xef])|(?<=[A-Z])\xc7(?=[B-DF-HJ-NP-TV-ZEI\xc8-\xcf])")  # "VĒSS" too
+_CEDILLA_BEFORE_A = re.compile(rb"(?<=[A-Za-z])\xe7(?=[aouAOU])|(?<=[A-Z])\xc7(?=[AOU])")
+# Romanian "ș" before a consonant but "t", "c" ("ști", "școală"), "ț" before any: Latvian "ē", "Ū" are those
+# bytes in ISO-8859-4 ("vēss" read ISO-8859-16 "vșss", "Ūdens" "Țdens")
+_RO_BEFORE_CONSONANT = re.compile(rb"[\xaa\xba](?=[b-df-hj-np-su-zB-DF-HJ-NP-SU-Z])|[\xde\xfe](?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z])")
+# cp1252's Icelandic "ð", "þ", "ý" are Turkish "ğ", "ş", "ı" (cp1254, ISO-8859-9): Icelandic writes them
+# beside its "á", "é", "í", "ó", "ú", "æ", and "ð" after a consonant or last ("orð", "segirðu", "við"); a
+# Turkish text says so by "ğ", "ş" or "İ" ("ı" alone is Czech and Slovak "ý": "malý")
+_ICELANDIC_ONLY = frozenset(b"\xe1\xe9\xed\xf3\xfa\xe6\xc1\xc9\xcd\xd3\xda\xc6")
+_TURKISH_OWN = frozenset(b"\xf0\xfe\xd0\xde\xdd")
+_ICELANDIC_ETH = re.compile(rb"[\xf0\xd0](?:(?<=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z].)|(?![A-Za-z\x80-\xff]))", re.S)
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
 _E7_AFTER_VOWEL = re.compile(rb"(?<=[aeiouAEIOU])\xe7")
@@ -1048,10 +1057,14 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
                                 after_digit, enc, old_capitals if enc in _OLD_PAGES else between_capitals) for enc in pages}
     # less those before a, o, u, the Western ones (Catalan "calçs" beside "començar"; Latvian "ē" seldom stands there)
-    cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts else 0
+    cedilla = max(len(_CEDILLA_BEFORE_E.findall(sample)) - len(_CEDILLA_BEFORE_A.findall(sample)), 0) if 0xE7 in counts or 0xC7 in counts else 0
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
+    romanian = len(_RO_BEFORE_CONSONANT.findall(sample)) if counts.keys() & {0xAA, 0xBA, 0xDE, 0xFE} else 0
+    if romanian:  # as bad bytes, in each page that reads them as Romanian letters
+        scores = {enc: (sc[0] - 2 * romanian, *sc[1:3], sc[3] + romanian, sc[4]) if b"\xba".decode(enc) in "șş" else sc
+                  for enc, sc in scores.items()}
     turkish = (cedilla > 0 and _E7_AFTER_VOWEL.search(sample) is not None) or _E7_STARTS_WORD.search(sample) is not None  # cp1254 first in a tie
     west = scores["cp1252"]
     # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
@@ -1064,6 +1077,9 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
         # cp1254 reads the text as cp1252 does (no "ğ", "ı", "ş" ...): the Western name, as before the
         # cedilla counted (Albanian "kuçedër", Catalan "feliçment" were said to be Turkish Windows)
         return "cp1252" if enc == "cp1254" and len(sample.translate(None, _CP1254_OWN)) == len(sample) else enc
+    if (counts.keys() & _TURKISH_OWN and not counts.keys() & _ICELANDIC_ONLY and not _ICELANDIC_ETH.search(sample)
+            and _reads_as_one_language(scores["cp1254"], words)):
+        return "cp1254"  # "soğuk", "şeker", "Işık" (cp1252 "soðuk", "þeker", "Iþýk")
     return "cp1252" if western or _reads_as_one_language(west, words) else None
 
 
