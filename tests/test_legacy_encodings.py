@@ -465,7 +465,7 @@ def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
     ("ЧАЙ\n", "cp866"), ("вчера вечером\n", "koi8_r"), ("ВЧЕРА ВЕЧЕРОМ\n", "koi8_r"), ("вчера вечером\n", "cp866"),
     ("ПРИВЕТ, МИР\n", "cp1251"), ("Москва\n", "cp1251"), ("Кошка спала на окне весь день.\n", "koi8_r"),
     ("Діти гралися на подвір'ї.\n", "koi8_u"), ("ΘΑΛΑΣΣΑ\n", "cp1253"), ("Καλημέρα σας\n", "iso8859_7"),
-    ("Plain words first. ΚΑΛΗΜΈΡΑ ΣΑΣ and after.\n", "cp1253"),
+    ("Plain words first. ΚΑΛΗΜΈΡΑ ΣΑΣ and after.\n", "cp1253"), ("прошлой неделе\n", "cp1251"),
 ])
 def test_a_few_words_of_cyrillic_or_greek_read_in_their_page(text, enc):
     from curate.readers.common import decode_text

@@ -36,7 +36,8 @@ _RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff")}
 _PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0\u2116")
 # what Russian and Ukrainian words never hold: "ь", "ъ", "ы" first or after a vowel, "й" after a consonant
 # (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
-_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]")}
+# and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ")
+_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]|[бвгджзклмнпрстфхцчшщьъ]{5}")}
 _UNSPOKEN_LOG = math.log(1e-5)
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])[\u2018\u2019](?=[\u0370-\u03ff])")
 _WORD = re.compile(r"[^\W\d_]+")
