@@ -44,6 +44,9 @@ _WORD = re.compile(r"[^\W\d_]+")
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
 
 
+_RUN = re.compile(rb"[\x80-\xff]{%d}" % ENOUGH)
+
+
 @functools.lru_cache(maxsize=None)
 def _log_freq(script: str) -> dict:
     table = _FREQ[script]
@@ -85,6 +88,8 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
 
 def charset(sample: bytes) -> str | None:
     """The page of ``PAGES`` that reads ``sample`` best (``score``), or None where none reads it."""
+    if not _RUN.search(sample):  # no word of ENOUGH letters: Latin text, scored no further
+        return None
     best = None
     for enc, script in PAGES:
         sc = score(sample, enc, script)
