@@ -572,3 +572,12 @@ def test_the_held_out_table_reads_as_written():
                     wrong.append((text, enc, got))
     assert wrong == []
 
+
+
+# enc34: a low quote (cp1252 "‚", "„") opens a quotation: after a letter at a word's end it is cp850's
+# "é", "ä" ("até" read cp1252 "at‚" beside the "ç" of "criança", cp1252's "‡")
+@pytest.mark.parametrize("text", ["A criança viu até o fim.\n", "Er trägt Mütze und Schal, sagte er: ja, nä\n"])
+def test_a_low_quote_ending_a_word_is_a_dos_letter(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp850")) == (text, "cp850")

@@ -814,7 +814,7 @@ _QUOTES = frozenset(b"\x82\x84\x85\x8b\x91\x92\x93\x94\x96\x97\x9b")
 _LONE_QUOTE = re.compile(rb"[%s](?<![\x80-\xff].)(?![\x80-\xff])" % re.escape(bytes(sorted(_QUOTES))), re.S)  # the byte first (_ALONE)
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
-_QUOTE_IN_WORD = re.compile(rb"[\x82\x84\x8b\x94\x9b](?<=[A-Za-z].)(?=[A-Za-z])", re.S)
+_QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84]|[\x8b\x94\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)  # a low quote opens: none ends a word
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
 # in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
