@@ -581,3 +581,11 @@ def test_a_low_quote_ending_a_word_is_a_dos_letter(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp850")) == (text, "cp850")
+
+
+# enc34: a tie between Mac Roman's German and cp1250 read as Sorbian alone ("Mšwen źber") goes to the other
+@pytest.mark.parametrize("text", ["Möwen über dem Meer\n", "Möwen über\n"])
+def test_a_tie_with_a_page_read_as_sorbian_alone_goes_to_the_other(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("mac_roman")) == (text, "mac_roman")

@@ -907,6 +907,8 @@ _LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso885
 # a tie goes to a Windows or ISO page.
 _OLD_PAGES = ("mac_roman", "cp850")
 _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
+# a tie with a page read as Sorbian alone goes to the other: Mac Roman "Möwen über" is cp1250 "Mšwen źber"
+_SORBIAN = _ALPHABETS.index("čćěłńóřšźž")
 _IN_WORD = re.compile(rb"[\x80-\xff](?<=[A-Za-z\x80-\xff].)(?=[A-Za-z\x80-\xff])", re.S)  # the byte first (_NO_CAPITAL)
 _HIGH = re.compile(rb"[\x80-\xff]+")
 # where no capital stands: after a small letter; at a word's start before a capital and a small letter, after a
@@ -1071,7 +1073,7 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     # quotes alone between ASCII tell no Windows page from another: 1,100 curly quotes before a
     # Polish paragraph left its letters too few of the high bytes, and it was read as cp1252
     words = len(high) - lone
-    better = [(sc[0], turkish and enc == "cp1254", -i, enc) for i, (enc, sc) in enumerate(scores.items())
+    better = [(sc[0], sc[4] != _SORBIAN, turkish and enc == "cp1254", -i, enc) for i, (enc, sc) in enumerate(scores.items())
               if sc[0] >= west[0] + 2 and _reads_as_one_language(sc, words) and (enc != "iso8859_16" or sc[4] == _ROMANIAN)]
     if better:
         enc = max(better)[-1]
