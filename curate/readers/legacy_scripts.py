@@ -33,11 +33,12 @@ _FREQ = {
 _RARE = 0.01  # a letter of the script outside the table
 _RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff")}
 # what these texts write between words besides their letters: quotes, dashes, "№", a no-break space
-_PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0\u2116")
+_PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0")
 # what Russian and Ukrainian words never hold: "ь", "ъ", "ы" first or after a vowel, "й" after a consonant
 # (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
 # and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ")
-_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]|[бвгджзклмнпрстфхцчшщьъ]{5}")}
+_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
+                                   "|[бвгджзклмнпрстфхцчшщьъ]{5}")}
 _UNSPOKEN_LOG = math.log(1e-5)
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])[\u2018\u2019](?=[\u0370-\u03ff])")
 _WORD = re.compile(r"[^\W\d_]+")
