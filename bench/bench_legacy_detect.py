@@ -14,6 +14,8 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   KiB, and a title + 1 MiB of ASCII; ASCII in the middle: a line, 8 or 66 KiB of ASCII, a line; 10
   lines, 66 KiB, 20 lines;
 * quoted: the samples in Windows pages after 1,100 curly-quoted words, close together and ~1 KB apart;
+* tuning: enc34's tuning table (TUNE, with TABLE's sentences), each as written, in capitals, amid
+  ASCII and 12 times over; short windows: short's, Russian too, counted where one module alone is right;
 * damaged: UTF-8 windows of 1 to 6 words with one stray cp1252 byte (’ as 0x92, € as 0x80 ...)
   after them, or two (’“, ’ x “, €€), right when the text is the window and the byte's cp1252 character;
 * capitals: cp1252 lines where a capital and the punctuation closing a word (``CAFÉ…``, ``NÅ”``)
@@ -76,6 +78,25 @@ TABLE = {
     "uk": ("Діти гралися на подвір'ї до пізнього вечора.", ["cp1251", "koi8_u"]),
     "el": ("Χθες το βράδυ περπατήσαμε δίπλα στη θάλασσα.", ["cp1253", "iso8859_7"]),
 }
+# enc34's tuning table: short words and lines the detection got wrong (Turkish, Latvian, cp850/Mac capitals,
+# Cyrillic and Greek, cp1252 symbols glued to words), each as written, in capitals, amid ASCII and 12 times
+# over; with TABLE's sentences. Tuned on (tests/test_legacy_encodings.py's HELD_OUT is not).
+_W = ["cp1252", "latin_1", "mac_roman", "cp850"]
+_RU, _EL, _TR, _LV = ["cp1251", "koi8_r", "cp866"], ["cp1253", "iso8859_7"], ["cp1254", "iso8859_9"], ["cp1257", "iso8859_13", "iso8859_4"]
+TUNE = [
+    ("soğuk", _TR), ("Su çok soğuk.", _TR), ("Dağların ardında güneş batıyor.", _TR), ("KIŞ GÜNLERİ UZUNDUR", _TR),
+    ("şeker", _TR), ("Işık", _TR), ("vēss", _LV), ("Ūdens bija vēss.", _LV), ("Ģimene ēda vakariņas.", _LV),
+    ("ŠODIEN LĪST", _LV), ("Möwen über", _W), ("Möwen über dem Meer", _W + ["cp437"]), ("GRÖSSE ÜBER ALLES", _W + ["cp437"]),
+    ("SCHÖNE GRÜSSE", _W + ["cp437"]), ("NIÑO PEQUEÑO", _W + ["cp437"]), ("SJÖN ÄR KALL", _W + ["cp437"]),
+    ("MAÑANA LLOVERÁ", _W), ("BÅTEN ÄR RÖD", _W + ["cp437"]), ("ÇOK SOĞUK", _TR), ("ÇAY", _W), ("FRANÇAIS", _W),
+    ("Über", _W + ["cp437"]), ("Straße", _W + ["cp437"]), ("Ärger im Büro", _W + ["cp437"]), ("señor", _W + ["cp437"]),
+    ("più", _W), ("Ça va très bien", _W), ("ЧАЙ", _RU), ("чай", _RU), ("вчера вечером", _RU), ("ВЧЕРА ВЕЧЕРОМ", _RU),
+    ("Москва", _RU), ("привет, мир", _RU), ("ПРИВЕТ", _RU), ("Кошка спала на окне весь день.", _RU),
+    ("ΧΘΕΣ ΤΟ ΒΡΑΔΥ", _EL), ("ΘΑΛΑΣΣΑ", _EL), ("θάλασσα", _EL), ("Καλημέρα σας", _EL), ("£word", ["cp1252", "latin_1"]),
+    ("word°C", ["cp1252", "latin_1"]), ("Cost: £10, temp 25°C", ["cp1252", "latin_1"]), ("The ©Acme logo", ["cp1252", "latin_1"]),
+    ("±5mm", ["cp1252", "latin_1"]), ("¼inch", ["cp1252", "latin_1"]), ("café", _W), ("naïve résumé", _W),
+    ("Zürich", _W + ["cp437"]),
+]
 CORPORA = REPO.parent / "shared" / "corpora"
 
 
@@ -173,6 +194,44 @@ def table(mods: dict) -> None:
                           + "  ".join(f"{name} {e}{'' if _same(t, text) else ' WRONG'}" for name, (t, e) in got.items()))
     print(f"table ({n}, {len(TABLE)} languages): " + ", ".join(f"{name} {r} right ({r / n:.1%})" for name, r in right.items()))
     print("  by language: " + ", ".join(f"{lang} " + "/".join(str(r[0][name]) for name in mods) + f" of {r[1]}" for lang, r in per.items()))
+
+
+def tuning(mods: dict) -> None:
+    """enc34's tuning table (TUNE and TABLE's sentences, each 4 ways): right when the text is the row; rows
+    right in one module and wrong in the other printed."""
+    right, n = dict.fromkeys(mods, 0), 0
+    for text, encs in TUNE + list(TABLE.values()):
+        for enc in encs:
+            for row in (text + "\n", text.upper() + "\n", "Plain words in ASCII first. " + text + " and ASCII after.\n",
+                        (text + " ") * 12 + "\n"):
+                try:
+                    data = row.encode(enc)
+                except UnicodeEncodeError:
+                    continue
+                n += 1
+                got = {name: m.decode_text(data) for name, m in mods.items()}
+                for name, (t, _) in got.items():
+                    right[name] += _same(t, row)
+                if len({_same(t, row) for t, _ in got.values()}) > 1:
+                    print(f"  tuning {enc} {row[:40]!r}: " + "  ".join(f"{name} {e}{'' if _same(t, row) else ' WRONG'}" for name, (t, e) in got.items()))
+    print(f"tuning table ({n}): " + ", ".join(f"{name} {r} right" for name, r in right.items()))
+
+
+def short_words(mods: dict, max_words: int = 6) -> None:
+    """short()'s windows with Russian too (short() leaves it out): rows right in one module, wrong in the other."""
+    diff = dict.fromkeys(mods, 0)
+    for lang, encs in ENCODINGS.items():
+        for enc in encs:
+            words = _text(lang, enc).split()
+            for k in range(1, max_words + 1):
+                for i in range(len(words) - k + 1):
+                    text = " ".join(words[i : i + k]) + "\n"
+                    if text.isascii():
+                        continue
+                    ok = {name: _same(m.decode_text(text.encode(enc))[0], text) for name, m in mods.items()}
+                    for name in mods:
+                        diff[name] += ok[name] and not all(ok.values())
+    print("short windows, Russian too, right in one only: " + ", ".join(f"{name} {d}" for name, d in diff.items()))
 
 
 def damaged(mods: dict, max_words: int = 6) -> None:
@@ -333,6 +392,8 @@ def main() -> None:
     late_pages(mods)
     quoted(mods)
     short(mods)
+    short_words(mods)
+    tuning(mods)
     damaged(mods)
     capitals(mods)
     if a.corpora:

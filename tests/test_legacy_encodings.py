@@ -60,7 +60,8 @@ FIXED = [("cs", "cp1250"), ("cs", "iso-8859-2"), ("pl", "cp1250"), ("pl", "iso-8
          ("lv", "cp1257"), ("lv", "iso-8859-13"), ("lv", "iso-8859-4"), ("is", "cp1252"),
          ("ro", "iso-8859-16")]
 KEPT = [("cs", "cp1250"), ("sk", "cp1250"), ("fr", "cp1252"), ("fr", "latin-1"), ("de", "cp1252"), ("es", "cp1252"),
-        ("it", "cp1252"), ("pt", "cp1252"), ("sv", "cp1252"), ("tr", "cp1254"), ("ru", "cp1251")]
+        ("it", "cp1252"), ("pt", "cp1252"), ("sv", "cp1252"), ("tr", "cp1254"), ("ru", "cp1251"), ("ru", "koi8-r"),
+        ("ru", "cp866")]  # enc34: under 1,024 high bytes, these two are read by legacy_scripts
 
 
 def _read_through_curate_run(tmp_path, cases) -> dict:
@@ -457,3 +458,134 @@ def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp850")) == (text, "cp850")
+
+
+# enc34: a line or a few words of Cyrillic or Greek: charset_normalizer named nearly any page
+# (cp866 "ЧАЙ" cp850 "ùÇë", KOI8-R "вчера" cp1251 "ЧЮЕТБ", cp1253 capitals cp932, cp1251 "ПРИВЕТ" cp949)
+@pytest.mark.parametrize("text, enc", [
+    ("ЧАЙ\n", "cp866"), ("вчера вечером\n", "koi8_r"), ("ВЧЕРА ВЕЧЕРОМ\n", "koi8_r"), ("вчера вечером\n", "cp866"),
+    ("ПРИВЕТ, МИР\n", "cp1251"), ("Москва\n", "cp1251"), ("Кошка спала на окне весь день.\n", "koi8_r"),
+    ("Діти гралися на подвір'ї.\n", "koi8_u"), ("ΘΑΛΑΣΣΑ\n", "cp1253"), ("Καλημέρα σας\n", "iso8859_7"),
+    ("Plain words first. ΚΑΛΗΜΈΡΑ ΣΑΣ and after.\n", "cp1253"), ("прошлой неделе\n", "cp1251"),
+])
+def test_a_few_words_of_cyrillic_or_greek_read_in_their_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text  # cp1253 and ISO-8859-7 read most Greek the same
+
+
+# enc34: cp850's "ö" is cp1252's "”": between two letters no closing quote ("Möwen über" read Mac
+# Roman "Mîwen Åber", the "ö" taken for a quote and the tie going to Mac Roman)
+@pytest.mark.parametrize("enc", ["cp850", "cp437"])
+def test_a_closing_quote_byte_between_letters_is_a_dos_letter(enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text("Möwen über dem Meer\n".encode(enc))[0] == "Möwen über dem Meer\n"
+
+
+# enc34: words in capitals in Mac Roman and cp850: cp1252 reads their letters as marks inside the
+# word ("GR™SSE", "NI„O", "SJ…N") or a small letter before capitals ("šBER")
+@pytest.mark.parametrize("text, enc", [
+    ("GRÖSSE ÜBER ALLES\n", "cp850"), ("GRÖSSE ÜBER ALLES\n", "mac_roman"), ("SCHÖNE GRÜSSE\n", "mac_roman"),
+    ("NIÑO PEQUEÑO\n", "mac_roman"), ("SJÖN ÄR KALL\n", "cp850"), ("SJÖN ÄR KALL\n", "mac_roman"),
+    ("FRANÇAIS\n", "mac_roman"),
+])
+def test_words_in_capitals_read_in_their_mac_or_dos_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc)) == (text, enc)
+
+
+# enc34: cp1252 symbols glued to a number or a name, a few times over, were read as Central European
+# capitals ("£10" ISO-8859-2/cp1250 "Ł10", "±5mm" "ą5mm", "©Acme" "ŠAcme"); a capital between a
+# capital and a small letter is none either (Mac "Zürich" cp1252 "ZŸrich", cp850 Mac "ZÅrich")
+@pytest.mark.parametrize("text, enc", [
+    ("Cost: £10, temp 25°C. " * 6 + "\n", "cp1252"), ("The ©Acme logo. " * 6 + "\n", "cp1252"),
+    ("±5mm " * 8 + "\n", "cp1252"), ("Zürich\n", "cp850"), ("Ärger im Büro\n", "cp850"), ("Ärger im Büro\n", "mac_roman"),
+])
+def test_symbols_glued_to_numbers_and_names_and_capitals_inside_words(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc)) == (text, enc)
+
+
+# enc34: Turkish words whose only letters are "ğ", "ş", "ı" read as cp1252's Icelandic "ð", "þ", "ý"
+# ("soðuk"), Latvian ISO-8859-4 "ē", "Ū" as ISO-8859-16's Romanian "ș", "Ț" before a consonant ("vșss"),
+# Latvian capitals "VĒSS" as cp1252 "VÇSS" (French and Portuguese write "Ç" before A, O, U); Icelandic
+# with "ð" last or after a consonant stays cp1252
+@pytest.mark.parametrize("text, enc", [
+    ("soğuk\n", "cp1254"), ("Su soğuk.\n", "iso8859_9"), ("şeker\n", "cp1254"), ("Işık\n", "iso8859_9"),
+    ("vēss\n", "iso8859_4"), ("Ūdens bija vēss.\n", "iso8859_4"), ("VĒSS\n", "cp1257"), ("Það var gott\n", "cp1252"),
+    ("Hann var að borða\n", "cp1252"),
+])
+def test_turkish_and_latvian_letters_that_other_pages_read_as_letters(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
+
+
+# enc34's held-out table: sentences written before the detection was tuned, never tuned on (bench's
+# tuning table is another). Each alone and amid ASCII, in each page that writes it; right when the text
+# is the sentence. 110 of 178 right on main (28161bf), 138 after enc34; none right before went wrong.
+_W = ("cp1252", "latin_1", "mac_roman", "cp850")
+HELD_OUT = [
+    ("Kapıyı kapat, dışarısı çok soğuk.", ("cp1254", "iso8859_9")), ("Bu sabah deniz dalgalıydı.", ("cp1254", "iso8859_9")),
+    ("ÖĞRETMEN SINIFA GELDİ", ("cp1254", "iso8859_9")), ("yağmur", ("cp1254", "iso8859_9")),
+    ("Rīt mēs iesim uz tirgu pēc maizes.", ("cp1257", "iso8859_13", "iso8859_4")),
+    ("zaļā pļava", ("cp1257", "iso8859_13", "iso8859_4")), ("Der Bäcker öffnet früh am Morgen.", _W + ("cp437",)),
+    ("GRÜSSE AUS DER SCHÖNEN STADT", _W + ("cp437",)), ("Möhren", _W), ("¿Dónde está la estación de tren?", _W),
+    ("AÑO NUEVO EN LA MONTAÑA", _W + ("cp437",)), ("Älgen gick över ängen i går.", _W + ("cp437",)),
+    ("SKÖN HÖST PÅ LANDET", _W + ("cp437",)), ("Où est la gare, s'il vous plaît ?", _W),
+    ("Não sei onde ficou o pão.", ("cp1252", "latin_1", "mac_roman")), ("Gęś leży na łące za domem.", ("cp1250", "iso8859_2")),
+    ("Kočka spí na židli u okna.", ("cp1250", "iso8859_2")), ("Az őszi szél hidegen fúj.", ("cp1250", "iso8859_2")),
+    ("Собака спит у двери.", ("cp1251", "koi8_r", "cp866")), ("МОЛОКО И ХЛЕБ", ("cp1251", "koi8_r", "cp866")),
+    ("дом", ("cp1251", "koi8_r", "cp866")), ("Їжак біжить полем.", ("cp1251", "koi8_u")),
+    ("Ο σκύλος κοιμάται στην αυλή.", ("cp1253", "iso8859_7")), ("ΚΑΛΗΜΕΡΑ ΦΙΛΕ ΜΟΥ", ("cp1253", "iso8859_7")),
+    ("Only £3 for a coffee today.", ("cp1252", "latin_1")), ("It was 30°C outside at noon.", ("cp1252", "latin_1")),
+    ("Temp:21°C, wind 5km/h", ("cp1252", "latin_1")), ("Add ½cup of sugar and 5µg salt.", ("cp1252", "latin_1")),
+    ("The file 'résumé.pdf' was sent on Monday.", _W), ("Hvað segirðu gott í dag?", ("cp1252", "latin_1")),
+]
+# still read wrong (both forms): a reason each in the commit that added this table
+HELD_OUT_WRONG = {
+    ("Bu sabah deniz dalgalıydı.", "cp1254"), ("Bu sabah deniz dalgalıydı.", "iso8859_9"),
+    ("ÖĞRETMEN SINIFA GELDİ", "cp1254"), ("ÖĞRETMEN SINIFA GELDİ", "iso8859_9"), ("zaļā pļava", "cp1257"),
+    ("zaļā pļava", "iso8859_13"), ("Möhren", "mac_roman"), ("Möhren", "cp850"), ("¿Dónde está la estación de tren?", "mac_roman"),
+    ("AÑO NUEVO EN LA MONTAÑA", "cp850"), ("AÑO NUEVO EN LA MONTAÑA", "cp437"), ("Älgen gick över ängen i går.", "cp850"),
+    ("Älgen gick över ängen i går.", "cp437"), ("Où est la gare, s'il vous plaît ?", "cp850"),
+    ("Não sei onde ficou o pão.", "mac_roman"), ("Kočka spí na židli u okna.", "iso8859_2"),
+    ("Az őszi szél hidegen fúj.", "cp1250"), ("Az őszi szél hidegen fúj.", "iso8859_2"), ("дом", "koi8_r"),
+    ("The file 'résumé.pdf' was sent on Monday.", "cp850"),
+}
+
+
+def test_the_held_out_table_reads_as_written():
+    from curate.readers.common import decode_text
+
+    wrong = []
+    for sentence, encs in HELD_OUT:
+        for enc in encs:
+            if (sentence, enc) in HELD_OUT_WRONG:
+                continue
+            for text in (sentence + "\n", "Some plain ASCII words before it. " * 3 + sentence + " And more after.\n"):
+                got = decode_text(text.encode(enc))
+                if got[0] != text:
+                    wrong.append((text, enc, got))
+    assert wrong == []
+
+
+
+# enc34: a low quote (cp1252 "‚", "„") opens a quotation: after a letter at a word's end it is cp850's
+# "é", "ä" ("até" read cp1252 "at‚" beside the "ç" of "criança", cp1252's "‡")
+@pytest.mark.parametrize("text", ["A criança viu até o fim.\n", "Er trägt Mütze und Schal, sagte er: ja, nä\n"])
+def test_a_low_quote_ending_a_word_is_a_dos_letter(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp850")) == (text, "cp850")
+
+
+# enc34: a tie between Mac Roman's German and cp1250 read as Sorbian alone ("Mšwen źber") goes to the other
+@pytest.mark.parametrize("text", ["Möwen über dem Meer\n", "Möwen über\n"])
+def test_a_tie_with_a_page_read_as_sorbian_alone_goes_to_the_other(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("mac_roman")) == (text, "mac_roman")

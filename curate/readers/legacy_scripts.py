@@ -1,0 +1,99 @@
+"""Short Cyrillic and Greek text in a legacy code page (no charset said): which page reads it.
+
+charset_normalizer, given a line or a word, names nearly any page: "ЧАЙ" in cp866 was read
+cp850 "ùÇë", KOI8-R "вчера" cp1251 "ЧЮЕТБ", cp1253 capitals cp932 half-width katakana, cp1251
+"Москва" Big5. A page reads such text right where each of its non-ASCII bytes is a letter of one
+script (or the punctuation those texts use), no word mixes those letters with ASCII ones (Latin
+text read so does: "Mѓwen"), each word's case is lower, upper or a capital first ("ùÇë" is
+neither), and its letters are the language's common ones: KOI8-R's small letters are cp1251's
+capitals, but "ЧЮЕТБ" is made of rare ones, "ВЧЕРА" of common ones; and Russian words have no "ь" first.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+# (page, script) in the order a tie goes: the Windows page first, KOI8-R before KOI8-U (Russian
+# reads the same in both), ISO-8859-7 after cp1253 (the same letters but "Ά").
+PAGES = (("cp1251", "cyrillic"), ("koi8_r", "cyrillic"), ("cp866", "cyrillic"), ("koi8_u", "cyrillic"),
+         ("iso8859_5", "cyrillic"), ("cp1253", "greek"), ("iso8859_7", "greek"))
+
+# letter frequencies (per cent, small letters) of Russian with Ukrainian's own letters, and of Greek
+# (accented vowels counted with a share of their vowel's); other letters of the script are rare
+_FREQ = {
+    "cyrillic": dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъёіїєґў",
+                         (10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62,
+                          2.01, 1.90, 1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32,
+                          0.26, 0.04, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
+    "greek": dict(zip("αοιετσνηυρπκμλωδγχθςφβξζψάέήίόύώϊϋΐΰ",
+                      (10.5, 8.5, 7.0, 7.0, 8.0, 4.5, 6.5, 4.5, 3.8, 4.5, 4.0, 4.0, 3.5, 3.0, 1.5, 1.8, 1.8, 1.2,
+                       1.2, 2.5, 0.8, 0.7, 0.4, 0.4, 0.15, 1.8, 1.5, 1.0, 1.5, 1.8, 0.8, 0.6, 0.1, 0.05, 0.02, 0.02))),
+}
+_RARE = 0.01  # a letter of the script outside the table
+_RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff")}
+# what these texts write between words besides their letters: quotes, dashes, "№", a no-break space
+_PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0")
+# what Russian and Ukrainian words never hold: "ь", "ъ", "ы" first or after a vowel, "й" after a consonant
+# (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
+# and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ")
+_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
+                                   "|[бвгджзклмнпрстфхцчшщьъ]{5}")}
+_UNSPOKEN_LOG = math.log(1e-5)
+_INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])[\u2018\u2019](?=[\u0370-\u03ff])")
+_WORD = re.compile(r"[^\W\d_]+")
+ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
+
+
+_RUN = re.compile(rb"[\x80-\xff]{%d}" % ENOUGH)
+
+
+@functools.lru_cache(maxsize=None)
+def _log_freq(script: str) -> dict:
+    table = _FREQ[script]
+    total = sum(table.values())
+    return {c: math.log(p / total * 33) for c, p in table.items()}  # above 0 where a letter is commoner than one in 33
+
+
+def _plausible_case(word: str) -> bool:
+    return word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())
+
+
+def score(sample: bytes, enc: str, script: str) -> float | None:
+    """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
+    ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
+    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters)."""
+    text = sample.decode(enc, errors="replace")
+    low, high = _RANGES[script]
+    for c in set(text):
+        if c > "\x7f" and not (low <= c <= high and c.isalpha()) and c not in _PUNCTUATION:
+            return None
+    if script == "greek" and _INSIDE_GREEK_WORD.search(text):  # ISO-8859-7's "’" is cp1253's "Ά": "Θ’ΛΑΣΣΑ"
+        return None
+    logs, freq, longest = 0.0, _log_freq(script), 0
+    n = 0  # letters
+    for word in _WORD.findall(text):
+        if word.isascii():
+            continue
+        if not all(c > "\x7f" for c in word) or not _plausible_case(word):
+            return None
+        longest = max(longest, len(word))
+        word = word.lower()
+        if script in _UNSPOKEN:
+            logs += _UNSPOKEN_LOG * len(_UNSPOKEN[script].findall(word))
+        for c in word:
+            logs += freq.get(c, math.log(_RARE / 100 * 33))
+            n += 1
+    return logs if n and longest >= ENOUGH else None
+
+
+def charset(sample: bytes) -> str | None:
+    """The page of ``PAGES`` that reads ``sample`` best (``score``), or None where none reads it."""
+    if not _RUN.search(sample):  # no word of ENOUGH letters: Latin text, scored no further
+        return None
+    best = None
+    for enc, script in PAGES:
+        sc = score(sample, enc, script)
+        if sc is not None and (best is None or sc > best[0]):
+            best = (sc, enc)
+    return best[1] if best else None
