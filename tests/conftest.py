@@ -111,34 +111,28 @@ def pytest_make_collect_report(collector):
 
 
 # --- the order files run in under pytest-xdist ---------------------------------------------
-# `-n auto --dist loadfile` hands whole files to whichever worker is free, by default most tests
-# first. Files of a few slow tests (test_bench: 15 tests, 534 s; test_portable: 8, 266 s) went
-# out last, and one worker ran them alone while the other had finished. They go out slowest
-# first instead (longest-processing-time first: the last files are short, so the workers finish
-# together). Seconds: `--durations=0` summed by file, one worker, on the 2 shared cores under
-# load ~10 (about 3x an idle machine; test_decontaminate*, test_fuzz: ci28/ci29's idle seconds x 3);
-# a file not listed counts 3 s a test (test_cli's mean). test_bench, test_mixplan (after ci31's
-# cuts), test_portable, test_dedup_pipeline: one worker at load 7-10 in one sitting (they read
-# 534, 311, 266, 236 in the earlier one, where unchanged code measured 1.2-1.8x of these).
-# test_commit (85 tests, unlisted: counted 255) read 613 at load ~9, less ci32's cuts (its changed
-# tests 181 -> 137 in one sitting); test_bench less ci32's dedup-bench cut (50 -> 31).
-# ci33: test_commit less its interrupted reruns' SIGINT reruns (137 -> 94 at load ~10), test_cli
-# less the option-form runs (33 -> 0.1), the two byte-range tests' runs (26 + 25 -> 3) and two of
-# adding-shards' runs (44 -> 18); test_import_cost and test_commit_locks measured (two
-# pytest at once, load ~10), unlisted they counted 60 and 33 and went out late.
-# A stale number costs only balance, never a result.
+# `-n auto --dist loadfile` hands whole files to whichever worker is free (a worker takes its next
+# file when 2 tests of its current one are left, and never gives one back). Files go out costliest
+# first (longest-processing-time first): the last ones out are short, so the workers end together;
+# a long file estimated short goes out late and runs alone at the end. Seconds: CPU (user + system,
+# pytest's and its children's) per file, one worker, bench/cpu_per_test.py (ci34, 6 Dec; load
+# 10-18 does not change CPU much): test_cli, test_commit, test_bench, test_dedup_pipeline,
+# test_portable (less the session's demo run, ~10 s, paid by the first file to ask: test_cli),
+# test_layout; test_pipeline (unlisted, it counted 23 and went out late) from its first tests and
+# its subprocesses (a demo and an audit). The others: earlier wall seconds at load ~10 / 3 (the
+# ratio on the files measured both ways: 2.6-3.1; test_cli's 5: it was over-estimated). A file not
+# listed counts 1 s a test. A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 992, "test_commit.py": 527, "test_bench.py": 212, "test_mixplan.py": 109, "test_portable.py": 179,
-    "test_dedup_pipeline.py": 198, "test_decontaminate.py": 219, "test_fuzz.py": 210, "test_decontaminate_cut.py": 192,
-    "test_audit_compare.py": 151, "test_determinism.py": 104,
-    "test_audit_why.py": 96, "test_linededup.py": 93, "test_numba_cache.py": 90, "test_boilerplate_determinism.py": 89,
-    "test_audit_edits.py": 82, "test_names.py": 75, "test_import_cost.py": 64, "test_reliability.py": 59, "test_ids.py": 55,
-    "test_code_licenses.py": 55, "test_corpora_ingest.py": 51, "test_audit_sources.py": 48, "test_commit_locks.py": 36,
-    "test_damaged_input.py": 32,
-    "test_tokenize.py": 31, "test_code_data_files.py": 31, "test_ci.py": 30, "test_pool.py": 20, "test_links.py": 18,
-    "test_boilerplate_fuzz.py": 13, "test_audit_verify.py": 12, "test_beam_memo.py": 8, "test_options_table.py": 6,
-    "test_read_pages.py": 6, "test_quality_train.py": 2, "test_config_hints.py": 2, "test_layout.py": 1,
-    "test_parquet_meta_maps.py": 0.4, "test_blocks_skip.py": 0.2, "test_coders.py": 0.1,
+    "test_cli.py": 197, "test_commit.py": 172, "test_decontaminate.py": 73, "test_bench.py": 70, "test_fuzz.py": 70,
+    "test_dedup_pipeline.py": 69, "test_decontaminate_cut.py": 64, "test_portable.py": 50, "test_audit_compare.py": 50,
+    "test_pipeline.py": 50, "test_mixplan.py": 36, "test_determinism.py": 35, "test_audit_why.py": 32, "test_linededup.py": 31,
+    "test_numba_cache.py": 30, "test_boilerplate_determinism.py": 30, "test_audit_edits.py": 27, "test_names.py": 25,
+    "test_import_cost.py": 21, "test_reliability.py": 20, "test_ids.py": 18, "test_code_licenses.py": 18,
+    "test_corpora_ingest.py": 17, "test_audit_sources.py": 16, "test_commit_locks.py": 12, "test_damaged_input.py": 11,
+    "test_tokenize.py": 10, "test_code_data_files.py": 10, "test_ci.py": 10, "test_pool.py": 7, "test_links.py": 6,
+    "test_boilerplate_fuzz.py": 4, "test_audit_verify.py": 4, "test_beam_memo.py": 3, "test_options_table.py": 2,
+    "test_read_pages.py": 2, "test_layout.py": 1.5, "test_quality_train.py": 1, "test_config_hints.py": 1,
+    "test_parquet_meta_maps.py": 0.1, "test_blocks_skip.py": 0.1, "test_coders.py": 0.05,
 }
 
 
@@ -152,4 +146,4 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         tests[item.path] = tests.get(item.path, 0) + 1
     # stable: a file's tests stay together, in their order
-    items.sort(key=lambda item: -FILE_SECONDS.get(item.path.name, 3 * tests[item.path]))
+    items.sort(key=lambda item: -FILE_SECONDS.get(item.path.name, tests[item.path]))

@@ -1510,3 +1510,31 @@ def test_the_staging_folder_goes_after_the_journal_and_a_real_failure_there_is_r
         commit.recover(str(out))
     assert seen == [[commit.LOCK]]  # the journal gone first; the lock file this process's
     assert (out / "a.txt").read_text() == "new\n" and (out / output.MANIFEST).exists()
+
+
+KILLED_BEGUN = """
+import os, signal, sys
+from curate import commit
+staged = commit.begin(sys.argv[1])
+os.makedirs(os.path.join(staged, "text"))
+for rel in ("text/part-00007.parquet", "COMMIT.json.tmp-1"):
+    open(os.path.join(staged, rel), "w").write("the killed run's")
+os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, a preempted node: no cleanup runs
+"""
+
+
+def test_a_run_beginning_clears_what_a_killed_one_staged(tmp_path):
+    """A run killed by SIGKILL leaves its staging folder: staged shards, temporary files, the
+    lock file (its lock gone with the process). The next run's begin deletes all of it but the
+    lock it takes; kept, a shard the killed run staged would be committed with the new run's."""
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", KILLED_BEGUN, str(out)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    staging = out / commit.STAGING
+    assert (staging / "text" / "part-00007.parquet").exists()
+    try:
+        assert commit.begin(str(out)).endswith(commit.STAGING)
+        assert [p.name for p in staging.iterdir()] == [commit.LOCK]
+    finally:
+        commit.abort(str(out))
+    assert not staging.exists()
