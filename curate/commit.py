@@ -80,6 +80,11 @@ def _bucket(root: str) -> bool:
     return "://" in root and root.split("://", 1)[0].lower() != "file"
 
 
+def local_folder(root: str) -> str | None:
+    """The local folder ``root`` names (a path, or a file:// URI's path); None in a bucket."""
+    return None if _bucket(root) else output._fs(root)[1]
+
+
 def _exists(fs, path: str) -> bool:
     return fs.get_file_info(path).type != pafs.FileType.NotFound
 
