@@ -64,7 +64,7 @@ _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file this proce
 _OWNERS: dict[str, tuple[int, bool]] = {}  # local output dir -> (thread holding _LOCKS[dir], completing a commit?)
 _GUARDS: dict[str, threading.RLock] = {}  # local output dir -> held by a thread while it has its lock file open to look
 _GUARDS_LOCK = threading.Lock()
-_CREATED: set = set()  # output dirs this process made for a run not finished yet
+_CREATED: dict[str, int] = {}  # output dir -> the thread that made it for a run not finished yet (its abort removes it, not another's)
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
 
 
@@ -410,7 +410,7 @@ def _guard(base: str) -> threading.RLock:
 
 def _forked() -> None:
     """In a forked child: the parent's locks are not its own (POSIX locks are not inherited), nor
-    a guard another of the parent's threads held as it forked."""
+    a guard another of the parent's threads held as it forked, nor an output folder its run made."""
     global _GUARDS_LOCK
     _GUARDS_LOCK = threading.Lock()
     _GUARDS.clear()
@@ -421,6 +421,7 @@ def _forked() -> None:
             pass
     _LOCKS.clear()
     _OWNERS.clear()
+    _CREATED.clear()  # nor the folders its runs made
 
 
 if hasattr(os, "register_at_fork"):
@@ -645,7 +646,7 @@ def begin(root: str) -> str:
     try:
         if info.type == pafs.FileType.NotFound:
             fs.create_dir(base, recursive=True)
-            _CREATED.add(base)  # removed again if this run does not finish (abort)
+            _CREATED[base] = threading.get_ident()  # removed again if this run does not finish (abort)
         recover(root)
         _may_change(root, base, owned(check_owned(root)))
         _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
@@ -745,14 +746,23 @@ def abort(root: str) -> bool | None:
                     done = not decided(root)
             else:
                 _delete_dir(fs, f"{base}/{STAGING}")
-        if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
+        if _made_here(base) and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
     except (OSError, ValueError):
         pass
-    _CREATED.discard(base)
+    _made_here(base, forget=True)
     _forget(root)
     _unlock(base)
     return done
+
+
+def _made_here(base: str, forget: bool = False) -> bool:
+    """Whether this thread's run made the output folder ``base`` (``forget``: no longer to remove;
+    a run of another thread refused beside it forgot it, and a new output was left for good)."""
+    mine = _CREATED.get(base) == threading.get_ident()
+    if mine and forget:
+        del _CREATED[base]
+    return mine
 
 
 def finish(root: str) -> dict:
@@ -790,7 +800,7 @@ def finish(root: str) -> dict:
             pass
         abort(root)
         raise
-    _CREATED.discard(base)
+    _made_here(base, forget=True)
     _forget(root)  # checked for the last time
     _fault("after_journal")
     _apply(fs, base, journal)

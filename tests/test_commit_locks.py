@@ -459,11 +459,11 @@ def test_two_threads_taking_one_output_s_lock_are_two_holders(tmp_path):
     it too (_LOCKS said 'this process holds it already'), and a thread's look (commit.held, a
     loader watching) took the holder's lock for its own and dropped it on closing its file. A
     thread holding it is to the others what another process holding it is: a writer refused,
-    a look told it is held; the holder's lock stays held, as another process sees."""
+    a look told it is held; the holder's lock stays held, as another process sees, and the
+    folder its run made is its own to remove (the refused thread's abort forgot it)."""
     import threading
 
-    out = tmp_path / "out"
-    out.mkdir()
+    out = tmp_path / "out"  # a first run's: made by the holder's begin
     began, done, failed = threading.Event(), threading.Event(), []
 
     def run():
@@ -493,6 +493,7 @@ def test_two_threads_taking_one_output_s_lock_are_two_holders(tmp_path):
         done.set()
         holder.join(60)
     assert not failed and str(out) not in commit._LOCKS
+    assert not out.exists()  # the holder's abort removed the folder its begin made
     commit.begin(str(out))  # the holder gone: this thread takes it
     commit.abort(str(out))
 
