@@ -149,11 +149,15 @@ def _holder(lock: str) -> str:
     (' on HOST': another machine's, an output on a shared disk). Not a pid of this machine's
     that is no process now: a command that died left it, and the holder has not written its own
     yet (or is an older curate, which writes none)."""
-    try:
-        with open(lock, encoding="utf-8", errors="replace") as f:
-            pid, _, host = f.read(300).split("\n")[0].strip().partition(" ")
-    except OSError:
-        return ""
+    base = os.path.dirname(os.path.dirname(lock))
+    with _guard(base):
+        if base in _OWNERS and lock == f"{base}/{STAGING}/{LOCK}":  # a thread of this process's: not opened (a close drops the lock)
+            return f" (process {os.getpid()})"
+        try:
+            with open(lock, encoding="utf-8", errors="replace") as f:
+                pid, _, host = f.read(300).split("\n")[0].strip().partition(" ")
+        except OSError:
+            return ""
     host = host.split(" ")[0]  # "completing" after it: a reader's
     if not pid.isdigit():
         return ""
@@ -444,9 +448,7 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
 
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return "vanished"
-    except OSError:
+    except OSError:  # none: the open failed making it, in a folder this user may not write in
         return "no"
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -898,8 +900,10 @@ def _look(root: str, fs, base: str) -> bool | None:
     """``recover`` by a process not holding the lock: look under a shared hold (a run beginning
     meanwhile is not refused, ``_shared_only``), completing the commit only when its journal is
     still there, the hold turned exclusive with no other let in between (a holder cannot have
-    completed it meanwhile). Held while a writer holds the lock (the caller waits). None where
-    there is no lock file (a journal copied, or an older curate's): taken by ``_lock``.
+    completed it meanwhile), its hold marked as a reader's completion first (a run beginning
+    waits for it). Held while a writer holds the lock (the caller waits); another reader
+    completing it is waited for. None where there is no lock file (a journal copied, or an
+    older curate's), or an older curate's read-only one was replaced: taken by ``_lock``.
 
     A process that may not write there (a read-only mount, another user's output) cannot
     complete it: where the output's manifest is there the output is whole (nothing of the

@@ -459,7 +459,7 @@ def test_two_threads_taking_one_output_s_lock_are_two_holders(tmp_path):
     it too (_LOCKS said 'this process holds it already'), and a thread's look (commit.held, a
     loader watching) took the holder's lock for its own and dropped it on closing its file. A
     thread holding it is to the others what another process holding it is: a writer refused,
-    a look told it is held; the holder's lock stays held, as another process sees, and the
+    a look told it is held, its holder named without opening the file; the holder's lock stays held, as another process sees, and the
     folder its run made is its own to remove (the refused thread's abort forgot it)."""
     import threading
 
@@ -485,6 +485,7 @@ def test_two_threads_taking_one_output_s_lock_are_two_holders(tmp_path):
         with pytest.raises(commit.Held, match=rf"is being written by another thread of this process \(process {os.getpid()}\)"):
             commit.begin(str(out))
         assert commit.abort(str(out)) is None  # this thread's abort leaves the holder's lock and staging folder
+        assert commit._holder(commit.lock_file(str(out))) == f" (process {os.getpid()})"  # the loader's, after a wait
         look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
         seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
         assert seen.stdout == "True\n", seen.stderr
@@ -592,3 +593,15 @@ def test_a_forked_child_does_not_take_its_parent_s_lock_for_its_own(tmp_path):
                         "wait for it to end or choose another --output")
     finally:
         commit._unlock(str(out))
+
+
+def test_a_staging_folder_this_user_may_not_write_in_is_said_so(tmp_path, deny_writes):
+    """No lock file, and a staging folder this user may not make one in (another user's output):
+    said as before, not taken for a lock file vanishing 100 times (the replacement of an older
+    curate's read-only lock file looks for it)."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    deny_writes(out, errno.EACCES)
+    with pytest.raises(PermissionError):
+        commit._lock(str(out), str(out))
+    assert str(out) not in commit._LOCKS
