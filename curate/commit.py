@@ -35,6 +35,7 @@ import json
 import os
 import stat
 import sys
+import threading
 import time
 
 import pyarrow.fs as pafs
@@ -55,8 +56,15 @@ LOCK_TRIES = 100  # times _lock makes the staging folder again when it is remove
 PAUSE = 0.01
 SHARED_TRIES = 500
 _pause = time.sleep  # the wait before the lock is tried again (tests go on there)
-_LOCKS: dict[str, int] = {}  # local output dir -> the open lock file of the run this process is making
-_CREATED: set = set()  # output dirs this process made for a run not finished yet
+_LOCKS: dict[str, int] = {}  # local output dir -> the open lock file this process holds (a run's, a reader's completing a commit)
+# POSIX locks are a process's: a second thread taking the lock would get it too, and a thread closing any file open on
+# it drops every lock the process holds there. The thread holding it (and whether it is a reader's completion) is
+# kept here; the others answer from it without opening the file, as another process's hold answers them. Every look
+# at an output's lock file is made under its guard, one thread at a time.
+_OWNERS: dict[str, tuple[int, bool]] = {}  # local output dir -> (thread holding _LOCKS[dir], completing a commit?)
+_GUARDS: dict[str, threading.RLock] = {}  # local output dir -> held by a thread while it has its lock file open to look
+_GUARDS_LOCK = threading.Lock()
+_CREATED: dict[str, int] = {}  # output dir -> the thread that made it for a run not finished yet (its abort removes it, not another's)
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
 
 
@@ -78,6 +86,11 @@ def _bucket(root: str) -> bool:
     """Whether ``root`` is in an object store (gs://, s3://: no locks, no local checks). A
     file:// URI is the local folder it names: until 6 Dec it took no lock (two runs into it at once)."""
     return "://" in root and root.split("://", 1)[0].lower() != "file"
+
+
+def local_folder(root: str) -> str | None:
+    """The local folder ``root`` names (a path, or a file:// URI's path); None in a bucket."""
+    return None if _bucket(root) else output._fs(root)[1]
 
 
 def _exists(fs, path: str) -> bool:
@@ -136,11 +149,16 @@ def _holder(lock: str) -> str:
     (' on HOST': another machine's, an output on a shared disk). Not a pid of this machine's
     that is no process now: a command that died left it, and the holder has not written its own
     yet (or is an older curate, which writes none)."""
-    try:
-        with open(lock, encoding="utf-8", errors="replace") as f:
-            pid, _, host = f.read(300).strip().partition(" ")
-    except OSError:
-        return ""
+    base = os.path.dirname(os.path.dirname(lock))
+    with _guard(base):
+        if base in _OWNERS and lock == f"{base}/{STAGING}/{LOCK}":  # a thread of this process's: not opened (a close drops the lock)
+            return f" (process {os.getpid()})"
+        try:
+            with open(lock, encoding="utf-8", errors="replace") as f:
+                pid, _, host = f.read(300).split("\n")[0].strip().partition(" ")
+        except OSError:
+            return ""
+    host = host.split(" ")[0]  # "completing" after it: a reader's
     if not pid.isdigit():
         return ""
     if host and host != _hostname():
@@ -302,57 +320,158 @@ def _may_change(root: str, base: str, rels) -> None:
                          "(permissions): it could not replace the previous output there; fix its permissions or choose another --output")
 
 
-def _lock(root: str, base: str) -> None:
+def _lock(root: str, base: str, completing: bool = False) -> None:
     """Hold STAGING/lock for this run, or refuse: a second run into the same output would
     delete the first one's staged files (and recover or commit over it). A POSIX lock: gone
     when the process ends, however it ends, and not inherited by forked worker processes.
-    Local outputs only (object stores have no locks)."""
+    Local outputs only (object stores have no locks). ``completing``: a reader completing a
+    stopped commit, held for the milliseconds of its moves, marked so in the lock file before it
+    holds it exclusively: a run beginning meanwhile waits for it as for a reader's look (until
+    6 Dec it was refused, as if a command were writing). Another thread of this process holding
+    it is another holder (a writer refused, a reader's completion waited for)."""
     if _bucket(root):
         return
-    import fcntl
-
     path = f"{base}/{STAGING}/{LOCK}"
-    held = _LOCKS.get(base)
-    if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
-        return  # this process holds it already (closing another fd of the file would drop it)
-    _unlock(base)
     vanished = read = 0
     while True:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # writable as the umask lets (a group's output: a member completes another's commit, as audit's claim)
-        except FileNotFoundError:  # the folder removed since it was made (a commit ending, a reader's lock folder): again
+        with _guard(base):
+            got = _try_lock(root, base, path, completing)
+        if got == "held":
+            return
+        if got == "vanished":  # the folder removed since it was made (a commit ending), the file since its open: again
             vanished = _vanished(root, vanished)
             continue
-        except OSError as e:
-            if e.errno != errno.ELOOP:
-                raise
+        read += 1  # readers looking (held, a reader's recover), or completing a commit: for an instant, not a run
+        if read > SHARED_TRIES:
+            raise _read_for_long(root) from None
+        _pause(PAUSE)
+
+
+def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
+    """One try of ``_lock``, under the output's guard: "held" (by this thread now), "wait" (readers
+    hold it, or complete a commit), "vanished" (try again at once); raises Held for a writer's hold."""
+    import fcntl
+
+    owner = _OWNERS.get(base)
+    if owner is not None and owner[0] != threading.get_ident():
+        if owner[1]:
+            return "wait"
+        raise _held_here(root)
+    held = _LOCKS.get(base)
+    if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
+        return "held"  # this thread holds it already (closing another fd of the file would drop it)
+    _unlock(base)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:  # its pid is written in: never through a link put there (a shared folder's user's, at a file of yours)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # writable as the umask lets (a group's output: a member completes another's commit, as audit's claim)
+    except FileNotFoundError:
+        return "vanished"
+    except OSError as e:
+        if e.errno == errno.ELOOP:
             raise ValueError(f"output {root!r}: {STAGING}/{LOCK} is a link, not curate's lock file: a run would write "
                              "through it; remove it (after checking who put it there)") from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            got = _replace_unwritable(root, base, path)
+            if got != "no":
+                return got
+        raise
+    try:
+        if completing:  # marked before it is held exclusively: a run never meets this hold unmarked
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            _write_pid(fd, completing=True)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # from shared, where completing: no writer got in between
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
+            _no_locks(root, base, e)
+            _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
+            return "held"
         try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
-                _no_locks(root, base, e)
-                break
-            looks = _shared_only(fd)  # readers looking (held, a reader's recover): for an instant, not a run
+            if completing:
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+            if _shared_only(fd) or _completing(fd):
+                return "wait"
+            raise _held(root, path) from None
+        finally:
             os.close(fd)
-            if not looks:
-                raise _held(root, path) from None
-            read += 1
-            if read > SHARED_TRIES:
-                raise _read_for_long(root) from None
-            _pause(PAUSE)
-            continue
-        try:
-            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+    try:
+        if os.fstat(fd).st_ino == os.stat(path).st_ino:
+            if not completing:
                 _write_pid(fd)
-                break
-        except FileNotFoundError:
+            _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
+            return "held"
+    except FileNotFoundError:
+        pass
+    os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
+    return "vanished"
+
+
+def _guard(base: str) -> threading.RLock:
+    """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
+    locks, closes it): a close drops every lock the process holds on the file, another thread's too."""
+    with _GUARDS_LOCK:
+        return _GUARDS.setdefault(base, threading.RLock())
+
+
+def _forked() -> None:
+    """In a forked child: the parent's locks are not its own (POSIX locks are not inherited), nor
+    a guard another of the parent's threads held as it forked, nor an output folder its run made."""
+    global _GUARDS_LOCK
+    _GUARDS_LOCK = threading.Lock()
+    _GUARDS.clear()
+    for fd in _LOCKS.values():
+        try:
+            os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
+        except OSError:
             pass
-        os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
-        vanished = _vanished(root, vanished)
-    _LOCKS[base] = fd
+    _LOCKS.clear()
+    _OWNERS.clear()
+    _CREATED.clear()  # nor the folders its runs made
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def _held_here(root: str) -> Held:
+    return Held(f"output {root!r} is being written by another thread of this process (process {os.getpid()}); wait for "
+                "it to end or choose another --output")
+
+
+def _replace_unwritable(root: str, base: str, path: str) -> str:
+    """The lock file ``path``, which this user may not open for writing (an older curate made it
+    0644: another member's, in a group's output), replaced by one of this user's, writable as
+    the umask lets, where no writer holds it (a shared look, opened for reading) and its folder
+    is this user's to change: "vanished" (take the new one). "wait": a reader completes a commit.
+    "no": the folder is not this user's to change either (another user's output, a read-only
+    mount: said as before). Raises Held while a writer holds it (its owner's run)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # none: the open failed making it, in a folder this user may not write in
+        return "no"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "no"
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EAGAIN):
+                return "no"  # no locks there: whether it is held cannot be told
+            if _completing(fd):
+                return "wait"
+            raise _held(root, path) from None
+        tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
+        try:
+            os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
+        except OSError:
+            return "no"
+        # renamed over it under the shared hold: no writer holds it; one that opened it before finds, once it holds it,
+        # that it is not the lock file there now (its inode), and takes the new one
+        os.replace(tmp, path)
+        return "vanished"
+    finally:
+        os.close(fd)
 
 
 def _vanished(root: str, times: int) -> int:
@@ -365,10 +484,25 @@ def _vanished(root: str, times: int) -> int:
     return times
 
 
-def _write_pid(fd: int) -> None:
-    """Who holds the lock, for the message of a command refused (a run, an audit or a mix)."""
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {_hostname()}\n".encode(), 0)
+def _write_pid(fd: int, completing: bool = False) -> None:
+    """Who holds the lock, for the message of a command refused (a run, an audit or a mix);
+    ``completing``: a reader completing a commit, which a run waits for. Written over the old
+    line, then cut to it: its first line is never read empty, or half written."""
+    line = f"{os.getpid()} {_hostname()}{' completing' if completing else ''}\n".encode()
+    os.pwrite(fd, line, 0)
+    os.ftruncate(fd, len(line))
+
+
+def _completing(fd: int) -> bool:
+    """Whether the lock file ``fd``, held exclusively by another process, is held by a reader
+    completing a commit (its mark, ``_write_pid``), whose process lives (or is another machine's)."""
+    try:
+        fields = os.pread(fd, 300, 0).decode("utf-8", "replace").split("\n")[0].split()
+    except OSError:
+        return False
+    if len(fields) != 3 or fields[2] != "completing" or not fields[0].isdigit():
+        return False
+    return fields[1] != _hostname() or alive(int(fields[0]))
 
 
 def _held(root: str, lock: str) -> Held:
@@ -403,8 +537,18 @@ def held(root: str) -> bool:
     not write there can look too."""
     import fcntl
 
+    base = output._fs(root)[1]
+    with _guard(base):
+        owner = _OWNERS.get(base)
+        if owner is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
+            return owner[0] != threading.get_ident()
+        return _looked_held(lock_file(root), fcntl)
+
+
+def _looked_held(lock: str, fcntl) -> bool:
+    """``held``'s look at the lock file (its guard held)."""
     try:
-        fd = os.open(lock_file(root), os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False
     except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
@@ -441,9 +585,21 @@ def _no_locks(root: str, base: str, e: OSError) -> None:
 
 
 def _unlock(base: str) -> None:
-    fd = _LOCKS.pop(base, None)
-    if fd is not None:
-        os.close(fd)
+    """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
+    with _guard(base):
+        owner = _OWNERS.get(base)
+        if owner is not None and owner[0] != threading.get_ident():
+            return
+        _OWNERS.pop(base, None)
+        fd = _LOCKS.pop(base, None)
+        if fd is not None:
+            os.close(fd)
+
+
+def _mine(base: str) -> bool:
+    """Whether this thread holds the lock of ``base``."""
+    owner = _OWNERS.get(base)
+    return owner is not None and owner[0] == threading.get_ident()
 
 
 def reachable(root: str, reader: str | None = None) -> None:
@@ -492,7 +648,7 @@ def begin(root: str) -> str:
     try:
         if info.type == pafs.FileType.NotFound:
             fs.create_dir(base, recursive=True)
-            _CREATED.add(base)  # removed again if this run does not finish (abort)
+            _CREATED[base] = threading.get_ident()  # removed again if this run does not finish (abort)
         recover(root)
         _may_change(root, base, owned(check_owned(root)))
         _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
@@ -592,14 +748,23 @@ def abort(root: str) -> bool | None:
                     done = not decided(root)
             else:
                 _delete_dir(fs, f"{base}/{STAGING}")
-        if base in _CREATED and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
+        if _made_here(base) and not fs.get_file_info(pafs.FileSelector(base)):  # a new output, left empty
             fs.delete_dir(base)
     except (OSError, ValueError):
         pass
-    _CREATED.discard(base)
+    _made_here(base, forget=True)
     _forget(root)
     _unlock(base)
     return done
+
+
+def _made_here(base: str, forget: bool = False) -> bool:
+    """Whether this thread's run made the output folder ``base`` (``forget``: no longer to remove;
+    a run of another thread refused beside it forgot it, and a new output was left for good)."""
+    mine = _CREATED.get(base) == threading.get_ident()
+    if mine and forget:
+        del _CREATED[base]
+    return mine
 
 
 def finish(root: str) -> dict:
@@ -637,7 +802,7 @@ def finish(root: str) -> dict:
             pass
         abort(root)
         raise
-    _CREATED.discard(base)
+    _made_here(base, forget=True)
     _forget(root)  # checked for the last time
     _fault("after_journal")
     _apply(fs, base, journal)
@@ -709,14 +874,14 @@ def recover(root: str) -> bool:
     path = f"{base}/{STAGING}/{JOURNAL}"
     if not _exists(fs, path):
         return False
-    if base not in _LOCKS and not _bucket(root):
+    if not _mine(base) and not _bucket(root):
         done = _look(root, fs, base)
         if done is not None:
             return done
     # a journal is also there while a live run moves its files into place: finishing that
     # commit beside it would delete its staging folder under it; its lock tells (and refuses)
-    mine = base in _LOCKS
-    _lock(root, base)
+    mine = _mine(base)
+    _lock(root, base, completing=not mine)
     try:
         if not mine and not _exists(fs, path) and not _bucket(root):
             # the holder completed it as this process took the lock, which made its staging folder
@@ -735,16 +900,46 @@ def _look(root: str, fs, base: str) -> bool | None:
     """``recover`` by a process not holding the lock: look under a shared hold (a run beginning
     meanwhile is not refused, ``_shared_only``), completing the commit only when its journal is
     still there, the hold turned exclusive with no other let in between (a holder cannot have
-    completed it meanwhile). Held while a writer holds the lock (the caller waits). None where
-    there is no lock file (a journal copied, or an older curate's): taken by ``_lock``.
+    completed it meanwhile), its hold marked as a reader's completion first (a run beginning
+    waits for it). Held while a writer holds the lock (the caller waits); another reader
+    completing it is waited for. None where there is no lock file (a journal copied, or an
+    older curate's), or an older curate's read-only one was replaced: taken by ``_lock``.
 
     A process that may not write there (a read-only mount, another user's output) cannot
     complete it: where the output's manifest is there the output is whole (nothing of the
     commit done, or all but the staging folder's removal), read as it is (False); else the
     open's error is raised (``stopped_midway`` says it)."""
+    lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
+    for _ in range(SHARED_TRIES):
+        with _guard(base):
+            done = _look_once(root, fs, base, lock, journal)
+        if done != "again":
+            break
+        _pause(PAUSE)
+    else:
+        raise _read_for_long(root)
+    if done is not True:
+        return done
+    try:  # held exclusively by this thread, marked as a reader's completion
+        with fs.open_input_stream(journal) as f:
+            _apply(fs, base, json.loads(f.read()))
+    finally:
+        _unlock(base)
+    return True
+
+
+def _look_once(root: str, fs, base: str, lock: str, journal: str):
+    """One try of ``_look``, under the output's guard: True (this thread now holds the lock, to
+    complete the commit), False, None (as ``_look``), "again" (other readers look, or one completes
+    it: for an instant). The file is opened and closed within: a close between tries would drop
+    the lock another thread of this process took meanwhile."""
     import fcntl
 
-    lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
+    owner = _OWNERS.get(base)
+    if owner is not None and owner[0] != threading.get_ident():
+        if owner[1]:
+            return "again"
+        raise _held_here(root)
     denied = None
     try:
         fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
@@ -753,6 +948,10 @@ def _look(root: str, fs, base: str) -> bool | None:
     except OSError as e:
         if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             return None  # a link (ELOOP): _lock says it
+        if e.errno != errno.EROFS:  # an older curate's 0644 lock file in a group's output: replaced, then taken (_lock)
+            got = _replace_unwritable(root, base, lock)
+            if got != "no":
+                return "again" if got == "wait" else None
         denied = e
         try:
             fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
@@ -760,47 +959,39 @@ def _look(root: str, fs, base: str) -> bool | None:
             if _exists(fs, f"{base}/{output.MANIFEST}"):
                 return False
             raise e from None
-    locks = True
     try:
-        for _ in range(SHARED_TRIES):
-            if locks:
-                try:
-                    fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except OSError as e:
-                    if e.errno in (errno.EACCES, errno.EAGAIN):
-                        raise _held(root, lock) from None
-                    locks = False  # no locks there (ENOLCK): unguarded, as _lock
-                    if denied is None:
-                        _no_locks(root, base, e)
-            if not _exists(fs, journal):
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            locks = True
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EAGAIN):
+                if _completing(fd):  # another reader completing it: done in an instant
+                    return "again"
+                raise _held(root, lock) from None
+            locks = False  # no locks there (ENOLCK): unguarded, as _lock
+            if denied is None:
+                _no_locks(root, base, e)
+        if not _exists(fs, journal):
+            return False
+        if denied is not None:
+            if _exists(fs, f"{base}/{output.MANIFEST}"):
                 return False
-            if denied is not None:
-                if _exists(fs, f"{base}/{output.MANIFEST}"):
-                    return False
-                raise denied
-            if locks:
-                try:
-                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # from shared: no writer got in between
-                except OSError as e:
-                    if e.errno not in (errno.EACCES, errno.EAGAIN):
-                        raise
-                    fcntl.lockf(fd, fcntl.LOCK_UN)  # other readers looking (one may be about to complete it): again
-                    _pause(PAUSE)
-                    continue
-                try:
-                    if os.fstat(fd).st_ino != os.stat(lock).st_ino:
-                        return None  # not the lock file there now (deleted after this open): _lock takes that one
-                except FileNotFoundError:
-                    return None
-                _write_pid(fd)
-            _LOCKS[base], fd = fd, None
+            raise denied
+        if locks:
+            _write_pid(fd, completing=True)  # marked before it is held exclusively: a run never meets it unmarked
             try:
-                with fs.open_input_stream(journal) as f:
-                    _apply(fs, base, json.loads(f.read()))
-            finally:
-                _unlock(base)
-            return True
-        raise _read_for_long(root)
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # from shared: no writer got in between
+            except OSError as e:
+                if e.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+                return "again"  # other readers looking (one may be about to complete it)
+            try:
+                if os.fstat(fd).st_ino != os.stat(lock).st_ino:
+                    return None  # not the lock file there now (deleted after this open): _lock takes that one
+            except FileNotFoundError:
+                return None
+        _LOCKS[base], _OWNERS[base], fd = fd, (threading.get_ident(), True), None
+        return True
     finally:
         if fd is not None:
             os.close(fd)

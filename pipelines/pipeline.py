@@ -392,10 +392,11 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
         commit.abort(root)
         raise DataFilesChanged(f"{' and '.join(changed)} changed during the run, after the config's hash was taken "
                                "from it: the stages may have read other bytes; run again once it is settled")
-    if "://" not in staging and not os.path.exists(os.path.join(staging, output.MANIFEST)):
+    here = commit.local_folder(staging)  # a file:// output's too: until 6 Dec not checked, commit.finish's traceback said it
+    if here is not None and not os.path.exists(os.path.join(here, output.MANIFEST)):
         commit.abort(root)  # the workers wrote it on disks of their own: nothing here to commit
         raise OutputNotShared(
-            f"the runner's workers wrote the output where this machine does not see it ({staging} has no "
+            f"the runner's workers wrote the output where this machine does not see it ({here} has no "
             f"{output.MANIFEST}; their files are left on the workers' disks): a local output must be at the same absolute "
             "path on every worker and this machine (a shared filesystem), or give a bucket URI (gs://BUCKET/...)")
     return commit.finish(root)

@@ -1,9 +1,11 @@
 """The output's lock (curate/commit.py): who holds it, and readers of a commit under way."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -212,15 +214,22 @@ def test_a_run_beginning_as_a_reader_looks_at_the_lock_is_not_refused(tmp_path, 
     else:  # a commit killed midway: the reader completes it, the run begins on the whole output
         out = _decided(tmp_path)
         (out / commit.STAGING / commit.LOCK).write_text("")
-    proc = _paused_reader(reader, out)
+    with _begun_beside(monkeypatch, _paused_reader(reader, out), out):
+        assert commit._holder(str(out / commit.STAGING / commit.LOCK)) == f" (process {os.getpid()})"
+        assert json.loads((out / output.MANIFEST).read_text())["files"][0]["file"] == "a.txt"
+        assert (out / "a.txt").read_text() == ("old\n" if reader == "held" else "new\n")
+
+
+@contextlib.contextmanager
+def _begun_beside(monkeypatch, proc, out: Path):
+    """A run begun while the paused reader ``proc`` holds the lock: waited for (it goes on at the
+    run's first pause, and ends), not refused; aborted at the end."""
     try:
         pauses = _go_on_at_first_pause(monkeypatch, proc)
         staged = commit.begin(str(out))
         assert pauses and proc.returncode == 0
         assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK]
-        assert commit._holder(str(out / commit.STAGING / commit.LOCK)) == f" (process {os.getpid()})"
-        assert json.loads((out / output.MANIFEST).read_text())["files"][0]["file"] == "a.txt"
-        assert (out / "a.txt").read_text() == ("old\n" if reader == "held" else "new\n")
+        yield
     finally:
         commit.abort(str(out))
         if proc.returncode is None:
@@ -382,3 +391,217 @@ def test_a_reader_holding_a_lock_file_deleted_since_does_not_apply_a_new_commit(
             proc.wait()
         commit.abort(str(out))  # completes this run's commit
     assert (out / "b.txt").read_text() == "b\n" and not (out / "a.txt").exists()
+
+
+# A reader completing a stopped commit (commit.recover), stopped the moment it holds the lock
+# exclusively, until told to go on: the instant a run beginning then meets.
+COMPLETING = """
+import fcntl, sys
+from curate import commit
+real = fcntl.lockf
+def lockf(fd, op, *a):
+    out = real(fd, op, *a)
+    if op & fcntl.LOCK_EX:
+        fcntl.lockf = real
+        print("held", flush=True)
+        sys.stdin.readline()
+    return out
+fcntl.lockf = lockf
+print(commit.recover(sys.argv[1]), flush=True)
+"""
+
+
+@pytest.mark.parametrize("lock", ["a killed run's", "none"])
+def test_a_run_beginning_as_a_reader_completes_a_commit_waits_for_it(tmp_path, monkeypatch, lock):
+    """A reader completing a stopped commit holds the lock exclusively for the milliseconds of the
+    moves: a run beginning then was refused, 'being written by another curate command (process
+    <the reader>)'. The reader marks its hold as a reader's completion (before it holds it
+    exclusively, so a run never meets it unmarked): the run waits for it, as for a reader's look,
+    and begins on the completed output. Also where the commit left no lock file (an older
+    curate's, a copied output): the reader makes one, marked too."""
+    out = _decided(tmp_path)
+    if lock != "none":
+        (out / commit.STAGING / commit.LOCK).write_text("999999999 elsewhere\n")
+    proc = subprocess.Popen([sys.executable, "-c", COMPLETING, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    assert proc.stdout.readline() == "held\n"
+    assert commit.held(str(out))  # a loader watching: held, it waits for the commit to be complete
+    with _begun_beside(monkeypatch, proc, out):
+        assert commit.held(str(out)) is False  # the run's own: not another's
+        assert (out / "a.txt").read_text() == "new\n" and commit.verify_output(str(out))["files"][0]["file"] == "a.txt"
+    assert not (out / commit.STAGING).exists()
+
+
+def test_a_writer_s_hold_is_refused_whatever_mark_a_reader_left(tmp_path, monkeypatch):
+    """A lock file marked by a reader's completion that ended (its process gone), now held by a
+    writer that has not written its pid yet: the writer is refused, not waited for."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()")
+    lock.write_text("")
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        lock.write_text(f"999999999 {commit._hostname()} completing\n")
+        pauses = []
+        monkeypatch.setattr(commit, "_pause", pauses.append, raising=False)
+        with pytest.raises(commit.Held, match="is being written by another curate command; wait"):
+            commit.begin(str(out))
+        assert pauses == []
+    finally:
+        proc.communicate("", timeout=60)
+
+
+def test_two_threads_taking_one_output_s_lock_are_two_holders(tmp_path):
+    """POSIX locks are a process's: a second thread of the process holding an output's lock took
+    it too (_LOCKS said 'this process holds it already'), and a thread's look (commit.held, a
+    loader watching) took the holder's lock for its own and dropped it on closing its file. A
+    thread holding it is to the others what another process holding it is: a writer refused,
+    a look told it is held, its holder named without opening the file; the holder's lock stays held, as another process sees, and the
+    folder its run made is its own to remove (the refused thread's abort forgot it)."""
+    import threading
+
+    out = tmp_path / "out"  # a first run's: made by the holder's begin
+    began, done, failed = threading.Event(), threading.Event(), []
+
+    def run():
+        try:
+            commit.begin(str(out))
+            began.set()
+            done.wait(60)
+        except BaseException as e:  # noqa: BLE001
+            failed.append(e)
+        finally:
+            commit.abort(str(out))
+            began.set()
+
+    holder = threading.Thread(target=run, daemon=True)
+    holder.start()
+    try:
+        assert began.wait(60) and not failed
+        assert commit.held(str(out))
+        with pytest.raises(commit.Held, match=rf"is being written by another thread of this process \(process {os.getpid()}\)"):
+            commit.begin(str(out))
+        assert commit.abort(str(out)) is None  # this thread's abort leaves the holder's lock and staging folder
+        assert commit._holder(commit.lock_file(str(out))) == f" (process {os.getpid()})"  # the loader's, after a wait
+        look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
+        seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert seen.stdout == "True\n", seen.stderr
+        assert (out / commit.STAGING / commit.LOCK).exists()
+    finally:
+        done.set()
+        holder.join(60)
+    assert not failed and str(out) not in commit._LOCKS
+    assert not out.exists()  # the holder's abort removed the folder its begin made
+    commit.begin(str(out))  # the holder gone: this thread takes it
+    commit.abort(str(out))
+
+
+@pytest.fixture
+def group_umask():
+    """A group's output: files made group-writable (umask 002), as its members run."""
+    old = os.umask(0o002)
+    yield
+    os.umask(old)
+
+
+def _older_curate_s(lock: Path, monkeypatch) -> None:
+    """The lock file ``lock``, made 0644 by another user's older curate: this user may read it and
+    (the folder being the group's) remove it, not open it for writing. As root (CI) simulated:
+    an open of it for writing is refused (EACCES) while it is not group-writable."""
+    lock.write_text("4242 elsewhere\n")
+    lock.chmod(0o644)
+    real = os.open
+
+    def refused(path, flags, *a, **kw):
+        if str(path) == str(lock) and flags & (os.O_WRONLY | os.O_RDWR) and os.path.exists(lock) \
+                and not os.stat(lock).st_mode & stat.S_IWGRP:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, "open", refused)
+
+
+def test_an_older_curate_s_read_only_lock_file_does_not_stop_a_group_member(tmp_path, monkeypatch, group_umask):
+    """An older curate made the lock file 0644: in a group's output (its folders group-writable)
+    another member's run was refused 'cannot be created or written (Permission denied)', and its
+    reader could not complete a commit stopped midway ('cannot complete it here'). The file is
+    not held (a shared look, opened for reading, says so) and the folder is theirs to change:
+    it is replaced by one of their own."""
+    out = _decided(tmp_path)
+    lock = out / commit.STAGING / commit.LOCK
+    _older_curate_s(lock, monkeypatch)
+    assert commit.recover(str(out)) is True  # a reader completes the commit
+    assert (out / "a.txt").read_text() == "new\n" and json.loads((out / output.MANIFEST).read_text())["files"]
+    (out / commit.STAGING).mkdir()
+    monkeypatch.undo()
+    _older_curate_s(lock, monkeypatch)
+    staged = commit.begin(str(out))  # a run
+    try:
+        assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK]
+        assert commit._holder(str(lock)) == f" (process {os.getpid()})"
+    finally:
+        commit.abort(str(out))
+
+
+def test_an_older_curate_s_read_only_lock_file_held_names_its_holder(tmp_path, monkeypatch, group_umask):
+    """The same file held by its owner's run: refused as a run's, naming it, not 'Permission denied'."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    hold = "import sys; from curate import commit; commit._lock(sys.argv[1], sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        _older_curate_s(lock, monkeypatch)
+        lock.write_text(f"{proc.pid} {commit._hostname()}\n")
+        with pytest.raises(commit.Held, match=rf"being written by another curate command \(process {proc.pid}\)"):
+            commit.begin(str(out))
+        assert lock.exists()
+    finally:
+        proc.communicate("", timeout=60)
+
+
+def test_a_forked_child_does_not_take_its_parent_s_lock_for_its_own(tmp_path):
+    """A forked child inherits no POSIX lock, but it inherited _LOCKS: a child of a process
+    holding an output's lock (a worker forked by a run; a notebook's DataLoader) took it as held
+    by itself, and would complete or commit beside its parent. It is another process to it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    commit._lock(str(out), str(out))
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its verdicts down the pipe, then out at once
+            try:
+                said = [str(commit.held(str(out)))]
+                try:
+                    commit._lock(str(out), str(out))
+                    said.append("taken")
+                except commit.Held as e:
+                    said.append(str(e))
+                os.write(write, "\n".join(said).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as f:
+            said = f.read()
+        os.waitpid(pid, 0)
+        assert said == (f"True\noutput {str(out)!r} is being written by another curate command (process {os.getpid()}); "
+                        "wait for it to end or choose another --output")
+    finally:
+        commit._unlock(str(out))
+
+
+def test_a_staging_folder_this_user_may_not_write_in_is_said_so(tmp_path, deny_writes):
+    """No lock file, and a staging folder this user may not make one in (another user's output):
+    said as before, not taken for a lock file vanishing 100 times (the replacement of an older
+    curate's read-only lock file looks for it)."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    deny_writes(out, errno.EACCES)
+    with pytest.raises(PermissionError):
+        commit._lock(str(out), str(out))
+    assert str(out) not in commit._LOCKS

@@ -348,3 +348,24 @@ def test_demo_and_its_audit_run_without_the_test_extra(tmp_path):
         done = subprocess.run([sys.executable, "-c", block, *argv], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 0, (argv, done.stderr[-2000:])
     assert (out / "manifest.json").exists() and (out / "stats" / "summary.json").exists()
+
+
+def test_a_file_uri_output_the_workers_wrote_elsewhere_is_said(tmp_path, monkeypatch):
+    """The check that the runner's workers wrote a local output where this machine sees it (its
+    staged manifest here) was skipped for every '://' output, file:// included, a local folder
+    (commit locks and checks it as its path): a cluster's workers writing file:///data/out on
+    disks of their own failed in commit.finish, 'no manifest.json; not a finished curate output',
+    of the staging folder. Said as of the same folder given as a path (test_portable). Here the
+    workers write nowhere this machine sees (build adds no step)."""
+    from types import SimpleNamespace
+
+    from pipelines import pipeline
+
+    out = tmp_path / "out"
+    cfg = SimpleNamespace(run={"output": f"file://{out}", "stages": ["ingest"], "workers": 1, "spill": False}, changed_files=lambda: [])
+    monkeypatch.setattr(pipeline, "build", lambda p, *a, **k: p | "Nothing" >> __import__("apache_beam").Create([]))
+    with pytest.raises(pipeline.OutputNotShared) as e:
+        pipeline.run(cfg, [])
+    assert str(e.value).startswith(f"the runner's workers wrote the output where this machine does not see it ({out}/"
+                                   f"{commit.STAGING} has no manifest.json;")
+    assert not out.exists()  # a first run's folder removed
