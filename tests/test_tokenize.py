@@ -119,6 +119,56 @@ def test_a_tokenizer_file_written_as_the_hint_says_is_kept_a_path(tmp_path, monk
         assert TokenizeStage(section).setup().encoder.info()["kind"] == "huggingface", typed
 
 
+
+def _word_tokenizer(vocab: dict, path: str) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    t = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    t.pre_tokenizer = pre_tokenizers.Whitespace()
+    t.save(path)
+
+
+def test_a_tokenizer_json_replaced_by_one_of_the_same_size_and_time_is_the_one_encoded_and_hashed(tmp_path, monkeypatch):
+    """The parse kept per process was found by (real path, size, mtime_ns): a tokenizer.json
+    replaced by another of the same size and modification time (a copy kept with cp -p, tar or
+    rsync -t renamed over it; an edit within the file system's time tick) was encoded with the
+    old parse while the Encoder hashed the new bytes: tokens.json recorded one tokenizer, the ids
+    were another's. The parse is of the bytes hashed."""
+    import hashlib
+    import os
+
+    from tokenizers import Tokenizer
+
+    monkeypatch.chdir(tmp_path)
+    _word_tokenizer({"[UNK]": 0, "a": 1, "b": 2}, "t.json")
+    _word_tokenizer({"[UNK]": 0, "b": 1, "a": 2}, "new.json")  # the ids of a and b swapped: same size
+    assert os.path.getsize("t.json") == os.path.getsize("new.json")
+    assert Encoder("t.json", eos="").encode(["a b"]).to_pylist() == [[1, 2]]
+    st = os.stat("t.json")
+    os.utime("new.json", ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace("new.json", "t.json")
+    enc = Encoder("t.json", eos="")
+    assert enc.encode(["a b"]).to_pylist() == [Tokenizer.from_file("t.json").encode("a b").ids] == [[2, 1]]
+    assert enc.info()["sha256"] == hashlib.sha256(Path("t.json").read_bytes()).hexdigest()
+
+
+def test_the_tokenizer_json_parse_kept_is_returned_though_another_thread_replaced_it(tmp_path, monkeypatch):
+    """hf_tokenizer stored its parse, then read it back from the shared dict: another thread's
+    parse of another file clearing the dict between the two (simulated here at that point) gave a
+    KeyError in the Encoder."""
+    from curate.stages import tokenize
+
+    class ClearedByAnotherThread(dict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            self.clear()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tokenize, "_PARSED", ClearedByAnotherThread())
+    _word_tokenizer({"[UNK]": 0, "a": 1, "b": 2}, "t.json")
+    assert Encoder("t.json", eos="").encode(["b a"]).to_pylist() == [[2, 1]]
+
+
 def test_pack_keeps_every_token_and_the_boundaries():
     lens = [5, 1, 12, 3, 7]
     ids = [list(range(100 * i, 100 * i + n)) for i, n in enumerate(lens)]

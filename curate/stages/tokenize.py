@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -116,22 +117,30 @@ def _tiktoken_name(name: str) -> str:
     raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path{here}")
 
 
-_PARSED: dict = {}  # (real path, size, mtime_ns) -> the parsed Tokenizer of the last tokenizer.json read
+_PARSED: dict = {}  # the sha256 of a tokenizer.json's bytes -> their parsed Tokenizer (the last one read)
+_PARSED_LOCK = threading.Lock()
 
 
 def hf_tokenizer(path: str):
-    """The ``tokenizers.Tokenizer`` of a tokenizer.json, parsed once per process while the file is
-    unchanged (its size and modification time): config.load's check, curate mix's record and the
-    Encoder each parsed it (a 27 MB one: 3.3-3.9 s each). It is only encoded with: nothing changes it."""
+    """(the ``tokenizers.Tokenizer`` of a tokenizer.json, the sha256 of the bytes it was parsed
+    from), parsed once per process per content: config.load's check, curate mix's record and the
+    Encoder each parsed it (a 27 MB one: 3.3-3.9 s each). Found by its bytes, not by its size and
+    modification time (a copy of the same size and time renamed over it, or an edit within the
+    file system's time tick, was the old parse while the new bytes were hashed): what is encoded
+    with is what is recorded. It is only encoded with: nothing changes it."""
     from tokenizers import Tokenizer
 
-    st = os.stat(path)
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    if key not in _PARSED:
-        tok = Tokenizer.from_file(path)
-        _PARSED.clear()  # one kept: a run names one tokenizer
-        _PARSED[key] = tok
-    return _PARSED[key]
+    with open(path, "rb") as f:
+        data = f.read()
+    sha = hashlib.sha256(data).hexdigest()
+    with _PARSED_LOCK:
+        tok = _PARSED.get(sha)
+    if tok is None:
+        tok = Tokenizer.from_buffer(data)
+        with _PARSED_LOCK:  # one kept: a run names one tokenizer
+            _PARSED.clear()
+            _PARSED[sha] = tok
+    return tok, sha  # this call's own: another thread may have replaced the kept one since
 
 
 def _sha256_file(path: str) -> str:
@@ -152,8 +161,8 @@ class Encoder:
         if _is_hf(tokenizer):
             if not os.path.isfile(tokenizer):
                 raise ValueError(f"tokenizer: file not found: {tokenizer}")
-            self.kind, self._hf, self._tt = "huggingface", hf_tokenizer(tokenizer), None
-            self.file_sha256 = _sha256_file(tokenizer)
+            self._hf, self.file_sha256 = hf_tokenizer(tokenizer)  # the sha256 of the bytes parsed
+            self.kind, self._tt = "huggingface", None
             self.vocab_size = self._hf.get_vocab_size(with_added_tokens=True)
             lookup = self._hf.token_to_id(eos) if eos else None
         else:
