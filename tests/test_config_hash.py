@@ -826,3 +826,18 @@ def test_a_named_file_in_a_bucket_is_a_one_line_config_error(tmp_path, option, b
     assert f"{option}: {uri}/" in said[0] and "local path only" in said[0] and "evaluation set" in said[0], said
     if uri.startswith("file://"):
         assert f"give its path ({tmp_path}/" in said[0], said
+
+
+@pytest.mark.parametrize("uri", ["FILE://{tmp}/t.json", "file://localhost{tmp}/t.json", "File://{tmp}/my%20t.json"])
+def test_a_file_url_in_any_spelling_names_its_local_path_to_give(tmp_path, uri):
+    """A file:// URL for a local-only file is told the path to give: one spelt FILE:// was told to
+    copy the file where the workers run, and file://localhost/x/t.json to give 'localhost/x/t.json'
+    (a relative path): the path is the URL's path (urllib.parse)."""
+    import urllib.parse
+
+    uri = uri.format(tmp=tmp_path)
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, f'[tokenize]\ntokenizer = "{uri}"\n', "tokenize")
+    path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
+    assert e.value.messages == [f"tokenize.tokenizer: {uri}: curate reads this file from a local path only (only an "
+                                f"evaluation set is read from a bucket): give its path ({path})"]
