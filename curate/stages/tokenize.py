@@ -113,8 +113,14 @@ def _tiktoken_name(name: str) -> str:
         return f"{name}{OFFLINE}"
     if name in names:
         return name
-    here = f"; a file of that name is in the current directory: write ./{name} for it" if os.path.exists(name) else ""
-    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path{here}")
+    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json "
+                     f"path{file_here(name)}")
+
+
+def file_here(name: str) -> str:
+    """What an error about a bare name (an encoding's, ``_is_hf``) adds where a file of that name is
+    in the current directory: how to name the file instead (config.load's and the loader's words)."""
+    return f"; a file of that name is in the current directory: write ./{name} for it" if os.path.exists(name) else ""
 
 
 _PARSED: dict = {}  # the sha256 of a tokenizer.json's bytes -> their parsed Tokenizer (the last one read)
