@@ -316,9 +316,11 @@ def rewritten(d: str) -> TokensError:
 def check_tokenizer(d: str, made: dict, expected: str) -> None:
     """Refuse tokens made with another tokenizer than ``expected`` (a tiktoken encoding name,
     or a tokenizer.json path, compared by its sha256)."""
-    from curate.stages.tokenize import _is_hf, _sha256_file, encoding_name, file_here
+    from curate.stages.tokenize import _is_hf, _sha256_file, encoding_name, file_here, in_folder
 
     if _is_hf(expected):
+        if os.path.isdir(expected):
+            raise TokensError(f"tokenizer: {expected} is a folder{in_folder(expected)}")
         if not os.path.isfile(expected):
             raise TokensError(f"tokenizer: file not found: {expected}")
         sha = _sha256_file(expected)

@@ -438,6 +438,11 @@ def test_a_loader_given_a_bare_file_name_is_told_to_write_it_as_a_path(tmp_path,
     check_tokenizer("out", made, "./mytok")
     with pytest.raises(TokensError, match=re.escape("a file of that name is in the current directory: write ./mytok for it")):
         check_tokenizer("out", made, "mytok")
+    os.mkdir("hf")  # a tokenizer saved with save_pretrained: a folder holding tokenizer.json
+    os.rename("mytok", "hf/tokenizer.json")
+    for expected in ("hf", "./hf"):  # not 'file not found: ./hf'
+        with pytest.raises(TokensError, match=re.escape("a folder") + ".*" + re.escape("write ./hf/tokenizer.json for the tokenizer in it")):
+            check_tokenizer("out", made, expected)
 
 
 def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refused(cl100k_run, tmp_path):

@@ -120,6 +120,23 @@ def test_a_tokenizer_file_written_as_the_hint_says_is_kept_a_path(tmp_path, monk
 
 
 
+
+def test_a_tokenizer_folder_is_told_to_name_its_tokenizer_json(tmp_path, monkeypatch):
+    """A Hugging Face tokenizer saved with save_pretrained is a folder holding tokenizer.json:
+    tokenizer = "mytok" (the folder here) was told 'a file of that name is in the current
+    directory: write ./mytok', and ./mytok then 'file not found: ./mytok', which it is not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mytok").mkdir()
+    _word_tokenizer({"[UNK]": 0, "a": 1, "<eos>": 2}, "mytok/tokenizer.json")
+    cfg = tmp_path / "c.toml"
+    for typed in ("mytok", "./mytok", "mytok/"):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{typed}"\neos = "<eos>"\n')
+        with pytest.raises(ConfigError) as e:
+            load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        assert "a folder" in str(e.value) and "write ./mytok/tokenizer.json" in str(e.value), (typed, str(e.value))
+        assert "a file of that name" not in str(e.value) and "file not found" not in str(e.value), (typed, str(e.value))
+
+
 def _word_tokenizer(vocab: dict, path: str) -> None:
     from tokenizers import Tokenizer, models, pre_tokenizers
 

@@ -118,9 +118,18 @@ def _tiktoken_name(name: str) -> str:
 
 
 def file_here(name: str) -> str:
-    """What an error about a bare name (an encoding's, ``_is_hf``) adds where a file of that name is
-    in the current directory: how to name the file instead (config.load's and the loader's words)."""
-    return f"; a file of that name is in the current directory: write ./{name} for it" if os.path.exists(name) else ""
+    """What an error about a bare name (an encoding's, ``_is_hf``) adds where a file or folder of
+    that name is in the current directory: how to name the file instead (config.load's and the loader's words)."""
+    if os.path.isfile(name):
+        return f"; a file of that name is in the current directory: write ./{name} for it"
+    return f"; a folder of that name is in the current directory{in_folder(name)}" if os.path.isdir(name) else ""
+
+
+def in_folder(path: str) -> str:
+    """What is said of a folder named for a tokenizer.json (a Hugging Face tokenizer saved with
+    save_pretrained is a folder holding one): the file in it to name."""
+    inside = os.path.join(os.curdir, os.path.normpath(path), "tokenizer.json")  # an absolute path stays absolute
+    return f": write {inside} for the tokenizer in it" if os.path.isfile(inside) else ", not a tokenizer.json"
 
 
 _PARSED: dict = {}  # the sha256 of a tokenizer.json's bytes -> their parsed Tokenizer (the last one read)
@@ -269,6 +278,8 @@ def _check(cfg: dict) -> dict:
     if not isinstance(name, str) or not name:
         raise ValueError("tokenize.tokenizer: expected a tiktoken encoding name or a tokenizer.json path")
     if _is_hf(name):
+        if os.path.isdir(name):
+            raise ValueError(f"tokenize.tokenizer: {name} is a folder{in_folder(name)}")
         if not os.path.isfile(name):
             raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}")  # stored relative
         try:  # here, not when the tokenize step starts after every input was read
