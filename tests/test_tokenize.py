@@ -137,6 +137,22 @@ def test_a_tokenizer_folder_is_told_to_name_its_tokenizer_json(tmp_path, monkeyp
         assert "a file of that name" not in str(e.value) and "file not found" not in str(e.value), (typed, str(e.value))
 
 
+
+def test_a_hugging_face_hub_name_is_told_it_is_not_fetched(tmp_path, monkeypatch):
+    """tokenizer = "meta-llama/Llama-3.1-8B" (as AutoTokenizer takes it) said only 'file not found:
+    meta-llama/Llama-3.1-8B (a relative path is taken from the current directory ...)': curate
+    fetches no hub name; say so, and what to give."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.toml"
+    for name, hub in (("meta-llama/Llama-3.1-8B", True), ("gpt2/x", True), ("tok/t.json", False), ("./org/model", False)):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{name}"\n')
+        with pytest.raises(ConfigError) as e:
+            load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        said = str(e.value)
+        assert said.startswith(f"tokenize.tokenizer: file not found: {name}") and "\n" not in said, said
+        assert ("a Hugging Face hub name is not fetched: give the path of its tokenizer.json" in said) == hub, said
+
+
 def _word_tokenizer(vocab: dict, path: str) -> None:
     from tokenizers import Tokenizer, models, pre_tokenizers
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -125,6 +126,14 @@ def file_here(name: str) -> str:
     return f"; a folder of that name is in the current directory{in_folder(name)}" if os.path.isdir(name) else ""
 
 
+def hub_name(name: str) -> str:
+    """What 'file not found' adds for a name spelt as a Hugging Face hub repository's (org/model,
+    as AutoTokenizer takes it): curate reads a local tokenizer.json only."""
+    if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name) and not name.lower().endswith(".json"):
+        return "; a Hugging Face hub name is not fetched: give the path of its tokenizer.json (the hub's or a saved folder's)"
+    return ""
+
+
 def in_folder(path: str) -> str:
     """What is said of a folder named for a tokenizer.json (a Hugging Face tokenizer saved with
     save_pretrained is a folder holding one): the file in it to name."""
@@ -201,7 +210,7 @@ class Encoder:
 
     def _tiktoken_sha256(self) -> str:
         """sha256 of the BPE ranks file when it is on disk (the bundled copy), else of the ranks."""
-        base = self._tt.name.removesuffix("_offline")
+        base = encoding_name(self._tt.name)
         try:
             import tiktoken_ext
 
@@ -280,8 +289,8 @@ def _check(cfg: dict) -> dict:
     if _is_hf(name):
         if os.path.isdir(name):
             raise ValueError(f"tokenize.tokenizer: {name} is a folder{in_folder(name)}")
-        if not os.path.isfile(name):
-            raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}")  # stored relative
+        if not os.path.isfile(name):  # relative_from: stored relative
+            raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}{hub_name(name)}")
         try:  # here, not when the tokenize step starts after every input was read
             hf_tokenizer(name)
         except Exception as e:  # noqa: BLE001 - the Rust side raises a bare Exception
@@ -294,7 +303,7 @@ def _check(cfg: dict) -> dict:
             resolved = _tiktoken_name(name)
         except ValueError as e:
             raise ValueError(f"tokenize.{e}") from None
-        if not resolved.endswith("_offline"):  # tiktoken downloads it on first use: fail here, not mid-run
+        if not resolved.endswith(OFFLINE):  # tiktoken downloads it on first use: fail here, not mid-run
             import tiktoken
 
             try:
