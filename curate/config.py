@@ -826,8 +826,9 @@ def in_buckets(stage: str, cls, section: dict) -> list[str]:
     for option, (given, _) in sorted(named.items()):
         if option.startswith(BUCKET_READ) or not isinstance(given, str) or not is_uri(given):
             continue
-        where = (f"give its path ({urllib.parse.unquote(given[len('file://'):])})" if given.startswith("file://") else
-                 "copy it where the workers run (Dataflow: into the worker container) and give that path")
+        url = urllib.parse.urlsplit(given)  # FILE:// is file://; file://localhost/x/t.json is /x/t.json
+        where = (f"give its path ({urllib.parse.unquote(url.path)})" if url.scheme == "file" and url.netloc in ("", "localhost")
+                 else "copy it where the workers run (Dataflow: into the worker container) and give that path")
         out.append(f"{option}: {given}: curate reads this file from a local path only (only an evaluation set is read "
                    f"from a bucket): {where}")
     return out

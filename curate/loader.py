@@ -316,9 +316,11 @@ def rewritten(d: str) -> TokensError:
 def check_tokenizer(d: str, made: dict, expected: str) -> None:
     """Refuse tokens made with another tokenizer than ``expected`` (a tiktoken encoding name,
     or a tokenizer.json path, compared by its sha256)."""
-    from curate.stages.tokenize import _is_hf, _sha256_file, encoding_name
+    from curate.stages.tokenize import _is_hf, _sha256_file, encoding_name, file_here, in_folder
 
     if _is_hf(expected):
+        if os.path.isdir(expected):
+            raise TokensError(f"tokenizer: {expected} is a folder{in_folder(expected)}")
         if not os.path.isfile(expected):
             raise TokensError(f"tokenizer: file not found: {expected}")
         sha = _sha256_file(expected)
@@ -326,6 +328,8 @@ def check_tokenizer(d: str, made: dict, expected: str) -> None:
     else:
         expected = encoding_name(expected)  # the bundled copy is the encoding (tokenize.same_tokenizer's rule)
         same, named = made.get("kind") == "tiktoken" and encoding_name(made.get("name")) == expected, expected
+    if not same and not _is_hf(expected) and file_here(expected):  # a bare name is an encoding's, as config.load reads it
+        raise TokensError(f"{d}: tokenizer {expected!r} is read as a tiktoken encoding's name, not a path{file_here(expected)}")
     if not same:
         vocab = made.get("vocab_size")
         what = f"{made.get('kind')}, vocab {vocab:,}" if isinstance(vocab, int) else made.get("kind")

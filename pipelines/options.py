@@ -279,8 +279,9 @@ def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: s
     each input's glob as a message says it (``Config.glob_said``: as typed, not tidied).
     ``files``: option -> the path it names (``Config.data_paths``), which the workers read too (each
     in its setup, after its VM is up): an evaluation set's only (``BUCKET_FILES``), which a bucket
-    can hold; the others (a word list, a model, a tokenizer.json, a custom rule's files) curate or
-    the rule reads from a local path only: in the workers' container, not judged here."""
+    can hold; the others are not judged here: a word list, a model, a tokenizer.json curate reads
+    from a local path only (in the workers' container; a URI is a config error, config.in_buckets),
+    a custom rule's files the rule opens itself."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args).view_as(StandardOptions).runner or ""

