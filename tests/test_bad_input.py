@@ -819,3 +819,13 @@ def test_a_parquet_file_with_no_footer_over_split_bytes_is_quarantined_not_refus
     small, large = (plan_shards(files, "parquet", "web", "t", {}, Limits(split_bytes=n)) for n in (1 << 20, 10))
     assert large == small and [(s.rel, s.start, s.end) for s in small] == [("cut.parquet", 0, None)], (large, small)
     assert [k for k, _ in read_shard(large[0], Limits(split_bytes=10))] == ["quarantine"]
+
+
+def test_an_empty_file_does_not_make_a_folder_of_no_parquet_read_as_parquet(tmp_path):
+    """Spark's JSON or text output (part-*.json and an empty _SUCCESS) given --format parquet by
+    mistake: the empty _SUCCESS counted as the one Parquet file, so the JSON files were each
+    quarantined whole after a run of nothing, not refused at launch as without it."""
+    (tmp_path / "_SUCCESS").write_bytes(b"")
+    (tmp_path / "part-00000.json").write_text('{"text": "a page of text"}\n')
+    with pytest.raises(ValueError, match=r"^part-00000\.json is not a Parquet file \(.*looks like jsonl\)"):
+        plan_shards(list_files(str(tmp_path)), "parquet", "web", "t", {}, Limits())

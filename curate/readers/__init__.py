@@ -458,7 +458,7 @@ def plan_shards(
             strays.append(stray)
             shards.append(Shard(path, rel, f, domain, source, opts))
             continue
-        parquet_ok = parquet_ok or f == "parquet"
+        parquet_ok = parquet_ok or (f == "parquet" and size > 0)  # an empty file (Spark's _SUCCESS) is no Parquet file
         if f == "parquet" and look:
             from curate.readers.parquet import text_column_error
 
