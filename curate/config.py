@@ -702,8 +702,8 @@ def config_changes(old: dict, new: dict) -> list[str]:
         a, b = old.get(k), new.get(k)
         if k == DATA_FILES and a is None and isinstance(b, dict):  # written by a curate that hashed no file's bytes
             unhashed = sorted(b)
-        if k in moved:  # a stage added or dropped: its section comes or goes with it (run.stages says so)
-            continue
+        if k in moved and (a is None or b is None):  # a stage added or dropped: its section comes or goes with it
+            continue  # (run.stages says so); one both runs read (tokenize's, rebalance's peer) is compared
         if k == "run" and isinstance(a, dict) and isinstance(b, dict):
             changed += [stage_change(*ran) if x == "stages" and moved else f"run.{x}"
                         for x in sorted(set(a) | set(b)) if a.get(x) != b.get(x)]
@@ -718,7 +718,7 @@ def config_changes(old: dict, new: dict) -> list[str]:
         elif a != b:
             changed.append(k)
     sections = {c for c in changed if " " not in c}  # a section changed says its files' options itself
-    unhashed = [x for x in unhashed if x.split(".")[0] not in sections]
+    unhashed = [x for x in unhashed if x.split(".")[0] not in sections | moved]  # an added stage's files: not the old run's
     return changed + [f"the content of {' and '.join(unhashed)}, which the curate that wrote it did not hash"] * bool(unhashed)
 
 

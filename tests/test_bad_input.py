@@ -773,3 +773,59 @@ def test_one_stray_file_among_parquet_files_is_quarantined_not_refused(tmp_path)
     assert read["README"] == ["quarantine"] and "docs" in read["a.parquet"], read
     with pytest.raises(ValueError, match=r"^README is not a Parquet file \(.*b'about th'\): give its format \(--format\)$"):
         plan_shards([(str(tmp_path / "README"), "README")], "parquet", "web", "t", {}, Limits())
+
+
+def _parquet_bytes() -> bytes:
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({"text": ["a page of text"]}), sink)
+    return sink.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("name", ["part-0.parquet", "dump.gz"])
+def test_a_compressed_parquet_file_not_named_so_is_said_compressed(tmp_path, name):
+    """A Parquet file gzipped whole under a name that does not say so (part-0.parquet, dump.gz),
+    given as Parquet, was refused as 'not a Parquet file (... it starts with b'\\x1f\\x8b...' and
+    looks like parquet): give --format parquet', the format given: it says it is compressed and
+    how to decompress it, as x.parquet.gz is told by its name."""
+    (tmp_path / name).write_bytes(gzip.compress(_parquet_bytes()))
+    with pytest.raises(ValueError) as e:
+        plan_shards([(str(tmp_path / name), name)], "parquet", "web", "t", {}, Limits())
+    said = str(e.value)
+    assert said.startswith(f"{tmp_path / name} is compressed with gzip; decompress it (curate reads Parquet as written"), said
+    assert "--format" not in said and "gzip -d" in said and str(tmp_path / name) in said.split("e.g. ")[1], said
+
+
+def test_a_file_named_parquet_that_is_not_is_not_told_to_leave_the_format_out(tmp_path):
+    """JSON Lines in a file named .parquet: leaving the format out reads it as Parquet again (by its
+    name), yet the refusal said 'give --format jsonl ..., or leave the format out'."""
+    (tmp_path / "rec.parquet").write_text('{"text": "hi"}\n')
+    (tmp_path / "rec.bin").write_text('{"text": "hi"}\n')
+    for fmt in (None, "parquet"):
+        with pytest.raises(ValueError, match=r"looks like jsonl\): give --format jsonl \(format in \[\[inputs\]\]\)$"):
+            plan_shards([(str(tmp_path / "rec.parquet"), "rec.parquet")], fmt, "web", "t", {}, Limits())
+    with pytest.raises(ValueError, match=r"give --format jsonl \(format in \[\[inputs\]\]\), or leave the format out$"):
+        plan_shards([(str(tmp_path / "rec.bin"), "rec.bin")], "parquet", "web", "t", {}, Limits())
+
+
+def test_a_parquet_file_with_no_footer_over_split_bytes_is_quarantined_not_refused_at_launch(tmp_path):
+    """A Parquet file being written (PAR1 first, no footer yet) or cut short, over split_bytes:
+    planning its row groups raised pyarrow's ArrowInvalid at launch, the whole run refused as
+    'curate: Parquet magic bytes not found in footer. ...' naming no file; under split_bytes it is
+    one shard the reader quarantines (read_error). Now the same over split_bytes."""
+    (tmp_path / "cut.parquet").write_bytes(_parquet_bytes()[:40])
+    files = [(str(tmp_path / "cut.parquet"), "cut.parquet")]
+    small, large = (plan_shards(files, "parquet", "web", "t", {}, Limits(split_bytes=n)) for n in (1 << 20, 10))
+    assert large == small and [(s.rel, s.start, s.end) for s in small] == [("cut.parquet", 0, None)], (large, small)
+    assert [k for k, _ in read_shard(large[0], Limits(split_bytes=10))] == ["quarantine"]
+
+
+def test_an_empty_file_does_not_make_a_folder_of_no_parquet_read_as_parquet(tmp_path):
+    """Spark's JSON or text output (part-*.json and an empty _SUCCESS) given --format parquet by
+    mistake: the empty _SUCCESS counted as the one Parquet file, so the JSON files were each
+    quarantined whole after a run of nothing, not refused at launch as without it."""
+    (tmp_path / "_SUCCESS").write_bytes(b"")
+    (tmp_path / "part-00000.json").write_text('{"text": "a page of text"}\n')
+    with pytest.raises(ValueError, match=r"^part-00000\.json is not a Parquet file \(.*looks like jsonl\)"):
+        plan_shards(list_files(str(tmp_path)), "parquet", "web", "t", {}, Limits())

@@ -850,3 +850,33 @@ def test_a_file_url_in_any_spelling_names_its_local_path_to_give(tmp_path, uri):
     path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
     assert e.value.messages == [f"tokenize.tokenizer: {uri}: curate reads this file from a local path only (only an "
                                 f"evaluation set is read from a bucket): give its path ({path})"]
+
+
+def test_a_stage_added_still_says_its_section_changed_where_both_runs_read_it():
+    """[tokenize] is read by rebalance where tokenize does not run (read_peers): adding tokenize
+    and changing its seq_len at once said only 'run.stages: tokenize added' (stage_change left
+    out the section of every stage added, though both runs read it and it differs)."""
+    def cfg(stages, **sections):
+        return config.load(None, {"run": {"stages": stages}, **sections}).to_dict()
+
+    old = cfg(["ingest", "rebalance"], tokenize={"seq_len": 1024})
+    assert cli.config_changes(old, cfg(["ingest", "rebalance", "tokenize"], tokenize={"seq_len": 1024})) == [
+        "run.stages: tokenize added"]
+    assert cli.config_changes(old, cfg(["ingest", "rebalance", "tokenize"], tokenize={"seq_len": 4096})) == [
+        "run.stages: tokenize added", "tokenize"]
+    assert cli.config_changes(cfg(["ingest"]), cfg(["ingest", "langid"])) == ["run.stages: langid added"]
+
+
+def test_a_stage_added_to_an_output_of_a_curate_that_hashed_no_file_is_not_said_unhashed(tmp_path, monkeypatch):
+    """An output written by a curate that hashed no file (no data_files), rerun with decontaminate
+    added: its evaluation set was said as 'the content of decontaminate.eval_sets[0], which the
+    curate that wrote it did not hash', a file that output never read."""
+    monkeypatch.chdir(tmp_path)
+    _eval(tmp_path)
+    (tmp_path / "bad.txt").write_text("zzzqqq\n")
+    body = '[filter.badwords.lists]\nen = "bad.txt"\n[decontaminate]\n[[decontaminate.eval_sets]]\nglob = "mmlu.jsonl"\n'
+    old = _load(tmp_path, body, "filter").to_dict()
+    del old["data_files"]
+    new = _load(tmp_path, body, "filter\", \"decontaminate").to_dict()
+    assert cli.config_changes(old, new) == [
+        "run.stages: decontaminate added", "the content of filter.badwords.lists.en, which the curate that wrote it did not hash"]

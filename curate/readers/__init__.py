@@ -104,10 +104,11 @@ def sniff_format(path: str) -> str | None:
     return None
 
 
-def not_parquet(path: str, rel: str, domain: str) -> str | None:
+def not_parquet(path: str, rel: str, domain: str, in_place: bool = False) -> str | None:
     """Why a file given as Parquet is not one (its first bytes are not the magic bytes PAR1),
-    with what it looks like; None when it is, or is empty (the reader says so)."""
-    from curate.readers.common import open_raw
+    with what it looks like; None when it is, or is empty (the reader says so). A Parquet file
+    compressed whole under any name (part-0.parquet of gzip bytes) raises InputError, as
+    x.parquet.gz is refused by its name (compressed_parquet_error)."""
 
     try:
         with open_raw(path) as f:
@@ -116,10 +117,17 @@ def not_parquet(path: str, rel: str, domain: str) -> str | None:
         return None  # unreadable: the reader quarantines it with the error
     if not head or head.startswith(b"PAR1"):
         return None
+    sniffed = sniff_format(path)  # decompressed: what is inside
+    kind = compression(path) if sniffed == "parquet" else None
+    if kind:
+        raise InputError(compressed_parquet_error(path, in_place, kind))
     by_name = detect_format(path, domain)
-    looks = sniff_format(path) or (by_name if by_name != "parquet" else None)
+    looks = sniffed if sniffed != "parquet" else None
+    looks = looks or (by_name if by_name != "parquet" else None)
     like = f" and looks like {looks}" if looks else ""
-    fix = f"give --format {looks} (format in [[inputs]]), or leave the format out" if looks else "give its format (--format)"
+    # leaving the format out helps only where the name does not say Parquet too
+    fix = (f"give --format {looks} (format in [[inputs]]){', or leave the format out' * (by_name != 'parquet')}" if looks
+           else "give its format (--format)")
     return f"{rel} is not a Parquet file (those start with the magic bytes PAR1; it starts with {head!r}{like}): {fix}"
 
 
@@ -445,12 +453,12 @@ def plan_shards(
             unknown.append((path, rel))
             continue
         size = input_size(path)
-        stray = not_parquet(path, rel, domain) if f == "parquet" and look else None
+        stray = not_parquet(path, rel, domain, in_place) if f == "parquet" and look else None
         if stray:  # one stray file among Parquet ones is quarantined whole by the reader (read_error)
             strays.append(stray)
             shards.append(Shard(path, rel, f, domain, source, opts))
             continue
-        parquet_ok = parquet_ok or f == "parquet"
+        parquet_ok = parquet_ok or (f == "parquet" and size > 0)  # an empty file (Spark's _SUCCESS) is no Parquet file
         if f == "parquet" and look:
             from curate.readers.parquet import text_column_error
 
@@ -477,10 +485,7 @@ def plan_shards(
         if f == "jsonl" and size > limits.split_bytes and compression(path) is None:
             for start in range(0, size, limits.split_bytes):
                 shards.append(Shard(path, rel, f, domain, source, opts, start, min(size, start + limits.split_bytes)))
-        elif f == "parquet" and size > limits.split_bytes:
-            import pyarrow.parquet as pq
-
-            groups = pq.ParquetFile(open_raw(path)).metadata.num_row_groups
+        elif f == "parquet" and size > limits.split_bytes and (groups := _row_groups(path)):
             for g in range(groups):
                 shards.append(Shard(path, rel, f, domain, source, opts, g, g + 1))
         else:
@@ -506,6 +511,20 @@ def plan_shards(
         if said and None not in errors:
             raise InputError(said[0] + (f" (and as much of its {len(said) - 1} other files)" if len(said) > 1 else ""))
     return shards
+
+
+def _row_groups(path: str) -> int | None:
+    """A Parquet file's row groups, from its footer; None where it has none to read (being written,
+    cut short, a remote file not looked at that is no Parquet): one shard, which the reader
+    quarantines whole (read_error), not pyarrow's ArrowInvalid at launch."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        with open_raw(path) as f:
+            return pq.ParquetFile(f).metadata.num_row_groups
+    except (pa.ArrowInvalid, OSError):
+        return None
 
 
 def read_shard(shard: Shard, limits: Limits, skipped: dict | None = None) -> Iterator[tuple[str, pa.RecordBatch]]:

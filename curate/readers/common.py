@@ -496,14 +496,15 @@ def decompress_command(name: str, kind: str, in_place: bool = False) -> str:
     return f"copy it here, then {command}" if "://" in name else command
 
 
-def compressed_parquet_error(name: str, in_place: bool = False) -> str | None:
+def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None = None) -> str | None:
     """The one line for a Parquet file gzipped or zstd-compressed whole (``x.parquet.gz``, by its
-    name), else None: neither pyarrow nor polars opens one (`curate run` quarantined it whole,
-    read_error; the audit said it was no Parquet file). Other compressions: other_compression_error."""
+    name; ``kind``: told by its bytes, any name), else None: neither pyarrow nor polars opens one
+    (`curate run` quarantined it whole, read_error; the audit said it was no Parquet file). Other
+    compressions: other_compression_error."""
     packed = re.search(r"\.parquet\.(gz|zst)$", name.lower())
-    if not packed:
+    if not packed and not kind:
         return None
-    kind = "gzip" if packed[1] == "gz" else "zstd"
+    kind = kind or ("gzip" if packed[1] == "gz" else "zstd")
     local = name.rsplit("/", 1)[-1] if "://" in name else name
     return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "
             f"{decompress_command(name, kind, in_place)}")
