@@ -589,3 +589,18 @@ def test_a_tie_with_a_page_read_as_sorbian_alone_goes_to_the_other(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("mac_roman")) == (text, "mac_roman")
+
+
+# review89: Hebrew letters (cp1255, ISO-8859-8: 0xE0-0xFA) are cp1253's small Greek letters, cp1251's small
+# Cyrillic ones and KOI8-R's capitals: legacy_scripts read a line of Hebrew as Greek ("δεΰιμ εδζμζεμ"), a
+# paragraph of it too, which main read right before enc34 (the UDHR's Hebrew, line by line: 52 of 80 right, then 0)
+@pytest.mark.parametrize("text, enc", [
+    ("הילד הלך לבית הספר בבוקר.\n", "cp1255"), ("שלום לכולם\n", "iso8859_8"),
+    ("Plain words first. הם הלכו הביתה מוקדם. And after.\n", "cp1255"),
+    (("הגשם ירד כל הלילה והרחובות היו רטובים. " * 4 + "\n") * 6, "cp1255"),
+    (("הגשם ירד כל הלילה והרחובות היו רטובים. " * 4 + "\n") * 6, "iso8859_8"),
+])
+def test_a_few_lines_of_hebrew_are_no_greek_or_cyrillic(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
