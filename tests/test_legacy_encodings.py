@@ -604,3 +604,12 @@ def test_a_few_lines_of_hebrew_are_no_greek_or_cyrillic(text, enc):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc))[0] == text
+
+
+# review89: Bulgarian "ъ" is a vowel, no consonant of a five in a row ("връзка", "пъстърва", "въздържа"): cp1251
+# Bulgarian was read as cp1253 Greek "Βϊηδϊπζΰ ρε ξς βπϊηκΰ", "βπϊηκΰ"
+@pytest.mark.parametrize("text", ["Въздържа се от връзка с пъстърва.\n", "връзка\n"])
+def test_bulgarian_words_with_a_hard_sign_between_consonants_read_as_cyrillic(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1251")) == (text, "cp1251")

@@ -44,9 +44,10 @@ _PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0")
 _OWN_PUNCTUATION = {"hebrew": frozenset("\u05be\u05c3\u05f3\u05f4\u200e\u200f₪")}  # maqaf, sof pasuq, geresh, gershayim, LRM, RLM
 # what Russian and Ukrainian words never hold: "ь", "ъ", "ы" first or after a vowel, "й" after a consonant
 # (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
-# and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ")
+# and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ");
+# "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщьъ]{5}"),
+                                   "|[бвгджзклмнпрстфхцчшщь]{5}"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$")}
 _UNSPOKEN_LOG = math.log(1e-5)
