@@ -613,3 +613,12 @@ def test_bulgarian_words_with_a_hard_sign_between_consonants_read_as_cyrillic(te
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp1251")) == (text, "cp1251")
+
+
+# review89: a "№" between two letters is none: ISO-8859-5 reads cp1251's "р" so (cp866 its "ь"), and where a word
+# with a Latin look-alike ("Oрганизацията", a Latin O) ruled cp1251 out, ISO-8859-5 "я№ютњчуыр" won (right before enc34)
+def test_a_numero_sign_inside_a_word_is_no_letter_of_the_page():
+    from curate.readers.common import decode_text
+
+    text = "Всички хора се раждат свободни, а Oрганизацията пази правата им.\n"
+    assert decode_text(text.encode("cp1251"))[0] == text

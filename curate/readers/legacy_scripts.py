@@ -52,6 +52,8 @@ _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$")}
 _UNSPOKEN_LOG = math.log(1e-5)
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])[\u2018\u2019](?=[\u0370-\u03ff])")
+# "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь"
+_NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])№(?=[^\W\d_])")
 _WORD = re.compile(r"[^\W\d_]+")
 _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
@@ -85,6 +87,8 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     if script == "greek" and _INSIDE_GREEK_WORD.search(text):  # ISO-8859-7's "’" is cp1253's "Ά": "Θ’ΛΑΣΣΑ"
         return None
     if script == "hebrew" and not _HEBREW_END.search(text):  # no word ends in a final letter: "дом" reads "המל"
+        return None
+    if "№" in text and _NUMERO_IN_WORD.search(text):
         return None
     logs, freq, longest = 0.0, _log_freq(script), 0
     n = 0  # letters
