@@ -615,6 +615,15 @@ def test_bulgarian_words_with_a_hard_sign_between_consonants_read_as_cyrillic(te
     assert decode_text(text.encode("cp1251")) == (text, "cp1251")
 
 
+# review89: Romanian writes "ș" before "n" ("pașnic", "pașnică"): ISO-8859-16 "Un popor pașnic și harnic." was read
+# ISO-8859-4 "paēnic ēi" (right on main before enc34)
+@pytest.mark.parametrize("text", ["Un popor pașnic și harnic.\n", "Oamenii sunt pașnici.\n", "O viață pașnică în sat.\n"])
+def test_romanian_s_comma_before_n_stays_romanian(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("iso8859_16")) == (text, "iso8859_16")
+
+
 # review89: a "№" between two letters is none: ISO-8859-5 reads cp1251's "р" so (cp866 its "ь"), and where a word
 # with a Latin look-alike ("Oрганизацията", a Latin O) ruled cp1251 out, ISO-8859-5 "я№ютњчуыр" won (right before enc34)
 def test_a_numero_sign_inside_a_word_is_no_letter_of_the_page():
