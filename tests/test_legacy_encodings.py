@@ -631,3 +631,12 @@ def test_a_numero_sign_inside_a_word_is_no_letter_of_the_page():
 
     text = "Всички хора се раждат свободни, а Oрганизацията пази правата им.\n"
     assert decode_text(text.encode("cp1251"))[0] == text
+
+
+# review89: cp1253's "Ά" (0xA2) is ISO-8859-7's "’": a word beginning with it ("Άρθρο", "Άλλο") was read
+# ISO-8859-7 "’ρθρο", "’λλο" (cp1253 right on main before enc34); an apostrophe opens no Greek word
+@pytest.mark.parametrize("text", ["Άλλο ένα θέμα.\n", "Κάθε άνθρωπος έχει δικαίωμα στη ζωή. Άρθρο πρώτο.\n", "ΆΛΛΟ ΕΝΑ ΘΈΜΑ\n"])
+def test_a_greek_word_beginning_with_a_capital_alpha_with_tonos_reads_as_cp1253(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1253")) == (text, "cp1253")
