@@ -640,3 +640,12 @@ def test_a_greek_word_beginning_with_a_capital_alpha_with_tonos_reads_as_cp1253(
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp1253")) == (text, "cp1253")
+
+
+# review89: Greek writes "ς" at a word's end only and "σ" never there: cp1251 "бъдещите" read as cp1253
+# "αϊδεωθςε", "бунт срещу" as "ασνς ρπεωσ" (both cp1251 on main before enc34)
+@pytest.mark.parametrize("text", ["бъдещите\n", "бунт срещу\n"])
+def test_a_final_sigma_inside_a_word_or_a_sigma_ending_one_is_no_greek(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1251")) == (text, "cp1251")

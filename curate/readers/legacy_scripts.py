@@ -49,7 +49,9 @@ _OWN_PUNCTUATION = {"hebrew": frozenset("\u05be\u05c3\u05f3\u05f4\u200e\u200f₪
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
                                    "|[бвгджзклмнпрстфхцчшщь]{5}"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
-             "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$")}
+             "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
+             # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
+             "greek": re.compile("ς(?=.)|(?<=.)σ$")}
 _UNSPOKEN_LOG = math.log(1e-5)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
