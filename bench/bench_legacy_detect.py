@@ -100,12 +100,26 @@ TUNE = [
 CORPORA = REPO.parent / "shared" / "corpora"
 
 
+def _ref_source(ref: str, path: str, name: str):
+    """``path`` at ``ref`` as module ``name``, or None where ``ref`` has no such file."""
+    got = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:{path}"], capture_output=True, text=True)
+    if got.returncode:
+        return None
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    mod.__file__ = f"{ref}:{path}"
+    sys.modules[name] = mod  # its dataclasses look their module up
+    exec(compile(got.stdout, mod.__file__, "exec"), mod.__dict__)
+    return mod
+
+
 def _ref_module(ref: str):
-    src = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:curate/readers/common.py"], capture_output=True, text=True, check=True).stdout
-    spec = importlib.util.spec_from_loader("ref_common", loader=None)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["ref_common"] = mod  # its dataclasses look their module up
-    exec(compile(src, f"{ref}:curate/readers/common.py", "exec"), mod.__dict__)
+    mod = _ref_source(ref, "curate/readers/common.py", "ref_common")
+    if mod is None:
+        raise SystemExit(f"{ref} has no curate/readers/common.py")
+    # common.py imports legacy_scripts by name: without this the ref read with this tree's (review89)
+    scripts = _ref_source(ref, "curate/readers/legacy_scripts.py", "ref_legacy_scripts")
+    if scripts is not None:
+        mod.legacy_scripts = scripts
     return mod
 
 
