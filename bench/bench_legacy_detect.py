@@ -20,8 +20,11 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   after them, or two (’“, ’ x “, €€), right when the text is the window and the byte's cp1252 character;
 * capitals: cp1252 lines where a capital and the punctuation closing a word (``CAFÉ…``, ``NÅ”``)
   make a UTF-8 pair, beside one other high byte, right when the text is the line;
+* held out: review89's own sentences (HELD_OUT_89, 34 languages, never tuned on), each alone, amid ASCII,
+  in capitals and 10 times over, in each page that writes them, right when the text is the sentence;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
-  zip's legacy members, each decoding that differs between REF and here printed;
+  zip's legacy members, each decoding that differs between REF and here printed; the UDHR members of a
+  known page cut to 1 and 3 lines, right when the text is the member's own;
 * speed (``--mb``): decode_text MB/s on a file of MB whose legacy letters come after an ASCII head.
 
     python bench/bench_legacy_detect.py [--ref main] [--corpora] [--mb 100]
@@ -34,6 +37,7 @@ import importlib.util
 import subprocess
 import sys
 import time
+import unicodedata
 import zipfile
 from collections import defaultdict
 from pathlib import Path
@@ -100,12 +104,182 @@ TUNE = [
 CORPORA = REPO.parent / "shared" / "corpora"
 
 
+_HW = ("cp1252", "latin_1", "mac_roman", "cp850")
+CE = ("cp1250", "iso8859_2")
+BALT = ("cp1257", "iso8859_13", "iso8859_4")
+RU = ("cp1251", "koi8_r", "cp866", "iso8859_5")
+GR = ("cp1253", "iso8859_7")
+# review89's held-out table: sentences of our own, written for review89 and never tuned on (34 languages,
+# code and numbers among them), each page that writes them
+HELD_OUT_89 = [
+    ("is", "Hestarnir stóðu þöglir úti í rigningunni.", _HW),
+    ("is", "Ég þarf að kaupa mjólk og brauð í kvöld.", _HW),
+    ("is", "Jú, það er rétt.", _HW),
+    ("fo", "Drongurin fór til gongu við pápa sínum.", ("cp1252", "latin_1")),
+    ("fo", "Í morgin verður veðrið gott á Suðuroy.", ("cp1252", "latin_1")),
+    ("pl", "Żółta łódź płynęła powoli przez jezioro.", CE),
+    ("pl", "Wczoraj padał deszcz, więc zostałem w domu.", CE),
+    ("pl", "źdźbło", CE),
+    ("pl", "ZAŻÓŁĆ GĘŚLĄ JAŹŃ", CE),
+    ("cs", "Dnes večer půjdeme do kina s přáteli.", CE),
+    ("cs", "řeka", CE),
+    ("cs", "Škola začíná v osm hodin ráno.", CE),
+    ("sk", "Vonku je dnes veľmi chladno a fúka vietor.", CE),
+    ("sk", "Ďakujem pekne za pomoc.", CE),
+    ("hu", "Tegnap a kertben dolgoztunk egész délután.", CE),
+    ("hu", "Köszönöm szépen a segítséget.", CE),
+    ("hr", "Djeca su se igrala u dvorištu do večeri.", CE),
+    ("hr", "Čaša je puna hladne vode.", CE),
+    ("hr", "Đurđevak cvjeta u šumi.", CE),
+    ("lt", "Vakar lijo visą dieną, todėl likome namuose.", ("cp1257", "iso8859_13", "iso8859_4")),
+    ("lt", "Ačiū labai už dovaną.", ("cp1257", "iso8859_13", "iso8859_4")),
+    ("lv", "Šodien ir silta diena un saule spīd.", BALT),
+    ("et", "Täna õhtul sajab vihma ja tuul on tugev.", ("cp1252", "latin_1", "cp1257", "iso8859_13", "iso8859_4")),
+    ("et", "Jäääär on libe.", ("cp1252", "latin_1", "cp1257", "iso8859_13")),
+    ("et", "Žürii otsus oli üllatav.", ("cp1257", "iso8859_13")),
+    ("fi", "Hän kävi eilen kaupassa ostamassa leipää.", _HW),
+    ("fi", "Yöllä sataa lunta.", _HW),
+    ("fi", "HYVÄÄ PÄIVÄÄ KAIKILLE", _HW),
+    ("tr", "Öğrenciler bahçede top oynuyor.", ("cp1254", "iso8859_9")),
+    ("tr", "Şu an evdeyim, sonra ararım.", ("cp1254", "iso8859_9")),
+    ("ro", "Mâine mergem la școală cu trenul.", ("iso8859_16",)),
+    ("ro", "Mâine mergem la şcoală cu trenul.", ("cp1250", "iso8859_2")),
+    ("ru", "Мы ждали автобус почти час.", RU),
+    ("ru", "Здравствуйте!", RU),
+    ("ru", "ёж", RU),
+    ("ru", "Съешь ещё этих мягких булок.", RU),
+    ("ru", "ВНИМАНИЕ: ОКРАШЕНО", RU),
+    ("uk", "Сьогодні ввечері ми підемо до театру.", ("cp1251", "koi8_u")),
+    ("uk", "Щастя є.", ("cp1251", "koi8_u")),
+    ("uk", "Ґанок старої хати.", ("cp1251", "koi8_u")),
+    ("bg", "Вчера отидохме на разходка в планината.", ("cp1251", "iso8859_5", "koi8_r")),
+    ("bg", "Ъгълът на стаята е тъмен.", ("cp1251", "iso8859_5", "koi8_r")),
+    ("bg", "Със здраве!", ("cp1251", "iso8859_5", "koi8_r")),
+    ("sr", "Њихова кућа је близу реке.", ("cp1251", "iso8859_5")),
+    ("sr", "Ђак је научио лекцију.", ("cp1251", "iso8859_5")),
+    ("mk", "Ѓорѓи ѕвони на вратата.", ("cp1251", "iso8859_5")),
+    ("el", "Η γάτα κάθεται στο παράθυρο.", GR),
+    ("el", "Ευχαριστώ πολύ.", GR),
+    ("el", "ΑΘΗΝΑ", GR),
+    ("el", "Πού είναι ο σταθμός;", GR),
+    ("he", "שלום לכולם", ("cp1255", "iso8859_8")),
+    ("he", "הילד הלך לבית הספר בבוקר.", ("cp1255", "iso8859_8")),
+    ("he", "תודה", ("cp1255", "iso8859_8")),
+    ("ar", "مرحبا بكم في المدينة.", ("cp1256", "iso8859_6")),
+    ("ar", "شكرا جزيلا", ("cp1256", "iso8859_6")),
+    ("fa", "کتاب روی میز است.", ("cp1256",)),
+    ("vi", "Hôm nay trời đẹp quá.", ("cp1258",)),
+    ("vi", "Tôi đang học tiếng Việt.", ("cp1258",)),
+    ("th", "สวัสดีครับ", ("cp874", "tis_620")),
+    ("th", "วันนี้อากาศดีมาก", ("cp874", "tis_620")),
+    ("fr", "Élève", _HW),
+    ("fr", "Le garçon a mangé une pêche très mûre hier soir.", _HW),
+    ("fr", "ÇA NE VA PAS DU TOUT, DÉSOLÉ", _HW),
+    ("fr", "« Bonjour », dit-elle à sa sœur.", ("cp1252", "mac_roman")),
+    ("de", "Übermorgen fahren wir nach Köln.", _HW + ("cp437",)),
+    ("de", "Straße", _HW),
+    ("de", "Die Größe der Tür ist nicht ausreichend für den Schrank.", _HW),
+    ("es", "El niño comió una manzana en el jardín.", _HW),
+    ("es", "¡Qué día más bonito!", _HW),
+    ("es", "Año", _HW),
+    ("pt", "A informação está disponível no sítio.", _HW),
+    ("pt", "Coração", _HW),
+    ("pt", "AS CRIANÇAS ESTÃO NA ESCOLA", _HW),
+    ("it", "Perché non vieni con noi? È già tardi.", _HW),
+    ("ca", "L'àvia va comprar pa a la fleca del poble.", _HW),
+    ("nl", "Het café was gisteren één uur open.", _HW),
+    ("da", "Bølgerne slog mod kysten, og vi så en sæl.", _HW),
+    ("no", "Blåbærsyltetøy på brødskiva.", _HW),
+    ("sv", "Kör försiktigt på den hala vägen.", _HW),
+    # mixed with code, numbers, URLs
+    ("code", 'printf("Größe: %d\\n", n); // Länge prüfen', ("cp1252", "latin_1", "cp850")),
+    ("code", "price = 12.50  # €, see https://example.com/menu?item=café", ("cp1252",)),
+    ("code", "SELECT * FROM users WHERE name = 'José' AND city = 'São Paulo';", _HW),
+    ("code", "x := 42 -- commentaire: déjà vu à 3h", _HW),
+    ("code", 'msg = "Ошибка: файл не найден" # error', ("cp1251", "koi8_r", "cp866")),
+    ("code", "url=http://example.org/a?b=1&c=2 ; Σφάλμα 404", GR),
+    ("num", "Total: 1.234,56 € (inkl. 19% MwSt.)", ("cp1252",)),
+    ("num", "Temperature 37°C ± 0.5°C, 3½ days", ("cp1252", "latin_1")),
+    ("num", "Цена: 150 руб. за 2 шт.", RU),
+]
+
+
+def _cp1258_form(s: str) -> str:
+    """s written as cp1258 can: base letter precomposed where it has one, tones as combining marks."""
+    out = []
+    for ch in s:
+        try:
+            ch.encode("cp1258")
+            out.append(ch)
+            continue
+        except UnicodeEncodeError:
+            pass
+        d = unicodedata.normalize("NFD", ch)
+        for k in range(len(d), 0, -1):
+            head = unicodedata.normalize("NFC", d[:k])
+            try:
+                head.encode("cp1258")
+                out.append(head + d[k:])
+                break
+            except UnicodeEncodeError:
+                continue
+    return "".join(out)
+
+
+def _held_out_rows():
+    """(id, text, enc): each sentence alone, amid ASCII, in capitals (cased scripts), and a long
+    text (its language's sentences, 10 times over)."""
+    out = []
+    by_lang = {}
+    for lang, sentence, encs in HELD_OUT_89:
+        if "cp1258" in encs:
+            sentence = _cp1258_form(sentence)
+        by_lang.setdefault((lang, encs), []).append(sentence)
+        forms = {"alone": sentence + "\n",
+                 "amid": "Some plain ASCII words before it, id=17. " * 2 + sentence + " Then more: see https://x.org/p?q=1.\n"}
+        up = sentence.upper()
+        if up != sentence and lang not in ("code",):
+            forms["caps"] = up + "\n"
+        for form, text in forms.items():
+            for enc in encs:
+                try:
+                    b = text.encode(enc)
+                except UnicodeEncodeError:
+                    continue
+                if b.decode(enc) != text:
+                    continue
+                out.append((f"{lang}|{form}|{enc}|{sentence}", text, enc))
+    for (lang, encs), sents in by_lang.items():
+        text = (" ".join(sents) + "\n") * 10
+        for enc in encs:
+            try:
+                b = text.encode(enc)
+            except UnicodeEncodeError:
+                continue
+            out.append((f"{lang}|long|{enc}|{sents[0]}", text, enc))
+    return out
+
+
+def _ref_source(ref: str, path: str, name: str):
+    """``path`` at ``ref`` as module ``name``, or None where ``ref`` has no such file."""
+    got = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:{path}"], capture_output=True, text=True)
+    if got.returncode:
+        return None
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    mod.__file__ = f"{ref}:{path}"
+    sys.modules[name] = mod  # its dataclasses look their module up
+    exec(compile(got.stdout, mod.__file__, "exec"), mod.__dict__)
+    return mod
+
+
 def _ref_module(ref: str):
-    src = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:curate/readers/common.py"], capture_output=True, text=True, check=True).stdout
-    spec = importlib.util.spec_from_loader("ref_common", loader=None)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["ref_common"] = mod  # its dataclasses look their module up
-    exec(compile(src, f"{ref}:curate/readers/common.py", "exec"), mod.__dict__)
+    mod = _ref_source(ref, "curate/readers/common.py", "ref_common")
+    if mod is None:
+        raise SystemExit(f"{ref} has no curate/readers/common.py")
+    # common.py imports legacy_scripts by name: without this the ref read with this tree's (review89)
+    scripts = _ref_source(ref, "curate/readers/legacy_scripts.py", "ref_legacy_scripts")
+    if scripts is not None:
+        mod.legacy_scripts = scripts
     return mod
 
 
@@ -360,6 +534,40 @@ def corpora(mods: dict) -> None:
     print(f"corpora: {n} legacy files/members, {diff} decoded differently")
 
 
+def held_out(mods: dict) -> None:
+    rows = _held_out_rows()
+    right = {name: {rid for rid, text, enc in rows if mod.decode_text(text.encode(enc))[0] == text} for name, mod in mods.items()}
+    (a, ra), (b, rb) = right.items()
+    print(f"held out (review89, {len(rows)}: each alone, amid ASCII, in capitals, 10 times over): {a} {len(ra)} right, {b} {len(rb)};"
+          f" right on {a} wrong here: {sorted(ra - rb) or 'none'}")
+
+
+def udhr_lines(mods: dict) -> None:
+    """The UDHR members of a known page cut to 1 and 3 lines (their first 60 with a non-ASCII byte), right when
+    the text is the member's own decoding of them."""
+    truth = {"Hebrew_Ivrit-Hebrew": "cp1255", "Greek_Ellinika-Greek": "cp1253", "Arabic_Alarabia-Arabic": "cp1256",
+             "Russian-Cyrillic": "cp1251", "Bulgarian_Balgarski-Cyrillic": "cp1251", "Ukrainian-Cyrillic": "cp1251",
+             "Belorus_Belaruski-Cyrillic": "cp1251", "Turkish_Turkce-Turkish": "cp1254", "Polish-Latin2": "cp1250",
+             "Czech-Latin2": "cp1250", "Hungarian_Magyar-Latin2": "cp1250", "Romanian-Latin2": "iso8859_16",
+             "Lithuanian_Lietuviskai-Baltic": "iso8859_4"}
+    right, n = defaultdict(lambda: defaultdict(int)), defaultdict(int)
+    with zipfile.ZipFile(CORPORA / "multilingual" / "nltk_udhr_legacy_encodings.zip") as z:
+        for member in z.namelist():
+            lang = member.rsplit("/", 1)[-1]
+            if lang not in truth:
+                continue
+            lines = [line for line in z.read(member).replace(b"\r\n", b"\n").split(b"\n") if line.strip() and not line.isascii()]
+            for size in (1, 3):
+                for at in range(0, min(len(lines), 60), size):
+                    chunk = b"\n".join(lines[at:at + size]) + b"\n"
+                    n[lang] += 1
+                    for name, mod in mods.items():
+                        right[name][lang] += mod.decode_text(chunk)[0] == chunk.decode(truth[lang], errors="replace")
+    (a, ra), (b, rb) = right.items()
+    print(f"UDHR lines ({sum(n.values())}): {a} {sum(ra.values())} right, {b} {sum(rb.values())};",
+          ", ".join(f"{lang.split('-')[0].split('_')[0]} {ra[lang]}/{rb[lang]} of {n[lang]}" for lang in n))
+
+
 def speed(mods: dict, mb: int) -> None:
     body = "\n".join(_text(lang, "cp1250") for lang in ("pl", "cs", "hu")).encode("cp1250")
     line = b"ASCII line of a plain text file, repeated for size.\n"
@@ -396,8 +604,10 @@ def main() -> None:
     tuning(mods)
     damaged(mods)
     capitals(mods)
+    held_out(mods)
     if a.corpora:
         corpora(mods)
+        udhr_lines(mods)
     if a.mb:
         speed(mods, a.mb)
 

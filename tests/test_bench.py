@@ -301,3 +301,14 @@ def test_dedup_bench_outputs_do_not_depend_on_its_temporary_folder(corpora, tmp_
                              "peak_rss_mb": lambda: 0.0})
         assert json.loads(said.getvalue().splitlines()[-1])["kept"] > 0
     assert bench.same_outputs(*outs)
+
+
+def test_bench_legacy_detect_reads_the_ref_with_its_own_legacy_scripts():
+    """bench_legacy_detect's --ref ran the ref's common.py with this tree's legacy_scripts (common.py imports it by
+    name), so a change to legacy_scripts read the same on both sides (review89: Hebrew read as Greek at 2f9c092
+    showed as fixed there too)."""
+    import sys
+
+    ref = load_bench("bench_legacy_detect")._ref_module("HEAD")
+    assert ref.legacy_scripts is not sys.modules["curate.readers.legacy_scripts"]
+    assert ref.legacy_scripts.__file__.startswith("HEAD:")

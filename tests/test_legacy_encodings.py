@@ -589,3 +589,63 @@ def test_a_tie_with_a_page_read_as_sorbian_alone_goes_to_the_other(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("mac_roman")) == (text, "mac_roman")
+
+
+# review89: Hebrew letters (cp1255, ISO-8859-8: 0xE0-0xFA) are cp1253's small Greek letters, cp1251's small
+# Cyrillic ones and KOI8-R's capitals: legacy_scripts read a line of Hebrew as Greek ("δεΰιμ εδζμζεμ"), a
+# paragraph of it too, which main read right before enc34 (the UDHR's Hebrew, line by line: 52 of 80 right, then 0)
+@pytest.mark.parametrize("text, enc", [
+    ("הילד הלך לבית הספר בבוקר.\n", "cp1255"), ("שלום לכולם\n", "iso8859_8"),
+    ("Plain words first. הם הלכו הביתה מוקדם. And after.\n", "cp1255"),
+    (("הגשם ירד כל הלילה והרחובות היו רטובים. " * 4 + "\n") * 6, "cp1255"),
+    (("הגשם ירד כל הלילה והרחובות היו רטובים. " * 4 + "\n") * 6, "iso8859_8"),
+])
+def test_a_few_lines_of_hebrew_are_no_greek_or_cyrillic(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
+
+
+# review89: Bulgarian "ъ" is a vowel, no consonant of a five in a row ("връзка", "пъстърва", "въздържа"): cp1251
+# Bulgarian was read as cp1253 Greek "Βϊηδϊπζΰ ρε ξς βπϊηκΰ", "βπϊηκΰ"
+@pytest.mark.parametrize("text", ["Въздържа се от връзка с пъстърва.\n", "връзка\n"])
+def test_bulgarian_words_with_a_hard_sign_between_consonants_read_as_cyrillic(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1251")) == (text, "cp1251")
+
+
+# review89: Romanian writes "ș" before "n" ("pașnic", "pașnică"): ISO-8859-16 "Un popor pașnic și harnic." was read
+# ISO-8859-4 "paēnic ēi" (right on main before enc34)
+@pytest.mark.parametrize("text", ["Un popor pașnic și harnic.\n", "Oamenii sunt pașnici.\n", "O viață pașnică în sat.\n"])
+def test_romanian_s_comma_before_n_stays_romanian(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("iso8859_16")) == (text, "iso8859_16")
+
+
+# review89: a "№" between two letters is none: ISO-8859-5 reads cp1251's "р" so (cp866 its "ь"), and where a word
+# with a Latin look-alike ("Oрганизацията", a Latin O) ruled cp1251 out, ISO-8859-5 "я№ютњчуыр" won (right before enc34)
+def test_a_numero_sign_inside_a_word_is_no_letter_of_the_page():
+    from curate.readers.common import decode_text
+
+    text = "Всички хора се раждат свободни, а Oрганизацията пази правата им.\n"
+    assert decode_text(text.encode("cp1251"))[0] == text
+
+
+# review89: cp1253's "Ά" (0xA2) is ISO-8859-7's "’": a word beginning with it ("Άρθρο", "Άλλο") was read
+# ISO-8859-7 "’ρθρο", "’λλο" (cp1253 right on main before enc34); an apostrophe opens no Greek word
+@pytest.mark.parametrize("text", ["Άλλο ένα θέμα.\n", "Κάθε άνθρωπος έχει δικαίωμα στη ζωή. Άρθρο πρώτο.\n", "ΆΛΛΟ ΕΝΑ ΘΈΜΑ\n"])
+def test_a_greek_word_beginning_with_a_capital_alpha_with_tonos_reads_as_cp1253(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1253")) == (text, "cp1253")
+
+
+# review89: Greek writes "ς" at a word's end only and "σ" never there: cp1251 "бъдещите" read as cp1253
+# "αϊδεωθςε", "бунт срещу" as "ασνς ρπεωσ" (both cp1251 on main before enc34)
+@pytest.mark.parametrize("text", ["бъдещите\n", "бунт срещу\n"])
+def test_a_final_sigma_inside_a_word_or_a_sigma_ending_one_is_no_greek(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1251")) == (text, "cp1251")

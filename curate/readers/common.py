@@ -949,9 +949,9 @@ _BEFORE_DIGIT = re.compile(rb"[\x80-\xff](?<![A-Za-z\x80-\xff].)(?=[0-9])", re.S
 # (a "c" is soft before e, i), but Latvian "ē" (cp1257, ISO-8859-13) is that byte: "mēs" read "mçs"
 _CEDILLA_BEFORE_E = re.compile(rb"[\xe7\xc7](?:(?<=[A-Za-z]\xe7)(?=[b-df-hj-np-tv-zei\xe8-\xef])|(?<=[A-Z]\xc7)(?=[B-DF-HJ-NP-TV-ZEI\xc8-\xcf]))")  # "VĒSS" too
 _CEDILLA_BEFORE_A = re.compile(rb"[\xe7\xc7](?:(?<=[A-Za-z]\xe7)(?=[aouAOU])|(?<=[A-Z]\xc7)(?=[AOU]))")  # the byte first: 10 times faster
-# Romanian "ș" before a consonant but "t", "c" ("ști", "școală"), "ț" before any: Latvian "ē", "Ū" are those
-# bytes in ISO-8859-4 ("vēss" read ISO-8859-16 "vșss", "Ūdens" "Țdens")
-_RO_BEFORE_CONSONANT = re.compile(rb"[\xaa\xba\xde\xfe](?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z])(?:(?<=[\xde\xfe])|(?![cCtT]))")
+# Romanian "ș" before a consonant but "t", "c", "n" ("ști", "școală", "pașnic"), "ț" before any: Latvian "ē", "Ū"
+# are those bytes in ISO-8859-4 ("vēss" read ISO-8859-16 "vșss", "Ūdens" "Țdens")
+_RO_BEFORE_CONSONANT = re.compile(rb"[\xaa\xba\xde\xfe](?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z])(?:(?<=[\xde\xfe])|(?![cCtTnN]))")
 # cp1252's Icelandic "ð", "þ", "ý" are Turkish "ğ", "ş", "ı" (cp1254, ISO-8859-9): Icelandic writes them
 # beside its "á", "é", "í", "ó", "ú", "æ", and "ð" after a consonant or last ("orð", "segirðu", "við"); a
 # Turkish text says so by "ğ", "ş" or "İ" ("ı" alone is Czech and Slovak "ý": "malý")

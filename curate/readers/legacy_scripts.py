@@ -7,6 +7,8 @@ script (or the punctuation those texts use), no word mixes those letters with AS
 text read so does: "Mѓwen"), each word's case is lower, upper or a capital first ("ùÇë" is
 neither), and its letters are the language's common ones: KOI8-R's small letters are cp1251's
 capitals, but "ЧЮЕТБ" is made of rare ones, "ВЧЕРА" of common ones; and Russian words have no "ь" first.
+Hebrew (cp1255) is scored beside them: its letters are the bytes of cp1253's small Greek letters and
+cp1251's small Cyrillic ones, and a line of it was read as Greek.
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ import math
 import re
 
 # (page, script) in the order a tie goes: the Windows page first, KOI8-R before KOI8-U (Russian
-# reads the same in both), ISO-8859-7 after cp1253 (the same letters but "Ά").
+# reads the same in both), ISO-8859-7 after cp1253 (the same letters but "Ά"). Hebrew is scored so that its
+# letters, cp1253's small Greek ones and cp1251's small Cyrillic ones (0xE0-0xFA), are no Greek or Russian
+# ("הילד הלך" was read "διμγ δμκ"); cp1255 reads ISO-8859-8's letters the same.
 PAGES = (("cp1251", "cyrillic"), ("koi8_r", "cyrillic"), ("cp866", "cyrillic"), ("koi8_u", "cyrillic"),
-         ("iso8859_5", "cyrillic"), ("cp1253", "greek"), ("iso8859_7", "greek"))
+         ("iso8859_5", "cyrillic"), ("cp1253", "greek"), ("iso8859_7", "greek"), ("cp1255", "hebrew"))
 
 # letter frequencies (per cent, small letters) of Russian with Ukrainian's own letters, and of Greek
 # (accented vowels counted with a share of their vowel's); other letters of the script are rare
@@ -29,19 +33,32 @@ _FREQ = {
     "greek": dict(zip("αοιετσνηυρπκμλωδγχθςφβξζψάέήίόύώϊϋΐΰ",
                       (10.5, 8.5, 7.0, 7.0, 8.0, 4.5, 6.5, 4.5, 3.8, 4.5, 4.0, 4.0, 3.5, 3.0, 1.5, 1.8, 1.8, 1.2,
                        1.2, 2.5, 0.8, 0.7, 0.4, 0.4, 0.15, 1.8, 1.5, 1.0, 1.5, 1.8, 0.8, 0.6, 0.1, 0.05, 0.02, 0.02))),
+    "hebrew": dict(zip("יוהלארתמבשנעםכדחקפןסגטזצךףץ",
+                       (11.1, 10.4, 8.7, 7.4, 6.3, 5.6, 5.3, 5.0, 4.7, 4.4, 3.0, 3.1, 2.8, 2.5, 2.5, 2.2, 1.9, 1.7,
+                        1.3, 1.1, 1.2, 1.2, 0.9, 1.1, 0.6, 0.2, 0.2))),
 }
 _RARE = 0.01  # a letter of the script outside the table
-_RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff")}
+_RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff"), "hebrew": ("\u05d0", "\u05ea")}
 # what these texts write between words besides their letters: quotes, dashes, "№", a no-break space
 _PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0")
+_OWN_PUNCTUATION = {"hebrew": frozenset("\u05be\u05c3\u05f3\u05f4\u200e\u200f₪")}  # maqaf, sof pasuq, geresh, gershayim, LRM, RLM
 # what Russian and Ukrainian words never hold: "ь", "ъ", "ы" first or after a vowel, "й" after a consonant
 # (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
-# and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ")
+# and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ");
+# "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщьъ]{5}")}
+                                   "|[бвгджзклмнпрстфхцчшщь]{5}"),
+             # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
+             "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
+             # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
+             "greek": re.compile("ς(?=.)|(?<=.)σ$")}
 _UNSPOKEN_LOG = math.log(1e-5)
-_INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])[\u2018\u2019](?=[\u0370-\u03ff])")
+# ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
+_INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
+# "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь"
+_NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])№(?=[^\W\d_])")
 _WORD = re.compile(r"[^\W\d_]+")
+_HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
 
 
@@ -56,19 +73,25 @@ def _log_freq(script: str) -> dict:
 
 
 def _plausible_case(word: str) -> bool:
-    return word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())
+    return word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower()) or word.lower() == word.upper()
 
 
 def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
-    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters)."""
+    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
+    with no word ending in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
+    own = _OWN_PUNCTUATION.get(script, ())
     for c in set(text):
-        if c > "\x7f" and not (low <= c <= high and c.isalpha()) and c not in _PUNCTUATION:
+        if c > "\x7f" and not (low <= c <= high and c.isalpha()) and c not in _PUNCTUATION and c not in own:
             return None
     if script == "greek" and _INSIDE_GREEK_WORD.search(text):  # ISO-8859-7's "’" is cp1253's "Ά": "Θ’ΛΑΣΣΑ"
+        return None
+    if script == "hebrew" and not _HEBREW_END.search(text):  # no word ends in a final letter: "дом" reads "המל"
+        return None
+    if "№" in text and _NUMERO_IN_WORD.search(text):
         return None
     logs, freq, longest = 0.0, _log_freq(script), 0
     n = 0  # letters
