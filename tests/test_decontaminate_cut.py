@@ -1512,3 +1512,56 @@ def test_f_strings_are_read_by_python_3_11s_rules_on_python_3_12_and_later(tmp_p
                 return 0
         assert [parses(s) for s in _F_STRINGS] == _F_STRINGS_311
     assert [int(decontaminate._strings_311(s)) for s in _F_STRINGS] == _F_STRINGS_311
+
+
+_COLOURS = "red orange yellow green blue indigo violet black white grey brown pink cyan teal navy gold"
+
+
+def test_a_floor_division_in_python_is_no_comment_marker_for_the_line_cut(tmp_path):
+    """The line cut takes a comment after code whole where it empties it (``x = 1  # ITEM`` left
+    ``x = 1``), reading ``#`` and ``//`` as comment markers in any language; in Python ``//`` is
+    floor division, so ``y = b // ITEM`` left ``y = b``: it parsed, and the function was kept with
+    its arithmetic changed. In Python only ``#`` opens a comment (the operator stays, the line does
+    not parse, the function goes whole), in C only ``//`` (``a ## ITEM`` is a macro's token
+    pasting). Ground truth ``ast`` (the output parses, ``f`` gone). Controls: Python's ``# ITEM``
+    and C's ``// ITEM`` go with their marker, as before; with no language both do."""
+    import ast
+
+    expr = " + ".join(_COLOURS.split())
+    stage = _stage(tmp_path, [_COLOURS])
+    h = "\n\ndef h():\n    return 2\n"
+    floor = f"def f(b):\n    y = b // {expr}\n    return y\n{h}"
+    out, removed = stage.cut_python(floor)
+    assert out == h and removed == len(floor) - len(out)  # f went whole: its line no longer parses
+    ast.parse(out)
+    _assert_cut_python(stage, {f"def f(b):\n    y = b  # {expr}\n    return y\n{h}": f"def f(b):\n    y = b\n    return y\n{h}"})
+    code = {"python": (f"y = b // {expr}\n", "y = b //\n"), "c": (f"#define P(a) a ## {expr}\n", "#define P(a) a ##\n")}
+    for language, (text, want) in code.items():
+        assert stage.cut_counted(text, prose=False, language=language)[0] == want, language
+    for language, text in (("python", f"y = b  # {expr}\n"), ("c", f"int y = b; // {expr}\n"), (None, f"y = b // {expr}\n")):
+        assert stage.cut_counted(text, prose=False, language=language)[0] == text[: text.index("  #" if "  #" in text else " //")] + "\n"
+
+
+def test_a_code_documents_language_is_read_as_its_label_names_it(tmp_path):
+    """A JSONL dump labels its records as it likes (``rs``, ``py``: The Stack's extensions), and
+    the cut compared the label with ``rust`` and ``python`` as they are: a Rust file labelled
+    ``rs`` had its lifetimes read as quotes (``let r: &'a u8 = ITEM;`` left ``);``), a Python file
+    labelled ``py`` was cut line by line and kept unparsable (``def g(x):`` with no body). The
+    label is read as ``languages.canonical`` names it (the secrets filter's one table). Ground truth
+    ``ast`` and the brackets' pairing; through ``curate run``."""
+    import ast
+
+    from curate.schema import make_id
+
+    w = _A.split()
+    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(f"{item}\n{_CODE_ITEM}\n", encoding="utf-8")
+    rows = [{"id": "r", "text": f"fn f<'a>() {{\n    let r: &'a u8 = {item};\n}}\n", "lang": "rs"},
+            {"id": "p", "text": f"def g(x):\n    {_CODE_ITEM}\n\n\ndef h():\n    return 2\n", "lang": "py"}]
+    kept, _ = run_web(tmp_path, "labels", rows, ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "labels" / "text/*.parquet").select("id", "text").iter_rows())
+    assert kept == {"r", "p"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"
+    ast.parse(out[make_id("web", "p")])
+    assert out[make_id("web", "p")] == "\n\ndef h():\n    return 2\n"
+

@@ -67,6 +67,7 @@ from curate import schema
 from curate.config import Check, did_you_mean
 from curate.readers.common import BombStopped, bomb_elsewhere
 from curate.readers.decompress import CorruptData, unreadable
+from curate.readers.languages import canonical
 from curate.snippets import code_languages, shared_words
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
@@ -984,7 +985,12 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 # (C's ``if (x)\n ;``)
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
-_TRAILING_COMMENT = regex.compile(r"(?r)(?<=\S)[ \t]+(?:#+|//+)[ \t]*")
+# a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
+_HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
+                            "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
+_SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
+                             "rust", "swift", "kotlin", "scala", "dart", "groovy", "zig", "protocol buffer"})
 
 
 def _brackets_pair(s: str) -> bool:
@@ -1141,9 +1147,12 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     end); a combined diff's (``@@@``) lines all stay, emptied. ``heads``: gets each unified hunk's
     (header, header after: None where the hunk goes), for ``cut_counted``'s count over passes;
     ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut);
-    ``language``: the document's (Rust's ``'a`` is no quote, ``_quote_at``)."""
+    ``language``: the document's label (``languages.canonical``: ``rs`` is rust): Rust's ``'a`` is no quote
+    (``_quote_at``), Python's ``//`` no comment marker (``_TRAILING_COMMENT``)."""
     starts = _line_starts(text)
-    chars = (language or "").lower() in _CHAR_QUOTE_LANGUAGES
+    language = canonical(language)
+    chars = language in _CHAR_QUOTE_LANGUAGES
+    trailing = _TRAILING_COMMENT["#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1184,7 +1193,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
                    and (left.lstrip(" \t")[:1] not in "->" or _brackets_pair(left))  # an operator's line: ``    > ITEM) {``
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
-            m = _TRAILING_COMMENT.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
+            m = trailing.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
             if m and m.end() == merged[-1][0]:
                 merged[-1] = (m.start(), stop)
         if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " ") and st not in nonl:
@@ -1752,7 +1761,7 @@ class DecontaminateStage:
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
         for i in np.flatnonzero(hit).tolist():
-            if domains[i] == "code" and (languages[i] or "").lower() == "python":
+            if domains[i] == "code" and canonical(languages[i]) == "python":  # a dump's label, ``py`` too
                 cut = self.cut_python(texts[i])  # None: no cut of it parses
                 new, removed = cut if cut is not None else ("", 0)
             else:
@@ -1783,7 +1792,7 @@ class DecontaminateStage:
         statements; None where that does not parse either (the document is removed,
         as in "remove" mode). Ground truth ``ast.parse``."""
         passes = []
-        new, removed = self.cut_counted(text, prose=False, passes=passes)
+        new, removed = self.cut_counted(text, prose=False, passes=passes, language="python")
         if new == text or _parses(new):
             return new, removed
         tree = _tree(text)  # (a BOM removed: no line more or less)
@@ -1804,7 +1813,7 @@ class DecontaminateStage:
                 keep += lines[at:a]
                 at = b
             trimmed = "".join(keep + lines[at:])
-            out, more = self.cut_counted(trimmed, prose=False)  # an item in a comment between statements
+            out, more = self.cut_counted(trimmed, prose=False, language="python")  # an item in a comment between statements
             if _parses(out):
                 return out, len(text) - len(trimmed) + more
         return None
