@@ -1565,3 +1565,25 @@ def test_a_code_documents_language_is_read_as_its_label_names_it(tmp_path):
     ast.parse(out[make_id("web", "p")])
     assert out[make_id("web", "p")] == "\n\ndef h():\n    return 2\n"
 
+
+def test_a_line_cut_in_haskell_ocaml_or_lisp_reads_primes_and_quotes_as_no_strings(tmp_path):
+    """A ``'`` opened a string to the next ``'`` on the line unless it stood between a word and a
+    letter (``don't``); in Haskell and OCaml a ``'`` ends a name (``x'``, ``foldl'``) or opens a
+    type variable (``'a``), in Lisp it quotes a list (``'(a b)``): read as a string, it hid the
+    bracket after the item from the item's own, and the cut left it (``g (ITEM) y'`` with a ``x'``
+    in the item left ``g () y'``). Haskell's and OCaml's ``'`` quotes a char literal only
+    (``'c'``, ``'\\065'``, not after a name's letter), Lisp's nothing. Ground truth: the brackets
+    pair after the cut where they did before. Control: with no language, as before."""
+    b = _COLOURS.split()
+    item = f"{b[0]} ({b[1]} {b[2]}' {' '.join(b[3:])}"
+    stage = _stage(tmp_path, [item])
+    pages = {"haskell": [f"  f x = g ({item})) y'\n", f"  f x' = g ({item})) 'c'\n", f"  f x = g ({item})) ' ' x'\n"],
+             "ocaml": [f"  let f (x : 'a) = g ({item})) x'\n", f"  let c = g ({item})) '\\065' x'\n"],
+             "hs": [f"  f x = g ({item})) y'\n"], "lisp": [f"  (setq x '(g ({item}))) y '(a))\n"]}
+    for language, texts in pages.items():
+        for t in texts:
+            out = stage.cut_counted(t, prose=False, language=language)[0]
+            assert _brackets_pair(out), (language, t, out)
+    t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading
+    assert stage.cut_counted(t, prose=False)[0] == "  f x = g ()) y'\n"
+

@@ -1034,24 +1034,31 @@ def _header_removed(old: str, new: str) -> int:
 _OPENS, _CLOSES = "([{", ")]}"
 _QUOTES = "'\"`"
 _BRACKET_OR_QUOTE = regex.compile(r"[()\[\]{}'\"`\\]")
-_CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|x[0-9a-fA-F]{2}|.))'")  # Rust's: 'x', '\n', '\u{1F600}'
-# languages whose ' opens a char literal only, else a lifetime or label (``&'a T``); C's ' is a char's too, but none is a lifetime
-_CHAR_QUOTE_LANGUAGES = frozenset({"rust"})
+# a char literal: Rust's 'x', '\n', '\u{1F600}', OCaml's '\065', Haskell's '\SOH'
+_CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|[0-9A-Za-z^]{1,7}|.))'")
+# how a language's ' quotes (``_quote_at``): "chars", a char literal only, else a lifetime or label (Rust's ``&'a T``);
+# "primes", a char literal not after a name's letter (Haskell's and OCaml's ``x'``, ``'a``); "none", never (Lisp's ``'(a b)``).
+# C's ' is a char's too, but none is a lifetime: as any other language's
+_SINGLE_QUOTES = {"rust": "chars", **dict.fromkeys(("haskell", "ocaml", "elm", "purescript", "f#", "standard ml"), "primes"),
+                  **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket"), "none")}
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
-def _quote_at(text: str, i: int, q: str | None, stop: int, chars: bool = False) -> bool:
+def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = None) -> bool:
     """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
     string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
     ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix).
-    ``chars``: a ``'`` opens only a char literal (``'x'``, ``'\\n'``): Rust's lifetimes and labels
-    (``&'a T``, ``'outer:``) are none (a string ran from one to the next)."""
+    ``chars``: how the language's ``'`` quotes (``_SINGLE_QUOTES``): a char literal only (``'x'``,
+    ``'\\n'``): Rust's lifetimes and labels (``&'a T``, ``'outer:``) are none (a string ran from one to
+    the next), nor Haskell's ``x'``; Lisp's ``'(a b)`` none."""
     c = text[i]
     if q is not None:
         return c == q
     if c != "'":
         return c in _QUOTES
     if chars:
+        if chars == "none" or chars == "primes" and i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_'"):
+            return False
         return _CHAR_LITERAL.match(text, i, stop) is not None
     if text.find("'", i + 1, stop) < 0:
         return False
@@ -1063,14 +1070,14 @@ def _quote_at(text: str, i: int, q: str | None, stop: int, chars: bool = False) 
     return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
 
 
-def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: bool = False) -> list[tuple[int, int]]:
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: str | None = None) -> list[tuple[int, int]]:
     """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
     each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
     its brackets; those it leaves open are closed after it, in order, those it closes opened before
     it). A bracket pairs only with one in the same string, or both outside strings, read from the
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
     ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
-    ``chars``: a ``'`` is a char literal's only (Rust, ``_quote_at``)."""
+    ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``)."""
     out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
 
     def scan(end, stacks=None, closed=None):
@@ -1151,7 +1158,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     (``_quote_at``), Python's ``//`` no comment marker (``_TRAILING_COMMENT``)."""
     starts = _line_starts(text)
     language = canonical(language)
-    chars = language in _CHAR_QUOTE_LANGUAGES
+    chars = _SINGLE_QUOTES.get(language)
     trailing = _TRAILING_COMMENT["#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     by_line: dict[int, list] = {}
     for s, e in spans:
