@@ -1587,3 +1587,14 @@ def test_a_line_cut_in_haskell_ocaml_or_lisp_reads_primes_and_quotes_as_no_strin
     t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading
     assert stage.cut_counted(t, prose=False)[0] == "  f x = g ()) y'\n"
 
+
+def test_an_escaped_backslash_glued_to_the_items_last_word_is_no_hard_break(tmp_path):
+    """A backslash ending the line is a Markdown hard break, but ``\\\\`` is an escaped backslash
+    (CommonMark: a backslash before punctuation is that character): the cut kept one of the item's
+    two, ``One ITEM\\\\\\\\`` left ``One\\\\``, a hard break the page did not have. A run of an odd
+    number of backslashes ends in a break (the one kept), an even one is the item's (all cut).
+    Ground truth: CommonMark's escapes, by hand."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"One {a}\\\\\nTwo\n": "One\nTwo\n", f"One {a}\\\\\\\nTwo\n": "One\\\nTwo\n", f"One {a}\\\nTwo\n": "One\\\nTwo\n"}
+    assert {t: stage.cut_text(t) for t in pages} == pages

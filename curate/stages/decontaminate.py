@@ -1894,7 +1894,9 @@ class DecontaminateStage:
         if not prose:
             return _code_cut(text, cut, heads, applied, language)
         # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
-        cut = [(s, e - 1) if e - s > 1 and text[e - 1] == "\\" and _BREAK.match(text, e) else (s, e) for s, e in cut]
+        # (but ``final\\`` an escaped one: an odd run of backslashes ends in a break)
+        cut = [(s, e - 1) if (run := e - s - len(text[s:e].rstrip("\\"))) % 2 and run < e - s and _BREAK.match(text, e)
+               else (s, e) for s, e in cut]
         items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
         out, pos, t, quotes = [], 0, 0, _single_quotes(text)
         while t < len(cut):
