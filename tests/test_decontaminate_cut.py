@@ -1448,21 +1448,6 @@ def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
     assert stage.cut_text(f"x = (1, 'a (', {item})\n", prose=False) == "x = (1, 'a (', )\n"
 
 
-def test_a_rust_document_is_cut_with_its_lifetimes_read_through_the_cli(tmp_path):
-    """Through ``curate run`` (``lang = "rust"``): the document's language reaches the cut, whose
-    brackets then pair (``let r: &'a u8 = ITEM;`` left ``);``)."""
-    from curate.schema import make_id
-
-    w = _A.split()
-    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
-    ev = tmp_path / "eval.txt"
-    ev.write_text(item + "\n", encoding="utf-8")
-    rows = [{"id": "r", "text": f"fn f<'a>() {{\n    let r: &'a u8 = {item};\n}}\n", "lang": "rust"}]
-    kept, _ = run_web(tmp_path, "rs", rows, ev, 'mode = "cut"', "code")
-    out = dict(pl.read_parquet(tmp_path / "rs" / "text/*.parquet").select("id", "text").iter_rows())
-    assert kept == {"r"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"
-
-
 _F_STRINGS = ['f"{d["k"]}"', 'f"{\'#\'}"', 'f"{x # c\n}"', 'f"{\'\\n\'.join(a)}"', 'f"{x:\\n}"', 'f"{x!r:>{w}}"', "f'{x\n}'",
               'f"""{x\n}"""', 'f"""{\'\'\'a\'\'\'}"""', 'f"""{"a"}"""', "f'{f\"{1}\"}'", "f'{f\"{f\'{1}\'}\"}'", 'f"{1}" "{"',
               'f"{x}"\n # c\n "y"', 'f"{x = }"', 'f"{\'a\' if x else \'b\'}"', 'f"{{x}}"', 'rf"{x}\\d"', 'f"{x:{"y"}}"',
@@ -1548,7 +1533,8 @@ def test_a_code_documents_language_is_read_as_its_label_names_it(tmp_path):
     ``rs`` had its lifetimes read as quotes (``let r: &'a u8 = ITEM;`` left ``);``), a Python file
     labelled ``py`` was cut line by line and kept unparsable (``def g(x):`` with no body). The
     label is read as ``languages.canonical`` names it (the secrets filter's one table). Ground truth
-    ``ast`` and the brackets' pairing; through ``curate run``."""
+    ``ast`` and the brackets' pairing; through ``curate run`` (the one run that shows a document's
+    language reaching the cut: cut34's ``lang = "rust"`` run is this one's ``rs`` row)."""
     import ast
 
     from curate.schema import make_id
