@@ -30,7 +30,7 @@ from base_tree import export  # bench/ is first on sys.path
 REPO = Path(__file__).resolve().parent.parent
 
 CUT = """
-import glob, gzip, json, os, random, re, sys, tempfile
+import glob, gzip, inspect, json, os, random, re, sys, tempfile
 from curate.stages.decontaminate import DecontaminateStage
 corpora, tmp = sys.argv[1], sys.argv[2]
 docs = []
@@ -57,7 +57,10 @@ for n, (kind, text, lang) in enumerate(docs):
     open(ev, "w", encoding="utf-8").write("\\n".join(" ".join(text[s:e].split()) for s, e in spans) + "\\n")
     st = DecontaminateStage({"eval_sets": [{"glob": ev}], "mode": "cut"}).setup()
     py = getattr(st, "cut_python", None) if kind == "code" and lang.lower() == "python" else None
-    out.append({"kind": kind, "lang": lang, "text": text, "spans": sorted(spans), "out": st.cut_text(text, prose=kind != "code"),
+    # a code document's language reaches the cut as the stage passes it (a tree before cut34 takes none)
+    labelled = kind == "code" and "language" in inspect.signature(st.cut_counted).parameters
+    got = st.cut_counted(text, prose=False, language=lang)[0] if labelled else st.cut_text(text, prose=kind != "code")
+    out.append({"kind": kind, "lang": lang, "text": text, "spans": sorted(spans), "out": got,
                 "py": py(text) if py else None})
     os.remove(ev)
 json.dump(out, sys.stdout)

@@ -1448,21 +1448,6 @@ def test_a_line_cut_in_rust_reads_lifetimes_and_char_literals(tmp_path):
     assert stage.cut_text(f"x = (1, 'a (', {item})\n", prose=False) == "x = (1, 'a (', )\n"
 
 
-def test_a_rust_document_is_cut_with_its_lifetimes_read_through_the_cli(tmp_path):
-    """Through ``curate run`` (``lang = "rust"``): the document's language reaches the cut, whose
-    brackets then pair (``let r: &'a u8 = ITEM;`` left ``);``)."""
-    from curate.schema import make_id
-
-    w = _A.split()
-    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
-    ev = tmp_path / "eval.txt"
-    ev.write_text(item + "\n", encoding="utf-8")
-    rows = [{"id": "r", "text": f"fn f<'a>() {{\n    let r: &'a u8 = {item};\n}}\n", "lang": "rust"}]
-    kept, _ = run_web(tmp_path, "rs", rows, ev, 'mode = "cut"', "code")
-    out = dict(pl.read_parquet(tmp_path / "rs" / "text/*.parquet").select("id", "text").iter_rows())
-    assert kept == {"r"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"
-
-
 _F_STRINGS = ['f"{d["k"]}"', 'f"{\'#\'}"', 'f"{x # c\n}"', 'f"{\'\\n\'.join(a)}"', 'f"{x:\\n}"', 'f"{x!r:>{w}}"', "f'{x\n}'",
               'f"""{x\n}"""', 'f"""{\'\'\'a\'\'\'}"""', 'f"""{"a"}"""', "f'{f\"{1}\"}'", "f'{f\"{f\'{1}\'}\"}'", 'f"{1}" "{"',
               'f"{x}"\n # c\n "y"', 'f"{x = }"', 'f"{\'a\' if x else \'b\'}"', 'f"{{x}}"', 'rf"{x}\\d"', 'f"{x:{"y"}}"',
@@ -1512,3 +1497,90 @@ def test_f_strings_are_read_by_python_3_11s_rules_on_python_3_12_and_later(tmp_p
                 return 0
         assert [parses(s) for s in _F_STRINGS] == _F_STRINGS_311
     assert [int(decontaminate._strings_311(s)) for s in _F_STRINGS] == _F_STRINGS_311
+
+
+_COLOURS = "red orange yellow green blue indigo violet black white grey brown pink cyan teal navy gold"
+
+
+def test_a_floor_division_in_python_is_no_comment_marker_for_the_line_cut(tmp_path):
+    """The line cut takes a comment after code whole where it empties it (``x = 1  # ITEM`` left
+    ``x = 1``), reading ``#`` and ``//`` as comment markers in any language; in Python ``//`` is
+    floor division, so ``y = b // ITEM`` left ``y = b``: it parsed, and the function was kept with
+    its arithmetic changed. In Python only ``#`` opens a comment (the operator stays, the line does
+    not parse, the function goes whole), in C only ``//`` (``a ## ITEM`` is a macro's token
+    pasting). Ground truth ``ast`` (the output parses, ``f`` gone). Controls: Python's ``# ITEM``
+    and C's ``// ITEM`` go with their marker, as before; with no language both do."""
+    import ast
+
+    expr = " + ".join(_COLOURS.split())
+    stage = _stage(tmp_path, [_COLOURS])
+    h = "\n\ndef h():\n    return 2\n"
+    floor = f"def f(b):\n    y = b // {expr}\n    return y\n{h}"
+    out, removed = stage.cut_python(floor)
+    assert out == h and removed == len(floor) - len(out)  # f went whole: its line no longer parses
+    ast.parse(out)
+    _assert_cut_python(stage, {f"def f(b):\n    y = b  # {expr}\n    return y\n{h}": f"def f(b):\n    y = b\n    return y\n{h}"})
+    code = {"python": (f"y = b // {expr}\n", "y = b //\n"), "c": (f"#define P(a) a ## {expr}\n", "#define P(a) a ##\n")}
+    for language, (text, want) in code.items():
+        assert stage.cut_counted(text, prose=False, language=language)[0] == want, language
+    for language, text in (("python", f"y = b  # {expr}\n"), ("c", f"int y = b; // {expr}\n"), (None, f"y = b // {expr}\n")):
+        assert stage.cut_counted(text, prose=False, language=language)[0] == text[: text.index("  #" if "  #" in text else " //")] + "\n"
+
+
+def test_a_code_documents_language_is_read_as_its_label_names_it(tmp_path):
+    """A JSONL dump labels its records as it likes (``rs``, ``py``: The Stack's extensions), and
+    the cut compared the label with ``rust`` and ``python`` as they are: a Rust file labelled
+    ``rs`` had its lifetimes read as quotes (``let r: &'a u8 = ITEM;`` left ``);``), a Python file
+    labelled ``py`` was cut line by line and kept unparsable (``def g(x):`` with no body). The
+    label is read as ``languages.canonical`` names it (the secrets filter's one table). Ground truth
+    ``ast`` and the brackets' pairing; through ``curate run`` (the one run that shows a document's
+    language reaching the cut: cut34's ``lang = "rust"`` run is this one's ``rs`` row)."""
+    import ast
+
+    from curate.schema import make_id
+
+    w = _A.split()
+    item = f"{w[0]}(&'{w[1]} {' '.join(w[2:-2])}, {w[-2]}({w[-1]}))"
+    ev = tmp_path / "eval.txt"
+    ev.write_text(f"{item}\n{_CODE_ITEM}\n", encoding="utf-8")
+    rows = [{"id": "r", "text": f"fn f<'a>() {{\n    let r: &'a u8 = {item};\n}}\n", "lang": "rs"},
+            {"id": "p", "text": f"def g(x):\n    {_CODE_ITEM}\n\n\ndef h():\n    return 2\n", "lang": "py"}]
+    kept, _ = run_web(tmp_path, "labels", rows, ev, 'mode = "cut"', "code")
+    out = dict(pl.read_parquet(tmp_path / "labels" / "text/*.parquet").select("id", "text").iter_rows())
+    assert kept == {"r", "p"} and out[make_id("web", "r")] == "fn f<'a>() {\n    let r: &'a u8 = ;\n}\n"
+    ast.parse(out[make_id("web", "p")])
+    assert out[make_id("web", "p")] == "\n\ndef h():\n    return 2\n"
+
+
+def test_a_line_cut_in_haskell_ocaml_or_lisp_reads_primes_and_quotes_as_no_strings(tmp_path):
+    """A ``'`` opened a string to the next ``'`` on the line unless it stood between a word and a
+    letter (``don't``); in Haskell and OCaml a ``'`` ends a name (``x'``, ``foldl'``) or opens a
+    type variable (``'a``), in Lisp it quotes a list (``'(a b)``): read as a string, it hid the
+    bracket after the item from the item's own, and the cut left it (``g (ITEM) y'`` with a ``x'``
+    in the item left ``g () y'``). Haskell's and OCaml's ``'`` quotes a char literal only
+    (``'c'``, ``'\\065'``, not after a name's letter), Lisp's nothing. Ground truth: the brackets
+    pair after the cut where they did before. Control: with no language, as before."""
+    b = _COLOURS.split()
+    item = f"{b[0]} ({b[1]} {b[2]}' {' '.join(b[3:])}"
+    stage = _stage(tmp_path, [item])
+    pages = {"haskell": [f"  f x = g ({item})) y'\n", f"  f x' = g ({item})) 'c'\n", f"  f x = g ({item})) ' ' x'\n"],
+             "ocaml": [f"  let f (x : 'a) = g ({item})) x'\n", f"  let c = g ({item})) '\\065' x'\n"],
+             "hs": [f"  f x = g ({item})) y'\n"], "lisp": [f"  (setq x '(g ({item}))) y '(a))\n"]}
+    for language, texts in pages.items():
+        for t in texts:
+            out = stage.cut_counted(t, prose=False, language=language)[0]
+            assert _brackets_pair(out), (language, t, out)
+    t = f"  f x = g ({item})) y'\n"  # control: no language, the old reading
+    assert stage.cut_counted(t, prose=False)[0] == "  f x = g ()) y'\n"
+
+
+def test_an_escaped_backslash_glued_to_the_items_last_word_is_no_hard_break(tmp_path):
+    """A backslash ending the line is a Markdown hard break, but ``\\\\`` is an escaped backslash
+    (CommonMark: a backslash before punctuation is that character): the cut kept one of the item's
+    two, ``One ITEM\\\\\\\\`` left ``One\\\\``, a hard break the page did not have. A run of an odd
+    number of backslashes ends in a break (the one kept), an even one is the item's (all cut).
+    Ground truth: CommonMark's escapes, by hand."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"One {a}\\\\\nTwo\n": "One\nTwo\n", f"One {a}\\\\\\\nTwo\n": "One\\\nTwo\n", f"One {a}\\\nTwo\n": "One\\\nTwo\n"}
+    assert {t: stage.cut_text(t) for t in pages} == pages

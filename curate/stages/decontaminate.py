@@ -67,6 +67,7 @@ from curate import schema
 from curate.config import Check, did_you_mean
 from curate.readers.common import BombStopped, bomb_elsewhere
 from curate.readers.decompress import CorruptData, unreadable
+from curate.readers.languages import canonical
 from curate.snippets import code_languages, shared_words
 from curate.stages import near_copy
 from curate.stages.dedup.minhash import shingle_hashes
@@ -984,7 +985,12 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 # (C's ``if (x)\n ;``)
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
-_TRAILING_COMMENT = regex.compile(r"(?r)(?<=\S)[ \t]+(?:#+|//+)[ \t]*")
+# a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
+_HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
+                            "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
+_SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
+                             "rust", "swift", "kotlin", "scala", "dart", "groovy", "zig", "protocol buffer"})
 
 
 def _brackets_pair(s: str) -> bool:
@@ -1028,24 +1034,31 @@ def _header_removed(old: str, new: str) -> int:
 _OPENS, _CLOSES = "([{", ")]}"
 _QUOTES = "'\"`"
 _BRACKET_OR_QUOTE = regex.compile(r"[()\[\]{}'\"`\\]")
-_CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|x[0-9a-fA-F]{2}|.))'")  # Rust's: 'x', '\n', '\u{1F600}'
-# languages whose ' opens a char literal only, else a lifetime or label (``&'a T``); C's ' is a char's too, but none is a lifetime
-_CHAR_QUOTE_LANGUAGES = frozenset({"rust"})
+# a char literal: Rust's 'x', '\n', '\u{1F600}', OCaml's '\065', Haskell's '\SOH'
+_CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|[0-9A-Za-z^]{1,7}|.))'")
+# how a language's ' quotes (``_quote_at``): "chars", a char literal only, else a lifetime or label (Rust's ``&'a T``);
+# "primes", a char literal not after a name's letter (Haskell's and OCaml's ``x'``, ``'a``); "none", never (Lisp's ``'(a b)``).
+# C's ' is a char's too, but none is a lifetime: as any other language's
+_SINGLE_QUOTES = {"rust": "chars", **dict.fromkeys(("haskell", "ocaml", "elm", "purescript", "f#", "standard ml"), "primes"),
+                  **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket"), "none")}
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
-def _quote_at(text: str, i: int, q: str | None, stop: int, chars: bool = False) -> bool:
+def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = None) -> bool:
     """Whether ``text[i]`` opens or closes a string (``q``: the quote of the one it is in). Outside a
     string a ``'`` with none after it on the line (``stop``: its end) is no quote (Rust's ``'_``,
     ``1's``), nor one after a word and before a letter (``don't``; but ``b'``, ``f'``: a prefix).
-    ``chars``: a ``'`` opens only a char literal (``'x'``, ``'\\n'``): Rust's lifetimes and labels
-    (``&'a T``, ``'outer:``) are none (a string ran from one to the next)."""
+    ``chars``: how the language's ``'`` quotes (``_SINGLE_QUOTES``): a char literal only (``'x'``,
+    ``'\\n'``): Rust's lifetimes and labels (``&'a T``, ``'outer:``) are none (a string ran from one to
+    the next), nor Haskell's ``x'``; Lisp's ``'(a b)`` none."""
     c = text[i]
     if q is not None:
         return c == q
     if c != "'":
         return c in _QUOTES
     if chars:
+        if chars == "none" or chars == "primes" and i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_'"):
+            return False
         return _CHAR_LITERAL.match(text, i, stop) is not None
     if text.find("'", i + 1, stop) < 0:
         return False
@@ -1057,14 +1070,14 @@ def _quote_at(text: str, i: int, q: str | None, stop: int, chars: bool = False) 
     return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
 
 
-def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: bool = False) -> list[tuple[int, int]]:
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: str | None = None) -> list[tuple[int, int]]:
     """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
     each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
     its brackets; those it leaves open are closed after it, in order, those it closes opened before
     it). A bracket pairs only with one in the same string, or both outside strings, read from the
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
     ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
-    ``chars``: a ``'`` is a char literal's only (Rust, ``_quote_at``)."""
+    ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``)."""
     out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
 
     def scan(end, stacks=None, closed=None):
@@ -1141,9 +1154,12 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     end); a combined diff's (``@@@``) lines all stay, emptied. ``heads``: gets each unified hunk's
     (header, header after: None where the hunk goes), for ``cut_counted``'s count over passes;
     ``applied``: gets the (start, end, new) edits made, in order (``cut_python``'s lines cut);
-    ``language``: the document's (Rust's ``'a`` is no quote, ``_quote_at``)."""
+    ``language``: the document's label (``languages.canonical``: ``rs`` is rust): Rust's ``'a`` is no quote
+    (``_quote_at``), Python's ``//`` no comment marker (``_TRAILING_COMMENT``)."""
     starts = _line_starts(text)
-    chars = (language or "").lower() in _CHAR_QUOTE_LANGUAGES
+    language = canonical(language)
+    chars = _SINGLE_QUOTES.get(language)
+    trailing = _TRAILING_COMMENT["#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1184,7 +1200,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
                    and (left.lstrip(" \t")[:1] not in "->" or _brackets_pair(left))  # an operator's line: ``    > ITEM) {``
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
-            m = _TRAILING_COMMENT.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
+            m = trailing.match(text, lead, merged[-1][0]) if merged[-1][0] > lead else None
             if m and m.end() == merged[-1][0]:
                 merged[-1] = (m.start(), stop)
         if emptied and text[lead:stop].strip() and hunk is not None and (hunk[0] is None or hunk[1] == " ") and st not in nonl:
@@ -1752,7 +1768,7 @@ class DecontaminateStage:
         rows, emptied = [], np.zeros(batch.num_rows, bool)
         chars, details = [], []
         for i in np.flatnonzero(hit).tolist():
-            if domains[i] == "code" and (languages[i] or "").lower() == "python":
+            if domains[i] == "code" and canonical(languages[i]) == "python":  # a dump's label, ``py`` too
                 cut = self.cut_python(texts[i])  # None: no cut of it parses
                 new, removed = cut if cut is not None else ("", 0)
             else:
@@ -1783,7 +1799,7 @@ class DecontaminateStage:
         statements; None where that does not parse either (the document is removed,
         as in "remove" mode). Ground truth ``ast.parse``."""
         passes = []
-        new, removed = self.cut_counted(text, prose=False, passes=passes)
+        new, removed = self.cut_counted(text, prose=False, passes=passes, language="python")
         if new == text or _parses(new):
             return new, removed
         tree = _tree(text)  # (a BOM removed: no line more or less)
@@ -1804,7 +1820,7 @@ class DecontaminateStage:
                 keep += lines[at:a]
                 at = b
             trimmed = "".join(keep + lines[at:])
-            out, more = self.cut_counted(trimmed, prose=False)  # an item in a comment between statements
+            out, more = self.cut_counted(trimmed, prose=False, language="python")  # an item in a comment between statements
             if _parses(out):
                 return out, len(text) - len(trimmed) + more
         return None
@@ -1878,7 +1894,9 @@ class DecontaminateStage:
         if not prose:
             return _code_cut(text, cut, heads, applied, language)
         # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
-        cut = [(s, e - 1) if e - s > 1 and text[e - 1] == "\\" and _BREAK.match(text, e) else (s, e) for s, e in cut]
+        # (but ``final\\`` an escaped one: an odd run of backslashes ends in a break)
+        cut = [(s, e - 1) if (run := e - s - len(text[s:e].rstrip("\\"))) % 2 and run < e - s and _BREAK.match(text, e)
+               else (s, e) for s, e in cut]
         items = [tokens[t][0] for t in np.flatnonzero(covered & ~linked).tolist()]  # where each cut item begins
         out, pos, t, quotes = [], 0, 0, _single_quotes(text)
         while t < len(cut):
