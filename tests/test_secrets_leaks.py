@@ -555,3 +555,18 @@ def test_a_statements_keyword_or_negated_call_under_a_pass_name_is_no_password_i
     assert redact_secrets(text) == text
     assert redact_secrets(text, "c++") == text
     assert redact("pass: falsehood9\n", "yaml") == "pass: <KEY>\n"  # a word that starts as one is still a password
+
+
+# --- review88: secrets63's merge attacked ------------------------------------------------------------------------
+def test_the_zero_width_reading_tries_a_match_at_a_words_start_only():
+    """Cost on main (secrets63): the zero-width words' regex (``_ZERO_WIDTH_WORD``) was tried at each character of every
+    word, each try running to the word's end: quadratic in a word's length. A BOM'd file (U+FEFF before its first letter)
+    with a 16 KB run of word characters (a hex literal, a SQL dump's 0x... blob) took 3.8 s in the rewrite, 4x for each
+    doubling (bench/bench_secrets_nonascii.py). A match starts at a word's start only; the reading is as before."""
+    from curate.stages.filters.secrets import _ZERO_WIDTH_WORD, _look_alikes
+
+    assert _ZERO_WIDTH_WORD.search("ab\u200bc d", 1) is None  # inside a word: no try
+    assert _ZERO_WIDTH_WORD.search("x ab\u200bc d").group() == "ab\u200bc"
+    text = "\ufeffx = 0x" + "ab12" * 8 + "\npass\u200bword = 'hunter22x'  # a\u200c\u200db\n"
+    assert _look_alikes(text) == "_x = 0x" + "ab12" * 8 + "\n_password = 'hunter22x'  # __ab\n"
+
