@@ -570,3 +570,45 @@ def test_the_zero_width_reading_tries_a_match_at_a_words_start_only():
     text = "\ufeffx = 0x" + "ab12" * 8 + "\npass\u200bword = 'hunter22x'  # a\u200c\u200db\n"
     assert _look_alikes(text) == "_x = 0x" + "ab12" * 8 + "\n_password = 'hunter22x'  # __ab\n"
 
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    # kept: a template's reference (GitHub Actions' `${{ secrets.X }}`, a placeholder), a sentence around a CamelCase word
+    ("yaml", "      token: ${{ secrets.GH_PAT_2 }}\n", None),
+    ("yaml", "      api_key: ${{ secrets.OpenAiKey2 }}\n", None),
+    ("yaml", "      token: Bearer ${{ secrets.API_TOKEN_V2 }}\n", None),
+    ("ini", "[api]\nauth_key = <PUT_YOUR_KEY_HERE_2024> later\n", None),
+    ("yaml", "token: Use TokenManager2024 instead\n", None),
+    ("python", 'token = "Use TokenManager2024 instead"\n', None),
+    ("yaml", "api_key: The key from OAuth2Provider settings\n", None),
+    ("yaml", "token: Win10 and Win11\n", None),  # short words, one plain: no key
+    # taken: a scheme's word and its key, a key and a note, a key split by a blank into words under 12
+    ("yaml", "api_token: Bearer Xk9mP2qLz7WqR4tY\n", "Bearer Xk9mP2qLz7WqR4tY"),
+    ("yaml", "api_token: Xk9mP2qLz7WqR4tY (prod)\n", "Xk9mP2qLz7WqR4tY (prod)"),
+    ("yaml", "token: Xk9mP2qLz7 WqR4tY\n", "Xk9mP2qLz7 WqR4tY"),
+    ("python", 'api_key = "Xk9mP2 qLz7WqR4tY"\n', "Xk9mP2 qLz7WqR4tY"),
+])
+def test_a_keys_words_are_a_scheme_and_a_key_not_a_sentence_or_a_reference(language, text, secret):
+    """Over-redaction on main (secrets63's rule: any word of 12+ a key's literal made the value a key): GitHub Actions'
+    `token: ${{ secrets.GH_PAT_2 }}` (a reference, kept before the merge) and a sentence around a CamelCase word (`token: Use
+    TokenManager2024 instead`) went whole. A key's words are its keys and at most one plain word (a scheme's: Bearer,
+    Basic), with no template's placeholder (``${``, ``{{``, ``<...>``, ``%(x)s``); two plain words are a sentence. Leak on
+    main: a key split by a blank into words under 12 (`Xk9mP2qLz7 WqR4tY`) was kept: words that are all keys' literals,
+    12+ characters together, are one."""
+    want = text if secret is None else text.replace(secret, "<KEY>")
+    assert redact(text, language) == want
+
+
+@pytest.mark.parametrize("text", [
+    "Статья 1\nВсе люди рождаются свободными и равными с (по крайней мере) одинаковыми правами.\n",  # "с (": a setter's "("
+    "ОТВЕТ: да\nа: 1, о: 2\n",  # a heading in capitals, a one-letter label
+])
+def test_a_russian_word_of_look_alikes_that_spells_no_name_sends_no_text_to_the_reading(text):
+    """Cost on main (secrets63): a word of look-alikes only before an operator or a call's "(" (Russian's `с (`, `а:`,
+    `ОТВЕТ:`: Cyrillic с, а, О, Т, В, Е look Latin) flagged the text, and the reading's regex ran over all of it: the UDHR's
+    Russian went from 541 to 12 MB/s in the rewrite (bench/bench_secrets_nonascii.py). The scan flags such a word only where
+    its Latin reading ends as a secret's name can (``_NAME_TAILS``: `раѕѕ`, `ТОКЕΝ`, `рԝԁ`, the secrets63 rows, still go)."""
+    from curate.stages.filters.secrets import _HAS_LOOK_ALIKE, candidates
+
+    assert not candidates(text)[0] & _HAS_LOOK_ALIKE
+    assert redact(text, "yaml") == text
