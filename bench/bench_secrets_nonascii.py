@@ -34,7 +34,8 @@ def texts(mb: float, run: int) -> dict:
         "russian": rus,
         "russian, 'задача:' lines": _every(rus, 40, lambda w: w + "\nзадача: " + w),
         "persian": pes,
-        "persian, 'API\\u200cها' words": _every(pes, 20, lambda w: "API\u200c" + w),
+        "persian, 'API\\u200cها' 1 word in 200": _every(pes, 200, lambda w: "API\u200c" + w),
+        "persian, 'API\\u200cها' 1 word in 20": _every(pes, 20, lambda w: "API\u200c" + w),
         "japanese": jpn,
         "japanese, fullwidth, 'token:'": _every(jpn, 5, lambda w: w + "ＯＫ") + "\ntoken: see the docs\n",
     }
