@@ -625,3 +625,14 @@ def test_a_zero_width_character_between_other_letters_is_read_as_it_is():
     text = "\u0645\u06cc\u200c\u0634\u0648\u062f API\u200c\u0647\u0627 pass\u200bword = 'hunter22x'\n"
     assert _look_alikes(text) == "\u0645\u06cc\u200c\u0634\u0648\u062f _API\u0647\u0627 _password = 'hunter22x'\n"
     assert redact(text, "python") == text.replace("hunter22x", "<KEY>")
+
+
+def test_a_keys_copy_after_a_redacted_key_still_goes():
+    """Leak in review88's first rule (a template's placeholder anywhere in a key's words kept them): the corpora's web page's
+    ledger snippet's line `contentApiKey: '...', //'0269...',` (a script read as YAML, its key's commented copy after it) kept the copy once
+    the quoted key was `<KEY>`, read as a placeholder. A template's expression (`${`, `{{`, `%(x)s`) keeps the words; a
+    word in angle brackets is no key's but keeps none of the others."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    text = "\t\tcontentApiKey: 'Xk9mP2qLz7WqR4tY', //'026963d387e05d08a2b5b6c6d7',\n"
+    assert "026963d387e05d08a2b5b6c6d7" not in redact_secrets(text)  # a ledger snippet's (every form: the properties one)

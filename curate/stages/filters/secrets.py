@@ -312,14 +312,19 @@ def _key_words_ok(v: str) -> bool:
     (``_key_word``: `Bearer Xk9mP2qLz7WqR4tY`, `Basic YW5u...==`, `Xk9mP2qLz7WqR4tY (prod)`) beside one plain word at most (a
     scheme's: Bearer, Basic); or words that are all keys' literals, 12+ characters together (a key split by a blank:
     `Xk9mP2qLz7 WqR4tY`). Kept: a template's reference or placeholder (GitHub Actions' `${{ secrets.GH_PAT_2 }}`, `{{ x }}`,
-    `<YOUR_KEY_2>`), two plain words or more (a sentence: `Use TokenManager2024 instead`), plain words alone (`token: see
+    `%(x)s`; a word in `<>`, `{}`, `[]` is no key: `<YOUR_KEY_2>`), two plain words or more (a sentence: `Use TokenManager2024 instead`), plain words alone (`token: see
     the docs`, `abc def ghi`, `Invalid token 42`, `expires in 3600 seconds`)."""
     words = v.split()
-    if _WIDE_PLACEHOLDER.search(v) or sum(w.isalpha() for w in words) > 1:
+    if _TEMPLATE.search(v) or sum(w.isalpha() for w in words) > 1:
         return False
     if any(len(w) >= 12 and _key_word(w) for w in words):
         return True
     return len("".join(words)) >= 12 and all(_key_word(w) for w in words)
+
+
+# a template's expression (GitHub Actions' and Jinja's, shell's `${X}`, Python's `%(x)s`): its words are a reference. Not
+# `<...>`: the redaction's own `<KEY>` before a key's commented copy (`'<KEY>', //'0269...'`, a page's script) kept the copy
+_TEMPLATE = re.compile(r"\$\{|\{\{|%\(\w+\)")
 
 
 def _key_word(w: str) -> bool:
