@@ -636,3 +636,15 @@ def test_a_keys_copy_after_a_redacted_key_still_goes():
 
     text = "\t\tcontentApiKey: 'Xk9mP2qLz7WqR4tY', //'026963d387e05d08a2b5b6c6d7',\n"
     assert "026963d387e05d08a2b5b6c6d7" not in redact_secrets(text)  # a ledger snippet's (every form: the properties one)
+
+
+def test_a_configs_unquoted_language_given_as_an_extension_covers_its_languages_label():
+    """Leak on main: `filter.secrets.unquoted_languages = ["yml", "sh"]` (extensions, as the labels secrets63 reads through
+    ``languages.canonical``) gave the config's forms to records labelled `yml` and `sh` only: a `yaml` or `shell` record's
+    unquoted password stayed. The config's names are read as the labels are."""
+    cfg = dict(SECRETS, unquoted_languages=["yml", "sh"])
+    rewrite = secrets_rewrite(cfg).fn
+    for language in ("yaml", "yml", "YAML"):
+        assert rewrite(TextDoc("db:\n  password: letmein2\n", language))[0] == "db:\n  password: <KEY>\n"
+    for language in ("shell", "bash", "sh"):
+        assert rewrite(TextDoc("export DB_PASSWORD=letmein2; echo ok\n", language))[0] == "export DB_PASSWORD=<KEY>; echo ok\n"

@@ -1155,10 +1155,11 @@ def _by_language(cfg: dict):
     label, `yml`, `bash`, `env`, as ``languages.canonical`` names it: it got the code's forms only; None or another: the code's)."""
     code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"], _look_alikes) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
-    by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
-                   for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
     from curate.readers.languages import canonical  # the one table of labels: `yml`, `sh`, `bash`, `env` are its languages'
 
+    # the config's names read as the labels are (`unquoted_languages = ["yml"]` gave a `yaml` record the code's forms)
+    by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
+                   for x in (canonical(str(x)) for x in cfg["unquoted_languages"])} | {canonical(str(x)): tcl for x in cfg["set_languages"]}
     return lambda language: by_language.get((language or "").lower()) or by_language.get(canonical(language), code)
 
 
