@@ -555,3 +555,96 @@ def test_a_statements_keyword_or_negated_call_under_a_pass_name_is_no_password_i
     assert redact_secrets(text) == text
     assert redact_secrets(text, "c++") == text
     assert redact("pass: falsehood9\n", "yaml") == "pass: <KEY>\n"  # a word that starts as one is still a password
+
+
+# --- review88: secrets63's merge attacked ------------------------------------------------------------------------
+def test_the_zero_width_reading_tries_a_match_at_a_words_start_only():
+    """Cost on main (secrets63): the zero-width words' regex (``_ZERO_WIDTH_WORD``) was tried at each character of every
+    word, each try running to the word's end: quadratic in a word's length. A BOM'd file (U+FEFF before its first letter)
+    with a 16 KB run of word characters (a hex literal, a SQL dump's 0x... blob) took 3.8 s in the rewrite, 4x for each
+    doubling (bench/bench_secrets_nonascii.py). A match starts at a word's start only; the reading is as before."""
+    from curate.stages.filters.secrets import _ZERO_WIDTH_WORD, _look_alikes
+
+    assert _ZERO_WIDTH_WORD.search("ab\u200bc d", 1) is None  # inside a word: no try
+    assert _ZERO_WIDTH_WORD.search("x ab\u200bc d").group() == "ab\u200bc"
+    text = "\ufeffx = 0x" + "ab12" * 8 + "\npass\u200bword = 'hunter22x'  # a\u200c\u200db\n"
+    assert _look_alikes(text) == "_x = 0x" + "ab12" * 8 + "\n_password = 'hunter22x'  # __ab\n"
+
+
+
+@pytest.mark.parametrize("language,text,secret", [
+    # kept: a template's reference (GitHub Actions' `${{ secrets.X }}`, a placeholder), a sentence around a CamelCase word
+    ("yaml", "      token: ${{ secrets.GH_PAT_2 }}\n", None),
+    ("yaml", "      api_key: ${{ secrets.OpenAiKey2 }}\n", None),
+    ("yaml", "      token: Bearer ${{ secrets.API_TOKEN_V2 }}\n", None),
+    ("ini", "[api]\nauth_key = <PUT_YOUR_KEY_HERE_2024> later\n", None),
+    ("yaml", "token: Use TokenManager2024 instead\n", None),
+    ("python", 'token = "Use TokenManager2024 instead"\n', None),
+    ("yaml", "api_key: The key from OAuth2Provider settings\n", None),
+    ("yaml", "token: Win10 and Win11\n", None),  # short words, one plain: no key
+    # taken: a scheme's word and its key, a key and a note, a key split by a blank into words under 12
+    ("yaml", "api_token: Bearer Xk9mP2qLz7WqR4tY\n", "Bearer Xk9mP2qLz7WqR4tY"),
+    ("yaml", "api_token: Xk9mP2qLz7WqR4tY (prod)\n", "Xk9mP2qLz7WqR4tY (prod)"),
+    ("yaml", "token: Xk9mP2qLz7 WqR4tY\n", "Xk9mP2qLz7 WqR4tY"),
+    ("python", 'api_key = "Xk9mP2 qLz7WqR4tY"\n', "Xk9mP2 qLz7WqR4tY"),
+])
+def test_a_keys_words_are_a_scheme_and_a_key_not_a_sentence_or_a_reference(language, text, secret):
+    """Over-redaction on main (secrets63's rule: any word of 12+ a key's literal made the value a key): GitHub Actions'
+    `token: ${{ secrets.GH_PAT_2 }}` (a reference, kept before the merge) and a sentence around a CamelCase word (`token: Use
+    TokenManager2024 instead`) went whole. A key's words are its keys and at most one plain word (a scheme's: Bearer,
+    Basic), with no template's placeholder (``${``, ``{{``, ``<...>``, ``%(x)s``); two plain words are a sentence. Leak on
+    main: a key split by a blank into words under 12 (`Xk9mP2qLz7 WqR4tY`) was kept: words that are all keys' literals,
+    12+ characters together, are one."""
+    want = text if secret is None else text.replace(secret, "<KEY>")
+    assert redact(text, language) == want
+
+
+@pytest.mark.parametrize("text", [
+    "Статья 1\nВсе люди рождаются свободными и равными с (по крайней мере) одинаковыми правами.\n",  # "с (": a setter's "("
+    "ОТВЕТ: да\nа: 1, о: 2\n",  # a heading in capitals, a one-letter label
+])
+def test_a_russian_word_of_look_alikes_that_spells_no_name_sends_no_text_to_the_reading(text):
+    """Cost on main (secrets63): a word of look-alikes only before an operator or a call's "(" (Russian's `с (`, `а:`,
+    `ОТВЕТ:`: Cyrillic с, а, О, Т, В, Е look Latin) flagged the text, and the reading's regex ran over all of it: the UDHR's
+    Russian went from 541 to 12 MB/s in the rewrite (bench/bench_secrets_nonascii.py). The scan flags such a word only where
+    its Latin reading ends as a secret's name can (``_NAME_TAILS``: `раѕѕ`, `ТОКЕΝ`, `рԝԁ`, the secrets63 rows, still go)."""
+    from curate.stages.filters.secrets import _HAS_LOOK_ALIKE, candidates
+
+    assert not candidates(text)[0] & _HAS_LOOK_ALIKE
+    assert redact(text, "yaml") == text
+
+
+def test_a_zero_width_character_between_other_letters_is_read_as_it_is():
+    """Cost on main (secrets63): one zero-width character beside a Latin letter (Persian's `API\\u200cها`, a Latin word's
+    plural) sent every word holding one through the reading's regex and callback, Persian's ZWNJ between its own letters
+    (`می\\u200cشود`) in all: the UDHR's Persian with such words went from 712 to 6.5 MB/s in the rewrite
+    (bench/bench_secrets_nonascii.py). Only the words where one touches an ASCII letter, digit, "_" or a look-alike (the
+    scan's test) are read without it; the others are read as they are."""
+    from curate.stages.filters.secrets import _look_alikes
+
+    text = "\u0645\u06cc\u200c\u0634\u0648\u062f API\u200c\u0647\u0627 pass\u200bword = 'hunter22x'\n"
+    assert _look_alikes(text) == "\u0645\u06cc\u200c\u0634\u0648\u062f _API\u0647\u0627 _password = 'hunter22x'\n"
+    assert redact(text, "python") == text.replace("hunter22x", "<KEY>")
+
+
+def test_a_keys_copy_after_a_redacted_key_still_goes():
+    """Leak in review88's first rule (a template's placeholder anywhere in a key's words kept them): the corpora's web page's
+    ledger snippet's line `contentApiKey: '...', //'0269...',` (a script read as YAML, its key's commented copy after it) kept the copy once
+    the quoted key was `<KEY>`, read as a placeholder. A template's expression (`${`, `{{`, `%(x)s`) keeps the words; a
+    word in angle brackets is no key's but keeps none of the others."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    text = "\t\tcontentApiKey: 'Xk9mP2qLz7WqR4tY', //'026963d387e05d08a2b5b6c6d7',\n"
+    assert "026963d387e05d08a2b5b6c6d7" not in redact_secrets(text)  # a ledger snippet's (every form: the properties one)
+
+
+def test_a_configs_unquoted_language_given_as_an_extension_covers_its_languages_label():
+    """Leak on main: `filter.secrets.unquoted_languages = ["yml", "sh"]` (extensions, as the labels secrets63 reads through
+    ``languages.canonical``) gave the config's forms to records labelled `yml` and `sh` only: a `yaml` or `shell` record's
+    unquoted password stayed. The config's names are read as the labels are."""
+    cfg = dict(SECRETS, unquoted_languages=["yml", "sh"])
+    rewrite = secrets_rewrite(cfg).fn
+    for language in ("yaml", "yml", "YAML"):
+        assert rewrite(TextDoc("db:\n  password: letmein2\n", language))[0] == "db:\n  password: <KEY>\n"
+    for language in ("shell", "bash", "sh"):
+        assert rewrite(TextDoc("export DB_PASSWORD=letmein2; echo ok\n", language))[0] == "export DB_PASSWORD=<KEY>; echo ok\n"

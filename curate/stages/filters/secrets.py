@@ -308,11 +308,28 @@ def _named_value_ok(m: re.Match) -> bool:
 
 
 def _key_words_ok(v: str) -> bool:
-    """A key's or token's value of several words, taken whole (as YAML or configparser reads it): one where a word is a
-    key's literal (``_literal_ok``) of 12+ characters, no URL (`Bearer Xk9mP2qLz7WqR4tY`, `Basic YW5u...==`, a scheme's
-    word before the key). Plain words are a note or a description (`token: see the docs`, `abc def ghi`, `Invalid token
-    42`, `expires in 3600 seconds`): kept."""
-    return any(len(w) >= 12 and "://" not in w and _literal_ok(w) for w in v.split())
+    """A key's or token's value of several words, taken whole (as YAML or configparser reads it): its keys' literals
+    (``_key_word``: `Bearer Xk9mP2qLz7WqR4tY`, `Basic YW5u...==`, `Xk9mP2qLz7WqR4tY (prod)`) beside one plain word at most (a
+    scheme's: Bearer, Basic); or words that are all keys' literals, 12+ characters together (a key split by a blank:
+    `Xk9mP2qLz7 WqR4tY`). Kept: a template's reference or placeholder (GitHub Actions' `${{ secrets.GH_PAT_2 }}`, `{{ x }}`,
+    `%(x)s`; a word in `<>`, `{}`, `[]` is no key: `<YOUR_KEY_2>`), two plain words or more (a sentence: `Use TokenManager2024 instead`), plain words alone (`token: see
+    the docs`, `abc def ghi`, `Invalid token 42`, `expires in 3600 seconds`)."""
+    words = v.split()
+    if _TEMPLATE.search(v) or sum(w.isalpha() for w in words) > 1:
+        return False
+    if any(len(w) >= 12 and _key_word(w) for w in words):
+        return True
+    return len("".join(words)) >= 12 and all(_key_word(w) for w in words)
+
+
+# a template's expression (GitHub Actions' and Jinja's, shell's `${X}`, Python's `%(x)s`): its words are a reference. Not
+# `<...>`: the redaction's own `<KEY>` before a key's commented copy (`'<KEY>', //'0269...'`, a page's script) kept the copy
+_TEMPLATE = re.compile(r"\$\{|\{\{|%\(\w+\)")
+
+
+def _key_word(w: str) -> bool:
+    """A word of a key's value that is a key's literal (``_literal_ok``), not a URL nor a placeholder's (`<X_2>`, `{x}`)."""
+    return "://" not in w and not set(w) & set("<>{}[]") and _literal_ok(w)
 
 
 # a UI action's or a setting's name (`show_password: Mostrar`, a locale's label; Ansible's `update_password: on_create`):
@@ -521,7 +538,8 @@ def _token_ok(m: re.Match) -> bool:
 # a name before a call's "(", a setter's; a quoted name before a ",", a call's next argument)
 _HAS_TOKEN, _HAS_PEM, _HAS_CURL, _HAS_MYSQL, _HAS_PASS, _HAS_URL, _HAS_AUTH, _HAS_USERPWD = 1, 2, 4, 8, 16, 32, 64, 128
 _HAS_SETTER, _HAS_ARGUMENT, _HAS_MASTER = 256, 512, 1024
-_HAS_LOOK_ALIKE, _LOOK, _HAS_FOLD, _FOLD = 2048, 64, 4096, 65  # a word mixing Latin letters and look-alikes; a fullwidth letter (``_look_alikes``)
+_HAS_LOOK_ALIKE, _HAS_FOLD, _FOLD = 2048, 4096, 65  # a word mixing Latin letters and look-alikes; a fullwidth letter (``_look_alikes``)
+_LOOK = 97  # a look-alike's value in ``_USTARTS``: its Latin letter's, lower case (97 to 122)
 # a zero-width character beside an ASCII letter, digit, "_" or a look-alike (`pass\u200bword`); a fullwidth letter anywhere (a value's: read as
 # ASCII where the scan found a secret's name, ``_look_alikes``)
 _HAS_ZERO_WIDTH, _ZERO_WIDTH, _HAS_WIDE = 8192, 66, 16384
@@ -625,22 +643,48 @@ def _word_ascii(c):
     return 48 <= c <= 57 or 65 <= (c | 32) - 32 <= 90 or c == 95
 
 
+@njit(inline="always")
+def _look_alike_before(codes, j, ustarts):
+    """Is the character before ``j`` a look-alike, a zero-width one or a name's "_", ".", "-" or digit (a name is 3+ long)?"""
+    if j == 0:
+        return False
+    a = codes[j - 1]
+    if a < 128:
+        return a == 95 or a == 46 or a == 45 or 48 <= a <= 57
+    return a < len(ustarts) and (ustarts[a] >= _LOOK or ustarts[a] == _ZERO_WIDTH)
+
+
 @njit
-def _look_alikes_only(codes, j, ustarts):
+def _look_alikes_only(codes, j, ustarts, tails):
     """Is the word ending at ``j`` look-alikes only, with a name's "_", ".", "-", digits and zero-width characters (not
-    Russian's `задача:`, a word of its own letters: each such before a ":" sent a Cyrillic text to the reading's regex)?"""
-    k = j
+    Russian's `задача:`, a word of its own letters: each such before a ":" sent a Cyrillic text to the reading's regex),
+    its Latin reading's last three characters a secret's name's (``tails``: not Russian's `с (`, `а:`, `ОТВЕТ:`, each of
+    which sent the text to the reading's regex, 541 -> 12 MB/s)?"""
+    k, tail, got = j, 0, 0
     while k >= 0:
         c = codes[k]
+        k -= 1
         if c < 128:
             if c == 95 or c == 46 or c == 45 or 48 <= c <= 57:
-                k -= 1
+                if got < 3:
+                    tail, got = tail + (c << (7 * got)), got + 1
                 continue
-            return not _word_ascii(c)  # a blank, quote or line's start before it (a Latin letter: the mixed word's test)
-        if c >= len(ustarts) or (ustarts[c] != _LOOK and ustarts[c] != _ZERO_WIDTH):
+            if _word_ascii(c):  # a Latin letter: the mixed word's test
+                return False
+            break  # a blank, quote or line's start before it
+        u = ustarts[c] if c < len(ustarts) else 0
+        if u == _ZERO_WIDTH:
+            continue
+        if u < _LOOK:
             return False
-        k -= 1
-    return True
+        if got < 3:
+            tail, got = tail + (u << (7 * got)), got + 1
+    if got < 3:
+        return False
+    for t in tails:
+        if t == tail:
+            return True
+    return False
 
 
 @njit
@@ -666,7 +710,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     a rare pair of its characters stands (``pairs``: sw, pw, ok, ey, cr, ss in either case; AK, gh,
     xo, k_, yJ, IV, np, py, ...), the characters around it compared there."""
     (passw, ord_, pwd, sec, ret, tok, en, key, akia, asia, aiza, gh_, github_pat, glpat, xox, k_live, k_test,
-     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha, master, phrase) = words
+     sk, eyj, private, base, npm, pypi, pas, auth, basic_auth, salt, curl, mysql, userpwd, ort, kennwort, senha, master, phrase, tails) = words
     n = len(codes)
     flags = 0
     found = np.zeros(1, np.int64)  # what ``_assigned`` saw after the names: a setter's "(", an argument's ","
@@ -677,14 +721,16 @@ def _candidates(codes, pairs, words, unames, ustarts):
         if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
             u = ustarts[c] if c < len(ustarts) else (_FOLD if 0x1D400 <= c <= 0x1D7FF else 0)  # a mathematical letter's: _FOLD
             if u:  # (a test a character: each more made a Cyrillic text's scan 0.84x)
-                if u == _LOOK:  # a Latin letter's look-alike beside a Latin letter, or a name's "_", "." or "-" after one
+                if u >= _LOOK:  # a Latin letter's look-alike beside a Latin letter, or a name's "_", "." or "-" after one
                     b = codes[j + 1] if j + 1 < n else 0
                     if 65 <= (prev | 32) - 32 <= 90 or 65 <= (b | 32) - 32 <= 90:
                         flags |= _HAS_LOOK_ALIKE
                     elif ((prev == 95 or prev == 46 or prev == 45) and _joins_latin(codes, j, -1)) or (
                             (b == 95 or b == 46 or b == 45) and _joins_latin(codes, j, 1)):
                         flags |= _HAS_LOOK_ALIKE
-                    elif b != 10 and b != 13 and _assigned(codes, j + 1, found) and _look_alikes_only(codes, j, ustarts):
+                    elif b < 128 and b != 10 and b != 13 and not _word_ascii(b) and _look_alike_before(codes, j, ustarts) and _assigned(
+                            codes, j + 1, found) and _look_alikes_only(codes, j, ustarts, tails):  # (cheap tests first: a call
+                        # at each look-alike made a Russian text's scan 0.35x)
                         flags |= _HAS_LOOK_ALIKE  # a word of look-alikes only before an operator (`раѕѕ = ...`): ``_look_alikes``
                 elif u == _FOLD:  # a fullwidth or mathematical Latin letter (Python's NFKC reads it as one) ending a name
                     if _assigned(codes, j + 1, found):  # before its operator (not a CJK text's ＯＫ: 600 -> 53 MB/s read)
@@ -693,8 +739,8 @@ def _candidates(codes, pairs, words, unames, ustarts):
                 elif u == _ZERO_WIDTH:  # beside an ASCII letter, digit or "_" or a look-alike: inside a name (`pass\u200bword`,
                     a = codes[j - 1] if j > 0 else 0  # `р\u200bаѕѕword`), a BOM before one
                     b = codes[j + 1] if j + 1 < n else 0
-                    if _word_ascii(a) or _word_ascii(b) or (a < len(ustarts) and ustarts[a] == _LOOK) or (
-                            b < len(ustarts) and ustarts[b] == _LOOK):
+                    if _word_ascii(a) or _word_ascii(b) or (a < len(ustarts) and ustarts[a] >= _LOOK) or (
+                            b < len(ustarts) and ustarts[b] >= _LOOK):
                         flags |= _HAS_ZERO_WIDTH
                 elif _unicode_name(codes, j, unames, u - 1, found):
                     names.append(j)
@@ -813,6 +859,14 @@ _WORDS = tuple(np.frombuffer(w.encode(), np.uint8).astype(np.int64) for w in (
     "passw", "ord", "pwd", "sec", "ret", "tok", "en", "key", "AKIA", "ASIA", "AIza", "gh", "github_pat_", "glpat-",
     "xox", "k_live_", "k_test_", "sk-", "eyJ", "PRIVATE KEY", "base", "npm_", "pypi-", "pas", "auth", "BasicAuth", "_salt", "curl", "mysql", "USERPWD",
     "ort", "kennwort", "senha", "<master>", "phrase"))
+# The ASCII names (``_NAME``; "key" for each "..._key" and "...key") by their last three characters, read backwards (the last
+# in the low 7 bits): the scan takes a word of look-alikes only before an operator where its Latin reading ends so (``_look_alikes_only``);
+# a name added to ``_NAME`` adds its ending here
+_ASCII_NAMES = ("password passwd passwort passord passphrase pass passe pwd kennwort senha contrasena contrasenya wachtwoord haslo"
+                " sifre salasana losenord adgangskode heslo jelszo lozinka secret token api_key key_base keybase").split()
+assert all(re.fullmatch(rf"(?i){_NAME}", w) for w in _ASCII_NAMES)
+_NAME_TAILS = np.array(sorted({ord(w[-1]) + (ord(w[-2]) << 7) + (ord(w[-3]) << 14) for w in _ASCII_NAMES}), np.int64)
+_WORDS += (_NAME_TAILS,)  # the scan's last argument of ``words``
 # the non-ASCII names of ``_PW_WORDS`` (lower case), a row each: the offset of its first non-ASCII character, its
 # length, its characters (zero-padded): one array, not a tuple of them (a text dense with "п" or 密 ran the scan at
 # 23 MB/s, fetching each name's array at each; 1,060 on main)
@@ -979,18 +1033,20 @@ _LOOKS = "".join(chr(c) for c in _LOOK_ALIKE)
 # a word: a name's parts ("_", ".", "-", digits) joined (`DB_РАЅЅ`, `db.раѕѕ`: Cyrillic PASS, pass), not next to another letter; tried
 # where a name starts only (after none of its characters: from each "_" of a long `a_a_a...` it ran to the end, quadratic)
 _LOOK_ALIKE_WORD = re.compile(rf"(?<![\w.-])[A-Za-z0-9_.{_LOOKS}-]*[{_LOOKS}][A-Za-z0-9_.{_LOOKS}-]*(?![^\W\d_])")
-# a look-alike's code point is ``_LOOK`` in ``_USTARTS`` (one look-up a character: the scan tells a text with one beside a
+# a look-alike's code point is its Latin letter's (>= ``_LOOK``) in ``_USTARTS`` (one look-up a character: the scan tells a text with one beside a
 # Latin letter, ``_HAS_LOOK_ALIKE``; a table of its own cost a non-ASCII text 0.81x the scan's speed)
 assert not _USTARTS[[ord(c) for c in _LOOKS]].any()
-_USTARTS[[ord(c) for c in _LOOKS]] = _LOOK
+_USTARTS[[ord(c) for c in _LOOKS]] = [ord(chr(_LOOK_ALIKE[ord(c)]).lower()) for c in _LOOKS]
+assert _USTARTS[[ord(c) for c in _LOOKS]].min() >= _LOOK and _LOOK > max(_FOLD, _N_UNICODE)
 _LATIN = re.compile("[A-Za-z]")
 # a word of look-alikes only is read as Latin where its skeleton ends in a secret's name (`раѕѕ`, `ТОКЕΝ`, `рԝԁ`: Cyrillic's
 # dze, Komi's de and we, a Greek N; Russian's own letters spell none: `сосо`, `расход` stay)
 _NAME_END = re.compile(rf"(?i)(?:{_NAME})\Z")
 # Zero-width characters (ZWSP, ZWNJ, ZWJ, WORD JOINER, ZWNBSP/BOM) inside a word: invisible, so `pass\u200bword` reads as
-# password; the word is read without them, as many "_" before it (of its length: a name's "_" is the patterns' own)
+# password; the word is read without them, as many "_" before it (of its length: a name's "_" is the patterns' own). Tried at a
+# word's start only (from each character of a word it ran to the word's end: a BOM'd file's 16 KB hex literal took 3.8 s)
 _ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
-_ZERO_WIDTH_WORD = re.compile(rf"[\w{_ZERO_WIDTHS}]*[{_ZERO_WIDTHS}][\w{_ZERO_WIDTHS}]*")
+_ZERO_WIDTH_WORD = re.compile(rf"(?<![\w{_ZERO_WIDTHS}])[\w{_ZERO_WIDTHS}]*[{_ZERO_WIDTHS}][\w{_ZERO_WIDTHS}]*")
 _NO_ZERO_WIDTH = str.maketrans("", "", _ZERO_WIDTHS)
 assert not _USTARTS[[ord(c) for c in _ZERO_WIDTHS]].any()
 _USTARTS[[ord(c) for c in _ZERO_WIDTHS]] = _ZERO_WIDTH
@@ -999,6 +1055,37 @@ _USTARTS[[ord(c) for c in _ZERO_WIDTHS]] = _ZERO_WIDTH
 def _without_zero_width(word: str) -> str:
     bare = word.translate(_NO_ZERO_WIDTH)
     return "_" * (len(word) - len(bare)) + bare
+
+
+# an ASCII letter, digit, "_" or a look-alike: a zero-width character beside one is in a name's word (the scan's test)
+_NAME_CHAR = np.zeros(0x10000, bool)
+_NAME_CHAR[[ord(c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_" + _LOOKS]] = True
+_WORD_CHARS_BACK = "_" + _ZERO_WIDTHS  # with str.isalnum: re's \w
+
+
+def _read_zero_widths(text: str) -> str:
+    """``text`` with each word holding a zero-width character beside an ASCII letter, digit, "_" or a look-alike (the
+    scan's test, ``_HAS_ZERO_WIDTH``) read without them (``_without_zero_width``); any other word as it is: Persian's ZWNJ
+    between its own letters (`می\u200cشود`; every word holding one went through a regex, a Persian text with one
+    `API\u200cها` read at 0.01x). The characters are found in the code points (a regex's search for them read a Persian
+    text at 75 MB/s), each word looked at once."""
+    cp = code_points(text)
+    at = np.flatnonzero((cp >= 0x200B) & ((cp <= 0x200D) | (cp == 0x2060) | (cp == 0xFEFF)))
+    near = np.zeros(len(at), bool)
+    for side in (at - 1, at + 1):
+        c = cp[np.clip(side, 0, len(cp) - 1)]
+        near |= (side >= 0) & (side < len(cp)) & (c < 0x10000) & _NAME_CHAR[np.minimum(c, 0xFFFF)]
+    parts, last = [], 0
+    for s in at[near].tolist():
+        if s < last:
+            continue
+        k = s
+        while k > last and (text[k - 1].isalnum() or text[k - 1] in _WORD_CHARS_BACK):
+            k -= 1
+        word = _ZERO_WIDTH_WORD.match(text, k)
+        parts += (text[last:k], _without_zero_width(word.group()))
+        last = word.end()
+    return "".join(parts) + text[last:] if parts else text
 
 
 def _as_latin(word: str) -> str:
@@ -1055,7 +1142,7 @@ def _look_alikes(text: str) -> str | None:
         return None
     read = text
     if flags & _HAS_ZERO_WIDTH:
-        read = _ZERO_WIDTH_WORD.sub(lambda m: _without_zero_width(m.group()), read)
+        read = _read_zero_widths(read)
     if flags & _HAS_FOLD or flags & _HAS_WIDE and (names or read is not text):  # a fullwidth value (`password = "ｈｕｎｔｅｒ２２ｘ"`)
         read = _fold_latin(read)
     if flags & _HAS_LOOK_ALIKE:
@@ -1068,10 +1155,11 @@ def _by_language(cfg: dict):
     label, `yml`, `bash`, `env`, as ``languages.canonical`` names it: it got the code's forms only; None or another: the code's)."""
     code, config, shell, docker, make, properties, tcl = (redaction("secrets", p, cfg["kinds"], cfg["placeholder"], _look_alikes) for p in (
         PATTERNS, _CONFIG_PATTERNS, _SHELL_PATTERNS, _DOCKER_PATTERNS, _MAKE_PATTERNS, _PROPERTIES_PATTERNS, _SET_PATTERNS))
-    by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
-                   for x in (str(x).lower() for x in cfg["unquoted_languages"])} | {str(x).lower(): tcl for x in cfg["set_languages"]}
     from curate.readers.languages import canonical  # the one table of labels: `yml`, `sh`, `bash`, `env` are its languages'
 
+    # the config's names read as the labels are (`unquoted_languages = ["yml"]` gave a `yaml` record the code's forms)
+    by_language = {x: {"dockerfile": docker, "makefile": make, "java properties": properties}.get(x, shell if x in _SHELL_LANGUAGES else config)
+                   for x in (canonical(str(x)) for x in cfg["unquoted_languages"])} | {canonical(str(x)): tcl for x in cfg["set_languages"]}
     return lambda language: by_language.get((language or "").lower()) or by_language.get(canonical(language), code)
 
 
