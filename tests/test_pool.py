@@ -29,48 +29,35 @@ class _Finalized:
             f.write(f"{os.getpid()}\n")
 
 
-def test_workers_never_finalize_the_parents_garbage(tmp_path):
+@pytest.mark.parametrize("frozen", [False, True], ids=["collectable", "frozen"])
+def test_workers_never_finalize_the_parents_garbage(tmp_path, frozen):
     """Garbage the launching process holds when it forks its workers is collected there, not
     in a worker: a worker unfreezes the parent's objects, and its collector would otherwise run
-    their finalizers (CI once aborted in a worker collecting a gRPC channel)."""
+    their finalizers (CI once aborted in a worker collecting a gRPC channel). Frozen garbage too,
+    as the pipeline freezes its construction's objects: a collection skips frozen objects (CI's
+    worker hung collecting one, a gRPC object of an earlier Beam run)."""
     log = tmp_path / "finalized"
     gc.disable()  # keep the cycle uncollected until the fork, as between two collections
     try:
         _Finalized(str(log))
-        workers = pool._acquire(2)
-        try:
-            pids = set(workers.map(_collect, range(4)))
-        finally:
-            pool._release()
+        if frozen:
+            gc.freeze()
+        pids = _in_workers(_collect)
     finally:
+        gc.unfreeze()
         gc.enable()
     gc.collect()
     ran = set(log.read_text().split()) if log.exists() else set()
     assert ran == {str(os.getpid())} and not ran & {str(p) for p in pids}, (ran, pids)
 
 
-def test_workers_never_finalize_garbage_the_launcher_froze(tmp_path):
-    """The same where the garbage was frozen before the pool started, as the pipeline freezes
-    its construction's objects: a collection does not look at frozen objects, and a worker
-    unfreezes them. CI's worker hung collecting one (a gRPC object of an earlier Beam run)."""
-    log = tmp_path / "finalized"
-    gc.disable()
+def _in_workers(task) -> set[int]:
+    """The pids of the pool's workers that ran ``task`` (four times)."""
+    workers = pool._acquire(2)
     try:
-        _Finalized(str(log))
-        gc.freeze()
-        try:
-            workers = pool._acquire(2)
-            try:
-                pids = set(workers.map(_collect, range(4)))
-            finally:
-                pool._release()
-        finally:
-            gc.unfreeze()
+        return set(workers.map(task, range(4)))
     finally:
-        gc.enable()
-    gc.collect()
-    ran = set(log.read_text().split()) if log.exists() else set()
-    assert ran == {str(os.getpid())} and not ran & {str(p) for p in pids}, (ran, pids)
+        pool._release()
 
 
 def _collect(_):
@@ -105,11 +92,7 @@ def test_no_object_of_the_launcher_is_finalized_in_a_worker(tmp_path):
     held.wait()
     _DROPPED_IN_A_WORKER.append(_Finalized(str(log)))
     try:
-        workers = pool._acquire(2)
-        try:
-            pids = set(workers.map(_drop, range(4)))
-        finally:
-            pool._release()
+        pids = _in_workers(_drop)
     finally:
         done.set()
         thread.join()
