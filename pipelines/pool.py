@@ -279,7 +279,7 @@ def _result(task, doing: str = "a task"):
     pids = [p.pid for p in procs]
     stall = _stall_s()
     poll = max(0.01, min(10.0, stall / 20))
-    last, since, checked = _cpu(pids), time.monotonic(), time.monotonic()
+    last, since = None, None  # read only once the task is not done at once: most are
     try:
         while True:
             try:
@@ -288,7 +288,7 @@ def _result(task, doing: str = "a task"):
                 pass
             now, t = _cpu(pids), time.monotonic()
             # progress, or this process itself did not run for a while (stopped, starved): count anew
-            if now is None or now != last or t - checked > 5 * poll:
+            if since is None or now is None or now != last or t - checked > 5 * poll:
                 last, since = now, t
             checked = t
             if t - since >= stall:
