@@ -15,7 +15,11 @@ Used only where the runner runs DoFns in this process (the DirectRunner's defaul
 elsewhere ``workers`` is 1 and the inner DoFn runs as it is: Dataflow and Flink already run
 one worker per core. The workers are a ``concurrent.futures`` process pool: a worker that
 dies fails the run (``WorkerDied``) instead of leaving it waiting for the tasks it held, and
-the workers die with the launching process, however it ends. They ignore Ctrl-C (the
+the workers die with the launching process, however it ends. Workers that make no progress
+(no CPU time, theirs or their helpers') for 10 minutes (``CURATE_WORKER_STALL_S``) while the
+run waits on them fail it too (``WorkerStuck``, with their stacks) instead of a wait forever.
+Every object the launching process holds when it forks stays referenced in each worker for
+the worker's life: no finalizer of an inherited object runs there (see ``_acquire``). They ignore Ctrl-C (the
 launching process handles it and ends them), and exit with their bundle's DoFn
 (``teardown``), closing their HTML-extraction helpers so that their CPU time is accounted to
 the run.
@@ -23,11 +27,14 @@ the run.
 from __future__ import annotations
 
 import collections
+import faulthandler
 import gc
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -91,8 +98,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init(parent: int) -> None:
+def _init(parent: int, stacks: str) -> None:
     _die_with_parent(parent)
+    # SIGUSR1 writes this worker's stacks to a file, for WorkerStuck: faulthandler's handler is
+    # C code that needs no lock, so it answers in a worker stuck in native code too
+    _POOL["stack_file"] = open(os.path.join(stacks, str(os.getpid())), "a")
+    faulthandler.register(signal.SIGUSR1, _POOL["stack_file"], all_threads=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (it raises KeyboardInterrupt): SIGTERM ends a worker at once
     gc.unfreeze()  # keeping the parent's objects frozen here measured slower (1x: 29.2 vs 25.0 CPU-s, one run)
@@ -139,21 +150,38 @@ def _run(key: str, payload: bytes, value, spill: Spiller | None):
 def _acquire(size: int):
     if _POOL["pool"] is None:
         # garbage is collected here, not in a worker: a finalizer run in a forked process can
-        # abort it (a dead gRPC channel left by an earlier pipeline in the same process did)
+        # abort it (a dead gRPC channel left by an earlier pipeline in the same process did) or
+        # hang it. Frozen garbage too (the pipeline freezes its construction's objects, garbage
+        # of an earlier run with them): a collection skips frozen objects, a worker unfreezes
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
         gc.collect()
+        # ... and nothing alive here is freed in a worker: each keeps a reference to every object
+        # of this process (this list, which the fork copies), and a worker ends by os._exit. A
+        # gRPC object left by an earlier Beam run in this process (a channel, a call, a server)
+        # freed in a worker takes a lock of gRPC's that one of its threads here may have held at
+        # the fork, never to be released there: the worker hung, and the run with it. The fork
+        # itself frees what only another thread held (its threading.local values, its exception
+        # being handled), so these are referenced before it. gc.get_objects before gc.freeze:
+        # it does not list frozen objects.
+        _POOL["inherited"] = gc.get_objects()
         gc.freeze()  # with the unfreeze on both sides: the parent's objects go to the oldest generation
         try:
             _POOL["parent"] = os.getpid()
+            _POOL["stacks"] = tempfile.mkdtemp(prefix=f"curate-stacks-{os.getpid()}-")
             # concurrent.futures, not multiprocessing.Pool: a worker that dies (killed for
             # memory, a crash in native code) fails its tasks there, where Pool replaces it and
             # never answers them, and Pool.terminate can then deadlock on its queue's lock
             before = set(multiprocessing.active_children())
-            pool = ProcessPoolExecutor(size, multiprocessing.get_context("fork"), _init, (_POOL["parent"],))
-            pool.submit(int).result()  # forks every worker now, inside the freeze
+            pool = ProcessPoolExecutor(size, multiprocessing.get_context("fork"), _init, (_POOL["parent"], _POOL["stacks"]))
+            task = pool.submit(int)  # forks every worker now, inside the freeze
             # the workers, for a dead one's exit code (WorkerDied): the children that are new
             _POOL["pool"], _POOL["procs"] = pool, list(set(multiprocessing.active_children()) - before)
+            _result(task, "the workers' start")
         finally:
-            gc.unfreeze()
+            _POOL["inherited"] = None  # here they are freed as usual
+            if not frozen:  # else they stay frozen, as the caller had them (and what came since)
+                gc.unfreeze()
     _POOL["users"] += 1
     return _POOL["pool"]
 
@@ -177,18 +205,99 @@ def shutdown(kill: bool = False) -> None:
                 p.terminate()  # SIGTERM: a worker's default action (see _init), it ends at once
         pool.shutdown(wait=True, cancel_futures=True)  # tasks not started are dropped (an interrupt)
     _POOL["procs"] = []
+    if _POOL.get("stacks"):
+        shutil.rmtree(_POOL.pop("stacks"), ignore_errors=True)
 
 
 class WorkerDied(RuntimeError):
     """A worker process ended while the run was going."""
 
 
-def _result(task):
-    """A task's result; a worker's death fails the run (WorkerDied) rather than a step."""
+class WorkerStuck(WorkerDied):
+    """No worker process made progress for CURATE_WORKER_STALL_S seconds while the run waited on one."""
+
+
+# seconds without a CPU tick used by any worker or its helper processes, while the run waits
+# on a task, before the run is stopped: a worker computing, however slowly on a loaded
+# machine, uses some; one waiting on a lock that nothing will release uses none
+def _stall_s() -> float:
+    return float(os.environ.get("CURATE_WORKER_STALL_S") or 600)
+
+
+def _cpu(pids) -> int | None:
+    """CPU ticks used so far by these processes and their descendants (Linux's /proc); None
+    where it cannot be read. A helper that ends takes its ticks with it: compare, not subtract."""
+    total, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                    todo += [int(x) for x in f.read().split()]
+        except FileNotFoundError:  # it ended meanwhile
+            continue
+        except (OSError, ValueError, IndexError):  # no /proc
+            return None
+    return total
+
+
+def _stacks(procs) -> str:
+    """What each live worker is doing: its Python stacks, asked by SIGUSR1 (see _init)."""
+    out = []
+    for p in procs:
+        if p.exitcode is not None:
+            continue
+        path = os.path.join(_POOL.get("stacks") or "", str(p.pid))
+        try:
+            os.truncate(path, 0)
+            os.kill(p.pid, signal.SIGUSR1)
+        except OSError:
+            continue
+        deadline, text = time.monotonic() + 5, ""
+        while time.monotonic() < deadline:  # the handler writes at once: wait until it has
+            time.sleep(0.1)
+            with open(path) as f:
+                seen, text = text, f.read()
+            if text and text == seen:
+                break
+        lines = text.strip().splitlines()
+        ours = next((i for i, line in enumerate(lines) if line.endswith(" in _process_worker")), len(lines))
+        out.append(f"worker {p.pid}:\n" + ("\n".join(lines[:ours]) or "(no answer)"))  # less the pool's own frames
+    return "\n".join(out)
+
+
+def _result(task, doing: str = "a task"):
+    """A task's result; a worker's death fails the run (WorkerDied) rather than a step, and so
+    does a pool whose workers all stop making progress (WorkerStuck) while it waits."""
+    procs = _POOL.get("procs", ())
+    pids = [p.pid for p in procs]
+    stall = _stall_s()
+    poll = max(0.01, min(10.0, stall / 20))
+    last, since = None, None  # read only once the task is not done at once: most are
     try:
-        return task.result()
+        while True:
+            try:
+                return task.result(timeout=poll)
+            except TimeoutError:
+                pass
+            now, t = _cpu(pids), time.monotonic()
+            # progress, or this process itself did not run for a while (stopped, starved): count anew
+            if since is None or now is None or now != last or t - checked > 5 * poll:
+                last, since = now, t
+            checked = t
+            if t - since >= stall:
+                raise WorkerStuck(
+                    f"the worker processes made no progress for {t - since:.0f} s (no CPU time used) while the run "
+                    f"waited on {doing}: one is stuck (a deadlock); the run is stopped. Set CURATE_WORKER_STALL_S "
+                    f"to wait longer. Their stacks:\n{_stacks(procs)}")
     except BrokenProcessPool:
-        procs, deadline = _POOL.get("procs", ()), time.monotonic() + 2
+        deadline = time.monotonic() + 2
         while any(p.exitcode is None for p in procs) and time.monotonic() < deadline:
             time.sleep(0.02)  # the pool ends the other workers and reaps them all
         codes = [p.exitcode for p in procs if p.exitcode is not None]
@@ -215,6 +324,7 @@ class Pooled(beam.DoFn):
         self.inner.setup()  # here too: configuration errors (and the tests' faults) surface in this process
         self.pool = _acquire(self.workers)
         self.spill_out = self.spill if self.spill.folder else None
+        self.doing = f"a task of {type(self.inner).__name__}"
 
     def start_bundle(self):
         self.pending = collections.deque()
@@ -229,11 +339,11 @@ class Pooled(beam.DoFn):
             sent = _sendable(element)
         self.pending.append(self.pool.submit(_run, self.key, self.payload, sent, self.spill_out))
         while self.pending and (self.pending[0].done() or len(self.pending) > 2 * self.workers):
-            yield from self._outputs(_result(self.pending.popleft()))
+            yield from self._outputs(_result(self.pending.popleft(), self.doing))
 
     def finish_bundle(self):
         while self.pending:
-            for o in self._outputs(_result(self.pending.popleft())):
+            for o in self._outputs(_result(self.pending.popleft(), self.doing)):
                 if isinstance(o, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(o.tag, GlobalWindows.windowed_value(o.value))
                 else:

@@ -5,6 +5,7 @@ import gc
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,29 +29,113 @@ class _Finalized:
             f.write(f"{os.getpid()}\n")
 
 
-def test_workers_never_finalize_the_parents_garbage(tmp_path):
+@pytest.mark.parametrize("frozen", [False, True], ids=["collectable", "frozen"])
+def test_workers_never_finalize_the_parents_garbage(tmp_path, frozen):
     """Garbage the launching process holds when it forks its workers is collected there, not
     in a worker: a worker unfreezes the parent's objects, and its collector would otherwise run
-    their finalizers (CI once aborted in a worker collecting a gRPC channel)."""
+    their finalizers (CI once aborted in a worker collecting a gRPC channel). Frozen garbage too,
+    as the pipeline freezes its construction's objects: a collection skips frozen objects (CI's
+    worker hung collecting one, a gRPC object of an earlier Beam run)."""
     log = tmp_path / "finalized"
     gc.disable()  # keep the cycle uncollected until the fork, as between two collections
     try:
         _Finalized(str(log))
-        workers = pool._acquire(2)
-        try:
-            pids = set(workers.map(_collect, range(4)))
-        finally:
-            pool._release()
+        if frozen:
+            gc.freeze()
+        pids = _in_workers(_collect)
     finally:
+        gc.unfreeze()
         gc.enable()
     gc.collect()
     ran = set(log.read_text().split()) if log.exists() else set()
     assert ran == {str(os.getpid())} and not ran & {str(p) for p in pids}, (ran, pids)
 
 
+def _in_workers(task) -> set[int]:
+    """The pids of the pool's workers that ran ``task`` (four times)."""
+    workers = pool._acquire(2)
+    try:
+        return set(workers.map(task, range(4)))
+    finally:
+        pool._release()
+
+
 def _collect(_):
     gc.collect()
     return os.getpid()
+
+
+_DROPPED_IN_A_WORKER: list = []
+
+
+def _drop(_):
+    _DROPPED_IN_A_WORKER.clear()
+    gc.collect()
+    return os.getpid()
+
+
+def test_no_object_of_the_launcher_is_finalized_in_a_worker(tmp_path):
+    """What the launching process holds when it forks is never freed in a worker: not what only
+    another thread held (the fork drops its threading.local values), not what a worker's task
+    lets go. A gRPC object left by an earlier Beam run freed in a worker takes a lock that a
+    gRPC thread may have held at the fork: CI's worker hung there, and the run with it."""
+    log = tmp_path / "finalized"
+    local, held, done = threading.local(), threading.Event(), threading.Event()
+
+    def other_thread():
+        local.value = _Finalized(str(log))
+        held.set()
+        done.wait()
+
+    thread = threading.Thread(target=other_thread, daemon=True)
+    thread.start()
+    held.wait()
+    _DROPPED_IN_A_WORKER.append(_Finalized(str(log)))
+    try:
+        pids = _in_workers(_drop)
+    finally:
+        done.set()
+        thread.join()
+        _DROPPED_IN_A_WORKER.clear()
+    gc.collect()
+    ran = log.read_text().split() if log.exists() else []
+    assert ran == [str(os.getpid())] * 2, (ran, pids)
+
+
+_LOCK_HELD_AT_FORK = threading.Lock()
+
+
+def _wait_for_the_lock(_):
+    _LOCK_HELD_AT_FORK.acquire()  # held by a thread of the launcher at the fork: never released here
+
+
+def test_a_stuck_worker_stops_the_run_with_its_stack(monkeypatch):
+    """A worker that makes no progress (a lock held at the fork, as gRPC's was) fails the run
+    with what it was doing, instead of leaving it waiting forever (CI once hung > 16 minutes)."""
+    with _LOCK_HELD_AT_FORK:
+        workers = pool._acquire(2)
+    try:
+        monkeypatch.setenv("CURATE_WORKER_STALL_S", "1")  # after the workers' start: a loaded machine's is slow
+        with pytest.raises(pool.WorkerStuck) as e:
+            pool._result(workers.submit(_wait_for_the_lock, 0), "a test's task")
+    finally:
+        pool._release(kill=True)
+    message = str(e.value)
+    assert "waited on a test's task" in message and "CURATE_WORKER_STALL_S" in message
+    assert "in _wait_for_the_lock" in message, message
+
+
+def test_cli_a_stuck_worker_fails_the_run(tmp_path, monkeypatch, capsys):
+    """The README's line: workers that make no progress stop the run (exit 1), not hang it."""
+    from curate import cli
+
+    (tmp_path / "a.jsonl").write_text("".join(f'{{"text": "document {i}"}}\n' for i in range(4)))
+    monkeypatch.setenv("CURATE_FAULT", "worker_stall")  # each task sleeps a minute: no CPU time
+    monkeypatch.setenv("CURATE_WORKER_STALL_S", "2")
+    assert cli.main(["run", "--input", str(tmp_path / "a.jsonl"), "--domain", "web", "--output", str(tmp_path / "out"),
+                     "--stages", "ingest", "--workers", "2", "--progress", "off"]) == 1
+    err = capsys.readouterr().err
+    assert "curate: the worker processes made no progress for 2 s" in err and "in _run" in err, err
 
 
 def _read(path: str) -> bytes:
