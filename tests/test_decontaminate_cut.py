@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from curate.stages.decontaminate import DecontaminateStage
-from tests.test_decontaminate import run_web, words
+from tests.test_decontaminate import cut_batch, run_web, words
 
 def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
     """``mode = "cut"`` on an item inside brackets or quotes: a Han or kana character takes the
@@ -57,20 +57,9 @@ def _assert_cuts(tmp_path: Path, items: list[str], pages: dict, domain: str = "w
 
 
 def _assert_cuts_in_process(ev: Path, pages: dict, domain: str) -> None:
-    kept, ledger = _cut_batch(ev, {k: t for k, (t, _) in pages.items()}, domain)
+    kept, ledger, _ = cut_batch(ev, {k: t for k, (t, _) in pages.items()}, domain)
     assert ledger.num_rows == 0
     assert _texts(kept) == {k: want for k, (_, want) in pages.items()}
-
-
-def _cut_batch(ev: Path, texts: dict, domain: str = "web"):
-    """``DecontaminateStage.process`` in cut mode (the evaluation set ``ev``) on a batch of
-    ``texts`` (id: text) of ``domain``, as ingest makes them from a JSONL file with no language
-    field: (the batch kept, the ledger)."""
-    from curate.schema import docs_from_rows
-
-    stage = DecontaminateStage({"eval_sets": [{"name": "wikitext2", "glob": str(ev)}], "mode": "cut"}).setup()
-    return stage.process(docs_from_rows([dict(id=k, text=t, domain=domain, source="web", path=str(ev.parent / "docs.jsonl"),
-                                              offset=i, url=None, language=None, meta=None) for i, (k, t) in enumerate(texts.items())]))
 
 
 def _texts(kept) -> dict:
@@ -78,8 +67,8 @@ def _texts(kept) -> dict:
 
 
 def _cut_texts(ev: Path, texts: dict, domain: str = "web") -> dict:
-    """(id: text) of the documents ``_cut_batch`` keeps."""
-    return _texts(_cut_batch(ev, texts, domain)[0])
+    """(id: text) of the documents ``cut_batch`` keeps."""
+    return _texts(cut_batch(ev, texts, domain)[0])
 
 
 def test_cut_pairs_brackets_and_quotes_around_the_item_not_apostrophes_inside_it(tmp_path):
@@ -803,7 +792,7 @@ def test_cut_chars_counts_the_characters_removed(tmp_path):
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
     for domain in ("code", "web"):
-        rows = _cut_batch(ev, texts, domain)[0].select(["id", "text", "edits"]).to_pylist()
+        rows = cut_batch(ev, texts, domain)[0].select(["id", "text", "edits"]).to_pylist()
         assert len(rows) == len(texts)
         for r in rows:
             before = texts[r["id"]]
