@@ -13,13 +13,24 @@ at every transform applied and every type check, and each view builds an argpars
 parses the flags again (~0.25 ms): ~0.3 CPU-s a run. A view holds nothing of its own (its
 values live in the options' shared dict, which every view reads and writes), so one view per
 options object and class is kept, weakly, while the options' flags and dict are the same
-(tests/test_beam_memo.py)."""
+(tests/test_beam_memo.py).
+
+The specs are still asked of every DoFn instance once, and the runner's workers unpickle new
+instances of the same DoFns for every bundle (~435 a demo run), and each asks Beam for the
+arguments of each of its methods (``core.get_function_args_defaults``: ``inspect.signature``,
+~20,000 a demo run, ~1 CPU-s). A method's arguments and defaults are a function of its
+function's code, defaults and wrappers alone, whatever instance it is bound to, so they are
+kept per function, weakly, while those are the same objects. Only for Beam 2.77 (what
+pyproject pins), whose ``get_function_args_defaults`` this was checked against: another
+version keeps its own."""
 from __future__ import annotations
 
+import types
 import weakref
 
+import apache_beam
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.transforms import userstate
+from apache_beam.transforms import core, userstate
 
 _original = userstate.get_dofn_specs
 _specs: dict[int, tuple] = {}  # id(dofn) -> (weak reference to it, its specs)
@@ -56,8 +67,41 @@ def view_as(options, cls):
     return view
 
 
+_original_args = core.get_function_args_defaults
+_args: dict[tuple, tuple] = {}  # (id(function), bound) -> (weak reference to it, its stamp, args, defaults)
+
+
+def _stamp(fn) -> tuple:
+    """What inspect.signature reads of a function: its code, its defaults and its attributes
+    (__wrapped__, __signature__, _partialmethod); any of them replaced is a new entry."""
+    return (fn.__code__, fn.__defaults__, fn.__kwdefaults__, *fn.__dict__.keys(), *fn.__dict__.values())
+
+
+def get_function_args_defaults(f):
+    if type(f) is types.MethodType and type(f.__func__) is types.FunctionType:
+        fn, bound = f.__func__, True  # a bound method's signature is its function's less the first argument
+    elif type(f) is types.FunctionType:
+        fn, bound = f, False
+    else:  # a class, a partial, a callable object, a builtin: Beam's, each time
+        return _original_args(f)
+    key, stamp = (id(fn), bound), _stamp(fn)
+    hit = _args.get(key)
+    if hit is not None and hit[0]() is fn and len(hit[1]) == len(stamp) and all(a is b for a, b in zip(hit[1], stamp)):
+        return list(hit[2]), list(hit[3])
+    args, defaults = _original_args(f)
+    try:
+        ref = weakref.ref(fn, lambda _, key=key, memo=_args: memo.pop(key, None))
+    except TypeError:
+        return args, defaults
+    _args[key] = (ref, stamp, tuple(args), tuple(defaults))
+    return args, defaults
+
+
 def install() -> None:
     """Beam's own callers (is_stateful_dofn, validate_stateful_dofn, ParDo's translation) look
-    the function up in the userstate module at each call; views are asked of the class."""
+    the function up in the userstate module at each call; views are asked of the class; a
+    method's arguments are looked up in the core module (MethodWrapper, CallableWrapperDoFn)."""
     userstate.get_dofn_specs = get_dofn_specs
     PipelineOptions.view_as = view_as
+    if apache_beam.__version__.startswith("2.77."):
+        core.get_function_args_defaults = get_function_args_defaults

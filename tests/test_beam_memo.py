@@ -103,3 +103,43 @@ def test_pooled_and_split_declare_the_type_beams_inference_would_reach(monkeypat
         monkeypatch.setattr(trivial_inference, "infer_return_type", lambda *a, **k: 1 / 0)
         assert beam.ParDo(dofn).infer_output_type(Any) == Any  # no inference when a pipeline is built
         monkeypatch.undo()
+
+
+def test_a_methods_arguments_are_beams_and_computed_once_per_function(monkeypatch):
+    """Beam takes the signature of every method of every DoFn instance it inspects (~20,000 a
+    demo run, the workers unpickling new instances each bundle); the memo keeps them per
+    function: the same args and defaults as Beam's own for every kind of callable, however many
+    instances, and a function whose defaults or wrapper change is inspected again."""
+    import functools
+
+    from apache_beam.transforms import core
+
+    assert core.get_function_args_defaults is beam_memo.get_function_args_defaults  # Beam 2.77: installed
+    original = beam_memo._original_args
+    calls = []
+    monkeypatch.setattr(beam_memo, "_original_args", lambda f: calls.append(f) or original(f))
+
+    def plain(a, b=1, *rest, c=2, **kw):
+        return a
+
+    def wrapper(*a, **k):
+        return plain(*a, **k)
+
+    wraps = functools.wraps(plain)(lambda *a, **k: plain(*a, **k))
+    callables = [plain, lambda x, y=DoFnParam: x, wraps, functools.partial(plain, 1), len, str.upper, Plain,
+                 Stateful().process, Stateful().process, Plain().process, Plain().start_bundle, beam.Map(len).dofn.process]
+    for _ in range(3):
+        for f in callables:
+            assert core.get_function_args_defaults(f) == original(f), f
+            assert core.get_function_arguments(Stateful(), "process") == original(Stateful().process)
+    assert len(calls) < 3 * len(callables)
+    plain.__defaults__ = (5,)  # a reassigned default: Beam's answer again, not the remembered one
+    assert core.get_function_args_defaults(plain) == original(plain) == (["a", "b"], [5])
+    wrapper.__wrapped__ = Stateful.process  # a new wrapper: its signature
+    assert core.get_function_args_defaults(wrapper) == original(wrapper) == original(Stateful.process)
+    # a bound and a plain function are two entries (self is an argument of the one only)
+    assert core.get_function_args_defaults(Stateful.process)[0][0] == "self"
+    assert core.get_function_args_defaults(Stateful().process)[0][0] == "kv"
+
+
+DoFnParam = beam.DoFn.TimestampParam

