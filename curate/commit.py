@@ -453,6 +453,10 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return "no"
+        try:  # one replacement of this file at a time: a second, renaming after the first, put its file over the
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # first's, held by then (two runs, two lock files)
+        except OSError as e:  # an flock is no writer's (theirs are POSIX locks); taken on a file open for reading
+            return "wait" if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else "no"  # (not on NFS: said as before)
         try:
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as e:
@@ -461,6 +465,11 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
             if _completing(fd):
                 return "wait"
             raise _held(root, path) from None
+        try:  # still the lock file there (not replaced by another member, who may hold the new one): under both locks
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                return "vanished"
+        except FileNotFoundError:
+            return "vanished"
         tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
         try:
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))

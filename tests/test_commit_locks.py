@@ -605,3 +605,64 @@ def test_a_staging_folder_this_user_may_not_write_in_is_said_so(tmp_path, deny_w
     with pytest.raises(PermissionError):
         commit._lock(str(out), str(out))
     assert str(out) not in commit._LOCKS
+
+
+REPLACER = """
+import errno, os, stat, sys
+from curate import commit
+os.umask(0o002)
+lock = sys.argv[1] + "/" + commit.STAGING + "/" + commit.LOCK
+real_open, real_replace = os.open, os.replace
+def refused(path, flags, *a, **kw):  # as _older_curate_s: another user's 0644 file, not opened for writing
+    if str(path) == lock and flags & (os.O_WRONLY | os.O_RDWR) and os.path.exists(lock) \\
+            and not os.stat(lock).st_mode & stat.S_IWGRP:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    return real_open(path, flags, *a, **kw)
+def replace(src, dst):  # paused as it is about to rename its new lock file over the old one
+    os.replace = real_replace
+    print("renaming", flush=True)
+    sys.stdin.readline()
+    return real_replace(src, dst)
+os.open, os.replace = refused, replace
+try:
+    commit._lock(sys.argv[1], sys.argv[1])
+    print("held", flush=True)
+except commit.Held as e:
+    print("refused", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_two_members_replacing_an_older_curate_s_lock_file_are_not_two_holders(tmp_path, monkeypatch, group_umask):
+    """Two group members' runs meeting an older curate's 0644 lock file: each held it shared
+    (no writer holds it) and renamed a new one over it. The second renamed its file over the
+    first's, which the first held already: two runs writing one output, each holding "the"
+    lock (two files). The replacement is made where the old file is still the lock file, one
+    replacement at a time: the second finds the first's file, held, and is refused."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    _older_curate_s(lock, monkeypatch)
+    other = subprocess.Popen([sys.executable, "-c", REPLACER, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, cwd=REPO)
+    said = []
+
+    def go_on():  # the other run renames, and says whether it holds the lock
+        if not said:
+            other.stdin.write("go\n")
+            other.stdin.flush()
+            said.append(other.stdout.readline())
+
+    try:
+        assert other.stdout.readline() == "renaming\n"  # it holds the old file shared, its new one made
+        monkeypatch.setattr(commit, "_pause", lambda seconds: go_on(), raising=False)
+        try:
+            commit._lock(str(out), str(out))
+            mine = "held"
+        except commit.Held:
+            mine = "refused"
+        go_on()
+        assert sorted([mine, said[0].strip()]) == ["held", "refused"]
+    finally:
+        commit._unlock(str(out))
+        other.communicate("\n", timeout=60)
