@@ -555,22 +555,29 @@ def held(root: str) -> bool:
 
 
 def _looked_held(lock: str, fcntl) -> bool:
-    """``held``'s look at the lock file (its guard held)."""
-    try:
-        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return False
-    except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
-        return e.errno != errno.ELOOP
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
-            return True
-        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError as e:
-        return e.errno in (errno.EACCES, errno.EAGAIN)
-    finally:
-        os.close(fd)  # drops the lock taken, if it was
-    return False
+    """``held``'s look at the lock file (its guard held): of the file there once its shared lock
+    is taken (a look at one replaced since its open, an older curate's, said 'not held' while the
+    member's run that replaced it held the new one)."""
+    for _ in range(LOCK_TRIES):
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return False
+        except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
+            return e.errno != errno.ELOOP
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
+                return True
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                return False
+        except FileNotFoundError:  # removed since (a commit ending): not held
+            return False
+        except OSError as e:
+            return e.errno in (errno.EACCES, errno.EAGAIN)
+        finally:
+            os.close(fd)  # drops the lock taken, if it was
+    return True  # replaced every time it was looked at: cannot tell, as held (the caller waits, bounded)
 
 
 def lock_file(root: str) -> str:

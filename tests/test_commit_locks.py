@@ -666,3 +666,36 @@ def test_two_members_replacing_an_older_curate_s_lock_file_are_not_two_holders(t
     finally:
         commit._unlock(str(out))
         other.communicate("\n", timeout=60)
+
+
+def test_a_look_at_a_lock_file_replaced_as_it_looks_sees_the_new_one_s_holder(tmp_path, monkeypatch):
+    """commit.held (a loader watching a commit) opened the lock file, which a member's run then
+    replaced (an older curate's 0644 one, renamed over) and held: its shared lock of the old file,
+    which no one holds now, said 'not held' while that run wrote. A look is of the file there
+    once it holds it (its inode), as a writer's hold is."""
+    import fcntl
+
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    lock.write_text("4242 elsewhere\n")
+    hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()")
+    real, procs = fcntl.lockf, []
+
+    def lockf(fd, op, *a):
+        if not procs:  # between the look's open and its lock: the file replaced, the new one held by a run
+            new = lock.with_name("new")
+            new.write_text("")
+            os.replace(new, lock)
+            procs.append(subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, text=True))
+            assert procs[0].stdout.readline() == "held\n"
+        return real(fd, op, *a)
+
+    monkeypatch.setattr(fcntl, "lockf", lockf)
+    try:
+        assert commit.held(str(out)) is True
+    finally:
+        for proc in procs:
+            proc.communicate("", timeout=60)
