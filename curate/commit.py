@@ -66,6 +66,18 @@ _GUARDS: dict[str, threading.RLock] = {}  # local output dir -> held by a thread
 _GUARDS_LOCK = threading.Lock()
 _CREATED: dict[str, int] = {}  # output dir -> the thread that made it for a run not finished yet (its abort removes it, not another's)
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
+_IN_CHILD: list = []  # (registry, whether its values are descriptors): what this process holds, emptied in a forked child
+
+
+def per_process(registry, fds: bool = False):
+    """``registry`` (a dict or a set) of what this process holds, each by one thread (a lock, an
+    audit's claim, a folder its run made), emptied in a forked child (``_forked``): it holds
+    none of its parent's. ``fds``: a dict whose values are open descriptors, closed there first."""
+    _IN_CHILD.append((registry, fds))
+    return registry
+
+
+_LOCKS, _OWNERS, _CREATED = per_process(_LOCKS, fds=True), per_process(_OWNERS), per_process(_CREATED)
 
 
 class ForeignFiles(ValueError):
@@ -418,14 +430,13 @@ def _forked() -> None:
     global _GUARDS_LOCK
     _GUARDS_LOCK = threading.Lock()
     _GUARDS.clear()
-    for fd in _LOCKS.values():
-        try:
-            os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
-        except OSError:
-            pass
-    _LOCKS.clear()
-    _OWNERS.clear()
-    _CREATED.clear()  # nor the folders its runs made
+    for registry, fds in _IN_CHILD:  # _LOCKS, _OWNERS, _CREATED (nor the folders its runs made), the audit's claims
+        for fd in registry.values() if fds else ():
+            try:
+                os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
+            except OSError:
+                pass
+        registry.clear()
 
 
 if hasattr(os, "register_at_fork"):

@@ -699,3 +699,71 @@ def test_a_look_at_a_lock_file_replaced_as_it_looks_sees_the_new_one_s_holder(tm
     finally:
         for proc in procs:
             proc.communicate("", timeout=60)
+
+
+CLAIM_HELD = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+              "try:\n    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\nexcept OSError:\n    print('held')")
+
+
+def _claim_seen(folder: Path) -> str:
+    """What another process finds of the audit's claim of ``folder``: 'held', 'free' or 'gone'."""
+    from curate.audit import command
+
+    claim = folder / "stats" / command.CLAIM
+    if not claim.exists():
+        return "gone"
+    return subprocess.run([sys.executable, "-c", CLAIM_HELD, str(claim)], capture_output=True, text=True,
+                          timeout=60).stdout.strip()
+
+
+def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path):
+    """The audit's claim of a curate-audit folder (a POSIX lock, as a run's): a second thread of
+    the process claiming it took it too (two audits written into one folder), and its release
+    unlinked the first's claim and dropped its lock. Another thread's claim is to it what another
+    process's is (the next folder), and a thread releases only its own (commit's owner registry)."""
+    import threading
+
+    from curate.audit import command
+
+    folder = tmp_path / "curate-audit"
+    (folder / "stats").mkdir(parents=True)
+    claimed, done, said = threading.Event(), threading.Event(), []
+
+    def audit():
+        said.append(command._claim(str(folder)))
+        claimed.set()
+        done.wait(60)
+        command._release(str(folder))
+
+    other = threading.Thread(target=audit, daemon=True)
+    other.start()
+    try:
+        assert claimed.wait(60) and said == [True]
+        assert command._claim(str(folder)) is False
+        command._release(str(folder))  # not this thread's: the other's claim stays
+        assert _claim_seen(folder) == "held"
+    finally:
+        done.set()
+        other.join(60)
+    assert _claim_seen(folder) == "gone"
+
+
+def test_a_forked_child_does_not_release_its_parent_s_audit_claim(tmp_path):
+    """A forked child inherited the claims of its parent's audit: its release unlinked the
+    parent's claim (a third audit then claims the folder and writes beside the parent's)."""
+    from curate.audit import command
+
+    folder = tmp_path / "curate-audit"
+    (folder / "stats").mkdir(parents=True)
+    assert command._claim(str(folder)) is True
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                command._release(str(folder))
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert _claim_seen(folder) == "held"
+    finally:
+        command._release(str(folder))
