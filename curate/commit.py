@@ -467,7 +467,7 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
         try:  # one replacement of this file at a time: a second, renaming after the first, put its file over the
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # first's, held by then (two runs, two lock files)
         except OSError as e:  # an flock is no writer's (theirs are POSIX locks); taken on a file open for reading
-            return "wait" if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else "no"  # (not on NFS: said as before)
+            return "wait" if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else "no"  # (not taken, NFS's EBADF: as before)
         try:
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as e:
