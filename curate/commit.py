@@ -163,7 +163,7 @@ def _holder(lock: str) -> str:
     yet (or is an older curate, which writes none)."""
     base = os.path.dirname(os.path.dirname(lock))
     with _guard(base):
-        if base in _OWNERS and lock == f"{base}/{STAGING}/{LOCK}":  # a thread of this process's: not opened (a close drops the lock)
+        if _owner(base) is not None and lock == f"{base}/{STAGING}/{LOCK}":  # a thread of this process's: not opened (a close drops the lock)
             return f" (process {os.getpid()})"
         try:
             with open(lock, encoding="utf-8", errors="replace") as f:
@@ -364,7 +364,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     hold it, or complete a commit), "vanished" (try again at once); raises Held for a writer's hold."""
     import fcntl
 
-    owner = _OWNERS.get(base)
+    owner = _owner(base)
     if owner is not None and owner[0] != threading.get_ident():
         if owner[1]:
             return "wait"
@@ -559,7 +559,7 @@ def held(root: str) -> bool:
 
     base = output._fs(root)[1]
     with _guard(base):
-        owner = _OWNERS.get(base)
+        owner = _owner(base)
         if owner is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
             return owner[0] != threading.get_ident()
         return _looked_held(lock_file(root), fcntl)
@@ -614,13 +614,33 @@ def _no_locks(root: str, base: str, e: OSError) -> None:
 def _unlock(base: str) -> None:
     """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
     with _guard(base):
-        owner = _OWNERS.get(base)
+        owner = _owner(base)
         if owner is not None and owner[0] != threading.get_ident():
             return
         _OWNERS.pop(base, None)
         fd = _LOCKS.pop(base, None)
         if fd is not None:
             os.close(fd)
+
+
+def _owner(base: str) -> tuple[int, bool] | None:
+    """``_OWNERS[base]`` where its thread lives (the guard held): a thread that ended holding the
+    lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
+    (the kernel drops its locks): dropped here, or every other thread was refused until the process
+    ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
+    owner = _OWNERS.get(base)
+    if owner is None or thread_lives(owner[0]):
+        return owner
+    del _OWNERS[base]
+    fd = _LOCKS.pop(base, None)
+    if fd is not None:
+        os.close(fd)  # no other thread holds it: the hold was the ended thread's alone
+    return None
+
+
+def thread_lives(ident: int) -> bool:
+    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
+    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
 
 
 def _mine(base: str) -> bool:
@@ -962,7 +982,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
     the lock another thread of this process took meanwhile."""
     import fcntl
 
-    owner = _OWNERS.get(base)
+    owner = _owner(base)
     if owner is not None and owner[0] != threading.get_ident():
         if owner[1]:
             return "again"

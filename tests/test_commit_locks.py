@@ -767,3 +767,68 @@ def test_a_forked_child_does_not_release_its_parent_s_audit_claim(tmp_path):
         assert _claim_seen(folder) == "held"
     finally:
         command._release(str(folder))
+
+
+def test_a_forked_worker_s_abort_leaves_its_parent_s_staging_folder(tmp_path):
+    """A worker forked by a run holding its output's lock (pipelines/pool.py) holds nothing of its
+    parent's (the fork hook empties the registries): an abort there is another process's, refused
+    by the parent's lock, and removes neither the staging folder nor the output folder the parent's
+    run made. (Passes before: pins what the reset must not allow.)"""
+    out = tmp_path / "out"  # made by the parent's begin
+    staged = Path(commit.begin(str(out)))
+    try:
+        (staged / "part-0.parquet").write_bytes(b"staged")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                commit.abort(str(out))
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert (staged / "part-0.parquet").read_bytes() == b"staged" and commit._mine(str(out))
+    finally:
+        commit.abort(str(out))
+    assert not out.exists()
+
+
+def test_a_thread_that_ended_holding_the_lock_holds_nothing(tmp_path):
+    """A thread that began a run and ended without its abort (a notebook's thread, a library
+    caller's) kept the output for good: every other thread of the process was refused '...
+    another thread of this process' until the process ended, as no process that ends is. A
+    thread that ended holds nothing (its hold dropped, as the kernel drops a dead process's)."""
+    import threading
+
+    out = tmp_path / "out"
+    out.mkdir()
+    began = []
+    ended = threading.Thread(target=lambda: began.append(commit.begin(str(out))))
+    ended.start()
+    ended.join(60)
+    assert began
+    assert commit.held(str(out)) is False
+    try:
+        assert commit.begin(str(out)) == began[0]
+        assert commit._mine(str(out))
+    finally:
+        commit.abort(str(out))
+
+
+def test_a_thread_that_ended_holding_an_audit_claim_holds_nothing(tmp_path):
+    """The audit's claim likewise: a thread that ended holding it sent every later audit of the
+    process to the next folder; its claim is left as a killed audit's (taken over)."""
+    import threading
+
+    from curate.audit import command
+
+    folder = tmp_path / "curate-audit"
+    (folder / "stats").mkdir(parents=True)
+    said = []
+    ended = threading.Thread(target=lambda: said.append(command._claim(str(folder))))
+    ended.start()
+    ended.join(60)
+    assert said == [True]
+    try:
+        assert command._claim(str(folder)) is True
+    finally:
+        command._release(str(folder))
+    assert _claim_seen(folder) == "gone"

@@ -238,10 +238,15 @@ def _half_written(folder: str) -> bool:
 def _claim(folder: str) -> bool | str:
     """``_claim_once`` under the claim's guard (commit._guard: a thread's close of the claim file
     would drop another's lock): another thread's claim is to this one as another audit's (False),
-    as a run's lock is (a second thread took it too, and its release unlinked the first's)."""
+    as a run's lock is (a second thread took it too, and its release unlinked the first's); a
+    thread that ended holding it holds nothing (commit._owner)."""
     from curate import commit
 
     with commit._guard(os.path.join(folder, "stats", CLAIM)):
+        if folder in _CLAIMERS and not commit.thread_lives(_CLAIMERS[folder]):  # ended holding it: left as a killed audit's
+            del _CLAIMERS[folder]
+            os.close(_CLAIMS.pop(folder))
+            _LEFT.discard(folder)
         if folder in _CLAIMERS:
             return _CLAIMERS[folder] == threading.get_ident()
         return _claim_once(folder)
