@@ -55,6 +55,7 @@ LOCK_TRIES = 100  # times _lock makes the staging folder again when it is remove
 # instant: a writer meeting only shared holds tries again, every PAUSE s, SHARED_TRIES times
 PAUSE = 0.01
 SHARED_TRIES = 500
+MARK = 128  # bytes of a reader's 'PID HOST completing' line, padded with spaces (_write_pid)
 _pause = time.sleep  # the wait before the lock is tried again (tests go on there)
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file this process holds (a run's, a reader's completing a commit)
 # POSIX locks are a process's: a second thread taking the lock would get it too, and a thread closing any file open on
@@ -508,7 +509,9 @@ def _write_pid(fd: int, completing: bool = False) -> None:
     """Who holds the lock, for the message of a command refused (a run, an audit or a mix);
     ``completing``: a reader completing a commit, which a run waits for. Written over the old
     line, then cut to it: its first line is never read empty, or half written."""
-    line = f"{os.getpid()} {_hostname()}{' completing' if completing else ''}\n".encode()
+    line = f"{os.getpid()} {_hostname()}{' completing' if completing else ''}"
+    # a mark of one length (readers mark at once, each holding it shared): a cut to another's shorter one left 'comple'
+    line = (line.ljust(MARK - 1) if completing else line).encode() + b"\n"
     os.pwrite(fd, line, 0)
     os.ftruncate(fd, len(line))
 

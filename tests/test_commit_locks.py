@@ -832,3 +832,28 @@ def test_a_thread_that_ended_holding_an_audit_claim_holds_nothing(tmp_path):
     finally:
         command._release(str(folder))
     assert _claim_seen(folder) == "gone"
+
+
+def test_two_readers_marking_at_once_leave_a_whole_mark(tmp_path, monkeypatch):
+    """Two readers completing a commit mark the lock file at once (both hold it shared): one's
+    line written over the other's, then cut to the first's shorter length, left
+    '<pid> HOST comple': the one that then held it exclusively was a writer to a run beginning
+    (refused, naming it). Marks are of one length: a cut leaves the last written whole."""
+    fd = os.open(tmp_path / "lock", os.O_RDWR | os.O_CREAT)
+    real, cuts = os.ftruncate, []
+
+    def ftruncate(f, length):  # the short mark's cut waits until the other reader has written its own
+        if not cuts:
+            cuts.append(length)
+            monkeypatch.setattr(os, "getpid", lambda: 4194304)
+            commit._write_pid(fd, completing=True)
+        return real(f, length)
+
+    monkeypatch.setattr(os, "getpid", lambda: 1)  # init's: alive
+    monkeypatch.setattr(os, "ftruncate", ftruncate)
+    try:
+        commit._write_pid(fd, completing=True)
+        monkeypatch.undo()
+        assert os.pread(fd, 300, 0).split(b"\n")[0].split() == [b"4194304", commit._hostname().encode(), b"completing"]
+    finally:
+        os.close(fd)
