@@ -748,6 +748,17 @@ def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path):
     assert _claim_seen(folder) == "gone"
 
 
+def _in_a_forked_child(call) -> None:
+    """``call()`` in a forked child of this process, which then ends at once (no exit handler)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            call()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def test_a_forked_child_does_not_release_its_parent_s_audit_claim(tmp_path):
     """A forked child inherited the claims of its parent's audit: its release unlinked the
     parent's claim (a third audit then claims the folder and writes beside the parent's)."""
@@ -757,13 +768,7 @@ def test_a_forked_child_does_not_release_its_parent_s_audit_claim(tmp_path):
     (folder / "stats").mkdir(parents=True)
     assert command._claim(str(folder)) is True
     try:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                command._release(str(folder))
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        _in_a_forked_child(lambda: command._release(str(folder)))
         assert _claim_seen(folder) == "held"
     finally:
         command._release(str(folder))
@@ -778,13 +783,7 @@ def test_a_forked_worker_s_abort_leaves_its_parent_s_staging_folder(tmp_path):
     staged = Path(commit.begin(str(out)))
     try:
         (staged / "part-0.parquet").write_bytes(b"staged")
-        pid = os.fork()
-        if pid == 0:
-            try:
-                commit.abort(str(out))
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        _in_a_forked_child(lambda: commit.abort(str(out)))
         assert (staged / "part-0.parquet").read_bytes() == b"staged" and commit._mine(str(out))
     finally:
         commit.abort(str(out))
