@@ -55,6 +55,7 @@ LOCK_TRIES = 100  # times _lock makes the staging folder again when it is remove
 # instant: a writer meeting only shared holds tries again, every PAUSE s, SHARED_TRIES times
 PAUSE = 0.01
 SHARED_TRIES = 500
+MARK = 128  # bytes of a reader's 'PID HOST completing' line, padded with spaces (_write_pid)
 _pause = time.sleep  # the wait before the lock is tried again (tests go on there)
 _LOCKS: dict[str, int] = {}  # local output dir -> the open lock file this process holds (a run's, a reader's completing a commit)
 # POSIX locks are a process's: a second thread taking the lock would get it too, and a thread closing any file open on
@@ -66,6 +67,18 @@ _GUARDS: dict[str, threading.RLock] = {}  # local output dir -> held by a thread
 _GUARDS_LOCK = threading.Lock()
 _CREATED: dict[str, int] = {}  # output dir -> the thread that made it for a run not finished yet (its abort removes it, not another's)
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
+_IN_CHILD: list = []  # (registry, whether its values are descriptors): what this process holds, emptied in a forked child
+
+
+def per_process(registry, fds: bool = False):
+    """``registry`` (a dict or a set) of what this process holds, each by one thread (a lock, an
+    audit's claim, a folder its run made), emptied in a forked child (``_forked``): it holds
+    none of its parent's. ``fds``: a dict whose values are open descriptors, closed there first."""
+    _IN_CHILD.append((registry, fds))
+    return registry
+
+
+_LOCKS, _OWNERS, _CREATED = per_process(_LOCKS, fds=True), per_process(_OWNERS), per_process(_CREATED)
 
 
 class ForeignFiles(ValueError):
@@ -151,7 +164,7 @@ def _holder(lock: str) -> str:
     yet (or is an older curate, which writes none)."""
     base = os.path.dirname(os.path.dirname(lock))
     with _guard(base):
-        if base in _OWNERS and lock == f"{base}/{STAGING}/{LOCK}":  # a thread of this process's: not opened (a close drops the lock)
+        if _owner(base) is not None and lock == f"{base}/{STAGING}/{LOCK}":  # a thread of this process's: not opened (a close drops the lock)
             return f" (process {os.getpid()})"
         try:
             with open(lock, encoding="utf-8", errors="replace") as f:
@@ -352,7 +365,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     hold it, or complete a commit), "vanished" (try again at once); raises Held for a writer's hold."""
     import fcntl
 
-    owner = _OWNERS.get(base)
+    owner = _owner(base)
     if owner is not None and owner[0] != threading.get_ident():
         if owner[1]:
             return "wait"
@@ -418,14 +431,13 @@ def _forked() -> None:
     global _GUARDS_LOCK
     _GUARDS_LOCK = threading.Lock()
     _GUARDS.clear()
-    for fd in _LOCKS.values():
-        try:
-            os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
-        except OSError:
-            pass
-    _LOCKS.clear()
-    _OWNERS.clear()
-    _CREATED.clear()  # nor the folders its runs made
+    for registry, fds in _IN_CHILD:  # _LOCKS, _OWNERS, _CREATED (nor the folders its runs made), the audit's claims
+        for fd in registry.values() if fds else ():
+            try:
+                os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
+            except OSError:
+                pass
+        registry.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -453,6 +465,10 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return "no"
+        try:  # one replacement of this file at a time: a second, renaming after the first, put its file over the
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # first's, held by then (two runs, two lock files)
+        except OSError as e:  # an flock is no writer's (theirs are POSIX locks); taken on a file open for reading
+            return "wait" if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else "no"  # (not taken, NFS's EBADF: as before)
         try:
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as e:
@@ -461,6 +477,11 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
             if _completing(fd):
                 return "wait"
             raise _held(root, path) from None
+        try:  # still the lock file there (not replaced by another member, who may hold the new one): under both locks
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                return "vanished"
+        except FileNotFoundError:
+            return "vanished"
         tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
         try:
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
@@ -488,7 +509,9 @@ def _write_pid(fd: int, completing: bool = False) -> None:
     """Who holds the lock, for the message of a command refused (a run, an audit or a mix);
     ``completing``: a reader completing a commit, which a run waits for. Written over the old
     line, then cut to it: its first line is never read empty, or half written."""
-    line = f"{os.getpid()} {_hostname()}{' completing' if completing else ''}\n".encode()
+    line = f"{os.getpid()} {_hostname()}{' completing' if completing else ''}"
+    # a mark of one length (readers mark at once, each holding it shared): a cut to another's shorter one left 'comple'
+    line = (line.ljust(MARK - 1) if completing else line).encode() + b"\n"
     os.pwrite(fd, line, 0)
     os.ftruncate(fd, len(line))
 
@@ -539,29 +562,36 @@ def held(root: str) -> bool:
 
     base = output._fs(root)[1]
     with _guard(base):
-        owner = _OWNERS.get(base)
+        owner = _owner(base)
         if owner is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
             return owner[0] != threading.get_ident()
         return _looked_held(lock_file(root), fcntl)
 
 
 def _looked_held(lock: str, fcntl) -> bool:
-    """``held``'s look at the lock file (its guard held)."""
-    try:
-        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return False
-    except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
-        return e.errno != errno.ELOOP
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
-            return True
-        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError as e:
-        return e.errno in (errno.EACCES, errno.EAGAIN)
-    finally:
-        os.close(fd)  # drops the lock taken, if it was
-    return False
+    """``held``'s look at the lock file (its guard held): of the file there once its shared lock
+    is taken (a look at one replaced since its open, an older curate's, said 'not held' while the
+    member's run that replaced it held the new one)."""
+    for _ in range(LOCK_TRIES):
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return False
+        except OSError as e:  # a link, not a lock: no run holds it; else cannot tell: as held (the caller waits, bounded)
+            return e.errno != errno.ELOOP
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
+                return True
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                return False
+        except FileNotFoundError:  # removed since (a commit ending): not held
+            return False
+        except OSError as e:
+            return e.errno in (errno.EACCES, errno.EAGAIN)
+        finally:
+            os.close(fd)  # drops the lock taken, if it was
+    return True  # replaced every time it was looked at: cannot tell, as held (the caller waits, bounded)
 
 
 def lock_file(root: str) -> str:
@@ -587,13 +617,33 @@ def _no_locks(root: str, base: str, e: OSError) -> None:
 def _unlock(base: str) -> None:
     """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
     with _guard(base):
-        owner = _OWNERS.get(base)
+        owner = _owner(base)
         if owner is not None and owner[0] != threading.get_ident():
             return
         _OWNERS.pop(base, None)
         fd = _LOCKS.pop(base, None)
         if fd is not None:
             os.close(fd)
+
+
+def _owner(base: str) -> tuple[int, bool] | None:
+    """``_OWNERS[base]`` where its thread lives (the guard held): a thread that ended holding the
+    lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
+    (the kernel drops its locks): dropped here, or every other thread was refused until the process
+    ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
+    owner = _OWNERS.get(base)
+    if owner is None or thread_lives(owner[0]):
+        return owner
+    del _OWNERS[base]
+    fd = _LOCKS.pop(base, None)
+    if fd is not None:
+        os.close(fd)  # no other thread holds it: the hold was the ended thread's alone
+    return None
+
+
+def thread_lives(ident: int) -> bool:
+    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
+    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
 
 
 def _mine(base: str) -> bool:
@@ -935,7 +985,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
     the lock another thread of this process took meanwhile."""
     import fcntl
 
-    owner = _OWNERS.get(base)
+    owner = _owner(base)
     if owner is not None and owner[0] != threading.get_ident():
         if owner[1]:
             return "again"

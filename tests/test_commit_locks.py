@@ -605,3 +605,254 @@ def test_a_staging_folder_this_user_may_not_write_in_is_said_so(tmp_path, deny_w
     with pytest.raises(PermissionError):
         commit._lock(str(out), str(out))
     assert str(out) not in commit._LOCKS
+
+
+REPLACER = """
+import errno, os, stat, sys
+from curate import commit
+os.umask(0o002)
+lock = sys.argv[1] + "/" + commit.STAGING + "/" + commit.LOCK
+real_open, real_replace = os.open, os.replace
+def refused(path, flags, *a, **kw):  # as _older_curate_s: another user's 0644 file, not opened for writing
+    if str(path) == lock and flags & (os.O_WRONLY | os.O_RDWR) and os.path.exists(lock) \\
+            and not os.stat(lock).st_mode & stat.S_IWGRP:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    return real_open(path, flags, *a, **kw)
+def replace(src, dst):  # paused as it is about to rename its new lock file over the old one
+    os.replace = real_replace
+    print("renaming", flush=True)
+    sys.stdin.readline()
+    return real_replace(src, dst)
+os.open, os.replace = refused, replace
+try:
+    commit._lock(sys.argv[1], sys.argv[1])
+    print("held", flush=True)
+except commit.Held as e:
+    print("refused", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_two_members_replacing_an_older_curate_s_lock_file_are_not_two_holders(tmp_path, monkeypatch, group_umask):
+    """Two group members' runs meeting an older curate's 0644 lock file: each held it shared
+    (no writer holds it) and renamed a new one over it. The second renamed its file over the
+    first's, which the first held already: two runs writing one output, each holding "the"
+    lock (two files). The replacement is made where the old file is still the lock file, one
+    replacement at a time: the second finds the first's file, held, and is refused."""
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    _older_curate_s(lock, monkeypatch)
+    other = subprocess.Popen([sys.executable, "-c", REPLACER, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, cwd=REPO)
+    said = []
+
+    def go_on():  # the other run renames, and says whether it holds the lock
+        if not said:
+            other.stdin.write("go\n")
+            other.stdin.flush()
+            said.append(other.stdout.readline())
+
+    try:
+        assert other.stdout.readline() == "renaming\n"  # it holds the old file shared, its new one made
+        monkeypatch.setattr(commit, "_pause", lambda seconds: go_on(), raising=False)
+        try:
+            commit._lock(str(out), str(out))
+            mine = "held"
+        except commit.Held:
+            mine = "refused"
+        go_on()
+        assert sorted([mine, said[0].strip()]) == ["held", "refused"]
+    finally:
+        commit._unlock(str(out))
+        other.communicate("\n", timeout=60)
+
+
+def test_a_look_at_a_lock_file_replaced_as_it_looks_sees_the_new_one_s_holder(tmp_path, monkeypatch):
+    """commit.held (a loader watching a commit) opened the lock file, which a member's run then
+    replaced (an older curate's 0644 one, renamed over) and held: its shared lock of the old file,
+    which no one holds now, said 'not held' while that run wrote. A look is of the file there
+    once it holds it (its inode), as a writer's hold is."""
+    import fcntl
+
+    out = tmp_path / "out"
+    (out / commit.STAGING).mkdir(parents=True)
+    lock = out / commit.STAGING / commit.LOCK
+    lock.write_text("4242 elsewhere\n")
+    hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()")
+    real, procs = fcntl.lockf, []
+
+    def lockf(fd, op, *a):
+        if not procs:  # between the look's open and its lock: the file replaced, the new one held by a run
+            new = lock.with_name("new")
+            new.write_text("")
+            os.replace(new, lock)
+            procs.append(subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, text=True))
+            assert procs[0].stdout.readline() == "held\n"
+        return real(fd, op, *a)
+
+    monkeypatch.setattr(fcntl, "lockf", lockf)
+    try:
+        assert commit.held(str(out)) is True
+    finally:
+        for proc in procs:
+            proc.communicate("", timeout=60)
+
+
+CLAIM_HELD = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+              "try:\n    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\nexcept OSError:\n    print('held')")
+
+
+def _claim_seen(folder: Path) -> str:
+    """What another process finds of the audit's claim of ``folder``: 'held', 'free' or 'gone'."""
+    from curate.audit import command
+
+    claim = folder / "stats" / command.CLAIM
+    if not claim.exists():
+        return "gone"
+    return subprocess.run([sys.executable, "-c", CLAIM_HELD, str(claim)], capture_output=True, text=True,
+                          timeout=60).stdout.strip()
+
+
+def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path):
+    """The audit's claim of a curate-audit folder (a POSIX lock, as a run's): a second thread of
+    the process claiming it took it too (two audits written into one folder), and its release
+    unlinked the first's claim and dropped its lock. Another thread's claim is to it what another
+    process's is (the next folder), and a thread releases only its own (commit's owner registry)."""
+    import threading
+
+    from curate.audit import command
+
+    folder = tmp_path / "curate-audit"
+    (folder / "stats").mkdir(parents=True)
+    claimed, done, said = threading.Event(), threading.Event(), []
+
+    def audit():
+        said.append(command._claim(str(folder)))
+        claimed.set()
+        done.wait(60)
+        command._release(str(folder))
+
+    other = threading.Thread(target=audit, daemon=True)
+    other.start()
+    try:
+        assert claimed.wait(60) and said == [True]
+        assert command._claim(str(folder)) is False
+        command._release(str(folder))  # not this thread's: the other's claim stays
+        assert _claim_seen(folder) == "held"
+    finally:
+        done.set()
+        other.join(60)
+    assert _claim_seen(folder) == "gone"
+
+
+def _in_a_forked_child(call) -> None:
+    """``call()`` in a forked child of this process, which then ends at once (no exit handler)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            call()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def test_a_forked_child_does_not_release_its_parent_s_audit_claim(tmp_path):
+    """A forked child inherited the claims of its parent's audit: its release unlinked the
+    parent's claim (a third audit then claims the folder and writes beside the parent's)."""
+    from curate.audit import command
+
+    folder = tmp_path / "curate-audit"
+    (folder / "stats").mkdir(parents=True)
+    assert command._claim(str(folder)) is True
+    try:
+        _in_a_forked_child(lambda: command._release(str(folder)))
+        assert _claim_seen(folder) == "held"
+    finally:
+        command._release(str(folder))
+
+
+def test_a_forked_worker_s_abort_leaves_its_parent_s_staging_folder(tmp_path):
+    """A worker forked by a run holding its output's lock (pipelines/pool.py) holds nothing of its
+    parent's (the fork hook empties the registries): an abort there is another process's, refused
+    by the parent's lock, and removes neither the staging folder nor the output folder the parent's
+    run made. (Passes before: pins what the reset must not allow.)"""
+    out = tmp_path / "out"  # made by the parent's begin
+    staged = Path(commit.begin(str(out)))
+    try:
+        (staged / "part-0.parquet").write_bytes(b"staged")
+        _in_a_forked_child(lambda: commit.abort(str(out)))
+        assert (staged / "part-0.parquet").read_bytes() == b"staged" and commit._mine(str(out))
+    finally:
+        commit.abort(str(out))
+    assert not out.exists()
+
+
+def test_a_thread_that_ended_holding_the_lock_holds_nothing(tmp_path):
+    """A thread that began a run and ended without its abort (a notebook's thread, a library
+    caller's) kept the output for good: every other thread of the process was refused '...
+    another thread of this process' until the process ended, as no process that ends is. A
+    thread that ended holds nothing (its hold dropped, as the kernel drops a dead process's)."""
+    import threading
+
+    out = tmp_path / "out"
+    out.mkdir()
+    began = []
+    ended = threading.Thread(target=lambda: began.append(commit.begin(str(out))))
+    ended.start()
+    ended.join(60)
+    assert began
+    assert commit.held(str(out)) is False
+    try:
+        assert commit.begin(str(out)) == began[0]
+        assert commit._mine(str(out))
+    finally:
+        commit.abort(str(out))
+
+
+def test_a_thread_that_ended_holding_an_audit_claim_holds_nothing(tmp_path):
+    """The audit's claim likewise: a thread that ended holding it sent every later audit of the
+    process to the next folder; its claim is left as a killed audit's (taken over)."""
+    import threading
+
+    from curate.audit import command
+
+    folder = tmp_path / "curate-audit"
+    (folder / "stats").mkdir(parents=True)
+    said = []
+    ended = threading.Thread(target=lambda: said.append(command._claim(str(folder))))
+    ended.start()
+    ended.join(60)
+    assert said == [True]
+    try:
+        assert command._claim(str(folder)) is True
+    finally:
+        command._release(str(folder))
+    assert _claim_seen(folder) == "gone"
+
+
+def test_two_readers_marking_at_once_leave_a_whole_mark(tmp_path, monkeypatch):
+    """Two readers completing a commit mark the lock file at once (both hold it shared): one's
+    line written over the other's, then cut to the first's shorter length, left
+    '<pid> HOST comple': the one that then held it exclusively was a writer to a run beginning
+    (refused, naming it). Marks are of one length: a cut leaves the last written whole."""
+    fd = os.open(tmp_path / "lock", os.O_RDWR | os.O_CREAT)
+    real, cuts = os.ftruncate, []
+
+    def ftruncate(f, length):  # the short mark's cut waits until the other reader has written its own
+        if not cuts:
+            cuts.append(length)
+            monkeypatch.setattr(os, "getpid", lambda: 4194304)
+            commit._write_pid(fd, completing=True)
+        return real(f, length)
+
+    monkeypatch.setattr(os, "getpid", lambda: 1)  # init's: alive
+    monkeypatch.setattr(os, "ftruncate", ftruncate)
+    try:
+        commit._write_pid(fd, completing=True)
+        monkeypatch.undo()
+        assert os.pread(fd, 300, 0).split(b"\n")[0].split() == [b"4194304", commit._hostname().encode(), b"completing"]
+    finally:
+        os.close(fd)

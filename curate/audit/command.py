@@ -6,11 +6,12 @@ import contextlib
 import errno
 import os
 import sys
+import threading
 
 import polars as pl
 import pyarrow.fs as pafs
 
-from curate import output, shell
+from curate import commit as _commit, output, shell
 from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
@@ -208,8 +209,10 @@ def _instead(source: str, others: dict[str, str] | None = None) -> str:
 
 
 CLAIM = ".claim"  # in stats/ of the folder _instead chose, locked while its audit is written
-_CLAIMS: dict[str, int] = {}  # folder -> the locked descriptor of its claim
-_LEFT: set[str] = set()  # folders claimed whose claim was there unheld: its audit killed before it let go
+# a forked child holds none of its parent's claims (commit.per_process: emptied there; its release unlinked the parent's)
+_CLAIMS: dict[str, int] = _commit.per_process({}, fds=True)  # folder -> the locked descriptor of its claim
+_CLAIMERS: dict[str, int] = _commit.per_process({})  # folder -> the thread whose claim it is (a POSIX lock is the process's)
+_LEFT: set[str] = _commit.per_process(set())  # folders claimed whose claim was there unheld: its audit killed before it let go
 
 
 def _half_written(folder: str) -> bool:
@@ -233,6 +236,23 @@ def _half_written(folder: str) -> bool:
 
 
 def _claim(folder: str) -> bool | str:
+    """``_claim_once`` under the claim's guard (commit._guard: a thread's close of the claim file
+    would drop another's lock): another thread's claim is to this one as another audit's (False),
+    as a run's lock is (a second thread took it too, and its release unlinked the first's); a
+    thread that ended holding it holds nothing (commit._owner)."""
+    from curate import commit
+
+    with commit._guard(os.path.join(folder, "stats", CLAIM)):
+        if folder in _CLAIMERS and not commit.thread_lives(_CLAIMERS[folder]):  # ended holding it: left as a killed audit's
+            del _CLAIMERS[folder]
+            os.close(_CLAIMS.pop(folder))
+            _LEFT.discard(folder)
+        if folder in _CLAIMERS:
+            return _CLAIMERS[folder] == threading.get_ident()
+        return _claim_once(folder)
+
+
+def _claim_once(folder: str) -> bool | str:
     """Lock ``folder``/stats/.claim for this process; False while another process holds it, the
     user whose claim or folder it is where this one may not open it (theirs to write: their
     audit's, live or killed) or their audit holds it (a claim this user could open: said too). A POSIX lock, as a run's (curate.commit._lock): gone when its
@@ -268,7 +288,7 @@ def _claim(folder: str) -> bool | str:
             return f"is user {owner}'s: their audit{commit._holder(path)} is writing it" if owner else False
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                _CLAIMS[folder] = fd
+                _CLAIMS[folder], _CLAIMERS[folder] = fd, threading.get_ident()
                 if left:
                     _LEFT.add(folder)
                 with contextlib.suppress(OSError):  # who holds it, for another user's audit passing it over
@@ -281,15 +301,21 @@ def _claim(folder: str) -> bool | str:
 
 
 def _release(folder: str) -> None:
-    """Remove this process's claim of ``folder``, then unlock it."""
-    fd = _CLAIMS.pop(folder, None)
-    _LEFT.discard(folder)
-    if fd is not None:
-        try:
-            os.unlink(os.path.join(folder, "stats", CLAIM))
-        except OSError:
-            pass
-        os.close(fd)
+    """Remove this thread's claim of ``folder``, then unlock it (not another thread's)."""
+    from curate import commit
+
+    with commit._guard(os.path.join(folder, "stats", CLAIM)):
+        if _CLAIMERS.get(folder) != threading.get_ident():
+            return
+        del _CLAIMERS[folder]
+        fd = _CLAIMS.pop(folder, None)
+        _LEFT.discard(folder)
+        if fd is not None:
+            try:
+                os.unlink(os.path.join(folder, "stats", CLAIM))
+            except OSError:
+                pass
+            os.close(fd)
 
 
 def _write_instead(summary: dict, folder: str, gone: tuple = ()) -> tuple[str, str]:
