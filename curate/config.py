@@ -973,7 +973,10 @@ def _from_set(errors: list[str], sets: list[str]) -> list[str]:
     out = []
     for m in errors:
         body = m.split(": ", 1)[-1] if m.split(": ", 1)[0] in STAGES else m  # a stage's own check: "rebalance: rebalance.targets: ..."
-        given = [t for k, t in keys if body.startswith((f"{k}:", f"{k}.", f"{k}[", f"{k.split('.')[0]}: unknown section"))
+        field = body.split(":", 1)[0]
+        # a key inside a table (rebalance.targets.web) whose table as a whole is wrong (fractions must sum to 1)
+        given = [t for k, t in keys if (body.startswith((f"{k}:", f"{k}.", f"{k}[", f"{k.split('.')[0]}: unknown section"))
+                                        or ("." in field and " " not in field and k.startswith(f"{field}.")))
                  and not m.startswith("--set")]
         out.append(m[: len(m) - len(body)] + body.replace(":", f" (from --set {given[-1]}):", 1) if given else m)
     return out
