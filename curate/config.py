@@ -533,10 +533,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"config file not found: {path}") from None
         except IsADirectoryError:
             raise ConfigError(f"{path}: a folder, not a TOML config (an input goes after --input)") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML: {e}") from None
-        except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
-            raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(_not_a_config(str(path), e)) from None
     collect = errors is not None
     errors = [] if errors is None else errors
     try:  # after the file, before the dedicated options (cli refuses a key set by both)
@@ -959,6 +957,21 @@ def _rebalance_languages(stages: list, sections: dict) -> list[str]:
                 errors.append(f"rebalance.languages.{d}.{code}: langid keeps only {', '.join(kept)} (langid.languages), "
                               f"so no document is {code}; add it there (--languages), or use \"*\" for the rest")
     return errors
+
+
+def _not_a_config(path: str, e: Exception) -> str:
+    """Why a file given as the config is not one: a data file named where the config goes
+    (`curate run pages.jsonl`) was said to be broken TOML."""
+    from curate import readers, shell
+
+    name = os.path.basename(path).lower()
+    if readers.is_file_name(name) and not name.endswith(".toml"):
+        fmt = readers.detect_format(path, "web") or "data"
+        return (f"{path}: a {fmt} file, not a TOML config (an input goes after --input: "
+                f"curate run --input {shell.quote(path)} --domain DOMAIN ...)")
+    if isinstance(e, UnicodeDecodeError):  # e.g. a compressed file
+        return f"{path}: not a TOML config (not UTF-8 text)"
+    return f"{path}: not valid TOML: {e}"
 
 
 def _from_set(errors: list[str], sets: list[str]) -> list[str]:

@@ -1524,7 +1524,7 @@ def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     gz = tmp_path / "p.jsonl.gz"
     gz.write_bytes(__import__("gzip").compress(pages.read_bytes()))
     assert run_cli("run", gz, "--output", out) == 2
-    assert f"{gz}: not a TOML config" in capsys.readouterr().err
+    assert f"{gz}: a jsonl file, not a TOML config" in capsys.readouterr().err
     # a config file after the input's options is still the config
     cfg = tmp_path / "c.toml"
     cfg.write_text("[run]\nstages = [\"ingest\"]\n")
@@ -2481,6 +2481,17 @@ def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
     in an IsADirectoryError traceback from reading it as the TOML config."""
     assert run_cli("run", "--input", pages, "--domain", "web", tmp_path, "--output", tmp_path / "o") == 2
     assert f"curate: config error: {tmp_path}: a folder, not a TOML config (an input goes after --input)" in capsys.readouterr().err
+
+
+def test_a_data_file_where_the_config_goes(tmp_path, pages, capsys):
+    """`curate run pages.jsonl` (a data file given as the config) said "not valid TOML: Invalid
+    statement (at line 1, column 1)", as if the user had written a broken config."""
+    gz = tmp_path / "crawl.warc.gz"
+    gz.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")
+    for path, fmt in ((pages, "jsonl"), (gz, "warc")):
+        assert run_cli("run", path, "--output", tmp_path / "o") == 2
+        assert capsys.readouterr().err == (f"curate: config error: {path}: a {fmt} file, not a TOML config (an input goes "
+                                           f"after --input: curate run --input {path} --domain DOMAIN ...)\n")
 
 
 def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
