@@ -148,6 +148,17 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_a_glob_that_matches_only_in_another_case_names_the_files(tmp_path, pages, capsys):
+    """`--input 'crawl/*.WARC.GZ'` beside crawl-0.warc.gz said only 'matches no files': a glob
+    is case-sensitive on Linux, and the files it missed were not named."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "Pages.JSONL").write_bytes(pages.read_bytes())
+    glob = str(tmp_path / "in" / "*.jsonl")
+    assert run_cli("run", "--input", glob, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err == (f"curate: config error: inputs[0].glob: {glob!r} matches no files (a glob is "
+                                       f"case-sensitive; in another case it would match: Pages.JSONL)\n")
+
+
 def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, capsys):
     """`curate config bad.toml`: a domain error hid the glob that matches nothing (only `curate
     run` looked at the globs), and a config whose glob matched nothing printed as fine. Now
