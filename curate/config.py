@@ -982,8 +982,8 @@ def _not_a_config(path: str, e: Exception) -> str:
     name = os.path.basename(path).lower()
     if readers.is_file_name(name) and not name.endswith(".toml"):
         fmt = readers.detect_format(path, "web") or "data"
-        return (f"{path}: a {fmt} file, not a TOML config (an input goes after --input: "
-                f"curate run --input {shell.quote(path)} --domain DOMAIN ...)")
+        return (f"{path}: a {fmt} file, not a TOML config (an input of curate run goes after --input: "
+                f"--input {shell.quote(path)} --domain DOMAIN)")
     if isinstance(e, UnicodeDecodeError):  # e.g. a compressed file
         return f"{path}: not a TOML config (not UTF-8 text)"
     return f"{path}: not valid TOML: {e}"

@@ -2501,8 +2501,8 @@ def test_a_data_file_where_the_config_goes(tmp_path, pages, capsys):
     gz.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")
     for path, fmt in ((pages, "jsonl"), (gz, "warc")):
         assert run_cli("run", path, "--output", tmp_path / "o") == 2
-        assert capsys.readouterr().err == (f"curate: config error: {path}: a {fmt} file, not a TOML config (an input goes "
-                                           f"after --input: curate run --input {path} --domain DOMAIN ...)\n")
+        assert capsys.readouterr().err == (f"curate: config error: {path}: a {fmt} file, not a TOML config (an input of curate "
+                                           f"run goes after --input: --input {path} --domain DOMAIN)\n")
 
 
 def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):
