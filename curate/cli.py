@@ -105,6 +105,23 @@ def _run_epilog() -> str:
     )
 
 
+def _other_case(pattern: str) -> str:
+    """What a glob whose last part matches nothing would match in another case (`*.WARC.GZ` beside
+    crawl.warc.gz): a glob is case-sensitive on Linux, and the files it missed went unnamed."""
+    import fnmatch
+
+    from curate.readers import has_magic
+
+    folder, name = os.path.split(pattern)
+    if has_magic(folder) or not os.path.isdir(folder or "."):
+        return ""
+    with contextlib.suppress(OSError):
+        near = sorted(n for n in os.listdir(folder or ".") if fnmatch.fnmatchcase(n.lower(), name.lower()))
+        if near:
+            return f" (a glob is case-sensitive; in another case it would match: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
+    return ""
+
+
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
     import curate
     from curate.schema import OPT_IN_STAGES
@@ -378,6 +395,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     what += (f", not from the config's folder, where it matches files: run curate from {config_dir}, "
                              "or give paths from where it runs or absolute ones")
                 what += ")"
+            if not listed and not is_uri(spec["glob"]):
+                what += _other_case(spec["glob"])
             errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} matches {what}")
             continue
         for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two

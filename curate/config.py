@@ -277,7 +277,7 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
     elif isinstance(default, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{where}: expected a number, got {value!r}{_as_toml(value, 'number')}")
         if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return type(default)(value)  # 13.0 as 13, 0 as 0.0: one spelling of a number, one config hash
@@ -286,8 +286,23 @@ def _check_type(where: str, value, default):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
     elif isinstance(default, list):
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {value!r}{_as_toml(value, 'list')}")
     return value
+
+
+def _as_toml(value, kind: str) -> str:
+    """How to write a value typed as on the command line (`shards = "2"`, `stages = "ingest,dedup"`)
+    in TOML: the file's mistake said only what was expected."""
+    if not isinstance(value, str):
+        return ""
+    if kind == "number":
+        try:
+            float(value.strip().replace("_", ""))
+        except ValueError:
+            return ""
+        return f" (write {value.strip()}, without quotes)"
+    words = [w for w in value.replace(",", " ").split() if w]
+    return " (write [" + ", ".join(f'"{w}"' for w in words) + "])" if words else ""
 
 
 def merge_section(
@@ -533,10 +548,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             raise ConfigError(f"config file not found: {path}") from None
         except IsADirectoryError:
             raise ConfigError(f"{path}: a folder, not a TOML config (an input goes after --input)") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML: {e}") from None
-        except UnicodeDecodeError:  # e.g. a .gz input given where the config goes
-            raise ConfigError(f"{path}: not a TOML config (not UTF-8 text)") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(_not_a_config(str(path), e)) from None
     collect = errors is not None
     errors = [] if errors is None else errors
     try:  # after the file, before the dedicated options (cli refuses a key set by both)
@@ -962,6 +975,21 @@ def _rebalance_languages(stages: list, sections: dict) -> list[str]:
     return errors
 
 
+def _not_a_config(path: str, e: Exception) -> str:
+    """Why a file given as the config is not one: a data file named where the config goes
+    (`curate run pages.jsonl`) was said to be broken TOML."""
+    from curate import readers, shell
+
+    name = os.path.basename(path).lower()
+    if readers.is_file_name(name) and not name.endswith(".toml"):
+        fmt = readers.detect_format(path, "web") or "data"
+        return (f"{path}: a {fmt} file, not a TOML config (an input of curate run goes after --input: "
+                f"--input {shell.quote(path)} --domain DOMAIN)")
+    if isinstance(e, UnicodeDecodeError):  # e.g. a compressed file
+        return f"{path}: not a TOML config (not UTF-8 text)"
+    return f"{path}: not valid TOML: {e}"
+
+
 def _from_set(errors: list[str], sets: list[str]) -> list[str]:
     """A mistake in a value a --set gave says so: in a long shared config, the file is where a
     user would look first."""
@@ -974,7 +1002,10 @@ def _from_set(errors: list[str], sets: list[str]) -> list[str]:
     out = []
     for m in errors:
         body = m.split(": ", 1)[-1] if m.split(": ", 1)[0] in STAGES else m  # a stage's own check: "rebalance: rebalance.targets: ..."
-        given = [t for k, t in keys if body.startswith((f"{k}:", f"{k}.", f"{k}[", f"{k.split('.')[0]}: unknown section"))
+        field = body.split(":", 1)[0]
+        # a key inside a table (rebalance.targets.web) whose table as a whole is wrong (fractions must sum to 1)
+        given = [t for k, t in keys if (body.startswith((f"{k}:", f"{k}.", f"{k}[", f"{k.split('.')[0]}: unknown section"))
+                                        or ("." in field and " " not in field and k.startswith(f"{field}.")))
                  and not m.startswith("--set")]
         out.append(m[: len(m) - len(body)] + body.replace(":", f" (from --set {given[-1]}):", 1) if given else m)
     return out

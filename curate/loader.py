@@ -112,7 +112,11 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
         raise TokensError(f"{path}: a file, not a folder: give the run's output folder (or its tokens/ folder)")
     if kind != pafs.FileType.Directory:
         raise TokensError(f"{path}: no such directory")
-    for root in {path, os.path.dirname(path.rstrip("/"))} if os.path.basename(path.rstrip("/")) == "tokens" else [path]:
+    name, parent = os.path.basename(path.rstrip("/")), os.path.dirname(path.rstrip("/")) or "."
+    if name in (*output.KINDS, "stats") and output.file_type(output.join(parent, MANIFEST)) == pafs.FileType.File:
+        # text/ was told to lack a text.json "copied without its manifest": it holds documents, not tokens
+        raise TokensError(f"{path}: the output's {name}/ folder, not its tokens: give the output folder ({parent}) or its tokens/ folder")
+    for root in {path, parent} if name == "tokens" else [path]:
         _complete_commit(root)
     d = tokens_dir(path)
     d = d if "://" in d else os.path.normpath(d)

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from curate import commit, output, schema
+from curate import commit, output, schema, shell
 from curate.commit import KEPT
 
 ROWS = 1 << 16  # candidates per batch in a re-plan
@@ -80,6 +80,12 @@ def find(root: str) -> tuple[str, dict]:
     when a run into ``root`` was stopped by its mix since the last commit, else ``root``."""
     commit.reachable(root, "curate mix")  # a bucket out of reach: said in seconds, not the client's 15 minutes
     fs, base = output._fs(root)
+    if fs.get_file_info(base).type == pafs.FileType.File:  # a file was a NotADirectoryError traceback
+        parent = os.path.dirname(root.rstrip("/")) or "."
+        if os.path.basename(root.rstrip("/")) == output.MANIFEST:
+            raise ValueError(f"{root}: the manifest of a curate output; give the output directory: "
+                             f"{shell.said(f'curate mix {shell.quote(parent)}', parent)}")
+        raise ValueError(f"{root}: a file, not a curate output directory; give the --output of a run")
     stopped = fs.get_file_info(f"{base}/{KEPT}/{output.MANIFEST}").type == pafs.FileType.File
     where = kept_folder(root) if stopped else root
     try:

@@ -148,6 +148,17 @@ def test_all_config_errors_are_reported_together(tmp_path, pages, capsys):
     assert err.count("curate: config error: ") == len(expected)
 
 
+def test_a_glob_that_matches_only_in_another_case_names_the_files(tmp_path, pages, capsys):
+    """`--input 'crawl/*.WARC.GZ'` beside crawl-0.warc.gz said only 'matches no files': a glob
+    is case-sensitive on Linux, and the files it missed were not named."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "Pages.JSONL").write_bytes(pages.read_bytes())
+    glob = str(tmp_path / "in" / "*.jsonl")
+    assert run_cli("run", "--input", glob, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err == (f"curate: config error: inputs[0].glob: {glob!r} matches no files (a glob is "
+                                       f"case-sensitive; in another case it would match: Pages.JSONL)\n")
+
+
 def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, capsys):
     """`curate config bad.toml`: a domain error hid the glob that matches nothing (only `curate
     run` looked at the globs), and a config whose glob matched nothing printed as fine. Now
@@ -1524,7 +1535,7 @@ def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     gz = tmp_path / "p.jsonl.gz"
     gz.write_bytes(__import__("gzip").compress(pages.read_bytes()))
     assert run_cli("run", gz, "--output", out) == 2
-    assert f"{gz}: not a TOML config" in capsys.readouterr().err
+    assert f"{gz}: a jsonl file, not a TOML config" in capsys.readouterr().err
     # a config file after the input's options is still the config
     cfg = tmp_path / "c.toml"
     cfg.write_text("[run]\nstages = [\"ingest\"]\n")
@@ -2481,6 +2492,17 @@ def test_a_folder_where_the_config_goes(tmp_path, pages, capsys):
     in an IsADirectoryError traceback from reading it as the TOML config."""
     assert run_cli("run", "--input", pages, "--domain", "web", tmp_path, "--output", tmp_path / "o") == 2
     assert f"curate: config error: {tmp_path}: a folder, not a TOML config (an input goes after --input)" in capsys.readouterr().err
+
+
+def test_a_data_file_where_the_config_goes(tmp_path, pages, capsys):
+    """`curate run pages.jsonl` (a data file given as the config) said "not valid TOML: Invalid
+    statement (at line 1, column 1)", as if the user had written a broken config."""
+    gz = tmp_path / "crawl.warc.gz"
+    gz.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")
+    for path, fmt in ((pages, "jsonl"), (gz, "warc")):
+        assert run_cli("run", path, "--output", tmp_path / "o") == 2
+        assert capsys.readouterr().err == (f"curate: config error: {path}: a {fmt} file, not a TOML config (an input of curate "
+                                           f"run goes after --input: --input {path} --domain DOMAIN)\n")
 
 
 def test_audit_of_a_file_points_to_corpus(tmp_path, pages, capsys):

@@ -46,3 +46,17 @@ def test_a_misspelt_rebalance_domain_is_said_with_the_one_meant(setting, said):
         config.load(None, sets=['run.stages=["ingest", "rebalance"]', setting])
     (msg,) = err.value.messages  # "rebalance.targets.bookz (from --set ...): 'bookz' is not one of ..."
     assert msg.startswith(said.split(": ")[0]) and msg.endswith(said.split(": ", 1)[1]), msg
+
+
+def test_a_quoted_number_or_a_string_for_a_list_says_how_to_write_it(tmp_path):
+    """A config file's `shards = "2"` and `stages = "ingest,dedup"` (as on the command line) were
+    'expected a number, got '2'' and 'expected a list, got 'ingest,dedup'', without the TOML meant."""
+    path = tmp_path / "team.toml"
+    path.write_text('[run]\nshards = "2"\nstages = "ingest, dedup"\n[dedup]\nthreshold = "0.8"\n')
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(path))
+    assert sorted(err.value.messages) == sorted([
+        "dedup.threshold: expected a number, got '0.8' (write 0.8, without quotes)",
+        "run.shards: expected a number, got '2' (write 2, without quotes)",
+        "run.stages: expected a list, got 'ingest, dedup' (write [\"ingest\", \"dedup\"])",
+    ])

@@ -2131,3 +2131,12 @@ def test_bad_loader_arguments_name_the_class_called(tmp_path):
         TokenDataset(d, 0, 20)
     with pytest.raises(ValueError, match=r"^TokenDataLoader: rank: expected 0 \.\. world_size - 1 \(0 \.\. 0\), got 3$"):
         TokenDataLoader(d, 8, 20, rank=3)
+
+
+def test_another_folder_of_an_output_is_named_as_such(cl100k_run):
+    """TokenLoader("corpus/text") said "no text.json beside it ... copy the run's tokens.json beside
+    it as text.json": text/ holds the documents, not tokens; the output folder is what to give."""
+    for sub in ("text", "ledger"):
+        with pytest.raises(TokensError, match=rf"{sub}: the output's {sub}/ folder, not its tokens: give the output folder "
+                                              rf"\({re.escape(str(cl100k_run))}\) or its tokens/ folder$"):
+            TokenLoader(str(cl100k_run / sub), 2, 16)

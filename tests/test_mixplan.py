@@ -192,6 +192,10 @@ def test_errors_are_one_line(base, tmp_path, capsys):
         # a folder that is not there was said to lack a manifest.json, as if it were there
         ([tmp_path / "nothing"], f"curate: {tmp_path / 'nothing'}: no such directory"),
         ([tmp_path], f"curate: {tmp_path}: no manifest.json; not a finished curate output"),
+        # the manifest itself, or another file, was a NotADirectoryError traceback
+        ([out / "manifest.json"], f"curate: {out / 'manifest.json'}: the manifest of a curate output; give the output "
+                                  f"directory: curate mix {out}"),
+        ([other.with_suffix(".txt")], f"curate: {other.with_suffix('.txt')}: a file, not a curate output directory"),
         ([out, other], f"curate: {other} differs from the config that wrote these candidates in langid (before rebalance)"),
         ([out, other.with_suffix(".tok.toml")],
          f"curate: {other.with_suffix('.tok.toml')}: its tokenizer differs from the one that counted these candidates' tokens "
@@ -201,6 +205,7 @@ def test_errors_are_one_line(base, tmp_path, capsys):
     text = base[0].read_text()
     other.write_text(text.replace('languages = ["en", "de", "fr", "es"]', 'languages = ["en", "de", "fr", "es"]\nthreshold = 0.3'))
     other.with_suffix(".tok.toml").write_text(text + '[tokenize]\neos = ""\n')
+    other.with_suffix(".txt").write_text("notes\n")
     for args, message in cases:
         code, _, err = mix(capsys, *args)
         assert code == 2 and err.startswith(message) and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
