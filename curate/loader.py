@@ -827,8 +827,15 @@ def _make_dataset_class():
             # TokenDataLoader's loader of them, the same arguments): each worker starts from its copy of
             # this dataset, and a persistent one keeps it from epoch to epoch, so an epoch reads no
             # manifest and deals no windows again, and makes only its own order.
+            try:  # DataLoader's reading: 0 reads in the main process (one reader), as 1 does
+                workers = _whole("", num_workers)
+            except ValueError:
+                workers = None
+            if workers is None or workers < 0:
+                raise ValueError(f"TokenDataset: num_workers: expected a whole number >= 0 (0: read in the main process), "
+                                 f"got {num_workers!r}")
             self.loader = _opened or TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size,
-                                                 num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer,
+                                                 num_workers=max(1, workers), verify=verify, tokenizer=tokenizer,
                                                  _called="TokenDataset")
             self.sha256 = self.loader.manifest_sha256  # the tokens its positions belong to
             # a saved state's hash: these tokens', or (saved before tokens.json had footer_sha256) theirs without it, as load_state_dict takes

@@ -2133,6 +2133,20 @@ def test_bad_loader_arguments_name_the_class_called(tmp_path):
         TokenDataLoader(d, 8, 20, rank=3)
 
 
+@pytest.mark.parametrize("workers", [-1, "2", 1.5])
+def test_a_dataset_s_num_workers_below_0_or_not_whole_is_said(tmp_path, workers):
+    """TokenDataset(num_workers=-1) read as 1 (max(1, n)) and a string failed in max() with a
+    TypeError: 0 .. n as DataLoader takes it (0: the main process), else one line naming it."""
+    pytest.importorskip("torch")
+    from curate.loader import TokenDataset
+
+    d = make_tokens(tmp_path, n_docs=20, shards=1)
+    with pytest.raises(ValueError, match=rf"^TokenDataset: num_workers: expected a whole number >= 0 \(0: read in the "
+                                         rf"main process\), got {re.escape(repr(workers))}$"):
+        TokenDataset(d, 8, 20, num_workers=workers)
+    assert TokenDataset(d, 1, 20, num_workers=0).loader.num_workers == 1
+
+
 def test_another_folder_of_an_output_is_named_as_such(cl100k_run):
     """TokenLoader("corpus/text") said "no text.json beside it ... copy the run's tokens.json beside
     it as text.json": text/ holds the documents, not tokens; the output folder is what to give."""
