@@ -258,7 +258,7 @@ def test_set_epoch_example(demo, shell):
     each reader has batches): both loops of an epoch read the same batches, epochs differ."""
     corpus_copy(demo, shell.cwd)
     code = block("ds.set_epoch(epoch)")
-    code = code.replace("batch_size=8, seq_len=2048, num_workers=4", "batch_size=2, seq_len=128, num_workers=2")
+    code = code.replace("batch_size=8, seq_len=2049, num_workers=4", "batch_size=2, seq_len=128, num_workers=2")
     code = code.replace("num_workers=4, persistent_workers=True", "num_workers=2, persistent_workers=True")
     code = code.replace("for batch in dl: ...      # epoch", "for batch in dl: train[epoch].append(batch.tolist())  #")
     code = code.replace("for batch in dl: ...      # the same", "for batch in dl: evals[epoch].append(batch.tolist())  #")
