@@ -748,3 +748,19 @@ def test_the_scans_name_tails_are_those_of_every_ascii_name_the_patterns_take():
     names = {n for n in _expand(_parser.parse(_NAME)) if n.isascii()}
     assert {"password", "pwd", "api_key", "apikey", "key_base", "passe", "webhook_key"} <= names
     assert sorted({ord(w[-1]) + (ord(w[-2]) << 7) + (ord(w[-3]) << 14) for w in names}) == _NAME_TAILS.tolist()
+
+
+@pytest.mark.parametrize("text,read", [
+    ("pass\u00adword = 'hunter22x'\n", True),  # a name before its operator
+    ("x = 'AKIAIOSF\u200bODNN7EXAMPLE'\n", True),  # a token's run: 16+, a digit
+    ("API\u200c\u0647\u0627 \n\n", False),  # a line's end after it (the bench's Persian: every text read, 30 MB/s)
+    ("Vie\u0302\u0323t Nam: \u0111o\u0323c\n", False),  # a Vietnamese word's marks before a ":" (no name's tail)
+    ("Donau\u00addampf\u00adschiff\u00adfahrt ist lang\n", False),  # a long word of soft hyphens, no digit: no token
+])
+def test_the_scan_sends_an_invisible_characters_run_to_the_reading_only_where_a_name_or_token_can_be(text, read):
+    """Cost on main: one `API\\u200c` before a blank line made the scan send the whole text through the reading (a line's end
+    counts as a name's operator); secrets64's combining marks would have sent every Vietnamese text with a word before a ":".
+    The run must end as a secret's name can (``_NAME_TAILS``) before an operator on its line, or be a token's (16+, a digit)."""
+    from curate.stages.filters.secrets import _HAS_ZERO_WIDTH, candidates
+
+    assert bool(candidates(text)[0] & _HAS_ZERO_WIDTH) is read
