@@ -664,6 +664,8 @@ TABLE_64 = [
     ("python", 'x = "AKIAIOSF\u200bODNN7EXAMPLE"\n', "AKIAIOSF\u200bODNN7EXAMPLE"),  # an AWS key id split
     ("python", 'x = "AKIAIOSF\u00adODNN7EXAMPLE"\n', "AKIAIOSF\u00adODNN7EXAMPLE"),
     ("python", 'x = "AKIA\u00adEXAMPLE2"\n', None),  # too short for one
+    ("tcl", 'set pass\u200bword "hunter22x"\n', "hunter22x"),  # Tcl's set: no operator after the name (kept by main too)
+    ("tcl", 'set by\u00adpass "hunter22x"\n', None),
     # a fullwidth colon (U+FF1A) or equals sign (U+FF1D) between the name and its value
     ("yaml", "password\uff1a hunter22x\n", "hunter22x"),
     ("json", '{"password"\uff1a "hunter22x"}\n', "hunter22x"),
@@ -756,6 +758,8 @@ def test_the_scans_name_tails_are_those_of_every_ascii_name_the_patterns_take():
     ("API\u200c\u0647\u0627 \n\n", False),  # a line's end after it (the bench's Persian: every text read, 30 MB/s)
     ("Vie\u0302\u0323t Nam: \u0111o\u0323c\n", False),  # a Vietnamese word's marks before a ":" (no name's tail)
     ("Donau\u00addampf\u00adschiff\u00adfahrt ist lang\n", False),  # a long word of soft hyphens, no digit: no token
+    ("set pass\u200bword \"hunter22x\"\n", True),  # Tcl's set: a name with no operator (read on main)
+    ("reset pass\u200bword now\n", False),
 ])
 def test_the_scan_sends_an_invisible_characters_run_to_the_reading_only_where_a_name_or_token_can_be(text, read):
     """Cost on main: one `API\\u200c` before a blank line made the scan send the whole text through the reading (a line's end

@@ -195,7 +195,7 @@ _MYSQL_P = re.compile(r"(?<=[ \t])-p(?P<v>[^\s\"'`;|&)-][^\s\"'`;|&)]{0,199})")
 _CURL_CMD = re.compile(r"(?<![\w-])curl[ \t]")
 _MYSQL_CMD = re.compile(r"(?<![\w-])mysql(?:dump|admin|import|check|show|slap)?[ \t]")
 # Tcl's assignment: `set db_password "..."`, `set ::api_token {...}`, `set secret ...`
-_SET_LINE = rf"[ \t]*set[ \t]+[\w:]*(?P<n>{_NAME})[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
+_SET_LINE = rf"[ \t]*set[ \t]+[\w:.]*(?P<n>{_NAME})[ \t]+[\"{{]?{_VALUE}[\"}}]?[ \t]*"
 _SET = re.compile(rf"(?im){_BOL}{_SET_LINE}{_EOL}")
 # the same where no line ends with a lone "\r" (``_lone_cr``): "^" lets the regex find line starts fast (the lone-"\r"
 # form over whole Tcl files made the secrets rewrite on the code sample 0.78x main's)
@@ -705,6 +705,20 @@ def _op_follows(codes, e):
 
 
 @njit
+def _after_set(codes, s):
+    """Does Tcl's `set` (then blanks and a namespace's "::") stand before ``s`` (`set pass\u200bword "..."`: no operator)?"""
+    k = s
+    while k > 0 and codes[k - 1] == 58:
+        k -= 1
+    if k == 0 or not (codes[k - 1] == 32 or codes[k - 1] == 9):
+        return False
+    while k > 0 and (codes[k - 1] == 32 or codes[k - 1] == 9):
+        k -= 1
+    return k >= 3 and (codes[k - 3] | 32) == 115 and (codes[k - 2] | 32) == 101 and (codes[k - 1] | 32) == 116 and (
+        k == 3 or not _word_ascii(codes[k - 4]))
+
+
+@njit
 def _token_run(codes, s, e):
     """Can the run [s, e) be a token's (16+ characters, a digit among them: ``_token_ok``)?"""
     if e - s < 16:
@@ -885,7 +899,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
                         # (a line's end: the bench's `API\u200c` before a blank line sent it all; a name's tail: a Vietnamese
                         # word's combining marks before a ":" sent the UDHR's, 420 -> 74 MB/s)
                         scratch[0] = 0  # (a word's "(" or "," after it is no setter's nor argument's)
-                        if (e - s >= 16 and _token_run(codes, s, e)) or (_op_follows(codes, e) and _assigned(codes, e, scratch) and _name_tail_run(
+                        if (e - s >= 16 and _token_run(codes, s, e)) or ((_op_follows(codes, e) and _assigned(codes, e, scratch) or _after_set(codes, s)) and _name_tail_run(
                                 codes, s, e, ustarts, tails)):  # (cheap tests first: a call a run made Vietnamese's scan 0.25x)
                             flags |= _HAS_ZERO_WIDTH
                             found[0] |= scratch[0] & _HAS_WIDE_OP
