@@ -601,17 +601,25 @@ def _at(codes, j, word, fold):
     return True
 
 
-@njit
-def _assigned(codes, e, found):
-    """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
-    patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
-    unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
+@njit(inline="always")
+def _past_quote_and_blanks(codes, e):
+    """(the position after a quote at ``e`` and the blanks after it, whether the quote was there)"""
     n = len(codes)
     quoted = e < n and (codes[e] == 34 or codes[e] == 39)
     if quoted:
         e += 1
     while e < n and (codes[e] == 32 or codes[e] == 9):
         e += 1
+    return e, quoted
+
+
+@njit
+def _assigned(codes, e, found):
+    """Is a name ending at ``e`` followed (after a quote and blanks) by an operator the password
+    patterns take (``:``, ``=``, ``>``, ``?=``, ``+=``) or by a line's end, \n or \r\n (the operator on the next line);
+    unquoted by a call's "(" (a setter), quoted by a "," (a call's next argument)?"""
+    n = len(codes)
+    e, quoted = _past_quote_and_blanks(codes, e)
     if e >= n:
         return False
     c = codes[e]
@@ -693,15 +701,22 @@ def _look_alike_before(codes, j, ustarts):
 @njit(inline="always")
 def _op_follows(codes, e):
     """Does an operator ``_assigned`` takes, not a line's end, follow ``e`` (past a quote and blanks)? (No flags set.)"""
-    n = len(codes)
-    if e < n and (codes[e] == 34 or codes[e] == 39):
-        e += 1
-    while e < n and (codes[e] == 32 or codes[e] == 9):
-        e += 1
-    if e >= n:
+    e = _past_quote_and_blanks(codes, e)[0]
+    if e >= len(codes):
         return False
     c = codes[e]
     return c == 58 or c == 61 or c == 62 or c == 40 or c == 44 or c == 63 or c == 43 or c == 0xFF1A or c == 0xFF1D
+
+
+@njit(inline="always")
+def _is_tail(tail, got, tails):
+    """Are the three characters read (``got``) a secret's name's last three (``tails``)?"""
+    if got < 3:
+        return False
+    for t in tails:
+        if t == tail:
+            return True
+    return False
 
 
 @njit
@@ -745,12 +760,7 @@ def _name_tail_run(codes, s, e, ustarts, tails):
         elif 65 <= c <= 90:
             c += 32
         tail, got = tail + (c << (7 * got)), got + 1
-    if got < 3:
-        return False
-    for t in tails:
-        if t == tail:
-            return True
-    return False
+    return _is_tail(tail, got, tails)
 
 
 @njit(inline="always")
@@ -820,12 +830,7 @@ def _look_alikes_only(codes, j, ustarts, tails):
             return False
         if got < 3:
             tail, got = tail + (u << (7 * got)), got + 1
-    if got < 3:
-        return False
-    for t in tails:
-        if t == tail:
-            return True
-    return False
+    return _is_tail(tail, got, tails)
 
 
 @njit
