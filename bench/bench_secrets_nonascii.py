@@ -1,7 +1,7 @@
 """The secrets rewrite's speed on non-ASCII text: Russian, Persian and CJK prose from the corpora's UDHR
 (../shared/corpora/multilingual/udhr2), each as it is and with what sends it down secrets63's readings (a
 look-alike word before a ":", Latin words joined to Persian by a ZWNJ, fullwidth letters beside a secret's
-name), and a BOM'd file with one long run of word characters (a hex literal: review88's quadratic case).
+name), Vietnamese with its combining marks (secrets64: read as invisible characters inside a name), and a BOM'd file with one long run of word characters (a hex literal: review88's quadratic case).
 
 Each text is repeated to --mb megabytes (the long run: --run characters) and rewritten as YAML (the config
 forms, the most), best of --rounds in one process; MB/s of UTF-8 each. Run it on another tree with
@@ -29,13 +29,16 @@ def _every(text: str, n: int, add) -> str:
 
 
 def texts(mb: float, run: int) -> dict:
-    rus, pes, jpn = ((UDHR / f).read_text(encoding="utf-8") for f in ("rus.txt", "pes_1.txt", "jpn.txt"))
+    rus, pes, jpn, vie = ((UDHR / f).read_text(encoding="utf-8") for f in ("rus.txt", "pes_1.txt", "jpn.txt", "vie.txt"))
     kinds = {
         "russian": rus,
         "russian, 'задача:' lines": _every(rus, 40, lambda w: w + "\nзадача: " + w),
         "persian": pes,
         "persian, 'API\\u200cها' 1 word in 200": _every(pes, 200, lambda w: "API\u200c" + w),
         "persian, 'API\\u200cها' 1 word in 20": _every(pes, 20, lambda w: "API\u200c" + w),
+        # secrets64: the reading itself (a secret's name in the text: its words with one are read, for a value)
+        "persian, 'API\\u200cها' 1 in 20, 'token:'": _every(pes, 20, lambda w: "API\u200c" + w) + "\ntoken: see the docs\n",
+        "vietnamese (combining marks)": vie,  # the UDHR's, decomposed: a mark over an ASCII letter in most words
         "japanese": jpn,
         "japanese, fullwidth, 'token:'": _every(jpn, 5, lambda w: w + "ＯＫ") + "\ntoken: see the docs\n",
     }

@@ -52,9 +52,16 @@ def _sub_read(rx: re.Pattern, fn, text: str, read: str, spans: list) -> tuple[st
                 continue
             a, b = (m.span("v") if "v" in m.re.groupindex else m.span())
             mid = new[a - m.start():len(new) - (m.end() - b)]
-            parts += (text[last:a], mid)
-            read_parts += (read[last:a], mid)
-            last = b
+            # a check may replace part of the group only (a key's words: `Bearer <KEY> expires soon`): the text's own
+            # characters are kept around that part, not the reading's
+            old, p, q = read[a:b], 0, 0
+            while p < min(len(mid), len(old)) and mid[p] == old[p]:
+                p += 1
+            while q < min(len(mid), len(old)) - p and mid[-1 - q] == old[-1 - q]:
+                q += 1
+            parts += (text[last:a + p], mid[p:len(mid) - q])
+            read_parts += (read[last:a + p], mid[p:len(mid) - q])
+            last = b - q
     if not parts:
         return text, read
     return "".join(parts) + text[last:], "".join(read_parts) + read[last:]
@@ -65,7 +72,8 @@ def redaction(name: str, patterns: dict, kinds: list, placeholder: str, read=Non
     check or None)]}``) by the placeholder, counted as ``{name}_{kind}``. The test says False
     (no match can be in the text), True (search it all) or which [start, end) spans of whole
     lines to search. A regex with a group named ``v`` replaces that group only (a password's
-    value, its quotes and key kept). ``read(text)``: the text as the patterns read it, of the
+    value, its quotes and key kept); a check that returns a (start, end) span of the text, that span only.
+    ``read(text)``: the text as the patterns read it, of the
     same length, or None where it is the text (the secrets' Latin look-alikes read as Latin);
     the text's own characters are kept outside what is replaced."""
     subs = [(k, patterns[k], placeholder.format(KIND=k.upper(), kind=k)) for k in kinds]
@@ -78,13 +86,15 @@ def redaction(name: str, patterns: dict, kinds: list, placeholder: str, read=Non
 
             def sub(m: re.Match) -> str:
                 nonlocal n
-                if check is not None and not check(m):
+                ok = True if check is None else check(m)
+                if not ok:
                     return m.group()
                 n += 1
-                if "v" not in m.re.groupindex:
+                if "v" not in m.re.groupindex and not isinstance(ok, tuple):
                     return repl
                 s = m.start()
-                return m.group()[: m.start("v") - s] + repl + m.group()[m.end("v") - s:]
+                a, b = ok if isinstance(ok, tuple) else m.span("v")  # a check's (start, end): that part of the match only
+                return m.group()[: a - s] + repl + m.group()[b - s:]
 
             for test, rx, check in found:
                 if seen is not None:
