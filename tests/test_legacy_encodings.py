@@ -649,3 +649,35 @@ def test_a_final_sigma_inside_a_word_or_a_sigma_ending_one_is_no_greek(text):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode("cp1251")) == (text, "cp1251")
+
+
+# enc35: legacy_scripts' rules that no test held (each of these fails with its rule taken out):
+# a word of no plain case is no reading (KOI8-R "чай" is cp1253 "ήΑΚ", a small letter before capitals, "Мы пили
+# чай." "νΩ ΠΙΜΙ ήΑΚ."), and the punctuation these texts write between words is part of one ("…", "№", "—" as
+# cp1251 bytes: without them cp1251 reads no text, and charset_normalizer said cp1125 "╬э ёърчрыЕ")
+@pytest.mark.parametrize("text, enc", [("чай\n", "koi8_r"), ("Мы пили чай.\n", "koi8_r")])
+def test_a_word_of_no_plain_case_is_no_reading_of_a_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc)) == (text, enc)
+
+
+@pytest.mark.parametrize("text", ["Он сказал…\n", "№ 5 — дом\n"])
+def test_the_punctuation_of_cyrillic_text_is_part_of_its_reading(text):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode("cp1251")) == (text, "cp1251")
+
+
+# enc35: a few words of Hebrew with no final letter were no Hebrew at all (cp1253 "ϊεγδ ψαδ"): now scored below the
+# other readings, and Greek has no word that begins with a dialytika vowel ("ת" is cp1253 "ϊ") or ends in "δ" ("ה");
+# Bulgarian "ъ" (a vowel, rare in Russian) and "-льств-" (read as five consonants in a row) no longer make a
+# cp1251 word KOI8-R capitals ("ОПЕЯРЗОКЕМХЕ", "ЯСЯОЁКЭЯРБЮ"); Greek with a dialytika after a vowel stays Greek
+@pytest.mark.parametrize("text, enc", [
+    ("תודה רבה\n", "cp1255"), ("תודה רבה\n", "iso8859_8"), ("престъпление\n", "cp1251"), ("суспільства\n", "cp1251"),
+    ("Το προϊόν της Μαΐου.\n", "cp1253"),
+])
+def test_hebrew_without_a_final_letter_and_bulgarian_and_ukrainian_words(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
