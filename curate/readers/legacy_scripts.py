@@ -29,7 +29,7 @@ _FREQ = {
     "cyrillic": dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъёіїєґў",
                          (10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62,
                           2.01, 1.90, 1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32,
-                          0.26, 0.04, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
+                          0.26, 1.0, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
     "greek": dict(zip("αοιετσνηυρπκμλωδγχθςφβξζψάέήίόύώϊϋΐΰ",
                       (10.5, 8.5, 7.0, 7.0, 8.0, 4.5, 6.5, 4.5, 3.8, 4.5, 4.0, 4.0, 3.5, 3.0, 1.5, 1.8, 1.8, 1.2,
                        1.2, 2.5, 0.8, 0.7, 0.4, 0.4, 0.15, 1.8, 1.5, 1.0, 1.5, 1.8, 0.8, 0.6, 0.1, 0.05, 0.02, 0.02))),
@@ -46,12 +46,17 @@ _OWN_PUNCTUATION = {"hebrew": frozenset("\u05be\u05c3\u05f3\u05f4\u200e\u200f₪
 # (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
 # and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ");
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
+# "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщь]{5}"),
+                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
              # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
-             "greek": re.compile("ς(?=.)|(?<=.)σ$")}
+             "greek": re.compile("ς(?=.)|(?<=.)σ$"
+                                 # a vowel with a dialytika follows a vowel ("προϊόν", "Μαΐου"), never begins a word; no
+                                 # Greek word ends in "β", "γ", "δ", "ζ", "θ" but a borrowed name ("Δαβίδ"): Hebrew
+                                 # read so ("תודה רבה" cp1253 "ϊεγδ ψαδ": "ת" is "ϊ", "ה" "δ")
+                                 "|(?<![αεηιουωάέήίόύώ])[ϊϋΐΰ]|[βγδζθ]$")}
 _UNSPOKEN_LOG = math.log(1e-5)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
@@ -59,6 +64,7 @@ _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\
 _NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])№(?=[^\W\d_])")
 _WORD = re.compile(r"[^\W\d_]+")
 _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
+_FEW_WORDS = 4  # words of a Hebrew text that may have no final letter
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
 
 
@@ -80,7 +86,7 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
     word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
-    with no word ending in a final letter)."""
+    of more than ``_FEW_WORDS`` words none of which ends in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
     own = _OWN_PUNCTUATION.get(script, ())
@@ -89,11 +95,16 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
             return None
     if script == "greek" and _INSIDE_GREEK_WORD.search(text):  # ISO-8859-7's "’" is cp1253's "Ά": "Θ’ΛΑΣΣΑ"
         return None
-    if script == "hebrew" and not _HEBREW_END.search(text):  # no word ends in a final letter: "дом" reads "המל"
-        return None
+    # no word ends in a final letter: "дом" reads "המל". A few words may be Hebrew all the same ("תודה רבה": a
+    # fifth of its words end in one), scored below the others' readings; more ("дом " 10 times) are not
+    logs = 0.0
+    if script == "hebrew" and not _HEBREW_END.search(text):
+        if sum(not w.isascii() for w in _WORD.findall(text)) > _FEW_WORDS:
+            return None
+        logs = _UNSPOKEN_LOG
     if "№" in text and _NUMERO_IN_WORD.search(text):
         return None
-    logs, freq, longest = 0.0, _log_freq(script), 0
+    freq, longest = _log_freq(script), 0
     n = 0  # letters
     for word in _WORD.findall(text):
         if word.isascii():
