@@ -681,3 +681,15 @@ def test_hebrew_without_a_final_letter_and_bulgarian_and_ukrainian_words(text, e
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc))[0] == text
+
+
+# enc35: a low quote that ends a word (cp850/cp437 "é", "ä") or a single guillemet between two letters (Mac "ã", "õ")
+# is no punctuation even where the text has no other letter: cp850 "café" was read cp1252 "caf‚", Mac "Não" "N‹o"
+@pytest.mark.parametrize("text, enc", [
+    ("café\n", "cp850"), ("Un café, s'il vous plaît? Non, merci.\n", "cp850"), ("Não\n", "mac_roman"),
+    ("Não sei onde ficou o pão.\n", "mac_roman"), ("sagte„ja“und ging„weg“\n", "cp1252"),
+])
+def test_a_low_quote_ending_a_word_or_a_guillemet_inside_one_is_a_letter(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc)) == (text, enc)

@@ -833,6 +833,10 @@ _LONE_QUOTE = re.compile(rb"[%s](?<![\x80-\xff].)(?![\x80-\xff])" % re.escape(by
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
 _QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84]|[\x8b\x94\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)  # a low quote opens: none ends a word
+# ... of which a low quote that ends a word, or a single guillemet between two letters, is no punctuation whatever
+# else the text holds (cp850 "café" read cp1252 "caf‚", Mac "Não" "N‹o"): a letter where a page reads it so, and
+# no text in a page that reads it as that quote; a "„" before a word ("sagte„ja“") stays a quote
+_NO_QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84](?![A-Za-z\x80-\xff])|[\x8b\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
 # in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
@@ -1072,8 +1076,11 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     letters = counts - Counter(quotes) - Counter(b"".join(_AFTER_NAME.findall(sample)))
     letters -= Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
     letters.pop(0xA0, None)
+    no_quote = Counter(b"".join(_NO_QUOTE_IN_WORD.findall(sample)))
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
+    else:
+        letters += no_quote
     old_capitals = between_capitals + Counter(b"".join(_STARTS_CAPITALS.findall(sample)))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
                                 after_digit, enc, old_capitals if enc in _OLD_PAGES else between_capitals) for enc in pages}
@@ -1082,6 +1089,10 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
+    if no_quote:  # as bad bytes, in each page that reads them as those quotes
+        scores = {enc: (sc[0] - 2 * sum(n for b, n in no_quote.items() if _QUOTE_CHAR.get((enc, b))), *sc[1:3],
+                        sc[3] + sum(n for b, n in no_quote.items() if _QUOTE_CHAR.get((enc, b))), sc[4])
+                  for enc, sc in scores.items()}
     romanian = len(_RO_BEFORE_CONSONANT.findall(sample)) if counts.keys() & {0xAA, 0xBA, 0xDE, 0xFE} else 0
     if romanian:  # as bad bytes, in each page that reads them as Romanian letters
         scores = {enc: (sc[0] - 2 * romanian, *sc[1:3], sc[3] + romanian, sc[4]) if b"\xba".decode(enc) in "șş" else sc
@@ -1104,6 +1115,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     return "cp1252" if western or _reads_as_one_language(west, words) else None
 
 
+_QUOTE_CHAR = {(enc, b): True for enc in ("cp1252", "iso8859_16", *_LATIN_PAGES, *_OLD_PAGES) for b in b"\x82\x84\x8b\x9b"
+               if bytes([b]).decode(enc, "replace") in "‚„‹›"}
 _CP1254_OWN = bytes(b for b in range(0x80, 0x100) if bytes([b]).decode("cp1252", "replace") != bytes([b]).decode("cp1254", "replace"))
 
 
