@@ -836,6 +836,7 @@ _QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84]|[\x8b\x94\x9b](?=[A-Za-z]))(?<=[A-Z
 # ... of which a low quote that ends a word, or a single guillemet between two letters, is no punctuation whatever
 # else the text holds (cp850 "café" read cp1252 "caf‚", Mac "Não" "N‹o"): a letter where a page reads it so, and
 # no text in a page that reads it as that quote; a "„" before a word ("sagte„ja“") stays a quote
+_NO_QUOTE_BYTES = frozenset(b"\x82\x84\x8b\x9b")
 _NO_QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84](?![A-Za-z\x80-\xff])|[\x8b\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
@@ -1076,7 +1077,7 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     letters = counts - Counter(quotes) - Counter(b"".join(_AFTER_NAME.findall(sample)))
     letters -= Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
     letters.pop(0xA0, None)
-    no_quote = Counter(b"".join(_NO_QUOTE_IN_WORD.findall(sample)))
+    no_quote = Counter(b"".join(_NO_QUOTE_IN_WORD.findall(sample))) if counts.keys() & _NO_QUOTE_BYTES else Counter()
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
     else:
