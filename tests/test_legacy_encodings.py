@@ -693,3 +693,15 @@ def test_a_low_quote_ending_a_word_or_a_guillemet_inside_one_is_a_letter(text, e
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc)) == (text, enc)
+
+
+# enc35: a text of 1,024 non-ASCII bytes or more is charset_normalizer's to read, not legacy_scripts' (which knows
+# eight pages): long Mac Greek and DOS Hebrew (cp862) read right, and fail with that threshold taken out (cp1253, cp866)
+@pytest.mark.parametrize("text, enc", [
+    ("Χθες το βράδυ περπατήσαμε δίπλα στη θάλασσα. Ο καιρός ήταν ωραίος.\n" * 25, "mac_greek"),
+    ("הגשם ירד כל הלילה והרחובות היו רטובים. הילדים שיחקו בחוץ.\n" * 25, "cp862"),
+])
+def test_a_long_text_in_a_page_legacy_scripts_does_not_know_reads_in_its_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
