@@ -930,6 +930,7 @@ _LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso885
 # a tie goes to a Windows or ISO page.
 _OLD_PAGES = ("mac_roman", "cp850")
 _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
+_PORTUGUESE = _ALPHABETS.index("áâãàçéêíóôõú")
 # a tie with a page read as Sorbian alone goes to the other: Mac Roman "Möwen über" is cp1250 "Mšwen źber"
 _SORBIAN = _ALPHABETS.index("čćěłńóřšźž")
 _IN_WORD = re.compile(rb"[\x80-\xff](?<=[A-Za-z\x80-\xff].)(?=[A-Za-z\x80-\xff])", re.S)  # the byte first (_NO_CAPITAL)
@@ -969,6 +970,12 @@ _E7_AFTER_VOWEL = re.compile(rb"\xe7(?<=[aeiouAEIOU]\xe7)")
 # ... or begins a word before a vowel: Turkish "çok", "çocuk", "çalış"; Latvian words that begin with
 # "ē" have a consonant after it ("ēdiens", "ēka", "ērglis"): "Su çok soğuk" read cp1257 "Su ēok sošuk"
 _E7_STARTS_WORD = re.compile(rb"(?:\xe7(?=[aeiouAEIOU\xfc])|\xc7(?=[AEIOU\xdc]))(?<![A-Za-z\x80-\xff].)", re.S)  # "ÇOCUK" too
+# Portuguese writes "õ" before "e" alone ("lições", "põe"): elsewhere cp1252's "õ" is Estonian's or Hungarian "ő" (cp1250,
+# ISO-8859-2: "Az őszi szél" read cp1252 "Az õszi szél" as Portuguese); and French, Catalan, Dutch write "ï" after a
+# vowel alone ("naïf", "veïna", "ruïne"): after a consonant it is Latvian "ļ" (cp1257, ISO-8859-13: "pļava" read "pïava")
+# (small letters: a capital "Ï" after "F" was cp1252's in "CAFÏ…", the bench's capitals)
+_O_TILDE_ELSEWHERE = re.compile(rb"\xf5(?!e)")
+_I_DIAERESIS_AFTER_CONSONANT = re.compile(rb"\xef(?<=[b-df-hj-np-tv-z]\xef)")
 _SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
@@ -1093,6 +1100,14 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     if no_quote:  # as bad bytes, in each page that reads them as those quotes
         scores = {enc: (sc[0] - 2 * sum(n for b, n in no_quote.items() if _QUOTE_CHAR.get((enc, b))), *sc[1:3],
                         sc[3] + sum(n for b, n in no_quote.items() if _QUOTE_CHAR.get((enc, b))), sc[4])
+                  for enc, sc in scores.items()}
+    o_tilde = len(_O_TILDE_ELSEWHERE.findall(sample)) if 0xF5 in counts else 0
+    if o_tilde:  # as bad bytes, where a page reads the text as Portuguese
+        scores = {enc: (sc[0] - 2 * o_tilde, *sc[1:3], sc[3] + o_tilde, sc[4]) if sc[4] == _PORTUGUESE else sc
+                  for enc, sc in scores.items()}
+    i_diaeresis = len(_I_DIAERESIS_AFTER_CONSONANT.findall(sample)) if 0xEF in counts else 0
+    if i_diaeresis:  # as bad bytes, in each page that reads them as "ï"
+        scores = {enc: (sc[0] - 2 * i_diaeresis, *sc[1:3], sc[3] + i_diaeresis, sc[4]) if b"\xef".decode(enc) == "ï" else sc
                   for enc, sc in scores.items()}
     romanian = len(_RO_BEFORE_CONSONANT.findall(sample)) if counts.keys() & {0xAA, 0xBA, 0xDE, 0xFE} else 0
     if romanian:  # as bad bytes, in each page that reads them as Romanian letters
