@@ -718,3 +718,16 @@ def test_o_tilde_not_before_e_is_no_portuguese_and_i_diaeresis_after_a_consonant
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc)) == (text, want)
+
+
+# enc35: Arabic in cp1256 (its letters are cp1251's capitals) is scored beside Cyrillic, Greek and Hebrew: a few
+# words of it were read as KOI8-R ("شكرا" "тъяг"), Big5, cp932, cp1006; a vowel mark never begins a word, so Hebrew
+# with no final letter ("תודה רבה", cp1256 "ْهمن") is no Arabic
+@pytest.mark.parametrize("text, enc", [
+    ("شكرا\n", "cp1256"), ("كتاب جديد\n", "cp1256"), ("في البيت\n", "cp1256"), ("السَّلامُ عَلَيْكُم\n", "cp1256"),
+    ("Plain words first. ذهب الولد إلى المدرسة And after.\n", "cp1256"), ("תודה רבה\n", "cp1255"), ("ПРИВЕТ, МИР\n", "cp1251"),
+])
+def test_a_few_words_of_arabic_read_as_cp1256(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
