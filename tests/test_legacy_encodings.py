@@ -467,6 +467,7 @@ def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
     ("ПРИВЕТ, МИР\n", "cp1251"), ("Москва\n", "cp1251"), ("Кошка спала на окне весь день.\n", "koi8_r"),
     ("Діти гралися на подвір'ї.\n", "koi8_u"), ("ΘΑΛΑΣΣΑ\n", "cp1253"), ("Καλημέρα σας\n", "iso8859_7"),
     ("Plain words first. ΚΑΛΗΜΈΡΑ ΣΑΣ and after.\n", "cp1253"), ("прошлой неделе\n", "cp1251"),
+    ("ΧΘΕΣ ΤΟ ΒΡΑΔΥ\n", "cp1253"), ("ΧΘΕΣ ΤΟ ΒΡΑΔΥ\n", "iso8859_7"),  # enc35: KOI8-R "вхес то бяаду" (no "я" before "а")
 ])
 def test_a_few_words_of_cyrillic_or_greek_read_in_their_page(text, enc):
     from curate.readers.common import decode_text

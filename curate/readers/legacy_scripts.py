@@ -60,7 +60,9 @@ _OWN_PUNCTUATION["arabic"] = frozenset("،؛؟\u064b\u064c\u064d\u064e\u064f\u06
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 # "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"),
+                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"
+                                   # "я" before "а", "о", "у", "ы", "э": Greek capitals' "ΡΑ", "ΡΟ" in KOI8-R ("ΒΡΑΔΥ" "бяаду")
+                                   "|я[аоуыэ]"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
              # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
