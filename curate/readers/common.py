@@ -931,6 +931,7 @@ _LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso885
 _OLD_PAGES = ("mac_roman", "cp850")
 _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
 _PORTUGUESE = _ALPHABETS.index("áâãàçéêíóôõú")
+_TURKISH = _ALPHABETS.index("çğıöşüâîû")
 # a tie with a page read as Sorbian alone goes to the other: Mac Roman "Möwen über" is cp1250 "Mšwen źber"
 _SORBIAN = _ALPHABETS.index("čćěłńóřšźž")
 _IN_WORD = re.compile(rb"[\x80-\xff](?<=[A-Za-z\x80-\xff].)(?=[A-Za-z\x80-\xff])", re.S)  # the byte first (_NO_CAPITAL)
@@ -1036,6 +1037,8 @@ def _page_table(enc: str) -> dict:
             kind = "upper" if c.isupper() else "lower"
             low = c.lower() if len(c.lower()) == 1 else c
             alphabets = tuple(i for i, alphabet in enumerate(_ALPHABETS) if low in alphabet)
+            if c == "İ":  # Turkish's own capital, whose small letter is ASCII "i" ("İ".lower() is two characters): "İzmir"
+                alphabets = (_TURKISH,)
         elif c in _IN_CAPITALS:
             kind = "other"
         else:
