@@ -22,6 +22,8 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   make a UTF-8 pair, beside one other high byte, right when the text is the line;
 * held out: review89's own sentences (HELD_OUT_89, 34 languages, never tuned on), each alone, amid ASCII,
   in capitals and 10 times over, in each page that writes them, right when the text is the sentence;
+* enc35: enc35's held-out table (HELD_OUT_35, never tuned on) and tuning rows (TUNE_35), each alone,
+  in capitals, amid ASCII and 10 times over, apart;
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
   zip's legacy members, each decoding that differs between REF and here printed; the UDHR members of a
   known page cut to 1 and 3 lines, right when the text is the member's own;
@@ -201,6 +203,51 @@ HELD_OUT_89 = [
     ("num", "Total: 1.234,56 € (inkl. 19% MwSt.)", ("cp1252",)),
     ("num", "Temperature 37°C ± 0.5°C, 3½ days", ("cp1252", "latin_1")),
     ("num", "Цена: 150 руб. за 2 шт.", RU),
+]
+
+BALT2 = ("cp1257", "iso8859_13")
+UK = ("cp1251", "koi8_u")
+GR = ("cp1253", "iso8859_7")
+HE = ("cp1255", "iso8859_8")
+AR = ("cp1256",)
+TR = ("cp1254", "iso8859_9")
+# enc35's held-out table: our own words and sentences (24 languages), written before enc35 changed anything
+# and never tuned on; each alone, in capitals, amid ASCII and 10 times over (``_rows_35``)
+HELD_OUT_35 = [
+    ("ru", "Мы долго ждали автобус на остановке.", RU), ("ru", "книга", RU), ("ru", "СТОЛ И СТУЛ", RU),
+    ("ru", "Он сказал: «Завтра будет дождь».", RU), ("ru", "лес", RU), ("ru", "Версия 2.0 вышла в марте.", RU),
+    ("uk", "Ми пили чай у саду.", UK), ("uk", "дякую", UK), ("uk", "ВЕЧІР", UK), ("uk", "Київ", UK),
+    ("bg", "Училището е затворено днес.", ("cp1251",)), ("bg", "сърце", ("cp1251",)), ("bg", "къща", ("cp1251",)),
+    ("sr", "Ђаци су отишли на излет.", ("cp1251",)), ("be", "Мы пайшлі ў лес.", ("cp1251",)),
+    ("el", "Το παιδί διαβάζει ένα βιβλίο.", GR), ("el", "νερό", GR), ("el", "ΚΑΦΕΣ ΜΕ ΓΑΛΑ", GR), ("el", "ΠΟΛΗ", GR),
+    ("el", "Η ώρα είναι τρεις.", GR),
+    ("he", "אני אוהב לקרוא ספרים", HE), ("he", "מים קרים", HE), ("he", "ספר", HE), ("he", "היא כתבה מכתב לחברה שלה.", HE),
+    ("ar", "ذهب الولد إلى المدرسة", AR), ("ar", "كتاب جديد", AR), ("ar", "شكرا", AR),
+    ("tr", "Kitabı masanın üstüne bıraktım.", TR), ("tr", "İstanbul çok kalabalık.", TR), ("tr", "ılık", TR),
+    ("tr", "GÜNAYDIN", TR), ("tr", "İyi geceler", TR),
+    ("lv", "Mēs dzīvojam mazā pilsētā.", BALT2 + ("iso8859_4",)), ("lv", "ķirsis", BALT2), ("lv", "ļoti labi", BALT2),
+    ("lt", "Šiandien labai šilta diena.", BALT2), ("lt", "ąžuolas", BALT2),
+    ("hu", "Őszintén szólva nem tudom.", CE), ("hu", "győző", CE), ("hu", "tűz", CE),
+    ("pl", "Święta spędzimy u babci.", CE), ("pl", "ŁĄKA", CE), ("cs", "Kůň běží po louce.", CE), ("sk", "Ďakujem pekne.", CE),
+    ("ro", "Școala începe mâine.", ("iso8859_16",)),
+    ("es", "El niño comió una piña.", _HW), ("es", "¡Qué frío hace!", _HW), ("es", "CAMIÓN", _HW), ("es", "año", _HW),
+    ("pt", "A lição de hoje é difícil.", _HW), ("pt", "mãe", _HW), ("pt", "CORAÇÃO", _HW),
+    ("fr", "Le château est fermé.", _HW), ("fr", "déjà vu", _HW), ("fr", "ÉCOLE", _HW), ("fr", "Noël à Paris", _HW),
+    ("de", "Die Kühe stehen auf der Weide.", _HW), ("de", "schön", _HW), ("de", "MÜLLER GmbH", _HW),
+    ("sv", "Vi åt smörgåsar på båten.", _HW), ("da", "Søen er kold om vinteren.", _HW), ("is", "Hún fór heim.", ("cp1252", "latin_1")),
+    ("en", "Price: €5 — or “free” today…", ("cp1252",)), ("en", "It’s 5°C.", ("cp1252",)),
+]
+# enc35's tuning rows: the cases enc35 was asked to fix (tuned on), the same four ways
+TUNE_35 = [
+    ("bg", "държан", ("cp1251",)), ("bg", "престъпление", ("cp1251",)), ("uk", "суспільства", UK), ("uk", "людина", UK),
+    ("bg", "ЧАЙ", ("cp1251",)), ("ru", "ЧАЙ", ("cp1251",)), ("ru", "дом", RU), ("ru", "ДОМ", RU),
+    ("el", "ΧΘΕΣ ΤΟ ΒΡΑΔΥ", GR), ("el", "ΕΛΛΑΔΑ", GR), ("el", "ΑΘΗΝΑ", GR),
+    ("he", "שלום", HE), ("he", "הילד הלך", HE), ("he", "תודה רבה", HE),
+    ("ar", "السلام عليكم", AR), ("ar", "مرحبا بكم", AR),
+    ("es", "NIÑO", ("cp850", "cp437")), ("fr", "café", ("cp850", "cp437")), ("es", "¿Dónde", ("mac_roman",)),
+    ("pt", "Não", ("mac_roman",)), ("pt", "Não sei onde ficou o pão.", ("mac_roman",)),
+    ("tr", "ılık su", TR), ("tr", "İzmir", TR), ("tr", "Bu sabah deniz dalgalıydı.", TR),
+    ("lv", "zaļā", BALT2), ("lv", "zaļā pļava", BALT2), ("hu", "őszi", CE), ("hu", "Az őszi szél hidegen fúj.", CE),
 ]
 
 
@@ -542,6 +589,35 @@ def held_out(mods: dict) -> None:
           f" right on {a} wrong here: {sorted(ra - rb) or 'none'}")
 
 
+def _rows_35(table) -> list:
+    """(id, text, bytes): each row of ``table`` alone, in capitals, amid ASCII and 10 times over, in each page."""
+    out = []
+    for lang, sentence, encs in table:
+        forms = {"alone": sentence + "\n", "caps": sentence.upper() + "\n",
+                 "amid": "Some plain ASCII words before it, id=17. " + sentence + " And more after.\n",
+                 "long": (sentence + " ") * 10 + "\n"}
+        for form, text in forms.items():
+            if form == "caps" and text == forms["alone"]:
+                continue
+            for enc in encs:
+                try:
+                    data = text.encode(enc)
+                except UnicodeEncodeError:
+                    continue
+                if not data.isascii() and data.decode(enc) == text:
+                    out.append((f"{lang}|{form}|{enc}|{sentence}", text, data))
+    return out
+
+
+def enc35(mods: dict) -> None:
+    """enc35's held-out table (never tuned on) and its tuning rows, each apart: right when the text is the row."""
+    for what, table in (("held out (enc35", HELD_OUT_35), ("tuning (enc35", TUNE_35)):
+        rows = _rows_35(table)
+        right = {name: {rid for rid, text, data in rows if mod.decode_text(data)[0] == text} for name, mod in mods.items()}
+        (a, ra), (b, rb) = right.items()
+        print(f"{what}, {len(rows)}): {a} {len(ra)} right, {b} {len(rb)}; right on {a} wrong here: {sorted(ra - rb) or 'none'}")
+
+
 def udhr_lines(mods: dict) -> None:
     """The UDHR members of a known page cut to 1 and 3 lines (their first 60 with a non-ASCII byte), right when
     the text is the member's own decoding of them."""
@@ -605,6 +681,7 @@ def main() -> None:
     damaged(mods)
     capitals(mods)
     held_out(mods)
+    enc35(mods)
     if a.corpora:
         corpora(mods)
         udhr_lines(mods)

@@ -833,6 +833,11 @@ _LONE_QUOTE = re.compile(rb"[%s](?<![\x80-\xff].)(?![\x80-\xff])" % re.escape(by
 # ... but between two ASCII letters a low or opening quote, or a closing one, is none: cp850's "ä",
 # "ö", "é", Mac's "Ñ", "î" ("w„hrend", "Gr”sse"); an apostrophe or dash there is ("don’t", "word—word")
 _QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84]|[\x8b\x94\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)  # a low quote opens: none ends a word
+# ... of which a low quote that ends a word, or a single guillemet between two letters, is no punctuation whatever
+# else the text holds (cp850 "café" read cp1252 "caf‚", Mac "Não" "N‹o"): a letter where a page reads it so, and
+# no text in a page that reads it as that quote; a "„" before a word ("sagte„ja“") stays a quote
+_NO_QUOTE_BYTES = frozenset(b"\x82\x84\x8b\x9b")
+_NO_QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84](?![A-Za-z\x80-\xff])|[\x8b\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
 # in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
@@ -925,6 +930,8 @@ _LATIN_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1257", "iso8859_13", "iso885
 # a tie goes to a Windows or ISO page.
 _OLD_PAGES = ("mac_roman", "cp850")
 _ROMANIAN = _ALPHABETS.index("ăâîșțşţ")
+_PORTUGUESE = _ALPHABETS.index("áâãàçéêíóôõú")
+_TURKISH = _ALPHABETS.index("çğıöşüâîû")
 # a tie with a page read as Sorbian alone goes to the other: Mac Roman "Möwen über" is cp1250 "Mšwen źber"
 _SORBIAN = _ALPHABETS.index("čćěłńóřšźž")
 _IN_WORD = re.compile(rb"[\x80-\xff](?<=[A-Za-z\x80-\xff].)(?=[A-Za-z\x80-\xff])", re.S)  # the byte first (_NO_CAPITAL)
@@ -964,6 +971,12 @@ _E7_AFTER_VOWEL = re.compile(rb"\xe7(?<=[aeiouAEIOU]\xe7)")
 # ... or begins a word before a vowel: Turkish "çok", "çocuk", "çalış"; Latvian words that begin with
 # "ē" have a consonant after it ("ēdiens", "ēka", "ērglis"): "Su çok soğuk" read cp1257 "Su ēok sošuk"
 _E7_STARTS_WORD = re.compile(rb"(?:\xe7(?=[aeiouAEIOU\xfc])|\xc7(?=[AEIOU\xdc]))(?<![A-Za-z\x80-\xff].)", re.S)  # "ÇOCUK" too
+# Portuguese writes "õ" before "e" alone ("lições", "põe"): elsewhere cp1252's "õ" is Estonian's or Hungarian "ő" (cp1250,
+# ISO-8859-2: "Az őszi szél" read cp1252 "Az õszi szél" as Portuguese); and French, Catalan, Dutch write "ï" after a
+# vowel alone ("naïf", "veïna", "ruïne"): after a consonant it is Latvian "ļ" (cp1257, ISO-8859-13: "pļava" read "pïava")
+# (small letters: a capital "Ï" after "F" was cp1252's in "CAFÏ…", the bench's capitals)
+_O_TILDE_ELSEWHERE = re.compile(rb"\xf5(?!e)")
+_I_DIAERESIS_AFTER_CONSONANT = re.compile(rb"\xef(?<=[b-df-hj-np-tv-z]\xef)")
 _SHARP_S = tuple(i for i, alphabet in enumerate(_ALPHABETS) if "ß" in alphabet)  # the alphabets of "ß" alone (German's)
 _NOT_IN_WORDS = _SYMBOLS | frozenset("¤¦¨´¸×÷§°˘˙˛˝ˇ˚∂∆∑∏π∫Ω√≈≠≤≥◊")  # Mac Roman's symbols too
 
@@ -1024,6 +1037,8 @@ def _page_table(enc: str) -> dict:
             kind = "upper" if c.isupper() else "lower"
             low = c.lower() if len(c.lower()) == 1 else c
             alphabets = tuple(i for i, alphabet in enumerate(_ALPHABETS) if low in alphabet)
+            if c == "İ":  # Turkish's own capital, whose small letter is ASCII "i" ("İ".lower() is two characters): "İzmir"
+                alphabets = (_TURKISH,)
         elif c in _IN_CAPITALS:
             kind = "other"
         else:
@@ -1072,8 +1087,11 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     letters = counts - Counter(quotes) - Counter(b"".join(_AFTER_NAME.findall(sample)))
     letters -= Counter(b for b in b"".join(_ALONE.findall(sample)) if b in _CP1252_MARKS)
     letters.pop(0xA0, None)
+    no_quote = Counter(b"".join(_NO_QUOTE_IN_WORD.findall(sample))) if counts.keys() & _NO_QUOTE_BYTES else Counter()
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
+    else:
+        letters += no_quote
     old_capitals = between_capitals + Counter(b"".join(_STARTS_CAPITALS.findall(sample)))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
                                 after_digit, enc, old_capitals if enc in _OLD_PAGES else between_capitals) for enc in pages}
@@ -1082,6 +1100,18 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     if cedilla:  # as bad bytes, in each page that reads 0xE7 as "ç" but Turkish cp1254 ("için", "çok")
         scores = {enc: (sc[0] - 2 * cedilla, *sc[1:3], sc[3] + cedilla, sc[4]) if enc != "cp1254" and
                   b"\xe7".decode(enc) == "ç" else sc for enc, sc in scores.items()}
+    if no_quote:  # as bad bytes, in each page that reads them as those quotes
+        scores = {enc: (sc[0] - 2 * sum(n for b, n in no_quote.items() if _QUOTE_CHAR.get((enc, b))), *sc[1:3],
+                        sc[3] + sum(n for b, n in no_quote.items() if _QUOTE_CHAR.get((enc, b))), sc[4])
+                  for enc, sc in scores.items()}
+    o_tilde = len(_O_TILDE_ELSEWHERE.findall(sample)) if 0xF5 in counts else 0
+    if o_tilde:  # as bad bytes, where a page reads the text as Portuguese
+        scores = {enc: (sc[0] - 2 * o_tilde, *sc[1:3], sc[3] + o_tilde, sc[4]) if sc[4] == _PORTUGUESE else sc
+                  for enc, sc in scores.items()}
+    i_diaeresis = len(_I_DIAERESIS_AFTER_CONSONANT.findall(sample)) if 0xEF in counts else 0
+    if i_diaeresis:  # as bad bytes, in each page that reads them as "ï"
+        scores = {enc: (sc[0] - 2 * i_diaeresis, *sc[1:3], sc[3] + i_diaeresis, sc[4]) if b"\xef".decode(enc) == "ï" else sc
+                  for enc, sc in scores.items()}
     romanian = len(_RO_BEFORE_CONSONANT.findall(sample)) if counts.keys() & {0xAA, 0xBA, 0xDE, 0xFE} else 0
     if romanian:  # as bad bytes, in each page that reads them as Romanian letters
         scores = {enc: (sc[0] - 2 * romanian, *sc[1:3], sc[3] + romanian, sc[4]) if b"\xba".decode(enc) in "șş" else sc
@@ -1104,6 +1134,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     return "cp1252" if western or _reads_as_one_language(west, words) else None
 
 
+_QUOTE_CHAR = {(enc, b): True for enc in ("cp1252", "iso8859_16", *_LATIN_PAGES, *_OLD_PAGES) for b in b"\x82\x84\x8b\x9b"
+               if bytes([b]).decode(enc, "replace") in "‚„‹›"}
 _CP1254_OWN = bytes(b for b in range(0x80, 0x100) if bytes([b]).decode("cp1252", "replace") != bytes([b]).decode("cp1254", "replace"))
 
 

@@ -8,7 +8,12 @@ text read so does: "Mѓwen"), each word's case is lower, upper or a capital firs
 neither), and its letters are the language's common ones: KOI8-R's small letters are cp1251's
 capitals, but "ЧЮЕТБ" is made of rare ones, "ВЧЕРА" of common ones; and Russian words have no "ь" first.
 Hebrew (cp1255) is scored beside them: its letters are the bytes of cp1253's small Greek letters and
-cp1251's small Cyrillic ones, and a line of it was read as Greek.
+cp1251's small Cyrillic ones, and a line of it was read as Greek. So is Arabic (cp1256), whose letters are
+cp1251's capitals: a few words of it were read as KOI8-R, Big5, cp932.
+
+A single short word is often no more likely in one page than another (cp1251 "ЧАЙ" is KOI8-R "вюи", KOI8-R
+"дом" cp1253 "ΔΟΝ", cp1251 Bulgarian "държан" cp1255 "התנזאם", Greek capitals "ΕΛΛΑΔΑ" KOI8-R "еккада"):
+the letters' frequencies decide, and for such words they may decide wrong.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import re
 # letters, cp1253's small Greek ones and cp1251's small Cyrillic ones (0xE0-0xFA), are no Greek or Russian
 # ("הילד הלך" was read "διμγ δμκ"); cp1255 reads ISO-8859-8's letters the same.
 PAGES = (("cp1251", "cyrillic"), ("koi8_r", "cyrillic"), ("cp866", "cyrillic"), ("koi8_u", "cyrillic"),
-         ("iso8859_5", "cyrillic"), ("cp1253", "greek"), ("iso8859_7", "greek"), ("cp1255", "hebrew"))
+         ("iso8859_5", "cyrillic"), ("cp1253", "greek"), ("iso8859_7", "greek"), ("cp1255", "hebrew"), ("cp1256", "arabic"))
 
 # letter frequencies (per cent, small letters) of Russian with Ukrainian's own letters, and of Greek
 # (accented vowels counted with a share of their vowel's); other letters of the script are rare
@@ -29,36 +34,57 @@ _FREQ = {
     "cyrillic": dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъёіїєґў",
                          (10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62,
                           2.01, 1.90, 1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32,
-                          0.26, 0.04, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
+                          0.26, 1.0, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
     "greek": dict(zip("αοιετσνηυρπκμλωδγχθςφβξζψάέήίόύώϊϋΐΰ",
                       (10.5, 8.5, 7.0, 7.0, 8.0, 4.5, 6.5, 4.5, 3.8, 4.5, 4.0, 4.0, 3.5, 3.0, 1.5, 1.8, 1.8, 1.2,
                        1.2, 2.5, 0.8, 0.7, 0.4, 0.4, 0.15, 1.8, 1.5, 1.0, 1.5, 1.8, 0.8, 0.6, 0.1, 0.05, 0.02, 0.02))),
     "hebrew": dict(zip("יוהלארתמבשנעםכדחקפןסגטזצךףץ",
                        (11.1, 10.4, 8.7, 7.4, 6.3, 5.6, 5.3, 5.0, 4.7, 4.4, 3.0, 3.1, 2.8, 2.5, 2.5, 2.2, 1.9, 1.7,
                         1.3, 1.1, 1.2, 1.2, 0.9, 1.1, 0.6, 0.2, 0.2))),
+    # Arabic (cp1256: its letters are cp1251's capitals, and a few words of it were read as KOI8-R, Big5, cp932)
+    "arabic": dict(zip("اليمونهربتعةفدكأسقحىجإذخشصطثضئزغءظآؤ",
+                       (12.4, 11.0, 7.0, 6.1, 5.9, 5.7, 4.6, 4.6, 3.9, 3.8, 3.3, 2.9, 2.8, 2.9, 2.6, 2.5, 2.3, 2.2, 2.0,
+                        1.6, 1.4, 1.1, 0.9, 0.9, 1.0, 1.0, 0.9, 0.6, 0.6, 0.5, 0.5, 0.4, 0.5, 0.2, 0.2, 0.2))),
 }
 _RARE = 0.01  # a letter of the script outside the table
-_RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff"), "hebrew": ("\u05d0", "\u05ea")}
+_RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff"), "hebrew": ("\u05d0", "\u05ea"),
+           "arabic": ("\u0600", "\u06ff")}
 # what these texts write between words besides their letters: quotes, dashes, "№", a no-break space
 _PUNCTUATION = frozenset("«»„“”‘’‚–—…№·•\xa0")
 _OWN_PUNCTUATION = {"hebrew": frozenset("\u05be\u05c3\u05f3\u05f4\u200e\u200f₪")}  # maqaf, sof pasuq, geresh, gershayim, LRM, RLM
+# Arabic's comma, semicolon, question mark, its vowel marks (harakat), ZWNJ, ZWJ, LRM, RLM
+_OWN_PUNCTUATION["arabic"] = frozenset("،؛؟\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u200c\u200d\u200e\u200f")
 # what Russian and Ukrainian words never hold: "ь", "ъ", "ы" first or after a vowel, "й" after a consonant
 # (cp1253 capitals "ΚΑΛΗΜΕΡΑ" are KOI8-R's small "йакгледа", "ΩΣ" "ыс")
 # and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ");
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
+# "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщь]{5}"),
+                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"
+                                   # "я" before "а", "о", "у", "ы", "э": Greek capitals' "ΡΑ", "ΡΟ" in KOI8-R ("ΒΡΑΔΥ" "бяаду")
+                                   "|я[аоуыэ]"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
              # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
-             "greek": re.compile("ς(?=.)|(?<=.)σ$")}
+             "greek": re.compile("ς(?=.)|(?<=.)σ$"
+                                 # a vowel with a dialytika follows a vowel ("προϊόν", "Μαΐου"), never begins a word; no
+                                 # Greek word ends in "β", "γ", "δ", "ζ", "θ" but a borrowed name ("Δαβίδ"): Hebrew
+                                 # read so ("תודה רבה" cp1253 "ϊεγδ ψαδ": "ת" is "ϊ", "ה" "δ")
+                                 "|(?<![αεηιουωάέήίόύώ])[ϊϋΐΰ]|[βγδζθ]$"),
+             # Arabic's "ة" and "ى" end a word (cp1251 capitals "Й", "М" are those bytes)
+             "arabic": re.compile("[ةى](?=.)")}
 _UNSPOKEN_LOG = math.log(1e-5)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
 # "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь"
 _NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])№(?=[^\W\d_])")
+# an Arabic vowel mark (haraka) follows a letter or another mark
+_LONE_HARAKA = re.compile("(?<![\u0620-\u064a\u064b-\u0652\u0671-\u06d3])[\u064b-\u0652]")
+_HARAKAT = re.compile("[\u064b-\u0652]")
+_HARAKA_LOG = math.log(0.3 / 100 * 33)
 _WORD = re.compile(r"[^\W\d_]+")
 _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
+_FEW_WORDS = 4  # words of a Hebrew text that may have no final letter
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
 
 
@@ -80,7 +106,7 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
     word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
-    with no word ending in a final letter)."""
+    of more than ``_FEW_WORDS`` words none of which ends in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
     own = _OWN_PUNCTUATION.get(script, ())
@@ -89,11 +115,22 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
             return None
     if script == "greek" and _INSIDE_GREEK_WORD.search(text):  # ISO-8859-7's "’" is cp1253's "Ά": "Θ’ΛΑΣΣΑ"
         return None
-    if script == "hebrew" and not _HEBREW_END.search(text):  # no word ends in a final letter: "дом" reads "המל"
-        return None
+    # no word ends in a final letter: "дом" reads "המל". A few words may be Hebrew all the same ("תודה רבה": a
+    # fifth of its words end in one), scored below the others' readings; more ("дом " 10 times) are not
+    logs = 0.0
+    if script == "hebrew" and not _HEBREW_END.search(text):
+        if sum(not w.isascii() for w in _WORD.findall(text)) > _FEW_WORDS:
+            return None
+        logs = _UNSPOKEN_LOG
+    if script == "arabic":
+        if _LONE_HARAKA.search(text):  # Hebrew "תודה" is cp1256 "ْهمن", a sukun first
+            return None
+        # most Arabic text is written without its vowel marks: each scored as a rare letter (Greek's "ς" is
+        # cp1256's kasratan, "Κανείς" read "تليهكٍ")
+        logs += _HARAKA_LOG * len(_HARAKAT.findall(text))
     if "№" in text and _NUMERO_IN_WORD.search(text):
         return None
-    logs, freq, longest = 0.0, _log_freq(script), 0
+    freq, longest = _log_freq(script), 0
     n = 0  # letters
     for word in _WORD.findall(text):
         if word.isascii():
