@@ -71,8 +71,15 @@ def shingle_set(text: str, n: int = 5) -> set:
 
 
 def shingle_arrays(texts, n: int = 5) -> list[np.ndarray]:
-    """Each text's shingle set as a sorted array of 64-bit hashes (collisions: negligible)."""
-    return [np.unique(np.fromiter((hash(s) for s in shingle_set(t, n)), dtype=np.int64)) for t in texts]
+    """Each text's shingle set as a sorted array of 64-bit hashes (collisions: negligible): the
+    hashes of ``shingle_set``'s tuples, made by ``zip`` and deduplicated by ``np.unique`` (no set
+    of tuples built first: a third of the time)."""
+    out = []
+    for t in texts:
+        w = words(t)
+        grams = zip(*(w[k:] for k in range(n))) if len(w) >= n else [tuple(w)] if w else []
+        out.append(np.unique(np.fromiter(map(hash, grams), dtype=np.int64)))
+    return out
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -87,13 +94,15 @@ def similar_pairs(sets: list[np.ndarray], threshold: float) -> list[tuple[int, i
     filtering: two sets with J >= t share one of their first |x| - ceil(t|x|) + 1 tokens in a
     global rare-first order, so only pairs sharing such a token are compared."""
     alltok = np.concatenate(sets) if sets else np.zeros(0, np.int64)
-    uniq, df = np.unique(alltok, return_counts=True)
+    uniq, where, df = np.unique(alltok, return_inverse=True, return_counts=True)
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[np.lexsort((uniq, df))] = np.arange(len(uniq))
+    # every token's rank at once: a searchsorted per set into the whole vocabulary was most of the time
+    ranks = np.split(rank[where], np.cumsum([len(s) for s in sets])[:-1]) if sets else []
     postings = defaultdict(list)
     for i, s in enumerate(sets):
         if len(s):
-            r = np.sort(rank[np.searchsorted(uniq, s)])
+            r = np.sort(ranks[i])
             for tok in r[: len(s) - math.ceil(threshold * len(s)) + 1].tolist():
                 postings[tok].append(i)
     cand = {(d[x], d[y]) for d in postings.values() for x in range(len(d)) for y in range(x + 1, len(d))}

@@ -23,20 +23,36 @@ def load_bench(name: str = "bench_pipeline"):
     return mod
 
 
+@pytest.fixture(scope="module")
+def shards_bench(corpora, tmp_path_factory):
+    """`python bench/bench_shards.py` at 80 documents, run.shards 1 and 4, its corpus and outputs
+    kept: (its exit code, what it printed, the folder). Its runs are bench_pipeline's (build_corpus,
+    child_pipeline in a subprocess each): the replay test reads the 4-shard one, one pipeline run less."""
+    import contextlib
+    import io
+
+    root = tmp_path_factory.mktemp("shards")
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        rc = load_bench("bench_shards").main(["--docs", "80", "--shards", "1,4", "--repeat", "1", "--keep", str(root)])
+    return rc, said.getvalue(), root
+
+
 @pytest.mark.corpora
 @pytest.mark.slow
-def test_replay_sees_what_the_pipeline_sees(corpora, tmp_path):
+def test_replay_sees_what_the_pipeline_sees(shards_bench, tmp_path):
     """The replay broke when quality's top fraction became per language (its cutoffs were keyed
-    by domain: KeyError 'web.en'), so `python bench/bench_pipeline.py` failed as documented."""
+    by domain: KeyError 'web.en'), so `python bench/bench_pipeline.py` failed as documented.
+    The pipeline run is bench_shards' 4-shard one (bench_pipeline's corpus and child_pipeline)."""
     bp = load_bench()
-    run = bp.build_corpus(bp.load_pools(), tmp_path / "x1", 80, 1)
-    pipe = bp.child_pipeline(run["config"], run["out"])
-    replay = bp.child_replay(run["config"], str(tmp_path / "replay"))
-    counts = commit.read_manifest(run["out"])["counts"]
-    assert "quality" in pipe["stages"] and replay["docs"] == counts["ingest"]["docs_out"]
-    for stage in pipe["stages"][1:]:
+    _, _, root = shards_bench
+    m = commit.read_manifest(str(root / "out-4"))
+    stages, counts = m["config"]["run"]["stages"], m["counts"]
+    replay = bp.child_replay(str(root / "shards-4.toml"), str(tmp_path / "replay"))
+    assert "quality" in stages and replay["docs"] == counts["ingest"]["docs_out"]
+    for stage in stages[1:]:
         assert replay["rows"][stage]["docs"] == counts[stage]["docs_in"], stage
-    assert replay["rows"]["write"]["docs"] == counts[pipe["stages"][-1]]["docs_out"]
+    assert replay["rows"]["write"]["docs"] == counts[stages[-1]]["docs_out"]
 
 
 @pytest.mark.corpora
@@ -234,7 +250,10 @@ def test_loader_bench_modes_read_the_tokens_it_wrote(tmp_path):
 def test_loader_bench_startup_modes_hand_out_the_same_tokens(tmp_path):
     """bench/bench_loader.py --startup: TokenDataLoader, the same with its workers reopening the
     tokens each epoch (as before), and the bare DataLoader (its baseline) hand out as many tokens,
-    persistent workers or not, every epoch's start timed; the reopening is undone afterwards."""
+    persistent workers or not, every epoch's start timed; the reopening is undone afterwards.
+    Each of the bench's 3 loaders once, persistent workers with 2 of them (each mode forks 2
+    DataLoader workers an epoch, or once persistent, from pytest's large process: the 6 modes'
+    18 workers were ~7 CPU-s; TokenDataLoader's persistent workers: tests/test_loader.py)."""
     pytest.importorskip("torch")
     import copy
 
@@ -242,7 +261,7 @@ def test_loader_bench_startup_modes_hand_out_the_same_tokens(tmp_path):
 
     b = load_bench("bench_loader")
     b.write_tokens(str(tmp_path), 300_000, shards=4)
-    modes = [f"epochs_{what}_w2{p}" for what in ("bare", "reopen", "tokens") for p in ("", "_persistent")]
+    modes = ["epochs_bare_w2_persistent", "epochs_reopen_w2", "epochs_tokens_w2_persistent"]
     got = {mode: b.run_mode(mode, str(tmp_path), 2, 129, epochs=2) for mode in modes}
     assert loader.copy is copy
     expected = 2 * len(loader.TokenLoader(str(tmp_path), 2, 129, num_workers=2)) * 2 * 129
@@ -266,12 +285,11 @@ def test_loader_bench_open_shards_modes_hand_out_the_same_tokens(tmp_path):
 
 @pytest.mark.corpora
 @pytest.mark.slow
-def test_shards_bench_runs_each_shard_count_on_one_corpus(corpora, capsys):
+def test_shards_bench_runs_each_shard_count_on_one_corpus(shards_bench):
     """bench/bench_shards.py (docs/scale.md's shard-count table) runs the same corpus with each
     run.shards and says whether every count removed and kept the same documents."""
-    bs = load_bench("bench_shards")
-    assert bs.main(["--docs", "80", "--shards", "1,4", "--repeat", "1"]) == 0
-    out = capsys.readouterr().out
+    rc, out, _ = shards_bench
+    assert rc == 0
     assert "same counts at every shard count: yes" in out
     rows = [line for line in out.splitlines() if line.startswith("| 1 |") or line.startswith("| 4 |")]
     assert len(rows) == 2 and rows[0].split("|")[2].strip() == "16"  # id partitions: at least 16
@@ -297,7 +315,8 @@ def test_dedup_bench_outputs_do_not_depend_on_its_temporary_folder(corpora, tmp_
         # the ids are RUN's arguments' doing, not the process's (2 interpreter starts and Beam imports fewer)
         said = io.StringIO()
         with contextlib.redirect_stdout(said):
-            exec(bench.RUN, {"PATH": str(path), "STAGES": "ingest,dedup", "SETS": [], "KEEP": str(outs[-1]),
+            # --workers 1: no pooled worker processes forked from pytest's large process (~2 CPU-s a run)
+            exec(bench.RUN, {"PATH": str(path), "STAGES": "ingest,dedup", "SETS": ["--workers", "1"], "KEEP": str(outs[-1]),
                              "peak_rss_mb": lambda: 0.0})
         assert json.loads(said.getvalue().splitlines()[-1])["kept"] > 0
     assert bench.same_outputs(*outs)

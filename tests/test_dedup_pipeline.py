@@ -29,9 +29,17 @@ def write_jsonl(path: Path, rows) -> None:
             f.write(json.dumps(r) + "\n")
 
 
+# The runs here go in one process (--workers 1: no pooled worker processes; outputs byte-identical,
+# test_determinism's pooled3). Two workers forked from pytest's large process cost ~2.5 CPU-s a run
+# (theirs: the pooled DoFns' own work moves here), a third of this file's CPU.
+ONE_PROCESS = ["--workers", "1"]
+
+
 def run_dedup(tmp: Path, inp: str, name: str = "out", *extra) -> Path:
     out = tmp / name
-    assert cli.main(["run", "--input", inp, "--domain", "web", "--source", "gt", "--output", str(out), "--stages", "ingest,dedup", "--progress", "off", *extra]) == 0
+    workers = [] if any(e.startswith("--direct_running_mode") for e in extra) else ONE_PROCESS  # Beam's own workers there
+    assert cli.main(["run", "--input", inp, "--domain", "web", "--source", "gt", "--output", str(out), "--stages", "ingest,dedup",
+                     "--progress", "off", *workers, *extra]) == 0
     return out
 
 
@@ -203,7 +211,7 @@ def test_reformatted_code_forks_are_duplicates(tmp_path):
     write_jsonl(tmp_path / "code.jsonl", rows)
     out = tmp_path / "out"
     assert cli.main(["run", "--input", str(tmp_path / "code.jsonl"), "--domain", "code", "--text-field", "content",
-                     "--id-field", "id", "--stages", "ingest,dedup", "--output", str(out), "--progress", "off"]) == 0
+                     "--id-field", "id", "--stages", "ingest,dedup", "--output", str(out), "--progress", "off", *ONE_PROCESS]) == 0
     kept = sorted(pl.read_parquet(str(out / "text/*.parquet"))["source_id"].to_list())
     assert kept == ["orig0", "orig1", "orig2", "orig3"]
     ledger = pl.read_parquet(str(out / "ledger/*.parquet"))
@@ -212,7 +220,7 @@ def test_reformatted_code_forks_are_duplicates(tmp_path):
     out2 = tmp_path / "out2"  # the old behaviour, by config
     assert cli.main(["run", "--input", str(tmp_path / "code.jsonl"), "--domain", "code", "--text-field", "content",
                      "--id-field", "id", "--stages", "ingest,dedup", "--output", str(out2), "--progress", "off",
-                     "--set", "dedup.punct_splits=[]"]) == 0
+                     "--set", "dedup.punct_splits=[]", *ONE_PROCESS]) == 0
     assert pl.read_parquet(str(out2 / "text/*.parquet")).height == 8
 
 
