@@ -756,27 +756,31 @@ def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
         assert set(text.column("source").to_pylist()) == {"crawl [2024]"}
 
 
-@pytest.mark.parametrize("tail", ["*.jsonl", "**/*.jsonl"])
-def test_escaped_glob_reads_from_the_folder_it_names(tmp_path, pages, capsys, tail):
+def test_escaped_glob_reads_from_the_folder_it_names(tmp_path, pages, capsys):
     """`--input 'data[[]2024]/*.jsonl'` (glob.escape's form of "data[2024]"): the input root
     used to be "." (the escape taken for a wildcard), so paths and ids held the folder's name
-    and the source was the current folder's. Now as for a folder named without brackets."""
+    and the source was the current folder's. Now as for a folder named without brackets (run
+    once, its ids the same whichever glob reads its file: *.jsonl or **/*.jsonl)."""
     import glob as _glob
 
-    ids = {}
+    def run(name, tail, source) -> list[str]:
+        out = tmp_path / "o"
+        pattern = f"{_glob.escape(str(tmp_path / name))}/{tail}"
+        assert run_cli("run", "--input", pattern, "--domain", "web", *source, "--stages", "ingest", "--output", out,
+                       "--progress", "off") == 0, capsys.readouterr().err
+        text = pq.read_table(out / "text", columns=["id", "source", "path"])
+        assert set(text.column("path").to_pylist()) == {"p.jsonl"}, (name, tail)
+        assert set(text.column("source").to_pylist()) == {"s" if source else name}, (name, tail)
+        return sorted(text.column("id").to_pylist())
+
     for name in ("data[2024]", "data2024"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "p.jsonl").write_bytes(pages.read_bytes())
-        out = tmp_path / f"o-{name}"
-        pattern = f"{_glob.escape(str(tmp_path / name))}/{tail}"
-        for source in ([], ["--source", "s"]):
-            assert run_cli("run", "--input", pattern, "--domain", "web", *source, "--stages", "ingest", "--output", out,
-                           "--progress", "off") == 0, capsys.readouterr().err
-            text = pq.read_table(out / "text", columns=["id", "source", "path"])
-            assert set(text.column("path").to_pylist()) == {"p.jsonl"}
-            assert set(text.column("source").to_pylist()) == {"s" if source else name}
-        ids[name] = sorted(text.column("id").to_pylist())
-    assert ids["data[2024]"] == ids["data2024"]
+    run("data2024", "*.jsonl", [])
+    plain = run("data2024", "*.jsonl", ["--source", "s"])
+    for tail in ("*.jsonl", "**/*.jsonl"):
+        run("data[2024]", tail, [])
+        assert run("data[2024]", tail, ["--source", "s"]) == plain, tail
 
 
 def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
@@ -2035,6 +2039,7 @@ def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp
     Each glob offered is followed here, and must read every file but the odd ones."""
     import re
 
+    cases, inputs = {}, []
     for names in (("a.txt", "B.TXT"), ("A.TXT", "B.TXT"), ("a.txt", "sub/b.txt")):
         books = tmp_path / "-".join(names).replace("/", "_")
         (books / "sub").mkdir(parents=True)
@@ -2046,8 +2051,14 @@ def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp
         err = capsys.readouterr().err
         glob = re.search(r"a glob that leaves it out: --input '([^']+)'", err).group(1)  # one file: 'it'
         assert f"cannot tell the format of '{books / 'README'}' from its name or content" in err, err
-        assert run_cli("run", "--input", glob, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, glob
-        assert sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()) == sorted(names), glob
+        cases[books.name] = (glob, sorted(names))
+        inputs += ["--input", glob, "--domain", "books"]
+    out = tmp_path / "o"  # the three globs offered, followed in one run: each input's source is its folder
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    read = {}
+    for r in pq.read_table(out / "text", columns=["source", "path"]).to_pylist():
+        read.setdefault(r["source"], []).append(r["path"])
+    assert {k: sorted(v) for k, v in read.items()} == {k: names for k, (_, names) in cases.items()}, cases
 
 
 @pytest.mark.parametrize("kind", ["bzip2", "xz"])
@@ -2384,11 +2395,6 @@ def test_a_file_reached_through_links_is_read_once(tmp_path, capsys):
     (crawl / "2024-10").mkdir(parents=True)
     (crawl / "2024-10" / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
     (crawl / "latest").symlink_to("2024-10")
-    web = tmp_path / "web"
-    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", web, "--progress", "off") == 0
-    assert pq.read_table(web / "text", columns=["source_id", "path"]).to_pylist() == [{"source_id": "a", "path": "2024-10/a.jsonl"}]
-    q = pq.read_table(web / "quarantine").to_pylist()
-    assert [(r["path"], r["reason"]) for r in q] == [("latest/a.jsonl", "same_file")], q
     # two links to one file outside a crawl folder (other disks): read once, under the first name
     (tmp_path / "disk2").mkdir()
     (tmp_path / "disk2" / "b.jsonl").write_text(json.dumps({"id": "b", "text": PAGES["de"]}) + "\n")
@@ -2396,17 +2402,19 @@ def test_a_file_reached_through_links_is_read_once(tmp_path, capsys):
     two.mkdir()
     (two / "x.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
     (two / "y.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
-    assert run_cli("run", "--input", two, "--domain", "web", "--stages", "ingest", "--output", tmp_path / "o2", "--progress", "off") == 0
-    assert pq.read_table(tmp_path / "o2" / "text", columns=["path"]).column("path").to_pylist() == ["x.jsonl"]
     # two inputs that reach one file (a folder and its subfolder; a link in a second folder):
-    # read by the first input that lists it, a quarantine row in the others
+    # read by the first input that lists it, a quarantine row in the others. One run for the
+    # crawl's link, two's links and the inputs that overlap (three runs before: each case's rows
+    # are told apart by source and detail)
     (two / "c.jsonl").symlink_to(crawl / "2024-10" / "a.jsonl")
     three = tmp_path / "three"
     assert run_cli("run", "--input", crawl, "--domain", "web", "--input", crawl / "2024-10", "--domain", "web", "--input", two,
                    "--domain", "web", "--stages", "ingest", "--output", three, "--progress", "off") == 0
-    text = pq.read_table(three / "text", columns=["source", "path"]).to_pylist()
-    assert sorted((r["source"], r["path"]) for r in text) == [("crawl", "2024-10/a.jsonl"), ("two", "x.jsonl")], text
-    q = sorted((r["source"], r["path"], r["detail"]) for r in pq.read_table(three / "quarantine").to_pylist())
+    text = pq.read_table(three / "text", columns=["source", "source_id", "path"]).to_pylist()
+    assert sorted((r["source"], r["source_id"], r["path"]) for r in text) == [("crawl", "a", "2024-10/a.jsonl"), ("two", "b", "x.jsonl")], text
+    q = sorted((r["source"], r["path"], r["reason"], r["detail"]) for r in pq.read_table(three / "quarantine").to_pylist())
+    assert {r[2] for r in q} == {"same_file"}, q
+    q = [(source, path, detail) for source, path, _, detail in q]
     assert q == [("2024-10", "a.jsonl", "the same file as '2024-10/a.jsonl' of inputs[0]: read there, not twice"),
                  ("crawl", "latest/a.jsonl", "the same file as '2024-10/a.jsonl' (through a link): read there, not twice"),
                  ("two", "c.jsonl", "the same file as '2024-10/a.jsonl' of inputs[0]: read there, not twice"),
@@ -2704,8 +2712,8 @@ def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, cap
     from curate.audit import command
 
     out, other = tmp_path / "o", tmp_path / "o2"
-    for o in (out, other):
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", o, "--progress", "off") == 0
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    shutil.copytree(out, other)  # another curate output, as a second run would write it
     assert command.main([str(out)]) == 0
     before = {p: p.read_bytes() for p in (out / "report.html", out / "stats" / "summary.json")}
     capsys.readouterr()
@@ -3233,7 +3241,7 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
     # The command given writes a new file: `jq ... pretty.jsonl > pretty.jsonl` would have the
     # shell empty the input before jq reads it (the user's only copy lost), and jq reads no gzip.
-    d = tmp_path
+    d, named = tmp_path, []
     for name, data, command in (("dump.json", json.dumps(rows), f"jq -c '.[]' {d}/dump.json > {d}/dump.jsonl"),
                                 ("pretty.jsonl", json.dumps(rows, indent=2), f"jq -c '.[]' {d}/pretty.jsonl > {d}/pretty.lines.jsonl"),
                                 ("v1.2.json", json.dumps(rows), f"jq -c '.[]' {d}/v1.2.json > {d}/v1.2.jsonl"),
@@ -3245,11 +3253,15 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it ({command})" in err, err
         assert not out.exists()
-        lines = "".join(json.dumps(r) + "\n" for r in rows)
-        path.write_bytes(gzip.compress(lines.encode()) if name.endswith(".gz") else lines.encode())  # as JSON Lines, under any name, it is read
-        assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
-        path.unlink()
+        lines = "".join(json.dumps({**r, "id": f"{stem}/{r['id']}"}) + "\n" for r in rows)  # ids of one source: unique
+        path.write_bytes(gzip.compress(lines.encode()) if name.endswith(".gz") else lines.encode())
+        named.append(name)
+    # as JSON Lines, under any of these names, each is read (one run over the four files)
+    out = tmp_path / "o"
+    inputs = [a for name in named for a in ("--input", tmp_path / name, "--domain", "web")]
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    text = pq.read_table(out / "text", columns=["path", "source_id"]).to_pylist()
+    assert sorted((r["path"], r["source_id"]) for r in text) == sorted((n, f"{n.split('.')[0]}/{k}") for n in named for k in PAGES), text
 
 
 def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pages, capsys):
