@@ -3070,14 +3070,17 @@ def test_records_longer_than_the_checks_read_are_not_taken_for_lines_of_another_
     than that counted as a line that is no JSON object, so 60 valid 1.5 MiB book records were
     "not JSON Lines", and a gigabyte of zeros (one endless line; tests/test_reliability.py) was
     refused before the run instead of quarantined. Such a line is no evidence either way."""
+    # the fewest bytes that show it (~53 MB, not 90): records just over a MiB are two pieces
+    # each, and 51 of them over the 100 lines the check reads
     books = tmp_path / "books.jsonl"
     with open(books, "w") as f:
-        for i in range(60):
-            f.write(json.dumps({"text": f"Chapter {i}.\n" + "The river ran on past the mill.\n" * 50_000}) + "\n")
+        for i in range(51):
+            f.write(json.dumps({"text": f"Chapter {i}.\n" + "The river ran on past the mill.\n" * 32_500}) + "\n")
+    assert all(1 << 20 < len(line) < 2 << 20 for line in open(books, "rb"))
     out = tmp_path / "o"
     assert run_cli("run", "--input", books, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, \
         capsys.readouterr().err
-    assert pq.read_table(out / "text").num_rows == 60
+    assert pq.read_table(out / "text").num_rows == 51
 
 
 def _counting(f, read: list):
