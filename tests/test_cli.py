@@ -3157,7 +3157,19 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         path.unlink()
 
 
-@pytest.mark.parametrize("kind", ["pretty", "pretty_long", "utf16le", "utf16be", "values", "one"])
+NOT_ONE_OBJECT_A_LINE = ["pretty", "pretty_long", "utf16le", "utf16be", "values", "one"]
+
+
+def _not_one_object_a_line(kind: str) -> bytes:
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    return {"pretty": "".join(json.dumps(r, indent=2) + "\n" for r in rows).encode(),
+            "pretty_long": "".join(json.dumps(r, indent=2) + "\n" for r in rows * 20).encode(),
+            "utf16le": lines.encode("utf-16-le"), "utf16be": lines.encode("utf-16-be"),
+            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode(), "one": b"id,text\n"}[kind]
+
+
+@pytest.mark.parametrize("kind", NOT_ONE_OBJECT_A_LINE)
 def test_a_file_without_one_json_object_a_line_is_said_before_running_however_short(tmp_path, capsys, kind):
     """A file of fewer than 100 lines with no JSON object on any line ran to the end, every line
     quarantined, 0 documents, exit 0 (the check refused such a file after 100 lines only): a
@@ -3165,13 +3177,8 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     mark (iconv -t UTF-16LE, .NET's Encoding.Unicode), JSON values that are no objects. Read to
     its end, such a file is said, with how to convert it; a pretty-printed one of more lines too."""
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
-    lines = "".join(json.dumps(r) + "\n" for r in rows)
     name = "dump.jsonl"
-    data = {"pretty": "".join(json.dumps(r, indent=2) + "\n" for r in rows).encode(),
-            "pretty_long": "".join(json.dumps(r, indent=2) + "\n" for r in rows * 20).encode(),
-            "utf16le": lines.encode("utf-16-le"), "utf16be": lines.encode("utf-16-be"),
-            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode(), "one": b"id,text\n"}[kind]
-    (tmp_path / name).write_bytes(data)
+    (tmp_path / name).write_bytes(_not_one_object_a_line(kind))
     out = tmp_path / "o"
     assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
@@ -3189,10 +3196,21 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     said = said.replace("{d}", str(tmp_path))
     assert err == f"curate: config error: inputs[0]: {said}\n", err
     assert not out.exists()
-    (tmp_path / "pages.jsonl").write_text(lines)  # among JSON Lines: the run goes on, the file's records not read
-    assert run_cli("run", "--input", tmp_path, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
-                   "--progress", "off") == 0
-    assert pq.read_table(out / "text").num_rows == len(rows)
+
+
+def test_files_without_one_json_object_a_line_among_json_lines_do_not_stop_the_run(tmp_path, capsys):
+    """Each file of the test above, among JSON Lines: the run goes on, its records not read (one
+    run over a folder holding every kind, not a run each)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for kind in NOT_ONE_OBJECT_A_LINE:
+        (data / f"{kind}.jsonl").write_bytes(_not_one_object_a_line(kind))
+    (data / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", data, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0, capsys.readouterr().err
+    text = pq.read_table(out / "text", columns=["path", "source_id"]).to_pylist()
+    assert sorted((r["path"], r["source_id"]) for r in text) == sorted(("pages.jsonl", k) for k in PAGES), text
 
 
 def test_a_run_whose_every_record_is_quarantined_says_so(tmp_path, capsys):
