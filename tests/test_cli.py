@@ -1542,10 +1542,10 @@ def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     gz.write_bytes(__import__("gzip").compress(pages.read_bytes()))
     assert run_cli("run", gz, "--output", out) == 2
     assert f"{gz}: a jsonl file, not a TOML config" in capsys.readouterr().err
-    # a config file after the input's options is still the config
-    cfg = tmp_path / "c.toml"
-    cfg.write_text("[run]\nstages = [\"ingest\"]\n")
-    assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
+    if extra == 1:  # a config file after the input's options is still the config (one run: the same for both)
+        cfg = tmp_path / "c.toml"
+        cfg.write_text("[run]\nstages = [\"ingest\"]\n")
+        assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
 
 
 def test_shuffle_compression_leaves_the_tokens_manifest_alone(tmp_path, pages, capsys):
