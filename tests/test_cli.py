@@ -3542,25 +3542,33 @@ def test_audit_of_a_corpus_escapes_a_files_name_in_its_error(tmp_path, capsys):
         assert not any(c in err for c in "\x1b\u202e"), err
 
 
-@pytest.mark.parametrize("broken", [b'{"id": "cut", "text": "cut sho', b'{"id": "raw", "text": "a raw \r in its string"}'])
-def test_an_old_mac_file_whose_first_record_is_broken_is_said_with_the_command(tmp_path, capsys, broken):
+def test_an_old_mac_file_whose_first_record_is_broken_is_said_with_the_command(tmp_path, capsys):
     """An old-Mac file was judged by its first record alone: one cut short, or holding a raw
     "\\r" in a string, made the file 'its one line is not a JSON object ... give the --format
     the file has' (beside JSON Lines: one bad_json row for every record, 'Extra data'). Records
     after it say what the file is: refused with the tr command, which, run as said, gives a
-    file whose every record is read and the broken one quarantined (bad_json)."""
-    mac = tmp_path / "in" / "mac.jsonl"
-    mac.parent.mkdir()
-    mac.write_bytes(broken + b"\r" + ("\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items()) + "\r").encode())
-    assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
-    err = capsys.readouterr().err
-    assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
-            f"JSON Lines does: convert it (tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)\n") == err, err
-    subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=mac.parent, check=True)
+    file whose every record is read and the broken one quarantined (bad_json). The two files,
+    converted, are read in one run (an input each)."""
+    inputs, expected = [], {}
+    for name, broken in (("cut", b'{"id": "cut", "text": "cut sho'), ("raw", b'{"id": "raw", "text": "a raw \r in its string"}')):
+        mac = tmp_path / name / "mac.jsonl"
+        mac.parent.mkdir()
+        mac.write_bytes(broken + b"\r" + ("\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items()) + "\r").encode())
+        assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
+                f"JSON Lines does: convert it (tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)\n") == err, err
+        subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=mac.parent, check=True)
+        inputs += ["--input", mac.parent, "--domain", "web"]
+        expected[name] = ["bad_json"] * (1 + (b"\r" in broken))
     out = tmp_path / "o"
-    assert run_cli("run", "--input", mac.parent, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
-    assert [r["reason"] for r in pq.read_table(out / "quarantine").to_pylist()] == ["bad_json"] * (1 + (b"\r" in broken))
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    text = pq.read_table(out / "text", columns=["source", "source_id"]).to_pylist()
+    assert sorted((r["source"], r["source_id"]) for r in text) == sorted((n, k) for n in expected for k in PAGES), text
+    quarantine = {}
+    for r in pq.read_table(out / "quarantine").to_pylist():
+        quarantine.setdefault(r["source"], []).append(r["reason"])
+    assert quarantine == expected, quarantine
 
 
 def test_a_part_with_old_mac_line_ends_is_said_after_the_run(tmp_path, capsys):
