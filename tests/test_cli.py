@@ -51,6 +51,28 @@ def run_cli(*args) -> int:
     return cli.main([str(a) for a in args])
 
 
+@pytest.fixture(scope="module")
+def _ingested_once(tmp_path_factory) -> Path:
+    """`curate run --input pages.jsonl --domain web --stages ingest` once for this file (~1 CPU-s
+    a run): the tests that audit such an output, or refuse to write into it, each get a copy."""
+    root = tmp_path_factory.mktemp("ingested")
+    (root / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()), encoding="utf-8")
+    assert run_cli("run", "--input", root / "pages.jsonl", "--domain", "web", "--stages", "ingest", "--output", root / "o", "--progress", "off") == 0
+    return root / "o"
+
+
+@pytest.fixture
+def ingested(_ingested_once):
+    """``ingested(path)``: the output of `curate run --input pages --domain web --stages ingest`
+    (the ``pages`` fixture's documents) at ``path``, copied, not run again. A copy is that
+    output: curate reads no path its manifest records (its config's run.output)."""
+    def at(path: Path) -> Path:
+        shutil.copytree(_ingested_once, path, symlinks=True)
+        return path
+
+    return at
+
+
 def kept_languages(out: Path) -> set[str]:
     return set(pq.read_table(out / "text", columns=["language"]).column("language").to_pylist())
 
@@ -802,13 +824,13 @@ def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
         assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
 
 
-def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys):
+def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys, ingested):
     """`curate run --stages ingest` then `curate audit`: the audit used to crash with an
     IndexError in the per-language keep-rate card (no stage after ingest to show)."""
     from curate.audit import command
 
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     assert command.main([str(out)]) == 0, capsys.readouterr().err
     summary = json.loads((out / "stats" / "summary.json").read_text())
     assert [e["stage"] for e in summary["funnel"]] == ["ingest"]
@@ -878,7 +900,7 @@ def test_a_run_that_keeps_no_document_says_so_in_its_tokens_line(tmp_path, pages
     assert f"tokens: 0 cl100k_base tokens (no document was kept) in 4 files under {out}/tokens" in printed, printed
 
 
-def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch):
+def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch, ingested):
     """`curate audit DIR` of an output on a read-only mount (a published corpus) ended in a
     pyarrow traceback from writing stats/summary.json; now one line saying to give --output."""
     import errno
@@ -887,7 +909,7 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     from curate.audit import command
 
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     capsys.readouterr()
     real = output.write_atomic
 
@@ -932,7 +954,7 @@ def _read_only(monkeypatch, *outs) -> None:
     monkeypatch.setattr(output, "write_atomic", write_atomic)
 
 
-def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch):
+def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch, ingested):
     """The audit of an output on a read-only mount goes into ./curate-audit: the audit of a
     second one from the same folder replaced the first one's there (reports of curate's, so not
     refused), a large output's audit lost unasked. It goes into curate-audit-2; each output's
@@ -941,7 +963,7 @@ def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsy
 
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        ingested(out)
     _read_only(monkeypatch, *outs)
     monkeypatch.chdir(tmp_path)
     source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
@@ -956,7 +978,7 @@ def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsy
     assert not (tmp_path / "curate-audit-3").exists()
 
 
-def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, capsys, monkeypatch):
+def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, capsys, monkeypatch, ingested):
     """The audit of a read-only output goes into ./curate-audit (its DIR cannot take it), kept
     from the audit of another output there (curate-audit-2); `curate audit --corpus` without
     --output, run in the same folder, still wrote ./curate-audit whatever it held: the output's
@@ -965,7 +987,7 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     from curate.audit import command
 
     out = tmp_path / "a"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     _read_only(monkeypatch, out)
     monkeypatch.chdir(tmp_path)
     source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
@@ -982,7 +1004,7 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     assert not (tmp_path / "curate-audit-3").exists()
 
 
-def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, pages, capsys, monkeypatch):
+def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, pages, capsys, monkeypatch, ingested):
     """`curate audit --corpus` (and a read-only output's audit, its DIR unwritable) run from
     inside a curate output is refused (its files would be foreign to that output); it made
     ./curate-audit there first, to claim it, and left it: an empty folder in the user's output
@@ -991,7 +1013,7 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
 
     mine, other = tmp_path / "mine", tmp_path / "ro"
     for out in (mine, other):
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        ingested(out)
     _read_only(monkeypatch, other)
     monkeypatch.chdir(mine)
     before = sorted(mine.rglob("*"))
@@ -1004,7 +1026,7 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
         assert sorted(mine.rglob("*")) == before
 
 
-def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch):
+def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch, ingested):
     """A folder inside a curate output is refused as an audit's or a run's output (that output's
     manifest would not list the files), but one reached through a symlink was not: the walk up
     looked for a manifest above the link's own path, not above where it leads. `curate audit
@@ -1013,7 +1035,7 @@ def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypa
     from curate.audit import command
 
     mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    ingested(mine)
     (mine / "text" / "sub").mkdir()
     elsewhere.mkdir()
     (elsewhere / "curate-audit").symlink_to(mine / "text")
@@ -1031,13 +1053,13 @@ def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypa
         assert sorted(mine.rglob("*")) == before
 
 
-def test_an_output_written_beside_a_symlink_into_an_output_is_not_inside_it(tmp_path, pages, monkeypatch):
+def test_an_output_written_beside_a_symlink_into_an_output_is_not_inside_it(tmp_path, pages, monkeypatch, ingested):
     """curate writes --output's path as written, made absolute (``into/../new`` is ./new); the
     walk up from where a symlink leads resolved ``into`` first, so a --output ``into/../new``
     beside a link into an output was refused as inside that output, where the run writes none
     of it. Where the files land is the absolute path resolved: ./new, a run of its own."""
     mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    ingested(mine)
     (mine / "text" / "sub").mkdir()
     elsewhere.mkdir()
     (elsewhere / "into").symlink_to(mine / "text" / "sub")
@@ -1787,14 +1809,14 @@ def test_languages_without_langid_in_the_stages_is_an_error(tmp_path, pages, cap
     assert kept_languages(out) == {"de"}
 
 
-def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, capsys):
+def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, capsys, ingested):
     """`curate audit corpus/text` (or a folder of one's own JSONL) reported "0 documents" and
     wrote report.html and stats/ into it; inside an output they then made the next run refuse
     ("holds files curate did not write: text/report.html ...")."""
     from curate.audit import command
 
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     for folder in (out / "text", pages.parent):
         before = sorted(p.name for p in folder.iterdir())
         assert command.main([str(folder)]) == 2
@@ -2705,15 +2727,14 @@ def test_field_names_that_are_not_strings_are_config_errors(tmp_path, capsys):
     assert "Traceback" not in err and not (tmp_path / "o").exists()
 
 
-def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, capsys):
+def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, capsys, ingested):
     """`curate audit --corpus X --output DIR`, DIR a curate output, replaced DIR's own
     report.html and stats/summary.json with X's, and the next run into DIR then refused
     ("report.html, stats/summary.json changed since curate wrote it")."""
     from curate.audit import command
 
     out, other = tmp_path / "o", tmp_path / "o2"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-    shutil.copytree(out, other)  # another curate output, as a second run would write it
+    ingested(out), ingested(other)
     assert command.main([str(out)]) == 0
     before = {p: p.read_bytes() for p in (out / "report.html", out / "stats" / "summary.json")}
     capsys.readouterr()
@@ -2727,7 +2748,7 @@ def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, cap
 
 
 @pytest.mark.parametrize("into", ["folder", "curate_output"])
-def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into):
+def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into, ingested):
     """`curate audit --corpus X --output site/` overwrote site/report.html and
     site/stats/summary.json of the user's own without a word; so did `curate audit DIR` a
     report.html the user had put into the curate output DIR (its manifest does not list it).
@@ -2740,7 +2761,7 @@ def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into)
         args = ["--corpus", str(pages), "--output", str(where)]
     else:
         where = tmp_path / "o"
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", where, "--progress", "off") == 0
+        ingested(where)
         args = [str(where)]
     mine = where / "report.html"
     mine.write_text("<h1>my own report</h1>\n")
