@@ -51,6 +51,28 @@ def run_cli(*args) -> int:
     return cli.main([str(a) for a in args])
 
 
+@pytest.fixture(scope="module")
+def _ingested_once(tmp_path_factory) -> Path:
+    """`curate run --input pages.jsonl --domain web --stages ingest` once for this file (~1 CPU-s
+    a run): the tests that audit such an output, or refuse to write into it, each get a copy."""
+    root = tmp_path_factory.mktemp("ingested")
+    (root / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()), encoding="utf-8")
+    assert run_cli("run", "--input", root / "pages.jsonl", "--domain", "web", "--stages", "ingest", "--output", root / "o", "--progress", "off") == 0
+    return root / "o"
+
+
+@pytest.fixture
+def ingested(_ingested_once):
+    """``ingested(path)``: the output of `curate run --input pages --domain web --stages ingest`
+    (the ``pages`` fixture's documents) at ``path``, copied, not run again. A copy is that
+    output: curate reads no path its manifest records (its config's run.output)."""
+    def at(path: Path) -> Path:
+        shutil.copytree(_ingested_once, path, symlinks=True)
+        return path
+
+    return at
+
+
 def kept_languages(out: Path) -> set[str]:
     return set(pq.read_table(out / "text", columns=["language"]).column("language").to_pylist())
 
@@ -521,9 +543,11 @@ def test_run_help_and_readme_list_the_same_stages_and_formats(capsys):
     assert re.search(r"--progress \{auto,on,off\}\n\s+\S", text)  # has a description
 
 
-def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys):
+def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys, monkeypatch):
     """`--stages` help said "(default: all)" and README's config `stages = []  # empty = all`,
-    but the opt-in stages run only when named or configured."""
+    but the opt-in stages run only when named or configured. The stages a run would run: its
+    config as `curate run` prepares it, the pipeline not run (every default stage over the pages
+    cost ~4 CPU-s; that a run's manifest records these stages: the tuning-key test below)."""
     from curate.schema import OPT_IN_STAGES
 
     with pytest.raises(SystemExit):
@@ -533,10 +557,10 @@ def test_stages_default_is_said_as_it_is(tmp_path, pages, capsys):
     readme_line = next(x for x in README.splitlines() if x.startswith("stages = []"))
     for said in (stages_help, readme_line):
         assert all(s in said for s in OPT_IN_STAGES), said
-    out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--progress", "off") == 0
-    ran = json.loads((out / "manifest.json").read_text())["config"]["run"]["stages"]
-    assert ran == [s for s in STAGES if s not in OPT_IN_STAGES]
+    prepared = []
+    monkeypatch.setattr(cli, "cmd_run", lambda ns, beam_args: prepared.append(cli.prepare_run(ns)[0]) or 0)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 0
+    assert prepared[0].run["stages"] == [s for s in STAGES if s not in OPT_IN_STAGES]
 
 
 @pytest.mark.parametrize("stage, toml, sets, on", [
@@ -754,27 +778,31 @@ def test_input_path_with_brackets_is_read_as_named(tmp_path, pages, capsys):
         assert set(text.column("source").to_pylist()) == {"crawl [2024]"}
 
 
-@pytest.mark.parametrize("tail", ["*.jsonl", "**/*.jsonl"])
-def test_escaped_glob_reads_from_the_folder_it_names(tmp_path, pages, capsys, tail):
+def test_escaped_glob_reads_from_the_folder_it_names(tmp_path, pages, capsys):
     """`--input 'data[[]2024]/*.jsonl'` (glob.escape's form of "data[2024]"): the input root
     used to be "." (the escape taken for a wildcard), so paths and ids held the folder's name
-    and the source was the current folder's. Now as for a folder named without brackets."""
+    and the source was the current folder's. Now as for a folder named without brackets (run
+    once, its ids the same whichever glob reads its file: *.jsonl or **/*.jsonl)."""
     import glob as _glob
 
-    ids = {}
+    def run(name, tail, source) -> list[str]:
+        out = tmp_path / "o"
+        pattern = f"{_glob.escape(str(tmp_path / name))}/{tail}"
+        assert run_cli("run", "--input", pattern, "--domain", "web", *source, "--stages", "ingest", "--output", out,
+                       "--progress", "off") == 0, capsys.readouterr().err
+        text = pq.read_table(out / "text", columns=["id", "source", "path"])
+        assert set(text.column("path").to_pylist()) == {"p.jsonl"}, (name, tail)
+        assert set(text.column("source").to_pylist()) == {"s" if source else name}, (name, tail)
+        return sorted(text.column("id").to_pylist())
+
     for name in ("data[2024]", "data2024"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "p.jsonl").write_bytes(pages.read_bytes())
-        out = tmp_path / f"o-{name}"
-        pattern = f"{_glob.escape(str(tmp_path / name))}/{tail}"
-        for source in ([], ["--source", "s"]):
-            assert run_cli("run", "--input", pattern, "--domain", "web", *source, "--stages", "ingest", "--output", out,
-                           "--progress", "off") == 0, capsys.readouterr().err
-            text = pq.read_table(out / "text", columns=["id", "source", "path"])
-            assert set(text.column("path").to_pylist()) == {"p.jsonl"}
-            assert set(text.column("source").to_pylist()) == {"s" if source else name}
-        ids[name] = sorted(text.column("id").to_pylist())
-    assert ids["data[2024]"] == ids["data2024"]
+    run("data2024", "*.jsonl", [])
+    plain = run("data2024", "*.jsonl", ["--source", "s"])
+    for tail in ("*.jsonl", "**/*.jsonl"):
+        run("data[2024]", tail, [])
+        assert run("data[2024]", tail, ["--source", "s"]) == plain, tail
 
 
 def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
@@ -796,13 +824,13 @@ def test_audit_of_an_output_with_brackets_in_its_path(tmp_path, pages, capsys):
         assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == len(PAGES)
 
 
-def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys):
+def test_audit_of_an_ingest_only_run(tmp_path, pages, capsys, ingested):
     """`curate run --stages ingest` then `curate audit`: the audit used to crash with an
     IndexError in the per-language keep-rate card (no stage after ingest to show)."""
     from curate.audit import command
 
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     assert command.main([str(out)]) == 0, capsys.readouterr().err
     summary = json.loads((out / "stats" / "summary.json").read_text())
     assert [e["stage"] for e in summary["funnel"]] == ["ingest"]
@@ -872,7 +900,7 @@ def test_a_run_that_keeps_no_document_says_so_in_its_tokens_line(tmp_path, pages
     assert f"tokens: 0 cl100k_base tokens (no document was kept) in 4 files under {out}/tokens" in printed, printed
 
 
-def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch):
+def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkeypatch, ingested):
     """`curate audit DIR` of an output on a read-only mount (a published corpus) ended in a
     pyarrow traceback from writing stats/summary.json; now one line saying to give --output."""
     import errno
@@ -881,7 +909,7 @@ def test_audit_of_a_read_only_output_is_one_line(tmp_path, pages, capsys, monkey
     from curate.audit import command
 
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     capsys.readouterr()
     real = output.write_atomic
 
@@ -926,7 +954,7 @@ def _read_only(monkeypatch, *outs) -> None:
     monkeypatch.setattr(output, "write_atomic", write_atomic)
 
 
-def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch):
+def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsys, monkeypatch, ingested):
     """The audit of an output on a read-only mount goes into ./curate-audit: the audit of a
     second one from the same folder replaced the first one's there (reports of curate's, so not
     refused), a large output's audit lost unasked. It goes into curate-audit-2; each output's
@@ -935,7 +963,7 @@ def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsy
 
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        ingested(out)
     _read_only(monkeypatch, *outs)
     monkeypatch.chdir(tmp_path)
     source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
@@ -950,7 +978,7 @@ def test_audits_of_two_read_only_outputs_keep_each_report(tmp_path, pages, capsy
     assert not (tmp_path / "curate-audit-3").exists()
 
 
-def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, capsys, monkeypatch):
+def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, capsys, monkeypatch, ingested):
     """The audit of a read-only output goes into ./curate-audit (its DIR cannot take it), kept
     from the audit of another output there (curate-audit-2); `curate audit --corpus` without
     --output, run in the same folder, still wrote ./curate-audit whatever it held: the output's
@@ -959,7 +987,7 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     from curate.audit import command
 
     out = tmp_path / "a"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     _read_only(monkeypatch, out)
     monkeypatch.chdir(tmp_path)
     source = lambda folder: json.loads((tmp_path / folder / "stats" / "summary.json").read_text())["source"]  # noqa: E731
@@ -976,7 +1004,7 @@ def test_a_corpus_audit_keeps_the_audit_of_a_read_only_output(tmp_path, pages, c
     assert not (tmp_path / "curate-audit-3").exists()
 
 
-def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, pages, capsys, monkeypatch):
+def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, pages, capsys, monkeypatch, ingested):
     """`curate audit --corpus` (and a read-only output's audit, its DIR unwritable) run from
     inside a curate output is refused (its files would be foreign to that output); it made
     ./curate-audit there first, to claim it, and left it: an empty folder in the user's output
@@ -985,7 +1013,7 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
 
     mine, other = tmp_path / "mine", tmp_path / "ro"
     for out in (mine, other):
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+        ingested(out)
     _read_only(monkeypatch, other)
     monkeypatch.chdir(mine)
     before = sorted(mine.rglob("*"))
@@ -998,7 +1026,7 @@ def test_an_audit_refused_inside_an_output_leaves_no_folder_there(tmp_path, page
         assert sorted(mine.rglob("*")) == before
 
 
-def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch):
+def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypatch, ingested):
     """A folder inside a curate output is refused as an audit's or a run's output (that output's
     manifest would not list the files), but one reached through a symlink was not: the walk up
     looked for a manifest above the link's own path, not above where it leads. `curate audit
@@ -1007,7 +1035,7 @@ def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypa
     from curate.audit import command
 
     mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    ingested(mine)
     (mine / "text" / "sub").mkdir()
     elsewhere.mkdir()
     (elsewhere / "curate-audit").symlink_to(mine / "text")
@@ -1025,13 +1053,13 @@ def test_a_symlink_into_an_output_is_inside_it(tmp_path, pages, capsys, monkeypa
         assert sorted(mine.rglob("*")) == before
 
 
-def test_an_output_written_beside_a_symlink_into_an_output_is_not_inside_it(tmp_path, pages, monkeypatch):
+def test_an_output_written_beside_a_symlink_into_an_output_is_not_inside_it(tmp_path, pages, monkeypatch, ingested):
     """curate writes --output's path as written, made absolute (``into/../new`` is ./new); the
     walk up from where a symlink leads resolved ``into`` first, so a --output ``into/../new``
     beside a link into an output was refused as inside that output, where the run writes none
     of it. Where the files land is the absolute path resolved: ./new, a run of its own."""
     mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", mine, "--progress", "off") == 0
+    ingested(mine)
     (mine / "text" / "sub").mkdir()
     elsewhere.mkdir()
     (elsewhere / "into").symlink_to(mine / "text" / "sub")
@@ -1536,10 +1564,10 @@ def test_unquoted_glob_after_input_is_named(tmp_path, pages, capsys, extra):
     gz.write_bytes(__import__("gzip").compress(pages.read_bytes()))
     assert run_cli("run", gz, "--output", out) == 2
     assert f"{gz}: a jsonl file, not a TOML config" in capsys.readouterr().err
-    # a config file after the input's options is still the config
-    cfg = tmp_path / "c.toml"
-    cfg.write_text("[run]\nstages = [\"ingest\"]\n")
-    assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
+    if extra == 1:  # a config file after the input's options is still the config (one run: the same for both)
+        cfg = tmp_path / "c.toml"
+        cfg.write_text("[run]\nstages = [\"ingest\"]\n")
+        assert run_cli("run", "--input", files[0], "--domain", "web", cfg, "--output", out, "--progress", "off") == 0
 
 
 def test_shuffle_compression_leaves_the_tokens_manifest_alone(tmp_path, pages, capsys):
@@ -1781,14 +1809,14 @@ def test_languages_without_langid_in_the_stages_is_an_error(tmp_path, pages, cap
     assert kept_languages(out) == {"de"}
 
 
-def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, capsys):
+def test_audit_of_a_folder_that_is_not_an_output_is_refused(tmp_path, pages, capsys, ingested):
     """`curate audit corpus/text` (or a folder of one's own JSONL) reported "0 documents" and
     wrote report.html and stats/ into it; inside an output they then made the next run refuse
     ("holds files curate did not write: text/report.html ...")."""
     from curate.audit import command
 
     out = tmp_path / "o"
-    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    ingested(out)
     for folder in (out / "text", pages.parent):
         before = sorted(p.name for p in folder.iterdir())
         assert command.main([str(folder)]) == 2
@@ -2033,6 +2061,7 @@ def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp
     Each glob offered is followed here, and must read every file but the odd ones."""
     import re
 
+    cases, inputs = {}, []
     for names in (("a.txt", "B.TXT"), ("A.TXT", "B.TXT"), ("a.txt", "sub/b.txt")):
         books = tmp_path / "-".join(names).replace("/", "_")
         (books / "sub").mkdir(parents=True)
@@ -2044,8 +2073,14 @@ def test_the_glob_offered_for_files_of_unknown_format_reads_every_other_file(tmp
         err = capsys.readouterr().err
         glob = re.search(r"a glob that leaves it out: --input '([^']+)'", err).group(1)  # one file: 'it'
         assert f"cannot tell the format of '{books / 'README'}' from its name or content" in err, err
-        assert run_cli("run", "--input", glob, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, glob
-        assert sorted(pq.read_table(out / "text", columns=["path"]).column("path").to_pylist()) == sorted(names), glob
+        cases[books.name] = (glob, sorted(names))
+        inputs += ["--input", glob, "--domain", "books"]
+    out = tmp_path / "o"  # the three globs offered, followed in one run: each input's source is its folder
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    read = {}
+    for r in pq.read_table(out / "text", columns=["source", "path"]).to_pylist():
+        read.setdefault(r["source"], []).append(r["path"])
+    assert {k: sorted(v) for k, v in read.items()} == {k: names for k, (_, names) in cases.items()}, cases
 
 
 @pytest.mark.parametrize("kind", ["bzip2", "xz"])
@@ -2382,11 +2417,6 @@ def test_a_file_reached_through_links_is_read_once(tmp_path, capsys):
     (crawl / "2024-10").mkdir(parents=True)
     (crawl / "2024-10" / "a.jsonl").write_text(json.dumps({"id": "a", "text": PAGES["en"]}) + "\n")
     (crawl / "latest").symlink_to("2024-10")
-    web = tmp_path / "web"
-    assert run_cli("run", "--input", crawl, "--domain", "web", "--stages", "ingest", "--output", web, "--progress", "off") == 0
-    assert pq.read_table(web / "text", columns=["source_id", "path"]).to_pylist() == [{"source_id": "a", "path": "2024-10/a.jsonl"}]
-    q = pq.read_table(web / "quarantine").to_pylist()
-    assert [(r["path"], r["reason"]) for r in q] == [("latest/a.jsonl", "same_file")], q
     # two links to one file outside a crawl folder (other disks): read once, under the first name
     (tmp_path / "disk2").mkdir()
     (tmp_path / "disk2" / "b.jsonl").write_text(json.dumps({"id": "b", "text": PAGES["de"]}) + "\n")
@@ -2394,17 +2424,19 @@ def test_a_file_reached_through_links_is_read_once(tmp_path, capsys):
     two.mkdir()
     (two / "x.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
     (two / "y.jsonl").symlink_to(tmp_path / "disk2" / "b.jsonl")
-    assert run_cli("run", "--input", two, "--domain", "web", "--stages", "ingest", "--output", tmp_path / "o2", "--progress", "off") == 0
-    assert pq.read_table(tmp_path / "o2" / "text", columns=["path"]).column("path").to_pylist() == ["x.jsonl"]
     # two inputs that reach one file (a folder and its subfolder; a link in a second folder):
-    # read by the first input that lists it, a quarantine row in the others
+    # read by the first input that lists it, a quarantine row in the others. One run for the
+    # crawl's link, two's links and the inputs that overlap (three runs before: each case's rows
+    # are told apart by source and detail)
     (two / "c.jsonl").symlink_to(crawl / "2024-10" / "a.jsonl")
     three = tmp_path / "three"
     assert run_cli("run", "--input", crawl, "--domain", "web", "--input", crawl / "2024-10", "--domain", "web", "--input", two,
                    "--domain", "web", "--stages", "ingest", "--output", three, "--progress", "off") == 0
-    text = pq.read_table(three / "text", columns=["source", "path"]).to_pylist()
-    assert sorted((r["source"], r["path"]) for r in text) == [("crawl", "2024-10/a.jsonl"), ("two", "x.jsonl")], text
-    q = sorted((r["source"], r["path"], r["detail"]) for r in pq.read_table(three / "quarantine").to_pylist())
+    text = pq.read_table(three / "text", columns=["source", "source_id", "path"]).to_pylist()
+    assert sorted((r["source"], r["source_id"], r["path"]) for r in text) == [("crawl", "a", "2024-10/a.jsonl"), ("two", "b", "x.jsonl")], text
+    q = sorted((r["source"], r["path"], r["reason"], r["detail"]) for r in pq.read_table(three / "quarantine").to_pylist())
+    assert {r[2] for r in q} == {"same_file"}, q
+    q = [(source, path, detail) for source, path, _, detail in q]
     assert q == [("2024-10", "a.jsonl", "the same file as '2024-10/a.jsonl' of inputs[0]: read there, not twice"),
                  ("crawl", "latest/a.jsonl", "the same file as '2024-10/a.jsonl' (through a link): read there, not twice"),
                  ("two", "c.jsonl", "the same file as '2024-10/a.jsonl' of inputs[0]: read there, not twice"),
@@ -2695,15 +2727,14 @@ def test_field_names_that_are_not_strings_are_config_errors(tmp_path, capsys):
     assert "Traceback" not in err and not (tmp_path / "o").exists()
 
 
-def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, capsys):
+def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, capsys, ingested):
     """`curate audit --corpus X --output DIR`, DIR a curate output, replaced DIR's own
     report.html and stats/summary.json with X's, and the next run into DIR then refused
     ("report.html, stats/summary.json changed since curate wrote it")."""
     from curate.audit import command
 
     out, other = tmp_path / "o", tmp_path / "o2"
-    for o in (out, other):
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", o, "--progress", "off") == 0
+    ingested(out), ingested(other)
     assert command.main([str(out)]) == 0
     before = {p: p.read_bytes() for p in (out / "report.html", out / "stats" / "summary.json")}
     capsys.readouterr()
@@ -2717,7 +2748,7 @@ def test_audit_output_into_another_curate_output_is_refused(tmp_path, pages, cap
 
 
 @pytest.mark.parametrize("into", ["folder", "curate_output"])
-def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into):
+def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into, ingested):
     """`curate audit --corpus X --output site/` overwrote site/report.html and
     site/stats/summary.json of the user's own without a word; so did `curate audit DIR` a
     report.html the user had put into the curate output DIR (its manifest does not list it).
@@ -2730,7 +2761,7 @@ def test_audit_leaves_a_report_of_the_users_alone(tmp_path, pages, capsys, into)
         args = ["--corpus", str(pages), "--output", str(where)]
     else:
         where = tmp_path / "o"
-        assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", where, "--progress", "off") == 0
+        ingested(where)
         args = [str(where)]
     mine = where / "report.html"
     mine.write_text("<h1>my own report</h1>\n")
@@ -3004,8 +3035,8 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
         assert "--text-field" in err and not out.exists()
     later = tmp_path / "later.jsonl"
     later.write_text(json.dumps({"doc_id": "x"}) + "\n" + json.dumps({"text": None}) + "\n")
-    assert run_cli("run", "--input", later, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert run_cli("run", "--input", path, "--domain", "web", "--text-field", "body", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    # later.jsonl's second record has the field (null): the input is run (later.jsonl alone is, too: it vouches here)
     assert run_cli("run", "--input", f"{tmp_path}/*.jsonl*", "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
     assert pq.read_table(out / "quarantine").column("reason").to_pylist() == ["missing_text_field"] * 5  # dump's 3, later's 2
 
@@ -3060,14 +3091,17 @@ def test_records_longer_than_the_checks_read_are_not_taken_for_lines_of_another_
     than that counted as a line that is no JSON object, so 60 valid 1.5 MiB book records were
     "not JSON Lines", and a gigabyte of zeros (one endless line; tests/test_reliability.py) was
     refused before the run instead of quarantined. Such a line is no evidence either way."""
+    # the fewest bytes that show it (~53 MB, not 90): records just over a MiB are two pieces
+    # each, and 51 of them over the 100 lines the check reads
     books = tmp_path / "books.jsonl"
     with open(books, "w") as f:
-        for i in range(60):
-            f.write(json.dumps({"text": f"Chapter {i}.\n" + "The river ran on past the mill.\n" * 50_000}) + "\n")
+        for i in range(51):
+            f.write(json.dumps({"text": f"Chapter {i}.\n" + "The river ran on past the mill.\n" * 32_500}) + "\n")
+    assert all(1 << 20 < len(line) < 2 << 20 for line in open(books, "rb"))
     out = tmp_path / "o"
     assert run_cli("run", "--input", books, "--domain", "books", "--stages", "ingest", "--output", out, "--progress", "off") == 0, \
         capsys.readouterr().err
-    assert pq.read_table(out / "text").num_rows == 60
+    assert pq.read_table(out / "text").num_rows == 51
 
 
 def _counting(f, read: list):
@@ -3144,7 +3178,19 @@ def test_utf16_jsonl_is_said_before_running(tmp_path, capsys):
         path.unlink()
 
 
-@pytest.mark.parametrize("kind", ["pretty", "pretty_long", "utf16le", "utf16be", "values", "one"])
+NOT_ONE_OBJECT_A_LINE = ["pretty", "pretty_long", "utf16le", "utf16be", "values", "one"]
+
+
+def _not_one_object_a_line(kind: str) -> bytes:
+    rows = [{"id": k, "text": v} for k, v in PAGES.items()]
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    return {"pretty": "".join(json.dumps(r, indent=2) + "\n" for r in rows).encode(),
+            "pretty_long": "".join(json.dumps(r, indent=2) + "\n" for r in rows * 20).encode(),
+            "utf16le": lines.encode("utf-16-le"), "utf16be": lines.encode("utf-16-be"),
+            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode(), "one": b"id,text\n"}[kind]
+
+
+@pytest.mark.parametrize("kind", NOT_ONE_OBJECT_A_LINE)
 def test_a_file_without_one_json_object_a_line_is_said_before_running_however_short(tmp_path, capsys, kind):
     """A file of fewer than 100 lines with no JSON object on any line ran to the end, every line
     quarantined, 0 documents, exit 0 (the check refused such a file after 100 lines only): a
@@ -3152,13 +3198,8 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     mark (iconv -t UTF-16LE, .NET's Encoding.Unicode), JSON values that are no objects. Read to
     its end, such a file is said, with how to convert it; a pretty-printed one of more lines too."""
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
-    lines = "".join(json.dumps(r) + "\n" for r in rows)
     name = "dump.jsonl"
-    data = {"pretty": "".join(json.dumps(r, indent=2) + "\n" for r in rows).encode(),
-            "pretty_long": "".join(json.dumps(r, indent=2) + "\n" for r in rows * 20).encode(),
-            "utf16le": lines.encode("utf-16-le"), "utf16be": lines.encode("utf-16-be"),
-            "values": "".join(json.dumps(v) + "\n" for v in PAGES.values()).encode(), "one": b"id,text\n"}[kind]
-    (tmp_path / name).write_bytes(data)
+    (tmp_path / name).write_bytes(_not_one_object_a_line(kind))
     out = tmp_path / "o"
     assert run_cli("run", "--input", tmp_path / name, "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
@@ -3176,10 +3217,21 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     said = said.replace("{d}", str(tmp_path))
     assert err == f"curate: config error: inputs[0]: {said}\n", err
     assert not out.exists()
-    (tmp_path / "pages.jsonl").write_text(lines)  # among JSON Lines: the run goes on, the file's records not read
-    assert run_cli("run", "--input", tmp_path, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
-                   "--progress", "off") == 0
-    assert pq.read_table(out / "text").num_rows == len(rows)
+
+
+def test_files_without_one_json_object_a_line_among_json_lines_do_not_stop_the_run(tmp_path, capsys):
+    """Each file of the test above, among JSON Lines: the run goes on, its records not read (one
+    run over a folder holding every kind, not a run each)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for kind in NOT_ONE_OBJECT_A_LINE:
+        (data / f"{kind}.jsonl").write_bytes(_not_one_object_a_line(kind))
+    (data / "pages.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in PAGES.items()))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", data, "--domain", "web", "--format", "jsonl", "--stages", "ingest", "--output", out,
+                   "--progress", "off") == 0, capsys.readouterr().err
+    text = pq.read_table(out / "text", columns=["path", "source_id"]).to_pylist()
+    assert sorted((r["path"], r["source_id"]) for r in text) == sorted(("pages.jsonl", k) for k in PAGES), text
 
 
 def test_a_run_whose_every_record_is_quarantined_says_so(tmp_path, capsys):
@@ -3231,7 +3283,7 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
     rows = [{"id": k, "text": v} for k, v in PAGES.items()]
     # The command given writes a new file: `jq ... pretty.jsonl > pretty.jsonl` would have the
     # shell empty the input before jq reads it (the user's only copy lost), and jq reads no gzip.
-    d = tmp_path
+    d, named = tmp_path, []
     for name, data, command in (("dump.json", json.dumps(rows), f"jq -c '.[]' {d}/dump.json > {d}/dump.jsonl"),
                                 ("pretty.jsonl", json.dumps(rows, indent=2), f"jq -c '.[]' {d}/pretty.jsonl > {d}/pretty.lines.jsonl"),
                                 ("v1.2.json", json.dumps(rows), f"jq -c '.[]' {d}/v1.2.json > {d}/v1.2.jsonl"),
@@ -3243,11 +3295,15 @@ def test_a_json_array_file_is_said_before_running(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"inputs[0]: {name} is one JSON array, not JSON Lines (one object per line): convert it ({command})" in err, err
         assert not out.exists()
-        lines = "".join(json.dumps(r) + "\n" for r in rows)
-        path.write_bytes(gzip.compress(lines.encode()) if name.endswith(".gz") else lines.encode())  # as JSON Lines, under any name, it is read
-        assert run_cli("run", "--input", path, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-        assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
-        path.unlink()
+        lines = "".join(json.dumps({**r, "id": f"{stem}/{r['id']}"}) + "\n" for r in rows)  # ids of one source: unique
+        path.write_bytes(gzip.compress(lines.encode()) if name.endswith(".gz") else lines.encode())
+        named.append(name)
+    # as JSON Lines, under any of these names, each is read (one run over the four files)
+    out = tmp_path / "o"
+    inputs = [a for name in named for a in ("--input", tmp_path / name, "--domain", "web")]
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    text = pq.read_table(out / "text", columns=["path", "source_id"]).to_pylist()
+    assert sorted((r["path"], r["source_id"]) for r in text) == sorted((n, f"{n.split('.')[0]}/{k}") for n in named for k in PAGES), text
 
 
 def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pages, capsys):
@@ -3507,25 +3563,33 @@ def test_audit_of_a_corpus_escapes_a_files_name_in_its_error(tmp_path, capsys):
         assert not any(c in err for c in "\x1b\u202e"), err
 
 
-@pytest.mark.parametrize("broken", [b'{"id": "cut", "text": "cut sho', b'{"id": "raw", "text": "a raw \r in its string"}'])
-def test_an_old_mac_file_whose_first_record_is_broken_is_said_with_the_command(tmp_path, capsys, broken):
+def test_an_old_mac_file_whose_first_record_is_broken_is_said_with_the_command(tmp_path, capsys):
     """An old-Mac file was judged by its first record alone: one cut short, or holding a raw
     "\\r" in a string, made the file 'its one line is not a JSON object ... give the --format
     the file has' (beside JSON Lines: one bad_json row for every record, 'Extra data'). Records
     after it say what the file is: refused with the tr command, which, run as said, gives a
-    file whose every record is read and the broken one quarantined (bad_json)."""
-    mac = tmp_path / "in" / "mac.jsonl"
-    mac.parent.mkdir()
-    mac.write_bytes(broken + b"\r" + ("\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items()) + "\r").encode())
-    assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
-    err = capsys.readouterr().err
-    assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
-            f"JSON Lines does: convert it (tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)\n") == err, err
-    subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=mac.parent, check=True)
+    file whose every record is read and the broken one quarantined (bad_json). The two files,
+    converted, are read in one run (an input each)."""
+    inputs, expected = [], {}
+    for name, broken in (("cut", b'{"id": "cut", "text": "cut sho'), ("raw", b'{"id": "raw", "text": "a raw \r in its string"}')):
+        mac = tmp_path / name / "mac.jsonl"
+        mac.parent.mkdir()
+        mac.write_bytes(broken + b"\r" + ("\r".join(json.dumps({"id": k, "text": v}) for k, v in PAGES.items()) + "\r").encode())
+        assert run_cli("run", "--input", mac, "--domain", "web", "--output", tmp_path / "o", "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert ("curate: config error: inputs[0]: mac.jsonl ends its lines with a bare \\r (old Mac line ends), not \\n as "
+                f"JSON Lines does: convert it (tr '\\r' '\\n' < {mac} > {mac.parent}/mac.lines.jsonl)\n") == err, err
+        subprocess.run("tr '\\r' '\\n' < mac.jsonl > mac.lines.jsonl && rm mac.jsonl", shell=True, cwd=mac.parent, check=True)
+        inputs += ["--input", mac.parent, "--domain", "web"]
+        expected[name] = ["bad_json"] * (1 + (b"\r" in broken))
     out = tmp_path / "o"
-    assert run_cli("run", "--input", mac.parent, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
-    assert sorted(pq.read_table(out / "text").column("source_id").to_pylist()) == sorted(PAGES)
-    assert [r["reason"] for r in pq.read_table(out / "quarantine").to_pylist()] == ["bad_json"] * (1 + (b"\r" in broken))
+    assert run_cli("run", *inputs, "--stages", "ingest", "--output", out, "--progress", "off") == 0, capsys.readouterr().err
+    text = pq.read_table(out / "text", columns=["source", "source_id"]).to_pylist()
+    assert sorted((r["source"], r["source_id"]) for r in text) == sorted((n, k) for n in expected for k in PAGES), text
+    quarantine = {}
+    for r in pq.read_table(out / "quarantine").to_pylist():
+        quarantine.setdefault(r["source"], []).append(r["reason"])
+    assert quarantine == expected, quarantine
 
 
 def test_a_part_with_old_mac_line_ends_is_said_after_the_run(tmp_path, capsys):
