@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.config import Check, check_values, file_path, files_spelt, one_file, relative_from
+from curate.config import Check, check_values, did_you_mean, file_path, files_spelt, one_file, relative_from
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -114,8 +114,9 @@ def _tiktoken_name(name: str) -> str:
         return f"{name}{OFFLINE}"
     if name in names:
         return name
+    said = sorted({n.removesuffix(OFFLINE) for n in names})  # the name to write: a bundled copy is used for it
     raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json "
-                     f"path{file_here(name)}")
+                     f"path{did_you_mean(name, said)}{file_here(name)}")
 
 
 def file_here(name: str) -> str:
