@@ -203,6 +203,16 @@ def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("typo, meant", [("--domian", "--domain"), ("--outptu", "--output")])
+def test_a_misspelt_option_is_one_error_not_also_the_option_missing(tmp_path, pages, capsys, typo, meant):
+    """`--domian web` said the misspelling, then 'config error: inputs[0].domain: required ...
+    (--domain after the --input)', the same mistake twice (`--outptu o`: 'run.output: required')."""
+    args = {"--domain": "web", "--output": str(tmp_path / "o"), typo: "x"}
+    assert run_cli("run", "--input", pages, *[a for k, v in args.items() if k != meant for a in (k, v)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate: unknown option {typo} (did you mean {meant}?)",
+                                                    "(see: curate run --help)"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
