@@ -736,6 +736,7 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(root)
         self.root = root
         self.committed = committed  # commit.abort's: a decided commit completed (True), left to the next read (False)
+        self.held = None  # _holds_output(root) as the run began (None: not known)
 
 
 class RunFailed(Exception):
@@ -814,6 +815,7 @@ def _interruptible(run, cfg, *args, **kw):
     still have been writing) and say which output is unchanged."""
     from curate import commit
 
+    held = _holds_output(cfg.run["output"], None)  # what a failure leaves unchanged, should the output be out of reach then
     try:
         return run(cfg, *args, **kw)
     except BaseException as e:
@@ -827,10 +829,20 @@ def _interruptible(run, cfg, *args, **kw):
                     audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
                     raise RunFailed(f"{reason}; the commit of {out} was decided and stopped midway: the next command reading it "
                                     f"completes it ({audit})") from None
-                kept = f"the previous output in {out} is unchanged" if _holds_output(out) else f"no output was written to {out}"
-                raise RunFailed(f"{reason}; {kept}") from None  # a first run had no previous output to keep
+                raise RunFailed(f"{reason}; {_kept(out, _holds_output(out, held))}") from None
             raise
-        raise Interrupted(cfg.run["output"], commit.abort(cfg.run["output"])) from None
+        stopped = Interrupted(cfg.run["output"], commit.abort(cfg.run["output"]))
+        stopped.held = held
+        raise stopped from None
+
+
+def _kept(out: str, held: bool | None) -> str:
+    """What a run that failed before its commit left in ``out``: the previous output (``held``), or
+    none (a first run had no previous output to keep), or (not known: a bucket out of reach at the
+    start and the end) what is true either way."""
+    if held is None:
+        return f"no output of this run was written to {out}"
+    return f"the previous output in {out} is unchanged" if held else f"no output was written to {out}"
 
 
 def cmd_demo(ns, beam_args) -> int:
@@ -1022,8 +1034,9 @@ def main(argv=None) -> int:
         out = getattr(e, "root", None)
         where = f" in {one_line(str(out))}" if out else ""
         committed = getattr(e, "committed", None)
-        if committed is None and out and not _holds_output(str(out)):  # a first run: there was none to keep
-            print(f"\ncurate: interrupted; no output was written to {one_line(str(out))}", file=sys.stderr)
+        if committed is None and out:  # a first run: there was none to keep
+            print(f"\ncurate: interrupted; {one_line(_kept(str(out), _holds_output(str(out), getattr(e, 'held', None))))}",
+                  file=sys.stderr)
         elif committed is None:
             print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
         elif committed:  # its commit was decided (the journal written): rolled forward, never undone midway
@@ -1039,14 +1052,15 @@ def main(argv=None) -> int:
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
 
-def _holds_output(root: str) -> bool:
-    """Whether ``root`` holds a finished output (its manifest): what an interrupted run left unchanged."""
+def _holds_output(root: str, before: bool | None) -> bool | None:
+    """Whether ``root`` holds a finished output (its manifest): what an interrupted run left unchanged.
+    ``before``: the answer as the run began, said where a bucket cannot be asked now (None: not known)."""
     from curate import output
 
     try:
         return output.file_type(output.join(root, output.MANIFEST)) == output.pafs.FileType.File
-    except (OSError, ValueError):  # a bucket that cannot be asked now: say what was true before
-        return True
+    except (OSError, ValueError):  # a bucket out of reach now: what was true before (a first run had none to keep)
+        return before
 
 
 _signalled: list = []  # the signals received (SIGINT, SIGTERM)

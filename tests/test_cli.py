@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import tomllib
+import types
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -2536,6 +2537,36 @@ def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
                           f"within 1 s (--job_server_timeout): start the job service there, or fix the address; no output "
                           f"was written to {out}"), err
     assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("before, said", [("none", "no output was written to gs://b/out"),
+                                           ("one", "the previous output in gs://b/out is unchanged")])
+def test_a_bucket_out_of_reach_after_a_failed_run_says_what_was_there_before(monkeypatch, before, said):
+    """A run into a bucket that failed (a worker killed) and whose bucket could not be asked then
+    (the network gone) said 'the previous output in gs://b/out is unchanged' on a first run, where
+    there was none: what the output held when the run began is said, as a local first run's is."""
+    import pyarrow.fs as pafs
+
+    from curate import commit, output
+    from pipelines.pool import WorkerDied
+
+    gone = []
+
+    def file_type(path):  # the bucket answers before the run, then is out of reach
+        if gone:
+            raise OSError("unreachable")
+        return pafs.FileType.File if before == "one" else pafs.FileType.NotFound
+
+    def run(cfg, shards, beam_args):
+        gone.append(True)
+        raise WorkerDied("a worker process was killed")
+
+    monkeypatch.setattr(output, "file_type", file_type)
+    monkeypatch.setattr(commit, "decided", lambda root: False)  # no commit under way (not asked of a bucket)
+    cfg = types.SimpleNamespace(run={"output": "gs://b/out"})
+    with pytest.raises(cli.RunFailed) as e:
+        cli._interruptible(run, cfg, [], [])
+    assert str(e.value) == f"a worker process was killed; {said}"
 
 
 def test_an_unreadable_folder_of_an_input_is_an_error(tmp_path, capsys, monkeypatch):
