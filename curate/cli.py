@@ -527,7 +527,7 @@ def mix_line(manifest: dict) -> str | None:
 
 def report(manifest: dict, root: str, seconds: float) -> None:
     print(summary(manifest, seconds))
-    nothing = all_quarantined(manifest, root)
+    nothing = no_records(manifest) or all_quarantined(manifest, root)
     if nothing:
         print(f"curate: warning: {nothing}", file=sys.stderr)
     line = tokens_line(root, manifest.get("stats")) or mix_line(manifest)
@@ -536,6 +536,17 @@ def report(manifest: dict, root: str, seconds: float) -> None:
     from curate.readers import is_uri
 
     print(f"output: {one_line(root if is_uri(root) else os.path.abspath(root))}")  # the --output typed, escaped as in a warning
+
+
+def no_records(manifest: dict) -> str | None:
+    """Why a run wrote no document when its inputs held no record at all (0-byte files, blank
+    lines only): not an error, an empty output, but said (the table's 0s alone left it unsaid)."""
+    ingest = manifest["counts"].get("ingest") or {}
+    if ingest.get("docs_in") or ingest.get("quarantined") or "files" not in ingest:
+        return None
+    n, size = ingest["files"], ingest.get("bytes_in", 0)
+    return (f"no record was read: the {n:,} input file{'s' * (n != 1)} ({size:,} bytes) hold{'s' * (n == 1)} none (empty, "
+            "blank lines, or no documents in them); the output holds 0 documents")
 
 
 # what to change when a reason quarantined every record

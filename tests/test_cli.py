@@ -3223,6 +3223,24 @@ def test_a_file_without_one_json_object_a_line_is_said_before_running_however_sh
     assert pq.read_table(out / "text").num_rows == len(rows)
 
 
+def test_inputs_of_no_records_are_said_by_run_and_audit(tmp_path, capsys):
+    """A 0-byte JSON Lines file and one of only blank lines ran to the end with only the table's
+    0s to tell (no warning), and `curate audit` said '0 documents (); ...'. The run says the
+    inputs held no record (not an error: an empty output, accounted for); the audit no '()'."""
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_text("\n  \n\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", tmp_path / "empty.jsonl", "--domain", "web", "--input", tmp_path / "blank.jsonl",
+                   "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    captured = capsys.readouterr()
+    assert "curate: warning: no record was read: the 2 input files (5 bytes) hold none (empty, blank lines, or no "\
+           "documents in them); the output holds 0 documents\n" in captured.err, captured.err
+    from curate.audit import command
+
+    assert command.main([str(out)]) == 0
+    assert capsys.readouterr().out.startswith("0 documents; 0 removed; 0 quarantined\n")
+
+
 def test_a_run_whose_every_record_is_quarantined_says_so(tmp_path, capsys):
     """A file of one record longer than limits.max_record_bytes (a 200 MB line, here a 3 kB line
     under a limit of 1 kB: the check before the run cannot tell it from a long book) ran to the

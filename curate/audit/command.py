@@ -523,7 +523,8 @@ def main(argv=None) -> int:
         print(one_line(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}"
                        + (f" ({'; '.join(detail[:10])}{more})" if detail else "")), file=sys.stderr)
     d = s["documents"]
-    print(f"{d['total']:,} documents ({', '.join(f'{k} {v:,}' for k, v in sorted(d['by_domain'].items()))}); "
+    domains = ", ".join(f"{k} {v:,}" for k, v in sorted(d["by_domain"].items()))
+    print(f"{d['total']:,} documents{f' ({domains})' if domains else ''}; "  # none: no empty '()'
           f"{s['removed']['total']:,} removed; {s['quarantine']['total']:,} quarantined")
     print(f"summary: {one_line(str(paths[0]))}\nreport:  {one_line(str(paths[1]))}")
     return 1 if failed else 0  # a script (CI) checking an output stops on a damaged or tampered one
