@@ -1592,11 +1592,12 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
 
 
 
-@pytest.mark.parametrize("change", ["edited_config", "file_in_raw"])
+@pytest.mark.parametrize("change", ["edited_config", "commented_config", "file_in_raw"])
 def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
     """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
-    had edited (to try settings) overwrote it with the demo's own, the edits lost; a file of
-    the user's put into DIR/raw/web/ was curated with the samples. Refused, nothing written."""
+    had edited (to try settings) overwrote it with the demo's own, the edits lost (a comment
+    added, the settings the same: overwritten until msgs88); a file of the user's put into
+    DIR/raw/web/ was curated with the samples. Refused, nothing written."""
     from curate import demo
 
     root = tmp_path / "demo"
@@ -1604,6 +1605,10 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     if change == "edited_config":
         cfg = root / "demo.toml"
         cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 3"))
+        named = "demo.toml"
+    elif change == "commented_config":
+        cfg = root / "demo.toml"
+        cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 2  # 3 was slower here"))
         named = "demo.toml"
     else:
         (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
