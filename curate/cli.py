@@ -671,11 +671,11 @@ def previous_manifest(root: str) -> dict | None:
     import json
 
     from curate import commit, output
-    from curate.readers.common import launch_fs
+    from curate.readers.common import is_uri, launch_fs
 
     commit.reachable(root)  # out of reach: the run's own error now, not None and a second wait in commit.begin
     try:
-        fs, base = launch_fs(root) if "://" in root else output._fs(root)
+        fs, base = launch_fs(root) if is_uri(root) else output._fs(root)
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
             m = json.loads(f.read())
         return m if isinstance(m, dict) and isinstance(m.get("config"), dict) else None

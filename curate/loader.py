@@ -100,7 +100,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     import pyarrow.fs as pafs
 
     from curate import commit, output, shell
-    from curate.readers.common import read_folder
+    from curate.readers.common import is_uri, read_folder
 
     path = read_folder(path)  # a run's --output may be a URI
     try:
@@ -119,7 +119,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     for root in {path, parent} if name == "tokens" else [path]:
         _complete_commit(root)
     d = tokens_dir(path)
-    d = d if "://" in d else os.path.normpath(d)
+    d = d if is_uri(d) else os.path.normpath(d)
     mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
 
     root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)

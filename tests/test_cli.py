@@ -4098,3 +4098,21 @@ def test_an_audit_command_line_mistake_is_one_line_not_the_usage(capsys):
             command.main(args)
         assert e.value.code == 2
         assert capsys.readouterr().err.splitlines() == [f"curate audit: {said}", "(see: curate audit --help)"]
+
+
+def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypatch, capsys):
+    """A local input or output whose name holds '://' after a folder (sub/a://b.jsonl: the file
+    b.jsonl in the folder 'a:') was taken for a URI: 'URI has empty scheme'. A URI starts with its
+    scheme (urllib.parse's reading); the rest are paths."""
+    import urllib.parse
+
+    from curate.readers import is_uri
+
+    for path in ("gs://b/x", "s3://b/x", "file:///x", "hdfs://h/x", "sub/a://b.jsonl", "./a://b", "/tmp/x://y", "a b://c"):
+        assert is_uri(path) == bool(urllib.parse.urlsplit(path).scheme and "://" in path[:len(urllib.parse.urlsplit(path).scheme) + 3]), path
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub" / "a:").mkdir(parents=True)
+    (tmp_path / "sub" / "a:" / "b.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli("run", "--input", "sub/a://b.jsonl", "--domain", "web", "--stages", "ingest", "--output", "out/x://y",
+                   "--progress", "off") == 0, capsys.readouterr().err
+    assert pq.read_table(tmp_path / "out" / "x:" / "y" / "text").num_rows == 1

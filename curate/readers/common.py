@@ -252,9 +252,13 @@ def bomb_ratio(produced: int, consumed: int | None) -> str:
     return f", from {consumed:,} compressed bytes ({ratio:,} to 1{said})"
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def is_uri(path: str) -> bool:
-    """A ``scheme://`` path (gs://, s3://, hdfs://, file://...), read through pyarrow.fs."""
-    return "://" in path
+    """A ``scheme://`` path (gs://, s3://, hdfs://, file://...), read through pyarrow.fs: the
+    scheme first, as a URI has it (a local ``sub/a://b.jsonl``, the folder ``a:``, is a path)."""
+    return bool(_SCHEME.match(path))
 
 
 def fs_path(uri: str):
