@@ -998,6 +998,10 @@ def main(argv=None) -> int:
             raise UsageError(f"curate {argv[0]}", errors[0])
         ns, rest = ap.parse_known_args(argv)
     except UsageError as e:  # one line, not argparse's usage then its error
+        if "must follow the --input" in str(e):  # no --input before it: a misspelt one (--inptu) is the mistake to say
+            typo = next((a.split("=")[0] for a in argv if a.startswith("--") and a.split("=")[0] != "--input"
+                         and did_you_mean(a.split("=")[0], ["--input"])), None)
+            e = UsageError(e.prog, f"unknown option {typo}{did_you_mean(typo, ['--input'])}") if typo else e
         print(f"curate: {e}\n(see: {e.prog} --help)", file=sys.stderr)
         return 2
     _signalled.clear()

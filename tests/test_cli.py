@@ -214,6 +214,14 @@ def test_a_misspelt_option_is_one_error_not_also_the_option_missing(tmp_path, pa
                                                     "(see: curate run --help)"]
 
 
+def test_a_misspelt_input_is_said_not_the_domain_after_it(tmp_path, pages, capsys):
+    """`curate run --inptu a.jsonl --domain web` said '--domain must follow the --input it applies
+    to', naming neither the misspelling nor the option meant."""
+    assert run_cli("run", "--inptu", pages, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err.splitlines() == ["curate: unknown option --inptu (did you mean --input?)",
+                                                    "(see: curate run --help)"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
