@@ -527,7 +527,7 @@ def mix_line(manifest: dict) -> str | None:
 
 def report(manifest: dict, root: str, seconds: float) -> None:
     print(summary(manifest, seconds))
-    nothing = all_quarantined(manifest, root)
+    nothing = no_records(manifest) or all_quarantined(manifest, root)
     if nothing:
         print(f"curate: warning: {nothing}", file=sys.stderr)
     line = tokens_line(root, manifest.get("stats")) or mix_line(manifest)
@@ -536,6 +536,17 @@ def report(manifest: dict, root: str, seconds: float) -> None:
     from curate.readers import is_uri
 
     print(f"output: {one_line(root if is_uri(root) else os.path.abspath(root))}")  # the --output typed, escaped as in a warning
+
+
+def no_records(manifest: dict) -> str | None:
+    """Why a run wrote no document when its inputs held no record at all (0-byte files, blank
+    lines only): not an error, an empty output, but said (the table's 0s alone left it unsaid)."""
+    ingest = manifest["counts"].get("ingest") or {}
+    if ingest.get("docs_in") or ingest.get("quarantined") or "files" not in ingest:
+        return None
+    n, size = ingest["files"], ingest.get("bytes_in", 0)
+    return (f"no record was read: the {n:,} input file{'s' * (n != 1)} ({size:,} bytes) hold{'s' * (n == 1)} none (empty, "
+            "blank lines, or no documents in them); the output holds 0 documents")
 
 
 # what to change when a reason quarantined every record
@@ -660,11 +671,11 @@ def previous_manifest(root: str) -> dict | None:
     import json
 
     from curate import commit, output
-    from curate.readers.common import launch_fs
+    from curate.readers.common import is_uri, launch_fs
 
     commit.reachable(root)  # out of reach: the run's own error now, not None and a second wait in commit.begin
     try:
-        fs, base = launch_fs(root) if "://" in root else output._fs(root)
+        fs, base = launch_fs(root) if is_uri(root) else output._fs(root)
         with fs.open_input_stream(f"{base}/{output.MANIFEST}") as f:
             m = json.loads(f.read())
         return m if isinstance(m, dict) and isinstance(m.get("config"), dict) else None
@@ -736,6 +747,7 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(root)
         self.root = root
         self.committed = committed  # commit.abort's: a decided commit completed (True), left to the next read (False)
+        self.held = None  # _holds_output(root) as the run began (None: not known)
 
 
 class RunFailed(Exception):
@@ -814,6 +826,7 @@ def _interruptible(run, cfg, *args, **kw):
     still have been writing) and say which output is unchanged."""
     from curate import commit
 
+    held = _holds_output(cfg.run["output"], None)  # what a failure leaves unchanged, should the output be out of reach then
     try:
         return run(cfg, *args, **kw)
     except BaseException as e:
@@ -827,10 +840,20 @@ def _interruptible(run, cfg, *args, **kw):
                     audit = shell.said(f"`curate audit {shell.quote(out)}`", out)
                     raise RunFailed(f"{reason}; the commit of {out} was decided and stopped midway: the next command reading it "
                                     f"completes it ({audit})") from None
-                kept = f"the previous output in {out} is unchanged" if _holds_output(out) else f"no output was written to {out}"
-                raise RunFailed(f"{reason}; {kept}") from None  # a first run had no previous output to keep
+                raise RunFailed(f"{reason}; {_kept(out, _holds_output(out, held))}") from None
             raise
-        raise Interrupted(cfg.run["output"], commit.abort(cfg.run["output"])) from None
+        stopped = Interrupted(cfg.run["output"], commit.abort(cfg.run["output"]))
+        stopped.held = held
+        raise stopped from None
+
+
+def _kept(out: str, held: bool | None) -> str:
+    """What a run that failed before its commit left in ``out``: the previous output (``held``), or
+    none (a first run had no previous output to keep), or (not known: a bucket out of reach at the
+    start and the end) what is true either way."""
+    if held is None:
+        return f"no output of this run was written to {out}"
+    return f"the previous output in {out} is unchanged" if held else f"no output was written to {out}"
 
 
 def cmd_demo(ns, beam_args) -> int:
@@ -975,6 +998,10 @@ def main(argv=None) -> int:
             raise UsageError(f"curate {argv[0]}", errors[0])
         ns, rest = ap.parse_known_args(argv)
     except UsageError as e:  # one line, not argparse's usage then its error
+        if "must follow the --input" in str(e):  # no --input before it: a misspelt one (--inptu) is the mistake to say
+            typo = next((a.split("=")[0] for a in argv if a.startswith("--") and a.split("=")[0] != "--input"
+                         and did_you_mean(a.split("=")[0], ["--input"])), None)
+            e = UsageError(e.prog, f"unknown option {typo}{did_you_mean(typo, ['--input'])}") if typo else e
         print(f"curate: {e}\n(see: {e.prog} --help)", file=sys.stderr)
         return 2
     _signalled.clear()
@@ -994,7 +1021,11 @@ def main(argv=None) -> int:
             try:
                 prepare_run(ns)
             except ConfigError as e:
-                errors += [f"config error: {m}" for m in e.messages]
+                # the option a misspelling meant, said missing (--domian: "inputs[0].domain: required ... --domain"), is that
+                # same mistake: said once
+                meant = re.findall(r"\(did you mean (--[\w-]+)\?\)", "\n".join(errors))
+                errors += [f"config error: {m}" for m in e.messages
+                           if not any(re.search(rf"{re.escape(o)}(?![\w-])", m) for o in meant)]
         for e in errors:  # a file's name in them escaped (one_line), as in a warning
             print(f"curate: {one_line(e)}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
@@ -1018,8 +1049,9 @@ def main(argv=None) -> int:
         out = getattr(e, "root", None)
         where = f" in {one_line(str(out))}" if out else ""
         committed = getattr(e, "committed", None)
-        if committed is None and out and not _holds_output(str(out)):  # a first run: there was none to keep
-            print(f"\ncurate: interrupted; no output was written to {one_line(str(out))}", file=sys.stderr)
+        if committed is None and out:  # a first run: there was none to keep
+            print(f"\ncurate: interrupted; {one_line(_kept(str(out), _holds_output(str(out), getattr(e, 'held', None))))}",
+                  file=sys.stderr)
         elif committed is None:
             print(f"\ncurate: interrupted; the previous output{where} is unchanged", file=sys.stderr)
         elif committed:  # its commit was decided (the journal written): rolled forward, never undone midway
@@ -1035,14 +1067,15 @@ def main(argv=None) -> int:
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
 
-def _holds_output(root: str) -> bool:
-    """Whether ``root`` holds a finished output (its manifest): what an interrupted run left unchanged."""
+def _holds_output(root: str, before: bool | None) -> bool | None:
+    """Whether ``root`` holds a finished output (its manifest): what an interrupted run left unchanged.
+    ``before``: the answer as the run began, said where a bucket cannot be asked now (None: not known)."""
     from curate import output
 
     try:
         return output.file_type(output.join(root, output.MANIFEST)) == output.pafs.FileType.File
-    except (OSError, ValueError):  # a bucket that cannot be asked now: say what was true before
-        return True
+    except (OSError, ValueError):  # a bucket out of reach now: what was true before (a first run had none to keep)
+        return before
 
 
 _signalled: list = []  # the signals received (SIGINT, SIGTERM)

@@ -41,7 +41,7 @@ import time
 import pyarrow.fs as pafs
 
 from curate import output
-from curate.readers.common import launch_fs
+from curate.readers.common import is_uri, launch_fs
 
 STAGING = ".curate-staging"
 JOURNAL = "COMMIT.json"
@@ -98,7 +98,7 @@ def _files(fs, base: str) -> list[tuple[str, int]]:
 def _bucket(root: str) -> bool:
     """Whether ``root`` is in an object store (gs://, s3://: no locks, no local checks). A
     file:// URI is the local folder it names: until 6 Dec it took no lock (two runs into it at once)."""
-    return "://" in root and root.split("://", 1)[0].lower() != "file"
+    return is_uri(root) and root.split("://", 1)[0].lower() != "file"
 
 
 def local_folder(root: str) -> str | None:
@@ -130,7 +130,7 @@ def enclosing_output(root: str) -> str | None:
     symlink, or one above it, into an output: the files land there)."""
     if _bucket(root):
         return None
-    if "://" in root:  # file://: pyarrow gives the system the path as it is, "link/../x" the folder above where link leads
+    if is_uri(root):  # file://: pyarrow gives the system the path as it is, "link/../x" the folder above where link leads
         where = (os.path.realpath(output._fs(root)[1]),)
     else:  # where curate writes (output._fs): "link/../x" is ./x, not where link leads, up one
         path = os.path.abspath(root)
@@ -152,7 +152,7 @@ def not_inside_an_output(root: str) -> None:
     would not list the files: that output's audit would fail and its next run refuse them."""
     outer = enclosing_output(root)
     if outer:
-        shown = outer if os.path.isabs(root) or "://" in root else os.path.relpath(outer)
+        shown = outer if os.path.isabs(root) or is_uri(root) else os.path.relpath(outer)
         raise ForeignFiles(f"output {root!r} is inside the curate output {shown!r}, whose manifest would not list its files "
                            "(that output's audit would fail and its next run refuse): choose an --output outside it")
 
@@ -657,7 +657,7 @@ def reachable(root: str, reader: str | None = None) -> None:
     in seconds, its client's retries being deaf to Ctrl-C. The first look at the output raises,
     so an unreachable bucket costs one wait, not one per look. ``reader``: who reads it (the
     audit, the loader), for a run writes it otherwise."""
-    if "://" not in root:
+    if not is_uri(root):
         return
     try:
         probe, path = launch_fs(root)
@@ -765,7 +765,7 @@ def _clear_staging(fs, base: str) -> None:
 def _staging_root(root: str, base: str) -> str:
     """The staging folder as a root for ``curate.output``: a path, or a URI for a bucket output
     (its filesystem path, ``bucket/dir/...``, would be read as a local one)."""
-    return f"{root.rstrip('/')}/{STAGING}" if "://" in root else f"{base}/{STAGING}"
+    return f"{root.rstrip('/')}/{STAGING}" if is_uri(root) else f"{base}/{STAGING}"
 
 
 def decided(root: str) -> bool:

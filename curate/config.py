@@ -622,10 +622,12 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             if hasattr(cls, "data_files") and _tilde(sections[s]):  # ~/bad.txt: checked where it is read (file_path)
                 with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
                     sections[s] = files_spelt(s, sections[s], cls.data_files(sections[s]), home_path)
-            errors += in_buckets(s, cls, sections[s])
-            try:
-                if len(errors) == before:  # a file in a bucket: not looked for as a local one
-                    check_stage(s, sections[s])
+            bucketed = in_buckets(s, cls, sections[s])
+            errors += [m for _, m in bucketed]
+            try:  # a file in a bucket: not looked for as a local one, the stage's other checks made without it
+                checked = without_options(sections[s], [o for o, _ in bucketed], cls.DEFAULTS)
+                if checked is not None and len(errors) == before + len(bucketed):
+                    check_stage(s, checked)
             except ConfigError as e:
                 errors.extend(e.messages)
             if len(errors) == before and hasattr(cls, "normalize"):  # one spelling of what runs: one hash
@@ -823,8 +825,29 @@ def object_settled(key: tuple, now: int) -> bool:
 BUCKET_READ = ("decontaminate.eval_sets[", "filter.custom.")
 
 
-def in_buckets(stage: str, cls, section: dict) -> list[str]:
-    """One error per file an option names by a URI (gs://, s3://, file://) where curate reads it
+def without_options(section: dict, options: list[str], defaults: dict) -> dict | None:
+    """``section`` with ``options`` (``filter.badwords.lists.en``) as their defaults, or left out
+    where they have none: its other values checked (``in_buckets``' files said apart). None where
+    one cannot be: an item of a list, or a model or tokenizer (the other values are checked against
+    it, langid.languages against its labels: the default's would refuse another model's)."""
+    out = copy.deepcopy(section)
+    for option in options:
+        keys = option_keys(option)[1:]
+        place, default = out, defaults
+        for k in keys[:-1]:
+            place = place[k]
+            default = default.get(k, {}) if isinstance(default, dict) else {}
+        if not isinstance(place, dict) or keys[-1] in ("model", "tokenizer"):
+            return None
+        if isinstance(default, dict) and keys[-1] in default:
+            place[keys[-1]] = copy.deepcopy(default[keys[-1]])
+        else:
+            place.pop(keys[-1], None)
+    return out
+
+
+def in_buckets(stage: str, cls, section: dict) -> list[tuple[str, str]]:
+    """(option, error) per file an option names by a URI (gs://, s3://, file://) where curate reads it
     from a local path only: said at config time, not as a worker's traceback (or a misleading
     'file not found'), before any bucket is asked."""
     from curate.readers import is_uri
@@ -842,8 +865,8 @@ def in_buckets(stage: str, cls, section: dict) -> list[str]:
         url = urllib.parse.urlsplit(given)  # FILE:// is file://; file://localhost/x/t.json is /x/t.json
         where = (f"give its path ({urllib.parse.unquote(url.path)})" if url.scheme == "file" and url.netloc in ("", "localhost")
                  else "copy it where the workers run (Dataflow: into the worker container) and give that path")
-        out.append(f"{option}: {given}: curate reads this file from a local path only (only an evaluation set is read "
-                   f"from a bucket): {where}")
+        out.append((option, f"{option}: {given}: curate reads this file from a local path only (only an evaluation set is read "
+                   f"from a bucket): {where}"))
     return out
 
 

@@ -145,7 +145,7 @@ def check_root(root: str) -> None:
         raise ValueError(f"demo: {root!r} is not empty and is not an earlier demo's folder (it holds "
                          f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}); choose another --output")
     raw = os.path.join(root, "raw")
-    changed = [] if not names or _settings(_config(root)) == _settings(open(cfg, encoding="utf-8", errors="replace").read()) else ["demo.toml"]
+    changed = [] if not names or _as_written(open(cfg, encoding="utf-8", errors="replace").read(), root) else ["demo.toml"]
     changed += sorted(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/") for d, _, files in os.walk(raw) for f in files
                       if os.path.relpath(os.path.join(d, f), raw).replace(os.sep, "/") not in SAMPLES | set(_earlier(raw)))
     if changed:
@@ -160,6 +160,17 @@ def _earlier(raw: str) -> list[str]:
         with open(path, "rb") as f:
             return f.read(len(text) + 1) == text.encode()
     return [rel for rel, text in EARLIER.items() if os.path.isfile(os.path.join(raw, rel)) and same(os.path.join(raw, rel), text)]
+
+
+def _as_written(text: str, root: str) -> bool:
+    """Whether a demo.toml is as a demo wrote it: every byte the same (a comment added is the
+    user's too, kept), but for how its paths are spelt (an earlier demo into ./d, this one into
+    d; the first demo's plain globs), which must mean the same paths."""
+    def rest(t: str) -> list[str]:
+        return [line for line in t.splitlines(True) if not line.startswith(("output = ", "glob = "))]
+
+    ours = _config(root)
+    return rest(text) == rest(ours) and _settings(text) is not None and _settings(text) == _settings(ours)
 
 
 def _settings(text: str) -> dict | None:

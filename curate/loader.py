@@ -100,7 +100,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     import pyarrow.fs as pafs
 
     from curate import commit, output, shell
-    from curate.readers.common import read_folder
+    from curate.readers.common import is_uri, read_folder
 
     path = read_folder(path)  # a run's --output may be a URI
     try:
@@ -119,7 +119,7 @@ def open_tokens(path: str, verify: str = "size") -> tuple[str, dict, str, dict]:
     for root in {path, parent} if name == "tokens" else [path]:
         _complete_commit(root)
     d = tokens_dir(path)
-    d = d if "://" in d else os.path.normpath(d)
+    d = d if is_uri(d) else os.path.normpath(d)
     mpath = output.folder_manifest(d)  # tokens.json beside tokens/ (an earlier output's: tokens/manifest.json)
 
     root = os.path.dirname(d) if os.path.basename(d) == "tokens" else d  # the run's output (d: its tokens/, or none yet)
@@ -492,9 +492,10 @@ def bad_argument(**kw) -> str | None:
             return None
 
     for name in ("batch_size", "seq_len", "world_size", "num_workers"):
-        n = whole(kw[name])
-        if n is None or n < 1:
-            return f"{name}: expected a whole number >= 1, got {kw[name]!r}"
+        n, least = whole(kw[name]), 2 if name == "seq_len" else 1
+        if n is None or n < least:  # a window of 1 token is an input with no label to train it on
+            why = " (a window's inputs are its tokens but the last, its labels all but the first)" if least == 2 else ""
+            return f"{name}: expected a whole number >= {least}{why}, got {kw[name]!r}"
     rank, world = whole(kw["rank"]), whole(kw["world_size"])
     if rank is None or not 0 <= rank < world:
         return f"rank: expected 0 .. world_size - 1 (0 .. {world - 1}), got {kw['rank']!r}"
@@ -512,7 +513,20 @@ class TokenLoader:
 
     def __init__(self, path: str, batch_size: int, seq_len: int | None = None, *, rank: int = 0, world_size: int = 1,
                  num_workers: int = 1, worker: int | None = None, verify: str = "size", dtype=np.int64,
-                 tokenizer: str | None = None, _called: str = "TokenLoader"):
+                 tokenizer: str | None = None):
+        self._open(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=num_workers, worker=worker,
+                   verify=verify, dtype=dtype, tokenizer=tokenizer, called="TokenLoader")
+
+    @classmethod
+    def _made_by(cls, called: str, *args, **kw) -> "TokenLoader":
+        """A TokenLoader made for the class the user called (TokenDataset, TokenDataLoader), which its
+        errors name: not an argument of TokenLoader's own (help() and a TypeError showed it)."""
+        loader = cls.__new__(cls)
+        loader._open(*args, **kw, called=called)
+        return loader
+
+    def _open(self, path, batch_size, seq_len, *, rank, world_size, num_workers, worker=None, verify="size", dtype=np.int64,
+              tokenizer=None, called):
         import pyarrow.fs as pafs
 
         from curate import output
@@ -530,7 +544,7 @@ class TokenLoader:
             seq_len = m["seq_len"] + 1
         bad = bad_argument(batch_size=batch_size, seq_len=seq_len, world_size=world_size, num_workers=num_workers, rank=rank)
         if bad:
-            raise ValueError(f"{_called}: {bad}")  # the class the user called (TokenDataset makes a TokenLoader)
+            raise ValueError(f"{called}: {bad}")  # the class the user called (TokenDataset makes a TokenLoader)
         self.path, self.batch_size, self.seq_len, self.dtype = path, batch_size, seq_len, dtype
         self.eos_id = m["tokenizer"].get("eos_id")  # what ends each document (None: no EOS); see document_positions
         self.rank, self.world_size, self.num_workers, self.worker = rank, world_size, num_workers, worker
@@ -821,9 +835,23 @@ def _make_dataset_class():
         reads its own part. Use with ``DataLoader(ds, batch_size=None, num_workers=...)``."""
 
         def __init__(self, path, batch_size, seq_len=None, *, rank=0, world_size=1, num_workers=0, start=(0, 0, []), verify="size",
-                     tokenizer=None, manifest_sha256=None, deal=None, _opened=None):
+                     tokenizer=None, manifest_sha256=None, deal=None):
+            self._setup(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=num_workers, start=start,
+                        verify=verify, tokenizer=tokenizer, manifest_sha256=manifest_sha256, deal=deal, opened=None)
+
+        @classmethod
+        def _over(cls, opened, **kw):
+            """A dataset of the loader ``opened`` (TokenDataLoader's: the same arguments): not an argument
+            of TokenDataset's own, which help() and a misspelt keyword's TypeError showed."""
+            ds = cls.__new__(cls)
+            ds._setup(opened.path, opened.batch_size, opened.seq_len, rank=opened.rank, world_size=opened.world_size,
+                      **kw, opened=opened)
+            return ds
+
+        def _setup(self, path, batch_size, seq_len, *, rank, world_size, num_workers, start=(0, 0, []), verify="size",
+                   tokenizer=None, manifest_sha256=None, deal=None, opened):
             super().__init__()
-            # The tokens opened once, here (a bad directory is refused here, not in a worker; ``_opened``:
+            # The tokens opened once, here (a bad directory is refused here, not in a worker; ``opened``:
             # TokenDataLoader's loader of them, the same arguments): each worker starts from its copy of
             # this dataset, and a persistent one keeps it from epoch to epoch, so an epoch reads no
             # manifest and deals no windows again, and makes only its own order.
@@ -834,9 +862,9 @@ def _make_dataset_class():
             if workers is None or workers < 0:
                 raise ValueError(f"TokenDataset: num_workers: expected a whole number >= 0 (0: read in the main process), "
                                  f"got {num_workers!r}")
-            self.loader = _opened or TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size,
-                                                 num_workers=max(1, workers), verify=verify, tokenizer=tokenizer,
-                                                 _called="TokenDataset")
+            self.loader = opened or TokenLoader._made_by("TokenDataset", path, batch_size, seq_len, rank=rank,
+                                                          world_size=world_size, num_workers=max(1, workers), verify=verify,
+                                                          tokenizer=tokenizer)
             self.sha256 = self.loader.manifest_sha256  # the tokens its positions belong to
             # a saved state's hash: these tokens', or (saved before tokens.json had footer_sha256) theirs without it, as load_state_dict takes
             if manifest_sha256 not in {None, self.sha256, self.loader._sha256_before_footers()}:
@@ -947,8 +975,8 @@ class TokenDataLoader:
                                  "orders them itself (the pipeline's shuffle, then an order seeded by each pass): leave it out")
         dataloader_kwargs.pop("drop_last", None)  # every batch is whole: nothing to drop (torch refuses it beside batch_size=None)
         _check_dataloader_kwargs(num_workers, dataloader_kwargs)
-        self.loader = TokenLoader(path, batch_size, seq_len, rank=rank, world_size=world_size, num_workers=max(1, num_workers),
-                                  verify=verify, tokenizer=tokenizer, _called="TokenDataLoader")
+        self.loader = TokenLoader._made_by("TokenDataLoader", path, batch_size, seq_len, rank=rank, world_size=world_size,
+                                           num_workers=max(1, num_workers), verify=verify, tokenizer=tokenizer)
         self.num_workers, self.kwargs = num_workers, dataloader_kwargs
         self.eos_id = self.loader.eos_id
         self._kept = None  # (epoch its next iteration starts, DataLoader): persistent_workers keeps one across epochs
@@ -968,8 +996,7 @@ class TokenDataLoader:
         if kept is not None and (kept[0], 0, []) == (lo.epoch, lo.batch, lo.resized):
             dl = kept[1]  # its workers' dataset goes on to the next epoch itself (TokenDataset counts them)
         else:  # the first epoch, or another position (a loop that stopped mid-epoch, a loaded state): start there
-            ds = __getattr__("TokenDataset")(lo.path, lo.batch_size, lo.seq_len, rank=lo.rank, world_size=lo.world_size,
-                                             num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized), _opened=lo)
+            ds = __getattr__("TokenDataset")._over(lo, num_workers=self.num_workers, start=(lo.epoch, lo.batch, lo.resized))
             dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=self.num_workers, **self.kwargs)
         for b in dl:
             lo.batch += 1

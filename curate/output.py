@@ -29,7 +29,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from curate import ids, schema
-from curate.readers.common import fs_path
+from curate.readers.common import fs_path, is_uri
 
 KINDS = {
     # kind: (schema or None for documents, sort keys, shard key column)
@@ -94,14 +94,14 @@ def take_shards(batch, shard: np.ndarray, n: int, copy: bool = True) -> list[tup
 
 
 def _fs(root: str):
-    fs, base = fs_path(root) if "://" in root else (pafs.LocalFileSystem(), os.path.abspath(root))
+    fs, base = fs_path(root) if is_uri(root) else (pafs.LocalFileSystem(), os.path.abspath(root))
     return fs, base
 
 
 # Reading an output where it is, on a disk or in a bucket (the audit, the loader): a path or a URI.
 
 def join(root: str, rel: str) -> str:
-    return f"{root.rstrip('/')}/{rel}" if "://" in root else os.path.join(root, rel)
+    return f"{root.rstrip('/')}/{rel}" if is_uri(root) else os.path.join(root, rel)
 
 
 def file_type(path: str) -> pafs.FileType:
@@ -158,7 +158,7 @@ def sha256_file(root: str, rel: str) -> str:
     fs, base = _fs(root)
     h = hashlib.sha256()
     # a local file by open(): pyarrow takes only UTF-8 names (an evaluation set's caf\xe9.jsonl raised)
-    with open(os.path.join(root, rel), "rb") if "://" not in root else fs.open_input_stream(f"{base}/{rel}", compression=None) as f:
+    with open(os.path.join(root, rel), "rb") if not is_uri(root) else fs.open_input_stream(f"{base}/{rel}", compression=None) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -392,7 +392,7 @@ def write_shard(root: str, kind: str, index: int, total: int, batches: list, doc
 
 def fingerprint(path: str, block: int = 1 << 16) -> dict:
     """Cheap input fingerprint: size and a hash of the first and last 64 KiB."""
-    from curate.readers.common import input_size, is_uri, open_raw
+    from curate.readers.common import input_size, open_raw
 
     h = hashlib.blake2b(digest_size=16)
     if not is_uri(path) and (os.path.isdir(path) or os.path.islink(path) and not os.path.exists(path)):

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import tomllib
+import types
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -223,6 +224,24 @@ def test_input_without_domain_says_how_to_give_one(tmp_path, pages, capsys):
     assert "inputs[0].domain: required, one of web, code, books (on the command line: --domain after the --input)" in err
     assert "inputs[1]" not in err and "None" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("typo, meant", [("--domian", "--domain"), ("--outptu", "--output")])
+def test_a_misspelt_option_is_one_error_not_also_the_option_missing(tmp_path, pages, capsys, typo, meant):
+    """`--domian web` said the misspelling, then 'config error: inputs[0].domain: required ...
+    (--domain after the --input)', the same mistake twice (`--outptu o`: 'run.output: required')."""
+    args = {"--domain": "web", "--output": str(tmp_path / "o"), typo: "x"}
+    assert run_cli("run", "--input", pages, *[a for k, v in args.items() if k != meant for a in (k, v)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate: unknown option {typo} (did you mean {meant}?)",
+                                                    "(see: curate run --help)"]
+
+
+def test_a_misspelt_input_is_said_not_the_domain_after_it(tmp_path, pages, capsys):
+    """`curate run --inptu a.jsonl --domain web` said '--domain must follow the --input it applies
+    to', naming neither the misspelling nor the option meant."""
+    assert run_cli("run", "--inptu", pages, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err.splitlines() == ["curate: unknown option --inptu (did you mean --input?)",
+                                                    "(see: curate run --help)"]
 
 
 @pytest.mark.parametrize(
@@ -1609,11 +1628,12 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
 
 
 
-@pytest.mark.parametrize("change", ["edited_config", "file_in_raw"])
+@pytest.mark.parametrize("change", ["edited_config", "commented_config", "file_in_raw"])
 def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
     """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
-    had edited (to try settings) overwrote it with the demo's own, the edits lost; a file of
-    the user's put into DIR/raw/web/ was curated with the samples. Refused, nothing written."""
+    had edited (to try settings) overwrote it with the demo's own, the edits lost (a comment
+    added, the settings the same: overwritten until msgs88); a file of the user's put into
+    DIR/raw/web/ was curated with the samples. Refused, nothing written."""
     from curate import demo
 
     root = tmp_path / "demo"
@@ -1621,6 +1641,10 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     if change == "edited_config":
         cfg = root / "demo.toml"
         cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 3"))
+        named = "demo.toml"
+    elif change == "commented_config":
+        cfg = root / "demo.toml"
+        cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 2  # 3 was slower here"))
         named = "demo.toml"
     else:
         (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
@@ -2560,6 +2584,36 @@ def test_job_endpoint_that_does_not_answer_says_so(tmp_path, pages, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("before, said", [("none", "no output was written to gs://b/out"),
+                                           ("one", "the previous output in gs://b/out is unchanged")])
+def test_a_bucket_out_of_reach_after_a_failed_run_says_what_was_there_before(monkeypatch, before, said):
+    """A run into a bucket that failed (a worker killed) and whose bucket could not be asked then
+    (the network gone) said 'the previous output in gs://b/out is unchanged' on a first run, where
+    there was none: what the output held when the run began is said, as a local first run's is."""
+    import pyarrow.fs as pafs
+
+    from curate import commit, output
+    from pipelines.pool import WorkerDied
+
+    gone = []
+
+    def file_type(path):  # the bucket answers before the run, then is out of reach
+        if gone:
+            raise OSError("unreachable")
+        return pafs.FileType.File if before == "one" else pafs.FileType.NotFound
+
+    def run(cfg, shards, beam_args):
+        gone.append(True)
+        raise WorkerDied("a worker process was killed")
+
+    monkeypatch.setattr(output, "file_type", file_type)
+    monkeypatch.setattr(commit, "decided", lambda root: False)  # no commit under way (not asked of a bucket)
+    cfg = types.SimpleNamespace(run={"output": "gs://b/out"})
+    with pytest.raises(cli.RunFailed) as e:
+        cli._interruptible(run, cfg, [], [])
+    assert str(e.value) == f"a worker process was killed; {said}"
+
+
 def test_an_unreadable_folder_of_an_input_is_an_error(tmp_path, capsys, monkeypatch):
     """A subfolder the user may not list (chmod 000 crawl/sub) was passed over by the walk without
     a word, its files left out of the run. It is an error before the run now, naming it, for a
@@ -3232,6 +3286,24 @@ def test_files_without_one_json_object_a_line_among_json_lines_do_not_stop_the_r
                    "--progress", "off") == 0, capsys.readouterr().err
     text = pq.read_table(out / "text", columns=["path", "source_id"]).to_pylist()
     assert sorted((r["path"], r["source_id"]) for r in text) == sorted(("pages.jsonl", k) for k in PAGES), text
+
+
+def test_inputs_of_no_records_are_said_by_run_and_audit(tmp_path, capsys):
+    """A 0-byte JSON Lines file and one of only blank lines ran to the end with only the table's
+    0s to tell (no warning), and `curate audit` said '0 documents (); ...'. The run says the
+    inputs held no record (not an error: an empty output, accounted for); the audit no '()'."""
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_text("\n  \n\n")
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", tmp_path / "empty.jsonl", "--domain", "web", "--input", tmp_path / "blank.jsonl",
+                   "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    captured = capsys.readouterr()
+    assert "curate: warning: no record was read: the 2 input files (5 bytes) hold none (empty, blank lines, or no "\
+           "documents in them); the output holds 0 documents\n" in captured.err, captured.err
+    from curate.audit import command
+
+    assert command.main([str(out)]) == 0
+    assert capsys.readouterr().out.startswith("0 documents; 0 removed; 0 quarantined\n")
 
 
 def test_a_run_whose_every_record_is_quarantined_says_so(tmp_path, capsys):
@@ -4098,3 +4170,21 @@ def test_an_audit_command_line_mistake_is_one_line_not_the_usage(capsys):
             command.main(args)
         assert e.value.code == 2
         assert capsys.readouterr().err.splitlines() == [f"curate audit: {said}", "(see: curate audit --help)"]
+
+
+def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypatch, capsys):
+    """A local input or output whose name holds '://' after a folder (sub/a://b.jsonl: the file
+    b.jsonl in the folder 'a:') was taken for a URI: 'URI has empty scheme'. A URI starts with its
+    scheme (urllib.parse's reading); the rest are paths."""
+    import urllib.parse
+
+    from curate.readers import is_uri
+
+    for path in ("gs://b/x", "s3://b/x", "file:///x", "hdfs://h/x", "sub/a://b.jsonl", "./a://b", "/tmp/x://y", "a b://c"):
+        assert is_uri(path) == bool(urllib.parse.urlsplit(path).scheme and "://" in path[:len(urllib.parse.urlsplit(path).scheme) + 3]), path
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub" / "a:").mkdir(parents=True)
+    (tmp_path / "sub" / "a:" / "b.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli("run", "--input", "sub/a://b.jsonl", "--domain", "web", "--stages", "ingest", "--output", "out/x://y",
+                   "--progress", "off") == 0, capsys.readouterr().err
+    assert pq.read_table(tmp_path / "out" / "x:" / "y" / "text").num_rows == 1

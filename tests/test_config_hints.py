@@ -16,6 +16,12 @@ CASES = [  # (--set, the message's end)
     ('run.progress="On"', "'On' is not one of auto, on, off (did you mean on?)"),
     ('run.shuffle_compression="ZSTD"', "'ZSTD' is not one of none, lz4, zstd (did you mean zstd?)"),
     ('decontaminate.domains=["Web"]', "'Web' is not one of web, code, books (did you mean web?)"),
+    # a tokenizer's name had no hint (its choices: tiktoken's encodings, the bundled _offline ones said as their name)
+    ('tokenize.tokenizer="cl100k_bse"', "nor a tokenizer.json path (did you mean cl100k_base?)"),
+    ('tokenize.tokenizer="O200K_base"', "nor a tokenizer.json path (did you mean o200k_base?)"),
+    # a model name no model is shipped as (a typo'd file name without its folder): a traceback at the run's langid step
+    ('langid.model="lid176.ftz"', "'lid176.ftz' is neither a model shipped with curate (lid.176.ftz, "
+     "quality_default.ftz) nor a file (no such file in the current directory): give the file's path (did you mean lid.176.ftz?)"),
 ]
 
 

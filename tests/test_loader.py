@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import inspect
 import json
 import re
 import shlex
@@ -2104,7 +2105,10 @@ def test_token_dataset_started_at_a_negative_epoch_is_refused_in_one_line(tmp_pa
     ({"rank": 1, "world_size": 1}, "rank: expected 0 .. world_size - 1 (0 .. 0), got 1"),
     ({"rank": -1, "world_size": 2}, "rank: expected 0 .. world_size - 1 (0 .. 1), got -1"),
     ({"batch_size": "8"}, "batch_size: expected a whole number >= 1, got '8'"),
-    ({"seq_len": 0}, "seq_len: expected a whole number >= 1, got 0"),
+    ({"seq_len": 0}, "seq_len: expected a whole number >= 2 (a window's inputs are its tokens but the last, its labels "
+                     "all but the first), got 0"),
+    ({"seq_len": 1}, "seq_len: expected a whole number >= 2 (a window's inputs are its tokens but the last, its labels "
+                     "all but the first), got 1"),
     ({"num_workers": 2.0}, "num_workers: expected a whole number >= 1, got 2.0"),
     ({"world_size": True}, "world_size: expected a whole number >= 1, got True"),
 ])
@@ -2131,6 +2135,9 @@ def test_bad_loader_arguments_name_the_class_called(tmp_path):
         TokenDataset(d, 0, 20)
     with pytest.raises(ValueError, match=r"^TokenDataLoader: rank: expected 0 \.\. world_size - 1 \(0 \.\. 0\), got 3$"):
         TokenDataLoader(d, 8, 20, rank=3)
+    # the name is not an argument of theirs: help() and a misspelt keyword's TypeError showed _called= (and _opened=)
+    for cls in (TokenLoader, TokenDataset, TokenDataLoader):
+        assert not [p for p in inspect.signature(cls).parameters if p.startswith("_")], cls
 
 
 @pytest.mark.parametrize("workers", [-1, "2", 1.5])

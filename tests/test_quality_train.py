@@ -57,10 +57,25 @@ def test_a_gzip_bomb_given_to_train_quality_stops_at_max_file_bytes(tmp_path, ca
     _inputs(tmp_path)
     real = common.Limits
     monkeypatch.setattr(common, "Limits", lambda: real(max_file_bytes=1 << 20))
-    for name in ("bomb.html.gz", "bomb.csv.gz"):
-        (tmp_path / name).write_bytes(gzip.compress(b"<p>" + b"a" * (8 << 20), 9))  # 8 MiB in ~8 KiB
+    # a JSON Lines one (read by curate run's readers) was a traceback; each said 'limit max_file_bytes', a setting
+    # train-quality does not take
+    for name in ("bomb.html.gz", "bomb.csv.gz", "bomb.jsonl.gz"):
+        (tmp_path / name).write_bytes(gzip.compress(b'{"text": "' + b"a" * (8 << 20), 9))  # 8 MiB in ~8 KiB
         assert _train(tmp_path, [str(tmp_path / name)], [str(tmp_path / "neg.jsonl")]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"curate train-quality: {tmp_path / name}: more than {1 << 20} bytes after decompression "
-                              "(limit max_file_bytes), from ") and err.endswith(": a decompression bomb, or the same text over and over)"), err
-        assert "\n" not in err, err
+                              "(the most train-quality reads of one file: give it as smaller files), from ") \
+            and err.endswith(": a decompression bomb, or the same text over and over)"), err
+        assert "\n" not in err and "max_file_bytes" not in err, err
+
+
+def test_records_train_quality_cannot_read_are_counted_and_said(tmp_path, capsys):
+    """A JSON Lines input's lines that are no record (not JSON, no text) were dropped without a
+    word ('1 docs -> 1 examples' of three lines): each input's line says how many, and why."""
+    rng = _inputs(tmp_path)
+    write_jsonl(tmp_path / "pos.jsonl", [good_text(rng, 3) for _ in range(20)])
+    with open(tmp_path / "pos.jsonl", "a") as f:
+        f.write('not json\n{"text": 5}\n')
+    assert _train(tmp_path, [str(tmp_path / "pos.jsonl")], [str(tmp_path / "neg.jsonl")]) == 0
+    line = next(ln for ln in capsys.readouterr().err.splitlines() if "pos.jsonl:" in ln)
+    assert re.fullmatch(r"  \S+pos\.jsonl: 20 docs -> \d+ examples; 2 records not read \([a-z_]+ [12](, [a-z_]+ 1)?\)", line), line

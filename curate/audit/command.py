@@ -15,7 +15,7 @@ from curate import commit as _commit, output, shell
 from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
-from curate.readers.common import name_utf8, not_utf8, read_folder
+from curate.readers.common import is_uri, name_utf8, not_utf8, read_folder
 
 
 class Unwritable(ValueError):
@@ -106,7 +106,7 @@ def _remove_leftover(out: str, rel: str, gone: tuple = ()) -> None:
     retired host's was else warned about on every audit, forever)."""
     from curate import commit
 
-    if "://" in out:
+    if is_uri(out):
         return
     folder, name = os.path.split(os.path.join(out, rel))
     me, here = output.host(), output.writer_place()
@@ -523,7 +523,8 @@ def main(argv=None) -> int:
         print(one_line(f"curate audit: check failed: {c['check']}: expected {c['expected']}, found {c['found']}"
                        + (f" ({'; '.join(detail[:10])}{more})" if detail else "")), file=sys.stderr)
     d = s["documents"]
-    print(f"{d['total']:,} documents ({', '.join(f'{k} {v:,}' for k, v in sorted(d['by_domain'].items()))}); "
+    domains = ", ".join(f"{k} {v:,}" for k, v in sorted(d["by_domain"].items()))
+    print(f"{d['total']:,} documents{f' ({domains})' if domains else ''}; "  # none: no empty '()'
           f"{s['removed']['total']:,} removed; {s['quarantine']['total']:,} quarantined")
     print(f"summary: {one_line(str(paths[0]))}\nreport:  {one_line(str(paths[1]))}")
     return 1 if failed else 0  # a script (CI) checking an output stops on a damaged or tampered one

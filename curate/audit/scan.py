@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 from curate import commit, output, schema, shell
 from curate.audit.stats import BATCH_ROWS, EXAMPLES, FORMAT, HOST_RE, LANGUAGE_FIELDS, Partial, TEXT_FIELDS, URL_FIELDS
 from curate.readers import _SUFFIXES, jsonl
-from curate.readers.common import Limits, decompress_command, name_utf8
+from curate.readers.common import Limits, decompress_command, is_uri, name_utf8
 from curate.readers.decompress import CorruptData, unreadable
 
 
@@ -56,7 +56,7 @@ def scan_parquet(path: str) -> pl.LazyFrame:
     """A Parquet file, its name taken as it is (polars would read "[", "*", "?" as a glob). One in
     a bucket is read through pyarrow.fs (the endpoints and credentials curate uses to write it):
     its footer, then only the columns (and, by their statistics, row groups) a query asks for."""
-    if "://" not in path:
+    if not is_uri(path):
         return pl.scan_parquet(path, glob=False)
     import pyarrow.dataset as ds
 
@@ -66,7 +66,7 @@ def scan_parquet(path: str) -> pl.LazyFrame:
 
 def where(root: str) -> str:
     """How a summary names an output: its absolute path, or its URI."""
-    return root if "://" in root else os.path.abspath(root)
+    return root if is_uri(root) else os.path.abspath(root)
 
 
 JSONL = tuple(s for s, f in _SUFFIXES if f == "jsonl")  # curate run's names, one list (two drifted: .json.zst, .ndjson.zst)
@@ -179,7 +179,7 @@ def _readable(path: str, in_place: bool = False):
     place (scan_parquet). A local file whose name is not UTF-8 (``caf\\xe9.jsonl``) is read through
     a link named in UTF-8: polars takes UTF-8 names alone (it raised a TypeError, "Object does
     not have a .read() method", a traceback)."""
-    if "://" not in path and not _is_utf8(path):
+    if not is_uri(path) and not _is_utf8(path):
         with tempfile.TemporaryDirectory(prefix="curate-audit-") as tmp:
             local = os.fsencode(os.path.basename(path)).decode("utf-8", "replace")  # its suffix kept
             while len(local.encode("utf-8")) > 200:  # a byte is U+FFFD's three: 206 bytes of name made 606, over 255
@@ -189,7 +189,7 @@ def _readable(path: str, in_place: bool = False):
             with _as_read(local, path, in_place) as got:
                 yield got
         return
-    if "://" not in path or path.lower().endswith(".parquet"):
+    if not is_uri(path) or path.lower().endswith(".parquet"):
         with _as_read(path, path, in_place) as got:
             yield got
         return
@@ -743,7 +743,7 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
     """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
     files, listed = [], set()  # listed: a folder's or a glob's files, not one named itself
     for g in globs:
-        if "://" in g:  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
+        if is_uri(g):  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
             from curate.readers import list_uri
 
             commit.reachable(g, "curate audit")  # a bucket out of reach: one line, in seconds

