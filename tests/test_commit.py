@@ -313,15 +313,39 @@ def clean_rerun(tmp_path_factory, finished_demo) -> Path:
     return clean
 
 
+@pytest.fixture(scope="module")
+def killed_during_moves(tmp_path_factory, finished_demo) -> Path:
+    """``_demo_rerun``'s rerun killed (os._exit(137), as kill -9) as it moved its files into
+    place, its commit decided: run once for the module (a process start and a whole run, ~5
+    CPU-s); each test reading what it left gets its own copy (_killed_rerun)."""
+    out, args, _ = _demo_rerun(tmp_path_factory.mktemp("killed"), finished_demo)
+    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
+                       env=dict(os.environ, CURATE_FAULT="during_moves"))
+    assert r.returncode == 137, r.stderr
+    return out
+
+
+def _killed_rerun(tmp_path, finished_demo, killed_during_moves) -> tuple[Path, list[str]]:
+    """A copy of what ``killed_during_moves`` left (its journal, no manifest: half its files
+    moved), and the rerun's arguments for the copy."""
+    out = tmp_path / "out"
+    shutil.copytree(killed_during_moves, out)
+    assert (out / commit.STAGING / commit.JOURNAL).exists() and not (out / output.MANIFEST).exists()
+    return out, ["run", finished_demo[0], "--output", str(out), "--progress", "off"]
+
+
 @pytest.mark.parametrize("fault", ["after_journal", "during_moves"])
-def test_commit_killed_midway_completes_on_next_read(tmp_path, finished_demo, clean_rerun, fault):
+def test_commit_killed_midway_completes_on_next_read(tmp_path, finished_demo, clean_rerun, killed_during_moves, fault):
     """A kill after the commit was decided is rolled forward by whoever reads the output next:
     the result is the new run's output, whole."""
-    out, args, before = _demo_rerun(tmp_path, finished_demo)
     clean = clean_rerun
-    env = dict(os.environ, CURATE_FAULT=fault)
-    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
-    assert r.returncode == 137, r.stderr
+    if fault == "during_moves":
+        out, args = _killed_rerun(tmp_path, finished_demo, killed_during_moves)
+    else:
+        out, args, before = _demo_rerun(tmp_path, finished_demo)
+        env = dict(os.environ, CURATE_FAULT=fault)
+        r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True, env=env)
+        assert r.returncode == 137, r.stderr
     assert (out / commit.STAGING / commit.JOURNAL).exists()
     m = commit.verify_output(str(out))  # completes the commit
     assert not (out / commit.STAGING).exists()
@@ -521,16 +545,12 @@ def test_interrupted_second_run_leaves_the_first_runs_files(tmp_path, finished_d
     assert {k: v for k, v in snapshot(out).items() if not k.startswith(commit.STAGING)} == before
 
 
-def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_demo, monkeypatch):
+def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_demo, killed_during_moves, monkeypatch):
     """A run killed while it moved its files into place, its journal written after the next
     run's `recover` had looked (between that and the next run's lock): the next run deleted the
     staging folder with the journal in it, leaving an output with no manifest and half its files
     moved, which nothing could complete. The journal is now looked for again under the lock."""
-    out, args, before = _demo_rerun(tmp_path, finished_demo)
-    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
-                       env=dict(os.environ, CURATE_FAULT="during_moves"))
-    assert r.returncode == 137, r.stderr
-    assert (out / commit.STAGING / commit.JOURNAL).exists() and not (out / "manifest.json").exists()
+    out, args = _killed_rerun(tmp_path, finished_demo, killed_during_moves)
     monkeypatch.setattr(commit, "recover", lambda root: False)  # it looked before the journal was there
     monkeypatch.setattr(commit, "check_owned", lambda root: {})
     commit.begin(str(out))
@@ -575,16 +595,12 @@ def test_run_failing_as_it_commits_removes_its_staging_folder(tmp_path, finished
     assert snapshot(out) == before
 
 
-def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo, run_here):
+def test_audit_completes_a_commit_killed_midway(tmp_path, finished_demo, killed_during_moves, run_here):
     """After a run killed while it moved its files into place, `curate audit DIR` said "no
     manifest.json: a curate run is writing this output" (exit 2), though the journal lets any
     read complete the commit (as the next run and verify_output do). It completes it, and audits
     the new output."""
-    out, args, before = _demo_rerun(tmp_path, finished_demo)
-    r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
-                       env=dict(os.environ, CURATE_FAULT="during_moves"))
-    assert r.returncode == 137, r.stderr
-    assert not (out / "manifest.json").exists()
+    out, _ = _killed_rerun(tmp_path, finished_demo, killed_during_moves)
     r = run_here("audit", out)
     assert r.returncode == 0, r.stderr
     assert not (out / commit.STAGING).exists()
@@ -837,7 +853,7 @@ def check_durable(events: list, root: Path) -> int:
 
 
 @pytest.mark.parametrize("cmd", ["run", "audit", "mix", "stopped"])
-def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recorded, cmd):
+def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, killed_during_moves, recorded, cmd):
     """curate wrote each file under a temporary name and renamed it, and committed a run by a
     journal and a manifest, but never called fsync: after a power cut the manifest could be on
     disk before the shards it lists (empty files), or a rename be lost. Through a real `curate
@@ -846,15 +862,15 @@ def test_an_output_that_looks_finished_is_durable(tmp_path, finished_demo, recor
     does), and a run its mix stops (its candidates kept in DIR/.curate-candidates/ for `curate
     mix`, with a manifest of their own): every file a manifest lists is fsynced, and its folder,
     before the manifest's rename; the manifest's folder after."""
-    out, args, before = _demo_rerun(tmp_path, finished_demo)
+    if cmd == "mix":
+        out, _ = _killed_rerun(tmp_path, finished_demo, killed_during_moves)
+    else:
+        out, args, before = _demo_rerun(tmp_path, finished_demo)
     if cmd == "run":
         assert cli.main(args) == 0
     elif cmd == "audit":
         assert command.main([str(out)]) == 0
     elif cmd == "mix":
-        r = subprocess.run([sys.executable, "-m", "curate.cli", *args], cwd=REPO, capture_output=True, text=True,
-                           env=dict(os.environ, CURATE_FAULT="during_moves"))
-        assert r.returncode == 137, r.stderr
         assert cli.main(["mix", str(out)]) == 0
         assert not (out / commit.STAGING).exists()
     else:
