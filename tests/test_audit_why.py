@@ -155,28 +155,30 @@ def test_printed_commands_run_as_copied_with_spaces_quotes_and_brackets(out, tmp
     assert r.returncode == 0 and "exact_duplicate" in r.stdout, (look, r.stderr)
 
 
-def test_printed_commands_run_as_copied_for_a_folder_named_with_a_leading_dash(out, tmp_path):
+def test_printed_commands_run_as_copied_for_a_folder_named_with_a_leading_dash(out, tmp_path, monkeypatch):
     """A relative output folder named -old (given as `-- -old`, or a config's output = "-old"):
     the commands curate printed named it bare, `curate audit -old --why ID`, which the shell
-    passes on and curate refuses as an unknown option. Each is run here as printed."""
+    passes on and curate refuses as an unknown option. Each is run here as printed, in this
+    process from that folder (a subprocess each paid Python's and Beam's imports: 9 of them)."""
     import re
     import shlex
     import shutil
 
     shutil.copytree(out, tmp_path / "-old")
+    monkeypatch.chdir(tmp_path)
     said = []
-    r = curate("audit", "--rule", "exact_duplicate", "--", "-old", cwd=tmp_path)
+    r = curate("audit", "--rule", "exact_duplicate", "--", "-old")
     said.append(re.search(r"\((curate audit .*) for one\):", r.stdout.splitlines()[0]).group(1))
-    r = curate("audit", "--compare=-old", "--", "-old", cwd=tmp_path)
+    r = curate("audit", "--compare=-old", "--", "-old")
     look = re.search(r"look a document up: (curate audit .*) \(and (.*) for before\)", r.stdout)
     said += [look.group(1), f"curate audit {look.group(2)} --why ID"]
-    r = curate("audit", "--", "-old/manifest.json", cwd=tmp_path)
+    r = curate("audit", "--", "-old/manifest.json")
     said.append(r.stderr.split("give the output directory: ")[1].strip() + " --why ID")
-    r = curate("audit", "--", "-old/text", cwd=tmp_path)  # not an output: its files by --corpus
+    r = curate("audit", "--", "-old/text")  # not an output: its files by --corpus
     said.append(re.search(r"(--corpus \S+)", r.stderr).group(1).replace("--corpus", "curate audit --output rep --corpus"))
     dup = pl.read_parquet(out / "ledger" / "*.parquet").filter(pl.col("rule") == "exact_duplicate")["id"][0]
     for cmd in said:
-        r = curate(*shlex.split(cmd.replace("ID", dup))[1:], cwd=tmp_path)
+        r = curate(*shlex.split(cmd.replace("ID", dup))[1:])
         assert r.returncode == 0, (cmd, r.stderr)
     assert (tmp_path / "rep" / "report.html").exists()
 

@@ -213,29 +213,6 @@ def test_manifest_records_the_text_deciding_packages_and_the_extractor_a_config_
     assert "trafilatura" in used_packages(SimpleNamespace(stages={"ingest": {"extractor": "trafilatura"}}, run={"stages": ["ingest"]}))
 
 
-def test_a_module_from_another_distribution_than_curate_names_is_recorded_with_its_version(tmp_path, small_inputs, capsys):
-    """The manifest read each package's version by a distribution name written in curate
-    (fasttext: fasttext-numpy2): where the module on the path came from another distribution (the
-    original fasttext, fasttext-wheel, a conda build), the manifest gave the version of one not
-    in use, or none, and `curate audit --compare` of two runs whose fasttext differed said
-    "versions: the same". The distribution is now the one whose files hold the module Python
-    finds (not imported). Here a fasttext 0.9.3 distribution ahead on the path, in an ingest
-    run, which does not load fastText."""
-    import importlib.metadata
-
-    site = tmp_path / "site"
-    (site / "fasttext").mkdir(parents=True)
-    (site / "fasttext" / "__init__.py").write_text("")
-    info = site / "fasttext-0.9.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fasttext\nVersion: 0.9.3\n")
-    (info / "RECORD").write_text("fasttext/__init__.py,,\nfasttext-0.9.3.dist-info/METADATA,,\nfasttext-0.9.3.dist-info/RECORD,,\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    old, said = _compare_with_a_run_under(f"{site}{os.pathsep}{root}", tmp_path, small_inputs, capsys)
-    assert old["fasttext"] == "0.9.3"
-    assert f"versions: fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n" in said, said
-
-
 def _compare_with_a_run_under(pythonpath: str, tmp_path, small_inputs, capsys) -> tuple[dict, str]:
     """An ingest run in a subprocess with ``pythonpath``, one in this process, and `curate audit
     --compare` of the two: (the first run's manifest versions, what the compare said)."""
@@ -254,14 +231,33 @@ def _compare_with_a_run_under(pythonpath: str, tmp_path, small_inputs, capsys) -
     return commit.read_manifest(str(old))["versions"], capsys.readouterr().out
 
 
-def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, small_inputs, capsys):
-    """Every checkout says curate 0.1.0, so an output of a checkout with a local edit (or of
+def test_a_module_from_another_distribution_and_another_checkout_of_curate_compare_as_different(tmp_path, small_inputs, capsys):
+    """Two things the manifest's versions missed, shown by one run in a subprocess whose path
+    puts both ahead (one subprocess: each paid Python's and Beam's imports, ~4 CPU-s):
+
+    The manifest read each package's version by a distribution name written in curate
+    (fasttext: fasttext-numpy2): where the module on the path came from another distribution (the
+    original fasttext, fasttext-wheel, a conda build), the manifest gave the version of one not
+    in use, or none, and `curate audit --compare` of two runs whose fasttext differed said
+    "versions: the same". The distribution is now the one whose files hold the module Python
+    finds (not imported). Here a fasttext 0.9.3 distribution ahead on the path, in an ingest
+    run, which does not load fastText.
+
+    Every checkout says curate 0.1.0, so an output of a checkout with a local edit (or of
     another commit) and one of main compared as made by the same curate. The manifest records a
     fingerprint of curate's own files: here a copy of the packages with one edited line."""
+    import importlib.metadata
     import shutil
 
     from pipelines.pipeline import source_digest
 
+    site = tmp_path / "site"
+    (site / "fasttext").mkdir(parents=True)
+    (site / "fasttext" / "__init__.py").write_text("")
+    info = site / "fasttext-0.9.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fasttext\nVersion: 0.9.3\n")
+    (info / "RECORD").write_text("fasttext/__init__.py,,\nfasttext-0.9.3.dist-info/METADATA,,\nfasttext-0.9.3.dist-info/RECORD,,\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     checkout = tmp_path / "checkout"
     for pkg in ("curate", "pipelines"):
@@ -270,10 +266,10 @@ def test_outputs_of_two_checkouts_of_curate_compare_as_different_code(tmp_path, 
     (checkout / "curate" / "stages" / "filters" / "c4.py").open("a").write("\n# a local edit\n")
     edited = source_digest([str(checkout / "curate"), str(checkout / "pipelines")])
     assert edited != source_digest()
-    old, said = _compare_with_a_run_under(str(checkout), tmp_path, small_inputs, capsys)
-    assert old["curate_source"] == edited
+    old, said = _compare_with_a_run_under(f"{site}{os.pathsep}{checkout}", tmp_path, small_inputs, capsys)
+    assert old["fasttext"] == "0.9.3" and old["curate_source"] == edited
     assert (f"versions: curate_source {edited} -> {source_digest()} (curate's own code and data files differ: another commit, "
-            "or local edits)\n") in said, said
+            f"or local edits), fasttext 0.9.3 -> {importlib.metadata.version('fasttext-numpy2')}\n") in said, said
 
 
 @pytest.mark.parametrize("layout", ["installed, with editor backups", "zipapp", "sourceless"])
