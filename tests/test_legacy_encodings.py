@@ -716,6 +716,10 @@ ENC35_READS = [
     # capital "Ý" with no other Icelandic letter, "Ýmir og Ýsa", now read as Turkish: Icelandic text has its "á", "ð" beside)
     ("İzmir\n", "cp1254"), ("İyi geceler\n", "iso8859_9"), ("İstanbul çok kalabalık.\n", "cp1254"),
     ("KIŞ GÜNLERİ UZUNDUR\n", "cp1254"), ("Ýsafjörður er í vestri.\n", "cp1252"),
+    # review92: ... but inside a word capital "Ý" is Czech's, Slovak's, Icelandic's as often (adjectives' "-Ý", "-ÝCH"), and
+    # Turkish "İ" alone there says nothing: Czech capitals read cp1254 "MALİ PES" (right before enc35); one that begins a
+    # word is Turkish's (no Czech word begins so)
+    ("MALÝ PES\n", "cp1250"), ("STARÝ MLÝN\n", "iso8859_2"), ("SÝNDI\n", "cp1252"),
 ]
 
 
