@@ -720,6 +720,9 @@ ENC35_READS = [
     # Turkish "İ" alone there says nothing: Czech capitals read cp1254 "MALİ PES" (right before enc35); one that begins a
     # word is Turkish's (no Czech word begins so)
     ("MALÝ PES\n", "cp1250"), ("STARÝ MLÝN\n", "iso8859_2"), ("SÝNDI\n", "cp1252"),
+    # review92: Bulgarian's "ъ" at 1% anywhere made cp1251 "я" KOI8-R "Ъ" ("дойдя" "ДНИДЪ"), Greek "ϊ" cp1251 "ъ" ("рспъьн"),
+    # and every other Cyrillic letter's share less ("головой" KOI8-R read cp1253 "ΗΟΜΟΧΟΚ"): at 1% where it is a vowel only
+    ("дойдя\n", "cp1251"), ("людях\n", "cp1251"), ("προϊόν\n", "cp1253"), ("головой\n", "koi8_r"),
 ]
 
 

@@ -34,7 +34,7 @@ _FREQ = {
     "cyrillic": dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъёіїєґў",
                          (10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62,
                           2.01, 1.90, 1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32,
-                          0.26, 1.0, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
+                          0.26, 0.04, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
     "greek": dict(zip("αοιετσνηυρπκμλωδγχθςφβξζψάέήίόύώϊϋΐΰ",
                       (10.5, 8.5, 7.0, 7.0, 8.0, 4.5, 6.5, 4.5, 3.8, 4.5, 4.0, 4.0, 3.5, 3.0, 1.5, 1.8, 1.8, 1.2,
                        1.2, 2.5, 0.8, 0.7, 0.4, 0.4, 0.15, 1.8, 1.5, 1.0, 1.5, 1.8, 0.8, 0.6, 0.1, 0.05, 0.02, 0.02))),
@@ -59,7 +59,7 @@ _OWN_PUNCTUATION["arabic"] = frozenset("،؛؟\u064b\u064c\u064d\u064e\u064f\u06
 # and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ");
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 # "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
-_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
+_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієїъ])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
                                    "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"
                                    # "я" before "а", "о", "у", "ы", "э": Greek capitals' "ΡΑ", "ΡΟ" in KOI8-R ("ΒΡΑΔΥ" "бяаду")
                                    "|я[аоуыэ]"),
@@ -74,6 +74,12 @@ _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|
              # Arabic's "ة" and "ى" end a word (cp1251 capitals "Й", "М" are those bytes)
              "arabic": re.compile("[ةى](?=.)")}
 _UNSPOKEN_LOG = math.log(1e-5)
+# Bulgarian's "ъ" is a vowel (1% of its letters), Russian's a sign before "е", "ё", "ю", "я" (0.04%): scored as Bulgarian's
+# where it stands as a vowel, between two consonants or first before one ("път", "ъгъл", "престъпление"), elsewhere as
+# Russian's (at 1% anywhere, cp1251 "я" read as KOI8-R "Ъ": "дойдя" "ДНИДЪ", "людях" "КЧДЪУ", Greek "ϊ" as cp1251 "ъ":
+# "προϊόν" "рспъьн"; and every other letter's share fell, "головой" KOI8-R read cp1253 "ΗΟΜΟΧΟΚ")
+_BULGARIAN_HARD = re.compile("(?:^|(?<=[бвгджзклмнпрстфхцчшщ]))ъ(?=[бвгджзклмнпрстфхцчшщ])")
+_BULGARIAN_HARD_LOG = math.log(1.0 / 0.04)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
 # "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь"
@@ -141,6 +147,8 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         word = word.lower()
         if script in _UNSPOKEN:
             logs += _UNSPOKEN_LOG * len(_UNSPOKEN[script].findall(word))
+        if script == "cyrillic" and "ъ" in word:
+            logs += _BULGARIAN_HARD_LOG * len(_BULGARIAN_HARD.findall(word))
         for c in word:
             logs += freq.get(c, math.log(_RARE / 100 * 33))
             n += 1
