@@ -723,6 +723,11 @@ ENC35_READS = [
     # review92: Bulgarian's "ъ" at 1% anywhere made cp1251 "я" KOI8-R "Ъ" ("дойдя" "ДНИДЪ"), Greek "ϊ" cp1251 "ъ" ("рспъьн"),
     # and every other Cyrillic letter's share less ("головой" KOI8-R read cp1253 "ΗΟΜΟΧΟΚ"): at 1% where it is a vowel only
     ("дойдя\n", "cp1251"), ("людях\n", "cp1251"), ("προϊόν\n", "cp1253"), ("головой\n", "koi8_r"),
+    # review92: "я" before a vowel counts against KOI8-R alone (Greek capitals' "ΡΑ"): cp1251 "Яуза" read cp1253 "ίσηΰ";
+    # a Greek word ending in "β" ... "θ" counts in small letters or capitals only, not before "’" or ".": names, letters alone,
+    # elided words and abbreviations read as Cyrillic ("Δαυίδ" ISO-8859-5 "Фсѕпф", "καθ’" cp1251 "кби’")
+    ("Яуза\n", "cp1251"), ("Яо Мин\n", "cp1251"), ("καθ’\n", "cp1253"), ("μεθ’ ημών\n", "iso8859_7"),
+    ("Β’ Παγκόσμιος Πόλεμος\n", "iso8859_7"), ("Δαυίδ\n", "cp1253"), ("αριθ.\n", "cp1253"), ("η γενιά Ζ\n", "cp1253"),
 ]
 
 

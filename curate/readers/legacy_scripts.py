@@ -60,9 +60,7 @@ _OWN_PUNCTUATION["arabic"] = frozenset("،؛؟\u064b\u064c\u064d\u064e\u064f\u06
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 # "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієїъ])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"
-                                   # "я" before "а", "о", "у", "ы", "э": Greek capitals' "ΡΑ", "ΡΟ" in KOI8-R ("ΒΡΑΔΥ" "бяаду")
-                                   "|я[аоуыэ]"),
+                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
              # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
@@ -70,10 +68,19 @@ _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієїъ])[ьъы
                                  # a vowel with a dialytika follows a vowel ("προϊόν", "Μαΐου"), never begins a word; no
                                  # Greek word ends in "β", "γ", "δ", "ζ", "θ" but a borrowed name ("Δαβίδ"): Hebrew
                                  # read so ("תודה רבה" cp1253 "ϊεγδ ψαδ": "ת" is "ϊ", "ה" "δ")
-                                 "|(?<![αεηιουωάέήίόύώ])[ϊϋΐΰ]|[βγδζθ]$"),
+                                 "|(?<![αεηιουωάέήίόύώ])[ϊϋΐΰ]"),
              # Arabic's "ة" and "ى" end a word (cp1251 capitals "Й", "М" are those bytes)
              "arabic": re.compile("[ةى](?=.)")}
 _UNSPOKEN_LOG = math.log(1e-5)
+# ... and rarely "я" before "а", "о", "у", "ы", "э" ("мяукать", "Яуза", "Дэн Сяопин"): in KOI8-R those bytes are Greek
+# capitals' "ΡΑ", "ΡΟ" ("ΒΡΑΔΥ" "бяаду"), and there they count; in another page no Greek reads them (cp1251 "мяу" was KOI8-R "ЛЪС")
+_YA_BEFORE_VOWEL = re.compile("я[аоуыэ]")
+_KOI8 = ("koi8_r", "koi8_u")
+# ... and a Greek word in small letters or in capitals ends in no "β", "γ", "δ", "ζ", "θ" (Hebrew read so: "תודה רבה"
+# cp1253 "ϊεγδ ψαδ"; KOI8-R's Russian "-их", "-ах" "ΛΑΛΙΘ"), but a name ("Δαυίδ", "Ιακώβ", "Κορνίλοβ"), a letter alone
+# ("Β’ Παγκόσμιος", "γενιά Ζ"), an elided word ("καθ’ όλη", "μεθ’ ημών") or an abbreviation ("αριθ. 12", "εκδ.") may:
+# those read as Cyrillic since enc35
+_GREEK_END = re.compile(r"(?<![^\W\d_])(?:[\u03ac-\u03ce]+[βγδζθ]|[\u0386-\u038f\u0391-\u03ab]+[ΒΓΔΖΘ])(?![^\W\d_]|['’ʼ.])")
 # Bulgarian's "ъ" is a vowel (1% of its letters), Russian's a sign before "е", "ё", "ю", "я" (0.04%): scored as Bulgarian's
 # where it stands as a vowel, between two consonants or first before one ("път", "ъгъл", "престъпление"), elsewhere as
 # Russian's (at 1% anywhere, cp1251 "я" read as KOI8-R "Ъ": "дойдя" "ДНИДЪ", "людях" "КЧДЪУ", Greek "ϊ" as cp1251 "ъ":
@@ -134,6 +141,8 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         # most Arabic text is written without its vowel marks: each scored as a rare letter (Greek's "ς" is
         # cp1256's kasratan, "Κανείς" read "تليهكٍ")
         logs += _HARAKA_LOG * len(_HARAKAT.findall(text))
+    if script == "greek":
+        logs += _UNSPOKEN_LOG * len(_GREEK_END.findall(text))
     if "№" in text and _NUMERO_IN_WORD.search(text):
         return None
     freq, longest = _log_freq(script), 0
@@ -147,6 +156,8 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         word = word.lower()
         if script in _UNSPOKEN:
             logs += _UNSPOKEN_LOG * len(_UNSPOKEN[script].findall(word))
+        if script == "cyrillic" and enc in _KOI8 and "я" in word:
+            logs += _UNSPOKEN_LOG * len(_YA_BEFORE_VOWEL.findall(word))
         if script == "cyrillic" and "ъ" in word:
             logs += _BULGARIAN_HARD_LOG * len(_BULGARIAN_HARD.findall(word))
         for c in word:
