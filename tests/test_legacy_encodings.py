@@ -728,6 +728,9 @@ ENC35_READS = [
     # elided words and abbreviations read as Cyrillic ("Δαυίδ" ISO-8859-5 "Фсѕпф", "καθ’" cp1251 "кби’")
     ("Яуза\n", "cp1251"), ("Яо Мин\n", "cp1251"), ("καθ’\n", "cp1253"), ("μεθ’ ημών\n", "iso8859_7"),
     ("Β’ Παγκόσμιος Πόλεμος\n", "iso8859_7"), ("Δαυίδ\n", "cp1253"), ("αριθ.\n", "cp1253"), ("η γενιά Ζ\n", "cp1253"),
+    # review92: a tanwin inside a word, an Arabic comma or semicolon between two letters is seldom Arabic: Greek read cp1256
+    # "مقًهنل" (γήπεδα), "ت؛حاسا" (ΚΊΝΗΣΗ), Belarusian cp1251 "ك،أإح" (ЯЎГЕН); Arabic's own tanwin before its alif stays
+    ("γήπεδα\n", "cp1253"), ("ΚΊΝΗΣΗ\n", "iso8859_7"), ("ЯЎГЕН\n", "cp1251"), ("شكراً جزيلاً، جدًا\n", "cp1256"),
 ]
 
 
