@@ -723,6 +723,7 @@ ENC35_READS = [
     # review92: Bulgarian's "ъ" at 1% anywhere made cp1251 "я" KOI8-R "Ъ" ("дойдя" "ДНИДЪ"), Greek "ϊ" cp1251 "ъ" ("рспъьн"),
     # and every other Cyrillic letter's share less ("головой" KOI8-R read cp1253 "ΗΟΜΟΧΟΚ"): at 1% where it is a vowel only
     ("дойдя\n", "cp1251"), ("людях\n", "cp1251"), ("προϊόν\n", "cp1253"), ("головой\n", "koi8_r"),
+    ("объявление\n", "cp1251"), ("объявление\n", "koi8_r"),  # ... and where it is Russian's sign before "я"
     # review92: "я" before a vowel counts against KOI8-R alone (Greek capitals' "ΡΑ"): cp1251 "Яуза" read cp1253 "ίσηΰ";
     # a Greek word ending in "β" ... "θ" counts in small letters or capitals only, not before "’" or ".": names, letters alone,
     # elided words and abbreviations read as Cyrillic ("Δαυίδ" ISO-8859-5 "Фсѕпф", "καθ’" cp1251 "кби’")

@@ -81,11 +81,12 @@ _KOI8 = ("koi8_r", "koi8_u")
 # ("Β’ Παγκόσμιος", "γενιά Ζ"), an elided word ("καθ’ όλη", "μεθ’ ημών") or an abbreviation ("αριθ. 12", "εκδ.") may:
 # those read as Cyrillic since enc35
 _GREEK_END = re.compile(r"(?<![^\W\d_])(?:[\u03ac-\u03ce]+[βγδζθ]|[\u0386-\u038f\u0391-\u03ab]+[ΒΓΔΖΘ])(?![^\W\d_]|['’ʼ.])")
-# Bulgarian's "ъ" is a vowel (1% of its letters), Russian's a sign before "е", "ё", "ю", "я" (0.04%): scored as Bulgarian's
-# where it stands as a vowel, between two consonants or first before one ("път", "ъгъл", "престъпление"), elsewhere as
-# Russian's (at 1% anywhere, cp1251 "я" read as KOI8-R "Ъ": "дойдя" "ДНИДЪ", "людях" "КЧДЪУ", Greek "ϊ" as cp1251 "ъ":
-# "προϊόν" "рспъьн"; and every other letter's share fell, "головой" KOI8-R read cp1253 "ΗΟΜΟΧΟΚ")
-_BULGARIAN_HARD = re.compile("(?:^|(?<=[бвгджзклмнпрстфхцчшщ]))ъ(?=[бвгджзклмнпрстфхцчшщ])")
+# Bulgarian's "ъ" is a vowel (1% of its letters), Russian's a sign after a consonant before "е", "ё", "ю", "я" (0.04% of
+# its letters): scored at 1% where it stands so, between two consonants or first before one ("път", "ъгъл", "престъпление"),
+# or as that sign ("объявление", "подъезд"), elsewhere at 0.04% (at 1% anywhere, cp1251 "я" read as KOI8-R "Ъ": "дойдя"
+# "ДНИДЪ", "людях" "КЧДЪУ", Greek "ϊ" as cp1251 "ъ": "προϊόν" "рспъьн"; and every other letter's share fell, "головой"
+# KOI8-R read cp1253 "ΗΟΜΟΧΟΚ")
+_BULGARIAN_HARD = re.compile("(?:^|(?<=[бвгджзклмнпрстфхцчшщ]))ъ(?=[бвгджзклмнпрстфхцчшщ])|(?<=[бвгджзклмнпрстфхцчшщ])ъ(?=[еёюя])")
 _BULGARIAN_HARD_LOG = math.log(1.0 / 0.04)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
