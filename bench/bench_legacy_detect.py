@@ -730,7 +730,8 @@ def review92(mods: dict, corpora: bool) -> None:
     text is the row, by language where one module is behind."""
     sets = [("held out (review92", _rows_92())]
     if corpora:
-        sets += [(f"lingua words and pairs ({'in capitals' if caps else 'as written'}", _lingua_rows(CORPORA, caps)) for caps in (False, True)]
+        sets += [(f"lingua words and pairs ({'in capitals' if caps else 'as written'}", _lingua_rows(CORPORA, caps))
+                 for caps in (False, True)]
     for what, rows in sets:
         right = {name: {rid for rid, _, text, data in rows if mod.decode_text(data)[0] == text} for name, mod in mods.items()}
         (a, ra), (b, rb) = right.items()
