@@ -24,6 +24,9 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   in capitals and 10 times over, in each page that writes them, right when the text is the sentence;
 * enc35: enc35's held-out table (HELD_OUT_35, never tuned on) and tuning rows (TUNE_35), each alone,
   in capitals, amid ASCII and 10 times over, apart;
+* review92: review92's held-out table (HELD_OUT_92: words, windows, sentences of 16 languages as written, in capitals,
+  amid ASCII and a URL), and with ``--corpora`` lingua's dev words and pairs in those languages' pages, as written and in
+  capitals (read from ../shared/corpora, never copied);
 * corpora (``--corpora``): every file under ../shared/corpora that is not UTF-8, and the UDHR
   zip's legacy members, each decoding that differs between REF and here printed; the UDHR members of a
   known page cut to 1 and 3 lines, right when the text is the member's own;
@@ -618,6 +621,130 @@ def enc35(mods: dict) -> None:
         print(f"{what}, {len(rows)}): {a} {len(ra)} right, {b} {len(rb)}; right on {a} wrong here: {sorted(ra - rb) or 'none'}")
 
 
+# review92's own table (written before any fix; never tuned on but for its 6 "объявление" rows): words, 2-4 word windows
+# and sentences in 16 languages, each as written, in capitals and amid ASCII and a URL, in each page of PAGES_92
+HELD_OUT_92 = """
+ru word: молоко | здравствуйте | где | дом | Москва | счастье | объявление | чай | мир
+ru window: новый дом | я иду домой | где моя книга | это очень важно
+ru sentence: Вечером мы долго гуляли по набережной и смотрели на реку. | Бабушка испекла пирог с яблоками для всей семьи.
+uk word: дякую | їжак | місто | європейський | ґанок | сьогодні | хліб
+uk window: добрий день | я люблю каву | ми їдемо до Києва
+uk sentence: Учора ввечері ми сиділи біля річки й слухали солов'я. | Діти гралися у дворі, поки мама готувала вечерю.
+bg word: благодаря | връзка | къща | вода | ъгъл | държава | път
+bg window: добро утро | къде е гарата | много благодаря
+bg sentence: Вчера вечерта ходихме на театър с приятели. | Децата играят в градината след училище.
+sr word: хвала | љубав | њива | ђак | џеп | ћерка | шта
+sr window: добар дан | где је станица | волим те
+sr sentence: Јуче смо шетали поред Дунава до касно увече. | Моја сестра ради у болници као лекар.
+el word: ευχαριστώ | θάλασσα | ένα | καλημέρα | νερό | παιδί | πόλη | Αθήνα
+el window: καλή σας μέρα | το σπίτι μου | πού είναι
+el sentence: Χθες το βράδυ περπατήσαμε δίπλα στη θάλασσα. | Η γιαγιά μου μαγειρεύει κάθε Κυριακή.
+he word: שלום | תודה | ספר | ילדים | מחשב | בית | ירושלים
+he window: בוקר טוב | אני אוהב קפה | מה שלומך
+he sentence: אתמול בערב הלכנו לים עם החברים. | הילדים משחקים בגינה אחרי בית הספר.
+ar word: شكرا | كتاب | مدرسة | الماء | مرحبا | بيت | سيارة
+ar window: صباح الخير | أنا أحب القهوة | كيف حالك
+ar sentence: ذهبنا أمس إلى السوق واشترينا الخبز والفاكهة. | يلعب الأطفال في الحديقة بعد المدرسة.
+fa word: سلام | کتاب | پدر | دانشگاه | چای | ژاله | می\u200cخواهم
+fa window: خیلی ممنون | من ایرانی هستم
+fa sentence: دیروز با دوستانم به پارک رفتیم. | هوا امروز خیلی سرد است.
+tr word: teşekkürler | çocuk | ışık | İstanbul | güzel | öğretmen | şehir
+tr window: günaydın arkadaşım | çok güzel | bu akşam
+tr sentence: Dün akşam sahilde uzun bir yürüyüş yaptık. | Öğrenciler sınavdan sonra bahçede oturdu.
+is word: þakka | þú | æðislegt | Ísland | fjörður | góðan | Ýmir
+is window: góðan daginn | hvað segirðu
+is sentence: Við fórum í sund í gær og borðuðum pylsur. | Hesturinn hljóp yfir túnið í morgunsólinni.
+fr word: café | élève | garçon | naïve | où | Noël | hôpital | cœur
+fr window: très bien | à bientôt | un été chaud
+fr sentence: Nous avons dîné près du lac après une longue journée. | Le maïs pousse déjà dans les champs.
+pt word: não | coração | avó | lições | maçã | põe | você
+pt window: obrigado irmão | até amanhã
+pt sentence: As crianças brincaram no jardim até escurecer. | Ele põe o pão na mesa todas as manhãs.
+hu word: köszönöm | őszi | fű | egészség | tűzoltó | öröm | hűtő
+hu window: jó reggelt | nagyon szép idő
+hu sentence: Tegnap délután a folyóparton sétáltunk a barátaimmal. | A gyerekek hóembert építettek az udvaron.
+lv word: ļoti | māja | ūdens | ģimene | ķirsis | šodien | pļava
+lv window: labrīt draugi | es mīlu tevi | ļoti labi
+lv sentence: Vakar mēs gājām uz jūru un peldējāmies. | Bērni spēlējās dārzā līdz vēlam vakaram.
+cs word: děkuji | řeka | čaj | škola | může | žába | ústa
+cs window: dobrý den | mám rád čaj | kde je nádraží
+cs sentence: Včera večer jsme seděli u řeky a povídali si. | Děti si hrály na zahradě až do setmění.
+pl word: dziękuję | źródło | żółw | łódź | pięć | mąka | gęś
+pl window: dzień dobry | bardzo się cieszę | co słychać
+pl sentence: Wczoraj wieczorem poszliśmy na spacer nad jezioro. | Dzieci bawiły się w ogrodzie aż do zmroku.
+"""
+PAGES_92 = {
+ "ru": ["cp1251", "koi8_r", "cp866", "iso8859_5"], "uk": ["cp1251", "koi8_u"], "bg": ["cp1251", "cp866", "iso8859_5"],
+ "sr": ["cp1251", "iso8859_5"], "el": ["cp1253", "iso8859_7"], "he": ["cp1255", "iso8859_8"], "ar": ["cp1256", "iso8859_6"],
+ "fa": ["cp1256"], "tr": ["cp1254", "iso8859_9"], "is": ["cp1252", "latin_1", "mac_roman", "cp850"],
+ "fr": ["cp1252", "latin_1", "mac_roman", "cp850"], "pt": ["cp1252", "latin_1", "mac_roman", "cp850"],
+ "hu": ["cp1250", "iso8859_2"], "lv": ["cp1257", "iso8859_13"], "cs": ["cp1250", "iso8859_2"], "pl": ["cp1250", "iso8859_2"],
+}
+
+
+def _rows_92():
+    forms = {"as is": lambda s: s, "caps": str.upper,
+             "amid ascii": lambda s: f"Ticket #4521 ({s}) at https://example.org/p?id=77&x=3 - ok 2024"}
+    out = []
+    for line in HELD_OUT_92.strip().split("\n"):  # "lang kind: text | text ..."
+        head, _, items = line.partition(": ")
+        lang, kind = head.split()
+        for s in items.split(" | "):
+            for form, f in forms.items():
+                text = f(s)
+                if form == "caps" and text == s:
+                    continue
+                out += _encoded_92(f"{lang}|{kind}|{form}", lang, text, s)
+    return out
+
+
+def _encoded_92(rid: str, lang: str, text: str, name: str) -> list:
+    """(id, language, text, bytes) of ``text`` in each page of PAGES_92[lang] that writes it, not as ASCII."""
+    out = []
+    for enc in PAGES_92[lang]:
+        try:
+            data = text.encode(enc)
+        except UnicodeEncodeError:
+            continue
+        if not data.isascii():
+            out.append((f"{rid}|{enc}|{name}", lang, text, data))
+    return out
+
+
+def _lingua_rows(corpora: Path, caps: bool):
+    """lingua's dev single words and word pairs (read here, never copied) of PAGES_92's languages, in each of their pages."""
+    out = []
+    for kind in ("single-words", "word-pairs"):
+        with open(corpora / "multilingual" / f"lingua_{kind}_dev.tsv", encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                lang, _, text = line.rstrip("\n").partition("\t")
+                if i == 0 or lang not in PAGES_92:
+                    continue
+                text = text.upper() if caps else text
+                out += _encoded_92(f"{lang}|{kind}", lang, text, text)
+    return out
+
+
+def review92(mods: dict, corpora: bool) -> None:
+    """review92's held-out table, and with --corpora lingua's words and pairs as written and in capitals: right when the
+    text is the row, by language where one module is behind."""
+    sets = [("held out (review92", _rows_92())]
+    if corpora:
+        sets += [(f"lingua words and pairs ({'in capitals' if caps else 'as written'}", _lingua_rows(CORPORA, caps))
+                 for caps in (False, True)]
+    for what, rows in sets:
+        right = {name: {rid for rid, _, text, data in rows if mod.decode_text(data)[0] == text} for name, mod in mods.items()}
+        (a, ra), (b, rb) = right.items()
+        langs = defaultdict(lambda: [0, 0])
+        for rid, lang, _, _ in rows:
+            langs[lang][0] += rid in ra
+            langs[lang][1] += rid in rb
+        behind = ", ".join(f"{lang} {x}/{y}" for lang, (x, y) in langs.items() if x != y)
+        lost = sorted(ra - rb)
+        print(f"{what}, {len(rows)}): {a} {len(ra)} right, {b} {len(rb)}; right on {a} wrong here: {len(lost)} "
+              f"{lost[:12] if lost else ''}; by language where they differ ({a}/{b}): {behind or 'none'}")
+
+
 def udhr_lines(mods: dict) -> None:
     """The UDHR members of a known page cut to 1 and 3 lines (their first 60 with a non-ASCII byte), right when
     the text is the member's own decoding of them."""
@@ -682,6 +809,7 @@ def main() -> None:
     capitals(mods)
     held_out(mods)
     enc35(mods)
+    review92(mods, a.corpora)
     if a.corpora:
         corpora(mods)
         udhr_lines(mods)

@@ -716,6 +716,22 @@ ENC35_READS = [
     # capital "Ý" with no other Icelandic letter, "Ýmir og Ýsa", now read as Turkish: Icelandic text has its "á", "ð" beside)
     ("İzmir\n", "cp1254"), ("İyi geceler\n", "iso8859_9"), ("İstanbul çok kalabalık.\n", "cp1254"),
     ("KIŞ GÜNLERİ UZUNDUR\n", "cp1254"), ("Ýsafjörður er í vestri.\n", "cp1252"),
+    # review92: ... but inside a word capital "Ý" is Czech's, Slovak's, Icelandic's as often (adjectives' "-Ý", "-ÝCH"), and
+    # Turkish "İ" alone there says nothing: Czech capitals read cp1254 "MALİ PES" (right before enc35); one that begins a
+    # word is Turkish's (no Czech word begins so)
+    ("MALÝ PES\n", "cp1250"), ("STARÝ MLÝN\n", "iso8859_2"), ("SÝNDI\n", "cp1252"),
+    # review92: Bulgarian's "ъ" at 1% anywhere made cp1251 "я" KOI8-R "Ъ" ("дойдя" "ДНИДЪ"), Greek "ϊ" cp1251 "ъ" ("рспъьн"),
+    # and every other Cyrillic letter's share less ("головой" KOI8-R read cp1253 "ΗΟΜΟΧΟΚ"): at 1% where it is a vowel only
+    ("дойдя\n", "cp1251"), ("людях\n", "cp1251"), ("προϊόν\n", "cp1253"), ("головой\n", "koi8_r"),
+    ("объявление\n", "cp1251"), ("объявление\n", "koi8_r"),  # ... and where it is Russian's sign before "я"
+    # review92: "я" before a vowel counts against KOI8-R alone (Greek capitals' "ΡΑ"): cp1251 "Яуза" read cp1253 "ίσηΰ";
+    # a Greek word ending in "β" ... "θ" counts in small letters or capitals only, not before "’" or ".": names, letters alone,
+    # elided words and abbreviations read as Cyrillic ("Δαυίδ" ISO-8859-5 "Фсѕпф", "καθ’" cp1251 "кби’")
+    ("Яуза\n", "cp1251"), ("Яо Мин\n", "cp1251"), ("καθ’\n", "cp1253"), ("μεθ’ ημών\n", "iso8859_7"),
+    ("Β’ Παγκόσμιος Πόλεμος\n", "iso8859_7"), ("Δαυίδ\n", "cp1253"), ("αριθ.\n", "cp1253"), ("η γενιά Ζ\n", "cp1253"),
+    # review92: a tanwin inside a word, an Arabic comma or semicolon between two letters is seldom Arabic: Greek read cp1256
+    # "مقًهنل" (γήπεδα), "ت؛حاسا" (ΚΊΝΗΣΗ), Belarusian cp1251 "ك،أإح" (ЯЎГЕН); Arabic's own tanwin before its alif stays
+    ("γήπεδα\n", "cp1253"), ("ΚΊΝΗΣΗ\n", "iso8859_7"), ("ЯЎГЕН\n", "cp1251"), ("شكراً جزيلاً، جدًا\n", "cp1256"),
 ]
 
 

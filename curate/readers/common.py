@@ -976,7 +976,10 @@ _RO_BEFORE_CONSONANT = re.compile(rb"[\xaa\xba\xde\xfe](?=[b-df-hj-np-tv-zB-DF-H
 # beside its "á", "é", "í", "ó", "ú", "æ", and "ð" after a consonant or last ("orð", "segirðu", "við"); a
 # Turkish text says so by "ğ", "ş" or "İ" ("ı" alone is Czech and Slovak "ý": "malý")
 _ICELANDIC_ONLY = frozenset(b"\xe1\xe9\xed\xf3\xfa\xe6\xc1\xc9\xcd\xd3\xda\xc6")
-_TURKISH_OWN = frozenset(b"\xf0\xfe\xd0\xde\xdd")
+_TURKISH_OWN = frozenset(b"\xf0\xfe\xd0\xde")
+# ... and "İ" (0xDD) where it begins a word ("İzmir", "İSTANBUL"): inside one it is as often Czech's, Slovak's or
+# Icelandic's capital "Ý" ("MALÝ", "STARÝCH", "SÝNDI": read cp1254 "MALİ"), which begins no Czech word
+_DOTTED_I_STARTS_WORD = re.compile(rb"\xdd(?<![A-Za-z\x80-\xff].)", re.S)
 _ICELANDIC_ETH = re.compile(rb"[\xf0\xd0](?:(?<=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z].)|(?![A-Za-z\x80-\xff]))", re.S)
 # ... and Latvian writes "ē" after a vowel seldom (poēma), Turkish "ç" often: "için", "Geçen" (cp1257 "iēin",
 # ISO-8859-4 "Geįen") go to cp1254 in a tie
@@ -1141,7 +1144,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
         # cp1254 reads the text as cp1252 does (no "ğ", "ı", "ş" ...): the Western name, as before the
         # cedilla counted (Albanian "kuçedër", Catalan "feliçment" were said to be Turkish Windows)
         return "cp1252" if enc == "cp1254" and len(sample.translate(None, _CP1254_OWN)) == len(sample) else enc
-    if (counts.keys() & _TURKISH_OWN and not counts.keys() & _ICELANDIC_ONLY and not _ICELANDIC_ETH.search(sample)
+    if ((counts.keys() & _TURKISH_OWN or 0xDD in counts and _DOTTED_I_STARTS_WORD.search(sample))
+            and not counts.keys() & _ICELANDIC_ONLY and not _ICELANDIC_ETH.search(sample)
             and _reads_as_one_language(scores["cp1254"], words)):
         return "cp1254"  # "soğuk", "şeker", "Işık" (cp1252 "soðuk", "þeker", "Iþýk")
     return "cp1252" if western or _reads_as_one_language(west, words) else None

@@ -34,7 +34,7 @@ _FREQ = {
     "cyrillic": dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъёіїєґў",
                          (10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62,
                           2.01, 1.90, 1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32,
-                          0.26, 1.0, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
+                          0.26, 0.04, 0.04, 2.0, 0.5, 0.4, 0.05, 0.2))),
     "greek": dict(zip("αοιετσνηυρπκμλωδγχθςφβξζψάέήίόύώϊϋΐΰ",
                       (10.5, 8.5, 7.0, 7.0, 8.0, 4.5, 6.5, 4.5, 3.8, 4.5, 4.0, 4.0, 3.5, 3.0, 1.5, 1.8, 1.8, 1.2,
                        1.2, 2.5, 0.8, 0.7, 0.4, 0.4, 0.15, 1.8, 1.5, 1.0, 1.5, 1.8, 0.8, 0.6, 0.1, 0.05, 0.02, 0.02))),
@@ -59,10 +59,8 @@ _OWN_PUNCTUATION["arabic"] = frozenset("،؛؟\u064b\u064c\u064d\u064e\u064f\u06
 # and five consonants in a row ("взгляд", "здравствуй" have four: cp1251 "прошлой" read KOI8-R "ОПНЬКНИ");
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 # "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
-_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"
-                                   # "я" before "а", "о", "у", "ы", "э": Greek capitals' "ΡΑ", "ΡΟ" in KOI8-R ("ΒΡΑΔΥ" "бяаду")
-                                   "|я[аоуыэ]"),
+_UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієїъ])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
+                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
              # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
@@ -70,10 +68,26 @@ _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієї])[ьъы]|
                                  # a vowel with a dialytika follows a vowel ("προϊόν", "Μαΐου"), never begins a word; no
                                  # Greek word ends in "β", "γ", "δ", "ζ", "θ" but a borrowed name ("Δαβίδ"): Hebrew
                                  # read so ("תודה רבה" cp1253 "ϊεγδ ψαδ": "ת" is "ϊ", "ה" "δ")
-                                 "|(?<![αεηιουωάέήίόύώ])[ϊϋΐΰ]|[βγδζθ]$"),
+                                 "|(?<![αεηιουωάέήίόύώ])[ϊϋΐΰ]"),
              # Arabic's "ة" and "ى" end a word (cp1251 capitals "Й", "М" are those bytes)
              "arabic": re.compile("[ةى](?=.)")}
 _UNSPOKEN_LOG = math.log(1e-5)
+# ... and rarely "я" before "а", "о", "у", "ы", "э" ("мяукать", "Яуза", "Дэн Сяопин"): in KOI8-R those bytes are Greek
+# capitals' "ΡΑ", "ΡΟ" ("ΒΡΑΔΥ" "бяаду"), and there they count; in another page no Greek reads them (cp1251 "мяу" was KOI8-R "ЛЪС")
+_YA_BEFORE_VOWEL = re.compile("я[аоуыэ]")
+_KOI8 = ("koi8_r", "koi8_u")
+# ... and a Greek word in small letters or in capitals ends in no "β", "γ", "δ", "ζ", "θ" (Hebrew read so: "תודה רבה"
+# cp1253 "ϊεγδ ψαδ"; KOI8-R's Russian "-их", "-ах" "ΛΑΛΙΘ"), but a name ("Δαυίδ", "Ιακώβ", "Κορνίλοβ"), a letter alone
+# ("Β’ Παγκόσμιος", "γενιά Ζ"), an elided word ("καθ’ όλη", "μεθ’ ημών") or an abbreviation ("αριθ. 12", "εκδ.") may:
+# those read as Cyrillic since enc35
+_GREEK_END = re.compile(r"(?<![^\W\d_])(?:[\u03ac-\u03ce]+[βγδζθ]|[\u0386-\u038f\u0391-\u03ab]+[ΒΓΔΖΘ])(?![^\W\d_]|['’ʼ.])")
+# Bulgarian's "ъ" is a vowel (1% of its letters), Russian's a sign after a consonant before "е", "ё", "ю", "я" (0.04% of
+# its letters): scored at 1% where it stands so, between two consonants or first before one ("път", "ъгъл", "престъпление"),
+# or as that sign ("объявление", "подъезд"), elsewhere at 0.04% (at 1% anywhere, cp1251 "я" read as KOI8-R "Ъ": "дойдя"
+# "ДНИДЪ", "людях" "КЧДЪУ", Greek "ϊ" as cp1251 "ъ": "προϊόν" "рспъьн"; and every other letter's share fell, "головой"
+# KOI8-R read cp1253 "ΗΟΜΟΧΟΚ")
+_BULGARIAN_HARD = re.compile("(?:^|(?<=[бвгджзклмнпрстфхцчшщ]))ъ(?=[бвгджзклмнпрстфхцчшщ])|(?<=[бвгджзклмнпрстфхцчшщ])ъ(?=[еёюя])")
+_BULGARIAN_HARD_LOG = math.log(1.0 / 0.04)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
 # "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь"
@@ -82,6 +96,11 @@ _NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])№(?=[^\W\d_])")
 _LONE_HARAKA = re.compile("(?<![\u0620-\u064a\u064b-\u0652\u0671-\u06d3])[\u064b-\u0652]")
 _HARAKAT = re.compile("[\u064b-\u0652]")
 _HARAKA_LOG = math.log(0.3 / 100 * 33)
+# ... a tanwin ends a word (or stands before its alif, "جدًا"), and a comma or semicolon stands between words, seldom
+# between two letters (22 of 754 in lingua's Arabic, Persian, Urdu sentences): Greek "γήπεδα" read cp1256 "مقًهنل",
+# "ΚΊΝΗΣΗ" "ت؛حاسا", Belarusian cp1251 "ЯЎГЕН" "ك،أإح"
+_ARABIC_LETTER = "\u0621-\u064a\u0671-\u06d3"
+_ARABIC_UNSPOKEN = re.compile(f"[\u064b-\u064d](?=[{_ARABIC_LETTER}](?<!\u0627))|(?<=[{_ARABIC_LETTER}])[،؛](?=[{_ARABIC_LETTER}])")
 _WORD = re.compile(r"[^\W\d_]+")
 _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
 _FEW_WORDS = 4  # words of a Hebrew text that may have no final letter
@@ -127,7 +146,9 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
             return None
         # most Arabic text is written without its vowel marks: each scored as a rare letter (Greek's "ς" is
         # cp1256's kasratan, "Κανείς" read "تليهكٍ")
-        logs += _HARAKA_LOG * len(_HARAKAT.findall(text))
+        logs += _HARAKA_LOG * len(_HARAKAT.findall(text)) + _UNSPOKEN_LOG * len(_ARABIC_UNSPOKEN.findall(text))
+    if script == "greek":
+        logs += _UNSPOKEN_LOG * len(_GREEK_END.findall(text))
     if "№" in text and _NUMERO_IN_WORD.search(text):
         return None
     freq, longest = _log_freq(script), 0
@@ -141,6 +162,10 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         word = word.lower()
         if script in _UNSPOKEN:
             logs += _UNSPOKEN_LOG * len(_UNSPOKEN[script].findall(word))
+        if script == "cyrillic" and enc in _KOI8 and "я" in word:
+            logs += _UNSPOKEN_LOG * len(_YA_BEFORE_VOWEL.findall(word))
+        if script == "cyrillic" and "ъ" in word:
+            logs += _BULGARIAN_HARD_LOG * len(_BULGARIAN_HARD.findall(word))
         for c in word:
             logs += freq.get(c, math.log(_RARE / 100 * 33))
             n += 1
