@@ -42,7 +42,7 @@ _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----(?:[A-Z
 # then a non-ASCII letter that fails the end's test: each start scanned to the run's end, 4 s
 # for 30 KB).
 _TOKEN = re.compile(
-    r"(?<![\w-])\.*(?:(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id (the "."s: a split one's invisible characters, read)
+    r"(?<![\w-])(?:(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id
     r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"  # GitHub
     r"|glpat-[A-Za-z0-9_-]{20,}"  # GitLab
     r"|xox[abposr]-[A-Za-z0-9-]{10,250}"  # Slack
@@ -773,7 +773,8 @@ def _name_or_invisible(c, ustarts):
 def _read_invisible_runs(codes, ustarts):
     """``codes`` (a copy) with each run of a name's characters and invisible ones (``_name_or_invisible``) holding both read
     without the invisible ones, as many "." before it (`pass\u200bword` -> `.password`; `AKIA\u00ad...` -> `.AKIA...`: a
-    token's start is no word's middle, as "_" made it), and whether any was; a run of invisible ones alone (an emoji's ZWJ,
+    token's start is no word's middle, as "_" made it; a token's match is widened back over them, redact.py's ``_sub_read``),
+    "-" where a "-" stands before the run (a token's part), and whether any was; a run of invisible ones alone (an emoji's ZWJ,
     Persian's ZWNJ between its own letters) as it is. Linear: a run is read once, from its first invisible character."""
     n = len(codes)
     out = codes.astype(np.uint32)
@@ -794,7 +795,9 @@ def _read_invisible_runs(codes, ustarts):
             e += 1
         if e - s > k:
             w = s + k
-            out[s:w] = 46
+            # "-" after a "-" (a token's part: `sk-proj-ab\u200bcd...`, `glpat-...`: a "." there ended the token; a name's
+            # prefix takes either)
+            out[s:w] = 45 if s > 0 and codes[s - 1] == 45 else 46
             for i in range(s, e):
                 c = codes[i]
                 if not (128 <= c < len(ustarts) and ustarts[c] == _ZERO_WIDTH):
@@ -1214,7 +1217,7 @@ _NAME_END = re.compile(rf"(?i)(?:{_NAME})\Z")
 # only where a line breaks) and the combining marks (U+0300-U+036F: the grapheme joiner U+034F shows nothing, a diacritic over
 # a letter): `pass\u200bword`, `pass\u00adword`, `pa\u0301ssword` read as password. A run of a name's characters holding one is
 # read without them, as many "." before it (``_read_invisible_runs``: `.password`; a name's patterns take a "." before it, a
-# token's start too). Tried at a word's start only (from each character of a word it ran to the word's end: a BOM'd file's
+# token's start too; "-" after a "-", a token's part). Tried at a word's start only (from each character of a word it ran to the word's end: a BOM'd file's
 # 16 KB hex literal took 3.8 s)
 _ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLES = _ZERO_WIDTHS + "\u00ad" + "".join(map(chr, range(0x300, 0x370)))
