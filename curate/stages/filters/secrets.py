@@ -93,6 +93,11 @@ _OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
 _QUOTED = re.compile(rf"[=:>][ \t]*{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)"
                      r"(?(c)(?=[ \t]*\)))")
+# a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
+# name or a call: searched apart (one search takes one literal: the first branch's)
+_TERNARY_FIRST = r"(?:[\w.$]+(?:\([^()\r\n]*\))?|\"[^\"\\\r\n]*\"|'[^'\\\r\n]*')"
+_QUOTED_ELSE = re.compile(rf"[=:>][ \t]*[\w.$]+[ \t]*\?[ \t]*{_TERNARY_FIRST}[ \t]*:[ \t]*{_STRING_QUOTE}"
+                          rf"(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
 _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.)(?P<n>{_NAME})[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
@@ -396,7 +401,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
 # corpora's web pages read as YAML), not a literal; a value holding "(" otherwise is one (`ab;cd(ef,gh`)
 # negated too (C's `pass = !strcmp( expected, found );`, Python's `not verify(...)`), or a ternary around a literal
 # (`prod ? "..." : "";`: the quoted form takes the literal, ``_QUOTED``)
-_CALL_VALUE = re.compile(r"(?:!|not[ \t]+)?[\w.$]+\(.*\)[;,]?|[!\w.$]+[ \t]*\?[ \t]*([\"'`]).*\1[ \t]*:.*")
+_CALL_VALUE = re.compile(r"(?:!|not[ \t]+)?[\w.$]+\(.*\)[;,]?|[!\w.$]+[ \t]*\?[ \t]*([\"'`]).*\1[ \t]*:.*"
+                         r"|[!\w.$]+[ \t]*\?[ \t]*[\w.$]+(?:\([^()\r\n]*\))?[ \t]*:[ \t]*([\"'`]).*\2[;,]?")  # (``_QUOTED_ELSE``'s)
 # a language's keyword literal ending its statement (C's `bool pass = false;`, `pass = NULL;`): no password's value
 _KEYWORD_VALUE = re.compile(r"(?i)(?:true|false|null|nullptr|none|nil|undefined)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
@@ -1154,7 +1160,7 @@ def _has_set(text: str) -> bool:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _QUOTED_ELSE, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines_with(_HAS_SETTER), _CALL, _setter_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
                  (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
@@ -1174,7 +1180,7 @@ def _not_command_ok(m: re.Match) -> bool:
 
 def _commands(forms: list) -> list:
     """``forms`` with the quoted one's check ``_not_command_ok`` (a shell's, a Dockerfile's RUN, a Makefile's recipe)."""
-    return [(test, rx, _not_command_ok if rx is _QUOTED else check) for test, rx, check in forms]
+    return [(test, rx, _not_command_ok if rx is _QUOTED or rx is _QUOTED_ELSE else check) for test, rx, check in forms]
 
 
 # the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
