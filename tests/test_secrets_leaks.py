@@ -782,6 +782,10 @@ TABLE_91 = [
     ("python", 'x = "sk-proj-abcdefghij\u200bklmnopqrstuvwxyz0123456789ab"\n',
      "sk-proj-abcdefghij\u200bklmnopqrstuvwxyz0123456789ab"),
     ("python", 'x = "glpat-abcdefgh12\u00adklmnopqrst"\n', "glpat-abcdefgh12\u00adklmnopqrst"),
+    # a token's parts between "-"s each under 16 (the scan's token test took the run between two "-"s: `xoxb-<KEY>\u200b-...`)
+    ("python", "x = 'xoxb-1234567890\u200b-abcdefghij'\n", "xoxb-1234567890\u200b-abcdefghij"),
+    ("python", "x = 'xoxb-12345\u200b67890-abcdefghij'\n", "xoxb-12345\u200b67890-abcdefghij"),
+    ("markdown", "a-b\u200bc-d e\u0301-f\n", None),
     # a ternary's second branch (secrets64 took the first only; a snippet had taken `secret: <KEY>` whole before it)
     ("javascript", 'const secret = cond ? "Xk9mP2qLz7WqR4tY" : "Ab3dEf6hIj9kLm2n";\n', None),  # (both: below)
     ("javascript", 'secret: a ? "b" : "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),

@@ -872,6 +872,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     names = []
     prev = 0
     run_end = 0  # where the last invisible character's run ended
+    tok_end, tok_run = 0, False  # where the last run's "-"-joined token extent ended, and whether it can be a token's
     scratch = np.zeros(1, np.int64)
     for j in range(n):
         c = codes[j]
@@ -913,7 +914,14 @@ def _candidates(codes, pairs, words, unames, ustarts):
                         # (a line's end: the bench's `API\u200c` before a blank line sent it all; a name's tail: a Vietnamese
                         # word's combining marks before a ":" sent the UDHR's, 420 -> 74 MB/s)
                         scratch[0] = 0  # (a word's "(" or "," after it is no setter's nor argument's)
-                        if (e - s >= 16 and _token_run(codes, s, e)) or ((_op_follows(codes, e) and _assigned(codes, e, scratch) or _after_set(codes, s)) and _name_tail_run(
+                        if j >= tok_end:  # a token's parts between "-"s (`xoxb-12345\u200b67890-abcde...`): judged once
+                            ts, tok_end = s, e
+                            while ts > 0 and (codes[ts - 1] == 45 or _name_or_invisible(codes[ts - 1], ustarts)):
+                                ts -= 1
+                            while tok_end < n and (codes[tok_end] == 45 or _name_or_invisible(codes[tok_end], ustarts)):
+                                tok_end += 1
+                            tok_run = _token_run(codes, ts, tok_end)
+                        if tok_run or ((_op_follows(codes, e) and _assigned(codes, e, scratch) or _after_set(codes, s)) and _name_tail_run(
                                 codes, s, e, ustarts, tails)):  # (cheap tests first: a call a run made Vietnamese's scan 0.25x)
                             flags |= _HAS_ZERO_WIDTH
                             found[0] |= scratch[0] & _HAS_WIDE_OP
