@@ -786,6 +786,9 @@ TABLE_91 = [
     ("python", "x = 'xoxb-1234567890\u200b-abcdefghij'\n", "xoxb-1234567890\u200b-abcdefghij"),
     ("python", "x = 'xoxb-12345\u200b67890-abcdefghij'\n", "xoxb-12345\u200b67890-abcdefghij"),
     ("markdown", "a-b\u200bc-d e\u0301-f\n", None),
+    # prose after a key in NFD (`pro\u0301d`: read `.prod`, no plain word): the key went with ASCII prose only
+    ("yaml", "token: Xk9mP2qLz7WqR4tY is the pro\u0301d key\n", "Xk9mP2qLz7WqR4tY"),
+    ("yaml", "token: Bearer tokens expire so\u0301on\n", None),
     # a ternary's second branch (secrets64 took the first only; a snippet had taken `secret: <KEY>` whole before it)
     ("javascript", 'const secret = cond ? "Xk9mP2qLz7WqR4tY" : "Ab3dEf6hIj9kLm2n";\n', None),  # (both: below)
     ("javascript", 'secret: a ? "b" : "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),

@@ -317,7 +317,8 @@ def _named_value_ok(m: re.Match) -> bool:
 
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
-_PLAIN_WORD = re.compile(r"[A-Za-z]+[,.;:!?]?")
+# (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`)
+_PLAIN_WORD = re.compile(r"\.*[A-Za-z]+[,.;:!?]?")
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
