@@ -1,7 +1,8 @@
 """The secrets rewrite's speed on non-ASCII text: Russian, Persian and CJK prose from the corpora's UDHR
 (../shared/corpora/multilingual/udhr2), each as it is and with what sends it down secrets63's readings (a
 look-alike word before a ":", Latin words joined to Persian by a ZWNJ, fullwidth letters beside a secret's
-name), Vietnamese with its combining marks (secrets64: read as invisible characters inside a name), and a BOM'd file with one long run of word characters (a hex literal: review88's quadratic case).
+name), Vietnamese with its combining marks (secrets64: read as invisible characters inside a name), and a BOM'd file with one long run of word characters (a hex literal: review88's quadratic case), a line with
+"sk-" and a long run of dots (review91's).
 
 Each text is repeated to --mb megabytes (the long run: --run characters) and rewritten as YAML (the config
 forms, the most), best of --rounds in one process; MB/s of UTF-8 each. Run it on another tree with
@@ -45,6 +46,9 @@ def texts(mb: float, run: int) -> dict:
     size = int(mb * 1e6)
     out = {k: t * max(1, size // len(t.encode())) for k, t in kinds.items()}
     out[f"BOM, a {run // 1000} KB hex word"] = "\ufeffx = 0x" + "ab12" * (run // 4) + "\n"
+    # review91: a provider's prefix and a long run of "."s on one line (a token's `\.*`, taken before it, tried the run from
+    # each "." in it: quadratic)
+    out[f"'sk-' and {run // 1000} K dots"] = "Chapter sk- " + "." * run + " 5\n"
     return out
 
 

@@ -768,3 +768,51 @@ def test_the_scan_sends_an_invisible_characters_run_to_the_reading_only_where_a_
     from curate.stages.filters.secrets import _HAS_ZERO_WIDTH, candidates
 
     assert bool(candidates(text)[0] & _HAS_ZERO_WIDTH) is read
+
+
+# --- review91: secrets64's merge attacked -------------------------------------------------------------------------
+# (language, text, secret or None) as TABLE_64: the secret goes, nothing else changes; None: the text stays whole
+TABLE_91 = [
+    # a "." before a token is the text's own (`\.*` before the token, for the reading's ".", took it: `/<KEY>`, `key <KEY>`)
+    ("markdown", "see /.AKIAIOSFODNN7EXAMPLE\n", "AKIAIOSFODNN7EXAMPLE"),
+    ("markdown", "key ...ghp_abcdefghijklmnopqrstuvwxyz0123456789\n", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+    ("python", 'x = "AKIAIOSF\u200bODNN7EXAMPLE"\n', "AKIAIOSF\u200bODNN7EXAMPLE"),  # a split one still goes whole
+    ("python", 'x = ".AKIAIOSF\u00adODNN7EXAMPLE"\n', "AKIAIOSF\u00adODNN7EXAMPLE"),
+    # an invisible character in a token's part after a "-" (the reading's "." there ended the token: kept; main's "_" did not)
+    ("python", 'x = "sk-proj-abcdefghij\u200bklmnopqrstuvwxyz0123456789ab"\n',
+     "sk-proj-abcdefghij\u200bklmnopqrstuvwxyz0123456789ab"),
+    ("python", 'x = "glpat-abcdefgh12\u00adklmnopqrst"\n', "glpat-abcdefgh12\u00adklmnopqrst"),
+    # a token's parts between "-"s each under 16 (the scan's token test took the run between two "-"s: `xoxb-<KEY>\u200b-...`)
+    ("python", "x = 'xoxb-1234567890\u200b-abcdefghij'\n", "xoxb-1234567890\u200b-abcdefghij"),
+    ("python", "x = 'xoxb-12345\u200b67890-abcdefghij'\n", "xoxb-12345\u200b67890-abcdefghij"),
+    ("markdown", "a-b\u200bc-d e\u0301-f\n", None),
+    # prose after a key in NFD (`pro\u0301d`: read `.prod`, no plain word): the key went with ASCII prose only
+    ("yaml", "token: Xk9mP2qLz7WqR4tY is the pro\u0301d key\n", "Xk9mP2qLz7WqR4tY"),
+    ("yaml", "token: Bearer tokens expire so\u0301on\n", None),
+    # a ternary's second branch (secrets64 took the first only; a snippet had taken `secret: <KEY>` whole before it)
+    ("javascript", 'const secret = cond ? "Xk9mP2qLz7WqR4tY" : "Ab3dEf6hIj9kLm2n";\n', None),  # (both: below)
+    ("javascript", 'secret: a ? "b" : "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),
+    ("c++", 'password = prod ? getenv("PW") : "hunter22x";\n', "hunter22x"),  # a snippet took the expression whole
+    ("c++", 'token = prod ? nullptr : "Xk9mP2qLz7WqR4tY";\n', "Xk9mP2qLz7WqR4tY"),
+    ("c++", 'auto label = prod ? "a" : "Production2024";\n', None),
+    ("javascript", 'const token = isProd ? "dev" : "production";\n', None),
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_91)
+def test_secrets91_table(language, text, secret):
+    """Changed text on main (secrets64): the token's pattern took the "."s before it (`\\.*`, meant for the reading's "."s
+    before a split token's run), so `/.AKIA...` became `/<KEY>` and an ellipsis before a token went with it; and a line with
+    a provider's prefix and a long run of "."s took time quadratic in the run (20 000 dots: 7-12 s, main 0.005;
+    bench/bench_secrets_nonascii.py). Leak on main: the reading's "." before a run after a "-" ended the token
+    (`sk-proj-...\\u200b...`, redacted before secrets64). The reading's "."s are mapped back to the run they stand for.
+    Leak on main: a ternary's second branch (`secret = cond ? "..." : "<key>"`) was kept by the filter, and by a snippet once
+    secrets64 kept a ternary with a quoted first branch from its unquoted forms (`secret: <KEY>` before); a snippet took
+    `password = prod ? getenv("PW") : "..."` whole. The second branch is searched apart (``_QUOTED_ELSE``)."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    want = text if secret is None else text.replace(secret, "<KEY>")
+    if "Ab3dEf6hIj9kLm2n" in text:  # both branches' keys
+        want = text.replace("Xk9mP2qLz7WqR4tY", "<KEY>").replace("Ab3dEf6hIj9kLm2n", "<KEY>")
+    assert redact(text, language) == want
+    assert redact_secrets(text, language) == want

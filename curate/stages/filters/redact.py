@@ -52,6 +52,9 @@ def _sub_read(rx: re.Pattern, fn, text: str, read: str, spans: list) -> tuple[st
                 continue
             a, b = (m.span("v") if "v" in m.re.groupindex else m.span())
             mid = new[a - m.start():len(new) - (m.end() - b)]
+            if "v" not in m.re.groupindex:  # a whole match (a token) starting past the reading's "."s for a run's invisible
+                while a > last and read[a - 1] == "." != text[a - 1]:  # characters (`AKIA\u200b...` read `.AKIA...`): the
+                    a -= 1  # run's start in the text (a "." in the text itself is no reading's and stays: `/.AKIA...`)
             # a check may replace part of the group only (a key's words: `Bearer <KEY> expires soon`): the text's own
             # characters are kept around that part, not the reading's
             old, p, q = read[a:b], 0, 0

@@ -42,7 +42,7 @@ _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----(?:[A-Z
 # then a non-ASCII letter that fails the end's test: each start scanned to the run's end, 4 s
 # for 30 KB).
 _TOKEN = re.compile(
-    r"(?<![\w-])\.*(?:(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id (the "."s: a split one's invisible characters, read)
+    r"(?<![\w-])(?:(?:AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id
     r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"  # GitHub
     r"|glpat-[A-Za-z0-9_-]{20,}"  # GitLab
     r"|xox[abposr]-[A-Za-z0-9-]{10,250}"  # Slack
@@ -93,6 +93,11 @@ _OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
 _QUOTED = re.compile(rf"[=:>][ \t]*{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)"
                      r"(?(c)(?=[ \t]*\)))")
+# a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
+# name or a call: searched apart (one search takes one literal: the first branch's)
+_TERNARY_FIRST = r"(?:[\w.$]+(?:\([^()\r\n]*\))?|\"[^\"\\\r\n]*\"|'[^'\\\r\n]*')"
+_QUOTED_ELSE = re.compile(rf"[=:>][ \t]*[\w.$]+[ \t]*\?[ \t]*{_TERNARY_FIRST}[ \t]*:[ \t]*{_STRING_QUOTE}"
+                          rf"(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
 _CALL = re.compile(rf"(?i)(?:(?<![a-z0-9])(?:set|with)_?\w*?|\.)(?P<n>{_NAME})[ \t]*\([ \t]*{_STRING_QUOTE}(?P<v>{_QCHARS}{{6,4096}})(?P=q)")
@@ -312,7 +317,8 @@ def _named_value_ok(m: re.Match) -> bool:
 
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
-_PLAIN_WORD = re.compile(r"[A-Za-z]+[,.;:!?]?")
+# (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`)
+_PLAIN_WORD = re.compile(r"\.*[A-Za-z]+[,.;:!?]?")
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
@@ -396,7 +402,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
 # corpora's web pages read as YAML), not a literal; a value holding "(" otherwise is one (`ab;cd(ef,gh`)
 # negated too (C's `pass = !strcmp( expected, found );`, Python's `not verify(...)`), or a ternary around a literal
 # (`prod ? "..." : "";`: the quoted form takes the literal, ``_QUOTED``)
-_CALL_VALUE = re.compile(r"(?:!|not[ \t]+)?[\w.$]+\(.*\)[;,]?|[!\w.$]+[ \t]*\?[ \t]*([\"'`]).*\1[ \t]*:.*")
+_CALL_VALUE = re.compile(r"(?:!|not[ \t]+)?[\w.$]+\(.*\)[;,]?|[!\w.$]+[ \t]*\?[ \t]*([\"'`]).*\1[ \t]*:.*"
+                         r"|[!\w.$]+[ \t]*\?[ \t]*[\w.$]+(?:\([^()\r\n]*\))?[ \t]*:[ \t]*([\"'`]).*\2[;,]?")  # (``_QUOTED_ELSE``'s)
 # a language's keyword literal ending its statement (C's `bool pass = false;`, `pass = NULL;`): no password's value
 _KEYWORD_VALUE = re.compile(r"(?i)(?:true|false|null|nullptr|none|nil|undefined)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
@@ -773,7 +780,8 @@ def _name_or_invisible(c, ustarts):
 def _read_invisible_runs(codes, ustarts):
     """``codes`` (a copy) with each run of a name's characters and invisible ones (``_name_or_invisible``) holding both read
     without the invisible ones, as many "." before it (`pass\u200bword` -> `.password`; `AKIA\u00ad...` -> `.AKIA...`: a
-    token's start is no word's middle, as "_" made it), and whether any was; a run of invisible ones alone (an emoji's ZWJ,
+    token's start is no word's middle, as "_" made it; a token's match is widened back over them, redact.py's ``_sub_read``),
+    "-" where a "-" stands before the run (a token's part), and whether any was; a run of invisible ones alone (an emoji's ZWJ,
     Persian's ZWNJ between its own letters) as it is. Linear: a run is read once, from its first invisible character."""
     n = len(codes)
     out = codes.astype(np.uint32)
@@ -794,7 +802,9 @@ def _read_invisible_runs(codes, ustarts):
             e += 1
         if e - s > k:
             w = s + k
-            out[s:w] = 46
+            # "-" after a "-" (a token's part: `sk-proj-ab\u200bcd...`, `glpat-...`: a "." there ended the token; a name's
+            # prefix takes either)
+            out[s:w] = 45 if s > 0 and codes[s - 1] == 45 else 46
             for i in range(s, e):
                 c = codes[i]
                 if not (128 <= c < len(ustarts) and ustarts[c] == _ZERO_WIDTH):
@@ -863,6 +873,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     names = []
     prev = 0
     run_end = 0  # where the last invisible character's run ended
+    tok_end, tok_run = 0, False  # where the last run's "-"-joined token extent ended, and whether it can be a token's
     scratch = np.zeros(1, np.int64)
     for j in range(n):
         c = codes[j]
@@ -904,7 +915,14 @@ def _candidates(codes, pairs, words, unames, ustarts):
                         # (a line's end: the bench's `API\u200c` before a blank line sent it all; a name's tail: a Vietnamese
                         # word's combining marks before a ":" sent the UDHR's, 420 -> 74 MB/s)
                         scratch[0] = 0  # (a word's "(" or "," after it is no setter's nor argument's)
-                        if (e - s >= 16 and _token_run(codes, s, e)) or ((_op_follows(codes, e) and _assigned(codes, e, scratch) or _after_set(codes, s)) and _name_tail_run(
+                        if j >= tok_end:  # a token's parts between "-"s (`xoxb-12345\u200b67890-abcde...`): judged once
+                            ts, tok_end = s, e
+                            while ts > 0 and (codes[ts - 1] == 45 or _name_or_invisible(codes[ts - 1], ustarts)):
+                                ts -= 1
+                            while tok_end < n and (codes[tok_end] == 45 or _name_or_invisible(codes[tok_end], ustarts)):
+                                tok_end += 1
+                            tok_run = _token_run(codes, ts, tok_end)
+                        if tok_run or ((_op_follows(codes, e) and _assigned(codes, e, scratch) or _after_set(codes, s)) and _name_tail_run(
                                 codes, s, e, ustarts, tails)):  # (cheap tests first: a call a run made Vietnamese's scan 0.25x)
                             flags |= _HAS_ZERO_WIDTH
                             found[0] |= scratch[0] & _HAS_WIDE_OP
@@ -1151,7 +1169,7 @@ def _has_set(text: str) -> bool:
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
     "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
-    "password": [(_lines, _QUOTED, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
+    "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _QUOTED_ELSE, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines_with(_HAS_SETTER), _CALL, _setter_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
                  (_lines_with(_HAS_USERPWD), _USERPWD, _auth_ok), (_lines_with(_HAS_PASS), _LIBPQ, _libpq_ok),
@@ -1171,7 +1189,7 @@ def _not_command_ok(m: re.Match) -> bool:
 
 def _commands(forms: list) -> list:
     """``forms`` with the quoted one's check ``_not_command_ok`` (a shell's, a Dockerfile's RUN, a Makefile's recipe)."""
-    return [(test, rx, _not_command_ok if rx is _QUOTED else check) for test, rx, check in forms]
+    return [(test, rx, _not_command_ok if rx is _QUOTED or rx is _QUOTED_ELSE else check) for test, rx, check in forms]
 
 
 # the shell's and a Dockerfile's: a blank ends an unquoted value (``_UNQUOTED_SHELL``)
@@ -1214,7 +1232,7 @@ _NAME_END = re.compile(rf"(?i)(?:{_NAME})\Z")
 # only where a line breaks) and the combining marks (U+0300-U+036F: the grapheme joiner U+034F shows nothing, a diacritic over
 # a letter): `pass\u200bword`, `pass\u00adword`, `pa\u0301ssword` read as password. A run of a name's characters holding one is
 # read without them, as many "." before it (``_read_invisible_runs``: `.password`; a name's patterns take a "." before it, a
-# token's start too). Tried at a word's start only (from each character of a word it ran to the word's end: a BOM'd file's
+# token's start too; "-" after a "-", a token's part). Tried at a word's start only (from each character of a word it ran to the word's end: a BOM'd file's
 # 16 KB hex literal took 3.8 s)
 _ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLES = _ZERO_WIDTHS + "\u00ad" + "".join(map(chr, range(0x300, 0x370)))
