@@ -4180,11 +4180,20 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
 
     from curate.readers import is_uri
 
-    for path in ("gs://b/x", "s3://b/x", "file:///x", "hdfs://h/x", "sub/a://b.jsonl", "./a://b", "/tmp/x://y", "a b://c"):
-        assert is_uri(path) == bool(urllib.parse.urlsplit(path).scheme and "://" in path[:len(urllib.parse.urlsplit(path).scheme) + 3]), path
+    # urllib.parse drops leading blanks and C0 controls before the scheme (review93: " gs://b/out" was written into
+    # a local folder " gs:", where main said the URI could not be parsed)
+    blanks = "".join(map(chr, range(0x21)))
+    for path in ("gs://b/x", "s3://b/x", "file:///x", "hdfs://h/x", "sub/a://b.jsonl", "./a://b", "/tmp/x://y", "a b://c",
+                 "S3://b/x", "gs+x.y-z://b", "gs://", r"C:\x", " gs://b/x", "\tgs://b/x", "\ngs://b/x", " ./a://b"):
+        scheme = urllib.parse.urlsplit(path).scheme
+        assert is_uri(path) == bool(scheme and path.lstrip(blanks)[len(scheme):].startswith("://")), path
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub" / "a:").mkdir(parents=True)
     (tmp_path / "sub" / "a:" / "b.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
     assert run_cli("run", "--input", "sub/a://b.jsonl", "--domain", "web", "--stages", "ingest", "--output", "out/x://y",
                    "--progress", "off") == 0, capsys.readouterr().err
     assert pq.read_table(tmp_path / "out" / "x:" / "y" / "text").num_rows == 1
+    # a bucket's URI pasted with a blank before it is no local folder " gs:" to write into
+    assert run_cli("run", "--input", "sub/a://b.jsonl", "--domain", "web", "--stages", "ingest", "--output", " gs://b/out",
+                   "--progress", "off") == 2
+    assert "gs://b/out" in capsys.readouterr().err and not (tmp_path / " gs:").exists()

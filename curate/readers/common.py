@@ -252,7 +252,9 @@ def bomb_ratio(produced: int, consumed: int | None) -> str:
     return f", from {consumed:,} compressed bytes ({ratio:,} to 1{said})"
 
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# blanks and C0 controls before it included, as urllib.parse reads a URL: " gs://b/out" (pasted) was written into
+# a local folder " gs:"; as a URI it is refused (no such scheme)
+_SCHEME = re.compile(r"[\x00-\x20]*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def is_uri(path: str) -> bool:
