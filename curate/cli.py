@@ -1022,10 +1022,11 @@ def main(argv=None) -> int:
                 prepare_run(ns)
             except ConfigError as e:
                 # the option a misspelling meant, said missing (--domian: "inputs[0].domain: required ... --domain"), is that
-                # same mistake: said once
+                # same mistake: said once. Another error naming it (a --set given too, its value wrong) is its own
                 meant = re.findall(r"\(did you mean (--[\w-]+)\?\)", "\n".join(errors))
                 errors += [f"config error: {m}" for m in e.messages
-                           if not any(re.search(rf"{re.escape(o)}(?![\w-])", m) for o in meant)]
+                           if not (re.match(r"[\w.\[\]]+: required\b|no inputs:", m)
+                                   and any(re.search(rf"{re.escape(o)}(?![\w-])", m) for o in meant))]
         for e in errors:  # a file's name in them escaped (one_line), as in a warning
             print(f"curate: {one_line(e)}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)
