@@ -1634,7 +1634,7 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
 
 
 
-@pytest.mark.parametrize("change", ["edited_config", "commented_config", "file_in_raw"])
+@pytest.mark.parametrize("change", ["edited_config", "commented_config", "commented_path", "file_in_raw"])
 def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
     """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
     had edited (to try settings) overwrote it with the demo's own, the edits lost (a comment
@@ -1651,6 +1651,10 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     elif change == "commented_config":
         cfg = root / "demo.toml"
         cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 2  # 3 was slower here"))
+        named = "demo.toml"
+    elif change == "commented_path":  # on a path's line, whose spelling alone may differ (review93: overwritten)
+        cfg = root / "demo.toml"
+        cfg.write_text(re.sub(r"(?m)^(output = .*)$", r"\1  # where it goes", cfg.read_text(), count=1))
         named = "demo.toml"
     else:
         (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
