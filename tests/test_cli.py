@@ -242,12 +242,16 @@ def test_a_misspelt_option_is_one_error_not_also_the_option_missing(tmp_path, pa
                                                     *[f"curate: config error: {m}" for m in said], "(see: curate run --help)"]
 
 
-def test_a_misspelt_input_is_said_not_the_domain_after_it(tmp_path, pages, capsys):
+@pytest.mark.parametrize("args, said", [
+    (["--inptu", "{pages}", "--domain", "web"], "unknown option --inptu (did you mean --input?)"),
+    # a --domain before any --input, the misspelt one after it: the --domain's own mistake (review93: the typo said)
+    (["--domain", "web", "--input", "{pages}", "--inptu", "{pages}"], "--domain must follow the --input it applies to"),
+])
+def test_a_misspelt_input_is_said_not_the_domain_after_it(tmp_path, pages, capsys, args, said):
     """`curate run --inptu a.jsonl --domain web` said '--domain must follow the --input it applies
     to', naming neither the misspelling nor the option meant."""
-    assert run_cli("run", "--inptu", pages, "--domain", "web", "--output", tmp_path / "o") == 2
-    assert capsys.readouterr().err.splitlines() == ["curate: unknown option --inptu (did you mean --input?)",
-                                                    "(see: curate run --help)"]
+    assert run_cli("run", *[a.format(pages=pages) for a in args], "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate: {said}", "(see: curate run --help)"]
 
 
 @pytest.mark.parametrize(
