@@ -430,6 +430,12 @@ def test_the_dataflow_launch_check_refuses_no_local_file_that_no_bucket_can_hold
              "decontaminate.eval_sets[1]": "gs://bucket/evals/*.jsonl"}
     said = local_paths_on_remote_workers(dataflow, [{"glob": "gs://bucket/in/*.jsonl"}], "gs://bucket/o", None, files)
     assert [m.split(" is a path")[0] for m in said] == ["decontaminate.eval_sets[0] 'evals/mmlu.jsonl'"]
+    # a local path with :// after a folder, a FILE:// URI: on this machine too (review93: taken for buckets, as is_uri
+    # and commit._bucket do not)
+    said = local_paths_on_remote_workers(dataflow, [{"glob": "sub/a://b.jsonl"}, {"glob": "GS://bucket/in/*.jsonl"}], "FILE:///o",
+                                         None, {"decontaminate.eval_sets[0]": "FILE:///evals/*.jsonl"})
+    assert [m.split(" is a path")[0] for m in said] == ["inputs[0].glob 'sub/a://b.jsonl'", "run.output 'FILE:///o'",
+                                                         "decontaminate.eval_sets[0] 'FILE:///evals/*.jsonl'"]
 
 
 def test_beam_options_with_their_value_after_a_space(tmp_path, pages, capsys):
