@@ -999,7 +999,9 @@ def main(argv=None) -> int:
         ns, rest = ap.parse_known_args(argv)
     except UsageError as e:  # one line, not argparse's usage then its error
         if "must follow the --input" in str(e):  # no --input before it: a misspelt one (--inptu) is the mistake to say
-            typo = next((a.split("=")[0] for a in argv if a.startswith("--") and a.split("=")[0] != "--input"
+            said = str(e).split(" ", 1)[0]  # the option (--domain) at fault: a typo after it is another mistake
+            before = next((argv[:i] for i, a in enumerate(argv) if a.split("=")[0] == said), argv)
+            typo = next((a.split("=")[0] for a in before if a.startswith("--") and a.split("=")[0] != "--input"
                          and did_you_mean(a.split("=")[0], ["--input"])), None)
             e = UsageError(e.prog, f"unknown option {typo}{did_you_mean(typo, ['--input'])}") if typo else e
         print(f"curate: {e}\n(see: {e.prog} --help)", file=sys.stderr)
@@ -1022,10 +1024,11 @@ def main(argv=None) -> int:
                 prepare_run(ns)
             except ConfigError as e:
                 # the option a misspelling meant, said missing (--domian: "inputs[0].domain: required ... --domain"), is that
-                # same mistake: said once
+                # same mistake: said once. Another error naming it (a --set given too, its value wrong) is its own
                 meant = re.findall(r"\(did you mean (--[\w-]+)\?\)", "\n".join(errors))
                 errors += [f"config error: {m}" for m in e.messages
-                           if not any(re.search(rf"{re.escape(o)}(?![\w-])", m) for o in meant)]
+                           if not (re.match(r"[\w.\[\]]+: required\b|no inputs:", m)
+                                   and any(re.search(rf"{re.escape(o)}(?![\w-])", m) for o in meant))]
         for e in errors:  # a file's name in them escaped (one_line), as in a warning
             print(f"curate: {one_line(e)}", file=sys.stderr)
         print(f"(see: curate {ns.cmd} --help)", file=sys.stderr)

@@ -18,6 +18,7 @@ import glob
 import json
 import os
 import random
+import re
 
 ADJ = ("old quiet busy narrow bright small coastal northern rural modern wooden stone crowded empty famous "
        "local hidden ancient gentle muddy sunny windy careful patient curious tired proud humble eager steady").split()
@@ -162,12 +163,15 @@ def _earlier(raw: str) -> list[str]:
     return [rel for rel, text in EARLIER.items() if os.path.isfile(os.path.join(raw, rel)) and same(os.path.join(raw, rel), text)]
 
 
+_PATH_VALUE = re.compile(r"""^((?:output|glob) = )(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*')""")  # a TOML basic or literal string
+
+
 def _as_written(text: str, root: str) -> bool:
     """Whether a demo.toml is as a demo wrote it: every byte the same (a comment added is the
     user's too, kept), but for how its paths are spelt (an earlier demo into ./d, this one into
     d; the first demo's plain globs), which must mean the same paths."""
-    def rest(t: str) -> list[str]:
-        return [line for line in t.splitlines(True) if not line.startswith(("output = ", "glob = "))]
+    def rest(t: str) -> list[str]:  # a path's line without its string: what follows it (a comment) is the user's too
+        return [_PATH_VALUE.sub(r"\1", line, count=1) for line in t.splitlines(True)]
 
     ours = _config(root)
     return rest(text) == rest(ours) and _settings(text) is not None and _settings(text) == _settings(ours)

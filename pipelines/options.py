@@ -287,12 +287,14 @@ def local_paths_on_remote_workers(args: list[str], inputs: list[dict], output: s
     runner = PipelineOptions(args).view_as(StandardOptions).runner or ""
     if "dataflow" not in runner.lower():
         return []
+    from curate.commit import _bucket  # one reading of a URI (is_uri): sub/a://b.jsonl and FILE:///x are on this machine
+
     local = [(f"inputs[{i}].glob", said[i] if said and i < len(said) else repr(spec["glob"])) for i, spec in enumerate(inputs)
-             if "://" not in spec["glob"] or spec["glob"].startswith("file://")]
-    if "://" not in output or output.startswith("file://"):
+             if not _bucket(spec["glob"])]
+    if not _bucket(output):
         local.append(("run.output", repr(output)))
     local += [(option, repr(path)) for option, path in sorted((files or {}).items())
-              if option.startswith(BUCKET_FILES) and ("://" not in path or path.startswith("file://"))]
+              if option.startswith(BUCKET_FILES) and not _bucket(path)]
     return [f"{field} {path} is a path on this machine: the {runner}'s workers run on machines of their own and "
             f"cannot {'write' if field == 'run.output' else 'read'} it; give a bucket URI (gs://BUCKET/...)" for field, path in local]
 

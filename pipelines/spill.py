@@ -36,7 +36,7 @@ import pyarrow.fs as pafs
 import apache_beam as beam
 
 from curate import commit, output
-from curate.readers.common import fs_path
+from curate.readers.common import fs_path, is_uri
 
 TMP = commit.TMP  # under the staging folder; curate.commit deletes it before the swap
 
@@ -151,7 +151,7 @@ def known(batch):
 
 
 def _fs(path: str):
-    return fs_path(path) if "://" in path else (pafs.LocalFileSystem(), path)
+    return fs_path(path) if is_uri(path) else (pafs.LocalFileSystem(), path)
 
 
 class Spiller:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import select
+import shlex
 import shutil
 import subprocess
 import sys
@@ -692,6 +693,8 @@ def test_the_decompress_command_for_a_bucket_file_reads_a_local_copy():
 
     assert decompress_command("gs://b/d/x.jsonl.gz", "gzip") == "copy it here, then gzip -dk x.jsonl.gz"
     assert decompress_command("s3://b/x.json", "zstd") == "copy it here, then zstd -d x.json -o x.decompressed.json"
+    # a local file with :// after a folder (the folder 'a:') is here: no copy (review93: "copy it here, then")
+    assert decompress_command("sub/a://x.jsonl.gz", "gzip") == f"gzip -dk {shlex.quote('sub/a://x.jsonl.gz')}"
 
 
 @pytest.mark.parametrize("how", ["bz2", "xz"])

@@ -252,7 +252,9 @@ def bomb_ratio(produced: int, consumed: int | None) -> str:
     return f", from {consumed:,} compressed bytes ({ratio:,} to 1{said})"
 
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# blanks and C0 controls before it included, as urllib.parse reads a URL: " gs://b/out" (pasted) was written into
+# a local folder " gs:"; as a URI it is refused (no such scheme)
+_SCHEME = re.compile(r"[\x00-\x20]*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def is_uri(path: str) -> bool:
@@ -486,7 +488,7 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
         return None
     path = name or path
     # a bucket's file: the tools read and write local files (`> gs://b/x.jsonl.zst` is no such folder)
-    remote = "://" in path
+    remote = is_uri(path)
     local, here = (path.rsplit("/", 1)[-1], "copy it here, then ") if remote else (path, "")
     # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
@@ -504,9 +506,9 @@ def decompress_command(name: str, kind: str, in_place: bool = False) -> str:
     """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file read whole
     (plain_name; ``in_place``: replacing it, unpack_command). A bucket's file is copied here
     first (the tools read local files)."""
-    local = name.rsplit("/", 1)[-1] if "://" in name else name
-    command = unpack_command(local, kind, in_place and "://" not in name)[0]
-    return f"copy it here, then {command}" if "://" in name else command
+    local = name.rsplit("/", 1)[-1] if is_uri(name) else name
+    command = unpack_command(local, kind, in_place and not is_uri(name))[0]
+    return f"copy it here, then {command}" if is_uri(name) else command
 
 
 def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None = None) -> str | None:
@@ -518,7 +520,7 @@ def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None
     if not packed and not kind:
         return None
     kind = kind or ("gzip" if packed[1] == "gz" else "zstd")
-    local = name.rsplit("/", 1)[-1] if "://" in name else name
+    local = name.rsplit("/", 1)[-1] if is_uri(name) else name
     return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "
             f"{decompress_command(name, kind, in_place)}")
 

@@ -13,7 +13,7 @@ import re
 import shlex
 from typing import Iterator
 
-from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, loads, open_bytes, open_raw, without_bom
+from curate.readers.common import Bad, Doc, Limits, Shard, Skipped, is_uri, loads, open_bytes, open_raw, without_bom
 from curate.readers.code import SKIPPED_TEXT_CHARS, detect_language
 from curate.readers.meta import (add_field, as_text, carried_meta, free_key, json_meta_value, meta_field_names, meta_name, meta_value,
                                  name_meta)
@@ -473,7 +473,7 @@ def _in_bash(path: str) -> str:
     """"in bash " before _to_lines's command where it quotes the file's name as $'...' (shell.in_bash)."""
     from curate import shell
 
-    return shell.in_bash(path.rsplit("/", 1)[-1] if "://" in path else path)
+    return shell.in_bash(path.rsplit("/", 1)[-1] if is_uri(path) else path)
 
 
 def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -> str:
@@ -487,7 +487,7 @@ def _to_lines(path: str, rel: str, each: str = ".[]", tool: str | None = None) -
     from curate import shell
     from curate.readers.common import compression
 
-    remote = "://" in path
+    remote = is_uri(path)
     where = path.rsplit("/", 1)[-1] if remote else path
     name = where.rsplit("/", 1)[-1]
     folder = where[: len(where) - len(name)]  # "/data/" ("" for a bucket's copy here)
