@@ -1587,3 +1587,71 @@ def test_an_escaped_backslash_glued_to_the_items_last_word_is_no_hard_break(tmp_
     stage = _stage(tmp_path)
     pages = {f"One {a}\\\\\nTwo\n": "One\nTwo\n", f"One {a}\\\\\\\nTwo\n": "One\\\nTwo\n", f"One {a}\\\nTwo\n": "One\\\nTwo\n"}
     assert {t: stage.cut_text(t) for t in pages} == pages
+
+
+def test_a_line_cut_reads_raw_strings_whose_backslash_escapes_nothing(tmp_path):
+    """The bracket pairing read every string as C's: a ``"`` closed it unless after a backslash. A
+    Rust raw string ends at its ``"#`` (``r#"say "hi"#``: the ``"`` inside closed it, the ``"#``
+    opened a string to the line's end), and in Rust's ``r"C:\\"``, Go's `` `C:\\` ``, C#'s
+    ``@"C:\\"`` and Visual Basic's ``"C:\\"`` a backslash escapes nothing (it hid the closing quote):
+    an item holding a quoted bracket (``f("b)", ...)``) then paired with the code's, and the cut left
+    ``))``. Ground truth: each language's string rules, by hand (the code's brackets pair after the cut).
+    Controls: a C-like string's ``\\"`` is an escape (Rust, JavaScript's template, C#'s plain string)."""
+    w = _A.split()
+    item = f'{w[0]}("{w[1]})", {" ".join(w[2:-1])}({w[-1]}))'
+    stage = _stage(tmp_path, [item])
+    pages = {"rust": [('    let s = (r#"say "hi"#, {});\n', '    let s = (r#"say "hi"#, );\n'),
+                      ('    let s = (r"C:\\", {});\n', '    let s = (r"C:\\", );\n'),
+                      ('    let s = (br##"a "# b"##, {});\n', '    let s = (br##"a "# b"##, );\n'),
+                      ('    let s = ("a\\"(", {});\n', '    let s = ("a\\"(", );\n')],  # control
+             "go": [("  s := (`C:\\`, {})\n", "  s := (`C:\\`, )\n"), ('  s := (`say "hi`, {})\n', '  s := (`say "hi`, )\n')],
+             "c#": [('  var s = (@"C:\\", {});\n', '  var s = (@"C:\\", );\n'), ('  var s = ("a\\"(", {});\n', '  var s = ("a\\"(", );\n')],
+             "visual basic": [('  x = f("C:\\", {})\n', '  x = f("C:\\", )\n')], "vb": [('  x = f("C:\\", {})\n', '  x = f("C:\\", )\n')],
+             "javascript": [("  const s = (`a\\`(`, {});\n", "  const s = (`a\\`(`, );\n")]}
+    for language, rows in pages.items():
+        for page, want in rows:
+            text = page.format(item)
+            out = stage.cut_counted(text, prose=False, language=language)[0]
+            assert out == want, (language, text, out)
+
+
+def test_a_visual_basic_comment_the_cut_empties_goes_with_its_marker(tmp_path):
+    """In Visual Basic ``'`` (or ``REM``) starts a comment, and a ``'`` is no quote: a comment line or
+    a comment after code the cut emptied kept its marker (``Dim x = 1 '``, a lone ``'`` line), as
+    ``#`` and ``//`` no longer do. The marker goes with the item, by the label (``vb``, The Stack's
+    ``visual-basic``). Controls: a comment with more than the item; ``''`` doubled inside a string;
+    ``'`` in another language is no comment marker."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"Dim x = 1 ' {a}\n": "Dim x = 1\n", f"' {a}\nDim y\n": "Dim y\n", f"    REM {a}\nDim y\n": "Dim y\n",
+             f"x = f(1) ' it's ({a})\n": "x = f(1) ' it's ()\n",
+             # controls
+             f"' {a} more\n": "' more\n", f'Dim s = "He said ""{a}"" (ok)"\n': 'Dim s = "He said """" (ok)"\n'}
+    for language in ("visual basic", "vb", "visual-basic", "VBScript"):
+        assert {t: stage.cut_counted(t, prose=False, language=language)[0] for t in pages} == pages, language
+    assert stage.cut_counted(f"x = 1 ' {a}\n", prose=False, language="python")[0] == "x = 1 '\n"
+
+
+def test_a_python_type_comment_the_cut_changes_goes_whole(tmp_path):
+    """A type comment (PEP 484's ``# type: ...``) is a comment to the grammar (``ast.parse`` takes any
+    text there), so a cut inside one left what mypy refuses: ``x = []  # type: List[ITEM]`` left
+    ``# type: List[]``, ``x = 1  # type: ITEM`` an empty ``# type:``, a signature ``(ITEM) -> int`` one
+    of no argument for ``f(a)``. A type comment the cut changes goes whole (the line where it is all
+    of it); what it typed stays untyped. Ground truth: each type comment left reads as a type
+    (``ast.parse(type_comments=True)``, each one by ``mode="eval"`` or ``"func_type"``). Controls: a
+    comment after ``# type: ignore``, a type comment the cut does not reach, ``# type:`` in a string."""
+    import ast
+
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"x = []  # type: List[{a}]\n": "x = []\n", f"x = 1  # type: {a}\n": "x = 1\n",
+             f"def f(a):\n    # type: ({a}) -> None\n    return 1\n": "def f(a):\n    return 1\n",
+             f"def f(a):  # type: ({a}) -> int\n    return 1\n": "def f(a):\n    return 1\n",
+             # controls
+             f"x = g()  # type: ignore  # {a}\n": "x = g()  # type: ignore\n",
+             f"x = [{a}]  # type: List[int]\n": "x = []  # type: List[int]\n", f's = "# type: {a}"\n': 's = "# type: "\n'}
+    _assert_cut_python(stage, pages)
+    for out in pages.values():
+        for n in ast.walk(ast.parse(out, type_comments=True)):
+            if getattr(n, "type_comment", None):
+                ast.parse(n.type_comment, mode="func_type" if isinstance(n, ast.FunctionDef) else "eval")

@@ -986,7 +986,10 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 # a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
-_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", "'+")}
+# Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
+_VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
+_VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"'`])*")
 _HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
                             "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
 _SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
@@ -1040,8 +1043,29 @@ _CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|[0-9A
 # "primes", a char literal not after a name's letter (Haskell's and OCaml's ``x'``, ``'a``); "none", never (Lisp's ``'(a b)``).
 # C's ' is a char's too, but none is a lifetime: as any other language's
 _SINGLE_QUOTES = {"rust": "chars", **dict.fromkeys(("haskell", "ocaml", "elm", "purescript", "f#", "standard ml"), "primes"),
-                  **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket"), "none")}
+                  **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket", "visual basic"), "none")}
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
+
+
+def _string_open(text: str, i: int, language: str | None) -> tuple[str, bool]:
+    """The string the quote ``text[i]`` opens: what closes it, and whether a backslash in it escapes
+    nothing: Rust's raw ``r"C:\\"``, ``r#"say "hi"#`` (it ends at ``"#``), Go's `` `C:\\` ``, C#'s
+    ``@"C:\\"``, each of Visual Basic's (``""`` inside reads as two strings: alike for the pairing);
+    else the quote itself, a backslash escaping the character after it."""
+    c = text[i]
+    if c == "`":
+        return c, language == "go"
+    if c != '"':
+        return c, False
+    if language == "rust":
+        k = i
+        while k > 0 and text[k - 1] == "#":
+            k -= 1
+        j = k - 1 - (k > 1 and text[k - 2 : k] == "br")  # ``r`` or ``br``: a prefix, not a name's end
+        if k > 0 and text[k - 1] == "r" and not (j > 0 and (text[j - 1].isalnum() or text[j - 1] == "_")):
+            return c + "#" * (i - k), True
+    return c, language == "visual basic" or language == "c#" and i > 0 and text[i - 1] == "@" or (
+        language == "c#" and i > 1 and text[i - 2 : i] == "@$")
 
 
 def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = None) -> bool:
@@ -1053,7 +1077,7 @@ def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = N
     the next), nor Haskell's ``x'``; Lisp's ``'(a b)`` none."""
     c = text[i]
     if q is not None:
-        return c == q
+        return text.startswith(q, i)  # (a Rust raw string's ``"#``)
     if c != "'":
         return c in _QUOTES
     if chars:
@@ -1070,18 +1094,20 @@ def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = N
     return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
 
 
-def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: str | None = None) -> list[tuple[int, int]]:
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: str | None = None,
+                  language: str | None = None) -> list[tuple[int, int]]:
     """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
     each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
     its brackets; those it leaves open are closed after it, in order, those it closes opened before
     it). A bracket pairs only with one in the same string, or both outside strings, read from the
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
     ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
-    ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``)."""
-    out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
+    ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``); ``language``:
+    which strings a backslash escapes nothing in (``_string_open``)."""
+    out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
 
     def scan(end, stacks=None, closed=None):
-        nonlocal i, q, ctx, n
+        nonlocal i, q, ctx, n, raw
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
             if m is None:
@@ -1089,11 +1115,15 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 break
             i = m.start()
             c = text[i]
-            if q is not None and c == "\\":
+            if q is not None and c == "\\" and not raw:
                 i += 2
                 continue
             if _quote_at(text, i, q, stop, chars):
-                q, ctx, n = (c, n + 1, n + 1) if q is None else (None, 0, n)
+                if q is None:
+                    (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
+                else:
+                    i += len(q) - 1
+                    q, ctx = None, 0
             elif stacks is not None and c in _OPENS:
                 stacks.setdefault(ctx, []).append(c)
             elif stacks is not None and c in _CLOSES:
@@ -1119,6 +1149,27 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 break
         out.append((s, e))
     return out
+
+
+_TYPE_COMMENT = regex.compile(r"#[ \t]*type:")
+
+
+def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
+    """The cuts ``spans`` of a Python line, one cutting into a type comment (PEP 484's ``# type: ...``,
+    Python's tokens read on the line) taking it whole: to the grammar it is a comment, so a cut
+    inside left what mypy refuses (``x = []  # type: List[ITEM]`` left ``# type: List[]``, an empty
+    ``# type:``); what it typed stays untyped. A comment after ``# type: ignore`` is no type's."""
+    line, found = text[lead:stop], None
+    try:
+        for tok in tokenize.generate_tokens(iter([line]).__next__):
+            if tok.type == tokenize.COMMENT:
+                found = lead + tok.start[1]
+                break
+    except (tokenize.TokenError, SyntaxError, StopIteration):  # (a line inside a string or brackets)
+        pass
+    if found is None or not _TYPE_COMMENT.match(text, found) or not found < spans[0][0] or "#" in text[found + 1 : spans[0][0]]:
+        return spans
+    return [(s, e) for s, e in spans if e <= found] + [(found, stop)]
 
 
 _SPACES = regex.compile(r" *")
@@ -1158,8 +1209,11 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     (``_quote_at``), Python's ``//`` no comment marker (``_TRAILING_COMMENT``)."""
     starts = _line_starts(text)
     language = canonical(language)
+    language = "visual basic" if language.replace("-", " ").replace("_", " ") in _VB else language
     chars = _SINGLE_QUOTES.get(language)
-    trailing = _TRAILING_COMMENT["#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    vb = language == "visual basic"
+    trailing = _TRAILING_COMMENT["'+" if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    comment_only = _VB_COMMENT_ONLY if vb else _COMMENT_ONLY
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1188,7 +1242,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
-        merged = _own_brackets(text, merged, lead, stop, chars)
+        merged = _own_brackets(text, merged, lead, stop, chars, language)
+        if language == "python" and "#" in text[lead : merged[0][0]]:
+            merged = _type_comment(text, merged, lead, stop)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
@@ -1196,7 +1252,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         left = text[lead:stop]
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
-        emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and _COMMENT_ONLY.fullmatch(left)  # the marker before the item
+        emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and comment_only.fullmatch(left)  # the marker before the item
                    and (left.lstrip(" \t")[:1] not in "->" or _brackets_pair(left))  # an operator's line: ``    > ITEM) {``
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
