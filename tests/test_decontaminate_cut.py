@@ -290,14 +290,22 @@ def test_a_cut_over_a_paragraph_break_leaves_one(tmp_path):
     """A cut spanning a line break leaves one: spanning a paragraph's end (a blank line) it left a
     single ``\\n``, and the paragraphs either side became one; a page of ``\\r\\n`` lines got a bare
     ``\\n``. The cut leaves the break it spans, a blank line as one, in the page's own line ends.
-    Expected texts by hand."""
+    A paragraph cut whole between blank lines kept those after it too (``One.\\n\\n\\nITEM\\n\\n\\nTwo.``
+    left three blank lines), and a page's last left blank lines at its end (``One.\\n\\nITEM`` left
+    ``One.\\n\\n``): the blank lines before it stay, those after go, and at the page's end the page
+    ends with its last line kept and that line's break. Expected texts by hand."""
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     first, second = a.split(" iota ")
     pages = {"paragraphs": (f"Intro x {first} iota\n\n{second} y more.", "Intro x\n\ny more."),
              "blank_with_blanks": (f"Intro x {first} iota\n  \n{second} y more.", "Intro x\n\ny more."),
              "crlf": (f"Intro x {first} iota\r\n{second} y more.", "Intro x\r\ny more."),
              "crlf_paragraphs": (f"Intro x {first} iota\r\n\r\n{second} y more.", "Intro x\r\n\r\ny more."),
-             "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more.")}
+             "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more."),
+             "last_paragraph": (f"One.\n\n{a}", "One.\n"), "last_then_blanks": (f"One.\n\n{a}\n\n\n", "One.\n"),
+             "last_line": (f"One.\n{a}\n\n", "One.\n"), "gaps_of_two": (f"One.\n\n\n{a}\n\n\nTwo.\n", "One.\n\n\nTwo.\n"),
+             "gap_before_stays": (f"One.\n\n{a}\n  \n\nTwo.\n", "One.\n\nTwo.\n"), "first": (f"{a}\n\n\nTwo.\n", "Two.\n"),
+             "crlf_gaps": (f"One.\r\n\r\n{a}\r\n\r\n\r\nTwo.\r\n", "One.\r\n\r\nTwo.\r\n"),
+             "gaps_of_one": (f"One.\n\n{a}\n\nTwo.\n", "One.\n\nTwo.\n")}  # (as before)
     _assert_cuts(tmp_path, [a], pages)
 
 

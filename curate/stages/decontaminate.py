@@ -1596,12 +1596,16 @@ def _blank_line_before(text: str, s: int) -> bool:
     return s == 0 or k == 0 or text[k - 1] in _LINE_ENDS
 
 
-def _whole_lines(text: str, s: int, e: int, brk: str) -> tuple[int, int, str]:
+def _whole_lines(text: str, s: int, e: int, brk: str, pos: int = 0) -> tuple[int, int, str]:
     """The seamed cut ``text[s:e]`` and the line break it leaves (``brk``, ``_line_break``) where
     it empties a line: the line goes with its break (``- ITEM`` / ``- next``, the item a line of
     its own: a blank line stayed in the list, three between two paragraphs, where one now
-    stays); a cut over a line break that empties the line it starts or resumes on leaves no
-    line for it (a paragraph's break stays one); else the resumed line's indentation."""
+    stays), and with a blank line before it the blank lines after it (``\\n\\n\\nITEM\\n\\n\\n``
+    left three); at the text's end (blanks only after it) the blank lines before it too, back to
+    the last line kept and its break (``pos``: where the text is not yet written; ``One.\\n\\nITEM``
+    left ``One.\\n\\n``); a cut over a line break that
+    empties the line it starts or resumes on leaves no line for it (a paragraph's break stays
+    one); else the resumed line's indentation."""
     start = s == 0 or text[s - 1] in _LINE_ENDS
     end = e == len(text) or text[e] in _LINE_ENDS
     one = _BREAK.match(brk).group() if brk else ""
@@ -1615,9 +1619,14 @@ def _whole_lines(text: str, s: int, e: int, brk: str) -> tuple[int, int, str]:
     m = _BREAK.match(text, e)
     if m:
         e = m.end()
-        blank = _BLANK_THEN_BREAK.match(text, e)
-        if not brk and blank and _blank_line_before(text, s):  # a blank line either side: one stays
-            e = blank.end()
+        if not brk and _blank_line_before(text, s):  # a blank line either side: those before stay
+            while blank := _BLANK_THEN_BREAK.match(text, e):
+                e = blank.end()
+    if s > pos and not text[e:].strip():  # the text's end: it ends as its last line kept
+        k = pos + len(text[pos:s].rstrip())
+        last = _BREAK.match(text, k)
+        if k > pos:  # (a line kept before it)
+            return k, len(text), last.group() if last else ""
     return s, e, brk
 
 
@@ -1964,7 +1973,7 @@ class DecontaminateStage:
             for k, (s, e) in enumerate(spans):
                 brk = _line_break(text[s:e])
                 s, e = _seam(text, pos, s, e, bool(brk), glued and k == len(spans) - 1)
-                s, e, brk = _whole_lines(text, s, e, brk)
+                s, e, brk = _whole_lines(text, s, e, brk, pos)
                 out.append(text[pos:s])
                 out.append(brk)
                 pos = e
