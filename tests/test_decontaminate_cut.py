@@ -1663,3 +1663,21 @@ def test_a_python_type_comment_the_cut_changes_goes_whole(tmp_path):
         for n in ast.walk(ast.parse(out, type_comments=True)):
             if getattr(n, "type_comment", None):
                 ast.parse(n.type_comment, mode="func_type" if isinstance(n, ast.FunctionDef) else "eval")
+
+
+def test_an_item_glued_to_an_escape_before_it_is_cut_from_after_the_escape(tmp_path):
+    """An item after a C-like string's escape with no blank (``"foo\\nITEM"``, ``\\tITEM``, a JSON
+    string or a log line) is ``foo nalpha`` to the matching: its first word is the window's one that
+    differs, and the cut left it (``"foo\\nalpha "``, half the item). The cut reads the windows with
+    a glued ``\\n``, ``\\t`` or ``\\r`` apart too and cuts from after the escape, which stays. Expected
+    texts by hand. Controls: an escaped backslash (``\\\\nalpha``: the word is ``nalpha``); an item
+    whose own first word follows a backslash (LaTeX's ``\\nabla``: as before)."""
+    a = _A
+    c = "nabla cdot sigma tau upsilon phi chi psi omega alef bet gimel dalet he vav zayin"
+    stage = _stage(tmp_path, [a, c])
+    pages = {f'x = "foo\\n{a}"\n': 'x = "foo\\n"\n', f'print("foo\\t{a}\\nbar")\n': 'print("foo\\t\\nbar")\n',
+             f'x = "\\r{a} bar"\n': 'x = "\\r bar"\n', f"foo\\n{a}\\nbar": "foo\\n\\nbar",
+             # controls
+             f'x = "foo\\\\n{a}"\n': 'x = "foo\\\\nalpha "\n', f"Let f\\{c} hold.": "Let f\\ hold."}
+    for prose in (True, False):
+        assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose

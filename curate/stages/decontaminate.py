@@ -1173,6 +1173,15 @@ def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int)
 
 
 _SPACES = regex.compile(r" *")
+# a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped backslash)
+_ESCAPE = regex.compile(r"(?<!\\)\\[ntr](?=\p{L})")
+
+
+def _word_at(text: str, tokens: list, owner: np.ndarray, s: int) -> int:
+    """The index of the word (``_cut_once``'s) that starts at ``text[s]``, inside its token."""
+    t = bisect.bisect_right([a for a, _ in tokens], s) - 1
+    before = normalize_words([text[tokens[t][0] : s]]).to_pylist()[0]
+    return int(np.searchsorted(owner, t)) + (len(before.split(" ")) if before else 0)
 
 
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
@@ -1927,6 +1936,23 @@ class DecontaminateStage:
         written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
+    def _escaped_windows(self, text: str, tokens: list, norm: list) -> tuple[np.ndarray, np.ndarray] | None:
+        """(first, end) words of the windows matching where an escape glued to the word after it is
+        read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the item's first
+        word one that differs, which the cut left); None where the text has none (or a token's words
+        would not be as many: the positions are the plain reading's)."""
+        idx = [t for t, (s, e) in enumerate(tokens) if _ESCAPE.search(text, s, e)]
+        if not idx:
+            return None
+        apart = normalize_words([_ESCAPE.sub("\\\\ ", text[slice(*tokens[t])]) for t in idx]).to_pylist()
+        norm = list(norm)
+        for t, w in zip(idx, apart):
+            if len(w.split(" ")) != len(norm[t].split(" ")) or not w:
+                return None
+            norm[t] = w
+        _, pos, _, miss = self.window_hits(pa.array([" ".join(w for w in norm if w)], pa.large_string()), mismatch=True)
+        return pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+
     def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
                   language: str | None = None) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
@@ -1948,6 +1974,12 @@ class DecontaminateStage:
         # a window whose first or last word is the one that differs reaches past the shared words
         # (an exact n-gram's neighbours match with one mismatch): that word is not cut
         starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        escaped = self._escaped_windows(text, tokens, norm) if "\\" in text else None
+        if escaped is not None:  # (each word the plain reading leaves out: cut from after its escape)
+            plain = np.zeros(len(owner), bool)
+            for a, b in zip(starts, ends):
+                plain[a:b] = True
+            starts, ends = np.concatenate([starts, escaped[0]]), np.concatenate([ends, escaped[1]])
         linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
         for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
@@ -1956,6 +1988,11 @@ class DecontaminateStage:
         if not covered.any():  # nothing matched (cut_counted's last pass): a diff's hunks are not read
             return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
+        if escaped is not None:  # a word only the escape's reading matched: the cut starts after its escape
+            for k, (s, e) in enumerate(cut):
+                w = _WORDISH.search(text, s, e)
+                if w and w.start() and _ESCAPE.match(text, w.start() - 1) and not plain[_word_at(text, tokens, owner, w.start())]:
+                    cut[k] = (w.start() + 1, e)
         if not prose:
             return _code_cut(text, cut, heads, applied, language)
         # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
