@@ -1671,13 +1671,17 @@ def test_an_item_glued_to_an_escape_before_it_is_cut_from_after_the_escape(tmp_p
     differs, and the cut left it (``"foo\\nalpha "``, half the item). The cut reads the windows with
     a glued ``\\n``, ``\\t`` or ``\\r`` apart too and cuts from after the escape, which stays. Expected
     texts by hand. Controls: an escaped backslash (``\\\\nalpha``: the word is ``nalpha``); an item
-    whose own first word follows a backslash (LaTeX's ``\\nabla``: as before)."""
+    whose own first word follows a backslash (LaTeX's ``\\nabla``: as before); a copy only the
+    escapes' reading finds (the matching, the stage's detection, does not) stays."""
     a = _A
     c = "nabla cdot sigma tau upsilon phi chi psi omega alef bet gimel dalet he vav zayin"
     stage = _stage(tmp_path, [a, c])
+    glued = 'x = "' + "\\n".join(" ".join(a.split()[i : i + 3]) for i in range(0, 16, 3)) + '"\n'  # alpha beta gamma\ndelta ..
     pages = {f'x = "foo\\n{a}"\n': 'x = "foo\\n"\n', f'print("foo\\t{a}\\nbar")\n': 'print("foo\\t\\nbar")\n',
              f'x = "\\r{a} bar"\n': 'x = "\\r bar"\n', f"foo\\n{a}\\nbar": "foo\\n\\nbar",
              # controls
-             f'x = "foo\\\\n{a}"\n': 'x = "foo\\\\nalpha "\n', f"Let f\\{c} hold.": "Let f\\ hold."}
+             f'x = "foo\\\\n{a}"\n': 'x = "foo\\\\nalpha "\n', f"Let f\\{c} hold.": "Let f\\ hold.",
+             # a copy only the escapes' reading finds (every window of it holds two glued words): it stays
+             glued: glued}
     for prose in (True, False):
         assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose

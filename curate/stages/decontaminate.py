@@ -1979,7 +1979,10 @@ class DecontaminateStage:
             plain = np.zeros(len(owner), bool)
             for a, b in zip(starts, ends):
                 plain[a:b] = True
-            starts, ends = np.concatenate([starts, escaped[0]]), np.concatenate([ends, escaped[1]])
+            # only a window reaching past a plain one's (the item's first word): no other copy is found
+            # than the plain reading finds (a CSV ``"foo,0\\nbar,1"`` read ``foo bar`` made a near copy of one)
+            grow = np.array([plain[a:b].any() for a, b in zip(*escaped)], bool)
+            starts, ends = np.concatenate([starts, escaped[0][grow]]), np.concatenate([ends, escaped[1][grow]])
         linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
         for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
