@@ -302,6 +302,7 @@ def test_a_cut_over_a_paragraph_break_leaves_one(tmp_path):
              "crlf_paragraphs": (f"Intro x {first} iota\r\n\r\n{second} y more.", "Intro x\r\n\r\ny more."),
              "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more."),
              "last_paragraph": (f"One.\n\n{a}", "One.\n"), "last_then_blanks": (f"One.\n\n{a}\n\n\n", "One.\n"),
+             "own_blanks": (f"One. \n\n{a}", "One. \n"),  # (the last line kept is as it was, its blanks too)
              "last_line": (f"One.\n{a}\n\n", "One.\n"), "gaps_of_two": (f"One.\n\n\n{a}\n\n\nTwo.\n", "One.\n\n\nTwo.\n"),
              "gap_before_stays": (f"One.\n\n{a}\n  \n\nTwo.\n", "One.\n\nTwo.\n"), "first": (f"{a}\n\n\nTwo.\n", "Two.\n"),
              "crlf_gaps": (f"One.\r\n\r\n{a}\r\n\r\n\r\nTwo.\r\n", "One.\r\n\r\nTwo.\r\n"),

@@ -1593,6 +1593,7 @@ def _statement_lines(tree: ast.Module, lines: list[str], changed: list[int], top
     return merged
 
 
+_LINE_BLANKS = regex.compile(r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*")  # a line's whitespace but its break
 _BLANK_THEN_BREAK = regex.compile(r"[ \t]*(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
 
 
@@ -1632,7 +1633,7 @@ def _whole_lines(text: str, s: int, e: int, brk: str, pos: int = 0) -> tuple[int
             while blank := _BLANK_THEN_BREAK.match(text, e):
                 e = blank.end()
     if s > pos and not text[e:].strip():  # the text's end: it ends as its last line kept
-        k = pos + len(text[pos:s].rstrip())
+        k = _LINE_BLANKS.match(text, pos + len(text[pos:s].rstrip())).end()  # (that line's own trailing blanks stay)
         last = _BREAK.match(text, k)
         if k > pos:  # (a line kept before it)
             return k, len(text), last.group() if last else ""
