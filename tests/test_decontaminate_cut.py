@@ -290,14 +290,23 @@ def test_a_cut_over_a_paragraph_break_leaves_one(tmp_path):
     """A cut spanning a line break leaves one: spanning a paragraph's end (a blank line) it left a
     single ``\\n``, and the paragraphs either side became one; a page of ``\\r\\n`` lines got a bare
     ``\\n``. The cut leaves the break it spans, a blank line as one, in the page's own line ends.
-    Expected texts by hand."""
+    A paragraph cut whole between blank lines kept those after it too (``One.\\n\\n\\nITEM\\n\\n\\nTwo.``
+    left three blank lines), and a page's last left blank lines at its end (``One.\\n\\nITEM`` left
+    ``One.\\n\\n``): the blank lines before it stay, those after go, and at the page's end the page
+    ends with its last line kept and that line's break. Expected texts by hand."""
     a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron final"
     first, second = a.split(" iota ")
     pages = {"paragraphs": (f"Intro x {first} iota\n\n{second} y more.", "Intro x\n\ny more."),
              "blank_with_blanks": (f"Intro x {first} iota\n  \n{second} y more.", "Intro x\n\ny more."),
              "crlf": (f"Intro x {first} iota\r\n{second} y more.", "Intro x\r\ny more."),
              "crlf_paragraphs": (f"Intro x {first} iota\r\n\r\n{second} y more.", "Intro x\r\n\r\ny more."),
-             "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more.")}
+             "line": (f"Intro x {first} iota\n{second} y more.", "Intro x\ny more."),
+             "last_paragraph": (f"One.\n\n{a}", "One.\n"), "last_then_blanks": (f"One.\n\n{a}\n\n\n", "One.\n"),
+             "own_blanks": (f"One. \n\n{a}", "One. \n"),  # (the last line kept is as it was, its blanks too)
+             "last_line": (f"One.\n{a}\n\n", "One.\n"), "gaps_of_two": (f"One.\n\n\n{a}\n\n\nTwo.\n", "One.\n\n\nTwo.\n"),
+             "gap_before_stays": (f"One.\n\n{a}\n  \n\nTwo.\n", "One.\n\nTwo.\n"), "first": (f"{a}\n\n\nTwo.\n", "Two.\n"),
+             "crlf_gaps": (f"One.\r\n\r\n{a}\r\n\r\n\r\nTwo.\r\n", "One.\r\n\r\nTwo.\r\n"),
+             "gaps_of_one": (f"One.\n\n{a}\n\nTwo.\n", "One.\n\nTwo.\n")}  # (as before)
     _assert_cuts(tmp_path, [a], pages)
 
 
@@ -1587,3 +1596,93 @@ def test_an_escaped_backslash_glued_to_the_items_last_word_is_no_hard_break(tmp_
     stage = _stage(tmp_path)
     pages = {f"One {a}\\\\\nTwo\n": "One\nTwo\n", f"One {a}\\\\\\\nTwo\n": "One\\\nTwo\n", f"One {a}\\\nTwo\n": "One\\\nTwo\n"}
     assert {t: stage.cut_text(t) for t in pages} == pages
+
+
+def test_a_line_cut_reads_raw_strings_whose_backslash_escapes_nothing(tmp_path):
+    """The bracket pairing read every string as C's: a ``"`` closed it unless after a backslash. A
+    Rust raw string ends at its ``"#`` (``r#"say "hi"#``: the ``"`` inside closed it, the ``"#``
+    opened a string to the line's end), and in Rust's ``r"C:\\"``, Go's `` `C:\\` ``, C#'s
+    ``@"C:\\"`` and Visual Basic's ``"C:\\"`` a backslash escapes nothing (it hid the closing quote):
+    an item holding a quoted bracket (``f("b)", ...)``) then paired with the code's, and the cut left
+    ``))``. Ground truth: each language's string rules, by hand (the code's brackets pair after the cut).
+    Controls: a C-like string's ``\\"`` is an escape (Rust, JavaScript's template, C#'s plain string)."""
+    w = _A.split()
+    item = f'{w[0]}("{w[1]})", {" ".join(w[2:-1])}({w[-1]}))'
+    stage = _stage(tmp_path, [item])
+    pages = {"rust": [('    let s = (r#"say "hi"#, {});\n', '    let s = (r#"say "hi"#, );\n'),
+                      ('    let s = (r"C:\\", {});\n', '    let s = (r"C:\\", );\n'),
+                      ('    let s = (br##"a "# b"##, {});\n', '    let s = (br##"a "# b"##, );\n'),
+                      ('    let s = ("a\\"(", {});\n', '    let s = ("a\\"(", );\n')],  # control
+             "go": [("  s := (`C:\\`, {})\n", "  s := (`C:\\`, )\n"), ('  s := (`say "hi`, {})\n', '  s := (`say "hi`, )\n')],
+             "c#": [('  var s = (@"C:\\", {});\n', '  var s = (@"C:\\", );\n'), ('  var s = ("a\\"(", {});\n', '  var s = ("a\\"(", );\n')],
+             "visual basic": [('  x = f("C:\\", {})\n', '  x = f("C:\\", )\n')], "vb": [('  x = f("C:\\", {})\n', '  x = f("C:\\", )\n')],
+             "javascript": [("  const s = (`a\\`(`, {});\n", "  const s = (`a\\`(`, );\n")]}
+    for language, rows in pages.items():
+        for page, want in rows:
+            text = page.format(item)
+            out = stage.cut_counted(text, prose=False, language=language)[0]
+            assert out == want, (language, text, out)
+
+
+def test_a_visual_basic_comment_the_cut_empties_goes_with_its_marker(tmp_path):
+    """In Visual Basic ``'`` (or ``REM``) starts a comment, and a ``'`` is no quote: a comment line or
+    a comment after code the cut emptied kept its marker (``Dim x = 1 '``, a lone ``'`` line), as
+    ``#`` and ``//`` no longer do. The marker goes with the item, by the label (``vb``, The Stack's
+    ``visual-basic``). Controls: a comment with more than the item; ``''`` doubled inside a string;
+    ``'`` in another language is no comment marker."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"Dim x = 1 ' {a}\n": "Dim x = 1\n", f"' {a}\nDim y\n": "Dim y\n", f"    REM {a}\nDim y\n": "Dim y\n",
+             f"x = f(1) ' it's ({a})\n": "x = f(1) ' it's ()\n",
+             # controls
+             f"' {a} more\n": "' more\n", f'Dim s = "He said ""{a}"" (ok)"\n': 'Dim s = "He said """" (ok)"\n'}
+    for language in ("visual basic", "vb", "visual-basic", "VBScript"):
+        assert {t: stage.cut_counted(t, prose=False, language=language)[0] for t in pages} == pages, language
+    assert stage.cut_counted(f"x = 1 ' {a}\n", prose=False, language="python")[0] == "x = 1 '\n"
+
+
+def test_a_python_type_comment_the_cut_changes_goes_whole(tmp_path):
+    """A type comment (PEP 484's ``# type: ...``) is a comment to the grammar (``ast.parse`` takes any
+    text there), so a cut inside one left what mypy refuses: ``x = []  # type: List[ITEM]`` left
+    ``# type: List[]``, ``x = 1  # type: ITEM`` an empty ``# type:``, a signature ``(ITEM) -> int`` one
+    of no argument for ``f(a)``. A type comment the cut changes goes whole (the line where it is all
+    of it); what it typed stays untyped. Ground truth: each type comment left reads as a type
+    (``ast.parse(type_comments=True)``, each one by ``mode="eval"`` or ``"func_type"``). Controls: a
+    comment after ``# type: ignore``, a type comment the cut does not reach, ``# type:`` in a string."""
+    import ast
+
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"x = []  # type: List[{a}]\n": "x = []\n", f"x = 1  # type: {a}\n": "x = 1\n",
+             f"def f(a):\n    # type: ({a}) -> None\n    return 1\n": "def f(a):\n    return 1\n",
+             f"def f(a):  # type: ({a}) -> int\n    return 1\n": "def f(a):\n    return 1\n",
+             # controls
+             f"x = g()  # type: ignore  # {a}\n": "x = g()  # type: ignore\n",
+             f"x = [{a}]  # type: List[int]\n": "x = []  # type: List[int]\n", f's = "# type: {a}"\n': 's = "# type: "\n'}
+    _assert_cut_python(stage, pages)
+    for out in pages.values():
+        for n in ast.walk(ast.parse(out, type_comments=True)):
+            if getattr(n, "type_comment", None):
+                ast.parse(n.type_comment, mode="func_type" if isinstance(n, ast.FunctionDef) else "eval")
+
+
+def test_an_item_glued_to_an_escape_before_it_is_cut_from_after_the_escape(tmp_path):
+    """An item after a C-like string's escape with no blank (``"foo\\nITEM"``, ``\\tITEM``, a JSON
+    string or a log line) is ``foo nalpha`` to the matching: its first word is the window's one that
+    differs, and the cut left it (``"foo\\nalpha "``, half the item). The cut reads the windows with
+    a glued ``\\n``, ``\\t`` or ``\\r`` apart too and cuts from after the escape, which stays. Expected
+    texts by hand. Controls: an escaped backslash (``\\\\nalpha``: the word is ``nalpha``); an item
+    whose own first word follows a backslash (LaTeX's ``\\nabla``: as before); a copy only the
+    escapes' reading finds (the matching, the stage's detection, does not) stays."""
+    a = _A
+    c = "nabla cdot sigma tau upsilon phi chi psi omega alef bet gimel dalet he vav zayin"
+    stage = _stage(tmp_path, [a, c])
+    glued = 'x = "' + "\\n".join(" ".join(a.split()[i : i + 3]) for i in range(0, 16, 3)) + '"\n'  # alpha beta gamma\ndelta ..
+    pages = {f'x = "foo\\n{a}"\n': 'x = "foo\\n"\n', f'print("foo\\t{a}\\nbar")\n': 'print("foo\\t\\nbar")\n',
+             f'x = "\\r{a} bar"\n': 'x = "\\r bar"\n', f"foo\\n{a}\\nbar": "foo\\n\\nbar",
+             # controls
+             f'x = "foo\\\\n{a}"\n': 'x = "foo\\\\nalpha "\n', f"Let f\\{c} hold.": "Let f\\ hold.",
+             # a copy only the escapes' reading finds (every window of it holds two glued words): it stays
+             glued: glued}
+    for prose in (True, False):
+        assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose

@@ -986,7 +986,10 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 # a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
-_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", "'+")}
+# Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
+_VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
+_VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"'`])*")
 _HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
                             "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
 _SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
@@ -1040,8 +1043,29 @@ _CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|[0-9A
 # "primes", a char literal not after a name's letter (Haskell's and OCaml's ``x'``, ``'a``); "none", never (Lisp's ``'(a b)``).
 # C's ' is a char's too, but none is a lifetime: as any other language's
 _SINGLE_QUOTES = {"rust": "chars", **dict.fromkeys(("haskell", "ocaml", "elm", "purescript", "f#", "standard ml"), "primes"),
-                  **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket"), "none")}
+                  **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket", "visual basic"), "none")}
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
+
+
+def _string_open(text: str, i: int, language: str | None) -> tuple[str, bool]:
+    """The string the quote ``text[i]`` opens: what closes it, and whether a backslash in it escapes
+    nothing: Rust's raw ``r"C:\\"``, ``r#"say "hi"#`` (it ends at ``"#``), Go's `` `C:\\` ``, C#'s
+    ``@"C:\\"``, each of Visual Basic's (``""`` inside reads as two strings: alike for the pairing);
+    else the quote itself, a backslash escaping the character after it."""
+    c = text[i]
+    if c == "`":
+        return c, language == "go"
+    if c != '"':
+        return c, False
+    if language == "rust":
+        k = i
+        while k > 0 and text[k - 1] == "#":
+            k -= 1
+        j = k - 1 - (k > 1 and text[k - 2 : k] == "br")  # ``r`` or ``br``: a prefix, not a name's end
+        if k > 0 and text[k - 1] == "r" and not (j > 0 and (text[j - 1].isalnum() or text[j - 1] == "_")):
+            return c + "#" * (i - k), True
+    return c, language == "visual basic" or language == "c#" and i > 0 and text[i - 1] == "@" or (
+        language == "c#" and i > 1 and text[i - 2 : i] == "@$")
 
 
 def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = None) -> bool:
@@ -1053,7 +1077,7 @@ def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = N
     the next), nor Haskell's ``x'``; Lisp's ``'(a b)`` none."""
     c = text[i]
     if q is not None:
-        return c == q
+        return text.startswith(q, i)  # (a Rust raw string's ``"#``)
     if c != "'":
         return c in _QUOTES
     if chars:
@@ -1070,18 +1094,20 @@ def _quote_at(text: str, i: int, q: str | None, stop: int, chars: str | None = N
     return i - k <= 2 and not (k > 0 and text[k - 1].isalnum()) and text[k:i].lower() in _PREFIXES
 
 
-def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: str | None = None) -> list[tuple[int, int]]:
+def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int, chars: str | None = None,
+                  language: str | None = None) -> list[tuple[int, int]]:
     """The cuts ``spans`` of a line (in order, each from a word to a word) with the brackets beside
     each that pair with one inside it: ``omicron(final))`` left ``))``, the item's own (a stack over
     its brackets; those it leaves open are closed after it, in order, those it closes opened before
     it). A bracket pairs only with one in the same string, or both outside strings, read from the
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
     ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
-    ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``)."""
-    out, i, q, ctx, n = [], lead, None, 0, 0  # ctx: 0 outside strings, else the string's number
+    ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``); ``language``:
+    which strings a backslash escapes nothing in (``_string_open``)."""
+    out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
 
     def scan(end, stacks=None, closed=None):
-        nonlocal i, q, ctx, n
+        nonlocal i, q, ctx, n, raw
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
             if m is None:
@@ -1089,11 +1115,15 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 break
             i = m.start()
             c = text[i]
-            if q is not None and c == "\\":
+            if q is not None and c == "\\" and not raw:
                 i += 2
                 continue
             if _quote_at(text, i, q, stop, chars):
-                q, ctx, n = (c, n + 1, n + 1) if q is None else (None, 0, n)
+                if q is None:
+                    (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
+                else:
+                    i += len(q) - 1
+                    q, ctx = None, 0
             elif stacks is not None and c in _OPENS:
                 stacks.setdefault(ctx, []).append(c)
             elif stacks is not None and c in _CLOSES:
@@ -1121,7 +1151,37 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     return out
 
 
+_TYPE_COMMENT = regex.compile(r"#[ \t]*type:")
+
+
+def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
+    """The cuts ``spans`` of a Python line, one cutting into a type comment (PEP 484's ``# type: ...``,
+    Python's tokens read on the line) taking it whole: to the grammar it is a comment, so a cut
+    inside left what mypy refuses (``x = []  # type: List[ITEM]`` left ``# type: List[]``, an empty
+    ``# type:``); what it typed stays untyped. A comment after ``# type: ignore`` is no type's."""
+    line, found = text[lead:stop], None
+    try:
+        for tok in tokenize.generate_tokens(iter([line]).__next__):
+            if tok.type == tokenize.COMMENT:
+                found = lead + tok.start[1]
+                break
+    except (tokenize.TokenError, SyntaxError, StopIteration):  # (a line inside a string or brackets)
+        pass
+    if found is None or not _TYPE_COMMENT.match(text, found) or not found < spans[0][0] or "#" in text[found + 1 : spans[0][0]]:
+        return spans
+    return [(s, e) for s, e in spans if e <= found] + [(found, stop)]
+
+
 _SPACES = regex.compile(r" *")
+# a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped backslash)
+_ESCAPE = regex.compile(r"(?<!\\)\\[ntr](?=\p{L})")
+
+
+def _word_at(text: str, tokens: list, owner: np.ndarray, s: int) -> int:
+    """The index of the word (``_cut_once``'s) that starts at ``text[s]``, inside its token."""
+    t = bisect.bisect_right([a for a, _ in tokens], s) - 1
+    before = normalize_words([text[tokens[t][0] : s]]).to_pylist()[0]
+    return int(np.searchsorted(owner, t)) + (len(before.split(" ")) if before else 0)
 
 
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
@@ -1158,8 +1218,11 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     (``_quote_at``), Python's ``//`` no comment marker (``_TRAILING_COMMENT``)."""
     starts = _line_starts(text)
     language = canonical(language)
+    language = "visual basic" if language.replace("-", " ").replace("_", " ") in _VB else language
     chars = _SINGLE_QUOTES.get(language)
-    trailing = _TRAILING_COMMENT["#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    vb = language == "visual basic"
+    trailing = _TRAILING_COMMENT["'+" if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    comment_only = _VB_COMMENT_ONLY if vb else _COMMENT_ONLY
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1188,7 +1251,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
-        merged = _own_brackets(text, merged, lead, stop, chars)
+        merged = _own_brackets(text, merged, lead, stop, chars, language)
+        if language == "python" and "#" in text[lead : merged[0][0]]:
+            merged = _type_comment(text, merged, lead, stop)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
@@ -1196,7 +1261,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         left = text[lead:stop]
         for s, e in reversed(merged):
             left = left[: s - lead] + left[e - lead :]
-        emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and _COMMENT_ONLY.fullmatch(left)  # the marker before the item
+        emptied = (not left.strip(" \t") or text[lead:merged[0][0]].strip(" \t") and comment_only.fullmatch(left)  # the marker before the item
                    and (left.lstrip(" \t")[:1] not in "->" or _brackets_pair(left))  # an operator's line: ``    > ITEM) {``
                    or (_LIST_MARKER_ONLY.fullmatch(left) and not _deeper_below(text, lead, stop, skip)))
         if not emptied and _COMMENT_REST.fullmatch(text, merged[-1][1], stop):  # a comment after code the cut empties
@@ -1528,6 +1593,7 @@ def _statement_lines(tree: ast.Module, lines: list[str], changed: list[int], top
     return merged
 
 
+_LINE_BLANKS = regex.compile(r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*")  # a line's whitespace but its break
 _BLANK_THEN_BREAK = regex.compile(r"[ \t]*(?>\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])")
 
 
@@ -1540,12 +1606,16 @@ def _blank_line_before(text: str, s: int) -> bool:
     return s == 0 or k == 0 or text[k - 1] in _LINE_ENDS
 
 
-def _whole_lines(text: str, s: int, e: int, brk: str) -> tuple[int, int, str]:
+def _whole_lines(text: str, s: int, e: int, brk: str, pos: int = 0) -> tuple[int, int, str]:
     """The seamed cut ``text[s:e]`` and the line break it leaves (``brk``, ``_line_break``) where
     it empties a line: the line goes with its break (``- ITEM`` / ``- next``, the item a line of
     its own: a blank line stayed in the list, three between two paragraphs, where one now
-    stays); a cut over a line break that empties the line it starts or resumes on leaves no
-    line for it (a paragraph's break stays one); else the resumed line's indentation."""
+    stays), and with a blank line before it the blank lines after it (``\\n\\n\\nITEM\\n\\n\\n``
+    left three); at the text's end (blanks only after it) the blank lines before it too, back to
+    the last line kept and its break (``pos``: where the text is not yet written; ``One.\\n\\nITEM``
+    left ``One.\\n\\n``); a cut over a line break that
+    empties the line it starts or resumes on leaves no line for it (a paragraph's break stays
+    one); else the resumed line's indentation."""
     start = s == 0 or text[s - 1] in _LINE_ENDS
     end = e == len(text) or text[e] in _LINE_ENDS
     one = _BREAK.match(brk).group() if brk else ""
@@ -1559,9 +1629,14 @@ def _whole_lines(text: str, s: int, e: int, brk: str) -> tuple[int, int, str]:
     m = _BREAK.match(text, e)
     if m:
         e = m.end()
-        blank = _BLANK_THEN_BREAK.match(text, e)
-        if not brk and blank and _blank_line_before(text, s):  # a blank line either side: one stays
-            e = blank.end()
+        if not brk and _blank_line_before(text, s):  # a blank line either side: those before stay
+            while blank := _BLANK_THEN_BREAK.match(text, e):
+                e = blank.end()
+    if s > pos and not text[e:].strip():  # the text's end: it ends as its last line kept
+        k = _LINE_BLANKS.match(text, pos + len(text[pos:s].rstrip())).end()  # (that line's own trailing blanks stay)
+        last = _BREAK.match(text, k)
+        if k > pos:  # (a line kept before it)
+            return k, len(text), last.group() if last else ""
     return s, e, brk
 
 
@@ -1862,6 +1937,23 @@ class DecontaminateStage:
         written = sum(len(now) - len(old) + _header_removed(old, now) for old, now in (chain or []) + combined if now != old)
         return text, len(original) - len(text) + written
 
+    def _escaped_windows(self, text: str, tokens: list, norm: list) -> tuple[np.ndarray, np.ndarray] | None:
+        """(first, end) words of the windows matching where an escape glued to the word after it is
+        read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the item's first
+        word one that differs, which the cut left); None where the text has none (or a token's words
+        would not be as many: the positions are the plain reading's)."""
+        idx = [t for t, (s, e) in enumerate(tokens) if _ESCAPE.search(text, s, e)]
+        if not idx:
+            return None
+        apart = normalize_words([_ESCAPE.sub("\\\\ ", text[slice(*tokens[t])]) for t in idx]).to_pylist()
+        norm = list(norm)
+        for t, w in zip(idx, apart):
+            if len(w.split(" ")) != len(norm[t].split(" ")) or not w:
+                return None
+            norm[t] = w
+        _, pos, _, miss = self.window_hits(pa.array([" ".join(w for w in norm if w)], pa.large_string()), mismatch=True)
+        return pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+
     def _cut_once(self, text: str, prose: bool = True, heads: list | None = None, applied: list | None = None,
                   language: str | None = None) -> tuple[str, int]:
         """The text without the tokens covered by a matching window (a cut that spans a line
@@ -1883,6 +1975,15 @@ class DecontaminateStage:
         # a window whose first or last word is the one that differs reaches past the shared words
         # (an exact n-gram's neighbours match with one mismatch): that word is not cut
         starts, ends = pos + (miss == 0), pos + self.n - (miss == self.n - 1)
+        escaped = self._escaped_windows(text, tokens, norm) if "\\" in text else None
+        if escaped is not None:  # (each word the plain reading leaves out: cut from after its escape)
+            plain = np.zeros(len(owner), bool)
+            for a, b in zip(starts, ends):
+                plain[a:b] = True
+            # only a window reaching past a plain one's (the item's first word): no other copy is found
+            # than the plain reading finds (a CSV ``"foo,0\\nbar,1"`` read ``foo bar`` made a near copy of one)
+            grow = np.array([plain[a:b].any() for a, b in zip(*escaped)], bool)
+            starts, ends = np.concatenate([starts, escaped[0][grow]]), np.concatenate([ends, escaped[1][grow]])
         linked = np.zeros(len(tokens), bool)  # a match covers the token and the one before: one item's
         for a, b in list(zip(starts, ends)) + list(zip(near[1], near[2])):
             covered[owner[a] : owner[b - 1] + 1] = True
@@ -1891,6 +1992,11 @@ class DecontaminateStage:
         if not covered.any():  # nothing matched (cut_counted's last pass): a diff's hunks are not read
             return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
+        if escaped is not None:  # a word only the escape's reading matched: the cut starts after its escape
+            for k, (s, e) in enumerate(cut):
+                w = _WORDISH.search(text, s, e)
+                if w and w.start() and _ESCAPE.match(text, w.start() - 1) and not plain[_word_at(text, tokens, owner, w.start())]:
+                    cut[k] = (w.start() + 1, e)
         if not prose:
             return _code_cut(text, cut, heads, applied, language)
         # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's
@@ -1908,7 +2014,7 @@ class DecontaminateStage:
             for k, (s, e) in enumerate(spans):
                 brk = _line_break(text[s:e])
                 s, e = _seam(text, pos, s, e, bool(brk), glued and k == len(spans) - 1)
-                s, e, brk = _whole_lines(text, s, e, brk)
+                s, e, brk = _whole_lines(text, s, e, brk, pos)
                 out.append(text[pos:s])
                 out.append(brk)
                 pos = e
