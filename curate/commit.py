@@ -345,33 +345,42 @@ def _lock(root: str, base: str, completing: bool = False) -> None:
     if _bucket(root):
         return
     path = f"{base}/{STAGING}/{LOCK}"
-    vanished = read = 0
+    _tries(root, base, lambda: _try_lock(root, base, path, completing))
+
+
+def _tries(root: str, base: str, once):
+    """``once()`` (a try of ``_lock`` or ``_look``) under the output's guard until it answers:
+    again at once where the lock file vanished (removed since it was made: a commit ending; the
+    file since its open), after a pause where readers hold it ("wait": looking) or one completes
+    a commit ("completing"): for an instant, not a run; said after SHARED_TRIES pauses."""
+    vanished = waits = 0
     while True:
         with _guard(base):
-            got = _try_lock(root, base, path, completing)
-        if got == "held":
-            return
-        if got == "vanished":  # the folder removed since it was made (a commit ending), the file since its open: again
+            got = once()
+        if got == "vanished":
             vanished = _vanished(root, vanished)
-            continue
-        read += 1  # readers looking (held, a reader's recover), or completing a commit: for an instant, not a run
-        if read > SHARED_TRIES:
-            raise _read_for_long(root) from None
-        _pause(PAUSE)
+        elif got in ("wait", "completing"):
+            waits += 1
+            if waits > SHARED_TRIES:
+                raise _read_for_long(root, f"{base}/{STAGING}/{LOCK}" if got == "completing" else None) from None
+            _pause(PAUSE)
+        else:
+            return got
 
 
 def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     """One try of ``_lock``, under the output's guard: "held" (by this thread now), "wait" (readers
-    hold it, or complete a commit), "vanished" (try again at once); raises Held for a writer's hold."""
+    hold it), "completing" (a reader completes a commit), "vanished" (try again at once); raises
+    Held for a writer's hold."""
     import fcntl
 
     owner = _owner(base)
     if owner is not None and owner[0] != threading.get_ident():
         if owner[1]:
-            return "wait"
+            return "completing"
         raise _held_here(root)
     held = _LOCKS.get(base)
-    if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
+    if held is not None and _is_lock(held, path):
         return "held"  # this thread holds it already (closing another fd of the file would drop it)
     _unlock(base)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -401,19 +410,18 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
         try:
             if completing:
                 fcntl.lockf(fd, fcntl.LOCK_UN)
-            if _shared_only(fd) or _completing(fd):
+            if _shared_only(fd):
                 return "wait"
+            if _completing(fd):
+                return "completing"
             raise _held(root, path) from None
         finally:
             os.close(fd)
-    try:
-        if os.fstat(fd).st_ino == os.stat(path).st_ino:
-            if not completing:
-                _write_pid(fd)
-            _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
-            return "held"
-    except FileNotFoundError:
-        pass
+    if _is_lock(fd, path):
+        if not completing:
+            _write_pid(fd)
+        _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
+        return "held"
     os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     return "vanished"
 
@@ -453,7 +461,8 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
     """The lock file ``path``, which this user may not open for writing (an older curate made it
     0644: another member's, in a group's output), replaced by one of this user's, writable as
     the umask lets, where no writer holds it (a shared look, opened for reading) and its folder
-    is this user's to change: "vanished" (take the new one). "wait": a reader completes a commit.
+    is this user's to change: "vanished" (take the new one). "wait": another member replaces it;
+    "completing": a reader completes a commit.
     "no": the folder is not this user's to change either (another user's output, a read-only
     mount: said as before). Raises Held while a writer holds it (its owner's run)."""
     import fcntl
@@ -475,12 +484,9 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
             if e.errno not in (errno.EACCES, errno.EAGAIN):
                 return "no"  # no locks there: whether it is held cannot be told
             if _completing(fd):
-                return "wait"
+                return "completing"
             raise _held(root, path) from None
-        try:  # still the lock file there (not replaced by another member, who may hold the new one): under both locks
-            if os.stat(path).st_ino != os.fstat(fd).st_ino:
-                return "vanished"
-        except FileNotFoundError:
+        if not _is_lock(fd, path):  # replaced by another member (who may hold the new one) or deleted: under both locks
             return "vanished"
         tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
         try:
@@ -533,9 +539,24 @@ def _held(root: str, lock: str) -> Held:
                 "choose another --output")
 
 
-def _read_for_long(root: str) -> Held:
-    return Held(f"output {root!r} is being read by another process, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s "
-                "(stopped?); retry when it is done, or choose another --output")
+def _read_for_long(root: str, lock: str | None = None) -> Held:
+    """A hold waited for SHARED_TRIES times: readers looking, or a reader completing a commit (the
+    lock file ``lock``, marked so: until 7 Dec said 'being read' too, of a process moving files)."""
+    what = f": a commit of it stopped midway is being completed by another process{_holder(lock)}" if lock else \
+        " is being read by another process"
+    return Held(f"output {root!r}{what}, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s (stopped?); retry when "
+                "it is done, or choose another --output")
+
+
+def _is_lock(fd: int, path: str) -> bool:
+    """Whether the open file ``fd`` is the lock file at ``path`` now: a hold of one deleted (a
+    commit ending) or replaced (an older curate's, by a member) since its open guards nothing,
+    whoever holds it (a writer, a reader's look, a reader that may not write)."""
+    try:
+        st, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (st.st_dev, st.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _shared_only(fd: int) -> bool:
@@ -583,10 +604,8 @@ def _looked_held(lock: str, fcntl) -> bool:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
                 return True
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+            if _is_lock(fd, lock) or not os.path.lexists(lock):  # removed since (a commit ending): not held
                 return False
-        except FileNotFoundError:  # removed since (a commit ending): not held
-            return False
         except OSError as e:
             return e.errno in (errno.EACCES, errno.EAGAIN)
         finally:
@@ -953,21 +972,16 @@ def _look(root: str, fs, base: str) -> bool | None:
     completed it meanwhile), its hold marked as a reader's completion first (a run beginning
     waits for it). Held while a writer holds the lock (the caller waits); another reader
     completing it is waited for. None where there is no lock file (a journal copied, or an
-    older curate's), or an older curate's read-only one was replaced: taken by ``_lock``.
+    older curate's): taken by ``_lock``. A lock file deleted or replaced since its open is looked
+    at again (``_is_lock``), by a reader that may not write too (until 7 Dec it took a run's
+    commit under way, begun on a new lock file, for one stopped midway).
 
     A process that may not write there (a read-only mount, another user's output) cannot
     complete it: where the output's manifest is there the output is whole (nothing of the
     commit done, or all but the staging folder's removal), read as it is (False); else the
     open's error is raised (``stopped_midway`` says it)."""
     lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
-    for _ in range(SHARED_TRIES):
-        with _guard(base):
-            done = _look_once(root, fs, base, lock, journal)
-        if done != "again":
-            break
-        _pause(PAUSE)
-    else:
-        raise _read_for_long(root)
+    done = _tries(root, base, lambda: _look_once(root, fs, base, lock, journal))
     if done is not True:
         return done
     try:  # held exclusively by this thread, marked as a reader's completion
@@ -980,15 +994,15 @@ def _look(root: str, fs, base: str) -> bool | None:
 
 def _look_once(root: str, fs, base: str, lock: str, journal: str):
     """One try of ``_look``, under the output's guard: True (this thread now holds the lock, to
-    complete the commit), False, None (as ``_look``), "again" (other readers look, or one completes
-    it: for an instant). The file is opened and closed within: a close between tries would drop
-    the lock another thread of this process took meanwhile."""
+    complete the commit), False, None (as ``_look``), or as ``_try_lock``'s: "wait", "completing",
+    "vanished". The file is opened and closed within: a close between tries would drop the lock
+    another thread of this process took meanwhile."""
     import fcntl
 
     owner = _owner(base)
     if owner is not None and owner[0] != threading.get_ident():
         if owner[1]:
-            return "again"
+            return "completing"
         raise _held_here(root)
     denied = None
     try:
@@ -1001,7 +1015,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
         if e.errno != errno.EROFS:  # an older curate's 0644 lock file in a group's output: replaced, then taken (_lock)
             got = _replace_unwritable(root, base, lock)
             if got != "no":
-                return "again" if got == "wait" else None
+                return got
         denied = e
         try:
             fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
@@ -1016,11 +1030,13 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
         except OSError as e:
             if e.errno in (errno.EACCES, errno.EAGAIN):
                 if _completing(fd):  # another reader completing it: done in an instant
-                    return "again"
+                    return "completing"
                 raise _held(root, lock) from None
             locks = False  # no locks there (ENOLCK): unguarded, as _lock
             if denied is None:
                 _no_locks(root, base, e)
+        if locks and not _is_lock(fd, lock):  # deleted since its open (a commit ending): a run's journal may be there now
+            return "vanished"
         if not _exists(fs, journal):
             return False
         if denied is not None:
@@ -1034,12 +1050,9 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
             except OSError as e:
                 if e.errno not in (errno.EACCES, errno.EAGAIN):
                     raise
-                return "again"  # other readers looking (one may be about to complete it)
-            try:
-                if os.fstat(fd).st_ino != os.stat(lock).st_ino:
-                    return None  # not the lock file there now (deleted after this open): _lock takes that one
-            except FileNotFoundError:
-                return None
+                return "wait"  # other readers looking (one may be about to complete it)
+            if not _is_lock(fd, lock):  # replaced since the shared hold (an older curate's, by a member)
+                return "vanished"
         _LOCKS[base], _OWNERS[base], fd = fd, (threading.get_ident(), True), None
         return True
     finally:
@@ -1130,12 +1143,8 @@ def _nfs_left(folder: str) -> bool:
 
 def _others_lock(base: str) -> bool:
     """Whether the staging folder of ``base`` holds a lock file that is not the one this process holds."""
-    try:
-        st = os.stat(f"{base}/{STAGING}/{LOCK}", follow_symlinks=False)
-    except OSError:
-        return False
-    held = _LOCKS.get(base)
-    return held is None or (os.fstat(held).st_dev, os.fstat(held).st_ino) != (st.st_dev, st.st_ino)
+    path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(base)
+    return os.path.lexists(path) and (held is None or not _is_lock(held, path))
 
 
 def _put_back(fs, base: str, manifest: bytes) -> None:
