@@ -29,6 +29,7 @@ ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -489,7 +490,9 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
         if not _is_lock(fd, path):  # replaced by another member (who may hold the new one) or deleted: under both locks
             return "vanished"
         tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
-        try:
+        try:  # a file there is a killed replacer's whose pid and thread id this one has now (no live one makes the name)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
         except OSError:
             return "no"

@@ -921,7 +921,11 @@ def test_a_member_killed_as_it_replaces_an_older_curate_s_lock_file_leaves_nothi
     """A member's run killed as it renames its own lock file over an older curate's 0644 one
     leaves both: the old file (unheld: its locks went with the process) and its new one, not
     renamed (.tmp-lock-PID-TID). Neither is in the next one's way: it is not held to a look, and
-    the next run replaces the old file again, its staging folder cleared to its own lock file."""
+    the next run replaces the old file again, its staging folder cleared to its own lock file. Also
+    where that name is the next run's (its pid and thread id reused): a killed replacer's, made
+    again (it was 'cannot be created or written (Permission denied)')."""
+    import threading
+
     out = _finished(tmp_path)
     lock = out / commit.STAGING / commit.LOCK
     _older_curate_s(lock, monkeypatch)
@@ -933,6 +937,7 @@ def test_a_member_killed_as_it_replaces_an_older_curate_s_lock_file_leaves_nothi
     left = sorted(p.name for p in lock.parent.iterdir())
     assert left[0].startswith(f".tmp-{commit.LOCK}-{other.pid}-") and left[1:] == [commit.LOCK]
     assert lock.read_text() == "4242 elsewhere\n" and commit.held(str(out)) is False
+    (lock.parent / left[0]).rename(lock.parent / f".tmp-{commit.LOCK}-{os.getpid()}-{threading.get_ident()}")
     staged = commit.begin(str(out))
     try:
         assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK]
