@@ -38,6 +38,7 @@ import stat
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 import pyarrow.fs as pafs
 
@@ -58,15 +59,6 @@ PAUSE = 0.01
 SHARED_TRIES = 500
 MARK = 128  # bytes of a reader's 'PID HOST completing' line, padded with spaces (_write_pid)
 _pause = time.sleep  # the wait before the lock is tried again (tests go on there)
-_LOCKS: dict[str, int] = {}  # local output dir -> the open lock file this process holds (a run's, a reader's completing a commit)
-# POSIX locks are a process's: a second thread taking the lock would get it too, and a thread closing any file open on
-# it drops every lock the process holds there. The thread holding it (and whether it is a reader's completion) is
-# kept here; the others answer from it without opening the file, as another process's hold answers them. Every look
-# at an output's lock file is made under its guard, one thread at a time.
-_OWNERS: dict[str, tuple[int, bool]] = {}  # local output dir -> (thread holding _LOCKS[dir], completing a commit?)
-_GUARDS: dict[str, threading.RLock] = {}  # local output dir -> held by a thread while it has its lock file open to look
-_GUARDS_LOCK = threading.Lock()
-_CREATED: dict[str, int] = {}  # output dir -> the thread that made it for a run not finished yet (its abort removes it, not another's)
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
 _IN_CHILD: list = []  # (registry, whether its values are descriptors): what this process holds, emptied in a forked child
 
@@ -74,12 +66,85 @@ _IN_CHILD: list = []  # (registry, whether its values are descriptors): what thi
 def per_process(registry, fds: bool = False):
     """``registry`` (a dict or a set) of what this process holds, each by one thread (a lock, an
     audit's claim, a folder its run made), emptied in a forked child (``_forked``): it holds
-    none of its parent's. ``fds``: a dict whose values are open descriptors, closed there first."""
+    none of its parent's. ``fds``: a dict whose values are open descriptors (or hold one, ``fd``), closed there first."""
     _IN_CHILD.append((registry, fds))
     return registry
 
 
-_LOCKS, _OWNERS, _CREATED = per_process(_LOCKS, fds=True), per_process(_OWNERS), per_process(_CREATED)
+class _Hold(NamedTuple):
+    """An output's lock this process holds. POSIX locks are a process's (a second thread taking it gets it too, a
+    thread closing any file open on it drops it): its thread is kept, the others answer from it without opening the
+    file, as another process's hold answers them, and every look at the lock file is made under its ``_guard``."""
+
+    fd: int  # the open lock file
+    thread: int  # the thread holding it
+    completing: bool  # a reader completing a commit (waited for), not a writer (refused)
+
+
+_LOCKS: dict[str, _Hold] = per_process({}, fds=True)  # local output dir -> this process's hold of its lock
+_GUARDS: dict[str, threading.RLock] = per_process({})  # local output dir -> held by a thread while it has its lock file open
+_CREATED: dict[str, int] = per_process({})  # output dir -> the thread that made it for a run not finished (its abort removes it)
+
+
+def _guard(base: str) -> threading.RLock:
+    """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
+    locks, closes it): a close drops every lock the process holds on the file, another thread's too.
+    One per output: setdefault is one step under the interpreter's lock, no other thread's between."""
+    return _GUARDS.setdefault(base, threading.RLock())
+
+
+def _owner(base: str) -> _Hold | None:
+    """``_LOCKS[base]`` where its thread lives (the guard held): a thread that ended holding the
+    lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
+    (the kernel drops its locks): dropped here, or every other thread was refused until the process
+    ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
+    hold = _LOCKS.get(base)
+    if hold is not None and not thread_lives(hold.thread):
+        os.close(_LOCKS.pop(base).fd)  # no other thread holds it: the hold was the ended thread's alone
+        return None
+    return hold
+
+
+def _mine(base: str) -> bool:
+    """Whether this thread holds the lock of ``base``."""
+    return base in _LOCKS and _LOCKS[base].thread == threading.get_ident()
+
+
+def _another_thread(root: str, base: str) -> str | None:
+    """"completing" where another thread of this process holds the lock of ``base`` to complete a
+    commit (waited for, as another process's); raises Held where one writes (the guard held)."""
+    hold = _owner(base)
+    if hold is None or hold.thread == threading.get_ident():
+        return None
+    if hold.completing:
+        return "completing"
+    raise _held_here(root)
+
+
+def _unlock(base: str) -> None:
+    """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
+    with _guard(base):
+        if _owner(base) is not None and _mine(base):  # (an ended thread's hold dropped too)
+            os.close(_LOCKS.pop(base).fd)
+
+
+def thread_lives(ident: int) -> bool:
+    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
+    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
+
+
+def _forked() -> None:
+    """In a forked child: the parent's locks are not its own (POSIX locks are not inherited), nor
+    a guard another of the parent's threads held as it forked, nor an output folder its run made."""
+    for registry, fds in _IN_CHILD:  # _LOCKS, _GUARDS, _CREATED (nor the folders its runs made), the audit's claims
+        for held in registry.values() if fds else ():
+            with contextlib.suppress(OSError):  # the child's copy: the parent's lock stays (a process drops only its own)
+                os.close(getattr(held, "fd", held))
+        registry.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 class ForeignFiles(ValueError):
@@ -375,13 +440,9 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     Held for a writer's hold."""
     import fcntl
 
-    owner = _owner(base)
-    if owner is not None and owner[0] != threading.get_ident():
-        if owner[1]:
-            return "completing"
-        raise _held_here(root)
-    held = _LOCKS.get(base)
-    if held is not None and _is_lock(held, path):
+    if other := _another_thread(root, base):
+        return other
+    if base in _LOCKS and _is_lock(_LOCKS[base].fd, path):
         return "held"  # this thread holds it already (closing another fd of the file would drop it)
     _unlock(base)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -406,7 +467,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     except OSError as e:
         if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
             _no_locks(root, base, e)
-            _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
+            _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
             return "held"
         try:
             if completing:
@@ -421,36 +482,10 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     if _is_lock(fd, path):
         if not completing:
             _write_pid(fd)
-        _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
+        _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
         return "held"
     os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     return "vanished"
-
-
-def _guard(base: str) -> threading.RLock:
-    """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
-    locks, closes it): a close drops every lock the process holds on the file, another thread's too."""
-    with _GUARDS_LOCK:
-        return _GUARDS.setdefault(base, threading.RLock())
-
-
-def _forked() -> None:
-    """In a forked child: the parent's locks are not its own (POSIX locks are not inherited), nor
-    a guard another of the parent's threads held as it forked, nor an output folder its run made."""
-    global _GUARDS_LOCK
-    _GUARDS_LOCK = threading.Lock()
-    _GUARDS.clear()
-    for registry, fds in _IN_CHILD:  # _LOCKS, _OWNERS, _CREATED (nor the folders its runs made), the audit's claims
-        for fd in registry.values() if fds else ():
-            try:
-                os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
-            except OSError:
-                pass
-        registry.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
 
 
 def _held_here(root: str) -> Held:
@@ -586,9 +621,9 @@ def held(root: str) -> bool:
 
     base = output._fs(root)[1]
     with _guard(base):
-        owner = _owner(base)
-        if owner is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
-            return owner[0] != threading.get_ident()
+        hold = _owner(base)
+        if hold is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
+            return hold.thread != threading.get_ident()
         return _looked_held(lock_file(root), fcntl)
 
 
@@ -634,44 +669,6 @@ def _no_locks(root: str, base: str, e: OSError) -> None:
         _UNLOCKED.add(base)
         print(f"curate: warning: output {root!r}: its file system takes no locks ({e.strerror or e}): a second run or "
               "audit into it at the same time would not be refused", file=sys.stderr)
-
-
-def _unlock(base: str) -> None:
-    """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
-    with _guard(base):
-        owner = _owner(base)
-        if owner is not None and owner[0] != threading.get_ident():
-            return
-        _OWNERS.pop(base, None)
-        fd = _LOCKS.pop(base, None)
-        if fd is not None:
-            os.close(fd)
-
-
-def _owner(base: str) -> tuple[int, bool] | None:
-    """``_OWNERS[base]`` where its thread lives (the guard held): a thread that ended holding the
-    lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
-    (the kernel drops its locks): dropped here, or every other thread was refused until the process
-    ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
-    owner = _OWNERS.get(base)
-    if owner is None or thread_lives(owner[0]):
-        return owner
-    del _OWNERS[base]
-    fd = _LOCKS.pop(base, None)
-    if fd is not None:
-        os.close(fd)  # no other thread holds it: the hold was the ended thread's alone
-    return None
-
-
-def thread_lives(ident: int) -> bool:
-    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
-    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
-
-
-def _mine(base: str) -> bool:
-    """Whether this thread holds the lock of ``base``."""
-    owner = _OWNERS.get(base)
-    return owner is not None and owner[0] == threading.get_ident()
 
 
 def reachable(root: str, reader: str | None = None) -> None:
@@ -1002,11 +999,8 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
     another thread of this process took meanwhile."""
     import fcntl
 
-    owner = _owner(base)
-    if owner is not None and owner[0] != threading.get_ident():
-        if owner[1]:
-            return "completing"
-        raise _held_here(root)
+    if other := _another_thread(root, base):
+        return other
     denied = None
     try:
         fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
@@ -1056,7 +1050,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
                 return "wait"  # other readers looking (one may be about to complete it)
             if not _is_lock(fd, lock):  # replaced since the shared hold (an older curate's, by a member)
                 return "vanished"
-        _LOCKS[base], _OWNERS[base], fd = fd, (threading.get_ident(), True), None
+        _LOCKS[base], fd = _Hold(fd, threading.get_ident(), True), None
         return True
     finally:
         if fd is not None:
@@ -1147,7 +1141,7 @@ def _nfs_left(folder: str) -> bool:
 def _others_lock(base: str) -> bool:
     """Whether the staging folder of ``base`` holds a lock file that is not the one this process holds."""
     path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(base)
-    return os.path.lexists(path) and (held is None or not _is_lock(held, path))
+    return os.path.lexists(path) and (held is None or not _is_lock(held.fd, path))
 
 
 def _put_back(fs, base: str, manifest: bytes) -> None:
