@@ -579,7 +579,7 @@ def _held(root: str, lock: str) -> Held:
 
 def _read_for_long(root: str, lock: str | None = None) -> Held:
     """A hold waited for SHARED_TRIES times: readers looking, or a reader completing a commit (the
-    lock file ``lock``, marked so: until 7 Dec said 'being read' too, of a process moving files)."""
+    lock file ``lock``, marked so: until 6 Dec said 'being read' too, of a process moving files)."""
     what = f": a commit of it stopped midway is being completed by another process{_holder(lock)}" if lock else \
         " is being read by another process"
     return Held(f"output {root!r}{what}, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s (stopped?); retry when "
@@ -973,7 +973,7 @@ def _look(root: str, fs, base: str) -> bool | None:
     waits for it). Held while a writer holds the lock (the caller waits); another reader
     completing it is waited for. None where there is no lock file (a journal copied, or an
     older curate's): taken by ``_lock``. A lock file deleted or replaced since its open is looked
-    at again (``_is_lock``), by a reader that may not write too (until 7 Dec it took a run's
+    at again (``_is_lock``), by a reader that may not write too (until 6 Dec it took a run's
     commit under way, begun on a new lock file, for one stopped midway).
 
     A process that may not write there (a read-only mount, another user's output) cannot
