@@ -29,6 +29,7 @@ ownership check skips that folder, and ``finish`` deletes it.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -37,6 +38,7 @@ import stat
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 import pyarrow.fs as pafs
 
@@ -57,15 +59,6 @@ PAUSE = 0.01
 SHARED_TRIES = 500
 MARK = 128  # bytes of a reader's 'PID HOST completing' line, padded with spaces (_write_pid)
 _pause = time.sleep  # the wait before the lock is tried again (tests go on there)
-_LOCKS: dict[str, int] = {}  # local output dir -> the open lock file this process holds (a run's, a reader's completing a commit)
-# POSIX locks are a process's: a second thread taking the lock would get it too, and a thread closing any file open on
-# it drops every lock the process holds there. The thread holding it (and whether it is a reader's completion) is
-# kept here; the others answer from it without opening the file, as another process's hold answers them. Every look
-# at an output's lock file is made under its guard, one thread at a time.
-_OWNERS: dict[str, tuple[int, bool]] = {}  # local output dir -> (thread holding _LOCKS[dir], completing a commit?)
-_GUARDS: dict[str, threading.RLock] = {}  # local output dir -> held by a thread while it has its lock file open to look
-_GUARDS_LOCK = threading.Lock()
-_CREATED: dict[str, int] = {}  # output dir -> the thread that made it for a run not finished yet (its abort removes it, not another's)
 _UNLOCKED: set = set()  # output dirs on a file system without locks, said so
 _IN_CHILD: list = []  # (registry, whether its values are descriptors): what this process holds, emptied in a forked child
 
@@ -73,12 +66,85 @@ _IN_CHILD: list = []  # (registry, whether its values are descriptors): what thi
 def per_process(registry, fds: bool = False):
     """``registry`` (a dict or a set) of what this process holds, each by one thread (a lock, an
     audit's claim, a folder its run made), emptied in a forked child (``_forked``): it holds
-    none of its parent's. ``fds``: a dict whose values are open descriptors, closed there first."""
+    none of its parent's. ``fds``: a dict whose values are open descriptors (or hold one, ``fd``), closed there first."""
     _IN_CHILD.append((registry, fds))
     return registry
 
 
-_LOCKS, _OWNERS, _CREATED = per_process(_LOCKS, fds=True), per_process(_OWNERS), per_process(_CREATED)
+class _Hold(NamedTuple):
+    """An output's lock this process holds. POSIX locks are a process's (a second thread taking it gets it too, a
+    thread closing any file open on it drops it): its thread is kept, the others answer from it without opening the
+    file, as another process's hold answers them, and every look at the lock file is made under its ``_guard``."""
+
+    fd: int  # the open lock file
+    thread: int  # the thread holding it
+    completing: bool  # a reader completing a commit (waited for), not a writer (refused)
+
+
+_LOCKS: dict[str, _Hold] = per_process({}, fds=True)  # local output dir -> this process's hold of its lock
+_GUARDS: dict[str, threading.RLock] = per_process({})  # local output dir -> held by a thread while it has its lock file open
+_CREATED: dict[str, int] = per_process({})  # output dir -> the thread that made it for a run not finished (its abort removes it)
+
+
+def _guard(base: str) -> threading.RLock:
+    """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
+    locks, closes it): a close drops every lock the process holds on the file, another thread's too.
+    One per output: setdefault is one step under the interpreter's lock, no other thread's between."""
+    return _GUARDS.setdefault(base, threading.RLock())
+
+
+def _owner(base: str) -> _Hold | None:
+    """``_LOCKS[base]`` where its thread lives (the guard held): a thread that ended holding the
+    lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
+    (the kernel drops its locks): dropped here, or every other thread was refused until the process
+    ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
+    hold = _LOCKS.get(base)
+    if hold is not None and not thread_lives(hold.thread):
+        os.close(_LOCKS.pop(base).fd)  # no other thread holds it: the hold was the ended thread's alone
+        return None
+    return hold
+
+
+def _mine(base: str) -> bool:
+    """Whether this thread holds the lock of ``base``."""
+    return base in _LOCKS and _LOCKS[base].thread == threading.get_ident()
+
+
+def _another_thread(root: str, base: str) -> str | None:
+    """"completing" where another thread of this process holds the lock of ``base`` to complete a
+    commit (waited for, as another process's); raises Held where one writes (the guard held)."""
+    hold = _owner(base)
+    if hold is None or hold.thread == threading.get_ident():
+        return None
+    if hold.completing:
+        return "completing"
+    raise _held_here(root)
+
+
+def _unlock(base: str) -> None:
+    """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
+    with _guard(base):
+        if _owner(base) is not None and _mine(base):  # (an ended thread's hold dropped too)
+            os.close(_LOCKS.pop(base).fd)
+
+
+def thread_lives(ident: int) -> bool:
+    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
+    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
+
+
+def _forked() -> None:
+    """In a forked child: the parent's locks are not its own (POSIX locks are not inherited), nor
+    a guard another of the parent's threads held as it forked, nor an output folder its run made."""
+    for registry, fds in _IN_CHILD:  # _LOCKS, _GUARDS, _CREATED (nor the folders its runs made), the audit's claims
+        for held in registry.values() if fds else ():
+            with contextlib.suppress(OSError):  # the child's copy: the parent's lock stays (a process drops only its own)
+                os.close(getattr(held, "fd", held))
+        registry.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 class ForeignFiles(ValueError):
@@ -345,33 +411,38 @@ def _lock(root: str, base: str, completing: bool = False) -> None:
     if _bucket(root):
         return
     path = f"{base}/{STAGING}/{LOCK}"
-    vanished = read = 0
+    _tries(root, base, lambda: _try_lock(root, base, path, completing))
+
+
+def _tries(root: str, base: str, once):
+    """``once()`` (a try of ``_lock`` or ``_look``) under the output's guard until it answers:
+    again at once where the lock file vanished (removed since it was made: a commit ending; the
+    file since its open), after a pause where readers hold it ("wait": looking) or one completes
+    a commit ("completing"): for an instant, not a run; said after SHARED_TRIES pauses."""
+    vanished = waits = 0
     while True:
         with _guard(base):
-            got = _try_lock(root, base, path, completing)
-        if got == "held":
-            return
-        if got == "vanished":  # the folder removed since it was made (a commit ending), the file since its open: again
+            got = once()
+        if got == "vanished":
             vanished = _vanished(root, vanished)
-            continue
-        read += 1  # readers looking (held, a reader's recover), or completing a commit: for an instant, not a run
-        if read > SHARED_TRIES:
-            raise _read_for_long(root) from None
-        _pause(PAUSE)
+        elif got in ("wait", "completing"):
+            waits += 1
+            if waits > SHARED_TRIES:
+                raise _read_for_long(root, f"{base}/{STAGING}/{LOCK}" if got == "completing" else None) from None
+            _pause(PAUSE)
+        else:
+            return got
 
 
 def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     """One try of ``_lock``, under the output's guard: "held" (by this thread now), "wait" (readers
-    hold it, or complete a commit), "vanished" (try again at once); raises Held for a writer's hold."""
+    hold it), "completing" (a reader completes a commit), "vanished" (try again at once); raises
+    Held for a writer's hold."""
     import fcntl
 
-    owner = _owner(base)
-    if owner is not None and owner[0] != threading.get_ident():
-        if owner[1]:
-            return "wait"
-        raise _held_here(root)
-    held = _LOCKS.get(base)
-    if held is not None and os.path.exists(path) and os.fstat(held).st_ino == os.stat(path).st_ino:
+    if other := _another_thread(root, base):
+        return other
+    if base in _LOCKS and _is_lock(_LOCKS[base].fd, path):
         return "held"  # this thread holds it already (closing another fd of the file would drop it)
     _unlock(base)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -396,52 +467,25 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     except OSError as e:
         if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
             _no_locks(root, base, e)
-            _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
+            _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
             return "held"
         try:
             if completing:
                 fcntl.lockf(fd, fcntl.LOCK_UN)
-            if _shared_only(fd) or _completing(fd):
+            if _shared_only(fd):
                 return "wait"
+            if _completing(fd):
+                return "completing"
             raise _held(root, path) from None
         finally:
             os.close(fd)
-    try:
-        if os.fstat(fd).st_ino == os.stat(path).st_ino:
-            if not completing:
-                _write_pid(fd)
-            _LOCKS[base], _OWNERS[base] = fd, (threading.get_ident(), completing)
-            return "held"
-    except FileNotFoundError:
-        pass
+    if _is_lock(fd, path):
+        if not completing:
+            _write_pid(fd)
+        _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
+        return "held"
     os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     return "vanished"
-
-
-def _guard(base: str) -> threading.RLock:
-    """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
-    locks, closes it): a close drops every lock the process holds on the file, another thread's too."""
-    with _GUARDS_LOCK:
-        return _GUARDS.setdefault(base, threading.RLock())
-
-
-def _forked() -> None:
-    """In a forked child: the parent's locks are not its own (POSIX locks are not inherited), nor
-    a guard another of the parent's threads held as it forked, nor an output folder its run made."""
-    global _GUARDS_LOCK
-    _GUARDS_LOCK = threading.Lock()
-    _GUARDS.clear()
-    for registry, fds in _IN_CHILD:  # _LOCKS, _OWNERS, _CREATED (nor the folders its runs made), the audit's claims
-        for fd in registry.values() if fds else ():
-            try:
-                os.close(fd)  # the child's copy: the parent's lock stays (a process drops only its own)
-            except OSError:
-                pass
-        registry.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
 
 
 def _held_here(root: str) -> Held:
@@ -453,7 +497,8 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
     """The lock file ``path``, which this user may not open for writing (an older curate made it
     0644: another member's, in a group's output), replaced by one of this user's, writable as
     the umask lets, where no writer holds it (a shared look, opened for reading) and its folder
-    is this user's to change: "vanished" (take the new one). "wait": a reader completes a commit.
+    is this user's to change: "vanished" (take the new one). "wait": another member replaces it;
+    "completing": a reader completes a commit.
     "no": the folder is not this user's to change either (another user's output, a read-only
     mount: said as before). Raises Held while a writer holds it (its owner's run)."""
     import fcntl
@@ -475,15 +520,14 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
             if e.errno not in (errno.EACCES, errno.EAGAIN):
                 return "no"  # no locks there: whether it is held cannot be told
             if _completing(fd):
-                return "wait"
+                return "completing"
             raise _held(root, path) from None
-        try:  # still the lock file there (not replaced by another member, who may hold the new one): under both locks
-            if os.stat(path).st_ino != os.fstat(fd).st_ino:
-                return "vanished"
-        except FileNotFoundError:
+        if not _is_lock(fd, path):  # replaced by another member (who may hold the new one) or deleted: under both locks
             return "vanished"
         tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
-        try:
+        try:  # a file there is a killed replacer's whose pid and thread id this one has now (no live one makes the name)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
         except OSError:
             return "no"
@@ -533,9 +577,24 @@ def _held(root: str, lock: str) -> Held:
                 "choose another --output")
 
 
-def _read_for_long(root: str) -> Held:
-    return Held(f"output {root!r} is being read by another process, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s "
-                "(stopped?); retry when it is done, or choose another --output")
+def _read_for_long(root: str, lock: str | None = None) -> Held:
+    """A hold waited for SHARED_TRIES times: readers looking, or a reader completing a commit (the
+    lock file ``lock``, marked so: until 6 Dec said 'being read' too, of a process moving files)."""
+    what = f": a commit of it stopped midway is being completed by another process{_holder(lock)}" if lock else \
+        " is being read by another process"
+    return Held(f"output {root!r}{what}, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s (stopped?); retry when "
+                "it is done, or choose another --output")
+
+
+def _is_lock(fd: int, path: str) -> bool:
+    """Whether the open file ``fd`` is the lock file at ``path`` now: a hold of one deleted (a
+    commit ending) or replaced (an older curate's, by a member) since its open guards nothing,
+    whoever holds it (a writer, a reader's look, a reader that may not write)."""
+    try:
+        st, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (st.st_dev, st.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _shared_only(fd: int) -> bool:
@@ -562,9 +621,9 @@ def held(root: str) -> bool:
 
     base = output._fs(root)[1]
     with _guard(base):
-        owner = _owner(base)
-        if owner is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
-            return owner[0] != threading.get_ident()
+        hold = _owner(base)
+        if hold is not None:  # this process holds it: its file not opened here (closing it would drop the lock)
+            return hold.thread != threading.get_ident()
         return _looked_held(lock_file(root), fcntl)
 
 
@@ -583,10 +642,8 @@ def _looked_held(lock: str, fcntl) -> bool:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder opens for reading (it failed for writing): cannot tell, as held
                 return True
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+            if _is_lock(fd, lock) or not os.path.lexists(lock):  # removed since (a commit ending): not held
                 return False
-        except FileNotFoundError:  # removed since (a commit ending): not held
-            return False
         except OSError as e:
             return e.errno in (errno.EACCES, errno.EAGAIN)
         finally:
@@ -612,44 +669,6 @@ def _no_locks(root: str, base: str, e: OSError) -> None:
         _UNLOCKED.add(base)
         print(f"curate: warning: output {root!r}: its file system takes no locks ({e.strerror or e}): a second run or "
               "audit into it at the same time would not be refused", file=sys.stderr)
-
-
-def _unlock(base: str) -> None:
-    """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
-    with _guard(base):
-        owner = _owner(base)
-        if owner is not None and owner[0] != threading.get_ident():
-            return
-        _OWNERS.pop(base, None)
-        fd = _LOCKS.pop(base, None)
-        if fd is not None:
-            os.close(fd)
-
-
-def _owner(base: str) -> tuple[int, bool] | None:
-    """``_OWNERS[base]`` where its thread lives (the guard held): a thread that ended holding the
-    lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
-    (the kernel drops its locks): dropped here, or every other thread was refused until the process
-    ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
-    owner = _OWNERS.get(base)
-    if owner is None or thread_lives(owner[0]):
-        return owner
-    del _OWNERS[base]
-    fd = _LOCKS.pop(base, None)
-    if fd is not None:
-        os.close(fd)  # no other thread holds it: the hold was the ended thread's alone
-    return None
-
-
-def thread_lives(ident: int) -> bool:
-    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
-    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
-
-
-def _mine(base: str) -> bool:
-    """Whether this thread holds the lock of ``base``."""
-    owner = _OWNERS.get(base)
-    return owner is not None and owner[0] == threading.get_ident()
 
 
 def reachable(root: str, reader: str | None = None) -> None:
@@ -953,21 +972,16 @@ def _look(root: str, fs, base: str) -> bool | None:
     completed it meanwhile), its hold marked as a reader's completion first (a run beginning
     waits for it). Held while a writer holds the lock (the caller waits); another reader
     completing it is waited for. None where there is no lock file (a journal copied, or an
-    older curate's), or an older curate's read-only one was replaced: taken by ``_lock``.
+    older curate's): taken by ``_lock``. A lock file deleted or replaced since its open is looked
+    at again (``_is_lock``), by a reader that may not write too (until 6 Dec it took a run's
+    commit under way, begun on a new lock file, for one stopped midway).
 
     A process that may not write there (a read-only mount, another user's output) cannot
     complete it: where the output's manifest is there the output is whole (nothing of the
     commit done, or all but the staging folder's removal), read as it is (False); else the
     open's error is raised (``stopped_midway`` says it)."""
     lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
-    for _ in range(SHARED_TRIES):
-        with _guard(base):
-            done = _look_once(root, fs, base, lock, journal)
-        if done != "again":
-            break
-        _pause(PAUSE)
-    else:
-        raise _read_for_long(root)
+    done = _tries(root, base, lambda: _look_once(root, fs, base, lock, journal))
     if done is not True:
         return done
     try:  # held exclusively by this thread, marked as a reader's completion
@@ -980,16 +994,13 @@ def _look(root: str, fs, base: str) -> bool | None:
 
 def _look_once(root: str, fs, base: str, lock: str, journal: str):
     """One try of ``_look``, under the output's guard: True (this thread now holds the lock, to
-    complete the commit), False, None (as ``_look``), "again" (other readers look, or one completes
-    it: for an instant). The file is opened and closed within: a close between tries would drop
-    the lock another thread of this process took meanwhile."""
+    complete the commit), False, None (as ``_look``), or as ``_try_lock``'s: "wait", "completing",
+    "vanished". The file is opened and closed within: a close between tries would drop the lock
+    another thread of this process took meanwhile."""
     import fcntl
 
-    owner = _owner(base)
-    if owner is not None and owner[0] != threading.get_ident():
-        if owner[1]:
-            return "again"
-        raise _held_here(root)
+    if other := _another_thread(root, base):
+        return other
     denied = None
     try:
         fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
@@ -1001,7 +1012,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
         if e.errno != errno.EROFS:  # an older curate's 0644 lock file in a group's output: replaced, then taken (_lock)
             got = _replace_unwritable(root, base, lock)
             if got != "no":
-                return "again" if got == "wait" else None
+                return got
         denied = e
         try:
             fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
@@ -1016,11 +1027,13 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
         except OSError as e:
             if e.errno in (errno.EACCES, errno.EAGAIN):
                 if _completing(fd):  # another reader completing it: done in an instant
-                    return "again"
+                    return "completing"
                 raise _held(root, lock) from None
             locks = False  # no locks there (ENOLCK): unguarded, as _lock
             if denied is None:
                 _no_locks(root, base, e)
+        if locks and not _is_lock(fd, lock):  # deleted since its open (a commit ending): a run's journal may be there now
+            return "vanished"
         if not _exists(fs, journal):
             return False
         if denied is not None:
@@ -1034,13 +1047,10 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
             except OSError as e:
                 if e.errno not in (errno.EACCES, errno.EAGAIN):
                     raise
-                return "again"  # other readers looking (one may be about to complete it)
-            try:
-                if os.fstat(fd).st_ino != os.stat(lock).st_ino:
-                    return None  # not the lock file there now (deleted after this open): _lock takes that one
-            except FileNotFoundError:
-                return None
-        _LOCKS[base], _OWNERS[base], fd = fd, (threading.get_ident(), True), None
+                return "wait"  # other readers looking (one may be about to complete it)
+            if not _is_lock(fd, lock):  # replaced since the shared hold (an older curate's, by a member)
+                return "vanished"
+        _LOCKS[base], fd = _Hold(fd, threading.get_ident(), True), None
         return True
     finally:
         if fd is not None:
@@ -1130,12 +1140,8 @@ def _nfs_left(folder: str) -> bool:
 
 def _others_lock(base: str) -> bool:
     """Whether the staging folder of ``base`` holds a lock file that is not the one this process holds."""
-    try:
-        st = os.stat(f"{base}/{STAGING}/{LOCK}", follow_symlinks=False)
-    except OSError:
-        return False
-    held = _LOCKS.get(base)
-    return held is None or (os.fstat(held).st_dev, os.fstat(held).st_ino) != (st.st_dev, st.st_ino)
+    path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(base)
+    return os.path.lexists(path) and (held is None or not _is_lock(held.fd, path))
 
 
 def _put_back(fs, base: str, manifest: bytes) -> None:

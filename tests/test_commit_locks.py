@@ -856,3 +856,91 @@ def test_two_readers_marking_at_once_leave_a_whole_mark(tmp_path, monkeypatch):
         assert os.pread(fd, 300, 0).split(b"\n")[0].split() == [b"4194304", commit._hostname().encode(), b"completing"]
     finally:
         os.close(fd)
+
+
+def test_a_reader_completing_a_commit_for_long_is_said_as_one(tmp_path, monkeypatch):
+    """A reader's completion of a stopped commit that does not end (its process stopped, its hold
+    exclusive and marked 'completing') was said to a run waiting for it, and to another reader,
+    as 'being read by another process': it is completing the commit (moving files into place),
+    said so, naming its process."""
+    out = _decided(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", COMPLETING, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        monkeypatch.setattr(commit, "_pause", lambda seconds: None, raising=False)
+        for call in (commit.begin, commit.recover):
+            with pytest.raises(commit.Held) as e:
+                call(str(out))
+            assert str(e.value) == (f"output {str(out)!r}: a commit of it stopped midway is being completed by another "
+                                    f"process (process {proc.pid}), which has held its lock for "
+                                    f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done, or "
+                                    "choose another --output")
+    finally:
+        assert proc.communicate("go\n", timeout=60)[0] == "True\n"
+    assert (out / "a.txt").read_text() == "new\n" and str(out) not in commit._LOCKS
+
+
+def test_a_reader_that_may_not_write_looks_at_the_lock_file_there_now(tmp_path, monkeypatch, deny_writes):
+    """A reader that may not write (a read-only mount) opened the lock file; before its shared
+    hold, the commit it saw ended (the file deleted) and a run took a new one and began its own
+    commit (its journal, no manifest yet). The hold of the deleted file excluded no one and the
+    reader took that run's commit under way for one stopped midway ('cannot complete it here
+    (Read-only file system)'): a writer's hold is looked at where the lock file is now (its
+    inode, as a writer's), and the run is waited for."""
+    import fcntl
+
+    out = _interrupted(tmp_path, "midway")
+    lock = out / commit.STAGING / commit.LOCK
+    hold = "import sys; from curate import commit; commit._lock(sys.argv[1], sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+    real, procs = fcntl.lockf, []
+
+    def lockf(fd, op, *a):
+        if not procs:  # between the look's open and its lock: the lock file deleted, a run holding a new one
+            lock.unlink()
+            procs.append(subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, text=True, cwd=REPO))
+            assert procs[0].stdout.readline() == "held\n"
+        return real(fd, op, *a)
+
+    writable = deny_writes(out, errno.EROFS)
+    monkeypatch.setattr(fcntl, "lockf", lockf)
+    try:
+        with pytest.raises(commit.Held) as e:
+            commit.recover(str(out))
+        assert str(e.value).startswith(f"output {str(out)!r} is being written by another curate command (process {procs[0].pid})")
+    finally:
+        monkeypatch.undo()
+        writable()
+        for proc in procs:
+            proc.communicate("", timeout=60)
+
+
+def test_a_member_killed_as_it_replaces_an_older_curate_s_lock_file_leaves_nothing_in_the_way(tmp_path, monkeypatch,
+                                                                                             group_umask):
+    """A member's run killed as it renames its own lock file over an older curate's 0644 one
+    leaves both: the old file (unheld: its locks went with the process) and its new one, not
+    renamed (.tmp-lock-PID-TID). Neither is in the next one's way: it is not held to a look, and
+    the next run replaces the old file again, its staging folder cleared to its own lock file. Also
+    where that name is the next run's (its pid and thread id reused): a killed replacer's, made
+    again (it was 'cannot be created or written (Permission denied)')."""
+    import threading
+
+    out = _finished(tmp_path)
+    lock = out / commit.STAGING / commit.LOCK
+    _older_curate_s(lock, monkeypatch)
+    other = subprocess.Popen([sys.executable, "-c", REPLACER, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, cwd=REPO)
+    assert other.stdout.readline() == "renaming\n"
+    other.kill()
+    other.wait()
+    left = sorted(p.name for p in lock.parent.iterdir())
+    assert left[0].startswith(f".tmp-{commit.LOCK}-{other.pid}-") and left[1:] == [commit.LOCK]
+    assert lock.read_text() == "4242 elsewhere\n" and commit.held(str(out)) is False
+    (lock.parent / left[0]).rename(lock.parent / f".tmp-{commit.LOCK}-{os.getpid()}-{threading.get_ident()}")
+    staged = commit.begin(str(out))
+    try:
+        assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK]
+        assert stat.S_IMODE(lock.stat().st_mode) == 0o664 and commit._holder(str(lock)) == f" (process {os.getpid()})"
+    finally:
+        commit.abort(str(out))
