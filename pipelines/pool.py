@@ -111,7 +111,9 @@ def _init(parent: int, stacks: str) -> None:
     faulthandler.register(signal.SIGUSR1, _POOL["stack_file"], all_threads=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (it raises KeyboardInterrupt): SIGTERM ends a worker at once
-    gc.unfreeze()  # keeping the parent's objects frozen here measured slower (1x: 29.2 vs 25.0 CPU-s, one run)
+    # the parent's objects stay frozen here (_acquire froze them): a worker's collections never
+    # walk them, for walking writes each one's GC header, and copy-on-write then copied every
+    # page of the parent's heap into each worker (test_a_workers_collection_leaves_the_parents_heap_shared)
     from multiprocessing import util
 
     from curate.readers import extract_helper
@@ -159,23 +161,20 @@ def _acquire(size: int):
         # instead of each loading it again (the filter's kernels: ~1.9 CPU-s more for a cold run)
         for fn in _PLANNED:
             fn.warm_up()
-        # garbage is collected here, not in a worker: a finalizer run in a forked process can
-        # abort it (a dead gRPC channel left by an earlier pipeline in the same process did) or
-        # hang it. Frozen garbage too (the pipeline freezes its construction's objects, garbage
-        # of an earlier run with them): a collection skips frozen objects, a worker unfreezes
+        # nothing of this process is freed or finalized in a worker: each keeps a reference to
+        # every object of this process (this list, which the fork copies; garbage too), and a
+        # worker ends by os._exit. A gRPC object left by an earlier Beam run in this process (a
+        # channel, a call, a server) freed in a worker takes a lock of gRPC's that one of its
+        # threads here may have held at the fork, never to be released there: the worker hung,
+        # and the run with it; a dead channel's finalizer aborted one. The fork itself frees what
+        # only another thread held (its threading.local values, its exception being handled), so
+        # these are referenced before it. gc.get_objects between unfreeze and freeze: it does not
+        # list frozen objects. The workers keep them all frozen (see _init): no collection here
+        # is needed first (it cost ~0.25 CPU-s a run in a process of 2M objects, pytest's)
         frozen = gc.get_freeze_count()
         gc.unfreeze()
-        gc.collect()
-        # ... and nothing alive here is freed in a worker: each keeps a reference to every object
-        # of this process (this list, which the fork copies), and a worker ends by os._exit. A
-        # gRPC object left by an earlier Beam run in this process (a channel, a call, a server)
-        # freed in a worker takes a lock of gRPC's that one of its threads here may have held at
-        # the fork, never to be released there: the worker hung, and the run with it. The fork
-        # itself frees what only another thread held (its threading.local values, its exception
-        # being handled), so these are referenced before it. gc.get_objects before gc.freeze:
-        # it does not list frozen objects.
         _POOL["inherited"] = gc.get_objects()
-        gc.freeze()  # with the unfreeze on both sides: the parent's objects go to the oldest generation
+        gc.freeze()
         try:
             _POOL["parent"] = os.getpid()
             _POOL["stacks"] = tempfile.mkdtemp(prefix=f"curate-stacks-{os.getpid()}-")
