@@ -118,6 +118,13 @@ class _StagesFn(beam.DoFn):
         self.sections = sections  # stage name -> its config section, in pipeline order
         self.stages = None
 
+    def warm_up(self):
+        """What its stages load once a process (``warm_up``: the filter's numba kernels)."""
+        from curate import stages
+
+        for name in self.sections:
+            getattr(stages.stage_class(name), "warm_up", lambda: None)()
+
     def setup(self):
         from curate import commit, stages
 

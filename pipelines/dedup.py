@@ -68,6 +68,9 @@ class _EntriesFn(beam.DoFn):
     def __init__(self, lib, r: int, spill, count: bool = False):
         self.lib, self.r, self.spill, self.count = lib, r, spill, count
 
+    def warm_up(self):
+        getattr(self.lib, "warm_up", lambda: None)()  # a library of its own (tests) may have none
+
     def process(self, batch):
         parts = cluster.partition(self.lib.entries(batch), self.r, copy=self.spill.copies)
         if self.count:

@@ -4,12 +4,14 @@ Beam's DirectRunner runs a pipeline in one process, and its own multi-process mo
 fresh interpreters that import everything, load every model and exchange every element over
 gRPC (measured: slower than one process). ``Pooled(inner, workers, spill)`` instead forks
 ``workers`` processes from the DoFn after its ``setup`` (models loaded once, shared
-copy-on-write). A batch comes out as a spilled file (pipelines/spill.py) and goes on to the
-next pooled step as that file's reference; a batch made in this process (after a shuffle)
-goes in through the pool's pipe. ``process``
-submits an element and yields whatever results are ready, keeping at most two per worker in
-flight; ``finish_bundle`` yields the rest. Results leave in completion order: every consumer
-downstream sorts or sums, so outputs are byte-identical to a one-process run.
+copy-on-write), and after every pooled DoFn of the pipeline has loaded what each process loads
+once (its ``warm_up``: numba kernels) in this process, which the workers then inherit. A
+batch comes out as a spilled file (pipelines/spill.py) and goes on to the next pooled step
+as that file's reference; a batch made in this process (after a shuffle) goes in through the
+pool's pipe. ``process`` submits an element and yields whatever results are ready, keeping
+at most two per worker in flight; ``finish_bundle`` yields the rest. Results leave in
+completion order: every consumer downstream sorts or sums, so outputs are byte-identical to a
+one-process run.
 
 Used only where the runner runs DoFns in this process (the DirectRunner's default mode);
 elsewhere ``workers`` is 1 and the inner DoFn runs as it is: Dataflow and Flink already run
@@ -66,6 +68,9 @@ def _sendable(element):
 # --- the worker processes: one pool per run, shared by every pooled DoFn ------------------
 
 _POOL = {"pool": None, "users": 0}
+# in the launching process: the pooled DoFns built since the pool last ended, whose ``warm_up``
+# (what every process of theirs loads once: numba kernels) runs there before the workers fork
+_PLANNED: list = []
 _INNERS: dict = {}  # in a worker: DoFn key -> its DoFn, set up on first use
 _COUNTS: collections.Counter = collections.Counter()  # in a worker: Beam counters of the task running
 _COUNTERS = "__counters__"  # the result entry carrying them
@@ -106,7 +111,9 @@ def _init(parent: int, stacks: str) -> None:
     faulthandler.register(signal.SIGUSR1, _POOL["stack_file"], all_threads=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (it raises KeyboardInterrupt): SIGTERM ends a worker at once
-    gc.unfreeze()  # keeping the parent's objects frozen here measured slower (1x: 29.2 vs 25.0 CPU-s, one run)
+    # the parent's objects stay frozen here (_acquire froze them): a worker's collections never
+    # walk them, for walking writes each one's GC header, and copy-on-write then copied every
+    # page of the parent's heap into each worker (test_a_workers_collection_leaves_the_parents_heap_shared)
     from multiprocessing import util
 
     from curate.readers import extract_helper
@@ -149,23 +156,25 @@ def _run(key: str, payload: bytes, value, spill: Spiller | None):
 
 def _acquire(size: int):
     if _POOL["pool"] is None:
-        # garbage is collected here, not in a worker: a finalizer run in a forked process can
-        # abort it (a dead gRPC channel left by an earlier pipeline in the same process did) or
-        # hang it. Frozen garbage too (the pipeline freezes its construction's objects, garbage
-        # of an earlier run with them): a collection skips frozen objects, a worker unfreezes
+        # the pool forks at the first pooled step's setup (the reader's), before the runner sets
+        # up the later steps here: what they load once a process, loaded now, the workers inherit
+        # instead of each loading it again (the filter's kernels: ~1.9 CPU-s more for a cold run)
+        for fn in _PLANNED:
+            fn.warm_up()
+        # nothing of this process is freed or finalized in a worker: each keeps a reference to
+        # every object of this process (this list, which the fork copies; garbage too), and a
+        # worker ends by os._exit. A gRPC object left by an earlier Beam run in this process (a
+        # channel, a call, a server) freed in a worker takes a lock of gRPC's that one of its
+        # threads here may have held at the fork, never to be released there: the worker hung,
+        # and the run with it; a dead channel's finalizer aborted one. The fork itself frees what
+        # only another thread held (its threading.local values, its exception being handled), so
+        # these are referenced before it. gc.get_objects between unfreeze and freeze: it does not
+        # list frozen objects. The workers keep them all frozen (see _init): no collection here
+        # is needed first (it cost ~0.25 CPU-s a run in a process of 2M objects, pytest's)
         frozen = gc.get_freeze_count()
         gc.unfreeze()
-        gc.collect()
-        # ... and nothing alive here is freed in a worker: each keeps a reference to every object
-        # of this process (this list, which the fork copies), and a worker ends by os._exit. A
-        # gRPC object left by an earlier Beam run in this process (a channel, a call, a server)
-        # freed in a worker takes a lock of gRPC's that one of its threads here may have held at
-        # the fork, never to be released there: the worker hung, and the run with it. The fork
-        # itself frees what only another thread held (its threading.local values, its exception
-        # being handled), so these are referenced before it. gc.get_objects before gc.freeze:
-        # it does not list frozen objects.
         _POOL["inherited"] = gc.get_objects()
-        gc.freeze()  # with the unfreeze on both sides: the parent's objects go to the oldest generation
+        gc.freeze()
         try:
             _POOL["parent"] = os.getpid()
             _POOL["stacks"] = tempfile.mkdtemp(prefix=f"curate-stacks-{os.getpid()}-")
@@ -199,6 +208,7 @@ def shutdown(kill: bool = False) -> None:
     failed, ending the workers at once instead of waiting for the tasks they hold (a task can
     take minutes on a loaded machine; Ctrl-C must not)."""
     pool, _POOL["pool"], _POOL["users"] = _POOL["pool"], None, 0
+    _PLANNED.clear()
     if pool is not None:
         if kill:
             for p in _POOL.get("procs", ()):
@@ -371,9 +381,12 @@ class Pooled(beam.DoFn):
 
 
 def pooled(fn: beam.DoFn, workers: int, spill: Spiller) -> beam.DoFn:
-    """``fn`` run by ``workers`` forked processes; itself with one."""
+    """``fn`` run by ``workers`` forked processes; itself with one. Its ``warm_up()``, if it
+    has one, runs in this process before the workers fork."""
     if workers <= 1:
         return fn
+    if hasattr(fn, "warm_up"):
+        _PLANNED.append(fn)
     return Pooled(fn, workers, spill)
 
 

@@ -83,6 +83,13 @@ class DedupStage:
     def setup(self):
         pass
 
+    def warm_up(self):
+        """The shingle kernel, loaded once a process (a pool's workers inherit it: see pipelines/pool.py)."""
+        if "minhash" in self.methods:
+            from curate.stages.dedup import minhash
+
+            minhash.shingle_hashes(pa.array(["a b c d e f"]))
+
     def entries(self, batch: pa.RecordBatch) -> pa.Table:
         """The entry table of a batch: what the bucket shuffle groups (by its ``key``)."""
         bits = self.bits if self.verify is not None and "minhash" in self.methods else None

@@ -490,6 +490,11 @@ class Filter:
 
     # --- stage interface -----------------------------------------------------------------------
 
+    @staticmethod
+    def warm_up() -> None:
+        """What every process loads once: the kernels (see ``_warm_up``)."""
+        _warm_up()
+
     def setup(self) -> None:
         """Load the word lists (once per worker)."""
         if self._ready:
