@@ -143,3 +143,50 @@ def test_a_methods_arguments_are_beams_and_computed_once_per_function(monkeypatc
 
 
 DoFnParam = beam.DoFn.TimestampParam
+
+
+
+def test_a_pickled_dofn_is_compressed_and_decompressed_once_and_as_bz2_does(monkeypatch):
+    """Beam bz2-compresses (level 9) every pickled DoFn, coder and window function it puts in
+    the pipeline proto, and decompresses each where a bundle unpickles it: 1,599 and 1,986
+    times a small run, 386 and 369 of them distinct, ~0.4 CPU-s. The same bytes give the same
+    compressed bytes: remembered, what Beam writes and reads is unchanged."""
+    import base64
+    import bz2
+
+    from apache_beam.internal import cloudpickle_pickler, pickler
+
+    calls = []
+    compress, decompress = bz2.compress, bz2.decompress
+    monkeypatch.setattr(bz2, "compress", lambda d, compresslevel=9: calls.append("c") or compress(d, compresslevel))
+    monkeypatch.setattr(bz2, "decompress", lambda d: calls.append("d") or decompress(d))
+    fn = Stateful()
+    want = base64.b64encode(compress(cloudpickle_pickler._dumps(fn), 9))  # Beam's bytes, without the memo
+    assert pickler.dumps(fn) == want and pickler.dumps(Stateful()) == want
+    assert type(pickler.loads(want)) is Stateful and type(pickler.loads(want)) is Stateful
+    assert calls.count("c") <= 1 and calls.count("d") <= 1, calls
+
+
+def test_a_process_methods_yield_and_return_check_is_beams_and_read_once_per_function(monkeypatch, caplog):
+    """Every ParDo reads its DoFn's process source (inspect.getsourcelines, tokenized) to warn
+    when it both yields and returns: 444 ParDos a small run, ~0.08 CPU-s. The answer is a
+    function of the function's code: kept per function, Beam's warning still said each time."""
+    import inspect
+
+    from apache_beam.transforms import core
+
+    class Both(beam.DoFn):
+        def process(self, x):
+            if x:
+                return [x]
+            yield x
+
+    reads = []
+    real = inspect.getsourcelines
+    monkeypatch.setattr(inspect, "getsourcelines", lambda f: reads.append(f) or real(f))
+    for fn in (Plain(), Plain(), Both(), Both()):
+        assert core._check_fn_use_yield_and_return(fn.process) is isinstance(fn, Both)
+    assert len(reads) <= 2, reads
+    with caplog.at_level("WARNING"):
+        beam.ParDo(Both())
+    assert "Using yield and return" in caplog.text

@@ -139,6 +139,20 @@ def test_model_from_a_path(tmp_path, stage):
     s = LangID({"model": str(path), "languages": ["de"]})
     kept, _ = s.process(batch(["Dies ist ein deutscher Satz über das Wetter."]))
     assert kept.column("language").to_pylist() == ["de"]
+    # loaded once a process (a setup per bundle loaded it again), shared with quality's loader, while the file is the same
+    from curate.stages import quality
+
+    again = LangID({"model": str(path), "languages": ["de"]})
+    again.setup()
+    assert again.model is s.model and quality.load_model(str(path)) is s.model
+    # a file replaced at the same path is read again: here by another model, whose labels are not languages
+    replaced = tmp_path / "other.ftz"
+    shutil.copyfile(curate.models.path("quality_default.ftz"), replaced)
+    replaced.replace(path)
+    labels = sorted(quality.load_model(str(path)).get_labels())
+    assert len(labels) < 5 and "__label__de" not in labels, labels
+    with pytest.raises(ValueError, match="langid.languages"):  # its labels: de is not one
+        LangID({"model": str(path), "languages": ["de"]}).setup()
 
 
 class GlotStyleModel:

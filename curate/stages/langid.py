@@ -252,11 +252,11 @@ class LangID:
         """Load the model once per worker; check the target codes against its labels."""
         if self.model is not None:
             return
-        import fasttext
+        from curate.models import fasttext_model
 
         if self.cfg["detector"] == "fasttext+cld2":
             self._cld2 = Cld2()
-        self.model = fasttext.load_model(self.model_path())
+        self.model = fasttext_model(self.model_path())  # once a process, while the file is the same
         if self.cfg["prior_correction"]:
             labels, counts = self.model.get_labels(include_freq=True)
             a = float(self.cfg["prior_correction"])

@@ -119,15 +119,11 @@ def model_path(name: str, where: str = "quality.model") -> str:
     return name
 
 
-_MODELS: dict = {}  # path -> loaded model: one copy per worker process, shared by domains and DoFns
-
-
 def load_model(path: str):
-    if path not in _MODELS:
-        import fasttext
+    """One copy per process, shared by domains, DoFns and langid, read again when the file changes."""
+    from curate.models import fasttext_model
 
-        _MODELS[path] = fasttext.load_model(path)
-    return _MODELS[path]
+    return fasttext_model(path)
 
 
 def prepare(texts, prefix_chars: int, books: bool = False) -> list[str]:

@@ -145,11 +145,10 @@ def mean_word_length(text: str) -> float:
 
 def model_labels(model: str = "lid.176.ftz") -> list[str]:
     """The labels the shipped LID model can emit."""
-    import fasttext
-
+    from curate.models import fasttext_model
     from curate.stages.langid import LABEL_PREFIX, LangID
 
-    m = fasttext.load_model(LangID({"model": model}).model_path())
+    m = fasttext_model(LangID({"model": model}).model_path())
     return sorted(lab[len(LABEL_PREFIX):] for lab in m.get_labels())
 
 
