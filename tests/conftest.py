@@ -115,26 +115,25 @@ def pytest_make_collect_report(collector):
 # file when 2 tests of its current one are left, and never gives one back). Files go out costliest
 # first (longest-processing-time first): the last ones out are short, so the workers end together;
 # a long file estimated short goes out late and runs alone at the end. Seconds: CPU (user + system,
-# pytest's and its children's) per file, one worker, bench/cpu_per_test.py (ci34, 6 Dec; load
-# 10-18 does not change CPU much): test_cli, test_commit, test_bench, test_dedup_pipeline,
-# test_portable (less the session's demo run, ~10 s, paid by the first file to ask: test_cli),
-# test_layout; test_decontaminate, test_decontaminate_cut and test_mixplan (ci36, 6 Dec); test_pipeline
-# (unlisted, it counted 23 and went out late) from its first tests and its subprocesses (a demo
-# and an audit). The others: earlier wall seconds at load ~10 / 3 (the
-# ratio on the files measured both ways: 2.6-3.1; test_cli's 5: it was over-estimated). A file not
-# listed counts 1 s a test. A stale number costs only balance, never a result.
+# pytest's and its children's) per file, one worker, bench/cpu_per_test.py with warm numba caches,
+# each file alone (ci37-ci40, 6 Dec, after their cuts; a cold cache adds ~20 s to a worker's first
+# pipeline test): test_cli (+ msgs88's tests), test_commit, test_commit_locks, test_reliability,
+# test_bench, test_fuzz, test_dedup_pipeline, test_portable, test_decontaminate, test_pipeline,
+# test_mixplan, test_determinism, test_audit_compare, test_audit_why, test_linededup,
+# test_audit_edits. The others: earlier measurements (ci34/ci36) or wall seconds at load ~10 / 3.
+# A file not listed counts 1 s a test. A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 197, "test_commit.py": 172, "test_bench.py": 70, "test_fuzz.py": 70, "test_dedup_pipeline.py": 69,
-    "test_decontaminate.py": 53, "test_portable.py": 50, "test_audit_compare.py": 50, "test_pipeline.py": 50,
-    "test_mixplan.py": 46, "test_determinism.py": 35, "test_audit_why.py": 32, "test_linededup.py": 31,
-    "test_numba_cache.py": 30, "test_boilerplate_determinism.py": 30, "test_audit_edits.py": 27, "test_names.py": 25,
-    "test_import_cost.py": 21, "test_reliability.py": 20, "test_ids.py": 18, "test_code_licenses.py": 18,
-    "test_corpora_ingest.py": 17, "test_audit_sources.py": 16, "test_commit_locks.py": 12, "test_damaged_input.py": 11,
-    "test_tokenize.py": 10, "test_code_data_files.py": 10, "test_ci.py": 10, "test_decontaminate_cut.py": 9,
-    "test_pool.py": 7, "test_links.py": 6, "test_boilerplate_fuzz.py": 4, "test_audit_verify.py": 4,
-    "test_beam_memo.py": 3, "test_options_table.py": 2, "test_read_pages.py": 2, "test_layout.py": 1.5,
-    "test_quality_train.py": 1, "test_config_hints.py": 1, "test_parquet_meta_maps.py": 0.1, "test_blocks_skip.py": 0.1,
-    "test_coders.py": 0.05,
+    "test_cli.py": 175, "test_commit.py": 107, "test_bench.py": 52, "test_decontaminate.py": 47, "test_portable.py": 41,
+    "test_dedup_pipeline.py": 40, "test_pipeline.py": 38, "test_mixplan.py": 37, "test_legacy_encodings.py": 30,
+    "test_numba_cache.py": 30, "test_boilerplate_determinism.py": 30, "test_determinism.py": 28, "test_names.py": 25,
+    "test_import_cost.py": 21, "test_audit_compare.py": 18, "test_ids.py": 18, "test_code_licenses.py": 18,
+    "test_linededup.py": 17, "test_corpora_ingest.py": 17, "test_reliability.py": 16, "test_audit_sources.py": 16,
+    "test_audit_edits.py": 14, "test_decontaminate_cut.py": 12, "test_secrets_leaks.py": 12, "test_audit_why.py": 11,
+    "test_damaged_input.py": 11, "test_tokenize.py": 10, "test_code_data_files.py": 10, "test_ci.py": 10,
+    "test_pool.py": 7, "test_fuzz.py": 6, "test_links.py": 6, "test_commit_locks.py": 5, "test_boilerplate_fuzz.py": 4,
+    "test_audit_verify.py": 4, "test_beam_memo.py": 3, "test_options_table.py": 2, "test_read_pages.py": 2,
+    "test_layout.py": 1.5, "test_quality_train.py": 1, "test_config_hints.py": 1, "test_parquet_meta_maps.py": 0.1,
+    "test_blocks_skip.py": 0.1, "test_coders.py": 0.05,
 }
 
 
