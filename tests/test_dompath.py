@@ -82,3 +82,28 @@ def test_huge_page_of_unclosed_elements():
     page = b"<body>" + b"<p><b>word " * 400_000  # 4.8 MB, never closed: the stack fills to MAX_DEPTH, the rest is counted
     runs, conts = D.scan_html(page)
     assert len(runs) == 400_000 and len(conts) == 1 and conts[0, 2] == 4 * 400_000
+
+
+def test_train_blocks_untuned_and_dom_columns():
+    """bench/train_blocks.py --untuned --dom: the rendering without the skip list, the DOM
+    features appended to a block's row, and every TUNED name a real column (else --untuned
+    would silently keep what was designed on the tuning half)."""
+    import importlib.util
+    from pathlib import Path
+
+    from resiliparse.parse.html import HTMLTree
+
+    from curate.readers import extract
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "train_blocks.py"
+    spec = importlib.util.spec_from_file_location("train_blocks", path)
+    t = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(t)
+    assert set(t.TUNED) <= set(t.FEATURES)
+    long = b"<p>" + b"A long paragraph of the article goes on. " * 20 + b"</p>"  # past extract.SHORT_CHARS
+    page = PAGE.replace(b"<article>", b'<article><div class="disclaimer">Share this page</div>' + long)
+    bl, X = t.page_blocks(page, True, True)
+    assert "Share this page" in [b[1] for b in bl]  # no skip list: the disclaimer box is rendered
+    assert "Share this page" not in [b[1] for b in extract.blocks(extract.render(HTMLTree.parse(page.decode())))]
+    assert X.shape == (len(bl), len(t.COLUMNS) + len(D.FEATURES))
+    assert (X[:, len(t.COLUMNS) :] == D.block_features(page, bl)).all()
