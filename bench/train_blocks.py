@@ -31,7 +31,7 @@ Only tuning-half pages (bench_extract.tuning_half) are read: the held-out half s
 ``--columns a,b,...`` fits on those columns only (COLUMNS names; rule_keep among them).
 ``--untuned``: the honest estimate (docs/extraction.md): blocks of the rendering without the
 skip list, and none of the TUNED columns (phrase lists, the rules' signals, container lookups).
-``--dom``: curate.readers.dompath's DOM-container features of each block appended. ``--splits
+``--dom``: bench/dompath.py's DOM-container features of each block appended. ``--splits
 N``: the cross-fitted estimate also on N other halvings of the tuning half (salted md5).
 ``--aeb``: the article-extraction benchmark's score of the model fitted on the whole tuning half.
 
@@ -177,12 +177,13 @@ TUNED = ("boiler_phrase", "end_marker", "more_marker", "log_score", "nav", "bad"
 
 def page_blocks(body: bytes, untuned: bool, dom: bool):
     """A page's blocks and their features (as html_to_text decodes and parses it). ``untuned``:
-    the rendering without the skip list; ``dom``: curate.readers.dompath's FEATURES appended."""
+    the rendering without the skip list; ``dom``: bench/dompath.py's FEATURES appended."""
     import numpy as np
     from resiliparse.parse.encoding import bytes_to_str
     from resiliparse.parse.html import HTMLTree
 
-    from curate.readers import dompath, extract
+    import dompath
+    from curate.readers import extract
     from curate.readers.html import _html_encoding
 
     text = bytes_to_str(body, _html_encoding(body, None), errors="replace")
@@ -198,7 +199,7 @@ def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
     import numpy as np
 
     import bench_extract as b
-    from curate.readers import dompath
+    import dompath
 
     if dom:
         COLUMNS.extend(f"dom_{f}" for f in dompath.FEATURES)
@@ -282,7 +283,7 @@ def main() -> int:
     ap.add_argument("--untuned", action="store_true", help="the honest estimate: no skip list, no TUNED columns")
     ap.add_argument("--splits", type=int, default=0, help="also estimate on this many other halvings (salted md5)")
     ap.add_argument("--aeb", action="store_true", help="score the whole tuning half's model on the AEB")
-    ap.add_argument("--dom", action="store_true", help="add curate.readers.dompath's DOM-container features")
+    ap.add_argument("--dom", action="store_true", help="add bench/dompath.py's DOM-container features")
     args = ap.parse_args()
     from curate.readers import extract
 

@@ -1,10 +1,14 @@
-"""curate.readers.dompath: the byte scanner's text runs and containers, the block features,
+"""bench/dompath.py (the #17 variant ex43, not adopted): the byte scanner's text runs and containers, the block features,
 and its limits on hostile pages (deep nesting, many elements)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from curate.readers import dompath as D
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import dompath as D  # noqa: E402
 
 PAGE = b"""<!doctype html><html><head><title>Title words</title>
 <script>var s = "<div class='x'>Hidden script text</div>";</script><style>p{}</style></head>

@@ -18,7 +18,7 @@ nested beyond MAX_DEPTH.
 
 ``block_features`` aligns text blocks (``extract.blocks``: (tag, text, links)) to the runs
 by searching a word of each block in the HTML bytes, in document order, and returns
-FEATURES per block. It is used by bench/train_blocks.py only (docs/extraction.md, ``ex43``:
+FEATURES per block. It lives in bench/ because only bench/train_blocks.py uses it (docs/extraction.md, ``ex43``:
 not adopted); before it runs in the extraction helper its alignment needs a bound: up to 20
 ``bytes.find`` per block make it quadratic on a page whose block words recur outside text.
 """
