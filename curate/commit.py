@@ -106,8 +106,11 @@ def _owner(base: str) -> _Hold | None:
 
 
 def _mine(base: str) -> bool:
-    """Whether this thread holds the lock of ``base``."""
-    return base in _LOCKS and _LOCKS[base].thread == threading.get_ident()
+    """Whether this thread holds the lock of ``base``. One read of the registry, not under the guard:
+    a look then an index (``base in _LOCKS``, ``_LOCKS[base]``) raised KeyError where another thread
+    dropped its hold in between (a reader's ``recover`` as a run's commit ended)."""
+    hold = _LOCKS.get(base)
+    return hold is not None and hold.thread == threading.get_ident()
 
 
 def _another_thread(root: str, base: str) -> str | None:

@@ -944,3 +944,77 @@ def test_a_member_killed_as_it_replaces_an_older_curate_s_lock_file_leaves_nothi
         assert stat.S_IMODE(lock.stat().st_mode) == 0o664 and commit._holder(str(lock)) == f" (process {os.getpid()})"
     finally:
         commit.abort(str(out))
+
+
+class _Holder:
+    """A run of another thread of this process holding the lock of ``out`` (begun there, or with
+    a decided commit when ``decided``): ``finish()`` lets it go on (its commit applied, or its
+    abort) and waits for it to end."""
+
+    def __init__(self, out: Path, decided: bool = False):
+        import threading
+
+        self.go, self.failed, self.out = threading.Event(), [], out
+        held = threading.Event()
+
+        def run():
+            try:
+                if decided:
+                    commit._lock(str(out), str(out))
+                else:
+                    commit.begin(str(out))
+                held.set()
+                self.go.wait(60)
+                if decided:
+                    assert commit.recover(str(out)) is True  # its own commit: applied, the lock dropped
+            except BaseException as e:  # noqa: BLE001
+                self.failed.append(e)
+            finally:
+                commit.abort(str(out))
+                held.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert held.wait(60) and not self.failed
+
+    def finish(self) -> None:
+        self.go.set()
+        self.thread.join(60)
+        assert not self.failed and not self.thread.is_alive()
+
+
+def test_a_thread_s_look_at_the_registry_as_another_drops_its_hold_is_one_look(tmp_path, monkeypatch):
+    """``_mine`` read the registry in two steps (``base in _LOCKS``, then ``_LOCKS[base]``): a
+    thread's ``recover`` (a loader reading the output) between them as another thread's run
+    ended its commit and dropped its hold failed with KeyError, not read. Made here at that
+    switch: the holder's commit ends as the reader's first look at the registry returns."""
+    out = _decided(tmp_path)
+    holder = _Holder(out, decided=True)
+    looks = []
+
+    class Switching(dict):  # the registry; the holder thread runs as this thread's first look at it returns
+        def _switch(self, got):
+            if not looks:
+                looks.append(got)
+                holder.finish()
+            return got
+
+        def __contains__(self, key):
+            return self._switch(super().__contains__(key))
+
+        def get(self, key, default=None):
+            return self._switch(super().get(key, default))
+
+    registry, switching = commit._LOCKS, Switching(commit._LOCKS)
+    monkeypatch.setattr(commit, "_LOCKS", switching)
+    try:
+        assert commit.recover(str(out)) is False  # the holder completed it
+    finally:
+        holder.finish()
+        monkeypatch.undo()
+        registry.clear()
+        registry.update(switching)  # what the threads left in the registry they used
+    assert looks and (out / "a.txt").read_text() == "new\n" and not (out / commit.STAGING).exists()
+    assert str(out) not in commit._LOCKS
+
+
