@@ -81,16 +81,26 @@ class _Hold(NamedTuple):
     completing: bool  # a reader completing a commit (waited for), not a writer (refused)
 
 
-_LOCKS: dict[str, _Hold] = per_process({}, fds=True)  # local output dir -> this process's hold of its lock
-_GUARDS: dict[str, threading.RLock] = per_process({})  # local output dir -> held by a thread while it has its lock file open
+_LOCKS: dict[str, _Hold] = per_process({}, fds=True)  # _key(local output dir) -> this process's hold of its lock
+_GUARDS: dict[str, threading.RLock] = per_process({})  # _key(local output dir) -> held by a thread while it has its lock file open
 _CREATED: dict[str, int] = per_process({})  # output dir -> the thread that made it for a run not finished (its abort removes it)
+
+
+def _key(base: str) -> str:
+    """The registries' name of the output folder ``base``: its real path. POSIX locks are of the
+    file, not its name: keyed by the path as given, a thread naming the output through a link
+    found no hold of another thread's, and its look took the process's lock for its own (an open
+    and a shared lock, the run's exclusive one turned shared) and dropped it on closing its file;
+    a run through the link took it too. Stable while the folder is removed (a lexical path)."""
+    return os.path.realpath(base)
 
 
 def _guard(base: str) -> threading.RLock:
     """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
     locks, closes it): a close drops every lock the process holds on the file, another thread's too.
-    One per output: setdefault is one step under the interpreter's lock, no other thread's between."""
-    return _GUARDS.setdefault(base, threading.RLock())
+    One per output: setdefault is one step (under the GIL; a dict's own lock on free-threaded
+    Python), so two threads get the same guard."""
+    return _GUARDS.setdefault(_key(base), threading.RLock())
 
 
 def _owner(base: str) -> _Hold | None:
@@ -98,9 +108,9 @@ def _owner(base: str) -> _Hold | None:
     lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
     (the kernel drops its locks): dropped here, or every other thread was refused until the process
     ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
-    hold = _LOCKS.get(base)
+    hold = _LOCKS.get(_key(base))
     if hold is not None and not thread_lives(hold.thread):
-        os.close(_LOCKS.pop(base).fd)  # no other thread holds it: the hold was the ended thread's alone
+        os.close(_LOCKS.pop(_key(base)).fd)  # no other thread holds it: the hold was the ended thread's alone
         return None
     return hold
 
@@ -109,7 +119,7 @@ def _mine(base: str) -> bool:
     """Whether this thread holds the lock of ``base``. One read of the registry, not under the guard:
     a look then an index (``base in _LOCKS``, ``_LOCKS[base]``) raised KeyError where another thread
     dropped its hold in between (a reader's ``recover`` as a run's commit ended)."""
-    hold = _LOCKS.get(base)
+    hold = _LOCKS.get(_key(base))
     return hold is not None and hold.thread == threading.get_ident()
 
 
@@ -128,7 +138,7 @@ def _unlock(base: str) -> None:
     """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
     with _guard(base):
         if _owner(base) is not None and _mine(base):  # (an ended thread's hold dropped too)
-            os.close(_LOCKS.pop(base).fd)
+            os.close(_LOCKS.pop(_key(base)).fd)
 
 
 def thread_lives(ident: int) -> bool:
@@ -445,7 +455,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
 
     if other := _another_thread(root, base):
         return other
-    if base in _LOCKS and _is_lock(_LOCKS[base].fd, path):
+    if (hold := _LOCKS.get(_key(base))) is not None and _is_lock(hold.fd, path):
         return "held"  # this thread holds it already (closing another fd of the file would drop it)
     _unlock(base)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -470,7 +480,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     except OSError as e:
         if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
             _no_locks(root, base, e)
-            _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
+            _LOCKS[_key(base)] = _Hold(fd, threading.get_ident(), completing)
             return "held"
         try:
             if completing:
@@ -485,7 +495,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     if _is_lock(fd, path):
         if not completing:
             _write_pid(fd)
-        _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
+        _LOCKS[_key(base)] = _Hold(fd, threading.get_ident(), completing)
         return "held"
     os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     return "vanished"
@@ -1053,7 +1063,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
                 return "wait"  # other readers looking (one may be about to complete it)
             if not _is_lock(fd, lock):  # replaced since the shared hold (an older curate's, by a member)
                 return "vanished"
-        _LOCKS[base], fd = _Hold(fd, threading.get_ident(), True), None
+        _LOCKS[_key(base)], fd = _Hold(fd, threading.get_ident(), True), None
         return True
     finally:
         if fd is not None:
@@ -1143,7 +1153,7 @@ def _nfs_left(folder: str) -> bool:
 
 def _others_lock(base: str) -> bool:
     """Whether the staging folder of ``base`` holds a lock file that is not the one this process holds."""
-    path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(base)
+    path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(_key(base))
     return os.path.lexists(path) and (held is None or not _is_lock(held.fd, path))
 
 

@@ -1018,3 +1018,29 @@ def test_a_thread_s_look_at_the_registry_as_another_drops_its_hold_is_one_look(t
     assert str(out) not in commit._LOCKS
 
 
+
+def test_one_output_named_through_a_link_is_one_output_to_a_process_s_threads(tmp_path):
+    """The registry of the locks a process holds was keyed by the output's path as given: a
+    thread's look through a link to the folder another thread's run writes (``held``: a loader
+    watching it) opened the lock file as no holder's, took a shared lock (the process's: the run's
+    exclusive one turned shared), said 'not held' and dropped the run's lock on closing it; a run
+    through the link took the lock too and cleared the first run's staging folder. Threads name
+    one output as the system does (its real path): a look is told it is held, a second run is
+    refused, and the holder's lock stays held, as another process sees."""
+    out, link = tmp_path / "out", tmp_path / "link"
+    out.mkdir()
+    link.symlink_to(out)
+    holder = _Holder(out)
+    try:
+        staged = out / commit.STAGING / "mine.txt"
+        staged.write_text("staged by the holder\n")
+        assert commit.held(str(link)) is True
+        with pytest.raises(commit.Held, match=rf"is being written by another thread of this process \(process {os.getpid()}\)"):
+            commit.begin(f"{link}/")
+        look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
+        seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert seen.stdout == "True\n", seen.stderr
+        assert staged.read_text() == "staged by the holder\n"
+    finally:
+        holder.finish()
+    assert not (out / commit.STAGING).exists() and not commit._LOCKS
