@@ -869,13 +869,12 @@ def test_a_reader_completing_a_commit_for_long_is_said_as_one(tmp_path, monkeypa
     try:
         assert proc.stdout.readline() == "held\n"
         monkeypatch.setattr(commit, "_pause", lambda seconds: None, raising=False)
-        for call in (commit.begin, commit.recover):
+        for call, tail in ((commit.begin, ", or choose another --output"), (commit.recover, "")):  # a reader: no --output
             with pytest.raises(commit.Held) as e:
                 call(str(out))
             assert str(e.value) == (f"output {str(out)!r}: a commit of it stopped midway is being completed by another "
                                     f"process (process {proc.pid}), which has held its lock for "
-                                    f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done, or "
-                                    "choose another --output")
+                                    f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done{tail}")
     finally:
         assert proc.communicate("go\n", timeout=60)[0] == "True\n"
     assert (out / "a.txt").read_text() == "new\n" and str(out) not in commit._LOCKS
@@ -1044,3 +1043,69 @@ def test_one_output_named_through_a_link_is_one_output_to_a_process_s_threads(tm
     finally:
         holder.finish()
     assert not (out / commit.STAGING).exists() and not commit._LOCKS
+
+
+def test_a_lock_file_that_keeps_vanishing_as_a_reader_looks_is_said_to_the_reader(tmp_path, monkeypatch, capsys):
+    """A reader (``curate mix``, the audit, the loader) looking at an output whose lock file was
+    removed every time it looked (another process deleting it in a loop) was told a run's words,
+    '... as curate made it to take the lock ...; retry, or choose another --output': a reader
+    has no --output. Said as a reader's look, bounded as before."""
+    from curate import cli
+
+    out = _decided(tmp_path)
+    lock = out / commit.STAGING / commit.LOCK
+    lock.write_text("")
+    import fcntl
+
+    real, looks = fcntl.lockf, []
+
+    def removed_as_it_is_locked(fd, op, *a):  # the file there replaced (another process's doing) once opened
+        if op != fcntl.LOCK_UN:
+            looks.append(op)
+            assert len(looks) < 10_000, "retried without bound"
+            lock.unlink()
+            lock.write_text("")
+        return real(fd, op, *a)
+
+    monkeypatch.setattr(fcntl, "lockf", removed_as_it_is_locked)
+    assert cli.main(["mix", str(out)]) == 2
+    monkeypatch.undo()
+    assert capsys.readouterr().err == (f"curate: output {str(out)!r}: its {commit.STAGING}/{commit.LOCK} was removed "
+                                       f"{commit.LOCK_TRIES} times as curate looked at it to read the output (another "
+                                       "process deleting it?); retry\n")
+    assert len(looks) == commit.LOCK_TRIES and (out / commit.STAGING / commit.JOURNAL).exists()
+
+
+def test_readers_then_a_reader_completing_a_commit_for_long_are_said_as_both(tmp_path, monkeypatch):
+    """A run waiting SHARED_TRIES times was told of the last hold it met alone: readers that held
+    the output's lock for the whole wait, then a reader that had just begun completing a commit,
+    were said 'a commit of it stopped midway is being completed by another process ..., which has
+    held its lock for 5 s'. What the wait met is said: both."""
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    reader, completer = _paused_reader("held", out), []
+
+    def pause(seconds):  # at the last pause the readers are done, and a reader begins completing the commit
+        pauses.append(seconds)
+        if len(pauses) == commit.SHARED_TRIES:
+            assert reader.communicate("go\n", timeout=60)[0] == "False\n"
+            completer.append(subprocess.Popen([sys.executable, "-c", COMPLETING, str(out)], stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, text=True, cwd=REPO))
+            assert completer[0].stdout.readline() == "held\n"
+
+    pauses = []
+    monkeypatch.setattr(commit, "_pause", pause, raising=False)
+    try:
+        with pytest.raises(commit.Held) as e:
+            commit.begin(str(out))
+        assert str(e.value) == (f"output {str(out)!r} is being read by other processes, and a commit of it stopped midway "
+                                f"completed by another (process {completer[0].pid}): they have held its lock for "
+                                f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when they are done, or "
+                                "choose another --output")
+    finally:
+        if reader.returncode is None:
+            reader.kill()
+            reader.wait()
+        for proc in completer:
+            assert proc.communicate("go\n", timeout=60)[0] == "True\n"
+    assert (out / "a.txt").read_text() == "new\n" and str(out) not in commit._LOCKS
