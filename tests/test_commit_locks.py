@@ -1109,3 +1109,49 @@ def test_readers_then_a_reader_completing_a_commit_for_long_are_said_as_both(tmp
         for proc in completer:
             assert proc.communicate("go\n", timeout=60)[0] == "True\n"
     assert (out / "a.txt").read_text() == "new\n" and str(out) not in commit._LOCKS
+
+
+def test_a_run_beginning_as_another_thread_completes_a_commit_waits_for_it(tmp_path, monkeypatch):
+    """A thread's read (a loader's recover) completing a stopped commit holds the lock for its
+    moves: to another thread of the process it is what another process's completion is. A look
+    (``held``) is told it is held, its holder named as this process without opening the file
+    (a close would drop it); a run beginning waits for it (not refused 'being written by another
+    thread'), then begins on the completed output."""
+    import threading
+
+    out = _decided(tmp_path)
+    moving, go, done = threading.Event(), threading.Event(), []
+    apply = commit._apply
+
+    def paused_apply(fs, base, journal):  # the reader thread, stopped as it holds the lock to move the files
+        if threading.current_thread() is reader:
+            moving.set()
+            go.wait(60)
+        return apply(fs, base, journal)
+
+    monkeypatch.setattr(commit, "_apply", paused_apply)
+    reader = threading.Thread(target=lambda: done.append(commit.recover(str(out))), daemon=True)
+    reader.start()
+    try:
+        assert moving.wait(60)
+        assert commit.held(str(out)) is True
+        assert commit._holder(commit.lock_file(str(out))) == f" (process {os.getpid()})"
+        pauses = []
+
+        def pause(seconds):  # the run waits: the reader goes on then, and ends
+            pauses.append(seconds)
+            go.set()
+            reader.join(60)
+
+        monkeypatch.setattr(commit, "_pause", pause, raising=False)
+        staged = commit.begin(str(out))
+        try:
+            assert pauses and done == [True]
+            assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK] and commit._mine(str(out))
+            assert (out / "a.txt").read_text() == "new\n"
+        finally:
+            commit.abort(str(out))
+    finally:
+        go.set()
+        reader.join(60)
+    assert not reader.is_alive() and str(out) not in commit._LOCKS
