@@ -142,8 +142,10 @@ def _unlock(base: str) -> None:
 
 
 def thread_lives(ident: int) -> bool:
-    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
-    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
+    """Whether a thread of this process has the id ``ident`` (this one's, or one the interpreter
+    runs: its thread state). Not ``threading.enumerate``, which lists no thread that a C library
+    or ``_thread`` started: a run in one had its lock dropped by another thread's look."""
+    return ident == threading.get_ident() or ident in sys._current_frames()
 
 
 def _forked() -> None:

@@ -1155,3 +1155,41 @@ def test_a_run_beginning_as_another_thread_completes_a_commit_waits_for_it(tmp_p
         go.set()
         reader.join(60)
     assert not reader.is_alive() and str(out) not in commit._LOCKS
+
+
+def test_a_run_in_a_thread_threading_did_not_start_keeps_its_lock(tmp_path):
+    """A thread's hold was taken for an ended thread's where ``threading.enumerate`` did not list
+    its thread: one a C library or ``_thread`` started (no Thread object), running a run. Another
+    thread's look (``held``: a loader watching) closed the run's lock file as an ended thread's,
+    dropping the lock while the run went on, and said 'not held' (as did another process after).
+    A thread lives while the interpreter runs it (its thread state), however it was started."""
+    import _thread
+    import threading
+
+    out = tmp_path / "out"
+    out.mkdir()
+    began, go, ended, failed = threading.Event(), threading.Event(), threading.Event(), []
+
+    def run():
+        try:
+            commit.begin(str(out))
+            began.set()
+            go.wait(60)
+        except BaseException as e:  # noqa: BLE001
+            failed.append(e)
+        finally:
+            commit.abort(str(out))
+            began.set()
+            ended.set()
+
+    _thread.start_new_thread(run, ())
+    try:
+        assert began.wait(60) and not failed
+        assert commit.held(str(out)) is True
+        look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
+        seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert seen.stdout == "True\n", seen.stderr
+    finally:
+        go.set()
+        assert ended.wait(60)
+    assert not failed and not (out / commit.STAGING).exists()
