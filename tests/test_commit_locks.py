@@ -1017,7 +1017,6 @@ def test_a_thread_s_look_at_the_registry_as_another_drops_its_hold_is_one_look(t
     assert str(out) not in commit._LOCKS
 
 
-
 def test_one_output_named_through_a_link_is_one_output_to_a_process_s_threads(tmp_path):
     """The registry of the locks a process holds was keyed by the output's path as given: a
     thread's look through a link to the folder another thread's run writes (``held``: a loader
@@ -1050,13 +1049,13 @@ def test_a_lock_file_that_keeps_vanishing_as_a_reader_looks_is_said_to_the_reade
     removed every time it looked (another process deleting it in a loop) was told a run's words,
     '... as curate made it to take the lock ...; retry, or choose another --output': a reader
     has no --output. Said as a reader's look, bounded as before."""
+    import fcntl
+
     from curate import cli
 
     out = _decided(tmp_path)
     lock = out / commit.STAGING / commit.LOCK
     lock.write_text("")
-    import fcntl
-
     real, looks = fcntl.lockf, []
 
     def removed_as_it_is_locked(fd, op, *a):  # the file there replaced (another process's doing) once opened
