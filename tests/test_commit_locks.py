@@ -948,12 +948,14 @@ def test_a_member_killed_as_it_replaces_an_older_curate_s_lock_file_leaves_nothi
 class _Holder:
     """A run of another thread of this process holding the lock of ``out`` (begun there, or with
     a decided commit when ``decided``): ``finish()`` lets it go on (its commit applied, or its
-    abort) and waits for it to end."""
+    abort) and waits for it to end. ``bare``: a thread ``threading`` did not start (``_thread``'s,
+    as a C library's), no Thread object."""
 
-    def __init__(self, out: Path, decided: bool = False):
+    def __init__(self, out: Path, decided: bool = False, bare: bool = False):
+        import _thread
         import threading
 
-        self.go, self.failed, self.out = threading.Event(), [], out
+        self.go, self.ended, self.failed = threading.Event(), threading.Event(), []
         held = threading.Event()
 
         def run():
@@ -971,15 +973,17 @@ class _Holder:
             finally:
                 commit.abort(str(out))
                 held.set()
+                self.ended.set()
 
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
+        if bare:
+            _thread.start_new_thread(run, ())
+        else:
+            threading.Thread(target=run, daemon=True).start()
         assert held.wait(60) and not self.failed
 
     def finish(self) -> None:
         self.go.set()
-        self.thread.join(60)
-        assert not self.failed and not self.thread.is_alive()
+        assert self.ended.wait(60) and not self.failed
 
 
 def test_a_thread_s_look_at_the_registry_as_another_drops_its_hold_is_one_look(tmp_path, monkeypatch):
@@ -1162,33 +1166,14 @@ def test_a_run_in_a_thread_threading_did_not_start_keeps_its_lock(tmp_path):
     thread's look (``held``: a loader watching) closed the run's lock file as an ended thread's,
     dropping the lock while the run went on, and said 'not held' (as did another process after).
     A thread lives while the interpreter runs it (its thread state), however it was started."""
-    import _thread
-    import threading
-
     out = tmp_path / "out"
     out.mkdir()
-    began, go, ended, failed = threading.Event(), threading.Event(), threading.Event(), []
-
-    def run():
-        try:
-            commit.begin(str(out))
-            began.set()
-            go.wait(60)
-        except BaseException as e:  # noqa: BLE001
-            failed.append(e)
-        finally:
-            commit.abort(str(out))
-            began.set()
-            ended.set()
-
-    _thread.start_new_thread(run, ())
+    holder = _Holder(out, bare=True)
     try:
-        assert began.wait(60) and not failed
         assert commit.held(str(out)) is True
         look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
         seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
         assert seen.stdout == "True\n", seen.stderr
     finally:
-        go.set()
-        assert ended.wait(60)
-    assert not failed and not (out / commit.STAGING).exists()
+        holder.finish()
+    assert not (out / commit.STAGING).exists()
