@@ -81,16 +81,26 @@ class _Hold(NamedTuple):
     completing: bool  # a reader completing a commit (waited for), not a writer (refused)
 
 
-_LOCKS: dict[str, _Hold] = per_process({}, fds=True)  # local output dir -> this process's hold of its lock
-_GUARDS: dict[str, threading.RLock] = per_process({})  # local output dir -> held by a thread while it has its lock file open
+_LOCKS: dict[str, _Hold] = per_process({}, fds=True)  # _key(local output dir) -> this process's hold of its lock
+_GUARDS: dict[str, threading.RLock] = per_process({})  # _key(local output dir) -> held by a thread while it has its lock file open
 _CREATED: dict[str, int] = per_process({})  # output dir -> the thread that made it for a run not finished (its abort removes it)
+
+
+def _key(base: str) -> str:
+    """The registries' name of the output folder ``base``: its real path. POSIX locks are of the
+    file, not its name: keyed by the path as given, a thread naming the output through a link
+    found no hold of another thread's, and its look took the process's lock for its own (an open
+    and a shared lock, the run's exclusive one turned shared) and dropped it on closing its file;
+    a run through the link took it too. Stable while the folder is removed (a lexical path)."""
+    return os.path.realpath(base)
 
 
 def _guard(base: str) -> threading.RLock:
     """The lock a thread of this process holds while it looks at ``base``'s lock file (opens,
     locks, closes it): a close drops every lock the process holds on the file, another thread's too.
-    One per output: setdefault is one step under the interpreter's lock, no other thread's between."""
-    return _GUARDS.setdefault(base, threading.RLock())
+    One per output: setdefault is one step (under the GIL; a dict's own lock on free-threaded
+    Python), so two threads get the same guard."""
+    return _GUARDS.setdefault(_key(base), threading.RLock())
 
 
 def _owner(base: str) -> _Hold | None:
@@ -98,16 +108,19 @@ def _owner(base: str) -> _Hold | None:
     lock (its run never aborted: a library caller's thread) holds nothing, as a process that ended
     (the kernel drops its locks): dropped here, or every other thread was refused until the process
     ended. A thread since given its id is its holder (the hold is of no run now: taken over)."""
-    hold = _LOCKS.get(base)
+    hold = _LOCKS.get(_key(base))
     if hold is not None and not thread_lives(hold.thread):
-        os.close(_LOCKS.pop(base).fd)  # no other thread holds it: the hold was the ended thread's alone
+        os.close(_LOCKS.pop(_key(base)).fd)  # no other thread holds it: the hold was the ended thread's alone
         return None
     return hold
 
 
 def _mine(base: str) -> bool:
-    """Whether this thread holds the lock of ``base``."""
-    return base in _LOCKS and _LOCKS[base].thread == threading.get_ident()
+    """Whether this thread holds the lock of ``base``. One read of the registry, not under the guard:
+    a look then an index (``base in _LOCKS``, ``_LOCKS[base]``) raised KeyError where another thread
+    dropped its hold in between (a reader's ``recover`` as a run's commit ended)."""
+    hold = _LOCKS.get(_key(base))
+    return hold is not None and hold.thread == threading.get_ident()
 
 
 def _another_thread(root: str, base: str) -> str | None:
@@ -125,12 +138,14 @@ def _unlock(base: str) -> None:
     """Drop the lock this thread holds on ``base`` (not another thread's: an abort of a run refused)."""
     with _guard(base):
         if _owner(base) is not None and _mine(base):  # (an ended thread's hold dropped too)
-            os.close(_LOCKS.pop(base).fd)
+            os.close(_LOCKS.pop(_key(base)).fd)
 
 
 def thread_lives(ident: int) -> bool:
-    """Whether a thread of this process has the id ``ident`` (this one's, or one running)."""
-    return ident == threading.get_ident() or any(t.ident == ident for t in threading.enumerate())
+    """Whether a thread of this process has the id ``ident`` (this one's, or one the interpreter
+    runs: its thread state). Not ``threading.enumerate``, which lists no thread that a C library
+    or ``_thread`` started: a run in one had its lock dropped by another thread's look."""
+    return ident == threading.get_ident() or ident in sys._current_frames()
 
 
 def _forked() -> None:
@@ -399,7 +414,7 @@ def _may_change(root: str, base: str, rels) -> None:
                          "(permissions): it could not replace the previous output there; fix its permissions or choose another --output")
 
 
-def _lock(root: str, base: str, completing: bool = False) -> None:
+def _lock(root: str, base: str, completing: bool = False, reader: bool = False) -> None:
     """Hold STAGING/lock for this run, or refuse: a second run into the same output would
     delete the first one's staged files (and recover or commit over it). A POSIX lock: gone
     when the process ends, however it ends, and not inherited by forked worker processes.
@@ -407,28 +422,31 @@ def _lock(root: str, base: str, completing: bool = False) -> None:
     stopped commit, held for the milliseconds of its moves, marked so in the lock file before it
     holds it exclusively: a run beginning meanwhile waits for it as for a reader's look (until
     6 Dec it was refused, as if a command were writing). Another thread of this process holding
-    it is another holder (a writer refused, a reader's completion waited for)."""
+    it is another holder (a writer refused, a reader's completion waited for). ``reader``: said
+    to a reader (no --output to choose)."""
     if _bucket(root):
         return
     path = f"{base}/{STAGING}/{LOCK}"
-    _tries(root, base, lambda: _try_lock(root, base, path, completing))
+    _tries(root, base, lambda: _try_lock(root, base, path, completing), reader)
 
 
-def _tries(root: str, base: str, once):
+def _tries(root: str, base: str, once, reader: bool = False):
     """``once()`` (a try of ``_lock`` or ``_look``) under the output's guard until it answers:
     again at once where the lock file vanished (removed since it was made: a commit ending; the
     file since its open), after a pause where readers hold it ("wait": looking) or one completes
-    a commit ("completing"): for an instant, not a run; said after SHARED_TRIES pauses."""
-    vanished = waits = 0
+    a commit ("completing"): for an instant, not a run; said after SHARED_TRIES pauses, naming
+    every kind of hold met (until 6 Dec the last try's alone). ``reader``: a reader's tries (no
+    --output to choose)."""
+    vanished, met = 0, {"wait": 0, "completing": 0}
     while True:
         with _guard(base):
             got = once()
         if got == "vanished":
-            vanished = _vanished(root, vanished)
-        elif got in ("wait", "completing"):
-            waits += 1
-            if waits > SHARED_TRIES:
-                raise _read_for_long(root, f"{base}/{STAGING}/{LOCK}" if got == "completing" else None) from None
+            vanished = _vanished(root, vanished, reader)
+        elif got in met:
+            met[got] += 1
+            if sum(met.values()) > SHARED_TRIES:
+                raise _read_for_long(root, f"{base}/{STAGING}/{LOCK}", met, reader) from None
             _pause(PAUSE)
         else:
             return got
@@ -442,7 +460,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
 
     if other := _another_thread(root, base):
         return other
-    if base in _LOCKS and _is_lock(_LOCKS[base].fd, path):
+    if (hold := _LOCKS.get(_key(base))) is not None and _is_lock(hold.fd, path):
         return "held"  # this thread holds it already (closing another fd of the file would drop it)
     _unlock(base)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -467,7 +485,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     except OSError as e:
         if e.errno not in (errno.EACCES, errno.EAGAIN):  # no locks there (NFS mounted nolock: ENOLCK), none held
             _no_locks(root, base, e)
-            _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
+            _LOCKS[_key(base)] = _Hold(fd, threading.get_ident(), completing)
             return "held"
         try:
             if completing:
@@ -482,7 +500,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     if _is_lock(fd, path):
         if not completing:
             _write_pid(fd)
-        _LOCKS[base] = _Hold(fd, threading.get_ident(), completing)
+        _LOCKS[_key(base)] = _Hold(fd, threading.get_ident(), completing)
         return "held"
     os.close(fd)  # the file was deleted (a run's commit, ending) between its open and the lock: a new run would not see it
     return "vanished"
@@ -539,10 +557,15 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
         os.close(fd)
 
 
-def _vanished(root: str, times: int) -> int:
-    """One more time the lock file vanished as _lock took it; a commit ends once: a folder removed
-    every time is another process's doing (or a file system's), not a race: said, not tried forever."""
+def _vanished(root: str, times: int, reader: bool = False) -> int:
+    """One more time the lock file vanished as _lock took it (or a ``reader`` looked at it); a
+    commit ends once: a folder removed every time is another process's doing (or a file
+    system's), not a race: said, not tried forever (to a reader in its words: until 6 Dec a
+    run's, 'choose another --output')."""
     times += 1
+    if times >= LOCK_TRIES and reader:
+        raise ValueError(f"output {root!r}: its {STAGING}/{LOCK} was removed {LOCK_TRIES} times as curate looked at it to "
+                         "read the output (another process deleting it?); retry")
     if times >= LOCK_TRIES:
         raise ValueError(f"output {root!r}: its {STAGING} folder was removed {LOCK_TRIES} times as curate made it to take "
                          "the lock (another process deleting it?); retry, or choose another --output")
@@ -577,13 +600,20 @@ def _held(root: str, lock: str) -> Held:
                 "choose another --output")
 
 
-def _read_for_long(root: str, lock: str | None = None) -> Held:
-    """A hold waited for SHARED_TRIES times: readers looking, or a reader completing a commit (the
-    lock file ``lock``, marked so: until 6 Dec said 'being read' too, of a process moving files)."""
-    what = f": a commit of it stopped midway is being completed by another process{_holder(lock)}" if lock else \
-        " is being read by another process"
-    return Held(f"output {root!r}{what}, which has held its lock for {SHARED_TRIES * PAUSE:.0f} s (stopped?); retry when "
-                "it is done, or choose another --output")
+def _read_for_long(root: str, lock: str, met: dict, reader: bool) -> Held:
+    """A hold of the lock file ``lock`` waited for SHARED_TRIES times (``met``: how often of
+    each kind): readers looking ("wait"), a reader completing a commit ("completing", marked so:
+    until 6 Dec said 'being read' too, of a process moving files), or both, said as both (until
+    6 Dec as the last try's). To a ``reader``, no --output to choose."""
+    if not met["completing"]:
+        what, they = " is being read by another process, which has", "it is"
+    elif not met["wait"]:
+        what, they = f": a commit of it stopped midway is being completed by another process{_holder(lock)}, which has", "it is"
+    else:
+        what, they = (f" is being read by other processes, and a commit of it stopped midway completed by another"
+                      f"{_holder(lock)}: they have"), "they are"
+    return Held(f"output {root!r}{what} held its lock for {SHARED_TRIES * PAUSE:.0f} s (stopped?); retry when {they} done"
+                f"{'' if reader else ', or choose another --output'}")
 
 
 def _is_lock(fd: int, path: str) -> bool:
@@ -718,7 +748,7 @@ def begin(root: str) -> str:
         if info.type == pafs.FileType.NotFound:
             fs.create_dir(base, recursive=True)
             _CREATED[base] = threading.get_ident()  # removed again if this run does not finish (abort)
-        recover(root)
+        recover(root, run=True)
         _may_change(root, base, owned(check_owned(root)))
         _hold(root, fs, base)  # before anything in the staging folder is deleted: it may be a live run's
         _clear_staging(fs, base)
@@ -937,20 +967,21 @@ def _remove_tmp(fs, path: str) -> dict:
             "by_step": dict(sorted(by_step.items()))}
 
 
-def recover(root: str) -> bool:
-    """Complete a commit that was decided (journal written) but interrupted; True if one was."""
+def recover(root: str, run: bool = False) -> bool:
+    """Complete a commit that was decided (journal written) but interrupted; True if one was.
+    ``run``: a run's (begin), whose waits are said in a run's words; else a reader's."""
     fs, base = output._fs(root)
     path = f"{base}/{STAGING}/{JOURNAL}"
     if not _exists(fs, path):
         return False
     if not _mine(base) and not _bucket(root):
-        done = _look(root, fs, base)
+        done = _look(root, fs, base, reader=not run)
         if done is not None:
             return done
     # a journal is also there while a live run moves its files into place: finishing that
     # commit beside it would delete its staging folder under it; its lock tells (and refuses)
     mine = _mine(base)
-    _lock(root, base, completing=not mine)
+    _lock(root, base, completing=not mine, reader=not mine and not run)
     try:
         if not mine and not _exists(fs, path) and not _bucket(root):
             # the holder completed it as this process took the lock, which made its staging folder
@@ -965,7 +996,7 @@ def recover(root: str) -> bool:
     return True
 
 
-def _look(root: str, fs, base: str) -> bool | None:
+def _look(root: str, fs, base: str, reader: bool = True) -> bool | None:
     """``recover`` by a process not holding the lock: look under a shared hold (a run beginning
     meanwhile is not refused, ``_shared_only``), completing the commit only when its journal is
     still there, the hold turned exclusive with no other let in between (a holder cannot have
@@ -981,7 +1012,7 @@ def _look(root: str, fs, base: str) -> bool | None:
     commit done, or all but the staging folder's removal), read as it is (False); else the
     open's error is raised (``stopped_midway`` says it)."""
     lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
-    done = _tries(root, base, lambda: _look_once(root, fs, base, lock, journal))
+    done = _tries(root, base, lambda: _look_once(root, fs, base, lock, journal), reader)
     if done is not True:
         return done
     try:  # held exclusively by this thread, marked as a reader's completion
@@ -1050,7 +1081,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
                 return "wait"  # other readers looking (one may be about to complete it)
             if not _is_lock(fd, lock):  # replaced since the shared hold (an older curate's, by a member)
                 return "vanished"
-        _LOCKS[base], fd = _Hold(fd, threading.get_ident(), True), None
+        _LOCKS[_key(base)], fd = _Hold(fd, threading.get_ident(), True), None
         return True
     finally:
         if fd is not None:
@@ -1140,7 +1171,7 @@ def _nfs_left(folder: str) -> bool:
 
 def _others_lock(base: str) -> bool:
     """Whether the staging folder of ``base`` holds a lock file that is not the one this process holds."""
-    path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(base)
+    path, held = f"{base}/{STAGING}/{LOCK}", _LOCKS.get(_key(base))
     return os.path.lexists(path) and (held is None or not _is_lock(held.fd, path))
 
 

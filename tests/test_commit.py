@@ -538,7 +538,7 @@ def test_commit_killed_as_the_next_run_begins_is_completed(tmp_path, finished_de
     staging folder with the journal in it, leaving an output with no manifest and half its files
     moved, which nothing could complete. The journal is now looked for again under the lock."""
     out, args = _killed_rerun(tmp_path, finished_demo, killed_during_moves)
-    monkeypatch.setattr(commit, "recover", lambda root: False)  # it looked before the journal was there
+    monkeypatch.setattr(commit, "recover", lambda root, **_: False)  # it looked before the journal was there
     monkeypatch.setattr(commit, "check_owned", lambda root: {})
     commit.begin(str(out))
     commit.abort(str(out))  # the next run stopped at once

@@ -869,13 +869,12 @@ def test_a_reader_completing_a_commit_for_long_is_said_as_one(tmp_path, monkeypa
     try:
         assert proc.stdout.readline() == "held\n"
         monkeypatch.setattr(commit, "_pause", lambda seconds: None, raising=False)
-        for call in (commit.begin, commit.recover):
+        for call, tail in ((commit.begin, ", or choose another --output"), (commit.recover, "")):  # a reader: no --output
             with pytest.raises(commit.Held) as e:
                 call(str(out))
             assert str(e.value) == (f"output {str(out)!r}: a commit of it stopped midway is being completed by another "
                                     f"process (process {proc.pid}), which has held its lock for "
-                                    f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done, or "
-                                    "choose another --output")
+                                    f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when it is done{tail}")
     finally:
         assert proc.communicate("go\n", timeout=60)[0] == "True\n"
     assert (out / "a.txt").read_text() == "new\n" and str(out) not in commit._LOCKS
@@ -944,3 +943,237 @@ def test_a_member_killed_as_it_replaces_an_older_curate_s_lock_file_leaves_nothi
         assert stat.S_IMODE(lock.stat().st_mode) == 0o664 and commit._holder(str(lock)) == f" (process {os.getpid()})"
     finally:
         commit.abort(str(out))
+
+
+class _Holder:
+    """A run of another thread of this process holding the lock of ``out`` (begun there, or with
+    a decided commit when ``decided``): ``finish()`` lets it go on (its commit applied, or its
+    abort) and waits for it to end. ``bare``: a thread ``threading`` did not start (``_thread``'s,
+    as a C library's), no Thread object."""
+
+    def __init__(self, out: Path, decided: bool = False, bare: bool = False):
+        import _thread
+        import threading
+
+        self.go, self.ended, self.failed = threading.Event(), threading.Event(), []
+        held = threading.Event()
+
+        def run():
+            try:
+                if decided:
+                    commit._lock(str(out), str(out))
+                else:
+                    commit.begin(str(out))
+                held.set()
+                self.go.wait(60)
+                if decided:
+                    assert commit.recover(str(out)) is True  # its own commit: applied, the lock dropped
+            except BaseException as e:  # noqa: BLE001
+                self.failed.append(e)
+            finally:
+                commit.abort(str(out))
+                held.set()
+                self.ended.set()
+
+        if bare:
+            _thread.start_new_thread(run, ())
+        else:
+            threading.Thread(target=run, daemon=True).start()
+        assert held.wait(60) and not self.failed
+
+    def finish(self) -> None:
+        self.go.set()
+        assert self.ended.wait(60) and not self.failed
+
+
+def test_a_thread_s_look_at_the_registry_as_another_drops_its_hold_is_one_look(tmp_path, monkeypatch):
+    """``_mine`` read the registry in two steps (``base in _LOCKS``, then ``_LOCKS[base]``): a
+    thread's ``recover`` (a loader reading the output) between them as another thread's run
+    ended its commit and dropped its hold failed with KeyError, not read. Made here at that
+    switch: the holder's commit ends as the reader's first look at the registry returns."""
+    out = _decided(tmp_path)
+    holder = _Holder(out, decided=True)
+    looks = []
+
+    class Switching(dict):  # the registry; the holder thread runs as this thread's first look at it returns
+        def _switch(self, got):
+            if not looks:
+                looks.append(got)
+                holder.finish()
+            return got
+
+        def __contains__(self, key):
+            return self._switch(super().__contains__(key))
+
+        def get(self, key, default=None):
+            return self._switch(super().get(key, default))
+
+    registry, switching = commit._LOCKS, Switching(commit._LOCKS)
+    monkeypatch.setattr(commit, "_LOCKS", switching)
+    try:
+        assert commit.recover(str(out)) is False  # the holder completed it
+    finally:
+        holder.finish()
+        monkeypatch.undo()
+        registry.clear()
+        registry.update(switching)  # what the threads left in the registry they used
+    assert looks and (out / "a.txt").read_text() == "new\n" and not (out / commit.STAGING).exists()
+    assert str(out) not in commit._LOCKS
+
+
+def test_one_output_named_through_a_link_is_one_output_to_a_process_s_threads(tmp_path):
+    """The registry of the locks a process holds was keyed by the output's path as given: a
+    thread's look through a link to the folder another thread's run writes (``held``: a loader
+    watching it) opened the lock file as no holder's, took a shared lock (the process's: the run's
+    exclusive one turned shared), said 'not held' and dropped the run's lock on closing it; a run
+    through the link took the lock too and cleared the first run's staging folder. Threads name
+    one output as the system does (its real path): a look is told it is held, a second run is
+    refused, and the holder's lock stays held, as another process sees."""
+    out, link = tmp_path / "out", tmp_path / "link"
+    out.mkdir()
+    link.symlink_to(out)
+    holder = _Holder(out)
+    try:
+        staged = out / commit.STAGING / "mine.txt"
+        staged.write_text("staged by the holder\n")
+        assert commit.held(str(link)) is True
+        with pytest.raises(commit.Held, match=rf"is being written by another thread of this process \(process {os.getpid()}\)"):
+            commit.begin(f"{link}/")
+        look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
+        seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert seen.stdout == "True\n", seen.stderr
+        assert staged.read_text() == "staged by the holder\n"
+    finally:
+        holder.finish()
+    assert not (out / commit.STAGING).exists() and not commit._LOCKS
+
+
+def test_a_lock_file_that_keeps_vanishing_as_a_reader_looks_is_said_to_the_reader(tmp_path, monkeypatch, capsys):
+    """A reader (``curate mix``, the audit, the loader) looking at an output whose lock file was
+    removed every time it looked (another process deleting it in a loop) was told a run's words,
+    '... as curate made it to take the lock ...; retry, or choose another --output': a reader
+    has no --output. Said as a reader's look, bounded as before."""
+    import fcntl
+
+    from curate import cli
+
+    out = _decided(tmp_path)
+    lock = out / commit.STAGING / commit.LOCK
+    lock.write_text("")
+    real, looks = fcntl.lockf, []
+
+    def removed_as_it_is_locked(fd, op, *a):  # the file there replaced (another process's doing) once opened
+        if op != fcntl.LOCK_UN:
+            looks.append(op)
+            assert len(looks) < 10_000, "retried without bound"
+            lock.unlink()
+            lock.write_text("")
+        return real(fd, op, *a)
+
+    monkeypatch.setattr(fcntl, "lockf", removed_as_it_is_locked)
+    assert cli.main(["mix", str(out)]) == 2
+    monkeypatch.undo()
+    assert capsys.readouterr().err == (f"curate: output {str(out)!r}: its {commit.STAGING}/{commit.LOCK} was removed "
+                                       f"{commit.LOCK_TRIES} times as curate looked at it to read the output (another "
+                                       "process deleting it?); retry\n")
+    assert len(looks) == commit.LOCK_TRIES and (out / commit.STAGING / commit.JOURNAL).exists()
+
+
+def test_readers_then_a_reader_completing_a_commit_for_long_are_said_as_both(tmp_path, monkeypatch):
+    """A run waiting SHARED_TRIES times was told of the last hold it met alone: readers that held
+    the output's lock for the whole wait, then a reader that had just begun completing a commit,
+    were said 'a commit of it stopped midway is being completed by another process ..., which has
+    held its lock for 5 s'. What the wait met is said: both."""
+    out = _decided(tmp_path)
+    (out / commit.STAGING / commit.LOCK).write_text("")
+    reader, completer = _paused_reader("held", out), []
+
+    def pause(seconds):  # at the last pause the readers are done, and a reader begins completing the commit
+        pauses.append(seconds)
+        if len(pauses) == commit.SHARED_TRIES:
+            assert reader.communicate("go\n", timeout=60)[0] == "False\n"
+            completer.append(subprocess.Popen([sys.executable, "-c", COMPLETING, str(out)], stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, text=True, cwd=REPO))
+            assert completer[0].stdout.readline() == "held\n"
+
+    pauses = []
+    monkeypatch.setattr(commit, "_pause", pause, raising=False)
+    try:
+        with pytest.raises(commit.Held) as e:
+            commit.begin(str(out))
+        assert str(e.value) == (f"output {str(out)!r} is being read by other processes, and a commit of it stopped midway "
+                                f"completed by another (process {completer[0].pid}): they have held its lock for "
+                                f"{commit.SHARED_TRIES * commit.PAUSE:.0f} s (stopped?); retry when they are done, or "
+                                "choose another --output")
+    finally:
+        if reader.returncode is None:
+            reader.kill()
+            reader.wait()
+        for proc in completer:
+            assert proc.communicate("go\n", timeout=60)[0] == "True\n"
+    assert (out / "a.txt").read_text() == "new\n" and str(out) not in commit._LOCKS
+
+
+def test_a_run_beginning_as_another_thread_completes_a_commit_waits_for_it(tmp_path, monkeypatch):
+    """A thread's read (a loader's recover) completing a stopped commit holds the lock for its
+    moves: to another thread of the process it is what another process's completion is. A look
+    (``held``) is told it is held, its holder named as this process without opening the file
+    (a close would drop it); a run beginning waits for it (not refused 'being written by another
+    thread'), then begins on the completed output."""
+    import threading
+
+    out = _decided(tmp_path)
+    moving, go, done = threading.Event(), threading.Event(), []
+    apply = commit._apply
+
+    def paused_apply(fs, base, journal):  # the reader thread, stopped as it holds the lock to move the files
+        if threading.current_thread() is reader:
+            moving.set()
+            go.wait(60)
+        return apply(fs, base, journal)
+
+    monkeypatch.setattr(commit, "_apply", paused_apply)
+    reader = threading.Thread(target=lambda: done.append(commit.recover(str(out))), daemon=True)
+    reader.start()
+    try:
+        assert moving.wait(60)
+        assert commit.held(str(out)) is True
+        assert commit._holder(commit.lock_file(str(out))) == f" (process {os.getpid()})"
+        pauses = []
+
+        def pause(seconds):  # the run waits: the reader goes on then, and ends
+            pauses.append(seconds)
+            go.set()
+            reader.join(60)
+
+        monkeypatch.setattr(commit, "_pause", pause, raising=False)
+        staged = commit.begin(str(out))
+        try:
+            assert pauses and done == [True]
+            assert sorted(p.name for p in Path(staged).iterdir()) == [commit.LOCK] and commit._mine(str(out))
+            assert (out / "a.txt").read_text() == "new\n"
+        finally:
+            commit.abort(str(out))
+    finally:
+        go.set()
+        reader.join(60)
+    assert not reader.is_alive() and str(out) not in commit._LOCKS
+
+
+def test_a_run_in_a_thread_threading_did_not_start_keeps_its_lock(tmp_path):
+    """A thread's hold was taken for an ended thread's where ``threading.enumerate`` did not list
+    its thread: one a C library or ``_thread`` started (no Thread object), running a run. Another
+    thread's look (``held``: a loader watching) closed the run's lock file as an ended thread's,
+    dropping the lock while the run went on, and said 'not held' (as did another process after).
+    A thread lives while the interpreter runs it (its thread state), however it was started."""
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = _Holder(out, bare=True)
+    try:
+        assert commit.held(str(out)) is True
+        look = "import sys; from curate import commit; print(commit.held(sys.argv[1]))"
+        seen = subprocess.run([sys.executable, "-c", look, str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert seen.stdout == "True\n", seen.stderr
+    finally:
+        holder.finish()
+    assert not (out / commit.STAGING).exists()
