@@ -303,3 +303,33 @@ def test_the_launcher_keeps_its_heap_shared_with_its_workers():
     pool._release()
     del heap
     assert faults < held / 100, (faults, held)
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def _cycles_alive(_):
+    """Of the cycles a task makes, each round's kept a while (into the oldest generation) then
+    dropped, how many are alive at its end: no gc.collect, only the collector's own triggers."""
+    import weakref
+
+    refs = []
+    for _ in range(10):
+        held = [_Cycle() for _ in range(5000)]
+        refs += map(weakref.ref, held)
+        junk = [[i] for i in range(20_000)]  # the task's other allocations
+        del held, junk
+    return sum(r() is not None for r in refs), len(refs)
+
+
+def test_a_worker_collects_its_own_cycles():
+    """The launcher's objects are frozen in a worker (its collections skip them), not the
+    worker's collector: the reference cycles a task makes and drops are freed in the worker
+    by the collector's own triggers, however long they lived (the oldest generation's are
+    collected once they outgrow a quarter of those the last full collection kept)."""
+    heap = [[_Small(i) for i in range(j, j + 1000)] for j in range(0, 100_000, 1000)]
+    got = _in_workers(_cycles_alive, 2)
+    del heap
+    assert all(alive < total / 4 for alive, total in got), got
