@@ -67,6 +67,25 @@ def test_ingest_only_accounts_for_every_record(tmp_path, small_inputs, monkeypat
     assert n == 80
 
 
+def test_a_runner_asked_for_by_name_is_beams_own(tmp_path, small_inputs, monkeypatch):
+    """Only the default DirectRunner is curate's (no Prism try first): --runner=PrismRunner,
+    which the README offers, still goes to Prism (here one that fails as offline)."""
+    from apache_beam.runners.portability import prism_runner
+
+    offered = []
+
+    def refuse(self, pipeline, options):
+        offered.append(options.get_all_options()["runner"])
+        raise RuntimeError("Unable to fetch remote prism binary (offline)")
+
+    monkeypatch.setattr(prism_runner.PrismRunner, "run_pipeline", refuse)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="prism binary"):
+        run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest",
+                "--runner=PrismRunner")
+    assert offered == ["PrismRunner"]
+
+
 def test_ids_and_files_do_not_depend_on_input_order_or_workers(tmp_path, small_inputs):
     a, b = tmp_path / "a", tmp_path / "b"
     assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", a, "--stages", "ingest") == 0
