@@ -67,6 +67,23 @@ def test_ingest_only_accounts_for_every_record(tmp_path, small_inputs, monkeypat
     assert n == 80
 
 
+@pytest.mark.parametrize("name", ["DirectRunner", "direct", "directrunner", "Direct", "SwitchingDirectRunner",
+                                  "apache_beam.runners.direct.direct_runner.DirectRunner", "FlinkRunner", "BundleBasedDirectRunner"])
+def test_the_direct_runner_by_any_name_beam_takes_is_local(name):
+    """Beam takes the DirectRunner's name in any case, without "Runner", or as its class path:
+    each is the DirectRunner curate runs itself (its worker pool, spill, no Prism try). Before,
+    only DirectRunner and direct were: --runner=directrunner --workers 2 was refused ("the
+    directrunner runs the steps in its own workers") and its run offered to Prism first."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from curate import cli
+    from pipelines.pipeline import local_runner, runs_here
+
+    opts, direct = PipelineOptions([f"--runner={name}"]), name not in ("FlinkRunner", "BundleBasedDirectRunner")
+    assert local_runner(opts) is runs_here(opts) is direct
+    assert (cli.unused_workers(2, [f"--runner={name}"]) == []) is direct
+
+
 def test_a_runner_asked_for_by_name_is_beams_own(tmp_path, small_inputs, monkeypatch):
     """Only the default DirectRunner is curate's (no Prism try first): --runner=PrismRunner,
     which the README offers, still goes to Prism (here one that fails as offline)."""
