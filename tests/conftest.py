@@ -140,8 +140,8 @@ FILE_SECONDS = {
 def pytest_configure(config):
     if hasattr(config.option, "loadscopereorder"):  # pytest-xdist's: keep the order given below
         config.option.loadscopereorder = False
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        _compile_kernels(config)  # pytest-xdist's controller, before its workers start
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput") and config.rootpath == REPO:
+        _compile_kernels(config)  # pytest-xdist's controller, before its workers start (not a copy of this file: test_ci)
 
 
 # --- numba's kernels, compiled once for all the workers --------------------------------------
