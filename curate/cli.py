@@ -332,8 +332,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
-    from curate.readers.common import uri_options
-    from curate.readers.common import Limits
+    from curate.readers.common import Limits, path_problem
 
     errors = []
     limits = Limits(**cfg.limits)
@@ -348,8 +347,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
     for i, spec in enumerate(cfg.inputs):
-        if not isinstance(spec.get("glob"), str) or not spec["glob"] or uri_options(spec["glob"]):
-            continue  # a config error already (an input without a glob, a URI with ?options)
+        if not isinstance(spec.get("glob"), str) or not spec["glob"] or path_problem(spec["glob"]):
+            continue  # a config error already (an input without a glob, a URI with ?options or a slash missing)
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
         dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
         unreadable: list = []  # folders that cannot be listed: their files would be left out without a word

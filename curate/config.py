@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate import stages as stage_table
-from curate.readers.common import Limits, not_utf8, uri_options
+from curate.readers.common import Limits, not_utf8, path_problem
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
@@ -420,7 +420,7 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
         from curate.readers import tidy_glob
 
         out["glob"] = tidy_glob(home_path(spec["glob"]))  # ./*.jsonl is *.jsonl, data/ is data: one config
-        why = uri_options(spec["glob"])
+        why = path_problem(spec["glob"])
         if why:
             errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
@@ -589,8 +589,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append("run.output: required (--output DIR)")
     if isinstance(run["output"], str):
         run["output"] = home_path(run["output"])
-    if isinstance(run["output"], str) and uri_options(run["output"]):
-        errors.append(f"run.output: {uri_options(run['output'])}")
+    if isinstance(run["output"], str) and path_problem(run["output"]):
+        errors.append(f"run.output: {path_problem(run['output'])}")
     elif isinstance(run["output"], str) and run["output"] and not_utf8(run["output"]):
         errors.append(f"run.output {not_utf8(run['output'])}")
 

@@ -4217,3 +4217,30 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
     assert run_cli("run", "--input", "sub/a://b.jsonl", "--domain", "web", "--stages", "ingest", "--output", " gs://b/out",
                    "--progress", "off") == 2
     assert "gs://b/out" in capsys.readouterr().err and not (tmp_path / " gs:").exists()
+
+
+@pytest.mark.parametrize("flag, typed, said", [
+    ("--output", " gs://b/out", "run.output: ' gs://b/out' starts with a space: remove it (gs://b/out)"),
+    ("--output", "\ts3://b/out", "run.output: '\\ts3://b/out' starts with a blank or control character: remove it (s3://b/out)"),
+    ("--output", "gs:/b/out", "run.output: 'gs:/b/out' looks like a URI missing a slash (did you mean gs://b/out?); "
+                              "for a local folder named 'gs:', write ./gs:/b/out"),
+    ("--input", "S3:/b/in/*.jsonl", "inputs[0].glob: 'S3:/b/in/*.jsonl' looks like a URI missing a slash (did you mean "
+                                    "S3://b/in/*.jsonl?); for a local folder named 'S3:', write ./S3:/b/in/*.jsonl"),
+    ("--input", "file:/data/x.jsonl", "inputs[0].glob: 'file:/data/x.jsonl' looks like a URI missing a slash (did you mean "
+                                      "file:///data/x.jsonl?); for a local folder named 'file:', write ./file:/data/x.jsonl"),
+])
+def test_a_uri_with_a_blank_before_it_or_a_slash_missing_is_said_in_curates_words(tmp_path, monkeypatch, capsys, flag, typed, said):
+    """--output ' gs://b/out' was refused with pyarrow's "Cannot parse URI: '%20gs://b/out'", which
+    does not name the blank; --output gs:/b/out (one slash) was written into a local folder 'gs:'.
+    Both are a config error naming the option and what to type; ./gs:/b/out is a local folder still."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    args = {"--input": "p.jsonl", "--output": "o", flag: typed}
+    assert run_cli("run", "--input", args["--input"], "--domain", "web", "--stages", "ingest", "--output", args["--output"],
+                   "--progress", "off") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"curate: config error: {said}"]
+    assert sorted(os.listdir(tmp_path)) == ["p.jsonl"]
+    if typed == "gs:/b/out":  # the escape the message offers
+        assert run_cli("run", "--input", "p.jsonl", "--domain", "web", "--stages", "ingest", "--output", "./gs:/b/out",
+                       "--progress", "off") == 0, capsys.readouterr().err
+        assert pq.read_table(tmp_path / "gs:" / "b" / "out" / "text").num_rows == 1
