@@ -367,11 +367,12 @@ def merge_section(
     return out
 
 
-def check_stage(name: str, section: dict) -> None:
-    """The stage class's own checks of its (well-typed) section, and ``check()`` where it has one."""
+def check_stage(name: str, section: dict, load: bool = True) -> None:
+    """The stage class's own checks of its (well-typed) section, and ``check()`` where it has one
+    (``load``: not where a model stands in for the user's, whose labels it checks against)."""
     try:
         stage = stage_table.stage_class(name)(section)
-        if hasattr(stage, "check"):
+        if load and hasattr(stage, "check"):
             stage.check()
     except (ValueError, TypeError, KeyError) as e:
         said = str(e)  # "rebalance.targets.x: ..." names its key already: not "rebalance: rebalance.targets.x"
@@ -627,7 +628,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             try:  # a file in a bucket: not looked for as a local one, the stage's other checks made without it
                 checked = without_options(sections[s], [o for o, _ in bucketed], cls.DEFAULTS)
                 if checked is not None and len(errors) == before + len(bucketed):
-                    check_stage(s, checked)
+                    check_stage(s, checked, load=not any(option_keys(o)[-1] in STAND_INS for o, _ in bucketed))
             except ConfigError as e:
                 errors.extend(e.messages)
             if len(errors) == before and hasattr(cls, "normalize"):  # one spelling of what runs: one hash
@@ -825,11 +826,17 @@ def object_settled(key: tuple, now: int) -> bool:
 BUCKET_READ = ("decontaminate.eval_sets[", "filter.custom.")
 
 
+# a model or tokenizer in a bucket: a shipped one stands in while the stage's other values are checked, without
+# the checks against the model itself (``check_stage``'s load: langid.languages against its labels, the
+# default's would refuse another model's; quality's positive_label)
+STAND_INS = {"model": "default", "tokenizer": "cl100k_base"}
+
+
 def without_options(section: dict, options: list[str], defaults: dict) -> dict | None:
     """``section`` with ``options`` (``filter.badwords.lists.en``) as their defaults, or left out
-    where they have none: its other values checked (``in_buckets``' files said apart). None where
-    one cannot be: an item of a list, or a model or tokenizer (the other values are checked against
-    it, langid.languages against its labels: the default's would refuse another model's)."""
+    where they have none, a model or tokenizer as a shipped one (``STAND_INS``, langid's its
+    default): its other values checked (``in_buckets``' files said apart). None where one cannot
+    be: an item of a list."""
     out = copy.deepcopy(section)
     for option in options:
         keys = option_keys(option)[1:]
@@ -837,9 +844,11 @@ def without_options(section: dict, options: list[str], defaults: dict) -> dict |
         for k in keys[:-1]:
             place = place[k]
             default = default.get(k, {}) if isinstance(default, dict) else {}
-        if not isinstance(place, dict) or keys[-1] in ("model", "tokenizer"):
+        if not isinstance(place, dict):
             return None
-        if isinstance(default, dict) and keys[-1] in default:
+        if keys[-1] in STAND_INS:
+            place[keys[-1]] = (default.get(keys[-1]) if isinstance(default, dict) else None) or STAND_INS[keys[-1]]
+        elif isinstance(default, dict) and keys[-1] in default:
             place[keys[-1]] = copy.deepcopy(default[keys[-1]])
         else:
             place.pop(keys[-1], None)
