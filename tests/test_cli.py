@@ -1676,6 +1676,27 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
 
 
+def test_demo_reruns_over_an_untouched_demo_of_another_template(tmp_path, monkeypatch):
+    """A demo.toml was told untouched only when it matched this version's template: a change of
+    the template (a setting, its first line) would refuse every earlier demo's folder, untouched.
+    Each demo.toml ends with the sha256 of its lines as written: one that holds is the demo's,
+    whichever template wrote it; edited in any byte, still refused."""
+    from curate import demo
+
+    root = tmp_path / "demo"
+    demo.write_demo(str(root))  # as this version writes it
+    cfg = root / "demo.toml"
+    written = cfg.read_text()
+    monkeypatch.setattr(demo, "DEMO_TOML", demo.DEMO_TOML.replace("shards = 2", "shards = 3").replace("# Written by", "# Made by"))
+    demo.write_demo(str(root))  # a later version, its template changed: written anew
+    assert cfg.read_text().startswith("# Made by") and "shards = 3" in cfg.read_text() != written
+    cfg.write_text(cfg.read_text().replace("shards = 3", "shards = 4"))
+    with pytest.raises(ValueError, match=r"is an earlier demo's folder, changed since \(demo.toml"):
+        demo.check_root(str(root))
+    cfg.write_text(written)  # the earlier version's, untouched, under the later template
+    demo.check_root(str(root))
+
+
 @pytest.mark.parametrize("edited", [False, True])
 def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
     """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
