@@ -396,6 +396,10 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             if v is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
                 what = "a list of strings" if INPUT_KEYS[k] == list else "a string or a list of strings"
                 errors.append(f"{where}.{k}: expected {what}, got {v!r}")
+            elif v is not None and any(not n.strip() for n in names):  # --text-field '': every record quarantined
+                errors.append(f"{where}.{k}: {v!r} names no field: give a field's name{_flag(k)}, or leave it out")
+        elif k == "source" and isinstance(v, str) and not v.strip():  # --source '': documents of no source
+            errors.append(f"{where}.source: empty: give a name{_flag(k)}, or leave it out (its last fixed folder's name)")
         elif INPUT_KEYS[k] is bool and not isinstance(v, bool):
             errors.append(f"{where}.{k}: expected true or false, got {v!r}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
@@ -426,6 +430,11 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
+
+
+def _flag(key: str) -> str:
+    """How the command line gives an input's key, where it does (text_field: --text-field)."""
+    return f" (--{key.replace('_', '-')} after its --input)" if key in ("text_field", "id_field", "url_field", "source") else ""
 
 
 def read_peers(stages: list) -> list[str]:

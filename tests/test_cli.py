@@ -4194,7 +4194,13 @@ def test_audit_into_a_file_says_it_is_not_a_folder(tmp_path, pages, capsys):
     where = tmp_path / "afile"
     where.write_text("mine\n")
     assert command.main(["--corpus", str(pages), "--output", str(where)]) == 2
-    assert capsys.readouterr().err == f"curate audit: output {str(where)!r} exists and is not a directory\n"
+    assert capsys.readouterr().err == (f"curate audit: output {str(where)!r} exists and is not a directory: choose another "
+                                       "--output (a new folder, or an earlier audit's)\n")
+    assert where.read_text() == "mine\n"
+    # curate run said what was wrong only (msgs89)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", where, "--progress", "off") == 2
+    assert capsys.readouterr().err == (f"curate: output {str(where)!r} exists and is not a directory: choose another "
+                                       "--output (a new folder, or an earlier run's)\n")
     assert where.read_text() == "mine\n"
 
 
@@ -4265,3 +4271,19 @@ def test_a_uri_with_a_blank_before_it_or_a_slash_missing_is_said_in_curates_word
         assert run_cli("run", "--input", "p.jsonl", "--domain", "web", "--stages", "ingest", "--output", "./gs:/b/out",
                        "--progress", "off") == 0, capsys.readouterr().err
         assert pq.read_table(tmp_path / "gs:" / "b" / "out" / "text").num_rows == 1
+
+
+@pytest.mark.parametrize("flag, said", [
+    ("--text-field", "inputs[0].text_field: '' names no field: give a field's name (--text-field after its --input), or leave it out"),
+    ("--id-field", "inputs[0].id_field: ' ' names no field: give a field's name (--id-field after its --input), or leave it out"),
+    ("--url-field", "inputs[0].url_field: '' names no field: give a field's name (--url-field after its --input), or leave it out"),
+    ("--source", "inputs[0].source: empty: give a name (--source after its --input), or leave it out (its last fixed folder's name)"),
+])
+def test_an_empty_field_name_or_source_is_a_config_error(tmp_path, pages, capsys, flag, said):
+    """--text-field '' ran, every record quarantined (missing_text_field: a run of nothing); --id-field ' ',
+    --url-field '' and --source '' ran as if not given, or with documents of no source. Each is refused."""
+    value = " " if flag == "--id-field" else ""
+    assert run_cli("run", "--input", pages, "--domain", "web", flag, value, "--stages", "ingest", "--output", tmp_path / "o",
+                   "--progress", "off") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"curate: config error: {said}"]
+    assert not (tmp_path / "o").exists()
