@@ -116,7 +116,8 @@ def _other_case(pattern: str) -> str:
     if has_magic(folder) or not os.path.isdir(folder or "."):
         return ""
     with contextlib.suppress(OSError):
-        near = sorted(n for n in os.listdir(folder or ".") if fnmatch.fnmatchcase(n.lower(), name.lower()))
+        near = sorted(n for n in os.listdir(folder or ".")  # what matches as typed was listed (an empty folder): no hint
+                      if fnmatch.fnmatchcase(n.lower(), name.lower()) and not fnmatch.fnmatchcase(n, name))
         if near:
             return f" (a glob is case-sensitive; in another case it would match: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
     return ""
@@ -380,6 +381,11 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     same[rel] = f"{first!r} of inputs[{j}]"
             same.update({rel: same[keep] for rel, keep in alias.items() if keep in same})  # to where it is read
         if dangling and not files:
+            continue
+        if not files and not listed and not is_uri(spec["glob"]) and os.path.isdir(spec["glob"]):
+            hidden = " (a name starting with '.' is left out)" * any(n.startswith(".") for n in os.listdir(spec["glob"]))
+            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} is a folder with no files to read in it{hidden}: "
+                          "put the input files there, or give another --input")
             continue
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"

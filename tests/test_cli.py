@@ -182,6 +182,25 @@ def test_a_glob_that_matches_only_in_another_case_names_the_files(tmp_path, page
                                        f"case-sensitive; in another case it would match: Pages.JSONL)\n")
 
 
+def test_an_input_folder_with_no_files_says_so(tmp_path, capsys, monkeypatch):
+    """`--input emptydir` said "'emptydir' matches no files (...) (a glob is case-sensitive; in another
+    case it would match: emptydir)": the folder itself offered as the other case's match. It says
+    the folder holds no files to read (its hidden ones named as left out); a glob in another case still hints."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "emptydir" / "sub").mkdir(parents=True)
+    (tmp_path / "hid").mkdir()
+    (tmp_path / "hid" / ".pages.jsonl").write_text('{"text": "x"}\n')
+    assert run_cli("run", "--input", "emptydir", "--domain", "web", "--input", "hid", "--domain", "web",
+                   "--input", "EMPTY*", "--domain", "web", "--output", "o") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "curate: config error: inputs[0].glob: 'emptydir' is a folder with no files to read in it: put the input files "
+        "there, or give another --input",
+        "curate: config error: inputs[1].glob: 'hid' is a folder with no files to read in it (a name starting with '.' is "
+        "left out): put the input files there, or give another --input",
+        f"curate: config error: inputs[2].glob: 'EMPTY*' matches no files (a relative path is taken from the current "
+        f"directory, {tmp_path}) (a glob is case-sensitive; in another case it would match: emptydir)"]
+
+
 def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, capsys):
     """`curate config bad.toml`: a domain error hid the glob that matches nothing (only `curate
     run` looked at the globs), and a config whose glob matched nothing printed as fine. Now
