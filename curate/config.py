@@ -41,7 +41,9 @@ def did_you_mean(word: str, choices) -> str:
     # two letters swapped (wbe for web: difflib's 0.67, under the cutoff) is a slip of the fingers too
     swapped = [folded[w] for i in range(len(key) - 1) if (w := key[:i] + key[i + 1] + key[i] + key[i + 2:]) in folded]
     close = [folded[key]] if key in folded else swapped[:1] or difflib.get_close_matches(str(word), choices, n=1, cutoff=0.7)
-    return f" (did you mean {close[0]}?)" if close else ""
+    # the first word of a key of several (filter.gopher: gopher_quality, gopher_repetition; difflib's 0.6)
+    close = close or sorted(folded[c] for c in folded if key and c.startswith(key + "_"))[:2]
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def _toml(value) -> str:

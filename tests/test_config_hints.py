@@ -71,3 +71,14 @@ def test_a_quoted_number_or_a_string_for_a_list_says_how_to_write_it(tmp_path):
         "run.shards: expected a number, got '2' (write 2, without quotes)",
         "run.stages: expected a list, got 'ingest, dedup' (write [\"ingest\", \"dedup\"])",
     ])
+
+
+def test_a_key_given_by_its_first_word_is_said_with_the_keys_it_begins():
+    """`--set filter.gopher.min_words=10` said 'filter.gopher: unknown key' with no hint (difflib
+    rates gopher against gopher_quality 0.6, under the 0.7 a hint needs): the keys it is the first
+    word of are offered."""
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=["filter.gopher.min_words=10", "langid.max=3"])
+    said = sorted(m.split("; allowed")[0] for m in err.value.messages)
+    assert said == ["filter.gopher (from --set filter.gopher.min_words=10): unknown key (did you mean gopher_quality or gopher_repetition?)",
+                    "langid.max (from --set langid.max=3): unknown key (did you mean max_chars?)"], said
