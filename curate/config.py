@@ -141,6 +141,7 @@ def content(cfg: dict) -> dict:
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
 LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAULTS}  # max_ratio 0: no bomb stop
 
+WORKERS_PER_CORE = 4  # run.workers' most: more processes than that only share the cores (and memory)
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
 RUN_CHECKS = {
     "shards": Check(min=1),
@@ -599,6 +600,10 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
+    cores = os.cpu_count() or 1
+    if isinstance(run["workers"], int) and run["workers"] > WORKERS_PER_CORE * cores:  # each one forked at once: --workers 100000 forked thousands
+        errors.append(f"run.workers: {run['workers']} processes on this machine of {cores} core{'s' * (cores > 1)}: give at most "
+                      f"{WORKERS_PER_CORE * cores} ({WORKERS_PER_CORE} a core), or 0 for one a core")
     if isinstance(run["output"], str):
         run["output"] = home_path(run["output"])
     if isinstance(run["output"], str) and path_problem(run["output"]):

@@ -384,6 +384,18 @@ def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, page
     assert not out.exists()
 
 
+def test_workers_past_four_a_core_is_an_error(tmp_path, pages, capsys, monkeypatch):
+    """`--workers 100000` forked process after process (2,500 in seconds on a 2-core machine)
+    until killed: more than 4 a core is refused, naming how many the machine takes."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "9") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "curate: config error: run.workers: 9 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
+    assert not out.exists()
+    assert config.load(None, {"run": {"workers": 8}}).run["workers"] == 8
+
+
 def test_options_every_runner_reads_pass_on_the_direct_runner():
     ap, commands = cli._parser()
     ok = ["--default_sdk_harness_log_level=ERROR", "--max_cache_memory_usage_mb=10", "--experiments=x",
