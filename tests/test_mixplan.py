@@ -164,6 +164,19 @@ def test_an_infeasible_mix_says_the_same_and_its_candidates_are_kept(base, stopp
     assert not kept.exists() and commit.read_manifest(str(out))["config"]["rebalance"]["budget"] == int(fit.split("=")[1])
 
 
+def test_a_stopped_runs_candidates_are_found_under_a_local_root_with_colon_slash_slash(stopped, tmp_path, monkeypatch, capsys):
+    """mixplan.kept_folder told a bucket by '://' anywhere in the root: a local output sub/a://b (the
+    folder 'a:') is one (is_uri, the one reading): curate mix finds its stopped run's candidates."""
+    from curate import mixplan
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(stopped[0], tmp_path / "sub" / "a:" / "b")
+    assert mixplan.kept_folder("sub/a://b") == "sub/a://b/.curate-candidates"
+    assert mixplan.kept_folder("gs://b/out/") == "gs://b/out/.curate-candidates"
+    code, text, err = mix(capsys, "sub/a://b", "--set", "rebalance.budget=0")
+    assert code == 0 and "(kept from the run its mix stopped)" in text.splitlines()[0], err
+
+
 def test_a_first_run_stopped_by_its_mix_leaves_only_the_candidates(base, tmp_path, capsys):
     out = tmp_path / "new"
     argv = ["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out)]
