@@ -316,7 +316,7 @@ def _cycles_alive(_):
     import weakref
 
     refs = []
-    for _ in range(10):
+    for _ in range(20):
         held = [_Cycle() for _ in range(5000)]
         refs += map(weakref.ref, held)
         junk = [[i] for i in range(20_000)]  # the task's other allocations
@@ -328,8 +328,11 @@ def test_a_worker_collects_its_own_cycles():
     """The launcher's objects are frozen in a worker (its collections skip them), not the
     worker's collector: the reference cycles a task makes and drops are freed in the worker
     by the collector's own triggers, however long they lived (the oldest generation's are
-    collected once they outgrow a quarter of those the last full collection kept)."""
+    collected once they outgrow a quarter of those the last full collection kept). The last
+    rounds' cycles may still wait for that trigger (15,000 of 50,000 in a pytest worker that
+    had run other tests), so most of 100,000 being freed is the mark; a disabled collector
+    frees none."""
     heap = [[_Small(i) for i in range(j, j + 1000)] for j in range(0, 100_000, 1000)]
     got = _in_workers(_cycles_alive, 2)
     del heap
-    assert all(alive < total / 4 for alive, total in got), got
+    assert all(alive < total / 2 for alive, total in got), got
