@@ -1686,3 +1686,20 @@ def test_an_item_glued_to_an_escape_before_it_is_cut_from_after_the_escape(tmp_p
              glued: glued}
     for prose in (True, False):
         assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose
+
+
+def test_a_type_comment_rule_reads_the_files_comments_and_every_cut_on_the_line(tmp_path):
+    """The type comment rule read only the line's first cut and the line alone: with the item in
+    the code too (``x = f(ITEM, y)  # type: List[ITEM]``) the type comment kept ``List[]``, which
+    mypy refuses; and a docstring's line ``# type: ITEM more`` read as a comment lost ``more``, not
+    the item's. Python's comments are read over the file (``tokenize``), and any cut on the line
+    reaching into a type comment takes it whole. Expected texts by hand. Control: a real type
+    comment after a multi-line string still goes whole."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"x = f({a}, y)  # type: List[{a}]\n": "x = f( y)\n",
+             f'def f():\n    """Doc.\n\n    # type: {a} more\n    """\n': 'def f():\n    """Doc.\n\n    # type: more\n    """\n',
+             f'"""\n# type: {a} more\n"""\n': '"""\n# type: more\n"""\n',
+             # control: after a multi-line string, a real type comment
+             f'"""\n# x\n"""\nx = 1  # type: List[{a}]\n': '"""\n# x\n"""\nx = 1\n'}
+    _assert_cut_python(stage, pages)

@@ -1154,22 +1154,45 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
 _TYPE_COMMENT = regex.compile(r"#[ \t]*type:")
 
 
-def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
-    """The cuts ``spans`` of a Python line, one cutting into a type comment (PEP 484's ``# type: ...``,
-    Python's tokens read on the line) taking it whole: to the grammar it is a comment, so a cut
-    inside left what mypy refuses (``x = []  # type: List[ITEM]`` left ``# type: List[]``, an empty
-    ``# type:``); what it typed stays untyped. A comment after ``# type: ignore`` is no type's."""
-    line, found = text[lead:stop], None
+def _python_comments(text: str) -> tuple[list[int], int]:
+    """Where each of a Python file's comments starts (``tokenize`` over the file: a docstring's
+    ``# type: x`` line is no comment), and how far the reading reached (a file the tokenizer
+    refuses, an earlier cut's, has its comments read up to there)."""
+    lines = text.split("\n")
+    offsets, out, reached = np.cumsum([0] + [len(x) + 1 for x in lines]).tolist(), [], len(text)
     try:
-        for tok in tokenize.generate_tokens(iter([line]).__next__):
+        for tok in tokenize.generate_tokens(iter([x + "\n" for x in lines]).__next__):
             if tok.type == tokenize.COMMENT:
-                found = lead + tok.start[1]
-                break
-    except (tokenize.TokenError, SyntaxError, StopIteration):  # (a line inside a string or brackets)
-        pass
-    if found is None or not _TYPE_COMMENT.match(text, found) or not found < spans[0][0] or "#" in text[found + 1 : spans[0][0]]:
+                out.append(offsets[tok.start[0] - 1] + tok.start[1])
+    except (tokenize.TokenError, SyntaxError) as e:
+        row = getattr(e, "lineno", None) or (e.args[1][0] if len(e.args) > 1 else 1)
+        reached = offsets[max(0, min(row, len(lines)) - 1)]
+    return out, reached
+
+
+def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int, comments: tuple[list[int], int]) -> list[tuple[int, int]]:
+    """The cuts ``spans`` of a Python line, any cutting into a type comment (PEP 484's ``# type: ...``,
+    the file's comments ``_python_comments``, past where they were read the line's own) taking it whole:
+    to the grammar it is a comment, so a cut inside left what mypy refuses (``x = []  # type: List[ITEM]``
+    left ``# type: List[]``, an empty ``# type:``); what it typed stays untyped. A comment after
+    ``# type: ignore`` is no type's."""
+    starts, reached, found = *comments, None
+    if lead < reached:
+        k = bisect.bisect_left(starts, lead)
+        found = starts[k] if k < len(starts) and starts[k] < stop else None
+    else:
+        try:
+            for tok in tokenize.generate_tokens(iter([text[lead:stop]]).__next__):
+                if tok.type == tokenize.COMMENT:
+                    found = lead + tok.start[1]
+                    break
+        except (tokenize.TokenError, SyntaxError, StopIteration):  # (a line inside a string or brackets)
+            pass
+    inside = [s for s, e in spans if e > found] if found is not None else []
+    if not inside or not _TYPE_COMMENT.match(text, found) or "#" in text[found + 1 : max(inside[0], found + 1)]:
         return spans
-    return [(s, e) for s, e in spans if e <= found] + [(found, stop)]
+    out = [(s, e) for s, e in spans if s < found]
+    return out[:-1] + [(out[-1][0], stop)] if out and out[-1][1] > found else out + [(found, stop)]
 
 
 _SPACES = regex.compile(r" *")
@@ -1226,6 +1249,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     vb = language == "visual basic"
     trailing = _TRAILING_COMMENT["'+" if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     comment_only = _VB_COMMENT_ONLY if vb else _COMMENT_ONLY
+    comments = None  # a Python file's comments, read where a line holds a type comment
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1255,8 +1279,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
         merged = _own_brackets(text, merged, lead, stop, chars, language)
-        if language == "python" and "#" in text[lead : merged[0][0]]:
-            merged = _type_comment(text, merged, lead, stop)
+        if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
+            comments = comments or _python_comments(text)
+            merged = _type_comment(text, merged, lead, stop, comments)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
