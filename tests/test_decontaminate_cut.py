@@ -1703,3 +1703,20 @@ def test_a_type_comment_rule_reads_the_files_comments_and_every_cut_on_the_line(
              # control: after a multi-line string, a real type comment
              f'"""\n# x\n"""\nx = 1  # type: List[{a}]\n': '"""\n# x\n"""\nx = 1\n'}
     _assert_cut_python(stage, pages)
+
+
+def test_an_escape_after_escaped_backslashes_and_a_token_read_otherwise_apart(tmp_path):
+    """An escape after an escaped backslash (``\\\\\\nITEM``: ``\\\\`` then ``\\n``) was not read as one
+    (any backslash before it ruled it out), and the item's first word stayed (``nalpha``); and one
+    token whose words the escapes' reading would make fewer (``\\nﹲa``: an Arabic presentation
+    form, ``n`` a word of its own there) turned the reading off for the whole page, another line's
+    item leaving its first word. The escape is told by the run of backslashes before it (odd: an
+    escape), and such a token is read plainly, alone. Expected texts by hand."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f'x = "foo\\\\\\n{a}"\n': 'x = "foo\\\\\\n"\n', f'x = "foo\\\\\\\\\\n{a}"\n': 'x = "foo\\\\\\\\\\n"\n',
+             f"x\\n\ufe72a foo\\n{a}": "x\\n\ufe72a foo\\n",
+             # control: an escaped backslash before the letter (the word is ``nalpha``, not the item's)
+             f'x = "foo\\\\\\\\n{a}"\n': 'x = "foo\\\\\\\\nalpha "\n'}
+    for prose in (True, False):
+        assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose

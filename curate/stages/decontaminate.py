@@ -1196,8 +1196,9 @@ def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
 
 
 _SPACES = regex.compile(r" *")
-# a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped backslash)
-_ESCAPE = regex.compile(r"(?<!\\)\\[ntr](?=\p{L})")
+# a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped
+# backslash: an even run of backslashes before it)
+_ESCAPE = regex.compile(r"(?<=(?<!\\)(?:\\\\)*)\\[ntr](?=\p{L})")
 
 
 def _words_at(text: str, tokens: list, owner: np.ndarray, at: list[int]) -> list[int]:
@@ -1968,17 +1969,16 @@ class DecontaminateStage:
     def _escaped_windows(self, text: str, tokens: list, norm: list) -> tuple[np.ndarray, np.ndarray] | None:
         """(first, end) words of the windows matching where an escape glued to the word after it is
         read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the item's first
-        word one that differs, which the cut left); None where the text has none (or a token's words
-        would not be as many: the positions are the plain reading's)."""
+        word one that differs, which the cut left); None where the text has none. A token whose words
+        would not be as many is read plainly (the positions are the plain reading's)."""
         idx = [t for t, (s, e) in enumerate(tokens) if _ESCAPE.search(text, s, e)]
         if not idx:
             return None
         apart = normalize_words([_ESCAPE.sub("\\\\ ", text[slice(*tokens[t])]) for t in idx]).to_pylist()
         norm = list(norm)
         for t, w in zip(idx, apart):
-            if len(w.split(" ")) != len(norm[t].split(" ")) or not w:
-                return None
-            norm[t] = w
+            if w and len(w.split(" ")) == len(norm[t].split(" ")):
+                norm[t] = w
         _, pos, _, miss = self.window_hits(pa.array([" ".join(w for w in norm if w)], pa.large_string()), mismatch=True)
         return pos + (miss == 0), pos + self.n - (miss == self.n - 1)
 
