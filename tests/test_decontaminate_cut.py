@@ -1720,3 +1720,18 @@ def test_an_escape_after_escaped_backslashes_and_a_token_read_otherwise_apart(tm
              f'x = "foo\\\\\\\\n{a}"\n': 'x = "foo\\\\\\\\nalpha "\n'}
     for prose in (True, False):
         assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose
+
+
+def test_a_visual_basic_rem_after_a_colon_or_a_doubled_marker_goes_with_the_item(tmp_path):
+    """Visual Basic's ``REM`` after code (``x = 1 : REM ITEM``, the statement separator then the
+    comment) kept ``: REM``, and a comment line ``' ' ITEM`` (a second ``'`` in the comment) its
+    ``'``: a ``'`` after the marker was read as text. Both go with the item. Expected texts by hand.
+    Controls: ``Remark`` is a name, not ``REM``; another language's ``: REM`` stays."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"x = 1 : REM {a}\n": "x = 1\n", f"x = 1 : rem {a}\n": "x = 1\n", f"' ' {a}\nDim y\n": "Dim y\n",
+             f"    '' {a}\nDim y\n": "Dim y\n",
+             # controls
+             f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+    assert stage.cut_counted(f"x = 1 : REM {a}\n", prose=False, language="python")[0] == "x = 1 : REM\n"

@@ -986,10 +986,11 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 # a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
-_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", "'+")}
+_VB_TRAILING = r"'+|:[ \t]*(?i:rem)"  # Visual Basic's: ``x = 1 ' ITEM``, ``x = 1 : REM ITEM`` (the separator too)
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", _VB_TRAILING)}
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
-_VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"'`])*")
+_VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
 _HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
                             "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
 _SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
@@ -1248,7 +1249,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     language = "visual basic" if language.replace("-", " ").replace("_", " ") in _VB else language
     chars = _SINGLE_QUOTES.get(language)
     vb = language == "visual basic"
-    trailing = _TRAILING_COMMENT["'+" if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    trailing = _TRAILING_COMMENT[_VB_TRAILING if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     comment_only = _VB_COMMENT_ONLY if vb else _COMMENT_ONLY
     comments = None  # a Python file's comments, read where a line holds a type comment
     by_line: dict[int, list] = {}
