@@ -1735,3 +1735,24 @@ def test_a_visual_basic_rem_after_a_colon_or_a_doubled_marker_goes_with_the_item
              f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n"}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
     assert stage.cut_counted(f"x = 1 : REM {a}\n", prose=False, language="python")[0] == "x = 1 : REM\n"
+
+
+def test_a_line_cut_reads_a_template_literals_expressions_as_code(tmp_path):
+    """In a JavaScript template literal a ``${...}`` holds code, its quotes strings and its own
+    templates (``${ `${x}` }``); the bracket pairing read it as the template's text, so an item there
+    holding a quoted bracket (``f("b", ITEM)``) paired its brackets with the code's and the cut left
+    ``))``, and a nested template's backtick closed the outer one. Ground truth: JavaScript's
+    grammar, by hand (the code's brackets pair after the cut). Controls: a Go raw string's ``${``
+    is text; a ``{`` in a template not after ``$`` is text."""
+    w = _A.split()
+    item = f'{w[0]}("{w[1]})", {" ".join(w[2:-1])}({w[-1]}))'
+    stage = _stage(tmp_path, [item])
+    rows = [("javascript", 'const s = `a ${{f("b", {})}} c`;\n', 'const s = `a ${f("b", )} c`;\n'),
+            ("javascript", "const s = `a ${{f(`b ${{x}}`, {})}} c`;\n", "const s = `a ${f(`b ${x}`, )} c`;\n"),
+            ("ts", "const s = `${{g({{k: `}}`}}, {})}}`;\n", "const s = `${g({k: `}`}, )}`;\n"),
+            # controls
+            ("go", "  s := (`${{`, {})\n", "  s := (`${`, )\n"),
+            ("javascript", "const s = (`a {{`, {});\n", "const s = (`a {`, );\n")]
+    for language, page, want in rows:
+        text = page.format(item)
+        assert stage.cut_counted(text, prose=False, language=language)[0] == want, (language, text)

@@ -1045,6 +1045,7 @@ _CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|[0-9A
 # C's ' is a char's too, but none is a lifetime: as any other language's
 _SINGLE_QUOTES = {"rust": "chars", **dict.fromkeys(("haskell", "ocaml", "elm", "purescript", "f#", "standard ml"), "primes"),
                   **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket", "visual basic"), "none")}
+_TEMPLATES = frozenset({"javascript", "typescript", "vue", "svelte"})  # a `...${code}...` template literal's
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
@@ -1104,11 +1105,14 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
     ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
     ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``); ``language``:
-    which strings a backslash escapes nothing in (``_string_open``)."""
+    which strings a backslash escapes nothing in (``_string_open``), and whether a template literal's
+    ``${...}`` is code (JavaScript's: its brackets pair among themselves, its quotes open strings)."""
     out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
+    code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth
+    js = language in _TEMPLATES
 
     def scan(end, stacks=None, closed=None):
-        nonlocal i, q, ctx, n, raw
+        nonlocal i, q, ctx, n, raw, code
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
             if m is None:
@@ -1119,20 +1123,29 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
             if q is not None and c == "\\" and not raw:
                 i += 2
                 continue
-            if _quote_at(text, i, q, stop, chars):
+            if js and q == "`" and c == "{" and i > lead and text[i - 1] == "$":  # a template's code
+                n += 1
+                templates.append([q, ctx, code, 0])
+                q, ctx, code = None, n, n
+            elif templates and q is None and c == "}" and not templates[-1][3]:  # its end: back in the template
+                q, ctx, code, _ = templates.pop()
+            elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
                 else:
                     i += len(q) - 1
-                    q, ctx = None, 0
-            elif stacks is not None and c in _OPENS:
-                stacks.setdefault(ctx, []).append(c)
-            elif stacks is not None and c in _CLOSES:
-                stack = stacks.get(ctx)
-                if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
-                    stack.pop()
-                else:
-                    closed.setdefault(ctx, []).append(c)
+                    q, ctx = None, code
+            else:
+                if templates and q is None and c in "{}":  # (an object's braces in a template's code)
+                    templates[-1][3] += 1 if c == "{" else -1
+                if stacks is not None and c in _OPENS:
+                    stacks.setdefault(ctx, []).append(c)
+                elif stacks is not None and c in _CLOSES:
+                    stack = stacks.get(ctx)
+                    if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
+                        stack.pop()
+                    else:
+                        closed.setdefault(ctx, []).append(c)
             i += 1
 
     for s, e in spans:
