@@ -1743,7 +1743,7 @@ def test_a_line_cut_reads_a_template_literals_expressions_as_code(tmp_path):
     holding a quoted bracket (``f("b", ITEM)``) paired its brackets with the code's and the cut left
     ``))``, and a nested template's backtick closed the outer one. Ground truth: JavaScript's
     grammar, by hand (the code's brackets pair after the cut). Controls: a Go raw string's ``${``
-    is text; a ``{`` in a template not after ``$`` is text."""
+    is text; a ``{`` in a template not after ``$`` is text, nor after an escaped ``\\$``."""
     w = _A.split()
     item = f'{w[0]}("{w[1]})", {" ".join(w[2:-1])}({w[-1]}))'
     stage = _stage(tmp_path, [item])
@@ -1752,7 +1752,8 @@ def test_a_line_cut_reads_a_template_literals_expressions_as_code(tmp_path):
             ("ts", "const s = `${{g({{k: `}}`}}, {})}}`;\n", "const s = `${g({k: `}`}, )}`;\n"),
             # controls
             ("go", "  s := (`${{`, {})\n", "  s := (`${`, )\n"),
-            ("javascript", "const s = (`a {{`, {});\n", "const s = (`a {`, );\n")]
+            ("javascript", "const s = (`a {{`, {});\n", "const s = (`a {`, );\n"),
+            ("javascript", "const s = (`\\${{`, {});\n", "const s = (`\\${`, );\n")]  # an escaped ``\${`` is text
     for language, page, want in rows:
         text = page.format(item)
         assert stage.cut_counted(text, prose=False, language=language)[0] == want, (language, text)

@@ -1109,10 +1109,10 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     ``${...}`` is code (JavaScript's: its brackets pair among themselves, its quotes open strings)."""
     out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
     code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth
-    js = language in _TEMPLATES
+    js, escaped = language in _TEMPLATES, -1  # (escaped: where the last escape ended, ``\\${`` is text)
 
     def scan(end, stacks=None, closed=None):
-        nonlocal i, q, ctx, n, raw, code
+        nonlocal i, q, ctx, n, raw, code, escaped
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
             if m is None:
@@ -1121,9 +1121,9 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
             i = m.start()
             c = text[i]
             if q is not None and c == "\\" and not raw:
-                i += 2
+                i = escaped = i + 2
                 continue
-            if js and q == "`" and c == "{" and i > lead and text[i - 1] == "$":  # a template's code
+            if js and q == "`" and c == "{" and i > lead and text[i - 1] == "$" and escaped != i:  # a template's code
                 n += 1
                 templates.append([q, ctx, code, 0])
                 q, ctx, code = None, n, n
