@@ -1754,6 +1754,10 @@ def test_a_line_cut_reads_a_template_literals_expressions_as_code(tmp_path):
             ("go", "  s := (`${{`, {})\n", "  s := (`${`, )\n"),
             ("javascript", "const s = (`a {{`, {});\n", "const s = (`a {`, );\n"),
             ("javascript", "const s = (`\\${{`, {});\n", "const s = (`\\${`, );\n")]  # an escaped ``\${`` is text
+    # an item ending inside a template's code takes the ``}`` that closes the ``${`` it holds (it left ``}``)
+    stage = _stage(tmp_path, [_A])
+    text = f"const m = `certificate {_A.rsplit(' ', 1)[0]} ${{final}}`;\n"
+    assert stage.cut_counted(text, prose=False, language="javascript")[0] == "const m = `certificate `;\n"
     for language, page, want in rows:
         text = page.format(item)
         assert stage.cut_counted(text, prose=False, language=language)[0] == want, (language, text)

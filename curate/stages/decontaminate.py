@@ -1127,7 +1127,13 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 n += 1
                 templates.append([q, ctx, code, 0])
                 q, ctx, code = None, n, n
+                if stacks is not None:  # (a cut holding the ``${`` takes the ``}`` closing it)
+                    stacks.setdefault(ctx, []).append(c)
             elif templates and q is None and c == "}" and not templates[-1][3]:  # its end: back in the template
+                if stacks is not None and stacks.get(ctx, [None])[-1] == "{":
+                    stacks[ctx].pop()
+                elif stacks is not None:
+                    closed.setdefault(ctx, []).append(c)
                 q, ctx, code, _ = templates.pop()
             elif _quote_at(text, i, q, stop, chars):
                 if q is None:
