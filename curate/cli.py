@@ -880,6 +880,18 @@ def cmd_demo(ns, beam_args) -> int:
     return 0
 
 
+def _some(messages: list[str], width: int = 300) -> str:
+    """Whole messages, in one line, up to ``width`` characters, then how many more: a cut
+    mid-message left a path half said ('inputs[2].glob: 'curate-')."""
+    said = []
+    for m in (" ".join(m.split()) for m in messages):
+        if said and len("; ".join([*said, m])) > width:
+            break
+        said.append(m)
+    more = len(messages) - len(said)
+    return "; ".join(said) + (f"; and {more} more" if more else "")
+
+
 def inputs_since(cfg, manifest: dict, config_path: str | None) -> str | None:
     """What changed in the input files since the run whose candidates ``curate mix`` re-plans:
     its plan is of the documents that run read, a rerun reads the files as they are now."""
@@ -891,7 +903,7 @@ def inputs_since(cfg, manifest: dict, config_path: str | None) -> str | None:
         config_dir = os.path.dirname(os.path.abspath(config_path)) if config_path else None
         now = [output.input_entry(s) for s in plan(cfg, config_dir=config_dir) if s.start == 0]
     except (ConfigError, OSError) as e:
-        return f"the run's inputs cannot be listed to check them ({' '.join(str(e).split())[:300]}); this plan is of the documents that run read"
+        return f"the run's inputs cannot be listed to check them ({_some(getattr(e, 'messages', [str(e)]))}); this plan is of the documents that run read"
     changed = output.input_changes(manifest.get("inputs"), now)
     if changed:
         return (f"the input files differ from those the run read ({changed}): this plan is of the documents that run "

@@ -826,6 +826,25 @@ def test_progress_from_beam_counters_alone(tmp_path, pages, capsys, monkeypatch)
     assert last["langid"] == (3, 2, 1)
 
 
+def test_progress_lines_keep_their_columns_with_decontaminate(monkeypatch):
+    """`decontaminate` is longer than the 9 characters the stage name was padded to: its counts
+    stood 4 columns right of every other stage's (`decontaminate 105 in` under `dedup     105 in`)."""
+    import io
+    from collections import Counter
+
+    from pipelines import progress
+
+    counts = Counter({"ingest.docs_out": 10, "ingest.files": 1, "decontaminate.docs_out": 9, "decontaminate.removed": 1,
+                      "dedup.docs_out": 9})
+    monkeypatch.setattr(progress, "read_totals", lambda folder: Counter(counts))
+    out = io.StringIO()
+    with progress.Reporter(["ingest", "decontaminate", "dedup"], total_files=1, every=3600, out=out):
+        pass
+    lines = [x for x in out.getvalue().splitlines() if not x.startswith("[curate] done")]
+    starts = {len(x) - len(x.split(f" {s} ", 1)[1].lstrip()) for x, s in zip(lines, ["ingest", "decontaminate", "dedup"])}
+    assert len(lines) == 3 and len(starts) == 1, lines
+
+
 # --- paths as users name them ---------------------------------------------------------------
 
 
