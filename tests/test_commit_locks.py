@@ -716,24 +716,28 @@ def _claim_seen(folder: Path) -> str:
                           timeout=60).stdout.strip()
 
 
-def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path):
+@pytest.mark.parametrize("through", ["curate-audit", "link"])
+def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path, through):
     """The audit's claim of a curate-audit folder (a POSIX lock, as a run's): a second thread of
     the process claiming it took it too (two audits written into one folder), and its release
     unlinked the first's claim and dropped its lock. Another thread's claim is to it what another
-    process's is (the next folder), and a thread releases only its own (commit's owner registry)."""
+    process's is (the next folder), and a thread releases only its own (commit's owner registry).
+    The same where the first names the folder through a link: the claims were keyed by the name
+    given, so the second found none and took the process's lock as its own (keyed as commit's)."""
     import threading
 
     from curate.audit import command
 
     folder = tmp_path / "curate-audit"
     (folder / "stats").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(folder)
     claimed, done, said = threading.Event(), threading.Event(), []
 
     def audit():
-        said.append(command._claim(str(folder)))
+        said.append(command._claim(str(tmp_path / through)))
         claimed.set()
         done.wait(60)
-        command._release(str(folder))
+        command._release(str(tmp_path / through))
 
     other = threading.Thread(target=audit, daemon=True)
     other.start()
