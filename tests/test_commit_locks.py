@@ -382,7 +382,7 @@ def test_a_reader_holding_a_lock_file_deleted_since_does_not_apply_a_new_commit(
         (staged / commit.JOURNAL).write_text(json.dumps({"delete": ["a.txt"], "files": ["b.txt"]}))
         said = proc.communicate("go\n", timeout=60)[0]
         assert said == (f"Held output {str(out)!r} is being written by another curate command (process {os.getpid()}); "
-                        "wait for it to end or choose another --output\n")
+                        "wait for it to end and retry\n")  # a reader's recover: it has no --output
         assert sorted(p.name for p in staged.iterdir()) == sorted([commit.JOURNAL, commit.LOCK, output.MANIFEST, "b.txt"])
         assert commit._LOCKS[str(out)] and commit._holder(str(staged / commit.LOCK)) == f" (process {os.getpid()})"
     finally:
@@ -1181,3 +1181,31 @@ def test_a_run_in_a_thread_threading_did_not_start_keeps_its_lock(tmp_path):
     finally:
         holder.finish()
     assert not (out / commit.STAGING).exists()
+
+
+@pytest.mark.parametrize("holder", ["process", "thread"])
+def test_a_writer_s_hold_is_said_to_a_reader_in_its_words(tmp_path, capsys, holder):
+    """A reader (``curate mix``, the loader, the audit) finding a commit of the output decided
+    while a writer holds its lock (a run moving its files; another process's, or another
+    thread's of this one) was told a run's words, '...; wait for it to end or choose another
+    --output': a reader has no --output."""
+    from curate import cli
+
+    out = _decided(tmp_path)
+    lock = out / commit.STAGING / commit.LOCK
+    if holder == "process":
+        lock.write_text("")
+        hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+                "print('held', flush=True); sys.stdin.read()")
+        proc = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout.readline() == "held\n"
+        by, finish = "another curate command", lambda: proc.communicate("", timeout=60)
+    else:
+        run = _Holder(out, decided=True)
+        by, finish = f"another thread of this process (process {os.getpid()})", run.finish
+    try:
+        assert cli.main(["mix", str(out)]) == 2
+    finally:
+        finish()
+    assert capsys.readouterr().err == f"curate: output {str(out)!r} is being written by {by}; wait for it to end and retry\n"
