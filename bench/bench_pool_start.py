@@ -1,6 +1,6 @@
 """What the worker pool costs in a process that holds a large heap (pytest's, a notebook's).
 
-    python bench/bench_pool_start.py [--heap 0,2.5] [--workers 0,1] [--runs 5] [--docs 300]
+    python bench/bench_pool_start.py [--heap 0,2.5] [--workers 0,1] [--runs 5] [--docs 300] [--gc-at-fork 0,1]
 
 Each run is a fresh process that first allocates ``--heap`` million small objects (instances
 with a ``__dict__``, in lists, ~170 B each: pytest with the test modules imported holds a few
@@ -10,6 +10,10 @@ Reported per heap and workers, medians over ``--runs``: the run's CPU seconds, i
 waited-for children's (the workers') together, the workers' minor page faults (copy-on-write
 copies of the heap's pages are counted there) and the launching process's during the run, and
 with ``--pss`` the peak PSS of the process tree (bench/memory.py; its sampling costs CPU).
+``--gc-at-fork 0,1``: each run also with a ``gc.collect()`` in the launcher before it forks the
+workers (what ci41 removed), the two alternated run by run, with the ratio to the run without
+and the collection's own CPU seconds (``gc_cpu_s``): it walks only what the run made since
+pipeline.run froze the heap, so it neither costs the heap's size nor frees its old garbage.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,12 +36,28 @@ class _Obj:
         self.i, self.name = i, "x"
 
 
-def _child(heap_m: float, workers: int, docs: int, pss: bool, warm: bool) -> dict:
+def _child(heap_m: float, workers: int, docs: int, pss: bool, warm: bool, gc_at_fork: bool = False) -> dict:
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "bench"))
     from memory import PeakMemory
 
     from curate import cli, demo
+    from pipelines import pool
+
+    collected = []  # the CPU seconds of the variant's collection (the machine's load hides it in the run's)
+    if gc_at_fork:  # the variant: one full collection as the pool starts, before its fork
+        import gc
+
+        acquire = pool._acquire
+
+        def collect_then_acquire(size):
+            if pool._POOL["pool"] is None:
+                t = time.process_time()
+                gc.collect()
+                collected.append(time.process_time() - t)
+            return acquire(size)
+
+        pool._acquire = collect_then_acquire
 
     heap = [[_Obj(i) for i in range(j, j + 1000)] for j in range(0, int(heap_m * 1e6), 1000)]
     with tempfile.TemporaryDirectory(prefix="bench-pool-start-") as tmp:
@@ -63,7 +84,7 @@ def _child(heap_m: float, workers: int, docs: int, pss: bool, warm: bool) -> dic
     return {"rc": rc, "cpu_s": cpu(own1) - cpu(own0) + cpu(kids1) - cpu(kids0),
             "children_cpu_s": cpu(kids1) - cpu(kids0),
             "children_minflt": kids1.ru_minflt - kids0.ru_minflt, "own_minflt": own1.ru_minflt - own0.ru_minflt,
-            "peak_pss_tree_mb": tree.peak_kb / 1024 if pss else None}
+            "peak_pss_tree_mb": tree.peak_kb / 1024 if pss else None, "gc_cpu_s": collected[-1] if collected else 0.0}
 
 
 def main(argv=None) -> int:
@@ -74,27 +95,33 @@ def main(argv=None) -> int:
     ap.add_argument("--docs", type=int, default=300)
     ap.add_argument("--pss", action="store_true", help="also sample the peak PSS (its own CPU counted in)")
     ap.add_argument("--warm", action="store_true", help="measure each process's second run (a test session's)")
+    ap.add_argument("--gc-at-fork", default="0", help="0: as curate runs; 1: a gc.collect() before the fork; 0,1: both, alternated")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     if args.child:
-        heap_m, workers = args.child.split(":")
-        print(json.dumps(_child(float(heap_m), int(workers), args.docs, args.pss, args.warm)))
+        heap_m, workers, gc_at_fork = (args.child.split(":") + ["0"])[:3]
+        print(json.dumps(_child(float(heap_m), int(workers), args.docs, args.pss, args.warm, gc_at_fork == "1")))
         return 0
     results = []
+    variants = args.gc_at_fork.split(",")
     for heap_m in args.heap.split(","):
         for workers in args.workers.split(","):
-            runs = []
+            runs = {v: [] for v in variants}
             for _ in range(args.runs):
-                out = subprocess.run([sys.executable, __file__, "--child", f"{heap_m}:{workers}", "--docs", str(args.docs)] + ["--pss"] * args.pss + ["--warm"] * args.warm,
-                                     capture_output=True, text=True, check=True)
-                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            row = {"heap_m": float(heap_m), "workers": int(workers), "runs": len(runs)}
-            for k in ("cpu_s", "children_cpu_s", "children_minflt", "own_minflt") + ("peak_pss_tree_mb",) * args.pss:
-                row[k] = round(statistics.median(r[k] for r in runs), 2)
-            row["cpu_s_all"] = [round(r["cpu_s"], 2) for r in runs]
-            results.append(row)
-            print(json.dumps(row), flush=True)
+                for v in variants:  # alternated: the machine's load falls on both alike
+                    out = subprocess.run([sys.executable, __file__, "--child", f"{heap_m}:{workers}:{v}", "--docs", str(args.docs)]
+                                         + ["--pss"] * args.pss + ["--warm"] * args.warm, capture_output=True, text=True, check=True)
+                    runs[v].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            for v in variants:
+                row = {"heap_m": float(heap_m), "workers": int(workers), "gc_at_fork": int(v), "runs": len(runs[v])}
+                for k in ("cpu_s", "children_cpu_s", "children_minflt", "own_minflt", "gc_cpu_s") + ("peak_pss_tree_mb",) * args.pss:
+                    row[k] = round(statistics.median(r[k] for r in runs[v]), 2)
+                row["cpu_s_all"] = [round(r["cpu_s"], 2) for r in runs[v]]
+                if v != variants[0]:
+                    row["cpu_s_ratio"] = round(row["cpu_s"] / results[-1]["cpu_s"], 3)
+                results.append(row)
+                print(json.dumps(row), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

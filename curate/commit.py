@@ -123,15 +123,16 @@ def _mine(base: str) -> bool:
     return hold is not None and hold.thread == threading.get_ident()
 
 
-def _another_thread(root: str, base: str) -> str | None:
+def _another_thread(root: str, base: str, reader: bool = False) -> str | None:
     """"completing" where another thread of this process holds the lock of ``base`` to complete a
-    commit (waited for, as another process's); raises Held where one writes (the guard held)."""
+    commit (waited for, as another process's); raises Held where one writes (the guard held),
+    said to a ``reader`` in its words."""
     hold = _owner(base)
     if hold is None or hold.thread == threading.get_ident():
         return None
     if hold.completing:
         return "completing"
-    raise _held_here(root)
+    raise _held_here(root, reader)
 
 
 def _unlock(base: str) -> None:
@@ -427,7 +428,7 @@ def _lock(root: str, base: str, completing: bool = False, reader: bool = False) 
     if _bucket(root):
         return
     path = f"{base}/{STAGING}/{LOCK}"
-    _tries(root, base, lambda: _try_lock(root, base, path, completing), reader)
+    _tries(root, base, lambda: _try_lock(root, base, path, completing, reader), reader)
 
 
 def _tries(root: str, base: str, once, reader: bool = False):
@@ -452,13 +453,13 @@ def _tries(root: str, base: str, once, reader: bool = False):
             return got
 
 
-def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
+def _try_lock(root: str, base: str, path: str, completing: bool, reader: bool = False) -> str:
     """One try of ``_lock``, under the output's guard: "held" (by this thread now), "wait" (readers
     hold it), "completing" (a reader completes a commit), "vanished" (try again at once); raises
-    Held for a writer's hold."""
+    Held for a writer's hold (said to a ``reader`` in its words)."""
     import fcntl
 
-    if other := _another_thread(root, base):
+    if other := _another_thread(root, base, reader):
         return other
     if (hold := _LOCKS.get(_key(base))) is not None and _is_lock(hold.fd, path):
         return "held"  # this thread holds it already (closing another fd of the file would drop it)
@@ -473,7 +474,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
             raise ValueError(f"output {root!r}: {STAGING}/{LOCK} is a link, not curate's lock file: a run would write "
                              "through it; remove it (after checking who put it there)") from None
         if e.errno in (errno.EACCES, errno.EPERM):
-            got = _replace_unwritable(root, base, path)
+            got = _replace_unwritable(root, base, path, reader)
             if got != "no":
                 return got
         raise
@@ -494,7 +495,7 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
                 return "wait"
             if _completing(fd):
                 return "completing"
-            raise _held(root, path) from None
+            raise _held(root, path, reader) from None
         finally:
             os.close(fd)
     if _is_lock(fd, path):
@@ -506,19 +507,19 @@ def _try_lock(root: str, base: str, path: str, completing: bool) -> str:
     return "vanished"
 
 
-def _held_here(root: str) -> Held:
-    return Held(f"output {root!r} is being written by another thread of this process (process {os.getpid()}); wait for "
-                "it to end or choose another --output")
+def _held_here(root: str, reader: bool = False) -> Held:
+    return Held(f"output {root!r} is being written by another thread of this process (process {os.getpid()}); "
+                f"{_wait_for_it(reader)}")
 
 
-def _replace_unwritable(root: str, base: str, path: str) -> str:
+def _replace_unwritable(root: str, base: str, path: str, reader: bool = False) -> str:
     """The lock file ``path``, which this user may not open for writing (an older curate made it
     0644: another member's, in a group's output), replaced by one of this user's, writable as
     the umask lets, where no writer holds it (a shared look, opened for reading) and its folder
     is this user's to change: "vanished" (take the new one). "wait": another member replaces it;
     "completing": a reader completes a commit.
     "no": the folder is not this user's to change either (another user's output, a read-only
-    mount: said as before). Raises Held while a writer holds it (its owner's run)."""
+    mount: said as before). Raises Held while a writer holds it (its owner's run), to a ``reader`` in its words."""
     import fcntl
 
     try:
@@ -539,7 +540,7 @@ def _replace_unwritable(root: str, base: str, path: str) -> str:
                 return "no"  # no locks there: whether it is held cannot be told
             if _completing(fd):
                 return "completing"
-            raise _held(root, path) from None
+            raise _held(root, path, reader) from None
         if not _is_lock(fd, path):  # replaced by another member (who may hold the new one) or deleted: under both locks
             return "vanished"
         tmp = f"{os.path.dirname(path)}/.tmp-{LOCK}-{os.getpid()}-{threading.get_ident()}"
@@ -595,9 +596,14 @@ def _completing(fd: int) -> bool:
     return fields[1] != _hostname() or alive(int(fields[0]))
 
 
-def _held(root: str, lock: str) -> Held:
-    return Held(f"output {root!r} is being written by another curate command{_holder(lock)}; wait for it to end or "
-                "choose another --output")
+def _held(root: str, lock: str, reader: bool = False) -> Held:
+    return Held(f"output {root!r} is being written by another curate command{_holder(lock)}; {_wait_for_it(reader)}")
+
+
+def _wait_for_it(reader: bool) -> str:
+    """What the user refused by a writer's hold does: a run may write elsewhere, a reader (curate
+    mix, the loader, the audit) has no --output to choose (until 6 Dec told to choose one)."""
+    return "wait for it to end and retry" if reader else "wait for it to end or choose another --output"
 
 
 def _read_for_long(root: str, lock: str, met: dict, reader: bool) -> Held:
@@ -1012,7 +1018,7 @@ def _look(root: str, fs, base: str, reader: bool = True) -> bool | None:
     commit done, or all but the staging folder's removal), read as it is (False); else the
     open's error is raised (``stopped_midway`` says it)."""
     lock, journal = f"{base}/{STAGING}/{LOCK}", f"{base}/{STAGING}/{JOURNAL}"
-    done = _tries(root, base, lambda: _look_once(root, fs, base, lock, journal), reader)
+    done = _tries(root, base, lambda: _look_once(root, fs, base, lock, journal, reader), reader)
     if done is not True:
         return done
     try:  # held exclusively by this thread, marked as a reader's completion
@@ -1023,14 +1029,14 @@ def _look(root: str, fs, base: str, reader: bool = True) -> bool | None:
     return True
 
 
-def _look_once(root: str, fs, base: str, lock: str, journal: str):
+def _look_once(root: str, fs, base: str, lock: str, journal: str, reader: bool = True):
     """One try of ``_look``, under the output's guard: True (this thread now holds the lock, to
     complete the commit), False, None (as ``_look``), or as ``_try_lock``'s: "wait", "completing",
     "vanished". The file is opened and closed within: a close between tries would drop the lock
     another thread of this process took meanwhile."""
     import fcntl
 
-    if other := _another_thread(root, base):
+    if other := _another_thread(root, base, reader):
         return other
     denied = None
     try:
@@ -1041,7 +1047,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
         if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             return None  # a link (ELOOP): _lock says it
         if e.errno != errno.EROFS:  # an older curate's 0644 lock file in a group's output: replaced, then taken (_lock)
-            got = _replace_unwritable(root, base, lock)
+            got = _replace_unwritable(root, base, lock, reader)
             if got != "no":
                 return got
         denied = e
@@ -1059,7 +1065,7 @@ def _look_once(root: str, fs, base: str, lock: str, journal: str):
             if e.errno in (errno.EACCES, errno.EAGAIN):
                 if _completing(fd):  # another reader completing it: done in an instant
                     return "completing"
-                raise _held(root, lock) from None
+                raise _held(root, lock, reader) from None
             locks = False  # no locks there (ENOLCK): unguarded, as _lock
             if denied is None:
                 _no_locks(root, base, e)

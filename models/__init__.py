@@ -15,7 +15,10 @@ def path(name: str) -> str:
     return str(p)
 
 
-_FASTTEXT: dict = {}  # path -> (the file's stat key and the loader, the model loaded)
+_FASTTEXT: dict = {}  # path -> (the file's stat key and the loader, the model loaded), the last used last
+# models kept: a run's langid and quality models (a few domains'); a notebook trying several 126 MB lid.176.bin
+# files kept every one for the process's life. A stage keeps its own for its run (only a later setup reads one again)
+FASTTEXT_KEEP = 4
 
 
 def fasttext_model(path: str):
@@ -25,7 +28,7 @@ def fasttext_model(path: str):
     (``commit.stat_key``: inode, size, mtime and ctime; ``commit.settled``: a file read within
     its file system's time tick of a change is read again next time, for a rewrite in the same
     tick leaves the same stat). Keyed by the loader too (``fasttext.load_model`` replaced, as
-    tests do, is not answered from the cache)."""
+    tests do, is not answered from the cache). The FASTTEXT_KEEP models last used are kept."""
     import os
 
     import fasttext
@@ -38,5 +41,7 @@ def fasttext_model(path: str):
     hit = _FASTTEXT.pop(path, None)
     model = hit[1] if hit is not None and hit[0] == key else fasttext.load_model(path)
     if commit.settled(st, now):
-        _FASTTEXT[path] = (key, model)
+        _FASTTEXT[path] = (key, model)  # last in the dict's order: the least recently used first
+        while len(_FASTTEXT) > FASTTEXT_KEEP:
+            _FASTTEXT.pop(next(iter(_FASTTEXT)), None)
     return model

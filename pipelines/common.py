@@ -119,11 +119,13 @@ class _StagesFn(beam.DoFn):
         self.stages = None
 
     def warm_up(self):
-        """What its stages load once a process (``warm_up``: the filter's numba kernels)."""
+        """What its stages load once a process (``warm_up``: the filter's numba kernels). Asked of
+        each stage built from its section (milliseconds; setup's word lists are not read), not of
+        its class: an instance method (as Dedup's, which reads its settings) raised TypeError there."""
         from curate import stages
 
-        for name in self.sections:
-            getattr(stages.stage_class(name), "warm_up", lambda: None)()
+        for name, section in self.sections.items():
+            getattr(stages.stage_class(name)(section), "warm_up", lambda: None)()
 
     def setup(self):
         from curate import commit, stages

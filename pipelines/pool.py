@@ -170,7 +170,12 @@ def _acquire(size: int):
         # only another thread held (its threading.local values, its exception being handled), so
         # these are referenced before it. gc.get_objects between unfreeze and freeze: it does not
         # list frozen objects. The workers keep them all frozen (see _init): no collection here
-        # is needed first (it cost ~0.25 CPU-s a run in a process of 2M objects, pytest's)
+        # is needed first (it cost ~0.25 CPU-s a run in a process of 2M objects, pytest's). Garbage
+        # holding a file (a pipe's write end in an old cycle) stays open here and in every worker
+        # until the run ends, a reader's EOF with it: a collection here would not close it, for
+        # pipeline.run froze the heap, that garbage too, before the run (bench_pool_start
+        # --gc-at-fork 0,1: 0.01 CPU-s, what it walks is the run's); curate's own pipes, the
+        # extraction helpers', are live and ended by a kill, not an EOF
         frozen = gc.get_freeze_count()
         gc.unfreeze()
         _POOL["inherited"] = gc.get_objects()

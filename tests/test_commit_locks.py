@@ -382,7 +382,7 @@ def test_a_reader_holding_a_lock_file_deleted_since_does_not_apply_a_new_commit(
         (staged / commit.JOURNAL).write_text(json.dumps({"delete": ["a.txt"], "files": ["b.txt"]}))
         said = proc.communicate("go\n", timeout=60)[0]
         assert said == (f"Held output {str(out)!r} is being written by another curate command (process {os.getpid()}); "
-                        "wait for it to end or choose another --output\n")
+                        "wait for it to end and retry\n")  # a reader's recover: it has no --output
         assert sorted(p.name for p in staged.iterdir()) == sorted([commit.JOURNAL, commit.LOCK, output.MANIFEST, "b.txt"])
         assert commit._LOCKS[str(out)] and commit._holder(str(staged / commit.LOCK)) == f" (process {os.getpid()})"
     finally:
@@ -716,24 +716,28 @@ def _claim_seen(folder: Path) -> str:
                           timeout=60).stdout.strip()
 
 
-def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path):
+@pytest.mark.parametrize("through", ["curate-audit", "link"])
+def test_two_threads_claiming_one_audit_folder_are_two_claimants(tmp_path, through):
     """The audit's claim of a curate-audit folder (a POSIX lock, as a run's): a second thread of
     the process claiming it took it too (two audits written into one folder), and its release
     unlinked the first's claim and dropped its lock. Another thread's claim is to it what another
-    process's is (the next folder), and a thread releases only its own (commit's owner registry)."""
+    process's is (the next folder), and a thread releases only its own (commit's owner registry).
+    The same where the first names the folder through a link: the claims were keyed by the name
+    given, so the second found none and took the process's lock as its own (keyed as commit's)."""
     import threading
 
     from curate.audit import command
 
     folder = tmp_path / "curate-audit"
     (folder / "stats").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(folder)
     claimed, done, said = threading.Event(), threading.Event(), []
 
     def audit():
-        said.append(command._claim(str(folder)))
+        said.append(command._claim(str(tmp_path / through)))
         claimed.set()
         done.wait(60)
-        command._release(str(folder))
+        command._release(str(tmp_path / through))
 
     other = threading.Thread(target=audit, daemon=True)
     other.start()
@@ -1177,3 +1181,31 @@ def test_a_run_in_a_thread_threading_did_not_start_keeps_its_lock(tmp_path):
     finally:
         holder.finish()
     assert not (out / commit.STAGING).exists()
+
+
+@pytest.mark.parametrize("holder", ["process", "thread"])
+def test_a_writer_s_hold_is_said_to_a_reader_in_its_words(tmp_path, capsys, holder):
+    """A reader (``curate mix``, the loader, the audit) finding a commit of the output decided
+    while a writer holds its lock (a run moving its files; another process's, or another
+    thread's of this one) was told a run's words, '...; wait for it to end or choose another
+    --output': a reader has no --output."""
+    from curate import cli
+
+    out = _decided(tmp_path)
+    lock = out / commit.STAGING / commit.LOCK
+    if holder == "process":
+        lock.write_text("")
+        hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+                "print('held', flush=True); sys.stdin.read()")
+        proc = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout.readline() == "held\n"
+        by, finish = "another curate command", lambda: proc.communicate("", timeout=60)
+    else:
+        run = _Holder(out, decided=True)
+        by, finish = f"another thread of this process (process {os.getpid()})", run.finish
+    try:
+        assert cli.main(["mix", str(out)]) == 2
+    finally:
+        finish()
+    assert capsys.readouterr().err == f"curate: output {str(out)!r} is being written by {by}; wait for it to end and retry\n"

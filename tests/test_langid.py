@@ -185,6 +185,36 @@ def test_a_model_rewritten_in_place_is_read_again_and_a_settled_one_once(tmp_pat
     assert [models.fasttext_model(str(path)) for _ in range(3)] == [b"B" * 64] * 3 and len(reads) == 1, reads
 
 
+def test_the_model_cache_keeps_the_last_few_models_used(tmp_path, monkeypatch):
+    """The cache kept every path's model for the process's life: a notebook trying several
+    126 MB lid.176.bin files kept them all. It keeps the FASTTEXT_KEEP models last used: one used
+    again is kept (read once), the one least recently used is dropped (read again if asked)."""
+    import os
+    import time
+
+    import fasttext
+
+    from curate import commit, models
+
+    reads = []
+    monkeypatch.setattr(models, "_FASTTEXT", {})  # none of the other tests' models
+    monkeypatch.setattr(fasttext, "load_model", lambda p: reads.append(os.path.basename(p)) or object())
+    monkeypatch.setattr(commit, "_now_ns", lambda: time.time_ns() + commit.SETTLED_NS * 2)  # the files settled since
+    paths = []
+    for i in range(models.FASTTEXT_KEEP + 1):
+        (tmp_path / f"m{i}.bin").write_bytes(b"m")
+        paths.append(str(tmp_path / f"m{i}.bin"))
+    first = models.fasttext_model(paths[0])
+    for p in paths[1:-1]:  # as many as it keeps, the first used again last
+        models.fasttext_model(p)
+    assert models.fasttext_model(paths[0]) is first
+    models.fasttext_model(paths[-1])  # one more: the least recently used (m1) is dropped
+    assert models.fasttext_model(paths[0]) is first
+    models.fasttext_model(paths[1])
+    assert reads == [f"m{i}.bin" for i in range(len(paths))] + ["m1.bin"], reads
+    assert len(models._FASTTEXT) == models.FASTTEXT_KEEP
+
+
 class GlotStyleModel:
     """Stands in for a GlotLID model: labels like __label__eng_Latn. (Training a real tiny
     fastText model in a test is flaky: fastText's trainer hits NaN on toy data.)"""

@@ -239,6 +239,40 @@ def _warm_state(_):
     return bool(_WARMED), type(vars(rules)["_scan_words"]).__name__
 
 
+class _StaticWarm:
+    """A batch stage whose ``warm_up`` is a staticmethod (Filter's: its kernels, whatever its settings)."""
+
+    def __init__(self, section):
+        self.section = section
+
+    @staticmethod
+    def warm_up():
+        _WARMED.append("static")
+
+
+class _InstanceWarm(_StaticWarm):
+    """A batch stage whose ``warm_up`` reads its settings (Dedup's: the shingle kernel where minhash is on)."""
+
+    def warm_up(self):
+        _WARMED.append(self.section["warm"])
+
+
+def test_a_batch_stage_s_warm_up_is_called_on_its_instance(monkeypatch):
+    """_StagesFn.warm_up called ``warm_up`` on each stage's class: a staticmethod's (Filter's) ran,
+    a batch stage's with an instance method (as Dedup's, which reads its settings) raised TypeError
+    (missing self) in the launcher at the fork. Called on the stage built from its section."""
+    from curate import stages
+    from pipelines.common import _StagesFn
+
+    kinds = {"a": _StaticWarm, "b": _InstanceWarm}
+    monkeypatch.setattr(stages, "stage_class", kinds.__getitem__)
+    try:
+        _StagesFn({"a": {}, "b": {"warm": "instance"}}).warm_up()
+        assert _WARMED == ["static", "instance"]
+    finally:
+        _WARMED.clear()
+
+
 def test_pooled_dofns_warm_up_before_the_workers_fork():
     """What a pipeline's pooled DoFns load once a process (the filter's numba kernels) is loaded
     in the launching process before it forks the workers, which inherit it. The pool forks at

@@ -203,13 +203,14 @@ def _instead(source: str, others: dict[str, str] | None = None) -> str:
             held = None
         if isinstance(held, dict) and held.get("format") in FORMATS and held.get("source") == source:
             return folder
-        if folder in _LEFT and isinstance(held, dict) and held.get("format") in FORMATS and _half_written(folder):
+        if commit._key(folder) in _LEFT and isinstance(held, dict) and held.get("format") in FORMATS and _half_written(folder):
             return folder  # another's audit, killed midway: not one to keep (where its files are an audit's, ours to write)
         _release(folder)
 
 
 CLAIM = ".claim"  # in stats/ of the folder _instead chose, locked while its audit is written
 # a forked child holds none of its parent's claims (commit.per_process: emptied there; its release unlinked the parent's)
+# keyed as commit's registries (commit._key, the real path): a thread naming the folder through a link is another claimant
 _CLAIMS: dict[str, int] = _commit.per_process({}, fds=True)  # folder -> the locked descriptor of its claim
 _CLAIMERS: dict[str, int] = _commit.per_process({})  # folder -> the thread whose claim it is (a POSIX lock is the process's)
 _LEFT: set[str] = _commit.per_process(set())  # folders claimed whose claim was there unheld: its audit killed before it let go
@@ -242,13 +243,14 @@ def _claim(folder: str) -> bool | str:
     thread that ended holding it holds nothing (commit._owner)."""
     from curate import commit
 
+    key = commit._key(folder)
     with commit._guard(os.path.join(folder, "stats", CLAIM)):
-        if folder in _CLAIMERS and not commit.thread_lives(_CLAIMERS[folder]):  # ended holding it: left as a killed audit's
-            del _CLAIMERS[folder]
-            os.close(_CLAIMS.pop(folder))
-            _LEFT.discard(folder)
-        if folder in _CLAIMERS:
-            return _CLAIMERS[folder] == threading.get_ident()
+        if key in _CLAIMERS and not commit.thread_lives(_CLAIMERS[key]):  # ended holding it: left as a killed audit's
+            del _CLAIMERS[key]
+            os.close(_CLAIMS.pop(key))
+            _LEFT.discard(key)
+        if key in _CLAIMERS:
+            return _CLAIMERS[key] == threading.get_ident()
         return _claim_once(folder)
 
 
@@ -288,9 +290,10 @@ def _claim_once(folder: str) -> bool | str:
             return f"is user {owner}'s: their audit{commit._holder(path)} is writing it" if owner else False
         try:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                _CLAIMS[folder], _CLAIMERS[folder] = fd, threading.get_ident()
+                key = commit._key(folder)
+                _CLAIMS[key], _CLAIMERS[key] = fd, threading.get_ident()
                 if left:
-                    _LEFT.add(folder)
+                    _LEFT.add(key)
                 with contextlib.suppress(OSError):  # who holds it, for another user's audit passing it over
                     os.ftruncate(fd, 0)
                     os.pwrite(fd, f"{os.getpid()} {commit._hostname()}\n".encode(), 0)
@@ -304,12 +307,13 @@ def _release(folder: str) -> None:
     """Remove this thread's claim of ``folder``, then unlock it (not another thread's)."""
     from curate import commit
 
+    key = commit._key(folder)
     with commit._guard(os.path.join(folder, "stats", CLAIM)):
-        if _CLAIMERS.get(folder) != threading.get_ident():
+        if _CLAIMERS.get(key) != threading.get_ident():
             return
-        del _CLAIMERS[folder]
-        fd = _CLAIMS.pop(folder, None)
-        _LEFT.discard(folder)
+        del _CLAIMERS[key]
+        fd = _CLAIMS.pop(key, None)
+        _LEFT.discard(key)
         if fd is not None:
             try:
                 os.unlink(os.path.join(folder, "stats", CLAIM))
