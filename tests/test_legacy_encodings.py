@@ -740,3 +740,19 @@ def test_words_and_lines_read_as_written(text, enc):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc))[0] == text
+
+
+# enc36: texts that read wrong before (each group says how)
+ENC36_READS = [
+    # a low quote after a word and before a space, two or more times and never inside a word, is a comma written with
+    # cp1252's "‚" (U+201A), not cp850's "é" ending each word: "Yes‚ sir‚" read cp850 "Yesé siré"; one alone stays
+    # cp850's "é" (above: "café"), as does one inside a word beside them
+    ("Yes‚ sir‚ at once‚ sir.\n", "cp1252"), ("Well‚ then‚\n", "cp1252"), ("Un thé ou un café réchauffé\n", "cp850"),
+]
+
+
+@pytest.mark.parametrize("text, enc", ENC36_READS)
+def test_enc36_words_and_lines_read_as_written(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text
