@@ -757,6 +757,10 @@ ENC36_READS = [
     # ... but no word holds them beside letters their alphabets lack ("щ", "ы", "ь" ...): with the shares alone, Hebrew
     # words read so (cp1255 "שיחה" ISO-8859-5 "љщчф", "גזירת" "тцщјњ")
     ("שיחה\n", "cp1255"),
+    # a Hebrew text of more than four words none of which ends in a final letter was no Hebrew at all: each such word
+    # now costs what it is, a four-in-five chance (a few words over and over stay none: "дом " 10 times is no "המל")
+    ("הילדה הלכה לבית הספר בבוקר והמורה חיכתה לה בכיתה.\n", "cp1255"),
+    ("הדירה החדשה שלנו גדולה ויפה מאוד, ויש בה מרפסת.\n", "iso8859_8"),
 ]
 
 

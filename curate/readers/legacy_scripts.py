@@ -114,6 +114,7 @@ _ARABIC_UNSPOKEN = re.compile(f"[\u064b-\u064d](?=[{_ARABIC_LETTER}](?<!\u0627))
 _WORD = re.compile(r"[^\W\d_]+")
 _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
 _FEW_WORDS = 4  # words of a Hebrew text that may have no final letter
+_NO_FINAL_LOG = math.log(0.8)  # a fifth of Hebrew's words end in a final letter
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
 
 
@@ -135,7 +136,7 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
     word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
-    of more than ``_FEW_WORDS`` words none of which ends in a final letter)."""
+    of more than ``_FEW_WORDS`` words, no more of them different, none of which ends in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
     own = _OWN_PUNCTUATION.get(script, ())
@@ -148,9 +149,12 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     # fifth of its words end in one), scored below the others' readings; more ("дом " 10 times) are not
     logs = 0.0
     if script == "hebrew" and not _HEBREW_END.search(text):
-        if sum(not w.isascii() for w in _WORD.findall(text)) > _FEW_WORDS:
+        words = [w for w in _WORD.findall(text) if not w.isascii()]
+        if len(words) > _FEW_WORDS and len(set(words)) <= _FEW_WORDS:  # a few words over and over: "дом " 10 times
             return None
-        logs = _UNSPOKEN_LOG
+        # each word past the few without one as likely as a word of Hebrew ends in no final letter (four in five):
+        # a sentence of them was no Hebrew at all (cp1255 "הילדה הלכה לבית הספר בבוקר ..." read KOI8-R "ДИЛЦД ДЛКД ...")
+        logs = _UNSPOKEN_LOG + _NO_FINAL_LOG * max(len(words) - _FEW_WORDS, 0)
     if script == "arabic":
         if _LONE_HARAKA.search(text):  # Hebrew "תודה" is cp1256 "ْهمن", a sukun first
             return None
