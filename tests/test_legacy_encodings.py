@@ -422,42 +422,33 @@ def test_utf8_with_a_stray_byte_is_no_chance_pair(text):
     assert (got, how) == (text, "utf-8 (stray bytes as cp1252)")
 
 
-# review82: a cp1252 text whose only high bytes are symbols standing alone (a bullet, "€", "§")
-# was read as Mac Roman or cp850, whose letters those bytes are ("•" Mac "ï", "€" Mac "Ä", "·" cp850 "À")
-ALONE = ["Item one • item two • item three\n", "NOTE: € FIRST € SECOND\n", "See § 5 and § 6 of the act\n",
-         "Size 10 × 20 · 30 × 40\n", "Done † 1990 and † 2001\n"]
+# Texts read in their page and named so, each group's reason above it (one table: duplicates --change showed the tests
+# it was as one shape)
+READ_IN_THEIR_PAGE = [
+    # review82: a cp1252 text whose only high bytes are symbols standing alone (a bullet, "€", "§") was read as Mac
+    # Roman or cp850, whose letters those bytes are ("•" Mac "ï", "€" Mac "Ä", "·" cp850 "À")
+    ("Item one • item two • item three\n", "cp1252"), ("NOTE: € FIRST € SECOND\n", "cp1252"),
+    ("See § 5 and § 6 of the act\n", "cp1252"), ("Size 10 × 20 · 30 × 40\n", "cp1252"), ("Done † 1990 and † 2001\n", "cp1252"),
+    # review82: ... nor "™", "®" after names: "Windows™ and Office™" was read Mac Roman "Windowsô and Officeô"
+    ("Windows™ and Office™ are ours\n", "cp1252"), ("Acme® and Foo® inc\n", "cp1252"), ("Acme™ by Foo©\n", "cp1252"),
+    # review82: ... but cp850's "Ö" is that byte too, after a capital or before a letter: "SJÖ", "ÖVER"
+    ("RÖD STUGA VID EN SJÖ\n", "cp850"), ("ROPADE ÖVER SJÖN\n", "cp850"),
+    # review82: a word in capitals that begins with its non-ASCII letter: cp850 "L'ÉTÉ" read Mac "L'êTê" (cp850 on
+    # 47efdde^1, by charset_normalizer); a small letter before a capital begins no word
+    ("L'ÉTÉ DERNIER,\n", "cp850"), ("ÉTAIT\n", "cp850"),
+    # enc34: a low quote (cp1252 "‚", "„") opens a quotation: after a letter at a word's end it is cp850's "é", "ä" ("até"
+    # read cp1252 "at‚" beside the "ç" of "criança", cp1252's "‡")
+    ("A criança viu até o fim.\n", "cp850"), ("Er trägt Mütze und Schal, sagte er: ja, nä\n", "cp850"),
+    # enc34: a tie between Mac Roman's German and cp1250 read as Sorbian alone ("Mšwen źber") goes to the other
+    ("Möwen über dem Meer\n", "mac_roman"), ("Möwen über\n", "mac_roman"),
+]
 
 
-@pytest.mark.parametrize("text", ALONE)
-def test_symbols_standing_alone_are_no_old_mac_or_dos_letters(text):
+@pytest.mark.parametrize("text, enc", READ_IN_THEIR_PAGE)
+def test_a_text_reads_in_its_page_and_is_named_so(text, enc):
     from curate.readers.common import decode_text
 
-    assert decode_text(text.encode("cp1252")) == (text, "cp1252")
-
-
-# review82: ... nor "™", "®" after names: "Windows™ and Office™" was read Mac Roman "Windowsô and Officeô"
-@pytest.mark.parametrize("text", ["Windows™ and Office™ are ours\n", "Acme® and Foo® inc\n", "Acme™ by Foo©\n"])
-def test_marks_after_names_are_no_old_mac_or_dos_letters(text):
-    from curate.readers.common import decode_text
-
-    assert decode_text(text.encode("cp1252")) == (text, "cp1252")
-
-
-# review82: ... but cp850's "Ö" is that byte too, after a capital or before a letter: "SJÖ", "ÖVER"
-@pytest.mark.parametrize("text", ["RÖD STUGA VID EN SJÖ\n", "ROPADE ÖVER SJÖN\n"])
-def test_cp850_capital_o_umlaut_is_no_mark_after_a_name(text):
-    from curate.readers.common import decode_text
-
-    assert decode_text(text.encode("cp850")) == (text, "cp850")
-
-
-# review82: a word in capitals that begins with its non-ASCII letter: cp850 "L'ÉTÉ" read Mac "L'êTê"
-# (cp850 on 47efdde^1, by charset_normalizer); a small letter before a capital begins no word
-@pytest.mark.parametrize("text", ["L'ÉTÉ DERNIER,\n", "ÉTAIT\n"])
-def test_a_capital_that_begins_a_word_in_capitals_reads_as_one(text):
-    from curate.readers.common import decode_text
-
-    assert decode_text(text.encode("cp850")) == (text, "cp850")
+    assert decode_text(text.encode(enc)) == (text, enc)
 
 
 # enc34: a line or a few words of Cyrillic or Greek: charset_normalizer named nearly any page
@@ -570,23 +561,6 @@ def test_the_held_out_table_reads_as_written():
                 if got[0] != text:
                     wrong.append((text, enc, got))
     assert wrong == []
-
-
-# enc34: a low quote (cp1252 "‚", "„") opens a quotation: after a letter at a word's end it is cp850's
-# "é", "ä" ("até" read cp1252 "at‚" beside the "ç" of "criança", cp1252's "‡")
-@pytest.mark.parametrize("text", ["A criança viu até o fim.\n", "Er trägt Mütze und Schal, sagte er: ja, nä\n"])
-def test_a_low_quote_ending_a_word_is_a_dos_letter(text):
-    from curate.readers.common import decode_text
-
-    assert decode_text(text.encode("cp850")) == (text, "cp850")
-
-
-# enc34: a tie between Mac Roman's German and cp1250 read as Sorbian alone ("Mšwen źber") goes to the other
-@pytest.mark.parametrize("text", ["Möwen über dem Meer\n", "Möwen über\n"])
-def test_a_tie_with_a_page_read_as_sorbian_alone_goes_to_the_other(text):
-    from curate.readers.common import decode_text
-
-    assert decode_text(text.encode("mac_roman")) == (text, "mac_roman")
 
 
 # review89: Hebrew letters (cp1255, ISO-8859-8: 0xE0-0xFA) are cp1253's small Greek letters, cp1251's small
