@@ -722,7 +722,7 @@ ENC36_READS = [
     # cp1252's "‚" (U+201A), not cp850's "é" ending each word: "Yes‚ sir‚" read cp850 "Yesé siré"; one alone stays
     # cp850's "é" (above: "café"), as do one inside a word beside them and one word over and over
     ("Yes‚ sir‚ at once‚ sir.\n", "cp1252"), ("Well‚ then‚\n", "cp1252"), ("Un thé ou un café réchauffé\n", "cp850"),
-    ("café café café\n", "cp850"),
+    ("café café café\n", "cp850"), ("YES‚ SIR‚ AT ONCE‚ SIR.\n", "cp1252"),
     # Serbian's and Macedonian's own letters were scored as rare ones (0.01%), below cp1256's vowel marks on the same bytes
     # (ISO-8859-5 "ј", "њ" are its shadda, sukun: lingua's "књигу" read "عْطسم"), KOI8-R's capitals ("његов" "Зусчр", "њима"
     # "Зьэп") and Greek ("јој" "ψήψ"); and a "·" inside a word is no Cyrillic text (KOI8-R's 0x9E is cp1251's "ћ": "цвеће"
@@ -731,6 +731,9 @@ ENC36_READS = [
     # ... but no word holds them beside letters their alphabets lack ("щ", "ы", "ь" ...): with the shares alone, Hebrew
     # words read so (cp1255 "שיחה" ISO-8859-5 "љщчф", "גזירת" "тцщјњ")
     ("שיחה\n", "cp1255"),
+    # ... and in a text that holds a letter Serbian lacks they are rare again: KOI8-R "всё хорошо" read cp1251 "ЧУЈ ИПТПЫП"
+    # ("всё" alone is the Serbian "ЧУЈ" too, and is read so)
+    ("всё хорошо\n", "koi8_r"),
     # a Hebrew text of more than four words none of which ends in a final letter was no Hebrew at all: each such word
     # now costs what it is, a four-in-five chance (a few words over and over stay none: "дом " 10 times is no "המל")
     ("הילדה הלכה לבית הספר בבוקר והמורה חיכתה לה בכיתה.\n", "cp1255"),

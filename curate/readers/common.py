@@ -1114,7 +1114,8 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
         letters += Counter(b"".join(inside))
     elif not _commas(sample, no_quote, counts):
         letters += no_quote
-    else:
+    else:  # commas, after words in capitals too ("YES‚ SIR‚" read Mac Roman "YESÇ SIRÇ"): no mark between capitals
+        between_capitals -= no_quote
         no_quote = Counter()
     old_capitals = between_capitals + Counter(b"".join(_STARTS_CAPITALS.findall(sample)))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,

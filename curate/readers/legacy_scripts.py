@@ -122,10 +122,10 @@ _RUN = re.compile(rb"[\x80-\xff]{%d}" % ENOUGH)
 
 
 @functools.lru_cache(maxsize=None)
-def _log_freq(script: str) -> dict:
+def _log_freq(script: str, beside: bool = True) -> dict:
     table = _FREQ[script]
     total = sum(table.values())
-    return {c: math.log(p / total * 33) for c, p in (table | _BESIDE.get(script, {})).items()}  # above 0 where a letter is commoner than one in 33
+    return {c: math.log(p / total * 33) for c, p in (table | (_BESIDE.get(script, {}) if beside else {})).items()}  # above 0 where a letter is commoner than one in 33
 
 
 def _plausible_case(word: str) -> bool:
@@ -165,7 +165,9 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         logs += _UNSPOKEN_LOG * len(_GREEK_END.findall(text))
     if ("№" in text or "·" in text) and _NUMERO_IN_WORD.search(text):
         return None
-    freq, longest = _log_freq(script), 0
+    # Serbian's letters are rare again in a text that holds a letter its alphabet lacks: KOI8-R "всё хорошо" read cp1251
+    # "ЧУЈ ИПТПЫП" (the one word, "всё", is the Serbian "ЧУЈ" as well)
+    freq, longest = _log_freq(script, script != "cyrillic" or _NOT_SOUTH_SLAVIC.isdisjoint(text.lower())), 0
     n = 0  # letters
     for word in _WORD.findall(text):
         if word.isascii():
