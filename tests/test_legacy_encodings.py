@@ -734,6 +734,9 @@ ENC36_READS = [
     # ... and in a text that holds a letter Serbian lacks they are rare again: KOI8-R "всё хорошо" read cp1251 "ЧУЈ ИПТПЫП"
     # ("всё" alone is the Serbian "ЧУЈ" too, and is read so)
     ("всё хорошо\n", "koi8_r"),
+    # ... and "№" begins no word: with the shares, Hebrew "נושאת" read ISO-8859-5 "№хљрњ" (found on lingua's words, so that
+    # row is no longer blind to this rule)
+    ("נושאת\n", "cp1255"),
     # a Hebrew text of more than four words none of which ends in a final letter was no Hebrew at all: each such word
     # now costs what it is, a four-in-five chance (a few words over and over stay none: "дом " 10 times is no "המל")
     ("הילדה הלכה לבית הספר בבוקר והמורה חיכתה לה בכיתה.\n", "cp1255"),

@@ -100,8 +100,9 @@ _BULGARIAN_HARD_LOG = math.log(1.0 / 0.04)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
 # "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь";
-# nor does "·" (KOI8-R's 0x9E is cp1251's Serbian "ћ": "цвеће" read "ЖБЕ·Е"; Greek's ano teleia follows a word)
-_NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])[№·](?=[^\W\d_])")
+# nor does "·" (KOI8-R's 0x9E is cp1251's Serbian "ћ": "цвеће" read "ЖБЕ·Е"; Greek's ano teleia follows a word), and
+# "№" begins no word (Hebrew "נוסעת" read ISO-8859-5 "№хсђњ", its "נ" that byte)
+_NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])[№·](?=[^\W\d_])|№(?=[^\W\d_])")
 # an Arabic vowel mark (haraka) follows a letter or another mark
 _LONE_HARAKA = re.compile("(?<![\u0620-\u064a\u064b-\u0652\u0671-\u06d3])[\u064b-\u0652]")
 _HARAKAT = re.compile("[\u064b-\u0652]")
