@@ -16,7 +16,11 @@ in the middle, timed through ``cut_python`` (the cut, then the statements holdin
 and removed so the file still parses); compare with ``--base 8c53495`` (a ``difflib`` over the
 file's lines, quadratic in alike lines).
 
-    python bench/bench_cut_page.py [--items 250,1000,4000] [--quoted | --diff | --python] [--rounds 3] [--base 69950eb]
+``--escaped``: the page is one string of N lines joined by ``\\n`` escapes (a JSON string, a log),
+each item glued to the escape before it (``row 7\\nITEM\\n``): every cut asks which word only the
+escapes' reading matched (compare with ``--base adb015b``, a token list and a normalisation per cut).
+
+    python bench/bench_cut_page.py [--items 250,1000,4000] [--quoted | --diff | --python | --escaped] [--rounds 3] [--base 69950eb]
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ if sys.argv[4] == "2":  # a Python file of n small functions, an item in one in 
 if sys.argv[4] == "1":  # a unified diff of n hunks, the first removing an item's line: each later header recounted
     page = "--- a/f\\n+++ b/f\\n" + f"@@ -1,4 +1,3 @@\\n ctx\\n-{items[0]}\\n-old\\n+new\\n ctx\\n" + "".join(
         f"@@ -{10 * h + 1},3 +{10 * h},3 @@\\n ctx{h}\\n-old{h}\\n+new{h}\\n ctx{h}\\n" for h in range(1, n))
+elif sys.argv[4] == "3":  # one string of n lines, each item glued to a \\n escape before it
+    page = '"' + "".join(f"row {i} of words\\\\n{it}\\\\n" for i, it in enumerate((items * (n // len(items) + 1))[:n])) + '"'
 else:
     page = sep.join(f"{it}’" for it in (items * (n // len(items) + 1))[:n])
 t = time.perf_counter(); st.cut_text(page, prose=sys.argv[4] != "1"); print(time.perf_counter() - t)
@@ -59,6 +65,7 @@ def main() -> None:
     ap.add_argument("--quoted", action="store_true", help="each item in ‘…’ (the page opened the quote)")
     ap.add_argument("--diff", action="store_true", help="a unified diff of N hunks (cut as code), the first holding the item")
     ap.add_argument("--python", action="store_true", help="a Python file of N small functions, an item in one (cut_python)")
+    ap.add_argument("--escaped", action="store_true", help="one string of N lines joined by \\n escapes, an item after each")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--base", default="69950eb")
     a = ap.parse_args()
@@ -66,12 +73,13 @@ def main() -> None:
         base = export(a.base, Path(tmp) / "base")
         print(f"a Python file of N small functions, an item in one, through cut_python; best of {a.rounds}" if a.python else
               f"a diff of N hunks, the first cut, the rest recounted; best of {a.rounds}" if a.diff else
+              f"one string of N lines joined by \\n escapes, each item glued to one; best of {a.rounds}" if a.escaped else
               f"one page of N items, each ending in ’{' inside ‘…’' if a.quoted else ''}; best of {a.rounds}")
         for n in [int(x) for x in a.items.split(",")]:
             best = {}
             for _ in range(a.rounds):
                 for name, tree in (("this", REPO), (a.base, base)):
-                    out = subprocess.run([sys.executable, "-c", CUT, str(n), str(int(a.quoted)), str(Path(tmp) / "ev.txt"), str(2 if a.python else int(a.diff))],
+                    out = subprocess.run([sys.executable, "-c", CUT, str(n), str(int(a.quoted)), str(Path(tmp) / "ev.txt"), str(3 if a.escaped else 2 if a.python else int(a.diff))],
                                          cwd=tree,
                                          env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True)
                     best[name] = min(best.get(name, float("inf")), float(out.stdout))

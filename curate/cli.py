@@ -116,7 +116,8 @@ def _other_case(pattern: str) -> str:
     if has_magic(folder) or not os.path.isdir(folder or "."):
         return ""
     with contextlib.suppress(OSError):
-        near = sorted(n for n in os.listdir(folder or ".") if fnmatch.fnmatchcase(n.lower(), name.lower()))
+        near = sorted(n for n in os.listdir(folder or ".")  # what matches as typed was listed (an empty folder): no hint
+                      if fnmatch.fnmatchcase(n.lower(), name.lower()) and not fnmatch.fnmatchcase(n, name))
         if near:
             return f" (a glob is case-sensitive; in another case it would match: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
     return ""
@@ -332,8 +333,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
     from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
-    from curate.readers.common import uri_options
-    from curate.readers.common import Limits
+    from curate.readers.common import Limits, path_problem
 
     errors = []
     limits = Limits(**cfg.limits)
@@ -348,8 +348,8 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     seen: dict = {}  # (source, path relative to its input) -> (input index, file)
     read_by: dict = {}  # a local file's real path -> (input index, relative path) that reads it
     for i, spec in enumerate(cfg.inputs):
-        if not isinstance(spec.get("glob"), str) or not spec["glob"] or uri_options(spec["glob"]):
-            continue  # a config error already (an input without a glob, a URI with ?options)
+        if not isinstance(spec.get("glob"), str) or not spec["glob"] or path_problem(spec["glob"]):
+            continue  # a config error already (an input without a glob, a URI with ?options or a slash missing)
         tree = spec.get("format") == "source" or (spec.get("format") is None and spec.get("domain") == "code")
         dangling: list = []  # links whose target is gone (an unmounted disk): said, not left out
         unreadable: list = []  # folders that cannot be listed: their files would be left out without a word
@@ -381,6 +381,11 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     same[rel] = f"{first!r} of inputs[{j}]"
             same.update({rel: same[keep] for rel, keep in alias.items() if keep in same})  # to where it is read
         if dangling and not files:
+            continue
+        if not files and not listed and not is_uri(spec["glob"]) and os.path.isdir(spec["glob"]):
+            hidden = " (a name starting with '.' is left out)" * any(n.startswith(".") for n in os.listdir(spec["glob"]))
+            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} is a folder with no files to read in it{hidden}: "
+                          "put the input files there, or give another --input")
             continue
         if not files:
             what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
@@ -875,6 +880,18 @@ def cmd_demo(ns, beam_args) -> int:
     return 0
 
 
+def _some(messages: list[str], width: int = 300) -> str:
+    """Whole messages, in one line, up to ``width`` characters, then how many more: a cut
+    mid-message left a path half said ('inputs[2].glob: 'curate-')."""
+    said = []
+    for m in (" ".join(m.split()) for m in messages):
+        if said and len("; ".join([*said, m])) > width:
+            break
+        said.append(m)
+    more = len(messages) - len(said)
+    return "; ".join(said) + (f"; and {more} more" if more else "")
+
+
 def inputs_since(cfg, manifest: dict, config_path: str | None) -> str | None:
     """What changed in the input files since the run whose candidates ``curate mix`` re-plans:
     its plan is of the documents that run read, a rerun reads the files as they are now."""
@@ -886,7 +903,7 @@ def inputs_since(cfg, manifest: dict, config_path: str | None) -> str | None:
         config_dir = os.path.dirname(os.path.abspath(config_path)) if config_path else None
         now = [output.input_entry(s) for s in plan(cfg, config_dir=config_dir) if s.start == 0]
     except (ConfigError, OSError) as e:
-        return f"the run's inputs cannot be listed to check them ({' '.join(str(e).split())[:300]}); this plan is of the documents that run read"
+        return f"the run's inputs cannot be listed to check them ({_some(getattr(e, 'messages', [str(e)]))}); this plan is of the documents that run read"
     changed = output.input_changes(manifest.get("inputs"), now)
     if changed:
         return (f"the input files differ from those the run read ({changed}): this plan is of the documents that run "

@@ -728,7 +728,7 @@ def begin(root: str) -> str:
     except OSError as e:
         raise ValueError(f"output {root!r} cannot be created or written ({e.strerror or e}); choose another --output") from None
     if info.type not in (pafs.FileType.NotFound, pafs.FileType.Directory):
-        raise ValueError(f"output {root!r} exists and is not a directory")
+        raise ValueError(f"output {root!r} exists and is not a directory: choose another --output (a new folder, or an earlier run's)")
     link = _dangling_link(base) if info.type == pafs.FileType.NotFound and not _bucket(root) else None
     if link:  # creating it would fail in pyarrow's words ("non-directory entry exists")
         shown = link if os.path.isabs(root) else os.path.relpath(link)

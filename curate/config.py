@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate import stages as stage_table
-from curate.readers.common import Limits, not_utf8, uri_options
+from curate.readers.common import Limits, not_utf8, path_problem
 from curate.schema import DOMAINS, OPT_IN_STAGES, STAGES
 
 
@@ -41,7 +41,9 @@ def did_you_mean(word: str, choices) -> str:
     # two letters swapped (wbe for web: difflib's 0.67, under the cutoff) is a slip of the fingers too
     swapped = [folded[w] for i in range(len(key) - 1) if (w := key[:i] + key[i + 1] + key[i] + key[i + 2:]) in folded]
     close = [folded[key]] if key in folded else swapped[:1] or difflib.get_close_matches(str(word), choices, n=1, cutoff=0.7)
-    return f" (did you mean {close[0]}?)" if close else ""
+    # the first word of a key of several (filter.gopher: gopher_quality, gopher_repetition; difflib's 0.6)
+    close = close or sorted(folded[c] for c in folded if key and c.startswith(key + "_"))[:2]
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def _toml(value) -> str:
@@ -139,6 +141,7 @@ def content(cfg: dict) -> dict:
 LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
 LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAULTS}  # max_ratio 0: no bomb stop
 
+WORKERS_PER_CORE = 4  # run.workers' most: more processes than that only share the cores (and memory)
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
 RUN_CHECKS = {
     "shards": Check(min=1),
@@ -367,11 +370,12 @@ def merge_section(
     return out
 
 
-def check_stage(name: str, section: dict) -> None:
-    """The stage class's own checks of its (well-typed) section, and ``check()`` where it has one."""
+def check_stage(name: str, section: dict, load: bool = True) -> None:
+    """The stage class's own checks of its (well-typed) section, and ``check()`` where it has one
+    (``load``: not where a model stands in for the user's, whose labels it checks against)."""
     try:
         stage = stage_table.stage_class(name)(section)
-        if hasattr(stage, "check"):
+        if load and hasattr(stage, "check"):
             stage.check()
     except (ValueError, TypeError, KeyError) as e:
         said = str(e)  # "rebalance.targets.x: ..." names its key already: not "rebalance: rebalance.targets.x"
@@ -395,6 +399,10 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
             if v is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
                 what = "a list of strings" if INPUT_KEYS[k] == list else "a string or a list of strings"
                 errors.append(f"{where}.{k}: expected {what}, got {v!r}")
+            elif v is not None and any(not n.strip() for n in names):  # --text-field '': every record quarantined
+                errors.append(f"{where}.{k}: {v!r} names no field: give a field's name{_flag(k)}, or leave it out")
+        elif k == "source" and isinstance(v, str) and not v.strip():  # --source '': documents of no source
+            errors.append(f"{where}.source: empty: give a name{_flag(k)}, or leave it out (its last fixed folder's name)")
         elif INPUT_KEYS[k] is bool and not isinstance(v, bool):
             errors.append(f"{where}.{k}: expected true or false, got {v!r}")
         elif v is not None and not isinstance(v, INPUT_KEYS[k]):
@@ -420,11 +428,16 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
         from curate.readers import tidy_glob
 
         out["glob"] = tidy_glob(home_path(spec["glob"]))  # ./*.jsonl is *.jsonl, data/ is data: one config
-        why = uri_options(spec["glob"])
+        why = path_problem(spec["glob"])
         if why:
             errors.append(f"{where}.glob: {why}")
         out.setdefault("source", default_source(spec["glob"]))
     return out
+
+
+def _flag(key: str) -> str:
+    """How the command line gives an input's key, where it does (text_field: --text-field)."""
+    return f" (--{key.replace('_', '-')} after its --input)" if key in ("text_field", "id_field", "url_field", "source") else ""
 
 
 def read_peers(stages: list) -> list[str]:
@@ -587,10 +600,14 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
+    cores = os.cpu_count() or 1
+    if isinstance(run["workers"], int) and run["workers"] > WORKERS_PER_CORE * cores:  # each one forked at once: --workers 100000 forked thousands
+        errors.append(f"run.workers: {run['workers']} processes on this machine of {cores} core{'s' * (cores > 1)}: give at most "
+                      f"{WORKERS_PER_CORE * cores} ({WORKERS_PER_CORE} a core), or 0 for one a core")
     if isinstance(run["output"], str):
         run["output"] = home_path(run["output"])
-    if isinstance(run["output"], str) and uri_options(run["output"]):
-        errors.append(f"run.output: {uri_options(run['output'])}")
+    if isinstance(run["output"], str) and path_problem(run["output"]):
+        errors.append(f"run.output: {path_problem(run['output'])}")
     elif isinstance(run["output"], str) and run["output"] and not_utf8(run["output"]):
         errors.append(f"run.output {not_utf8(run['output'])}")
 
@@ -627,7 +644,7 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
             try:  # a file in a bucket: not looked for as a local one, the stage's other checks made without it
                 checked = without_options(sections[s], [o for o, _ in bucketed], cls.DEFAULTS)
                 if checked is not None and len(errors) == before + len(bucketed):
-                    check_stage(s, checked)
+                    check_stage(s, checked, load=not any(option_keys(o)[-1] in STAND_INS for o, _ in bucketed))
             except ConfigError as e:
                 errors.extend(e.messages)
             if len(errors) == before and hasattr(cls, "normalize"):  # one spelling of what runs: one hash
@@ -825,11 +842,17 @@ def object_settled(key: tuple, now: int) -> bool:
 BUCKET_READ = ("decontaminate.eval_sets[", "filter.custom.")
 
 
+# a model or tokenizer in a bucket: a shipped one stands in while the stage's other values are checked, without
+# the checks against the model itself (``check_stage``'s load: langid.languages against its labels, the
+# default's would refuse another model's; quality's positive_label)
+STAND_INS = {"model": "default", "tokenizer": "cl100k_base"}
+
+
 def without_options(section: dict, options: list[str], defaults: dict) -> dict | None:
     """``section`` with ``options`` (``filter.badwords.lists.en``) as their defaults, or left out
-    where they have none: its other values checked (``in_buckets``' files said apart). None where
-    one cannot be: an item of a list, or a model or tokenizer (the other values are checked against
-    it, langid.languages against its labels: the default's would refuse another model's)."""
+    where they have none, a model or tokenizer as a shipped one (``STAND_INS``, langid's its
+    default): its other values checked (``in_buckets``' files said apart). None where one cannot
+    be: an item of a list."""
     out = copy.deepcopy(section)
     for option in options:
         keys = option_keys(option)[1:]
@@ -837,9 +860,11 @@ def without_options(section: dict, options: list[str], defaults: dict) -> dict |
         for k in keys[:-1]:
             place = place[k]
             default = default.get(k, {}) if isinstance(default, dict) else {}
-        if not isinstance(place, dict) or keys[-1] in ("model", "tokenizer"):
+        if not isinstance(place, dict):
             return None
-        if isinstance(default, dict) and keys[-1] in default:
+        if keys[-1] in STAND_INS:
+            place[keys[-1]] = (default.get(keys[-1]) if isinstance(default, dict) else None) or STAND_INS[keys[-1]]
+        elif isinstance(default, dict) and keys[-1] in default:
             place[keys[-1]] = copy.deepcopy(default[keys[-1]])
         else:
             place.pop(keys[-1], None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import random
@@ -141,12 +142,14 @@ def check_root(root: str) -> None:
     if os.path.exists(root) and not os.path.isdir(root):
         raise ValueError(f"demo: {root!r} exists and is not a directory; choose another --output")
     cfg = os.path.join(root, "demo.toml")
-    ours = os.path.isfile(cfg) and open(cfg, encoding="utf-8", errors="replace").readline() == DEMO_TOML.splitlines(True)[0]
+    text = open(cfg, encoding="utf-8", errors="replace").read() if os.path.isfile(cfg) else None
+    untouched = text is not None and (_stamp_holds(text) or _as_written(text, root))
+    ours = untouched or text is not None and text.splitlines(True)[:1] == DEMO_TOML.splitlines(True)[:1]
     if names and not (ours and set(names) <= {"demo.toml", "raw", "out"}):
         raise ValueError(f"demo: {root!r} is not empty and is not an earlier demo's folder (it holds "
                          f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}); choose another --output")
     raw = os.path.join(root, "raw")
-    changed = [] if not names or _as_written(open(cfg, encoding="utf-8", errors="replace").read(), root) else ["demo.toml"]
+    changed = [] if not names or untouched else ["demo.toml"]
     changed += sorted(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/") for d, _, files in os.walk(raw) for f in files
                       if os.path.relpath(os.path.join(d, f), raw).replace(os.sep, "/") not in SAMPLES | set(_earlier(raw)))
     if changed:
@@ -161,6 +164,21 @@ def _earlier(raw: str) -> list[str]:
         with open(path, "rb") as f:
             return f.read(len(text) + 1) == text.encode()
     return [rel for rel, text in EARLIER.items() if os.path.isfile(os.path.join(raw, rel)) and same(os.path.join(raw, rel), text)]
+
+
+# the last line of a demo.toml: the sha256 of the lines above as the demo wrote them. A demo.toml
+# whose stamp holds is a demo's, untouched, whichever template (curate version) wrote it; one
+# written before the stamp, when it is this version's template (_as_written)
+_STAMP = "# curate demo: unedited while this is the sha256 of the lines above: "
+
+
+def _stamped(text: str) -> str:
+    return f"{text}{_STAMP}{hashlib.sha256(text.encode()).hexdigest()}\n"
+
+
+def _stamp_holds(text: str) -> bool:
+    body, _, last = text[:-1].rpartition("\n") if text.endswith("\n") else ("", "", "")
+    return last.startswith(_STAMP) and _stamped(body + "\n") == text
 
 
 _PATH_VALUE = re.compile(r"""^((?:output|glob) = )(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*')""")  # a TOML basic or literal string
@@ -273,7 +291,7 @@ def write_demo(root: str, seed: int = 7) -> str:
 
     cfg = os.path.join(root, "demo.toml")
     with open(cfg, "w", encoding="utf-8") as f:
-        f.write(_config(root))
+        f.write(_stamped(_config(root)))
     return cfg
 
 

@@ -226,4 +226,7 @@ def rows(stats: dict) -> list[tuple]:
 
 
 def kept_folder(root: str) -> str:
-    return f"{root.rstrip('/')}/{KEPT}" if "://" in root else os.path.join(root, KEPT)
+    """ROOT/KEPT, a bucket's with '/', a local one's (sub/a://b, the folder 'a:') with the OS's separator (is_uri)."""
+    from curate.readers import is_uri
+
+    return f"{root.rstrip('/')}/{KEPT}" if is_uri(root) else os.path.join(root, KEPT)

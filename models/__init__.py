@@ -15,22 +15,28 @@ def path(name: str) -> str:
     return str(p)
 
 
-_FASTTEXT: dict = {}  # path -> (the file's stamp and the loader, the model loaded)
+_FASTTEXT: dict = {}  # path -> (the file's stat key and the loader, the model loaded)
 
 
 def fasttext_model(path: str):
-    """The fastText model in ``path``, loaded once per process while the file is the same
-    (size, mtime_ns, inode, device): a run's stages, its DoFns' setups (langid's ran for every
-    bundle) and the next run in the same process share one copy; a file replaced or rewritten
-    at that path is read again. Keyed by the loader too (``fasttext.load_model`` replaced, as
+    """The fastText model in ``path``, loaded once per process while the file is the same: a
+    run's stages, its DoFns' setups (langid's ran for every bundle) and the next run in the same
+    process share one copy. The file's stat is trusted as the commit's hashes trust it
+    (``commit.stat_key``: inode, size, mtime and ctime; ``commit.settled``: a file read within
+    its file system's time tick of a change is read again next time, for a rewrite in the same
+    tick leaves the same stat). Keyed by the loader too (``fasttext.load_model`` replaced, as
     tests do, is not answered from the cache)."""
     import os
 
     import fasttext
 
+    from curate import commit
+
+    now = commit._now_ns()  # before the read: what it read is of this time or later
     st = os.stat(path)
-    stamp = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, fasttext.load_model)
-    hit = _FASTTEXT.get(path)
-    if hit is None or hit[0] != stamp:
-        hit = _FASTTEXT[path] = (stamp, fasttext.load_model(path))
-    return hit[1]
+    key = (commit.stat_key(st), fasttext.load_model)
+    hit = _FASTTEXT.pop(path, None)
+    model = hit[1] if hit is not None and hit[0] == key else fasttext.load_model(path)
+    if commit.settled(st, now):
+        _FASTTEXT[path] = (key, model)
+    return model

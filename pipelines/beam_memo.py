@@ -137,7 +137,7 @@ class _Bz2:
     it: ~1,600 and ~2,000 times a small run, of ~390 distinct pickles (Beam's own DoFns and
     coders, the same stage's DoFn in every bundle), ~0.4 of its ~2.4 CPU-s; a second run in the
     process brings ~20 new ones. Compression is a function of the bytes and the level, so the
-    proto's bytes are the same. Pickles over 1 MB are not kept; the memo is emptied past 64 MB."""
+    proto's bytes are the same. A pickle over 1 MB is not kept (nor its compressed bytes); the memo is emptied past 64 MB."""
 
     LIMIT, ITEM = 64 << 20, 1 << 20
 
@@ -146,7 +146,7 @@ class _Bz2:
         self._bytes = 0
 
     def _remember(self, key, value) -> None:
-        if len(key[1]) > self.ITEM:
+        if len(key[1]) > self.ITEM or len(value) > self.ITEM:  # either side: 8 MB of zeros compress to ~50 bytes
             return
         if self._bytes > self.LIMIT:
             self._done.clear()

@@ -283,8 +283,15 @@ def manifest_base(cfg: Config) -> dict:
 
 
 def local_runner(opts: PipelineOptions) -> bool:
-    """The DirectRunner, in any mode: everything runs on this machine."""
-    return opts.get_all_options().get("runner") in (None, "DirectRunner", "direct")
+    """The DirectRunner, in any mode, by any name Beam takes for it (any case, "direct", its
+    class path: Beam's own lookup, runner.create_runner): everything runs on this machine."""
+    from apache_beam.runners.runner import _RUNNER_MAP
+
+    name = opts.get_all_options().get("runner")
+    if name is None:
+        return True
+    name = _RUNNER_MAP.get(name.lower(), _RUNNER_MAP.get(name.lower() + "runner", name))
+    return name.rsplit(".", 1)[-1] in ("DirectRunner", "SwitchingDirectRunner") and name.startswith("apache_beam.runners.direct.")
 
 
 def runs_here(opts: PipelineOptions) -> bool:

@@ -188,7 +188,9 @@ def _acquire(size: int):
             _POOL["pool"], _POOL["procs"] = pool, list(set(multiprocessing.active_children()) - before)
             _result(task, "the workers' start")
         finally:
-            _POOL["inherited"] = None  # here they are freed as usual
+            # the list is dropped when the workers have ended (shutdown), not now: dropping it
+            # writes every object's count, and copy-on-write then copied this process's whole
+            # heap while the workers share it (test_the_launcher_keeps_its_heap_shared_with_its_workers)
             if not frozen:  # else they stay frozen, as the caller had them (and what came since)
                 gc.unfreeze()
     _POOL["users"] += 1
@@ -215,6 +217,7 @@ def shutdown(kill: bool = False) -> None:
                 p.terminate()  # SIGTERM: a worker's default action (see _init), it ends at once
         pool.shutdown(wait=True, cancel_futures=True)  # tasks not started are dropped (an interrupt)
     _POOL["procs"] = []
+    _POOL["inherited"] = None  # the workers have ended: here these objects are freed as usual
     if _POOL.get("stacks"):
         shutil.rmtree(_POOL.pop("stacks"), ignore_errors=True)
 

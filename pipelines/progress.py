@@ -170,6 +170,7 @@ class Reporter:
 
     def __init__(self, stages, total_files: int, every: float = 5.0, out=None):
         self.stages = [s for s in STAGES if s in stages]
+        self.width = max([9, *map(len, self.stages)])  # the counts in one column, decontaminate's too
         self.total_files, self.every = total_files, every
         self.out = out or sys.stderr
         self.folder = tempfile.mkdtemp(prefix="curate-progress-")
@@ -215,7 +216,7 @@ class Reporter:
         elapsed = now - self.t0
         for s, text in lines:
             mark = "*" if s == current and not final else " "
-            print(f"[curate] {elapsed:6.1f} s {mark} {s:<9} {text}", file=self.out, flush=True)
+            print(f"[curate] {elapsed:6.1f} s {mark} {s:<{self.width}} {text}", file=self.out, flush=True)
         if final:
             first, last = self.stages[0], self.stages[-1]
             read = self.shown.get(first, (0,))[0]

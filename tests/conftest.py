@@ -140,6 +140,59 @@ FILE_SECONDS = {
 def pytest_configure(config):
     if hasattr(config.option, "loadscopereorder"):  # pytest-xdist's: keep the order given below
         config.option.loadscopereorder = False
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput") and config.rootpath == REPO:
+        _compile_kernels(config)  # pytest-xdist's controller, before its workers start (not a copy of this file: test_ci)
+
+
+# --- numba's kernels, compiled once for all the workers --------------------------------------
+# In a clean checkout numba's cache (the package's __pycache__) is empty, and every xdist worker
+# compiled the same kernels at its first filter or dedup step: ~31 CPU-s each, 24 of them the
+# secrets scan's two signatures (ASCII and wider text), ~12 s each. The controller compiles them
+# before the workers start, in two processes that share the work, so each worker and each
+# `curate` it starts loads them from the cache (~1 s). A kernel left out here is only compiled
+# where it is first used, as before. With the cache warm, each process costs its imports (~1.5 s).
+_COMPILE = r"""
+import fcntl, sys
+from numba.core import caching
+
+save = caching.IndexDataCacheFile.save
+
+
+def locked(self, key, data):  # numba rewrites a kernel's index file unlocked: two saves at once
+    with open(sys.argv[2], "w") as lock:  # could pair one's entry with the other's compiled code
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        save(self, key, data)
+
+
+caching.IndexDataCacheFile.save = locked
+from curate.stages.filters import TextDoc, code, gopher_repetition, rules, secrets
+
+if sys.argv[1] == "0":
+    secrets.candidates("a b a b")
+    for text in ("a b a b", "\u00e9 \u00e8 \u00e9 \u00e8"):
+        gopher_repetition.ngram_counts(TextDoc(text), 2)
+        code.code_stats(TextDoc(text))
+        rules.count_flags(text)
+else:
+    from curate.stages.dedup import minhash
+
+    secrets.candidates("\u00e9 \u00e8 \u00e9 \u00e8")
+    secrets._read_zero_widths("pass\u200bword")
+    minhash.batch_signatures(["a b c d e f g h"])
+"""
+
+
+def _compile_kernels(config) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="curate-numba-save-", suffix=".lock") as lock:
+        procs = [subprocess.Popen([sys.executable, "-c", _COMPILE, part, lock.name], cwd=REPO, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True) for part in ("0", "1")]
+        failed = [err[-2000:] for p in procs if (err := p.communicate()[1]) and p.returncode]
+    for err in failed:  # the workers compile what is missing: slower, never wrong
+        config.issue_config_time_warning(pytest.PytestConfigWarning(f"compiling numba's kernels before the workers failed: {err}"), 2)
 
 
 def pytest_collection_modifyitems(config, items):

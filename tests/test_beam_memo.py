@@ -191,3 +191,17 @@ def test_a_process_methods_yield_and_return_check_is_beams_and_read_once_per_fun
     with caplog.at_level("WARNING", logger="apache_beam.transforms.core"):
         beam.ParDo(Both())
     assert "Using yield and return" in caplog.text
+
+
+def test_the_bz2_memo_keeps_no_large_pickle_however_small_its_compressed_bytes():
+    """A pickle over the memo's item size (1 MB) is not kept, compressed or not: a DoFn holding 2 MB of
+    zeros compresses to 48 bytes, and remembering its decompression by that key kept the 2 MB
+    alive after the bundle, past the memo's own accounting."""
+    import bz2
+
+    from pipelines.beam_memo import _Bz2
+
+    memo, big = _Bz2(), bytes(2 << 20)
+    small = bz2.compress(big, 9)
+    assert memo.decompress(small) == big and memo.compress(big) == small
+    assert not memo._done and memo._bytes == 0, ([len(v) for v in memo._done.values()], memo._bytes)

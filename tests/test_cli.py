@@ -182,6 +182,25 @@ def test_a_glob_that_matches_only_in_another_case_names_the_files(tmp_path, page
                                        f"case-sensitive; in another case it would match: Pages.JSONL)\n")
 
 
+def test_an_input_folder_with_no_files_says_so(tmp_path, capsys, monkeypatch):
+    """`--input emptydir` said "'emptydir' matches no files (...) (a glob is case-sensitive; in another
+    case it would match: emptydir)": the folder itself offered as the other case's match. It says
+    the folder holds no files to read (its hidden ones named as left out); a glob in another case still hints."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "emptydir" / "sub").mkdir(parents=True)
+    (tmp_path / "hid").mkdir()
+    (tmp_path / "hid" / ".pages.jsonl").write_text('{"text": "x"}\n')
+    assert run_cli("run", "--input", "emptydir", "--domain", "web", "--input", "hid", "--domain", "web",
+                   "--input", "EMPTY*", "--domain", "web", "--output", "o") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "curate: config error: inputs[0].glob: 'emptydir' is a folder with no files to read in it: put the input files "
+        "there, or give another --input",
+        "curate: config error: inputs[1].glob: 'hid' is a folder with no files to read in it (a name starting with '.' is "
+        "left out): put the input files there, or give another --input",
+        f"curate: config error: inputs[2].glob: 'EMPTY*' matches no files (a relative path is taken from the current "
+        f"directory, {tmp_path}) (a glob is case-sensitive; in another case it would match: emptydir)"]
+
+
 def test_config_command_says_every_mistake_of_a_config_with_its_globs(tmp_path, capsys):
     """`curate config bad.toml`: a domain error hid the glob that matches nothing (only `curate
     run` looked at the globs), and a config whose glob matched nothing printed as fine. Now
@@ -363,6 +382,18 @@ def test_workers_with_a_runner_that_does_not_use_them_is_an_error(tmp_path, page
     err = capsys.readouterr().err
     assert f"{' '.join(workers)} is not used" in err and message in err and len(err.strip().splitlines()) == 2, err
     assert not out.exists()
+
+
+def test_workers_past_four_a_core_is_an_error(tmp_path, pages, capsys, monkeypatch):
+    """`--workers 100000` forked process after process (2,500 in seconds on a 2-core machine)
+    until killed: more than 4 a core is refused, naming how many the machine takes."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "9") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "curate: config error: run.workers: 9 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
+    assert not out.exists()
+    assert config.load(None, {"run": {"workers": 8}}).run["workers"] == 8
 
 
 def test_options_every_runner_reads_pass_on_the_direct_runner():
@@ -793,6 +824,25 @@ def test_progress_from_beam_counters_alone(tmp_path, pages, capsys, monkeypatch)
         c = counts[stage]
         assert got == (c["docs_in"], c["docs_out"], sum(c["removed"].values()) + c.get("quarantined", 0)), err
     assert last["langid"] == (3, 2, 1)
+
+
+def test_progress_lines_keep_their_columns_with_decontaminate(monkeypatch):
+    """`decontaminate` is longer than the 9 characters the stage name was padded to: its counts
+    stood 4 columns right of every other stage's (`decontaminate 105 in` under `dedup     105 in`)."""
+    import io
+    from collections import Counter
+
+    from pipelines import progress
+
+    counts = Counter({"ingest.docs_out": 10, "ingest.files": 1, "decontaminate.docs_out": 9, "decontaminate.removed": 1,
+                      "dedup.docs_out": 9})
+    monkeypatch.setattr(progress, "read_totals", lambda folder: Counter(counts))
+    out = io.StringIO()
+    with progress.Reporter(["ingest", "decontaminate", "dedup"], total_files=1, every=3600, out=out):
+        pass
+    lines = [x for x in out.getvalue().splitlines() if not x.startswith("[curate] done")]
+    starts = {len(x) - len(x.split(f" {s} ", 1)[1].lstrip()) for x, s in zip(lines, ["ingest", "decontaminate", "dedup"])}
+    assert len(lines) == 3 and len(starts) == 1, lines
 
 
 # --- paths as users name them ---------------------------------------------------------------
@@ -1674,6 +1724,27 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"curate: demo: {str(root)!r}" in err and named in err and "choose another --output" in err, err
     assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
+
+
+def test_demo_reruns_over_an_untouched_demo_of_another_template(tmp_path, monkeypatch):
+    """A demo.toml was told untouched only when it matched this version's template: a change of
+    the template (a setting, its first line) would refuse every earlier demo's folder, untouched.
+    Each demo.toml ends with the sha256 of its lines as written: one that holds is the demo's,
+    whichever template wrote it; edited in any byte, still refused."""
+    from curate import demo
+
+    root = tmp_path / "demo"
+    demo.write_demo(str(root))  # as this version writes it
+    cfg = root / "demo.toml"
+    written = cfg.read_text()
+    monkeypatch.setattr(demo, "DEMO_TOML", demo.DEMO_TOML.replace("shards = 2", "shards = 3").replace("# Written by", "# Made by"))
+    demo.write_demo(str(root))  # a later version, its template changed: written anew
+    assert cfg.read_text().startswith("# Made by") and "shards = 3" in cfg.read_text() != written
+    cfg.write_text(cfg.read_text().replace("shards = 3", "shards = 4"))
+    with pytest.raises(ValueError, match=r"is an earlier demo's folder, changed since \(demo.toml"):
+        demo.check_root(str(root))
+    cfg.write_text(written)  # the earlier version's, untouched, under the later template
+    demo.check_root(str(root))
 
 
 @pytest.mark.parametrize("edited", [False, True])
@@ -4173,7 +4244,13 @@ def test_audit_into_a_file_says_it_is_not_a_folder(tmp_path, pages, capsys):
     where = tmp_path / "afile"
     where.write_text("mine\n")
     assert command.main(["--corpus", str(pages), "--output", str(where)]) == 2
-    assert capsys.readouterr().err == f"curate audit: output {str(where)!r} exists and is not a directory\n"
+    assert capsys.readouterr().err == (f"curate audit: output {str(where)!r} exists and is not a directory: choose another "
+                                       "--output (a new folder, or an earlier audit's)\n")
+    assert where.read_text() == "mine\n"
+    # curate run said what was wrong only (msgs89)
+    assert run_cli("run", "--input", pages, "--domain", "web", "--stages", "ingest", "--output", where, "--progress", "off") == 2
+    assert capsys.readouterr().err == (f"curate: output {str(where)!r} exists and is not a directory: choose another "
+                                       "--output (a new folder, or an earlier run's)\n")
     assert where.read_text() == "mine\n"
 
 
@@ -4217,3 +4294,46 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
     assert run_cli("run", "--input", "sub/a://b.jsonl", "--domain", "web", "--stages", "ingest", "--output", " gs://b/out",
                    "--progress", "off") == 2
     assert "gs://b/out" in capsys.readouterr().err and not (tmp_path / " gs:").exists()
+
+
+@pytest.mark.parametrize("flag, typed, said", [
+    ("--output", " gs://b/out", "run.output: ' gs://b/out' starts with a space: remove it (gs://b/out)"),
+    ("--output", "\ts3://b/out", "run.output: '\\ts3://b/out' starts with a blank or control character: remove it (s3://b/out)"),
+    ("--output", "gs:/b/out", "run.output: 'gs:/b/out' looks like a URI missing a slash (did you mean gs://b/out?); "
+                              "for a local folder named 'gs:', write ./gs:/b/out"),
+    ("--input", "S3:/b/in/*.jsonl", "inputs[0].glob: 'S3:/b/in/*.jsonl' looks like a URI missing a slash (did you mean "
+                                    "S3://b/in/*.jsonl?); for a local folder named 'S3:', write ./S3:/b/in/*.jsonl"),
+    ("--input", "file:/data/x.jsonl", "inputs[0].glob: 'file:/data/x.jsonl' looks like a URI missing a slash (did you mean "
+                                      "file:///data/x.jsonl?); for a local folder named 'file:', write ./file:/data/x.jsonl"),
+])
+def test_a_uri_with_a_blank_before_it_or_a_slash_missing_is_said_in_curates_words(tmp_path, monkeypatch, capsys, flag, typed, said):
+    """--output ' gs://b/out' was refused with pyarrow's "Cannot parse URI: '%20gs://b/out'", which
+    does not name the blank; --output gs:/b/out (one slash) was written into a local folder 'gs:'.
+    Both are a config error naming the option and what to type; ./gs:/b/out is a local folder still."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    args = {"--input": "p.jsonl", "--output": "o", flag: typed}
+    assert run_cli("run", "--input", args["--input"], "--domain", "web", "--stages", "ingest", "--output", args["--output"],
+                   "--progress", "off") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"curate: config error: {said}"]
+    assert sorted(os.listdir(tmp_path)) == ["p.jsonl"]
+    if typed == "gs:/b/out":  # the escape the message offers
+        assert run_cli("run", "--input", "p.jsonl", "--domain", "web", "--stages", "ingest", "--output", "./gs:/b/out",
+                       "--progress", "off") == 0, capsys.readouterr().err
+        assert pq.read_table(tmp_path / "gs:" / "b" / "out" / "text").num_rows == 1
+
+
+@pytest.mark.parametrize("flag, said", [
+    ("--text-field", "inputs[0].text_field: '' names no field: give a field's name (--text-field after its --input), or leave it out"),
+    ("--id-field", "inputs[0].id_field: ' ' names no field: give a field's name (--id-field after its --input), or leave it out"),
+    ("--url-field", "inputs[0].url_field: '' names no field: give a field's name (--url-field after its --input), or leave it out"),
+    ("--source", "inputs[0].source: empty: give a name (--source after its --input), or leave it out (its last fixed folder's name)"),
+])
+def test_an_empty_field_name_or_source_is_a_config_error(tmp_path, pages, capsys, flag, said):
+    """--text-field '' ran, every record quarantined (missing_text_field: a run of nothing); --id-field ' ',
+    --url-field '' and --source '' ran as if not given, or with documents of no source. Each is refused."""
+    value = " " if flag == "--id-field" else ""
+    assert run_cli("run", "--input", pages, "--domain", "web", flag, value, "--stages", "ingest", "--output", tmp_path / "o",
+                   "--progress", "off") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"curate: config error: {said}"]
+    assert not (tmp_path / "o").exists()

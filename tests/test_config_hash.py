@@ -899,3 +899,24 @@ def test_a_named_file_in_a_bucket_does_not_hide_the_stages_other_errors(tmp_path
         _load(tmp_path, '[filter.badwords.lists]\nen = "gs://b/bad.txt"\nde = "nothere.txt"\n', "filter")
     said = e.value.messages
     assert [m for m in said if m.startswith("filter.badwords.lists.en: gs://b/bad.txt: ")] and any("nothere.txt" in m for m in said), said
+
+
+@pytest.mark.parametrize("stage, body, other", [
+    ("langid", '[langid]\nmodel = "gs://b/lid.bin"\nlanguages = {en = 2}\n', "langid.languages.en: expected a threshold in [0, 1], got 2"),
+    ("quality", '[quality.web]\nmodel = "s3://b/m.bin"\nkeep = {threshold = 3}\n',
+     "quality.web.keep.threshold: expected a number in [0, 1], got 3"),
+    ("quality", '[quality.code]\nmodel = "gs://b/m.bin"\nkeep = {top_fraction = 0}\n',
+     "quality.code.keep.top_fraction: expected a number in (0, 1], got 0"),
+], ids=["langid", "quality-web", "quality-code"])
+def test_a_model_in_a_bucket_does_not_hide_the_stages_other_errors(tmp_path, stage, body, other):
+    """A model given by gs:// (or s3://) was the stage's only error said: its other values were left
+    unchecked (a model's labels are what langid.languages is checked against), to be said in the
+    next run. A shipped model stands in for it now, without the checks against the model itself."""
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, body, stage)
+    said = e.value.messages
+    assert len(said) == 2 and "local path only" in said[0] and said[1] == other, said
+    # the checks against the model itself are not made with the stand-in's labels: "xx" may be the user's model's
+    with pytest.raises(config.ConfigError) as e:
+        _load(tmp_path, '[langid]\nmodel = "gs://b/lid.bin"\nlanguages = ["xx"]\n', "langid")
+    assert len(e.value.messages) == 1 and "local path only" in e.value.messages[0], e.value.messages

@@ -4,6 +4,8 @@ is refused with the choice it means, through ``config.load``: it was refused wit
 ``Check`` (run.progress, run.shuffle_compression, ...) had no hint at all."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from curate import config
@@ -21,7 +23,10 @@ CASES = [  # (--set, the message's end)
     ('tokenize.tokenizer="O200K_base"', "nor a tokenizer.json path (did you mean o200k_base?)"),
     # a model name no model is shipped as (a typo'd file name without its folder): a traceback at the run's langid step
     ('langid.model="lid176.ftz"', "'lid176.ftz' is neither a model shipped with curate (lid.176.ftz, "
-     "quality_default.ftz) nor a file (no such file in the current directory): give the file's path (did you mean lid.176.ftz?)"),
+     "quality_default.ftz) nor a file (no such file in the current directory, CWD): give the file's path (did you mean lid.176.ftz?)"),
+    # ... naming the folder it looked in (msgs89: "the current directory" alone), as a path's does
+    ('langid.model="models/lid.bin"', "no model file at 'models/lid.bin' (a relative path is taken from the "
+     "current directory, CWD, not from the config's folder)"),
 ]
 
 
@@ -30,7 +35,7 @@ def test_a_choice_in_another_case_is_refused_with_the_one_meant(setting, said):
     with pytest.raises(config.ConfigError) as err:
         config.load(None, sets=[setting])
     (msg,) = err.value.messages
-    assert msg.endswith(said) and "\n" not in msg, msg
+    assert msg.endswith(said.replace("CWD", os.getcwd())) and "\n" not in msg, msg
 
 
 def test_no_hint_for_a_value_like_no_choice():
@@ -66,3 +71,14 @@ def test_a_quoted_number_or_a_string_for_a_list_says_how_to_write_it(tmp_path):
         "run.shards: expected a number, got '2' (write 2, without quotes)",
         "run.stages: expected a list, got 'ingest, dedup' (write [\"ingest\", \"dedup\"])",
     ])
+
+
+def test_a_key_given_by_its_first_word_is_said_with_the_keys_it_begins():
+    """`--set filter.gopher.min_words=10` said 'filter.gopher: unknown key' with no hint (difflib
+    rates gopher against gopher_quality 0.6, under the 0.7 a hint needs): the keys it is the first
+    word of are offered."""
+    with pytest.raises(config.ConfigError) as err:
+        config.load(None, sets=["filter.gopher.min_words=10", "langid.max=3"])
+    said = sorted(m.split("; allowed")[0] for m in err.value.messages)
+    assert said == ["filter.gopher (from --set filter.gopher.min_words=10): unknown key (did you mean gopher_quality or gopher_repetition?)",
+                    "langid.max (from --set langid.max=3): unknown key (did you mean max_chars?)"], said

@@ -1686,3 +1686,78 @@ def test_an_item_glued_to_an_escape_before_it_is_cut_from_after_the_escape(tmp_p
              glued: glued}
     for prose in (True, False):
         assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose
+
+
+def test_a_type_comment_rule_reads_the_files_comments_and_every_cut_on_the_line(tmp_path):
+    """The type comment rule read only the line's first cut and the line alone: with the item in
+    the code too (``x = f(ITEM, y)  # type: List[ITEM]``) the type comment kept ``List[]``, which
+    mypy refuses; and a docstring's line ``# type: ITEM more`` read as a comment lost ``more``, not
+    the item's. Python's comments are read over the file (``tokenize``), and any cut on the line
+    reaching into a type comment takes it whole. Expected texts by hand. Control: a real type
+    comment after a multi-line string still goes whole."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"x = f({a}, y)  # type: List[{a}]\n": "x = f( y)\n",
+             f'def f():\n    """Doc.\n\n    # type: {a} more\n    """\n': 'def f():\n    """Doc.\n\n    # type: more\n    """\n',
+             f'"""\n# type: {a} more\n"""\n': '"""\n# type: more\n"""\n',
+             # control: after a multi-line string, a real type comment
+             f'"""\n# x\n"""\nx = 1  # type: List[{a}]\n': '"""\n# x\n"""\nx = 1\n'}
+    _assert_cut_python(stage, pages)
+
+
+def test_an_escape_after_escaped_backslashes_and_a_token_read_otherwise_apart(tmp_path):
+    """An escape after an escaped backslash (``\\\\\\nITEM``: ``\\\\`` then ``\\n``) was not read as one
+    (any backslash before it ruled it out), and the item's first word stayed (``nalpha``); and one
+    token whose words the escapes' reading would make fewer (``\\nﹲa``: an Arabic presentation
+    form, ``n`` a word of its own there) turned the reading off for the whole page, another line's
+    item leaving its first word. The escape is told by the run of backslashes before it (odd: an
+    escape), and such a token is read plainly, alone. Expected texts by hand."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f'x = "foo\\\\\\n{a}"\n': 'x = "foo\\\\\\n"\n', f'x = "foo\\\\\\\\\\n{a}"\n': 'x = "foo\\\\\\\\\\n"\n',
+             f"x\\n\ufe72a foo\\n{a}": "x\\n\ufe72a foo\\n",
+             # control: an escaped backslash before the letter (the word is ``nalpha``, not the item's)
+             f'x = "foo\\\\\\\\n{a}"\n': 'x = "foo\\\\\\\\nalpha "\n'}
+    for prose in (True, False):
+        assert {t: stage.cut_text(t, prose) for t in pages} == pages, prose
+
+
+def test_a_visual_basic_rem_after_a_colon_or_a_doubled_marker_goes_with_the_item(tmp_path):
+    """Visual Basic's ``REM`` after code (``x = 1 : REM ITEM``, the statement separator then the
+    comment) kept ``: REM``, and a comment line ``' ' ITEM`` (a second ``'`` in the comment) its
+    ``'``: a ``'`` after the marker was read as text. Both go with the item. Expected texts by hand.
+    Controls: ``Remark`` is a name, not ``REM``; another language's ``: REM`` stays."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"x = 1 : REM {a}\n": "x = 1\n", f"x = 1 : rem {a}\n": "x = 1\n", f"' ' {a}\nDim y\n": "Dim y\n",
+             f"    '' {a}\nDim y\n": "Dim y\n",
+             # controls
+             f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
+    assert stage.cut_counted(f"x = 1 : REM {a}\n", prose=False, language="python")[0] == "x = 1 : REM\n"
+
+
+def test_a_line_cut_reads_a_template_literals_expressions_as_code(tmp_path):
+    """In a JavaScript template literal a ``${...}`` holds code, its quotes strings and its own
+    templates (``${ `${x}` }``); the bracket pairing read it as the template's text, so an item there
+    holding a quoted bracket (``f("b", ITEM)``) paired its brackets with the code's and the cut left
+    ``))``, and a nested template's backtick closed the outer one. Ground truth: JavaScript's
+    grammar, by hand (the code's brackets pair after the cut). Controls: a Go raw string's ``${``
+    is text; a ``{`` in a template not after ``$`` is text, nor after an escaped ``\\$``."""
+    w = _A.split()
+    item = f'{w[0]}("{w[1]})", {" ".join(w[2:-1])}({w[-1]}))'
+    stage = _stage(tmp_path, [item])
+    rows = [("javascript", 'const s = `a ${{f("b", {})}} c`;\n', 'const s = `a ${f("b", )} c`;\n'),
+            ("javascript", "const s = `a ${{f(`b ${{x}}`, {})}} c`;\n", "const s = `a ${f(`b ${x}`, )} c`;\n"),
+            ("ts", "const s = `${{g({{k: `}}`}}, {})}}`;\n", "const s = `${g({k: `}`}, )}`;\n"),
+            # controls
+            ("go", "  s := (`${{`, {})\n", "  s := (`${`, )\n"),
+            ("javascript", "const s = (`a {{`, {});\n", "const s = (`a {`, );\n"),
+            ("javascript", "const s = (`\\${{`, {});\n", "const s = (`\\${`, );\n")]  # an escaped ``\${`` is text
+    # an item ending inside a template's code takes the ``}`` that closes the ``${`` it holds (it left ``}``)
+    stage = _stage(tmp_path, [_A])
+    text = f"const m = `certificate {_A.rsplit(' ', 1)[0]} ${{final}}`;\n"
+    assert stage.cut_counted(text, prose=False, language="javascript")[0] == "const m = `certificate `;\n"
+    for language, page, want in rows:
+        text = page.format(item)
+        assert stage.cut_counted(text, prose=False, language=language)[0] == want, (language, text)

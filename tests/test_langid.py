@@ -131,11 +131,15 @@ def test_prefix_cut_at_word_boundary():
     assert [documented_prefix(t, 20) for t in tricky] == ["alpha beta gamma"] * 2
 
 
-def test_model_from_a_path(tmp_path, stage):
+def test_model_from_a_path(tmp_path, stage, monkeypatch):
+    import time
+
     import curate.models
+    from curate import commit
 
     path = tmp_path / "lid.ftz"
     shutil.copyfile(curate.models.path("lid.176.ftz"), path)
+    monkeypatch.setattr(commit, "_now_ns", lambda: time.time_ns() + commit.SETTLED_NS * 2)  # the file settled since
     s = LangID({"model": str(path), "languages": ["de"]})
     kept, _ = s.process(batch(["Dies ist ein deutscher Satz über das Wetter."]))
     assert kept.column("language").to_pylist() == ["de"]
@@ -153,6 +157,32 @@ def test_model_from_a_path(tmp_path, stage):
     assert len(labels) < 5 and "__label__de" not in labels, labels
     with pytest.raises(ValueError, match="langid.languages"):  # its labels: de is not one
         LangID({"model": str(path), "languages": ["de"]}).setup()
+
+
+def test_a_model_rewritten_in_place_is_read_again_and_a_settled_one_once(tmp_path, monkeypatch):
+    """The model cache trusts a file's stat only as the commit's hashes do (commit.stat_key,
+    commit.settled): a model rewritten in place at its size with its mtime put back (cp -p, a
+    trainer saving twice within the kernel's time tick) is read again; a settled file once."""
+    import os
+    import time
+
+    import fasttext
+
+    from curate import commit, models
+
+    reads = []
+    monkeypatch.setattr(fasttext, "load_model", lambda p: reads.append(p) or open(p, "rb").read())
+    path = tmp_path / "m.bin"
+    path.write_bytes(b"A" * 64)
+    st = path.stat()
+    assert models.fasttext_model(str(path)) == b"A" * 64
+    with open(path, "r+b") as f:  # the same inode, size and (put back) mtime
+        f.write(b"B" * 64)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert models.fasttext_model(str(path)) == b"B" * 64
+    monkeypatch.setattr(commit, "_now_ns", lambda: time.time_ns() + commit.SETTLED_NS * 2)  # the file settled since
+    reads.clear()
+    assert [models.fasttext_model(str(path)) for _ in range(3)] == [b"B" * 64] * 3 and len(reads) == 1, reads
 
 
 class GlotStyleModel:

@@ -164,6 +164,19 @@ def test_an_infeasible_mix_says_the_same_and_its_candidates_are_kept(base, stopp
     assert not kept.exists() and commit.read_manifest(str(out))["config"]["rebalance"]["budget"] == int(fit.split("=")[1])
 
 
+def test_a_stopped_runs_candidates_are_found_under_a_local_root_with_colon_slash_slash(stopped, tmp_path, monkeypatch, capsys):
+    """mixplan.kept_folder told a bucket by '://' anywhere in the root: a local output sub/a://b (the
+    folder 'a:') is one (is_uri, the one reading): curate mix finds its stopped run's candidates."""
+    from curate import mixplan
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(stopped[0], tmp_path / "sub" / "a:" / "b")
+    assert mixplan.kept_folder("sub/a://b") == "sub/a://b/.curate-candidates"
+    assert mixplan.kept_folder("gs://b/out/") == "gs://b/out/.curate-candidates"
+    code, text, err = mix(capsys, "sub/a://b", "--set", "rebalance.budget=0")
+    assert code == 0 and "(kept from the run its mix stopped)" in text.splitlines()[0], err
+
+
 def test_a_first_run_stopped_by_its_mix_leaves_only_the_candidates(base, tmp_path, capsys):
     out = tmp_path / "new"
     argv = ["run", str(base[0]), "--stages", STAGES, "--progress", "off", "--output", str(out)]
@@ -262,6 +275,14 @@ def test_the_dry_run_says_when_the_input_files_changed_since_the_run(base, capsy
         code, text, err = mix(capsys, out, "--json")
         assert code == 0 and len(err.splitlines()) == 1 and "Traceback" not in err
         assert err.startswith("curate: warning: the run's inputs cannot be listed to check them (") and "books.jsonl" in err, err
+        # several inputs gone (the README's `curate mix corpus` on a copy of the demo's output, from
+        # another folder): each said whole or counted, not cut off mid-path at 300 characters
+        cc.unlink()
+        code, text, err = mix(capsys, out)
+        said = err.split("check them (", 1)[1].rsplit("); this plan is", 1)[0].split("; ")
+        assert code == 0 and len(err.splitlines()) == 1 and "cc.jsonl' matches no files" in said[0], err
+        whole = [p for p in said if p.startswith("inputs[") and p.endswith("matches no files") and p.count("inputs[") == 1]
+        assert len(whole) == 2 or (len(whole) == 1 and said[1:] == ["and 1 more"]), said
     finally:
         for path, data in saved.items():
             path.write_bytes(data)

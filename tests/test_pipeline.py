@@ -67,6 +67,42 @@ def test_ingest_only_accounts_for_every_record(tmp_path, small_inputs, monkeypat
     assert n == 80
 
 
+@pytest.mark.parametrize("name", ["DirectRunner", "direct", "directrunner", "Direct", "SwitchingDirectRunner",
+                                  "apache_beam.runners.direct.direct_runner.DirectRunner", "FlinkRunner", "BundleBasedDirectRunner"])
+def test_the_direct_runner_by_any_name_beam_takes_is_local(name):
+    """Beam takes the DirectRunner's name in any case, without "Runner", or as its class path:
+    each is the DirectRunner curate runs itself (its worker pool, spill, no Prism try). Before,
+    only DirectRunner and direct were: --runner=directrunner --workers 2 was refused ("the
+    directrunner runs the steps in its own workers") and its run offered to Prism first."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from curate import cli
+    from pipelines.pipeline import local_runner, runs_here
+
+    opts, direct = PipelineOptions([f"--runner={name}"]), name not in ("FlinkRunner", "BundleBasedDirectRunner")
+    assert local_runner(opts) is runs_here(opts) is direct
+    assert (cli.unused_workers(2, [f"--runner={name}"]) == []) is direct
+
+
+def test_a_runner_asked_for_by_name_is_beams_own(tmp_path, small_inputs, monkeypatch):
+    """Only the default DirectRunner is curate's (no Prism try first): --runner=PrismRunner,
+    which the README offers, still goes to Prism (here one that fails as offline)."""
+    from apache_beam.runners.portability import prism_runner
+
+    offered = []
+
+    def refuse(self, pipeline, options):
+        offered.append(options.get_all_options()["runner"])
+        raise RuntimeError("Unable to fetch remote prism binary (offline)")
+
+    monkeypatch.setattr(prism_runner.PrismRunner, "run_pipeline", refuse)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="prism binary"):
+        run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", out, "--stages", "ingest",
+                "--runner=PrismRunner")
+    assert offered == ["PrismRunner"]
+
+
 def test_ids_and_files_do_not_depend_on_input_order_or_workers(tmp_path, small_inputs):
     a, b = tmp_path / "a", tmp_path / "b"
     assert run_cli("run", "--input", small_inputs / "*.jsonl", "--domain", "web", "--output", a, "--stages", "ingest") == 0

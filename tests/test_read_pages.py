@@ -56,17 +56,22 @@ def test_a_folder_of_pages_through_the_cli(tmp_path, capsys):
     (d / "c.html.gz").write_bytes(gzip.compress(page("Zipped", ARTICLE).encode(), mtime=0))
     (d / "d").write_bytes(b"\xef\xbb\xbf" + page("No name", ARTICLE).encode())  # BOM, no extension: sniffed
     (d / "e.html").write_text(page("Huge", ARTICLE * 40), encoding="utf-8")
+    # the README's "also sniffed": an XHTML page opening <?xml, a page a browser saved with its comment first
+    (d / "f").write_text('<?xml version="1.0" encoding="utf-8"?>\n' + page("XHTML", ARTICLE), encoding="utf-8")
+    (d / "g").write_text("<!-- saved from url=(0025)https://x.example/page -->\n" + page("Saved", ARTICLE), encoding="utf-8")
     cfg = tmp_path / "c.toml"
     cfg.write_text("[limits]\nmax_html_bytes = 20000\n")
     out = tmp_path / "o"
     assert cli.main(["run", str(cfg), "--input", str(d), "--domain", "web", "--stages", "ingest",
                      "--output", str(out), "--progress", "off"]) == 0, capsys.readouterr().err
     docs = {r["path"]: r for r in pq.read_table(out / "text").to_pylist()}
-    assert sorted(docs) == ["a.html", "b.htm", "c.html.gz", "d"]
+    assert sorted(docs) == ["a.html", "b.htm", "c.html.gz", "d", "f", "g"]
     assert "Flussufer" in docs["a.html"]["text"] and "Straße" in docs["b.htm"]["text"]
     assert json.loads(docs["b.htm"]["meta"])["title"] == "Grüße"
     assert all("Paragraph 5 of a saved article" in r["text"] and "Impressum" not in r["text"] for r in docs.values())
-    assert [r["text"].count("\n") >= 5 for r in docs.values()] == [True] * 4  # one paragraph a line
+    assert [r["text"].count("\n") >= 5 for r in docs.values()] == [True] * 6  # one paragraph a line
     (q,) = pq.read_table(out / "quarantine").to_pylist()
     assert (q["path"], q["reason"]) == ("e.html", "html_too_large") and "max_html_bytes" in q["detail"]
-    assert json.loads((out / "manifest.json").read_text())["counts"]["ingest"]["docs_in"] == 5
+    assert json.loads((out / "manifest.json").read_text())["counts"]["ingest"]["docs_in"] == 7
+    (tmp_path / "feed").write_text('<?xml version="1.0"?>\n<rss version="2.0"><channel></channel></rss>')
+    assert detect_format(str(tmp_path / "feed"), "web") is None  # XML that is not a page: not taken for one

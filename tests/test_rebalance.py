@@ -90,6 +90,18 @@ def test_check_mix_names_the_short_domain_and_by_how_much():
         check_mix(src, {"web/a": 1000, "web/b": 100})
 
 
+def test_a_stopped_mix_names_the_sources_its_targets_leave_out():
+    # the README's config with sources = {web = {c4 = 0.7, cc = 0.3}} over a crawl whose source is
+    # cc-2024-22 listed web/c4 and web/cc at 0 tokens and never said where web's tokens were
+    stage = RebalanceStage({"targets": {"web": 1.0}, "sources": {"web": {"c4": 0.7, "cc": 0.3}}})
+    with pytest.raises(InfeasibleMix) as e:
+        run_plan(stage, [docs(3, source="cc-2024-22", tokens=100), docs(2, source="dumps", tokens=50)])
+    said = str(e.value)
+    assert "source 'web/c4' has no tokens but a target of 70.00%" in said
+    assert "web/cc 0 tokens in 0 documents; web/cc-2024-22 300 tokens in 3 documents (no target: not in the mix); " \
+           "web/dumps 100 tokens in 2 documents (no target: not in the mix)" in said, said
+
+
 # --- selection ---------------------------------------------------------------------------
 
 

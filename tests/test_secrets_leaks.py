@@ -816,3 +816,59 @@ def test_secrets91_table(language, text, secret):
         want = text.replace("Xk9mP2qLz7WqR4tY", "<KEY>").replace("Ab3dEf6hIj9kLm2n", "<KEY>")
     assert redact(text, language) == want
     assert redact_secrets(text, language) == want
+
+
+# --- secrets65: secrets64's leftovers -------------------------------------------------------------------------------
+# (language, text, secret or None) as TABLE_64: the secret goes, nothing else changes; None: the text stays whole
+_JWT_HEAD, _JWT_SIG = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.", "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+TABLE_65 = [
+    # a literal in a negated call goes under any name when it is a provider's key; a call's several arguments keep a plain one
+    ("javascript", 'if (!check("AKIAIOSFODNN7EXAMPLE")) {}\n', "AKIAIOSFODNN7EXAMPLE"),
+    ("javascript", 'const ok = !check("AKIAIOSFODNN7EXAMPLE");\n', "AKIAIOSFODNN7EXAMPLE"),
+    ("javascript", 'const token = !isValid(password, "Xk9mP2qLz7WqR4tY");\n', None),
+    # a key's prose in another script (an unquoted key's: the prose was ASCII only)
+    ("yaml", "token: Xk9mP2qLz7WqR4tY est expir\u00e9\n", "Xk9mP2qLz7WqR4tY"),
+    ("yaml", "token: Xk9mP2qLz7WqR4tY \u0438\u0441\u0442\u0451\u043a\n", "Xk9mP2qLz7WqR4tY"),  # истёк
+    ("yaml", "token: Bearer Xk9mP2qLz7WqR4tY l\u00e4uft bald ab\n", "Bearer Xk9mP2qLz7WqR4tY"),
+    ("yaml", "token: \u0442\u043e\u043a\u0435\u043d \u0438\u0441\u0442\u0451\u043a\n", None),  # a sentence: no key in it
+    ("yaml", "password: \u041f\u0430\u0440\u043e\u043b\u044c2024 \u0438\u0441\u0442\u0451\u043a\n", None),  # a label's words
+    # a JWT line-wrapped after its second ".": the signature on the next line goes with it (one placeholder)
+    ("yaml", f"token: {_JWT_HEAD}\n  {_JWT_SIG}\n", f"{_JWT_HEAD}\n  {_JWT_SIG}"),
+    ("python", f'token = ("{_JWT_HEAD}"\n    "{_JWT_SIG}")\n', f'{_JWT_HEAD}"\n    "{_JWT_SIG}'),
+    ("markdown", f"Authorization: Bearer {_JWT_HEAD}\n{_JWT_SIG}\n", f"{_JWT_HEAD}\n{_JWT_SIG}"),
+    ("markdown", f"{_JWT_HEAD}{_JWT_SIG}\nNextLineIsAnIdentifier42\n", f"{_JWT_HEAD}{_JWT_SIG}"),  # whole: the next line stays
+    ("markdown", f"{_JWT_HEAD}\n\n{_JWT_SIG}\n", None),  # a blank line between: no wrap
+    # a zero-width character between the operator and the literal
+    ("python", 'password =\u200b "hunter22x"\n', "hunter22x"),
+    ("python", 'password =\ufeff"hunter22x"\n', "hunter22x"),
+    ("yaml", "password:\u200b hunter22x\n", "hunter22x"),
+    ("python", 'label =\u200b "hunter22x"\n', None),
+    # a Korean or Japanese name in NFD (conjoining jamo, a kana's voicing mark apart)
+    ("python", '\u1107\u1175\u1106\u1175\u11af\u1107\u1165\u11ab\u1112\u1169 = "hunter22x"\n', "hunter22x"),  # 비밀번호
+    ("yaml", "\u30cf\u309a\u30b9\u30ef\u30fc\u30c8\u3099: hunter22x\n", "hunter22x"),  # パスワード
+    ("python", '\u1107\u1175\u1106\u1175\u11af = "hunter22x"\n', None),  # 비밀: "secret" in Korean, no password's name
+    # fullwidth names (NFKC: Python reads them as ASCII)
+    ("python", '\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44 = "hunter22x"\n', "hunter22x"),
+    ("python", '\uff21\uff30\uff29\uff3f\uff2b\uff25\uff39 = "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),  # ＡＰＩ＿ＫＥＹ
+    ("python", '\uff2c\uff21\uff22\uff25\uff2c = "hunter22x"\n', None),  # ＬＡＢＥＬ
+    # Python's conditional expression: the literal in its else-branch
+    ("python", 'password = None if dev else "hunter22x"\n', "hunter22x"),
+    ("python", 'token = os.getenv("T") if prod else "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),
+    ("python", 'secret = "dev" if debug else "Xk9mP2qLz7WqR4tY"\n', "Xk9mP2qLz7WqR4tY"),
+    ("python", 'label = None if dev else "Production2024"\n', None),
+    ("python", 'token = None if dev else "production"\n', None),
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_65)
+def test_secrets65_table(language, text, secret):
+    """Leaks on main: a key followed by prose in another script (`token: Xk9... est expiré`) was kept by the filter (the
+    unquoted value's non-ASCII letters were a locale's label); a JWT wrapped after its second "." kept its signature's line
+    (under a name) or all of it (with none); a zero-width character between the operator and the literal (`password =\\u200b
+    "..."`) hid the literal; a Korean or Japanese name in NFD was no name; Python's `None if dev else "..."` kept its literal
+    (a snippet took `password = <KEY>`, the expression whole). The negative rows stay whole."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    want = text if secret is None else text.replace(secret, "<KEY>")
+    assert redact(text, language) == want
+    assert redact_secrets(text, language) == want

@@ -68,7 +68,7 @@ def _write(summary: dict, out: str, read: dict | None, gone: tuple = ()) -> tupl
 
     own = summary.get("kind") == "curate" and where(out) == summary.get("source")
     if output.file_type(out) not in (pafs.FileType.NotFound, pafs.FileType.Directory):  # as `curate run` says it
-        raise ValueError(f"output {out!r} exists and is not a directory")
+        raise ValueError(f"output {out!r} exists and is not a directory: choose another --output (a new folder, or an earlier audit's)")
     if not own and output.file_type(output.join(out, output.MANIFEST)) != pafs.FileType.NotFound:  # would replace that output's own audit
         raise ValueError(f"{out}: a curate output; its own audit goes there ({shell.said(f'curate audit {shell.quote(out)}', out)}): choose another --output")
     if not own:  # its files would be foreign to that output

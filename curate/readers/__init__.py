@@ -61,7 +61,7 @@ _SUFFIXES = [
     (".htm.gz", "html"),
     (".xhtml.gz", "html"),
     (".html.zst", "html"),
-    (".htm.zst", "html"),  # by content only a page opening <!DOCTYPE html or <html (not <?xml, nor a saved page's comment)
+    (".htm.zst", "html"),  # by content a page opening <!DOCTYPE html or <html (past <?xml ...?> and comments)
     (".xhtml.zst", "html"),
 ]
 
@@ -90,7 +90,7 @@ def sniff_format(path: str) -> str | None:
 
     try:
         with open_bytes(path, Limits()) as f:
-            head = without_bom(f.read(64)).lstrip()
+            head = without_bom(f.read(1024)).lstrip()
     except Exception:
         return None
     if head.startswith((b"WARC/", b"filedesc://")):
@@ -99,9 +99,14 @@ def sniff_format(path: str) -> str | None:
         return "parquet"
     if head.startswith(b"{"):
         return "jsonl"
-    if head.lower().startswith((b"<!doctype html", b"<html")):
+    if _PAGE_PROLOG.sub(b"", head).lower().startswith((b"<!doctype html", b"<html")):
         return "html"
     return None
+
+
+# what may come before a page's <!DOCTYPE html> or <html>: an XHTML page's <?xml ...?>, a saved
+# page's <!-- saved from url=... --> (neither was read as a page, "cannot tell the format")
+_PAGE_PROLOG = re.compile(rb"\A(?:\s*(?:<\?xml[^>]*\?>|<!--.*?-->))*\s*", re.S)
 
 
 def not_parquet(path: str, rel: str, domain: str, in_place: bool = False) -> str | None:

@@ -330,6 +330,27 @@ def uri_options(uri: str) -> str | None:
             "Inputs and outputs in buckets)")
 
 
+# the schemes pyarrow.fs reads: a local path starting with one and a colon but not '://' (gs:/b/out) is a URI mistyped
+_MISSED_SLASH = re.compile(r"(?i)(gs|gcs|s3|file|hdfs|viewfs|abfss?):(?:/(?!/)|$)")
+_BLANKS = "".join(map(chr, range(33)))  # what _SCHEME lets stand before a scheme
+
+
+def path_problem(path: str) -> str | None:
+    """Why a path an option gives (an output, an input's glob) cannot be what was meant, or None:
+    blanks before a URI (' gs://b/out', pasted: pyarrow said "Cannot parse URI: '%20gs://b/out'"),
+    a URI with one slash (gs:/b/out: written to a local folder 'gs:'), options in a URI (``uri_options``)."""
+    if not isinstance(path, str):
+        return None
+    if is_uri(path) and path[:1] <= " ":
+        return f"{path!r} starts with {'a space' if path[0] == ' ' else 'a blank or control character'}: remove it ({path.lstrip(_BLANKS)})"
+    slip = _MISSED_SLASH.match(path)
+    if slip:
+        scheme, rest = slip.group(1), path[slip.end():]
+        meant = f"{scheme}:///{rest}" if scheme.lower() == "file" else f"{scheme}://{rest}"
+        return f"{path!r} looks like a URI missing a slash (did you mean {meant}?); for a local folder named '{scheme}:', write ./{path}"
+    return uri_options(path)
+
+
 GCS_EMULATOR = "STORAGE_EMULATOR_HOST"  # the variable Google's own clients read: host:port or http://host:port
 
 

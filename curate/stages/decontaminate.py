@@ -986,10 +986,11 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 # a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
-_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", "'+")}
+_VB_TRAILING = r"'+|:[ \t]*(?i:rem)"  # Visual Basic's: ``x = 1 ' ITEM``, ``x = 1 : REM ITEM`` (the separator too)
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", _VB_TRAILING)}
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
-_VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"'`])*")
+_VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
 _HASH_COMMENTS = frozenset({"python", "ruby", "perl", "shell", "r", "julia", "elixir", "nim", "powershell", "yaml", "toml",
                             "makefile", "dockerfile", "cmake", "tcl", "awk", "dotenv"})
 _SLASH_COMMENTS = frozenset({"c", "c++", "c#", "objective-c", "objective-c++", "cuda", "java", "javascript", "typescript", "go",
@@ -1044,6 +1045,7 @@ _CHAR_LITERAL = regex.compile(r"'(?:[^'\\\r\n]|\\(?:u\{[0-9a-fA-F_]{1,8}\}|[0-9A
 # C's ' is a char's too, but none is a lifetime: as any other language's
 _SINGLE_QUOTES = {"rust": "chars", **dict.fromkeys(("haskell", "ocaml", "elm", "purescript", "f#", "standard ml"), "primes"),
                   **dict.fromkeys(("lisp", "scheme", "clojure", "emacs lisp", "racket", "visual basic"), "none")}
+_TEMPLATES = frozenset({"javascript", "typescript", "vue", "svelte"})  # a `...${code}...` template literal's
 _PREFIXES = frozenset({"b", "r", "u", "f", "br", "rb", "fr", "rf"})  # a string's: ``b'x'``
 
 
@@ -1103,11 +1105,14 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     line's start (``lead``): ``x = (ITEM)`` with a ``')'`` in the item took the code's ``(``, and a cut
     ending inside a string (``"{0:.{1``) takes the string's ``}`` after it, not the code's ``)``.
     ``chars``: how the language's ``'`` quotes (Rust's a char literal only, ``_quote_at``); ``language``:
-    which strings a backslash escapes nothing in (``_string_open``)."""
+    which strings a backslash escapes nothing in (``_string_open``), and whether a template literal's
+    ``${...}`` is code (JavaScript's: its brackets pair among themselves, its quotes open strings)."""
     out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
+    code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth
+    js, escaped = language in _TEMPLATES, -1  # (escaped: where the last escape ended, ``\\${`` is text)
 
     def scan(end, stacks=None, closed=None):
-        nonlocal i, q, ctx, n, raw
+        nonlocal i, q, ctx, n, raw, code, escaped
         while i < end:
             m = _BRACKET_OR_QUOTE.search(text, i, end)
             if m is None:
@@ -1116,22 +1121,37 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
             i = m.start()
             c = text[i]
             if q is not None and c == "\\" and not raw:
-                i += 2
+                i = escaped = i + 2
                 continue
-            if _quote_at(text, i, q, stop, chars):
+            if js and q == "`" and c == "{" and i > lead and text[i - 1] == "$" and escaped != i:  # a template's code
+                n += 1
+                templates.append([q, ctx, code, 0])
+                q, ctx, code = None, n, n
+                if stacks is not None:  # (a cut holding the ``${`` takes the ``}`` closing it)
+                    stacks.setdefault(ctx, []).append(c)
+            elif templates and q is None and c == "}" and not templates[-1][3]:  # its end: back in the template
+                if stacks is not None and stacks.get(ctx, [None])[-1] == "{":
+                    stacks[ctx].pop()
+                elif stacks is not None:
+                    closed.setdefault(ctx, []).append(c)
+                q, ctx, code, _ = templates.pop()
+            elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
                 else:
                     i += len(q) - 1
-                    q, ctx = None, 0
-            elif stacks is not None and c in _OPENS:
-                stacks.setdefault(ctx, []).append(c)
-            elif stacks is not None and c in _CLOSES:
-                stack = stacks.get(ctx)
-                if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
-                    stack.pop()
-                else:
-                    closed.setdefault(ctx, []).append(c)
+                    q, ctx = None, code
+            else:
+                if templates and q is None and c in "{}":  # (an object's braces in a template's code)
+                    templates[-1][3] += 1 if c == "{" else -1
+                if stacks is not None and c in _OPENS:
+                    stacks.setdefault(ctx, []).append(c)
+                elif stacks is not None and c in _CLOSES:
+                    stack = stacks.get(ctx)
+                    if stack and stack[-1] == _OPENS[_CLOSES.index(c)]:
+                        stack.pop()
+                    else:
+                        closed.setdefault(ctx, []).append(c)
             i += 1
 
     for s, e in spans:
@@ -1154,34 +1174,61 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
 _TYPE_COMMENT = regex.compile(r"#[ \t]*type:")
 
 
-def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int) -> list[tuple[int, int]]:
-    """The cuts ``spans`` of a Python line, one cutting into a type comment (PEP 484's ``# type: ...``,
-    Python's tokens read on the line) taking it whole: to the grammar it is a comment, so a cut
-    inside left what mypy refuses (``x = []  # type: List[ITEM]`` left ``# type: List[]``, an empty
-    ``# type:``); what it typed stays untyped. A comment after ``# type: ignore`` is no type's."""
-    line, found = text[lead:stop], None
+def _python_comments(text: str) -> tuple[list[int], int]:
+    """Where each of a Python file's comments starts (``tokenize`` over the file: a docstring's
+    ``# type: x`` line is no comment), and how far the reading reached (a file the tokenizer
+    refuses, an earlier cut's, has its comments read up to there)."""
+    lines = text.split("\n")
+    offsets, out, reached = np.cumsum([0] + [len(x) + 1 for x in lines]).tolist(), [], len(text)
     try:
-        for tok in tokenize.generate_tokens(iter([line]).__next__):
+        for tok in tokenize.generate_tokens(iter([x + "\n" for x in lines]).__next__):
             if tok.type == tokenize.COMMENT:
-                found = lead + tok.start[1]
-                break
-    except (tokenize.TokenError, SyntaxError, StopIteration):  # (a line inside a string or brackets)
-        pass
-    if found is None or not _TYPE_COMMENT.match(text, found) or not found < spans[0][0] or "#" in text[found + 1 : spans[0][0]]:
+                out.append(offsets[tok.start[0] - 1] + tok.start[1])
+    except (tokenize.TokenError, SyntaxError) as e:
+        row = getattr(e, "lineno", None) or (e.args[1][0] if len(e.args) > 1 else 1)
+        reached = offsets[max(0, min(row, len(lines)) - 1)]
+    return out, reached
+
+
+def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int, comments: tuple[list[int], int]) -> list[tuple[int, int]]:
+    """The cuts ``spans`` of a Python line, any cutting into a type comment (PEP 484's ``# type: ...``,
+    the file's comments ``_python_comments``, past where they were read the line's own) taking it whole:
+    to the grammar it is a comment, so a cut inside left what mypy refuses (``x = []  # type: List[ITEM]``
+    left ``# type: List[]``, an empty ``# type:``); what it typed stays untyped. A comment after
+    ``# type: ignore`` is no type's."""
+    starts, reached, found = *comments, None
+    if lead < reached:
+        k = bisect.bisect_left(starts, lead)
+        found = starts[k] if k < len(starts) and starts[k] < stop else None
+    else:
+        try:
+            for tok in tokenize.generate_tokens(iter([text[lead:stop]]).__next__):
+                if tok.type == tokenize.COMMENT:
+                    found = lead + tok.start[1]
+                    break
+        except (tokenize.TokenError, SyntaxError, StopIteration):  # (a line inside a string or brackets)
+            pass
+    inside = [s for s, e in spans if e > found] if found is not None else []
+    if not inside or not _TYPE_COMMENT.match(text, found) or "#" in text[found + 1 : max(inside[0], found + 1)]:
         return spans
-    return [(s, e) for s, e in spans if e <= found] + [(found, stop)]
+    out = [(s, e) for s, e in spans if s < found]
+    return out[:-1] + [(out[-1][0], stop)] if out and out[-1][1] > found else out + [(found, stop)]
 
 
 _SPACES = regex.compile(r" *")
-# a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped backslash)
-_ESCAPE = regex.compile(r"(?<!\\)\\[ntr](?=\p{L})")
+# a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped
+# backslash: an even run of backslashes before it)
+_ESCAPE = regex.compile(r"(?<=(?<!\\)(?:\\\\)*)\\[ntr](?=\p{L})")
 
 
-def _word_at(text: str, tokens: list, owner: np.ndarray, s: int) -> int:
-    """The index of the word (``_cut_once``'s) that starts at ``text[s]``, inside its token."""
-    t = bisect.bisect_right([a for a, _ in tokens], s) - 1
-    before = normalize_words([text[tokens[t][0] : s]]).to_pylist()[0]
-    return int(np.searchsorted(owner, t)) + (len(before.split(" ")) if before else 0)
+def _words_at(text: str, tokens: list, owner: np.ndarray, at: list[int]) -> list[int]:
+    """The index of the word (``_cut_once``'s) that starts at each ``text[s]`` of ``at``, inside its
+    token: all at once (a token list and a normalisation per word took a page of 4,000 cut items
+    quadratic time)."""
+    firsts = [a for a, _ in tokens]
+    ts = [bisect.bisect_right(firsts, s) - 1 for s in at]
+    before = normalize_words([text[tokens[t][0] : s] for t, s in zip(ts, at)]).to_pylist()
+    return [int(np.searchsorted(owner, t)) + (len(b.split(" ")) if b else 0) for t, b in zip(ts, before)]
 
 
 def _tidy_cut(text: str, s: int, e: int, lead: int, stop: int) -> tuple[int, int, str]:
@@ -1221,8 +1268,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     language = "visual basic" if language.replace("-", " ").replace("_", " ") in _VB else language
     chars = _SINGLE_QUOTES.get(language)
     vb = language == "visual basic"
-    trailing = _TRAILING_COMMENT["'+" if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    trailing = _TRAILING_COMMENT[_VB_TRAILING if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     comment_only = _VB_COMMENT_ONLY if vb else _COMMENT_ONLY
+    comments = None  # a Python file's comments, read where a line holds a type comment
     by_line: dict[int, list] = {}
     for s, e in spans:
         by_line.setdefault(bisect.bisect_right(starts, s) - 1, []).append((s, e))
@@ -1252,8 +1300,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
         merged = _own_brackets(text, merged, lead, stop, chars, language)
-        if language == "python" and "#" in text[lead : merged[0][0]]:
-            merged = _type_comment(text, merged, lead, stop)
+        if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
+            comments = comments or _python_comments(text)
+            merged = _type_comment(text, merged, lead, stop, comments)
         s0, e0 = merged[0]
         if not text[lead:s0].strip(" \t"):
             e0 = _SPACES.match(text, e0, stop).end()  # the line resumes at its own indentation (a tab: a column)
@@ -1940,17 +1989,16 @@ class DecontaminateStage:
     def _escaped_windows(self, text: str, tokens: list, norm: list) -> tuple[np.ndarray, np.ndarray] | None:
         """(first, end) words of the windows matching where an escape glued to the word after it is
         read apart (``_ESCAPE``: ``"foo\\nITEM"`` is ``foo nalpha`` to the matching, the item's first
-        word one that differs, which the cut left); None where the text has none (or a token's words
-        would not be as many: the positions are the plain reading's)."""
+        word one that differs, which the cut left); None where the text has none. A token whose words
+        would not be as many is read plainly (the positions are the plain reading's)."""
         idx = [t for t, (s, e) in enumerate(tokens) if _ESCAPE.search(text, s, e)]
         if not idx:
             return None
         apart = normalize_words([_ESCAPE.sub("\\\\ ", text[slice(*tokens[t])]) for t in idx]).to_pylist()
         norm = list(norm)
         for t, w in zip(idx, apart):
-            if len(w.split(" ")) != len(norm[t].split(" ")) or not w:
-                return None
-            norm[t] = w
+            if w and len(w.split(" ")) == len(norm[t].split(" ")):
+                norm[t] = w
         _, pos, _, miss = self.window_hits(pa.array([" ".join(w for w in norm if w)], pa.large_string()), mismatch=True)
         return pos + (miss == 0), pos + self.n - (miss == self.n - 1)
 
@@ -1993,10 +2041,11 @@ class DecontaminateStage:
             return text, 0
         cut = _covered_spans(text, tokens, norm, owner, covered, words)
         if escaped is not None:  # a word only the escape's reading matched: the cut starts after its escape
-            for k, (s, e) in enumerate(cut):
-                w = _WORDISH.search(text, s, e)
-                if w and w.start() and _ESCAPE.match(text, w.start() - 1) and not plain[_word_at(text, tokens, owner, w.start())]:
-                    cut[k] = (w.start() + 1, e)
+            at = [(k, w.start()) for k, (s, e) in enumerate(cut)
+                  if (w := _WORDISH.search(text, s, e)) and w.start() and _ESCAPE.match(text, w.start() - 1)]
+            for (k, s), i in zip(at, _words_at(text, tokens, owner, [s for _, s in at]) if at else []):
+                if not plain[i]:
+                    cut[k] = (s + 1, cut[k][1])
         if not prose:
             return _code_cut(text, cut, heads, applied, language)
         # a backslash glued to the line's last word (``final\``) is Markdown's hard break, not the item's

@@ -242,10 +242,12 @@ class LangID:
             shipped = sorted(p.name for p in curate.models.HERE.iterdir() if p.suffix in (".ftz", ".bin"))
             if m not in shipped:
                 raise ValueError(f"langid.model: {m!r} is neither a model shipped with curate ({', '.join(shipped)}) nor a "
-                                 f"file (no such file in the current directory): give the file's path{did_you_mean(m, shipped)}")
+                                 f"file (no such file in the current directory, {os.getcwd()}): give the file's path{did_you_mean(m, shipped)}")
             return curate.models.path(m)
         if not os.path.isfile(m):
-            raise ValueError(f"langid.model: no model file at {m!r}")
+            from curate.config import relative_from
+
+            raise ValueError(f"langid.model: no model file at {m!r}{relative_from(m)}")
         return m
 
     def setup(self) -> None:

@@ -485,6 +485,15 @@ class RebalanceStage:
         for (d, _, _), n in acc.get("tokens", {}).items():
             per_domain[d] = per_domain.get(d, 0) + n
         mixed = {d for d, _ in self.groups}
+        # a mixed domain's sources (or languages) no target names: a source misspelt, `cc` for the
+        # data's `cc-2024-22`, showed as 0 tokens with the data's own names nowhere said
+        left: dict = {}
+        for (d, s, lang), n in acc.get("tokens", {}).items():
+            if d in mixed and self._index.get(self._key(d, s, lang), self._index.get((d, None), -1)) < 0:
+                g = _label(self._key(d, s, lang))
+                t, k = left.get(g, (0, 0))
+                left[g] = (t + n, k + acc.get("docs", {}).get((d, s, lang), 0))
+        parts += [f"{g} {n:,} tokens in {k:,} document{'s' * (k != 1)} (no target: not in the mix)" for g, (n, k) in sorted(left.items())]
         parts += [f"{d} {n:,} tokens (no target)" for d, n in sorted(per_domain.items()) if d not in mixed]
         total = sum(per_domain.values())
         natural = ", ".join(f"{d} {n / total:.2%}" for d, n in sorted(per_domain.items())) if total else "no tokens"

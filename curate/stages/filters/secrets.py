@@ -53,6 +53,12 @@ _TOKEN = re.compile(
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"  # a signed JWT
     r"(?![\w-])"
 )
+# A JWT wrapped after its second "." (a line's width, a string concatenated over lines): its signature alone on the next line,
+# a string's closing and opening quotes (and "+") between, taken with it as one (``_TOKEN`` took neither line: a name's
+# form took the first only, `token: <KEY>` then the signature's line); searched where "eyJ" is (on every text with a provider's
+# prefix: a line of "sk-" and 16 K dots 0.6x main's speed, its lookbehind tried at each ".")
+_JWT_WRAPPED = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[\"'`]?[ \t]*\+?\r?\n[ \t]*\+?[ \t]*[\"'`]?"
+                          r"[A-Za-z0-9_-]{16,}(?![\w-])")
 # A name that ends with a secret's word, then its value: quoted anywhere, unquoted at a line's
 # end in config-like languages. A value is a literal of 6+ characters with a letter and a
 # digit: not "password", not ${VAR}, %(name)s, {{ x }}, <your-key> or os.environ[...].
@@ -65,8 +71,11 @@ _TOKEN = re.compile(
 # (contrasena, haslo, sifre) with Dutch's wachtwoord, Catalan's contrasenya, Finnish's salasana, Swedish's losenord, Danish's
 # adgangskode, Norwegian's passord, Czech's heslo, Hungarian's jelszo, Croatian's lozinka (``_ANAMES_LIST``); a passphrase.
 # Not Italian's parola ("word": a word game's `parola = "benvenuto"`) nor Russian's transliterated parol.
+# Korean's and Japanese's in NFD too (conjoining jamo, a kana and its voicing mark: no combining mark of U+0300-U+036F that the
+# reading drops, ``_INVISIBLES``): NFC and NFD spell the same name
+_NFD_NAMES = ("\u1107\u1175\u1106\u1175\u11af\u1107\u1165\u11ab\u1112\u1169", "\u30cf\u309a\u30b9\u30ef\u30fc\u30c8\u3099")
 _PW_WORDS = (r"pass(?:word|wd|wort|ord|phrase)|kennwort|senha|contrase(?:ña|na|nya)|пароль|hasło|şifre|密码|パスワード|비밀번호|pwd"
-             r"|wachtwoord|haslo|sifre|salasana|losenord|adgangskode|heslo|jelszo|lozinka")
+             r"|wachtwoord|haslo|sifre|salasana|losenord|adgangskode|heslo|jelszo|lozinka|" + "|".join(_NFD_NAMES))
 # a key named for what it signs or opens (Laravel's APP_KEY, a cookie's or webhook's signing key, a licence's, a TOTP seed)
 _NAME = (rf"(?:{_PW_WORDS}|(?<![^\W_])passe?|secret|token|api_?key|access_?key|auth_?key|secret_?key|private_?key"
          r"|(?:hmac|signing|encryption|decryption|master|session|jwt|app|client|cookie|webhook|licen[cs]e|aes|shared|t?otp)_?key"
@@ -86,17 +95,22 @@ def _until_quote(n: int, m: int) -> str:
     return rf"(?P<v>(?:(?!(?P=q))[^\\\r\n]){{{n},{m}}})(?P=q)"
 
 
-_OPEN_QUOTE = rf"[=:>][ \t]*{_STRING_QUOTE}"
+# The blanks after an operator: a zero-width character among them too (`password =\u200b "..."` hid the literal; ``_ZERO_WIDTHS``)
+_ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
+_BLANKS = f"[ \\t{_ZERO_WIDTHS}]*"
+_OPEN_QUOTE = rf"[=:>]{_BLANKS}{_STRING_QUOTE}"
 # a password's may hold single blanks (`password = "two words here"`); a key's or token's not (``_named_value_ok``)
 # The literal may stand in an expression: a negated call's one argument (`token = !check("...")`, `not verify("...")`) or
 # a ternary's first branch (C's `api_key = prod ? "..." : "";`)
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
-_QUOTED = re.compile(rf"[=:>][ \t]*{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)"
+_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)"
                      r"(?(c)(?=[ \t]*\)))")
 # a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
-# name or a call: searched apart (one search takes one literal: the first branch's)
+# name or a call: searched apart (one search takes one literal: the first branch's); Python's conditional expression's
+# else-branch likewise (`password = None if dev else "..."`: kept, and a snippet took the expression whole)
 _TERNARY_FIRST = r"(?:[\w.$]+(?:\([^()\r\n]*\))?|\"[^\"\\\r\n]*\"|'[^'\\\r\n]*')"
-_QUOTED_ELSE = re.compile(rf"[=:>][ \t]*[\w.$]+[ \t]*\?[ \t]*{_TERNARY_FIRST}[ \t]*:[ \t]*{_STRING_QUOTE}"
+_PY_CONDITIONAL = rf"{_TERNARY_FIRST}[ \t]+if[ \t][^\r\n]{{1,200}}?[ \t]else"
+_QUOTED_ELSE = re.compile(rf"[=:>]{_BLANKS}(?:[\w.$]+[ \t]*\?[ \t]*{_TERNARY_FIRST}[ \t]*:|{_PY_CONDITIONAL})[ \t]*{_STRING_QUOTE}"
                           rf"(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)")
 # A literal given to a setter (setPassword("..."), .withApiKey('...'), builder.password("...")) or beside its
 # quoted name in a call (setProperty("db.password", "..."), os.Setenv("DB_PASSWORD", ...), ENV.fetch("X_TOKEN", ...))
@@ -112,7 +126,7 @@ _NAMED = re.compile(rf"(?i)(?P<n>{_NAME})[\"']?[ \t]*(?::[ \t]*[\w&<>\[\]. *]{{1
 _BOL, _EOL = r"(?:^|(?<=\r))", r"(?=\r|$)"
 # shell's export/readonly/local/declare, a Dockerfile's ENV and ARG (a build argument's default); Make's ?= and +=
 _UNQUOTED_NAME = (rf"(?im){_BOL}[ \t]*(?:(?:export|readonly|local|declare(?:[ \t]+-\w+)*|ENV|ARG)[ \t]+)?[\w.-]*(?P<n>{_NAME})"
-                  r"[ \t]*(?:=|:=|::=|\?=|\+=|:)[ \t]*")
+                  rf"[ \t]*(?:=|:=|::=|\?=|\+=|:){_BLANKS}")
 # In a config file (YAML, .env, INI, Makefiles: ``_CONFIG_PATTERNS``) a value is the rest of its line, ";", "(", ",", blanks
 # and all (`password: ab;cd(ef,gh`, `password: correct horse battery staple`: PyYAML, configparser and python-dotenv read
 # them whole; the value's characters were ``_QCHARS``, so each matched nothing and was kept), 6 to 200 characters, up to a
@@ -317,8 +331,8 @@ def _named_value_ok(m: re.Match) -> bool:
 
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
-# (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`)
-_PLAIN_WORD = re.compile(r"\.*[A-Za-z]+[,.;:!?]?")
+# (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
+_PLAIN_WORD = re.compile(r"\.*[^\W\d_]+[,.;:!?]?")
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
@@ -386,8 +400,12 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     `settings.admin.old`), a key's or token's as ``_literal_ok`` (no blank in it, a secret key's words aside); so is an action's
     (``_action``) and a name that is `pwd` or `oldpwd` whole (the shell's working directories, Go's `pwd := ...`)."""
     n, v = m.group("n"), m.group("v") if v is None else v
-    if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v) or not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as
-        return False  # a quoted value's characters are ASCII (``_QCHARS``)
+    if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v):
+        return False
+    if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as a quoted value's characters are
+        # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`)
+        span = not _PASSWORD_NAME.fullmatch(n) and v == m.group("v") and _key_words_span(m, v)
+        return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
         if " " in v or "\t" in v:
@@ -403,7 +421,8 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
 # negated too (C's `pass = !strcmp( expected, found );`, Python's `not verify(...)`), or a ternary around a literal
 # (`prod ? "..." : "";`: the quoted form takes the literal, ``_QUOTED``)
 _CALL_VALUE = re.compile(r"(?:!|not[ \t]+)?[\w.$]+\(.*\)[;,]?|[!\w.$]+[ \t]*\?[ \t]*([\"'`]).*\1[ \t]*:.*"
-                         r"|[!\w.$]+[ \t]*\?[ \t]*[\w.$]+(?:\([^()\r\n]*\))?[ \t]*:[ \t]*([\"'`]).*\2[;,]?")  # (``_QUOTED_ELSE``'s)
+                         r"|[!\w.$]+[ \t]*\?[ \t]*[\w.$]+(?:\([^()\r\n]*\))?[ \t]*:[ \t]*([\"'`]).*\2[;,]?"  # (``_QUOTED_ELSE``'s)
+                         rf"|{_PY_CONDITIONAL}[ \t]+([\"'`]).*\3")
 # a language's keyword literal ending its statement (C's `bool pass = false;`, `pass = NULL;`): no password's value
 _KEYWORD_VALUE = re.compile(r"(?i)(?:true|false|null|nullptr|none|nil|undefined)[;,]?")
 _CONTINUATION = re.compile(r"\\\r?\n[ \t]*")
@@ -1056,7 +1075,7 @@ _WORDS += (_NAME_TAILS,)  # the scan's last argument of ``words``
 # the non-ASCII names of ``_PW_WORDS`` (lower case), a row each: the offset of its first non-ASCII character, its
 # length, its characters (zero-padded): one array, not a tuple of them (a text dense with "п" or 密 ran the scan at
 # 23 MB/s, fetching each name's array at each; 1,060 on main)
-_UNAMES_LIST = ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호")
+_UNAMES_LIST = ("contraseña", "пароль", "hasło", "şifre", "密码", "パスワード", "비밀번호") + _NFD_NAMES
 _N_UNICODE = len(_UNAMES_LIST)
 _UNAMES = np.zeros((_N_UNICODE + len(_ANAMES_LIST), 2 + max(len(w) for w in _UNAMES_LIST + tuple(w for w, _ in _ANAMES_LIST))), np.int64)
 for _k, _w in enumerate(_UNAMES_LIST):
@@ -1168,7 +1187,7 @@ def _has_set(text: str) -> bool:
 
 PATTERNS = {
     "private_key": [(lambda t: bool(candidates(t)[0] & _HAS_PEM), _PEM, None)],
-    "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
+    "token": [(lambda t: bool(candidates(t)[0] & _HAS_TOKEN) and "eyJ" in t, _JWT_WRAPPED, None), (lambda t: bool(candidates(t)[0] & _HAS_TOKEN), _TOKEN, _token_ok)],
     "password": [(_lines, _QUOTED, _named_value_ok), (_lines, _QUOTED_ELSE, _named_value_ok), (_lines_with(_HAS_URL), _URL, _url_ok), (_lines_with(_HAS_URL), _URL_SLASH, _url_slash_ok),
                  (_lines_with(_HAS_PASS), _QUERY, _param_ok), (_lines_with(_HAS_PASS), _CONN, _param_ok), (_lines, _XML, _xml_ok),
                  (_lines_with(_HAS_SETTER), _CALL, _setter_ok), (_lines_with(_HAS_ARGUMENT), _PAIR, _wide_ok), (_lines_with(_HAS_AUTH), _AUTH, _auth_ok),
@@ -1234,7 +1253,6 @@ _NAME_END = re.compile(rf"(?i)(?:{_NAME})\Z")
 # read without them, as many "." before it (``_read_invisible_runs``: `.password`; a name's patterns take a "." before it, a
 # token's start too; "-" after a "-", a token's part). Tried at a word's start only (from each character of a word it ran to the word's end: a BOM'd file's
 # 16 KB hex literal took 3.8 s)
-_ZERO_WIDTHS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLES = _ZERO_WIDTHS + "\u00ad" + "".join(map(chr, range(0x300, 0x370)))
 assert not _USTARTS[[ord(c) for c in _INVISIBLES]].any()
 _USTARTS[[ord(c) for c in _INVISIBLES]] = _ZERO_WIDTH
