@@ -22,7 +22,7 @@ decodes, with this tree's ``curate/readers/common.py`` and with REF's (``git sho
   make a UTF-8 pair, beside one other high byte, right when the text is the line;
 * held out: review89's own sentences (HELD_OUT_89, 34 languages, never tuned on), each alone, amid ASCII,
   in capitals and 10 times over, in each page that writes them, right when the text is the sentence;
-* enc35: enc35's held-out table (HELD_OUT_35, never tuned on) and tuning rows (TUNE_35), each alone,
+* enc35: enc35's held-out table (HELD_OUT_35, never tuned on) and tuning rows (TUNE_35; enc36's TUNE_36), each alone,
   in capitals, amid ASCII and 10 times over, apart;
 * review92: review92's held-out table (HELD_OUT_92: words, windows, sentences of 16 languages as written, in capitals,
   amid ASCII and a URL), and with ``--corpora`` lingua's dev words and pairs in those languages' pages, as written and in
@@ -251,6 +251,15 @@ TUNE_35 = [
     ("pt", "Não", ("mac_roman",)), ("pt", "Não sei onde ficou o pão.", ("mac_roman",)),
     ("tr", "ılık su", TR), ("tr", "İzmir", TR), ("tr", "Bu sabah deniz dalgalıydı.", TR),
     ("lv", "zaļā", BALT2), ("lv", "zaļā pļava", BALT2), ("hu", "őszi", CE), ("hu", "Az őszi szél hidegen fúj.", CE),
+]
+
+# enc36's own rows for what it fixed (tuned on), the same four ways: cp1252 low quotes as commas, Serbian in ISO-8859-5 and
+# cp1251, Hebrew sentences with no final letter
+TUNE_36 = [
+    ("en", "Yes‚ sir‚ at once‚ sir.", ("cp1252",)), ("en", "Well‚ then‚", ("cp1252",)),
+    ("sr", "његов", ("iso8859_5",)), ("sr", "њима", ("iso8859_5",)), ("sr", "јој", ("iso8859_5",)), ("sr", "цвеће", ("cp1251",)),
+    ("he", "הילדה הלכה לבית הספר בבוקר והמורה חיכתה לה בכיתה.", HE),
+    ("he", "הדירה החדשה שלנו גדולה ויפה מאוד, ויש בה מרפסת.", HE),
 ]
 
 
@@ -613,8 +622,8 @@ def _rows_35(table) -> list:
 
 
 def enc35(mods: dict) -> None:
-    """enc35's held-out table (never tuned on) and its tuning rows, each apart: right when the text is the row."""
-    for what, table in (("held out (enc35", HELD_OUT_35), ("tuning (enc35", TUNE_35)):
+    """enc35's held-out table (never tuned on), its tuning rows and enc36's, each apart: right when the text is the row."""
+    for what, table in (("held out (enc35", HELD_OUT_35), ("tuning (enc35", TUNE_35), ("tuning (enc36", TUNE_36)):
         rows = _rows_35(table)
         right = {name: {rid for rid, text, data in rows if mod.decode_text(data)[0] == text} for name, mod in mods.items()}
         (a, ra), (b, rb) = right.items()

@@ -874,6 +874,10 @@ _QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84]|[\x8b\x94\x9b](?=[A-Za-z]))(?<=[A-Z
 # no text in a page that reads it as that quote; a "„" before a word ("sagte„ja“") stays a quote
 _NO_QUOTE_BYTES = frozenset(b"\x82\x84\x8b\x9b")
 _NO_QUOTE_IN_WORD = re.compile(rb"(?:[\x82\x84](?![A-Za-z\x80-\xff])|[\x8b\x9b](?=[A-Za-z]))(?<=[A-Za-z].)", re.S)
+# ... but where they stand after two words or more, each before a space or a line's end, and none inside a word, they are
+# a comma written with cp1252's "‚" (U+201A): "Yes‚ sir‚" read cp850 "Yesé siré"; French in cp850 writes "é" inside words
+# too, and one word over and over ("café café") keeps its letter
+_LOW_QUOTE_AS_COMMA = re.compile(rb"([A-Za-z]+)[\x82\x84](?=\s|$)")
 # ... and cp1252's symbols that stand alone, no letter either side: a bullet, "€", "§", "·" (Mac's
 # "ï", "Ä", "ß", cp850's "À"): a list of items read as Mac Roman (review82); a word of one letter
 # in those pages is seldom on them (French "à" is Mac's 0x88 "ˆ", Italian "è" cp850's 0x8A "Š";
@@ -1129,8 +1133,11 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
     no_quote = Counter(b"".join(_NO_QUOTE_IN_WORD.findall(sample))) if counts.keys() & _NO_QUOTE_BYTES else Counter()
     if letters:  # with a letter of its own beside them: a cp1252 "sagte„ja“und ging„weg“" has none
         letters += Counter(b"".join(inside))
-    else:
+    elif not _commas(sample, no_quote, counts):
         letters += no_quote
+    else:  # commas, after words in capitals too ("YES‚ SIR‚" read Mac Roman "YESÇ SIRÇ"): no mark between capitals
+        between_capitals -= no_quote
+        no_quote = Counter()
     old_capitals = between_capitals + Counter(b"".join(_STARTS_CAPITALS.findall(sample)))
     scores = {enc: _latin_score(letters if enc in _OLD_PAGES else counts, in_word, after_lower, before_letter,
                                 after_digit, enc, old_capitals if enc in _OLD_PAGES else between_capitals) for enc in pages}
@@ -1172,6 +1179,13 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
             and _reads_as_one_language(scores["cp1254"], words)):
         return "cp1254"  # "soğuk", "şeker", "Işık" (cp1252 "soðuk", "þeker", "Iþýk")
     return "cp1252" if western or _reads_as_one_language(west, words) else None
+
+
+def _commas(sample: bytes, no_quote: Counter, counts: Counter) -> bool:
+    """Each of the text's low quotes ends a word before a space or a line's end (``_LOW_QUOTE_AS_COMMA``), after two
+    words or more, and it has no other quote inside a word: commas, not the Mac/DOS letters ``no_quote`` counts."""
+    words = _LOW_QUOTE_AS_COMMA.findall(sample) if sum(no_quote.values()) >= 2 else []
+    return len(set(words)) >= 2 and len(words) == sum(no_quote.values()) == counts[0x82] + counts[0x84]
 
 
 _QUOTE_CHAR = {(enc, b): True for enc in ("cp1252", "iso8859_16", *_LATIN_PAGES, *_OLD_PAGES) for b in b"\x82\x84\x8b\x9b"

@@ -46,6 +46,13 @@ _FREQ = {
                        (12.4, 11.0, 7.0, 6.1, 5.9, 5.7, 4.6, 4.6, 3.9, 3.8, 3.3, 2.9, 2.8, 2.9, 2.6, 2.5, 2.3, 2.2, 2.0,
                         1.6, 1.4, 1.1, 0.9, 0.9, 1.0, 1.0, 0.9, 0.6, 0.6, 0.5, 0.5, 0.4, 0.5, 0.2, 0.2, 0.2))),
 }
+# Serbian's and Macedonian's own letters, a share of theirs as Ukrainian's have, beside the table (not taken from its
+# letters' shares: "головой" KOI8-R read cp1253 so): scored as rare, ISO-8859-5 "ј", "њ" were below cp1256's shadda and
+# sukun on those bytes (lingua's "књигу" read "عْطسم") and KOI8-R's capitals ("његов" "Зусчр")
+_BESIDE = {"cyrillic": dict(zip("јњљћђџѓќѕ", (1.0, 0.3, 0.3, 0.3, 0.1, 0.05, 0.05, 0.1, 0.05)))}
+# ... and no word holds them beside letters those alphabets lack ("щ", "ы", "э", "ю", "я", "ё", "й", "ъ", "ь", Ukrainian's
+# and Belarusian's): Hebrew read so ("גזירת" ISO-8859-5 "тцщјњ")
+_SOUTH_SLAVIC, _NOT_SOUTH_SLAVIC = frozenset("јњљћђџѓќѕ"), frozenset("щыэюяёйъьіїєґў")
 _RARE = 0.01  # a letter of the script outside the table
 _RANGES = {"cyrillic": ("\u0400", "\u04ff"), "greek": ("\u0370", "\u03ff"), "hebrew": ("\u05d0", "\u05ea"),
            "arabic": ("\u0600", "\u06ff")}
@@ -60,7 +67,9 @@ _OWN_PUNCTUATION["arabic"] = frozenset("،؛؟\u064b\u064c\u064d\u064e\u064f\u06
 # "ъ" is none: a vowel in Bulgarian ("връзка", "пъстърва" were read as Greek, KOI8-R), Russian's before a vowel
 # "ь" ends no run of two consonants before two more ("пнькн"), but "-льств-" ("суспільства", "строительство") is common
 _UNSPOKEN = {"cyrillic": re.compile("(?:^|[аеёиоуыэюяієїъ])[ьъы]|[бвгджзклмнпрстфхцчшщ]й|^й[^оеу]"
-                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"),
+                                   "|[бвгджзклмнпрстфхцчшщ]{5}|[бвгджзклмнпрстфхцчшщ]{2}ь[бвгджзклмнпрстфхцчшщ]{2}"
+                                   # Serbian's "ј" stands beside a vowel ("моја", "мјесто"): KOI8-R "семьёй" read cp1251 "УЕНШЈК"
+                                   "|[бвгджзклмнпрстфхцчшщљњћђџ]ј[бвгджзклмнпрстфхцчшщљњћђџ]"),
              # Hebrew's final letters end a word, their other forms never do (cp1251's "н", "о" read so: "он" is "מם")
              "hebrew": re.compile("[ךםןףץ](?=.)|(?<=.)[כמנפצ]$"),
              # Greek's "ς" ends a word, "σ" never does but elided, "σ’" (cp1251 "бъдещите" read "αϊδεωθςε")
@@ -90,8 +99,10 @@ _BULGARIAN_HARD = re.compile("(?:^|(?<=[бвгджзклмнпрстфхцчшщ
 _BULGARIAN_HARD_LOG = math.log(1.0 / 0.04)
 # ... and a "’" before a Greek letter opens no word: cp1253 "Άρθρο" read ISO-8859-7 "’ρθρο"
 _INSIDE_GREEK_WORD = re.compile("(?<=[\u0370-\u03ff])\u2018(?=[\u0370-\u03ff])|\u2019(?=[\u0370-\u03ff])")
-# "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь"
-_NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])№(?=[^\W\d_])")
+# "№" stands before a number, never inside a word: ISO-8859-5 reads cp1251's "р" as it ("я№ютњчуыр"), cp866 its "ь";
+# nor does "·" (KOI8-R's 0x9E is cp1251's Serbian "ћ": "цвеће" read "ЖБЕ·Е"; Greek's ano teleia follows a word), and
+# "№" begins no word (Hebrew "נוסעת" read ISO-8859-5 "№хсђњ", its "נ" that byte)
+_NUMERO_IN_WORD = re.compile(r"(?<=[^\W\d_])[№·](?=[^\W\d_])|№(?=[^\W\d_])")
 # an Arabic vowel mark (haraka) follows a letter or another mark
 _LONE_HARAKA = re.compile("(?<![\u0620-\u064a\u064b-\u0652\u0671-\u06d3])[\u064b-\u0652]")
 _HARAKAT = re.compile("[\u064b-\u0652]")
@@ -104,6 +115,7 @@ _ARABIC_UNSPOKEN = re.compile(f"[\u064b-\u064d](?=[{_ARABIC_LETTER}](?<!\u0627))
 _WORD = re.compile(r"[^\W\d_]+")
 _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
 _FEW_WORDS = 4  # words of a Hebrew text that may have no final letter
+_NO_FINAL_LOG = math.log(0.8)  # a fifth of Hebrew's words end in a final letter
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
 
 
@@ -111,10 +123,10 @@ _RUN = re.compile(rb"[\x80-\xff]{%d}" % ENOUGH)
 
 
 @functools.lru_cache(maxsize=None)
-def _log_freq(script: str) -> dict:
+def _log_freq(script: str, beside: bool = True) -> dict:
     table = _FREQ[script]
     total = sum(table.values())
-    return {c: math.log(p / total * 33) for c, p in table.items()}  # above 0 where a letter is commoner than one in 33
+    return {c: math.log(p / total * 33) for c, p in (table | (_BESIDE.get(script, {}) if beside else {})).items()}  # above 0 where a letter is commoner than one in 33
 
 
 def _plausible_case(word: str) -> bool:
@@ -125,7 +137,7 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
     word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
-    of more than ``_FEW_WORDS`` words none of which ends in a final letter)."""
+    of more than ``_FEW_WORDS`` words, no more of them different, none of which ends in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
     own = _OWN_PUNCTUATION.get(script, ())
@@ -138,9 +150,12 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     # fifth of its words end in one), scored below the others' readings; more ("дом " 10 times) are not
     logs = 0.0
     if script == "hebrew" and not _HEBREW_END.search(text):
-        if sum(not w.isascii() for w in _WORD.findall(text)) > _FEW_WORDS:
+        words = [w for w in _WORD.findall(text) if not w.isascii()]
+        if len(words) > _FEW_WORDS and len(set(words)) <= _FEW_WORDS:  # a few words over and over: "дом " 10 times
             return None
-        logs = _UNSPOKEN_LOG
+        # each word past the few without one as likely as a word of Hebrew ends in no final letter (four in five):
+        # a sentence of them was no Hebrew at all (cp1255 "הילדה הלכה לבית הספר בבוקר ..." read KOI8-R "ДИЛЦД ДЛКД ...")
+        logs = _UNSPOKEN_LOG + _NO_FINAL_LOG * max(len(words) - _FEW_WORDS, 0)
     if script == "arabic":
         if _LONE_HARAKA.search(text):  # Hebrew "תודה" is cp1256 "ْهمن", a sukun first
             return None
@@ -149,9 +164,11 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         logs += _HARAKA_LOG * len(_HARAKAT.findall(text)) + _UNSPOKEN_LOG * len(_ARABIC_UNSPOKEN.findall(text))
     if script == "greek":
         logs += _UNSPOKEN_LOG * len(_GREEK_END.findall(text))
-    if "№" in text and _NUMERO_IN_WORD.search(text):
+    if ("№" in text or "·" in text) and _NUMERO_IN_WORD.search(text):
         return None
-    freq, longest = _log_freq(script), 0
+    # Serbian's letters are rare again in a text that holds a letter its alphabet lacks: KOI8-R "всё хорошо" read cp1251
+    # "ЧУЈ ИПТПЫП" (the one word, "всё", is the Serbian "ЧУЈ" as well)
+    freq, longest = _log_freq(script, script != "cyrillic" or _NOT_SOUTH_SLAVIC.isdisjoint(text.lower())), 0
     n = 0  # letters
     for word in _WORD.findall(text):
         if word.isascii():
@@ -164,6 +181,8 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
             logs += _UNSPOKEN_LOG * len(_UNSPOKEN[script].findall(word))
         if script == "cyrillic" and enc in _KOI8 and "я" in word:
             logs += _UNSPOKEN_LOG * len(_YA_BEFORE_VOWEL.findall(word))
+        if script == "cyrillic" and not _SOUTH_SLAVIC.isdisjoint(word) and not _NOT_SOUTH_SLAVIC.isdisjoint(word):
+            logs += _UNSPOKEN_LOG
         if script == "cyrillic" and "ъ" in word:
             logs += _BULGARIAN_HARD_LOG * len(_BULGARIAN_HARD.findall(word))
         for c in word:
