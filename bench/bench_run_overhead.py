@@ -10,6 +10,10 @@ revision exported with `git archive` (default main), in the same run:
 * ``curate run`` in a subprocess, default stages (imports, then one run);
 * ``curate demo`` once per tree (--demo 0 leaves it out).
 
+Beside the CPU, counts of Beam's work a later in-process run repeats: pickles made and read
+(every DoFn, coder and window function of the pipeline's proto), and rebuilds of the pipeline
+from its proto (Beam's round trip before a runner it does not take for the Fn API's).
+
     python bench/bench_run_overhead.py [--base main] [--tree DIR] [--repeat 5] [--runs 5] [--demo 1]
 
 ``--tree DIR``: measure a tree exported there instead of this checkout (a commit measured while
@@ -36,15 +40,25 @@ import contextlib, io, json, resource, sys
 def cpu():
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+import collections
+import apache_beam as beam
+from apache_beam.internal import pickler
 from curate import cli
+calls = collections.Counter()  # Beam's work a run repeats, counted: pickles made and read, pipelines rebuilt from their proto
+def counted(name, f):
+    return lambda *a, **k: calls.update([name]) or f(*a, **k)
+pickler.dumps, pickler.loads = counted("pickles", pickler.dumps), counted("unpickles", pickler.loads)
+beam.Pipeline.from_runner_api = staticmethod(counted("rebuilds", beam.Pipeline.from_runner_api))
 args, runs, got = json.loads(sys.argv[1]), int(sys.argv[2]), []
 for _ in range(runs):
     t = cpu()
+    calls.clear()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
         code = cli.main(args)
     assert code == 0, err.getvalue()
     got.append(cpu() - t)
 print("RUNS " + json.dumps(got))
+print("CALLS " + json.dumps({k: calls[k] for k in ("pickles", "unpickles", "rebuilds")}))
 """
 
 
@@ -97,7 +111,9 @@ def main() -> None:
                     args = ["run", "--input", data, "--domain", "web", "--output", out, "--progress", "off"]
                     args += ["--stages", "ingest"] if stages == "ingest" else []
                     _, stdout = child_cpu([sys.executable, "-c", DRIVER, json.dumps(args), str(a.runs)], tree, root)
-                    runs = json.loads(stdout.split("RUNS ", 1)[1])
+                    runs = json.loads(stdout.split("RUNS ", 1)[1].split("\n", 1)[0])
+                    for what, n in json.loads(stdout.split("CALLS ", 1)[1]).items():  # the last run's
+                        add(f"in-process, {stages} stages: {what} a later run (count)", label, [n])
                     add(f"in-process, {stages} stages: first run", label, runs[:1])
                     add(f"in-process, {stages} stages: later runs", label, [statistics.median(runs[1:])])
                 cpu, _ = child_cpu([sys.executable, "-m", "curate.cli", "run", "--input", data, "--domain", "web",
@@ -109,10 +125,10 @@ def main() -> None:
                                     "--progress", "off"], tree, root)
                 add("`curate demo` subprocess", label, [cpu])
         print(f"CPU-s, median of {a.repeat} ({a.runs} runs an interpreter; demo: {a.demo})")
-        print(f"{'measure':<50} {a.base:>8} {'this':>8} {'ratio':>6}")
+        print(f"{'measure':<58} {a.base:>8} {'this':>8} {'ratio':>6}")
         for name, by in measures.items():
             b, t = statistics.median(by[a.base]), statistics.median(by["this"])
-            print(f"{name:<50} {b:>8.2f} {t:>8.2f} {t / b:>6.2f}")
+            print(f"{name:<58} {b:>8.2f} {t:>8.2f} {t / b if b else float('nan'):>6.2f}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ builds, translates and fuses curate's pipeline of ~180 DoFns, and each time wrap
 of the DoFn and takes its ``inspect.signature``: ~78,000 signatures, 1.3 of the ~5 CPU-s a
 small run costs whatever its size. The specs are a function of the DoFn's methods, fixed once
 it is made, so they are kept per DoFn instance, by identity and weakly (a finished pipeline's
-DoFns, and the models they hold, are not kept alive).
+DoFns, and the models they hold, are not kept alive), and per class for the new instances
+every bundle unpickles, while their methods are the same functions (``_methods``).
 
 It also asks for views of the pipeline's options (``PipelineOptions.view_as``) ~1,300 times,
 at every transform applied and every type check, and each view builds an argparse parser and
@@ -32,6 +33,7 @@ function."""
 from __future__ import annotations
 
 import bz2
+import operator
 import types
 import weakref
 
@@ -46,11 +48,43 @@ _original_view_as = PipelineOptions.view_as
 _views: dict[tuple, tuple] = {}  # (id(options), view class) -> (weak reference to the options, the view)
 
 
+_class_specs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (its methods, their specs)
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    """The same objects, one for one (not equal ones: a default equal to a StateParam is not one)."""
+    return len(a) == len(b) and all(map(operator.is_, a, b))
+
+
+def _methods(dofn) -> tuple | None:
+    """What Beam's get_dofn_specs reads of a DoFn: the attributes that are bound methods, by
+    name, each with its function and what its signature is read from (``_stamp``); None where
+    one's function is not a plain function (a callable object's signature may change)."""
+    out = []
+    for name in dir(dofn):
+        method = getattr(dofn, name, None)
+        if isinstance(method, types.MethodType):
+            if type(method.__func__) is not types.FunctionType:
+                return None
+            stamp = _stamp(method.__func__)
+            out += (name, method.__func__, len(stamp), *stamp)
+    return tuple(out)
+
+
 def get_dofn_specs(dofn):
     hit = _specs.get(id(dofn))
     if hit is not None and hit[0]() is dofn:
         return hit[1]
-    specs = _original(dofn)
+    # every bundle unpickles new instances of the same DoFns: their class's entry serves while
+    # their methods are the same functions, with the same code, defaults and attributes
+    methods = _methods(dofn)
+    last = _class_specs.get(type(dofn)) if methods is not None else None
+    if last is not None and _same(last[0], methods):
+        specs = last[1]
+    else:
+        specs = _original(dofn)
+        if methods is not None:
+            _class_specs[type(dofn)] = (methods, specs)
     try:
         ref = weakref.ref(dofn, lambda _, key=id(dofn), specs=_specs: specs.pop(key, None))
     except TypeError:  # not weakly referable: not remembered
@@ -94,7 +128,7 @@ def get_function_args_defaults(f):
         return _original_args(f)
     key, stamp = (id(fn), bound), _stamp(fn)
     hit = _args.get(key)
-    if hit is not None and hit[0]() is fn and len(hit[1]) == len(stamp) and all(a is b for a, b in zip(hit[1], stamp)):
+    if hit is not None and hit[0]() is fn and _same(hit[1], stamp):
         return list(hit[2]), list(hit[3])
     args, defaults = _original_args(f)
     try:
@@ -119,7 +153,7 @@ def check_fn_use_yield_and_return(fn):
         return _original_yield_check(fn)
     key, stamp = id(f), _stamp(f)
     hit = _yield_checks.get(key)
-    if hit is not None and hit[0]() is f and len(hit[1]) == len(stamp) and all(a is b for a, b in zip(hit[1], stamp)):
+    if hit is not None and hit[0]() is f and _same(hit[1], stamp):
         return hit[2]
     answer = _original_yield_check(fn)
     try:

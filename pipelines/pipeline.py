@@ -21,7 +21,7 @@ import tempfile
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.runners.direct.direct_runner import SwitchingDirectRunner
+from apache_beam.runners.direct import direct_runner
 
 import curate
 from curate import commit, mixplan, output, stages as stage_table
@@ -303,14 +303,17 @@ def runs_here(opts: PipelineOptions) -> bool:
             and (o.get("direct_num_workers") or 1) == 1)
 
 
-class DirectRunner(SwitchingDirectRunner):
+class SwitchingDirectRunner(direct_runner.SwitchingDirectRunner):
     """Beam's DirectRunner without its first try of Prism. Beam 2.77's DirectRunner offers every
     pipeline to the Prism runner first, a binary it fetches from GitHub where none is cached
     (~/.apache_beam/cache/prism): offline, each run tried the download and translated the
     pipeline once more for Prism (~0.2 CPU-s, a tenth of a small run) before falling back to the
     FnApiRunner; online, the run would go to Prism, a runner curate is not tested on, whose
     workers are not this process (pipelines/pool.py). Prism declines an interactive pipeline,
-    the flag's only use (checked for 2.77): the rest is Beam's choice as it was, the FnApiRunner."""
+    the flag's only use (checked for 2.77): the rest is Beam's choice as it was, the FnApiRunner.
+    Its class name is Beam's: ``Pipeline.run`` skips its round trip of the pipeline through its
+    proto (built again from it, every DoFn unpickled: ~0.4 CPU-s a run) for a runner of that
+    name, whose batch mode runs on the Fn API (which translates the pipeline itself)."""
     _is_interactive = True
 
 
@@ -388,7 +391,7 @@ def run(cfg: Config, shards: list, beam_args: list[str] | None = None, progress:
     try:
         with progress_report(progress, cfg.run["stages"], len({s.path for s in shards})) as reporter, own_tempdir(), \
                 held_job_errors():
-            with beam.Pipeline(runner=DirectRunner() if local_runner(opts) else None, options=opts) as p:
+            with beam.Pipeline(runner=SwitchingDirectRunner() if local_runner(opts) else None, options=opts) as p:
                 reporter.pipeline = p  # its result's Beam counters, where the runner reports them
                 build(p, cfg, shards, staging, reporter.folder, workers, spill)
                 gc.freeze()  # the construction's objects live to the end: keep the collector off them

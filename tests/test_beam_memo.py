@@ -4,6 +4,7 @@ of a small run's CPU. pipelines/beam_memo.py remembers them per DoFn instance.""
 from __future__ import annotations
 
 import gc
+import weakref
 
 import apache_beam as beam
 from apache_beam.transforms import userstate
@@ -41,6 +42,7 @@ def test_a_small_pipeline_inspects_each_dofn_once(monkeypatch):
     calls = []
     original = beam_memo._original
     monkeypatch.setattr(beam_memo, "_original", lambda d: calls.append(d) or original(d))
+    monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())  # as in a fresh process
     with beam.Pipeline() as p:
         (p | beam.Create([("a", 1), ("b", 2)]) | beam.ParDo(Stateful()) | beam.ParDo(Plain()) | beam.GroupByKey()
          | beam.Map(lambda kv: kv))
@@ -55,6 +57,39 @@ def test_a_finished_pipelines_dofns_are_not_kept():
     del d
     gc.collect()
     assert key not in beam_memo._specs
+
+
+class Flagged(beam.DoFn):  # a second class with Plain's process: its own entry all the same
+    def process(self, x):
+        yield x
+
+
+def test_unpickled_copies_of_a_dofn_share_its_specs_and_two_dofns_never_do(monkeypatch):
+    """The runner's workers unpickle new instances of every DoFn for every bundle (~435 spec
+    reads a small run); their class's entry serves them while their methods are the same
+    functions. Two classes, an instance with a bound method of its own, a class whose method
+    is replaced: each is Beam's answer for that DoFn, never another's."""
+    from apache_beam.internal import pickler
+
+    calls = []
+    original = beam_memo._original
+    monkeypatch.setattr(beam_memo, "_original", lambda d: calls.append(type(d)) or original(d))
+    monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())  # as in a fresh process
+    stateful = Stateful()
+    copies = [pickler.loads(pickler.dumps(d)) for d in (Plain(), Stateful(), Plain(), stateful, Flagged(), Flagged())]
+    for d in copies:
+        assert userstate.get_dofn_specs(d) == original(d)
+    assert calls == [Plain, Stateful, Flagged]  # once a class: the copies share its entry
+    assert userstate.is_stateful_dofn(copies[3]) and not userstate.is_stateful_dofn(copies[4])
+
+    own = Plain()  # a bound method of its own that reads state: Beam reads it, the class's entry is not it
+    own.extra = stateful.process
+    assert userstate.get_dofn_specs(own) == original(own) != userstate.get_dofn_specs(Plain())
+    monkeypatch.setattr(Flagged, "process", Stateful.process)  # a replaced method: read again
+    assert userstate.is_stateful_dofn(Flagged())
+    monkeypatch.setattr(Flagged, "process", Plain.process)  # another function, same code and defaults
+    assert not userstate.is_stateful_dofn(Flagged())
+    assert calls[3:] == [Plain, Plain, Flagged, Flagged]
 
 
 def test_an_options_view_is_made_once_and_reads_and_writes_the_options(monkeypatch):
