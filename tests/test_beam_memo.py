@@ -30,6 +30,9 @@ def test_specs_are_computed_once_per_dofn_and_are_beams(monkeypatch):
     calls = []
     original = beam_memo._original
     monkeypatch.setattr(beam_memo, "_original", lambda d: calls.append(d) or original(d))
+    # as in a fresh process: a Map run earlier in this worker left its class (Beam's
+    # CallableWrapperDoFn, every Map's) in the per-class memo
+    monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())
     plain, stateful, lam = Plain(), Stateful(), beam.Map(lambda x: x).dofn
     for _ in range(5):
         for d in (plain, stateful, lam):
