@@ -4318,3 +4318,54 @@ def test_an_empty_field_name_or_source_is_a_config_error(tmp_path, pages, capsys
                    "--progress", "off") == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"curate: config error: {said}"]
     assert not (tmp_path / "o").exists()
+
+
+def test_workers_are_checked_against_this_machines_cores_only_where_they_run_here(tmp_path, pages, capsys, monkeypatch):
+    """run.workers over 4 a core (msgs89) was refused whatever the runner: a shared config's
+    `workers = 64` refused a Dataflow/Portable launch (whose workers are the runner's, run.workers
+    unused), and `--workers 100 --runner=PortableRunner` said the cores after saying it is not used.
+    The cores are the process's (its CPU affinity: a container's or taskset's 2 of 64), as 0's are."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    portable = ["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"]
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", "100", *portable) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "--workers 100 is not used" in err[0], err
+    shared = tmp_path / "shared.toml"
+    shared.write_text("[run]\nworkers = 64\n")
+
+    def launched(*a, **k):
+        raise ValueError("launched")
+    import pipelines.pipeline
+    monkeypatch.setattr(pipelines.pipeline, "run", launched)
+    assert run_cli("run", shared, "--input", pages, "--domain", "web", "--output", tmp_path / "o", *portable) == 2
+    assert capsys.readouterr().err == "curate: launched\n"
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a machine of 64 cores, this process given 2
+    assert run_cli("run", shared, "--input", pages, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "curate: config error: run.workers: 64 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
+    from pipelines.pool import workers
+    assert workers({"workers": 0}, True) == 2
+
+
+def test_a_key_below_an_option_given_by_set_too_is_refused(tmp_path, pages, capsys):
+    """`--stages ingest --set run.stages.x=1` ran (the --stages value won; a --set of a key below an
+    option was not looked at, the one above it was), as did `--languages de --set langid.languages.en=0.5`."""
+    for flag, value, text in [("--stages", "ingest", "run.stages.x=1"), ("--languages", "de", "langid.languages.en=0.5")]:
+        assert run_cli("run", "--input", pages, "--domain", "web", flag, value, "--set", text, "--output", tmp_path / "o",
+                       "--progress", "off") == 2
+        key = "run.stages" if flag == "--stages" else "langid.languages"
+        assert capsys.readouterr().err.splitlines()[0] == f"curate: config error: --set {text} and {flag} both set {key}: give one of them"
+        assert not (tmp_path / "o").exists()
+
+
+def test_the_local_folder_a_uri_missing_a_slash_names_is_read_as_the_message_says(tmp_path, monkeypatch, capsys):
+    """'gs:/x/*.jsonl' is refused as a URI missing a slash, 'for a local folder named gs:, write
+    ./gs:/x/*.jsonl': that glob, tidied to gs:/x/*.jsonl (./ dropped), was then skipped as that
+    mistake by the launch's listing: a run of 0 files, exit 0."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gs:" / "x").mkdir(parents=True)
+    (tmp_path / "gs:" / "x" / "p.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli("run", "--input", "./gs:/x/*.jsonl", "--domain", "web", "--stages", "ingest", "--output", "o",
+                   "--progress", "off") == 0, capsys.readouterr().err
+    assert pq.read_table(tmp_path / "o" / "text").num_rows == 1

@@ -14,8 +14,8 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
-from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compressed_parquet_error,  # noqa: F401
-                                   compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
+from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
+                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
                                    relpath)
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -210,6 +210,8 @@ def tidy_glob(pattern: str) -> str:
     # a last part "." as a trailing separator: */. matches folders only (was *, files too), x.jsonl/. no file
     if parts[-1] in ("", ".") and (magic or not os.path.isdir(tidy)) and not tidy.endswith(os.sep):
         tidy += os.sep  # */ matches folders only; x.jsonl/ names no file: kept as written
+    if MISSED_SLASH.match(tidy) and not MISSED_SLASH.match(pattern):  # ./gs:/x, the local folder 'gs:': not a URI mistyped
+        tidy = os.curdir + os.sep + tidy
     return tidy
 
 
