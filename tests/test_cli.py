@@ -1796,6 +1796,19 @@ def test_a_file_given_as_parquet_that_is_not_is_refused_at_launch(tmp_path, caps
     assert not out.exists()
 
 
+def test_a_file_given_as_warc_that_is_not_is_refused_at_launch(tmp_path, capsys):
+    """A .jsonl given --format warc was read and quarantined whole (not_a_warc), a run of nothing,
+    where a .txt given as Parquet is refused at launch: refused at launch too, as Parquet's is."""
+    path = tmp_path / "pages.jsonl"
+    path.write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--format", "warc", "--output", out, "--progress", "off") == 2
+    assert capsys.readouterr().err == (
+        "curate: config error: inputs[0]: pages.jsonl is not a WARC file (those start with a WARC/ header; it starts with "
+        "b'{\"text\":' and looks like jsonl): give --format jsonl (format in [[inputs]]), or leave the format out\n")
+    assert not out.exists()
+
+
 def test_parquet_without_a_text_column_is_said_before_running(tmp_path, capsys):
     """A Parquet dump whose text column has another name: every row used to be quarantined as
     missing_text_field (one row each) after a full run; the columns are known before running."""
