@@ -429,6 +429,9 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     fmt = spec.get("format")
     if fmt is not None and fmt not in FORMATS:
         errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
+    if fmt == "source" and domain in DOMAINS and domain != "code":  # a .jsonl read as a program: removed as unknown_language
+        errors.append(f"{where}.format: 'source' reads a tree of source code, for --domain code, not {domain} (each file a "
+                      "program, its language from its name): give --domain code, or another --format (or leave it out)")
     given = [k for k in spec if k in RECORD_OPTIONS]
     if given and fmt in FORMATS and fmt not in ("jsonl", "parquet"):  # ignored there without a word (plan_shards: by its files)
         errors.append(f"{where}: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet "

@@ -4382,3 +4382,16 @@ def test_the_local_folder_a_uri_missing_a_slash_names_is_read_as_the_message_say
     assert run_cli("run", "--input", "./gs:/x/*.jsonl", "--domain", "web", "--stages", "ingest", "--output", "o",
                    "--progress", "off") == 0, capsys.readouterr().err
     assert pq.read_table(tmp_path / "o" / "text").num_rows == 1
+
+
+@pytest.mark.parametrize("domain", ["web", "books"])
+def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages, capsys, domain):
+    """`--input pages.jsonl --domain web --format source` ran: each file read as one source file,
+    its language from its name, none for .jsonl: the ingest removed every document (unknown_language).
+    A code tree is the code domain's: refused before the run, saying so."""
+    assert run_cli("run", "--input", pages, "--domain", domain, "--format", "source", "--output", tmp_path / "o",
+                   "--progress", "off") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"curate: config error: inputs[0].format: 'source' reads a tree of source code, for --domain code, not {domain} (each "
+        "file a program, its language from its name): give --domain code, or another --format (or leave it out)"]
+    assert not (tmp_path / "o").exists()
