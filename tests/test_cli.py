@@ -4395,3 +4395,25 @@ def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages
         f"curate: config error: inputs[0].format: 'source' reads a tree of source code, for --domain code, not {domain} (each "
         "file a program, its language from its name): give --domain code, or another --format (or leave it out)"]
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["demo", "--output", "gs:/b/d"], "curate: demo: --output 'gs:/b/d' looks like a URI missing a slash (did you mean gs://b/d?); "
+                                      "for a local folder named 'gs:', write ./gs:/b/d"),
+    (["demo", "--output", "gs://b/d"], "curate: demo: --output 'gs://b/d' is a URI: the demo writes its sample files on this "
+                                       "machine: give a local folder"),
+    (["mix", "gs:/b/o"], "curate: 'gs:/b/o' looks like a URI missing a slash (did you mean gs://b/o?); for a local folder "
+                         "named 'gs:', write ./gs:/b/o"),
+    (["audit", "--corpus", "p.jsonl", "--output", "gs:/b/a"], "curate audit: --output 'gs:/b/a' looks like a URI missing a "
+                                                              "slash (did you mean gs://b/a?); for a local folder named 'gs:', write ./gs:/b/a"),
+    (["audit", "--corpus", " s3://b/*.jsonl"], "curate audit: --corpus ' s3://b/*.jsonl' starts with a space: remove it (s3://b/*.jsonl)"),
+])
+def test_demo_mix_and_audit_say_a_uri_mistyped_as_run_does(tmp_path, monkeypatch, capsys, args, said):
+    """`curate demo --output gs:/b/d` wrote its samples into a local folder 'gs:' (and gs://b/d
+    too, then tried the bucket); `curate audit --output gs:/b/a` wrote its report there; `curate
+    mix gs:/b/o` said 'no such directory'. Each says it as curate run does (path_problem), writing nothing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli(*args) == 2
+    assert capsys.readouterr().err.splitlines()[0] == said
+    assert os.listdir(tmp_path) == ["p.jsonl"]

@@ -387,7 +387,10 @@ def launch_fs(uri: str):
 def read_folder(path: str) -> str:
     """The folder a reader of outputs (the audit, the loader) is given, as it reads it: a
     ``file://`` URI is its local path (reports and errors name it as the disk does), another
-    URI stays one, read through ``pyarrow.fs`` (``curate.output.read_bytes``, ``open_input``)."""
+    URI stays one, read through ``pyarrow.fs`` (``curate.output.read_bytes``, ``open_input``).
+    A URI mistyped (``path_problem``: gs:/b/out) is a ValueError saying so, not 'no such directory'."""
+    if path_problem(path):
+        raise ValueError(path_problem(path))
     if is_uri(path) and path.split("://", 1)[0].lower() == "file":
         return fs_path(path)[1]
     return path.rstrip("/") if is_uri(path) else path
