@@ -218,18 +218,28 @@ def check_rest(cmd: str, parser: argparse.ArgumentParser, rest: list[str]) -> li
     return unknown_options(rest, extra_known=ours)
 
 
+def workers_here(beam_args: list[str]) -> bool:
+    """Whether run.workers are processes of this machine: the DirectRunner in its default mode
+    (``beam_args`` checked already); another runner's workers are its own."""
+    if not beam_args:  # no Beam import (~1 s) for the default
+        return True
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.pipeline import runs_here
+
+    return runs_here(PipelineOptions(beam_args))
+
+
 def unused_workers(workers: int, beam_args: list[str], given: str = "") -> list[str]:
     """--workers (or ``given``: --set run.workers=N) on a runner that brings its own workers: it
     would be ignored without a word."""
-    if not beam_args:  # the DirectRunner in its default mode: used (no Beam import, ~1 s, for a usage error)
+    if workers_here(beam_args):
         return []
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.pipeline import local_runner, runs_here
+    from pipelines.pipeline import local_runner
 
     opts = PipelineOptions(beam_args)
-    if runs_here(opts):
-        return []
     o = opts.get_all_options()
     mode = o.get("direct_running_mode") or "in_memory"
     who = (f"the {o['runner']} runs the steps in its own workers" if not local_runner(opts) else
@@ -313,7 +323,8 @@ FLAG_KEYS = {"output": "run.output", "stages": "run.stages", "shards": "run.shar
 
 
 def set_conflicts(ns) -> list[str]:
-    """A key given both by a dedicated option and by --set: which one counts would be a guess."""
+    """A key given both by a dedicated option and by --set (a key below it too: run.stages.x): which
+    one counts would be a guess."""
     from curate.config import parse_set
 
     errors = []
@@ -321,7 +332,7 @@ def set_conflicts(ns) -> list[str]:
         with contextlib.suppress(ConfigError):  # a malformed --set is config.load's to report
             key = ".".join(parse_set(text)[0])
             for flag, k in FLAG_KEYS.items():
-                if getattr(ns, flag, None) is not None and (key == k or k.startswith(key + ".")):
+                if getattr(ns, flag, None) is not None and (key == k or k.startswith(key + ".") or key.startswith(k + ".")):
                     errors.append(f"--set {text} and --{flag} both set {k}: give one of them")
     return errors
 
@@ -641,13 +652,15 @@ def show_progress(setting: str) -> bool:
     return setting == "on" or (setting == "auto" and sys.stderr.isatty())
 
 
-def prepare_run(ns):
+def prepare_run(ns, beam_args: list[str] = ()):
     """The config and the shards of ``curate run``; a ConfigError lists every mistake of the
-    config and the inputs' files at once (a misspelt stage does not hide an empty glob)."""
+    config and the inputs' files at once (a misspelt stage does not hide an empty glob).
+    ``beam_args``: checked ones, whose runner may bring its own workers (``workers_here``)."""
     from curate import config
 
     errors: list[str] = set_conflicts(ns)
-    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors, sets=getattr(ns, "sets", None))
+    cfg = config.load(ns.config, _overrides(ns), for_run=True, errors=errors, sets=getattr(ns, "sets", None),
+                      workers_here=workers_here(list(beam_args)))
     stages_ok = not any(e.startswith("run.stages:") for e in errors)  # else langid may be what was meant
     if ns.languages and stages_ok and "langid" not in cfg.run["stages"]:  # it would be silently unused
         errors.append(f"--languages: the langid stage is not among the stages run ({', '.join(cfg.run['stages'])}); "
@@ -698,7 +711,7 @@ def config_changes(old: dict, new: dict) -> list[str]:
 def cmd_run(ns, beam_args) -> int:
     from curate import config, output
 
-    cfg, shards = prepare_run(ns)  # a config's mistakes said before Beam is imported (~1 CPU-s)
+    cfg, shards = prepare_run(ns, beam_args)  # a config's mistakes said before Beam is imported (~1 CPU-s), where no Beam option is given
     from pipelines.options import local_paths_on_remote_workers, quiet_workers
     from pipelines.pipeline import run
 
@@ -1033,12 +1046,13 @@ def main(argv=None) -> int:
     else:
         errors = check_rest(ns.cmd, commands[ns.cmd], rest)
     workers = ((ns.workers, f"--workers {ns.workers}") if ns.workers is not None else set_workers(ns)) if ns.cmd == "run" else None
+    checked = [] if errors else rest  # Beam options that parse: their runner's workers are known
     if workers and not errors:
         errors = unused_workers(workers[0], rest, workers[1])
     if errors:
         if ns.cmd == "run" and not strays:  # the config's mistakes too, in the same message
             try:
-                prepare_run(ns)
+                prepare_run(ns, checked)
             except ConfigError as e:
                 # the option a misspelling meant, said missing (--domian: "inputs[0].domain: required ... --domain"), is that
                 # same mistake: said once. Another error naming it (a --set given too, its value wrong) is its own

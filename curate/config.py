@@ -142,6 +142,16 @@ LIMIT_DEFAULTS = {f: v for f, v in vars(Limits()).items() if f != "extractor"}
 LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAULTS}  # max_ratio 0: no bomb stop
 
 WORKERS_PER_CORE = 4  # run.workers' most: more processes than that only share the cores (and memory)
+
+
+def cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's or taskset's 2 of a
+    64-core machine), not the machine's (os.cpu_count): run.workers' 0 and its most."""
+    with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
 RUN_CHECKS = {
     "shards": Check(min=1),
@@ -419,6 +429,9 @@ def check_input(i: int, spec: dict, errors: list) -> dict:
     fmt = spec.get("format")
     if fmt is not None and fmt not in FORMATS:
         errors.append(f"{where}.format: {fmt!r} is not one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
+    if fmt == "source" and domain in DOMAINS and domain != "code":  # a .jsonl read as a program: removed as unknown_language
+        errors.append(f"{where}.format: 'source' reads a tree of source code, for --domain code, not {domain} (each file a "
+                      "program, its language from its name): give --domain code, or another --format (or leave it out)")
     given = [k for k in spec if k in RECORD_OPTIONS]
     if given and fmt in FORMATS and fmt not in ("jsonl", "parquet"):  # ignored there without a word (plan_shards: by its files)
         errors.append(f"{where}: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to JSON Lines and Parquet "
@@ -539,7 +552,7 @@ def apply_sets(raw: dict, sets: list[str]) -> None:
 
 
 def load(path: str | None = None, overrides: dict | None = None, for_run: bool = False, errors: list | None = None,
-         sets: list[str] | None = None, base: dict | None = None) -> Config:
+         sets: list[str] | None = None, base: dict | None = None, workers_here: bool = True) -> Config:
     """Read a TOML config (optional), apply ``--set KEY=VALUE`` lines (``sets``) and overrides
     (same shape as the file), validate everything.
 
@@ -549,6 +562,8 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     as it could be built, so a caller can check what follows from it too (the inputs' files)
     and report everything at once. A TOML file that cannot be read is raised either way.
     ``base``: a config already read (a manifest's), in place of the file.
+    ``workers_here``: run.workers are this process's (the DirectRunner's default mode), checked
+    against its cores; another runner's workers are its own (run.workers unused).
     """
     raw: dict[str, Any] = copy.deepcopy(base) if base else {}
     raw.pop(USER_CODE, None)  # a manifest's: derived again below from the code as it is now
@@ -600,10 +615,10 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
         errors.append("no inputs: give --input GLOB (with --domain) or [[inputs]] in the config")
     if for_run and not run["output"]:
         errors.append("run.output: required (--output DIR)")
-    cores = os.cpu_count() or 1
-    if isinstance(run["workers"], int) and run["workers"] > WORKERS_PER_CORE * cores:  # each one forked at once: --workers 100000 forked thousands
-        errors.append(f"run.workers: {run['workers']} processes on this machine of {cores} core{'s' * (cores > 1)}: give at most "
-                      f"{WORKERS_PER_CORE * cores} ({WORKERS_PER_CORE} a core), or 0 for one a core")
+    n = cores()
+    if workers_here and isinstance(run["workers"], int) and run["workers"] > WORKERS_PER_CORE * n:  # each one forked at once: --workers 100000 forked thousands
+        errors.append(f"run.workers: {run['workers']} processes on this machine of {n} core{'s' * (n > 1)}: give at most "
+                      f"{WORKERS_PER_CORE * n} ({WORKERS_PER_CORE} a core), or 0 for one a core")
     if isinstance(run["output"], str):
         run["output"] = home_path(run["output"])
     if isinstance(run["output"], str) and path_problem(run["output"]):

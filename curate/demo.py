@@ -138,6 +138,11 @@ def check_root(root: str) -> None:
     """ROOT must be missing, empty or an earlier demo's folder as the demo left it: the demo
     writes ROOT/demo.toml and ROOT/raw/ and reads every file its globs match there, so a user's
     files (or their edits to demo.toml) would be overwritten or curated with the samples."""
+    from curate.readers.common import is_uri, path_problem
+
+    if path_problem(root) or is_uri(root):  # its files would go into a local folder 'gs:' (then be looked for in the bucket)
+        raise ValueError(f"demo: --output {path_problem(root) or f'{root!r} is a URI: the demo writes its sample files on this machine'}"
+                         f"{': give a local folder' * (not path_problem(root))}")
     names = sorted(os.listdir(root)) if os.path.isdir(root) else []
     if os.path.exists(root) and not os.path.isdir(root):
         raise ValueError(f"demo: {root!r} exists and is not a directory; choose another --output")

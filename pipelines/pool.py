@@ -399,10 +399,10 @@ def pooled(fn: beam.DoFn, workers: int, spill: Spiller) -> beam.DoFn:
 
 
 def workers(run: dict, runner_local: bool) -> int:
-    """Worker processes per pooled DoFn: ``run.workers`` (0: the machine's cores) where the
+    """Worker processes per pooled DoFn: ``run.workers`` (0: one a core this process may use, config.cores) where the
     runner runs DoFns in the launching process, else 1."""
-    import os
+    from curate.config import cores
 
     if not runner_local:
         return 1
-    return run.get("workers", 0) or os.cpu_count() or 1
+    return run.get("workers", 0) or cores()

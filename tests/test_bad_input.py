@@ -775,6 +775,20 @@ def test_one_stray_file_among_parquet_files_is_quarantined_not_refused(tmp_path)
         plan_shards([(str(tmp_path / "README"), "README")], "parquet", "web", "t", {}, Limits())
 
 
+def test_one_stray_file_among_warc_files_is_quarantined_not_refused(tmp_path):
+    """As Parquet's: a stray file among WARCs is quarantined whole (not_a_warc); an input of no WARC
+    at all, gzipped under a WARC's name too, is refused (readers.not_warc)."""
+    from curate.readers.warc_writer import write_warc
+
+    write_warc(str(tmp_path / "a.warc.gz"), [("https://example.com/", b"<html><body><p>A page of text.</p></body></html>", "text/html", 200)])
+    with gzip.open(tmp_path / "b.warc.gz", "wb") as f:
+        f.write(b"not a warc at all\n")
+    shards = plan_shards(list_files(str(tmp_path)), None, "web", "t", {}, Limits())
+    assert sorted(s.rel for s in shards) == ["a.warc.gz", "b.warc.gz"]
+    with pytest.raises(ValueError, match=r"^b\.warc\.gz is not a WARC file \(.*b'not a wa'\): give its format \(--format\)$"):
+        plan_shards([(str(tmp_path / "b.warc.gz"), "b.warc.gz")], None, "web", "t", {}, Limits())
+
+
 def _parquet_bytes() -> bytes:
     import pyarrow.parquet as pq
 

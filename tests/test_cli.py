@@ -388,6 +388,7 @@ def test_workers_past_four_a_core_is_an_error(tmp_path, pages, capsys, monkeypat
     """`--workers 100000` forked process after process (2,500 in seconds on a 2-core machine)
     until killed: more than 4 a core is refused, naming how many the machine takes."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # the cores are the process's (config.cores)
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "9") == 2
     assert capsys.readouterr().err.strip().splitlines() == [
@@ -1812,6 +1813,19 @@ def test_a_file_given_as_parquet_that_is_not_is_refused_at_launch(tmp_path, caps
     err = capsys.readouterr().err
     assert err == ("curate: config error: inputs[0]: notes.txt is not a Parquet file (those start with the magic bytes PAR1; it starts "
                    "with b'hello wo' and looks like text): give --format text (format in [[inputs]]), or leave the format out\n"), err
+    assert not out.exists()
+
+
+def test_a_file_given_as_warc_that_is_not_is_refused_at_launch(tmp_path, capsys):
+    """A .jsonl given --format warc was read and quarantined whole (not_a_warc), a run of nothing,
+    where a .txt given as Parquet is refused at launch: refused at launch too, as Parquet's is."""
+    path = tmp_path / "pages.jsonl"
+    path.write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", path, "--domain", "web", "--format", "warc", "--output", out, "--progress", "off") == 2
+    assert capsys.readouterr().err == (
+        "curate: config error: inputs[0]: pages.jsonl is not a WARC file (those start with a WARC/ header; it starts with "
+        "b'{\"text\":' and looks like jsonl): give --format jsonl (format in [[inputs]]), or leave the format out\n")
     assert not out.exists()
 
 
@@ -4337,3 +4351,89 @@ def test_an_empty_field_name_or_source_is_a_config_error(tmp_path, pages, capsys
                    "--progress", "off") == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"curate: config error: {said}"]
     assert not (tmp_path / "o").exists()
+
+
+def test_workers_are_checked_against_this_machines_cores_only_where_they_run_here(tmp_path, pages, capsys, monkeypatch):
+    """run.workers over 4 a core (msgs89) was refused whatever the runner: a shared config's
+    `workers = 64` refused a Dataflow/Portable launch (whose workers are the runner's, run.workers
+    unused), and `--workers 100 --runner=PortableRunner` said the cores after saying it is not used.
+    The cores are the process's (its CPU affinity: a container's or taskset's 2 of 64), as 0's are."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    portable = ["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"]
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", "100", *portable) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "--workers 100 is not used" in err[0], err
+    shared = tmp_path / "shared.toml"
+    shared.write_text("[run]\nworkers = 64\n")
+
+    def launched(*a, **k):
+        raise ValueError("launched")
+    import pipelines.pipeline
+    monkeypatch.setattr(pipelines.pipeline, "run", launched)
+    assert run_cli("run", shared, "--input", pages, "--domain", "web", "--output", tmp_path / "o", *portable) == 2
+    assert capsys.readouterr().err == "curate: launched\n"
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a machine of 64 cores, this process given 2
+    assert run_cli("run", shared, "--input", pages, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "curate: config error: run.workers: 64 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
+    from pipelines.pool import workers
+    assert workers({"workers": 0}, True) == 2
+
+
+def test_a_key_below_an_option_given_by_set_too_is_refused(tmp_path, pages, capsys):
+    """`--stages ingest --set run.stages.x=1` ran (the --stages value won; a --set of a key below an
+    option was not looked at, the one above it was), as did `--languages de --set langid.languages.en=0.5`."""
+    for flag, value, text in [("--stages", "ingest", "run.stages.x=1"), ("--languages", "de", "langid.languages.en=0.5")]:
+        assert run_cli("run", "--input", pages, "--domain", "web", flag, value, "--set", text, "--output", tmp_path / "o",
+                       "--progress", "off") == 2
+        key = "run.stages" if flag == "--stages" else "langid.languages"
+        assert capsys.readouterr().err.splitlines()[0] == f"curate: config error: --set {text} and {flag} both set {key}: give one of them"
+        assert not (tmp_path / "o").exists()
+
+
+def test_the_local_folder_a_uri_missing_a_slash_names_is_read_as_the_message_says(tmp_path, monkeypatch, capsys):
+    """'gs:/x/*.jsonl' is refused as a URI missing a slash, 'for a local folder named gs:, write
+    ./gs:/x/*.jsonl': that glob, tidied to gs:/x/*.jsonl (./ dropped), was then skipped as that
+    mistake by the launch's listing: a run of 0 files, exit 0."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gs:" / "x").mkdir(parents=True)
+    (tmp_path / "gs:" / "x" / "p.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli("run", "--input", "./gs:/x/*.jsonl", "--domain", "web", "--stages", "ingest", "--output", "o",
+                   "--progress", "off") == 0, capsys.readouterr().err
+    assert pq.read_table(tmp_path / "o" / "text").num_rows == 1
+
+
+@pytest.mark.parametrize("domain", ["web", "books"])
+def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages, capsys, domain):
+    """`--input pages.jsonl --domain web --format source` ran: each file read as one source file,
+    its language from its name, none for .jsonl: the ingest removed every document (unknown_language).
+    A code tree is the code domain's: refused before the run, saying so."""
+    assert run_cli("run", "--input", pages, "--domain", domain, "--format", "source", "--output", tmp_path / "o",
+                   "--progress", "off") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"curate: config error: inputs[0].format: 'source' reads a tree of source code, for --domain code, not {domain} (each "
+        "file a program, its language from its name): give --domain code, or another --format (or leave it out)"]
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["demo", "--output", "gs:/b/d"], "curate: demo: --output 'gs:/b/d' looks like a URI missing a slash (did you mean gs://b/d?); "
+                                      "for a local folder named 'gs:', write ./gs:/b/d"),
+    (["demo", "--output", "gs://b/d"], "curate: demo: --output 'gs://b/d' is a URI: the demo writes its sample files on this "
+                                       "machine: give a local folder"),
+    (["mix", "gs:/b/o"], "curate: 'gs:/b/o' looks like a URI missing a slash (did you mean gs://b/o?); for a local folder "
+                         "named 'gs:', write ./gs:/b/o"),
+    (["audit", "--corpus", "p.jsonl", "--output", "gs:/b/a"], "curate audit: --output 'gs:/b/a' looks like a URI missing a "
+                                                              "slash (did you mean gs://b/a?); for a local folder named 'gs:', write ./gs:/b/a"),
+    (["audit", "--corpus", " s3://b/*.jsonl"], "curate audit: --corpus ' s3://b/*.jsonl' starts with a space: remove it (s3://b/*.jsonl)"),
+])
+def test_demo_mix_and_audit_say_a_uri_mistyped_as_run_does(tmp_path, monkeypatch, capsys, args, said):
+    """`curate demo --output gs:/b/d` wrote its samples into a local folder 'gs:' (and gs://b/d
+    too, then tried the bucket); `curate audit --output gs:/b/a` wrote its report there; `curate
+    mix gs:/b/o` said 'no such directory'. Each says it as curate run does (path_problem), writing nothing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text('{"text": "A line of text long enough to be kept as a page."}\n')
+    assert run_cli(*args) == 2
+    assert capsys.readouterr().err.splitlines()[0] == said
+    assert os.listdir(tmp_path) == ["p.jsonl"]

@@ -15,7 +15,7 @@ from curate import commit as _commit, output, shell
 from curate.shell import one_line
 from curate.audit.scan import audit_corpus, audit_output, open_output, output_files, where
 from curate.audit.stats import EXAMPLES, FORMATS, LANGUAGE_FIELDS, TEXT_FIELDS, URL_FIELDS
-from curate.readers.common import is_uri, name_utf8, not_utf8, read_folder
+from curate.readers.common import is_uri, name_utf8, not_utf8, path_problem, read_folder
 
 
 class Unwritable(ValueError):
@@ -478,6 +478,10 @@ def main(argv=None) -> int:
             ap.error(f"{opt} {key!r}: an empty key: give an id, your record's own id, a URL or an input path"
                      if opt == "--why" else f"{opt} {key!r}: an empty key: give a rule (RULE or STAGE/RULE)")
     ns.examples = (RULE_SAMPLE if ns.rule else EXAMPLES) if ns.examples is None else ns.examples
+    for opt, path in [("--output", ns.output), ("--compare", ns.compare)] + [("--corpus", g) for g in ns.corpus or []]:
+        if path and path_problem(path):  # --output gs:/b/a: written into a local folder 'gs:' (DIR: read_folder says it)
+            print(one_line(f"curate audit: {opt} {path_problem(path)}"), file=sys.stderr)
+            return 2
     for folder in (ns.dir, ns.compare, ns.output):  # read and written through pyarrow: it said only 'utf-8' codec can't ...
         if folder and not_utf8(folder):
             print(f"curate audit: {not_utf8(folder)}", file=sys.stderr)

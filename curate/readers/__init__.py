@@ -14,8 +14,8 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from curate import shell
-from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, UNPACK, Limits, Shard, archive, compressed_parquet_error,  # noqa: F401
-                                   compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
+from curate.readers.common import (ARCHIVE_NAMES, LIST_RETRY_SECONDS, MISSED_SLASH, UNPACK, Limits, Shard, archive,  # noqa: F401
+                                   compressed_parquet_error, compression, input_size, is_uri, launch_fs, open_raw, other_compression_error, read_batches,
                                    relpath)
 
 if TYPE_CHECKING:  # annotations only: the HTML helper process imports these modules, not pyarrow
@@ -85,13 +85,20 @@ def detect_format(path: str, domain: str) -> str | None:
     return fmt or sniff_format(path)
 
 
-def sniff_format(path: str) -> str | None:
-    from curate.readers.common import Limits, open_bytes, without_bom
+def _head(path: str) -> bytes | None:
+    """A file's first bytes, decompressed, without a BOM or blanks; None where it cannot be read."""
+    from curate.readers.common import open_bytes, without_bom
 
     try:
         with open_bytes(path, Limits()) as f:
-            head = without_bom(f.read(1024)).lstrip()
-    except Exception:
+            return without_bom(f.read(1024)).lstrip()
+    except Exception:  # noqa: BLE001 - unreadable, cut: the reader quarantines it with the error
+        return None
+
+
+def sniff_format(path: str) -> str | None:
+    head = _head(path)
+    if head is None:
         return None
     if head.startswith((b"WARC/", b"filedesc://")):
         return "warc"  # ARC files are quarantined by the WARC reader with a reason
@@ -126,14 +133,29 @@ def not_parquet(path: str, rel: str, domain: str, in_place: bool = False) -> str
     kind = compression(path) if sniffed == "parquet" else None
     if kind:
         raise InputError(compressed_parquet_error(path, in_place, kind))
+    return _not_given(path, rel, domain, "parquet", sniffed, f"a Parquet file (those start with the magic bytes PAR1; it starts with {head!r}")
+
+
+def not_warc(path: str, rel: str, domain: str) -> str | None:
+    """Why a file given as WARC is not one (its first bytes, decompressed, are no WARC/ header),
+    as ``not_parquet`` says it; None when it is, is an ARC file (the reader says so) or is empty."""
+    head = _head(path)
+    if not head or head.startswith((b"WARC/", b"filedesc://")):
+        return None
+    return _not_given(path, rel, domain, "warc", sniff_format(path), f"a WARC file (those start with a WARC/ header; it starts with {head[:8]!r}")
+
+
+def _not_given(path: str, rel: str, domain: str, given: str, sniffed: str | None, what: str) -> str:
+    """The message of a file given as ``given`` that is not ``what``: what it looks like, by its
+    bytes (``sniffed``) or its name, and the --format to give."""
     by_name = detect_format(path, domain)
-    looks = sniffed if sniffed != "parquet" else None
-    looks = looks or (by_name if by_name != "parquet" else None)
+    looks = sniffed if sniffed != given else None
+    looks = looks or (by_name if by_name != given else None)
     like = f" and looks like {looks}" if looks else ""
-    # leaving the format out helps only where the name does not say Parquet too
-    fix = (f"give --format {looks} (format in [[inputs]]){', or leave the format out' * (by_name != 'parquet')}" if looks
+    # leaving the format out helps only where the name does not say the format given too
+    fix = (f"give --format {looks} (format in [[inputs]]){', or leave the format out' * (by_name != given)}" if looks
            else "give its format (--format)")
-    return f"{rel} is not a Parquet file (those start with the magic bytes PAR1; it starts with {head!r}{like}): {fix}"
+    return f"{rel} is not {what}{like}): {fix}"
 
 
 def unknown_formats(unknown: list[tuple[str, str]], files: list[tuple[str, str]]) -> str:
@@ -215,6 +237,8 @@ def tidy_glob(pattern: str) -> str:
     # a last part "." as a trailing separator: */. matches folders only (was *, files too), x.jsonl/. no file
     if parts[-1] in ("", ".") and (magic or not os.path.isdir(tidy)) and not tidy.endswith(os.sep):
         tidy += os.sep  # */ matches folders only; x.jsonl/ names no file: kept as written
+    if MISSED_SLASH.match(tidy) and not MISSED_SLASH.match(pattern):  # ./gs:/x, the local folder 'gs:': not a URI mistyped
+        tidy = os.curdir + os.sep + tidy
     return tidy
 
 
@@ -430,8 +454,8 @@ def plan_shards(
     unknown: list = []  # files whose format neither name nor content tells: named together
     not_lines: list = []  # (shard index, why) of files given as JSON Lines that are not (one JSON array)
     lines_ok = False  # a file of the input was JSON Lines: the others are quarantined, not refused
-    strays: list = []  # why files given as Parquet are not: refused where no file is (a .txt given --format parquet)
-    parquet_ok = False
+    strays: list = []  # why files given as Parquet (WARC) are not: refused where no file is (a .txt given --format parquet)
+    magic_ok = False
     for i, (path, rel) in enumerate(files):
         if same and rel in same:  # read under its other name: one quarantine row (common.read_batches)
             f = fmt or detect_format(path, domain) or "text"  # not read: any reader will do
@@ -458,12 +482,13 @@ def plan_shards(
             unknown.append((path, rel))
             continue
         size = input_size(path)
-        stray = not_parquet(path, rel, domain, in_place) if f == "parquet" and look else None
-        if stray:  # one stray file among Parquet ones is quarantined whole by the reader (read_error)
+        stray = (not_parquet(path, rel, domain, in_place) if f == "parquet" else not_warc(path, rel, domain) if f == "warc"
+                 else None) if look else None
+        if stray:  # one stray file among Parquet (WARC) ones is quarantined whole by the reader (read_error, not_a_warc)
             strays.append(stray)
             shards.append(Shard(path, rel, f, domain, source, opts))
             continue
-        parquet_ok = parquet_ok or (f == "parquet" and size > 0)  # an empty file (Spark's _SUCCESS) is no Parquet file
+        magic_ok = magic_ok or (f in ("parquet", "warc") and size > 0)  # an empty file (Spark's _SUCCESS) is no Parquet file
         if f == "parquet" and look:
             from curate.readers.parquet import text_column_error
 
@@ -497,7 +522,7 @@ def plan_shards(
             shards.append(Shard(path, rel, f, domain, source, opts))
     if unknown:
         raise InputError(unknown_formats(unknown, files))
-    if strays and not parquet_ok:  # nothing of the input would be read
+    if strays and not magic_ok:  # nothing of the input would be read
         raise InputError(strays[0] + (f" (and {len(strays) - 1} other file{'s' * (len(strays) > 2)} of the input)" if len(strays) > 1 else ""))
     given = [k for k in options if k in RECORD_OPTIONS]  # as the user wrote them
     if given and shards and not any(sh.fmt in ("jsonl", "parquet") for sh in shards):

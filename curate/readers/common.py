@@ -331,7 +331,7 @@ def uri_options(uri: str) -> str | None:
 
 
 # the schemes pyarrow.fs reads: a local path starting with one and a colon but not '://' (gs:/b/out) is a URI mistyped
-_MISSED_SLASH = re.compile(r"(?i)(gs|gcs|s3|file|hdfs|viewfs|abfss?):(?:/(?!/)|$)")
+MISSED_SLASH = re.compile(r"(?i)(gs|gcs|s3|file|hdfs|viewfs|abfss?):(?:/(?!/)|$)")
 _BLANKS = "".join(map(chr, range(33)))  # what _SCHEME lets stand before a scheme
 
 
@@ -343,7 +343,7 @@ def path_problem(path: str) -> str | None:
         return None
     if is_uri(path) and path[:1] <= " ":
         return f"{path!r} starts with {'a space' if path[0] == ' ' else 'a blank or control character'}: remove it ({path.lstrip(_BLANKS)})"
-    slip = _MISSED_SLASH.match(path)
+    slip = MISSED_SLASH.match(path)
     if slip:
         scheme, rest = slip.group(1), path[slip.end():]
         meant = f"{scheme}:///{rest}" if scheme.lower() == "file" else f"{scheme}://{rest}"
@@ -387,7 +387,10 @@ def launch_fs(uri: str):
 def read_folder(path: str) -> str:
     """The folder a reader of outputs (the audit, the loader) is given, as it reads it: a
     ``file://`` URI is its local path (reports and errors name it as the disk does), another
-    URI stays one, read through ``pyarrow.fs`` (``curate.output.read_bytes``, ``open_input``)."""
+    URI stays one, read through ``pyarrow.fs`` (``curate.output.read_bytes``, ``open_input``).
+    A URI mistyped (``path_problem``: gs:/b/out) is a ValueError saying so, not 'no such directory'."""
+    if path_problem(path):
+        raise ValueError(path_problem(path))
     if is_uri(path) and path.split("://", 1)[0].lower() == "file":
         return fs_path(path)[1]
     return path.rstrip("/") if is_uri(path) else path
