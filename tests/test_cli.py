@@ -2228,7 +2228,8 @@ def _compressed(path: Path, how: str, name: str | None = None) -> Path:
 
 
 def _hint(err: str) -> str:
-    return err.strip().split("e.g. ", 1)[1]
+    """The command a one-line error suggests (without ", then move the original ...")."""
+    return err.strip().split("e.g. ", 1)[1].split(", then move the original", 1)[0]
 
 
 @pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
@@ -2236,8 +2237,9 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
     """A x.parquet.gz (a .parquet of bzip2 bytes, a .jsonl.bz2, ...) in a folder given as
     --input: the hint decompressed it beside itself (`gzip -dc d/x.parquet.gz > d/x.parquet`),
     leaving the original in the folder, which the next run listed and refused again, and again.
-    Run as said, each hint now replaces the file (the tool removing it once its copy is whole),
-    and the run reads the folder: every document once. A file the compression is told of by its
+    Each hint now writes the copy beside the file, keeps the original (a hint never deletes what
+    the user wrote: it ended `&& rm FILE`, or used gzip -d, zstd --rm) and says to move it out of
+    the folder; done as said, the run reads the folder: every document once. A file the compression is told of by its
     bytes only: `bzip2 -dc x.parquet > x.parquet`, which empties it before bzip2 reads it."""
     import pyarrow as pa
 
@@ -2264,8 +2266,15 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
         assert err.count("\n") == 1 and "e.g. " in err, err
         hint = _hint(err)
         assert hint not in said, f"the same hint again, after it was run: {hint}"
+        assert err.rstrip().endswith(", then move the original out of the input's folder (its copy is read in its place)"), err
         said.append(hint)
+        before = {p.name: p.read_bytes() for p in d.iterdir()}
         subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+        assert {p.name: p.read_bytes() for p in d.iterdir() if p.name in before} == before, f"{hint} changed a file"
+        moved = (tmp_path / "originals")
+        moved.mkdir(exist_ok=True)
+        original = next(p for p in d.iterdir() if p.name in before and str(p.relative_to(tmp_path)) in err)
+        original.rename(moved / original.name)  # as said
     else:
         pytest.fail(f"still refused after {said}")
     ids = pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()
@@ -2286,7 +2295,7 @@ def _hint_for(path: Path, kind: str, in_place: bool) -> str:
     from curate.readers.common import decompress_command, other_compression_error
 
     if kind in ("gzip", "zstd"):
-        return decompress_command(str(path), kind, in_place)
+        return _hint("e.g. " + decompress_command(str(path), kind, in_place))
     return _hint(other_compression_error(str(path), in_place=in_place))
 
 
@@ -2300,8 +2309,8 @@ def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fai
     left a cut-short copy: gzip's part and an error, the pipe's whole-looking .zst of half the
     lines and exit 0 (lz4 -d leaves its part too, even replacing a folder's file). Each hint, for
     one file or a folder's (in_place), run as said: a file there is refused and kept, a damaged
-    file is kept with no copy beside it, else the copy is whole (the original kept unless the
-    hint replaces it). Names with a blank, a quote, a leading -, a byte that is not UTF-8, the
+    file is kept with no copy beside it, else the copy is whole and the original kept (a
+    folder's file too: the hint deleted it, `gzip -d`, `&& rm FILE`). Names with a blank, a quote, a leading -, a byte that is not UTF-8, the
     suffix in capitals (bzip2 -d x.BZ2 wrote x.BZ2.out, xz and zstd refused it)."""
     tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz", "lz4": "lz4"}[how]
     raw = b"".join(b'{"id": "%d", "text": "line %d of the harbour"}\n' % (i, i) for i in range(20000))
@@ -2328,7 +2337,8 @@ def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fai
             got = final.read_bytes()
             got = subprocess.run(["zstd", "-dc"], input=got, capture_output=True, check=True).stdout if final.name != copy else got
             assert got == raw, hint
-            assert sorted(os.listdir(tmp_path)) == sorted([final.name] + [src.name] * (not in_place)), (hint, os.listdir(tmp_path))
+            assert sorted(os.listdir(tmp_path)) == sorted([final.name, src.name]), (hint, os.listdir(tmp_path))
+            assert src.read_bytes() == packed, hint  # a folder's file too: kept, the user moves it
             continue
         assert done.returncode != 0, (case, hint)
         assert src.read_bytes() == (packed if case == "there" else packed[: len(packed) // 2]), (case, hint, os.listdir(tmp_path))
