@@ -3047,7 +3047,7 @@ def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
     rows = [{"doc_id": k, "body": v, "link": f"https://{k}.example/"} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, what in ((jl, "none of its records has the {} field (none of {}; its fields: doc_id, body, link)"),
+    for path, what in ((jl, "none of its 3 records has the {} field (none of {}; its fields: doc_id, body, link)"),
                        (pqt, "has no {} column (none of {}; its columns: doc_id, body, link)")):
         out = tmp_path / f"o-{path.suffix[1:]}"
         for opt, wrong in (("--id-field", "docid"), ("--url-field", "url")):
@@ -3074,7 +3074,7 @@ def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
     rows = [{"text": v, "license": "cc-by", "lang": k} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, message in ((jl, "dump.jsonl: none of its records has the meta field 'licence' (its fields: text, license, lang)"),
+    for path, message in ((jl, "dump.jsonl: none of its 3 records has the meta field 'licence' (its fields: text, license, lang)"),
                           (pqt, "dump.parquet has no column 'licence' (its columns: text, license, lang)")):
         cfg = tmp_path / "c.toml"
         out = tmp_path / f"o-{path.suffix[1:]}"
@@ -3170,6 +3170,25 @@ def test_a_column_only_later_parquet_files_have_is_not_refused(tmp_path, capsys)
     assert t == {"o1": None, "n1": "cc-by"}
 
 
+def test_a_short_jsonl_files_missing_field_is_said_of_its_records_counted(tmp_path, capsys):
+    """A JSONL file of one record without its text field was 'none of its first 1 records has a
+    text field': a file shorter than the 100 records looked at is said whole ('its only record',
+    'none of its 2 records'), one longer by its first 100."""
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"body": "x"}) + "\n")
+    two = tmp_path / "two.jsonl"
+    two.write_text(json.dumps({"body": "x"}) + "\n" + json.dumps({"body": "y", "uri": "u"}) + "\n")
+    many = tmp_path / "many.jsonl"
+    many.write_text((json.dumps({"body": "x"}) + "\n") * 101)
+    for path, flags, said in ((one, [], "one.jsonl: its only record has no text field (none of text, content, raw_content; its fields: body)"),
+                              (two, [], "two.jsonl: none of its 2 records has a text field (none of text, content, raw_content; its fields: body)"),
+                              (many, [], "many.jsonl: none of its first 100 records has a text field"),
+                              (one, ["--text-field", "body", "--url-field", "link"], "one.jsonl: its only record has no url field (none of link;")):
+        assert run_cli("run", "--input", path, "--domain", "web", *flags, "--output", tmp_path / "o", "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"curate: config error: inputs[0]: {said}" in err, err
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were
@@ -3186,7 +3205,7 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
         assert run_cli("run", "--input", path, "--domain", "web", *extra, "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
         names = "bdy" if extra else "text, content, raw_content"
-        assert f"inputs[0]: dump.jsonl.gz: none of its first 3 records has a text field (none of {names}; its fields: doc_id, body)" in err, err
+        assert f"inputs[0]: dump.jsonl.gz: none of its 3 records has a text field (none of {names}; its fields: doc_id, body)" in err, err
         assert "--text-field" in err and not out.exists()
     later = tmp_path / "later.jsonl"
     later.write_text(json.dumps({"doc_id": "x"}) + "\n" + json.dumps({"text": None}) + "\n")
@@ -3206,7 +3225,7 @@ def test_jsonl_text_field_that_holds_no_text_is_said_before_running(tmp_path, ca
     out = tmp_path / "o"
     assert run_cli("run", "--input", dump, "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
-    assert err == ("curate: config error: inputs[0]: dump.jsonl: its text field 'text' holds a list, not text, in its first 3 "
+    assert err == ("curate: config error: inputs[0]: dump.jsonl: its text field 'text' holds a list, not text, in its 3 "
                    "records; give --text-field naming a text field after its --input (text_field in [[inputs]]; its fields: "
                    "id, text)\n"), err
     assert not out.exists()
@@ -3301,7 +3320,7 @@ def test_an_empty_or_truncated_file_does_not_vouch_for_a_misspelt_field(tmp_path
         (data / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         whole = gzip.compress("".join(json.dumps(r) + "\n" for r in rows * 50).encode())
         (data / odd).write_bytes(b"" if odd == "empty.jsonl" else whole[: len(whole) // 2])
-        flags, said = ["--text-field", "bdy"], "inputs[0]: a.jsonl: none of its first 3 records has a text field (none of bdy; its fields: doc_id, body)"
+        flags, said = ["--text-field", "bdy"], "inputs[0]: a.jsonl: none of its 3 records has a text field (none of bdy; its fields: doc_id, body)"
     out = tmp_path / "o"
     assert run_cli("run", "--input", data, "--domain", "web", *flags, "--stages", "ingest", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
