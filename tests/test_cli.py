@@ -2052,8 +2052,15 @@ def test_a_rerun_with_another_config_says_it_replaced_the_output(tmp_path, pages
     assert f"curate: replaced the previous output in {out}, made by other stages (langid added)\n" in err, err
     assert run_cli(*base, "--stages", "ingest", "--set", "limits.max_line_bytes=100000") == 0
     err = capsys.readouterr().err
-    assert (f"curate: replaced the previous output in {out}, made by other stages (langid dropped); written with another "
-            "config (limits)\n") in err, err
+    assert f"curate: replaced the previous output in {out}, made by other stages (langid dropped) and with another config (limits)\n" in err, err
+    # another --input: the config's inputs and the files read differ, said in one sentence (it was
+    # '..., written with another config (inputs); whose input files differ: 1 file added (...)')
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"text": PAGES["fr"]}) + "\n")
+    assert run_cli(*base, "--input", more, "--domain", "web", "--stages", "ingest", "--set", "limits.max_line_bytes=100000") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: replaced the previous output in {out}, made with another config (inputs) and from other input files: "
+            "1 file added (") in err and ";" not in err, err
 
 
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
@@ -2988,7 +2995,7 @@ def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys, monkeypa
     capsys.readouterr()
     assert run_cli(*args) == 0
     err = capsys.readouterr().err
-    assert f"curate: replaced the previous output in {out}, whose input files differ: 1 file added (crawl/b.jsonl)" in err, err
+    assert f"curate: replaced the previous output in {out}, made from other input files: 1 file added (crawl/b.jsonl)" in err, err
     new = set(pq.read_table(out / "text").column("id").to_pylist())
     ledger = pq.read_table(out / "ledger").to_pylist()
     assert old < new and len(new) == 3
@@ -4141,7 +4148,7 @@ def test_the_paths_a_user_typed_are_escaped_in_what_a_run_prints(tmp_path, capsy
     said = capsys.readouterr()
     shown = str(out).replace("\x1b", "\\x1b").replace("\u202e", "\\u202e").replace("\n", "\\n")
     assert f"output: {shown}\n" in said.out, said.out
-    assert (f"curate: replaced the previous output in {shown}, whose input files differ: 1 file added "
+    assert (f"curate: replaced the previous output in {shown}, made from other input files: 1 file added "
             "(crawl/b\\x1b[31m\\u202e.jsonl)") in said.err, said.err
     assert "[[inputs]] of " + str(cfg).replace("\x1b", "\\x1b").replace("\x07", "\\x07") in said.err, said.err
     assert not any(c in said.out + said.err for c in "\x1b\u202e\x07"), said
