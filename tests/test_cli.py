@@ -3520,7 +3520,7 @@ def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pag
     # the file is unchanged, and a rerun without --set says the config changed
     assert "threshold = 0.65" in cfg.read_text()
     assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off") == 0
-    assert "written with another config (langid, run.shards)" in capsys.readouterr().err
+    assert "made with another config (langid, run.shards)" in capsys.readouterr().err
     assert "set" not in json.loads((tmp_path / "out" / "manifest.json").read_text())
 
 

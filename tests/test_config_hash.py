@@ -81,7 +81,7 @@ def test_a_run_says_which_files_it_hashed_and_a_rerun_sees_one_edited(tmp_path, 
     words.write_bytes(b"zzzqqx\n")
     assert cli.main(args) == 0
     err = capsys.readouterr().err
-    assert "written with another config (the content of filter.badwords.lists.en)" in err, err
+    assert "made with another config (the content of filter.badwords.lists.en)" in err, err
 
 
 def _eval(tmp_path, name="mmlu.jsonl", text="the quick brown fox"):
