@@ -397,8 +397,9 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     there = there if there and list_files(there, hidden=True, tree=tree) else None
                 if there:
                     # a team's config run from another folder: its paths are not the config's
-                    what += (f", not from the config's folder, where it matches files: run curate from {config_dir}, "
-                             "or give paths from where it runs or absolute ones")
+                    from curate.config import run_from
+
+                    what += run_from(config_dir)
                 what += ")"
             if not listed and not is_uri(spec["glob"]):
                 what += _other_case(spec["glob"])
