@@ -1694,7 +1694,7 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
 
 
 
-@pytest.mark.parametrize("change", ["edited_config", "commented_config", "commented_path", "file_in_raw"])
+@pytest.mark.parametrize("change", ["edited_config", "commented_config", "commented_path", "file_in_raw", "first_comment"])
 def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
     """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
     had edited (to try settings) overwrote it with the demo's own, the edits lost (a comment
@@ -1716,13 +1716,18 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
         cfg = root / "demo.toml"
         cfg.write_text(re.sub(r"(?m)^(output = .*)$", r"\1  # where it goes", cfg.read_text(), count=1))
         named = "demo.toml"
+    elif change == "first_comment":  # was 'not an earlier demo's folder': a demo folder the user changed all the same
+        cfg = root / "demo.toml"
+        cfg.write_text("# my settings\n" + cfg.read_text().split("\n", 1)[1])
+        named = "demo.toml"
     else:
         (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
         named = "raw/web/mine.jsonl"
     before = sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file())
     assert run_cli("demo", "--output", root, "--progress", "off") == 2
     err = capsys.readouterr().err
-    assert f"curate: demo: {str(root)!r}" in err and named in err and "choose another --output" in err, err
+    assert f"curate: demo: {str(root)!r} is an earlier demo's folder, changed since (" in err and named in err, err
+    assert "choose another --output" in err, err
     assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
 
 
