@@ -408,8 +408,9 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     there = there if there and list_files(there, hidden=True, tree=tree) else None
                 if there:
                     # a team's config run from another folder: its paths are not the config's
-                    what += (f", not from the config's folder, where it matches files: run curate from {config_dir}, "
-                             "or give paths from where it runs or absolute ones")
+                    from curate.config import run_from
+
+                    what += run_from(config_dir)
                 what += ")"
             if not listed and not is_uri(spec["glob"]):
                 what += _other_case(spec["glob"])
@@ -753,10 +754,12 @@ def cmd_run(ns, beam_args) -> int:
     files = output.input_changes(before.get("inputs"), manifest.get("inputs")) if before is not None else None
     stages = [c.split(": ", 1)[1] for c in changed if c.startswith("run.stages: ")]  # --stages alone is no other config
     changed = [c for c in changed if not c.startswith("run.stages: ")]
-    why = ([f"made by other stages ({'; '.join(stages)})"] * bool(stages) + [f"written with another config ({', '.join(changed)})"] * bool(changed)
-           + [f"whose input files differ: {files}"] * bool(files))
+    # one sentence: "made by other stages (...), with another config (...) and from other input files: ..."
+    why = ([f"by other stages ({'; '.join(stages)})"] * bool(stages) + [f"with another config ({', '.join(changed)})"] * bool(changed)
+           + [f"from other input files: {files}"] * bool(files))
     if why:
-        print(one_line(f"curate: replaced the previous output in {cfg.run['output']}, {'; '.join(why)}"), file=sys.stderr)
+        why = ", ".join(why[:-1]) + " and " * (len(why) > 1) + why[-1]
+        print(one_line(f"curate: replaced the previous output in {cfg.run['output']}, made {why}"), file=sys.stderr)
     return 0
 
 

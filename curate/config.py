@@ -8,6 +8,7 @@ Stage sections are checked against the stage's ``DEFAULTS`` and then by the stag
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import datetime
 import hashlib
@@ -466,14 +467,34 @@ def home_path(path: str) -> str:
     return os.path.expanduser(path) if path.startswith("~") else path
 
 
+# The folder of the config file load() is reading: a missing file's message says where it is.
+_CONFIG_DIR: contextvars.ContextVar[str | None] = contextvars.ContextVar("config_dir", default=None)
+
+
+def run_from(config_dir: str, glob: bool = True) -> str:
+    """What a missing path's message adds where the path is found from the config's folder
+    (`curate run ess/my.toml` from ess's parent): a team's config holds paths from its folder."""
+    found = "it matches files" if glob else "it is"
+    return f", not from the config's folder, where {found}: run curate from {config_dir}, or give paths from where it runs or absolute ones"
+
+
 def relative_from(path: str) -> str:
     """What a message about a missing file adds for a path typed relative: where it was looked for
-    (the current directory, not the config's folder, which a team's config may be written from)."""
+    (the current directory, not the config's folder, which a team's config may be written from),
+    and to run curate from the config's folder where the path is there (as an input is told)."""
+    import glob
+
     from curate.readers import is_uri
 
     if not path or is_uri(path) or os.path.isabs(path):
         return ""
-    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+    said = f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+    here = _CONFIG_DIR.get()
+    if here and here != os.getcwd():
+        there = os.path.join(here, path)
+        if glob.has_magic(path) and glob.glob(there) or os.path.exists(there):
+            said = f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
+    return said
 
 
 def default_source(pattern: str) -> str:
@@ -565,6 +586,14 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     ``workers_here``: run.workers are this process's (the DirectRunner's default mode), checked
     against its cores; another runner's workers are its own (run.workers unused).
     """
+    token = _CONFIG_DIR.set(os.path.dirname(os.path.abspath(path)) if path else None)  # relative_from
+    try:
+        return _load(path, overrides, for_run, errors, sets, base)
+    finally:
+        _CONFIG_DIR.reset(token)
+
+
+def _load(path, overrides, for_run, errors, sets, base) -> Config:
     raw: dict[str, Any] = copy.deepcopy(base) if base else {}
     raw.pop(USER_CODE, None)  # a manifest's: derived again below from the code as it is now
     raw.pop(DATA_FILES, None)  # the same, from the files as they are now

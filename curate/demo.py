@@ -149,11 +149,14 @@ def check_root(root: str) -> None:
     cfg = os.path.join(root, "demo.toml")
     text = open(cfg, encoding="utf-8", errors="replace").read() if os.path.isfile(cfg) else None
     untouched = text is not None and (_stamp_holds(text) or _as_written(text, root))
-    ours = untouched or text is not None and text.splitlines(True)[:1] == DEMO_TOML.splitlines(True)[:1]
+    # an earlier demo's, edited or not: its first line, or the samples it wrote beside it (a first
+    # comment edited was 'not an earlier demo's folder' while any other edit was 'changed since')
+    raw = os.path.join(root, "raw")
+    ours = untouched or text is not None and (text.splitlines(True)[:1] == DEMO_TOML.splitlines(True)[:1]
+                                              or any(os.path.isfile(os.path.join(raw, s)) for s in SAMPLES))
     if names and not (ours and set(names) <= {"demo.toml", "raw", "out"}):
         raise ValueError(f"demo: {root!r} is not empty and is not an earlier demo's folder (it holds "
                          f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}); choose another --output")
-    raw = os.path.join(root, "raw")
     changed = [] if not names or untouched else ["demo.toml"]
     changed += sorted(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/") for d, _, files in os.walk(raw) for f in files
                       if os.path.relpath(os.path.join(d, f), raw).replace(os.sep, "/") not in SAMPLES | set(_earlier(raw)))

@@ -600,8 +600,9 @@ def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys
 @pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2"])), reason="needs gzip, zstd and bzip2")
 def test_the_decompress_hint_for_a_file_of_a_folder_corpus_run_as_said_lets_the_audit_read_it(tmp_path, capsys):
     """`audit --corpus d/` with a x.parquet.gz or a .jsonl.bz2 in d/: the hint decompressed it
-    beside itself, and the next audit listed the original again and refused it again. Run as
-    said, the hint now replaces the file, and the audit reads the folder."""
+    beside itself, and the next audit listed the original again and refused it again. The hint
+    now says to move the original away (it kept it: no `gzip -d` or `&& rm` of the user's file);
+    done as said, the audit reads the folder."""
     import bz2
     import gzip
 
@@ -620,11 +621,14 @@ def test_the_decompress_hint_for_a_file_of_a_folder_corpus_run_as_said_lets_the_
     for _ in range(5):
         if cli.main(["audit", "--corpus", str(d), "--output", str(tmp_path / "audit")]) == 0:
             break
-        hint = capsys.readouterr().err.strip().split("e.g. ", 1)[1]
-        assert hint not in said, f"the same hint again, after it was run: {hint}"
+        hint, move = capsys.readouterr().err.strip().split("e.g. ", 1)[1].split(", then move the original", 1)
+        assert hint not in said and move == " out of the input's folder (its copy is read in its place)", hint
         said.append(hint)
         subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+        original = next(p for p in d.iterdir() if p.suffix in (".gz", ".bz2"))
+        original.rename(tmp_path / original.name)  # as said
     assert len(said) == 2 and sorted(os.listdir(d)) == ["l.jsonl.zst", "p.parquet"], said
+    assert gzip.decompress((tmp_path / "p.parquet.gz").read_bytes()) == (d / "p.parquet").read_bytes()  # kept
     assert json.loads((tmp_path / "audit" / "stats" / "summary.json").read_text())["documents"]["total"] == 3
 
 

@@ -211,7 +211,7 @@ def test_inputs_reordered_are_said_by_the_rerun_and_by_compare(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"  inputs reordered: {json.dumps([both, only_b])} -> {json.dumps([only_b, both])} (a file more than one glob matches" in r.stdout, r.stdout
     r = curate("run", tmp_path / "b_first.toml", "--output", tmp_path / "web_first")  # a rerun into the other output
-    assert r.returncode == 0 and "written with another config (inputs reordered)" in r.stderr, r.stderr
+    assert r.returncode == 0 and "made with another config (inputs reordered)" in r.stderr, r.stderr
 
 
 def test_compare_of_a_config_an_older_curate_spelt_otherwise_says_no_setting(tmp_path, monkeypatch):

@@ -1695,7 +1695,7 @@ def test_demo_leaves_a_folder_of_other_files_alone(tmp_path, capsys):
 
 
 
-@pytest.mark.parametrize("change", ["edited_config", "commented_config", "commented_path", "file_in_raw"])
+@pytest.mark.parametrize("change", ["edited_config", "commented_config", "commented_path", "file_in_raw", "first_comment"])
 def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys, change):
     """`curate demo --output DIR` again over an earlier demo's folder whose demo.toml the user
     had edited (to try settings) overwrote it with the demo's own, the edits lost (a comment
@@ -1717,13 +1717,18 @@ def test_demo_leaves_an_earlier_demos_folder_alone_once_changed(tmp_path, capsys
         cfg = root / "demo.toml"
         cfg.write_text(re.sub(r"(?m)^(output = .*)$", r"\1  # where it goes", cfg.read_text(), count=1))
         named = "demo.toml"
+    elif change == "first_comment":  # was 'not an earlier demo's folder': a demo folder the user changed all the same
+        cfg = root / "demo.toml"
+        cfg.write_text("# my settings\n" + cfg.read_text().split("\n", 1)[1])
+        named = "demo.toml"
     else:
         (root / "raw" / "web" / "mine.jsonl").write_text('{"text": "mine"}\n')
         named = "raw/web/mine.jsonl"
     before = sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file())
     assert run_cli("demo", "--output", root, "--progress", "off") == 2
     err = capsys.readouterr().err
-    assert f"curate: demo: {str(root)!r}" in err and named in err and "choose another --output" in err, err
+    assert f"curate: demo: {str(root)!r} is an earlier demo's folder, changed since (" in err and named in err, err
+    assert "choose another --output" in err, err
     assert sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*") if p.is_file()) == before
 
 
@@ -2066,8 +2071,15 @@ def test_a_rerun_with_another_config_says_it_replaced_the_output(tmp_path, pages
     assert f"curate: replaced the previous output in {out}, made by other stages (langid added)\n" in err, err
     assert run_cli(*base, "--stages", "ingest", "--set", "limits.max_line_bytes=100000") == 0
     err = capsys.readouterr().err
-    assert (f"curate: replaced the previous output in {out}, made by other stages (langid dropped); written with another "
-            "config (limits)\n") in err, err
+    assert f"curate: replaced the previous output in {out}, made by other stages (langid dropped) and with another config (limits)\n" in err, err
+    # another --input: the config's inputs and the files read differ, said in one sentence (it was
+    # '..., written with another config (inputs); whose input files differ: 1 file added (...)')
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"text": PAGES["fr"]}) + "\n")
+    assert run_cli(*base, "--input", more, "--domain", "web", "--stages", "ingest", "--set", "limits.max_line_bytes=100000") == 0
+    err = capsys.readouterr().err
+    assert (f"curate: replaced the previous output in {out}, made with another config (inputs) and from other input files: "
+            "1 file added (") in err and ";" not in err, err
 
 
 def test_quality_model_mistakes_are_config_errors(tmp_path, pages, capsys):
@@ -2242,7 +2254,8 @@ def _compressed(path: Path, how: str, name: str | None = None) -> Path:
 
 
 def _hint(err: str) -> str:
-    return err.strip().split("e.g. ", 1)[1]
+    """The command a one-line error suggests (without ", then move the original ...")."""
+    return err.strip().split("e.g. ", 1)[1].split(", then move the original", 1)[0]
 
 
 @pytest.mark.skipif(not all(map(shutil.which, ["gzip", "zstd", "bzip2", "xz", "lz4"])), reason="needs the compression tools")
@@ -2250,8 +2263,9 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
     """A x.parquet.gz (a .parquet of bzip2 bytes, a .jsonl.bz2, ...) in a folder given as
     --input: the hint decompressed it beside itself (`gzip -dc d/x.parquet.gz > d/x.parquet`),
     leaving the original in the folder, which the next run listed and refused again, and again.
-    Run as said, each hint now replaces the file (the tool removing it once its copy is whole),
-    and the run reads the folder: every document once. A file the compression is told of by its
+    Each hint now writes the copy beside the file, keeps the original (a hint never deletes what
+    the user wrote: it ended `&& rm FILE`, or used gzip -d, zstd --rm) and says to move it out of
+    the folder; done as said, the run reads the folder: every document once. A file the compression is told of by its
     bytes only: `bzip2 -dc x.parquet > x.parquet`, which empties it before bzip2 reads it."""
     import pyarrow as pa
 
@@ -2278,8 +2292,15 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
         assert err.count("\n") == 1 and "e.g. " in err, err
         hint = _hint(err)
         assert hint not in said, f"the same hint again, after it was run: {hint}"
+        assert err.rstrip().endswith(", then move the original out of the input's folder (its copy is read in its place)"), err
         said.append(hint)
+        before = {p.name: p.read_bytes() for p in d.iterdir()}
         subprocess.run(hint, shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+        assert {p.name: p.read_bytes() for p in d.iterdir() if p.name in before} == before, f"{hint} changed a file"
+        moved = (tmp_path / "originals")
+        moved.mkdir(exist_ok=True)
+        original = next(p for p in d.iterdir() if p.name in before and str(p.relative_to(tmp_path)) in err)
+        original.rename(moved / original.name)  # as said
     else:
         pytest.fail(f"still refused after {said}")
     ids = pq.read_table(out / "text", columns=["source_id"]).column("source_id").to_pylist()
@@ -2300,7 +2321,7 @@ def _hint_for(path: Path, kind: str, in_place: bool) -> str:
     from curate.readers.common import decompress_command, other_compression_error
 
     if kind in ("gzip", "zstd"):
-        return decompress_command(str(path), kind, in_place)
+        return _hint("e.g. " + decompress_command(str(path), kind, in_place))
     return _hint(other_compression_error(str(path), in_place=in_place))
 
 
@@ -2314,8 +2335,8 @@ def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fai
     left a cut-short copy: gzip's part and an error, the pipe's whole-looking .zst of half the
     lines and exit 0 (lz4 -d leaves its part too, even replacing a folder's file). Each hint, for
     one file or a folder's (in_place), run as said: a file there is refused and kept, a damaged
-    file is kept with no copy beside it, else the copy is whole (the original kept unless the
-    hint replaces it). Names with a blank, a quote, a leading -, a byte that is not UTF-8, the
+    file is kept with no copy beside it, else the copy is whole and the original kept (a
+    folder's file too: the hint deleted it, `gzip -d`, `&& rm FILE`). Names with a blank, a quote, a leading -, a byte that is not UTF-8, the
     suffix in capitals (bzip2 -d x.BZ2 wrote x.BZ2.out, xz and zstd refused it)."""
     tool = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz", "lz4": "lz4"}[how]
     raw = b"".join(b'{"id": "%d", "text": "line %d of the harbour"}\n' % (i, i) for i in range(20000))
@@ -2342,7 +2363,8 @@ def test_a_decompress_hint_overwrites_no_file_and_keeps_the_original_when_it_fai
             got = final.read_bytes()
             got = subprocess.run(["zstd", "-dc"], input=got, capture_output=True, check=True).stdout if final.name != copy else got
             assert got == raw, hint
-            assert sorted(os.listdir(tmp_path)) == sorted([final.name] + [src.name] * (not in_place)), (hint, os.listdir(tmp_path))
+            assert sorted(os.listdir(tmp_path)) == sorted([final.name, src.name]), (hint, os.listdir(tmp_path))
+            assert src.read_bytes() == packed, hint  # a folder's file too: kept, the user moves it
             continue
         assert done.returncode != 0, (case, hint)
         assert src.read_bytes() == (packed if case == "there" else packed[: len(packed) // 2]), (case, hint, os.listdir(tmp_path))
@@ -2992,7 +3014,7 @@ def test_adding_shards_to_a_corpus_as_the_readme_says(tmp_path, capsys, monkeypa
     capsys.readouterr()
     assert run_cli(*args) == 0
     err = capsys.readouterr().err
-    assert f"curate: replaced the previous output in {out}, whose input files differ: 1 file added (crawl/b.jsonl)" in err, err
+    assert f"curate: replaced the previous output in {out}, made from other input files: 1 file added (crawl/b.jsonl)" in err, err
     new = set(pq.read_table(out / "text").column("id").to_pylist())
     ledger = pq.read_table(out / "ledger").to_pylist()
     assert old < new and len(new) == 3
@@ -3051,7 +3073,7 @@ def test_a_misspelt_id_or_url_field_is_said_before_running(tmp_path, capsys):
     rows = [{"doc_id": k, "body": v, "link": f"https://{k}.example/"} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, what in ((jl, "none of its records has the {} field (none of {}; its fields: doc_id, body, link)"),
+    for path, what in ((jl, "none of its 3 records has the {} field (none of {}; its fields: doc_id, body, link)"),
                        (pqt, "has no {} column (none of {}; its columns: doc_id, body, link)")):
         out = tmp_path / f"o-{path.suffix[1:]}"
         for opt, wrong in (("--id-field", "docid"), ("--url-field", "url")):
@@ -3078,7 +3100,7 @@ def test_a_misspelt_meta_field_is_said_before_running(tmp_path, capsys):
     rows = [{"text": v, "license": "cc-by", "lang": k} for k, v in PAGES.items()]
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), pqt)
-    for path, message in ((jl, "dump.jsonl: none of its records has the meta field 'licence' (its fields: text, license, lang)"),
+    for path, message in ((jl, "dump.jsonl: none of its 3 records has the meta field 'licence' (its fields: text, license, lang)"),
                           (pqt, "dump.parquet has no column 'licence' (its columns: text, license, lang)")):
         cfg = tmp_path / "c.toml"
         out = tmp_path / f"o-{path.suffix[1:]}"
@@ -3174,6 +3196,25 @@ def test_a_column_only_later_parquet_files_have_is_not_refused(tmp_path, capsys)
     assert t == {"o1": None, "n1": "cc-by"}
 
 
+def test_a_short_jsonl_files_missing_field_is_said_of_its_records_counted(tmp_path, capsys):
+    """A JSONL file of one record without its text field was 'none of its first 1 records has a
+    text field': a file shorter than the 100 records looked at is said whole ('its only record',
+    'none of its 2 records'), one longer by its first 100."""
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"body": "x"}) + "\n")
+    two = tmp_path / "two.jsonl"
+    two.write_text(json.dumps({"body": "x"}) + "\n" + json.dumps({"body": "y", "uri": "u"}) + "\n")
+    many = tmp_path / "many.jsonl"
+    many.write_text((json.dumps({"body": "x"}) + "\n") * 101)
+    for path, flags, said in ((one, [], "one.jsonl: its only record has no text field (none of text, content, raw_content; its fields: body)"),
+                              (two, [], "two.jsonl: none of its 2 records has a text field (none of text, content, raw_content; its fields: body)"),
+                              (many, [], "many.jsonl: none of its first 100 records has a text field"),
+                              (one, ["--text-field", "body", "--url-field", "link"], "one.jsonl: its only record has no url field (none of link;")):
+        assert run_cli("run", "--input", path, "--domain", "web", *flags, "--output", tmp_path / "o", "--progress", "off") == 2
+        err = capsys.readouterr().err
+        assert f"curate: config error: inputs[0]: {said}" in err, err
+
+
 def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
     """`--text-field body` misspelt (or left out) for a JSONL dump ran to the end and put every
     record into the quarantine (missing_text_field), 0 documents out; Parquet inputs were
@@ -3190,7 +3231,7 @@ def test_jsonl_without_its_text_field_is_said_before_running(tmp_path, capsys):
         assert run_cli("run", "--input", path, "--domain", "web", *extra, "--output", out, "--progress", "off") == 2
         err = capsys.readouterr().err
         names = "bdy" if extra else "text, content, raw_content"
-        assert f"inputs[0]: dump.jsonl.gz: none of its first 3 records has a text field (none of {names}; its fields: doc_id, body)" in err, err
+        assert f"inputs[0]: dump.jsonl.gz: none of its 3 records has a text field (none of {names}; its fields: doc_id, body)" in err, err
         assert "--text-field" in err and not out.exists()
     later = tmp_path / "later.jsonl"
     later.write_text(json.dumps({"doc_id": "x"}) + "\n" + json.dumps({"text": None}) + "\n")
@@ -3210,7 +3251,7 @@ def test_jsonl_text_field_that_holds_no_text_is_said_before_running(tmp_path, ca
     out = tmp_path / "o"
     assert run_cli("run", "--input", dump, "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
-    assert err == ("curate: config error: inputs[0]: dump.jsonl: its text field 'text' holds a list, not text, in its first 3 "
+    assert err == ("curate: config error: inputs[0]: dump.jsonl: its text field 'text' holds a list, not text, in its 3 "
                    "records; give --text-field naming a text field after its --input (text_field in [[inputs]]; its fields: "
                    "id, text)\n"), err
     assert not out.exists()
@@ -3305,7 +3346,7 @@ def test_an_empty_or_truncated_file_does_not_vouch_for_a_misspelt_field(tmp_path
         (data / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         whole = gzip.compress("".join(json.dumps(r) + "\n" for r in rows * 50).encode())
         (data / odd).write_bytes(b"" if odd == "empty.jsonl" else whole[: len(whole) // 2])
-        flags, said = ["--text-field", "bdy"], "inputs[0]: a.jsonl: none of its first 3 records has a text field (none of bdy; its fields: doc_id, body)"
+        flags, said = ["--text-field", "bdy"], "inputs[0]: a.jsonl: none of its 3 records has a text field (none of bdy; its fields: doc_id, body)"
     out = tmp_path / "o"
     assert run_cli("run", "--input", data, "--domain", "web", *flags, "--stages", "ingest", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
@@ -3498,7 +3539,7 @@ def test_set_overrides_a_shared_config_and_the_manifest_records_it(tmp_path, pag
     # the file is unchanged, and a rerun without --set says the config changed
     assert "threshold = 0.65" in cfg.read_text()
     assert run_cli("run", cfg, "--stages", "ingest,langid", "--progress", "off") == 0
-    assert "written with another config (langid, run.shards)" in capsys.readouterr().err
+    assert "made with another config (langid, run.shards)" in capsys.readouterr().err
     assert "set" not in json.loads((tmp_path / "out" / "manifest.json").read_text())
 
 
@@ -4126,7 +4167,7 @@ def test_the_paths_a_user_typed_are_escaped_in_what_a_run_prints(tmp_path, capsy
     said = capsys.readouterr()
     shown = str(out).replace("\x1b", "\\x1b").replace("\u202e", "\\u202e").replace("\n", "\\n")
     assert f"output: {shown}\n" in said.out, said.out
-    assert (f"curate: replaced the previous output in {shown}, whose input files differ: 1 file added "
+    assert (f"curate: replaced the previous output in {shown}, made from other input files: 1 file added "
             "(crawl/b\\x1b[31m\\u202e.jsonl)") in said.err, said.err
     assert "[[inputs]] of " + str(cfg).replace("\x1b", "\\x1b").replace("\x07", "\\x07") in said.err, said.err
     assert not any(c in said.out + said.err for c in "\x1b\u202e\x07"), said

@@ -81,7 +81,7 @@ def test_a_run_says_which_files_it_hashed_and_a_rerun_sees_one_edited(tmp_path, 
     words.write_bytes(b"zzzqqx\n")
     assert cli.main(args) == 0
     err = capsys.readouterr().err
-    assert "written with another config (the content of filter.badwords.lists.en)" in err, err
+    assert "made with another config (the content of filter.badwords.lists.en)" in err, err
 
 
 def _eval(tmp_path, name="mmlu.jsonl", text="the quick brown fox"):
@@ -660,7 +660,10 @@ def test_a_missing_word_list_says_where_a_relative_path_is_taken_from(tmp_path, 
     said = "\n".join(e.value.messages)
     typed = "lists/data.txt" + "*" * ("*" in body)  # an evaluation set's glob too
     assert option.split(".", 1)[1] in said and typed in said, said
-    assert f"(a relative path is taken from the current directory, {tmp_path}, not from the config's folder)" in said, said
+    # ... and, the file being in the config's folder, to run curate there (fix98: as an input is told)
+    found = "it matches files" if "*" in typed else "it is"
+    assert (f"(a relative path is taken from the current directory, {tmp_path}, not from the config's folder, where {found}: "
+            f"run curate from {tmp_path / 'conf'}, or give paths from where it runs or absolute ones)") in said, said
 
 
 def test_an_older_manifests_absolute_paths_are_read_as_the_relative_ones_they_name(tmp_path, monkeypatch):

@@ -82,3 +82,29 @@ def test_a_key_given_by_its_first_word_is_said_with_the_keys_it_begins():
     said = sorted(m.split("; allowed")[0] for m in err.value.messages)
     assert said == ["filter.gopher (from --set filter.gopher.min_words=10): unknown key (did you mean gopher_quality or gopher_repetition?)",
                     "langid.max (from --set langid.max=3): unknown key (did you mean max_chars?)"], said
+
+
+@pytest.mark.parametrize("section,name", [
+    ('[langid]\nmodel = "models/lid.bin"', "models/lid.bin"),
+    ('[tokenize]\ntokenizer = "tok/tokenizer.json"', "tok/tokenizer.json"),
+    ('[[decontaminate.eval_sets]]\nglob = "evals/*.jsonl"', "evals/*.jsonl"),
+])
+def test_a_file_a_config_names_from_its_folder_says_to_run_curate_there(tmp_path, monkeypatch, section, name):
+    """`curate run ess/my.toml` from ess's parent, the config naming an evaluation set, a
+    tokenizer or a model from its own folder: an input was told 'where it matches files: run
+    curate from .../ess', these only 'not from the config's folder'. Now they are told too, and
+    a file that is in neither folder is not."""
+    ess = tmp_path / "ess"
+    (ess / os.path.dirname(name)).mkdir(parents=True)
+    cfg = ess / "my.toml"
+    cfg.write_text(f'[run]\noutput = "out"\n[[inputs]]\nglob = "{ess}/*.jsonl"\ndomain = "web"\n{section}\n')
+    monkeypatch.chdir(tmp_path)
+    for there in (False, True):
+        if there:
+            (ess / name.replace("*", "a")).write_text('{"text": "q"}\n')
+        with pytest.raises(config.ConfigError) as e:
+            config.load("ess/my.toml", sets=['run.stages=["ingest","langid","decontaminate","tokenize"]'])
+        said = [m for m in e.value.messages if name in m]
+        assert len(said) == 1, e.value.messages
+        hint = f"not from the config's folder, where it {'matches files' if '*' in name else 'is'}: run curate from {ess}, "
+        assert (hint in said[0]) == there, said

@@ -404,7 +404,7 @@ def test_cli_run_audit_rerun_and_failure(tmp_path):
     shutil.copytree(out, tmp_path / "old")
     (rules / "cli_rules.py").write_text(RULES_V1.replace("n > 3", "n > 1"))
     r = curate(args, rules)
-    assert "written with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
+    assert "made with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
     assert pq.read_table(out / "ledger").num_rows == 4
     compare = curate(["audit", str(out), "--compare", str(tmp_path / "old")], rules).stdout
     assert "config: 1 setting differs\n  user_code.filter.custom.emoji.sha256: " in compare, compare
@@ -443,7 +443,7 @@ def test_cli_rerun_after_editing_a_helper_replaces_the_output(tmp_path):
     assert pq.read_table(out / "ledger").num_rows == 2
     (rules / "emoji_limits.py").write_text("LIMIT = 1\n")
     r = curate(args, rules)
-    assert "written with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
+    assert "made with another config (the code of filter.custom.emoji)" in r.stderr, r.stderr
     assert pq.read_table(out / "ledger").num_rows == 4
     assert json.loads((out / "manifest.json").read_text())["config"]["user_code"]["filter.custom.emoji"]["imports"] == ["emoji_limits"]
 

@@ -75,7 +75,7 @@ JSONL = tuple(s for s, f in _SUFFIXES if f == "jsonl")  # curate run's names, on
 def _scan(path: str, infer: int | None = 1000, given: str | None = None, in_place: bool = False) -> pl.LazyFrame:
     """One file, its name taken as it is (polars would read "[", "*", "?" as a glob). ``given``:
     the file as the user gave it, where ``path`` is a bucket file's local copy; ``in_place``: a
-    file of a folder or glob, whose decompress hint replaces it (common.unpack_command)."""
+    file of a folder or glob, whose original the user moves away once decompressed (common.MOVE_AWAY)."""
     name = path.lower()
     if name.endswith(".parquet"):
         return scan_parquet(path)

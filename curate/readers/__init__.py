@@ -443,7 +443,7 @@ def plan_shards(
     in ``same`` (its relative path -> where it is read, said on its quarantine row) is one
     shard that is not read, only accounted for. ``in_place``: the files are a folder's or a
     glob's, which would list a compressed file again beside its copy: a hint to decompress one
-    replaces it (common.unpack_command)."""
+    says to move the original away (common.MOVE_AWAY)."""
     opts = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     shards = []
     jsonl: list = []  # per JSONL file checked: why it gives no document, or None

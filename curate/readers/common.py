@@ -455,14 +455,14 @@ def _zstd_after_skippable(f, head: bytes) -> bool:
 
 
 OTHER_COMPRESSIONS = ((b"BZh", "bzip2", "bzip2 -dc"), (b"\xfd7zXZ\x00", "xz", "xz -dc"), (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"))
-# Each tool's command from FILE.EXT to FILE: KEEP keeps FILE.EXT, IN_PLACE removes it once FILE is
-# whole. None writes over a FILE there is (`> FILE` did, and left a cut-short one from a damaged
-# input); each removes its part of FILE when the input is damaged, but lz4, so it tests it first
-# (lz4 without an output name writes to a pipe: then --rm lost the file, so it is named).
+# Each tool's command from FILE.EXT to FILE, keeping FILE.EXT: a hint never deletes what the user
+# wrote (`gzip -d`, `--rm`, `&& rm` did, for a folder's file). None writes over a FILE there is
+# (`> FILE` did, and left a cut-short one from a damaged input); each removes its part of FILE
+# when the input is damaged, but lz4, so it tests it first (lz4 without an output name writes to a pipe).
 KEEP = {"gzip": "gzip -dk {0}", "zstd": "zstd -d {0} -o {1}", "bzip2": "bzip2 -dk {0}", "xz": "xz -dk {0}",
         "lz4": "lz4 -t {0} && lz4 -d {0} {1}"}
-IN_PLACE = {"gzip": "gzip -d {0}", "zstd": "zstd -d --rm {0} -o {1}", "bzip2": "bzip2 -d {0}", "xz": "xz -d {0}",
-            "lz4": "lz4 -t {0} && lz4 -d --rm {0} {1}"}
+# A folder or a glob would list the original beside its copy, and refuse it again: the user moves it.
+MOVE_AWAY = ", then move the original out of the input's folder (its copy is read in its place)"
 SUFFIXES = {"gzip": "gz", "zstd": "zst", "bzip2": "bz2", "xz": "xz", "lz4": "lz4"}
 
 
@@ -484,29 +484,27 @@ def plain_name(name: str, kind: str) -> str:
     return plain
 
 
-def unpack_command(name: str, kind: str, in_place: bool = False, into: str | None = None) -> tuple[str, str]:
+def unpack_command(name: str, kind: str, into: str | None = None) -> tuple[str, str]:
     """(the shell command that decompresses the local file ``name``, the file it writes), never
-    writing over a file there is nor leaving a cut-short copy of a damaged one, which is kept.
-    ``in_place``: the file is one of a folder's or a glob's, which would still list it beside a
-    copy (and refuse it again): the command replaces it, removing it only once the copy is whole.
-    ``into``: ``zstd``, recompressed (to the copy's name .zst) rather than decompressed."""
+    writing over a file there is nor leaving a cut-short copy of a damaged one, and keeping
+    ``name`` (a folder's file too: MOVE_AWAY). ``into``: ``zstd``, recompressed (to the copy's name .zst) rather than decompressed."""
     plain = plain_name(name, kind)
     q = shell.quote
     if into == "zstd":  # tested first: a pipe cut short still gives a whole-looking .zst, and exit 0
         plain += ".zst"
         command = f"{kind} -t {q(name)} && {kind} -dc {q(name)} | zstd -q -o {q(plain)}"
     elif name.endswith("." + SUFFIXES[kind]) or kind in ("zstd", "lz4"):  # the tool's own name, or it takes one
-        return (IN_PLACE if in_place else KEEP)[kind].format(q(name), q(plain)), plain
+        return KEEP[kind].format(q(name), q(plain)), plain
     else:  # x.parquet of gzip bytes, X.GZ (gzip, bzip2, xz skip a name without their suffix): set -C refuses a file there
         command = f"{kind} -t {q(name)} && (set -C; {kind} -dc {q(name)} > {q(plain)})"
-    return command + f" && rm {q(name)}" * in_place, plain
+    return command, plain
 
 
 def other_compression_error(path: str, name: str | None = None, in_place: bool = False) -> str | None:
     """The one-line error for a file in a compression curate does not read (read as it is, its
     compressed bytes would be taken for lines), else None. ``name``: the file as the user gave
     it, where ``path`` is a local copy (a bucket's); ``in_place``: a file of a folder or glob
-    input (unpack_command)."""
+    input (MOVE_AWAY)."""
     other = other_compression(path)
     if not other:
         return None
@@ -516,11 +514,12 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     local, here = (path.rsplit("/", 1)[-1], "copy it here, then ") if remote else (path, "")
     # the copy named for what it holds (x.jsonl.bz2 -> x.jsonl.zst): "FILE.zst" taken as written,
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
-    command, copy = unpack_command(local, other[0], in_place and not remote)
+    command, copy = unpack_command(local, other[0])
+    move = MOVE_AWAY * (in_place and not remote)
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
-        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. {here}{command}"
-    command = unpack_command(local, other[0], in_place and not remote, into="zstd")[0]
-    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, {shell.in_bash(local)}e.g. {here}{command}"
+        return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. {here}{command}{move}"
+    command = unpack_command(local, other[0], into="zstd")[0]
+    return f"{path} is compressed with {other[0]}; curate reads gzip and zstd: recompress it, {shell.in_bash(local)}e.g. {here}{command}{move}"
 
 
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
@@ -528,11 +527,11 @@ PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns ins
 
 def decompress_command(name: str, kind: str, in_place: bool = False) -> str:
     """The shell command that decompresses ``name`` (gzip or zstd, ``kind``) to a file read whole
-    (plain_name; ``in_place``: replacing it, unpack_command). A bucket's file is copied here
-    first (the tools read local files)."""
+    (plain_name), keeping it (``in_place``: a folder's file, which the user then moves away,
+    MOVE_AWAY). A bucket's file is copied here first (the tools read local files)."""
     local = name.rsplit("/", 1)[-1] if is_uri(name) else name
-    command = unpack_command(local, kind, in_place and not is_uri(name))[0]
-    return f"copy it here, then {command}" if is_uri(name) else command
+    command = unpack_command(local, kind)[0]
+    return f"copy it here, then {command}" if is_uri(name) else command + MOVE_AWAY * in_place
 
 
 def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None = None) -> str | None:

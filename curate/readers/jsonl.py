@@ -154,14 +154,24 @@ def given_fields(options: dict) -> list[tuple[str, tuple]]:
     return out + [("meta_fields", (name,)) for name in ((meta,) if isinstance(meta, str) else meta)]
 
 
-def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list) -> str:
-    """``n``: how many first records were looked at; None: the whole file was."""
-    which = "its records" if n is None else f"its first {n} records"
+def _which_records(n: int | None, counted: bool) -> str:
+    """The records a field was looked for in: ``n`` first ones; ``counted``: they were all the
+    file's ('its first 1 records' was said of a file of one); None: the whole file, uncounted."""
+    if n is None:
+        return "its records"
+    return ("its only record" if n == 1 else f"its {n} records") if counted else f"its first {n} records"
+
+
+def field_error(key: str, names: tuple, rel: str, n: int | None, fields: list, counted: bool = False) -> str:
+    """``n``: how many first records were looked at (``counted``: all the file has); None: the
+    whole file was."""
+    which = _which_records(n, counted)
+    what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field",
+            "meta_fields": f"the meta field {names[0]!r}"}[key]
+    said = (f"{which} has no {what.split(' ', 1)[1]}" if which == "its only record" else f"none of {which} has {what}")
     if key == "meta_fields":
-        return (f"{rel}: none of {which} has the meta field {names[0]!r} (its fields: {', '.join(fields)}); "
-                "fix meta_fields in [[inputs]]")
-    what = {"text_field": "a text field", "id_field": "the id field", "url_field": "the url field"}[key]
-    return (f"{rel}: none of {which} has {what} (none of {', '.join(names)}; its fields: "
+        return f"{rel}: {said} (its fields: {', '.join(fields)}); fix meta_fields in [[inputs]]"
+    return (f"{rel}: {said} (none of {', '.join(names)}; its fields: "
             f"{', '.join(fields)}); give --{key.replace('_', '-')} after its --input ({key} in [[inputs]])")
 
 
@@ -212,6 +222,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     wanted = given_fields(options)
     missing = set(range(len(wanted)))  # by position: each meta field is its own entry
     fields, n, whole, lines, head, odd = None, 0, True, 0, None, None
+    counted = False  # the file's every record was among the first ``records``: n counts them
     piece, long = 1 << 20, 0  # read size; bytes read so far of a line longer than it
     try:
         with open_bytes(path, Limits()) as f:
@@ -246,6 +257,7 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
                 if not missing:
                     return None
                 fields = fields or list(obj)
+            counted = whole
             if fields is not None and 0 not in missing and not whole:  # the text field is there: are the others further on?
                 named = _named_later(f, rest, wanted, missing, [SCAN_BYTES] if budget is None else budget)
                 if named is not False:
@@ -266,10 +278,10 @@ def text_field_error(path: str, rel: str, options: dict, records: int = 100, bud
     if fields is None:
         return UNTOLD
     if 0 in missing and odd:  # as a Parquet text column of lists is (parquet.text_column_error)
-        return (f"{rel}: its text field {odd[0]!r} holds {odd[1]}, not text, in its first {n} records; give --text-field "
+        return (f"{rel}: its text field {odd[0]!r} holds {odd[1]}, not text, in {_which_records(n, counted)}; give --text-field "
                 f"naming a text field after its --input (text_field in [[inputs]]; its fields: {', '.join(fields)})")
     key, names = wanted[min(missing)]
-    return field_error(key, names, rel, None if whole and key != "text_field" else n, fields)
+    return field_error(key, names, rel, None if whole and not counted else n, fields, counted)
 
 
 JSON_KINDS = {dict: "an object", list: "a list", int: "a number", float: "a number", bool: "a boolean"}
