@@ -627,7 +627,7 @@ def _at(codes, j, word, fold):
     return True
 
 
-@njit
+@njit(inline="always")
 def _past_quote_and_blanks(codes, e):
     """(the position after a quote at ``e`` and the blanks after it, whether the quote was there)"""
     n = len(codes)
@@ -681,7 +681,7 @@ def _user_info(codes, j):
     return False
 
 
-@njit
+@njit(inline="always")
 def _ufold(c):
     """``c`` in lower case for the non-ASCII names (``_UNAMES``): ASCII, Latin-1 (Ñ), Cyrillic (П), Ł and Ş; and as
     ``(?i)`` reads it: the long s is s (contraſeña), the dotted and dotless I are i (şİfre), the Kelvin sign k."""
@@ -694,7 +694,7 @@ def _ufold(c):
     return c
 
 
-@njit
+@njit(inline="always")
 def _unicode_name(codes, j, unames, k, found):
     """Does the non-ASCII name of ``_UNAMES``' row ``k`` (the one whose first non-ASCII character is at ``j``) stand
     around ``j``, followed by an operator (``_assigned``)?"""
@@ -708,12 +708,12 @@ def _unicode_name(codes, j, unames, k, found):
     return _assigned(codes, s + length, found)
 
 
-@njit
+@njit(inline="always")
 def _word_ascii(c):
     return 48 <= c <= 57 or 65 <= (c | 32) - 32 <= 90 or c == 95
 
 
-@njit
+@njit(inline="always")
 def _look_alike_before(codes, j, ustarts):
     """Is the character before ``j`` a look-alike, a zero-width one or a name's "_", ".", "-" or digit (a name is 3+ long)?"""
     if j == 0:
@@ -724,7 +724,7 @@ def _look_alike_before(codes, j, ustarts):
     return a < len(ustarts) and (ustarts[a] >= _LOOK or ustarts[a] == _ZERO_WIDTH)
 
 
-@njit
+@njit(inline="always")
 def _op_follows(codes, e):
     """Does an operator ``_assigned`` takes, not a line's end, follow ``e`` (past a quote and blanks)? (No flags set.)"""
     e = _past_quote_and_blanks(codes, e)[0]
@@ -734,7 +734,7 @@ def _op_follows(codes, e):
     return c == 58 or c == 61 or c == 62 or c == 40 or c == 44 or c == 63 or c == 43 or c == 0xFF1A or c == 0xFF1D
 
 
-@njit
+@njit(inline="always")
 def _is_tail(tail, got, tails):
     """Are the three characters read (``got``) a secret's name's last three (``tails``)?"""
     if got < 3:
@@ -789,7 +789,7 @@ def _name_tail_run(codes, s, e, ustarts, tails):
     return _is_tail(tail, got, tails)
 
 
-@njit
+@njit(inline="always")
 def _name_or_invisible(c, ustarts):
     """Is ``c`` an ASCII letter, digit or "_", a look-alike or an invisible character (``_INVISIBLES``): a name's, read?"""
     return _word_ascii(c) or (128 <= c < len(ustarts) and (ustarts[c] >= _LOOK or ustarts[c] == _ZERO_WIDTH))
