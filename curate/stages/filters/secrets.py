@@ -896,8 +896,7 @@ def _candidates(codes, pairs, words, unames, ustarts):
     scratch = np.zeros(1, np.int64)
     for j in range(n):
         c = codes[j]
-        if ustarts is not None and c >= 128:  # a non-ASCII name's character (another character costs a lookup; an ASCII
-            # text, ``ustarts`` None, never comes here: numba drops this branch when it compiles that signature, half its cost)
+        if c >= 128:  # a non-ASCII name's character (an ASCII text never comes here; another character costs a lookup)
             u = ustarts[c] if c < len(ustarts) else (_FOLD if 0x1D400 <= c <= 0x1D7FF else 0)  # a mathematical letter's: _FOLD
             if u:  # (a test a character: each more made a Cyrillic text's scan 0.84x)
                 if u >= _LOOK:  # a Latin letter's look-alike beside a Latin letter, or a name's "_", "." or "-" after one
@@ -1096,8 +1095,7 @@ def candidates(text: str) -> tuple:
     """``_candidates`` of ``text``, computed once for the patterns that ask."""
     last = _LAST[0]  # one read: another thread may replace it
     if last[0] is not text:
-        codes = code_points(text)
-        last = _LAST[0] = (text, _candidates(codes, _PAIRS, _WORDS, _UNAMES, None if codes.dtype == np.uint8 else _USTARTS))
+        last = _LAST[0] = (text, _candidates(code_points(text), _PAIRS, _WORDS, _UNAMES, _USTARTS))
     return last[1]
 
 
