@@ -248,7 +248,8 @@ def _min_affine32(hv, lo, hi, a, b, docs, sigs):
                 v = np.uint32(a[j] * x + b[j])  # wraps mod 2^32
                 if v < acc[j]:
                     acc[j] = v
-        sigs[docs[k], :] = acc
+        for j in range(P):  # (not sigs[d, :] = acc: an array's slice assigned costs numba ~2 CPU-s to compile its error)
+            sigs[docs[k], j] = acc[j]
 
 
 @njit(cache=True, nogil=True)
@@ -257,7 +258,8 @@ def _min_u64(hv, lo, hi, a, b, docs, sigs, legacy):
     acc = np.empty(P, dtype=np.uint64)
     p, m32 = np.uint64(_MERSENNE), np.uint64(0xFFFFFFFF)
     for k in range(docs.shape[0]):
-        acc[:] = sigs[docs[k], :]
+        for j in range(P):  # (as _min_affine32's copy)
+            acc[j] = sigs[docs[k], j]
         for i in range(lo[k], hi[k]):
             x = hv[i]
             for j in range(P):
@@ -271,7 +273,8 @@ def _min_u64(hv, lo, hi, a, b, docs, sigs, legacy):
                     v &= m32
                 if v < acc[j]:
                     acc[j] = v
-        sigs[docs[k], :] = acc
+        for j in range(P):
+            sigs[docs[k], j] = acc[j]
 
 
 def _permute_min(hv, lo, hi, docs, a, b, scheme: str, sigs: np.ndarray) -> None:

@@ -63,7 +63,8 @@ def _ngram_counts(hashes, lengths, max_n):
     top_chars = np.zeros(max_n + 1, np.int64)
     dup_chars = np.zeros(max_n + 1, np.int64)
     cum = np.zeros(nw + 1, np.int64)  # characters of the words before each word
-    cum[1:] = np.cumsum(lengths)
+    for i in range(nw):  # (not cum[1:] = np.cumsum(...): an array's slice assigned costs numba ~2 CPU-s to compile its error)
+        cum[i + 1] = cum[i] + lengths[i]
     size = 1
     while size < 2 * nw:
         size *= 2
