@@ -588,12 +588,12 @@ def load(path: str | None = None, overrides: dict | None = None, for_run: bool =
     """
     token = _CONFIG_DIR.set(os.path.dirname(os.path.abspath(path)) if path else None)  # relative_from
     try:
-        return _load(path, overrides, for_run, errors, sets, base)
+        return _load(path, overrides, for_run, errors, sets, base, workers_here)
     finally:
         _CONFIG_DIR.reset(token)
 
 
-def _load(path, overrides, for_run, errors, sets, base) -> Config:
+def _load(path, overrides, for_run, errors, sets, base, workers_here) -> Config:
     raw: dict[str, Any] = copy.deepcopy(base) if base else {}
     raw.pop(USER_CODE, None)  # a manifest's: derived again below from the code as it is now
     raw.pop(DATA_FILES, None)  # the same, from the files as they are now
