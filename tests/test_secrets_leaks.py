@@ -691,6 +691,16 @@ TABLE_64 = [
 ]
 
 
+def _only_the_secret_goes(language, text, secret):
+    """The filter (``redact``) and the snippets (``redact_secrets``) both replace ``secret`` alone
+    with <KEY> (nothing where it is None)."""
+    from curate.stages.filters.secrets import redact_secrets
+
+    want = text if secret is None else text.replace(secret, "<KEY>")
+    assert redact(text, language) == want
+    assert redact_secrets(text, language) == want
+
+
 @pytest.mark.parametrize("language,text,secret", TABLE_64)
 def test_secrets64_table(language, text, secret):
     """Leaks on main: a soft hyphen or a combining mark split a name, value or token (secrets63 read zero-width characters
@@ -698,11 +708,7 @@ def test_secrets64_table(language, text, secret):
     verify("...")`) or a ternary (`x ? "..." : ""`) under a secret's name was kept by the filter (a snippet took the whole
     expression, `password = <KEY>`); a key followed by prose (`Bearer Xk9... expires soon`) was kept (a snippet took the
     quotes and prose too). The negative rows stay whole."""
-    from curate.stages.filters.secrets import redact_secrets
-
-    want = text if secret is None else text.replace(secret, "<KEY>")
-    assert redact(text, language) == want
-    assert redact_secrets(text, language) == want
+    _only_the_secret_goes(language, text, secret)
 
 
 def _expand(items) -> set:
@@ -867,8 +873,4 @@ def test_secrets65_table(language, text, secret):
     (under a name) or all of it (with none); a zero-width character between the operator and the literal (`password =\\u200b
     "..."`) hid the literal; a Korean or Japanese name in NFD was no name; Python's `None if dev else "..."` kept its literal
     (a snippet took `password = <KEY>`, the expression whole). The negative rows stay whole."""
-    from curate.stages.filters.secrets import redact_secrets
-
-    want = text if secret is None else text.replace(secret, "<KEY>")
-    assert redact(text, language) == want
-    assert redact_secrets(text, language) == want
+    _only_the_secret_goes(language, text, secret)
