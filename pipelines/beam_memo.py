@@ -58,8 +58,11 @@ def _same(a: tuple, b: tuple) -> bool:
 
 def _methods(dofn) -> tuple | None:
     """What Beam's get_dofn_specs reads of a DoFn: the attributes that are bound methods, by
-    name, each with its function and what its signature is read from (``_stamp``); None where
-    one's function is not a plain function (a callable object's signature may change)."""
+    name, each with its function and what its signature is read from (``_stamp``), or, where
+    the DoFn has an ``_inspect_<name>`` (Beam's get_function_arguments asks it instead), the
+    defaults it gives: a wrapper's (--runtime_type_check's) are those of the DoFn inside, its
+    methods the same for every DoFn. None where a function is not a plain function (a callable
+    object's signature may change)."""
     out = []
     for name in dir(dofn):
         method = getattr(dofn, name, None)
@@ -67,6 +70,8 @@ def _methods(dofn) -> tuple | None:
             if type(method.__func__) is not types.FunctionType:
                 return None
             stamp = _stamp(method.__func__)
+            if hasattr(dofn, "_inspect_" + name):
+                stamp += tuple(core.get_function_arguments(dofn, name)[1])
             out += (name, method.__func__, len(stamp), *stamp)
     return tuple(out)
 
