@@ -48,7 +48,23 @@ _original_view_as = PipelineOptions.view_as
 _views: dict[tuple, tuple] = {}  # (id(options), view class) -> (weak reference to the options, the view)
 
 
-_class_specs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (its methods, their specs)
+_class_specs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (its methods, _held, their specs)
+
+
+class _Weak(weakref.ref):
+    """A function in a class's entry, held weakly: a method that calls super() holds its class
+    (its __class__ cell), so a strong one kept every class the memo saw alive, and what the
+    class holds (a notebook's DoFn, defined again at each run of its cell)."""
+    __slots__ = ()
+
+
+def _held(methods: tuple) -> tuple:
+    return tuple(_Weak(x) if type(x) is types.FunctionType else x for x in methods)
+
+
+def _live(held: tuple) -> tuple:
+    """``_held``'s functions again (None for one that is gone: no live function is it)."""
+    return tuple(x() if type(x) is _Weak else x for x in held)
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -84,12 +100,12 @@ def get_dofn_specs(dofn):
     # their methods are the same functions, with the same code, defaults and attributes
     methods = _methods(dofn)
     last = _class_specs.get(type(dofn)) if methods is not None else None
-    if last is not None and _same(last[0], methods):
+    if last is not None and _same(_live(last[0]), methods):
         specs = last[1]
     else:
         specs = _original(dofn)
         if methods is not None:
-            _class_specs[type(dofn)] = (methods, specs)
+            _class_specs[type(dofn)] = (_held(methods), specs)
     try:
         ref = weakref.ref(dofn, lambda _, key=id(dofn), specs=_specs: specs.pop(key, None))
     except TypeError:  # not weakly referable: not remembered

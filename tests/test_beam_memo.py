@@ -112,6 +112,28 @@ def test_a_type_checked_dofn_has_its_own_dofns_specs(monkeypatch):
             assert userstate.get_dofn_specs(d) == beam_memo._original(d)
 
 
+def test_a_redefined_dofn_class_is_not_kept(monkeypatch):
+    """A notebook cell run again defines its DoFn class anew; the old class, and what it holds
+    (a model as a class attribute), go once nothing else uses them. The per-class entry held
+    the class's functions, and a method that calls super() holds its class (its __class__
+    cell): every class the memo saw stayed alive."""
+    monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())
+    classes = []
+    for _ in range(2):
+        class Cell(beam.DoFn):
+            def __init__(self):
+                super().__init__()
+
+            def process(self, x):
+                yield x
+
+        assert userstate.get_dofn_specs(Cell()) == beam_memo._original(Cell())
+        classes.append(weakref.ref(Cell))
+    del Cell
+    gc.collect()
+    assert [c() is None for c in classes] == [True, True]
+
+
 def test_an_options_view_is_made_once_and_reads_and_writes_the_options(monkeypatch):
     """A view parsed the flags again each time it was asked for (~0.25 ms, ~1,300 times a run);
     one view per options object and class now, reading and writing the same values."""
