@@ -263,3 +263,35 @@ def test_a_cache_folder_of_ours_holding_our_own_kernels_is_still_used(tmp_path, 
     (sub / "rules._scan_words-117.py311.nbi").write_bytes(b"")
     os.chmod(sub / "rules._scan_words-117.py311.nbi", 0o664)
     assert _chosen(tmp_path) == str(ours)
+
+
+def test_two_processes_saving_one_kernels_signatures_at_once_keep_both(tmp_path, monkeypatch):
+    """numba reads and rewrites a kernel's cache index unlocked. Two processes compiling two
+    signatures of one kernel on a cold cache (Beam's multi_processing workers, two first runs,
+    test workers) both read the empty index and both name their code file .1.nbc: one's entry
+    was lost, or the index one wrote named the code the other wrote, and a later process ran
+    one signature's machine code on the other's arguments (``x[0] + 1`` for float [41.5] gave
+    4631037423076245505). Here the other process saves between this one's read and write."""
+    import threading
+
+    from numba.core import caching
+
+    from curate.stages.filters import rules
+
+    rules.count_flags("a b")  # a kernel's first call in a process makes numba's cache files locked
+    this, other = (caching.IndexDataCacheFile(str(tmp_path), "kern.f-2.py311", "stamp") for _ in range(2))
+    read = caching.IndexDataCacheFile._load_index
+    saving = []
+
+    def then_the_other(self):
+        overloads = read(self)
+        if self is this and not saving:  # this one has read the index: the other saves now, if it may
+            saving.append(threading.Thread(target=other.save, args=("float64", "float64's code")))
+            saving[0].start()
+            saving[0].join(0.5)
+        return overloads
+
+    monkeypatch.setattr(caching.IndexDataCacheFile, "_load_index", then_the_other)
+    this.save("int64", "int64's code")
+    saving[0].join()
+    assert (this.load("int64"), this.load("float64")) == ("int64's code", "float64's code")
