@@ -271,27 +271,35 @@ def test_two_processes_saving_one_kernels_signatures_at_once_keep_both(tmp_path,
     test workers) both read the empty index and both name their code file .1.nbc: one's entry
     was lost, or the index one wrote named the code the other wrote, and a later process ran
     one signature's machine code on the other's arguments (``x[0] + 1`` for float [41.5] gave
-    4631037423076245505). Here the other process saves between this one's read and write."""
-    import threading
-
+    4631037423076245505). Here another process saves between this one's read and write."""
     from numba.core import caching
 
-    from curate.stages.filters import rules
+    from curate.stages.numba_cache import njit
 
-    rules.count_flags("a b")  # a kernel's first call in a process makes numba's cache files locked
-    this, other = (caching.IndexDataCacheFile(str(tmp_path), "kern.f-2.py311", "stamp") for _ in range(2))
+    njit(lambda: 0).compiled()  # what a kernel's first call does (compiling nothing): numba's cache files locked
+    other = subprocess.Popen([sys.executable, "-c", f"""if 1:
+        from numba.core import caching
+        from curate.stages.numba_cache import njit
+        njit(lambda: 0).compiled()
+        import sys; print(flush=True); sys.stdin.read()  # until this one has read the index
+        caching.IndexDataCacheFile({str(tmp_path)!r}, "kern.f-2.py311", "stamp").save("float64", "float64's code")"""],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    other.stdout.readline()  # ready
     read = caching.IndexDataCacheFile._load_index
-    saving = []
 
     def then_the_other(self):
         overloads = read(self)
-        if self is this and not saving:  # this one has read the index: the other saves now, if it may
-            saving.append(threading.Thread(target=other.save, args=("float64", "float64's code")))
-            saving[0].start()
-            saving[0].join(0.5)
+        if other.stdin:  # this one has read the index: the other saves now, if it may
+            other.stdin.close()
+            other.stdin = None
+            try:
+                other.wait(2)
+            except subprocess.TimeoutExpired:  # waiting for this one's save to end
+                pass
         return overloads
 
+    this = caching.IndexDataCacheFile(str(tmp_path), "kern.f-2.py311", "stamp")
     monkeypatch.setattr(caching.IndexDataCacheFile, "_load_index", then_the_other)
     this.save("int64", "int64's code")
-    saving[0].join()
+    assert other.wait(60) == 0
     assert (this.load("int64"), this.load("float64")) == ("int64's code", "float64's code")

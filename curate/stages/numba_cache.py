@@ -109,8 +109,11 @@ def _lock_cache_files(caching) -> None:
     once, test workers) both read the empty index and both name their code file .1.nbc, so one
     entry was lost or, worse, the index one wrote named the code the other wrote, and a later
     process ran one signature's machine code on the other's arguments, silently. A save (and a
-    load, which reads the index then the code) holds an flock on a file in the cache folder;
-    where it cannot be made (a folder we cannot write) numba goes on unlocked, as before."""
+    load, which reads the index then the code) holds a lock on a file in the cache folder: a
+    POSIX one (lockf), which a forked worker does not inherit (an flock held by another thread
+    at the fork would stay held while the worker lives); a process's threads take numba's
+    compiler lock first. Where the file cannot be made (a folder we cannot write) numba goes on
+    unlocked, as before."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -123,11 +126,11 @@ def _lock_cache_files(caching) -> None:
         @functools.wraps(method)
         def run(self, *args):
             try:
-                lock = open(os.path.join(self._cache_path, "curate-numba.lock"), "a")
+                lock = open(os.path.join(self._cache_path, "curate-numba.lock"), "a+")
             except OSError:
                 return method(self, *args)
             with lock:
-                fcntl.flock(lock, mode)
+                fcntl.lockf(lock, mode)
                 return method(self, *args)
 
         run.curate_locked = True
