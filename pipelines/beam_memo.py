@@ -52,7 +52,7 @@ _class_specs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn cl
 
 
 class _Weak(weakref.ref):
-    """A function in a class's entry, held weakly: a method that calls super() holds its class
+    """A function in a memo's entry, held weakly: a method that calls super() holds its class
     (its __class__ cell), so a strong one kept every class the memo saw alive, and what the
     class holds (a notebook's DoFn, defined again at each run of its cell)."""
     __slots__ = ()
@@ -65,6 +65,13 @@ def _held(methods: tuple) -> tuple:
 def _live(held: tuple) -> tuple:
     """``_held``'s functions again (None for one that is gone: no live function is it)."""
     return tuple(x() if type(x) is _Weak else x for x in held)
+
+
+def _kept(held: tuple, stamp: tuple) -> bool:
+    """``stamp`` is what ``_held`` kept of it: as it is where it held no function (a stamp
+    mostly), else with the functions it holds weakly (a wrapper's __wrapped__: a method that
+    calls super(), wrapped, holds its class)."""
+    return _same(held, stamp) or _same(_live(held), stamp)
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -149,14 +156,14 @@ def get_function_args_defaults(f):
         return _original_args(f)
     key, stamp = (id(fn), bound), _stamp(fn)
     hit = _args.get(key)
-    if hit is not None and hit[0]() is fn and _same(hit[1], stamp):
+    if hit is not None and hit[0]() is fn and _kept(hit[1], stamp):
         return list(hit[2]), list(hit[3])
     args, defaults = _original_args(f)
     try:
         ref = weakref.ref(fn, lambda _, key=key, memo=_args: memo.pop(key, None))
     except TypeError:
         return args, defaults
-    _args[key] = (ref, stamp, tuple(args), tuple(defaults))
+    _args[key] = (ref, _held(stamp), tuple(args), tuple(defaults))
     return args, defaults
 
 
@@ -174,14 +181,14 @@ def check_fn_use_yield_and_return(fn):
         return _original_yield_check(fn)
     key, stamp = id(f), _stamp(f)
     hit = _yield_checks.get(key)
-    if hit is not None and hit[0]() is f and _same(hit[1], stamp):
+    if hit is not None and hit[0]() is f and _kept(hit[1], stamp):
         return hit[2]
     answer = _original_yield_check(fn)
     try:
         ref = weakref.ref(f, lambda _, key=key, memo=_yield_checks: memo.pop(key, None))
     except TypeError:
         return answer
-    _yield_checks[key] = (ref, stamp, answer)
+    _yield_checks[key] = (ref, _held(stamp), answer)
     return answer
 
 

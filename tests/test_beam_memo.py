@@ -116,13 +116,26 @@ def test_a_redefined_dofn_class_is_not_kept(monkeypatch):
     """A notebook cell run again defines its DoFn class anew; the old class, and what it holds
     (a model as a class attribute), go once nothing else uses them. The per-class entry held
     the class's functions, and a method that calls super() holds its class (its __class__
-    cell): every class the memo saw stayed alive."""
+    cell): every class the memo saw stayed alive. So did a method's arguments' entry (per
+    function) where the method is a wrapper (functools.wraps) of one that calls super()."""
+    import functools
+
+    def logged(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            return f(*args, **kwargs)
+        return wrapper
+
     monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())
     classes = []
     for _ in range(2):
         class Cell(beam.DoFn):
             def __init__(self):
                 super().__init__()
+
+            @logged
+            def setup(self):
+                super().setup()
 
             def process(self, x):
                 yield x
