@@ -48,7 +48,30 @@ _original_view_as = PipelineOptions.view_as
 _views: dict[tuple, tuple] = {}  # (id(options), view class) -> (weak reference to the options, the view)
 
 
-_class_specs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (its methods, their specs)
+_class_specs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (its methods, _held, their specs)
+
+
+class _Weak(weakref.ref):
+    """A function in a memo's entry, held weakly: a method that calls super() holds its class
+    (its __class__ cell), so a strong one kept every class the memo saw alive, and what the
+    class holds (a notebook's DoFn, defined again at each run of its cell)."""
+    __slots__ = ()
+
+
+def _held(methods: tuple) -> tuple:
+    return tuple(_Weak(x) if type(x) is types.FunctionType else x for x in methods)
+
+
+def _live(held: tuple) -> tuple:
+    """``_held``'s functions again (None for one that is gone: no live function is it)."""
+    return tuple(x() if type(x) is _Weak else x for x in held)
+
+
+def _kept(held: tuple, stamp: tuple) -> bool:
+    """``stamp`` is what ``_held`` kept of it: as it is where it held no function (a stamp
+    mostly), else with the functions it holds weakly (a wrapper's __wrapped__: a method that
+    calls super(), wrapped, holds its class)."""
+    return _same(held, stamp) or _same(_live(held), stamp)
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -58,8 +81,11 @@ def _same(a: tuple, b: tuple) -> bool:
 
 def _methods(dofn) -> tuple | None:
     """What Beam's get_dofn_specs reads of a DoFn: the attributes that are bound methods, by
-    name, each with its function and what its signature is read from (``_stamp``); None where
-    one's function is not a plain function (a callable object's signature may change)."""
+    name, each with its function and what its signature is read from (``_stamp``), or, where
+    the DoFn has an ``_inspect_<name>`` (Beam's get_function_arguments asks it instead), the
+    defaults it gives: a wrapper's (--runtime_type_check's) are those of the DoFn inside, its
+    methods the same for every DoFn. None where a function is not a plain function (a callable
+    object's signature may change)."""
     out = []
     for name in dir(dofn):
         method = getattr(dofn, name, None)
@@ -67,6 +93,8 @@ def _methods(dofn) -> tuple | None:
             if type(method.__func__) is not types.FunctionType:
                 return None
             stamp = _stamp(method.__func__)
+            if hasattr(dofn, "_inspect_" + name):
+                stamp += tuple(core.get_function_arguments(dofn, name)[1])
             out += (name, method.__func__, len(stamp), *stamp)
     return tuple(out)
 
@@ -79,12 +107,12 @@ def get_dofn_specs(dofn):
     # their methods are the same functions, with the same code, defaults and attributes
     methods = _methods(dofn)
     last = _class_specs.get(type(dofn)) if methods is not None else None
-    if last is not None and _same(last[0], methods):
+    if last is not None and _same(_live(last[0]), methods):
         specs = last[1]
     else:
         specs = _original(dofn)
         if methods is not None:
-            _class_specs[type(dofn)] = (methods, specs)
+            _class_specs[type(dofn)] = (_held(methods), specs)
     try:
         ref = weakref.ref(dofn, lambda _, key=id(dofn), specs=_specs: specs.pop(key, None))
     except TypeError:  # not weakly referable: not remembered
@@ -128,14 +156,14 @@ def get_function_args_defaults(f):
         return _original_args(f)
     key, stamp = (id(fn), bound), _stamp(fn)
     hit = _args.get(key)
-    if hit is not None and hit[0]() is fn and _same(hit[1], stamp):
+    if hit is not None and hit[0]() is fn and _kept(hit[1], stamp):
         return list(hit[2]), list(hit[3])
     args, defaults = _original_args(f)
     try:
         ref = weakref.ref(fn, lambda _, key=key, memo=_args: memo.pop(key, None))
     except TypeError:
         return args, defaults
-    _args[key] = (ref, stamp, tuple(args), tuple(defaults))
+    _args[key] = (ref, _held(stamp), tuple(args), tuple(defaults))
     return args, defaults
 
 
@@ -153,14 +181,14 @@ def check_fn_use_yield_and_return(fn):
         return _original_yield_check(fn)
     key, stamp = id(f), _stamp(f)
     hit = _yield_checks.get(key)
-    if hit is not None and hit[0]() is f and _same(hit[1], stamp):
+    if hit is not None and hit[0]() is f and _kept(hit[1], stamp):
         return hit[2]
     answer = _original_yield_check(fn)
     try:
         ref = weakref.ref(f, lambda _, key=key, memo=_yield_checks: memo.pop(key, None))
     except TypeError:
         return answer
-    _yield_checks[key] = (ref, stamp, answer)
+    _yield_checks[key] = (ref, _held(stamp), answer)
     return answer
 
 

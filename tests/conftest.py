@@ -152,19 +152,9 @@ def pytest_configure(config):
 # `curate` it starts loads them from the cache (~1 s). A kernel left out here is only compiled
 # where it is first used, as before. With the cache warm, each process costs its imports (~1.5 s).
 _COMPILE = r"""
-import fcntl, sys
-from numba.core import caching
+import sys
 
-save = caching.IndexDataCacheFile.save
-
-
-def locked(self, key, data):  # numba rewrites a kernel's index file unlocked: two saves at once
-    with open(sys.argv[2], "w") as lock:  # could pair one's entry with the other's compiled code
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        save(self, key, data)
-
-
-caching.IndexDataCacheFile.save = locked
+# (two saves of one kernel's cache index at once are safe: curate's njit locks numba's cache files)
 from curate.stages.filters import TextDoc, code, gopher_repetition, rules, secrets
 
 if sys.argv[1] == "0":
@@ -185,12 +175,10 @@ else:
 def _compile_kernels(config) -> None:
     import subprocess
     import sys
-    import tempfile
 
-    with tempfile.NamedTemporaryFile(prefix="curate-numba-save-", suffix=".lock") as lock:
-        procs = [subprocess.Popen([sys.executable, "-c", _COMPILE, part, lock.name], cwd=REPO, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True) for part in ("0", "1")]
-        failed = [err[-2000:] for p in procs if (err := p.communicate()[1]) and p.returncode]
+    procs = [subprocess.Popen([sys.executable, "-c", _COMPILE, part], cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for part in ("0", "1")]
+    failed = [err[-2000:] for p in procs if (err := p.communicate()[1]) and p.returncode]
     for err in failed:  # the workers compile what is missing: slower, never wrong
         config.issue_config_time_warning(pytest.PytestConfigWarning(f"compiling numba's kernels before the workers failed: {err}"), 2)
 

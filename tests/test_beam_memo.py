@@ -95,6 +95,58 @@ def test_unpickled_copies_of_a_dofn_share_its_specs_and_two_dofns_never_do(monke
     assert calls[3:] == [Plain, Plain, Flagged, Flagged]
 
 
+def test_a_type_checked_dofn_has_its_own_dofns_specs(monkeypatch):
+    """Beam's --runtime_type_check wraps each DoFn in its type-check wrappers: one class whose
+    methods are the same for every DoFn, but whose arguments Beam reads from the DoFn inside
+    (``_inspect_process``). The class's entry gave a stateful DoFn's wrapper a stateless one's
+    specs: a Beam pipeline run with the option in a process that imported curate's pipeline
+    failed in its stateful ParDo (AssertionError), and the other way round asked for keys."""
+    from apache_beam.typehints.decorators import IOTypeHints
+    from apache_beam.typehints.typecheck import OutputCheckWrapperDoFn, TypeCheckWrapperDoFn
+
+    monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())  # as in a fresh process
+    for wrap in (lambda d: OutputCheckWrapperDoFn(d, "x"), lambda d: TypeCheckWrapperDoFn(d, IOTypeHints.empty())):
+        wrapped = [wrap(d) for d in (Plain(), Stateful(), Plain(), Stateful())]
+        assert [userstate.is_stateful_dofn(d) for d in wrapped] == [False, True, False, True]
+        for d in wrapped:
+            assert userstate.get_dofn_specs(d) == beam_memo._original(d)
+
+
+def test_a_redefined_dofn_class_is_not_kept(monkeypatch):
+    """A notebook cell run again defines its DoFn class anew; the old class, and what it holds
+    (a model as a class attribute), go once nothing else uses them. The per-class entry held
+    the class's functions, and a method that calls super() holds its class (its __class__
+    cell): every class the memo saw stayed alive. So did a method's arguments' entry (per
+    function) where the method is a wrapper (functools.wraps) of one that calls super()."""
+    import functools
+
+    def logged(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            return f(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(beam_memo, "_class_specs", weakref.WeakKeyDictionary())
+    classes = []
+    for _ in range(2):
+        class Cell(beam.DoFn):
+            def __init__(self):
+                super().__init__()
+
+            @logged
+            def setup(self):
+                super().setup()
+
+            def process(self, x):
+                yield x
+
+        assert userstate.get_dofn_specs(Cell()) == beam_memo._original(Cell())
+        classes.append(weakref.ref(Cell))
+    del Cell
+    gc.collect()
+    assert [c() is None for c in classes] == [True, True]
+
+
 def test_an_options_view_is_made_once_and_reads_and_writes_the_options(monkeypatch):
     """A view parsed the flags again each time it was asked for (~0.25 ms, ~1,300 times a run);
     one view per options object and class now, reading and writing the same values."""

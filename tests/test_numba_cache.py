@@ -263,3 +263,43 @@ def test_a_cache_folder_of_ours_holding_our_own_kernels_is_still_used(tmp_path, 
     (sub / "rules._scan_words-117.py311.nbi").write_bytes(b"")
     os.chmod(sub / "rules._scan_words-117.py311.nbi", 0o664)
     assert _chosen(tmp_path) == str(ours)
+
+
+def test_two_processes_saving_one_kernels_signatures_at_once_keep_both(tmp_path, monkeypatch):
+    """numba reads and rewrites a kernel's cache index unlocked. Two processes compiling two
+    signatures of one kernel on a cold cache (Beam's multi_processing workers, two first runs,
+    test workers) both read the empty index and both name their code file .1.nbc: one's entry
+    was lost, or the index one wrote named the code the other wrote, and a later process ran
+    one signature's machine code on the other's arguments (``x[0] + 1`` for float [41.5] gave
+    4631037423076245505). Here another process saves between this one's read and write."""
+    from numba.core import caching
+
+    from curate.stages.numba_cache import njit
+
+    njit(lambda: 0).compiled()  # what a kernel's first call does (compiling nothing): numba's cache files locked
+    other = subprocess.Popen([sys.executable, "-c", f"""if 1:
+        from numba.core import caching
+        from curate.stages.numba_cache import njit
+        njit(lambda: 0).compiled()
+        import sys; print(flush=True); sys.stdin.read()  # until this one has read the index
+        caching.IndexDataCacheFile({str(tmp_path)!r}, "kern.f-2.py311", "stamp").save("float64", "float64's code")"""],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    other.stdout.readline()  # ready
+    read = caching.IndexDataCacheFile._load_index
+
+    def then_the_other(self):
+        overloads = read(self)
+        if other.stdin:  # this one has read the index: the other saves now, if it may
+            other.stdin.close()
+            other.stdin = None
+            try:
+                other.wait(2)
+            except subprocess.TimeoutExpired:  # waiting for this one's save to end
+                pass
+        return overloads
+
+    this = caching.IndexDataCacheFile(str(tmp_path), "kern.f-2.py311", "stamp")
+    monkeypatch.setattr(caching.IndexDataCacheFile, "_load_index", then_the_other)
+    this.save("int64", "int64's code")
+    assert other.wait(60) == 0
+    assert (this.load("int64"), this.load("float64")) == ("int64's code", "float64's code")

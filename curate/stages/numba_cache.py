@@ -103,6 +103,42 @@ def use_a_writable_cache(package_dir: str) -> None:
         config.CACHE_DIR = fallback
 
 
+def _lock_cache_files(caching) -> None:
+    """numba reads and rewrites a kernel's cache index unlocked: two processes compiling two
+    signatures of one kernel on a cold cache (Beam's multi_processing workers, two first runs at
+    once, test workers) both read the empty index and both name their code file .1.nbc, so one
+    entry was lost or, worse, the index one wrote named the code the other wrote, and a later
+    process ran one signature's machine code on the other's arguments, silently. A save (and a
+    load, which reads the index then the code) holds a lock on a file in the cache folder: a
+    POSIX one (lockf), which a forked worker does not inherit (an flock held by another thread
+    at the fork would stay held while the worker lives); a process's threads take numba's
+    compiler lock first. Where the file cannot be made (a folder we cannot write) numba goes on
+    unlocked, as before."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    cls = caching.IndexDataCacheFile
+    if getattr(cls.save, "curate_locked", False):
+        return
+
+    def locked(method, mode):
+        @functools.wraps(method)
+        def run(self, *args):
+            try:
+                lock = open(os.path.join(self._cache_path, "curate-numba.lock"), "a+")
+            except OSError:
+                return method(self, *args)
+            with lock:
+                fcntl.lockf(lock, mode)
+                return method(self, *args)
+
+        run.curate_locked = True
+        return run
+
+    cls.save, cls.load = locked(cls.save, fcntl.LOCK_EX), locked(cls.load, fcntl.LOCK_SH)
+
+
 _LOCK = threading.RLock()
 
 
@@ -123,6 +159,9 @@ class _Kernel:
         with _LOCK:
             if self.dispatcher is None:
                 import numba  # after use_a_writable_cache (the packages call it on import): numba reads NUMBA_CACHE_DIR now
+                from numba.core import caching
+
+                _lock_cache_files(caching)
 
                 names = self.py_func.__globals__
                 made = {}  # each kernel named here (and this one) -> its dispatcher
