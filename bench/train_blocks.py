@@ -68,6 +68,7 @@ FEATURES = (
 )  # fmt: skip
 CONTEXT = (-2, -1, 1, 2)  # neighbours whose features count too (a heading before a paragraph, a list among links)
 CONTEXT_FEATURES = ("log_chars", "link_share", "tag_h", "tag_li", "sentence_end", "boiler_phrase", "in_region", "rule_keep")
+FALLBACK = False  # --fallback: an untuned rendering shorter than extract.SHORT_CHARS is the whole page's
 CONTAINERS = {"article": "article, [itemprop=articleBody]", "main": "main, [role=main]", "aside": "aside, footer, nav, header"}
 # the columns of ``features``, by name ("log_chars@-1": log_chars of the block before)
 COLUMNS = list(FEATURES) + [f"{f}@{d}" for d in CONTEXT for f in (*CONTEXT_FEATURES, "exists")]
@@ -188,7 +189,11 @@ def page_blocks(body: bytes, untuned: bool, dom: bool):
 
     text = bytes_to_str(body, _html_encoding(body, None), errors="replace")
     tree = HTMLTree.parse(text)
-    bl = extract.blocks(extract._render(tree, True) if untuned else extract.render(tree))
+    if untuned:
+        mh = extract._render(tree, True)
+        if FALLBACK and len(mh) < extract.SHORT_CHARS:  # Resiliparse found no main content: the whole page
+            mh = extract._render(tree, False)
+    bl = extract.blocks(mh if untuned else extract.render(tree))
     X = features(bl, tree.title or "", container_texts(tree))
     return bl, np.hstack([X, dompath.block_features(text.encode("utf-8"), bl)]) if dom else X
 
@@ -212,6 +217,45 @@ def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
     return out
 
 
+def aeb_labels(bl: list, body: str, norm) -> list[int]:
+    """1 / 0 / -1 per block of an AEB page from its gold article body alone: positive when the
+    block's text lies in the body (or, past five words, 90% of its word 4-grams do), negative
+    when at most 10% do and no part of it is the body's, unlabelled between (a caption half in
+    the body, a one-word block)."""
+    import bench_extract as b
+    from curate.readers import extract
+
+    art = norm(body)
+    shingles = b._shingles(art)
+    out = []
+    for blk in bl:
+        t = norm(extract.join_kept([blk], [True]))
+        own = b._shingles(t)
+        share = sum((own & shingles).values()) / max(sum(own.values()), 1)
+        words = len(t.split())
+        if len(t) >= 5 and t in art or (words > 5 and share >= 0.9):
+            out.append(1)
+        elif words >= 3 and share <= 0.1 and t not in art:
+            out.append(0)
+        else:
+            out.append(-1)
+    return out
+
+
+def load_aeb(untuned: bool = False, dom: bool = False) -> list[dict]:
+    """The AEB pages with blocks, features and ``aeb_labels`` (for --aeb-train)."""
+    import numpy as np
+
+    import bench_extract as b
+
+    out = []
+    for p in b.gold_pages(b.CORPORA, b.AEB):
+        bl, X = page_blocks(p["html"], untuned, dom)
+        body = p["gold"].get("articleBody", "")
+        out.append({"url": p["url"], "body": body, "bl": bl, "X": X, "y": np.array(aeb_labels(bl, body, b._norm))})
+    return out
+
+
 def aeb_f1(model: dict, untuned: bool, dom: bool, cols: list | None) -> dict:
     """The article-extraction benchmark's score (bench_extract's metric) of ``model``, which
     was not trained on it."""
@@ -227,13 +271,16 @@ def aeb_f1(model: dict, untuned: bool, dom: bool, cols: list | None) -> dict:
     return b.shingle_scores(texts, [p["gold"].get("articleBody", "") for p in b.gold_pages(b.CORPORA, b.AEB)])
 
 
-def fit(pages: list[dict], lam: float) -> dict:
-    """Logistic regression on the labelled blocks of ``pages`` (see the module doc), with the
-    standardisation folded into the weights (they apply to raw features)."""
+def fit(pages: list[dict], lam: float, extra: list[dict] = (), weight: float = 1.0) -> dict:
+    """Logistic regression on the labelled blocks of ``pages`` and of ``extra`` (another gold's
+    pages, each block counting ``weight``; see the module doc), with the standardisation folded
+    into the weights (they apply to raw features)."""
     import numpy as np
 
-    X = np.vstack([p["X"][p["y"] >= 0] for p in pages])
-    y = np.concatenate([p["y"][p["y"] >= 0] for p in pages]).astype(float)
+    both = [*pages, *extra]
+    X = np.vstack([p["X"][p["y"] >= 0] for p in both])
+    y = np.concatenate([p["y"][p["y"] >= 0] for p in both]).astype(float)
+    s = np.concatenate([np.full(int((p["y"] >= 0).sum()), 1.0 if i < len(pages) else weight) for i, p in enumerate(both)])
     mean, std = X.mean(0), X.std(0)
     std[std == 0] = 1.0
     Z = np.hstack([(X - mean) / std, np.ones((len(X), 1))])
@@ -242,8 +289,8 @@ def fit(pages: list[dict], lam: float) -> dict:
     w = np.zeros(Z.shape[1])
     for _ in range(NEWTON_STEPS):
         p = 1 / (1 + np.exp(-(Z @ w)))
-        hess = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(reg)
-        w = w - np.linalg.solve(hess, Z.T @ (p - y) + reg * w)
+        hess = (Z * (s * p * (1 - p))[:, None]).T @ Z + np.diag(reg)
+        w = w - np.linalg.solve(hess, Z.T @ (s * (p - y)) + reg * w)
     return {"weights": (w[:-1] / std).tolist(), "bias": float(w[-1] - (w[:-1] * mean / std).sum()), "lambda": lam}
 
 
@@ -262,18 +309,18 @@ def f1(pages: list[dict], masks) -> dict:
     return b.prf([b.snippet_counts(t, p["gold"]) for t, p in zip(texts, pages)])
 
 
-def choose_and_fit(pages: list[dict], bit: int) -> dict:
-    """Lambda and threshold by cross-fitting on md5 bit ``bit`` of ``pages``, then the model
-    refitted on all of them."""
+def choose_and_fit(pages: list[dict], bit: int, extra: list[dict] = (), weight: float = 1.0) -> dict:
+    """Lambda and threshold by cross-fitting on md5 bit ``bit`` of ``pages`` (``extra`` in every
+    fit, never scored), then the model refitted on all of them."""
     halves = [[p for p in pages if md5_bit(p["url"], bit) == h] for h in (0, 1)]
     best = None
     for lam in LAMBDAS:
-        models = [fit(halves[1 - h], lam) for h in (0, 1)]  # models[h] scores half h
+        models = [fit(halves[1 - h], lam, extra, weight) for h in (0, 1)]  # models[h] scores half h
         for th in THRESHOLDS:
             mean = sum(f1(halves[h], keeps(models[h], halves[h], th))["f1"] for h in (0, 1)) / 2
             if best is None or mean > best[0] + 1e-12:
                 best = (mean, lam, th)
-    return {**fit(pages, best[1]), "threshold": best[2], "chosen_by_f1": round(best[0], 6)}
+    return {**fit(pages, best[1], extra, weight), "threshold": best[2], "chosen_by_f1": round(best[0], 6)}
 
 
 def main() -> int:
@@ -284,10 +331,18 @@ def main() -> int:
     ap.add_argument("--splits", type=int, default=0, help="also estimate on this many other halvings (salted md5)")
     ap.add_argument("--aeb", action="store_true", help="score the whole tuning half's model on the AEB")
     ap.add_argument("--dom", action="store_true", help="add bench/dompath.py's DOM-container features")
+    ap.add_argument("--fallback", action="store_true", help="--untuned: a short rendering is retried on the whole page")
+    ap.add_argument("--aeb-train", type=float, default=0.0, metavar="W",
+                    help="add the AEB pages' labelled blocks (aeb_labels) to every fit, each counting W")
     args = ap.parse_args()
+    import bench_extract as b
     from curate.readers import extract
 
+    global FALLBACK
+    FALLBACK = args.fallback
     pages = load_pages(args.untuned, args.dom)
+    aeb = load_aeb(args.untuned, args.dom) if args.aeb_train else []
+    w = args.aeb_train or 1.0
     if args.untuned and not args.columns:
         args.columns = ",".join(c for c in COLUMNS if c.split("@")[0] not in TUNED)
     cols = None
@@ -295,16 +350,18 @@ def main() -> int:
         names = args.columns.split(",")
         cols = [COLUMNS.index(c) for c in names]
         COLUMNS[:] = names
-        for p in pages:
+        for p in [*pages, *aeb]:
             p["X"] = p["X"][:, cols]
     labelled = [int(x) for p in pages for x in p["y"] if x >= 0]
+    every = []  # the learned F1 of every fold scored
     print(f"tuning half: {len(pages)} pages, {sum(len(p['bl']) for p in pages)} blocks, "
           f"{len(labelled)} labelled ({sum(labelled)} positive)")  # fmt: skip
     for f in (0, 1):
         train = [p for p in pages if md5_bit(p["url"], 0) != f]
         test = [p for p in pages if md5_bit(p["url"], 0) == f]
-        m = choose_and_fit(train, 1)
+        m = choose_and_fit(train, 1, aeb, w)
         learned, rules = f1(test, keeps(m, test, m["threshold"])), f1(test, [extract.keep_mask(p["bl"]) for p in test])
+        every.append(learned["f1"])
         print(f"fold {f} ({len(test)} pages; lambda {m['lambda']:g}, threshold {m['threshold']}): "
               f"learned F1 {learned['f1']:.4f} (P {learned['precision']:.4f} R {learned['recall']:.4f})  "
               f"rules F1 {rules['f1']:.4f} (P {rules['precision']:.4f} R {rules['recall']:.4f})")  # fmt: skip
@@ -313,12 +370,24 @@ def main() -> int:
         for f in (0, 1):
             train = [p for p in pages if salted_bit(p["url"], salt) != f]
             test = [p for p in pages if salted_bit(p["url"], salt) == f]
-            m = choose_and_fit(train, 1)
+            m = choose_and_fit(train, 1, aeb, w)
             fs.append(f1(test, keeps(m, test, m["threshold"]))["f1"])
+        every.extend(fs)
         print(f"split {salt}: learned F1 {fs[0]:.4f} / {fs[1]:.4f}")
-    m = choose_and_fit(pages, 0)
+    print(f"mean of the {len(every)} folds: {sum(every) / len(every):.4f}")
+    m = choose_and_fit(pages, 0, aeb, w)
     print(f"whole tuning half: lambda {m['lambda']:g}, threshold {m['threshold']} (cross-fitted F1 {m['chosen_by_f1']:.4f})")
-    if args.aeb:
+    if args.aeb and aeb:  # each AEB half scored by a model trained on the tuning half and the other AEB half
+        masks = [None] * len(aeb)
+        for h in (0, 1):
+            mh = choose_and_fit(pages, 0, [p for p in aeb if md5_bit(p["url"], 0) != h], w)
+            for i, p in enumerate(aeb):
+                if md5_bit(p["url"], 0) == h:
+                    masks[i] = keeps(mh, [p], mh["threshold"])[0]
+        texts = [extract.join_kept(p["bl"], k).replace("\ufeff", "").strip() for p, k in zip(aeb, masks)]
+        a = b.shingle_scores(texts, [p["body"] for p in aeb])
+        print(f"AEB (cross-fitted: trained on its other half): F1 {a['f1']:.4f} (P {a['precision']:.4f} R {a['recall']:.4f})")
+    elif args.aeb:
         a = aeb_f1(m, args.untuned, args.dom, cols)
         print(f"AEB (not trained on): F1 {a['f1']:.4f} (P {a['precision']:.4f} R {a['recall']:.4f})")
     if args.write:
