@@ -34,10 +34,18 @@ skip list, and none of the TUNED columns (phrase lists, the rules' signals, cont
 ``--dom``: bench/dompath.py's DOM-container features of each block appended. ``--splits
 N``: the cross-fitted estimate also on N other halvings of the tuning half (salted md5).
 ``--aeb``: the article-extraction benchmark's score of the model fitted on the whole tuning half.
+``--fallback`` (with ``--untuned``): a rendering shorter than extract.SHORT_CHARS is retried on
+the whole page, as extract.render does. ``--aeb-train W``: the AEB pages' blocks, labelled by
+their article body (``aeb_labels``), join every fit, each counting W; ``--aeb`` then scores each
+AEB half with a model trained on the tuning half and the other AEB half.
 
 Result with ``--untuned [--dom] --splits 8`` (2026-12-06, branch ex43): md5 folds 0.920 / 0.902
 without the DOM features, 0.913 / 0.913 with; on the 8 other halvings every fold gains, +0.008
 on average: consistent, but half the +0.015 a new default needs (docs/extraction.md).
+
+Result with ``--untuned --fallback [--dom] [--aeb-train W] --splits 8`` (2026-12-06, branch
+ex44): 0.9116 over the 18 folds without the DOM features, 0.9208 with (+0.009, 17 of 18 gain);
+with the AEB's blocks as well (first 10 folds) 0.910 (W 1) and 0.917 (W 0.3) against 0.920.
 
 Result (2026-12-03; docs/extraction.md, branch issue17e): all columns: learned 0.951 / 0.936 on the folds
 vs the rules' 0.950 / 0.937, a tie; a hand-picked subset (``--columns rule_keep,log_chars,
@@ -309,6 +317,22 @@ def f1(pages: list[dict], masks) -> dict:
     return b.prf([b.snippet_counts(t, p["gold"]) for t, p in zip(texts, pages)])
 
 
+def page_errors(pages: list[dict], masks) -> list[dict]:
+    """Per page, most errors first: its url, the ``with`` snippets missed (each marked whether
+    it is in the rendering at all, i.e. whether any block decision could have kept it) and the
+    ``without`` snippets kept, by bench_extract's matching."""
+    import bench_extract as b
+    from curate.readers import extract
+
+    rows = []
+    for p, k in zip(pages, masks):
+        kept = b._norm(extract.join_kept(p["bl"], k).replace("\ufeff", ""))
+        whole = b._norm(extract.join_kept(p["bl"], [True] * len(p["bl"])))
+        missed = [(s, b._norm(s) in whole) for s in p["gold"]["with"] if b._norm(s) not in kept]
+        rows.append({"url": p["url"], "missed": missed, "kept": [s for s in p["gold"]["without"] if b._norm(s) in kept]})
+    return sorted(rows, key=lambda r: -(len(r["missed"]) + len(r["kept"])))
+
+
 def choose_and_fit(pages: list[dict], bit: int, extra: list[dict] = (), weight: float = 1.0) -> dict:
     """Lambda and threshold by cross-fitting on md5 bit ``bit`` of ``pages`` (``extra`` in every
     fit, never scored), then the model refitted on all of them."""
@@ -332,6 +356,8 @@ def main() -> int:
     ap.add_argument("--aeb", action="store_true", help="score the whole tuning half's model on the AEB")
     ap.add_argument("--dom", action="store_true", help="add bench/dompath.py's DOM-container features")
     ap.add_argument("--fallback", action="store_true", help="--untuned: a short rendering is retried on the whole page")
+    ap.add_argument("--errors", type=int, default=0, metavar="N",
+                    help="list the N pages with the most out-of-fold errors on the md5 folds")
     ap.add_argument("--aeb-train", type=float, default=0.0, metavar="W",
                     help="add the AEB pages' labelled blocks (aeb_labels) to every fit, each counting W")
     args = ap.parse_args()
@@ -356,15 +382,24 @@ def main() -> int:
     every = []  # the learned F1 of every fold scored
     print(f"tuning half: {len(pages)} pages, {sum(len(p['bl']) for p in pages)} blocks, "
           f"{len(labelled)} labelled ({sum(labelled)} positive)")  # fmt: skip
+    errors = []
     for f in (0, 1):
         train = [p for p in pages if md5_bit(p["url"], 0) != f]
         test = [p for p in pages if md5_bit(p["url"], 0) == f]
         m = choose_and_fit(train, 1, aeb, w)
         learned, rules = f1(test, keeps(m, test, m["threshold"])), f1(test, [extract.keep_mask(p["bl"]) for p in test])
         every.append(learned["f1"])
+        errors += page_errors(test, keeps(m, test, m["threshold"])) if args.errors else []
         print(f"fold {f} ({len(test)} pages; lambda {m['lambda']:g}, threshold {m['threshold']}): "
               f"learned F1 {learned['f1']:.4f} (P {learned['precision']:.4f} R {learned['recall']:.4f})  "
               f"rules F1 {rules['f1']:.4f} (P {rules['precision']:.4f} R {rules['recall']:.4f})")  # fmt: skip
+    errors.sort(key=lambda r: -(len(r["missed"]) + len(r["kept"])))
+    for r in errors[: args.errors]:
+        print(f"{r['url']}: {len(r['missed'])} missed, {len(r['kept'])} kept")
+        for s, rendered in r["missed"]:
+            print(f"   missed{'' if rendered else ' (not in the rendering)'}: {b._norm(s)[:100]}")
+        for s in r["kept"]:
+            print(f"   kept: {b._norm(s)[:100]}")
     for salt in range(args.splits):  # the same estimate on other random halvings of the tuning half
         fs = []
         for f in (0, 1):

@@ -74,3 +74,16 @@ def test_untuned_rendering_falls_back_to_the_whole_page():
         T.FALLBACK = old
     assert len(extract.join_kept(short, [True] * len(short))) < extract.SHORT_CHARS
     assert len(whole) > len(short) and "Story number 39 of the day" in extract.join_kept(whole, [True] * len(whole))
+
+
+def test_page_errors_ranks_pages_and_tells_lost_from_dropped():
+    """Missed snippets are marked by whether any block held them; pages with most errors first."""
+    bl = [("p", "The article's first paragraph.", 0), ("p", "Share this story now", 1)]
+    pages = [
+        {"url": "a", "bl": bl, "gold": {"with": ["first paragraph"], "without": ["Share this"]}},
+        {"url": "b", "bl": bl, "gold": {"with": ["first  paragraph", "a sentence never rendered"], "without": []}},
+    ]
+    rows = T.page_errors(pages, [[True, True], [False, True]])
+    assert [r["url"] for r in rows] == ["b", "a"]
+    assert rows[0]["missed"] == [("first  paragraph", True), ("a sentence never rendered", False)]
+    assert rows[1] == {"url": "a", "missed": [], "kept": ["Share this"]}
