@@ -34,10 +34,18 @@ skip list, and none of the TUNED columns (phrase lists, the rules' signals, cont
 ``--dom``: bench/dompath.py's DOM-container features of each block appended. ``--splits
 N``: the cross-fitted estimate also on N other halvings of the tuning half (salted md5).
 ``--aeb``: the article-extraction benchmark's score of the model fitted on the whole tuning half.
+``--fallback`` (with ``--untuned``): a rendering shorter than extract.SHORT_CHARS is retried on
+the whole page, as extract.render does. ``--aeb-train W``: the AEB pages' blocks, labelled by
+their article body (``aeb_labels``), join every fit, each counting W; ``--aeb`` then scores each
+AEB half with a model trained on the tuning half and the other AEB half.
 
 Result with ``--untuned [--dom] --splits 8`` (2026-12-06, branch ex43): md5 folds 0.920 / 0.902
 without the DOM features, 0.913 / 0.913 with; on the 8 other halvings every fold gains, +0.008
 on average: consistent, but half the +0.015 a new default needs (docs/extraction.md).
+
+Result with ``--untuned --fallback [--dom] [--aeb-train W] --splits 8`` (2026-12-06, branch
+ex44): 0.9116 over the 18 folds without the DOM features, 0.9208 with (+0.009, 17 of 18 gain);
+with the AEB's blocks as well (first 10 folds) 0.910 (W 1) and 0.917 (W 0.3) against 0.920.
 
 Result (2026-12-03; docs/extraction.md, branch issue17e): all columns: learned 0.951 / 0.936 on the folds
 vs the rules' 0.950 / 0.937, a tie; a hand-picked subset (``--columns rule_keep,log_chars,
@@ -68,6 +76,7 @@ FEATURES = (
 )  # fmt: skip
 CONTEXT = (-2, -1, 1, 2)  # neighbours whose features count too (a heading before a paragraph, a list among links)
 CONTEXT_FEATURES = ("log_chars", "link_share", "tag_h", "tag_li", "sentence_end", "boiler_phrase", "in_region", "rule_keep")
+FALLBACK = False  # --fallback: an untuned rendering shorter than extract.SHORT_CHARS is the whole page's
 CONTAINERS = {"article": "article, [itemprop=articleBody]", "main": "main, [role=main]", "aside": "aside, footer, nav, header"}
 # the columns of ``features``, by name ("log_chars@-1": log_chars of the block before)
 COLUMNS = list(FEATURES) + [f"{f}@{d}" for d in CONTEXT for f in (*CONTEXT_FEATURES, "exists")]
@@ -188,7 +197,11 @@ def page_blocks(body: bytes, untuned: bool, dom: bool):
 
     text = bytes_to_str(body, _html_encoding(body, None), errors="replace")
     tree = HTMLTree.parse(text)
-    bl = extract.blocks(extract._render(tree, True) if untuned else extract.render(tree))
+    if untuned:
+        mh = extract._render(tree, True)
+        if FALLBACK and len(mh) < extract.SHORT_CHARS:  # Resiliparse found no main content: the whole page
+            mh = extract._render(tree, False)
+    bl = extract.blocks(mh if untuned else extract.render(tree))
     X = features(bl, tree.title or "", container_texts(tree))
     return bl, np.hstack([X, dompath.block_features(text.encode("utf-8"), bl)]) if dom else X
 
@@ -212,6 +225,45 @@ def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
     return out
 
 
+def aeb_labels(bl: list, body: str, norm) -> list[int]:
+    """1 / 0 / -1 per block of an AEB page from its gold article body alone: positive when the
+    block's text lies in the body (or, past five words, 90% of its word 4-grams do), negative
+    when at most 10% do and no part of it is the body's, unlabelled between (a caption half in
+    the body, a one-word block)."""
+    import bench_extract as b
+    from curate.readers import extract
+
+    art = norm(body)
+    shingles = b._shingles(art)
+    out = []
+    for blk in bl:
+        t = norm(extract.join_kept([blk], [True]))
+        own = b._shingles(t)
+        share = sum((own & shingles).values()) / max(sum(own.values()), 1)
+        words = len(t.split())
+        if len(t) >= 5 and t in art or (words > 5 and share >= 0.9):
+            out.append(1)
+        elif words >= 3 and share <= 0.1 and t not in art:
+            out.append(0)
+        else:
+            out.append(-1)
+    return out
+
+
+def load_aeb(untuned: bool = False, dom: bool = False) -> list[dict]:
+    """The AEB pages with blocks, features and ``aeb_labels`` (for --aeb-train)."""
+    import numpy as np
+
+    import bench_extract as b
+
+    out = []
+    for p in b.gold_pages(b.CORPORA, b.AEB):
+        bl, X = page_blocks(p["html"], untuned, dom)
+        body = p["gold"].get("articleBody", "")
+        out.append({"url": p["url"], "body": body, "bl": bl, "X": X, "y": np.array(aeb_labels(bl, body, b._norm))})
+    return out
+
+
 def aeb_f1(model: dict, untuned: bool, dom: bool, cols: list | None) -> dict:
     """The article-extraction benchmark's score (bench_extract's metric) of ``model``, which
     was not trained on it."""
@@ -227,13 +279,16 @@ def aeb_f1(model: dict, untuned: bool, dom: bool, cols: list | None) -> dict:
     return b.shingle_scores(texts, [p["gold"].get("articleBody", "") for p in b.gold_pages(b.CORPORA, b.AEB)])
 
 
-def fit(pages: list[dict], lam: float) -> dict:
-    """Logistic regression on the labelled blocks of ``pages`` (see the module doc), with the
-    standardisation folded into the weights (they apply to raw features)."""
+def fit(pages: list[dict], lam: float, extra: list[dict] = (), weight: float = 1.0) -> dict:
+    """Logistic regression on the labelled blocks of ``pages`` and of ``extra`` (another gold's
+    pages, each block counting ``weight``; see the module doc), with the standardisation folded
+    into the weights (they apply to raw features)."""
     import numpy as np
 
-    X = np.vstack([p["X"][p["y"] >= 0] for p in pages])
-    y = np.concatenate([p["y"][p["y"] >= 0] for p in pages]).astype(float)
+    both = [*pages, *extra]
+    X = np.vstack([p["X"][p["y"] >= 0] for p in both])
+    y = np.concatenate([p["y"][p["y"] >= 0] for p in both]).astype(float)
+    s = np.concatenate([np.full(int((p["y"] >= 0).sum()), 1.0 if i < len(pages) else weight) for i, p in enumerate(both)])
     mean, std = X.mean(0), X.std(0)
     std[std == 0] = 1.0
     Z = np.hstack([(X - mean) / std, np.ones((len(X), 1))])
@@ -242,8 +297,8 @@ def fit(pages: list[dict], lam: float) -> dict:
     w = np.zeros(Z.shape[1])
     for _ in range(NEWTON_STEPS):
         p = 1 / (1 + np.exp(-(Z @ w)))
-        hess = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(reg)
-        w = w - np.linalg.solve(hess, Z.T @ (p - y) + reg * w)
+        hess = (Z * (s * p * (1 - p))[:, None]).T @ Z + np.diag(reg)
+        w = w - np.linalg.solve(hess, Z.T @ (s * (p - y)) + reg * w)
     return {"weights": (w[:-1] / std).tolist(), "bias": float(w[-1] - (w[:-1] * mean / std).sum()), "lambda": lam}
 
 
@@ -262,18 +317,34 @@ def f1(pages: list[dict], masks) -> dict:
     return b.prf([b.snippet_counts(t, p["gold"]) for t, p in zip(texts, pages)])
 
 
-def choose_and_fit(pages: list[dict], bit: int) -> dict:
-    """Lambda and threshold by cross-fitting on md5 bit ``bit`` of ``pages``, then the model
-    refitted on all of them."""
+def page_errors(pages: list[dict], masks) -> list[dict]:
+    """Per page, most errors first: its url, the ``with`` snippets missed (each marked whether
+    it is in the rendering at all, i.e. whether any block decision could have kept it) and the
+    ``without`` snippets kept, by bench_extract's matching."""
+    import bench_extract as b
+    from curate.readers import extract
+
+    rows = []
+    for p, k in zip(pages, masks):
+        kept = b._norm(extract.join_kept(p["bl"], k).replace("\ufeff", ""))
+        whole = b._norm(extract.join_kept(p["bl"], [True] * len(p["bl"])))
+        missed = [(s, b._norm(s) in whole) for s in p["gold"]["with"] if b._norm(s) not in kept]
+        rows.append({"url": p["url"], "missed": missed, "kept": [s for s in p["gold"]["without"] if b._norm(s) in kept]})
+    return sorted(rows, key=lambda r: -(len(r["missed"]) + len(r["kept"])))
+
+
+def choose_and_fit(pages: list[dict], bit: int, extra: list[dict] = (), weight: float = 1.0) -> dict:
+    """Lambda and threshold by cross-fitting on md5 bit ``bit`` of ``pages`` (``extra`` in every
+    fit, never scored), then the model refitted on all of them."""
     halves = [[p for p in pages if md5_bit(p["url"], bit) == h] for h in (0, 1)]
     best = None
     for lam in LAMBDAS:
-        models = [fit(halves[1 - h], lam) for h in (0, 1)]  # models[h] scores half h
+        models = [fit(halves[1 - h], lam, extra, weight) for h in (0, 1)]  # models[h] scores half h
         for th in THRESHOLDS:
             mean = sum(f1(halves[h], keeps(models[h], halves[h], th))["f1"] for h in (0, 1)) / 2
             if best is None or mean > best[0] + 1e-12:
                 best = (mean, lam, th)
-    return {**fit(pages, best[1]), "threshold": best[2], "chosen_by_f1": round(best[0], 6)}
+    return {**fit(pages, best[1], extra, weight), "threshold": best[2], "chosen_by_f1": round(best[0], 6)}
 
 
 def main() -> int:
@@ -284,10 +355,20 @@ def main() -> int:
     ap.add_argument("--splits", type=int, default=0, help="also estimate on this many other halvings (salted md5)")
     ap.add_argument("--aeb", action="store_true", help="score the whole tuning half's model on the AEB")
     ap.add_argument("--dom", action="store_true", help="add bench/dompath.py's DOM-container features")
+    ap.add_argument("--fallback", action="store_true", help="--untuned: a short rendering is retried on the whole page")
+    ap.add_argument("--errors", type=int, default=0, metavar="N",
+                    help="list the N pages with the most out-of-fold errors on the md5 folds")
+    ap.add_argument("--aeb-train", type=float, default=0.0, metavar="W",
+                    help="add the AEB pages' labelled blocks (aeb_labels) to every fit, each counting W")
     args = ap.parse_args()
+    import bench_extract as b
     from curate.readers import extract
 
+    global FALLBACK
+    FALLBACK = args.fallback
     pages = load_pages(args.untuned, args.dom)
+    aeb = load_aeb(args.untuned, args.dom) if args.aeb_train else []
+    w = args.aeb_train or 1.0
     if args.untuned and not args.columns:
         args.columns = ",".join(c for c in COLUMNS if c.split("@")[0] not in TUNED)
     cols = None
@@ -295,30 +376,53 @@ def main() -> int:
         names = args.columns.split(",")
         cols = [COLUMNS.index(c) for c in names]
         COLUMNS[:] = names
-        for p in pages:
+        for p in [*pages, *aeb]:
             p["X"] = p["X"][:, cols]
     labelled = [int(x) for p in pages for x in p["y"] if x >= 0]
+    every = []  # the learned F1 of every fold scored
     print(f"tuning half: {len(pages)} pages, {sum(len(p['bl']) for p in pages)} blocks, "
           f"{len(labelled)} labelled ({sum(labelled)} positive)")  # fmt: skip
+    errors = []
     for f in (0, 1):
         train = [p for p in pages if md5_bit(p["url"], 0) != f]
         test = [p for p in pages if md5_bit(p["url"], 0) == f]
-        m = choose_and_fit(train, 1)
+        m = choose_and_fit(train, 1, aeb, w)
         learned, rules = f1(test, keeps(m, test, m["threshold"])), f1(test, [extract.keep_mask(p["bl"]) for p in test])
+        every.append(learned["f1"])
+        errors += page_errors(test, keeps(m, test, m["threshold"])) if args.errors else []
         print(f"fold {f} ({len(test)} pages; lambda {m['lambda']:g}, threshold {m['threshold']}): "
               f"learned F1 {learned['f1']:.4f} (P {learned['precision']:.4f} R {learned['recall']:.4f})  "
               f"rules F1 {rules['f1']:.4f} (P {rules['precision']:.4f} R {rules['recall']:.4f})")  # fmt: skip
+    errors.sort(key=lambda r: -(len(r["missed"]) + len(r["kept"])))
+    for r in errors[: args.errors]:
+        print(f"{r['url']}: {len(r['missed'])} missed, {len(r['kept'])} kept")
+        for s, rendered in r["missed"]:
+            print(f"   missed{'' if rendered else ' (not in the rendering)'}: {b._norm(s)[:100]}")
+        for s in r["kept"]:
+            print(f"   kept: {b._norm(s)[:100]}")
     for salt in range(args.splits):  # the same estimate on other random halvings of the tuning half
         fs = []
         for f in (0, 1):
             train = [p for p in pages if salted_bit(p["url"], salt) != f]
             test = [p for p in pages if salted_bit(p["url"], salt) == f]
-            m = choose_and_fit(train, 1)
+            m = choose_and_fit(train, 1, aeb, w)
             fs.append(f1(test, keeps(m, test, m["threshold"]))["f1"])
+        every.extend(fs)
         print(f"split {salt}: learned F1 {fs[0]:.4f} / {fs[1]:.4f}")
-    m = choose_and_fit(pages, 0)
+    print(f"mean of the {len(every)} folds: {sum(every) / len(every):.4f}")
+    m = choose_and_fit(pages, 0, aeb, w)
     print(f"whole tuning half: lambda {m['lambda']:g}, threshold {m['threshold']} (cross-fitted F1 {m['chosen_by_f1']:.4f})")
-    if args.aeb:
+    if args.aeb and aeb:  # each AEB half scored by a model trained on the tuning half and the other AEB half
+        masks = [None] * len(aeb)
+        for h in (0, 1):
+            mh = choose_and_fit(pages, 0, [p for p in aeb if md5_bit(p["url"], 0) != h], w)
+            for i, p in enumerate(aeb):
+                if md5_bit(p["url"], 0) == h:
+                    masks[i] = keeps(mh, [p], mh["threshold"])[0]
+        texts = [extract.join_kept(p["bl"], k).replace("\ufeff", "").strip() for p, k in zip(aeb, masks)]
+        a = b.shingle_scores(texts, [p["body"] for p in aeb])
+        print(f"AEB (cross-fitted: trained on its other half): F1 {a['f1']:.4f} (P {a['precision']:.4f} R {a['recall']:.4f})")
+    elif args.aeb:
         a = aeb_f1(m, args.untuned, args.dom, cols)
         print(f"AEB (not trained on): F1 {a['f1']:.4f} (P {a['precision']:.4f} R {a['recall']:.4f})")
     if args.write:
