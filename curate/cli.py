@@ -343,7 +343,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
-    from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
+    from curate.readers import InputError, copies, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits, path_problem
 
     errors = []
@@ -424,6 +424,9 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                 break
         if globs_only:
             continue
+        # a file's copy compressed or not beside it (gunzip -k, the audit's hint): read once, the other name a row
+        same.update({rel: f"{keep!r}, compressed or not (the same bytes decompressed)"
+                     for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree).items()})
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,
