@@ -1199,10 +1199,13 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
 
 
 def _commas(sample: bytes, no_quote: Counter, counts: Counter) -> bool:
-    """Each of the text's low quotes ends a word before a space or a line's end (``_LOW_QUOTE_AS_COMMA``), after two
-    words or more, and it has no other quote inside a word: commas, not the Mac/DOS letters ``no_quote`` counts."""
+    """Each of the text's low quotes ends a word in capitals before a space or a line's end (``_LOW_QUOTE_AS_COMMA``),
+    after two words or more, and it has no other quote inside a word: commas, not the Mac/DOS letters ``no_quote``
+    counts (cp850 writes "É", "Ä" in capitals, 0x90 and 0x8E). After small letters they are cp850's "é", "ä" ending
+    words as real DOS text writes them (French "signé", Finnish "sekä": lingua's so written read cp1252 "sign‚")."""
     words = _LOW_QUOTE_AS_COMMA.findall(sample) if sum(no_quote.values()) >= 2 else []
-    return len(set(words)) >= 2 and len(words) == sum(no_quote.values()) == counts[0x82] + counts[0x84]
+    return (len(set(words)) >= 2 and all(w.isupper() for w in words)
+            and len(words) == sum(no_quote.values()) == counts[0x82] + counts[0x84])
 
 
 _QUOTE_CHAR = {(enc, b): True for enc in ("cp1252", "iso8859_16", *_LATIN_PAGES, *_OLD_PAGES) for b in b"\x82\x84\x8b\x9b"
