@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import glob
 import json
 import os
 import re
@@ -403,7 +404,9 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
                 what += f" (a relative path is taken from the current directory, {os.getcwd()}"
                 typed = cfg.input_globs[i] if i < len(cfg.input_globs) else spec["glob"]  # link/.. is tidied from here
-                there = os.path.join(config_dir, typed) if config_dir and config_dir != os.getcwd() else None
+                # the folder escaped where the glob is one: "team [1]/" is no character class
+                there = (os.path.join(glob.escape(config_dir) if glob.has_magic(typed) else config_dir, typed)
+                         if config_dir and config_dir != os.getcwd() else None)
                 with contextlib.suppress(OSError):
                     there = there if there and list_files(there, hidden=True, tree=tree) else None
                 if there:
