@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import glob
 import json
 import os
 import re
@@ -343,7 +344,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
-    from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
+    from curate.readers import InputError, copies, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits, path_problem
 
     errors = []
@@ -403,7 +404,9 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
                 what += f" (a relative path is taken from the current directory, {os.getcwd()}"
                 typed = cfg.input_globs[i] if i < len(cfg.input_globs) else spec["glob"]  # link/.. is tidied from here
-                there = os.path.join(config_dir, typed) if config_dir and config_dir != os.getcwd() else None
+                # the folder escaped where the glob is one: "team [1]/" is no character class
+                there = (os.path.join(glob.escape(config_dir) if glob.has_magic(typed) else config_dir, typed)
+                         if config_dir and config_dir != os.getcwd() else None)
                 with contextlib.suppress(OSError):
                     there = there if there and list_files(there, hidden=True, tree=tree) else None
                 if there:
@@ -424,6 +427,9 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                 break
         if globs_only:
             continue
+        # a file's copy compressed or not beside it (gunzip -k, the audit's hint): read once, the other name a row
+        same.update({rel: f"{keep!r}, compressed or not (the same bytes decompressed)"
+                     for rel, keep in copies([f for f in files if f[1] not in same], spec["glob"], tree).items()})
         opts = {k: v for k, v in spec.items() if k not in ("glob", "format", "domain", "source")}
         try:
             shards += plan_shards(files, spec.get("format"), spec.get("domain"), spec["source"], opts, limits, same,

@@ -491,8 +491,8 @@ def relative_from(path: str) -> str:
     said = f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
     here = _CONFIG_DIR.get()
     if here and here != os.getcwd():
-        there = os.path.join(here, path)
-        if glob.has_magic(path) and glob.glob(there) or os.path.exists(there):
+        there = os.path.join(here, path)  # the folder escaped in a glob: "team [1]/" is no character class
+        if glob.has_magic(path) and glob.glob(os.path.join(glob.escape(here), path)) or os.path.exists(there):
             said = f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
     return said
 

@@ -556,6 +556,28 @@ def test_corpus_in_a_compression_curate_does_not_read_is_named(tmp_path, capsys,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_a_corpus_folder_holding_a_file_and_its_decompressed_copy_counts_it_once(tmp_path, capsys):
+    """The audit's own hint (`gzip -dk d/x.jsonl.gz`) leaves d/x.jsonl beside the original, and
+    `audit --corpus d` counted both: every document twice. A file beside its copy (the same
+    bytes decompressed) is read once, with a warning naming both; one of that name holding
+    other data is read."""
+    import gzip
+
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour"}) + "\n" for i in range(20))
+    (d / "x.jsonl").write_text(lines)
+    (d / "x.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    (d / "y.jsonl").write_text(lines)
+    (d / "y.jsonl.gz").write_bytes(gzip.compress(lines.replace("harbour", "river").encode()))
+    out = tmp_path / "a"
+    assert command.main(["--corpus", str(d), "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    s = json.loads((out / "stats" / "summary.json").read_text())
+    assert s["documents"]["total"] == 60, s["documents"]
+    assert f"{d / 'x.jsonl'} holds what {d / 'x.jsonl.gz'} holds, decompressed: read once" in err, err
+
+
 @pytest.mark.parametrize("how", ["gz", "zst", "bz2"])
 def test_a_compressed_parquet_corpus_is_told_to_be_decompressed(tmp_path, capsys, how):
     """`audit --corpus x.parquet.gz` (.zst) said 'not a Parquet or JSONL file': it is one,

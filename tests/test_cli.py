@@ -2319,6 +2319,47 @@ def test_the_decompress_hint_for_a_file_of_a_folder_input_run_as_said_lets_the_r
     assert (one / "x.parquet").read_bytes() == packed and pq.read_table(one / "x.decompressed.parquet").num_rows == 1
 
 
+@pytest.mark.skipif(not (shutil.which("gzip") and shutil.which("bzip2") and shutil.which("zstd")), reason="needs the tools")
+def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_path, capsys):
+    """The audit's hint (`gzip -dk d/x.jsonl.gz`) and any `gunzip -k` leave d/x.jsonl beside
+    d/x.jsonl.gz: the run read both, every record twice under two ids, without a word. Such a
+    pair (one name, compressed and not or in gzip and zstd, the same bytes decompressed) is read
+    once, as a file reached through a link is: the compressed one, the copy a same_file row
+    naming it. A pair of that name holding other data (warcio's example.warc and example.warc.gz
+    differ; here in the last record only) is read whole. A bzip2 file beside the .zst copy
+    curate's hint wrote (the original not moved yet) was refused with the same command again,
+    which then failed (the copy is there): it is told to move the original out."""
+    import gzip
+
+    import polars as pl
+
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = "".join(json.dumps({"text": f"record {i} of the harbour master's log"}) + "\n" for i in range(50))
+    (d / "x.jsonl").write_text(lines)
+    (d / "x.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    (d / "y.jsonl.zst").write_bytes(subprocess.run(["zstd", "-q", "-c"], input=lines.encode(), capture_output=True, check=True).stdout)
+    (d / "y.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    (d / "other.jsonl").write_text(lines + json.dumps({"text": "one more record, at the end"}) + "\n")  # other data: both read
+    (d / "other.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    out = tmp_path / "o"
+    assert run_cli("run", "--input", d, "--domain", "web", "--stages", "ingest", "--output", out, "--progress", "off") == 0
+    paths = pl.read_parquet(out / "text").get_column("path").value_counts()
+    assert dict(paths.iter_rows()) == {"x.jsonl.gz": 50, "y.jsonl.gz": 50, "other.jsonl": 51, "other.jsonl.gz": 50}, paths
+    rows = pl.read_parquet(out / "quarantine").select("path", "reason", "detail").sort("path").rows()
+    assert [r[:2] for r in rows] == [("x.jsonl", "same_file"), ("y.jsonl.zst", "same_file")], rows
+    assert "'x.jsonl.gz', compressed or not" in rows[0][2] and "'y.jsonl.gz', compressed or not" in rows[1][2], rows
+    # a bzip2 file beside its copy: the hint's own command, run, is not said again
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "z.jsonl.bz2").write_bytes(subprocess.run(["bzip2", "-c"], input=lines.encode(), capture_output=True, check=True).stdout)
+    assert run_cli("run", "--input", b, "--domain", "web", "--output", out, "--progress", "off") == 2
+    subprocess.run(_hint(capsys.readouterr().err), shell=True, check=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert run_cli("run", "--input", b, "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"its copy {b / 'z.jsonl.zst'} is beside it: move the original out of the input's folder" in err and "e.g." not in err, err
+
+
 def _hint_for(path: Path, kind: str, in_place: bool) -> str:
     """The hint curate gives for ``path``: gzip/zstd as the audit's bomb and the .parquet.gz
     refusal say it, bzip2/xz/lz4 as curate run's refusal does."""

@@ -108,3 +108,24 @@ def test_a_file_a_config_names_from_its_folder_says_to_run_curate_there(tmp_path
         assert len(said) == 1, e.value.messages
         hint = f"not from the config's folder, where it {'matches files' if '*' in name else 'is'}: run curate from {ess}, "
         assert (hint in said[0]) == there, said
+
+
+def test_a_config_folder_named_with_brackets_still_says_to_run_curate_there(tmp_path, monkeypatch, capsys):
+    """`curate run 'team [1]/my.toml'`: the config's folder was joined to a relative glob and the
+    whole read as a glob, its `[1]` a character class matching 'team 1': an input glob and an
+    evaluation set found there lost 'run curate from .../team [1]' (a plain path was told)."""
+    from curate import cli
+
+    team = tmp_path / "team [1]"
+    (team / "data").mkdir(parents=True)
+    (team / "evals").mkdir()
+    (team / "data" / "a.jsonl").write_text('{"text": "a page of words"}\n')
+    (team / "evals" / "e.jsonl").write_text('{"text": "q"}\n')
+    (team / "my.toml").write_text('[run]\noutput = "out"\nstages = ["ingest", "decontaminate"]\n[[inputs]]\nglob = "data/*.jsonl"\n'
+                                  'domain = "web"\n[[decontaminate.eval_sets]]\nglob = "evals/*.jsonl"\n')
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "team [1]/my.toml", "--progress", "off"]) == 2
+    said = capsys.readouterr().err.splitlines()
+    hint = f"not from the config's folder, where it matches files: run curate from {team}, "
+    assert [name for name in ("'data/*.jsonl'", "'evals/*.jsonl'") if any(name in s and hint in s for s in said)] == \
+        ["'data/*.jsonl'", "'evals/*.jsonl'"], said

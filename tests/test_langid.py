@@ -215,6 +215,41 @@ def test_the_model_cache_keeps_the_last_few_models_used(tmp_path, monkeypatch):
     assert len(models._FASTTEXT) == models.FASTTEXT_KEEP
 
 
+def test_two_threads_asking_for_one_model_load_it_once(tmp_path, monkeypatch):
+    """Two stages' setups in two threads (the DirectRunner's multi_threading mode) asking for
+    one model at once: each found no entry (the first one's load was not cached yet; a hit was
+    popped from the cache while it was used) and each loaded the file, two copies of a 126 MB
+    lid.176.bin. The cache is asked under a lock: the second waits and gets the first's. The
+    loader stand-in waits up to 2 s for a second load to begin (there is none now)."""
+    import threading
+    import time
+
+    import fasttext
+
+    from curate import commit, models
+
+    loads, second = [], threading.Event()
+
+    def load(path):
+        loads.append(path)
+        if len(loads) > 1:
+            second.set()
+        second.wait(2)
+        return object()
+
+    monkeypatch.setattr(models, "_FASTTEXT", {})
+    monkeypatch.setattr(fasttext, "load_model", load)
+    monkeypatch.setattr(commit, "_now_ns", lambda: time.time_ns() + commit.SETTLED_NS * 2)  # the file settled since
+    (tmp_path / "m.bin").write_bytes(b"m")
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(models.fasttext_model(str(tmp_path / "m.bin")))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1 and got[0] is got[1], loads
+
+
 class GlotStyleModel:
     """Stands in for a GlotLID model: labels like __label__eng_Latn. (Training a real tiny
     fastText model in a test is flaky: fastText's trainer hits NaN on toy data.)"""

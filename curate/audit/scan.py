@@ -741,7 +741,7 @@ def run_of(manifest: dict | None, stages: list[str]) -> dict:
 
 def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fields) -> dict:
     """The same statistics for any Parquet / JSONL corpus (no funnel, ledger or quarantine)."""
-    files, listed = [], set()  # listed: a folder's or a glob's files, not one named itself
+    files, listed, warnings = [], set(), []  # listed: a folder's or a glob's files, not one named itself
     for g in globs:
         if is_uri(g):  # a bucket's glob or folder is listed as a run lists an input (it was read as one file's name)
             from curate.readers import list_uri
@@ -754,12 +754,18 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
             found = sorted(p for p in glob.glob(f"{glob.escape(g)}/**/*", recursive=True) if os.path.isfile(p) and not os.path.basename(p).startswith("."))
         if not found:
             raise FileNotFoundError(f"--corpus {g!r} matches no files")
+        if found != [g] and not is_uri(g):  # a file beside its copy (gzip -dk, the hint below): counted once, as curate run reads it
+            from curate.readers import copies
+
+            twice = copies([(p, p) for p in found], g)
+            found = [p for p in found if p not in twice]
+            warnings += [f"{copy} holds what {keep} holds, decompressed: read once" for copy, keep in twice.items()]
         files += found
         listed.update(found if found != [g] else [])
     partial = Partial(examples)
     used = audit_files(files, partial, frozenset(listed), **fields)
     s = partial.summary(top)
     s.update(format=FORMAT, kind="corpus", source=name_utf8(", ".join(globs)), files={"documents": len(files)}, fields=used,
-             funnel=None, checks=[], domain_mix=domain_mix(s, None), tokens_written=None, run=None, warnings=[])
+             funnel=None, checks=[], domain_mix=domain_mix(s, None), tokens_written=None, run=None, warnings=warnings)
     return s
 

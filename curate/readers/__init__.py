@@ -430,6 +430,61 @@ def same_files(listed: list[tuple[str, str]], pattern: str, tree: bool = False, 
     return out
 
 
+_PACKED_NAME = re.compile(r"\.(?:gz|zst)$", re.IGNORECASE)
+
+
+def copies(listed: list[tuple[str, str]], pattern: str, tree: bool = False) -> dict[str, str]:
+    """{relative path: the relative path it is read under} for an input's local files of one
+    name compressed and not, or in gzip and zstd (x.jsonl, x.jsonl.gz, x.jsonl.zst), that hold
+    the same bytes decompressed: `gunzip -k` and the audit's hint (`gzip -dk`) leave such a copy
+    beside the file, and both were read, each record twice under two ids, without a word. Read
+    once, as a file reached through links is (same_files): the compressed one, the first by name
+    (the file as it came, its ids those of an earlier run). The name alone does not tell
+    (warcio's example.warc and example.warc.gz differ: both read). A code tree's compressed
+    files are not read as data."""
+    if tree or is_uri(pattern):
+        return {}
+    groups: dict = {}
+    for path, rel in sorted(listed, key=lambda f: (_PACKED_NAME.search(f[1]) is None, f[1])):  # compressed first
+        groups.setdefault(_PACKED_NAME.sub("", rel), []).append((path, rel))
+    out: dict = {}
+    for group in (g for g in groups.values() if len(g) > 1):
+        for i, (path, rel) in enumerate(group):
+            keep = next((k for p, k in group[:i] if k not in out and _same_data(p, path)), None)
+            if keep:
+                out[rel] = keep
+    return out
+
+
+def _same_data(a: str, b: str) -> bool:
+    """Whether two local files hold the same bytes decompressed (read side by side, to the first
+    difference); False where either cannot be read whole (the reader says why)."""
+    from curate.readers.common import open_bytes
+
+    try:
+        with open_bytes(a, Limits()) as f, open_bytes(b, Limits()) as g:
+            while True:
+                x, y = _read_full(f), _read_full(g)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except Exception:  # noqa: BLE001 - damaged, a bomb, unreadable: not told the same
+        return False
+
+
+def _read_full(f, size: int = 1 << 20) -> bytes:
+    """``size`` bytes of a stream, fewer only at its end (a decompressor's read may give fewer)."""
+    parts, got = [], 0
+    while got < size:
+        part = f.read(size - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
 # An input's options naming a record's fields (readers.jsonl.record_to_doc): of no use to any
 # other format, where they were ignored without a word (carry_meta = false kept nothing out)
 RECORD_OPTIONS = ("text_field", "id_field", "url_field", "language_field", "path_field", "meta_fields", "carry_meta")

@@ -516,6 +516,10 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     # x.jsonl.bz2.zst, was a name neither curate run (give --format) nor the audit could place
     command, copy = unpack_command(local, other[0])
     move = MOVE_AWAY * (in_place and not remote)
+    there = copy_beside(path, copy if copy.lower().endswith(".parquet") else unpack_command(local, other[0], into="zstd")[1],
+                        other[0], in_place and not remote)
+    if there:
+        return there
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
         return f"{path} is compressed with {other[0]}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. {here}{command}{move}"
     command = unpack_command(local, other[0], into="zstd")[0]
@@ -523,6 +527,14 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
 
 
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
+
+
+def copy_beside(path: str, copy: str, kind: str, in_place: bool) -> str | None:
+    """The one line for a folder's file (``in_place``) whose hint was run but the original not
+    moved: its ``copy`` is there. The hint's command again would fail ("already exists")."""
+    if not in_place or not os.path.lexists(copy):
+        return None
+    return f"{path} is compressed with {kind}; its copy {copy} is beside it: move the original out of the input's folder (its copy is read in its place)"
 
 
 def decompress_command(name: str, kind: str, in_place: bool = False) -> str:
@@ -544,6 +556,9 @@ def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None
         return None
     kind = kind or ("gzip" if packed[1] == "gz" else "zstd")
     local = name.rsplit("/", 1)[-1] if is_uri(name) else name
+    there = copy_beside(name, plain_name(name, kind), kind, in_place and not is_uri(name))
+    if there:
+        return there
     return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "
             f"{decompress_command(name, kind, in_place)}")
 
@@ -1184,10 +1199,13 @@ def _latin_charset(sample: bytes, western: bool) -> str | None:
 
 
 def _commas(sample: bytes, no_quote: Counter, counts: Counter) -> bool:
-    """Each of the text's low quotes ends a word before a space or a line's end (``_LOW_QUOTE_AS_COMMA``), after two
-    words or more, and it has no other quote inside a word: commas, not the Mac/DOS letters ``no_quote`` counts."""
+    """Each of the text's low quotes ends a word in capitals before a space or a line's end (``_LOW_QUOTE_AS_COMMA``),
+    after two words or more, and it has no other quote inside a word: commas, not the Mac/DOS letters ``no_quote``
+    counts (cp850 writes "É", "Ä" in capitals, 0x90 and 0x8E). After small letters they are cp850's "é", "ä" ending
+    words as real DOS text writes them (French "signé", Finnish "sekä": lingua's so written read cp1252 "sign‚")."""
     words = _LOW_QUOTE_AS_COMMA.findall(sample) if sum(no_quote.values()) >= 2 else []
-    return len(set(words)) >= 2 and len(words) == sum(no_quote.values()) == counts[0x82] + counts[0x84]
+    return (len(set(words)) >= 2 and all(w.isupper() for w in words)
+            and len(words) == sum(no_quote.values()) == counts[0x82] + counts[0x84])
 
 
 _QUOTE_CHAR = {(enc, b): True for enc in ("cp1252", "iso8859_16", *_LATIN_PAGES, *_OLD_PAGES) for b in b"\x82\x84\x8b\x9b"
