@@ -4366,6 +4366,18 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
                                     "S3://b/in/*.jsonl?); for a local folder named 'S3:', write ./S3:/b/in/*.jsonl"),
     ("--input", "file:/data/x.jsonl", "inputs[0].glob: 'file:/data/x.jsonl' looks like a URI missing a slash (did you mean "
                                       "file:///data/x.jsonl?); for a local folder named 'file:', write ./file:/data/x.jsonl"),
+    # hdfs:/user/x was said as hdfs://user/x, a namenode 'user': a path on the default namenode is hdfs:///user/x
+    ("--output", "hdfs:/user/x", "run.output: 'hdfs:/user/x' looks like a URI missing a slash (did you mean hdfs:///user/x?); "
+                                 "for a local folder named 'hdfs:', write ./hdfs:/user/x"),
+    ("--output", "hdfs:/nn:8020/x", "run.output: 'hdfs:/nn:8020/x' looks like a URI missing a slash (did you mean "
+                                    "hdfs://nn:8020/x?); for a local folder named 'hdfs:', write ./hdfs:/nn:8020/x"),
+    ("--output", "abfs:/c/x", "run.output: 'abfs:/c/x' looks like a URI missing a slash (did you mean abfs://c/x?); "
+                              "for a local folder named 'abfs:', write ./abfs:/c/x"),
+    # a blank and a slash missing: written into a local folder ' gs:'
+    ("--output", " gs:/b/out", "run.output: ' gs:/b/out' starts with a space and looks like a URI missing a slash: did you "
+                               "mean gs://b/out?"),
+    ("--input", "\ts3:/b/*.jsonl", "inputs[0].glob: '\\ts3:/b/*.jsonl' starts with a blank or control character and looks "
+                                   "like a URI missing a slash: did you mean s3://b/*.jsonl?"),
 ])
 def test_a_uri_with_a_blank_before_it_or_a_slash_missing_is_said_in_curates_words(tmp_path, monkeypatch, capsys, flag, typed, said):
     """--output ' gs://b/out' was refused with pyarrow's "Cannot parse URI: '%20gs://b/out'", which
