@@ -488,13 +488,22 @@ def relative_from(path: str) -> str:
 
     if not path or is_uri(path) or os.path.isabs(path):
         return ""
-    said = f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+    here = in_config_folder(path)
+    if here:
+        return f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
+    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+
+
+def in_config_folder(path: str) -> str | None:
+    """The folder of the config being loaded where the relative ``path`` (a glob: files) is
+    found from there but not from here (the current directory), else None."""
+    import glob
+
     here = _CONFIG_DIR.get()
-    if here and here != os.getcwd():
-        there = os.path.join(here, path)
-        if glob.has_magic(path) and glob.glob(there) or os.path.exists(there):
-            said = f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
-    return said
+    if not here or here == os.getcwd() or os.path.isabs(path):
+        return None
+    there = os.path.join(here, path)
+    return here if glob.has_magic(path) and glob.glob(there) or os.path.exists(there) else None
 
 
 def default_source(pattern: str) -> str:
