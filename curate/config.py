@@ -13,6 +13,7 @@ import copy
 import datetime
 import hashlib
 import json
+import math
 import os
 import tomllib
 import urllib.parse
@@ -145,12 +146,39 @@ LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAUL
 WORKERS_PER_CORE = 4  # run.workers' most: more processes than that only share the cores (and memory)
 
 
+CGROUP = "/sys/fs/cgroup"  # where a container's CPU quota is read (cores)
+
+
 def cores() -> int:
-    """The cores this process may run on: its CPU affinity (a container's or taskset's 2 of a
-    64-core machine), not the machine's (os.cpu_count): run.workers' 0 and its most."""
+    """The cores this process may run on: its CPU affinity (a taskset's 2 of a 64-core machine),
+    and at most its container's CPU quota rounded up (docker --cpus 2: all 64 in its affinity),
+    not the machine's (os.cpu_count): run.workers' 0 and its most."""
+    n = os.cpu_count() or 1
     with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+        n = len(os.sched_getaffinity(0)) or 1
+    quota = _cpu_quota()
+    return max(1, min(n, math.ceil(quota))) if quota else n
+
+
+def _cpu_quota() -> float | None:
+    """The CPUs the cgroup's quota allows (quota / period), None where there is none: cgroup v2's
+    cpu.max ("200000 100000"; "max ..." none), v1's cpu.cfs_quota_us (-1 none) over cpu.cfs_period_us."""
+    def read(name):
+        with contextlib.suppress(OSError):
+            with open(os.path.join(CGROUP, name)) as f:
+                return f.read().split()
+        return None
+    pair = read("cpu.max")
+    for d in ("cpu", "cpu,cpuacct") if pair is None else ():
+        quota, period = read(f"{d}/cpu.cfs_quota_us"), read(f"{d}/cpu.cfs_period_us")
+        if quota and period:
+            pair = quota[:1] + period[:1]
+            break
+    try:
+        quota, period = map(int, pair)
+    except (TypeError, ValueError):  # none, "max", or not two numbers
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"

@@ -389,6 +389,7 @@ def test_workers_past_four_a_core_is_an_error(tmp_path, pages, capsys, monkeypat
     until killed: more than 4 a core is refused, naming how many the machine takes."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # the cores are the process's (config.cores)
+    monkeypatch.setattr(config, "CGROUP", str(tmp_path / "no-cgroup"))  # and no CPU quota, whatever this machine's
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "9") == 2
     assert capsys.readouterr().err.strip().splitlines() == [
@@ -4419,6 +4420,7 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     The cores are the process's (its CPU affinity: a container's or taskset's 2 of 64), as 0's are."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(config, "CGROUP", str(tmp_path / "no-cgroup"))  # no CPU quota, whatever this machine's
     portable = ["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"]
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", "100", *portable) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -4438,6 +4440,34 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
         "curate: config error: run.workers: 64 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
     from pipelines.pool import workers
     assert workers({"workers": 0}, True) == 2
+
+
+@pytest.mark.parametrize("files, n", [
+    ({"cpu.max": "200000 100000\n"}, 2),  # cgroup v2: a container given 2 CPUs
+    ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: 2 processes run at once
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),  # cgroup v1
+    ({"cpu,cpuacct/cpu.cfs_quota_us": "100000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 1),
+    ({"cpu.max": "max 100000\n"}, 64),  # no quota: the process's cores
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
+    ({"cpu.max": "garbled\n"}, 64),
+])
+def test_workers_are_checked_against_a_containers_cpu_quota(tmp_path, pages, capsys, monkeypatch, files, n):
+    """A container limited to 2 CPUs on a 64-core host (its cgroup's CPU quota; its affinity
+    all 64 cores) allowed --workers 256, and run.workers = 0 forked 64 processes to share 2 CPUs:
+    the quota (cgroup v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us) counts as the cores."""
+    from pipelines.pool import workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setattr(config, "CGROUP", str(tmp_path / "cgroup"))
+    for rel, text in files.items():
+        (tmp_path / "cgroup" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cgroup" / rel).write_text(text)
+    assert workers({"workers": 0}, True) == n
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", str(4 * n + 1)) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"curate: config error: run.workers: {4 * n + 1} processes on this machine of {n} core{'s' * (n > 1)}: give at most "
+        f"{4 * n} (4 a core), or 0 for one a core"]
 
 
 def test_a_key_below_an_option_given_by_set_too_is_refused(tmp_path, pages, capsys):
