@@ -195,12 +195,15 @@ _PATH_VALUE = re.compile(r"""^((?:output|glob) = )(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]
 def _as_written(text: str, root: str) -> bool:
     """Whether a demo.toml is as a demo wrote it: every byte the same (a comment added is the
     user's too, kept), but for how its paths are spelt (an earlier demo into ./d, this one into
-    d; the first demo's plain globs), which must mean the same paths."""
+    d; the first demo's plain globs), which must mean the same paths: ROOT's, or those of the
+    folder its output is in (a copy: cp -r demo1 demo2 names demo1's)."""
     def rest(t: str) -> list[str]:  # a path's line without its string: what follows it (a comment) is the user's too
         return [_PATH_VALUE.sub(r"\1", line, count=1) for line in t.splitlines(True)]
 
-    ours = _config(root)
-    return rest(text) == rest(ours) and _settings(text) is not None and _settings(text) == _settings(ours)
+    settings = _settings(text)
+    if settings is None or rest(text) != rest(_config(root)):
+        return False
+    return any(settings == _settings(_config(r)) for r in (root, os.path.dirname(settings["run"]["output"])))
 
 
 def _settings(text: str) -> dict | None:

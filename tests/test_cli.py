@@ -1758,6 +1758,28 @@ def test_demo_reruns_over_an_untouched_demo_of_another_template(tmp_path, monkey
     demo.check_root(str(root))
 
 
+@pytest.mark.parametrize("stamped", [True, False])
+def test_a_copied_demo_folder_is_an_earlier_demos(tmp_path, stamped):
+    """`cp -r demo1 demo2; curate demo --output demo2`: the copy's demo.toml names demo1's paths.
+    Its stamp holds (content, not paths); one written before the stamp was compared with the
+    demo.toml demo2 would get and refused as 'changed since (demo.toml ...)' though nobody had
+    edited it. As a demo wrote it for the folder its paths name, it is a demo's; edited, refused."""
+    import shutil
+
+    from curate import demo
+
+    first, copy = tmp_path / "demo1", tmp_path / "demo2"
+    demo.write_demo(str(first))
+    if not stamped:  # as a demo before the stamp wrote it
+        (first / "demo.toml").write_text(demo._config(str(first)))
+    shutil.copytree(first, copy)
+    demo.check_root(str(copy))
+    cfg = copy / "demo.toml"
+    cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 3"))
+    with pytest.raises(ValueError, match=r"is an earlier demo's folder, changed since \(demo.toml"):
+        demo.check_root(str(copy))
+
+
 @pytest.mark.parametrize("edited", [False, True])
 def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
     """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
