@@ -296,7 +296,9 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (choose from"),
+    # with the choice meant, as --environment_type's (msgs90: the README's example had none)
+    (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (did you mean "
+                                                "multi_processing?) (choose from 'in_memory', 'multi_threading', 'multi_processing')"),
     (["--direct_num_workers", "two"], "curate: --direct_num_workers: invalid int value: 'two'"),
     (["--runner=FlinkRunner", "--flink_version=9.9"], "curate: --flink_version: invalid choice: '9.9'"),
     # Beam takes any string and says 'Unknown environment type: EXTRENAL' once the job is built
