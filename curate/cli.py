@@ -343,7 +343,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
-    from curate.readers import InputError, is_uri, list_files, plan_shards, same_files
+    from curate.readers import InputError, has_magic, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits, path_problem
 
     errors = []
@@ -398,10 +398,14 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} is a folder with no files to read in it{hidden}: "
                           "put the input files there, or give another --input")
             continue
+        if not files and listed:
+            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} matches only files inside the output directory {out!r} "
+                          "(choose another output)")
+            continue
         if not files:
-            what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
-            if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
-                what += f" (a relative path is taken from the current directory, {os.getcwd()}"
+            where = ""
+            if not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
+                where += f" (a relative path is taken from the current directory, {os.getcwd()}"
                 typed = cfg.input_globs[i] if i < len(cfg.input_globs) else spec["glob"]  # link/.. is tidied from here
                 there = os.path.join(config_dir, typed) if config_dir and config_dir != os.getcwd() else None
                 with contextlib.suppress(OSError):
@@ -410,11 +414,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     # a team's config run from another folder: its paths are not the config's
                     from curate.config import run_from
 
-                    what += run_from(config_dir)
-                what += ")"
-            if not listed and not is_uri(spec["glob"]):
-                what += _other_case(spec["glob"])
-            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} matches {what}")
+                    where += run_from(config_dir, has_magic(typed))
+                where += ")"
+            if not is_uri(spec["glob"]):
+                where += _other_case(spec["glob"])
+            # a path of no wildcard is missing, not a pattern that matched nothing
+            said = f"{cfg.glob_said(i)} matches no files" if has_magic(spec["glob"]) else f"no file or folder {cfg.glob_said(i)}"
+            errors.append(f"inputs[{i}].glob: {said}{where}")
             continue
         for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
             other = seen.setdefault((spec["source"], rel), (i, path))
