@@ -147,11 +147,12 @@ WORKERS_PER_CORE = 4  # run.workers' most: more processes than that only share t
 
 
 CGROUP = "/sys/fs/cgroup"  # where a container's CPU quota is read (cores)
+PROC_CGROUP = "/proc/self/cgroup"  # the process's cgroups, below CGROUP ("0::/system.slice/x.service")
 
 
 def cores() -> int:
     """The cores this process may run on: its CPU affinity (a taskset's 2 of a 64-core machine),
-    and at most its container's CPU quota rounded up (docker --cpus 2: all 64 in its affinity),
+    and at most its cgroup's CPU quota rounded up (docker --cpus 2: all 64 in its affinity),
     not the machine's (os.cpu_count): run.workers' 0 and its most."""
     n = os.cpu_count() or 1
     with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
@@ -161,24 +162,34 @@ def cores() -> int:
 
 
 def _cpu_quota() -> float | None:
-    """The CPUs the cgroup's quota allows (quota / period), None where there is none: cgroup v2's
-    cpu.max ("200000 100000"; "max ..." none), v1's cpu.cfs_quota_us (-1 none) over cpu.cfs_period_us."""
-    def read(name):
-        with contextlib.suppress(OSError):
-            with open(os.path.join(CGROUP, name)) as f:
-                return f.read().split()
-        return None
-    pair = read("cpu.max")
-    for d in ("cpu", "cpu,cpuacct") if pair is None else ():
-        quota, period = read(f"{d}/cpu.cfs_quota_us"), read(f"{d}/cpu.cfs_period_us")
-        if quota and period:
-            pair = quota[:1] + period[:1]
-            break
-    try:
-        quota, period = map(int, pair)
-    except (TypeError, ValueError):  # none, "max", or not two numbers
-        return None
-    return quota / period if quota > 0 and period > 0 else None
+    """The fewest CPUs a cgroup quota allows this process (quota / period), None where none does:
+    cgroup v2's cpu.max ("200000 100000"; "max ..." none), v1's cpu.cfs_quota_us (-1 none) over
+    cpu.cfs_period_us, in the process's cgroup and each above it (a container with its own
+    cgroup namespace sees its own at the root)."""
+    def numbers(path):
+        with contextlib.suppress(OSError, ValueError):
+            with open(os.path.join(CGROUP, path)) as f:
+                return [int(x) for x in f.read().split() if x != "max"]
+        return []
+
+    v2, v1 = "/", "/"  # the process's cgroup in each hierarchy (its line in PROC_CGROUP)
+    with contextlib.suppress(OSError, ValueError):
+        with open(PROC_CGROUP) as f:
+            for line in f:
+                _, names, path = line.rstrip("\n").split(":", 2)
+                v2 = path if not names else v2
+                v1 = path if "cpu" in names.split(",") else v1
+    mine = {"": v2, "cpu": v1, "cpu,cpuacct": v1}  # v1's cpu controller: mounted under either name
+    quotas = []
+    for folder, path in mine.items():
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts) + 1):
+            here = os.path.join(folder, *parts[:depth])
+            files = ("cpu.cfs_quota_us", "cpu.cfs_period_us") if folder else ("cpu.max",)
+            pair = [n for name in files for n in numbers(os.path.join(here, name))]
+            if len(pair) == 2 and pair[0] > 0 and pair[1] > 0:
+                quotas.append(pair[0] / pair[1])
+    return min(quotas, default=None)
 
 
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"

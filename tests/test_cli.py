@@ -4474,6 +4474,11 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     ({"cpu.max": "max 100000\n"}, 64),  # no quota: the process's cores
     ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
     ({"cpu.max": "garbled\n"}, 64),
+    # a cgroup below the root (systemd's CPUQuota=, a container without its own cgroup namespace), or above it
+    ({"system.slice/x.service/cpu.max": "200000 100000\n"}, 2),
+    ({"system.slice/cpu.max": "100000 100000\n", "system.slice/x.service/cpu.max": "max 100000\n"}, 1),
+    ({"cpu,cpuacct/system.slice/x.service/cpu.cfs_quota_us": "200000\n",
+      "cpu,cpuacct/system.slice/x.service/cpu.cfs_period_us": "100000\n"}, 2),
 ])
 def test_workers_are_checked_against_a_containers_cpu_quota(tmp_path, pages, capsys, monkeypatch, files, n):
     """A container limited to 2 CPUs on a 64-core host (its cgroup's CPU quota; its affinity
@@ -4484,6 +4489,8 @@ def test_workers_are_checked_against_a_containers_cpu_quota(tmp_path, pages, cap
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
     monkeypatch.setattr(config, "CGROUP", str(tmp_path / "cgroup"))
+    (tmp_path / "proc").write_text("12:cpu,cpuacct:/system.slice/x.service\n0::/system.slice/x.service\n")
+    monkeypatch.setattr(config, "PROC_CGROUP", str(tmp_path / "proc"))
     for rel, text in files.items():
         (tmp_path / "cgroup" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "cgroup" / rel).write_text(text)
