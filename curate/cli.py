@@ -686,9 +686,26 @@ def prepare_run(ns, beam_args: list[str] = ()):
         shards = plan(cfg, globs_only=bool(errors), config_dir=config_dir)
     except ConfigError as e:
         errors += e.messages
+    if errors and copied_demo(ns):  # its inputs, moved away with the folder it was written for: why
+        errors.append(copied_demo(ns))
     if errors:
         raise ConfigError(*errors)
     return cfg, shards
+
+
+def copied_demo(ns, running: bool = False) -> str | None:
+    """What to say of a run of a copied demo's config (`cp -r demo1 demo2; curate run
+    demo2/demo.toml`), whose paths are demo1's: it read demo1/raw and replaced demo1/out without
+    a word (``running``: it is about to read them)."""
+    from curate import demo
+
+    named = demo.written_for(ns.config) if ns.config and not getattr(ns, "inputs", None) else None
+    if named is None:
+        return None
+    folder = os.path.dirname(ns.config) or "."
+    return (f"{ns.config} is `curate demo`'s config for the folder {named} (its paths are taken from the current directory, "
+            f"{os.getcwd()}): `curate demo --output {shell.quote(folder)}` writes one for {folder}"
+            + f"; this run reads {named}'s files" * running)
 
 
 def previous_manifest(root: str) -> dict | None:
@@ -737,6 +754,8 @@ def cmd_run(ns, beam_args) -> int:
         print(f"curate: warning: {line}", file=sys.stderr)
     for stage, keys in cfg.tuned_off.items():  # a section given for a stage that does not run: say why
         print(f"curate: note: {config.tuned_off_note(stage, keys)}", file=sys.stderr)
+    if copied_demo(ns):
+        print(one_line(f"curate: note: {copied_demo(ns, running=True)}"), file=sys.stderr)
     # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
     strays = [f"{s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read"
               for s in shards if s.opt("not_json_lines") and s.start == 0]

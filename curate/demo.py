@@ -220,6 +220,22 @@ def _settings(text: str) -> dict | None:
         return None
 
 
+def written_for(config_path: str) -> str | None:
+    """The folder an untouched demo.toml (its stamp holds) names, as written in it, where that is
+    not the folder it is in, else None: a copy (cp -r demo1 demo2) names demo1's paths, which
+    are taken from the current directory, as any config's."""
+    import tomllib
+
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            text = f.read()
+        named = os.path.dirname(tomllib.loads(text)["run"]["output"]) if _stamp_holds(text) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    here = os.path.dirname(os.path.abspath(config_path))
+    return named if named is not None and os.path.realpath(named or ".") != os.path.realpath(here) else None
+
+
 def _config(root: str) -> str:
     """The text of ROOT/demo.toml: quoted as TOML, the folder's glob characters escaped (an
     --output of d[1] or "x" works)."""

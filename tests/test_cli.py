@@ -1782,6 +1782,36 @@ def test_a_copied_demo_folder_is_an_earlier_demos(tmp_path, stamped):
         demo.check_root(str(copy))
 
 
+def test_running_a_copied_demos_config_says_whose_folder_it_names(tmp_path, capsys, monkeypatch):
+    """`cp -r demo1 demo2; curate run demo2/demo.toml`: its paths are demo1's, taken from the
+    current directory, so the run read demo1/raw and replaced demo1/out without a word; with
+    demo1 moved away it said only that 'demo1/raw/web/*.warc.gz' matches no files. Either way
+    the user is told whose folder it names and that `curate demo --output demo2` writes its own."""
+    import shutil
+
+    from curate import demo
+
+    monkeypatch.chdir(tmp_path)
+    demo.write_demo("demo1")
+    shutil.copytree("demo1", "demo2")
+    said = ("demo2/demo.toml is `curate demo`'s config for the folder demo1 (its paths are taken from the current directory, "
+            f"{tmp_path}): `curate demo --output demo2` writes one for demo2")
+    shutil.move("demo1", "elsewhere")
+    assert run_cli("run", "demo2/demo.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"curate: config error: {said}" in err and len(err) == 5, err  # and the four inputs
+    shutil.move("elsewhere", "demo1")
+
+    def launched(*a, **k):  # what is said before the run is the point: the pipeline itself is not run
+        raise ValueError("launched")
+    import pipelines.pipeline
+    monkeypatch.setattr(pipelines.pipeline, "run", launched)
+    assert run_cli("run", "demo2/demo.toml", "--progress", "off") == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate: note: {said}; this run reads demo1's files", "curate: launched"]
+    assert run_cli("run", "demo1/demo.toml", "--progress", "off") == 2
+    assert capsys.readouterr().err.splitlines() == ["curate: launched"]
+
+
 @pytest.mark.parametrize("edited", [False, True])
 def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
     """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
