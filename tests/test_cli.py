@@ -4567,6 +4567,13 @@ def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages
     assert not (tmp_path / "o").exists()
 
 
+def test_audit_of_an_empty_folder_says_so(tmp_path, capsys):
+    """`curate audit --corpus emptydir` said the folder 'matches no files', a glob's words."""
+    (tmp_path / "empty").mkdir()
+    assert run_cli("audit", "--corpus", tmp_path / "empty", "--output", tmp_path / "a") == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate audit: --corpus {str(tmp_path / 'empty')!r} is a folder with no files in it"]
+
+
 @pytest.mark.parametrize("args, said", [
     (["demo", "--output", "gs:/b/d"], "curate: demo: --output 'gs:/b/d' looks like a URI missing a slash (did you mean gs://b/d?); "
                                       "for a local folder named 'gs:', write ./gs:/b/d"),
@@ -4577,6 +4584,9 @@ def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages
     (["audit", "--corpus", "p.jsonl", "--output", "gs:/b/a"], "curate audit: --output 'gs:/b/a' looks like a URI missing a "
                                                               "slash (did you mean gs://b/a?); for a local folder named 'gs:', write ./gs:/b/a"),
     (["audit", "--corpus", " s3://b/*.jsonl"], "curate audit: --corpus ' s3://b/*.jsonl' starts with a space: remove it (s3://b/*.jsonl)"),
+    # a file named, missing: said as such, not as a pattern that matched nothing (msgs90); a glob as before
+    (["audit", "--corpus", "nothere.parquet"], "curate audit: --corpus: no file or folder 'nothere.parquet'"),
+    (["audit", "--corpus", "none/*.parquet"], "curate audit: --corpus 'none/*.parquet' matches no files"),
 ])
 def test_demo_mix_and_audit_say_a_uri_mistyped_as_run_does(tmp_path, monkeypatch, capsys, args, said):
     """`curate demo --output gs:/b/d` wrote its samples into a local folder 'gs:' (and gs://b/d
