@@ -118,8 +118,9 @@ def _other_case(pattern: str) -> str:
     with contextlib.suppress(OSError):
         near = sorted(n for n in os.listdir(folder or ".")  # what matches as typed was listed (an empty folder): no hint
                       if fnmatch.fnmatchcase(n.lower(), name.lower()) and not fnmatch.fnmatchcase(n, name))
+        said = "a glob is case-sensitive; in another case it would match" if has_magic(name) else "a name is case-sensitive; in another case it is"
         if near:
-            return f" (a glob is case-sensitive; in another case it would match: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
+            return f" ({said}: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
     return ""
 
 

@@ -180,6 +180,10 @@ def test_a_glob_that_matches_only_in_another_case_names_the_files(tmp_path, page
     assert run_cli("run", "--input", glob, "--domain", "web", "--output", tmp_path / "o") == 2
     assert capsys.readouterr().err == (f"curate: config error: inputs[0].glob: {glob!r} matches no files (a glob is "
                                        f"case-sensitive; in another case it would match: Pages.JSONL)\n")
+    named = str(tmp_path / "in" / "pages.jsonl")  # a name of no wildcard: a name's case, not a glob's (msgs90)
+    assert run_cli("run", "--input", named, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err == (f"curate: config error: inputs[0].glob: no file or folder {named!r} (a name is "
+                                       f"case-sensitive; in another case it is: Pages.JSONL)\n")
 
 
 def test_an_input_folder_with_no_files_says_so(tmp_path, capsys, monkeypatch):
