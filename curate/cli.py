@@ -119,8 +119,9 @@ def _other_case(pattern: str) -> str:
     with contextlib.suppress(OSError):
         near = sorted(n for n in os.listdir(folder or ".")  # what matches as typed was listed (an empty folder): no hint
                       if fnmatch.fnmatchcase(n.lower(), name.lower()) and not fnmatch.fnmatchcase(n, name))
+        said = "a glob is case-sensitive; in another case it would match" if has_magic(name) else "a name is case-sensitive; in another case it is"
         if near:
-            return f" (a glob is case-sensitive; in another case it would match: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
+            return f" ({said}: {', '.join(near[:3])}{', ...' if len(near) > 3 else ''})"
     return ""
 
 
@@ -344,7 +345,7 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
     ``cfg`` comes from ``config.load(..., for_run=True)``; ``globs_only``: a config with
     mistakes, whose globs are checked but whose files are not looked into; ``config_dir``: the
     folder of the config file the inputs come from (named when a relative glob matches there)."""
-    from curate.readers import InputError, copies, is_uri, list_files, plan_shards, same_files
+    from curate.readers import InputError, copies, has_magic, is_uri, list_files, plan_shards, same_files
     from curate.readers.common import Limits, path_problem
 
     errors = []
@@ -399,10 +400,14 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
             errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} is a folder with no files to read in it{hidden}: "
                           "put the input files there, or give another --input")
             continue
+        if not files and listed:
+            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} matches only files inside the output directory {out!r} "
+                          "(choose another output)")
+            continue
         if not files:
-            what = f"only files inside the output directory {out!r} (choose another output)" if listed else "no files"
-            if not listed and not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
-                what += f" (a relative path is taken from the current directory, {os.getcwd()}"
+            where = ""
+            if not is_uri(spec["glob"]) and not os.path.isabs(spec["glob"]):
+                where += f" (a relative path is taken from the current directory, {os.getcwd()}"
                 typed = cfg.input_globs[i] if i < len(cfg.input_globs) else spec["glob"]  # link/.. is tidied from here
                 # the folder escaped where the glob is one: "team [1]/" is no character class
                 there = (os.path.join(glob.escape(config_dir) if glob.has_magic(typed) else config_dir, typed)
@@ -413,11 +418,13 @@ def plan(cfg, globs_only: bool = False, config_dir: str | None = None):
                     # a team's config run from another folder: its paths are not the config's
                     from curate.config import run_from
 
-                    what += run_from(config_dir)
-                what += ")"
-            if not listed and not is_uri(spec["glob"]):
-                what += _other_case(spec["glob"])
-            errors.append(f"inputs[{i}].glob: {cfg.glob_said(i)} matches {what}")
+                    where += run_from(config_dir, has_magic(typed))
+                where += ")"
+            if not is_uri(spec["glob"]):
+                where += _other_case(spec["glob"])
+            # a path of no wildcard is missing, not a pattern that matched nothing
+            said = f"{cfg.glob_said(i)} matches no files" if has_magic(spec["glob"]) else f"no file or folder {cfg.glob_said(i)}"
+            errors.append(f"inputs[{i}].glob: {said}{where}")
             continue
         for path, rel in files:  # rows are known by (source, path, offset): two files must not share the first two
             other = seen.setdefault((spec["source"], rel), (i, path))
@@ -686,9 +693,26 @@ def prepare_run(ns, beam_args: list[str] = ()):
         shards = plan(cfg, globs_only=bool(errors), config_dir=config_dir)
     except ConfigError as e:
         errors += e.messages
+    if errors and copied_demo(ns):  # its inputs, moved away with the folder it was written for: why
+        errors.append(copied_demo(ns))
     if errors:
         raise ConfigError(*errors)
     return cfg, shards
+
+
+def copied_demo(ns, running: bool = False) -> str | None:
+    """What to say of a run of a copied demo's config (`cp -r demo1 demo2; curate run
+    demo2/demo.toml`), whose paths are demo1's: it read demo1/raw and replaced demo1/out without
+    a word (``running``: it is about to read them)."""
+    from curate import demo
+
+    named = demo.written_for(ns.config) if ns.config and not getattr(ns, "inputs", None) else None
+    if named is None:
+        return None
+    folder = os.path.dirname(ns.config) or "."
+    return (f"{ns.config} is `curate demo`'s config for the folder {named} (its paths are taken from the current directory, "
+            f"{os.getcwd()}): `curate demo --output {shell.quote(folder)}` writes one for {folder}"
+            + f"; this run reads {named}'s files" * running)
 
 
 def previous_manifest(root: str) -> dict | None:
@@ -737,6 +761,8 @@ def cmd_run(ns, beam_args) -> int:
         print(f"curate: warning: {line}", file=sys.stderr)
     for stage, keys in cfg.tuned_off.items():  # a section given for a stage that does not run: say why
         print(f"curate: note: {config.tuned_off_note(stage, keys)}", file=sys.stderr)
+    if copied_demo(ns):
+        print(one_line(f"curate: note: {copied_demo(ns, running=True)}"), file=sys.stderr)
     # a stray JSON array among an input's JSON Lines: quarantined whole, said before the run
     strays = [f"{s.opt('not_json_lines')}; quarantined (not_json_lines), its records are not read"
               for s in shards if s.opt("not_json_lines") and s.start == 0]

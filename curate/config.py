@@ -13,6 +13,7 @@ import copy
 import datetime
 import hashlib
 import json
+import math
 import os
 import tomllib
 import urllib.parse
@@ -145,12 +146,50 @@ LIMIT_CHECKS = {f: Check(min=0 if f == "max_ratio" else 1) for f in LIMIT_DEFAUL
 WORKERS_PER_CORE = 4  # run.workers' most: more processes than that only share the cores (and memory)
 
 
+CGROUP = "/sys/fs/cgroup"  # where a container's CPU quota is read (cores)
+PROC_CGROUP = "/proc/self/cgroup"  # the process's cgroups, below CGROUP ("0::/system.slice/x.service")
+
+
 def cores() -> int:
-    """The cores this process may run on: its CPU affinity (a container's or taskset's 2 of a
-    64-core machine), not the machine's (os.cpu_count): run.workers' 0 and its most."""
+    """The cores this process may run on: its CPU affinity (a taskset's 2 of a 64-core machine),
+    and at most its cgroup's CPU quota rounded up (docker --cpus 2: all 64 in its affinity),
+    not the machine's (os.cpu_count): run.workers' 0 and its most."""
+    n = os.cpu_count() or 1
     with contextlib.suppress(AttributeError, OSError):  # no sched_getaffinity: macOS, Windows
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+        n = len(os.sched_getaffinity(0)) or 1
+    quota = _cpu_quota()
+    return max(1, min(n, math.ceil(quota))) if quota else n
+
+
+def _cpu_quota() -> float | None:
+    """The fewest CPUs a cgroup quota allows this process (quota / period), None where none does:
+    cgroup v2's cpu.max ("200000 100000"; "max ..." none), v1's cpu.cfs_quota_us (-1 none) over
+    cpu.cfs_period_us, in the process's cgroup and each above it (a container with its own
+    cgroup namespace sees its own at the root)."""
+    def numbers(path):
+        with contextlib.suppress(OSError, ValueError):
+            with open(os.path.join(CGROUP, path)) as f:
+                return [int(x) for x in f.read().split() if x != "max"]
+        return []
+
+    v2, v1 = "/", "/"  # the process's cgroup in each hierarchy (its line in PROC_CGROUP)
+    with contextlib.suppress(OSError, ValueError):
+        with open(PROC_CGROUP) as f:
+            for line in f:
+                _, names, path = line.rstrip("\n").split(":", 2)
+                v2 = path if not names else v2
+                v1 = path if "cpu" in names.split(",") else v1
+    mine = {"": v2, "cpu": v1, "cpu,cpuacct": v1}  # v1's cpu controller: mounted under either name
+    quotas = []
+    for folder, path in mine.items():
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts) + 1):
+            here = os.path.join(folder, *parts[:depth])
+            files = ("cpu.cfs_quota_us", "cpu.cfs_period_us") if folder else ("cpu.max",)
+            pair = [n for name in files for n in numbers(os.path.join(here, name))]
+            if len(pair) == 2 and pair[0] > 0 and pair[1] > 0:
+                quotas.append(pair[0] / pair[1])
+    return min(quotas, default=None)
 
 
 RUN_SHAPES = {"spill": (bool, str)}  # true, false or "auto"
@@ -488,13 +527,22 @@ def relative_from(path: str) -> str:
 
     if not path or is_uri(path) or os.path.isabs(path):
         return ""
-    said = f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+    here = in_config_folder(path)
+    if here:
+        return f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
+    return f" (a relative path is taken from the current directory, {os.getcwd()}, not from the config's folder)"
+
+
+def in_config_folder(path: str) -> str | None:
+    """The folder of the config being loaded where the relative ``path`` (a glob: files) is
+    found from there but not from here (the current directory), else None."""
+    import glob
+
     here = _CONFIG_DIR.get()
-    if here and here != os.getcwd():
-        there = os.path.join(here, path)  # the folder escaped in a glob: "team [1]/" is no character class
-        if glob.has_magic(path) and glob.glob(os.path.join(glob.escape(here), path)) or os.path.exists(there):
-            said = f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"
-    return said
+    if not here or here == os.getcwd() or os.path.isabs(path):
+        return None
+    there = os.path.join(here, path)  # the folder escaped in a glob: "team [1]/" is no character class
+    return here if glob.has_magic(path) and glob.glob(os.path.join(glob.escape(here), path)) or os.path.exists(there) else None
 
 
 def default_source(pattern: str) -> str:

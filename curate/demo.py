@@ -195,12 +195,15 @@ _PATH_VALUE = re.compile(r"""^((?:output|glob) = )(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]
 def _as_written(text: str, root: str) -> bool:
     """Whether a demo.toml is as a demo wrote it: every byte the same (a comment added is the
     user's too, kept), but for how its paths are spelt (an earlier demo into ./d, this one into
-    d; the first demo's plain globs), which must mean the same paths."""
+    d; the first demo's plain globs), which must mean the same paths: ROOT's, or those of the
+    folder its output is in (a copy: cp -r demo1 demo2 names demo1's)."""
     def rest(t: str) -> list[str]:  # a path's line without its string: what follows it (a comment) is the user's too
         return [_PATH_VALUE.sub(r"\1", line, count=1) for line in t.splitlines(True)]
 
-    ours = _config(root)
-    return rest(text) == rest(ours) and _settings(text) is not None and _settings(text) == _settings(ours)
+    settings = _settings(text)
+    if settings is None or rest(text) != rest(_config(root)):
+        return False
+    return any(settings == _settings(_config(r)) for r in (root, os.path.dirname(settings["run"]["output"])))
 
 
 def _settings(text: str) -> dict | None:
@@ -215,6 +218,22 @@ def _settings(text: str) -> dict | None:
         return cfg
     except (ValueError, KeyError, TypeError):  # not TOML, not the demo's keys: edited
         return None
+
+
+def written_for(config_path: str) -> str | None:
+    """The folder an untouched demo.toml (its stamp holds) names, as written in it, where that is
+    not the folder it is in, else None: a copy (cp -r demo1 demo2) names demo1's paths, which
+    are taken from the current directory, as any config's."""
+    import tomllib
+
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            text = f.read()
+        named = os.path.dirname(tomllib.loads(text)["run"]["output"]) if _stamp_holds(text) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    here = os.path.dirname(os.path.abspath(config_path))
+    return named if named is not None and os.path.realpath(named or ".") != os.path.realpath(here) else None
 
 
 def _config(root: str) -> str:

@@ -20,8 +20,16 @@ class BadOptionValue(ValueError):
     """A Beam option with a value its parser refuses (``--direct_running_mode=multi_procesing``)."""
 
 
+_CHOICE = re.compile(r"(.*: invalid choice: '(.*)')( \(choose from (.*)\))$")  # argparse's words
+
+
 def _one_line(message: str):
     # argparse's own error() prints the usage of every Beam option (over 100 lines), then exits
+    from curate.config import did_you_mean
+
+    bad = _CHOICE.match(message)
+    if bad:  # --direct_running_mode=multi_procesing: with the choice meant, as a misspelt option's
+        message = bad[1] + did_you_mean(bad[2], re.findall(r"'([^']*)'", bad[4])) + bad[3]
     raise BadOptionValue(message.removeprefix("argument "))
 
 

@@ -180,6 +180,10 @@ def test_a_glob_that_matches_only_in_another_case_names_the_files(tmp_path, page
     assert run_cli("run", "--input", glob, "--domain", "web", "--output", tmp_path / "o") == 2
     assert capsys.readouterr().err == (f"curate: config error: inputs[0].glob: {glob!r} matches no files (a glob is "
                                        f"case-sensitive; in another case it would match: Pages.JSONL)\n")
+    named = str(tmp_path / "in" / "pages.jsonl")  # a name of no wildcard: a name's case, not a glob's (msgs90)
+    assert run_cli("run", "--input", named, "--domain", "web", "--output", tmp_path / "o") == 2
+    assert capsys.readouterr().err == (f"curate: config error: inputs[0].glob: no file or folder {named!r} (a name is "
+                                       f"case-sensitive; in another case it is: Pages.JSONL)\n")
 
 
 def test_an_input_folder_with_no_files_says_so(tmp_path, capsys, monkeypatch):
@@ -296,7 +300,9 @@ def test_misspelt_and_unknown_options_are_errors(tmp_path, pages, capsys, args, 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (choose from"),
+    # with the choice meant, as --environment_type's (msgs90: the README's example had none)
+    (["--direct_running_mode=multi_procesing"], "curate: --direct_running_mode: invalid choice: 'multi_procesing' (did you mean "
+                                                "multi_processing?) (choose from 'in_memory', 'multi_threading', 'multi_processing')"),
     (["--direct_num_workers", "two"], "curate: --direct_num_workers: invalid int value: 'two'"),
     (["--runner=FlinkRunner", "--flink_version=9.9"], "curate: --flink_version: invalid choice: '9.9'"),
     # Beam takes any string and says 'Unknown environment type: EXTRENAL' once the job is built
@@ -389,6 +395,7 @@ def test_workers_past_four_a_core_is_an_error(tmp_path, pages, capsys, monkeypat
     until killed: more than 4 a core is refused, naming how many the machine takes."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # the cores are the process's (config.cores)
+    monkeypatch.setattr(config, "CGROUP", str(tmp_path / "no-cgroup"))  # and no CPU quota, whatever this machine's
     out = tmp_path / "o"
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", out, "--workers", "9") == 2
     assert capsys.readouterr().err.strip().splitlines() == [
@@ -508,7 +515,7 @@ def test_beam_options_as_the_readme_writes_them_reach_the_config_check(tmp_path,
     argv = [*args, cfg] if before else [cfg, *args]
     assert run_cli("run", *argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"curate: config error: inputs[0].glob: '{tmp_path / 'none.jsonl'}' matches no files"], err
+    assert err == [f"curate: config error: inputs[0].glob: no file or folder '{tmp_path / 'none.jsonl'}'"], err
 
 
 # --- progress ------------------------------------------------------------------------------
@@ -1757,6 +1764,58 @@ def test_demo_reruns_over_an_untouched_demo_of_another_template(tmp_path, monkey
     demo.check_root(str(root))
 
 
+@pytest.mark.parametrize("stamped", [True, False])
+def test_a_copied_demo_folder_is_an_earlier_demos(tmp_path, stamped):
+    """`cp -r demo1 demo2; curate demo --output demo2`: the copy's demo.toml names demo1's paths.
+    Its stamp holds (content, not paths); one written before the stamp was compared with the
+    demo.toml demo2 would get and refused as 'changed since (demo.toml ...)' though nobody had
+    edited it. As a demo wrote it for the folder its paths name, it is a demo's; edited, refused."""
+    import shutil
+
+    from curate import demo
+
+    first, copy = tmp_path / "demo1", tmp_path / "demo2"
+    demo.write_demo(str(first))
+    if not stamped:  # as a demo before the stamp wrote it
+        (first / "demo.toml").write_text(demo._config(str(first)))
+    shutil.copytree(first, copy)
+    demo.check_root(str(copy))
+    cfg = copy / "demo.toml"
+    cfg.write_text(cfg.read_text().replace("shards = 2", "shards = 3"))
+    with pytest.raises(ValueError, match=r"is an earlier demo's folder, changed since \(demo.toml"):
+        demo.check_root(str(copy))
+
+
+def test_running_a_copied_demos_config_says_whose_folder_it_names(tmp_path, capsys, monkeypatch):
+    """`cp -r demo1 demo2; curate run demo2/demo.toml`: its paths are demo1's, taken from the
+    current directory, so the run read demo1/raw and replaced demo1/out without a word; with
+    demo1 moved away it said only that 'demo1/raw/web/*.warc.gz' matches no files. Either way
+    the user is told whose folder it names and that `curate demo --output demo2` writes its own."""
+    import shutil
+
+    from curate import demo
+
+    monkeypatch.chdir(tmp_path)
+    demo.write_demo("demo1")
+    shutil.copytree("demo1", "demo2")
+    said = ("demo2/demo.toml is `curate demo`'s config for the folder demo1 (its paths are taken from the current directory, "
+            f"{tmp_path}): `curate demo --output demo2` writes one for demo2")
+    shutil.move("demo1", "elsewhere")
+    assert run_cli("run", "demo2/demo.toml", "--progress", "off") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"curate: config error: {said}" in err and len(err) == 5, err  # and the four inputs
+    shutil.move("elsewhere", "demo1")
+
+    def launched(*a, **k):  # what is said before the run is the point: the pipeline itself is not run
+        raise ValueError("launched")
+    import pipelines.pipeline
+    monkeypatch.setattr(pipelines.pipeline, "run", launched)
+    assert run_cli("run", "demo2/demo.toml", "--progress", "off") == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate: note: {said}; this run reads demo1's files", "curate: launched"]
+    assert run_cli("run", "demo1/demo.toml", "--progress", "off") == 2
+    assert capsys.readouterr().err.splitlines() == ["curate: launched"]
+
+
 @pytest.mark.parametrize("edited", [False, True])
 def test_demo_reruns_in_a_folder_the_first_demo_wrote(tmp_path, capsys, demo, edited):
     """The first curate demo wrote its minified file to raw/code/web/vendor/widget.min.js and its
@@ -1887,9 +1946,9 @@ def test_an_input_glob_is_said_and_recorded_as_typed(tmp_path, pages, capsys, mo
     (tmp_path / "data" / "p.jsonl").write_bytes(pages.read_bytes())
     assert run_cli("run", "--input", "./nodata/", "--domain", "web", "--input", "data/../nodata/*.jsonl", "--domain", "web",
                    "--output", "out", "--progress", "off") == 2
-    assert capsys.readouterr().err.splitlines() == [
-        f"curate: config error: inputs[{i}].glob: {said} matches no files (a relative path is taken from the current directory, {tmp_path})"
-        for i, said in enumerate(["'./nodata/'", "'data/../nodata/*.jsonl' (read as 'nodata/*.jsonl')"])]
+    assert capsys.readouterr().err.splitlines() == [  # a path of no wildcard is missing, not a pattern unmatched (msgs90)
+        f"curate: config error: inputs[{i}].glob: {said} (a relative path is taken from the current directory, {tmp_path})"
+        for i, said in enumerate(["no file or folder './nodata/'", "'data/../nodata/*.jsonl' (read as 'nodata/*.jsonl') matches no files"])]
     assert run_cli("run", "--input", "./data/", "--domain", "web", "--output", "out", "--progress", "off", "--stages", "ingest") == 0
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [i["glob"] for i in manifest["config"]["inputs"]] == ["data"] and manifest["input_globs"] == ["./data/"]
@@ -4407,6 +4466,18 @@ def test_a_local_path_with_a_colon_slash_slash_in_it_is_local(tmp_path, monkeypa
                                     "S3://b/in/*.jsonl?); for a local folder named 'S3:', write ./S3:/b/in/*.jsonl"),
     ("--input", "file:/data/x.jsonl", "inputs[0].glob: 'file:/data/x.jsonl' looks like a URI missing a slash (did you mean "
                                       "file:///data/x.jsonl?); for a local folder named 'file:', write ./file:/data/x.jsonl"),
+    # hdfs:/user/x was said as hdfs://user/x, a namenode 'user': a path on the default namenode is hdfs:///user/x
+    ("--output", "hdfs:/user/x", "run.output: 'hdfs:/user/x' looks like a URI missing a slash (did you mean hdfs:///user/x?); "
+                                 "for a local folder named 'hdfs:', write ./hdfs:/user/x"),
+    ("--output", "hdfs:/nn:8020/x", "run.output: 'hdfs:/nn:8020/x' looks like a URI missing a slash (did you mean "
+                                    "hdfs://nn:8020/x?); for a local folder named 'hdfs:', write ./hdfs:/nn:8020/x"),
+    ("--output", "abfs:/c/x", "run.output: 'abfs:/c/x' looks like a URI missing a slash (did you mean abfs://c/x?); "
+                              "for a local folder named 'abfs:', write ./abfs:/c/x"),
+    # a blank and a slash missing: written into a local folder ' gs:'
+    ("--output", " gs:/b/out", "run.output: ' gs:/b/out' starts with a space and looks like a URI missing a slash: did you "
+                               "mean gs://b/out?"),
+    ("--input", "\ts3:/b/*.jsonl", "inputs[0].glob: '\\ts3:/b/*.jsonl' starts with a blank or control character and looks "
+                                   "like a URI missing a slash: did you mean s3://b/*.jsonl?"),
 ])
 def test_a_uri_with_a_blank_before_it_or_a_slash_missing_is_said_in_curates_words(tmp_path, monkeypatch, capsys, flag, typed, said):
     """--output ' gs://b/out' was refused with pyarrow's "Cannot parse URI: '%20gs://b/out'", which
@@ -4448,6 +4519,7 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
     The cores are the process's (its CPU affinity: a container's or taskset's 2 of 64), as 0's are."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(config, "CGROUP", str(tmp_path / "no-cgroup"))  # no CPU quota, whatever this machine's
     portable = ["--runner=PortableRunner", "--job_endpoint=localhost:1", "--job_server_timeout=1"]
     assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", "100", *portable) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -4467,6 +4539,41 @@ def test_workers_are_checked_against_this_machines_cores_only_where_they_run_her
         "curate: config error: run.workers: 64 processes on this machine of 2 cores: give at most 8 (4 a core), or 0 for one a core"]
     from pipelines.pool import workers
     assert workers({"workers": 0}, True) == 2
+
+
+@pytest.mark.parametrize("files, n", [
+    ({"cpu.max": "200000 100000\n"}, 2),  # cgroup v2: a container given 2 CPUs
+    ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: 2 processes run at once
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),  # cgroup v1
+    ({"cpu,cpuacct/cpu.cfs_quota_us": "100000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 1),
+    ({"cpu.max": "max 100000\n"}, 64),  # no quota: the process's cores
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 64),
+    ({"cpu.max": "garbled\n"}, 64),
+    # a cgroup below the root (systemd's CPUQuota=, a container without its own cgroup namespace), or above it
+    ({"system.slice/x.service/cpu.max": "200000 100000\n"}, 2),
+    ({"system.slice/cpu.max": "100000 100000\n", "system.slice/x.service/cpu.max": "max 100000\n"}, 1),
+    ({"cpu,cpuacct/system.slice/x.service/cpu.cfs_quota_us": "200000\n",
+      "cpu,cpuacct/system.slice/x.service/cpu.cfs_period_us": "100000\n"}, 2),
+])
+def test_workers_are_checked_against_a_containers_cpu_quota(tmp_path, pages, capsys, monkeypatch, files, n):
+    """A container limited to 2 CPUs on a 64-core host (its cgroup's CPU quota; its affinity
+    all 64 cores) allowed --workers 256, and run.workers = 0 forked 64 processes to share 2 CPUs:
+    the quota (cgroup v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us) counts as the cores."""
+    from pipelines.pool import workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setattr(config, "CGROUP", str(tmp_path / "cgroup"))
+    (tmp_path / "proc").write_text("12:cpu,cpuacct:/system.slice/x.service\n0::/system.slice/x.service\n")
+    monkeypatch.setattr(config, "PROC_CGROUP", str(tmp_path / "proc"))
+    for rel, text in files.items():
+        (tmp_path / "cgroup" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cgroup" / rel).write_text(text)
+    assert workers({"workers": 0}, True) == n
+    assert run_cli("run", "--input", pages, "--domain", "web", "--output", tmp_path / "o", "--workers", str(4 * n + 1)) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"curate: config error: run.workers: {4 * n + 1} processes on this machine of {n} core{'s' * (n > 1)}: give at most "
+        f"{4 * n} (4 a core), or 0 for one a core"]
 
 
 def test_a_key_below_an_option_given_by_set_too_is_refused(tmp_path, pages, capsys):
@@ -4505,6 +4612,13 @@ def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages
     assert not (tmp_path / "o").exists()
 
 
+def test_audit_of_an_empty_folder_says_so(tmp_path, capsys):
+    """`curate audit --corpus emptydir` said the folder 'matches no files', a glob's words."""
+    (tmp_path / "empty").mkdir()
+    assert run_cli("audit", "--corpus", tmp_path / "empty", "--output", tmp_path / "a") == 2
+    assert capsys.readouterr().err.splitlines() == [f"curate audit: --corpus {str(tmp_path / 'empty')!r} is a folder with no files in it"]
+
+
 @pytest.mark.parametrize("args, said", [
     (["demo", "--output", "gs:/b/d"], "curate: demo: --output 'gs:/b/d' looks like a URI missing a slash (did you mean gs://b/d?); "
                                       "for a local folder named 'gs:', write ./gs:/b/d"),
@@ -4515,6 +4629,9 @@ def test_format_source_outside_the_code_domain_is_a_config_error(tmp_path, pages
     (["audit", "--corpus", "p.jsonl", "--output", "gs:/b/a"], "curate audit: --output 'gs:/b/a' looks like a URI missing a "
                                                               "slash (did you mean gs://b/a?); for a local folder named 'gs:', write ./gs:/b/a"),
     (["audit", "--corpus", " s3://b/*.jsonl"], "curate audit: --corpus ' s3://b/*.jsonl' starts with a space: remove it (s3://b/*.jsonl)"),
+    # a file named, missing: said as such, not as a pattern that matched nothing (msgs90); a glob as before
+    (["audit", "--corpus", "nothere.parquet"], "curate audit: --corpus: no file or folder 'nothere.parquet'"),
+    (["audit", "--corpus", "none/*.parquet"], "curate audit: --corpus 'none/*.parquet' matches no files"),
 ])
 def test_demo_mix_and_audit_say_a_uri_mistyped_as_run_does(tmp_path, monkeypatch, capsys, args, said):
     """`curate demo --output gs:/b/d` wrote its samples into a local folder 'gs:' (and gs://b/d

@@ -88,6 +88,10 @@ def test_a_key_given_by_its_first_word_is_said_with_the_keys_it_begins():
     ('[langid]\nmodel = "models/lid.bin"', "models/lid.bin"),
     ('[tokenize]\ntokenizer = "tok/tokenizer.json"', "tok/tokenizer.json"),
     ('[[decontaminate.eval_sets]]\nglob = "evals/*.jsonl"', "evals/*.jsonl"),
+    # a bare file name had no hint where a path had it (msgs90); an evaluation file, no glob, 'matched no files'
+    ('[langid]\nmodel = "lid176.ftz"', "lid176.ftz"),
+    ('[quality.web]\nmodel = "foo.bin"', "foo.bin"),
+    ('[[decontaminate.eval_sets]]\nglob = "qa.jsonl"', "qa.jsonl"),
 ])
 def test_a_file_a_config_names_from_its_folder_says_to_run_curate_there(tmp_path, monkeypatch, section, name):
     """`curate run ess/my.toml` from ess's parent, the config naming an evaluation set, a
@@ -98,14 +102,17 @@ def test_a_file_a_config_names_from_its_folder_says_to_run_curate_there(tmp_path
     (ess / os.path.dirname(name)).mkdir(parents=True)
     cfg = ess / "my.toml"
     cfg.write_text(f'[run]\noutput = "out"\n[[inputs]]\nglob = "{ess}/*.jsonl"\ndomain = "web"\n{section}\n')
+    if name == "qa.jsonl":  # not the input's file: the input is read from ess/in.jsonl
+        cfg.write_text(cfg.read_text().replace("*.jsonl", "in.jsonl"))
     monkeypatch.chdir(tmp_path)
     for there in (False, True):
         if there:
             (ess / name.replace("*", "a")).write_text('{"text": "q"}\n')
         with pytest.raises(config.ConfigError) as e:
-            config.load("ess/my.toml", sets=['run.stages=["ingest","langid","decontaminate","tokenize"]'])
+            config.load("ess/my.toml", sets=['run.stages=["ingest","langid","quality","decontaminate","tokenize"]'])
         said = [m for m in e.value.messages if name in m]
         assert len(said) == 1, e.value.messages
+        assert "*" in name or "matches no files" not in said[0], said  # a file named is missing, not a pattern unmatched
         hint = f"not from the config's folder, where it {'matches files' if '*' in name else 'is'}: run curate from {ess}, "
         assert (hint in said[0]) == there, said
 

@@ -752,8 +752,9 @@ def audit_corpus(globs: list[str], examples: int = EXAMPLES, top: int = 25, **fi
             found = [g] if os.path.isfile(g) else sorted(p for p in glob.glob(g, recursive=True) if os.path.isfile(p))
         if os.path.isdir(g):
             found = sorted(p for p in glob.glob(f"{glob.escape(g)}/**/*", recursive=True) if os.path.isfile(p) and not os.path.basename(p).startswith("."))
-        if not found:
-            raise FileNotFoundError(f"--corpus {g!r} matches no files")
+        if not found:  # a file named is missing, not a pattern that matched nothing
+            raise FileNotFoundError(f"--corpus {g!r} matches no files" if glob.has_magic(g) or is_uri(g) else
+                                    f"--corpus {g!r} is a folder with no files in it" if os.path.isdir(g) else f"--corpus: no file or folder {g!r}")
         if found != [g] and not is_uri(g):  # a file beside its copy (gzip -dk, the hint below): counted once, as curate run reads it
             from curate.readers import copies
 

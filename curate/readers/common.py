@@ -331,24 +331,37 @@ def uri_options(uri: str) -> str | None:
 
 
 # the schemes pyarrow.fs reads: a local path starting with one and a colon but not '://' (gs:/b/out) is a URI mistyped
-MISSED_SLASH = re.compile(r"(?i)(gs|gcs|s3|file|hdfs|viewfs|abfss?):(?:/(?!/)|$)")
+MISSED_SLASH = re.compile(r"(?i)(gs|gcs|s3|file|hdfs|viewfs|abfss?):(?:/(?!/)|$)(.*)", re.S)
 _BLANKS = "".join(map(chr, range(33)))  # what _SCHEME lets stand before a scheme
 
 
 def path_problem(path: str) -> str | None:
     """Why a path an option gives (an output, an input's glob) cannot be what was meant, or None:
     blanks before a URI (' gs://b/out', pasted: pyarrow said "Cannot parse URI: '%20gs://b/out'"),
-    a URI with one slash (gs:/b/out: written to a local folder 'gs:'), options in a URI (``uri_options``)."""
+    a URI with one slash (gs:/b/out: written to a local folder 'gs:'; ' gs:/b/out' too, to ' gs:'),
+    options in a URI (``uri_options``)."""
     if not isinstance(path, str):
         return None
-    if is_uri(path) and path[:1] <= " ":
-        return f"{path!r} starts with {'a space' if path[0] == ' ' else 'a blank or control character'}: remove it ({path.lstrip(_BLANKS)})"
-    slip = MISSED_SLASH.match(path)
+    bare = path.lstrip(_BLANKS)
+    blank = "a space" if path[:1] == " " else "a blank or control character"
+    slip = MISSED_SLASH.match(bare)
+    if slip and bare != path:
+        return f"{path!r} starts with {blank} and looks like a URI missing a slash: did you mean {_meant(*slip.group(1, 2))}?"
+    if is_uri(path) and bare != path:
+        return f"{path!r} starts with {blank}: remove it ({bare})"
     if slip:
-        scheme, rest = slip.group(1), path[slip.end():]
-        meant = f"{scheme}:///{rest}" if scheme.lower() == "file" else f"{scheme}://{rest}"
-        return f"{path!r} looks like a URI missing a slash (did you mean {meant}?); for a local folder named '{scheme}:', write ./{path}"
+        scheme = slip.group(1)
+        return (f"{path!r} looks like a URI missing a slash (did you mean {_meant(*slip.group(1, 2))}?); "
+                f"for a local folder named '{scheme}:', write ./{path}")
     return uri_options(path)
+
+
+def _meant(scheme: str, rest: str) -> str:
+    """The URI ``scheme:/rest`` (one slash) means: a bucket's (gs://b/x, s3://, abfs://container/x),
+    or a path from the root of a file system that has one (file:///x; hdfs:///user/x on the
+    default namenode: hdfs://user/x would name a namenode 'user'), unless a host:port comes first."""
+    rooted = scheme.lower() == "file" or scheme.lower() in ("hdfs", "viewfs") and not re.match(r"[^/]*:\d+(/|$)", rest)
+    return f"{scheme}:///{rest}" if rooted else f"{scheme}://{rest}"
 
 
 GCS_EMULATOR = "STORAGE_EMULATOR_HOST"  # the variable Google's own clients read: host:port or http://host:port

@@ -241,8 +241,12 @@ class LangID:
         if os.sep not in m and not os.path.exists(m):  # a bare name: a shipped model, or a file's name mistyped
             shipped = sorted(p.name for p in curate.models.HERE.iterdir() if p.suffix in (".ftz", ".bin"))
             if m not in shipped:
+                from curate.config import in_config_folder, relative_from
+
+                there = in_config_folder(m)  # a file beside a team's config: to run from there, not a shipped name meant
+                where = relative_from(m) if there else f" (no such file in the current directory, {os.getcwd()})"
                 raise ValueError(f"langid.model: {m!r} is neither a model shipped with curate ({', '.join(shipped)}) nor a "
-                                 f"file (no such file in the current directory, {os.getcwd()}): give the file's path{did_you_mean(m, shipped)}")
+                                 f"file{where}: give the file's path{'' if there else did_you_mean(m, shipped)}")
             return curate.models.path(m)
         if not os.path.isfile(m):
             from curate.config import relative_from
