@@ -723,16 +723,17 @@ def test_set_epoch_makes_every_iteration_read_that_epoch(tmp_path, small_groups,
     from curate.loader import TokenDataset
 
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
+    B = 16  # 177 batches an epoch, not 708: each costs a DataLoader ~0.5 CPU-ms in the worker and as much here
+    ref = TokenLoader(d, B, 16, num_workers=max(1, workers))
     epochs = [windows(ref) for _ in range(3)]
-    ds = TokenDataset(d, 4, 16, num_workers=workers, start=(1, 5))
+    ds = TokenDataset(d, B, 16, num_workers=workers, start=(1, 5))
     it = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, persistent_workers=persistent) if workers else ds
-    assert [windows(it) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]  # no set_epoch: the next epoch each time
-    ds = TokenDataset(d, 4, 16, num_workers=workers, start=(1, 5))
+    assert [windows(it) for _ in range(2)] == [epochs[1][5 * B :], epochs[2]]  # no set_epoch: the next epoch each time
+    ds = TokenDataset(d, B, 16, num_workers=workers, start=(1, 5))
     it = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, persistent_workers=persistent) if workers else ds
-    for e, expect in ((1, epochs[1][5 * 4 :]), (0, epochs[0]), (2, epochs[2])):
+    for e, expect in ((1, epochs[1][5 * B :]), (0, epochs[0]), (2, epochs[2])):
         ds.set_epoch(e)
-        assert len(list(it)) * 4 == len(expect)  # counting first does not move the loop on
+        assert len(list(it)) * B == len(expect)  # counting first does not move the loop on
         assert windows(it) == expect and windows(it) == expect, e  # a train loop, then an eval loop
     for bad in (-1, 1.5, "1", True):
         with pytest.raises(ValueError, match=r"^TokenDataset.set_epoch: expected an epoch number 0, 1, 2, \.\.\., got "):
