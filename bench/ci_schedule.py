@@ -2,15 +2,16 @@
 tests/conftest.py gives them (FILE_SECONDS, costliest first), each test taking its measured CPU
 seconds (bench/cpu_per_test.py's JSON lines: one worker, warm numba cache).
 
-    python bench/ci_schedule.py /tmp/cpu/*.jsonl [--before REV] [--workers 2] [--tail 4]
+    python bench/ci_schedule.py /tmp/cpu/*.jsonl [--collected LIST] [--before REV] [--workers 2] [--tail 4]
 
 The order comes from FILE_SECONDS (the estimate); the durations from the measurements (the
 truth): a file estimated short but long goes out late and runs alone at the end. xdist's rule,
 followed here: each worker starts with one file; after each test a worker with 2 or fewer tests
 left is handed the next file (xdist.scheduler.loadscope._reschedule). A file with no
 measurement (tests/test_extract.py, never run here) counts its FILE_SECONDS spread over its
-``def test_`` functions. ``--before REV`` adds the same simulation with REV's FILE_SECONDS
-order and (where given with ``--before-runs``) REV's measured durations.
+tests (``--collected``: pytest's list; else its ``def test_`` functions). ``--before REV`` adds
+the same simulation in REV's FILE_SECONDS order, with REV's durations where ``--before-runs``
+gives them, else the same ones.
 
 Not simulated: the controller's numba compile and each worker's collection before the first
 test (~15 s and ~10 s, both workers alike), and the ``demo`` session fixture paid once for both
@@ -48,12 +49,21 @@ def measured(paths: list[str]) -> dict[str, list[float]]:
     return dict(by_file)
 
 
-def unmeasured(seconds: dict[str, float], known: dict[str, list[float]]) -> dict[str, list[float]]:
-    """Every test file with no measurement: its FILE_SECONDS (or 1 s a test) over its test functions."""
+def collected(path: str | None) -> dict[str, int]:
+    """Tests per file in ``pytest --collect-only -q``'s output (parametrized cases counted); without
+    it, each file's ``def test_`` functions."""
+    if path:
+        return collections.Counter(Path(line.split("::")[0]).name for line in open(path) if "::" in line)
+    return {p.name: sum(isinstance(f, ast.FunctionDef) and f.name.startswith("test_") for f in ast.walk(ast.parse(p.read_text())))
+            for p in TESTS.glob("test_*.py")}
+
+
+def unmeasured(seconds: dict[str, float], known: dict[str, list[float]], counts: dict[str, int]) -> dict[str, list[float]]:
+    """Every test file with no measurement: its FILE_SECONDS (or 1 s a test) over its tests."""
     out = {}
     for path in sorted(TESTS.glob("test_*.py")):
         if path.name not in known:
-            n = max(1, sum(isinstance(f, ast.FunctionDef) and f.name.startswith("test_") for f in ast.walk(ast.parse(path.read_text()))))
+            n = max(1, counts.get(path.name) or collected(None)[path.name])
             out[path.name] = [seconds.get(path.name, n) / n] * n
     return out
 
@@ -113,17 +123,19 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="+", help="bench/cpu_per_test.py JSON lines (this tree)")
     ap.add_argument("--before", help="git revision whose FILE_SECONDS gives the 'before' order")
     ap.add_argument("--before-runs", nargs="*", default=[], help="JSON lines measured at --before (default: the same runs)")
+    ap.add_argument("--collected", help="`pytest --collect-only -q` output: the test counts of files not measured")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tail", type=int, default=4, help="last files listed per worker")
     a = ap.parse_args(argv)
     now = file_seconds(None)
     tests = measured(a.runs)
-    tests.update(unmeasured(now, tests))
+    counts = collected(a.collected)
+    tests.update(unmeasured(now, tests, counts))
     after = report("this tree", now, tests, a.workers, a.tail)
     if a.before:
         old = file_seconds(a.before)
         old_tests = measured(a.before_runs) if a.before_runs else dict(tests)
-        old_tests.update(unmeasured(now, old_tests))  # the same estimate of what was not measured
+        old_tests.update(unmeasured(now, old_tests, counts))  # the same estimate of what was not measured
         before = report(f"order of {a.before}", old, old_tests, a.workers, a.tail)
         print(f"makespan {before:.0f} -> {after:.0f} s ({after / before:.3f}x)")
     return 0
