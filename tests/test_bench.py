@@ -331,3 +331,17 @@ def test_bench_legacy_detect_reads_the_ref_with_its_own_legacy_scripts():
     ref = load_bench("bench_legacy_detect")._ref_module("HEAD")
     assert ref.legacy_scripts is not sys.modules["curate.readers.legacy_scripts"]
     assert ref.legacy_scripts.__file__.startswith("HEAD:")
+
+
+def test_ci_schedule_hands_the_next_file_when_two_tests_are_left():
+    """bench/ci_schedule.py follows xdist's loadfile rule (a worker is handed the next file after a
+    test leaves it 2 or fewer), not "the next file when the last one ends": by hand, B's worker
+    takes C at 5 s (B1 ended, 2 left) and D at 10 s, so D waits behind C's 30 s: ends 40 and 47
+    (handed at the end instead: 42 and 45). Files go out costliest estimate first, 1 s a test
+    where FILE_SECONDS has none (D)."""
+    s = load_bench("ci_schedule")
+    tests = {"A": [10] * 4, "B": [5] * 3, "C": [30], "D": [1, 1]}
+    assert s.order({"A": 40, "B": 15, "C": 30}, tests) == ["A", "C", "B", "D"]
+    clock, ran = s.simulate(["A", "B", "C", "D"], tests)
+    assert clock == [40, 47]
+    assert ran == [[["A", 0, 40]], [["B", 0, 15], ["C", 15, 45], ["D", 45, 47]]]

@@ -723,16 +723,17 @@ def test_set_epoch_makes_every_iteration_read_that_epoch(tmp_path, small_groups,
     from curate.loader import TokenDataset
 
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=max(1, workers))
     epochs = [windows(ref) for _ in range(3)]
-    ds = TokenDataset(d, 4, 16, num_workers=workers, start=(1, 5))
+    ds = TokenDataset(d, B, 16, num_workers=workers, start=(1, 5))
     it = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, persistent_workers=persistent) if workers else ds
-    assert [windows(it) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]  # no set_epoch: the next epoch each time
-    ds = TokenDataset(d, 4, 16, num_workers=workers, start=(1, 5))
+    assert [windows(it) for _ in range(2)] == [epochs[1][5 * B :], epochs[2]]  # no set_epoch: the next epoch each time
+    ds = TokenDataset(d, B, 16, num_workers=workers, start=(1, 5))
     it = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, persistent_workers=persistent) if workers else ds
-    for e, expect in ((1, epochs[1][5 * 4 :]), (0, epochs[0]), (2, epochs[2])):
+    for e, expect in ((1, epochs[1][5 * B :]), (0, epochs[0]), (2, epochs[2])):
         ds.set_epoch(e)
-        assert len(list(it)) * 4 == len(expect)  # counting first does not move the loop on
+        assert len(list(it)) * B == len(expect)  # counting first does not move the loop on
         assert windows(it) == expect and windows(it) == expect, e  # a train loop, then an eval loop
     for bad in (-1, 1.5, "1", True):
         with pytest.raises(ValueError, match=r"^TokenDataset.set_epoch: expected an epoch number 0, 1, 2, \.\.\., got "):
@@ -750,14 +751,15 @@ def test_set_epoch_on_token_loader_and_token_data_loader(tmp_path, small_groups,
         pytest.importorskip("torch")
         from curate.loader import TokenDataLoader
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers or 0))
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=max(1, workers or 0))
     epochs = [windows(ref) for _ in range(3)]
     assert all(set(e) <= set(parquet_windows(d, 16)) for e in epochs)  # real windows of the shards
 
     def make():
         if workers is None:
-            return TokenLoader(d, 4, 16)
-        return TokenDataLoader(d, 4, 16, num_workers=workers, persistent_workers=persistent)
+            return TokenLoader(d, B, 16)
+        return TokenDataLoader(d, B, 16, num_workers=workers, persistent_workers=persistent)
     lo = make()
     for e in (0, 1, 2):
         lo.set_epoch(e)
@@ -773,7 +775,7 @@ def test_set_epoch_on_token_loader_and_token_data_loader(tmp_path, small_groups,
     again = make()
     again.load_state_dict(state)
     again.set_epoch(1)  # the epoch it is in: where it stopped
-    assert windows(again) == epochs[1][5 * 4:]
+    assert windows(again) == epochs[1][5 * B:]
     for bad in (-1, 1.5, "1", True):
         with pytest.raises(ValueError, match=r"^Token(Data)?Loader.set_epoch: expected an epoch number 0, 1, 2, \.\.\., got "):
             again.set_epoch(bad)
@@ -973,10 +975,11 @@ def test_an_epoch_opens_no_tokens_again_and_makes_only_its_own_order(tmp_path, s
     monkeypatch.setattr(L._Streams, "_epoch", lambda self, c, e: (note(f"order {c} {e}") if self._epochs.get(c, (None,))[0] != e
                                                                   else None, made(self, c, e))[1])  # one per order made
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=max(1, workers))
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=max(1, workers))
     epochs = [windows(ref) for _ in range(6)]
     log.unlink()
-    dl = L.TokenDataLoader(d, 4, 16, num_workers=workers, persistent_workers=persistent)
+    dl = L.TokenDataLoader(d, B, 16, num_workers=workers, persistent_workers=persistent)
     assert [windows(dl) for _ in range(6)] == epochs
     notes = [line.split(" ", 1) for line in log.read_text().splitlines()]
     assert [what for pid, what in notes if what == "opened"] == ["opened"]  # by TokenDataLoader (5 before; 13 with workers)
