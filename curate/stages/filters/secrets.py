@@ -103,7 +103,9 @@ _OPEN_QUOTE = rf"[=:>]{_BLANKS}{_STRING_QUOTE}"
 # The literal may stand in an expression: a negated call's one argument (`token = !check("...")`, `not verify("...")`) or
 # a ternary's first branch (C's `api_key = prod ? "..." : "";`)
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
-_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)"
+# a word after the first may hold another script's letters and marks (`"Xk9... läuft ab"`: prose after a key, ``_named_value_ok``)
+_QWORD = rf"(?:{_QCHARS}|[^\W\d_\x00-\x7f]|[\u0300-\u036f])"
+_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QWORD}{{1,200}}){{0,30}})(?P=q)"
                      r"(?(c)(?=[ \t]*\)))")
 # a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
 # name or a call: searched apart (one search takes one literal: the first branch's); Python's conditional expression's
@@ -321,6 +323,9 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
+    if not v.isascii():  # prose in another script after a key's ASCII words goes not; a password's is a label (as unquoted)
+        span = not _PASSWORD_NAME.fullmatch(named.group("n")) and _key_words_span(m, v)
+        return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
         return _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
@@ -332,7 +337,7 @@ def _named_value_ok(m: re.Match) -> bool:
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
 # (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
-_PLAIN_WORD = re.compile(r"\.*[^\W\d_]+[,.;:!?]?")
+_PLAIN_WORD = re.compile(r"\.*[^\W\d_]+(?:\.+[^\W\d_]+)*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
@@ -1310,6 +1315,36 @@ def _fold_latin(text: str) -> str:
     return cp.tobytes().decode("utf-32-le", "surrogatepass")
 
 
+# A precomposed Latin letter in a word before an operator (`sécret = "..."`): NFD spells it with a combining mark, which the
+# reading drops (`se\u0301cret` is `.secret`, a name), so the word is read with its base letters where they spell a secret's
+# name (NFC and NFD alike). Found from the letter (a search from each word's start cost French and German prose 0.81x)
+_ACCENTED_BEFORE_OP = re.compile(r"[\u00c0-\u024f][\w.-]*(?=[\"']?[ \t]*[:=])")
+
+
+def _base_letter(c: str) -> str:
+    """``c`` as its base letter where NFD writes it as an ASCII letter and combining marks (U+0300-U+036F); else ``c``."""
+    import unicodedata
+
+    d = unicodedata.normalize("NFD", c)
+    return d[0] if len(d) > 1 and d[0].isascii() and all("\u0300" <= x <= "\u036f" for x in d[1:]) else c
+
+
+def _read_accented_names(text: str) -> str | None:
+    """``text`` with each word before an operator that holds a precomposed Latin letter (``_ACCENTED_BEFORE_OP``) read in
+    its base letters where it then ends in a secret's name (``_NAME_END``); None where none does."""
+    out, pos = [], 0
+    for m in _ACCENTED_BEFORE_OP.finditer(text):
+        start = m.start()
+        while start > pos and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+            start -= 1
+        word = text[start : m.end()]
+        read = "".join(_base_letter(c) if c > "\x7f" else c for c in word)
+        if read != word and _NAME_END.search(read):
+            out += [text[pos:start], read]
+            pos = m.end()
+    return "".join(out) + text[pos:] if out else None
+
+
 def _look_alikes(text: str) -> str | None:
     """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``), or are look-alikes spelling a
     secret's name, read as Latin, its words' invisible characters as "." before them (``_read_zero_widths``), its fullwidth
@@ -1318,9 +1353,10 @@ def _look_alikes(text: str) -> str | None:
     if text.isascii():
         return None
     flags, names = candidates(text)  # the scan's (a regex search for the pair: 2x the time)
+    accented = _read_accented_names(text)
     if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD | _HAS_ZERO_WIDTH | _HAS_WIDE | _HAS_WIDE_OP) and not (flags & _NEAR_INVISIBLE and names):
-        return None
-    read = text
+        return accented
+    read = accented or text
     if flags & _HAS_ZERO_WIDTH or flags & _NEAR_INVISIBLE and names:  # a name's, a token's, or a named value's
         read = _read_zero_widths(read)
     if flags & _HAS_WIDE_OP:  # `password\uff1a ...`: a fullwidth colon or equals sign is the operator it looks
