@@ -5,8 +5,8 @@ a quoted key's prose in another script cost.
     python bench/bench_accented_names.py [--base main] [--rounds 3] [--kb 400]
 
 Texts: French and German UDHR prose (../shared/corpora/multilingual/udhr2), each as it is and
-with a `été: mot` line every 40 words (an accented word before an operator: each sent to the
-reading), each repeated to --kb kilobytes and rewritten as YAML and as Python; and the shared
+with a ` :` (French typography) after every 40th word, and with a `été: mot` line every 40
+words (an accented word before an operator), each repeated to --kb kilobytes and rewritten as YAML and as Python; and the shared
 code sample's 954 files as their languages. Each version runs in its own process (the base's
 ``curate/`` exported with ``git archive``), the versions taking turns for --rounds rounds; each
 time is the median of 5 passes in CPU seconds (``time.process_time``), and a version's figure the
@@ -61,7 +61,8 @@ def texts(kb: int) -> dict:
     out = {}
     for lang in ("fra", "deu"):
         prose = (udhr / f"{lang}.txt").read_text(encoding="utf-8")
-        for kind, text in ((lang, prose), (f"{lang}, 'été:' lines", _every(prose, 40, lambda w: w + "\nété: " + w))):
+        for kind, text in ((lang, prose), (f"{lang}, ' :' every 40 words", _every(prose, 40, lambda w: w + " :")),
+                           (f"{lang}, 'été:' lines", _every(prose, 40, lambda w: w + "\nété: " + w))):
             text = (text + "\n") * (kb * 1024 // len(text.encode()) + 1)
             for as_lang in ("yaml", "python"):
                 out[f"{kind} as {as_lang}"] = [(text, as_lang)]

@@ -1315,36 +1315,6 @@ def _fold_latin(text: str) -> str:
     return cp.tobytes().decode("utf-32-le", "surrogatepass")
 
 
-# A precomposed Latin letter in a word before an operator (`sécret = "..."`): NFD spells it with a combining mark, which the
-# reading drops (`se\u0301cret` is `.secret`, a name), so the word is read with its base letters where they spell a secret's
-# name (NFC and NFD alike). Found from the letter (a search from each word's start cost French and German prose 0.81x)
-_ACCENTED_BEFORE_OP = re.compile(r"[\u00c0-\u024f][\w.-]*(?=[\"']?[ \t]*[:=])")
-
-
-def _base_letter(c: str) -> str:
-    """``c`` as its base letter where NFD writes it as an ASCII letter and combining marks (U+0300-U+036F); else ``c``."""
-    import unicodedata
-
-    d = unicodedata.normalize("NFD", c)
-    return d[0] if len(d) > 1 and d[0].isascii() and all("\u0300" <= x <= "\u036f" for x in d[1:]) else c
-
-
-def _read_accented_names(text: str) -> str | None:
-    """``text`` with each word before an operator that holds a precomposed Latin letter (``_ACCENTED_BEFORE_OP``) read in
-    its base letters where it then ends in a secret's name (``_NAME_END``); None where none does."""
-    out, pos = [], 0
-    for m in _ACCENTED_BEFORE_OP.finditer(text):
-        start = m.start()
-        while start > pos and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
-            start -= 1
-        word = text[start : m.end()]
-        read = "".join(_base_letter(c) if c > "\x7f" else c for c in word)
-        if read != word and _NAME_END.search(read):
-            out += [text[pos:start], read]
-            pos = m.end()
-    return "".join(out) + text[pos:] if out else None
-
-
 def _look_alikes(text: str) -> str | None:
     """``text`` with its words that mix Latin letters and look-alikes (``_LOOK_ALIKE``), or are look-alikes spelling a
     secret's name, read as Latin, its words' invisible characters as "." before them (``_read_zero_widths``), its fullwidth
@@ -1353,10 +1323,9 @@ def _look_alikes(text: str) -> str | None:
     if text.isascii():
         return None
     flags, names = candidates(text)  # the scan's (a regex search for the pair: 2x the time)
-    accented = _read_accented_names(text)
     if not flags & (_HAS_LOOK_ALIKE | _HAS_FOLD | _HAS_ZERO_WIDTH | _HAS_WIDE | _HAS_WIDE_OP) and not (flags & _NEAR_INVISIBLE and names):
-        return accented
-    read = accented or text
+        return None
+    read = text
     if flags & _HAS_ZERO_WIDTH or flags & _NEAR_INVISIBLE and names:  # a name's, a token's, or a named value's
         read = _read_zero_widths(read)
     if flags & _HAS_WIDE_OP:  # `password\uff1a ...`: a fullwidth colon or equals sign is the operator it looks
