@@ -1726,14 +1726,17 @@ def test_an_escape_after_escaped_backslashes_and_a_token_read_otherwise_apart(tm
 def test_a_visual_basic_rem_after_a_colon_or_a_doubled_marker_goes_with_the_item(tmp_path):
     """Visual Basic's ``REM`` after code (``x = 1 : REM ITEM``, the statement separator then the
     comment) kept ``: REM``, and a comment line ``' ' ITEM`` (a second ``'`` in the comment) its
-    ``'``: a ``'`` after the marker was read as text. Both go with the item. Expected texts by hand.
-    Controls: ``Remark`` is a name, not ``REM``; another language's ``: REM`` stays."""
+    ``'``: a ``'`` after the marker was read as text. Both go with the item; so does the separator
+    with no blank before it (``x = 1: REM ITEM`` kept ``: REM``, ``x = 1: ' ITEM`` the ``:``: filt36).
+    Expected texts by hand. Controls: ``Remark`` is a name, not ``REM``; another language's ``: REM``
+    stays; a ``: REM`` in a string stays with the string's other words."""
     a = _A
     stage = _stage(tmp_path)
     pages = {f"x = 1 : REM {a}\n": "x = 1\n", f"x = 1 : rem {a}\n": "x = 1\n", f"' ' {a}\nDim y\n": "Dim y\n",
-             f"    '' {a}\nDim y\n": "Dim y\n",
+             f"    '' {a}\nDim y\n": "Dim y\n", f"x = 1: REM {a}\n": "x = 1\n", f"x = 1:REM {a}\n": "x = 1\n",
+             f"x = 1: ' {a}\n": "x = 1\n", f"x = 1 :' {a}\n": "x = 1\n",
              # controls
-             f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n"}
+             f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n", f'x = "1: REM {a}"\n': 'x = "1: REM "\n'}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
     assert stage.cut_counted(f"x = 1 : REM {a}\n", prose=False, language="python")[0] == "x = 1 : REM\n"
 
@@ -1843,16 +1846,3 @@ def test_each_cut_on_a_line_takes_its_items_words_not_the_punctuation_beside_the
         for n in ast.walk(ast.parse(out, type_comments=True)):
             assert not getattr(n, "type_comment", None)
 
-
-def test_a_visual_basic_comment_after_a_separator_with_no_blank_before_it_goes_with_the_item(tmp_path):
-    """Visual Basic's statement separator before a comment went with it only after a blank
-    (``x = 1 : REM ITEM``): ``x = 1: REM ITEM`` kept ``: REM``, ``x = 1:REM ITEM`` ``:REM`` and
-    ``x = 1: ' ITEM`` the ``:``. The separator goes with the comment, blank before it or not.
-    Expected texts by hand. Control: a ``: REM`` in a string stays with the string's other words."""
-    a = _A
-    stage = _stage(tmp_path)
-    pages = {f"x = 1: REM {a}\n": "x = 1\n", f"x = 1:REM {a}\n": "x = 1\n", f"x = 1: ' {a}\n": "x = 1\n",
-             f"x = 1 :' {a}\n": "x = 1\n",
-             # control
-             f'x = "1: REM {a}"\n': 'x = "1: REM "\n'}
-    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
