@@ -1264,7 +1264,8 @@ def test_a_line_cut_takes_no_bracket_for_one_quoted_inside_the_item(tmp_path):
     bracket is no bracket, and where a quote of the cut is left open (the cut starts or ends inside a
     string) a bracket pairs with one of that string only. Ground truth ``ast.parse``: the output parses
     where the input did. Controls: a quoted pair beside the item's own bracket (that one goes), a cut
-    inside a string, one ending inside a string (its ``}`` goes, not the code's ``)``)."""
+    inside a string, one ending inside a string (its ``}`` goes, then the string's quote and the
+    ``)`` the cut opened, context by context: it left ``")``)."""
     import ast
 
     w = _A.replace("lambda", "lam").split()  # (a Python keyword)
@@ -1274,8 +1275,8 @@ def test_a_line_cut_takes_no_bracket_for_one_quoted_inside_the_item(tmp_path):
              # controls: a quoted pair, the item's own bracket in a string the cut is inside
              f'y = g({w[0]} + "()" + {" + ".join(w[1:-1])}({w[-1]}))\n': "y = g()\n",
              f's = "{" ".join(w[:-1])} ({w[-1]})"\n': 's = ""\n',
-             # a cut ending inside a string: its } goes (the item's {), not the code's )
-             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g("), 2)\n'}
+             # a cut ending inside a string: its } goes (the item's {), then the string's " and the item's )
+             f'x = g({" + ".join(w[:-1])}("{{{w[-1]}}}"), 2)\n': 'x = g(, 2)\n'}
     got = {t: stage.cut_text(t, prose=False) for t in pages}
     assert got == pages
     for t, out in list(got.items())[:-1]:
@@ -1690,14 +1691,14 @@ def test_an_item_glued_to_an_escape_before_it_is_cut_from_after_the_escape(tmp_p
 
 def test_a_type_comment_rule_reads_the_files_comments_and_every_cut_on_the_line(tmp_path):
     """The type comment rule read only the line's first cut and the line alone: with the item in
-    the code too (``x = f(ITEM, y)  # type: List[ITEM]``) the type comment kept ``List[]``, which
+    the code too (``x = f(y, ITEM)  # type: List[ITEM]``) the type comment kept ``List[]``, which
     mypy refuses; and a docstring's line ``# type: ITEM more`` read as a comment lost ``more``, not
     the item's. Python's comments are read over the file (``tokenize``), and any cut on the line
     reaching into a type comment takes it whole. Expected texts by hand. Control: a real type
     comment after a multi-line string still goes whole."""
     a = _A
     stage = _stage(tmp_path)
-    pages = {f"x = f({a}, y)  # type: List[{a}]\n": "x = f( y)\n",
+    pages = {f"x = f(y, {a})  # type: List[{a}]\n": "x = f(y, )\n",
              f'def f():\n    """Doc.\n\n    # type: {a} more\n    """\n': 'def f():\n    """Doc.\n\n    # type: more\n    """\n',
              f'"""\n# type: {a} more\n"""\n': '"""\n# type: more\n"""\n',
              # control: after a multi-line string, a real type comment
@@ -1725,14 +1726,17 @@ def test_an_escape_after_escaped_backslashes_and_a_token_read_otherwise_apart(tm
 def test_a_visual_basic_rem_after_a_colon_or_a_doubled_marker_goes_with_the_item(tmp_path):
     """Visual Basic's ``REM`` after code (``x = 1 : REM ITEM``, the statement separator then the
     comment) kept ``: REM``, and a comment line ``' ' ITEM`` (a second ``'`` in the comment) its
-    ``'``: a ``'`` after the marker was read as text. Both go with the item. Expected texts by hand.
-    Controls: ``Remark`` is a name, not ``REM``; another language's ``: REM`` stays."""
+    ``'``: a ``'`` after the marker was read as text. Both go with the item; so does the separator
+    with no blank before it (``x = 1: REM ITEM`` kept ``: REM``, ``x = 1: ' ITEM`` the ``:``: filt36).
+    Expected texts by hand. Controls: ``Remark`` is a name, not ``REM``; another language's ``: REM``
+    stays; a ``: REM`` in a string stays with the string's other words."""
     a = _A
     stage = _stage(tmp_path)
     pages = {f"x = 1 : REM {a}\n": "x = 1\n", f"x = 1 : rem {a}\n": "x = 1\n", f"' ' {a}\nDim y\n": "Dim y\n",
-             f"    '' {a}\nDim y\n": "Dim y\n",
+             f"    '' {a}\nDim y\n": "Dim y\n", f"x = 1: REM {a}\n": "x = 1\n", f"x = 1:REM {a}\n": "x = 1\n",
+             f"x = 1: ' {a}\n": "x = 1\n", f"x = 1 :' {a}\n": "x = 1\n",
              # controls
-             f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n"}
+             f"x = 1 : Remark({a})\n": "x = 1 : Remark()\n", f'x = "1: REM {a}"\n': 'x = "1: REM "\n'}
     assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
     assert stage.cut_counted(f"x = 1 : REM {a}\n", prose=False, language="python")[0] == "x = 1 : REM\n"
 
@@ -1761,3 +1765,88 @@ def test_a_line_cut_reads_a_template_literals_expressions_as_code(tmp_path):
     for language, page, want in rows:
         text = page.format(item)
         assert stage.cut_counted(text, prose=False, language=language)[0] == want, (language, text)
+
+
+def _node_checks(tmp_path, sources: list[str]) -> None:
+    """Each of ``sources`` is JavaScript that ``node --check`` parses (where node is installed: an
+    implementation independent of the cut's bracket reading)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("node"):
+        return
+    files = []
+    for k, src in enumerate(sources):
+        files.append(tmp_path / f"out{k}.js")
+        files[-1].write_text(src, encoding="utf-8")
+    # one node for all (vm.Script parses as node --check does, without running): the sources it refuses, by number
+    check = ("const vm = require('vm'), fs = require('fs'); process.argv.slice(1).forEach((f, k) => "
+             "{ try { new vm.Script(fs.readFileSync(f, 'utf8')) } catch (e) { console.log(k, e.message) } })")
+    r = subprocess.run(["node", "-e", check, *map(str, files)], capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stdout, (r.stdout, r.stderr[-300:], sources)
+
+
+def test_a_line_cut_takes_what_it_opened_and_the_text_closes_after_it_context_by_context(tmp_path):
+    """A cut ending inside a template's ``${...}`` took the ``}`` and stopped: what the cut had
+    opened in the template's text, the template itself and the code around it stayed
+    (``f(`x (${ITEM})`)`` left ``)`)``; 2 of the code sample's 899 seeded cuts, ``)`);``), and one
+    ending inside a string it opened left the string's quote (``g(1, ITEM("final"))`` left ``"))``).
+    Right after the cut, each context it opened is closed in turn: its brackets, its ``}``, its
+    string's quote, the code's brackets. Ground truth: node parses each input and output.
+    Controls: a string's quote stays where the cut started inside a string (``g("ITEM", "ITEM")``
+    leaves ``g("")``, one string of the halves); a closer not right after the cut stays (``|$)``)."""
+    w = _A.split()
+    plus = " + ".join(w)
+    stage = _stage(tmp_path)
+    rows = [(f"g({w[0]}(`{w[1]} ${{{w[2]}}} {' '.join(w[3:-1])} (${{{w[-1]}}})`));\n", "g();\n"),
+            (f"g(1, {plus.rsplit(' + ', 1)[0]}(\"{w[-1]}\"));\n", "g(1, );\n"),
+            (f'g("{" ".join(w[:8])}", "{" ".join(w[8:])}");\n', 'g("");\n')]
+    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
+    assert got == [want for _, want in rows]
+    _node_checks(tmp_path, [t for t, _ in rows] + got)
+    # control: the template's text holds ``|$`` between the cut and the ``)`` it opened
+    text = f"const s = {w[0]} + `(${{{' + '.join(w[1:])}}}|$)`;\n"
+    assert stage.cut_counted(text, prose=False, language="javascript")[0] == "const s = |$)`;\n"
+
+
+def test_a_template_substitution_the_cut_takes_or_empties_goes_with_its_dollar(tmp_path):
+    """A cut from right after a template's ``${`` through its ``}`` took the ``{`` (the ``}``'s
+    partner) and left the ``$`` (`` `x ${ITEM} final y` `` left `` `x $ y` ``: a ``$`` the page never
+    had), and one emptying a ``${...}`` left ``${}``, a SyntaxError. Both go whole with their
+    ``$``. Ground truth: node parses each input and output. Controls: a ``$`` before the ``${``
+    is text and stays; Go's backticks hold no code (``${`` is text there)."""
+    w = _A.split()
+    plus = " + ".join(w)
+    stage = _stage(tmp_path)
+    rows = [(f"const s = `x ${{{' + '.join(w[:-1])}}} {w[-1]} y`;\n", "const s = `x y`;\n"),
+            (f"const s = `x ${{{plus}}} y`;\n", "const s = `x y`;\n"),
+            (f"const s = g(`${{ {plus} }}`);\n", "const s = g(``);\n"),
+            # control: the page's own $ before it
+            (f"const s = `$${{{plus}}}`;\n", "const s = `$`;\n")]
+    got = [stage.cut_counted(t, prose=False, language="javascript")[0] for t, _ in rows]
+    assert got == [want for _, want in rows]
+    _node_checks(tmp_path, [t for t, _ in rows] + got)
+    assert stage.cut_counted(f"  s := `x ${{{plus}}} y`\n", prose=False, language="go")[0] == "  s := `x ${} y`\n"
+
+
+def test_each_cut_on_a_line_takes_its_items_words_not_the_punctuation_beside_them(tmp_path):
+    """Only a line's first and last cut were cut from word to word; one between (a line holding
+    the item twice) took its tokens' punctuation too, and with it the brackets that paired:
+    ``x = [ITEM]  # type: List[ITEM]`` was cut to ``x = ``, which does not parse (``cut_python``
+    then took the whole statement), ``x = [ITEM] + [ITEM]`` to ``x = +``. Each cut now takes its
+    item's words, as a line's only one does. Ground truth ``ast.parse`` (type comments each read
+    as a type). Control: one item on the line, as before."""
+    import ast
+
+    c = ", ".join(_A.replace("lambda", "lam").split())  # (a Python keyword)
+    stage = _stage(tmp_path, [c])
+    pages = {f"x = [{c}]  # type: List[{c}]\n": "x = []\n", f"x = [{c}] + [{c}]\n": "x = [] + []\n",
+             f"def f():\n    return ({c})  # {c}\n": "def f():\n    return ()\n",
+             # control
+             f"x = [{c}]\n": "x = []\n"}
+    _assert_cut_python(stage, pages)
+    assert {t: stage.cut_counted(t, prose=False, language="python")[0] for t in pages} == pages
+    for out in pages.values():
+        for n in ast.walk(ast.parse(out, type_comments=True)):
+            assert not getattr(n, "type_comment", None)
+

@@ -874,3 +874,32 @@ def test_secrets65_table(language, text, secret):
     "..."`) hid the literal; a Korean or Japanese name in NFD was no name; Python's `None if dev else "..."` kept its literal
     (a snippet took `password = <KEY>`, the expression whole). The negative rows stay whole."""
     _only_the_secret_goes(language, text, secret)
+
+
+# --- filt36: a quoted key's prose in another script ---------------------------------------------------------------
+# (language, text, secret or None) as TABLE_64
+TABLE_66 = [
+    ("python", 'api_key = "Xk9mP2qLz7WqR4tY l\u00e4uft ab"\n', "Xk9mP2qLz7WqR4tY"),
+    ("javascript", 'const token = "Bearer Xk9mP2qLz7WqR4tY est expir\u00e9";\n', "Bearer Xk9mP2qLz7WqR4tY"),
+    ("python", "secret_key = 'Xk9mP2qLz7WqR4tY \u0438\u0441\u0442\u0451\u043a'\n", "Xk9mP2qLz7WqR4tY"),  # истёк
+    ("python", 'token = "Jeton expir\u00e9"\n', None),  # a sentence: no key in it
+    ("python", 'password = "Passwort \u00e4ndern"\n', None),  # a password's label
+    ("python", 'api_key = "Cl\u00e9 API \u00e4ndern"\n', None),
+]
+
+
+@pytest.mark.parametrize("language,text,secret", TABLE_66)
+def test_secrets66_table(language, text, secret):
+    """Leaks on main: a quoted key followed by prose in another script (`api_key = "Xk9... läuft ab"`) was not read (the
+    quoted value's words were ASCII only), as the unquoted one's was since secrets65. The negative rows stay whole."""
+    _only_the_secret_goes(language, text, secret)
+
+
+@pytest.mark.parametrize("language,text,secret", [r for r in TABLE_65 + TABLE_66 if r[2] and ("\u0451" in r[1] or "\u00e9" in r[1])])
+def test_a_keys_prose_in_nfd_is_read_as_in_nfc(language, text, secret):
+    """A key's prose in NFD (`исте\u0308к`: the reading made it `ист.ек`, no plain word, and kept the key) is redacted as
+    its NFC spelling is. Ground truth: ``unicodedata``'s NFC of the NFD output is the NFC output."""
+    import unicodedata
+
+    a, b = (unicodedata.normalize(form, text) for form in ("NFC", "NFD"))
+    assert unicodedata.normalize("NFC", redact(b, language)) == redact(a, language) == a.replace(secret, "<KEY>")

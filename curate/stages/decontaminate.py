@@ -988,8 +988,10 @@ _LIST_MARKER_ONLY = regex.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]*")
 _COMMENT_ONLY = regex.compile(r"[ \t]*(?:(?:#+|//+|--|>(?:[ \t]*>)*)(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*|/\*+[ \t]*\*+/[ \t]*|<!--[ \t]*-->[ \t]*)")
 _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 # a comment after code, by the language's marker: Python's ``//`` is floor division, C's ``##`` token pasting
-_VB_TRAILING = r"'+|:[ \t]*(?i:rem)"  # Visual Basic's: ``x = 1 ' ITEM``, ``x = 1 : REM ITEM`` (the separator too)
-_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+", _VB_TRAILING)}
+_TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
+# Visual Basic's: ``x = 1 ' ITEM``, or after the statement separator, blank before it or not, with it
+# (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
+_TRAILING_COMMENT["vb"] = regex.compile(r"(?r)(?<=\S)(?:[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+)[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
@@ -1110,7 +1112,7 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     which strings a backslash escapes nothing in (``_string_open``), and whether a template literal's
     ``${...}`` is code (JavaScript's: its brackets pair among themselves, its quotes open strings)."""
     out, i, q, ctx, n, raw = [], lead, None, 0, 0, False  # ctx: 0 outside strings, else the string's number
-    code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth
+    code, templates = 0, []  # the code's ctx (a ``${``'s number inside one); each open ``${``: the template's state, its {-depth, where
     js, escaped = language in _TEMPLATES, -1  # (escaped: where the last escape ended, ``\\${`` is text)
 
     def scan(end, stacks=None, closed=None):
@@ -1127,7 +1129,7 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 continue
             if js and q == "`" and c == "{" and i > lead and text[i - 1] == "$" and escaped != i:  # a template's code
                 n += 1
-                templates.append([q, ctx, code, 0])
+                templates.append([q, ctx, code, 0, i - 1])
                 q, ctx, code = None, n, n
                 if stacks is not None:  # (a cut holding the ``${`` takes the ``}`` closing it)
                     stacks.setdefault(ctx, []).append(c)
@@ -1135,8 +1137,8 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
                 if stacks is not None and stacks.get(ctx, [None])[-1] == "{":
                     stacks[ctx].pop()
                 elif stacks is not None:
-                    closed.setdefault(ctx, []).append(c)
-                q, ctx, code, _ = templates.pop()
+                    closed.setdefault(ctx, []).append("${")
+                q, ctx, code, *_ = templates.pop()
             elif _quote_at(text, i, q, stop, chars):
                 if q is None:
                     (q, raw), ctx, n = _string_open(text, i, language), n + 1, n + 1
@@ -1158,14 +1160,30 @@ def _own_brackets(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
 
     for s, e in spans:
         scan(s)
-        at_s, stacks, closed = ctx, {}, {}
+        at_s, at_n, at_q, stacks, closed = ctx, n, q, {}, {}
+        inside = templates[-1] if templates and q is None and ctx == code else None  # the ``${`` the cut starts in
         scan(e, stacks, closed)
-        opened = stacks.get(ctx, [])  # (the string, or none, the line goes on in after the cut)
-        while opened and e < stop and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
-            opened.pop()
-            e += 1
+        while e < stop:  # what the cut opened and the text closes right after it, context by context:
+            # ``f(`x (${ITEM})`)`` takes ``})`)``, the template's ``}``, its text's ``)``, its backtick, the code's ``)``
+            opened = stacks.get(ctx)  # (the string, or none, the line goes on in after the cut)
+            if opened and text[e] == _CLOSES[_OPENS.index(opened[-1])]:
+                width = 1
+            # a string the cut opened, where it started outside strings (from inside one, ``f("ITEM", "ITEM")``
+            # leaves ``f("")``, its halves one string)
+            elif not opened and at_q is None and q is not None and ctx > at_n and text.startswith(q, e):
+                width = len(q)
+            else:
+                break
+            scan(e + width, stacks, closed)
+            e += width
+        blanks = _SPACES_TABS.match(text, e, stop).end()
+        if (inside is not None and templates and templates[-1] is inside and q is None and ctx == code and not inside[3]
+                and not text[inside[4] + 2 : s].strip(" \t") and text.startswith("}", blanks)):
+            s, e = inside[4], blanks + 1  # a ``${...}`` the cut empties goes whole: ``${}`` is a SyntaxError
         for c in closed.get(at_s, []):  # the nearest opener before the cut pairs with its first unpaired closer
-            if s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
+            if c == "${" and text.startswith(c, s - 2, s):  # a template's ``${``: its ``$`` too (it stayed, ``$ y``)
+                s -= 2
+            elif c != "${" and s > lead and text[s - 1] == _OPENS[_CLOSES.index(c)]:
                 s -= 1
             else:
                 break
@@ -1218,6 +1236,7 @@ def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
 
 
 _SPACES = regex.compile(r" *")
+_SPACES_TABS = regex.compile(r"[ \t]*")
 # a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped
 # backslash: an even run of backslashes before it)
 _ESCAPE = regex.compile(r"(?<=(?<!\\)(?:\\\\)*)\\[ntr](?=\p{L})")
@@ -1270,7 +1289,7 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
     language = "visual basic" if language.replace("-", " ").replace("_", " ") in _VB else language
     chars = _SINGLE_QUOTES.get(language)
     vb = language == "visual basic"
-    trailing = _TRAILING_COMMENT[_VB_TRAILING if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
+    trailing = _TRAILING_COMMENT["vb" if vb else "#+" if language in _HASH_COMMENTS else "//+" if language in _SLASH_COMMENTS else "#+|//+"]
     comment_only = _VB_COMMENT_ONLY if vb else _COMMENT_ONLY
     comments = None  # a Python file's comments, read where a line holds a type comment
     by_line: dict[int, list] = {}
@@ -1283,9 +1302,6 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         if not worded:
             continue
         line_spans = line_spans[worded[0] : worded[-1] + 1]
-        first, last = _WORDISH.search(text, *line_spans[0]).start(), _LAST_WORDISH.search(text, *line_spans[-1]).end()
-        line_spans[0] = (first, line_spans[0][1])
-        line_spans[-1] = (line_spans[-1][0], last)
         merged = [line_spans[0]]
         for s, e in line_spans[1:]:
             gap = text[merged[-1][1] : s]  # none: a token's pieces (``omicron(`` and ``final``), one cut
@@ -1293,6 +1309,10 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
                 merged[-1] = (merged[-1][0], e)
             else:
                 merged.append((s, e))
+        # each cut from its first word to its last, not only the line's first and last: a token's
+        # punctuation beside an item is the code's (``x = [ITEM]  # ITEM`` took the ``[...]``, ``x =``)
+        merged = [(w.start(), _LAST_WORDISH.search(text, s, e).end()) if (w := _WORDISH.search(text, s, e)) else (s, e)
+                  for s, e in merged]
         st = starts[i]
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         brk = _LAST_BREAK.search(text, st, end)

@@ -103,7 +103,9 @@ _OPEN_QUOTE = rf"[=:>]{_BLANKS}{_STRING_QUOTE}"
 # The literal may stand in an expression: a negated call's one argument (`token = !check("...")`, `not verify("...")`) or
 # a ternary's first branch (C's `api_key = prod ? "..." : "";`)
 _IN_EXPRESSION = r"(?:(?P<c>(?:!|not[ \t]+)[\w.$]+\([ \t]*)|[\w.$]+[ \t]*\?[ \t]*)?"
-_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QCHARS}{{1,200}}){{0,30}})(?P=q)"
+# a word after the first may hold another script's letters and marks (`"Xk9... läuft ab"`: prose after a key, ``_named_value_ok``)
+_QWORD = rf"(?:{_QCHARS}|[^\W\d_\x00-\x7f]|[\u0300-\u036f])"
+_QUOTED = re.compile(rf"[=:>]{_BLANKS}{_IN_EXPRESSION}{_STRING_QUOTE}(?P<v>{_QCHARS}{{1,4096}}(?: {_QWORD}{{1,200}}){{0,30}})(?P=q)"
                      r"(?(c)(?=[ \t]*\)))")
 # a ternary's second branch (`secret = cond ? "..." : "<the key>"`, `token = prod ? nullptr : "..."`), its first a literal, a
 # name or a call: searched apart (one search takes one literal: the first branch's); Python's conditional expression's
@@ -321,6 +323,9 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
+    if not v.isascii():  # prose in another script after a key's ASCII words goes not; a password's is a label (as unquoted)
+        span = not _PASSWORD_NAME.fullmatch(named.group("n")) and _key_words_span(m, v)
+        return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
         return _password_ok(v)
     if " " in v and _SECRET_KEY_NAME.fullmatch(named.group("n")):
@@ -332,7 +337,7 @@ def _named_value_ok(m: re.Match) -> bool:
 
 # a key's words may end in prose (`Bearer Xk9... expires soon`, `Xk9... is the prod key`): plain words after the last key
 # (after the reading's "."s: an NFD word's run, `pro\u0301d` read `.prod`), in any script (`Xk9... est expiré`, `... истёк`)
-_PLAIN_WORD = re.compile(r"\.*[^\W\d_]+[,.;:!?]?")
+_PLAIN_WORD = re.compile(r"\.*[^\W\d_]+(?:\.+[^\W\d_]+)*[,.;:!?]?")  # (`ист.ек`: NFD's `исте\u0308к` read)
 _SCHEMES = frozenset("bearer basic token digest apikey".split())  # HTTP's Authorization schemes
 
 
