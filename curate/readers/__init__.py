@@ -192,6 +192,15 @@ def has_magic(part: str) -> bool:
     return any(c in _ESCAPED.sub("", part) for c in "*?[")
 
 
+def none_listed(glob: str, said: str | None = None) -> str:
+    """Why ``glob`` (``said``: as the user typed it) lists no file, in words: a path of no
+    wildcard names a file that is missing or a folder that is empty, not a pattern unmatched."""
+    said = repr(glob) if said is None else said
+    if has_magic(glob):
+        return f"{said} matches no files"
+    return f"the folder {said} holds no files" if os.path.isdir(glob) else f"no file {said}"
+
+
 def _split_glob(pattern: str) -> tuple[str, str]:
     """(the directory before the first wildcard, unescaped, the rest of the pattern)."""
     parts = pattern.split(os.sep)
