@@ -46,6 +46,9 @@ class _Parser(argparse.ArgumentParser):
             names = re.findall(r"'([^']*)'", typed.group(2))
             message = f"unknown command {typed.group(1)!r}{did_you_mean(typed.group(1), names)} (choose from {typed.group(2)})"
         message = message.replace("the following arguments are required: cmd", "give a command: curate run, curate config, ...")
+        if self.prog == "curate mix":  # what DIR is, not only that it is missing
+            message = message.replace("the following arguments are required: DIR",
+                                      "give DIR, the output folder of a finished run with the rebalance stage: curate mix DIR [CONFIG]")
         raise UsageError(self.prog, message.removeprefix("argument "))
 
 

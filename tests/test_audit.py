@@ -838,3 +838,34 @@ def test_the_report_says_the_inputs_as_the_run_was_given_them():
     del manifest["input_globs"]  # typed as kept: no input_globs written, the config's are the typed ones
     assert scan.run_of(manifest, ["ingest"])["input_globs"] == ["data", "b/*.jsonl"]
     assert scan.run_of(None, ["ingest"]) == {"config_hash": None, "format": None, "stages": ["ingest"]}
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_corpus_file_too_large_beside_its_copy_is_not_told_to_decompress_again(tmp_path, capsys, monkeypatch, listed):
+    """`audit --corpus d` on a .gz past max_file_bytes said to run `gzip -dk d/x.jsonl.gz`; run,
+    it leaves d/x.jsonl, and the audit said the same again, whose command then fails ("already
+    exists"). Its copy is said instead, as `curate run` says a bzip2 file's: in a folder, move
+    the original out; named alone, audit the copy."""
+    import gzip
+
+    from curate import cli
+    from curate.readers.common import Limits
+
+    defaults = list(Limits.__init__.__defaults__)
+    defaults[0] = 4096  # max_file_bytes
+    monkeypatch.setattr(Limits.__init__, "__defaults__", tuple(defaults))
+    d = tmp_path / "d"
+    d.mkdir()
+    rows = "".join(json.dumps({"text": f"record {i} of the harbour"}) + "\n" for i in range(400))
+    (d / "x.jsonl.gz").write_bytes(gzip.compress(rows.encode()))
+    corpus = d if listed else d / "x.jsonl.gz"
+    args = ["audit", "--corpus", str(corpus), "--output", str(tmp_path / "a")]
+    assert cli.main(args) != 0
+    assert f"gzip -dk {d / 'x.jsonl.gz'}" in capsys.readouterr().err  # the hint, before its copy is there
+    (d / "x.jsonl").write_text(rows)  # as `gzip -dk` leaves it
+    assert cli.main(args) != 0
+    err = capsys.readouterr().err
+    assert "gzip -dk" not in err and len(err.strip().splitlines()) == 1, err
+    todo = ("move the original out of the input's folder (its copy is read in its place)" if listed else
+            f"audit the copy: --corpus {d / 'x.jsonl'}")
+    assert f"{d / 'x.jsonl.gz'}: decompresses to more than 4,096 bytes" in err and f"its copy {d / 'x.jsonl'} is beside it: {todo}" in err, err

@@ -27,6 +27,9 @@ CASES = [  # (--set, the message's end)
     # ... naming the folder it looked in (msgs89: "the current directory" alone), as a path's does
     ('langid.model="models/lid.bin"', "no model file at 'models/lid.bin' (a relative path is taken from the "
      "current directory, CWD, not from the config's folder)"),
+    # one sentence: "(a relative path ...) (give "default", ...)" were two parentheses in a row
+    ('quality.web.model="models/q.ftz"', "no model file at 'models/q.ftz' (a relative path is taken from "
+     "the current directory, CWD, not from the config's folder): give \"default\", a path to a fastText model, or \"\""),
 ]
 
 

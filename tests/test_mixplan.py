@@ -456,9 +456,12 @@ def test_the_runs_own_config_replans_from_any_folder_though_its_files_are_named_
 
 def test_mix_without_its_folder_names_it_as_the_readme_does(capsys):
     """`curate mix` alone said 'the following arguments are required: output' (the README and
-    the usage write DIR)."""
+    the usage write DIR), then argparse's 'the following arguments are required: DIR', which
+    said what was missing but not what to give."""
     assert cli.main(["mix"]) == 2
-    assert capsys.readouterr().err.splitlines()[0] == "curate: the following arguments are required: DIR"
+    assert capsys.readouterr().err.splitlines() == [
+        "curate: give DIR, the output folder of a finished run with the rebalance stage: curate mix DIR [CONFIG]",
+        "(see: curate mix --help)"]
 
 
 def test_the_runs_own_config_replans_from_any_folder_though_langid_names_its_files_relative(tmp_path, monkeypatch):

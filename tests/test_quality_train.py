@@ -79,3 +79,15 @@ def test_records_train_quality_cannot_read_are_counted_and_said(tmp_path, capsys
     assert _train(tmp_path, [str(tmp_path / "pos.jsonl")], [str(tmp_path / "neg.jsonl")]) == 0
     line = next(ln for ln in capsys.readouterr().err.splitlines() if "pos.jsonl:" in ln)
     assert re.fullmatch(r"  \S+pos\.jsonl: 20 docs -> \d+ examples; 2 records not read \([a-z_]+ [12](, [a-z_]+ 1)?\)", line), line
+
+
+def test_a_missing_input_file_is_said_missing_not_a_pattern_unmatched(tmp_path, capsys, monkeypatch):
+    """`--positive x.txt` with no x.txt said "'x.txt' matches no files", a glob's words (as
+    `curate run --input` said it before msgs90): a path of no wildcard names a file that is not
+    there, and an empty folder holds none."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    for spec, said in [("x.txt", "no file 'x.txt'"), ("x.txt::lang=en", "no file 'x.txt'"),
+                       ("empty", "the folder 'empty' holds no files"), ("none/*.jsonl", "'none/*.jsonl' matches no files")]:
+        assert _train(tmp_path, [spec], [spec]) == 2
+        assert capsys.readouterr().err == f"curate train-quality: {said}\n", spec

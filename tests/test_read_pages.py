@@ -75,3 +75,18 @@ def test_a_folder_of_pages_through_the_cli(tmp_path, capsys):
     assert json.loads((out / "manifest.json").read_text())["counts"]["ingest"]["docs_in"] == 7
     (tmp_path / "feed").write_text('<?xml version="1.0"?>\n<rss version="2.0"><channel></channel></rss>')
     assert detect_format(str(tmp_path / "feed"), "web") is None  # XML that is not a page: not taken for one
+
+
+def test_a_tag_that_starts_with_html_is_no_page(tmp_path, capsys):
+    """`<?xml ...?><htmlfeed>` was sniffed as a page: the check took `<html` with anything after
+    it. A tag name ends at a blank, `>` or `/`; `curate run` now says it cannot tell the format."""
+    for head, fmt in [("<?xml version='1.0'?>\n<htmlfeed><item/></htmlfeed>", None), ("<htmlx>", None),
+                      ("<!DOCTYPE htmlish>", None), ("<HTML>", "html"), ("<html\n  lang='en'>", "html"),
+                      ("<html/>", "html"), ("<!doctype html>", "html"), ("<!DOCTYPE\thtml PUBLIC '-//W3C//DTD'>", "html")]:
+        (tmp_path / "f").write_text(head + "<body>text</body>")
+        assert detect_format(str(tmp_path / "f"), "web") == fmt, head
+    (tmp_path / "feed").write_text("<?xml version='1.0'?>\n<htmlfeed><item>news</item></htmlfeed>\n")
+    assert cli.main(["run", "--input", str(tmp_path / "feed"), "--domain", "web", "--stages", "ingest",
+                     "--output", str(tmp_path / "o"), "--progress", "off"]) == 2
+    assert f"cannot tell the format of {str(tmp_path / 'feed')!r} from its name or content" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -106,7 +106,7 @@ def sniff_format(path: str) -> str | None:
         return "parquet"
     if head.startswith(b"{"):
         return "jsonl"
-    if _PAGE_PROLOG.sub(b"", head).lower().startswith((b"<!doctype html", b"<html")):
+    if _PAGE_START.match(_PAGE_PROLOG.sub(b"", head)):
         return "html"
     return None
 
@@ -114,6 +114,8 @@ def sniff_format(path: str) -> str | None:
 # what may come before a page's <!DOCTYPE html> or <html>: an XHTML page's <?xml ...?>, a saved
 # page's <!-- saved from url=... --> (neither was read as a page, "cannot tell the format")
 _PAGE_PROLOG = re.compile(rb"\A(?:\s*(?:<\?xml[^>]*\?>|<!--.*?-->))*\s*", re.S)
+# the tag's name whole: `<htmlfeed>` (an XML feed) is not `<html>`
+_PAGE_START = re.compile(rb"<(?:!doctype\s+html|html)[\s>/]", re.I)
 
 
 def not_parquet(path: str, rel: str, domain: str, in_place: bool = False) -> str | None:
@@ -190,6 +192,15 @@ _ESCAPED = re.compile(r"\[([*?\[])\]")  # glob.escape's forms: [*] [?] [[] match
 def has_magic(part: str) -> bool:
     """Whether a glob (or one path part of it) has a wildcard; an escaped ``[[]`` is none."""
     return any(c in _ESCAPED.sub("", part) for c in "*?[")
+
+
+def none_listed(glob: str, said: str | None = None) -> str:
+    """Why ``glob`` (``said``: as the user typed it) lists no file, in words: a path of no
+    wildcard names a file that is missing or a folder that is empty, not a pattern unmatched."""
+    said = repr(glob) if said is None else said
+    if has_magic(glob):
+        return f"{said} matches no files"
+    return f"the folder {said} holds no files" if os.path.isdir(glob) else f"no file {said}"
 
 
 def _split_glob(pattern: str) -> tuple[str, str]:

@@ -547,7 +547,10 @@ def copy_beside(path: str, copy: str, kind: str, in_place: bool) -> str | None:
     moved: its ``copy`` is there. The hint's command again would fail ("already exists")."""
     if not in_place or not os.path.lexists(copy):
         return None
-    return f"{path} is compressed with {kind}; its copy {copy} is beside it: move the original out of the input's folder (its copy is read in its place)"
+    return f"{path} is compressed with {kind}; {COPY_BESIDE.format(copy)}"
+
+
+COPY_BESIDE = "its copy {} is beside it: move the original out of the input's folder (its copy is read in its place)"
 
 
 def decompress_command(name: str, kind: str, in_place: bool = False) -> str:

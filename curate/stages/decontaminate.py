@@ -446,14 +446,12 @@ def check_eval_sets(sets) -> list[dict]:
         if s["unit"] not in UNITS:
             raise ValueError(f"eval_sets[{i}].unit: {s['unit']!r} is not one of {', '.join(UNITS)}")
         from curate.config import home_path, relative_from
-        from curate.readers import has_magic, list_files
+        from curate.readers import list_files, none_listed
 
         glob = home_path(s["glob"])  # ~/evals/*.jsonl: in the home folder, where the run reads it
         files = list_files(glob)
         if not files:  # stored relative: a rerun or `curate mix OUT` from another folder reads it from there
-            what = (f"{s['glob']!r} matches no files" if has_magic(glob) else f"the folder {s['glob']!r} holds no files"
-                    if os.path.isdir(glob) else f"no file {s['glob']!r}")  # a file named is missing, not a pattern unmatched
-            raise ValueError(f"eval_sets[{i}].glob: {what}{relative_from(glob)}")
+            raise ValueError(f"eval_sets[{i}].glob: {none_listed(glob, repr(s['glob']))}{relative_from(glob)}")
         unknown = None if s["format"] else _unknown_beside_known(glob, files)
         if unknown:
             raise ValueError(f"eval_sets[{i}].glob: {unknown}")

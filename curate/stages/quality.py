@@ -115,7 +115,7 @@ def model_path(name: str, where: str = "quality.model") -> str:
     if not os.path.isfile(name):
         from curate.config import relative_from
 
-        raise ValueError(f"{where}: no model file at {name!r}{relative_from(name)} (give \"default\", a path to a fastText model, or \"\")")
+        raise ValueError(f"{where}: no model file at {name!r}{relative_from(name)}: give \"default\", a path to a fastText model, or \"\"")
     return name
 
 

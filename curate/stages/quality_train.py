@@ -153,12 +153,12 @@ def _curate_format(path: str, rel: str, cond):
 def read_input(spec: str, negative: bool):
     """(document key, text) for every document of one input spec; (reason, None) for each record
     that could not be read (curate run quarantines it)."""
-    from curate.readers import list_files
+    from curate.readers import list_files, none_listed
 
     pattern, cond = _split_spec(spec)
     files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
     if not files:
-        raise ValueError(f"{spec!r} matches no files")
+        raise ValueError(none_listed(pattern))
     for path, rel in files:  # rel: keys (held-out split) do not depend on where the data lives
         name = path.lower()
         name = next((name[: -len(z)] for z in COMPRESSED if name.endswith(z)), name)
