@@ -653,19 +653,20 @@ def test_a_resized_torch_job_reads_the_rest_of_the_epoch_once(tmp_path, small_gr
 
     d = make_tokens(tmp_path, n_docs=900, shards=5)
     L = 16
+    B, B2 = 12, 8  # batches of 12 and 8 windows, not 3 and 2: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
     truth = set(parquet_windows(d, L))
-    old = [TokenDataLoader(d, 3, L, rank=r, world_size=2, num_workers=2) for r in range(2)]
+    old = [TokenDataLoader(d, B, L, rank=r, world_size=2, num_workers=2) for r in range(2)]
     read = run_ranks(old, 11)
     state = old[0].state_dict()
-    new = TokenDataLoader(d, 2, L, num_workers=3)
+    new = TokenDataLoader(d, B2, L, num_workers=3)
     new.load_state_dict(state)
     n = len(new)  # what is left of the epoch
     rest = run_ranks([new])
-    assert len(rest) == 2 * n and len(new) == len(TokenLoader(d, 2, L, num_workers=3)) > n
+    assert len(rest) == B2 * n and len(new) == len(TokenLoader(d, B2, L, num_workers=3)) > n
     read += rest
-    held = len(truth) // 4 // 3 * 3 * 4
-    assert len(read) == len(set(read)) and set(read) <= truth and held - 3 * 2 < len(read) <= held
-    fresh = TokenLoader(d, 2, L, num_workers=3)
+    held = len(truth) // 4 // B * B * 4  # 4 old readers, each its share in whole batches
+    assert len(read) == len(set(read)) and set(read) <= truth and held - 3 * B2 < len(read) <= held  # 3 new readers' partial batches
+    fresh = TokenLoader(d, B2, L, num_workers=3)
     run_ranks([fresh])
     assert run_ranks([new]) == run_ranks([fresh])  # the next epoch: the new shape's own
 
@@ -702,14 +703,15 @@ def test_a_token_dataset_in_a_dataloader_of_its_own_moves_on_each_epoch(tmp_path
     from curate.loader import TokenDataset
 
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=2)
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=2)
     epochs = [windows(ref) for _ in range(3)]
-    dl = torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2), batch_size=None, num_workers=2,
+    dl = torch.utils.data.DataLoader(TokenDataset(d, B, 16, num_workers=2), batch_size=None, num_workers=2,
                                      persistent_workers=persistent)
     assert [windows(dl) for _ in range(3)] == epochs
-    dl = torch.utils.data.DataLoader(TokenDataset(d, 4, 16, num_workers=2, start=(1, 5)), batch_size=None, num_workers=2,
+    dl = torch.utils.data.DataLoader(TokenDataset(d, B, 16, num_workers=2, start=(1, 5)), batch_size=None, num_workers=2,
                                      persistent_workers=persistent)
-    assert [windows(dl) for _ in range(2)] == [epochs[1][5 * 4 :], epochs[2]]
+    assert [windows(dl) for _ in range(2)] == [epochs[1][5 * B :], epochs[2]]
 
 
 @pytest.mark.parametrize("workers, persistent", [(0, False), (2, False), (2, True)])
@@ -850,10 +852,11 @@ def test_persistent_workers_persist_across_epochs(tmp_path, small_groups):
     from curate.loader import TokenDataLoader
 
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=2)
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=2)
     epochs = [windows(ref) for _ in range(4)]
     started = tmp_path / "started"
-    dl = TokenDataLoader(d, 4, 16, num_workers=2, persistent_workers=True,
+    dl = TokenDataLoader(d, B, 16, num_workers=2, persistent_workers=True,
                          worker_init_fn=functools.partial(_note_worker_start, started))
     assert [windows(dl) for _ in range(3)] == epochs[:3]
     assert len(started.read_text().split()) == 2  # two workers, started once (6 before: 2 an epoch)
@@ -863,7 +866,7 @@ def test_persistent_workers_persist_across_epochs(tmp_path, small_groups):
     del it
     assert part + windows(dl) == epochs[3]
     dl.load_state_dict(state)  # back to epoch 3, batch 5
-    assert windows(dl) == epochs[3][5 * 4 :]
+    assert windows(dl) == epochs[3][5 * B :]
 
 
 def _scenarios(d) -> dict:
@@ -1004,10 +1007,11 @@ def test_a_token_dataset_told_its_epoch_makes_only_that_epochs_order_in_its_work
         return lexsort(*a, **k)
 
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=2)
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=2)
     epochs = [windows(ref) for _ in range(6)]
     monkeypatch.setattr(np, "lexsort", noted)  # an epoch's order
-    ds = L.TokenDataset(d, 4, 16, num_workers=2)
+    ds = L.TokenDataset(d, B, 16, num_workers=2)
     dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
     for e in range(6):
         ds.set_epoch(e)
@@ -1136,9 +1140,10 @@ def test_workers_started_by_spawn_read_the_same_batches(tmp_path, small_groups, 
     from curate.loader import TokenDataLoader
 
     d = make_tokens(tmp_path, n_docs=700, shards=3)
-    ref = TokenLoader(d, 4, 16, num_workers=2)
+    B = 16  # batches of 16 windows, not 4: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    ref = TokenLoader(d, B, 16, num_workers=2)
     epochs = [windows(ref) for _ in range(2)]
-    dl = TokenDataLoader(d, 4, 16, num_workers=2, multiprocessing_context="spawn", persistent_workers=persistent)
+    dl = TokenDataLoader(d, B, 16, num_workers=2, multiprocessing_context="spawn", persistent_workers=persistent)
     assert [windows(dl) for _ in range(2)] == epochs
 
 
@@ -1933,20 +1938,21 @@ def test_a_state_saved_with_the_rounds_resumes_exactly_through_dataloader_worker
 
     before = loader_before(tmp_path / "before")
     d = make_tokens(tmp_path / "t", n_docs=700, shards=3)
-    old = before.TokenLoader(d, 3, 16, num_workers=2)
+    B = 12  # batches of 12 windows, not 3: a DataLoader's cost is per batch (~0.5 CPU-ms in its worker and as much here)
+    old = before.TokenLoader(d, B, 16, num_workers=2)
     windows(old)
     it = iter(old)
     for _ in range(3):
         next(it)
     state, rest = old.state_dict(), windows(it)
-    fresh = TokenLoader(d, 3, 16, num_workers=2)
+    fresh = TokenLoader(d, B, 16, num_workers=2)
     fresh.set_epoch(2)
     nxt = windows(fresh)
     for persistent in (False, True):
-        dl = TokenDataLoader(d, 3, 16, num_workers=2, persistent_workers=persistent)
+        dl = TokenDataLoader(d, B, 16, num_workers=2, persistent_workers=persistent)
         dl.load_state_dict(state)
         assert windows(dl) == rest and windows(dl) == nxt
-    ds = TokenDataset(d, 3, 16, num_workers=2, start=(state["epoch"], state["batch"]), deal=state["deal"])
+    ds = TokenDataset(d, B, 16, num_workers=2, start=(state["epoch"], state["batch"]), deal=state["deal"])
     dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True)
     assert windows(dl) == rest and windows(dl) == nxt
 
