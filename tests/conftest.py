@@ -116,7 +116,8 @@ def pytest_make_collect_report(collector):
 # first (longest-processing-time first): the last ones out are short, so the workers end together;
 # a long file estimated short goes out late and runs alone at the end. Seconds: CPU (user + system,
 # pytest's and its children's) per file, one worker, each file alone, bench/cpu_per_test.py with warm
-# numba caches, load 5-17 (ci46, 6 Dec): every file but those kept below, after ci46's test_loader cut.
+# numba caches, load 5-17 (ci46, 6 Dec): every file but those kept below, after ci46's test_loader cut
+# (test_loader 131 less loader47's ~21 s cut).
 # Kept from earlier rounds (ci37-ci40, 6 Dec, the same way, before ci41-ci44's run-cost cuts):
 # test_portable, test_dedup_pipeline, test_pipeline, test_mixplan,
 # test_determinism, test_audit_compare, test_linededup, test_reliability, test_audit_edits,
@@ -127,7 +128,7 @@ def pytest_make_collect_report(collector):
 # bench/ci_schedule.py simulates the 2 workers over these. A file not listed counts 1 s a test.
 # A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 168, "test_loader.py": 131, "test_buckets.py": 109, "test_commit.py": 90, "test_bench.py": 51,
+    "test_cli.py": 168, "test_loader.py": 110, "test_buckets.py": 109, "test_commit.py": 90, "test_bench.py": 51,
     "test_code_pii.py": 47, "test_decontaminate.py": 53, "test_numba_cache.py": 41, "test_portable.py": 41,
     "test_dedup_pipeline.py": 40, "test_jsonl_everywhere.py": 40, "test_pipeline.py": 38, "test_datapath.py": 37,
     "test_mixplan.py": 37, "test_readme.py": 31, "test_custom_rules.py": 30, "test_rebalance.py": 30,
