@@ -113,21 +113,26 @@ def test_the_emulator_variable_with_or_without_its_scheme(emulator, monkeypatch,
 # --- the whole pipeline ----------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_whole_pipeline_in_a_bucket_equals_local(gcs, tmp_path, capsys):
-    """`curate run` with every stage, inputs and output in the bucket, then `curate mix`,
-    `curate audit` and the loader on it: the same files as a run on local paths. It failed
-    at the commit (the staged manifest was looked for on the local disk, as `bkt/out/...`)."""
-    fs, uri = gcs
-    cfg = demo.write_demo(str(tmp_path / "d"))
-    raw = tmp_path / "d" / "raw"
-    upload(fs, raw, f"{uri}/raw")
-    text = Path(cfg).read_text()
+def _demo_in_bucket(fs, uri: str, demo, tmp_path: Path) -> tuple[Path, Path]:
+    """(the demo's config with its raw shards uploaded under URI/raw, a copy of its local output):
+    the session's `curate demo` is the local run the bucket's is compared with."""
+    root = demo[0]
+    upload(fs, root / "raw", f"{uri}/raw")
     remote_cfg = tmp_path / "bucket.toml"
-    remote_cfg.write_text(text.replace(str(raw), f"{uri}/raw"))
+    remote_cfg.write_text((root / "demo.toml").read_text().replace(str(root / "raw"), f"{uri}/raw"))
+    shutil.copytree(root / "out", tmp_path / "local")
+    return remote_cfg, tmp_path / "local"
+
+
+@pytest.mark.slow
+def test_whole_pipeline_in_a_bucket_equals_local(gcs, demo, tmp_path, capsys):
+    """`curate run` with every stage, inputs and output in the bucket, then `curate mix`,
+    `curate audit` and the loader on it: the same files as a run on local paths (the session's
+    `curate demo`, copied: the audit writes into it). It failed at the commit (the staged
+    manifest was looked for on the local disk, as `bkt/out/...`)."""
+    fs, uri = gcs
+    remote_cfg, local_out = _demo_in_bucket(fs, uri, demo, tmp_path)
     assert f"{uri}/raw/web/*.warc.gz" in remote_cfg.read_text()
-    local_out = tmp_path / "local"
-    assert cli.main(["run", cfg, "--output", str(local_out), "--progress", "off"]) == 0
     assert cli.main(["run", str(remote_cfg), "--output", f"{uri}/out", "--progress", "off"]) == 0
     capsys.readouterr()
 
@@ -176,7 +181,7 @@ def test_whole_pipeline_in_a_bucket_equals_local(gcs, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_worker_pool_reads_and_writes_the_bucket(gcs, tmp_path):
+def test_a_worker_pool_reads_and_writes_the_bucket(gcs, demo, tmp_path):
     """The offline cluster recipe (README: a worker pool beside the job service) with inputs
     and output in the bucket: the workers read gs:// inputs and write the gs:// output, and
     it equals a DirectRunner run on local paths. The pool's workers reach the emulator as a
@@ -184,13 +189,7 @@ def test_a_worker_pool_reads_and_writes_the_bucket(gcs, tmp_path):
     from test_portable import services
 
     fs, uri = gcs
-    cfg = demo.write_demo(str(tmp_path / "d"))
-    raw = tmp_path / "d" / "raw"
-    upload(fs, raw, f"{uri}/raw")
-    remote_cfg = tmp_path / "bucket.toml"
-    remote_cfg.write_text(Path(cfg).read_text().replace(str(raw), f"{uri}/raw"))
-    local_out = tmp_path / "local"
-    assert cli.main(["run", cfg, "--output", str(local_out), "--progress", "off"]) == 0
+    remote_cfg, local_out = _demo_in_bucket(fs, uri, demo, tmp_path)
     with services(tmp_path, job_service=False) as args:
         r = subprocess.run([sys.executable, "-m", "curate", "run", str(remote_cfg), "--output", f"{uri}/out", "--progress", "off",
                             *args], capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
