@@ -128,7 +128,7 @@ def pytest_make_collect_report(collector):
 # bench/ci_schedule.py simulates the 2 workers over these. A file not listed counts 1 s a test.
 # A stale number costs only balance, never a result.
 FILE_SECONDS = {
-    "test_cli.py": 168, "test_loader.py": 110, "test_buckets.py": 109, "test_commit.py": 90, "test_bench.py": 51,
+    "test_cli.py": 168, "test_loader.py": 110, "test_buckets.py": 101, "test_commit.py": 90, "test_bench.py": 51,
     "test_code_pii.py": 47, "test_decontaminate.py": 53, "test_numba_cache.py": 41, "test_portable.py": 41,
     "test_dedup_pipeline.py": 40, "test_jsonl_everywhere.py": 40, "test_pipeline.py": 38, "test_datapath.py": 37,
     "test_mixplan.py": 37, "test_readme.py": 31, "test_custom_rules.py": 30, "test_rebalance.py": 30,
