@@ -138,8 +138,8 @@ def _plausible_case(word: str) -> bool:
 def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
-    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
-    of more than ``_FEW_WORDS`` words, no more of them different, none of which ends in a final letter)."""
+    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters nor ``ENOUGH`` words
+    of two; Hebrew of more than ``_FEW_WORDS`` words, no more of them different, none of which ends in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
     own = _OWN_PUNCTUATION.get(script, ())
