@@ -766,3 +766,16 @@ def test_enc36_words_and_lines_read_as_written(text, enc):
     from curate.readers.common import decode_text
 
     assert decode_text(text.encode(enc))[0] == text
+
+
+# enc38: a text whose words are all of two letters was never scored (legacy_scripts wanted a word of three) and
+# charset_normalizer read it as CJK: Serbian "да ли је" cp1251 Big5 "魡 錒 澆", "Да ли је то?" cp949, Russian "ну да, ты
+# же" cp1251 cp1125; three such words are now enough
+@pytest.mark.parametrize("text, enc", [
+    ("да ли је\n", "cp1251"), ("да ли је\n", "iso8859_5"), ("ДА ЛИ ЈЕ\n", "cp1251"), ("Да ли је то?\n", "iso8859_5"),
+    ("ну да, ты же\n", "cp1251"), ("ну да, ты же\n", "koi8_r"),
+])
+def test_three_words_of_two_letters_read_in_their_page(text, enc):
+    from curate.readers.common import decode_text
+
+    assert decode_text(text.encode(enc))[0] == text

@@ -117,9 +117,11 @@ _HEBREW_END = re.compile("[ךםןףץ](?![^\\W\\d_])")
 _FEW_WORDS = 4  # words of a Hebrew text that may have no final letter
 _NO_FINAL_LOG = math.log(0.8)  # a fifth of Hebrew's words end in a final letter
 ENOUGH = 3  # letters in one word of the script: "à" alone (cp1252) is cp1251's "а", a word too
+# ... or as many words of two: Serbian "да ли је" has no longer one (charset_normalizer read it as Big5)
 
 
 _RUN = re.compile(rb"[\x80-\xff]{%d}" % ENOUGH)
+_PAIR = re.compile(rb"[\x80-\xff]{2}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -136,8 +138,8 @@ def _plausible_case(word: str) -> bool:
 def score(sample: bytes, enc: str, script: str) -> float | None:
     """The sum of the log frequencies (against one in 33) of ``sample``'s non-ASCII letters read in ``enc``, or None where
     ``enc`` reads it as no text of ``script`` (a byte that is no letter of it nor punctuation, a
-    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters; Hebrew
-    of more than ``_FEW_WORDS`` words, no more of them different, none of which ends in a final letter)."""
+    word mixing its letters with ASCII ones or of no plain case, no word of ``ENOUGH`` letters nor ``ENOUGH`` words
+    of two; Hebrew of more than ``_FEW_WORDS`` words, no more of them different, none of which ends in a final letter)."""
     text = sample.decode(enc, errors="replace")
     low, high = _RANGES[script]
     own = _OWN_PUNCTUATION.get(script, ())
@@ -169,13 +171,14 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
     # Serbian's letters are rare again in a text that holds a letter its alphabet lacks: KOI8-R "всё хорошо" read cp1251
     # "ЧУЈ ИПТПЫП" (the one word, "всё", is the Serbian "ЧУЈ" as well)
     freq, longest = _log_freq(script, script != "cyrillic" or _NOT_SOUTH_SLAVIC.isdisjoint(text.lower())), 0
-    n = 0  # letters
+    n = pairs = 0  # letters, words of two or more
     for word in _WORD.findall(text):
         if word.isascii():
             continue
         if not all(c > "\x7f" for c in word) or not _plausible_case(word):
             return None
         longest = max(longest, len(word))
+        pairs += len(word) > 1
         word = word.lower()
         if script in _UNSPOKEN:
             logs += _UNSPOKEN_LOG * len(_UNSPOKEN[script].findall(word))
@@ -188,12 +191,12 @@ def score(sample: bytes, enc: str, script: str) -> float | None:
         for c in word:
             logs += freq.get(c, math.log(_RARE / 100 * 33))
             n += 1
-    return logs if n and longest >= ENOUGH else None
+    return logs if n and (longest >= ENOUGH or pairs >= ENOUGH) else None
 
 
 def charset(sample: bytes) -> str | None:
     """The page of ``PAGES`` that reads ``sample`` best (``score``), or None where none reads it."""
-    if not _RUN.search(sample):  # no word of ENOUGH letters: Latin text, scored no further
+    if not _RUN.search(sample) and len(_PAIR.findall(sample)) < ENOUGH:  # no word of ENOUGH letters: Latin text, scored no further
         return None
     best = None
     for enc, script in PAGES:
