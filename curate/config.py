@@ -517,16 +517,19 @@ def run_from(config_dir: str, glob: bool = True) -> str:
     return f", not from the config's folder, where {found}: run curate from {config_dir}, or give paths from where it runs or absolute ones"
 
 
-def relative_from(path: str) -> str:
+def relative_from(path: str, config: bool = True) -> str:
     """What a message about a missing file adds for a path typed relative: where it was looked for
     (the current directory, not the config's folder, which a team's config may be written from),
-    and to run curate from the config's folder where the path is there (as an input is told)."""
+    and to run curate from the config's folder where the path is there (as an input is told).
+    ``config``: False for a command that reads no config (train-quality): the directory alone."""
     import glob
 
     from curate.readers import is_uri
 
     if not path or is_uri(path) or os.path.isabs(path):
         return ""
+    if not config:
+        return f" (a relative path is taken from the current directory, {os.getcwd()})"
     here = in_config_folder(path)
     if here:
         return f" (a relative path is taken from the current directory, {os.getcwd()}{run_from(here, glob.has_magic(path))})"

@@ -2417,6 +2417,10 @@ def test_a_folder_holding_a_file_and_its_decompressed_copy_reads_it_once(tmp_pat
     assert run_cli("run", "--input", b, "--domain", "web", "--output", out, "--progress", "off") == 2
     err = capsys.readouterr().err
     assert f"its copy {b / 'z.jsonl.zst'} is beside it: move the original out of the input's folder" in err and "e.g." not in err, err
+    # named on its own, the same file: give the copy instead (the hint again failed: "already exists")
+    assert run_cli("run", "--input", b / "z.jsonl.bz2", "--domain", "web", "--output", out, "--progress", "off") == 2
+    err = capsys.readouterr().err
+    assert f"its copy {b / 'z.jsonl.zst'} is beside it: give --input {b / 'z.jsonl.zst'} instead" in err and "e.g." not in err, err
 
 
 def _hint_for(path: Path, kind: str, in_place: bool) -> str:

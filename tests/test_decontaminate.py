@@ -912,6 +912,24 @@ def test_cut_of_an_item_glued_by_punctuation_leaves_the_punctuation(tmp_path):
     assert text == {k: a + b[a.endswith(" ") and b.startswith(" "):] for k, (a, _, b) in pages.items()}
 
 
+def test_cut_of_an_argument_list_item_leaves_code_that_parses(tmp_path):
+    """``mode = "cut"`` on code calling ``g(ITEM)`` where the item is ``alpha, beta, ...``: the
+    line's first token ``g(alpha,`` is only partly matched (``g`` is not the item's), and the
+    comma after its cut word stayed, ``x = g(, )``, which no longer parses. Now the punctuation
+    goes with the cut where the cut goes on into the next token. Ground truth: Python's ``ast``
+    of the page with the arguments removed by hand."""
+    import ast
+
+    item = ", ".join("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split())
+    ev = tmp_path / "eval.txt"
+    ev.write_text(item + "\n")
+    pages = {"call": (f"x = g({item})\ny = 1\n", "x = g()\ny = 1\n"), "list": (f"x = [{item}]\n", "x = []\n")}
+    kept, ledger, _ = cut_batch(ev, {k: page for k, (page, _) in pages.items()}, domain="code")
+    assert ledger.num_rows == 0
+    for k, text in zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()):
+        assert ast.dump(ast.parse(text)) == ast.dump(ast.parse(pages[k][1])), (k, text)
+
+
 @pytest.mark.parametrize("case", ["other_fields", "json_array"])
 def test_an_eval_file_with_no_text_field_is_one_line(tmp_path, capsys, case):
     """An evaluation file none of whose records has a field of text_fields (GSM8K's question and

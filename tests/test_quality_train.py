@@ -84,10 +84,17 @@ def test_records_train_quality_cannot_read_are_counted_and_said(tmp_path, capsys
 def test_a_missing_input_file_is_said_missing_not_a_pattern_unmatched(tmp_path, capsys, monkeypatch):
     """`--positive x.txt` with no x.txt said "'x.txt' matches no files", a glob's words (as
     `curate run --input` said it before msgs90): a path of no wildcard names a file that is not
-    there, and an empty folder holds none."""
+    there, and an empty folder holds none. A relative path is said to be taken from the current
+    directory, as curate run says it (but for the config's folder: train-quality reads no config)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()
-    for spec, said in [("x.txt", "no file 'x.txt'"), ("x.txt::lang=en", "no file 'x.txt'"),
-                       ("empty", "the folder 'empty' holds no files"), ("none/*.jsonl", "'none/*.jsonl' matches no files")]:
+    here = f" (a relative path is taken from the current directory, {tmp_path})"
+    for spec, said in [("x.txt", f"no file 'x.txt'{here}"), ("x.txt::lang=en", f"no file 'x.txt'{here}"),
+                       ("empty", "the folder 'empty' holds no files"), ("none/*.jsonl", f"'none/*.jsonl' matches no files{here}"),
+                       (str(tmp_path / "x.txt"), f"no file {str(tmp_path / 'x.txt')!r}")]:
         assert _train(tmp_path, [spec], [spec]) == 2
         assert capsys.readouterr().err == f"curate train-quality: {said}\n", spec
+    # a missing --eval file was a traceback (FileNotFoundError)
+    (tmp_path / "p.txt").write_text("a page long enough to be one training example\n")
+    assert cli.main(["train-quality", "--positive", "p.txt", "--negative", "p.txt", "--eval", "e.jsonl", "--output", "m.bin"]) == 2
+    assert capsys.readouterr().err == f"curate train-quality: --eval: no file 'e.jsonl'{here}\n"

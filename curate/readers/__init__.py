@@ -134,7 +134,7 @@ def not_parquet(path: str, rel: str, domain: str, in_place: bool = False) -> str
     sniffed = sniff_format(path)  # decompressed: what is inside
     kind = compression(path) if sniffed == "parquet" else None
     if kind:
-        raise InputError(compressed_parquet_error(path, in_place, kind))
+        raise InputError(compressed_parquet_error(path, in_place, kind, "--input"))
     return _not_given(path, rel, domain, "parquet", sniffed, f"a Parquet file (those start with the magic bytes PAR1; it starts with {head!r}")
 
 
@@ -531,8 +531,8 @@ def plan_shards(
         # remote input only its first file, not a round trip per file of a bucket at launch.
         look = i == 0 or not is_uri(path)
         tree = fmt == "source" or (fmt is None and domain == "code")  # its archives are binary files, excluded
-        other = compressed_parquet_error(path, in_place) if not tree else None  # quarantined whole as read_error ('magic bytes not found')
-        other = other or (other_compression_error(path, in_place=in_place) if look and not tree else None)
+        other = compressed_parquet_error(path, in_place, option="--input") if not tree else None  # quarantined whole as read_error ('magic bytes not found')
+        other = other or (other_compression_error(path, in_place=in_place, option="--input") if look and not tree else None)
         if other:  # read as it is, every line of it would be quarantined
             raise InputError(other)
         if not tree and path.lower().endswith(".epub"):  # a zip inside, but not an archive of files to unpack

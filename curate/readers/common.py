@@ -513,11 +513,11 @@ def unpack_command(name: str, kind: str, into: str | None = None) -> tuple[str, 
     return command, plain
 
 
-def other_compression_error(path: str, name: str | None = None, in_place: bool = False) -> str | None:
+def other_compression_error(path: str, name: str | None = None, in_place: bool = False, option: str | None = None) -> str | None:
     """The one-line error for a file in a compression curate does not read (read as it is, its
     compressed bytes would be taken for lines), else None. ``name``: the file as the user gave
     it, where ``path`` is a local copy (a bucket's); ``in_place``: a file of a folder or glob
-    input (MOVE_AWAY)."""
+    input (MOVE_AWAY); ``option``: the one that named the file (copy_beside)."""
     other = other_compression(path)
     if not other:
         return None
@@ -530,7 +530,7 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
     command, copy = unpack_command(local, other[0])
     move = MOVE_AWAY * (in_place and not remote)
     there = copy_beside(path, copy if copy.lower().endswith(".parquet") else unpack_command(local, other[0], into="zstd")[1],
-                        other[0], in_place and not remote)
+                        other[0], in_place and not remote, None if remote else option)
     if there:
         return there
     if copy.lower().endswith(".parquet"):  # compressed inside: a .parquet.zst was read as Parquet, read_error
@@ -542,12 +542,15 @@ def other_compression_error(path: str, name: str | None = None, in_place: bool =
 PARQUET_INSIDE = "curate reads Parquet as written: it compresses its columns inside"
 
 
-def copy_beside(path: str, copy: str, kind: str, in_place: bool) -> str | None:
-    """The one line for a folder's file (``in_place``) whose hint was run but the original not
-    moved: its ``copy`` is there. The hint's command again would fail ("already exists")."""
-    if not in_place or not os.path.lexists(copy):
+def copy_beside(path: str, copy: str, kind: str, in_place: bool, option: str | None = None) -> str | None:
+    """The one line for a file whose hint was run: its ``copy`` is there, and the hint's command
+    again would fail ("already exists"). A folder's file (``in_place``): move the original out;
+    a file named on its own by ``option`` (``--input``): give the copy instead. None where
+    neither (no copy, or a named file with no ``option`` to say)."""
+    if not (in_place or option) or not os.path.lexists(copy):
         return None
-    return f"{path} is compressed with {kind}; {COPY_BESIDE.format(copy)}"
+    todo = COPY_BESIDE.format(copy) if in_place else f"its copy {copy} is beside it: give {shell.said(f'{option} {shell.quote(copy)}', copy)} instead"
+    return f"{path} is compressed with {kind}; {todo}"
 
 
 COPY_BESIDE = "its copy {} is beside it: move the original out of the input's folder (its copy is read in its place)"
@@ -562,17 +565,17 @@ def decompress_command(name: str, kind: str, in_place: bool = False) -> str:
     return f"copy it here, then {command}" if is_uri(name) else command + MOVE_AWAY * in_place
 
 
-def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None = None) -> str | None:
+def compressed_parquet_error(name: str, in_place: bool = False, kind: str | None = None, option: str | None = None) -> str | None:
     """The one line for a Parquet file gzipped or zstd-compressed whole (``x.parquet.gz``, by its
     name; ``kind``: told by its bytes, any name), else None: neither pyarrow nor polars opens one
     (`curate run` quarantined it whole, read_error; the audit said it was no Parquet file). Other
-    compressions: other_compression_error."""
+    compressions: other_compression_error. ``option``: as other_compression_error's."""
     packed = re.search(r"\.parquet\.(gz|zst)$", name.lower())
     if not packed and not kind:
         return None
     kind = kind or ("gzip" if packed[1] == "gz" else "zstd")
     local = name.rsplit("/", 1)[-1] if is_uri(name) else name
-    there = copy_beside(name, plain_name(name, kind), kind, in_place and not is_uri(name))
+    there = copy_beside(name, plain_name(name, kind), kind, in_place and not is_uri(name), None if is_uri(name) else option)
     if there:
         return there
     return (f"{name} is compressed with {kind}; decompress it ({PARQUET_INSIDE}), {shell.in_bash(local)}e.g. "

@@ -540,18 +540,21 @@ def _covered_spans(text: str, tokens: list, norm: list, owner: np.ndarray, cover
     first = np.concatenate([[0], np.cumsum(count)])
     partial = np.flatnonzero(covered & (hit < count)).tolist()
     made = dict(zip(partial, _token_words([text[slice(*tokens[t])] for t in partial])))
+    whole = {t for t in partial if made[t][0] != norm[t].split(" ")}  # not the token's words: the whole token
+    matched = set(words.tolist())
     spans = []
     for t in np.flatnonzero(covered).tolist():
         s, e = tokens[t]
-        if t not in made:
+        if t not in made or t in whole:
             spans.append((s, e))
             continue
         words_t, segments, of, letters = made[t]
-        if words_t != norm[t].split(" "):
-            spans.append((s, e))  # not the token's words: the whole token
-            continue
         cut = np.zeros(len(segments) + 1, bool)
         cut[np.array(of)[words[first[t] : first[t + 1]]]] = True
+        # the cut goes on into the next token (from its first word): the punctuation after this
+        # token's last word goes too (g(ITEM, ...) left g(, ): the comma of a cut argument list)
+        nxt = t + 1
+        cut[-1] = nxt < len(tokens) and covered[nxt] and (nxt not in made or nxt in whole or first[nxt] in matched)
         # a cut word's punctuation before a word kept stays with it (x.ITEM.y leaves x..y, ITEM's 's)
         ends = [b if cut[k + 1] else letters[k] for k, b in enumerate(segments[1:] + [e - s])]
         spans += [(s + a, s + b) for a, b, c in zip(segments, ends, cut) if c]

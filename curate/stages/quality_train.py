@@ -153,12 +153,14 @@ def _curate_format(path: str, rel: str, cond):
 def read_input(spec: str, negative: bool):
     """(document key, text) for every document of one input spec; (reason, None) for each record
     that could not be read (curate run quarantines it)."""
+    from curate.config import relative_from
     from curate.readers import list_files, none_listed
 
     pattern, cond = _split_spec(spec)
     files = list_files(pattern)  # as `curate run --input`: an existing path is taken as named
     if not files:
-        raise ValueError(none_listed(pattern))
+        where = "" if os.path.isdir(pattern) else relative_from(pattern, config=False)  # a folder found: its place is right
+        raise ValueError(none_listed(pattern) + where)
     for path, rel in files:  # rel: keys (held-out split) do not depend on where the data lives
         name = path.lower()
         name = next((name[: -len(z)] for z in COMPRESSED if name.endswith(z)), name)
@@ -255,6 +257,10 @@ def load_labelled(path: str) -> tuple[list[str], np.ndarray]:
     from curate.readers.common import Limits, open_bytes, other_compression_error
     from curate.readers.jsonl import json_lines
 
+    if not os.path.isfile(path):  # a traceback (FileNotFoundError) before
+        from curate.config import relative_from
+
+        raise ValueError(f"--eval: no file {path!r}{relative_from(path, config=False)}")
     error = other_compression_error(path)  # its compressed bytes would be read as JSON Lines
     if error:
         raise ValueError(error)
