@@ -111,3 +111,20 @@ def test_train_blocks_untuned_and_dom_columns():
     assert "Share this page" not in [b[1] for b in extract.blocks(extract.render(HTMLTree.parse(page.decode())))]
     assert X.shape == (len(bl), len(t.COLUMNS) + len(D.FEATURES))
     assert (X[:, len(t.COLUMNS) :] == D.block_features(page, bl)).all()
+
+
+def test_run_features_mark_a_list_after_a_heading_in_the_main_container():
+    """bench/dompath.py --runs (ex45): an ingredient table after a heading inside the page's main
+    container is one run of list blocks whatever cell each is in; a footer list is a list run
+    outside it; a block not found in the page is a run of one."""
+    page = (b"<body><div class=recipe><h2>Zutaten</h2><table><tr><td>Mehl</td><td>200 g</td></tr>"
+            b"<tr><td>Butter 100 g</td></tr></table><p>" + b"Then bake the cake for twenty minutes. " * 5 +
+            b"</p></div><footer><ul><li>Impressum</li><li>Kontakt</li></ul></footer></body>")  # fmt: skip
+    bl = [("h2", "Zutaten", 0), ("", "Mehl 200 g", 0), ("", "Butter 100 g", 0), ("p", "Then bake the cake", 0),
+          ("li", "Impressum", 0), ("li", "Kontakt", 0), ("", "-", 0)]  # fmt: skip
+    X = D.run_features(page, bl)
+    f = {name: X[:, i].tolist() for i, name in enumerate(D.RUN_FEATURES)}
+    assert f["run_len"] == [0, np.log(2), np.log(2), 0, np.log(2), np.log(2), 0]
+    assert f["list_run_heading"] == [0, 1, 1, 0, 0, 0, 0] and f["list_run_main"] == [0, 1, 1, 0, 0, 0, 0]
+    assert f["list_run"] == [0, 1, 1, 0, 1, 1, 0] and f["run_after_heading"][1] == 1
+    assert D.run_features(page, []).shape == (0, len(D.RUN_FEATURES))
