@@ -385,3 +385,33 @@ def run_features(html: bytes, bl: list) -> np.ndarray:
         out[i:j] = (np.log(j - i), heading, listed, listed and heading, listed and bool(under[lst[i]]))
         i = j
     return out
+
+
+# Where a block's container lies against the page's main container (``container_table``):
+# in it (under_main, a FEATURE), around it (the main container's ancestor: text beside the
+# article in its wrapper, e.g. a bio or a comment policy), and how many containers up from the
+# main container the two meet (0 inside it; large for a sidebar or footer far from it).
+RELATION_FEATURES = ("main_ancestor", "main_hops")
+
+
+def main_relation(html: bytes, bl: list) -> np.ndarray:
+    """RELATION_FEATURES per block of ``bl`` (aligned as ``block_features``; zeros when not)."""
+    out = np.zeros((len(bl), len(RELATION_FEATURES)))
+    runs, conts, rows, hits = _aligned(html, bl)
+    if not rows:
+        return out
+    text = conts[:, 2].astype(float)
+    parent = conts[:, 4]
+    direct = text.copy()
+    np.subtract.at(direct, parent[parent >= 0], text[parent >= 0])
+    up = {}  # the main container's ancestors (itself included): container -> hops from it
+    c, hops = int(np.argmax(direct)), 0
+    while c >= 0 and hops <= MAX_DEPTH:
+        up[c], c, hops = hops, int(parent[c]), hops + 1
+    for i, k in zip(rows, hits):
+        c, steps = int(runs[k, 2]), 0
+        while c >= 0 and c not in up and steps <= MAX_DEPTH:  # up from the block's container to a shared one
+            c, steps = int(parent[c]), steps + 1
+        if c in up:
+            out[i] = (up[c] > 0 and steps == 0, np.log1p(up[c]))
+    return out

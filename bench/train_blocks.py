@@ -1,8 +1,8 @@
 """A learned block decision for the ``blocks`` extractor, trained on the TUNING half of the
 trafilatura gold and estimated honestly by cross-fitting against the hand-set rules.
 
-    python bench/train_blocks.py [--columns a,b,...] [--untuned] [--fallback] [--whole [--interact]] [--dom] [--runs]
-                                 [--splits N] [--aeb] [--write PATH]
+    python bench/train_blocks.py [--columns a,b,...] [--untuned] [--fallback] [--whole] [--interact [COLUMN]] [--dom] [--runs]
+                                 [--relation] [--splits N] [--aeb] [--write PATH]
 
 Only tuning-half pages (bench_extract.tuning_half) are read: the held-out half stays unseen.
 
@@ -41,9 +41,10 @@ their article body (``aeb_labels``), join every fit, each counting W; ``--aeb`` 
 AEB half with a model trained on the tuning half and the other AEB half. ``--whole`` (with
 ``--untuned``): the blocks are always the whole page's (``main_content=False``), each marked by
 whether the main-content rendering (the ``--fallback`` one, with that flag) holds it
-(WHOLE_FEATURES); ``--interact``: separate weights for the blocks inside and outside it
-(``split_by``). ``--runs``: bench/dompath.py's RUN_FEATURES (runs of blocks in one list or table,
-after a heading, inside the main container).
+(WHOLE_FEATURES); ``--interact [COLUMN]``: separate weights for the blocks inside and outside
+it (``split_by``; or where another 0/1 column, e.g. dom_under_main, is 1 and where it is 0). ``--runs``: bench/dompath.py's RUN_FEATURES (runs of blocks in one list or table,
+after a heading, inside the main container). ``--relation``: its RELATION_FEATURES (how many
+containers up from the page's main container a block's container meets it).
 
 Result with ``--untuned [--dom] --splits 8`` (2026-12-06, branch ex43): md5 folds 0.920 / 0.902
 without the DOM features, 0.913 / 0.913 with; on the 8 other halvings every fold gains, +0.008
@@ -56,7 +57,8 @@ with the AEB's blocks as well (first 10 folds) 0.910 (W 1) and 0.917 (W 0.3) aga
 Result with ``--untuned --fallback --dom [--whole [--interact]] [--runs]`` (2026-12-07, branch
 ex45), against 0.9209 over the 18 folds (md5 0.9246 / 0.9231) for ``--untuned --fallback --dom``:
 ``--whole --interact`` 0.9106 and ``--whole`` 0.9109 over the 18 folds (-0.010 each; md5
-0.9095 / 0.9130 and 0.9145 / 0.9054); ``--runs`` md5 0.9232 / 0.9238 (a screen: not run on 18).
+0.9095 / 0.9130 and 0.9145 / 0.9054); ``--runs`` md5 0.9232 / 0.9238, ``--relation`` 0.9179 / 0.9246, ``--interact dom_under_main``
+0.9221 / 0.9195 (screens: not run on 18).
 None adopted (docs/extraction.md).
 
 Result (2026-12-03; docs/extraction.md, branch issue17e): all columns: learned 0.951 / 0.936 on the folds
@@ -93,7 +95,8 @@ WHOLE = False  # --whole: the untuned blocks are always the whole page's, WHOLE_
 # --whole: whether Resiliparse's main-content rendering holds the block, and whether that
 # rendering is short (then it says little: extract.render would have used the whole page)
 WHOLE_FEATURES = ("in_main_render", "main_render_short")
-RUNS = False  # --runs: bench/dompath.py's RUN_FEATURES appended last (runs of blocks in one list container)
+RUNS = False  # --runs: bench/dompath.py's RUN_FEATURES appended (runs of blocks in one list container)
+RELATION = False  # --relation: bench/dompath.py's RELATION_FEATURES appended last (where against the main container)
 CONTAINERS = {"article": "article, [itemprop=articleBody]", "main": "main, [role=main]", "aside": "aside, footer, nav, header"}
 # the columns of ``features``, by name ("log_chars@-1": log_chars of the block before)
 COLUMNS = list(FEATURES) + [f"{f}@{d}" for d in CONTEXT for f in (*CONTEXT_FEATURES, "exists")]
@@ -246,9 +249,10 @@ def page_blocks(body: bytes, untuned: bool, dom: bool):
     else:
         bl = extract.blocks(extract.render(tree))
     X = np.hstack([features(bl, tree.title or "", container_texts(tree)), *parts])
-    utf8 = text.encode("utf-8") if dom or RUNS else b""
+    utf8 = text.encode("utf-8") if dom or RUNS or RELATION else b""
     X = np.hstack([X, dompath.block_features(utf8, bl)]) if dom else X
-    return bl, np.hstack([X, dompath.run_features(utf8, bl)]) if RUNS else X
+    X = np.hstack([X, dompath.run_features(utf8, bl)]) if RUNS else X
+    return bl, np.hstack([X, dompath.main_relation(utf8, bl)]) if RELATION else X
 
 
 def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
@@ -265,6 +269,8 @@ def load_pages(untuned: bool = False, dom: bool = False) -> list[dict]:
         COLUMNS.extend(f"dom_{f}" for f in dompath.FEATURES)
     if RUNS:
         COLUMNS.extend(dompath.RUN_FEATURES)
+    if RELATION:
+        COLUMNS.extend(dompath.RELATION_FEATURES)
     out = []
     for p in b.gold_pages(b.CORPORA, b.TRAF):
         if not b.tuning_half(p["url"]):
@@ -406,8 +412,11 @@ def main() -> int:
     ap.add_argument("--dom", action="store_true", help="add bench/dompath.py's DOM-container features")
     ap.add_argument("--fallback", action="store_true", help="--untuned: a short rendering is retried on the whole page")
     ap.add_argument("--runs", action="store_true", help="add bench/dompath.py's RUN_FEATURES (runs of list blocks)")
-    ap.add_argument("--interact", action="store_true",
-                    help="--whole: separate weights for the blocks inside and outside the main-content rendering")
+    ap.add_argument("--relation", action="store_true",
+                    help="add bench/dompath.py's RELATION_FEATURES (where a block lies against the main container)")
+    ap.add_argument("--interact", nargs="?", const="in_main_render", metavar="COLUMN",
+                    help="separate weights for the blocks where COLUMN (a 0/1 column) is 1 and the others; "
+                         "default in_main_render (with --whole)")
     ap.add_argument("--whole", action="store_true",
                     help="--untuned: always the whole page's blocks, with whether the main-content rendering holds each")
     ap.add_argument("--errors", type=int, default=0, metavar="N",
@@ -418,10 +427,10 @@ def main() -> int:
     import bench_extract as b
     from curate.readers import extract
 
-    if args.interact and (args.aeb or not args.whole):
-        ap.error("--interact needs --whole and does not go with --aeb")
-    global FALLBACK, WHOLE, RUNS
-    FALLBACK, WHOLE, RUNS = args.fallback, args.whole, args.runs
+    if args.interact and (args.aeb or (args.interact == "in_main_render" and not args.whole)):
+        ap.error("--interact does not go with --aeb; its default column needs --whole")
+    global FALLBACK, WHOLE, RUNS, RELATION
+    FALLBACK, WHOLE, RUNS, RELATION = args.fallback, args.whole, args.runs, args.relation
     pages = load_pages(args.untuned, args.dom)
     aeb = load_aeb(args.untuned, args.dom) if args.aeb_train else []
     w = args.aeb_train or 1.0
@@ -434,8 +443,8 @@ def main() -> int:
         COLUMNS[:] = names
         for p in [*pages, *aeb]:
             p["X"] = p["X"][:, cols]
-    if args.interact:  # one set of weights for the blocks of the main-content rendering, one for the others
-        m = COLUMNS.index("in_main_render")
+    if args.interact:  # one set of weights where the column is 1 (in the main-content rendering), one elsewhere
+        m = COLUMNS.index(args.interact)
         for p in [*pages, *aeb]:
             p["X"] = split_by(p["X"], m)
         COLUMNS[:] = COLUMNS + [f"out:{c}" for c in COLUMNS]

@@ -128,3 +128,17 @@ def test_run_features_mark_a_list_after_a_heading_in_the_main_container():
     assert f["list_run_heading"] == [0, 1, 1, 0, 0, 0, 0] and f["list_run_main"] == [0, 1, 1, 0, 0, 0, 0]
     assert f["list_run"] == [0, 1, 1, 0, 1, 1, 0] and f["run_after_heading"][1] == 1
     assert D.run_features(page, []).shape == (0, len(D.RUN_FEATURES))
+
+
+def test_main_relation_counts_containers_up_to_the_main_one():
+    """bench/dompath.py --relation (ex45): a bio beside the article in its wrapper meets the main
+    container one level up; the navigation and the footer two (at <body>); text written directly
+    in the wrapper is the main container's ancestor; the article itself is 0."""
+    page = (b"<body><nav><ul><li>Homepage</li></ul></nav><div class=wrap>Wrapper words<div class=art><p>" +
+            b"Article text goes here at length. " * 6 + b"</p></div><div class=bio><p>Author writes</p></div></div>"
+            b"<footer><div><p>Copyright notice</p></div></footer></body>")  # fmt: skip
+    bl = [("li", "Homepage", 0), ("", "Wrapper words", 0), ("p", "Article text goes here", 0), ("p", "Author writes", 0),
+          ("p", "Copyright notice", 0), ("", "-", 0)]  # fmt: skip
+    X = D.main_relation(page, bl)
+    assert X[:, 1].tolist() == [np.log1p(2), np.log1p(1), 0, np.log1p(1), np.log1p(2), 0]
+    assert X[:, 0].tolist() == [0, 1, 0, 0, 0, 0]
