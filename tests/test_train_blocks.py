@@ -123,3 +123,12 @@ def test_whole_page_blocks_mark_what_the_main_rendering_holds():
 def test_split_by_gives_each_side_its_own_columns():
     X = np.array([[1.0, 2.0, 3.0], [0.0, 5.0, 6.0]])
     assert T.split_by(X, 0).tolist() == [[1, 2, 3, 0, 0, 0], [0, 0, 0, 0, 5, 6]]
+
+
+def test_propagate_spreads_one_label_within_a_container():
+    """An unlabelled block takes the label of its container's labelled blocks when they agree
+    (and that label is spread); a container of both labels, or none, leaves it unlabelled."""
+    y, cont = [1, -1, 0, -1, 1, 0, -1, -1, -1], [0, 0, 1, 1, 2, 2, 2, 3, -1]
+    assert T.propagate(y, cont) == [1, 1, 0, 0, 1, 0, -1, -1, -1]
+    assert T.propagate(y, cont, (0,)) == [1, -1, 0, 0, 1, 0, -1, -1, -1]
+
