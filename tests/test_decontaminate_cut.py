@@ -1850,3 +1850,22 @@ def test_each_cut_on_a_line_takes_its_items_words_not_the_punctuation_beside_the
         for n in ast.walk(ast.parse(out, type_comments=True)):
             assert not getattr(n, "type_comment", None)
 
+
+
+def test_a_cut_starting_at_an_escapes_letter_takes_its_backslash(tmp_path):
+    """An item of code holding an escape (``"...\\n alpha ..."``: its ``n`` one of the item's words) whose copy
+    differs only before it: the cut started at the ``n`` and left the backslash, which escaped the string's quote
+    (``x = "pre\\n ITEM"`` left ``x = "pre\\"``, a string never closed; the code sample's IPython test of
+    ``%foo1``'s usage). The escape goes whole. Ground truth ``ast.parse``; expected texts by hand. Control: an
+    escaped backslash (an even run) before the cut stays."""
+    import ast
+
+    a = _A.replace("lambda", "lam")  # (a Python keyword)
+    stage = _stage(tmp_path, [f"Q\\n {a}", f"R\\t\\t {a} more"])
+    pages = {f'x = "pre\\n {a}"\n': 'x = "pre"\n',
+             f'x = f"pre\\t\\t {a} more\\n"\n': 'x = f"pre\\n"\n',
+             # control: the page's escaped backslash
+             f'x = "pre\\\\ {a}"\n': 'x = "pre\\\\ "\n'}
+    got = {t: stage.cut_counted(t, prose=False, language="python")[0] for t in pages}
+    assert got == pages
+    assert all(ast.parse(out) for out in got.values())
