@@ -1869,3 +1869,19 @@ def test_a_cut_starting_at_an_escapes_letter_takes_its_backslash(tmp_path):
     got = {t: stage.cut_counted(t, prose=False, language="python")[0] for t in pages}
     assert got == pages
     assert all(ast.parse(out) for out in got.values())
+
+
+def test_a_visual_basic_labels_colon_stays_when_its_comment_goes(tmp_path):
+    """filt36 took a ``:`` before a trailing ``'`` or ``REM`` with the comment (``x = 1: ' ITEM``, the statement
+    separator), but a line's label ends in ``:`` too: ``ErrHandler: ' ITEM`` was cut to ``ErrHandler``, a call of a
+    Sub of that name, and ``On Error GoTo ErrHandler`` named no label (``10: ' ITEM`` left ``10``). A label keeps its
+    colon; its ``REM`` comment goes as its ``'`` one does. Expected texts by hand. Control: the separator after a
+    statement still goes with the comment."""
+    a = _A
+    stage = _stage(tmp_path)
+    pages = {f"On Error GoTo ErrHandler\nx = 1\nErrHandler: ' {a}\n    Resume Next\n":
+             "On Error GoTo ErrHandler\nx = 1\nErrHandler:\n    Resume Next\n",
+             f"  Done: REM {a}\nEnd Sub\n": "  Done:\nEnd Sub\n", f"10: ' {a}\n": "10:\n",
+             # controls: a statement's separator
+             f"x = 1: ' {a}\n": "x = 1\n", f"Call Done: REM {a}\n": "Call Done\n"}
+    assert {t: stage.cut_counted(t, prose=False, language="vb")[0] for t in pages} == pages
