@@ -992,7 +992,9 @@ _COMMENT_REST = regex.compile(r"(?:(?!\*/|-->)[^\p{L}\p{N}\"'`])*")
 _TRAILING_COMMENT = {m: regex.compile(rf"(?r)(?<=\S)[ \t]+(?:{m})[ \t]*") for m in ("#+", "//+", "#+|//+")}
 # Visual Basic's: ``x = 1 ' ITEM``, or after the statement separator, blank before it or not, with it
 # (``x = 1 : REM ITEM``, ``x = 1: REM ITEM``, ``x = 1: ' ITEM``: ``: REM`` and ``:`` stayed)
-_TRAILING_COMMENT["vb"] = regex.compile(r"(?r)(?<=\S)(?:[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+)[ \t]*")
+# (not a line's label's ``:``, its REM comment taken alone: ``ErrHandler: ' ITEM`` left ``ErrHandler``, a call)
+_TRAILING_COMMENT["vb"] = regex.compile(r"(?rm)(?<=\S)(?:(?<!^[ \t]*\w+)[ \t]*:[ \t]*(?:'+|(?i:rem))|[ \t]+'+"
+                                        r"|(?<=^[ \t]*\w+[ \t]*:)[ \t]+(?i:rem))[ \t]*")
 # Visual Basic's comments: ``'`` or ``REM`` (a ``'`` is never a quote there); its labels (The Stack's ``visual-basic``)
 _VB = frozenset({"visual basic", "visual basic .net", "visual basic 6.0", "vb", "vb.net", "vba", "vbscript", "vbs"})
 _VB_COMMENT_ONLY = regex.compile(r"[ \t]*(?:'+|(?i:rem)(?![\w]))(?:[^\p{L}\p{N}\"`])*")  # (``' ' ITEM``: a ' is no quote)
@@ -1236,6 +1238,17 @@ def _type_comment(text: str, spans: list[tuple[int, int]], lead: int, stop: int,
     return out[:-1] + [(out[-1][0], stop)] if out and out[-1][1] > found else out + [(found, stop)]
 
 
+def _escaping(text: str, at: int, lead: int) -> int:
+    """1 where the character at ``at`` is an escape's one letter (an odd run of backslashes, from ``lead`` on, before
+    it; no letter after it: LaTeX's ``\\nabla`` is a word of its own), else 0."""
+    if text[at + 1 : at + 2].isalpha():
+        return 0
+    k = at
+    while k > lead and text[k - 1] == "\\":
+        k -= 1
+    return (at - k) % 2
+
+
 _SPACES = regex.compile(r" *")
 _SPACES_TABS = regex.compile(r"[ \t]*")
 # a C-like string's escape glued to the word after it: ``"foo\\nITEM"``, ``\\tITEM`` (not ``\\\\n``, an escaped
@@ -1322,6 +1335,9 @@ def _code_cut(text: str, spans: list[tuple[int, int]], heads: list | None = None
         hunk = hunk_lines.get(st)
         skip = 0 if hunk is None else len(hunk[1])
         lead = st + skip  # a hunk's line: its marker(s), then the code
+        # a cut starting at an escape's letter (an item's ``\\n`` read as the word ``n``) takes the escape's backslash:
+        # left, it escaped what followed (``"pre\\n ITEM"`` left ``"pre\\"``, its closing quote escaped)
+        merged = [(s - _escaping(text, s, lead), e) for s, e in merged]
         merged = _own_brackets(text, merged, lead, stop, chars, language)
         if language == "python" and "#" in text[lead : merged[-1][0]] and _TYPE_COMMENT.search(text, lead, stop):
             comments = comments or _python_comments(text)

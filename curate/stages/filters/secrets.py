@@ -323,8 +323,8 @@ def _named_value_ok(m: re.Match) -> bool:
     if named is None:
         return False
     v = m.group("v")
-    if not v.isascii():  # prose in another script after a key's ASCII words goes not; a password's is a label (as unquoted)
-        span = not _PASSWORD_NAME.fullmatch(named.group("n")) and _key_words_span(m, v)
+    if not v.isascii():  # prose in another script after a key's ASCII words goes not (a password's too); else a label
+        span = _key_words_span(m, v)
         return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if _PASSWORD_NAME.fullmatch(named.group("n")) and not _action(m.string, named.start("n")):
         return _password_ok(v)
@@ -408,8 +408,9 @@ def _unquoted_ok(m: re.Match, v: str | None = None) -> bool:
     if _CALL_VALUE.fullmatch(v) or _KEYWORD_VALUE.fullmatch(v):
         return False
     if not v.isascii():  # another script's letters: a locale's label (`password: Пароль`), as a quoted value's characters are
-        # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`)
-        span = not _PASSWORD_NAME.fullmatch(n) and v == m.group("v") and _key_words_span(m, v)
+        # ASCII (``_QCHARS``); but a key's ASCII words before prose in another script go (`token: Xk9... est expiré`, a
+        # password's too: `password: Xk9... für prod` was kept whole)
+        span = v == m.group("v") and _key_words_span(m, v)
         return span if isinstance(span, tuple) and m.string[span[0]:span[1]].isascii() else False
     if (not _PASSWORD_NAME.fullmatch(n) or _DOTTED.fullmatch(v) or _SHELL_PWD.search(m.string, max(0, m.start("n") - 3), m.end("n"))
             or _action(m.string, m.start("n"))):
