@@ -4,6 +4,7 @@ replaces the output only when complete, a killed one leaves it readable, foreign
 the run refuse, the staging prefix goes) where there are no folders and no renames."""
 from __future__ import annotations
 
+import collections
 import gzip
 import hashlib
 import itertools
@@ -1045,3 +1046,24 @@ def test_an_eval_set_object_replaced_after_its_hash_is_a_change(gcs, tmp_path):
     write("mmlu.jsonl", b'{"text": "one two four!"}\n')  # the same size, other bytes
     write("sets/b.jsonl", b'{"text": "seven"}\n')
     assert cfg.changed_files() == [f"decontaminate.eval_sets[1]: {uri}/sets (its files)", f"decontaminate.eval_sets[0]: {uri}/mmlu.jsonl"]
+
+
+def test_pieces_of_a_spilled_file_in_a_bucket_are_read_through_one_open(tmp_path, monkeypatch):
+    """A spilled file's pieces, read one by one as a shuffle delivers them, cost one request
+    each, not an open apiece (counted by the emulator: every open of a GCS object asks for its
+    metadata, a request of its own). Before, each piece opened the file: 8 metadata requests."""
+    import pyarrow as pa
+
+    from pipelines import spill
+    from test_bench import load_bench
+
+    bench, log = load_bench("bench_bucketread"), str(tmp_path / "requests.log")
+    with bench.gcs_emulator(BUCKET, log=log) as endpoint:
+        monkeypatch.setenv(GCS_EMULATOR, endpoint)
+        batches = [pa.record_batch({"id": [f"d{i}-{j}" for j in range(3)]}) for i in range(8)]
+        refs = spill.Spiller(f"gs://{BUCKET}/run", "step").pieces(list(enumerate(batches)))
+        bench.mark(endpoint, BUCKET, "read")
+        assert [spill.load(r) for _, r in refs] == batches
+        bench.mark(endpoint, BUCKET, "end")
+    got = collections.Counter(kind for phase, kind, _ in bench.requests(log) if phase == "read")
+    assert got["stat"] == 1 and got["read"] <= len(batches) + 2, got
