@@ -22,8 +22,9 @@ for no token and S3's region look-up is not made: a cloud's construction costs m
 ``--requests DEMO_DIR`` alone: the requests the emulator served (its access log, a line per
 request: ``requests``) for `curate run` of `curate demo`'s config with its raw shards in the
 bucket, then `curate audit`, by phase (plan, begin, pipeline, commit, audit) and kind (list,
-stat, read, write, delete, copy), with a spilled file opened for each piece read (before) and
-kept open (now), and the emulator's CPU seconds with GOMAXPROCS=1 against Go's default.
+stat, read, write, delete, copy), with a spilled file opened for each piece read and each
+input file asked its size at launch (before), as now, and the emulator's CPU seconds with
+GOMAXPROCS=1 against Go's default.
 """
 from __future__ import annotations
 
@@ -436,13 +437,20 @@ def demo_requests(root: Path, repeat: int) -> dict:
     """{(mode, phase, kind): median requests, (mode, "emulator CPU-s"): median} of `curate run`
     on the demo's config (``root``: a `curate demo` folder) with its raw shards in a GCS
     emulator, then `curate audit`, for each mode: "before" (a spilled file opened per piece
-    read: ``spill._OPEN_FILES`` 0), "now", and "now, GOMAXPROCS=1" (the emulator on one
+    read: ``spill._OPEN_FILES`` 0; each input file asked its size at launch: ``plan_shards``
+    given no sizes from the listing), "now", and "now, GOMAXPROCS=1" (the emulator on one
     thread of Go's scheduler: its CPU), interleaved ``repeat`` times."""
     import collections
     import statistics
 
+    from curate import readers
     from curate.readers import common
     from pipelines import spill
+
+    real_plan = readers.plan_shards
+
+    def plan_unsized(*args, keys=None, **kw):
+        return real_plan(*args, **kw)
 
     modes = {"before": (0, {}), "now": (spill._OPEN_FILES, {}), "now, GOMAXPROCS=1": (spill._OPEN_FILES, {"GOMAXPROCS": "1"})}
     runs: dict = collections.defaultdict(list)
@@ -455,6 +463,7 @@ def demo_requests(root: Path, repeat: int) -> dict:
                     os.environ[common.GCS_EMULATOR] = endpoint
                     common._BUCKET_FS.clear()  # each run as a new process would make it
                     spill._OPEN_FILES = open_files
+                    readers.plan_shards = plan_unsized if mode == "before" else real_plan
                     fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=endpoint.split("://")[1])
                     for p in sorted((root / "raw").rglob("*")):
                         if p.is_file():
@@ -467,7 +476,7 @@ def demo_requests(root: Path, repeat: int) -> dict:
                     runs[key].append(n)
                 runs[(mode, "emulator CPU-s")].append(cpu["s"])
     finally:
-        spill._OPEN_FILES = keep
+        spill._OPEN_FILES, readers.plan_shards = keep, real_plan
     return {k: statistics.median(v + [0] * (repeat - len(v))) for k, v in runs.items()}
 
 
