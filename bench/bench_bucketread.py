@@ -434,7 +434,7 @@ def filesystems(uri: str, repeat: int) -> dict:
 
 
 def demo_requests(root: Path, repeat: int) -> dict:
-    """{(mode, phase, kind): median requests, (mode, "emulator CPU-s"): median} of `curate run`
+    """{(mode, phase, kind): median requests, (mode, "emulator CPU-s" or "run + audit wall s"): median} of `curate run`
     on the demo's config (``root``: a `curate demo` folder) with its raw shards in a GCS
     emulator, then `curate audit`, for each mode: "before" (a spilled file opened per piece
     read: ``spill._OPEN_FILES`` 0; each input file asked its size at launch: ``plan_shards``
@@ -471,7 +471,9 @@ def demo_requests(root: Path, repeat: int) -> dict:
                                 f.write(p.read_bytes())
                     config = work / "bucket.toml"
                     config.write_text((root / "demo.toml").read_text().replace(str(root / "raw"), "gs://bkt/raw"))
+                    t = time.perf_counter()
                     got = run_requests(str(config), "gs://bkt/out", endpoint, "bkt", str(work / "requests.log"))
+                    runs[(mode, "run + audit wall s")].append(time.perf_counter() - t)
                 for key, n in collections.Counter((mode, phase, kind) for phase, kind, _ in got).items():
                     runs[key].append(n)
                 runs[(mode, "emulator CPU-s")].append(cpu["s"])
@@ -532,7 +534,8 @@ def print_requests(root: Path, repeat: int) -> None:
         n = [sum(v for k, v in got.items() if len(k) == 3 and k[0] == m and (phase, kind) in (k[1:], ("all", "all")))
              for m in modes]
         print(f"{phase:10} {kind:8} " + " ".join(f"{x:>18g}" for x in n) + f" {n[1] / n[0] if n[0] else float('nan'):>11.2f}")
-    print(f"{'emulator CPU-s':19} " + " ".join(f"{got[(m, 'emulator CPU-s')]:>18.2f}" for m in modes))
+    for what in ("emulator CPU-s", "run + audit wall s"):
+        print(f"{what:19} " + " ".join(f"{got[(m, what)]:>18.2f}" for m in modes))
 
 
 if __name__ == "__main__":
