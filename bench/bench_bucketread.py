@@ -22,9 +22,9 @@ for no token and S3's region look-up is not made: a cloud's construction costs m
 ``--requests DEMO_DIR`` alone: the requests the emulator served (its access log, a line per
 request: ``requests``) for `curate run` of `curate demo`'s config with its raw shards in the
 bucket, then `curate audit`, by phase (plan, begin, pipeline, commit, audit) and kind (list,
-stat, read, write, delete, copy), with a spilled file opened for each piece read and each
-input file asked its size at launch (before), as now, and the emulator's CPU seconds with
-GOMAXPROCS=1 against Go's default.
+stat, read, write, delete, copy), with a spilled file opened for each piece read, each input
+file asked its size at launch and spill folders made in the bucket (before), as now, and the
+emulator's CPU seconds with GOMAXPROCS=1 against Go's default.
 """
 from __future__ import annotations
 
@@ -438,8 +438,9 @@ def demo_requests(root: Path, repeat: int) -> dict:
     on the demo's config (``root``: a `curate demo` folder) with its raw shards in a GCS
     emulator, then `curate audit`, for each mode: "before" (a spilled file opened per piece
     read: ``spill._OPEN_FILES`` 0; each input file asked its size at launch: ``plan_shards``
-    given no sizes from the listing), "now", and "now, GOMAXPROCS=1" (the emulator on one
-    thread of Go's scheduler: its CPU), interleaved ``repeat`` times."""
+    given no sizes from the listing; spill folders made in the bucket: ``spill._needs_folder``),
+    "now", and "now, GOMAXPROCS=1" (the emulator on one thread of Go's scheduler: its CPU),
+    interleaved ``repeat`` times."""
     import collections
     import statistics
 
@@ -447,7 +448,7 @@ def demo_requests(root: Path, repeat: int) -> dict:
     from curate.readers import common
     from pipelines import spill
 
-    real_plan = readers.plan_shards
+    real_plan, real_needs = readers.plan_shards, spill._needs_folder
 
     def plan_unsized(*args, keys=None, **kw):
         return real_plan(*args, **kw)
@@ -464,6 +465,7 @@ def demo_requests(root: Path, repeat: int) -> dict:
                     common._BUCKET_FS.clear()  # each run as a new process would make it
                     spill._OPEN_FILES = open_files
                     readers.plan_shards = plan_unsized if mode == "before" else real_plan
+                    spill._needs_folder = (lambda folder: True) if mode == "before" else real_needs
                     fs = pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=endpoint.split("://")[1])
                     for p in sorted((root / "raw").rglob("*")):
                         if p.is_file():
@@ -478,7 +480,7 @@ def demo_requests(root: Path, repeat: int) -> dict:
                     runs[key].append(n)
                 runs[(mode, "emulator CPU-s")].append(cpu["s"])
     finally:
-        spill._OPEN_FILES, readers.plan_shards = keep, real_plan
+        spill._OPEN_FILES, readers.plan_shards, spill._needs_folder = keep, real_plan, real_needs
     return {k: statistics.median(v + [0] * (repeat - len(v))) for k, v in runs.items()}
 
 
